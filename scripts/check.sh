@@ -1,0 +1,47 @@
+#!/bin/sh
+# The whole test suite, as CI runs it (`make check` after scripts/deps.sh):
+# 1. normal build: unit tests, end-to-end tests (real server, real sockets)
+# 2. interop tests (Node: npm tls-sig-api-v2 tokens against the real server)
+# 3. ASan+UBSan build of the unit and end-to-end tests
+# 4. libFuzzer targets replaying their seed corpora (clang)
+# Ends with exactly one line "N passed, N failed"; exit status 0 iff none failed.
+cd "$(dirname "$0")/.."
+JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+TEST_TOTALS=$(mktemp); echo "0 0" > "$TEST_TOTALS"; export TEST_TOTALS
+fail_build() { read tp tf < "$TEST_TOTALS"; echo "$tp passed, $((tf + 1)) failed"; exit 1; }
+
+echo "== build"
+make -j"$JOBS" tests-build || { echo "!! build failed"; fail_build; }
+UNIT=$(ls build/tests/unit/*/test_* 2>/dev/null | grep -v '\.d$')
+E2E=$(ls build/tests/e2e/test_* 2>/dev/null | grep -v '\.d$')
+sh scripts/run-tests.sh unit $UNIT
+IMCLOUD_BIN=$PWD/build/imcloud sh scripts/run-tests.sh e2e $E2E
+
+if [ -f tests/interop/run.sh ]; then
+  echo "== interop"
+  IMCLOUD_BIN=$PWD/build/imcloud sh scripts/run-tests.sh interop tests/interop/run.sh
+fi
+
+echo "== sanitizer build (ASan+UBSan)"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+if make -j"$JOBS" BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" tests-build; then
+  UNIT=$(ls build-asan/tests/unit/*/test_* 2>/dev/null | grep -v '\.d$' | grep -v -e test_billing_property)
+  E2E=$(ls build-asan/tests/e2e/test_* 2>/dev/null | grep -v '\.d$')
+  sh scripts/run-tests.sh asan-unit $UNIT
+  IMCLOUD_BIN=$PWD/build-asan/imcloud sh scripts/run-tests.sh asan-e2e $E2E
+else
+  echo "!! sanitizer build failed"; read tp tf < "$TEST_TOTALS"; echo "$tp $((tf + 1))" > "$TEST_TOTALS"
+fi
+
+if ls tests/fuzz/fuzz_*.c >/dev/null 2>&1; then
+  echo "== fuzz corpus replay"
+  if make fuzz-build >/dev/null 2>&1; then
+    sh scripts/run-tests.sh fuzz build-fuzz/fuzz_*
+  else
+    echo "!! fuzz build failed"; read tp tf < "$TEST_TOTALS"; echo "$tp $((tf + 1))" > "$TEST_TOTALS"
+  fi
+fi
+
+read tp tf < "$TEST_TOTALS"; rm -f "$TEST_TOTALS"
+echo "$tp passed, $tf failed"
+[ "$tf" = 0 ]

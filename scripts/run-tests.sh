@@ -1,0 +1,41 @@
+#!/bin/sh
+# run-tests.sh KIND BIN...: run each test program, print its output, and add its
+# cases to the totals in $TEST_TOTALS (a file "passed failed"), creating it if
+# needed. Case counts come from cmocka's summary lines or a final line
+# "tests: N passed, M failed"; a program with neither counts as one case by its
+# exit status, and a program that exits non-zero with no failure counted adds one
+# failure (a crash is a failure).
+kind=$1; shift
+totals=${TEST_TOTALS:-/tmp/imcloud-test-totals.$$}
+[ -f "$totals" ] || echo "0 0" > "$totals"
+for t in "$@"; do
+  [ -x "$t" ] || continue
+  log=$(mktemp)
+  echo "== $kind: $t"
+  if [ "$kind" = fuzz ]; then
+    n=$(basename "$t"); dir=tests/fuzz/corpus/$n
+    if [ -d "$dir" ] && [ -n "$(ls "$dir")" ]; then
+      "$t" -runs=0 "$dir"/* > "$log" 2>&1; rc=$?
+    else
+      "$t" -runs=1000 > "$log" 2>&1; rc=$?
+    fi
+    tail -n 3 "$log"
+  else
+    timeout ${TEST_TIMEOUT:-300} "$t" > "$log" 2>&1; rc=$?
+    cat "$log"
+  fi
+  p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | awk '{s+=$1} END{print s+0}')
+  f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | awk '{s+=$1} END{print s+0}')
+  if [ "$p" = 0 ] && [ "$f" = 0 ]; then
+    line=$(grep -E '^tests: [0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+    if [ -n "$line" ]; then
+      p=$(echo "$line" | sed 's/^tests: \([0-9]*\) passed.*/\1/')
+      f=$(echo "$line" | sed 's/.* \([0-9]*\) failed.*/\1/')
+    elif [ $rc = 0 ]; then p=1; else f=1; fi
+  fi
+  if [ $rc != 0 ] && [ "$f" = 0 ]; then f=1; echo "!! $t exited with status $rc"; fi
+  rm -f "$log"
+  read tp tf < "$totals"
+  echo "$((tp + p)) $((tf + f))" > "$totals"
+done
+[ -n "$TEST_TOTALS" ] || { read tp tf < "$totals"; echo "$tp passed, $tf failed"; rm -f "$totals"; [ "$tf" = 0 ]; }

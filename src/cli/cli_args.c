@@ -1,0 +1,71 @@
+/* cli_args.c — the table-driven option parser of cli.h. */
+#include "cli/cli.h"
+#include "util/err.h"
+#include "util/num.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+void cli_err(const char *verb, const char *fmt, ...)
+{
+  va_list ap;
+  fprintf(stderr, "imcloud %s: ", verb);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+}
+
+static void print_usage(const char *usage, const cli_opt_t *opts)
+{
+  printf("%s\n", usage);
+  for (const cli_opt_t *o = opts; o->name; o++) printf("  %-16s %s\n", o->name, o->help ? o->help : "");
+}
+
+int cli_parse(int argc, char **argv, const cli_opt_t *opts, const char *usage,
+              char **pos, int pos_cap, int *npos)
+{
+  const char *verb = argv[0];
+  *npos = 0;
+  for (int i = 1; i < argc; i++) {
+    char *a = argv[i];
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) { print_usage(usage, opts); return 1; }
+    if (strncmp(a, "--", 2) != 0 || a[2] == 0) {
+      if (*npos >= pos_cap) { cli_err(verb, "unexpected argument '%s'", a); return IMC_E_USAGE; }
+      pos[(*npos)++] = a;
+      continue;
+    }
+    const char *eq = strchr(a, '=');
+    size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
+    const cli_opt_t *o = opts;
+    for (; o->name; o++) if (strlen(o->name) == nlen && !strncmp(o->name, a, nlen)) break;
+    if (!o->name) { cli_err(verb, "unknown option '%.*s'", (int)nlen, a); return IMC_E_USAGE; }
+    if (o->kind == CLI_FLAG) {
+      if (eq) { cli_err(verb, "option %s takes no value", o->name); return IMC_E_USAGE; }
+      *(int *)o->out = 1;
+      continue;
+    }
+    const char *val = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+    if (!val) { cli_err(verb, "option %s needs a value", o->name); return IMC_E_USAGE; }
+    switch (o->kind) {
+    case CLI_STR: *(const char **)o->out = val; break;
+    case CLI_I64: {
+      int rc = imc_parse_i64(val, o->min, o->max, (int64_t *)o->out);
+      if (rc) {
+        cli_err(verb, "option %s: '%s' is not an integer in [%lld, %lld]", o->name, val,
+                (long long)o->min, (long long)o->max);
+        return IMC_E_USAGE;
+      }
+      break;
+    }
+    case CLI_MULTI: {
+      cli_multi_t *m = o->out;
+      if (m->n >= CLI_MULTI_MAX) { cli_err(verb, "too many %s options", o->name); return IMC_E_USAGE; }
+      m->v[m->n++] = val;
+      break;
+    }
+    default: break;
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,3 @@
+/* cli_quote.c — placeholder until its module lands (being written now). */
+#include "cli/cli.h"
+int cli_quote(int argc, char **argv) { (void)argc; cli_err(argv[0], "not built yet"); return CLI_EXIT_FAIL; }

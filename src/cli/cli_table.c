@@ -1,0 +1,11 @@
+/* cli_table.c — the subcommand table (one row per verb, one file per verb). */
+#include "cli/cli.h"
+
+const cli_cmd_t cli_commands[] = {
+  { "serve",    "run the server (REST v4, client WebSocket, operator API)", cli_serve },
+  { "customer", "create and list customers (accounts that own apps)",      cli_customer },
+  { "app",      "create, list and show apps (SDKAppIDs)",                  cli_app },
+  { "usersig",  "generate or verify a UserSig (TLSSigAPIv2)",              cli_usersig },
+  { "quote",    "price a month of usage on a scheme and edition",          cli_quote },
+  { 0, 0, 0 }
+};

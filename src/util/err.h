@@ -1,0 +1,103 @@
+/* err.h — the one error table of imcloud.
+ *
+ * Every function that can fail returns int: 0 on success, a negative IMC_E_*
+ * on failure. Each error has a symbolic name, the compatible numeric ErrorCode
+ * the commercial service's v4 API uses for that condition
+ * (shared/spec/rest-api-reference.md §3; 0 where the error never reaches a
+ * v4 reply, e.g. CLI-only billing input errors) and a human message.
+ * imc_strerror() and imc_err_compat() are total: unknown values map to
+ * "unknown error" / 70500. The table is the single place a code is chosen;
+ * no caller writes a numeric ErrorCode.
+ *
+ * Rows are grouped by area; add a row to the group it belongs to. The enum
+ * value is derived from the row position, so never compare against literals.
+ */
+#ifndef IMC_UTIL_ERR_H
+#define IMC_UTIL_ERR_H
+
+/*  name                  compat  message */
+#define IMC_ERR_TABLE(X)                                                        \
+  /* generic */                                                                 \
+  X(NOMEM,                70500, "out of memory")                               \
+  X(INTERNAL,             70500, "internal server error")                       \
+  X(IO,                   70500, "storage I/O error")                           \
+  X(INVAL,                70402, "invalid parameter")                           \
+  X(RANGE,                70402, "value out of range")                          \
+  X(NOTFOUND,             70107, "not found")                                   \
+  X(EXISTS,               70402, "already exists")                              \
+  X(BUSY,                 70500, "resource busy, try again")                    \
+  X(SHUTDOWN,             70500, "server is shutting down")                     \
+  X(TOOBIG,               93000, "request too large")                           \
+  X(TIMEOUT,              60008, "request timed out")                           \
+  X(CONFIG,               0,     "invalid configuration")                       \
+  X(USAGE,                0,     "invalid command line")                        \
+  /* HTTP / REST envelope (rest-api-reference §1, §3.2) */                      \
+  X(HTTP_PARSE,           60002, "HTTP parse error")                            \
+  X(JSON_PARSE,           60003, "JSON parse error")                            \
+  X(REQ_IDENTIFIER,       60004, "identifier in the URL is missing or invalid")  \
+  X(REQ_USERSIG,          60005, "usersig in the URL is missing or invalid")    \
+  X(APP_INVALID,          60006, "SDKAppID is invalid or unknown")              \
+  X(API_RATE,             60007, "REST API call frequency exceeded")            \
+  X(BAD_URL,              60009, "unknown service or command")                  \
+  X(NOT_ADMIN,            60010, "identifier is not an App admin")              \
+  X(APP_RATE,             60011, "SDKAppID call frequency exceeded")            \
+  X(SDKAPPID_MISSING,     60012, "sdkappid is missing from the URL")            \
+  X(JSON_TYPE,            60015, "JSON field has the wrong type")               \
+  X(APP_DISABLED,         60016, "SDKAppID is suspended")                       \
+  X(PLAN_EXPIRED,         60020, "the app's package has expired")              \
+  X(METHOD,               60002, "only POST is supported")                      \
+  /* UserSig (rest-api-reference §4) */                                         \
+  X(SIG_EXPIRED,          70001, "UserSig expired")                             \
+  X(SIG_EMPTY,            70002, "UserSig is empty")                            \
+  X(SIG_DECODE,           70003, "UserSig cannot be decoded")                   \
+  X(SIG_MALFORMED,        70005, "UserSig content is malformed")                \
+  X(SIG_MISMATCH,         70009, "UserSig verification failed")                 \
+  X(SIG_IDENTIFIER,       70013, "UserSig identifier does not match")           \
+  X(SIG_SDKAPPID,         70014, "UserSig SDKAppID does not match")             \
+  X(SIG_NO_KEY,           70016, "no secret key for this SDKAppID")             \
+  X(SIG_APP_UNKNOWN,      70020, "SDKAppID not found")                          \
+  /* accounts (rest-api-reference §2.1) */                                      \
+  X(USER_NOT_FOUND,       70107, "account not imported")                       \
+  X(BATCH_SIZE,           70206, "too many items in one request")              \
+  X(USER_ID,              70402, "UserID is invalid (1-32 printable bytes)")    \
+  X(ACCOUNT_LIMIT,        70398, "account limit of the edition reached")       \
+  X(DELETE_FORBIDDEN,     71000, "accounts can only be deleted on a free edition") \
+  X(DAU_LIMIT,            72000, "free DAU of the edition exceeded")            \
+  X(TOO_MANY_ACCOUNTS,    90011, "too many accounts in one request")           \
+  /* client WebSocket protocol (docs/protocol.md) */                            \
+  X(WS_NOT_LOGGED_IN,     70003, "log in first")                                \
+  X(WS_UNKNOWN_OP,        60009, "unknown op")                                  \
+  X(WS_ALREADY_LOGGED_IN, 70402, "already logged in")                           \
+  X(WS_PLATFORM,          70402, "unknown platform")                            \
+  /* billing and quotes (pure library; CLI and operator API only) */           \
+  X(BILL_SCHEME,          0,     "unknown price-book scheme")                   \
+  X(BILL_EDITION,         0,     "unknown edition for this scheme")             \
+  X(BILL_ADDON,           0,     "unknown add-on")                              \
+  X(BILL_ADDON_FORBIDDEN, 0,     "this edition cannot buy that add-on")         \
+  X(BILL_MONTH,           0,     "invalid month (YYYY-MM)")                     \
+  X(BILL_NUMBER,          0,     "invalid number")                              \
+  X(BILL_BOOK,            0,     "price book data is invalid")                  \
+  X(BILL_NO_BOOK,         0,     "no price book in force for that date")        \
+  X(WALLET_FUNDS,         0,     "insufficient wallet balance")                 \
+  /* operator API */                                                            \
+  X(OP_AUTH,              0,     "operator token missing or wrong")             \
+  X(OP_NOT_FOUND,         0,     "no such operator endpoint")                   \
+  /* end */
+
+typedef enum {
+  IMC_OK = 0,
+  IMC__ERR_BASE = -1000,
+#define IMC_ERR_ENUM(name, compat, msg) IMC_E_##name,
+  IMC_ERR_TABLE(IMC_ERR_ENUM)
+#undef IMC_ERR_ENUM
+  IMC__ERR_END
+} imc_err_t;
+
+/* Human message for err (0 → "ok"); never NULL; static storage. */
+const char *imc_strerror(int err);
+/* Symbolic name without prefix ("SIG_EXPIRED"); never NULL; static storage. */
+const char *imc_err_name(int err);
+/* Compatible v4 ErrorCode for err (0 for IMC_OK); 70500 for unknown values. */
+int imc_err_compat(int err);
+
+#endif

@@ -1,0 +1,15 @@
+/* num.h — strict number parsing (never atoi): the whole string must be a
+ * decimal integer within [min, max]; leading '+', spaces, trailing garbage,
+ * empty strings and overflow are errors. Pure. */
+#ifndef IMC_UTIL_NUM_H
+#define IMC_UTIL_NUM_H
+
+#include <stdint.h>
+
+/* 0 and *out set, or IMC_E_INVAL (not a number) / IMC_E_RANGE (out of range). */
+int imc_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
+/* Ceil division for non-negative a and positive b: the "partial block rounds
+ * up" rule used throughout pricing.md. */
+static inline int64_t imc_ceil_div(int64_t a, int64_t b) { return a <= 0 ? 0 : (a + b - 1) / b; }
+
+#endif
