@@ -34,7 +34,7 @@ DEPS_billing := billing plan util
 DEPS_plan    := plan util
 DEPS_tenant  := tenant plan store auth util
 DEPS_meter   := meter store util
-DEPS_im      := $(filter-out cli api,$(MODULES))
+DEPS_im      := im store util
 DEPS_api     := $(filter-out cli,$(MODULES))
 DEPS_cli     := $(MODULES)
 

@@ -1,0 +1,162 @@
+/* presence.c — see presence.h. One u64map entry per user with a live session
+ * or a pending PushOnline window; the entry is freed when both are gone. */
+#include "im/presence.h"
+#include "util/err.h"
+#include "util/u64map.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const platform_names[IM_PLAT__COUNT] = {
+  "", "iPhone", "Android", "Web", "PC", "iPad", "Mac"
+};
+/* Platforms with offline push (PushOnline after a disconnect). */
+static const uint8_t platform_mobile[IM_PLAT__COUNT] = { 0, 1, 1, 0, 0, 1, 0 };
+
+typedef struct user_entry {
+  im_session_t *head;
+  int64_t push_until_s[IM_PLAT__COUNT];
+} user_entry_t;
+
+struct im_presence { u64map_t users; size_t sessions; };
+
+static uint64_t key_of(uint32_t app, uint32_t user) { return (uint64_t)app << 32 | user; }
+
+int im_platform_parse(const char *name, im_platform_t *out)
+{
+  for (int i = 1; name && i < IM_PLAT__COUNT; i++)
+    if (!strcmp(name, platform_names[i])) { *out = (im_platform_t)i; return 0; }
+  return IMC_E_WS_PLATFORM;
+}
+
+const char *im_platform_name(im_platform_t p) { return (unsigned)p < IM_PLAT__COUNT ? platform_names[p] : ""; }
+
+const char *im_status_name(im_status_t s)
+{
+  static const char *const names[] = { "Offline", "PushOnline", "Online" };
+  return (unsigned)s <= IM_STATUS_ONLINE ? names[s] : "Offline";
+}
+
+int im_presence_create(im_presence_t **out)
+{
+  im_presence_t *p = calloc(1, sizeof *p);
+  if (!p) return IMC_E_NOMEM;
+  u64map_init(&p->users);
+  *out = p;
+  return 0;
+}
+
+void im_presence_free(im_presence_t *p)
+{
+  if (!p) return;
+  for (size_t i = 0; i < p->users.cap; i++) free(p->users.slots[i].val);
+  u64map_free(&p->users);
+  free(p);
+}
+
+static int entry_empty(const user_entry_t *e, int64_t now_s)
+{
+  if (e->head) return 0;
+  for (int i = 0; i < IM_PLAT__COUNT; i++) if (e->push_until_s[i] > now_s) return 0;
+  return 1;
+}
+
+int im_presence_add(im_presence_t *p, im_session_t *s, int multi_device, im_session_t **displaced)
+{
+  uint64_t key = key_of(s->sdkappid, s->user_no);
+  user_entry_t *e = u64map_get(&p->users, key);
+  *displaced = NULL;
+  if (!e) {
+    if (!(e = calloc(1, sizeof *e))) return IMC_E_NOMEM;
+    if (u64map_put(&p->users, key, e)) { free(e); return IMC_E_NOMEM; }
+  }
+  if (!multi_device) {
+    im_session_t **pp = &e->head;
+    while (*pp) {
+      im_session_t *cur = *pp;
+      if (cur->platform == s->platform) {
+        *pp = cur->next;
+        cur->linked = 0;
+        cur->next = *displaced;
+        *displaced = cur;
+        p->sessions--;
+      } else {
+        pp = &cur->next;
+      }
+    }
+  }
+  s->next = e->head;
+  e->head = s;
+  s->linked = 1;
+  e->push_until_s[s->platform] = 0;
+  p->sessions++;
+  return 0;
+}
+
+void im_presence_remove(im_presence_t *p, im_session_t *s, int logout, int64_t now_s, int64_t push_keep_s)
+{
+  if (!s->linked) return;
+  uint64_t key = key_of(s->sdkappid, s->user_no);
+  user_entry_t *e = u64map_get(&p->users, key);
+  if (!e) return;
+  for (im_session_t **pp = &e->head; *pp; pp = &(*pp)->next)
+    if (*pp == s) { *pp = s->next; break; }
+  s->linked = 0;
+  s->next = NULL;
+  p->sessions--;
+  if (!logout && platform_mobile[s->platform]) e->push_until_s[s->platform] = now_s + push_keep_s;
+  if (entry_empty(e, now_s)) { u64map_del(&p->users, key); free(e); }
+}
+
+im_session_t *im_presence_first(const im_presence_t *p, uint32_t sdkappid, uint32_t user_no)
+{
+  user_entry_t *e = u64map_get(&p->users, key_of(sdkappid, user_no));
+  return e ? e->head : NULL;
+}
+
+im_status_t im_presence_status(const im_presence_t *p, uint32_t sdkappid, uint32_t user_no, int64_t now_s,
+                               im_status_t per_platform[IM_PLAT__COUNT])
+{
+  im_status_t all = IM_STATUS_OFFLINE;
+  user_entry_t *e = u64map_get(&p->users, key_of(sdkappid, user_no));
+  if (per_platform) for (int i = 0; i < IM_PLAT__COUNT; i++) per_platform[i] = IM_STATUS_OFFLINE;
+  if (!e) return all;
+  for (int i = 1; i < IM_PLAT__COUNT; i++)
+    if (e->push_until_s[i] > now_s) {
+      if (per_platform) per_platform[i] = IM_STATUS_PUSHONLINE;
+      all = IM_STATUS_PUSHONLINE;
+    }
+  for (im_session_t *s = e->head; s; s = s->next) {
+    if (per_platform) per_platform[s->platform] = IM_STATUS_ONLINE;
+    all = IM_STATUS_ONLINE;
+  }
+  return all;
+}
+
+im_session_t *im_presence_forget(im_presence_t *p, uint32_t sdkappid, uint32_t user_no)
+{
+  user_entry_t *e = u64map_del(&p->users, key_of(sdkappid, user_no));
+  if (!e) return NULL;
+  im_session_t *chain = e->head;
+  for (im_session_t *s = chain; s; s = s->next) { s->linked = 0; p->sessions--; }
+  free(e);
+  return chain;
+}
+
+size_t im_presence_count(const im_presence_t *p) { return p->sessions; }
+
+size_t im_presence_sweep(im_presence_t *p, int64_t now_s)
+{
+  size_t n = 0;
+  for (size_t i = 0; i < p->users.cap;) {
+    user_entry_t *e = p->users.slots[i].val;
+    if (p->users.slots[i].key && entry_empty(e, now_s)) {
+      u64map_del(&p->users, p->users.slots[i].key); /* may shift a later entry into slot i */
+      free(e);
+      n++;
+      continue;
+    }
+    i++;
+  }
+  return n;
+}
