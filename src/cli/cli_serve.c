@@ -1,3 +1,44 @@
-/* cli_serve.c — placeholder until its module lands (being written now). */
+/* cli_serve.c — `imcloud serve [--listen HOST:PORT] [--data DIR] [--config FILE] …`
+ * Settings come from api_cfg_defs: defaults < --config file < IMCLOUD_* < flags. */
+#include "api/api.h"
 #include "cli/cli.h"
-int cli_serve(int argc, char **argv) { (void)argc; cli_err(argv[0], "not built yet"); return CLI_EXIT_FAIL; }
+#include "util/err.h"
+#include "util/log.h"
+
+#include <string.h>
+
+int cli_serve(int argc, char **argv)
+{
+  api_cfg_t cfg;
+  char err[512] = "";
+  const char *config_path = NULL;
+  memset(&cfg, 0, sizeof cfg);
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      printf("usage: imcloud serve [options]\n\n  --%-24s %s\n", "config FILE", "read settings from FILE (`name value` lines)");
+      cfg_print_help(api_cfg_defs, stdout);
+      return 0;
+    }
+    if (!strcmp(argv[i], "--config") && i + 1 < argc) config_path = argv[i + 1];
+    else if (!strncmp(argv[i], "--config=", 9)) config_path = argv[i] + 9;
+  }
+  static const char *const extra[] = { "--config", NULL };
+  int rc = cfg_defaults(api_cfg_defs, &cfg);
+  if (!rc && config_path) rc = cfg_load_file(api_cfg_defs, &cfg, config_path, err, sizeof err);
+  if (!rc) rc = cfg_load_env(api_cfg_defs, &cfg, err, sizeof err);
+  if (!rc) rc = cfg_load_args(api_cfg_defs, &cfg, argc, argv, extra, NULL, err, sizeof err);
+  imc_log_level_t lvl;
+  if (!rc && imc_log_level_parse(cfg.log_level, &lvl)) {
+    snprintf(err, sizeof err, "log_level: '%s' is not one of debug, info, warn, error, off", cfg.log_level);
+    rc = IMC_E_CONFIG;
+  }
+  if (rc) {
+    cli_err("serve", "%s", err[0] ? err : imc_strerror(rc));
+    cfg_free(api_cfg_defs, &cfg);
+    return CLI_EXIT_USAGE;
+  }
+  imc_log_level = lvl;
+  int status = api_serve(&cfg);
+  cfg_free(api_cfg_defs, &cfg);
+  return status;
+}

@@ -6,6 +6,7 @@ const cli_cmd_t cli_commands[] = {
   { "customer", "create and list customers (accounts that own apps)",      cli_customer },
   { "app",      "create, list and show apps (SDKAppIDs)",                  cli_app },
   { "usersig",  "generate or verify a UserSig (TLSSigAPIv2)",              cli_usersig },
+  { "operator", "create a new operator API token (printed once, stored hashed)", cli_operator },
   { "quote",    "price a month of usage on a scheme and edition",          cli_quote },
   { 0, 0, 0 }
 };

@@ -1,0 +1,300 @@
+/* loadgen.c — imcloud's load generator (libuv, one loop per process).
+ *
+ * Opens N WebSocket connections to the server, logs each in with its own
+ * UserSig (docs/protocol.md), and reports logins per second. With --hold it
+ * then keeps every connection open and idle, prints "ready", and waits for
+ * SIGTERM/SIGINT, so a script can measure the server's memory per idle
+ * authenticated connection. --procs P forks P workers (one process holds at
+ * most ~19,990 sockets here); the parent sums their results.
+ *
+ *   loadgen --port P --sdkappid N --key K --conns N [--procs P] [--hold]
+ *           [--host 127.0.0.1] [--concurrency 512] [--user-prefix lg]
+ *           [--platform Web] [--first 0]
+ *
+ * Output (parent, one line): conns=N ok=N failed=N elapsed_ms=X logins_per_s=Y
+ * p50_ms=… p99_ms=… (login latency from TCP connect to the login reply).
+ */
+#include "auth/usersig.h"
+#include "util/clock.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+
+typedef struct conn {
+  uv_tcp_t tcp;
+  uv_connect_t creq;
+  int idx;
+  int stage;            /* 0 connecting, 1 handshake, 2 login sent, 3 logged in, 4 failed */
+  size_t got;
+  char *frame;          /* login frame (masked), freed after write */
+  size_t frame_len;
+  uint64_t t0_us;
+  char buf[512];
+} conn_t;
+
+static struct {
+  const char *host, *key, *prefix, *platform;
+  int port, conns, procs, hold, concurrency, first;
+  unsigned sdkappid;
+} opt = { "127.0.0.1", NULL, "lg", "Web", 0, 1000, 1, 0, 512, 0, 0 };
+
+static uv_loop_t *loop;
+static conn_t *conns;
+static int next_conn, in_flight, ok, failed;
+static uint64_t t_start_us, t_end_us;
+static uint32_t *lat_us;
+static uv_signal_t sig_term, sig_int;
+
+static uint64_t now_us(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void start_more(void);
+
+static void alloc_cb(uv_handle_t *h, size_t sz, uv_buf_t *b)
+{
+  (void)sz;
+  conn_t *c = h->data;
+  b->base = c->buf + c->got;
+  b->len = sizeof c->buf - c->got - 1;
+}
+
+static void finish(conn_t *c, int good)
+{
+  if (c->stage >= 3) return;
+  c->stage = good ? 3 : 4;
+  if (good) { lat_us[ok] = (uint32_t)(now_us() - c->t0_us); ok++; }
+  else failed++;
+  in_flight--;
+  t_end_us = now_us();
+  if (!good) uv_close((uv_handle_t *)&c->tcp, NULL);
+  start_more();
+  if (ok + failed == opt.conns) {
+    if (!opt.hold) uv_stop(loop);
+    else { printf("ready\n"); fflush(stdout); }
+  }
+}
+
+static void write_cb(uv_write_t *w, int status)
+{
+  conn_t *c = w->data;
+  free(w);
+  if (status) finish(c, 0);
+}
+
+static void send_bytes(conn_t *c, char *data, size_t len)
+{
+  uv_write_t *w = malloc(sizeof *w);
+  uv_buf_t b = uv_buf_init(data, (unsigned)len);
+  w->data = c;
+  if (uv_write(w, (uv_stream_t *)&c->tcp, &b, 1, write_cb)) { free(w); finish(c, 0); }
+}
+
+static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+  (void)b;
+  conn_t *c = s->data;
+  if (n < 0) { if (c->stage < 3) finish(c, 0); else uv_close((uv_handle_t *)s, NULL); return; }
+  c->got += (size_t)n;
+  c->buf[c->got] = 0;
+  if (c->stage == 1) {
+    char *end = strstr(c->buf, "\r\n\r\n");
+    if (!end) return;
+    if (strncmp(c->buf, "HTTP/1.1 101", 12)) { finish(c, 0); return; }
+    size_t rest = c->got - (size_t)(end + 4 - c->buf);
+    memmove(c->buf, end + 4, rest);
+    c->got = rest;
+    c->stage = 2;
+    send_bytes(c, c->frame, c->frame_len);
+  }
+  if (c->stage == 2 && c->got >= 2) {
+    size_t len = (unsigned char)c->buf[1] & 0x7f, h = 2;
+    if (len == 126) { if (c->got < 4) return; len = (size_t)((unsigned char)c->buf[2] << 8 | (unsigned char)c->buf[3]); h = 4; }
+    if (c->got < h + len) return;
+    int good = strstr(c->buf + h, "\"code\":0,") != NULL;
+    c->got = 0;
+    finish(c, good);
+  } else if (c->stage == 3) {
+    c->got = 0; /* ignore pushes while idle */
+  }
+}
+
+static void connect_cb(uv_connect_t *r, int status)
+{
+  conn_t *c = r->data;
+  if (status) { finish(c, 0); return; }
+  static const char hs[] = "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+  c->stage = 1;
+  uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
+  send_bytes(c, (char *)hs, sizeof hs - 1);
+}
+
+static char *make_frame(int idx, size_t *len_out)
+{
+  char sig[1024], text[1600];
+  char user[64];
+  snprintf(user, sizeof user, "%s%d", opt.prefix, opt.first + idx);
+  if (auth_usersig_gen(opt.sdkappid, opt.key, user, imc_clock_now_s(), 86400, sig, sizeof sig)) return NULL;
+  int n = snprintf(text, sizeof text,
+                   "{\"id\":1,\"op\":\"login\",\"sdkappid\":%u,\"user_id\":\"%s\",\"usersig\":\"%s\",\"platform\":\"%s\",\"device_id\":\"%s\"}",
+                   opt.sdkappid, user, sig, opt.platform, user);
+  size_t len = (size_t)n, h = len < 126 ? 6 : 8;
+  unsigned char *f = malloc(h + len);
+  f[0] = 0x81;
+  if (len < 126) f[1] = (unsigned char)(0x80 | len);
+  else { f[1] = 0x80 | 126; f[2] = (unsigned char)(len >> 8); f[3] = (unsigned char)len; }
+  unsigned char mask[4] = { 1, 2, 3, 4 };
+  memcpy(f + h - 4, mask, 4);
+  for (size_t i = 0; i < len; i++) f[h + i] = (unsigned char)text[i] ^ mask[i & 3];
+  *len_out = h + len;
+  return (char *)f;
+}
+
+static void start_more(void)
+{
+  struct sockaddr_in addr;
+  uv_ip4_addr(opt.host, opt.port, &addr);
+  while (in_flight < opt.concurrency && next_conn < opt.conns) {
+    conn_t *c = &conns[next_conn];
+    c->idx = next_conn++;
+    c->tcp.data = c;
+    c->creq.data = c;
+    c->t0_us = now_us();
+    in_flight++;
+    uv_tcp_init(loop, &c->tcp);
+    if (uv_tcp_connect(&c->creq, &c->tcp, (struct sockaddr *)&addr, connect_cb)) finish(c, 0);
+  }
+}
+
+static void on_signal(uv_signal_t *h, int sig) { (void)h; (void)sig; uv_stop(loop); }
+
+static int cmp_u32(const void *a, const void *b)
+{
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* One worker: prints "W ok failed start_us end_us p50_us p99_us". */
+static int worker(void)
+{
+  loop = uv_default_loop();
+  conns = calloc((size_t)opt.conns, sizeof *conns);
+  lat_us = calloc((size_t)opt.conns + 1, sizeof *lat_us);
+  for (int i = 0; i < opt.conns; i++)
+    if (!(conns[i].frame = make_frame(i, &conns[i].frame_len))) { fprintf(stderr, "usersig failed\n"); return 1; }
+  uv_signal_init(loop, &sig_term);
+  uv_signal_init(loop, &sig_int);
+  uv_signal_start(&sig_term, on_signal, SIGTERM);
+  uv_signal_start(&sig_int, on_signal, SIGINT);
+  uv_unref((uv_handle_t *)&sig_term);
+  uv_unref((uv_handle_t *)&sig_int);
+  t_start_us = now_us();
+  start_more();
+  uv_run(loop, UV_RUN_DEFAULT);
+  qsort(lat_us, (size_t)ok, sizeof *lat_us, cmp_u32);
+  printf("W %d %d %llu %llu %u %u\n", ok, failed, (unsigned long long)t_start_us, (unsigned long long)t_end_us,
+         ok ? lat_us[ok / 2] : 0, ok ? lat_us[(size_t)ok * 99 / 100] : 0);
+  fflush(stdout);
+  return 0;
+}
+
+static void usage(void)
+{
+  fprintf(stderr, "usage: loadgen --port P --sdkappid N --key K --conns N [--procs P] [--hold] [--host H]\n"
+                  "               [--concurrency C] [--user-prefix S] [--platform Web] [--first I]\n");
+  exit(2);
+}
+
+int main(int argc, char **argv)
+{
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(a, "--hold")) { opt.hold = 1; continue; }
+    if (!v) usage();
+    if (!strcmp(a, "--host")) opt.host = v;
+    else if (!strcmp(a, "--port")) opt.port = atoi(v);
+    else if (!strcmp(a, "--sdkappid")) opt.sdkappid = (unsigned)strtoul(v, NULL, 10);
+    else if (!strcmp(a, "--key")) opt.key = v;
+    else if (!strcmp(a, "--conns")) opt.conns = atoi(v);
+    else if (!strcmp(a, "--procs")) opt.procs = atoi(v);
+    else if (!strcmp(a, "--concurrency")) opt.concurrency = atoi(v);
+    else if (!strcmp(a, "--user-prefix")) opt.prefix = v;
+    else if (!strcmp(a, "--platform")) opt.platform = v;
+    else if (!strcmp(a, "--first")) opt.first = atoi(v);
+    else usage();
+    i++;
+  }
+  if (!opt.port || !opt.sdkappid || !opt.key || opt.conns <= 0 || opt.procs <= 0) usage();
+  int total = opt.conns, procs = opt.procs;
+  int fds[64][2];
+  pid_t pids[64];
+  if (procs > 64) procs = 64;
+  for (int p = 0; p < procs; p++) {
+    if (pipe(fds[p])) return 1;
+    int share = total / procs + (p < total % procs);
+    int first = opt.first + p * (total / procs) + (p < total % procs ? p : total % procs);
+    pids[p] = fork();
+    if (pids[p] == 0) {
+      dup2(fds[p][1], 1);
+      close(fds[p][0]);
+      opt.conns = share;
+      opt.first = first;
+      _exit(worker());
+    }
+    close(fds[p][1]);
+  }
+  /* Relay "ready" once every worker is ready; then wait for a signal. */
+  long long okc = 0, failc = 0;
+  unsigned long long t0 = ~0ull, t1 = 0;
+  unsigned p50 = 0, p99 = 0;
+  int ready = 0;
+  signal(SIGTERM, SIG_IGN);
+  signal(SIGINT, SIG_IGN);
+  FILE *in[64];
+  for (int p = 0; p < procs; p++) in[p] = fdopen(fds[p][0], "r");
+  if (opt.hold) {
+    char line[256];
+    for (int p = 0; p < procs; p++)
+      if (fgets(line, sizeof line, in[p]) && !strncmp(line, "ready", 5)) ready++;
+    printf("ready workers=%d\n", ready);
+    fflush(stdout);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    int sig;
+    sigwait(&set, &sig);
+    for (int p = 0; p < procs; p++) kill(pids[p], SIGTERM);
+  }
+  for (int p = 0; p < procs; p++) {
+    char line[256];
+    int o, f;
+    unsigned long long a, b;
+    unsigned l50, l99;
+    while (fgets(line, sizeof line, in[p]))
+      if (sscanf(line, "W %d %d %llu %llu %u %u", &o, &f, &a, &b, &l50, &l99) == 6) {
+        okc += o; failc += f;
+        if (a < t0) t0 = a;
+        if (b > t1) t1 = b;
+        if (l50 > p50) p50 = l50;
+        if (l99 > p99) p99 = l99;
+      }
+    waitpid(pids[p], NULL, 0);
+  }
+  double ms = t1 > t0 ? (double)(t1 - t0) / 1000.0 : 0;
+  printf("conns=%d ok=%lld failed=%lld elapsed_ms=%.1f logins_per_s=%.0f p50_ms=%.2f p99_ms=%.2f procs=%d\n", total,
+         okc, failc, ms, ms > 0 ? (double)okc * 1000.0 / ms : 0, p50 / 1000.0, p99 / 1000.0, procs);
+  return failc ? 1 : 0;
+}

@@ -1,0 +1,51 @@
+#!/bin/sh
+# login_bench.sh [N...] — logins per second and server memory per idle
+# authenticated WebSocket connection.
+#
+# For each N (default: 10000 19000): fresh data dir, one app, server pinned to
+# core 0 (`taskset -c 0`), load generator pinned to core 1 (`taskset -c 1`).
+# The generator opens N connections and logs each in (its own UserSig), then
+# holds them idle; we read the server's VmRSS before and after, and the
+# kernel's socket memory from /proc/net/sockstat (reported apart: it is not
+# ours). Prints one summary line per N.
+set -e
+cd "$(dirname "$0")/.."
+make -s all build/bench/loadgen >/dev/null
+BIN=$PWD/build/imcloud
+LG=$PWD/build/bench/loadgen
+ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+[ $# -gt 0 ] || set -- 10000 19000
+rss_kb() { awk '/^VmRSS:/ {print $2}' /proc/$1/status; }
+sock_pages() { awk '/^TCP:/ {print $NF}' /proc/net/sockstat; }
+slab_kb() { awk '/^Slab:/ {print $2}' /proc/meminfo; }
+for N in "$@"; do
+  dir=$(mktemp -d /tmp/imcloud-bench-XXXXXX)
+  cid=$($BIN customer create --name bench --json --data "$dir" | sed -n 's/.*"id":\([0-9]*\).*/\1/p')
+  out=$($BIN app create --customer "$cid" --name bench --region china --scheme s2022 --json --data "$dir")
+  app=$(echo "$out" | sed -n 's/.*"sdkappid":\([0-9]*\).*/\1/p')
+  key=$(echo "$out" | sed -n 's/.*"key":"\([0-9a-f]*\)".*/\1/p')
+  taskset -c 0 $BIN serve --listen 127.0.0.1:0 --port-file "$dir/port" --data "$dir" --log-level warn 2>"$dir/server.log" &
+  spid=$!
+  while [ ! -s "$dir/port" ]; do sleep 0.05; done
+  port=$(cat "$dir/port")
+  sleep 0.5
+  rss0=$(rss_kb $spid); sock0=$(sock_pages); slab0=$(slab_kb)
+  procs=$(( (N + 9499) / 9500 ))
+  fifo=$dir/lg.out
+  taskset -c 1 $LG --port "$port" --sdkappid "$app" --key "$key" --conns "$N" --procs "$procs" --hold > "$fifo" &
+  lpid=$!
+  while ! grep -q '^ready' "$fifo" 2>/dev/null; do
+    kill -0 $lpid 2>/dev/null || break
+    sleep 0.2
+  done
+  sleep 1
+  rss1=$(rss_kb $spid); sock1=$(sock_pages); slab1=$(slab_kb)
+  kill -TERM $lpid; wait $lpid || true
+  kill -TERM $spid; wait $spid || true
+  res=$(grep '^conns=' "$fifo")
+  per=$(( (rss1 - rss0) * 1024 / N ))
+  kbuf=$(( (sock1 - sock0) * 4096 / (2 * N) ))
+  kslab=$(( (slab1 - slab0) * 1024 / (2 * N) ))
+  echo "N=$N $res server_rss_before_kb=$rss0 server_rss_after_kb=$rss1 server_bytes_per_conn=$per kernel_slab_bytes_per_socket=$kslab kernel_tcp_buffer_bytes_per_socket=$kbuf (kernel figures: /proc/meminfo Slab and /proc/net/sockstat TCP mem, divided over both loopback ends)"
+  rm -rf "$dir"
+done

@@ -1,0 +1,48 @@
+/* api.h — the imcloud server: turns HTTP requests and WebSocket frames into
+ * calls on tenant/, im/, store/ (h2o's split: net/ knows nothing of IM, api/
+ * knows the wire formats). One event-loop thread owns all in-memory IM state;
+ * storage writes go to the store writer thread and a request is answered only
+ * after its write is durable.
+ *
+ * Entry point for `imcloud serve`: fill an api_cfg_t from the config table
+ * (api_cfg_defs), then api_serve() runs until SIGINT/SIGTERM: stop accepting,
+ * finish in-flight requests, flush storage, exit 0; a second signal exits at
+ * once.
+ */
+#ifndef IMC_API_H
+#define IMC_API_H
+
+#include <stdint.h>
+
+#include "util/config.h"
+
+typedef struct api_cfg {
+  char *listen;               /* HOST:PORT; port 0 = ephemeral */
+  char *data;                 /* data directory */
+  char *port_file;            /* write the bound port here once listening ("" = no) */
+  char *log_level;
+  char *ws_path;
+  int64_t rest_rate_limit;    /* calls/s per app (60011) */
+  int64_t max_header_bytes;
+  int64_t max_body_bytes;
+  int64_t ws_max_frame_bytes;
+  int64_t ws_max_queued_bytes;
+  int64_t ws_login_timeout_ms;
+  int64_t ws_idle_timeout_ms;
+  int64_t request_timeout_ms;
+  int64_t keepalive_idle_ms;
+  int64_t shutdown_timeout_ms;
+  int64_t push_online_keep_s; /* PushOnline kept after a mobile disconnect */
+  int64_t billing_tz_offset_s;/* M-1 natural-day zone, seconds east of UTC */
+  int test_clock;             /* allow the operator API to move the clock */
+  char *test_clock_start;     /* initial test time, YYYY-MM-DD ("" = now) */
+} api_cfg_t;
+
+/* The config table rows (NULL-terminated). */
+extern const cfg_def_t api_cfg_defs[];
+
+/* Run the server until a signal stops it. Returns the process exit status
+ * (0 after a clean shutdown). Logs why it failed to start otherwise. */
+int api_serve(const api_cfg_t *cfg);
+
+#endif

@@ -1,0 +1,120 @@
+/* api_int.h — what the files of src/api share: the server state (owned by
+ * the loop thread), the REST v4 request context and reply helpers, and the
+ * entry points each file provides to the router. */
+#ifndef IMC_API_INT_H
+#define IMC_API_INT_H
+
+#include <jansson.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "api/api.h"
+#include "im/presence.h"
+#include "net/net.h"
+#include "store/store.h"
+#include "store/store_writer.h"
+#include "tenant/tenant.h"
+#include "util/u64map.h"
+
+typedef struct api_srv {
+  uv_loop_t *loop;
+  const api_cfg_t *cfg;
+  net_server_t *net;
+  store_t *store;                /* loop-thread connection: startup load, change polls */
+  store_writer_t *writer;        /* all writes */
+  tenant_registry_t *reg;
+  im_presence_t *presence;
+  u64map_t rate;                 /* (sdkappid, route) → token bucket */
+  u64map_t kicks;                /* (sdkappid, user_no) → kicked-at unix s (boxed int64) */
+  uv_signal_t sig_int, sig_term;
+  uv_timer_t tick;               /* 1 s: external-change poll, sweeps */
+  uv_timer_t stop_timer;         /* graceful-stop deadline */
+  uint64_t data_version;
+  char op_token_hash[65];        /* hex SHA-256 of the operator token */
+  int stopping;                  /* signals seen */
+  uint64_t stop_started_ms;      /* uv_now at the first signal */
+  int exit_status;
+  size_t jobs_in_flight;         /* store jobs submitted, not yet done */
+  int tz_offset_s;
+} api_srv_t;
+
+/* ---- REST v4 (rest_v4.c) -------------------------------------------------- */
+struct rest_ctx;
+typedef void (*rest_handler_fn)(struct rest_ctx *c);
+
+typedef struct rest_route {
+  const char *service;
+  const char *command;
+  rest_handler_fn fn;
+  int64_t freq_per_s;            /* documented per-command frequency; 0 = app default */
+  size_t max_body_bytes;         /* 93000 beyond */
+  const char *doc;               /* one line for docs/rest-api.md */
+} rest_route_t;
+
+typedef struct rest_ctx {
+  api_srv_t *srv;
+  net_req_t *req;
+  const rest_route_t *route;
+  uint32_t sdkappid;
+  char identifier[40];
+  json_t *body;                  /* request JSON object (owned) */
+  int64_t start_ms;
+  store_job_t job;               /* for handlers that write */
+  void (*after)(struct rest_ctx *c, int rc); /* loop-thread continuation of a write */
+  void *data;                    /* handler state, freed with the context */
+  void (*data_free)(void *);
+} rest_ctx_t;
+
+/* Route table rows (rest_routes.c), NULL-terminated. */
+extern const rest_route_t rest_routes[];
+
+/* Reply OK with the fields of `extra` (stolen; may be NULL) after the
+ * envelope, then free c. */
+void rest_reply_ok(rest_ctx_t *c, json_t *extra);
+/* Reply FAIL with err's compatible code and message (info overrides the
+ * message when non-NULL), with optional extra fields (stolen), then free c. */
+void rest_reply_err(rest_ctx_t *c, int err, const char *info, json_t *extra);
+/* Submit a write: run(store, c) on the writer thread inside a group-committed
+ * transaction; after(c, rc) on the loop thread once it is durable. */
+void rest_submit(rest_ctx_t *c, int (*run)(store_t *, void *), void (*after)(rest_ctx_t *, int));
+/* Read a UserID from obj under "UserID" (or the legacy "Identifier"). 0 and
+ * *out, or IMC_E_INVAL (missing) / IMC_E_JSON_TYPE / IMC_E_USER_ID. */
+int rest_user_id(json_t *obj, const char **out);
+
+/* Handle a request whose path starts with /v4/. */
+void rest_v4_handle(api_srv_t *srv, net_req_t *req);
+
+/* Handlers */
+void rest_account_import(rest_ctx_t *c);
+void rest_multiaccount_import(rest_ctx_t *c);
+void rest_account_delete(rest_ctx_t *c);
+void rest_account_check(rest_ctx_t *c);
+void rest_kick(rest_ctx_t *c);
+void rest_query_online_status(rest_ctx_t *c);
+void rest_querystate(rest_ctx_t *c);
+
+/* ---- client WebSocket (client_ws.c) --------------------------------------- */
+void cws_on_open(void *ud, net_ws_t *ws);
+void cws_on_text(void *ud, net_ws_t *ws, const char *data, size_t len);
+void cws_on_close(void *ud, net_ws_t *ws, int code);
+void cws_on_deadline(void *ud, net_ws_t *ws);
+/* End every session of a user with a `kicked` push and close code. */
+void cws_kick_user(api_srv_t *srv, uint32_t sdkappid, uint32_t user_no, const char *reason, int close_code);
+/* Close every session (shutdown). */
+void cws_close_all(api_srv_t *srv);
+
+/* ---- operator API (operator.c) -------------------------------------------- */
+void op_handle(api_srv_t *srv, net_req_t *req);
+/* Load (or create and print) the operator token hash at start. */
+int op_token_init(api_srv_t *srv);
+
+/* ---- server (server.c) ---------------------------------------------------- */
+/* Re-read apps if another process (the CLI) changed the database. */
+void api_check_external_changes(api_srv_t *srv);
+/* Kicked-at time of a user (0 if never kicked). */
+int64_t api_kicked_at(api_srv_t *srv, uint32_t sdkappid, uint32_t user_no);
+int api_set_kicked_at(api_srv_t *srv, uint32_t sdkappid, uint32_t user_no, int64_t t);
+/* Common reply writer for JSON bodies. */
+void api_reply_json(net_req_t *req, int status, json_t *obj);
+
+#endif

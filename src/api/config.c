@@ -1,0 +1,29 @@
+/* config.c — the settings of `imcloud serve` as one table: defaults, config
+ * file, IMCLOUD_* variables, flags and --help all come from these rows. */
+#include "api/api.h"
+
+#include <stddef.h>
+
+#define F(x) offsetof(api_cfg_t, x)
+const cfg_def_t api_cfg_defs[] = {
+  { "listen", CFG_STR, F(listen), "127.0.0.1:8080", 0, 0, "HOST:PORT to listen on (port 0 picks a free port)" },
+  { "data", CFG_STR, F(data), "./var", 0, 0, "data directory (SQLite database imcloud.db)" },
+  { "port_file", CFG_STR, F(port_file), "", 0, 0, "write the listening port to this file once ready" },
+  { "log_level", CFG_STR, F(log_level), "info", 0, 0, "debug, info, warn, error or off" },
+  { "ws_path", CFG_STR, F(ws_path), "/ws", 0, 0, "URL path of the client WebSocket" },
+  { "rest_rate_limit", CFG_INT, F(rest_rate_limit), "200", 1, 1000000, "REST calls per second per app (60011 beyond)" },
+  { "max_header_bytes", CFG_INT, F(max_header_bytes), "8192", 1024, 1048576, "largest HTTP header block (431 beyond)" },
+  { "max_body_bytes", CFG_INT, F(max_body_bytes), "1048576", 1024, 67108864, "largest HTTP body (413 / 93000 beyond)" },
+  { "ws_max_frame_bytes", CFG_INT, F(ws_max_frame_bytes), "65536", 1024, 16777216, "largest WebSocket message (close 1009 beyond)" },
+  { "ws_max_queued_bytes", CFG_INT, F(ws_max_queued_bytes), "4194304", 65536, 1073741824, "send-queue cap per connection (close 1008 beyond)" },
+  { "ws_login_timeout_ms", CFG_INT, F(ws_login_timeout_ms), "10000", 100, 600000, "close a WebSocket not logged in by then (4001)" },
+  { "ws_idle_timeout_ms", CFG_INT, F(ws_idle_timeout_ms), "400000", 1000, 86400000, "close a silent logged-in WebSocket (4004)" },
+  { "request_timeout_ms", CFG_INT, F(request_timeout_ms), "10000", 100, 600000, "a request must arrive completely within this (408)" },
+  { "keepalive_idle_ms", CFG_INT, F(keepalive_idle_ms), "60000", 100, 3600000, "close idle keep-alive HTTP connections" },
+  { "shutdown_timeout_ms", CFG_INT, F(shutdown_timeout_ms), "10000", 0, 600000, "how long a graceful stop waits for in-flight work" },
+  { "push_online_keep_s", CFG_INT, F(push_online_keep_s), "604800", 0, 31536000, "a mobile device stays PushOnline this long after a disconnect" },
+  { "billing_tz_offset_s", CFG_INT, F(billing_tz_offset_s), "28800", -50400, 50400, "natural-day time zone, seconds east of UTC (M-1: UTC+8)" },
+  { "test_clock", CFG_BOOL, F(test_clock), "false", 0, 0, "enable the operator test clock (never in production)" },
+  { "test_clock_start", CFG_STR, F(test_clock_start), "", 0, 0, "initial test-clock date YYYY-MM-DD (with --test-clock)" },
+  { 0, 0, 0, 0, 0, 0, 0 }
+};

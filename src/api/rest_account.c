@@ -1,0 +1,228 @@
+/* rest_account.c — im_open_login_svc: account_import, multiaccount_import,
+ * account_delete, account_check, kick (rest-api-reference §2.1).
+ *
+ * Writes run on the store writer thread; the in-memory registry is updated
+ * and the reply sent only after the write is durable. */
+#include "api/api_int.h"
+#include "util/clock.h"
+#include "util/err.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define BATCH_MAX 100
+
+/* ---- account_import ------------------------------------------------------- */
+typedef struct import_one {
+  char user_id[40];
+  const char *nick, *face;  /* point into c->body (kept alive by the ctx) */
+  uint32_t user_no;
+} import_one_t;
+
+static int optional_string(json_t *body, const char *name, const char **out)
+{
+  json_t *v = json_object_get(body, name);
+  *out = NULL;
+  if (!v) return 0;
+  if (!json_is_string(v)) return IMC_E_JSON_TYPE;
+  if (json_string_length(v) > 500) return IMC_E_INVAL;
+  *out = json_string_value(v);
+  return 0;
+}
+
+static int import_run(store_t *s, void *arg)
+{
+  rest_ctx_t *c = arg;
+  import_one_t *one = c->data;
+  return store_account_import(s, c->sdkappid, one->user_id, one->nick, one->face, imc_clock_now_s(), &one->user_no);
+}
+
+static void import_after(rest_ctx_t *c, int rc)
+{
+  import_one_t *one = c->data;
+  if (rc) { rest_reply_err(c, rc, NULL, NULL); return; }
+  rc = tenant_registry_account_put(c->srv->reg, c->sdkappid, one->user_id, one->user_no);
+  if (rc) { rest_reply_err(c, rc, NULL, NULL); return; }
+  rest_reply_ok(c, NULL);
+}
+
+void rest_account_import(rest_ctx_t *c)
+{
+  const char *uid;
+  import_one_t *one = calloc(1, sizeof *one);
+  if (!one) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
+  c->data = one;
+  c->data_free = free;
+  int rc = rest_user_id(c->body, &uid);
+  if (rc == IMC_E_INVAL) { rest_reply_err(c, IMC_E_INVAL, "UserID is required", NULL); return; }
+  if (rc) { rest_reply_err(c, rc, NULL, NULL); return; }
+  snprintf(one->user_id, sizeof one->user_id, "%s", uid);
+  if ((rc = optional_string(c->body, "Nick", &one->nick)) || (rc = optional_string(c->body, "FaceUrl", &one->face))) {
+    rest_reply_err(c, rc, rc == IMC_E_JSON_TYPE ? "Nick and FaceUrl must be strings" : "Nick and FaceUrl are at most 500 bytes", NULL);
+    return;
+  }
+  rest_submit(c, import_run, import_after);
+}
+
+/* ---- batches: multiaccount_import, account_delete ------------------------- */
+typedef struct batch {
+  json_t *fail;  /* multiaccount_import: FailAccounts being built */
+  int n;
+  struct { char user_id[40]; uint32_t user_no; int rc; } item[BATCH_MAX];
+} batch_t;
+
+/* Collect user ids from arr: strings (field NULL) or objects {field: id}.
+ * Invalid entries get rc set so they are reported per item. */
+static int batch_collect(json_t *arr, const char *field, batch_t *b, json_t *bad_out)
+{
+  size_t i;
+  json_t *v;
+  if (!json_is_array(arr)) return IMC_E_JSON_TYPE;
+  if (json_array_size(arr) == 0) return IMC_E_INVAL;
+  if (json_array_size(arr) > BATCH_MAX) return IMC_E_BATCH_SIZE;
+  json_array_foreach(arr, i, v) {
+    json_t *id = field ? (json_is_object(v) ? json_object_get(v, field) : NULL) : v;
+    if (field && json_is_object(v) && !id) id = json_object_get(v, "Identifier");
+    if (!json_is_string(id) || !tenant_user_id_valid(json_string_value(id))) {
+      if (bad_out) json_array_append(bad_out, json_is_string(id) ? id : v);
+      continue;
+    }
+    snprintf(b->item[b->n].user_id, sizeof b->item[0].user_id, "%s", json_string_value(id));
+    b->n++;
+  }
+  return 0;
+}
+
+static void batch_free(void *p)
+{
+  batch_t *b = p;
+  if (b) json_decref(b->fail);
+  free(b);
+}
+
+static int multi_run(store_t *s, void *arg)
+{
+  rest_ctx_t *c = arg;
+  batch_t *b = c->data;
+  int64_t now = imc_clock_now_s();
+  for (int i = 0; i < b->n; i++)
+    b->item[i].rc = store_account_import(s, c->sdkappid, b->item[i].user_id, NULL, NULL, now, &b->item[i].user_no);
+  return 0;
+}
+
+static void multi_after(rest_ctx_t *c, int rc)
+{
+  batch_t *b = c->data;
+  json_t *fail = b->fail;
+  if (rc) { rest_reply_err(c, rc, NULL, NULL); return; }
+  for (int i = 0; i < b->n; i++) {
+    if (!b->item[i].rc) b->item[i].rc = tenant_registry_account_put(c->srv->reg, c->sdkappid, b->item[i].user_id, b->item[i].user_no);
+    if (b->item[i].rc) json_array_append_new(fail, json_string(b->item[i].user_id));
+  }
+  rest_reply_ok(c, json_pack("{s:O}", "FailAccounts", fail));
+}
+
+void rest_multiaccount_import(rest_ctx_t *c)
+{
+  batch_t *b = calloc(1, sizeof *b);
+  if (!b) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
+  c->data = b;
+  c->data_free = batch_free;
+  b->fail = json_array();
+  int rc = batch_collect(json_object_get(c->body, "Accounts"), NULL, b, b->fail);
+  if (rc) {
+    rest_reply_err(c, rc, rc == IMC_E_BATCH_SIZE ? "Accounts holds at most 100 UserIDs" : "Accounts must be a non-empty array of UserIDs", NULL);
+    return;
+  }
+  rest_submit(c, multi_run, multi_after);
+}
+
+static int delete_run(store_t *s, void *arg)
+{
+  rest_ctx_t *c = arg;
+  batch_t *b = c->data;
+  for (int i = 0; i < b->n; i++) b->item[i].rc = store_account_delete(s, c->sdkappid, b->item[i].user_id);
+  return 0;
+}
+
+static void delete_after(rest_ctx_t *c, int rc)
+{
+  batch_t *b = c->data;
+  if (rc) { rest_reply_err(c, rc, NULL, NULL); return; }
+  json_t *items = json_array();
+  for (int i = 0; i < b->n; i++) {
+    uint32_t user_no;
+    if (!b->item[i].rc && tenant_registry_account_find(c->srv->reg, c->sdkappid, b->item[i].user_id, &user_no) == 0) {
+      cws_kick_user(c->srv, c->sdkappid, user_no, "account deleted", 4003);
+      im_session_t *left = im_presence_forget(c->srv->presence, c->sdkappid, user_no);
+      (void)left; /* cws_kick_user already closed every live session */
+      tenant_registry_account_remove(c->srv->reg, c->sdkappid, b->item[i].user_id);
+    }
+    int code = b->item[i].rc == IMC_E_NOTFOUND ? IMC_E_USER_NOT_FOUND : b->item[i].rc;
+    json_array_append_new(items, json_pack("{s:i,s:s,s:s}", "ResultCode", imc_err_compat(code), "ResultInfo",
+                                           code ? imc_strerror(code) : "", "UserID", b->item[i].user_id));
+  }
+  rest_reply_ok(c, json_pack("{s:o}", "ResultItem", items));
+}
+
+void rest_account_delete(rest_ctx_t *c)
+{
+  const tenant_app_t *app = tenant_registry_app(c->srv->reg, c->sdkappid);
+  if (!app || !tenant_app_free_edition(app)) { rest_reply_err(c, IMC_E_DELETE_FORBIDDEN, NULL, NULL); return; }
+  batch_t *b = calloc(1, sizeof *b);
+  if (!b) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
+  c->data = b;
+  c->data_free = free;
+  int rc = batch_collect(json_object_get(c->body, "DeleteItem"), "UserID", b, NULL);
+  if (rc) {
+    rest_reply_err(c, rc, rc == IMC_E_BATCH_SIZE ? "DeleteItem holds at most 100 items" : "DeleteItem must be a non-empty array of {\"UserID\":…}", NULL);
+    return;
+  }
+  rest_submit(c, delete_run, delete_after);
+}
+
+/* ---- account_check (read-only, from memory) ------------------------------ */
+void rest_account_check(rest_ctx_t *c)
+{
+  json_t *arr = json_object_get(c->body, "CheckItem"), *v;
+  size_t i;
+  if (!json_is_array(arr) || json_array_size(arr) == 0) {
+    rest_reply_err(c, IMC_E_INVAL, "CheckItem must be a non-empty array of {\"UserID\":…}", NULL);
+    return;
+  }
+  if (json_array_size(arr) > BATCH_MAX) { rest_reply_err(c, IMC_E_BATCH_SIZE, "CheckItem holds at most 100 items", NULL); return; }
+  json_t *items = json_array();
+  json_array_foreach(arr, i, v) {
+    const char *uid;
+    int rc = json_is_object(v) ? rest_user_id(v, &uid) : IMC_E_JSON_TYPE;
+    if (rc) {
+      json_t *raw = json_is_object(v) ? json_object_get(v, "UserID") : v;
+      json_array_append_new(items, json_pack("{s:O?,s:i,s:s}", "UserID", raw, "ResultCode", imc_err_compat(IMC_E_INVAL),
+                                             "ResultInfo", imc_strerror(rc)));
+      continue;
+    }
+    uint32_t user_no;
+    int found = tenant_registry_account_find(c->srv->reg, c->sdkappid, uid, &user_no) == 0;
+    json_array_append_new(items, json_pack("{s:s,s:i,s:s,s:s}", "UserID", uid, "ResultCode", 0, "ResultInfo", "",
+                                           "AccountStatus", found ? "Imported" : "NotImported"));
+  }
+  rest_reply_ok(c, json_pack("{s:o}", "ResultItem", items));
+}
+
+/* ---- kick ------------------------------------------------------------------ */
+void rest_kick(rest_ctx_t *c)
+{
+  const char *uid;
+  uint32_t user_no;
+  int rc = rest_user_id(c->body, &uid);
+  if (rc) { rest_reply_err(c, rc, rc == IMC_E_INVAL ? "UserID is required" : NULL, NULL); return; }
+  if (tenant_registry_account_find(c->srv->reg, c->sdkappid, uid, &user_no)) {
+    rest_reply_err(c, IMC_E_USER_NOT_FOUND, NULL, NULL);
+    return;
+  }
+  /* UserSigs issued up to now stop working for this user: a new login needs a
+   * fresh one (rest-api-reference §2.1 kick). */
+  if ((rc = api_set_kicked_at(c->srv, c->sdkappid, user_no, imc_clock_now_s()))) { rest_reply_err(c, rc, NULL, NULL); return; }
+  cws_kick_user(c->srv, c->sdkappid, user_no, "kicked by the app's backend", 4003);
+  rest_reply_ok(c, NULL);
+}

@@ -1,0 +1,253 @@
+/* server.c — `imcloud serve`: owns the loop, the listener, the store writer,
+ * the tenant registry and the presence registry; dispatches HTTP by path;
+ * polls for changes made by other processes (the CLI); stops gracefully.
+ *
+ * Shutdown: the first SIGINT/SIGTERM stops accepting, waits (at most
+ * shutdown_timeout_ms) until no HTTP request and no store job is in flight,
+ * closes every connection (WebSockets get 1001), lets the writer commit what
+ * is queued, closes the handles and returns 0. A second signal exits at once
+ * (status 130); SQLite's WAL keeps every committed transaction. */
+#include "api/api_int.h"
+#include "util/clock.h"
+#include "util/date.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/num.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- HTTP dispatch ---------------------------------------------------------- */
+static void reply_not_found(net_req_t *req)
+{
+  static const char body[] = "{\"error\":{\"code\":\"NOT_FOUND\",\"message\":\"no such path; the REST API lives under /v4/, the operator API under /operator/v1/, the client WebSocket at /ws\"}}";
+  net_req_reply(req, 404, "application/json", body, sizeof body - 1, NULL);
+}
+
+static void on_http(void *ud, net_req_t *req)
+{
+  api_srv_t *srv = ud;
+  const char *path = net_req_path(req);
+  if (!strncmp(path, "/v4/", 4)) rest_v4_handle(srv, req);
+  else if (!strncmp(path, "/operator/v1/", 13)) op_handle(srv, req);
+  else if (!strcmp(path, "/healthz")) {
+    static const char ok[] = "{\"status\":\"ok\"}";
+    net_req_reply(req, srv->stopping ? 503 : 200, "application/json", ok, sizeof ok - 1, NULL);
+  } else reply_not_found(req);
+}
+
+/* ---- kicked-at times (REST kick invalidates earlier UserSigs) ------------- */
+int64_t api_kicked_at(api_srv_t *srv, uint32_t sdkappid, uint32_t user_no)
+{
+  int64_t *t = u64map_get(&srv->kicks, (uint64_t)sdkappid << 32 | user_no);
+  return t ? *t : 0;
+}
+
+int api_set_kicked_at(api_srv_t *srv, uint32_t sdkappid, uint32_t user_no, int64_t when)
+{
+  uint64_t key = (uint64_t)sdkappid << 32 | user_no;
+  int64_t *t = u64map_get(&srv->kicks, key);
+  if (!t) {
+    if (!(t = malloc(sizeof *t))) return IMC_E_NOMEM;
+    if (u64map_put(&srv->kicks, key, t)) { free(t); return IMC_E_NOMEM; }
+  }
+  *t = when;
+  return 0;
+}
+
+/* ---- changes made by other processes ------------------------------------- */
+void api_check_external_changes(api_srv_t *srv)
+{
+  uint64_t v;
+  if (store_data_version(srv->store, &v) || v == srv->data_version) return;
+  srv->data_version = v;
+  int rc = tenant_registry_reload_apps(srv->reg, srv->store);
+  if (rc) IMC_WARN("server", "msg=\"reloading apps failed\" err=%s", imc_err_name(rc));
+  char hash[80];
+  if (store_meta_get(srv->store, "operator_token_sha256", hash, sizeof hash) == 0)
+    snprintf(srv->op_token_hash, sizeof srv->op_token_hash, "%s", hash);
+}
+
+static void on_tick(uv_timer_t *t)
+{
+  api_srv_t *srv = t->data;
+  api_check_external_changes(srv);
+  static int64_t last_sweep_s;
+  int64_t now = imc_clock_now_s();
+  if (now - last_sweep_s >= 3600) { im_presence_sweep(srv->presence, now); last_sweep_s = now; }
+}
+
+/* ---- shutdown --------------------------------------------------------------- */
+static void close_handle(uv_handle_t *h) { if (!uv_is_closing(h)) uv_close(h, NULL); }
+
+static void on_writer_stopped(void *arg)
+{
+  api_srv_t *srv = arg;
+  srv->writer = NULL;
+  close_handle((uv_handle_t *)&srv->sig_int);
+  close_handle((uv_handle_t *)&srv->sig_term);
+  close_handle((uv_handle_t *)&srv->tick);
+  close_handle((uv_handle_t *)&srv->stop_timer);
+  IMC_INFO("server", "msg=\"stopped\"");
+}
+
+static void on_net_closed(void *arg)
+{
+  api_srv_t *srv = arg;
+  srv->net = NULL;
+  store_writer_stop(srv->writer, on_writer_stopped, srv);
+}
+
+static void stop_poll(uv_timer_t *t)
+{
+  api_srv_t *srv = t->data;
+  int timed_out = uv_now(srv->loop) - srv->stop_started_ms >= (uint64_t)srv->cfg->shutdown_timeout_ms;
+  if (!timed_out && (net_server_requests_in_flight(srv->net) || srv->jobs_in_flight)) return;
+  if (timed_out) IMC_WARN("server", "msg=\"shutdown timeout: closing with work in flight\" requests=%zu jobs=%zu",
+                          net_server_requests_in_flight(srv->net), srv->jobs_in_flight);
+  uv_timer_stop(t);
+  net_server_close(srv->net, on_net_closed, srv);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+  api_srv_t *srv = h->data;
+  if (srv->stopping++) {
+    static const char msg[] = "second signal: exiting now\n";
+    ssize_t w = write(2, msg, sizeof msg - 1);
+    (void)w;
+    _exit(130);
+  }
+  IMC_INFO("server", "msg=\"stopping\" signal=%d", signum);
+  net_server_stop_accepting(srv->net);
+  srv->stop_started_ms = uv_now(srv->loop);
+  uv_timer_start(&srv->stop_timer, stop_poll, 0, 10);
+}
+
+/* ---- start -------------------------------------------------------------------- */
+static int parse_listen(const char *s, char *host, size_t cap, int *port)
+{
+  const char *colon = strrchr(s, ':');
+  int64_t p;
+  if (!colon || (size_t)(colon - s) >= cap || colon == s) return IMC_E_CONFIG;
+  if (imc_parse_i64(colon + 1, 0, 65535, &p)) return IMC_E_CONFIG;
+  memcpy(host, s, (size_t)(colon - s));
+  host[colon - s] = 0;
+  *port = (int)p;
+  return 0;
+}
+
+static int write_port_file(const char *path, int port)
+{
+  char tmp[1024];
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  FILE *f = fopen(tmp, "w");
+  if (!f) return IMC_E_IO;
+  fprintf(f, "%d\n", port);
+  if (fclose(f) || rename(tmp, path)) return IMC_E_IO;
+  return 0;
+}
+
+static int start_test_clock(const api_cfg_t *cfg)
+{
+  int y, m, d;
+  if (!cfg->test_clock) return 0;
+  if (cfg->test_clock_start[0]) {
+    if (imc_date_parse(cfg->test_clock_start, &y, &m, &d)) return IMC_E_CONFIG;
+    imc_clock_test_enable(imc_day_start(imc_days_from_civil(y, m, d), (int)cfg->billing_tz_offset_s) * 1000);
+  } else {
+    imc_clock_test_enable(imc_clock_now_ms());
+  }
+  IMC_WARN("server", "msg=\"test clock enabled: the operator API can move time\" now_s=%lld", (long long)imc_clock_now_s());
+  return 0;
+}
+
+int api_serve(const api_cfg_t *cfg)
+{
+  api_srv_t srv;
+  uv_loop_t loop;
+  char host[256];
+  int port, rc;
+  memset(&srv, 0, sizeof srv);
+  srv.cfg = cfg;
+  srv.tz_offset_s = (int)cfg->billing_tz_offset_s;
+  signal(SIGPIPE, SIG_IGN);
+  if ((rc = parse_listen(cfg->listen, host, sizeof host, &port))) {
+    IMC_ERROR("server", "msg=\"listen must be HOST:PORT\" listen=%s", cfg->listen);
+    return 2;
+  }
+  if ((rc = start_test_clock(cfg))) { IMC_ERROR("server", "msg=\"test_clock_start must be YYYY-MM-DD\""); return 2; }
+  if (mkdir(cfg->data, 0700) && errno != EEXIST) {
+    IMC_ERROR("server", "msg=\"cannot create data directory\" dir=%s errno=%d", cfg->data, errno);
+    return 1;
+  }
+  if ((rc = store_open(cfg->data, &srv.store))) {
+    IMC_ERROR("server", "msg=\"cannot open the database\" dir=%s err=%s", cfg->data, imc_err_name(rc));
+    return 1;
+  }
+  if ((rc = op_token_init(&srv)) || (rc = tenant_registry_load(srv.store, &srv.reg)) ||
+      (rc = store_data_version(srv.store, &srv.data_version)) || (rc = im_presence_create(&srv.presence))) {
+    IMC_ERROR("server", "msg=\"startup failed\" err=%s", imc_err_name(rc));
+    goto out;
+  }
+  uv_loop_init(&loop);
+  srv.loop = &loop;
+  u64map_init(&srv.rate);
+  u64map_init(&srv.kicks);
+  if ((rc = store_writer_start(&loop, cfg->data, &srv.writer))) {
+    IMC_ERROR("server", "msg=\"cannot start the store writer\" err=%s", imc_err_name(rc));
+    goto out_loop;
+  }
+  net_cfg_t ncfg;
+  net_cfg_defaults(&ncfg);
+  ncfg.host = host;
+  ncfg.port = port;
+  ncfg.ws_path = cfg->ws_path;
+  ncfg.max_header_bytes = (size_t)cfg->max_header_bytes;
+  ncfg.max_body_bytes = (size_t)cfg->max_body_bytes;
+  ncfg.max_ws_frame_bytes = (size_t)cfg->ws_max_frame_bytes;
+  ncfg.ws_max_queued_bytes = (size_t)cfg->ws_max_queued_bytes;
+  ncfg.request_timeout_ms = (uint32_t)cfg->request_timeout_ms;
+  ncfg.keepalive_idle_ms = (uint32_t)cfg->keepalive_idle_ms;
+  net_handlers_t h = { .ud = &srv, .on_http = on_http, .on_ws_open = cws_on_open, .on_ws_text = cws_on_text,
+                       .on_ws_close = cws_on_close, .on_ws_deadline = cws_on_deadline };
+  if ((rc = net_server_start(&loop, &ncfg, &h, &srv.net))) {
+    IMC_ERROR("server", "msg=\"cannot listen\" listen=%s err=%s", cfg->listen, imc_err_name(rc));
+    store_writer_stop(srv.writer, NULL, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    goto out_loop;
+  }
+  int bound = net_server_port(srv.net);
+  if (cfg->port_file[0] && write_port_file(cfg->port_file, bound))
+    IMC_WARN("server", "msg=\"cannot write port file\" path=%s", cfg->port_file);
+  IMC_INFO("server", "msg=\"listening\" addr=%s:%d data=%s apps=%zu ws=%s", host, bound, cfg->data,
+           tenant_registry_app_count(srv.reg), cfg->ws_path);
+  uv_signal_init(&loop, &srv.sig_int);
+  uv_signal_init(&loop, &srv.sig_term);
+  srv.sig_int.data = srv.sig_term.data = &srv;
+  uv_signal_start(&srv.sig_int, on_signal, SIGINT);
+  uv_signal_start(&srv.sig_term, on_signal, SIGTERM);
+  uv_timer_init(&loop, &srv.tick);
+  uv_timer_init(&loop, &srv.stop_timer);
+  srv.tick.data = srv.stop_timer.data = &srv;
+  uv_timer_start(&srv.tick, on_tick, 1000, 1000);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  rc = 0;
+out_loop:
+  uv_loop_close(&loop);
+  for (size_t i = 0; i < srv.rate.cap; i++) free(srv.rate.slots[i].val);
+  for (size_t i = 0; i < srv.kicks.cap; i++) free(srv.kicks.slots[i].val);
+  u64map_free(&srv.rate);
+  u64map_free(&srv.kicks);
+out:
+  im_presence_free(srv.presence);
+  tenant_registry_free(srv.reg);
+  store_close(srv.store);
+  return rc ? 1 : srv.exit_status;
+}

@@ -1,0 +1,155 @@
+/* End-to-end: malformed and hostile HTTP against the real server (h2o's
+ * t/40bad-request.t idea): each gets its documented answer and the server
+ * keeps serving everyone else. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "e2e.h"
+
+static e2e_server_t srv;
+static uint32_t app;
+static char key[80];
+
+static int setup(void **st)
+{
+  (void)st;
+  e2e_dir_init(&srv);
+  e2e_make_app(&srv, "china", &app, key);
+  const char *args[] = { "--request-timeout-ms", "500", NULL };
+  if (e2e_server_start(&srv, args)) { fprintf(stderr, "server did not start\n%s", e2e_server_log(&srv)); return -1; }
+  return 0;
+}
+
+static int teardown(void **st)
+{
+  (void)st;
+  int rc = e2e_server_stop(&srv);
+  e2e_dir_remove(&srv);
+  return rc == 0 ? 0 : -1;
+}
+
+static void still_serving(void)
+{
+  char out[4096];
+  assert_int_equal(e2e_v4(srv.port, app, key, "administrator", "im_open_login_svc/account_check",
+                          "{\"CheckItem\":[{\"UserID\":\"a\"}]}", out, sizeof out), 200);
+  assert_non_null(strstr(out, "\"ErrorCode\":0"));
+}
+
+static int raw_status(const char *bytes, size_t len, char *body, size_t cap)
+{
+  int fd = e2e_connect(srv.port);
+  assert_true(fd >= 0);
+  assert_int_equal(e2e_send(fd, bytes, len), 0);
+  int st = e2e_http_read(fd, body, cap, 3000);
+  close(fd);
+  return st;
+}
+
+static void test_malformed(void **st)
+{
+  (void)st;
+  char body[4096];
+  const char *cases[] = {
+    "GARBAGE\r\n\r\n",
+    "POST /v4/a/b HTTP/9.9\r\n\r\n",
+    "POST /v4/a/b HTTP/1.1\r\nContent-Length: abc\r\n\r\n",
+    "POST /v4/a/b HTTP/1.1\r\nBad Header Line\r\n\r\n",
+    "POST /v4/a/b HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    int s = raw_status(cases[i], strlen(cases[i]), body, sizeof body);
+    if (s != 400) fail_msg("case %zu: status %d", i, s);
+    assert_non_null(strstr(body, "\"ErrorCode\":60002"));
+  }
+  still_serving();
+}
+
+static void test_oversize(void **st)
+{
+  (void)st;
+  char body[4096];
+  size_t n = 9000;
+  char *req = malloc(n + 200);
+  int h = sprintf(req, "POST /v4/a/b HTTP/1.1\r\nX-Big: ");
+  memset(req + h, 'a', n);
+  strcpy(req + h + n, "\r\n\r\n");
+  assert_int_equal(raw_status(req, strlen(req), body, sizeof body), 431);
+  free(req);
+  /* a body over 1 MiB is refused from its Content-Length */
+  const char *big = "POST /v4/im_open_login_svc/account_import HTTP/1.1\r\nContent-Length: 2000000\r\n\r\n{";
+  assert_int_equal(raw_status(big, strlen(big), body, sizeof body), 413);
+  assert_non_null(strstr(body, "\"ErrorCode\":93000"));
+  still_serving();
+}
+
+static void test_slow_client(void **st)
+{
+  (void)st;
+  char body[4096];
+  int fd = e2e_connect(srv.port);
+  const char *part = "POST /v4/im_open_login_svc/account_import HTTP/1.1\r\nContent-Le";
+  assert_int_equal(e2e_send(fd, part, strlen(part)), 0);
+  int s = e2e_http_read(fd, body, sizeof body, 3000); /* the server gives up after 500 ms */
+  assert_int_equal(s, 408);
+  close(fd);
+  still_serving();
+}
+
+static void test_keepalive_and_pipelining(void **st)
+{
+  (void)st;
+  char sig[1024], req[8192], body[4096];
+  e2e_usersig(app, key, "administrator", 3600, sig, sizeof sig);
+  int fd = e2e_connect(srv.port);
+  size_t o = 0;
+  for (int i = 0; i < 3; i++) {
+    const char *b = "{\"CheckItem\":[{\"UserID\":\"a\"}]}";
+    o += (size_t)snprintf(req + o, sizeof req - o,
+                          "POST /v4/im_open_login_svc/account_check?sdkappid=%u&identifier=administrator&usersig=%s&random=%d&contenttype=json HTTP/1.1\r\n"
+                          "Host: x\r\nContent-Length: %zu\r\n\r\n%s", app, sig, i, strlen(b), b);
+  }
+  assert_int_equal(e2e_send(fd, req, o), 0);
+  for (int i = 0; i < 3; i++) {
+    assert_int_equal(e2e_http_read(fd, body, sizeof body, 3000), 200);
+    assert_non_null(strstr(body, "\"ErrorCode\":0"));
+  }
+  close(fd);
+  assert_int_equal(e2e_http(srv.port, "GET", "/nope", NULL, NULL, body, sizeof body), 404);
+  assert_int_equal(e2e_http(srv.port, "GET", "/healthz", NULL, NULL, body, sizeof body), 200);
+}
+
+static void test_graceful_stop(void **st)
+{
+  (void)st;
+  /* SIGTERM: the server exits 0 and an acknowledged import is there afterwards */
+  char out[4096];
+  assert_int_equal(e2e_v4(srv.port, app, key, "administrator", "im_open_login_svc/account_import",
+                          "{\"UserID\":\"before-stop\"}", out, sizeof out), 200);
+  assert_int_equal(e2e_server_stop(&srv), 0);
+  char *log = e2e_server_log(&srv);
+  assert_non_null(strstr(log, "msg=\"stopped\""));
+  free(log);
+  const char *args[] = { "--request-timeout-ms", "500", NULL };
+  assert_int_equal(e2e_server_start(&srv, args), 0);
+  assert_int_equal(e2e_v4(srv.port, app, key, "administrator", "im_open_login_svc/account_check",
+                          "{\"CheckItem\":[{\"UserID\":\"before-stop\"}]}", out, sizeof out), 200);
+  assert_non_null(strstr(out, "\"Imported\""));
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_malformed), cmocka_unit_test(test_oversize), cmocka_unit_test(test_slow_client),
+    cmocka_unit_test(test_keepalive_and_pipelining), cmocka_unit_test(test_graceful_stop),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,232 @@
+/* End-to-end: the client WebSocket protocol (docs/protocol.md) and bad
+ * frames against the real server over real sockets. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "e2e.h"
+
+static e2e_server_t srv;
+static uint32_t app;
+static char key[80];
+
+static int setup(void **st)
+{
+  (void)st;
+  e2e_dir_init(&srv);
+  e2e_make_app(&srv, "china", &app, key);
+  const char *args[] = { "--ws-login-timeout-ms", "700", "--ws-max-frame-bytes", "4096", NULL };
+  if (e2e_server_start(&srv, args)) { fprintf(stderr, "server did not start\n%s", e2e_server_log(&srv)); return -1; }
+  return 0;
+}
+
+static int teardown(void **st)
+{
+  (void)st;
+  int rc = e2e_server_stop(&srv);
+  e2e_dir_remove(&srv);
+  return rc == 0 ? 0 : -1;
+}
+
+/* Send text, return the next text reply. */
+static void rpc(int fd, const char *req, char *out, size_t cap)
+{
+  assert_int_equal(e2e_ws_send_text(fd, req), 0);
+  assert_true(e2e_ws_recv_text(fd, out, cap, 3000) >= 0);
+}
+
+static void expect_close(int fd, int code)
+{
+  char buf[4096];
+  int op = 0, cc = 0;
+  for (;;) {
+    int n = e2e_ws_recv(fd, &op, buf, sizeof buf, 3000, &cc);
+    if (n < 0) fail_msg("no close frame (expected %d)", code);
+    if (op == 8) break;
+  }
+  assert_int_equal(cc, code);
+}
+
+static void test_login_heartbeat_logout(void **st)
+{
+  (void)st;
+  char reply[4096];
+  int fd = e2e_ws_login(srv.port, app, key, "u1", "Web", reply, sizeof reply);
+  assert_true(fd >= 0);
+  assert_non_null(strstr(reply, "\"id\":1"));
+  assert_non_null(strstr(reply, "\"server_time\":"));
+  rpc(fd, "{\"id\":\"hb\",\"op\":\"heartbeat\"}", reply, sizeof reply);
+  assert_non_null(strstr(reply, "\"id\":\"hb\""));
+  assert_non_null(strstr(reply, "\"code\":0"));
+  rpc(fd, "{\"id\":2,\"op\":\"login\",\"sdkappid\":1,\"user_id\":\"x\",\"usersig\":\"x\",\"platform\":\"Web\",\"device_id\":\"d\"}", reply, sizeof reply);
+  assert_non_null(strstr(reply, "\"code\":70402")); /* already logged in */
+  rpc(fd, "{\"id\":3,\"op\":\"teleport\"}", reply, sizeof reply);
+  assert_non_null(strstr(reply, "\"code\":60009"));
+  rpc(fd, "{\"id\":4,\"op\":\"logout\"}", reply, sizeof reply);
+  assert_non_null(strstr(reply, "\"code\":0"));
+  expect_close(fd, 1000);
+  close(fd);
+}
+
+static void test_login_errors(void **st)
+{
+  (void)st;
+  char reply[4096], sig[1024], req[2048], expired[1024];
+  int fd = e2e_ws_connect(srv.port, "/ws");
+  assert_true(fd >= 0);
+  rpc(fd, "{\"id\":1,\"op\":\"heartbeat\"}", reply, sizeof reply);
+  assert_non_null(strstr(reply, "\"code\":70003")); /* log in first */
+  e2e_usersig(app, key, "u2", 3600, sig, sizeof sig);
+  e2e_usersig(app, key, "u2", -10, expired, sizeof expired);
+  struct { const char *user, *sig, *platform; unsigned app; int code; } cases[] = {
+    { "u2", sig, "Web", 1, 70020 },            /* unknown app */
+    { "u3", sig, "Web", 0, 70013 },            /* UserSig of another user */
+    { "u2", "AAAA", "Web", 0, 70003 },         /* undecodable */
+    { "u2", expired, "Web", 0, 70001 },        /* expired */
+    { "u2", sig, "Fridge", 0, 70402 },         /* unknown platform */
+    { "", sig, "Web", 0, 70402 },              /* bad user id */
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    snprintf(req, sizeof req,
+             "{\"id\":%zu,\"op\":\"login\",\"sdkappid\":%u,\"user_id\":\"%s\",\"usersig\":\"%s\",\"platform\":\"%s\",\"device_id\":\"d\"}",
+             i, cases[i].app ? cases[i].app : app, cases[i].user, cases[i].sig, cases[i].platform);
+    rpc(fd, req, reply, sizeof reply);
+    char want[32];
+    snprintf(want, sizeof want, "\"code\":%d", cases[i].code);
+    if (!strstr(reply, want)) fail_msg("case %zu: %s", i, reply);
+  }
+  /* a forged signature: flip one character of a valid token's payload */
+  char forged[1024];
+  snprintf(forged, sizeof forged, "%s", sig);
+  forged[20] = forged[20] == 'A' ? 'B' : 'A';
+  snprintf(req, sizeof req, "{\"id\":9,\"op\":\"login\",\"sdkappid\":%u,\"user_id\":\"u2\",\"usersig\":\"%s\",\"platform\":\"Web\",\"device_id\":\"d\"}", app, forged);
+  rpc(fd, req, reply, sizeof reply);
+  assert_true(strstr(reply, "\"code\":70009") || strstr(reply, "\"code\":70003") || strstr(reply, "\"code\":70005"));
+  /* still usable: a good login now works */
+  snprintf(req, sizeof req, "{\"id\":10,\"op\":\"login\",\"sdkappid\":%u,\"user_id\":\"u2\",\"usersig\":\"%s\",\"platform\":\"Web\",\"device_id\":\"d\"}", app, sig);
+  rpc(fd, req, reply, sizeof reply);
+  assert_non_null(strstr(reply, "\"code\":0"));
+  close(fd);
+}
+
+static void test_bad_json_keeps_connection(void **st)
+{
+  (void)st;
+  char reply[4096];
+  int fd = e2e_ws_connect(srv.port, "/ws");
+  assert_true(fd >= 0);
+  const char *bad[] = { "not json", "[1,2,3]", "{\"id\":1}", "{\"id\":1,\"op\":5}", "{\"op\":\"login\",\"op\":\"x\"}" };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    rpc(fd, bad[i], reply, sizeof reply);
+    if (!strstr(reply, "\"code\":60003")) fail_msg("%s → %s", bad[i], reply);
+  }
+  rpc(fd, "{\"id\":7,\"op\":\"heartbeat\"}", reply, sizeof reply);
+  assert_non_null(strstr(reply, "\"code\":70003"));
+  close(fd);
+}
+
+static void test_second_device_same_platform(void **st)
+{
+  (void)st;
+  char buf[4096];
+  int a = e2e_ws_login(srv.port, app, key, "dup", "iPhone", NULL, 0);
+  int other = e2e_ws_login(srv.port, app, key, "dup", "PC", NULL, 0);
+  assert_true(a >= 0 && other >= 0);
+  int b = e2e_ws_login(srv.port, app, key, "dup", "iPhone", NULL, 0);
+  assert_true(b >= 0);
+  assert_true(e2e_ws_recv_text(a, buf, sizeof buf, 3000) > 0);
+  assert_non_null(strstr(buf, "\"type\":\"kicked\""));
+  expect_close(a, 4002);
+  /* the PC session is untouched */
+  assert_int_equal(e2e_ws_send_text(other, "{\"id\":1,\"op\":\"heartbeat\"}"), 0);
+  assert_true(e2e_ws_recv_text(other, buf, sizeof buf, 3000) > 0);
+  assert_non_null(strstr(buf, "\"code\":0"));
+  close(a); close(b); close(other);
+}
+
+static void test_login_timeout(void **st)
+{
+  (void)st;
+  int fd = e2e_ws_connect(srv.port, "/ws");
+  assert_true(fd >= 0);
+  expect_close(fd, 4001);
+  close(fd);
+}
+
+static void test_bad_frames(void **st)
+{
+  (void)st;
+  int fd = e2e_ws_connect(srv.port, "/ws");
+  assert_int_equal(e2e_ws_send_frame(fd, 2, 1, "\x01\x02", 2, 1), 0); /* binary */
+  expect_close(fd, 1003);
+  close(fd);
+  fd = e2e_ws_connect(srv.port, "/ws");
+  assert_int_equal(e2e_ws_send_frame(fd, 1, 1, "\xff\xfe{}", 4, 1), 0); /* not UTF-8 */
+  expect_close(fd, 1007);
+  close(fd);
+  fd = e2e_ws_connect(srv.port, "/ws");
+  char big[5000];
+  memset(big, 'a', sizeof big);
+  assert_int_equal(e2e_ws_send_frame(fd, 1, 1, big, sizeof big, 1), 0); /* over 4096 */
+  expect_close(fd, 1009);
+  close(fd);
+  fd = e2e_ws_connect(srv.port, "/ws");
+  assert_int_equal(e2e_ws_send_frame(fd, 1, 1, "{}", 2, 0), 0); /* unmasked */
+  expect_close(fd, 1002);
+  close(fd);
+  /* fragmented text is reassembled */
+  char buf[4096];
+  fd = e2e_ws_connect(srv.port, "/ws");
+  assert_int_equal(e2e_ws_send_frame(fd, 1, 0, "{\"id\":5,", 8, 1), 0);
+  assert_int_equal(e2e_ws_send_frame(fd, 9, 1, "hi", 2, 1), 0); /* ping between fragments */
+  assert_int_equal(e2e_ws_send_frame(fd, 0, 1, "\"op\":\"heartbeat\"}", 17, 1), 0);
+  int op, cc;
+  assert_true(e2e_ws_recv(fd, &op, buf, sizeof buf, 3000, &cc) >= 0);
+  assert_int_equal(op, 10); /* pong */
+  assert_string_equal(buf, "hi");
+  assert_true(e2e_ws_recv_text(fd, buf, sizeof buf, 3000) > 0);
+  assert_non_null(strstr(buf, "\"id\":5"));
+  assert_non_null(strstr(buf, "\"code\":70003"));
+  close(fd);
+  /* the server still serves everyone else */
+  fd = e2e_ws_login(srv.port, app, key, "after-bad", "Web", NULL, 0);
+  assert_true(fd >= 0);
+  close(fd);
+}
+
+static void test_login_usage_is_durable(void **st)
+{
+  (void)st;
+  int fd = e2e_ws_login(srv.port, app, key, "metered", "Mac", NULL, 0);
+  assert_true(fd >= 0);
+  close(fd);
+  fd = e2e_ws_login(srv.port, app, key, "metered", "Mac", NULL, 0); /* same day: idempotent */
+  close(fd);
+  e2e_server_kill(&srv);
+  char out[256], cmd[600];
+  snprintf(cmd, sizeof cmd, "sqlite3 '%s/imcloud.db' \"select count(*) from usage_login u join accounts a on a.sdkappid=u.sdkappid and a.user_no=u.user_no where a.user_id='metered'\"", srv.dir);
+  FILE *p = popen(cmd, "r");
+  assert_non_null(p);
+  assert_non_null(fgets(out, sizeof out, p));
+  pclose(p);
+  assert_int_equal(atoi(out), 1);
+  const char *args[] = { "--ws-login-timeout-ms", "700", "--ws-max-frame-bytes", "4096", NULL };
+  assert_int_equal(e2e_server_start(&srv, args), 0);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_login_heartbeat_logout), cmocka_unit_test(test_login_errors),
+    cmocka_unit_test(test_bad_json_keeps_connection), cmocka_unit_test(test_second_device_same_platform),
+    cmocka_unit_test(test_login_timeout), cmocka_unit_test(test_bad_frames), cmocka_unit_test(test_login_usage_is_durable),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}

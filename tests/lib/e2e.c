@@ -1,0 +1,382 @@
+/* e2e.c — see e2e.h. */
+#include "e2e.h"
+#include "auth/usersig.h"
+#include "util/clock.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static void die(const char *what)
+{
+  fprintf(stderr, "e2e setup failed: %s (%s)\n", what, strerror(errno));
+  exit(1);
+}
+
+const char *e2e_bin(void)
+{
+  const char *b = getenv("IMCLOUD_BIN");
+  return b && *b ? b : "build/imcloud";
+}
+
+void e2e_dir_init(e2e_server_t *srv)
+{
+  memset(srv, 0, sizeof *srv);
+  snprintf(srv->dir, sizeof srv->dir, "/tmp/imcloud-e2e-XXXXXX");
+  if (!mkdtemp(srv->dir)) die("mkdtemp");
+  snprintf(srv->log_path, sizeof srv->log_path, "%s/server.log", srv->dir);
+  snprintf(srv->bin, sizeof srv->bin, "%s", e2e_bin());
+}
+
+static void sleep_ms(int ms)
+{
+  struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+  nanosleep(&ts, NULL);
+}
+
+int e2e_server_start(e2e_server_t *srv, const char *const *extra)
+{
+  char port_file[300];
+  snprintf(port_file, sizeof port_file, "%s/port", srv->dir);
+  unlink(port_file);
+  const char *argv[64];
+  int n = 0;
+  argv[n++] = srv->bin; argv[n++] = "serve";
+  argv[n++] = "--listen"; argv[n++] = "127.0.0.1:0";
+  argv[n++] = "--data"; argv[n++] = srv->dir;
+  argv[n++] = "--port-file"; argv[n++] = port_file;
+  for (int i = 0; extra && extra[i] && n < 62; i++) argv[n++] = extra[i];
+  argv[n] = NULL;
+  pid_t pid = fork();
+  if (pid < 0) die("fork");
+  if (pid == 0) {
+    int fd = open(srv->log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) { dup2(fd, 2); dup2(fd, 1); close(fd); }
+    execv(srv->bin, (char *const *)argv);
+    _exit(127);
+  }
+  srv->pid = pid;
+  for (int i = 0; i < 1500; i++) { /* up to 15 s (sanitizer builds start slowly) */
+    FILE *f = fopen(port_file, "r");
+    if (f) {
+      int port = 0;
+      if (fscanf(f, "%d", &port) == 1 && port > 0) { fclose(f); srv->port = port; return 0; }
+      fclose(f);
+    }
+    int st;
+    if (waitpid(pid, &st, WNOHANG) == pid) { srv->pid = 0; return -1; }
+    sleep_ms(10);
+  }
+  e2e_server_kill(srv);
+  return -1;
+}
+
+int e2e_server_stop(e2e_server_t *srv)
+{
+  if (!srv->pid) return -1;
+  kill(srv->pid, SIGTERM);
+  int st = 0;
+  for (int i = 0; i < 3000; i++) {
+    if (waitpid(srv->pid, &st, WNOHANG) == srv->pid) {
+      srv->pid = 0;
+      return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    }
+    sleep_ms(10);
+  }
+  e2e_server_kill(srv);
+  return -1;
+}
+
+void e2e_server_kill(e2e_server_t *srv)
+{
+  if (!srv->pid) return;
+  kill(srv->pid, SIGKILL);
+  waitpid(srv->pid, NULL, 0);
+  srv->pid = 0;
+}
+
+void e2e_dir_remove(e2e_server_t *srv)
+{
+  char cmd[400];
+  if (!srv->dir[0] || getenv("E2E_KEEP")) return;
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", srv->dir);
+  if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", srv->dir);
+}
+
+int e2e_cli(const e2e_server_t *srv, char *out, size_t cap, const char *fmt, ...)
+{
+  char args[2048], cmd[3000];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(args, sizeof args, fmt, ap);
+  va_end(ap);
+  snprintf(cmd, sizeof cmd, "'%s' %s --data '%s' 2>>'%s'", srv->bin, args, srv->dir, srv->log_path);
+  FILE *p = popen(cmd, "r");
+  if (!p) die("popen");
+  size_t n = out && cap ? fread(out, 1, cap - 1, p) : 0;
+  if (out && cap) out[n] = 0;
+  char sink[256];
+  while (fread(sink, 1, sizeof sink, p) > 0) {}
+  int st = pclose(p);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+static const char *json_field(const char *json, const char *name, char *out, size_t cap)
+{
+  char pat[64];
+  snprintf(pat, sizeof pat, "\"%s\":", name);
+  const char *p = strstr(json, pat);
+  if (!p) return NULL;
+  p += strlen(pat);
+  while (*p == ' ') p++;
+  size_t n = 0;
+  if (*p == '"') { p++; while (*p && *p != '"' && n + 1 < cap) out[n++] = *p++; }
+  else while (*p && *p != ',' && *p != '}' && n + 1 < cap) out[n++] = *p++;
+  out[n] = 0;
+  return out;
+}
+
+void e2e_make_app(const e2e_server_t *srv, const char *region, uint32_t *sdkappid, char *key)
+{
+  char out[4096], v[128];
+  if (e2e_cli(srv, out, sizeof out, "customer create --name e2e --json") != 0) die("customer create");
+  if (!json_field(out, "id", v, sizeof v)) die("customer id");
+  if (e2e_cli(srv, out, sizeof out, "app create --customer %s --name e2e --region %s --json", v, region) != 0)
+    die("app create");
+  if (!json_field(out, "sdkappid", v, sizeof v)) die("sdkappid");
+  *sdkappid = (uint32_t)strtoul(v, NULL, 10);
+  if (!json_field(out, "key", v, sizeof v)) die("key");
+  memcpy(key, v, 65);
+  key[64] = 0;
+}
+
+char *e2e_server_log(const e2e_server_t *srv)
+{
+  FILE *f = fopen(srv->log_path, "r");
+  if (!f) return strdup("");
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  char *buf = malloc((size_t)n + 1);
+  size_t r = fread(buf, 1, (size_t)n, f);
+  buf[r] = 0;
+  fclose(f);
+  return buf;
+}
+
+int e2e_connect(int port)
+{
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return -1;
+  struct sockaddr_in a = { 0 };
+  a.sin_family = AF_INET;
+  a.sin_port = htons((uint16_t)port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) { close(fd); return -1; }
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return fd;
+}
+
+int e2e_send(int fd, const void *buf, size_t len)
+{
+  const char *p = buf;
+  while (len) {
+    ssize_t w = send(fd, p, len, MSG_NOSIGNAL);
+    if (w < 0) { if (errno == EINTR) continue; return -1; }
+    p += w; len -= (size_t)w;
+  }
+  return 0;
+}
+
+static int wait_readable(int fd, int timeout_ms)
+{
+  struct pollfd pfd = { fd, POLLIN, 0 };
+  int r;
+  do r = poll(&pfd, 1, timeout_ms); while (r < 0 && errno == EINTR);
+  return r;
+}
+
+size_t e2e_recv_all(int fd, char *buf, size_t cap, int timeout_ms)
+{
+  size_t n = 0;
+  while (n + 1 < cap && wait_readable(fd, timeout_ms) > 0) {
+    ssize_t r = recv(fd, buf + n, cap - 1 - n, 0);
+    if (r <= 0) break;
+    n += (size_t)r;
+  }
+  buf[n] = 0;
+  return n;
+}
+
+/* read exactly len bytes */
+static int read_n(int fd, char *buf, size_t len, int timeout_ms)
+{
+  size_t n = 0;
+  while (n < len) {
+    if (wait_readable(fd, timeout_ms) <= 0) return -1;
+    ssize_t r = recv(fd, buf + n, len - n, 0);
+    if (r <= 0) return -1;
+    n += (size_t)r;
+  }
+  return 0;
+}
+
+int e2e_http_read(int fd, char *body, size_t cap, int timeout_ms)
+{
+  char head[16384];
+  size_t n = 0;
+  /* read byte-wise until the blank line so the next response stays in the socket */
+  while (n + 1 < sizeof head) {
+    if (read_n(fd, head + n, 1, timeout_ms)) return -1;
+    n++;
+    if (n >= 4 && !memcmp(head + n - 4, "\r\n\r\n", 4)) break;
+  }
+  head[n] = 0;
+  int status = 0;
+  if (sscanf(head, "HTTP/1.%*d %d", &status) != 1) return -1;
+  long clen = 0;
+  for (char *p = head; (p = strchr(p, '\n')); ) {
+    p++;
+    if (!strncasecmp(p, "content-length:", 15)) clen = strtol(p + 15, NULL, 10);
+  }
+  if (clen < 0 || (size_t)clen + 1 > cap) return -1;
+  if (read_n(fd, body, (size_t)clen, timeout_ms)) return -1;
+  body[clen] = 0;
+  return status;
+}
+
+int e2e_http(int port, const char *method, const char *target, const char *headers, const char *req_body,
+             char *body, size_t cap)
+{
+  int fd = e2e_connect(port);
+  if (fd < 0) return -1;
+  size_t blen = req_body ? strlen(req_body) : 0;
+  size_t rlen = strlen(method) + strlen(target) + (headers ? strlen(headers) : 0) + blen + 200;
+  char *req = malloc(rlen);
+  int n = snprintf(req, rlen, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%sContent-Length: %zu\r\nConnection: close\r\n\r\n",
+                   method, target, headers ? headers : "", blen);
+  memcpy(req + n, req_body ? req_body : "", blen);
+  int st = e2e_send(fd, req, (size_t)n + blen) ? -1 : e2e_http_read(fd, body, cap, 5000);
+  free(req);
+  close(fd);
+  return st;
+}
+
+void e2e_usersig(uint32_t sdkappid, const char *key, const char *user, int64_t expire_s, char *out, size_t cap)
+{
+  if (auth_usersig_gen(sdkappid, key, user, imc_clock_now_s(), expire_s, out, cap) != 0) die("usersig");
+}
+
+int e2e_v4(int port, uint32_t sdkappid, const char *key, const char *identifier, const char *svc_cmd,
+           const char *json_body, char *body, size_t cap)
+{
+  char sig[1024], target[1400];
+  e2e_usersig(sdkappid, key, identifier, 86400, sig, sizeof sig);
+  snprintf(target, sizeof target, "/v4/%s?sdkappid=%u&identifier=%s&usersig=%s&random=%u&contenttype=json",
+           svc_cmd, sdkappid, identifier, sig, (unsigned)rand());
+  return e2e_http(port, "POST", target, "Content-Type: application/json\r\n", json_body, body, cap);
+}
+
+int e2e_ws_connect(int port, const char *path)
+{
+  int fd = e2e_connect(port);
+  if (fd < 0) return -1;
+  char req[512];
+  int n = snprintf(req, sizeof req,
+                   "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                   "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", path);
+  if (e2e_send(fd, req, (size_t)n)) { close(fd); return -1; }
+  char head[2048];
+  size_t h = 0;
+  while (h + 1 < sizeof head) {
+    if (read_n(fd, head + h, 1, 5000)) { close(fd); return -1; }
+    h++;
+    if (h >= 4 && !memcmp(head + h - 4, "\r\n\r\n", 4)) break;
+  }
+  head[h] = 0;
+  /* RFC 6455 §1.3 sample key → fixed accept value */
+  if (!strstr(head, " 101 ") || !strstr(head, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")) { close(fd); return -1; }
+  return fd;
+}
+
+int e2e_ws_send_frame(int fd, int opcode, int fin, const void *payload, size_t len, int masked)
+{
+  unsigned char hdr[14];
+  size_t h = 0;
+  hdr[h++] = (unsigned char)((fin ? 0x80 : 0) | (opcode & 0x0f));
+  unsigned char mbit = masked ? 0x80 : 0;
+  if (len < 126) hdr[h++] = (unsigned char)(mbit | len);
+  else if (len < 65536) { hdr[h++] = mbit | 126; hdr[h++] = (unsigned char)(len >> 8); hdr[h++] = (unsigned char)len; }
+  else { hdr[h++] = mbit | 127; for (int i = 7; i >= 0; i--) hdr[h++] = (unsigned char)((uint64_t)len >> (8 * i)); }
+  unsigned char mask[4] = { 0x12, 0x34, 0x56, 0x78 };
+  if (masked) { memcpy(hdr + h, mask, 4); h += 4; }
+  unsigned char *buf = malloc(h + len + 1);
+  memcpy(buf, hdr, h);
+  for (size_t i = 0; i < len; i++)
+    buf[h + i] = masked ? (unsigned char)(((const unsigned char *)payload)[i] ^ mask[i & 3]) : ((const unsigned char *)payload)[i];
+  int rc = e2e_send(fd, buf, h + len);
+  free(buf);
+  return rc;
+}
+
+int e2e_ws_send_text(int fd, const char *text) { return e2e_ws_send_frame(fd, 1, 1, text, strlen(text), 1); }
+
+int e2e_ws_recv(int fd, int *opcode, char *buf, size_t cap, int timeout_ms, int *close_code)
+{
+  unsigned char h[2];
+  if (read_n(fd, (char *)h, 2, timeout_ms)) return -1;
+  *opcode = h[0] & 0x0f;
+  uint64_t len = h[1] & 0x7f;
+  if (len == 126) { unsigned char e[2]; if (read_n(fd, (char *)e, 2, timeout_ms)) return -1; len = (uint64_t)e[0] << 8 | e[1]; }
+  else if (len == 127) {
+    unsigned char e[8];
+    if (read_n(fd, (char *)e, 8, timeout_ms)) return -1;
+    len = 0;
+    for (int i = 0; i < 8; i++) len = len << 8 | e[i];
+  }
+  if (len + 1 > cap) return -1;
+  if (read_n(fd, buf, (size_t)len, timeout_ms)) return -1;
+  buf[len] = 0;
+  if (*opcode == 8 && close_code) *close_code = len >= 2 ? ((unsigned char)buf[0] << 8 | (unsigned char)buf[1]) : 1005;
+  return (int)len;
+}
+
+int e2e_ws_recv_text(int fd, char *buf, size_t cap, int timeout_ms)
+{
+  for (;;) {
+    int op, cc, n = e2e_ws_recv(fd, &op, buf, cap, timeout_ms, &cc);
+    if (n < 0) return -1;
+    if (op == 1) return n;
+    if (op == 8) return -1;
+  }
+}
+
+int e2e_ws_login(int port, uint32_t sdkappid, const char *key, const char *user, const char *platform,
+                 char *reply, size_t cap)
+{
+  char sig[1024], msg[2048], tmp[4096];
+  int fd = e2e_ws_connect(port, "/ws");
+  if (fd < 0) return -1;
+  e2e_usersig(sdkappid, key, user, 86400, sig, sizeof sig);
+  snprintf(msg, sizeof msg,
+           "{\"id\":1,\"op\":\"login\",\"sdkappid\":%u,\"user_id\":\"%s\",\"usersig\":\"%s\",\"platform\":\"%s\",\"device_id\":\"dev-%s\"}",
+           sdkappid, user, sig, platform, user);
+  if (!reply) { reply = tmp; cap = sizeof tmp; }
+  if (e2e_ws_send_text(fd, msg) || e2e_ws_recv_text(fd, reply, cap, 5000) < 0) { close(fd); return -1; }
+  if (!strstr(reply, "\"code\":0")) { close(fd); return -1; }
+  return fd;
+}

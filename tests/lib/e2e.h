@@ -1,0 +1,77 @@
+/* e2e.h — helpers for end-to-end tests: start the real `imcloud serve` on an
+ * ephemeral port with a temporary data directory, run CLI commands against
+ * the same directory, and talk to the server over real sockets (raw bytes,
+ * HTTP/1.1, a minimal blocking WebSocket client). Test-only; blocking I/O with
+ * timeouts; aborts the test (cmocka fail) on setup failures. */
+#ifndef IMC_TESTS_E2E_H
+#define IMC_TESTS_E2E_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+typedef struct e2e_server {
+  pid_t pid;
+  int port;
+  char dir[256];       /* data directory (mkdtemp) */
+  char log_path[300];  /* server stderr */
+  char bin[512];
+} e2e_server_t;
+
+/* Binary under test: $IMCLOUD_BIN or build/imcloud. */
+const char *e2e_bin(void);
+/* Make a fresh data directory in srv->dir (no server yet). */
+void e2e_dir_init(e2e_server_t *srv);
+/* Start `imcloud serve` on srv->dir with extra args (NULL-terminated list,
+ * may be NULL). Waits until it listens. Returns 0 or -1. */
+int e2e_server_start(e2e_server_t *srv, const char *const *extra_args);
+/* SIGTERM and wait; returns the exit status (or 128+signal). */
+int e2e_server_stop(e2e_server_t *srv);
+/* SIGKILL and wait. */
+void e2e_server_kill(e2e_server_t *srv);
+/* Remove the data directory. */
+void e2e_dir_remove(e2e_server_t *srv);
+/* Run `imcloud ARGS --data DIR` (a shell command line fragment); capture
+ * stdout into out (NUL-terminated). Returns the exit status. */
+int e2e_cli(const e2e_server_t *srv, char *out, size_t cap, const char *fmt, ...)
+  __attribute__((format(printf, 4, 5)));
+/* Create a customer and an app via the CLI; fills sdkappid and key (65 B). */
+void e2e_make_app(const e2e_server_t *srv, const char *region, uint32_t *sdkappid, char *key);
+/* Server log contents (malloc'd, caller frees). */
+char *e2e_server_log(const e2e_server_t *srv);
+
+/* Connect to 127.0.0.1:port; returns fd or -1. */
+int e2e_connect(int port);
+/* Send all bytes. 0 or -1. */
+int e2e_send(int fd, const void *buf, size_t len);
+/* Read until the peer closes, cap-1 bytes are in, or timeout_ms passes with
+ * nothing new. Returns bytes read (NUL-terminated). */
+size_t e2e_recv_all(int fd, char *buf, size_t cap, int timeout_ms);
+/* Read one HTTP/1.1 response (headers + Content-Length body) from fd.
+ * Returns the status code, -1 on error; body copied to body (NUL-terminated). */
+int e2e_http_read(int fd, char *body, size_t cap, int timeout_ms);
+/* One request on a fresh connection: returns status, body in `body`. */
+int e2e_http(int port, const char *method, const char *target, const char *headers, const char *req_body,
+             char *body, size_t cap);
+/* POST to /v4/<svc_cmd> as `identifier` with a fresh UserSig for the app. */
+int e2e_v4(int port, uint32_t sdkappid, const char *key, const char *identifier, const char *svc_cmd,
+           const char *json_body, char *body, size_t cap);
+
+/* WebSocket: handshake on path; returns fd or -1. */
+int e2e_ws_connect(int port, const char *path);
+/* Send one frame (client frames are masked unless masked=0). */
+int e2e_ws_send_frame(int fd, int opcode, int fin, const void *payload, size_t len, int masked);
+int e2e_ws_send_text(int fd, const char *text);
+/* Receive one frame: returns payload length and sets *opcode (8 = close:
+ * *close_code set); -1 on timeout/EOF. Payload NUL-terminated in buf. */
+int e2e_ws_recv(int fd, int *opcode, char *buf, size_t cap, int timeout_ms, int *close_code);
+/* Receive frames until a text frame arrives (answering nothing); returns its
+ * length or -1. */
+int e2e_ws_recv_text(int fd, char *buf, size_t cap, int timeout_ms);
+/* Connect and log in; returns fd, or -1 (reply copied to reply if given). */
+int e2e_ws_login(int port, uint32_t sdkappid, const char *key, const char *user, const char *platform,
+                 char *reply, size_t cap);
+/* Make a UserSig with the project's own generator (expire seconds). */
+void e2e_usersig(uint32_t sdkappid, const char *key, const char *user, int64_t expire_s, char *out, size_t cap);
+
+#endif
