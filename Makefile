@@ -88,9 +88,9 @@ TLIB_SRC  := $(wildcard tests/lib/*.c)
 TLIB_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(TLIB_SRC))
 
 define UNIT_RULE
-$(BUILD)/tests/unit/$(1)/%: tests/unit/$(1)/%.c $(call libs_for,$(1)) $(TLIB_OBJ)
+$(BUILD)/tests/unit/$(1)/%: tests/unit/$(1)/%.c $(call libs_for,$(1))
 	@mkdir -p $$(dir $$@)
-	$(CC) $(ALLCFLAGS) -Itests/lib -o $$@ $$< $(TLIB_OBJ) -Wl,--start-group $(call libs_for,$(1)) -Wl,--end-group $(CMOCKA) $(LDLIBS)
+	$(CC) $(ALLCFLAGS) -Itests/lib -o $$@ $$< -Wl,--start-group $(call libs_for,$(1)) -Wl,--end-group $(CMOCKA) $(LDLIBS)
 unit-$(1): $(filter $(BUILD)/tests/unit/$(1)/%,$(UNIT_BIN))
 	sh scripts/run-tests.sh unit $$^
 endef

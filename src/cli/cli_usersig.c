@@ -1,3 +1,50 @@
-/* cli_usersig.c — placeholder until its module lands (being written now). */
+/* cli_usersig.c — `imcloud usersig gen|verify`: make or check a TLSSigAPIv2
+ * UserSig offline (no server, no data directory needed). */
+#include "auth/usersig.h"
 #include "cli/cli.h"
-int cli_usersig(int argc, char **argv) { (void)argc; cli_err(argv[0], "not built yet"); return CLI_EXIT_FAIL; }
+#include "util/clock.h"
+#include "util/err.h"
+
+#include <string.h>
+
+static const char usage[] =
+  "usage: imcloud usersig gen --sdkappid N --key K --identifier U [--expire S] [--json]\n"
+  "       imcloud usersig verify --sdkappid N --key K --identifier U SIG [--json]";
+
+int cli_usersig(int argc, char **argv)
+{
+  int64_t sdkappid = -1, expire = 15552000; /* 180 days, the official libraries' default */
+  const char *key = NULL, *ident = NULL, *data = NULL;
+  int json = 0, npos = 0;
+  char *pos[3];
+  const cli_opt_t opts[] = {
+    { "--sdkappid", CLI_I64, &sdkappid, 1, UINT32_MAX, "N  the app" },
+    { "--key", CLI_STR, &key, 0, 0, "K  the app's secret key" },
+    { "--identifier", CLI_STR, &ident, 0, 0, "U  the UserID (admin or user)" },
+    { "--expire", CLI_I64, &expire, -31536000, 3153600000LL, "S  validity in seconds (gen; default 15552000)" },
+    { "--json", CLI_FLAG, &json, 0, 0, "print one JSON object" },
+    { "--data", CLI_STR, &data, 0, 0, "DIR  accepted for symmetry; unused" },
+    { 0 }
+  };
+  int rc = cli_parse(argc, argv, opts, usage, pos, 3, &npos);
+  if (rc) return rc > 0 ? 0 : CLI_EXIT_USAGE;
+  if (npos < 1 || (strcmp(pos[0], "gen") && strcmp(pos[0], "verify"))) { cli_err("usersig", "expected 'gen' or 'verify'"); return CLI_EXIT_USAGE; }
+  if (sdkappid < 0 || !key || !ident) { cli_err("usersig", "--sdkappid, --key and --identifier are required"); return CLI_EXIT_USAGE; }
+  if (!strcmp(pos[0], "gen")) {
+    char sig[AUTH_USERSIG_MAX];
+    if (npos != 1) { cli_err("usersig", "gen takes no positional argument"); return CLI_EXIT_USAGE; }
+    rc = auth_usersig_gen((uint64_t)sdkappid, key, ident, imc_clock_now_s(), expire, sig, sizeof sig);
+    if (rc) { cli_err("usersig", "%s", rc == IMC_E_INVAL ? "identifier must be 1-32 printable ASCII bytes and the key non-empty" : imc_strerror(rc)); return CLI_EXIT_FAIL; }
+    if (json) printf("{\"usersig\":\"%s\",\"expire\":%lld}\n", sig, (long long)expire);
+    else printf("%s\n", sig);
+    return 0;
+  }
+  if (npos != 2) { cli_err("usersig", "verify needs the UserSig as its argument"); return CLI_EXIT_USAGE; }
+  auth_usersig_info_t info;
+  rc = auth_usersig_verify(pos[1], (uint64_t)sdkappid, key, ident, imc_clock_now_s(), &info);
+  if (rc) { cli_err("usersig", "invalid: ErrorCode %d: %s", imc_err_compat(rc), imc_strerror(rc)); return CLI_EXIT_FAIL; }
+  if (json) printf("{\"valid\":true,\"identifier\":\"%s\",\"sdkappid\":%llu,\"time\":%lld,\"expire\":%lld}\n", info.identifier,
+                   (unsigned long long)info.sdkappid, (long long)info.time, (long long)info.expire);
+  else printf("valid (identifier %s, expires at %lld)\n", info.identifier, (long long)(info.time + info.expire));
+  return 0;
+}

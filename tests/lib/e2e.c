@@ -118,7 +118,7 @@ void e2e_dir_remove(e2e_server_t *srv)
 
 int e2e_cli(const e2e_server_t *srv, char *out, size_t cap, const char *fmt, ...)
 {
-  char args[2048], cmd[3000];
+  char args[2048], cmd[4096];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(args, sizeof args, fmt, ap);

@@ -1,0 +1,158 @@
+/* usersig.c — TLSSigAPIv2 generation and verification (usersig.h).
+ * Inflation is capped (AUTH_JSON_MAX) so a compressed bomb fails cleanly; the
+ * token length is capped before any decoding. */
+#include "auth/usersig.h"
+#include "util/err.h"
+
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#define AUTH_JSON_MAX 2048
+
+static int identifier_ok(const char *id)
+{
+  size_t n = strlen(id);
+  if (n == 0 || n > AUTH_IDENTIFIER_MAX) return 0;
+  for (size_t i = 0; i < n; i++) if ((unsigned char)id[i] < 0x21 || (unsigned char)id[i] > 0x7e) return 0;
+  return 1;
+}
+
+/* base64 of the HMAC over the four-line string (44 chars + NUL). */
+static int sign(const char *key, const char *identifier, uint64_t sdkappid, int64_t t, int64_t expire, char out[64])
+{
+  char text[256];
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int mlen = 0;
+  int n = snprintf(text, sizeof text, "TLS.identifier:%s\nTLS.sdkappid:%llu\nTLS.time:%lld\nTLS.expire:%lld\n",
+                   identifier, (unsigned long long)sdkappid, (long long)t, (long long)expire);
+  if (n < 0 || (size_t)n >= sizeof text) return IMC_E_INVAL;
+  if (!HMAC(EVP_sha256(), key, (int)strlen(key), (unsigned char *)text, (size_t)n, mac, &mlen)) return IMC_E_INTERNAL;
+  EVP_EncodeBlock((unsigned char *)out, mac, (int)mlen);
+  return 0;
+}
+
+int auth_usersig_gen(uint64_t sdkappid, const char *key, const char *identifier, int64_t now_s, int64_t expire_s,
+                     char *out, size_t cap)
+{
+  char sig[64], json[512];
+  unsigned char z[600];
+  if (!key || !*key || !identifier || !identifier_ok(identifier)) return IMC_E_INVAL;
+  int rc = sign(key, identifier, sdkappid, now_s, expire_s, sig);
+  if (rc) return rc;
+  int n = snprintf(json, sizeof json,
+                   "{\"TLS.ver\":\"2.0\",\"TLS.identifier\":\"%s\",\"TLS.sdkappid\":%llu,\"TLS.expire\":%lld,\"TLS.time\":%lld,\"TLS.sig\":\"%s\"}",
+                   identifier, (unsigned long long)sdkappid, (long long)expire_s, (long long)now_s, sig);
+  if (n < 0 || (size_t)n >= sizeof json) return IMC_E_INVAL;
+  uLongf zlen = sizeof z;
+  if (compress2(z, &zlen, (unsigned char *)json, (uLong)n, Z_DEFAULT_COMPRESSION) != Z_OK) return IMC_E_INTERNAL;
+  if (cap < 4 * ((zlen + 2) / 3) + 1) return IMC_E_TOOBIG;
+  int blen = EVP_EncodeBlock((unsigned char *)out, z, (int)zlen);
+  for (int i = 0; i < blen; i++) out[i] = out[i] == '+' ? '*' : out[i] == '/' ? '-' : out[i] == '=' ? '_' : out[i];
+  out[blen] = 0;
+  return 0;
+}
+
+/* Token → inflated JSON text (NUL-terminated). */
+static int decode(const char *sig, char *json, size_t cap, size_t *len)
+{
+  size_t n = strlen(sig);
+  if (n == 0) return IMC_E_SIG_EMPTY;
+  if (n > AUTH_USERSIG_MAX) return IMC_E_SIG_DECODE;
+  char b64[AUTH_USERSIG_MAX + 4];
+  size_t m = 0;
+  for (size_t i = 0; i < n; i++) {
+    char c = sig[i];
+    c = c == '*' ? '+' : c == '-' ? '/' : c == '_' ? '=' : c;
+    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/' || c == '='))
+      return IMC_E_SIG_DECODE;
+    b64[m++] = c;
+  }
+  while (m % 4) b64[m++] = '='; /* tolerate missing padding (Node re-pads) */
+  unsigned char raw[AUTH_USERSIG_MAX];
+  int rlen = EVP_DecodeBlock(raw, (unsigned char *)b64, (int)m);
+  if (rlen < 0) return IMC_E_SIG_DECODE;
+  for (size_t i = m; i > 0 && b64[i - 1] == '='; i--) rlen--; /* DecodeBlock counts padding */
+  if (rlen <= 2) return IMC_E_SIG_DECODE;
+  z_stream zs;
+  memset(&zs, 0, sizeof zs);
+  if (inflateInit(&zs) != Z_OK) return IMC_E_INTERNAL;
+  zs.next_in = raw;
+  zs.avail_in = (uInt)rlen;
+  zs.next_out = (unsigned char *)json;
+  zs.avail_out = (uInt)(cap - 1);
+  int zr = inflate(&zs, Z_FINISH);
+  size_t out = cap - 1 - zs.avail_out;
+  inflateEnd(&zs);
+  if (zr != Z_STREAM_END) return IMC_E_SIG_DECODE; /* corrupt, truncated, or larger than cap */
+  json[out] = 0;
+  *len = out;
+  return 0;
+}
+
+/* Integer field that may also be given as a decimal string. */
+static int int_field(json_t *o, const char *name, int64_t *out)
+{
+  json_t *v = json_object_get(o, name);
+  if (json_is_integer(v)) { *out = json_integer_value(v); return 0; }
+  if (json_is_string(v)) {
+    char *end;
+    const char *s = json_string_value(v);
+    long long x = strtoll(s, &end, 10);
+    if (*s && !*end) { *out = x; return 0; }
+  }
+  return IMC_E_SIG_MALFORMED;
+}
+
+static int parse(const char *sig, auth_usersig_info_t *info, char tls_sig[64])
+{
+  char json[AUTH_JSON_MAX];
+  size_t len;
+  int rc = decode(sig, json, sizeof json, &len);
+  if (rc) return rc;
+  json_t *o = json_loadb(json, len, 0, NULL);
+  if (!json_is_object(o)) { json_decref(o); return IMC_E_SIG_MALFORMED; }
+  int64_t app = 0;
+  json_t *id = json_object_get(o, "TLS.identifier"), *s = json_object_get(o, "TLS.sig");
+  rc = IMC_E_SIG_MALFORMED;
+  if (json_is_string(id) && json_string_length(id) <= AUTH_IDENTIFIER_MAX && json_is_string(s) &&
+      json_string_length(s) < 64 && !json_object_get(o, "TLS.userbuf") && !int_field(o, "TLS.sdkappid", &app) &&
+      app >= 0 && !int_field(o, "TLS.time", &info->time) && !int_field(o, "TLS.expire", &info->expire)) {
+    snprintf(info->identifier, sizeof info->identifier, "%s", json_string_value(id));
+    info->sdkappid = (uint64_t)app;
+    if (tls_sig) snprintf(tls_sig, 64, "%s", json_string_value(s));
+    rc = 0;
+  }
+  json_decref(o);
+  return rc;
+}
+
+int auth_usersig_peek(const char *sig, auth_usersig_info_t *info)
+{
+  auth_usersig_info_t tmp;
+  return parse(sig ? sig : "", info ? info : &tmp, NULL);
+}
+
+int auth_usersig_verify(const char *sig, uint64_t expected_sdkappid, const char *key,
+                        const char *expected_identifier, int64_t now_s, auth_usersig_info_t *info_out)
+{
+  auth_usersig_info_t info;
+  char tls_sig[64], want[64];
+  int rc = parse(sig ? sig : "", &info, tls_sig);
+  if (rc) return rc;
+  if (info.sdkappid != expected_sdkappid) return IMC_E_SIG_SDKAPPID;
+  if (strcmp(info.identifier, expected_identifier)) return IMC_E_SIG_IDENTIFIER;
+  if (!key || !*key) return IMC_E_SIG_NO_KEY;
+  if ((rc = sign(key, info.identifier, info.sdkappid, info.time, info.expire, want))) return IMC_E_SIG_MISMATCH;
+  size_t wl = strlen(want);
+  if (strlen(tls_sig) != wl || CRYPTO_memcmp(tls_sig, want, wl) != 0) return IMC_E_SIG_MISMATCH;
+  /* expired iff now > time + expire (strict), computed without overflow */
+  if (info.expire < 0 || now_s - info.time > info.expire) return IMC_E_SIG_EXPIRED;
+  if (info_out) *info_out = info;
+  return 0;
+}
