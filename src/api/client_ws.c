@@ -207,7 +207,7 @@ static void op_login(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, js
   if (!app) { reply(ws, id, "login", IMC_E_SIG_APP_UNKNOWN, NULL, NULL); return; }
   int64_t now = imc_clock_now_s();
   auth_usersig_info_t info;
-  int rc = auth_usersig_verify(sig, sdkappid, app->secret_key, user_id, now, &info);
+  int rc = auth_usersig_verify(sig, sdkappid, app->rec.secret_key, user_id, now, &info);
   if (rc) { reply(ws, id, "login", rc, NULL, NULL); return; }
   if (!tenant_app_active(app)) { reply(ws, id, "login", IMC_E_APP_DISABLED, NULL, NULL); return; }
   uint32_t user_no = 0;

@@ -163,7 +163,7 @@ void rest_v4_handle(api_srv_t *srv, net_req_t *req)
   }
   int n = query(req, "usersig", buf, sizeof buf);
   if (n < 0) { rest_reply_err(c, IMC_E_REQ_USERSIG, NULL, NULL); return; }
-  int rc = auth_usersig_verify(buf, c->sdkappid, app->secret_key, c->identifier, imc_clock_now_s(), NULL);
+  int rc = auth_usersig_verify(buf, c->sdkappid, app->rec.secret_key, c->identifier, imc_clock_now_s(), NULL);
   if (rc) { rest_reply_err(c, rc, NULL, NULL); return; }
   if (!tenant_app_is_admin(app, c->identifier)) { rest_reply_err(c, IMC_E_NOT_ADMIN, NULL, NULL); return; }
   if (!tenant_app_active(app)) { rest_reply_err(c, IMC_E_APP_DISABLED, NULL, NULL); return; }

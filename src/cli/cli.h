@@ -33,6 +33,11 @@ int cli_usersig(int argc, char **argv);
 int cli_quote(int argc, char **argv);
 int cli_operator(int argc, char **argv);
 
+struct store;
+/* Open the data directory's store for a CLI command (creating the directory);
+ * prints the error and returns CLI_EXIT_FAIL on failure. */
+int cli_store_open(const char *verb, const char *data, struct store **out);
+
 /* ---- option parsing ------------------------------------------------------ */
 typedef enum { CLI_FLAG, CLI_STR, CLI_I64, CLI_MULTI } cli_opt_kind_t;
 

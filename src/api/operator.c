@@ -1,0 +1,213 @@
+/* operator.c — the operator API: JSON over HTTP under /operator/v1/,
+ * authenticated by `Authorization: Bearer <token>` (only the token's SHA-256
+ * is stored, in meta "operator_token_sha256"). Every endpoint is one row of
+ * `routes`; each runs as a store job on the writer thread (reads included,
+ * so the loop never touches the disk) and replies when it is durable.
+ * Documented in docs/operator-api.md. */
+#include "api/api_int.h"
+#include "auth/optoken.h"
+#include "util/clock.h"
+#include "util/date.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/num.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct op_req {
+  store_job_t job;
+  api_srv_t *srv;
+  net_req_t *req;
+  json_t *body;       /* request JSON (POST) */
+  int64_t id;         /* path id, if any */
+  int status;         /* reply status */
+  json_t *out;        /* reply JSON, built on the writer thread */
+  int reload;         /* apps changed: refresh the registry */
+  int (*run)(struct op_req *o, store_t *s);
+} op_req_t;
+
+static void reply_err(net_req_t *req, int status, int err, const char *msg)
+{
+  api_reply_json(req, status, json_pack("{s:{s:s,s:s}}", "error", "code", imc_err_name(err), "message", msg ? msg : imc_strerror(err)));
+}
+
+static int fail(op_req_t *o, int status, int err, const char *msg)
+{
+  o->status = status;
+  o->out = json_pack("{s:{s:s,s:s}}", "error", "code", imc_err_name(err), "message", msg ? msg : imc_strerror(err));
+  return 0;
+}
+
+static json_t *app_json(const store_app_t *a)
+{
+  json_t *admins = json_array();
+  for (int i = 0; i < a->n_admins; i++) json_array_append_new(admins, json_string(a->admins[i]));
+  return json_pack("{s:I,s:s,s:I,s:s,s:s,s:s,s:s,s:s,s:I,s:o}", "sdkappid", (json_int_t)a->sdkappid, "key", a->secret_key,
+                   "customer_id", (json_int_t)a->customer_id, "name", a->name, "region", a->region, "scheme", a->scheme,
+                   "edition", a->edition, "status", a->status, "created_at", (json_int_t)a->created_at_s, "admins", admins);
+}
+
+static void on_customer(void *ud, const store_customer_t *c)
+{
+  json_array_append_new(ud, json_pack("{s:I,s:s,s:I}", "id", (json_int_t)c->id, "name", c->name, "created_at", (json_int_t)c->created_at_s));
+}
+
+static void on_app(void *ud, const store_app_t *a) { json_array_append_new(ud, app_json(a)); }
+
+static int customers_list(op_req_t *o, store_t *s)
+{
+  json_t *arr = json_array();
+  int rc = store_customer_list(s, on_customer, arr);
+  o->out = json_pack("{s:o}", "customers", arr);
+  return rc;
+}
+
+static int customers_create(op_req_t *o, store_t *s)
+{
+  json_t *name = json_object_get(o->body, "name");
+  int64_t id;
+  if (!json_is_string(name)) return fail(o, 400, IMC_E_INVAL, "name (string) is required");
+  int rc = tenant_customer_create(s, json_string_value(name), imc_clock_now_s(), &id);
+  if (rc == IMC_E_INVAL) return fail(o, 400, rc, "name must be 1-127 bytes");
+  if (rc) return rc;
+  o->status = 201;
+  o->out = json_pack("{s:I}", "id", (json_int_t)id);
+  return 0;
+}
+
+static int apps_list(op_req_t *o, store_t *s)
+{
+  json_t *arr = json_array();
+  int rc = store_app_list(s, 0, on_app, arr);
+  o->out = json_pack("{s:o}", "apps", arr);
+  return rc;
+}
+
+static int apps_create(op_req_t *o, store_t *s)
+{
+  json_t *cust = json_object_get(o->body, "customer_id"), *name = json_object_get(o->body, "name");
+  json_t *region = json_object_get(o->body, "region"), *created = json_object_get(o->body, "created_at");
+  json_t *scheme = json_object_get(o->body, "scheme");
+  if (!json_is_integer(cust) || !json_is_string(name) || !json_is_string(region) || (created && !json_is_string(created)) ||
+      (scheme && !json_is_string(scheme)))
+    return fail(o, 400, IMC_E_INVAL, "customer_id (integer), name and region (strings) are required; created_at (YYYY-MM-DD) and scheme are optional strings");
+  tenant_app_params_t p = { .customer_id = json_integer_value(cust), .name = json_string_value(name),
+                            .region = json_string_value(region), .scheme = scheme ? json_string_value(scheme) : NULL,
+                            .now_s = imc_clock_now_s() };
+  int y, m, d;
+  if (created) {
+    if (imc_date_parse(json_string_value(created), &y, &m, &d)) return fail(o, 400, IMC_E_INVAL, "created_at must be YYYY-MM-DD");
+    p.created_at_s = imc_day_start(imc_days_from_civil(y, m, d), o->srv->tz_offset_s);
+  }
+  store_app_t a;
+  int rc = tenant_app_create(s, &p, &a);
+  if (rc == IMC_E_NOTFOUND) return fail(o, 404, rc, "no such customer");
+  if (rc == IMC_E_INVAL || rc == IMC_E_BILL_SCHEME) return fail(o, 400, rc, "bad name, region or scheme");
+  if (rc) return rc;
+  o->status = 201;
+  o->reload = 1;
+  o->out = app_json(&a);
+  return 0;
+}
+
+static int apps_show(op_req_t *o, store_t *s)
+{
+  store_app_t a;
+  int64_t n = 0;
+  int rc = o->id > 0 && o->id <= UINT32_MAX ? store_app_get(s, (uint32_t)o->id, &a) : IMC_E_NOTFOUND;
+  if (rc == IMC_E_NOTFOUND) return fail(o, 404, rc, "no such app");
+  if (!rc) rc = store_account_count(s, a.sdkappid, &n);
+  if (rc) return rc;
+  o->out = app_json(&a);
+  json_object_set_new(o->out, "accounts", json_integer(n));
+  return 0;
+}
+
+static const struct op_route {
+  const char *method;
+  const char *path;     /* "/operator/v1/apps/" + ":id" when has_id */
+  int has_id;
+  int (*run)(op_req_t *, store_t *);
+} routes[] = {
+  { "GET", "/operator/v1/customers", 0, customers_list },
+  { "POST", "/operator/v1/customers", 0, customers_create },
+  { "GET", "/operator/v1/apps", 0, apps_list },
+  { "POST", "/operator/v1/apps", 0, apps_create },
+  { "GET", "/operator/v1/apps/", 1, apps_show },
+};
+
+static int job_run(store_t *s, void *arg)
+{
+  op_req_t *o = arg;
+  o->status = 200;
+  return o->run(o, s);
+}
+
+static void job_done(void *arg, int rc)
+{
+  op_req_t *o = arg;
+  o->srv->jobs_in_flight--;
+  if (rc) { json_decref(o->out); reply_err(o->req, 500, rc, NULL); }
+  else {
+    if (o->reload) api_check_external_changes(o->srv);
+    api_reply_json(o->req, o->status, o->out);
+  }
+  json_decref(o->body);
+  free(o);
+}
+
+void op_handle(api_srv_t *srv, net_req_t *req)
+{
+  const char *auth = net_req_header(req, "authorization");
+  const char *path = net_req_path(req), *method = net_req_method(req);
+  if (!auth || strncmp(auth, "Bearer ", 7) || auth_optoken_check(auth + 7, srv->op_token_hash)) {
+    api_check_external_changes(srv); /* the CLI may have rotated the token */
+    if (!auth || strncmp(auth, "Bearer ", 7) || auth_optoken_check(auth + 7, srv->op_token_hash)) {
+      reply_err(req, 401, IMC_E_OP_AUTH, "send Authorization: Bearer <operator token> (imcloud operator token)");
+      return;
+    }
+  }
+  const struct op_route *r = NULL;
+  int64_t id = 0;
+  for (size_t i = 0; i < sizeof routes / sizeof routes[0] && !r; i++) {
+    size_t n = strlen(routes[i].path);
+    if (routes[i].has_id ? strncmp(path, routes[i].path, n) || imc_parse_i64(path + n, 1, INT64_MAX, &id)
+                         : strcmp(path, routes[i].path))
+      continue;
+    if (!strcmp(method, routes[i].method)) r = &routes[i];
+  }
+  if (!r) { reply_err(req, 404, IMC_E_OP_NOT_FOUND, NULL); return; }
+  op_req_t *o = calloc(1, sizeof *o);
+  if (!o) { reply_err(req, 500, IMC_E_NOMEM, NULL); return; }
+  o->srv = srv;
+  o->req = req;
+  o->id = id;
+  o->run = r->run;
+  if (!strcmp(method, "POST")) {
+    size_t len;
+    const char *body = net_req_body(req, &len);
+    o->body = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, NULL);
+    if (!json_is_object(o->body)) { json_decref(o->body); free(o); reply_err(req, 400, IMC_E_JSON_PARSE, "the body must be a JSON object"); return; }
+  }
+  o->job.run = job_run;
+  o->job.done = job_done;
+  o->job.arg = o;
+  srv->jobs_in_flight++;
+  store_writer_submit(srv->writer, &o->job);
+}
+
+int op_token_init(api_srv_t *srv)
+{
+  char hash[80];
+  int rc = store_meta_get(srv->store, "operator_token_sha256", hash, sizeof hash);
+  if (rc == 0) { snprintf(srv->op_token_hash, sizeof srv->op_token_hash, "%s", hash); return 0; }
+  if (rc != IMC_E_NOTFOUND) return rc;
+  char token[80];
+  if ((rc = auth_optoken_new(token, sizeof token, hash, sizeof hash))) return rc;
+  if ((rc = store_meta_set(srv->store, "operator_token_sha256", hash))) return rc;
+  snprintf(srv->op_token_hash, sizeof srv->op_token_hash, "%s", hash);
+  /* printed once; only the hash is kept */
+  IMC_WARN("operator", "msg=\"new operator API token (shown once; rotate with imcloud operator token)\" operator_token=%s", token);
+  return 0;
+}

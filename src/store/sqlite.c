@@ -1,0 +1,501 @@
+/* sqlite.c — the SQLite backend of store.h.
+ *
+ * One connection per store_t; statements are prepared once and cached in a
+ * table indexed by an enum (the SQL text lives next to its enum row). Schema
+ * changes are migrations: an ordered list of SQL scripts, applied in one
+ * transaction each, recorded in PRAGMA user_version. */
+#include "store/store.h"
+#include "util/err.h"
+
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- migrations -------------------------------------------------------------- */
+static const char *const migrations[] = {
+  /* 1: tenants, accounts, login usage */
+  "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+  "CREATE TABLE customers(id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, created_at INTEGER NOT NULL);"
+  "CREATE TABLE apps(sdkappid INTEGER PRIMARY KEY, customer_id INTEGER NOT NULL REFERENCES customers(id),"
+  " name TEXT NOT NULL, secret_key TEXT NOT NULL, admins TEXT NOT NULL, region TEXT NOT NULL,"
+  " created_at INTEGER NOT NULL, scheme TEXT NOT NULL, edition TEXT NOT NULL,"
+  " status TEXT NOT NULL DEFAULT 'active', next_user_no INTEGER NOT NULL DEFAULT 1);"
+  "CREATE INDEX apps_customer ON apps(customer_id);"
+  "CREATE TABLE accounts(sdkappid INTEGER NOT NULL, user_id TEXT NOT NULL, user_no INTEGER NOT NULL,"
+  " nick TEXT, face_url TEXT, created_at INTEGER NOT NULL, PRIMARY KEY(sdkappid, user_id),"
+  " UNIQUE(sdkappid, user_no)) WITHOUT ROWID;"
+  "CREATE TABLE usage_login(sdkappid INTEGER NOT NULL, day INTEGER NOT NULL, user_no INTEGER NOT NULL,"
+  " PRIMARY KEY(sdkappid, day, user_no)) WITHOUT ROWID;",
+};
+#define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
+
+/* ---- statements --------------------------------------------------------------- */
+#define STMTS(X) \
+  X(DATA_VERSION, "PRAGMA data_version") \
+  X(META_GET, "SELECT value FROM meta WHERE key=?1") \
+  X(META_SET, "INSERT INTO meta(key,value) VALUES(?1,?2) ON CONFLICT(key) DO UPDATE SET value=excluded.value") \
+  X(CUST_INS, "INSERT INTO customers(name,created_at) VALUES(?1,?2)") \
+  X(CUST_GET, "SELECT id,name,created_at FROM customers WHERE id=?1") \
+  X(CUST_LIST, "SELECT id,name,created_at FROM customers ORDER BY id") \
+  X(CUST_FIRST, "SELECT min(created_at) FROM apps WHERE customer_id=?1") \
+  X(APP_INS, "INSERT INTO apps(sdkappid,customer_id,name,secret_key,admins,region,created_at,scheme,edition,status)" \
+             " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)") \
+  X(APP_GET, "SELECT sdkappid,customer_id,name,secret_key,admins,region,created_at,scheme,edition,status FROM apps WHERE sdkappid=?1") \
+  X(APP_LIST, "SELECT sdkappid,customer_id,name,secret_key,admins,region,created_at,scheme,edition,status FROM apps" \
+              " WHERE ?1=0 OR customer_id=?1 ORDER BY sdkappid") \
+  X(APP_MAX, "SELECT max(sdkappid) FROM apps") \
+  X(APP_SET_STATUS, "UPDATE apps SET status=?2 WHERE sdkappid=?1") \
+  X(APP_SET_EDITION, "UPDATE apps SET edition=?2 WHERE sdkappid=?1") \
+  X(APP_SET_SCHEME, "UPDATE apps SET scheme=?2 WHERE sdkappid=?1") \
+  X(APP_SET_NAME, "UPDATE apps SET name=?2 WHERE sdkappid=?1") \
+  X(APP_NEXT_USER, "UPDATE apps SET next_user_no=next_user_no+1 WHERE sdkappid=?1 RETURNING next_user_no-1") \
+  X(ACC_GET, "SELECT user_no FROM accounts WHERE sdkappid=?1 AND user_id=?2") \
+  X(ACC_INS, "INSERT INTO accounts(sdkappid,user_id,user_no,nick,face_url,created_at) VALUES(?1,?2,?3,?4,?5,?6)") \
+  X(ACC_UPD, "UPDATE accounts SET nick=coalesce(?3,nick), face_url=coalesce(?4,face_url) WHERE sdkappid=?1 AND user_id=?2") \
+  X(ACC_DEL, "DELETE FROM accounts WHERE sdkappid=?1 AND user_id=?2") \
+  X(ACC_COUNT, "SELECT count(*) FROM accounts WHERE sdkappid=?1") \
+  X(ACC_EACH, "SELECT user_id,user_no FROM accounts WHERE sdkappid=?1") \
+  X(USAGE_INS, "INSERT OR IGNORE INTO usage_login(sdkappid,day,user_no) VALUES(?1,?2,?3)") \
+  X(USAGE_DAU, "SELECT count(*) FROM usage_login WHERE sdkappid=?1 AND day=?2")
+
+enum {
+#define X(name, sql) S_##name,
+  STMTS(X)
+#undef X
+  S__COUNT
+};
+static const char *const stmt_sql[S__COUNT] = {
+#define X(name, sql) sql,
+  STMTS(X)
+#undef X
+};
+
+typedef struct sq {
+  store_t base;
+  sqlite3 *db;
+  sqlite3_stmt *st[S__COUNT];
+} sq_t;
+
+static int map_rc(int rc)
+{
+  switch (rc & 0xff) {
+  case SQLITE_OK: case SQLITE_DONE: case SQLITE_ROW: return 0;
+  case SQLITE_BUSY: case SQLITE_LOCKED: return IMC_E_BUSY;
+  case SQLITE_CONSTRAINT: return IMC_E_EXISTS;
+  case SQLITE_NOMEM: return IMC_E_NOMEM;
+  case SQLITE_TOOBIG: return IMC_E_TOOBIG;
+  default: return IMC_E_IO;
+  }
+}
+
+/* Prepared (cached) statement, reset and with bindings cleared. */
+static sqlite3_stmt *stmt(sq_t *q, int id)
+{
+  if (!q->st[id] && sqlite3_prepare_v3(q->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &q->st[id], NULL) != SQLITE_OK)
+    return NULL;
+  sqlite3_reset(q->st[id]);
+  sqlite3_clear_bindings(q->st[id]);
+  return q->st[id];
+}
+
+static void bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+  if (v) sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+  else sqlite3_bind_null(s, i);
+}
+
+/* Step a statement that returns no row we need. */
+static int run(sqlite3_stmt *s)
+{
+  if (!s) return IMC_E_IO;
+  int rc = sqlite3_step(s);
+  int r = map_rc(rc);
+  sqlite3_reset(s);
+  return r;
+}
+
+#define Q(s) ((sq_t *)(s))
+
+static void sq_close(store_t *s)
+{
+  sq_t *q = Q(s);
+  for (int i = 0; i < S__COUNT; i++) sqlite3_finalize(q->st[i]);
+  sqlite3_close(q->db);
+  free(q);
+}
+
+static int sq_exec(store_t *s, const char *sql) { return map_rc(sqlite3_exec(Q(s)->db, sql, NULL, NULL, NULL)); }
+
+static int sq_data_version(store_t *s, uint64_t *v)
+{
+  sqlite3_stmt *st = stmt(Q(s), S_DATA_VERSION);
+  if (!st) return IMC_E_IO;
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) *v = (uint64_t)sqlite3_column_int64(st, 0);
+  sqlite3_reset(st);
+  return rc == SQLITE_ROW ? 0 : map_rc(rc);
+}
+
+static int copy_col(sqlite3_stmt *s, int col, char *buf, size_t cap)
+{
+  const unsigned char *t = sqlite3_column_text(s, col);
+  size_t n = t ? (size_t)sqlite3_column_bytes(s, col) : 0;
+  if (n + 1 > cap) return IMC_E_TOOBIG;
+  memcpy(buf, t ? (const char *)t : "", n);
+  buf[n] = 0;
+  return 0;
+}
+
+static int sq_meta_get(store_t *s, const char *key, char *buf, size_t cap)
+{
+  sqlite3_stmt *st = stmt(Q(s), S_META_GET);
+  if (!st) return IMC_E_IO;
+  bind_text(st, 1, key);
+  int rc = sqlite3_step(st);
+  int r = rc == SQLITE_ROW ? copy_col(st, 0, buf, cap) : rc == SQLITE_DONE ? IMC_E_NOTFOUND : map_rc(rc);
+  sqlite3_reset(st);
+  return r;
+}
+
+static int sq_meta_set(store_t *s, const char *key, const char *value)
+{
+  sqlite3_stmt *st = stmt(Q(s), S_META_SET);
+  if (!st) return IMC_E_IO;
+  bind_text(st, 1, key);
+  bind_text(st, 2, value);
+  return run(st);
+}
+
+static int sq_customer_create(store_t *s, const char *name, int64_t now_s, int64_t *id)
+{
+  sqlite3_stmt *st = stmt(Q(s), S_CUST_INS);
+  if (!st) return IMC_E_IO;
+  bind_text(st, 1, name);
+  sqlite3_bind_int64(st, 2, now_s);
+  int rc = run(st);
+  if (!rc) *id = sqlite3_last_insert_rowid(Q(s)->db);
+  return rc;
+}
+
+static void row_customer(sqlite3_stmt *st, store_customer_t *c)
+{
+  c->id = sqlite3_column_int64(st, 0);
+  copy_col(st, 1, c->name, sizeof c->name);
+  c->created_at_s = sqlite3_column_int64(st, 2);
+}
+
+static int sq_customer_get(store_t *s, int64_t id, store_customer_t *out)
+{
+  sqlite3_stmt *st = stmt(Q(s), S_CUST_GET);
+  if (!st) return IMC_E_IO;
+  sqlite3_bind_int64(st, 1, id);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) row_customer(st, out);
+  int r = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? IMC_E_NOTFOUND : map_rc(rc);
+  sqlite3_reset(st);
+  return r;
+}
+
+static int sq_customer_list(store_t *s, store_customer_cb cb, void *ud)
+{
+  sqlite3_stmt *st = stmt(Q(s), S_CUST_LIST);
+  int rc;
+  if (!st) return IMC_E_IO;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    store_customer_t c;
+    row_customer(st, &c);
+    cb(ud, &c);
+  }
+  sqlite3_reset(st);
+  return map_rc(rc);
+}
+
+static int sq_customer_first_app_created(store_t *s, int64_t customer_id, int64_t *created)
+{
+  sqlite3_stmt *st = stmt(Q(s), S_CUST_FIRST);
+  if (!st) return IMC_E_IO;
+  sqlite3_bind_int64(st, 1, customer_id);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) *created = sqlite3_column_type(st, 0) == SQLITE_NULL ? INT64_MAX : sqlite3_column_int64(st, 0);
+  sqlite3_reset(st);
+  return rc == SQLITE_ROW ? 0 : map_rc(rc);
+}
+
+static char *admins_json(const store_app_t *a)
+{
+  json_t *arr = json_array();
+  for (int i = 0; i < a->n_admins; i++) json_array_append_new(arr, json_string(a->admins[i]));
+  char *t = json_dumps(arr, JSON_COMPACT);
+  json_decref(arr);
+  return t;
+}
+
+static int sq_app_insert(store_t *s, const store_app_t *a)
+{
+  sqlite3_stmt *st = stmt(Q(s), S_APP_INS);
+  char *admins = admins_json(a);
+  if (!st || !admins) { free(admins); return st ? IMC_E_NOMEM : IMC_E_IO; }
+  sqlite3_bind_int64(st, 1, a->sdkappid);
+  sqlite3_bind_int64(st, 2, a->customer_id);
+  bind_text(st, 3, a->name);
+  bind_text(st, 4, a->secret_key);
+  bind_text(st, 5, admins);
+  bind_text(st, 6, a->region);
+  sqlite3_bind_int64(st, 7, a->created_at_s);
+  bind_text(st, 8, a->scheme);
+  bind_text(st, 9, a->edition);
+  bind_text(st, 10, a->status[0] ? a->status : "active");
+  int rc = run(st);
+  free(admins);
+  return rc;
+}
+
+static void row_app(sqlite3_stmt *st, store_app_t *a)
+{
+  memset(a, 0, sizeof *a);
+  a->sdkappid = (uint32_t)sqlite3_column_int64(st, 0);
+  a->customer_id = sqlite3_column_int64(st, 1);
+  copy_col(st, 2, a->name, sizeof a->name);
+  copy_col(st, 3, a->secret_key, sizeof a->secret_key);
+  json_t *arr = json_loads((const char *)sqlite3_column_text(st, 4), 0, NULL);
+  size_t i;
+  json_t *v;
+  json_array_foreach(arr, i, v) {
+    if (a->n_admins < STORE_ADMINS_MAX && json_is_string(v))
+      snprintf(a->admins[a->n_admins++], sizeof a->admins[0], "%s", json_string_value(v));
+  }
+  json_decref(arr);
+  copy_col(st, 5, a->region, sizeof a->region);
+  a->created_at_s = sqlite3_column_int64(st, 6);
+  copy_col(st, 7, a->scheme, sizeof a->scheme);
+  copy_col(st, 8, a->edition, sizeof a->edition);
+  copy_col(st, 9, a->status, sizeof a->status);
+}
+
+static int sq_app_get(store_t *s, uint32_t sdkappid, store_app_t *out)
+{
+  sqlite3_stmt *st = stmt(Q(s), S_APP_GET);
+  if (!st) return IMC_E_IO;
+  sqlite3_bind_int64(st, 1, sdkappid);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) row_app(st, out);
+  int r = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? IMC_E_NOTFOUND : map_rc(rc);
+  sqlite3_reset(st);
+  return r;
+}
+
+static int sq_app_list(store_t *s, int64_t customer_id, store_app_cb cb, void *ud)
+{
+  sqlite3_stmt *st = stmt(Q(s), S_APP_LIST);
+  int rc;
+  if (!st) return IMC_E_IO;
+  sqlite3_bind_int64(st, 1, customer_id);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    store_app_t a;
+    row_app(st, &a);
+    cb(ud, &a);
+  }
+  sqlite3_reset(st);
+  return map_rc(rc);
+}
+
+static int sq_app_next_sdkappid(store_t *s, uint32_t *out)
+{
+  sqlite3_stmt *st = stmt(Q(s), S_APP_MAX);
+  if (!st) return IMC_E_IO;
+  int rc = sqlite3_step(st);
+  int64_t max = rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL ? sqlite3_column_int64(st, 0) : 1400000000;
+  sqlite3_reset(st);
+  if (rc != SQLITE_ROW) return map_rc(rc);
+  if (max < 1400000000) max = 1400000000;
+  if (max >= UINT32_MAX) return IMC_E_RANGE;
+  *out = (uint32_t)(max + 1);
+  return 0;
+}
+
+static int sq_app_set(store_t *s, uint32_t sdkappid, const char *field, const char *value)
+{
+  static const struct { const char *field; int stmt; } fields[] = {
+    { "status", S_APP_SET_STATUS }, { "edition", S_APP_SET_EDITION },
+    { "scheme", S_APP_SET_SCHEME }, { "name", S_APP_SET_NAME },
+  };
+  for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+    if (strcmp(field, fields[i].field)) continue;
+    sqlite3_stmt *st = stmt(Q(s), fields[i].stmt);
+    if (!st) return IMC_E_IO;
+    sqlite3_bind_int64(st, 1, sdkappid);
+    bind_text(st, 2, value);
+    int rc = run(st);
+    if (!rc && sqlite3_changes(Q(s)->db) == 0) rc = IMC_E_NOTFOUND;
+    return rc;
+  }
+  return IMC_E_INVAL;
+}
+
+static int sq_account_get(store_t *s, uint32_t sdkappid, const char *user_id, uint32_t *user_no)
+{
+  sqlite3_stmt *st = stmt(Q(s), S_ACC_GET);
+  if (!st) return IMC_E_IO;
+  sqlite3_bind_int64(st, 1, sdkappid);
+  bind_text(st, 2, user_id);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) *user_no = (uint32_t)sqlite3_column_int64(st, 0);
+  sqlite3_reset(st);
+  return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? IMC_E_NOTFOUND : map_rc(rc);
+}
+
+/* Called inside a transaction (the writer's batch or an autocommit wrapper). */
+static int account_import_txn(sq_t *q, uint32_t sdkappid, const char *user_id, const char *nick, const char *face,
+                              int64_t now_s, uint32_t *user_no)
+{
+  int rc = sq_account_get(&q->base, sdkappid, user_id, user_no);
+  if (rc == 0) {
+    if (!nick && !face) return 0;
+    sqlite3_stmt *st = stmt(q, S_ACC_UPD);
+    if (!st) return IMC_E_IO;
+    sqlite3_bind_int64(st, 1, sdkappid);
+    bind_text(st, 2, user_id);
+    bind_text(st, 3, nick);
+    bind_text(st, 4, face);
+    return run(st);
+  }
+  if (rc != IMC_E_NOTFOUND) return rc;
+  sqlite3_stmt *st = stmt(q, S_APP_NEXT_USER);
+  if (!st) return IMC_E_IO;
+  sqlite3_bind_int64(st, 1, sdkappid);
+  rc = sqlite3_step(st);
+  int64_t no = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+  sqlite3_reset(st);
+  if (rc == SQLITE_DONE) return IMC_E_NOTFOUND; /* no such app */
+  if (rc != SQLITE_ROW) return map_rc(rc);
+  if (no <= 0 || no > UINT32_MAX) return IMC_E_RANGE;
+  st = stmt(q, S_ACC_INS);
+  if (!st) return IMC_E_IO;
+  sqlite3_bind_int64(st, 1, sdkappid);
+  bind_text(st, 2, user_id);
+  sqlite3_bind_int64(st, 3, no);
+  bind_text(st, 4, nick);
+  bind_text(st, 5, face);
+  sqlite3_bind_int64(st, 6, now_s);
+  if ((rc = run(st))) return rc;
+  *user_no = (uint32_t)no;
+  return 0;
+}
+
+static int sq_account_import(store_t *s, uint32_t sdkappid, const char *user_id, const char *nick, const char *face,
+                             int64_t now_s, uint32_t *user_no)
+{
+  sq_t *q = Q(s);
+  int own = sqlite3_get_autocommit(q->db); /* not inside a caller's transaction: make one */
+  if (own && sq_exec(s, "BEGIN IMMEDIATE")) return IMC_E_BUSY;
+  int rc = account_import_txn(q, sdkappid, user_id, nick, face, now_s, user_no);
+  if (own) { if (rc || sq_exec(s, "COMMIT")) { sq_exec(s, "ROLLBACK"); rc = rc ? rc : IMC_E_IO; } }
+  return rc;
+}
+
+static int sq_account_delete(store_t *s, uint32_t sdkappid, const char *user_id)
+{
+  sqlite3_stmt *st = stmt(Q(s), S_ACC_DEL);
+  if (!st) return IMC_E_IO;
+  sqlite3_bind_int64(st, 1, sdkappid);
+  bind_text(st, 2, user_id);
+  int rc = run(st);
+  if (!rc && sqlite3_changes(Q(s)->db) == 0) rc = IMC_E_NOTFOUND;
+  return rc;
+}
+
+static int count1(sq_t *q, int id, int64_t a, int64_t b, int64_t *n)
+{
+  sqlite3_stmt *st = stmt(q, id);
+  if (!st) return IMC_E_IO;
+  sqlite3_bind_int64(st, 1, a);
+  sqlite3_bind_int64(st, 2, b);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) *n = sqlite3_column_int64(st, 0);
+  sqlite3_reset(st);
+  return rc == SQLITE_ROW ? 0 : map_rc(rc);
+}
+
+static int sq_account_count(store_t *s, uint32_t sdkappid, int64_t *n) { return count1(Q(s), S_ACC_COUNT, sdkappid, 0, n); }
+
+static int sq_account_each(store_t *s, uint32_t sdkappid, store_account_cb cb, void *ud)
+{
+  sqlite3_stmt *st = stmt(Q(s), S_ACC_EACH);
+  int rc;
+  if (!st) return IMC_E_IO;
+  sqlite3_bind_int64(st, 1, sdkappid);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    cb(ud, (const char *)sqlite3_column_text(st, 0), (uint32_t)sqlite3_column_int64(st, 1));
+  sqlite3_reset(st);
+  return map_rc(rc);
+}
+
+static int sq_usage_login(store_t *s, uint32_t sdkappid, int32_t day, uint32_t user_no)
+{
+  sqlite3_stmt *st = stmt(Q(s), S_USAGE_INS);
+  if (!st) return IMC_E_IO;
+  sqlite3_bind_int64(st, 1, sdkappid);
+  sqlite3_bind_int64(st, 2, day);
+  sqlite3_bind_int64(st, 3, user_no);
+  return run(st);
+}
+
+static int sq_usage_dau(store_t *s, uint32_t sdkappid, int32_t day, int64_t *n) { return count1(Q(s), S_USAGE_DAU, sdkappid, day, n); }
+
+static const store_vtab_t sqlite_vtab = {
+  1, "sqlite", sq_close, sq_exec, sq_data_version, sq_meta_get, sq_meta_set,
+  sq_customer_create, sq_customer_get, sq_customer_list, sq_customer_first_app_created,
+  sq_app_insert, sq_app_get, sq_app_list, sq_app_next_sdkappid, sq_app_set,
+  sq_account_import, sq_account_delete, sq_account_get, sq_account_count, sq_account_each,
+  sq_usage_login, sq_usage_dau,
+};
+
+static int migrate(sq_t *q)
+{
+  sqlite3_stmt *st;
+  int version = 0;
+  if (sqlite3_prepare_v2(q->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK) return IMC_E_IO;
+  if (sqlite3_step(st) == SQLITE_ROW) version = sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
+  if (version > SCHEMA_VERSION) return IMC_E_CONFIG;
+  for (int v = version; v < SCHEMA_VERSION; v++) {
+    char set[64];
+    snprintf(set, sizeof set, "PRAGMA user_version=%d", v + 1);
+    if (sqlite3_exec(q->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) return IMC_E_BUSY;
+    /* another process may have migrated while we waited for the lock */
+    int cur = 0;
+    sqlite3_prepare_v2(q->db, "PRAGMA user_version", -1, &st, NULL);
+    if (sqlite3_step(st) == SQLITE_ROW) cur = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (cur > v) { sqlite3_exec(q->db, "COMMIT", NULL, NULL, NULL); v = cur - 1; continue; }
+    if (sqlite3_exec(q->db, migrations[v], NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(q->db, set, NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(q->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+      sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+      return IMC_E_IO;
+    }
+  }
+  return 0;
+}
+
+int store_open(const char *data_dir, store_t **out)
+{
+  char path[4096];
+  snprintf(path, sizeof path, "%s/imcloud.db", data_dir);
+  sq_t *q = calloc(1, sizeof *q);
+  if (!q) return IMC_E_NOMEM;
+  q->base.vt = &sqlite_vtab;
+  if (sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+    sqlite3_close(q->db);
+    free(q);
+    return IMC_E_IO;
+  }
+  sqlite3_busy_timeout(q->db, 5000);
+  int rc = map_rc(sqlite3_exec(q->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", NULL, NULL, NULL));
+  if (!rc) rc = migrate(q);
+  if (rc) { sq_close(&q->base); return rc; }
+  *out = &q->base;
+  return 0;
+}

@@ -1,0 +1,191 @@
+/* registry.c — the server's in-memory apps and accounts (tenant.h).
+ *
+ * Apps: u64map SDKAppID → tenant_app_t*. Accounts of an app: open-addressing
+ * table of {hash, user_no, user_id*} (16 bytes a slot plus the string), load
+ * ≤ 0.7, backward-shift deletion. Loop thread only. */
+#include "tenant/tenant.h"
+#include "util/err.h"
+#include "util/u64map.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct acct_slot { char *user_id; uint32_t hash; uint32_t user_no; } acct_slot_t;
+struct tenant_accounts { acct_slot_t *slots; size_t cap, len; };
+
+struct tenant_registry { u64map_t apps; };
+
+static uint32_t hash_str(const char *s)
+{
+  uint32_t h = 2166136261u;
+  for (; *s; s++) h = (h ^ (uint8_t)*s) * 16777619u;
+  return h ? h : 1;
+}
+
+static acct_slot_t *acct_find(const tenant_accounts_t *t, const char *uid, uint32_t h)
+{
+  if (!t->cap) return NULL;
+  for (size_t i = h & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
+    acct_slot_t *s = &t->slots[i];
+    if (!s->user_id) return NULL;
+    if (s->hash == h && !strcmp(s->user_id, uid)) return s;
+  }
+}
+
+static int acct_grow(tenant_accounts_t *t)
+{
+  size_t ncap = t->cap ? t->cap * 2 : 16;
+  acct_slot_t *ns = calloc(ncap, sizeof *ns);
+  if (!ns) return IMC_E_NOMEM;
+  for (size_t i = 0; i < t->cap; i++) {
+    if (!t->slots[i].user_id) continue;
+    size_t j = t->slots[i].hash & (ncap - 1);
+    while (ns[j].user_id) j = (j + 1) & (ncap - 1);
+    ns[j] = t->slots[i];
+  }
+  free(t->slots);
+  t->slots = ns;
+  t->cap = ncap;
+  return 0;
+}
+
+static int acct_put(tenant_accounts_t *t, const char *uid, uint32_t user_no)
+{
+  uint32_t h = hash_str(uid);
+  acct_slot_t *s = acct_find(t, uid, h);
+  if (s) { s->user_no = user_no; return 0; }
+  if ((t->len + 1) * 10 > t->cap * 7 && acct_grow(t)) return IMC_E_NOMEM;
+  char *copy = strdup(uid);
+  if (!copy) return IMC_E_NOMEM;
+  size_t i = h & (t->cap - 1);
+  while (t->slots[i].user_id) i = (i + 1) & (t->cap - 1);
+  t->slots[i] = (acct_slot_t){ copy, h, user_no };
+  t->len++;
+  return 0;
+}
+
+static void acct_del(tenant_accounts_t *t, const char *uid)
+{
+  acct_slot_t *s = acct_find(t, uid, hash_str(uid));
+  if (!s) return;
+  size_t i = (size_t)(s - t->slots), j = i;
+  free(s->user_id);
+  for (;;) {
+    j = (j + 1) & (t->cap - 1);
+    if (!t->slots[j].user_id) break;
+    size_t home = t->slots[j].hash & (t->cap - 1);
+    if (((j - home) & (t->cap - 1)) >= ((j - i) & (t->cap - 1))) { t->slots[i] = t->slots[j]; i = j; }
+  }
+  t->slots[i] = (acct_slot_t){ 0 };
+  t->len--;
+}
+
+static void acct_free(tenant_accounts_t *t)
+{
+  if (!t) return;
+  for (size_t i = 0; i < t->cap; i++) free(t->slots[i].user_id);
+  free(t->slots);
+  free(t);
+}
+
+/* ---- loading ------------------------------------------------------------------ */
+typedef struct load_ctx { tenant_registry_t *r; store_t *s; int rc; } load_ctx_t;
+
+typedef struct acct_load { tenant_accounts_t *t; int rc; } acct_load_t;
+
+static void on_account_load(void *ud, const char *uid, uint32_t user_no)
+{
+  acct_load_t *l = ud;
+  if (!l->rc) l->rc = acct_put(l->t, uid, user_no);
+}
+
+static void on_app(void *ud, const store_app_t *rec)
+{
+  load_ctx_t *c = ud;
+  if (c->rc) return;
+  tenant_app_t *a = u64map_get(&c->r->apps, rec->sdkappid);
+  if (a) { a->rec = *rec; return; } /* reload: keep the accounts */
+  if (!(a = calloc(1, sizeof *a)) || !(a->accounts = calloc(1, sizeof *a->accounts))) { free(a); c->rc = IMC_E_NOMEM; return; }
+  a->rec = *rec;
+  if (u64map_put(&c->r->apps, rec->sdkappid, a)) { acct_free(a->accounts); free(a); c->rc = IMC_E_NOMEM; }
+}
+
+static int load_accounts(tenant_registry_t *r, store_t *s)
+{
+  for (size_t i = 0; i < r->apps.cap; i++) {
+    tenant_app_t *a = r->apps.slots[i].val;
+    if (!a || a->accounts->len) continue;
+    acct_load_t l = { a->accounts, 0 };
+    int rc = store_account_each(s, a->rec.sdkappid, on_account_load, &l);
+    if (rc || l.rc) return rc ? rc : l.rc;
+  }
+  return 0;
+}
+
+int tenant_registry_reload_apps(tenant_registry_t *r, store_t *s)
+{
+  load_ctx_t c = { r, s, 0 };
+  int rc = store_app_list(s, 0, on_app, &c);
+  if (!rc) rc = c.rc;
+  if (!rc) rc = load_accounts(r, s);
+  return rc;
+}
+
+int tenant_registry_load(store_t *s, tenant_registry_t **out)
+{
+  tenant_registry_t *r = calloc(1, sizeof *r);
+  if (!r) return IMC_E_NOMEM;
+  u64map_init(&r->apps);
+  int rc = tenant_registry_reload_apps(r, s);
+  if (rc) { tenant_registry_free(r); return rc; }
+  *out = r;
+  return 0;
+}
+
+void tenant_registry_free(tenant_registry_t *r)
+{
+  if (!r) return;
+  for (size_t i = 0; i < r->apps.cap; i++) {
+    tenant_app_t *a = r->apps.slots[i].val;
+    if (!a) continue;
+    acct_free(a->accounts);
+    free(a);
+  }
+  u64map_free(&r->apps);
+  free(r);
+}
+
+const tenant_app_t *tenant_registry_app(const tenant_registry_t *r, uint32_t sdkappid)
+{
+  return sdkappid ? u64map_get(&r->apps, sdkappid) : NULL;
+}
+
+size_t tenant_registry_app_count(const tenant_registry_t *r) { return r->apps.len; }
+
+int tenant_registry_account_find(const tenant_registry_t *r, uint32_t sdkappid, const char *user_id, uint32_t *user_no)
+{
+  const tenant_app_t *a = tenant_registry_app(r, sdkappid);
+  acct_slot_t *s = a ? acct_find(a->accounts, user_id, hash_str(user_id)) : NULL;
+  if (!s) return IMC_E_NOTFOUND;
+  *user_no = s->user_no;
+  return 0;
+}
+
+int tenant_registry_account_put(tenant_registry_t *r, uint32_t sdkappid, const char *user_id, uint32_t user_no)
+{
+  tenant_app_t *a = u64map_get(&r->apps, sdkappid);
+  if (!a) return IMC_E_NOTFOUND;
+  return acct_put(a->accounts, user_id, user_no);
+}
+
+void tenant_registry_account_remove(tenant_registry_t *r, uint32_t sdkappid, const char *user_id)
+{
+  tenant_app_t *a = u64map_get(&r->apps, sdkappid);
+  if (a) acct_del(a->accounts, user_id);
+}
+
+size_t tenant_registry_account_count(const tenant_registry_t *r, uint32_t sdkappid)
+{
+  const tenant_app_t *a = tenant_registry_app(r, sdkappid);
+  return a ? a->accounts->len : 0;
+}

@@ -1,0 +1,77 @@
+/* tenant.c — customer and app creation rules (tenant.h). */
+#include "tenant/tenant.h"
+#include "auth/optoken.h"
+#include "billing/billing_scheme.h"
+#include "util/err.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int tenant_user_id_valid(const char *uid)
+{
+  size_t n = uid ? strlen(uid) : 0;
+  if (n == 0 || n > 32) return 0;
+  for (size_t i = 0; i < n; i++) if ((unsigned char)uid[i] < 0x21 || (unsigned char)uid[i] > 0x7e) return 0;
+  return 1;
+}
+
+static int name_ok(const char *name) { return name && *name && strlen(name) <= 127; }
+
+int tenant_customer_create(store_t *s, const char *name, int64_t now_s, int64_t *id)
+{
+  if (!name_ok(name)) return IMC_E_INVAL;
+  return store_customer_create(s, name, now_s, id);
+}
+
+static int app_create_txn(store_t *s, const tenant_app_params_t *p, store_app_t *a)
+{
+  store_customer_t c;
+  bill_scheme_t scheme;
+  int64_t first;
+  int rc = store_customer_get(s, p->customer_id, &c);
+  if (rc) return rc;
+  memset(a, 0, sizeof *a);
+  a->customer_id = p->customer_id;
+  a->created_at_s = p->created_at_s ? p->created_at_s : p->now_s;
+  if ((rc = store_customer_first_app_created(s, p->customer_id, &first))) return rc;
+  if (a->created_at_s < first) first = a->created_at_s;
+  if (p->scheme) rc = bill_scheme_parse(p->scheme, &scheme);
+  else rc = bill_scheme_resolve(first, p->region, &scheme); /* P-01, P-40, P-50 */
+  if (rc) return rc;
+  if ((rc = store_app_next_sdkappid(s, &a->sdkappid))) return rc;
+  if ((rc = auth_random_hex(a->secret_key, 32))) return rc;
+  snprintf(a->name, sizeof a->name, "%s", p->name);
+  snprintf(a->region, sizeof a->region, "%s", p->region);
+  snprintf(a->scheme, sizeof a->scheme, "%s", bill_scheme_name(scheme));
+  snprintf(a->edition, sizeof a->edition, "%s", bill_scheme_free_edition(scheme)); /* L-1 */
+  snprintf(a->status, sizeof a->status, "active");
+  snprintf(a->admins[0], sizeof a->admins[0], "administrator");
+  a->n_admins = 1;
+  return store_app_insert(s, a);
+}
+
+int tenant_app_create(store_t *s, const tenant_app_params_t *p, store_app_t *out)
+{
+  if (!name_ok(p->name)) return IMC_E_INVAL;
+  if (!bill_region_known(p->region)) return IMC_E_INVAL;
+  /* inside the writer's batch a savepoint nests; from the CLI this is the transaction */
+  int rc = store_exec(s, "SAVEPOINT app_create");
+  if (rc) return rc;
+  rc = app_create_txn(s, p, out);
+  if (rc) store_exec(s, "ROLLBACK TO app_create");
+  int rel = store_exec(s, "RELEASE app_create");
+  return rc ? rc : rel;
+}
+
+int tenant_app_is_admin(const tenant_app_t *a, const char *identifier)
+{
+  for (int i = 0; i < a->rec.n_admins; i++) if (!strcmp(a->rec.admins[i], identifier)) return 1;
+  return 0;
+}
+
+int tenant_app_active(const tenant_app_t *a) { return !strcmp(a->rec.status, "active"); }
+
+int tenant_app_free_edition(const tenant_app_t *a)
+{
+  return !strcmp(a->rec.edition, "trial") || !strcmp(a->rec.edition, "developer");
+}

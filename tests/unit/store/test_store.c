@@ -1,0 +1,186 @@
+/* Unit tests for src/store: migrations, every operation, the writer thread's
+ * group commit and per-job rollback, durability across reopen, change
+ * detection from a second connection. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "store/store.h"
+#include "store/store_writer.h"
+#include "util/err.h"
+
+static char dir[64];
+
+static int setup(void **st)
+{
+  (void)st;
+  snprintf(dir, sizeof dir, "/tmp/imcloud-store-XXXXXX");
+  return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **st)
+{
+  (void)st;
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  return system(cmd);
+}
+
+static uint32_t make_app(store_t *s, int64_t cust)
+{
+  store_app_t a = { 0 };
+  assert_int_equal(store_app_next_sdkappid(s, &a.sdkappid), 0);
+  a.customer_id = cust;
+  strcpy(a.name, "x"); strcpy(a.secret_key, "k"); strcpy(a.region, "china");
+  strcpy(a.scheme, "s2022"); strcpy(a.edition, "trial");
+  a.created_at_s = 1700000000;
+  a.n_admins = 2; strcpy(a.admins[0], "administrator"); strcpy(a.admins[1], "ops,with\"quote");
+  assert_int_equal(store_app_insert(s, &a), 0);
+  return a.sdkappid;
+}
+
+static void test_operations(void **st)
+{
+  (void)st;
+  store_t *s;
+  assert_int_equal(store_open(dir, &s), 0);
+  char buf[64];
+  assert_int_equal(store_meta_get(s, "k", buf, sizeof buf), IMC_E_NOTFOUND);
+  assert_int_equal(store_meta_set(s, "k", "v1"), 0);
+  assert_int_equal(store_meta_set(s, "k", "v2"), 0);
+  assert_int_equal(store_meta_get(s, "k", buf, sizeof buf), 0);
+  assert_string_equal(buf, "v2");
+  assert_int_equal(store_meta_get(s, "k", buf, 2), IMC_E_TOOBIG);
+  int64_t cust, first;
+  assert_int_equal(store_customer_create(s, "acme", 100, &cust), 0);
+  assert_int_equal(store_customer_first_app_created(s, cust, &first), 0);
+  assert_true(first == INT64_MAX);
+  uint32_t app = make_app(s, cust);
+  assert_int_equal(app, 1400000001);
+  assert_int_equal(make_app(s, cust), 1400000002);
+  assert_int_equal(store_customer_first_app_created(s, cust, &first), 0);
+  assert_int_equal(first, 1700000000);
+  store_app_t a;
+  assert_int_equal(store_app_get(s, app, &a), 0);
+  assert_int_equal(a.n_admins, 2);
+  assert_string_equal(a.admins[1], "ops,with\"quote");
+  assert_string_equal(a.status, "active");
+  assert_int_equal(store_app_insert(s, &a), IMC_E_EXISTS);
+  assert_int_equal(store_app_set(s, app, "status", "suspended"), 0);
+  assert_int_equal(store_app_set(s, app, "bogus", "x"), IMC_E_INVAL);
+  assert_int_equal(store_app_set(s, 1, "status", "x"), IMC_E_NOTFOUND);
+  assert_int_equal(store_app_get(s, app, &a), 0);
+  assert_string_equal(a.status, "suspended");
+  assert_int_equal(store_app_get(s, 5, &a), IMC_E_NOTFOUND);
+  /* accounts: dense numbers, idempotent import, never reused */
+  uint32_t no;
+  assert_int_equal(store_account_import(s, app, "alice", "A", NULL, 1, &no), 0); assert_int_equal(no, 1);
+  assert_int_equal(store_account_import(s, app, "bob", NULL, NULL, 1, &no), 0); assert_int_equal(no, 2);
+  assert_int_equal(store_account_import(s, app, "alice", NULL, "f", 2, &no), 0); assert_int_equal(no, 1);
+  assert_int_equal(store_account_import(s, 1400000002, "alice", NULL, NULL, 1, &no), 0); assert_int_equal(no, 1);
+  assert_int_equal(store_account_import(s, 999, "x", NULL, NULL, 1, &no), IMC_E_NOTFOUND);
+  assert_int_equal(store_account_delete(s, app, "bob"), 0);
+  assert_int_equal(store_account_delete(s, app, "bob"), IMC_E_NOTFOUND);
+  assert_int_equal(store_account_get(s, app, "bob", &no), IMC_E_NOTFOUND);
+  assert_int_equal(store_account_import(s, app, "bob", NULL, NULL, 3, &no), 0); assert_int_equal(no, 3);
+  int64_t n;
+  assert_int_equal(store_account_count(s, app, &n), 0); assert_int_equal(n, 2);
+  /* usage: idempotent per (app, day, user) */
+  assert_int_equal(store_usage_login(s, app, 20261123, 1), 0);
+  assert_int_equal(store_usage_login(s, app, 20261123, 1), 0);
+  assert_int_equal(store_usage_login(s, app, 20261123, 3), 0);
+  assert_int_equal(store_usage_login(s, app, 20261124, 1), 0);
+  assert_int_equal(store_usage_dau(s, app, 20261123, &n), 0); assert_int_equal(n, 2);
+  assert_int_equal(store_usage_dau(s, app, 20261124, &n), 0); assert_int_equal(n, 1);
+  /* a second connection's commit changes data_version */
+  uint64_t v1, v2;
+  store_t *s2;
+  assert_int_equal(store_open(dir, &s2), 0);
+  assert_int_equal(store_data_version(s, &v1), 0);
+  assert_int_equal(store_meta_set(s2, "other", "1"), 0);
+  assert_int_equal(store_data_version(s, &v2), 0);
+  assert_true(v1 != v2);
+  store_close(s2);
+  store_close(s);
+  /* durable across reopen */
+  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(store_account_get(s, app, "alice", &no), 0);
+  assert_int_equal(no, 1);
+  store_close(s);
+}
+
+typedef struct wjob { store_job_t job; int fail; int done_rc; int *done_count; uint32_t app; int i; } wjob_t;
+
+static int wrun(store_t *s, void *arg)
+{
+  wjob_t *j = arg;
+  char uid[32];
+  uint32_t no;
+  snprintf(uid, sizeof uid, "w%d", j->i);
+  int rc = store_account_import(s, j->app, uid, NULL, NULL, 1, &no);
+  return rc ? rc : j->fail ? IMC_E_INVAL : 0;
+}
+
+static void wdone(void *arg, int rc)
+{
+  wjob_t *j = arg;
+  j->done_rc = rc;
+  (*j->done_count)++;
+}
+
+static int stopped_flag;
+static void on_stopped(void *arg) { (void)arg; stopped_flag = 1; }
+
+static void test_writer(void **st)
+{
+  (void)st;
+  store_t *s;
+  int64_t cust;
+  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(store_customer_create(s, "w", 1, &cust), 0);
+  uint32_t app = make_app(s, cust);
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  store_writer_t *w;
+  assert_int_equal(store_writer_start(&loop, dir, &w), 0);
+  enum { N = 2000 };
+  static wjob_t jobs[N];
+  int count = 0;
+  for (int i = 0; i < N; i++) {
+    jobs[i] = (wjob_t){ .job = { .run = wrun, .done = wdone, .arg = &jobs[i] }, .fail = i % 7 == 3, .done_count = &count, .app = app, .i = i };
+    store_writer_submit(w, &jobs[i].job);
+  }
+  while (count < N) uv_run(&loop, UV_RUN_ONCE);
+  store_writer_stats_t stats;
+  store_writer_stats(w, &stats);
+  print_message("writer: %llu jobs in %llu batches\n", (unsigned long long)stats.jobs, (unsigned long long)stats.batches);
+  assert_true(stats.batches < N); /* group commit happened */
+  store_writer_stop(w, on_stopped, NULL);
+  while (!stopped_flag) uv_run(&loop, UV_RUN_ONCE);
+  assert_int_equal(uv_loop_close(&loop), 0);
+  int64_t n;
+  assert_int_equal(store_account_count(s, app, &n), 0);
+  int expect = 0;
+  for (int i = 0; i < N; i++) {
+    assert_int_equal(jobs[i].done_rc, jobs[i].fail ? IMC_E_INVAL : 0);
+    if (!jobs[i].fail) expect++;
+  }
+  assert_int_equal(n, expect); /* failed jobs rolled back alone */
+  uint32_t no;
+  assert_int_equal(store_account_get(s, app, "w3", &no), IMC_E_NOTFOUND);
+  assert_int_equal(store_account_get(s, app, "w4", &no), 0);
+  store_close(s);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = { cmocka_unit_test(test_operations), cmocka_unit_test(test_writer) };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,154 @@
+/* Unit tests for src/tenant: scheme resolution at app creation (P-01, P-40,
+ * P-50), free edition (L-1), key format, SDKAppID allocation, registry. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tenant/tenant.h"
+#include "util/date.h"
+#include "util/err.h"
+
+static char dir[64];
+static store_t *s;
+
+static int setup(void **st)
+{
+  (void)st;
+  snprintf(dir, sizeof dir, "/tmp/imcloud-tenant-XXXXXX");
+  if (!mkdtemp(dir)) return -1;
+  return store_open(dir, &s);
+}
+
+static int teardown(void **st)
+{
+  (void)st;
+  char cmd[128];
+  store_close(s);
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  return system(cmd);
+}
+
+static int64_t day(int y, int m, int d) { return imc_day_start(imc_days_from_civil(y, m, d), IMC_TZ_CHINA_S); }
+
+static void test_user_ids(void **st)
+{
+  (void)st;
+  assert_true(tenant_user_id_valid("alice"));
+  assert_true(tenant_user_id_valid("a_b-c.d@e!"));
+  assert_true(tenant_user_id_valid("12345678901234567890123456789012"));
+  assert_false(tenant_user_id_valid("123456789012345678901234567890123"));
+  assert_false(tenant_user_id_valid(""));
+  assert_false(tenant_user_id_valid("a b"));
+  assert_false(tenant_user_id_valid("tab\t"));
+  assert_false(tenant_user_id_valid("\xe4\xb8\xad"));
+  assert_false(tenant_user_id_valid(NULL));
+}
+
+static void test_schemes(void **st)
+{
+  (void)st;
+  int64_t old_cust, new_cust;
+  store_app_t a;
+  const int64_t now = day(2026, 11, 23);
+  assert_int_equal(tenant_customer_create(s, "old", now, &old_cust), 0);
+  assert_int_equal(tenant_customer_create(s, "new", now, &new_cust), 0);
+  assert_int_equal(tenant_customer_create(s, "", now, &new_cust), IMC_E_INVAL);
+  /* P-01: first app before 2019-12-27 00:00 UTC+8 → legacy, and so are later apps */
+  tenant_app_params_t p = { .customer_id = old_cust, .name = "a1", .region = "china", .created_at_s = day(2019, 12, 27) - 1, .now_s = now };
+  assert_int_equal(tenant_app_create(s, &p, &a), 0);
+  assert_string_equal(a.scheme, "legacy");
+  assert_string_equal(a.edition, "legacy");
+  assert_int_equal(a.sdkappid, TENANT_SDKAPPID_FIRST);
+  assert_int_equal(strlen(a.secret_key), 64);
+  assert_int_equal(strspn(a.secret_key, "0123456789abcdef"), 64);
+  assert_int_equal(a.n_admins, 1);
+  assert_string_equal(a.admins[0], "administrator");
+  p.created_at_s = 0; p.name = "a2"; p.region = "singapore";
+  assert_int_equal(tenant_app_create(s, &p, &a), 0);
+  assert_string_equal(a.scheme, "legacy");
+  assert_int_equal(a.sdkappid, TENANT_SDKAPPID_FIRST + 1);
+  /* exactly at the cutoff: not legacy; P-40 china → s2022 trial */
+  p = (tenant_app_params_t){ .customer_id = new_cust, .name = "b1", .region = "china", .created_at_s = day(2019, 12, 27), .now_s = now };
+  assert_int_equal(tenant_app_create(s, &p, &a), 0);
+  assert_string_equal(a.scheme, "s2022");
+  assert_string_equal(a.edition, "trial");
+  /* P-50 overseas → intl developer */
+  p.region = "germany"; p.created_at_s = 0;
+  assert_int_equal(tenant_app_create(s, &p, &a), 0);
+  assert_string_equal(a.scheme, "intl");
+  assert_string_equal(a.edition, "developer");
+  /* explicit grandfathered scheme */
+  p.region = "china"; p.scheme = "s2019";
+  assert_int_equal(tenant_app_create(s, &p, &a), 0);
+  assert_string_equal(a.scheme, "s2019");
+  assert_string_equal(a.edition, "trial");
+  p.scheme = "s1999";
+  assert_int_equal(tenant_app_create(s, &p, &a), IMC_E_BILL_SCHEME);
+  p.scheme = NULL; p.region = "mars";
+  assert_int_equal(tenant_app_create(s, &p, &a), IMC_E_INVAL);
+  p.region = "china"; p.customer_id = 999;
+  assert_int_equal(tenant_app_create(s, &p, &a), IMC_E_NOTFOUND);
+}
+
+static void test_registry(void **st)
+{
+  (void)st;
+  uint32_t no;
+  assert_int_equal(store_account_import(s, TENANT_SDKAPPID_FIRST, "alice", NULL, NULL, 1, &no), 0);
+  tenant_registry_t *r;
+  assert_int_equal(tenant_registry_load(s, &r), 0);
+  assert_int_equal(tenant_registry_app_count(r), 5);
+  const tenant_app_t *a = tenant_registry_app(r, TENANT_SDKAPPID_FIRST);
+  assert_non_null(a);
+  assert_true(tenant_app_is_admin(a, "administrator"));
+  assert_false(tenant_app_is_admin(a, "alice"));
+  assert_true(tenant_app_active(a));
+  assert_false(tenant_app_free_edition(a)); /* legacy */
+  assert_null(tenant_registry_app(r, 42));
+  assert_int_equal(tenant_registry_account_find(r, TENANT_SDKAPPID_FIRST, "alice", &no), 0);
+  assert_int_equal(no, 1);
+  assert_int_equal(tenant_registry_account_find(r, TENANT_SDKAPPID_FIRST, "bob", &no), IMC_E_NOTFOUND);
+  for (int i = 0; i < 5000; i++) {
+    char uid[16];
+    snprintf(uid, sizeof uid, "u%d", i);
+    assert_int_equal(tenant_registry_account_put(r, TENANT_SDKAPPID_FIRST + 2, uid, (uint32_t)i + 1), 0);
+  }
+  for (int i = 0; i < 5000; i += 2) {
+    char uid[16];
+    snprintf(uid, sizeof uid, "u%d", i);
+    tenant_registry_account_remove(r, TENANT_SDKAPPID_FIRST + 2, uid);
+  }
+  assert_int_equal(tenant_registry_account_count(r, TENANT_SDKAPPID_FIRST + 2), 2500);
+  for (int i = 0; i < 5000; i++) {
+    char uid[16];
+    snprintf(uid, sizeof uid, "u%d", i);
+    int rc = tenant_registry_account_find(r, TENANT_SDKAPPID_FIRST + 2, uid, &no);
+    if (i % 2) { assert_int_equal(rc, 0); assert_int_equal(no, (uint32_t)i + 1); }
+    else assert_int_equal(rc, IMC_E_NOTFOUND);
+  }
+  assert_int_equal(tenant_registry_account_put(r, 7, "x", 1), IMC_E_NOTFOUND);
+  /* reload sees a new app and a status change, keeps accounts */
+  int64_t cust;
+  store_app_t na;
+  assert_int_equal(tenant_customer_create(s, "late", 1, &cust), 0);
+  tenant_app_params_t p = { .customer_id = cust, .name = "late", .region = "india", .now_s = day(2026, 1, 1) };
+  assert_int_equal(tenant_app_create(s, &p, &na), 0);
+  assert_int_equal(store_app_set(s, TENANT_SDKAPPID_FIRST + 2, "status", "suspended"), 0);
+  assert_int_equal(tenant_registry_reload_apps(r, s), 0);
+  assert_non_null(tenant_registry_app(r, na.sdkappid));
+  assert_false(tenant_app_active(tenant_registry_app(r, TENANT_SDKAPPID_FIRST + 2)));
+  assert_int_equal(tenant_registry_account_count(r, TENANT_SDKAPPID_FIRST + 2), 2500);
+  tenant_registry_free(r);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = { cmocka_unit_test(test_user_ids), cmocka_unit_test(test_schemes), cmocka_unit_test(test_registry) };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
