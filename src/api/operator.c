@@ -201,12 +201,12 @@ int op_token_init(api_srv_t *srv)
 {
   char hash[80];
   int rc = store_meta_get(srv->store, "operator_token_sha256", hash, sizeof hash);
-  if (rc == 0) { snprintf(srv->op_token_hash, sizeof srv->op_token_hash, "%s", hash); return 0; }
+  if (rc == 0) { memcpy(srv->op_token_hash, hash, sizeof srv->op_token_hash - 1); srv->op_token_hash[sizeof srv->op_token_hash - 1] = 0; return 0; }
   if (rc != IMC_E_NOTFOUND) return rc;
   char token[80];
   if ((rc = auth_optoken_new(token, sizeof token, hash, sizeof hash))) return rc;
   if ((rc = store_meta_set(srv->store, "operator_token_sha256", hash))) return rc;
-  snprintf(srv->op_token_hash, sizeof srv->op_token_hash, "%s", hash);
+  memcpy(srv->op_token_hash, hash, sizeof srv->op_token_hash - 1); srv->op_token_hash[sizeof srv->op_token_hash - 1] = 0;
   /* printed once; only the hash is kept */
   IMC_WARN("operator", "msg=\"new operator API token (shown once; rotate with imcloud operator token)\" operator_token=%s", token);
   return 0;

@@ -70,8 +70,10 @@ void api_check_external_changes(api_srv_t *srv)
   int rc = tenant_registry_reload_apps(srv->reg, srv->store);
   if (rc) IMC_WARN("server", "msg=\"reloading apps failed\" err=%s", imc_err_name(rc));
   char hash[80];
-  if (store_meta_get(srv->store, "operator_token_sha256", hash, sizeof hash) == 0)
-    snprintf(srv->op_token_hash, sizeof srv->op_token_hash, "%s", hash);
+  if (store_meta_get(srv->store, "operator_token_sha256", hash, sizeof hash) == 0) {
+    memcpy(srv->op_token_hash, hash, sizeof srv->op_token_hash - 1);
+    srv->op_token_hash[sizeof srv->op_token_hash - 1] = 0;
+  }
 }
 
 static void on_tick(uv_timer_t *t)

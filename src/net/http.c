@@ -1,0 +1,387 @@
+/* http.c — HTTP/1.1 on top of http-parser: requests are assembled with caps
+ * (header block, body), handed to on_http, and answered in order even when
+ * the application replies asynchronously. A connection holds an http_state
+ * only while it has a request being read or awaiting its reply. */
+#include "net/net_int.h"
+#include "util/err.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+struct net_req {
+  struct net_req *next;
+  struct net_conn *conn;        /* NULL once the connection is gone */
+  char *url; size_t url_len;
+  char *hdrs; size_t hdrs_len;  /* "name\0value\0"…, names lower-case */
+  char *body; size_t body_len, body_cap;
+  char *path, *query;           /* split copy of url */
+  char *resp; size_t resp_len;  /* reply bytes waiting for earlier replies */
+  uint8_t replied, keep_alive, last_was_value, upgrade;
+  char method[12];
+  char remote[48];
+};
+
+struct http_state {
+  http_parser parser;
+  net_req_t *cur;               /* being read */
+  net_req_t *head, *tail;       /* handed to the application, in order */
+  size_t head_bytes;
+  int npending;
+  int err_status;               /* 413 / 431 decided inside a callback */
+  int err;
+};
+
+static int grow(char **buf, size_t *len, size_t add, size_t *cap_io, size_t limit)
+{
+  size_t cap = cap_io ? *cap_io : (*len ? *len + 1 : 0);
+  if (*len + add > limit) return -1;
+  if (*len + add + 1 > cap) {
+    size_t ncap = cap ? cap * 2 : 256;
+    while (ncap < *len + add + 1) ncap *= 2;
+    char *n = realloc(*buf, ncap);
+    if (!n) return -1;
+    *buf = n;
+    if (cap_io) *cap_io = ncap;
+  }
+  return 0;
+}
+
+/* append to a buffer whose capacity is tracked implicitly by power-of-two growth */
+static int append(char **buf, size_t *len, const char *data, size_t n, size_t limit)
+{
+  size_t cap = 256;
+  while (cap < *len + 1) cap *= 2;
+  if (!*buf) cap = 0;
+  if (grow(buf, len, n, &cap, limit)) return -1;
+  memcpy(*buf + *len, data, n);
+  *len += n;
+  (*buf)[*len] = 0;
+  return 0;
+}
+
+static void req_free(net_req_t *r)
+{
+  free(r->url); free(r->hdrs); free(r->body); free(r->path); free(r->resp);
+  free(r);
+}
+
+static struct net_conn *conn_of(http_parser *p) { return p->data; }
+
+static int head_budget(struct net_conn *c, size_t n)
+{
+  http_state_t *h = c->u.http;
+  h->head_bytes += n;
+  if (h->head_bytes > c->srv->cfg.max_header_bytes) { h->err_status = 431; h->err = IMC_E_HTTP_PARSE; return -1; }
+  return 0;
+}
+
+static int on_begin(http_parser *p)
+{
+  struct net_conn *c = conn_of(p);
+  http_state_t *h = c->u.http;
+  net_req_t *r = calloc(1, sizeof *r);
+  if (!r) return -1;
+  r->conn = c;
+  h->cur = r;
+  h->head_bytes = 0;
+  net__set_deadline(c, net__now(c->srv) + c->srv->cfg.request_timeout_ms);
+  return 0;
+}
+
+static int on_url(http_parser *p, const char *at, size_t n)
+{
+  struct net_conn *c = conn_of(p);
+  if (head_budget(c, n)) return -1;
+  return append(&c->u.http->cur->url, &c->u.http->cur->url_len, at, n, c->srv->cfg.max_header_bytes);
+}
+
+static int on_field(http_parser *p, const char *at, size_t n)
+{
+  struct net_conn *c = conn_of(p);
+  net_req_t *r = c->u.http->cur;
+  if (head_budget(c, n + 2)) return -1;
+  if (r->last_was_value || !r->hdrs_len) {
+    if (r->hdrs_len && append(&r->hdrs, &r->hdrs_len, "", 1, SIZE_MAX)) return -1; /* end of the previous value */
+    r->last_was_value = 0;
+  }
+  size_t start = r->hdrs_len;
+  if (append(&r->hdrs, &r->hdrs_len, at, n, SIZE_MAX)) return -1;
+  for (size_t i = start; i < r->hdrs_len; i++) r->hdrs[i] = (char)tolower((unsigned char)r->hdrs[i]);
+  return 0;
+}
+
+static int on_value(http_parser *p, const char *at, size_t n)
+{
+  struct net_conn *c = conn_of(p);
+  net_req_t *r = c->u.http->cur;
+  if (head_budget(c, n + 1)) return -1;
+  if (!r->last_was_value) { if (append(&r->hdrs, &r->hdrs_len, "", 1, SIZE_MAX)) return -1; r->last_was_value = 1; }
+  return append(&r->hdrs, &r->hdrs_len, at, n, SIZE_MAX);
+}
+
+static int on_headers_complete(http_parser *p)
+{
+  struct net_conn *c = conn_of(p);
+  net_req_t *r = c->u.http->cur;
+  if (r->hdrs_len && append(&r->hdrs, &r->hdrs_len, "", 1, SIZE_MAX)) return -1;
+  if (r->hdrs_len && !r->last_was_value && append(&r->hdrs, &r->hdrs_len, "", 1, SIZE_MAX)) return -1;
+  if (!(p->flags & F_CHUNKED) && p->content_length != ULLONG_MAX && p->content_length > c->srv->cfg.max_body_bytes) {
+    c->u.http->err_status = 413;
+    c->u.http->err = IMC_E_TOOBIG;
+    return -1;
+  }
+  snprintf(r->method, sizeof r->method, "%s", http_method_str((enum http_method)p->method));
+  if (p->http_major != 1 || p->http_minor > 1) { c->u.http->err_status = 400; c->u.http->err = IMC_E_HTTP_PARSE; return -1; }
+  return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t n)
+{
+  struct net_conn *c = conn_of(p);
+  net_req_t *r = c->u.http->cur;
+  if (r->body_len + n > c->srv->cfg.max_body_bytes) { c->u.http->err_status = 413; c->u.http->err = IMC_E_TOOBIG; return -1; }
+  if (grow(&r->body, &r->body_len, n, &r->body_cap, c->srv->cfg.max_body_bytes)) return -1;
+  memcpy(r->body + r->body_len, at, n);
+  r->body_len += n;
+  r->body[r->body_len] = 0;
+  return 0;
+}
+
+static void split_url(net_req_t *r)
+{
+  const char *u = r->url ? r->url : "/";
+  r->path = strdup(u);
+  if (!r->path) return;
+  char *q = strchr(r->path, '?');
+  if (q) { *q = 0; r->query = q + 1; } else r->query = r->path + strlen(r->path);
+  char *frag = strchr(r->query, '#');
+  if (frag) *frag = 0;
+}
+
+static int on_complete(http_parser *p)
+{
+  struct net_conn *c = conn_of(p);
+  http_state_t *h = c->u.http;
+  net_req_t *r = h->cur;
+  h->cur = NULL;
+  r->keep_alive = (uint8_t)http_should_keep_alive(p);
+  r->upgrade = p->upgrade;
+  split_url(r);
+  if (!r->path) { req_free(r); return -1; }
+  if (c->flags & CF_FAKE) snprintf(r->remote, sizeof r->remote, "fuzz");
+  else {
+    struct sockaddr_storage sa;
+    int len = sizeof sa;
+    char ip[46] = "?";
+    int port = 0;
+    if (!uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&sa, &len)) {
+      if (sa.ss_family == AF_INET) { uv_ip4_name((struct sockaddr_in *)&sa, ip, sizeof ip); port = ntohs(((struct sockaddr_in *)&sa)->sin_port); }
+      else { uv_ip6_name((struct sockaddr_in6 *)&sa, ip, sizeof ip); port = ntohs(((struct sockaddr_in6 *)&sa)->sin6_port); }
+    }
+    snprintf(r->remote, sizeof r->remote, "%s:%d", ip, port);
+  }
+  if (h->tail) h->tail->next = r; else h->head = r;
+  h->tail = r;
+  h->npending++;
+  net__set_deadline(c, 0); /* the application is working on it */
+  if (r->upgrade) return 0; /* handled by the feed loop */
+  c->srv->requests_in_flight++;
+  c->srv->h.on_http(c->srv->h.ud, r);
+  return 0;
+}
+
+static const http_parser_settings settings = {
+  .on_message_begin = on_begin, .on_url = on_url, .on_header_field = on_field, .on_header_value = on_value,
+  .on_headers_complete = on_headers_complete, .on_body = on_body, .on_message_complete = on_complete,
+};
+
+/* Queue every reply that is ready at the head of the pipeline. */
+static void drain(struct net_conn *c)
+{
+  http_state_t *h = c->u.http;
+  while (h && h->head && h->head->replied) {
+    net_req_t *r = h->head;
+    h->head = r->next;
+    if (!h->head) h->tail = NULL;
+    h->npending--;
+    net__queue(c, r->resp, r->resp_len);
+    int keep = r->keep_alive;
+    req_free(r);
+    if (!keep) { net__close(c); return; }
+  }
+  if (h && !h->head && !h->cur && !(c->flags & CF_CLOSE_AFTER_WRITE))
+    net__set_deadline(c, net__now(c->srv) + c->srv->cfg.keepalive_idle_ms);
+  if (h && h->npending < NET_MAX_PIPELINE && (c->flags & CF_READ_PAUSED) && !(c->flags & (CF_CLOSE_AFTER_WRITE | CF_FAKE))) {
+    c->flags &= (uint8_t)~CF_READ_PAUSED;
+    net__resume_read(c);
+  }
+}
+
+static const struct { int status; const char *reason; } reasons[] = {
+  { 101, "Switching Protocols" }, { 200, "OK" }, { 201, "Created" }, { 204, "No Content" }, { 400, "Bad Request" },
+  { 401, "Unauthorized" }, { 403, "Forbidden" }, { 404, "Not Found" }, { 405, "Method Not Allowed" },
+  { 408, "Request Timeout" }, { 413, "Payload Too Large" }, { 431, "Request Header Fields Too Large" },
+  { 500, "Internal Server Error" }, { 503, "Service Unavailable" },
+};
+
+int net_req_reply(net_req_t *r, int status, const char *content_type, const char *body, size_t len, const char *extra)
+{
+  struct net_conn *c = r->conn;
+  if (!r->upgrade) {
+    if (c) c->srv->requests_in_flight--;
+  }
+  if (!c) { req_free(r); return 0; }
+  const char *reason = "OK";
+  for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++) if (reasons[i].status == status) reason = reasons[i].reason;
+  char head[512];
+  int hl = snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: %s\r\n"
+                    "Access-Control-Allow-Origin: *\r\n%s\r\n", status, reason, content_type ? content_type : "text/plain",
+                    len, r->keep_alive ? "keep-alive" : "close", extra ? extra : "");
+  if (hl < 0 || (size_t)hl >= sizeof head) return IMC_E_INVAL;
+  int is_head = !strcmp(r->method, "HEAD");
+  size_t total = (size_t)hl + (is_head ? 0 : len);
+  r->resp = malloc(total ? total : 1);
+  if (!r->resp) return IMC_E_NOMEM;
+  memcpy(r->resp, head, (size_t)hl);
+  if (!is_head && len) memcpy(r->resp + hl, body, len);
+  r->resp_len = total;
+  r->replied = 1;
+  drain(c);
+  return 0;
+}
+
+static void ws_upgrade(struct net_conn *c, net_req_t *r, char *rest, size_t rest_len)
+{
+  const char *up = net_req_header(r, "upgrade"), *ver = net_req_header(r, "sec-websocket-version");
+  const char *key = net_req_header(r, "sec-websocket-key");
+  char accept[64], resp[256];
+  http_state_t *h = c->u.http;
+  int ok = !strcmp(r->method, "GET") && !strcmp(r->path, c->srv->cfg.ws_path) && up && !strcasecmp(up, "websocket") &&
+           ver && !strcmp(ver, "13") && key && h->head == r && h->npending == 1 && !net__ws_handshake(c, key, accept);
+  if (!ok) { net__error_reply(c, 400, IMC_E_HTTP_PARSE); return; }
+  int n = snprintf(resp, sizeof resp, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                   "Sec-WebSocket-Accept: %s\r\n\r\n", accept);
+  net__queue(c, resp, (size_t)n);
+  net__http_free(c);
+  net__ws_start(c, rest, rest_len);
+}
+
+void net__http_feed(struct net_conn *c, char *data, size_t len)
+{
+  if (c->flags & CF_CLOSE_AFTER_WRITE) return;
+  if (!c->u.http) {
+    http_state_t *h = calloc(1, sizeof *h);
+    if (!h) { net__close(c); return; }
+    http_parser_init(&h->parser, HTTP_REQUEST);
+    h->parser.data = c;
+    c->u.http = h;
+  }
+  http_state_t *h = c->u.http;
+  size_t n = http_parser_execute(&h->parser, &settings, data, len);
+  if (c->kind != CONN_HTTP || !c->u.http) return;
+  if (h->parser.upgrade) {
+    net_req_t *r = h->tail;
+    if (r && r->upgrade) { ws_upgrade(c, r, data + n, len - n); return; }
+    net__error_reply(c, 400, IMC_E_HTTP_PARSE);
+    return;
+  }
+  if (HTTP_PARSER_ERRNO(&h->parser) != HPE_OK || n != len) {
+    int status = h->err_status ? h->err_status : 400;
+    net__error_reply(c, status, h->err ? h->err : IMC_E_HTTP_PARSE);
+    return;
+  }
+  if (h->npending >= NET_MAX_PIPELINE && !(c->flags & CF_FAKE)) {
+    c->flags |= CF_READ_PAUSED;
+    uv_read_stop((uv_stream_t *)&c->tcp);
+  }
+}
+
+void net__http_deadline(struct net_conn *c)
+{
+  http_state_t *h = c->u.http;
+  if (h && h->cur && !h->head) net__error_reply(c, 408, IMC_E_TIMEOUT);
+  else net__close(c);
+}
+
+void net__http_orphan(struct net_conn *c)
+{
+  http_state_t *h = c->u.http;
+  if (!h) return;
+  for (net_req_t *r = h->head, *next; r; r = next) {
+    next = r->next;
+    if (r->replied) { req_free(r); continue; }
+    r->conn = NULL;         /* the application still owns it: net_req_reply frees it */
+    r->next = NULL;
+    c->srv->requests_in_flight--;
+    r->upgrade = 1;          /* do not count it again when replied */
+  }
+  h->head = h->tail = NULL;
+  h->npending = 0;
+}
+
+void net__http_free(struct net_conn *c)
+{
+  http_state_t *h = c->u.http;
+  if (!h) return;
+  net__http_orphan(c);
+  if (h->cur) req_free(h->cur);
+  free(h);
+  c->u.http = NULL;
+}
+
+/* ---- request accessors -------------------------------------------------------- */
+const char *net_req_method(const net_req_t *r) { return r->method; }
+const char *net_req_path(const net_req_t *r) { return r->path; }
+const char *net_req_query(const net_req_t *r) { return r->query; }
+const char *net_req_remote(const net_req_t *r) { return r->remote; }
+const char *net_req_body(const net_req_t *r, size_t *len) { *len = r->body_len; return r->body ? r->body : ""; }
+
+const char *net_req_header(const net_req_t *r, const char *name)
+{
+  for (size_t o = 0; o < r->hdrs_len;) {
+    const char *k = r->hdrs + o;
+    size_t kl = strlen(k);
+    const char *v = k + kl + 1;
+    if (v >= r->hdrs + r->hdrs_len) break;
+    if (!strcasecmp(k, name)) return v;
+    o += kl + 1 + strlen(v) + 1;
+  }
+  return NULL;
+}
+
+static int hexval(char c)
+{
+  return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+int net_req_query_param(const net_req_t *r, const char *name, char *buf, size_t cap)
+{
+  size_t nl = strlen(name);
+  for (const char *p = r->query; p && *p;) {
+    const char *amp = strchr(p, '&'), *end = amp ? amp : p + strlen(p);
+    const char *eq = memchr(p, '=', (size_t)(end - p));
+    const char *kend = eq ? eq : end;
+    if ((size_t)(kend - p) == nl && !memcmp(p, name, nl)) {
+      size_t o = 0;
+      for (const char *v = eq ? eq + 1 : end; v < end; v++) {
+        char ch = *v;
+        if (ch == '%') {
+          if (end - v < 3) return -2;
+          int hi = hexval(v[1]), lo = hexval(v[2]);
+          if (hi < 0 || lo < 0) return -2;
+          ch = (char)(hi * 16 + lo);
+          v += 2;
+        } else if (ch == '+') ch = ' ';
+        if (o + 1 >= cap) return -2;
+        buf[o++] = ch;
+      }
+      buf[o] = 0;
+      return (int)o;
+    }
+    p = amp ? amp + 1 : end;
+  }
+  return -1;
+}

@@ -1,0 +1,123 @@
+/* net.h — the network layer: HTTP/1.1 (keep-alive, pipelining) and WebSocket
+ * (RFC 6455) on one libuv listener. It knows nothing of IM: the application
+ * plugs in through net_handlers_t (h2o's lib/common vs handlers split).
+ *
+ * Threading: everything runs on the loop thread that started the server.
+ * Memory: a connection is one small struct around its uv_tcp_t. Reads go
+ * into one shared per-server buffer; a connection holds heap memory only
+ * while it has a partial request or frame, queued output, or an HTTP request
+ * in flight. Deadlines (request timeout, keep-alive idle, the application's
+ * WebSocket deadline) live in one timer wheel per server.
+ * Output queued to a connection during one loop turn is written with one
+ * uv_write in the loop's check phase.
+ */
+#ifndef IMC_NET_H
+#define IMC_NET_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+typedef struct net_server net_server_t;
+typedef struct net_req net_req_t;     /* an HTTP request in flight */
+typedef struct net_conn net_ws_t;     /* a WebSocket connection */
+typedef struct net_frame net_frame_t; /* a refcounted, pre-encoded WebSocket frame */
+
+typedef struct net_cfg {
+  const char *host;            /* listen address */
+  int port;                    /* 0 = ephemeral (see net_server_port) */
+  const char *ws_path;         /* upgrade path, e.g. "/ws" */
+  size_t max_header_bytes;     /* request line + headers; 431 beyond */
+  size_t max_body_bytes;       /* 413 beyond */
+  size_t max_ws_frame_bytes;   /* frame and reassembled message; close 1009 beyond */
+  size_t ws_max_queued_bytes;  /* send queue of one WebSocket; close 1008 beyond */
+  uint32_t request_timeout_ms; /* a started request must complete within; 408 */
+  uint32_t keepalive_idle_ms;  /* idle keep-alive connections are closed */
+} net_cfg_t;
+
+typedef struct net_handlers {
+  void *ud;
+  /* A complete HTTP request (not an upgrade). The application must call
+   * net_req_reply exactly once, now or later. */
+  void (*on_http)(void *ud, net_req_t *req);
+  /* A WebSocket was accepted on ws_path. */
+  void (*on_ws_open)(void *ud, net_ws_t *ws);
+  /* A complete text message (fragments reassembled, UTF-8 checked). data is
+   * valid only during the call. */
+  void (*on_ws_text)(void *ud, net_ws_t *ws, const char *data, size_t len);
+  /* Called exactly once per WebSocket, from a later loop phase than the event
+   * that closed it (never from inside a net_* call): code is the close code
+   * sent or received (1006 when the peer vanished, 1001 on server close).
+   * After it returns the handle is gone. */
+  void (*on_ws_close)(void *ud, net_ws_t *ws, int code);
+  /* The deadline set with net_ws_set_deadline passed. */
+  void (*on_ws_deadline)(void *ud, net_ws_t *ws);
+} net_handlers_t;
+
+/* 127.0.0.1:0, "/ws", 8 KiB headers, 1 MiB bodies, 64 KiB frames, 4 MiB
+ * send queue, 10 s request timeout, 60 s keep-alive. */
+void net_cfg_defaults(net_cfg_t *cfg);
+
+/* Listen. cfg strings must outlive the server; h is copied. 0 or IMC_E_IO
+ * (bind/listen failed), IMC_E_CONFIG (bad address), IMC_E_NOMEM. */
+int net_server_start(uv_loop_t *loop, const net_cfg_t *cfg, const net_handlers_t *h, net_server_t **out);
+/* The bound port. */
+int net_server_port(const net_server_t *s);
+/* Stop accepting new connections (existing ones continue). */
+void net_server_stop_accepting(net_server_t *s);
+/* HTTP requests handed to on_http and not yet replied. */
+size_t net_server_requests_in_flight(const net_server_t *s);
+/* Close every connection (WebSockets with 1001; their on_ws_close runs),
+ * free the server, then call done(arg). Requests still unreplied are
+ * orphaned: a later net_req_reply only frees them. */
+void net_server_close(net_server_t *s, void (*done)(void *arg), void *arg);
+
+typedef struct net_stats { size_t connections, websockets, requests_in_flight; uint64_t bytes_in, bytes_out; } net_stats_t;
+void net_server_stats(const net_server_t *s, net_stats_t *out);
+
+/* ---- HTTP requests (valid from on_http until net_req_reply) --------------- */
+const char *net_req_method(const net_req_t *r);   /* "GET", "POST", … */
+const char *net_req_path(const net_req_t *r);     /* path without the query */
+const char *net_req_query(const net_req_t *r);    /* raw query, "" if none */
+/* Percent-decoded value of a query parameter into buf: its length (≥ 0), or
+ * -1 if absent, -2 if it does not fit cap or is badly encoded. */
+int net_req_query_param(const net_req_t *r, const char *name, char *buf, size_t cap);
+/* Header value (case-insensitive name), NULL if absent. */
+const char *net_req_header(const net_req_t *r, const char *name);
+const char *net_req_body(const net_req_t *r, size_t *len);
+const char *net_req_remote(const net_req_t *r);   /* "ip:port" */
+/* Answer the request (body copied). extra_headers: NULL or "K: V\r\n"….
+ * Replies to pipelined requests go out in request order. If the client is
+ * gone the request is just freed. 0, IMC_E_NOMEM. */
+int net_req_reply(net_req_t *r, int status, const char *content_type, const char *body, size_t len,
+                  const char *extra_headers);
+
+/* ---- WebSockets ------------------------------------------------------------- */
+void net_ws_set_data(net_ws_t *ws, void *data);
+void *net_ws_data(const net_ws_t *ws);
+/* Queue a text message (copied). IMC_E_SHUTDOWN if the socket is closing;
+ * IMC_E_BUSY if the send queue cap is exceeded (the connection is then
+ * closed with 1008). */
+int net_ws_send_text(net_ws_t *ws, const char *data, size_t len);
+/* Encode a text frame once for many receivers (refcount 1). NULL on OOM. */
+net_frame_t *net_frame_new_text(const char *data, size_t len);
+/* Queue a shared frame (takes a reference). Same errors as send_text. */
+int net_ws_send_frame(net_ws_t *ws, net_frame_t *f);
+void net_frame_unref(net_frame_t *f);
+/* Send a close frame, flush, close. on_ws_close follows (later phase). */
+int net_ws_close(net_ws_t *ws, uint16_t code, const char *reason);
+/* Call on_ws_deadline when ms_from_now passes (0 cancels). Granularity 250 ms. */
+void net_ws_set_deadline(net_ws_t *ws, uint32_t ms_from_now);
+const char *net_ws_remote(const net_ws_t *ws);
+
+/* ---- parsers without sockets (fuzzing, tests) ---------------------------- */
+/* Feed bytes to a fresh HTTP connection state machine with default limits;
+ * responses are discarded. Returns 0 (consumed), 1 (connection would close). */
+int net_fuzz_http(const uint8_t *data, size_t len);
+/* Feed bytes to a fresh WebSocket frame parser (after the handshake). */
+int net_fuzz_ws(const uint8_t *data, size_t len);
+
+/* sizeof the per-connection struct (reported by benchmarks). */
+size_t net_conn_size(void);
+
+#endif

@@ -1,0 +1,104 @@
+/* net_int.h — what the files of src/net share: the server and connection
+ * structs, the write queue and the timer wheel. Loop thread only. */
+#ifndef IMC_NET_INT_H
+#define IMC_NET_INT_H
+
+#include "net/net.h"
+
+#include <http_parser.h>
+
+#define NET_WHEEL_SLOTS 512
+#define NET_WHEEL_TICK_MS 250
+#define NET_READ_BUF (64 * 1024)
+#define NET_MAX_PIPELINE 32
+
+enum { CONN_HTTP, CONN_WS };
+
+/* One queued output chunk: inline bytes or a shared frame. */
+typedef struct wchunk {
+  struct wchunk *next;
+  net_frame_t *frame;      /* shared bytes, or NULL for inline data */
+  size_t len;
+  char data[];
+} wchunk_t;
+
+struct net_frame { uint32_t refs; uint32_t len; char bytes[]; };
+
+typedef struct http_state http_state_t;  /* http.c: parser + request being read */
+typedef struct ws_state ws_state_t;      /* ws.c: partial frame + message */
+
+struct net_conn {
+  uv_tcp_t tcp;                 /* first: handle ↔ conn */
+  net_server_t *srv;
+  struct net_conn *next, *prev; /* all connections of the server */
+  struct net_conn *tw_next, *tw_prev; /* timer wheel slot list */
+  uint64_t deadline_ms;         /* 0 = none */
+  wchunk_t *wq_head, *wq_tail;  /* queued, not yet handed to uv_write */
+  struct net_conn *flush_next;  /* in the server's to-flush list */
+  uint32_t wq_bytes;            /* queued + being written */
+  uint16_t close_code;
+  uint8_t kind;                 /* CONN_HTTP / CONN_WS */
+  uint8_t flags;                /* CF_* */
+  union { http_state_t *http; ws_state_t *ws; } u;
+  void *data;                   /* application data (WebSocket) */
+};
+
+enum {
+  CF_FLUSH_LISTED = 1,          /* in srv->flush list */
+  CF_CLOSE_AFTER_WRITE = 2,     /* close the socket once the queue is written */
+  CF_CLOSED = 4,                /* uv_close called */
+  CF_WS_CLOSING = 8,            /* close frame sent or connection dying */
+  CF_WS_NOTIFY = 16,            /* on_ws_close pending (in srv->notify list) */
+  CF_FAKE = 32,                 /* no socket (fuzzing): output discarded */
+  CF_READ_PAUSED = 64,
+};
+
+struct net_server {
+  uv_loop_t *loop;
+  uv_tcp_t listener;
+  uv_check_t check;             /* flushes queued output, delivers close notices */
+  uv_timer_t wheel_timer;
+  net_cfg_t cfg;
+  net_handlers_t h;
+  struct net_conn *conns;       /* all open connections */
+  struct net_conn *flush;       /* connections with queued output */
+  struct net_conn *wheel[NET_WHEEL_SLOTS];
+  struct net_conn **notify;     /* WebSockets awaiting on_ws_close */
+  size_t notify_len, notify_cap;
+  uint64_t wheel_now_ms;
+  int port;
+  int listening;
+  int closing;                  /* net_server_close called */
+  size_t open_handles;          /* conns not yet fully closed */
+  size_t requests_in_flight;
+  size_t websockets;
+  uint64_t bytes_in, bytes_out;
+  void (*closed_cb)(void *);
+  void *closed_arg;
+  char *rbuf;                   /* shared read buffer */
+  int rbuf_busy;
+};
+
+/* conn.c */
+int net__queue(struct net_conn *c, const void *data, size_t len);
+int net__queue_frame(struct net_conn *c, net_frame_t *f);
+void net__close(struct net_conn *c);
+void net__resume_read(struct net_conn *c);            /* flush what is queued, then close */
+void net__set_deadline(struct net_conn *c, uint64_t at_ms);
+uint64_t net__now(net_server_t *s);
+void net__notify_ws_close(struct net_conn *c, int code);
+void net__error_reply(struct net_conn *c, int status, int err); /* v4 envelope, then close */
+
+/* http.c */
+void net__http_feed(struct net_conn *c, char *data, size_t len);
+void net__http_free(struct net_conn *c);
+void net__http_orphan(struct net_conn *c);       /* connection gone: detach requests */
+void net__http_deadline(struct net_conn *c);
+
+/* ws.c */
+void net__ws_start(struct net_conn *c, char *rest, size_t len);
+void net__ws_feed(struct net_conn *c, char *data, size_t len);
+void net__ws_free(struct net_conn *c);
+int net__ws_handshake(struct net_conn *c, const char *key, char *accept_out);
+
+#endif

@@ -1,0 +1,306 @@
+/* ws.c — WebSocket (RFC 6455) for server connections: handshake, a frame
+ * parser that unmasks in place, message reassembly with UTF-8 checking, and
+ * encoding of server frames (unmasked, unfragmented).
+ *
+ * Why not wslay's event API: its context embeds multi-KiB buffers per
+ * connection, and memory per idle connection is a product metric here. This
+ * parser keeps nothing while a connection is idle: ws_state is allocated only
+ * while a partial frame or a fragmented message is pending. */
+#include "net/net_int.h"
+#include "util/err.h"
+
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct ws_state {
+  char *part; size_t part_len, part_cap;  /* incomplete frame */
+  char *msg; size_t msg_len;              /* fragmented message so far */
+  uint8_t in_msg;
+};
+
+int net__ws_handshake(struct net_conn *c, const char *key, char *accept_out)
+{
+  (void)c;
+  static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  char buf[128];
+  size_t kl = strlen(key);
+  if (kl == 0 || kl > 64) return IMC_E_INVAL;
+  memcpy(buf, key, kl);
+  memcpy(buf + kl, guid, sizeof guid - 1);
+  if (!EVP_Digest(buf, kl + sizeof guid - 1, md, &n, EVP_sha1(), NULL)) return IMC_E_INTERNAL;
+  EVP_EncodeBlock((unsigned char *)accept_out, md, (int)n);
+  return 0;
+}
+
+/* Strict UTF-8 (no overlongs, surrogates or code points above U+10FFFF). */
+static int utf8_ok(const unsigned char *s, size_t n)
+{
+  size_t i = 0;
+  while (i < n) {
+    unsigned char c = s[i];
+    if (c < 0x80) { i++; continue; }
+    size_t need;
+    uint32_t cp;
+    if (c >= 0xc2 && c <= 0xdf) { need = 1; cp = c & 0x1f; }
+    else if (c >= 0xe0 && c <= 0xef) { need = 2; cp = c & 0x0f; }
+    else if (c >= 0xf0 && c <= 0xf4) { need = 3; cp = c & 0x07; }
+    else return 0;
+    for (size_t k = 1; k <= need; k++) {
+      if (i + k >= n || (s[i + k] & 0xc0) != 0x80) return 0;
+      cp = cp << 6 | (s[i + k] & 0x3f);
+    }
+    if ((need == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (need == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+      return 0;
+    i += need + 1;
+  }
+  return 1;
+}
+
+static size_t encode_header(unsigned char *h, int opcode, size_t len)
+{
+  h[0] = (unsigned char)(0x80 | opcode);
+  if (len < 126) { h[1] = (unsigned char)len; return 2; }
+  if (len < 65536) { h[1] = 126; h[2] = (unsigned char)(len >> 8); h[3] = (unsigned char)len; return 4; }
+  h[1] = 127;
+  for (int i = 0; i < 8; i++) h[2 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
+  return 10;
+}
+
+static int send_frame(struct net_conn *c, int opcode, const char *data, size_t len)
+{
+  unsigned char h[10];
+  size_t hl = encode_header(h, opcode, len);
+  char *buf = malloc(hl + len);
+  if (!buf) return IMC_E_NOMEM;
+  memcpy(buf, h, hl);
+  if (len) memcpy(buf + hl, data, len);
+  int rc = net__queue(c, buf, hl + len);
+  free(buf);
+  return rc;
+}
+
+net_frame_t *net_frame_new_text(const char *data, size_t len)
+{
+  unsigned char h[10];
+  size_t hl = encode_header(h, 1, len);
+  net_frame_t *f = malloc(sizeof *f + hl + len);
+  if (!f) return NULL;
+  f->refs = 1;
+  f->len = (uint32_t)(hl + len);
+  memcpy(f->bytes, h, hl);
+  memcpy(f->bytes + hl, data, len);
+  return f;
+}
+
+void net_frame_unref(net_frame_t *f)
+{
+  if (f && --f->refs == 0) free(f);
+}
+
+static int over_cap(struct net_conn *c, size_t add)
+{
+  if ((size_t)c->wq_bytes + add <= c->srv->cfg.ws_max_queued_bytes) return 0;
+  net_ws_close(c, 1008, "slow consumer: send queue full");
+  return 1;
+}
+
+int net_ws_send_text(net_ws_t *c, const char *data, size_t len)
+{
+  if (c->flags & (CF_WS_CLOSING | CF_CLOSED)) return IMC_E_SHUTDOWN;
+  if (over_cap(c, len + 10)) return IMC_E_BUSY;
+  return send_frame(c, 1, data, len);
+}
+
+int net_ws_send_frame(net_ws_t *c, net_frame_t *f)
+{
+  if (c->flags & (CF_WS_CLOSING | CF_CLOSED)) return IMC_E_SHUTDOWN;
+  if (over_cap(c, f->len)) return IMC_E_BUSY;
+  return net__queue_frame(c, f);
+}
+
+int net_ws_close(net_ws_t *c, uint16_t code, const char *reason)
+{
+  if (c->flags & (CF_WS_CLOSING | CF_CLOSED)) return IMC_E_SHUTDOWN;
+  char payload[125];
+  size_t rl = reason ? strlen(reason) : 0;
+  if (rl > 123) rl = 123;
+  payload[0] = (char)(code >> 8);
+  payload[1] = (char)code;
+  if (rl) memcpy(payload + 2, reason, rl);
+  net__notify_ws_close(c, code);   /* on_ws_close in the check phase, then the socket closes */
+  send_frame(c, 8, payload, 2 + rl);
+  return 0;
+}
+
+void net_ws_set_data(net_ws_t *c, void *data) { c->data = data; }
+void *net_ws_data(const net_ws_t *c) { return c->data; }
+
+void net_ws_set_deadline(net_ws_t *c, uint32_t ms)
+{
+  if (c->flags & CF_WS_CLOSING) return;
+  net__set_deadline(c, ms ? net__now(c->srv) + ms : 0);
+}
+
+const char *net_ws_remote(const net_ws_t *c)
+{
+  static char buf[64];
+  struct sockaddr_storage sa;
+  int len = sizeof sa;
+  char ip[46] = "?";
+  if (c->flags & CF_FAKE) return "fuzz";
+  if (!uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&sa, &len) && sa.ss_family == AF_INET) {
+    uv_ip4_name((struct sockaddr_in *)&sa, ip, sizeof ip);
+    snprintf(buf, sizeof buf, "%s:%d", ip, ntohs(((struct sockaddr_in *)&sa)->sin_port));
+    return buf;
+  }
+  return ip[0] == '?' ? "?" : buf;
+}
+
+void net__ws_start(struct net_conn *c, char *rest, size_t len)
+{
+  c->kind = CONN_WS;
+  c->u.ws = NULL;
+  c->srv->websockets++;
+  net__set_deadline(c, 0);
+  if (c->srv->h.on_ws_open) c->srv->h.on_ws_open(c->srv->h.ud, c);
+  if (len && !(c->flags & CF_WS_CLOSING)) net__ws_feed(c, rest, len);
+}
+
+void net__ws_free(struct net_conn *c)
+{
+  ws_state_t *w = c->u.ws;
+  if (!w) return;
+  free(w->part);
+  free(w->msg);
+  free(w);
+  c->u.ws = NULL;
+}
+
+static ws_state_t *state(struct net_conn *c)
+{
+  if (!c->u.ws) c->u.ws = calloc(1, sizeof(ws_state_t));
+  return c->u.ws;
+}
+
+static void fail(struct net_conn *c, uint16_t code, const char *why) { net_ws_close(c, code, why); }
+
+/* Handle one complete, unmasked frame. */
+static void on_frame(struct net_conn *c, int fin, int op, char *p, size_t n)
+{
+  net_server_t *s = c->srv;
+  ws_state_t *w = c->u.ws;
+  switch (op) {
+  case 0x1: /* text */
+    if (w && w->in_msg) { fail(c, 1002, "new message inside a fragmented one"); return; }
+    if (fin) {
+      if (!utf8_ok((unsigned char *)p, n)) { fail(c, 1007, "text is not valid UTF-8"); return; }
+      if (s->h.on_ws_text) s->h.on_ws_text(s->h.ud, c, p, n);
+      return;
+    }
+    if (!(w = state(c)) || !(w->msg = malloc(n ? n : 1))) { fail(c, 1011, "out of memory"); return; }
+    memcpy(w->msg, p, n);
+    w->msg_len = n;
+    w->in_msg = 1;
+    return;
+  case 0x0: /* continuation */
+    if (!w || !w->in_msg) { fail(c, 1002, "continuation without a message"); return; }
+    if (w->msg_len + n > s->cfg.max_ws_frame_bytes) { fail(c, 1009, "message too big"); return; }
+    {
+      char *m = realloc(w->msg, w->msg_len + n + 1);
+      if (!m) { fail(c, 1011, "out of memory"); return; }
+      w->msg = m;
+      memcpy(w->msg + w->msg_len, p, n);
+      w->msg_len += n;
+    }
+    if (!fin) return;
+    w->in_msg = 0;
+    if (!utf8_ok((unsigned char *)w->msg, w->msg_len)) { fail(c, 1007, "text is not valid UTF-8"); return; }
+    {
+      char *m = w->msg;
+      size_t ml = w->msg_len;
+      w->msg = NULL;
+      w->msg_len = 0;
+      if (s->h.on_ws_text) s->h.on_ws_text(s->h.ud, c, m, ml);
+      free(m);
+    }
+    return;
+  case 0x2: fail(c, 1003, "binary frames are not supported"); return;
+  case 0x8: { /* close: answer with the same code, then close */
+    uint16_t code = n >= 2 ? (uint16_t)((unsigned char)p[0] << 8 | (unsigned char)p[1]) : 1000;
+    if (n == 1 || (n >= 2 && (code < 1000 || code == 1004 || code == 1005 || code == 1006 || (code > 1014 && code < 3000) || code > 4999))) code = 1002;
+    net_ws_close(c, code, NULL);
+    return;
+  }
+  case 0x9: send_frame(c, 0xA, p, n); return; /* ping → pong */
+  case 0xA: return;                            /* pong */
+  default: fail(c, 1002, "unknown opcode"); return;
+  }
+}
+
+/* Parse frames from buf. Returns bytes consumed (the rest is an incomplete
+ * frame), or SIZE_MAX after closing the connection. */
+static size_t parse(struct net_conn *c, char *buf, size_t len)
+{
+  size_t o = 0, max = c->srv->cfg.max_ws_frame_bytes;
+  while (o < len && !(c->flags & CF_WS_CLOSING)) {
+    unsigned char *h = (unsigned char *)buf + o;
+    size_t avail = len - o;
+    if (avail < 2) break;
+    int fin = h[0] & 0x80, op = h[0] & 0x0f, masked = h[1] & 0x80;
+    uint64_t plen = h[1] & 0x7f;
+    size_t hl = 2;
+    if (h[0] & 0x70) { fail(c, 1002, "reserved bits set"); return SIZE_MAX; }
+    if (!masked) { fail(c, 1002, "client frames must be masked"); return SIZE_MAX; }
+    if (op >= 0x8 && (!fin || plen > 125)) { fail(c, 1002, "bad control frame"); return SIZE_MAX; }
+    if (plen == 126) { if (avail < 4) break; plen = (uint64_t)h[2] << 8 | h[3]; hl = 4; }
+    else if (plen == 127) {
+      if (avail < 10) break;
+      plen = 0;
+      for (int i = 0; i < 8; i++) plen = plen << 8 | h[2 + i];
+      hl = 10;
+    }
+    if (plen > max) { fail(c, 1009, "frame too big"); return SIZE_MAX; }
+    hl += 4;
+    if (avail < hl + plen) break;
+    unsigned char *mask = h + hl - 4, *p = h + hl;
+    for (size_t i = 0; i < plen; i++) p[i] ^= mask[i & 3];
+    on_frame(c, fin, op, (char *)p, (size_t)plen);
+    o += hl + (size_t)plen;
+  }
+  return (c->flags & CF_WS_CLOSING) ? SIZE_MAX : o;
+}
+
+void net__ws_feed(struct net_conn *c, char *data, size_t len)
+{
+  if (c->flags & CF_WS_CLOSING) return;
+  ws_state_t *w = c->u.ws;
+  if (w && w->part_len) {
+    if (w->part_len + len > w->part_cap) {
+      size_t ncap = w->part_len + len;
+      char *np = realloc(w->part, ncap);
+      if (!np) { fail(c, 1011, "out of memory"); return; }
+      w->part = np;
+      w->part_cap = ncap;
+    }
+    memcpy(w->part + w->part_len, data, len);
+    w->part_len += len;
+    size_t used = parse(c, w->part, w->part_len);
+    if (used == SIZE_MAX || !(w = c->u.ws)) return;
+    memmove(w->part, w->part + used, w->part_len - used);
+    w->part_len -= used;
+  } else {
+    size_t used = parse(c, data, len);
+    if (used == SIZE_MAX) return;
+    if (used < len) {
+      if (!(w = state(c)) || !(w->part = malloc(len - used))) { fail(c, 1011, "out of memory"); return; }
+      memcpy(w->part, data + used, len - used);
+      w->part_len = w->part_cap = len - used;
+    }
+  }
+  w = c->u.ws;
+  if (w && !w->part_len && !w->in_msg) net__ws_free(c); /* idle again: hold nothing */
+  else if (w && !w->part_len) { free(w->part); w->part = NULL; w->part_cap = 0; }
+}
