@@ -19,7 +19,7 @@ struct net_req {
   char *body; size_t body_len, body_cap;
   char *path, *query;           /* split copy of url */
   char *resp; size_t resp_len;  /* reply bytes waiting for earlier replies */
-  uint8_t replied, keep_alive, last_was_value, upgrade;
+  uint8_t replied, keep_alive, last_was_value, upgrade, counted;
   char method[12];
   char remote[48];
 };
@@ -188,6 +188,7 @@ static int on_complete(http_parser *p)
   h->npending++;
   net__set_deadline(c, 0); /* the application is working on it */
   if (r->upgrade) return 0; /* handled by the feed loop */
+  r->counted = 1;
   c->srv->requests_in_flight++;
   c->srv->h.on_http(c->srv->h.ud, r);
   return 0;
@@ -230,10 +231,8 @@ static const struct { int status; const char *reason; } reasons[] = {
 int net_req_reply(net_req_t *r, int status, const char *content_type, const char *body, size_t len, const char *extra)
 {
   struct net_conn *c = r->conn;
-  if (!r->upgrade) {
-    if (c) c->srv->requests_in_flight--;
-  }
-  if (!c) { req_free(r); return 0; }
+  if (!c) { req_free(r); return 0; } /* the client is gone (orphan) */
+  if (r->counted) { c->srv->requests_in_flight--; r->counted = 0; }
   const char *reason = "OK";
   for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++) if (reasons[i].status == status) reason = reasons[i].reason;
   char head[512];
@@ -312,11 +311,11 @@ void net__http_orphan(struct net_conn *c)
   if (!h) return;
   for (net_req_t *r = h->head, *next; r; r = next) {
     next = r->next;
-    if (r->replied) { req_free(r); continue; }
-    r->conn = NULL;         /* the application still owns it: net_req_reply frees it */
+    if (r->replied || !r->counted) { req_free(r); continue; } /* nobody else holds it */
+    r->conn = NULL;          /* the application still owns it: net_req_reply frees it */
     r->next = NULL;
     c->srv->requests_in_flight--;
-    r->upgrade = 1;          /* do not count it again when replied */
+    r->counted = 0;
   }
   h->head = h->tail = NULL;
   h->npending = 0;
