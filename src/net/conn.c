@@ -115,11 +115,7 @@ static void on_handle_closed(uv_handle_t *h)
   while (c->wq_head) { wchunk_t *n = c->wq_head->next; chunk_free(c->wq_head); c->wq_head = n; }
   if (c->kind == CONN_WS) net__ws_free(c); else net__http_free(c);
   free(c);
-  s->open_handles--;
-  if (s->closing && s->open_handles == 0 && !s->listening) {
-    /* the last connection is gone: net_server_close finishes in its own close chain */
-    uv_close((uv_handle_t *)&s->wheel_timer, NULL);
-  }
+  s->open_handles--; /* while closing, finish_close polls for this to reach zero */
 }
 
 static void really_close(struct net_conn *c)

@@ -21,7 +21,7 @@ struct net_req {
   char *resp; size_t resp_len;  /* reply bytes waiting for earlier replies */
   uint8_t replied, keep_alive, last_was_value, upgrade, counted;
   char method[12];
-  char remote[48];
+  char remote[56]; /* "[ipv6]:port" fits: 45 + 1 + 5 + NUL */
 };
 
 struct http_state {

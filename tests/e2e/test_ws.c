@@ -221,12 +221,35 @@ static void test_login_usage_is_durable(void **st)
   assert_int_equal(e2e_server_start(&srv, args), 0);
 }
 
+/* SIGTERM with a logged-in WebSocket and an idle keep-alive HTTP connection
+ * open: the WebSocket gets close 1001, the server exits 0 promptly (a
+ * connection closing during shutdown must not stall the close chain). */
+static void test_graceful_stop_with_open_connections(void **st)
+{
+  (void)st;
+  int fd = e2e_ws_login(srv.port, app, key, "stayer", "PC", NULL, 0);
+  assert_true(fd >= 0);
+  int hfd = e2e_connect(srv.port);
+  assert_true(hfd >= 0);
+  const char req[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+  assert_int_equal(e2e_send(hfd, req, sizeof req - 1), 0);
+  char body[512];
+  assert_int_equal(e2e_http_read(hfd, body, sizeof body, 3000), 200);
+  assert_int_equal(e2e_server_stop(&srv), 0);
+  expect_close(fd, 1001);
+  close(fd);
+  close(hfd);
+  const char *args[] = { "--ws-login-timeout-ms", "700", "--ws-max-frame-bytes", "4096", NULL };
+  assert_int_equal(e2e_server_start(&srv, args), 0);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_login_heartbeat_logout), cmocka_unit_test(test_login_errors),
     cmocka_unit_test(test_bad_json_keeps_connection), cmocka_unit_test(test_second_device_same_platform),
     cmocka_unit_test(test_login_timeout), cmocka_unit_test(test_bad_frames), cmocka_unit_test(test_login_usage_is_durable),
+    cmocka_unit_test(test_graceful_stop_with_open_connections),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
