@@ -78,6 +78,7 @@
   X(BILL_NUMBER,          0,     "invalid number")                              \
   X(BILL_BOOK,            0,     "price book data is invalid")                  \
   X(BILL_NO_BOOK,         0,     "no price book in force for that date")        \
+  X(BILL_USAGE,           0,     "invalid usage for this bill")                 \
   X(WALLET_FUNDS,         0,     "insufficient wallet balance")                 \
   /* operator API */                                                            \
   X(OP_AUTH,              0,     "operator token missing or wrong")             \
