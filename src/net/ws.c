@@ -1,17 +1,25 @@
-/* ws.c — WebSocket (RFC 6455) for server connections: handshake, a frame
- * parser that unmasks in place, message reassembly with UTF-8 checking, and
- * encoding of server frames (unmasked, unfragmented).
+/* ws.c — WebSocket (RFC 6455) for server connections: handshake, framing,
+ * message reassembly with UTF-8 checking, and server frames.
  *
- * Why not wslay's event API: its context embeds multi-KiB buffers per
- * connection, and memory per idle connection is a product metric here. This
- * parser keeps nothing while a connection is idle: ws_state is allocated only
- * while a partial frame or a fragmented message is pending. */
+ * Frames are decoded and encoded by wslay's frame layer (wslay_frame_recv /
+ * wslay_frame_send). wslay keeps a frame context with a 4 KiB input buffer;
+ * one context per connection would cost 4+ KiB per idle connection, and
+ * memory per idle connection is a product metric here. So the loop thread
+ * owns ONE shared decode context and ONE shared encode context, and a frame is
+ * handed to wslay only once it is complete in memory: this file finds frame
+ * boundaries (and refuses oversize, unmasked or reserved-bit frames before
+ * buffering them), wslay parses the header, checks minimal length encodings
+ * and control-frame rules and unmasks the payload. The shared decoder is
+ * therefore back in its header state after every frame. Per connection,
+ * ws_state exists only while a partial frame or a fragmented message is
+ * pending: an idle connection holds nothing here. */
 #include "net/net_int.h"
 #include "util/err.h"
 
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wslay/wslay.h>
 
 struct ws_state {
   char *part; size_t part_len, part_cap;  /* incomplete frame */
@@ -59,39 +67,106 @@ static int utf8_ok(const unsigned char *s, size_t n)
   return 1;
 }
 
-static size_t encode_header(unsigned char *h, int opcode, size_t len)
+/* ---- the shared wslay frame contexts (loop thread only) ---------------------- */
+#define WS_HEADER_MAX 10
+
+static struct {
+  wslay_frame_context_ptr dec, enc;
+  const uint8_t *src; size_t left;   /* decode: bytes of the current frame not yet given to wslay */
+  uint8_t *dst; size_t cap, len;     /* encode: where wslay writes the frame */
+} wsl;
+
+static ssize_t wsl_recv(uint8_t *buf, size_t len, int flags, void *ud)
 {
-  h[0] = (unsigned char)(0x80 | opcode);
-  if (len < 126) { h[1] = (unsigned char)len; return 2; }
-  if (len < 65536) { h[1] = 126; h[2] = (unsigned char)(len >> 8); h[3] = (unsigned char)len; return 4; }
-  h[1] = 127;
-  for (int i = 0; i < 8; i++) h[2 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
-  return 10;
+  (void)flags; (void)ud;
+  size_t n = len < wsl.left ? len : wsl.left;
+  if (!n) return 0; /* wslay reports WANT_READ: never inside a complete frame */
+  memcpy(buf, wsl.src, n);
+  wsl.src += n;
+  wsl.left -= n;
+  return (ssize_t)n;
+}
+
+static ssize_t wsl_send(const uint8_t *data, size_t len, int flags, void *ud)
+{
+  (void)flags; (void)ud;
+  if (wsl.len + len > wsl.cap) return -1;
+  memcpy(wsl.dst + wsl.len, data, len);
+  wsl.len += len;
+  return (ssize_t)len;
+}
+
+static int wsl_genmask(uint8_t *buf, size_t len, void *ud) { (void)ud; memset(buf, 0, len); return 0; }
+
+static const struct wslay_frame_callbacks wsl_cbs = { wsl_send, wsl_recv, wsl_genmask };
+
+/* (Re)create a context: after an error its state is unknown. */
+static int wsl_reset(wslay_frame_context_ptr *ctx)
+{
+  if (*ctx) wslay_frame_context_free(*ctx);
+  *ctx = NULL;
+  return wslay_frame_context_init(ctx, &wsl_cbs, NULL) ? IMC_E_NOMEM : 0;
+}
+
+/* Encode one unmasked, final server frame into dst (cap >= len + 10).
+ * Returns the frame length, or 0 on failure. */
+static size_t wsl_encode(int opcode, const char *data, size_t len, uint8_t *dst, size_t cap)
+{
+  if (!wsl.enc && wsl_reset(&wsl.enc)) return 0;
+  struct wslay_frame_iocb io = { .fin = 1, .opcode = (uint8_t)opcode, .mask = 0, .payload_length = len,
+                                 .data = (const uint8_t *)data, .data_length = len };
+  wsl.dst = dst;
+  wsl.cap = cap;
+  wsl.len = 0;
+  ssize_t r = wslay_frame_send(wsl.enc, &io);
+  if (r < 0 || (size_t)r != len) { wsl_reset(&wsl.enc); return 0; }
+  return wsl.len;
+}
+
+/* Decode one complete frame of `total` bytes at h; its payload is written
+ * unmasked at out (which may alias h: wslay has read every byte before the
+ * one written). Returns 0, or -1 for a frame wslay refuses. */
+static int wsl_decode(const uint8_t *h, size_t total, uint8_t *out, size_t plen, int *fin, int *op)
+{
+  if (!wsl.dec && wsl_reset(&wsl.dec)) return -1;
+  wsl.src = h;
+  wsl.left = total;
+  size_t got = 0;
+  for (;;) {
+    struct wslay_frame_iocb io;
+    ssize_t r = wslay_frame_recv(wsl.dec, &io);
+    if (r < 0 || (r == 0 && got < io.payload_length) || got + (size_t)r > plen || io.payload_length != plen) {
+      wsl_reset(&wsl.dec);
+      return -1;
+    }
+    memmove(out + got, io.data, (size_t)r);
+    got += (size_t)r;
+    *fin = io.fin;
+    *op = io.opcode;
+    if (got == plen) break;
+  }
+  if (wsl.left) { wsl_reset(&wsl.dec); return -1; }
+  return 0;
 }
 
 static int send_frame(struct net_conn *c, int opcode, const char *data, size_t len)
 {
-  unsigned char h[10];
-  size_t hl = encode_header(h, opcode, len);
-  char *buf = malloc(hl + len);
+  char *buf = malloc(WS_HEADER_MAX + len);
   if (!buf) return IMC_E_NOMEM;
-  memcpy(buf, h, hl);
-  if (len) memcpy(buf + hl, data, len);
-  int rc = net__queue(c, buf, hl + len);
+  size_t n = wsl_encode(opcode, data, len, (uint8_t *)buf, WS_HEADER_MAX + len);
+  int rc = n ? net__queue(c, buf, n) : IMC_E_INTERNAL;
   free(buf);
   return rc;
 }
 
 net_frame_t *net_frame_new_text(const char *data, size_t len)
 {
-  unsigned char h[10];
-  size_t hl = encode_header(h, 1, len);
-  net_frame_t *f = malloc(sizeof *f + hl + len);
+  net_frame_t *f = malloc(sizeof *f + WS_HEADER_MAX + len);
   if (!f) return NULL;
+  size_t n = wsl_encode(1, data, len, (uint8_t *)f->bytes, WS_HEADER_MAX + len);
+  if (!n) { free(f); return NULL; }
   f->refs = 1;
-  f->len = (uint32_t)(hl + len);
-  memcpy(f->bytes, h, hl);
-  memcpy(f->bytes + hl, data, len);
+  f->len = (uint32_t)n;
   return f;
 }
 
@@ -265,8 +340,9 @@ static size_t parse(struct net_conn *c, char *buf, size_t len)
     if (plen > max) { fail(c, 1009, "frame too big"); return SIZE_MAX; }
     hl += 4;
     if (avail < hl + plen) break;
-    unsigned char *mask = h + hl - 4, *p = h + hl;
-    for (size_t i = 0; i < plen; i++) p[i] ^= mask[i & 3];
+    /* complete: wslay decodes and unmasks it (payload written at p) */
+    unsigned char *p = h + hl;
+    if (wsl_decode(h, hl + (size_t)plen, p, (size_t)plen, &fin, &op)) { fail(c, 1002, "malformed frame"); return SIZE_MAX; }
     on_frame(c, fin, op, (char *)p, (size_t)plen);
     o += hl + (size_t)plen;
   }
