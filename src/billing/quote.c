@@ -18,17 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int perr(char *err, size_t cap, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int perr(char *err, size_t cap, int code, const char *fmt, ...)
-{
-  if (cap) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, cap, fmt, ap);
-    va_end(ap);
-  }
-  return code;
-}
+#define perr imc_errf /* (err, cap, code, fmt, ...) */
 
 typedef enum {
   Q_SCHEME, Q_EDITION, Q_MONTH, Q_PEAK_DAU, Q_MAU, Q_PEAK_GROUPS, Q_BANDWIDTH, Q_ROAMING, Q_HISTORY,

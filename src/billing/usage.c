@@ -9,17 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static int uerr(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int uerr(char *err, size_t cap, const char *fmt, ...)
-{
-  if (cap) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, cap, fmt, ap);
-    va_end(ap);
-  }
-  return IMC_E_BILL_USAGE;
-}
+#define uerr(err, cap, ...) imc_errf(err, cap, IMC_E_BILL_USAGE, __VA_ARGS__)
 
 static int get_int(json_t *v, const char *what, int64_t max, int64_t *out, char *err, size_t cap)
 {

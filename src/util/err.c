@@ -1,4 +1,6 @@
 /* err.c — lookups into the IMC_ERR_TABLE rows (see err.h). Pure, no state. */
+#include <stdarg.h>
+#include <stdio.h>
 #include "util/err.h"
 
 struct err_row { const char *name; int compat; const char *msg; };
@@ -35,4 +37,15 @@ int imc_err_compat(int err)
   const struct err_row *r = row_of(err);
   if (err == 0) return 0;
   return r ? r->compat : 70500;
+}
+
+int imc_errf(char *buf, size_t cap, int code, const char *fmt, ...)
+{
+  if (cap) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, cap, fmt, ap);
+    va_end(ap);
+  }
+  return code;
 }

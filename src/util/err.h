@@ -15,6 +15,8 @@
 #ifndef IMC_UTIL_ERR_H
 #define IMC_UTIL_ERR_H
 
+#include <stddef.h>
+
 /*  name                  compat  message */
 #define IMC_ERR_TABLE(X)                                                        \
   /* generic */                                                                 \
@@ -100,5 +102,8 @@ const char *imc_strerror(int err);
 const char *imc_err_name(int err);
 /* Compatible v4 ErrorCode for err (0 for IMC_OK); 70500 for unknown values. */
 int imc_err_compat(int err);
+/* Format a one-line reason into buf (when cap > 0) and return code: the
+ * pattern every "fail with a message" path uses. */
+int imc_errf(char *buf, size_t cap, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 #endif
