@@ -124,17 +124,56 @@ static int apps_show(op_req_t *o, store_t *s)
   return 0;
 }
 
+/* ---- wallets ------------------------------------------------------------------ */
+static void on_entry(void *ud, const store_ledger_t *e) { json_array_append_new(ud, tenant_ledger_json(e)); }
+
+static int wallet_show(op_req_t *o, store_t *s)
+{
+  store_customer_t c;
+  int64_t bal = 0;
+  int rc = store_customer_get(s, o->id, &c);
+  if (rc == IMC_E_NOTFOUND) return fail(o, 404, rc, "no such customer");
+  json_t *arr = json_array();
+  if (!rc) rc = store_wallet_balance(s, o->id, &bal);
+  if (!rc) rc = store_ledger_each(s, o->id, on_entry, arr);
+  if (rc) { json_decref(arr); return rc; }
+  o->out = json_pack("{s:I,s:I,s:o}", "customer_id", (json_int_t)o->id, "balance_fen", (json_int_t)bal, "entries", arr);
+  return 0;
+}
+
+static int wallet_topup(op_req_t *o, store_t *s)
+{
+  json_t *amount = json_object_get(o->body, "amount_fen"), *ref = json_object_get(o->body, "reference");
+  json_t *reason = json_object_get(o->body, "reason");
+  if (!json_is_integer(amount) || !json_is_string(ref) || (reason && !json_is_string(reason)))
+    return fail(o, 400, IMC_E_INVAL, "amount_fen (integer) and reference (string) are required; reason is an optional string");
+  store_ledger_t e;
+  int rc = tenant_wallet_post(s, 1, o->id, TENANT_LEDGER_TOPUP, json_integer_value(amount),
+                              reason ? json_string_value(reason) : "top-up", json_string_value(ref), imc_clock_now_s(), &e);
+  if (rc == IMC_E_NOTFOUND) return fail(o, 404, rc, "no such customer");
+  if (rc == IMC_E_INVAL) return fail(o, 400, rc, "amount_fen must be 1..10^14, reason 1-200 bytes, reference 1-64 printable ASCII bytes");
+  if (rc == IMC_E_EXISTS) return fail(o, 409, rc, "that reference was used for a different entry");
+  if (rc) return rc;
+  o->status = e.replayed ? 200 : 201;
+  o->out = tenant_ledger_json(&e);
+  json_object_set_new(o->out, "replayed", json_boolean(e.replayed));
+  return 0;
+}
+
 static const struct op_route {
   const char *method;
-  const char *path;     /* "/operator/v1/apps/" + ":id" when has_id */
+  const char *path;     /* "/operator/v1/apps/" + ":id" + suffix when has_id */
   int has_id;
+  const char *suffix;   /* after the id ("/wallet"), NULL for none */
   int (*run)(op_req_t *, store_t *);
 } routes[] = {
-  { "GET", "/operator/v1/customers", 0, customers_list },
-  { "POST", "/operator/v1/customers", 0, customers_create },
-  { "GET", "/operator/v1/apps", 0, apps_list },
-  { "POST", "/operator/v1/apps", 0, apps_create },
-  { "GET", "/operator/v1/apps/", 1, apps_show },
+  { "GET", "/operator/v1/customers", 0, NULL, customers_list },
+  { "POST", "/operator/v1/customers", 0, NULL, customers_create },
+  { "GET", "/operator/v1/customers/", 1, "/wallet", wallet_show },
+  { "POST", "/operator/v1/customers/", 1, "/wallet/topups", wallet_topup },
+  { "GET", "/operator/v1/apps", 0, NULL, apps_list },
+  { "POST", "/operator/v1/apps", 0, NULL, apps_create },
+  { "GET", "/operator/v1/apps/", 1, NULL, apps_show },
 };
 
 static int job_run(store_t *s, void *arg)
@@ -172,9 +211,20 @@ void op_handle(api_srv_t *srv, net_req_t *req)
   int64_t id = 0;
   for (size_t i = 0; i < sizeof routes / sizeof routes[0] && !r; i++) {
     size_t n = strlen(routes[i].path);
-    if (routes[i].has_id ? strncmp(path, routes[i].path, n) || imc_parse_i64(path + n, 1, INT64_MAX, &id)
-                         : strcmp(path, routes[i].path))
-      continue;
+    if (!routes[i].has_id) {
+      if (strcmp(path, routes[i].path)) continue;
+    } else {
+      /* prefix, decimal id, suffix */
+      if (strncmp(path, routes[i].path, n)) continue;
+      const char *idp = path + n, *end = idp;
+      while (*end >= '0' && *end <= '9') end++;
+      const char *suffix = routes[i].suffix ? routes[i].suffix : "";
+      char digits[24];
+      if (end == idp || (size_t)(end - idp) >= sizeof digits || strcmp(end, suffix)) continue;
+      memcpy(digits, idp, (size_t)(end - idp));
+      digits[end - idp] = 0;
+      if (imc_parse_i64(digits, 1, INT64_MAX, &id)) continue;
+    }
     if (!strcmp(method, routes[i].method)) r = &routes[i];
   }
   if (!r) { reply_err(req, 404, IMC_E_OP_NOT_FOUND, NULL); return; }

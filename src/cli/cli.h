@@ -31,6 +31,7 @@ int cli_customer(int argc, char **argv);
 int cli_app(int argc, char **argv);
 int cli_usersig(int argc, char **argv);
 int cli_quote(int argc, char **argv);
+int cli_wallet(int argc, char **argv);
 int cli_operator(int argc, char **argv);
 
 struct store;

@@ -7,6 +7,7 @@ const cli_cmd_t cli_commands[] = {
   { "app",      "create, list and show apps (SDKAppIDs)",                  cli_app },
   { "usersig",  "generate or verify a UserSig (TLSSigAPIv2)",              cli_usersig },
   { "operator", "create a new operator API token (printed once, stored hashed)", cli_operator },
+  { "wallet",   "top up and show a customer's wallet (balance and ledger)", cli_wallet },
   { "quote",    "price a month of usage on a scheme and edition",          cli_quote },
   { 0, 0, 0 }
 };

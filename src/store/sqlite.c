@@ -28,6 +28,14 @@ static const char *const migrations[] = {
   " UNIQUE(sdkappid, user_no)) WITHOUT ROWID;"
   "CREATE TABLE usage_login(sdkappid INTEGER NOT NULL, day INTEGER NOT NULL, user_no INTEGER NOT NULL,"
   " PRIMARY KEY(sdkappid, day, user_no)) WITHOUT ROWID;",
+  /* 2: wallets — an append-only ledger per customer; the balance is the last
+   * row's balance_fen (never negative); a reference is unique per customer */
+  "CREATE TABLE ledger(id INTEGER PRIMARY KEY AUTOINCREMENT, customer_id INTEGER NOT NULL REFERENCES customers(id),"
+  " at INTEGER NOT NULL, kind TEXT NOT NULL CHECK(kind IN ('topup','order','payment','refund')),"
+  " amount_fen INTEGER NOT NULL, balance_fen INTEGER NOT NULL CHECK(balance_fen >= 0),"
+  " reason TEXT NOT NULL, reference TEXT NOT NULL, UNIQUE(customer_id, reference));"
+  "CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;"
+  "CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -58,7 +66,14 @@ static const char *const migrations[] = {
   X(ACC_COUNT, "SELECT count(*) FROM accounts WHERE sdkappid=?1") \
   X(ACC_EACH, "SELECT user_id,user_no FROM accounts WHERE sdkappid=?1") \
   X(USAGE_INS, "INSERT OR IGNORE INTO usage_login(sdkappid,day,user_no) VALUES(?1,?2,?3)") \
-  X(USAGE_DAU, "SELECT count(*) FROM usage_login WHERE sdkappid=?1 AND day=?2")
+  X(USAGE_DAU, "SELECT count(*) FROM usage_login WHERE sdkappid=?1 AND day=?2") \
+  X(LEDGER_BAL, "SELECT balance_fen FROM ledger WHERE customer_id=?1 ORDER BY id DESC LIMIT 1") \
+  X(LEDGER_REF, "SELECT id,customer_id,at,kind,amount_fen,balance_fen,reason,reference FROM ledger" \
+                " WHERE customer_id=?1 AND reference=?2") \
+  X(LEDGER_INS, "INSERT INTO ledger(customer_id,at,kind,amount_fen,balance_fen,reason,reference)" \
+                " VALUES(?1,?2,?3,?4,?5,?6,?7)") \
+  X(LEDGER_EACH, "SELECT id,customer_id,at,kind,amount_fen,balance_fen,reason,reference FROM ledger" \
+                 " WHERE customer_id=?1 ORDER BY id")
 
 enum {
 #define X(name, sql) S_##name,
@@ -444,12 +459,91 @@ static int sq_usage_login(store_t *s, uint32_t sdkappid, int32_t day, uint32_t u
 
 static int sq_usage_dau(store_t *s, uint32_t sdkappid, int32_t day, int64_t *n) { return count1(Q(s), S_USAGE_DAU, sdkappid, day, n); }
 
+/* ---- wallets ------------------------------------------------------------------- */
+static void row_ledger(sqlite3_stmt *st, store_ledger_t *e)
+{
+  e->id = sqlite3_column_int64(st, 0);
+  e->customer_id = sqlite3_column_int64(st, 1);
+  e->at_s = sqlite3_column_int64(st, 2);
+  copy_col(st, 3, e->kind, sizeof e->kind);
+  e->amount_fen = sqlite3_column_int64(st, 4);
+  e->balance_fen = sqlite3_column_int64(st, 5);
+  copy_col(st, 6, e->reason, sizeof e->reason);
+  copy_col(st, 7, e->reference, sizeof e->reference);
+}
+
+static int sq_wallet_balance(store_t *s, int64_t customer_id, int64_t *bal)
+{
+  sqlite3_stmt *st = stmt(Q(s), S_LEDGER_BAL);
+  if (!st) return IMC_E_IO;
+  sqlite3_bind_int64(st, 1, customer_id);
+  int rc = sqlite3_step(st);
+  *bal = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+  int r = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : map_rc(rc);
+  sqlite3_reset(st);
+  return r;
+}
+
+static int sq_ledger_append(store_t *s, const store_ledger_t *in, store_ledger_t *out)
+{
+  sqlite3_stmt *st = stmt(Q(s), S_LEDGER_REF);
+  if (!st) return IMC_E_IO;
+  sqlite3_bind_int64(st, 1, in->customer_id);
+  bind_text(st, 2, in->reference);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) { /* a replay: the same entry again is a no-op; another one is a conflict */
+    row_ledger(st, out);
+    sqlite3_reset(st);
+    out->replayed = 1;
+    return strcmp(out->kind, in->kind) || out->amount_fen != in->amount_fen ? IMC_E_EXISTS : 0;
+  }
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE) return map_rc(rc);
+  int64_t bal;
+  if ((rc = sq_wallet_balance(s, in->customer_id, &bal))) return rc;
+  int64_t nb;
+  if (__builtin_add_overflow(bal, in->amount_fen, &nb)) return IMC_E_RANGE;
+  if (nb < 0) return IMC_E_WALLET_FUNDS;
+  st = stmt(Q(s), S_LEDGER_INS);
+  if (!st) return IMC_E_IO;
+  sqlite3_bind_int64(st, 1, in->customer_id);
+  sqlite3_bind_int64(st, 2, in->at_s);
+  bind_text(st, 3, in->kind);
+  sqlite3_bind_int64(st, 4, in->amount_fen);
+  sqlite3_bind_int64(st, 5, nb);
+  bind_text(st, 6, in->reason);
+  bind_text(st, 7, in->reference);
+  if ((rc = run(st))) return rc;
+  *out = *in;
+  out->id = sqlite3_last_insert_rowid(Q(s)->db);
+  out->balance_fen = nb;
+  out->replayed = 0;
+  return 0;
+}
+
+static int sq_ledger_each(store_t *s, int64_t customer_id, store_ledger_cb cb, void *ud)
+{
+  sqlite3_stmt *st = stmt(Q(s), S_LEDGER_EACH);
+  if (!st) return IMC_E_IO;
+  sqlite3_bind_int64(st, 1, customer_id);
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    store_ledger_t e;
+    row_ledger(st, &e);
+    e.replayed = 0;
+    cb(ud, &e);
+  }
+  sqlite3_reset(st);
+  return rc == SQLITE_DONE ? 0 : map_rc(rc);
+}
+
 static const store_vtab_t sqlite_vtab = {
   1, "sqlite", sq_close, sq_exec, sq_data_version, sq_meta_get, sq_meta_set,
   sq_customer_create, sq_customer_get, sq_customer_list, sq_customer_first_app_created,
   sq_app_insert, sq_app_get, sq_app_list, sq_app_next_sdkappid, sq_app_set,
   sq_account_import, sq_account_delete, sq_account_get, sq_account_count, sq_account_each,
   sq_usage_login, sq_usage_dau,
+  sq_wallet_balance, sq_ledger_append, sq_ledger_each,
 };
 
 static int migrate(sq_t *q)

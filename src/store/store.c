@@ -25,3 +25,6 @@ int store_account_count(store_t *s, uint32_t a, int64_t *n) { return s->vt->acco
 int store_account_each(store_t *s, uint32_t a, store_account_cb cb, void *ud) { return s->vt->account_each(s, a, cb, ud); }
 int store_usage_login(store_t *s, uint32_t a, int32_t d, uint32_t u) { return s->vt->usage_login(s, a, d, u); }
 int store_usage_dau(store_t *s, uint32_t a, int32_t d, int64_t *n) { return s->vt->usage_dau(s, a, d, n); }
+int store_wallet_balance(store_t *s, int64_t c, int64_t *b) { return s->vt->wallet_balance(s, c, b); }
+int store_ledger_append(store_t *s, const store_ledger_t *in, store_ledger_t *out) { return s->vt->ledger_append(s, in, out); }
+int store_ledger_each(store_t *s, int64_t c, store_ledger_cb cb, void *ud) { return s->vt->ledger_each(s, c, cb, ud); }

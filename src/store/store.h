@@ -40,10 +40,23 @@ typedef struct store_app {
   char status[16];                       /* active | suspended */
 } store_app_t;
 
+/* One wallet ledger entry (append-only). amount_fen is signed: credits
+ * (topup, refund) are positive, debits (order, payment) negative;
+ * balance_fen is the balance after the entry. */
+typedef struct store_ledger {
+  int64_t id, customer_id, at_s;
+  char kind[12];                         /* topup | order | payment | refund */
+  int64_t amount_fen, balance_fen;
+  char reason[201];
+  char reference[65];                    /* unique per customer: replays are no-ops */
+  int replayed;                          /* out: the reference existed already */
+} store_ledger_t;
+
 typedef struct store store_t;
 typedef void (*store_customer_cb)(void *ud, const store_customer_t *c);
 typedef void (*store_app_cb)(void *ud, const store_app_t *a);
 typedef void (*store_account_cb)(void *ud, const char *user_id, uint32_t user_no);
+typedef void (*store_ledger_cb)(void *ud, const store_ledger_t *e);
 
 typedef struct store_vtab {
   int version;                           /* 1 */
@@ -70,6 +83,9 @@ typedef struct store_vtab {
   int (*account_each)(store_t *, uint32_t sdkappid, store_account_cb, void *);
   int (*usage_login)(store_t *, uint32_t sdkappid, int32_t day_yyyymmdd, uint32_t user_no);
   int (*usage_dau)(store_t *, uint32_t sdkappid, int32_t day_yyyymmdd, int64_t *count);
+  int (*wallet_balance)(store_t *, int64_t customer_id, int64_t *balance_fen);
+  int (*ledger_append)(store_t *, const store_ledger_t *in, store_ledger_t *out);
+  int (*ledger_each)(store_t *, int64_t customer_id, store_ledger_cb, void *);
 } store_vtab_t;
 
 struct store { const store_vtab_t *vt; };
@@ -121,4 +137,13 @@ int store_usage_login(store_t *s, uint32_t sdkappid, int32_t day_yyyymmdd, uint3
 /* Distinct users recorded for that day (M-2 DAU). */
 int store_usage_dau(store_t *s, uint32_t sdkappid, int32_t day_yyyymmdd, int64_t *count);
 
+/* Wallets. The balance of a customer without entries is 0. */
+int store_wallet_balance(store_t *s, int64_t customer_id, int64_t *balance_fen);
+/* Append one entry (call inside a transaction: the balance is read, then
+ * written). A reference already used by that customer: the same kind and
+ * amount is an idempotent replay (0, out = the stored entry, replayed = 1),
+ * anything else IMC_E_EXISTS. IMC_E_WALLET_FUNDS if the balance would go
+ * below zero (nothing written). */
+int store_ledger_append(store_t *s, const store_ledger_t *in, store_ledger_t *out);
+int store_ledger_each(store_t *s, int64_t customer_id, store_ledger_cb cb, void *ud); /* oldest first */
 #endif

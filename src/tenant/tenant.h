@@ -41,6 +41,33 @@ typedef struct tenant_app_params {
  * (name/region), IMC_E_BILL_SCHEME (scheme), storage errors. */
 int tenant_app_create(store_t *s, const tenant_app_params_t *p, store_app_t *out);
 
+/* ---- wallets (wallet.c) --------------------------------------------------- */
+/* Ledger entry kinds and their sign: topup and refund credit the wallet,
+ * order (a prepaid purchase) and payment (a postpaid bill) debit it. */
+typedef enum { TENANT_LEDGER_TOPUP, TENANT_LEDGER_ORDER, TENANT_LEDGER_PAYMENT, TENANT_LEDGER_REFUND,
+               TENANT_LEDGER__COUNT } tenant_ledger_kind_t;
+const char *tenant_ledger_kind_name(tenant_ledger_kind_t k);
+int tenant_ledger_kind_parse(const char *name, tenant_ledger_kind_t *out);
+
+#define TENANT_WALLET_MAX_FEN 100000000000000LL /* 1,000,000,000,000 元: one entry's ceiling */
+
+/* Post one ledger entry for a customer, in its own transaction unless
+ * in_txn (the server's writer thread already runs jobs in one).
+ * amount_fen is the positive magnitude; the kind gives the sign. reason:
+ * 1–200 bytes; reference: 1–64 printable ASCII bytes, unique per customer
+ * (a replay of the same kind and amount returns the stored entry with
+ * replayed = 1; a different one is IMC_E_EXISTS). Errors: IMC_E_INVAL (bad
+ * amount, reason or reference), IMC_E_NOTFOUND (customer),
+ * IMC_E_WALLET_FUNDS (a debit larger than the balance: nothing written). */
+int tenant_wallet_post(store_t *s, int in_txn, int64_t customer_id, tenant_ledger_kind_t kind, int64_t amount_fen,
+                       const char *reason, const char *reference, int64_t now_s, store_ledger_t *out);
+
+/* One entry as JSON (new reference): {"id","at","kind","amount_fen",
+ * "balance_fen","reason","reference"} — the CLI and the operator API print
+ * the same objects. */
+struct json_t;
+struct json_t *tenant_ledger_json(const store_ledger_t *e);
+
 /* ---- registry (server loop thread) -------------------------------------- */
 typedef struct tenant_accounts tenant_accounts_t; /* private: UserID → user_no */
 

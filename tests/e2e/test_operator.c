@@ -1,0 +1,155 @@
+/* End-to-end: the operator API (/operator/v1/, docs/operator-api.md) on the
+ * real server — bearer-token auth, customers, apps, and wallets (top-ups with
+ * idempotent references, the append-only ledger), plus the `imcloud wallet`
+ * CLI writing to the same data directory while the server runs. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "e2e.h"
+
+static e2e_server_t srv;
+static char auth[160];
+
+static int setup(void **st)
+{
+  (void)st;
+  e2e_dir_init(&srv);
+  if (e2e_server_start(&srv, NULL)) return -1;
+  char out[256];
+  if (e2e_cli(&srv, out, sizeof out, "operator token --json")) return -1;
+  json_t *j = json_loads(out, 0, NULL);
+  if (!j) return -1;
+  snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", json_string_value(json_object_get(j, "token")));
+  json_decref(j);
+  return 0;
+}
+
+static int teardown(void **st)
+{
+  (void)st;
+  int rc = e2e_server_stop(&srv);
+  e2e_dir_remove(&srv);
+  return rc == 0 ? 0 : -1;
+}
+
+/* Call the API; returns the status and the parsed body (caller decrefs). */
+static int call(const char *method, const char *target, const char *body, json_t **out)
+{
+  static char buf[1 << 16];
+  int st = e2e_http(srv.port, method, target, auth, body, buf, sizeof buf);
+  *out = json_loads(buf, 0, NULL);
+  if (!*out) fail_msg("%s %s: not JSON: %s", method, target, buf);
+  return st;
+}
+
+static int64_t jint(json_t *o, const char *k) { return json_integer_value(json_object_get(o, k)); }
+
+static void test_auth(void **st)
+{
+  (void)st;
+  char buf[1024];
+  assert_int_equal(e2e_http(srv.port, "GET", "/operator/v1/customers", NULL, NULL, buf, sizeof buf), 401);
+  assert_int_equal(e2e_http(srv.port, "GET", "/operator/v1/customers", "Authorization: Bearer nope\r\n", NULL, buf, sizeof buf), 401);
+  json_t *j;
+  assert_int_equal(call("GET", "/operator/v1/nothing", NULL, &j), 404);
+  json_decref(j);
+  assert_int_equal(call("POST", "/operator/v1/customers", "[1]", &j), 400);
+  json_decref(j);
+}
+
+static void test_customers_and_apps(void **st)
+{
+  (void)st;
+  json_t *j;
+  assert_int_equal(call("POST", "/operator/v1/customers", "{\"name\":\"acme\"}", &j), 201);
+  int64_t id = jint(j, "id");
+  json_decref(j);
+  char body[256];
+  snprintf(body, sizeof body, "{\"customer_id\":%lld,\"name\":\"chat\",\"region\":\"singapore\"}", (long long)id);
+  assert_int_equal(call("POST", "/operator/v1/apps", body, &j), 201);
+  assert_string_equal(json_string_value(json_object_get(j, "scheme")), "intl");      /* P-50 */
+  assert_string_equal(json_string_value(json_object_get(j, "edition")), "developer"); /* L-1 */
+  int64_t app = jint(j, "sdkappid");
+  json_decref(j);
+  char target[96];
+  snprintf(target, sizeof target, "/operator/v1/apps/%lld", (long long)app);
+  assert_int_equal(call("GET", target, NULL, &j), 200);
+  assert_int_equal(jint(j, "sdkappid"), app);
+  json_decref(j);
+  assert_int_equal(call("GET", "/operator/v1/apps/99", NULL, &j), 404);
+  json_decref(j);
+  assert_int_equal(call("POST", "/operator/v1/apps", "{\"customer_id\":999999,\"name\":\"x\",\"region\":\"china\"}", &j), 404);
+  json_decref(j);
+}
+
+static void test_wallet(void **st)
+{
+  (void)st;
+  json_t *j;
+  assert_int_equal(call("POST", "/operator/v1/customers", "{\"name\":\"payer\"}", &j), 201);
+  int64_t id = jint(j, "id");
+  json_decref(j);
+  char target[96], wtarget[96];
+  snprintf(target, sizeof target, "/operator/v1/customers/%lld/wallet/topups", (long long)id);
+  snprintf(wtarget, sizeof wtarget, "/operator/v1/customers/%lld/wallet", (long long)id);
+  assert_int_equal(call("GET", wtarget, NULL, &j), 200);
+  assert_int_equal(jint(j, "balance_fen"), 0);
+  json_decref(j);
+  /* top up 1,000 元; retrying the same reference changes nothing */
+  assert_int_equal(call("POST", target, "{\"amount_fen\":100000,\"reference\":\"pay-1\",\"reason\":\"bank transfer\"}", &j), 201);
+  assert_int_equal(jint(j, "balance_fen"), 100000);
+  json_decref(j);
+  assert_int_equal(call("POST", target, "{\"amount_fen\":100000,\"reference\":\"pay-1\",\"reason\":\"bank transfer\"}", &j), 200);
+  assert_true(json_is_true(json_object_get(j, "replayed")));
+  assert_int_equal(jint(j, "balance_fen"), 100000);
+  json_decref(j);
+  /* the same reference for another amount is a conflict */
+  assert_int_equal(call("POST", target, "{\"amount_fen\":5,\"reference\":\"pay-1\"}", &j), 409);
+  json_decref(j);
+  /* bad input changes nothing */
+  static const char *const bad[] = {
+    "{\"amount_fen\":0,\"reference\":\"r0\"}", "{\"amount_fen\":-5,\"reference\":\"r1\"}",
+    "{\"amount_fen\":\"100\",\"reference\":\"r2\"}", "{\"amount_fen\":100}", "{\"amount_fen\":100,\"reference\":\"has space\"}",
+    "{\"amount_fen\":1.5,\"reference\":\"r3\"}",
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    assert_int_equal(call("POST", target, bad[i], &j), 400);
+    json_decref(j);
+  }
+  assert_int_equal(call("POST", "/operator/v1/customers/424242/wallet/topups", "{\"amount_fen\":1,\"reference\":\"x\"}", &j), 404);
+  json_decref(j);
+  /* the CLI tops up the same wallet while the server runs */
+  char out[1024];
+  assert_int_equal(e2e_cli(&srv, out, sizeof out, "wallet topup --customer %lld --amount-fen 250 --reference cli-1 --json", (long long)id), 0);
+  json_t *c = json_loads(out, 0, NULL);
+  assert_non_null(c);
+  assert_int_equal(jint(c, "balance_fen"), 100250);
+  json_decref(c);
+  assert_int_equal(call("GET", wtarget, NULL, &j), 200);
+  assert_int_equal(jint(j, "balance_fen"), 100250);
+  json_t *entries = json_object_get(j, "entries");
+  assert_int_equal(json_array_size(entries), 2);
+  assert_string_equal(json_string_value(json_object_get(json_array_get(entries, 0), "reference")), "pay-1");
+  assert_string_equal(json_string_value(json_object_get(json_array_get(entries, 1), "kind")), "topup");
+  json_decref(j);
+  assert_int_equal(e2e_cli(&srv, out, sizeof out, "wallet show --customer %lld --json", (long long)id), 0);
+  assert_non_null(strstr(out, "\"balance_fen\":100250"));
+  assert_true(e2e_cli(&srv, out, sizeof out, "wallet topup --customer %lld --amount-fen -3", (long long)id) != 0);
+  assert_true(e2e_cli(&srv, out, sizeof out, "wallet show --customer 777777") != 0);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_auth), cmocka_unit_test(test_customers_and_apps), cmocka_unit_test(test_wallet),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
