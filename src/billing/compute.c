@@ -189,7 +189,6 @@ static int prepaid_package(ctx_t *c, const bill_order_t *o, int32_t k)
   if (!ed->has_package) return 0; /* the free edition has no package fee (L-1, P-02) */
   bill_line_t *l = line_add(c, "package", ed->package_kind, ed->name_zh, ed->name_en, "月", "month", ed->package_rule);
   if (!l) return too_many_lines(c);
-  l->name_zh = ed->name_zh;
   int64_t ps = bill_period_start(o->start_day, k), pe = bill_period_start(o->start_day, k + 1) - 1;
   int y1, m1, d1, y2, m2, d2;
   imc_civil_from_days(ps, &y1, &m1, &d1);

@@ -88,9 +88,8 @@ static void text_head(bill_buf_t *o, const bill_book_t *b, int32_t month)
 {
   bill__put(o, "Price book %s — %s / %s — usage month %04d-%02d\n", bill_scheme_name(b->scheme), b->title_zh,
             b->title_en, (int)(month / 100), (int)(month % 100));
-  if (b->operator_config)
-    bill__put(o, "Note: some prices of this book are operator configuration, not from the seeds (%s).\n",
-              b->rule ? "P-59" : "");
+  if (b->operator_config) /* the book says which prices and why (e.g. P-59) */
+    bill__put(o, "Note: %s\n", b->config_note ? b->config_note : "some prices of this book are operator configuration, not from the seeds.");
 }
 
 size_t bill_render_text(const bill_book_t *b, const bill_t *bill, char *buf, size_t cap)

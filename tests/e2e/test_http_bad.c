@@ -21,19 +21,14 @@ static char key[80];
 static int setup(void **st)
 {
   (void)st;
-  e2e_dir_init(&srv);
-  e2e_make_app(&srv, "china", &app, key);
   const char *args[] = { "--request-timeout-ms", "500", NULL };
-  if (e2e_server_start(&srv, args)) { fprintf(stderr, "server did not start\n%s", e2e_server_log(&srv)); return -1; }
-  return 0;
+  return e2e_start(&srv, "china", &app, key, args);
 }
 
 static int teardown(void **st)
 {
   (void)st;
-  int rc = e2e_server_stop(&srv);
-  e2e_dir_remove(&srv);
-  return rc == 0 ? 0 : -1;
+  return e2e_finish(&srv);
 }
 
 static void still_serving(void)

@@ -21,8 +21,7 @@ static char auth[160];
 static int setup(void **st)
 {
   (void)st;
-  e2e_dir_init(&srv);
-  if (e2e_server_start(&srv, NULL)) return -1;
+  if (e2e_start(&srv, NULL, NULL, NULL, NULL)) return -1;
   char out[256];
   if (e2e_cli(&srv, out, sizeof out, "operator token --json")) return -1;
   json_t *j = json_loads(out, 0, NULL);
@@ -35,9 +34,7 @@ static int setup(void **st)
 static int teardown(void **st)
 {
   (void)st;
-  int rc = e2e_server_stop(&srv);
-  e2e_dir_remove(&srv);
-  return rc == 0 ? 0 : -1;
+  return e2e_finish(&srv);
 }
 
 /* Call the API; returns the status and the parsed body (caller decrefs). */

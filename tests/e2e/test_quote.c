@@ -16,20 +16,20 @@
 
 #include "e2e.h"
 
-static char dir[64];
+static e2e_server_t box; /* only its data directory: no server needed */
 
 /* Run `imcloud quote ARGS`; capture stdout and stderr; return the exit status. */
 static int quote(const char *args, char *out, size_t outcap, char *err, size_t errcap)
 {
   char cmd[2048];
-  snprintf(cmd, sizeof cmd, "'%s' quote %s >'%s/out' 2>'%s/err'", e2e_bin(), args, dir, dir);
+  snprintf(cmd, sizeof cmd, "'%s' quote %s >'%s/out' 2>'%s/err'", e2e_bin(), args, box.dir, box.dir);
   int st = system(cmd);
   static const char *const names[2] = { "out", "err" };
   char *bufs[2] = { out, err };
   size_t caps[2] = { outcap, errcap };
   for (int i = 0; i < 2; i++) {
-    char path[128];
-    snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+    char path[320];
+    snprintf(path, sizeof path, "%s/%s", box.dir, names[i]);
     FILE *f = fopen(path, "r");
     size_t n = f ? fread(bufs[i], 1, caps[i] - 1, f) : 0;
     if (f) fclose(f);
@@ -119,8 +119,8 @@ static void test_bad_input(void **st)
 static void test_usage_file_and_pricebooks(void **st)
 {
   (void)st;
-  char path[128], cmd[512];
-  snprintf(path, sizeof path, "%s/usage.json", dir);
+  char path[320], cmd[1024];
+  snprintf(path, sizeof path, "%s/usage.json", box.dir);
   FILE *f = fopen(path, "w");
   assert_non_null(f);
   fputs("{\"days\":[{\"date\":\"2026-10-01\",\"dau\":5000},{\"date\":\"2026-10-02\",\"dau\":22000}],\"peak_groups\":150000}", f);
@@ -132,9 +132,9 @@ static void test_usage_file_and_pricebooks(void **st)
   json_decref(j);
   /* the operator's own intl book: Standard at 1,234.56 元 (P-59 configuration) */
   snprintf(cmd, sizeof cmd, "mkdir -p '%s/books' && sed 's/\"fen\": 99900, \"kind\": \"postpaid\"/\"fen\": 123456, \"kind\": \"postpaid\"/' "
-           "data/pricebooks/intl.json > '%s/books/intl.json'", dir, dir);
+           "data/pricebooks/intl.json > '%s/books/intl.json'", box.dir, box.dir);
   assert_int_equal(system(cmd), 0);
-  snprintf(args, sizeof args, "--scheme intl --edition standard --bill-month 2026-10 --pricebooks %s/books", dir);
+  snprintf(args, sizeof args, "--scheme intl --edition standard --bill-month 2026-10 --pricebooks %s/books", box.dir);
   j = quote_json(args);
   assert_int_equal(jint(j, "total_fen"), 123456);
   json_decref(j);
@@ -143,16 +143,15 @@ static void test_usage_file_and_pricebooks(void **st)
 static int setup(void **st)
 {
   (void)st;
-  snprintf(dir, sizeof dir, "/tmp/imcloud-quote-XXXXXX");
-  return mkdtemp(dir) ? 0 : -1;
+  e2e_dir_init(&box);
+  return 0;
 }
 
 static int teardown(void **st)
 {
   (void)st;
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  return system(cmd);
+  e2e_dir_remove(&box);
+  return 0;
 }
 
 int main(void)

@@ -21,19 +21,13 @@ static char key[80];
 static int setup(void **st)
 {
   (void)st;
-  e2e_dir_init(&srv);
-  e2e_make_app(&srv, "china", &app, key);
-  if (e2e_server_start(&srv, NULL)) { fprintf(stderr, "server did not start\n%s", e2e_server_log(&srv)); return -1; }
-  return 0;
+  return e2e_start(&srv, "china", &app, key, NULL);
 }
 
 static int teardown(void **st)
 {
   (void)st;
-  int rc = e2e_server_stop(&srv);
-  if (rc != 0) fprintf(stderr, "server exit status %d\n", rc);
-  e2e_dir_remove(&srv);
-  return rc == 0 ? 0 : -1;
+  return e2e_finish(&srv);
 }
 
 static json_t *v4(const char *who, const char *cmd, const char *body)

@@ -16,23 +16,18 @@
 static e2e_server_t srv;
 static uint32_t app;
 static char key[80];
+static const char *const ws_args[] = { "--ws-login-timeout-ms", "700", "--ws-max-frame-bytes", "4096", NULL };
 
 static int setup(void **st)
 {
   (void)st;
-  e2e_dir_init(&srv);
-  e2e_make_app(&srv, "china", &app, key);
-  const char *args[] = { "--ws-login-timeout-ms", "700", "--ws-max-frame-bytes", "4096", NULL };
-  if (e2e_server_start(&srv, args)) { fprintf(stderr, "server did not start\n%s", e2e_server_log(&srv)); return -1; }
-  return 0;
+  return e2e_start(&srv, "china", &app, key, ws_args);
 }
 
 static int teardown(void **st)
 {
   (void)st;
-  int rc = e2e_server_stop(&srv);
-  e2e_dir_remove(&srv);
-  return rc == 0 ? 0 : -1;
+  return e2e_finish(&srv);
 }
 
 /* Send text, return the next text reply. */
@@ -223,8 +218,7 @@ static void test_login_usage_is_durable(void **st)
   assert_non_null(fgets(out, sizeof out, p));
   pclose(p);
   assert_int_equal(atoi(out), 1);
-  const char *args[] = { "--ws-login-timeout-ms", "700", "--ws-max-frame-bytes", "4096", NULL };
-  assert_int_equal(e2e_server_start(&srv, args), 0);
+  assert_int_equal(e2e_server_start(&srv, ws_args), 0);
 }
 
 /* SIGTERM with a logged-in WebSocket and an idle keep-alive HTTP connection
@@ -245,8 +239,7 @@ static void test_graceful_stop_with_open_connections(void **st)
   expect_close(fd, 1001);
   close(fd);
   close(hfd);
-  const char *args[] = { "--ws-login-timeout-ms", "700", "--ws-max-frame-bytes", "4096", NULL };
-  assert_int_equal(e2e_server_start(&srv, args), 0);
+  assert_int_equal(e2e_server_start(&srv, ws_args), 0);
 }
 
 int main(void)

@@ -380,3 +380,22 @@ int e2e_ws_login(int port, uint32_t sdkappid, const char *key, const char *user,
   if (!strstr(reply, "\"code\":0")) { close(fd); return -1; }
   return fd;
 }
+
+int e2e_start(e2e_server_t *srv, const char *region, uint32_t *sdkappid, char *key, const char *const *extra_args)
+{
+  e2e_dir_init(srv);
+  if (sdkappid) e2e_make_app(srv, region, sdkappid, key);
+  if (!e2e_server_start(srv, extra_args)) return 0;
+  char *log = e2e_server_log(srv);
+  fprintf(stderr, "server did not start\n%s", log);
+  free(log);
+  return -1;
+}
+
+int e2e_finish(e2e_server_t *srv)
+{
+  int rc = e2e_server_stop(srv);
+  if (rc != 0) fprintf(stderr, "server exit status %d\n", rc);
+  e2e_dir_remove(srv);
+  return rc == 0 ? 0 : -1;
+}

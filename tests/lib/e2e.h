@@ -31,6 +31,12 @@ int e2e_server_stop(e2e_server_t *srv);
 void e2e_server_kill(e2e_server_t *srv);
 /* Remove the data directory. */
 void e2e_dir_remove(e2e_server_t *srv);
+/* The usual cmocka group setup: fresh data directory, an app in `region`
+ * when sdkappid is non-NULL (key: 65+ bytes), then the server with
+ * extra_args. Prints the server log when it does not start. 0 or -1. */
+int e2e_start(e2e_server_t *srv, const char *region, uint32_t *sdkappid, char *key, const char *const *extra_args);
+/* The matching teardown: SIGTERM (must exit 0), remove the directory. 0 or -1. */
+int e2e_finish(e2e_server_t *srv);
 /* Run `imcloud ARGS --data DIR` (a shell command line fragment); capture
  * stdout into out (NUL-terminated). Returns the exit status. */
 int e2e_cli(const e2e_server_t *srv, char *out, size_t cap, const char *fmt, ...)

@@ -15,22 +15,20 @@
 #include "store/store.h"
 #include "store/store_writer.h"
 #include "util/err.h"
+#include "tmpdir.h"
 
 static char dir[64];
 
 static int setup(void **st)
 {
   (void)st;
-  snprintf(dir, sizeof dir, "/tmp/imcloud-store-XXXXXX");
-  return mkdtemp(dir) ? 0 : -1;
+  return test_tmpdir_make(dir, sizeof dir, "store");
 }
 
 static int teardown(void **st)
 {
   (void)st;
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  return system(cmd);
+  return test_tmpdir_remove(dir);
 }
 
 static uint32_t make_app(store_t *s, int64_t cust)

@@ -13,6 +13,7 @@
 #include "tenant/tenant.h"
 #include "util/date.h"
 #include "util/err.h"
+#include "tmpdir.h"
 
 static char dir[64];
 static store_t *s;
@@ -20,18 +21,15 @@ static store_t *s;
 static int setup(void **st)
 {
   (void)st;
-  snprintf(dir, sizeof dir, "/tmp/imcloud-tenant-XXXXXX");
-  if (!mkdtemp(dir)) return -1;
+  if (test_tmpdir_make(dir, sizeof dir, "tenant")) return -1;
   return store_open(dir, &s);
 }
 
 static int teardown(void **st)
 {
   (void)st;
-  char cmd[128];
   store_close(s);
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  return system(cmd);
+  return test_tmpdir_remove(dir);
 }
 
 static int64_t day(int y, int m, int d) { return imc_day_start(imc_days_from_civil(y, m, d), IMC_TZ_CHINA_S); }

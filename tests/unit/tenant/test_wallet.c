@@ -14,6 +14,7 @@
 
 #include "tenant/tenant.h"
 #include "util/err.h"
+#include "tmpdir.h"
 
 static char dir[64];
 static store_t *s;
@@ -22,18 +23,15 @@ static int64_t cust;
 static int setup(void **st)
 {
   (void)st;
-  snprintf(dir, sizeof dir, "/tmp/imcloud-wallet-XXXXXX");
-  if (!mkdtemp(dir) || store_open(dir, &s)) return -1;
+  if (test_tmpdir_make(dir, sizeof dir, "wallet") || store_open(dir, &s)) return -1;
   return tenant_customer_create(s, "payer", 1000, &cust);
 }
 
 static int teardown(void **st)
 {
   (void)st;
-  char cmd[128];
   store_close(s);
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  return system(cmd);
+  return test_tmpdir_remove(dir);
 }
 
 static int64_t balance(void)
