@@ -202,14 +202,25 @@ static int enqueue(struct net_conn *c, wchunk_t *w)
   return 0;
 }
 
+wchunk_t *net__chunk_new(size_t cap)
+{
+  wchunk_t *w = malloc(sizeof *w + cap);
+  if (w) w->frame = NULL;
+  return w;
+}
+
+int net__queue_chunk(struct net_conn *c, wchunk_t *w, size_t len)
+{
+  w->len = len;
+  return enqueue(c, w);
+}
+
 int net__queue(struct net_conn *c, const void *data, size_t len)
 {
-  wchunk_t *w = malloc(sizeof *w + len);
+  wchunk_t *w = net__chunk_new(len);
   if (!w) return IMC_E_NOMEM;
-  w->frame = NULL;
-  w->len = len;
   memcpy(w->data, data, len);
-  return enqueue(c, w);
+  return net__queue_chunk(c, w, len);
 }
 
 int net__queue_frame(struct net_conn *c, net_frame_t *f)

@@ -82,6 +82,11 @@ struct net_server {
 /* conn.c */
 int net__queue(struct net_conn *c, const void *data, size_t len);
 int net__queue_frame(struct net_conn *c, net_frame_t *f);
+/* Build a chunk in place: allocate room for cap bytes, write into w->data,
+ * then queue the first len of them (net__queue_chunk takes ownership; free
+ * an unqueued chunk with free()). */
+wchunk_t *net__chunk_new(size_t cap);
+int net__queue_chunk(struct net_conn *c, wchunk_t *w, size_t len);
 void net__close(struct net_conn *c);
 void net__resume_read(struct net_conn *c);            /* flush what is queued, then close */
 void net__set_deadline(struct net_conn *c, uint64_t at_ms);

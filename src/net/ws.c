@@ -149,14 +149,14 @@ static int wsl_decode(const uint8_t *h, size_t total, uint8_t *out, size_t plen,
   return 0;
 }
 
+/* Encode straight into the output chunk: one allocation, one copy. */
 static int send_frame(struct net_conn *c, int opcode, const char *data, size_t len)
 {
-  char *buf = malloc(WS_HEADER_MAX + len);
-  if (!buf) return IMC_E_NOMEM;
-  size_t n = wsl_encode(opcode, data, len, (uint8_t *)buf, WS_HEADER_MAX + len);
-  int rc = n ? net__queue(c, buf, n) : IMC_E_INTERNAL;
-  free(buf);
-  return rc;
+  wchunk_t *w = net__chunk_new(WS_HEADER_MAX + len);
+  if (!w) return IMC_E_NOMEM;
+  size_t n = wsl_encode(opcode, data, len, (uint8_t *)w->data, WS_HEADER_MAX + len);
+  if (!n) { free(w); return IMC_E_INTERNAL; }
+  return net__queue_chunk(c, w, n);
 }
 
 net_frame_t *net_frame_new_text(const char *data, size_t len)
