@@ -173,7 +173,8 @@ static int start_test_clock(const api_cfg_t *cfg)
   } else {
     imc_clock_test_enable(imc_clock_now_ms());
   }
-  IMC_WARN("server", "msg=\"test clock enabled: the operator API can move time\" now_s=%lld", (long long)imc_clock_now_s());
+  IMC_WARN("server", "msg=\"test clock enabled: server time stands still at now_s\" now_s=%lld",
+           (long long)imc_clock_now_s());
   return 0;
 }
 
