@@ -75,7 +75,10 @@ void rest_reply_ok(rest_ctx_t *c, json_t *extra);
  * message when non-NULL), with optional extra fields (stolen), then free c. */
 void rest_reply_err(rest_ctx_t *c, int err, const char *info, json_t *extra);
 /* Submit a write: run(store, c) on the writer thread inside a group-committed
- * transaction; after(c, rc) on the loop thread once it is durable. */
+ * transaction; after(c, rc) on the loop thread once it is durable. If the
+ * writer queue is full the request is answered at once with
+ * IMC_E_OVERLOADED (60018) and c is freed: the caller must not touch c after
+ * this call either way. */
 void rest_submit(rest_ctx_t *c, int (*run)(store_t *, void *), void (*after)(rest_ctx_t *, int));
 /* Read a UserID from obj under "UserID" (or the legacy "Identifier"). 0 and
  * *out, or IMC_E_INVAL (missing) / IMC_E_JSON_TYPE / IMC_E_USER_ID. */

@@ -21,6 +21,7 @@ const cfg_def_t api_cfg_defs[] = {
   { "request_timeout_ms", CFG_INT, F(request_timeout_ms), "10000", 100, 600000, "a request must arrive completely within this (408)" },
   { "keepalive_idle_ms", CFG_INT, F(keepalive_idle_ms), "60000", 100, 3600000, "close idle keep-alive HTTP connections" },
   { "shutdown_timeout_ms", CFG_INT, F(shutdown_timeout_ms), "10000", 0, 600000, "how long a graceful stop waits for in-flight work" },
+  { "writer_max_jobs", CFG_INT, F(writer_max_jobs), "16384", 1, 1048576, "storage jobs waiting for the writer thread; beyond it a write is refused (60018, retry)" },
   { "push_online_keep_s", CFG_INT, F(push_online_keep_s), "604800", 0, 31536000, "a mobile device stays PushOnline this long after a disconnect" },
   { "billing_tz_offset_s", CFG_INT, F(billing_tz_offset_s), "28800", -50400, 50400, "natural-day time zone, seconds east of UTC (M-1: UTC+8)" },
   { "test_clock", CFG_BOOL, F(test_clock), "false", 0, 0, "enable the operator test clock (never in production)" },

@@ -243,8 +243,9 @@ void op_handle(api_srv_t *srv, net_req_t *req)
   o->job.run = job_run;
   o->job.done = job_done;
   o->job.arg = o;
+  int rc = store_writer_submit(srv->writer, &o->job);
+  if (rc) { json_decref(o->body); free(o); reply_err(req, 503, rc, NULL); return; } /* writer queue full */
   srv->jobs_in_flight++;
-  store_writer_submit(srv->writer, &o->job);
 }
 
 int op_token_init(api_srv_t *srv)

@@ -77,8 +77,9 @@ void rest_submit(rest_ctx_t *c, int (*run)(store_t *, void *), void (*after)(res
   c->job.done = job_done;
   c->job.arg = c;
   c->after = after;
+  int rc = store_writer_submit(c->srv->writer, &c->job);
+  if (rc) { rest_reply_err(c, rc, NULL, NULL); return; } /* queue full: refused, nothing written */
   c->srv->jobs_in_flight++;
-  store_writer_submit(c->srv->writer, &c->job);
 }
 
 int rest_user_id(json_t *obj, const char **out)

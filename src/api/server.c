@@ -202,7 +202,7 @@ int api_serve(const api_cfg_t *cfg)
   srv.loop = &loop;
   u64map_init(&srv.rate);
   u64map_init(&srv.kicks);
-  if ((rc = store_writer_start(&loop, cfg->data, &srv.writer))) {
+  if ((rc = store_writer_start(&loop, cfg->data, (size_t)cfg->writer_max_jobs, &srv.writer))) {
     IMC_ERROR("server", "msg=\"cannot start the store writer\" err=%s", imc_err_name(rc));
     goto out_loop;
   }

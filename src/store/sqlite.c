@@ -537,6 +537,8 @@ static int sq_ledger_each(store_t *s, int64_t customer_id, store_ledger_cb cb, v
   return rc == SQLITE_DONE ? 0 : map_rc(rc);
 }
 
+static int sq_in_transaction(store_t *s) { return !sqlite3_get_autocommit(Q(s)->db); }
+
 static const store_vtab_t sqlite_vtab = {
   1, "sqlite", sq_close, sq_exec, sq_data_version, sq_meta_get, sq_meta_set,
   sq_customer_create, sq_customer_get, sq_customer_list, sq_customer_first_app_created,
@@ -544,6 +546,7 @@ static const store_vtab_t sqlite_vtab = {
   sq_account_import, sq_account_delete, sq_account_get, sq_account_count, sq_account_each,
   sq_usage_login, sq_usage_dau,
   sq_wallet_balance, sq_ledger_append, sq_ledger_each,
+  sq_in_transaction,
 };
 
 static int migrate(sq_t *q)

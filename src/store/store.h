@@ -86,6 +86,7 @@ typedef struct store_vtab {
   int (*wallet_balance)(store_t *, int64_t customer_id, int64_t *balance_fen);
   int (*ledger_append)(store_t *, const store_ledger_t *in, store_ledger_t *out);
   int (*ledger_each)(store_t *, int64_t customer_id, store_ledger_cb, void *);
+  int (*in_transaction)(store_t *);     /* 1 inside BEGIN…COMMIT, 0 in autocommit */
 } store_vtab_t;
 
 struct store { const store_vtab_t *vt; };
@@ -99,6 +100,11 @@ void store_close(store_t *s);
 /* Run transaction-control SQL (BEGIN IMMEDIATE, COMMIT, ROLLBACK, SAVEPOINT x,
  * RELEASE x, ROLLBACK TO x). IMC_E_BUSY if the database stayed locked. */
 int store_exec(store_t *s, const char *sql);
+/* 1 if a transaction is open on this connection and can still commit, 0 if
+ * not. After a failing statement inside BEGIN…COMMIT, 0 means the engine
+ * dropped the whole transaction on its own (SQLite rolls back on some IOERR,
+ * FULL, NOMEM…; a PostgreSQL backend answers 0 for an aborted transaction). */
+int store_in_transaction(store_t *s);
 /* A number that changes when another connection commits (PRAGMA data_version). */
 int store_data_version(store_t *s, uint64_t *v);
 
