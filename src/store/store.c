@@ -29,3 +29,5 @@ int store_wallet_balance(store_t *s, int64_t c, int64_t *b) { return s->vt->wall
 int store_ledger_append(store_t *s, const store_ledger_t *in, store_ledger_t *out) { return s->vt->ledger_append(s, in, out); }
 int store_ledger_each(store_t *s, int64_t c, store_ledger_cb cb, void *ud) { return s->vt->ledger_each(s, c, cb, ud); }
 int store_in_transaction(store_t *s) { return s->vt->in_transaction(s); }
+int store_changes_last(store_t *s, int64_t *seq) { return s->vt->changes_last(s, seq); }
+int store_changes_since(store_t *s, int64_t a, int n, store_change_cb cb, void *ud) { return s->vt->changes_since(s, a, n, cb, ud); }

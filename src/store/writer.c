@@ -128,16 +128,20 @@ static void on_closed(uv_handle_t *h)
 static void on_async(uv_async_t *a)
 {
   store_writer_t *w = a->data;
-  pthread_mutex_lock(&w->mu);
-  store_job_t *done = w->d_head;
-  w->d_head = w->d_tail = NULL;
-  int exited = w->exited;
-  pthread_mutex_unlock(&w->mu);
-  while (done) {
-    store_job_t *next = done->next;
-    done->next = NULL;
-    done->done(done->arg, done->rc);
-    done = next;
+  int exited;
+  for (;;) { /* until no done() submitted more (after stop, a submit completes at once) */
+    pthread_mutex_lock(&w->mu);
+    store_job_t *done = w->d_head;
+    w->d_head = w->d_tail = NULL;
+    exited = w->exited;
+    pthread_mutex_unlock(&w->mu);
+    if (!done) break;
+    while (done) {
+      store_job_t *next = done->next;
+      done->next = NULL;
+      done->done(done->arg, done->rc);
+      done = next;
+    }
   }
   if (exited && !uv_is_closing((uv_handle_t *)a)) {
     pthread_join(w->thread, NULL);
