@@ -203,7 +203,6 @@ static void op_login(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, js
   }
   uint32_t sdkappid = (uint32_t)json_integer_value(app_v);
   const tenant_app_t *app = tenant_registry_app(srv->reg, sdkappid);
-  if (!app) { api_check_external_changes(srv); app = tenant_registry_app(srv->reg, sdkappid); }
   if (!app) { reply(ws, id, "login", IMC_E_SIG_APP_UNKNOWN, NULL, NULL); return; }
   int64_t now = imc_clock_now_s();
   auth_usersig_info_t info;

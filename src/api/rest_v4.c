@@ -4,7 +4,8 @@
  * Every reply is HTTP 200 with {"ActionStatus","ErrorCode","ErrorInfo",…}
  * (rest-api-reference §1.2). Checks run in this order, each with its
  * compatible code: method (60002) → route (60009) → sdkappid present and
- * numeric (60012/60006) → app known (70020) → identifier present (60004) →
+ * numeric (60012/60006) → app known (70020, from memory: a new app becomes
+ * known through the change log, changes.c) → identifier present (60004) →
  * usersig present (60005) → UserSig valid for (app, identifier) (70001…70014)
  * → identifier is an admin (60010) → app active (60016) → app rate (60011) and
  * command rate (60007) → body size (93000) → body is a JSON object (60003) →
@@ -156,7 +157,6 @@ void rest_v4_handle(api_srv_t *srv, net_req_t *req)
   if (imc_parse_i64(buf, 1, UINT32_MAX, &app_id)) { rest_reply_err(c, IMC_E_APP_INVALID, NULL, NULL); return; }
   c->sdkappid = (uint32_t)app_id;
   const tenant_app_t *app = tenant_registry_app(srv->reg, c->sdkappid);
-  if (!app) { api_check_external_changes(srv); app = tenant_registry_app(srv->reg, c->sdkappid); }
   if (!app) { rest_reply_err(c, IMC_E_SIG_APP_UNKNOWN, NULL, NULL); return; }
   if (query(req, "identifier", c->identifier, sizeof c->identifier) <= 0) {
     rest_reply_err(c, IMC_E_REQ_IDENTIFIER, NULL, NULL);
