@@ -7,10 +7,15 @@
  * acknowledged is lost on kill -9 or power loss), busy_timeout for the CLI
  * writing while a server runs, versioned migrations applied at open.
  *
- * A store_t is one connection: use it from one thread at a time. The server
- * writes only through the writer thread (store_writer.h); the CLI opens its
- * own store_t. Every function returns 0 or a negative IMC_E_*; strings passed
- * in are copied; records passed out are filled into caller memory.
+ * A store_t is one connection: use it from one thread at a time. After
+ * startup the server's loop thread holds none: it writes through the writer
+ * thread (store_writer.h: one connection, capped queue, group commit), reads
+ * through the reader pool (store_reader.h: read-only connections, capped
+ * queue) and learns about other processes' writes from the change log
+ * (store_changes_since below) — docs/decisions/store-pipeline.md. The CLI
+ * opens its own store_t. Every function returns 0 or a negative IMC_E_*;
+ * strings passed in are copied; records passed out are filled into caller
+ * memory.
  */
 #ifndef IMC_STORE_H
 #define IMC_STORE_H

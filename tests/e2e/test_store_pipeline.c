@@ -53,8 +53,9 @@ static int v4_send(int port, uint32_t app, const char *key, const char *cmd, con
 
 /* writer_max_jobs = 1. The test holds the write lock (as a long CLI command
  * would): write 1 is taken by the writer thread, which waits for the lock;
- * write 2 fills the queue; write 3 is refused at once with 60018 and nothing
- * of it is written. After the lock is released writes 1 and 2 commit. */
+ * write 2 fills the queue; write 3 and a WebSocket login are refused at once
+ * with 60018 and nothing of them is written. After the lock is released
+ * writes 1 and 2 commit. */
 static void test_writer_queue_full(void **st)
 {
   (void)st;
@@ -74,6 +75,10 @@ static void test_writer_queue_full(void **st)
   assert_int_equal(e2e_http_read(fd3, body, sizeof body, 2000), 200);
   assert_int_equal(code_of(body), 60018);
   assert_non_null(strstr(body, "server busy"));
+  /* a WebSocket login is refused the same way, at once */
+  char reply[1024] = "";
+  assert_true(e2e_ws_login(srv.port, app, key, "u4", "Web", reply, sizeof reply) < 0);
+  assert_non_null(strstr(reply, "\"code\":60018"));
   assert_int_equal(store_exec(lock, "ROLLBACK"), 0);
   store_close(lock);
   assert_int_equal(e2e_http_read(fd1, body, sizeof body, 5000), 200);
