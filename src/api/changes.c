@@ -91,10 +91,15 @@ static int load_meta(store_t *s, change_item_t *it)
   return store_meta_get(s, it->row.key, it->value, sizeof it->value);
 }
 
+/* The accounts read with a new app are applied only if the loop did not know
+ * the app yet: once it does, every account write of the app goes through
+ * this server's writer and the loop's view is newer than the snapshot (an
+ * import or delete may have committed after the poll read). */
 static int apply_app(api_srv_t *srv, change_item_t *it)
 {
+  int known = tenant_registry_app(srv->reg, it->app.sdkappid) != NULL;
   int rc = tenant_registry_app_upsert(srv->reg, &it->app);
-  for (size_t i = 0; i < it->n_accts && !rc; i++)
+  for (size_t i = 0; i < it->n_accts && !rc && !known; i++)
     rc = tenant_registry_account_put(srv->reg, it->app.sdkappid, it->accts[i].user_id, it->accts[i].user_no);
   if (!rc) {
     srv->changes.apps_reloaded++;
