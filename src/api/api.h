@@ -33,6 +33,10 @@ typedef struct api_cfg {
   int64_t request_timeout_ms;
   int64_t keepalive_idle_ms;
   int64_t shutdown_timeout_ms;
+  int64_t writer_max_jobs;    /* writer queue cap: beyond it requests get 60018 "server busy" */
+  int64_t reader_threads;     /* read-only connections on worker threads */
+  int64_t reader_max_jobs;    /* reader queue cap */
+  int64_t change_poll_ms;     /* how often the change log is read */
   int64_t push_online_keep_s; /* PushOnline kept after a mobile disconnect */
   int64_t billing_tz_offset_s;/* M-1 natural-day zone, seconds east of UTC */
   int test_clock;             /* allow the operator API to move the clock */
