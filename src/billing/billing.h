@@ -93,6 +93,11 @@ int bill_book_edition_find(const bill_book_t *b, const char *code);
 int bill_book_free_edition(const bill_book_t *b);
 /* Call kinds of the book's call-minute item (NULL when i is out of range). */
 const char *bill_book_call_kind(const bill_book_t *b, int i);
+/* The book's parsed JSON document, for modules that read sections the
+ * billing library does not (plan/: limits, features, capability rules).
+ * Owned by the book; valid as long as the book. */
+struct json_t;
+const struct json_t *bill_book_doc(const bill_book_t *b);
 /* 1 if some item of the book prices metric m. */
 int bill_book_prices(const bill_book_t *b, bill_metric_t m);
 

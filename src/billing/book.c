@@ -433,6 +433,8 @@ const char *bill_book_call_kind(const bill_book_t *b, int i)
   return b->items[b->call_item].kinds[i].kind;
 }
 
+const struct json_t *bill_book_doc(const bill_book_t *b) { return b->root; }
+
 int bill_book_prices(const bill_book_t *b, bill_metric_t m)
 {
   for (int i = 0; i < b->nitems; i++)
