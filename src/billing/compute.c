@@ -404,10 +404,18 @@ static int metric_nonzero(const bill_usage_t *u, bill_metric_t m, int64_t free_h
   }
 }
 
-/* Strict mode (quotes): usage a book cannot price is a mistake of the asker. */
+/* Strict mode (quotes): usage a book cannot price is a mistake of the asker
+ * (decision billing-open-rules 8): a metric no item of the book prices
+ * (--mau on s2022, --peak-dau on intl, bandwidth on s2022), and the
+ * postpaid-only resources of an edition that is billed nothing beyond its
+ * free quota (roaming months and bandwidth on the s2019/s2020 trial: P-15,
+ * P-30 — the trial buys nothing). DAU, MAU and groups on a capped edition
+ * stay accepted: they are reported as broken limits, which --compare needs. */
 static int strict_check(ctx_t *c)
 {
-  static const bill_metric_t optional[] = { BILL_M_BANDWIDTH, BILL_M_ROAMING_MONTHS, BILL_M_HISTORY_DAYS, BILL_M_CALL_MINUTES };
+  static const bill_metric_t optional[] = { BILL_M_PEAK_DAU, BILL_M_MAU, BILL_M_BANDWIDTH, BILL_M_ROAMING_MONTHS,
+                                            BILL_M_HISTORY_DAYS, BILL_M_CALL_MINUTES };
+  static const bill_metric_t postpaid_only[] = { BILL_M_BANDWIDTH, BILL_M_ROAMING_MONTHS };
   const book_edition_t *ed = &c->b->editions[c->out->edition];
   int64_t fh = ed->free[BILL_M_HISTORY_DAYS] == BOOK_UNLIMITED ? 0 : ed->free[BILL_M_HISTORY_DAYS];
   for (size_t i = 0; i < sizeof optional / sizeof *optional; i++) {
@@ -418,8 +426,15 @@ static int strict_check(ctx_t *c)
                  m == BILL_M_HISTORY_DAYS && bill_book_prices(c->b, BILL_M_ROAMING_MONTHS)
                    ? " (it extends C2C roaming by months: --c2c-roaming-months)"
                  : m == BILL_M_ROAMING_MONTHS && bill_book_prices(c->b, BILL_M_HISTORY_DAYS)
-                   ? " (it sells retention tiers: --history-days)" : "");
+                   ? " (it sells retention tiers: --history-days)"
+                 : m == BILL_M_MAU && bill_book_prices(c->b, BILL_M_PEAK_DAU) ? " (it bills the monthly peak DAU: --peak-dau)"
+                 : m == BILL_M_PEAK_DAU && bill_book_prices(c->b, BILL_M_MAU) ? " (it bills MAU: --mau)" : "");
   }
+  for (size_t i = 0; i < sizeof postpaid_only / sizeof *postpaid_only && !ed->overage; i++)
+    if (metric_nonzero(c->in->usage, postpaid_only[i], 0))
+      return failf(c, IMC_E_BILL_USAGE, "%s (%s) of the %s price book is billed nothing beyond its free quota, so it has no %s (%s)",
+                   ed->code, ed->name_zh, bill_scheme_name(c->b->scheme), bill__metric_name(postpaid_only[i]),
+                   ed->overage_rule ? ed->overage_rule : "L-4");
   if (metric_nonzero(c->in->usage, BILL_M_CALL_MINUTES, 0) && !c->call_package)
     return failf(c, IMC_E_BILL_USAGE, "call minutes need an av_call package (P-46)");
   return 0;
