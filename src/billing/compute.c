@@ -221,6 +221,40 @@ static int prepaid_addon(ctx_t *c, const bill_order_t *o, int32_t k)
   return line_price(c, l, 1, of->fen, 1);
 }
 
+int bill_order_price(const bill_book_t *b, const bill_order_t *o, int held, int64_t *fen, bill_kind_t *kind,
+                     int *included, char *err, size_t errcap)
+{
+  ctx_t c = { .b = b, .err = err, .errcap = errcap };
+  if (errcap) err[0] = 0;
+  *fen = 0;
+  *kind = BILL_PREPAID;
+  *included = 0;
+  if (!o->is_addon) {
+    if (o->edition < 0 || o->edition >= b->neditions)
+      return failf(&c, IMC_E_BILL_EDITION, "no edition %d in %s", o->edition, bill_scheme_name(b->scheme));
+    const book_edition_t *ed = &b->editions[o->edition];
+    if (!ed->has_package) { *included = 1; return 0; } /* the free edition (L-1, P-02) */
+    *fen = ed->package_fen;
+    *kind = ed->package_kind;
+    return 0;
+  }
+  if ((unsigned)o->addon >= BILL_ADDON__COUNT) return failf(&c, IMC_E_BILL_ADDON, "unknown add-on %d", (int)o->addon);
+  if (held < 0 || held >= b->neditions) return failf(&c, IMC_E_BILL_EDITION, "no edition %d in %s", held, bill_scheme_name(b->scheme));
+  const book_addon_t *a = &b->addons[o->addon];
+  if (a->present && a->value_type == BOOK_V_NONE && (o->value || o->value_name[0]))
+    return failf(&c, IMC_E_BILL_ADDON, "%s takes no value", bill_addon_name(o->addon));
+  if (a->present && a->value_type == BOOK_V_NUMBER && o->value_name[0])
+    return failf(&c, IMC_E_BILL_ADDON, "%s takes a number, not \"%s\"", bill_addon_name(o->addon), o->value_name);
+  if (a->present && a->value_type == BOOK_V_NAME && o->value)
+    return failf(&c, IMC_E_BILL_ADDON, "%s takes a name, not a number", bill_addon_name(o->addon));
+  const book_offer_t *of = a->present ? find_offer(a, held, o) : NULL;
+  if (!of) return offer_error(&c, a, o->addon, held, o);
+  *fen = of->fen;
+  *kind = a->kind;
+  *included = of->included;
+  return 0;
+}
+
 /* av_call packages in force on any day of the month give their minutes. */
 static int call_packages(ctx_t *c)
 {

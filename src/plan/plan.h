@@ -202,6 +202,11 @@ int64_t plan_edition_max(bill_scheme_t s, int edition, plan_item_t what);
 /* Rule ids of the edition's limits / features ("§6, P-49"). */
 const char *plan_edition_rule(bill_scheme_t s, int edition, int features);
 
+/* L-3, P-11: days an app has to renew after its edition package expired,
+ * before the service stops (the book's "lifecycle"); -1 for a scheme without
+ * packages (legacy). */
+int64_t plan_grace_days(bill_scheme_t s);
+
 /* The book's recorded decisions on open questions, by index (NULL past the
  * end): rule ids and text. */
 const char *plan_decision(bill_scheme_t s, int i, const char **rule);

@@ -281,6 +281,16 @@ static int load_scheme(bill_scheme_t s)
     if (p->ed[e].value[PLAN_F_ALL_MEMBER_PUSH] == PLAN_FEAT_ON_APPLICATION && p->push_delay_s < 0)
       return failf("%s: an edition has push on application but the book gives no delay", where);
 
+  p->grace_days = -1;
+  json_t *lc = json_object_get(root, "lifecycle");
+  if (lc) {
+    json_t *g = json_object_get(lc, "grace_days");
+    p->grace_rule = json_string_value(json_object_get(lc, "rule"));
+    if (!json_is_integer(g) || json_integer_value(g) < 0 || json_integer_value(g) > 366 || !p->grace_rule)
+      return failf("%s: lifecycle needs grace_days 0..366 and a rule", where);
+    p->grace_days = (int64_t)json_integer_value(g);
+  }
+
   json_t *dec = json_object_get(root, "decisions"), *d;
   size_t i;
   if (!json_is_array(dec) || json_array_size(dec) > PLAN_MAX_DECISIONS) return failf("%s: \"decisions\" must be an array", where);
@@ -333,6 +343,12 @@ const char *plan_edition_rule(bill_scheme_t s, int e, int features)
 {
   const plan_edition_t *x = edition(s, e);
   return x ? (features ? x->features_rule : x->limits_rule) : NULL;
+}
+
+int64_t plan_grace_days(bill_scheme_t s)
+{
+  const plan_scheme_t *p = plan__scheme(s);
+  return p ? p->grace_days : -1;
 }
 
 const char *plan_decision(bill_scheme_t s, int i, const char **rule)

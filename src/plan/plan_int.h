@@ -53,6 +53,8 @@ typedef struct plan_scheme {
   plan_list_t receipt_types, community_regions, live_elements;
   const char *receipt_rule;
   int64_t push_delay_s;             /* intl: on_application delay; -1 without */
+  int64_t grace_days;               /* "lifecycle": days to renew after a package expires; -1 without */
+  const char *grace_rule;
   const char *push_rule;
   int ndecisions;
   const char *decision_rule[PLAN_MAX_DECISIONS], *decision_text[PLAN_MAX_DECISIONS];

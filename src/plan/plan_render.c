@@ -107,6 +107,9 @@ static void md_scheme(rb_t *b, const plan_scheme_t *p)
   if (p->push_delay_s >= 0)
     put(b, " All-member push \"on application\" takes effect %lld s (%lld h) after the approval (%s).",
         (long long)p->push_delay_s, (long long)(p->push_delay_s / 3600), p->push_rule);
+  if (p->grace_days >= 0)
+    put(b, " A lapsed edition package leaves %lld days to renew (%s): limits fall back to the free edition's"
+           " meanwhile, then the app is suspended until renewed.", (long long)p->grace_days, p->grace_rule);
   if (p->roaming_scope)
     put(b, " Each month of the history extension keeps %lld days of %s history.", (long long)p->roaming_days_per_month,
         strcmp(p->roaming_scope, "c2c") ? "all (C2C and group)" : "C2C");

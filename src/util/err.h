@@ -103,6 +103,7 @@
   X(PLAN_FEATURE_OFF,     0,     "feature not in the edition")                  \
   X(PLAN_RECEIPT_GROUP,   10007, "read receipts are not available for this group's type or size") \
   X(PLAN_LIVE_ELEMENT,    10007, "message type not allowed in live groups")     \
+  X(PLAN_EDITION_CHANGE,  0,     "that edition change is not allowed")          \
   /* operator API */                                                            \
   X(OP_AUTH,              0,     "operator token missing or wrong")             \
   X(OP_NOT_FOUND,         0,     "no such operator endpoint")                   \
