@@ -118,6 +118,7 @@ typedef enum {
 } plan_hold_t;
 
 typedef struct plan_app {
+  int ready;                      /* set by plan_app_init; a zeroed value is refused by every check */
   bill_scheme_t scheme;
   int edition;                    /* index into the scheme's editions (rank) */
   char region[24];                /* a known region (bill_region_known) */

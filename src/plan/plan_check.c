@@ -27,7 +27,7 @@ static const char *num(int64_t v, char *buf, size_t cap)
 
 static const plan_scheme_t *scheme_of(const plan_app_t *a)
 {
-  const plan_scheme_t *p = a ? plan__scheme(a->scheme) : NULL;
+  const plan_scheme_t *p = a && a->ready ? plan__scheme(a->scheme) : NULL;
   return p && a->edition >= 0 && a->edition < p->neditions ? p : NULL;
 }
 
@@ -44,6 +44,7 @@ int plan_app_init(plan_app_t *app, const char *scheme, const char *edition, cons
   if (e < 0) return IMC_E_BILL_EDITION;
   if (!bill_region_known(region) || strlen(region) >= sizeof app->region) return IMC_E_INVAL;
   memset(app, 0, sizeof *app);
+  app->ready = 1;
   app->scheme = s;
   app->edition = e;
   snprintf(app->region, sizeof app->region, "%s", region);

@@ -175,6 +175,12 @@ typedef struct tenant_accounts tenant_accounts_t; /* private: UserID → user_no
 typedef struct tenant_app {
   store_app_t rec;
   tenant_accounts_t *accounts;
+  /* The facts plan_check takes for this app (edition in force, region,
+   * add-ons in force) as of the last load, reload or
+   * tenant_registry_refresh_plans; `plan.ready` is 0 (every check refused)
+   * when the record or the orders could not be read. */
+  plan_app_t plan;
+  tenant_lc_state_t lc_state;
 } tenant_app_t;
 
 typedef struct tenant_registry tenant_registry_t;
@@ -186,6 +192,12 @@ void tenant_registry_free(tenant_registry_t *r);
  * updated in place, new apps added with their accounts. */
 int tenant_registry_reload_apps(tenant_registry_t *r, store_t *s);
 const tenant_app_t *tenant_registry_app(const tenant_registry_t *r, uint32_t sdkappid);
+/* Recompute every app's plan facts and life-cycle state for `day` from the
+ * store (orders). load and reload do it for today (the clock's day in the
+ * billing time zone); the job that runs at a day change (expiry) and after a
+ * purchase calls it. Returns the first storage error (apps it could not
+ * read keep plan.ready = 0). */
+int tenant_registry_refresh_plans(tenant_registry_t *r, store_t *s, int64_t day);
 size_t tenant_registry_app_count(const tenant_registry_t *r);
 
 /* Account lookup: 0 and *user_no, or IMC_E_NOTFOUND (no account or no app). */

@@ -383,6 +383,11 @@ static void test_bad_input(void **st)
   assert_int_equal(plan_check(NULL, NOW, PLAN_L_USERS, 0, 0, &v), IMC_E_INVAL);
   a.edition = 9;
   assert_int_equal(plan_check(&a, NOW, PLAN_L_USERS, 0, 0, &v), IMC_E_INVAL);
+  /* a zeroed value (facts never loaded) is refused, never taken as legacy's unlimited */
+  plan_app_t zero;
+  memset(&zero, 0, sizeof zero);
+  assert_int_equal(plan_check(&zero, NOW, PLAN_L_USERS, 0, 1, &v), IMC_E_INVAL);
+  assert_int_equal(plan_check(&zero, NOW, PLAN_F_COMMUNITY, 0, 0, &v), IMC_E_INVAL);
   assert_int_equal(plan_app_hold(&a, PLAN_HOLD_MEMBER_CAP, 2000), IMC_E_INVAL);
   /* huge counts never overflow */
   a = app_of("s2022", "trial", "china");

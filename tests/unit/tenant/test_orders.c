@@ -352,12 +352,41 @@ static void test_intl_and_legacy(void **st)
   assert_int_equal(tenant_app_legacy_to_trial(s, app, 1, NOW, err, sizeof err), IMC_E_PLAN_EDITION_CHANGE);
 }
 
+/* The registry keeps each app's plan facts: what the REST and WebSocket
+ * handlers pass to plan_check in one line. */
+static void test_registry_plans(void **st)
+{
+  (void)st;
+  fresh_customer();
+  uint32_t app = new_app("china", NULL);
+  store_order_t o;
+  int replayed;
+  char err[256];
+  topup(99900, "t-registry");
+  assert_int_equal(tenant_app_upgrade(s, app, "pro", D(2026, 6, 10), NULL, NOW, &o, &replayed, err, sizeof err), 0);
+  tenant_registry_t *r;
+  assert_int_equal(tenant_registry_load(s, &r), 0);
+  const tenant_app_t *a = tenant_registry_app(r, app);
+  assert_non_null(a);
+  assert_true(a->plan.ready);                 /* loaded for today (long after the package) */
+  assert_int_equal(tenant_registry_refresh_plans(r, s, D(2026, 6, 20)), 0);
+  assert_int_equal(a->lc_state, TENANT_LC_ACTIVE);
+  plan_verdict_t v;
+  assert_int_equal(plan_check(&a->plan, NOW, PLAN_L_USERS, 100, 1, &v), 0);      /* pro: unlimited */
+  assert_int_equal(plan_check(&a->plan, NOW, PLAN_L_FRIENDS, 3000, 1, &v), IMC_E_PLAN_FRIENDS);
+  assert_int_equal(tenant_registry_refresh_plans(r, s, D(2026, 7, 12)), 0);     /* Jun 10..Jul 9, grace */
+  assert_int_equal(a->lc_state, TENANT_LC_GRACE);
+  assert_int_equal(plan_check(&a->plan, NOW, PLAN_L_USERS, 100, 1, &v), IMC_E_ACCOUNT_LIMIT); /* trial's 100 */
+  assert_int_equal(imc_err_compat(IMC_E_ACCOUNT_LIMIT), 70398);
+  tenant_registry_free(r);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_lifecycle_pure), cmocka_unit_test(test_purchase_and_renewal),
     cmocka_unit_test(test_trial_addons), cmocka_unit_test(test_grace_suspension_autorenew),
-    cmocka_unit_test(test_intl_and_legacy),
+    cmocka_unit_test(test_intl_and_legacy), cmocka_unit_test(test_registry_plans),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
