@@ -35,7 +35,7 @@ int cli_serve(int argc, char **argv)
   if (rc) {
     cli_err("serve", "%s", err[0] ? err : imc_strerror(rc));
     cfg_free(api_cfg_defs, &cfg);
-    return CLI_EXIT_USAGE;
+    return rc == IMC_E_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAIL; /* malformed line, or a bad value */
   }
   imc_log_level = lvl;
   int status = api_serve(&cfg);
