@@ -26,7 +26,7 @@
 /* ---- HTTP dispatch ---------------------------------------------------------- */
 static void reply_not_found(net_req_t *req)
 {
-  static const char body[] = "{\"error\":{\"code\":\"NOT_FOUND\",\"message\":\"no such path; the REST API lives under /v4/, the operator API under /operator/v1/, the client WebSocket at /ws\"}}";
+  static const char body[] = "{\"error\":{\"code\":\"NOTFOUND\",\"message\":\"no such path; the REST API lives under /v4/, the operator API under /operator/v1/, the client WebSocket at /ws\"}}";
   net_req_reply(req, 404, "application/json", body, sizeof body - 1, NULL);
 }
 

@@ -1,7 +1,6 @@
 /* cli_app.c — `imcloud app create|list|show`. `create` says which price book
  * (scheme) the app falls under and which rule put it there (P-01, P-40,
  * P-50, or an explicit --scheme), so a scheme never changes silently. */
-#include "billing/billing_scheme.h"
 #include "cli/cli.h"
 #include "store/store.h"
 #include "tenant/tenant.h"
@@ -71,16 +70,22 @@ static int app_create(const char *data, int64_t customer, const char *name, cons
                       const char *scheme, int json)
 {
   tenant_app_params_t p = { .customer_id = customer, .name = name, .region = region, .scheme = scheme, .now_s = imc_clock_now_s() };
-  bill_scheme_t sch;
   int y, m, d, rc;
-  /* every value is checked before the database is touched; each message names its own field */
-  if (!*name || strlen(name) > 127) { cli_err("app", "--name must be 1-127 bytes"); return CLI_EXIT_FAIL; }
-  if (!bill_region_known(region)) { cli_err("app", "--region: unknown region \"%s\" (one of " REGIONS ")", region); return CLI_EXIT_FAIL; }
-  if (scheme && bill_scheme_parse(scheme, &sch)) { cli_err("app", "--scheme: unknown scheme \"%s\" (one of " SCHEMES ")", scheme); return CLI_EXIT_FAIL; }
+  const char *field, *rule;
+  /* every value is checked before the database is touched; the message names the one wrong field */
   if (created) {
     if (imc_date_parse(created, &y, &m, &d)) { cli_err("app", "--created-at: \"%s\" is not a date YYYY-MM-DD", created); return CLI_EXIT_FAIL; }
     p.created_at_s = imc_day_start(imc_days_from_civil(y, m, d), IMC_TZ_CHINA_S);
-    if (p.created_at_s > p.now_s) { cli_err("app", "--created-at: \"%s\" is in the future", created); return CLI_EXIT_FAIL; }
+  }
+  if (tenant_app_check(&p, &field, &rule)) {
+    static const struct { const char *field, *opt; } opt_of[] = {
+      { "name", "--name" }, { "region", "--region" }, { "scheme", "--scheme" }, { "created_at", "--created-at" },
+    };
+    const char *opt = field, *val = "";
+    for (size_t i = 0; i < sizeof opt_of / sizeof *opt_of; i++) if (!strcmp(field, opt_of[i].field)) opt = opt_of[i].opt;
+    val = !strcmp(field, "name") ? name : !strcmp(field, "region") ? region : !strcmp(field, "scheme") ? scheme : created;
+    cli_err("app", "%s: \"%s\" %s", opt, val ? val : "", rule);
+    return CLI_EXIT_FAIL;
   }
   store_t *s;
   store_app_t a;

@@ -29,13 +29,6 @@ static void print_json(json_t *o)
   json_decref(o);
 }
 
-/* The rule tenant_wallet_post applies: 1-64 printable ASCII bytes, no space. */
-static int reference_ok(const char *r)
-{
-  for (; *r; r++) if ((unsigned char)*r < 0x21 || (unsigned char)*r > 0x7e) return 0;
-  return 1;
-}
-
 static void on_entry(void *ud, const store_ledger_t *e) { json_array_append_new(ud, tenant_ledger_json(e)); }
 
 int cli_wallet(int argc, char **argv)
@@ -59,9 +52,12 @@ int cli_wallet(int argc, char **argv)
   if (!customer) { cli_err("wallet", "--customer is required"); return CLI_EXIT_USAGE; }
   int topup = !strcmp(pos[0], "topup");
   if (topup && !amount) { cli_err("wallet", "topup needs --amount-fen"); return CLI_EXIT_USAGE; }
-  if (topup && (!*reason || strlen(reason) > 200)) { cli_err("wallet", "--reason must be 1-200 bytes"); return CLI_EXIT_FAIL; }
-  if (topup && reference && (!*reference || strlen(reference) > 64 || !reference_ok(reference))) {
-    cli_err("wallet", "--reference: \"%s\" is not 1-64 printable ASCII bytes without spaces", reference);
+  const char *field, *rule;
+  /* no --reference: a fresh valid one is made below, so only the reason is checked */
+  if (topup && tenant_wallet_check(amount, reason, reference ? reference : "fresh", &field, &rule)) {
+    /* the message names the one wrong option (the amount's range was checked by the parser) */
+    int is_ref = !strcmp(field, "reference");
+    cli_err("wallet", "--%s: \"%s\" %s", is_ref ? "reference" : "reason", is_ref ? reference : reason, rule);
     return CLI_EXIT_FAIL;
   }
   store_t *s;

@@ -202,15 +202,18 @@ static void test_exit_status_and_messages(void **st)
   }
   /* 1: bad values, each message naming only the wrong field, in one quoting style */
   static const struct { const char *args, *want, *not_want; } bad[] = {
-    { "app create --customer 1 --name chat --region mars", "--region: unknown region \"mars\"", "name" },
-    { "app create --customer 1 --name chat --region china --scheme s1999", "--scheme: unknown scheme \"s1999\"", "region" },
+    { "app create --customer 1 --name chat --region mars", "--region: \"mars\" must be one of china,", "name" },
+    { "app create --customer 1 --name chat --region china --scheme s1999", "--scheme: \"s1999\" must be one of legacy,", "region" },
     { "app create --customer 1 --name chat --region china --created-at 2026-13-01", "--created-at: \"2026-13-01\"", "region" },
     { "app create --customer 99 --name chat --region china", "--customer: no customer 99", "region" },
+    { "app create --customer 1 --name '' --region china", "--name: \"\" must be 1-127 bytes", "region" },
+    { "app create --customer 1 --name chat --region china --created-at 2099-01-01", "--created-at: \"2099-01-01\" must not be in the future", "region" },
     { "app create --customer 0 --name chat --region china", "--customer: \"0\" is not an integer", "region" },
     { "app show abc", "\"abc\" is not an SDKAppID", NULL },
     { "app show 1499999999", "no app 1499999999", NULL },
     { "wallet topup --customer 1 --amount-fen -5", "--amount-fen: \"-5\" is not an integer in [1,", NULL },
-    { "wallet topup --customer 1 --amount-fen 5 --reference 'has space'", "--reference: \"has space\"", NULL },
+    { "wallet topup --customer 1 --amount-fen 5 --reference 'has space'", "--reference: \"has space\" must be 1-64 printable", "reason" },
+    { "wallet topup --customer 1 --amount-fen 5 --reason ''", "--reason: \"\" must be 1-200 bytes", "reference" },
     { "wallet show --customer 4242", "--customer: no customer 4242", NULL },
     { "usersig gen --sdkappid 1400000001 --key 5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e --identifier u --expire -5",
       "--expire: \"-5\" is not an integer in [1,", NULL },
