@@ -13,6 +13,7 @@
 #include "util/err.h"
 #include "util/log.h"
 #include "util/num.h"
+#include "util/version.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -220,7 +221,11 @@ int api_serve(const api_cfg_t *cfg)
   net_handlers_t h = { .ud = &srv, .on_http = on_http, .on_ws_open = cws_on_open, .on_ws_text = cws_on_text,
                        .on_ws_close = cws_on_close, .on_ws_deadline = cws_on_deadline };
   if ((rc = net_server_start(&loop, &ncfg, &h, &srv.net))) {
-    IMC_ERROR("server", "msg=\"cannot listen\" listen=%s err=%s", cfg->listen, imc_err_name(rc));
+    if (rc == IMC_E_ADDR_IN_USE)
+      IMC_ERROR("server", "msg=\"address already in use: another process listens on %s; pick another address with "
+                "--listen HOST:PORT (or IMCLOUD_LISTEN=127.0.0.1:8081 make run)\" listen=%s err=%s", cfg->listen, cfg->listen,
+                imc_err_name(rc));
+    else IMC_ERROR("server", "msg=\"cannot listen\" listen=%s err=%s", cfg->listen, imc_err_name(rc));
     store_writer_stop(srv.writer, NULL, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     goto out_loop;
@@ -228,8 +233,9 @@ int api_serve(const api_cfg_t *cfg)
   int bound = net_server_port(srv.net);
   if (cfg->port_file[0] && write_port_file(cfg->port_file, bound))
     IMC_WARN("server", "msg=\"cannot write port file\" path=%s", cfg->port_file);
-  IMC_INFO("server", "msg=\"listening\" addr=%s:%d data=%s apps=%zu ws=%s", host, bound, cfg->data,
-           tenant_registry_app_count(srv.reg), cfg->ws_path);
+  char vq[160];
+  IMC_INFO("server", "msg=\"listening\" addr=%s:%d data=%s apps=%zu ws=%s version=%s", host, bound, cfg->data,
+           tenant_registry_app_count(srv.reg), cfg->ws_path, imc_log_q(vq, sizeof vq, imc_version_build()));
   uv_signal_init(&loop, &srv.sig_int);
   uv_signal_init(&loop, &srv.sig_term);
   srv.sig_int.data = srv.sig_term.data = &srv;

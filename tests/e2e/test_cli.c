@@ -236,12 +236,33 @@ static void test_exit_status_and_messages(void **st)
   assert_string_equal(out, "{\"apps\":[]}\n");
 }
 
+/* serve: build info in the start line; a taken port says so and how to pick another. */
+static void test_serve_start_line_and_port_in_use(void **st)
+{
+  (void)st;
+  e2e_server_t srv;
+  assert_int_equal(e2e_start(&srv, NULL, NULL, NULL, NULL), 0);
+  char *log = e2e_server_log(&srv);
+  assert_non_null(strstr(log, "msg=\"listening\""));
+  assert_non_null(strstr(log, "version=\"0."));
+  free(log);
+  char other[400];
+  snprintf(other, sizeof other, "%s/second", box.dir);
+  int rc = run(out, sizeof out, err, sizeof err, "serve --listen 127.0.0.1:%d --data '%s'", srv.port, other);
+  assert_int_equal(rc, 1);
+  assert_non_null(strstr(err, "address already in use"));
+  assert_non_null(strstr(err, "--listen HOST:PORT"));
+  assert_non_null(strstr(err, "IMCLOUD_LISTEN=127.0.0.1:8081 make run"));
+  assert_null(strstr(err, "msg=\"listening\""));
+  assert_int_equal(e2e_finish(&srv), 0);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_read_only_creates_nothing), cmocka_unit_test(test_version),
     cmocka_unit_test(test_app_create_names_its_book), cmocka_unit_test(test_human_and_json_output),
-    cmocka_unit_test(test_exit_status_and_messages),
+    cmocka_unit_test(test_exit_status_and_messages), cmocka_unit_test(test_serve_start_line_and_port_in_use),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
