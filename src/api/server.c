@@ -183,9 +183,9 @@ int api_serve(const api_cfg_t *cfg)
   signal(SIGPIPE, SIG_IGN);
   if ((rc = parse_listen(cfg->listen, host, sizeof host, &port))) {
     IMC_ERROR("server", "msg=\"listen must be HOST:PORT\" listen=%s", cfg->listen);
-    return 2;
+    return 1; /* a bad value: exit 1, as every command (cli.h) */
   }
-  if ((rc = start_test_clock(cfg))) { IMC_ERROR("server", "msg=\"test_clock_start must be YYYY-MM-DD\""); return 2; }
+  if ((rc = start_test_clock(cfg))) { IMC_ERROR("server", "msg=\"test_clock_start must be YYYY-MM-DD\""); return 1; }
   if (mkdir(cfg->data, 0700) && errno != EEXIST) {
     IMC_ERROR("server", "msg=\"cannot create data directory\" dir=%s errno=%d", cfg->data, errno);
     return 1;

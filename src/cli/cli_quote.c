@@ -66,7 +66,7 @@ int cli_quote(int argc, char **argv)
   static bill_quote_req_t req; /* large; one per process */
   char err[256];
   int rc = bill_quote_parse(argc, argv, &req, err, sizeof err);
-  if (rc == 1) { fputs(usage, stdout); return 0; }
+  if (rc == 1) { fputs(usage, stdout); printf("\n%s", cli_exit_help); return 0; }
   if (rc) { cli_err("quote", "%s", err); return rc == IMC_E_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAIL; }
 
   bill_book_t *own = NULL;

@@ -127,7 +127,7 @@ int cfg_load_args(const cfg_def_t *defs, void *obj, int argc, char **argv,
     for (size_t j = 2; j < len; j++) name[j - 2] = a[j] == '-' ? '_' : a[j];
     name[len - 2] = 0;
     const cfg_def_t *d = find(defs, name, strlen(name));
-    if (!d) { snprintf(err, errcap, "unknown option '%.*s'", (int)len, a); return IMC_E_USAGE; }
+    if (!d) { snprintf(err, errcap, "unknown option \"%.*s\"", (int)len, a); return IMC_E_USAGE; }
     const char *v;
     if (eq) v = eq + 1;
     else if (d->type == CFG_BOOL) v = "true";

@@ -194,6 +194,7 @@ static void test_exit_status_and_messages(void **st)
   static const char *const malformed[] = {
     "nosuchverb", "app", "app frobnicate", "app create --customer 1 --name x", "app list --bogus",
     "customer create", "wallet show", "usersig gen --sdkappid 1 --key k", "app show", "quote --edition pro --bill-month 2026-10",
+    "serve --bogus", "quote --scheme s2022 --edition pro --bill-month 2026-10 --frobnicate",
   };
   for (size_t i = 0; i < sizeof malformed / sizeof *malformed; i++) {
     int rc = run(out, sizeof out, err, sizeof err, "%s --data '%s'", malformed[i], d);
@@ -222,6 +223,10 @@ static void test_exit_status_and_messages(void **st)
       "--identifier: \"a b\"", "key" },
     { "usersig gen --sdkappid 0 --key zz --identifier u", "--sdkappid: \"0\"", NULL },
     { "usersig gen --sdkappid 99999999999 --key zz --identifier u", "--sdkappid: \"99999999999\"", NULL },
+    { "serve --log-level loud", "log_level: \"loud\" is not one of", NULL },
+    { "serve --max-body-bytes 5x", "max_body_bytes: \"5x\" is not an integer", NULL },
+    { "quote --scheme s2022 --edition pro --bill-month 1999-01", "--bill-month: \"1999-01\" is before", NULL },
+    { "quote --scheme s2022 --edition pro --bill-month 2026-10 --peak-dau -1", "--peak-dau: \"-1\"", NULL },
   };
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     int rc = run(out, sizeof out, err, sizeof err, "%s --data '%s'", bad[i].args, d);
