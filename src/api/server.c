@@ -230,17 +230,18 @@ int api_serve(const api_cfg_t *cfg)
     uv_run(&loop, UV_RUN_DEFAULT);
     goto out_loop;
   }
+  /* signals are handled before the port file announces the server ready */
+  uv_signal_init(&loop, &srv.sig_int);
+  uv_signal_init(&loop, &srv.sig_term);
+  srv.sig_int.data = srv.sig_term.data = &srv;
+  uv_signal_start(&srv.sig_int, on_signal, SIGINT);
+  uv_signal_start(&srv.sig_term, on_signal, SIGTERM);
   int bound = net_server_port(srv.net);
   if (cfg->port_file[0] && write_port_file(cfg->port_file, bound))
     IMC_WARN("server", "msg=\"cannot write port file\" path=%s", cfg->port_file);
   char vq[160];
   IMC_INFO("server", "msg=\"listening\" addr=%s:%d data=%s apps=%zu ws=%s version=%s", host, bound, cfg->data,
            tenant_registry_app_count(srv.reg), cfg->ws_path, imc_log_q(vq, sizeof vq, imc_version_build()));
-  uv_signal_init(&loop, &srv.sig_int);
-  uv_signal_init(&loop, &srv.sig_term);
-  srv.sig_int.data = srv.sig_term.data = &srv;
-  uv_signal_start(&srv.sig_int, on_signal, SIGINT);
-  uv_signal_start(&srv.sig_term, on_signal, SIGTERM);
   uv_timer_init(&loop, &srv.tick);
   uv_timer_init(&loop, &srv.stop_timer);
   srv.tick.data = srv.stop_timer.data = &srv;
