@@ -16,6 +16,7 @@
 #include "util/err.h"
 #include "util/log.h"
 #include "util/num.h"
+#include "util/version.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -29,7 +30,7 @@
 /* ---- HTTP dispatch ---------------------------------------------------------- */
 static void reply_not_found(net_req_t *req)
 {
-  static const char body[] = "{\"error\":{\"code\":\"NOT_FOUND\",\"message\":\"no such path; the REST API lives under /v4/, the operator API under /operator/v1/, the client WebSocket at /ws\"}}";
+  static const char body[] = "{\"error\":{\"code\":\"NOTFOUND\",\"message\":\"no such path; the REST API lives under /v4/, the operator API under /operator/v1/, the client WebSocket at /ws\"}}";
   net_req_reply(req, 404, "application/json", body, sizeof body - 1, NULL);
 }
 
@@ -206,9 +207,9 @@ int api_serve(const api_cfg_t *cfg)
   signal(SIGPIPE, SIG_IGN);
   if ((rc = parse_listen(cfg->listen, host, sizeof host, &port))) {
     IMC_ERROR("server", "msg=\"listen must be HOST:PORT\" listen=%s", cfg->listen);
-    return 2;
+    return 1; /* a bad value: exit 1, as every command (cli.h) */
   }
-  if ((rc = start_test_clock(cfg))) { IMC_ERROR("server", "msg=\"test_clock_start must be YYYY-MM-DD\""); return 2; }
+  if ((rc = start_test_clock(cfg))) { IMC_ERROR("server", "msg=\"test_clock_start must be YYYY-MM-DD\""); return 1; }
   if (mkdir(cfg->data, 0700) && errno != EEXIST) {
     IMC_ERROR("server", "msg=\"cannot create data directory\" dir=%s errno=%d", cfg->data, errno);
     return 1;
@@ -253,22 +254,28 @@ int api_serve(const api_cfg_t *cfg)
   net_handlers_t h = { .ud = &srv, .on_http = on_http, .on_ws_open = cws_on_open, .on_ws_text = cws_on_text,
                        .on_ws_close = cws_on_close, .on_ws_deadline = cws_on_deadline };
   if ((rc = net_server_start(&loop, &ncfg, &h, &srv.net))) {
-    IMC_ERROR("server", "msg=\"cannot listen\" listen=%s err=%s", cfg->listen, imc_err_name(rc));
+    if (rc == IMC_E_ADDR_IN_USE)
+      IMC_ERROR("server", "msg=\"address already in use: another process listens on %s; pick another address with "
+                "--listen HOST:PORT (or IMCLOUD_LISTEN=127.0.0.1:8081 make run)\" listen=%s err=%s", cfg->listen, cfg->listen,
+                imc_err_name(rc));
+    else IMC_ERROR("server", "msg=\"cannot listen\" listen=%s err=%s", cfg->listen, imc_err_name(rc));
     store_writer_stop(srv.writer, NULL, NULL);
     store_reader_stop(srv.reader, NULL, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     goto out_loop;
   }
-  int bound = net_server_port(srv.net);
-  if (cfg->port_file[0] && write_port_file(cfg->port_file, bound))
-    IMC_WARN("server", "msg=\"cannot write port file\" path=%s", cfg->port_file);
-  IMC_INFO("server", "msg=\"listening\" addr=%s:%d data=%s apps=%zu ws=%s", host, bound, cfg->data,
-           tenant_registry_app_count(srv.reg), cfg->ws_path);
+  /* signals are handled before the port file announces the server ready */
   uv_signal_init(&loop, &srv.sig_int);
   uv_signal_init(&loop, &srv.sig_term);
   srv.sig_int.data = srv.sig_term.data = &srv;
   uv_signal_start(&srv.sig_int, on_signal, SIGINT);
   uv_signal_start(&srv.sig_term, on_signal, SIGTERM);
+  int bound = net_server_port(srv.net);
+  if (cfg->port_file[0] && write_port_file(cfg->port_file, bound))
+    IMC_WARN("server", "msg=\"cannot write port file\" path=%s", cfg->port_file);
+  char vq[160];
+  IMC_INFO("server", "msg=\"listening\" addr=%s:%d data=%s apps=%zu ws=%s version=%s", host, bound, cfg->data,
+           tenant_registry_app_count(srv.reg), cfg->ws_path, imc_log_q(vq, sizeof vq, imc_version_build()));
   uv_timer_init(&loop, &srv.tick);
   uv_timer_init(&loop, &srv.stop_timer);
   srv.tick.data = srv.stop_timer.data = &srv;

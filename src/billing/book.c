@@ -410,6 +410,7 @@ void bill_book_free(bill_book_t *b)
 }
 
 bill_scheme_t bill_book_scheme(const bill_book_t *b) { return b->scheme; }
+int64_t bill_book_effective_from(const bill_book_t *b) { return b->effective_from; }
 int bill_book_editions(const bill_book_t *b) { return b->neditions; }
 int bill_book_edition_find(const bill_book_t *b, const char *code) { return edition_index(b, code); }
 int bill_book_free_edition(const bill_book_t *b) { (void)b; return 0; }

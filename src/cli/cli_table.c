@@ -12,5 +12,6 @@ const cli_cmd_t cli_commands[] = {
   { "quote",    "price a month of usage on a scheme and edition",          cli_quote },
   { "doc",      "print a document generated from the server's tables (routes, ops)", cli_doc },
   { "editions", "print every edition's limits and feature gates (as enforced)", cli_editions },
+  { "version",  "print the version and build of this binary",              cli_version },
   { 0, 0, 0 }
 };

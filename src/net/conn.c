@@ -323,12 +323,14 @@ int net_server_start(uv_loop_t *loop, const net_cfg_t *cfg, const net_handlers_t
   s->h = *h;
   uv_tcp_init(loop, &s->listener);
   s->listener.data = s;
-  if (uv_tcp_bind(&s->listener, (struct sockaddr *)&addr, 0) || uv_listen((uv_stream_t *)&s->listener, 4096, on_connection)) {
+  int uerr = uv_tcp_bind(&s->listener, (struct sockaddr *)&addr, 0);
+  if (!uerr) uerr = uv_listen((uv_stream_t *)&s->listener, 4096, on_connection);
+  if (uerr) {
     uv_close((uv_handle_t *)&s->listener, NULL);
     uv_run(loop, UV_RUN_NOWAIT);
     free(s->rbuf);
     free(s);
-    return IMC_E_IO;
+    return uerr == UV_EADDRINUSE ? IMC_E_ADDR_IN_USE : IMC_E_IO;
   }
   struct sockaddr_storage bound;
   int blen = sizeof bound;

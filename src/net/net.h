@@ -66,8 +66,9 @@ typedef struct net_handlers {
  * send queue, 10 s request timeout, 60 s keep-alive. */
 void net_cfg_defaults(net_cfg_t *cfg);
 
-/* Listen. cfg strings must outlive the server; h is copied. 0 or IMC_E_IO
- * (bind/listen failed), IMC_E_CONFIG (bad address), IMC_E_NOMEM. */
+/* Listen. cfg strings must outlive the server; h is copied. 0 or
+ * IMC_E_ADDR_IN_USE (another process listens there), IMC_E_IO (bind/listen
+ * failed otherwise), IMC_E_CONFIG (bad address), IMC_E_NOMEM. */
 int net_server_start(uv_loop_t *loop, const net_cfg_t *cfg, const net_handlers_t *h, net_server_t **out);
 /* The bound port. */
 int net_server_port(const net_server_t *s);

@@ -41,6 +41,11 @@ typedef struct tenant_app_params {
  * Runs in one transaction. Errors: IMC_E_NOTFOUND (customer), IMC_E_INVAL
  * (name/region), IMC_E_BILL_SCHEME (scheme), storage errors. */
 int tenant_app_create(store_t *s, const tenant_app_params_t *p, store_app_t *out);
+/* The input rules of tenant_app_create, without touching storage, so a
+ * front end can name the one wrong field: 0, or IMC_E_INVAL /
+ * IMC_E_BILL_SCHEME with *field ("name", "region", "scheme", "created_at")
+ * and *rule ("must be 1-127 bytes") set to static strings (either may be NULL). */
+int tenant_app_check(const tenant_app_params_t *p, const char **field, const char **rule);
 
 /* ---- wallets (wallet.c) --------------------------------------------------- */
 /* Ledger entry kinds and their sign: topup and refund credit the wallet,
@@ -60,6 +65,10 @@ int tenant_ledger_kind_parse(const char *name, tenant_ledger_kind_t *out);
  * replayed = 1; a different one is IMC_E_EXISTS). Errors: IMC_E_INVAL (bad
  * amount, reason or reference), IMC_E_NOTFOUND (customer),
  * IMC_E_WALLET_FUNDS (a debit larger than the balance: nothing written). */
+/* The input rules of tenant_wallet_post, without touching storage: 0, or
+ * IMC_E_INVAL with *field ("amount_fen", "reason", "reference") and *rule
+ * ("must be 1-200 bytes") set to static strings (either may be NULL). */
+int tenant_wallet_check(int64_t amount_fen, const char *reason, const char *reference, const char **field, const char **rule);
 int tenant_wallet_post(store_t *s, int in_txn, int64_t customer_id, tenant_ledger_kind_t kind, int64_t amount_fen,
                        const char *reason, const char *reference, int64_t now_s, store_ledger_t *out);
 
