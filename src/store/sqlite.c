@@ -4,6 +4,7 @@
  * table indexed by an enum (the SQL text lives next to its enum row). Schema
  * changes are migrations: an ordered list of SQL scripts, applied in one
  * transaction each, recorded in PRAGMA user_version. */
+#include "store/sqlite_int.h"
 #include "store/store.h"
 #include "util/err.h"
 
@@ -36,6 +37,21 @@ static const char *const migrations[] = {
   " reason TEXT NOT NULL, reference TEXT NOT NULL, UNIQUE(customer_id, reference));"
   "CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;"
   "CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;",
+  /* 3: metering (sqlite_usage.c) — daily counters and peaks, identified
+   * additive events, group lives, imported usage documents (immutable) */
+  "CREATE TABLE usage_day(sdkappid INTEGER NOT NULL, day INTEGER NOT NULL, metric TEXT NOT NULL,"
+  " value INTEGER NOT NULL, PRIMARY KEY(sdkappid, day, metric)) WITHOUT ROWID;"
+  "CREATE TABLE usage_event(sdkappid INTEGER NOT NULL, event_id TEXT NOT NULL, day INTEGER NOT NULL,"
+  " metric TEXT NOT NULL, amount INTEGER NOT NULL, at INTEGER NOT NULL, PRIMARY KEY(sdkappid, event_id)) WITHOUT ROWID;"
+  "CREATE TABLE usage_group(sdkappid INTEGER NOT NULL, group_id TEXT NOT NULL, created_at INTEGER NOT NULL,"
+  " dissolved_at INTEGER, live INTEGER NOT NULL, PRIMARY KEY(sdkappid, group_id, created_at)) WITHOUT ROWID;"
+  "CREATE TABLE usage_import_doc(id INTEGER PRIMARY KEY AUTOINCREMENT, sdkappid INTEGER NOT NULL,"
+  " month INTEGER NOT NULL, source TEXT NOT NULL, body TEXT NOT NULL, at INTEGER NOT NULL);"
+  "CREATE TRIGGER usage_import_doc_no_update BEFORE UPDATE ON usage_import_doc BEGIN SELECT RAISE(ABORT, 'imported documents are immutable'); END;"
+  "CREATE TRIGGER usage_import_doc_no_delete BEFORE DELETE ON usage_import_doc BEGIN SELECT RAISE(ABORT, 'imported documents are immutable'); END;"
+  "CREATE TABLE usage_import(sdkappid INTEGER NOT NULL, day INTEGER NOT NULL, metric TEXT NOT NULL,"
+  " value INTEGER NOT NULL, doc_id INTEGER NOT NULL REFERENCES usage_import_doc(id),"
+  " PRIMARY KEY(sdkappid, day, metric)) WITHOUT ROWID;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -91,6 +107,7 @@ typedef struct sq {
   store_t base;
   sqlite3 *db;
   sqlite3_stmt *st[S__COUNT];
+  sqlite3_stmt *ust[SQU_STMTS_MAX];       /* sqlite_usage.c */
 } sq_t;
 
 static int map_rc(int rc)
@@ -137,6 +154,7 @@ static void sq_close(store_t *s)
 {
   sq_t *q = Q(s);
   for (int i = 0; i < S__COUNT; i++) sqlite3_finalize(q->st[i]);
+  for (int i = 0; i < SQU_STMTS_MAX; i++) sqlite3_finalize(q->ust[i]);
   sqlite3_close(q->db);
   free(q);
 }
@@ -544,7 +562,12 @@ static const store_vtab_t sqlite_vtab = {
   sq_account_import, sq_account_delete, sq_account_get, sq_account_count, sq_account_each,
   sq_usage_login, sq_usage_dau,
   sq_wallet_balance, sq_ledger_append, sq_ledger_each,
+  squ_login_each, squ_add, squ_max, squ_event, squ_day_each, squ_group, squ_group_each,
+  squ_import_doc, squ_import_put, squ_import_count,
 };
+
+sqlite3 *store__sqlite_db(store_t *s) { return Q(s)->db; }
+sqlite3_stmt **store__sqlite_ucache(store_t *s) { return Q(s)->ust; }
 
 static int migrate(sq_t *q)
 {

@@ -57,6 +57,9 @@ typedef void (*store_customer_cb)(void *ud, const store_customer_t *c);
 typedef void (*store_app_cb)(void *ud, const store_app_t *a);
 typedef void (*store_account_cb)(void *ud, const char *user_id, uint32_t user_no);
 typedef void (*store_ledger_cb)(void *ud, const store_ledger_t *e);
+typedef void (*store_usage_login_cb)(void *ud, uint32_t sdkappid, int32_t day_yyyymmdd, uint32_t user_no);
+typedef void (*store_usage_day_cb)(void *ud, int32_t day_yyyymmdd, const char *metric, int64_t value);
+typedef void (*store_usage_group_cb)(void *ud, int live, int64_t created_s, int64_t dissolved_s);
 
 typedef struct store_vtab {
   int version;                           /* 1 */
@@ -86,6 +89,20 @@ typedef struct store_vtab {
   int (*wallet_balance)(store_t *, int64_t customer_id, int64_t *balance_fen);
   int (*ledger_append)(store_t *, const store_ledger_t *in, store_ledger_t *out);
   int (*ledger_each)(store_t *, int64_t customer_id, store_ledger_cb, void *);
+  /* metering (sqlite_usage.c) */
+  int (*usage_login_each)(store_t *, uint32_t sdkappid, int32_t day_from, int32_t day_to, store_usage_login_cb, void *);
+  int (*usage_add)(store_t *, uint32_t sdkappid, int32_t day, const char *metric, int64_t n);
+  int (*usage_max)(store_t *, uint32_t sdkappid, int32_t day, const char *metric, int64_t value);
+  int (*usage_event)(store_t *, uint32_t sdkappid, const char *event_id, int32_t day, const char *metric,
+                     int64_t amount, int64_t at_s, int *replayed);
+  int (*usage_day_each)(store_t *, int imported, uint32_t sdkappid, int32_t day_from, int32_t day_to,
+                        store_usage_day_cb, void *);
+  int (*usage_group)(store_t *, uint32_t sdkappid, const char *group_id, int live, int64_t at_s, int dissolve);
+  int (*usage_group_each)(store_t *, uint32_t sdkappid, int64_t until_s, store_usage_group_cb, void *);
+  int (*usage_import_doc)(store_t *, uint32_t sdkappid, int32_t month, const char *source, const char *body,
+                          int64_t now_s, int64_t *id);
+  int (*usage_import_put)(store_t *, uint32_t sdkappid, int32_t day, const char *metric, int64_t value, int64_t doc_id);
+  int (*usage_import_count)(store_t *, uint32_t sdkappid, int32_t month, int64_t *n);
 } store_vtab_t;
 
 struct store { const store_vtab_t *vt; };
@@ -136,6 +153,45 @@ int store_account_each(store_t *s, uint32_t sdkappid, store_account_cb cb, void 
 int store_usage_login(store_t *s, uint32_t sdkappid, int32_t day_yyyymmdd, uint32_t user_no);
 /* Distinct users recorded for that day (M-2 DAU). */
 int store_usage_dau(store_t *s, uint32_t sdkappid, int32_t day_yyyymmdd, int64_t *count);
+
+/* ---- metering rows (docs/metering.md; src/meter/ is the reader) ----------
+ * Days are yyyymmdd in the app's billing zone; a month-level row has day
+ * yyyymm00. Metric names are meter.h's METER_M_*. */
+/* usage_login rows with day in [day_from, day_to] of one app (sdkappid > 0)
+ * or of every app (0), ordered by app and day. */
+int store_usage_login_each(store_t *s, uint32_t sdkappid, int32_t day_from, int32_t day_to,
+                           store_usage_login_cb cb, void *ud);
+/* Add n to a daily counter (call inside the writer job of the event counted,
+ * so the count commits with the event). */
+int store_usage_add(store_t *s, uint32_t sdkappid, int32_t day, const char *metric, int64_t n);
+/* Raise a daily peak to value (kept when the stored one is higher): idempotent. */
+int store_usage_max(store_t *s, uint32_t sdkappid, int32_t day, const char *metric, int64_t value);
+/* Record an identified additive event (call minutes): the first time an
+ * event_id (1-64 bytes, unique per app) is seen, amount is added to (day,
+ * metric) and *replayed = 0; a replay with the same day, metric and amount
+ * changes nothing (*replayed = 1); a replay that differs is IMC_E_EXISTS. */
+int store_usage_event(store_t *s, uint32_t sdkappid, const char *event_id, int32_t day, const char *metric,
+                      int64_t amount, int64_t at_s, int *replayed);
+/* Daily rows (metered: imported = 0, usage_day; imported: 1, usage_import)
+ * with day in [day_from, day_to], by day. */
+int store_usage_day_each(store_t *s, int imported, uint32_t sdkappid, int32_t day_from, int32_t day_to,
+                         store_usage_day_cb cb, void *ud);
+/* A group's life (M-4). dissolve = 0: group_id was created at at_s (a replay
+ * is a no-op); 1: the incarnation created at or before at_s and not yet
+ * dissolved was dissolved at at_s (none: a no-op — a replay). live: an
+ * AVChatRoom/BChatRoom. */
+int store_usage_group(store_t *s, uint32_t sdkappid, const char *group_id, int live, int64_t at_s, int dissolve);
+/* Lives of the groups created before until_s (dissolved_s = INT64_MAX while
+ * they exist). */
+int store_usage_group_each(store_t *s, uint32_t sdkappid, int64_t until_s, store_usage_group_cb cb, void *ud);
+/* Keep an imported usage document (immutable) and return its id; then
+ * store its figures with store_usage_import_put (a figure imported again for
+ * the same day and metric replaces the earlier one). */
+int store_usage_import_doc(store_t *s, uint32_t sdkappid, int32_t month, const char *source, const char *body,
+                           int64_t now_s, int64_t *id);
+int store_usage_import_put(store_t *s, uint32_t sdkappid, int32_t day, const char *metric, int64_t value, int64_t doc_id);
+/* Number of documents imported for a month. */
+int store_usage_import_count(store_t *s, uint32_t sdkappid, int32_t month, int64_t *n);
 
 /* Wallets. The balance of a customer without entries is 0. */
 int store_wallet_balance(store_t *s, int64_t customer_id, int64_t *balance_fen);

@@ -85,6 +85,8 @@
   /* operator API */                                                            \
   X(OP_AUTH,              0,     "operator token missing or wrong")             \
   X(OP_NOT_FOUND,         0,     "no such operator endpoint")                   \
+  /* metering (docs/metering.md) */                                             \
+  X(METER_LATE,           0,     "usage event older than the 35-day late window") \
   /* end */
 
 typedef enum {
