@@ -222,6 +222,12 @@ typedef struct meter_report {
  * minutes). 0, IMC_E_NOTFOUND (no such app), IMC_E_IO. */
 int meter_report(struct store *s, uint32_t app, int32_t yyyymm, int default_tz, meter_report_t *out);
 
+/* The report as JSON (docs/metering.md "imcloud usage"): {sdkappid, month,
+ * tz_offset_s, days: [...], peak_dau, peak_dau_date, mau, …}. New
+ * reference, NULL on NOMEM. */
+struct json_t;
+struct json_t *meter_report_json(const meter_report_t *r);
+
 /* Mbps of a busiest-second bit rate: ceil(bps / 1,000,000) (M-5). */
 int64_t meter_mbps(int64_t bps);
 
