@@ -35,7 +35,7 @@
 #define METER_M_C2C_MSGS      "c2c_msgs"
 #define METER_M_GROUP_MSGS    "group_msgs"
 #define METER_M_REST_CALLS    "rest_calls"
-#define METER_M_REGISTRATIONS "registrations"
+#define METER_M_REGISTRATIONS "registrations"   /* counted by the database (usage_reg), not written by callers */
 #define METER_M_CONN_PEAK     "conn_peak"       /* max concurrent connections (max-merged) */
 #define METER_M_BW_PEAK_BPS   "bw_peak_bps"     /* busiest second of live-room traffic, bits/s (max-merged) */
 #define METER_M_DAU           "dau"             /* imported only: metered DAU comes from usage_login */

@@ -1,6 +1,7 @@
 /* report.c — one app's month of usage from storage (meter.h meter_report):
  * DAU and MAU from the durable login rows (M-2, M-3), group figures from the
- * groups' lives (M-4), daily counters and peaks from usage_day, merged with
+ * groups' lives (M-4), daily counters and peaks from usage_day, new accounts
+ * from usage_reg, merged with
  * imported figures (docs/metering.md "Imported usage"). */
 #include "meter/meter.h"
 #include "store/store.h"
@@ -135,7 +136,9 @@ int meter_report(store_t *s, uint32_t app, int32_t yyyymm, int default_tz, meter
   rc = store_usage_login_each(s, app, first, last, on_login, &c);
   if (!rc) rc = c.rc;
   if (!rc) rc = store_usage_day_each(s, 0, app, first, last, on_day, &c);
-  if (!rc) rc = groups(s, &c, imc_days_from_civil(y, mo, 1));
+  int64_t d0 = imc_days_from_civil(y, mo, 1);
+  if (!rc) rc = store_usage_registrations(s, app, imc_day_start(d0, tz), imc_day_start(d0 + r->ndays, tz), tz, on_day, &c);
+  if (!rc) rc = groups(s, &c, d0);
   if (!rc) rc = store_usage_day_each(s, 1, app, yyyymm * 100, last, on_import, &c);
   if (!rc) rc = store_usage_import_count(s, app, yyyymm, &ndocs);
   r->mau = (int64_t)c.mau.card;

@@ -52,6 +52,13 @@ static const char *const migrations[] = {
   "CREATE TABLE usage_import(sdkappid INTEGER NOT NULL, day INTEGER NOT NULL, metric TEXT NOT NULL,"
   " value INTEGER NOT NULL, doc_id INTEGER NOT NULL REFERENCES usage_import_doc(id),"
   " PRIMARY KEY(sdkappid, day, metric)) WITHOUT ROWID;",
+  /* 4: registrations (metering): one row per account number ever created,
+   * written by a trigger in the creating transaction, kept after a delete */
+  "CREATE TABLE usage_reg(sdkappid INTEGER NOT NULL, user_no INTEGER NOT NULL, created_at INTEGER NOT NULL,"
+  " PRIMARY KEY(sdkappid, user_no)) WITHOUT ROWID;"
+  "INSERT INTO usage_reg(sdkappid,user_no,created_at) SELECT sdkappid,user_no,created_at FROM accounts;"
+  "CREATE TRIGGER usage_reg_on_account AFTER INSERT ON accounts BEGIN"
+  " INSERT OR IGNORE INTO usage_reg(sdkappid,user_no,created_at) VALUES(new.sdkappid,new.user_no,new.created_at); END;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -563,7 +570,7 @@ static const store_vtab_t sqlite_vtab = {
   sq_usage_login, sq_usage_dau,
   sq_wallet_balance, sq_ledger_append, sq_ledger_each,
   squ_login_each, squ_add, squ_max, squ_event, squ_day_each, squ_group, squ_group_each,
-  squ_import_doc, squ_import_put, squ_import_count,
+  squ_import_doc, squ_import_put, squ_import_count, squ_registrations,
 };
 
 sqlite3 *store__sqlite_db(store_t *s) { return Q(s)->db; }

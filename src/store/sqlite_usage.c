@@ -2,7 +2,7 @@
  * "metering rows"; tables of migration 3): daily counters and peaks
  * (usage_day), identified additive events (usage_event), group lives
  * (usage_group), imported documents and figures (usage_import_doc, immutable;
- * usage_import). Statements are prepared once per connection. */
+ * usage_import), registrations (usage_reg, filled by a trigger on accounts). Statements are prepared once per connection. */
 #include "store/sqlite_int.h"
 #include "util/err.h"
 
@@ -28,7 +28,9 @@
   X(DOC_INS, "INSERT INTO usage_import_doc(sdkappid,month,source,body,at) VALUES(?1,?2,?3,?4,?5)") \
   X(IMP_PUT, "INSERT INTO usage_import(sdkappid,day,metric,value,doc_id) VALUES(?1,?2,?3,?4,?5)" \
              " ON CONFLICT DO UPDATE SET value=excluded.value, doc_id=excluded.doc_id") \
-  X(DOC_COUNT, "SELECT count(*) FROM usage_import_doc WHERE sdkappid=?1 AND month=?2")
+  X(DOC_COUNT, "SELECT count(*) FROM usage_import_doc WHERE sdkappid=?1 AND month=?2") \
+  X(REG_DAYS, "SELECT CAST(strftime('%Y%m%d', created_at + ?4, 'unixepoch') AS INTEGER) d, count(*) FROM usage_reg" \
+              " WHERE sdkappid=?1 AND created_at>=?2 AND created_at<?3 GROUP BY d ORDER BY d")
 
 enum {
 #define X(name, sql) U_##name,
@@ -207,4 +209,18 @@ int squ_import_count(store_t *s, uint32_t app, int32_t month, int64_t *n)
   if (rc == SQLITE_ROW) *n = sqlite3_column_int64(st, 0);
   sqlite3_reset(st);
   return rc == SQLITE_ROW ? 0 : map_rc(rc);
+}
+
+int squ_registrations(store_t *s, uint32_t app, int64_t from_s, int64_t to_s, int tz_offset_s, store_usage_day_cb cb, void *ud)
+{
+  sqlite3_stmt *st = ust(s, U_REG_DAYS);
+  if (!st) return IMC_E_IO;
+  bind3(st, app, from_s, NULL);
+  sqlite3_bind_int64(st, 3, to_s);
+  sqlite3_bind_int(st, 4, tz_offset_s);
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    cb(ud, (int32_t)sqlite3_column_int64(st, 0), "registrations", sqlite3_column_int64(st, 1));
+  sqlite3_reset(st);
+  return map_rc(rc);
 }

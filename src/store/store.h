@@ -103,6 +103,8 @@ typedef struct store_vtab {
                           int64_t now_s, int64_t *id);
   int (*usage_import_put)(store_t *, uint32_t sdkappid, int32_t day, const char *metric, int64_t value, int64_t doc_id);
   int (*usage_import_count)(store_t *, uint32_t sdkappid, int32_t month, int64_t *n);
+  int (*usage_registrations)(store_t *, uint32_t sdkappid, int64_t from_s, int64_t to_s, int tz_offset_s,
+                             store_usage_day_cb, void *);
 } store_vtab_t;
 
 struct store { const store_vtab_t *vt; };
@@ -192,6 +194,12 @@ int store_usage_import_doc(store_t *s, uint32_t sdkappid, int32_t month, const c
 int store_usage_import_put(store_t *s, uint32_t sdkappid, int32_t day, const char *metric, int64_t value, int64_t doc_id);
 /* Number of documents imported for a month. */
 int store_usage_import_count(store_t *s, uint32_t sdkappid, int32_t month, int64_t *n);
+/* New accounts per day (metric "registrations", day yyyymmdd in the zone
+ * tz_offset_s) created in [from_s, to_s); every account number ever created
+ * counts, deleted ones too (recorded by the database when the account row is
+ * inserted). */
+int store_usage_registrations(store_t *s, uint32_t sdkappid, int64_t from_s, int64_t to_s, int tz_offset_s,
+                              store_usage_day_cb cb, void *ud);
 
 /* Wallets. The balance of a customer without entries is 0. */
 int store_wallet_balance(store_t *s, int64_t customer_id, int64_t *balance_fen);

@@ -33,3 +33,7 @@ int store_usage_import_put(store_t *s, uint32_t a, int32_t d, const char *m, int
   return s->vt->usage_import_put(s, a, d, m, v, doc);
 }
 int store_usage_import_count(store_t *s, uint32_t a, int32_t mo, int64_t *n) { return s->vt->usage_import_count(s, a, mo, n); }
+int store_usage_registrations(store_t *s, uint32_t a, int64_t from, int64_t to, int tz, store_usage_day_cb cb, void *ud)
+{
+  return s->vt->usage_registrations(s, a, from, to, tz, cb, ud);
+}

@@ -80,6 +80,7 @@ static void test_logins_are_counted_exactly(void **st)
   login("u3", "Web");
   o = usage_json("2026-11");
   assert_int_equal(day_field(o, 30, "dau"), 3);
+  assert_int_equal(day_field(o, 30, "registrations"), 3);  /* accounts created by their first login */
   assert_int_equal(json_integer_value(json_object_get(o, "mau")), 3);
   json_decref(o);
 }

@@ -147,6 +147,22 @@ static void test_restart_rebuild(void **st)
   meter_free(m);
 }
 
+static void test_registrations(void **st)
+{
+  (void)st;
+  uint32_t no;
+  assert_int_equal(store_account_import(s, app, "a", NULL, NULL, local(2026, 11, 4, 23, 59, 59), &no), 0);
+  assert_int_equal(store_account_import(s, app, "b", NULL, NULL, local(2026, 11, 5, 0, 0, 0), &no), 0);
+  assert_int_equal(store_account_import(s, app, "c", NULL, NULL, local(2026, 11, 5, 8, 0, 0), &no), 0);
+  assert_int_equal(store_account_import(s, app, "c", "nick", NULL, local(2026, 11, 6, 8, 0, 0), &no), 0); /* not new */
+  assert_int_equal(store_account_delete(s, app, "b"), 0);                                  /* still registered that day */
+  meter_report_t r;
+  assert_int_equal(meter_report(s, app, 202611, TZ, &r), 0);
+  assert_int_equal(r.days[3].registrations, 1);
+  assert_int_equal(r.days[4].registrations, 2);
+  assert_int_equal(r.days[5].registrations, 0);
+}
+
 static void test_region_zone(void **st)
 {
   (void)st;
@@ -223,6 +239,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_report_from_storage, setup, teardown),
     cmocka_unit_test_setup_teardown(test_restart_rebuild, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_registrations, setup, teardown),
     cmocka_unit_test_setup_teardown(test_region_zone, setup, teardown),
     cmocka_unit_test_setup_teardown(test_import, setup, teardown),
   };
