@@ -270,6 +270,12 @@ void meter_month(const meter_t *m, uint32_t app, int32_t yyyymm, meter_month_t *
 
 int meter_tz_default(const meter_t *m) { return m->tz; }
 
+int32_t meter_day_of(meter_t *m, uint32_t app, int64_t t_s)
+{
+  const mapp_t *a = app_find(m, app);
+  return imc_day_yyyymmdd(day_of(t_s, a ? a->tz : m->tz));
+}
+
 int meter_restore_login(meter_t *m, uint32_t app, uint32_t user_no, int32_t yyyymmdd)
 {
   if (!user_no) return IMC_E_INVAL;

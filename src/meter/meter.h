@@ -98,6 +98,10 @@ int meter_rest_call(meter_t *m, uint32_t app, int64_t t_s);
 int meter_conn(meter_t *m, uint32_t app, int delta, int64_t t_s);
 int meter_live_bytes(meter_t *m, uint32_t app, uint64_t bytes, int64_t t_s);
 
+/* yyyymmdd of unix time t_s in the app's billing zone (the day a login row
+ * of the app is written under: use it for store_usage_login). */
+int32_t meter_day_of(meter_t *m, uint32_t app, int64_t t_s);
+
 /* Current concurrent connections of an app, and the peak of day yyyymmdd. */
 int64_t meter_conn_now(const meter_t *m, uint32_t app);
 int64_t meter_conn_peak(const meter_t *m, uint32_t app, int32_t yyyymmdd);
@@ -133,6 +137,14 @@ int meter_restore_login(meter_t *m, uint32_t app, uint32_t user_no, int32_t yyyy
 int meter_restore_peak(meter_t *m, uint32_t app, int32_t yyyymmdd, const char *metric, int64_t value);
 /* The zone apps get when meter_app_tz was not called. */
 int meter_tz_default(const meter_t *m);
+
+/* Server glue (flush.c): hand the pending changes (meter_flush) to the
+ * store writer as one job, written in one transaction; if the job fails the
+ * changes are given back (meter_unflush) and go out with the next call.
+ * Call from the loop thread, e.g. every second; nothing is submitted when
+ * nothing is pending. 0 or IMC_E_NOMEM (the changes stay pending). */
+struct store_writer;
+int meter_flush_submit(meter_t *m, struct store_writer *w, int64_t now_s);
 
 /* Bytes held by the meter (sets and tables), for the benchmark and stats. */
 size_t meter_mem_bytes(const meter_t *m);

@@ -15,6 +15,7 @@
 
 #include "meter/meter.h"
 #include "store/store.h"
+#include "store/store_writer.h"
 #include "util/date.h"
 #include "util/err.h"
 #include "tmpdir.h"
@@ -163,6 +164,40 @@ static void test_registrations(void **st)
   assert_int_equal(r.days[5].registrations, 0);
 }
 
+static void on_stopped(void *arg) { *(int *)arg = 1; }
+
+/* The server's periodic flush through the writer thread lands in storage. */
+static void test_flush_through_writer(void **st)
+{
+  (void)st;
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  store_writer_t *w;
+  assert_int_equal(store_writer_start(&loop, dir, &w), 0);
+  meter_t *m;
+  assert_int_equal(meter_create(TZ, &m), 0);
+  int64_t t = local(2026, 11, 7, 10, 0, 0);
+  for (int i = 0; i < 42; i++) assert_int_equal(meter_rest_call(m, app, t), 0);
+  assert_int_equal(meter_conn(m, app, +1, t), 0);
+  assert_int_equal(meter_live_bytes(m, app, 250000, t), 0);   /* 2 Mbit/s */
+  assert_int_equal(meter_flush_submit(m, w, t + 1), 0);
+  assert_int_equal(meter_rest_call(m, app, t + 1), 0);
+  assert_int_equal(meter_flush_submit(m, w, t + 2), 0);
+  assert_int_equal(meter_flush_submit(m, w, t + 3), 0);       /* nothing pending: nothing submitted */
+  int stopped = 0;
+  store_writer_stop(w, on_stopped, &stopped);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  assert_true(stopped);
+  uv_loop_close(&loop);
+  meter_report_t r;
+  assert_int_equal(meter_report(s, app, 202611, TZ, &r), 0);
+  assert_int_equal(r.days[6].rest_calls, 43);
+  assert_int_equal(r.days[6].conn_peak, 1);
+  assert_int_equal(r.days[6].bandwidth_peak_mbps, 2);
+  assert_int_equal(meter_day_of(m, app, t), 20261107);
+  meter_free(m);
+}
+
 static void test_region_zone(void **st)
 {
   (void)st;
@@ -241,6 +276,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_restart_rebuild, setup, teardown),
     cmocka_unit_test_setup_teardown(test_registrations, setup, teardown),
     cmocka_unit_test_setup_teardown(test_region_zone, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_flush_through_writer, setup, teardown),
     cmocka_unit_test_setup_teardown(test_import, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
