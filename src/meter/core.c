@@ -180,6 +180,14 @@ void meter_advance(meter_t *m, int64_t now_s)
     if (m->apps.slots[i].val) app_evict(m, m->apps.slots[i].val);
 }
 
+/* A big app stays big: a new day (month) set starts flat, sized like the
+ * previous one, when that one ended flat (no roaring phase, no switch). On
+ * NOMEM the set simply starts empty. */
+static void inherit(meter_uset_t *s, const meter_uset_t *prev)
+{
+  if (meter_uset_is_flat(prev) && prev->nwords > 1) meter_uset_init_flat(s, prev->nwords * 64 - 1);
+}
+
 static int64_t month_key(int y, int mo) { return (int64_t)y * 12 + mo - 1; }
 
 static mmonth_t *month_get(mapp_t *a, int y, int mo, int *slot)
@@ -192,6 +200,8 @@ static mmonth_t *month_get(mapp_t *a, int y, int mo, int *slot)
     if (!(s = calloc(1, sizeof *s))) return NULL;
     s->yyyymm = y * 100 + mo;
     s->last_day = imc_days_from_civil(y, mo, imc_days_in_month(y, mo));
+    const mmonth_t *prev = a->months[(i + MONTH_SLOTS - 1) % MONTH_SLOTS];
+    if (prev && prev->yyyymm == (mo == 1 ? (y - 1) * 100 + 12 : y * 100 + mo - 1)) inherit(&s->users, &prev->users);
     a->months[i] = s;
   }
   *slot = i;
@@ -218,6 +228,8 @@ static mday_t *day_get(meter_t *m, mapp_t *a, int64_t t, int *err)
     d->day = day;
     d->yyyymmdd = y * 10000 + mo * 100 + dd;
     d->mslot = ms;
+    const mday_t *prev = a->days[(i + DAY_SLOTS - 1) % DAY_SLOTS];
+    if (prev && prev->day == day - 1) inherit(&d->users, &prev->users);
     a->days[i] = d;
   }
   a->last = d;

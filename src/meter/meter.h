@@ -150,8 +150,8 @@ int meter_flush_submit(meter_t *m, struct store_writer *w, int64_t now_s);
 size_t meter_mem_bytes(const meter_t *m);
 
 /* ---- user sets (uset.c) ------------------------------------------------------ */
-/* A set of user numbers: CRoaring while sparse, a flat bitset once the flat
- * form is no larger than ~2 bytes per member (card ≥ max/16 and ≥ 4096). */
+/* A set of user numbers: a flat bitset while its flat form is at most 4 KiB
+ * or ~2 bytes per member (card ≥ (max+1)/16), CRoaring otherwise (uset.c). */
 typedef struct meter_uset {
   uint64_t *bits;              /* flat form (NULL while roaring) */
   uint32_t nwords;
@@ -160,6 +160,9 @@ typedef struct meter_uset {
 } meter_uset_t;
 /* 1 if x was added, 0 if present, IMC_E_NOMEM. */
 int meter_uset_add(meter_uset_t *s, uint32_t x);
+/* Initialise s as an empty flat set sized for numbers up to max (a set
+ * expected to be dense). 0 or IMC_E_NOMEM. */
+int meter_uset_init_flat(meter_uset_t *s, uint32_t max);
 int meter_uset_has(const meter_uset_t *s, uint32_t x);
 int meter_uset_is_flat(const meter_uset_t *s);
 size_t meter_uset_bytes(const meter_uset_t *s);

@@ -139,6 +139,22 @@ static void test_uset_switch(void **st)
   assert_int_equal(sparse.card, 20000);
   meter_uset_free(&dense);
   meter_uset_free(&sparse);
+  /* a small flat set that meets one far number goes sparse, keeping its members */
+  meter_uset_t s = { 0 };
+  for (uint32_t x = 1; x <= 100; x++) assert_int_equal(meter_uset_add(&s, x), 1);
+  assert_true(meter_uset_is_flat(&s));
+  assert_int_equal(meter_uset_add(&s, 9000000), 1);
+  assert_false(meter_uset_is_flat(&s));
+  for (uint32_t x = 1; x <= 100; x++) assert_int_equal(meter_uset_add(&s, x), 0);
+  assert_int_equal(s.card, 101);
+  meter_uset_free(&s);
+  /* a set started flat (a big app's next day) takes any number */
+  assert_int_equal(meter_uset_init_flat(&s, 1000000), 0);
+  assert_true(meter_uset_is_flat(&s));
+  assert_int_equal(meter_uset_add(&s, 999999), 1);
+  assert_int_equal(meter_uset_add(&s, 999999), 0);
+  assert_int_equal(s.card, 1);
+  meter_uset_free(&s);
 }
 
 static void test_dau_across_switch(void **st)
@@ -152,6 +168,11 @@ static void test_dau_across_switch(void **st)
   for (uint32_t x = 50000; x >= 1; x--) assert_int_equal(meter_login(m, APP, x, t + 1), 0);
   assert_int_equal(meter_dau(m, APP, 20261103), 50000);
   meter_month_t mo;
+  meter_month(m, APP, 202611, &mo);
+  assert_int_equal(mo.mau, 50000);
+  /* the next day starts flat like this one: still exact */
+  for (uint32_t x = 1; x <= 50000; x += 2) assert_int_equal(meter_login(m, APP, x, t + 86400), 1);
+  assert_int_equal(meter_dau(m, APP, 20261104), 25000);
   meter_month(m, APP, 202611, &mo);
   assert_int_equal(mo.mau, 50000);
   meter_free(m);
