@@ -164,6 +164,39 @@ static void test_csv_and_usage_errors(void **st)
   assert_int_equal(e2e_cli(&srv, out, sizeof out, "usage --sdkappid %u frobnicate", app), 2);
 }
 
+/* The operator API serves the same report. */
+static void test_operator_usage(void **st)
+{
+  (void)st;
+  char out[512], hdr[160];
+  static char body[1 << 16];
+  assert_int_equal(e2e_cli(&srv, out, sizeof out, "operator token --json"), 0);
+  json_t *t = json_loads(out, 0, NULL);
+  assert_non_null(t);
+  snprintf(hdr, sizeof hdr, "Authorization: Bearer %s\r\n", json_string_value(json_object_get(t, "token")));
+  json_decref(t);
+  char target[128];
+  snprintf(target, sizeof target, "/operator/v1/apps/%u/usage?month=2026-11", app);
+  assert_int_equal(e2e_http(srv.port, "GET", target, hdr, NULL, body, sizeof body), 200);
+  json_t *o = json_loads(body, 0, NULL);
+  assert_non_null(o);
+  assert_int_equal(day_field(o, 30, "dau"), 3);
+  assert_int_equal(json_integer_value(json_object_get(o, "mau")), 3);
+  assert_string_equal(json_string_value(json_object_get(o, "month")), "2026-11");
+  json_decref(o);
+  json_t *cli = usage_json("2026-11");                /* the same object as the CLI's */
+  o = json_loads(body, 0, NULL);
+  assert_true(json_equal(o, cli));
+  json_decref(o);
+  json_decref(cli);
+  snprintf(target, sizeof target, "/operator/v1/apps/%u/usage", app);
+  assert_int_equal(e2e_http(srv.port, "GET", target, hdr, NULL, body, sizeof body), 400);
+  snprintf(target, sizeof target, "/operator/v1/apps/%u/usage?month=2026-1", app);
+  assert_int_equal(e2e_http(srv.port, "GET", target, hdr, NULL, body, sizeof body), 400);
+  assert_int_equal(e2e_http(srv.port, "GET", "/operator/v1/apps/7/usage?month=2026-11", hdr, NULL, body, sizeof body), 404);
+  assert_int_equal(e2e_http(srv.port, "GET", target, NULL, NULL, body, sizeof body), 401);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -171,6 +204,7 @@ int main(void)
     cmocka_unit_test(test_import_merge_and_errors),
     cmocka_unit_test(test_record_minutes_once),
     cmocka_unit_test(test_csv_and_usage_errors),
+    cmocka_unit_test(test_operator_usage),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
