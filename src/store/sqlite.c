@@ -37,7 +37,11 @@ static const char *const migrations[] = {
   " reason TEXT NOT NULL, reference TEXT NOT NULL, UNIQUE(customer_id, reference));"
   "CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;"
   "CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;",
-  /* 3: metering (sqlite_usage.c) — daily counters and peaks, identified
+  /* 3: kick times — a REST kick invalidates the user's UserSigs issued up to
+   * then, across restarts */
+  "CREATE TABLE kicks(sdkappid INTEGER NOT NULL, user_no INTEGER NOT NULL, kicked_at INTEGER NOT NULL,"
+  " PRIMARY KEY(sdkappid, user_no)) WITHOUT ROWID;",
+  /* 4: metering (sqlite_usage.c) — daily counters and peaks, identified
    * additive events, group lives, imported usage documents (immutable) */
   "CREATE TABLE usage_day(sdkappid INTEGER NOT NULL, day INTEGER NOT NULL, metric TEXT NOT NULL,"
   " value INTEGER NOT NULL, PRIMARY KEY(sdkappid, day, metric)) WITHOUT ROWID;"
@@ -52,7 +56,7 @@ static const char *const migrations[] = {
   "CREATE TABLE usage_import(sdkappid INTEGER NOT NULL, day INTEGER NOT NULL, metric TEXT NOT NULL,"
   " value INTEGER NOT NULL, doc_id INTEGER NOT NULL REFERENCES usage_import_doc(id),"
   " PRIMARY KEY(sdkappid, day, metric)) WITHOUT ROWID;",
-  /* 4: registrations (metering): one row per account number ever created,
+  /* 5: registrations (metering): one row per account number ever created,
    * written by a trigger in the creating transaction, kept after a delete */
   "CREATE TABLE usage_reg(sdkappid INTEGER NOT NULL, user_no INTEGER NOT NULL, created_at INTEGER NOT NULL,"
   " PRIMARY KEY(sdkappid, user_no)) WITHOUT ROWID;"
@@ -96,7 +100,10 @@ static const char *const migrations[] = {
   X(LEDGER_INS, "INSERT INTO ledger(customer_id,at,kind,amount_fen,balance_fen,reason,reference)" \
                 " VALUES(?1,?2,?3,?4,?5,?6,?7)") \
   X(LEDGER_EACH, "SELECT id,customer_id,at,kind,amount_fen,balance_fen,reason,reference FROM ledger" \
-                 " WHERE customer_id=?1 ORDER BY id")
+                 " WHERE customer_id=?1 ORDER BY id") \
+  X(KICK_SET, "INSERT INTO kicks(sdkappid,user_no,kicked_at) VALUES(?1,?2,?3) ON CONFLICT(sdkappid,user_no)" \
+              " DO UPDATE SET kicked_at=max(kicked_at,excluded.kicked_at)") \
+  X(KICK_EACH, "SELECT sdkappid,user_no,kicked_at FROM kicks")
 
 enum {
 #define X(name, sql) S_##name,
@@ -562,6 +569,28 @@ static int sq_ledger_each(store_t *s, int64_t customer_id, store_ledger_cb cb, v
   return rc == SQLITE_DONE ? 0 : map_rc(rc);
 }
 
+/* ---- kicks ---------------------------------------------------------------------- */
+static int sq_kick_set(store_t *s, uint32_t sdkappid, uint32_t user_no, int64_t at_s)
+{
+  sqlite3_stmt *st = stmt(Q(s), S_KICK_SET);
+  if (!st) return IMC_E_IO;
+  sqlite3_bind_int64(st, 1, sdkappid);
+  sqlite3_bind_int64(st, 2, user_no);
+  sqlite3_bind_int64(st, 3, at_s);
+  return run(st);
+}
+
+static int sq_kick_each(store_t *s, store_kick_cb cb, void *ud)
+{
+  sqlite3_stmt *st = stmt(Q(s), S_KICK_EACH);
+  int rc;
+  if (!st) return IMC_E_IO;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    cb(ud, (uint32_t)sqlite3_column_int64(st, 0), (uint32_t)sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2));
+  sqlite3_reset(st);
+  return map_rc(rc);
+}
+
 static const store_vtab_t sqlite_vtab = {
   1, "sqlite", sq_close, sq_exec, sq_data_version, sq_meta_get, sq_meta_set,
   sq_customer_create, sq_customer_get, sq_customer_list, sq_customer_first_app_created,
@@ -569,6 +598,7 @@ static const store_vtab_t sqlite_vtab = {
   sq_account_import, sq_account_delete, sq_account_get, sq_account_count, sq_account_each,
   sq_usage_login, sq_usage_dau,
   sq_wallet_balance, sq_ledger_append, sq_ledger_each,
+  sq_kick_set, sq_kick_each,
   squ_login_each, squ_add, squ_max, squ_event, squ_day_each, squ_group, squ_group_each,
   squ_import_doc, squ_import_put, squ_import_count, squ_registrations,
 };

@@ -1,5 +1,5 @@
 /* sqlite_usage.c — the metering rows of the SQLite backend (store.h
- * "metering rows"; tables of migration 3): daily counters and peaks
+ * "metering rows"; tables of migrations 4 and 5): daily counters and peaks
  * (usage_day), identified additive events (usage_event), group lives
  * (usage_group), imported documents and figures (usage_import_doc, immutable;
  * usage_import), registrations (usage_reg, filled by a trigger on accounts). Statements are prepared once per connection. */
