@@ -34,6 +34,7 @@ int cli_quote(int argc, char **argv);
 int cli_wallet(int argc, char **argv);
 int cli_operator(int argc, char **argv);
 int cli_usage(int argc, char **argv);
+int cli_bill(int argc, char **argv);
 int cli_doc(int argc, char **argv);
 
 struct store;

@@ -10,6 +10,7 @@ const cli_cmd_t cli_commands[] = {
   { "wallet",   "top up and show a customer's wallet (balance and ledger)", cli_wallet },
   { "quote",    "price a month of usage on a scheme and edition",          cli_quote },
   { "usage",    "an app's metered usage of a month; import usage; record call minutes", cli_usage },
+  { "bill",     "an app's numbered bill for a month (preview before the bill run); bill run; settle", cli_bill },
   { "doc",      "print a document generated from the server's tables (routes, ops)", cli_doc },
   { 0, 0, 0 }
 };

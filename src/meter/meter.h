@@ -256,4 +256,71 @@ int64_t meter_mbps(int64_t bps);
 int meter_import(struct store *s, uint32_t app, int32_t yyyymm, const char *source, const char *text, size_t len,
                  int64_t now_s, int64_t *doc_id, char *err, size_t errcap);
 
+/* ---- bills (bills.c): the monthly bill run, numbered immutable bills -------- */
+#define METER_BILL_GRACE_DAYS 7      /* P-14, P-45: an unpaid bill is overdue 7 days after issue */
+
+struct bill_order;
+struct store_app;
+struct store_bill;
+/* The purchase history an app's bill is priced with: fill orders[0..*n) (at
+ * most cap) with the orders relevant to usage month yyyymm. 0, or a
+ * negative IMC_E_* with a one-line reason in err (the app is not billed). */
+typedef int (*meter_orders_fn)(void *ud, struct store *s, const struct store_app *app, int32_t yyyymm,
+                               struct bill_order *orders, int cap, int *n, char *err, size_t errcap);
+/* The orders provider of a deployment that stores no purchase history: an
+ * app on its scheme's free edition (trial, developer, legacy) has no orders
+ * and is billed exactly; any other app is refused (IMC_E_BILL_EDITION) with
+ * a message naming its edition, rather than billed as if it held nothing. */
+int meter_orders_none(void *ud, struct store *s, const struct store_app *app, int32_t yyyymm,
+                      struct bill_order *orders, int cap, int *n, char *err, size_t errcap);
+
+/* Price app's usage month from storage (meter_report) and its orders with
+ * bill_compute (not strict: a book ignores usage it does not bill). Writes
+ * the bill's JSON (bill_render_json, the `imcloud quote --json` shape) into
+ * *json (malloc'd; caller frees). Refuses (IMC_E_BILL_BOOK) a book whose
+ * prices the operator must still configure (operator_config). Errors:
+ * IMC_E_NOTFOUND (app), IMC_E_BILL_* with err, storage errors. */
+int meter_bill_compute(struct store *s, uint32_t app, int32_t yyyymm, int default_tz, meter_orders_fn orders, void *ud,
+                       char **json, int64_t totals_fen[3], char *err, size_t errcap);
+
+/* Issue app's bill for usage month yyyymm at now_s, once: if it exists,
+ * *existed = 1 and *out is the stored bill; else it is computed, numbered,
+ * stored and — when it has a postpaid amount the customer's wallet covers —
+ * paid from the wallet (`payment` ledger entry, reference "bill-<number>"),
+ * all in one transaction (its own, unless in_txn: the caller's, e.g. a
+ * writer job). out->body is malloc'd (caller frees). Errors as
+ * meter_bill_compute, IMC_E_BILL_MONTH if the month has not ended at now_s
+ * in the app's zone. */
+int meter_bill_issue(struct store *s, int in_txn, uint32_t app, int32_t yyyymm, int64_t now_s, int default_tz,
+                     meter_orders_fn orders, void *ud, struct store_bill *out, int *existed, char *err, size_t errcap);
+
+typedef struct meter_bill_run_stats {
+  int apps;                    /* apps that existed before the month ended */
+  int issued, existing, paid;  /* bills issued now, found already issued, paid now from the wallet */
+  int failed;                  /* apps that could not be billed (err names the first) */
+} meter_bill_run_stats_t;
+
+/* The bill run of usage month yyyymm (at 00:00 on the 1st of the next month,
+ * L-6, P-14): meter_bill_issue for every app created before the month ended,
+ * each in its own transaction, so a crash half-way loses nothing and a second
+ * run bills no app twice and skips none. An app that cannot be billed is
+ * counted in failed (first reason in err) and the run goes on. 0, or
+ * IMC_E_BILL_MONTH / storage errors that stop the run. */
+int meter_bill_run(struct store *s, int32_t yyyymm, int64_t now_s, int default_tz, meter_orders_fn orders, void *ud,
+                   meter_bill_run_stats_t *out, char *err, size_t errcap);
+
+/* The usage month whose bills are due at now_s in zone tz: the previous one. */
+int32_t meter_bill_due_month(int64_t now_s, int tz_offset_s);
+
+/* Pay a customer's unpaid bills from the wallet, oldest first, while the
+ * balance covers the next one (after a top-up). *paid = bills paid. */
+int meter_bill_settle(struct store *s, int64_t customer_id, int64_t now_s, int *paid);
+
+/* "paid" (paid, or nothing postpaid), "overdue" (unpaid METER_BILL_GRACE_DAYS
+ * after issue), else "open". */
+const char *meter_bill_status(const struct store_bill *b, int64_t now_s);
+/* A stored bill as JSON: its bill body plus number, seq, sdkappid,
+ * customer_id, issued_at, due_at, status. New reference or NULL. */
+struct json_t *meter_bill_json(const struct store_bill *b, int64_t now_s);
+
 #endif

@@ -63,6 +63,14 @@ static const char *const migrations[] = {
   "INSERT INTO usage_reg(sdkappid,user_no,created_at) SELECT sdkappid,user_no,created_at FROM accounts;"
   "CREATE TRIGGER usage_reg_on_account AFTER INSERT ON accounts BEGIN"
   " INSERT OR IGNORE INTO usage_reg(sdkappid,user_no,created_at) VALUES(new.sdkappid,new.user_no,new.created_at); END;",
+  /* 6: bills — numbered gap-free per deployment (seq), one per app and usage
+   * month, immutable like the ledger */
+  "CREATE TABLE bills(seq INTEGER PRIMARY KEY, number TEXT NOT NULL UNIQUE, sdkappid INTEGER NOT NULL,"
+  " customer_id INTEGER NOT NULL, month INTEGER NOT NULL, issued_at INTEGER NOT NULL, total_fen INTEGER NOT NULL,"
+  " prepaid_fen INTEGER NOT NULL, postpaid_fen INTEGER NOT NULL, body TEXT NOT NULL, UNIQUE(sdkappid, month));"
+  "CREATE INDEX bills_customer ON bills(customer_id, seq);"
+  "CREATE TRIGGER bills_no_update BEFORE UPDATE ON bills BEGIN SELECT RAISE(ABORT, 'bills are immutable'); END;"
+  "CREATE TRIGGER bills_no_delete BEFORE DELETE ON bills BEGIN SELECT RAISE(ABORT, 'bills are immutable'); END;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -601,6 +609,7 @@ static const store_vtab_t sqlite_vtab = {
   sq_kick_set, sq_kick_each,
   squ_login_each, squ_add, squ_max, squ_event, squ_day_each, squ_group, squ_group_each,
   squ_import_doc, squ_import_put, squ_import_count, squ_registrations,
+  squ_bill_insert, squ_bill_get, squ_bill_each,
 };
 
 sqlite3 *store__sqlite_db(store_t *s) { return Q(s)->db; }

@@ -24,6 +24,9 @@ int squ_group_each(store_t *, uint32_t, int64_t, store_usage_group_cb, void *);
 int squ_import_doc(store_t *, uint32_t, int32_t, const char *, const char *, int64_t, int64_t *);
 int squ_import_put(store_t *, uint32_t, int32_t, const char *, int64_t, int64_t);
 int squ_import_count(store_t *, uint32_t, int32_t, int64_t *);
+int squ_bill_insert(store_t *, const store_bill_t *, store_bill_t *);
+int squ_bill_get(store_t *, uint32_t, int32_t, store_bill_t *);
+int squ_bill_each(store_t *, int64_t, int, store_bill_cb, void *);
 int squ_registrations(store_t *, uint32_t, int64_t, int64_t, int, store_usage_day_cb, void *);
 
 #endif

@@ -52,6 +52,22 @@ typedef struct store_ledger {
   int replayed;                          /* out: the reference existed already */
 } store_ledger_t;
 
+/* An issued bill (immutable: the database refuses updates and deletes).
+ * seq is gap-free per deployment; number = "IMC-<usage month>-<seq, 6 digits>"
+ * (IMC-2026-11-000123). body is the bill's JSON (bill_render_json). paid:
+ * a `payment` ledger entry with reference "bill-<number>" exists. */
+typedef struct store_bill {
+  int64_t seq;
+  char number[32];
+  uint32_t sdkappid;
+  int64_t customer_id;
+  int32_t month;                         /* yyyymm of the usage */
+  int64_t issued_at_s;
+  int64_t total_fen, prepaid_fen, postpaid_fen;
+  int paid;
+  char *body;                            /* the JSON; store_bill_get: malloc'd, the caller frees it */
+} store_bill_t;
+
 typedef struct store store_t;
 typedef void (*store_customer_cb)(void *ud, const store_customer_t *c);
 typedef void (*store_app_cb)(void *ud, const store_app_t *a);
@@ -61,6 +77,7 @@ typedef void (*store_kick_cb)(void *ud, uint32_t sdkappid, uint32_t user_no, int
 typedef void (*store_usage_login_cb)(void *ud, uint32_t sdkappid, int32_t day_yyyymmdd, uint32_t user_no);
 typedef void (*store_usage_day_cb)(void *ud, int32_t day_yyyymmdd, const char *metric, int64_t value);
 typedef void (*store_usage_group_cb)(void *ud, int live, int64_t created_s, int64_t dissolved_s);
+typedef void (*store_bill_cb)(void *ud, const store_bill_t *b);
 
 typedef struct store_vtab {
   int version;                           /* 1 */
@@ -108,6 +125,10 @@ typedef struct store_vtab {
   int (*usage_import_count)(store_t *, uint32_t sdkappid, int32_t month, int64_t *n);
   int (*usage_registrations)(store_t *, uint32_t sdkappid, int64_t from_s, int64_t to_s, int tz_offset_s,
                              store_usage_day_cb, void *);
+  /* bills (sqlite_usage.c) */
+  int (*bill_insert)(store_t *, const store_bill_t *in, store_bill_t *out);
+  int (*bill_get)(store_t *, uint32_t sdkappid, int32_t month, store_bill_t *out);
+  int (*bill_each)(store_t *, int64_t customer_id, int unpaid_only, store_bill_cb, void *);
 } store_vtab_t;
 
 struct store { const store_vtab_t *vt; };
@@ -203,6 +224,18 @@ int store_usage_import_count(store_t *s, uint32_t sdkappid, int32_t month, int64
  * inserted). */
 int store_usage_registrations(store_t *s, uint32_t sdkappid, int64_t from_s, int64_t to_s, int tz_offset_s,
                               store_usage_day_cb cb, void *ud);
+
+/* ---- bills (src/meter/bills.c is the writer) -------------------------------
+ * insert: call inside a transaction; assigns the next seq and the number
+ * (out->seq, out->number; the other fields are copied from in, paid = 0).
+ * IMC_E_EXISTS if the app's month is billed already (nothing written).
+ * get: IMC_E_NOTFOUND if the month has no bill. each: the bills of one
+ * customer (customer_id > 0) or all (0), oldest first; unpaid_only skips paid
+ * ones. get: out->body is malloc'd (the caller frees it); each: b->body is
+ * valid during the callback. */
+int store_bill_insert(store_t *s, const store_bill_t *in, store_bill_t *out);
+int store_bill_get(store_t *s, uint32_t sdkappid, int32_t month, store_bill_t *out);
+int store_bill_each(store_t *s, int64_t customer_id, int unpaid_only, store_bill_cb cb, void *ud);
 
 /* Wallets. The balance of a customer without entries is 0. */
 int store_wallet_balance(store_t *s, int64_t customer_id, int64_t *balance_fen);

@@ -1,5 +1,5 @@
-/* usage.c — dispatch of the store_usage_* metering API (store.h) through the
- * backend's vtable. */
+/* usage.c — dispatch of the store_usage_* metering API and the store_bill_*
+ * API (store.h) through the backend's vtable. */
 #include "store/store.h"
 
 int store_usage_login_each(store_t *s, uint32_t a, int32_t f, int32_t t, store_usage_login_cb cb, void *ud)
@@ -37,3 +37,6 @@ int store_usage_registrations(store_t *s, uint32_t a, int64_t from, int64_t to, 
 {
   return s->vt->usage_registrations(s, a, from, to, tz, cb, ud);
 }
+int store_bill_insert(store_t *s, const store_bill_t *in, store_bill_t *out) { return s->vt->bill_insert(s, in, out); }
+int store_bill_get(store_t *s, uint32_t a, int32_t mo, store_bill_t *out) { return s->vt->bill_get(s, a, mo, out); }
+int store_bill_each(store_t *s, int64_t c, int unpaid, store_bill_cb cb, void *ud) { return s->vt->bill_each(s, c, unpaid, cb, ud); }
