@@ -138,7 +138,7 @@ static int run(const char *data, int32_t month, int json)
   if (!month) month = meter_bill_due_month(now, DEFAULT_TZ);
   meter_bill_run_stats_t st;
   char err[256];
-  rc = meter_bill_run(s, month, now, DEFAULT_TZ, meter_orders_none, NULL, &st, err, sizeof err);
+  rc = meter_bill_run(s, 0, month, now, DEFAULT_TZ, meter_orders_none, NULL, &st, err, sizeof err);
   store_close(s);
   if (rc) { cli_err("bill run", "%s", err); return CLI_EXIT_FAIL; }
   char ms[16];

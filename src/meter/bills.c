@@ -168,7 +168,9 @@ static void on_app(void *ud, const store_app_t *a)
   ids->v[ids->n++] = a->sdkappid;
 }
 
-int meter_bill_run(store_t *s, int32_t month, int64_t now_s, int default_tz, meter_orders_fn fn, void *ud,
+#define RUN_BATCH 1000 /* apps per transaction of the bill run */
+
+int meter_bill_run(store_t *s, int in_txn, int32_t month, int64_t now_s, int default_tz, meter_orders_fn fn, void *ud,
                    meter_bill_run_stats_t *st, char *err, size_t cap)
 {
   memset(st, 0, sizeof *st);
@@ -178,9 +180,13 @@ int meter_bill_run(store_t *s, int32_t month, int64_t now_s, int default_tz, met
     return imc_errf(err, cap, IMC_E_BILL_MONTH, "%04d-%02d has not ended yet: its bill run is on the 1st of the next month",
                     month / 100, month % 100);
   app_ids_t ids = { 0 }; /* ids first: issuing writes while the list is read */
-  int rc = store_app_list(s, 0, on_app, &ids);
+  int rc = store_app_list(s, 0, on_app, &ids), open = 0;
   if (!rc && ids.nomem) rc = IMC_E_NOMEM;
   for (size_t i = 0; !rc && i < ids.n; i++) {
+    if (!in_txn && !open) {
+      if ((rc = store_exec(s, "BEGIN IMMEDIATE"))) { imc_errf(err, cap, rc, "the database is busy"); break; }
+      open = 1;
+    }
     store_app_t a;
     int tz, existed;
     if ((rc = store_app_get(s, ids.v[i], &a)) || (rc = meter_app_zone(s, a.sdkappid, default_tz, &tz))) break;
@@ -188,13 +194,23 @@ int meter_bill_run(store_t *s, int32_t month, int64_t now_s, int default_tz, met
     st->apps++;
     store_bill_t b;
     char why[256];
-    int r = meter_bill_issue(s, 0, a.sdkappid, month, now_s, default_tz, fn, ud, &b, &existed, why, sizeof why);
-    if (r == IMC_E_BILL_MONTH) { rc = imc_errf(err, cap, r, "%s", why); break; }
-    if (r == IMC_E_IO || r == IMC_E_BUSY || r == IMC_E_NOMEM) { rc = imc_errf(err, cap, r, "%s", why); break; }
+    if ((rc = store_exec(s, "SAVEPOINT bill_app"))) break;
+    int r = meter_bill_issue(s, 1, a.sdkappid, month, now_s, default_tz, fn, ud, &b, &existed, why, sizeof why);
+    if (r) store_exec(s, "ROLLBACK TO bill_app"); /* the app's writes only */
+    if ((rc = store_exec(s, "RELEASE bill_app"))) break;
+    if (r == IMC_E_BILL_MONTH || r == IMC_E_IO || r == IMC_E_BUSY || r == IMC_E_NOMEM) { rc = imc_errf(err, cap, r, "%s", why); break; }
     if (r) { if (!st->failed++) imc_errf(err, cap, r, "%s", why); continue; }
     if (existed) st->existing++;
     else { st->issued++; st->paid += b.paid; }
     free(b.body);
+    if (open && st->apps % RUN_BATCH == 0) {
+      open = 0;
+      if ((rc = store_exec(s, "COMMIT"))) imc_errf(err, cap, rc, "committing bills failed");
+    }
+  }
+  if (open) {
+    if (!rc && (rc = store_exec(s, "COMMIT"))) imc_errf(err, cap, rc, "committing bills failed");
+    if (rc) store_exec(s, "ROLLBACK");
   }
   free(ids.v);
   return rc;

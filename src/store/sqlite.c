@@ -71,6 +71,8 @@ static const char *const migrations[] = {
   "CREATE INDEX bills_customer ON bills(customer_id, seq);"
   "CREATE TRIGGER bills_no_update BEFORE UPDATE ON bills BEGIN SELECT RAISE(ABORT, 'bills are immutable'); END;"
   "CREATE TRIGGER bills_no_delete BEFORE DELETE ON bills BEGIN SELECT RAISE(ABORT, 'bills are immutable'); END;",
+  /* 7: imported documents are counted per app and month (the bill run reads it per app) */
+  "CREATE INDEX usage_import_doc_app ON usage_import_doc(sdkappid, month);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

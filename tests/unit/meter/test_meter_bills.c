@@ -79,8 +79,8 @@ static void test_run_numbers_once(void **st)
   dau(a2, 20261020, 20);
   meter_bill_run_stats_t r;
   char err[256];
-  assert_int_equal(meter_bill_run(s, 202610, nov1 - 1, TZ, meter_orders_none, NULL, &r, err, sizeof err), IMC_E_BILL_MONTH);
-  assert_int_equal(meter_bill_run(s, 202610, nov1, TZ, meter_orders_none, NULL, &r, err, sizeof err), 0);
+  assert_int_equal(meter_bill_run(s, 0, 202610, nov1 - 1, TZ, meter_orders_none, NULL, &r, err, sizeof err), IMC_E_BILL_MONTH);
+  assert_int_equal(meter_bill_run(s, 0, 202610, nov1, TZ, meter_orders_none, NULL, &r, err, sizeof err), 0);
   assert_int_equal(r.apps, 2);
   assert_int_equal(r.issued, 2);
   assert_int_equal(r.failed, 0);
@@ -91,7 +91,7 @@ static void test_run_numbers_once(void **st)
   assert_int_equal(b1.issued_at_s, nov1);
   assert_int_equal(store_bill_get(s, late, 202610, &x), IMC_E_NOTFOUND);
   /* a second run (and a later one) is a no-op: the stored bills are byte-identical */
-  assert_int_equal(meter_bill_run(s, 202610, nov1 + 3600, TZ, meter_orders_none, NULL, &r, err, sizeof err), 0);
+  assert_int_equal(meter_bill_run(s, 0, 202610, nov1 + 3600, TZ, meter_orders_none, NULL, &r, err, sizeof err), 0);
   assert_int_equal(r.issued, 0);
   assert_int_equal(r.existing, 2);
   store_bill_t c1;
@@ -110,7 +110,7 @@ static void test_run_numbers_once(void **st)
   assert_int_not_equal(store_exec(s, "DELETE FROM bills"), 0);
   /* the next month continues the same sequence: gap-free per deployment */
   int64_t dec1 = imc_day_start(imc_days_from_civil(2026, 12, 1), TZ);
-  assert_int_equal(meter_bill_run(s, 202611, dec1, TZ, meter_orders_none, NULL, &r, err, sizeof err), 0);
+  assert_int_equal(meter_bill_run(s, 0, 202611, dec1, TZ, meter_orders_none, NULL, &r, err, sizeof err), 0);
   assert_int_equal(r.issued, 3);
   store_bill_t n3;
   free(bill_body(late, 202611, &n3));
@@ -136,7 +136,7 @@ static void test_interrupted_run_finishes(void **st)
     free(b.body);
   }
   meter_bill_run_stats_t r;
-  assert_int_equal(meter_bill_run(s, 202610, nov1 + 60, TZ, meter_orders_none, NULL, &r, err, sizeof err), 0);
+  assert_int_equal(meter_bill_run(s, 0, 202610, nov1 + 60, TZ, meter_orders_none, NULL, &r, err, sizeof err), 0);
   assert_int_equal(r.apps, 4);
   assert_int_equal(r.existing, 2);
   assert_int_equal(r.issued, 2);
@@ -158,7 +158,7 @@ static void test_payment_overdue_settle(void **st)
   assert_int_equal(tenant_wallet_post(s, 0, cust, TENANT_LEDGER_TOPUP, 150000, "top-up", "t1", 100, &e), 0);
   meter_bill_run_stats_t r;
   char err[256];
-  assert_int_equal(meter_bill_run(s, 202610, nov1, TZ, meter_orders_none, NULL, &r, err, sizeof err), 0);
+  assert_int_equal(meter_bill_run(s, 0, 202610, nov1, TZ, meter_orders_none, NULL, &r, err, sizeof err), 0);
   assert_int_equal(r.paid, 1);                       /* the wallet covers the first bill only */
   store_bill_t b1, b2;
   free(bill_body(a1, 202610, &b1));
@@ -215,7 +215,7 @@ static void test_orders_seam(void **st)
   char err[256];
   meter_bill_run_stats_t r;
   /* without purchase history a pro app is refused, never billed as if it held nothing; the run goes on */
-  assert_int_equal(meter_bill_run(s, 202610, nov1, TZ, meter_orders_none, NULL, &r, err, sizeof err), 0);
+  assert_int_equal(meter_bill_run(s, 0, 202610, nov1, TZ, meter_orders_none, NULL, &r, err, sizeof err), 0);
   assert_int_equal(r.failed, 1);
   assert_int_equal(r.issued, 1);
   assert_non_null(strstr(err, "purchase history"));
@@ -225,7 +225,7 @@ static void test_orders_seam(void **st)
   assert_int_equal(b.total_fen, 0);
   assert_string_equal(meter_bill_status(&b, nov1), "paid");   /* nothing to pay */
   /* with its orders the same run bills it: the prepaid package appears as an already paid line */
-  assert_int_equal(meter_bill_run(s, 202610, nov1, TZ, pro_orders, NULL, &r, err, sizeof err), 0);
+  assert_int_equal(meter_bill_run(s, 0, 202610, nov1, TZ, pro_orders, NULL, &r, err, sizeof err), 0);
   assert_int_equal(r.issued, 1);
   char *body = bill_body(pro, 202610, &b);
   json_t *o = json_loads(body, 0, NULL);
