@@ -14,6 +14,7 @@
  * field; a known path with the wrong method is 405 with an Allow header. */
 #include "api/api_int.h"
 #include "auth/optoken.h"
+#include "meter/meter.h"
 #include "util/clock.h"
 #include "util/date.h"
 #include "util/err.h"
@@ -186,6 +187,23 @@ static int wallet_topup(op_req_t *o, store_t *s)
   return 0;
 }
 
+/* ---- usage (docs/metering.md; the same JSON as `imcloud usage --json`) ------- */
+static int app_usage(op_req_t *o, store_t *s)
+{
+  char month[16];
+  int y, m;
+  if (net_req_query_param(o->req, "month", month, sizeof month) < 0 || imc_month_parse(month, &y, &m))
+    return fail(o, 400, IMC_E_INVAL, "month=YYYY-MM is required");
+  meter_report_t *r = malloc(sizeof *r);
+  if (!r) return IMC_E_NOMEM;
+  int rc = o->id <= UINT32_MAX ? meter_report(s, (uint32_t)o->id, y * 100 + m, o->srv->tz_offset_s, r) : IMC_E_NOTFOUND;
+  if (!rc && !(o->out = meter_report_json(r))) rc = IMC_E_NOMEM;
+  free(r);
+  if (rc == IMC_E_NOTFOUND) return fail(o, 404, rc, "no such app");
+  if (rc == IMC_E_CONFIG) return fail(o, 500, rc, "the billing_tz setting of the app's region is invalid");
+  return rc;
+}
+
 /* One row per endpoint. `fields` lists the body fields a POST accepts
  * (space-separated); any other field is refused with 400 INVAL. Every POST
  * row declares it; NULL leaves the body unchecked. */
@@ -204,6 +222,7 @@ static const struct op_route {
   { "GET", "/operator/v1/apps", 0, NULL, apps_list, NULL },
   { "POST", "/operator/v1/apps", 0, NULL, apps_create, "customer_id name region created_at scheme" },
   { "GET", "/operator/v1/apps/", 1, NULL, apps_show, NULL },
+  { "GET", "/operator/v1/apps/", 1, "/usage", app_usage, NULL },
 };
 
 /* 1 if name is one of the space-separated words of list. */

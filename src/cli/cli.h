@@ -39,6 +39,8 @@ int cli_usersig(int argc, char **argv);
 int cli_quote(int argc, char **argv);
 int cli_wallet(int argc, char **argv);
 int cli_operator(int argc, char **argv);
+int cli_usage(int argc, char **argv);
+int cli_bill(int argc, char **argv);
 int cli_doc(int argc, char **argv);
 int cli_editions(int argc, char **argv);
 int cli_addon(int argc, char **argv);

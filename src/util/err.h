@@ -110,6 +110,8 @@
   X(PLAN_EDITION_CHANGE,  0,     "that edition change is not allowed")          \
   /* operator API */                                                            \
   X(OP_AUTH,              0,     "operator token missing or wrong")             \
+  /* metering (docs/metering.md) */                                             \
+  X(METER_LATE,           0,     "usage event older than the 35-day late window") \
   /* end */
 
 typedef enum {
