@@ -261,6 +261,15 @@ static const struct { const char *name; op_fn fn; int needs_login; } ops[] = {
   { "login", op_login, 0 },
   { "heartbeat", op_heartbeat, 1 },
   { "logout", op_logout, 1 },
+  { "send", cws_op_send, 1 },
+  { "sync", cws_op_sync, 1 },
+  { "history", cws_op_history, 1 },
+  { "recall", cws_op_recall, 1 },
+  { "read", cws_op_read, 1 },
+  { "conversations", cws_op_conversations, 1 },
+  { "pin", cws_op_pin, 1 },
+  { "conv_delete", cws_op_conv_delete, 1 },
+  { "typing", cws_op_typing, 1 },
 };
 
 void cws_on_text(void *ud, net_ws_t *ws, const char *data, size_t len)

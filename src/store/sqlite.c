@@ -4,6 +4,7 @@
  * table indexed by an enum (the SQL text lives next to its enum row). Schema
  * changes are migrations: an ordered list of SQL scripts, applied in one
  * transaction each, recorded in PRAGMA user_version. */
+#include "store/sqlite_int.h"
 #include "store/store.h"
 #include "util/err.h"
 
@@ -36,6 +37,19 @@ static const char *const migrations[] = {
   " reason TEXT NOT NULL, reference TEXT NOT NULL, UNIQUE(customer_id, reference));"
   "CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;"
   "CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;",
+  /* 3: one-to-one messages (sqlite_msg.c; docs/decisions/messaging-c2c-storage.md) */
+  "CREATE TABLE c2c_msg(id INTEGER PRIMARY KEY, sdkappid INTEGER NOT NULL, conv INTEGER NOT NULL, seq INTEGER NOT NULL,"
+  " from_no INTEGER NOT NULL, to_no INTEGER NOT NULL, time_s INTEGER NOT NULL, cseq INTEGER NOT NULL,"
+  " random INTEGER NOT NULL, flags INTEGER NOT NULL, life_s INTEGER NOT NULL, body TEXT NOT NULL,"
+  " UNIQUE(sdkappid, conv, seq));"
+  "CREATE INDEX c2c_msg_random ON c2c_msg(sdkappid, conv, random);"
+  "CREATE TABLE c2c_inbox(id INTEGER PRIMARY KEY, sdkappid INTEGER NOT NULL, user_no INTEGER NOT NULL,"
+  " useq INTEGER NOT NULL, kind INTEGER NOT NULL, conv INTEGER NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL,"
+  " UNIQUE(sdkappid, user_no, useq));"
+  "CREATE TABLE c2c_recent(sdkappid INTEGER NOT NULL, user_no INTEGER NOT NULL, peer_no INTEGER NOT NULL,"
+  " last_seq INTEGER NOT NULL DEFAULT 0, last_time INTEGER NOT NULL DEFAULT 0, read_seq INTEGER NOT NULL DEFAULT 0,"
+  " pinned_at INTEGER NOT NULL DEFAULT 0, hidden_seq INTEGER NOT NULL DEFAULT 0, cleared_seq INTEGER NOT NULL DEFAULT 0,"
+  " PRIMARY KEY(sdkappid, user_no, peer_no)) WITHOUT ROWID;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -91,6 +105,7 @@ typedef struct sq {
   store_t base;
   sqlite3 *db;
   sqlite3_stmt *st[S__COUNT];
+  struct sqmsg *msg;             /* sqlite_msg.c state, created on first use */
 } sq_t;
 
 static int map_rc(int rc)
@@ -133,15 +148,24 @@ static int run(sqlite3_stmt *s)
 
 #define Q(s) ((sq_t *)(s))
 
+sqlite3 *sq__db(store_t *s) { return Q(s)->db; }
+struct sqmsg **sq__msg_slot(store_t *s) { return &Q(s)->msg; }
+int sq__map_rc(int rc) { return map_rc(rc); }
+
 static void sq_close(store_t *s)
 {
   sq_t *q = Q(s);
   for (int i = 0; i < S__COUNT; i++) sqlite3_finalize(q->st[i]);
+  sq__msg_free(q->msg);
   sqlite3_close(q->db);
   free(q);
 }
 
-static int sq_exec(store_t *s, const char *sql) { return map_rc(sqlite3_exec(Q(s)->db, sql, NULL, NULL, NULL)); }
+static int sq_exec(store_t *s, const char *sql)
+{
+  if (!strncmp(sql, "ROLLBACK", 8)) sq__msg_rollback(Q(s)->msg); /* cached next sequences may be gone */
+  return map_rc(sqlite3_exec(Q(s)->db, sql, NULL, NULL, NULL));
+}
 
 static int sq_data_version(store_t *s, uint64_t *v)
 {
@@ -544,6 +568,7 @@ static const store_vtab_t sqlite_vtab = {
   sq_account_import, sq_account_delete, sq_account_get, sq_account_count, sq_account_each,
   sq_usage_login, sq_usage_dau,
   sq_wallet_balance, sq_ledger_append, sq_ledger_each,
+  &sq__msg_vtab,
 };
 
 static int migrate(sq_t *q)

@@ -58,6 +58,8 @@ typedef void (*store_app_cb)(void *ud, const store_app_t *a);
 typedef void (*store_account_cb)(void *ud, const char *user_id, uint32_t user_no);
 typedef void (*store_ledger_cb)(void *ud, const store_ledger_t *e);
 
+struct store_msg_vtab; /* store_msg.h */
+
 typedef struct store_vtab {
   int version;                           /* 1 */
   const char *name;                      /* "sqlite" */
@@ -86,6 +88,7 @@ typedef struct store_vtab {
   int (*wallet_balance)(store_t *, int64_t customer_id, int64_t *balance_fen);
   int (*ledger_append)(store_t *, const store_ledger_t *in, store_ledger_t *out);
   int (*ledger_each)(store_t *, int64_t customer_id, store_ledger_cb, void *);
+  const struct store_msg_vtab *msg;      /* one-to-one messages (store_msg.h) */
 } store_vtab_t;
 
 struct store { const store_vtab_t *vt; };
