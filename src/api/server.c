@@ -55,10 +55,17 @@ int api_set_kicked_at(api_srv_t *srv, uint32_t sdkappid, uint32_t user_no, int64
   int64_t *t = u64map_get(&srv->kicks, key);
   if (!t) {
     if (!(t = malloc(sizeof *t))) return IMC_E_NOMEM;
+    *t = when;
     if (u64map_put(&srv->kicks, key, t)) { free(t); return IMC_E_NOMEM; }
   }
-  *t = when;
+  if (when > *t) *t = when; /* a later kick wins, as in storage */
   return 0;
+}
+
+static void load_kick(void *ud, uint32_t sdkappid, uint32_t user_no, int64_t at_s)
+{
+  api_srv_t *srv = ud;
+  if (api_set_kicked_at(srv, sdkappid, user_no, at_s)) srv->exit_status = 1; /* OOM: refuse to start */
 }
 
 /* ---- changes made by other processes ------------------------------------- */
@@ -222,6 +229,11 @@ int api_serve(const api_cfg_t *cfg)
   srv.loop = &loop;
   u64map_init(&srv.rate);
   u64map_init(&srv.kicks);
+  if ((rc = store_kick_each(srv.store, load_kick, &srv)) || srv.exit_status) {
+    IMC_ERROR("server", "msg=\"cannot load kick times\" err=%s", imc_err_name(rc ? rc : IMC_E_NOMEM));
+    rc = rc ? rc : IMC_E_NOMEM;
+    goto out_loop;
+  }
   if ((rc = store_writer_start(&loop, cfg->data, &srv.writer))) {
     IMC_ERROR("server", "msg=\"cannot start the store writer\" err=%s", imc_err_name(rc));
     goto out_loop;

@@ -15,60 +15,39 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- replies ------------------------------------------------------------------- */
-static void send_json(net_ws_t *ws, json_t *o)
-{
-  char *text = json_dumps(o, JSON_COMPACT);
-  if (text) { net_ws_send_text(ws, text, strlen(text)); free(text); }
-  json_decref(o);
-}
+#define reply cws_reply
 
-static void reply(net_ws_t *ws, json_t *id, const char *op, int err, const char *msg, json_t *extra)
-{
-  json_t *o = json_object();
-  json_object_set(o, "id", id ? id : json_null());
-  json_object_set_new(o, "op", json_string(op));
-  json_object_set_new(o, "code", json_integer(imc_err_compat(err)));
-  json_object_set_new(o, "msg", json_string(msg && msg[0] ? msg : imc_strerror(err)));
-  if (extra) { json_object_update(o, extra); json_decref(extra); }
-  send_json(ws, o);
-}
+/* The connection's session (cws_conn_t embeds it; the core needs it mutable). */
+static im_session_t *sess(cws_conn_t *c) { return (im_session_t *)cws_session(c); }
 
-static im_session_t *sess(struct cws_conn *c) { return (im_session_t *)c; } /* cws_conn_t starts with it */
-
-/* A pending reply: where to find the connection again, and what to echo. */
+/* A pending reply: a hold on the connection and what to echo. */
 typedef struct pending {
   api_srv_t *srv;
-  uint32_t app, user, sid;
+  cws_conn_t *c;               /* held */
+  uint32_t sid;                /* the login the request came from */
   json_t *id;
   const char *op;
 } pending_t;
 
-static pending_t *pending_new(api_srv_t *srv, struct cws_conn *c, json_t *id, const char *op)
+static pending_t *pending_new(api_srv_t *srv, cws_conn_t *c, json_t *id, const char *op)
 {
   pending_t *p = calloc(1, sizeof *p);
   if (!p) return NULL;
   p->srv = srv;
-  p->app = sess(c)->sdkappid;
-  p->user = sess(c)->user_no;
+  p->c = cws_hold(c);
   p->sid = sess(c)->sid;
   p->id = json_incref(id);
   p->op = op;
   return p;
 }
 
-/* The session's connection if it is still there. */
-static net_ws_t *pending_ws(const pending_t *p)
-{
-  im_session_t *s = im_presence_find(p->srv->presence, p->app, p->user, p->sid);
-  return s ? s->conn : NULL;
-}
-
+/* Reply if the connection is still open and still the same login; release. */
 static void pending_reply(pending_t *p, int rc, json_t *extra)
 {
-  net_ws_t *ws = pending_ws(p);
-  if (ws) reply(ws, p->id, p->op, rc, NULL, extra);
+  net_ws_t *ws = cws_usable(p->c);
+  if (ws && cws_state(p->c) == CWS_ONLINE && sess(p->c)->sid == p->sid) reply(ws, p->id, p->op, rc, NULL, extra);
   else json_decref(extra);
+  cws_release(p->c);
   json_decref(p->id);
   free(p);
 }
@@ -97,7 +76,7 @@ static int opt_bool(json_t *req, const char *name, int *out)
 }
 
 /* The peer named by "peer" (or "to"): its user number. */
-static int peer_of(api_srv_t *srv, struct cws_conn *c, json_t *req, const char *name, const char **id, uint32_t *no)
+static int peer_of(api_srv_t *srv, cws_conn_t *c, json_t *req, const char *name, const char **id, uint32_t *no)
 {
   json_t *v = json_object_get(req, name);
   if (!json_is_string(v) || !tenant_user_id_valid(json_string_value(v))) return IMC_E_MSG_TO;
@@ -218,7 +197,7 @@ static void sent(void *ud, int rc, const im_sent_t *r)
   pending_reply(p, rc, extra);
 }
 
-void cws_op_send(api_srv_t *srv, net_ws_t *ws, struct cws_conn *c, json_t *id, json_t *req)
+void cws_op_send(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
 {
   im_session_t *s = sess(c);
   im_send_t in;
@@ -268,7 +247,7 @@ static void synced(void *ud, int rc, im_session_t *s, const im_sync_page_t *page
   pending_reply(p, rc, extra);
 }
 
-void cws_op_sync(api_srv_t *srv, net_ws_t *ws, struct cws_conn *c, json_t *id, json_t *req)
+void cws_op_sync(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
 {
   uint32_t cursor = 0, limit = 0;
   if (opt_u32(req, "cursor", &cursor, NULL) || opt_u32(req, "limit", &limit, NULL)) {
@@ -280,6 +259,7 @@ void cws_op_sync(api_srv_t *srv, net_ws_t *ws, struct cws_conn *c, json_t *id, j
   int rc = im_c2c_sync(srv->c2c, sess(c), cursor, limit > 100000 ? 100000 : (int)limit, synced, p);
   if (rc) {
     reply(ws, id, "sync", rc, rc == IMC_E_BUSY ? "a sync page is already being read for this connection" : NULL, NULL);
+    cws_release(p->c);
     json_decref(p->id);
     free(p);
   }
@@ -298,7 +278,7 @@ static void history_done(void *ud, int rc, const im_msg_list_t *l)
   pending_reply(p, rc, extra);
 }
 
-void cws_op_history(api_srv_t *srv, net_ws_t *ws, struct cws_conn *c, json_t *id, json_t *req)
+void cws_op_history(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
 {
   const char *peer_id;
   uint32_t peer, before = 0, limit = 20;
@@ -314,7 +294,7 @@ void cws_op_history(api_srv_t *srv, net_ws_t *ws, struct cws_conn *c, json_t *id
 }
 
 /* ---- recall, read, pin, delete, typing --------------------------------------------------------- */
-void cws_op_recall(api_srv_t *srv, net_ws_t *ws, struct cws_conn *c, json_t *id, json_t *req)
+void cws_op_recall(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
 {
   const char *peer_id;
   uint32_t peer;
@@ -328,7 +308,7 @@ void cws_op_recall(api_srv_t *srv, net_ws_t *ws, struct cws_conn *c, json_t *id,
                 done_reply, p);
 }
 
-void cws_op_read(api_srv_t *srv, net_ws_t *ws, struct cws_conn *c, json_t *id, json_t *req)
+void cws_op_read(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
 {
   const char *peer_id;
   uint32_t peer, seq = 0;
@@ -358,7 +338,7 @@ static void convs_done(void *ud, int rc, const im_conv_list_t *l)
   pending_reply(p, rc, extra);
 }
 
-void cws_op_conversations(api_srv_t *srv, net_ws_t *ws, struct cws_conn *c, json_t *id, json_t *req)
+void cws_op_conversations(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
 {
   (void)req;
   pending_t *p = pending_new(srv, c, id, "conversations");
@@ -366,7 +346,7 @@ void cws_op_conversations(api_srv_t *srv, net_ws_t *ws, struct cws_conn *c, json
   im_c2c_conversations(srv->c2c, sess(c)->sdkappid, sess(c)->user_no, 0, convs_done, p);
 }
 
-void cws_op_pin(api_srv_t *srv, net_ws_t *ws, struct cws_conn *c, json_t *id, json_t *req)
+void cws_op_pin(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
 {
   const char *peer_id;
   uint32_t peer;
@@ -382,7 +362,7 @@ void cws_op_pin(api_srv_t *srv, net_ws_t *ws, struct cws_conn *c, json_t *id, js
   im_c2c_pin(srv->c2c, sess(c)->sdkappid, sess(c)->user_no, peer, pinned, peer_id, done_reply, p);
 }
 
-void cws_op_conv_delete(api_srv_t *srv, net_ws_t *ws, struct cws_conn *c, json_t *id, json_t *req)
+void cws_op_conv_delete(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
 {
   const char *peer_id;
   uint32_t peer;
@@ -395,7 +375,7 @@ void cws_op_conv_delete(api_srv_t *srv, net_ws_t *ws, struct cws_conn *c, json_t
   im_c2c_conv_delete(srv->c2c, sess(c)->sdkappid, sess(c)->user_no, peer, clear, peer_id, done_reply, p);
 }
 
-void cws_op_typing(api_srv_t *srv, net_ws_t *ws, struct cws_conn *c, json_t *id, json_t *req)
+void cws_op_typing(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
 {
   const char *peer_id;
   uint32_t peer;

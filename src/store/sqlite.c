@@ -37,7 +37,11 @@ static const char *const migrations[] = {
   " reason TEXT NOT NULL, reference TEXT NOT NULL, UNIQUE(customer_id, reference));"
   "CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;"
   "CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;",
-  /* 3: one-to-one messages (sqlite_msg.c; docs/decisions/messaging-c2c-storage.md) */
+  /* 3: kick times — a REST kick invalidates the user's UserSigs issued up to
+   * then, across restarts */
+  "CREATE TABLE kicks(sdkappid INTEGER NOT NULL, user_no INTEGER NOT NULL, kicked_at INTEGER NOT NULL,"
+  " PRIMARY KEY(sdkappid, user_no)) WITHOUT ROWID;",
+  /* 4: one-to-one messages (sqlite_msg.c; docs/decisions/messaging-c2c-storage.md) */
   "CREATE TABLE c2c_msg(id INTEGER PRIMARY KEY, sdkappid INTEGER NOT NULL, conv INTEGER NOT NULL, seq INTEGER NOT NULL,"
   " from_no INTEGER NOT NULL, to_no INTEGER NOT NULL, time_s INTEGER NOT NULL, cseq INTEGER NOT NULL,"
   " random INTEGER NOT NULL, flags INTEGER NOT NULL, life_s INTEGER NOT NULL, body TEXT NOT NULL,"
@@ -87,7 +91,10 @@ static const char *const migrations[] = {
   X(LEDGER_INS, "INSERT INTO ledger(customer_id,at,kind,amount_fen,balance_fen,reason,reference)" \
                 " VALUES(?1,?2,?3,?4,?5,?6,?7)") \
   X(LEDGER_EACH, "SELECT id,customer_id,at,kind,amount_fen,balance_fen,reason,reference FROM ledger" \
-                 " WHERE customer_id=?1 ORDER BY id")
+                 " WHERE customer_id=?1 ORDER BY id") \
+  X(KICK_SET, "INSERT INTO kicks(sdkappid,user_no,kicked_at) VALUES(?1,?2,?3) ON CONFLICT(sdkappid,user_no)" \
+              " DO UPDATE SET kicked_at=max(kicked_at,excluded.kicked_at)") \
+  X(KICK_EACH, "SELECT sdkappid,user_no,kicked_at FROM kicks")
 
 enum {
 #define X(name, sql) S_##name,
@@ -561,6 +568,28 @@ static int sq_ledger_each(store_t *s, int64_t customer_id, store_ledger_cb cb, v
   return rc == SQLITE_DONE ? 0 : map_rc(rc);
 }
 
+/* ---- kicks ---------------------------------------------------------------------- */
+static int sq_kick_set(store_t *s, uint32_t sdkappid, uint32_t user_no, int64_t at_s)
+{
+  sqlite3_stmt *st = stmt(Q(s), S_KICK_SET);
+  if (!st) return IMC_E_IO;
+  sqlite3_bind_int64(st, 1, sdkappid);
+  sqlite3_bind_int64(st, 2, user_no);
+  sqlite3_bind_int64(st, 3, at_s);
+  return run(st);
+}
+
+static int sq_kick_each(store_t *s, store_kick_cb cb, void *ud)
+{
+  sqlite3_stmt *st = stmt(Q(s), S_KICK_EACH);
+  int rc;
+  if (!st) return IMC_E_IO;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    cb(ud, (uint32_t)sqlite3_column_int64(st, 0), (uint32_t)sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2));
+  sqlite3_reset(st);
+  return map_rc(rc);
+}
+
 static const store_vtab_t sqlite_vtab = {
   1, "sqlite", sq_close, sq_exec, sq_data_version, sq_meta_get, sq_meta_set,
   sq_customer_create, sq_customer_get, sq_customer_list, sq_customer_first_app_created,
@@ -568,6 +597,7 @@ static const store_vtab_t sqlite_vtab = {
   sq_account_import, sq_account_delete, sq_account_get, sq_account_count, sq_account_each,
   sq_usage_login, sq_usage_dau,
   sq_wallet_balance, sq_ledger_append, sq_ledger_each,
+  sq_kick_set, sq_kick_each,
   &sq__msg_vtab,
 };
 

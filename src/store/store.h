@@ -57,6 +57,7 @@ typedef void (*store_customer_cb)(void *ud, const store_customer_t *c);
 typedef void (*store_app_cb)(void *ud, const store_app_t *a);
 typedef void (*store_account_cb)(void *ud, const char *user_id, uint32_t user_no);
 typedef void (*store_ledger_cb)(void *ud, const store_ledger_t *e);
+typedef void (*store_kick_cb)(void *ud, uint32_t sdkappid, uint32_t user_no, int64_t kicked_at_s);
 
 struct store_msg_vtab; /* store_msg.h */
 
@@ -88,6 +89,8 @@ typedef struct store_vtab {
   int (*wallet_balance)(store_t *, int64_t customer_id, int64_t *balance_fen);
   int (*ledger_append)(store_t *, const store_ledger_t *in, store_ledger_t *out);
   int (*ledger_each)(store_t *, int64_t customer_id, store_ledger_cb, void *);
+  int (*kick_set)(store_t *, uint32_t sdkappid, uint32_t user_no, int64_t at_s);
+  int (*kick_each)(store_t *, store_kick_cb, void *);
   const struct store_msg_vtab *msg;      /* one-to-one messages (store_msg.h) */
 } store_vtab_t;
 
@@ -149,4 +152,10 @@ int store_wallet_balance(store_t *s, int64_t customer_id, int64_t *balance_fen);
  * below zero (nothing written). */
 int store_ledger_append(store_t *s, const store_ledger_t *in, store_ledger_t *out);
 int store_ledger_each(store_t *s, int64_t customer_id, store_ledger_cb cb, void *ud); /* oldest first */
+
+/* Kick times: record that every UserSig of (app, user) issued at or before
+ * at_s is void (a later kick wins; an earlier one is ignored), and list them
+ * all (the server loads them at start). */
+int store_kick_set(store_t *s, uint32_t sdkappid, uint32_t user_no, int64_t at_s);
+int store_kick_each(store_t *s, store_kick_cb cb, void *ud);
 #endif

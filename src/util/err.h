@@ -66,6 +66,8 @@
   X(DELETE_FORBIDDEN,     71000, "accounts can only be deleted on a free edition") \
   X(DAU_LIMIT,            72000, "free DAU of the edition exceeded")            \
   X(TOO_MANY_ACCOUNTS,    90011, "too many accounts in one request")           \
+  /* profiles (rest-api-reference §2.6) */                                      \
+  X(PROFILE_TOOLONG,      40601, "profile value longer than 500 bytes")         \
   /* client WebSocket protocol (docs/protocol.md) */                            \
   X(WS_NOT_LOGGED_IN,     70003, "log in first")                                \
   X(WS_UNKNOWN_OP,        60009, "unknown op")                                  \
