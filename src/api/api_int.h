@@ -40,7 +40,7 @@ typedef struct api_srv {
   int tz_offset_s;
   im_c2c_t *c2c;                 /* one-to-one messaging core */
   im_limits_t limits;            /* messaging limit defaults (config) */
-  int64_t last_purge_s;          /* last retention pass start */
+  int64_t last_purge_s;          /* last retention pass start (monotonic s) */
 } api_srv_t;
 
 /* Who may call a REST command or a WebSocket op (route/op table column). */

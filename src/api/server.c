@@ -90,8 +90,9 @@ static void on_tick(uv_timer_t *t)
   static int64_t last_sweep_s;
   int64_t now = imc_clock_now_s();
   if (now - last_sweep_s >= 3600) { im_presence_sweep(srv->presence, now); last_sweep_s = now; }
-  if (!srv->stopping && now - srv->last_purge_s >= srv->cfg->msg_purge_interval_s) {
-    srv->last_purge_s = now;
+  int64_t mono_s = (int64_t)(uv_now(srv->loop) / 1000); /* the interval runs on real time, the cutoff on the clock */
+  if (!srv->stopping && mono_s - srv->last_purge_s >= srv->cfg->msg_purge_interval_s) {
+    srv->last_purge_s = mono_s;
     im_c2c_purge(srv->c2c, NULL, NULL); /* bounded jobs on the writer thread */
   }
 }
@@ -247,7 +248,7 @@ int api_serve(const api_cfg_t *cfg)
     uv_run(&loop, UV_RUN_DEFAULT);
     goto out_loop;
   }
-  srv.last_purge_s = imc_clock_now_s();
+  srv.last_purge_s = (int64_t)(uv_now(&loop) / 1000);
   net_cfg_t ncfg;
   net_cfg_defaults(&ncfg);
   ncfg.host = host;
