@@ -25,7 +25,7 @@ LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lwslay -lhttp_parser
 CMOCKA   := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 # Link order: a module may use the modules to its right.
-MODULES := cli api im meter cluster tenant plan billing auth store net util
+MODULES := cli api im meter tenant plan billing auth store net util
 DEPS_util    := util
 DEPS_net     := net util
 DEPS_auth    := auth util

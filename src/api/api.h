@@ -13,6 +13,7 @@
 #define IMC_API_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "util/config.h"
 
@@ -32,6 +33,10 @@ typedef struct api_cfg {
   int64_t request_timeout_ms;
   int64_t keepalive_idle_ms;
   int64_t shutdown_timeout_ms;
+  int64_t writer_max_jobs;    /* writer queue cap: beyond it requests get 60018 "server busy" */
+  int64_t reader_threads;     /* read-only connections on worker threads */
+  int64_t reader_max_jobs;    /* reader queue cap */
+  int64_t change_poll_ms;     /* how often the change log is read */
   int64_t push_online_keep_s; /* PushOnline kept after a mobile disconnect */
   int64_t billing_tz_offset_s;/* M-1 natural-day zone, seconds east of UTC */
   int64_t msg_max_bytes;      /* packed message size (93000 beyond) */
@@ -52,5 +57,11 @@ extern const cfg_def_t api_cfg_defs[];
 /* Run the server until a signal stops it. Returns the process exit status
  * (0 after a clean shutdown). Logs why it failed to start otherwise. */
 int api_serve(const api_cfg_t *cfg);
+
+/* Print a document generated from the declarative tables ("rest-routes",
+ * "ws-ops") as Markdown to f. 0, or IMC_E_INVAL for an unknown name. */
+int api_doc_print(FILE *f, const char *which);
+/* List the names api_doc_print knows, one per line with a summary. */
+void api_doc_list(FILE *f);
 
 #endif

@@ -283,7 +283,6 @@ static void op_login(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, js
   }
   uint32_t sdkappid = (uint32_t)json_integer_value(app_v);
   const tenant_app_t *app = tenant_registry_app(srv->reg, sdkappid);
-  if (!app) { api_check_external_changes(srv); app = tenant_registry_app(srv->reg, sdkappid); }
   if (!app) { reply(ws, id, "login", IMC_E_SIG_APP_UNKNOWN, NULL, NULL); return; }
   int64_t now = imc_clock_now_s();
   auth_usersig_info_t info;
@@ -317,8 +316,15 @@ static void op_login(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, js
   uint32_t h = 2166136261u; /* FNV-1a of the device id */
   for (const char *p = device; *p; p++) h = (h ^ (uint8_t)*p) * 16777619u;
   c->sess.device_hash = h;
+  if ((rc = store_writer_submit(srv->writer, &j->job))) { /* writer queue full: refuse, stay logged out */
+    c->state = CWS_NEW;
+    json_decref(j->id);
+    free(j);
+    cws_release(c);      /* the job's hold; the socket keeps its own */
+    reply(ws, id, "login", rc, NULL, NULL);
+    return;
+  }
   srv->jobs_in_flight++;
-  store_writer_submit(srv->writer, &j->job);
 }
 
 static void op_heartbeat(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)

@@ -1,11 +1,14 @@
-/* server.c — `imcloud serve`: owns the loop, the listener, the store writer,
- * the tenant registry and the presence registry; dispatches HTTP by path;
- * polls for changes made by other processes (the CLI); stops gracefully.
+/* server.c — `imcloud serve`: owns the loop, the listener, the store writer
+ * and reader pool, the tenant registry and the presence registry; dispatches
+ * HTTP by path; follows the change log (changes.c) for writes made by other
+ * processes (the CLI); stops gracefully. The loop thread never touches the
+ * database after startup: writes go to the writer thread, reads to the
+ * reader pool (docs/decisions/store-pipeline.md).
  *
  * Shutdown: the first SIGINT/SIGTERM stops accepting, waits (at most
  * shutdown_timeout_ms) until no HTTP request and no store job is in flight,
  * closes every connection (WebSockets get 1001), lets the writer commit what
- * is queued, closes the handles and returns 0. A second signal exits at once
+ * is queued, stops the reader pool, closes the handles and returns 0. A second signal exits at once
  * (status 130); SQLite's WAL keeps every committed transaction. */
 #include "api/api_int.h"
 #include "util/clock.h"
@@ -30,16 +33,36 @@ static void reply_not_found(net_req_t *req)
   net_req_reply(req, 404, "application/json", body, sizeof body - 1, NULL);
 }
 
+/* {"status":"ok"} plus the storage pipeline's counters: writer and reader
+ * queues (queued/cap/refused) and the change-log follower (seq, polls, rows,
+ * apps reloaded one by one, token reloads, failures). */
+static void healthz(api_srv_t *srv, net_req_t *req)
+{
+  store_writer_stats_t ws = { 0 };
+  store_reader_stats_t rs = { 0 };
+  if (srv->writer) store_writer_stats(srv->writer, &ws);
+  if (srv->reader) store_reader_stats(srv->reader, &rs);
+  const api_changes_t *c = &srv->changes;
+  json_t *o = json_pack("{s:s,s:{s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I,s:I}}",
+                        "status", srv->stopping ? "stopping" : "ok",
+                        "writer", "queued", (json_int_t)ws.queued, "max_jobs", (json_int_t)ws.max_jobs,
+                        "refused", (json_int_t)ws.refused, "jobs", (json_int_t)ws.jobs, "batches", (json_int_t)ws.batches,
+                        "reader", "queued", (json_int_t)rs.queued, "max_jobs", (json_int_t)rs.max_jobs,
+                        "refused", (json_int_t)rs.refused, "jobs", (json_int_t)rs.jobs,
+                        "changes", "seq", (json_int_t)c->seq, "polls", (json_int_t)c->polls, "rows", (json_int_t)c->rows,
+                        "apps_reloaded", (json_int_t)c->apps_reloaded, "meta_reloaded", (json_int_t)c->meta_reloaded,
+                        "failed", (json_int_t)c->failed);
+  api_reply_json(req, srv->stopping ? 503 : 200, o);
+}
+
 static void on_http(void *ud, net_req_t *req)
 {
   api_srv_t *srv = ud;
   const char *path = net_req_path(req);
   if (!strncmp(path, "/v4/", 4)) rest_v4_handle(srv, req);
   else if (!strncmp(path, "/operator/v1/", 13)) op_handle(srv, req);
-  else if (!strcmp(path, "/healthz")) {
-    static const char ok[] = "{\"status\":\"ok\"}";
-    net_req_reply(req, srv->stopping ? 503 : 200, "application/json", ok, sizeof ok - 1, NULL);
-  } else reply_not_found(req);
+  else if (!strcmp(path, "/healthz")) healthz(srv, req);
+  else reply_not_found(req);
 }
 
 /* ---- kicked-at times (REST kick invalidates earlier UserSigs) ------------- */
@@ -68,25 +91,9 @@ static void load_kick(void *ud, uint32_t sdkappid, uint32_t user_no, int64_t at_
   if (api_set_kicked_at(srv, sdkappid, user_no, at_s)) srv->exit_status = 1; /* OOM: refuse to start */
 }
 
-/* ---- changes made by other processes ------------------------------------- */
-void api_check_external_changes(api_srv_t *srv)
-{
-  uint64_t v;
-  if (store_data_version(srv->store, &v) || v == srv->data_version) return;
-  srv->data_version = v;
-  int rc = tenant_registry_reload_apps(srv->reg, srv->store);
-  if (rc) IMC_WARN("server", "msg=\"reloading apps failed\" err=%s", imc_err_name(rc));
-  char hash[80];
-  if (store_meta_get(srv->store, "operator_token_sha256", hash, sizeof hash) == 0) {
-    memcpy(srv->op_token_hash, hash, sizeof srv->op_token_hash - 1);
-    srv->op_token_hash[sizeof srv->op_token_hash - 1] = 0;
-  }
-}
-
 static void on_tick(uv_timer_t *t)
 {
   api_srv_t *srv = t->data;
-  api_check_external_changes(srv);
   static int64_t last_sweep_s;
   int64_t now = imc_clock_now_s();
   if (now - last_sweep_s >= 3600) { im_presence_sweep(srv->presence, now); last_sweep_s = now; }
@@ -100,15 +107,23 @@ static void on_tick(uv_timer_t *t)
 /* ---- shutdown --------------------------------------------------------------- */
 static void close_handle(uv_handle_t *h) { if (!uv_is_closing(h)) uv_close(h, NULL); }
 
-static void on_writer_stopped(void *arg)
+static void on_reader_stopped(void *arg)
 {
   api_srv_t *srv = arg;
-  srv->writer = NULL;
+  srv->reader = NULL;
   close_handle((uv_handle_t *)&srv->sig_int);
   close_handle((uv_handle_t *)&srv->sig_term);
   close_handle((uv_handle_t *)&srv->tick);
   close_handle((uv_handle_t *)&srv->stop_timer);
+  close_handle((uv_handle_t *)&srv->changes_timer);
   IMC_INFO("server", "msg=\"stopped\"");
+}
+
+static void on_writer_stopped(void *arg)
+{
+  api_srv_t *srv = arg;
+  srv->writer = NULL;
+  store_reader_stop(srv->reader, on_reader_stopped, srv);
 }
 
 static void on_net_closed(void *arg)
@@ -180,7 +195,8 @@ static int start_test_clock(const api_cfg_t *cfg)
   } else {
     imc_clock_test_enable(imc_clock_now_ms());
   }
-  IMC_WARN("server", "msg=\"test clock enabled: the operator API can move time\" now_s=%lld", (long long)imc_clock_now_s());
+  IMC_WARN("server", "msg=\"test clock enabled: server time stands still at now_s\" now_s=%lld",
+           (long long)imc_clock_now_s());
   return 0;
 }
 
@@ -205,6 +221,7 @@ int api_serve(const api_cfg_t *cfg)
   char host[256];
   int port, rc;
   memset(&srv, 0, sizeof srv);
+  u64map_init(&srv.kicks);
   srv.cfg = cfg;
   srv.tz_offset_s = (int)cfg->billing_tz_offset_s;
   signal(SIGPIPE, SIG_IGN);
@@ -221,30 +238,35 @@ int api_serve(const api_cfg_t *cfg)
     IMC_ERROR("server", "msg=\"cannot open the database\" dir=%s err=%s", cfg->data, imc_err_name(rc));
     return 1;
   }
-  if ((rc = op_token_init(&srv)) || (rc = tenant_registry_load(srv.store, &srv.reg)) ||
-      (rc = store_data_version(srv.store, &srv.data_version)) || (rc = im_presence_create(&srv.presence))) {
+  /* the log's end first: whatever commits while we load is applied again (idempotent) */
+  if ((rc = api_changes_init(&srv, srv.store)) || (rc = op_token_init(&srv)) ||
+      (rc = tenant_registry_load(srv.store, &srv.reg)) || (rc = im_presence_create(&srv.presence)) ||
+      (rc = store_kick_each(srv.store, load_kick, &srv)) || (rc = srv.exit_status ? IMC_E_NOMEM : 0)) {
     IMC_ERROR("server", "msg=\"startup failed\" err=%s", imc_err_name(rc));
     goto out;
   }
+  store_close(srv.store); /* from here on the loop reaches the database only through the writer and the readers */
+  srv.store = NULL;
   uv_loop_init(&loop);
   srv.loop = &loop;
   u64map_init(&srv.rate);
-  u64map_init(&srv.kicks);
-  if ((rc = store_kick_each(srv.store, load_kick, &srv)) || srv.exit_status) {
-    IMC_ERROR("server", "msg=\"cannot load kick times\" err=%s", imc_err_name(rc ? rc : IMC_E_NOMEM));
-    rc = rc ? rc : IMC_E_NOMEM;
+  if ((rc = store_writer_start(&loop, cfg->data, (size_t)cfg->writer_max_jobs, &srv.writer))) {
+    IMC_ERROR("server", "msg=\"cannot start the store writer\" err=%s", imc_err_name(rc));
     goto out_loop;
   }
-  if ((rc = store_writer_start(&loop, cfg->data, &srv.writer))) {
-    IMC_ERROR("server", "msg=\"cannot start the store writer\" err=%s", imc_err_name(rc));
+  if ((rc = store_reader_start(&loop, cfg->data, (size_t)cfg->reader_threads, (size_t)cfg->reader_max_jobs, &srv.reader))) {
+    IMC_ERROR("server", "msg=\"cannot start the store readers\" err=%s", imc_err_name(rc));
+    store_writer_stop(srv.writer, NULL, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
     goto out_loop;
   }
   msg_limits_init(&srv);
   im_c2c_hooks_t hooks;
   cws_msg_hooks(&srv, &hooks);
-  if ((rc = im_c2c_create(srv.writer, srv.presence, &srv.limits, &hooks, &srv.c2c))) {
+  if ((rc = im_c2c_create(srv.writer, srv.reader, srv.presence, &srv.limits, &hooks, &srv.c2c))) {
     IMC_ERROR("server", "msg=\"cannot start messaging\" err=%s", imc_err_name(rc));
     store_writer_stop(srv.writer, NULL, NULL);
+    store_reader_stop(srv.reader, NULL, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     goto out_loop;
   }
@@ -265,6 +287,7 @@ int api_serve(const api_cfg_t *cfg)
   if ((rc = net_server_start(&loop, &ncfg, &h, &srv.net))) {
     IMC_ERROR("server", "msg=\"cannot listen\" listen=%s err=%s", cfg->listen, imc_err_name(rc));
     store_writer_stop(srv.writer, NULL, NULL);
+    store_reader_stop(srv.reader, NULL, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     goto out_loop;
   }
@@ -282,16 +305,17 @@ int api_serve(const api_cfg_t *cfg)
   uv_timer_init(&loop, &srv.stop_timer);
   srv.tick.data = srv.stop_timer.data = &srv;
   uv_timer_start(&srv.tick, on_tick, 1000, 1000);
+  api_changes_start(&srv);
   uv_run(&loop, UV_RUN_DEFAULT);
   rc = 0;
 out_loop:
   uv_loop_close(&loop);
   im_c2c_free(srv.c2c);
   for (size_t i = 0; i < srv.rate.cap; i++) free(srv.rate.slots[i].val);
-  for (size_t i = 0; i < srv.kicks.cap; i++) free(srv.kicks.slots[i].val);
   u64map_free(&srv.rate);
-  u64map_free(&srv.kicks);
 out:
+  for (size_t i = 0; i < srv.kicks.cap; i++) free(srv.kicks.slots[i].val);
+  u64map_free(&srv.kicks);
   im_presence_free(srv.presence);
   tenant_registry_free(srv.reg);
   store_close(srv.store);

@@ -33,6 +33,7 @@ int cli_usersig(int argc, char **argv);
 int cli_quote(int argc, char **argv);
 int cli_wallet(int argc, char **argv);
 int cli_operator(int argc, char **argv);
+int cli_doc(int argc, char **argv);
 
 struct store;
 /* Open the data directory's store for a CLI command (creating the directory);

@@ -9,5 +9,6 @@ const cli_cmd_t cli_commands[] = {
   { "operator", "create a new operator API token (printed once, stored hashed)", cli_operator },
   { "wallet",   "top up and show a customer's wallet (balance and ledger)", cli_wallet },
   { "quote",    "price a month of usage on a scheme and edition",          cli_quote },
+  { "doc",      "print a document generated from the server's tables (routes, ops)", cli_doc },
   { 0, 0, 0 }
 };

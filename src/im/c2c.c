@@ -18,12 +18,13 @@
 
 static uint64_t ukey(uint32_t app, uint32_t user) { return (uint64_t)app << 32 | user; }
 
-int im_c2c_create(store_writer_t *w, im_presence_t *p, const im_limits_t *lim, const im_c2c_hooks_t *h,
-                  im_c2c_t **out)
+int im_c2c_create(store_writer_t *w, store_reader_t *r, im_presence_t *p, const im_limits_t *lim,
+                  const im_c2c_hooks_t *h, im_c2c_t **out)
 {
   im_c2c_t *c = calloc(1, sizeof *c);
   if (!c) return IMC_E_NOMEM;
   c->w = w;
+  c->r = r;
   c->p = p;
   c->lim = lim;
   c->h = *h;
@@ -60,13 +61,13 @@ static void job_done(void *arg, int rc)
 
 void c2c__submit(im_c2c_t *c, c2c_job_t *j, int readonly)
 {
-  (void)readonly;
   j->c = c;
   j->job.run = job_run;
   j->job.done = job_done;
   j->job.arg = j;
   c->in_flight++;
-  store_writer_submit(c->w, &j->job);
+  int rc = readonly ? store_reader_submit(c->r, &j->job) : store_writer_submit(c->w, &j->job);
+  if (rc) job_done(j, rc); /* queue full: the caller answers "busy, retry" (60018) */
 }
 
 void c2c__committed(im_c2c_t *c, uint32_t app, uint32_t user, uint32_t useq)
@@ -275,7 +276,7 @@ void im_c2c_send(im_c2c_t *c, im_send_t *in, im_sent_cb cb, void *ud)
   }
   j->base.run = send_run;
   j->base.done = send_done;
-  c2c__submit(c, &j->base, 0);
+  c2c__submit(c, &j->base, j->online); /* an online-only message only reads the sender's name */
 }
 
 uint32_t im_c2c_random32(im_c2c_t *c) { return rand32(c); }

@@ -5,7 +5,9 @@
  * thread only after the change is committed (durable), and the events it
  * produced are pushed to live devices in the same loop turn, before the
  * callback, in the order of each user's inbox sequence. Reads (sync pages,
- * history, lists, counts) run as store jobs off the loop too.
+ * history, lists, counts) run on the store's reader pool. A full writer or
+ * reader queue fails the operation with IMC_E_OVERLOADED (callback called
+ * before the call returns).
  *
  * Two sequences (docs/delivery.md):
  * - seq: per conversation (unordered pair of users), 1, 2, 3 … gap-free; the
@@ -36,6 +38,7 @@
 #include "im/limits.h"
 #include "im/presence.h"
 #include "store/store_msg.h"
+#include "store/store_reader.h"
 #include "store/store_writer.h"
 
 typedef enum {
@@ -71,8 +74,9 @@ typedef struct im_c2c_hooks {
 
 typedef struct im_c2c im_c2c_t;
 
-/* Create the messaging core. All pointers must outlive it. IMC_E_NOMEM. */
-int im_c2c_create(store_writer_t *writer, im_presence_t *presence, const im_limits_t *limits,
+/* Create the messaging core: writes go to writer, reads to reader. All
+ * pointers must outlive it. IMC_E_NOMEM. */
+int im_c2c_create(store_writer_t *writer, store_reader_t *reader, im_presence_t *presence, const im_limits_t *limits,
                   const im_c2c_hooks_t *hooks, im_c2c_t **out);
 void im_c2c_free(im_c2c_t *c);
 /* The server is stopping: a running retention pass ends after its current
@@ -108,7 +112,7 @@ typedef struct im_sent {
 
 typedef void (*im_sent_cb)(void *ud, int rc, const im_sent_t *r);
 /* Store (unless online-only), then push, then cb. rc: 0, IMC_E_IO,
- * IMC_E_RANGE, IMC_E_SHUTDOWN, IMC_E_BUSY (writer queue full). */
+ * IMC_E_RANGE, IMC_E_SHUTDOWN, IMC_E_OVERLOADED (writer queue full). */
 void im_c2c_send(im_c2c_t *c, im_send_t *in, im_sent_cb cb, void *ud);
 
 /* A random MsgSeq for a sender that gave none. */

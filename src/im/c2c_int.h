@@ -5,10 +5,12 @@
 #define IMC_IM_C2C_INT_H
 
 #include "im/c2c.h"
+#include "store/store_reader.h"
 #include "util/u64map.h"
 
 struct im_c2c {
   store_writer_t *w;
+  store_reader_t *r;
   im_presence_t *p;
   const im_limits_t *lim;
   im_c2c_hooks_t h;
@@ -28,8 +30,10 @@ typedef struct c2c_job {
   void (*done)(struct c2c_job *j, int rc);     /* loop thread; frees j */
 } c2c_job_t;
 
-/* Submit a write (readonly = 0) or a read (readonly = 1). Reads go to the
- * writer queue as well today, which also gives read-your-writes. */
+/* Submit a write (readonly = 0: the writer) or a read (readonly = 1: the
+ * reader pool; it sees every commit whose done() ran before the submit). A
+ * full queue completes the job at once with IMC_E_OVERLOADED (j->done runs
+ * before this returns). */
 void c2c__submit(im_c2c_t *c, c2c_job_t *j, int readonly);
 /* Record that a user's inbox reached useq (committed). */
 void c2c__committed(im_c2c_t *c, uint32_t sdkappid, uint32_t user_no, uint32_t useq);

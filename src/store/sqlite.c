@@ -41,7 +41,18 @@ static const char *const migrations[] = {
    * then, across restarts */
   "CREATE TABLE kicks(sdkappid INTEGER NOT NULL, user_no INTEGER NOT NULL, kicked_at INTEGER NOT NULL,"
   " PRIMARY KEY(sdkappid, user_no)) WITHOUT ROWID;",
-  /* 4: one-to-one messages (sqlite_msg.c; docs/decisions/messaging-c2c-storage.md) */
+  /* 4: the change log (store.h): triggers append a row in the same
+   * transaction as the write, whichever process makes it. An app update
+   * logs only the columns the server holds (not next_user_no, which every
+   * account import bumps). */
+  "CREATE TABLE changes(seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, key TEXT NOT NULL);"
+  "CREATE TRIGGER changes_app_create AFTER INSERT ON apps BEGIN"
+  " INSERT INTO changes(kind,key) VALUES('app.create', NEW.sdkappid); END;"
+  "CREATE TRIGGER changes_app_update AFTER UPDATE OF customer_id, name, secret_key, admins, region, scheme, edition, status"
+  " ON apps BEGIN INSERT INTO changes(kind,key) VALUES('app.update', NEW.sdkappid); END;"
+  "CREATE TRIGGER changes_meta_insert AFTER INSERT ON meta BEGIN INSERT INTO changes(kind,key) VALUES('meta', NEW.key); END;"
+  "CREATE TRIGGER changes_meta_update AFTER UPDATE ON meta BEGIN INSERT INTO changes(kind,key) VALUES('meta', NEW.key); END;",
+  /* 5: one-to-one messages (sqlite_msg.c; docs/decisions/messaging-c2c-storage.md) */
   "CREATE TABLE c2c_msg(id INTEGER PRIMARY KEY, sdkappid INTEGER NOT NULL, conv INTEGER NOT NULL, seq INTEGER NOT NULL,"
   " from_no INTEGER NOT NULL, to_no INTEGER NOT NULL, time_s INTEGER NOT NULL, cseq INTEGER NOT NULL,"
   " random INTEGER NOT NULL, flags INTEGER NOT NULL, life_s INTEGER NOT NULL, body TEXT NOT NULL,"
@@ -94,7 +105,9 @@ static const char *const migrations[] = {
                  " WHERE customer_id=?1 ORDER BY id") \
   X(KICK_SET, "INSERT INTO kicks(sdkappid,user_no,kicked_at) VALUES(?1,?2,?3) ON CONFLICT(sdkappid,user_no)" \
               " DO UPDATE SET kicked_at=max(kicked_at,excluded.kicked_at)") \
-  X(KICK_EACH, "SELECT sdkappid,user_no,kicked_at FROM kicks")
+  X(KICK_EACH, "SELECT sdkappid,user_no,kicked_at FROM kicks") \
+  X(CHANGES_LAST, "SELECT coalesce(max(seq),0) FROM changes") \
+  X(CHANGES_SINCE, "SELECT seq,kind,key FROM changes WHERE seq>?1 ORDER BY seq LIMIT ?2")
 
 enum {
 #define X(name, sql) S_##name,
@@ -590,6 +603,29 @@ static int sq_kick_each(store_t *s, store_kick_cb cb, void *ud)
   return map_rc(rc);
 }
 
+static int sq_in_transaction(store_t *s) { return !sqlite3_get_autocommit(Q(s)->db); }
+
+/* ---- change log ----------------------------------------------------------------- */
+static int sq_changes_last(store_t *s, int64_t *seq) { return count1(Q(s), S_CHANGES_LAST, 0, 0, seq); }
+
+static int sq_changes_since(store_t *s, int64_t after, int limit, store_change_cb cb, void *ud)
+{
+  if (limit < 1) return IMC_E_INVAL;
+  sqlite3_stmt *st = stmt(Q(s), S_CHANGES_SINCE);
+  if (!st) return IMC_E_IO;
+  sqlite3_bind_int64(st, 1, after);
+  sqlite3_bind_int64(st, 2, limit);
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    store_change_t c;
+    c.seq = sqlite3_column_int64(st, 0);
+    if (copy_col(st, 1, c.kind, sizeof c.kind) || copy_col(st, 2, c.key, sizeof c.key)) continue; /* not ours: skip */
+    cb(ud, &c);
+  }
+  sqlite3_reset(st);
+  return map_rc(rc);
+}
+
 static const store_vtab_t sqlite_vtab = {
   1, "sqlite", sq_close, sq_exec, sq_data_version, sq_meta_get, sq_meta_set,
   sq_customer_create, sq_customer_get, sq_customer_list, sq_customer_first_app_created,
@@ -598,6 +634,7 @@ static const store_vtab_t sqlite_vtab = {
   sq_usage_login, sq_usage_dau,
   sq_wallet_balance, sq_ledger_append, sq_ledger_each,
   sq_kick_set, sq_kick_each,
+  sq_in_transaction, sq_changes_last, sq_changes_since,
   &sq__msg_vtab,
 };
 
@@ -629,22 +666,44 @@ static int migrate(sq_t *q)
   return 0;
 }
 
-int store_open(const char *data_dir, store_t **out)
+static int schema_version(sq_t *q, int *version)
+{
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(q->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK) return IMC_E_IO;
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) *version = sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
+  return rc == SQLITE_ROW ? 0 : map_rc(rc);
+}
+
+/* reader: an existing, migrated database; query_only refuses every write */
+static int open_db(const char *data_dir, int reader, store_t **out)
 {
   char path[4096];
   snprintf(path, sizeof path, "%s/imcloud.db", data_dir);
   sq_t *q = calloc(1, sizeof *q);
   if (!q) return IMC_E_NOMEM;
   q->base.vt = &sqlite_vtab;
-  if (sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (reader ? 0 : SQLITE_OPEN_CREATE);
+  if (sqlite3_open_v2(path, &q->db, flags, NULL) != SQLITE_OK) {
     sqlite3_close(q->db);
     free(q);
     return IMC_E_IO;
   }
   sqlite3_busy_timeout(q->db, 5000);
-  int rc = map_rc(sqlite3_exec(q->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", NULL, NULL, NULL));
-  if (!rc) rc = migrate(q);
+  int rc, version = 0;
+  if (reader) {
+    rc = map_rc(sqlite3_exec(q->db, "PRAGMA query_only=ON; PRAGMA foreign_keys=ON;", NULL, NULL, NULL));
+    if (!rc) rc = schema_version(q, &version);
+    if (!rc && version != SCHEMA_VERSION) rc = IMC_E_CONFIG;
+  } else {
+    rc = map_rc(sqlite3_exec(q->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", NULL, NULL, NULL));
+    if (!rc) rc = migrate(q);
+  }
   if (rc) { sq_close(&q->base); return rc; }
   *out = &q->base;
   return 0;
 }
+
+int store_open(const char *data_dir, store_t **out) { return open_db(data_dir, 0, out); }
+int store_open_reader(const char *data_dir, store_t **out) { return open_db(data_dir, 1, out); }

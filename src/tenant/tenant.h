@@ -84,6 +84,10 @@ void tenant_registry_free(tenant_registry_t *r);
 /* Re-read apps (after a change by another process): changed records are
  * updated in place, new apps added with their accounts. */
 int tenant_registry_reload_apps(tenant_registry_t *r, store_t *s);
+/* Insert one app's record, or update it in place keeping its accounts (a
+ * change-log entry applied on the loop). Pointers to other apps stay valid.
+ * IMC_E_NOMEM. */
+int tenant_registry_app_upsert(tenant_registry_t *r, const store_app_t *rec);
 const tenant_app_t *tenant_registry_app(const tenant_registry_t *r, uint32_t sdkappid);
 size_t tenant_registry_app_count(const tenant_registry_t *r);
 

@@ -28,6 +28,7 @@
   X(NOTFOUND,             70107, "not found")                                   \
   X(EXISTS,               70402, "already exists")                              \
   X(BUSY,                 70500, "resource busy, try again")                    \
+  X(OVERLOADED,           60018, "server busy (storage queue full), retry later") \
   X(SHUTDOWN,             70500, "server is shutting down")                     \
   X(TOOBIG,               93000, "request too large")                           \
   X(TIMEOUT,              60008, "request timed out")                           \

@@ -532,7 +532,14 @@ static void test_isolation_and_permissions(void **st)
   uint32_t app_b;
   char key_b[80];
   e2e_make_app(&srv, "china", &app_b, key_b);
-  /* the CLI created app B while the server runs: it is picked up on first use */
+  /* the CLI created app B while the server runs: wait until the change log brought it in */
+  for (int tries = 0; tries < 100; tries++) {
+    json_t *r = v4(srv.port, app_b, key_b, "im_open_login_svc/account_import", "{\"UserID\":\"t_alice\"}");
+    int ok = r && jint(r, "ErrorCode") == 0;
+    json_decref(r);
+    if (ok) break;
+    usleep(100000);
+  }
   import_users(srv.port, app, key, (const char *const[]){ "t_alice", "t_bob", "t_eve", NULL });
   import_users(srv.port, app_b, key_b, (const char *const[]){ "t_alice", "t_bob", NULL });
   expect_code(v4(srv.port, app, key, "openim/sendmsg",

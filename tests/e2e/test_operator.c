@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include "e2e.h"
 
 static e2e_server_t srv;
@@ -28,7 +30,14 @@ static int setup(void **st)
   if (!j) return -1;
   snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", json_string_value(json_object_get(j, "token")));
   json_decref(j);
-  return 0;
+  /* the server learns the rotated token from the change log within one
+   * change_poll_ms (500 ms): allow 10 s */
+  for (int i = 0; i < 200; i++) {
+    char buf[4096];
+    if (e2e_http(srv.port, "GET", "/operator/v1/customers", auth, NULL, buf, sizeof buf) == 200) return 0;
+    usleep(50 * 1000);
+  }
+  return -1;
 }
 
 static int teardown(void **st)
