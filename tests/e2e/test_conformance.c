@@ -56,12 +56,12 @@ static const char *status_line(int status)
   }
 }
 
-/* GET /healthz on a fresh connection answers 200 {"status":"ok"}. */
+/* GET /healthz on a fresh connection answers 200 {"status":"ok",…}. */
 static void still_healthy(const char *after)
 {
-  char body[256];
+  char body[2048];
   int s = e2e_http(srv.port, "GET", "/healthz", NULL, NULL, body, sizeof body);
-  if (s != 200 || strcmp(body, "{\"status\":\"ok\"}")) fail_msg("after \"%s\": /healthz gave %d %s", after, s, body);
+  if (s != 200 || strncmp(body, "{\"status\":\"ok\"", 14)) fail_msg("after \"%s\": /healthz gave %d %s", after, s, body);
 }
 
 /* Send the case, read until the server closes, compare the whole answer. */
@@ -296,7 +296,7 @@ static void test_accepted(void **st)
   int s = e2e_http_read(fd, out, sizeof out, 3000);
   assert_true(s > 0 && s != 400 && s != 411 && s != 501);
   assert_int_equal(e2e_http_read(fd, out, sizeof out, 3000), 200);
-  assert_string_equal(out, "{\"status\":\"ok\"}");
+  assert_int_equal(strncmp(out, "{\"status\":\"ok\"", 14), 0);
   assert_int_equal(e2e_http_read(fd, out, sizeof out, 3000), 200); /* HTTP/1.0: then closed */
   assert_int_equal(e2e_recv_all(fd, out, sizeof out, 3000), 0);
   close(fd);
