@@ -9,6 +9,8 @@
 #include <uv.h>
 
 #include "api/api.h"
+#include "im/c2c.h"
+#include "im/limits.h"
 #include "im/presence.h"
 #include "net/net.h"
 #include "store/store.h"
@@ -49,6 +51,9 @@ typedef struct api_srv {
   int exit_status;
   size_t jobs_in_flight;         /* store jobs submitted, not yet done */
   int tz_offset_s;
+  im_c2c_t *c2c;                 /* one-to-one messaging core */
+  im_limits_t limits;            /* messaging limit defaults (config) */
+  int64_t last_purge_s;          /* last retention pass start (monotonic s) */
 } api_srv_t;
 
 /* Who may call a REST command or a WebSocket op (route/op table column). */
@@ -156,6 +161,31 @@ void cws_on_close(void *ud, net_ws_t *ws, int code);
 void cws_on_deadline(void *ud, net_ws_t *ws);
 /* End every session of a user with a `kicked` push and close code. */
 void cws_kick_user(api_srv_t *srv, uint32_t sdkappid, uint32_t user_no, const char *reason, int close_code);
+
+/* ---- client WebSocket messaging ops (ws_msg.c); rows of client_ws.c's op table */
+void cws_op_send(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_sync(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_history(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_recall(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_read(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_conversations(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_pin(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_conv_delete(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_typing(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+/* The delivery hooks of the messaging core for this front end. */
+void cws_msg_hooks(api_srv_t *srv, im_c2c_hooks_t *out);
+
+/* REST one-to-one messages (rest_openim.c) and conversations (rest_recentcontact.c) */
+void rest_sendmsg(rest_ctx_t *c);
+void rest_batchsendmsg(rest_ctx_t *c);
+void rest_importmsg(rest_ctx_t *c);
+void rest_admin_getroammsg(rest_ctx_t *c);
+void rest_admin_msgwithdraw(rest_ctx_t *c);
+void rest_admin_set_msg_read(rest_ctx_t *c);
+void rest_get_c2c_unread_msg_num(rest_ctx_t *c);
+void rest_modify_c2c_msg(rest_ctx_t *c);
+void rest_recentcontact_get_list(rest_ctx_t *c);
+void rest_recentcontact_delete(rest_ctx_t *c);
 
 /* ---- operator API (operator.c) -------------------------------------------- */
 void op_handle(api_srv_t *srv, net_req_t *req);

@@ -346,6 +346,15 @@ const cws_op_t cws_ops[] = {
   { "login",     op_login,     API_AUTH_NONE, 8 * 1024, "log in with a UserSig (imports the account, records the day's usage)" },
   { "heartbeat", op_heartbeat, API_AUTH_USER, 1024,     "keep the connection alive; answers the server time" },
   { "logout",    op_logout,    API_AUTH_USER, 1024,     "end the session (no PushOnline), then close 1000" },
+  { "send",      cws_op_send,      API_AUTH_USER, 32 * 1024, "send a one-to-one message; answered after it is durable" },
+  { "sync",      cws_op_sync,      API_AUTH_USER, 1024,     "the next page of the user's events after a cursor; complete = now live" },
+  { "history",   cws_op_history,   API_AUTH_USER, 1024,     "a page of a conversation's messages, newest first" },
+  { "recall",    cws_op_recall,    API_AUTH_USER, 1024,     "recall one's own message within the recall window" },
+  { "read",      cws_op_read,      API_AUTH_USER, 1024,     "report a conversation read up to a sequence" },
+  { "conversations", cws_op_conversations, API_AUTH_USER, 1024, "the conversation list with unread counts" },
+  { "pin",       cws_op_pin,       API_AUTH_USER, 1024,     "pin or unpin a conversation" },
+  { "conv_delete", cws_op_conv_delete, API_AUTH_USER, 1024, "delete a conversation from the list (clear: and its history)" },
+  { "typing",    cws_op_typing,    API_AUTH_USER, 1024,     "tell the peer's online devices the user is typing (never stored)" },
   { 0, 0, 0, 0, 0 }
 };
 

@@ -98,6 +98,11 @@ static void on_tick(uv_timer_t *t)
   static int64_t last_sweep_s;
   int64_t now = imc_clock_now_s();
   if (now - last_sweep_s >= 3600) { im_presence_sweep(srv->presence, now); last_sweep_s = now; }
+  int64_t mono_s = (int64_t)(uv_now(srv->loop) / 1000); /* the interval runs on real time, the cutoff on the clock */
+  if (!srv->stopping && mono_s - srv->last_purge_s >= srv->cfg->msg_purge_interval_s) {
+    srv->last_purge_s = mono_s;
+    im_c2c_purge(srv->c2c, NULL, NULL); /* bounded jobs on the writer thread */
+  }
 }
 
 /* ---- shutdown --------------------------------------------------------------- */
@@ -132,8 +137,10 @@ static void on_net_closed(void *arg)
 static void stop_poll(uv_timer_t *t)
 {
   api_srv_t *srv = t->data;
+  im_c2c_stop(srv->c2c);
   int timed_out = uv_now(srv->loop) - srv->stop_started_ms >= (uint64_t)srv->cfg->shutdown_timeout_ms;
-  if (!timed_out && (net_server_requests_in_flight(srv->net) || srv->jobs_in_flight)) return;
+  if (!timed_out && (net_server_requests_in_flight(srv->net) || srv->jobs_in_flight || im_c2c_in_flight(srv->c2c)))
+    return;
   if (timed_out) IMC_WARN("server", "msg=\"shutdown timeout: closing with work in flight\" requests=%zu jobs=%zu",
                           net_server_requests_in_flight(srv->net), srv->jobs_in_flight);
   uv_timer_stop(t);
@@ -194,6 +201,20 @@ static int start_test_clock(const api_cfg_t *cfg)
   return 0;
 }
 
+/* The messaging limit defaults from the configuration (im_limit reads them). */
+static void msg_limits_init(api_srv_t *srv)
+{
+  const api_cfg_t *cfg = srv->cfg;
+  int64_t *v = srv->limits.v;
+  v[IM_LIMIT_MSG_MAX_BYTES] = cfg->msg_max_bytes;
+  v[IM_LIMIT_RETENTION_S] = cfg->msg_retention_s;
+  v[IM_LIMIT_RECENT_KEPT] = cfg->msg_recent_kept;
+  v[IM_LIMIT_RECALL_WINDOW_S] = cfg->msg_recall_window_s;
+  v[IM_LIMIT_DEDUPE_WINDOW_S] = cfg->msg_dedupe_window_s;
+  v[IM_LIMIT_SYNC_PAGE] = cfg->msg_sync_page;
+  v[IM_LIMIT_RECENT_PAGE] = cfg->msg_recent_page;
+}
+
 int api_serve(const api_cfg_t *cfg)
 {
   api_srv_t srv;
@@ -240,6 +261,17 @@ int api_serve(const api_cfg_t *cfg)
     uv_run(&loop, UV_RUN_DEFAULT);
     goto out_loop;
   }
+  msg_limits_init(&srv);
+  im_c2c_hooks_t hooks;
+  cws_msg_hooks(&srv, &hooks);
+  if ((rc = im_c2c_create(srv.writer, srv.reader, srv.presence, &srv.limits, &hooks, &srv.c2c))) {
+    IMC_ERROR("server", "msg=\"cannot start messaging\" err=%s", imc_err_name(rc));
+    store_writer_stop(srv.writer, NULL, NULL);
+    store_reader_stop(srv.reader, NULL, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    goto out_loop;
+  }
+  srv.last_purge_s = (int64_t)(uv_now(&loop) / 1000);
   net_cfg_t ncfg;
   net_cfg_defaults(&ncfg);
   ncfg.host = host;
@@ -285,6 +317,7 @@ int api_serve(const api_cfg_t *cfg)
   rc = 0;
 out_loop:
   uv_loop_close(&loop);
+  im_c2c_free(srv.c2c);
   for (size_t i = 0; i < srv.rate.cap; i++) free(srv.rate.slots[i].val);
   u64map_free(&srv.rate);
 out:

@@ -96,6 +96,19 @@ static const char *const migrations[] = {
   "CREATE TRIGGER bills_no_delete BEFORE DELETE ON bills BEGIN SELECT RAISE(ABORT, 'bills are immutable'); END;",
   /* 9: imported documents are counted per app and month (the bill run reads it per app) */
   "CREATE INDEX usage_import_doc_app ON usage_import_doc(sdkappid, month);",
+  /* 10: one-to-one messages (sqlite_msg.c; docs/decisions/messaging-c2c-storage.md) */
+  "CREATE TABLE c2c_msg(id INTEGER PRIMARY KEY, sdkappid INTEGER NOT NULL, conv INTEGER NOT NULL, seq INTEGER NOT NULL,"
+  " from_no INTEGER NOT NULL, to_no INTEGER NOT NULL, time_s INTEGER NOT NULL, cseq INTEGER NOT NULL,"
+  " random INTEGER NOT NULL, flags INTEGER NOT NULL, life_s INTEGER NOT NULL, body TEXT NOT NULL,"
+  " UNIQUE(sdkappid, conv, seq));"
+  "CREATE INDEX c2c_msg_random ON c2c_msg(sdkappid, conv, random);"
+  "CREATE TABLE c2c_inbox(id INTEGER PRIMARY KEY, sdkappid INTEGER NOT NULL, user_no INTEGER NOT NULL,"
+  " useq INTEGER NOT NULL, kind INTEGER NOT NULL, conv INTEGER NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL,"
+  " UNIQUE(sdkappid, user_no, useq));"
+  "CREATE TABLE c2c_recent(sdkappid INTEGER NOT NULL, user_no INTEGER NOT NULL, peer_no INTEGER NOT NULL,"
+  " last_seq INTEGER NOT NULL DEFAULT 0, last_time INTEGER NOT NULL DEFAULT 0, read_seq INTEGER NOT NULL DEFAULT 0,"
+  " pinned_at INTEGER NOT NULL DEFAULT 0, hidden_seq INTEGER NOT NULL DEFAULT 0, cleared_seq INTEGER NOT NULL DEFAULT 0,"
+  " PRIMARY KEY(sdkappid, user_no, peer_no)) WITHOUT ROWID;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -163,6 +176,7 @@ typedef struct sq {
   sqlite3 *db;
   sqlite3_stmt *st[S__COUNT];
   sqlite3_stmt *ust[SQU_STMTS_MAX];       /* sqlite_usage.c */
+  struct sqmsg *msg;             /* sqlite_msg.c state, created on first use */
 } sq_t;
 
 static int map_rc(int rc)
@@ -205,16 +219,25 @@ static int run(sqlite3_stmt *s)
 
 #define Q(s) ((sq_t *)(s))
 
+sqlite3 *sq__db(store_t *s) { return Q(s)->db; }
+struct sqmsg **sq__msg_slot(store_t *s) { return &Q(s)->msg; }
+int sq__map_rc(int rc) { return map_rc(rc); }
+
 static void sq_close(store_t *s)
 {
   sq_t *q = Q(s);
   for (int i = 0; i < S__COUNT; i++) sqlite3_finalize(q->st[i]);
   for (int i = 0; i < SQU_STMTS_MAX; i++) sqlite3_finalize(q->ust[i]);
+  sq__msg_free(q->msg);
   sqlite3_close(q->db);
   free(q);
 }
 
-static int sq_exec(store_t *s, const char *sql) { return map_rc(sqlite3_exec(Q(s)->db, sql, NULL, NULL, NULL)); }
+static int sq_exec(store_t *s, const char *sql)
+{
+  if (!strncmp(sql, "ROLLBACK", 8)) sq__msg_rollback(Q(s)->msg); /* cached next sequences may be gone */
+  return map_rc(sqlite3_exec(Q(s)->db, sql, NULL, NULL, NULL));
+}
 
 static int sq_data_version(store_t *s, uint64_t *v)
 {
@@ -743,6 +766,7 @@ static const store_vtab_t sqlite_vtab = {
   squ_login_each, squ_add, squ_max, squ_event, squ_day_each, squ_group, squ_group_each,
   squ_import_doc, squ_import_put, squ_import_count, squ_registrations,
   squ_bill_insert, squ_bill_get, squ_bill_each,
+  &sq__msg_vtab,
 };
 
 sqlite3 *store__sqlite_db(store_t *s) { return Q(s)->db; }

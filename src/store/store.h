@@ -124,6 +124,8 @@ typedef void (*store_usage_day_cb)(void *ud, int32_t day_yyyymmdd, const char *m
 typedef void (*store_usage_group_cb)(void *ud, int live, int64_t created_s, int64_t dissolved_s);
 typedef void (*store_bill_cb)(void *ud, const store_bill_t *b);
 
+struct store_msg_vtab; /* store_msg.h */
+
 typedef struct store_vtab {
   int version;                           /* 1 */
   const char *name;                      /* "sqlite" */
@@ -180,6 +182,7 @@ typedef struct store_vtab {
   int (*bill_insert)(store_t *, const store_bill_t *in, store_bill_t *out);
   int (*bill_get)(store_t *, uint32_t sdkappid, int32_t month, store_bill_t *out);
   int (*bill_each)(store_t *, int64_t customer_id, int unpaid_only, store_bill_cb, void *);
+  const struct store_msg_vtab *msg;      /* one-to-one messages (store_msg.h) */
 } store_vtab_t;
 
 struct store { const store_vtab_t *vt; };

@@ -75,6 +75,29 @@
   X(WS_UNKNOWN_OP,        60009, "unknown op")                                  \
   X(WS_ALREADY_LOGGED_IN, 70402, "already logged in")                           \
   X(WS_PLATFORM,          70402, "unknown platform")                            \
+  /* one-to-one messages (rest-api-reference §2.2, §2.3, §3.2) */              \
+  X(MSG_JSON,             90001, "message request JSON is invalid")             \
+  X(MSG_BODY,             90002, "MsgBody is invalid")                          \
+  X(MSG_TO,               90003, "To_Account is missing or invalid")            \
+  X(MSG_SEQ,              90004, "MsgSeq must be an integer 0..4294967295")     \
+  X(MSG_RANDOM,           90005, "MsgRandom must be an integer 0..4294967295")  \
+  X(MSG_TIMESTAMP,        90006, "MsgTimeStamp is missing or invalid")          \
+  X(MSG_BODY_NOT_ARRAY,   90007, "MsgBody must be a non-empty array")           \
+  X(MSG_FROM,             90008, "From_Account is invalid or not imported")     \
+  X(MSG_TO_UNKNOWN,       90012, "To_Account is not imported")                  \
+  X(MSG_LIFETIME,         90026, "MsgLifeTime must be 0..604800 seconds")       \
+  X(MSG_SYNC_FROM_OLD,    90030, "SyncFromOldSystem must be 2 or 5")            \
+  X(MSG_SYNC_OTHER,       90031, "SyncOtherMachine must be 1 or 2")             \
+  X(MSG_PUSH_INFO,        90043, "OfflinePushInfo is invalid")                  \
+  X(MSG_LIFETIME_TYPE,    90044, "MsgLifeTime must be an integer")              \
+  X(MSG_KEY,              90054, "MsgKey is invalid")                           \
+  X(MSG_TOO_BIG,          93000, "message is larger than the size limit")       \
+  X(MSG_NOT_FOUND,        20022, "message not found")                           \
+  X(MSG_RECALLED,         20023, "message was already recalled")                \
+  X(MSG_RECALL_LATE,      20016, "the recall window has passed")                \
+  X(MSG_NOT_SENDER,       20001, "only the sender may do that to a message")    \
+  X(CONV_USER,            50001, "From_Account is not imported")                \
+  X(CONV_PARAM,           50002, "invalid conversation parameter")              \
   /* billing and quotes (pure library; CLI and operator API only) */           \
   X(BILL_SCHEME,          0,     "unknown price-book scheme")                   \
   X(BILL_EDITION,         0,     "unknown edition for this scheme")             \
