@@ -149,8 +149,11 @@ static void split_url(net_req_t *r)
     u = strpbrk(scheme + 3, "/?");
     if (!u) u = "/";
   }
-  r->path = strdup(u);
+  size_t n = strlen(u);
+  r->path = malloc(n + 2);
   if (!r->path) return;
+  if (u[0] == '?') { r->path[0] = '/'; memcpy(r->path + 1, u, n + 1); } /* "http://h?q": the path is "/" */
+  else memcpy(r->path, u, n + 1);
   char *q = strchr(r->path, '?');
   if (q) { *q = 0; r->query = q + 1; } else r->query = r->path + strlen(r->path);
   char *frag = strchr(r->query, '#');
