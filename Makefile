@@ -25,14 +25,14 @@ LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lwslay -lhttp_parser
 CMOCKA   := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 # Link order: a module may use the modules to its right.
-MODULES := cli api im meter cluster tenant plan billing auth store net util
+MODULES := cli api im meter tenant plan billing auth store net util
 DEPS_util    := util
 DEPS_net     := net util
 DEPS_auth    := auth util
 DEPS_store   := store util
-DEPS_billing := billing plan util
-DEPS_plan    := plan util
-DEPS_tenant  := tenant billing plan store auth util
+DEPS_billing := billing util
+DEPS_plan    := plan billing util
+DEPS_tenant  := tenant plan billing store auth util
 DEPS_meter   := meter store util
 DEPS_im      := im store util
 DEPS_api     := $(filter-out cli,$(MODULES))

@@ -13,6 +13,7 @@
 #define IMC_API_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "util/config.h"
 
@@ -48,5 +49,11 @@ extern const cfg_def_t api_cfg_defs[];
 /* Run the server until a signal stops it. Returns the process exit status
  * (0 after a clean shutdown). Logs why it failed to start otherwise. */
 int api_serve(const api_cfg_t *cfg);
+
+/* Print a document generated from the declarative tables ("rest-routes",
+ * "ws-ops") as Markdown to f. 0, or IMC_E_INVAL for an unknown name. */
+int api_doc_print(FILE *f, const char *which);
+/* List the names api_doc_print knows, one per line with a summary. */
+void api_doc_list(FILE *f);
 
 #endif

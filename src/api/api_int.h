@@ -51,6 +51,14 @@ typedef struct api_srv {
   int tz_offset_s;
 } api_srv_t;
 
+/* Who may call a REST command or a WebSocket op (route/op table column). */
+typedef enum {
+  API_AUTH_NONE,                 /* WebSocket: before login (only `login`) */
+  API_AUTH_USER,                 /* WebSocket: a logged-in user */
+  API_AUTH_ADMIN,                /* REST v4: an App admin's UserSig */
+} api_auth_t;
+const char *api_auth_name(api_auth_t a); /* "none", "user", "admin" */
+
 /* ---- REST v4 (rest_v4.c) -------------------------------------------------- */
 struct rest_ctx;
 typedef void (*rest_handler_fn)(struct rest_ctx *c);
@@ -59,6 +67,7 @@ typedef struct rest_route {
   const char *service;
   const char *command;
   rest_handler_fn fn;
+  api_auth_t auth;               /* API_AUTH_ADMIN for every v4 command */
   int64_t freq_per_s;            /* documented per-command frequency; 0 = app default */
   size_t max_body_bytes;         /* 93000 beyond */
   const char *doc;               /* one line for docs/rest-api.md */
@@ -110,14 +119,43 @@ void rest_query_online_status(rest_ctx_t *c);
 void rest_querystate(rest_ctx_t *c);
 
 /* ---- client WebSocket (client_ws.c) --------------------------------------- */
+/* Per-connection state. Ownership: the open socket holds one reference; every
+ * asynchronous job on behalf of the connection takes another (cws_hold) and
+ * drops it in its completion (cws_release); the struct is freed at zero. A
+ * completion must call cws_usable() before touching the socket and re-check
+ * what may have changed while it waited. */
+typedef struct cws_conn cws_conn_t;
+enum { CWS_NEW, CWS_LOGIN_PENDING, CWS_ONLINE, CWS_CLOSING, CWS_CLOSED };
+
+cws_conn_t *cws_hold(cws_conn_t *c);     /* returns c */
+void cws_release(cws_conn_t *c);         /* frees c when the last hold goes */
+/* The socket if the connection is still open and not closing, else NULL. */
+net_ws_t *cws_usable(const cws_conn_t *c);
+int cws_state(const cws_conn_t *c);      /* CWS_* */
+const im_session_t *cws_session(const cws_conn_t *c); /* sdkappid, user_no once online */
+cws_conn_t *cws_of_session(im_session_t *s);          /* presence session → connection */
+
+/* Send a JSON object (stolen) as one text frame. */
+void cws_send_json(net_ws_t *ws, json_t *o);
+/* Reply {id, op, code, msg, …extra (stolen)} to a request. */
+void cws_reply(net_ws_t *ws, json_t *id, const char *op, int err, const char *msg, json_t *extra);
+
+typedef void (*cws_op_fn)(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+typedef struct cws_op {
+  const char *name;
+  cws_op_fn fn;
+  api_auth_t auth;               /* API_AUTH_NONE or API_AUTH_USER */
+  size_t max_frame_bytes;        /* 93000 beyond (the connection stays open) */
+  const char *doc;               /* one line for docs/protocol.md */
+} cws_op_t;
+extern const cws_op_t cws_ops[]; /* NULL-terminated */
+
 void cws_on_open(void *ud, net_ws_t *ws);
 void cws_on_text(void *ud, net_ws_t *ws, const char *data, size_t len);
 void cws_on_close(void *ud, net_ws_t *ws, int code);
 void cws_on_deadline(void *ud, net_ws_t *ws);
 /* End every session of a user with a `kicked` push and close code. */
 void cws_kick_user(api_srv_t *srv, uint32_t sdkappid, uint32_t user_no, const char *reason, int close_code);
-/* Close every session (shutdown). */
-void cws_close_all(api_srv_t *srv);
 
 /* ---- operator API (operator.c) -------------------------------------------- */
 void op_handle(api_srv_t *srv, net_req_t *req);

@@ -3,10 +3,19 @@
  * kicks. Loop thread only.
  *
  * Per connection we keep one small cws_conn_t (the im_session_t plus a state
- * byte); everything else lives in net/ or is allocated only while a login is
- * being written. A login is acknowledged only after its usage event (and the
- * account import it may imply) is durable. If the connection closes while its
- * login job is in flight, the job's completion frees the connection state. */
+ * byte and a hold count); everything else lives in net/ or is allocated only
+ * while an operation is in flight.
+ *
+ * Ownership (one mechanism for every asynchronous step): a job started on
+ * behalf of a connection takes a hold (cws_hold) and keeps the cws_conn_t
+ * pointer; when the socket closes, cws_on_close unlinks the session, marks
+ * the state CWS_CLOSED and drops the socket's own hold; the memory is freed
+ * when the last hold is released (nginx's r->count). A completion asks
+ * cws_usable() before touching the socket and re-checks whatever may have
+ * changed while it waited (kick, app status, account existence).
+ *
+ * A login is acknowledged only after its usage event (and the account import
+ * it may imply) is durable. */
 #include "api/api_int.h"
 #include "auth/usersig.h"
 #include "util/clock.h"
@@ -14,41 +23,67 @@
 #include "util/err.h"
 #include "util/log.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum { CWS_NEW, CWS_LOGIN_PENDING, CWS_ONLINE, CWS_CLOSING };
-
-typedef struct cws_conn {
-  im_session_t sess;     /* sess.conn = the net_ws_t */
-  uint8_t state;
-  uint8_t gone;          /* net closed the connection while a job was in flight */
+struct cws_conn {
+  im_session_t sess;     /* sess.conn = the net_ws_t while open, NULL once closed */
+  uint16_t holds;        /* 1 for the open socket + 1 per job in flight */
+  uint8_t state;         /* CWS_* */
   uint8_t logout;        /* closed by logout or kick: no PushOnline */
   uint32_t login_s;      /* login time (unix s, truncated) for the access log */
-} cws_conn_t;
+};
 
 typedef struct login_job {
   store_job_t job;
   api_srv_t *srv;
-  cws_conn_t *conn;
+  cws_conn_t *conn;      /* held */
   json_t *id;
   uint32_t sdkappid;
   uint32_t user_no;
   int known;             /* account already in the registry */
   int32_t day;           /* yyyymmdd in the billing zone */
   int64_t now_s;
+  int64_t sig_time_s;    /* TLS.time of the UserSig (kick re-check) */
   char user_id[40];
 } login_job_t;
 
+/* ---- ownership -------------------------------------------------------------- */
+cws_conn_t *cws_hold(cws_conn_t *c)
+{
+  assert(c && c->holds > 0 && c->holds < UINT16_MAX);
+  c->holds++;
+  return c;
+}
+
+void cws_release(cws_conn_t *c)
+{
+  assert(c && c->holds > 0);
+  if (--c->holds == 0) {
+    assert(c->state == CWS_CLOSED && !c->sess.linked && !c->sess.conn);
+    free(c);
+  }
+}
+
+net_ws_t *cws_usable(const cws_conn_t *c)
+{
+  return c->state == CWS_CLOSED || c->state == CWS_CLOSING ? NULL : c->sess.conn;
+}
+
+int cws_state(const cws_conn_t *c) { return c->state; }
+const im_session_t *cws_session(const cws_conn_t *c) { return &c->sess; }
+cws_conn_t *cws_of_session(im_session_t *s) { return (cws_conn_t *)s; }
+
 /* ---- replies ---------------------------------------------------------------- */
-static void send_json(net_ws_t *ws, json_t *o)
+void cws_send_json(net_ws_t *ws, json_t *o)
 {
   char *text = json_dumps(o, JSON_COMPACT);
   if (text) { net_ws_send_text(ws, text, strlen(text)); free(text); }
   json_decref(o);
 }
 
-static void reply(net_ws_t *ws, json_t *id, const char *op, int err, const char *msg, json_t *extra)
+void cws_reply(net_ws_t *ws, json_t *id, const char *op, int err, const char *msg, json_t *extra)
 {
   json_t *o = json_object();
   json_object_set(o, "id", id ? id : json_null());
@@ -56,8 +91,10 @@ static void reply(net_ws_t *ws, json_t *id, const char *op, int err, const char 
   json_object_set_new(o, "code", json_integer(imc_err_compat(err)));
   json_object_set_new(o, "msg", json_string(msg ? msg : imc_strerror(err)));
   if (extra) { json_object_update(o, extra); json_decref(extra); }
-  send_json(ws, o);
+  cws_send_json(ws, o);
 }
+#define send_json cws_send_json
+#define reply cws_reply
 
 /* ---- open / close / deadline ---------------------------------------------- */
 void cws_on_open(void *ud, net_ws_t *ws)
@@ -66,8 +103,22 @@ void cws_on_open(void *ud, net_ws_t *ws)
   cws_conn_t *c = calloc(1, sizeof *c);
   if (!c) { net_ws_close(ws, 1011, "out of memory"); return; }
   c->sess.conn = ws;
+  c->holds = 1;          /* the socket's own hold, dropped in cws_on_close */
+  c->state = CWS_NEW;
   net_ws_set_data(ws, c);
   net_ws_set_deadline(ws, (uint32_t)srv->cfg->ws_login_timeout_ms);
+}
+
+/* Unlink the session from presence (logout: no PushOnline window) and write
+ * the session's access-log line; no-op if it is not linked. */
+static void end_session(api_srv_t *srv, cws_conn_t *c, int code)
+{
+  if (!c->sess.linked) return;
+  int64_t now = imc_clock_now_s();
+  im_presence_remove(srv->presence, &c->sess, c->logout, now, srv->cfg->push_online_keep_s);
+  IMC_ACCESS("ws", "event=session_end app=%u user_no=%u platform=%s duration_s=%lld close=%d remote=%s",
+             c->sess.sdkappid, c->sess.user_no, im_platform_name((im_platform_t)c->sess.platform),
+             (long long)(now - c->login_s), code, net_ws_remote(c->sess.conn));
 }
 
 void cws_on_close(void *ud, net_ws_t *ws, int code)
@@ -75,45 +126,51 @@ void cws_on_close(void *ud, net_ws_t *ws, int code)
   api_srv_t *srv = ud;
   cws_conn_t *c = net_ws_data(ws);
   if (!c) return;
+  assert(c->sess.conn == ws && c->state != CWS_CLOSED);
   net_ws_set_data(ws, NULL);
-  if (c->sess.linked) {
-    int64_t now = imc_clock_now_s();
-    im_presence_remove(srv->presence, &c->sess, c->logout, now, srv->cfg->push_online_keep_s);
-    IMC_ACCESS("ws", "event=session_end app=%u user_no=%u platform=%s duration_s=%lld close=%d remote=%s",
-               c->sess.sdkappid, c->sess.user_no, im_platform_name((im_platform_t)c->sess.platform),
-               (long long)(now - c->login_s), code, net_ws_remote(ws));
-  }
-  if (c->state == CWS_LOGIN_PENDING) { c->gone = 1; return; } /* the login job frees it */
-  free(c);
+  end_session(srv, c, code);
+  c->state = CWS_CLOSED;
+  c->sess.conn = NULL;
+  cws_release(c);        /* the socket's hold; jobs in flight keep theirs */
+}
+
+/* Close with a code; the session leaves presence now (a kicked or timed-out
+ * user is not Online while the close frame drains). */
+static void close_conn(api_srv_t *srv, cws_conn_t *c, int logout, uint16_t code, const char *reason)
+{
+  if (!cws_usable(c)) return;
+  if (logout) c->logout = 1;
+  end_session(srv, c, code);
+  c->state = CWS_CLOSING;
+  net_ws_close(c->sess.conn, code, reason);
 }
 
 void cws_on_deadline(void *ud, net_ws_t *ws)
 {
-  (void)ud;
+  api_srv_t *srv = ud;
   cws_conn_t *c = net_ws_data(ws);
   if (!c) return;
-  if (c->state == CWS_ONLINE) net_ws_close(ws, 4004, "idle timeout");
-  else net_ws_close(ws, 4001, "not logged in within the login timeout");
-  c->state = CWS_CLOSING;
+  if (c->state == CWS_ONLINE) close_conn(srv, c, 0, 4004, "idle timeout");
+  else close_conn(srv, c, 0, 4001, "not logged in within the login timeout");
 }
 
-/* ---- kick --------------------------------------------------------------------- */
+/* ---- kick ----------------------------------------------------------------- */
 static void kick_session(api_srv_t *srv, cws_conn_t *c, const char *reason, int close_code)
 {
-  net_ws_t *ws = c->sess.conn;
-  json_t *push = json_pack("{s:s,s:s}", "type", "kicked", "reason", reason);
-  send_json(ws, push);
-  c->logout = 1;
-  im_presence_remove(srv->presence, &c->sess, 1, imc_clock_now_s(), 0);
-  c->state = CWS_CLOSING;
-  net_ws_close(ws, (uint16_t)close_code, reason);
+  if (!cws_usable(c)) return;
+  send_json(c->sess.conn, json_pack("{s:s,s:s}", "type", "kicked", "reason", reason));
+  close_conn(srv, c, 1, (uint16_t)close_code, reason);
 }
 
 void cws_kick_user(api_srv_t *srv, uint32_t sdkappid, uint32_t user_no, const char *reason, int close_code)
 {
   im_session_t *s;
-  while ((s = im_presence_first(srv->presence, sdkappid, user_no)))
-    kick_session(srv, (cws_conn_t *)s, reason, close_code);
+  while ((s = im_presence_first(srv->presence, sdkappid, user_no))) {
+    cws_conn_t *c = (cws_conn_t *)s;
+    assert(cws_usable(c));
+    kick_session(srv, c, reason, close_code);
+    assert(!s->linked); /* close_conn unlinked it: the loop advances */
+  }
 }
 
 /* ---- login -------------------------------------------------------------------- */
@@ -126,18 +183,45 @@ static int login_run(store_t *s, void *arg)
   return rc;
 }
 
+/* What may have changed while the login's job waited for the writer: the app
+ * (suspended, deleted), the account (deleted, or deleted and re-imported with
+ * another number) and the user's kick time. 0 if the login still stands. */
+static int login_recheck(api_srv_t *srv, const login_job_t *j, const char **why)
+{
+  const tenant_app_t *app = tenant_registry_app(srv->reg, j->sdkappid);
+  uint32_t now_no;
+  *why = NULL;
+  if (!app) return IMC_E_SIG_APP_UNKNOWN;
+  if (!tenant_app_active(app)) return IMC_E_APP_DISABLED;
+  if (tenant_registry_account_find(srv->reg, j->sdkappid, j->user_id, &now_no) || now_no != j->user_no) {
+    *why = "the account was deleted while logging in";
+    return IMC_E_USER_NOT_FOUND;
+  }
+  if (j->sig_time_s <= api_kicked_at(srv, j->sdkappid, j->user_no)) {
+    *why = "UserSig was issued before the user was kicked; log in with a fresh one";
+    return IMC_E_SIG_EXPIRED;
+  }
+  return 0;
+}
+
 static void login_done(void *arg, int rc)
 {
   login_job_t *j = arg;
   api_srv_t *srv = j->srv;
   cws_conn_t *c = j->conn;
+  const char *why = NULL;
+  assert(srv->jobs_in_flight > 0);
   srv->jobs_in_flight--;
-  if (c->gone) { free(c); goto out; }
-  net_ws_t *ws = c->sess.conn;
+  /* The account row is durable whatever became of the connection: the
+   * registry must learn about it (else memory and storage disagree). */
   if (!rc && !j->known) rc = tenant_registry_account_put(srv->reg, j->sdkappid, j->user_id, j->user_no);
+  net_ws_t *ws = cws_usable(c);
+  if (!ws) goto out;                     /* closed while the job ran: nothing to answer */
+  assert(c->state == CWS_LOGIN_PENDING);
+  if (!rc) rc = login_recheck(srv, j, &why);
   if (rc) {
     c->state = CWS_NEW;
-    reply(ws, j->id, "login", rc, NULL, NULL);
+    reply(ws, j->id, "login", rc, why, NULL);
     goto out;
   }
   c->sess.sdkappid = j->sdkappid;
@@ -152,12 +236,7 @@ static void login_done(void *arg, int rc)
   while (displaced) {
     im_session_t *next = displaced->next;
     displaced->next = NULL;
-    cws_conn_t *old = (cws_conn_t *)displaced;
-    json_t *push = json_pack("{s:s,s:s}", "type", "kicked", "reason", "another device logged in on the same platform");
-    send_json(old->sess.conn, push);
-    old->logout = 1;
-    old->state = CWS_CLOSING;
-    net_ws_close(old->sess.conn, 4002, "another device logged in on the same platform");
+    kick_session(srv, (cws_conn_t *)displaced, "another device logged in on the same platform", 4002);
     displaced = next;
   }
   c->state = CWS_ONLINE;
@@ -165,6 +244,7 @@ static void login_done(void *arg, int rc)
   net_ws_set_deadline(ws, (uint32_t)srv->cfg->ws_idle_timeout_ms);
   reply(ws, j->id, "login", 0, NULL, json_pack("{s:I}", "server_time", (json_int_t)j->now_s));
 out:
+  cws_release(c);
   json_decref(j->id);
   free(j);
 }
@@ -219,7 +299,8 @@ static void op_login(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, js
   login_job_t *j = calloc(1, sizeof *j);
   if (!j) { reply(ws, id, "login", IMC_E_NOMEM, NULL, NULL); return; }
   j->srv = srv;
-  j->conn = c;
+  j->conn = cws_hold(c);
+  j->sig_time_s = info.time;
   j->id = json_incref(id);
   j->sdkappid = sdkappid;
   j->user_no = user_no;
@@ -239,6 +320,7 @@ static void op_login(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, js
     c->state = CWS_NEW;
     json_decref(j->id);
     free(j);
+    cws_release(c);      /* the job's hold; the socket keeps its own */
     reply(ws, id, "login", rc, NULL, NULL);
     return;
   }
@@ -255,24 +337,23 @@ static void op_logout(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, j
 {
   (void)req;
   reply(ws, id, "logout", 0, NULL, NULL);
-  c->logout = 1;
-  im_presence_remove(srv->presence, &c->sess, 1, imc_clock_now_s(), 0);
-  c->state = CWS_CLOSING;
-  net_ws_close(ws, 1000, "logout");
+  close_conn(srv, c, 1, 1000, "logout");
 }
 
-typedef void (*op_fn)(api_srv_t *, net_ws_t *, cws_conn_t *, json_t *, json_t *);
-static const struct { const char *name; op_fn fn; int needs_login; } ops[] = {
-  { "login", op_login, 0 },
-  { "heartbeat", op_heartbeat, 1 },
-  { "logout", op_logout, 1 },
+/* The op table (api_int.h: cws_op_t). docs/protocol.md's op index is
+ * generated from it (`imcloud doc ws-ops`). */
+const cws_op_t cws_ops[] = {
+  { "login",     op_login,     API_AUTH_NONE, 8 * 1024, "log in with a UserSig (imports the account, records the day's usage)" },
+  { "heartbeat", op_heartbeat, API_AUTH_USER, 1024,     "keep the connection alive; answers the server time" },
+  { "logout",    op_logout,    API_AUTH_USER, 1024,     "end the session (no PushOnline), then close 1000" },
+  { 0, 0, 0, 0, 0 }
 };
 
 void cws_on_text(void *ud, net_ws_t *ws, const char *data, size_t len)
 {
   api_srv_t *srv = ud;
   cws_conn_t *c = net_ws_data(ws);
-  if (!c || c->state == CWS_CLOSING) return;
+  if (!c || !cws_usable(c)) return;
   if (c->state == CWS_ONLINE) net_ws_set_deadline(ws, (uint32_t)srv->cfg->ws_idle_timeout_ms);
   json_error_t jerr;
   json_t *req = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -289,11 +370,12 @@ void cws_on_text(void *ud, net_ws_t *ws, const char *data, size_t len)
   json_t *op = json_object_get(req, "op");
   if (!json_is_string(op)) { reply(ws, id, NULL, IMC_E_JSON_PARSE, "op must be a string", NULL); json_decref(req); return; }
   const char *name = json_string_value(op);
-  size_t i;
-  for (i = 0; i < sizeof ops / sizeof ops[0]; i++) if (!strcmp(ops[i].name, name)) break;
-  if (i == sizeof ops / sizeof ops[0]) reply(ws, id, name, IMC_E_WS_UNKNOWN_OP, NULL, NULL);
+  const cws_op_t *o = cws_ops;
+  while (o->name && strcmp(o->name, name)) o++;
+  if (!o->name) reply(ws, id, name, IMC_E_WS_UNKNOWN_OP, NULL, NULL);
+  else if (len > o->max_frame_bytes) reply(ws, id, name, IMC_E_TOOBIG, NULL, NULL);
   else if (c->state == CWS_LOGIN_PENDING) reply(ws, id, name, IMC_E_BUSY, "login in progress", NULL);
-  else if (ops[i].needs_login && c->state != CWS_ONLINE) reply(ws, id, name, IMC_E_WS_NOT_LOGGED_IN, NULL, NULL);
-  else ops[i].fn(srv, ws, c, id, req);
+  else if (o->auth == API_AUTH_USER && c->state != CWS_ONLINE) reply(ws, id, name, IMC_E_WS_NOT_LOGGED_IN, NULL, NULL);
+  else o->fn(srv, ws, c, id, req);
   json_decref(req);
 }

@@ -25,7 +25,7 @@ static int optional_string(json_t *body, const char *name, const char **out)
   *out = NULL;
   if (!v) return 0;
   if (!json_is_string(v)) return IMC_E_JSON_TYPE;
-  if (json_string_length(v) > 500) return IMC_E_INVAL;
+  if (json_string_length(v) > 500) return IMC_E_PROFILE_TOOLONG; /* 40601, as portrait_set */
   *out = json_string_value(v);
   return 0;
 }
@@ -58,7 +58,7 @@ void rest_account_import(rest_ctx_t *c)
   if (rc) { rest_reply_err(c, rc, NULL, NULL); return; }
   snprintf(one->user_id, sizeof one->user_id, "%s", uid);
   if ((rc = optional_string(c->body, "Nick", &one->nick)) || (rc = optional_string(c->body, "FaceUrl", &one->face))) {
-    rest_reply_err(c, rc, rc == IMC_E_JSON_TYPE ? "Nick and FaceUrl must be strings" : "Nick and FaceUrl are at most 500 bytes", NULL);
+    rest_reply_err(c, rc, rc == IMC_E_JSON_TYPE ? "Nick and FaceUrl must be strings" : "Nick and FaceUrl are at most 500 bytes (40601)", NULL);
     return;
   }
   rest_submit(c, import_run, import_after);
@@ -67,6 +67,7 @@ void rest_account_import(rest_ctx_t *c)
 /* ---- batches: multiaccount_import, account_delete ------------------------- */
 typedef struct batch {
   json_t *fail;  /* multiaccount_import: FailAccounts being built */
+  json_t *bad;   /* account_delete: per-item results of invalid entries */
   int n;
   struct { char user_id[40]; uint32_t user_no; int rc; } item[BATCH_MAX];
 } batch_t;
@@ -96,7 +97,7 @@ static int batch_collect(json_t *arr, const char *field, batch_t *b, json_t *bad
 static void batch_free(void *p)
 {
   batch_t *b = p;
-  if (b) json_decref(b->fail);
+  if (b) { json_decref(b->fail); json_decref(b->bad); }
   free(b);
 }
 
@@ -150,6 +151,7 @@ static void delete_after(rest_ctx_t *c, int rc)
   batch_t *b = c->data;
   if (rc) { rest_reply_err(c, rc, NULL, NULL); return; }
   json_t *items = json_array();
+  json_array_extend(items, b->bad);
   for (int i = 0; i < b->n; i++) {
     uint32_t user_no;
     if (!b->item[i].rc && tenant_registry_account_find(c->srv->reg, c->sdkappid, b->item[i].user_id, &user_no) == 0) {
@@ -165,6 +167,25 @@ static void delete_after(rest_ctx_t *c, int rc)
   rest_reply_ok(c, json_pack("{s:o}", "ResultItem", items));
 }
 
+/* Invalid items of DeleteItem get their own ResultItem entry (70402 or
+ * 60015 with the offending value), so the reply accounts for every item. */
+static void delete_bad_items(json_t *arr, json_t *out)
+{
+  size_t i;
+  json_t *v;
+  json_array_foreach(arr, i, v) {
+    const char *uid;
+    int rc = json_is_object(v) ? rest_user_id(v, &uid) : IMC_E_JSON_TYPE;
+    if (!rc) continue;
+    json_t *raw = json_is_object(v) ? json_object_get(v, "UserID") : NULL;
+    if (json_is_object(v) && !raw) raw = json_object_get(v, "Identifier");
+    const char *why = rc == IMC_E_JSON_TYPE ? (json_is_object(v) ? "UserID must be a string" : "each item must be an object {\"UserID\":…}")
+                      : rc == IMC_E_INVAL ? "UserID is required" : imc_strerror(rc);
+    json_array_append_new(out, json_pack("{s:i,s:s,s:O?}", "ResultCode", imc_err_compat(rc), "ResultInfo", why,
+                                         "UserID", raw ? raw : json_is_object(v) ? NULL : v));
+  }
+}
+
 void rest_account_delete(rest_ctx_t *c)
 {
   const tenant_app_t *app = tenant_registry_app(c->srv->reg, c->sdkappid);
@@ -172,12 +193,15 @@ void rest_account_delete(rest_ctx_t *c)
   batch_t *b = calloc(1, sizeof *b);
   if (!b) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
   c->data = b;
-  c->data_free = free;
-  int rc = batch_collect(json_object_get(c->body, "DeleteItem"), "UserID", b, NULL);
+  c->data_free = batch_free;
+  json_t *arr = json_object_get(c->body, "DeleteItem");
+  int rc = batch_collect(arr, "UserID", b, NULL);
   if (rc) {
     rest_reply_err(c, rc, rc == IMC_E_BATCH_SIZE ? "DeleteItem holds at most 100 items" : "DeleteItem must be a non-empty array of {\"UserID\":…}", NULL);
     return;
   }
+  if (!(b->bad = json_array())) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
+  delete_bad_items(arr, b->bad);
   rest_submit(c, delete_run, delete_after);
 }
 
@@ -210,19 +234,41 @@ void rest_account_check(rest_ctx_t *c)
 }
 
 /* ---- kick ------------------------------------------------------------------ */
+typedef struct kick_req { uint32_t user_no; int64_t at_s; } kick_req_t;
+
+static int kick_run(store_t *s, void *arg)
+{
+  rest_ctx_t *c = arg;
+  kick_req_t *k = c->data;
+  return store_kick_set(s, c->sdkappid, k->user_no, k->at_s);
+}
+
+static void kick_after(rest_ctx_t *c, int rc)
+{
+  kick_req_t *k = c->data;
+  if (!rc) rc = api_set_kicked_at(c->srv, c->sdkappid, k->user_no, k->at_s);
+  if (rc) { rest_reply_err(c, rc, NULL, NULL); return; }
+  cws_kick_user(c->srv, c->sdkappid, k->user_no, "kicked by the app's backend", 4003);
+  rest_reply_ok(c, NULL);
+}
+
+/* UserSigs issued up to now stop working for this user: a new login needs a
+ * fresh one (rest-api-reference §2.1 kick). The kick time is durable before
+ * the reply; a login whose storage job was in flight re-checks it when that
+ * job completes (client_ws.c login_recheck). */
 void rest_kick(rest_ctx_t *c)
 {
   const char *uid;
-  uint32_t user_no;
+  kick_req_t *k = calloc(1, sizeof *k);
+  if (!k) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
+  c->data = k;
+  c->data_free = free;
   int rc = rest_user_id(c->body, &uid);
   if (rc) { rest_reply_err(c, rc, rc == IMC_E_INVAL ? "UserID is required" : NULL, NULL); return; }
-  if (tenant_registry_account_find(c->srv->reg, c->sdkappid, uid, &user_no)) {
+  if (tenant_registry_account_find(c->srv->reg, c->sdkappid, uid, &k->user_no)) {
     rest_reply_err(c, IMC_E_USER_NOT_FOUND, NULL, NULL);
     return;
   }
-  /* UserSigs issued up to now stop working for this user: a new login needs a
-   * fresh one (rest-api-reference §2.1 kick). */
-  if ((rc = api_set_kicked_at(c->srv, c->sdkappid, user_no, imc_clock_now_s()))) { rest_reply_err(c, rc, NULL, NULL); return; }
-  cws_kick_user(c->srv, c->sdkappid, user_no, "kicked by the app's backend", 4003);
-  rest_reply_ok(c, NULL);
+  k->at_s = imc_clock_now_s();
+  rest_submit(c, kick_run, kick_after);
 }

@@ -78,10 +78,17 @@ int api_set_kicked_at(api_srv_t *srv, uint32_t sdkappid, uint32_t user_no, int64
   int64_t *t = u64map_get(&srv->kicks, key);
   if (!t) {
     if (!(t = malloc(sizeof *t))) return IMC_E_NOMEM;
+    *t = when;
     if (u64map_put(&srv->kicks, key, t)) { free(t); return IMC_E_NOMEM; }
   }
-  *t = when;
+  if (when > *t) *t = when; /* a later kick wins, as in storage */
   return 0;
+}
+
+static void load_kick(void *ud, uint32_t sdkappid, uint32_t user_no, int64_t at_s)
+{
+  api_srv_t *srv = ud;
+  if (api_set_kicked_at(srv, sdkappid, user_no, at_s)) srv->exit_status = 1; /* OOM: refuse to start */
 }
 
 static void on_tick(uv_timer_t *t)
@@ -181,7 +188,8 @@ static int start_test_clock(const api_cfg_t *cfg)
   } else {
     imc_clock_test_enable(imc_clock_now_ms());
   }
-  IMC_WARN("server", "msg=\"test clock enabled: the operator API can move time\" now_s=%lld", (long long)imc_clock_now_s());
+  IMC_WARN("server", "msg=\"test clock enabled: server time stands still at now_s\" now_s=%lld",
+           (long long)imc_clock_now_s());
   return 0;
 }
 
@@ -192,6 +200,7 @@ int api_serve(const api_cfg_t *cfg)
   char host[256];
   int port, rc;
   memset(&srv, 0, sizeof srv);
+  u64map_init(&srv.kicks);
   srv.cfg = cfg;
   srv.tz_offset_s = (int)cfg->billing_tz_offset_s;
   signal(SIGPIPE, SIG_IGN);
@@ -210,7 +219,8 @@ int api_serve(const api_cfg_t *cfg)
   }
   /* the log's end first: whatever commits while we load is applied again (idempotent) */
   if ((rc = api_changes_init(&srv, srv.store)) || (rc = op_token_init(&srv)) ||
-      (rc = tenant_registry_load(srv.store, &srv.reg)) || (rc = im_presence_create(&srv.presence))) {
+      (rc = tenant_registry_load(srv.store, &srv.reg)) || (rc = im_presence_create(&srv.presence)) ||
+      (rc = store_kick_each(srv.store, load_kick, &srv)) || (rc = srv.exit_status ? IMC_E_NOMEM : 0)) {
     IMC_ERROR("server", "msg=\"startup failed\" err=%s", imc_err_name(rc));
     goto out;
   }
@@ -219,7 +229,6 @@ int api_serve(const api_cfg_t *cfg)
   uv_loop_init(&loop);
   srv.loop = &loop;
   u64map_init(&srv.rate);
-  u64map_init(&srv.kicks);
   if ((rc = store_writer_start(&loop, cfg->data, (size_t)cfg->writer_max_jobs, &srv.writer))) {
     IMC_ERROR("server", "msg=\"cannot start the store writer\" err=%s", imc_err_name(rc));
     goto out_loop;
@@ -270,10 +279,10 @@ int api_serve(const api_cfg_t *cfg)
 out_loop:
   uv_loop_close(&loop);
   for (size_t i = 0; i < srv.rate.cap; i++) free(srv.rate.slots[i].val);
-  for (size_t i = 0; i < srv.kicks.cap; i++) free(srv.kicks.slots[i].val);
   u64map_free(&srv.rate);
-  u64map_free(&srv.kicks);
 out:
+  for (size_t i = 0; i < srv.kicks.cap; i++) free(srv.kicks.slots[i].val);
+  u64map_free(&srv.kicks);
   im_presence_free(srv.presence);
   tenant_registry_free(srv.reg);
   store_close(srv.store);

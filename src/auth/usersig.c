@@ -119,8 +119,10 @@ static int parse(const char *sig, auth_usersig_info_t *info, char tls_sig[64])
   if (!json_is_object(o)) { json_decref(o); return IMC_E_SIG_MALFORMED; }
   int64_t app = 0;
   json_t *id = json_object_get(o, "TLS.identifier"), *s = json_object_get(o, "TLS.sig");
+  json_t *ver = json_object_get(o, "TLS.ver");
   rc = IMC_E_SIG_MALFORMED;
-  if (json_is_string(id) && json_string_length(id) <= AUTH_IDENTIFIER_MAX && json_is_string(s) &&
+  /* TLSSigAPIv2 writes "TLS.ver":"2.0"; anything else is another format. */
+  if (json_is_string(ver) && !strcmp(json_string_value(ver), "2.0") && json_is_string(id) && json_string_length(id) <= AUTH_IDENTIFIER_MAX && json_is_string(s) &&
       json_string_length(s) < 64 && !json_object_get(o, "TLS.userbuf") && !int_field(o, "TLS.sdkappid", &app) &&
       app >= 0 && !int_field(o, "TLS.time", &info->time) && !int_field(o, "TLS.expire", &info->expire)) {
     snprintf(info->identifier, sizeof info->identifier, "%s", json_string_value(id));

@@ -433,6 +433,14 @@ const char *bill_book_call_kind(const bill_book_t *b, int i)
   return b->items[b->call_item].kinds[i].kind;
 }
 
+const struct json_t *bill_book_doc(const bill_book_t *b) { return b->root; }
+
+void bill_book_effective(const bill_book_t *b, int64_t *from, int64_t *to)
+{
+  *from = b->effective_from;
+  *to = b->effective_to;
+}
+
 int bill_book_prices(const bill_book_t *b, bill_metric_t m)
 {
   for (int i = 0; i < b->nitems; i++)

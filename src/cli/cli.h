@@ -33,6 +33,13 @@ int cli_usersig(int argc, char **argv);
 int cli_quote(int argc, char **argv);
 int cli_wallet(int argc, char **argv);
 int cli_operator(int argc, char **argv);
+int cli_doc(int argc, char **argv);
+int cli_editions(int argc, char **argv);
+int cli_addon(int argc, char **argv);
+/* `imcloud app upgrade|renew|suspend|resume|auto-renew|state` (cli_life.c),
+ * reached through cli_app when argv[1] is one of those verbs. */
+int cli_app_life(int argc, char **argv);
+int cli_app_life_verb(const char *sub);
 
 struct store;
 /* Open the data directory's store for a CLI command (creating the directory);

@@ -15,6 +15,7 @@ static const char usage[] =
   "usage: imcloud app create --customer ID --name NAME --region REGION [--created-at YYYY-MM-DD] [--scheme S] [--json]\n"
   "       imcloud app list [--customer ID] [--json]\n"
   "       imcloud app show SDKAPPID [--json]\n"
+  "       imcloud app upgrade|renew|suspend|resume|auto-renew|state --sdkappid N ... (imcloud app upgrade --help)\n"
   "  (every form takes --data DIR, default ./var)";
 
 static json_t *app_json(const store_app_t *a, int64_t accounts)
@@ -49,6 +50,7 @@ int cli_app(int argc, char **argv)
   int64_t customer = 0;
   int json = 0, npos = 0;
   char *pos[3];
+  if (argc > 1 && cli_app_life_verb(argv[1])) return cli_app_life(argc, argv); /* cli_life.c */
   const cli_opt_t opts[] = {
     { "--customer", CLI_I64, &customer, 1, INT64_MAX, "ID  owning customer" },
     { "--name", CLI_STR, &name, 0, 0, "NAME  app name" },

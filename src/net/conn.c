@@ -259,23 +259,6 @@ void net__notify_ws_close(struct net_conn *c, int code)
   list_flush(c); /* make sure the check phase runs for it */
 }
 
-void net__error_reply(struct net_conn *c, int status, int err)
-{
-  static const struct { int status; const char *text; } reasons[] = {
-    { 400, "Bad Request" }, { 408, "Request Timeout" }, { 413, "Payload Too Large" },
-    { 431, "Request Header Fields Too Large" }, { 500, "Internal Server Error" },
-  };
-  const char *reason = "Error";
-  for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++) if (reasons[i].status == status) reason = reasons[i].text;
-  char body[256], head[512];
-  int bl = snprintf(body, sizeof body, "{\"ActionStatus\":\"FAIL\",\"ErrorCode\":%d,\"ErrorInfo\":\"%s\"}", imc_err_compat(err), imc_strerror(err));
-  int hl = snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
-                    "Connection: close\r\nAccess-Control-Allow-Origin: *\r\n\r\n", status, reason, bl);
-  net__queue(c, head, (size_t)hl);
-  net__queue(c, body, (size_t)bl);
-  net__close(c);
-}
-
 /* ---- input ------------------------------------------------------------------------- */
 static void on_alloc(uv_handle_t *h, size_t sz, uv_buf_t *buf)
 {
@@ -296,7 +279,9 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
   if (n == 0) return;
   if (n < 0) {
     if (c->kind == CONN_WS && !(c->flags & CF_WS_CLOSING)) net__notify_ws_close(c, 1006);
-    if (c->kind == CONN_HTTP) really_close(c); else net__close(c);
+    if (c->kind == CONN_WS) net__close(c);
+    else if (n == UV_EOF) net__http_eof(c); /* a half-close: the replies still go out */
+    else really_close(c);
     return;
   }
   s->bytes_in += (uint64_t)n;

@@ -2,6 +2,14 @@
  * (RFC 6455) on one libuv listener. It knows nothing of IM: the application
  * plugs in through net_handlers_t (h2o's lib/common vs handlers split).
  *
+ * HTTP input is held to RFC 9112 before http-parser sees it (src/net/
+ * http_strict.c): a request that breaks its syntax or framing rules is
+ * answered by net itself (400, 413, 431, 501, 505 with the reason in the v4
+ * error envelope) and the connection closes after it — after the replies to
+ * the requests before it, in order. Every request on ws_path is a WebSocket
+ * handshake, checked against RFC 6455 §4.2.1 (400, 404, 426 otherwise); it
+ * never reaches on_http. A client that half-closes still gets its replies.
+ *
  * Threading: everything runs on the loop thread that started the server.
  * Memory: a connection is one small struct around its uv_tcp_t. Reads go
  * into one shared per-server buffer; a connection holds heap memory only
@@ -37,8 +45,8 @@ typedef struct net_cfg {
 
 typedef struct net_handlers {
   void *ud;
-  /* A complete HTTP request (not an upgrade). The application must call
-   * net_req_reply exactly once, now or later. */
+  /* A complete, valid HTTP request not on ws_path. The application must
+   * call net_req_reply exactly once, now or later. */
   void (*on_http)(void *ud, net_req_t *req);
   /* A WebSocket was accepted on ws_path. */
   void (*on_ws_open)(void *ud, net_ws_t *ws);
@@ -87,8 +95,9 @@ const char *net_req_header(const net_req_t *r, const char *name);
 const char *net_req_body(const net_req_t *r, size_t *len);
 const char *net_req_remote(const net_req_t *r);   /* "ip:port" */
 /* Answer the request (body copied). extra_headers: NULL or "K: V\r\n"….
- * Replies to pipelined requests go out in request order. If the client is
- * gone the request is just freed. 0, IMC_E_NOMEM. */
+ * Replies to pipelined requests go out in request order (an error net
+ * answers for a later request waits behind them). If the client is gone
+ * the request is just freed. 0, IMC_E_NOMEM, IMC_E_INVAL (headers > 512 B). */
 int net_req_reply(net_req_t *r, int status, const char *content_type, const char *body, size_t len,
                   const char *extra_headers);
 

@@ -25,6 +25,24 @@ typedef struct wchunk {
 struct net_frame { uint32_t refs; uint32_t len; char bytes[]; };
 
 typedef struct http_state http_state_t;  /* http.c: parser + request being read */
+
+/* http_strict.c: the RFC 9112 scanner's state for the message being read. */
+typedef struct http_scan {
+  char *line;                   /* a line cut by a read boundary, or NULL */
+  uint32_t line_len, line_cap;
+  uint32_t head_bytes;          /* header (or trailer) section so far */
+  uint64_t left;                /* Content-Length / chunk-data bytes still to come */
+  uint64_t body_total;          /* chunked: sum of chunk sizes */
+  uint32_t te_codings, te_chunked;
+  uint8_t mode, minor, crlf, started;
+  uint8_t n_host, n_cl, n_te, te_last_chunked, te_unknown;
+} http_scan_t;
+
+typedef struct net_scan_cb {
+  void *ud;
+  int (*emit)(void *ud, const char *p, size_t n); /* accepted bytes; nonzero stops the scan */
+  void (*begin)(void *ud);                        /* first byte of a message */
+} net_scan_cb_t;
 typedef struct ws_state ws_state_t;      /* ws.c: partial frame + message */
 
 struct net_conn {
@@ -92,18 +110,34 @@ void net__resume_read(struct net_conn *c);            /* flush what is queued, t
 void net__set_deadline(struct net_conn *c, uint64_t at_ms);
 uint64_t net__now(net_server_t *s);
 void net__notify_ws_close(struct net_conn *c, int code);
-void net__error_reply(struct net_conn *c, int status, int err); /* v4 envelope, then close */
 
 /* http.c */
 void net__http_feed(struct net_conn *c, char *data, size_t len);
 void net__http_free(struct net_conn *c);
 void net__http_orphan(struct net_conn *c);       /* connection gone: detach requests */
 void net__http_deadline(struct net_conn *c);
+void net__http_eof(struct net_conn *c);          /* the client half-closed */
+/* Field lines named `name` (case-insensitive): how many; the i-th value. */
+size_t net__req_field_count(const net_req_t *r, const char *name);
+const char *net__req_field(const net_req_t *r, const char *name, size_t i);
+int net__req_minor(const net_req_t *r);          /* HTTP/1.minor */
+
+/* http_strict.c: scan len bytes; accepted bytes go to cb->emit in order.
+ * Returns 0 (all consumed, or emit stopped it: *used says how far), or the
+ * HTTP status of the first violation with *why (static text). */
+int net__scan(http_scan_t *s, const net_cfg_t *cfg, const char *data, size_t len, const net_scan_cb_t *cb, size_t *used,
+              const char **why);
+int net__scan_idle(const http_scan_t *s);       /* between messages */
+void net__scan_free(http_scan_t *s);
+
+/* ws_handshake.c: check an upgrade request against RFC 6455 §4.2.1. Returns
+ * 0 with accept_out (29+ bytes) filled, or the HTTP status to answer with a
+ * reason *why and extra header lines *extra (or NULL). */
+int net__ws_check(const net_req_t *r, const char *ws_path, char *accept_out, const char **why, const char **extra);
 
 /* ws.c */
 void net__ws_start(struct net_conn *c, char *rest, size_t len);
 void net__ws_feed(struct net_conn *c, char *data, size_t len);
 void net__ws_free(struct net_conn *c);
-int net__ws_handshake(struct net_conn *c, const char *key, char *accept_out);
 
 #endif

@@ -16,7 +16,6 @@
 #include "net/net_int.h"
 #include "util/err.h"
 
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <wslay/wslay.h>
@@ -26,22 +25,6 @@ struct ws_state {
   char *msg; size_t msg_len;              /* fragmented message so far */
   uint8_t in_msg;
 };
-
-int net__ws_handshake(struct net_conn *c, const char *key, char *accept_out)
-{
-  (void)c;
-  static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  char buf[128];
-  size_t kl = strlen(key);
-  if (kl == 0 || kl > 64) return IMC_E_INVAL;
-  memcpy(buf, key, kl);
-  memcpy(buf + kl, guid, sizeof guid - 1);
-  if (!EVP_Digest(buf, kl + sizeof guid - 1, md, &n, EVP_sha1(), NULL)) return IMC_E_INTERNAL;
-  EVP_EncodeBlock((unsigned char *)accept_out, md, (int)n);
-  return 0;
-}
 
 /* Strict UTF-8 (no overlongs, surrogates or code points above U+10FFFF). */
 static int utf8_ok(const unsigned char *s, size_t n)

@@ -36,7 +36,11 @@ static const char *const migrations[] = {
   " reason TEXT NOT NULL, reference TEXT NOT NULL, UNIQUE(customer_id, reference));"
   "CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;"
   "CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;",
-  /* 3: the change log (store.h): triggers append a row in the same
+  /* 3: kick times — a REST kick invalidates the user's UserSigs issued up to
+   * then, across restarts */
+  "CREATE TABLE kicks(sdkappid INTEGER NOT NULL, user_no INTEGER NOT NULL, kicked_at INTEGER NOT NULL,"
+  " PRIMARY KEY(sdkappid, user_no)) WITHOUT ROWID;",
+  /* 4: the change log (store.h): triggers append a row in the same
    * transaction as the write, whichever process makes it. An app update
    * logs only the columns the server holds (not next_user_no, which every
    * account import bumps). */
@@ -47,10 +51,24 @@ static const char *const migrations[] = {
   " ON apps BEGIN INSERT INTO changes(kind,key) VALUES('app.update', NEW.sdkappid); END;"
   "CREATE TRIGGER changes_meta_insert AFTER INSERT ON meta BEGIN INSERT INTO changes(kind,key) VALUES('meta', NEW.key); END;"
   "CREATE TRIGGER changes_meta_update AFTER UPDATE ON meta BEGIN INSERT INTO changes(kind,key) VALUES('meta', NEW.key); END;",
+  /* 5: prepaid orders per app (L-5): packages and add-ons, one row per
+   * period, append-only like the ledger; a reference is unique per app */
+  "CREATE TABLE orders(id INTEGER PRIMARY KEY AUTOINCREMENT, sdkappid INTEGER NOT NULL REFERENCES apps(sdkappid),"
+  " customer_id INTEGER NOT NULL, at INTEGER NOT NULL, kind TEXT NOT NULL CHECK(kind IN ('package','addon')),"
+  " item TEXT NOT NULL, value INTEGER NOT NULL, value_name TEXT NOT NULL, anchor_day INTEGER NOT NULL,"
+  " period INTEGER NOT NULL CHECK(period >= 0), start_day INTEGER NOT NULL, end_day INTEGER NOT NULL,"
+  " book TEXT NOT NULL, price_fen INTEGER NOT NULL CHECK(price_fen >= 0),"
+  " pay TEXT NOT NULL CHECK(pay IN ('prepaid','postpaid','included')), ledger_id INTEGER NOT NULL,"
+  " reference TEXT NOT NULL, UNIQUE(sdkappid, reference), CHECK(end_day >= start_day));"
+  "CREATE INDEX orders_app ON orders(sdkappid, id);"
+  "CREATE TRIGGER orders_no_update BEFORE UPDATE ON orders BEGIN SELECT RAISE(ABORT, 'orders are append-only'); END;"
+  "CREATE TRIGGER orders_no_delete BEFORE DELETE ON orders BEGIN SELECT RAISE(ABORT, 'orders are append-only'); END;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
 /* ---- statements --------------------------------------------------------------- */
+#define ORDER_COLS "id,sdkappid,customer_id,at,kind,item,value,value_name,anchor_day,period,start_day,end_day," \
+                   "book,price_fen,pay,ledger_id,reference"
 #define STMTS(X) \
   X(DATA_VERSION, "PRAGMA data_version") \
   X(META_GET, "SELECT value FROM meta WHERE key=?1") \
@@ -85,8 +103,15 @@ static const char *const migrations[] = {
                 " VALUES(?1,?2,?3,?4,?5,?6,?7)") \
   X(LEDGER_EACH, "SELECT id,customer_id,at,kind,amount_fen,balance_fen,reason,reference FROM ledger" \
                  " WHERE customer_id=?1 ORDER BY id") \
+  X(KICK_SET, "INSERT INTO kicks(sdkappid,user_no,kicked_at) VALUES(?1,?2,?3) ON CONFLICT(sdkappid,user_no)" \
+              " DO UPDATE SET kicked_at=max(kicked_at,excluded.kicked_at)") \
+  X(KICK_EACH, "SELECT sdkappid,user_no,kicked_at FROM kicks") \
   X(CHANGES_LAST, "SELECT coalesce(max(seq),0) FROM changes") \
-  X(CHANGES_SINCE, "SELECT seq,kind,key FROM changes WHERE seq>?1 ORDER BY seq LIMIT ?2")
+  X(CHANGES_SINCE, "SELECT seq,kind,key FROM changes WHERE seq>?1 ORDER BY seq LIMIT ?2") \
+  X(ORDER_INS, "INSERT INTO orders(sdkappid,customer_id,at,kind,item,value,value_name,anchor_day,period,start_day," \
+               "end_day,book,price_fen,pay,ledger_id,reference) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)") \
+  X(ORDER_REF, "SELECT " ORDER_COLS " FROM orders WHERE sdkappid=?1 AND reference=?2") \
+  X(ORDER_EACH, "SELECT " ORDER_COLS " FROM orders WHERE sdkappid=?1 ORDER BY id")
 
 enum {
 #define X(name, sql) S_##name,
@@ -550,6 +575,28 @@ static int sq_ledger_each(store_t *s, int64_t customer_id, store_ledger_cb cb, v
   return rc == SQLITE_DONE ? 0 : map_rc(rc);
 }
 
+/* ---- kicks ---------------------------------------------------------------------- */
+static int sq_kick_set(store_t *s, uint32_t sdkappid, uint32_t user_no, int64_t at_s)
+{
+  sqlite3_stmt *st = stmt(Q(s), S_KICK_SET);
+  if (!st) return IMC_E_IO;
+  sqlite3_bind_int64(st, 1, sdkappid);
+  sqlite3_bind_int64(st, 2, user_no);
+  sqlite3_bind_int64(st, 3, at_s);
+  return run(st);
+}
+
+static int sq_kick_each(store_t *s, store_kick_cb cb, void *ud)
+{
+  sqlite3_stmt *st = stmt(Q(s), S_KICK_EACH);
+  int rc;
+  if (!st) return IMC_E_IO;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    cb(ud, (uint32_t)sqlite3_column_int64(st, 0), (uint32_t)sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2));
+  sqlite3_reset(st);
+  return map_rc(rc);
+}
+
 static int sq_in_transaction(store_t *s) { return !sqlite3_get_autocommit(Q(s)->db); }
 
 /* ---- change log ----------------------------------------------------------------- */
@@ -573,6 +620,81 @@ static int sq_changes_since(store_t *s, int64_t after, int limit, store_change_c
   return map_rc(rc);
 }
 
+/* ---- orders -------------------------------------------------------------------- */
+static void row_order(sqlite3_stmt *st, store_order_t *o)
+{
+  memset(o, 0, sizeof *o);
+  o->id = sqlite3_column_int64(st, 0);
+  o->sdkappid = (uint32_t)sqlite3_column_int64(st, 1);
+  o->customer_id = sqlite3_column_int64(st, 2);
+  o->at_s = sqlite3_column_int64(st, 3);
+  copy_col(st, 4, o->kind, sizeof o->kind);
+  copy_col(st, 5, o->item, sizeof o->item);
+  o->value = sqlite3_column_int64(st, 6);
+  copy_col(st, 7, o->value_name, sizeof o->value_name);
+  o->anchor_day = sqlite3_column_int64(st, 8);
+  o->period = (int32_t)sqlite3_column_int64(st, 9);
+  o->start_day = sqlite3_column_int64(st, 10);
+  o->end_day = sqlite3_column_int64(st, 11);
+  copy_col(st, 12, o->book, sizeof o->book);
+  o->price_fen = sqlite3_column_int64(st, 13);
+  copy_col(st, 14, o->pay, sizeof o->pay);
+  o->ledger_id = sqlite3_column_int64(st, 15);
+  copy_col(st, 16, o->reference, sizeof o->reference);
+}
+
+static int sq_order_insert(store_t *s, const store_order_t *o, int64_t *id)
+{
+  sqlite3_stmt *st = stmt(Q(s), S_ORDER_INS);
+  if (!st) return IMC_E_IO;
+  sqlite3_bind_int64(st, 1, o->sdkappid);
+  sqlite3_bind_int64(st, 2, o->customer_id);
+  sqlite3_bind_int64(st, 3, o->at_s);
+  bind_text(st, 4, o->kind);
+  bind_text(st, 5, o->item);
+  sqlite3_bind_int64(st, 6, o->value);
+  bind_text(st, 7, o->value_name);
+  sqlite3_bind_int64(st, 8, o->anchor_day);
+  sqlite3_bind_int64(st, 9, o->period);
+  sqlite3_bind_int64(st, 10, o->start_day);
+  sqlite3_bind_int64(st, 11, o->end_day);
+  bind_text(st, 12, o->book);
+  sqlite3_bind_int64(st, 13, o->price_fen);
+  bind_text(st, 14, o->pay);
+  sqlite3_bind_int64(st, 15, o->ledger_id);
+  bind_text(st, 16, o->reference);
+  int rc = run(st);
+  if (!rc) *id = sqlite3_last_insert_rowid(Q(s)->db);
+  return rc;
+}
+
+static int sq_order_get_ref(store_t *s, uint32_t sdkappid, const char *reference, store_order_t *out)
+{
+  sqlite3_stmt *st = stmt(Q(s), S_ORDER_REF);
+  if (!st) return IMC_E_IO;
+  sqlite3_bind_int64(st, 1, sdkappid);
+  bind_text(st, 2, reference);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) row_order(st, out);
+  sqlite3_reset(st);
+  return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? IMC_E_NOTFOUND : map_rc(rc);
+}
+
+static int sq_order_each(store_t *s, uint32_t sdkappid, store_order_cb cb, void *ud)
+{
+  sqlite3_stmt *st = stmt(Q(s), S_ORDER_EACH);
+  int rc;
+  if (!st) return IMC_E_IO;
+  sqlite3_bind_int64(st, 1, sdkappid);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    store_order_t o;
+    row_order(st, &o);
+    cb(ud, &o);
+  }
+  sqlite3_reset(st);
+  return map_rc(rc);
+}
+
 static const store_vtab_t sqlite_vtab = {
   1, "sqlite", sq_close, sq_exec, sq_data_version, sq_meta_get, sq_meta_set,
   sq_customer_create, sq_customer_get, sq_customer_list, sq_customer_first_app_created,
@@ -580,7 +702,9 @@ static const store_vtab_t sqlite_vtab = {
   sq_account_import, sq_account_delete, sq_account_get, sq_account_count, sq_account_each,
   sq_usage_login, sq_usage_dau,
   sq_wallet_balance, sq_ledger_append, sq_ledger_each,
+  sq_kick_set, sq_kick_each,
   sq_in_transaction, sq_changes_last, sq_changes_since,
+  sq_order_insert, sq_order_get_ref, sq_order_each,
 };
 
 static int migrate(sq_t *q)

@@ -72,12 +72,38 @@ typedef struct store_change {
 #define STORE_CHANGE_APP_UPDATE "app.update"   /* key: SDKAppID; name, key, admins, region, scheme, edition or status */
 #define STORE_CHANGE_META "meta"               /* key: the meta key (e.g. operator_token_sha256) */
 
+/* One prepaid order period of an app (L-5): a package (item = edition code)
+ * or an add-on (item = add-on name, value / value_name), valid from
+ * start_day to end_day inclusive (day indexes; period `period` of an order
+ * first bought on anchor_day, L-2). Append-only. pay: prepaid (debited by
+ * ledger entry ledger_id), postpaid (billed monthly, ledger_id 0) or
+ * included (0 fen). book: the price book that priced it ("s2022@2022-06-01"). */
+typedef struct store_order {
+  int64_t id;
+  uint32_t sdkappid;
+  int64_t customer_id, at_s;
+  char kind[8];                          /* package | addon */
+  char item[24];
+  int64_t value;
+  char value_name[16];
+  int64_t anchor_day;
+  int32_t period;
+  int64_t start_day, end_day;
+  char book[40];
+  int64_t price_fen;
+  char pay[12];
+  int64_t ledger_id;
+  char reference[65];
+} store_order_t;
+
 typedef struct store store_t;
 typedef void (*store_change_cb)(void *ud, const store_change_t *c);
 typedef void (*store_customer_cb)(void *ud, const store_customer_t *c);
 typedef void (*store_app_cb)(void *ud, const store_app_t *a);
 typedef void (*store_account_cb)(void *ud, const char *user_id, uint32_t user_no);
 typedef void (*store_ledger_cb)(void *ud, const store_ledger_t *e);
+typedef void (*store_kick_cb)(void *ud, uint32_t sdkappid, uint32_t user_no, int64_t kicked_at_s);
+typedef void (*store_order_cb)(void *ud, const store_order_t *o);
 
 typedef struct store_vtab {
   int version;                           /* 1 */
@@ -107,9 +133,14 @@ typedef struct store_vtab {
   int (*wallet_balance)(store_t *, int64_t customer_id, int64_t *balance_fen);
   int (*ledger_append)(store_t *, const store_ledger_t *in, store_ledger_t *out);
   int (*ledger_each)(store_t *, int64_t customer_id, store_ledger_cb, void *);
+  int (*kick_set)(store_t *, uint32_t sdkappid, uint32_t user_no, int64_t at_s);
+  int (*kick_each)(store_t *, store_kick_cb, void *);
   int (*in_transaction)(store_t *);     /* 1 inside BEGIN…COMMIT, 0 in autocommit */
   int (*changes_last)(store_t *, int64_t *seq);
   int (*changes_since)(store_t *, int64_t after_seq, int limit, store_change_cb, void *);
+  int (*order_insert)(store_t *, const store_order_t *, int64_t *id);
+  int (*order_get_ref)(store_t *, uint32_t sdkappid, const char *reference, store_order_t *);
+  int (*order_each)(store_t *, uint32_t sdkappid, store_order_cb, void *);
 } store_vtab_t;
 
 struct store { const store_vtab_t *vt; };
@@ -180,6 +211,12 @@ int store_wallet_balance(store_t *s, int64_t customer_id, int64_t *balance_fen);
 int store_ledger_append(store_t *s, const store_ledger_t *in, store_ledger_t *out);
 int store_ledger_each(store_t *s, int64_t customer_id, store_ledger_cb cb, void *ud); /* oldest first */
 
+/* Kick times: record that every UserSig of (app, user) issued at or before
+ * at_s is void (a later kick wins; an earlier one is ignored), and list them
+ * all (the server loads them at start). */
+int store_kick_set(store_t *s, uint32_t sdkappid, uint32_t user_no, int64_t at_s);
+int store_kick_each(store_t *s, store_kick_cb cb, void *ud);
+
 /* The change log (store_change_t above). A reader remembers the last seq it
  * applied and asks for what follows; the log is an ordinary table, so any
  * backend can keep it (SQLite fills it with triggers, hence also for writes by
@@ -190,4 +227,12 @@ int store_ledger_each(store_t *s, int64_t customer_id, store_ledger_cb cb, void 
 int store_changes_last(store_t *s, int64_t *seq);
 /* Rows with seq > after_seq, oldest first, at most limit (≥ 1) of them. */
 int store_changes_since(store_t *s, int64_t after_seq, int limit, store_change_cb cb, void *ud);
+
+/* Orders (append-only; the database refuses updates and deletes). insert:
+ * IMC_E_EXISTS when the app already has that reference (callers look it up
+ * first: tenant_order_place treats a replay as a no-op). get_ref:
+ * IMC_E_NOTFOUND. each: oldest first. */
+int store_order_insert(store_t *s, const store_order_t *o, int64_t *id);
+int store_order_get_ref(store_t *s, uint32_t sdkappid, const char *reference, store_order_t *out);
+int store_order_each(store_t *s, uint32_t sdkappid, store_order_cb cb, void *ud);
 #endif

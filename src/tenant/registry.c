@@ -4,6 +4,8 @@
  * table of {hash, user_no, user_id*} (16 bytes a slot plus the string), load
  * ≤ 0.7, backward-shift deletion. Loop thread only. */
 #include "tenant/tenant.h"
+#include "util/clock.h"
+#include "util/date.h"
 #include "util/err.h"
 #include "util/u64map.h"
 
@@ -127,12 +129,36 @@ static int load_accounts(tenant_registry_t *r, store_t *s)
   return 0;
 }
 
+int tenant_registry_refresh_plans(tenant_registry_t *r, store_t *s, int64_t day)
+{
+  int first = 0;
+  for (size_t i = 0; i < r->apps.cap; i++) {
+    tenant_app_t *a = r->apps.slots[i].val;
+    if (!a) continue;
+    store_order_t *v = NULL;
+    int n = 0;
+    tenant_lifecycle_t lc;
+    int rc = tenant_app_orders(s, a->rec.sdkappid, &v, &n);
+    if (!rc) rc = tenant_lifecycle(&a->rec, v, n, day, &lc);
+    free(v);
+    if (rc) {
+      memset(&a->plan, 0, sizeof a->plan); /* not ready: refuse rather than guess */
+      if (!first) first = rc;
+      continue;
+    }
+    a->plan = lc.plan;
+    a->lc_state = lc.state;
+  }
+  return first;
+}
+
 int tenant_registry_reload_apps(tenant_registry_t *r, store_t *s)
 {
   load_ctx_t c = { r, s, 0 };
   int rc = store_app_list(s, 0, on_app, &c);
   if (!rc) rc = c.rc;
   if (!rc) rc = load_accounts(r, s);
+  if (!rc) tenant_registry_refresh_plans(r, s, imc_day_of(imc_clock_now_s(), IMC_TZ_CHINA_S)); /* failures: plan not ready */
   return rc;
 }
 

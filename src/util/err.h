@@ -67,6 +67,8 @@
   X(DELETE_FORBIDDEN,     71000, "accounts can only be deleted on a free edition") \
   X(DAU_LIMIT,            72000, "free DAU of the edition exceeded")            \
   X(TOO_MANY_ACCOUNTS,    90011, "too many accounts in one request")           \
+  /* profiles (rest-api-reference §2.6) */                                      \
+  X(PROFILE_TOOLONG,      40601, "profile value longer than 500 bytes")         \
   /* client WebSocket protocol (docs/protocol.md) */                            \
   X(WS_NOT_LOGGED_IN,     70003, "log in first")                                \
   X(WS_UNKNOWN_OP,        60009, "unknown op")                                  \
@@ -83,6 +85,28 @@
   X(BILL_NO_BOOK,         0,     "no price book in force for that date")        \
   X(BILL_USAGE,           0,     "invalid usage for this bill")                 \
   X(WALLET_FUNDS,         0,     "insufficient wallet balance")                 \
+  /* edition limits and feature gates (src/plan; pricing.md §6, rest-api §3.1) */ \
+  X(PLAN_FRIENDS,         30010, "friend list is full (edition limit)")         \
+  X(PLAN_FRIENDS_PEER,    30014, "the peer's friend list is full (edition limit)") \
+  X(PLAN_GROUPS_PER_USER, 10037, "groups joined per user limit of the edition reached") \
+  X(PLAN_MEMBERS_CAP,     10038, "member count above the edition's members per group") \
+  X(PLAN_GROUP_FULL,      10014, "group is full")                               \
+  X(PLAN_GROUPS,          10058, "group count limit of the edition reached")    \
+  X(PLAN_AVCHATROOMS,     10036, "AVChatRoom count limit of the edition reached") \
+  X(PLAN_DAILY_GROUPS,    10006, "too many net new groups today")               \
+  X(PLAN_MAU,             72000, "free MAU of the edition exceeded")            \
+  X(PLAN_RETENTION,       0,     "beyond the edition's retention")              \
+  X(PLAN_PUSH,            90045, "all-member push is not enabled")              \
+  X(PLAN_COMMUNITY,       11000, "community is not enabled")                    \
+  X(PLAN_ULTIMATE,        10059, "feature requires a higher edition")           \
+  X(PLAN_EXTENSIONS,      10008, "message extensions require a higher edition") \
+  X(PLAN_LIVE_GROUP,      10007, "live-group feature not in the edition")       \
+  X(PLAN_USER_STATUS,     72001, "user status is not enabled")                  \
+  X(PLAN_SDK_FEATURE,     7013,  "the edition does not support this feature")   \
+  X(PLAN_FEATURE_OFF,     0,     "feature not in the edition")                  \
+  X(PLAN_RECEIPT_GROUP,   10007, "read receipts are not available for this group's type or size") \
+  X(PLAN_LIVE_ELEMENT,    10007, "message type not allowed in live groups")     \
+  X(PLAN_EDITION_CHANGE,  0,     "that edition change is not allowed")          \
   /* operator API */                                                            \
   X(OP_AUTH,              0,     "operator token missing or wrong")             \
   X(OP_NOT_FOUND,         0,     "no such operator endpoint")                   \

@@ -133,6 +133,14 @@ static void test_deflate_kinds_and_malformed(void **st)
     make_token(bad[i], 6, Z_DEFAULT_STRATEGY, tok, sizeof tok);
     assert_int_equal(auth_usersig_verify(tok, 1, KEY, "u1", 0, NULL), IMC_E_SIG_MALFORMED);
   }
+  /* TLS.ver must be "2.0": a correctly signed token of another (or no)
+   * version is another format */
+  const char *vers[] = { "\"TLS.ver\":\"1.0\",", "\"TLS.ver\":2.0,", "" };
+  for (size_t i = 0; i < sizeof vers / sizeof vers[0]; i++) {
+    snprintf(json, sizeof json, "{%s\"TLS.identifier\":\"u1\",\"TLS.sdkappid\":1,\"TLS.time\":5000,\"TLS.expire\":100,\"TLS.sig\":\"%s\"}", vers[i], s);
+    make_token(json, 6, Z_DEFAULT_STRATEGY, tok, sizeof tok);
+    assert_int_equal(auth_usersig_verify(tok, 1, KEY, "u1", 0, NULL), IMC_E_SIG_MALFORMED);
+  }
   /* a compressed bomb (1 MB of spaces) fails cleanly */
   static char bomb[1 << 20];
   memset(bomb, ' ', sizeof bomb - 1);

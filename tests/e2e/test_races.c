@@ -1,0 +1,364 @@
+/* End-to-end: work in flight when the world changes (issue 11, defects 1, 2
+ * and 6). A "slow writer" is made the way an operator makes one by accident:
+ * another process (here: this test) holds SQLite's write lock, so the
+ * server's login and REST jobs wait in the writer queue while deadlines fire
+ * and kicks or deletes arrive. The sanitizer build runs the same test, so a
+ * use-after-free in a completion aborts the server and fails the test. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "e2e.h"
+
+static e2e_server_t srv;
+static uint32_t app;
+static char key[80];
+
+static int setup(void **st)
+{
+  (void)st;
+  static const char *const args[] = { "--ws-login-timeout-ms", "300", NULL };
+  return e2e_start(&srv, "china", &app, key, args);
+}
+
+static int teardown(void **st)
+{
+  (void)st;
+  return e2e_finish(&srv);
+}
+
+/* ---- helpers ------------------------------------------------------------- */
+static sqlite3 *lock_db(void)
+{
+  char path[400];
+  sqlite3 *db;
+  snprintf(path, sizeof path, "%s/imcloud.db", srv.dir);
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+  return db;
+}
+
+static void unlock_db(sqlite3 *db)
+{
+  assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(db);
+}
+
+static json_t *v4(const char *cmd, const char *body)
+{
+  char out[65536];
+  assert_int_equal(e2e_v4(srv.port, app, key, "administrator", cmd, body, out, sizeof out), 200);
+  json_t *j = json_loads(out, 0, NULL);
+  if (!j) fail_msg("reply is not JSON: %s", out);
+  return j;
+}
+
+static int code_of(json_t *j) { return (int)json_integer_value(json_object_get(j, "ErrorCode")); }
+
+/* Send a v4 request without waiting for the reply (the writer is blocked). */
+static int v4_send(const char *cmd, const char *body)
+{
+  char sig[1024], req[4096];
+  e2e_usersig(app, key, "administrator", 86400, sig, sizeof sig);
+  int fd = e2e_connect(srv.port);
+  assert_true(fd >= 0);
+  int n = snprintf(req, sizeof req,
+                   "POST /v4/%s?sdkappid=%u&identifier=administrator&usersig=%s&random=1&contenttype=json HTTP/1.1\r\n"
+                   "Host: t\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+                   cmd, app, sig, strlen(body), body);
+  assert_int_equal(e2e_send(fd, req, (size_t)n), 0);
+  return fd;
+}
+
+static int v4_read(int fd)
+{
+  char body[8192];
+  assert_int_equal(e2e_http_read(fd, body, sizeof body, 8000), 200);
+  close(fd);
+  json_t *j = json_loads(body, 0, NULL);
+  assert_non_null(j);
+  int code = code_of(j);
+  json_decref(j);
+  return code;
+}
+
+static int ws_login_send(const char *user, const char *sig)
+{
+  char msg[2048];
+  int fd = e2e_ws_connect(srv.port, "/ws");
+  assert_true(fd >= 0);
+  snprintf(msg, sizeof msg,
+           "{\"id\":1,\"op\":\"login\",\"sdkappid\":%u,\"user_id\":\"%s\",\"usersig\":\"%s\",\"platform\":\"Web\",\"device_id\":\"d\"}",
+           app, user, sig);
+  assert_int_equal(e2e_ws_send_text(fd, msg), 0);
+  return fd;
+}
+
+static const char *status_of(const char *user)
+{
+  static char st[32];
+  char body[256];
+  snprintf(body, sizeof body, "{\"To_Account\":[\"%s\"]}", user);
+  json_t *r = v4("openim/query_online_status", body);
+  json_t *q = json_array_get(json_object_get(r, "QueryResult"), 0);
+  json_t *e = json_array_get(json_object_get(r, "ErrorList"), 0);
+  if (q) snprintf(st, sizeof st, "%s", json_string_value(json_object_get(q, "Status")));
+  else if (e && json_integer_value(json_object_get(e, "ErrorCode")) == 70107) snprintf(st, sizeof st, "NoAccount");
+  else snprintf(st, sizeof st, "?");
+  json_decref(r);
+  return st;
+}
+
+static int login_code(const char *user, const char *sig)
+{
+  char buf[2048];
+  int fd = ws_login_send(user, sig);
+  assert_true(e2e_ws_recv_text(fd, buf, sizeof buf, 5000) > 0);
+  close(fd);
+  json_t *j = json_loads(buf, 0, NULL);
+  int code = (int)json_integer_value(json_object_get(j, "code"));
+  json_decref(j);
+  return code;
+}
+
+/* ---- defect 1: the login deadline fires while the login job is pending --- */
+static void test_login_deadline_while_job_pending(void **st)
+{
+  (void)st;
+  char sig[1024], buf[2048];
+  int op, cc = 0;
+  e2e_usersig(app, key, "late", 86400, sig, sizeof sig);
+  sqlite3 *db = lock_db();
+  int fd = ws_login_send("late", sig);
+  /* the 300 ms login deadline closes the connection with 4001 while the job waits */
+  assert_true(e2e_ws_recv(fd, &op, buf, sizeof buf, 3000, &cc) >= 0);
+  assert_int_equal(op, 8);
+  assert_int_equal(cc, 4001);
+  close(fd);
+  unlock_db(db);
+  /* the job completes after its connection is gone: the server must survive
+   * it, and the account it imported durably is known to the registry */
+  usleep(300 * 1000);
+  json_t *r = v4("im_open_login_svc/account_check", "{\"CheckItem\":[{\"UserID\":\"late\"}]}");
+  assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(r, "ResultItem"), 0), "AccountStatus")),
+                      "Imported");
+  json_decref(r);
+  assert_string_equal(status_of("late"), "Offline");
+  assert_int_equal(login_code("late", sig), 0);
+}
+
+/* ---- defect 2: a kick that lands while a login's job is pending ---------- */
+static void test_kick_during_pending_login(void **st)
+{
+  (void)st;
+  char sig[1024], buf[2048];
+  json_decref(v4("im_open_login_svc/account_import", "{\"UserID\":\"kay\"}"));
+  e2e_usersig(app, key, "kay", 86400, sig, sizeof sig);
+  sleep(1); /* the kick must be strictly later than the UserSig's TLS.time */
+  sqlite3 *db = lock_db();
+  int ws = ws_login_send("kay", sig);
+  usleep(100 * 1000);
+  int rest = v4_send("im_open_login_svc/kick", "{\"UserID\":\"kay\"}");
+  usleep(100 * 1000);
+  unlock_db(db);
+  assert_int_equal(v4_read(rest), 0);
+  /* either the login is refused, or it succeeded and the kick then ended it */
+  assert_true(e2e_ws_recv_text(ws, buf, sizeof buf, 5000) > 0);
+  if (strstr(buf, "\"code\":0")) {
+    int op, cc = 0;
+    assert_true(e2e_ws_recv(ws, &op, buf, sizeof buf, 3000, &cc) > 0);
+    assert_non_null(strstr(buf, "\"type\":\"kicked\""));
+    assert_true(e2e_ws_recv(ws, &op, buf, sizeof buf, 3000, &cc) >= 0);
+    assert_int_equal(op, 8);
+    assert_int_equal(cc, 4003);
+  } else {
+    assert_non_null(strstr(buf, "\"code\":70001"));
+  }
+  close(ws);
+  assert_string_equal(status_of("kay"), "Offline");
+  /* the pre-kick UserSig stays void */
+  assert_int_equal(login_code("kay", sig), 70001);
+}
+
+/* ---- defect 2: kick times are durable ------------------------------------- */
+static void test_kick_survives_restart(void **st)
+{
+  (void)st;
+  char sig[1024], fresh[1024];
+  json_decref(v4("im_open_login_svc/account_import", "{\"UserID\":\"kip\"}"));
+  e2e_usersig(app, key, "kip", 86400, sig, sizeof sig);
+  sleep(1);
+  json_t *r = v4("im_open_login_svc/kick", "{\"UserID\":\"kip\"}");
+  assert_int_equal(code_of(r), 0);
+  json_decref(r);
+  e2e_server_kill(&srv); /* kill -9: an acknowledged kick is durable */
+  static const char *const args[] = { "--ws-login-timeout-ms", "300", NULL };
+  assert_int_equal(e2e_server_start(&srv, args), 0);
+  assert_int_equal(login_code("kip", sig), 70001);
+  sleep(1);
+  e2e_usersig(app, key, "kip", 86400, fresh, sizeof fresh);
+  assert_int_equal(login_code("kip", fresh), 0);
+}
+
+/* ---- defect 2: an account deleted while its login's job is pending -------- */
+static void test_delete_during_pending_login(void **st)
+{
+  (void)st;
+  char sig[1024], buf[2048];
+  json_decref(v4("im_open_login_svc/account_import", "{\"UserID\":\"dee\"}"));
+  e2e_usersig(app, key, "dee", 86400, sig, sizeof sig);
+  sqlite3 *db = lock_db();
+  int ws = ws_login_send("dee", sig);
+  usleep(100 * 1000);
+  int rest = v4_send("im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"dee\"}]}");
+  usleep(100 * 1000);
+  unlock_db(db);
+  assert_int_equal(v4_read(rest), 0);
+  assert_true(e2e_ws_recv_text(ws, buf, sizeof buf, 5000) > 0);
+  if (strstr(buf, "\"code\":0")) {
+    int op, cc = 0;
+    assert_true(e2e_ws_recv(ws, &op, buf, sizeof buf, 3000, &cc) > 0);
+    assert_non_null(strstr(buf, "\"type\":\"kicked\""));
+  } else {
+    assert_non_null(strstr(buf, "\"code\":70107"));
+  }
+  close(ws);
+  assert_string_equal(status_of("dee"), "NoAccount");
+  json_t *r = v4("im_open_login_svc/account_check", "{\"CheckItem\":[{\"UserID\":\"dee\"}]}");
+  assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(r, "ResultItem"), 0), "AccountStatus")),
+                      "NotImported");
+  json_decref(r);
+}
+
+/* ---- defect 6: per-item results and the profile-length code --------------- */
+static void test_account_item_errors(void **st)
+{
+  (void)st;
+  json_decref(v4("im_open_login_svc/account_import", "{\"UserID\":\"ok1\"}"));
+  json_t *r = v4("im_open_login_svc/account_delete",
+                 "{\"DeleteItem\":[{\"UserID\":5},{\"Foo\":1},\"str\",{\"UserID\":\"ok1\"},{\"UserID\":\"ghost\"}]}");
+  assert_int_equal(code_of(r), 0);
+  json_t *items = json_object_get(r, "ResultItem");
+  assert_int_equal(json_array_size(items), 5);
+  int ok = 0, notfound = 0, bad = 0;
+  size_t i;
+  json_t *it;
+  json_array_foreach(items, i, it) {
+    int c = (int)json_integer_value(json_object_get(it, "ResultCode"));
+    if (c == 0) ok++;
+    else if (c == 70107) notfound++;
+    else if (c == 60015 || c == 70402) bad++;
+  }
+  assert_int_equal(ok, 1);
+  assert_int_equal(notfound, 1);
+  assert_int_equal(bad, 3);
+  json_decref(r);
+  char body[1200];
+  char nick[502];
+  memset(nick, 'n', 501);
+  nick[501] = 0;
+  snprintf(body, sizeof body, "{\"UserID\":\"longnick\",\"Nick\":\"%s\"}", nick);
+  r = v4("im_open_login_svc/account_import", body);
+  assert_int_equal(code_of(r), 40601);
+  json_decref(r);
+  nick[500] = 0; /* exactly 500 bytes is allowed */
+  snprintf(body, sizeof body, "{\"UserID\":\"longnick\",\"FaceUrl\":\"%s\"}", nick);
+  r = v4("im_open_login_svc/account_import", body);
+  assert_int_equal(code_of(r), 0);
+  json_decref(r);
+}
+
+/* ---- stress: logins, kicks, deletes and imports with a slow writer ------- */
+static volatile int stress_stop;
+
+static void *slow_writer(void *arg)
+{
+  (void)arg;
+  char path[400];
+  sqlite3 *db;
+  snprintf(path, sizeof path, "%s/imcloud.db", srv.dir);
+  if (sqlite3_open(path, &db) != SQLITE_OK) return NULL;
+  sqlite3_busy_timeout(db, 5000);
+  while (!stress_stop) {
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK) {
+      usleep(15 * 1000);
+      sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    }
+    usleep(3 * 1000);
+  }
+  sqlite3_close(db);
+  return NULL;
+}
+
+static void *stress_worker(void *arg)
+{
+  unsigned seed = (unsigned)(uintptr_t)arg;
+  char user[16], body[128], out[8192], sig[1024], buf[2048];
+  for (int i = 0; i < 60; i++) {
+    snprintf(user, sizeof user, "s%u", rand_r(&seed) % 6);
+    int what = (int)(rand_r(&seed) % 4);
+    if (what == 0) {
+      e2e_usersig(app, key, user, 86400, sig, sizeof sig);
+      int fd = ws_login_send(user, sig);
+      if (rand_r(&seed) % 2) e2e_ws_recv_text(fd, buf, sizeof buf, 2000);
+      close(fd); /* often before the reply: the job completes without its connection */
+    } else if (what == 1) {
+      snprintf(body, sizeof body, "{\"UserID\":\"%s\"}", user);
+      e2e_v4(srv.port, app, key, "administrator", "im_open_login_svc/kick", body, out, sizeof out);
+    } else if (what == 2) {
+      snprintf(body, sizeof body, "{\"DeleteItem\":[{\"UserID\":\"%s\"}]}", user);
+      e2e_v4(srv.port, app, key, "administrator", "im_open_login_svc/account_delete", body, out, sizeof out);
+    } else {
+      snprintf(body, sizeof body, "{\"UserID\":\"%s\"}", user);
+      e2e_v4(srv.port, app, key, "administrator", "im_open_login_svc/account_import", body, out, sizeof out);
+    }
+  }
+  return NULL;
+}
+
+static void test_stress_slow_writer(void **st)
+{
+  (void)st;
+  pthread_t w, t[4];
+  stress_stop = 0;
+  assert_int_equal(pthread_create(&w, NULL, slow_writer, NULL), 0);
+  for (uintptr_t i = 0; i < 4; i++) assert_int_equal(pthread_create(&t[i], NULL, stress_worker, (void *)(i + 1)), 0);
+  for (int i = 0; i < 4; i++) pthread_join(t[i], NULL);
+  stress_stop = 1;
+  pthread_join(w, NULL);
+  /* still correct: nobody is online (every socket was closed), every user
+   * that exists can log in with a fresh UserSig, and the server stops
+   * cleanly (teardown asserts exit status 0; ASan aborts on misuse) */
+  usleep(500 * 1000);
+  sleep(1);
+  for (int u = 0; u < 6; u++) {
+    char user[16], sig[1024];
+    snprintf(user, sizeof user, "s%d", u);
+    const char *status = status_of(user);
+    if (strcmp(status, "Offline") && strcmp(status, "NoAccount")) fail_msg("%s is %s", user, status);
+    e2e_usersig(app, key, user, 86400, sig, sizeof sig);
+    assert_int_equal(login_code(user, sig), 0);
+  }
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_login_deadline_while_job_pending), cmocka_unit_test(test_kick_during_pending_login),
+    cmocka_unit_test(test_kick_survives_restart), cmocka_unit_test(test_delete_during_pending_login),
+    cmocka_unit_test(test_account_item_errors), cmocka_unit_test(test_stress_slow_writer),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
