@@ -109,6 +109,9 @@ static const char *const migrations[] = {
   " last_seq INTEGER NOT NULL DEFAULT 0, last_time INTEGER NOT NULL DEFAULT 0, read_seq INTEGER NOT NULL DEFAULT 0,"
   " pinned_at INTEGER NOT NULL DEFAULT 0, hidden_seq INTEGER NOT NULL DEFAULT 0, cleared_seq INTEGER NOT NULL DEFAULT 0,"
   " PRIMARY KEY(sdkappid, user_no, peer_no)) WITHOUT ROWID;",
+  /* 11: an order changes the app's plan facts: log it as an app update */
+  "CREATE TRIGGER changes_order AFTER INSERT ON orders BEGIN"
+  " INSERT INTO changes(kind,key) VALUES('app.update', NEW.sdkappid); END;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
