@@ -196,6 +196,10 @@ static void limit_editions(mb_t *b, const plan_scheme_t *p, plan_item_t w)
   put(b, "; %s editions:", bill_scheme_name(p->scheme));
   for (int e = 0; e < p->neditions; e++) {
     int64_t v = p->ed[e].value[w], m = plan_edition_max(p->scheme, e, w);
+    if ((w == PLAN_L_FREE_DAU || w == PLAN_L_FREE_MAU) && v == PLAN_UNLIMITED) {
+      put(b, "%s %s %s", e ? "," : "", p->ed[e].code, p->ed[e].overage ? "no cap (overage billed)" : "no cap");
+      continue;
+    }
     put(b, "%s %s %s", e ? "," : "", p->ed[e].code, num(v, x, sizeof x));
     if (m != v) put(b, " (add-ons up to %s)", num(m, y, sizeof y));
   }
