@@ -630,6 +630,8 @@ static int sq_order_each(store_t *s, uint32_t sdkappid, store_order_cb cb, void 
   return map_rc(rc);
 }
 
+static int sq_in_txn(store_t *s) { return !sqlite3_get_autocommit(Q(s)->db); }
+
 static const store_vtab_t sqlite_vtab = {
   1, "sqlite", sq_close, sq_exec, sq_data_version, sq_meta_get, sq_meta_set,
   sq_customer_create, sq_customer_get, sq_customer_list, sq_customer_first_app_created,
@@ -637,7 +639,7 @@ static const store_vtab_t sqlite_vtab = {
   sq_account_import, sq_account_delete, sq_account_get, sq_account_count, sq_account_each,
   sq_usage_login, sq_usage_dau,
   sq_wallet_balance, sq_ledger_append, sq_ledger_each,
-  sq_order_insert, sq_order_get_ref, sq_order_each,
+  sq_order_insert, sq_order_get_ref, sq_order_each, sq_in_txn,
 };
 
 static int migrate(sq_t *q)

@@ -31,3 +31,4 @@ int store_ledger_each(store_t *s, int64_t c, store_ledger_cb cb, void *ud) { ret
 int store_order_insert(store_t *s, const store_order_t *o, int64_t *id) { return s->vt->order_insert(s, o, id); }
 int store_order_get_ref(store_t *s, uint32_t a, const char *r, store_order_t *o) { return s->vt->order_get_ref(s, a, r, o); }
 int store_order_each(store_t *s, uint32_t a, store_order_cb cb, void *ud) { return s->vt->order_each(s, a, cb, ud); }
+int store_in_txn(store_t *s) { return s->vt->in_txn(s); }

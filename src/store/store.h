@@ -114,6 +114,7 @@ typedef struct store_vtab {
   int (*order_insert)(store_t *, const store_order_t *, int64_t *id);
   int (*order_get_ref)(store_t *, uint32_t sdkappid, const char *reference, store_order_t *);
   int (*order_each)(store_t *, uint32_t sdkappid, store_order_cb, void *);
+  int (*in_txn)(store_t *);
 } store_vtab_t;
 
 struct store { const store_vtab_t *vt; };
@@ -182,4 +183,7 @@ int store_ledger_each(store_t *s, int64_t customer_id, store_ledger_cb cb, void 
 int store_order_insert(store_t *s, const store_order_t *o, int64_t *id);
 int store_order_get_ref(store_t *s, uint32_t sdkappid, const char *reference, store_order_t *out);
 int store_order_each(store_t *s, uint32_t sdkappid, store_order_cb cb, void *ud);
+/* 1 while a transaction is open on this connection (e.g. inside a writer
+ * job), so a function can nest with a SAVEPOINT instead of BEGIN. */
+int store_in_txn(store_t *s);
 #endif

@@ -9,6 +9,9 @@
  * entry and is recorded, all in one transaction: a short balance
  * (IMC_E_WALLET_FUNDS) or any other refusal writes nothing. References are
  * idempotent: the same reference again returns the stored order (replayed).
+ * Each function owns a transaction (BEGIN IMMEDIATE) when called outside
+ * one (the CLI) and nests in a SAVEPOINT inside one (a writer-thread job of
+ * the server, e.g. an operator API endpoint).
  * Per-app settings that are not columns of apps live in the store's meta
  * table: "app.<sdkappid>.auto_renew" ("1"/"0") and
  * "app.<sdkappid>.suspended_by" ("lapse" / "operator"). */
@@ -40,6 +43,29 @@ static void ymd(int64_t day, char *out, size_t cap)
   int y, m, d;
   imc_civil_from_days(day, &y, &m, &d);
   snprintf(out, cap, "%04d-%02d-%02d", y, m, d);
+}
+
+/* ---- transactions: own one from the CLI, nest in a writer job's ------------------- */
+typedef struct txn { store_t *s; int nested; } txn_t;
+
+static int txn_open(txn_t *t, store_t *s)
+{
+  t->s = s;
+  t->nested = store_in_txn(s);
+  return store_exec(s, t->nested ? "SAVEPOINT tenant_order" : "BEGIN IMMEDIATE");
+}
+
+/* Commit (rc == 0) or roll back everything since txn_open; returns rc, or
+ * the commit's error. */
+static int txn_close(txn_t *t, int rc)
+{
+  if (t->nested) {
+    if (rc) store_exec(t->s, "ROLLBACK TO tenant_order");
+    int rc2 = store_exec(t->s, "RELEASE tenant_order");
+    return rc ? rc : rc2;
+  }
+  if (rc) { store_exec(t->s, "ROLLBACK"); return rc; }
+  return store_exec(t->s, "COMMIT");
 }
 
 /* ---- loading ------------------------------------------------------------------ */
@@ -247,18 +273,17 @@ static int ref_ok(place_t *p, const char *reference)
 static int run_txn(place_t *p, store_order_t *o, const bill_order_t *bo, int held, const char *set_edition, int64_t now_s,
                    store_order_t *out, int *replayed)
 {
-  int rc = store_exec(p->s, "BEGIN IMMEDIATE");
+  txn_t t;
+  int rc = txn_open(&t, p->s);
   if (rc) return failf(p->err, p->errcap, rc, "database busy");
   rc = replay(p, o, out, replayed);
-  if (rc == 1) { store_exec(p->s, "COMMIT"); return 0; }
+  if (rc == 1) return txn_close(&t, 0);
   if (!rc) rc = record(p, o, bo, held, now_s);
   if (!rc && set_edition) rc = store_app_set(p->s, p->app.sdkappid, "edition", set_edition);
-  if (rc) {
-    store_exec(p->s, "ROLLBACK");
+  if ((rc = txn_close(&t, rc))) {
     if (p->errcap && !p->err[0]) snprintf(p->err, p->errcap, "%s", imc_strerror(rc));
     return rc;
   }
-  if ((rc = store_exec(p->s, "COMMIT"))) return failf(p->err, p->errcap, rc, "commit failed");
   *out = *o;
   return 0;
 }
@@ -430,22 +455,23 @@ int tenant_app_legacy_to_trial(store_t *s, uint32_t sdkappid, int approved, int6
     return failf(err, errcap, IMC_E_PLAN_EDITION_CHANGE, "a legacy app becomes trial only after the operator approves the ticket (P-07): add --approved");
   bill_scheme_t to;
   if ((rc = bill_scheme_resolve(now_s, a.region, &to))) return failf(err, errcap, rc, "region %s", a.region); /* P-40, P-50 */
-  if ((rc = store_exec(s, "BEGIN IMMEDIATE"))) return failf(err, errcap, rc, "database busy");
+  txn_t t;
+  if ((rc = txn_open(&t, s))) return failf(err, errcap, rc, "database busy");
   rc = store_app_set(s, sdkappid, "scheme", bill_scheme_name(to));
   if (!rc) rc = store_app_set(s, sdkappid, "edition", bill_scheme_free_edition(to));
-  store_exec(s, rc ? "ROLLBACK" : "COMMIT");
+  rc = txn_close(&t, rc);
   return rc ? failf(err, errcap, rc, "%s", imc_strerror(rc)) : 0;
 }
 
 /* ---- suspension ----------------------------------------------------------------------------- */
 static int set_status(store_t *s, uint32_t sdkappid, const char *status, const char *by)
 {
-  int rc = store_exec(s, "BEGIN IMMEDIATE");
+  txn_t t;
+  int rc = txn_open(&t, s);
   if (rc) return rc;
   rc = store_app_set(s, sdkappid, "status", status);
   if (!rc) rc = meta_app_set(s, sdkappid, "suspended_by", by);
-  store_exec(s, rc ? "ROLLBACK" : "COMMIT");
-  return rc;
+  return txn_close(&t, rc);
 }
 
 int tenant_app_suspend(store_t *s, uint32_t sdkappid) { return set_status(s, sdkappid, "suspended", "operator"); }

@@ -381,12 +381,42 @@ static void test_registry_plans(void **st)
   tenant_registry_free(r);
 }
 
+/* Inside an open transaction (a writer-thread job) the functions nest: a
+ * refusal rolls back only its own work, the caller's rollback undoes theirs. */
+static void test_nested_in_writer_txn(void **st)
+{
+  (void)st;
+  fresh_customer();
+  uint32_t app = new_app("china", NULL);
+  store_order_t o;
+  int replayed;
+  char err[256];
+  topup(99900, "t-nested");
+  assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
+  assert_true(store_in_txn(s));
+  assert_int_equal(store_exec(s, "SAVEPOINT job"), 0);
+  assert_int_equal(tenant_app_upgrade(s, app, "ultimate", D(2026, 9, 1), NULL, NOW, &o, &replayed, err, sizeof err), IMC_E_WALLET_FUNDS);
+  assert_true(store_in_txn(s));                            /* the caller's transaction is still open */
+  assert_int_equal(tenant_app_upgrade(s, app, "pro", D(2026, 9, 1), NULL, NOW, &o, &replayed, err, sizeof err), 0);
+  assert_int_equal(norders(app), 1);
+  assert_int_equal(store_exec(s, "ROLLBACK TO job"), 0);   /* the writer rolls the job back */
+  assert_int_equal(store_exec(s, "RELEASE job"), 0);
+  assert_int_equal(store_exec(s, "COMMIT"), 0);
+  assert_false(store_in_txn(s));
+  assert_int_equal(norders(app), 0);
+  assert_int_equal(balance(), 99900);
+  store_app_t a;
+  assert_int_equal(store_app_get(s, app, &a), 0);
+  assert_string_equal(a.edition, "trial");
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_lifecycle_pure), cmocka_unit_test(test_purchase_and_renewal),
     cmocka_unit_test(test_trial_addons), cmocka_unit_test(test_grace_suspension_autorenew),
     cmocka_unit_test(test_intl_and_legacy), cmocka_unit_test(test_registry_plans),
+    cmocka_unit_test(test_nested_in_writer_txn),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
