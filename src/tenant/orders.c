@@ -13,12 +13,14 @@
  * one (the CLI) and nests in a SAVEPOINT inside one (a writer-thread job of
  * the server, e.g. an operator API endpoint).
  * Per-app settings that are not columns of apps live in the store's meta
- * table: "app.<sdkappid>.auto_renew" ("1"/"0") and
- * "app.<sdkappid>.suspended_by" ("lapse" / "operator"). */
+ * table: "app.<sdkappid>.auto_renew" ("1"/"0"),
+ * "app.<sdkappid>.suspended_by" ("lapse" / "operator") and
+ * "app.<sdkappid>.push_approved_at" (unix seconds). */
 #include "billing/billing.h"
 #include "tenant/tenant.h"
 #include "util/date.h"
 #include "util/err.h"
+#include "util/num.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -104,6 +106,7 @@ int tenant_app_state(store_t *s, uint32_t sdkappid, int64_t day, store_app_t *ap
   if ((rc = tenant_app_orders(s, sdkappid, &v, &n))) return rc;
   rc = tenant_lifecycle(app, v, n, day, lc);
   free(v);
+  if (!rc) rc = tenant_app_push_approved(s, sdkappid, &lc->plan.push_approved_at_s);
   return rc;
 }
 
@@ -137,6 +140,27 @@ int tenant_app_set_auto_renew(store_t *s, uint32_t sdkappid, int on)
   store_app_t a;
   int rc = store_app_get(s, sdkappid, &a);
   return rc ? rc : meta_app_set(s, sdkappid, "auto_renew", on ? "1" : "0");
+}
+
+int tenant_app_push_approved(store_t *s, uint32_t sdkappid, int64_t *at_s)
+{
+  char v[24];
+  int64_t t = 0;
+  int rc = meta_app_get(s, sdkappid, "push_approved_at", v, sizeof v);
+  if (!rc && v[0] && imc_parse_i64(v, 1, INT64_MAX, &t)) t = 0;
+  *at_s = rc ? 0 : t;
+  return rc;
+}
+
+int tenant_app_set_push_approved(store_t *s, uint32_t sdkappid, int64_t at_s)
+{
+  store_app_t a;
+  int rc = store_app_get(s, sdkappid, &a);
+  if (rc) return rc;
+  if (at_s < 0) return IMC_E_INVAL;
+  char v[24];
+  snprintf(v, sizeof v, "%lld", (long long)at_s);
+  return meta_app_set(s, sdkappid, "push_approved_at", at_s ? v : "");
 }
 
 int tenant_app_suspended_by(store_t *s, uint32_t sdkappid, char *buf, size_t cap)

@@ -143,6 +143,7 @@ int tenant_registry_refresh_plans(tenant_registry_t *r, store_t *s, int64_t day)
     }
     a->plan = lc.plan;
     a->lc_state = lc.state;
+    if (tenant_app_push_approved(s, a->rec.sdkappid, &a->plan.push_approved_at_s)) a->plan.push_approved_at_s = 0;
   }
   return first;
 }

@@ -147,6 +147,12 @@ int tenant_app_set_auto_renew(store_t *s, uint32_t sdkappid, int on);
 int tenant_app_suspend(store_t *s, uint32_t sdkappid);
 int tenant_app_resume(store_t *s, uint32_t sdkappid, int64_t day, char *err, size_t errcap);
 int tenant_app_suspended_by(store_t *s, uint32_t sdkappid, char *buf, size_t cap);
+/* International Pro's all-member push is enabled on application: when the
+ * operator approved it (unix seconds; 0 = not approved / withdrawn). The
+ * gate opens the book's delay (48 h) later (plan_check). tenant_app_state
+ * and the registry copy it into plan.push_approved_at_s. */
+int tenant_app_push_approved(store_t *s, uint32_t sdkappid, int64_t *at_s);
+int tenant_app_set_push_approved(store_t *s, uint32_t sdkappid, int64_t at_s);
 
 typedef struct tenant_run {
   tenant_lc_state_t state;   /* after the run */

@@ -330,6 +330,15 @@ static void test_intl_and_legacy(void **st)
   assert_int_equal(o.ledger_id, 0);
   assert_int_equal(nledger(), nl);
   assert_int_equal(state(app, D(2030, 1, 1)).state, TENANT_LC_ACTIVE);
+  /* all-member push on intl Pro: enabled on application, 48 h after the recorded approval */
+  tenant_lifecycle_t pl = state(app, D(2026, 7, 20));
+  plan_verdict_t v;
+  assert_int_equal(plan_check(&pl.plan, NOW, PLAN_F_ALL_MEMBER_PUSH, 0, 0, &v), IMC_E_PLAN_PUSH);
+  assert_int_equal(tenant_app_set_push_approved(s, app, NOW), 0);
+  pl = state(app, D(2026, 7, 20));
+  assert_int_equal(pl.plan.push_approved_at_s, NOW);
+  assert_int_equal(plan_check(&pl.plan, NOW + 48 * 3600 - 1, PLAN_F_ALL_MEMBER_PUSH, 0, 0, &v), IMC_E_PLAN_PUSH);
+  assert_int_equal(plan_check(&pl.plan, NOW + 48 * 3600, PLAN_F_ALL_MEMBER_PUSH, 0, 0, &v), 0);
   /* P-57: a change to standard drops push and community from its day on */
   tenant_lifecycle_t lc = state(app, D(2026, 7, 31));
   assert_int_equal(plan_limit(&lc.plan, NOW, PLAN_F_COMMUNITY), 1);
