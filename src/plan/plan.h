@@ -68,6 +68,8 @@
  *       72001, conversation marks / groups 7013; read receipts:
  *       plan_check_read_receipts(P, now, group_type, group_max_members, &v).
  * The reply carries ErrorCode imc_err_compat(rc) and ErrorInfo v.msg.
+ * Before any of these, a suspended app is refused: tenant_app_refusal(app)
+ * (60020 lapsed package, 60016 otherwise) at login and on every REST call.
  */
 #ifndef IMC_PLAN_H
 #define IMC_PLAN_H

@@ -215,6 +215,10 @@ size_t tenant_registry_account_count(const tenant_registry_t *r, uint32_t sdkapp
 
 int tenant_app_is_admin(const tenant_app_t *a, const char *identifier);
 int tenant_app_active(const tenant_app_t *a);
+/* Why a suspended app is refused (logins, REST): IMC_E_PLAN_EXPIRED (60020)
+ * when its package lapsed past the grace (as of the last plan refresh),
+ * IMC_E_APP_DISABLED (60016) for any other suspension; 0 when usable. */
+int tenant_app_refusal(const tenant_app_t *a);
 /* 1 on the scheme's free edition (trial, developer). */
 int tenant_app_free_edition(const tenant_app_t *a);
 

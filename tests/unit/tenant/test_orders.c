@@ -387,6 +387,19 @@ static void test_registry_plans(void **st)
   assert_int_equal(a->lc_state, TENANT_LC_GRACE);
   assert_int_equal(plan_check(&a->plan, NOW, PLAN_L_USERS, 100, 1, &v), IMC_E_ACCOUNT_LIMIT); /* trial's 100 */
   assert_int_equal(imc_err_compat(IMC_E_ACCOUNT_LIMIT), 70398);
+  assert_int_equal(tenant_app_refusal(a), 0);                                   /* grace: still served */
+  assert_int_equal(tenant_registry_refresh_plans(r, s, D(2026, 7, 17)), 0);     /* Jul 9 + 7 = Jul 16 */
+  assert_int_equal(a->lc_state, TENANT_LC_LAPSED);
+  assert_int_equal(tenant_app_refusal(a), IMC_E_PLAN_EXPIRED);
+  assert_int_equal(imc_err_compat(tenant_app_refusal(a)), 60020);
+  tenant_registry_free(r);
+  /* an operator suspension: 60016 */
+  assert_int_equal(tenant_app_suspend(s, app), 0);
+  assert_int_equal(tenant_registry_load(s, &r), 0);
+  a = tenant_registry_app(r, app);
+  assert_int_equal(tenant_registry_refresh_plans(r, s, D(2026, 6, 20)), 0);
+  assert_int_equal(tenant_app_refusal(a), IMC_E_APP_DISABLED);
+  assert_int_equal(imc_err_compat(IMC_E_APP_DISABLED), 60016);
   tenant_registry_free(r);
 }
 
