@@ -393,7 +393,7 @@ int tenant_app_renew(store_t *s, uint32_t sdkappid, int64_t day, const char *ref
   if (last->start_day > day) {
     char b[16];
     ymd(last->start_day, b, sizeof b);
-    rc = failf(err, errcap, IMC_E_PLAN_EDITION_CHANGE, "already renewed: the next period starts %s", b);
+    rc = failf(err, errcap, IMC_E_EXISTS, "already renewed: the next period starts %s", b);
     goto done;
   }
   if ((rc = book_in_force(&p, day))) goto done;
@@ -441,13 +441,20 @@ int tenant_addon_buy(store_t *s, uint32_t sdkappid, const char *addon, int64_t v
   snprintf(o.item, sizeof o.item, "%s", addon);
   o.value = value;
   snprintf(o.value_name, sizeof o.value_name, "%s", value_name ? value_name : "");
-  /* the same add-on held on that day: buying it again continues its period */
+  /* the same add-on held on that day: buying it again continues its period
+   * (one period ahead at most, like renew) */
   const store_order_t *cur = NULL;
   for (int i = 0; i < p.norders; i++) {
     const store_order_t *x = &p.orders[i];
     if (!strcmp(x->kind, "addon") && !strcmp(x->item, addon) && x->value == value && !strcmp(x->value_name, o.value_name) &&
-        x->start_day <= day && (!cur || x->end_day > cur->end_day))
+        (!cur || x->end_day > cur->end_day))
       cur = x;
+  }
+  if (cur && cur->start_day > day) {
+    char b[16];
+    ymd(cur->start_day, b, sizeof b);
+    rc = failf(err, errcap, IMC_E_EXISTS, "%s is already bought for the period starting %s", addon, b);
+    goto done;
   }
   int64_t start = day;
   if (cur && cur->end_day >= day) {

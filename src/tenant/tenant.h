@@ -123,15 +123,16 @@ int tenant_app_upgrade(store_t *s, uint32_t sdkappid, const char *edition, int64
                        int64_t now_s, store_order_t *out, int *replayed, char *err, size_t errcap);
 /* renew: the next period of the app's edition package (continues the
  * period from the first T; a new period from `day` when a whole period was
- * missed). IMC_E_PLAN_EDITION_CHANGE: no package of that edition ever, or
- * the next period is already bought. */
+ * missed). IMC_E_PLAN_EDITION_CHANGE: no package of that edition ever;
+ * IMC_E_EXISTS: the next period is already bought. */
 int tenant_app_renew(store_t *s, uint32_t sdkappid, int64_t day, const char *reference, int64_t now_s,
                      store_order_t *out, int *replayed, char *err, size_t errcap);
 /* addon buy: an add-on by name (imcloud quote's names) with a number
  * (member_cap=2000), a name (av_call=basic; value_name) or neither;
  * validated against the edition in force when its period starts (L-4;
- * trial: local audit only). Buying one still held continues its period.
- * IMC_E_BILL_ADDON, IMC_E_BILL_ADDON_FORBIDDEN (the offers in err). */
+ * trial: local audit only). Buying one still held continues its period;
+ * IMC_E_EXISTS when its next period is already bought. IMC_E_BILL_ADDON,
+ * IMC_E_BILL_ADDON_FORBIDDEN (the offers in err). */
 int tenant_addon_buy(store_t *s, uint32_t sdkappid, const char *addon, int64_t value, const char *value_name, int64_t day,
                      const char *reference, int64_t now_s, store_order_t *out, int *replayed, char *err, size_t errcap);
 /* P-07: a legacy app becomes its region's current scheme's free edition

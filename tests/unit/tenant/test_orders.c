@@ -178,7 +178,7 @@ static void test_purchase_and_renewal(void **st)
   assert_int_equal(o.start_day, D(2026, 2, 28));
   assert_int_equal(o.end_day, D(2026, 3, 30));
   assert_int_equal(balance(), b0 - 2 * 99900);         /* 200 fen left */
-  assert_int_equal(tenant_app_renew(s, app, D(2026, 2, 21), NULL, NOW, &o, &replayed, err, sizeof err), IMC_E_PLAN_EDITION_CHANGE);
+  assert_int_equal(tenant_app_renew(s, app, D(2026, 2, 21), NULL, NOW, &o, &replayed, err, sizeof err), IMC_E_EXISTS);
   /* an add-on that costs more than the balance: refused, nothing written */
   nl = nledger();
   int no = norders(app);
@@ -247,6 +247,13 @@ static void test_trial_addons(void **st)
   assert_int_equal(tenant_addon_buy(s, app, "local_audit", 0, NULL, D(2026, 5, 20), NULL, NOW, &o, &replayed, err, sizeof err), 0);
   assert_int_equal(o.start_day, D(2026, 6, 1));
   assert_int_equal(o.end_day, D(2026, 6, 30));
+  /* a third purchase before June is refused: June is bought (no double charge) */
+  int64_t b2 = balance();
+  assert_int_equal(tenant_addon_buy(s, app, "local_audit", 0, NULL, D(2026, 5, 21), NULL, NOW, &o, &replayed, err, sizeof err), IMC_E_EXISTS);
+  assert_int_equal(balance(), b2);
+  /* in June it continues into July */
+  assert_int_equal(tenant_addon_buy(s, app, "local_audit", 0, NULL, D(2026, 6, 2), NULL, NOW, &o, &replayed, err, sizeof err), 0);
+  assert_int_equal(o.start_day, D(2026, 7, 1));
   assert_int_equal(state(app, D(2026, 6, 15)).state, TENANT_LC_FREE);
 }
 
