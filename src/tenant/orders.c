@@ -343,6 +343,21 @@ int tenant_app_upgrade(store_t *s, uint32_t sdkappid, const char *edition, int64
   if ((rc = book_in_force(&p, day))) goto done;
   tenant_lifecycle_t lc;
   if ((rc = tenant_lifecycle(&p.app, p.orders, p.norders, day, &lc))) goto done;
+  if (lc.state == TENANT_LC_ACTIVE && lc.package_edition > e) {
+    /* a prepaid higher package still runs: a lower one bought now would be
+     * paid for days it cannot apply (the highest package applies) */
+    for (int i = 0; i < p.norders; i++) {
+      const store_order_t *x = &p.orders[i];
+      if (strcmp(x->kind, "package") || strcmp(x->pay, "prepaid") || x->start_day > day || x->end_day < day ||
+          edition_of(&p, x->item) <= e)
+        continue;
+      char b[16];
+      ymd(x->end_day, b, sizeof b);
+      rc = failf(err, errcap, IMC_E_PLAN_EDITION_CHANGE, "the %s package runs until %s: order %s after it (during the grace days)",
+                 x->item, b, edition);
+      goto done;
+    }
+  }
   if (lc.state == TENANT_LC_ACTIVE && lc.package_edition == e) {
     char b[16];
     ymd(lc.package_end_day, b, sizeof b);

@@ -116,9 +116,10 @@ int tenant_app_state(store_t *s, uint32_t sdkappid, int64_t day, store_app_t *ap
  * upgrade: a package of `edition` from `day` (period 0); the app's edition
  * becomes it. IMC_E_BILL_EDITION (unknown), IMC_E_PLAN_EDITION_CHANGE (the
  * free edition — P-44: trial cannot be bought back; or that package already
- * covers the day: renew instead). While two packages run, the higher one
+ * covers the day: renew instead; or a higher prepaid package still runs:
+ * a lower one is ordered after it). While two packages run, the higher one
  * applies. An intl package is postpaid (P-51): recorded without a debit,
- * valid until changed. */
+ * valid until the next change. */
 int tenant_app_upgrade(store_t *s, uint32_t sdkappid, const char *edition, int64_t day, const char *reference,
                        int64_t now_s, store_order_t *out, int *replayed, char *err, size_t errcap);
 /* renew: the next period of the app's edition package (continues the

@@ -313,9 +313,16 @@ static void test_grace_suspension_autorenew(void **st)
   assert_int_equal(tenant_app_lifecycle_run(s, app, D(2026, 5, 9), NOW, &ran, err, sizeof err), 0);
   assert_false(ran.resumed);
   assert_int_equal(tenant_app_resume(s, app, D(2026, 5, 9), err, sizeof err), 0);
+  /* a lower package while the higher prepaid one runs is refused (it could not apply) */
+  topup(299900, "t-grace-up");
+  assert_int_equal(tenant_app_upgrade(s, app, "ultimate", D(2026, 5, 10), NULL, NOW, &o, &replayed, err, sizeof err), 0);
+  int64_t bb = balance();
+  assert_int_equal(tenant_app_upgrade(s, app, "pro", D(2026, 5, 20), NULL, NOW, &o, &replayed, err, sizeof err), IMC_E_PLAN_EDITION_CHANGE);
+  assert_non_null(strstr(err, "2026-06-09"));                /* ultimate May 10..Jun 9 */
+  assert_int_equal(balance(), bb);
   /* after a whole period missed a renewal starts a new period on its day */
   assert_int_equal(tenant_app_set_auto_renew(s, app, 0), 0);
-  topup(99900, "t-grace3");
+  topup(299900, "t-grace3");                               /* the app is on ultimate now */
   assert_int_equal(tenant_app_renew(s, app, D(2026, 8, 15), NULL, NOW, &o, &replayed, err, sizeof err), 0);
   assert_int_equal(o.start_day, D(2026, 8, 15));
   assert_int_equal(o.end_day, D(2026, 9, 14));
