@@ -95,7 +95,8 @@ typedef struct tenant_lifecycle {
  * record names neither), IMC_E_INVAL (region). */
 int tenant_lifecycle(const store_app_t *app, const store_order_t *orders, int n, int64_t day, tenant_lifecycle_t *out);
 
-/* Load all orders of an app, oldest first (*out malloc'd, caller frees). */
+/* Load all orders of an app, oldest first, or with sdkappid 0 of every app
+ * by app then oldest first (*out malloc'd, caller frees). */
 int tenant_app_orders(store_t *s, uint32_t sdkappid, store_order_t **out, int *n);
 /* Load the app and its orders and compute its state on `day`. */
 int tenant_app_state(store_t *s, uint32_t sdkappid, int64_t day, store_app_t *app, tenant_lifecycle_t *lc);

@@ -407,6 +407,20 @@ static void test_registry_plans(void **st)
   assert_int_equal(tenant_app_refusal(a), IMC_E_PLAN_EXPIRED);
   assert_int_equal(imc_err_compat(tenant_app_refusal(a)), 60020);
   tenant_registry_free(r);
+  /* several apps with and without orders in one refresh (one query for all orders); intl Pro's
+   * push approval comes along */
+  uint32_t intl = new_app("singapore", NULL), idle = new_app("china", NULL);
+  assert_int_equal(tenant_app_upgrade(s, intl, "pro", D(2026, 6, 1), NULL, NOW, &o, &replayed, err, sizeof err), 0);
+  assert_int_equal(tenant_app_set_push_approved(s, intl, NOW), 0);
+  assert_int_equal(tenant_registry_load(s, &r), 0);
+  assert_int_equal(tenant_registry_refresh_plans(r, s, D(2026, 6, 20)), 0);
+  assert_int_equal(tenant_registry_app(r, app)->lc_state, TENANT_LC_ACTIVE);
+  assert_int_equal(tenant_registry_app(r, intl)->lc_state, TENANT_LC_ACTIVE);
+  assert_int_equal(tenant_registry_app(r, intl)->plan.push_approved_at_s, NOW);
+  assert_int_equal(plan_check(&tenant_registry_app(r, intl)->plan, NOW + 48 * 3600, PLAN_F_ALL_MEMBER_PUSH, 0, 0, &v), 0);
+  assert_int_equal(tenant_registry_app(r, idle)->lc_state, TENANT_LC_FREE);
+  assert_int_equal(plan_limit(&tenant_registry_app(r, idle)->plan, NOW, PLAN_L_USERS), 100);
+  tenant_registry_free(r);
   /* an operator suspension: 60016 */
   assert_int_equal(tenant_app_suspend(s, app), 0);
   assert_int_equal(tenant_registry_load(s, &r), 0);
