@@ -78,6 +78,11 @@ void meter_advance(meter_t *m, int64_t now_s);
  * user_no 0, IMC_E_NOMEM. */
 int meter_login(meter_t *m, uint32_t app, uint32_t user_no, int64_t t_s);
 
+/* Whether user_no is already counted on day yyyymmdd and in its month
+ * (a login now would not raise DAU / MAU): the free-quota checks of the
+ * login path ask before they admit a login. Always 0. */
+int meter_seen(const meter_t *m, uint32_t app, uint32_t user_no, int32_t yyyymmdd, int *in_day, int *in_month);
+
 /* DAU of day yyyymmdd (0 if the day has no event or left the window). */
 int64_t meter_dau(const meter_t *m, uint32_t app, int32_t yyyymmdd);
 
