@@ -178,6 +178,43 @@ static int app_usage(op_req_t *o, store_t *s)
   return rc;
 }
 
+/* ---- bills (docs/billing.md "Bills"; the objects `imcloud bill --json` prints) */
+typedef struct bills_ctx { json_t *arr; uint32_t app; int64_t now; int nomem; } bills_ctx_t;
+
+static void on_bill(void *ud, const store_bill_t *b)
+{
+  bills_ctx_t *c = ud;
+  if (c->app && b->sdkappid != c->app) return;
+  json_t *o = meter_bill_json(b, c->now);
+  if (!o || json_array_append_new(c->arr, o)) c->nomem = 1;
+}
+
+static int bills_list(op_req_t *o, store_t *s, int64_t customer_id, uint32_t app)
+{
+  bills_ctx_t c = { json_array(), app, imc_clock_now_s(), 0 };
+  int rc = store_bill_each(s, customer_id, 0, on_bill, &c);
+  if (!rc && c.nomem) rc = IMC_E_NOMEM;
+  if (rc) { json_decref(c.arr); return rc; }
+  o->out = json_pack("{s:o}", "bills", c.arr);
+  return 0;
+}
+
+static int app_bills(op_req_t *o, store_t *s)
+{
+  store_app_t a;
+  int rc = o->id <= UINT32_MAX ? store_app_get(s, (uint32_t)o->id, &a) : IMC_E_NOTFOUND;
+  if (rc == IMC_E_NOTFOUND) return fail(o, 404, rc, "no such app");
+  return rc ? rc : bills_list(o, s, a.customer_id, a.sdkappid);
+}
+
+static int customer_bills(op_req_t *o, store_t *s)
+{
+  store_customer_t c;
+  int rc = store_customer_get(s, o->id, &c);
+  if (rc == IMC_E_NOTFOUND) return fail(o, 404, rc, "no such customer");
+  return rc ? rc : bills_list(o, s, o->id, 0);
+}
+
 static const struct op_route {
   const char *method;
   const char *path;     /* "/operator/v1/apps/" + ":id" + suffix when has_id */
@@ -193,6 +230,8 @@ static const struct op_route {
   { "POST", "/operator/v1/apps", 0, NULL, apps_create },
   { "GET", "/operator/v1/apps/", 1, NULL, apps_show },
   { "GET", "/operator/v1/apps/", 1, "/usage", app_usage },
+  { "GET", "/operator/v1/apps/", 1, "/bills", app_bills },
+  { "GET", "/operator/v1/customers/", 1, "/bills", customer_bills },
 };
 
 static int job_run(store_t *s, void *arg)
