@@ -303,10 +303,11 @@ typedef struct meter_bill_run_stats {
 /* The bill run of usage month yyyymm (at 00:00 on the 1st of the next month,
  * L-6, P-14): meter_bill_issue for every app created before the month ended,
  * committed in batches of 1,000 apps (or inside the caller's transaction
- * when in_txn, e.g. a writer job), each app in its own savepoint: a crash
- * half-way loses nothing committed, and a second run bills no app twice and
- * skips none. An app that cannot be billed is counted in failed (first
- * reason in err) and the run goes on. 0, or IMC_E_BILL_MONTH (the month has
+ * when in_txn, e.g. a writer job): a crash half-way loses nothing
+ * committed, and a second run bills no app twice and skips none. An app that
+ * cannot be billed (book, orders, pricing — refused before anything is
+ * written) is counted in failed (first reason in err) and the run goes on; a
+ * storage error stops the run and rolls back the batch in progress. 0, or IMC_E_BILL_MONTH (the month has
  * not ended) / storage errors that stop the run. */
 int meter_bill_run(struct store *s, int in_txn, int32_t yyyymm, int64_t now_s, int default_tz, meter_orders_fn orders, void *ud,
                    meter_bill_run_stats_t *out, char *err, size_t errcap);
