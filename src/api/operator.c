@@ -178,6 +178,31 @@ static int app_usage(op_req_t *o, store_t *s)
   return rc;
 }
 
+static int app_call_minutes(op_req_t *o, store_t *s)
+{
+  json_t *kind = json_object_get(o->body, "kind"), *min = json_object_get(o->body, "minutes");
+  json_t *id = json_object_get(o->body, "event_id"), *date = json_object_get(o->body, "date");
+  if (!json_is_string(kind) || !json_is_integer(min) || !json_is_string(id) || (date && !json_is_string(date)))
+    return fail(o, 400, IMC_E_INVAL, "kind, event_id (strings) and minutes (integer) are required; date (YYYY-MM-DD) is optional");
+  char err[256];
+  int32_t day;
+  int replayed = 0;
+  int rc = o->id <= UINT32_MAX ? meter_record_minutes(s, (uint32_t)o->id, json_string_value(kind), json_integer_value(min),
+                                                      json_string_value(id), date ? json_string_value(date) : NULL,
+                                                      imc_clock_now_s(), o->srv->tz_offset_s, &day, &replayed, err, sizeof err)
+                               : IMC_E_NOTFOUND;
+  if (rc == IMC_E_NOTFOUND) return fail(o, 404, rc, "no such app");
+  if (rc == IMC_E_INVAL || rc == IMC_E_METER_LATE) return fail(o, 400, rc, err);
+  if (rc == IMC_E_EXISTS) return fail(o, 409, rc, err);
+  if (rc) return rc;
+  char ds[16];
+  snprintf(ds, sizeof ds, "%04d-%02d-%02d", day / 10000, day / 100 % 100, day % 100);
+  o->status = replayed ? 200 : 201;
+  o->out = json_pack("{s:I,s:s,s:s,s:I,s:s,s:b}", "sdkappid", (json_int_t)o->id, "date", ds, "kind", json_string_value(kind),
+                     "minutes", (json_int_t)json_integer_value(min), "event_id", json_string_value(id), "replayed", replayed);
+  return 0;
+}
+
 /* ---- bills (docs/billing.md "Bills"; the objects `imcloud bill --json` prints) */
 typedef struct bills_ctx { json_t *arr; uint32_t app; int64_t now; int nomem; } bills_ctx_t;
 
@@ -231,6 +256,7 @@ static const struct op_route {
   { "GET", "/operator/v1/apps/", 1, NULL, apps_show },
   { "GET", "/operator/v1/apps/", 1, "/usage", app_usage },
   { "GET", "/operator/v1/apps/", 1, "/bills", app_bills },
+  { "POST", "/operator/v1/apps/", 1, "/call-minutes", app_call_minutes },
   { "GET", "/operator/v1/customers/", 1, "/bills", customer_bills },
 };
 

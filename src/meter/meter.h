@@ -256,6 +256,17 @@ int64_t meter_mbps(int64_t bps);
 int meter_import(struct store *s, uint32_t app, int32_t yyyymm, const char *source, const char *text, size_t len,
                  int64_t now_s, int64_t *doc_id, char *err, size_t errcap);
 
+/* Record call minutes (M-6) of one call, identified by event_id (1-64
+ * bytes, unique per app), on date ("YYYY-MM-DD"; NULL: today at now_s) in
+ * the app's zone. A replay with the same values changes nothing
+ * (*replayed = 1). *day_out = yyyymmdd. Errors with a reason in err:
+ * IMC_E_INVAL (kind, minutes 1..10^9, event id, date), IMC_E_NOTFOUND (app),
+ * IMC_E_METER_LATE (a future day or more than 35 days back), IMC_E_EXISTS
+ * (the id was used with other values), storage errors. */
+int meter_record_minutes(struct store *s, uint32_t app, const char *kind, int64_t minutes, const char *event_id,
+                         const char *date, int64_t now_s, int default_tz, int32_t *day_out, int *replayed,
+                         char *err, size_t errcap);
+
 /* ---- bills (bills.c): the monthly bill run, numbered immutable bills -------- */
 #define METER_BILL_GRACE_DAYS 7      /* P-14, P-45: an unpaid bill is overdue 7 days after issue */
 

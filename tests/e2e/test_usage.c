@@ -195,6 +195,21 @@ static void test_operator_usage(void **st)
   assert_int_equal(e2e_http(srv.port, "GET", target, hdr, NULL, body, sizeof body), 400);
   assert_int_equal(e2e_http(srv.port, "GET", "/operator/v1/apps/7/usage?month=2026-11", hdr, NULL, body, sizeof body), 404);
   assert_int_equal(e2e_http(srv.port, "GET", target, NULL, NULL, body, sizeof body), 401);
+  /* call minutes through the API: counted once, on the test clock's day (30 Nov) */
+  snprintf(target, sizeof target, "/operator/v1/apps/%u/call-minutes", app);
+  static const char rec[] = "{\"kind\":\"audio\",\"minutes\":12,\"event_id\":\"api-call-1\"}";
+  assert_int_equal(e2e_http(srv.port, "POST", target, hdr, rec, body, sizeof body), 201);
+  assert_non_null(strstr(body, "\"date\":\"2026-11-30\""));
+  assert_int_equal(e2e_http(srv.port, "POST", target, hdr, rec, body, sizeof body), 200);
+  assert_non_null(strstr(body, "\"replayed\":true"));
+  assert_int_equal(e2e_http(srv.port, "POST", target, hdr, "{\"kind\":\"audio\",\"minutes\":13,\"event_id\":\"api-call-1\"}", body, sizeof body), 409);
+  assert_int_equal(e2e_http(srv.port, "POST", target, hdr, "{\"kind\":\"smell\",\"minutes\":1,\"event_id\":\"x\"}", body, sizeof body), 400);
+  assert_int_equal(e2e_http(srv.port, "POST", target, hdr, "{\"kind\":\"audio\",\"minutes\":1,\"event_id\":\"y\",\"date\":\"2026-10-01\"}", body, sizeof body), 400);
+  assert_non_null(strstr(body, "METER_LATE"));
+  json_t *u = usage_json("2026-11");
+  assert_int_equal(day_field(u, 30, "dau"), 3);
+  assert_int_equal(json_integer_value(json_object_get(json_object_get(u, "call_minutes"), "audio")), 12);
+  json_decref(u);
 }
 
 int main(void)
