@@ -13,6 +13,7 @@ const rest_route_t rest_routes[] = {
   { "im_open_login_svc", "kick",                rest_kick,                API_AUTH_ADMIN, 0,   16 * KB, "end a user's sessions and invalidate earlier UserSigs" },
   { "openim",            "query_online_status", rest_query_online_status, API_AUTH_ADMIN, 0,   64 * KB, "online status of up to 500 users (Status)" },
   { "openim",            "querystate",          rest_querystate,          API_AUTH_ADMIN, 0,   64 * KB, "older name of query_online_status (State)" },
+  { "openconfigsvr",     "getappinfo",          rest_getappinfo,          API_AUTH_ADMIN, 0,   16 * KB, "the last 30 days of metered figures (docs/metering.md), one Result per day" },
   { 0, 0, 0, 0, 0, 0, 0 }
 };
 

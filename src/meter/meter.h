@@ -181,6 +181,7 @@ typedef struct meter_group_day {
   int64_t peak;                /* max groups in existence at any instant of the day (M-4) */
   int64_t net_new;             /* created that day − dissolved that day */
   int64_t created;             /* created that day */
+  int64_t end;                 /* in existence at the end of the day */
 } meter_group_day_t;
 
 /* Daily group figures for ndays days starting at day index first_day in zone
@@ -213,6 +214,7 @@ typedef struct meter_day_row {
   int64_t dau, groups, live_groups_peak, net_new_groups, bandwidth_peak_mbps;
   int64_t c2c_msgs, group_msgs, rest_calls, conn_peak, registrations;
   int64_t call_minutes[METER_CALL_KINDS];
+  int64_t groups_created, groups_end; /* non-live groups created that day, in existence at its end */
   int imported;                /* an imported figure raised a value of this day */
 } meter_day_row_t;
 
@@ -255,6 +257,17 @@ int64_t meter_mbps(int64_t bps);
  * IMC_E_IO / IMC_E_BUSY. *doc_id = the stored document's id. */
 int meter_import(struct store *s, uint32_t app, int32_t yyyymm, const char *source, const char *text, size_t len,
                  int64_t now_s, int64_t *doc_id, char *err, size_t errcap);
+
+/* The last METER_APPINFO_DAYS days before today (at now_s, app's zone),
+ * oldest first: the daily rows of meter_report and the number of accounts
+ * registered up to the end of each day (openconfigsvr/getappinfo). 0,
+ * IMC_E_NOTFOUND (app), storage errors. */
+#define METER_APPINFO_DAYS 30
+typedef struct meter_appinfo {
+  meter_day_row_t days[METER_APPINFO_DAYS];
+  int64_t reg_total[METER_APPINFO_DAYS];
+} meter_appinfo_t;
+int meter_appinfo(struct store *s, uint32_t app, int64_t now_s, int default_tz, meter_appinfo_t *out);
 
 /* Record call minutes (M-6) of one call, identified by event_id (1-64
  * bytes, unique per app), on date ("YYYY-MM-DD"; NULL: today at now_s) in

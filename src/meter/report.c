@@ -113,6 +113,8 @@ static int groups(store_t *s, rep_ctx_t *c, int64_t first_day)
     r->days[i].groups = g[i].peak;
     r->days[i].net_new_groups = g[i].net_new;
     r->days[i].live_groups_peak = lg[i].peak;
+    r->days[i].groups_created = g[i].created;
+    r->days[i].groups_end = g[i].end;
   }
   r->accumulated_groups = acc;
   return 0;

@@ -212,6 +212,51 @@ static void test_operator_usage(void **st)
   json_decref(u);
 }
 
+/* openconfigsvr/getappinfo: the 30 days before today (test clock: 30 Nov), from the metered and imported figures. */
+static void test_getappinfo(void **st)
+{
+  (void)st;
+  static char body[1 << 17];
+  char path[400], out[1024];
+  snprintf(path, sizeof path, "%s/nov.json", srv.dir);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs("{\"days\": [{\"date\": \"2026-11-15\", \"dau\": 77}]}", f);
+  fclose(f);
+  assert_int_equal(e2e_cli(&srv, out, sizeof out, "usage import --sdkappid %u '%s'", app, path), 0);
+  assert_int_equal(e2e_v4(srv.port, app, key, "administrator", "openconfigsvr/getappinfo", "{}", body, sizeof body), 200);
+  json_t *o = json_loads(body, 0, NULL);
+  assert_non_null(o);
+  assert_int_equal(json_integer_value(json_object_get(o, "ErrorCode")), 0);
+  json_t *res = json_object_get(o, "Result");
+  assert_int_equal(json_array_size(res), 30);
+  assert_string_equal(json_string_value(json_object_get(json_array_get(res, 0), "Date")), "20261031");
+  assert_string_equal(json_string_value(json_object_get(json_array_get(res, 29), "Date")), "20261129");
+  json_t *d15 = json_array_get(res, 15);
+  assert_string_equal(json_string_value(json_object_get(d15, "Date")), "20261115");
+  assert_string_equal(json_string_value(json_object_get(d15, "ActiveUserNum")), "77");
+  char appid[16];
+  snprintf(appid, sizeof appid, "%u", app);
+  assert_string_equal(json_string_value(json_object_get(d15, "AppId")), appid);
+  assert_string_equal(json_string_value(json_object_get(d15, "RegistUserNumTotal")), "0"); /* accounts came on the 30th */
+  assert_null(json_object_get(d15, "APNSMsgNum"));                                          /* not metered: not invented */
+  json_decref(o);
+  assert_int_equal(e2e_v4(srv.port, app, key, "administrator", "openconfigsvr/getappinfo",
+                          "{\"RequestField\":[\"ActiveUserNum\",\"Date\"]}", body, sizeof body), 200);
+  o = json_loads(body, 0, NULL);
+  assert_int_equal(json_object_size(json_array_get(json_object_get(o, "Result"), 15)), 2);
+  json_decref(o);
+  assert_int_equal(e2e_v4(srv.port, app, key, "administrator", "openconfigsvr/getappinfo",
+                          "{\"RequestField\":[\"APNSMsgNum\"]}", body, sizeof body), 200);
+  assert_non_null(strstr(body, "\"ErrorCode\":70402"));
+  assert_non_null(strstr(body, "APNSMsgNum is not metered"));
+  assert_int_equal(e2e_v4(srv.port, app, key, "administrator", "openconfigsvr/getappinfo",
+                          "{\"RequestField\":\"Date\"}", body, sizeof body), 200);
+  assert_non_null(strstr(body, "\"ErrorCode\":60015"));
+  assert_int_equal(e2e_v4(srv.port, app, key, "u1", "openconfigsvr/getappinfo", "{}", body, sizeof body), 200);
+  assert_non_null(strstr(body, "\"ErrorCode\":60010"));                                   /* admins only */
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -220,6 +265,7 @@ int main(void)
     cmocka_unit_test(test_record_minutes_once),
     cmocka_unit_test(test_csv_and_usage_errors),
     cmocka_unit_test(test_operator_usage),
+    cmocka_unit_test(test_getappinfo),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
