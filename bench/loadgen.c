@@ -5,23 +5,35 @@
  * then keeps every connection open and idle, prints "ready", and waits for
  * SIGTERM/SIGINT, so a script can measure the server's memory per idle
  * authenticated connection. --procs P forks P workers (one process holds at
- * most ~19,990 sockets here); the parent sums their results.
+ * most ~19,990 sockets here); the parent merges their results.
+ *
+ * Connections come from --sources S source addresses, 127.0.0.2 … 127.0.0.(S+1)
+ * (default 8: .2 … .9), bound before connect with IP_BIND_ADDRESS_NO_PORT, so
+ * the kernel picks the local port per 4-tuple at connect time: from one
+ * source address, tens of thousands of connections to one server port make
+ * the kernel's local-port search the load generator's bottleneck.
  *
  *   loadgen --port P --sdkappid N --key K --conns N [--procs P] [--hold]
- *           [--host 127.0.0.1] [--concurrency 512] [--user-prefix lg]
- *           [--platform Web] [--first 0]
+ *           [--host 127.0.0.1] [--sources 8] [--concurrency 512]
+ *           [--user-prefix lg] [--platform Web] [--first 0]
  *
  * Output (parent, one line): conns=N ok=N failed=N elapsed_ms=X logins_per_s=Y
- * p50_ms=… p99_ms=… (login latency from TCP connect to the login reply).
+ * p50_ms=… p99_ms=… (login latency from TCP connect to the login reply,
+ * percentiles over every sample of every worker) loadgen_cpu_ms=… (user +
+ * system CPU of all workers from the first connect to the last login reply;
+ * near elapsed_ms × cores means the load generator is the bottleneck).
  */
 #include "auth/usersig.h"
 #include "util/clock.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,6 +44,7 @@ typedef struct conn {
   uv_connect_t creq;
   int idx;
   int stage;            /* 0 connecting, 1 handshake, 2 login sent, 3 logged in, 4 failed */
+  int no_handle;        /* uv_tcp_init_ex failed: nothing to close */
   size_t got;
   char *frame;          /* login frame (masked), freed after write */
   size_t frame_len;
@@ -41,14 +54,14 @@ typedef struct conn {
 
 static struct {
   const char *host, *key, *prefix, *platform;
-  int port, conns, procs, hold, concurrency, first;
+  int port, conns, procs, hold, concurrency, first, sources;
   unsigned sdkappid;
-} opt = { "127.0.0.1", NULL, "lg", "Web", 0, 1000, 1, 0, 512, 0, 0 };
+} opt = { "127.0.0.1", NULL, "lg", "Web", 0, 1000, 1, 0, 512, 0, 8, 0 };
 
 static uv_loop_t *loop;
 static conn_t *conns;
 static int next_conn, in_flight, ok, failed;
-static uint64_t t_start_us, t_end_us;
+static uint64_t t_start_us, t_end_us, cpu_start_us, cpu_end_us;
 static uint32_t *lat_us;
 static uv_signal_t sig_term, sig_int;
 
@@ -60,6 +73,13 @@ static uint64_t now_us(void)
 }
 
 static void start_more(void);
+
+static uint64_t cpu_us(void)
+{
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000u + (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
 
 static void alloc_cb(uv_handle_t *h, size_t sz, uv_buf_t *b)
 {
@@ -77,9 +97,10 @@ static void finish(conn_t *c, int good)
   else failed++;
   in_flight--;
   t_end_us = now_us();
-  if (!good) uv_close((uv_handle_t *)&c->tcp, NULL);
+  if (!good && !c->no_handle) uv_close((uv_handle_t *)&c->tcp, NULL);
   start_more();
   if (ok + failed == opt.conns) {
+    cpu_end_us = cpu_us();
     if (!opt.hold) uv_stop(loop);
     else { printf("ready\n"); fflush(stdout); }
   }
@@ -161,6 +182,23 @@ static char *make_frame(int idx, size_t *len_out)
   return (char *)f;
 }
 
+/* A socket bound to source address 127.0.0.(2 + idx % sources), its port
+ * left to connect(). 0 or a libuv error. */
+static int open_from_source(conn_t *c)
+{
+  int rc = uv_tcp_init_ex(loop, &c->tcp, AF_INET);
+  if (rc) { c->no_handle = 1; return rc; }
+  if (opt.sources <= 0) return 0;
+  uv_os_fd_t fd;
+  if ((rc = uv_fileno((uv_handle_t *)&c->tcp, &fd))) return rc;
+  int one = 1;
+  setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+  struct sockaddr_in src = { 0 };
+  src.sin_family = AF_INET;
+  src.sin_addr.s_addr = htonl(0x7f000002u + (uint32_t)(c->idx % opt.sources));
+  return uv_tcp_bind(&c->tcp, (struct sockaddr *)&src, 0);
+}
+
 static void start_more(void)
 {
   struct sockaddr_in addr;
@@ -172,8 +210,8 @@ static void start_more(void)
     c->creq.data = c;
     c->t0_us = now_us();
     in_flight++;
-    uv_tcp_init(loop, &c->tcp);
-    if (uv_tcp_connect(&c->creq, &c->tcp, (struct sockaddr *)&addr, connect_cb)) finish(c, 0);
+    int rc = open_from_source(c);
+    if (rc || uv_tcp_connect(&c->creq, &c->tcp, (struct sockaddr *)&addr, connect_cb)) finish(c, 0);
   }
 }
 
@@ -185,7 +223,9 @@ static int cmp_u32(const void *a, const void *b)
   return x < y ? -1 : x > y;
 }
 
-/* One worker: prints "W ok failed start_us end_us p50_us p99_us". */
+/* One worker: prints "L latency_us" per login, then
+ * "W ok failed start_us end_us cpu_us" (CPU from the first connect to the
+ * last login reply). */
 static int worker(void)
 {
   loop = uv_default_loop();
@@ -200,11 +240,13 @@ static int worker(void)
   uv_unref((uv_handle_t *)&sig_term);
   uv_unref((uv_handle_t *)&sig_int);
   t_start_us = now_us();
+  cpu_start_us = cpu_end_us = cpu_us();
   start_more();
   uv_run(loop, UV_RUN_DEFAULT);
-  qsort(lat_us, (size_t)ok, sizeof *lat_us, cmp_u32);
-  printf("W %d %d %llu %llu %u %u\n", ok, failed, (unsigned long long)t_start_us, (unsigned long long)t_end_us,
-         ok ? lat_us[ok / 2] : 0, ok ? lat_us[(size_t)ok * 99 / 100] : 0);
+  if (cpu_end_us == cpu_start_us) cpu_end_us = cpu_us(); /* stopped before the last reply */
+  for (int i = 0; i < ok; i++) printf("L %u\n", lat_us[i]);
+  printf("W %d %d %llu %llu %llu\n", ok, failed, (unsigned long long)t_start_us, (unsigned long long)t_end_us,
+         (unsigned long long)(cpu_end_us - cpu_start_us));
   fflush(stdout);
   return 0;
 }
@@ -212,7 +254,7 @@ static int worker(void)
 static void usage(void)
 {
   fprintf(stderr, "usage: loadgen --port P --sdkappid N --key K --conns N [--procs P] [--hold] [--host H]\n"
-                  "               [--concurrency C] [--user-prefix S] [--platform Web] [--first I]\n");
+                  "               [--sources S] [--concurrency C] [--user-prefix S] [--platform Web] [--first I]\n");
   exit(2);
 }
 
@@ -229,13 +271,14 @@ int main(int argc, char **argv)
     else if (!strcmp(a, "--conns")) opt.conns = atoi(v);
     else if (!strcmp(a, "--procs")) opt.procs = atoi(v);
     else if (!strcmp(a, "--concurrency")) opt.concurrency = atoi(v);
+    else if (!strcmp(a, "--sources")) opt.sources = atoi(v);
     else if (!strcmp(a, "--user-prefix")) opt.prefix = v;
     else if (!strcmp(a, "--platform")) opt.platform = v;
     else if (!strcmp(a, "--first")) opt.first = atoi(v);
     else usage();
     i++;
   }
-  if (!opt.port || !opt.sdkappid || !opt.key || opt.conns <= 0 || opt.procs <= 0) usage();
+  if (!opt.port || !opt.sdkappid || !opt.key || opt.conns <= 0 || opt.procs <= 0 || opt.sources < 0 || opt.sources > 250) usage();
   int total = opt.conns, procs = opt.procs;
   int fds[64][2];
   pid_t pids[64];
@@ -256,8 +299,9 @@ int main(int argc, char **argv)
   }
   /* Relay "ready" once every worker is ready; then wait for a signal. */
   long long okc = 0, failc = 0;
-  unsigned long long t0 = ~0ull, t1 = 0;
-  unsigned p50 = 0, p99 = 0;
+  unsigned long long t0 = ~0ull, t1 = 0, cpu = 0;
+  uint32_t *all = malloc(((size_t)total + 1) * sizeof *all);
+  size_t nall = 0;
   int ready = 0;
   signal(SIGTERM, SIG_IGN);
   signal(SIGINT, SIG_IGN);
@@ -281,20 +325,25 @@ int main(int argc, char **argv)
   for (int p = 0; p < procs; p++) {
     char line[256];
     int o, f;
-    unsigned long long a, b;
-    unsigned l50, l99;
-    while (fgets(line, sizeof line, in[p]))
-      if (sscanf(line, "W %d %d %llu %llu %u %u", &o, &f, &a, &b, &l50, &l99) == 6) {
-        okc += o; failc += f;
+    unsigned long long a, b, u;
+    unsigned l;
+    while (fgets(line, sizeof line, in[p])) {
+      if (sscanf(line, "L %u", &l) == 1) { if (nall < (size_t)total) all[nall++] = l; }
+      else if (sscanf(line, "W %d %d %llu %llu %llu", &o, &f, &a, &b, &u) == 5) {
+        okc += o; failc += f; cpu += u;
         if (a < t0) t0 = a;
         if (b > t1) t1 = b;
-        if (l50 > p50) p50 = l50;
-        if (l99 > p99) p99 = l99;
       }
+    }
     waitpid(pids[p], NULL, 0);
   }
+  /* percentiles over all samples (nearest rank) */
+  qsort(all, nall, sizeof *all, cmp_u32);
+  double p50 = nall ? all[(nall - 1) / 2] / 1000.0 : 0, p99 = nall ? all[(nall * 99 + 99) / 100 - 1] / 1000.0 : 0;
   double ms = t1 > t0 ? (double)(t1 - t0) / 1000.0 : 0;
-  printf("conns=%d ok=%lld failed=%lld elapsed_ms=%.1f logins_per_s=%.0f p50_ms=%.2f p99_ms=%.2f procs=%d\n", total,
-         okc, failc, ms, ms > 0 ? (double)okc * 1000.0 / ms : 0, p50 / 1000.0, p99 / 1000.0, procs);
+  printf("conns=%d ok=%lld failed=%lld elapsed_ms=%.1f logins_per_s=%.0f p50_ms=%.2f p99_ms=%.2f procs=%d sources=%d "
+         "loadgen_cpu_ms=%.1f\n", total, okc, failc, ms, ms > 0 ? (double)okc * 1000.0 / ms : 0, p50, p99, procs,
+         opt.sources, cpu / 1000.0);
+  free(all);
   return failc ? 1 : 0;
 }

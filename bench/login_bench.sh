@@ -7,17 +7,22 @@
 # The generator opens N connections and logs each in (its own UserSig), then
 # holds them idle; we read the server's VmRSS before and after, and the
 # kernel's socket memory from /proc/net/sockstat (reported apart: it is not
-# ours). Prints one summary line per N.
+# ours). Prints one summary line per N, with the server's CPU time during the
+# login burst next to the load generator's (loadgen_cpu_ms): whichever is
+# near the burst's elapsed time is the bottleneck. LOADGEN=path runs another
+# load generator binary (to compare with an older one).
 set -e
 cd "$(dirname "$0")/.."
 make -s all build/bench/loadgen >/dev/null
-BIN=$PWD/build/imcloud
-LG=$PWD/build/bench/loadgen
+BIN=${IMCLOUD_BIN:-$PWD/build/imcloud}
+LG=${LOADGEN:-$PWD/build/bench/loadgen}
 ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 [ $# -gt 0 ] || set -- 10000 19000
 rss_kb() { awk '/^VmRSS:/ {print $2}' /proc/$1/status; }
 sock_pages() { awk '/^TCP:/ {print $NF}' /proc/net/sockstat; }
 slab_kb() { awk '/^Slab:/ {print $2}' /proc/meminfo; }
+# utime + stime of a process (all threads) in ms
+cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000 / hz)}' /proc/$1/stat; }
 for N in "$@"; do
   dir=$(mktemp -d /tmp/imcloud-bench-XXXXXX)
   cid=$($BIN customer create --name bench --json --data "$dir" | sed -n 's/.*"id":\([0-9]*\).*/\1/p')
@@ -29,7 +34,7 @@ for N in "$@"; do
   while [ ! -s "$dir/port" ]; do sleep 0.05; done
   port=$(cat "$dir/port")
   sleep 0.5
-  rss0=$(rss_kb $spid); sock0=$(sock_pages); slab0=$(slab_kb)
+  rss0=$(rss_kb $spid); sock0=$(sock_pages); slab0=$(slab_kb); cpu0=$(cpu_ms $spid)
   procs=$(( (N + 9499) / 9500 ))
   fifo=$dir/lg.out
   taskset -c 1 $LG --port "$port" --sdkappid "$app" --key "$key" --conns "$N" --procs "$procs" --hold > "$fifo" &
@@ -38,6 +43,7 @@ for N in "$@"; do
     kill -0 $lpid 2>/dev/null || break
     sleep 0.2
   done
+  cpu1=$(cpu_ms $spid)
   sleep 1
   rss1=$(rss_kb $spid); sock1=$(sock_pages); slab1=$(slab_kb)
   kill -TERM $lpid; wait $lpid || true
@@ -46,6 +52,6 @@ for N in "$@"; do
   per=$(( (rss1 - rss0) * 1024 / N ))
   kbuf=$(( (sock1 - sock0) * 4096 / (2 * N) ))
   kslab=$(( (slab1 - slab0) * 1024 / (2 * N) ))
-  echo "N=$N $res server_rss_before_kb=$rss0 server_rss_after_kb=$rss1 server_bytes_per_conn=$per kernel_slab_bytes_per_socket=$kslab kernel_tcp_buffer_bytes_per_socket=$kbuf (kernel figures: /proc/meminfo Slab and /proc/net/sockstat TCP mem, divided over both loopback ends)"
+  echo "N=$N $res server_cpu_ms=$((cpu1 - cpu0)) server_rss_before_kb=$rss0 server_rss_after_kb=$rss1 server_bytes_per_conn=$per kernel_slab_bytes_per_socket=$kslab kernel_tcp_buffer_bytes_per_socket=$kbuf (kernel figures: /proc/meminfo Slab and /proc/net/sockstat TCP mem, divided over both loopback ends)"
   rm -rf "$dir"
 done

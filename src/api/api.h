@@ -33,8 +33,20 @@ typedef struct api_cfg {
   int64_t request_timeout_ms;
   int64_t keepalive_idle_ms;
   int64_t shutdown_timeout_ms;
+  int64_t writer_max_jobs;    /* writer queue cap: beyond it requests get 60018 "server busy" */
+  int64_t reader_threads;     /* read-only connections on worker threads */
+  int64_t reader_max_jobs;    /* reader queue cap */
+  int64_t change_poll_ms;     /* how often the change log is read */
   int64_t push_online_keep_s; /* PushOnline kept after a mobile disconnect */
   int64_t billing_tz_offset_s;/* M-1 natural-day zone, seconds east of UTC */
+  int64_t msg_max_bytes;      /* packed message size (93000 beyond) */
+  int64_t msg_retention_s;    /* messages older are neither returned nor kept */
+  int64_t msg_recent_kept;    /* conversations kept per user */
+  int64_t msg_recall_window_s;/* a user may recall own messages this long */
+  int64_t msg_dedupe_window_s;/* resends with the same MsgRandom are one message */
+  int64_t msg_sync_page;      /* events per sync page */
+  int64_t msg_recent_page;    /* conversations per recentcontact/get_list page */
+  int64_t msg_purge_interval_s;/* how often the retention pass runs */
   int test_clock;             /* allow the operator API to move the clock */
   char *test_clock_start;     /* initial test time, YYYY-MM-DD ("" = now) */
 } api_cfg_t;

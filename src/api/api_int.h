@@ -9,33 +9,51 @@
 #include <uv.h>
 
 #include "api/api.h"
+#include "im/c2c.h"
+#include "im/limits.h"
 #include "im/presence.h"
 #include "net/net.h"
 #include "store/store.h"
+#include "store/store_reader.h"
 #include "store/store_writer.h"
 #include "tenant/tenant.h"
 #include "util/u64map.h"
+
+/* Change-log follower (changes.c); loop thread. */
+typedef struct api_changes {
+  int64_t seq;                   /* last change-log row applied */
+  int in_flight;                 /* a poll job is on the reader pool */
+  uint64_t polls, rows;          /* poll jobs run, rows read */
+  uint64_t apps_reloaded;        /* app records applied (one app each) */
+  uint64_t meta_reloaded;        /* operator token reloads */
+  uint64_t refused, failed;      /* polls refused by a full pool; reads or applies that failed */
+} api_changes_t;
 
 typedef struct api_srv {
   uv_loop_t *loop;
   const api_cfg_t *cfg;
   net_server_t *net;
-  store_t *store;                /* loop-thread connection: startup load, change polls */
+  store_t *store;                /* startup only (load, token); closed before the loop runs */
   store_writer_t *writer;        /* all writes */
+  store_reader_t *reader;        /* reads off the loop: the change log, slow reads */
   tenant_registry_t *reg;
   im_presence_t *presence;
   u64map_t rate;                 /* (sdkappid, route) → token bucket */
   u64map_t kicks;                /* (sdkappid, user_no) → kicked-at unix s (boxed int64) */
   uv_signal_t sig_int, sig_term;
-  uv_timer_t tick;               /* 1 s: external-change poll, sweeps */
+  uv_timer_t tick;               /* 1 s: sweeps */
+  uv_timer_t changes_timer;      /* change_poll_ms: follow the change log */
+  api_changes_t changes;
   uv_timer_t stop_timer;         /* graceful-stop deadline */
-  uint64_t data_version;
   char op_token_hash[65];        /* hex SHA-256 of the operator token */
   int stopping;                  /* signals seen */
   uint64_t stop_started_ms;      /* uv_now at the first signal */
   int exit_status;
   size_t jobs_in_flight;         /* store jobs submitted, not yet done */
   int tz_offset_s;
+  im_c2c_t *c2c;                 /* one-to-one messaging core */
+  im_limits_t limits;            /* messaging limit defaults (config) */
+  int64_t last_purge_s;          /* last retention pass start (monotonic s) */
 } api_srv_t;
 
 /* Who may call a REST command or a WebSocket op (route/op table column). */
@@ -84,7 +102,10 @@ void rest_reply_ok(rest_ctx_t *c, json_t *extra);
  * message when non-NULL), with optional extra fields (stolen), then free c. */
 void rest_reply_err(rest_ctx_t *c, int err, const char *info, json_t *extra);
 /* Submit a write: run(store, c) on the writer thread inside a group-committed
- * transaction; after(c, rc) on the loop thread once it is durable. */
+ * transaction; after(c, rc) on the loop thread once it is durable. If the
+ * writer queue is full the request is answered at once with
+ * IMC_E_OVERLOADED (60018) and c is freed: the caller must not touch c after
+ * this call either way. */
 void rest_submit(rest_ctx_t *c, int (*run)(store_t *, void *), void (*after)(rest_ctx_t *, int));
 /* Read a UserID from obj under "UserID" (or the legacy "Identifier"). 0 and
  * *out, or IMC_E_INVAL (missing) / IMC_E_JSON_TYPE / IMC_E_USER_ID. */
@@ -142,14 +163,45 @@ void cws_on_deadline(void *ud, net_ws_t *ws);
 /* End every session of a user with a `kicked` push and close code. */
 void cws_kick_user(api_srv_t *srv, uint32_t sdkappid, uint32_t user_no, const char *reason, int close_code);
 
+/* ---- client WebSocket messaging ops (ws_msg.c); rows of client_ws.c's op table */
+void cws_op_send(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_sync(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_history(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_recall(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_read(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_conversations(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_pin(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_conv_delete(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_typing(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+/* The delivery hooks of the messaging core for this front end. */
+void cws_msg_hooks(api_srv_t *srv, im_c2c_hooks_t *out);
+
+/* REST one-to-one messages (rest_openim.c) and conversations (rest_recentcontact.c) */
+void rest_sendmsg(rest_ctx_t *c);
+void rest_batchsendmsg(rest_ctx_t *c);
+void rest_importmsg(rest_ctx_t *c);
+void rest_admin_getroammsg(rest_ctx_t *c);
+void rest_admin_msgwithdraw(rest_ctx_t *c);
+void rest_admin_set_msg_read(rest_ctx_t *c);
+void rest_get_c2c_unread_msg_num(rest_ctx_t *c);
+void rest_modify_c2c_msg(rest_ctx_t *c);
+void rest_recentcontact_get_list(rest_ctx_t *c);
+void rest_recentcontact_delete(rest_ctx_t *c);
+
 /* ---- operator API (operator.c) -------------------------------------------- */
 void op_handle(api_srv_t *srv, net_req_t *req);
 /* Load (or create and print) the operator token hash at start. */
 int op_token_init(api_srv_t *srv);
 
+/* ---- change log (changes.c) ----------------------------------------------- */
+/* Start following the log after its current end (read on s at startup,
+ * before the registry is loaded, so nothing committed in between is missed).
+ * 0 or a storage error. */
+int api_changes_init(api_srv_t *srv, store_t *s);
+/* Start the poll timer (loop thread; closed with the other handles). */
+void api_changes_start(api_srv_t *srv);
+
 /* ---- server (server.c) ---------------------------------------------------- */
-/* Re-read apps if another process (the CLI) changed the database. */
-void api_check_external_changes(api_srv_t *srv);
 /* Kicked-at time of a user (0 if never kicked). */
 int64_t api_kicked_at(api_srv_t *srv, uint32_t sdkappid, uint32_t user_no);
 int api_set_kicked_at(api_srv_t *srv, uint32_t sdkappid, uint32_t user_no, int64_t t);

@@ -241,7 +241,7 @@ static void login_done(void *arg, int rc)
   }
   c->state = CWS_ONLINE;
   c->login_s = (uint32_t)j->now_s;
-  net_ws_set_deadline(ws, (uint32_t)srv->cfg->ws_idle_timeout_ms);
+  net_ws_set_idle(ws, (uint32_t)srv->cfg->ws_idle_timeout_ms); /* text, ping and pong frames restart it */
   reply(ws, j->id, "login", 0, NULL, json_pack("{s:I}", "server_time", (json_int_t)j->now_s));
 out:
   cws_release(c);
@@ -283,7 +283,6 @@ static void op_login(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, js
   }
   uint32_t sdkappid = (uint32_t)json_integer_value(app_v);
   const tenant_app_t *app = tenant_registry_app(srv->reg, sdkappid);
-  if (!app) { api_check_external_changes(srv); app = tenant_registry_app(srv->reg, sdkappid); }
   if (!app) { reply(ws, id, "login", IMC_E_SIG_APP_UNKNOWN, NULL, NULL); return; }
   int64_t now = imc_clock_now_s();
   auth_usersig_info_t info;
@@ -317,8 +316,15 @@ static void op_login(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, js
   uint32_t h = 2166136261u; /* FNV-1a of the device id */
   for (const char *p = device; *p; p++) h = (h ^ (uint8_t)*p) * 16777619u;
   c->sess.device_hash = h;
+  if ((rc = store_writer_submit(srv->writer, &j->job))) { /* writer queue full: refuse, stay logged out */
+    c->state = CWS_NEW;
+    json_decref(j->id);
+    free(j);
+    cws_release(c);      /* the job's hold; the socket keeps its own */
+    reply(ws, id, "login", rc, NULL, NULL);
+    return;
+  }
   srv->jobs_in_flight++;
-  store_writer_submit(srv->writer, &j->job);
 }
 
 static void op_heartbeat(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
@@ -340,6 +346,15 @@ const cws_op_t cws_ops[] = {
   { "login",     op_login,     API_AUTH_NONE, 8 * 1024, "log in with a UserSig (imports the account, records the day's usage)" },
   { "heartbeat", op_heartbeat, API_AUTH_USER, 1024,     "keep the connection alive; answers the server time" },
   { "logout",    op_logout,    API_AUTH_USER, 1024,     "end the session (no PushOnline), then close 1000" },
+  { "send",      cws_op_send,      API_AUTH_USER, 32 * 1024, "send a one-to-one message; answered after it is durable" },
+  { "sync",      cws_op_sync,      API_AUTH_USER, 1024,     "the next page of the user's events after a cursor; complete = now live" },
+  { "history",   cws_op_history,   API_AUTH_USER, 1024,     "a page of a conversation's messages, newest first" },
+  { "recall",    cws_op_recall,    API_AUTH_USER, 1024,     "recall one's own message within the recall window" },
+  { "read",      cws_op_read,      API_AUTH_USER, 1024,     "report a conversation read up to a sequence" },
+  { "conversations", cws_op_conversations, API_AUTH_USER, 1024, "the conversation list with unread counts" },
+  { "pin",       cws_op_pin,       API_AUTH_USER, 1024,     "pin or unpin a conversation" },
+  { "conv_delete", cws_op_conv_delete, API_AUTH_USER, 1024, "delete a conversation from the list (clear: and its history)" },
+  { "typing",    cws_op_typing,    API_AUTH_USER, 1024,     "tell the peer's online devices the user is typing (never stored)" },
   { 0, 0, 0, 0, 0 }
 };
 
@@ -348,7 +363,6 @@ void cws_on_text(void *ud, net_ws_t *ws, const char *data, size_t len)
   api_srv_t *srv = ud;
   cws_conn_t *c = net_ws_data(ws);
   if (!c || !cws_usable(c)) return;
-  if (c->state == CWS_ONLINE) net_ws_set_deadline(ws, (uint32_t)srv->cfg->ws_idle_timeout_ms);
   json_error_t jerr;
   json_t *req = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
   if (!req || !json_is_object(req)) {

@@ -4,12 +4,14 @@
  * Every reply is HTTP 200 with {"ActionStatus","ErrorCode","ErrorInfo",…}
  * (rest-api-reference §1.2). Checks run in this order, each with its
  * compatible code: method (60002) → route (60009) → sdkappid present and
- * numeric (60012/60006) → app known (70020) → app rate (60011) and command
+ * numeric (60012/60006) → app known (70020, from memory: a new app becomes
+ * known through the change log, changes.c) → app rate (60011) and command
  * rate (60007) → identifier present (60004) → usersig present (60005) →
  * UserSig valid for (app, identifier) (70001…70014) → identifier is an admin
  * (60010, the route's auth column) → app active (60016) → body size (93000)
  * → body is a JSON object (60003) → handler. The rates come before the HMAC
- * and inflate work so that a flood costs the least. A request is logged once in the access log when it is answered.
+ * and inflate work so that a flood costs the least. A request is logged
+ * once in the access log when it is answered.
  */
 #include "api/api_int.h"
 #include "auth/usersig.h"
@@ -79,8 +81,9 @@ void rest_submit(rest_ctx_t *c, int (*run)(store_t *, void *), void (*after)(res
   c->job.done = job_done;
   c->job.arg = c;
   c->after = after;
+  int rc = store_writer_submit(c->srv->writer, &c->job);
+  if (rc) { rest_reply_err(c, rc, NULL, NULL); return; } /* queue full: refused, nothing written */
   c->srv->jobs_in_flight++;
-  store_writer_submit(c->srv->writer, &c->job);
 }
 
 int rest_user_id(json_t *obj, const char **out)
@@ -161,7 +164,6 @@ void rest_v4_handle(api_srv_t *srv, net_req_t *req)
   if (imc_parse_i64(buf, 1, UINT32_MAX, &app_id)) { rest_reply_err(c, IMC_E_APP_INVALID, NULL, NULL); return; }
   c->sdkappid = (uint32_t)app_id;
   const tenant_app_t *app = tenant_registry_app(srv->reg, c->sdkappid);
-  if (!app) { api_check_external_changes(srv); app = tenant_registry_app(srv->reg, c->sdkappid); }
   if (!app) { rest_reply_err(c, IMC_E_SIG_APP_UNKNOWN, NULL, NULL); return; }
   /* The cheap refusals first (nginx limit_req): the rates are checked
    * before any HMAC or inflate work is spent on the request. */

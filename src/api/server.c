@@ -1,11 +1,14 @@
-/* server.c — `imcloud serve`: owns the loop, the listener, the store writer,
- * the tenant registry and the presence registry; dispatches HTTP by path;
- * polls for changes made by other processes (the CLI); stops gracefully.
+/* server.c — `imcloud serve`: owns the loop, the listener, the store writer
+ * and reader pool, the tenant registry and the presence registry; dispatches
+ * HTTP by path; follows the change log (changes.c) for writes made by other
+ * processes (the CLI); stops gracefully. The loop thread never touches the
+ * database after startup: writes go to the writer thread, reads to the
+ * reader pool (docs/decisions/store-pipeline.md).
  *
  * Shutdown: the first SIGINT/SIGTERM stops accepting, waits (at most
  * shutdown_timeout_ms) until no HTTP request and no store job is in flight,
  * closes every connection (WebSockets get 1001), lets the writer commit what
- * is queued, closes the handles and returns 0. A second signal exits at once
+ * is queued, stops the reader pool, closes the handles and returns 0. A second signal exits at once
  * (status 130); SQLite's WAL keeps every committed transaction. */
 #include "api/api_int.h"
 #include "util/clock.h"
@@ -13,6 +16,7 @@
 #include "util/err.h"
 #include "util/log.h"
 #include "util/num.h"
+#include "util/version.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,8 +30,30 @@
 /* ---- HTTP dispatch ---------------------------------------------------------- */
 static void reply_not_found(net_req_t *req)
 {
-  static const char body[] = "{\"error\":{\"code\":\"NOT_FOUND\",\"message\":\"no such path; the REST API lives under /v4/, the operator API under /operator/v1/, the client WebSocket at /ws\"}}";
+  static const char body[] = "{\"error\":{\"code\":\"NOTFOUND\",\"message\":\"no such path; the REST API lives under /v4/, the operator API under /operator/v1/, the client WebSocket at /ws\"}}";
   net_req_reply(req, 404, "application/json", body, sizeof body - 1, NULL);
+}
+
+/* {"status":"ok"} plus the storage pipeline's counters: writer and reader
+ * queues (queued/cap/refused) and the change-log follower (seq, polls, rows,
+ * apps reloaded one by one, token reloads, failures). */
+static void healthz(api_srv_t *srv, net_req_t *req)
+{
+  store_writer_stats_t ws = { 0 };
+  store_reader_stats_t rs = { 0 };
+  if (srv->writer) store_writer_stats(srv->writer, &ws);
+  if (srv->reader) store_reader_stats(srv->reader, &rs);
+  const api_changes_t *c = &srv->changes;
+  json_t *o = json_pack("{s:s,s:{s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I,s:I}}",
+                        "status", srv->stopping ? "stopping" : "ok",
+                        "writer", "queued", (json_int_t)ws.queued, "max_jobs", (json_int_t)ws.max_jobs,
+                        "refused", (json_int_t)ws.refused, "jobs", (json_int_t)ws.jobs, "batches", (json_int_t)ws.batches,
+                        "reader", "queued", (json_int_t)rs.queued, "max_jobs", (json_int_t)rs.max_jobs,
+                        "refused", (json_int_t)rs.refused, "jobs", (json_int_t)rs.jobs,
+                        "changes", "seq", (json_int_t)c->seq, "polls", (json_int_t)c->polls, "rows", (json_int_t)c->rows,
+                        "apps_reloaded", (json_int_t)c->apps_reloaded, "meta_reloaded", (json_int_t)c->meta_reloaded,
+                        "failed", (json_int_t)c->failed);
+  api_reply_json(req, srv->stopping ? 503 : 200, o);
 }
 
 static void on_http(void *ud, net_req_t *req)
@@ -36,10 +62,8 @@ static void on_http(void *ud, net_req_t *req)
   const char *path = net_req_path(req);
   if (!strncmp(path, "/v4/", 4)) rest_v4_handle(srv, req);
   else if (!strncmp(path, "/operator/v1/", 13)) op_handle(srv, req);
-  else if (!strcmp(path, "/healthz")) {
-    static const char ok[] = "{\"status\":\"ok\"}";
-    net_req_reply(req, srv->stopping ? 503 : 200, "application/json", ok, sizeof ok - 1, NULL);
-  } else reply_not_found(req);
+  else if (!strcmp(path, "/healthz")) healthz(srv, req);
+  else reply_not_found(req);
 }
 
 /* ---- kicked-at times (REST kick invalidates earlier UserSigs) ------------- */
@@ -68,42 +92,39 @@ static void load_kick(void *ud, uint32_t sdkappid, uint32_t user_no, int64_t at_
   if (api_set_kicked_at(srv, sdkappid, user_no, at_s)) srv->exit_status = 1; /* OOM: refuse to start */
 }
 
-/* ---- changes made by other processes ------------------------------------- */
-void api_check_external_changes(api_srv_t *srv)
-{
-  uint64_t v;
-  if (store_data_version(srv->store, &v) || v == srv->data_version) return;
-  srv->data_version = v;
-  int rc = tenant_registry_reload_apps(srv->reg, srv->store);
-  if (rc) IMC_WARN("server", "msg=\"reloading apps failed\" err=%s", imc_err_name(rc));
-  char hash[80];
-  if (store_meta_get(srv->store, "operator_token_sha256", hash, sizeof hash) == 0) {
-    memcpy(srv->op_token_hash, hash, sizeof srv->op_token_hash - 1);
-    srv->op_token_hash[sizeof srv->op_token_hash - 1] = 0;
-  }
-}
-
 static void on_tick(uv_timer_t *t)
 {
   api_srv_t *srv = t->data;
-  api_check_external_changes(srv);
   static int64_t last_sweep_s;
   int64_t now = imc_clock_now_s();
   if (now - last_sweep_s >= 3600) { im_presence_sweep(srv->presence, now); last_sweep_s = now; }
+  int64_t mono_s = (int64_t)(uv_now(srv->loop) / 1000); /* the interval runs on real time, the cutoff on the clock */
+  if (!srv->stopping && mono_s - srv->last_purge_s >= srv->cfg->msg_purge_interval_s) {
+    srv->last_purge_s = mono_s;
+    im_c2c_purge(srv->c2c, NULL, NULL); /* bounded jobs on the writer thread */
+  }
 }
 
 /* ---- shutdown --------------------------------------------------------------- */
 static void close_handle(uv_handle_t *h) { if (!uv_is_closing(h)) uv_close(h, NULL); }
 
-static void on_writer_stopped(void *arg)
+static void on_reader_stopped(void *arg)
 {
   api_srv_t *srv = arg;
-  srv->writer = NULL;
+  srv->reader = NULL;
   close_handle((uv_handle_t *)&srv->sig_int);
   close_handle((uv_handle_t *)&srv->sig_term);
   close_handle((uv_handle_t *)&srv->tick);
   close_handle((uv_handle_t *)&srv->stop_timer);
+  close_handle((uv_handle_t *)&srv->changes_timer);
   IMC_INFO("server", "msg=\"stopped\"");
+}
+
+static void on_writer_stopped(void *arg)
+{
+  api_srv_t *srv = arg;
+  srv->writer = NULL;
+  store_reader_stop(srv->reader, on_reader_stopped, srv);
 }
 
 static void on_net_closed(void *arg)
@@ -116,8 +137,10 @@ static void on_net_closed(void *arg)
 static void stop_poll(uv_timer_t *t)
 {
   api_srv_t *srv = t->data;
+  im_c2c_stop(srv->c2c);
   int timed_out = uv_now(srv->loop) - srv->stop_started_ms >= (uint64_t)srv->cfg->shutdown_timeout_ms;
-  if (!timed_out && (net_server_requests_in_flight(srv->net) || srv->jobs_in_flight)) return;
+  if (!timed_out && (net_server_requests_in_flight(srv->net) || srv->jobs_in_flight || im_c2c_in_flight(srv->c2c)))
+    return;
   if (timed_out) IMC_WARN("server", "msg=\"shutdown timeout: closing with work in flight\" requests=%zu jobs=%zu",
                           net_server_requests_in_flight(srv->net), srv->jobs_in_flight);
   uv_timer_stop(t);
@@ -178,6 +201,20 @@ static int start_test_clock(const api_cfg_t *cfg)
   return 0;
 }
 
+/* The messaging limit defaults from the configuration (im_limit reads them). */
+static void msg_limits_init(api_srv_t *srv)
+{
+  const api_cfg_t *cfg = srv->cfg;
+  int64_t *v = srv->limits.v;
+  v[IM_LIMIT_MSG_MAX_BYTES] = cfg->msg_max_bytes;
+  v[IM_LIMIT_RETENTION_S] = cfg->msg_retention_s;
+  v[IM_LIMIT_RECENT_KEPT] = cfg->msg_recent_kept;
+  v[IM_LIMIT_RECALL_WINDOW_S] = cfg->msg_recall_window_s;
+  v[IM_LIMIT_DEDUPE_WINDOW_S] = cfg->msg_dedupe_window_s;
+  v[IM_LIMIT_SYNC_PAGE] = cfg->msg_sync_page;
+  v[IM_LIMIT_RECENT_PAGE] = cfg->msg_recent_page;
+}
+
 int api_serve(const api_cfg_t *cfg)
 {
   api_srv_t srv;
@@ -185,14 +222,15 @@ int api_serve(const api_cfg_t *cfg)
   char host[256];
   int port, rc;
   memset(&srv, 0, sizeof srv);
+  u64map_init(&srv.kicks);
   srv.cfg = cfg;
   srv.tz_offset_s = (int)cfg->billing_tz_offset_s;
   signal(SIGPIPE, SIG_IGN);
   if ((rc = parse_listen(cfg->listen, host, sizeof host, &port))) {
     IMC_ERROR("server", "msg=\"listen must be HOST:PORT\" listen=%s", cfg->listen);
-    return 2;
+    return 1; /* a bad value: exit 1, as every command (cli.h) */
   }
-  if ((rc = start_test_clock(cfg))) { IMC_ERROR("server", "msg=\"test_clock_start must be YYYY-MM-DD\""); return 2; }
+  if ((rc = start_test_clock(cfg))) { IMC_ERROR("server", "msg=\"test_clock_start must be YYYY-MM-DD\""); return 1; }
   if (mkdir(cfg->data, 0700) && errno != EEXIST) {
     IMC_ERROR("server", "msg=\"cannot create data directory\" dir=%s errno=%d", cfg->data, errno);
     return 1;
@@ -201,24 +239,39 @@ int api_serve(const api_cfg_t *cfg)
     IMC_ERROR("server", "msg=\"cannot open the database\" dir=%s err=%s", cfg->data, imc_err_name(rc));
     return 1;
   }
-  if ((rc = op_token_init(&srv)) || (rc = tenant_registry_load(srv.store, &srv.reg)) ||
-      (rc = store_data_version(srv.store, &srv.data_version)) || (rc = im_presence_create(&srv.presence))) {
+  /* the log's end first: whatever commits while we load is applied again (idempotent) */
+  if ((rc = api_changes_init(&srv, srv.store)) || (rc = op_token_init(&srv)) ||
+      (rc = tenant_registry_load(srv.store, &srv.reg)) || (rc = im_presence_create(&srv.presence)) ||
+      (rc = store_kick_each(srv.store, load_kick, &srv)) || (rc = srv.exit_status ? IMC_E_NOMEM : 0)) {
     IMC_ERROR("server", "msg=\"startup failed\" err=%s", imc_err_name(rc));
     goto out;
   }
+  store_close(srv.store); /* from here on the loop reaches the database only through the writer and the readers */
+  srv.store = NULL;
   uv_loop_init(&loop);
   srv.loop = &loop;
   u64map_init(&srv.rate);
-  u64map_init(&srv.kicks);
-  if ((rc = store_kick_each(srv.store, load_kick, &srv)) || srv.exit_status) {
-    IMC_ERROR("server", "msg=\"cannot load kick times\" err=%s", imc_err_name(rc ? rc : IMC_E_NOMEM));
-    rc = rc ? rc : IMC_E_NOMEM;
-    goto out_loop;
-  }
-  if ((rc = store_writer_start(&loop, cfg->data, &srv.writer))) {
+  if ((rc = store_writer_start(&loop, cfg->data, (size_t)cfg->writer_max_jobs, &srv.writer))) {
     IMC_ERROR("server", "msg=\"cannot start the store writer\" err=%s", imc_err_name(rc));
     goto out_loop;
   }
+  if ((rc = store_reader_start(&loop, cfg->data, (size_t)cfg->reader_threads, (size_t)cfg->reader_max_jobs, &srv.reader))) {
+    IMC_ERROR("server", "msg=\"cannot start the store readers\" err=%s", imc_err_name(rc));
+    store_writer_stop(srv.writer, NULL, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    goto out_loop;
+  }
+  msg_limits_init(&srv);
+  im_c2c_hooks_t hooks;
+  cws_msg_hooks(&srv, &hooks);
+  if ((rc = im_c2c_create(srv.writer, srv.reader, srv.presence, &srv.limits, &hooks, &srv.c2c))) {
+    IMC_ERROR("server", "msg=\"cannot start messaging\" err=%s", imc_err_name(rc));
+    store_writer_stop(srv.writer, NULL, NULL);
+    store_reader_stop(srv.reader, NULL, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    goto out_loop;
+  }
+  srv.last_purge_s = (int64_t)(uv_now(&loop) / 1000);
   net_cfg_t ncfg;
   net_cfg_defaults(&ncfg);
   ncfg.host = host;
@@ -233,34 +286,43 @@ int api_serve(const api_cfg_t *cfg)
   net_handlers_t h = { .ud = &srv, .on_http = on_http, .on_ws_open = cws_on_open, .on_ws_text = cws_on_text,
                        .on_ws_close = cws_on_close, .on_ws_deadline = cws_on_deadline };
   if ((rc = net_server_start(&loop, &ncfg, &h, &srv.net))) {
-    IMC_ERROR("server", "msg=\"cannot listen\" listen=%s err=%s", cfg->listen, imc_err_name(rc));
+    if (rc == IMC_E_ADDR_IN_USE)
+      IMC_ERROR("server", "msg=\"address already in use: another process listens on %s; pick another address with "
+                "--listen HOST:PORT (or IMCLOUD_LISTEN=127.0.0.1:8081 make run)\" listen=%s err=%s", cfg->listen, cfg->listen,
+                imc_err_name(rc));
+    else IMC_ERROR("server", "msg=\"cannot listen\" listen=%s err=%s", cfg->listen, imc_err_name(rc));
     store_writer_stop(srv.writer, NULL, NULL);
+    store_reader_stop(srv.reader, NULL, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     goto out_loop;
   }
-  int bound = net_server_port(srv.net);
-  if (cfg->port_file[0] && write_port_file(cfg->port_file, bound))
-    IMC_WARN("server", "msg=\"cannot write port file\" path=%s", cfg->port_file);
-  IMC_INFO("server", "msg=\"listening\" addr=%s:%d data=%s apps=%zu ws=%s", host, bound, cfg->data,
-           tenant_registry_app_count(srv.reg), cfg->ws_path);
+  /* signals are handled before the port file announces the server ready */
   uv_signal_init(&loop, &srv.sig_int);
   uv_signal_init(&loop, &srv.sig_term);
   srv.sig_int.data = srv.sig_term.data = &srv;
   uv_signal_start(&srv.sig_int, on_signal, SIGINT);
   uv_signal_start(&srv.sig_term, on_signal, SIGTERM);
+  int bound = net_server_port(srv.net);
+  if (cfg->port_file[0] && write_port_file(cfg->port_file, bound))
+    IMC_WARN("server", "msg=\"cannot write port file\" path=%s", cfg->port_file);
+  char vq[160];
+  IMC_INFO("server", "msg=\"listening\" addr=%s:%d data=%s apps=%zu ws=%s version=%s", host, bound, cfg->data,
+           tenant_registry_app_count(srv.reg), cfg->ws_path, imc_log_q(vq, sizeof vq, imc_version_build()));
   uv_timer_init(&loop, &srv.tick);
   uv_timer_init(&loop, &srv.stop_timer);
   srv.tick.data = srv.stop_timer.data = &srv;
   uv_timer_start(&srv.tick, on_tick, 1000, 1000);
+  api_changes_start(&srv);
   uv_run(&loop, UV_RUN_DEFAULT);
   rc = 0;
 out_loop:
   uv_loop_close(&loop);
+  im_c2c_free(srv.c2c);
   for (size_t i = 0; i < srv.rate.cap; i++) free(srv.rate.slots[i].val);
-  for (size_t i = 0; i < srv.kicks.cap; i++) free(srv.kicks.slots[i].val);
   u64map_free(&srv.rate);
-  u64map_free(&srv.kicks);
 out:
+  for (size_t i = 0; i < srv.kicks.cap; i++) free(srv.kicks.slots[i].val);
+  u64map_free(&srv.kicks);
   im_presence_free(srv.presence);
   tenant_registry_free(srv.reg);
   store_close(srv.store);

@@ -82,6 +82,9 @@ const bill_book_t *bill_book_builtin(bill_scheme_t s);
 const char *bill_book_builtin_error(bill_scheme_t s);
 
 bill_scheme_t bill_book_scheme(const bill_book_t *b);
+/* First day (day index, util/date.h) the book was offered, INT64_MIN when
+ * the book gives no start (legacy). No month before it can be billed on it. */
+int64_t bill_book_effective_from(const bill_book_t *b);
 int bill_book_editions(const bill_book_t *b);
 /* Edition code ("pro") and names by index, or NULL. */
 const char *bill_book_edition_code(const bill_book_t *b, int edition);
@@ -93,6 +96,11 @@ int bill_book_edition_find(const bill_book_t *b, const char *code);
 int bill_book_free_edition(const bill_book_t *b);
 /* Call kinds of the book's call-minute item (NULL when i is out of range). */
 const char *bill_book_call_kind(const bill_book_t *b, int i);
+/* The book's parsed JSON document, for modules that read sections the
+ * billing library does not (plan/: limits, features, capability rules).
+ * Owned by the book; valid as long as the book. */
+struct json_t;
+const struct json_t *bill_book_doc(const bill_book_t *b);
 /* 1 if some item of the book prices metric m. */
 int bill_book_prices(const bill_book_t *b, bill_metric_t m);
 
@@ -139,9 +147,24 @@ typedef struct bill_input {
   int strict;                    /* quotes: usage the book cannot price is an error */
 } bill_input_t;
 
+typedef enum { BILL_PREPAID, BILL_POSTPAID } bill_kind_t;
+
+/* The price of one period of an order bought while holding edition
+ * `held` (an add-on must be offered to that edition, L-4; a package names its
+ * own edition in o->edition). Sets *fen, *kind (prepaid / postpaid) and
+ * *included (part of the edition, 0 fen). Returns 0, or IMC_E_BILL_EDITION,
+ * IMC_E_BILL_ADDON (malformed value), IMC_E_BILL_ADDON_FORBIDDEN (not sold to
+ * that edition, with the offers in err) — the same reasons bill_compute gives.
+ * A free edition (no package) prices 0, prepaid, included. */
+int bill_order_price(const bill_book_t *b, const bill_order_t *o, int held, int64_t *fen, bill_kind_t *kind,
+                     int *included, char *err, size_t errcap);
+
+/* Days the book was offered to new apps (day indexes; INT64_MIN / INT64_MAX
+ * when open). An order dated before *from is priced by no book. */
+void bill_book_effective(const bill_book_t *b, int64_t *from, int64_t *to);
+
 /* ---- bills ---------------------------------------------------------------- */
 
-typedef enum { BILL_PREPAID, BILL_POSTPAID } bill_kind_t;
 
 typedef struct bill_line {
   const char *code;       /* "package", "dau_overage", "member_cap", ... */

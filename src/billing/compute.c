@@ -4,8 +4,9 @@
  *
  * Order of work (docs/billing.md "How a bill is computed"):
  *  1. the bill edition: the highest-ranked edition held on any day of the
- *     month (package orders), else the free edition (L-1); its free quotas
- *     and limits apply to the whole month (decision billing-edition-changes);
+ *     month (package orders, counting the grace days after a package), else
+ *     the free edition (L-1); its free quotas and limits apply to the whole
+ *     month (decision billing-edition-changes);
  *  2. prepaid lines: one per order whose period k starts inside the month
  *     (L-2: T to T-1, so a period is charged in the month it starts);
  *  3. postpaid lines: one per book item with a non-zero quantity, through the
@@ -92,6 +93,15 @@ static int order_covers(const bill_order_t *o, int64_t day)
 static int order_overlaps(const ctx_t *c, const bill_order_t *o)
 {
   return o->start_day <= c->last_day && bill_period_start(o->start_day, o->periods) > c->first_day;
+}
+
+/* A package held on a day of the month, or whose grace days (the book's
+ * lifecycle.grace_days after its last period, L-3, P-11) fall in it: the
+ * app is still on that edition, lapsed, not back on the free one (P-44: an
+ * s2022 app cannot return to trial; decision billing-edition-changes). */
+static int package_in_month(const ctx_t *c, const bill_order_t *o)
+{
+  return o->start_day <= c->last_day && bill_period_start(o->start_day, o->periods) + c->b->grace_days > c->first_day;
 }
 
 /* Edition held on `day`: the highest-ranked package covering it, else free. */
@@ -219,6 +229,40 @@ static int prepaid_addon(ctx_t *c, const bill_order_t *o, int32_t k)
   else if (a->value_type == BOOK_V_NAME) snprintf(l->detail, sizeof l->detail, "%s%s%s", o->value_name, of->name_zh ? " " : "", of->name_zh ? of->name_zh : "");
   else if (of->included) snprintf(l->detail, sizeof l->detail, "included");
   return line_price(c, l, 1, of->fen, 1);
+}
+
+int bill_order_price(const bill_book_t *b, const bill_order_t *o, int held, int64_t *fen, bill_kind_t *kind,
+                     int *included, char *err, size_t errcap)
+{
+  ctx_t c = { .b = b, .err = err, .errcap = errcap };
+  if (errcap) err[0] = 0;
+  *fen = 0;
+  *kind = BILL_PREPAID;
+  *included = 0;
+  if (!o->is_addon) {
+    if (o->edition < 0 || o->edition >= b->neditions)
+      return failf(&c, IMC_E_BILL_EDITION, "no edition %d in %s", o->edition, bill_scheme_name(b->scheme));
+    const book_edition_t *ed = &b->editions[o->edition];
+    if (!ed->has_package) { *included = 1; return 0; } /* the free edition (L-1, P-02) */
+    *fen = ed->package_fen;
+    *kind = ed->package_kind;
+    return 0;
+  }
+  if ((unsigned)o->addon >= BILL_ADDON__COUNT) return failf(&c, IMC_E_BILL_ADDON, "unknown add-on %d", (int)o->addon);
+  if (held < 0 || held >= b->neditions) return failf(&c, IMC_E_BILL_EDITION, "no edition %d in %s", held, bill_scheme_name(b->scheme));
+  const book_addon_t *a = &b->addons[o->addon];
+  if (a->present && a->value_type == BOOK_V_NONE && (o->value || o->value_name[0]))
+    return failf(&c, IMC_E_BILL_ADDON, "%s takes no value", bill_addon_name(o->addon));
+  if (a->present && a->value_type == BOOK_V_NUMBER && o->value_name[0])
+    return failf(&c, IMC_E_BILL_ADDON, "%s takes a number, not \"%s\"", bill_addon_name(o->addon), o->value_name);
+  if (a->present && a->value_type == BOOK_V_NAME && o->value)
+    return failf(&c, IMC_E_BILL_ADDON, "%s takes a name, not a number", bill_addon_name(o->addon));
+  const book_offer_t *of = a->present ? find_offer(a, held, o) : NULL;
+  if (!of) return offer_error(&c, a, o->addon, held, o);
+  *fen = of->fen;
+  *kind = a->kind;
+  *included = of->included;
+  return 0;
 }
 
 /* av_call packages in force on any day of the month give their minutes. */
@@ -404,10 +448,18 @@ static int metric_nonzero(const bill_usage_t *u, bill_metric_t m, int64_t free_h
   }
 }
 
-/* Strict mode (quotes): usage a book cannot price is a mistake of the asker. */
+/* Strict mode (quotes): usage a book cannot price is a mistake of the asker
+ * (decision billing-open-rules 8): a metric no item of the book prices
+ * (--mau on s2022, --peak-dau on intl, bandwidth on s2022), and the
+ * postpaid-only resources of an edition that is billed nothing beyond its
+ * free quota (roaming months and bandwidth on the s2019/s2020 trial: P-15,
+ * P-30 — the trial buys nothing). DAU, MAU and groups on a capped edition
+ * stay accepted: they are reported as broken limits, which --compare needs. */
 static int strict_check(ctx_t *c)
 {
-  static const bill_metric_t optional[] = { BILL_M_BANDWIDTH, BILL_M_ROAMING_MONTHS, BILL_M_HISTORY_DAYS, BILL_M_CALL_MINUTES };
+  static const bill_metric_t optional[] = { BILL_M_PEAK_DAU, BILL_M_MAU, BILL_M_BANDWIDTH, BILL_M_ROAMING_MONTHS,
+                                            BILL_M_HISTORY_DAYS, BILL_M_CALL_MINUTES };
+  static const bill_metric_t postpaid_only[] = { BILL_M_BANDWIDTH, BILL_M_ROAMING_MONTHS };
   const book_edition_t *ed = &c->b->editions[c->out->edition];
   int64_t fh = ed->free[BILL_M_HISTORY_DAYS] == BOOK_UNLIMITED ? 0 : ed->free[BILL_M_HISTORY_DAYS];
   for (size_t i = 0; i < sizeof optional / sizeof *optional; i++) {
@@ -418,8 +470,15 @@ static int strict_check(ctx_t *c)
                  m == BILL_M_HISTORY_DAYS && bill_book_prices(c->b, BILL_M_ROAMING_MONTHS)
                    ? " (it extends C2C roaming by months: --c2c-roaming-months)"
                  : m == BILL_M_ROAMING_MONTHS && bill_book_prices(c->b, BILL_M_HISTORY_DAYS)
-                   ? " (it sells retention tiers: --history-days)" : "");
+                   ? " (it sells retention tiers: --history-days)"
+                 : m == BILL_M_MAU && bill_book_prices(c->b, BILL_M_PEAK_DAU) ? " (it bills the monthly peak DAU: --peak-dau)"
+                 : m == BILL_M_PEAK_DAU && bill_book_prices(c->b, BILL_M_MAU) ? " (it bills MAU: --mau)" : "");
   }
+  for (size_t i = 0; i < sizeof postpaid_only / sizeof *postpaid_only && !ed->overage; i++)
+    if (metric_nonzero(c->in->usage, postpaid_only[i], 0))
+      return failf(c, IMC_E_BILL_USAGE, "%s (%s) of the %s price book is billed nothing beyond its free quota, so it has no %s (%s)",
+                   ed->code, ed->name_zh, bill_scheme_name(c->b->scheme), bill__metric_name(postpaid_only[i]),
+                   ed->overage_rule ? ed->overage_rule : "L-4");
   if (metric_nonzero(c->in->usage, BILL_M_CALL_MINUTES, 0) && !c->call_package)
     return failf(c, IMC_E_BILL_USAGE, "call minutes need an av_call package (P-46)");
   return 0;
@@ -486,11 +545,11 @@ int bill_compute(const bill_book_t *b, const bill_input_t *in, bill_t *out, char
       return failf(&c, IMC_E_BILL_EDITION, "order %d: no edition %d in %s", i, o->edition, bill_scheme_name(b->scheme));
   }
 
-  /* 1. bill edition: highest held on any day of the month */
+  /* 1. bill edition: highest held (or in its grace days) on any day of the month */
   out->edition = 0;
   for (int i = 0; i < in->norders; i++) {
     const bill_order_t *o = &in->orders[i];
-    if (!o->is_addon && order_overlaps(&c, o) && o->edition > out->edition) out->edition = o->edition;
+    if (!o->is_addon && package_in_month(&c, o) && o->edition > out->edition) out->edition = o->edition;
   }
   /* 2. prepaid: periods starting this month */
   for (int i = 0; i < in->norders; i++) {

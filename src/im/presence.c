@@ -18,7 +18,7 @@ typedef struct user_entry {
   int64_t push_until_s[IM_PLAT__COUNT];
 } user_entry_t;
 
-struct im_presence { u64map_t users; size_t sessions; };
+struct im_presence { u64map_t users; size_t sessions; uint32_t next_sid; };
 
 static uint64_t key_of(uint32_t app, uint32_t user) { return (uint64_t)app << 32 | user; }
 
@@ -88,6 +88,8 @@ int im_presence_add(im_presence_t *p, im_session_t *s, int multi_device, im_sess
   s->next = e->head;
   e->head = s;
   s->linked = 1;
+  if (!++p->next_sid) p->next_sid = 1; /* 0 never names a session */
+  s->sid = p->next_sid;
   e->push_until_s[s->platform] = 0;
   p->sessions++;
   return 0;
@@ -112,6 +114,13 @@ im_session_t *im_presence_first(const im_presence_t *p, uint32_t sdkappid, uint3
 {
   user_entry_t *e = u64map_get(&p->users, key_of(sdkappid, user_no));
   return e ? e->head : NULL;
+}
+
+im_session_t *im_presence_find(const im_presence_t *p, uint32_t sdkappid, uint32_t user_no, uint32_t sid)
+{
+  for (im_session_t *s = im_presence_first(p, sdkappid, user_no); s; s = s->next)
+    if (s->sid == sid) return s;
+  return NULL;
 }
 
 im_status_t im_presence_status(const im_presence_t *p, uint32_t sdkappid, uint32_t user_no, int64_t now_s,

@@ -29,8 +29,12 @@ typedef struct im_session {
   uint32_t sdkappid;
   uint32_t user_no;
   uint32_t device_hash;      /* hash of the device id */
+  uint32_t sid;              /* set by im_presence_add: unique per login, for async completions */
+  uint32_t cursor;           /* c2c.c: last inbox sequence delivered to this device */
   uint8_t platform;          /* im_platform_t */
   uint8_t linked;            /* private: 1 while in the registry */
+  uint8_t live;              /* c2c.c: a sync completed; inbox events are pushed */
+  uint8_t sync_busy;         /* c2c.c: a sync page is being read */
 } im_session_t;
 
 typedef enum { IM_STATUS_OFFLINE, IM_STATUS_PUSHONLINE, IM_STATUS_ONLINE } im_status_t;
@@ -50,6 +54,9 @@ int im_presence_add(im_presence_t *p, im_session_t *s, int multi_device, im_sess
 /* Unlink s (no-op if not linked). logout=0 means the connection dropped: a
  * mobile platform then stays PushOnline until now_s + push_keep_s. */
 void im_presence_remove(im_presence_t *p, im_session_t *s, int logout, int64_t now_s, int64_t push_keep_s);
+/* The linked session of a user with that sid, NULL if it is gone (the
+ * check every asynchronous completion makes before touching a session). */
+im_session_t *im_presence_find(const im_presence_t *p, uint32_t sdkappid, uint32_t user_no, uint32_t sid);
 /* First live session of a user (iterate with ->next), NULL if none. */
 im_session_t *im_presence_first(const im_presence_t *p, uint32_t sdkappid, uint32_t user_no);
 /* Status of a user overall, and per platform in per_platform[IM_PLAT__COUNT]

@@ -60,6 +60,7 @@ int meter_flush_submit(meter_t *m, store_writer_t *w, int64_t now_s)
   j->job.run = flush_run;
   j->job.done = flush_done;
   j->job.arg = j;
-  store_writer_submit(w, &j->job);
-  return rc;
+  int sub = store_writer_submit(w, &j->job);
+  if (sub) flush_done(j, sub); /* queue full: the figures stay pending for the next flush */
+  return rc ? rc : sub;
 }

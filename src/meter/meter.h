@@ -142,7 +142,8 @@ int meter_tz_default(const meter_t *m);
  * store writer as one job, written in one transaction; if the job fails the
  * changes are given back (meter_unflush) and go out with the next call.
  * Call from the loop thread, e.g. every second; nothing is submitted when
- * nothing is pending. 0 or IMC_E_NOMEM (the changes stay pending). */
+ * nothing is pending. 0, IMC_E_NOMEM or IMC_E_OVERLOADED (the writer queue
+ * is full); on either error the changes stay pending for the next call. */
 struct store_writer;
 int meter_flush_submit(meter_t *m, struct store_writer *w, int64_t now_s);
 

@@ -1,7 +1,10 @@
-/* http.c — HTTP/1.1 on top of http-parser: requests are assembled with caps
- * (header block, body), handed to on_http, and answered in order even when
- * the application replies asynchronously. A connection holds an http_state
- * only while it has a request being read or awaiting its reply. */
+/* http.c — HTTP/1.1 on top of http-parser: every byte passes the strict
+ * RFC 9112 scanner (http_strict.c) first; requests are assembled, handed to
+ * on_http, and answered in request order even when the application replies
+ * asynchronously. Every reply, an error reply included, is an entry of the
+ * connection's pipeline: an error on a later request is queued behind the
+ * replies still pending and goes out after them, then the connection closes.
+ * A client that half-closes still gets the replies to what it sent. */
 #include "net/net_int.h"
 #include "util/err.h"
 
@@ -19,19 +22,22 @@ struct net_req {
   char *body; size_t body_len, body_cap;
   char *path, *query;           /* split copy of url */
   char *resp; size_t resp_len;  /* reply bytes waiting for earlier replies */
-  uint8_t replied, keep_alive, last_was_value, upgrade, counted;
+  uint8_t replied, keep_alive, last_was_value, counted, hdrs_done, minor;
   char method[12];
-  char remote[56]; /* "[ipv6]:port" fits: 45 + 1 + 5 + NUL */
+  char remote[NET_PEER_MAX]; /* "[ipv6]:port" fits: 1 + 45 + 2 + 5 + NUL */
 };
 
 struct http_state {
   http_parser parser;
+  http_scan_t scan;
   net_req_t *cur;               /* being read */
-  net_req_t *head, *tail;       /* handed to the application, in order */
-  size_t head_bytes;
+  net_req_t *head, *tail;       /* handed to the application (or answered by net), in order */
+  net_req_t *ws;                /* a request on ws_path: the parser is paused behind it */
   int npending;
-  int err_status;               /* 413 / 431 decided inside a callback */
-  int err;
+  uint8_t failed;               /* an error reply is queued: read nothing more */
+  uint8_t stop;                 /* a request without keep-alive: read nothing more */
+  uint8_t eof;                  /* the client half-closed: close once all is answered */
+  uint8_t perr;                 /* http-parser refused what the scanner let through */
 };
 
 static int grow(char **buf, size_t *len, size_t add, size_t *cap_io, size_t limit)
@@ -70,14 +76,6 @@ static void req_free(net_req_t *r)
 
 static struct net_conn *conn_of(http_parser *p) { return p->data; }
 
-static int head_budget(struct net_conn *c, size_t n)
-{
-  http_state_t *h = c->u.http;
-  h->head_bytes += n;
-  if (h->head_bytes > c->srv->cfg.max_header_bytes) { h->err_status = 431; h->err = IMC_E_HTTP_PARSE; return -1; }
-  return 0;
-}
-
 static int on_begin(http_parser *p)
 {
   struct net_conn *c = conn_of(p);
@@ -86,15 +84,12 @@ static int on_begin(http_parser *p)
   if (!r) return -1;
   r->conn = c;
   h->cur = r;
-  h->head_bytes = 0;
-  net__set_deadline(c, net__now(c->srv) + c->srv->cfg.request_timeout_ms);
   return 0;
 }
 
 static int on_url(http_parser *p, const char *at, size_t n)
 {
   struct net_conn *c = conn_of(p);
-  if (head_budget(c, n)) return -1;
   return append(&c->u.http->cur->url, &c->u.http->cur->url_len, at, n, c->srv->cfg.max_header_bytes);
 }
 
@@ -102,7 +97,7 @@ static int on_field(http_parser *p, const char *at, size_t n)
 {
   struct net_conn *c = conn_of(p);
   net_req_t *r = c->u.http->cur;
-  if (head_budget(c, n + 2)) return -1;
+  if (r->hdrs_done) return 0; /* a trailer field: never merged into the headers (RFC 9112 §7.1.2) */
   if (r->last_was_value || !r->hdrs_len) {
     if (r->hdrs_len && append(&r->hdrs, &r->hdrs_len, "", 1, SIZE_MAX)) return -1; /* end of the previous value */
     r->last_was_value = 0;
@@ -117,7 +112,7 @@ static int on_value(http_parser *p, const char *at, size_t n)
 {
   struct net_conn *c = conn_of(p);
   net_req_t *r = c->u.http->cur;
-  if (head_budget(c, n + 1)) return -1;
+  if (r->hdrs_done) return 0;
   if (!r->last_was_value) { if (append(&r->hdrs, &r->hdrs_len, "", 1, SIZE_MAX)) return -1; r->last_was_value = 1; }
   return append(&r->hdrs, &r->hdrs_len, at, n, SIZE_MAX);
 }
@@ -128,21 +123,17 @@ static int on_headers_complete(http_parser *p)
   net_req_t *r = c->u.http->cur;
   if (r->hdrs_len && append(&r->hdrs, &r->hdrs_len, "", 1, SIZE_MAX)) return -1;
   if (r->hdrs_len && !r->last_was_value && append(&r->hdrs, &r->hdrs_len, "", 1, SIZE_MAX)) return -1;
-  if (!(p->flags & F_CHUNKED) && p->content_length != ULLONG_MAX && p->content_length > c->srv->cfg.max_body_bytes) {
-    c->u.http->err_status = 413;
-    c->u.http->err = IMC_E_TOOBIG;
-    return -1;
-  }
+  r->hdrs_done = 1;
+  r->minor = (uint8_t)p->http_minor;
   snprintf(r->method, sizeof r->method, "%s", http_method_str((enum http_method)p->method));
-  if (p->http_major != 1 || p->http_minor > 1) { c->u.http->err_status = 400; c->u.http->err = IMC_E_HTTP_PARSE; return -1; }
-  return 0;
+  return 0; /* version, framing and caps were checked by the scanner */
 }
 
 static int on_body(http_parser *p, const char *at, size_t n)
 {
   struct net_conn *c = conn_of(p);
   net_req_t *r = c->u.http->cur;
-  if (r->body_len + n > c->srv->cfg.max_body_bytes) { c->u.http->err_status = 413; c->u.http->err = IMC_E_TOOBIG; return -1; }
+  if (r->body_len + n > c->srv->cfg.max_body_bytes) return -1; /* the scanner refuses these first */
   if (grow(&r->body, &r->body_len, n, &r->body_cap, c->srv->cfg.max_body_bytes)) return -1;
   memcpy(r->body + r->body_len, at, n);
   r->body_len += n;
@@ -153,8 +144,16 @@ static int on_body(http_parser *p, const char *at, size_t n)
 static void split_url(net_req_t *r)
 {
   const char *u = r->url ? r->url : "/";
-  r->path = strdup(u);
+  const char *scheme = strstr(u, "://");
+  if (u[0] != '/' && scheme) { /* absolute-form (RFC 9112 §3.2.2): the path starts after the authority */
+    u = strpbrk(scheme + 3, "/?");
+    if (!u) u = "/";
+  }
+  size_t n = strlen(u);
+  r->path = malloc(n + 2);
   if (!r->path) return;
+  if (u[0] == '?') { r->path[0] = '/'; memcpy(r->path + 1, u, n + 1); } /* "http://h?q": the path is "/" */
+  else memcpy(r->path, u, n + 1);
   char *q = strchr(r->path, '?');
   if (q) { *q = 0; r->query = q + 1; } else r->query = r->path + strlen(r->path);
   char *frag = strchr(r->query, '#');
@@ -168,26 +167,15 @@ static int on_complete(http_parser *p)
   net_req_t *r = h->cur;
   h->cur = NULL;
   r->keep_alive = (uint8_t)http_should_keep_alive(p);
-  r->upgrade = p->upgrade;
   split_url(r);
   if (!r->path) { req_free(r); return -1; }
-  if (c->flags & CF_FAKE) snprintf(r->remote, sizeof r->remote, "fuzz");
-  else {
-    struct sockaddr_storage sa;
-    int len = sizeof sa;
-    char ip[46] = "?";
-    int port = 0;
-    if (!uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&sa, &len)) {
-      if (sa.ss_family == AF_INET) { uv_ip4_name((struct sockaddr_in *)&sa, ip, sizeof ip); port = ntohs(((struct sockaddr_in *)&sa)->sin_port); }
-      else { uv_ip6_name((struct sockaddr_in6 *)&sa, ip, sizeof ip); port = ntohs(((struct sockaddr_in6 *)&sa)->sin6_port); }
-    }
-    snprintf(r->remote, sizeof r->remote, "%s:%d", ip, port);
-  }
+  net__peer_name(c, r->remote, sizeof r->remote);
   if (h->tail) h->tail->next = r; else h->head = r;
   h->tail = r;
   h->npending++;
   net__set_deadline(c, 0); /* the application is working on it */
-  if (r->upgrade) return 0; /* handled by the feed loop */
+  if (!r->keep_alive) { h->stop = 1; http_parser_pause(p, 1); } /* no request after a "close" is processed (RFC 9112 §9.6) */
+  if (!strcmp(r->path, c->srv->cfg.ws_path)) { h->ws = r; http_parser_pause(p, 1); return 0; } /* the feed loop answers it */
   r->counted = 1;
   c->srv->requests_in_flight++;
   c->srv->h.on_http(c->srv->h.ud, r);
@@ -213,10 +201,12 @@ static void drain(struct net_conn *c)
     req_free(r);
     if (!keep) { net__close(c); return; }
   }
-  if (h && !h->head && !h->cur && !(c->flags & CF_CLOSE_AFTER_WRITE))
-    net__set_deadline(c, net__now(c->srv) + c->srv->cfg.keepalive_idle_ms);
-  if (h && h->npending < NET_MAX_PIPELINE && (c->flags & CF_READ_PAUSED) && !(c->flags & (CF_CLOSE_AFTER_WRITE | CF_FAKE))) {
-    c->flags &= (uint8_t)~CF_READ_PAUSED;
+  if (!h || (c->flags & CF_CLOSE_AFTER_WRITE)) return;
+  if (!h->head && h->eof) { net__close(c); return; } /* everything the client sent is answered */
+  if (!h->head && net__scan_idle(&h->scan)) net__set_deadline(c, net__now(c->srv) + c->srv->cfg.keepalive_idle_ms);
+  if (h->npending < NET_MAX_PIPELINE && (c->flags & CF_READ_PAUSED) && !h->failed && !h->stop && !h->eof &&
+      !(c->flags & CF_FAKE)) {
+    c->flags &= (uint16_t)~CF_READ_PAUSED;
     net__resume_read(c);
   }
 }
@@ -224,15 +214,14 @@ static void drain(struct net_conn *c)
 static const struct { int status; const char *reason; } reasons[] = {
   { 101, "Switching Protocols" }, { 200, "OK" }, { 201, "Created" }, { 204, "No Content" }, { 400, "Bad Request" },
   { 401, "Unauthorized" }, { 403, "Forbidden" }, { 404, "Not Found" }, { 405, "Method Not Allowed" },
-  { 408, "Request Timeout" }, { 413, "Payload Too Large" }, { 431, "Request Header Fields Too Large" },
-  { 500, "Internal Server Error" }, { 503, "Service Unavailable" },
+  { 408, "Request Timeout" }, { 411, "Length Required" }, { 413, "Content Too Large" },
+  { 426, "Upgrade Required" }, { 431, "Request Header Fields Too Large" }, { 500, "Internal Server Error" },
+  { 501, "Not Implemented" }, { 503, "Service Unavailable" }, { 505, "HTTP Version Not Supported" },
 };
 
-int net_req_reply(net_req_t *r, int status, const char *content_type, const char *body, size_t len, const char *extra)
+/* Build r's reply bytes (kept until the replies before it are out). */
+static int build_reply(net_req_t *r, int status, const char *content_type, const char *body, size_t len, const char *extra)
 {
-  struct net_conn *c = r->conn;
-  if (!c) { req_free(r); return 0; } /* the client is gone (orphan) */
-  if (r->counted) { c->srv->requests_in_flight--; r->counted = 0; }
   const char *reason = "OK";
   for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++) if (reasons[i].status == status) reason = reasons[i].reason;
   char head[512];
@@ -248,24 +237,84 @@ int net_req_reply(net_req_t *r, int status, const char *content_type, const char
   if (!is_head && len) memcpy(r->resp + hl, body, len);
   r->resp_len = total;
   r->replied = 1;
+  return 0;
+}
+
+int net_req_reply(net_req_t *r, int status, const char *content_type, const char *body, size_t len, const char *extra)
+{
+  struct net_conn *c = r->conn;
+  if (!c) { req_free(r); return 0; } /* the client is gone (orphan) */
+  if (r->counted) { c->srv->requests_in_flight--; r->counted = 0; }
+  int rc = build_reply(r, status, content_type, body, len, extra);
+  if (rc) return rc;
   drain(c);
   return 0;
 }
 
+/* Answer r with an error in the v4 envelope (ErrorInfo says why) and close
+ * after it; nothing more is read from the connection. */
+static void fail_req(struct net_conn *c, net_req_t *r, int status, int err, const char *why, const char *extra)
+{
+  http_state_t *h = c->u.http;
+  char body[400];
+  int bl = snprintf(body, sizeof body, "{\"ActionStatus\":\"FAIL\",\"ErrorCode\":%d,\"ErrorInfo\":\"%s%s%s\"}",
+                    imc_err_compat(err), imc_strerror(err), why ? ": " : "", why ? why : "");
+  if (bl < 0 || (size_t)bl >= sizeof body) bl = 0;
+  h->failed = 1;
+  net__read_stop(c);
+  net__set_deadline(c, 0);
+  r->keep_alive = 0;
+  if (build_reply(r, status, "application/json", body, (size_t)bl, extra)) { net__close(c); return; }
+  drain(c);
+}
+
+/* An error on the request being read: its answer joins the pipeline after
+ * the replies still pending (RFC 9112 §9.3.2: responses in request order). */
+static void http_fail(struct net_conn *c, int status, int err, const char *why)
+{
+  http_state_t *h = c->u.http;
+  if (h->failed) return;
+  if (h->cur) { req_free(h->cur); h->cur = NULL; }
+  net_req_t *r = calloc(1, sizeof *r);
+  if (!r) { h->failed = 1; net__close(c); return; }
+  r->conn = c;
+  if (h->tail) h->tail->next = r; else h->head = r;
+  h->tail = r;
+  h->npending++;
+  fail_req(c, r, status, err, why, NULL);
+}
+
 static void ws_upgrade(struct net_conn *c, net_req_t *r, char *rest, size_t rest_len)
 {
-  const char *up = net_req_header(r, "upgrade"), *ver = net_req_header(r, "sec-websocket-version");
-  const char *key = net_req_header(r, "sec-websocket-key");
-  char accept[64], resp[256];
   http_state_t *h = c->u.http;
-  int ok = !strcmp(r->method, "GET") && !strcmp(r->path, c->srv->cfg.ws_path) && up && !strcasecmp(up, "websocket") &&
-           ver && !strcmp(ver, "13") && key && h->head == r && h->npending == 1 && !net__ws_handshake(c, key, accept);
-  if (!ok) { net__error_reply(c, 400, IMC_E_HTTP_PARSE); return; }
+  char accept[64], resp[256];
+  const char *why = NULL, *extra = NULL;
+  int status = net__ws_check(r, c->srv->cfg.ws_path, accept, &why, &extra);
+  if (!status && (h->head != r || h->npending != 1)) { status = 400; why = "a WebSocket handshake must not be pipelined behind unanswered requests"; }
+  if (!status && h->stop) { status = 400; why = "websocket handshake: Connection: close"; }
+  if (status) { fail_req(c, r, status, IMC_E_HTTP_PARSE, why, extra); return; }
   int n = snprintf(resp, sizeof resp, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                    "Sec-WebSocket-Accept: %s\r\n\r\n", accept);
   net__queue(c, resp, (size_t)n);
   net__http_free(c);
   net__ws_start(c, rest, rest_len);
+}
+
+/* Scanner output → http-parser. Nonzero stops the scan. */
+static int emit(void *ud, const char *p, size_t n)
+{
+  struct net_conn *c = ud;
+  http_state_t *h = c->u.http;
+  size_t k = http_parser_execute(&h->parser, &settings, p, n);
+  if (h->ws || h->stop) return 1;
+  if (HTTP_PARSER_ERRNO(&h->parser) != HPE_OK || k != n) { h->perr = 1; return 1; }
+  return h->failed || (c->flags & CF_CLOSE_AFTER_WRITE);
+}
+
+static void begin(void *ud)
+{
+  struct net_conn *c = ud;
+  net__set_deadline(c, net__now(c->srv) + c->srv->cfg.request_timeout_ms);
 }
 
 void net__http_feed(struct net_conn *c, char *data, size_t len)
@@ -279,30 +328,46 @@ void net__http_feed(struct net_conn *c, char *data, size_t len)
     c->u.http = h;
   }
   http_state_t *h = c->u.http;
-  size_t n = http_parser_execute(&h->parser, &settings, data, len);
-  if (c->kind != CONN_HTTP || !c->u.http) return;
-  if (h->parser.upgrade) {
-    net_req_t *r = h->tail;
-    if (r && r->upgrade) { ws_upgrade(c, r, data + n, len - n); return; }
-    net__error_reply(c, 400, IMC_E_HTTP_PARSE);
+  if (h->failed || h->stop || h->eof) return;
+  const net_scan_cb_t cb = { c, emit, begin };
+  size_t used = 0;
+  const char *why = NULL;
+  int st = net__scan(&h->scan, &c->srv->cfg, data, len, &cb, &used, &why);
+  if (h->failed || (c->flags & CF_CLOSE_AFTER_WRITE)) return;
+  if (h->ws) {
+    net_req_t *r = h->ws;
+    h->ws = NULL;
+    ws_upgrade(c, r, data + used, len - used);
     return;
   }
-  if (HTTP_PARSER_ERRNO(&h->parser) != HPE_OK || n != len) {
-    int status = h->err_status ? h->err_status : 400;
-    net__error_reply(c, status, h->err ? h->err : IMC_E_HTTP_PARSE);
+  if (st) { http_fail(c, st, st == 413 ? IMC_E_TOOBIG : IMC_E_HTTP_PARSE, why); return; }
+  if (h->perr) { http_fail(c, 400, IMC_E_HTTP_PARSE, http_errno_description(HTTP_PARSER_ERRNO(&h->parser))); return; }
+  if (h->stop) {
+    net__read_stop(c);
     return;
   }
   if (h->npending >= NET_MAX_PIPELINE && !(c->flags & CF_FAKE)) {
     c->flags |= CF_READ_PAUSED;
-    uv_read_stop((uv_stream_t *)&c->tcp);
+    net__read_stop(c);
   }
 }
 
 void net__http_deadline(struct net_conn *c)
 {
   http_state_t *h = c->u.http;
-  if (h && h->cur && !h->head) net__error_reply(c, 408, IMC_E_TIMEOUT);
+  if (h && !h->failed && !net__scan_idle(&h->scan)) http_fail(c, 408, IMC_E_TIMEOUT, "the request was not complete in time");
   else net__close(c);
+}
+
+void net__http_eof(struct net_conn *c)
+{
+  http_state_t *h = c->u.http;
+  net__read_stop(c);
+  if (!h || !h->head) { net__close(c); return; }
+  /* answer what was sent, then close; an incomplete request is dropped */
+  h->eof = 1;
+  if (h->cur) { req_free(h->cur); h->cur = NULL; }
+  net__set_deadline(c, 0);
 }
 
 void net__http_orphan(struct net_conn *c)
@@ -327,6 +392,7 @@ void net__http_free(struct net_conn *c)
   if (!h) return;
   net__http_orphan(c);
   if (h->cur) req_free(h->cur);
+  net__scan_free(&h->scan);
   free(h);
   c->u.http = NULL;
 }
@@ -338,18 +404,29 @@ const char *net_req_query(const net_req_t *r) { return r->query; }
 const char *net_req_remote(const net_req_t *r) { return r->remote; }
 const char *net_req_body(const net_req_t *r, size_t *len) { *len = r->body_len; return r->body ? r->body : ""; }
 
-const char *net_req_header(const net_req_t *r, const char *name)
+const char *net_req_header(const net_req_t *r, const char *name) { return net__req_field(r, name, 0); }
+
+size_t net__req_field_count(const net_req_t *r, const char *name)
+{
+  size_t n = 0;
+  while (net__req_field(r, name, n)) n++;
+  return n;
+}
+
+const char *net__req_field(const net_req_t *r, const char *name, size_t i)
 {
   for (size_t o = 0; o < r->hdrs_len;) {
     const char *k = r->hdrs + o;
     size_t kl = strlen(k);
     const char *v = k + kl + 1;
     if (v >= r->hdrs + r->hdrs_len) break;
-    if (!strcasecmp(k, name)) return v;
+    if (!strcasecmp(k, name) && i-- == 0) return v;
     o += kl + 1 + strlen(v) + 1;
   }
   return NULL;
 }
+
+int net__req_minor(const net_req_t *r) { return r->minor; }
 
 static int hexval(char c)
 {

@@ -2,14 +2,25 @@
  * (RFC 6455) on one libuv listener. It knows nothing of IM: the application
  * plugs in through net_handlers_t (h2o's lib/common vs handlers split).
  *
+ * HTTP input is held to RFC 9112 before http-parser sees it (src/net/
+ * http_strict.c): a request that breaks its syntax or framing rules is
+ * answered by net itself (400, 413, 431, 501, 505 with the reason in the v4
+ * error envelope) and the connection closes after it — after the replies to
+ * the requests before it, in order. Every request on ws_path is a WebSocket
+ * handshake, checked against RFC 6455 §4.2.1 (400, 404, 426 otherwise); it
+ * never reaches on_http. A client that half-closes still gets its replies.
+ *
  * Threading: everything runs on the loop thread that started the server.
- * Memory: a connection is one small struct around its uv_tcp_t. Reads go
- * into one shared per-server buffer; a connection holds heap memory only
- * while it has a partial request or frame, queued output, or an HTTP request
- * in flight. Deadlines (request timeout, keep-alive idle, the application's
- * WebSocket deadline) live in one timer wheel per server.
+ * Memory: a connection is one 64-byte struct; its socket sits in the
+ * server's own epoll set (Linux), watched by one uv_poll_t, so there is no
+ * libuv handle per connection. Reads go into one shared per-server buffer; a
+ * connection holds heap memory only while it has a partial request or frame,
+ * queued output, or an HTTP request in flight. Deadlines (request timeout,
+ * keep-alive idle, the application's WebSocket deadline or idle timeout)
+ * live in one timer wheel per server.
  * Output queued to a connection during one loop turn is written with one
- * uv_write in the loop's check phase.
+ * sendmsg in the loop's check phase; what the kernel does not take at once
+ * stays queued until the socket is writable again.
  */
 #ifndef IMC_NET_H
 #define IMC_NET_H
@@ -37,8 +48,8 @@ typedef struct net_cfg {
 
 typedef struct net_handlers {
   void *ud;
-  /* A complete HTTP request (not an upgrade). The application must call
-   * net_req_reply exactly once, now or later. */
+  /* A complete, valid HTTP request not on ws_path. The application must
+   * call net_req_reply exactly once, now or later. */
   void (*on_http)(void *ud, net_req_t *req);
   /* A WebSocket was accepted on ws_path. */
   void (*on_ws_open)(void *ud, net_ws_t *ws);
@@ -58,8 +69,9 @@ typedef struct net_handlers {
  * send queue, 10 s request timeout, 60 s keep-alive. */
 void net_cfg_defaults(net_cfg_t *cfg);
 
-/* Listen. cfg strings must outlive the server; h is copied. 0 or IMC_E_IO
- * (bind/listen failed), IMC_E_CONFIG (bad address), IMC_E_NOMEM. */
+/* Listen. cfg strings must outlive the server; h is copied. 0 or
+ * IMC_E_ADDR_IN_USE (another process listens there), IMC_E_IO (bind/listen
+ * failed otherwise), IMC_E_CONFIG (bad address), IMC_E_NOMEM. */
 int net_server_start(uv_loop_t *loop, const net_cfg_t *cfg, const net_handlers_t *h, net_server_t **out);
 /* The bound port. */
 int net_server_port(const net_server_t *s);
@@ -87,8 +99,9 @@ const char *net_req_header(const net_req_t *r, const char *name);
 const char *net_req_body(const net_req_t *r, size_t *len);
 const char *net_req_remote(const net_req_t *r);   /* "ip:port" */
 /* Answer the request (body copied). extra_headers: NULL or "K: V\r\n"….
- * Replies to pipelined requests go out in request order. If the client is
- * gone the request is just freed. 0, IMC_E_NOMEM. */
+ * Replies to pipelined requests go out in request order (an error net
+ * answers for a later request waits behind them). If the client is gone
+ * the request is just freed. 0, IMC_E_NOMEM, IMC_E_INVAL (headers > 512 B). */
 int net_req_reply(net_req_t *r, int status, const char *content_type, const char *body, size_t len,
                   const char *extra_headers);
 
@@ -106,8 +119,16 @@ int net_ws_send_frame(net_ws_t *ws, net_frame_t *f);
 void net_frame_unref(net_frame_t *f);
 /* Send a close frame, flush, close. on_ws_close follows (later phase). */
 int net_ws_close(net_ws_t *ws, uint16_t code, const char *reason);
-/* Call on_ws_deadline when ms_from_now passes (0 cancels). Granularity 250 ms. */
+/* Call on_ws_deadline when ms_from_now passes (0 cancels). Granularity
+ * 250 ms. A connection has one deadline: this replaces any earlier one. */
 void net_ws_set_deadline(net_ws_t *ws, uint32_t ms_from_now);
+/* An idle timeout: call on_ws_deadline once the peer has sent nothing for
+ * ms — a text message, a ping and a pong each start the period over (net
+ * re-arms the deadline itself; RFC 6455 §5.5.2 keep-alive pings count).
+ * Sets the deadline to ms from now; 0 turns the idle timeout off (an
+ * absolute deadline set with net_ws_set_deadline is not extended by
+ * activity unless an idle timeout is on). */
+void net_ws_set_idle(net_ws_t *ws, uint32_t ms);
 const char *net_ws_remote(const net_ws_t *ws);
 
 /* ---- parsers without sockets (fuzzing, tests) ---------------------------- */

@@ -41,7 +41,30 @@ static const char *const migrations[] = {
    * then, across restarts */
   "CREATE TABLE kicks(sdkappid INTEGER NOT NULL, user_no INTEGER NOT NULL, kicked_at INTEGER NOT NULL,"
   " PRIMARY KEY(sdkappid, user_no)) WITHOUT ROWID;",
-  /* 4: metering (sqlite_usage.c) — daily counters and peaks, identified
+  /* 4: the change log (store.h): triggers append a row in the same
+   * transaction as the write, whichever process makes it. An app update
+   * logs only the columns the server holds (not next_user_no, which every
+   * account import bumps). */
+  "CREATE TABLE changes(seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, key TEXT NOT NULL);"
+  "CREATE TRIGGER changes_app_create AFTER INSERT ON apps BEGIN"
+  " INSERT INTO changes(kind,key) VALUES('app.create', NEW.sdkappid); END;"
+  "CREATE TRIGGER changes_app_update AFTER UPDATE OF customer_id, name, secret_key, admins, region, scheme, edition, status"
+  " ON apps BEGIN INSERT INTO changes(kind,key) VALUES('app.update', NEW.sdkappid); END;"
+  "CREATE TRIGGER changes_meta_insert AFTER INSERT ON meta BEGIN INSERT INTO changes(kind,key) VALUES('meta', NEW.key); END;"
+  "CREATE TRIGGER changes_meta_update AFTER UPDATE ON meta BEGIN INSERT INTO changes(kind,key) VALUES('meta', NEW.key); END;",
+  /* 5: prepaid orders per app (L-5): packages and add-ons, one row per
+   * period, append-only like the ledger; a reference is unique per app */
+  "CREATE TABLE orders(id INTEGER PRIMARY KEY AUTOINCREMENT, sdkappid INTEGER NOT NULL REFERENCES apps(sdkappid),"
+  " customer_id INTEGER NOT NULL, at INTEGER NOT NULL, kind TEXT NOT NULL CHECK(kind IN ('package','addon')),"
+  " item TEXT NOT NULL, value INTEGER NOT NULL, value_name TEXT NOT NULL, anchor_day INTEGER NOT NULL,"
+  " period INTEGER NOT NULL CHECK(period >= 0), start_day INTEGER NOT NULL, end_day INTEGER NOT NULL,"
+  " book TEXT NOT NULL, price_fen INTEGER NOT NULL CHECK(price_fen >= 0),"
+  " pay TEXT NOT NULL CHECK(pay IN ('prepaid','postpaid','included')), ledger_id INTEGER NOT NULL,"
+  " reference TEXT NOT NULL, UNIQUE(sdkappid, reference), CHECK(end_day >= start_day));"
+  "CREATE INDEX orders_app ON orders(sdkappid, id);"
+  "CREATE TRIGGER orders_no_update BEFORE UPDATE ON orders BEGIN SELECT RAISE(ABORT, 'orders are append-only'); END;"
+  "CREATE TRIGGER orders_no_delete BEFORE DELETE ON orders BEGIN SELECT RAISE(ABORT, 'orders are append-only'); END;",
+  /* 6: metering (sqlite_usage.c) — daily counters and peaks, identified
    * additive events, group lives, imported usage documents (immutable) */
   "CREATE TABLE usage_day(sdkappid INTEGER NOT NULL, day INTEGER NOT NULL, metric TEXT NOT NULL,"
   " value INTEGER NOT NULL, PRIMARY KEY(sdkappid, day, metric)) WITHOUT ROWID;"
@@ -56,14 +79,14 @@ static const char *const migrations[] = {
   "CREATE TABLE usage_import(sdkappid INTEGER NOT NULL, day INTEGER NOT NULL, metric TEXT NOT NULL,"
   " value INTEGER NOT NULL, doc_id INTEGER NOT NULL REFERENCES usage_import_doc(id),"
   " PRIMARY KEY(sdkappid, day, metric)) WITHOUT ROWID;",
-  /* 5: registrations (metering): one row per account number ever created,
+  /* 7: registrations (metering): one row per account number ever created,
    * written by a trigger in the creating transaction, kept after a delete */
   "CREATE TABLE usage_reg(sdkappid INTEGER NOT NULL, user_no INTEGER NOT NULL, created_at INTEGER NOT NULL,"
   " PRIMARY KEY(sdkappid, user_no)) WITHOUT ROWID;"
   "INSERT INTO usage_reg(sdkappid,user_no,created_at) SELECT sdkappid,user_no,created_at FROM accounts;"
   "CREATE TRIGGER usage_reg_on_account AFTER INSERT ON accounts BEGIN"
   " INSERT OR IGNORE INTO usage_reg(sdkappid,user_no,created_at) VALUES(new.sdkappid,new.user_no,new.created_at); END;",
-  /* 6: bills — numbered gap-free per deployment (seq), one per app and usage
+  /* 8: bills — numbered gap-free per deployment (seq), one per app and usage
    * month, immutable like the ledger */
   "CREATE TABLE bills(seq INTEGER PRIMARY KEY, number TEXT NOT NULL UNIQUE, sdkappid INTEGER NOT NULL,"
   " customer_id INTEGER NOT NULL, month INTEGER NOT NULL, issued_at INTEGER NOT NULL, total_fen INTEGER NOT NULL,"
@@ -71,12 +94,30 @@ static const char *const migrations[] = {
   "CREATE INDEX bills_customer ON bills(customer_id, seq);"
   "CREATE TRIGGER bills_no_update BEFORE UPDATE ON bills BEGIN SELECT RAISE(ABORT, 'bills are immutable'); END;"
   "CREATE TRIGGER bills_no_delete BEFORE DELETE ON bills BEGIN SELECT RAISE(ABORT, 'bills are immutable'); END;",
-  /* 7: imported documents are counted per app and month (the bill run reads it per app) */
+  /* 9: imported documents are counted per app and month (the bill run reads it per app) */
   "CREATE INDEX usage_import_doc_app ON usage_import_doc(sdkappid, month);",
+  /* 10: one-to-one messages (sqlite_msg.c; docs/decisions/messaging-c2c-storage.md) */
+  "CREATE TABLE c2c_msg(id INTEGER PRIMARY KEY, sdkappid INTEGER NOT NULL, conv INTEGER NOT NULL, seq INTEGER NOT NULL,"
+  " from_no INTEGER NOT NULL, to_no INTEGER NOT NULL, time_s INTEGER NOT NULL, cseq INTEGER NOT NULL,"
+  " random INTEGER NOT NULL, flags INTEGER NOT NULL, life_s INTEGER NOT NULL, body TEXT NOT NULL,"
+  " UNIQUE(sdkappid, conv, seq));"
+  "CREATE INDEX c2c_msg_random ON c2c_msg(sdkappid, conv, random);"
+  "CREATE TABLE c2c_inbox(id INTEGER PRIMARY KEY, sdkappid INTEGER NOT NULL, user_no INTEGER NOT NULL,"
+  " useq INTEGER NOT NULL, kind INTEGER NOT NULL, conv INTEGER NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL,"
+  " UNIQUE(sdkappid, user_no, useq));"
+  "CREATE TABLE c2c_recent(sdkappid INTEGER NOT NULL, user_no INTEGER NOT NULL, peer_no INTEGER NOT NULL,"
+  " last_seq INTEGER NOT NULL DEFAULT 0, last_time INTEGER NOT NULL DEFAULT 0, read_seq INTEGER NOT NULL DEFAULT 0,"
+  " pinned_at INTEGER NOT NULL DEFAULT 0, hidden_seq INTEGER NOT NULL DEFAULT 0, cleared_seq INTEGER NOT NULL DEFAULT 0,"
+  " PRIMARY KEY(sdkappid, user_no, peer_no)) WITHOUT ROWID;",
+  /* 11: an order changes the app's plan facts: log it as an app update */
+  "CREATE TRIGGER changes_order AFTER INSERT ON orders BEGIN"
+  " INSERT INTO changes(kind,key) VALUES('app.update', NEW.sdkappid); END;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
 /* ---- statements --------------------------------------------------------------- */
+#define ORDER_COLS "id,sdkappid,customer_id,at,kind,item,value,value_name,anchor_day,period,start_day,end_day," \
+                   "book,price_fen,pay,ledger_id,reference"
 #define STMTS(X) \
   X(DATA_VERSION, "PRAGMA data_version") \
   X(META_GET, "SELECT value FROM meta WHERE key=?1") \
@@ -113,7 +154,14 @@ static const char *const migrations[] = {
                  " WHERE customer_id=?1 ORDER BY id") \
   X(KICK_SET, "INSERT INTO kicks(sdkappid,user_no,kicked_at) VALUES(?1,?2,?3) ON CONFLICT(sdkappid,user_no)" \
               " DO UPDATE SET kicked_at=max(kicked_at,excluded.kicked_at)") \
-  X(KICK_EACH, "SELECT sdkappid,user_no,kicked_at FROM kicks")
+  X(KICK_EACH, "SELECT sdkappid,user_no,kicked_at FROM kicks") \
+  X(CHANGES_LAST, "SELECT coalesce(max(seq),0) FROM changes") \
+  X(CHANGES_SINCE, "SELECT seq,kind,key FROM changes WHERE seq>?1 ORDER BY seq LIMIT ?2") \
+  X(ORDER_INS, "INSERT INTO orders(sdkappid,customer_id,at,kind,item,value,value_name,anchor_day,period,start_day," \
+               "end_day,book,price_fen,pay,ledger_id,reference) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)") \
+  X(ORDER_REF, "SELECT " ORDER_COLS " FROM orders WHERE sdkappid=?1 AND reference=?2") \
+  X(ORDER_EACH, "SELECT " ORDER_COLS " FROM orders WHERE sdkappid=?1 ORDER BY id") \
+  X(ORDER_ALL, "SELECT " ORDER_COLS " FROM orders ORDER BY sdkappid, id")
 
 enum {
 #define X(name, sql) S_##name,
@@ -132,6 +180,7 @@ typedef struct sq {
   sqlite3 *db;
   sqlite3_stmt *st[S__COUNT];
   sqlite3_stmt *ust[SQU_STMTS_MAX];       /* sqlite_usage.c */
+  struct sqmsg *msg;             /* sqlite_msg.c state, created on first use */
 } sq_t;
 
 static int map_rc(int rc)
@@ -174,16 +223,25 @@ static int run(sqlite3_stmt *s)
 
 #define Q(s) ((sq_t *)(s))
 
+sqlite3 *sq__db(store_t *s) { return Q(s)->db; }
+struct sqmsg **sq__msg_slot(store_t *s) { return &Q(s)->msg; }
+int sq__map_rc(int rc) { return map_rc(rc); }
+
 static void sq_close(store_t *s)
 {
   sq_t *q = Q(s);
   for (int i = 0; i < S__COUNT; i++) sqlite3_finalize(q->st[i]);
   for (int i = 0; i < SQU_STMTS_MAX; i++) sqlite3_finalize(q->ust[i]);
+  sq__msg_free(q->msg);
   sqlite3_close(q->db);
   free(q);
 }
 
-static int sq_exec(store_t *s, const char *sql) { return map_rc(sqlite3_exec(Q(s)->db, sql, NULL, NULL, NULL)); }
+static int sq_exec(store_t *s, const char *sql)
+{
+  if (!strncmp(sql, "ROLLBACK", 8)) sq__msg_rollback(Q(s)->msg); /* cached next sequences may be gone */
+  return map_rc(sqlite3_exec(Q(s)->db, sql, NULL, NULL, NULL));
+}
 
 static int sq_data_version(store_t *s, uint64_t *v)
 {
@@ -601,6 +659,105 @@ static int sq_kick_each(store_t *s, store_kick_cb cb, void *ud)
   return map_rc(rc);
 }
 
+static int sq_in_transaction(store_t *s) { return !sqlite3_get_autocommit(Q(s)->db); }
+
+/* ---- change log ----------------------------------------------------------------- */
+static int sq_changes_last(store_t *s, int64_t *seq) { return count1(Q(s), S_CHANGES_LAST, 0, 0, seq); }
+
+static int sq_changes_since(store_t *s, int64_t after, int limit, store_change_cb cb, void *ud)
+{
+  if (limit < 1) return IMC_E_INVAL;
+  sqlite3_stmt *st = stmt(Q(s), S_CHANGES_SINCE);
+  if (!st) return IMC_E_IO;
+  sqlite3_bind_int64(st, 1, after);
+  sqlite3_bind_int64(st, 2, limit);
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    store_change_t c;
+    c.seq = sqlite3_column_int64(st, 0);
+    if (copy_col(st, 1, c.kind, sizeof c.kind) || copy_col(st, 2, c.key, sizeof c.key)) continue; /* not ours: skip */
+    cb(ud, &c);
+  }
+  sqlite3_reset(st);
+  return map_rc(rc);
+}
+
+/* ---- orders -------------------------------------------------------------------- */
+static void row_order(sqlite3_stmt *st, store_order_t *o)
+{
+  memset(o, 0, sizeof *o);
+  o->id = sqlite3_column_int64(st, 0);
+  o->sdkappid = (uint32_t)sqlite3_column_int64(st, 1);
+  o->customer_id = sqlite3_column_int64(st, 2);
+  o->at_s = sqlite3_column_int64(st, 3);
+  copy_col(st, 4, o->kind, sizeof o->kind);
+  copy_col(st, 5, o->item, sizeof o->item);
+  o->value = sqlite3_column_int64(st, 6);
+  copy_col(st, 7, o->value_name, sizeof o->value_name);
+  o->anchor_day = sqlite3_column_int64(st, 8);
+  o->period = (int32_t)sqlite3_column_int64(st, 9);
+  o->start_day = sqlite3_column_int64(st, 10);
+  o->end_day = sqlite3_column_int64(st, 11);
+  copy_col(st, 12, o->book, sizeof o->book);
+  o->price_fen = sqlite3_column_int64(st, 13);
+  copy_col(st, 14, o->pay, sizeof o->pay);
+  o->ledger_id = sqlite3_column_int64(st, 15);
+  copy_col(st, 16, o->reference, sizeof o->reference);
+}
+
+static int sq_order_insert(store_t *s, const store_order_t *o, int64_t *id)
+{
+  sqlite3_stmt *st = stmt(Q(s), S_ORDER_INS);
+  if (!st) return IMC_E_IO;
+  sqlite3_bind_int64(st, 1, o->sdkappid);
+  sqlite3_bind_int64(st, 2, o->customer_id);
+  sqlite3_bind_int64(st, 3, o->at_s);
+  bind_text(st, 4, o->kind);
+  bind_text(st, 5, o->item);
+  sqlite3_bind_int64(st, 6, o->value);
+  bind_text(st, 7, o->value_name);
+  sqlite3_bind_int64(st, 8, o->anchor_day);
+  sqlite3_bind_int64(st, 9, o->period);
+  sqlite3_bind_int64(st, 10, o->start_day);
+  sqlite3_bind_int64(st, 11, o->end_day);
+  bind_text(st, 12, o->book);
+  sqlite3_bind_int64(st, 13, o->price_fen);
+  bind_text(st, 14, o->pay);
+  sqlite3_bind_int64(st, 15, o->ledger_id);
+  bind_text(st, 16, o->reference);
+  int rc = run(st);
+  if (!rc) *id = sqlite3_last_insert_rowid(Q(s)->db);
+  return rc;
+}
+
+static int sq_order_get_ref(store_t *s, uint32_t sdkappid, const char *reference, store_order_t *out)
+{
+  sqlite3_stmt *st = stmt(Q(s), S_ORDER_REF);
+  if (!st) return IMC_E_IO;
+  sqlite3_bind_int64(st, 1, sdkappid);
+  bind_text(st, 2, reference);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) row_order(st, out);
+  sqlite3_reset(st);
+  return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? IMC_E_NOTFOUND : map_rc(rc);
+}
+
+static int sq_order_each(store_t *s, uint32_t sdkappid, store_order_cb cb, void *ud)
+{
+  sqlite3_stmt *st = stmt(Q(s), sdkappid ? S_ORDER_EACH : S_ORDER_ALL);
+  int rc;
+  if (!st) return IMC_E_IO;
+  if (sdkappid) sqlite3_bind_int64(st, 1, sdkappid);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    store_order_t o;
+    row_order(st, &o);
+    cb(ud, &o);
+  }
+  sqlite3_reset(st);
+  return map_rc(rc);
+}
+
+
 static const store_vtab_t sqlite_vtab = {
   1, "sqlite", sq_close, sq_exec, sq_data_version, sq_meta_get, sq_meta_set,
   sq_customer_create, sq_customer_get, sq_customer_list, sq_customer_first_app_created,
@@ -609,9 +766,12 @@ static const store_vtab_t sqlite_vtab = {
   sq_usage_login, sq_usage_dau,
   sq_wallet_balance, sq_ledger_append, sq_ledger_each,
   sq_kick_set, sq_kick_each,
+  sq_in_transaction, sq_changes_last, sq_changes_since,
+  sq_order_insert, sq_order_get_ref, sq_order_each,
   squ_login_each, squ_add, squ_max, squ_event, squ_day_each, squ_group, squ_group_each,
   squ_import_doc, squ_import_put, squ_import_count, squ_registrations,
   squ_bill_insert, squ_bill_get, squ_bill_each,
+  &sq__msg_vtab,
 };
 
 sqlite3 *store__sqlite_db(store_t *s) { return Q(s)->db; }
@@ -645,22 +805,44 @@ static int migrate(sq_t *q)
   return 0;
 }
 
-int store_open(const char *data_dir, store_t **out)
+static int schema_version(sq_t *q, int *version)
+{
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(q->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK) return IMC_E_IO;
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) *version = sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
+  return rc == SQLITE_ROW ? 0 : map_rc(rc);
+}
+
+/* reader: an existing, migrated database; query_only refuses every write */
+static int open_db(const char *data_dir, int reader, store_t **out)
 {
   char path[4096];
   snprintf(path, sizeof path, "%s/imcloud.db", data_dir);
   sq_t *q = calloc(1, sizeof *q);
   if (!q) return IMC_E_NOMEM;
   q->base.vt = &sqlite_vtab;
-  if (sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (reader ? 0 : SQLITE_OPEN_CREATE);
+  if (sqlite3_open_v2(path, &q->db, flags, NULL) != SQLITE_OK) {
     sqlite3_close(q->db);
     free(q);
     return IMC_E_IO;
   }
   sqlite3_busy_timeout(q->db, 5000);
-  int rc = map_rc(sqlite3_exec(q->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", NULL, NULL, NULL));
-  if (!rc) rc = migrate(q);
+  int rc, version = 0;
+  if (reader) {
+    rc = map_rc(sqlite3_exec(q->db, "PRAGMA query_only=ON; PRAGMA foreign_keys=ON;", NULL, NULL, NULL));
+    if (!rc) rc = schema_version(q, &version);
+    if (!rc && version != SCHEMA_VERSION) rc = IMC_E_CONFIG;
+  } else {
+    rc = map_rc(sqlite3_exec(q->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", NULL, NULL, NULL));
+    if (!rc) rc = migrate(q);
+  }
   if (rc) { sq_close(&q->base); return rc; }
   *out = &q->base;
   return 0;
 }
+
+int store_open(const char *data_dir, store_t **out) { return open_db(data_dir, 0, out); }
+int store_open_reader(const char *data_dir, store_t **out) { return open_db(data_dir, 1, out); }

@@ -30,3 +30,9 @@ int store_ledger_append(store_t *s, const store_ledger_t *in, store_ledger_t *ou
 int store_ledger_each(store_t *s, int64_t c, store_ledger_cb cb, void *ud) { return s->vt->ledger_each(s, c, cb, ud); }
 int store_kick_set(store_t *s, uint32_t a, uint32_t u, int64_t t) { return s->vt->kick_set(s, a, u, t); }
 int store_kick_each(store_t *s, store_kick_cb cb, void *ud) { return s->vt->kick_each(s, cb, ud); }
+int store_in_transaction(store_t *s) { return s->vt->in_transaction(s); }
+int store_changes_last(store_t *s, int64_t *seq) { return s->vt->changes_last(s, seq); }
+int store_changes_since(store_t *s, int64_t a, int n, store_change_cb cb, void *ud) { return s->vt->changes_since(s, a, n, cb, ud); }
+int store_order_insert(store_t *s, const store_order_t *o, int64_t *id) { return s->vt->order_insert(s, o, id); }
+int store_order_get_ref(store_t *s, uint32_t a, const char *r, store_order_t *o) { return s->vt->order_get_ref(s, a, r, o); }
+int store_order_each(store_t *s, uint32_t a, store_order_cb cb, void *ud) { return s->vt->order_each(s, a, cb, ud); }

@@ -7,10 +7,15 @@
  * acknowledged is lost on kill -9 or power loss), busy_timeout for the CLI
  * writing while a server runs, versioned migrations applied at open.
  *
- * A store_t is one connection: use it from one thread at a time. The server
- * writes only through the writer thread (store_writer.h); the CLI opens its
- * own store_t. Every function returns 0 or a negative IMC_E_*; strings passed
- * in are copied; records passed out are filled into caller memory.
+ * A store_t is one connection: use it from one thread at a time. After
+ * startup the server's loop thread holds none: it writes through the writer
+ * thread (store_writer.h: one connection, capped queue, group commit), reads
+ * through the reader pool (store_reader.h: read-only connections, capped
+ * queue) and learns about other processes' writes from the change log
+ * (store_changes_since below) — docs/decisions/store-pipeline.md. The CLI
+ * opens its own store_t. Every function returns 0 or a negative IMC_E_*;
+ * strings passed in are copied; records passed out are filled into caller
+ * memory.
  */
 #ifndef IMC_STORE_H
 #define IMC_STORE_H
@@ -52,6 +57,45 @@ typedef struct store_ledger {
   int replayed;                          /* out: the reference existed already */
 } store_ledger_t;
 
+/* One row of the change log: a write the server must learn about, made by
+ * any process (the CLI, the server's own writer, another node). kind names
+ * what changed, key which one (STORE_CHANGE_* below). */
+typedef struct store_change {
+  int64_t seq;                           /* increasing; gaps are possible */
+  char kind[16];
+  char key[64];
+} store_change_t;
+
+/* Change kinds and what key holds. Each is appended in the same transaction
+ * as the write it describes, whoever writes. */
+#define STORE_CHANGE_APP_CREATE "app.create"   /* key: SDKAppID (decimal); a new app */
+#define STORE_CHANGE_APP_UPDATE "app.update"   /* key: SDKAppID; name, key, admins, region, scheme, edition or
+                                                * status changed, or an order (package, add-on) was recorded */
+#define STORE_CHANGE_META "meta"               /* key: the meta key (e.g. operator_token_sha256) */
+
+/* One prepaid order period of an app (L-5): a package (item = edition code)
+ * or an add-on (item = add-on name, value / value_name), valid from
+ * start_day to end_day inclusive (day indexes; period `period` of an order
+ * first bought on anchor_day, L-2). Append-only. pay: prepaid (debited by
+ * ledger entry ledger_id), postpaid (billed monthly, ledger_id 0) or
+ * included (0 fen). book: the price book that priced it ("s2022@2022-06-01"). */
+typedef struct store_order {
+  int64_t id;
+  uint32_t sdkappid;
+  int64_t customer_id, at_s;
+  char kind[8];                          /* package | addon */
+  char item[24];
+  int64_t value;
+  char value_name[16];
+  int64_t anchor_day;
+  int32_t period;
+  int64_t start_day, end_day;
+  char book[40];
+  int64_t price_fen;
+  char pay[12];
+  int64_t ledger_id;
+  char reference[65];
+} store_order_t;
 /* An issued bill (immutable: the database refuses updates and deletes).
  * seq is gap-free per deployment; number = "IMC-<usage month>-<seq, 6 digits>"
  * (IMC-2026-11-000123). body is the bill's JSON (bill_render_json). paid:
@@ -69,15 +113,19 @@ typedef struct store_bill {
 } store_bill_t;
 
 typedef struct store store_t;
+typedef void (*store_change_cb)(void *ud, const store_change_t *c);
 typedef void (*store_customer_cb)(void *ud, const store_customer_t *c);
 typedef void (*store_app_cb)(void *ud, const store_app_t *a);
 typedef void (*store_account_cb)(void *ud, const char *user_id, uint32_t user_no);
 typedef void (*store_ledger_cb)(void *ud, const store_ledger_t *e);
 typedef void (*store_kick_cb)(void *ud, uint32_t sdkappid, uint32_t user_no, int64_t kicked_at_s);
+typedef void (*store_order_cb)(void *ud, const store_order_t *o);
 typedef void (*store_usage_login_cb)(void *ud, uint32_t sdkappid, int32_t day_yyyymmdd, uint32_t user_no);
 typedef void (*store_usage_day_cb)(void *ud, int32_t day_yyyymmdd, const char *metric, int64_t value);
 typedef void (*store_usage_group_cb)(void *ud, int live, int64_t created_s, int64_t dissolved_s);
 typedef void (*store_bill_cb)(void *ud, const store_bill_t *b);
+
+struct store_msg_vtab; /* store_msg.h */
 
 typedef struct store_vtab {
   int version;                           /* 1 */
@@ -109,6 +157,12 @@ typedef struct store_vtab {
   int (*ledger_each)(store_t *, int64_t customer_id, store_ledger_cb, void *);
   int (*kick_set)(store_t *, uint32_t sdkappid, uint32_t user_no, int64_t at_s);
   int (*kick_each)(store_t *, store_kick_cb, void *);
+  int (*in_transaction)(store_t *);     /* 1 inside BEGIN…COMMIT, 0 in autocommit */
+  int (*changes_last)(store_t *, int64_t *seq);
+  int (*changes_since)(store_t *, int64_t after_seq, int limit, store_change_cb, void *);
+  int (*order_insert)(store_t *, const store_order_t *, int64_t *id);
+  int (*order_get_ref)(store_t *, uint32_t sdkappid, const char *reference, store_order_t *);
+  int (*order_each)(store_t *, uint32_t sdkappid, store_order_cb, void *);
   /* metering (sqlite_usage.c) */
   int (*usage_login_each)(store_t *, uint32_t sdkappid, int32_t day_from, int32_t day_to, store_usage_login_cb, void *);
   int (*usage_add)(store_t *, uint32_t sdkappid, int32_t day, const char *metric, int64_t n);
@@ -129,6 +183,7 @@ typedef struct store_vtab {
   int (*bill_insert)(store_t *, const store_bill_t *in, store_bill_t *out);
   int (*bill_get)(store_t *, uint32_t sdkappid, int32_t month, store_bill_t *out);
   int (*bill_each)(store_t *, int64_t customer_id, int unpaid_only, store_bill_cb, void *);
+  const struct store_msg_vtab *msg;      /* one-to-one messages (store_msg.h) */
 } store_vtab_t;
 
 struct store { const store_vtab_t *vt; };
@@ -137,11 +192,20 @@ struct store { const store_vtab_t *vt; };
  * to the current schema. IMC_E_IO (cannot open), IMC_E_CONFIG (the file has
  * a newer schema than this binary knows). */
 int store_open(const char *data_dir, store_t **out);
+/* Open a read-only connection (store_reader.h): writes fail with IMC_E_IO.
+ * The schema must be current (store_open migrates; this does not):
+ * IMC_E_CONFIG otherwise, IMC_E_IO if the database cannot be opened. */
+int store_open_reader(const char *data_dir, store_t **out);
 void store_close(store_t *s);
 
 /* Run transaction-control SQL (BEGIN IMMEDIATE, COMMIT, ROLLBACK, SAVEPOINT x,
  * RELEASE x, ROLLBACK TO x). IMC_E_BUSY if the database stayed locked. */
 int store_exec(store_t *s, const char *sql);
+/* 1 if a transaction is open on this connection and can still commit, 0 if
+ * not. After a failing statement inside BEGIN…COMMIT, 0 means the engine
+ * dropped the whole transaction on its own (SQLite rolls back on some IOERR,
+ * FULL, NOMEM…; a PostgreSQL backend answers 0 for an aborted transaction). */
+int store_in_transaction(store_t *s);
 /* A number that changes when another connection commits (PRAGMA data_version). */
 int store_data_version(store_t *s, uint64_t *v);
 
@@ -252,4 +316,24 @@ int store_ledger_each(store_t *s, int64_t customer_id, store_ledger_cb cb, void 
  * all (the server loads them at start). */
 int store_kick_set(store_t *s, uint32_t sdkappid, uint32_t user_no, int64_t at_s);
 int store_kick_each(store_t *s, store_kick_cb cb, void *ud);
+
+/* The change log (store_change_t above). A reader remembers the last seq it
+ * applied and asks for what follows; the log is an ordinary table, so any
+ * backend can keep it (SQLite fills it with triggers, hence also for writes by
+ * an older CLI binary of the same schema). Only operator-level writes are
+ * logged (apps, orders, meta), never accounts, usage or messages, so it stays
+ * small and is not pruned. */
+/* Highest seq in the log (0 when empty). */
+int store_changes_last(store_t *s, int64_t *seq);
+/* Rows with seq > after_seq, oldest first, at most limit (≥ 1) of them. */
+int store_changes_since(store_t *s, int64_t after_seq, int limit, store_change_cb cb, void *ud);
+
+/* Orders (append-only; the database refuses updates and deletes). insert:
+ * IMC_E_EXISTS when the app already has that reference (callers look it up
+ * first: the tenant order functions treat a replay as a no-op). get_ref:
+ * IMC_E_NOTFOUND. each: one app's orders oldest first, or with sdkappid 0
+ * every order by app, then oldest first (one query for the registry). */
+int store_order_insert(store_t *s, const store_order_t *o, int64_t *id);
+int store_order_get_ref(store_t *s, uint32_t sdkappid, const char *reference, store_order_t *out);
+int store_order_each(store_t *s, uint32_t sdkappid, store_order_cb cb, void *ud);
 #endif

@@ -1,15 +1,34 @@
 /* store_writer.h — the writer thread: all of the server's writes, group-
  * committed, so the event loop never blocks on disk.
  *
- * Jobs are caller-allocated. run() executes on the writer thread inside a
- * batch transaction (BEGIN IMMEDIATE … COMMIT), each job in its own SAVEPOINT
- * so a failing job is rolled back alone. done() runs on the loop thread only
- * after the batch's COMMIT returned, i.e. once the effect is durable; a
- * failed COMMIT reports IMC_E_IO to every job of the batch. The job must stay
- * valid until done() is called. */
+ * Threads: store_writer_start/submit/stop/stats are called on the loop
+ * thread; run() executes on the writer thread with the writer's own store_t;
+ * done() runs on the loop thread.
+ *
+ * Cap and backpressure: at most max_jobs jobs wait in the queue (submitted,
+ * not yet taken by the writer thread). A submit beyond that is refused at once
+ * with IMC_E_OVERLOADED and the job is not taken (done() is never called for
+ * it): the producer answers its client "server busy, retry" (compatible code
+ * 60018). The writer takes the whole queue as one batch, so memory held by
+ * jobs is bounded by twice the cap (one batch running, one queue filling).
+ *
+ * Batches: each batch runs in one transaction (BEGIN IMMEDIATE … COMMIT),
+ * each job in its own SAVEPOINT so a failing job is rolled back alone and the
+ * others commit. done() runs only after the COMMIT returned, i.e. once the
+ * effect is durable. Outcomes are exact:
+ *   - a job whose run() failed gets its own error and wrote nothing;
+ *   - if the COMMIT fails, every job of that transaction gets IMC_E_IO;
+ *   - if the engine drops the whole transaction on its own (SQLite rolls back
+ *     on some IOERR, FULL, NOMEM; detected with store_in_transaction after
+ *     each job), the jobs that had succeeded in it were rolled back and get
+ *     IMC_E_IO, the job that was running keeps its error (IMC_E_IO if run()
+ *     returned 0), and the jobs not yet run go on in a fresh transaction —
+ *     no job ever runs outside a batch transaction.
+ * The job must stay valid until done() is called. */
 #ifndef IMC_STORE_WRITER_H
 #define IMC_STORE_WRITER_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -27,18 +46,26 @@ typedef struct store_job {
 typedef struct store_writer store_writer_t;
 
 typedef struct store_writer_stats {
-  uint64_t batches, jobs, failed_jobs;
+  uint64_t batches;         /* transactions committed or attempted */
+  uint64_t jobs, failed_jobs;
+  uint64_t refused;         /* submits refused with IMC_E_OVERLOADED */
+  uint64_t txn_lost;        /* transactions the engine rolled back on its own */
+  size_t queued, max_jobs;  /* queue length now, and its cap */
 } store_writer_stats_t;
 
-/* Start the thread with its own connection to data_dir. Call on the loop
- * thread. 0, IMC_E_IO, IMC_E_NOMEM. */
-int store_writer_start(uv_loop_t *loop, const char *data_dir, store_writer_t **out);
-/* Queue a job (loop thread). After store_writer_stop it fails the job with
- * IMC_E_SHUTDOWN (done is still called, asynchronously). */
-void store_writer_submit(store_writer_t *w, store_job_t *job);
+/* Start the thread with its own connection to data_dir; at most max_jobs
+ * (≥ 1) jobs may wait in the queue. Call on the loop thread. 0, IMC_E_IO,
+ * IMC_E_NOMEM, IMC_E_INVAL (max_jobs 0). */
+int store_writer_start(uv_loop_t *loop, const char *data_dir, size_t max_jobs, store_writer_t **out);
+/* Queue a job (loop thread). 0: queued, done() will be called exactly once.
+ * IMC_E_OVERLOADED: the queue holds max_jobs jobs; nothing was queued and
+ * done() will not be called. After store_writer_stop the job is failed with
+ * IMC_E_SHUTDOWN (returns 0; done is still called, asynchronously). */
+int store_writer_submit(store_writer_t *w, store_job_t *job);
 /* Commit everything queued, stop the thread, close the connection, free w,
  * then call stopped(arg) on the loop thread (may be NULL). */
 void store_writer_stop(store_writer_t *w, void (*stopped)(void *arg), void *arg);
-void store_writer_stats(const store_writer_t *w, store_writer_stats_t *out);
+/* A snapshot of the counters (loop thread). */
+void store_writer_stats(store_writer_t *w, store_writer_stats_t *out);
 
 #endif

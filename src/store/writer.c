@@ -1,9 +1,11 @@
-/* writer.c — see store_writer.h. Queue and completion list are guarded by
- * one mutex; the loop is woken with uv_async_send (which coalesces). */
+/* writer.c — see store_writer.h. Queue, completion list and counters are
+ * guarded by one mutex; the loop is woken with uv_async_send (which
+ * coalesces). The writer thread alone uses w->s. */
 #include "store/store_writer.h"
 #include "util/err.h"
 #include "util/log.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,12 +17,13 @@ struct store_writer {
   pthread_mutex_t mu;
   pthread_cond_t cv;
   store_job_t *q_head, *q_tail;      /* submitted, not yet run */
+  size_t q_len, max_jobs;
   store_job_t *d_head, *d_tail;      /* committed, done() not yet called */
   int stopping, exited;
   store_t *s;
   void (*stopped)(void *);
   void *stopped_arg;
-  store_writer_stats_t stats;
+  store_writer_stats_t stats;        /* under mu */
 };
 
 static void append(store_job_t **head, store_job_t **tail, store_job_t *first, store_job_t *last)
@@ -29,23 +32,58 @@ static void append(store_job_t **head, store_job_t **tail, store_job_t *first, s
   *tail = last;
 }
 
-static void run_batch(store_writer_t *w, store_job_t *batch)
+/* Mark the jobs [from, to) that had succeeded as failed with rc: their
+ * transaction did not commit. */
+static void fail_succeeded(store_job_t *from, store_job_t *to, int rc)
 {
+  for (store_job_t *j = from; j != to; j = j->next) if (!j->rc) j->rc = rc;
+}
+
+/* Run jobs from `first` on in one transaction until the list ends or the
+ * engine drops the transaction; returns the first job not run (NULL when
+ * all ran). Counts into *st (the caller adds it under the mutex). */
+static store_job_t *run_txn(store_writer_t *w, store_job_t *first, store_writer_stats_t *st)
+{
+  st->batches++;
   int rc = store_exec(w->s, "BEGIN IMMEDIATE");
-  for (store_job_t *j = batch; j; j = j->next) {
-    if (rc) { j->rc = rc; continue; }
-    if (store_exec(w->s, "SAVEPOINT job")) { j->rc = IMC_E_IO; continue; }
-    j->rc = j->run(w->s, j->arg);
-    if (j->rc) store_exec(w->s, "ROLLBACK TO job");
-    store_exec(w->s, "RELEASE job");
+  if (rc) { /* nothing ran: the whole rest fails with the reason (IMC_E_BUSY: the CLI held the lock too long) */
+    for (store_job_t *j = first; j; j = j->next) j->rc = rc;
+    return NULL;
   }
-  if (!rc && store_exec(w->s, "COMMIT")) {
-    store_exec(w->s, "ROLLBACK");
-    IMC_ERROR("store", "msg=\"batch commit failed\"");
-    for (store_job_t *j = batch; j; j = j->next) j->rc = IMC_E_IO;
+  for (store_job_t *j = first; j; j = j->next) {
+    if ((rc = store_exec(w->s, "SAVEPOINT job")) == 0) {
+      j->rc = j->run(w->s, j->arg);
+      if (j->rc && store_in_transaction(w->s)) store_exec(w->s, "ROLLBACK TO job");
+      if (store_in_transaction(w->s) && (rc = store_exec(w->s, "RELEASE job")) && store_in_transaction(w->s)) {
+        store_exec(w->s, "ROLLBACK TO job"); /* could not release: undo the job, then drop the savepoint */
+        store_exec(w->s, "RELEASE job");
+      }
+    }
+    if (rc && !j->rc) j->rc = rc;
+    if (!store_in_transaction(w->s)) {
+      /* the engine rolled the whole transaction back on its own: the jobs
+       * before j that succeeded are undone; j keeps its error; the rest has
+       * not run and goes on in a new transaction */
+      st->txn_lost++;
+      if (!j->rc) j->rc = IMC_E_IO;
+      fail_succeeded(first, j, IMC_E_IO);
+      IMC_ERROR("store", "msg=\"the database rolled the batch back on its own\" err=%s", imc_err_name(j->rc));
+      return j->next;
+    }
   }
-  w->stats.batches++;
-  for (store_job_t *j = batch; j; j = j->next) { w->stats.jobs++; if (j->rc) w->stats.failed_jobs++; }
+  if ((rc = store_exec(w->s, "COMMIT"))) {
+    if (store_in_transaction(w->s)) store_exec(w->s, "ROLLBACK");
+    IMC_ERROR("store", "msg=\"batch commit failed\" err=%s", imc_err_name(rc));
+    fail_succeeded(first, NULL, IMC_E_IO);
+  }
+  return NULL;
+}
+
+static void run_batch(store_writer_t *w, store_job_t *batch, store_writer_stats_t *st)
+{
+  for (store_job_t *next = batch; next;) next = run_txn(w, next, st);
+  assert(!store_in_transaction(w->s));
+  for (store_job_t *j = batch; j; j = j->next) { st->jobs++; if (j->rc) st->failed_jobs++; }
 }
 
 static void *writer_main(void *arg)
@@ -57,9 +95,15 @@ static void *writer_main(void *arg)
     if (!w->q_head && w->stopping) break;
     store_job_t *batch = w->q_head, *last = w->q_tail;
     w->q_head = w->q_tail = NULL;
+    w->q_len = 0;
     pthread_mutex_unlock(&w->mu);
-    run_batch(w, batch);
+    store_writer_stats_t st = { 0 };
+    run_batch(w, batch, &st);
     pthread_mutex_lock(&w->mu);
+    w->stats.batches += st.batches;
+    w->stats.jobs += st.jobs;
+    w->stats.failed_jobs += st.failed_jobs;
+    w->stats.txn_lost += st.txn_lost;
     append(&w->d_head, &w->d_tail, batch, last);
     uv_async_send(&w->async);
   }
@@ -84,16 +128,20 @@ static void on_closed(uv_handle_t *h)
 static void on_async(uv_async_t *a)
 {
   store_writer_t *w = a->data;
-  pthread_mutex_lock(&w->mu);
-  store_job_t *done = w->d_head;
-  w->d_head = w->d_tail = NULL;
-  int exited = w->exited;
-  pthread_mutex_unlock(&w->mu);
-  while (done) {
-    store_job_t *next = done->next;
-    done->next = NULL;
-    done->done(done->arg, done->rc);
-    done = next;
+  int exited;
+  for (;;) { /* until no done() submitted more (after stop, a submit completes at once) */
+    pthread_mutex_lock(&w->mu);
+    store_job_t *done = w->d_head;
+    w->d_head = w->d_tail = NULL;
+    exited = w->exited;
+    pthread_mutex_unlock(&w->mu);
+    if (!done) break;
+    while (done) {
+      store_job_t *next = done->next;
+      done->next = NULL;
+      done->done(done->arg, done->rc);
+      done = next;
+    }
   }
   if (exited && !uv_is_closing((uv_handle_t *)a)) {
     pthread_join(w->thread, NULL);
@@ -101,10 +149,12 @@ static void on_async(uv_async_t *a)
   }
 }
 
-int store_writer_start(uv_loop_t *loop, const char *data_dir, store_writer_t **out)
+int store_writer_start(uv_loop_t *loop, const char *data_dir, size_t max_jobs, store_writer_t **out)
 {
+  if (!max_jobs) return IMC_E_INVAL;
   store_writer_t *w = calloc(1, sizeof *w);
   if (!w) return IMC_E_NOMEM;
+  w->max_jobs = max_jobs;
   int rc = store_open(data_dir, &w->s);
   if (rc) { free(w); return rc; }
   w->loop = loop;
@@ -120,8 +170,10 @@ int store_writer_start(uv_loop_t *loop, const char *data_dir, store_writer_t **o
   return 0;
 }
 
-void store_writer_submit(store_writer_t *w, store_job_t *job)
+int store_writer_submit(store_writer_t *w, store_job_t *job)
 {
+  assert(job->run && job->done);
+  int rc = 0;
   job->next = NULL;
   job->rc = 0;
   pthread_mutex_lock(&w->mu);
@@ -129,11 +181,16 @@ void store_writer_submit(store_writer_t *w, store_job_t *job)
     job->rc = IMC_E_SHUTDOWN;
     append(&w->d_head, &w->d_tail, job, job);
     uv_async_send(&w->async);
+  } else if (w->q_len >= w->max_jobs) {
+    w->stats.refused++;
+    rc = IMC_E_OVERLOADED;
   } else {
     append(&w->q_head, &w->q_tail, job, job);
+    w->q_len++;
     pthread_cond_signal(&w->cv);
   }
   pthread_mutex_unlock(&w->mu);
+  return rc;
 }
 
 void store_writer_stop(store_writer_t *w, void (*stopped)(void *), void *arg)
@@ -146,4 +203,11 @@ void store_writer_stop(store_writer_t *w, void (*stopped)(void *), void *arg)
   pthread_mutex_unlock(&w->mu);
 }
 
-void store_writer_stats(const store_writer_t *w, store_writer_stats_t *out) { *out = w->stats; }
+void store_writer_stats(store_writer_t *w, store_writer_stats_t *out)
+{
+  pthread_mutex_lock(&w->mu);
+  *out = w->stats;
+  out->queued = w->q_len;
+  out->max_jobs = w->max_jobs;
+  pthread_mutex_unlock(&w->mu);
+}

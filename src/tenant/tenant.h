@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "plan/plan.h"
 #include "store/store.h"
 
 #define TENANT_SDKAPPID_FIRST 1400000001u
@@ -40,6 +41,11 @@ typedef struct tenant_app_params {
  * Runs in one transaction. Errors: IMC_E_NOTFOUND (customer), IMC_E_INVAL
  * (name/region), IMC_E_BILL_SCHEME (scheme), storage errors. */
 int tenant_app_create(store_t *s, const tenant_app_params_t *p, store_app_t *out);
+/* The input rules of tenant_app_create, without touching storage, so a
+ * front end can name the one wrong field: 0, or IMC_E_INVAL /
+ * IMC_E_BILL_SCHEME with *field ("name", "region", "scheme", "created_at")
+ * and *rule ("must be 1-127 bytes") set to static strings (either may be NULL). */
+int tenant_app_check(const tenant_app_params_t *p, const char **field, const char **rule);
 
 /* ---- wallets (wallet.c) --------------------------------------------------- */
 /* Ledger entry kinds and their sign: topup and refund credit the wallet,
@@ -59,6 +65,10 @@ int tenant_ledger_kind_parse(const char *name, tenant_ledger_kind_t *out);
  * replayed = 1; a different one is IMC_E_EXISTS). Errors: IMC_E_INVAL (bad
  * amount, reason or reference), IMC_E_NOTFOUND (customer),
  * IMC_E_WALLET_FUNDS (a debit larger than the balance: nothing written). */
+/* The input rules of tenant_wallet_post, without touching storage: 0, or
+ * IMC_E_INVAL with *field ("amount_fen", "reason", "reference") and *rule
+ * ("must be 1-200 bytes") set to static strings (either may be NULL). */
+int tenant_wallet_check(int64_t amount_fen, const char *reason, const char *reference, const char **field, const char **rule);
 int tenant_wallet_post(store_t *s, int in_txn, int64_t customer_id, tenant_ledger_kind_t kind, int64_t amount_fen,
                        const char *reason, const char *reference, int64_t now_s, store_ledger_t *out);
 
@@ -68,12 +78,127 @@ int tenant_wallet_post(store_t *s, int in_txn, int64_t customer_id, tenant_ledge
 struct json_t;
 struct json_t *tenant_ledger_json(const store_ledger_t *e);
 
+/* ---- editions: orders and the life cycle (orders.c, lifecycle.c) --------- */
+/* docs/editions.md "Purchases and the life cycle". Days are day indexes
+ * (util/date.h) of natural days in the billing time zone (M-1). */
+
+typedef enum { TENANT_LC_FREE, TENANT_LC_ACTIVE, TENANT_LC_GRACE, TENANT_LC_LAPSED } tenant_lc_state_t;
+const char *tenant_lc_state_name(tenant_lc_state_t s); /* "free", "active", "grace", "lapsed" */
+
+typedef struct tenant_lifecycle {
+  tenant_lc_state_t state;
+  int edition;               /* edition whose limits apply (the free one in grace and after) */
+  int package_edition;       /* highest package covering the day, -1 none */
+  int64_t package_end_day;   /* last day of the latest package period begun by the day, -1 none */
+  int64_t grace_end_day;     /* last day to renew (L-3: end + the book's grace days), -1 none */
+  plan_app_t plan;           /* the facts plan_check takes: effective edition, region, add-ons in force */
+} tenant_lifecycle_t;
+
+/* Pure: the app's state on `day` from its record and all its orders (any
+ * order). FREE: on the free edition, or a scheme without packages (legacy);
+ * ACTIVE: a package covers the day (the highest edition applies); GRACE:
+ * within the book's grace days after the last package ended (the free
+ * edition's limits apply); LAPSED: after that (the app is to be suspended).
+ * Add-on orders covering the day raise plan's limits when the effective
+ * edition may hold them. Errors: IMC_E_BILL_SCHEME, IMC_E_BILL_EDITION (the
+ * record names neither), IMC_E_INVAL (region). */
+int tenant_lifecycle(const store_app_t *app, const store_order_t *orders, int n, int64_t day, tenant_lifecycle_t *out);
+
+/* Load all orders of an app, oldest first, or with sdkappid 0 of every app
+ * by app then oldest first (*out malloc'd, caller frees). */
+int tenant_app_orders(store_t *s, uint32_t sdkappid, store_order_t **out, int *n);
+/* Load the app and its orders and compute its state on `day`. */
+int tenant_app_state(store_t *s, uint32_t sdkappid, int64_t day, store_app_t *app, tenant_lifecycle_t *lc);
+
+#define TENANT_ORDER_REF_MAX 40
+
+/* Orders. Each is priced by the app's built-in price book on `day` (T),
+ * runs T to T-1 (L-2), debits the customer's wallet (`order` ledger entry,
+ * reference "order-<sdkappid>-<reference>") when prepaid and not free, and
+ * is recorded — in one transaction; any refusal writes nothing. reference:
+ * NULL = derived from the command and the day (so a retried command is a
+ * replay: 0, *replayed = 1, *out = the stored order); else 1-40 printable
+ * bytes. err gets a one-line reason. Errors common to all: IMC_E_NOTFOUND
+ * (app), IMC_E_INVAL (reference), IMC_E_BILL_NO_BOOK (day before the book's
+ * first day), IMC_E_WALLET_FUNDS (balance short), IMC_E_EXISTS (reference
+ * used by a different order), storage errors.
+ *
+ * upgrade: a package of `edition` from `day` (period 0); the app's edition
+ * becomes it. IMC_E_BILL_EDITION (unknown), IMC_E_PLAN_EDITION_CHANGE (the
+ * free edition — P-44: trial cannot be bought back; or that package already
+ * covers the day: renew instead; or a higher prepaid package still runs:
+ * a lower one is ordered after it). While two packages run, the higher one
+ * applies. An intl package is postpaid (P-51): recorded without a debit,
+ * valid until the next change. */
+int tenant_app_upgrade(store_t *s, uint32_t sdkappid, const char *edition, int64_t day, const char *reference,
+                       int64_t now_s, store_order_t *out, int *replayed, char *err, size_t errcap);
+/* renew: the next period of the app's edition package (continues the
+ * period from the first T; a new period from `day` when a whole period was
+ * missed). IMC_E_PLAN_EDITION_CHANGE: no package of that edition ever;
+ * IMC_E_EXISTS: the next period is already bought. */
+int tenant_app_renew(store_t *s, uint32_t sdkappid, int64_t day, const char *reference, int64_t now_s,
+                     store_order_t *out, int *replayed, char *err, size_t errcap);
+/* addon buy: an add-on by name (imcloud quote's names) with a number
+ * (member_cap=2000), a name (av_call=basic; value_name) or neither;
+ * validated against the edition in force when its period starts (L-4;
+ * trial: local audit only). Buying one still held continues its period;
+ * IMC_E_EXISTS when its next period is already bought. IMC_E_BILL_ADDON,
+ * IMC_E_BILL_ADDON_FORBIDDEN (the offers in err). */
+int tenant_addon_buy(store_t *s, uint32_t sdkappid, const char *addon, int64_t value, const char *value_name, int64_t day,
+                     const char *reference, int64_t now_s, store_order_t *out, int *replayed, char *err, size_t errcap);
+/* P-07: a legacy app becomes its region's current scheme's free edition
+ * (s2022 trial in China, intl developer overseas) once the operator
+ * approved (approved != 0; else IMC_E_PLAN_EDITION_CHANGE). */
+int tenant_app_legacy_to_trial(store_t *s, uint32_t sdkappid, int approved, int64_t now_s, char *err, size_t errcap);
+
+/* Auto-renew setting (default off). */
+int tenant_app_auto_renew(store_t *s, uint32_t sdkappid, int *on);
+int tenant_app_set_auto_renew(store_t *s, uint32_t sdkappid, int on);
+/* Operator suspension; resume refuses a lapsed app (IMC_E_PLAN_EXPIRED:
+ * renew it). suspended_by: "operator", "lapse" or "" (active). */
+int tenant_app_suspend(store_t *s, uint32_t sdkappid);
+int tenant_app_resume(store_t *s, uint32_t sdkappid, int64_t day, char *err, size_t errcap);
+int tenant_app_suspended_by(store_t *s, uint32_t sdkappid, char *buf, size_t cap);
+/* International Pro's all-member push is enabled on application: when the
+ * operator approved it (unix seconds; 0 = not approved / withdrawn). The
+ * gate opens the book's delay (48 h) later (plan_check). tenant_app_state
+ * and the registry copy it into plan.push_approved_at_s. */
+int tenant_app_push_approved(store_t *s, uint32_t sdkappid, int64_t *at_s);
+int tenant_app_set_push_approved(store_t *s, uint32_t sdkappid, int64_t at_s);
+
+typedef struct tenant_run {
+  tenant_lc_state_t state;   /* after the run */
+  int renewed, suspended, resumed;
+  store_order_t renewal;     /* when renewed */
+  char renew_error[200];     /* auto-renew tried and was refused (e.g. balance short): why */
+} tenant_run_t;
+
+/* The life-cycle jobs of one app due on `day` (the CLI runs them before
+ * acting; the server's job runner / test clock is to call them): with
+ * auto-renew on, a package in grace or lapsed is renewed (a short balance
+ * leaves it, the reason in ran->renew_error); a lapsed active app is
+ * suspended (L-3, P-11, P-45); an app suspended for a lapse that is no
+ * longer lapsed is resumed. Idempotent. */
+int tenant_app_lifecycle_run(store_t *s, uint32_t sdkappid, int64_t day, int64_t now_s, tenant_run_t *ran,
+                             char *err, size_t errcap);
+
+/* One order as JSON (new reference): {"id","sdkappid","kind","item","value"?,
+ * "valid_from","valid_to","period","first_day","price_fen","pay","ledger_id",
+ * "book","at","reference"}. */
+struct json_t *tenant_order_json(const store_order_t *o);
+
 /* ---- registry (server loop thread) -------------------------------------- */
 typedef struct tenant_accounts tenant_accounts_t; /* private: UserID → user_no */
 
 typedef struct tenant_app {
   store_app_t rec;
   tenant_accounts_t *accounts;
+  /* The facts plan_check takes for this app (edition in force, region,
+   * add-ons in force) as of the last load, reload or
+   * tenant_registry_refresh_plans; `plan.ready` is 0 (every check refused)
+   * when the record or the orders could not be read. */
+  plan_app_t plan;
+  tenant_lc_state_t lc_state;
 } tenant_app_t;
 
 typedef struct tenant_registry tenant_registry_t;
@@ -84,7 +209,19 @@ void tenant_registry_free(tenant_registry_t *r);
 /* Re-read apps (after a change by another process): changed records are
  * updated in place, new apps added with their accounts. */
 int tenant_registry_reload_apps(tenant_registry_t *r, store_t *s);
+/* Insert one app's record, or update it in place keeping its accounts (a
+ * change-log entry applied on the loop). lc: the app's life cycle computed
+ * with the record (plan facts and state are taken from it), or NULL to keep
+ * the app's current ones (a new app: plan.ready = 0 until computed).
+ * Pointers to other apps stay valid. IMC_E_NOMEM. */
+int tenant_registry_app_upsert(tenant_registry_t *r, const store_app_t *rec, const tenant_lifecycle_t *lc);
 const tenant_app_t *tenant_registry_app(const tenant_registry_t *r, uint32_t sdkappid);
+/* Recompute every app's plan facts and life-cycle state for `day` from the
+ * store (orders). load and reload do it for today (the clock's day in the
+ * billing time zone); the job that runs at a day change (expiry) and after a
+ * purchase calls it. Returns the first storage error (apps it could not
+ * read keep plan.ready = 0). */
+int tenant_registry_refresh_plans(tenant_registry_t *r, store_t *s, int64_t day);
 size_t tenant_registry_app_count(const tenant_registry_t *r);
 
 /* Account lookup: 0 and *user_no, or IMC_E_NOTFOUND (no account or no app). */
@@ -96,6 +233,10 @@ size_t tenant_registry_account_count(const tenant_registry_t *r, uint32_t sdkapp
 
 int tenant_app_is_admin(const tenant_app_t *a, const char *identifier);
 int tenant_app_active(const tenant_app_t *a);
+/* Why a suspended app is refused (logins, REST): IMC_E_PLAN_EXPIRED (60020)
+ * when its package lapsed past the grace (as of the last plan refresh),
+ * IMC_E_APP_DISABLED (60016) for any other suspension; 0 when usable. */
+int tenant_app_refusal(const tenant_app_t *a);
 /* 1 on the scheme's free edition (trial, developer). */
 int tenant_app_free_edition(const tenant_app_t *a);
 

@@ -28,11 +28,13 @@
   X(NOTFOUND,             70107, "not found")                                   \
   X(EXISTS,               70402, "already exists")                              \
   X(BUSY,                 70500, "resource busy, try again")                    \
+  X(OVERLOADED,           60018, "server busy (storage queue full), retry later") \
   X(SHUTDOWN,             70500, "server is shutting down")                     \
   X(TOOBIG,               93000, "request too large")                           \
   X(TIMEOUT,              60008, "request timed out")                           \
   X(CONFIG,               0,     "invalid configuration")                       \
   X(USAGE,                0,     "invalid command line")                        \
+  X(ADDR_IN_USE,          0,     "address already in use")                      \
   /* HTTP / REST envelope (rest-api-reference §1, §3.2) */                      \
   X(HTTP_PARSE,           60002, "HTTP parse error")                            \
   X(JSON_PARSE,           60003, "JSON parse error")                            \
@@ -73,6 +75,29 @@
   X(WS_UNKNOWN_OP,        60009, "unknown op")                                  \
   X(WS_ALREADY_LOGGED_IN, 70402, "already logged in")                           \
   X(WS_PLATFORM,          70402, "unknown platform")                            \
+  /* one-to-one messages (rest-api-reference §2.2, §2.3, §3.2) */              \
+  X(MSG_JSON,             90001, "message request JSON is invalid")             \
+  X(MSG_BODY,             90002, "MsgBody is invalid")                          \
+  X(MSG_TO,               90003, "To_Account is missing or invalid")            \
+  X(MSG_SEQ,              90004, "MsgSeq must be an integer 0..4294967295")     \
+  X(MSG_RANDOM,           90005, "MsgRandom must be an integer 0..4294967295")  \
+  X(MSG_TIMESTAMP,        90006, "MsgTimeStamp is missing or invalid")          \
+  X(MSG_BODY_NOT_ARRAY,   90007, "MsgBody must be a non-empty array")           \
+  X(MSG_FROM,             90008, "From_Account is invalid or not imported")     \
+  X(MSG_TO_UNKNOWN,       90012, "To_Account is not imported")                  \
+  X(MSG_LIFETIME,         90026, "MsgLifeTime must be 0..604800 seconds")       \
+  X(MSG_SYNC_FROM_OLD,    90030, "SyncFromOldSystem must be 2 or 5")            \
+  X(MSG_SYNC_OTHER,       90031, "SyncOtherMachine must be 1 or 2")             \
+  X(MSG_PUSH_INFO,        90043, "OfflinePushInfo is invalid")                  \
+  X(MSG_LIFETIME_TYPE,    90044, "MsgLifeTime must be an integer")              \
+  X(MSG_KEY,              90054, "MsgKey is invalid")                           \
+  X(MSG_TOO_BIG,          93000, "message is larger than the size limit")       \
+  X(MSG_NOT_FOUND,        20022, "message not found")                           \
+  X(MSG_RECALLED,         20023, "message was already recalled")                \
+  X(MSG_RECALL_LATE,      20016, "the recall window has passed")                \
+  X(MSG_NOT_SENDER,       20001, "only the sender may do that to a message")    \
+  X(CONV_USER,            50001, "From_Account is not imported")                \
+  X(CONV_PARAM,           50002, "invalid conversation parameter")              \
   /* billing and quotes (pure library; CLI and operator API only) */           \
   X(BILL_SCHEME,          0,     "unknown price-book scheme")                   \
   X(BILL_EDITION,         0,     "unknown edition for this scheme")             \
@@ -84,9 +109,30 @@
   X(BILL_NO_BOOK,         0,     "no price book in force for that date")        \
   X(BILL_USAGE,           0,     "invalid usage for this bill")                 \
   X(WALLET_FUNDS,         0,     "insufficient wallet balance")                 \
+  /* edition limits and feature gates (src/plan; pricing.md §6, rest-api §3.1) */ \
+  X(PLAN_FRIENDS,         30010, "friend list is full (edition limit)")         \
+  X(PLAN_FRIENDS_PEER,    30014, "the peer's friend list is full (edition limit)") \
+  X(PLAN_GROUPS_PER_USER, 10037, "groups joined per user limit of the edition reached") \
+  X(PLAN_MEMBERS_CAP,     10038, "member count above the edition's members per group") \
+  X(PLAN_GROUP_FULL,      10014, "group is full")                               \
+  X(PLAN_GROUPS,          10058, "group count limit of the edition reached")    \
+  X(PLAN_AVCHATROOMS,     10036, "AVChatRoom count limit of the edition reached") \
+  X(PLAN_DAILY_GROUPS,    10006, "too many net new groups today")               \
+  X(PLAN_MAU,             72000, "free MAU of the edition exceeded")            \
+  X(PLAN_RETENTION,       0,     "beyond the edition's retention")              \
+  X(PLAN_PUSH,            90045, "all-member push is not enabled")              \
+  X(PLAN_COMMUNITY,       11000, "community is not enabled")                    \
+  X(PLAN_ULTIMATE,        10059, "feature requires a higher edition")           \
+  X(PLAN_EXTENSIONS,      10008, "message extensions require a higher edition") \
+  X(PLAN_LIVE_GROUP,      10007, "live-group feature not in the edition")       \
+  X(PLAN_USER_STATUS,     72001, "user status is not enabled")                  \
+  X(PLAN_SDK_FEATURE,     7013,  "the edition does not support this feature")   \
+  X(PLAN_FEATURE_OFF,     0,     "feature not in the edition")                  \
+  X(PLAN_RECEIPT_GROUP,   10007, "read receipts are not available for this group's type or size") \
+  X(PLAN_LIVE_ELEMENT,    10007, "message type not allowed in live groups")     \
+  X(PLAN_EDITION_CHANGE,  0,     "that edition change is not allowed")          \
   /* operator API */                                                            \
   X(OP_AUTH,              0,     "operator token missing or wrong")             \
-  X(OP_NOT_FOUND,         0,     "no such operator endpoint")                   \
   /* metering (docs/metering.md) */                                             \
   X(METER_LATE,           0,     "usage event older than the 35-day late window") \
   /* end */

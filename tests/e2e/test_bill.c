@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "e2e.h"
 
@@ -125,6 +126,9 @@ static void test_operator_bills(void **st)
   assert_non_null(t);
   snprintf(hdr, sizeof hdr, "Authorization: Bearer %s\r\n", json_string_value(json_object_get(t, "token")));
   json_decref(t);
+  /* the server learns the rotated token from the change log within one change_poll_ms: allow 10 s */
+  for (int i = 0; i < 200 && e2e_http(srv.port, "GET", "/operator/v1/customers", hdr, NULL, body, sizeof body) == 401; i++)
+    usleep(50 * 1000);
   assert_int_equal(e2e_http(srv.port, "GET", "/operator/v1/customers/1/bills", hdr, NULL, body, sizeof body), 200);
   json_t *o = json_loads(body, 0, NULL);
   assert_non_null(o);

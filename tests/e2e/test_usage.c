@@ -175,9 +175,16 @@ static void test_operator_usage(void **st)
   assert_non_null(t);
   snprintf(hdr, sizeof hdr, "Authorization: Bearer %s\r\n", json_string_value(json_object_get(t, "token")));
   json_decref(t);
+  /* the server learns the rotated token from the change log within one change_poll_ms: allow 10 s */
+  for (int i = 0; i < 200 && e2e_http(srv.port, "GET", "/operator/v1/customers", hdr, NULL, body, sizeof body) == 401; i++)
+    usleep(50 * 1000);
   char target[128];
   snprintf(target, sizeof target, "/operator/v1/apps/%u/usage?month=2026-11", app);
-  assert_int_equal(e2e_http(srv.port, "GET", target, hdr, NULL, body, sizeof body), 200);
+  /* the running server learns the new token from the change log (change_poll_ms) */
+  int status = 0;
+  for (int i = 0; i < 50 && (status = e2e_http(srv.port, "GET", target, hdr, NULL, body, sizeof body)) == 401; i++)
+    usleep(100 * 1000);
+  assert_int_equal(status, 200);
   json_t *o = json_loads(body, 0, NULL);
   assert_non_null(o);
   assert_int_equal(day_field(o, 30, "dau"), 3);

@@ -92,6 +92,11 @@ static const golden_t cases[] = {
   { "--scheme s2022 --edition pro " M "--addon member_cap=6000", 0, NULL, IMC_E_BILL_ADDON_FORBIDDEN, 0 },
   { "--scheme s2022 --edition ultimate " M "--addon member_cap=6000", 349900, "member_cap=50000", 0, 0 },
   { "--scheme s2022 --edition ultimate " M "--addon member_cap=2000", 299900, "member_cap=0", 0, 0 },
+  /* issue 16: seed 000's 旗舰版 column: "200人/群：免费", "500个群/人：免费", "1000个群/人：免费" */
+  { "--scheme s2022 --edition ultimate " M "--addon member_cap=200", 299900, "member_cap=0", 0, 0 },
+  { "--scheme s2022 --edition ultimate " M "--addon groups_per_user=500", 299900, "groups_per_user=0", 0, 0 },
+  { "--scheme s2022 --edition ultimate " M "--addon groups_per_user=1000", 299900, "groups_per_user=0", 0, 0 },
+  { "--scheme s2022 --edition ultimate " M "--addon member_cap=200 --addon groups_per_user=500 --addon avchatroom_unlimited", 299900, "member_cap=0 groups_per_user=0 avchatroom_unlimited=0", 0, 0 },
   { "--scheme s2022 --edition trial " M "--addon member_cap=2000", 0, NULL, IMC_E_BILL_ADDON_FORBIDDEN, 0 },
   { "--scheme s2022 --edition pro " M "--addon groups_per_user=1000", 209900, "groups_per_user=110000", 0, 0 },
   { "--scheme s2022 --edition pro " M "--addon groups_per_user=3000", 0, NULL, IMC_E_BILL_ADDON_FORBIDDEN, 0 },
@@ -140,7 +145,8 @@ static const golden_t cases[] = {
   /* ---- legacy add-ons (P-08, P-48) ---- */
   { "--scheme legacy --edition legacy " M "--addon member_cap=6000", 0, "member_cap=0", 0, 0 },
   { "--scheme legacy --edition legacy " M "--addon avchatroom_unlimited", 0, "avchatroom_unlimited=0", 0, 0 },
-  { "--scheme legacy --edition legacy " M "--addon local_audit", 100000, "local_audit=100000", 0, 0 },
+  /* issue 16: seed 004 sells local audit to trial, pro and ultimate only; legacy becomes trial first (P-07) */
+  { "--scheme legacy --edition legacy " M "--addon local_audit", 0, NULL, IMC_E_BILL_ADDON_FORBIDDEN, 0 },
   { "--scheme legacy --edition legacy " M "--addon av_call=basic", 0, NULL, IMC_E_BILL_ADDON_FORBIDDEN, 0 },
   { "--scheme legacy --edition legacy " M "--history-days 8", 0, NULL, IMC_E_BILL_ADDON_FORBIDDEN, 0 },
 
@@ -157,6 +163,20 @@ static const golden_t cases[] = {
   { "--scheme s2019 --edition pro " M "--history-days 30", 0, NULL, IMC_E_BILL_USAGE, 0 },
   { "--scheme s2022 --edition pro " M "--c2c-roaming-months 1", 0, NULL, IMC_E_BILL_USAGE, 0 },
   { "--scheme s2022 --edition gold " M, 0, NULL, IMC_E_BILL_EDITION, 0 },
+  /* issue 16: usage the book (or the edition) does not bill is refused, as docs/billing.md promises */
+  { "--scheme s2019 --edition trial " M "--c2c-roaming-months 1", 0, NULL, IMC_E_BILL_USAGE, 0 },   /* P-15: trial buys nothing */
+  { "--scheme s2020 --edition trial " M "--c2c-roaming-months 2", 0, NULL, IMC_E_BILL_USAGE, 0 },   /* P-30 */
+  { "--scheme s2019 --edition trial " M "--bandwidth-mbps 300,500", 0, NULL, IMC_E_BILL_USAGE, 0 },
+  { "--scheme s2020 --edition trial " M "--bandwidth-mbps 1", 0, NULL, IMC_E_BILL_USAGE, 0 },
+  { "--scheme s2022 --edition pro " M "--mau 50000", 0, NULL, IMC_E_BILL_USAGE, 0 },               /* s2022 bills peak DAU */
+  { "--scheme s2022 --edition trial " M "--mau 1", 0, NULL, IMC_E_BILL_USAGE, 0 },
+  { "--scheme legacy --edition legacy --bill-month 2022-06 --mau 5", 0, NULL, IMC_E_BILL_USAGE, 0 },
+  { "--scheme intl --edition standard " M "--peak-dau 20000", 0, NULL, IMC_E_BILL_USAGE, 0 },     /* intl bills MAU */
+  { "--scheme intl --edition developer " M "--peak-dau 1", 0, NULL, IMC_E_BILL_USAGE, 0 },
+  /* the same metrics at zero, and on the editions that bill them, are accepted */
+  { "--scheme s2019 --edition trial " M "--c2c-roaming-months 0 --bandwidth-mbps 0", 0, "", 0, 0 },
+  { "--scheme s2022 --edition pro " M "--mau 0", 99900, "", 0, 0 },
+  { "--scheme intl --edition standard " M "--peak-dau 0 --mau 10000", 99900, "", 0, 0 },
 };
 
 static int split(char *s, char **argv, int cap)
@@ -297,6 +317,15 @@ static void test_compare(void **st)
           "--addon groups_per_user=1000 --history-days 30", &c, &b);
   assert_false(c.e[0].ok); /* trial cannot buy add-ons */
   assert_int_equal(c.e[1].bill.total_fen, 409900);
+  assert_int_equal(c.e[2].bill.total_fen, 299900);
+  assert_int_equal(c.cheapest, 2);
+  /* issue 16: ultimate's free value-added rows: pro pays 999 + 0 (200 included) + 1,000 + 1,100 = 3,099,
+   * ultimate 2,999 with all three included -> ultimate is cheapest */
+  compare("--scheme s2022 --compare --bill-month 2026-10 --addon member_cap=200 --addon avchatroom_unlimited "
+          "--addon groups_per_user=1000", &c, &b);
+  assert_false(c.e[0].ok);
+  assert_true(c.e[1].ok && c.e[2].ok);
+  assert_int_equal(c.e[1].bill.total_fen, 309900);
   assert_int_equal(c.e[2].bill.total_fen, 299900);
   assert_int_equal(c.cheapest, 2);
   /* small usage: the free edition is cheapest */

@@ -173,7 +173,7 @@ static void test_flush_through_writer(void **st)
   uv_loop_t loop;
   uv_loop_init(&loop);
   store_writer_t *w;
-  assert_int_equal(store_writer_start(&loop, dir, &w), 0);
+  assert_int_equal(store_writer_start(&loop, dir, 1024, &w), 0);
   meter_t *m;
   assert_int_equal(meter_create(TZ, &m), 0);
   int64_t t = local(2026, 11, 7, 10, 0, 0);

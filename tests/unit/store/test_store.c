@@ -147,13 +147,13 @@ static void test_writer(void **st)
   uv_loop_t loop;
   uv_loop_init(&loop);
   store_writer_t *w;
-  assert_int_equal(store_writer_start(&loop, dir, &w), 0);
+  assert_int_equal(store_writer_start(&loop, dir, 4096, &w), 0);
   enum { N = 2000 };
   static wjob_t jobs[N];
   int count = 0;
   for (int i = 0; i < N; i++) {
     jobs[i] = (wjob_t){ .job = { .run = wrun, .done = wdone, .arg = &jobs[i] }, .fail = i % 7 == 3, .done_count = &count, .app = app, .i = i };
-    store_writer_submit(w, &jobs[i].job);
+    assert_int_equal(store_writer_submit(w, &jobs[i].job), 0);
   }
   while (count < N) uv_run(&loop, UV_RUN_ONCE);
   store_writer_stats_t stats;

@@ -1,0 +1,465 @@
+/* rest_openim.c — the compatible one-to-one message commands of `openim`
+ * (rest-api-reference §2.2): sendmsg, batchsendmsg, importmsg,
+ * admin_getroammsg, admin_msgwithdraw, admin_set_msg_read,
+ * get_c2c_unread_msg_num, modify_c2c_msg. Field names and codes are the
+ * reference's; the semantics are src/im/c2c.h. A reply that reports a change
+ * is sent only after the change is committed.
+ *
+ * MsgSeq on this API is the caller's number (random when absent), part of
+ * MsgKey; the server's per-conversation sequence never appears here.
+ */
+#include "api/api_int.h"
+#include "im/msgbody.h"
+#include "util/clock.h"
+#include "util/err.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define BATCH_TARGETS_MAX 500   /* rest-api-reference §2.2 batchsendmsg */
+#define ROAM_MAX_CNT 100        /* admin_getroammsg page ceiling (the reference caps pages at ~13 KB) */
+
+/* ---- fields -------------------------------------------------------------------- */
+/* An imported account named by body[name]: 0, or err_missing / err_unknown. */
+static int account(rest_ctx_t *c, const char *name, int err_missing, int err_unknown, const char **id, uint32_t *no)
+{
+  json_t *v = json_object_get(c->body, name);
+  if (!json_is_string(v) || !tenant_user_id_valid(json_string_value(v))) return err_missing;
+  *id = json_string_value(v);
+  return tenant_registry_account_find(c->srv->reg, c->sdkappid, *id, no) ? err_unknown : 0;
+}
+
+/* An optional uint32 (absent: *present = 0). */
+static int u32(json_t *body, const char *name, int err, uint32_t *out, int *present)
+{
+  json_t *v = json_object_get(body, name);
+  *present = v != NULL;
+  if (!v) return 0;
+  if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > UINT32_MAX) return err;
+  *out = (uint32_t)json_integer_value(v);
+  return 0;
+}
+
+/* An optional integer in [lo, hi] (absent: def). */
+static int int_in(json_t *body, const char *name, int64_t lo, int64_t hi, int64_t def, int err_type, int err_range,
+                  int64_t *out)
+{
+  json_t *v = json_object_get(body, name);
+  if (!v) { *out = def; return 0; }
+  if (!json_is_integer(v)) return err_type;
+  if (json_integer_value(v) < lo || json_integer_value(v) > hi) return err_range;
+  *out = json_integer_value(v);
+  return 0;
+}
+
+static int flag01(json_t *body, const char *name, int *out)
+{
+  int64_t v;
+  int rc = int_in(body, name, 0, 1, 0, IMC_E_MSG_JSON, IMC_E_MSG_JSON, &v);
+  *out = (int)v;
+  return rc;
+}
+
+/* A list of known option strings (SendMsgControl, ForbidCallbackControl). */
+static int options(json_t *body, const char *name, const char *const *known, uint32_t *bits, char *why, size_t cap)
+{
+  json_t *arr = json_object_get(body, name), *v;
+  size_t i;
+  *bits = 0;
+  if (!arr) return 0;
+  if (!json_is_array(arr)) return imc_errf(why, cap, IMC_E_MSG_JSON, "%s must be an array of strings", name);
+  json_array_foreach(arr, i, v) {
+    int k;
+    if (!json_is_string(v)) return imc_errf(why, cap, IMC_E_MSG_JSON, "%s[%zu] must be a string", name, i);
+    for (k = 0; known[k] && strcmp(known[k], json_string_value(v)); k++) {}
+    if (!known[k]) return imc_errf(why, cap, IMC_E_MSG_JSON, "%s: unknown value %.40s", name, json_string_value(v));
+    *bits |= 1u << k;
+  }
+  return 0;
+}
+
+/* SendMsgControl; WithMuteNotifications and NoMsgCheck are accepted and have
+ * no effect (imcloud has neither mute notifications nor cloud moderation). */
+static const char *const send_controls[] = { "NoUnread", "NoLastMsg", "WithMuteNotifications", "NoMsgCheck", NULL };
+/* ForbidCallbackControl: accepted; imcloud has no webhooks yet. */
+static const char *const callback_controls[] = { "ForbidBeforeSendMsgCallback", "ForbidAfterSendMsgCallback", NULL };
+
+static void sent_json(const im_sent_t *r, json_t *o)
+{
+  char key[48];
+  im_msg_key(r->cseq, r->random, r->time_s, key, sizeof key);
+  json_object_set_new(o, "MsgTime", json_integer(r->time_s));
+  json_object_set_new(o, "MsgKey", json_string(key));
+}
+
+/* The fields sendmsg and batchsendmsg share, into in (body packed). */
+static int parse_send(rest_ctx_t *c, im_send_t *in, char *why, size_t cap)
+{
+  api_srv_t *srv = c->srv;
+  int rc, has_seq, has_random, receipt, ext;
+  uint32_t ctl, cb;
+  int64_t life, sync;
+  const char *from_id;
+  json_t *from = json_object_get(c->body, "From_Account");
+  if (from) {
+    if ((rc = account(c, "From_Account", IMC_E_MSG_FROM, IMC_E_MSG_FROM, &from_id, &in->from_no))) return rc;
+  } else {
+    from_id = c->identifier; /* absent: the admin account sends */
+    if (tenant_registry_account_find(srv->reg, c->sdkappid, from_id, &in->from_no))
+      return imc_errf(why, cap, IMC_E_MSG_FROM, "From_Account is absent and the admin %s is not an imported account",
+                      from_id);
+  }
+  snprintf(in->from_id, sizeof in->from_id, "%.32s", from_id);
+  if ((rc = u32(c->body, "MsgRandom", IMC_E_MSG_RANDOM, &in->random, &has_random))) return rc;
+  if (!has_random) return imc_errf(why, cap, IMC_E_MSG_RANDOM, "MsgRandom is required");
+  if ((rc = u32(c->body, "MsgSeq", IMC_E_MSG_SEQ, &in->cseq, &has_seq))) return rc;
+  if (!has_seq) in->cseq = im_c2c_random32(srv->c2c);
+  int64_t max_life = im_limit(&srv->limits, c->sdkappid, IM_LIMIT_RETENTION_S);
+  if ((rc = int_in(c->body, "MsgLifeTime", 0, 604800, max_life < 604800 ? max_life : 604800, IMC_E_MSG_LIFETIME_TYPE,
+                   IMC_E_MSG_LIFETIME, &life)))
+    return rc;
+  if ((rc = int_in(c->body, "SyncOtherMachine", 1, 2, 0, IMC_E_MSG_SYNC_OTHER, IMC_E_MSG_SYNC_OTHER, &sync))) return rc;
+  if ((rc = options(c->body, "SendMsgControl", send_controls, &ctl, why, cap)) ||
+      (rc = options(c->body, "ForbidCallbackControl", callback_controls, &cb, why, cap)))
+    return rc;
+  if ((rc = flag01(c->body, "IsNeedReadReceipt", &receipt)) || (rc = flag01(c->body, "SupportMessageExtension", &ext)))
+    return imc_errf(why, cap, rc, "IsNeedReadReceipt and SupportMessageExtension must be 0 or 1");
+  in->sdkappid = c->sdkappid;
+  in->life_s = life;
+  in->sync_other = (uint8_t)sync;
+  in->flags = (ctl & 1 ? STORE_MSG_NO_UNREAD : 0) | (ctl & 2 ? STORE_MSG_NO_LAST : 0) |
+              (receipt ? STORE_MSG_NEED_RECEIPT : 0);
+  return im_msg_pack(json_object_get(c->body, "MsgBody"), json_object_get(c->body, "CloudCustomData"),
+                     json_object_get(c->body, "OfflinePushInfo"),
+                     (size_t)im_limit(&srv->limits, c->sdkappid, IM_LIMIT_MSG_MAX_BYTES), &in->body, &in->body_len,
+                     why, cap);
+}
+
+/* ---- sendmsg ------------------------------------------------------------------------- */
+static void sendmsg_done(void *ud, int rc, const im_sent_t *r)
+{
+  rest_ctx_t *c = ud;
+  if (rc) { rest_reply_err(c, rc, NULL, NULL); return; }
+  json_t *o = json_object();
+  sent_json(r, o);
+  rest_reply_ok(c, o);
+}
+
+void rest_sendmsg(rest_ctx_t *c)
+{
+  im_send_t in;
+  char why[256] = "";
+  const char *to_id;
+  memset(&in, 0, sizeof in);
+  int rc = account(c, "To_Account", IMC_E_MSG_TO, IMC_E_MSG_TO_UNKNOWN, &to_id, &in.to_no);
+  if (!rc) rc = parse_send(c, &in, why, sizeof why);
+  if (rc) { rest_reply_err(c, rc, why[0] ? why : NULL, NULL); return; }
+  snprintf(in.to_id, sizeof in.to_id, "%s", to_id);
+  im_c2c_send(c->srv->c2c, &in, sendmsg_done, c);
+}
+
+/* ---- batchsendmsg ------------------------------------------------------------------------ */
+typedef struct batch {
+  rest_ctx_t *c;
+  size_t pending;
+  json_t *errors;              /* ErrorList */
+  int first_err;
+  int ok;
+  im_sent_t first;             /* the first success (MsgKey) */
+} batch_t;
+
+static void batch_finish(batch_t *b)
+{
+  rest_ctx_t *c = b->c;
+  json_t *o = json_object();
+  if (b->ok) sent_json(&b->first, o);
+  json_object_set_new(o, "ErrorList", b->errors);
+  /* rest-api-reference §1.2: the top-level ErrorCode is 0 if any target succeeded */
+  if (b->ok) rest_reply_ok(c, o);
+  else rest_reply_err(c, b->first_err, NULL, o);
+}
+
+static void batch_error(batch_t *b, const char *to, int rc)
+{
+  json_array_append_new(b->errors, json_pack("{s:s,s:i}", "To_Account", to, "ErrorCode", imc_err_compat(rc)));
+  if (!b->first_err) b->first_err = rc;
+}
+
+typedef struct batch_one { batch_t *b; char to[33]; } batch_one_t;
+
+static void batch_sent(void *ud, int rc, const im_sent_t *r)
+{
+  batch_one_t *one = ud;
+  batch_t *b = one->b;
+  if (rc) batch_error(b, one->to, rc);
+  else if (!b->ok++) b->first = *r;
+  free(one);
+  if (!--b->pending) batch_finish(b);
+}
+
+void rest_batchsendmsg(rest_ctx_t *c)
+{
+  im_send_t in;
+  char why[256] = "";
+  memset(&in, 0, sizeof in);
+  json_t *to = json_object_get(c->body, "To_Account"), *v;
+  if (!json_is_array(to) || !json_array_size(to)) {
+    rest_reply_err(c, IMC_E_MSG_TO, "To_Account must be a non-empty array of UserIDs", NULL);
+    return;
+  }
+  if (json_array_size(to) > BATCH_TARGETS_MAX) {
+    rest_reply_err(c, IMC_E_TOO_MANY_ACCOUNTS, "To_Account holds at most 500 UserIDs", NULL);
+    return;
+  }
+  int rc = parse_send(c, &in, why, sizeof why);
+  if (rc) { rest_reply_err(c, rc, why[0] ? why : NULL, NULL); return; }
+  batch_t *b = calloc(1, sizeof *b);
+  if (!b) { free(in.body); rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
+  b->c = c;
+  b->errors = json_array();
+  c->data = b;
+  c->data_free = free;
+  in.sync_other = IM_SYNC_DEFAULT; /* batch sends reach the sender's history only (§2.2: like sendmsg without SyncOtherMachine) */
+  size_t i;
+  b->pending = 1; /* held until every target is submitted */
+  json_array_foreach(to, i, v) {
+    uint32_t no;
+    const char *id = json_is_string(v) ? json_string_value(v) : "";
+    if (!json_is_string(v) || !tenant_user_id_valid(id)) { batch_error(b, id, IMC_E_MSG_TO); continue; }
+    if (tenant_registry_account_find(c->srv->reg, c->sdkappid, id, &no)) { batch_error(b, id, IMC_E_MSG_TO_UNKNOWN); continue; }
+    batch_one_t *one = calloc(1, sizeof *one);
+    im_send_t t = in;
+    if (!one || !(t.body = malloc(in.body_len + 1))) { free(one); batch_error(b, id, IMC_E_NOMEM); continue; }
+    memcpy(t.body, in.body, in.body_len + 1);
+    t.to_no = no;
+    snprintf(t.to_id, sizeof t.to_id, "%s", id);
+    one->b = b;
+    snprintf(one->to, sizeof one->to, "%s", id);
+    b->pending++;
+    im_c2c_send(c->srv->c2c, &t, batch_sent, one);
+  }
+  free(in.body);
+  if (!--b->pending) batch_finish(b);
+}
+
+/* ---- importmsg ------------------------------------------------------------------------------- */
+static void import_done(void *ud, int rc, const im_sent_t *r)
+{
+  (void)r;
+  rest_ctx_t *c = ud;
+  if (rc) rest_reply_err(c, rc, NULL, NULL);
+  else rest_reply_ok(c, NULL);
+}
+
+void rest_importmsg(rest_ctx_t *c)
+{
+  im_send_t in;
+  char why[256] = "";
+  const char *from_id, *to_id;
+  int rc, has;
+  int64_t mode, t;
+  memset(&in, 0, sizeof in);
+  if ((rc = int_in(c->body, "SyncFromOldSystem", 2, 5, 0, IMC_E_MSG_SYNC_FROM_OLD, IMC_E_MSG_SYNC_FROM_OLD, &mode)) ||
+      (mode != 2 && mode != 5)) {
+    rest_reply_err(c, IMC_E_MSG_SYNC_FROM_OLD, NULL, NULL);
+    return;
+  }
+  if ((rc = account(c, "From_Account", IMC_E_MSG_FROM, IMC_E_MSG_FROM, &from_id, &in.from_no)) ||
+      (rc = account(c, "To_Account", IMC_E_MSG_TO, IMC_E_MSG_TO_UNKNOWN, &to_id, &in.to_no)) ||
+      (rc = u32(c->body, "MsgSeq", IMC_E_MSG_SEQ, &in.cseq, &has)) || (!has && (rc = IMC_E_MSG_SEQ)) ||
+      (rc = u32(c->body, "MsgRandom", IMC_E_MSG_RANDOM, &in.random, &has)) || (!has && (rc = IMC_E_MSG_RANDOM)) ||
+      (rc = int_in(c->body, "MsgTimeStamp", 1, INT32_MAX, 0, IMC_E_MSG_TIMESTAMP, IMC_E_MSG_TIMESTAMP, &t)) ||
+      (!t && (rc = IMC_E_MSG_TIMESTAMP))) {
+    rest_reply_err(c, rc, NULL, NULL);
+    return;
+  }
+  rc = im_msg_pack(json_object_get(c->body, "MsgBody"), json_object_get(c->body, "CloudCustomData"), NULL,
+                   (size_t)im_limit(&c->srv->limits, c->sdkappid, IM_LIMIT_MSG_MAX_BYTES), &in.body, &in.body_len, why,
+                   sizeof why);
+  if (rc) { rest_reply_err(c, rc, why, NULL); return; }
+  in.sdkappid = c->sdkappid;
+  snprintf(in.from_id, sizeof in.from_id, "%s", from_id);
+  snprintf(in.to_id, sizeof in.to_id, "%s", to_id);
+  in.import_mode = (uint8_t)mode;
+  in.time_s = t;
+  in.life_s = im_limit(&c->srv->limits, c->sdkappid, IM_LIMIT_RETENTION_S);
+  im_c2c_send(c->srv->c2c, &in, import_done, c);
+}
+
+/* ---- admin_getroammsg ------------------------------------------------------------------------ */
+static void roam_done(void *ud, int rc, const im_msg_list_t *l)
+{
+  rest_ctx_t *c = ud;
+  if (rc) { rest_reply_err(c, rc, NULL, NULL); return; }
+  uint32_t *op_no = c->data;
+  json_t *list = json_array(), *o = json_object();
+  char key[48] = "";
+  int64_t last_time = 0;
+  for (size_t i = 0; i < l->n; i++) {
+    const store_msg_t *m = &l->msgs[i];
+    json_t *content = json_loadb(m->body, m->body_len, 0, NULL);
+    im_msg_key(m->cseq, m->random, m->time_s, key, sizeof key);
+    json_t *item = json_pack("{s:s,s:s,s:I,s:I,s:I,s:i,s:i,s:s}", "From_Account", m->from_id, "To_Account", m->to_id,
+                             "MsgSeq", (json_int_t)m->cseq, "MsgRandom", (json_int_t)m->random, "MsgTimeStamp",
+                             (json_int_t)m->time_s, "MsgFlagBits", m->flags & STORE_MSG_RECALLED ? 8 : 0,
+                             "IsPeerRead", m->from_no == *op_no && m->seq <= l->peer_read_seq, "MsgKey", key);
+    json_object_set(item, "MsgBody", json_object_get(content, "MsgBody"));
+    json_t *cc = json_object_get(content, "CloudCustomData");
+    json_object_set_new(item, "CloudCustomData", cc ? json_incref(cc) : json_string(""));
+    json_decref(content);
+    json_array_append_new(list, item);
+    last_time = m->time_s;
+  }
+  json_object_set_new(o, "Complete", json_integer(l->complete));
+  json_object_set_new(o, "MsgCnt", json_integer((json_int_t)l->n));
+  json_object_set_new(o, "LastMsgTime", json_integer(last_time));
+  json_object_set_new(o, "LastMsgKey", json_string(l->n ? key : ""));
+  json_object_set_new(o, "MsgList", list);
+  rest_reply_ok(c, o);
+}
+
+void rest_admin_getroammsg(rest_ctx_t *c)
+{
+  const char *op_id, *peer_id;
+  uint32_t *op_no = calloc(1, sizeof *op_no), peer;
+  int64_t max_cnt, min_t, max_t;
+  if (!op_no) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
+  c->data = op_no;
+  c->data_free = free;
+  int rc = account(c, "Operator_Account", IMC_E_MSG_FROM, IMC_E_MSG_FROM, &op_id, op_no);
+  if (!rc) rc = account(c, "Peer_Account", IMC_E_MSG_TO, IMC_E_MSG_TO_UNKNOWN, &peer_id, &peer);
+  if (!rc) rc = int_in(c->body, "MaxCnt", 1, INT32_MAX, ROAM_MAX_CNT, IMC_E_MSG_JSON, IMC_E_MSG_JSON, &max_cnt);
+  if (!rc) rc = int_in(c->body, "MinTime", 0, INT64_MAX / 2, 0, IMC_E_MSG_TIMESTAMP, IMC_E_MSG_TIMESTAMP, &min_t);
+  if (!rc) rc = int_in(c->body, "MaxTime", 0, INT64_MAX / 2, 0, IMC_E_MSG_TIMESTAMP, IMC_E_MSG_TIMESTAMP, &max_t);
+  json_t *last = json_object_get(c->body, "LastMsgKey");
+  if (!rc && last && !json_is_string(last)) rc = IMC_E_MSG_KEY;
+  if (rc) { rest_reply_err(c, rc, NULL, NULL); return; }
+  if (max_t && min_t > max_t) { rest_reply_err(c, IMC_E_MSG_TIMESTAMP, "MinTime is after MaxTime", NULL); return; }
+  const char *key = last && json_string_length(last) ? json_string_value(last) : NULL;
+  im_c2c_history(c->srv->c2c, c->sdkappid, *op_no, peer, 0, min_t, max_t, key,
+                 (int)(max_cnt > ROAM_MAX_CNT ? ROAM_MAX_CNT : max_cnt), roam_done, c);
+}
+
+/* ---- admin_msgwithdraw, modify_c2c_msg, admin_set_msg_read ------------------------------------ */
+static void done_ok(void *ud, int rc)
+{
+  rest_ctx_t *c = ud;
+  if (rc) rest_reply_err(c, rc, NULL, NULL);
+  else rest_reply_ok(c, NULL);
+}
+
+static int msg_key_field(rest_ctx_t *c, const char **key)
+{
+  json_t *v = json_object_get(c->body, "MsgKey");
+  uint32_t a, b;
+  int64_t t;
+  if (!json_is_string(v) || im_msg_key_parse(json_string_value(v), &a, &b, &t)) return IMC_E_MSG_KEY;
+  *key = json_string_value(v);
+  return 0;
+}
+
+void rest_admin_msgwithdraw(rest_ctx_t *c)
+{
+  const char *from_id, *to_id, *key;
+  uint32_t from, to;
+  int rc = account(c, "From_Account", IMC_E_MSG_FROM, IMC_E_MSG_FROM, &from_id, &from);
+  if (!rc) rc = account(c, "To_Account", IMC_E_MSG_TO, IMC_E_MSG_TO_UNKNOWN, &to_id, &to);
+  if (!rc) rc = msg_key_field(c, &key);
+  if (rc) { rest_reply_err(c, rc, NULL, NULL); return; }
+  im_c2c_recall(c->srv->c2c, c->sdkappid, 0, from, to, key, done_ok, c); /* the admin: no time limit */
+}
+
+void rest_modify_c2c_msg(rest_ctx_t *c)
+{
+  const char *from_id, *to_id, *key;
+  uint32_t from, to;
+  char why[256] = "", *body;
+  size_t len;
+  int rc = account(c, "From_Account", IMC_E_MSG_FROM, IMC_E_MSG_FROM, &from_id, &from);
+  if (!rc) rc = account(c, "To_Account", IMC_E_MSG_TO, IMC_E_MSG_TO_UNKNOWN, &to_id, &to);
+  if (!rc) rc = msg_key_field(c, &key);
+  if (!rc) rc = im_msg_pack(json_object_get(c->body, "MsgBody"), json_object_get(c->body, "CloudCustomData"), NULL,
+                            (size_t)im_limit(&c->srv->limits, c->sdkappid, IM_LIMIT_MSG_MAX_BYTES), &body, &len, why,
+                            sizeof why);
+  if (rc) { rest_reply_err(c, rc, why[0] ? why : NULL, NULL); return; }
+  im_c2c_modify(c->srv->c2c, c->sdkappid, from, to, key, body, len, done_ok, c);
+}
+
+void rest_admin_set_msg_read(rest_ctx_t *c)
+{
+  const char *user_id, *peer_id;
+  uint32_t user, peer;
+  int64_t t;
+  int rc = account(c, "Report_Account", IMC_E_MSG_FROM, IMC_E_MSG_FROM, &user_id, &user);
+  if (!rc) rc = account(c, "Peer_Account", IMC_E_MSG_TO, IMC_E_MSG_TO_UNKNOWN, &peer_id, &peer);
+  if (!rc) rc = int_in(c->body, "MsgReadTime", 1, INT64_MAX / 2, imc_clock_now_s(), IMC_E_MSG_TIMESTAMP,
+                       IMC_E_MSG_TIMESTAMP, &t);
+  if (rc) { rest_reply_err(c, rc, NULL, NULL); return; }
+  im_c2c_read(c->srv->c2c, c->sdkappid, user, peer, 0, t, done_ok, c);
+}
+
+/* ---- get_c2c_unread_msg_num ------------------------------------------------------------------------ */
+typedef struct unread_req { json_t *peers; json_t *errors; } unread_req_t;
+
+static void unread_free(void *p)
+{
+  unread_req_t *u = p;
+  json_decref(u->peers);
+  json_decref(u->errors);
+  free(u);
+}
+
+static void unread_done(void *ud, int rc, const im_conv_list_t *l)
+{
+  rest_ctx_t *c = ud;
+  unread_req_t *u = c->data;
+  if (rc) { rest_reply_err(c, rc, NULL, NULL); return; }
+  json_t *list = json_array();
+  int64_t all = 0;
+  if (u->peers) {
+    size_t i;
+    json_t *v;
+    json_array_foreach(u->peers, i, v) {
+      int64_t n = 0;
+      for (size_t k = 0; k < l->n; k++) if (!strcmp(l->convs[k].peer_id, json_string_value(v))) n = l->convs[k].unread;
+      json_array_append_new(list, json_pack("{s:O,s:I}", "Peer_Account", v, "C2CUnreadMsgNum", (json_int_t)n));
+    }
+  } else {
+    for (size_t k = 0; k < l->n; k++)
+      if (l->convs[k].unread)
+        json_array_append_new(list, json_pack("{s:s,s:I}", "Peer_Account", l->convs[k].peer_id, "C2CUnreadMsgNum",
+                                              (json_int_t)l->convs[k].unread));
+  }
+  for (size_t k = 0; k < l->n; k++) all += l->convs[k].unread;
+  json_t *o = json_pack("{s:I,s:o}", "AllC2CUnreadMsgNum", (json_int_t)all, "C2CUnreadMsgNumList", list);
+  if (json_array_size(u->errors)) json_object_set(o, "ErrorList", u->errors);
+  rest_reply_ok(c, o);
+}
+
+void rest_get_c2c_unread_msg_num(rest_ctx_t *c)
+{
+  const char *user_id;
+  uint32_t user;
+  int rc = account(c, "To_Account", IMC_E_MSG_TO, IMC_E_MSG_TO_UNKNOWN, &user_id, &user);
+  if (rc) { rest_reply_err(c, rc, NULL, NULL); return; }
+  unread_req_t *u = calloc(1, sizeof *u);
+  if (!u) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
+  c->data = u;
+  c->data_free = unread_free;
+  u->errors = json_array();
+  json_t *peers = json_object_get(c->body, "Peer_Account"), *v;
+  if (peers) {
+    size_t i;
+    if (!json_is_array(peers)) { rest_reply_err(c, IMC_E_MSG_JSON, "Peer_Account must be an array of UserIDs", NULL); return; }
+    u->peers = json_array();
+    json_array_foreach(peers, i, v) {
+      uint32_t no;
+      const char *id = json_is_string(v) ? json_string_value(v) : "";
+      if (!tenant_user_id_valid(id) || tenant_registry_account_find(c->srv->reg, c->sdkappid, id, &no))
+        json_array_append_new(u->errors, json_pack("{s:s,s:i}", "Peer_Account", id, "ErrorCode",
+                                                   imc_err_compat(IMC_E_MSG_TO_UNKNOWN)));
+      else json_array_append(u->peers, v);
+    }
+  }
+  im_c2c_conversations(c->srv->c2c, c->sdkappid, user, 0, unread_done, c);
+}

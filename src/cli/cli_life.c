@@ -1,0 +1,319 @@
+/* cli_life.c — editions bought and lost: `imcloud app upgrade|renew|suspend|
+ * resume|auto-renew|state` and `imcloud addon buy|list` (docs/editions.md
+ * "Purchases and the life cycle"). The rules live in src/tenant/orders.c;
+ * this file parses, runs the app's life-cycle jobs for today after acting
+ * (so a renewal resumes a lapsed app at once) and prints. */
+#include "billing/billing.h"
+#include "cli/cli.h"
+#include "store/store.h"
+#include "tenant/tenant.h"
+#include "util/clock.h"
+#include "util/date.h"
+#include "util/err.h"
+#include "util/num.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char app_usage[] =
+  "usage: imcloud app upgrade --sdkappid N --edition E [--at YYYY-MM-DD] [--reference REF] [--approved]\n"
+  "       imcloud app renew --sdkappid N [--at YYYY-MM-DD] [--reference REF]\n"
+  "       imcloud app suspend|resume --sdkappid N\n"
+  "       imcloud app auto-renew --sdkappid N on|off\n"
+  "       imcloud app state --sdkappid N [--at YYYY-MM-DD]\n"
+  "       imcloud app push-approve --sdkappid N [on|off]   (intl Pro all-member push; on 48 h after approval)\n"
+  "  (every form takes --data DIR and --json)\n"
+  "  upgrade buys the edition's package from the day (--at: an order made on an earlier day, priced by the\n"
+  "  book in force that day); it runs to the day before the same day next month. --approved turns a legacy\n"
+  "  app into trial (P-07). Orders are paid from the customer's wallet; a short balance changes nothing.";
+
+static const char addon_usage[] =
+  "usage: imcloud addon buy --sdkappid N ADDON[=VALUE] [--at YYYY-MM-DD] [--reference REF]\n"
+  "       imcloud addon list --sdkappid N [--at YYYY-MM-DD]\n"
+  "  (every form takes --data DIR and --json)\n"
+  "  add-ons: avchatroom_unlimited, member_cap=N, groups_per_user=N, local_audit, av_call=basic|advanced|premium";
+
+static void print_json(json_t *o)
+{
+  char *t = json_dumps(o, JSON_COMPACT);
+  printf("%s\n", t);
+  free(t);
+  json_decref(o);
+}
+
+static void ymd(int64_t day, char *out, size_t cap)
+{
+  int y, m, d;
+  imc_civil_from_days(day, &y, &m, &d);
+  snprintf(out, cap, "%04d-%02d-%02d", y, m, d);
+}
+
+/* --at: a day no later than today; default today (billing time zone, M-1). */
+static int day_of(const char *verb, const char *at, int64_t now_s, int64_t *day)
+{
+  int64_t today = imc_day_of(now_s, IMC_TZ_CHINA_S);
+  int y, m, d;
+  if (!at) { *day = today; return 0; }
+  if (imc_date_parse(at, &y, &m, &d)) { cli_err(verb, "--at must be a date YYYY-MM-DD"); return CLI_EXIT_USAGE; }
+  *day = imc_days_from_civil(y, m, d);
+  if (*day > today) { cli_err(verb, "--at is in the future"); return CLI_EXIT_USAGE; }
+  return 0;
+}
+
+static json_t *state_json(store_t *s, uint32_t sdkappid, int64_t day)
+{
+  store_app_t a;
+  tenant_lifecycle_t lc;
+  if (tenant_app_state(s, sdkappid, day, &a, &lc)) return NULL;
+  int on = 0;
+  char by[16] = "", d[16], pe[16] = "", ge[16] = "";
+  tenant_app_auto_renew(s, sdkappid, &on);
+  tenant_app_suspended_by(s, sdkappid, by, sizeof by);
+  ymd(day, d, sizeof d);
+  if (lc.package_end_day >= 0) ymd(lc.package_end_day, pe, sizeof pe);
+  if (lc.grace_end_day >= 0) ymd(lc.grace_end_day, ge, sizeof ge);
+  bill_scheme_t sch;
+  bill_scheme_parse(a.scheme, &sch);
+  json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:b}", "sdkappid", (json_int_t)sdkappid, "date", d, "scheme", a.scheme,
+                        "edition", a.edition, "state", tenant_lc_state_name(lc.state), "limits_of",
+                        plan_edition_code(sch, lc.edition), "status", a.status, "auto_renew", on);
+  json_object_set_new(o, "package_until", pe[0] ? json_string(pe) : json_null());
+  json_object_set_new(o, "grace_until", ge[0] ? json_string(ge) : json_null());
+  json_object_set_new(o, "suspended_by", by[0] ? json_string(by) : json_null());
+  json_object_set_new(o, "push_approved_at", lc.plan.push_approved_at_s ? json_integer(lc.plan.push_approved_at_s) : json_null());
+  json_object_set_new(o, "all_member_push", json_boolean(plan_limit(&lc.plan, imc_clock_now_s(), PLAN_F_ALL_MEMBER_PUSH) == 1));
+  return o;
+}
+
+static void print_order(const store_order_t *o, int replayed)
+{
+  char a[16], b[16], price[32];
+  ymd(o->start_day, a, sizeof a);
+  ymd(o->end_day, b, sizeof b);
+  bill_fen_format(o->price_fen, price, sizeof price);
+  printf("order %lld%s: %s %s", (long long)o->id, replayed ? " (already recorded)" : "", o->kind, o->item);
+  if (o->value) printf("=%lld", (long long)o->value);
+  else if (o->value_name[0]) printf("=%s", o->value_name);
+  printf(" %s..%s, %s 元 %s", a, b, price, o->pay);
+  if (o->ledger_id) printf(" (ledger entry %lld)", (long long)o->ledger_id);
+  printf(", book %s\n", o->book);
+}
+
+/* After an order or a status change: today's jobs (auto-renew, suspension,
+ * resumption), then the result. */
+static int finish(const char *verb, store_t *s, uint32_t sdkappid, int64_t now_s, json_t *order, int replayed, int json)
+{
+  tenant_run_t ran;
+  char err[256] = "";
+  int64_t today = imc_day_of(now_s, IMC_TZ_CHINA_S);
+  int rc = tenant_app_lifecycle_run(s, sdkappid, today, now_s, &ran, err, sizeof err);
+  json_t *st = rc ? NULL : state_json(s, sdkappid, today);
+  store_close(s);
+  if (rc || !st) {
+    json_decref(order);
+    cli_err(verb, "life-cycle run: %s", err[0] ? err : imc_strerror(rc));
+    return CLI_EXIT_FAIL;
+  }
+  if (json) {
+    json_t *o = json_pack("{s:o}", "state", st);
+    if (order) { json_object_set_new(o, "order", order); json_object_set_new(o, "replayed", json_boolean(replayed)); }
+    print_json(o);
+    return 0;
+  }
+  json_decref(order);
+  printf("app %u: %s, edition %s (limits of %s), status %s%s%s\n", sdkappid,
+         json_string_value(json_object_get(st, "state")), json_string_value(json_object_get(st, "edition")),
+         json_string_value(json_object_get(st, "limits_of")), json_string_value(json_object_get(st, "status")),
+         json_is_string(json_object_get(st, "package_until")) ? ", package until " : "",
+         json_is_string(json_object_get(st, "package_until")) ? json_string_value(json_object_get(st, "package_until")) : "");
+  json_decref(st);
+  return 0;
+}
+
+static int order_failed(const char *verb, store_t *s, int rc, const char *err)
+{
+  store_close(s);
+  cli_err(verb, "%s", err[0] ? err : imc_strerror(rc));
+  return CLI_EXIT_FAIL;
+}
+
+typedef struct opts {
+  const char *data, *edition, *at, *reference;
+  int64_t sdkappid;
+  int json, approved, npos;
+  char *pos[3];
+} opts_t;
+
+static int parse(int argc, char **argv, opts_t *o, const char *usage)
+{
+  memset(o, 0, sizeof *o);
+  o->data = "./var";
+  const cli_opt_t opts[] = {
+    { "--sdkappid", CLI_I64, &o->sdkappid, 1, UINT32_MAX, "N  the app" },
+    { "--edition", CLI_STR, &o->edition, 0, 0, "E  edition to buy (upgrade)" },
+    { "--at", CLI_STR, &o->at, 0, 0, "YYYY-MM-DD  the order's day (default today)" },
+    { "--reference", CLI_STR, &o->reference, 0, 0, "REF  idempotency reference, 1-40 bytes (default: derived from the command and day)" },
+    { "--approved", CLI_FLAG, &o->approved, 0, 0, "the operator approved a legacy app's move to trial (P-07)" },
+    { "--data", CLI_STR, &o->data, 0, 0, "DIR  data directory (default ./var)" },
+    { "--json", CLI_FLAG, &o->json, 0, 0, "print one JSON object" },
+    { 0 }
+  };
+  int rc = cli_parse(argc, argv, opts, usage, o->pos, 3, &o->npos);
+  if (rc) return rc > 0 ? 1 : -CLI_EXIT_USAGE;
+  return 0;
+}
+
+int cli_app_life(int argc, char **argv)
+{
+  opts_t o;
+  int rc = parse(argc, argv, &o, app_usage);
+  if (rc) return rc > 0 ? 0 : CLI_EXIT_USAGE;
+  const char *sub = o.npos ? o.pos[0] : "";
+  int want_pos = !strcmp(sub, "auto-renew") ? 2 : 1;
+  if (!strcmp(sub, "push-approve") && o.npos == 1) { o.pos[1] = "on"; o.npos = 2; } /* default: approve now */
+  if (!strcmp(sub, "push-approve")) want_pos = 2;
+  if (o.npos != want_pos) { cli_err("app", "%s: unexpected arguments (see imcloud app %s --help)", sub, sub); return CLI_EXIT_USAGE; }
+  if (!o.sdkappid) { cli_err("app", "%s needs --sdkappid", sub); return CLI_EXIT_USAGE; }
+  if (!strcmp(sub, "upgrade") && !o.edition) { cli_err("app", "upgrade needs --edition"); return CLI_EXIT_USAGE; }
+  if (want_pos == 2 && strcmp(o.pos[1], "on") && strcmp(o.pos[1], "off")) { cli_err("app", "%s takes on or off", sub); return CLI_EXIT_USAGE; }
+  int64_t now_s = imc_clock_now_s(), day;
+  if ((rc = day_of("app", o.at, now_s, &day))) return rc;
+  uint32_t id = (uint32_t)o.sdkappid;
+  store_t *s;
+  if ((rc = cli_store_open("app", o.data, &s))) return rc;
+  char err[256] = "";
+  store_order_t ord;
+  int replayed = 0;
+  if (!strcmp(sub, "upgrade") || !strcmp(sub, "renew")) {
+    store_app_t a;
+    if ((rc = store_app_get(s, id, &a))) return order_failed("app", s, rc, rc == IMC_E_NOTFOUND ? "no such app" : "");
+    if (!strcmp(sub, "upgrade") && !strcmp(a.scheme, "legacy")) {
+      if (strcmp(o.edition, "trial"))
+        return order_failed("app", s, IMC_E_PLAN_EDITION_CHANGE, "a legacy app becomes trial first (--edition trial --approved), then upgrades (P-07)");
+      if ((rc = tenant_app_legacy_to_trial(s, id, o.approved, now_s, err, sizeof err))) return order_failed("app", s, rc, err);
+      return finish("app", s, id, now_s, NULL, 0, o.json);
+    }
+    rc = !strcmp(sub, "upgrade") ? tenant_app_upgrade(s, id, o.edition, day, o.reference, now_s, &ord, &replayed, err, sizeof err)
+                                 : tenant_app_renew(s, id, day, o.reference, now_s, &ord, &replayed, err, sizeof err);
+    if (rc) return order_failed("app", s, rc, err);
+    if (!o.json) print_order(&ord, replayed);
+    return finish("app", s, id, now_s, o.json ? tenant_order_json(&ord) : NULL, replayed, o.json);
+  }
+  if (!strcmp(sub, "suspend")) {
+    store_app_t a;
+    if ((rc = store_app_get(s, id, &a)) || (rc = tenant_app_suspend(s, id)))
+      return order_failed("app", s, rc, rc == IMC_E_NOTFOUND ? "no such app" : "");
+    return finish("app", s, id, now_s, NULL, 0, o.json);
+  }
+  if (!strcmp(sub, "resume")) {
+    if ((rc = tenant_app_resume(s, id, imc_day_of(now_s, IMC_TZ_CHINA_S), err, sizeof err))) return order_failed("app", s, rc, err);
+    return finish("app", s, id, now_s, NULL, 0, o.json);
+  }
+  if (!strcmp(sub, "auto-renew")) {
+    if ((rc = tenant_app_set_auto_renew(s, id, !strcmp(o.pos[1], "on"))))
+      return order_failed("app", s, rc, rc == IMC_E_NOTFOUND ? "no such app" : "");
+    return finish("app", s, id, now_s, NULL, 0, o.json);
+  }
+  if (!strcmp(sub, "push-approve")) {
+    if ((rc = tenant_app_set_push_approved(s, id, !strcmp(o.pos[1], "on") ? now_s : 0)))
+      return order_failed("app", s, rc, rc == IMC_E_NOTFOUND ? "no such app" : "");
+    return finish("app", s, id, now_s, NULL, 0, o.json);
+  }
+  /* state: read only (no jobs run), on --at or today */
+  json_t *st = state_json(s, id, day);
+  store_close(s);
+  if (!st) { cli_err("app", "no such app"); return CLI_EXIT_FAIL; }
+  if (o.json) { print_json(st); return 0; }
+  const char *k;
+  json_t *v;
+  json_object_foreach(st, k, v) {
+    char *t = json_is_string(v) ? strdup(json_string_value(v)) : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    printf("%-14s %s\n", k, t);
+    free(t);
+  }
+  json_decref(st);
+  return 0;
+}
+
+int cli_app_life_verb(const char *sub)
+{
+  static const char *const verbs[] = { "upgrade", "renew", "suspend", "resume", "auto-renew", "state", "push-approve" };
+  for (size_t i = 0; sub && i < sizeof verbs / sizeof *verbs; i++)
+    if (!strcmp(sub, verbs[i])) return 1;
+  return 0;
+}
+
+int cli_addon(int argc, char **argv)
+{
+  opts_t o;
+  int rc = parse(argc, argv, &o, addon_usage);
+  if (rc) return rc > 0 ? 0 : CLI_EXIT_USAGE;
+  if (o.npos < 1 || (strcmp(o.pos[0], "buy") && strcmp(o.pos[0], "list"))) { cli_err("addon", "expected 'buy' or 'list'"); return CLI_EXIT_USAGE; }
+  int buy = !strcmp(o.pos[0], "buy");
+  if (o.npos != (buy ? 2 : 1)) { cli_err("addon", buy ? "buy takes one ADDON[=VALUE]" : "list takes no argument"); return CLI_EXIT_USAGE; }
+  if (!o.sdkappid) { cli_err("addon", "--sdkappid is required"); return CLI_EXIT_USAGE; }
+  if (o.edition || o.approved) { cli_err("addon", "--edition and --approved belong to imcloud app"); return CLI_EXIT_USAGE; }
+  int64_t now_s = imc_clock_now_s(), day;
+  if ((rc = day_of("addon", o.at, now_s, &day))) return rc;
+  uint32_t id = (uint32_t)o.sdkappid;
+  char name[32] = "", vname[16] = "";
+  int64_t value = 0;
+  if (buy) {
+    const char *arg = o.pos[1], *eq = strchr(arg, '=');
+    size_t n = eq ? (size_t)(eq - arg) : strlen(arg);
+    if (n == 0 || n >= sizeof name) { cli_err("addon", "unknown add-on '%s'", arg); return CLI_EXIT_USAGE; }
+    memcpy(name, arg, n);
+    if (eq) {
+      if (eq[1] >= '0' && eq[1] <= '9') {
+        if (imc_parse_i64(eq + 1, 1, BILL_USAGE_MAX, &value)) { cli_err("addon", "bad number in '%s'", arg); return CLI_EXIT_USAGE; }
+      } else if (!eq[1] || strlen(eq + 1) >= sizeof vname) {
+        cli_err("addon", "bad value in '%s'", arg);
+        return CLI_EXIT_USAGE;
+      } else {
+        snprintf(vname, sizeof vname, "%s", eq + 1);
+      }
+    }
+  }
+  store_t *s;
+  if ((rc = cli_store_open("addon", o.data, &s))) return rc;
+  if (buy) {
+    char err[256] = "";
+    store_order_t ord;
+    int replayed = 0;
+    rc = tenant_addon_buy(s, id, name, value, vname[0] ? vname : NULL, day, o.reference, now_s, &ord, &replayed, err, sizeof err);
+    if (rc) return order_failed("addon", s, rc, err);
+    if (!o.json) print_order(&ord, replayed);
+    return finish("addon", s, id, now_s, o.json ? tenant_order_json(&ord) : NULL, replayed, o.json);
+  }
+  store_order_t *v;
+  int n;
+  store_app_t a;
+  if ((rc = store_app_get(s, id, &a)) || (rc = tenant_app_orders(s, id, &v, &n))) {
+    store_close(s);
+    cli_err("addon", "%s", rc == IMC_E_NOTFOUND ? "no such app" : imc_strerror(rc));
+    return CLI_EXIT_FAIL;
+  }
+  store_close(s);
+  json_t *arr = json_array();
+  for (int i = 0; i < n; i++) {
+    if (strcmp(v[i].kind, "addon")) continue;
+    json_t *j = tenant_order_json(&v[i]);
+    json_object_set_new(j, "in_force", json_boolean(v[i].start_day <= day && day <= v[i].end_day));
+    json_array_append_new(arr, j);
+    if (!o.json) {
+      printf("%s ", v[i].start_day <= day && day <= v[i].end_day ? "*" : " ");
+      print_order(&v[i], 0);
+    }
+  }
+  free(v);
+  if (o.json) {
+    char d[16];
+    ymd(day, d, sizeof d);
+    print_json(json_pack("{s:I,s:s,s:o}", "sdkappid", (json_int_t)id, "date", d, "addons", arr));
+  } else {
+    json_decref(arr);
+  }
+  return 0;
+}

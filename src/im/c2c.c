@@ -1,0 +1,282 @@
+/* c2c.c — the C2C core's state, delivery and send (see c2c.h).
+ *
+ * Invariants: c->committed[user] only grows; it is updated in a job's done()
+ * before that job's events are delivered, and done() callbacks run in commit
+ * order, so each user's events reach c2c__deliver in useq order. A live
+ * session's cursor is the last useq it was handed (by push, by the send
+ * reply, or by the sync page that made it live).
+ */
+#include "im/c2c_int.h"
+#include "util/clock.h"
+#include "util/err.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t ukey(uint32_t app, uint32_t user) { return (uint64_t)app << 32 | user; }
+
+int im_c2c_create(store_writer_t *w, store_reader_t *r, im_presence_t *p, const im_limits_t *lim,
+                  const im_c2c_hooks_t *h, im_c2c_t **out)
+{
+  im_c2c_t *c = calloc(1, sizeof *c);
+  if (!c) return IMC_E_NOMEM;
+  c->w = w;
+  c->r = r;
+  c->p = p;
+  c->lim = lim;
+  c->h = *h;
+  u64map_init(&c->committed);
+  c->rng = (uint64_t)imc_clock_mono_ms() * 0x9E3779B97F4A7C15ULL | 1;
+  *out = c;
+  return 0;
+}
+
+void im_c2c_free(im_c2c_t *c)
+{
+  if (!c) return;
+  u64map_free(&c->committed);
+  free(c);
+}
+
+size_t im_c2c_in_flight(const im_c2c_t *c) { return c->in_flight; }
+
+void im_c2c_stop(im_c2c_t *c) { c->stopping = 1; }
+
+/* ---- jobs ---------------------------------------------------------------------- */
+static int job_run(store_t *s, void *arg)
+{
+  c2c_job_t *j = arg;
+  return j->run(s, j);
+}
+
+static void job_done(void *arg, int rc)
+{
+  c2c_job_t *j = arg;
+  j->c->in_flight--;
+  j->done(j, rc);
+}
+
+void c2c__submit(im_c2c_t *c, c2c_job_t *j, int readonly)
+{
+  j->c = c;
+  j->job.run = job_run;
+  j->job.done = job_done;
+  j->job.arg = j;
+  c->in_flight++;
+  int rc = readonly ? store_reader_submit(c->r, &j->job) : store_writer_submit(c->w, &j->job);
+  if (rc) job_done(j, rc); /* queue full: the caller answers "busy, retry" (60018) */
+}
+
+void c2c__committed(im_c2c_t *c, uint32_t app, uint32_t user, uint32_t useq)
+{
+  if (!useq) return;
+  uintptr_t cur = (uintptr_t)u64map_get(&c->committed, ukey(app, user));
+  if (useq > cur) u64map_put(&c->committed, ukey(app, user), (void *)(uintptr_t)useq); /* OOM: sync stays correct
+    through the page's own max, pushes through the cursor check */
+}
+
+uint32_t c2c__committed_get(const im_c2c_t *c, uint32_t app, uint32_t user)
+{
+  return (uint32_t)(uintptr_t)u64map_get(&c->committed, ukey(app, user));
+}
+
+int64_t c2c__since(const im_c2c_t *c, uint32_t app, int64_t now_s)
+{
+  return now_s - im_limit(c->lim, app, IM_LIMIT_RETENTION_S);
+}
+
+void c2c__deliver(im_c2c_t *c, const im_event_t *ev, uint32_t except_sid)
+{
+  void *frame = NULL;
+  for (im_session_t *s = im_presence_first(c->p, ev->sdkappid, ev->user_no); s; s = s->next) {
+    if (!s->live) continue;
+    if (ev->useq) {
+      if (ev->useq <= s->cursor) continue; /* the device got it from the sync page that made it live */
+      s->cursor = ev->useq;
+    }
+    if (s->sid == except_sid) continue;
+    if (!frame && !(frame = c->h.encode(c->h.ud, ev))) return;
+    c->h.send(c->h.ud, s, frame);
+  }
+  if (frame) c->h.release(c->h.ud, frame);
+}
+
+store_msg_t *c2c__msg_copy(const store_msg_t *m)
+{
+  size_t fl = strlen(m->from_id ? m->from_id : "") + 1, tl = strlen(m->to_id ? m->to_id : "") + 1;
+  store_msg_t *r = malloc(sizeof *r + m->body_len + 1 + fl + tl);
+  if (!r) return NULL;
+  *r = *m;
+  char *p = (char *)(r + 1);
+  memcpy(p, m->body, m->body_len);
+  p[m->body_len] = 0;
+  r->body = p;
+  p += m->body_len + 1;
+  memcpy(p, m->from_id ? m->from_id : "", fl);
+  r->from_id = p;
+  p += fl;
+  memcpy(p, m->to_id ? m->to_id : "", tl);
+  r->to_id = p;
+  return r;
+}
+
+/* ---- MsgKey ------------------------------------------------------------------------ */
+void im_msg_key(uint32_t cseq, uint32_t random, int64_t time_s, char *buf, size_t cap)
+{
+  snprintf(buf, cap, "%" PRIu32 "_%" PRIu32 "_%" PRId64, cseq, random, time_s);
+}
+
+static int parse_u(const char **p, uint64_t max, uint64_t *out)
+{
+  const char *s = *p;
+  uint64_t v = 0;
+  if (*s < '0' || *s > '9') return -1;
+  for (; *s >= '0' && *s <= '9'; s++) {
+    v = v * 10 + (uint64_t)(*s - '0');
+    if (v > max) return -1;
+  }
+  *p = s;
+  *out = v;
+  return 0;
+}
+
+int im_msg_key_parse(const char *key, uint32_t *cseq, uint32_t *random, int64_t *time_s)
+{
+  uint64_t a, b, t;
+  const char *p = key;
+  if (!p || parse_u(&p, UINT32_MAX, &a) || *p++ != '_' || parse_u(&p, UINT32_MAX, &b) || *p++ != '_' ||
+      parse_u(&p, INT64_MAX / 2, &t) || *p)
+    return IMC_E_MSG_KEY;
+  *cseq = (uint32_t)a;
+  *random = (uint32_t)b;
+  *time_s = (int64_t)t;
+  return 0;
+}
+
+/* ---- send ---------------------------------------------------------------------------- */
+typedef struct send_job {
+  c2c_job_t base;
+  im_send_t in;
+  store_msg_append_t a;
+  im_sent_cb cb;
+  void *ud;
+  int online;          /* online-only: the job only names the sender */
+} send_job_t;
+
+static void send_online(im_c2c_t *c, im_send_t *in, int64_t now, im_sent_cb cb, void *ud);
+
+static int send_run(store_t *s, c2c_job_t *jj)
+{
+  send_job_t *j = (send_job_t *)jj;
+  int rc;
+  /* a device knows its user by number only: name the sender for the pushes */
+  if (!j->in.from_id[0] &&
+      (rc = store_msg_account_id(s, j->in.sdkappid, j->in.from_no, j->in.from_id, sizeof j->in.from_id)))
+    return rc;
+  return j->online ? 0 : store_msg_append(s, &j->a);
+}
+
+static void send_done(c2c_job_t *jj, int rc)
+{
+  send_job_t *j = (send_job_t *)jj;
+  im_c2c_t *c = jj->c;
+  if (j->online) {
+    if (rc) { free(j->in.body); j->cb(j->ud, rc, NULL); }
+    else send_online(c, &j->in, j->a.m.time_s, j->cb, j->ud);
+    free(j);
+    return;
+  }
+  store_msg_t m = j->a.m;
+  im_sent_t r = { j->a.dup, m.seq, j->a.useq_from, m.time_s, m.cseq, m.random };
+  if (!rc && !j->a.dup) {
+    m.from_id = j->in.from_id;
+    m.to_id = j->in.to_id;
+    im_event_t ev = { IM_EV_MSG, m.sdkappid, m.to_no, j->a.useq_to, m.conv, m.seq, m.time_s, j->in.from_id, &m };
+    if (j->a.useq_to) {
+      c2c__committed(c, m.sdkappid, m.to_no, j->a.useq_to);
+      c2c__deliver(c, &ev, 0);
+    }
+    if (j->a.useq_from) {
+      ev.user_no = m.from_no;
+      ev.useq = j->a.useq_from;
+      ev.peer_id = j->in.to_id;
+      c2c__committed(c, m.sdkappid, m.from_no, j->a.useq_from);
+      c2c__deliver(c, &ev, j->in.from_sid);
+    }
+  }
+  if (rc) r = (im_sent_t){ 0 };
+  j->cb(j->ud, rc, &r);
+  free(j->in.body);
+  free(j);
+}
+
+static uint32_t rand32(im_c2c_t *c)
+{
+  c->rng ^= c->rng >> 12;
+  c->rng ^= c->rng << 25;
+  c->rng ^= c->rng >> 27;
+  return (uint32_t)((c->rng * 0x2545F4914F6CDD1DULL) >> 32);
+}
+
+static void send_online(im_c2c_t *c, im_send_t *in, int64_t now, im_sent_cb cb, void *ud)
+{
+  store_msg_t m = { in->sdkappid, store_c2c_conv(in->from_no, in->to_no), 0, in->from_no, in->to_no, now, in->cseq,
+                    in->random, in->flags, 0, in->body, in->body_len, in->from_id, in->to_id };
+  im_event_t ev = { IM_EV_ONLINE_MSG, in->sdkappid, in->to_no, 0, m.conv, 0, now, in->from_id, &m };
+  c2c__deliver(c, &ev, 0);
+  if (in->sync_other == IM_SYNC_YES && in->to_no != in->from_no) {
+    ev.user_no = in->from_no;
+    ev.peer_id = in->to_id;
+    c2c__deliver(c, &ev, in->from_sid);
+  }
+  im_sent_t r = { 0, 0, 0, now, in->cseq, in->random };
+  cb(ud, 0, &r);
+  free(in->body);
+}
+
+void im_c2c_send(im_c2c_t *c, im_send_t *in, im_sent_cb cb, void *ud)
+{
+  int64_t now = imc_clock_now_s();
+  assert(in->from_no && in->to_no && in->body);
+  int online = !in->import_mode && in->life_s == 0;
+  if (online && in->from_id[0]) { send_online(c, in, now, cb, ud); return; }
+  send_job_t *j = calloc(1, sizeof *j);
+  if (!j) { free(in->body); cb(ud, IMC_E_NOMEM, NULL); return; }
+  j->in = *in;
+  j->cb = cb;
+  j->ud = ud;
+  j->online = online;
+  store_msg_append_t *a = &j->a;
+  a->m = (store_msg_t){ in->sdkappid, store_c2c_conv(in->from_no, in->to_no), 0, in->from_no, in->to_no,
+                        in->import_mode ? in->time_s : now, in->cseq, in->random, in->flags, in->life_s,
+                        j->in.body, in->body_len, NULL, NULL };
+  int recent = !(in->flags & STORE_MSG_NO_LAST);
+  switch (in->import_mode) {
+  case 2: /* history: read, not pushed */
+    a->m.flags |= STORE_MSG_IMPORTED;
+    a->import_dedupe = 1;
+    a->recent_from = a->recent_to = 1;
+    a->read_to = 1;
+    break;
+  case 5: /* realtime: unread, pushed */
+    a->m.flags |= STORE_MSG_IMPORTED;
+    a->import_dedupe = 1;
+    a->recent_from = a->recent_to = 1;
+    a->inbox_to = 1;
+    break;
+  default:
+    a->dedupe_since_s = now - im_limit(c->lim, in->sdkappid, IM_LIMIT_DEDUPE_WINDOW_S);
+    if (a->dedupe_since_s <= 0) a->dedupe_since_s = 1;
+    a->inbox_to = 1;
+    a->inbox_from = in->sync_other == IM_SYNC_YES;
+    a->recent_from = a->recent_to = (uint8_t)recent;
+  }
+  j->base.run = send_run;
+  j->base.done = send_done;
+  c2c__submit(c, &j->base, j->online); /* an online-only message only reads the sender's name */
+}
+
+uint32_t im_c2c_random32(im_c2c_t *c) { return rand32(c); }

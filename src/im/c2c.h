@@ -1,0 +1,216 @@
+/* c2c.h — one-to-one messaging semantics, independent of any wire format.
+ *
+ * The loop thread owns an im_c2c_t. Every state change is a store job on the
+ * writer thread (store_writer.h): the caller's callback runs on the loop
+ * thread only after the change is committed (durable), and the events it
+ * produced are pushed to live devices in the same loop turn, before the
+ * callback, in the order of each user's inbox sequence. Reads (sync pages,
+ * history, lists, counts) run on the store's reader pool. A full writer or
+ * reader queue fails the operation with IMC_E_OVERLOADED (callback called
+ * before the call returns).
+ *
+ * Two sequences (docs/delivery.md):
+ * - seq: per conversation (unordered pair of users), 1, 2, 3 … gap-free; the
+ *   position of a message in its conversation (history, read positions).
+ * - useq: per user, 1, 2, 3 … gap-free over every event the user's devices
+ *   must learn (messages of all conversations, recalls, read positions,
+ *   receipts, conversation changes). A device syncs with one cursor = the
+ *   last useq it holds.
+ * The REST MsgSeq (cseq) is the caller's number, part of MsgKey only.
+ *
+ * Devices: a session is quiet after login; im_c2c_sync pages through the
+ * inbox after the device's cursor and, on the page that reaches the end,
+ * makes the session live. A live session receives every later inbox event
+ * exactly once, in useq order (the sending device gets its own message
+ * through the send reply instead). Online-only messages (MsgLifeTime 0)
+ * and typing notices reach live sessions only, without a useq.
+ *
+ * Sessions are identified across asynchronous steps by (sdkappid, user_no,
+ * sid) and looked up again in the presence registry at completion; a
+ * callback gets s == NULL when the session is gone.
+ */
+#ifndef IMC_IM_C2C_H
+#define IMC_IM_C2C_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "im/limits.h"
+#include "im/presence.h"
+#include "store/store_msg.h"
+#include "store/store_reader.h"
+#include "store/store_writer.h"
+
+typedef enum {
+  IM_EV_MSG = STORE_EV_MSG, IM_EV_RECALL = STORE_EV_RECALL, IM_EV_READ = STORE_EV_READ,
+  IM_EV_RECEIPT = STORE_EV_RECEIPT, IM_EV_MODIFY = STORE_EV_MODIFY, IM_EV_CONV_DEL = STORE_EV_CONV_DEL,
+  IM_EV_CONV_PIN = STORE_EV_CONV_PIN,
+  IM_EV_ONLINE_MSG = 100,   /* MsgLifeTime 0: not stored, no useq */
+  IM_EV_TYPING = 101,       /* never stored, no useq */
+} im_ev_kind_t;
+
+/* One event for one user's devices. Strings and msg are valid during the
+ * call that hands it out. */
+typedef struct im_event {
+  im_ev_kind_t kind;
+  uint32_t sdkappid, user_no;  /* whose event */
+  uint32_t useq;               /* 0 for online-only kinds */
+  uint64_t conv;
+  uint32_t seq;                /* the message (MSG, RECALL, MODIFY) or read position (READ, RECEIPT);
+                                  CONV_DEL: 1 = history cleared; CONV_PIN: 1 pinned, 0 unpinned */
+  int64_t at_s;
+  const char *peer_id;         /* the other user of the conversation */
+  const store_msg_t *msg;      /* MSG, RECALL, MODIFY, ONLINE_MSG: the message (NULL if expired) */
+} im_event_t;
+
+/* How a front end delivers: encode once per user, send to each of its live
+ * sessions, release. */
+typedef struct im_c2c_hooks {
+  void *ud;
+  void *(*encode)(void *ud, const im_event_t *ev);   /* NULL on OOM (the event is then not pushed) */
+  void (*send)(void *ud, im_session_t *s, void *frame);
+  void (*release)(void *ud, void *frame);
+} im_c2c_hooks_t;
+
+typedef struct im_c2c im_c2c_t;
+
+/* Create the messaging core: writes go to writer, reads to reader. All
+ * pointers must outlive it. IMC_E_NOMEM. */
+int im_c2c_create(store_writer_t *writer, store_reader_t *reader, im_presence_t *presence, const im_limits_t *limits,
+                  const im_c2c_hooks_t *hooks, im_c2c_t **out);
+void im_c2c_free(im_c2c_t *c);
+/* The server is stopping: a running retention pass ends after its current
+ * step. Idempotent. */
+void im_c2c_stop(im_c2c_t *c);
+/* Jobs submitted and not completed (a graceful stop waits for 0). */
+size_t im_c2c_in_flight(const im_c2c_t *c);
+
+/* ---- send ------------------------------------------------------------------ */
+typedef enum { IM_SYNC_DEFAULT = 0, IM_SYNC_YES = 1, IM_SYNC_NO = 2 } im_sync_other_t;
+
+typedef struct im_send {
+  uint32_t sdkappid, from_no, to_no;
+  char from_id[33], to_id[33]; /* from_id "" = look it up (a device knows its user by number) */
+  uint32_t cseq, random;       /* MsgSeq (caller's, or random) and MsgRandom */
+  uint32_t flags;              /* STORE_MSG_NO_UNREAD | STORE_MSG_NO_LAST | STORE_MSG_NEED_RECEIPT */
+  int64_t life_s;              /* 0 = online only: pushed to live sessions, never stored */
+  uint8_t sync_other;          /* YES: the sender's devices get it (inbox); DEFAULT/NO: history only */
+  uint8_t import_mode;         /* 0 send; 2 import as read, no push; 5 import unread, pushed */
+  int64_t time_s;              /* import: the caller's MsgTimeStamp; else ignored (server time) */
+  uint32_t from_sid;           /* the sending session (0 = REST): it gets the reply, not a push */
+  char *body;                  /* packed (im_msg_pack); im_c2c_send takes ownership */
+  size_t body_len;
+} im_send_t;
+
+typedef struct im_sent {
+  uint8_t dup;                 /* a resend inside the dedupe window: the original's values */
+  uint32_t seq;                /* 0 for online-only messages */
+  uint32_t useq;               /* the sender's inbox event (0 if none) */
+  int64_t time_s;
+  uint32_t cseq, random;
+} im_sent_t;
+
+typedef void (*im_sent_cb)(void *ud, int rc, const im_sent_t *r);
+/* Store (unless online-only), then push, then cb. rc: 0, IMC_E_IO,
+ * IMC_E_RANGE, IMC_E_SHUTDOWN, IMC_E_OVERLOADED (writer queue full). */
+void im_c2c_send(im_c2c_t *c, im_send_t *in, im_sent_cb cb, void *ud);
+
+/* A random MsgSeq for a sender that gave none. */
+uint32_t im_c2c_random32(im_c2c_t *c);
+/* Format a MsgKey "{cseq}_{random}_{time}" into buf (≥ 40 bytes). */
+void im_msg_key(uint32_t cseq, uint32_t random, int64_t time_s, char *buf, size_t cap);
+/* Parse a MsgKey. 0 or IMC_E_MSG_KEY. */
+int im_msg_key_parse(const char *key, uint32_t *cseq, uint32_t *random, int64_t *time_s);
+
+/* ---- sync -------------------------------------------------------------------- */
+typedef struct im_sync_page {
+  const im_event_t *evs;
+  size_t n;
+  uint32_t cursor;             /* the device's cursor after this page */
+  uint8_t complete;            /* the device has everything: the session is now live */
+} im_sync_page_t;
+
+/* s: NULL if the session closed meanwhile (page is then NULL). */
+typedef void (*im_sync_cb)(void *ud, int rc, im_session_t *s, const im_sync_page_t *page);
+/* Read the next page of s's inbox after cursor (at most the app's sync page
+ * limit, or limit if smaller and > 0). The session is quiet until a page
+ * completes. Immediate errors (cb not called): IMC_E_BUSY (a page of this
+ * session is being read). cb errors: IMC_E_INVAL (cursor beyond the user's
+ * last event), storage errors. */
+int im_c2c_sync(im_c2c_t *c, im_session_t *s, uint32_t cursor, int limit, im_sync_cb cb, void *ud);
+
+/* ---- history and lookups -------------------------------------------------------- */
+typedef struct im_msg_list {
+  store_msg_t *msgs;           /* newest first */
+  size_t n;
+  uint8_t complete;            /* nothing older within the bounds */
+  uint32_t peer_read_seq;      /* the peer has read the conversation up to here */
+} im_msg_list_t;
+typedef void (*im_msgs_cb)(void *ud, int rc, const im_msg_list_t *l);
+
+/* Messages of the conversation (user, peer) as the user sees them: within
+ * retention, after the user's ClearRamble point, with seq < before_seq
+ * (0 = newest), min_time_s <= time <= max_time_s (0 = unbounded), newest
+ * first, at most limit. last_key (may be NULL): continue below that MsgKey
+ * (IMC_E_MSG_KEY if it names no message of the conversation). */
+void im_c2c_history(im_c2c_t *c, uint32_t sdkappid, uint32_t user_no, uint32_t peer_no, uint32_t before_seq,
+                    int64_t min_time_s, int64_t max_time_s, const char *last_key, int limit, im_msgs_cb cb, void *ud);
+
+/* ---- changes to existing messages and conversations ---------------------------- */
+typedef void (*im_done_cb)(void *ud, int rc);
+
+/* Recall the message `key` of conversation (from, to). actor_no = 0 is the
+ * app admin (no time limit); otherwise only the sender may recall, within
+ * the recall window. Both users get a RECALL event. Errors: IMC_E_MSG_KEY,
+ * IMC_E_MSG_NOT_FOUND (20022), IMC_E_MSG_RECALLED (20023),
+ * IMC_E_MSG_NOT_SENDER, IMC_E_MSG_RECALL_LATE. */
+void im_c2c_recall(im_c2c_t *c, uint32_t sdkappid, uint32_t actor_no, uint32_t from_no, uint32_t to_no,
+                   const char *key, im_done_cb cb, void *ud);
+/* Replace the body of message `key` (packed; ownership taken); both users
+ * get a MODIFY event. IMC_E_MSG_KEY, IMC_E_MSG_NOT_FOUND. */
+void im_c2c_modify(im_c2c_t *c, uint32_t sdkappid, uint32_t from_no, uint32_t to_no, const char *key, char *body,
+                   size_t len, im_done_cb cb, void *ud);
+/* user_no has read its conversation with peer_no up to upto_seq (0 = the
+ * newest message), or — when upto_seq is 0 and upto_time_s > 0 — up to the
+ * newest message at or before upto_time_s. Read positions never move back.
+ * The user's devices get a READ event; the peer gets a RECEIPT event when a
+ * newly read message of theirs asked for one. */
+void im_c2c_read(im_c2c_t *c, uint32_t sdkappid, uint32_t user_no, uint32_t peer_no, uint32_t upto_seq,
+                 int64_t upto_time_s, im_done_cb cb, void *ud);
+
+typedef struct im_conv {
+  uint32_t peer_no;
+  const char *peer_id;
+  uint32_t last_seq;
+  int64_t last_time_s;
+  uint32_t read_seq;
+  int64_t unread;
+  int64_t pinned_at_s;
+} im_conv_t;
+typedef struct im_conv_list { im_conv_t *convs; size_t n; } im_conv_list_t;
+typedef void (*im_convs_cb)(void *ud, int rc, const im_conv_list_t *l);
+
+/* The user's conversations: pinned first (latest pin first), then by last
+ * message time (newest first); deleted ones hidden until a newer message;
+ * at most the app's recent-conversation limit of unpinned ones; with unread
+ * counts. peer_no != 0: only that conversation (if it exists). */
+void im_c2c_conversations(im_c2c_t *c, uint32_t sdkappid, uint32_t user_no, uint32_t peer_no, im_convs_cb cb,
+                          void *ud);
+/* Pin (1) or unpin (0) a conversation; the user's devices get CONV_PIN. */
+void im_c2c_pin(im_c2c_t *c, uint32_t sdkappid, uint32_t user_no, uint32_t peer_no, int pin, const char *peer_id,
+                im_done_cb cb, void *ud);
+/* Delete a conversation from the user's list (clear = also hide its history
+ * up to now from this user); the user's devices get CONV_DEL. */
+void im_c2c_conv_delete(im_c2c_t *c, uint32_t sdkappid, uint32_t user_no, uint32_t peer_no, int clear,
+                        const char *peer_id, im_done_cb cb, void *ud);
+/* Tell peer_no's live sessions that user_id is typing (never stored). */
+void im_c2c_typing(im_c2c_t *c, uint32_t sdkappid, uint32_t user_no, const char *user_id, uint32_t peer_no);
+
+/* ---- maintenance ------------------------------------------------------------------- */
+/* Start a retention pass: for every app, delete messages and inbox events
+ * older than its retention and trim conversation rows beyond its kept
+ * limit, in bounded jobs on the writer (never on the loop). No-op while a
+ * pass runs. done (may be NULL) gets the number of rows deleted. */
+void im_c2c_purge(im_c2c_t *c, void (*done)(void *ud, int rc, int64_t deleted), void *ud);
+
+#endif

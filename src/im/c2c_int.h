@@ -1,0 +1,50 @@
+/* c2c_int.h — what the files of the C2C core share (c2c.c: state, send,
+ * delivery; c2c_read.c: sync, history, conversations; c2c_ops.c: recall,
+ * modify, read, pin, delete, purge). Loop thread unless noted. */
+#ifndef IMC_IM_C2C_INT_H
+#define IMC_IM_C2C_INT_H
+
+#include "im/c2c.h"
+#include "store/store_reader.h"
+#include "util/u64map.h"
+
+struct im_c2c {
+  store_writer_t *w;
+  store_reader_t *r;
+  im_presence_t *p;
+  const im_limits_t *lim;
+  im_c2c_hooks_t h;
+  u64map_t committed;        /* sdkappid << 32 | user_no → last committed useq (as a pointer value) */
+  size_t in_flight;
+  uint64_t rng;              /* xorshift64* state for MsgSeq when absent */
+  int purging;
+  int stopping;              /* im_c2c_stop: no new retention steps */
+};
+
+/* A store job of the core: run on the writer (or a reader) thread, done on
+ * the loop thread after the commit. Ops embed it first. */
+typedef struct c2c_job {
+  store_job_t job;
+  im_c2c_t *c;
+  int (*run)(store_t *s, struct c2c_job *j);   /* store thread */
+  void (*done)(struct c2c_job *j, int rc);     /* loop thread; frees j */
+} c2c_job_t;
+
+/* Submit a write (readonly = 0: the writer) or a read (readonly = 1: the
+ * reader pool; it sees every commit whose done() ran before the submit). A
+ * full queue completes the job at once with IMC_E_OVERLOADED (j->done runs
+ * before this returns). */
+void c2c__submit(im_c2c_t *c, c2c_job_t *j, int readonly);
+/* Record that a user's inbox reached useq (committed). */
+void c2c__committed(im_c2c_t *c, uint32_t sdkappid, uint32_t user_no, uint32_t useq);
+/* The last committed useq this process has seen for a user (0 if none). */
+uint32_t c2c__committed_get(const im_c2c_t *c, uint32_t sdkappid, uint32_t user_no);
+/* Push ev to the user's live sessions (see c2c.h); except_sid's session
+ * only has its cursor advanced. */
+void c2c__deliver(im_c2c_t *c, const im_event_t *ev, uint32_t except_sid);
+/* Deep copy of a message (one allocation; free with free()). NULL on OOM. */
+store_msg_t *c2c__msg_copy(const store_msg_t *m);
+/* now - retention of the app: the oldest visible time. */
+int64_t c2c__since(const im_c2c_t *c, uint32_t sdkappid, int64_t now_s);
+
+#endif

@@ -1,0 +1,361 @@
+/* c2c_ops.c — changes to existing messages and conversations (recall,
+ * modify, read, pin, delete), typing notices and the retention pass. Each
+ * change is one writer job that appends the events it causes to the users'
+ * inboxes; done() delivers them to live devices, then answers the caller. */
+#include "im/c2c_int.h"
+#include "util/clock.h"
+#include "util/err.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum { OP_RECALL, OP_MODIFY, OP_READ, OP_PIN, OP_DELETE, OP_TYPING };
+
+typedef struct op_ev { im_ev_kind_t kind; uint32_t user, useq, seq; } op_ev_t;
+
+typedef struct op_job {
+  c2c_job_t base;
+  int op;
+  uint32_t app, actor, a, b;   /* recall/modify: a sender, b recipient; others: a the user, b the peer */
+  char key[64];
+  uint32_t upto;
+  int64_t upto_t, now, window;
+  int flag;
+  char *body;
+  size_t len;
+  store_msg_t *m;              /* the message concerned (copy) */
+  char a_id[33], b_id[33];
+  op_ev_t ev[2];
+  int nev;
+  im_done_cb cb;
+  void *ud;
+} op_job_t;
+
+static void take_msg(void *ud, const store_msg_t *m)
+{
+  op_job_t *j = ud;
+  free(j->m);
+  j->m = c2c__msg_copy(m);
+}
+
+/* The message of j->key in conversation (a, b), sent by a. */
+static int find(store_t *s, op_job_t *j)
+{
+  uint32_t cseq, random;
+  int64_t t;
+  if (im_msg_key_parse(j->key, &cseq, &random, &t)) return IMC_E_MSG_KEY;
+  int rc = store_msg_find_key(s, j->app, store_c2c_conv(j->a, j->b), cseq, random, t, take_msg, j);
+  if (rc == IMC_E_NOTFOUND) return IMC_E_MSG_NOT_FOUND;
+  if (rc) return rc;
+  if (!j->m) return IMC_E_NOMEM;
+  if (j->m->from_no != j->a) return j->actor ? IMC_E_MSG_NOT_SENDER : IMC_E_MSG_NOT_FOUND;
+  return 0;
+}
+
+static int add_ev(store_t *s, op_job_t *j, im_ev_kind_t kind, uint32_t user, uint32_t seq)
+{
+  op_ev_t *e = &j->ev[j->nev];
+  e->kind = kind;
+  e->user = user;
+  e->seq = seq;
+  int rc = store_msg_inbox_add(s, j->app, user, (store_ev_kind_t)kind, store_c2c_conv(j->a, j->b), seq, j->now, &e->useq);
+  if (!rc) j->nev++;
+  return rc;
+}
+
+/* Both users of a message get kind about it. */
+static int both(store_t *s, op_job_t *j, im_ev_kind_t kind)
+{
+  int rc = add_ev(s, j, kind, j->a, j->m->seq);
+  if (!rc && j->b != j->a) rc = add_ev(s, j, kind, j->b, j->m->seq);
+  return rc;
+}
+
+static int ids(store_t *s, op_job_t *j)
+{
+  int rc = 0;
+  if (!j->a_id[0]) rc = store_msg_account_id(s, j->app, j->a, j->a_id, sizeof j->a_id);
+  if (!rc && !j->b_id[0]) rc = store_msg_account_id(s, j->app, j->b, j->b_id, sizeof j->b_id);
+  return rc;
+}
+
+static void newest(void *ud, const store_msg_t *m) { *(uint32_t *)ud = m->seq; }
+
+static int op_run(store_t *s, c2c_job_t *jj)
+{
+  op_job_t *j = (op_job_t *)jj;
+  uint64_t conv = store_c2c_conv(j->a, j->b);
+  int rc;
+  switch (j->op) {
+  case OP_RECALL:
+    if ((rc = find(s, j))) return rc;
+    if (j->m->flags & STORE_MSG_RECALLED) return IMC_E_MSG_RECALLED;
+    if (j->actor && j->now - j->m->time_s > j->window) return IMC_E_MSG_RECALL_LATE;
+    if ((rc = store_msg_set_flags(s, j->app, conv, j->m->seq, STORE_MSG_RECALLED))) return rc;
+    j->m->flags |= STORE_MSG_RECALLED;
+    return both(s, j, IM_EV_RECALL);
+  case OP_MODIFY:
+    if ((rc = find(s, j))) return rc;
+    if ((rc = store_msg_set_body(s, j->app, conv, j->m->seq, j->body, j->len))) return rc;
+    if ((rc = store_msg_get(s, j->app, conv, j->m->seq, take_msg, j))) return rc;
+    return j->m ? both(s, j, IM_EV_MODIFY) : IMC_E_NOMEM;
+  case OP_READ: {
+    store_recent_t r;
+    uint32_t upto = j->upto;
+    if (!upto && (rc = store_msg_history(s, j->app, conv, 0, 0, 0, j->upto_t > 0 ? j->upto_t : INT64_MAX, 1,
+                                         newest, &upto)))
+      return rc;
+    rc = store_msg_recent_get(s, j->app, j->a, j->b, &r);
+    if (rc == IMC_E_NOTFOUND) r.read_seq = 0;
+    else if (rc) return rc;
+    if (!upto || upto <= r.read_seq) return 0; /* read positions never move back */
+    if ((rc = ids(s, j)) || (rc = store_msg_recent_set(s, j->app, j->a, j->b, "read_seq", upto)) ||
+        (rc = add_ev(s, j, IM_EV_READ, j->a, upto)))
+      return rc;
+    int want = 0;
+    if ((rc = store_msg_receipt_wanted(s, j->app, conv, j->b, r.read_seq, upto, &want))) return rc;
+    return want && j->b != j->a ? add_ev(s, j, IM_EV_RECEIPT, j->b, upto) : 0;
+  }
+  case OP_PIN:
+    if ((rc = store_msg_recent_set(s, j->app, j->a, j->b, "pinned_at_s", j->flag ? j->now : 0))) return rc;
+    return add_ev(s, j, IM_EV_CONV_PIN, j->a, (uint32_t)j->flag);
+  case OP_DELETE: {
+    store_recent_t r;
+    rc = store_msg_recent_get(s, j->app, j->a, j->b, &r);
+    if (rc == IMC_E_NOTFOUND) return 0; /* nothing to delete */
+    if (rc) return rc;
+    if ((rc = store_msg_recent_set(s, j->app, j->a, j->b, "hidden_seq", r.last_seq ? r.last_seq : 1)) ||
+        (j->flag && (rc = store_msg_recent_set(s, j->app, j->a, j->b, "cleared_seq", r.last_seq))))
+      return rc;
+    if ((j->flag || r.pinned_at_s) && (rc = store_msg_recent_set(s, j->app, j->a, j->b, "pinned_at_s", 0))) return rc;
+    return add_ev(s, j, IM_EV_CONV_DEL, j->a, (uint32_t)j->flag);
+  }
+  case OP_TYPING:
+    return ids(s, j);
+  }
+  return IMC_E_INTERNAL;
+}
+
+static void op_done(c2c_job_t *jj, int rc)
+{
+  op_job_t *j = (op_job_t *)jj;
+  im_c2c_t *c = jj->c;
+  if (!rc && j->op == OP_TYPING) {
+    im_event_t ev = { IM_EV_TYPING, j->app, j->b, 0, store_c2c_conv(j->a, j->b), 0, j->now, j->a_id, NULL };
+    c2c__deliver(c, &ev, 0);
+  }
+  for (int i = 0; !rc && i < j->nev; i++) {
+    const op_ev_t *e = &j->ev[i];
+    const char *peer = e->user == j->a ? j->b_id : j->a_id;
+    if (j->m && !peer[0]) peer = e->user == j->m->from_no ? j->m->to_id : j->m->from_id;
+    im_event_t ev = { e->kind, j->app, e->user, e->useq, store_c2c_conv(j->a, j->b), e->seq, j->now, peer, j->m };
+    c2c__committed(c, j->app, e->user, e->useq);
+    c2c__deliver(c, &ev, 0);
+  }
+  if (j->cb) j->cb(j->ud, rc);
+  free(j->m);
+  free(j->body);
+  free(j);
+}
+
+static op_job_t *op_new(im_c2c_t *c, int op, uint32_t app, uint32_t a, uint32_t b, im_done_cb cb, void *ud)
+{
+  op_job_t *j = calloc(1, sizeof *j);
+  if (!j) { if (cb) cb(ud, IMC_E_NOMEM); return NULL; }
+  j->op = op;
+  j->app = app;
+  j->a = a;
+  j->b = b;
+  j->now = imc_clock_now_s();
+  j->window = im_limit(c->lim, app, IM_LIMIT_RECALL_WINDOW_S);
+  j->cb = cb;
+  j->ud = ud;
+  j->base.c = c;
+  j->base.run = op_run;
+  j->base.done = op_done;
+  return j;
+}
+
+void im_c2c_recall(im_c2c_t *c, uint32_t app, uint32_t actor, uint32_t from_no, uint32_t to_no, const char *key,
+                   im_done_cb cb, void *ud)
+{
+  op_job_t *j = op_new(c, OP_RECALL, app, from_no, to_no, cb, ud);
+  if (!j) return;
+  j->actor = actor;
+  snprintf(j->key, sizeof j->key, "%s", key);
+  c2c__submit(c, &j->base, 0);
+}
+
+void im_c2c_modify(im_c2c_t *c, uint32_t app, uint32_t from_no, uint32_t to_no, const char *key, char *body,
+                   size_t len, im_done_cb cb, void *ud)
+{
+  op_job_t *j = op_new(c, OP_MODIFY, app, from_no, to_no, cb, ud);
+  if (!j) { free(body); return; }
+  snprintf(j->key, sizeof j->key, "%s", key);
+  j->body = body;
+  j->len = len;
+  c2c__submit(c, &j->base, 0);
+}
+
+void im_c2c_read(im_c2c_t *c, uint32_t app, uint32_t user, uint32_t peer, uint32_t upto_seq, int64_t upto_t,
+                 im_done_cb cb, void *ud)
+{
+  op_job_t *j = op_new(c, OP_READ, app, user, peer, cb, ud);
+  if (!j) return;
+  j->upto = upto_seq;
+  j->upto_t = upto_t;
+  c2c__submit(c, &j->base, 0);
+}
+
+void im_c2c_pin(im_c2c_t *c, uint32_t app, uint32_t user, uint32_t peer, int pin, const char *peer_id, im_done_cb cb,
+                void *ud)
+{
+  op_job_t *j = op_new(c, OP_PIN, app, user, peer, cb, ud);
+  if (!j) return;
+  j->flag = pin ? 1 : 0;
+  snprintf(j->b_id, sizeof j->b_id, "%s", peer_id);
+  c2c__submit(c, &j->base, 0);
+}
+
+void im_c2c_conv_delete(im_c2c_t *c, uint32_t app, uint32_t user, uint32_t peer, int clear, const char *peer_id,
+                        im_done_cb cb, void *ud)
+{
+  op_job_t *j = op_new(c, OP_DELETE, app, user, peer, cb, ud);
+  if (!j) return;
+  j->flag = clear ? 1 : 0;
+  snprintf(j->b_id, sizeof j->b_id, "%s", peer_id);
+  c2c__submit(c, &j->base, 0);
+}
+
+void im_c2c_typing(im_c2c_t *c, uint32_t app, uint32_t user, const char *user_id, uint32_t peer)
+{
+  if (!im_presence_first(c->p, app, peer)) return; /* nobody to tell: typing is never stored */
+  op_job_t *j = op_new(c, OP_TYPING, app, user, peer, NULL, NULL);
+  if (!j) return;
+  if (user_id) snprintf(j->a_id, sizeof j->a_id, "%s", user_id);
+  snprintf(j->b_id, sizeof j->b_id, "-"); /* the peer's own id is not needed */
+  if (user_id && user_id[0]) { op_done(&j->base, 0); return; }
+  c2c__submit(c, &j->base, 1);
+}
+
+/* ---- retention pass ------------------------------------------------------------------ */
+#define PURGE_CHUNK 2000
+
+typedef struct purge_job {
+  c2c_job_t base;
+  int phase;                   /* 0 list apps, 1 purge one app's chunk, 2 trim one app's conversations */
+  uint32_t *apps;
+  size_t napps, capps, cur;
+  int64_t before, deleted, total, kept;
+  uint32_t *users;
+  size_t nusers, cusers;
+  int oom;
+  void (*done)(void *, int, int64_t);
+  void *ud;
+} purge_job_t;
+
+static void app_row(void *ud, const store_app_t *a)
+{
+  purge_job_t *j = ud;
+  if (j->napps == j->capps) {
+    size_t nc = j->capps ? j->capps * 2 : 16;
+    uint32_t *n = realloc(j->apps, nc * sizeof *n);
+    if (!n) { j->oom = 1; return; }
+    j->apps = n;
+    j->capps = nc;
+  }
+  j->apps[j->napps++] = a->sdkappid;
+}
+
+static void user_row(void *ud, const char *uid, uint32_t user_no)
+{
+  purge_job_t *j = ud;
+  (void)uid;
+  if (j->nusers == j->cusers) {
+    size_t nc = j->cusers ? j->cusers * 2 : 16;
+    uint32_t *n = realloc(j->users, nc * sizeof *n);
+    if (!n) { j->oom = 1; return; }
+    j->users = n;
+    j->cusers = nc;
+  }
+  j->users[j->nusers++] = user_no;
+}
+
+static int purge_run(store_t *s, c2c_job_t *jj)
+{
+  purge_job_t *j = (purge_job_t *)jj;
+  int rc;
+  switch (j->phase) {
+  case 0:
+    rc = store_app_list(s, 0, app_row, j);
+    return rc ? rc : j->oom ? IMC_E_NOMEM : 0;
+  case 1:
+    return store_msg_purge(s, j->apps[j->cur], j->before, PURGE_CHUNK, &j->deleted);
+  default:
+    j->nusers = 0;
+    if ((rc = store_msg_recent_users(s, j->apps[j->cur], (int)j->kept, user_row, j))) return rc;
+    if (j->oom) return IMC_E_NOMEM;
+    j->deleted = 0;
+    for (size_t i = 0; i < j->nusers; i++) {
+      int64_t n;
+      if ((rc = store_msg_recent_trim(s, j->apps[j->cur], j->users[i], (int)j->kept, &n))) return rc;
+      j->deleted += n;
+    }
+    return 0;
+  }
+}
+
+static void purge_done(c2c_job_t *jj, int rc);
+
+static void purge_next(im_c2c_t *c, purge_job_t *j)
+{
+  if (j->cur >= j->napps || c->stopping) {
+    c->purging = 0;
+    if (j->done) j->done(j->ud, 0, j->total);
+    free(j->apps);
+    free(j->users);
+    free(j);
+    return;
+  }
+  uint32_t app = j->apps[j->cur];
+  if (j->phase == 1) j->before = c2c__since(c, app, imc_clock_now_s());
+  j->kept = im_limit(c->lim, app, IM_LIMIT_RECENT_KEPT);
+  c2c__submit(c, &j->base, 0);
+}
+
+static void purge_done(c2c_job_t *jj, int rc)
+{
+  purge_job_t *j = (purge_job_t *)jj;
+  im_c2c_t *c = jj->c;
+  if (rc) {
+    c->purging = 0;
+    if (j->done) j->done(j->ud, rc, j->total);
+    free(j->apps);
+    free(j->users);
+    free(j);
+    return;
+  }
+  if (j->phase == 0) { j->phase = 1; j->cur = 0; }
+  else if (j->phase == 1) {
+    j->total += j->deleted;
+    if (!j->deleted) j->phase = 2; /* nothing older left: trim the conversation lists */
+  } else {
+    j->total += j->deleted;
+    j->phase = 1;
+    j->cur++;
+  }
+  purge_next(c, j);
+}
+
+void im_c2c_purge(im_c2c_t *c, void (*done)(void *ud, int rc, int64_t deleted), void *ud)
+{
+  if (c->purging || c->stopping) return;
+  purge_job_t *j = calloc(1, sizeof *j);
+  if (!j) { if (done) done(ud, IMC_E_NOMEM, 0); return; }
+  c->purging = 1;
+  j->done = done;
+  j->ud = ud;
+  j->base.run = purge_run;
+  j->base.done = purge_done;
+  c2c__submit(c, &j->base, 0);
+}

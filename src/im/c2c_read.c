@@ -1,0 +1,306 @@
+/* c2c_read.c — the C2C reads: sync pages, history pages, the conversation
+ * list with unread counts. Each is one store job whose run() copies what it
+ * reads (the store's strings live only during its callbacks) and whose
+ * done() hands the copies to the caller on the loop thread. */
+#include "im/c2c_int.h"
+#include "util/clock.h"
+#include "util/err.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- a growable array of copied events (each owns its message and peer id) ---- */
+typedef struct evbuf {
+  im_event_t *evs;
+  size_t n, cap;
+  int oom;
+} evbuf_t;
+
+static void evbuf_add(evbuf_t *b, const im_event_t *ev)
+{
+  if (b->oom) return;
+  if (b->n == b->cap) {
+    size_t nc = b->cap ? b->cap * 2 : 32;
+    im_event_t *e = realloc(b->evs, nc * sizeof *e);
+    if (!e) { b->oom = 1; return; }
+    b->evs = e;
+    b->cap = nc;
+  }
+  store_msg_t *m = ev->msg ? c2c__msg_copy(ev->msg) : NULL;
+  char *peer = strdup(ev->peer_id ? ev->peer_id : "");
+  if ((ev->msg && !m) || !peer) { free(m); free(peer); b->oom = 1; return; }
+  b->evs[b->n] = *ev;
+  b->evs[b->n].msg = m;
+  b->evs[b->n].peer_id = peer;
+  b->n++;
+}
+
+static void evbuf_free_all(evbuf_t *b)
+{
+  for (size_t i = 0; i < b->n; i++) { free((void *)b->evs[i].msg); free((void *)b->evs[i].peer_id); }
+  free(b->evs);
+}
+
+/* ---- sync ------------------------------------------------------------------------- */
+typedef struct sync_job {
+  c2c_job_t base;
+  uint32_t app, user, sid, after, max_useq;
+  int limit;
+  int64_t since;
+  evbuf_t buf;
+  im_sync_cb cb;
+  void *ud;
+} sync_job_t;
+
+static void sync_ev(void *ud, const store_inbox_ev_t *e)
+{
+  sync_job_t *j = ud;
+  im_event_t ev = { (im_ev_kind_t)e->kind, j->app, j->user, e->useq, e->conv, e->seq, e->at_s, e->peer_id, e->msg };
+  evbuf_add(&j->buf, &ev);
+}
+
+static int sync_run(store_t *s, c2c_job_t *jj)
+{
+  sync_job_t *j = (sync_job_t *)jj;
+  int rc = store_msg_inbox_page(s, j->app, j->user, j->after, j->limit, j->since, sync_ev, j, &j->max_useq);
+  if (rc) return rc;
+  if (j->buf.oom) return IMC_E_NOMEM;
+  return j->after > j->max_useq ? IMC_E_INVAL : 0;
+}
+
+static void sync_done(c2c_job_t *jj, int rc)
+{
+  sync_job_t *j = (sync_job_t *)jj;
+  im_c2c_t *c = jj->c;
+  im_session_t *s = im_presence_find(c->p, j->app, j->user, j->sid);
+  if (!s) { j->cb(j->ud, rc, NULL, NULL); goto out; }
+  s->sync_busy = 0;
+  if (rc) { j->cb(j->ud, rc, s, NULL); goto out; }
+  im_sync_page_t page = { j->buf.evs, j->buf.n, j->after, 0 };
+  if (j->buf.n == (size_t)j->limit) {
+    page.cursor = j->buf.evs[j->buf.n - 1].useq;
+  } else {
+    /* the read reached the user's last event at that moment; events it
+     * skipped (past retention) are behind the cursor too */
+    page.cursor = j->max_useq > j->after ? j->max_useq : j->after;
+    c2c__committed(c, j->app, j->user, j->max_useq);
+    page.complete = c2c__committed_get(c, j->app, j->user) <= page.cursor;
+  }
+  if (page.complete) { s->live = 1; s->cursor = page.cursor; }
+  j->cb(j->ud, 0, s, &page);
+out:
+  evbuf_free_all(&j->buf);
+  free(j);
+}
+
+int im_c2c_sync(im_c2c_t *c, im_session_t *s, uint32_t cursor, int limit, im_sync_cb cb, void *ud)
+{
+  if (s->sync_busy) return IMC_E_BUSY;
+  int64_t max = im_limit(c->lim, s->sdkappid, IM_LIMIT_SYNC_PAGE);
+  sync_job_t *j = calloc(1, sizeof *j);
+  if (!j) return IMC_E_NOMEM;
+  j->app = s->sdkappid;
+  j->user = s->user_no;
+  j->sid = s->sid;
+  j->after = cursor;
+  j->limit = (int)(limit > 0 && limit < max ? limit : max);
+  j->since = c2c__since(c, s->sdkappid, imc_clock_now_s());
+  j->cb = cb;
+  j->ud = ud;
+  j->base.run = sync_run;
+  j->base.done = sync_done;
+  s->live = 0;     /* quiet until a page completes: no push can overtake the pages */
+  s->sync_busy = 1;
+  c2c__submit(c, &j->base, 1);
+  return 0;
+}
+
+/* ---- history ------------------------------------------------------------------------ */
+typedef struct hist_job {
+  c2c_job_t base;
+  uint32_t app, user, peer, before, peer_read;
+  int64_t min_t, max_t;
+  int limit;
+  char key[64];
+  store_msg_t **msgs;
+  size_t n, cap;
+  int oom;
+  im_msgs_cb cb;
+  void *ud;
+} hist_job_t;
+
+static void hist_msg(void *ud, const store_msg_t *m)
+{
+  hist_job_t *j = ud;
+  if (j->oom) return;
+  if (j->n == j->cap) {
+    size_t nc = j->cap ? j->cap * 2 : 16;
+    store_msg_t **a = realloc(j->msgs, nc * sizeof *a);
+    if (!a) { j->oom = 1; return; }
+    j->msgs = a;
+    j->cap = nc;
+  }
+  if (!(j->msgs[j->n] = c2c__msg_copy(m))) { j->oom = 1; return; }
+  j->n++;
+}
+
+static void key_seq(void *ud, const store_msg_t *m) { *(uint32_t *)ud = m->seq; }
+
+static int hist_run(store_t *s, c2c_job_t *jj)
+{
+  hist_job_t *j = (hist_job_t *)jj;
+  uint64_t conv = store_c2c_conv(j->user, j->peer);
+  store_recent_t r;
+  int rc = store_msg_recent_get(s, j->app, j->user, j->peer, &r);
+  if (rc == IMC_E_NOTFOUND) r.cleared_seq = 0;
+  else if (rc) return rc;
+  store_recent_t pr;
+  rc = store_msg_recent_get(s, j->app, j->peer, j->user, &pr);
+  if (rc && rc != IMC_E_NOTFOUND) return rc;
+  j->peer_read = rc ? 0 : pr.read_seq;
+  if (j->key[0]) {
+    uint32_t cseq, random, seq = 0;
+    int64_t t;
+    if (im_msg_key_parse(j->key, &cseq, &random, &t)) return IMC_E_MSG_KEY;
+    rc = store_msg_find_key(s, j->app, conv, cseq, random, t, key_seq, &seq);
+    if (rc == IMC_E_NOTFOUND) return IMC_E_MSG_KEY;
+    if (rc) return rc;
+    if (!j->before || seq < j->before) j->before = seq;
+  }
+  rc = store_msg_history(s, j->app, conv, j->before, r.cleared_seq, j->min_t, j->max_t, j->limit + 1, hist_msg, j);
+  return rc ? rc : j->oom ? IMC_E_NOMEM : 0;
+}
+
+static void hist_done(c2c_job_t *jj, int rc)
+{
+  hist_job_t *j = (hist_job_t *)jj;
+  im_msg_list_t l = { NULL, 0, 1, j->peer_read };
+  store_msg_t *arr = NULL;
+  if (!rc) {
+    l.complete = j->n <= (size_t)j->limit;
+    l.n = l.complete ? j->n : (size_t)j->limit;
+    if (l.n && !(arr = malloc(l.n * sizeof *arr))) rc = IMC_E_NOMEM;
+    for (size_t i = 0; arr && i < l.n; i++) arr[i] = *j->msgs[i];
+    l.msgs = arr;
+  }
+  j->cb(j->ud, rc, rc ? NULL : &l);
+  free(arr);
+  for (size_t i = 0; i < j->n; i++) free(j->msgs[i]);
+  free(j->msgs);
+  free(j);
+}
+
+void im_c2c_history(im_c2c_t *c, uint32_t app, uint32_t user, uint32_t peer, uint32_t before_seq, int64_t min_t,
+                    int64_t max_t, const char *last_key, int limit, im_msgs_cb cb, void *ud)
+{
+  hist_job_t *j = calloc(1, sizeof *j);
+  if (!j) { cb(ud, IMC_E_NOMEM, NULL); return; }
+  int64_t since = c2c__since(c, app, imc_clock_now_s());
+  j->app = app;
+  j->user = user;
+  j->peer = peer;
+  j->before = before_seq;
+  j->min_t = min_t > since ? min_t : since;
+  j->max_t = max_t > 0 ? max_t : INT64_MAX;
+  j->limit = limit > 0 ? limit : 1;
+  if (last_key) snprintf(j->key, sizeof j->key, "%s", last_key);
+  j->cb = cb;
+  j->ud = ud;
+  j->base.run = hist_run;
+  j->base.done = hist_done;
+  c2c__submit(c, &j->base, 1);
+}
+
+/* ---- conversations --------------------------------------------------------------------- */
+typedef struct conv_job {
+  c2c_job_t base;
+  uint32_t app, user, peer;
+  int64_t since, kept;
+  im_conv_t *convs;
+  char **ids;          /* owns the peer ids of every row read (nids of them) */
+  size_t n, nids, cap;
+  int oom;
+  im_convs_cb cb;
+  void *ud;
+} conv_job_t;
+
+static void conv_row(void *ud, const store_recent_t *r)
+{
+  conv_job_t *j = ud;
+  if (j->oom || (j->peer && r->peer_no != j->peer)) return;
+  int hidden = r->hidden_seq && r->last_seq <= r->hidden_seq;
+  if (hidden || (!r->last_seq && !r->pinned_at_s)) return;
+  if (j->n == j->cap) {
+    size_t nc = j->cap ? j->cap * 2 : 16;
+    im_conv_t *a = realloc(j->convs, nc * sizeof *a);
+    if (a) j->convs = a;
+    char **ids = a ? realloc(j->ids, nc * sizeof *ids) : NULL;
+    if (ids) j->ids = ids;
+    if (!a || !ids) { j->oom = 1; return; }
+    j->cap = nc;
+  }
+  if (!(j->ids[j->nids] = strdup(r->peer_id ? r->peer_id : ""))) { j->oom = 1; return; }
+  j->convs[j->n] = (im_conv_t){ r->peer_no, j->ids[j->nids++], r->last_seq, r->last_time_s,
+                                r->read_seq > r->cleared_seq ? r->read_seq : r->cleared_seq, 0, r->pinned_at_s };
+  j->n++;
+}
+
+static int conv_cmp(const void *a, const void *b)
+{
+  const im_conv_t *x = a, *y = b;
+  if ((x->pinned_at_s != 0) != (y->pinned_at_s != 0)) return x->pinned_at_s ? -1 : 1;
+  if (x->pinned_at_s != y->pinned_at_s) return x->pinned_at_s > y->pinned_at_s ? -1 : 1;
+  if (x->last_time_s != y->last_time_s) return x->last_time_s > y->last_time_s ? -1 : 1;
+  return x->peer_no < y->peer_no ? -1 : x->peer_no > y->peer_no;
+}
+
+static int conv_run(store_t *s, c2c_job_t *jj)
+{
+  conv_job_t *j = (conv_job_t *)jj;
+  int rc = store_msg_recent_list(s, j->app, j->user, conv_row, j);
+  if (rc) return rc;
+  if (j->oom) return IMC_E_NOMEM;
+  qsort(j->convs, j->n, sizeof *j->convs, conv_cmp);
+  /* keep every pinned conversation and the `kept` most recent others */
+  size_t out = 0;
+  int64_t others = 0;
+  for (size_t i = 0; i < j->n; i++) {
+    if (!j->convs[i].pinned_at_s && others++ >= j->kept) continue;
+    j->convs[out++] = j->convs[i];
+  }
+  j->n = out; /* the ids array still owns every string */
+  for (size_t i = 0; i < j->n; i++) {
+    im_conv_t *cv = &j->convs[i];
+    rc = store_msg_unread(s, j->app, store_c2c_conv(j->user, cv->peer_no), cv->peer_no, cv->read_seq, j->since,
+                          &cv->unread);
+    if (rc) return rc;
+  }
+  return 0;
+}
+
+static void conv_done(c2c_job_t *jj, int rc)
+{
+  conv_job_t *j = (conv_job_t *)jj;
+  im_conv_list_t l = { j->convs, j->n };
+  j->cb(j->ud, rc, rc ? NULL : &l);
+  for (size_t i = 0; i < j->nids; i++) free(j->ids[i]);
+  free(j->ids);
+  free(j->convs);
+  free(j);
+}
+
+void im_c2c_conversations(im_c2c_t *c, uint32_t app, uint32_t user, uint32_t peer, im_convs_cb cb, void *ud)
+{
+  conv_job_t *j = calloc(1, sizeof *j);
+  if (!j) { cb(ud, IMC_E_NOMEM, NULL); return; }
+  j->app = app;
+  j->user = user;
+  j->peer = peer;
+  j->since = c2c__since(c, app, imc_clock_now_s());
+  j->kept = im_limit(c->lim, app, IM_LIMIT_RECENT_KEPT);
+  j->cb = cb;
+  j->ud = ud;
+  j->base.run = conv_run;
+  j->base.done = conv_done;
+  c2c__submit(c, &j->base, 1);
+}

@@ -1,0 +1,262 @@
+/* msgbody.c — see msgbody.h. Each element type is a table of fields
+ * {name, type, required, allowed values, nested table}; one walker checks
+ * every table, so a new element type or field is one row. */
+#include "im/msgbody.h"
+#include "util/err.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { T_STR, T_INT, T_NUM, T_STR_ARR, T_OBJ, T_OBJ_ARR, T_MSGLIST };
+enum { OPT = 0, REQ = 1 };
+
+typedef struct field {
+  const char *name;
+  uint8_t type;
+  uint8_t req;
+  const int64_t *allowed;     /* T_INT: the value must be one of these (NULL = any) */
+  uint8_t nallowed;
+  const struct field *sub;    /* T_OBJ / T_OBJ_ARR: the members' table */
+} field_t;
+
+#define ONLY(...) (const int64_t[]){ __VA_ARGS__ }, (uint8_t)(sizeof((int64_t[]){ __VA_ARGS__ }) / sizeof(int64_t))
+#define END { NULL, 0, 0, NULL, 0, NULL }
+
+static const field_t text_f[] = { { "Text", T_STR, REQ, NULL, 0, NULL }, END };
+static const field_t location_f[] = {
+  { "Desc", T_STR, OPT, NULL, 0, NULL }, { "Latitude", T_NUM, REQ, NULL, 0, NULL },
+  { "Longitude", T_NUM, REQ, NULL, 0, NULL }, END };
+static const field_t face_f[] = { { "Index", T_INT, REQ, NULL, 0, NULL }, { "Data", T_STR, OPT, NULL, 0, NULL }, END };
+static const field_t custom_f[] = {
+  { "Data", T_STR, REQ, NULL, 0, NULL }, { "Desc", T_STR, OPT, NULL, 0, NULL },
+  { "Ext", T_STR, OPT, NULL, 0, NULL }, { "Sound", T_STR, OPT, NULL, 0, NULL }, END };
+/* REST senders must give Url, UUID and Download_Flag 2 (§2.3). */
+static const field_t sound_f[] = {
+  { "Url", T_STR, REQ, NULL, 0, NULL }, { "UUID", T_STR, REQ, NULL, 0, NULL },
+  { "Size", T_INT, OPT, NULL, 0, NULL }, { "Second", T_INT, OPT, NULL, 0, NULL },
+  { "Download_Flag", T_INT, REQ, ONLY(2), NULL }, END };
+static const field_t image_info_f[] = {
+  { "Type", T_INT, REQ, ONLY(1, 2, 3), NULL }, { "Size", T_INT, REQ, NULL, 0, NULL },
+  { "Width", T_INT, REQ, NULL, 0, NULL }, { "Height", T_INT, REQ, NULL, 0, NULL },
+  { "URL", T_STR, REQ, NULL, 0, NULL }, END };
+static const field_t image_f[] = {
+  { "UUID", T_STR, REQ, NULL, 0, NULL }, { "ImageFormat", T_INT, REQ, ONLY(1, 2, 3, 4, 255), NULL },
+  { "ImageInfoArray", T_OBJ_ARR, REQ, NULL, 0, image_info_f }, END };
+/* The reference table spells fileName, its samples FileName: both accepted. */
+static const field_t file_f[] = {
+  { "Url", T_STR, REQ, NULL, 0, NULL }, { "UUID", T_STR, OPT, NULL, 0, NULL },
+  { "FileSize", T_INT, OPT, NULL, 0, NULL }, { "FileName", T_STR, OPT, NULL, 0, NULL },
+  { "fileName", T_STR, OPT, NULL, 0, NULL }, { "Download_Flag", T_INT, REQ, ONLY(2), NULL }, END };
+static const field_t video_f[] = {
+  { "VideoUrl", T_STR, REQ, NULL, 0, NULL }, { "VideoUUID", T_STR, OPT, NULL, 0, NULL },
+  { "VideoSize", T_INT, REQ, NULL, 0, NULL }, { "VideoSecond", T_INT, REQ, NULL, 0, NULL },
+  { "VideoFormat", T_STR, REQ, NULL, 0, NULL }, { "VideoDownloadFlag", T_INT, REQ, ONLY(2), NULL },
+  { "ThumbUrl", T_STR, REQ, NULL, 0, NULL }, { "ThumbUUID", T_STR, OPT, NULL, 0, NULL },
+  { "ThumbSize", T_INT, REQ, NULL, 0, NULL }, { "ThumbWidth", T_INT, REQ, NULL, 0, NULL },
+  { "ThumbHeight", T_INT, REQ, NULL, 0, NULL }, { "ThumbFormat", T_STR, REQ, NULL, 0, NULL },
+  { "ThumbDownloadFlag", T_INT, REQ, ONLY(2), NULL }, END };
+static const field_t relay_f[] = {
+  { "Title", T_STR, REQ, NULL, 0, NULL }, { "MsgNum", T_INT, REQ, NULL, 0, NULL },
+  { "CompatibleText", T_STR, OPT, NULL, 0, NULL }, { "AbstractList", T_STR_ARR, OPT, NULL, 0, NULL },
+  { "MsgList", T_MSGLIST, OPT, NULL, 0, NULL }, { "JsonMsgKey", T_STR, OPT, NULL, 0, NULL }, END };
+/* One forwarded message inside TIMRelayElem.MsgList (MsgBody checked apart). */
+static const field_t relay_item_f[] = {
+  { "From_Account", T_STR, REQ, NULL, 0, NULL }, { "To_Account", T_STR, OPT, NULL, 0, NULL },
+  { "GroupId", T_STR, OPT, NULL, 0, NULL }, { "MsgSeq", T_INT, OPT, NULL, 0, NULL },
+  { "MsgRandom", T_INT, OPT, NULL, 0, NULL }, { "MsgTimeStamp", T_INT, REQ, NULL, 0, NULL },
+  { "MsgBody", T_MSGLIST, REQ, NULL, 0, NULL }, { "CloudCustomData", T_STR, OPT, NULL, 0, NULL }, END };
+
+static const struct { const char *type; const field_t *fields; } elem_types[] = {
+  { "TIMTextElem", text_f }, { "TIMLocationElem", location_f }, { "TIMFaceElem", face_f },
+  { "TIMCustomElem", custom_f }, { "TIMSoundElem", sound_f }, { "TIMImageElem", image_f },
+  { "TIMFileElem", file_f }, { "TIMVideoFileElem", video_f }, { "TIMRelayElem", relay_f },
+};
+
+static const field_t android_f[] = {
+  { "Sound", T_STR, OPT, NULL, 0, NULL }, { "HuaWeiChannelID", T_STR, OPT, NULL, 0, NULL },
+  { "XiaoMiChannelID", T_STR, OPT, NULL, 0, NULL }, { "OPPOChannelID", T_STR, OPT, NULL, 0, NULL },
+  { "GoogleChannelID", T_STR, OPT, NULL, 0, NULL }, { "VIVOClassification", T_INT, OPT, ONLY(0, 1), NULL },
+  { "HuaWeiImportance", T_STR, OPT, NULL, 0, NULL }, { "ExtAsHuaweiIntentParam", T_INT, OPT, ONLY(0, 1), NULL },
+  { "HuaWeiCategory", T_STR, OPT, NULL, 0, NULL }, END };
+static const field_t apns_f[] = {
+  { "BadgeMode", T_INT, OPT, ONLY(0, 1), NULL }, { "Title", T_STR, OPT, NULL, 0, NULL },
+  { "SubTitle", T_STR, OPT, NULL, 0, NULL }, { "Image", T_STR, OPT, NULL, 0, NULL },
+  { "MutableContent", T_INT, OPT, ONLY(0, 1), NULL }, { "Sound", T_STR, OPT, NULL, 0, NULL }, END };
+static const field_t push_f[] = {
+  { "PushFlag", T_INT, OPT, ONLY(0, 1), NULL }, { "Title", T_STR, OPT, NULL, 0, NULL },
+  { "Desc", T_STR, OPT, NULL, 0, NULL }, { "Ext", T_STR, OPT, NULL, 0, NULL },
+  { "AndroidInfo", T_OBJ, OPT, NULL, 0, android_f }, { "ApnsInfo", T_OBJ, OPT, NULL, 0, apns_f }, END };
+
+static int body_check(const json_t *body, int depth, const char *where, char *why, size_t cap);
+
+/* Check obj against the table fs. err = the code for any failure. */
+static int obj_check(const json_t *obj, const field_t *fs, int depth, const char *where, int err, char *why, size_t cap)
+{
+  const char *key;
+  json_t *v;
+  json_object_foreach((json_t *)obj, key, v) {
+    const field_t *f = fs;
+    while (f->name && strcmp(f->name, key)) f++;
+    if (!f->name) return imc_errf(why, cap, err, "%s: unknown field %s", where, key);
+  }
+  for (const field_t *f = fs; f->name; f++) {
+    v = json_object_get(obj, f->name);
+    if (!v) {
+      if (f->req) return imc_errf(why, cap, err, "%s: %s is required", where, f->name);
+      continue;
+    }
+    char sub[200];
+    switch (f->type) {
+    case T_STR:
+      if (!json_is_string(v)) return imc_errf(why, cap, err, "%s: %s must be a string", where, f->name);
+      break;
+    case T_INT:
+      if (!json_is_integer(v)) return imc_errf(why, cap, err, "%s: %s must be an integer", where, f->name);
+      if (f->allowed) {
+        int ok = 0;
+        for (int i = 0; i < f->nallowed; i++) ok |= json_integer_value(v) == f->allowed[i];
+        if (!ok) return imc_errf(why, cap, err, "%s: %s=%lld is not allowed", where, f->name,
+                                 (long long)json_integer_value(v));
+      } else if (json_integer_value(v) < 0) {
+        return imc_errf(why, cap, err, "%s: %s must not be negative", where, f->name);
+      }
+      break;
+    case T_NUM:
+      if (!json_is_number(v)) return imc_errf(why, cap, err, "%s: %s must be a number", where, f->name);
+      break;
+    case T_STR_ARR: {
+      size_t i;
+      json_t *e;
+      if (!json_is_array(v)) return imc_errf(why, cap, err, "%s: %s must be an array of strings", where, f->name);
+      json_array_foreach(v, i, e) if (!json_is_string(e))
+        return imc_errf(why, cap, err, "%s: %s[%zu] must be a string", where, f->name, i);
+      break;
+    }
+    case T_OBJ: {
+      int rc;
+      if (!json_is_object(v)) return imc_errf(why, cap, err, "%s: %s must be an object", where, f->name);
+      snprintf(sub, sizeof sub, "%s.%s", where, f->name);
+      if ((rc = obj_check(v, f->sub, depth, sub, err, why, cap))) return rc;
+      break;
+    }
+    case T_OBJ_ARR: {
+      size_t i;
+      json_t *e;
+      int rc;
+      if (!json_is_array(v) || !json_array_size(v))
+        return imc_errf(why, cap, err, "%s: %s must be a non-empty array of objects", where, f->name);
+      json_array_foreach(v, i, e) {
+        snprintf(sub, sizeof sub, "%s.%s[%zu]", where, f->name, i);
+        if (!json_is_object(e)) return imc_errf(why, cap, err, "%s must be an object", sub);
+        if ((rc = obj_check(e, f->sub, depth, sub, err, why, cap))) return rc;
+      }
+      break;
+    }
+    case T_MSGLIST: {
+      size_t i;
+      json_t *e;
+      int rc;
+      snprintf(sub, sizeof sub, "%s.%s", where, f->name);
+      if (!strcmp(f->name, "MsgBody")) { /* a forwarded message's body */
+        if ((rc = body_check(v, depth + 1, sub, why, cap))) return rc == IMC_E_MSG_BODY_NOT_ARRAY ? IMC_E_MSG_BODY : rc;
+        break;
+      }
+      if (depth >= IM_MSGBODY_MAX_DEPTH)
+        return imc_errf(why, cap, err, "%s: relay elements nest at most %d levels", where, IM_MSGBODY_MAX_DEPTH);
+      if (!json_is_array(v)) return imc_errf(why, cap, err, "%s must be an array of messages", sub);
+      json_array_foreach(v, i, e) {
+        char item[232];
+        snprintf(item, sizeof item, "%s[%zu]", sub, i);
+        if (!json_is_object(e)) return imc_errf(why, cap, err, "%s must be an object", item);
+        if ((rc = obj_check(e, relay_item_f, depth, item, err, why, cap))) return rc;
+      }
+      break;
+    }
+    }
+  }
+  return 0;
+}
+
+static int body_check(const json_t *body, int depth, const char *where, char *why, size_t cap)
+{
+  size_t i;
+  json_t *el;
+  int customs = 0;
+  if (!json_is_array(body) || !json_array_size(body))
+    return imc_errf(why, cap, IMC_E_MSG_BODY_NOT_ARRAY, "%s must be a non-empty array", where);
+  if (json_array_size(body) > IM_MSGBODY_MAX_ELEMS)
+    return imc_errf(why, cap, IMC_E_MSG_BODY, "%s has more than %d elements", where, IM_MSGBODY_MAX_ELEMS);
+  json_array_foreach(body, i, el) {
+    char at[240];
+    snprintf(at, sizeof at, "%s[%zu]", where, i);
+    if (!json_is_object(el)) return imc_errf(why, cap, IMC_E_MSG_BODY, "%s must be an object", at);
+    const char *key;
+    json_t *v;
+    json_object_foreach(el, key, v)
+      if (strcmp(key, "MsgType") && strcmp(key, "MsgContent"))
+        return imc_errf(why, cap, IMC_E_MSG_BODY, "%s: unknown field %s", at, key);
+    json_t *type = json_object_get(el, "MsgType"), *content = json_object_get(el, "MsgContent");
+    if (!json_is_string(type)) return imc_errf(why, cap, IMC_E_MSG_BODY, "%s: MsgType must be a string", at);
+    if (!json_is_object(content)) return imc_errf(why, cap, IMC_E_MSG_BODY, "%s: MsgContent must be an object", at);
+    size_t t;
+    for (t = 0; t < sizeof elem_types / sizeof elem_types[0]; t++)
+      if (!strcmp(elem_types[t].type, json_string_value(type))) break;
+    if (t == sizeof elem_types / sizeof elem_types[0])
+      return imc_errf(why, cap, IMC_E_MSG_BODY, "%s: unknown MsgType %.40s", at, json_string_value(type));
+    /* §2.3: a combined message may hold only one custom element */
+    if (elem_types[t].fields == custom_f && ++customs > 1)
+      return imc_errf(why, cap, IMC_E_MSG_BODY, "%s: a message may hold only one TIMCustomElem", at);
+    snprintf(at + strlen(at), sizeof at - strlen(at), " %s", elem_types[t].type);
+    int rc = obj_check(content, elem_types[t].fields, depth, at, IMC_E_MSG_BODY, why, cap);
+    if (rc) return rc;
+    if (elem_types[t].fields == relay_f && !json_object_get(content, "MsgList") && !json_object_get(content, "JsonMsgKey"))
+      return imc_errf(why, cap, IMC_E_MSG_BODY, "%s: MsgList or JsonMsgKey is required", at);
+  }
+  return 0;
+}
+
+int im_msgbody_check(const json_t *body, char *why, size_t cap)
+{
+  if (cap) why[0] = 0;
+  return body_check(body, 0, "MsgBody", why, cap);
+}
+
+int im_push_info_check(const json_t *info, char *why, size_t cap)
+{
+  if (cap) why[0] = 0;
+  if (!info) return 0;
+  if (!json_is_object(info)) return imc_errf(why, cap, IMC_E_MSG_PUSH_INFO, "OfflinePushInfo must be an object");
+  int rc = obj_check(info, push_f, 0, "OfflinePushInfo", IMC_E_MSG_PUSH_INFO, why, cap);
+  if (rc) return rc;
+  size_t n = json_string_length(json_object_get(info, "Desc")) + json_string_length(json_object_get(info, "Ext"));
+  if (n > IM_PUSH_TEXT_MAX_BYTES)
+    return imc_errf(why, cap, IMC_E_MSG_PUSH_INFO, "OfflinePushInfo: Desc + Ext is %zu bytes (at most %d)", n,
+                    IM_PUSH_TEXT_MAX_BYTES);
+  return 0;
+}
+
+int im_msg_pack(const json_t *body, const json_t *cloud, const json_t *push, size_t max_bytes, char **out,
+                size_t *len, char *why, size_t cap)
+{
+  int rc = im_msgbody_check(body, why, cap);
+  if (rc) return rc;
+  if (cloud && !json_is_string(cloud)) return imc_errf(why, cap, IMC_E_MSG_JSON, "CloudCustomData must be a string");
+  if ((rc = im_push_info_check(push, why, cap))) return rc;
+  json_t *o = json_object();
+  if (!o) return IMC_E_NOMEM;
+  json_object_set(o, "MsgBody", (json_t *)body);
+  if (cloud) json_object_set(o, "CloudCustomData", (json_t *)cloud);
+  if (push) json_object_set(o, "OfflinePushInfo", (json_t *)push);
+  char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  json_decref(o);
+  if (!text) return IMC_E_NOMEM;
+  size_t n = strlen(text);
+  if (n > max_bytes) {
+    free(text);
+    return imc_errf(why, cap, IMC_E_MSG_TOO_BIG, "the message is %zu bytes packed (at most %zu)", n, max_bytes);
+  }
+  *out = text;
+  *len = n;
+  return 0;
+}

@@ -1,0 +1,45 @@
+/* msgbody.h — validation of a message's content (rest-api-reference §2.3):
+ * MsgBody and its nine element types, CloudCustomData, OfflinePushInfo, and
+ * the packed form stored with a message. Pure functions (no I/O, no clock),
+ * used by every front end so that the same input gets the same code.
+ *
+ * Rules (one table row per field in msgbody.c):
+ * - MsgBody is a non-empty array (else 90007) of at most IM_MSGBODY_MAX_ELEMS
+ *   objects {"MsgType": string, "MsgContent": object}; any other shape, an
+ *   unknown MsgType, an unknown or mistyped MsgContent field, a missing
+ *   required field, a Download_Flag other than 2 on sound/file/video, or a
+ *   second TIMCustomElem is 90002 (IMC_E_MSG_BODY).
+ * - TIMRelayElem nests MsgList[].MsgBody, validated by the same rules, at
+ *   most IM_MSGBODY_MAX_DEPTH relay levels deep.
+ * - CloudCustomData must be a string (90001 IMC_E_MSG_JSON otherwise).
+ * - OfflinePushInfo must match its documented shape and keep Desc + Ext
+ *   within 3072 bytes (the APNs payload advice) (90043 IMC_E_MSG_PUSH_INFO).
+ * - The packed message (compact JSON of MsgBody, CloudCustomData and
+ *   OfflinePushInfo) must fit max_bytes (93000 IMC_E_MSG_TOO_BIG).
+ * Every failing check writes a one-line reason naming the element index and
+ * field into why (cap bytes, may be 0).
+ */
+#ifndef IMC_IM_MSGBODY_H
+#define IMC_IM_MSGBODY_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#define IM_MSGBODY_MAX_ELEMS 64
+#define IM_MSGBODY_MAX_DEPTH 2
+#define IM_PUSH_TEXT_MAX_BYTES 3072
+
+/* Check a MsgBody value (NULL = absent → 90007). 0 or IMC_E_MSG_BODY_NOT_ARRAY / IMC_E_MSG_BODY. */
+int im_msgbody_check(const json_t *body, char *why, size_t cap);
+/* Check an OfflinePushInfo value (NULL = absent → 0). 0 or IMC_E_MSG_PUSH_INFO. */
+int im_push_info_check(const json_t *info, char *why, size_t cap);
+
+/* Validate body, cloud (CloudCustomData, may be NULL) and push (OfflinePushInfo,
+ * may be NULL), then pack them into one compact JSON object text
+ * {"MsgBody":…,"CloudCustomData":…,"OfflinePushInfo":…} (absent members
+ * omitted) of at most max_bytes. On success *out is malloc'd (caller frees)
+ * and *len its length. Errors: the codes above, IMC_E_MSG_TOO_BIG, IMC_E_NOMEM. */
+int im_msg_pack(const json_t *body, const json_t *cloud, const json_t *push, size_t max_bytes, char **out,
+                size_t *len, char *why, size_t cap);
+
+#endif

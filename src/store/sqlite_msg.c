@@ -1,0 +1,537 @@
+/* sqlite_msg.c — the SQLite backend of store_msg.h.
+ *
+ * Tables (migration 3 in sqlite.c): c2c_msg (rowid order ≈ time order, so the
+ * retention purge walks it from the start; UNIQUE(sdkappid, conv, seq) for
+ * history and sync; an index on (sdkappid, conv, random) for dedupe and
+ * MsgKey lookups), c2c_inbox (per-user event log, UNIQUE(sdkappid, user_no,
+ * useq)) and c2c_recent (one row per user and peer).
+ *
+ * Next sequences: the connection caches the next seq per (app, conv) and the
+ * next useq per (app, user); a miss reads max() once through the unique
+ * index. Any ROLLBACK on the connection clears both caches (sq__msg_rollback)
+ * because a rolled-back append may have advanced them. The caches are
+ * bounded: past CACHE_MAX entries they are cleared and refilled on demand.
+ * Only the writer's connection appends, so the cache is the truth.
+ */
+#include "store/sqlite_int.h"
+#include "util/err.h"
+#include "util/u64map.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define CACHE_MAX 1000000
+
+#define MSGCOLS "m.sdkappid,m.conv,m.seq,m.from_no,m.to_no,m.time_s,m.cseq,m.random,m.flags,m.life_s,m.body," \
+                "coalesce(fa.user_id,''),coalesce(ta.user_id,'')"
+#define MSGJOIN " LEFT JOIN accounts fa ON fa.sdkappid=m.sdkappid AND fa.user_no=m.from_no" \
+                " LEFT JOIN accounts ta ON ta.sdkappid=m.sdkappid AND ta.user_no=m.to_no"
+
+#define MSTMTS(X) \
+  X(MAX_SEQ, "SELECT max(seq) FROM c2c_msg WHERE sdkappid=?1 AND conv=?2") \
+  X(MAX_USEQ, "SELECT max(useq) FROM c2c_inbox WHERE sdkappid=?1 AND user_no=?2") \
+  X(DEDUPE, "SELECT seq,time_s,cseq FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND random=?3 AND from_no=?4" \
+            " AND time_s>=?5 ORDER BY seq LIMIT 1") \
+  X(DEDUPE_IMPORT, "SELECT seq,time_s,cseq FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND random=?3 AND cseq=?4" \
+                   " AND time_s=?5 ORDER BY seq LIMIT 1") \
+  X(INS, "INSERT INTO c2c_msg(sdkappid,conv,seq,from_no,to_no,time_s,cseq,random,flags,life_s,body)" \
+         " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)") \
+  X(INBOX_INS, "INSERT INTO c2c_inbox(sdkappid,user_no,useq,kind,conv,seq,at) VALUES(?1,?2,?3,?4,?5,?6,?7)") \
+  X(RECENT_LAST, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,last_seq,last_time) VALUES(?1,?2,?3,?4,?5)" \
+                 " ON CONFLICT DO UPDATE SET last_seq=excluded.last_seq, last_time=excluded.last_time") \
+  X(RECENT_READ, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,read_seq) VALUES(?1,?2,?3,?4)" \
+                 " ON CONFLICT DO UPDATE SET read_seq=max(read_seq, excluded.read_seq)") \
+  X(RECENT_PIN, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,pinned_at) VALUES(?1,?2,?3,?4)" \
+                " ON CONFLICT DO UPDATE SET pinned_at=excluded.pinned_at") \
+  X(RECENT_HIDE, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,hidden_seq) VALUES(?1,?2,?3,?4)" \
+                 " ON CONFLICT DO UPDATE SET hidden_seq=excluded.hidden_seq") \
+  X(RECENT_CLEAR, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,cleared_seq) VALUES(?1,?2,?3,?4)" \
+                  " ON CONFLICT DO UPDATE SET cleared_seq=max(cleared_seq, excluded.cleared_seq)") \
+  X(RECENT_LIST, "SELECT r.peer_no,coalesce(a.user_id,''),r.last_seq,r.last_time,r.read_seq,r.pinned_at,r.hidden_seq," \
+                 "r.cleared_seq FROM c2c_recent r LEFT JOIN accounts a ON a.sdkappid=r.sdkappid AND a.user_no=r.peer_no" \
+                 " WHERE r.sdkappid=?1 AND r.user_no=?2") \
+  X(RECENT_GET, "SELECT peer_no,'',last_seq,last_time,read_seq,pinned_at,hidden_seq,cleared_seq FROM c2c_recent" \
+                " WHERE sdkappid=?1 AND user_no=?2 AND peer_no=?3") \
+  X(RECENT_TRIM, "DELETE FROM c2c_recent WHERE sdkappid=?1 AND user_no=?2 AND pinned_at=0 AND peer_no NOT IN" \
+                 " (SELECT peer_no FROM c2c_recent WHERE sdkappid=?1 AND user_no=?2 AND pinned_at=0" \
+                 " ORDER BY last_time DESC, last_seq DESC LIMIT ?3)") \
+  X(INBOX_PAGE, "SELECT i.useq,i.kind,i.conv,i.seq,i.at," MSGCOLS ",coalesce(pa.user_id,'') FROM c2c_inbox i" \
+                " LEFT JOIN c2c_msg m ON m.sdkappid=i.sdkappid AND m.conv=i.conv AND m.seq=i.seq AND m.time_s>=?4" \
+                MSGJOIN " LEFT JOIN accounts pa ON pa.sdkappid=i.sdkappid AND pa.user_no=" \
+                "(CASE WHEN (i.conv>>32)=i.user_no THEN i.conv&4294967295 ELSE i.conv>>32 END) WHERE i.sdkappid=?1 AND i.user_no=?2 AND i.useq>?3 AND i.at>=?4 ORDER BY i.useq LIMIT ?5") \
+  X(GET, "SELECT " MSGCOLS " FROM c2c_msg m" MSGJOIN " WHERE m.sdkappid=?1 AND m.conv=?2 AND m.seq=?3") \
+  X(FIND_KEY, "SELECT " MSGCOLS " FROM c2c_msg m" MSGJOIN " WHERE m.sdkappid=?1 AND m.conv=?2 AND m.random=?3" \
+              " AND m.cseq=?4 AND m.time_s=?5 ORDER BY m.seq LIMIT 1") \
+  X(HISTORY, "SELECT " MSGCOLS " FROM c2c_msg m" MSGJOIN " WHERE m.sdkappid=?1 AND m.conv=?2 AND m.seq<?3 AND m.seq>?4" \
+             " AND m.time_s>=?5 AND m.time_s<=?6 ORDER BY m.seq DESC LIMIT ?7") \
+  X(SET_FLAGS, "UPDATE c2c_msg SET flags=flags|?4 WHERE sdkappid=?1 AND conv=?2 AND seq=?3") \
+  X(SET_BODY, "UPDATE c2c_msg SET body=?4, flags=flags|16 WHERE sdkappid=?1 AND conv=?2 AND seq=?3") \
+  X(UNREAD, "SELECT count(*) FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND seq>?3 AND from_no=?4 AND time_s>=?5" \
+            " AND (flags&3)=0") \
+  X(RECEIPT, "SELECT 1 FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND seq>?3 AND seq<=?4 AND from_no=?5" \
+             " AND (flags&8)!=0 LIMIT 1") \
+  X(ACCOUNT_ID, "SELECT user_id FROM accounts WHERE sdkappid=?1 AND user_no=?2") \
+  X(RECENT_USERS, "SELECT user_no FROM c2c_recent WHERE sdkappid=?1 GROUP BY user_no HAVING count(*)>?2") \
+  X(PURGE_MSG, "DELETE FROM c2c_msg WHERE id IN (SELECT id FROM c2c_msg m WHERE sdkappid=?1 AND time_s<?2" \
+               " AND seq<(SELECT max(seq) FROM c2c_msg m2 WHERE m2.sdkappid=m.sdkappid AND m2.conv=m.conv)" \
+               " ORDER BY id LIMIT ?3)") \
+  X(PURGE_INBOX, "DELETE FROM c2c_inbox WHERE id IN (SELECT id FROM c2c_inbox i WHERE sdkappid=?1 AND at<?2" \
+                 " AND useq<(SELECT max(useq) FROM c2c_inbox i2 WHERE i2.sdkappid=i.sdkappid AND i2.user_no=i.user_no)" \
+                 " ORDER BY id LIMIT ?3)")
+
+enum {
+#define X(name, sql) M_##name,
+  MSTMTS(X)
+#undef X
+  M__COUNT
+};
+static const char *const mstmt_sql[M__COUNT] = {
+#define X(name, sql) sql,
+  MSTMTS(X)
+#undef X
+};
+
+typedef struct app_cache { u64map_t conv, user; } app_cache_t; /* values: next sequence (never 0) */
+
+struct sqmsg {
+  sqlite3_stmt *st[M__COUNT];
+  u64map_t apps;         /* sdkappid → app_cache_t */
+  size_t entries;
+};
+
+static void cache_clear(struct sqmsg *m)
+{
+  for (size_t i = 0; i < m->apps.cap; i++) {
+    app_cache_t *a = m->apps.slots[i].val;
+    if (!m->apps.slots[i].key) continue;
+    u64map_free(&a->conv);
+    u64map_free(&a->user);
+    free(a);
+  }
+  u64map_free(&m->apps);
+  m->entries = 0;
+}
+
+void sq__msg_free(struct sqmsg *m)
+{
+  if (!m) return;
+  for (int i = 0; i < M__COUNT; i++) sqlite3_finalize(m->st[i]);
+  cache_clear(m);
+  free(m);
+}
+
+void sq__msg_rollback(struct sqmsg *m) { if (m) cache_clear(m); }
+
+static struct sqmsg *state(store_t *s)
+{
+  struct sqmsg **slot = sq__msg_slot(s);
+  if (!*slot) *slot = calloc(1, sizeof **slot);
+  return *slot;
+}
+
+static sqlite3_stmt *stmt(store_t *s, int id)
+{
+  struct sqmsg *m = state(s);
+  if (!m) return NULL;
+  if (!m->st[id] && sqlite3_prepare_v3(sq__db(s), mstmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &m->st[id], NULL) != SQLITE_OK)
+    return NULL;
+  sqlite3_reset(m->st[id]);
+  sqlite3_clear_bindings(m->st[id]);
+  return m->st[id];
+}
+
+static void bind_ints(sqlite3_stmt *st, int n, const int64_t *v)
+{
+  for (int i = 0; i < n; i++) sqlite3_bind_int64(st, i + 1, v[i]);
+}
+#define BIND(st, ...) bind_ints(st, (int)(sizeof((int64_t[]){ __VA_ARGS__ }) / sizeof(int64_t)), (int64_t[]){ __VA_ARGS__ })
+
+static int run(sqlite3_stmt *st)
+{
+  if (!st) return IMC_E_IO;
+  int r = sq__map_rc(sqlite3_step(st));
+  sqlite3_reset(st);
+  return r;
+}
+
+/* One integer from a one-row query (NULL → 0). */
+static int scalar(sqlite3_stmt *st, int64_t *out)
+{
+  if (!st) return IMC_E_IO;
+  int rc = sqlite3_step(st);
+  *out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+  sqlite3_reset(st);
+  return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq__map_rc(rc);
+}
+
+/* ---- next-sequence caches ----------------------------------------------------- */
+static app_cache_t *app_cache(struct sqmsg *m, uint32_t sdkappid)
+{
+  if (m->entries > CACHE_MAX) cache_clear(m);
+  app_cache_t *a = u64map_get(&m->apps, sdkappid);
+  if (a) return a;
+  if (!(a = calloc(1, sizeof *a))) return NULL;
+  if (u64map_put(&m->apps, sdkappid, a)) { free(a); return NULL; }
+  return a;
+}
+
+/* Next sequence for key in map: cached, else max()+1 from query q. */
+static int next_seq(store_t *s, u64map_t *map, uint64_t key, int q, uint32_t sdkappid, int64_t arg, uint32_t *out)
+{
+  uintptr_t v = (uintptr_t)u64map_get(map, key);
+  if (!v) {
+    int64_t max;
+    sqlite3_stmt *st = stmt(s, q);
+    if (!st) return IMC_E_IO;
+    BIND(st, sdkappid, arg);
+    int rc = scalar(st, &max);
+    if (rc) return rc;
+    v = (uintptr_t)max + 1;
+  }
+  if (v > UINT32_MAX) return IMC_E_RANGE;
+  *out = (uint32_t)v;
+  return 0;
+}
+
+static int set_next(struct sqmsg *m, u64map_t *map, uint64_t key, uint32_t used)
+{
+  if (!u64map_get(map, key)) m->entries++;
+  return u64map_put(map, key, (void *)((uintptr_t)used + 1));
+}
+
+/* ---- appends ------------------------------------------------------------------------ */
+static int inbox_add(store_t *s, uint32_t sdkappid, uint32_t user_no, store_ev_kind_t kind, uint64_t conv, uint32_t seq,
+                     int64_t at_s, uint32_t *useq)
+{
+  struct sqmsg *m = state(s);
+  app_cache_t *a = m ? app_cache(m, sdkappid) : NULL;
+  if (!a) return IMC_E_NOMEM;
+  uint32_t u;
+  int rc = next_seq(s, &a->user, user_no, M_MAX_USEQ, sdkappid, user_no, &u);
+  if (rc) return rc;
+  sqlite3_stmt *st = stmt(s, M_INBOX_INS);
+  if (!st) return IMC_E_IO;
+  BIND(st, sdkappid, user_no, u, kind, (int64_t)conv, seq, at_s);
+  if ((rc = run(st))) return rc;
+  if ((rc = set_next(m, &a->user, user_no, u))) return rc;
+  *useq = u;
+  return 0;
+}
+
+static int find_dup(store_t *s, store_msg_append_t *a)
+{
+  const store_msg_t *in = &a->m;
+  sqlite3_stmt *st;
+  if (a->import_dedupe) {
+    if (!(st = stmt(s, M_DEDUPE_IMPORT))) return IMC_E_IO;
+    BIND(st, in->sdkappid, (int64_t)in->conv, in->random, in->cseq, in->time_s);
+  } else {
+    if (!(st = stmt(s, M_DEDUPE))) return IMC_E_IO;
+    BIND(st, in->sdkappid, (int64_t)in->conv, in->random, in->from_no, a->dedupe_since_s);
+  }
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    a->dup = 1;
+    a->m.seq = (uint32_t)sqlite3_column_int64(st, 0);
+    a->m.time_s = sqlite3_column_int64(st, 1);
+    a->m.cseq = (uint32_t)sqlite3_column_int64(st, 2);
+  }
+  sqlite3_reset(st);
+  return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq__map_rc(rc);
+}
+
+static int recent_last(store_t *s, uint32_t sdkappid, uint32_t user, uint32_t peer, uint32_t seq, int64_t t)
+{
+  sqlite3_stmt *st = stmt(s, M_RECENT_LAST);
+  if (!st) return IMC_E_IO;
+  BIND(st, sdkappid, user, peer, seq, t);
+  return run(st);
+}
+
+static int sqm_append(store_t *s, store_msg_append_t *a)
+{
+  store_msg_t *in = &a->m;
+  struct sqmsg *m = state(s);
+  app_cache_t *ac = m ? app_cache(m, in->sdkappid) : NULL;
+  int rc;
+  a->dup = 0;
+  a->useq_from = a->useq_to = 0;
+  if (!ac) return IMC_E_NOMEM;
+  if ((a->dedupe_since_s || a->import_dedupe) && ((rc = find_dup(s, a)) || a->dup)) return rc;
+  if ((rc = next_seq(s, &ac->conv, in->conv, M_MAX_SEQ, in->sdkappid, (int64_t)in->conv, &in->seq))) return rc;
+  sqlite3_stmt *st = stmt(s, M_INS);
+  if (!st) return IMC_E_IO;
+  BIND(st, in->sdkappid, (int64_t)in->conv, in->seq, in->from_no, in->to_no, in->time_s, in->cseq, in->random,
+       in->flags, in->life_s);
+  sqlite3_bind_text(st, 11, in->body, (int)in->body_len, SQLITE_TRANSIENT);
+  if ((rc = run(st))) return rc;
+  if ((rc = set_next(m, &ac->conv, in->conv, in->seq))) return rc;
+  ac = NULL; /* inbox_add may clear the cache (bound) */
+  if (a->inbox_from &&
+      (rc = inbox_add(s, in->sdkappid, in->from_no, STORE_EV_MSG, in->conv, in->seq, in->time_s, &a->useq_from)))
+    return rc;
+  if (a->inbox_to && in->to_no != in->from_no &&
+      (rc = inbox_add(s, in->sdkappid, in->to_no, STORE_EV_MSG, in->conv, in->seq, in->time_s, &a->useq_to)))
+    return rc;
+  if (a->recent_from && (rc = recent_last(s, in->sdkappid, in->from_no, in->to_no, in->seq, in->time_s))) return rc;
+  if (a->recent_to && in->to_no != in->from_no &&
+      (rc = recent_last(s, in->sdkappid, in->to_no, in->from_no, in->seq, in->time_s)))
+    return rc;
+  if (a->read_to) {
+    if (!(st = stmt(s, M_RECENT_READ))) return IMC_E_IO;
+    BIND(st, in->sdkappid, in->to_no, in->from_no, in->seq);
+    if ((rc = run(st))) return rc;
+  }
+  return 0;
+}
+
+/* ---- reads --------------------------------------------------------------------------- */
+static void row_msg(sqlite3_stmt *st, int c, store_msg_t *m)
+{
+  m->sdkappid = (uint32_t)sqlite3_column_int64(st, c + 0);
+  m->conv = (uint64_t)sqlite3_column_int64(st, c + 1);
+  m->seq = (uint32_t)sqlite3_column_int64(st, c + 2);
+  m->from_no = (uint32_t)sqlite3_column_int64(st, c + 3);
+  m->to_no = (uint32_t)sqlite3_column_int64(st, c + 4);
+  m->time_s = sqlite3_column_int64(st, c + 5);
+  m->cseq = (uint32_t)sqlite3_column_int64(st, c + 6);
+  m->random = (uint32_t)sqlite3_column_int64(st, c + 7);
+  m->flags = (uint32_t)sqlite3_column_int64(st, c + 8);
+  m->life_s = sqlite3_column_int64(st, c + 9);
+  m->body = (const char *)sqlite3_column_text(st, c + 10);
+  m->body_len = (size_t)sqlite3_column_bytes(st, c + 10);
+  if (!m->body) m->body = "";
+  m->from_id = (const char *)sqlite3_column_text(st, c + 11);
+  m->to_id = (const char *)sqlite3_column_text(st, c + 12);
+  if (!m->from_id) m->from_id = "";
+  if (!m->to_id) m->to_id = "";
+}
+
+static int each_msg(sqlite3_stmt *st, store_msg_cb cb, void *ud, int *n)
+{
+  int rc;
+  *n = 0;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    store_msg_t m;
+    row_msg(st, 0, &m);
+    cb(ud, &m);
+    (*n)++;
+  }
+  sqlite3_reset(st);
+  return sq__map_rc(rc);
+}
+
+static int sqm_inbox_page(store_t *s, uint32_t sdkappid, uint32_t user_no, uint32_t after, int limit, int64_t since_s,
+                          store_inbox_cb cb, void *ud, uint32_t *max_useq)
+{
+  int64_t max;
+  sqlite3_stmt *st = stmt(s, M_MAX_USEQ);
+  if (!st) return IMC_E_IO;
+  BIND(st, sdkappid, user_no);
+  int rc = scalar(st, &max);
+  if (rc) return rc;
+  *max_useq = (uint32_t)max;
+  if (!(st = stmt(s, M_INBOX_PAGE))) return IMC_E_IO;
+  BIND(st, sdkappid, user_no, after, since_s, limit);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    store_inbox_ev_t e;
+    store_msg_t m;
+    e.useq = (uint32_t)sqlite3_column_int64(st, 0);
+    e.kind = (store_ev_kind_t)sqlite3_column_int(st, 1);
+    e.conv = (uint64_t)sqlite3_column_int64(st, 2);
+    e.seq = (uint32_t)sqlite3_column_int64(st, 3);
+    e.at_s = sqlite3_column_int64(st, 4);
+    e.peer_id = (const char *)sqlite3_column_text(st, 18);
+    if (!e.peer_id) e.peer_id = "";
+    e.msg = NULL;
+    if (sqlite3_column_type(st, 5) != SQLITE_NULL) { row_msg(st, 5, &m); e.msg = &m; }
+    cb(ud, &e);
+  }
+  sqlite3_reset(st);
+  return sq__map_rc(rc);
+}
+
+static int sqm_get(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t seq, store_msg_cb cb, void *ud)
+{
+  sqlite3_stmt *st = stmt(s, M_GET);
+  int n;
+  if (!st) return IMC_E_IO;
+  BIND(st, sdkappid, (int64_t)conv, seq);
+  int rc = each_msg(st, cb, ud, &n);
+  return rc ? rc : n ? 0 : IMC_E_NOTFOUND;
+}
+
+static int sqm_find_key(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t cseq, uint32_t random, int64_t time_s,
+                        store_msg_cb cb, void *ud)
+{
+  sqlite3_stmt *st = stmt(s, M_FIND_KEY);
+  int n;
+  if (!st) return IMC_E_IO;
+  BIND(st, sdkappid, (int64_t)conv, random, cseq, time_s);
+  int rc = each_msg(st, cb, ud, &n);
+  return rc ? rc : n ? 0 : IMC_E_NOTFOUND;
+}
+
+static int sqm_history(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t before_seq, uint32_t after_seq,
+                       int64_t min_t, int64_t max_t, int limit, store_msg_cb cb, void *ud)
+{
+  sqlite3_stmt *st = stmt(s, M_HISTORY);
+  int n;
+  if (!st) return IMC_E_IO;
+  BIND(st, sdkappid, (int64_t)conv, before_seq ? (int64_t)before_seq : INT64_MAX, after_seq, min_t, max_t, limit);
+  return each_msg(st, cb, ud, &n);
+}
+
+static int changed_one(store_t *s, int rc) { return rc ? rc : sqlite3_changes(sq__db(s)) ? 0 : IMC_E_NOTFOUND; }
+
+static int sqm_set_flags(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t seq, uint32_t bits)
+{
+  sqlite3_stmt *st = stmt(s, M_SET_FLAGS);
+  if (!st) return IMC_E_IO;
+  BIND(st, sdkappid, (int64_t)conv, seq, bits);
+  return changed_one(s, run(st));
+}
+
+static int sqm_set_body(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t seq, const char *body, size_t len)
+{
+  sqlite3_stmt *st = stmt(s, M_SET_BODY);
+  if (!st) return IMC_E_IO;
+  BIND(st, sdkappid, (int64_t)conv, seq);
+  sqlite3_bind_text(st, 4, body, (int)len, SQLITE_TRANSIENT);
+  return changed_one(s, run(st));
+}
+
+static void row_recent(sqlite3_stmt *st, store_recent_t *r)
+{
+  r->peer_no = (uint32_t)sqlite3_column_int64(st, 0);
+  r->peer_id = (const char *)sqlite3_column_text(st, 1);
+  r->last_seq = (uint32_t)sqlite3_column_int64(st, 2);
+  r->last_time_s = sqlite3_column_int64(st, 3);
+  r->read_seq = (uint32_t)sqlite3_column_int64(st, 4);
+  r->pinned_at_s = sqlite3_column_int64(st, 5);
+  r->hidden_seq = (uint32_t)sqlite3_column_int64(st, 6);
+  r->cleared_seq = (uint32_t)sqlite3_column_int64(st, 7);
+}
+
+static int sqm_recent_list(store_t *s, uint32_t sdkappid, uint32_t user_no, store_recent_cb cb, void *ud)
+{
+  sqlite3_stmt *st = stmt(s, M_RECENT_LIST);
+  int rc;
+  if (!st) return IMC_E_IO;
+  BIND(st, sdkappid, user_no);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    store_recent_t r;
+    row_recent(st, &r);
+    cb(ud, &r);
+  }
+  sqlite3_reset(st);
+  return sq__map_rc(rc);
+}
+
+static int sqm_recent_get(store_t *s, uint32_t sdkappid, uint32_t user_no, uint32_t peer_no, store_recent_t *out)
+{
+  sqlite3_stmt *st = stmt(s, M_RECENT_GET);
+  if (!st) return IMC_E_IO;
+  BIND(st, sdkappid, user_no, peer_no);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) { row_recent(st, out); out->peer_id = NULL; }
+  sqlite3_reset(st);
+  return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? IMC_E_NOTFOUND : sq__map_rc(rc);
+}
+
+static int sqm_recent_set(store_t *s, uint32_t sdkappid, uint32_t user_no, uint32_t peer_no, const char *field,
+                          int64_t value)
+{
+  static const struct { const char *field; int stmt; } fields[] = {
+    { "read_seq", M_RECENT_READ }, { "pinned_at_s", M_RECENT_PIN },
+    { "hidden_seq", M_RECENT_HIDE }, { "cleared_seq", M_RECENT_CLEAR },
+  };
+  for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+    if (strcmp(field, fields[i].field)) continue;
+    sqlite3_stmt *st = stmt(s, fields[i].stmt);
+    if (!st) return IMC_E_IO;
+    BIND(st, sdkappid, user_no, peer_no, value);
+    return run(st);
+  }
+  return IMC_E_INVAL;
+}
+
+static int sqm_unread(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t from_no, uint32_t after_seq,
+                      int64_t since_s, int64_t *n)
+{
+  sqlite3_stmt *st = stmt(s, M_UNREAD);
+  if (!st) return IMC_E_IO;
+  BIND(st, sdkappid, (int64_t)conv, after_seq, from_no, since_s);
+  return scalar(st, n);
+}
+
+static int sqm_receipt_wanted(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t from_no, uint32_t after_seq,
+                              uint32_t upto_seq, int *yes)
+{
+  sqlite3_stmt *st = stmt(s, M_RECEIPT);
+  int64_t v;
+  if (!st) return IMC_E_IO;
+  BIND(st, sdkappid, (int64_t)conv, after_seq, upto_seq, from_no);
+  int rc = scalar(st, &v);
+  *yes = v != 0;
+  return rc;
+}
+
+static int sqm_purge(store_t *s, uint32_t sdkappid, int64_t before_s, int limit, int64_t *deleted)
+{
+  int rc;
+  *deleted = 0;
+  for (int q = M_PURGE_MSG; q <= M_PURGE_INBOX; q++) {
+    sqlite3_stmt *st = stmt(s, q);
+    if (!st) return IMC_E_IO;
+    BIND(st, sdkappid, before_s, limit);
+    if ((rc = run(st))) return rc;
+    *deleted += sqlite3_changes(sq__db(s));
+  }
+  return 0;
+}
+
+static int sqm_recent_trim(store_t *s, uint32_t sdkappid, uint32_t user_no, int keep, int64_t *deleted)
+{
+  sqlite3_stmt *st = stmt(s, M_RECENT_TRIM);
+  if (!st) return IMC_E_IO;
+  BIND(st, sdkappid, user_no, keep);
+  int rc = run(st);
+  *deleted = rc ? 0 : sqlite3_changes(sq__db(s));
+  return rc;
+}
+
+static int sqm_account_id(store_t *s, uint32_t sdkappid, uint32_t user_no, char *buf, size_t cap)
+{
+  sqlite3_stmt *st = stmt(s, M_ACCOUNT_ID);
+  if (!st) return IMC_E_IO;
+  BIND(st, sdkappid, user_no);
+  int rc = sqlite3_step(st), r;
+  if (rc == SQLITE_ROW) {
+    size_t n = (size_t)sqlite3_column_bytes(st, 0);
+    const unsigned char *t = sqlite3_column_text(st, 0);
+    r = n + 1 > cap ? IMC_E_TOOBIG : 0;
+    if (!r) { memcpy(buf, t ? (const char *)t : "", n); buf[n] = 0; }
+  } else {
+    r = rc == SQLITE_DONE ? IMC_E_NOTFOUND : sq__map_rc(rc);
+  }
+  sqlite3_reset(st);
+  return r;
+}
+
+static int sqm_recent_users(store_t *s, uint32_t sdkappid, int more_than, store_account_cb cb, void *ud)
+{
+  sqlite3_stmt *st = stmt(s, M_RECENT_USERS);
+  int rc;
+  if (!st) return IMC_E_IO;
+  BIND(st, sdkappid, more_than);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) cb(ud, NULL, (uint32_t)sqlite3_column_int64(st, 0));
+  sqlite3_reset(st);
+  return sq__map_rc(rc);
+}
+
+const store_msg_vtab_t sq__msg_vtab = {
+  1, sqm_append, inbox_add, sqm_inbox_page, sqm_get, sqm_find_key, sqm_history, sqm_set_flags, sqm_set_body,
+  sqm_recent_list, sqm_recent_get, sqm_recent_set, sqm_unread, sqm_receipt_wanted, sqm_purge, sqm_recent_trim,
+  sqm_account_id, sqm_recent_users,
+};

@@ -1,0 +1,76 @@
+/* store_msg.c — dispatch of the store_msg_* API through the backend's
+ * message vtable (store_vtab_t.msg). */
+#include "store/store_msg.h"
+
+#define M(s) ((s)->vt->msg)
+
+int store_msg_append(store_t *s, store_msg_append_t *a) { return M(s)->append(s, a); }
+int store_msg_inbox_add(store_t *s, uint32_t app, uint32_t user, store_ev_kind_t k, uint64_t conv, uint32_t seq,
+                        int64_t at, uint32_t *useq)
+{
+  return M(s)->inbox_add(s, app, user, k, conv, seq, at, useq);
+}
+int store_msg_inbox_page(store_t *s, uint32_t app, uint32_t user, uint32_t after, int limit, int64_t since,
+                         store_inbox_cb cb, void *ud, uint32_t *max_useq)
+{
+  return M(s)->inbox_page(s, app, user, after, limit, since, cb, ud, max_useq);
+}
+int store_msg_get(store_t *s, uint32_t app, uint64_t conv, uint32_t seq, store_msg_cb cb, void *ud)
+{
+  return M(s)->get(s, app, conv, seq, cb, ud);
+}
+int store_msg_find_key(store_t *s, uint32_t app, uint64_t conv, uint32_t cseq, uint32_t random, int64_t t,
+                       store_msg_cb cb, void *ud)
+{
+  return M(s)->find_key(s, app, conv, cseq, random, t, cb, ud);
+}
+int store_msg_history(store_t *s, uint32_t app, uint64_t conv, uint32_t before, uint32_t after, int64_t min_t,
+                      int64_t max_t, int limit, store_msg_cb cb, void *ud)
+{
+  return M(s)->history(s, app, conv, before, after, min_t, max_t, limit, cb, ud);
+}
+int store_msg_set_flags(store_t *s, uint32_t app, uint64_t conv, uint32_t seq, uint32_t bits)
+{
+  return M(s)->set_flags(s, app, conv, seq, bits);
+}
+int store_msg_set_body(store_t *s, uint32_t app, uint64_t conv, uint32_t seq, const char *body, size_t len)
+{
+  return M(s)->set_body(s, app, conv, seq, body, len);
+}
+int store_msg_recent_list(store_t *s, uint32_t app, uint32_t user, store_recent_cb cb, void *ud)
+{
+  return M(s)->recent_list(s, app, user, cb, ud);
+}
+int store_msg_recent_get(store_t *s, uint32_t app, uint32_t user, uint32_t peer, store_recent_t *out)
+{
+  return M(s)->recent_get(s, app, user, peer, out);
+}
+int store_msg_recent_set(store_t *s, uint32_t app, uint32_t user, uint32_t peer, const char *field, int64_t v)
+{
+  return M(s)->recent_set(s, app, user, peer, field, v);
+}
+int store_msg_unread(store_t *s, uint32_t app, uint64_t conv, uint32_t from, uint32_t after, int64_t since, int64_t *n)
+{
+  return M(s)->unread(s, app, conv, from, after, since, n);
+}
+int store_msg_receipt_wanted(store_t *s, uint32_t app, uint64_t conv, uint32_t from, uint32_t after, uint32_t upto,
+                             int *yes)
+{
+  return M(s)->receipt_wanted(s, app, conv, from, after, upto, yes);
+}
+int store_msg_purge(store_t *s, uint32_t app, int64_t before, int limit, int64_t *deleted)
+{
+  return M(s)->purge(s, app, before, limit, deleted);
+}
+int store_msg_recent_trim(store_t *s, uint32_t app, uint32_t user, int keep, int64_t *deleted)
+{
+  return M(s)->recent_trim(s, app, user, keep, deleted);
+}
+int store_msg_account_id(store_t *s, uint32_t app, uint32_t user, char *buf, size_t cap)
+{
+  return M(s)->account_id(s, app, user, buf, cap);
+}
+int store_msg_recent_users(store_t *s, uint32_t app, int more_than, store_account_cb cb, void *ud)
+{
+  return M(s)->recent_users(s, app, more_than, cb, ud);
+}

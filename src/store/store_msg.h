@@ -1,0 +1,188 @@
+/* store_msg.h — durable one-to-one messages: the per-conversation message log,
+ * the per-user sync log (inbox) and the per-user conversation rows.
+ *
+ * Layout (docs/decisions/messaging-c2c-storage.md): a C2C conversation is the
+ * unordered pair of dense user numbers, conv = min << 32 | max. Messages are
+ * appended to (app, conv) with seq = 1, 2, 3 … gap-free; every event a user
+ * must see on all devices (a message, a recall, a read position, a receipt)
+ * is appended to that user's inbox with useq = 1, 2, 3 … gap-free. The next
+ * seq and useq are kept in memory by the backend's connection (read once with
+ * max() per conversation/user, forgotten on any rollback), so an append never
+ * reads-modifies-writes a counter row.
+ *
+ * All functions run on the connection's thread (the writer thread for
+ * appends, a reader for pages). Strings in records handed to callbacks are
+ * valid only during the callback. Every function returns 0 or IMC_E_*.
+ * A backend exposes these through store_vtab_t.msg (store_msg_vtab_t).
+ */
+#ifndef IMC_STORE_MSG_H
+#define IMC_STORE_MSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+/* Message flags (bits of store_msg_t.flags). */
+enum {
+  STORE_MSG_RECALLED     = 1u << 0,  /* MsgFlagBits 8 on the REST side */
+  STORE_MSG_NO_UNREAD    = 1u << 1,  /* SendMsgControl NoUnread */
+  STORE_MSG_NO_LAST      = 1u << 2,  /* SendMsgControl NoLastMsg */
+  STORE_MSG_NEED_RECEIPT = 1u << 3,  /* IsNeedReadReceipt */
+  STORE_MSG_MODIFIED     = 1u << 4,  /* body replaced by modify_c2c_msg */
+  STORE_MSG_IMPORTED     = 1u << 5,  /* importmsg */
+};
+
+/* Inbox event kinds. */
+typedef enum {
+  STORE_EV_MSG = 1,      /* a message of conv at seq */
+  STORE_EV_RECALL = 2,   /* the message at (conv, seq) was recalled */
+  STORE_EV_READ = 3,     /* this user read conv up to seq (own devices) */
+  STORE_EV_RECEIPT = 4,  /* the peer read conv up to seq (read receipt) */
+  STORE_EV_MODIFY = 5,   /* the message at (conv, seq) got a new body */
+  STORE_EV_CONV_DEL = 6, /* this user deleted the conversation (seq = 1: history cleared too) */
+  STORE_EV_CONV_PIN = 7, /* this user pinned (seq = 1) or unpinned (seq = 0) the conversation */
+} store_ev_kind_t;
+
+/* The conversation key of two users (order-free). */
+static inline uint64_t store_c2c_conv(uint32_t a, uint32_t b)
+{
+  return a < b ? (uint64_t)a << 32 | b : (uint64_t)b << 32 | a;
+}
+
+typedef struct store_msg {
+  uint32_t sdkappid;
+  uint64_t conv;
+  uint32_t seq;              /* server sequence in the conversation (1, 2, …) */
+  uint32_t from_no, to_no;
+  int64_t time_s;            /* server time (importmsg: the caller's MsgTimeStamp) */
+  uint32_t cseq, random;     /* the caller's MsgSeq and MsgRandom (MsgKey parts) */
+  uint32_t flags;            /* STORE_MSG_* */
+  int64_t life_s;            /* MsgLifeTime (offline delivery window) */
+  const char *body;          /* JSON object text {"MsgBody":…, …}; not NUL-terminated on output */
+  size_t body_len;
+  const char *from_id, *to_id; /* output only: the accounts' UserIDs ("" if deleted) */
+} store_msg_t;
+
+/* One append. The backend assigns seq (and useqs) unless it finds a
+ * duplicate: a message of the same conversation, sender and random with
+ * time_s >= dedupe_since_s (dedupe_since_s = 0: no check; import_dedupe: the
+ * importmsg rule instead — same cseq, random and time_s in either direction).
+ * A duplicate writes nothing and fills m.seq, m.time_s, m.cseq of the original. */
+typedef struct store_msg_append {
+  store_msg_t m;             /* in (seq ignored); out: seq */
+  int64_t dedupe_since_s;
+  uint8_t import_dedupe;
+  uint8_t inbox_from, inbox_to;   /* append an inbox event to sender / recipient */
+  uint8_t recent_from, recent_to; /* touch the conversation row of sender / recipient */
+  uint8_t read_to;                /* the recipient has read it (importmsg 2) */
+  /* out */
+  uint8_t dup;
+  uint32_t useq_from, useq_to;    /* 0 when no event was appended */
+} store_msg_append_t;
+
+typedef struct store_inbox_ev {
+  uint32_t useq;
+  store_ev_kind_t kind;
+  uint64_t conv;
+  uint32_t seq;
+  int64_t at_s;
+  const char *peer_id;       /* the other user of conv ("" if deleted) */
+  const store_msg_t *msg;    /* the message at (conv, seq) if it still exists, else NULL */
+} store_inbox_ev_t;
+
+/* A user's row for one conversation. */
+typedef struct store_recent {
+  uint32_t peer_no;
+  const char *peer_id;
+  uint32_t last_seq;          /* last message counted for the list (NoLastMsg skips) */
+  int64_t last_time_s;
+  uint32_t read_seq;          /* this user has read up to here */
+  int64_t pinned_at_s;        /* 0 = not pinned */
+  uint32_t hidden_seq;        /* deleted at this last_seq: hidden until a newer message */
+  uint32_t cleared_seq;       /* history up to here deleted for this user (ClearRamble) */
+} store_recent_t;
+
+typedef void (*store_msg_cb)(void *ud, const store_msg_t *m);
+typedef void (*store_inbox_cb)(void *ud, const store_inbox_ev_t *e);
+typedef void (*store_recent_cb)(void *ud, const store_recent_t *r);
+
+typedef struct store_msg_vtab {
+  int version;  /* 1 */
+  int (*append)(store_t *, store_msg_append_t *a);
+  int (*inbox_add)(store_t *, uint32_t sdkappid, uint32_t user_no, store_ev_kind_t kind, uint64_t conv, uint32_t seq,
+                   int64_t at_s, uint32_t *useq);
+  int (*inbox_page)(store_t *, uint32_t sdkappid, uint32_t user_no, uint32_t after_useq, int limit, int64_t since_s,
+                    store_inbox_cb cb, void *ud, uint32_t *max_useq);
+  int (*get)(store_t *, uint32_t sdkappid, uint64_t conv, uint32_t seq, store_msg_cb cb, void *ud);
+  int (*find_key)(store_t *, uint32_t sdkappid, uint64_t conv, uint32_t cseq, uint32_t random, int64_t time_s,
+                  store_msg_cb cb, void *ud);
+  int (*history)(store_t *, uint32_t sdkappid, uint64_t conv, uint32_t before_seq, uint32_t after_seq,
+                 int64_t min_time_s, int64_t max_time_s, int limit, store_msg_cb cb, void *ud);
+  int (*set_flags)(store_t *, uint32_t sdkappid, uint64_t conv, uint32_t seq, uint32_t set_bits);
+  int (*set_body)(store_t *, uint32_t sdkappid, uint64_t conv, uint32_t seq, const char *body, size_t len);
+  int (*recent_list)(store_t *, uint32_t sdkappid, uint32_t user_no, store_recent_cb cb, void *ud);
+  int (*recent_get)(store_t *, uint32_t sdkappid, uint32_t user_no, uint32_t peer_no, store_recent_t *out);
+  int (*recent_set)(store_t *, uint32_t sdkappid, uint32_t user_no, uint32_t peer_no, const char *field, int64_t value);
+  int (*unread)(store_t *, uint32_t sdkappid, uint64_t conv, uint32_t from_no, uint32_t after_seq, int64_t since_s,
+                int64_t *n);
+  int (*receipt_wanted)(store_t *, uint32_t sdkappid, uint64_t conv, uint32_t from_no, uint32_t after_seq,
+                        uint32_t upto_seq, int *yes);
+  int (*purge)(store_t *, uint32_t sdkappid, int64_t before_s, int limit, int64_t *deleted);
+  int (*recent_trim)(store_t *, uint32_t sdkappid, uint32_t user_no, int keep, int64_t *deleted);
+  int (*account_id)(store_t *, uint32_t sdkappid, uint32_t user_no, char *buf, size_t cap);
+  int (*recent_users)(store_t *, uint32_t sdkappid, int more_than, store_account_cb cb, void *ud);
+} store_msg_vtab_t;
+
+/* Append a message (see store_msg_append_t). IMC_E_RANGE when a sequence
+ * would pass 2^32-1. */
+int store_msg_append(store_t *s, store_msg_append_t *a);
+/* Append one event to a user's inbox; *useq = its sequence. */
+int store_msg_inbox_add(store_t *s, uint32_t sdkappid, uint32_t user_no, store_ev_kind_t kind, uint64_t conv,
+                        uint32_t seq, int64_t at_s, uint32_t *useq);
+/* Events of a user with useq > after_useq, oldest first, at most limit.
+ * Events at_s < since_s are skipped (retention). *max_useq = the user's
+ * highest useq at the time of the read (0 if none). */
+int store_msg_inbox_page(store_t *s, uint32_t sdkappid, uint32_t user_no, uint32_t after_useq, int limit,
+                         int64_t since_s, store_inbox_cb cb, void *ud, uint32_t *max_useq);
+/* One message; IMC_E_NOTFOUND. */
+int store_msg_get(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t seq, store_msg_cb cb, void *ud);
+/* The message of a MsgKey (cseq, random, time_s) in conv; IMC_E_NOTFOUND. */
+int store_msg_find_key(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t cseq, uint32_t random, int64_t time_s,
+                       store_msg_cb cb, void *ud);
+/* Messages of conv with after_seq < seq < before_seq (before_seq 0 = no
+ * bound) and min_time_s <= time_s <= max_time_s, newest first, at most limit. */
+int store_msg_history(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t before_seq, uint32_t after_seq,
+                      int64_t min_time_s, int64_t max_time_s, int limit, store_msg_cb cb, void *ud);
+/* OR bits into a message's flags; IMC_E_NOTFOUND. */
+int store_msg_set_flags(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t seq, uint32_t set_bits);
+/* Replace a message's body (and set STORE_MSG_MODIFIED); IMC_E_NOTFOUND. */
+int store_msg_set_body(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t seq, const char *body, size_t len);
+/* A user's conversation rows, any order. */
+int store_msg_recent_list(store_t *s, uint32_t sdkappid, uint32_t user_no, store_recent_cb cb, void *ud);
+/* One row (peer_id is NULL); IMC_E_NOTFOUND. */
+int store_msg_recent_get(store_t *s, uint32_t sdkappid, uint32_t user_no, uint32_t peer_no, store_recent_t *out);
+/* Set "read_seq" (never lowered), "pinned_at_s", "hidden_seq" or
+ * "cleared_seq" of a row, creating the row if needed. IMC_E_INVAL (field). */
+int store_msg_recent_set(store_t *s, uint32_t sdkappid, uint32_t user_no, uint32_t peer_no, const char *field,
+                         int64_t value);
+/* Messages of conv from from_no with seq > after_seq, time_s >= since_s,
+ * not recalled, not NoUnread. */
+int store_msg_unread(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t from_no, uint32_t after_seq,
+                     int64_t since_s, int64_t *n);
+/* *yes = 1 if a message from from_no in (after_seq, upto_seq] asked for a read receipt. */
+int store_msg_receipt_wanted(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t from_no, uint32_t after_seq,
+                             uint32_t upto_seq, int *yes);
+/* Delete at most limit of the app's oldest messages and inbox events with
+ * time < before_s; *deleted = rows deleted (< limit: nothing older is left). */
+int store_msg_purge(store_t *s, uint32_t sdkappid, int64_t before_s, int limit, int64_t *deleted);
+/* Keep the user's `keep` most recent unpinned conversation rows (pinned ones
+ * always stay); *deleted = rows removed. */
+int store_msg_recent_trim(store_t *s, uint32_t sdkappid, uint32_t user_no, int keep, int64_t *deleted);
+/* The UserID of a user number; IMC_E_NOTFOUND, IMC_E_TOOBIG (cap). */
+int store_msg_account_id(store_t *s, uint32_t sdkappid, uint32_t user_no, char *buf, size_t cap);
+/* Users of the app with more than more_than conversation rows (cb gets
+ * user_id NULL and the user number). */
+int store_msg_recent_users(store_t *s, uint32_t sdkappid, int more_than, store_account_cb cb, void *ud);
+
+#endif

@@ -1,0 +1,155 @@
+/* e2e_msg.h — helpers for the messaging end-to-end tests (header-only, on
+ * top of e2e.h): a WebSocket client that keeps frames it was not waiting for
+ * (pushes interleave with replies), JSON access with jansson, REST calls
+ * answered as parsed JSON. Test-only; aborts the test on protocol failures. */
+#ifndef IMC_TESTS_E2E_MSG_H
+#define IMC_TESTS_E2E_MSG_H
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "e2e.h"
+
+#define WSC_STASH 1024
+
+typedef struct wsc {
+  int fd;
+  json_t *stash[WSC_STASH];   /* frames received but not yet consumed, oldest first */
+  int n;
+  int next_id;
+} wsc_t;
+
+static inline void wsc_close(wsc_t *c)
+{
+  if (c->fd >= 0) close(c->fd);
+  c->fd = -1;
+  for (int i = 0; i < c->n; i++) json_decref(c->stash[i]);
+  c->n = 0;
+}
+
+/* Log in on a fresh connection; 0 or -1. */
+static inline int wsc_login(wsc_t *c, int port, uint32_t app, const char *key, const char *user, const char *platform)
+{
+  memset(c, 0, sizeof *c);
+  c->next_id = 100;
+  c->fd = e2e_ws_login(port, app, key, user, platform, NULL, 0);
+  return c->fd >= 0 ? 0 : -1;
+}
+
+/* Read one frame into the stash; 0 or -1 (timeout / closed). */
+static inline int wsc_read(wsc_t *c, int timeout_ms)
+{
+  static char buf[1 << 20];
+  int op = 0, cc = 0;
+  for (;;) {
+    int n = e2e_ws_recv(c->fd, &op, buf, sizeof buf, timeout_ms, &cc);
+    if (n < 0 || op == 8) return -1;
+    if (op != 1) continue;
+    json_t *o = json_loadb(buf, (size_t)n, 0, NULL);
+    if (!o || c->n == WSC_STASH) { json_decref(o); return -1; }
+    c->stash[c->n++] = o;
+    return 0;
+  }
+}
+
+/* The first frame (stashed or new) for which match(frame, arg) holds,
+ * removed from the stash (caller decrefs); NULL after timeout_ms. */
+static inline json_t *wsc_take(wsc_t *c, int (*match)(json_t *, const void *), const void *arg, int timeout_ms)
+{
+  for (;;) {
+    for (int i = 0; i < c->n; i++) {
+      if (!match(c->stash[i], arg)) continue;
+      json_t *o = c->stash[i];
+      memmove(&c->stash[i], &c->stash[i + 1], (size_t)(c->n - i - 1) * sizeof c->stash[0]);
+      c->n--;
+      return o;
+    }
+    if (wsc_read(c, timeout_ms)) return NULL;
+  }
+}
+
+static inline int match_id(json_t *o, const void *arg)
+{
+  json_t *id = json_object_get(o, "id");
+  return json_is_integer(id) && json_integer_value(id) == *(const int *)arg;
+}
+
+static inline int match_type(json_t *o, const void *arg)
+{
+  json_t *t = json_object_get(o, "type");
+  return json_is_string(t) && !strcmp(json_string_value(t), (const char *)arg);
+}
+
+/* Send {"id":N,"op":op, …fields} (fields: JSON object text without braces,
+ * may be "") and return the reply (caller decrefs); NULL on timeout. */
+static inline json_t *wsc_rpc(wsc_t *c, const char *op, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static inline json_t *wsc_rpc(wsc_t *c, const char *op, const char *fmt, ...)
+{
+  static char fields[1 << 16], frame[(1 << 16) + 128];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(fields, sizeof fields, fmt, ap);
+  va_end(ap);
+  int id = ++c->next_id;
+  snprintf(frame, sizeof frame, "{\"id\":%d,\"op\":\"%s\"%s%s}", id, op, fields[0] ? "," : "", fields);
+  if (e2e_ws_send_text(c->fd, frame)) return NULL;
+  return wsc_take(c, match_id, &id, 5000);
+}
+
+/* The next push of that type; NULL after timeout_ms. */
+static inline json_t *wsc_push(wsc_t *c, const char *type, int timeout_ms)
+{
+  return wsc_take(c, match_type, type, timeout_ms);
+}
+
+static inline json_int_t jint(json_t *o, const char *path)
+{
+  /* "a.b" walks objects */
+  char name[64];
+  const char *dot;
+  while ((dot = strchr(path, '.'))) {
+    snprintf(name, sizeof name, "%.*s", (int)(dot - path), path);
+    o = json_object_get(o, name);
+    path = dot + 1;
+  }
+  return json_integer_value(json_object_get(o, path));
+}
+
+static inline const char *jstr(json_t *o, const char *path)
+{
+  char name[64];
+  const char *dot;
+  while ((dot = strchr(path, '.'))) {
+    snprintf(name, sizeof name, "%.*s", (int)(dot - path), path);
+    o = json_object_get(o, name);
+    path = dot + 1;
+  }
+  const char *s = json_string_value(json_object_get(o, path));
+  return s ? s : "";
+}
+
+/* A REST v4 call as administrator; the parsed reply (caller decrefs). */
+static inline json_t *v4(int port, uint32_t app, const char *key, const char *cmd, const char *fmt, ...)
+  __attribute__((format(printf, 5, 6)));
+static inline json_t *v4(int port, uint32_t app, const char *key, const char *cmd, const char *fmt, ...)
+{
+  static char body[1 << 20], out[1 << 20];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(body, sizeof body, fmt, ap);
+  va_end(ap);
+  if (e2e_v4(port, app, key, "administrator", cmd, body, out, sizeof out) != 200) return NULL;
+  return json_loads(out, 0, NULL);
+}
+
+/* Import accounts (NULL-terminated). */
+static inline void import_users(int port, uint32_t app, const char *key, const char *const *users)
+{
+  for (; *users; users++) json_decref(v4(port, app, key, "im_open_login_svc/account_import", "{\"UserID\":\"%s\"}", *users));
+}
+
+#endif

@@ -1,0 +1,246 @@
+/* Unit tests for src/im/msgbody.c: every element type of rest-api-reference
+ * §2.3 accepted in its documented shape, and refused with its code for each
+ * missing required field, wrong field type, unknown field, bad flag; the
+ * one-custom-element rule; relay nesting; CloudCustomData; OfflinePushInfo;
+ * the packed size limit; MsgKey formatting and parsing. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "im/c2c.h"
+#include "im/msgbody.h"
+#include "util/err.h"
+
+static int check(const char *text, char *why, size_t cap)
+{
+  json_error_t e;
+  json_t *v = json_loads(text, JSON_DECODE_ANY, &e);
+  if (!v) fail_msg("bad test JSON: %s: %s", text, e.text);
+  int rc = im_msgbody_check(v, why, cap);
+  json_decref(v);
+  return rc;
+}
+
+#define EL(type, content) "{\"MsgType\":\"" type "\",\"MsgContent\":" content "}"
+
+/* One valid element per type. */
+static const char *const valid[] = {
+  EL("TIMTextElem", "{\"Text\":\"hello\"}"),
+  EL("TIMTextElem", "{\"Text\":\"\"}"),
+  EL("TIMLocationElem", "{\"Desc\":\"office\",\"Latitude\":22.54,\"Longitude\":113.93}"),
+  EL("TIMLocationElem", "{\"Latitude\":0,\"Longitude\":-1}"),
+  EL("TIMFaceElem", "{\"Index\":3,\"Data\":\"smile\"}"),
+  EL("TIMFaceElem", "{\"Index\":0}"),
+  EL("TIMCustomElem", "{\"Data\":\"{}\",\"Desc\":\"push\",\"Ext\":\"e\",\"Sound\":\"a.aiff\"}"),
+  EL("TIMSoundElem", "{\"Url\":\"https://x/a.m4a\",\"UUID\":\"u1\",\"Size\":100,\"Second\":3,\"Download_Flag\":2}"),
+  EL("TIMImageElem", "{\"UUID\":\"img\",\"ImageFormat\":255,\"ImageInfoArray\":[{\"Type\":1,\"Size\":10,\"Width\":1,\"Height\":1,"
+                     "\"URL\":\"u\"},{\"Type\":3,\"Size\":1,\"Width\":1,\"Height\":1,\"URL\":\"t\"}]}"),
+  EL("TIMFileElem", "{\"Url\":\"u\",\"UUID\":\"f\",\"FileSize\":9,\"FileName\":\"a.txt\",\"Download_Flag\":2}"),
+  EL("TIMFileElem", "{\"Url\":\"u\",\"fileName\":\"a.txt\",\"Download_Flag\":2}"),
+  EL("TIMVideoFileElem", "{\"VideoUrl\":\"v\",\"VideoUUID\":\"vu\",\"VideoSize\":1,\"VideoSecond\":2,\"VideoFormat\":\"mp4\","
+                         "\"VideoDownloadFlag\":2,\"ThumbUrl\":\"t\",\"ThumbUUID\":\"tu\",\"ThumbSize\":1,\"ThumbWidth\":2,"
+                         "\"ThumbHeight\":3,\"ThumbFormat\":\"jpg\",\"ThumbDownloadFlag\":2}"),
+  EL("TIMRelayElem", "{\"Title\":\"chat\",\"MsgNum\":1,\"CompatibleText\":\"upgrade\",\"AbstractList\":[\"a: hi\"],"
+                     "\"MsgList\":[{\"From_Account\":\"a\",\"To_Account\":\"b\",\"MsgSeq\":1,\"MsgRandom\":2,\"MsgTimeStamp\":3,"
+                     "\"MsgBody\":[" EL("TIMTextElem", "{\"Text\":\"hi\"}") "],\"CloudCustomData\":\"c\"}]}"),
+  EL("TIMRelayElem", "{\"Title\":\"chat\",\"MsgNum\":40,\"JsonMsgKey\":\"k\"}"),
+};
+
+static void test_valid_elements(void **st)
+{
+  (void)st;
+  char body[4096], why[256];
+  for (size_t i = 0; i < sizeof valid / sizeof valid[0]; i++) {
+    snprintf(body, sizeof body, "[%s]", valid[i]);
+    int rc = check(body, why, sizeof why);
+    if (rc) fail_msg("row %zu refused: %s", i, why);
+  }
+  /* a mixed message with one of each */
+  char all[16384] = "[";
+  for (size_t i = 0; i < sizeof valid / sizeof valid[0]; i += 2) {
+    strcat(all, valid[i]);
+    strcat(all, ",");
+  }
+  strcat(all, EL("TIMTextElem", "{\"Text\":\"end\"}") "]");
+  assert_int_equal(check(all, why, sizeof why), 0);
+}
+
+static const struct { const char *body; int code; const char *why; } invalid[] = {
+  /* shape */
+  { "null", IMC_E_MSG_BODY_NOT_ARRAY, "non-empty array" },
+  { "{}", IMC_E_MSG_BODY_NOT_ARRAY, "non-empty array" },
+  { "[]", IMC_E_MSG_BODY_NOT_ARRAY, "non-empty array" },
+  { "[1]", IMC_E_MSG_BODY, "must be an object" },
+  { "[{\"MsgType\":\"TIMTextElem\"}]", IMC_E_MSG_BODY, "MsgContent must be an object" },
+  { "[{\"MsgContent\":{}}]", IMC_E_MSG_BODY, "MsgType must be a string" },
+  { "[{\"MsgType\":7,\"MsgContent\":{}}]", IMC_E_MSG_BODY, "MsgType must be a string" },
+  { "[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"x\"},\"Extra\":1}]", IMC_E_MSG_BODY, "unknown field Extra" },
+  { "[" EL("TIMBogusElem", "{}") "]", IMC_E_MSG_BODY, "unknown MsgType TIMBogusElem" },
+  /* text */
+  { "[" EL("TIMTextElem", "{}") "]", IMC_E_MSG_BODY, "Text is required" },
+  { "[" EL("TIMTextElem", "{\"Text\":5}") "]", IMC_E_MSG_BODY, "Text must be a string" },
+  { "[" EL("TIMTextElem", "{\"Text\":\"a\",\"Font\":\"b\"}") "]", IMC_E_MSG_BODY, "unknown field Font" },
+  /* location */
+  { "[" EL("TIMLocationElem", "{\"Latitude\":1}") "]", IMC_E_MSG_BODY, "Longitude is required" },
+  { "[" EL("TIMLocationElem", "{\"Latitude\":\"1\",\"Longitude\":2}") "]", IMC_E_MSG_BODY, "Latitude must be a number" },
+  { "[" EL("TIMLocationElem", "{\"Desc\":1,\"Latitude\":1,\"Longitude\":2}") "]", IMC_E_MSG_BODY, "Desc must be a string" },
+  /* face */
+  { "[" EL("TIMFaceElem", "{\"Data\":\"x\"}") "]", IMC_E_MSG_BODY, "Index is required" },
+  { "[" EL("TIMFaceElem", "{\"Index\":1.5}") "]", IMC_E_MSG_BODY, "Index must be an integer" },
+  { "[" EL("TIMFaceElem", "{\"Index\":-1}") "]", IMC_E_MSG_BODY, "must not be negative" },
+  /* custom */
+  { "[" EL("TIMCustomElem", "{\"Desc\":\"x\"}") "]", IMC_E_MSG_BODY, "Data is required" },
+  { "[" EL("TIMCustomElem", "{\"Data\":{}}") "]", IMC_E_MSG_BODY, "Data must be a string" },
+  { "[" EL("TIMCustomElem", "{\"Data\":\"a\"}") "," EL("TIMCustomElem", "{\"Data\":\"b\"}") "]", IMC_E_MSG_BODY,
+    "only one TIMCustomElem" },
+  /* sound */
+  { "[" EL("TIMSoundElem", "{\"UUID\":\"u\",\"Download_Flag\":2}") "]", IMC_E_MSG_BODY, "Url is required" },
+  { "[" EL("TIMSoundElem", "{\"Url\":\"u\",\"Download_Flag\":2}") "]", IMC_E_MSG_BODY, "UUID is required" },
+  { "[" EL("TIMSoundElem", "{\"Url\":\"u\",\"UUID\":\"u\",\"Download_Flag\":1}") "]", IMC_E_MSG_BODY, "Download_Flag=1 is not allowed" },
+  { "[" EL("TIMSoundElem", "{\"Url\":\"u\",\"UUID\":\"u\",\"Second\":\"3\",\"Download_Flag\":2}") "]", IMC_E_MSG_BODY,
+    "Second must be an integer" },
+  /* image */
+  { "[" EL("TIMImageElem", "{\"UUID\":\"i\",\"ImageFormat\":5,\"ImageInfoArray\":[]}") "]", IMC_E_MSG_BODY, "ImageFormat=5" },
+  { "[" EL("TIMImageElem", "{\"UUID\":\"i\",\"ImageFormat\":1,\"ImageInfoArray\":[]}") "]", IMC_E_MSG_BODY, "non-empty array" },
+  { "[" EL("TIMImageElem", "{\"UUID\":\"i\",\"ImageFormat\":1,\"ImageInfoArray\":[{\"Type\":4,\"Size\":1,\"Width\":1,"
+                           "\"Height\":1,\"URL\":\"u\"}]}") "]", IMC_E_MSG_BODY, "Type=4" },
+  { "[" EL("TIMImageElem", "{\"UUID\":\"i\",\"ImageFormat\":1,\"ImageInfoArray\":[{\"Type\":1,\"Size\":1,\"Width\":1,"
+                           "\"Height\":1}]}") "]", IMC_E_MSG_BODY, "ImageInfoArray[0]: URL is required" },
+  { "[" EL("TIMImageElem", "{\"ImageFormat\":1,\"ImageInfoArray\":[1]}") "]", IMC_E_MSG_BODY, "UUID is required" },
+  /* file */
+  { "[" EL("TIMFileElem", "{\"Url\":\"u\"}") "]", IMC_E_MSG_BODY, "Download_Flag is required" },
+  { "[" EL("TIMFileElem", "{\"Url\":\"u\",\"FileSize\":\"9\",\"Download_Flag\":2}") "]", IMC_E_MSG_BODY, "FileSize must be an integer" },
+  { "[" EL("TIMFileElem", "{\"Download_Flag\":2}") "]", IMC_E_MSG_BODY, "Url is required" },
+  /* video */
+  { "[" EL("TIMVideoFileElem", "{\"VideoUrl\":\"v\",\"VideoSize\":1,\"VideoSecond\":2,\"VideoFormat\":\"mp4\","
+                               "\"VideoDownloadFlag\":1,\"ThumbUrl\":\"t\",\"ThumbSize\":1,\"ThumbWidth\":2,\"ThumbHeight\":3,"
+                               "\"ThumbFormat\":\"jpg\",\"ThumbDownloadFlag\":2}") "]", IMC_E_MSG_BODY, "VideoDownloadFlag=1" },
+  { "[" EL("TIMVideoFileElem", "{\"VideoUrl\":\"v\"}") "]", IMC_E_MSG_BODY, "VideoSize is required" },
+  /* relay */
+  { "[" EL("TIMRelayElem", "{\"Title\":\"t\",\"MsgNum\":1}") "]", IMC_E_MSG_BODY, "MsgList or JsonMsgKey is required" },
+  { "[" EL("TIMRelayElem", "{\"Title\":\"t\",\"MsgNum\":1,\"AbstractList\":[1]}") "]", IMC_E_MSG_BODY, "AbstractList[0]" },
+  { "[" EL("TIMRelayElem", "{\"Title\":\"t\",\"MsgNum\":1,\"MsgList\":[{\"From_Account\":\"a\",\"MsgTimeStamp\":1,"
+                           "\"MsgBody\":[]}]}") "]", IMC_E_MSG_BODY, "non-empty array" },
+  { "[" EL("TIMRelayElem", "{\"Title\":\"t\",\"MsgNum\":1,\"MsgList\":[{\"From_Account\":\"a\",\"MsgTimeStamp\":1,"
+                           "\"MsgBody\":[" EL("TIMTextElem", "{}") "]}]}") "]", IMC_E_MSG_BODY, "Text is required" },
+  { "[" EL("TIMRelayElem", "{\"Title\":\"t\",\"MsgNum\":1,\"MsgList\":[{\"From_Account\":\"a\",\"MsgTimeStamp\":1,\"MsgBody\":["
+        EL("TIMRelayElem", "{\"Title\":\"t\",\"MsgNum\":1,\"MsgList\":[{\"From_Account\":\"a\",\"MsgTimeStamp\":1,\"MsgBody\":["
+           EL("TIMRelayElem", "{\"Title\":\"t\",\"MsgNum\":1,\"JsonMsgKey\":\"k\",\"MsgList\":[]}") "]}]}") "]}]}") "]",
+    IMC_E_MSG_BODY, "nest at most" },
+};
+
+static void test_invalid_elements(void **st)
+{
+  (void)st;
+  char why[256];
+  for (size_t i = 0; i < sizeof invalid / sizeof invalid[0]; i++) {
+    int rc = check(invalid[i].body, why, sizeof why);
+    if (rc != invalid[i].code) fail_msg("row %zu: expected %s, got %s (%s)", i, imc_err_name(invalid[i].code), imc_err_name(rc), why);
+    if (!strstr(why, invalid[i].why)) fail_msg("row %zu: reason \"%s\" lacks \"%s\"", i, why, invalid[i].why);
+    assert_int_equal(check(invalid[i].body, NULL, 0), invalid[i].code); /* cap 0 is allowed */
+  }
+}
+
+static void test_push_info(void **st)
+{
+  (void)st;
+  char why[256];
+  static const struct { const char *info; int ok; } rows[] = {
+    { "{}", 1 },
+    { "{\"PushFlag\":1,\"Title\":\"t\",\"Desc\":\"d\",\"Ext\":\"{}\",\"AndroidInfo\":{\"Sound\":\"s\",\"HuaWeiChannelID\":\"h\","
+      "\"XiaoMiChannelID\":\"x\",\"OPPOChannelID\":\"o\",\"GoogleChannelID\":\"g\",\"VIVOClassification\":1,"
+      "\"HuaWeiImportance\":\"NORMAL\",\"ExtAsHuaweiIntentParam\":1,\"HuaWeiCategory\":\"IM\"},"
+      "\"ApnsInfo\":{\"BadgeMode\":1,\"Title\":\"t\",\"SubTitle\":\"s\",\"Image\":\"i\",\"MutableContent\":1,\"Sound\":\"x\"}}", 1 },
+    { "[]", 0 },
+    { "{\"PushFlag\":2}", 0 },
+    { "{\"Desc\":1}", 0 },
+    { "{\"AndroidInfo\":[]}", 0 },
+    { "{\"ApnsInfo\":{\"BadgeMode\":3}}", 0 },
+    { "{\"Unknown\":1}", 0 },
+  };
+  for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+    json_t *v = json_loads(rows[i].info, JSON_DECODE_ANY, NULL);
+    int rc = im_push_info_check(v, why, sizeof why);
+    json_decref(v);
+    if (rows[i].ok ? rc != 0 : rc != IMC_E_MSG_PUSH_INFO) fail_msg("row %zu: %s (%s)", i, imc_err_name(rc), why);
+  }
+  assert_int_equal(im_push_info_check(NULL, why, sizeof why), 0);
+  /* Desc + Ext over 3072 bytes */
+  char *big = malloc(4000);
+  memset(big, 'x', 3000);
+  big[3000] = 0;
+  json_t *v = json_pack("{s:s,s:s}", "Desc", big, "Ext", "0123456789012345678901234567890123456789012345678901234567890123456789012345");
+  assert_int_equal(im_push_info_check(v, why, sizeof why), IMC_E_MSG_PUSH_INFO);
+  assert_non_null(strstr(why, "Desc + Ext"));
+  json_decref(v);
+  free(big);
+}
+
+static void test_pack(void **st)
+{
+  (void)st;
+  char why[256], *out = NULL;
+  size_t len = 0;
+  json_t *body = json_loads("[" EL("TIMTextElem", "{\"Text\":\"hi\"}") "]", 0, NULL);
+  json_t *cc = json_string("c"), *push = json_loads("{\"Desc\":\"d\"}", 0, NULL), *bad = json_integer(1);
+  assert_int_equal(im_msg_pack(body, cc, push, 12288, &out, &len, why, sizeof why), 0);
+  assert_string_equal(out, "{\"MsgBody\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"hi\"}}],"
+                           "\"CloudCustomData\":\"c\",\"OfflinePushInfo\":{\"Desc\":\"d\"}}");
+  assert_int_equal(len, strlen(out));
+  free(out);
+  assert_int_equal(im_msg_pack(body, NULL, NULL, 12288, &out, &len, why, sizeof why), 0);
+  assert_string_equal(out, "{\"MsgBody\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"hi\"}}]}");
+  /* exactly at the limit is accepted, one byte less is 93000 */
+  size_t exact = strlen(out);
+  free(out);
+  assert_int_equal(im_msg_pack(body, NULL, NULL, exact, &out, &len, why, sizeof why), 0);
+  free(out);
+  assert_int_equal(im_msg_pack(body, NULL, NULL, exact - 1, &out, &len, why, sizeof why), IMC_E_MSG_TOO_BIG);
+  assert_int_equal(im_msg_pack(body, bad, NULL, 12288, &out, &len, why, sizeof why), IMC_E_MSG_JSON);
+  assert_int_equal(im_msg_pack(body, NULL, bad, 12288, &out, &len, why, sizeof why), IMC_E_MSG_PUSH_INFO);
+  assert_int_equal(im_msg_pack(NULL, NULL, NULL, 12288, &out, &len, why, sizeof why), IMC_E_MSG_BODY_NOT_ARRAY);
+  json_decref(body);
+  json_decref(cc);
+  json_decref(push);
+  json_decref(bad);
+}
+
+static void test_msg_key(void **st)
+{
+  (void)st;
+  char buf[64];
+  uint32_t a, b;
+  int64_t t;
+  im_msg_key(549396494, 2578554, 1584669680, buf, sizeof buf);
+  assert_string_equal(buf, "549396494_2578554_1584669680"); /* the reference's sample */
+  assert_int_equal(im_msg_key_parse(buf, &a, &b, &t), 0);
+  assert_int_equal(a, 549396494);
+  assert_int_equal(b, 2578554);
+  assert_int_equal(t, 1584669680);
+  im_msg_key(UINT32_MAX, 0, 0, buf, sizeof buf);
+  assert_int_equal(im_msg_key_parse(buf, &a, &b, &t), 0);
+  assert_int_equal(a, UINT32_MAX);
+  static const char *const bad[] = { "", "1_2", "1_2_", "_1_2", "1_2_3_4", "a_2_3", "4294967296_1_1", "1_-2_3", "1_2_3 ",
+                                     "1__3", NULL };
+  for (int i = 0; bad[i]; i++)
+    if (im_msg_key_parse(bad[i], &a, &b, &t) != IMC_E_MSG_KEY) fail_msg("accepted %s", bad[i]);
+  assert_int_equal(im_msg_key_parse(NULL, &a, &b, &t), IMC_E_MSG_KEY);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_valid_elements),
+    cmocka_unit_test(test_invalid_elements),
+    cmocka_unit_test(test_push_info),
+    cmocka_unit_test(test_pack),
+    cmocka_unit_test(test_msg_key),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
