@@ -157,6 +157,7 @@ void rest_account_check(rest_ctx_t *c);
 void rest_kick(rest_ctx_t *c);
 void rest_query_online_status(rest_ctx_t *c);
 void rest_querystate(rest_ctx_t *c);
+void rest_getappinfo(rest_ctx_t *c);   /* rest_appinfo.c */
 
 /* ---- client WebSocket (client_ws.c) --------------------------------------- */
 /* Per-connection state. Ownership: the open socket holds one reference; every
