@@ -20,6 +20,7 @@ SDKAPPID=$(field sdkappid < "$DATA/demo-app.json")
 KEY=$(field key < "$DATA/demo-app.json")
 ADMIN_SIG=$("$BIN" usersig gen --sdkappid "$SDKAPPID" --key "$KEY" --identifier administrator)
 USER_SIG=$("$BIN" usersig gen --sdkappid "$SDKAPPID" --key "$KEY" --identifier user1)
+USER2_SIG=$("$BIN" usersig gen --sdkappid "$SDKAPPID" --key "$KEY" --identifier user2)
 HOSTPORT=$LISTEN
 cat <<EOT
 
@@ -29,8 +30,9 @@ cat <<EOT
   secret key      $KEY
   admin UserSig   (identifier administrator, valid 180 days)
                   $ADMIN_SIG
-  user UserSig    (identifier user1, valid 180 days)
+  user UserSigs   (identifiers user1 and user2, valid 180 days)
                   $USER_SIG
+                  $USER2_SIG
 EOT
 if [ -n "${OPTOKEN:-}" ]; then
 cat <<EOT
@@ -39,6 +41,10 @@ cat <<EOT
 EOT
 fi
 cat <<EOT
+
+  Paste into the terminals of the README tour:
+
+export SDKAPPID=$SDKAPPID ADMIN_SIG='$ADMIN_SIG' USER_SIG='$USER_SIG' SIG_user2='$USER2_SIG' IMCLOUD_WS='ws://$HOSTPORT/ws'
 
   Try it:
   curl -s -X POST 'http://$HOSTPORT/v4/im_open_login_svc/account_import?sdkappid=$SDKAPPID&identifier=administrator&usersig=$ADMIN_SIG&random=1&contenttype=json' -d '{"UserID":"user1","Nick":"User One"}'
