@@ -33,7 +33,7 @@ DEPS_store   := store util
 DEPS_billing := billing util
 DEPS_plan    := plan billing util
 DEPS_tenant  := tenant plan billing store auth util
-DEPS_meter   := meter store util
+DEPS_meter   := meter tenant plan billing store auth util
 DEPS_im      := im store util
 DEPS_api     := $(filter-out cli,$(MODULES))
 DEPS_cli     := $(MODULES)
@@ -66,6 +66,18 @@ $(GEN_SRC): $(PRICEBOOKS) scripts/embed.sh
 $(GEN_OBJ): $(GEN_SRC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) -c $< -o $@
+
+# Version: the tree's `git describe` is compiled into util/version.o (rebuilt
+# when it changes; empty outside a git checkout).
+GIT_DESCRIBE := $(shell git describe --always --dirty 2>/dev/null | tr -cd 'A-Za-z0-9._+-')
+VERSION_STAMP := $(BUILD)/gen/git-describe
+$(VERSION_STAMP): FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(GIT_DESCRIBE)' | cmp -s - $@ || echo '$(GIT_DESCRIBE)' > $@
+$(BUILD)/obj/src/util/version.o: $(VERSION_STAMP)
+$(BUILD)/obj/src/util/version.o: ALLCFLAGS += -DIMC_GIT_DESCRIBE='"$(GIT_DESCRIBE)"'
+.PHONY: FORCE
+FORCE:
 
 define MODULE_RULES
 $(call lib_of,$(1)): $(call obj_of,$(1)) $(if $(filter billing,$(1)),$(GEN_OBJ))

@@ -1,14 +1,15 @@
 #!/bin/sh
 # `make run`: start imcloud on 127.0.0.1:8080 with an embedded SQLite database
 # under ./var. The first time, create a demo customer and app and an operator
-# token; every time, print the SDKAppID, the secret key, ready UserSigs and a
-# curl line that works when pasted. IMCLOUD_LISTEN / IMCLOUD_DATA override.
+# token. Every time: start the server, and only once it listens print the
+# SDKAppID, the secret key, ready-to-paste `export` lines for the README tour
+# and a curl line (so a taken port shows the server's "address already in use"
+# message and no banner). IMCLOUD_LISTEN / IMCLOUD_DATA / IMCLOUD_BIN override.
 set -e
 cd "$(dirname "$0")/.."
 BIN=${IMCLOUD_BIN:-build/imcloud}
 DATA=${IMCLOUD_DATA:-./var}
 LISTEN=${IMCLOUD_LISTEN:-127.0.0.1:8080}
-mkdir -p "$DATA"
 field() { sed -n "s/.*\"$1\":\"\{0,1\}\([^\",}]*\).*/\1/p"; }
 if [ ! -f "$DATA/demo-app.json" ]; then
   cid=$("$BIN" customer create --name "demo customer" --json --data "$DATA" | field id)
@@ -21,35 +22,57 @@ KEY=$(field key < "$DATA/demo-app.json")
 ADMIN_SIG=$("$BIN" usersig gen --sdkappid "$SDKAPPID" --key "$KEY" --identifier administrator)
 USER_SIG=$("$BIN" usersig gen --sdkappid "$SDKAPPID" --key "$KEY" --identifier user1)
 USER2_SIG=$("$BIN" usersig gen --sdkappid "$SDKAPPID" --key "$KEY" --identifier user2)
-HOSTPORT=$LISTEN
+
+PORTFILE="$DATA/run.port"
+rm -f "$PORTFILE"
+"$BIN" serve --listen "$LISTEN" --data "$DATA" --port-file "$PORTFILE" &
+PID=$!
+# Ctrl-C reaches the server directly (same process group) and stops it
+# gracefully; a TERM sent to this script is passed on.
+trap '' INT
+trap 'trapped=1; kill -TERM $PID 2>/dev/null || true' TERM
+status=0
+while [ ! -s "$PORTFILE" ]; do
+  if ! kill -0 "$PID" 2>/dev/null; then wait "$PID" || status=$?; exit "${status:-1}"; fi
+  sleep 0.1
+done
+HOSTPORT="${LISTEN%:*}:$(cat "$PORTFILE")"
 cat <<EOT
 
-  imcloud is starting on http://$HOSTPORT   (data: $DATA)
+  imcloud is running on http://$HOSTPORT   (data: $DATA; $("$BIN" --version))
 
   SDKAppID        $SDKAPPID
   secret key      $KEY
-  admin UserSig   (identifier administrator, valid 180 days)
-                  $ADMIN_SIG
-  user UserSigs   (identifiers user1 and user2, valid 180 days)
-                  $USER_SIG
-                  $USER2_SIG
+  admin UserSig   identifier administrator, valid 180 days
+  user UserSigs   identifiers user1 and user2, valid 180 days
 EOT
 if [ -n "${OPTOKEN:-}" ]; then
 cat <<EOT
   operator token  $OPTOKEN
-                  (shown once; stored hashed. New one: build/imcloud operator token --data $DATA)
+                  (shown once, stored hashed; a new one: $BIN operator token --data $DATA)
+EOT
+else
+cat <<EOT
+  operator token  shown on the first start only (stored hashed);
+                  a new one (the old one stops working): $BIN operator token --data $DATA
 EOT
 fi
 cat <<EOT
 
-  Paste into the terminals of the README tour:
+  For the README tour, paste into each terminal you use:
 
 export SDKAPPID=$SDKAPPID ADMIN_SIG='$ADMIN_SIG' USER_SIG='$USER_SIG' SIG_user2='$USER2_SIG' IMCLOUD_WS='ws://$HOSTPORT/ws'
 
-  Try it:
-  curl -s -X POST 'http://$HOSTPORT/v4/im_open_login_svc/account_import?sdkappid=$SDKAPPID&identifier=administrator&usersig=$ADMIN_SIG&random=1&contenttype=json' -d '{"UserID":"user1","Nick":"User One"}'
+  then try:
+  curl -s -X POST "http://$HOSTPORT/v4/im_open_login_svc/account_import?sdkappid=\$SDKAPPID&identifier=administrator&usersig=\$ADMIN_SIG&random=1&contenttype=json" -d '{"UserID":"user1","Nick":"User One"}'
 
-  WebSocket: ws://$HOSTPORT/ws   (see docs/protocol.md; send a login frame with the user UserSig)
+  WebSocket: ws://$HOSTPORT/ws   (docs/protocol.md; log in with \$USER_SIG)   Stop: Ctrl-C
 
 EOT
-exec "$BIN" serve --listen "$LISTEN" --data "$DATA"
+# the server's exit status (a trapped TERM interrupts `wait`: wait again)
+while :; do
+  trapped=0
+  if wait "$PID"; then status=0; else status=$?; fi
+  [ "$trapped" = 1 ] || break
+done
+exit "$status"

@@ -5,9 +5,16 @@
  * is durable, a read (GET) as a job on the reader pool, so the loop never
  * touches the disk. The token hash is checked from memory; a token rotated
  * by the CLI arrives through the change log (changes.c).
- * Documented in docs/operator-api.md. */
+ * Documented in docs/operator-api.md.
+ *
+ * Errors have one shape and one vocabulary: {"error":{"code","message"}}
+ * where code is the symbolic name of the IMC_E_* error (util/err.h) —
+ * NOTFOUND for an unknown endpoint as for a missing object, JSON_PARSE with
+ * line and column for a body that is not JSON, INVAL for a bad or unknown
+ * field; a known path with the wrong method is 405 with an Allow header. */
 #include "api/api_int.h"
 #include "auth/optoken.h"
+#include "meter/meter.h"
 #include "util/clock.h"
 #include "util/date.h"
 #include "util/err.h"
@@ -27,18 +34,25 @@ typedef struct op_req {
   json_t *out;        /* reply JSON, built on the writer thread */
   int created;        /* apps_create: `app` goes into the registry at once */
   store_app_t app;
+  tenant_lifecycle_t lc; /* its life cycle (no orders yet); zeroed = plan not ready */
   int (*run)(struct op_req *o, store_t *s);
 } op_req_t;
 
+/* The one error body of the operator API. */
+static json_t *err_json(int err, const char *msg)
+{
+  return json_pack("{s:{s:s,s:s}}", "error", "code", imc_err_name(err), "message", msg ? msg : imc_strerror(err));
+}
+
 static void reply_err(net_req_t *req, int status, int err, const char *msg)
 {
-  api_reply_json(req, status, json_pack("{s:{s:s,s:s}}", "error", "code", imc_err_name(err), "message", msg ? msg : imc_strerror(err)));
+  api_reply_json(req, status, err_json(err, msg));
 }
 
 static int fail(op_req_t *o, int status, int err, const char *msg)
 {
   o->status = status;
-  o->out = json_pack("{s:{s:s,s:s}}", "error", "code", imc_err_name(err), "message", msg ? msg : imc_strerror(err));
+  o->out = err_json(err, msg);
   return 0;
 }
 
@@ -92,9 +106,11 @@ static int apps_create(op_req_t *o, store_t *s)
   json_t *cust = json_object_get(o->body, "customer_id"), *name = json_object_get(o->body, "name");
   json_t *region = json_object_get(o->body, "region"), *created = json_object_get(o->body, "created_at");
   json_t *scheme = json_object_get(o->body, "scheme");
-  if (!json_is_integer(cust) || !json_is_string(name) || !json_is_string(region) || (created && !json_is_string(created)) ||
-      (scheme && !json_is_string(scheme)))
-    return fail(o, 400, IMC_E_INVAL, "customer_id (integer), name and region (strings) are required; created_at (YYYY-MM-DD) and scheme are optional strings");
+  if (!json_is_integer(cust)) return fail(o, 400, IMC_E_INVAL, "customer_id (integer) is required");
+  if (!json_is_string(name)) return fail(o, 400, IMC_E_INVAL, "name (string) is required");
+  if (!json_is_string(region)) return fail(o, 400, IMC_E_INVAL, "region (string) is required");
+  if (created && !json_is_string(created)) return fail(o, 400, IMC_E_INVAL, "created_at must be a string YYYY-MM-DD");
+  if (scheme && !json_is_string(scheme)) return fail(o, 400, IMC_E_INVAL, "scheme must be a string");
   tenant_app_params_t p = { .customer_id = json_integer_value(cust), .name = json_string_value(name),
                             .region = json_string_value(region), .scheme = scheme ? json_string_value(scheme) : NULL,
                             .now_s = imc_clock_now_s() };
@@ -103,11 +119,18 @@ static int apps_create(op_req_t *o, store_t *s)
     if (imc_date_parse(json_string_value(created), &y, &m, &d)) return fail(o, 400, IMC_E_INVAL, "created_at must be YYYY-MM-DD");
     p.created_at_s = imc_day_start(imc_days_from_civil(y, m, d), o->srv->tz_offset_s);
   }
+  const char *field, *rule;
+  char msg[160];
+  int bad = tenant_app_check(&p, &field, &rule); /* the message names the one wrong field */
+  if (bad) { snprintf(msg, sizeof msg, "%s %s", field, rule); return fail(o, 400, bad, msg); }
   store_app_t a;
   int rc = tenant_app_create(s, &p, &a);
-  if (!rc) { o->app = a; o->created = 1; }
+  if (!rc) {
+    o->app = a;
+    o->created = 1;
+    if (tenant_lifecycle(&a, NULL, 0, imc_day_of(p.now_s, o->srv->tz_offset_s), &o->lc)) memset(&o->lc, 0, sizeof o->lc);
+  }
   if (rc == IMC_E_NOTFOUND) return fail(o, 404, rc, "no such customer");
-  if (rc == IMC_E_INVAL || rc == IMC_E_BILL_SCHEME) return fail(o, 400, rc, "bad name, region or scheme");
   if (rc) return rc;
   o->status = 201;
   o->out = app_json(&a);
@@ -148,13 +171,19 @@ static int wallet_topup(op_req_t *o, store_t *s)
 {
   json_t *amount = json_object_get(o->body, "amount_fen"), *ref = json_object_get(o->body, "reference");
   json_t *reason = json_object_get(o->body, "reason");
-  if (!json_is_integer(amount) || !json_is_string(ref) || (reason && !json_is_string(reason)))
-    return fail(o, 400, IMC_E_INVAL, "amount_fen (integer) and reference (string) are required; reason is an optional string");
+  if (!json_is_integer(amount)) return fail(o, 400, IMC_E_INVAL, "amount_fen (integer) is required");
+  if (!json_is_string(ref)) return fail(o, 400, IMC_E_INVAL, "reference (string) is required");
+  if (reason && !json_is_string(reason)) return fail(o, 400, IMC_E_INVAL, "reason must be a string");
+  const char *field, *rule;
+  char msg[160];
+  if (tenant_wallet_check(json_integer_value(amount), reason ? json_string_value(reason) : "top-up", json_string_value(ref), &field, &rule)) {
+    snprintf(msg, sizeof msg, "%s %s", field, rule); /* names the one wrong field */
+    return fail(o, 400, IMC_E_INVAL, msg);
+  }
   store_ledger_t e;
   int rc = tenant_wallet_post(s, 1, o->id, TENANT_LEDGER_TOPUP, json_integer_value(amount),
                               reason ? json_string_value(reason) : "top-up", json_string_value(ref), imc_clock_now_s(), &e);
   if (rc == IMC_E_NOTFOUND) return fail(o, 404, rc, "no such customer");
-  if (rc == IMC_E_INVAL) return fail(o, 400, rc, "amount_fen must be 1..10^14, reason 1-200 bytes, reference 1-64 printable ASCII bytes");
   if (rc == IMC_E_EXISTS) return fail(o, 409, rc, "that reference was used for a different entry");
   if (rc) return rc;
   o->status = e.replayed ? 200 : 201;
@@ -163,21 +192,138 @@ static int wallet_topup(op_req_t *o, store_t *s)
   return 0;
 }
 
+/* ---- usage (docs/metering.md; the same JSON as `imcloud usage --json`) ------- */
+static int app_usage(op_req_t *o, store_t *s)
+{
+  char month[16];
+  int y, m;
+  if (net_req_query_param(o->req, "month", month, sizeof month) < 0 || imc_month_parse(month, &y, &m))
+    return fail(o, 400, IMC_E_INVAL, "month=YYYY-MM is required");
+  meter_report_t *r = malloc(sizeof *r);
+  if (!r) return IMC_E_NOMEM;
+  int rc = o->id <= UINT32_MAX ? meter_report(s, (uint32_t)o->id, y * 100 + m, o->srv->tz_offset_s, r) : IMC_E_NOTFOUND;
+  if (!rc && !(o->out = meter_report_json(r))) rc = IMC_E_NOMEM;
+  free(r);
+  if (rc == IMC_E_NOTFOUND) return fail(o, 404, rc, "no such app");
+  if (rc == IMC_E_CONFIG) return fail(o, 500, rc, "the billing_tz setting of the app's region is invalid");
+  return rc;
+}
+
+static int app_call_minutes(op_req_t *o, store_t *s)
+{
+  json_t *kind = json_object_get(o->body, "kind"), *min = json_object_get(o->body, "minutes");
+  json_t *id = json_object_get(o->body, "event_id"), *date = json_object_get(o->body, "date");
+  if (!json_is_string(kind) || !json_is_integer(min) || !json_is_string(id) || (date && !json_is_string(date)))
+    return fail(o, 400, IMC_E_INVAL, "kind, event_id (strings) and minutes (integer) are required; date (YYYY-MM-DD) is optional");
+  char err[256];
+  int32_t day;
+  int replayed = 0;
+  int rc = o->id <= UINT32_MAX ? meter_record_minutes(s, (uint32_t)o->id, json_string_value(kind), json_integer_value(min),
+                                                      json_string_value(id), date ? json_string_value(date) : NULL,
+                                                      imc_clock_now_s(), o->srv->tz_offset_s, &day, &replayed, err, sizeof err)
+                               : IMC_E_NOTFOUND;
+  if (rc == IMC_E_NOTFOUND) return fail(o, 404, rc, "no such app");
+  if (rc == IMC_E_INVAL || rc == IMC_E_METER_LATE) return fail(o, 400, rc, err);
+  if (rc == IMC_E_EXISTS) return fail(o, 409, rc, err);
+  if (rc) return rc;
+  char ds[16];
+  snprintf(ds, sizeof ds, "%04d-%02d-%02d", day / 10000, day / 100 % 100, day % 100);
+  o->status = replayed ? 200 : 201;
+  o->out = json_pack("{s:I,s:s,s:s,s:I,s:s,s:b}", "sdkappid", (json_int_t)o->id, "date", ds, "kind", json_string_value(kind),
+                     "minutes", (json_int_t)json_integer_value(min), "event_id", json_string_value(id), "replayed", replayed);
+  return 0;
+}
+
+/* ---- bills (docs/billing.md "Bills"; the objects `imcloud bill --json` prints) */
+typedef struct bills_ctx { json_t *arr; uint32_t app; int64_t now; int nomem; } bills_ctx_t;
+
+static void on_bill(void *ud, const store_bill_t *b)
+{
+  bills_ctx_t *c = ud;
+  if (c->app && b->sdkappid != c->app) return;
+  json_t *o = meter_bill_json(b, c->now);
+  if (!o || json_array_append_new(c->arr, o)) c->nomem = 1;
+}
+
+static int bills_list(op_req_t *o, store_t *s, int64_t customer_id, uint32_t app)
+{
+  bills_ctx_t c = { json_array(), app, imc_clock_now_s(), 0 };
+  int rc = store_bill_each(s, customer_id, 0, on_bill, &c);
+  if (!rc && c.nomem) rc = IMC_E_NOMEM;
+  if (rc) { json_decref(c.arr); return rc; }
+  o->out = json_pack("{s:o}", "bills", c.arr);
+  return 0;
+}
+
+static int app_bills(op_req_t *o, store_t *s)
+{
+  store_app_t a;
+  int rc = o->id <= UINT32_MAX ? store_app_get(s, (uint32_t)o->id, &a) : IMC_E_NOTFOUND;
+  if (rc == IMC_E_NOTFOUND) return fail(o, 404, rc, "no such app");
+  return rc ? rc : bills_list(o, s, a.customer_id, a.sdkappid);
+}
+
+static int customer_bills(op_req_t *o, store_t *s)
+{
+  store_customer_t c;
+  int rc = store_customer_get(s, o->id, &c);
+  if (rc == IMC_E_NOTFOUND) return fail(o, 404, rc, "no such customer");
+  return rc ? rc : bills_list(o, s, o->id, 0);
+}
+
+/* One row per endpoint. `fields` lists the body fields a POST accepts
+ * (space-separated); any other field is refused with 400 INVAL. Every POST
+ * row declares it; NULL leaves the body unchecked. */
 static const struct op_route {
   const char *method;
   const char *path;     /* "/operator/v1/apps/" + ":id" + suffix when has_id */
   int has_id;
   const char *suffix;   /* after the id ("/wallet"), NULL for none */
   int (*run)(op_req_t *, store_t *);
+  const char *fields;   /* POST body fields, space-separated */
 } routes[] = { /* GET rows run on the reader pool, POST rows on the writer */
-  { "GET", "/operator/v1/customers", 0, NULL, customers_list },
-  { "POST", "/operator/v1/customers", 0, NULL, customers_create },
-  { "GET", "/operator/v1/customers/", 1, "/wallet", wallet_show },
-  { "POST", "/operator/v1/customers/", 1, "/wallet/topups", wallet_topup },
-  { "GET", "/operator/v1/apps", 0, NULL, apps_list },
-  { "POST", "/operator/v1/apps", 0, NULL, apps_create },
-  { "GET", "/operator/v1/apps/", 1, NULL, apps_show },
+  { "GET", "/operator/v1/customers", 0, NULL, customers_list, NULL },
+  { "POST", "/operator/v1/customers", 0, NULL, customers_create, "name" },
+  { "GET", "/operator/v1/customers/", 1, "/wallet", wallet_show, NULL },
+  { "POST", "/operator/v1/customers/", 1, "/wallet/topups", wallet_topup, "amount_fen reference reason" },
+  { "GET", "/operator/v1/apps", 0, NULL, apps_list, NULL },
+  { "POST", "/operator/v1/apps", 0, NULL, apps_create, "customer_id name region created_at scheme" },
+  { "GET", "/operator/v1/apps/", 1, NULL, apps_show, NULL },
+  { "GET", "/operator/v1/apps/", 1, "/usage", app_usage, NULL },
+  { "GET", "/operator/v1/apps/", 1, "/bills", app_bills, NULL },
+  { "POST", "/operator/v1/apps/", 1, "/call-minutes", app_call_minutes, "kind minutes event_id date" },
+  { "GET", "/operator/v1/customers/", 1, "/bills", customer_bills, NULL },
 };
+
+/* 1 if name is one of the space-separated words of list. */
+static int field_listed(const char *list, const char *name)
+{
+  size_t n = strlen(name);
+  for (const char *p = list; *p;) {
+    const char *end = strchr(p, ' ');
+    size_t len = end ? (size_t)(end - p) : strlen(p);
+    if (len == n && !strncmp(p, name, n)) return 1;
+    p += len + (end ? 1 : 0);
+  }
+  return 0;
+}
+
+/* 1 if the path of route r matches; *id gets the path id of has_id rows. */
+static int route_matches(const struct op_route *r, const char *path, int64_t *id)
+{
+  size_t n = strlen(r->path);
+  if (!r->has_id) return !strcmp(path, r->path);
+  /* prefix, decimal id, suffix */
+  if (strncmp(path, r->path, n)) return 0;
+  const char *idp = path + n, *end = idp;
+  while (*end >= '0' && *end <= '9') end++;
+  const char *suffix = r->suffix ? r->suffix : "";
+  char digits[24];
+  if (end == idp || (size_t)(end - idp) >= sizeof digits || strcmp(end, suffix)) return 0;
+  memcpy(digits, idp, (size_t)(end - idp));
+  digits[end - idp] = 0;
+  return imc_parse_i64(digits, 1, INT64_MAX, id) == 0;
+}
 
 static int job_run(store_t *s, void *arg)
 {
@@ -193,7 +339,7 @@ static void job_done(void *arg, int rc)
   if (rc) { json_decref(o->out); reply_err(o->req, 500, rc, NULL); }
   else {
     /* the change log would bring it within change_poll_ms; the reply promises it now */
-    if (o->created && tenant_registry_app_upsert(o->srv->reg, &o->app))
+    if (o->created && tenant_registry_app_upsert(o->srv->reg, &o->app, &o->lc))
       IMC_WARN("operator", "msg=\"new app not in the registry until the change log brings it\" app=%u", o->app.sdkappid);
     api_reply_json(o->req, o->status, o->out);
   }
@@ -211,25 +357,27 @@ void op_handle(api_srv_t *srv, net_req_t *req)
   }
   const struct op_route *r = NULL;
   int64_t id = 0;
+  char allow[64] = "";
   for (size_t i = 0; i < sizeof routes / sizeof routes[0] && !r; i++) {
-    size_t n = strlen(routes[i].path);
-    if (!routes[i].has_id) {
-      if (strcmp(path, routes[i].path)) continue;
-    } else {
-      /* prefix, decimal id, suffix */
-      if (strncmp(path, routes[i].path, n)) continue;
-      const char *idp = path + n, *end = idp;
-      while (*end >= '0' && *end <= '9') end++;
-      const char *suffix = routes[i].suffix ? routes[i].suffix : "";
-      char digits[24];
-      if (end == idp || (size_t)(end - idp) >= sizeof digits || strcmp(end, suffix)) continue;
-      memcpy(digits, idp, (size_t)(end - idp));
-      digits[end - idp] = 0;
-      if (imc_parse_i64(digits, 1, INT64_MAX, &id)) continue;
-    }
+    if (!route_matches(&routes[i], path, &id)) continue;
     if (!strcmp(method, routes[i].method)) r = &routes[i];
+    else if (!strstr(allow, routes[i].method)) {
+      size_t n = strlen(allow);
+      snprintf(allow + n, sizeof allow - n, "%s%s", n ? ", " : "", routes[i].method);
+    }
   }
-  if (!r) { reply_err(req, 404, IMC_E_OP_NOT_FOUND, NULL); return; }
+  if (!r && allow[0]) {
+    char hdr[96], msg[128];
+    snprintf(hdr, sizeof hdr, "Allow: %s\r\n", allow);
+    snprintf(msg, sizeof msg, "%s is not allowed here; use %s", method, allow);
+    json_t *e = err_json(IMC_E_METHOD, msg);
+    char *text = json_dumps(e, JSON_COMPACT);
+    json_decref(e);
+    net_req_reply(req, 405, "application/json; charset=utf-8", text ? text : "", text ? strlen(text) : 0, hdr);
+    free(text);
+    return;
+  }
+  if (!r) { reply_err(req, 404, IMC_E_NOTFOUND, "no such endpoint (docs/operator-api.md lists them)"); return; }
   op_req_t *o = calloc(1, sizeof *o);
   if (!o) { reply_err(req, 500, IMC_E_NOMEM, NULL); return; }
   o->srv = srv;
@@ -238,9 +386,22 @@ void op_handle(api_srv_t *srv, net_req_t *req)
   o->run = r->run;
   if (!strcmp(method, "POST")) {
     size_t len;
-    const char *body = net_req_body(req, &len);
-    o->body = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, NULL);
-    if (!json_is_object(o->body)) { json_decref(o->body); free(o); reply_err(req, 400, IMC_E_JSON_PARSE, "the body must be a JSON object"); return; }
+    json_error_t jerr;
+    char msg[256];
+    const char *body = net_req_body(req, &len), *key;
+    json_t *v;
+    o->body = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!o->body) snprintf(msg, sizeof msg, "JSON parse error at line %d column %d: %s", jerr.line, jerr.column, jerr.text);
+    else if (!json_is_object(o->body)) snprintf(msg, sizeof msg, "JSON parse error: the body must be a JSON object");
+    if (!json_is_object(o->body)) { json_decref(o->body); free(o); reply_err(req, 400, IMC_E_JSON_PARSE, msg); return; }
+    if (r->fields) json_object_foreach(o->body, key, v) {
+      if (field_listed(r->fields, key)) continue;
+      snprintf(msg, sizeof msg, "unknown field \"%.64s\" (this endpoint takes: %s)", key, r->fields);
+      json_decref(o->body);
+      free(o);
+      reply_err(req, 400, IMC_E_INVAL, msg);
+      return;
+    }
   }
   o->job.run = job_run;
   o->job.done = job_done;

@@ -23,6 +23,7 @@ const rest_route_t rest_routes[] = {
   { "openim",            "modify_c2c_msg",      rest_modify_c2c_msg,         API_AUTH_ADMIN, 0,   64 * KB, "replace the body of a one-to-one message" },
   { "recentcontact",     "get_list",            rest_recentcontact_get_list, API_AUTH_ADMIN, 0,   16 * KB, "a user's conversations, pinned first, paged" },
   { "recentcontact",     "delete",              rest_recentcontact_delete,   API_AUTH_ADMIN, 0,   16 * KB, "delete a conversation (ClearRamble: and its history)" },
+  { "openconfigsvr",     "getappinfo",          rest_getappinfo,             API_AUTH_ADMIN, 0,   16 * KB, "the last 30 days of metered figures (docs/metering.md), one Result per day" },
   { 0, 0, 0, 0, 0, 0, 0 }
 };
 

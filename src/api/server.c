@@ -16,6 +16,7 @@
 #include "util/err.h"
 #include "util/log.h"
 #include "util/num.h"
+#include "util/version.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -29,7 +30,7 @@
 /* ---- HTTP dispatch ---------------------------------------------------------- */
 static void reply_not_found(net_req_t *req)
 {
-  static const char body[] = "{\"error\":{\"code\":\"NOT_FOUND\",\"message\":\"no such path; the REST API lives under /v4/, the operator API under /operator/v1/, the client WebSocket at /ws\"}}";
+  static const char body[] = "{\"error\":{\"code\":\"NOTFOUND\",\"message\":\"no such path; the REST API lives under /v4/, the operator API under /operator/v1/, the client WebSocket at /ws\"}}";
   net_req_reply(req, 404, "application/json", body, sizeof body - 1, NULL);
 }
 
@@ -96,6 +97,9 @@ static void on_tick(uv_timer_t *t)
   api_srv_t *srv = t->data;
   static int64_t last_sweep_s;
   int64_t now = imc_clock_now_s();
+  meter_advance(srv->meter, now);
+  int frc = meter_flush_submit(srv->meter, srv->writer, now); /* live counters to storage; kept pending on refusal */
+  if (frc) IMC_DEBUG("server", "msg=\"meter flush deferred\" err=%s", imc_err_name(frc));
   if (now - last_sweep_s >= 3600) { im_presence_sweep(srv->presence, now); last_sweep_s = now; }
   int64_t mono_s = (int64_t)(uv_now(srv->loop) / 1000); /* the interval runs on real time, the cutoff on the clock */
   if (!srv->stopping && mono_s - srv->last_purge_s >= srv->cfg->msg_purge_interval_s) {
@@ -130,6 +134,7 @@ static void on_net_closed(void *arg)
 {
   api_srv_t *srv = arg;
   srv->net = NULL;
+  meter_flush_submit(srv->meter, srv->writer, imc_clock_now_s()); /* the last live counters, before the writer stops */
   store_writer_stop(srv->writer, on_writer_stopped, srv);
 }
 
@@ -212,6 +217,7 @@ static void msg_limits_init(api_srv_t *srv)
   v[IM_LIMIT_DEDUPE_WINDOW_S] = cfg->msg_dedupe_window_s;
   v[IM_LIMIT_SYNC_PAGE] = cfg->msg_sync_page;
   v[IM_LIMIT_RECENT_PAGE] = cfg->msg_recent_page;
+  api_quota_im_limits(srv, &srv->limits); /* retention and recent conversations: the app's edition */
 }
 
 int api_serve(const api_cfg_t *cfg)
@@ -222,14 +228,15 @@ int api_serve(const api_cfg_t *cfg)
   int port, rc;
   memset(&srv, 0, sizeof srv);
   u64map_init(&srv.kicks);
+  u64map_init(&srv.quota_pending);
   srv.cfg = cfg;
   srv.tz_offset_s = (int)cfg->billing_tz_offset_s;
   signal(SIGPIPE, SIG_IGN);
   if ((rc = parse_listen(cfg->listen, host, sizeof host, &port))) {
     IMC_ERROR("server", "msg=\"listen must be HOST:PORT\" listen=%s", cfg->listen);
-    return 2;
+    return 1; /* a bad value: exit 1, as every command (cli.h) */
   }
-  if ((rc = start_test_clock(cfg))) { IMC_ERROR("server", "msg=\"test_clock_start must be YYYY-MM-DD\""); return 2; }
+  if ((rc = start_test_clock(cfg))) { IMC_ERROR("server", "msg=\"test_clock_start must be YYYY-MM-DD\""); return 1; }
   if (mkdir(cfg->data, 0700) && errno != EEXIST) {
     IMC_ERROR("server", "msg=\"cannot create data directory\" dir=%s errno=%d", cfg->data, errno);
     return 1;
@@ -241,7 +248,9 @@ int api_serve(const api_cfg_t *cfg)
   /* the log's end first: whatever commits while we load is applied again (idempotent) */
   if ((rc = api_changes_init(&srv, srv.store)) || (rc = op_token_init(&srv)) ||
       (rc = tenant_registry_load(srv.store, &srv.reg)) || (rc = im_presence_create(&srv.presence)) ||
-      (rc = store_kick_each(srv.store, load_kick, &srv)) || (rc = srv.exit_status ? IMC_E_NOMEM : 0)) {
+      (rc = store_kick_each(srv.store, load_kick, &srv)) || (rc = srv.exit_status ? IMC_E_NOMEM : 0) ||
+      (rc = meter_create((int)cfg->billing_tz_offset_s, &srv.meter)) ||
+      (rc = meter_load(srv.meter, srv.store, imc_clock_now_s()))) {
     IMC_ERROR("server", "msg=\"startup failed\" err=%s", imc_err_name(rc));
     goto out;
   }
@@ -285,22 +294,28 @@ int api_serve(const api_cfg_t *cfg)
   net_handlers_t h = { .ud = &srv, .on_http = on_http, .on_ws_open = cws_on_open, .on_ws_text = cws_on_text,
                        .on_ws_close = cws_on_close, .on_ws_deadline = cws_on_deadline };
   if ((rc = net_server_start(&loop, &ncfg, &h, &srv.net))) {
-    IMC_ERROR("server", "msg=\"cannot listen\" listen=%s err=%s", cfg->listen, imc_err_name(rc));
+    if (rc == IMC_E_ADDR_IN_USE)
+      IMC_ERROR("server", "msg=\"address already in use: another process listens on %s; pick another address with "
+                "--listen HOST:PORT (or IMCLOUD_LISTEN=127.0.0.1:8081 make run)\" listen=%s err=%s", cfg->listen, cfg->listen,
+                imc_err_name(rc));
+    else IMC_ERROR("server", "msg=\"cannot listen\" listen=%s err=%s", cfg->listen, imc_err_name(rc));
     store_writer_stop(srv.writer, NULL, NULL);
     store_reader_stop(srv.reader, NULL, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     goto out_loop;
   }
-  int bound = net_server_port(srv.net);
-  if (cfg->port_file[0] && write_port_file(cfg->port_file, bound))
-    IMC_WARN("server", "msg=\"cannot write port file\" path=%s", cfg->port_file);
-  IMC_INFO("server", "msg=\"listening\" addr=%s:%d data=%s apps=%zu ws=%s", host, bound, cfg->data,
-           tenant_registry_app_count(srv.reg), cfg->ws_path);
+  /* signals are handled before the port file announces the server ready */
   uv_signal_init(&loop, &srv.sig_int);
   uv_signal_init(&loop, &srv.sig_term);
   srv.sig_int.data = srv.sig_term.data = &srv;
   uv_signal_start(&srv.sig_int, on_signal, SIGINT);
   uv_signal_start(&srv.sig_term, on_signal, SIGTERM);
+  int bound = net_server_port(srv.net);
+  if (cfg->port_file[0] && write_port_file(cfg->port_file, bound))
+    IMC_WARN("server", "msg=\"cannot write port file\" path=%s", cfg->port_file);
+  char vq[160];
+  IMC_INFO("server", "msg=\"listening\" addr=%s:%d data=%s apps=%zu ws=%s version=%s", host, bound, cfg->data,
+           tenant_registry_app_count(srv.reg), cfg->ws_path, imc_log_q(vq, sizeof vq, imc_version_build()));
   uv_timer_init(&loop, &srv.tick);
   uv_timer_init(&loop, &srv.stop_timer);
   srv.tick.data = srv.stop_timer.data = &srv;
@@ -316,6 +331,9 @@ out_loop:
 out:
   for (size_t i = 0; i < srv.kicks.cap; i++) free(srv.kicks.slots[i].val);
   u64map_free(&srv.kicks);
+  for (size_t i = 0; i < srv.quota_pending.cap; i++) free(srv.quota_pending.slots[i].val);
+  u64map_free(&srv.quota_pending);
+  meter_free(srv.meter);
   im_presence_free(srv.presence);
   tenant_registry_free(srv.reg);
   store_close(srv.store);

@@ -82,6 +82,9 @@ const bill_book_t *bill_book_builtin(bill_scheme_t s);
 const char *bill_book_builtin_error(bill_scheme_t s);
 
 bill_scheme_t bill_book_scheme(const bill_book_t *b);
+/* First day (day index, util/date.h) the book was offered, INT64_MIN when
+ * the book gives no start (legacy). No month before it can be billed on it. */
+int64_t bill_book_effective_from(const bill_book_t *b);
 int bill_book_editions(const bill_book_t *b);
 /* Edition code ("pro") and names by index, or NULL. */
 const char *bill_book_edition_code(const bill_book_t *b, int edition);

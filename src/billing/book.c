@@ -361,6 +361,9 @@ int bill_book_load(const char *json, size_t len, bill_book_t **out, char *err, s
   b->effective_from = date_get(&l, root, "effective_from", INT64_MIN);
   b->effective_to = date_get(&l, root, "effective_to", INT64_MAX);
   if (b->effective_from > b->effective_to) fail(&l, "book: effective_from is after effective_to");
+  json_t *lc = json_object_get(root, "lifecycle");
+  if (lc && !json_is_object(lc)) fail(&l, "book: \"lifecycle\" must be an object");
+  else if (lc) b->grace_days = int_get(&l, lc, "grace_days", 0, 366, 0, INT64_MIN, "lifecycle");
   b->operator_config = bool_get(root, "operator_config");
   b->config_note = str_opt(root, "config_note");
 
@@ -410,6 +413,7 @@ void bill_book_free(bill_book_t *b)
 }
 
 bill_scheme_t bill_book_scheme(const bill_book_t *b) { return b->scheme; }
+int64_t bill_book_effective_from(const bill_book_t *b) { return b->effective_from; }
 int bill_book_editions(const bill_book_t *b) { return b->neditions; }
 int bill_book_edition_find(const bill_book_t *b, const char *code) { return edition_index(b, code); }
 int bill_book_free_edition(const bill_book_t *b) { (void)b; return 0; }

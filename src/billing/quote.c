@@ -40,7 +40,7 @@ static const struct { const char *name; int takes_value, repeat; } qopts[Q__COUN
 static int num(const char *opt, const char *s, int64_t max, int64_t *out, char *err, size_t cap)
 {
   int rc = imc_parse_i64(s, 0, max, out);
-  if (rc == IMC_E_RANGE) return perr(err, cap, IMC_E_BILL_NUMBER, "%s: %s is out of range 0..%lld", opt, s, (long long)max);
+  if (rc == IMC_E_RANGE) return perr(err, cap, IMC_E_BILL_NUMBER, "%s: \"%s\" is out of range 0..%lld", opt, s, (long long)max);
   if (rc) return perr(err, cap, IMC_E_BILL_NUMBER, "%s: \"%s\" is not a non-negative integer", opt, s);
   return 0;
 }

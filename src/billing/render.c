@@ -2,6 +2,7 @@
  * item names) and as JSON (integer fen). Writes into a caller buffer and
  * returns the length it needed, like snprintf; never allocates. */
 #include "billing/billing_int.h"
+#include "util/textwidth.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -53,51 +54,146 @@ static size_t finish(bill_buf_t *b)
 }
 
 /* ---- text ------------------------------------------------------------------- */
+/* The table fits BILL_TEXT_COLS terminal columns, measured by display width
+ * (Chinese takes two columns, util/textwidth.h). Each line item is two rows:
+ * item, quantity, unit and amount in aligned columns, then an indented row
+ * with the code, the kind, the unit price, the rule and the detail, wrapped. */
+#define BILL_TEXT_COLS 100
+
+/* Put s padded to width columns (left-aligned, or right-aligned when right). */
+static void put_cell(bill_buf_t *o, const char *s, int width, int right)
+{
+  int pad = imc_text_pad(s, width);
+  if (right) bill__put(o, "%*s%s", pad, "", s);
+  else bill__put(o, "%s%*s", s, pad, "");
+}
+
+/* Put text word-wrapped to BILL_TEXT_COLS: the first row after `first`
+ * (already-formatted prefix), continuation rows indented by `indent` spaces.
+ * A word wider than a row is split at a character boundary. */
+static void put_wrapped(bill_buf_t *o, const char *first, int indent, const char *text)
+{
+  size_t col = imc_text_width(first);
+  bill__put(o, "%s", first);
+  const char *p = text;
+  while (*p) {
+    while (*p == ' ') p++;
+    if (!*p) break;
+    size_t wlen = strcspn(p, " ");
+    char word[512];
+    size_t n = wlen < sizeof word - 1 ? wlen : sizeof word - 1;
+    memcpy(word, p, n);
+    word[n] = 0;
+    size_t ww = imc_text_width(word);
+    int at_start = col <= (size_t)indent;
+    if (!at_start && col + 1 + ww > BILL_TEXT_COLS) { bill__put(o, "\n%*s", indent, ""); col = (size_t)indent; at_start = 1; }
+    if (!at_start) { bill__put(o, " "); col++; }
+    if (col + ww <= BILL_TEXT_COLS) { bill__put(o, "%s", word); col += ww; p += wlen; continue; }
+    /* a word longer than a row: put what fits, code point by code point */
+    const unsigned char *q = (const unsigned char *)p;
+    while (q < (const unsigned char *)p + wlen) {
+      int len = *q < 0x80 ? 1 : (*q & 0xE0) == 0xC0 ? 2 : (*q & 0xF0) == 0xE0 ? 3 : (*q & 0xF8) == 0xF0 ? 4 : 1;
+      char cp[5] = { 0 };
+      memcpy(cp, q, (size_t)len);
+      size_t cw = imc_text_width(cp);
+      if (col + cw > BILL_TEXT_COLS) { bill__put(o, "\n%*s", indent, ""); col = (size_t)indent; }
+      bill__put(o, "%s", cp);
+      col += cw;
+      q += len;
+    }
+    p += wlen;
+  }
+  bill__put(o, "\n");
+}
+
+static void line_cells(const bill_line_t *l, char *item, size_t icap, char *qty, size_t qcap, char *unit, size_t ucap,
+                       char *amt, size_t acap)
+{
+  snprintf(item, icap, "%s / %s", l->name_zh, l->name_en);
+  snprintf(qty, qcap, "%lld", (long long)l->quantity);
+  snprintf(unit, ucap, "%s / %s", l->unit_zh, l->unit_en);
+  bill_fen_format(l->amount_fen, amt, acap);
+}
+
 static void text_lines(bill_buf_t *o, const bill_t *bill)
 {
-  char up[32], amt[32];
-  bill__put(o, "  %-22s %-8s %-44s %14s  %-22s %16s %14s  %s\n", "code", "kind", "item 项目", "quantity",
-            "unit 单位", "unit price 元", "amount 元", "rule");
+  static const char h_item[] = "item 项目", h_qty[] = "quantity", h_unit[] = "unit 单位", h_amt[] = "amount 元";
+  int w_item = (int)imc_text_width(h_item), w_qty = (int)imc_text_width(h_qty);
+  int w_unit = (int)imc_text_width(h_unit), w_amt = (int)imc_text_width(h_amt);
+  char item[160], qty[32], unit[96], amt[32], up[32];
+  for (int i = 0; i < bill->nlines; i++) {
+    line_cells(&bill->lines[i], item, sizeof item, qty, sizeof qty, unit, sizeof unit, amt, sizeof amt);
+    if ((int)imc_text_width(item) > w_item) w_item = (int)imc_text_width(item);
+    if ((int)imc_text_width(qty) > w_qty) w_qty = (int)imc_text_width(qty);
+    if ((int)imc_text_width(unit) > w_unit) w_unit = (int)imc_text_width(unit);
+    if ((int)imc_text_width(amt) > w_amt) w_amt = (int)imc_text_width(amt);
+  }
+  /* columns: 2 + item + 2 + quantity + 2 + unit + 2 + amount; the item column gives way if too wide */
+  int over = 2 + w_item + 2 + w_qty + 2 + w_unit + 2 + w_amt - BILL_TEXT_COLS;
+  if (over > 0) w_item = w_item - over > (int)imc_text_width(h_item) ? w_item - over : (int)imc_text_width(h_item);
+  bill__put(o, "  ");
+  put_cell(o, h_item, w_item, 0);
+  bill__put(o, "  ");
+  put_cell(o, h_qty, w_qty, 1);
+  bill__put(o, "  ");
+  put_cell(o, h_unit, w_unit, 0);
+  bill__put(o, "  ");
+  put_cell(o, h_amt, w_amt, 1);
+  bill__put(o, "\n");
   for (int i = 0; i < bill->nlines; i++) {
     const bill_line_t *l = &bill->lines[i];
-    char item[160], unit[96], price[48];
-    snprintf(item, sizeof item, "%s / %s", l->name_zh, l->name_en);
-    snprintf(unit, sizeof unit, "%s / %s", l->unit_zh, l->unit_en);
+    line_cells(l, item, sizeof item, qty, sizeof qty, unit, sizeof unit, amt, sizeof amt);
+    bill__put(o, "  ");
+    if ((int)imc_text_width(item) > w_item) { bill__put(o, "%s\n  ", item); put_cell(o, "", w_item, 0); } /* own row */
+    else put_cell(o, item, w_item, 0);
+    bill__put(o, "  ");
+    put_cell(o, qty, w_qty, 1);
+    bill__put(o, "  ");
+    put_cell(o, unit, w_unit, 0);
+    bill__put(o, "  ");
+    put_cell(o, amt, w_amt, 1);
+    bill__put(o, "\n");
+    char more[512];
     bill_fen_format(l->unit_price_fen, up, sizeof up);
-    if (l->per != 1) snprintf(price, sizeof price, "%s per %lld", up, (long long)l->per);
-    else snprintf(price, sizeof price, "%s", up);
-    bill_fen_format(l->amount_fen, amt, sizeof amt);
-    bill__put(o, "  %-22s %-8s %-44s %14lld  %-22s %16s %14s  %s%s%s%s\n", l->code, kind_name(l->kind), item,
-              (long long)l->quantity, unit, price, amt, l->rule, l->detail[0] ? "  (" : "", l->detail,
-              l->detail[0] ? ")" : "");
+    /* the unit names the priced block ("1,000 min" when per is 1000) */
+    int n = snprintf(more, sizeof more, "%s, %s, %s 元 per %s, %s", l->code, kind_name(l->kind), up, l->unit_en, l->rule);
+    if (l->detail[0] && n > 0 && (size_t)n < sizeof more) snprintf(more + n, sizeof more - (size_t)n, ": %s", l->detail);
+    put_wrapped(o, "      ", 6, more);
   }
   if (!bill->nlines) bill__put(o, "  (no charges: nothing used beyond the free quotas, nothing billed)\n");
 }
 
 static void text_totals(bill_buf_t *o, const bill_t *bill)
 {
-  char p[32], q[32], t[32];
+  char p[32], q[32], t[32], line[256];
   bill_fen_format(bill->prepaid_fen, p, sizeof p);
   bill_fen_format(bill->postpaid_fen, q, sizeof q);
   bill_fen_format(bill->total_fen, t, sizeof t);
   bill__put(o, "  prepaid 预付费 %s 元   postpaid 后付费 %s 元   total 合计 %s 元\n", p, q, t);
-  for (int i = 0; i < bill->nbreaks; i++) bill__put(o, "  ! hard limit broken 超出版本限制: %s\n", bill->breaks[i]);
+  for (int i = 0; i < bill->nbreaks; i++) {
+    snprintf(line, sizeof line, "hard limit broken 超出版本限制: %s", bill->breaks[i]);
+    put_wrapped(o, "  ! ", 4, line);
+  }
 }
 
 static void text_head(bill_buf_t *o, const bill_book_t *b, int32_t month)
 {
-  bill__put(o, "Price book %s — %s / %s — usage month %04d-%02d\n", bill_scheme_name(b->scheme), b->title_zh,
-            b->title_en, (int)(month / 100), (int)(month % 100));
+  char title[512];
+  bill__put(o, "Price book %s, usage month %04d-%02d\n", bill_scheme_name(b->scheme), (int)(month / 100), (int)(month % 100));
+  snprintf(title, sizeof title, "%s / %s", b->title_zh, b->title_en);
+  put_wrapped(o, "  ", 2, title);
   if (b->operator_config) /* the book says which prices and why (e.g. P-59) */
-    bill__put(o, "Note: %s\n", b->config_note ? b->config_note : "some prices of this book are operator configuration, not from the seeds.");
+    put_wrapped(o, "Note: ", 6, b->config_note ? b->config_note : "some prices of this book are set by the operator, not published.");
 }
 
 size_t bill_render_text(const bill_book_t *b, const bill_t *bill, char *buf, size_t cap)
 {
   bill_buf_t o = { buf, cap, 0 };
+  char ed_line[256];
   text_head(&o, b, bill->month);
   const book_edition_t *ed = &b->editions[bill->edition];
-  bill__put(&o, "Edition %s %s / %s\n", ed->code, ed->name_zh, ed->name_en);
+  snprintf(ed_line, sizeof ed_line, "Edition %s %s / %s", ed->code, ed->name_zh, ed->name_en);
+  put_wrapped(&o, "", 0, ed_line);
   text_lines(&o, bill);
   text_totals(&o, bill);
   return finish(&o);
@@ -107,12 +203,19 @@ size_t bill_render_compare_text(const bill_book_t *b, const bill_compare_t *c, c
 {
   bill_buf_t o = { buf, cap, 0 };
   int32_t month = c->month;
+  char line[512];
   text_head(&o, b, month);
   for (int e = 0; e < c->n; e++) {
     const book_edition_t *ed = &b->editions[e];
-    bill__put(&o, "\n== %s %s / %s%s%s\n", ed->code, ed->name_zh, ed->name_en,
-              c->cheapest == e ? "  <- cheapest 最便宜" : "", c->e[e].breaks ? "  [breaks hard limits 超出限制]" : "");
-    if (!c->e[e].ok) { bill__put(&o, "  not priced 无法报价: %s\n", c->e[e].reason); continue; }
+    snprintf(line, sizeof line, "%s %s / %s%s%s", ed->code, ed->name_zh, ed->name_en,
+             c->cheapest == e ? "  <- cheapest 最便宜" : "", c->e[e].breaks ? "  [breaks hard limits 超出限制]" : "");
+    bill__put(&o, "\n");
+    put_wrapped(&o, "== ", 3, line);
+    if (!c->e[e].ok) {
+      snprintf(line, sizeof line, "not priced 无法报价: %s", c->e[e].reason);
+      put_wrapped(&o, "  ", 4, line);
+      continue;
+    }
     text_lines(&o, &c->e[e].bill);
     text_totals(&o, &c->e[e].bill);
   }

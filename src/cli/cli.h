@@ -3,11 +3,17 @@
  * option parser every subcommand uses.
  *
  * Conventions every subcommand keeps: `--data DIR` (default ./var) names the
- * data directory; `--json` prints exactly one JSON object on stdout; errors
- * print one line "imcloud <verb>: <reason>" on stderr and return non-zero
- * (2 for bad usage, 1 for everything else); nothing is printed on stdout on
- * error. Subcommands work whether or not a server runs on the same directory
- * (SQLite WAL; the server notices changes).
+ * data directory; only `serve`, `customer create` and `app create` may create
+ * it, every other command refuses a directory without a database ("no imcloud
+ * data in DIR — use --data DIR") and creates nothing. `--json` prints exactly
+ * one JSON object on stdout with machine values (unix seconds, integer fen);
+ * human output shows local date-times with their zone and money as 元 next to
+ * fen. Errors print one line "imcloud <verb>: <reason>" on stderr (values in
+ * single quotes, option names bare) and exit 2 for a malformed command line
+ * (unknown option or subcommand, missing option or value) or 1 for a bad value
+ * or a refused request; nothing is printed on stdout on error. Subcommands
+ * work whether or not a server runs on the same directory (SQLite WAL; the
+ * server notices changes).
  */
 #ifndef IMC_CLI_H
 #define IMC_CLI_H
@@ -33,6 +39,8 @@ int cli_usersig(int argc, char **argv);
 int cli_quote(int argc, char **argv);
 int cli_wallet(int argc, char **argv);
 int cli_operator(int argc, char **argv);
+int cli_usage(int argc, char **argv);
+int cli_bill(int argc, char **argv);
 int cli_doc(int argc, char **argv);
 int cli_editions(int argc, char **argv);
 int cli_addon(int argc, char **argv);
@@ -42,9 +50,19 @@ int cli_app_life(int argc, char **argv);
 int cli_app_life_verb(const char *sub);
 
 struct store;
-/* Open the data directory's store for a CLI command (creating the directory);
- * prints the error and returns CLI_EXIT_FAIL on failure. */
+/* Open the store of an existing data directory (DIR/imcloud.db must exist;
+ * nothing is created). Prints "no imcloud data in DIR — use --data DIR" or
+ * the open error and returns CLI_EXIT_FAIL; 0 on success. */
 int cli_store_open(const char *verb, const char *data, struct store **out);
+/* Open the store, creating the directory and the database if needed (only
+ * the commands that make the first data: serve, customer create). */
+int cli_store_create(const char *verb, const char *data, struct store **out);
+
+/* ---- human output (cli_fmt.c) -------------------------------------------- */
+/* Local date-time with its zone: "2026-12-02 08:15:03 CST +0800". */
+const char *cli_fmt_time(int64_t unix_s, char *buf, size_t cap);
+/* Money for people: "1,002.50 元 (100250 fen)". */
+const char *cli_fmt_money(int64_t fen, char *buf, size_t cap);
 
 /* ---- option parsing ------------------------------------------------------ */
 typedef enum { CLI_FLAG, CLI_STR, CLI_I64, CLI_MULTI } cli_opt_kind_t;
@@ -63,14 +81,25 @@ typedef struct cli_opt {
 /* Parse argv[1..] (argv[0] is the verb) against opts (terminated by a row
  * with name NULL). Accepts "--name value" and "--name=value". Positional
  * arguments are stored in pos[0..*npos) up to pos_cap. On error prints
- * "imcloud <verb>: <reason>" to stderr and returns IMC_E_USAGE; "--help"
- * prints usage (from `usage` and the help column) to stdout and returns 1. */
+ * "imcloud <verb>: <reason>" to stderr and returns IMC_E_USAGE (malformed:
+ * unknown option, missing value, too many arguments) or IMC_E_INVAL (a value
+ * that is not an integer in the option's range); "--help" prints usage (from
+ * `usage`, the help column and the exit statuses) to stdout and returns 1.
+ * cli_parse_exit() turns that result into the exit status. */
 int cli_parse(int argc, char **argv, const cli_opt_t *opts, const char *usage,
               char **pos, int pos_cap, int *npos);
+/* Exit status for a non-zero cli_parse() result: 0 after --help,
+ * CLI_EXIT_USAGE for IMC_E_USAGE, CLI_EXIT_FAIL for a bad value. */
+int cli_parse_exit(int rc);
 /* Print "imcloud <verb>: <reason>\n" to stderr. */
 void cli_err(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-#define CLI_EXIT_USAGE 2
-#define CLI_EXIT_FAIL 1
+#define CLI_EXIT_USAGE 2  /* malformed command line */
+#define CLI_EXIT_FAIL 1   /* bad value, refused request, failure */
+/* The exit-status paragraph every --help ends with. */
+extern const char cli_exit_help[];
+
+/* Version string ("0.1.0 (git 3b609ec)") for --version and `version`. */
+int cli_version(int argc, char **argv);
 
 #endif

@@ -1,4 +1,6 @@
-/* cli_app.c — `imcloud app create|list|show`. */
+/* cli_app.c — `imcloud app create|list|show`. `create` says which price book
+ * (scheme) the app falls under and which rule put it there (P-01, P-40,
+ * P-50, or an explicit --scheme), so a scheme never changes silently. */
 #include "cli/cli.h"
 #include "store/store.h"
 #include "tenant/tenant.h"
@@ -16,7 +18,10 @@ static const char usage[] =
   "       imcloud app list [--customer ID] [--json]\n"
   "       imcloud app show SDKAPPID [--json]\n"
   "       imcloud app upgrade|renew|suspend|resume|auto-renew|state --sdkappid N ... (imcloud app upgrade --help)\n"
-  "  (every form takes --data DIR, default ./var)";
+  "  (every form takes --data DIR, default ./var; the customer must exist: imcloud customer create)";
+
+#define REGIONS "china, singapore, india, korea, germany, usa, japan, indonesia"
+#define SCHEMES "legacy, s2019, s2020, s2022, intl"
 
 static json_t *app_json(const store_app_t *a, int64_t accounts)
 {
@@ -44,6 +49,95 @@ static void print_json(json_t *o)
 
 static void on_app(void *ud, const store_app_t *a) { json_array_append_new(ud, app_json(a, -1)); }
 
+/* Why an app got its scheme, as one sentence: the rule bill_scheme_resolve
+ * applied (or the explicit --scheme). first_s: the customer's first app. */
+static void scheme_reason(const store_app_t *a, int explicit_scheme, int64_t first_s, char *out, size_t cap)
+{
+  int y, m, d;
+  imc_civil_from_days(imc_day_of(first_s, IMC_TZ_CHINA_S), &y, &m, &d);
+  if (explicit_scheme)
+    snprintf(out, cap, "%s: given with --scheme (an operator's grandfathered assignment, not resolved by date and region)", a->scheme);
+  else if (!strcmp(a->scheme, "legacy"))
+    snprintf(out, cap, "legacy: this customer's first app was created on %04d-%02d-%02d, before 2019-12-27 (P-01)", y, m, d);
+  else if (!strcmp(a->scheme, "intl"))
+    snprintf(out, cap, "intl: %s is an overseas data center and this customer's first app was created on %04d-%02d-%02d, not before 2019-12-27 (P-50)",
+             a->region, y, m, d);
+  else
+    snprintf(out, cap, "%s: %s is the China data center and this customer's first app was created on %04d-%02d-%02d, not before 2019-12-27 (P-40)",
+             a->scheme, a->region, y, m, d);
+}
+
+static int app_create(const char *data, int64_t customer, const char *name, const char *region, const char *created,
+                      const char *scheme, int json)
+{
+  tenant_app_params_t p = { .customer_id = customer, .name = name, .region = region, .scheme = scheme, .now_s = imc_clock_now_s() };
+  int y, m, d, rc;
+  const char *field, *rule;
+  /* every value is checked before the database is touched; the message names the one wrong field */
+  if (created) {
+    if (imc_date_parse(created, &y, &m, &d)) { cli_err("app", "--created-at: \"%s\" is not a date YYYY-MM-DD", created); return CLI_EXIT_FAIL; }
+    p.created_at_s = imc_day_start(imc_days_from_civil(y, m, d), IMC_TZ_CHINA_S);
+  }
+  if (tenant_app_check(&p, &field, &rule)) {
+    static const struct { const char *field, *opt; } opt_of[] = {
+      { "name", "--name" }, { "region", "--region" }, { "scheme", "--scheme" }, { "created_at", "--created-at" },
+    };
+    const char *opt = field, *val = "";
+    for (size_t i = 0; i < sizeof opt_of / sizeof *opt_of; i++) if (!strcmp(field, opt_of[i].field)) opt = opt_of[i].opt;
+    val = !strcmp(field, "name") ? name : !strcmp(field, "region") ? region : !strcmp(field, "scheme") ? scheme : created;
+    cli_err("app", "%s: \"%s\" %s", opt, val ? val : "", rule);
+    return CLI_EXIT_FAIL;
+  }
+  store_t *s;
+  store_app_t a;
+  int64_t first = 0;
+  if ((rc = cli_store_open("app", data, &s))) return rc;
+  rc = tenant_app_create(s, &p, &a);
+  if (!rc) rc = store_customer_first_app_created(s, customer, &first);
+  store_close(s);
+  if (rc) {
+    if (rc == IMC_E_NOTFOUND) cli_err("app", "--customer: no customer %lld (imcloud customer list)", (long long)customer);
+    else cli_err("app", "%s", imc_strerror(rc));
+    return CLI_EXIT_FAIL;
+  }
+  char why[256], when[64];
+  scheme_reason(&a, scheme != NULL, first, why, sizeof why);
+  if (json) {
+    json_t *o = app_json(&a, -1);
+    json_object_set_new(o, "scheme_reason", json_string(why));
+    print_json(o);
+    return 0;
+  }
+  printf("created app %u \"%s\" for customer %lld in %s at %s\n"
+         "SDKAppID  %u\nkey       %s\nscheme    %s\nedition   %s (the scheme's free edition, L-1)\n",
+         a.sdkappid, a.name, (long long)a.customer_id, a.region, cli_fmt_time(a.created_at_s, when, sizeof when),
+         a.sdkappid, a.secret_key, why, a.edition);
+  return 0;
+}
+
+static void print_list(json_t *arr)
+{
+  size_t i;
+  json_t *v;
+  printf("%-11s %-8s %-10s %-7s %-10s %-9s %s\n", "SDKAPPID", "CUSTOMER", "REGION", "SCHEME", "EDITION", "STATUS", "NAME");
+  json_array_foreach(arr, i, v)
+    printf("%-11lld %-8lld %-10s %-7s %-10s %-9s %s\n", (long long)json_integer_value(json_object_get(v, "sdkappid")),
+           (long long)json_integer_value(json_object_get(v, "customer_id")), json_string_value(json_object_get(v, "region")),
+           json_string_value(json_object_get(v, "scheme")), json_string_value(json_object_get(v, "edition")),
+           json_string_value(json_object_get(v, "status")), json_string_value(json_object_get(v, "name")));
+}
+
+static void print_show(const store_app_t *a, int64_t accounts)
+{
+  char when[64];
+  printf("SDKAppID   %u\nname       %s\ncustomer   %lld\nregion     %s\nscheme     %s\nedition    %s\nstatus     %s\n"
+         "created    %s\naccounts   %lld\nkey        %s\nadmins    ",
+         a->sdkappid, a->name, (long long)a->customer_id, a->region, a->scheme, a->edition, a->status,
+         cli_fmt_time(a->created_at_s, when, sizeof when), (long long)accounts, a->secret_key);
+  for (int i = 0; i < a->n_admins; i++) printf(" %s", a->admins[i]);
+  printf("\n");
+}
+
 int cli_app(int argc, char **argv)
 {
   const char *data = "./var", *name = NULL, *region = NULL, *created = NULL, *scheme = NULL;
@@ -54,81 +148,50 @@ int cli_app(int argc, char **argv)
   const cli_opt_t opts[] = {
     { "--customer", CLI_I64, &customer, 1, INT64_MAX, "ID  owning customer" },
     { "--name", CLI_STR, &name, 0, 0, "NAME  app name" },
-    { "--region", CLI_STR, &region, 0, 0, "REGION  china, singapore, india, korea, germany, usa, japan, indonesia" },
+    { "--region", CLI_STR, &region, 0, 0, "REGION  " REGIONS },
     { "--created-at", CLI_STR, &created, 0, 0, "YYYY-MM-DD  real creation date of an imported app (decides legacy, P-01)" },
-    { "--scheme", CLI_STR, &scheme, 0, 0, "S  grandfathered scheme: legacy, s2019, s2020, s2022, intl" },
+    { "--scheme", CLI_STR, &scheme, 0, 0, "S  grandfathered scheme: " SCHEMES },
     { "--data", CLI_STR, &data, 0, 0, "DIR  data directory (default ./var)" },
     { "--json", CLI_FLAG, &json, 0, 0, "print one JSON object" },
     { 0 }
   };
   int rc = cli_parse(argc, argv, opts, usage, pos, 3, &npos);
-  if (rc) return rc > 0 ? 0 : CLI_EXIT_USAGE;
-  if (npos < 1) { cli_err("app", "expected 'create', 'list' or 'show'"); return CLI_EXIT_USAGE; }
+  if (rc) return cli_parse_exit(rc);
+  if (npos < 1) { cli_err("app", "expected \"create\", \"list\" or \"show\""); return CLI_EXIT_USAGE; }
   store_t *s;
   if (!strcmp(pos[0], "create")) {
-    tenant_app_params_t p = { .customer_id = customer, .name = name, .region = region, .scheme = scheme, .now_s = imc_clock_now_s() };
-    int y, m, d;
-    if (npos != 1 || !customer || !name || !region) { cli_err("app", "create needs --customer, --name and --region"); return CLI_EXIT_USAGE; }
-    if (created) {
-      if (imc_date_parse(created, &y, &m, &d)) { cli_err("app", "--created-at must be a date YYYY-MM-DD"); return CLI_EXIT_USAGE; }
-      p.created_at_s = imc_day_start(imc_days_from_civil(y, m, d), IMC_TZ_CHINA_S);
-      if (p.created_at_s > p.now_s) { cli_err("app", "--created-at is in the future"); return CLI_EXIT_USAGE; }
-    }
-    if ((rc = cli_store_open("app", data, &s))) return rc;
-    store_app_t a;
-    rc = tenant_app_create(s, &p, &a);
-    store_close(s);
-    if (rc) {
-      const char *why = rc == IMC_E_NOTFOUND ? "no such customer" : rc == IMC_E_INVAL ? "name must be 1-127 bytes and region one of china, singapore, india, korea, germany, usa, japan, indonesia"
-                      : rc == IMC_E_BILL_SCHEME ? "scheme must be one of legacy, s2019, s2020, s2022, intl" : imc_strerror(rc);
-      cli_err("app", "%s", why);
-      return CLI_EXIT_FAIL;
-    }
-    if (json) print_json(app_json(&a, -1));
-    else printf("SDKAppID  %u\nkey       %s\nscheme    %s\nedition   %s\n", a.sdkappid, a.secret_key, a.scheme, a.edition);
-    return 0;
+    if (npos != 1) { cli_err("app", "create takes no positional argument"); return CLI_EXIT_USAGE; }
+    if (!customer || !name || !region) { cli_err("app", "create needs --customer, --name and --region"); return CLI_EXIT_USAGE; }
+    return app_create(data, customer, name, region, created, scheme, json);
   }
   if (!strcmp(pos[0], "list")) {
-    if (npos != 1) { cli_err("app", "list takes no argument"); return CLI_EXIT_USAGE; }
+    if (npos != 1) { cli_err("app", "list takes no positional argument"); return CLI_EXIT_USAGE; }
     if ((rc = cli_store_open("app", data, &s))) return rc;
     json_t *arr = json_array();
     rc = store_app_list(s, customer, on_app, arr);
     store_close(s);
     if (rc) { json_decref(arr); cli_err("app", "%s", imc_strerror(rc)); return CLI_EXIT_FAIL; }
     if (json) { print_json(json_pack("{s:o}", "apps", arr)); return 0; }
-    size_t i;
-    json_t *v;
-    printf("%-11s %-8s %-10s %-7s %-10s %-9s %s\n", "SDKAPPID", "CUSTOMER", "REGION", "SCHEME", "EDITION", "STATUS", "NAME");
-    json_array_foreach(arr, i, v)
-      printf("%-11lld %-8lld %-10s %-7s %-10s %-9s %s\n", (long long)json_integer_value(json_object_get(v, "sdkappid")),
-             (long long)json_integer_value(json_object_get(v, "customer_id")), json_string_value(json_object_get(v, "region")),
-             json_string_value(json_object_get(v, "scheme")), json_string_value(json_object_get(v, "edition")),
-             json_string_value(json_object_get(v, "status")), json_string_value(json_object_get(v, "name")));
+    print_list(arr);
     json_decref(arr);
     return 0;
   }
   if (!strcmp(pos[0], "show")) {
     int64_t id;
-    if (npos != 2 || imc_parse_i64(pos[1], 1, UINT32_MAX, &id)) { cli_err("app", "show needs one SDKAppID"); return CLI_EXIT_USAGE; }
+    if (npos != 2) { cli_err("app", "show needs one SDKAppID"); return CLI_EXIT_USAGE; }
+    if (imc_parse_i64(pos[1], 1, UINT32_MAX, &id)) { cli_err("app", "show: \"%s\" is not an SDKAppID (an integer in [1, %u])", pos[1], UINT32_MAX); return CLI_EXIT_FAIL; }
     if ((rc = cli_store_open("app", data, &s))) return rc;
     store_app_t a;
     int64_t n = 0;
     rc = store_app_get(s, (uint32_t)id, &a);
     if (!rc) rc = store_account_count(s, a.sdkappid, &n);
     store_close(s);
-    if (rc) { cli_err("app", "%s", rc == IMC_E_NOTFOUND ? "no such app" : imc_strerror(rc)); return CLI_EXIT_FAIL; }
-    json_t *o = app_json(&a, n);
-    if (json) { print_json(o); return 0; }
-    const char *k;
-    json_t *v;
-    json_object_foreach(o, k, v) {
-      char *t = json_is_string(v) ? strdup(json_string_value(v)) : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-      printf("%-12s %s\n", k, t);
-      free(t);
-    }
-    json_decref(o);
+    if (rc == IMC_E_NOTFOUND) { cli_err("app", "no app %lld (imcloud app list)", (long long)id); return CLI_EXIT_FAIL; }
+    if (rc) { cli_err("app", "%s", imc_strerror(rc)); return CLI_EXIT_FAIL; }
+    if (json) print_json(app_json(&a, n));
+    else print_show(&a, n);
     return 0;
   }
-  cli_err("app", "unknown subcommand '%s'", pos[0]);
+  cli_err("app", "unknown subcommand \"%s\" (create, list or show)", pos[0]);
   return CLI_EXIT_USAGE;
 }

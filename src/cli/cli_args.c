@@ -1,10 +1,18 @@
-/* cli_args.c — the table-driven option parser of cli.h. */
+/* cli_args.c — the table-driven option parser of cli.h, the exit-status
+ * convention, and the data-directory openers every subcommand shares. */
 #include "cli/cli.h"
+#include "store/store.h"
 #include "util/err.h"
 #include "util/num.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/stat.h>
+
+const char cli_exit_help[] =
+  "exit status: 0 success, 1 bad value or refused request, 2 malformed command line\n"
+  "             (unknown command or option, missing option or value)\n";
 
 void cli_err(const char *verb, const char *fmt, ...)
 {
@@ -20,6 +28,13 @@ static void print_usage(const char *usage, const cli_opt_t *opts)
 {
   printf("%s\n", usage);
   for (const cli_opt_t *o = opts; o->name; o++) printf("  %-16s %s\n", o->name, o->help ? o->help : "");
+  printf("\n%s", cli_exit_help);
+}
+
+int cli_parse_exit(int rc)
+{
+  if (rc > 0) return 0;
+  return rc == IMC_E_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
 }
 
 int cli_parse(int argc, char **argv, const cli_opt_t *opts, const char *usage,
@@ -31,7 +46,7 @@ int cli_parse(int argc, char **argv, const cli_opt_t *opts, const char *usage,
     char *a = argv[i];
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) { print_usage(usage, opts); return 1; }
     if (strncmp(a, "--", 2) != 0 || a[2] == 0) {
-      if (*npos >= pos_cap) { cli_err(verb, "unexpected argument '%s'", a); return IMC_E_USAGE; }
+      if (*npos >= pos_cap) { cli_err(verb, "unexpected argument \"%s\"", a); return IMC_E_USAGE; }
       pos[(*npos)++] = a;
       continue;
     }
@@ -39,7 +54,7 @@ int cli_parse(int argc, char **argv, const cli_opt_t *opts, const char *usage,
     size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
     const cli_opt_t *o = opts;
     for (; o->name; o++) if (strlen(o->name) == nlen && !strncmp(o->name, a, nlen)) break;
-    if (!o->name) { cli_err(verb, "unknown option '%.*s'", (int)nlen, a); return IMC_E_USAGE; }
+    if (!o->name) { cli_err(verb, "unknown option %.*s", (int)nlen, a); return IMC_E_USAGE; }
     if (o->kind == CLI_FLAG) {
       if (eq) { cli_err(verb, "option %s takes no value", o->name); return IMC_E_USAGE; }
       *(int *)o->out = 1;
@@ -52,9 +67,8 @@ int cli_parse(int argc, char **argv, const cli_opt_t *opts, const char *usage,
     case CLI_I64: {
       int rc = imc_parse_i64(val, o->min, o->max, (int64_t *)o->out);
       if (rc) {
-        cli_err(verb, "option %s: '%s' is not an integer in [%lld, %lld]", o->name, val,
-                (long long)o->min, (long long)o->max);
-        return IMC_E_USAGE;
+        cli_err(verb, "%s: \"%s\" is not an integer in [%lld, %lld]", o->name, val, (long long)o->min, (long long)o->max);
+        return IMC_E_INVAL;
       }
       break;
     }
@@ -67,5 +81,27 @@ int cli_parse(int argc, char **argv, const cli_opt_t *opts, const char *usage,
     default: break;
     }
   }
+  return 0;
+}
+
+int cli_store_open(const char *verb, const char *data, store_t **out)
+{
+  char path[4096];
+  struct stat st;
+  snprintf(path, sizeof path, "%s/imcloud.db", data);
+  if (stat(path, &st) || !S_ISREG(st.st_mode)) {
+    cli_err(verb, "no imcloud data in %s — use --data DIR (serve or customer create makes one)", data);
+    return CLI_EXIT_FAIL;
+  }
+  int rc = store_open(data, out);
+  if (rc) { cli_err(verb, "cannot open the database in %s: %s", data, imc_strerror(rc)); return CLI_EXIT_FAIL; }
+  return 0;
+}
+
+int cli_store_create(const char *verb, const char *data, store_t **out)
+{
+  if (mkdir(data, 0700) && errno != EEXIST) { cli_err(verb, "cannot create data directory %s: %s", data, strerror(errno)); return CLI_EXIT_FAIL; }
+  int rc = store_open(data, out);
+  if (rc) { cli_err(verb, "cannot open the database in %s: %s", data, imc_strerror(rc)); return CLI_EXIT_FAIL; }
   return 0;
 }

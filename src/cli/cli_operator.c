@@ -1,14 +1,13 @@
 /* cli_operator.c — `imcloud operator token [--data DIR] [--json]`: create a
  * new operator API bearer token, store only its SHA-256 and print the token
  * once. The previous token stops working (a running server notices within a
- * second). */
+ * second). The data directory must exist (serve or customer create makes it). */
 #include "auth/optoken.h"
 #include "cli/cli.h"
 #include "store/store.h"
 #include "util/err.h"
 
 #include <string.h>
-#include <sys/stat.h>
 
 int cli_operator(int argc, char **argv)
 {
@@ -21,12 +20,11 @@ int cli_operator(int argc, char **argv)
     { 0 }
   };
   int rc = cli_parse(argc, argv, opts, "usage: imcloud operator token [--data DIR] [--json]", pos, 2, &npos);
-  if (rc) return rc > 0 ? 0 : CLI_EXIT_USAGE;
-  if (npos != 1 || strcmp(pos[0], "token")) { cli_err("operator", "expected the subcommand 'token'"); return CLI_EXIT_USAGE; }
+  if (rc) return cli_parse_exit(rc);
+  if (npos != 1 || strcmp(pos[0], "token")) { cli_err("operator", "expected the subcommand \"token\""); return CLI_EXIT_USAGE; }
   char token[128], hash[80];
   store_t *st;
-  mkdir(data, 0700);
-  if ((rc = store_open(data, &st))) { cli_err("operator", "cannot open %s: %s", data, imc_strerror(rc)); return CLI_EXIT_FAIL; }
+  if ((rc = cli_store_open("operator", data, &st))) return rc;
   rc = auth_optoken_new(token, sizeof token, hash, sizeof hash);
   if (!rc) rc = store_meta_set(st, "operator_token_sha256", hash);
   store_close(st);

@@ -5,6 +5,7 @@
  * stdout, or non-zero with one line on stderr and nothing on stdout. */
 #include "billing/billing.h"
 #include "cli/cli.h"
+#include "util/date.h"
 #include "util/err.h"
 
 #include <stdio.h>
@@ -65,7 +66,7 @@ int cli_quote(int argc, char **argv)
   static bill_quote_req_t req; /* large; one per process */
   char err[256];
   int rc = bill_quote_parse(argc, argv, &req, err, sizeof err);
-  if (rc == 1) { fputs(usage, stdout); return 0; }
+  if (rc == 1) { fputs(usage, stdout); printf("\n%s", cli_exit_help); return 0; }
   if (rc) { cli_err("quote", "%s", err); return rc == IMC_E_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAIL; }
 
   bill_book_t *own = NULL;
@@ -90,6 +91,17 @@ int cli_quote(int argc, char **argv)
     if (!book) { cli_err("quote", "built-in %s price book: %s", bill_scheme_name(req.scheme), bill_book_builtin_error(req.scheme)); return CLI_EXIT_FAIL; }
   }
 
+  /* a month that ends before the book was first offered cannot be billed on it */
+  int64_t from = bill_book_effective_from(book);
+  int my = req.month / 100, mm = req.month % 100;
+  if (from != INT64_MIN && imc_days_from_civil(my, mm, imc_days_in_month(my, mm)) < from) {
+    int fy, fm, fd;
+    imc_civil_from_days(from, &fy, &fm, &fd);
+    cli_err("quote", "--bill-month: \"%04d-%02d\" is before the %s price book was in force (from %04d-%02d-%02d)", my, mm,
+            bill_scheme_name(req.scheme), fy, fm, fd);
+    bill_book_free(own);
+    return CLI_EXIT_FAIL;
+  }
   int edition = -1;
   rc = bill_quote_resolve(book, &req, &edition, err, sizeof err);
   if (!rc && req.usage_file) {

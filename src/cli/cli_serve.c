@@ -17,6 +17,7 @@ int cli_serve(int argc, char **argv)
     if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
       printf("usage: imcloud serve [options]\n\n  --%-24s %s\n", "config FILE", "read settings from FILE (`name value` lines)");
       cfg_print_help(api_cfg_defs, stdout);
+      printf("\n%s", cli_exit_help);
       return 0;
     }
     if (!strcmp(argv[i], "--config") && i + 1 < argc) config_path = argv[i + 1];
@@ -29,13 +30,13 @@ int cli_serve(int argc, char **argv)
   if (!rc) rc = cfg_load_args(api_cfg_defs, &cfg, argc, argv, extra, NULL, err, sizeof err);
   imc_log_level_t lvl;
   if (!rc && imc_log_level_parse(cfg.log_level, &lvl)) {
-    snprintf(err, sizeof err, "log_level: '%s' is not one of debug, info, warn, error, off", cfg.log_level);
+    snprintf(err, sizeof err, "log_level: \"%s\" is not one of debug, info, warn, error, off", cfg.log_level);
     rc = IMC_E_CONFIG;
   }
   if (rc) {
     cli_err("serve", "%s", err[0] ? err : imc_strerror(rc));
     cfg_free(api_cfg_defs, &cfg);
-    return CLI_EXIT_USAGE;
+    return rc == IMC_E_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAIL; /* malformed line, or a bad value */
   }
   imc_log_level = lvl;
   int status = api_serve(&cfg);

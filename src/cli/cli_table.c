@@ -10,7 +10,10 @@ const cli_cmd_t cli_commands[] = {
   { "operator", "create a new operator API token (printed once, stored hashed)", cli_operator },
   { "wallet",   "top up and show a customer's wallet (balance and ledger)", cli_wallet },
   { "quote",    "price a month of usage on a scheme and edition",          cli_quote },
+  { "usage",    "an app's metered usage of a month; import usage; record call minutes", cli_usage },
+  { "bill",     "an app's numbered bill for a month (preview before the bill run); bill run; settle", cli_bill },
   { "doc",      "print a document generated from the server's tables (routes, ops)", cli_doc },
   { "editions", "print every edition's limits and feature gates (as enforced)", cli_editions },
+  { "version",  "print the version and build of this binary",              cli_version },
   { 0, 0, 0 }
 };

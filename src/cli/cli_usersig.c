@@ -2,9 +2,11 @@
  * UserSig offline (no server, no data directory needed). */
 #include "auth/usersig.h"
 #include "cli/cli.h"
+#include "tenant/tenant.h"
 #include "util/clock.h"
 #include "util/err.h"
 
+#include <ctype.h>
 #include <string.h>
 
 static const char usage[] =
@@ -19,22 +21,26 @@ int cli_usersig(int argc, char **argv)
   char *pos[3];
   const cli_opt_t opts[] = {
     { "--sdkappid", CLI_I64, &sdkappid, 1, UINT32_MAX, "N  the app" },
-    { "--key", CLI_STR, &key, 0, 0, "K  the app's secret key" },
+    { "--key", CLI_STR, &key, 0, 0, "K  the app's secret key (64 hex digits)" },
     { "--identifier", CLI_STR, &ident, 0, 0, "U  the UserID (admin or user)" },
-    { "--expire", CLI_I64, &expire, -31536000, 3153600000LL, "S  validity in seconds (gen; default 15552000)" },
+    { "--expire", CLI_I64, &expire, 1, 3153600000LL, "S  validity in seconds, 1..3153600000 (gen; default 15552000)" },
     { "--json", CLI_FLAG, &json, 0, 0, "print one JSON object" },
     { "--data", CLI_STR, &data, 0, 0, "DIR  accepted for symmetry; unused" },
     { 0 }
   };
   int rc = cli_parse(argc, argv, opts, usage, pos, 3, &npos);
-  if (rc) return rc > 0 ? 0 : CLI_EXIT_USAGE;
-  if (npos < 1 || (strcmp(pos[0], "gen") && strcmp(pos[0], "verify"))) { cli_err("usersig", "expected 'gen' or 'verify'"); return CLI_EXIT_USAGE; }
+  if (rc) return cli_parse_exit(rc);
+  if (npos < 1 || (strcmp(pos[0], "gen") && strcmp(pos[0], "verify"))) { cli_err("usersig", "expected \"gen\" or \"verify\""); return CLI_EXIT_USAGE; }
   if (sdkappid < 0 || !key || !ident) { cli_err("usersig", "--sdkappid, --key and --identifier are required"); return CLI_EXIT_USAGE; }
+  size_t klen = strlen(key), hex = 0;
+  while (hex < klen && isxdigit((unsigned char)key[hex])) hex++;
+  if (klen != 64 || hex != klen) { cli_err("usersig", "--key: the secret key of an app is 64 hex digits (imcloud app show)"); return CLI_EXIT_FAIL; }
+  if (!tenant_user_id_valid(ident)) { cli_err("usersig", "--identifier: \"%s\" is not a UserID (1-32 printable ASCII bytes, no space)", ident); return CLI_EXIT_FAIL; }
   if (!strcmp(pos[0], "gen")) {
     char sig[AUTH_USERSIG_MAX];
     if (npos != 1) { cli_err("usersig", "gen takes no positional argument"); return CLI_EXIT_USAGE; }
     rc = auth_usersig_gen((uint64_t)sdkappid, key, ident, imc_clock_now_s(), expire, sig, sizeof sig);
-    if (rc) { cli_err("usersig", "%s", rc == IMC_E_INVAL ? "identifier must be 1-32 printable ASCII bytes and the key non-empty" : imc_strerror(rc)); return CLI_EXIT_FAIL; }
+    if (rc) { cli_err("usersig", "%s", imc_strerror(rc)); return CLI_EXIT_FAIL; }
     if (json) printf("{\"usersig\":\"%s\",\"expire\":%lld}\n", sig, (long long)expire);
     else printf("%s\n", sig);
     return 0;
@@ -45,6 +51,9 @@ int cli_usersig(int argc, char **argv)
   if (rc) { cli_err("usersig", "invalid: ErrorCode %d: %s", imc_err_compat(rc), imc_strerror(rc)); return CLI_EXIT_FAIL; }
   if (json) printf("{\"valid\":true,\"identifier\":\"%s\",\"sdkappid\":%llu,\"time\":%lld,\"expire\":%lld}\n", info.identifier,
                    (unsigned long long)info.sdkappid, (long long)info.time, (long long)info.expire);
-  else printf("valid (identifier %s, expires at %lld)\n", info.identifier, (long long)(info.time + info.expire));
+  else {
+    char when[64];
+    printf("valid (identifier %s, expires %s)\n", info.identifier, cli_fmt_time(info.time + info.expire, when, sizeof when));
+  }
   return 0;
 }

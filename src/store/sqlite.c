@@ -64,7 +64,39 @@ static const char *const migrations[] = {
   "CREATE INDEX orders_app ON orders(sdkappid, id);"
   "CREATE TRIGGER orders_no_update BEFORE UPDATE ON orders BEGIN SELECT RAISE(ABORT, 'orders are append-only'); END;"
   "CREATE TRIGGER orders_no_delete BEFORE DELETE ON orders BEGIN SELECT RAISE(ABORT, 'orders are append-only'); END;",
-  /* 6: one-to-one messages (sqlite_msg.c; docs/decisions/messaging-c2c-storage.md) */
+  /* 6: metering (sqlite_usage.c) — daily counters and peaks, identified
+   * additive events, group lives, imported usage documents (immutable) */
+  "CREATE TABLE usage_day(sdkappid INTEGER NOT NULL, day INTEGER NOT NULL, metric TEXT NOT NULL,"
+  " value INTEGER NOT NULL, PRIMARY KEY(sdkappid, day, metric)) WITHOUT ROWID;"
+  "CREATE TABLE usage_event(sdkappid INTEGER NOT NULL, event_id TEXT NOT NULL, day INTEGER NOT NULL,"
+  " metric TEXT NOT NULL, amount INTEGER NOT NULL, at INTEGER NOT NULL, PRIMARY KEY(sdkappid, event_id)) WITHOUT ROWID;"
+  "CREATE TABLE usage_group(sdkappid INTEGER NOT NULL, group_id TEXT NOT NULL, created_at INTEGER NOT NULL,"
+  " dissolved_at INTEGER, live INTEGER NOT NULL, PRIMARY KEY(sdkappid, group_id, created_at)) WITHOUT ROWID;"
+  "CREATE TABLE usage_import_doc(id INTEGER PRIMARY KEY AUTOINCREMENT, sdkappid INTEGER NOT NULL,"
+  " month INTEGER NOT NULL, source TEXT NOT NULL, body TEXT NOT NULL, at INTEGER NOT NULL);"
+  "CREATE TRIGGER usage_import_doc_no_update BEFORE UPDATE ON usage_import_doc BEGIN SELECT RAISE(ABORT, 'imported documents are immutable'); END;"
+  "CREATE TRIGGER usage_import_doc_no_delete BEFORE DELETE ON usage_import_doc BEGIN SELECT RAISE(ABORT, 'imported documents are immutable'); END;"
+  "CREATE TABLE usage_import(sdkappid INTEGER NOT NULL, day INTEGER NOT NULL, metric TEXT NOT NULL,"
+  " value INTEGER NOT NULL, doc_id INTEGER NOT NULL REFERENCES usage_import_doc(id),"
+  " PRIMARY KEY(sdkappid, day, metric)) WITHOUT ROWID;",
+  /* 7: registrations (metering): one row per account number ever created,
+   * written by a trigger in the creating transaction, kept after a delete */
+  "CREATE TABLE usage_reg(sdkappid INTEGER NOT NULL, user_no INTEGER NOT NULL, created_at INTEGER NOT NULL,"
+  " PRIMARY KEY(sdkappid, user_no)) WITHOUT ROWID;"
+  "INSERT INTO usage_reg(sdkappid,user_no,created_at) SELECT sdkappid,user_no,created_at FROM accounts;"
+  "CREATE TRIGGER usage_reg_on_account AFTER INSERT ON accounts BEGIN"
+  " INSERT OR IGNORE INTO usage_reg(sdkappid,user_no,created_at) VALUES(new.sdkappid,new.user_no,new.created_at); END;",
+  /* 8: bills — numbered gap-free per deployment (seq), one per app and usage
+   * month, immutable like the ledger */
+  "CREATE TABLE bills(seq INTEGER PRIMARY KEY, number TEXT NOT NULL UNIQUE, sdkappid INTEGER NOT NULL,"
+  " customer_id INTEGER NOT NULL, month INTEGER NOT NULL, issued_at INTEGER NOT NULL, total_fen INTEGER NOT NULL,"
+  " prepaid_fen INTEGER NOT NULL, postpaid_fen INTEGER NOT NULL, body TEXT NOT NULL, UNIQUE(sdkappid, month));"
+  "CREATE INDEX bills_customer ON bills(customer_id, seq);"
+  "CREATE TRIGGER bills_no_update BEFORE UPDATE ON bills BEGIN SELECT RAISE(ABORT, 'bills are immutable'); END;"
+  "CREATE TRIGGER bills_no_delete BEFORE DELETE ON bills BEGIN SELECT RAISE(ABORT, 'bills are immutable'); END;",
+  /* 9: imported documents are counted per app and month (the bill run reads it per app) */
+  "CREATE INDEX usage_import_doc_app ON usage_import_doc(sdkappid, month);",
+  /* 10: one-to-one messages (sqlite_msg.c; docs/decisions/messaging-c2c-storage.md) */
   "CREATE TABLE c2c_msg(id INTEGER PRIMARY KEY, sdkappid INTEGER NOT NULL, conv INTEGER NOT NULL, seq INTEGER NOT NULL,"
   " from_no INTEGER NOT NULL, to_no INTEGER NOT NULL, time_s INTEGER NOT NULL, cseq INTEGER NOT NULL,"
   " random INTEGER NOT NULL, flags INTEGER NOT NULL, life_s INTEGER NOT NULL, body TEXT NOT NULL,"
@@ -77,6 +109,9 @@ static const char *const migrations[] = {
   " last_seq INTEGER NOT NULL DEFAULT 0, last_time INTEGER NOT NULL DEFAULT 0, read_seq INTEGER NOT NULL DEFAULT 0,"
   " pinned_at INTEGER NOT NULL DEFAULT 0, hidden_seq INTEGER NOT NULL DEFAULT 0, cleared_seq INTEGER NOT NULL DEFAULT 0,"
   " PRIMARY KEY(sdkappid, user_no, peer_no)) WITHOUT ROWID;",
+  /* 11: an order changes the app's plan facts: log it as an app update */
+  "CREATE TRIGGER changes_order AFTER INSERT ON orders BEGIN"
+  " INSERT INTO changes(kind,key) VALUES('app.update', NEW.sdkappid); END;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -125,7 +160,8 @@ static const char *const migrations[] = {
   X(ORDER_INS, "INSERT INTO orders(sdkappid,customer_id,at,kind,item,value,value_name,anchor_day,period,start_day," \
                "end_day,book,price_fen,pay,ledger_id,reference) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)") \
   X(ORDER_REF, "SELECT " ORDER_COLS " FROM orders WHERE sdkappid=?1 AND reference=?2") \
-  X(ORDER_EACH, "SELECT " ORDER_COLS " FROM orders WHERE sdkappid=?1 ORDER BY id")
+  X(ORDER_EACH, "SELECT " ORDER_COLS " FROM orders WHERE sdkappid=?1 ORDER BY id") \
+  X(ORDER_ALL, "SELECT " ORDER_COLS " FROM orders ORDER BY sdkappid, id")
 
 enum {
 #define X(name, sql) S_##name,
@@ -143,6 +179,7 @@ typedef struct sq {
   store_t base;
   sqlite3 *db;
   sqlite3_stmt *st[S__COUNT];
+  sqlite3_stmt *ust[SQU_STMTS_MAX];       /* sqlite_usage.c */
   struct sqmsg *msg;             /* sqlite_msg.c state, created on first use */
 } sq_t;
 
@@ -194,6 +231,7 @@ static void sq_close(store_t *s)
 {
   sq_t *q = Q(s);
   for (int i = 0; i < S__COUNT; i++) sqlite3_finalize(q->st[i]);
+  for (int i = 0; i < SQU_STMTS_MAX; i++) sqlite3_finalize(q->ust[i]);
   sq__msg_free(q->msg);
   sqlite3_close(q->db);
   free(q);
@@ -706,10 +744,10 @@ static int sq_order_get_ref(store_t *s, uint32_t sdkappid, const char *reference
 
 static int sq_order_each(store_t *s, uint32_t sdkappid, store_order_cb cb, void *ud)
 {
-  sqlite3_stmt *st = stmt(Q(s), S_ORDER_EACH);
+  sqlite3_stmt *st = stmt(Q(s), sdkappid ? S_ORDER_EACH : S_ORDER_ALL);
   int rc;
   if (!st) return IMC_E_IO;
-  sqlite3_bind_int64(st, 1, sdkappid);
+  if (sdkappid) sqlite3_bind_int64(st, 1, sdkappid);
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     store_order_t o;
     row_order(st, &o);
@@ -718,6 +756,7 @@ static int sq_order_each(store_t *s, uint32_t sdkappid, store_order_cb cb, void 
   sqlite3_reset(st);
   return map_rc(rc);
 }
+
 
 static const store_vtab_t sqlite_vtab = {
   1, "sqlite", sq_close, sq_exec, sq_data_version, sq_meta_get, sq_meta_set,
@@ -729,8 +768,14 @@ static const store_vtab_t sqlite_vtab = {
   sq_kick_set, sq_kick_each,
   sq_in_transaction, sq_changes_last, sq_changes_since,
   sq_order_insert, sq_order_get_ref, sq_order_each,
+  squ_login_each, squ_add, squ_max, squ_event, squ_day_each, squ_group, squ_group_each,
+  squ_import_doc, squ_import_put, squ_import_count, squ_registrations,
+  squ_bill_insert, squ_bill_get, squ_bill_each,
   &sq__msg_vtab,
 };
+
+sqlite3 *store__sqlite_db(store_t *s) { return Q(s)->db; }
+sqlite3_stmt **store__sqlite_ucache(store_t *s) { return Q(s)->ust; }
 
 static int migrate(sq_t *q)
 {

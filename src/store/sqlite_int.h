@@ -1,11 +1,34 @@
 /* sqlite_int.h — what the files of the SQLite backend share: the connection
- * handle of a store_t and the message part (sqlite_msg.c) hooked into the
- * connection's life cycle. */
+ * handle of a store_t, the statement cache of the metering rows
+ * (sqlite_usage.c) and its vtable entries, and the message part
+ * (sqlite_msg.c) hooked into the connection's life cycle. */
 #ifndef IMC_STORE_SQLITE_INT_H
 #define IMC_STORE_SQLITE_INT_H
 
 #include <sqlite3.h>
 
+#include "store/store.h"
+
+#define SQU_STMTS_MAX 24
+
+sqlite3 *store__sqlite_db(store_t *s);
+/* SQU_STMTS_MAX cached statements of sqlite_usage.c (finalized at close). */
+sqlite3_stmt **store__sqlite_ucache(store_t *s);
+
+int squ_login_each(store_t *, uint32_t, int32_t, int32_t, store_usage_login_cb, void *);
+int squ_add(store_t *, uint32_t, int32_t, const char *, int64_t);
+int squ_max(store_t *, uint32_t, int32_t, const char *, int64_t);
+int squ_event(store_t *, uint32_t, const char *, int32_t, const char *, int64_t, int64_t, int *);
+int squ_day_each(store_t *, int, uint32_t, int32_t, int32_t, store_usage_day_cb, void *);
+int squ_group(store_t *, uint32_t, const char *, int, int64_t, int);
+int squ_group_each(store_t *, uint32_t, int64_t, store_usage_group_cb, void *);
+int squ_import_doc(store_t *, uint32_t, int32_t, const char *, const char *, int64_t, int64_t *);
+int squ_import_put(store_t *, uint32_t, int32_t, const char *, int64_t, int64_t);
+int squ_import_count(store_t *, uint32_t, int32_t, int64_t *);
+int squ_bill_insert(store_t *, const store_bill_t *, store_bill_t *);
+int squ_bill_get(store_t *, uint32_t, int32_t, store_bill_t *);
+int squ_bill_each(store_t *, int64_t, int, store_bill_cb, void *);
+int squ_registrations(store_t *, uint32_t, int64_t, int64_t, int, store_usage_day_cb, void *);
 #include "store/store_msg.h"
 
 struct sqmsg; /* per-connection message state: statements, next-seq caches */

@@ -69,7 +69,8 @@ typedef struct store_change {
 /* Change kinds and what key holds. Each is appended in the same transaction
  * as the write it describes, whoever writes. */
 #define STORE_CHANGE_APP_CREATE "app.create"   /* key: SDKAppID (decimal); a new app */
-#define STORE_CHANGE_APP_UPDATE "app.update"   /* key: SDKAppID; name, key, admins, region, scheme, edition or status */
+#define STORE_CHANGE_APP_UPDATE "app.update"   /* key: SDKAppID; name, key, admins, region, scheme, edition or
+                                                * status changed, or an order (package, add-on) was recorded */
 #define STORE_CHANGE_META "meta"               /* key: the meta key (e.g. operator_token_sha256) */
 
 /* One prepaid order period of an app (L-5): a package (item = edition code)
@@ -95,6 +96,21 @@ typedef struct store_order {
   int64_t ledger_id;
   char reference[65];
 } store_order_t;
+/* An issued bill (immutable: the database refuses updates and deletes).
+ * seq is gap-free per deployment; number = "IMC-<usage month>-<seq, 6 digits>"
+ * (IMC-2026-11-000123). body is the bill's JSON (bill_render_json). paid:
+ * a `payment` ledger entry with reference "bill-<number>" exists. */
+typedef struct store_bill {
+  int64_t seq;
+  char number[32];
+  uint32_t sdkappid;
+  int64_t customer_id;
+  int32_t month;                         /* yyyymm of the usage */
+  int64_t issued_at_s;
+  int64_t total_fen, prepaid_fen, postpaid_fen;
+  int paid;
+  char *body;                            /* the JSON; store_bill_get: malloc'd, the caller frees it */
+} store_bill_t;
 
 typedef struct store store_t;
 typedef void (*store_change_cb)(void *ud, const store_change_t *c);
@@ -104,6 +120,10 @@ typedef void (*store_account_cb)(void *ud, const char *user_id, uint32_t user_no
 typedef void (*store_ledger_cb)(void *ud, const store_ledger_t *e);
 typedef void (*store_kick_cb)(void *ud, uint32_t sdkappid, uint32_t user_no, int64_t kicked_at_s);
 typedef void (*store_order_cb)(void *ud, const store_order_t *o);
+typedef void (*store_usage_login_cb)(void *ud, uint32_t sdkappid, int32_t day_yyyymmdd, uint32_t user_no);
+typedef void (*store_usage_day_cb)(void *ud, int32_t day_yyyymmdd, const char *metric, int64_t value);
+typedef void (*store_usage_group_cb)(void *ud, int live, int64_t created_s, int64_t dissolved_s);
+typedef void (*store_bill_cb)(void *ud, const store_bill_t *b);
 
 struct store_msg_vtab; /* store_msg.h */
 
@@ -143,6 +163,26 @@ typedef struct store_vtab {
   int (*order_insert)(store_t *, const store_order_t *, int64_t *id);
   int (*order_get_ref)(store_t *, uint32_t sdkappid, const char *reference, store_order_t *);
   int (*order_each)(store_t *, uint32_t sdkappid, store_order_cb, void *);
+  /* metering (sqlite_usage.c) */
+  int (*usage_login_each)(store_t *, uint32_t sdkappid, int32_t day_from, int32_t day_to, store_usage_login_cb, void *);
+  int (*usage_add)(store_t *, uint32_t sdkappid, int32_t day, const char *metric, int64_t n);
+  int (*usage_max)(store_t *, uint32_t sdkappid, int32_t day, const char *metric, int64_t value);
+  int (*usage_event)(store_t *, uint32_t sdkappid, const char *event_id, int32_t day, const char *metric,
+                     int64_t amount, int64_t at_s, int *replayed);
+  int (*usage_day_each)(store_t *, int imported, uint32_t sdkappid, int32_t day_from, int32_t day_to,
+                        store_usage_day_cb, void *);
+  int (*usage_group)(store_t *, uint32_t sdkappid, const char *group_id, int live, int64_t at_s, int dissolve);
+  int (*usage_group_each)(store_t *, uint32_t sdkappid, int64_t until_s, store_usage_group_cb, void *);
+  int (*usage_import_doc)(store_t *, uint32_t sdkappid, int32_t month, const char *source, const char *body,
+                          int64_t now_s, int64_t *id);
+  int (*usage_import_put)(store_t *, uint32_t sdkappid, int32_t day, const char *metric, int64_t value, int64_t doc_id);
+  int (*usage_import_count)(store_t *, uint32_t sdkappid, int32_t month, int64_t *n);
+  int (*usage_registrations)(store_t *, uint32_t sdkappid, int64_t from_s, int64_t to_s, int tz_offset_s,
+                             store_usage_day_cb, void *);
+  /* bills (sqlite_usage.c) */
+  int (*bill_insert)(store_t *, const store_bill_t *in, store_bill_t *out);
+  int (*bill_get)(store_t *, uint32_t sdkappid, int32_t month, store_bill_t *out);
+  int (*bill_each)(store_t *, int64_t customer_id, int unpaid_only, store_bill_cb, void *);
   const struct store_msg_vtab *msg;      /* one-to-one messages (store_msg.h) */
 } store_vtab_t;
 
@@ -204,6 +244,63 @@ int store_usage_login(store_t *s, uint32_t sdkappid, int32_t day_yyyymmdd, uint3
 /* Distinct users recorded for that day (M-2 DAU). */
 int store_usage_dau(store_t *s, uint32_t sdkappid, int32_t day_yyyymmdd, int64_t *count);
 
+/* ---- metering rows (docs/metering.md; src/meter/ is the reader) ----------
+ * Days are yyyymmdd in the app's billing zone; a month-level row has day
+ * yyyymm00. Metric names are meter.h's METER_M_*. */
+/* usage_login rows with day in [day_from, day_to] of one app (sdkappid > 0)
+ * or of every app (0), ordered by app and day. */
+int store_usage_login_each(store_t *s, uint32_t sdkappid, int32_t day_from, int32_t day_to,
+                           store_usage_login_cb cb, void *ud);
+/* Add n to a daily counter (call inside the writer job of the event counted,
+ * so the count commits with the event). */
+int store_usage_add(store_t *s, uint32_t sdkappid, int32_t day, const char *metric, int64_t n);
+/* Raise a daily peak to value (kept when the stored one is higher): idempotent. */
+int store_usage_max(store_t *s, uint32_t sdkappid, int32_t day, const char *metric, int64_t value);
+/* Record an identified additive event (call minutes): the first time an
+ * event_id (1-64 bytes, unique per app) is seen, amount is added to (day,
+ * metric) and *replayed = 0; a replay with the same day, metric and amount
+ * changes nothing (*replayed = 1); a replay that differs is IMC_E_EXISTS. */
+int store_usage_event(store_t *s, uint32_t sdkappid, const char *event_id, int32_t day, const char *metric,
+                      int64_t amount, int64_t at_s, int *replayed);
+/* Daily rows (metered: imported = 0, usage_day; imported: 1, usage_import)
+ * with day in [day_from, day_to], by day. */
+int store_usage_day_each(store_t *s, int imported, uint32_t sdkappid, int32_t day_from, int32_t day_to,
+                         store_usage_day_cb cb, void *ud);
+/* A group's life (M-4). dissolve = 0: group_id was created at at_s (a replay
+ * is a no-op); 1: the incarnation created at or before at_s and not yet
+ * dissolved was dissolved at at_s (none: a no-op — a replay). live: an
+ * AVChatRoom/BChatRoom. */
+int store_usage_group(store_t *s, uint32_t sdkappid, const char *group_id, int live, int64_t at_s, int dissolve);
+/* Lives of the groups created before until_s (dissolved_s = INT64_MAX while
+ * they exist). */
+int store_usage_group_each(store_t *s, uint32_t sdkappid, int64_t until_s, store_usage_group_cb cb, void *ud);
+/* Keep an imported usage document (immutable) and return its id; then
+ * store its figures with store_usage_import_put (a figure imported again for
+ * the same day and metric replaces the earlier one). */
+int store_usage_import_doc(store_t *s, uint32_t sdkappid, int32_t month, const char *source, const char *body,
+                           int64_t now_s, int64_t *id);
+int store_usage_import_put(store_t *s, uint32_t sdkappid, int32_t day, const char *metric, int64_t value, int64_t doc_id);
+/* Number of documents imported for a month. */
+int store_usage_import_count(store_t *s, uint32_t sdkappid, int32_t month, int64_t *n);
+/* New accounts per day (metric "registrations", day yyyymmdd in the zone
+ * tz_offset_s) created in [from_s, to_s); every account number ever created
+ * counts, deleted ones too (recorded by the database when the account row is
+ * inserted). */
+int store_usage_registrations(store_t *s, uint32_t sdkappid, int64_t from_s, int64_t to_s, int tz_offset_s,
+                              store_usage_day_cb cb, void *ud);
+
+/* ---- bills (src/meter/bills.c is the writer) -------------------------------
+ * insert: call inside a transaction; assigns the next seq and the number
+ * (out->seq, out->number; the other fields are copied from in, paid = 0).
+ * IMC_E_EXISTS if the app's month is billed already (nothing written).
+ * get: IMC_E_NOTFOUND if the month has no bill. each: the bills of one
+ * customer (customer_id > 0) or all (0), oldest first; unpaid_only skips paid
+ * ones. get: out->body is malloc'd (the caller frees it); each: b->body is
+ * valid during the callback. */
+int store_bill_insert(store_t *s, const store_bill_t *in, store_bill_t *out);
+int store_bill_get(store_t *s, uint32_t sdkappid, int32_t month, store_bill_t *out);
+int store_bill_each(store_t *s, int64_t customer_id, int unpaid_only, store_bill_cb cb, void *ud);
+
 /* Wallets. The balance of a customer without entries is 0. */
 int store_wallet_balance(store_t *s, int64_t customer_id, int64_t *balance_fen);
 /* Append one entry (call inside a transaction: the balance is read, then
@@ -224,8 +321,8 @@ int store_kick_each(store_t *s, store_kick_cb cb, void *ud);
  * applied and asks for what follows; the log is an ordinary table, so any
  * backend can keep it (SQLite fills it with triggers, hence also for writes by
  * an older CLI binary of the same schema). Only operator-level writes are
- * logged (apps, meta), never accounts, usage or messages, so it stays small
- * and is not pruned. */
+ * logged (apps, orders, meta), never accounts, usage or messages, so it stays
+ * small and is not pruned. */
 /* Highest seq in the log (0 when empty). */
 int store_changes_last(store_t *s, int64_t *seq);
 /* Rows with seq > after_seq, oldest first, at most limit (≥ 1) of them. */
@@ -233,8 +330,9 @@ int store_changes_since(store_t *s, int64_t after_seq, int limit, store_change_c
 
 /* Orders (append-only; the database refuses updates and deletes). insert:
  * IMC_E_EXISTS when the app already has that reference (callers look it up
- * first: tenant_order_place treats a replay as a no-op). get_ref:
- * IMC_E_NOTFOUND. each: oldest first. */
+ * first: the tenant order functions treat a replay as a no-op). get_ref:
+ * IMC_E_NOTFOUND. each: one app's orders oldest first, or with sdkappid 0
+ * every order by app, then oldest first (one query for the registry). */
 int store_order_insert(store_t *s, const store_order_t *o, int64_t *id);
 int store_order_get_ref(store_t *s, uint32_t sdkappid, const char *reference, store_order_t *out);
 int store_order_each(store_t *s, uint32_t sdkappid, store_order_cb cb, void *ud);

@@ -50,12 +50,26 @@ static int app_create_txn(store_t *s, const tenant_app_params_t *p, store_app_t 
   return store_app_insert(s, a);
 }
 
+int tenant_app_check(const tenant_app_params_t *p, const char **field, const char **rule)
+{
+  bill_scheme_t scheme;
+  const char *f = NULL, *r = NULL;
+  int rc = IMC_E_INVAL;
+  if (!name_ok(p->name)) f = "name", r = "must be 1-127 bytes";
+  else if (!bill_region_known(p->region)) f = "region", r = "must be one of china, singapore, india, korea, germany, usa, japan, indonesia";
+  else if (p->scheme && bill_scheme_parse(p->scheme, &scheme)) f = "scheme", r = "must be one of legacy, s2019, s2020, s2022, intl", rc = IMC_E_BILL_SCHEME;
+  else if (p->created_at_s > p->now_s) f = "created_at", r = "must not be in the future";
+  if (field) *field = f;
+  if (rule) *rule = r;
+  return f ? rc : 0;
+}
+
 int tenant_app_create(store_t *s, const tenant_app_params_t *p, store_app_t *out)
 {
-  if (!name_ok(p->name)) return IMC_E_INVAL;
-  if (!bill_region_known(p->region)) return IMC_E_INVAL;
+  int rc = tenant_app_check(p, NULL, NULL);
+  if (rc) return rc;
   /* inside the writer's batch a savepoint nests; from the CLI this is the transaction */
-  int rc = store_exec(s, "SAVEPOINT app_create");
+  rc = store_exec(s, "SAVEPOINT app_create");
   if (rc) return rc;
   rc = app_create_txn(s, p, out);
   if (rc) store_exec(s, "ROLLBACK TO app_create");

@@ -34,11 +34,21 @@ static int printable(const char *s, size_t max)
   return 1;
 }
 
+int tenant_wallet_check(int64_t amount_fen, const char *reason, const char *reference, const char **field, const char **rule)
+{
+  const char *f = NULL, *r = NULL;
+  if (amount_fen < 1 || amount_fen > TENANT_WALLET_MAX_FEN) f = "amount_fen", r = "must be an integer 1..10^14";
+  else if (!reason || !reason[0] || strlen(reason) > 200) f = "reason", r = "must be 1-200 bytes";
+  else if (!reference || !printable(reference, 64)) f = "reference", r = "must be 1-64 printable ASCII bytes, no space";
+  if (field) *field = f;
+  if (rule) *rule = r;
+  return f ? IMC_E_INVAL : 0;
+}
+
 int tenant_wallet_post(store_t *s, int in_txn, int64_t customer_id, tenant_ledger_kind_t kind, int64_t amount_fen,
                        const char *reason, const char *reference, int64_t now_s, store_ledger_t *out)
 {
-  if ((unsigned)kind >= TENANT_LEDGER__COUNT || amount_fen < 1 || amount_fen > TENANT_WALLET_MAX_FEN) return IMC_E_INVAL;
-  if (!reason || !reason[0] || strlen(reason) > 200 || !reference || !printable(reference, 64)) return IMC_E_INVAL;
+  if ((unsigned)kind >= TENANT_LEDGER__COUNT || tenant_wallet_check(amount_fen, reason, reference, NULL, NULL)) return IMC_E_INVAL;
   store_customer_t c;
   int rc = store_customer_get(s, customer_id, &c);
   if (rc) return rc;

@@ -29,7 +29,7 @@ static int set_def(const cfg_def_t *d, void *obj, const char *value, char *err, 
     int64_t v;
     int rc = imc_parse_i64(value, d->min, d->max, &v);
     if (rc) {
-      snprintf(err, errcap, "%s: '%s' is not an integer in [%lld, %lld]", d->name, value,
+      snprintf(err, errcap, "%s: \"%s\" is not an integer in [%lld, %lld]", d->name, value,
                (long long)d->min, (long long)d->max);
       return rc;
     }
@@ -39,7 +39,7 @@ static int set_def(const cfg_def_t *d, void *obj, const char *value, char *err, 
   case CFG_BOOL:
     if (!strcmp(value, "1") || !strcmp(value, "true") || !strcmp(value, "yes") || !strcmp(value, "on")) *(int *)field = 1;
     else if (!strcmp(value, "0") || !strcmp(value, "false") || !strcmp(value, "no") || !strcmp(value, "off")) *(int *)field = 0;
-    else { snprintf(err, errcap, "%s: '%s' is not a boolean (true/false)", d->name, value); return IMC_E_INVAL; }
+    else { snprintf(err, errcap, "%s: \"%s\" is not a boolean (true/false)", d->name, value); return IMC_E_INVAL; }
     return 0;
   }
   return IMC_E_INTERNAL;
@@ -58,7 +58,7 @@ int cfg_defaults(const cfg_def_t *defs, void *obj)
 int cfg_set(const cfg_def_t *defs, void *obj, const char *name, const char *value, char *err, size_t errcap)
 {
   const cfg_def_t *d = find(defs, name, strlen(name));
-  if (!d) { snprintf(err, errcap, "unknown setting '%s'", name); return IMC_E_NOTFOUND; }
+  if (!d) { snprintf(err, errcap, "unknown setting \"%s\"", name); return IMC_E_NOTFOUND; }
   return set_def(d, obj, value, err, errcap);
 }
 
@@ -117,17 +117,17 @@ int cfg_load_args(const cfg_def_t *defs, void *obj, int argc, char **argv,
 {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
-    if (strncmp(a, "--", 2) != 0) { snprintf(err, errcap, "unexpected argument '%s'", a); return IMC_E_USAGE; }
+    if (strncmp(a, "--", 2) != 0) { snprintf(err, errcap, "unexpected argument \"%s\"", a); return IMC_E_USAGE; }
     const char *eq = strchr(a, '=');
     size_t len = eq ? (size_t)(eq - a) : strlen(a);
     if (listed(extra_bool, a, len)) continue;
     if (listed(extra, a, len)) { if (!eq) i++; continue; }
     char name[96];
-    if (len - 2 >= sizeof name) { snprintf(err, errcap, "unknown option '%s'", a); return IMC_E_USAGE; }
+    if (len - 2 >= sizeof name) { snprintf(err, errcap, "unknown option \"%s\"", a); return IMC_E_USAGE; }
     for (size_t j = 2; j < len; j++) name[j - 2] = a[j] == '-' ? '_' : a[j];
     name[len - 2] = 0;
     const cfg_def_t *d = find(defs, name, strlen(name));
-    if (!d) { snprintf(err, errcap, "unknown option '%.*s'", (int)len, a); return IMC_E_USAGE; }
+    if (!d) { snprintf(err, errcap, "unknown option \"%.*s\"", (int)len, a); return IMC_E_USAGE; }
     const char *v;
     if (eq) v = eq + 1;
     else if (d->type == CFG_BOOL) v = "true";

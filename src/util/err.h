@@ -34,6 +34,7 @@
   X(TIMEOUT,              60008, "request timed out")                           \
   X(CONFIG,               0,     "invalid configuration")                       \
   X(USAGE,                0,     "invalid command line")                        \
+  X(ADDR_IN_USE,          0,     "address already in use")                      \
   /* HTTP / REST envelope (rest-api-reference §1, §3.2) */                      \
   X(HTTP_PARSE,           60002, "HTTP parse error")                            \
   X(JSON_PARSE,           60003, "JSON parse error")                            \
@@ -132,7 +133,8 @@
   X(PLAN_EDITION_CHANGE,  0,     "that edition change is not allowed")          \
   /* operator API */                                                            \
   X(OP_AUTH,              0,     "operator token missing or wrong")             \
-  X(OP_NOT_FOUND,         0,     "no such operator endpoint")                   \
+  /* metering (docs/metering.md) */                                             \
+  X(METER_LATE,           0,     "usage event older than the 35-day late window") \
   /* end */
 
 typedef enum {

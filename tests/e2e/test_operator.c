@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <unistd.h>
 
@@ -152,10 +153,127 @@ static void test_wallet(void **st)
   assert_true(e2e_cli(&srv, out, sizeof out, "wallet show --customer 777777") != 0);
 }
 
+static const char *jcode(json_t *j) { return json_string_value(json_object_get(json_object_get(j, "error"), "code")); }
+static const char *jmsg(json_t *j) { return json_string_value(json_object_get(json_object_get(j, "error"), "message")); }
+
+/* One error vocabulary (issue 17): every error is {"error":{"code","message"}}
+ * with an IMC_E_* name; not found is NOTFOUND for endpoints and objects alike. */
+static void test_error_vocabulary(void **st)
+{
+  (void)st;
+  json_t *j;
+  static const char *const missing[][2] = {
+    { "GET", "/operator/v1/nothing" }, { "GET", "/operator/v1/apps/99" }, { "GET", "/operator/v1/customers/99/wallet" },
+    { "GET", "/operator/v1/apps/abc" },
+  };
+  for (size_t i = 0; i < sizeof missing / sizeof *missing; i++) {
+    assert_int_equal(call(missing[i][0], missing[i][1], NULL, &j), 404);
+    assert_string_equal(jcode(j), "NOTFOUND");
+    json_decref(j);
+  }
+  char buf[1024];
+  assert_int_equal(e2e_http(srv.port, "GET", "/nowhere", NULL, NULL, buf, sizeof buf), 404);
+  assert_non_null(strstr(buf, "\"code\":\"NOTFOUND\""));
+  assert_int_equal(e2e_http(srv.port, "GET", "/operator/v1/apps", NULL, NULL, buf, sizeof buf), 401);
+  assert_non_null(strstr(buf, "\"code\":\"OP_AUTH\""));
+}
+
+static void test_json_syntax_error_has_line_and_column(void **st)
+{
+  (void)st;
+  json_t *j;
+  assert_int_equal(call("POST", "/operator/v1/customers", "{\n  \"name\": \"acme\",\n  oops\n}", &j), 400);
+  assert_string_equal(jcode(j), "JSON_PARSE");
+  assert_non_null(strstr(jmsg(j), "line 3 column"));
+  json_decref(j);
+  assert_int_equal(call("POST", "/operator/v1/customers", "[1]", &j), 400);
+  assert_string_equal(jcode(j), "JSON_PARSE");
+  assert_non_null(strstr(jmsg(j), "must be a JSON object"));
+  json_decref(j);
+  assert_int_equal(call("POST", "/operator/v1/customers", "{\"name\":\"a\",\"name\":\"b\"}", &j), 400);
+  assert_string_equal(jcode(j), "JSON_PARSE");
+  json_decref(j);
+}
+
+static void test_unknown_fields_refused(void **st)
+{
+  (void)st;
+  json_t *j;
+  assert_int_equal(call("GET", "/operator/v1/customers", NULL, &j), 200);
+  size_t before = json_array_size(json_object_get(j, "customers"));
+  json_decref(j);
+  assert_int_equal(call("POST", "/operator/v1/customers", "{\"name\":\"acme\",\"nmae\":\"typo\"}", &j), 400);
+  assert_string_equal(jcode(j), "INVAL");
+  assert_non_null(strstr(jmsg(j), "unknown field \"nmae\""));
+  json_decref(j);
+  assert_int_equal(call("POST", "/operator/v1/apps", "{\"customer_id\":1,\"name\":\"x\",\"region\":\"china\",\"edition\":\"pro\"}", &j), 400);
+  assert_non_null(strstr(jmsg(j), "unknown field \"edition\""));
+  json_decref(j);
+  assert_int_equal(call("POST", "/operator/v1/customers/1/wallet/topups", "{\"amount_fen\":1,\"reference\":\"u1\",\"currency\":\"usd\"}", &j), 400);
+  assert_non_null(strstr(jmsg(j), "unknown field \"currency\""));
+  json_decref(j);
+  /* nothing was created */
+  assert_int_equal(call("GET", "/operator/v1/customers", NULL, &j), 200);
+  assert_int_equal(json_array_size(json_object_get(j, "customers")), before);
+  json_decref(j);
+  /* a message names only the wrong field */
+  assert_int_equal(call("POST", "/operator/v1/apps", "{\"customer_id\":1,\"name\":\"chat\",\"region\":\"mars\"}", &j), 400);
+  assert_true(!strncmp(jmsg(j), "region must be one of", 21));
+  json_decref(j);
+  assert_int_equal(call("POST", "/operator/v1/apps", "{\"customer_id\":1,\"name\":\"\",\"region\":\"china\"}", &j), 400);
+  assert_true(!strncmp(jmsg(j), "name must be", 12));
+  json_decref(j);
+  assert_int_equal(call("POST", "/operator/v1/apps", "{\"customer_id\":1,\"name\":\"x\",\"region\":\"china\",\"scheme\":\"s1999\"}", &j), 400);
+  assert_true(!strncmp(jmsg(j), "scheme must be one of", 21));
+  json_decref(j);
+  assert_int_equal(call("POST", "/operator/v1/customers/1/wallet/topups", "{\"amount_fen\":1,\"reference\":\"a b\"}", &j), 400);
+  assert_true(!strncmp(jmsg(j), "reference must be", 17));
+  json_decref(j);
+}
+
+/* Raw request: the whole response (headers included) into buf. */
+static void raw(const char *method, const char *target, char *buf, size_t cap)
+{
+  int fd = e2e_connect(srv.port);
+  assert_true(fd >= 0);
+  char req[512];
+  int n = snprintf(req, sizeof req, "%s %s HTTP/1.1\r\nHost: x\r\n%sContent-Length: 0\r\nConnection: close\r\n\r\n", method, target, auth);
+  assert_int_equal(e2e_send(fd, req, (size_t)n), 0);
+  e2e_recv_all(fd, buf, cap, 3000);
+  close(fd);
+}
+
+static void test_wrong_method_is_405_with_allow(void **st)
+{
+  (void)st;
+  char buf[4096];
+  raw("DELETE", "/operator/v1/customers", buf, sizeof buf);
+  assert_true(!strncmp(buf, "HTTP/1.1 405", 12));
+  assert_non_null(strstr(buf, "Allow: GET, POST\r\n"));
+  assert_non_null(strstr(buf, "\"code\":\"METHOD\""));
+  raw("POST", "/operator/v1/apps/1400000001", buf, sizeof buf);
+  assert_true(!strncmp(buf, "HTTP/1.1 405", 12));
+  assert_non_null(strstr(buf, "Allow: GET\r\n"));
+  raw("GET", "/operator/v1/customers/1/wallet/topups", buf, sizeof buf);
+  assert_true(!strncmp(buf, "HTTP/1.1 405", 12));
+  assert_non_null(strstr(buf, "Allow: POST\r\n"));
+}
+
+static void test_healthz(void **st)
+{
+  (void)st;
+  char buf[256];
+  assert_int_equal(e2e_http(srv.port, "GET", "/healthz", NULL, NULL, buf, sizeof buf), 200);
+  assert_int_equal(strncmp(buf, "{\"status\":\"ok\",\"writer\":{", 25), 0);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_auth), cmocka_unit_test(test_customers_and_apps), cmocka_unit_test(test_wallet),
+    cmocka_unit_test(test_error_vocabulary), cmocka_unit_test(test_json_syntax_error_has_line_and_column),
+    cmocka_unit_test(test_unknown_fields_refused), cmocka_unit_test(test_wrong_method_is_405_with_allow),
+    cmocka_unit_test(test_healthz),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,7 +1,7 @@
 /* Unit tests for the writer thread's pipeline guarantees (store_writer.h):
  * the queue cap refuses a job beyond max_jobs with IMC_E_OVERLOADED and never
- * calls its done(); a batch that SQLite rolls back on its own (SQLITE_FULL
- * forced with PRAGMA max_page_count) reports each job's true outcome and runs
+ * calls its done(); a batch that SQLite rolls back on its own (a job ends
+ * the transaction as SQLITE_FULL/IOERR would) reports each job's true outcome and runs
  * no later job outside a batch transaction. A gate job holds the writer
  * thread so that the jobs under test land in one batch. */
 #include <stdarg.h>
@@ -83,15 +83,12 @@ static int import_run(store_t *s, void *arg)
   tjob_t *j = arg;
   uint32_t no;
   if (!j->full) return store_account_import(s, j->app, j->user_id, NULL, NULL, 1, &no);
-  /* the database may not grow: a 2 MB nick makes SQLite fail with
-   * SQLITE_FULL, which rolls back the whole transaction on its own */
-  char *nick = malloc(2 << 20);
-  memset(nick, 'n', (2 << 20) - 1);
-  nick[(2 << 20) - 1] = 0;
-  store_exec(s, "PRAGMA max_page_count=1"); /* clamps to the current size */
-  int rc = store_account_import(s, j->app, j->user_id, nick, NULL, 1, &no);
-  store_exec(s, "PRAGMA max_page_count=1073741823");
-  free(nick);
+  /* SQLITE_FULL and SQLITE_IOERR may roll the whole transaction back on
+   * their own; whether a given statement does depends on the SQLite version
+   * and on the schema (triggers), so the job ends the transaction the way
+   * the engine would and reports the engine's error. */
+  (void)no;
+  int rc = store_exec(s, "ROLLBACK") ? IMC_E_INTERNAL : IMC_E_IO;
   return rc;
 }
 

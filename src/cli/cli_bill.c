@@ -1,0 +1,197 @@
+/* cli_bill.c — `imcloud bill`: an app's bill for a usage month (the stored,
+ * numbered bill after the bill run; a preview marked as such before it),
+ * `bill run` (the monthly bill run, idempotent) and `bill settle` (pay a
+ * customer's open bills from the wallet). docs/billing.md "Bills". */
+#include "billing/billing.h"
+#include "cli/cli.h"
+#include "meter/meter.h"
+#include "store/store.h"
+#include "util/clock.h"
+#include "util/date.h"
+#include "util/err.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+  "usage: imcloud bill --sdkappid N --month YYYY-MM [--json|--csv] [--data DIR]\n"
+  "       imcloud bill run [--month YYYY-MM] [--json] [--data DIR]\n"
+  "       imcloud bill settle --customer ID [--json] [--data DIR]\n"
+  "  --month is the usage month. Before the bill run the bill is a preview (\"preview\": true,\n"
+  "  no number); after it, the stored numbered bill with its status (open, paid, overdue).\n"
+  "  run: bills every app for the month (default: the previous month in UTC+8); running it\n"
+  "  again bills nothing twice. settle: pays open bills from the wallet, oldest first.";
+
+#define DEFAULT_TZ IMC_TZ_CHINA_S
+
+static void print_json(json_t *o)
+{
+  char *t = json_dumps(o, JSON_COMPACT);
+  printf("%s\n", t);
+  free(t);
+  json_decref(o);
+}
+
+static void print_text(json_t *o)
+{
+  json_t *num = json_object_get(o, "number");
+  char total[32];
+  bill_fen_format(json_integer_value(json_object_get(o, "total_fen")), total, sizeof total);
+  printf("%s  app %lld  %s  edition %s  status %s\n", json_is_string(num) ? json_string_value(num) : "PREVIEW (not issued)",
+         (long long)json_integer_value(json_object_get(o, "sdkappid")), json_string_value(json_object_get(o, "bill_month")),
+         json_string_value(json_object_get(o, "edition")), json_string_value(json_object_get(o, "status")));
+  size_t i;
+  json_t *l;
+  json_array_foreach(json_object_get(o, "lines"), i, l) {
+    char amt[32];
+    bill_fen_format(json_integer_value(json_object_get(l, "amount_fen")), amt, sizeof amt);
+    printf("  %-9s %-44s %14lld %-10s %14s 元  %s\n", json_string_value(json_object_get(l, "kind")),
+           json_string_value(json_object_get(l, "name_en")), (long long)json_integer_value(json_object_get(l, "quantity")),
+           json_string_value(json_object_get(l, "unit")), amt, json_string_value(json_object_get(l, "rule")));
+  }
+  printf("  total %s 元\n", total);
+}
+
+/* One CSV field (RFC 4180: quoted when it holds a comma, quote or newline). */
+static void csv_str(const char *v, int last)
+{
+  v = v ? v : "";
+  if (strpbrk(v, ",\"\r\n")) {
+    putchar('"');
+    for (; *v; v++) { if (*v == '"') putchar('"'); putchar(*v); }
+    putchar('"');
+  } else {
+    fputs(v, stdout);
+  }
+  putchar(last ? '\n' : ',');
+}
+
+static void print_csv(json_t *o)
+{
+  static const char *const cols[] = { "code", "kind", "quantity", "unit", "unit_price_fen", "per", "amount_fen", "rule" };
+  json_t *num = json_object_get(o, "number");
+  printf("number,sdkappid,bill_month,status,code,kind,quantity,unit,unit_price_fen,per,amount_fen,rule\n");
+  size_t i;
+  json_t *l;
+  json_array_foreach(json_object_get(o, "lines"), i, l) {
+    printf("%s,%lld,", json_is_string(num) ? json_string_value(num) : "", (long long)json_integer_value(json_object_get(o, "sdkappid")));
+    csv_str(json_string_value(json_object_get(o, "bill_month")), 0);
+    csv_str(json_string_value(json_object_get(o, "status")), 0);
+    for (size_t c = 0; c < sizeof cols / sizeof *cols; c++) {
+      json_t *v = json_object_get(l, cols[c]);
+      char b[32];
+      if (json_is_integer(v)) { snprintf(b, sizeof b, "%lld", (long long)json_integer_value(v)); csv_str(b, c + 1 == sizeof cols / sizeof *cols); }
+      else csv_str(json_string_value(v), c + 1 == sizeof cols / sizeof *cols);
+    }
+  }
+}
+
+static int show(const char *data, uint32_t app, int32_t month, int json, int csv)
+{
+  store_t *s;
+  int rc;
+  if ((rc = cli_store_open("bill", data, &s))) return rc;
+  int64_t now = imc_clock_now_s();
+  store_bill_t b;
+  json_t *o = NULL;
+  char err[256] = "";
+  rc = store_bill_get(s, app, month, &b);
+  if (!rc) {
+    o = meter_bill_json(&b, now);
+    free(b.body);
+    if (!o) rc = IMC_E_INTERNAL;
+  } else if (rc == IMC_E_NOTFOUND) { /* not issued yet: a preview from the usage stored so far */
+    char *text;
+    int64_t t[3];
+    rc = meter_bill_compute(s, app, month, DEFAULT_TZ, meter_orders_none, NULL, &text, t, err, sizeof err);
+    if (!rc) {
+      o = json_loads(text, 0, NULL);
+      free(text);
+      if (!o) rc = IMC_E_INTERNAL;
+      else {
+        json_object_set_new(o, "preview", json_true());
+        json_object_set_new(o, "number", json_null());
+        json_object_set_new(o, "sdkappid", json_integer(app));
+        json_object_set_new(o, "status", json_string("preview"));
+      }
+    }
+  }
+  store_close(s);
+  if (rc) { cli_err("bill", "%s", err[0] ? err : imc_strerror(rc)); return CLI_EXIT_FAIL; }
+  if (json) print_json(o);
+  else {
+    if (csv) print_csv(o);
+    else print_text(o);
+    json_decref(o);
+  }
+  return 0;
+}
+
+static int run(const char *data, int32_t month, int json)
+{
+  store_t *s;
+  int rc;
+  if ((rc = cli_store_open("bill run", data, &s))) return rc;
+  int64_t now = imc_clock_now_s();
+  if (!month) month = meter_bill_due_month(now, DEFAULT_TZ);
+  meter_bill_run_stats_t st;
+  char err[256];
+  rc = meter_bill_run(s, 0, month, now, DEFAULT_TZ, meter_orders_none, NULL, &st, err, sizeof err);
+  store_close(s);
+  if (rc) { cli_err("bill run", "%s", err); return CLI_EXIT_FAIL; }
+  char ms[16];
+  snprintf(ms, sizeof ms, "%04d-%02d", month / 100, month % 100);
+  if (json)
+    print_json(json_pack("{s:s,s:i,s:i,s:i,s:i,s:i,s:s?}", "month", ms, "apps", st.apps, "issued", st.issued, "existing",
+                         st.existing, "paid", st.paid, "failed", st.failed, "first_failure", st.failed ? err : NULL));
+  else printf("%04d-%02d: %d apps, %d bills issued (%d paid from the wallet), %d already issued, %d failed%s%s\n", month / 100,
+              month % 100, st.apps, st.issued, st.paid, st.existing, st.failed, st.failed ? ": " : "", st.failed ? err : "");
+  return st.failed ? CLI_EXIT_FAIL : 0;
+}
+
+int cli_bill(int argc, char **argv)
+{
+  const char *data = "./var", *month_s = NULL;
+  int64_t app = 0, customer = 0;
+  int json = 0, csv = 0, npos = 0;
+  char *pos[2];
+  const cli_opt_t opts[] = {
+    { "--sdkappid", CLI_I64, &app, 1, UINT32_MAX, "N  the app" },
+    { "--month", CLI_STR, &month_s, 0, 0, "YYYY-MM  usage month" },
+    { "--customer", CLI_I64, &customer, 1, INT64_MAX, "ID  settle: the customer" },
+    { "--data", CLI_STR, &data, 0, 0, "DIR  data directory (default ./var)" },
+    { "--json", CLI_FLAG, &json, 0, 0, "print one JSON object" },
+    { "--csv", CLI_FLAG, &csv, 0, 0, "print the bill's lines as CSV" },
+    { 0 }
+  };
+  int rc = cli_parse(argc, argv, opts, usage, pos, 2, &npos);
+  if (rc) return rc > 0 ? 0 : CLI_EXIT_USAGE;
+  int32_t month = 0;
+  int y, m;
+  if (month_s) {
+    if (imc_month_parse(month_s, &y, &m)) { cli_err("bill", "--month must be YYYY-MM"); return CLI_EXIT_USAGE; }
+    month = y * 100 + m;
+  }
+  if (json && csv) { cli_err("bill", "give --json or --csv, not both"); return CLI_EXIT_USAGE; }
+  if (npos == 0) {
+    if (!app || !month) { cli_err("bill", "--sdkappid and --month are required"); return CLI_EXIT_USAGE; }
+    return show(data, (uint32_t)app, month, json, csv);
+  }
+  if (npos == 1 && !strcmp(pos[0], "run")) return run(data, month, json);
+  if (npos == 1 && !strcmp(pos[0], "settle")) {
+    if (!customer) { cli_err("bill settle", "--customer is required"); return CLI_EXIT_USAGE; }
+    store_t *s;
+    if ((rc = cli_store_open("bill settle", data, &s))) return rc;
+    int paid = 0;
+    rc = meter_bill_settle(s, customer, imc_clock_now_s(), &paid);
+    store_close(s);
+    if (rc) { cli_err("bill settle", "%s", rc == IMC_E_NOTFOUND ? "no such customer" : imc_strerror(rc)); return CLI_EXIT_FAIL; }
+    if (json) print_json(json_pack("{s:I,s:i}", "customer_id", (json_int_t)customer, "paid", paid));
+    else printf("customer %lld: %d bills paid from the wallet\n", (long long)customer, paid);
+    return 0;
+  }
+  cli_err("bill", "unknown subcommand '%s' (run, settle, or none)", pos[0]);
+  return CLI_EXIT_USAGE;
+}

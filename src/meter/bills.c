@@ -1,0 +1,308 @@
+/* bills.c — the monthly bill run (L-6, P-14): each app's usage month priced
+ * by the billing library from stored usage and its purchase history, stored
+ * as a numbered immutable bill (store.h "bills"), paid from the customer's
+ * wallet when it covers the postpaid amount. Idempotent per (app, month):
+ * the database holds at most one bill for it and issuing is one transaction. */
+#include "billing/billing.h"
+#include "meter/meter.h"
+#include "meter/meter_int.h"
+#include "store/store.h"
+#include "tenant/tenant.h"
+#include "util/date.h"
+#include "util/err.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const bill_book_t *app_book(const store_app_t *a, char *err, size_t cap, int *rc)
+{
+  bill_scheme_t scheme;
+  if ((*rc = bill_scheme_parse(a->scheme, &scheme))) { imc_errf(err, cap, *rc, "app %u has an unknown scheme \"%s\"", a->sdkappid, a->scheme); return NULL; }
+  const bill_book_t *b = bill_book_builtin(scheme);
+  if (!b) *rc = imc_errf(err, cap, IMC_E_BILL_BOOK, "built-in %s price book: %s", a->scheme, bill_book_builtin_error(scheme));
+  return b;
+}
+
+int meter_orders_none(void *ud, store_t *s, const store_app_t *app, int32_t month, bill_order_t *orders, int cap, int *n,
+                      char *err, size_t errcap)
+{
+  (void)ud; (void)s; (void)month; (void)orders; (void)cap;
+  int rc;
+  const bill_book_t *b = app_book(app, err, errcap, &rc);
+  if (!b) return rc;
+  *n = 0;
+  if (bill_book_edition_find(b, app->edition) == bill_book_free_edition(b)) return 0;
+  return imc_errf(err, errcap, IMC_E_BILL_EDITION,
+                  "app %u is on the %s edition: its bill needs its purchase history (orders), which this deployment does not store yet",
+                  app->sdkappid, app->edition);
+}
+
+/* Metered figures → the billing library's usage (M-2 … M-6). */
+static void to_usage(const meter_report_t *r, const bill_book_t *b, bill_usage_t *u)
+{
+  memset(u, 0, sizeof *u);
+  u->peak_dau = r->peak_dau;
+  u->mau = r->mau;
+  u->peak_groups = r->peak_groups;
+  for (int i = 0; i < r->ndays; i++)
+    if (r->days[i].bandwidth_peak_mbps) u->bw_mbps[u->bw_days++] = r->days[i].bandwidth_peak_mbps; /* M-5: per day */
+  u->c2c_roaming_months = r->c2c_roaming_months;
+  u->history_days = r->history_days;
+  for (int j = 0; j < BILL_CALL_KINDS && bill_book_call_kind(b, j); j++) {
+    int k = meter_call_kind(bill_book_call_kind(b, j));
+    if (k >= 0) u->call_minutes[j] = r->call_minutes[k];
+  }
+  u->given = (1u << BILL_M__COUNT) - 1;
+}
+
+static int compute_app(store_t *s, const store_app_t *ap, int32_t month, int tz, meter_orders_fn orders_fn, void *ud,
+                       char **json, int64_t totals[3], char *err, size_t cap)
+{
+  const store_app_t a = *ap;
+  uint32_t app = a.sdkappid;
+  int rc;
+  *json = NULL;
+  const bill_book_t *b = app_book(&a, err, cap, &rc);
+  if (!b) return rc;
+  meter_report_t *r = malloc(sizeof *r);
+  bill_t *bill = malloc(sizeof *bill);
+  bill_order_t orders[BILL_MAX_ORDERS];
+  int n = 0;
+  bill_usage_t u;
+  if (!r || !bill) { rc = IMC_E_NOMEM; goto out; }
+  if ((rc = meter__report_tz(s, app, month, tz, r))) { imc_errf(err, cap, rc, "usage of app %u: %s", app, imc_strerror(rc)); goto out; }
+  to_usage(r, b, &u);
+  if ((rc = orders_fn(ud, s, &a, month, orders, BILL_MAX_ORDERS, &n, err, cap))) goto out;
+  bill_input_t in = { .month = month, .orders = orders, .norders = n, .usage = &u, .strict = 0 };
+  if ((rc = bill_compute(b, &in, bill, err, cap))) goto out;
+  size_t need = bill_render_json(b, bill, NULL, 0) + 1;
+  if (!(*json = malloc(need))) { rc = IMC_E_NOMEM; goto out; }
+  bill_render_json(b, bill, *json, need);
+  if (strstr(*json, "\"operator_config\":true")) {
+    rc = imc_errf(err, cap, IMC_E_BILL_BOOK, "the %s price book still has operator placeholders: configure its prices before billing app %u",
+                  a.scheme, app);
+    free(*json);
+    *json = NULL;
+    goto out;
+  }
+  totals[0] = bill->total_fen;
+  totals[1] = bill->prepaid_fen;
+  totals[2] = bill->postpaid_fen;
+out:
+  free(r);
+  free(bill);
+  return rc;
+}
+
+int meter_bill_compute(store_t *s, uint32_t app, int32_t month, int default_tz, meter_orders_fn orders_fn, void *ud,
+                       char **json, int64_t totals[3], char *err, size_t cap)
+{
+  if (cap) err[0] = 0;
+  *json = NULL;
+  store_app_t a;
+  int tz, rc = store_app_get(s, app, &a);
+  if (rc) return rc == IMC_E_NOTFOUND ? imc_errf(err, cap, rc, "no app %u", app) : rc;
+  if ((rc = meter_app_zone(s, app, default_tz, &tz))) return imc_errf(err, cap, rc, "the billing zone of app %u: %s", app, imc_strerror(rc));
+  return compute_app(s, &a, month, tz, orders_fn, ud, json, totals, err, cap);
+}
+
+/* End of the usage month (start of the next one) in the app's zone. */
+static int64_t month_end(int32_t month, int tz)
+{
+  int y = month / 100, m = month % 100;
+  return imc_day_start(imc_days_from_civil(y, m, imc_days_in_month(y, m)) + 1, tz);
+}
+
+/* Issue inside the caller's transaction. Everything that can refuse an app
+ * (book, orders, pricing) runs before the first write; *wrote = 1 once the
+ * bill row is written (a later failure must roll the transaction back). */
+static int issue_txn(store_t *s, const store_app_t *a, int32_t month, int64_t now_s, int tz, meter_orders_fn fn, void *ud,
+                     store_bill_t *out, int *existed, int *wrote, char *err, size_t cap)
+{
+  *wrote = *existed = 0;
+  int rc = store_bill_get(s, a->sdkappid, month, out);
+  if (!rc) { *existed = 1; return 0; }
+  if (rc != IMC_E_NOTFOUND) return rc;
+  char *json;
+  int64_t t[3];
+  if ((rc = compute_app(s, a, month, tz, fn, ud, &json, t, err, cap))) return rc;
+  store_bill_t in = { .sdkappid = a->sdkappid, .customer_id = a->customer_id, .month = month, .issued_at_s = now_s,
+                      .total_fen = t[0], .prepaid_fen = t[1], .postpaid_fen = t[2], .body = json };
+  rc = store_bill_insert(s, &in, out);
+  if (rc) { free(json); return rc; }
+  *wrote = 1;
+  if (out->postpaid_fen > 0) { /* P-14: paid from the wallet when it covers the bill, else open */
+    char reason[80], ref[48];
+    snprintf(reason, sizeof reason, "bill %s", out->number);
+    snprintf(ref, sizeof ref, "bill-%s", out->number);
+    store_ledger_t e;
+    rc = tenant_wallet_post(s, 1, a->customer_id, TENANT_LEDGER_PAYMENT, out->postpaid_fen, reason, ref, now_s, &e);
+    if (!rc) out->paid = 1;
+    else if (rc == IMC_E_WALLET_FUNDS) rc = 0;
+  }
+  if (rc) { free(json); out->body = NULL; return rc; }
+  return 0; /* out->body = json, owned by the caller */
+}
+
+int meter_bill_issue(store_t *s, int in_txn, uint32_t app, int32_t month, int64_t now_s, int default_tz,
+                     meter_orders_fn fn, void *ud, store_bill_t *out, int *existed, char *err, size_t cap)
+{
+  if (cap) err[0] = 0;
+  *existed = 0;
+  memset(out, 0, sizeof *out);
+  store_app_t a;
+  int tz, rc = store_app_get(s, app, &a);
+  if (rc) return rc == IMC_E_NOTFOUND ? imc_errf(err, cap, rc, "no app %u", app) : rc;
+  if ((rc = meter_app_zone(s, app, default_tz, &tz))) return rc;
+  if (month % 100 < 1 || month % 100 > 12 || now_s < month_end(month, tz))
+    return imc_errf(err, cap, IMC_E_BILL_MONTH, "%04d-%02d has not ended yet: its bill is issued on the 1st of the next month",
+                    month / 100, month % 100);
+  if (!in_txn && (rc = store_exec(s, "BEGIN IMMEDIATE"))) return imc_errf(err, cap, rc, "the database is busy");
+  int wrote;
+  rc = issue_txn(s, &a, month, now_s, tz, fn, ud, out, existed, &wrote, err, cap);
+  if (!in_txn) {
+    if (!rc && (rc = store_exec(s, "COMMIT"))) imc_errf(err, cap, rc, "storing the bill failed");
+    if (rc) store_exec(s, "ROLLBACK");
+  }
+  if (rc && out->body) { free(out->body); out->body = NULL; }
+  if (rc && cap && !err[0]) imc_errf(err, cap, rc, "app %u: %s", app, imc_strerror(rc));
+  return rc;
+}
+
+typedef struct app_ids { uint32_t *v; size_t n, cap; int nomem; } app_ids_t;
+
+static void on_app(void *ud, const store_app_t *a)
+{
+  app_ids_t *ids = ud;
+  if (ids->n == ids->cap) {
+    size_t cap = ids->cap ? ids->cap * 2 : 64;
+    uint32_t *v = realloc(ids->v, cap * sizeof *v);
+    if (!v) { ids->nomem = 1; return; }
+    ids->v = v;
+    ids->cap = cap;
+  }
+  ids->v[ids->n++] = a->sdkappid;
+}
+
+#define RUN_BATCH 1000 /* apps per transaction of the bill run */
+
+/* Billing zones by region, looked up once per run. */
+typedef struct zones { int n; struct { char region[24]; int tz; } z[16]; } zones_t;
+
+static int zone_of(store_t *s, zones_t *zs, const store_app_t *a, int default_tz, int *tz)
+{
+  for (int i = 0; i < zs->n; i++) if (!strcmp(zs->z[i].region, a->region)) { *tz = zs->z[i].tz; return 0; }
+  int rc = meter_app_zone(s, a->sdkappid, default_tz, tz);
+  if (!rc && zs->n < 16) { snprintf(zs->z[zs->n].region, sizeof zs->z[0].region, "%s", a->region); zs->z[zs->n++].tz = *tz; }
+  return rc;
+}
+
+int meter_bill_run(store_t *s, int in_txn, int32_t month, int64_t now_s, int default_tz, meter_orders_fn fn, void *ud,
+                   meter_bill_run_stats_t *st, char *err, size_t cap)
+{
+  memset(st, 0, sizeof *st);
+  if (cap) err[0] = 0;
+  if (month % 100 < 1 || month % 100 > 12) return imc_errf(err, cap, IMC_E_BILL_MONTH, "bad month %d", month);
+  if (now_s < month_end(month, default_tz))
+    return imc_errf(err, cap, IMC_E_BILL_MONTH, "%04d-%02d has not ended yet: its bill run is on the 1st of the next month",
+                    month / 100, month % 100);
+  app_ids_t ids = { 0 }; /* ids first: issuing writes while the list is read */
+  zones_t zs = { 0 };
+  int rc = store_app_list(s, 0, on_app, &ids), open = 0, batch = 0;
+  if (!rc && ids.nomem) rc = IMC_E_NOMEM;
+  for (size_t i = 0; !rc && i < ids.n; i++) {
+    store_app_t a;
+    int tz, existed, wrote;
+    if ((rc = store_app_get(s, ids.v[i], &a)) || (rc = zone_of(s, &zs, &a, default_tz, &tz))) break;
+    if (a.created_at_s >= month_end(month, tz)) continue; /* created after the month: nothing to bill */
+    if (now_s < month_end(month, tz)) { rc = imc_errf(err, cap, IMC_E_BILL_MONTH, "app %u: %04d-%02d has not ended in its zone", a.sdkappid, month / 100, month % 100); break; }
+    if (!in_txn && !open) {
+      if ((rc = store_exec(s, "BEGIN IMMEDIATE"))) { imc_errf(err, cap, rc, "the database is busy"); break; }
+      open = 1;
+    }
+    st->apps++;
+    store_bill_t b;
+    char why[256];
+    int r = issue_txn(s, &a, month, now_s, tz, fn, ud, &b, &existed, &wrote, why, sizeof why);
+    if (r && (wrote || r == IMC_E_IO || r == IMC_E_BUSY || r == IMC_E_NOMEM)) { rc = imc_errf(err, cap, r, "app %u: %s", a.sdkappid, why[0] ? why : imc_strerror(r)); break; }
+    if (r) { if (!st->failed++) imc_errf(err, cap, r, "%s", why); continue; }
+    if (existed) st->existing++;
+    else { st->issued++; st->paid += b.paid; }
+    free(b.body);
+    if (open && ++batch == RUN_BATCH) {
+      open = batch = 0;
+      if ((rc = store_exec(s, "COMMIT"))) { imc_errf(err, cap, rc, "committing bills failed"); open = 1; }
+    }
+  }
+  if (open) {
+    if (!rc && (rc = store_exec(s, "COMMIT"))) imc_errf(err, cap, rc, "committing bills failed");
+    if (rc) store_exec(s, "ROLLBACK"); /* this batch only: earlier batches stay, a rerun finishes */
+  }
+  free(ids.v);
+  return rc;
+}
+
+int32_t meter_bill_due_month(int64_t now_s, int tz)
+{
+  int y, m, d;
+  imc_civil_from_days(imc_day_of(now_s, tz), &y, &m, &d);
+  return m == 1 ? (y - 1) * 100 + 12 : y * 100 + m - 1;
+}
+
+typedef struct unpaid { store_bill_t *v; size_t n, cap; int nomem; } unpaid_t;
+
+static void on_unpaid(void *ud, const store_bill_t *b)
+{
+  unpaid_t *u = ud;
+  if (b->postpaid_fen <= 0) return;
+  if (u->n == u->cap) {
+    size_t cap = u->cap ? u->cap * 2 : 8;
+    store_bill_t *v = realloc(u->v, cap * sizeof *v);
+    if (!v) { u->nomem = 1; return; }
+    u->v = v;
+    u->cap = cap;
+  }
+  u->v[u->n] = *b;
+  u->v[u->n++].body = NULL;
+}
+
+int meter_bill_settle(store_t *s, int64_t customer_id, int64_t now_s, int *paid)
+{
+  *paid = 0;
+  unpaid_t u = { 0 };
+  int rc = store_bill_each(s, customer_id, 1, on_unpaid, &u);
+  if (!rc && u.nomem) rc = IMC_E_NOMEM;
+  for (size_t i = 0; !rc && i < u.n; i++) {
+    char reason[80], ref[48];
+    snprintf(reason, sizeof reason, "bill %s", u.v[i].number);
+    snprintf(ref, sizeof ref, "bill-%s", u.v[i].number);
+    store_ledger_t e;
+    rc = tenant_wallet_post(s, 0, customer_id, TENANT_LEDGER_PAYMENT, u.v[i].postpaid_fen, reason, ref, now_s, &e);
+    if (rc == IMC_E_WALLET_FUNDS) { rc = 0; break; } /* oldest first: a later bill waits for the older one */
+    if (!rc) (*paid)++;
+  }
+  free(u.v);
+  return rc;
+}
+
+const char *meter_bill_status(const store_bill_t *b, int64_t now_s)
+{
+  if (b->paid || b->postpaid_fen <= 0) return "paid";
+  return now_s >= b->issued_at_s + METER_BILL_GRACE_DAYS * 86400 ? "overdue" : "open"; /* P-14, P-45 */
+}
+
+json_t *meter_bill_json(const store_bill_t *b, int64_t now_s)
+{
+  json_t *o = json_loads(b->body ? b->body : "", 0, NULL);
+  if (!json_is_object(o)) { json_decref(o); return NULL; }
+  json_object_set_new(o, "number", json_string(b->number));
+  json_object_set_new(o, "seq", json_integer(b->seq));
+  json_object_set_new(o, "sdkappid", json_integer(b->sdkappid));
+  json_object_set_new(o, "customer_id", json_integer(b->customer_id));
+  json_object_set_new(o, "issued_at", json_integer(b->issued_at_s));
+  json_object_set_new(o, "due_at", json_integer(b->issued_at_s + METER_BILL_GRACE_DAYS * 86400));
+  json_object_set_new(o, "status", json_string(meter_bill_status(b, now_s)));
+  return o;
+}

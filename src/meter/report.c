@@ -1,0 +1,171 @@
+/* report.c — one app's month of usage from storage (meter.h meter_report):
+ * DAU and MAU from the durable login rows (M-2, M-3), group figures from the
+ * groups' lives (M-4), daily counters and peaks from usage_day, new accounts
+ * from usage_reg, merged with
+ * imported figures (docs/metering.md "Imported usage"). */
+#include "meter/meter.h"
+#include "meter/meter_int.h"
+#include "store/store.h"
+#include "util/date.h"
+#include "util/err.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int64_t meter_mbps(int64_t bps) { return bps <= 0 ? 0 : (bps + 999999) / 1000000; } /* M-5: a started Mbps counts */
+
+typedef struct rep_ctx {
+  meter_report_t *r;
+  meter_uset_t mau;
+  int rc;
+  meter_group_iv_t *iv;
+  size_t niv, cap;
+  /* imported month-level figures */
+  int64_t imp_mau, imp_peak_dau, imp_peak_groups;
+  int64_t imp_calls[METER_CALL_KINDS];
+} rep_ctx_t;
+
+static meter_day_row_t *row_of(rep_ctx_t *c, int32_t day)
+{
+  int dd = day % 100;
+  return day / 100 == c->r->month && dd >= 1 && dd <= c->r->ndays ? &c->r->days[dd - 1] : NULL;
+}
+
+static void on_login(void *ud, uint32_t app, int32_t day, uint32_t user_no)
+{
+  (void)app;
+  rep_ctx_t *c = ud;
+  meter_day_row_t *d = row_of(c, day);
+  if (d) d->dau++; /* rows are unique per (app, day, user) */
+  if (meter_uset_add(&c->mau, user_no) < 0) c->rc = IMC_E_NOMEM;
+}
+
+/* Metered daily rows: counters and peaks. */
+static void on_day(void *ud, int32_t day, const char *metric, int64_t v)
+{
+  rep_ctx_t *c = ud;
+  meter_day_row_t *d = row_of(c, day);
+  if (!d) return;
+  static const struct { const char *metric; size_t off; } fields[] = {
+    { METER_M_C2C_MSGS, offsetof(meter_day_row_t, c2c_msgs) },
+    { METER_M_GROUP_MSGS, offsetof(meter_day_row_t, group_msgs) },
+    { METER_M_REST_CALLS, offsetof(meter_day_row_t, rest_calls) },
+    { METER_M_REGISTRATIONS, offsetof(meter_day_row_t, registrations) },
+    { METER_M_CONN_PEAK, offsetof(meter_day_row_t, conn_peak) },
+  };
+  for (size_t i = 0; i < sizeof fields / sizeof *fields; i++)
+    if (!strcmp(metric, fields[i].metric)) { *(int64_t *)((char *)d + fields[i].off) = v; return; }
+  if (!strcmp(metric, METER_M_BW_PEAK_BPS)) { d->bandwidth_peak_mbps = meter_mbps(v); return; }
+  for (int k = 0; k < METER_CALL_KINDS; k++)
+    if (!strcmp(metric, meter_call_metric(k))) { d->call_minutes[k] = v; return; }
+}
+
+static void raise_to(int64_t *field, int64_t v, int *imported)
+{
+  if (v > *field) { *field = v; *imported = 1; }
+}
+
+/* Imported rows: set-like figures merged by max; month-level call minutes
+ * added to the metered ones (they are minutes the meter never saw). */
+static void on_import(void *ud, int32_t day, const char *metric, int64_t v)
+{
+  rep_ctx_t *c = ud;
+  if (day % 100 == 0) {
+    if (!strcmp(metric, METER_M_MAU)) c->imp_mau = v;
+    else if (!strcmp(metric, "peak_dau")) c->imp_peak_dau = v;
+    else if (!strcmp(metric, "peak_groups")) c->imp_peak_groups = v;
+    else if (!strcmp(metric, "c2c_roaming_months")) c->r->c2c_roaming_months = v;
+    else if (!strcmp(metric, "history_days")) c->r->history_days = v;
+    else for (int k = 0; k < METER_CALL_KINDS; k++) if (!strcmp(metric, meter_call_metric(k))) c->imp_calls[k] = v;
+    return;
+  }
+  meter_day_row_t *d = row_of(c, day);
+  if (!d) return;
+  if (!strcmp(metric, METER_M_DAU)) raise_to(&d->dau, v, &d->imported);
+  else if (!strcmp(metric, METER_M_GROUPS)) raise_to(&d->groups, v, &d->imported);
+  else if (!strcmp(metric, METER_M_BW_MBPS)) raise_to(&d->bandwidth_peak_mbps, v, &d->imported);
+}
+
+static void on_group(void *ud, int live, int64_t created, int64_t dissolved)
+{
+  rep_ctx_t *c = ud;
+  if (c->niv == c->cap) {
+    size_t cap = c->cap ? c->cap * 2 : 256;
+    meter_group_iv_t *n = realloc(c->iv, cap * sizeof *n);
+    if (!n) { c->rc = IMC_E_NOMEM; return; }
+    c->iv = n;
+    c->cap = cap;
+  }
+  c->iv[c->niv++] = (meter_group_iv_t){ created, dissolved, live };
+}
+
+static int groups(store_t *s, rep_ctx_t *c, int64_t first_day)
+{
+  meter_report_t *r = c->r;
+  int rc = store_usage_group_each(s, r->app, imc_day_start(first_day + r->ndays, r->tz_offset_s), on_group, c);
+  if (!rc) rc = c->rc;
+  meter_group_day_t g[31], lg[31];
+  int64_t acc, live_acc;
+  if (!rc) rc = meter_groups_days(c->iv, c->niv, 0, first_day, r->ndays, r->tz_offset_s, g, &acc);
+  if (!rc) rc = meter_groups_days(c->iv, c->niv, 1, first_day, r->ndays, r->tz_offset_s, lg, &live_acc);
+  if (rc) return rc;
+  for (int i = 0; i < r->ndays; i++) {
+    r->days[i].groups = g[i].peak;
+    r->days[i].net_new_groups = g[i].net_new;
+    r->days[i].live_groups_peak = lg[i].peak;
+    r->days[i].groups_created = g[i].created;
+    r->days[i].groups_end = g[i].end;
+  }
+  r->accumulated_groups = acc;
+  return 0;
+}
+
+int meter_report(store_t *s, uint32_t app, int32_t yyyymm, int default_tz, meter_report_t *out)
+{
+  int y = yyyymm / 100, mo = yyyymm % 100;
+  if (mo < 1 || mo > 12 || y < 1970 || y > 9999) return IMC_E_INVAL;
+  int tz, rc = meter_app_zone(s, app, default_tz, &tz);
+  return rc ? rc : meter__report_tz(s, app, yyyymm, tz, out);
+}
+
+int meter__report_tz(store_t *s, uint32_t app, int32_t yyyymm, int tz, meter_report_t *out)
+{
+  int y = yyyymm / 100, mo = yyyymm % 100, rc;
+  memset(out, 0, sizeof *out);
+  meter_report_t *r = out;
+  r->app = app;
+  r->month = yyyymm;
+  r->tz_offset_s = tz;
+  r->ndays = imc_days_in_month(y, mo);
+  for (int i = 0; i < r->ndays; i++) r->days[i].date = yyyymm * 100 + i + 1;
+  rep_ctx_t c = { .r = r };
+  int32_t first = yyyymm * 100 + 1, last = yyyymm * 100 + r->ndays;
+  int64_t ndocs = 0;
+  rc = store_usage_login_each(s, app, first, last, on_login, &c);
+  if (!rc) rc = c.rc;
+  if (!rc) rc = store_usage_day_each(s, 0, app, first, last, on_day, &c);
+  int64_t d0 = imc_days_from_civil(y, mo, 1);
+  if (!rc) rc = store_usage_registrations(s, app, imc_day_start(d0, tz), imc_day_start(d0 + r->ndays, tz), tz, on_day, &c);
+  if (!rc) rc = groups(s, &c, d0);
+  if (!rc) rc = store_usage_day_each(s, 1, app, yyyymm * 100, last, on_import, &c);
+  if (!rc) rc = store_usage_import_count(s, app, yyyymm, &ndocs);
+  r->mau = (int64_t)c.mau.card;
+  meter_uset_free(&c.mau);
+  free(c.iv);
+  if (rc) return rc;
+  r->imported_docs = (int)ndocs;
+  for (int i = 0; i < r->ndays; i++) {
+    const meter_day_row_t *d = &r->days[i];
+    if (d->dau > r->peak_dau) { r->peak_dau = d->dau; r->peak_dau_date = d->date; } /* the first day reaching it */
+    if (d->groups > r->peak_groups) r->peak_groups = d->groups;
+    r->bandwidth_mbps_days += d->bandwidth_peak_mbps;
+    r->c2c_msgs += d->c2c_msgs;
+    r->group_msgs += d->group_msgs;
+    for (int k = 0; k < METER_CALL_KINDS; k++) r->call_minutes[k] += d->call_minutes[k];
+  }
+  if (c.imp_peak_dau > r->peak_dau) { r->peak_dau = c.imp_peak_dau; r->peak_dau_date = 0; } /* day unknown */
+  if (c.imp_peak_groups > r->peak_groups) r->peak_groups = c.imp_peak_groups;
+  if (c.imp_mau > r->mau) r->mau = c.imp_mau;
+  for (int k = 0; k < METER_CALL_KINDS; k++) r->call_minutes[k] += c.imp_calls[k];
+  return 0;
+}

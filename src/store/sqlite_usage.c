@@ -1,0 +1,314 @@
+/* sqlite_usage.c — the metering rows of the SQLite backend (store.h
+ * "metering rows"; tables of migrations 4 and 5): daily counters and peaks
+ * (usage_day), identified additive events (usage_event), group lives
+ * (usage_group), imported documents and figures (usage_import_doc, immutable;
+ * usage_import), registrations (usage_reg, filled by a trigger on accounts),
+ * issued bills (bills, immutable, numbered gap-free). Statements are prepared once per connection. */
+#include "store/sqlite_int.h"
+#include "util/err.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#define BILL_COLS "SELECT b.seq,b.number,b.sdkappid,b.customer_id,b.month,b.issued_at,b.total_fen,b.prepaid_fen," \
+  "b.postpaid_fen,b.body,EXISTS(SELECT 1 FROM ledger l WHERE l.customer_id=b.customer_id AND l.kind='payment'" \
+  " AND l.reference='bill-'||b.number) FROM bills b"
+
+#define USTMTS(X) \
+  X(LOGIN_EACH, "SELECT sdkappid,day,user_no FROM usage_login WHERE (?1=0 OR sdkappid=?1) AND day BETWEEN ?2 AND ?3" \
+                " ORDER BY sdkappid,day") \
+  X(ADD, "INSERT INTO usage_day(sdkappid,day,metric,value) VALUES(?1,?2,?3,?4)" \
+         " ON CONFLICT DO UPDATE SET value=value+excluded.value") \
+  X(MAX, "INSERT INTO usage_day(sdkappid,day,metric,value) VALUES(?1,?2,?3,?4)" \
+         " ON CONFLICT DO UPDATE SET value=max(value,excluded.value)") \
+  X(EV_GET, "SELECT day,metric,amount FROM usage_event WHERE sdkappid=?1 AND event_id=?2") \
+  X(EV_INS, "INSERT INTO usage_event(sdkappid,event_id,day,metric,amount,at) VALUES(?1,?2,?3,?4,?5,?6)") \
+  X(DAY_EACH, "SELECT day,metric,value FROM usage_day WHERE sdkappid=?1 AND day BETWEEN ?2 AND ?3 ORDER BY day,metric") \
+  X(IMP_EACH, "SELECT day,metric,value FROM usage_import WHERE sdkappid=?1 AND day BETWEEN ?2 AND ?3 ORDER BY day,metric") \
+  X(GRP_INS, "INSERT OR IGNORE INTO usage_group(sdkappid,group_id,created_at,live) VALUES(?1,?2,?3,?4)") \
+  X(GRP_DIS, "UPDATE usage_group SET dissolved_at=?3 WHERE sdkappid=?1 AND group_id=?2 AND dissolved_at IS NULL" \
+             " AND created_at<=?3") \
+  X(GRP_EACH, "SELECT live,created_at,coalesce(dissolved_at,9223372036854775807) FROM usage_group" \
+              " WHERE sdkappid=?1 AND created_at<?2") \
+  X(DOC_INS, "INSERT INTO usage_import_doc(sdkappid,month,source,body,at) VALUES(?1,?2,?3,?4,?5)") \
+  X(IMP_PUT, "INSERT INTO usage_import(sdkappid,day,metric,value,doc_id) VALUES(?1,?2,?3,?4,?5)" \
+             " ON CONFLICT DO UPDATE SET value=excluded.value, doc_id=excluded.doc_id") \
+  X(DOC_COUNT, "SELECT count(*) FROM usage_import_doc WHERE sdkappid=?1 AND month=?2") \
+  X(BILL_HAS, "SELECT 1 FROM bills WHERE sdkappid=?1 AND month=?2") \
+  X(BILL_INS, "INSERT INTO bills(seq,number,sdkappid,customer_id,month,issued_at,total_fen,prepaid_fen,postpaid_fen,body)" \
+              " SELECT n, printf('IMC-%04d-%02d-%06d', ?4/100, ?4%100, n), ?1,?2,?4,?3,?5,?6,?7,?8" \
+              " FROM (SELECT coalesce(max(seq),0)+1 AS n FROM bills) RETURNING seq, number") \
+  X(BILL_GET, BILL_COLS " WHERE b.sdkappid=?1 AND b.month=?2") \
+  X(BILL_EACH, BILL_COLS " WHERE (?1=0 OR b.customer_id=?1) ORDER BY b.seq") \
+  X(REG_DAYS, "SELECT CAST(strftime('%Y%m%d', created_at + ?4, 'unixepoch') AS INTEGER) d, count(*) FROM usage_reg" \
+              " WHERE sdkappid=?1 AND created_at>=?2 AND created_at<?3 GROUP BY d ORDER BY d")
+
+enum {
+#define X(name, sql) U_##name,
+  USTMTS(X)
+#undef X
+  U__COUNT
+};
+static const char *const usql[U__COUNT] = {
+#define X(name, sql) sql,
+  USTMTS(X)
+#undef X
+};
+_Static_assert(U__COUNT <= SQU_STMTS_MAX, "raise SQU_STMTS_MAX");
+
+static int map_rc(int rc)
+{
+  switch (rc & 0xff) {
+  case SQLITE_OK: case SQLITE_DONE: case SQLITE_ROW: return 0;
+  case SQLITE_BUSY: case SQLITE_LOCKED: return IMC_E_BUSY;
+  case SQLITE_CONSTRAINT: return IMC_E_EXISTS;
+  case SQLITE_NOMEM: return IMC_E_NOMEM;
+  default: return IMC_E_IO;
+  }
+}
+
+static sqlite3_stmt *ust(store_t *s, int id)
+{
+  sqlite3_stmt **c = store__sqlite_ucache(s);
+  if (!c[id] && sqlite3_prepare_v3(store__sqlite_db(s), usql[id], -1, SQLITE_PREPARE_PERSISTENT, &c[id], NULL) != SQLITE_OK)
+    return NULL;
+  sqlite3_reset(c[id]);
+  sqlite3_clear_bindings(c[id]);
+  return c[id];
+}
+
+static int run(sqlite3_stmt *st)
+{
+  if (!st) return IMC_E_IO;
+  int r = map_rc(sqlite3_step(st));
+  sqlite3_reset(st);
+  return r;
+}
+
+static void bind3(sqlite3_stmt *st, uint32_t app, int64_t b, const char *text)
+{
+  sqlite3_bind_int64(st, 1, app);
+  if (text) sqlite3_bind_text(st, 2, text, -1, SQLITE_TRANSIENT);
+  else sqlite3_bind_int64(st, 2, b);
+}
+
+int squ_login_each(store_t *s, uint32_t app, int32_t from, int32_t to, store_usage_login_cb cb, void *ud)
+{
+  sqlite3_stmt *st = ust(s, U_LOGIN_EACH);
+  if (!st) return IMC_E_IO;
+  bind3(st, app, from, NULL);
+  sqlite3_bind_int64(st, 3, to);
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    cb(ud, (uint32_t)sqlite3_column_int64(st, 0), (int32_t)sqlite3_column_int64(st, 1), (uint32_t)sqlite3_column_int64(st, 2));
+  sqlite3_reset(st);
+  return map_rc(rc);
+}
+
+static int put(store_t *s, int id, uint32_t app, int32_t day, const char *metric, int64_t v)
+{
+  if (!metric || !metric[0]) return IMC_E_INVAL;
+  sqlite3_stmt *st = ust(s, id);
+  if (!st) return IMC_E_IO;
+  bind3(st, app, day, NULL);
+  sqlite3_bind_text(st, 3, metric, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 4, v);
+  return run(st);
+}
+
+int squ_add(store_t *s, uint32_t app, int32_t day, const char *metric, int64_t n) { return put(s, U_ADD, app, day, metric, n); }
+int squ_max(store_t *s, uint32_t app, int32_t day, const char *metric, int64_t v) { return put(s, U_MAX, app, day, metric, v); }
+
+int squ_event(store_t *s, uint32_t app, const char *event_id, int32_t day, const char *metric, int64_t amount,
+              int64_t at_s, int *replayed)
+{
+  size_t n = event_id ? strlen(event_id) : 0;
+  if (n == 0 || n > 64 || !metric || !metric[0]) return IMC_E_INVAL;
+  sqlite3_stmt *st = ust(s, U_EV_GET);
+  if (!st) return IMC_E_IO;
+  bind3(st, app, 0, event_id);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) { /* a replay: the same event again is a no-op, a different one a conflict */
+    int same = sqlite3_column_int64(st, 0) == day && !strcmp((const char *)sqlite3_column_text(st, 1), metric) &&
+               sqlite3_column_int64(st, 2) == amount;
+    sqlite3_reset(st);
+    *replayed = 1;
+    return same ? 0 : IMC_E_EXISTS;
+  }
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE) return map_rc(rc);
+  if (!(st = ust(s, U_EV_INS))) return IMC_E_IO;
+  bind3(st, app, 0, event_id);
+  sqlite3_bind_int64(st, 3, day);
+  sqlite3_bind_text(st, 4, metric, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 5, amount);
+  sqlite3_bind_int64(st, 6, at_s);
+  if ((rc = run(st)) || (rc = squ_add(s, app, day, metric, amount))) return rc;
+  *replayed = 0;
+  return 0;
+}
+
+int squ_day_each(store_t *s, int imported, uint32_t app, int32_t from, int32_t to, store_usage_day_cb cb, void *ud)
+{
+  sqlite3_stmt *st = ust(s, imported ? U_IMP_EACH : U_DAY_EACH);
+  if (!st) return IMC_E_IO;
+  bind3(st, app, from, NULL);
+  sqlite3_bind_int64(st, 3, to);
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    cb(ud, (int32_t)sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1), sqlite3_column_int64(st, 2));
+  sqlite3_reset(st);
+  return map_rc(rc);
+}
+
+int squ_group(store_t *s, uint32_t app, const char *group_id, int live, int64_t at_s, int dissolve)
+{
+  size_t n = group_id ? strlen(group_id) : 0;
+  if (n == 0 || n > 64) return IMC_E_INVAL;
+  sqlite3_stmt *st = ust(s, dissolve ? U_GRP_DIS : U_GRP_INS);
+  if (!st) return IMC_E_IO;
+  bind3(st, app, 0, group_id);
+  sqlite3_bind_int64(st, 3, at_s);
+  if (!dissolve) sqlite3_bind_int(st, 4, live ? 1 : 0);
+  return run(st);
+}
+
+int squ_group_each(store_t *s, uint32_t app, int64_t until_s, store_usage_group_cb cb, void *ud)
+{
+  sqlite3_stmt *st = ust(s, U_GRP_EACH);
+  if (!st) return IMC_E_IO;
+  bind3(st, app, until_s, NULL);
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    cb(ud, sqlite3_column_int(st, 0), sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2));
+  sqlite3_reset(st);
+  return map_rc(rc);
+}
+
+int squ_import_doc(store_t *s, uint32_t app, int32_t month, const char *source, const char *body, int64_t now_s,
+                   int64_t *id)
+{
+  sqlite3_stmt *st = ust(s, U_DOC_INS);
+  if (!st) return IMC_E_IO;
+  bind3(st, app, month, NULL);
+  sqlite3_bind_text(st, 3, source ? source : "", -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(st, 4, body ? body : "", -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(st, 5, now_s);
+  int rc = run(st);
+  if (!rc) *id = sqlite3_last_insert_rowid(store__sqlite_db(s));
+  return rc;
+}
+
+int squ_import_put(store_t *s, uint32_t app, int32_t day, const char *metric, int64_t value, int64_t doc_id)
+{
+  if (!metric || !metric[0]) return IMC_E_INVAL;
+  sqlite3_stmt *st = ust(s, U_IMP_PUT);
+  if (!st) return IMC_E_IO;
+  bind3(st, app, day, NULL);
+  sqlite3_bind_text(st, 3, metric, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 4, value);
+  sqlite3_bind_int64(st, 5, doc_id);
+  return run(st);
+}
+
+int squ_import_count(store_t *s, uint32_t app, int32_t month, int64_t *n)
+{
+  sqlite3_stmt *st = ust(s, U_DOC_COUNT);
+  if (!st) return IMC_E_IO;
+  bind3(st, app, month, NULL);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) *n = sqlite3_column_int64(st, 0);
+  sqlite3_reset(st);
+  return rc == SQLITE_ROW ? 0 : map_rc(rc);
+}
+
+int squ_registrations(store_t *s, uint32_t app, int64_t from_s, int64_t to_s, int tz_offset_s, store_usage_day_cb cb, void *ud)
+{
+  sqlite3_stmt *st = ust(s, U_REG_DAYS);
+  if (!st) return IMC_E_IO;
+  bind3(st, app, from_s, NULL);
+  sqlite3_bind_int64(st, 3, to_s);
+  sqlite3_bind_int(st, 4, tz_offset_s);
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    cb(ud, (int32_t)sqlite3_column_int64(st, 0), "registrations", sqlite3_column_int64(st, 1));
+  sqlite3_reset(st);
+  return map_rc(rc);
+}
+
+/* ---- bills --------------------------------------------------------------------- */
+int squ_bill_insert(store_t *s, const store_bill_t *in, store_bill_t *out)
+{
+  if (!in->body || in->month < 197001 || in->month > 999912) return IMC_E_INVAL;
+  sqlite3_stmt *st = ust(s, U_BILL_HAS);
+  if (!st) return IMC_E_IO;
+  bind3(st, in->sdkappid, in->month, NULL);
+  int rc = sqlite3_step(st);
+  sqlite3_reset(st);
+  if (rc == SQLITE_ROW) return IMC_E_EXISTS;
+  if (rc != SQLITE_DONE) return map_rc(rc);
+  if (!(st = ust(s, U_BILL_INS))) return IMC_E_IO;
+  sqlite3_bind_int64(st, 1, in->sdkappid);
+  sqlite3_bind_int64(st, 2, in->customer_id);
+  sqlite3_bind_int64(st, 3, in->issued_at_s);
+  sqlite3_bind_int64(st, 4, in->month);
+  sqlite3_bind_int64(st, 5, in->total_fen);
+  sqlite3_bind_int64(st, 6, in->prepaid_fen);
+  sqlite3_bind_int64(st, 7, in->postpaid_fen);
+  sqlite3_bind_text(st, 8, in->body, -1, SQLITE_TRANSIENT);
+  rc = sqlite3_step(st);
+  if (rc != SQLITE_ROW) { sqlite3_reset(st); return map_rc(rc); }
+  *out = *in;
+  out->seq = sqlite3_column_int64(st, 0);
+  snprintf(out->number, sizeof out->number, "%s", (const char *)sqlite3_column_text(st, 1));
+  out->paid = 0;
+  rc = sqlite3_step(st); /* finish the statement so the row is written */
+  sqlite3_reset(st);
+  return rc == SQLITE_DONE ? 0 : map_rc(rc);
+}
+
+static void row_bill(sqlite3_stmt *st, store_bill_t *b)
+{
+  b->seq = sqlite3_column_int64(st, 0);
+  snprintf(b->number, sizeof b->number, "%s", (const char *)sqlite3_column_text(st, 1));
+  b->sdkappid = (uint32_t)sqlite3_column_int64(st, 2);
+  b->customer_id = sqlite3_column_int64(st, 3);
+  b->month = (int32_t)sqlite3_column_int64(st, 4);
+  b->issued_at_s = sqlite3_column_int64(st, 5);
+  b->total_fen = sqlite3_column_int64(st, 6);
+  b->prepaid_fen = sqlite3_column_int64(st, 7);
+  b->postpaid_fen = sqlite3_column_int64(st, 8);
+  b->body = (char *)sqlite3_column_text(st, 9);
+  b->paid = sqlite3_column_int(st, 10);
+}
+
+int squ_bill_get(store_t *s, uint32_t app, int32_t month, store_bill_t *out)
+{
+  sqlite3_stmt *st = ust(s, U_BILL_GET);
+  if (!st) return IMC_E_IO;
+  bind3(st, app, month, NULL);
+  int rc = sqlite3_step(st);
+  int r = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? IMC_E_NOTFOUND : map_rc(rc);
+  if (!r) {
+    row_bill(st, out);
+    if (!(out->body = strdup(out->body ? out->body : ""))) r = IMC_E_NOMEM;
+  }
+  sqlite3_reset(st);
+  return r;
+}
+
+int squ_bill_each(store_t *s, int64_t customer_id, int unpaid_only, store_bill_cb cb, void *ud)
+{
+  sqlite3_stmt *st = ust(s, U_BILL_EACH);
+  if (!st) return IMC_E_IO;
+  sqlite3_bind_int64(st, 1, customer_id);
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    store_bill_t b;
+    row_bill(st, &b);
+    if (!unpaid_only || !b.paid) cb(ud, &b);
+  }
+  sqlite3_reset(st);
+  return map_rc(rc);
+}
