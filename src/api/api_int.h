@@ -10,6 +10,7 @@
 
 #include "api/api.h"
 #include "im/c2c.h"
+#include "im/group.h"
 #include "im/limits.h"
 #include "im/presence.h"
 #include "net/net.h"
@@ -54,6 +55,7 @@ typedef struct api_srv {
   im_c2c_t *c2c;                 /* one-to-one messaging core */
   im_limits_t limits;            /* messaging limit defaults (config) */
   int64_t last_purge_s;          /* last retention pass start (monotonic s) */
+  im_groups_t *groups;           /* groups of every type (im/group.h) */
 } api_srv_t;
 
 /* Who may call a REST command or a WebSocket op (route/op table column). */
@@ -186,6 +188,50 @@ void rest_get_c2c_unread_msg_num(rest_ctx_t *c);
 void rest_modify_c2c_msg(rest_ctx_t *c);
 void rest_recentcontact_get_list(rest_ctx_t *c);
 void rest_recentcontact_delete(rest_ctx_t *c);
+
+/* Groups: REST (rest_group.c, rest_group_msg.c), WebSocket ops and pushes (ws_group.c) */
+void rest_create_group(rest_ctx_t *c);
+void rest_import_group(rest_ctx_t *c);
+void rest_destroy_group(rest_ctx_t *c);
+void rest_get_group_info(rest_ctx_t *c);
+void rest_get_joined_group_list(rest_ctx_t *c);
+void rest_get_appid_group_list(rest_ctx_t *c);
+void rest_add_group_member(rest_ctx_t *c);
+void rest_import_group_member(rest_ctx_t *c);
+void rest_delete_group_member(rest_ctx_t *c);
+void rest_get_group_member_info(rest_ctx_t *c);
+void rest_modify_group_base_info(rest_ctx_t *c);
+void rest_modify_group_member_info(rest_ctx_t *c);
+void rest_change_group_owner(rest_ctx_t *c);
+void rest_get_role_in_group(rest_ctx_t *c);
+void rest_forbid_send_msg(rest_ctx_t *c);
+void rest_get_group_muted_account(rest_ctx_t *c);
+void rest_send_group_msg(rest_ctx_t *c);
+void rest_send_group_system_notification(rest_ctx_t *c);
+void rest_import_group_msg(rest_ctx_t *c);
+void rest_group_msg_get_simple(rest_ctx_t *c);
+void rest_group_msg_recall(rest_ctx_t *c);
+void rest_delete_group_msg_by_sender(rest_ctx_t *c);
+void rest_modify_group_msg(rest_ctx_t *c);
+void rest_set_unread_msg_num(rest_ctx_t *c);
+void rest_get_online_member_num(rest_ctx_t *c);
+void cws_group_hooks(api_srv_t *srv, im_group_hooks_t *out);
+void cws_group_session_gone(api_srv_t *srv, cws_conn_t *c);
+void cws_op_group_create(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_group_join(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_group_approve(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_group_reject(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_group_quit(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_group_invite(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_group_kick(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_group_mute(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_group_transfer(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_group_dissolve(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_group_send(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_group_history(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_group_sync(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_group_read(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_group_list(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
 
 /* ---- operator API (operator.c) -------------------------------------------- */
 void op_handle(api_srv_t *srv, net_req_t *req);

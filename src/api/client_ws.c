@@ -128,6 +128,7 @@ void cws_on_close(void *ud, net_ws_t *ws, int code)
   if (!c) return;
   assert(c->sess.conn == ws && c->state != CWS_CLOSED);
   net_ws_set_data(ws, NULL);
+  cws_group_session_gone(srv, c);
   end_session(srv, c, code);
   c->state = CWS_CLOSED;
   c->sess.conn = NULL;

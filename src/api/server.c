@@ -139,7 +139,8 @@ static void stop_poll(uv_timer_t *t)
   api_srv_t *srv = t->data;
   im_c2c_stop(srv->c2c);
   int timed_out = uv_now(srv->loop) - srv->stop_started_ms >= (uint64_t)srv->cfg->shutdown_timeout_ms;
-  if (!timed_out && (net_server_requests_in_flight(srv->net) || srv->jobs_in_flight || im_c2c_in_flight(srv->c2c)))
+  if (!timed_out && (net_server_requests_in_flight(srv->net) || srv->jobs_in_flight || im_c2c_in_flight(srv->c2c) ||
+                     im_groups_in_flight(srv->groups)))
     return;
   if (timed_out) IMC_WARN("server", "msg=\"shutdown timeout: closing with work in flight\" requests=%zu jobs=%zu",
                           net_server_requests_in_flight(srv->net), srv->jobs_in_flight);
@@ -202,6 +203,24 @@ static int start_test_clock(const api_cfg_t *cfg)
 }
 
 /* The messaging limit defaults from the configuration (im_limit reads them). */
+static const plan_app_t *app_plan(void *ud, uint32_t sdkappid)
+{
+  const tenant_app_t *a = tenant_registry_app(((api_srv_t *)ud)->reg, sdkappid);
+  return a ? &a->plan : NULL;
+}
+
+/* The group core, rebuilt from the startup connection (writer and readers
+ * are attached once they run). */
+static int groups_init(api_srv_t *srv)
+{
+  im_group_hooks_t gh;
+  int rc;
+  cws_group_hooks(srv, &gh);
+  if ((rc = im_groups_create(srv->presence, &srv->limits, &gh, &srv->groups))) return rc;
+  im_groups_set_plan(srv->groups, app_plan, srv, srv->tz_offset_s);
+  return im_groups_load(srv->groups, srv->store, imc_clock_now_s());
+}
+
 static void msg_limits_init(api_srv_t *srv)
 {
   const api_cfg_t *cfg = srv->cfg;
@@ -242,7 +261,8 @@ int api_serve(const api_cfg_t *cfg)
   /* the log's end first: whatever commits while we load is applied again (idempotent) */
   if ((rc = api_changes_init(&srv, srv.store)) || (rc = op_token_init(&srv)) ||
       (rc = tenant_registry_load(srv.store, &srv.reg)) || (rc = im_presence_create(&srv.presence)) ||
-      (rc = store_kick_each(srv.store, load_kick, &srv)) || (rc = srv.exit_status ? IMC_E_NOMEM : 0)) {
+      (rc = store_kick_each(srv.store, load_kick, &srv)) || (rc = srv.exit_status ? IMC_E_NOMEM : 0) ||
+      (rc = groups_init(&srv))) {
     IMC_ERROR("server", "msg=\"startup failed\" err=%s", imc_err_name(rc));
     goto out;
   }
@@ -271,6 +291,7 @@ int api_serve(const api_cfg_t *cfg)
     uv_run(&loop, UV_RUN_DEFAULT);
     goto out_loop;
   }
+  im_groups_start(srv.groups, srv.writer, srv.reader);
   srv.last_purge_s = (int64_t)(uv_now(&loop) / 1000);
   net_cfg_t ncfg;
   net_cfg_defaults(&ncfg);
@@ -323,6 +344,7 @@ out_loop:
 out:
   for (size_t i = 0; i < srv.kicks.cap; i++) free(srv.kicks.slots[i].val);
   u64map_free(&srv.kicks);
+  im_groups_free(srv.groups);
   im_presence_free(srv.presence);
   tenant_registry_free(srv.reg);
   store_close(srv.store);
