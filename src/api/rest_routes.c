@@ -23,6 +23,7 @@ const rest_route_t rest_routes[] = {
   { "openim",            "modify_c2c_msg",      rest_modify_c2c_msg,         API_AUTH_ADMIN, 0,   64 * KB, "replace the body of a one-to-one message" },
   { "recentcontact",     "get_list",            rest_recentcontact_get_list, API_AUTH_ADMIN, 0,   16 * KB, "a user's conversations, pinned first, paged" },
   { "recentcontact",     "delete",              rest_recentcontact_delete,   API_AUTH_ADMIN, 0,   16 * KB, "delete a conversation (ClearRamble: and its history)" },
+  { "openconfigsvr",     "getappinfo",          rest_getappinfo,             API_AUTH_ADMIN, 0,   16 * KB, "the last 30 days of metered figures (docs/metering.md), one Result per day" },
   { "group_open_http_svc", "create_group", rest_create_group, API_AUTH_ADMIN, 0, 64 * KB, "create a group of any type (custom GroupId, owner, initial members)" },
   { "group_open_http_svc", "destroy_group", rest_destroy_group, API_AUTH_ADMIN, 0, 16 * KB, "dissolve a group: members notified, history and members deleted" },
   { "group_open_http_svc", "get_appid_group_list", rest_get_appid_group_list, API_AUTH_ADMIN, 1, 16 * KB, "the app's groups, paged with Next" },

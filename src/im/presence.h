@@ -69,6 +69,10 @@ im_session_t *im_presence_forget(im_presence_t *p, uint32_t sdkappid, uint32_t u
 /* Drop users whose PushOnline windows all ended before now_s and who have no
  * live session (the server calls it periodically). Returns how many. */
 size_t im_presence_sweep(im_presence_t *p, int64_t now_s);
+/* The users of one app with a live session (a malloc'd array the caller
+ * frees; n = 0 and NULL when none): for closing a suspended app's sessions.
+ * O(users online). 0 or IMC_E_NOMEM. */
+int im_presence_app_users(const im_presence_t *p, uint32_t sdkappid, uint32_t **users, size_t *n);
 /* Number of live sessions. */
 size_t im_presence_count(const im_presence_t *p);
 

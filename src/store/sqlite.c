@@ -109,7 +109,10 @@ static const char *const migrations[] = {
   " last_seq INTEGER NOT NULL DEFAULT 0, last_time INTEGER NOT NULL DEFAULT 0, read_seq INTEGER NOT NULL DEFAULT 0,"
   " pinned_at INTEGER NOT NULL DEFAULT 0, hidden_seq INTEGER NOT NULL DEFAULT 0, cleared_seq INTEGER NOT NULL DEFAULT 0,"
   " PRIMARY KEY(sdkappid, user_no, peer_no)) WITHOUT ROWID;",
-  /* 11: groups (sqlite_grp.c; docs/decisions/groups.md) */
+  /* 11: an order changes the app's plan facts: log it as an app update */
+  "CREATE TRIGGER changes_order AFTER INSERT ON orders BEGIN"
+  " INSERT INTO changes(kind,key) VALUES('app.update', NEW.sdkappid); END;",
+  /* 12: groups (sqlite_grp.c; docs/decisions/groups.md) */
   "CREATE TABLE grp(sdkappid INTEGER NOT NULL, group_no INTEGER NOT NULL, group_id TEXT NOT NULL,"
   " type INTEGER NOT NULL, owner_no INTEGER NOT NULL, created_at INTEGER NOT NULL, info TEXT NOT NULL,"
   " info_seq INTEGER NOT NULL, info_time INTEGER NOT NULL, last_msg INTEGER NOT NULL,"
@@ -171,7 +174,8 @@ static const char *const migrations[] = {
   X(ORDER_INS, "INSERT INTO orders(sdkappid,customer_id,at,kind,item,value,value_name,anchor_day,period,start_day," \
                "end_day,book,price_fen,pay,ledger_id,reference) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)") \
   X(ORDER_REF, "SELECT " ORDER_COLS " FROM orders WHERE sdkappid=?1 AND reference=?2") \
-  X(ORDER_EACH, "SELECT " ORDER_COLS " FROM orders WHERE sdkappid=?1 ORDER BY id")
+  X(ORDER_EACH, "SELECT " ORDER_COLS " FROM orders WHERE sdkappid=?1 ORDER BY id") \
+  X(ORDER_ALL, "SELECT " ORDER_COLS " FROM orders ORDER BY sdkappid, id")
 
 enum {
 #define X(name, sql) S_##name,
@@ -754,10 +758,10 @@ static int sq_order_get_ref(store_t *s, uint32_t sdkappid, const char *reference
 
 static int sq_order_each(store_t *s, uint32_t sdkappid, store_order_cb cb, void *ud)
 {
-  sqlite3_stmt *st = stmt(Q(s), S_ORDER_EACH);
+  sqlite3_stmt *st = stmt(Q(s), sdkappid ? S_ORDER_EACH : S_ORDER_ALL);
   int rc;
   if (!st) return IMC_E_IO;
-  sqlite3_bind_int64(st, 1, sdkappid);
+  if (sdkappid) sqlite3_bind_int64(st, 1, sdkappid);
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     store_order_t o;
     row_order(st, &o);
@@ -766,6 +770,7 @@ static int sq_order_each(store_t *s, uint32_t sdkappid, store_order_cb cb, void 
   sqlite3_reset(st);
   return map_rc(rc);
 }
+
 
 static const store_vtab_t sqlite_vtab = {
   1, "sqlite", sq_close, sq_exec, sq_data_version, sq_meta_get, sq_meta_set,
