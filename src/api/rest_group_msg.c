@@ -30,13 +30,19 @@ static int pack(rest_ctx_t *c, json_t *obj, char **body, size_t *len, char *why,
                      (size_t)im_limit(&c->srv->limits, c->sdkappid, IM_LIMIT_MSG_MAX_BYTES), body, len, why, cap);
 }
 
-/* From_Account, or the admin's own account, or 0 (the system). */
-static int sender(rest_ctx_t *c, json_t *obj, uint32_t *no)
+/* From_Account, or the admin's own account, or 0 (the system); its UserID into id (33 B). */
+static int sender(rest_ctx_t *c, json_t *obj, uint32_t *no, char *id)
 {
   json_t *from = json_object_get(obj, "From_Account");
   *no = 0;
-  if (from) return grp_req_account(c->srv, c->sdkappid, from, no);
-  tenant_registry_account_find(c->srv->reg, c->sdkappid, c->identifier, no); /* not imported: the system sends */
+  id[0] = 0;
+  if (from) {
+    int rc = grp_req_account(c->srv, c->sdkappid, from, no);
+    if (!rc) snprintf(id, 33, "%.32s", json_string_value(from));
+    return rc;
+  }
+  if (!tenant_registry_account_find(c->srv->reg, c->sdkappid, c->identifier, no)) /* not imported: the system sends */
+    snprintf(id, 33, "%.32s", c->identifier);
   return 0;
 }
 
@@ -66,7 +72,7 @@ void rest_send_group_msg(rest_ctx_t *c)
     return;
   }
   in.random = (uint32_t)json_integer_value(v);
-  if (sender(c, c->body, &in.from_no)) { rest_reply_err(c, IMC_E_GROUP_USER, "From_Account is not an imported account", NULL); return; }
+  if (sender(c, c->body, &in.from_no, in.from_id)) { rest_reply_err(c, IMC_E_GROUP_USER, "From_Account is not an imported account", NULL); return; }
   if ((v = json_object_get(c->body, "MsgPriority"))) {
     int k;
     for (k = 0; priorities[k] && !(json_is_string(v) && !strcmp(priorities[k], json_string_value(v))); k++) {}
@@ -168,7 +174,7 @@ void rest_import_group_msg(rest_ctx_t *c)
     snprintf(in->group_id, sizeof in->group_id, "%.63s", gid);
     in->admin = 1;
     in->import = 1;
-    if (!json_object_get(e, "From_Account") || sender(c, e, &in->from_no)) {
+    if (!json_object_get(e, "From_Account") || sender(c, e, &in->from_no, in->from_id)) {
       rc = imc_errf(why, sizeof why, IMC_E_GROUP_USER, "MsgList[%zu].From_Account must be an imported account", i);
       break;
     }

@@ -11,9 +11,17 @@
 #include <string.h>
 
 /* ---- membership sets ---------------------------------------------------------------- */
+/* murmur3's finalizer (full avalanche: user numbers are dense and regular,
+ * a plain multiplicative hash clusters under linear probing), then
+ * multiply-shift onto any capacity. */
 static uint32_t slot_of(const gset_t *s, uint32_t key)
 {
-  return (uint32_t)(((uint64_t)(key * 2654435761u) * s->cap) >> 32);
+  key ^= key >> 16;
+  key *= 0x85ebca6bu;
+  key ^= key >> 13;
+  key *= 0xc2b2ae35u;
+  key ^= key >> 16;
+  return (uint32_t)(((uint64_t)key * s->cap) >> 32);
 }
 
 static int gset_resize(gset_t *s, uint32_t cap)
@@ -135,7 +143,6 @@ void im_groups_free(im_groups_t *G)
   u64map_free(&G->apps);
   u64map_free(&G->user_groups);
   u64map_free(&G->sess);
-  u64map_free(&G->live_bytes);
   free(G);
 }
 
@@ -391,14 +398,6 @@ void im_groups_stats(const im_groups_t *G, im_groups_stats_t *out)
   }
 }
 
-void im_groups_live_bytes_drain(im_groups_t *G, void (*cb)(void *, uint32_t, uint64_t), void *ud)
-{
-  for (size_t i = 0; i < G->live_bytes.cap; i++)
-    if (G->live_bytes.slots[i].key && G->live_bytes.slots[i].val)
-      cb(ud, (uint32_t)G->live_bytes.slots[i].key, (uint64_t)(uintptr_t)G->live_bytes.slots[i].val);
-  u64map_free(&G->live_bytes);
-}
-
 char *grp__info_text(const im_group_t *g) { return json_dumps(g->info, JSON_COMPACT | JSON_SORT_KEYS); }
 
 void grp__row(const im_group_t *g, const char *info_text, store_grp_t *out)
@@ -434,6 +433,10 @@ static void load_member(void *ud, uint32_t sdkappid, uint32_t group_no, const st
   if (l->rc || !g) return;
   if (im_gtype_info(g->type)->live) { /* a live group stores only its mutes */
     if (m->mute_until_s && u64map_put(&g->muted, m->user_no, (void *)(uintptr_t)m->mute_until_s)) l->rc = IMC_E_NOMEM;
+    return;
+  }
+  if (m->role == IM_GR_NONE) { /* an application waiting for approval */
+    if (u64map_put(&g->pending, m->user_no, (void *)1)) l->rc = IMC_E_NOMEM;
     return;
   }
   if (grp__member_put(l->G, g, m->user_no, (im_grole_t)m->role)) { l->rc = IMC_E_NOMEM; return; }
@@ -549,8 +552,7 @@ void grp__deliver(im_groups_t *G, im_group_t *g, const im_gevent_t *ev, const ui
       G->st.live_frames++;
     }
     G->st.live_bytes += sent;
-    uintptr_t acc = (uintptr_t)u64map_get(&G->live_bytes, g->sdkappid);
-    u64map_put(&G->live_bytes, g->sdkappid, (void *)(acc + (uintptr_t)sent)); /* OOM: this turn's bytes are lost */
+    if (sent && G->h.live_bytes) G->h.live_bytes(G->h.ud, g->sdkappid, sent);
   } else {
     for (uint32_t i = 0; i < g->members.cap; i++) {
       uint64_t v = g->members.slots[i];

@@ -119,6 +119,10 @@ typedef struct im_group_hooks {
   int (*send)(void *ud, im_session_t *s, void *frame);      /* 0, or the connection was cut (slow consumer) */
   size_t (*frame_bytes)(void *ud, void *frame);
   void (*release)(void *ud, void *frame);
+  /* metering: bytes queued to a live room's members by one fan-out (M-5),
+   * and the billing day (yyyymmdd) of an app at t_s for the message count */
+  void (*live_bytes)(void *ud, uint32_t sdkappid, uint64_t bytes);
+  int32_t (*day_of)(void *ud, uint32_t sdkappid, int64_t t_s);
 } im_group_hooks_t;
 
 /* Counters for the operator and the benchmarks. */
@@ -146,9 +150,6 @@ void im_groups_set_plan(im_groups_t *G, const plan_app_t *(*plan_of)(void *ud, u
                         int tz_offset_s);
 size_t im_groups_in_flight(const im_groups_t *G);
 void im_groups_stats(const im_groups_t *G, im_groups_stats_t *out);
-/* Bytes sent to live-room members per app since the last call, handed to
- * cb(ud, sdkappid, bytes) and reset (metering, M-5). */
-void im_groups_live_bytes_drain(im_groups_t *G, void (*cb)(void *ud, uint32_t sdkappid, uint64_t bytes), void *ud);
 
 /* Lookups (loop thread; the pointer is valid until the next operation
  * completes). Groups being created or dissolved are not found. */
@@ -279,6 +280,7 @@ typedef struct im_gsend {
   uint32_t sdkappid;
   char group_id[64];
   uint32_t from_no;            /* 0: the App admin as the system (From_Account absent and no admin account) */
+  char from_id[33];            /* the sender's UserID ("" for the system) */
   int admin;                   /* sent through REST by the App admin (bypasses mute and membership) */
   uint32_t random;
   int priority;                /* 0 Normal, 1 High, 2 Low, 3 Lowest */

@@ -59,7 +59,6 @@ struct im_groups {
   u64map_t apps;               /* sdkappid → gapp_t */
   u64map_t user_groups;        /* sdkappid << 32 | user_no → non-live groups joined (uintptr) */
   u64map_t sess;               /* sid → gsess_t (live groups a session is in) */
-  u64map_t live_bytes;         /* sdkappid → bytes queued to live members since the last drain (uintptr) */
   uint32_t next_no;
   uint64_t rng;
   size_t in_flight;
@@ -119,6 +118,7 @@ struct gjob {
   char *info_text;
   char group_id[64];
   char prev_owner_id[33];      /* undo of an owner change */
+  char from_id[33];            /* send: the sender's UserID */
   char *name_card, *data;      /* member_modify: owned copies of the new texts */
   /* members written / removed */
   store_grp_member_t *mem;
@@ -139,6 +139,7 @@ struct gjob {
   int dup;
   uint32_t from_sid;
   int online_only;
+  int32_t day;                 /* send: the billing day of the message (metering) */
 };
 gjob_t *grp__job(im_groups_t *G, uint32_t sdkappid, im_gdone_cb cb, void *ud);
 /* Submit j (writer, or reader when readonly). A full queue: j->done(j,

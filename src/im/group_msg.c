@@ -9,6 +9,7 @@
  * the same loop turn (group.c grp__deliver).
  */
 #include "im/group_int.h"
+#include "meter/meter.h"
 #include "util/err.h"
 
 #include <stdio.h>
@@ -19,7 +20,9 @@
 static int run_send(store_t *s, gjob_t *j)
 {
   int rc = store_grp_msg_append(s, &j->msg, j->dedupe_since_s, &j->dup);
-  if (rc || j->dup || !j->put_row) return rc;
+  if (rc || j->dup) return rc;
+  if (j->day && (rc = store_usage_add(s, j->sdkappid, j->day, METER_M_GROUP_MSGS, 1))) return rc;
+  if (!j->put_row) return 0;
   return store_grp_put(s, &j->row); /* the first message activates a Work group (LastMsgTime) */
 }
 
@@ -84,7 +87,7 @@ void im_group_send(im_groups_t *G, im_gsend_t *in, int64_t now_s, im_gdone_cb cb
   if (rc) { free(body); grp__fail(cb, ud, rc, why); return; }
   store_grp_msg_t m = { .sdkappid = in->sdkappid, .group_no = g->group_no, .from_no = in->from_no,
                         .time_s = in->import ? in->time_s : now_s, .random = in->random, .flags = in->flags,
-                        .priority = in->priority, .body = body, .body_len = in->body_len };
+                        .priority = in->priority, .body = body, .body_len = in->body_len, .from_id = in->from_id };
   if (ti->live || in->online_only) {
     /* online only: seq 0, never stored */
     im_gevent_t ev = { IM_GEV_MSG, g->sdkappid, g->group_id, g->type, &m, NULL };
@@ -101,9 +104,12 @@ void im_group_send(im_groups_t *G, im_gsend_t *in, int64_t now_s, im_gdone_cb cb
   j->group_no = g->group_no;
   j->now_s = now_s;
   j->msg = m;
+  snprintf(j->from_id, sizeof j->from_id, "%s", in->from_id);
+  j->msg.from_id = j->from_id;
   j->body = body;
   j->mode = in->import;
   j->from_sid = in->from_sid;
+  if (!in->import && G->h.day_of) j->day = G->h.day_of(G->h.ud, in->sdkappid, now_s);
   j->msg.flags = m.flags | (in->import ? STORE_GMSG_IMPORTED : 0);
   j->dedupe_since_s = in->import ? 0 : now_s - im_limit(G->lim, in->sdkappid, IM_LIMIT_DEDUPE_WINDOW_S);
   if (!g->last_msg_s && !(m.flags & STORE_GMSG_NO_LAST)) {

@@ -157,6 +157,10 @@ static void assign_id(im_groups_t *G, im_gtype_t t, uint32_t sdkappid, char *out
 static int run_create(store_t *s, gjob_t *j)
 {
   int rc;
+  /* a client creating a group knows its user number only: its UserID comes from storage */
+  if (j->row.owner_no && !j->prev_owner_id[0] &&
+      (rc = store_msg_account_id(s, j->sdkappid, j->row.owner_no, j->prev_owner_id, sizeof j->prev_owner_id)))
+    return rc;
   if ((rc = store_grp_put(s, &j->row))) return rc;
   for (size_t i = 0; i < j->n_mem; i++)
     if ((rc = store_grp_member_put(s, j->sdkappid, j->group_no, &j->mem[i]))) return rc;
@@ -177,6 +181,7 @@ static void done_create(gjob_t *j, int rc)
     return;
   }
   g->creating = 0;
+  if (g->owner_no && !g->owner_id[0]) snprintf(g->owner_id, sizeof g->owner_id, "%s", j->prev_owner_id);
   snprintf(j->res.group_id, sizeof j->res.group_id, "%s", g->group_id);
   grp__deliver_notice(j, g);
   grp__finish(j, 0);
@@ -239,6 +244,7 @@ void im_group_create(im_groups_t *G, im_gcreate_t *in, int64_t now_s, im_gdone_c
   g->creating = 1;
   g->owner_no = in->owner_no;
   snprintf(g->owner_id, sizeof g->owner_id, "%s", in->owner_no ? in->owner_id : "");
+  snprintf(j->prev_owner_id, sizeof j->prev_owner_id, "%s", g->owner_id);
   g->created_s = in->import && in->created_s ? in->created_s : now_s;
   g->info_time_s = now_s;
   g->info_seq = 1;
@@ -349,6 +355,31 @@ static void done_add(gjob_t *j, int rc)
   grp__finish(j, 0);
 }
 
+static int run_apply(store_t *s, gjob_t *j)
+{
+  int rc = store_grp_member_put(s, j->sdkappid, j->group_no, &j->mem[0]);
+  if (!rc) rc = store_msg_account_id(s, j->sdkappid, j->actor_no, j->prev_owner_id, sizeof j->prev_owner_id);
+  return rc;
+}
+
+static void done_apply(gjob_t *j, int rc)
+{
+  im_group_t *g = grp__by_no(j->G, j->sdkappid, j->group_no);
+  if (rc) {
+    if (g) u64map_del(&g->pending, j->actor_no);
+    grp__finish(j, rc);
+    return;
+  }
+  if (g) {
+    im_gevent_t ev = { IM_GEV_APPLY, g->sdkappid, g->group_id, g->type, NULL, j->prev_owner_id };
+    for (uint32_t i = 0; i < g->members.cap; i++) {
+      uint64_t s = g->members.slots[i];
+      if (s && GM_ROLE((uint32_t)s) != IM_GR_MEMBER) grp__deliver_user(j->G, j->sdkappid, (uint32_t)(s >> 32), &ev);
+    }
+  }
+  grp__finish(j, 0);
+}
+
 /* May actor invite / approve in g? 0 or the refusal. */
 static int may_add(const im_group_t *g, uint32_t actor_no, im_gadd_mode_t mode, char *why, size_t cap)
 {
@@ -410,18 +441,18 @@ void im_group_add(im_groups_t *G, uint32_t sdkappid, const char *group_id, uint3
   j->res.n = n;
   j->group_no = g->group_no;
   j->now_s = now_s;
-  /* an application to a Public group that needs approval */
+  /* an application to a Public group that needs approval: stored as a
+   * member row with role 3, pushed to the owner and admins once durable */
   if (mode == IM_GADD_JOIN && public_needs_approval(g) && im_group_role(g, actor_no) == IM_GR_NONE) {
-    if (u64map_put(&g->pending, actor_no, (void *)1)) { j->cb = NULL; grp__finish(j, IMC_E_NOMEM); grp__fail(cb, ud, IMC_E_NOMEM, NULL); return; }
     j->res.results[0] = 3;
-    char who[16];
-    snprintf(who, sizeof who, "%u", actor_no);
-    im_gevent_t ev = { IM_GEV_APPLY, sdkappid, g->group_id, g->type, NULL, who };
-    for (uint32_t i = 0; i < g->members.cap; i++) {
-      uint64_t s = g->members.slots[i];
-      if (s && GM_ROLE((uint32_t)s) != IM_GR_MEMBER) grp__deliver_user(G, sdkappid, (uint32_t)(s >> 32), &ev);
-    }
-    grp__finish(j, 0);
+    if (u64map_get(&g->pending, actor_no)) { grp__finish(j, 0); return; }
+    if (u64map_put(&g->pending, actor_no, (void *)1)) { j->cb = NULL; grp__finish(j, IMC_E_NOMEM); grp__fail(cb, ud, IMC_E_NOMEM, NULL); return; }
+    j->mem[0] = (store_grp_member_t){ .user_no = actor_no, .role = IM_GR_NONE, .join_s = now_s, .name_card = "", .data = "" };
+    j->n_mem = 1;
+    j->actor_no = actor_no;
+    j->run = run_apply;
+    j->done = done_apply;
+    grp__submit(j, 0);
     return;
   }
   /* how many are new: the group cap applies to them together */
@@ -478,6 +509,22 @@ void im_group_add(im_groups_t *G, uint32_t sdkappid, const char *group_id, uint3
   grp__submit(j, 0);
 }
 
+static int run_reject(store_t *s, gjob_t *j)
+{
+  for (size_t i = 0; i < j->n_users; i++) {
+    int rc = store_grp_member_del(s, j->sdkappid, j->group_no, j->users[i]);
+    if (rc && rc != IMC_E_NOTFOUND) return rc;
+  }
+  return 0;
+}
+
+static void done_reject(gjob_t *j, int rc)
+{
+  im_group_t *g = grp__by_no(j->G, j->sdkappid, j->group_no);
+  for (size_t i = 0; rc && g && i < j->n_users; i++) u64map_put(&g->pending, j->users[i], (void *)1);
+  grp__finish(j, rc);
+}
+
 void im_group_reject(im_groups_t *G, uint32_t sdkappid, const char *group_id, uint32_t actor_no,
                      const uint32_t *users, size_t n, im_gdone_cb cb, void *ud)
 {
@@ -486,9 +533,24 @@ void im_group_reject(im_groups_t *G, uint32_t sdkappid, const char *group_id, ui
   im_group_t *g = grp__usable(G, sdkappid, group_id);
   if (!g) { grp__fail(cb, ud, IMC_E_GROUP_GONE, NULL); return; }
   if ((rc = may_add(g, actor_no, IM_GADD_APPROVE, why, sizeof why))) { grp__fail(cb, ud, rc, why); return; }
-  size_t found = 0;
-  for (size_t i = 0; i < n; i++) found += u64map_del(&g->pending, users[i]) != NULL;
-  grp__fail(cb, ud, found ? 0 : IMC_E_GROUP_PROCESSED, found ? NULL : "no such application is waiting");
+  gjob_t *j = grp__job(G, sdkappid, cb, ud);
+  if (!j || !(j->users = calloc(n ? n : 1, sizeof *j->users))) {
+    if (j) { j->cb = NULL; grp__finish(j, IMC_E_NOMEM); }
+    grp__fail(cb, ud, IMC_E_NOMEM, NULL);
+    return;
+  }
+  j->group_no = g->group_no;
+  for (size_t i = 0; i < n; i++)
+    if (u64map_del(&g->pending, users[i])) j->users[j->n_users++] = users[i];
+  if (!j->n_users) {
+    j->cb = NULL;
+    grp__finish(j, 0);
+    grp__fail(cb, ud, IMC_E_GROUP_PROCESSED, "no such application is waiting");
+    return;
+  }
+  j->run = run_reject;
+  j->done = done_reject;
+  grp__submit(j, 0);
 }
 
 /* ---- remove ------------------------------------------------------------------------------------- */

@@ -175,7 +175,7 @@ static int m_each(store_t *s, uint32_t app, uint32_t gno, int64_t off, int limit
     return member_rows(st, cb, ud, &n);
   }
   if (prep(s, "SELECT " MCOLS " FROM grp_member m" MJOIN " WHERE m.sdkappid=?1 AND m.group_no=?2"
-              " ORDER BY m.join_time, m.user_no LIMIT ?3 OFFSET ?4", &st))
+              " AND m.role<3 ORDER BY m.join_time, m.user_no LIMIT ?3 OFFSET ?4", &st))
     return IMC_E_IO;
   BIND(st, app, gno, limit < 0 ? -1 : limit, off);
   return member_rows(st, cb, ud, &n);
@@ -185,7 +185,8 @@ static int m_get(store_t *s, uint32_t app, uint32_t gno, uint32_t user, store_gr
 {
   sqlite3_stmt *st;
   int n, rc;
-  if (prep(s, "SELECT " MCOLS " FROM grp_member m" MJOIN " WHERE m.sdkappid=?1 AND m.group_no=?2 AND m.user_no=?3",
+  if (prep(s, "SELECT " MCOLS " FROM grp_member m" MJOIN " WHERE m.sdkappid=?1 AND m.group_no=?2 AND m.user_no=?3"
+              " AND m.role<3",
            &st))
     return IMC_E_IO;
   BIND(st, app, gno, user);
@@ -198,7 +199,7 @@ static int m_joined(store_t *s, uint32_t app, uint32_t user, store_grp_member_cb
   sqlite3_stmt *st;
   int n;
   if (prep(s, "SELECT " MCOLS " FROM grp_member m" MJOIN " WHERE m.sdkappid=?1 AND m.user_no=?2"
-              " ORDER BY m.join_time, m.group_no", &st))
+              " AND m.role<3 ORDER BY m.join_time, m.group_no", &st))
     return IMC_E_IO;
   BIND(st, app, user);
   return member_rows(st, cb, ud, &n);

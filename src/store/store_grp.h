@@ -47,7 +47,7 @@ typedef struct store_grp {
 
 typedef struct store_grp_member {
   uint32_t user_no;
-  int role;                  /* im_grole_t */
+  int role;                  /* im_grole_t; 3 = an application waiting for approval (not a member) */
   int msg_flag;              /* 0 AcceptAndNotify, 1 AcceptNotNotify, 2 Discard */
   int64_t join_s;
   int64_t mute_until_s;      /* 0 = not muted */
@@ -115,15 +115,15 @@ int store_grp_member_del(store_t *s, uint32_t sdkappid, uint32_t group_no, uint3
  * IMC_E_NOTFOUND (not a member). */
 int store_grp_member_set(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t user_no, const char *field,
                          int64_t value, const char *text);
-/* Members of a group ordered by join time then user number, skipping
+/* Members of a group (applications excluded) ordered by join time then user number, skipping
  * offset, at most limit (limit < 0: all); sdkappid 0: every member of every
  * group of every app (startup rebuild; offset/limit ignored). */
 int store_grp_member_each(store_t *s, uint32_t sdkappid, uint32_t group_no, int64_t offset, int limit,
                           store_grp_member_cb cb, void *ud);
-/* One member; IMC_E_NOTFOUND. */
+/* One member (not an application); IMC_E_NOTFOUND. */
 int store_grp_member_get(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t user_no, store_grp_member_cb cb,
                          void *ud);
-/* The member rows of one user in every group of the app. */
+/* The member rows (not applications) of one user in every group of the app. */
 int store_grp_joined(store_t *s, uint32_t sdkappid, uint32_t user_no, store_grp_member_cb cb, void *ud);
 /* Append a message: seq = the group's last + 1 unless a duplicate exists
  * (same sender and random with time_s >= dedupe_since_s; 0 = no check): then
