@@ -54,6 +54,8 @@ typedef struct api_srv {
   im_c2c_t *c2c;                 /* one-to-one messaging core */
   im_limits_t limits;            /* messaging limit defaults (config) */
   int64_t last_purge_s;          /* last retention pass start (monotonic s) */
+  struct rel *rel;               /* relationship rows (im/rel.h; rel_*.c) */
+  struct rel_subs *subs;         /* user-status subscriptions (ws_status.c) */
 } api_srv_t;
 
 /* Who may call a REST command or a WebSocket op (route/op table column). */
@@ -186,6 +188,9 @@ void rest_get_c2c_unread_msg_num(rest_ctx_t *c);
 void rest_modify_c2c_msg(rest_ctx_t *c);
 void rest_recentcontact_get_list(rest_ctx_t *c);
 void rest_recentcontact_delete(rest_ctx_t *c);
+
+/* ---- relationships: profiles, friends, blocklists, conversation groups and
+ * marks, user status (rel_*.c, ws_rel.c, ws_status.c; declared in rel_api.h) */
 
 /* ---- operator API (operator.c) -------------------------------------------- */
 void op_handle(api_srv_t *srv, net_req_t *req);

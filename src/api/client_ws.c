@@ -16,7 +16,7 @@
  *
  * A login is acknowledged only after its usage event (and the account import
  * it may imply) is durable. */
-#include "api/api_int.h"
+#include "api/rel_api.h"
 #include "auth/usersig.h"
 #include "util/clock.h"
 #include "util/date.h"
@@ -241,6 +241,9 @@ static void login_done(void *arg, int rc)
   }
   c->state = CWS_ONLINE;
   c->login_s = (uint32_t)j->now_s;
+  /* the relationship checks of a send need the user's UserID by number */
+  if (!rel_user_ensure(srv->rel, j->sdkappid, j->user_no, j->user_id))
+    IMC_WARN("ws", "msg=\"no memory for the user's relationship record\" app=%u user_no=%u", j->sdkappid, j->user_no);
   net_ws_set_deadline(ws, (uint32_t)srv->cfg->ws_idle_timeout_ms);
   reply(ws, j->id, "login", 0, NULL, json_pack("{s:I}", "server_time", (json_int_t)j->now_s));
 out:
@@ -355,6 +358,8 @@ const cws_op_t cws_ops[] = {
   { "pin",       cws_op_pin,       API_AUTH_USER, 1024,     "pin or unpin a conversation" },
   { "conv_delete", cws_op_conv_delete, API_AUTH_USER, 1024, "delete a conversation from the list (clear: and its history)" },
   { "typing",    cws_op_typing,    API_AUTH_USER, 1024,     "tell the peer's online devices the user is typing (never stored)" },
+  { "pending",   cws_op_pending,   API_AUTH_USER, 1024,     "the user's pending friend requests, received and sent" },
+  { "friend_response", cws_op_friend_response, API_AUTH_USER, 1024, "agree to, agree to and add back, or reject a received friend request" },
   { 0, 0, 0, 0, 0 }
 };
 

@@ -10,7 +10,7 @@
  * closes every connection (WebSockets get 1001), lets the writer commit what
  * is queued, stops the reader pool, closes the handles and returns 0. A second signal exits at once
  * (status 130); SQLite's WAL keeps every committed transaction. */
-#include "api/api_int.h"
+#include "api/rel_api.h"
 #include "util/clock.h"
 #include "util/date.h"
 #include "util/err.h"
@@ -242,7 +242,8 @@ int api_serve(const api_cfg_t *cfg)
   /* the log's end first: whatever commits while we load is applied again (idempotent) */
   if ((rc = api_changes_init(&srv, srv.store)) || (rc = op_token_init(&srv)) ||
       (rc = tenant_registry_load(srv.store, &srv.reg)) || (rc = im_presence_create(&srv.presence)) ||
-      (rc = store_kick_each(srv.store, load_kick, &srv)) || (rc = srv.exit_status ? IMC_E_NOMEM : 0)) {
+      (rc = store_kick_each(srv.store, load_kick, &srv)) || (rc = srv.exit_status ? IMC_E_NOMEM : 0) ||
+      (rc = rel_create(&srv.rel)) || (rc = rel_load(srv.rel, srv.store))) {
     IMC_ERROR("server", "msg=\"startup failed\" err=%s", imc_err_name(rc));
     goto out;
   }
@@ -324,6 +325,7 @@ out:
   for (size_t i = 0; i < srv.kicks.cap; i++) free(srv.kicks.slots[i].val);
   u64map_free(&srv.kicks);
   im_presence_free(srv.presence);
+  rel_free(srv.rel);
   tenant_registry_free(srv.reg);
   store_close(srv.store);
   return rc ? 1 : srv.exit_status;

@@ -8,7 +8,7 @@
  * was kicked or closed meanwhile, the reply is dropped (the effect of a send
  * is durable all the same and reaches the user's devices by sync).
  */
-#include "api/api_int.h"
+#include "api/rel_api.h"
 #include "im/msgbody.h"
 #include "util/err.h"
 
@@ -206,6 +206,8 @@ void cws_op_send(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t
   int rc, has_seq = 0, has_random = 0, online = 0, no_unread = 0, no_last = 0, receipt = 0;
   memset(&in, 0, sizeof in);
   if ((rc = peer_of(srv, c, req, "to", &to_id, &in.to_no))) { reply(ws, id, "send", rc, NULL, NULL); return; }
+  /* profile forbid, blocklist, the app's friendship rule (REST sendmsg skips these) */
+  if ((rc = rel_c2c_check(srv, s->sdkappid, s->user_no, in.to_no, to_id))) { reply(ws, id, "send", rc, NULL, NULL); return; }
   if (opt_u32(req, "msg_seq", &in.cseq, &has_seq)) { reply(ws, id, "send", IMC_E_MSG_SEQ, NULL, NULL); return; }
   if (opt_u32(req, "random", &in.random, &has_random)) { reply(ws, id, "send", IMC_E_MSG_RANDOM, NULL, NULL); return; }
   if (opt_bool(req, "online_only", &online) || opt_bool(req, "no_unread", &no_unread) ||

@@ -109,6 +109,13 @@ static const char *const migrations[] = {
   " last_seq INTEGER NOT NULL DEFAULT 0, last_time INTEGER NOT NULL DEFAULT 0, read_seq INTEGER NOT NULL DEFAULT 0,"
   " pinned_at INTEGER NOT NULL DEFAULT 0, hidden_seq INTEGER NOT NULL DEFAULT 0, cleared_seq INTEGER NOT NULL DEFAULT 0,"
   " PRIMARY KEY(sdkappid, user_no, peer_no)) WITHOUT ROWID;",
+  /* 11: relationship rows (sqlite_rel.c, src/im/rel.h); the Nick and FaceUrl account_import stored so far
+   * become the profile tags Tag_Profile_IM_Nick and Tag_Profile_IM_Image (kind 0 = profile, values JSON) */
+  "CREATE TABLE rel(sdkappid INTEGER NOT NULL, user_no INTEGER NOT NULL, kind INTEGER NOT NULL, key TEXT NOT NULL,"
+  " val TEXT NOT NULL, PRIMARY KEY(sdkappid, user_no, kind, key)) WITHOUT ROWID;"
+  "INSERT INTO rel SELECT sdkappid, user_no, 0, 'Tag_Profile_IM_Nick', json_quote(nick) FROM accounts WHERE nick IS NOT NULL;"
+  "INSERT INTO rel SELECT sdkappid, user_no, 0, 'Tag_Profile_IM_Image', json_quote(face_url) FROM accounts"
+  " WHERE face_url IS NOT NULL;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -767,6 +774,7 @@ static const store_vtab_t sqlite_vtab = {
   squ_import_doc, squ_import_put, squ_import_count, squ_registrations,
   squ_bill_insert, squ_bill_get, squ_bill_each,
   &sq__msg_vtab,
+  &sq__rel_vtab,
 };
 
 sqlite3 *store__sqlite_db(store_t *s) { return Q(s)->db; }
