@@ -5,8 +5,9 @@
  * Every change_poll_ms the loop submits one poll job to the reader pool
  * (never more than one at a time, so pages apply in order). On a reader
  * thread the job reads up to CHANGES_PAGE rows after the last applied seq and,
- * for each distinct (kind, key), loads what the loop needs (an app's record;
- * a new app's accounts; a meta value). On the loop thread it applies each item
+ * for each distinct (kind, key), loads what the loop needs (an app's record
+ * and its life cycle — plan facts from its orders, for the day the poll was
+ * submitted; a new app's accounts; a meta value). On the loop thread it applies each item
  * through the `kinds` table — one app upserted, not all — and advances seq. A
  * full page polls again at once. Unknown kinds are skipped (a newer binary
  * may log more). Requests never trigger database work: an unknown SDKAppID or
@@ -17,6 +18,8 @@
  * load functions (reader thread; they touch only the poll job). */
 #include "api/api_int.h"
 #include "store/store_reader.h"
+#include "util/clock.h"
+#include "util/date.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/num.h"
@@ -32,6 +35,8 @@ typedef struct change_item {
   store_change_t row;            /* the newest row of this (kind, key) in the page */
   int rc;                        /* load result */
   store_app_t app;               /* app kinds */
+  tenant_lifecycle_t lc;         /* app kinds: plan facts (zeroed = not ready when they could not be computed) */
+  int lc_rc;
   change_acct_t *accts;          /* app.create: the app's accounts */
   size_t n_accts, cap_accts;
   char value[128];               /* meta */
@@ -41,6 +46,7 @@ typedef struct change_poll {
   store_job_t job;
   api_srv_t *srv;
   int64_t after;                 /* in: last applied seq */
+  int64_t day;                   /* in: today in the billing zone (life cycles) */
   int64_t last;                  /* out: seq of the last row read */
   int rows;                      /* rows read */
   change_item_t items[CHANGES_PAGE];
@@ -72,22 +78,31 @@ static int key_app(const change_item_t *it, uint32_t *sdkappid)
   return 0;
 }
 
-static int load_app(store_t *s, change_item_t *it)
+static int load_app(store_t *s, change_item_t *it, int64_t day)
 {
   uint32_t id;
   int rc = key_app(it, &id);
-  return rc ? rc : store_app_get(s, id, &it->app);
+  if (!rc) rc = store_app_get(s, id, &it->app);
+  if (rc) return rc;
+  store_order_t *v = NULL;
+  int n = 0;
+  it->lc_rc = tenant_app_orders(s, id, &v, &n);
+  if (!it->lc_rc) it->lc_rc = tenant_lifecycle(&it->app, v, n, day, &it->lc);
+  free(v);
+  if (it->lc_rc) memset(&it->lc, 0, sizeof it->lc); /* refuse rather than guess, as tenant_registry_refresh_plans */
+  return 0;
 }
 
-static int load_app_created(store_t *s, change_item_t *it)
+static int load_app_created(store_t *s, change_item_t *it, int64_t day)
 {
-  int rc = load_app(s, it);
+  int rc = load_app(s, it, day);
   if (!rc) rc = store_account_each(s, it->app.sdkappid, on_acct, it);
   return rc ? rc : it->rc;
 }
 
-static int load_meta(store_t *s, change_item_t *it)
+static int load_meta(store_t *s, change_item_t *it, int64_t day)
 {
+  (void)day;
   return store_meta_get(s, it->row.key, it->value, sizeof it->value);
 }
 
@@ -98,13 +113,17 @@ static int load_meta(store_t *s, change_item_t *it)
 static int apply_app(api_srv_t *srv, change_item_t *it)
 {
   int known = tenant_registry_app(srv->reg, it->app.sdkappid) != NULL;
-  int rc = tenant_registry_app_upsert(srv->reg, &it->app);
+  int rc = tenant_registry_app_upsert(srv->reg, &it->app, &it->lc);
   for (size_t i = 0; i < it->n_accts && !rc && !known; i++)
     rc = tenant_registry_account_put(srv->reg, it->app.sdkappid, it->accts[i].user_id, it->accts[i].user_no);
   if (!rc) {
     srv->changes.apps_reloaded++;
-    IMC_INFO("changes", "msg=\"app reloaded\" app=%u kind=%s seq=%lld status=%s edition=%s", it->app.sdkappid,
-             it->row.kind, (long long)it->row.seq, it->app.status, it->app.edition);
+    IMC_INFO("changes", "msg=\"app reloaded\" app=%u kind=%s seq=%lld status=%s edition=%s lc=%s plan_ready=%d",
+             it->app.sdkappid, it->row.kind, (long long)it->row.seq, it->app.status, it->app.edition,
+             tenant_lc_state_name(it->lc.state), it->lc.plan.ready);
+    if (it->lc_rc)
+      IMC_WARN("changes", "msg=\"plan facts not computed: plan checks refuse until they are\" app=%u err=%s",
+               it->app.sdkappid, imc_err_name(it->lc_rc));
   }
   return rc;
 }
@@ -122,7 +141,7 @@ static int apply_meta(api_srv_t *srv, change_item_t *it)
 
 static const struct change_kind {
   const char *kind;
-  int (*load)(store_t *s, change_item_t *it);
+  int (*load)(store_t *s, change_item_t *it, int64_t day);
   int (*apply)(api_srv_t *srv, change_item_t *it);
 } kinds[] = {
   { STORE_CHANGE_APP_CREATE, load_app_created, apply_app },
@@ -153,7 +172,7 @@ static int poll_run(store_t *s, void *arg)
   int rc = store_changes_since(s, p->after, CHANGES_PAGE, on_row, p);
   for (int i = 0; i < p->n && !rc; i++) {
     const struct change_kind *k = kind_of(p->items[i].row.kind);
-    p->items[i].rc = k ? k->load(s, &p->items[i]) : 0;
+    p->items[i].rc = k ? k->load(s, &p->items[i], p->day) : 0;
   }
   return rc;
 }
@@ -196,6 +215,7 @@ static void poll_submit(api_srv_t *srv)
   if (!p) { srv->changes.failed++; return; }
   p->srv = srv;
   p->after = srv->changes.seq;
+  p->day = imc_day_of(imc_clock_now_s(), srv->tz_offset_s);
   p->job.run = poll_run;
   p->job.done = poll_done;
   p->job.arg = p;

@@ -244,7 +244,7 @@ static void login_done(void *arg, int rc)
   /* the relationship checks of a send need the user's UserID by number */
   if (!rel_user_ensure(srv->rel, j->sdkappid, j->user_no, j->user_id))
     IMC_WARN("ws", "msg=\"no memory for the user's relationship record\" app=%u user_no=%u", j->sdkappid, j->user_no);
-  net_ws_set_deadline(ws, (uint32_t)srv->cfg->ws_idle_timeout_ms);
+  net_ws_set_idle(ws, (uint32_t)srv->cfg->ws_idle_timeout_ms); /* text, ping and pong frames restart it */
   reply(ws, j->id, "login", 0, NULL, json_pack("{s:I}", "server_time", (json_int_t)j->now_s));
 out:
   cws_release(c);
@@ -368,7 +368,6 @@ void cws_on_text(void *ud, net_ws_t *ws, const char *data, size_t len)
   api_srv_t *srv = ud;
   cws_conn_t *c = net_ws_data(ws);
   if (!c || !cws_usable(c)) return;
-  if (c->state == CWS_ONLINE) net_ws_set_deadline(ws, (uint32_t)srv->cfg->ws_idle_timeout_ms);
   json_error_t jerr;
   json_t *req = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
   if (!req || !json_is_object(req)) {

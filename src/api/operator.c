@@ -35,6 +35,7 @@ typedef struct op_req {
   json_t *out;        /* reply JSON, built on the writer thread */
   int created;        /* apps_create: `app` goes into the registry at once */
   store_app_t app;
+  tenant_lifecycle_t lc; /* its life cycle (no orders yet); zeroed = plan not ready */
   int (*run)(struct op_req *o, store_t *s);
   void (*applied)(struct op_req *o); /* loop thread, after a 200 write committed: memory follows */
 } op_req_t;
@@ -126,7 +127,11 @@ static int apps_create(op_req_t *o, store_t *s)
   if (bad) { snprintf(msg, sizeof msg, "%s %s", field, rule); return fail(o, 400, bad, msg); }
   store_app_t a;
   int rc = tenant_app_create(s, &p, &a);
-  if (!rc) { o->app = a; o->created = 1; }
+  if (!rc) {
+    o->app = a;
+    o->created = 1;
+    if (tenant_lifecycle(&a, NULL, 0, imc_day_of(p.now_s, o->srv->tz_offset_s), &o->lc)) memset(&o->lc, 0, sizeof o->lc);
+  }
   if (rc == IMC_E_NOTFOUND) return fail(o, 404, rc, "no such customer");
   if (rc) return rc;
   o->status = 201;
@@ -301,7 +306,7 @@ static void job_done(void *arg, int rc)
   else {
     /* the change log would bring it within change_poll_ms; the reply promises it now */
     if (o->applied && o->status == 200) o->applied(o);
-    if (o->created && tenant_registry_app_upsert(o->srv->reg, &o->app))
+    if (o->created && tenant_registry_app_upsert(o->srv->reg, &o->app, &o->lc))
       IMC_WARN("operator", "msg=\"new app not in the registry until the change log brings it\" app=%u", o->app.sdkappid);
     api_reply_json(o->req, o->status, o->out);
   }

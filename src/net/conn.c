@@ -1,12 +1,35 @@
 /* conn.c — listener, connections, the write queue (flushed once per loop
- * turn in the check phase), the timer wheel, and shutdown. */
+ * turn in the check phase), the timer wheel, and shutdown.
+ *
+ * Connections carry no libuv handle: a uv_tcp_t is 248 bytes, four times a
+ * whole connection here. The server keeps its own epoll set holding the
+ * listening socket and every connection (level-triggered; data.ptr = the
+ * connection, or the server for the listener), and one uv_poll_t tells the
+ * loop when that set has events. Reads go into one shared buffer; writes go
+ * straight to the socket with sendmsg, and only output the kernel does not
+ * take at once stays queued (with EPOLLOUT armed until it drains). A closed
+ * connection's socket is closed at once and its struct freed at the end of
+ * the loop turn, after its on_ws_close (Redis's freeClientAsync): nothing on
+ * the stack can still point to it. Linux (epoll, accept4). Loop thread only. */
 #include "net/net_int.h"
 #include "util/err.h"
 #include "util/log.h"
 
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define NET_EPOLL_BATCH 256
+#define NET_ACCEPT_BATCH 128
+#define NET_IOV_MAX 64
+
+_Static_assert(sizeof(struct net_conn) <= 64, "a connection is one 64-byte struct: memory per idle connection is a product metric");
 
 size_t net_conn_size(void) { return sizeof(struct net_conn); }
 
@@ -26,22 +49,34 @@ void net_cfg_defaults(net_cfg_t *c)
 uint64_t net__now(net_server_t *s) { return s->loop ? uv_now(s->loop) : 0; }
 
 /* ---- timer wheel -------------------------------------------------------------- */
+/* Tick n covers loop times [t0 + (n-1)·TICK, t0 + n·TICK); tick 0 means "none". */
+static uint32_t tick_now(const net_server_t *s)
+{
+  uint64_t now = s->loop ? uv_now(s->loop) : 0;
+  return (uint32_t)((now - s->t0_ms) / NET_WHEEL_TICK_MS) + 1;
+}
+
 static void wheel_unlink(struct net_conn *c)
 {
-  if (!c->deadline_ms) return;
+  if (!c->deadline_tick) return;
   if (c->tw_prev) c->tw_prev->tw_next = c->tw_next;
-  else c->srv->wheel[(c->deadline_ms / NET_WHEEL_TICK_MS) % NET_WHEEL_SLOTS] = c->tw_next;
+  else c->srv->wheel[c->deadline_tick % NET_WHEEL_SLOTS] = c->tw_next;
   if (c->tw_next) c->tw_next->tw_prev = c->tw_prev;
   c->tw_next = c->tw_prev = NULL;
-  c->deadline_ms = 0;
+  c->deadline_tick = 0;
 }
 
 void net__set_deadline(struct net_conn *c, uint64_t at_ms)
 {
   wheel_unlink(c);
-  if (!at_ms || (c->flags & CF_FAKE)) return;
-  c->deadline_ms = at_ms;
-  struct net_conn **slot = &c->srv->wheel[(at_ms / NET_WHEEL_TICK_MS) % NET_WHEEL_SLOTS];
+  if (!at_ms || (c->flags & (CF_FAKE | CF_CLOSED))) return;
+  net_server_t *s = c->srv;
+  /* the first tick whose start is at or after at_ms, never one already processed */
+  uint64_t rel = at_ms > s->t0_ms ? at_ms - s->t0_ms : 0;
+  uint32_t t = (uint32_t)((rel + NET_WHEEL_TICK_MS - 1) / NET_WHEEL_TICK_MS) + 1;
+  if (t <= s->wheel_tick) t = s->wheel_tick + 1;
+  c->deadline_tick = t;
+  struct net_conn **slot = &s->wheel[t % NET_WHEEL_SLOTS];
   c->tw_prev = NULL;
   c->tw_next = *slot;
   if (*slot) (*slot)->tw_prev = c;
@@ -51,7 +86,7 @@ void net__set_deadline(struct net_conn *c, uint64_t at_ms)
 static void fire(struct net_conn *c)
 {
   if (c->flags & CF_CLOSED) return;
-  if (c->kind == CONN_WS) {
+  if (c->flags & CF_WS) {
     if (c->flags & CF_WS_CLOSING) { net__close(c); return; }  /* peer never answered our close */
     if (c->srv->h.on_ws_deadline) c->srv->h.on_ws_deadline(c->srv->h.ud, c);
   } else {
@@ -59,47 +94,90 @@ static void fire(struct net_conn *c)
   }
 }
 
+static void accept_resume(net_server_t *s);
+
 static void on_wheel(uv_timer_t *t)
 {
   net_server_t *s = t->data;
-  uint64_t now = uv_now(s->loop);
-  /* walk every slot passed since the last tick (at most one round) */
-  uint64_t from = s->wheel_now_ms / NET_WHEEL_TICK_MS, to = now / NET_WHEEL_TICK_MS;
-  if (to - from >= NET_WHEEL_SLOTS) from = to - NET_WHEEL_SLOTS + 1;
-  struct net_conn *expired = NULL;
-  for (uint64_t tick = from; tick <= to; tick++) {
-    for (struct net_conn *c = s->wheel[tick % NET_WHEEL_SLOTS], *next; c; c = next) {
-      next = c->tw_next;
-      if (c->deadline_ms > now) continue; /* a later round of the wheel */
+  if (s->accept_paused) accept_resume(s);
+  uint32_t to = tick_now(s), from = s->wheel_tick + 1;
+  if (to - from >= NET_WHEEL_SLOTS) from = to - NET_WHEEL_SLOTS + 1; /* every slot once */
+  for (uint32_t tick = from; tick <= to && tick >= from; tick++) {
+    struct net_conn **slot = &s->wheel[tick % NET_WHEEL_SLOTS];
+    /* fire() may close or re-arm any connection, this slot's included:
+     * rescan from the head after each one (later rounds are skipped) */
+    for (struct net_conn *c = *slot; c;) {
+      if (c->deadline_tick > to) { c = c->tw_next; continue; }
       wheel_unlink(c);
-      c->tw_next = expired;
-      expired = c;
+      fire(c);
+      c = *slot;
     }
   }
-  s->wheel_now_ms = now;
-  while (expired) {
-    struct net_conn *c = expired;
-    expired = c->tw_next;
-    c->tw_next = NULL;
-    fire(c); /* a closed connection stays allocated until its uv_close callback */
+  s->wheel_tick = to;
+}
+
+/* ---- descriptors and epoll ------------------------------------------------------ */
+static void update_events(struct net_conn *c)
+{
+  if (c->fd < 0 || (c->flags & CF_CLOSED)) return;
+  uint16_t want = (uint16_t)(((c->flags & CF_READING) ? CF_EV_IN : 0) | ((c->flags & CF_WANT_OUT) ? CF_EV_OUT : 0));
+  if ((c->flags & (CF_EV_IN | CF_EV_OUT)) == want) return;
+  struct epoll_event ev = { .events = (want & CF_EV_IN ? EPOLLIN : 0) | (want & CF_EV_OUT ? EPOLLOUT : 0), .data.ptr = c };
+  if (epoll_ctl(c->srv->ep, EPOLL_CTL_MOD, c->fd, &ev) == 0)
+    c->flags = (uint16_t)((c->flags & ~(CF_EV_IN | CF_EV_OUT)) | want);
+}
+
+void net__resume_read(struct net_conn *c) { c->flags |= CF_READING; update_events(c); }
+void net__read_stop(struct net_conn *c) { c->flags &= (uint16_t)~CF_READING; update_events(c); }
+
+static int by_fd_put(net_server_t *s, int fd, struct net_conn *c)
+{
+  if ((size_t)fd >= s->by_fd_cap) {
+    size_t ncap = s->by_fd_cap ? s->by_fd_cap : 1024;
+    while (ncap <= (size_t)fd) ncap *= 2;
+    struct net_conn **n = realloc(s->by_fd, ncap * sizeof *n);
+    if (!n) return IMC_E_NOMEM;
+    memset(n + s->by_fd_cap, 0, (ncap - s->by_fd_cap) * sizeof *n);
+    s->by_fd = n;
+    s->by_fd_cap = ncap;
   }
+  s->by_fd[fd] = c;
+  return 0;
+}
+
+const char *net__peer_name(const struct net_conn *c, char *buf, size_t cap)
+{
+  struct sockaddr_storage sa;
+  socklen_t len = sizeof sa;
+  char ip[46];
+  if (c->flags & CF_FAKE) { snprintf(buf, cap, "fuzz"); return buf; }
+  if (c->fd < 0 || getpeername(c->fd, (struct sockaddr *)&sa, &len)) { snprintf(buf, cap, "?"); return buf; }
+  if (sa.ss_family == AF_INET) {
+    uv_ip4_name((struct sockaddr_in *)&sa, ip, sizeof ip);
+    snprintf(buf, cap, "%s:%d", ip, ntohs(((struct sockaddr_in *)&sa)->sin_port));
+  } else if (sa.ss_family == AF_INET6) {
+    uv_ip6_name((struct sockaddr_in6 *)&sa, ip, sizeof ip);
+    snprintf(buf, cap, "[%s]:%d", ip, ntohs(((struct sockaddr_in6 *)&sa)->sin6_port));
+  } else {
+    snprintf(buf, cap, "?");
+  }
+  return buf;
 }
 
 /* ---- output ---------------------------------------------------------------------- */
-typedef struct wbatch {
-  uv_write_t req;
-  struct net_conn *c;
-  wchunk_t *chunks;
-  unsigned n;
-  uv_buf_t bufs[];
-} wbatch_t;
-
 static void list_flush(struct net_conn *c)
 {
+  net_server_t *s = c->srv;
   if (c->flags & CF_FLUSH_LISTED) return;
+  if (s->flush_len == s->flush_cap) {
+    size_t ncap = s->flush_cap ? s->flush_cap * 2 : 256;
+    struct net_conn **n = realloc(s->flush, ncap * sizeof *n);
+    if (!n) return; /* written when the socket next reports writable, or at the next enqueue */
+    s->flush = n;
+    s->flush_cap = ncap;
+  }
   c->flags |= CF_FLUSH_LISTED;
-  c->flush_next = c->srv->flush;
-  c->srv->flush = c;
+  s->flush[s->flush_len++] = c;
 }
 
 static void chunk_free(wchunk_t *w)
@@ -108,97 +186,130 @@ static void chunk_free(wchunk_t *w)
   free(w);
 }
 
-static void on_handle_closed(uv_handle_t *h)
+static void out_free(struct net_conn *c)
 {
-  struct net_conn *c = (struct net_conn *)h;
+  if (!c->out) return;
+  for (wchunk_t *w = c->out->head, *n; w; w = n) { n = w->next; chunk_free(w); }
+  free(c->out);
+  c->out = NULL;
+}
+
+uint32_t net__queued(const struct net_conn *c) { return c->out ? c->out->bytes : 0; }
+
+/* Close the socket now; the struct is freed at the end of the loop turn. */
+static void really_close(struct net_conn *c)
+{
   net_server_t *s = c->srv;
-  while (c->wq_head) { wchunk_t *n = c->wq_head->next; chunk_free(c->wq_head); c->wq_head = n; }
-  if (c->kind == CONN_WS) net__ws_free(c); else net__http_free(c);
+  if (c->flags & CF_CLOSED) return;
+  wheel_unlink(c);
+  c->flags |= CF_CLOSED;
+  if (!(c->flags & CF_WS)) net__http_orphan(c);
+  else s->websockets--;
+  if (c->fd >= 0) {
+    s->by_fd[c->fd] = NULL;
+    close(c->fd); /* also leaves the epoll set */
+    c->fd = -1;
+  }
+  s->nconns--;
+  c->tw_next = s->dead;
+  s->dead = c;
+}
+
+static void conn_free(struct net_conn *c)
+{
+  net_server_t *s = c->srv;
+  out_free(c);
+  if (c->flags & CF_WS) net__ws_free(c); else net__http_free(c);
   free(c);
   s->open_handles--; /* while closing, finish_close polls for this to reach zero */
 }
 
-static void really_close(struct net_conn *c)
+static void dead_peer(struct net_conn *c)
 {
-  if (c->flags & CF_CLOSED) return;
-  c->flags |= CF_CLOSED;
-  wheel_unlink(c);
-  if (c->kind == CONN_HTTP) net__http_orphan(c);
-  if (c->prev) c->prev->next = c->next; else c->srv->conns = c->next;
-  if (c->next) c->next->prev = c->prev;
-  if (c->kind == CONN_WS) c->srv->websockets--;
-  if (c->flags & CF_FAKE) { on_handle_closed((uv_handle_t *)c); return; }
-  uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+  if ((c->flags & CF_WS) && !(c->flags & CF_WS_CLOSING)) net__notify_ws_close(c, 1006);
+  really_close(c);
 }
 
-static void on_written(uv_write_t *req, int status)
-{
-  wbatch_t *b = req->data;
-  struct net_conn *c = b->c;
-  size_t total = 0;
-  for (wchunk_t *w = b->chunks; w;) { wchunk_t *n = w->next; total += w->len; chunk_free(w); w = n; }
-  c->wq_bytes -= (uint32_t)total;
-  c->srv->bytes_out += total;
-  free(b);
-  if (status < 0) { if (c->kind == CONN_WS && !(c->flags & CF_WS_CLOSING)) net__notify_ws_close(c, 1006); really_close(c); return; }
-  if ((c->flags & CF_CLOSE_AFTER_WRITE) && c->wq_bytes == 0 && !c->wq_head) really_close(c);
-}
-
+/* Write what is queued until done or the kernel's buffer is full. */
 static void flush_one(struct net_conn *c)
 {
-  c->flags &= (uint8_t)~CF_FLUSH_LISTED;
+  net_server_t *s = c->srv;
+  c->flags &= (uint16_t)~CF_FLUSH_LISTED;
   if (c->flags & CF_CLOSED) return;
-  if (!c->wq_head) { if ((c->flags & CF_CLOSE_AFTER_WRITE) && c->wq_bytes == 0) really_close(c); return; }
-  unsigned n = 0;
-  for (wchunk_t *w = c->wq_head; w; w = w->next) n++;
-  if (c->flags & CF_FAKE) {
-    for (wchunk_t *w = c->wq_head; w;) { wchunk_t *x = w->next; c->wq_bytes -= (uint32_t)w->len; chunk_free(w); w = x; }
-    c->wq_head = c->wq_tail = NULL;
+  net_out_t *o = c->out;
+  if (!o || (c->flags & CF_FAKE)) {
+    out_free(c);
     if (c->flags & CF_CLOSE_AFTER_WRITE) really_close(c);
     return;
   }
-  wbatch_t *b = malloc(sizeof *b + n * sizeof(uv_buf_t));
-  if (!b) { really_close(c); return; }
-  b->c = c;
-  b->chunks = c->wq_head;
-  b->n = n;
-  unsigned i = 0;
-  for (wchunk_t *w = c->wq_head; w; w = w->next)
-    b->bufs[i++] = uv_buf_init(w->frame ? w->frame->bytes : w->data, (unsigned)w->len);
-  c->wq_head = c->wq_tail = NULL;
-  b->req.data = b;
-  if (uv_write(&b->req, (uv_stream_t *)&c->tcp, b->bufs, n, on_written)) {
-    b->req.data = b;
-    on_written(&b->req, UV_EPIPE);
+  for (;;) {
+    struct iovec iov[NET_IOV_MAX];
+    int n = 0;
+    for (wchunk_t *w = o->head; w && n < NET_IOV_MAX; w = w->next, n++) {
+      char *base = w->frame ? w->frame->bytes : w->data;
+      size_t skip = n == 0 ? o->off : 0;
+      iov[n].iov_base = base + skip;
+      iov[n].iov_len = w->len - skip;
+    }
+    struct msghdr mh = { .msg_iov = iov, .msg_iovlen = (size_t)n };
+    ssize_t k = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (k < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) { c->flags |= CF_WANT_OUT; update_events(c); return; }
+      dead_peer(c);
+      return;
+    }
+    s->bytes_out += (uint64_t)k;
+    o->bytes -= (uint32_t)k;
+    while (k > 0) {
+      wchunk_t *w = o->head;
+      size_t rest = w->len - o->off;
+      if ((size_t)k < rest) { o->off += (uint32_t)k; break; }
+      k -= (ssize_t)rest;
+      o->head = w->next;
+      o->off = 0;
+      chunk_free(w);
+    }
+    if (!o->head) break;
   }
+  out_free(c);
+  c->flags &= (uint16_t)~CF_WANT_OUT;
+  update_events(c);
+  if (c->flags & CF_CLOSE_AFTER_WRITE) really_close(c);
 }
 
 static void on_check(uv_check_t *h)
 {
   net_server_t *s = h->data;
-  /* close notices first: the application may queue more output in them */
-  for (size_t i = 0; i < s->notify_len; i++) {
-    struct net_conn *c = s->notify[i];
-    c->flags &= (uint8_t)~CF_WS_NOTIFY;
-    if (s->h.on_ws_close) s->h.on_ws_close(s->h.ud, c, c->close_code);
-    c->data = NULL;
-    if (!(c->flags & CF_CLOSED)) net__close(c);
-  }
-  s->notify_len = 0;
-  while (s->flush) {
-    struct net_conn *c = s->flush;
-    s->flush = c->flush_next;
-    flush_one(c);
+  do {
+    /* close notices first: the application may queue more output in them */
+    for (size_t i = 0; i < s->notify_len; i++) {
+      struct net_conn *c = s->notify[i];
+      c->flags &= (uint16_t)~CF_WS_NOTIFY;
+      if (s->h.on_ws_close) s->h.on_ws_close(s->h.ud, c, c->close_code);
+      c->data = NULL;
+      if (!(c->flags & CF_CLOSED)) net__close(c);
+    }
+    s->notify_len = 0;
+    for (size_t i = 0; i < s->flush_len; i++) flush_one(s->flush[i]); /* may append */
+    s->flush_len = 0;
+  } while (s->notify_len); /* a failed write may have queued a notice */
+  while (s->dead) {
+    struct net_conn *c = s->dead;
+    s->dead = c->tw_next;
+    conn_free(c);
   }
 }
 
 static int enqueue(struct net_conn *c, wchunk_t *w)
 {
+  if (!c->out && !(c->out = calloc(1, sizeof *c->out))) { chunk_free(w); return IMC_E_NOMEM; }
+  net_out_t *o = c->out;
   w->next = NULL;
-  if (c->wq_tail) c->wq_tail->next = w; else c->wq_head = w;
-  c->wq_tail = w;
-  c->wq_bytes += (uint32_t)w->len;
-  list_flush(c);
+  if (o->tail) o->tail->next = w; else o->head = w;
+  o->tail = w;
+  o->bytes += (uint32_t)w->len;
+  if (!(c->flags & CF_WANT_OUT)) list_flush(c); /* else EPOLLOUT writes it */
   return 0;
 }
 
@@ -237,8 +348,8 @@ void net__close(struct net_conn *c)
 {
   if (c->flags & CF_CLOSED) return;
   c->flags |= CF_CLOSE_AFTER_WRITE;
-  if (!(c->flags & CF_FAKE)) uv_read_stop((uv_stream_t *)&c->tcp);
-  list_flush(c);
+  net__read_stop(c);
+  if (!(c->flags & CF_WANT_OUT)) list_flush(c);
 }
 
 void net__notify_ws_close(struct net_conn *c, int code)
@@ -251,98 +362,148 @@ void net__notify_ws_close(struct net_conn *c, int code)
   if (s->notify_len == s->notify_cap) {
     size_t ncap = s->notify_cap ? s->notify_cap * 2 : 64;
     struct net_conn **n = realloc(s->notify, ncap * sizeof *n);
-    if (!n) { c->flags &= (uint8_t)~CF_WS_NOTIFY; return; }
+    if (!n) { c->flags &= (uint16_t)~CF_WS_NOTIFY; return; }
     s->notify = n;
     s->notify_cap = ncap;
   }
   s->notify[s->notify_len++] = c;
-  list_flush(c); /* make sure the check phase runs for it */
 }
 
 /* ---- input ------------------------------------------------------------------------- */
-static void on_alloc(uv_handle_t *h, size_t sz, uv_buf_t *buf)
+static void on_readable(struct net_conn *c, uint32_t events)
 {
-  (void)sz;
-  struct net_conn *c = (struct net_conn *)h;
   net_server_t *s = c->srv;
-  if (s->rbuf_busy) { buf->base = NULL; buf->len = 0; return; } /* cannot happen on one loop; be safe */
-  s->rbuf_busy = 1;
-  buf->base = s->rbuf;
-  buf->len = NET_READ_BUF;
-}
-
-static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
-{
-  struct net_conn *c = (struct net_conn *)st;
-  net_server_t *s = c->srv;
-  if (buf->base == s->rbuf) s->rbuf_busy = 0;
-  if (n == 0) return;
+  if (!(c->flags & CF_READING)) {
+    if (events & (EPOLLERR | EPOLLHUP)) dead_peer(c); /* not reading, but the socket is gone */
+    return;
+  }
+  ssize_t n = recv(c->fd, s->rbuf, NET_READ_BUF, 0);
   if (n < 0) {
-    if (c->kind == CONN_WS && !(c->flags & CF_WS_CLOSING)) net__notify_ws_close(c, 1006);
-    if (c->kind == CONN_WS) net__close(c);
-    else if (n == UV_EOF) net__http_eof(c); /* a half-close: the replies still go out */
-    else really_close(c);
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
+    dead_peer(c);
+    return;
+  }
+  if (n == 0) { /* the peer shut down its sending side */
+    if (c->flags & CF_WS) { if (!(c->flags & CF_WS_CLOSING)) net__notify_ws_close(c, 1006); net__close(c); }
+    else net__http_eof(c); /* a half-close: the replies still go out */
     return;
   }
   s->bytes_in += (uint64_t)n;
-  if (c->kind == CONN_WS) net__ws_feed(c, buf->base, (size_t)n);
-  else net__http_feed(c, buf->base, (size_t)n);
+  if (c->flags & CF_WS) net__ws_feed(c, s->rbuf, (size_t)n);
+  else net__http_feed(c, s->rbuf, (size_t)n);
 }
 
-void net__resume_read(struct net_conn *c) { uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read); }
-
-static void on_connection(uv_stream_t *l, int status)
+static void accept_pause(net_server_t *s)
 {
-  net_server_t *s = l->data;
-  if (status < 0 || !s->listening) return;
-  struct net_conn *c = calloc(1, sizeof *c);
-  if (!c) return;
-  c->srv = s;
-  c->kind = CONN_HTTP;
-  uv_tcp_init(s->loop, &c->tcp);
-  s->open_handles++;
-  c->next = s->conns;
-  if (s->conns) s->conns->prev = c;
-  s->conns = c;
-  if (uv_accept(l, (uv_stream_t *)&c->tcp)) { really_close(c); return; }
-  uv_tcp_nodelay(&c->tcp, 1);
-  net__set_deadline(c, net__now(s) + s->cfg.keepalive_idle_ms);
-  uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+  struct epoll_event ev = { .events = 0, .data.ptr = s };
+  if (!epoll_ctl(s->ep, EPOLL_CTL_MOD, s->lfd, &ev)) s->accept_paused = 1;
+}
+
+static void accept_resume(net_server_t *s)
+{
+  struct epoll_event ev = { .events = EPOLLIN, .data.ptr = s };
+  if (s->listening && !epoll_ctl(s->ep, EPOLL_CTL_MOD, s->lfd, &ev)) s->accept_paused = 0;
+}
+
+static void accept_some(net_server_t *s)
+{
+  for (int i = 0; i < NET_ACCEPT_BATCH && s->listening; i++) {
+    int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        IMC_WARN("net", "msg=\"accept paused\" err=%s", strerror(errno));
+        accept_pause(s); /* level-triggered: retrying now would spin */
+      }
+      return;
+    }
+    struct net_conn *c = calloc(1, sizeof *c);
+    if (!c || by_fd_put(s, fd, c)) { free(c); close(fd); continue; }
+    c->srv = s;
+    c->fd = fd;
+    c->flags = CF_READING | CF_EV_IN;
+    struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+    if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev)) { s->by_fd[fd] = NULL; close(fd); free(c); continue; }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    s->nconns++;
+    s->open_handles++;
+    net__set_deadline(c, net__now(s) + s->cfg.keepalive_idle_ms);
+  }
+}
+
+static void on_events(uv_poll_t *p, int status, int events)
+{
+  (void)status; (void)events;
+  net_server_t *s = p->data;
+  struct epoll_event ev[NET_EPOLL_BATCH];
+  int n = epoll_wait(s->ep, ev, NET_EPOLL_BATCH, 0);
+  for (int i = 0; i < n; i++) {
+    if (ev[i].data.ptr == s) { accept_some(s); continue; }
+    struct net_conn *c = ev[i].data.ptr;   /* closed ones stay allocated until on_check */
+    if (c->flags & CF_CLOSED) continue;
+    if (ev[i].events & EPOLLOUT) flush_one(c);
+    if (c->flags & CF_CLOSED) continue;
+    if (ev[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) on_readable(c, ev[i].events);
+  }
+}
+
+/* ---- server ------------------------------------------------------------------------ */
+static int listen_on(const net_cfg_t *cfg, int *fd_out)
+{
+  struct sockaddr_storage addr;
+  socklen_t alen = sizeof(struct sockaddr_in);
+  memset(&addr, 0, sizeof addr);
+  if (uv_ip4_addr(cfg->host, cfg->port, (struct sockaddr_in *)&addr)) {
+    if (uv_ip6_addr(cfg->host, cfg->port, (struct sockaddr_in6 *)&addr)) return IMC_E_CONFIG;
+    alen = sizeof(struct sockaddr_in6);
+  }
+  int fd = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return IMC_E_IO;
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (bind(fd, (struct sockaddr *)&addr, alen) || listen(fd, 4096)) {
+    int in_use = errno == EADDRINUSE;
+    close(fd);
+    return in_use ? IMC_E_ADDR_IN_USE : IMC_E_IO;
+  }
+  *fd_out = fd;
+  return 0;
 }
 
 int net_server_start(uv_loop_t *loop, const net_cfg_t *cfg, const net_handlers_t *h, net_server_t **out)
 {
-  struct sockaddr_storage addr;
-  if (uv_ip4_addr(cfg->host, cfg->port, (struct sockaddr_in *)&addr) &&
-      uv_ip6_addr(cfg->host, cfg->port, (struct sockaddr_in6 *)&addr))
-    return IMC_E_CONFIG;
+  int lfd, rc = listen_on(cfg, &lfd);
+  if (rc) return rc;
   net_server_t *s = calloc(1, sizeof *s);
-  if (!s || !(s->rbuf = malloc(NET_READ_BUF))) { free(s); return IMC_E_NOMEM; }
+  if (!s || !(s->rbuf = malloc(NET_READ_BUF))) { free(s); close(lfd); return IMC_E_NOMEM; }
   s->loop = loop;
   s->cfg = *cfg;
   s->h = *h;
-  uv_tcp_init(loop, &s->listener);
-  s->listener.data = s;
-  int uerr = uv_tcp_bind(&s->listener, (struct sockaddr *)&addr, 0);
-  if (!uerr) uerr = uv_listen((uv_stream_t *)&s->listener, 4096, on_connection);
-  if (uerr) {
-    uv_close((uv_handle_t *)&s->listener, NULL);
-    uv_run(loop, UV_RUN_NOWAIT);
+  s->lfd = lfd;
+  struct epoll_event ev = { .events = EPOLLIN, .data.ptr = s };
+  if ((s->ep = epoll_create1(EPOLL_CLOEXEC)) < 0 || epoll_ctl(s->ep, EPOLL_CTL_ADD, lfd, &ev) ||
+      uv_poll_init(loop, &s->ep_poll, s->ep)) {
+    if (s->ep >= 0) close(s->ep);
+    close(lfd);
     free(s->rbuf);
     free(s);
-    return uerr == UV_EADDRINUSE ? IMC_E_ADDR_IN_USE : IMC_E_IO;
+    return IMC_E_IO;
   }
   struct sockaddr_storage bound;
-  int blen = sizeof bound;
-  uv_tcp_getsockname(&s->listener, (struct sockaddr *)&bound, &blen);
+  socklen_t blen = sizeof bound;
+  getsockname(lfd, (struct sockaddr *)&bound, &blen);
   s->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port : ((struct sockaddr_in *)&bound)->sin_port);
   s->listening = 1;
+  s->ep_poll.data = s;
+  uv_poll_start(&s->ep_poll, UV_READABLE, on_events);
   uv_check_init(loop, &s->check);
   s->check.data = s;
   uv_check_start(&s->check, on_check);
   uv_timer_init(loop, &s->wheel_timer);
   s->wheel_timer.data = s;
-  s->wheel_now_ms = uv_now(loop);
+  s->t0_ms = uv_now(loop);
+  s->wheel_tick = tick_now(s);
   uv_timer_start(&s->wheel_timer, on_wheel, NET_WHEEL_TICK_MS, NET_WHEEL_TICK_MS);
   *out = s;
   return 0;
@@ -354,28 +515,32 @@ void net_server_stop_accepting(net_server_t *s)
 {
   if (!s->listening) return;
   s->listening = 0;
-  uv_close((uv_handle_t *)&s->listener, NULL);
+  close(s->lfd); /* also leaves the epoll set */
+  s->lfd = -1;
 }
 
 size_t net_server_requests_in_flight(const net_server_t *s) { return s->requests_in_flight; }
 
 void net_server_stats(const net_server_t *s, net_stats_t *o)
 {
-  size_t n = 0;
-  for (struct net_conn *c = s->conns; c; c = c->next) n++;
-  o->connections = n;
+  o->connections = s->nconns;
   o->websockets = s->websockets;
   o->requests_in_flight = s->requests_in_flight;
   o->bytes_in = s->bytes_in;
   o->bytes_out = s->bytes_out;
 }
 
+/* Called once per server handle; libuv runs close callbacks in no promised
+ * order, so the server is freed after the last of the three. */
 static void on_final_closed(uv_handle_t *h)
 {
   net_server_t *s = h->data;
+  if (--s->closing > 1) return;
   void (*cb)(void *) = s->closed_cb;
   void *arg = s->closed_arg;
   free(s->notify);
+  free(s->flush);
+  free(s->by_fd);
   free(s->rbuf);
   free(s);
   if (cb) cb(arg);
@@ -386,9 +551,12 @@ static void finish_close(uv_timer_t *t)
   net_server_t *s = t->data;
   if (s->open_handles || s->notify_len) return; /* poll until every connection is gone */
   uv_timer_stop(t);
-  uv_close((uv_handle_t *)&s->wheel_timer, NULL);
   uv_check_stop(&s->check);
+  s->closing = 4; /* 1 + the three handles below */
+  uv_close((uv_handle_t *)&s->wheel_timer, on_final_closed);
+  uv_close((uv_handle_t *)&s->ep_poll, on_final_closed);
   uv_close((uv_handle_t *)&s->check, on_final_closed);
+  close(s->ep);
 }
 
 void net_server_close(net_server_t *s, void (*done)(void *), void *arg)
@@ -397,12 +565,13 @@ void net_server_close(net_server_t *s, void (*done)(void *), void *arg)
   s->closed_cb = done;
   s->closed_arg = arg;
   net_server_stop_accepting(s);
-  for (struct net_conn *c = s->conns, *next; c; c = next) {
-    next = c->next;
-    if (c->kind == CONN_WS) net_ws_close(c, 1001, "server shutting down");
+  for (size_t fd = 0; fd < s->by_fd_cap; fd++) {
+    struct net_conn *c = s->by_fd[fd];
+    if (!c) continue;
+    if (c->flags & CF_WS) net_ws_close(c, 1001, "server shutting down");
     else net__close(c);
   }
-  /* reuse the wheel timer as a short poll for the last handles */
+  /* reuse the wheel timer as a short poll for the last connections */
   uv_timer_stop(&s->wheel_timer);
   uv_timer_start(&s->wheel_timer, finish_close, 5, 5);
 }
@@ -416,36 +585,38 @@ static net_server_t *fake_server(void)
   net_cfg_defaults(&s.cfg);
   s.rbuf = buf;
   s.check.data = &s;
+  s.ep = s.lfd = -1;
   return &s;
 }
 
 static void fake_http(void *ud, net_req_t *r) { (void)ud; net_req_reply(r, 200, "text/plain", "ok", 2, NULL); }
 static void fake_text(void *ud, net_ws_t *ws, const char *d, size_t n) { (void)ud; net_ws_send_text(ws, d, n); }
 
-static int fake_run(int kind, const uint8_t *data, size_t len)
+static int fake_run(int ws, const uint8_t *data, size_t len)
 {
   net_server_t *s = fake_server();
   s->h.on_http = fake_http;
   s->h.on_ws_text = fake_text;
   struct net_conn *c = calloc(1, sizeof *c);
-  if (!c) return 0;
-  c->srv = s;
-  c->flags = CF_FAKE;
-  c->kind = CONN_HTTP;
-  s->conns = c;
-  s->open_handles = 1;
   char *copy = malloc(len ? len : 1);
+  if (!c || !copy) { free(c); free(copy); return 0; }
+  c->srv = s;
+  c->fd = -1;
+  c->flags = CF_FAKE | CF_READING;
+  s->nconns = 1;
+  s->open_handles = 1;
   memcpy(copy, data, len);
-  if (kind == CONN_WS) { net__ws_start(c, NULL, 0); s->websockets++; net__ws_feed(c, copy, len); }
+  if (ws) { net__ws_start(c, NULL, 0); net__ws_feed(c, copy, len); }
   else net__http_feed(c, copy, len);
   free(copy);
   for (int i = 0; i < 4; i++) on_check(&s->check);
   int closed = s->open_handles == 0; /* a fake connection is freed as soon as it closes */
-  if (!closed && c->kind == CONN_WS) { net__notify_ws_close(c, 1001); on_check(&s->check); }
-  if (s->open_handles) really_close(c);
+  if (!closed && (c->flags & CF_WS)) { net__notify_ws_close(c, 1001); on_check(&s->check); }
+  if (s->open_handles) { really_close(c); on_check(&s->check); }
   free(s->notify);
+  free(s->flush);
   return closed;
 }
 
-int net_fuzz_http(const uint8_t *data, size_t len) { return fake_run(CONN_HTTP, data, len); }
-int net_fuzz_ws(const uint8_t *data, size_t len) { return fake_run(CONN_WS, data, len); }
+int net_fuzz_http(const uint8_t *data, size_t len) { return fake_run(0, data, len); }
+int net_fuzz_ws(const uint8_t *data, size_t len) { return fake_run(1, data, len); }

@@ -24,7 +24,7 @@ struct net_req {
   char *resp; size_t resp_len;  /* reply bytes waiting for earlier replies */
   uint8_t replied, keep_alive, last_was_value, counted, hdrs_done, minor;
   char method[12];
-  char remote[56]; /* "[ipv6]:port" fits: 45 + 1 + 5 + NUL */
+  char remote[NET_PEER_MAX]; /* "[ipv6]:port" fits: 1 + 45 + 2 + 5 + NUL */
 };
 
 struct http_state {
@@ -149,8 +149,11 @@ static void split_url(net_req_t *r)
     u = strpbrk(scheme + 3, "/?");
     if (!u) u = "/";
   }
-  r->path = strdup(u);
+  size_t n = strlen(u);
+  r->path = malloc(n + 2);
   if (!r->path) return;
+  if (u[0] == '?') { r->path[0] = '/'; memcpy(r->path + 1, u, n + 1); } /* "http://h?q": the path is "/" */
+  else memcpy(r->path, u, n + 1);
   char *q = strchr(r->path, '?');
   if (q) { *q = 0; r->query = q + 1; } else r->query = r->path + strlen(r->path);
   char *frag = strchr(r->query, '#');
@@ -166,18 +169,7 @@ static int on_complete(http_parser *p)
   r->keep_alive = (uint8_t)http_should_keep_alive(p);
   split_url(r);
   if (!r->path) { req_free(r); return -1; }
-  if (c->flags & CF_FAKE) snprintf(r->remote, sizeof r->remote, "fuzz");
-  else {
-    struct sockaddr_storage sa;
-    int len = sizeof sa;
-    char ip[46] = "?";
-    int port = 0;
-    if (!uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&sa, &len)) {
-      if (sa.ss_family == AF_INET) { uv_ip4_name((struct sockaddr_in *)&sa, ip, sizeof ip); port = ntohs(((struct sockaddr_in *)&sa)->sin_port); }
-      else { uv_ip6_name((struct sockaddr_in6 *)&sa, ip, sizeof ip); port = ntohs(((struct sockaddr_in6 *)&sa)->sin6_port); }
-    }
-    snprintf(r->remote, sizeof r->remote, "%s:%d", ip, port);
-  }
+  net__peer_name(c, r->remote, sizeof r->remote);
   if (h->tail) h->tail->next = r; else h->head = r;
   h->tail = r;
   h->npending++;
@@ -214,7 +206,7 @@ static void drain(struct net_conn *c)
   if (!h->head && net__scan_idle(&h->scan)) net__set_deadline(c, net__now(c->srv) + c->srv->cfg.keepalive_idle_ms);
   if (h->npending < NET_MAX_PIPELINE && (c->flags & CF_READ_PAUSED) && !h->failed && !h->stop && !h->eof &&
       !(c->flags & CF_FAKE)) {
-    c->flags &= (uint8_t)~CF_READ_PAUSED;
+    c->flags &= (uint16_t)~CF_READ_PAUSED;
     net__resume_read(c);
   }
 }
@@ -269,7 +261,7 @@ static void fail_req(struct net_conn *c, net_req_t *r, int status, int err, cons
                     imc_err_compat(err), imc_strerror(err), why ? ": " : "", why ? why : "");
   if (bl < 0 || (size_t)bl >= sizeof body) bl = 0;
   h->failed = 1;
-  if (!(c->flags & CF_FAKE)) uv_read_stop((uv_stream_t *)&c->tcp);
+  net__read_stop(c);
   net__set_deadline(c, 0);
   r->keep_alive = 0;
   if (build_reply(r, status, "application/json", body, (size_t)bl, extra)) { net__close(c); return; }
@@ -351,12 +343,12 @@ void net__http_feed(struct net_conn *c, char *data, size_t len)
   if (st) { http_fail(c, st, st == 413 ? IMC_E_TOOBIG : IMC_E_HTTP_PARSE, why); return; }
   if (h->perr) { http_fail(c, 400, IMC_E_HTTP_PARSE, http_errno_description(HTTP_PARSER_ERRNO(&h->parser))); return; }
   if (h->stop) {
-    if (!(c->flags & CF_FAKE)) uv_read_stop((uv_stream_t *)&c->tcp);
+    net__read_stop(c);
     return;
   }
   if (h->npending >= NET_MAX_PIPELINE && !(c->flags & CF_FAKE)) {
     c->flags |= CF_READ_PAUSED;
-    uv_read_stop((uv_stream_t *)&c->tcp);
+    net__read_stop(c);
   }
 }
 
@@ -370,7 +362,7 @@ void net__http_deadline(struct net_conn *c)
 void net__http_eof(struct net_conn *c)
 {
   http_state_t *h = c->u.http;
-  if (!(c->flags & CF_FAKE)) uv_read_stop((uv_stream_t *)&c->tcp);
+  net__read_stop(c);
   if (!h || !h->head) { net__close(c); return; }
   /* answer what was sent, then close; an incomplete request is dropped */
   h->eof = 1;

@@ -11,13 +11,16 @@
  * never reaches on_http. A client that half-closes still gets its replies.
  *
  * Threading: everything runs on the loop thread that started the server.
- * Memory: a connection is one small struct around its uv_tcp_t. Reads go
- * into one shared per-server buffer; a connection holds heap memory only
- * while it has a partial request or frame, queued output, or an HTTP request
- * in flight. Deadlines (request timeout, keep-alive idle, the application's
- * WebSocket deadline) live in one timer wheel per server.
+ * Memory: a connection is one 64-byte struct; its socket sits in the
+ * server's own epoll set (Linux), watched by one uv_poll_t, so there is no
+ * libuv handle per connection. Reads go into one shared per-server buffer; a
+ * connection holds heap memory only while it has a partial request or frame,
+ * queued output, or an HTTP request in flight. Deadlines (request timeout,
+ * keep-alive idle, the application's WebSocket deadline or idle timeout)
+ * live in one timer wheel per server.
  * Output queued to a connection during one loop turn is written with one
- * uv_write in the loop's check phase.
+ * sendmsg in the loop's check phase; what the kernel does not take at once
+ * stays queued until the socket is writable again.
  */
 #ifndef IMC_NET_H
 #define IMC_NET_H
@@ -116,8 +119,16 @@ int net_ws_send_frame(net_ws_t *ws, net_frame_t *f);
 void net_frame_unref(net_frame_t *f);
 /* Send a close frame, flush, close. on_ws_close follows (later phase). */
 int net_ws_close(net_ws_t *ws, uint16_t code, const char *reason);
-/* Call on_ws_deadline when ms_from_now passes (0 cancels). Granularity 250 ms. */
+/* Call on_ws_deadline when ms_from_now passes (0 cancels). Granularity
+ * 250 ms. A connection has one deadline: this replaces any earlier one. */
 void net_ws_set_deadline(net_ws_t *ws, uint32_t ms_from_now);
+/* An idle timeout: call on_ws_deadline once the peer has sent nothing for
+ * ms — a text message, a ping and a pong each start the period over (net
+ * re-arms the deadline itself; RFC 6455 §5.5.2 keep-alive pings count).
+ * Sets the deadline to ms from now; 0 turns the idle timeout off (an
+ * absolute deadline set with net_ws_set_deadline is not extended by
+ * activity unless an idle timeout is on). */
+void net_ws_set_idle(net_ws_t *ws, uint32_t ms);
 const char *net_ws_remote(const net_ws_t *ws);
 
 /* ---- parsers without sockets (fuzzing, tests) ---------------------------- */

@@ -12,8 +12,6 @@
 #define NET_READ_BUF (64 * 1024)
 #define NET_MAX_PIPELINE 32
 
-enum { CONN_HTTP, CONN_WS };
-
 /* One queued output chunk: inline bytes or a shared frame. */
 typedef struct wchunk {
   struct wchunk *next;
@@ -21,6 +19,13 @@ typedef struct wchunk {
   size_t len;
   char data[];
 } wchunk_t;
+
+/* A connection's output; exists only while bytes are queued. */
+typedef struct net_out {
+  wchunk_t *head, *tail;
+  uint32_t bytes;          /* queued and not yet written */
+  uint32_t off;            /* bytes of head already written */
+} net_out_t;
 
 struct net_frame { uint32_t refs; uint32_t len; char bytes[]; };
 
@@ -43,58 +48,72 @@ typedef struct net_scan_cb {
   int (*emit)(void *ud, const char *p, size_t n); /* accepted bytes; nonzero stops the scan */
   void (*begin)(void *ud);                        /* first byte of a message */
 } net_scan_cb_t;
+
 typedef struct ws_state ws_state_t;      /* ws.c: partial frame + message */
 
+/* A connection: 64 bytes, no libuv handle. Its socket is registered in the
+ * server's own epoll set (one uv_poll_t watches that set), so an idle
+ * connection costs this struct, one slot of the server's fd table and the
+ * kernel's socket. Freed at the end of the loop turn in which it was closed
+ * (after its on_ws_close), never inside a callback. */
 struct net_conn {
-  uv_tcp_t tcp;                 /* first: handle ↔ conn */
   net_server_t *srv;
-  struct net_conn *next, *prev; /* all connections of the server */
-  struct net_conn *tw_next, *tw_prev; /* timer wheel slot list */
-  uint64_t deadline_ms;         /* 0 = none */
-  wchunk_t *wq_head, *wq_tail;  /* queued, not yet handed to uv_write */
-  struct net_conn *flush_next;  /* in the server's to-flush list */
-  uint32_t wq_bytes;            /* queued + being written */
-  uint16_t close_code;
-  uint8_t kind;                 /* CONN_HTTP / CONN_WS */
-  uint8_t flags;                /* CF_* */
+  struct net_conn *tw_next, *tw_prev; /* timer wheel slot list; once closed, tw_next links srv->dead */
+  net_out_t *out;               /* queued output, NULL when none */
   union { http_state_t *http; ws_state_t *ws; } u;
   void *data;                   /* application data (WebSocket) */
+  uint32_t deadline_tick;       /* wheel tick of the deadline, 0 = none */
+  uint32_t idle_ms;             /* WebSocket idle timeout re-armed by peer activity, 0 = none */
+  int fd;                       /* -1 without a socket (fuzzing) */
+  uint16_t close_code;
+  uint16_t flags;               /* CF_* */
 };
 
 enum {
-  CF_FLUSH_LISTED = 1,          /* in srv->flush list */
+  CF_FLUSH_LISTED = 1,          /* in srv->flush */
   CF_CLOSE_AFTER_WRITE = 2,     /* close the socket once the queue is written */
-  CF_CLOSED = 4,                /* uv_close called */
+  CF_CLOSED = 4,                /* socket closed; freed at the end of the loop turn */
   CF_WS_CLOSING = 8,            /* close frame sent or connection dying */
-  CF_WS_NOTIFY = 16,            /* on_ws_close pending (in srv->notify list) */
+  CF_WS_NOTIFY = 16,            /* on_ws_close pending (in srv->notify) */
   CF_FAKE = 32,                 /* no socket (fuzzing): output discarded */
-  CF_READ_PAUSED = 64,
+  CF_READ_PAUSED = 64,          /* HTTP pipeline full: reading resumes when it drains */
+  CF_WS = 128,                  /* a WebSocket (else HTTP) */
+  CF_READING = 256,             /* wants EPOLLIN */
+  CF_WANT_OUT = 512,            /* output blocked: wants EPOLLOUT */
+  CF_EV_IN = 1024,              /* EPOLLIN registered */
+  CF_EV_OUT = 2048,             /* EPOLLOUT registered */
 };
 
 struct net_server {
   uv_loop_t *loop;
-  uv_tcp_t listener;
-  uv_check_t check;             /* flushes queued output, delivers close notices */
+  uv_poll_t ep_poll;            /* watches ep */
+  uv_check_t check;             /* flushes output, delivers close notices, frees closed connections */
   uv_timer_t wheel_timer;
+  int ep;                       /* the server's epoll set: listener + every connection */
+  int lfd;                      /* listening socket, -1 once stopped */
   net_cfg_t cfg;
   net_handlers_t h;
-  struct net_conn *conns;       /* all open connections */
-  struct net_conn *flush;       /* connections with queued output */
+  struct net_conn **by_fd;      /* open connections by socket */
+  size_t by_fd_cap, nconns;
+  struct net_conn **flush;      /* connections with output to write this turn */
+  size_t flush_len, flush_cap;
   struct net_conn *wheel[NET_WHEEL_SLOTS];
   struct net_conn **notify;     /* WebSockets awaiting on_ws_close */
   size_t notify_len, notify_cap;
-  uint64_t wheel_now_ms;
+  struct net_conn *dead;        /* closed, freed at the end of on_check */
+  uint64_t t0_ms;               /* loop time of wheel tick 1 */
+  uint32_t wheel_tick;          /* last tick the wheel has processed */
   int port;
   int listening;
-  int closing;                  /* net_server_close called */
-  size_t open_handles;          /* conns not yet fully closed */
+  int accept_paused;            /* out of descriptors: accepting resumes on the next wheel tick */
+  int closing;                  /* net_server_close called (then 1 + server handles still closing) */
+  size_t open_handles;          /* connections not yet freed */
   size_t requests_in_flight;
   size_t websockets;
   uint64_t bytes_in, bytes_out;
   void (*closed_cb)(void *);
   void *closed_arg;
   char *rbuf;                   /* shared read buffer */
-  int rbuf_busy;
 };
 
 /* conn.c */
@@ -105,8 +124,13 @@ int net__queue_frame(struct net_conn *c, net_frame_t *f);
  * an unqueued chunk with free()). */
 wchunk_t *net__chunk_new(size_t cap);
 int net__queue_chunk(struct net_conn *c, wchunk_t *w, size_t len);
-void net__close(struct net_conn *c);
-void net__resume_read(struct net_conn *c);            /* flush what is queued, then close */
+void net__close(struct net_conn *c);                  /* flush what is queued, then close */
+void net__resume_read(struct net_conn *c);
+void net__read_stop(struct net_conn *c);
+uint32_t net__queued(const struct net_conn *c);       /* output bytes not yet written */
+/* "ip:port" or "[ipv6]:port" of the peer into buf (cap >= NET_PEER_MAX); "?" if unknown. */
+#define NET_PEER_MAX 56
+const char *net__peer_name(const struct net_conn *c, char *buf, size_t cap);
 void net__set_deadline(struct net_conn *c, uint64_t at_ms);
 uint64_t net__now(net_server_t *s);
 void net__notify_ws_close(struct net_conn *c, int code);

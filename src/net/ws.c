@@ -160,7 +160,7 @@ void net_frame_unref(net_frame_t *f)
 
 static int over_cap(struct net_conn *c, size_t add)
 {
-  if ((size_t)c->wq_bytes + add <= c->srv->cfg.ws_max_queued_bytes) return 0;
+  if ((size_t)net__queued(c) + add <= c->srv->cfg.ws_max_queued_bytes) return 0;
   net_ws_close(c, 1008, "slow consumer: send queue full");
   return 1;
 }
@@ -202,24 +202,27 @@ void net_ws_set_deadline(net_ws_t *c, uint32_t ms)
   net__set_deadline(c, ms ? net__now(c->srv) + ms : 0);
 }
 
+void net_ws_set_idle(net_ws_t *c, uint32_t ms)
+{
+  c->idle_ms = ms;
+  net_ws_set_deadline(c, ms);
+}
+
+/* The peer sent a message, a ping or a pong: an idle timeout starts over. */
+static void activity(struct net_conn *c)
+{
+  if (c->idle_ms && !(c->flags & CF_WS_CLOSING)) net__set_deadline(c, net__now(c->srv) + c->idle_ms);
+}
+
 const char *net_ws_remote(const net_ws_t *c)
 {
-  static char buf[64];
-  struct sockaddr_storage sa;
-  int len = sizeof sa;
-  char ip[46] = "?";
-  if (c->flags & CF_FAKE) return "fuzz";
-  if (!uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&sa, &len) && sa.ss_family == AF_INET) {
-    uv_ip4_name((struct sockaddr_in *)&sa, ip, sizeof ip);
-    snprintf(buf, sizeof buf, "%s:%d", ip, ntohs(((struct sockaddr_in *)&sa)->sin_port));
-    return buf;
-  }
-  return ip[0] == '?' ? "?" : buf;
+  static char buf[NET_PEER_MAX];
+  return net__peer_name(c, buf, sizeof buf);
 }
 
 void net__ws_start(struct net_conn *c, char *rest, size_t len)
 {
-  c->kind = CONN_WS;
+  c->flags |= CF_WS;
   c->u.ws = NULL;
   c->srv->websockets++;
   net__set_deadline(c, 0);
@@ -255,6 +258,7 @@ static void on_frame(struct net_conn *c, int fin, int op, char *p, size_t n)
     if (w && w->in_msg) { fail(c, 1002, "new message inside a fragmented one"); return; }
     if (fin) {
       if (!utf8_ok((unsigned char *)p, n)) { fail(c, 1007, "text is not valid UTF-8"); return; }
+      activity(c);
       if (s->h.on_ws_text) s->h.on_ws_text(s->h.ud, c, p, n);
       return;
     }
@@ -281,6 +285,7 @@ static void on_frame(struct net_conn *c, int fin, int op, char *p, size_t n)
       size_t ml = w->msg_len;
       w->msg = NULL;
       w->msg_len = 0;
+      activity(c);
       if (s->h.on_ws_text) s->h.on_ws_text(s->h.ud, c, m, ml);
       free(m);
     }
@@ -292,8 +297,8 @@ static void on_frame(struct net_conn *c, int fin, int op, char *p, size_t n)
     net_ws_close(c, code, NULL);
     return;
   }
-  case 0x9: send_frame(c, 0xA, p, n); return; /* ping → pong */
-  case 0xA: return;                            /* pong */
+  case 0x9: activity(c); send_frame(c, 0xA, p, n); return; /* ping → pong */
+  case 0xA: activity(c); return;                            /* pong */
   default: fail(c, 1002, "unknown opcode"); return;
   }
 }

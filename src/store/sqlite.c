@@ -109,7 +109,10 @@ static const char *const migrations[] = {
   " last_seq INTEGER NOT NULL DEFAULT 0, last_time INTEGER NOT NULL DEFAULT 0, read_seq INTEGER NOT NULL DEFAULT 0,"
   " pinned_at INTEGER NOT NULL DEFAULT 0, hidden_seq INTEGER NOT NULL DEFAULT 0, cleared_seq INTEGER NOT NULL DEFAULT 0,"
   " PRIMARY KEY(sdkappid, user_no, peer_no)) WITHOUT ROWID;",
-  /* 11: relationship rows (sqlite_rel.c, src/im/rel.h); the Nick and FaceUrl account_import stored so far
+  /* 11: an order changes the app's plan facts: log it as an app update */
+  "CREATE TRIGGER changes_order AFTER INSERT ON orders BEGIN"
+  " INSERT INTO changes(kind,key) VALUES('app.update', NEW.sdkappid); END;",
+  /* 12: relationship rows (sqlite_rel.c, src/im/rel.h); the Nick and FaceUrl account_import stored so far
    * become the profile tags Tag_Profile_IM_Nick and Tag_Profile_IM_Image (kind 0 = profile, values JSON) */
   "CREATE TABLE rel(sdkappid INTEGER NOT NULL, user_no INTEGER NOT NULL, kind INTEGER NOT NULL, key TEXT NOT NULL,"
   " val TEXT NOT NULL, PRIMARY KEY(sdkappid, user_no, kind, key)) WITHOUT ROWID;"

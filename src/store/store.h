@@ -69,7 +69,8 @@ typedef struct store_change {
 /* Change kinds and what key holds. Each is appended in the same transaction
  * as the write it describes, whoever writes. */
 #define STORE_CHANGE_APP_CREATE "app.create"   /* key: SDKAppID (decimal); a new app */
-#define STORE_CHANGE_APP_UPDATE "app.update"   /* key: SDKAppID; name, key, admins, region, scheme, edition or status */
+#define STORE_CHANGE_APP_UPDATE "app.update"   /* key: SDKAppID; name, key, admins, region, scheme, edition or
+                                                * status changed, or an order (package, add-on) was recorded */
 #define STORE_CHANGE_META "meta"               /* key: the meta key (e.g. operator_token_sha256) */
 
 /* One prepaid order period of an app (L-5): a package (item = edition code)
@@ -322,8 +323,8 @@ int store_kick_each(store_t *s, store_kick_cb cb, void *ud);
  * applied and asks for what follows; the log is an ordinary table, so any
  * backend can keep it (SQLite fills it with triggers, hence also for writes by
  * an older CLI binary of the same schema). Only operator-level writes are
- * logged (apps, meta), never accounts, usage or messages, so it stays small
- * and is not pruned. */
+ * logged (apps, orders, meta), never accounts, usage or messages, so it stays
+ * small and is not pruned. */
 /* Highest seq in the log (0 when empty). */
 int store_changes_last(store_t *s, int64_t *seq);
 /* Rows with seq > after_seq, oldest first, at most limit (≥ 1) of them. */

@@ -101,20 +101,22 @@ static void on_account_load(void *ud, const char *uid, uint32_t user_no)
   if (!l->rc) l->rc = acct_put(l->t, uid, user_no);
 }
 
-int tenant_registry_app_upsert(tenant_registry_t *r, const store_app_t *rec)
+int tenant_registry_app_upsert(tenant_registry_t *r, const store_app_t *rec, const tenant_lifecycle_t *lc)
 {
   tenant_app_t *a = u64map_get(&r->apps, rec->sdkappid);
-  if (a) { a->rec = *rec; return 0; } /* reload: keep the accounts */
-  if (!(a = calloc(1, sizeof *a)) || !(a->accounts = calloc(1, sizeof *a->accounts))) { free(a); return IMC_E_NOMEM; }
-  a->rec = *rec;
-  if (u64map_put(&r->apps, rec->sdkappid, a)) { acct_free(a->accounts); free(a); return IMC_E_NOMEM; }
+  if (!a) {
+    if (!(a = calloc(1, sizeof *a)) || !(a->accounts = calloc(1, sizeof *a->accounts))) { free(a); return IMC_E_NOMEM; }
+    if (u64map_put(&r->apps, rec->sdkappid, a)) { acct_free(a->accounts); free(a); return IMC_E_NOMEM; }
+  }
+  a->rec = *rec; /* an update keeps the accounts */
+  if (lc) { a->plan = lc->plan; a->lc_state = lc->state; }
   return 0;
 }
 
 static void on_app(void *ud, const store_app_t *rec)
 {
   load_ctx_t *c = ud;
-  if (!c->rc) c->rc = tenant_registry_app_upsert(c->r, rec);
+  if (!c->rc) c->rc = tenant_registry_app_upsert(c->r, rec, NULL); /* plans: refreshed after the load */
 }
 
 static int load_accounts(tenant_registry_t *r, store_t *s)

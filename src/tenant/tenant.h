@@ -201,9 +201,11 @@ void tenant_registry_free(tenant_registry_t *r);
  * updated in place, new apps added with their accounts. */
 int tenant_registry_reload_apps(tenant_registry_t *r, store_t *s);
 /* Insert one app's record, or update it in place keeping its accounts (a
- * change-log entry applied on the loop). Pointers to other apps stay valid.
- * IMC_E_NOMEM. */
-int tenant_registry_app_upsert(tenant_registry_t *r, const store_app_t *rec);
+ * change-log entry applied on the loop). lc: the app's life cycle computed
+ * with the record (plan facts and state are taken from it), or NULL to keep
+ * the app's current ones (a new app: plan.ready = 0 until computed).
+ * Pointers to other apps stay valid. IMC_E_NOMEM. */
+int tenant_registry_app_upsert(tenant_registry_t *r, const store_app_t *rec, const tenant_lifecycle_t *lc);
 const tenant_app_t *tenant_registry_app(const tenant_registry_t *r, uint32_t sdkappid);
 /* Recompute every app's plan facts and life-cycle state for `day` from the
  * store (orders). load and reload do it for today (the clock's day in the

@@ -242,13 +242,42 @@ static void test_graceful_stop_with_open_connections(void **st)
   assert_int_equal(e2e_server_start(&srv, ws_args), 0);
 }
 
+/* Ping frames are activity: a logged-in client that only pings is not closed
+ * by the idle timeout; once it stops, it is closed with 4004. */
+static void test_pings_keep_an_idle_session(void **st)
+{
+  (void)st;
+  e2e_server_t s2;
+  uint32_t app2;
+  char key2[80], buf[2048];
+  static const char *const args[] = { "--ws-idle-timeout-ms", "1200", NULL };
+  assert_int_equal(e2e_start(&s2, "china", &app2, key2, args), 0);
+  int fd = e2e_ws_login(s2.port, app2, key2, "pinger", "Web", NULL, 0);
+  assert_true(fd >= 0);
+  int op, cc = 0;
+  for (int i = 0; i < 8; i++) { /* 3.2 s of pings only, well past 1.2 s */
+    assert_int_equal(e2e_ws_send_frame(fd, 9, 1, "p", 1, 1), 0);
+    assert_true(e2e_ws_recv(fd, &op, buf, sizeof buf, 2000, &cc) >= 0);
+    assert_int_equal(op, 10); /* pong, not a close */
+    usleep(400 * 1000);
+  }
+  assert_int_equal(e2e_ws_send_text(fd, "{\"id\":1,\"op\":\"heartbeat\"}"), 0);
+  assert_true(e2e_ws_recv_text(fd, buf, sizeof buf, 2000) > 0);
+  assert_non_null(strstr(buf, "\"code\":0"));
+  assert_true(e2e_ws_recv(fd, &op, buf, sizeof buf, 4000, &cc) >= 0); /* silence: closed */
+  assert_int_equal(op, 8);
+  assert_int_equal(cc, 4004);
+  close(fd);
+  assert_int_equal(e2e_finish(&s2), 0);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_login_heartbeat_logout), cmocka_unit_test(test_login_errors),
     cmocka_unit_test(test_bad_json_keeps_connection), cmocka_unit_test(test_second_device_same_platform),
     cmocka_unit_test(test_login_timeout), cmocka_unit_test(test_bad_frames), cmocka_unit_test(test_login_usage_is_durable),
-    cmocka_unit_test(test_graceful_stop_with_open_connections),
+    cmocka_unit_test(test_graceful_stop_with_open_connections), cmocka_unit_test(test_pings_keep_an_idle_session),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

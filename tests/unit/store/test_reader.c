@@ -215,9 +215,9 @@ static void on_change(void *ud, const store_change_t *c)
   if (r->n < 16) r->c[r->n++] = *c;
 }
 
-/* App inserts and updates of server-held columns and meta writes log a row,
- * in the writing transaction (a rolled-back write logs nothing); account
- * imports (which bump next_user_no) and usage events log none. */
+/* App inserts, updates of server-held columns, orders and meta writes log a
+ * row, in the writing transaction (a rolled-back write logs nothing);
+ * account imports (which bump next_user_no) and usage events log none. */
 static void test_change_log(void **st)
 {
   (void)st;
@@ -238,11 +238,20 @@ static void test_change_log(void **st)
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
   assert_int_equal(store_app_set(s, app, "status", "suspended"), 0);
   assert_int_equal(store_exec(s, "ROLLBACK"), 0);
+  store_app_t a;
+  assert_int_equal(store_app_get(s, app, &a), 0);
+  store_order_t o = { .sdkappid = app, .customer_id = a.customer_id, .at_s = 1, .kind = "addon", .item = "local_audit",
+                      .anchor_day = 100, .start_day = 100, .end_day = 130, .book = "s2022", .pay = "included",
+                      .reference = "t-1" };
+  int64_t oid;
+  assert_int_equal(store_order_insert(s, &o, &oid), 0);
   rows_t r = { .n = 0 };
   assert_int_equal(store_changes_since(rd, 0, 16, on_change, &r), 0);
   char key[16];
   snprintf(key, sizeof key, "%u", app);
-  assert_int_equal(r.n, 4);
+  assert_int_equal(r.n, 5);
+  assert_string_equal(r.c[4].kind, STORE_CHANGE_APP_UPDATE);
+  assert_string_equal(r.c[4].key, key);
   assert_string_equal(r.c[0].kind, STORE_CHANGE_APP_CREATE);
   assert_string_equal(r.c[0].key, key);
   assert_string_equal(r.c[1].kind, STORE_CHANGE_APP_UPDATE);
@@ -252,7 +261,7 @@ static void test_change_log(void **st)
   assert_string_equal(r.c[3].kind, STORE_CHANGE_META);
   for (int i = 1; i < r.n; i++) assert_true(r.c[i].seq > r.c[i - 1].seq);
   assert_int_equal(store_changes_last(rd, &last), 0);
-  assert_int_equal(last, r.c[3].seq);
+  assert_int_equal(last, r.c[4].seq);
   /* paging: after a seq, with a limit */
   rows_t p = { .n = 0 };
   assert_int_equal(store_changes_since(rd, r.c[0].seq, 2, on_change, &p), 0);

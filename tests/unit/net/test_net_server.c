@@ -1,0 +1,321 @@
+/* net on a real loop with a stub application: peer names for IPv4 and IPv6
+ * (net_req_remote / net_ws_remote), and the WebSocket idle timeout that
+ * pings and pongs refresh like a text message (net_ws_set_idle) while an
+ * absolute deadline (net_ws_set_deadline) is not extended by them.
+ * The server runs on this thread's loop; a client thread drives it over
+ * real sockets. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "net/net.h"
+
+#define IDLE_MS 1500
+
+static uv_loop_t loop;
+static uv_async_t stop_async;
+static net_server_t *srv;
+static char http_remote[64], ws_remote[64];
+static int ws_mode; /* 1 = idle timeout, 2 = absolute deadline */
+
+/* ---- the stub application ------------------------------------------------ */
+static void on_http(void *ud, net_req_t *r)
+{
+  (void)ud;
+  snprintf(http_remote, sizeof http_remote, "%s", net_req_remote(r));
+  net_req_reply(r, 200, "text/plain", "ok", 2, NULL);
+}
+
+static void on_ws_open(void *ud, net_ws_t *ws)
+{
+  (void)ud;
+  snprintf(ws_remote, sizeof ws_remote, "%s", net_ws_remote(ws));
+  if (ws_mode == 1) net_ws_set_idle(ws, IDLE_MS);
+  else if (ws_mode == 2) net_ws_set_deadline(ws, IDLE_MS);
+}
+
+static void on_ws_text(void *ud, net_ws_t *ws, const char *d, size_t n) { (void)ud; net_ws_send_text(ws, d, n); }
+static void on_ws_close(void *ud, net_ws_t *ws, int code) { (void)ud; (void)ws; (void)code; }
+static void on_ws_deadline(void *ud, net_ws_t *ws) { (void)ud; net_ws_close(ws, 4004, "idle"); }
+
+static void closed(void *arg) { (void)arg; uv_close((uv_handle_t *)&stop_async, NULL); }
+static void on_stop(uv_async_t *a) { (void)a; net_server_close(srv, closed, NULL); }
+
+/* Run the server on host until the client function returns. */
+static void run_with_client(const char *host, void *(*client)(void *))
+{
+  net_cfg_t cfg;
+  net_cfg_defaults(&cfg);
+  cfg.host = host;
+  net_handlers_t h = { NULL, on_http, on_ws_open, on_ws_text, on_ws_close, on_ws_deadline };
+  assert_int_equal(uv_loop_init(&loop), 0);
+  assert_int_equal(net_server_start(&loop, &cfg, &h, &srv), 0);
+  uv_async_init(&loop, &stop_async, on_stop);
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, client, NULL), 0);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  void *failed = NULL;
+  pthread_join(th, &failed);
+  assert_int_equal(uv_loop_close(&loop), 0);
+  if (failed) fail_msg("%s", (const char *)failed);
+}
+
+/* ---- a minimal blocking client ----------------------------------------------- */
+static int dial(int family, int *local_port)
+{
+  int port = net_server_port(srv);
+  int fd = socket(family, SOCK_STREAM, 0);
+  struct sockaddr_storage a;
+  socklen_t len;
+  memset(&a, 0, sizeof a);
+  if (family == AF_INET6) {
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&a;
+    s6->sin6_family = AF_INET6;
+    s6->sin6_port = htons((uint16_t)port);
+    s6->sin6_addr = in6addr_loopback;
+    len = sizeof *s6;
+  } else {
+    struct sockaddr_in *s4 = (struct sockaddr_in *)&a;
+    s4->sin_family = AF_INET;
+    s4->sin_port = htons((uint16_t)port);
+    s4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    len = sizeof *s4;
+  }
+  if (connect(fd, (struct sockaddr *)&a, len)) { close(fd); return -1; }
+  struct sockaddr_storage me;
+  socklen_t ml = sizeof me;
+  getsockname(fd, (struct sockaddr *)&me, &ml);
+  *local_port = ntohs(family == AF_INET6 ? ((struct sockaddr_in6 *)&me)->sin6_port : ((struct sockaddr_in *)&me)->sin_port);
+  return fd;
+}
+
+/* Read until "\r\n\r\n" (one byte at a time: frames may follow). */
+static int read_head(int fd, char *buf, size_t cap)
+{
+  size_t n = 0;
+  while (n + 1 < cap) {
+    struct pollfd p = { fd, POLLIN, 0 };
+    if (poll(&p, 1, 3000) <= 0 || read(fd, buf + n, 1) != 1) return -1;
+    n++;
+    if (n >= 4 && !memcmp(buf + n - 4, "\r\n\r\n", 4)) break;
+  }
+  buf[n] = 0;
+  return (int)n;
+}
+
+static int ws_open(int family, int *local_port)
+{
+  static const char hs[] = "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+  char head[1024];
+  int fd = dial(family, local_port);
+  if (fd < 0 || write(fd, hs, sizeof hs - 1) != (ssize_t)(sizeof hs - 1) || read_head(fd, head, sizeof head) < 0 ||
+      strncmp(head, "HTTP/1.1 101 ", 13)) return -1;
+  return fd;
+}
+
+static int ws_send(int fd, int opcode, const char *payload)
+{
+  unsigned char f[140];
+  size_t n = strlen(payload);
+  f[0] = (unsigned char)(0x80 | opcode);
+  f[1] = (unsigned char)(0x80 | n);
+  memcpy(f + 2, "\x01\x02\x03\x04", 4);
+  for (size_t i = 0; i < n; i++) f[6 + i] = (unsigned char)(payload[i] ^ f[2 + (i & 3)]);
+  return write(fd, f, 6 + n) == (ssize_t)(6 + n) ? 0 : -1;
+}
+
+/* One server frame: its opcode (close code in *code for 8), -1 on timeout/EOF. */
+static int ws_recv(int fd, int timeout_ms, int *code)
+{
+  unsigned char h[2], p[126];
+  struct pollfd pf = { fd, POLLIN, 0 };
+  if (poll(&pf, 1, timeout_ms) <= 0 || read(fd, h, 2) != 2) return -1;
+  size_t n = h[1] & 0x7f, got = 0;
+  while (got < n) { ssize_t r = read(fd, p + got, n - got); if (r <= 0) return -1; got += (size_t)r; }
+  if ((h[0] & 0x0f) == 8 && code) *code = n >= 2 ? p[0] << 8 | p[1] : 0;
+  return h[0] & 0x0f;
+}
+
+static void stop(void) { uv_async_send(&stop_async); }
+
+static int write_all(int fd, const void *b, size_t n)
+{
+  const char *p = b;
+  while (n) { ssize_t w = write(fd, p, n); if (w <= 0) return -1; p += w; n -= (size_t)w; }
+  return 0;
+}
+
+static int read_all(int fd, void *b, size_t n)
+{
+  char *p = b;
+  while (n) {
+    struct pollfd pf = { fd, POLLIN, 0 };
+    if (poll(&pf, 1, 5000) <= 0) return -1;
+    ssize_t r = read(fd, p, n);
+    if (r <= 0) return -1;
+    p += r; n -= (size_t)r;
+  }
+  return 0;
+}
+
+/* ---- clients ------------------------------------------------------------------ */
+static int client_family;
+
+static void *remote_client(void *arg)
+{
+  (void)arg;
+  char want[64], buf[1024];
+  const char *err = NULL;
+  for (int pass = client_family == AF_INET6; pass == (client_family == AF_INET6) && !err; pass += 2) {
+    int family = client_family, lp = 0;
+    int fd = dial(family, &lp);
+    const char req[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    if (fd < 0 || write(fd, req, sizeof req - 1) != (ssize_t)(sizeof req - 1) || read_head(fd, buf, sizeof buf) < 0) {
+      err = "http request failed";
+      break;
+    }
+    close(fd);
+    snprintf(want, sizeof want, pass ? "[::1]:%d" : "127.0.0.1:%d", lp);
+    if (strcmp(http_remote, want)) { err = pass ? "net_req_remote for IPv6" : "net_req_remote for IPv4"; break; }
+    fd = ws_open(family, &lp);
+    if (fd < 0) { err = "handshake failed"; break; }
+    close(fd);
+    snprintf(want, sizeof want, pass ? "[::1]:%d" : "127.0.0.1:%d", lp);
+    if (strcmp(ws_remote, want)) err = pass ? "net_ws_remote for IPv6" : "net_ws_remote for IPv4";
+  }
+  stop();
+  return (void *)err;
+}
+
+/* Defect 8: an IPv6 peer printed as "?" */
+static void test_remote_names_v6(void **st)
+{
+  (void)st;
+  ws_mode = 0;
+  client_family = AF_INET6;
+  http_remote[0] = ws_remote[0] = 0;
+  run_with_client("::1", remote_client);
+}
+
+static void test_remote_names_v4(void **st)
+{
+  (void)st;
+  ws_mode = 0;
+  client_family = AF_INET;
+  http_remote[0] = ws_remote[0] = 0;
+  run_with_client("127.0.0.1", remote_client);
+}
+
+/* Every 250 ms for 3.5 s (over two idle periods): a ping (answered by a pong)
+ * or an unsolicited pong. With an idle timeout the connection stays open;
+ * then, silent, it is closed with 4004. */
+static void *idle_client(void *arg)
+{
+  (void)arg;
+  const char *err = NULL;
+  int lp, code = 0, fd = ws_open(AF_INET, &lp);
+  if (fd < 0) { stop(); return (void *)"handshake failed"; }
+  for (int i = 0; i < 14 && !err; i++) {
+    usleep(250 * 1000);
+    if (i % 2 == 0) {
+      if (ws_send(fd, 9, "hb") || ws_recv(fd, 1000, &code) != 0xA) err = "no pong: the connection was closed while pinging";
+    } else if (ws_send(fd, 0xA, "hb")) {
+      err = "send pong failed";
+    }
+  }
+  if (!err && (ws_recv(fd, 4000, &code) != 8 || code != 4004)) err = "not closed with 4004 after the idle period";
+  close(fd);
+  stop();
+  return (void *)err;
+}
+
+static void test_ping_refreshes_idle_timeout(void **st)
+{
+  (void)st;
+  ws_mode = 1;
+  run_with_client("127.0.0.1", idle_client);
+}
+
+/* An absolute deadline (the login timeout) is not extended by pings. */
+static void *deadline_client(void *arg)
+{
+  (void)arg;
+  const char *err = "still open after pinging past the deadline";
+  int lp, code = 0, fd = ws_open(AF_INET, &lp);
+  if (fd < 0) { stop(); return (void *)"handshake failed"; }
+  for (int i = 0; i < 14; i++) {
+    usleep(250 * 1000);
+    if (ws_send(fd, 9, "hb")) break;
+    int op = ws_recv(fd, 1000, &code);
+    if (op == 8) { err = code == 4004 ? NULL : "closed with another code"; break; }
+  }
+  close(fd);
+  stop();
+  return (void *)err;
+}
+
+static void test_ping_does_not_extend_deadline(void **st)
+{
+  (void)st;
+  ws_mode = 2;
+  run_with_client("127.0.0.1", deadline_client);
+}
+
+/* A client that sends 3 MB of echo requests before reading any reply: the
+ * kernel stops taking the server's output, which stays queued (partial
+ * writes, EPOLLOUT) and arrives complete and in order once the client reads. */
+#define BIG 50000
+#define NBIG 60
+static void *slow_reader_client(void *arg)
+{
+  (void)arg;
+  static unsigned char frame[BIG + 8], got[BIG + 4];
+  const char *err = NULL;
+  int lp, fd = ws_open(AF_INET, &lp);
+  if (fd < 0) { stop(); return (void *)"handshake failed"; }
+  for (int m = 0; m < NBIG && !err; m++) {
+    frame[0] = 0x81; frame[1] = 0x80 | 126; frame[2] = BIG >> 8; frame[3] = BIG & 0xff;
+    memset(frame + 4, 0, 4); /* zero mask: payload as is */
+    for (int i = 0; i < BIG; i++) frame[8 + i] = (unsigned char)('a' + (m + i) % 26);
+    if (write_all(fd, frame, BIG + 8)) err = "send failed";
+  }
+  for (int m = 0; m < NBIG && !err; m++) {
+    if (read_all(fd, got, 4) || got[0] != 0x81 || (got[1] & 0x7f) != 126 || (got[2] << 8 | got[3]) != BIG) { err = "bad echo header"; break; }
+    if (read_all(fd, got, BIG)) { err = "short echo"; break; }
+    for (int i = 0; i < BIG; i++) if (got[i] != (unsigned char)('a' + (m + i) % 26)) { err = "echo out of order or corrupt"; break; }
+  }
+  close(fd);
+  stop();
+  return (void *)err;
+}
+
+static void test_slow_reader_gets_everything(void **st)
+{
+  (void)st;
+  ws_mode = 0;
+  run_with_client("127.0.0.1", slow_reader_client);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_remote_names_v4), cmocka_unit_test(test_remote_names_v6),
+    cmocka_unit_test(test_ping_refreshes_idle_timeout), cmocka_unit_test(test_ping_does_not_extend_deadline),
+    cmocka_unit_test(test_slow_reader_gets_everything),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
