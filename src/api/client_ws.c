@@ -116,6 +116,7 @@ static void end_session(api_srv_t *srv, cws_conn_t *c, int code)
   if (!c->sess.linked) return;
   int64_t now = imc_clock_now_s();
   im_presence_remove(srv->presence, &c->sess, c->logout, now, srv->cfg->push_online_keep_s);
+  ws_status_session_end(srv, &c->sess, c->logout, now + srv->cfg->push_online_keep_s);
   IMC_ACCESS("ws", "event=session_end app=%u user_no=%u platform=%s duration_s=%lld close=%d remote=%s",
              c->sess.sdkappid, c->sess.user_no, im_platform_name((im_platform_t)c->sess.platform),
              (long long)(now - c->login_s), code, net_ws_remote(c->sess.conn));
@@ -245,6 +246,7 @@ static void login_done(void *arg, int rc)
   if (!rel_user_ensure(srv->rel, j->sdkappid, j->user_no, j->user_id))
     IMC_WARN("ws", "msg=\"no memory for the user's relationship record\" app=%u user_no=%u", j->sdkappid, j->user_no);
   net_ws_set_idle(ws, (uint32_t)srv->cfg->ws_idle_timeout_ms); /* text, ping and pong frames restart it */
+  ws_status_changed(srv, j->sdkappid, j->user_no);
   reply(ws, j->id, "login", 0, NULL, json_pack("{s:I}", "server_time", (json_int_t)j->now_s));
 out:
   cws_release(c);
@@ -360,6 +362,10 @@ const cws_op_t cws_ops[] = {
   { "typing",    cws_op_typing,    API_AUTH_USER, 1024,     "tell the peer's online devices the user is typing (never stored)" },
   { "pending",   cws_op_pending,   API_AUTH_USER, 1024,     "the user's pending friend requests, received and sent" },
   { "friend_response", cws_op_friend_response, API_AUTH_USER, 1024, "agree to, agree to and add back, or reject a received friend request" },
+  { "status_set", cws_op_status_set, API_AUTH_USER, 1024, "set (or clear with \"\") the user's custom status text; pushed to subscribers" },
+  { "status_get", cws_op_status_get, API_AUTH_USER, 8 * 1024, "status and custom status text of up to 100 users" },
+  { "status_subscribe", cws_op_status_subscribe, API_AUTH_USER, 8 * 1024, "get `status` pushes for up to 100 users while this login lasts" },
+  { "status_unsubscribe", cws_op_status_unsubscribe, API_AUTH_USER, 8 * 1024, "stop the `status` pushes of those users" },
   { 0, 0, 0, 0, 0 }
 };
 

@@ -120,6 +120,14 @@ int rel_friend_unlink(relreq_t *rr, rel_user_t *from, rel_user_t *to);
 /* Drop the pending requests between a and b, both directions. */
 int rel_pending_drop(relreq_t *rr, rel_user_t *a, rel_user_t *b);
 
+/* Conversation groups and marks (rel_contact.c) */
+void rest_create_contact_group(rest_ctx_t *c);
+void rest_update_contact_group(rest_ctx_t *c);
+void rest_del_contact_group(rest_ctx_t *c);
+void rest_get_contact_group(rest_ctx_t *c);
+void rest_search_contact_group(rest_ctx_t *c);
+void rest_mark_contact(rest_ctx_t *c);
+
 /* Blocklist (rel_black.c) */
 void rest_black_list_add(rest_ctx_t *c);
 void rest_black_list_delete(rest_ctx_t *c);
@@ -141,5 +149,20 @@ int rel_settings_c2c_friendship(const rel_user_t *app_rec);
 /* WebSocket ops (ws_rel.c) */
 void cws_op_friend_response(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
 void cws_op_pending(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+
+/* User status (ws_status.c) */
+int ws_status_init(api_srv_t *srv);          /* 0 or IMC_E_NOMEM */
+void ws_status_free(api_srv_t *srv);
+/* Restore the stored PushOnline windows into presence (startup, after rel_load). */
+int ws_status_restore(api_srv_t *srv);
+/* A session of the user came online: its subscribers get `status`. */
+void ws_status_changed(api_srv_t *srv, uint32_t app, uint32_t user_no);
+/* A session ended (after presence removal): store or clear its PushOnline
+ * window (until_s) and push the new status to subscribers. */
+void ws_status_session_end(api_srv_t *srv, const im_session_t *s, int logout, int64_t until_s);
+void cws_op_status_set(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_status_get(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_status_subscribe(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_status_unsubscribe(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
 
 #endif

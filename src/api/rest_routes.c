@@ -40,6 +40,12 @@ const rest_route_t rest_routes[] = {
   { "sns",               "black_list_delete",   rest_black_list_delete,      API_AUTH_ADMIN, 0,   64 * KB, "unblock up to 1,000 users" },
   { "sns",               "black_list_get",      rest_black_list_get,         API_AUTH_ADMIN, 0,   16 * KB, "a page of a user's blocklist (CurruentSequence)" },
   { "sns",               "black_list_check",    rest_black_list_check,       API_AUTH_ADMIN, 0,   64 * KB, "blocklist relation with up to 1,000 users" },
+  { "recentcontact",     "create_contact_group", rest_create_contact_group,  API_AUTH_ADMIN, 0,   64 * KB, "create conversation groups (at most 20, names ≤ 32 bytes)" },
+  { "recentcontact",     "update_contact_group", rest_update_contact_group,  API_AUTH_ADMIN, 0,   64 * KB, "rename a conversation group or add/remove its conversations" },
+  { "recentcontact",     "del_contact_group",    rest_del_contact_group,     API_AUTH_ADMIN, 0,   16 * KB, "delete conversation groups" },
+  { "recentcontact",     "get_contact_group",    rest_get_contact_group,     API_AUTH_ADMIN, 0,   16 * KB, "a page of grouped or marked conversations and the groups" },
+  { "recentcontact",     "search_contact_group", rest_search_contact_group,  API_AUTH_ADMIN, 0,   16 * KB, "the groups and marks of up to 100 conversations" },
+  { "recentcontact",     "mark_contact",         rest_mark_contact,          API_AUTH_ADMIN, 0,   64 * KB, "set or clear marks of up to 100 conversations" },
   { 0, 0, 0, 0, 0, 0, 0 }
 };
 

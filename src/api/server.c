@@ -243,7 +243,8 @@ int api_serve(const api_cfg_t *cfg)
   if ((rc = api_changes_init(&srv, srv.store)) || (rc = op_token_init(&srv)) ||
       (rc = tenant_registry_load(srv.store, &srv.reg)) || (rc = im_presence_create(&srv.presence)) ||
       (rc = store_kick_each(srv.store, load_kick, &srv)) || (rc = srv.exit_status ? IMC_E_NOMEM : 0) ||
-      (rc = rel_create(&srv.rel)) || (rc = rel_load(srv.rel, srv.store))) {
+      (rc = rel_create(&srv.rel)) || (rc = rel_load(srv.rel, srv.store)) || (rc = ws_status_init(&srv)) ||
+      (rc = ws_status_restore(&srv))) {
     IMC_ERROR("server", "msg=\"startup failed\" err=%s", imc_err_name(rc));
     goto out;
   }
@@ -325,6 +326,7 @@ out:
   for (size_t i = 0; i < srv.kicks.cap; i++) free(srv.kicks.slots[i].val);
   u64map_free(&srv.kicks);
   im_presence_free(srv.presence);
+  ws_status_free(&srv);
   rel_free(srv.rel);
   tenant_registry_free(srv.reg);
   store_close(srv.store);

@@ -45,6 +45,12 @@ void rel_free(rel_t *r)
   free(r);
 }
 
+void rel_each_user(rel_t *r, void (*cb)(void *ud, rel_user_t *u), void *ud)
+{
+  for (size_t i = 0; i < r->users.cap; i++)
+    if (r->users.slots[i].key) cb(ud, r->users.slots[i].val);
+}
+
 size_t rel_bytes(const rel_t *r) { return r->bytes + r->users.cap * sizeof(u64map_slot_t); }
 
 rel_user_t *rel_user(const rel_t *r, uint32_t app, uint32_t user) { return u64map_get(&r->users, key_of(app, user)); }

@@ -64,6 +64,9 @@ rel_user_t *rel_user_ensure(rel_t *r, uint32_t sdkappid, uint32_t user_no, const
 /* Forget a user (account deleted). */
 void rel_user_drop(rel_t *r, uint32_t sdkappid, uint32_t user_no);
 
+/* Call cb for every record (apps' settings records included). */
+void rel_each_user(rel_t *r, void (*cb)(void *ud, rel_user_t *u), void *ud);
+
 /* The row of kind/key, NULL if absent; u may be NULL. */
 const rel_row_t *rel_get(const rel_user_t *u, rel_kind_t kind, const char *key);
 /* Its value, or NULL. */
