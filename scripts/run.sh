@@ -21,6 +21,7 @@ SDKAPPID=$(field sdkappid < "$DATA/demo-app.json")
 KEY=$(field key < "$DATA/demo-app.json")
 ADMIN_SIG=$("$BIN" usersig gen --sdkappid "$SDKAPPID" --key "$KEY" --identifier administrator)
 USER_SIG=$("$BIN" usersig gen --sdkappid "$SDKAPPID" --key "$KEY" --identifier user1)
+USER2_SIG=$("$BIN" usersig gen --sdkappid "$SDKAPPID" --key "$KEY" --identifier user2)
 
 PORTFILE="$DATA/run.port"
 rm -f "$PORTFILE"
@@ -43,7 +44,7 @@ cat <<EOT
   SDKAppID        $SDKAPPID
   secret key      $KEY
   admin UserSig   identifier administrator, valid 180 days
-  user UserSig    identifier user1, valid 180 days
+  user UserSigs   identifiers user1 and user2, valid 180 days
 EOT
 if [ -n "${OPTOKEN:-}" ]; then
 cat <<EOT
@@ -58,9 +59,9 @@ EOT
 fi
 cat <<EOT
 
-  For the README tour, paste into another terminal:
+  For the README tour, paste into each terminal you use:
 
-export SDKAPPID=$SDKAPPID ADMIN_SIG='$ADMIN_SIG' USER_SIG='$USER_SIG'
+export SDKAPPID=$SDKAPPID ADMIN_SIG='$ADMIN_SIG' USER_SIG='$USER_SIG' SIG_user2='$USER2_SIG' IMCLOUD_WS='ws://$HOSTPORT/ws'
 
   then try:
   curl -s -X POST "http://$HOSTPORT/v4/im_open_login_svc/account_import?sdkappid=\$SDKAPPID&identifier=administrator&usersig=\$ADMIN_SIG&random=1&contenttype=json" -d '{"UserID":"user1","Nick":"User One"}'

@@ -12,6 +12,8 @@
 #include "im/c2c.h"
 #include "im/limits.h"
 #include "im/presence.h"
+#include "meter/meter.h"
+#include "plan/plan.h"
 #include "net/net.h"
 #include "store/store.h"
 #include "store/store_reader.h"
@@ -56,7 +58,40 @@ typedef struct api_srv {
   int64_t last_purge_s;          /* last retention pass start (monotonic s) */
   struct rel *rel;               /* relationship rows (im/rel.h; rel_*.c) */
   struct rel_subs *subs;         /* user-status subscriptions (ws_status.c) */
+  meter_t *meter;                /* usage events (DAU/MAU, connections, REST calls) */
+  u64map_t quota_pending;        /* sdkappid → logins admitted, not yet durable (boxed int64) */
 } api_srv_t;
+
+/* ---- edition limits and metering at the api's points of use (quota.c) ------ */
+typedef struct api_admission {
+  uint32_t sdkappid;
+  int32_t day;                   /* yyyymmdd of the login in the app's billing zone */
+  uint8_t pending;               /* counted in quota_pending until api_quota_login_done */
+} api_admission_t;
+/* Admit a login of (app, user_no; known = the account exists): the users
+ * limit when it creates the account (70398), the free DAU / MAU of an edition
+ * without overage (72000). 0 (adm filled; call api_quota_login_done exactly
+ * once later) or the refusal with its message in why. */
+int api_quota_login_admit(api_srv_t *srv, const tenant_app_t *app, int known, uint32_t user_no, int64_t now_s,
+                          api_admission_t *adm, char *why, size_t why_cap);
+/* The login's job completed (ok: durable and online): release the pending
+ * count and, if ok, meter the login. */
+void api_quota_login_done(api_srv_t *srv, api_admission_t *adm, int ok, uint32_t user_no, int64_t now_s);
+/* An online session opened (+1) or closed (-1): the connection counters. */
+void api_quota_session(api_srv_t *srv, uint32_t sdkappid, int delta);
+/* A REST v4 call that reached an app. */
+void api_quota_rest_call(api_srv_t *srv, uint32_t sdkappid);
+/* 1 if the app's edition keeps several devices of one platform online. */
+int api_quota_multi_device(api_srv_t *srv, const tenant_app_t *app);
+/* Count n accounts (or logins) as pending for the app while their write is
+ * in flight, so concurrent checks see them; release the same n after. */
+int api_quota_reserve(api_srv_t *srv, uint32_t sdkappid, int64_t n);
+void api_quota_release(api_srv_t *srv, uint32_t sdkappid, int64_t n);
+/* Adding `adding` accounts to the app (besides those pending): 0 or 70398 with why. */
+int api_quota_accounts(api_srv_t *srv, const tenant_app_t *app, int64_t adding, char *why, size_t why_cap);
+/* Install the per-app messaging limits (the edition's retention and recent
+ * conversations) into lim. */
+void api_quota_im_limits(api_srv_t *srv, im_limits_t *lim);
 
 /* Who may call a REST command or a WebSocket op (route/op table column). */
 typedef enum {
@@ -124,6 +159,7 @@ void rest_account_check(rest_ctx_t *c);
 void rest_kick(rest_ctx_t *c);
 void rest_query_online_status(rest_ctx_t *c);
 void rest_querystate(rest_ctx_t *c);
+void rest_getappinfo(rest_ctx_t *c);   /* rest_appinfo.c */
 
 /* ---- client WebSocket (client_ws.c) --------------------------------------- */
 /* Per-connection state. Ownership: the open socket holds one reference; every
@@ -163,6 +199,8 @@ void cws_on_close(void *ud, net_ws_t *ws, int code);
 void cws_on_deadline(void *ud, net_ws_t *ws);
 /* End every session of a user with a `kicked` push and close code. */
 void cws_kick_user(api_srv_t *srv, uint32_t sdkappid, uint32_t user_no, const char *reason, int close_code);
+/* End every session of an app the same way (the app was suspended: 4005). */
+void cws_kick_app(api_srv_t *srv, uint32_t sdkappid, const char *reason, int close_code);
 
 /* ---- client WebSocket messaging ops (ws_msg.c); rows of client_ws.c's op table */
 void cws_op_send(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);

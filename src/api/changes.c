@@ -124,6 +124,12 @@ static int apply_app(api_srv_t *srv, change_item_t *it)
     if (it->lc_rc)
       IMC_WARN("changes", "msg=\"plan facts not computed: plan checks refuse until they are\" app=%u err=%s",
                it->app.sdkappid, imc_err_name(it->lc_rc));
+    /* a suspended app's connected sessions end now, with the reason */
+    const tenant_app_t *app = tenant_registry_app(srv->reg, it->app.sdkappid);
+    int refusal = app ? tenant_app_refusal(app) : 0;
+    if (refusal)
+      cws_kick_app(srv, it->app.sdkappid, refusal == IMC_E_PLAN_EXPIRED ? "the app's package has expired" : "the app is suspended",
+                   4005);
   }
   return rc;
 }

@@ -31,7 +31,8 @@ struct cws_conn {
   im_session_t sess;     /* sess.conn = the net_ws_t while open, NULL once closed */
   uint16_t holds;        /* 1 for the open socket + 1 per job in flight */
   uint8_t state;         /* CWS_* */
-  uint8_t logout;        /* closed by logout or kick: no PushOnline */
+  uint8_t logout : 1;    /* closed by logout or kick: no PushOnline */
+  uint8_t metered : 1;   /* counted as an open connection of its app (meter) */
   uint32_t login_s;      /* login time (unix s, truncated) for the access log */
 };
 
@@ -46,6 +47,7 @@ typedef struct login_job {
   int32_t day;           /* yyyymmdd in the billing zone */
   int64_t now_s;
   int64_t sig_time_s;    /* TLS.time of the UserSig (kick re-check) */
+  api_admission_t adm;   /* the quota admission (released in login_done) */
   char user_id[40];
 } login_job_t;
 
@@ -113,6 +115,7 @@ void cws_on_open(void *ud, net_ws_t *ws)
  * the session's access-log line; no-op if it is not linked. */
 static void end_session(api_srv_t *srv, cws_conn_t *c, int code)
 {
+  if (c->metered) { api_quota_session(srv, c->sess.sdkappid, -1); c->metered = 0; }
   if (!c->sess.linked) return;
   int64_t now = imc_clock_now_s();
   im_presence_remove(srv->presence, &c->sess, c->logout, now, srv->cfg->push_online_keep_s);
@@ -174,6 +177,18 @@ void cws_kick_user(api_srv_t *srv, uint32_t sdkappid, uint32_t user_no, const ch
   }
 }
 
+void cws_kick_app(api_srv_t *srv, uint32_t sdkappid, const char *reason, int close_code)
+{
+  uint32_t *users;
+  size_t n;
+  if (im_presence_app_users(srv->presence, sdkappid, &users, &n)) {
+    IMC_ERROR("ws", "msg=\"cannot list the app's sessions to close them\" app=%u", sdkappid);
+    return;
+  }
+  for (size_t i = 0; i < n; i++) cws_kick_user(srv, sdkappid, users[i], reason, close_code);
+  free(users);
+}
+
 /* ---- login -------------------------------------------------------------------- */
 static int login_run(store_t *s, void *arg)
 {
@@ -193,7 +208,8 @@ static int login_recheck(api_srv_t *srv, const login_job_t *j, const char **why)
   uint32_t now_no;
   *why = NULL;
   if (!app) return IMC_E_SIG_APP_UNKNOWN;
-  if (!tenant_app_active(app)) return IMC_E_APP_DISABLED;
+  int rc = tenant_app_refusal(app); /* suspended meanwhile: 60016 / 60020 */
+  if (rc) return rc;
   if (tenant_registry_account_find(srv->reg, j->sdkappid, j->user_id, &now_no) || now_no != j->user_no) {
     *why = "the account was deleted while logging in";
     return IMC_E_USER_NOT_FOUND;
@@ -217,6 +233,7 @@ static void login_done(void *arg, int rc)
    * registry must learn about it (else memory and storage disagree). */
   if (!rc && !j->known) rc = tenant_registry_account_put(srv->reg, j->sdkappid, j->user_id, j->user_no);
   net_ws_t *ws = cws_usable(c);
+  int online = 0;
   if (!ws) goto out;                     /* closed while the job ran: nothing to answer */
   assert(c->state == CWS_LOGIN_PENDING);
   if (!rc) rc = login_recheck(srv, j, &why);
@@ -228,7 +245,8 @@ static void login_done(void *arg, int rc)
   c->sess.sdkappid = j->sdkappid;
   c->sess.user_no = j->user_no;
   im_session_t *displaced = NULL;
-  int multi_device = 0; /* one device per platform until an edition allows more */
+  /* the edition decides whether a second device of a platform kicks the first */
+  int multi_device = api_quota_multi_device(srv, tenant_registry_app(srv->reg, j->sdkappid));
   if ((rc = im_presence_add(srv->presence, &c->sess, multi_device, &displaced))) {
     c->state = CWS_NEW;
     reply(ws, j->id, "login", rc, NULL, NULL);
@@ -245,10 +263,14 @@ static void login_done(void *arg, int rc)
   /* the relationship checks of a send need the user's UserID by number */
   if (!rel_user_ensure(srv->rel, j->sdkappid, j->user_no, j->user_id))
     IMC_WARN("ws", "msg=\"no memory for the user's relationship record\" app=%u user_no=%u", j->sdkappid, j->user_no);
+  c->metered = 1;
+  api_quota_session(srv, j->sdkappid, +1);
+  online = 1;
   net_ws_set_idle(ws, (uint32_t)srv->cfg->ws_idle_timeout_ms); /* text, ping and pong frames restart it */
   ws_status_changed(srv, j->sdkappid, j->user_no);
   reply(ws, j->id, "login", 0, NULL, json_pack("{s:I}", "server_time", (json_int_t)j->now_s));
 out:
+  api_quota_login_done(srv, &j->adm, online, j->user_no, j->now_s);
   cws_release(c);
   json_decref(j->id);
   free(j);
@@ -293,7 +315,7 @@ static void op_login(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, js
   auth_usersig_info_t info;
   int rc = auth_usersig_verify(sig, sdkappid, app->rec.secret_key, user_id, now, &info);
   if (rc) { reply(ws, id, "login", rc, NULL, NULL); return; }
-  if (!tenant_app_active(app)) { reply(ws, id, "login", IMC_E_APP_DISABLED, NULL, NULL); return; }
+  if ((rc = tenant_app_refusal(app))) { reply(ws, id, "login", rc, NULL, NULL); return; } /* suspended: 60016 / 60020 */
   uint32_t user_no = 0;
   int known = tenant_registry_account_find(srv->reg, sdkappid, user_id, &user_no) == 0;
   if (known && info.time <= api_kicked_at(srv, sdkappid, user_no)) {
@@ -301,8 +323,15 @@ static void op_login(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, js
     reply(ws, id, "login", IMC_E_SIG_EXPIRED, msg, NULL);
     return;
   }
+  api_admission_t adm;
+  char why[320];
+  if ((rc = api_quota_login_admit(srv, app, known, user_no, now, &adm, why, sizeof why))) {
+    reply(ws, id, "login", rc, rc == IMC_E_NOMEM ? NULL : why, NULL); /* 70398, 72000 */
+    return;
+  }
   login_job_t *j = calloc(1, sizeof *j);
-  if (!j) { reply(ws, id, "login", IMC_E_NOMEM, NULL, NULL); return; }
+  if (!j) { api_quota_login_done(srv, &adm, 0, 0, now); reply(ws, id, "login", IMC_E_NOMEM, NULL, NULL); return; }
+  j->adm = adm;
   j->srv = srv;
   j->conn = cws_hold(c);
   j->sig_time_s = info.time;
@@ -311,7 +340,7 @@ static void op_login(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, js
   j->user_no = user_no;
   j->known = known;
   j->now_s = now;
-  j->day = imc_day_yyyymmdd(imc_day_of(now, srv->tz_offset_s));
+  j->day = adm.day;      /* the app's billing zone (M-1), as the meter counts it */
   snprintf(j->user_id, sizeof j->user_id, "%s", user_id);
   j->job.run = login_run;
   j->job.done = login_done;
@@ -323,6 +352,7 @@ static void op_login(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, js
   c->sess.device_hash = h;
   if ((rc = store_writer_submit(srv->writer, &j->job))) { /* writer queue full: refuse, stay logged out */
     c->state = CWS_NEW;
+    api_quota_login_done(srv, &j->adm, 0, 0, now);
     json_decref(j->id);
     free(j);
     cws_release(c);      /* the job's hold; the socket keeps its own */

@@ -238,6 +238,68 @@ static int relset_set(op_req_t *o, store_t *s)
   return rc;
 }
 
+static int app_call_minutes(op_req_t *o, store_t *s)
+{
+  json_t *kind = json_object_get(o->body, "kind"), *min = json_object_get(o->body, "minutes");
+  json_t *id = json_object_get(o->body, "event_id"), *date = json_object_get(o->body, "date");
+  if (!json_is_string(kind) || !json_is_integer(min) || !json_is_string(id) || (date && !json_is_string(date)))
+    return fail(o, 400, IMC_E_INVAL, "kind, event_id (strings) and minutes (integer) are required; date (YYYY-MM-DD) is optional");
+  char err[256];
+  int32_t day;
+  int replayed = 0;
+  int rc = o->id <= UINT32_MAX ? meter_record_minutes(s, (uint32_t)o->id, json_string_value(kind), json_integer_value(min),
+                                                      json_string_value(id), date ? json_string_value(date) : NULL,
+                                                      imc_clock_now_s(), o->srv->tz_offset_s, &day, &replayed, err, sizeof err)
+                               : IMC_E_NOTFOUND;
+  if (rc == IMC_E_NOTFOUND) return fail(o, 404, rc, "no such app");
+  if (rc == IMC_E_INVAL || rc == IMC_E_METER_LATE) return fail(o, 400, rc, err);
+  if (rc == IMC_E_EXISTS) return fail(o, 409, rc, err);
+  if (rc) return rc;
+  char ds[16];
+  snprintf(ds, sizeof ds, "%04d-%02d-%02d", day / 10000, day / 100 % 100, day % 100);
+  o->status = replayed ? 200 : 201;
+  o->out = json_pack("{s:I,s:s,s:s,s:I,s:s,s:b}", "sdkappid", (json_int_t)o->id, "date", ds, "kind", json_string_value(kind),
+                     "minutes", (json_int_t)json_integer_value(min), "event_id", json_string_value(id), "replayed", replayed);
+  return 0;
+}
+
+/* ---- bills (docs/billing.md "Bills"; the objects `imcloud bill --json` prints) */
+typedef struct bills_ctx { json_t *arr; uint32_t app; int64_t now; int nomem; } bills_ctx_t;
+
+static void on_bill(void *ud, const store_bill_t *b)
+{
+  bills_ctx_t *c = ud;
+  if (c->app && b->sdkappid != c->app) return;
+  json_t *o = meter_bill_json(b, c->now);
+  if (!o || json_array_append_new(c->arr, o)) c->nomem = 1;
+}
+
+static int bills_list(op_req_t *o, store_t *s, int64_t customer_id, uint32_t app)
+{
+  bills_ctx_t c = { json_array(), app, imc_clock_now_s(), 0 };
+  int rc = store_bill_each(s, customer_id, 0, on_bill, &c);
+  if (!rc && c.nomem) rc = IMC_E_NOMEM;
+  if (rc) { json_decref(c.arr); return rc; }
+  o->out = json_pack("{s:o}", "bills", c.arr);
+  return 0;
+}
+
+static int app_bills(op_req_t *o, store_t *s)
+{
+  store_app_t a;
+  int rc = o->id <= UINT32_MAX ? store_app_get(s, (uint32_t)o->id, &a) : IMC_E_NOTFOUND;
+  if (rc == IMC_E_NOTFOUND) return fail(o, 404, rc, "no such app");
+  return rc ? rc : bills_list(o, s, a.customer_id, a.sdkappid);
+}
+
+static int customer_bills(op_req_t *o, store_t *s)
+{
+  store_customer_t c;
+  int rc = store_customer_get(s, o->id, &c);
+  if (rc == IMC_E_NOTFOUND) return fail(o, 404, rc, "no such customer");
+  return rc ? rc : bills_list(o, s, o->id, 0);
+}
+
 /* One row per endpoint. `fields` lists the body fields a POST accepts
  * (space-separated); any other field is refused with 400 INVAL. Every POST
  * row declares it; NULL leaves the body unchecked. */
@@ -259,6 +321,9 @@ static const struct op_route {
   { "GET", "/operator/v1/apps/", 1, "/usage", app_usage, NULL },
   { "GET", "/operator/v1/apps/", 1, "/relationship-settings", relset_get, NULL },
   { "POST", "/operator/v1/apps/", 1, "/relationship-settings", relset_set, "profile_custom_tags sns_custom_tags c2c_friendship_required" },
+  { "GET", "/operator/v1/apps/", 1, "/bills", app_bills, NULL },
+  { "POST", "/operator/v1/apps/", 1, "/call-minutes", app_call_minutes, "kind minutes event_id date" },
+  { "GET", "/operator/v1/customers/", 1, "/bills", customer_bills, NULL },
 };
 
 /* 1 if name is one of the space-separated words of list. */

@@ -17,7 +17,17 @@ typedef struct import_one {
   char user_id[40];
   const char *nick, *face;  /* point into c->body (kept alive by the ctx) */
   uint32_t user_no;
+  int reserved;             /* a new account counted as pending (quota.c), released when freed */
+  api_srv_t *srv;
+  uint32_t sdkappid;
 } import_one_t;
+
+static void import_one_free(void *p)
+{
+  import_one_t *one = p;
+  if (one && one->reserved) api_quota_release(one->srv, one->sdkappid, one->reserved);
+  free(one);
+}
 
 static int optional_string(json_t *body, const char *name, const char **out)
 {
@@ -55,7 +65,9 @@ void rest_account_import(rest_ctx_t *c)
   import_one_t *one = calloc(1, sizeof *one);
   if (!one) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
   c->data = one;
-  c->data_free = free;
+  c->data_free = import_one_free;
+  one->srv = c->srv;
+  one->sdkappid = c->sdkappid;
   int rc = rest_user_id(c->body, &uid);
   if (rc == IMC_E_INVAL) { rest_reply_err(c, IMC_E_INVAL, "UserID is required", NULL); return; }
   if (rc) { rest_reply_err(c, rc, NULL, NULL); return; }
@@ -64,7 +76,15 @@ void rest_account_import(rest_ctx_t *c)
     rest_reply_err(c, rc, rc == IMC_E_JSON_TYPE ? "Nick and FaceUrl must be strings" : "Nick and FaceUrl are at most 500 bytes (40601)", NULL);
     return;
   }
-  rest_submit(c, import_run, import_after);
+  uint32_t no;
+  const tenant_app_t *app = tenant_registry_app(c->srv->reg, c->sdkappid);
+  if (tenant_registry_account_find(c->srv->reg, c->sdkappid, one->user_id, &no)) { /* a new account: the edition's cap */
+    char why[320];
+    if ((rc = api_quota_accounts(c->srv, app, 1, why, sizeof why))) { rest_reply_err(c, rc, why, NULL); return; }
+    if ((rc = api_quota_reserve(c->srv, c->sdkappid, 1))) { rest_reply_err(c, rc, NULL, NULL); return; }
+    one->reserved = 1;
+  }
+  rest_submit(c, import_run, import_after); /* the reservation is released when the context is freed */
 }
 
 /* ---- batches: multiaccount_import, account_delete ------------------------- */
@@ -72,6 +92,9 @@ typedef struct batch {
   json_t *fail;  /* multiaccount_import: FailAccounts being built */
   json_t *bad;   /* account_delete: per-item results of invalid entries */
   int n;
+  int reserved;  /* multiaccount_import: new accounts counted as pending (quota.c), released when freed */
+  api_srv_t *srv;
+  uint32_t sdkappid;
   struct { char user_id[40]; uint32_t user_no; int rc; } item[BATCH_MAX];
 } batch_t;
 
@@ -101,6 +124,7 @@ static void batch_free(void *p)
 {
   batch_t *b = p;
   if (b) { json_decref(b->fail); json_decref(b->bad); }
+  if (b && b->reserved) api_quota_release(b->srv, b->sdkappid, b->reserved);
   free(b);
 }
 
@@ -110,7 +134,8 @@ static int multi_run(store_t *s, void *arg)
   batch_t *b = c->data;
   int64_t now = imc_clock_now_s();
   for (int i = 0; i < b->n; i++)
-    b->item[i].rc = store_account_import(s, c->sdkappid, b->item[i].user_id, NULL, NULL, now, &b->item[i].user_no);
+    if (!b->item[i].rc) /* items refused before (the edition's account cap) stay refused */
+      b->item[i].rc = store_account_import(s, c->sdkappid, b->item[i].user_id, NULL, NULL, now, &b->item[i].user_no);
   return 0;
 }
 
@@ -138,7 +163,22 @@ void rest_multiaccount_import(rest_ctx_t *c)
     rest_reply_err(c, rc, rc == IMC_E_BATCH_SIZE ? "Accounts holds at most 100 UserIDs" : "Accounts must be a non-empty array of UserIDs", NULL);
     return;
   }
-  rest_submit(c, multi_run, multi_after);
+  /* the edition's account cap, item by item in order (70398 items land in FailAccounts) */
+  const tenant_app_t *app = tenant_registry_app(c->srv->reg, c->sdkappid);
+  int admitted = 0;
+  for (int i = 0; i < b->n; i++) {
+    uint32_t no;
+    int dup = 0;
+    for (int k = 0; k < i && !dup; k++) dup = !strcmp(b->item[k].user_id, b->item[i].user_id);
+    if (dup || !tenant_registry_account_find(c->srv->reg, c->sdkappid, b->item[i].user_id, &no)) continue;
+    if (api_quota_accounts(c->srv, app, admitted + 1, NULL, 0)) b->item[i].rc = IMC_E_ACCOUNT_LIMIT;
+    else admitted++;
+  }
+  if (admitted && (rc = api_quota_reserve(c->srv, c->sdkappid, admitted))) { rest_reply_err(c, rc, NULL, NULL); return; }
+  b->reserved = admitted;
+  b->srv = c->srv;
+  b->sdkappid = c->sdkappid;
+  rest_submit(c, multi_run, multi_after); /* the reservation is released when the context is freed */
 }
 
 static int delete_run(store_t *s, void *arg)

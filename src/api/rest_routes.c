@@ -46,6 +46,7 @@ const rest_route_t rest_routes[] = {
   { "recentcontact",     "get_contact_group",    rest_get_contact_group,     API_AUTH_ADMIN, 0,   16 * KB, "a page of grouped or marked conversations and the groups" },
   { "recentcontact",     "search_contact_group", rest_search_contact_group,  API_AUTH_ADMIN, 0,   16 * KB, "the groups and marks of up to 100 conversations" },
   { "recentcontact",     "mark_contact",         rest_mark_contact,          API_AUTH_ADMIN, 0,   64 * KB, "set or clear marks of up to 100 conversations" },
+  { "openconfigsvr",     "getappinfo",          rest_getappinfo,             API_AUTH_ADMIN, 0,   16 * KB, "the last 30 days of metered figures (docs/metering.md), one Result per day" },
   { 0, 0, 0, 0, 0, 0, 0 }
 };
 

@@ -8,7 +8,8 @@
  * known through the change log, changes.c) → app rate (60011) and command
  * rate (60007) → identifier present (60004) → usersig present (60005) →
  * UserSig valid for (app, identifier) (70001…70014) → identifier is an admin
- * (60010, the route's auth column) → app active (60016) → body size (93000)
+ * (60010, the route's auth column) → app not suspended (60016, or 60020
+ * when its package lapsed) → body size (93000)
  * → body is a JSON object (60003) → handler. The rates come before the HMAC
  * and inflate work so that a flood costs the least. A request is logged
  * once in the access log when it is answered.
@@ -186,7 +187,8 @@ void rest_v4_handle(api_srv_t *srv, net_req_t *req)
   if (rc) { rest_reply_err(c, rc, NULL, NULL); return; }
   assert(c->route->auth == API_AUTH_ADMIN);
   if (!tenant_app_is_admin(app, c->identifier)) { rest_reply_err(c, IMC_E_NOT_ADMIN, NULL, NULL); return; }
-  if (!tenant_app_active(app)) { rest_reply_err(c, IMC_E_APP_DISABLED, NULL, NULL); return; }
+  if ((rc = tenant_app_refusal(app))) { rest_reply_err(c, rc, NULL, NULL); return; } /* 60016 / 60020 */
+  api_quota_rest_call(srv, c->sdkappid); /* an authenticated call of the app (metering) */
   size_t blen;
   const char *body = net_req_body(req, &blen);
   if (blen > c->route->max_body_bytes) { rest_reply_err(c, IMC_E_TOOBIG, NULL, NULL); return; }

@@ -97,6 +97,9 @@ static void on_tick(uv_timer_t *t)
   api_srv_t *srv = t->data;
   static int64_t last_sweep_s;
   int64_t now = imc_clock_now_s();
+  meter_advance(srv->meter, now);
+  int frc = meter_flush_submit(srv->meter, srv->writer, now); /* live counters to storage; kept pending on refusal */
+  if (frc) IMC_DEBUG("server", "msg=\"meter flush deferred\" err=%s", imc_err_name(frc));
   if (now - last_sweep_s >= 3600) { im_presence_sweep(srv->presence, now); last_sweep_s = now; }
   int64_t mono_s = (int64_t)(uv_now(srv->loop) / 1000); /* the interval runs on real time, the cutoff on the clock */
   if (!srv->stopping && mono_s - srv->last_purge_s >= srv->cfg->msg_purge_interval_s) {
@@ -131,6 +134,7 @@ static void on_net_closed(void *arg)
 {
   api_srv_t *srv = arg;
   srv->net = NULL;
+  meter_flush_submit(srv->meter, srv->writer, imc_clock_now_s()); /* the last live counters, before the writer stops */
   store_writer_stop(srv->writer, on_writer_stopped, srv);
 }
 
@@ -213,6 +217,7 @@ static void msg_limits_init(api_srv_t *srv)
   v[IM_LIMIT_DEDUPE_WINDOW_S] = cfg->msg_dedupe_window_s;
   v[IM_LIMIT_SYNC_PAGE] = cfg->msg_sync_page;
   v[IM_LIMIT_RECENT_PAGE] = cfg->msg_recent_page;
+  api_quota_im_limits(srv, &srv->limits); /* retention and recent conversations: the app's edition */
 }
 
 int api_serve(const api_cfg_t *cfg)
@@ -223,6 +228,7 @@ int api_serve(const api_cfg_t *cfg)
   int port, rc;
   memset(&srv, 0, sizeof srv);
   u64map_init(&srv.kicks);
+  u64map_init(&srv.quota_pending);
   srv.cfg = cfg;
   srv.tz_offset_s = (int)cfg->billing_tz_offset_s;
   signal(SIGPIPE, SIG_IGN);
@@ -244,7 +250,9 @@ int api_serve(const api_cfg_t *cfg)
       (rc = tenant_registry_load(srv.store, &srv.reg)) || (rc = im_presence_create(&srv.presence)) ||
       (rc = store_kick_each(srv.store, load_kick, &srv)) || (rc = srv.exit_status ? IMC_E_NOMEM : 0) ||
       (rc = rel_create(&srv.rel)) || (rc = rel_load(srv.rel, srv.store)) || (rc = ws_status_init(&srv)) ||
-      (rc = ws_status_restore(&srv))) {
+      (rc = ws_status_restore(&srv)) ||
+      (rc = meter_create((int)cfg->billing_tz_offset_s, &srv.meter)) ||
+      (rc = meter_load(srv.meter, srv.store, imc_clock_now_s()))) {
     IMC_ERROR("server", "msg=\"startup failed\" err=%s", imc_err_name(rc));
     goto out;
   }
@@ -325,6 +333,9 @@ out_loop:
 out:
   for (size_t i = 0; i < srv.kicks.cap; i++) free(srv.kicks.slots[i].val);
   u64map_free(&srv.kicks);
+  for (size_t i = 0; i < srv.quota_pending.cap; i++) free(srv.quota_pending.slots[i].val);
+  u64map_free(&srv.quota_pending);
+  meter_free(srv.meter);
   im_presence_free(srv.presence);
   ws_status_free(&srv);
   rel_free(srv.rel);

@@ -93,6 +93,7 @@ struct bill_book {
   int64_t effective_from, effective_to;   /* day index; INT64_MIN / INT64_MAX when open */
   int operator_config;
   const char *config_note;
+  int64_t grace_days;                     /* "lifecycle".grace_days (L-3, P-11); 0 without */
   int neditions;
   book_edition_t editions[BOOK_MAX_EDITIONS];
   int nitems;

@@ -361,6 +361,9 @@ int bill_book_load(const char *json, size_t len, bill_book_t **out, char *err, s
   b->effective_from = date_get(&l, root, "effective_from", INT64_MIN);
   b->effective_to = date_get(&l, root, "effective_to", INT64_MAX);
   if (b->effective_from > b->effective_to) fail(&l, "book: effective_from is after effective_to");
+  json_t *lc = json_object_get(root, "lifecycle");
+  if (lc && !json_is_object(lc)) fail(&l, "book: \"lifecycle\" must be an object");
+  else if (lc) b->grace_days = int_get(&l, lc, "grace_days", 0, 366, 0, INT64_MIN, "lifecycle");
   b->operator_config = bool_get(root, "operator_config");
   b->config_note = str_opt(root, "config_note");
 

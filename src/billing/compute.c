@@ -4,8 +4,9 @@
  *
  * Order of work (docs/billing.md "How a bill is computed"):
  *  1. the bill edition: the highest-ranked edition held on any day of the
- *     month (package orders), else the free edition (L-1); its free quotas
- *     and limits apply to the whole month (decision billing-edition-changes);
+ *     month (package orders, counting the grace days after a package), else
+ *     the free edition (L-1); its free quotas and limits apply to the whole
+ *     month (decision billing-edition-changes);
  *  2. prepaid lines: one per order whose period k starts inside the month
  *     (L-2: T to T-1, so a period is charged in the month it starts);
  *  3. postpaid lines: one per book item with a non-zero quantity, through the
@@ -92,6 +93,15 @@ static int order_covers(const bill_order_t *o, int64_t day)
 static int order_overlaps(const ctx_t *c, const bill_order_t *o)
 {
   return o->start_day <= c->last_day && bill_period_start(o->start_day, o->periods) > c->first_day;
+}
+
+/* A package held on a day of the month, or whose grace days (the book's
+ * lifecycle.grace_days after its last period, L-3, P-11) fall in it: the
+ * app is still on that edition, lapsed, not back on the free one (P-44: an
+ * s2022 app cannot return to trial; decision billing-edition-changes). */
+static int package_in_month(const ctx_t *c, const bill_order_t *o)
+{
+  return o->start_day <= c->last_day && bill_period_start(o->start_day, o->periods) + c->b->grace_days > c->first_day;
 }
 
 /* Edition held on `day`: the highest-ranked package covering it, else free. */
@@ -535,11 +545,11 @@ int bill_compute(const bill_book_t *b, const bill_input_t *in, bill_t *out, char
       return failf(&c, IMC_E_BILL_EDITION, "order %d: no edition %d in %s", i, o->edition, bill_scheme_name(b->scheme));
   }
 
-  /* 1. bill edition: highest held on any day of the month */
+  /* 1. bill edition: highest held (or in its grace days) on any day of the month */
   out->edition = 0;
   for (int i = 0; i < in->norders; i++) {
     const bill_order_t *o = &in->orders[i];
-    if (!o->is_addon && order_overlaps(&c, o) && o->edition > out->edition) out->edition = o->edition;
+    if (!o->is_addon && package_in_month(&c, o) && o->edition > out->edition) out->edition = o->edition;
   }
   /* 2. prepaid: periods starting this month */
   for (int i = 0; i < in->norders; i++) {

@@ -23,6 +23,7 @@ static const char app_usage[] =
   "       imcloud app suspend|resume --sdkappid N\n"
   "       imcloud app auto-renew --sdkappid N on|off\n"
   "       imcloud app state --sdkappid N [--at YYYY-MM-DD]\n"
+  "       imcloud app push-approve --sdkappid N [on|off]   (intl Pro all-member push; on 48 h after approval)\n"
   "  (every form takes --data DIR and --json)\n"
   "  upgrade buys the edition's package from the day (--at: an order made on an earlier day, priced by the\n"
   "  book in force that day); it runs to the day before the same day next month. --approved turns a legacy\n"
@@ -81,6 +82,8 @@ static json_t *state_json(store_t *s, uint32_t sdkappid, int64_t day)
   json_object_set_new(o, "package_until", pe[0] ? json_string(pe) : json_null());
   json_object_set_new(o, "grace_until", ge[0] ? json_string(ge) : json_null());
   json_object_set_new(o, "suspended_by", by[0] ? json_string(by) : json_null());
+  json_object_set_new(o, "push_approved_at", lc.plan.push_approved_at_s ? json_integer(lc.plan.push_approved_at_s) : json_null());
+  json_object_set_new(o, "all_member_push", json_boolean(plan_limit(&lc.plan, imc_clock_now_s(), PLAN_F_ALL_MEMBER_PUSH) == 1));
   return o;
 }
 
@@ -169,10 +172,12 @@ int cli_app_life(int argc, char **argv)
   if (rc) return rc > 0 ? 0 : CLI_EXIT_USAGE;
   const char *sub = o.npos ? o.pos[0] : "";
   int want_pos = !strcmp(sub, "auto-renew") ? 2 : 1;
+  if (!strcmp(sub, "push-approve") && o.npos == 1) { o.pos[1] = "on"; o.npos = 2; } /* default: approve now */
+  if (!strcmp(sub, "push-approve")) want_pos = 2;
   if (o.npos != want_pos) { cli_err("app", "%s: unexpected arguments (see imcloud app %s --help)", sub, sub); return CLI_EXIT_USAGE; }
   if (!o.sdkappid) { cli_err("app", "%s needs --sdkappid", sub); return CLI_EXIT_USAGE; }
   if (!strcmp(sub, "upgrade") && !o.edition) { cli_err("app", "upgrade needs --edition"); return CLI_EXIT_USAGE; }
-  if (want_pos == 2 && strcmp(o.pos[1], "on") && strcmp(o.pos[1], "off")) { cli_err("app", "auto-renew takes on or off"); return CLI_EXIT_USAGE; }
+  if (want_pos == 2 && strcmp(o.pos[1], "on") && strcmp(o.pos[1], "off")) { cli_err("app", "%s takes on or off", sub); return CLI_EXIT_USAGE; }
   int64_t now_s = imc_clock_now_s(), day;
   if ((rc = day_of("app", o.at, now_s, &day))) return rc;
   uint32_t id = (uint32_t)o.sdkappid;
@@ -211,6 +216,11 @@ int cli_app_life(int argc, char **argv)
       return order_failed("app", s, rc, rc == IMC_E_NOTFOUND ? "no such app" : "");
     return finish("app", s, id, now_s, NULL, 0, o.json);
   }
+  if (!strcmp(sub, "push-approve")) {
+    if ((rc = tenant_app_set_push_approved(s, id, !strcmp(o.pos[1], "on") ? now_s : 0)))
+      return order_failed("app", s, rc, rc == IMC_E_NOTFOUND ? "no such app" : "");
+    return finish("app", s, id, now_s, NULL, 0, o.json);
+  }
   /* state: read only (no jobs run), on --at or today */
   json_t *st = state_json(s, id, day);
   store_close(s);
@@ -229,7 +239,7 @@ int cli_app_life(int argc, char **argv)
 
 int cli_app_life_verb(const char *sub)
 {
-  static const char *const verbs[] = { "upgrade", "renew", "suspend", "resume", "auto-renew", "state" };
+  static const char *const verbs[] = { "upgrade", "renew", "suspend", "resume", "auto-renew", "state", "push-approve" };
   for (size_t i = 0; sub && i < sizeof verbs / sizeof *verbs; i++)
     if (!strcmp(sub, verbs[i])) return 1;
   return 0;

@@ -153,37 +153,21 @@ static int record_minutes(const char *data, uint32_t app, const char *kind, int6
                           const char *date, int json)
 {
   const char *verb = "usage record-minutes";
-  int k = kind ? meter_call_kind(kind) : IMC_E_INVAL;
-  if (k < 0) { cli_err(verb, "--kind must be audio, video_sd, video_hd or video_fhd"); return CLI_EXIT_USAGE; }
+  if (!kind || meter_call_kind(kind) < 0) { cli_err(verb, "--kind must be audio, video_sd, video_hd or video_fhd"); return CLI_EXIT_USAGE; }
   if (!event_id || !event_id[0] || strlen(event_id) > 64) { cli_err(verb, "--event-id is required (1-64 bytes)"); return CLI_EXIT_USAGE; }
   if (minutes <= 0) { cli_err(verb, "--minutes is required"); return CLI_EXIT_USAGE; }
   int y, m, d;
   if (date && imc_date_parse(date, &y, &m, &d)) { cli_err(verb, "--date must be YYYY-MM-DD"); return CLI_EXIT_USAGE; }
   store_t *s;
-  int rc, tz;
+  int rc, replayed = 0;
+  int32_t day;
+  char err[256];
   if ((rc = cli_store_open(verb, data, &s))) return rc;
-  if ((rc = meter_app_zone(s, app, DEFAULT_TZ, &tz))) {
-    store_close(s);
-    cli_err(verb, "%s", rc == IMC_E_NOTFOUND ? "no such app" : imc_strerror(rc));
-    return CLI_EXIT_FAIL;
-  }
-  int64_t now = imc_clock_now_s(), today = imc_day_of(now, tz);
-  int64_t day = date ? imc_days_from_civil(y, m, d) : today;
-  if (day > today || day < today - METER_LATE_DAYS) {
-    store_close(s);
-    cli_err(verb, "--date must be between %d days ago and today (M-7 late window)", METER_LATE_DAYS);
-    return CLI_EXIT_FAIL;
-  }
-  int replayed = 0;
-  rc = store_usage_event(s, app, event_id, imc_day_yyyymmdd(day), meter_call_metric(k), minutes, now, &replayed);
+  rc = meter_record_minutes(s, app, kind, minutes, event_id, date, imc_clock_now_s(), DEFAULT_TZ, &day, &replayed, err, sizeof err);
   store_close(s);
-  if (rc) {
-    cli_err(verb, "%s", rc == IMC_E_EXISTS ? "that event id was recorded with a different date, kind or minutes" : imc_strerror(rc));
-    return CLI_EXIT_FAIL;
-  }
+  if (rc) { cli_err(verb, "%s", err); return CLI_EXIT_FAIL; }
   char ds[16];
-  imc_civil_from_days(day, &y, &m, &d);
-  snprintf(ds, sizeof ds, "%04d-%02d-%02d", y, m, d);
+  snprintf(ds, sizeof ds, "%04d-%02d-%02d", day / 10000, day / 100 % 100, day % 100);
   if (json)
     print_json(json_pack("{s:I,s:s,s:s,s:I,s:s,s:b}", "sdkappid", (json_int_t)app, "date", ds, "kind", kind,
                          "minutes", (json_int_t)minutes, "event_id", event_id, "replayed", replayed));

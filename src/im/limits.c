@@ -1,11 +1,12 @@
-/* limits.c — see limits.h. Today every app gets the configured defaults;
- * the editions catalog (src/plan/) will answer per app here. */
+/* limits.c — see limits.h: the configured default, or the per-app answer
+ * when the server installed one. */
 #include "im/limits.h"
 
 int64_t im_limit(const im_limits_t *defaults, uint32_t sdkappid, im_limit_t which)
 {
-  (void)sdkappid;
-  return (unsigned)which < IM_LIMIT__COUNT ? defaults->v[which] : 0;
+  if ((unsigned)which >= IM_LIMIT__COUNT) return 0;
+  int64_t v = defaults->v[which];
+  return defaults->per_app ? defaults->per_app(defaults->ud, sdkappid, which, v) : v;
 }
 
 const char *im_limit_name(im_limit_t which)

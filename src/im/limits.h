@@ -2,9 +2,10 @@
  *
  * im_limit() is the only place the messaging code asks for a limit: the
  * server-wide defaults come from the configuration (api/config.c rows
- * msg_*), and the editions catalog (src/plan/) decides per app once it is
- * wired in here. No limit literal appears elsewhere in src/im/ or src/api/
- * message code. Pure; any thread.
+ * msg_*); the server plugs in a per-app answer (api/quota.c) through which
+ * the editions catalog (src/plan/) sets retention and recent conversations
+ * kept per app. No limit literal appears elsewhere in src/im/ or src/api/
+ * message code. Loop thread (the per-app answer reads the registry).
  */
 #ifndef IMC_IM_LIMITS_H
 #define IMC_IM_LIMITS_H
@@ -13,8 +14,8 @@
 
 typedef enum {
   IM_LIMIT_MSG_MAX_BYTES,     /* packed message size (93000 beyond); default 12 KiB */
-  IM_LIMIT_RETENTION_S,       /* history/sync/purge age; default 7 days */
-  IM_LIMIT_RECENT_KEPT,       /* conversations kept per user; default 100 */
+  IM_LIMIT_RETENTION_S,       /* history/sync/purge age: the edition's C2C history days; else config */
+  IM_LIMIT_RECENT_KEPT,       /* conversations kept per user: the edition's; else config */
   IM_LIMIT_RECALL_WINDOW_S,   /* a user may recall own messages this long; default 120 s */
   IM_LIMIT_DEDUPE_WINDOW_S,   /* same sender, peer and MsgRandom = same message; default 300 s */
   IM_LIMIT_SYNC_PAGE,         /* events per sync page; default 100 */
@@ -22,7 +23,14 @@ typedef enum {
   IM_LIMIT__COUNT
 } im_limit_t;
 
-typedef struct im_limits { int64_t v[IM_LIMIT__COUNT]; } im_limits_t; /* server-wide defaults */
+/* Server-wide defaults (v, from the configuration) and an optional per-app
+ * answer: per_app(ud, app, which, default) returns the app's own value (its
+ * edition's, through src/plan/) or the default. Called on the loop thread. */
+typedef struct im_limits {
+  int64_t v[IM_LIMIT__COUNT];
+  int64_t (*per_app)(void *ud, uint32_t sdkappid, im_limit_t which, int64_t dflt);
+  void *ud;
+} im_limits_t;
 
 /* The limit `which` for app sdkappid. */
 int64_t im_limit(const im_limits_t *defaults, uint32_t sdkappid, im_limit_t which);

@@ -184,3 +184,23 @@ int im_presence_restore_push(im_presence_t *p, uint32_t sdkappid, uint32_t user_
   if (until_s > e->push_until_s[plat]) e->push_until_s[plat] = until_s;
   return 0;
 }
+
+int im_presence_app_users(const im_presence_t *p, uint32_t sdkappid, uint32_t **users, size_t *n)
+{
+  size_t cap = 0;
+  *users = NULL;
+  *n = 0;
+  for (size_t i = 0; i < p->users.cap; i++) {
+    const user_entry_t *e = p->users.slots[i].val;
+    if (!e || !e->head || (uint32_t)(p->users.slots[i].key >> 32) != sdkappid) continue;
+    if (*n == cap) {
+      size_t nc = cap ? cap * 2 : 16;
+      uint32_t *nu = realloc(*users, nc * sizeof *nu);
+      if (!nu) { free(*users); *users = NULL; *n = 0; return IMC_E_NOMEM; }
+      *users = nu;
+      cap = nc;
+    }
+    (*users)[(*n)++] = (uint32_t)p->users.slots[i].key;
+  }
+  return 0;
+}

@@ -75,6 +75,10 @@ int im_platform_mobile(im_platform_t p);
  * counts as PushOnline until until_s (windows already over are ignored by
  * status and sweep alike). 0, IMC_E_INVAL (platform) or IMC_E_NOMEM. */
 int im_presence_restore_push(im_presence_t *p, uint32_t sdkappid, uint32_t user_no, im_platform_t plat, int64_t until_s);
+/* The users of one app with a live session (a malloc'd array the caller
+ * frees; n = 0 and NULL when none): for closing a suspended app's sessions.
+ * O(users online). 0 or IMC_E_NOMEM. */
+int im_presence_app_users(const im_presence_t *p, uint32_t sdkappid, uint32_t **users, size_t *n);
 /* Number of live sessions. */
 size_t im_presence_count(const im_presence_t *p);
 

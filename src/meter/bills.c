@@ -5,6 +5,7 @@
  * the database holds at most one bill for it and issuing is one transaction. */
 #include "billing/billing.h"
 #include "meter/meter.h"
+#include "meter/meter_int.h"
 #include "store/store.h"
 #include "tenant/tenant.h"
 #include "util/date.h"
@@ -56,14 +57,13 @@ static void to_usage(const meter_report_t *r, const bill_book_t *b, bill_usage_t
   u->given = (1u << BILL_M__COUNT) - 1;
 }
 
-int meter_bill_compute(store_t *s, uint32_t app, int32_t month, int default_tz, meter_orders_fn orders_fn, void *ud,
+static int compute_app(store_t *s, const store_app_t *ap, int32_t month, int tz, meter_orders_fn orders_fn, void *ud,
                        char **json, int64_t totals[3], char *err, size_t cap)
 {
-  if (cap) err[0] = 0;
+  const store_app_t a = *ap;
+  uint32_t app = a.sdkappid;
+  int rc;
   *json = NULL;
-  store_app_t a;
-  int rc = store_app_get(s, app, &a);
-  if (rc) return rc == IMC_E_NOTFOUND ? imc_errf(err, cap, rc, "no app %u", app) : rc;
   const bill_book_t *b = app_book(&a, err, cap, &rc);
   if (!b) return rc;
   meter_report_t *r = malloc(sizeof *r);
@@ -72,7 +72,7 @@ int meter_bill_compute(store_t *s, uint32_t app, int32_t month, int default_tz, 
   int n = 0;
   bill_usage_t u;
   if (!r || !bill) { rc = IMC_E_NOMEM; goto out; }
-  if ((rc = meter_report(s, app, month, default_tz, r))) { imc_errf(err, cap, rc, "usage of app %u: %s", app, imc_strerror(rc)); goto out; }
+  if ((rc = meter__report_tz(s, app, month, tz, r))) { imc_errf(err, cap, rc, "usage of app %u: %s", app, imc_strerror(rc)); goto out; }
   to_usage(r, b, &u);
   if ((rc = orders_fn(ud, s, &a, month, orders, BILL_MAX_ORDERS, &n, err, cap))) goto out;
   bill_input_t in = { .month = month, .orders = orders, .norders = n, .usage = &u, .strict = 0 };
@@ -96,6 +96,18 @@ out:
   return rc;
 }
 
+int meter_bill_compute(store_t *s, uint32_t app, int32_t month, int default_tz, meter_orders_fn orders_fn, void *ud,
+                       char **json, int64_t totals[3], char *err, size_t cap)
+{
+  if (cap) err[0] = 0;
+  *json = NULL;
+  store_app_t a;
+  int tz, rc = store_app_get(s, app, &a);
+  if (rc) return rc == IMC_E_NOTFOUND ? imc_errf(err, cap, rc, "no app %u", app) : rc;
+  if ((rc = meter_app_zone(s, app, default_tz, &tz))) return imc_errf(err, cap, rc, "the billing zone of app %u: %s", app, imc_strerror(rc));
+  return compute_app(s, &a, month, tz, orders_fn, ud, json, totals, err, cap);
+}
+
 /* End of the usage month (start of the next one) in the app's zone. */
 static int64_t month_end(int32_t month, int tz)
 {
@@ -103,19 +115,24 @@ static int64_t month_end(int32_t month, int tz)
   return imc_day_start(imc_days_from_civil(y, m, imc_days_in_month(y, m)) + 1, tz);
 }
 
+/* Issue inside the caller's transaction. Everything that can refuse an app
+ * (book, orders, pricing) runs before the first write; *wrote = 1 once the
+ * bill row is written (a later failure must roll the transaction back). */
 static int issue_txn(store_t *s, const store_app_t *a, int32_t month, int64_t now_s, int tz, meter_orders_fn fn, void *ud,
-                     store_bill_t *out, int *existed, char *err, size_t cap)
+                     store_bill_t *out, int *existed, int *wrote, char *err, size_t cap)
 {
+  *wrote = *existed = 0;
   int rc = store_bill_get(s, a->sdkappid, month, out);
   if (!rc) { *existed = 1; return 0; }
   if (rc != IMC_E_NOTFOUND) return rc;
   char *json;
   int64_t t[3];
-  if ((rc = meter_bill_compute(s, a->sdkappid, month, tz, fn, ud, &json, t, err, cap))) return rc;
+  if ((rc = compute_app(s, a, month, tz, fn, ud, &json, t, err, cap))) return rc;
   store_bill_t in = { .sdkappid = a->sdkappid, .customer_id = a->customer_id, .month = month, .issued_at_s = now_s,
                       .total_fen = t[0], .prepaid_fen = t[1], .postpaid_fen = t[2], .body = json };
   rc = store_bill_insert(s, &in, out);
   if (rc) { free(json); return rc; }
+  *wrote = 1;
   if (out->postpaid_fen > 0) { /* P-14: paid from the wallet when it covers the bill, else open */
     char reason[80], ref[48];
     snprintf(reason, sizeof reason, "bill %s", out->number);
@@ -143,7 +160,8 @@ int meter_bill_issue(store_t *s, int in_txn, uint32_t app, int32_t month, int64_
     return imc_errf(err, cap, IMC_E_BILL_MONTH, "%04d-%02d has not ended yet: its bill is issued on the 1st of the next month",
                     month / 100, month % 100);
   if (!in_txn && (rc = store_exec(s, "BEGIN IMMEDIATE"))) return imc_errf(err, cap, rc, "the database is busy");
-  rc = issue_txn(s, &a, month, now_s, tz, fn, ud, out, existed, err, cap);
+  int wrote;
+  rc = issue_txn(s, &a, month, now_s, tz, fn, ud, out, existed, &wrote, err, cap);
   if (!in_txn) {
     if (!rc && (rc = store_exec(s, "COMMIT"))) imc_errf(err, cap, rc, "storing the bill failed");
     if (rc) store_exec(s, "ROLLBACK");
@@ -170,6 +188,17 @@ static void on_app(void *ud, const store_app_t *a)
 
 #define RUN_BATCH 1000 /* apps per transaction of the bill run */
 
+/* Billing zones by region, looked up once per run. */
+typedef struct zones { int n; struct { char region[24]; int tz; } z[16]; } zones_t;
+
+static int zone_of(store_t *s, zones_t *zs, const store_app_t *a, int default_tz, int *tz)
+{
+  for (int i = 0; i < zs->n; i++) if (!strcmp(zs->z[i].region, a->region)) { *tz = zs->z[i].tz; return 0; }
+  int rc = meter_app_zone(s, a->sdkappid, default_tz, tz);
+  if (!rc && zs->n < 16) { snprintf(zs->z[zs->n].region, sizeof zs->z[0].region, "%s", a->region); zs->z[zs->n++].tz = *tz; }
+  return rc;
+}
+
 int meter_bill_run(store_t *s, int in_txn, int32_t month, int64_t now_s, int default_tz, meter_orders_fn fn, void *ud,
                    meter_bill_run_stats_t *st, char *err, size_t cap)
 {
@@ -180,37 +209,36 @@ int meter_bill_run(store_t *s, int in_txn, int32_t month, int64_t now_s, int def
     return imc_errf(err, cap, IMC_E_BILL_MONTH, "%04d-%02d has not ended yet: its bill run is on the 1st of the next month",
                     month / 100, month % 100);
   app_ids_t ids = { 0 }; /* ids first: issuing writes while the list is read */
-  int rc = store_app_list(s, 0, on_app, &ids), open = 0;
+  zones_t zs = { 0 };
+  int rc = store_app_list(s, 0, on_app, &ids), open = 0, batch = 0;
   if (!rc && ids.nomem) rc = IMC_E_NOMEM;
   for (size_t i = 0; !rc && i < ids.n; i++) {
+    store_app_t a;
+    int tz, existed, wrote;
+    if ((rc = store_app_get(s, ids.v[i], &a)) || (rc = zone_of(s, &zs, &a, default_tz, &tz))) break;
+    if (a.created_at_s >= month_end(month, tz)) continue; /* created after the month: nothing to bill */
+    if (now_s < month_end(month, tz)) { rc = imc_errf(err, cap, IMC_E_BILL_MONTH, "app %u: %04d-%02d has not ended in its zone", a.sdkappid, month / 100, month % 100); break; }
     if (!in_txn && !open) {
       if ((rc = store_exec(s, "BEGIN IMMEDIATE"))) { imc_errf(err, cap, rc, "the database is busy"); break; }
       open = 1;
     }
-    store_app_t a;
-    int tz, existed;
-    if ((rc = store_app_get(s, ids.v[i], &a)) || (rc = meter_app_zone(s, a.sdkappid, default_tz, &tz))) break;
-    if (a.created_at_s >= month_end(month, tz)) continue; /* created after the month: nothing to bill */
     st->apps++;
     store_bill_t b;
     char why[256];
-    if ((rc = store_exec(s, "SAVEPOINT bill_app"))) break;
-    int r = meter_bill_issue(s, 1, a.sdkappid, month, now_s, default_tz, fn, ud, &b, &existed, why, sizeof why);
-    if (r) store_exec(s, "ROLLBACK TO bill_app"); /* the app's writes only */
-    if ((rc = store_exec(s, "RELEASE bill_app"))) break;
-    if (r == IMC_E_BILL_MONTH || r == IMC_E_IO || r == IMC_E_BUSY || r == IMC_E_NOMEM) { rc = imc_errf(err, cap, r, "%s", why); break; }
+    int r = issue_txn(s, &a, month, now_s, tz, fn, ud, &b, &existed, &wrote, why, sizeof why);
+    if (r && (wrote || r == IMC_E_IO || r == IMC_E_BUSY || r == IMC_E_NOMEM)) { rc = imc_errf(err, cap, r, "app %u: %s", a.sdkappid, why[0] ? why : imc_strerror(r)); break; }
     if (r) { if (!st->failed++) imc_errf(err, cap, r, "%s", why); continue; }
     if (existed) st->existing++;
     else { st->issued++; st->paid += b.paid; }
     free(b.body);
-    if (open && st->apps % RUN_BATCH == 0) {
-      open = 0;
-      if ((rc = store_exec(s, "COMMIT"))) imc_errf(err, cap, rc, "committing bills failed");
+    if (open && ++batch == RUN_BATCH) {
+      open = batch = 0;
+      if ((rc = store_exec(s, "COMMIT"))) { imc_errf(err, cap, rc, "committing bills failed"); open = 1; }
     }
   }
   if (open) {
     if (!rc && (rc = store_exec(s, "COMMIT"))) imc_errf(err, cap, rc, "committing bills failed");
-    if (rc) store_exec(s, "ROLLBACK");
+    if (rc) store_exec(s, "ROLLBACK"); /* this batch only: earlier batches stay, a rerun finishes */
   }
   free(ids.v);
   return rc;

@@ -266,6 +266,17 @@ int64_t meter_dau(const meter_t *m, uint32_t app, int32_t yyyymmdd)
   return d ? (int64_t)d->users.card : 0;
 }
 
+int meter_seen(const meter_t *m, uint32_t app, uint32_t user_no, int32_t yyyymmdd, int *in_day, int *in_month)
+{
+  *in_day = *in_month = 0;
+  const mday_t *d = day_find(m, app, yyyymmdd);
+  if (d) *in_day = meter_uset_has(&d->users, user_no);
+  const mapp_t *a = app_find(m, app);
+  for (int k = 0; a && k < MONTH_SLOTS; k++)
+    if (a->months[k] && a->months[k]->yyyymm == yyyymmdd / 100) *in_month = meter_uset_has(&a->months[k]->users, user_no);
+  return 0;
+}
+
 void meter_month(const meter_t *m, uint32_t app, int32_t yyyymm, meter_month_t *out)
 {
   memset(out, 0, sizeof *out);

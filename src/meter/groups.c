@@ -49,6 +49,7 @@ int meter_groups_days(const meter_group_iv_t *iv, size_t n, int live, int64_t fi
       o->net_new += st[j].delta;
       if (count > o->peak) o->peak = count;
     }
+    o->end = count;
   }
   *accumulated = created_total;
   free(st);

@@ -78,6 +78,11 @@ void meter_advance(meter_t *m, int64_t now_s);
  * user_no 0, IMC_E_NOMEM. */
 int meter_login(meter_t *m, uint32_t app, uint32_t user_no, int64_t t_s);
 
+/* Whether user_no is already counted on day yyyymmdd and in its month
+ * (a login now would not raise DAU / MAU): the free-quota checks of the
+ * login path ask before they admit a login. Always 0. */
+int meter_seen(const meter_t *m, uint32_t app, uint32_t user_no, int32_t yyyymmdd, int *in_day, int *in_month);
+
 /* DAU of day yyyymmdd (0 if the day has no event or left the window). */
 int64_t meter_dau(const meter_t *m, uint32_t app, int32_t yyyymmdd);
 
@@ -182,6 +187,7 @@ typedef struct meter_group_day {
   int64_t peak;                /* max groups in existence at any instant of the day (M-4) */
   int64_t net_new;             /* created that day − dissolved that day */
   int64_t created;             /* created that day */
+  int64_t end;                 /* in existence at the end of the day */
 } meter_group_day_t;
 
 /* Daily group figures for ndays days starting at day index first_day in zone
@@ -214,6 +220,7 @@ typedef struct meter_day_row {
   int64_t dau, groups, live_groups_peak, net_new_groups, bandwidth_peak_mbps;
   int64_t c2c_msgs, group_msgs, rest_calls, conn_peak, registrations;
   int64_t call_minutes[METER_CALL_KINDS];
+  int64_t groups_created, groups_end; /* non-live groups created that day, in existence at its end */
   int imported;                /* an imported figure raised a value of this day */
 } meter_day_row_t;
 
@@ -256,6 +263,28 @@ int64_t meter_mbps(int64_t bps);
  * IMC_E_IO / IMC_E_BUSY. *doc_id = the stored document's id. */
 int meter_import(struct store *s, uint32_t app, int32_t yyyymm, const char *source, const char *text, size_t len,
                  int64_t now_s, int64_t *doc_id, char *err, size_t errcap);
+
+/* The last METER_APPINFO_DAYS days before today (at now_s, app's zone),
+ * oldest first: the daily rows of meter_report and the number of accounts
+ * registered up to the end of each day (openconfigsvr/getappinfo). 0,
+ * IMC_E_NOTFOUND (app), storage errors. */
+#define METER_APPINFO_DAYS 30
+typedef struct meter_appinfo {
+  meter_day_row_t days[METER_APPINFO_DAYS];
+  int64_t reg_total[METER_APPINFO_DAYS];
+} meter_appinfo_t;
+int meter_appinfo(struct store *s, uint32_t app, int64_t now_s, int default_tz, meter_appinfo_t *out);
+
+/* Record call minutes (M-6) of one call, identified by event_id (1-64
+ * bytes, unique per app), on date ("YYYY-MM-DD"; NULL: today at now_s) in
+ * the app's zone. A replay with the same values changes nothing
+ * (*replayed = 1). *day_out = yyyymmdd. Errors with a reason in err:
+ * IMC_E_INVAL (kind, minutes 1..10^9, event id, date), IMC_E_NOTFOUND (app),
+ * IMC_E_METER_LATE (a future day or more than 35 days back), IMC_E_EXISTS
+ * (the id was used with other values), storage errors. */
+int meter_record_minutes(struct store *s, uint32_t app, const char *kind, int64_t minutes, const char *event_id,
+                         const char *date, int64_t now_s, int default_tz, int32_t *day_out, int *replayed,
+                         char *err, size_t errcap);
 
 /* ---- bills (bills.c): the monthly bill run, numbered immutable bills -------- */
 #define METER_BILL_GRACE_DAYS 7      /* P-14, P-45: an unpaid bill is overdue 7 days after issue */
@@ -304,10 +333,11 @@ typedef struct meter_bill_run_stats {
 /* The bill run of usage month yyyymm (at 00:00 on the 1st of the next month,
  * L-6, P-14): meter_bill_issue for every app created before the month ended,
  * committed in batches of 1,000 apps (or inside the caller's transaction
- * when in_txn, e.g. a writer job), each app in its own savepoint: a crash
- * half-way loses nothing committed, and a second run bills no app twice and
- * skips none. An app that cannot be billed is counted in failed (first
- * reason in err) and the run goes on. 0, or IMC_E_BILL_MONTH (the month has
+ * when in_txn, e.g. a writer job): a crash half-way loses nothing
+ * committed, and a second run bills no app twice and skips none. An app that
+ * cannot be billed (book, orders, pricing — refused before anything is
+ * written) is counted in failed (first reason in err) and the run goes on; a
+ * storage error stops the run and rolls back the batch in progress. 0, or IMC_E_BILL_MONTH (the month has
  * not ended) / storage errors that stop the run. */
 int meter_bill_run(struct store *s, int in_txn, int32_t yyyymm, int64_t now_s, int default_tz, meter_orders_fn orders, void *ud,
                    meter_bill_run_stats_t *out, char *err, size_t errcap);

@@ -4,6 +4,7 @@
  * from usage_reg, merged with
  * imported figures (docs/metering.md "Imported usage"). */
 #include "meter/meter.h"
+#include "meter/meter_int.h"
 #include "store/store.h"
 #include "util/date.h"
 #include "util/err.h"
@@ -112,6 +113,8 @@ static int groups(store_t *s, rep_ctx_t *c, int64_t first_day)
     r->days[i].groups = g[i].peak;
     r->days[i].net_new_groups = g[i].net_new;
     r->days[i].live_groups_peak = lg[i].peak;
+    r->days[i].groups_created = g[i].created;
+    r->days[i].groups_end = g[i].end;
   }
   r->accumulated_groups = acc;
   return 0;
@@ -121,9 +124,14 @@ int meter_report(store_t *s, uint32_t app, int32_t yyyymm, int default_tz, meter
 {
   int y = yyyymm / 100, mo = yyyymm % 100;
   if (mo < 1 || mo > 12 || y < 1970 || y > 9999) return IMC_E_INVAL;
-  memset(out, 0, sizeof *out);
   int tz, rc = meter_app_zone(s, app, default_tz, &tz);
-  if (rc) return rc;
+  return rc ? rc : meter__report_tz(s, app, yyyymm, tz, out);
+}
+
+int meter__report_tz(store_t *s, uint32_t app, int32_t yyyymm, int tz, meter_report_t *out)
+{
+  int y = yyyymm / 100, mo = yyyymm % 100, rc;
+  memset(out, 0, sizeof *out);
   meter_report_t *r = out;
   r->app = app;
   r->month = yyyymm;

@@ -30,6 +30,46 @@
  * allows). Features take current = adding = 0. Refusals of a limit the app
  * is already above (after a downgrade) are the same refusals: data above a
  * lower limit is kept, nothing new may be added until under it.
+ *
+ * Enforcement points (P = &app->plan of tenant_registry_app(); the server's
+ * registry keeps it current, tenant.h; now = imc_clock_now_s()):
+ *   account_import, multiaccount_import (each new item)
+ *       plan_check(P, now, PLAN_L_USERS, accounts_in_app, 1, &v)              70398
+ *   friend add / import / accept
+ *       plan_check(P, now, PLAN_L_FRIENDS, own_friends, n_new, &v)            30010
+ *       plan_check(P, now, PLAN_L_FRIENDS_PEER, peer_friends, 1, &v)          30014
+ *   create with members, add / import member, join, accept (non-live types; per user)
+ *       plan_check(P, now, PLAN_L_GROUPS_PER_USER, groups_user_joined, 1, &v) 10037
+ *   create / import member list, MaxMemberNum on create and modify
+ *       plan_check(P, now, PLAN_L_MEMBERS_INITIAL, 0, n_or_max_member_num, &v) 10038
+ *   add / join / accept into an existing non-live group
+ *       plan_check(P, now, PLAN_L_MEMBERS, members_now, n_new, &v)            10014
+ *   create / import a non-live group (dissolved groups not counted)
+ *       plan_check(P, now, PLAN_L_GROUPS, nonlive_groups, 1, &v)              10058
+ *   create an AVChatRoom
+ *       plan_check(P, now, PLAN_L_AVCHATROOMS, avchatrooms, 1, &v)            10036
+ *   create / import any group (net of today's dissolutions of today's groups)
+ *       plan_check(P, now, PLAN_L_DAILY_NEW_GROUPS, net_new_today, 1, &v)     10006
+ *       BChatRoom also PLAN_L_DAILY_NEW_BCHATROOMS with today's net BChatRooms 10006
+ *   MaxMemberNum above plan_big_group_floor(P) (P-17)
+ *       plan_check(P, now, PLAN_L_BIG_GROUPS, customer_big_groups, 1, &v)     10038
+ *   login that opens the long connection, user not yet counted today / this month
+ *       plan_check(P, now, PLAN_L_FREE_DAU, dau_today, 1, &v)                 72000
+ *       plan_check(P, now, PLAN_L_FREE_MAU, mau_month, 1, &v)                 72000
+ *   second login on the same platform
+ *       plan_check(P, now, PLAN_F_MULTI_DEVICE, 0, 0, &v) != 0 -> kick the older one (today's behaviour)
+ *   send to an AVChatRoom: plan_check_live_element(P, MsgType, &v) per element  10007
+ *   AVChatRoom join: PLAN_F_LIVE_GROUP_HISTORY decides whether earlier messages are sent
+ *   history, sync, purge job: plan_limit(P, now, PLAN_L_HISTORY_DAYS / PLAN_L_C2C_HISTORY_DAYS)
+ *   conversation list: plan_limit(P, now, PLAN_L_RECENT_CONVERSATIONS)
+ *   feature endpoints: plan_check(P, now, PLAN_F_x, 0, 0, &v) — all-member push 90045,
+ *       community 11000, targeted group messages / group counters 10059, message
+ *       extensions 10008, live-group member list / broadcast / bans 10007, user status
+ *       72001, conversation marks / groups 7013; read receipts:
+ *       plan_check_read_receipts(P, now, group_type, group_max_members, &v).
+ * The reply carries ErrorCode imc_err_compat(rc) and ErrorInfo v.msg.
+ * Before any of these, a suspended app is refused: tenant_app_refusal(app)
+ * (60020 lapsed package, 60016 otherwise) at login and on every REST call.
  */
 #ifndef IMC_PLAN_H
 #define IMC_PLAN_H

@@ -196,6 +196,10 @@ static void limit_editions(mb_t *b, const plan_scheme_t *p, plan_item_t w)
   put(b, "; %s editions:", bill_scheme_name(p->scheme));
   for (int e = 0; e < p->neditions; e++) {
     int64_t v = p->ed[e].value[w], m = plan_edition_max(p->scheme, e, w);
+    if ((w == PLAN_L_FREE_DAU || w == PLAN_L_FREE_MAU) && v == PLAN_UNLIMITED) {
+      put(b, "%s %s %s", e ? "," : "", p->ed[e].code, p->ed[e].overage ? "no cap (overage billed)" : "no cap");
+      continue;
+    }
     put(b, "%s %s %s", e ? "," : "", p->ed[e].code, num(v, x, sizeof x));
     if (m != v) put(b, " (add-ons up to %s)", num(m, y, sizeof y));
   }
@@ -224,8 +228,12 @@ static int bad(plan_verdict_t *out, const char *why)
 int plan_check(const plan_app_t *app, int64_t now_s, plan_item_t what, int64_t current, int64_t adding,
                plan_verdict_t *out)
 {
-  memset(out, 0, sizeof *out);
+  /* field by field, not memset: the allowed path is the hot one (a 340-byte
+   * clear was 80% of its cost) */
+  out->err = 0;
   out->what = what;
+  out->limit = 0;
+  out->msg[0] = 0;
   const plan_scheme_t *p = scheme_of(app);
   if (!p) return bad(out, "app facts not initialised (plan_app_init)");
   if ((unsigned)what >= PLAN__COUNT) return bad(out, "unknown item");
@@ -293,7 +301,10 @@ int plan_check_read_receipts(const plan_app_t *app, int64_t now_s, const char *g
 
 int plan_check_live_element(const plan_app_t *app, const char *elem_type, plan_verdict_t *out)
 {
-  memset(out, 0, sizeof *out);
+  out->err = 0;
+  out->what = PLAN__COUNT;
+  out->limit = 0;
+  out->msg[0] = 0;
   const plan_scheme_t *p = scheme_of(app);
   if (!p) return bad(out, "app facts not initialised (plan_app_init)");
   if (in_list(&p->live_elements, elem_type)) return 0;

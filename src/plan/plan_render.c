@@ -151,6 +151,7 @@ static void markdown(rb_t *b, int all, bill_scheme_t only)
          "    imcloud app suspend|resume --sdkappid N\n"
          "    imcloud app auto-renew --sdkappid N on|off\n"
          "    imcloud app state --sdkappid N [--at YYYY-MM-DD]\n"
+         "    imcloud app push-approve --sdkappid N [on|off]\n"
          "    imcloud addon buy --sdkappid N ADDON[=VALUE] [--at YYYY-MM-DD] [--reference REF]\n"
          "    imcloud addon list --sdkappid N [--at YYYY-MM-DD]\n\n"
          "(each takes `--data DIR` and `--json`).\n\n"
@@ -176,9 +177,11 @@ static void markdown(rb_t *b, int all, bill_scheme_t only)
          "- Edition changes: trial -> pro / ultimate cannot be undone (P-44: trial is never sold); a\n"
          "  legacy app becomes its region's free edition (s2022 trial, intl developer) only with\n"
          "  `--approved` (P-07), then upgrades; a change to a lower paid edition (intl Pro -> Standard,\n"
-         "  P-57, drops push and community) applies from its day for postpaid packages and after the\n"
-         "  higher prepaid package's period otherwise. Data above a new, lower limit is kept; nothing\n"
-         "  new may be added until the app is under it.\n"
+         "  P-57, drops push and community) applies from its day for postpaid packages; a lower prepaid\n"
+         "  package is refused while a higher one runs (order it in the grace days after it). Data above\n"
+         "  a new, lower limit is kept; nothing new may be added until the app is under it.\n"
+         "- International Pro's all-member push is enabled on application: `app push-approve` records\n"
+         "  the operator's approval time; the gate opens the book's delay later.\n"
          "- The server keeps each app's facts for the check in its registry (`tenant_app_t.plan`,\n"
          "  refreshed on load and by `tenant_registry_refresh_plans`).\n");
   for (int s = 0; s < BILL_SCHEME__COUNT; s++) {

@@ -167,7 +167,8 @@ static const char *const migrations[] = {
   X(ORDER_INS, "INSERT INTO orders(sdkappid,customer_id,at,kind,item,value,value_name,anchor_day,period,start_day," \
                "end_day,book,price_fen,pay,ledger_id,reference) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)") \
   X(ORDER_REF, "SELECT " ORDER_COLS " FROM orders WHERE sdkappid=?1 AND reference=?2") \
-  X(ORDER_EACH, "SELECT " ORDER_COLS " FROM orders WHERE sdkappid=?1 ORDER BY id")
+  X(ORDER_EACH, "SELECT " ORDER_COLS " FROM orders WHERE sdkappid=?1 ORDER BY id") \
+  X(ORDER_ALL, "SELECT " ORDER_COLS " FROM orders ORDER BY sdkappid, id")
 
 enum {
 #define X(name, sql) S_##name,
@@ -750,10 +751,10 @@ static int sq_order_get_ref(store_t *s, uint32_t sdkappid, const char *reference
 
 static int sq_order_each(store_t *s, uint32_t sdkappid, store_order_cb cb, void *ud)
 {
-  sqlite3_stmt *st = stmt(Q(s), S_ORDER_EACH);
+  sqlite3_stmt *st = stmt(Q(s), sdkappid ? S_ORDER_EACH : S_ORDER_ALL);
   int rc;
   if (!st) return IMC_E_IO;
-  sqlite3_bind_int64(st, 1, sdkappid);
+  if (sdkappid) sqlite3_bind_int64(st, 1, sdkappid);
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     store_order_t o;
     row_order(st, &o);
@@ -762,6 +763,7 @@ static int sq_order_each(store_t *s, uint32_t sdkappid, store_order_cb cb, void 
   sqlite3_reset(st);
   return map_rc(rc);
 }
+
 
 static const store_vtab_t sqlite_vtab = {
   1, "sqlite", sq_close, sq_exec, sq_data_version, sq_meta_get, sq_meta_set,

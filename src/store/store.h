@@ -332,8 +332,9 @@ int store_changes_since(store_t *s, int64_t after_seq, int limit, store_change_c
 
 /* Orders (append-only; the database refuses updates and deletes). insert:
  * IMC_E_EXISTS when the app already has that reference (callers look it up
- * first: tenant_order_place treats a replay as a no-op). get_ref:
- * IMC_E_NOTFOUND. each: oldest first. */
+ * first: the tenant order functions treat a replay as a no-op). get_ref:
+ * IMC_E_NOTFOUND. each: one app's orders oldest first, or with sdkappid 0
+ * every order by app, then oldest first (one query for the registry). */
 int store_order_insert(store_t *s, const store_order_t *o, int64_t *id);
 int store_order_get_ref(store_t *s, uint32_t sdkappid, const char *reference, store_order_t *out);
 int store_order_each(store_t *s, uint32_t sdkappid, store_order_cb cb, void *ud);

@@ -96,3 +96,10 @@ int tenant_lifecycle(const store_app_t *app, const store_order_t *orders, int n,
   }
   return 0;
 }
+
+int tenant_app_refusal(const tenant_app_t *a)
+{
+  if (a->lc_state == TENANT_LC_LAPSED) return IMC_E_PLAN_EXPIRED;   /* 60020: the package lapsed (P-45) */
+  if (strcmp(a->rec.status, "active")) return IMC_E_APP_DISABLED;   /* 60016: suspended by the operator */
+  return 0;
+}

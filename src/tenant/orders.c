@@ -9,13 +9,18 @@
  * entry and is recorded, all in one transaction: a short balance
  * (IMC_E_WALLET_FUNDS) or any other refusal writes nothing. References are
  * idempotent: the same reference again returns the stored order (replayed).
+ * Each function owns a transaction (BEGIN IMMEDIATE) when called outside
+ * one (the CLI) and nests in a SAVEPOINT inside one (a writer-thread job of
+ * the server, e.g. an operator API endpoint).
  * Per-app settings that are not columns of apps live in the store's meta
- * table: "app.<sdkappid>.auto_renew" ("1"/"0") and
- * "app.<sdkappid>.suspended_by" ("lapse" / "operator"). */
+ * table: "app.<sdkappid>.auto_renew" ("1"/"0"),
+ * "app.<sdkappid>.suspended_by" ("lapse" / "operator") and
+ * "app.<sdkappid>.push_approved_at" (unix seconds). */
 #include "billing/billing.h"
 #include "tenant/tenant.h"
 #include "util/date.h"
 #include "util/err.h"
+#include "util/num.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -40,6 +45,29 @@ static void ymd(int64_t day, char *out, size_t cap)
   int y, m, d;
   imc_civil_from_days(day, &y, &m, &d);
   snprintf(out, cap, "%04d-%02d-%02d", y, m, d);
+}
+
+/* ---- transactions: own one from the CLI, nest in a writer job's ------------------- */
+typedef struct txn { store_t *s; int nested; } txn_t;
+
+static int txn_open(txn_t *t, store_t *s)
+{
+  t->s = s;
+  t->nested = store_in_transaction(s);
+  return store_exec(s, t->nested ? "SAVEPOINT tenant_order" : "BEGIN IMMEDIATE");
+}
+
+/* Commit (rc == 0) or roll back everything since txn_open; returns rc, or
+ * the commit's error. */
+static int txn_close(txn_t *t, int rc)
+{
+  if (t->nested) {
+    if (rc) store_exec(t->s, "ROLLBACK TO tenant_order");
+    int rc2 = store_exec(t->s, "RELEASE tenant_order");
+    return rc ? rc : rc2;
+  }
+  if (rc) { store_exec(t->s, "ROLLBACK"); return rc; }
+  return store_exec(t->s, "COMMIT");
 }
 
 /* ---- loading ------------------------------------------------------------------ */
@@ -78,6 +106,7 @@ int tenant_app_state(store_t *s, uint32_t sdkappid, int64_t day, store_app_t *ap
   if ((rc = tenant_app_orders(s, sdkappid, &v, &n))) return rc;
   rc = tenant_lifecycle(app, v, n, day, lc);
   free(v);
+  if (!rc) rc = tenant_app_push_approved(s, sdkappid, &lc->plan.push_approved_at_s);
   return rc;
 }
 
@@ -111,6 +140,27 @@ int tenant_app_set_auto_renew(store_t *s, uint32_t sdkappid, int on)
   store_app_t a;
   int rc = store_app_get(s, sdkappid, &a);
   return rc ? rc : meta_app_set(s, sdkappid, "auto_renew", on ? "1" : "0");
+}
+
+int tenant_app_push_approved(store_t *s, uint32_t sdkappid, int64_t *at_s)
+{
+  char v[24];
+  int64_t t = 0;
+  int rc = meta_app_get(s, sdkappid, "push_approved_at", v, sizeof v);
+  if (!rc && v[0] && imc_parse_i64(v, 1, INT64_MAX, &t)) t = 0;
+  *at_s = rc ? 0 : t;
+  return rc;
+}
+
+int tenant_app_set_push_approved(store_t *s, uint32_t sdkappid, int64_t at_s)
+{
+  store_app_t a;
+  int rc = store_app_get(s, sdkappid, &a);
+  if (rc) return rc;
+  if (at_s < 0) return IMC_E_INVAL;
+  char v[24];
+  snprintf(v, sizeof v, "%lld", (long long)at_s);
+  return meta_app_set(s, sdkappid, "push_approved_at", at_s ? v : "");
 }
 
 int tenant_app_suspended_by(store_t *s, uint32_t sdkappid, char *buf, size_t cap)
@@ -247,18 +297,17 @@ static int ref_ok(place_t *p, const char *reference)
 static int run_txn(place_t *p, store_order_t *o, const bill_order_t *bo, int held, const char *set_edition, int64_t now_s,
                    store_order_t *out, int *replayed)
 {
-  int rc = store_exec(p->s, "BEGIN IMMEDIATE");
+  txn_t t;
+  int rc = txn_open(&t, p->s);
   if (rc) return failf(p->err, p->errcap, rc, "database busy");
   rc = replay(p, o, out, replayed);
-  if (rc == 1) { store_exec(p->s, "COMMIT"); return 0; }
+  if (rc == 1) return txn_close(&t, 0);
   if (!rc) rc = record(p, o, bo, held, now_s);
   if (!rc && set_edition) rc = store_app_set(p->s, p->app.sdkappid, "edition", set_edition);
-  if (rc) {
-    store_exec(p->s, "ROLLBACK");
+  if ((rc = txn_close(&t, rc))) {
     if (p->errcap && !p->err[0]) snprintf(p->err, p->errcap, "%s", imc_strerror(rc));
     return rc;
   }
-  if ((rc = store_exec(p->s, "COMMIT"))) return failf(p->err, p->errcap, rc, "commit failed");
   *out = *o;
   return 0;
 }
@@ -294,6 +343,21 @@ int tenant_app_upgrade(store_t *s, uint32_t sdkappid, const char *edition, int64
   if ((rc = book_in_force(&p, day))) goto done;
   tenant_lifecycle_t lc;
   if ((rc = tenant_lifecycle(&p.app, p.orders, p.norders, day, &lc))) goto done;
+  if (lc.state == TENANT_LC_ACTIVE && lc.package_edition > e) {
+    /* a prepaid higher package still runs: a lower one bought now would be
+     * paid for days it cannot apply (the highest package applies) */
+    for (int i = 0; i < p.norders; i++) {
+      const store_order_t *x = &p.orders[i];
+      if (strcmp(x->kind, "package") || strcmp(x->pay, "prepaid") || x->start_day > day || x->end_day < day ||
+          edition_of(&p, x->item) <= e)
+        continue;
+      char b[16];
+      ymd(x->end_day, b, sizeof b);
+      rc = failf(err, errcap, IMC_E_PLAN_EDITION_CHANGE, "the %s package runs until %s: order %s after it (during the grace days)",
+                 x->item, b, edition);
+      goto done;
+    }
+  }
   if (lc.state == TENANT_LC_ACTIVE && lc.package_edition == e) {
     char b[16];
     ymd(lc.package_end_day, b, sizeof b);
@@ -344,7 +408,7 @@ int tenant_app_renew(store_t *s, uint32_t sdkappid, int64_t day, const char *ref
   if (last->start_day > day) {
     char b[16];
     ymd(last->start_day, b, sizeof b);
-    rc = failf(err, errcap, IMC_E_PLAN_EDITION_CHANGE, "already renewed: the next period starts %s", b);
+    rc = failf(err, errcap, IMC_E_EXISTS, "already renewed: the next period starts %s", b);
     goto done;
   }
   if ((rc = book_in_force(&p, day))) goto done;
@@ -392,13 +456,20 @@ int tenant_addon_buy(store_t *s, uint32_t sdkappid, const char *addon, int64_t v
   snprintf(o.item, sizeof o.item, "%s", addon);
   o.value = value;
   snprintf(o.value_name, sizeof o.value_name, "%s", value_name ? value_name : "");
-  /* the same add-on held on that day: buying it again continues its period */
+  /* the same add-on held on that day: buying it again continues its period
+   * (one period ahead at most, like renew) */
   const store_order_t *cur = NULL;
   for (int i = 0; i < p.norders; i++) {
     const store_order_t *x = &p.orders[i];
     if (!strcmp(x->kind, "addon") && !strcmp(x->item, addon) && x->value == value && !strcmp(x->value_name, o.value_name) &&
-        x->start_day <= day && (!cur || x->end_day > cur->end_day))
+        (!cur || x->end_day > cur->end_day))
       cur = x;
+  }
+  if (cur && cur->start_day > day) {
+    char b[16];
+    ymd(cur->start_day, b, sizeof b);
+    rc = failf(err, errcap, IMC_E_EXISTS, "%s is already bought for the period starting %s", addon, b);
+    goto done;
   }
   int64_t start = day;
   if (cur && cur->end_day >= day) {
@@ -430,22 +501,23 @@ int tenant_app_legacy_to_trial(store_t *s, uint32_t sdkappid, int approved, int6
     return failf(err, errcap, IMC_E_PLAN_EDITION_CHANGE, "a legacy app becomes trial only after the operator approves the ticket (P-07): add --approved");
   bill_scheme_t to;
   if ((rc = bill_scheme_resolve(now_s, a.region, &to))) return failf(err, errcap, rc, "region %s", a.region); /* P-40, P-50 */
-  if ((rc = store_exec(s, "BEGIN IMMEDIATE"))) return failf(err, errcap, rc, "database busy");
+  txn_t t;
+  if ((rc = txn_open(&t, s))) return failf(err, errcap, rc, "database busy");
   rc = store_app_set(s, sdkappid, "scheme", bill_scheme_name(to));
   if (!rc) rc = store_app_set(s, sdkappid, "edition", bill_scheme_free_edition(to));
-  store_exec(s, rc ? "ROLLBACK" : "COMMIT");
+  rc = txn_close(&t, rc);
   return rc ? failf(err, errcap, rc, "%s", imc_strerror(rc)) : 0;
 }
 
 /* ---- suspension ----------------------------------------------------------------------------- */
 static int set_status(store_t *s, uint32_t sdkappid, const char *status, const char *by)
 {
-  int rc = store_exec(s, "BEGIN IMMEDIATE");
+  txn_t t;
+  int rc = txn_open(&t, s);
   if (rc) return rc;
   rc = store_app_set(s, sdkappid, "status", status);
   if (!rc) rc = meta_app_set(s, sdkappid, "suspended_by", by);
-  store_exec(s, rc ? "ROLLBACK" : "COMMIT");
-  return rc;
+  return txn_close(&t, rc);
 }
 
 int tenant_app_suspend(store_t *s, uint32_t sdkappid) { return set_status(s, sdkappid, "suspended", "operator"); }

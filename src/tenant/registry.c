@@ -133,16 +133,22 @@ static int load_accounts(tenant_registry_t *r, store_t *s)
 
 int tenant_registry_refresh_plans(tenant_registry_t *r, store_t *s, int64_t day)
 {
-  int first = 0;
+  store_order_t *v = NULL;
+  int n = 0, first = tenant_app_orders(s, 0, &v, &n); /* every order, by app then id: one query */
   for (size_t i = 0; i < r->apps.cap; i++) {
     tenant_app_t *a = r->apps.slots[i].val;
     if (!a) continue;
-    store_order_t *v = NULL;
-    int n = 0;
+    int rc = first;
     tenant_lifecycle_t lc;
-    int rc = tenant_app_orders(s, a->rec.sdkappid, &v, &n);
-    if (!rc) rc = tenant_lifecycle(&a->rec, v, n, day, &lc);
-    free(v);
+    if (!rc) {
+      int lo = 0, hi = n; /* first order of this app */
+      while (lo < hi) { int mid = (lo + hi) / 2; if (v[mid].sdkappid < a->rec.sdkappid) lo = mid + 1; else hi = mid; }
+      int end = lo;
+      while (end < n && v[end].sdkappid == a->rec.sdkappid) end++;
+      rc = tenant_lifecycle(&a->rec, v + lo, end - lo, day, &lc);
+    }
+    if (!rc && plan_edition_value(lc.plan.scheme, lc.plan.edition, PLAN_F_ALL_MEMBER_PUSH) == PLAN_FEAT_ON_APPLICATION)
+      rc = tenant_app_push_approved(s, a->rec.sdkappid, &lc.plan.push_approved_at_s);
     if (rc) {
       memset(&a->plan, 0, sizeof a->plan); /* not ready: refuse rather than guess */
       if (!first) first = rc;
@@ -151,6 +157,7 @@ int tenant_registry_refresh_plans(tenant_registry_t *r, store_t *s, int64_t day)
     a->plan = lc.plan;
     a->lc_state = lc.state;
   }
+  free(v);
   return first;
 }
 

@@ -104,7 +104,8 @@ typedef struct tenant_lifecycle {
  * record names neither), IMC_E_INVAL (region). */
 int tenant_lifecycle(const store_app_t *app, const store_order_t *orders, int n, int64_t day, tenant_lifecycle_t *out);
 
-/* Load all orders of an app, oldest first (*out malloc'd, caller frees). */
+/* Load all orders of an app, oldest first, or with sdkappid 0 of every app
+ * by app then oldest first (*out malloc'd, caller frees). */
 int tenant_app_orders(store_t *s, uint32_t sdkappid, store_order_t **out, int *n);
 /* Load the app and its orders and compute its state on `day`. */
 int tenant_app_state(store_t *s, uint32_t sdkappid, int64_t day, store_app_t *app, tenant_lifecycle_t *lc);
@@ -125,22 +126,24 @@ int tenant_app_state(store_t *s, uint32_t sdkappid, int64_t day, store_app_t *ap
  * upgrade: a package of `edition` from `day` (period 0); the app's edition
  * becomes it. IMC_E_BILL_EDITION (unknown), IMC_E_PLAN_EDITION_CHANGE (the
  * free edition — P-44: trial cannot be bought back; or that package already
- * covers the day: renew instead). While two packages run, the higher one
+ * covers the day: renew instead; or a higher prepaid package still runs:
+ * a lower one is ordered after it). While two packages run, the higher one
  * applies. An intl package is postpaid (P-51): recorded without a debit,
- * valid until changed. */
+ * valid until the next change. */
 int tenant_app_upgrade(store_t *s, uint32_t sdkappid, const char *edition, int64_t day, const char *reference,
                        int64_t now_s, store_order_t *out, int *replayed, char *err, size_t errcap);
 /* renew: the next period of the app's edition package (continues the
  * period from the first T; a new period from `day` when a whole period was
- * missed). IMC_E_PLAN_EDITION_CHANGE: no package of that edition ever, or
- * the next period is already bought. */
+ * missed). IMC_E_PLAN_EDITION_CHANGE: no package of that edition ever;
+ * IMC_E_EXISTS: the next period is already bought. */
 int tenant_app_renew(store_t *s, uint32_t sdkappid, int64_t day, const char *reference, int64_t now_s,
                      store_order_t *out, int *replayed, char *err, size_t errcap);
 /* addon buy: an add-on by name (imcloud quote's names) with a number
  * (member_cap=2000), a name (av_call=basic; value_name) or neither;
  * validated against the edition in force when its period starts (L-4;
- * trial: local audit only). Buying one still held continues its period.
- * IMC_E_BILL_ADDON, IMC_E_BILL_ADDON_FORBIDDEN (the offers in err). */
+ * trial: local audit only). Buying one still held continues its period;
+ * IMC_E_EXISTS when its next period is already bought. IMC_E_BILL_ADDON,
+ * IMC_E_BILL_ADDON_FORBIDDEN (the offers in err). */
 int tenant_addon_buy(store_t *s, uint32_t sdkappid, const char *addon, int64_t value, const char *value_name, int64_t day,
                      const char *reference, int64_t now_s, store_order_t *out, int *replayed, char *err, size_t errcap);
 /* P-07: a legacy app becomes its region's current scheme's free edition
@@ -156,6 +159,12 @@ int tenant_app_set_auto_renew(store_t *s, uint32_t sdkappid, int on);
 int tenant_app_suspend(store_t *s, uint32_t sdkappid);
 int tenant_app_resume(store_t *s, uint32_t sdkappid, int64_t day, char *err, size_t errcap);
 int tenant_app_suspended_by(store_t *s, uint32_t sdkappid, char *buf, size_t cap);
+/* International Pro's all-member push is enabled on application: when the
+ * operator approved it (unix seconds; 0 = not approved / withdrawn). The
+ * gate opens the book's delay (48 h) later (plan_check). tenant_app_state
+ * and the registry copy it into plan.push_approved_at_s. */
+int tenant_app_push_approved(store_t *s, uint32_t sdkappid, int64_t *at_s);
+int tenant_app_set_push_approved(store_t *s, uint32_t sdkappid, int64_t at_s);
 
 typedef struct tenant_run {
   tenant_lc_state_t state;   /* after the run */
@@ -224,6 +233,10 @@ size_t tenant_registry_account_count(const tenant_registry_t *r, uint32_t sdkapp
 
 int tenant_app_is_admin(const tenant_app_t *a, const char *identifier);
 int tenant_app_active(const tenant_app_t *a);
+/* Why a suspended app is refused (logins, REST): IMC_E_PLAN_EXPIRED (60020)
+ * when its package lapsed past the grace (as of the last plan refresh),
+ * IMC_E_APP_DISABLED (60016) for any other suspension; 0 when usable. */
+int tenant_app_refusal(const tenant_app_t *a);
 /* 1 on the scheme's free edition (trial, developer). */
 int tenant_app_free_edition(const tenant_app_t *a);
 

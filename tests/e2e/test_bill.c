@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "e2e.h"
 
@@ -114,6 +115,41 @@ static void test_p06_bill_equals_quote(void **st)
   assert_non_null(strstr(out, "total 5,000.00"));
 }
 
+/* The operator API lists the same stored bills. */
+static void test_operator_bills(void **st)
+{
+  (void)st;
+  char out[512], hdr[160], target[128];
+  static char body[1 << 16];
+  assert_int_equal(e2e_cli(&srv, out, sizeof out, "operator token --json"), 0);
+  json_t *t = json_loads(out, 0, NULL);
+  assert_non_null(t);
+  snprintf(hdr, sizeof hdr, "Authorization: Bearer %s\r\n", json_string_value(json_object_get(t, "token")));
+  json_decref(t);
+  /* the server learns the rotated token from the change log within one change_poll_ms: allow 10 s */
+  for (int i = 0; i < 200 && e2e_http(srv.port, "GET", "/operator/v1/customers", hdr, NULL, body, sizeof body) == 401; i++)
+    usleep(50 * 1000);
+  assert_int_equal(e2e_http(srv.port, "GET", "/operator/v1/customers/1/bills", hdr, NULL, body, sizeof body), 200);
+  json_t *o = json_loads(body, 0, NULL);
+  assert_non_null(o);
+  json_t *b = json_array_get(json_object_get(o, "bills"), 0);
+  assert_string_equal(json_string_value(json_object_get(b, "number")), "IMC-2026-10-000001");
+  assert_string_equal(json_string_value(json_object_get(b, "status")), "paid");
+  char app[24];
+  snprintf(app, sizeof app, "%lld", (long long)json_integer_value(json_object_get(b, "sdkappid")));
+  snprintf(target, sizeof target, "/operator/v1/apps/%s/bills", app);
+  json_t *cli = cli_json("bill --sdkappid %s --month 2026-10 --json", app);
+  assert_true(json_equal(b, cli));
+  json_decref(cli);
+  json_decref(o);
+  assert_int_equal(e2e_http(srv.port, "GET", target, hdr, NULL, body, sizeof body), 200);
+  o = json_loads(body, 0, NULL);
+  assert_int_equal(json_array_size(json_object_get(o, "bills")), 1);
+  json_decref(o);
+  assert_int_equal(e2e_http(srv.port, "GET", "/operator/v1/apps/7/bills", hdr, NULL, body, sizeof body), 404);
+  assert_int_equal(e2e_http(srv.port, "GET", "/operator/v1/customers/99/bills", hdr, NULL, body, sizeof body), 404);
+}
+
 static void test_bill_errors(void **st)
 {
   (void)st;
@@ -131,6 +167,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_p06_bill_equals_quote),
+    cmocka_unit_test(test_operator_bills),
     cmocka_unit_test(test_bill_errors),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

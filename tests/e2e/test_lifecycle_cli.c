@@ -149,6 +149,22 @@ static void test_life_cycle(void **st)
     if (rc != 2) fail_msg("imcloud %s: exit %d, want 2", bad[i], rc);
     assert_string_equal(out, "");
   }
+  /* intl Pro: postpaid package (no debit); all-member push approved now is still off (48 h) */
+  a = cli_json("app create --customer %lld --name world --region singapore", cust);
+  unsigned intl = (unsigned)json_integer_value(json_object_get(a, "sdkappid"));
+  json_decref(a);
+  b = balance(cust);
+  o = cli_json("app upgrade --sdkappid %u --edition pro", intl);
+  assert_string_equal(jstr(o, "order", "pay"), "postpaid");
+  json_decref(o);
+  assert_int_equal(balance(cust), b);
+  o = cli_json("app push-approve --sdkappid %u", intl);
+  assert_true(json_is_integer(json_object_get(json_object_get(o, "state"), "push_approved_at")));
+  assert_false(json_is_true(json_object_get(json_object_get(o, "state"), "all_member_push")));
+  json_decref(o);
+  o = cli_json("app push-approve --sdkappid %u off", intl);
+  assert_true(json_is_null(json_object_get(json_object_get(o, "state"), "push_approved_at")));
+  json_decref(o);
   /* P-44: back to trial is refused; an unknown app */
   assert_int_equal(e2e_cli(&box, out, sizeof out, "app upgrade --sdkappid %u --edition trial", app), 1);
   assert_int_equal(e2e_cli(&box, out, sizeof out, "app renew --sdkappid 1499999999"), 1);

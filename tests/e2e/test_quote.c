@@ -88,6 +88,12 @@ static void test_text_and_compare(void **st)
   json_t *trial = json_array_get(json_object_get(j, "editions"), 0);
   assert_true(json_is_true(json_object_get(trial, "breaks_limits")));
   json_decref(j);
+  /* issue 16: ultimate includes 200 members, unlimited AVChatRooms and 1,000 groups per user:
+   * 2,999 元 beats pro's 999 + 1,000 + 1,100 = 3,099 元 */
+  j = quote_json("--scheme s2022 --compare --bill-month 2026-10 --addon member_cap=200 --addon avchatroom_unlimited "
+                 "--addon groups_per_user=1000");
+  assert_string_equal(json_string_value(json_object_get(j, "cheapest")), "ultimate");
+  json_decref(j);
 }
 
 static void test_bad_input(void **st)
@@ -103,6 +109,10 @@ static void test_bad_input(void **st)
     "--scheme s2022 --edition pro --bill-month 2026-10 --addon teleport",
     "--scheme s2022 --edition pro --bill-month 2026-10 --json --usage /nonexistent/usage.json",
     "--scheme s2022 --bill-month 2026-10",
+    "--scheme s2022 --edition pro --bill-month 2026-10 --mau 5000",          /* issue 16: s2022 bills peak DAU */
+    "--scheme intl --edition standard --bill-month 2026-10 --peak-dau 5000", /* intl bills MAU */
+    "--scheme s2019 --edition trial --bill-month 2026-10 --c2c-roaming-months 1",
+    "--scheme legacy --edition legacy --bill-month 2026-10 --addon local_audit",
   };
   static char out[4096], err[4096];
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {

@@ -175,6 +175,9 @@ static void test_operator_usage(void **st)
   assert_non_null(t);
   snprintf(hdr, sizeof hdr, "Authorization: Bearer %s\r\n", json_string_value(json_object_get(t, "token")));
   json_decref(t);
+  /* the server learns the rotated token from the change log within one change_poll_ms: allow 10 s */
+  for (int i = 0; i < 200 && e2e_http(srv.port, "GET", "/operator/v1/customers", hdr, NULL, body, sizeof body) == 401; i++)
+    usleep(50 * 1000);
   char target[128];
   snprintf(target, sizeof target, "/operator/v1/apps/%u/usage?month=2026-11", app);
   /* the running server learns the new token from the change log (change_poll_ms) */
@@ -199,6 +202,66 @@ static void test_operator_usage(void **st)
   assert_int_equal(e2e_http(srv.port, "GET", target, hdr, NULL, body, sizeof body), 400);
   assert_int_equal(e2e_http(srv.port, "GET", "/operator/v1/apps/7/usage?month=2026-11", hdr, NULL, body, sizeof body), 404);
   assert_int_equal(e2e_http(srv.port, "GET", target, NULL, NULL, body, sizeof body), 401);
+  /* call minutes through the API: counted once, on the test clock's day (30 Nov) */
+  snprintf(target, sizeof target, "/operator/v1/apps/%u/call-minutes", app);
+  static const char rec[] = "{\"kind\":\"audio\",\"minutes\":12,\"event_id\":\"api-call-1\"}";
+  assert_int_equal(e2e_http(srv.port, "POST", target, hdr, rec, body, sizeof body), 201);
+  assert_non_null(strstr(body, "\"date\":\"2026-11-30\""));
+  assert_int_equal(e2e_http(srv.port, "POST", target, hdr, rec, body, sizeof body), 200);
+  assert_non_null(strstr(body, "\"replayed\":true"));
+  assert_int_equal(e2e_http(srv.port, "POST", target, hdr, "{\"kind\":\"audio\",\"minutes\":13,\"event_id\":\"api-call-1\"}", body, sizeof body), 409);
+  assert_int_equal(e2e_http(srv.port, "POST", target, hdr, "{\"kind\":\"smell\",\"minutes\":1,\"event_id\":\"x\"}", body, sizeof body), 400);
+  assert_int_equal(e2e_http(srv.port, "POST", target, hdr, "{\"kind\":\"audio\",\"minutes\":1,\"event_id\":\"y\",\"date\":\"2026-10-01\"}", body, sizeof body), 400);
+  assert_non_null(strstr(body, "METER_LATE"));
+  json_t *u = usage_json("2026-11");
+  assert_int_equal(day_field(u, 30, "dau"), 3);
+  assert_int_equal(json_integer_value(json_object_get(json_object_get(u, "call_minutes"), "audio")), 12);
+  json_decref(u);
+}
+
+/* openconfigsvr/getappinfo: the 30 days before today (test clock: 30 Nov), from the metered and imported figures. */
+static void test_getappinfo(void **st)
+{
+  (void)st;
+  static char body[1 << 17];
+  char path[400], out[1024];
+  snprintf(path, sizeof path, "%s/nov.json", srv.dir);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs("{\"days\": [{\"date\": \"2026-11-15\", \"dau\": 77}]}", f);
+  fclose(f);
+  assert_int_equal(e2e_cli(&srv, out, sizeof out, "usage import --sdkappid %u '%s'", app, path), 0);
+  assert_int_equal(e2e_v4(srv.port, app, key, "administrator", "openconfigsvr/getappinfo", "{}", body, sizeof body), 200);
+  json_t *o = json_loads(body, 0, NULL);
+  assert_non_null(o);
+  assert_int_equal(json_integer_value(json_object_get(o, "ErrorCode")), 0);
+  json_t *res = json_object_get(o, "Result");
+  assert_int_equal(json_array_size(res), 30);
+  assert_string_equal(json_string_value(json_object_get(json_array_get(res, 0), "Date")), "20261031");
+  assert_string_equal(json_string_value(json_object_get(json_array_get(res, 29), "Date")), "20261129");
+  json_t *d15 = json_array_get(res, 15);
+  assert_string_equal(json_string_value(json_object_get(d15, "Date")), "20261115");
+  assert_string_equal(json_string_value(json_object_get(d15, "ActiveUserNum")), "77");
+  char appid[16];
+  snprintf(appid, sizeof appid, "%u", app);
+  assert_string_equal(json_string_value(json_object_get(d15, "AppId")), appid);
+  assert_string_equal(json_string_value(json_object_get(d15, "RegistUserNumTotal")), "0"); /* accounts came on the 30th */
+  assert_null(json_object_get(d15, "APNSMsgNum"));                                          /* not metered: not invented */
+  json_decref(o);
+  assert_int_equal(e2e_v4(srv.port, app, key, "administrator", "openconfigsvr/getappinfo",
+                          "{\"RequestField\":[\"ActiveUserNum\",\"Date\"]}", body, sizeof body), 200);
+  o = json_loads(body, 0, NULL);
+  assert_int_equal(json_object_size(json_array_get(json_object_get(o, "Result"), 15)), 2);
+  json_decref(o);
+  assert_int_equal(e2e_v4(srv.port, app, key, "administrator", "openconfigsvr/getappinfo",
+                          "{\"RequestField\":[\"APNSMsgNum\"]}", body, sizeof body), 200);
+  assert_non_null(strstr(body, "\"ErrorCode\":70402"));
+  assert_non_null(strstr(body, "APNSMsgNum is not metered"));
+  assert_int_equal(e2e_v4(srv.port, app, key, "administrator", "openconfigsvr/getappinfo",
+                          "{\"RequestField\":\"Date\"}", body, sizeof body), 200);
+  assert_non_null(strstr(body, "\"ErrorCode\":60015"));
+  assert_int_equal(e2e_v4(srv.port, app, key, "u1", "openconfigsvr/getappinfo", "{}", body, sizeof body), 200);
+  assert_non_null(strstr(body, "\"ErrorCode\":60010"));                                   /* admins only */
 }
 
 int main(void)
@@ -209,6 +272,7 @@ int main(void)
     cmocka_unit_test(test_record_minutes_once),
     cmocka_unit_test(test_csv_and_usage_errors),
     cmocka_unit_test(test_operator_usage),
+    cmocka_unit_test(test_getappinfo),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

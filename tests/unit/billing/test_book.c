@@ -128,10 +128,25 @@ static void test_timeline(void **st)
   assert_int_equal(bill_at(&pro, 1, 202604, &b, err), 0);
   assert_int_equal(b.prepaid_fen, 0);       /* period 2 started in March */
   assert_int_equal(b.edition, 1);           /* ...and is held until Apr 29 */
+  /* issue 16: expired Apr 29, grace Apr 30..May 6 (7 days, L-3): May is priced on the lapsed pro
+   * (overage 1 x 1,000 for 15,000 DAU), not on trial; no package fee (no period starts) */
   assert_int_equal(bill_at(&pro, 1, 202605, &b, err), 0);
-  assert_int_equal(b.edition, 0);           /* expired: back to the capped trial, no overage */
+  assert_int_equal(b.edition, 1);
+  assert_int_equal(b.prepaid_fen, 0);
+  assert_int_equal(b.postpaid_fen, 100000);
+  assert_int_equal(b.nbreaks, 0);
+  /* June has neither package nor grace days: back to the capped trial, no overage */
+  assert_int_equal(bill_at(&pro, 1, 202606, &b, err), 0);
+  assert_int_equal(b.edition, 0);
   assert_int_equal(b.total_fen, 0);
   assert_int_equal(b.nbreaks, 1);           /* 15,000 DAU breaks trial's 100 users */
+  /* grace ending on the last day of a month: one day short of the next month */
+  bill_order_t p2 = { .edition = 1, .start_day = D(2026, 6, 25), .periods = 1 }; /* Jun 25..Jul 24, grace Jul 25..31 */
+  assert_int_equal(bill_at(&p2, 1, 202608, &b, err), 0);
+  assert_int_equal(b.edition, 0);
+  p2.start_day = D(2026, 6, 26);            /* Jun 26..Jul 25, grace Jul 26..Aug 1 */
+  assert_int_equal(bill_at(&p2, 1, 202608, &b, err), 0);
+  assert_int_equal(b.edition, 1);
 
   /* upgrade mid-month: pro from Oct 1, ultimate from Oct 15 -> both packages, ultimate quotas */
   bill_order_t up[2] = { { .edition = 1, .start_day = D(2026, 10, 1), .periods = 1 },

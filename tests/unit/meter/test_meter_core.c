@@ -217,6 +217,8 @@ static void test_groups(void **st)
   assert_int_equal(g[1].net_new, 0);
   assert_int_equal(g[2].peak, 3);
   assert_int_equal(g[2].net_new, -1);
+  assert_int_equal(g[0].end, 3);
+  assert_int_equal(g[2].end, 2);
   assert_int_equal(acc, 5);
   assert_int_equal(meter_groups_days(iv, sizeof iv / sizeof *iv, 1, d0, 3, TZ, g, &acc), 0);
   assert_int_equal(g[0].peak, 1);

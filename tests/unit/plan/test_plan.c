@@ -402,12 +402,64 @@ static void test_bad_input(void **st)
   }
 }
 
+/* Properties over every scheme, edition and holdable value: an add-on
+ * never lowers a limit and never exceeds what plan_edition_max promises;
+ * allowed(current, adding) <=> unlimited or current + adding <= limit, so it
+ * is monotonic in both counts. 300 random checks per holdable value. */
+static int64_t inf(int64_t v) { return v == U ? INT64_MAX : v; }
+
+static void test_properties(void **st)
+{
+  (void)st;
+  static const int64_t values[] = { 1, 30, 45, 90, 180, 200, 360, 400, 500, 700, 1000, 2000, 3000, 6000, 10000, 12345 };
+  uint64_t x = 88172645463325252ull;
+  int holds_ok = 0, checks = 0;
+  for (int sc = 0; sc < BILL_SCHEME__COUNT; sc++) {
+    for (int e = 0; e < plan_editions((bill_scheme_t)sc); e++) {
+      plan_app_t base;
+      assert_int_equal(plan_app_init(&base, bill_scheme_name((bill_scheme_t)sc), plan_edition_code((bill_scheme_t)sc, e), "china"), 0);
+      for (int h = 0; h < PLAN_HOLD__COUNT; h++) {
+        for (size_t k = 0; k < sizeof values / sizeof *values; k++) {
+          plan_app_t a = base;
+          if (plan_app_hold(&a, (plan_hold_t)h, values[k])) continue;
+          holds_ok++;
+          for (int w = 0; w < PLAN_FIRST_FEATURE; w++) {
+            /* P-17's per-customer quota exists only with the 万人大群 add-on (before it no group can
+             * exceed 6,000 members at all), so it is the one limit an add-on introduces */
+            if (w == PLAN_L_BIG_GROUPS) continue;
+            int64_t before = plan_limit(&base, NOW, (plan_item_t)w), after = plan_limit(&a, NOW, (plan_item_t)w);
+            if (inf(after) < inf(before)) printf("%s %s hold %d=%lld lowers %s\n", bill_scheme_name((bill_scheme_t)sc),
+                                                 plan_edition_code((bill_scheme_t)sc, e), h, (long long)values[k], plan_item_key((plan_item_t)w));
+            assert_true(inf(after) >= inf(before));
+            assert_true(inf(after) <= inf(plan_edition_max((bill_scheme_t)sc, e, (plan_item_t)w)));
+          }
+          for (int n = 0; n < 300; n++, checks++) {
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            plan_item_t w = (plan_item_t)(x % PLAN__COUNT);
+            int64_t cur = (int64_t)((x >> 8) % 12000), add = (int64_t)((x >> 24) % 3);
+            plan_verdict_t v;
+            int rc = plan_check(&a, NOW, w, cur, add, &v);
+            int64_t lim = plan_limit(&a, NOW, w);
+            if (w >= PLAN_FIRST_FEATURE) { assert_int_equal(rc == 0, lim == 1); continue; }
+            assert_int_equal(rc == 0, lim == U || cur + add <= lim);
+            if (!rc && cur > 0) assert_int_equal(plan_check(&a, NOW, w, cur - 1, add, &v), 0);
+            if (rc) assert_int_equal(plan_check(&a, NOW, w, cur + 1, add, &v), rc);
+          }
+        }
+      }
+    }
+  }
+  printf("%d holdable values, %d random checks\n", holds_ok, checks);
+  assert_true(holds_ok > 30);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_limit_cells), cmocka_unit_test(test_feature_cells), cmocka_unit_test(test_addon_effects),
     cmocka_unit_test(test_big_groups), cmocka_unit_test(test_community_regions), cmocka_unit_test(test_push_on_application),
     cmocka_unit_test(test_group_rules), cmocka_unit_test(test_above_limit), cmocka_unit_test(test_bad_input),
+    cmocka_unit_test(test_properties),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

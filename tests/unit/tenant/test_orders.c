@@ -178,7 +178,7 @@ static void test_purchase_and_renewal(void **st)
   assert_int_equal(o.start_day, D(2026, 2, 28));
   assert_int_equal(o.end_day, D(2026, 3, 30));
   assert_int_equal(balance(), b0 - 2 * 99900);         /* 200 fen left */
-  assert_int_equal(tenant_app_renew(s, app, D(2026, 2, 21), NULL, NOW, &o, &replayed, err, sizeof err), IMC_E_PLAN_EDITION_CHANGE);
+  assert_int_equal(tenant_app_renew(s, app, D(2026, 2, 21), NULL, NOW, &o, &replayed, err, sizeof err), IMC_E_EXISTS);
   /* an add-on that costs more than the balance: refused, nothing written */
   nl = nledger();
   int no = norders(app);
@@ -247,6 +247,13 @@ static void test_trial_addons(void **st)
   assert_int_equal(tenant_addon_buy(s, app, "local_audit", 0, NULL, D(2026, 5, 20), NULL, NOW, &o, &replayed, err, sizeof err), 0);
   assert_int_equal(o.start_day, D(2026, 6, 1));
   assert_int_equal(o.end_day, D(2026, 6, 30));
+  /* a third purchase before June is refused: June is bought (no double charge) */
+  int64_t b2 = balance();
+  assert_int_equal(tenant_addon_buy(s, app, "local_audit", 0, NULL, D(2026, 5, 21), NULL, NOW, &o, &replayed, err, sizeof err), IMC_E_EXISTS);
+  assert_int_equal(balance(), b2);
+  /* in June it continues into July */
+  assert_int_equal(tenant_addon_buy(s, app, "local_audit", 0, NULL, D(2026, 6, 2), NULL, NOW, &o, &replayed, err, sizeof err), 0);
+  assert_int_equal(o.start_day, D(2026, 7, 1));
   assert_int_equal(state(app, D(2026, 6, 15)).state, TENANT_LC_FREE);
 }
 
@@ -306,9 +313,16 @@ static void test_grace_suspension_autorenew(void **st)
   assert_int_equal(tenant_app_lifecycle_run(s, app, D(2026, 5, 9), NOW, &ran, err, sizeof err), 0);
   assert_false(ran.resumed);
   assert_int_equal(tenant_app_resume(s, app, D(2026, 5, 9), err, sizeof err), 0);
+  /* a lower package while the higher prepaid one runs is refused (it could not apply) */
+  topup(299900, "t-grace-up");
+  assert_int_equal(tenant_app_upgrade(s, app, "ultimate", D(2026, 5, 10), NULL, NOW, &o, &replayed, err, sizeof err), 0);
+  int64_t bb = balance();
+  assert_int_equal(tenant_app_upgrade(s, app, "pro", D(2026, 5, 20), NULL, NOW, &o, &replayed, err, sizeof err), IMC_E_PLAN_EDITION_CHANGE);
+  assert_non_null(strstr(err, "2026-06-09"));                /* ultimate May 10..Jun 9 */
+  assert_int_equal(balance(), bb);
   /* after a whole period missed a renewal starts a new period on its day */
   assert_int_equal(tenant_app_set_auto_renew(s, app, 0), 0);
-  topup(99900, "t-grace3");
+  topup(299900, "t-grace3");                               /* the app is on ultimate now */
   assert_int_equal(tenant_app_renew(s, app, D(2026, 8, 15), NULL, NOW, &o, &replayed, err, sizeof err), 0);
   assert_int_equal(o.start_day, D(2026, 8, 15));
   assert_int_equal(o.end_day, D(2026, 9, 14));
@@ -330,6 +344,15 @@ static void test_intl_and_legacy(void **st)
   assert_int_equal(o.ledger_id, 0);
   assert_int_equal(nledger(), nl);
   assert_int_equal(state(app, D(2030, 1, 1)).state, TENANT_LC_ACTIVE);
+  /* all-member push on intl Pro: enabled on application, 48 h after the recorded approval */
+  tenant_lifecycle_t pl = state(app, D(2026, 7, 20));
+  plan_verdict_t v;
+  assert_int_equal(plan_check(&pl.plan, NOW, PLAN_F_ALL_MEMBER_PUSH, 0, 0, &v), IMC_E_PLAN_PUSH);
+  assert_int_equal(tenant_app_set_push_approved(s, app, NOW), 0);
+  pl = state(app, D(2026, 7, 20));
+  assert_int_equal(pl.plan.push_approved_at_s, NOW);
+  assert_int_equal(plan_check(&pl.plan, NOW + 48 * 3600 - 1, PLAN_F_ALL_MEMBER_PUSH, 0, 0, &v), IMC_E_PLAN_PUSH);
+  assert_int_equal(plan_check(&pl.plan, NOW + 48 * 3600, PLAN_F_ALL_MEMBER_PUSH, 0, 0, &v), 0);
   /* P-57: a change to standard drops push and community from its day on */
   tenant_lifecycle_t lc = state(app, D(2026, 7, 31));
   assert_int_equal(plan_limit(&lc.plan, NOW, PLAN_F_COMMUNITY), 1);
@@ -378,7 +401,63 @@ static void test_registry_plans(void **st)
   assert_int_equal(a->lc_state, TENANT_LC_GRACE);
   assert_int_equal(plan_check(&a->plan, NOW, PLAN_L_USERS, 100, 1, &v), IMC_E_ACCOUNT_LIMIT); /* trial's 100 */
   assert_int_equal(imc_err_compat(IMC_E_ACCOUNT_LIMIT), 70398);
+  assert_int_equal(tenant_app_refusal(a), 0);                                   /* grace: still served */
+  assert_int_equal(tenant_registry_refresh_plans(r, s, D(2026, 7, 17)), 0);     /* Jul 9 + 7 = Jul 16 */
+  assert_int_equal(a->lc_state, TENANT_LC_LAPSED);
+  assert_int_equal(tenant_app_refusal(a), IMC_E_PLAN_EXPIRED);
+  assert_int_equal(imc_err_compat(tenant_app_refusal(a)), 60020);
   tenant_registry_free(r);
+  /* several apps with and without orders in one refresh (one query for all orders); intl Pro's
+   * push approval comes along */
+  uint32_t intl = new_app("singapore", NULL), idle = new_app("china", NULL);
+  assert_int_equal(tenant_app_upgrade(s, intl, "pro", D(2026, 6, 1), NULL, NOW, &o, &replayed, err, sizeof err), 0);
+  assert_int_equal(tenant_app_set_push_approved(s, intl, NOW), 0);
+  assert_int_equal(tenant_registry_load(s, &r), 0);
+  assert_int_equal(tenant_registry_refresh_plans(r, s, D(2026, 6, 20)), 0);
+  assert_int_equal(tenant_registry_app(r, app)->lc_state, TENANT_LC_ACTIVE);
+  assert_int_equal(tenant_registry_app(r, intl)->lc_state, TENANT_LC_ACTIVE);
+  assert_int_equal(tenant_registry_app(r, intl)->plan.push_approved_at_s, NOW);
+  assert_int_equal(plan_check(&tenant_registry_app(r, intl)->plan, NOW + 48 * 3600, PLAN_F_ALL_MEMBER_PUSH, 0, 0, &v), 0);
+  assert_int_equal(tenant_registry_app(r, idle)->lc_state, TENANT_LC_FREE);
+  assert_int_equal(plan_limit(&tenant_registry_app(r, idle)->plan, NOW, PLAN_L_USERS), 100);
+  tenant_registry_free(r);
+  /* an operator suspension: 60016 */
+  assert_int_equal(tenant_app_suspend(s, app), 0);
+  assert_int_equal(tenant_registry_load(s, &r), 0);
+  a = tenant_registry_app(r, app);
+  assert_int_equal(tenant_registry_refresh_plans(r, s, D(2026, 6, 20)), 0);
+  assert_int_equal(tenant_app_refusal(a), IMC_E_APP_DISABLED);
+  assert_int_equal(imc_err_compat(IMC_E_APP_DISABLED), 60016);
+  tenant_registry_free(r);
+}
+
+/* Inside an open transaction (a writer-thread job) the functions nest: a
+ * refusal rolls back only its own work, the caller's rollback undoes theirs. */
+static void test_nested_in_writer_txn(void **st)
+{
+  (void)st;
+  fresh_customer();
+  uint32_t app = new_app("china", NULL);
+  store_order_t o;
+  int replayed;
+  char err[256];
+  topup(99900, "t-nested");
+  assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
+  assert_true(store_in_transaction(s));
+  assert_int_equal(store_exec(s, "SAVEPOINT job"), 0);
+  assert_int_equal(tenant_app_upgrade(s, app, "ultimate", D(2026, 9, 1), NULL, NOW, &o, &replayed, err, sizeof err), IMC_E_WALLET_FUNDS);
+  assert_true(store_in_transaction(s));                            /* the caller's transaction is still open */
+  assert_int_equal(tenant_app_upgrade(s, app, "pro", D(2026, 9, 1), NULL, NOW, &o, &replayed, err, sizeof err), 0);
+  assert_int_equal(norders(app), 1);
+  assert_int_equal(store_exec(s, "ROLLBACK TO job"), 0);   /* the writer rolls the job back */
+  assert_int_equal(store_exec(s, "RELEASE job"), 0);
+  assert_int_equal(store_exec(s, "COMMIT"), 0);
+  assert_false(store_in_transaction(s));
+  assert_int_equal(norders(app), 0);
+  assert_int_equal(balance(), 99900);
+  store_app_t a;
+  assert_int_equal(store_app_get(s, app, &a), 0);
+  assert_string_equal(a.edition, "trial");
 }
 
 int main(void)
@@ -387,6 +466,7 @@ int main(void)
     cmocka_unit_test(test_lifecycle_pure), cmocka_unit_test(test_purchase_and_renewal),
     cmocka_unit_test(test_trial_addons), cmocka_unit_test(test_grace_suspension_autorenew),
     cmocka_unit_test(test_intl_and_legacy), cmocka_unit_test(test_registry_plans),
+    cmocka_unit_test(test_nested_in_writer_txn),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

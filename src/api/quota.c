@@ -1,0 +1,151 @@
+/* quota.c — the server's edition limits and metering at the points of use
+ * that exist in api/: the users-per-app limit of account imports (70398),
+ * the free DAU / MAU of editions without overage at login (72000), the
+ * multi-device gate, the messaging limits an edition sets (retention, recent
+ * conversations kept), and the meter's events (logins, connections, REST
+ * calls). Every limit comes from plan_check / plan_limit with the app's facts
+ * (tenant_app_t.plan); nothing here holds a limit literal. Loop thread only.
+ *
+ * Logins admitted but not yet durable are counted as pending per app, so
+ * that concurrent first logins of the day cannot together pass a free quota
+ * (each admission sees the others); the pending count is dropped when the
+ * login's job completes, whatever its outcome. */
+#include "api/api_int.h"
+#include "util/clock.h"
+#include "util/err.h"
+#include "util/log.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- pending admissions ------------------------------------------------------ */
+static int64_t *pending_slot(api_srv_t *srv, uint32_t app, int create)
+{
+  int64_t *n = u64map_get(&srv->quota_pending, app);
+  if (n || !create) return n;
+  if (!(n = calloc(1, sizeof *n))) return NULL;
+  if (u64map_put(&srv->quota_pending, app, n)) { free(n); return NULL; }
+  return n;
+}
+
+static int64_t pending(api_srv_t *srv, uint32_t app)
+{
+  int64_t *n = pending_slot(srv, app, 0);
+  return n ? *n : 0;
+}
+
+int api_quota_login_admit(api_srv_t *srv, const tenant_app_t *app, int known, uint32_t user_no, int64_t now_s,
+                          api_admission_t *adm, char *why, size_t why_cap)
+{
+  plan_verdict_t v;
+  uint32_t id = app->rec.sdkappid;
+  int rc;
+  memset(adm, 0, sizeof *adm);
+  adm->sdkappid = id;
+  adm->day = meter_day_of(srv->meter, id, now_s);
+  int in_day = 0, in_month = 0;
+  if (known) meter_seen(srv->meter, id, user_no, adm->day, &in_day, &in_month);
+  int64_t waiting = pending(srv, id);
+  /* a login that creates the account is an import too (70398) */
+  if (!known && (rc = plan_check(&app->plan, now_s, PLAN_L_USERS, (int64_t)tenant_registry_account_count(srv->reg, id) + waiting,
+                                 1, &v)))
+    goto refused;
+  if (!in_day && (rc = plan_check(&app->plan, now_s, PLAN_L_FREE_DAU, meter_dau(srv->meter, id, adm->day) + waiting, 1, &v)))
+    goto refused;
+  if (!in_month) {
+    meter_month_t mo;
+    meter_month(srv->meter, id, adm->day / 100, &mo);
+    if ((rc = plan_check(&app->plan, now_s, PLAN_L_FREE_MAU, mo.mau + waiting, 1, &v))) goto refused;
+  }
+  if (!known || !in_day || !in_month) {
+    int64_t *n = pending_slot(srv, id, 1);
+    if (!n) return IMC_E_NOMEM;
+    (*n)++;
+    adm->pending = 1;
+  }
+  return 0;
+refused:
+  if (why && why_cap) snprintf(why, why_cap, "%s", v.msg);
+  return rc;
+}
+
+void api_quota_login_done(api_srv_t *srv, api_admission_t *adm, int ok, uint32_t user_no, int64_t now_s)
+{
+  if (adm->pending) {
+    int64_t *n = pending_slot(srv, adm->sdkappid, 0);
+    assert(n && *n > 0);
+    if (n) (*n)--;
+    adm->pending = 0;
+  }
+  if (!ok) return;
+  int rc = meter_login(srv->meter, adm->sdkappid, user_no, now_s);
+  if (rc < 0) IMC_WARN("quota", "msg=\"login not metered\" app=%u user_no=%u err=%s", adm->sdkappid, user_no, imc_err_name(rc));
+}
+
+void api_quota_session(api_srv_t *srv, uint32_t sdkappid, int delta)
+{
+  meter_conn(srv->meter, sdkappid, delta, imc_clock_now_s());
+}
+
+void api_quota_rest_call(api_srv_t *srv, uint32_t sdkappid)
+{
+  meter_rest_call(srv->meter, sdkappid, imc_clock_now_s());
+}
+
+int api_quota_multi_device(api_srv_t *srv, const tenant_app_t *app)
+{
+  plan_verdict_t v;
+  (void)srv;
+  return plan_check(&app->plan, imc_clock_now_s(), PLAN_F_MULTI_DEVICE, 0, 0, &v) == 0;
+}
+
+int api_quota_reserve(api_srv_t *srv, uint32_t sdkappid, int64_t n)
+{
+  int64_t *p = pending_slot(srv, sdkappid, 1);
+  if (!p) return IMC_E_NOMEM;
+  *p += n;
+  return 0;
+}
+
+void api_quota_release(api_srv_t *srv, uint32_t sdkappid, int64_t n)
+{
+  int64_t *p = pending_slot(srv, sdkappid, 0);
+  assert(p && *p >= n);
+  if (p) *p -= n;
+}
+
+int api_quota_accounts(api_srv_t *srv, const tenant_app_t *app, int64_t adding, char *why, size_t why_cap)
+{
+  plan_verdict_t v;
+  int rc = plan_check(&app->plan, imc_clock_now_s(), PLAN_L_USERS,
+                      (int64_t)tenant_registry_account_count(srv->reg, app->rec.sdkappid) + pending(srv, app->rec.sdkappid),
+                      adding, &v);
+  if (rc && why && why_cap) snprintf(why, why_cap, "%s", v.msg);
+  return rc;
+}
+
+/* ---- messaging limits: the edition's answer, the configuration's otherwise --- */
+static int64_t im_limit_of_app(void *ud, uint32_t sdkappid, im_limit_t which, int64_t dflt)
+{
+  api_srv_t *srv = ud;
+  const tenant_app_t *app = tenant_registry_app(srv->reg, sdkappid);
+  if (!app || !app->plan.ready) return dflt;
+  int64_t now = imc_clock_now_s(), n;
+  switch (which) {
+  case IM_LIMIT_RETENTION_S:
+    n = plan_limit(&app->plan, now, PLAN_L_C2C_HISTORY_DAYS);
+    return n == PLAN_UNLIMITED ? INT64_MAX / 4 : n > 0 ? n * 86400 : dflt;
+  case IM_LIMIT_RECENT_KEPT:
+    n = plan_limit(&app->plan, now, PLAN_L_RECENT_CONVERSATIONS);
+    return n == PLAN_UNLIMITED ? INT32_MAX : n > 0 ? n : dflt;
+  default:
+    return dflt;
+  }
+}
+
+void api_quota_im_limits(api_srv_t *srv, im_limits_t *lim)
+{
+  lim->per_app = im_limit_of_app;
+  lim->ud = srv;
+}

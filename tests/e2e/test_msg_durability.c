@@ -1,0 +1,166 @@
+/* End-to-end durability of messages: a client process keeps WINDOW sends in
+ * flight on each of USERS WebSocket connections (random peers) and records
+ * every acknowledged message; the server is killed with SIGKILL in the
+ * middle of it. After a restart every acknowledged message must be stored
+ * with the sequence its acknowledgement named, each conversation's seq and
+ * each user's useq must still run 1..max without a gap, and new messages
+ * continue right after the old maximum. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "e2e.h"
+#include "e2e_msg.h"
+#include "im/c2c.h"
+#include "store/store_msg.h"
+
+#define USERS 6
+#define WINDOW 16
+
+static e2e_server_t srv;
+static uint32_t app;
+static char key[80];
+
+/* Child: pipelined sends from every user; one line per acknowledgement. */
+static void client(const char *ack_path)
+{
+  FILE *acks = fopen(ack_path, "w");
+  wsc_t ws[USERS];
+  int inflight[USERS] = { 0 }, n = 0;
+  uint64_t rng = 88172645463325252ULL;
+  for (int u = 0; u < USERS; u++) {
+    char user[16];
+    snprintf(user, sizeof user, "k%d", u);
+    if (wsc_login(&ws[u], srv.port, app, key, user, "Web")) _exit(0);
+  }
+  for (;;) {
+    for (int u = 0; u < USERS; u++) {
+      while (inflight[u] < WINDOW) {
+        rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
+        int to = (int)(rng % (USERS - 1));
+        if (to >= u) to++;
+        char frame[256];
+        n++;
+        snprintf(frame, sizeof frame, "{\"id\":%d,\"op\":\"send\",\"to\":\"k%d\",\"random\":%d,\"body\":"
+                 "[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"%d\"}}]}", to, to, n, n);
+        if (e2e_ws_send_text(ws[u].fd, frame)) _exit(0);
+        inflight[u]++;
+      }
+      if (wsc_read(&ws[u], 3000)) _exit(0);
+      json_t *r = ws[u].stash[--ws[u].n];
+      if (jint(r, "code") != 0) _exit(0);
+      /* from to seq msg_key */
+      fprintf(acks, "%d %d %lld %s\n", u, (int)jint(r, "id"), (long long)jint(r, "seq"), jstr(r, "msg_key"));
+      fflush(acks);
+      json_decref(r);
+      inflight[u]--;
+    }
+  }
+}
+
+typedef struct found { uint32_t seq; int n; } found_t;
+static void take(void *ud, const store_msg_t *m) { found_t *f = ud; f->seq = m->seq; f->n++; }
+
+static uint32_t last_seq;
+static int gaps;
+static void seq_walk(void *ud, const store_msg_t *m)
+{
+  (void)ud;
+  if (last_seq && m->seq != last_seq - 1) gaps++; /* newest first */
+  last_seq = m->seq;
+}
+
+static uint32_t last_useq;
+static void useq_walk(void *ud, const store_inbox_ev_t *e)
+{
+  (void)ud;
+  if (e->useq != last_useq + 1) gaps++;
+  last_useq = e->useq;
+}
+
+static void test_kill9_keeps_acknowledged_messages(void **st)
+{
+  (void)st;
+  char ack_path[300];
+  e2e_dir_init(&srv);
+  e2e_make_app(&srv, "china", &app, key);
+  assert_int_equal(e2e_server_start(&srv, NULL), 0);
+  const char *users[USERS + 1] = { "k0", "k1", "k2", "k3", "k4", "k5", NULL };
+  import_users(srv.port, app, key, users);
+  snprintf(ack_path, sizeof ack_path, "%s/acks.txt", srv.dir);
+  pid_t pid = fork();
+  if (pid == 0) client(ack_path);
+  usleep(1500 * 1000);
+  e2e_server_kill(&srv);          /* SIGKILL while messages are flowing */
+  waitpid(pid, NULL, 0);
+  assert_int_equal(e2e_server_start(&srv, NULL), 0);
+
+  store_t *s;
+  assert_int_equal(store_open(srv.dir, &s), 0);
+  uint32_t no[USERS];
+  for (int u = 0; u < USERS; u++) assert_int_equal(store_account_get(s, app, users[u], &no[u]), 0);
+  FILE *f = fopen(ack_path, "r");
+  assert_non_null(f);
+  int from, to, total = 0;
+  long long seq;
+  char mk[64];
+  while (fscanf(f, "%d %d %lld %63s", &from, &to, &seq, mk) == 4) {
+    uint32_t cseq, random;
+    int64_t t;
+    assert_int_equal(im_msg_key_parse(mk, &cseq, &random, &t), 0);
+    found_t fd = { 0, 0 };
+    int rc = store_msg_find_key(s, app, store_c2c_conv(no[from], no[to]), cseq, random, t, take, &fd);
+    if (rc || fd.n != 1 || fd.seq != (uint32_t)seq)
+      fail_msg("acknowledged message %s (k%d→k%d seq %lld) lost after kill -9 (rc %d)", mk, from, to, seq, rc);
+    total++;
+  }
+  fclose(f);
+  /* gap-free after the crash: every conversation and every user's inbox */
+  for (int a = 0; a < USERS; a++) {
+    for (int b = a + 1; b < USERS; b++) {
+      last_seq = 0;
+      assert_int_equal(store_msg_history(s, app, store_c2c_conv(no[a], no[b]), 0, 0, 0, INT64_MAX, 1000000, seq_walk, NULL), 0);
+      if (last_seq > 1) gaps++;  /* the oldest must be seq 1 */
+    }
+    uint32_t max;
+    last_useq = 0;
+    assert_int_equal(store_msg_inbox_page(s, app, no[a], 0, 1000000, 0, useq_walk, NULL, &max), 0);
+    assert_int_equal(last_useq, max);
+  }
+  assert_int_equal(gaps, 0);
+  /* the restarted server continues each conversation after its maximum */
+  uint32_t max01 = 0;
+  last_seq = 0;
+  assert_int_equal(store_msg_history(s, app, store_c2c_conv(no[0], no[1]), 0, 0, 0, INT64_MAX, 1, seq_walk, NULL), 0);
+  max01 = last_seq;
+  store_close(s);
+  json_t *r = v4(srv.port, app, key, "openim/sendmsg",
+                 "{\"From_Account\":\"k0\",\"To_Account\":\"k1\",\"MsgRandom\":987654321,\"SyncOtherMachine\":1,"
+                 "\"MsgBody\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"after\"}}]}");
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  json_decref(r);
+  assert_int_equal(store_open(srv.dir, &s), 0);
+  last_seq = 0;
+  assert_int_equal(store_msg_history(s, app, store_c2c_conv(no[0], no[1]), 0, 0, 0, INT64_MAX, 1, seq_walk, NULL), 0);
+  assert_int_equal(last_seq, max01 + 1);
+  store_close(s);
+  print_message("%d acknowledged messages survived kill -9\n", total);
+  assert_true(total > 100);
+  assert_int_equal(e2e_server_stop(&srv), 0);
+  e2e_dir_remove(&srv);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = { cmocka_unit_test(test_kill9_keeps_acknowledged_messages) };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
