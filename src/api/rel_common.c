@@ -166,3 +166,47 @@ void rel_push_user(api_srv_t *srv, uint32_t app, uint32_t user_no, json_t *frame
 json_t *rel_json(const char *text) { return text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL; }
 
 char *rel_text(json_t *o) { return json_dumps(o, JSON_COMPACT | JSON_ENCODE_ANY); }
+
+/* ---- account deletion ------------------------------------------------------------ */
+typedef struct purge_ctx { relreq_t *rr; uint32_t app, user_no; const char *id; int rc; } purge_ctx_t;
+
+static void purge_refs(void *ud, rel_user_t *u)
+{
+  purge_ctx_t *p = ud;
+  static const struct { rel_kind_t kind; const char *seq; } refs[] = {
+    { REL_K_FRIEND, "friend_seq" }, { REL_K_PEND_OUT, NULL }, { REL_K_PEND_IN, NULL }, { REL_K_BLACK, "black_seq" },
+  };
+  if (p->rc || u->sdkappid != p->app || u->user_no == p->user_no || u->user_no == 0) return;
+  for (size_t i = 0; i < sizeof refs / sizeof refs[0] && !p->rc; i++) {
+    if (!rel_get(u, refs[i].kind, p->id)) continue;
+    p->rc = rel_txn_del(&p->rr->txn, u, refs[i].kind, p->id);
+    if (!p->rc && refs[i].seq) p->rc = rel_txn_bump(&p->rr->txn, u, refs[i].seq, NULL);
+    if (!p->rc && refs[i].kind == REL_K_FRIEND)
+      relreq_push(p->rr, u->user_no, json_pack("{s:s,s:s}", "type", "friend_deleted", "peer", p->id));
+  }
+}
+
+static void purge_done(relreq_t *rr, int rc)
+{
+  if (!rc && rr->ud) rel_user_drop(rr->srv->rel, rr->app, (uint32_t)(uintptr_t)rr->ud); /* the emptied record */
+  if (rc) IMC_WARN("rel", "msg=\"relationship rows of a deleted account not removed\" app=%u err=%s", rr->app, imc_err_name(rc));
+  relreq_free(rr);
+}
+
+void rel_account_deleted(api_srv_t *srv, uint32_t app, uint32_t user_no, const char *user_id)
+{
+  rel_user_t *u = rel_user(srv->rel, app, user_no);
+  relreq_t *rr = relreq_alloc(srv, app);
+  if (!rr) { IMC_WARN("rel", "msg=\"no memory to remove a deleted account's relationship rows\" app=%u", app); return; }
+  purge_ctx_t p = { rr, app, user_no, user_id, 0 };
+  for (int k = 0; u && k < REL_K__COUNT && !p.rc; k++)
+    while (!p.rc && rel_count(u, (rel_kind_t)k)) {
+      size_t n;
+      const rel_row_t *rows = rel_rows(u, (rel_kind_t)k, &n);
+      p.rc = rel_txn_del(&rr->txn, u, (rel_kind_t)k, rows[n - 1].key);
+    }
+  /* every other user of the app that names it (one pass over the records) */
+  if (!p.rc) rel_each_user(srv->rel, purge_refs, &p);
+  if (p.rc) { purge_done(rr, p.rc); return; }
+  relreq_submit(rr, purge_done, u ? (void *)(uintptr_t)user_no : NULL);
+}

@@ -202,6 +202,7 @@ static void delete_after(rest_ctx_t *c, int rc)
       im_session_t *left = im_presence_forget(c->srv->presence, c->sdkappid, user_no);
       (void)left; /* cws_kick_user already closed every live session */
       tenant_registry_account_remove(c->srv->reg, c->sdkappid, b->item[i].user_id);
+      rel_account_deleted(c->srv, c->sdkappid, user_no, b->item[i].user_id); /* a re-import starts with no relations */
     }
     int code = b->item[i].rc == IMC_E_NOTFOUND ? IMC_E_USER_NOT_FOUND : b->item[i].rc;
     json_array_append_new(items, json_pack("{s:i,s:s,s:s}", "ResultCode", imc_err_compat(code), "ResultInfo",

@@ -264,6 +264,7 @@ int rel_txn_bump(rel_txn_t *t, rel_user_t *u, const char *key, int64_t *out)
 int rel_txn_write(store_t *s, const rel_txn_t *t)
 {
   int rc = 0;
+  if (t->undone) return IMC_E_INTERNAL; /* a caller bug: the set was undone */
   for (size_t i = 0; i < t->n && !rc; i++) {
     const rel_op_t *op = &t->ops[i];
     rc = op->val ? store_rel_put(s, op->sdkappid, op->user_no, op->kind, op->key, op->val)
@@ -274,6 +275,7 @@ int rel_txn_write(store_t *s, const rel_txn_t *t)
 
 void rel_txn_undo(rel_txn_t *t)
 {
+  if (t->undone) return;
   for (size_t i = t->n; i-- > 0;) {
     rel_op_t *op = &t->ops[i];
     rel_user_t *u = rel_user(t->r, op->sdkappid, op->user_no);
@@ -283,8 +285,9 @@ void rel_txn_undo(rel_txn_t *t)
     if ((op->val == NULL) != (now == NULL) || (now && strcmp(now, op->val))) continue;
     row_set(t->r, u, (rel_kind_t)op->kind, op->key, op->old, NULL);
   }
+  /* the set is spent: keep the ops (rel_txn_free releases them) but never undo twice */
   for (size_t i = 0; i < t->n; i++) { free(t->ops[i].old); t->ops[i].old = NULL; t->ops[i].had_old = 0; }
-  t->n = 0;
+  t->undone = 1;
 }
 
 void rel_txn_free(rel_txn_t *t)

@@ -92,6 +92,7 @@ typedef struct rel_txn {
   rel_t *r;
   rel_op_t *ops;
   size_t n, cap;
+  int undone;                  /* rel_txn_undo ran (it runs at most once) */
 } rel_txn_t;
 
 void rel_txn_init(rel_txn_t *t, rel_t *r);
@@ -104,7 +105,7 @@ int rel_txn_del(rel_txn_t *t, rel_user_t *u, rel_kind_t kind, const char *key);
 int rel_txn_bump(rel_txn_t *t, rel_user_t *u, const char *key, int64_t *out);
 /* Writer thread: write every recorded op, in order. 0 or storage errors. */
 int rel_txn_write(store_t *s, const rel_txn_t *t);
-/* Restore what the set replaced (loop thread), newest first. */
+/* Restore what the set replaced (loop thread), newest first; once. */
 void rel_txn_undo(rel_txn_t *t);
 /* Free the record (memory keeps whatever was applied). */
 void rel_txn_free(rel_txn_t *t);

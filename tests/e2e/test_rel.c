@@ -610,6 +610,33 @@ static void test_restart_durable(void **st)
   assert_int_equal(wait_operator(), 0);
 }
 
+static void test_account_delete_clears_relations(void **st)
+{
+  (void)st;
+  const char *const u[] = { "ad_a", "ad_b", "ad_c", NULL };
+  users(u);
+  EXPECT(0, V4("sns/friend_add", "{\"From_Account\":\"ad_a\",\"ForceAddFlags\":1,\"AddFriendItem\":[{\"To_Account\":\"ad_b\",\"AddSource\":\"AddSource_Type_X\"}]}"));
+  EXPECT(0, V4("sns/friend_add", "{\"From_Account\":\"ad_c\",\"AddType\":\"Add_Type_Single\",\"ForceAddFlags\":1,\"AddFriendItem\":[{\"To_Account\":\"ad_a\",\"AddSource\":\"AddSource_Type_X\"}]}"));
+  EXPECT(0, V4("sns/black_list_add", "{\"From_Account\":\"ad_b\",\"To_Account\":[\"ad_c\"]}"));
+  EXPECT(0, V4("sns/black_list_add", "{\"From_Account\":\"ad_c\",\"To_Account\":[\"ad_a\"]}"));
+  set_profile("ad_a", "{\"Tag\":\"Tag_Profile_IM_Nick\",\"Value\":\"gone\"}");
+  EXPECT(0, V4("im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"ad_a\"}]}"));
+  json_decref(V4("im_open_login_svc/account_import", "{\"UserID\":\"ad_a\"}"));
+  usleep(200 * 1000); /* the rows' removal is its own write after the deletion's */
+  assert_string_equal(relation("ad_a", "ad_b", "CheckResult_Type_Both"), "CheckResult_Type_NoRelation");
+  assert_string_equal(relation("ad_c", "ad_a", "CheckResult_Type_Both"), "CheckResult_Type_NoRelation");
+  json_t *r = ok_code(V4("sns/black_list_check", "{\"From_Account\":\"ad_c\",\"To_Account\":[\"ad_a\",\"ad_b\"]}"), 0);
+  assert_string_equal(item_str(r, "BlackListCheckItem", 0, "Relation"), "BlackCheckResult_Type_NO");
+  assert_string_equal(item_str(r, "BlackListCheckItem", 1, "Relation"), "BlackCheckResult_Type_BWithA");
+  json_decref(r);
+  r = ok_code(V4("profile/portrait_get", "{\"To_Account\":[\"ad_a\"],\"TagList\":[\"Tag_Profile_IM_Nick\"]}"), 0);
+  assert_string_equal(jstr(json_array_get(json_object_get(json_array_get(json_object_get(r, "UserProfileItem"), 0), "ProfileItem"), 0), "Value"), "");
+  json_decref(r);
+  r = ok_code(V4("sns/friend_get", "{\"From_Account\":\"ad_b\",\"StartIndex\":0}"), 0);
+  assert_int_equal(jint(r, "FriendNum"), 0);
+  json_decref(r);
+}
+
 static void test_tenant_isolation(void **st)
 {
   (void)st;
@@ -649,6 +676,7 @@ int main(void)
     cmocka_unit_test(test_blocklist_and_c2c),
     cmocka_unit_test(test_friendship_required),
     cmocka_unit_test(test_restart_durable),
+    cmocka_unit_test(test_account_delete_clears_relations),
     cmocka_unit_test(test_tenant_isolation),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

@@ -73,6 +73,8 @@ static void test_undo_restores_newest_first(void **st)
   assert_string_equal(rel_val(u, REL_K_FRIEND, "bob"), "{\"a\":1}");
   assert_null(rel_get(u, REL_K_BLACK, "eve"));
   assert_int_equal(rel_bytes(r), bytes + 4 * sizeof(rel_row_t)); /* a kind's row array keeps its capacity */
+  rel_txn_undo(&t); /* once only: a second undo changes nothing */
+  assert_string_equal(rel_val(u, REL_K_PROFILE, "Tag_Profile_IM_Nick"), "\"old\"");
   rel_txn_free(&t);
 
   /* a later change to the same row is kept: undo restores only what it wrote */
