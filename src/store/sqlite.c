@@ -112,7 +112,10 @@ static const char *const migrations[] = {
   /* 11: an order changes the app's plan facts: log it as an app update */
   "CREATE TRIGGER changes_order AFTER INSERT ON orders BEGIN"
   " INSERT INTO changes(kind,key) VALUES('app.update', NEW.sdkappid); END;",
-  /* 12: relationship rows (sqlite_rel.c, src/im/rel.h); the Nick and FaceUrl account_import stored so far
+  /* 12: a wallet credit (top-up, refund) may pay open bills and end arrears: log it */
+  "CREATE TRIGGER changes_wallet_credit AFTER INSERT ON ledger WHEN NEW.kind IN ('topup','refund') BEGIN"
+  " INSERT INTO changes(kind,key) VALUES('wallet.credit', NEW.customer_id); END;",
+  /* 13: relationship rows (sqlite_rel.c, src/im/rel.h); the Nick and FaceUrl account_import stored so far
    * become the profile tags Tag_Profile_IM_Nick and Tag_Profile_IM_Image (kind 0 = profile, values JSON) */
   "CREATE TABLE rel(sdkappid INTEGER NOT NULL, user_no INTEGER NOT NULL, kind INTEGER NOT NULL, key TEXT NOT NULL,"
   " val TEXT NOT NULL, PRIMARY KEY(sdkappid, user_no, kind, key)) WITHOUT ROWID;"
