@@ -67,6 +67,8 @@ typedef struct api_srv {
   im_c2c_t *c2c;                 /* one-to-one messaging core */
   im_limits_t limits;            /* messaging limit defaults (config) */
   int64_t last_purge_s;          /* last retention pass start (monotonic s) */
+  struct rel *rel;               /* relationship rows (im/rel.h; rel_*.c) */
+  struct rel_subs *subs;         /* user-status subscriptions (ws_status.c) */
   meter_t *meter;                /* usage events (DAU/MAU, connections, REST calls) */
   u64map_t quota_pending;        /* sdkappid → logins admitted, not yet durable (boxed int64) */
   api_jobs_t jobs;               /* scheduled jobs and the test clock (jobs.c) */
@@ -282,6 +284,8 @@ void cws_op_group_history(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *i
 void cws_op_group_sync(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
 void cws_op_group_read(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
 void cws_op_group_list(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+/* ---- relationships: profiles, friends, blocklists, conversation groups and
+ * marks, user status (rel_*.c, ws_rel.c, ws_status.c; declared in rel_api.h) */
 
 /* ---- operator API (operator.c) -------------------------------------------- */
 void op_handle(api_srv_t *srv, net_req_t *req);

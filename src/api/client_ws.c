@@ -16,7 +16,7 @@
  *
  * A login is acknowledged only after its usage event (and the account import
  * it may imply) is durable. */
-#include "api/api_int.h"
+#include "api/rel_api.h"
 #include "auth/usersig.h"
 #include "util/clock.h"
 #include "util/date.h"
@@ -122,6 +122,7 @@ static void end_session(api_srv_t *srv, cws_conn_t *c, int code)
   if (!c->sess.linked) return;
   int64_t now = imc_clock_now_s();
   im_presence_remove(srv->presence, &c->sess, c->logout, now, srv->cfg->push_online_keep_s);
+  ws_status_session_end(srv, &c->sess, c->logout, now + srv->cfg->push_online_keep_s);
   IMC_ACCESS("ws", "event=session_end app=%u user_no=%u platform=%s duration_s=%lld close=%d remote=%s",
              c->sess.sdkappid, c->sess.user_no, im_platform_name((im_platform_t)c->sess.platform),
              (long long)(now - c->login_s), code, net_ws_remote(c->sess.conn));
@@ -264,10 +265,14 @@ static void login_done(void *arg, int rc)
   }
   c->state = CWS_ONLINE;
   c->login_s = (uint32_t)j->now_s;
+  /* the relationship checks of a send need the user's UserID by number */
+  if (!rel_user_ensure(srv->rel, j->sdkappid, j->user_no, j->user_id))
+    IMC_WARN("ws", "msg=\"no memory for the user's relationship record\" app=%u user_no=%u", j->sdkappid, j->user_no);
   c->metered = 1;
   api_quota_session(srv, j->sdkappid, +1);
   online = 1;
   net_ws_set_idle(ws, (uint32_t)srv->cfg->ws_idle_timeout_ms); /* text, ping and pong frames restart it */
+  ws_status_changed(srv, j->sdkappid, j->user_no);
   reply(ws, j->id, "login", 0, NULL, json_pack("{s:I}", "server_time", (json_int_t)j->now_s));
 out:
   api_quota_login_done(srv, &j->adm, online, j->user_no, j->now_s);
@@ -405,6 +410,12 @@ const cws_op_t cws_ops[] = {
   { "group_sync",     cws_op_group_sync,     API_AUTH_USER, 1024,      "messages after a seq, oldest first; complete = nothing missed" },
   { "group_read",     cws_op_group_read,     API_AUTH_USER, 1024,      "report a group read up to a seq" },
   { "group_list",     cws_op_group_list,     API_AUTH_USER, 1024,      "the user's groups as conversations with unread counts" },
+  { "pending",   cws_op_pending,   API_AUTH_USER, 1024,     "the user's pending friend requests, received and sent" },
+  { "friend_response", cws_op_friend_response, API_AUTH_USER, 1024, "agree to, agree to and add back, or reject a received friend request" },
+  { "status_set", cws_op_status_set, API_AUTH_USER, 1024, "set (or clear with \"\") the user's custom status text; pushed to subscribers" },
+  { "status_get", cws_op_status_get, API_AUTH_USER, 8 * 1024, "status and custom status text of up to 100 users" },
+  { "status_subscribe", cws_op_status_subscribe, API_AUTH_USER, 8 * 1024, "get `status` pushes for up to 100 users while this login lasts" },
+  { "status_unsubscribe", cws_op_status_unsubscribe, API_AUTH_USER, 8 * 1024, "stop the `status` pushes of those users" },
   { 0, 0, 0, 0, 0 }
 };
 

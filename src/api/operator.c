@@ -13,6 +13,7 @@
  * line and column for a body that is not JSON, INVAL for a bad or unknown
  * field; a known path with the wrong method is 405 with an Allow header. */
 #include "api/api_int.h"
+#include "api/rel_settings.h"
 #include "auth/optoken.h"
 #include "billing/billing.h"
 #include "meter/meter.h"
@@ -37,6 +38,7 @@ typedef struct op_req {
   store_app_t app;
   tenant_lifecycle_t lc; /* its life cycle (no orders yet); zeroed = plan not ready */
   int (*run)(struct op_req *o, store_t *s);
+  void (*applied)(struct op_req *o); /* loop thread, after a 200 write committed: memory follows */
   api_fresh_t fresh;  /* apps a write changed: into the registry before the reply */
 } op_req_t;
 
@@ -219,6 +221,33 @@ static int app_usage(op_req_t *o, store_t *s)
   free(r);
   if (rc == IMC_E_NOTFOUND) return fail(o, 404, rc, "no such app");
   if (rc == IMC_E_CONFIG) return fail(o, 500, rc, "the billing_tz setting of the app's region is invalid");
+  return rc;
+}
+
+/* An app's relationship settings (rel_settings.c): read on the reader pool,
+ * written on the writer, copied into memory once committed. */
+static void relset_applied(op_req_t *o) { rel_settings_apply(o->srv, (uint32_t)o->id, o->out); }
+
+static int relset_app(op_req_t *o, store_t *s)
+{
+  store_app_t a;
+  if (o->id > UINT32_MAX || store_app_get(s, (uint32_t)o->id, &a)) return fail(o, 404, IMC_E_NOTFOUND, "no such app");
+  return 0;
+}
+
+static int relset_get(op_req_t *o, store_t *s)
+{
+  if (relset_app(o, s) || o->status != 200) return 0;
+  return rel_settings_read(s, (uint32_t)o->id, &o->out);
+}
+
+static int relset_set(op_req_t *o, store_t *s)
+{
+  char why[200];
+  if (relset_app(o, s) || o->status != 200) return 0;
+  int rc = rel_settings_write(s, (uint32_t)o->id, o->body, &o->out, why, sizeof why);
+  if (rc == IMC_E_INVAL) return fail(o, 400, rc, why);
+  if (!rc) o->applied = relset_applied;
   return rc;
 }
 
@@ -512,6 +541,8 @@ static const struct op_route {
   { "POST", "/operator/v1/apps", 0, NULL, apps_create, "customer_id name region created_at scheme", NULL },
   { "GET", "/operator/v1/apps/", 1, NULL, apps_show, NULL, NULL },
   { "GET", "/operator/v1/apps/", 1, "/usage", app_usage, NULL, NULL },
+  { "GET", "/operator/v1/apps/", 1, "/relationship-settings", relset_get, NULL, NULL },
+  { "POST", "/operator/v1/apps/", 1, "/relationship-settings", relset_set, "profile_custom_tags sns_custom_tags c2c_friendship_required", NULL },
   { "GET", "/operator/v1/apps/", 1, "/bills", app_bills, NULL, NULL },
   { "POST", "/operator/v1/apps/", 1, "/call-minutes", app_call_minutes, "kind minutes event_id date", NULL },
   { "GET", "/operator/v1/customers/", 1, "/bills", customer_bills, NULL, NULL },
@@ -571,6 +602,7 @@ static void job_done(void *arg, int rc)
   if (rc) { json_decref(o->out); free(o->fresh.v); reply_err(o->req, 500, rc, NULL); }
   else {
     /* the change log would bring it within change_poll_ms; the reply promises it now */
+    if (o->applied && o->status == 200) o->applied(o);
     if (o->created && tenant_registry_app_upsert(o->srv->reg, &o->app, &o->lc))
       IMC_WARN("operator", "msg=\"new app not in the registry until the change log brings it\" app=%u", o->app.sdkappid);
     api_fresh_apply(o->srv, &o->fresh); /* apps an order, a status change or a top-up changed */

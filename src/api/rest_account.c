@@ -3,7 +3,7 @@
  *
  * Writes run on the store writer thread; the in-memory registry is updated
  * and the reply sent only after the write is durable. */
-#include "api/api_int.h"
+#include "api/rel_api.h"
 #include "util/clock.h"
 #include "util/err.h"
 
@@ -44,7 +44,9 @@ static int import_run(store_t *s, void *arg)
 {
   rest_ctx_t *c = arg;
   import_one_t *one = c->data;
-  return store_account_import(s, c->sdkappid, one->user_id, one->nick, one->face, imc_clock_now_s(), &one->user_no);
+  int rc = store_account_import(s, c->sdkappid, one->user_id, one->nick, one->face, imc_clock_now_s(), &one->user_no);
+  if (!rc) rc = rel_profile_import_write(s, c->sdkappid, one->user_no, one->nick, one->face); /* Nick, FaceUrl = profile */
+  return rc;
 }
 
 static void import_after(rest_ctx_t *c, int rc)
@@ -53,6 +55,7 @@ static void import_after(rest_ctx_t *c, int rc)
   if (rc) { rest_reply_err(c, rc, NULL, NULL); return; }
   rc = tenant_registry_account_put(c->srv->reg, c->sdkappid, one->user_id, one->user_no);
   if (rc) { rest_reply_err(c, rc, NULL, NULL); return; }
+  rel_profile_import_apply(c->srv, c->sdkappid, one->user_no, one->user_id, one->nick, one->face);
   rest_reply_ok(c, NULL);
 }
 
@@ -199,6 +202,7 @@ static void delete_after(rest_ctx_t *c, int rc)
       im_session_t *left = im_presence_forget(c->srv->presence, c->sdkappid, user_no);
       (void)left; /* cws_kick_user already closed every live session */
       tenant_registry_account_remove(c->srv->reg, c->sdkappid, b->item[i].user_id);
+      rel_account_deleted(c->srv, c->sdkappid, user_no, b->item[i].user_id); /* a re-import starts with no relations */
     }
     int code = b->item[i].rc == IMC_E_NOTFOUND ? IMC_E_USER_NOT_FOUND : b->item[i].rc;
     json_array_append_new(items, json_pack("{s:i,s:s,s:s}", "ResultCode", imc_err_compat(code), "ResultInfo",

@@ -10,7 +10,7 @@
  * closes every connection (WebSockets get 1001), lets the writer commit what
  * is queued, stops the reader pool, closes the handles and returns 0. A second signal exits at once
  * (status 130); SQLite's WAL keeps every committed transaction. */
-#include "api/api_int.h"
+#include "api/rel_api.h"
 #include "util/clock.h"
 #include "util/date.h"
 #include "util/err.h"
@@ -266,6 +266,8 @@ int api_srv_open(api_srv_t *srv, const api_cfg_t *cfg, uv_loop_t *loop)
   if ((rc = api_changes_init(srv, srv->store)) || (rc = op_token_init(srv)) ||
       (rc = tenant_registry_load(srv->store, &srv->reg)) || (rc = im_presence_create(&srv->presence)) ||
       (rc = store_kick_each(srv->store, load_kick, srv)) || (rc = srv->exit_status ? IMC_E_NOMEM : 0) ||
+      (rc = rel_create(&srv->rel)) || (rc = rel_load(srv->rel, srv->store)) || (rc = ws_status_init(srv)) ||
+      (rc = ws_status_restore(srv)) ||
       (rc = meter_create((int)cfg->billing_tz_offset_s, &srv->meter)) ||
       (rc = meter_load(srv->meter, srv->store, imc_clock_now_s())) || (rc = groups_init(srv))) {
     IMC_ERROR("server", "msg=\"startup failed\" err=%s", imc_err_name(rc));
@@ -316,9 +318,12 @@ void api_srv_release(api_srv_t *srv)
   im_groups_free(srv->groups);
   meter_free(srv->meter);
   im_presence_free(srv->presence);
+  ws_status_free(srv);
+  rel_free(srv->rel);
   tenant_registry_free(srv->reg);
   store_close(srv->store);
   srv->c2c = NULL; srv->groups = NULL; srv->meter = NULL; srv->presence = NULL; srv->reg = NULL; srv->store = NULL;
+  srv->rel = NULL;
 }
 
 void api_net_cfg(const api_cfg_t *cfg, net_cfg_t *n)

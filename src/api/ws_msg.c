@@ -8,7 +8,7 @@
  * was kicked or closed meanwhile, the reply is dropped (the effect of a send
  * is durable all the same and reaches the user's devices by sync).
  */
-#include "api/api_int.h"
+#include "api/rel_api.h"
 #include "im/msgbody.h"
 #include "util/err.h"
 
@@ -206,6 +206,8 @@ void cws_op_send(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t
   int rc, has_seq = 0, has_random = 0, online = 0, no_unread = 0, no_last = 0, receipt = 0;
   memset(&in, 0, sizeof in);
   if ((rc = peer_of(srv, c, req, "to", &to_id, &in.to_no))) { reply(ws, id, "send", rc, NULL, NULL); return; }
+  /* profile forbid, blocklist, the app's friendship rule (REST sendmsg skips these) */
+  if ((rc = rel_c2c_check(srv, s->sdkappid, s->user_no, in.to_no, to_id))) { reply(ws, id, "send", rc, NULL, NULL); return; }
   if (opt_u32(req, "msg_seq", &in.cseq, &has_seq)) { reply(ws, id, "send", IMC_E_MSG_SEQ, NULL, NULL); return; }
   if (opt_u32(req, "random", &in.random, &has_random)) { reply(ws, id, "send", IMC_E_MSG_RANDOM, NULL, NULL); return; }
   if (opt_bool(req, "online_only", &online) || opt_bool(req, "no_unread", &no_unread) ||
@@ -346,6 +348,20 @@ void cws_op_conversations(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *i
   im_c2c_conversations(srv->c2c, sess(c)->sdkappid, sess(c)->user_no, 0, convs_done, p);
 }
 
+typedef struct pin_req { pending_t *p; uint32_t app, user, peer; char peer_id[40]; } pin_req_t;
+
+static void pin_counted(void *ud, int rc, const im_conv_list_t *l)
+{
+  pin_req_t *pr = ud;
+  pending_t *p = pr->p;
+  size_t pinned = 0;
+  for (size_t i = 0; !rc && i < l->n; i++) pinned += l->convs[i].pinned_at_s != 0 && l->convs[i].peer_no != pr->peer;
+  if (!rc && pinned >= REL_PINNED_MAX) rc = IMC_E_CONV_PINNED;
+  if (rc) pending_reply(p, rc, NULL);
+  else im_c2c_pin(p->srv->c2c, pr->app, pr->user, pr->peer, 1, pr->peer_id, done_reply, p);
+  free(pr);
+}
+
 void cws_op_pin(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
 {
   const char *peer_id;
@@ -359,7 +375,16 @@ void cws_op_pin(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t 
   }
   pending_t *p = pending_new(srv, c, id, "pin");
   if (!p) { reply(ws, id, "pin", IMC_E_NOMEM, NULL, NULL); return; }
-  im_c2c_pin(srv->c2c, sess(c)->sdkappid, sess(c)->user_no, peer, pinned, peer_id, done_reply, p);
+  if (!pinned) { im_c2c_pin(srv->c2c, sess(c)->sdkappid, sess(c)->user_no, peer, 0, peer_id, done_reply, p); return; }
+  /* pinning: at most REL_PINNED_MAX pinned conversations (51012), counted from the list first */
+  pin_req_t *pr = calloc(1, sizeof *pr);
+  if (!pr) { pending_reply(p, IMC_E_NOMEM, NULL); return; }
+  pr->p = p;
+  pr->app = sess(c)->sdkappid;
+  pr->user = sess(c)->user_no;
+  pr->peer = peer;
+  snprintf(pr->peer_id, sizeof pr->peer_id, "%s", peer_id);
+  im_c2c_conversations(srv->c2c, pr->app, pr->user, 0, pin_counted, pr);
 }
 
 void cws_op_conv_delete(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)

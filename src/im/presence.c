@@ -170,6 +170,21 @@ size_t im_presence_sweep(im_presence_t *p, int64_t now_s)
   return n;
 }
 
+int im_platform_mobile(im_platform_t p) { return (unsigned)p < IM_PLAT__COUNT && platform_mobile[p]; }
+
+int im_presence_restore_push(im_presence_t *p, uint32_t sdkappid, uint32_t user_no, im_platform_t plat, int64_t until_s)
+{
+  if ((unsigned)plat >= IM_PLAT__COUNT || plat == IM_PLAT_NONE) return IMC_E_INVAL;
+  uint64_t key = key_of(sdkappid, user_no);
+  user_entry_t *e = u64map_get(&p->users, key);
+  if (!e) {
+    if (!(e = calloc(1, sizeof *e))) return IMC_E_NOMEM;
+    if (u64map_put(&p->users, key, e)) { free(e); return IMC_E_NOMEM; }
+  }
+  if (until_s > e->push_until_s[plat]) e->push_until_s[plat] = until_s;
+  return 0;
+}
+
 int im_presence_app_users(const im_presence_t *p, uint32_t sdkappid, uint32_t **users, size_t *n)
 {
   size_t cap = 0;

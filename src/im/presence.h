@@ -69,6 +69,12 @@ im_session_t *im_presence_forget(im_presence_t *p, uint32_t sdkappid, uint32_t u
 /* Drop users whose PushOnline windows all ended before now_s and who have no
  * live session (the server calls it periodically). Returns how many. */
 size_t im_presence_sweep(im_presence_t *p, int64_t now_s);
+/* 1 if a disconnect (not a logout) on platform p leaves a PushOnline window. */
+int im_platform_mobile(im_platform_t p);
+/* Restore a stored PushOnline window at startup: the user's platform p
+ * counts as PushOnline until until_s (windows already over are ignored by
+ * status and sweep alike). 0, IMC_E_INVAL (platform) or IMC_E_NOMEM. */
+int im_presence_restore_push(im_presence_t *p, uint32_t sdkappid, uint32_t user_no, im_platform_t plat, int64_t until_s);
 /* The users of one app with a live session (a malloc'd array the caller
  * frees; n = 0 and NULL when none): for closing a suspended app's sessions.
  * O(users online). 0 or IMC_E_NOMEM. */

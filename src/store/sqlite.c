@@ -129,6 +129,13 @@ static const char *const migrations[] = {
   " seq INTEGER NOT NULL, from_no INTEGER NOT NULL, time_s INTEGER NOT NULL, random INTEGER NOT NULL,"
   " flags INTEGER NOT NULL, priority INTEGER NOT NULL, body TEXT NOT NULL, UNIQUE(sdkappid, group_no, seq));"
   "CREATE INDEX grp_msg_random ON grp_msg(sdkappid, group_no, random);",
+  /* 14: relationship rows (sqlite_rel.c, src/im/rel.h); the Nick and FaceUrl account_import stored so far
+   * become the profile tags Tag_Profile_IM_Nick and Tag_Profile_IM_Image (kind 0 = profile, values JSON) */
+  "CREATE TABLE rel(sdkappid INTEGER NOT NULL, user_no INTEGER NOT NULL, kind INTEGER NOT NULL, key TEXT NOT NULL,"
+  " val TEXT NOT NULL, PRIMARY KEY(sdkappid, user_no, kind, key)) WITHOUT ROWID;"
+  "INSERT INTO rel SELECT sdkappid, user_no, 0, 'Tag_Profile_IM_Nick', json_quote(nick) FROM accounts WHERE nick IS NOT NULL;"
+  "INSERT INTO rel SELECT sdkappid, user_no, 0, 'Tag_Profile_IM_Image', json_quote(face_url) FROM accounts"
+  " WHERE face_url IS NOT NULL;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -790,6 +797,7 @@ static const store_vtab_t sqlite_vtab = {
   squ_bill_insert, squ_bill_get, squ_bill_each,
   &sq__msg_vtab,
   &sq__grp_vtab,
+  &sq__rel_vtab,
 };
 
 sqlite3 *store__sqlite_db(store_t *s) { return Q(s)->db; }

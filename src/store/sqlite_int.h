@@ -47,5 +47,6 @@ int sq__map_rc(int rc);
 
 extern const store_msg_vtab_t sq__msg_vtab;
 extern const struct store_grp_vtab sq__grp_vtab; /* sqlite_grp.c */
+extern const struct store_rel_vtab sq__rel_vtab;
 
 #endif

@@ -128,6 +128,7 @@ typedef void (*store_bill_cb)(void *ud, const store_bill_t *b);
 
 struct store_msg_vtab; /* store_msg.h */
 struct store_grp_vtab; /* store_grp.h */
+struct store_rel_vtab; /* store_rel.h */
 
 typedef struct store_vtab {
   int version;                           /* 1 */
@@ -187,6 +188,7 @@ typedef struct store_vtab {
   int (*bill_each)(store_t *, int64_t customer_id, int unpaid_only, store_bill_cb, void *);
   const struct store_msg_vtab *msg;      /* one-to-one messages (store_msg.h) */
   const struct store_grp_vtab *grp;      /* groups (store_grp.h) */
+  const struct store_rel_vtab *rel;      /* relationship rows (store_rel.h) */
 } store_vtab_t;
 
 struct store { const store_vtab_t *vt; };

@@ -70,6 +70,21 @@
   X(TOO_MANY_ACCOUNTS,    90011, "too many accounts in one request")           \
   /* profiles (rest-api-reference §2.6) */                                      \
   X(PROFILE_TOOLONG,      40601, "profile value longer than 500 bytes")         \
+  X(PROFILE_PARAM,        40001, "invalid profile request")                     \
+  X(PROFILE_USER,         40003, "account not imported")                        \
+  X(PROFILE_TAG,          40009, "unknown profile tag (custom tags are declared per app)") \
+  X(PROFILE_VALUE,        40605, "invalid value for a standard profile tag")    \
+  X(PROFILE_TYPE,         40610, "profile value has the wrong type")            \
+  /* relationships (rest-api-reference §2.6, §3.2) */                          \
+  X(REL_PARAM,            30001, "invalid relationship request")                \
+  X(REL_USER,             30003, "account not imported")                        \
+  X(REL_FLISTS_FULL,      30011, "too many friend lists")                       \
+  X(REL_IN_OWN_BLACK,     30515, "the peer is in your blocklist")               \
+  X(REL_DENY_ANY,         30516, "the peer accepts no friend requests")         \
+  X(REL_IN_PEER_BLACK,    30525, "you are in the peer's blocklist")             \
+  X(REL_PENDING,          30539, "friend request sent; waiting for the peer to accept") \
+  X(REL_NO_PENDING,       30614, "no pending friend request from that user")    \
+  X(REL_NOT_FRIEND,       31704, "not friends")                                 \
   /* client WebSocket protocol (docs/protocol.md) */                            \
   X(WS_NOT_LOGGED_IN,     70003, "log in first")                                \
   X(WS_UNKNOWN_OP,        60009, "unknown op")                                  \
@@ -120,6 +135,16 @@
   X(GROUP_MSG_RECALLED,   10032, "the message was already recalled")            \
   X(GROUP_RECALL_TYPE,    10033, "this group type does not support recall")     \
   X(GROUP_NO_HISTORY,     10044, "this group type keeps no history")            \
+  X(CONV_MARK_BATCH,      51006, "too many conversations in one mark operation") \
+  X(CONV_GROUP_CONVS,     51008, "too many conversations in a conversation group") \
+  X(CONV_GROUPS,          51010, "too many conversation groups")                \
+  X(CONV_GROUP_NAME,      51011, "conversation group name is empty or too long") \
+  X(CONV_PINNED,          51012, "too many pinned conversations")               \
+  X(MSG_BLOCKED,          20007, "the recipient has blocked the sender")        \
+  X(MSG_NOT_FRIENDS,      20009, "C2C needs friendship: the users are not friends") \
+  X(MSG_NOT_PEER_FRIEND,  20010, "C2C needs friendship: the sender is not in the recipient's friend list") \
+  X(MSG_NOT_OWN_FRIEND,   20011, "C2C needs friendship: the recipient is not in the sender's friend list") \
+  X(MSG_FORBIDDEN,        20012, "the sender is forbidden to send (AdminForbidType)") \
   /* billing and quotes (pure library; CLI and operator API only) */           \
   X(BILL_SCHEME,          0,     "unknown price-book scheme")                   \
   X(BILL_EDITION,         0,     "unknown edition for this scheme")             \

@@ -53,6 +53,38 @@ V4 = {
                                "TopStartIndex": 0, "AssistFlags": 15},
     "recentcontact/delete": {"From_Account": "user1", "Type": 1, "To_Account": "user2", "ClearRamble": 1},
     "openconfigsvr/getappinfo": {"RequestField": ["ChainIncrease", "ActiveUserNum"]},
+    "profile/portrait_set": {"From_Account": "user1", "ProfileItem": [{"Tag": "Tag_Profile_IM_Nick", "Value": "one"},
+                             {"Tag": "Tag_Profile_IM_AllowType", "Value": "AllowType_Type_NeedConfirm"},
+                             {"Tag": "Tag_Profile_IM_Level", "Value": 3}]},
+    "profile/portrait_get": {"To_Account": ["user1", "nobody"], "TagList": ["Tag_Profile_IM_Nick", "Tag_Profile_IM_Gender"]},
+    "sns/friend_add": {"From_Account": "user1", "AddType": "Add_Type_Both", "ForceAddFlags": 0,
+                       "AddFriendItem": [{"To_Account": "user2", "AddSource": "AddSource_Type_Web", "Remark": "r", "GroupName": "g", "AddWording": "w"}]},
+    "sns/friend_import": {"From_Account": "user1", "AddFriendItem": [{"To_Account": "user3", "AddSource": "AddSource_Type_Old",
+                          "GroupName": ["g"], "AddTime": 1700000000, "RemarkTime": 1, "CustomItem": []}]},
+    "sns/friend_update": {"From_Account": "user1", "UpdateItem": [{"To_Account": "user3", "SnsItem": [
+                          {"Tag": "Tag_SNS_IM_Remark", "Value": "x"}, {"Tag": "Tag_SNS_IM_Group", "Value": ["g2"]}]}]},
+    "sns/friend_delete": {"From_Account": "user1", "To_Account": ["user3"], "DeleteType": "Delete_Type_Single"},
+    "sns/friend_delete_all": {"From_Account": "user1", "DeleteType": "Delete_Type_Both"},
+    "sns/friend_check": {"From_Account": "user1", "To_Account": ["user2", "user3"], "CheckType": "CheckResult_Type_Both"},
+    "sns/friend_get": {"From_Account": "user1", "StartIndex": 0, "StandardSequence": 0, "CustomSequence": 0},
+    "sns/friend_get_list": {"From_Account": "user1", "To_Account": ["user3"], "TagList": ["Tag_SNS_IM_Remark", "Tag_Profile_IM_Nick"]},
+    "sns/group_add": {"From_Account": "user1", "GroupName": ["g3"], "To_Account": ["user3"]},
+    "sns/group_delete": {"From_Account": "user1", "GroupName": ["g3"]},
+    "sns/group_get": {"From_Account": "user1", "NeedFriend": "Need_Friend_Type_Yes", "GroupName": ["g"]},
+    "sns/black_list_add": {"From_Account": "user1", "To_Account": ["user3"]},
+    "sns/black_list_delete": {"From_Account": "user1", "To_Account": ["user3"]},
+    "sns/black_list_get": {"From_Account": "user1", "StartIndex": 0, "MaxLimited": 10, "LastSequence": 0},
+    "sns/black_list_check": {"From_Account": "user1", "To_Account": ["user3"], "CheckType": "BlackCheckResult_Type_Both"},
+    "recentcontact/create_contact_group": {"From_Account": "user1", "GroupContactItem": [{"GroupName": "cg", "ContactItem": [
+                                           {"Type": 1, "To_Account": "user2"}, {"Type": 2, "ToGroupId": "@TGS#1"}]}]},
+    "recentcontact/update_contact_group": {"From_Account": "user1", "UpdateType": 2, "UpdateGroup": {"OldGroupName": "cg",
+                                           "NewGroupName": "cg2", "ContactUpdateItem": [{"ContactOpType": 1, "ContactItem":
+                                           {"Type": 1, "To_Account": "user3"}}]}},
+    "recentcontact/del_contact_group": {"From_Account": "user1", "GroupName": ["cg"]},
+    "recentcontact/get_contact_group": {"From_Account": "user1", "StartIndex": 0},
+    "recentcontact/search_contact_group": {"From_Account": "user1", "ContactItem": [{"Type": 1, "To_Account": "user2"}]},
+    "recentcontact/mark_contact": {"From_Account": "user1", "MarkItem": [{"ContactItem": {"Type": 1, "To_Account": "user2"},
+                                   "SetMark": [1, 63], "ClearMark": [2], "CustomMark": "m"}]},
 }
 OP = [
     ("GET", "/operator/v1/customers", None), ("POST", "/operator/v1/customers", {"name": "acme"}),
@@ -64,6 +96,9 @@ OP = [
     ("GET", f"/operator/v1/apps/{APP}/bills", None),
     ("POST", f"/operator/v1/apps/{APP}/call-minutes", {"kind": "audio", "minutes": 3, "event_id": "e1", "date": "2026-12-01"}),
     ("GET", "/operator/v1/customers/1/bills", None),
+    ("GET", f"/operator/v1/apps/{APP}/relationship-settings", None),
+    ("POST", f"/operator/v1/apps/{APP}/relationship-settings", {"profile_custom_tags": {"Tag_Profile_Custom_Hobby": "string",
+     "Tag_Profile_Custom_Age": "integer"}, "sns_custom_tags": {"Tag_SNS_Custom_Note": "string"}, "c2c_friendship_required": False}),
 ]
 
 
@@ -129,6 +164,12 @@ OPS = {
     "conv_delete": {"id": 10, "op": "conv_delete", "peer": "user3", "clear": True},
     "typing": {"id": 11, "op": "typing", "to": "user2"},
     "logout": {"id": 12, "op": "logout"},
+    "pending": {"id": 14, "op": "pending"},
+    "friend_response": {"id": 15, "op": "friend_response", "peer": "user2", "action": "agree_and_add", "remark": "r"},
+    "status_set": {"id": 16, "op": "status_set", "custom_status": "busy"},
+    "status_get": {"id": 17, "op": "status_get", "users": ["user2", "nobody"]},
+    "status_subscribe": {"id": 18, "op": "status_subscribe", "users": ["user2", "user3"]},
+    "status_unsubscribe": {"id": 19, "op": "status_unsubscribe", "users": ["user2"]},
     "login": {"id": 13, "op": "login", "sdkappid": APP, "user_id": "user1", "usersig": SIG, "platform": "Web", "device_id": "d2"},
 }
 enc = lambda o: json.dumps(o, separators=(",", ":")).encode()
@@ -138,7 +179,7 @@ write(W, "send_then_reads", b"\xff".join(enc(OPS[k]) for k in ("send", "sync", "
 WD = ['"\\xff"', '"\\"op\\":"', '"\\"id\\":"'] + ['"\\"%s\\""' % k for k in OPS]
 ks = set()
 for o in OPS.values(): walk(o)
-WD += ['"\\"%s\\""' % k for k in sorted(keys | {"cursor", "limit", "before_seq", "msg_key", "peer", "pinned", "clear", "seq", "to"})]
+WD += ['"\\"%s\\""' % k for k in sorted(keys | {"cursor", "limit", "before_seq", "msg_key", "peer", "pinned", "clear", "seq", "to", "action", "remark", "custom_status", "users"})]
 WD += ['"user1"', '"user2"', '"user3"', '"TIMTextElem"', '"TIMCustomElem"', '"MsgContent"', '"MsgType"']
 with open("tests/fuzz/fuzz_client_ws.dict", "w") as f:
     f.write("# tests/fuzz/seeds.py writes this file\n" + "\n".join(sorted(set(WD))) + "\n")

@@ -1,0 +1,173 @@
+/* rel_api.h — what the relationship files of src/api share: the request
+ * helper that applies a change set (im/rel.h), writes it on the writer
+ * thread, pushes to online devices and replies only once it is durable; the
+ * push helper; the compatible API's fixed relationship bounds; the handlers
+ * the route and op tables name. Loop thread only. */
+#ifndef IMC_API_REL_API_H
+#define IMC_API_REL_API_H
+
+#include "api/api_int.h"
+#include "im/rel.h"
+#include "plan/plan.h"
+
+/* The compatible API's fixed bounds (rest-api-reference §2.6–§2.7): protocol
+ * rules, the same for every edition, kept in this one table. Edition limits
+ * (friends per user, feature gates) come from plan_check only. */
+enum {
+  REL_VALUE_MAX_BYTES = 500,     /* a profile value (40601) */
+  REL_LOCATION_MAX_BYTES = 16,   /* Tag_Profile_IM_Location (40605) */
+  REL_CUSTOM_NAME_MAX = 8,       /* Tag_Profile_Custom_<≤8 letters>, AddSource_Type_<≤8 letters> */
+  REL_PROFILE_GET_MAX = 100,     /* To_Account of portrait_get, friend_get_list */
+  REL_BATCH_MAX = 1000,          /* To_Account / AddFriendItem of the sns batch commands */
+  REL_REMARK_MAX_BYTES = 96,     /* Tag_SNS_IM_Remark */
+  REL_WORDING_MAX_BYTES = 256,   /* Tag_SNS_IM_AddWording */
+  REL_FLISTS_MAX = 32,           /* friend lists per user (30011) */
+  REL_FLIST_NAME_MAX_BYTES = 30, /* a friend list name */
+  REL_FRIEND_PAGE = 100,         /* friends per friend_get page */
+  REL_BLACK_PAGE_MAX = 1000,     /* MaxLimited of black_list_get */
+  REL_CGROUPS_MAX = 20,          /* conversation groups per user (51010) */
+  REL_CGROUP_NAME_MAX_BYTES = 32,/* a conversation group name (51011) */
+  REL_CGROUP_CONVS_MAX = 1000,   /* conversations per group (51008) */
+  REL_MARK_BATCH_MAX = 100,      /* conversations per mark_contact (51006) */
+  REL_PINNED_MAX = 50,           /* pinned conversations (51012) */
+  REL_STATUS_TEXT_MAX_BYTES = 100, /* a custom status text */
+  REL_SUBSCRIBE_MAX = 100,       /* users per status_subscribe / status_get */
+};
+
+/* A change request of a REST handler (c->data). */
+typedef struct relreq {
+  store_job_t job;               /* WebSocket requests (relreq_submit) */
+  api_srv_t *srv;
+  uint32_t app;
+  rel_txn_t txn;
+  int committed;                 /* durable: the changes stay in memory */
+  json_t *pushes;                /* [[user_no, frame], …] sent once durable */
+  json_t *out;                   /* reply fields */
+  void (*done)(struct relreq *rr, int rc); /* relreq_submit: after the write (loop thread) */
+  void *ud;
+} relreq_t;
+
+/* Attach a change request to c (c->data; freed with c, undoing the changes
+ * in memory unless they were committed). NULL on OOM (c answered). */
+relreq_t *relreq_new(rest_ctx_t *c);
+/* Queue frame (stolen) for user_no's online devices once durable. */
+void relreq_push(relreq_t *rr, uint32_t user_no, json_t *frame);
+/* Write the change set; once durable send the pushes and reply OK with out
+ * (stolen, may be NULL). With no change recorded the reply goes at once.
+ * A full writer queue answers 60018 and undoes the changes. */
+void relreq_commit(rest_ctx_t *c, json_t *out);
+
+/* Without a REST request (WebSocket ops): a change request for app; free
+ * with relreq_free (undoes unless committed). NULL on OOM. */
+relreq_t *relreq_alloc(api_srv_t *srv, uint32_t app);
+void relreq_free(relreq_t *rr);
+/* Write rr's changes; done(rr, rc) runs on the loop thread once durable
+ * (pushes already sent when rc is 0) and must free rr. A full writer queue
+ * calls done with IMC_E_OVERLOADED before returning. */
+void relreq_submit(relreq_t *rr, void (*done)(relreq_t *rr, int rc), void *ud);
+
+/* The From_Account of a request: its record (created when create is set)
+ * and user number. Errors (the caller replies): not_imported_err when the
+ * account is unknown, param_err when the field is missing or not a UserID,
+ * IMC_E_NOMEM. */
+int rel_from(rest_ctx_t *c, const char *field, int create, int param_err, int not_imported_err, rel_user_t **u);
+/* A peer UserID of this app: its number, or IMC_E_USER_ID (not a valid
+ * UserID) / IMC_E_NOTFOUND (not imported). */
+int rel_peer(api_srv_t *srv, uint32_t app, json_t *v, const char **id, uint32_t *no);
+/* The record of a peer, created if missing. NULL on OOM. */
+rel_user_t *rel_peer_rec(api_srv_t *srv, uint32_t app, uint32_t no, const char *id);
+/* plan_check against the app's edition: 0 or the refusal (msg filled). */
+int rel_plan(api_srv_t *srv, uint32_t app, plan_item_t what, int64_t current, int64_t adding, char *msg, size_t cap);
+/* Send frame (borrowed) to every online device of a user. */
+void rel_push_user(api_srv_t *srv, uint32_t app, uint32_t user_no, json_t *frame);
+/* An account was deleted (its deletion is durable): remove its rows and
+ * every row of another user of the app that names it (friend, pending
+ * request, blocklist entry; those users' sequences grow and they get
+ * friend_deleted), in one write. Cost: one pass over all records. */
+void rel_account_deleted(api_srv_t *srv, uint32_t app, uint32_t user_no, const char *user_id);
+/* Parse a JSON value text of a row (NULL on bad text). */
+json_t *rel_json(const char *text);
+/* Compact JSON text of o (malloc'd; NULL on OOM). */
+char *rel_text(json_t *o);
+
+/* Profiles (rel_profile.c) */
+void rest_portrait_set(rest_ctx_t *c);
+void rest_portrait_get(rest_ctx_t *c);
+/* The profile value of a tag as the API shows it (default when unset); new reference. */
+json_t *rel_profile_value(const rel_user_t *u, const char *tag);
+/* 1 if the user's AdminForbidType is SendOut. */
+int rel_profile_send_forbidden(const rel_user_t *u);
+/* The AllowType of a user ("AllowType_Type_NeedConfirm" when unset). */
+const char *rel_profile_allow_type(const rel_user_t *u);
+/* account_import's Nick / FaceUrl: writer-thread part and loop part. */
+int rel_profile_import_write(store_t *s, uint32_t app, uint32_t user_no, const char *nick, const char *face);
+void rel_profile_import_apply(api_srv_t *srv, uint32_t app, uint32_t user_no, const char *user_id, const char *nick,
+                              const char *face);
+
+/* Friends (rel_friend.c, rel_friend_get.c), friend lists (rel_flist.c) */
+void rest_friend_add(rest_ctx_t *c);
+void rest_friend_import(rest_ctx_t *c);
+void rest_friend_update(rest_ctx_t *c);
+void rest_friend_delete(rest_ctx_t *c);
+void rest_friend_delete_all(rest_ctx_t *c);
+void rest_friend_check(rest_ctx_t *c);
+void rest_friend_get(rest_ctx_t *c);
+void rest_friend_get_list(rest_ctx_t *c);
+void rest_flist_add(rest_ctx_t *c);
+void rest_flist_delete(rest_ctx_t *c);
+void rest_flist_get(rest_ctx_t *c);
+/* Make `from` a friend of `to` (from's list gets to) with the row value
+ * val (a JSON object, borrowed); bumps from's friend sequence and queues a
+ * friend_added push. 0 or IMC_E_NOMEM. */
+int rel_friend_link(relreq_t *rr, rel_user_t *from, rel_user_t *to, json_t *val);
+/* Remove `to` from from's list (no-op when absent), bump, push friend_deleted. */
+int rel_friend_unlink(relreq_t *rr, rel_user_t *from, rel_user_t *to);
+/* Drop the pending requests between a and b, both directions. */
+int rel_pending_drop(relreq_t *rr, rel_user_t *a, rel_user_t *b);
+
+/* Conversation groups and marks (rel_contact.c) */
+void rest_create_contact_group(rest_ctx_t *c);
+void rest_update_contact_group(rest_ctx_t *c);
+void rest_del_contact_group(rest_ctx_t *c);
+void rest_get_contact_group(rest_ctx_t *c);
+void rest_search_contact_group(rest_ctx_t *c);
+void rest_mark_contact(rest_ctx_t *c);
+
+/* Blocklist (rel_black.c) */
+void rest_black_list_add(rest_ctx_t *c);
+void rest_black_list_delete(rest_ctx_t *c);
+void rest_black_list_get(rest_ctx_t *c);
+void rest_black_list_check(rest_ctx_t *c);
+
+/* The relationship checks of a C2C send over WebSocket: 0, IMC_E_MSG_FORBIDDEN
+ * (20012), IMC_E_MSG_BLOCKED (20007), IMC_E_MSG_NOT_FRIENDS / _NOT_PEER_FRIEND /
+ * _NOT_OWN_FRIEND (20009–20011, when the app requires friendship). */
+int rel_c2c_check(api_srv_t *srv, uint32_t app, uint32_t from_no, uint32_t to_no, const char *to_id);
+
+/* App settings (rel_settings.c): operator API rows */
+struct op_req;
+/* Validate settings (writer or reader thread: pure). The JSON object to
+ * store under each key, or an error with msg. */
+const char *rel_settings_custom_type(const rel_user_t *app_rec, const char *tag);
+int rel_settings_c2c_friendship(const rel_user_t *app_rec);
+
+/* WebSocket ops (ws_rel.c) */
+void cws_op_friend_response(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_pending(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+
+/* User status (ws_status.c) */
+int ws_status_init(api_srv_t *srv);          /* 0 or IMC_E_NOMEM */
+void ws_status_free(api_srv_t *srv);
+/* Restore the stored PushOnline windows into presence (startup, after rel_load). */
+int ws_status_restore(api_srv_t *srv);
+/* A session of the user came online: its subscribers get `status`. */
+void ws_status_changed(api_srv_t *srv, uint32_t app, uint32_t user_no);
+/* A session ended (after presence removal): store or clear its PushOnline
+ * window (until_s) and push the new status to subscribers. */
+void ws_status_session_end(api_srv_t *srv, const im_session_t *s, int logout, int64_t until_s);
+void cws_op_status_set(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_status_get(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_status_subscribe(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_status_unsubscribe(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+
+#endif

@@ -1,0 +1,212 @@
+/* rel_common.c — the relationship request helper (rel_api.h): a change set
+ * applied in memory, written by the writer thread, pushed and acknowledged
+ * once durable, undone when refused or failed; lookups of From_Account and
+ * peers; the plan check; pushes to a user's online devices. Loop thread
+ * (except write_run, on the writer). */
+#include "api/rel_api.h"
+#include "util/err.h"
+#include "util/clock.h"
+#include "util/log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+relreq_t *relreq_alloc(api_srv_t *srv, uint32_t app)
+{
+  relreq_t *rr = calloc(1, sizeof *rr);
+  if (!rr) return NULL;
+  rr->srv = srv;
+  rr->app = app;
+  rel_txn_init(&rr->txn, srv->rel);
+  if (!(rr->pushes = json_array())) { free(rr); return NULL; }
+  return rr;
+}
+
+void relreq_free(relreq_t *rr)
+{
+  if (!rr) return;
+  if (!rr->committed) rel_txn_undo(&rr->txn);
+  rel_txn_free(&rr->txn);
+  json_decref(rr->pushes);
+  json_decref(rr->out);
+  free(rr);
+}
+
+static void relreq_free_v(void *p) { relreq_free(p); }
+
+relreq_t *relreq_new(rest_ctx_t *c)
+{
+  relreq_t *rr = relreq_alloc(c->srv, c->sdkappid);
+  if (!rr) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return NULL; }
+  c->data = rr;
+  c->data_free = relreq_free_v;
+  return rr;
+}
+
+void relreq_push(relreq_t *rr, uint32_t user_no, json_t *frame)
+{
+  if (frame) json_array_append_new(rr->pushes, json_pack("[I,o]", (json_int_t)user_no, frame));
+}
+
+static void send_pushes(relreq_t *rr)
+{
+  size_t i;
+  json_t *p;
+  json_array_foreach(rr->pushes, i, p)
+    rel_push_user(rr->srv, rr->app, (uint32_t)json_integer_value(json_array_get(p, 0)), json_array_get(p, 1));
+  json_array_clear(rr->pushes);
+}
+
+static int rest_write_run(store_t *s, void *arg)
+{
+  rest_ctx_t *c = arg;
+  return rel_txn_write(s, &((relreq_t *)c->data)->txn);
+}
+
+static void rest_write_after(rest_ctx_t *c, int rc)
+{
+  relreq_t *rr = c->data;
+  if (rc) {
+    IMC_WARN("rel", "msg=\"relationship write failed; memory restored\" app=%u err=%s", c->sdkappid, imc_err_name(rc));
+    rest_reply_err(c, rc, NULL, NULL); /* frees c: the change set is undone */
+    return;
+  }
+  rr->committed = 1;
+  send_pushes(rr);
+  json_t *out = rr->out;
+  rr->out = NULL;
+  rest_reply_ok(c, out);
+}
+
+void relreq_commit(rest_ctx_t *c, json_t *out)
+{
+  relreq_t *rr = c->data;
+  json_decref(rr->out);
+  rr->out = out;
+  if (rr->txn.n == 0) { rest_write_after(c, 0); return; }
+  rest_submit(c, rest_write_run, rest_write_after); /* refused: replied, c freed, changes undone */
+}
+
+static int ws_write_run(store_t *s, void *arg)
+{
+  relreq_t *rr = arg;
+  return rel_txn_write(s, &rr->txn);
+}
+
+static void ws_write_done(void *arg, int rc)
+{
+  relreq_t *rr = arg;
+  rr->srv->jobs_in_flight--;
+  if (!rc) { rr->committed = 1; send_pushes(rr); }
+  rr->done(rr, rc);
+}
+
+void relreq_submit(relreq_t *rr, void (*done)(relreq_t *rr, int rc), void *ud)
+{
+  rr->done = done;
+  rr->ud = ud;
+  if (rr->txn.n == 0) { rr->committed = 1; send_pushes(rr); done(rr, 0); return; }
+  rr->job.run = ws_write_run;
+  rr->job.done = ws_write_done;
+  rr->job.arg = rr;
+  int rc = store_writer_submit(rr->srv->writer, &rr->job);
+  if (rc) { done(rr, rc); return; }
+  rr->srv->jobs_in_flight++;
+}
+
+/* ---- lookups ------------------------------------------------------------------ */
+int rel_from(rest_ctx_t *c, const char *field, int create, int param_err, int not_imported_err, rel_user_t **u)
+{
+  json_t *v = json_object_get(c->body, field);
+  uint32_t no;
+  if (!json_is_string(v) || !tenant_user_id_valid(json_string_value(v))) return param_err;
+  if (tenant_registry_account_find(c->srv->reg, c->sdkappid, json_string_value(v), &no)) return not_imported_err;
+  *u = create ? rel_user_ensure(c->srv->rel, c->sdkappid, no, json_string_value(v)) : rel_user(c->srv->rel, c->sdkappid, no);
+  if (create && !*u) return IMC_E_NOMEM;
+  if (*u && !(*u)->id[0]) snprintf((*u)->id, sizeof (*u)->id, "%s", json_string_value(v));
+  return 0;
+}
+
+int rel_peer(api_srv_t *srv, uint32_t app, json_t *v, const char **id, uint32_t *no)
+{
+  if (!json_is_string(v) || !tenant_user_id_valid(json_string_value(v))) return IMC_E_USER_ID;
+  *id = json_string_value(v);
+  return tenant_registry_account_find(srv->reg, app, *id, no) ? IMC_E_NOTFOUND : 0;
+}
+
+rel_user_t *rel_peer_rec(api_srv_t *srv, uint32_t app, uint32_t no, const char *id)
+{
+  return rel_user_ensure(srv->rel, app, no, id);
+}
+
+int rel_plan(api_srv_t *srv, uint32_t app, plan_item_t what, int64_t current, int64_t adding, char *msg, size_t cap)
+{
+  const tenant_app_t *a = tenant_registry_app(srv->reg, app);
+  plan_verdict_t v;
+  if (!a) return IMC_E_APP_INVALID;
+  int rc = plan_check(&a->plan, imc_clock_now_s(), what, current, adding, &v);
+  if (rc && msg && cap) snprintf(msg, cap, "%s", v.msg);
+  return rc;
+}
+
+/* ---- pushes --------------------------------------------------------------------- */
+void rel_push_user(api_srv_t *srv, uint32_t app, uint32_t user_no, json_t *frame)
+{
+  im_session_t *s = im_presence_first(srv->presence, app, user_no);
+  if (!s) return;
+  char *text = json_dumps(frame, JSON_COMPACT);
+  net_frame_t *f = text ? net_frame_new_text(text, strlen(text)) : NULL;
+  free(text);
+  if (!f) return;
+  for (; s; s = s->next)
+    if (s->conn && cws_usable(cws_of_session(s))) net_ws_send_frame(s->conn, f);
+  net_frame_unref(f);
+}
+
+json_t *rel_json(const char *text) { return text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL; }
+
+char *rel_text(json_t *o) { return json_dumps(o, JSON_COMPACT | JSON_ENCODE_ANY); }
+
+/* ---- account deletion ------------------------------------------------------------ */
+typedef struct purge_ctx { relreq_t *rr; uint32_t app, user_no; const char *id; int rc; } purge_ctx_t;
+
+static void purge_refs(void *ud, rel_user_t *u)
+{
+  purge_ctx_t *p = ud;
+  static const struct { rel_kind_t kind; const char *seq; } refs[] = {
+    { REL_K_FRIEND, "friend_seq" }, { REL_K_PEND_OUT, NULL }, { REL_K_PEND_IN, NULL }, { REL_K_BLACK, "black_seq" },
+  };
+  if (p->rc || u->sdkappid != p->app || u->user_no == p->user_no || u->user_no == 0) return;
+  for (size_t i = 0; i < sizeof refs / sizeof refs[0] && !p->rc; i++) {
+    if (!rel_get(u, refs[i].kind, p->id)) continue;
+    p->rc = rel_txn_del(&p->rr->txn, u, refs[i].kind, p->id);
+    if (!p->rc && refs[i].seq) p->rc = rel_txn_bump(&p->rr->txn, u, refs[i].seq, NULL);
+    if (!p->rc && refs[i].kind == REL_K_FRIEND)
+      relreq_push(p->rr, u->user_no, json_pack("{s:s,s:s}", "type", "friend_deleted", "peer", p->id));
+  }
+}
+
+static void purge_done(relreq_t *rr, int rc)
+{
+  if (!rc && rr->ud) rel_user_drop(rr->srv->rel, rr->app, (uint32_t)(uintptr_t)rr->ud); /* the emptied record */
+  if (rc) IMC_WARN("rel", "msg=\"relationship rows of a deleted account not removed\" app=%u err=%s", rr->app, imc_err_name(rc));
+  relreq_free(rr);
+}
+
+void rel_account_deleted(api_srv_t *srv, uint32_t app, uint32_t user_no, const char *user_id)
+{
+  rel_user_t *u = rel_user(srv->rel, app, user_no);
+  relreq_t *rr = relreq_alloc(srv, app);
+  if (!rr) { IMC_WARN("rel", "msg=\"no memory to remove a deleted account's relationship rows\" app=%u", app); return; }
+  purge_ctx_t p = { rr, app, user_no, user_id, 0 };
+  for (int k = 0; u && k < REL_K__COUNT && !p.rc; k++)
+    while (!p.rc && rel_count(u, (rel_kind_t)k)) {
+      size_t n;
+      const rel_row_t *rows = rel_rows(u, (rel_kind_t)k, &n);
+      p.rc = rel_txn_del(&rr->txn, u, (rel_kind_t)k, rows[n - 1].key);
+    }
+  /* every other user of the app that names it (one pass over the records) */
+  if (!p.rc) rel_each_user(srv->rel, purge_refs, &p);
+  if (p.rc) { purge_done(rr, p.rc); return; }
+  relreq_submit(rr, purge_done, u ? (void *)(uintptr_t)user_no : NULL);
+}

@@ -1,0 +1,359 @@
+/* rel_contact.c — conversation groups and marks (rest-api-reference §2.7):
+ * recentcontact/create_contact_group, update_contact_group,
+ * del_contact_group, get_contact_group, search_contact_group, mark_contact.
+ *
+ * A conversation is named by a ContactItem {"Type":1,"To_Account"} (C2C) or
+ * {"Type":2,"ToGroupId"} (group) and kept as "c2c_<UserID>" / "group_<id>".
+ * A conversation group is a REL_K_CGROUP row {"id","convs":[…]} (ids from
+ * the META counter "cgroup_id"); a conversation's marks are a REL_K_MARK row
+ * {"marks":[bits 0..63],"custom":"…"}. Bounds (rel_api.h): 20 groups
+ * (51010), names of 1–32 bytes (51011), 1,000 conversations per group
+ * (51008), 100 conversations per mark_contact (51006). The edition gates:
+ * conversation_groups and conversation_marks (plan_check, 7013 when off).
+ * Every change is pushed (contact_groups_changed / contact_marks_changed)
+ * to all of the user's online devices once durable. */
+#include "api/rel_api.h"
+#include "util/err.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define CONV_ID_MAX 80
+
+/* "c2c_<id>" / "group_<id>" of a ContactItem; 0 or IMC_E_CONV_PARAM. */
+static int conv_id(json_t *item, char *out, size_t cap)
+{
+  json_t *type = json_object_get(item, "Type");
+  if (!json_is_integer(type)) return IMC_E_CONV_PARAM;
+  json_int_t t = json_integer_value(type);
+  const char *id = json_string_value(json_object_get(item, t == 1 ? "To_Account" : "ToGroupId"));
+  if ((t != 1 && t != 2) || !id || !id[0] || strlen(id) > 64) return IMC_E_CONV_PARAM;
+  if (t == 1 && !tenant_user_id_valid(id)) return IMC_E_CONV_PARAM;
+  snprintf(out, cap, "%s%s", t == 1 ? "c2c_" : "group_", id);
+  return 0;
+}
+
+static json_t *contact_of(const char *conv)
+{
+  if (!strncmp(conv, "c2c_", 4)) return json_pack("{s:i,s:s}", "Type", 1, "To_Account", conv + 4);
+  return json_pack("{s:i,s:s}", "Type", 2, "ToGroupId", conv + 6);
+}
+
+static int gate(rest_ctx_t *c, plan_item_t what)
+{
+  char msg[320];
+  int rc = rel_plan(c->srv, c->sdkappid, what, 0, 0, msg, sizeof msg);
+  if (rc) rest_reply_err(c, rc, msg, NULL);
+  return rc;
+}
+
+/* From_Account's record (created for writes); replies on error. */
+static int from_user(rest_ctx_t *c, int create, rel_user_t **u)
+{
+  int rc = rel_from(c, "From_Account", create, IMC_E_CONV_PARAM, IMC_E_CONV_USER, u);
+  if (rc) rest_reply_err(c, rc, rc == IMC_E_CONV_PARAM ? "From_Account must be a UserID" : NULL, NULL);
+  return rc;
+}
+
+static int name_ok(json_t *v) { return json_is_string(v) && json_string_length(v) > 0 && json_string_length(v) <= REL_CGROUP_NAME_MAX_BYTES; }
+
+static int put_obj(relreq_t *rr, rel_user_t *u, rel_kind_t kind, const char *key, json_t *o)
+{
+  char *text = rel_text(o);
+  int rc = text ? rel_txn_put(&rr->txn, u, kind, key, text) : IMC_E_NOMEM;
+  free(text);
+  return rc;
+}
+
+static int conv_index(json_t *convs, const char *id)
+{
+  size_t i;
+  json_t *v;
+  json_array_foreach(convs, i, v) if (!strcmp(json_string_value(v), id)) return (int)i;
+  return -1;
+}
+
+/* Add (op 1) or remove (op 2) ContactItems to group g's convs; per-item results. */
+static json_t *apply_members(json_t *g, json_t *items, int op, int *err)
+{
+  json_t *res = json_array(), *it, *convs = json_object_get(g, "convs");
+  size_t i;
+  *err = 0;
+  json_array_foreach(items, i, it) {
+    char id[CONV_ID_MAX];
+    json_t *ci = op ? json_object_get(it, "ContactItem") : it;
+    int o = op ? (int)json_integer_value(json_object_get(it, "ContactOpType")) : 1;
+    int rc = conv_id(ci, id, sizeof id);
+    if (!rc && o != 1 && o != 2) rc = IMC_E_CONV_PARAM;
+    if (!rc && o == 1 && conv_index(convs, id) < 0) {
+      if (json_array_size(convs) >= REL_CGROUP_CONVS_MAX) rc = IMC_E_CONV_GROUP_CONVS;
+      else json_array_append_new(convs, json_string(id));
+    } else if (!rc && o == 2) {
+      int at = conv_index(convs, id);
+      if (at < 0) rc = IMC_E_CONV_PARAM;
+      else json_array_remove(convs, (size_t)at);
+    }
+    json_t *r = json_pack("{s:O,s:i,s:s}", "ContactItem", ci ? ci : json_null(), "ResultCode", rc ? imc_err_compat(rc) : 0,
+                          "ResultInfo", rc ? imc_strerror(rc) : "");
+    if (op) json_object_set_new(r, "ContactOpType", json_integer(o));
+    json_array_append_new(res, r);
+    if (rc && !*err) *err = rc;
+  }
+  return res;
+}
+
+static void push_groups(relreq_t *rr, rel_user_t *u)
+{
+  relreq_push(rr, u->user_no, json_pack("{s:s}", "type", "contact_groups_changed"));
+}
+
+void rest_create_contact_group(rest_ctx_t *c)
+{
+  rel_user_t *u;
+  relreq_t *rr;
+  if (gate(c, PLAN_F_CONVERSATION_GROUPS) || !(rr = relreq_new(c)) || from_user(c, 1, &u)) return;
+  json_t *items = json_object_get(c->body, "GroupContactItem"), *it;
+  size_t i;
+  if (!json_is_array(items) || json_array_size(items) == 0) {
+    rest_reply_err(c, IMC_E_CONV_PARAM, "GroupContactItem must be a non-empty array of {GroupName, ContactItem}", NULL);
+    return;
+  }
+  size_t fresh = 0;
+  json_array_foreach(items, i, it) {
+    json_t *name = json_object_get(it, "GroupName");
+    if (!name_ok(name)) { rest_reply_err(c, IMC_E_CONV_GROUP_NAME, NULL, NULL); return; }
+    if (rel_get(u, REL_K_CGROUP, json_string_value(name))) { rest_reply_err(c, IMC_E_CONV_PARAM, "a conversation group of that name exists", NULL); return; }
+    if (!json_is_array(json_object_get(it, "ContactItem")) || json_array_size(json_object_get(it, "ContactItem")) > REL_CGROUP_CONVS_MAX) {
+      rest_reply_err(c, IMC_E_CONV_GROUP_CONVS, "ContactItem is an array of at most 1000 conversations", NULL);
+      return;
+    }
+    fresh++;
+  }
+  if (rel_count(u, REL_K_CGROUP) + fresh > REL_CGROUPS_MAX) { rest_reply_err(c, IMC_E_CONV_GROUPS, NULL, NULL); return; }
+  json_t *out = json_array();
+  int rc = 0;
+  json_array_foreach(items, i, it) {
+    int64_t gid = 0;
+    if ((rc = rel_txn_bump(&rr->txn, u, "cgroup_id", &gid))) break;
+    json_t *g = json_pack("{s:I,s:[]}", "id", (json_int_t)gid, "convs");
+    int e;
+    json_t *res = apply_members(g, json_object_get(it, "ContactItem"), 0, &e);
+    rc = put_obj(rr, u, REL_K_CGROUP, json_string_value(json_object_get(it, "GroupName")), g);
+    json_decref(g);
+    json_array_append_new(out, json_pack("{s:{s:O,s:I},s:o}", "GroupItem", "GroupName", json_object_get(it, "GroupName"),
+                                         "GroupId", (json_int_t)gid, "ResultItem", res));
+    if (rc) break;
+  }
+  if (rc) { json_decref(out); rest_reply_err(c, rc, NULL, NULL); return; }
+  push_groups(rr, u);
+  relreq_commit(c, json_pack("{s:o}", "GroupResultItem", out));
+}
+
+void rest_update_contact_group(rest_ctx_t *c)
+{
+  rel_user_t *u;
+  relreq_t *rr;
+  if (gate(c, PLAN_F_CONVERSATION_GROUPS) || !(rr = relreq_new(c)) || from_user(c, 1, &u)) return;
+  json_t *type = json_object_get(c->body, "UpdateType"), *ug = json_object_get(c->body, "UpdateGroup");
+  json_t *old = json_object_get(ug, "OldGroupName");
+  if (!json_is_integer(type) || (json_integer_value(type) != 1 && json_integer_value(type) != 2) || !json_is_string(old)) {
+    rest_reply_err(c, IMC_E_CONV_PARAM, "UpdateType is 1 (rename) or 2 (conversations); UpdateGroup.OldGroupName names the group", NULL);
+    return;
+  }
+  json_t *g = rel_json(rel_val(u, REL_K_CGROUP, json_string_value(old)));
+  if (!g) { rest_reply_err(c, IMC_E_CONV_PARAM, "no conversation group of that name", NULL); return; }
+  json_t *result = json_pack("{s:O}", "OldGroupName", old);
+  int rc = 0;
+  if (json_integer_value(type) == 1) {
+    json_t *nn = json_object_get(ug, "NewGroupName");
+    if (!name_ok(nn)) rc = IMC_E_CONV_GROUP_NAME;
+    else if (strcmp(json_string_value(nn), json_string_value(old)) && rel_get(u, REL_K_CGROUP, json_string_value(nn))) rc = IMC_E_CONV_PARAM;
+    else {
+      rc = rel_txn_del(&rr->txn, u, REL_K_CGROUP, json_string_value(old));
+      if (!rc) rc = put_obj(rr, u, REL_K_CGROUP, json_string_value(nn), g);
+      json_object_set(result, "NewGroupName", nn);
+    }
+  } else {
+    json_t *items = json_object_get(ug, "ContactUpdateItem");
+    if (!json_is_array(items) || json_array_size(items) == 0) rc = IMC_E_CONV_PARAM;
+    else {
+      int e;
+      json_object_set_new(result, "ContactResultItem", apply_members(g, items, 1, &e));
+      rc = put_obj(rr, u, REL_K_CGROUP, json_string_value(old), g);
+    }
+  }
+  json_decref(g);
+  if (rc) { json_decref(result); rest_reply_err(c, rc, NULL, NULL); return; }
+  push_groups(rr, u);
+  relreq_commit(c, json_pack("{s:o}", "UpdateGroupResult", result));
+}
+
+void rest_del_contact_group(rest_ctx_t *c)
+{
+  rel_user_t *u;
+  relreq_t *rr;
+  if (gate(c, PLAN_F_CONVERSATION_GROUPS) || !(rr = relreq_new(c)) || from_user(c, 1, &u)) return;
+  json_t *names = json_object_get(c->body, "GroupName"), *n;
+  size_t i;
+  if (!json_is_array(names) || json_array_size(names) == 0 || json_array_size(names) > REL_CGROUPS_MAX) {
+    rest_reply_err(c, IMC_E_CONV_PARAM, "GroupName must be an array of 1-20 names", NULL);
+    return;
+  }
+  json_t *out = json_array();
+  json_array_foreach(names, i, n) {
+    int rc = json_is_string(n) && rel_get(u, REL_K_CGROUP, json_string_value(n)) ? 0 : IMC_E_CONV_PARAM;
+    if (!rc) rc = rel_txn_del(&rr->txn, u, REL_K_CGROUP, json_string_value(n));
+    if (rc == IMC_E_NOMEM) { json_decref(out); rest_reply_err(c, rc, NULL, NULL); return; }
+    json_array_append_new(out, json_pack("{s:O,s:i,s:s}", "GroupName", n, "ResultCode", rc ? imc_err_compat(rc) : 0,
+                                         "ResultInfo", rc ? "no conversation group of that name" : ""));
+  }
+  push_groups(rr, u);
+  relreq_commit(c, json_pack("{s:o}", "ResultItem", out));
+}
+
+/* The GroupItem list and, per conversation, the ids of its groups. */
+static json_t *group_items(const rel_user_t *u, json_t *conv_groups)
+{
+  size_t n;
+  const rel_row_t *rows = rel_rows(u, REL_K_CGROUP, &n);
+  json_t *items = json_array();
+  for (size_t i = 0; i < n; i++) {
+    json_t *g = rel_json(rows[i].val), *v;
+    size_t k;
+    json_int_t gid = json_integer_value(json_object_get(g, "id"));
+    json_array_append_new(items, json_pack("{s:s,s:I}", "GroupName", rows[i].key, "GroupId", gid));
+    json_array_foreach(json_object_get(g, "convs"), k, v) {
+      json_t *ids = json_object_get(conv_groups, json_string_value(v));
+      if (!ids) json_object_set_new(conv_groups, json_string_value(v), ids = json_array());
+      json_array_append_new(ids, json_integer(gid));
+    }
+    json_decref(g);
+  }
+  return items;
+}
+
+static json_t *contact_json(const rel_user_t *u, const char *conv, json_t *conv_groups)
+{
+  json_t *m = rel_json(rel_val(u, REL_K_MARK, conv));
+  json_t *marks = json_object_get(m, "marks"), *ids = json_object_get(conv_groups, conv);
+  const char *custom = json_string_value(json_object_get(m, "custom"));
+  json_t *o = json_pack("{s:o,s:o,s:s,s:o}", "ContactItem", contact_of(conv), "MarkList",
+                        marks ? json_incref(marks) : json_array(), "CustomMark", custom ? custom : "",
+                        "ContactGroupId", ids ? json_incref(ids) : json_array());
+  json_decref(m);
+  return o;
+}
+
+static int by_bytes(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+
+void rest_get_contact_group(rest_ctx_t *c)
+{
+  rel_user_t *u = NULL;
+  if (gate(c, PLAN_F_CONVERSATION_GROUPS) || from_user(c, 0, &u)) return;
+  json_t *si = json_object_get(c->body, "StartIndex");
+  if (si && (!json_is_integer(si) || json_integer_value(si) < 0)) { rest_reply_err(c, IMC_E_CONV_PARAM, "StartIndex is >= 0", NULL); return; }
+  json_t *cg = json_object(), *groups = group_items(u, cg), *all = json_object();
+  /* every conversation that is in a group or carries a mark, in id order */
+  const char *k;
+  json_t *v;
+  json_object_foreach(cg, k, v) json_object_set_new(all, k, json_true());
+  size_t n;
+  const rel_row_t *marks = rel_rows(u, REL_K_MARK, &n);
+  for (size_t i = 0; i < n; i++) json_object_set_new(all, marks[i].key, json_true());
+  const char **keys = calloc(json_object_size(all) + 1, sizeof *keys);
+  size_t nk = 0;
+  if (keys) json_object_foreach(all, k, v) keys[nk++] = k;
+  if (!keys) { json_decref(all); json_decref(cg); json_decref(groups); rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
+  qsort(keys, nk, sizeof *keys, by_bytes);
+  size_t from = si ? (size_t)json_integer_value(si) : 0, page = REL_FRIEND_PAGE;
+  json_t *items = json_array();
+  for (size_t i = from; i < nk && i < from + page; i++) json_array_append_new(items, contact_json(u, keys[i], cg));
+  size_t next = from + page < nk ? from + page : nk;
+  free(keys);
+  json_decref(all);
+  json_decref(cg);
+  rest_reply_ok(c, json_pack("{s:o,s:o,s:i,s:I}", "ContactItem", items, "GroupItem", groups, "CompleteFlag", next >= nk,
+                             "NextStartIndex", (json_int_t)next));
+}
+
+void rest_search_contact_group(rest_ctx_t *c)
+{
+  rel_user_t *u = NULL;
+  if (gate(c, PLAN_F_CONVERSATION_GROUPS) || from_user(c, 0, &u)) return;
+  json_t *items = json_object_get(c->body, "ContactItem"), *it;
+  size_t i;
+  if (!json_is_array(items) || json_array_size(items) == 0 || json_array_size(items) > REL_MARK_BATCH_MAX) {
+    rest_reply_err(c, IMC_E_CONV_PARAM, "ContactItem must be an array of 1-100 conversations", NULL);
+    return;
+  }
+  json_t *cg = json_object(), *groups = group_items(u, cg), *out = json_array();
+  json_array_foreach(items, i, it) {
+    char id[CONV_ID_MAX];
+    int rc = conv_id(it, id, sizeof id);
+    json_t *r = rc ? json_pack("{s:O}", "ContactItem", it) : contact_json(u, id, cg);
+    json_object_set_new(r, "ResultCode", json_integer(rc ? imc_err_compat(rc) : 0));
+    json_array_append_new(out, r);
+  }
+  json_decref(cg);
+  rest_reply_ok(c, json_pack("{s:o,s:o}", "ContactResultItem", out, "GroupItem", groups));
+}
+
+/* Apply SetMark / ClearMark (bits 0..63) and CustomMark to one conversation's row. */
+static int mark_one(relreq_t *rr, rel_user_t *u, json_t *item, json_t **result)
+{
+  char id[CONV_ID_MAX];
+  json_t *ci = json_object_get(item, "ContactItem"), *set = json_object_get(item, "SetMark"), *clr = json_object_get(item, "ClearMark");
+  json_t *custom = json_object_get(item, "CustomMark"), *v;
+  size_t i;
+  int rc = conv_id(ci, id, sizeof id);
+  if (!rc && ((set && !json_is_array(set)) || (clr && !json_is_array(clr)) || (!set && !clr && !custom) ||
+              (custom && (!json_is_string(custom) || json_string_length(custom) > REL_VALUE_MAX_BYTES))))
+    rc = IMC_E_CONV_PARAM;
+  uint64_t bits = 0;
+  json_t *m = rc ? NULL : rel_json(rel_val(u, REL_K_MARK, id));
+  if (!m) m = json_object();
+  json_array_foreach(json_object_get(m, "marks"), i, v) bits |= 1ull << (json_integer_value(v) & 63);
+  json_array_foreach(set, i, v) {
+    if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 63) rc = IMC_E_CONV_PARAM;
+    else bits |= 1ull << json_integer_value(v);
+  }
+  json_array_foreach(clr, i, v) {
+    if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 63) rc = IMC_E_CONV_PARAM;
+    else bits &= ~(1ull << json_integer_value(v));
+  }
+  json_t *list = json_array();
+  for (int b = 0; b < 64; b++) if (bits >> b & 1) json_array_append_new(list, json_integer(b));
+  json_object_set_new(m, "marks", list);
+  if (custom) json_object_set(m, "custom", custom);
+  if (!rc) {
+    if (!json_array_size(list) && !json_string_length(json_object_get(m, "custom"))) rc = rel_txn_del(&rr->txn, u, REL_K_MARK, id);
+    else rc = put_obj(rr, u, REL_K_MARK, id, m);
+  }
+  *result = json_pack("{s:O,s:i,s:s,s:O}", "ContactItem", ci ? ci : json_null(), "ResultCode", rc ? imc_err_compat(rc) : 0,
+                      "ResultInfo", rc ? imc_strerror(rc) : "", "MarkList", list);
+  if (!rc) json_object_set_new(*result, "CustomMark", json_string(json_string_value(json_object_get(m, "custom")) ? json_string_value(json_object_get(m, "custom")) : ""));
+  json_decref(m);
+  return rc == IMC_E_NOMEM ? rc : 0;
+}
+
+void rest_mark_contact(rest_ctx_t *c)
+{
+  rel_user_t *u;
+  relreq_t *rr;
+  if (gate(c, PLAN_F_CONVERSATION_MARKS) || !(rr = relreq_new(c)) || from_user(c, 1, &u)) return;
+  json_t *items = json_object_get(c->body, "MarkItem"), *it;
+  size_t i;
+  if (!json_is_array(items) || json_array_size(items) == 0) {
+    rest_reply_err(c, IMC_E_CONV_PARAM, "MarkItem must be a non-empty array", NULL);
+    return;
+  }
+  if (json_array_size(items) > REL_MARK_BATCH_MAX) { rest_reply_err(c, IMC_E_CONV_MARK_BATCH, NULL, NULL); return; }
+  json_t *out = json_array();
+  json_array_foreach(items, i, it) {
+    json_t *r = NULL;
+    if (mark_one(rr, u, it, &r)) { json_decref(r); json_decref(out); rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
+    json_array_append_new(out, r);
+  }
+  relreq_push(rr, u->user_no, json_pack("{s:s,s:O}", "type", "contact_marks_changed", "items", out));
+  relreq_commit(c, json_pack("{s:o}", "ResultItem", out));
+}

@@ -1,0 +1,298 @@
+/* rel.c — the in-memory relationship rows (rel.h): records by (app, user) in
+ * a u64map, rows per kind in sorted arrays, change sets with undo. Loop
+ * thread only. */
+#include "im/rel.h"
+#include "store/store_rel.h"
+#include "util/err.h"
+#include "util/u64map.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct rel {
+  u64map_t users;              /* app << 32 | user_no → rel_user_t* (user_no 0: app settings) */
+  size_t bytes;                /* records, row arrays and strings */
+};
+
+/* app settings live at user_no 0: the key stays non-zero because SDKAppIDs are */
+static uint64_t key_of(uint32_t app, uint32_t user) { return (uint64_t)app << 32 | user; }
+
+int rel_create(rel_t **out)
+{
+  rel_t *r = calloc(1, sizeof *r);
+  if (!r) return IMC_E_NOMEM;
+  u64map_init(&r->users);
+  *out = r;
+  return 0;
+}
+
+static void user_free(rel_user_t *u)
+{
+  for (int k = 0; k < REL_K__COUNT; k++) {
+    for (uint32_t i = 0; i < u->k[k].n; i++) { free(u->k[k].v[i].key); free(u->k[k].v[i].val); }
+    free(u->k[k].v);
+  }
+  free(u);
+}
+
+void rel_free(rel_t *r)
+{
+  if (!r) return;
+  for (size_t i = 0; i < r->users.cap; i++)
+    if (r->users.slots[i].key) user_free(r->users.slots[i].val);
+  u64map_free(&r->users);
+  free(r);
+}
+
+void rel_each_user(rel_t *r, void (*cb)(void *ud, rel_user_t *u), void *ud)
+{
+  for (size_t i = 0; i < r->users.cap; i++)
+    if (r->users.slots[i].key) cb(ud, r->users.slots[i].val);
+}
+
+size_t rel_bytes(const rel_t *r) { return r->bytes + r->users.cap * sizeof(u64map_slot_t); }
+
+rel_user_t *rel_user(const rel_t *r, uint32_t app, uint32_t user) { return u64map_get(&r->users, key_of(app, user)); }
+
+rel_user_t *rel_user_ensure(rel_t *r, uint32_t app, uint32_t user, const char *id)
+{
+  rel_user_t *u = rel_user(r, app, user);
+  if (u) {
+    if (!u->id[0] && id) snprintf(u->id, sizeof u->id, "%s", id);
+    return u;
+  }
+  if (!(u = calloc(1, sizeof *u))) return NULL;
+  u->sdkappid = app;
+  u->user_no = user;
+  snprintf(u->id, sizeof u->id, "%s", id ? id : "");
+  if (u64map_put(&r->users, key_of(app, user), u)) { free(u); return NULL; }
+  r->bytes += sizeof *u;
+  return u;
+}
+
+static size_t rows_bytes(const rel_user_t *u)
+{
+  size_t b = sizeof *u;
+  for (int k = 0; k < REL_K__COUNT; k++) {
+    b += u->k[k].cap * sizeof(rel_row_t);
+    for (uint32_t i = 0; i < u->k[k].n; i++) b += strlen(u->k[k].v[i].key) + strlen(u->k[k].v[i].val) + 2;
+  }
+  return b;
+}
+
+void rel_user_drop(rel_t *r, uint32_t app, uint32_t user)
+{
+  rel_user_t *u = u64map_del(&r->users, key_of(app, user));
+  if (!u) return;
+  r->bytes -= rows_bytes(u);
+  user_free(u);
+}
+
+/* Index of key in rows (found) or where it would go. */
+static uint32_t find(const rel_rows_t *rs, const char *key, int *found)
+{
+  uint32_t lo = 0, hi = rs->n;
+  while (lo < hi) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    int c = strcmp(rs->v[mid].key, key);
+    if (!c) { *found = 1; return mid; }
+    if (c < 0) lo = mid + 1; else hi = mid;
+  }
+  *found = 0;
+  return lo;
+}
+
+const rel_row_t *rel_get(const rel_user_t *u, rel_kind_t kind, const char *key)
+{
+  int found;
+  if (!u) return NULL;
+  uint32_t i = find(&u->k[kind], key, &found);
+  return found ? &u->k[kind].v[i] : NULL;
+}
+
+const char *rel_val(const rel_user_t *u, rel_kind_t kind, const char *key)
+{
+  const rel_row_t *row = rel_get(u, kind, key);
+  return row ? row->val : NULL;
+}
+
+size_t rel_count(const rel_user_t *u, rel_kind_t kind) { return u ? u->k[kind].n : 0; }
+
+const rel_row_t *rel_rows(const rel_user_t *u, rel_kind_t kind, size_t *n)
+{
+  *n = u ? u->k[kind].n : 0;
+  return u ? u->k[kind].v : NULL;
+}
+
+int64_t rel_meta_i64(const rel_user_t *u, const char *key)
+{
+  const char *v = rel_val(u, REL_K_META, key);
+  return v ? strtoll(v, NULL, 10) : 0;
+}
+
+/* Set (val non-NULL, copied) or delete a row. If old is non-NULL it receives
+ * the replaced value (ownership passes, NULL if there was none). 0 or
+ * IMC_E_NOMEM (unchanged). */
+static int row_set(rel_t *r, rel_user_t *u, rel_kind_t kind, const char *key, const char *val, char **old)
+{
+  rel_rows_t *rs = &u->k[kind];
+  int found;
+  uint32_t i = find(rs, key, &found);
+  if (old) *old = NULL;
+  if (!val) {
+    if (!found) return 0;
+    r->bytes -= strlen(rs->v[i].key) + strlen(rs->v[i].val) + 2;
+    free(rs->v[i].key);
+    if (old) *old = rs->v[i].val; else free(rs->v[i].val);
+    memmove(&rs->v[i], &rs->v[i + 1], (rs->n - i - 1) * sizeof rs->v[0]);
+    rs->n--;
+    return 0;
+  }
+  char *nv = strdup(val);
+  if (!nv) return IMC_E_NOMEM;
+  if (found) {
+    r->bytes += strlen(nv);
+    r->bytes -= strlen(rs->v[i].val);
+    if (old) *old = rs->v[i].val; else free(rs->v[i].val);
+    rs->v[i].val = nv;
+    return 0;
+  }
+  char *nk = strdup(key);
+  if (!nk) { free(nv); return IMC_E_NOMEM; }
+  if (rs->n == rs->cap) {
+    uint32_t cap = rs->cap ? rs->cap * 2 : 4;
+    rel_row_t *v = realloc(rs->v, cap * sizeof *v);
+    if (!v) { free(nv); free(nk); return IMC_E_NOMEM; }
+    r->bytes += (cap - rs->cap) * sizeof *v;
+    rs->v = v;
+    rs->cap = cap;
+  }
+  memmove(&rs->v[i + 1], &rs->v[i], (rs->n - i) * sizeof rs->v[0]);
+  rs->v[i] = (rel_row_t){ nk, nv };
+  rs->n++;
+  r->bytes += strlen(nk) + strlen(nv) + 2;
+  return 0;
+}
+
+/* ---- load ------------------------------------------------------------------ */
+typedef struct load_ctx { rel_t *r; int rc; uint32_t last_app; } load_ctx_t;
+
+static void on_row(void *ud, uint32_t app, uint32_t user, int kind, const char *key, const char *val)
+{
+  load_ctx_t *l = ud;
+  if (l->rc || kind < 0 || kind >= REL_K__COUNT) return;
+  rel_user_t *u = rel_user_ensure(l->r, app, user, NULL);
+  if (!u) { l->rc = IMC_E_NOMEM; return; }
+  l->rc = row_set(l->r, u, (rel_kind_t)kind, key, val, NULL);
+}
+
+static void on_account(void *ud, const char *user_id, uint32_t user_no)
+{
+  load_ctx_t *l = ud;
+  rel_user_t *u = rel_user(l->r, l->last_app, user_no);
+  if (u) snprintf(u->id, sizeof u->id, "%s", user_id);
+}
+
+int rel_load(rel_t *r, store_t *s)
+{
+  load_ctx_t l = { r, 0, 0 };
+  int rc = store_rel_each(s, on_row, &l);
+  if (rc || l.rc) return rc ? rc : l.rc;
+  /* the UserIDs of every app that has rows */
+  u64map_t apps;
+  u64map_init(&apps);
+  for (size_t i = 0; i < r->users.cap && !rc; i++) {
+    rel_user_t *u = r->users.slots[i].val;
+    if (!r->users.slots[i].key || u64map_get(&apps, u->sdkappid)) continue;
+    if ((rc = u64map_put(&apps, u->sdkappid, u))) break;
+    l.last_app = u->sdkappid;
+    rc = store_account_each(s, u->sdkappid, on_account, &l);
+  }
+  u64map_free(&apps);
+  return rc;
+}
+
+/* ---- change sets ----------------------------------------------------------- */
+void rel_txn_init(rel_txn_t *t, rel_t *r) { memset(t, 0, sizeof *t); t->r = r; }
+
+static int record(rel_txn_t *t, rel_user_t *u, rel_kind_t kind, const char *key, const char *val)
+{
+  if (t->n == t->cap) {
+    size_t cap = t->cap ? t->cap * 2 : 8;
+    rel_op_t *ops = realloc(t->ops, cap * sizeof *ops);
+    if (!ops) return IMC_E_NOMEM;
+    t->ops = ops;
+    t->cap = cap;
+  }
+  rel_op_t *op = &t->ops[t->n];
+  memset(op, 0, sizeof *op);
+  op->sdkappid = u->sdkappid;
+  op->user_no = u->user_no;
+  op->kind = (uint8_t)kind;
+  if (!(op->key = strdup(key)) || (val && !(op->val = strdup(val)))) { free(op->key); free(op->val); return IMC_E_NOMEM; }
+  char *old = NULL;
+  int rc = row_set(t->r, u, kind, key, val, &old);
+  if (rc) { free(op->key); free(op->val); return rc; }
+  op->old = old;
+  op->had_old = old != NULL;
+  t->n++;
+  return 0;
+}
+
+int rel_txn_put(rel_txn_t *t, rel_user_t *u, rel_kind_t kind, const char *key, const char *val)
+{
+  return record(t, u, kind, key, val);
+}
+
+int rel_txn_del(rel_txn_t *t, rel_user_t *u, rel_kind_t kind, const char *key)
+{
+  if (!rel_get(u, kind, key)) return 0;
+  return record(t, u, kind, key, NULL);
+}
+
+int rel_txn_bump(rel_txn_t *t, rel_user_t *u, const char *key, int64_t *out)
+{
+  char buf[24];
+  int64_t v = rel_meta_i64(u, key) + 1;
+  snprintf(buf, sizeof buf, "%lld", (long long)v);
+  int rc = record(t, u, REL_K_META, key, buf);
+  if (!rc && out) *out = v;
+  return rc;
+}
+
+int rel_txn_write(store_t *s, const rel_txn_t *t)
+{
+  int rc = 0;
+  if (t->undone) return IMC_E_INTERNAL; /* a caller bug: the set was undone */
+  for (size_t i = 0; i < t->n && !rc; i++) {
+    const rel_op_t *op = &t->ops[i];
+    rc = op->val ? store_rel_put(s, op->sdkappid, op->user_no, op->kind, op->key, op->val)
+                 : store_rel_del(s, op->sdkappid, op->user_no, op->kind, op->key);
+  }
+  return rc;
+}
+
+void rel_txn_undo(rel_txn_t *t)
+{
+  if (t->undone) return;
+  for (size_t i = t->n; i-- > 0;) {
+    rel_op_t *op = &t->ops[i];
+    rel_user_t *u = rel_user(t->r, op->sdkappid, op->user_no);
+    if (!u) continue;
+    const char *now = rel_val(u, (rel_kind_t)op->kind, op->key);
+    /* only where memory still holds what this set wrote */
+    if ((op->val == NULL) != (now == NULL) || (now && strcmp(now, op->val))) continue;
+    row_set(t->r, u, (rel_kind_t)op->kind, op->key, op->old, NULL);
+  }
+  /* the set is spent: keep the ops (rel_txn_free releases them) but never undo twice */
+  for (size_t i = 0; i < t->n; i++) { free(t->ops[i].old); t->ops[i].old = NULL; t->ops[i].had_old = 0; }
+  t->undone = 1;
+}
+
+void rel_txn_free(rel_txn_t *t)
+{
+  for (size_t i = 0; i < t->n; i++) { free(t->ops[i].key); free(t->ops[i].val); free(t->ops[i].old); }
+  free(t->ops);
+  memset(t, 0, sizeof *t);
+}

@@ -1,0 +1,79 @@
+/* sqlite_rel.c — the relationship rows (store_rel.h) in SQLite: one table
+ * rel(sdkappid, user_no, kind, key, val), WITHOUT ROWID, keyed by all four. */
+#include "store/sqlite_int.h"
+#include "store/store_rel.h"
+#include "util/err.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int step_once(sqlite3_stmt *st)
+{
+  int rc = sqlite3_step(st);
+  sqlite3_finalize(st);
+  return rc == SQLITE_DONE ? 0 : sq__map_rc(rc);
+}
+
+static int rel_put(store_t *s, uint32_t app, uint32_t user, int kind, const char *key, const char *val)
+{
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(sq__db(s), "INSERT OR REPLACE INTO rel(sdkappid,user_no,kind,key,val) VALUES(?,?,?,?,?)", -1,
+                         &st, NULL) != SQLITE_OK)
+    return IMC_E_IO;
+  sqlite3_bind_int64(st, 1, app);
+  sqlite3_bind_int64(st, 2, user);
+  sqlite3_bind_int(st, 3, kind);
+  sqlite3_bind_text(st, 4, key, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 5, val, -1, SQLITE_STATIC);
+  return step_once(st);
+}
+
+static int rel_del(store_t *s, uint32_t app, uint32_t user, int kind, const char *key)
+{
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(sq__db(s), "DELETE FROM rel WHERE sdkappid=? AND user_no=? AND kind=? AND key=?", -1, &st,
+                         NULL) != SQLITE_OK)
+    return IMC_E_IO;
+  sqlite3_bind_int64(st, 1, app);
+  sqlite3_bind_int64(st, 2, user);
+  sqlite3_bind_int(st, 3, kind);
+  sqlite3_bind_text(st, 4, key, -1, SQLITE_STATIC);
+  return step_once(st);
+}
+
+static int rel_each(store_t *s, store_rel_cb cb, void *ud)
+{
+  sqlite3_stmt *st;
+  int rc;
+  if (sqlite3_prepare_v2(sq__db(s), "SELECT sdkappid,user_no,kind,key,val FROM rel ORDER BY sdkappid,user_no,kind,key",
+                         -1, &st, NULL) != SQLITE_OK)
+    return IMC_E_IO;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    cb(ud, (uint32_t)sqlite3_column_int64(st, 0), (uint32_t)sqlite3_column_int64(st, 1), sqlite3_column_int(st, 2),
+       (const char *)sqlite3_column_text(st, 3), (const char *)sqlite3_column_text(st, 4));
+  sqlite3_finalize(st);
+  return rc == SQLITE_DONE ? 0 : sq__map_rc(rc);
+}
+
+static int rel_get(store_t *s, uint32_t app, uint32_t user, int kind, const char *key, char **val)
+{
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(sq__db(s), "SELECT val FROM rel WHERE sdkappid=? AND user_no=? AND kind=? AND key=?", -1, &st,
+                         NULL) != SQLITE_OK)
+    return IMC_E_IO;
+  sqlite3_bind_int64(st, 1, app);
+  sqlite3_bind_int64(st, 2, user);
+  sqlite3_bind_int(st, 3, kind);
+  sqlite3_bind_text(st, 4, key, -1, SQLITE_STATIC);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    *val = strdup((const char *)sqlite3_column_text(st, 0));
+    rc = *val ? 0 : IMC_E_NOMEM;
+  } else {
+    rc = rc == SQLITE_DONE ? IMC_E_NOTFOUND : sq__map_rc(rc);
+  }
+  sqlite3_finalize(st);
+  return rc;
+}
+
+const store_rel_vtab_t sq__rel_vtab = { 1, rel_put, rel_del, rel_each, rel_get };
