@@ -14,7 +14,8 @@
 # 2. Offline sync: 1,000 messages in one conversation, server restarted (an
 #    empty SQLite cache; the OS page cache stays warm), then one sync page of
 #    1,000 events; first run cold, then warm.
-# Each line carries the server's CPU time and RSS during the run.
+# Each line carries the server's CPU time and RSS during the run. The app is
+# a legacy-scheme app: no account cap (trial apps stop at 100 accounts).
 set -e
 cd "$(dirname "$0")/.."
 make -s all build/bench/msg_bench build/bench/sync_bench >/dev/null
@@ -28,7 +29,7 @@ cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000 / hz)}'
 new_app() {
   dir=$(mktemp -d /tmp/imcloud-msgbench-XXXXXX)
   cid=$($BIN customer create --name bench --json --data "$dir" | sed -n 's/.*"id":\([0-9]*\).*/\1/p')
-  out=$($BIN app create --customer "$cid" --name bench --region china --scheme s2022 --json --data "$dir")
+  out=$($BIN app create --customer "$cid" --name bench --region china --scheme legacy --json --data "$dir")
   app=$(echo "$out" | sed -n 's/.*"sdkappid":\([0-9]*\).*/\1/p')
   key=$(echo "$out" | sed -n 's/.*"key":"\([0-9a-f]*\)".*/\1/p')
 }
