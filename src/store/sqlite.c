@@ -112,7 +112,10 @@ static const char *const migrations[] = {
   /* 11: an order changes the app's plan facts: log it as an app update */
   "CREATE TRIGGER changes_order AFTER INSERT ON orders BEGIN"
   " INSERT INTO changes(kind,key) VALUES('app.update', NEW.sdkappid); END;",
-  /* 12: groups (sqlite_grp.c; docs/decisions/groups.md) */
+  /* 12: a wallet credit (top-up, refund) may pay open bills and end arrears: log it */
+  "CREATE TRIGGER changes_wallet_credit AFTER INSERT ON ledger WHEN NEW.kind IN ('topup','refund') BEGIN"
+  " INSERT INTO changes(kind,key) VALUES('wallet.credit', NEW.customer_id); END;",
+  /* 13: groups (sqlite_grp.c; docs/decisions/groups.md) */
   "CREATE TABLE grp(sdkappid INTEGER NOT NULL, group_no INTEGER NOT NULL, group_id TEXT NOT NULL,"
   " type INTEGER NOT NULL, owner_no INTEGER NOT NULL, created_at INTEGER NOT NULL, info TEXT NOT NULL,"
   " info_seq INTEGER NOT NULL, info_time INTEGER NOT NULL, last_msg INTEGER NOT NULL,"
