@@ -70,7 +70,11 @@ void im_group_send(im_groups_t *G, im_gsend_t *in, int64_t now_s, im_gdone_cb cb
   im_group_t *g = grp__usable(G, in->sdkappid, in->group_id);
   if (!g) { free(body); grp__fail(cb, ud, IMC_E_GROUP_GONE, NULL); return; }
   const im_gtype_info_t *ti = im_gtype_info(g->type);
-  im_grole_t r = im_group_role(g, in->from_no);
+  /* live rooms: the sending session must have joined (an O(1) look-up, not a scan of the room) */
+  im_grole_t r = !ti->live ? im_group_role(g, in->from_no)
+                 : in->from_no && in->from_no == g->owner_no ? IM_GR_OWNER
+                 : in->from_sid && gset_get(&g->live, in->from_sid) ? IM_GR_MEMBER : IM_GR_NONE;
+  if (ti->live && r == IM_GR_OWNER && !in->admin && !gset_get(&g->live, in->from_sid)) r = IM_GR_NONE;
   if (in->import && ti->live) rc = imc_errf(why, sizeof why, IMC_E_GROUP_TYPE_OP, "an AVChatRoom keeps no history to import into");
   else if (!in->admin && r == IM_GR_NONE)
     rc = imc_errf(why, sizeof why, IMC_E_GROUP_NOT_MEMBER, "only members may send to this group");

@@ -1,6 +1,6 @@
 /* sqlite_grp.c — the SQLite backend of store_grp.h.
  *
- * Tables (migration 12 in sqlite.c): grp (one row per live group, PRIMARY
+ * Tables (migration 13 in sqlite.c): grp (one row per live group, PRIMARY
  * KEY (sdkappid, group_no), UNIQUE (sdkappid, group_id)), grp_member
  * (PRIMARY KEY (sdkappid, group_no, user_no), an index by user for "groups
  * of a user") and grp_msg (rowid, UNIQUE (sdkappid, group_no, seq), an index
