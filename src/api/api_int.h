@@ -10,6 +10,7 @@
 
 #include "api/api.h"
 #include "im/c2c.h"
+#include "im/group.h"
 #include "im/limits.h"
 #include "im/presence.h"
 #include "meter/meter.h"
@@ -69,6 +70,7 @@ typedef struct api_srv {
   meter_t *meter;                /* usage events (DAU/MAU, connections, REST calls) */
   u64map_t quota_pending;        /* sdkappid → logins admitted, not yet durable (boxed int64) */
   api_jobs_t jobs;               /* scheduled jobs and the test clock (jobs.c) */
+  im_groups_t *groups;           /* groups of every type (im/group.h) */
 } api_srv_t;
 
 /* ---- edition limits and metering at the api's points of use (quota.c) ------ */
@@ -185,6 +187,7 @@ void cws_release(cws_conn_t *c);         /* frees c when the last hold goes */
 net_ws_t *cws_usable(const cws_conn_t *c);
 int cws_state(const cws_conn_t *c);      /* CWS_* */
 const im_session_t *cws_session(const cws_conn_t *c); /* sdkappid, user_no once online */
+const char *cws_user_id(const cws_conn_t *c);         /* the UserID once online ("" before) */
 cws_conn_t *cws_of_session(im_session_t *s);          /* presence session → connection */
 
 /* Send a JSON object (stolen) as one text frame. */
@@ -235,6 +238,50 @@ void rest_get_c2c_unread_msg_num(rest_ctx_t *c);
 void rest_modify_c2c_msg(rest_ctx_t *c);
 void rest_recentcontact_get_list(rest_ctx_t *c);
 void rest_recentcontact_delete(rest_ctx_t *c);
+
+/* Groups: REST (rest_group.c, rest_group_msg.c), WebSocket ops and pushes (ws_group.c) */
+void rest_create_group(rest_ctx_t *c);
+void rest_import_group(rest_ctx_t *c);
+void rest_destroy_group(rest_ctx_t *c);
+void rest_get_group_info(rest_ctx_t *c);
+void rest_get_joined_group_list(rest_ctx_t *c);
+void rest_get_appid_group_list(rest_ctx_t *c);
+void rest_add_group_member(rest_ctx_t *c);
+void rest_import_group_member(rest_ctx_t *c);
+void rest_delete_group_member(rest_ctx_t *c);
+void rest_get_group_member_info(rest_ctx_t *c);
+void rest_modify_group_base_info(rest_ctx_t *c);
+void rest_modify_group_member_info(rest_ctx_t *c);
+void rest_change_group_owner(rest_ctx_t *c);
+void rest_get_role_in_group(rest_ctx_t *c);
+void rest_forbid_send_msg(rest_ctx_t *c);
+void rest_get_group_muted_account(rest_ctx_t *c);
+void rest_send_group_msg(rest_ctx_t *c);
+void rest_send_group_system_notification(rest_ctx_t *c);
+void rest_import_group_msg(rest_ctx_t *c);
+void rest_group_msg_get_simple(rest_ctx_t *c);
+void rest_group_msg_recall(rest_ctx_t *c);
+void rest_delete_group_msg_by_sender(rest_ctx_t *c);
+void rest_modify_group_msg(rest_ctx_t *c);
+void rest_set_unread_msg_num(rest_ctx_t *c);
+void rest_get_online_member_num(rest_ctx_t *c);
+void cws_group_hooks(api_srv_t *srv, im_group_hooks_t *out);
+void cws_group_session_gone(api_srv_t *srv, cws_conn_t *c);
+void cws_op_group_create(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_group_join(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_group_approve(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_group_reject(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_group_quit(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_group_invite(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_group_kick(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_group_mute(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_group_transfer(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_group_dissolve(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_group_send(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_group_history(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_group_sync(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_group_read(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_group_list(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
 
 /* ---- operator API (operator.c) -------------------------------------------- */
 void op_handle(api_srv_t *srv, net_req_t *req);
