@@ -255,7 +255,7 @@ static void job_finish(api_srv_t *srv, job_run_t *r, int rc)
     free(r->fresh.v);
     json_decref(r->result);
     r->result = json_pack("{s:s,s:s}", "error", imc_err_name(rc), "message", r->err[0] ? r->err : imc_strerror(rc));
-    if (!srv->jobs.move) srv->jobs.next_s[r->idx] = r->at + 60; /* retried a minute later */
+    srv->jobs.next_s[r->idx] = r->at + 60; /* retried a minute (of clock time) later */
     IMC_WARN("jobs", "msg=\"job failed\" job=%s at=%s err=%s why=\"%s\"", jobs[r->idx].name, at, imc_err_name(rc), r->err);
   }
   clock_move_t *m = srv->jobs.move;

@@ -388,7 +388,6 @@ int api_serve(const api_cfg_t *cfg)
   uv_timer_init(&loop, &srv.tick);
   uv_timer_init(&loop, &srv.stop_timer);
   srv.tick.data = srv.stop_timer.data = &srv;
-  srv.last_purge_s = (int64_t)(uv_now(&loop) / 1000);
   api_jobs_init(&srv);
   uv_timer_start(&srv.tick, on_tick, 1000, 1000);
   api_changes_start(&srv);

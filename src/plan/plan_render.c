@@ -148,7 +148,9 @@ static void markdown(rb_t *b, int all, bill_scheme_t only)
          "    imcloud app push-approve --sdkappid N [on|off]\n"
          "    imcloud addon buy --sdkappid N ADDON[=VALUE] [--at YYYY-MM-DD] [--reference REF]\n"
          "    imcloud addon list --sdkappid N [--at YYYY-MM-DD]\n\n"
-         "(each takes `--data DIR` and `--json`).\n\n"
+         "(each takes `--data DIR` and `--json`), and the same through the operator API\n"
+         "(docs/operator-api.md \"Purchases and the life cycle\"): `POST /operator/v1/apps/{sdkappid}/`\n"
+         "`upgrade`, `renew`, `addons`, `suspend`, `resume`, `auto-renew`; `GET …/state`, `GET …/addons`.\n\n"
          "- An order (package or add-on, L-5: per app) is priced by the app's price book on its day T\n"
          "  (`--at`: an earlier day, for operators migrating customers; a day before the book's first\n"
          "  day is refused), runs from T to T-1 of the next month (L-2; the 31st is clamped to a\n"
@@ -167,7 +169,9 @@ static void markdown(rb_t *b, int all, bill_scheme_t only)
          "  (L-3, P-11): its limits fall back to the free edition's and its add-ons stop raising them.\n"
          "  After the grace the app is suspended (status `suspended`, by `lapse`); a renewal resumes it\n"
          "  with everything intact (P-45). An operator suspension (`app suspend`) lasts until\n"
-         "  `app resume`, which a lapsed app cannot use (renew it).\n"
+         "  `app resume`, which a lapsed app cannot use (renew it). A postpaid bill unpaid 7 days after\n"
+         "  issue suspends every app of the customer (by `arrears`, P-14, P-45); a top-up that pays the\n"
+         "  overdue bills resumes them (docs/billing.md \"Arrears\").\n"
          "- Edition changes: trial -> pro / ultimate cannot be undone (P-44: trial is never sold); a\n"
          "  legacy app becomes its region's free edition (s2022 trial, intl developer) only with\n"
          "  `--approved` (P-07), then upgrades; a change to a lower paid edition (intl Pro -> Standard,\n"
@@ -176,8 +180,12 @@ static void markdown(rb_t *b, int all, bill_scheme_t only)
          "  a new, lower limit is kept; nothing new may be added until the app is under it.\n"
          "- International Pro's all-member push is enabled on application: `app push-approve` records\n"
          "  the operator's approval time; the gate opens the book's delay later.\n"
-         "- The server keeps each app's facts for the check in its registry (`tenant_app_t.plan`,\n"
-         "  refreshed on load and by `tenant_registry_refresh_plans`).\n");
+         "- The server keeps each app's facts for the check in its registry (`tenant_app_t.plan`),\n"
+         "  computed on load, after each purchase or status change, and for every app by the `day` job at\n"
+         "  00:00 in the billing zone, which first runs every app's life-cycle jobs (auto-renew,\n"
+         "  suspension after the grace, resumption); a suspended app's sessions are closed with 4005.\n"
+         "  `imcloud serve --test-clock` lets tests move the clock and run these jobs on the way\n"
+         "  (`src/api/jobs.c`, docs/operator-api.md \"Test clock\").\n");
   for (int s = 0; s < BILL_SCHEME__COUNT; s++) {
     if (!all && (bill_scheme_t)s != only) continue;
     const plan_scheme_t *p = plan__scheme((bill_scheme_t)s);

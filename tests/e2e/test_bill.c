@@ -108,8 +108,8 @@ static void test_p06_bill_equals_quote(void **st)
   json_decref(b);
   /* a top-up that covers the bill, then settle: paid (a payment entry in the ledger) */
   assert_int_equal(e2e_cli(&srv, out, sizeof out, "wallet topup --customer %s --amount-fen 600000 --reference bank-1", cust), 0);
-  /* the running server settles on the top-up too (the change log): either it
-   * or `bill settle` pays the bill, exactly once */
+  /* the running server learns of the top-up from the change log and pays the
+   * bill itself; `bill settle` pays it when the server has not yet: paid once */
   assert_int_equal(e2e_cli(&srv, out, sizeof out, "bill settle --customer %s --json", cust), 0);
   assert_true(strstr(out, "\"paid\":1") || strstr(out, "\"paid\":0"));
   b = cli_json("%s", args);

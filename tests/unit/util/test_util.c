@@ -105,6 +105,30 @@ static const cfg_def_t defs[] = {
   { 0 }
 };
 
+static void test_datetime(void **st)
+{
+  (void)st;
+  int64_t t = 0;
+  char buf[32];
+  assert_int_equal(imc_datetime_parse("2026-11-01T00:00:00+08:00", &t), 0);
+  assert_int_equal(t, 1793462400);
+  assert_int_equal(imc_datetime_parse("2026-10-31T16:00:00Z", &t), 0);
+  assert_int_equal(t, 1793462400);
+  assert_int_equal(imc_datetime_parse("2026-10-31T10:30:00-05:30", &t), 0);
+  assert_int_equal(t, 1793462400);
+  imc_datetime_format(1793462400, 8 * 3600, buf, sizeof buf);
+  assert_string_equal(buf, "2026-11-01T00:00:00+08:00");
+  imc_datetime_format(1793462400, -(5 * 3600 + 1800), buf, sizeof buf);
+  assert_string_equal(buf, "2026-10-31T10:30:00-05:30");
+  imc_datetime_format(1793462399, 0, buf, sizeof buf);
+  assert_string_equal(buf, "2026-10-31T15:59:59+00:00");
+  static const char *const bad[] = { "2026-11-01", "2026-11-01T00:00:00", "2026-11-01 00:00:00Z", "2026-02-30T00:00:00Z",
+                                     "2026-11-01T24:00:00Z", "2026-11-01T00:60:00Z", "2026-11-01T00:00:00+8:00",
+                                     "2026-11-01T00:00:00.5Z", "2026-11-01T00:00:00+15:00", "", NULL };
+  for (int i = 0; bad[i]; i++) assert_int_equal(imc_datetime_parse(bad[i], &t), IMC_E_INVAL);
+  assert_int_equal(imc_datetime_parse(NULL, &t), IMC_E_INVAL);
+}
+
 static void test_config(void **st)
 {
   (void)st;
@@ -184,7 +208,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_fmt_group),
-    cmocka_unit_test(test_err_table), cmocka_unit_test(test_parse_i64), cmocka_unit_test(test_dates),
+    cmocka_unit_test(test_err_table), cmocka_unit_test(test_parse_i64), cmocka_unit_test(test_dates), cmocka_unit_test(test_datetime),
     cmocka_unit_test(test_config), cmocka_unit_test(test_u64map),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
