@@ -75,7 +75,7 @@ static void list_done(void *ud, int rc, const im_conv_list_t *l)
     if (end < npinned) complete = 0;
   }
   /* without pin support pinned conversations are listed among the others by time */
-  im_conv_t *rest = l->convs + (pin_support ? npinned : 0);
+  im_conv_t *rest = l->n ? l->convs + (pin_support ? npinned : 0) : NULL; /* convs is NULL when there are none */
   size_t nrest = l->n - (pin_support ? npinned : 0);
   im_conv_t *sorted = NULL;
   if (!pin_support && npinned) {
