@@ -31,6 +31,16 @@ typedef struct api_changes {
   uint64_t refused, failed;      /* polls refused by a full pool; reads or applies that failed */
 } api_changes_t;
 
+/* Scheduled jobs (jobs.c); loop thread. */
+#define API_JOBS 4
+struct clock_move;
+typedef struct api_jobs {
+  int64_t next_s[API_JOBS];      /* clock time each job is next due (INT64_MAX: not scheduled) */
+  int running;                   /* 1 + the job in flight, 0 none */
+  struct clock_move *move;       /* POST /operator/v1/clock in progress, or NULL */
+  uint64_t runs, failures;
+} api_jobs_t;
+
 typedef struct api_srv {
   uv_loop_t *loop;
   const api_cfg_t *cfg;
@@ -58,6 +68,7 @@ typedef struct api_srv {
   int64_t last_purge_s;          /* last retention pass start (monotonic s) */
   meter_t *meter;                /* usage events (DAU/MAU, connections, REST calls) */
   u64map_t quota_pending;        /* sdkappid → logins admitted, not yet durable (boxed int64) */
+  api_jobs_t jobs;               /* scheduled jobs and the test clock (jobs.c) */
 } api_srv_t;
 
 /* ---- edition limits and metering at the api's points of use (quota.c) ------ */
@@ -229,6 +240,33 @@ void rest_recentcontact_delete(rest_ctx_t *c);
 void op_handle(api_srv_t *srv, net_req_t *req);
 /* Load (or create and print) the operator token hash at start. */
 int op_token_init(api_srv_t *srv);
+
+/* ---- scheduled jobs, the test clock, apps refreshed by a write (jobs.c) ----- */
+/* Every job due at once (catch-up after a start) except the retention purge. */
+void api_jobs_init(api_srv_t *srv);
+/* Make a job (by name) due now unless it is due earlier: the tick does it
+ * for the retention purge every msg_purge_interval_s of real time. */
+void api_jobs_due_now(api_srv_t *srv, const char *name);
+/* On the tick: start the earliest due job when none is in flight. */
+void api_jobs_tick(api_srv_t *srv);
+/* GET / POST /operator/v1/clock (403 TEST_CLOCK_OFF without --test-clock). */
+void api_clock_get(api_srv_t *srv, net_req_t *req);
+void api_clock_post(api_srv_t *srv, net_req_t *req, json_t *body);
+
+/* A wallet credit posted elsewhere (the change log's wallet.credit): pay the
+ * customer's open bills it covers and end arrears, in a writer job. */
+void api_jobs_wallet_credit(api_srv_t *srv, int64_t customer_id);
+
+/* Apps read after a write, applied to the registry on the loop. */
+typedef struct api_app_fresh { store_app_t rec; tenant_lifecycle_t lc; int lc_rc; } api_app_fresh_t;
+typedef struct api_fresh { api_app_fresh_t *v; size_t n, cap; int nomem; } api_fresh_t;
+/* Writer or reader thread: append the record and life cycle on `day` of one
+ * app (sdkappid != 0), of a customer's apps (customer_id != 0) or of every
+ * app. 0 or storage errors / IMC_E_NOMEM. */
+int api_fresh_load(store_t *s, api_fresh_t *f, int64_t customer_id, uint32_t sdkappid, int64_t day);
+/* Loop thread: upsert each into the registry; the sessions of a suspended
+ * app end with close code 4005. Frees the list. */
+void api_fresh_apply(api_srv_t *srv, api_fresh_t *f);
 
 /* ---- change log (changes.c) ----------------------------------------------- */
 /* Start following the log after its current end (read on s at startup,

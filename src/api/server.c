@@ -101,11 +101,12 @@ static void on_tick(uv_timer_t *t)
   int frc = meter_flush_submit(srv->meter, srv->writer, now); /* live counters to storage; kept pending on refusal */
   if (frc) IMC_DEBUG("server", "msg=\"meter flush deferred\" err=%s", imc_err_name(frc));
   if (now - last_sweep_s >= 3600) { im_presence_sweep(srv->presence, now); last_sweep_s = now; }
-  int64_t mono_s = (int64_t)(uv_now(srv->loop) / 1000); /* the interval runs on real time, the cutoff on the clock */
-  if (!srv->stopping && mono_s - srv->last_purge_s >= srv->cfg->msg_purge_interval_s) {
+  int64_t mono_s = (int64_t)(uv_now(srv->loop) / 1000); /* the purge interval runs on real time, the cutoff on the clock */
+  if (mono_s - srv->last_purge_s >= srv->cfg->msg_purge_interval_s) {
     srv->last_purge_s = mono_s;
-    im_c2c_purge(srv->c2c, NULL, NULL); /* bounded jobs on the writer thread */
+    api_jobs_due_now(srv, "retention_purge");
   }
+  api_jobs_tick(srv); /* bill run, day change, arrears, retention purge (jobs.c) */
 }
 
 /* ---- shutdown --------------------------------------------------------------- */
@@ -361,6 +362,8 @@ int api_serve(const api_cfg_t *cfg)
   uv_timer_init(&loop, &srv.tick);
   uv_timer_init(&loop, &srv.stop_timer);
   srv.tick.data = srv.stop_timer.data = &srv;
+  srv.last_purge_s = (int64_t)(uv_now(&loop) / 1000);
+  api_jobs_init(&srv);
   uv_timer_start(&srv.tick, on_tick, 1000, 1000);
   api_changes_start(&srv);
   uv_run(&loop, UV_RUN_DEFAULT);

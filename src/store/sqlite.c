@@ -112,6 +112,9 @@ static const char *const migrations[] = {
   /* 11: an order changes the app's plan facts: log it as an app update */
   "CREATE TRIGGER changes_order AFTER INSERT ON orders BEGIN"
   " INSERT INTO changes(kind,key) VALUES('app.update', NEW.sdkappid); END;",
+  /* 12: a wallet credit (top-up, refund) may pay open bills and end arrears: log it */
+  "CREATE TRIGGER changes_wallet_credit AFTER INSERT ON ledger WHEN NEW.kind IN ('topup','refund') BEGIN"
+  " INSERT INTO changes(kind,key) VALUES('wallet.credit', NEW.customer_id); END;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

@@ -72,6 +72,7 @@ typedef struct store_change {
 #define STORE_CHANGE_APP_UPDATE "app.update"   /* key: SDKAppID; name, key, admins, region, scheme, edition or
                                                 * status changed, or an order (package, add-on) was recorded */
 #define STORE_CHANGE_META "meta"               /* key: the meta key (e.g. operator_token_sha256) */
+#define STORE_CHANGE_WALLET_CREDIT "wallet.credit" /* key: customer id; a top-up or refund was posted */
 
 /* One prepaid order period of an app (L-5): a package (item = edition code)
  * or an add-on (item = add-on name, value / value_name), valid from

@@ -133,6 +133,8 @@
   X(PLAN_EDITION_CHANGE,  0,     "that edition change is not allowed")          \
   /* operator API */                                                            \
   X(OP_AUTH,              0,     "operator token missing or wrong")             \
+  X(TEST_CLOCK_OFF,       0,     "the test clock is off (imcloud serve --test-clock)") \
+  X(CLOCK_BACKWARDS,      0,     "the clock never moves backwards")             \
   /* metering (docs/metering.md) */                                             \
   X(METER_LATE,           0,     "usage event older than the 35-day late window") \
   /* end */
