@@ -566,9 +566,8 @@ void net_server_close(net_server_t *s, void (*done)(void *), void *arg)
   s->closed_cb = done;
   s->closed_arg = arg;
   net_server_stop_accepting(s);
-  if (s->socketless) net__close(s->socketless);
-  for (size_t fd = 0; fd < s->by_fd_cap; fd++) {
-    struct net_conn *c = s->by_fd[fd];
+  for (size_t fd = 0; fd <= s->by_fd_cap; fd++) { /* the socketless connection last */
+    struct net_conn *c = fd < s->by_fd_cap ? s->by_fd[fd] : s->socketless;
     if (!c) continue;
     if (c->flags & CF_WS) net_ws_close(c, 1001, "server shutting down");
     else net__close(c);

@@ -15,7 +15,10 @@
 
 #define MAX_MSGS 64
 
+#define RESET_EVERY 50000 /* inputs: a fresh data directory bounds its growth (and /dev/shm's) */
+
 static api_fuzz_t *srv;
+static unsigned long runs;
 
 static void stop(void) { api_fuzz_free(srv); }
 
@@ -29,6 +32,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+  if (++runs % RESET_EVERY == 0) {
+    api_fuzz_free(srv);
+    if (api_fuzz_create(&srv)) abort();
+  }
   const uint8_t *msgs[MAX_MSGS];
   size_t lens[MAX_MSGS], n = 0, start = 0;
   for (size_t i = 0; i <= size && n < MAX_MSGS; i++) {

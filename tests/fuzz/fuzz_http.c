@@ -12,7 +12,10 @@
 
 #include "api/api_fuzz.h"
 
+#define RESET_EVERY 50000 /* inputs: a fresh data directory bounds its growth (and /dev/shm's) */
+
 static api_fuzz_t *srv;
+static unsigned long runs;
 
 static void stop(void) { api_fuzz_free(srv); }
 
@@ -26,6 +29,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+  if (++runs % RESET_EVERY == 0) {
+    api_fuzz_free(srv);
+    if (api_fuzz_create(&srv)) abort();
+  }
   api_fuzz_http(srv, data, size);
   return 0;
 }

@@ -122,6 +122,8 @@ for i, (m, path, body) in enumerate(OP):
     name = "op_%02d_%s" % (i, m.lower())
     if body is None: write(D, name, f"GET {path} HTTP/1.1\r\nHost: x\r\n{auth}\r\n")
     else: write(D, name, post(path, body, auth))
+# regression: a user without conversations (get_list offset a NULL array)
+write(D, "v4_recentcontact_get_list_none", post(f"/v4/recentcontact/get_list?{Q}", dict(V4["recentcontact/get_list"], From_Account="administrator")))
 write(D, "healthz", "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
 # a write and then reads on one pipelined connection, the last one chunked
 pipe = post(f"/v4/openim/sendmsg?{Q}", V4["openim/sendmsg"]) + post(f"/v4/openim/admin_getroammsg?{Q}", V4["openim/admin_getroammsg"])
