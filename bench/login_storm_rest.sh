@@ -27,7 +27,7 @@ key=$(echo "$out" | sed -n 's/.*"key":"\([0-9a-f]*\)".*/\1/p')
 # a trial app is capped at its free DAU (72000): buy pro (overage, no cap)
 $BIN wallet topup --customer "$cid" --amount-fen 100000000 --data "$dir" >/dev/null
 $BIN app upgrade --sdkappid "$app" --edition pro --data "$dir" >/dev/null
-taskset -c 0 $BIN serve --listen 127.0.0.1:0 --port-file "$dir/port" --data "$dir" --log-level warn 2>"$dir/server.log" &
+$PRIO taskset -c 0 $BIN serve --listen 127.0.0.1:0 --port-file "$dir/port" --data "$dir" --log-level warn 2>"$dir/server.log" &
 spid=$!
 while [ ! -s "$dir/port" ]; do sleep 0.05; done
 port=$(cat "$dir/port")
@@ -35,12 +35,12 @@ sleep 0.5
 r=0
 while [ $r -lt "$RUNS" ]; do
   r=$((r + 1))
-  taskset -c 1 $PROBE --port "$port" --sdkappid "$app" --key "$key" > "$dir/probe.out" &
+  ${PROBE_PRIO:-$PRIO} taskset -c 1 $PROBE --port "$port" --sdkappid "$app" --key "$key" > "$dir/probe.out" &
   ppid=$!
   while ! grep -q '^ready' "$dir/probe.out" 2>/dev/null; do sleep 0.05; done
   cpu0=$(cpu_ms $spid)
   # each run logs in new users (user prefix per run): account import + usage event per login
-  lg=$(taskset -c 1 $LG --port "$port" --sdkappid "$app" --key "$key" --conns "$N" --procs 1 --user-prefix "r${r}u" --notify $ppid | grep '^conns=')
+  lg=$($PRIO taskset -c 1 $LG --port "$port" --sdkappid "$app" --key "$key" --conns "$N" --procs 1 --user-prefix "r${r}u" --notify $ppid | grep '^conns=')
   cpu1=$(cpu_ms $spid)
   kill -TERM $ppid; wait $ppid || true
   echo "run=$r $lg server_cpu_ms=$((cpu1 - cpu0)) rest: $(grep '^requests=' "$dir/probe.out") load=$(cut -d' ' -f1 /proc/loadavg)"
