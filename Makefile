@@ -135,13 +135,13 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(FUZZ_SRC))
 FUZZ_SECONDS ?= 60
 fuzz-build:
-	$(MAKE) BUILD=build-fuzz CC=clang SAN="-fsanitize=fuzzer-no-link,address,undefined" OPT=-O1 build-fuzz/lib/libimc_util.a $(foreach m,$(MODULES),build-fuzz/lib/libimc_$(m).a)
+	$(MAKE) BUILD=build-fuzz CC=clang SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined" OPT=-O1 build-fuzz/lib/libimc_util.a $(foreach m,$(MODULES),build-fuzz/lib/libimc_$(m).a)
 	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
-	  clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Isrc $$(pkg-config --cflags $(PKGS)) \
+	  clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -D_GNU_SOURCE -Isrc $$(pkg-config --cflags $(PKGS)) \
 	    -o build-fuzz/$$n $$f -Wl,--start-group $(foreach m,$(MODULES),build-fuzz/lib/libimc_$(m).a) -Wl,--end-group $(LDLIBS) || exit 1; done
 fuzz: fuzz-build
 	@for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p tests/fuzz/corpus/$$n; \
-	  $$f -max_total_time=$(FUZZ_SECONDS) tests/fuzz/corpus/$$n || exit 1; done
+	  $$f -max_total_time=$(FUZZ_SECONDS) $$([ -f tests/fuzz/$$n.dict ] && echo -dict=tests/fuzz/$$n.dict) tests/fuzz/corpus/$$n || exit 1; done
 fuzz-replay: fuzz-build
 	sh scripts/run-tests.sh fuzz $(FUZZ_BIN)
 

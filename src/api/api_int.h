@@ -244,5 +244,16 @@ int64_t api_kicked_at(api_srv_t *srv, uint32_t sdkappid, uint32_t user_no);
 int api_set_kicked_at(api_srv_t *srv, uint32_t sdkappid, uint32_t user_no, int64_t t);
 /* Common reply writer for JSON bodies. */
 void api_reply_json(net_req_t *req, int status, json_t *obj);
+/* The server state without a listener (api_serve and src/api/fuzz.c share
+ * it): api_srv_open loads storage and starts the writer, the reader pool and
+ * messaging on loop (initialized by the caller); api_srv_stop_storage stops
+ * the writer and readers and runs loop until they are gone;
+ * api_srv_release frees the in-memory state (after either). */
+int api_srv_open(api_srv_t *srv, const api_cfg_t *cfg, uv_loop_t *loop);
+void api_srv_stop_storage(api_srv_t *srv);
+void api_srv_release(api_srv_t *srv);
+/* The net settings (all but host and port) and the handlers of the server. */
+void api_net_cfg(const api_cfg_t *cfg, net_cfg_t *out);
+void api_net_handlers(api_srv_t *srv, net_handlers_t *out);
 
 #endif

@@ -220,89 +220,131 @@ static void msg_limits_init(api_srv_t *srv)
   api_quota_im_limits(srv, &srv->limits); /* retention and recent conversations: the app's edition */
 }
 
+/* The server state up to (not including) the listener: storage loaded, the
+ * writer, the reader pool and messaging running on loop (initialized by the
+ * caller). On failure everything started is stopped again (loop run until the
+ * threads are gone); api_srv_release frees the rest either way. */
+int api_srv_open(api_srv_t *srv, const api_cfg_t *cfg, uv_loop_t *loop)
+{
+  int rc;
+  memset(srv, 0, sizeof *srv);
+  u64map_init(&srv->kicks);
+  u64map_init(&srv->quota_pending);
+  u64map_init(&srv->rate);
+  srv->cfg = cfg;
+  srv->tz_offset_s = (int)cfg->billing_tz_offset_s;
+  srv->loop = loop;
+  if (mkdir(cfg->data, 0700) && errno != EEXIST) {
+    IMC_ERROR("server", "msg=\"cannot create data directory\" dir=%s errno=%d", cfg->data, errno);
+    return IMC_E_IO;
+  }
+  if ((rc = store_open(cfg->data, &srv->store))) {
+    IMC_ERROR("server", "msg=\"cannot open the database\" dir=%s err=%s", cfg->data, imc_err_name(rc));
+    return rc;
+  }
+  /* the log's end first: whatever commits while we load is applied again (idempotent) */
+  if ((rc = api_changes_init(srv, srv->store)) || (rc = op_token_init(srv)) ||
+      (rc = tenant_registry_load(srv->store, &srv->reg)) || (rc = im_presence_create(&srv->presence)) ||
+      (rc = store_kick_each(srv->store, load_kick, srv)) || (rc = srv->exit_status ? IMC_E_NOMEM : 0) ||
+      (rc = meter_create((int)cfg->billing_tz_offset_s, &srv->meter)) ||
+      (rc = meter_load(srv->meter, srv->store, imc_clock_now_s()))) {
+    IMC_ERROR("server", "msg=\"startup failed\" err=%s", imc_err_name(rc));
+    return rc;
+  }
+  store_close(srv->store); /* from here on the loop reaches the database only through the writer and the readers */
+  srv->store = NULL;
+  if ((rc = store_writer_start(loop, cfg->data, (size_t)cfg->writer_max_jobs, &srv->writer))) {
+    IMC_ERROR("server", "msg=\"cannot start the store writer\" err=%s", imc_err_name(rc));
+    return rc;
+  }
+  if ((rc = store_reader_start(loop, cfg->data, (size_t)cfg->reader_threads, (size_t)cfg->reader_max_jobs, &srv->reader))) {
+    IMC_ERROR("server", "msg=\"cannot start the store readers\" err=%s", imc_err_name(rc));
+    api_srv_stop_storage(srv);
+    return rc;
+  }
+  msg_limits_init(srv);
+  im_c2c_hooks_t hooks;
+  cws_msg_hooks(srv, &hooks);
+  if ((rc = im_c2c_create(srv->writer, srv->reader, srv->presence, &srv->limits, &hooks, &srv->c2c))) {
+    IMC_ERROR("server", "msg=\"cannot start messaging\" err=%s", imc_err_name(rc));
+    api_srv_stop_storage(srv);
+    return rc;
+  }
+  srv->last_purge_s = (int64_t)(uv_now(loop) / 1000);
+  return 0;
+}
+
+void api_srv_stop_storage(api_srv_t *srv)
+{
+  if (srv->writer) store_writer_stop(srv->writer, NULL, NULL);
+  if (srv->reader) store_reader_stop(srv->reader, NULL, NULL);
+  srv->writer = NULL;
+  srv->reader = NULL;
+  uv_run(srv->loop, UV_RUN_DEFAULT);
+}
+
+void api_srv_release(api_srv_t *srv)
+{
+  im_c2c_free(srv->c2c);
+  for (size_t i = 0; i < srv->rate.cap; i++) free(srv->rate.slots[i].val);
+  u64map_free(&srv->rate);
+  for (size_t i = 0; i < srv->kicks.cap; i++) free(srv->kicks.slots[i].val);
+  u64map_free(&srv->kicks);
+  for (size_t i = 0; i < srv->quota_pending.cap; i++) free(srv->quota_pending.slots[i].val);
+  u64map_free(&srv->quota_pending);
+  meter_free(srv->meter);
+  im_presence_free(srv->presence);
+  tenant_registry_free(srv->reg);
+  store_close(srv->store);
+  srv->c2c = NULL; srv->meter = NULL; srv->presence = NULL; srv->reg = NULL; srv->store = NULL;
+}
+
+void api_net_cfg(const api_cfg_t *cfg, net_cfg_t *n)
+{
+  net_cfg_defaults(n);
+  n->ws_path = cfg->ws_path;
+  n->max_header_bytes = (size_t)cfg->max_header_bytes;
+  n->max_body_bytes = (size_t)cfg->max_body_bytes;
+  n->max_ws_frame_bytes = (size_t)cfg->ws_max_frame_bytes;
+  n->ws_max_queued_bytes = (size_t)cfg->ws_max_queued_bytes;
+  n->request_timeout_ms = (uint32_t)cfg->request_timeout_ms;
+  n->keepalive_idle_ms = (uint32_t)cfg->keepalive_idle_ms;
+}
+
+void api_net_handlers(api_srv_t *srv, net_handlers_t *h)
+{
+  *h = (net_handlers_t){ .ud = srv, .on_http = on_http, .on_ws_open = cws_on_open, .on_ws_text = cws_on_text,
+                         .on_ws_close = cws_on_close, .on_ws_deadline = cws_on_deadline };
+}
+
 int api_serve(const api_cfg_t *cfg)
 {
   api_srv_t srv;
   uv_loop_t loop;
   char host[256];
   int port, rc;
-  memset(&srv, 0, sizeof srv);
-  u64map_init(&srv.kicks);
-  u64map_init(&srv.quota_pending);
-  srv.cfg = cfg;
-  srv.tz_offset_s = (int)cfg->billing_tz_offset_s;
   signal(SIGPIPE, SIG_IGN);
   if ((rc = parse_listen(cfg->listen, host, sizeof host, &port))) {
     IMC_ERROR("server", "msg=\"listen must be HOST:PORT\" listen=%s", cfg->listen);
     return 1; /* a bad value: exit 1, as every command (cli.h) */
   }
   if ((rc = start_test_clock(cfg))) { IMC_ERROR("server", "msg=\"test_clock_start must be YYYY-MM-DD\""); return 1; }
-  if (mkdir(cfg->data, 0700) && errno != EEXIST) {
-    IMC_ERROR("server", "msg=\"cannot create data directory\" dir=%s errno=%d", cfg->data, errno);
-    return 1;
-  }
-  if ((rc = store_open(cfg->data, &srv.store))) {
-    IMC_ERROR("server", "msg=\"cannot open the database\" dir=%s err=%s", cfg->data, imc_err_name(rc));
-    return 1;
-  }
-  /* the log's end first: whatever commits while we load is applied again (idempotent) */
-  if ((rc = api_changes_init(&srv, srv.store)) || (rc = op_token_init(&srv)) ||
-      (rc = tenant_registry_load(srv.store, &srv.reg)) || (rc = im_presence_create(&srv.presence)) ||
-      (rc = store_kick_each(srv.store, load_kick, &srv)) || (rc = srv.exit_status ? IMC_E_NOMEM : 0) ||
-      (rc = meter_create((int)cfg->billing_tz_offset_s, &srv.meter)) ||
-      (rc = meter_load(srv.meter, srv.store, imc_clock_now_s()))) {
-    IMC_ERROR("server", "msg=\"startup failed\" err=%s", imc_err_name(rc));
-    goto out;
-  }
-  store_close(srv.store); /* from here on the loop reaches the database only through the writer and the readers */
-  srv.store = NULL;
   uv_loop_init(&loop);
-  srv.loop = &loop;
-  u64map_init(&srv.rate);
-  if ((rc = store_writer_start(&loop, cfg->data, (size_t)cfg->writer_max_jobs, &srv.writer))) {
-    IMC_ERROR("server", "msg=\"cannot start the store writer\" err=%s", imc_err_name(rc));
-    goto out_loop;
-  }
-  if ((rc = store_reader_start(&loop, cfg->data, (size_t)cfg->reader_threads, (size_t)cfg->reader_max_jobs, &srv.reader))) {
-    IMC_ERROR("server", "msg=\"cannot start the store readers\" err=%s", imc_err_name(rc));
-    store_writer_stop(srv.writer, NULL, NULL);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    goto out_loop;
-  }
-  msg_limits_init(&srv);
-  im_c2c_hooks_t hooks;
-  cws_msg_hooks(&srv, &hooks);
-  if ((rc = im_c2c_create(srv.writer, srv.reader, srv.presence, &srv.limits, &hooks, &srv.c2c))) {
-    IMC_ERROR("server", "msg=\"cannot start messaging\" err=%s", imc_err_name(rc));
-    store_writer_stop(srv.writer, NULL, NULL);
-    store_reader_stop(srv.reader, NULL, NULL);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    goto out_loop;
-  }
-  srv.last_purge_s = (int64_t)(uv_now(&loop) / 1000);
+  if ((rc = api_srv_open(&srv, cfg, &loop))) goto out;
   net_cfg_t ncfg;
-  net_cfg_defaults(&ncfg);
+  api_net_cfg(cfg, &ncfg);
   ncfg.host = host;
   ncfg.port = port;
-  ncfg.ws_path = cfg->ws_path;
-  ncfg.max_header_bytes = (size_t)cfg->max_header_bytes;
-  ncfg.max_body_bytes = (size_t)cfg->max_body_bytes;
-  ncfg.max_ws_frame_bytes = (size_t)cfg->ws_max_frame_bytes;
-  ncfg.ws_max_queued_bytes = (size_t)cfg->ws_max_queued_bytes;
-  ncfg.request_timeout_ms = (uint32_t)cfg->request_timeout_ms;
-  ncfg.keepalive_idle_ms = (uint32_t)cfg->keepalive_idle_ms;
-  net_handlers_t h = { .ud = &srv, .on_http = on_http, .on_ws_open = cws_on_open, .on_ws_text = cws_on_text,
-                       .on_ws_close = cws_on_close, .on_ws_deadline = cws_on_deadline };
+  net_handlers_t h;
+  api_net_handlers(&srv, &h);
   if ((rc = net_server_start(&loop, &ncfg, &h, &srv.net))) {
     if (rc == IMC_E_ADDR_IN_USE)
       IMC_ERROR("server", "msg=\"address already in use: another process listens on %s; pick another address with "
                 "--listen HOST:PORT (or IMCLOUD_LISTEN=127.0.0.1:8081 make run)\" listen=%s err=%s", cfg->listen, cfg->listen,
                 imc_err_name(rc));
     else IMC_ERROR("server", "msg=\"cannot listen\" listen=%s err=%s", cfg->listen, imc_err_name(rc));
-    store_writer_stop(srv.writer, NULL, NULL);
-    store_reader_stop(srv.reader, NULL, NULL);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    goto out_loop;
+    api_srv_stop_storage(&srv);
+    goto out;
   }
   /* signals are handled before the port file announces the server ready */
   uv_signal_init(&loop, &srv.sig_int);
@@ -323,19 +365,8 @@ int api_serve(const api_cfg_t *cfg)
   api_changes_start(&srv);
   uv_run(&loop, UV_RUN_DEFAULT);
   rc = 0;
-out_loop:
-  uv_loop_close(&loop);
-  im_c2c_free(srv.c2c);
-  for (size_t i = 0; i < srv.rate.cap; i++) free(srv.rate.slots[i].val);
-  u64map_free(&srv.rate);
 out:
-  for (size_t i = 0; i < srv.kicks.cap; i++) free(srv.kicks.slots[i].val);
-  u64map_free(&srv.kicks);
-  for (size_t i = 0; i < srv.quota_pending.cap; i++) free(srv.quota_pending.slots[i].val);
-  u64map_free(&srv.quota_pending);
-  meter_free(srv.meter);
-  im_presence_free(srv.presence);
-  tenant_registry_free(srv.reg);
-  store_close(srv.store);
+  api_srv_release(&srv);
+  uv_loop_close(&loop);
   return rc ? 1 : srv.exit_status;
 }

@@ -45,19 +45,6 @@ static int failf(ctx_t *c, int code, const char *fmt, ...)
   return code;
 }
 
-/* "1,234,567" */
-static void group3(int64_t v, char *out, size_t cap)
-{
-  char tmp[32];
-  snprintf(tmp, sizeof tmp, "%lld", (long long)(v < 0 ? -v : v));
-  size_t n = strlen(tmp), o = 0;
-  if (v < 0 && o + 1 < cap) out[o++] = '-';
-  for (size_t i = 0; i < n && o + 1 < cap; i++) {
-    out[o++] = tmp[i];
-    if ((n - i - 1) % 3 == 0 && i + 1 < n && o + 1 < cap) out[o++] = ',';
-  }
-  out[o] = 0;
-}
 
 /* ---- periods ---------------------------------------------------------------- */
 int64_t bill_period_start(int64_t start_day, int32_t k)
@@ -309,9 +296,9 @@ static int f_blocks_over_free(ctx_t *c, const book_item_t *it)
   bill_line_t *l = line_add(c, it->code, BILL_POSTPAID, it->name_zh, it->name_en, it->unit_zh, it->unit_en, it->rule);
   if (!l) return too_many_lines(c);
   char vs[32], fs[32], bs[32];
-  group3(v, vs, sizeof vs);
-  group3(free, fs, sizeof fs);
-  group3(it->block, bs, sizeof bs);
+  imc_fmt_group(v, vs, sizeof vs);
+  imc_fmt_group(free, fs, sizeof fs);
+  imc_fmt_group(it->block, bs, sizeof bs);
   snprintf(l->detail, sizeof l->detail, "%s %s, free %s, per started %s", bill__metric_name(it->metric), vs, fs, bs);
   return line_price(c, l, blocks, it->block_fen, 1);
 }
@@ -340,7 +327,7 @@ static int f_months_x_blocks(ctx_t *c, const book_item_t *it)
   bill_line_t *l = line_add(c, it->code, BILL_POSTPAID, it->name_zh, it->name_en, it->unit_zh, it->unit_en, it->rule);
   if (!l) return too_many_lines(c);
   char bs[32];
-  group3(base, bs, sizeof bs);
+  imc_fmt_group(base, bs, sizeof bs);
   snprintf(l->detail, sizeof l->detail, "%lld month(s) x %lld block(s) (%s %s)", (long long)months,
            (long long)blocks, bill__metric_name(it->base), bs);
   return line_price(c, l, qty, it->block_fen, 1);
@@ -507,18 +494,18 @@ static void limit_breaks(ctx_t *c)
   for (size_t i = 0; i < sizeof users / sizeof *users; i++) {
     int64_t v = metric_value(u, users[i].m);
     if (ed->lim_users != BOOK_UNLIMITED && v > ed->lim_users) {
-      group3(v, a, sizeof a);
-      group3(ed->lim_users, b, sizeof b);
+      imc_fmt_group(v, a, sizeof a);
+      imc_fmt_group(ed->lim_users, b, sizeof b);
       add_break(c, "%s %s exceeds %s's %s users", users[i].what, a, ed->code, b);
     } else if (!ed->overage && ed->free[users[i].m] != BOOK_UNLIMITED && v > ed->free[users[i].m]) {
-      group3(v, a, sizeof a);
-      group3(ed->free[users[i].m], b, sizeof b);
+      imc_fmt_group(v, a, sizeof a);
+      imc_fmt_group(ed->free[users[i].m], b, sizeof b);
       add_break(c, "%s %s exceeds %s's cap of %s (no overage)", users[i].what, a, ed->code, b);
     }
   }
   if (ed->lim_groups != BOOK_UNLIMITED && u->peak_groups > ed->lim_groups) {
-    group3(u->peak_groups, a, sizeof a);
-    group3(ed->lim_groups, b, sizeof b);
+    imc_fmt_group(u->peak_groups, a, sizeof a);
+    imc_fmt_group(ed->lim_groups, b, sizeof b);
     add_break(c, "peak groups %s exceed %s's %s groups", a, ed->code, b);
   }
 }

@@ -2,6 +2,7 @@
  * item names) and as JSON (integer fen). Writes into a caller buffer and
  * returns the length it needed, like snprintf; never allocates. */
 #include "billing/billing_int.h"
+#include "util/num.h"
 #include "util/textwidth.h"
 
 #include <stdarg.h>
@@ -32,17 +33,14 @@ void bill__put_json_str(bill_buf_t *b, const char *s)
 void bill_fen_format(int64_t fen, char *out, size_t cap)
 {
   uint64_t a = fen < 0 ? (uint64_t)0 - (uint64_t)fen : (uint64_t)fen;
-  char digits[32];
-  snprintf(digits, sizeof digits, "%llu", (unsigned long long)(a / 100));
-  size_t n = strlen(digits), o = 0;
-  char tmp[48];
-  if (fen < 0) tmp[o++] = '-';
-  for (size_t i = 0; i < n; i++) {
-    tmp[o++] = digits[i];
-    if ((n - i - 1) % 3 == 0 && i + 1 < n) tmp[o++] = ',';
-  }
-  snprintf(tmp + o, sizeof tmp - o, ".%02llu", (unsigned long long)(a % 100));
-  snprintf(out, cap, "%s", tmp);
+  char yuan[40], tmp[48];
+  imc_fmt_group((int64_t)(a / 100), yuan, sizeof yuan);
+  int n = snprintf(tmp, sizeof tmp, "%s%s.%02u", fen < 0 ? "-" : "", yuan, (unsigned)(a % 100));
+  size_t len = n < 0 ? 0 : (size_t)n;
+  if (!cap) return;
+  if (len >= cap) len = cap - 1; /* truncated, as snprintf would */
+  memcpy(out, tmp, len);
+  out[len] = 0;
 }
 
 static const char *kind_name(bill_kind_t k) { return k == BILL_PREPAID ? "prepaid" : "postpaid"; }

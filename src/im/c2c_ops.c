@@ -101,10 +101,12 @@ static int op_run(store_t *s, c2c_job_t *jj)
     return j->m ? both(s, j, IM_EV_MODIFY) : IMC_E_NOMEM;
   case OP_READ: {
     store_recent_t r;
-    uint32_t upto = j->upto;
-    if (!upto && (rc = store_msg_history(s, j->app, conv, 0, 0, 0, j->upto_t > 0 ? j->upto_t : INT64_MAX, 1,
-                                         newest, &upto)))
+    uint32_t upto = 0;
+    /* the newest message (at or before upto_t); a reported seq beyond it is
+     * clamped, so messages that do not exist yet never count as read */
+    if ((rc = store_msg_history(s, j->app, conv, 0, 0, 0, j->upto_t > 0 ? j->upto_t : INT64_MAX, 1, newest, &upto)))
       return rc;
+    if (j->upto && j->upto < upto) upto = j->upto;
     rc = store_msg_recent_get(s, j->app, j->a, j->b, &r);
     if (rc == IMC_E_NOTFOUND) r.read_seq = 0;
     else if (rc) return rc;

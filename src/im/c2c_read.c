@@ -260,7 +260,7 @@ static int conv_run(store_t *s, c2c_job_t *jj)
   int rc = store_msg_recent_list(s, j->app, j->user, conv_row, j);
   if (rc) return rc;
   if (j->oom) return IMC_E_NOMEM;
-  qsort(j->convs, j->n, sizeof *j->convs, conv_cmp);
+  if (j->n > 1) qsort(j->convs, j->n, sizeof *j->convs, conv_cmp); /* convs is NULL when there are none */
   /* keep every pinned conversation and the `kept` most recent others */
   size_t out = 0;
   int64_t others = 0;

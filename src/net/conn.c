@@ -209,6 +209,7 @@ static void really_close(struct net_conn *c)
   c->flags |= CF_CLOSED;
   if (!(c->flags & CF_WS)) net__http_orphan(c);
   else s->websockets--;
+  if (c == s->socketless) s->socketless = NULL;
   if (c->fd >= 0) {
     s->by_fd[c->fd] = NULL;
     close(c->fd); /* also leaves the epoll set */
@@ -561,11 +562,11 @@ static void finish_close(uv_timer_t *t)
   if (s->open_handles || s->notify_len) return; /* poll until every connection is gone */
   uv_timer_stop(t);
   uv_check_stop(&s->check);
-  s->closing = 4; /* 1 + the three handles below */
+  s->closing = s->ep >= 0 ? 4 : 3; /* 1 + the server handles below (a socketless server has no ep_poll) */
   uv_close((uv_handle_t *)&s->wheel_timer, on_final_closed);
-  uv_close((uv_handle_t *)&s->ep_poll, on_final_closed);
+  if (s->ep >= 0) uv_close((uv_handle_t *)&s->ep_poll, on_final_closed);
   uv_close((uv_handle_t *)&s->check, on_final_closed);
-  close(s->ep);
+  if (s->ep >= 0) close(s->ep);
 }
 
 void net_server_close(net_server_t *s, void (*done)(void *), void *arg)
@@ -574,6 +575,7 @@ void net_server_close(net_server_t *s, void (*done)(void *), void *arg)
   s->closed_cb = done;
   s->closed_arg = arg;
   net_server_stop_accepting(s);
+  if (s->socketless) net__close(s->socketless);
   for (size_t fd = 0; fd < s->by_fd_cap; fd++) {
     struct net_conn *c = s->by_fd[fd];
     if (!c) continue;
@@ -629,3 +631,67 @@ static int fake_run(int ws, const uint8_t *data, size_t len)
 
 int net_fuzz_http(const uint8_t *data, size_t len) { return fake_run(0, data, len); }
 int net_fuzz_ws(const uint8_t *data, size_t len) { return fake_run(1, data, len); }
+
+/* ---- socketless connections on a running loop (whole-server fuzzing) ------ */
+int net_server_start_socketless(uv_loop_t *loop, const net_cfg_t *cfg, const net_handlers_t *h, net_server_t **out)
+{
+  net_server_t *s = calloc(1, sizeof *s);
+  if (!s || !(s->rbuf = malloc(NET_READ_BUF))) { free(s); return IMC_E_NOMEM; }
+  s->loop = loop;
+  s->cfg = *cfg;
+  s->h = *h;
+  s->ep = s->lfd = -1;
+  uv_check_init(loop, &s->check);
+  s->check.data = s;
+  uv_check_start(&s->check, on_check);
+  uv_timer_init(loop, &s->wheel_timer); /* not started: socketless connections have no deadlines */
+  s->wheel_timer.data = s;
+  s->t0_ms = uv_now(loop);
+  s->wheel_tick = tick_now(s);
+  *out = s;
+  return 0;
+}
+
+int net_socketless_open(net_server_t *s, int ws)
+{
+  if (s->socketless) net_socketless_drop(s);
+  struct net_conn *c = calloc(1, sizeof *c);
+  if (!c) return IMC_E_NOMEM;
+  c->srv = s;
+  c->fd = -1;
+  c->flags = CF_FAKE | CF_READING;
+  s->nconns++;
+  s->open_handles++;
+  s->socketless = c;
+  if (ws) net__ws_start(c, NULL, 0);
+  return 0;
+}
+
+int net_socketless_feed(net_server_t *s, const void *data, size_t len, int eof)
+{
+  struct net_conn *c = s->socketless;
+  if (c && len && (c->flags & CF_READING)) {
+    memcpy(s->rbuf, data, len < NET_READ_BUF ? len : NET_READ_BUF); /* one read: at most the read buffer */
+    len = len < NET_READ_BUF ? len : NET_READ_BUF;
+    s->bytes_in += len;
+    if (c->flags & CF_WS) net__ws_feed(c, s->rbuf, len);
+    else net__http_feed(c, s->rbuf, len);
+  }
+  c = s->socketless;
+  if (c && eof && !(c->flags & (CF_CLOSED | CF_CLOSE_AFTER_WRITE))) { /* as on_readable on a read of 0 */
+    if (c->flags & CF_WS) { if (!(c->flags & CF_WS_CLOSING)) net__notify_ws_close(c, 1006); net__close(c); }
+    else net__http_eof(c);
+  }
+  return s->socketless != NULL;
+}
+
+void net_socketless_drop(net_server_t *s)
+{
+  if (s->socketless) dead_peer(s->socketless);
+}
+
+net_ws_t *net_socketless_ws(net_server_t *s)
+{
+  struct net_conn *c = s->socketless;
+  return c && (c->flags & CF_WS) && !(c->flags & (CF_CLOSED | CF_WS_CLOSING)) ? c : NULL;
+}

@@ -138,6 +138,23 @@ int net_fuzz_http(const uint8_t *data, size_t len);
 /* Feed bytes to a fresh WebSocket frame parser (after the handshake). */
 int net_fuzz_ws(const uint8_t *data, size_t len);
 
+/* ---- socketless connections on a running loop (whole-server fuzzing) ------
+ * A server without a listener: the same handlers and the same check-phase
+ * work (output, close notices, freeing) on loop; output is discarded and no
+ * deadline is armed. It holds at most one connection at a time. Close it
+ * with net_server_close like any server. */
+int net_server_start_socketless(uv_loop_t *loop, const net_cfg_t *cfg, const net_handlers_t *h, net_server_t **out);
+/* Open the connection (an earlier one is dropped first): HTTP, or with ws = 1
+ * an accepted WebSocket (on_ws_open runs now). 0 or IMC_E_NOMEM. */
+int net_socketless_open(net_server_t *s, int ws);
+/* Deliver bytes as one read (at most 64 KiB: the shared read buffer), then,
+ * if eof, the peer's half-close. 1 while the connection is open, else 0. */
+int net_socketless_feed(net_server_t *s, const void *data, size_t len, int eof);
+/* The peer vanishes (a WebSocket's on_ws_close gets 1006). */
+void net_socketless_drop(net_server_t *s);
+/* The connection if it is an open WebSocket, else NULL. */
+net_ws_t *net_socketless_ws(net_server_t *s);
+
 /* sizeof the per-connection struct (reported by benchmarks). */
 size_t net_conn_size(void);
 

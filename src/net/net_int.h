@@ -114,6 +114,7 @@ struct net_server {
   void (*closed_cb)(void *);
   void *closed_arg;
   char *rbuf;                   /* shared read buffer */
+  struct net_conn *socketless;  /* the open socketless connection (net_socketless_open), or NULL */
 };
 
 /* conn.c */

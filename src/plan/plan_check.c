@@ -4,6 +4,7 @@
  * narrowed by region (P-55) and time (international Pro's push, 48 h after
  * approval). Pure; messages are built into the caller's verdict. */
 #include "plan/plan_int.h"
+#include "util/num.h"
 #include "util/err.h"
 
 #include <stdarg.h>
@@ -14,15 +15,7 @@
 static const char *num(int64_t v, char *buf, size_t cap)
 {
   if (v == PLAN_UNLIMITED) { snprintf(buf, cap, "unlimited"); return buf; }
-  char tmp[32];
-  snprintf(tmp, sizeof tmp, "%lld", (long long)v);
-  size_t n = strlen(tmp), o = 0;
-  for (size_t i = 0; i < n && o + 1 < cap; i++) {
-    buf[o++] = tmp[i];
-    if ((n - i - 1) % 3 == 0 && i + 1 < n && o + 1 < cap) buf[o++] = ',';
-  }
-  buf[o] = 0;
-  return buf;
+  return imc_fmt_group(v, buf, cap);
 }
 
 static const plan_scheme_t *scheme_of(const plan_app_t *a)

@@ -4,6 +4,7 @@
  * committed file differs). Every cell comes from the catalog (plan_int.h);
  * the prose around the tables says only how the check uses them. */
 #include "plan/plan_int.h"
+#include "util/num.h"
 #include "util/err.h"
 
 #include <jansson.h>
@@ -24,18 +25,11 @@ static void put(rb_t *b, const char *fmt, ...)
   if (n > 0) b->len += (size_t)n;
 }
 
+/* "1,234,567", or "unlimited" */
 static const char *num(int64_t v, char *buf, size_t cap)
 {
   if (v == PLAN_UNLIMITED) { snprintf(buf, cap, "unlimited"); return buf; }
-  char tmp[32];
-  snprintf(tmp, sizeof tmp, "%lld", (long long)v);
-  size_t n = strlen(tmp), o = 0;
-  for (size_t i = 0; i < n && o + 1 < cap; i++) {
-    buf[o++] = tmp[i];
-    if ((n - i - 1) % 3 == 0 && i + 1 < n && o + 1 < cap) buf[o++] = ',';
-  }
-  buf[o] = 0;
-  return buf;
+  return imc_fmt_group(v, buf, cap);
 }
 
 /* Items shown as matrix rows: one per distinct book value (the peer-list and

@@ -145,7 +145,7 @@ int tenant_registry_refresh_plans(tenant_registry_t *r, store_t *s, int64_t day)
       while (lo < hi) { int mid = (lo + hi) / 2; if (v[mid].sdkappid < a->rec.sdkappid) lo = mid + 1; else hi = mid; }
       int end = lo;
       while (end < n && v[end].sdkappid == a->rec.sdkappid) end++;
-      rc = tenant_lifecycle(&a->rec, v + lo, end - lo, day, &lc);
+      rc = tenant_lifecycle(&a->rec, end > lo ? v + lo : NULL, end - lo, day, &lc); /* no orders: v may be NULL */
     }
     if (!rc && plan_edition_value(lc.plan.scheme, lc.plan.edition, PLAN_F_ALL_MEMBER_PUSH) == PLAN_FEAT_ON_APPLICATION)
       rc = tenant_app_push_approved(s, a->rec.sdkappid, &lc.plan.push_approved_at_s);

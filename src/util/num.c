@@ -1,5 +1,8 @@
 /* num.c — see num.h. */
 #include "util/num.h"
+
+#include <stdio.h>
+#include <string.h>
 #include "util/err.h"
 
 #include <ctype.h>
@@ -23,4 +26,21 @@ int imc_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
   if (r < min || r > max) return IMC_E_RANGE;
   *out = r;
   return 0;
+}
+
+char *imc_fmt_group(int64_t v, char *buf, size_t cap)
+{
+  char tmp[32];
+  size_t n, o = 0;
+  if (!cap) return buf;
+  uint64_t a = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+  snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)a);
+  n = strlen(tmp);
+  if (v < 0 && o + 1 < cap) buf[o++] = '-';
+  for (size_t i = 0; i < n && o + 1 < cap; i++) {
+    buf[o++] = tmp[i];
+    if ((n - i - 1) % 3 == 0 && i + 1 < n && o + 1 < cap) buf[o++] = ',';
+  }
+  buf[o] = 0;
+  return buf;
 }

@@ -281,6 +281,9 @@ static void test_read_unread_receipt(void **st)
                  "{\"Operator_Account\":\"u_alice\",\"Peer_Account\":\"u_bob\",\"MaxCnt\":1,\"MinTime\":0,\"MaxTime\":0}");
   assert_int_equal(jint(json_array_get(json_object_get(h, "MsgList"), 0), "IsPeerRead"), 1);
   json_decref(h);
+  expect_code(wsc_rpc(&b, "read", "\"peer\":\"u_alice\",\"seq\":999"), 0); /* clamped to the newest message */
+  json_decref(wsc_rpc(&a, "send", "\"to\":\"u_bob\",\"body\":" TEXT("5")));
+  assert_int_equal(unread("u_bob", "u_alice"), 1);
   wsc_close(&a);
   wsc_close(&b);
 }

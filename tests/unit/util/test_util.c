@@ -168,9 +168,22 @@ static void test_u64map(void **st)
   u64map_free(&m);
 }
 
+static void test_fmt_group(void **st)
+{
+  (void)st;
+  char b[32];
+  assert_string_equal(imc_fmt_group(0, b, sizeof b), "0");
+  assert_string_equal(imc_fmt_group(999, b, sizeof b), "999");
+  assert_string_equal(imc_fmt_group(1000, b, sizeof b), "1,000");
+  assert_string_equal(imc_fmt_group(-1234567, b, sizeof b), "-1,234,567");
+  assert_string_equal(imc_fmt_group(INT64_MIN, b, sizeof b), "-9,223,372,036,854,775,808");
+  assert_string_equal(imc_fmt_group(1234567, b, 4), "1,2"); /* truncated, NUL-terminated */
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_fmt_group),
     cmocka_unit_test(test_err_table), cmocka_unit_test(test_parse_i64), cmocka_unit_test(test_dates),
     cmocka_unit_test(test_config), cmocka_unit_test(test_u64map),
   };

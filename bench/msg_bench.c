@@ -1,0 +1,381 @@
+/* msg_bench.c — one-to-one message load generator (libuv, one loop per
+ * process, --procs workers).
+ *
+ * Opens N WebSocket connections (users mb0 … mbN-1; a login imports the
+ * account), logs each in and syncs it (so it is live and receives pushes),
+ * then every connection sends text messages to random peers for --seconds:
+ * at most --window sends unanswered per connection, --batch send frames per
+ * write (1 = one message per client write; 8 = eight pipelined frames in one
+ * write). --rate R caps the total send rate (messages/s over all workers;
+ * 0 = as fast as the window allows). An answer counts only with code 0, i.e.
+ * after the message is committed. Replies come back in order per connection,
+ * so the latency of each send is measured from its write to its reply.
+ *
+ *   msg_bench --port P --sdkappid N --key K --conns N [--procs P] [--window W]
+ *             [--batch B] [--seconds S] [--rate R] [--sources 8] [--host H]
+ *
+ * Output (parent, one line): conns ok_logins acked failed elapsed_ms msgs_per_s
+ * p50_ms p99_ms pushes (received by the recipients) batch window
+ * loadgen_cpu_ms.
+ */
+#include "auth/usersig.h"
+#include "util/clock.h"
+
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+
+#define RING 256
+
+typedef struct conn {
+  uv_tcp_t tcp;
+  uv_connect_t creq;
+  int idx, stage;               /* 0 connecting, 1 handshake, 2 login, 3 sync, 4 sending, 5 failed */
+  char *rbuf;
+  size_t got, cap;
+  uint64_t sent_us[RING];       /* FIFO of send times of unanswered sends */
+  int head, tail, outstanding;
+  uint32_t next_id;
+} conn_t;
+
+static struct {
+  const char *host, *key;
+  int port, conns, procs, window, batch, seconds, sources, first;
+  double rate;
+  unsigned sdkappid;
+} opt = { "127.0.0.1", NULL, 0, 1000, 1, 16, 1, 10, 8, 0, 0, 0 };
+
+static uv_loop_t *loop;
+static conn_t *conns;
+static int nconns, logged, ready_n, failed, sending, stopping;
+static uint64_t acked, nfail, pushes, t_start_us, t_end_us, cpu0, cpu1;
+static uint32_t *lat;
+static size_t nlat, cap_lat;
+static double tokens;
+static uv_timer_t tick, stop_timer;
+
+static uint64_t now_us(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static uint64_t cpu_us(void)
+{
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000u + (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
+/* A masked client text frame of text into out; returns its length. */
+static size_t frame(const char *text, size_t len, unsigned char *out)
+{
+  size_t h;
+  out[0] = 0x81;
+  if (len < 126) { out[1] = (unsigned char)(0x80 | len); h = 2; }
+  else { out[1] = 0x80 | 126; out[2] = (unsigned char)(len >> 8); out[3] = (unsigned char)len; h = 4; }
+  static const unsigned char mask[4] = { 7, 3, 5, 1 };
+  memcpy(out + h, mask, 4);
+  for (size_t i = 0; i < len; i++) out[h + 4 + i] = (unsigned char)text[i] ^ mask[i & 3];
+  return h + 4 + len;
+}
+
+static void write_cb(uv_write_t *w, int status) { (void)status; free(w); }
+
+static void send_buf(conn_t *c, void *data, size_t len)
+{
+  uv_write_t *w = malloc(sizeof *w + len);
+  memcpy(w + 1, data, len);
+  uv_buf_t b = uv_buf_init((char *)(w + 1), (unsigned)len);
+  if (uv_write(w, (uv_stream_t *)&c->tcp, &b, 1, write_cb)) free(w);
+}
+
+static void send_text(conn_t *c, const char *text)
+{
+  unsigned char buf[4096];
+  send_buf(c, buf, frame(text, strlen(text), buf));
+}
+
+static uint64_t rng = 0x2545F4914F6CDD1DULL;
+static uint32_t rnd(uint32_t n) { rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17; return (uint32_t)(rng % n); }
+
+/* One write of opt.batch send frames. */
+static void send_batch(conn_t *c)
+{
+  unsigned char buf[8192];
+  size_t off = 0;
+  uint64_t t = now_us();
+  for (int i = 0; i < opt.batch; i++) {
+    char text[256];
+    int to = (int)rnd((uint32_t)opt.conns - 1);
+    int me = opt.first + c->idx;
+    if (to >= me) to++;
+    uint32_t id = ++c->next_id;
+    int n = snprintf(text, sizeof text, "{\"id\":%u,\"op\":\"send\",\"to\":\"mb%d\",\"body\":[{\"MsgType\":\"TIMTextElem\","
+                     "\"MsgContent\":{\"Text\":\"benchmark message %u\"}}]}", id, to, id);
+    off += frame(text, (size_t)n, buf + off);
+    c->sent_us[c->tail] = t;
+    c->tail = (c->tail + 1) % RING;
+    c->outstanding++;
+  }
+  send_buf(c, buf, off);
+}
+
+static void pump(void)
+{
+  if (!sending || stopping) return;
+  for (int k = 0; k < nconns; k++) {
+    conn_t *c = &conns[k];
+    if (c->stage != 4) continue;
+    while (c->outstanding + opt.batch <= opt.window && (opt.rate <= 0 || tokens >= opt.batch)) {
+      if (opt.rate > 0) tokens -= opt.batch;
+      send_batch(c);
+    }
+  }
+}
+
+static void on_tick(uv_timer_t *t)
+{
+  (void)t;
+  static uint64_t last;
+  uint64_t now = now_us();
+  if (opt.rate > 0 && last) {
+    tokens += opt.rate / opt.procs * (double)(now - last) / 1e6;
+    if (tokens > opt.rate / opt.procs / 10) tokens = opt.rate / opt.procs / 10; /* at most 100 ms of burst */
+  }
+  last = now;
+  pump();
+}
+
+static void finish_all(uv_timer_t *t)
+{
+  (void)t;
+  stopping = 1;
+  t_end_us = now_us();
+  cpu1 = cpu_us();
+  uv_stop(loop);
+}
+
+static void start_sending(void)
+{
+  sending = 1;
+  t_start_us = now_us();
+  cpu0 = cpu_us();
+  uv_timer_start(&tick, on_tick, 1, 1);
+  uv_timer_start(&stop_timer, finish_all, (uint64_t)opt.seconds * 1000, 0);
+  pump();
+}
+
+static void got_frame(conn_t *c, const char *p, size_t len)
+{
+  (void)len;
+  if (c->stage == 2) { /* login reply */
+    if (!strstr(p, "\"code\":0,")) { c->stage = 5; failed++; return; }
+    logged++;
+    c->stage = 3;
+    send_text(c, "{\"id\":0,\"op\":\"sync\",\"cursor\":0}");
+    return;
+  }
+  if (c->stage == 3) {
+    if (strstr(p, "\"op\":\"sync\"")) {
+      if (!strstr(p, "\"complete\":true")) { c->stage = 5; failed++; return; }
+      c->stage = 4;
+      if (++ready_n + failed == nconns) start_sending();
+    }
+    return;
+  }
+  if (!strncmp(p, "{\"type\":\"msg\"", 13)) { pushes++; return; }
+  if (strstr(p, "\"op\":\"send\"") && c->outstanding > 0) {
+    uint64_t t = c->sent_us[c->head];
+    c->head = (c->head + 1) % RING;
+    c->outstanding--;
+    if (stopping) return;
+    if (strstr(p, "\"code\":0,")) {
+      acked++;
+      if (nlat == cap_lat) { cap_lat = cap_lat ? cap_lat * 2 : 1 << 16; lat = realloc(lat, cap_lat * sizeof *lat); }
+      lat[nlat++] = (uint32_t)(now_us() - t);
+    } else {
+      nfail++;
+    }
+    pump();
+  }
+}
+
+static void alloc_cb(uv_handle_t *h, size_t sz, uv_buf_t *b)
+{
+  (void)sz;
+  conn_t *c = h->data;
+  if (c->cap - c->got < 65536) { c->cap = c->cap ? c->cap * 2 : 131072; c->rbuf = realloc(c->rbuf, c->cap); }
+  b->base = c->rbuf + c->got;
+  b->len = c->cap - c->got - 1;
+}
+
+static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+  (void)b;
+  conn_t *c = s->data;
+  if (n < 0) { if (c->stage != 5) { c->stage = 5; failed++; } uv_close((uv_handle_t *)s, NULL); return; }
+  c->got += (size_t)n;
+  size_t off = 0;
+  if (c->stage == 1) {
+    c->rbuf[c->got] = 0;
+    char *end = strstr(c->rbuf, "\r\n\r\n");
+    if (!end) return;
+    off = (size_t)(end + 4 - c->rbuf);
+    c->stage = 2;
+    char sig[1024], text[2048], user[32];
+    snprintf(user, sizeof user, "mb%d", opt.first + c->idx);
+    auth_usersig_gen(opt.sdkappid, opt.key, user, imc_clock_now_s(), 86400, sig, sizeof sig);
+    snprintf(text, sizeof text, "{\"id\":1,\"op\":\"login\",\"sdkappid\":%u,\"user_id\":\"%s\",\"usersig\":\"%s\","
+             "\"platform\":\"Web\",\"device_id\":\"%s\"}", opt.sdkappid, user, sig, user);
+    send_text(c, text);
+  }
+  for (;;) { /* whole server frames (unmasked) */
+    size_t avail = c->got - off;
+    if (avail < 2) break;
+    unsigned char *h = (unsigned char *)c->rbuf + off;
+    size_t len = h[1] & 0x7f, hl = 2;
+    if (len == 126) { if (avail < 4) break; len = (size_t)h[2] << 8 | h[3]; hl = 4; }
+    else if (len == 127) { if (avail < 10) break; len = 0; for (int i = 0; i < 8; i++) len = len << 8 | h[2 + i]; hl = 10; }
+    if (avail < hl + len) break;
+    char save = c->rbuf[off + hl + len];
+    c->rbuf[off + hl + len] = 0;
+    if ((h[0] & 0x0f) == 1) got_frame(c, c->rbuf + off + hl, len);
+    c->rbuf[off + hl + len] = save;
+    off += hl + len;
+  }
+  memmove(c->rbuf, c->rbuf + off, c->got - off);
+  c->got -= off;
+}
+
+static void connect_cb(uv_connect_t *r, int status)
+{
+  conn_t *c = r->data;
+  if (status) { c->stage = 5; failed++; return; }
+  static const char hs[] = "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+  c->stage = 1;
+  uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
+  send_buf(c, (void *)hs, sizeof hs - 1);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+static int worker(void)
+{
+  loop = uv_default_loop();
+  conns = calloc((size_t)nconns, sizeof *conns);
+  rng ^= (uint64_t)(opt.first + 1) * 0x9E3779B97F4A7C15ULL;
+  uv_timer_init(loop, &tick);
+  uv_timer_init(loop, &stop_timer);
+  struct sockaddr_in addr;
+  uv_ip4_addr(opt.host, opt.port, &addr);
+  for (int i = 0; i < nconns; i++) {
+    conn_t *c = &conns[i];
+    c->idx = i;
+    c->tcp.data = c->creq.data = c;
+    uv_tcp_init_ex(loop, &c->tcp, AF_INET);
+    if (opt.sources > 0) {
+      uv_os_fd_t fd;
+      int one = 1;
+      uv_fileno((uv_handle_t *)&c->tcp, &fd);
+      setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+      struct sockaddr_in src = { 0 };
+      src.sin_family = AF_INET;
+      src.sin_addr.s_addr = htonl(0x7f000002u + (uint32_t)((opt.first + i) % opt.sources));
+      uv_tcp_bind(&c->tcp, (struct sockaddr *)&src, 0);
+    }
+    if (uv_tcp_connect(&c->creq, &c->tcp, (struct sockaddr *)&addr, connect_cb)) { c->stage = 5; failed++; }
+    if (i % 256 == 255) uv_run(loop, UV_RUN_NOWAIT); /* let handshakes progress */
+  }
+  uv_run(loop, UV_RUN_DEFAULT);
+  qsort(lat, nlat, sizeof *lat, cmp_u32);
+  /* samples are sent up for global percentiles: every 16th keeps the pipe small */
+  for (size_t i = 0; i < nlat; i += 16) printf("L %u\n", lat[i]);
+  printf("W %d %d %llu %llu %llu %llu %llu %llu\n", logged, failed, (unsigned long long)acked, (unsigned long long)nfail,
+         (unsigned long long)(t_end_us - t_start_us), (unsigned long long)pushes, (unsigned long long)(cpu1 - cpu0),
+         (unsigned long long)t_start_us);
+  fflush(stdout);
+  return 0;
+}
+
+int main(int argc, char **argv)
+{
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const char *a = argv[i], *v = argv[i + 1];
+    if (!strcmp(a, "--host")) opt.host = v;
+    else if (!strcmp(a, "--port")) opt.port = atoi(v);
+    else if (!strcmp(a, "--sdkappid")) opt.sdkappid = (unsigned)strtoul(v, NULL, 10);
+    else if (!strcmp(a, "--key")) opt.key = v;
+    else if (!strcmp(a, "--conns")) opt.conns = atoi(v);
+    else if (!strcmp(a, "--procs")) opt.procs = atoi(v);
+    else if (!strcmp(a, "--window")) opt.window = atoi(v);
+    else if (!strcmp(a, "--batch")) opt.batch = atoi(v);
+    else if (!strcmp(a, "--seconds")) opt.seconds = atoi(v);
+    else if (!strcmp(a, "--rate")) opt.rate = atof(v);
+    else if (!strcmp(a, "--sources")) opt.sources = atoi(v);
+    else { fprintf(stderr, "unknown option %s\n", a); return 2; }
+  }
+  if (!opt.port || !opt.sdkappid || !opt.key || opt.conns < 2 || opt.procs < 1 || opt.procs > 64 || opt.batch < 1 ||
+      opt.batch > 16 || opt.window < opt.batch || opt.window > RING) {
+    fprintf(stderr, "usage: msg_bench --port P --sdkappid N --key K --conns N [--procs P] [--window W] [--batch B]\n"
+                    "                 [--seconds S] [--rate R] [--sources S] [--host H]\n");
+    return 2;
+  }
+  int fds[64][2];
+  pid_t pids[64];
+  for (int p = 0; p < opt.procs; p++) {
+    if (pipe(fds[p])) return 1;
+    int share = opt.conns / opt.procs + (p < opt.conns % opt.procs);
+    int first = p * (opt.conns / opt.procs) + (p < opt.conns % opt.procs ? p : opt.conns % opt.procs);
+    if ((pids[p] = fork()) == 0) {
+      dup2(fds[p][1], 1);
+      close(fds[p][0]);
+      nconns = share;
+      opt.first = first;
+      _exit(worker());
+    }
+    close(fds[p][1]);
+  }
+  unsigned long long ok = 0, fl = 0, ack = 0, nf = 0, ms_us = 0, push = 0, cpu = 0, t;
+  uint32_t *all = NULL;
+  size_t n = 0, cap = 0;
+  for (int p = 0; p < opt.procs; p++) {
+    FILE *in = fdopen(fds[p][0], "r");
+    char line[256];
+    unsigned l;
+    unsigned long long a, b, c, d, e, f, g;
+    while (fgets(line, sizeof line, in)) {
+      if (sscanf(line, "L %u", &l) == 1) {
+        if (n == cap) { cap = cap ? cap * 2 : 65536; all = realloc(all, cap * sizeof *all); }
+        all[n++] = l;
+      } else if (sscanf(line, "W %llu %llu %llu %llu %llu %llu %llu %llu", &a, &b, &c, &d, &e, &f, &g, &t) == 8) {
+        ok += a; fl += b; ack += c; nf += d; push += f; cpu += g;
+        if (e > ms_us) ms_us = e;
+      }
+    }
+    fclose(in);
+    waitpid(pids[p], NULL, 0);
+  }
+  qsort(all, n, sizeof *all, cmp_u32);
+  double p50 = n ? all[(n - 1) / 2] / 1000.0 : 0, p99 = n ? all[(n * 99 + 99) / 100 - 1] / 1000.0 : 0;
+  printf("conns=%d logins=%llu failed=%llu acked=%llu send_errors=%llu elapsed_ms=%.0f msgs_per_s=%.0f p50_ms=%.2f "
+         "p99_ms=%.2f pushes=%llu batch=%d window=%d rate=%.0f loadgen_cpu_ms=%.0f\n", opt.conns, ok, fl, ack, nf,
+         ms_us / 1000.0, ms_us ? ack * 1e6 / (double)ms_us : 0, p50, p99, push, opt.batch, opt.window, opt.rate,
+         cpu / 1000.0);
+  free(all);
+  return 0;
+}

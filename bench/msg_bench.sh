@@ -1,0 +1,72 @@
+#!/bin/sh
+# msg_bench.sh [USERS] [SECONDS] — one-to-one message throughput and offline
+# sync, server pinned to core 0 (`taskset -c 0`), load on core 1
+# (`taskset -c 1`), fresh data directory per run.
+#
+# 1. C2C durable: USERS (default 10000) connected, synced (live) users send to
+#    random peers for SECONDS (default 10); every send is acknowledged only
+#    after its commit, and the recipient's devices get a push. Three runs:
+#    one message per client write (window 4 per connection), eight
+#    pipelined per write (window 16), and one per write capped at half the
+#    first run's rate (the p99 send→ack latency at half load). The writer
+#    queue cap is raised to 262144 so that every window fits (with the
+#    default 16384 the excess is refused with 60018).
+# 2. Offline sync: 1,000 messages in one conversation, server restarted (an
+#    empty SQLite cache; the OS page cache stays warm), then one sync page of
+#    1,000 events; first run cold, then warm.
+# Each line carries the server's CPU time and RSS during the run.
+set -e
+cd "$(dirname "$0")/.."
+make -s all build/bench/msg_bench build/bench/sync_bench >/dev/null
+BIN=${IMCLOUD_BIN:-$PWD/build/imcloud}
+USERS=${1:-10000}
+SECS=${2:-10}
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+rss_kb() { awk '/^VmRSS:/ {print $2}' /proc/$1/status; }
+cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000 / hz)}' /proc/$1/stat; }
+
+new_app() {
+  dir=$(mktemp -d /tmp/imcloud-msgbench-XXXXXX)
+  cid=$($BIN customer create --name bench --json --data "$dir" | sed -n 's/.*"id":\([0-9]*\).*/\1/p')
+  out=$($BIN app create --customer "$cid" --name bench --region china --scheme s2022 --json --data "$dir")
+  app=$(echo "$out" | sed -n 's/.*"sdkappid":\([0-9]*\).*/\1/p')
+  key=$(echo "$out" | sed -n 's/.*"key":"\([0-9a-f]*\)".*/\1/p')
+}
+start_server() {
+  rm -f "$dir/port"
+  taskset -c 0 $BIN serve --listen 127.0.0.1:0 --port-file "$dir/port" --data "$dir" --log-level warn \
+    --rest-rate-limit 1000000 --msg-sync-page 1000 --writer-max-jobs 262144 "$@" 2>>"$dir/server.log" &
+  spid=$!
+  while [ ! -s "$dir/port" ]; do sleep 0.05; done
+  port=$(cat "$dir/port")
+}
+stop_server() { kill -TERM $spid; wait $spid || true; }
+
+run_load() { # label window batch rate
+  new_app
+  start_server
+  procs=$(( (USERS + 4999) / 5000 ))
+  cpu0=$(cpu_ms $spid)
+  res=$(taskset -c 1 build/bench/msg_bench --port "$port" --sdkappid "$app" --key "$key" --conns "$USERS" \
+        --procs "$procs" --window "$2" --batch "$3" --rate "$4" --seconds "$SECS")
+  cpu1=$(cpu_ms $spid)
+  rss=$(rss_kb $spid)
+  stop_server
+  echo "$1 $res server_cpu_ms=$((cpu1 - cpu0)) server_rss_kb=$rss"
+  rm -rf "$dir"
+  last=$res
+}
+
+run_load c2c_1_per_write 4 1 0
+half=$(echo "$last" | sed -n 's/.*msgs_per_s=\([0-9]*\).*/\1/p')
+run_load c2c_8_per_write 16 8 0
+run_load c2c_1_per_write_half_rate 4 1 $((half / 2))
+
+new_app
+start_server
+build/bench/sync_bench fill --port "$port" --sdkappid "$app" --key "$key" --count 1000 >/dev/null
+stop_server
+start_server
+echo "sync_1000 $(build/bench/sync_bench read --port "$port" --sdkappid "$app" --key "$key" --count 1000 --runs 5 | tr '\n' ' ')"
+stop_server
+rm -rf "$dir"
