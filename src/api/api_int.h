@@ -10,6 +10,7 @@
 
 #include "api/api.h"
 #include "im/c2c.h"
+#include "im/group.h"
 #include "im/limits.h"
 #include "im/presence.h"
 #include "meter/meter.h"
@@ -30,6 +31,16 @@ typedef struct api_changes {
   uint64_t meta_reloaded;        /* operator token reloads */
   uint64_t refused, failed;      /* polls refused by a full pool; reads or applies that failed */
 } api_changes_t;
+
+/* Scheduled jobs (jobs.c); loop thread. */
+#define API_JOBS 4
+struct clock_move;
+typedef struct api_jobs {
+  int64_t next_s[API_JOBS];      /* clock time each job is next due (INT64_MAX: not scheduled) */
+  int running;                   /* 1 + the job in flight, 0 none */
+  struct clock_move *move;       /* POST /operator/v1/clock in progress, or NULL */
+  uint64_t runs, failures;
+} api_jobs_t;
 
 typedef struct api_srv {
   uv_loop_t *loop;
@@ -58,6 +69,8 @@ typedef struct api_srv {
   int64_t last_purge_s;          /* last retention pass start (monotonic s) */
   meter_t *meter;                /* usage events (DAU/MAU, connections, REST calls) */
   u64map_t quota_pending;        /* sdkappid → logins admitted, not yet durable (boxed int64) */
+  api_jobs_t jobs;               /* scheduled jobs and the test clock (jobs.c) */
+  im_groups_t *groups;           /* groups of every type (im/group.h) */
 } api_srv_t;
 
 /* ---- edition limits and metering at the api's points of use (quota.c) ------ */
@@ -174,6 +187,7 @@ void cws_release(cws_conn_t *c);         /* frees c when the last hold goes */
 net_ws_t *cws_usable(const cws_conn_t *c);
 int cws_state(const cws_conn_t *c);      /* CWS_* */
 const im_session_t *cws_session(const cws_conn_t *c); /* sdkappid, user_no once online */
+const char *cws_user_id(const cws_conn_t *c);         /* the UserID once online ("" before) */
 cws_conn_t *cws_of_session(im_session_t *s);          /* presence session → connection */
 
 /* Send a JSON object (stolen) as one text frame. */
@@ -225,10 +239,81 @@ void rest_modify_c2c_msg(rest_ctx_t *c);
 void rest_recentcontact_get_list(rest_ctx_t *c);
 void rest_recentcontact_delete(rest_ctx_t *c);
 
+/* Groups: REST (rest_group.c, rest_group_msg.c), WebSocket ops and pushes (ws_group.c) */
+void rest_create_group(rest_ctx_t *c);
+void rest_import_group(rest_ctx_t *c);
+void rest_destroy_group(rest_ctx_t *c);
+void rest_get_group_info(rest_ctx_t *c);
+void rest_get_joined_group_list(rest_ctx_t *c);
+void rest_get_appid_group_list(rest_ctx_t *c);
+void rest_add_group_member(rest_ctx_t *c);
+void rest_import_group_member(rest_ctx_t *c);
+void rest_delete_group_member(rest_ctx_t *c);
+void rest_get_group_member_info(rest_ctx_t *c);
+void rest_modify_group_base_info(rest_ctx_t *c);
+void rest_modify_group_member_info(rest_ctx_t *c);
+void rest_change_group_owner(rest_ctx_t *c);
+void rest_get_role_in_group(rest_ctx_t *c);
+void rest_forbid_send_msg(rest_ctx_t *c);
+void rest_get_group_muted_account(rest_ctx_t *c);
+void rest_send_group_msg(rest_ctx_t *c);
+void rest_send_group_system_notification(rest_ctx_t *c);
+void rest_import_group_msg(rest_ctx_t *c);
+void rest_group_msg_get_simple(rest_ctx_t *c);
+void rest_group_msg_recall(rest_ctx_t *c);
+void rest_delete_group_msg_by_sender(rest_ctx_t *c);
+void rest_modify_group_msg(rest_ctx_t *c);
+void rest_set_unread_msg_num(rest_ctx_t *c);
+void rest_get_online_member_num(rest_ctx_t *c);
+void cws_group_hooks(api_srv_t *srv, im_group_hooks_t *out);
+void cws_group_session_gone(api_srv_t *srv, cws_conn_t *c);
+void cws_op_group_create(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_group_join(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_group_approve(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_group_reject(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_group_quit(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_group_invite(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_group_kick(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_group_mute(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_group_transfer(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_group_dissolve(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_group_send(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_group_history(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_group_sync(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_group_read(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_group_list(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+
 /* ---- operator API (operator.c) -------------------------------------------- */
 void op_handle(api_srv_t *srv, net_req_t *req);
 /* Load (or create and print) the operator token hash at start. */
 int op_token_init(api_srv_t *srv);
+
+/* ---- scheduled jobs, the test clock, apps refreshed by a write (jobs.c) ----- */
+/* Every job due at once (catch-up after a start) except the retention purge. */
+void api_jobs_init(api_srv_t *srv);
+/* Make a job (by name) due now unless it is due earlier: the tick does it
+ * for the retention purge every msg_purge_interval_s of real time. */
+void api_jobs_due_now(api_srv_t *srv, const char *name);
+/* On the tick: start the earliest due job when none is in flight. */
+void api_jobs_tick(api_srv_t *srv);
+/* GET / POST /operator/v1/clock (403 TEST_CLOCK_OFF without --test-clock). */
+void api_clock_get(api_srv_t *srv, net_req_t *req);
+void api_clock_post(api_srv_t *srv, net_req_t *req, json_t *body);
+
+/* A wallet credit posted elsewhere (the change log's wallet.credit): pay the
+ * customer's open bills it covers and end arrears, in a writer job. */
+void api_jobs_wallet_credit(api_srv_t *srv, int64_t customer_id);
+
+/* Apps read after a write, applied to the registry on the loop. */
+typedef struct api_app_fresh { store_app_t rec; tenant_lifecycle_t lc; int lc_rc; } api_app_fresh_t;
+typedef struct api_fresh { api_app_fresh_t *v; size_t n, cap; int nomem; } api_fresh_t;
+/* Writer or reader thread: append the record and life cycle on `day` of one
+ * app (sdkappid != 0), of a customer's apps (customer_id != 0) or of every
+ * app. 0 or storage errors / IMC_E_NOMEM. */
+int api_fresh_load(store_t *s, api_fresh_t *f, int64_t customer_id, uint32_t sdkappid, int64_t day);
+/* Loop thread: upsert each into the registry; the sessions of a suspended
+ * app end with close code 4005. Frees the list. */
+void api_fresh_apply(api_srv_t *srv, api_fresh_t *f);
 
 /* ---- change log (changes.c) ----------------------------------------------- */
 /* Start following the log after its current end (read on s at startup,

@@ -145,6 +145,16 @@ static int apply_meta(api_srv_t *srv, change_item_t *it)
   return 0;
 }
 
+static int load_none(store_t *s, change_item_t *it, int64_t day) { (void)s; (void)it; (void)day; return 0; }
+
+static int apply_wallet_credit(api_srv_t *srv, change_item_t *it)
+{
+  int64_t customer;
+  if (imc_parse_i64(it->row.key, 1, INT64_MAX, &customer)) return IMC_E_INVAL;
+  api_jobs_wallet_credit(srv, customer); /* settle and end arrears on the writer (jobs.c) */
+  return 0;
+}
+
 static const struct change_kind {
   const char *kind;
   int (*load)(store_t *s, change_item_t *it, int64_t day);
@@ -153,6 +163,7 @@ static const struct change_kind {
   { STORE_CHANGE_APP_CREATE, load_app_created, apply_app },
   { STORE_CHANGE_APP_UPDATE, load_app, apply_app },
   { STORE_CHANGE_META, load_meta, apply_meta },
+  { STORE_CHANGE_WALLET_CREDIT, load_none, apply_wallet_credit },
 };
 
 static const struct change_kind *kind_of(const char *name)

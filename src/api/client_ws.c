@@ -34,6 +34,7 @@ struct cws_conn {
   uint8_t logout : 1;    /* closed by logout or kick: no PushOnline */
   uint8_t metered : 1;   /* counted as an open connection of its app (meter) */
   uint32_t login_s;      /* login time (unix s, truncated) for the access log */
+  char user_id[33];      /* the logged-in UserID (group pushes name their sender) */
 };
 
 typedef struct login_job {
@@ -74,6 +75,8 @@ net_ws_t *cws_usable(const cws_conn_t *c)
 }
 
 int cws_state(const cws_conn_t *c) { return c->state; }
+const char *cws_user_id(const cws_conn_t *c) { return c->user_id; }
+
 const im_session_t *cws_session(const cws_conn_t *c) { return &c->sess; }
 cws_conn_t *cws_of_session(im_session_t *s) { return (cws_conn_t *)s; }
 
@@ -131,6 +134,7 @@ void cws_on_close(void *ud, net_ws_t *ws, int code)
   if (!c) return;
   assert(c->sess.conn == ws && c->state != CWS_CLOSED);
   net_ws_set_data(ws, NULL);
+  cws_group_session_gone(srv, c);
   end_session(srv, c, code);
   c->state = CWS_CLOSED;
   c->sess.conn = NULL;
@@ -243,6 +247,7 @@ static void login_done(void *arg, int rc)
   }
   c->sess.sdkappid = j->sdkappid;
   c->sess.user_no = j->user_no;
+  snprintf(c->user_id, sizeof c->user_id, "%.32s", j->user_id);
   im_session_t *displaced = NULL;
   /* the edition decides whether a second device of a platform kicks the first */
   int multi_device = api_quota_multi_device(srv, tenant_registry_app(srv->reg, j->sdkappid));
@@ -385,6 +390,21 @@ const cws_op_t cws_ops[] = {
   { "pin",       cws_op_pin,       API_AUTH_USER, 1024,     "pin or unpin a conversation" },
   { "conv_delete", cws_op_conv_delete, API_AUTH_USER, 1024, "delete a conversation from the list (clear: and its history)" },
   { "typing",    cws_op_typing,    API_AUTH_USER, 1024,     "tell the peer's online devices the user is typing (never stored)" },
+  { "group_create",   cws_op_group_create,   API_AUTH_USER, 16 * 1024, "create a group the user owns (type, name, group_id, members, profile)" },
+  { "group_join",     cws_op_group_join,     API_AUTH_USER, 1024,      "join (Meeting, Community; live room: this session) or apply (Public)" },
+  { "group_approve",  cws_op_group_approve,  API_AUTH_USER, 16 * 1024, "owner/admin: accept applications to a Public group" },
+  { "group_reject",   cws_op_group_reject,   API_AUTH_USER, 16 * 1024, "owner/admin: refuse applications" },
+  { "group_invite",   cws_op_group_invite,   API_AUTH_USER, 16 * 1024, "add users (Work: any member; others: the type's rule)" },
+  { "group_quit",     cws_op_group_quit,     API_AUTH_USER, 1024,      "leave a group (live room: this session leaves)" },
+  { "group_kick",     cws_op_group_kick,     API_AUTH_USER, 16 * 1024, "owner/admin: remove members of lower role" },
+  { "group_mute",     cws_op_group_mute,     API_AUTH_USER, 16 * 1024, "owner/admin: mute members for seconds (0 unmutes)" },
+  { "group_transfer", cws_op_group_transfer, API_AUTH_USER, 1024,      "owner: hand the group to a member" },
+  { "group_dissolve", cws_op_group_dissolve, API_AUTH_USER, 1024,      "owner: dissolve (not Work groups: App admin only)" },
+  { "group_send",     cws_op_group_send,     API_AUTH_USER, 32 * 1024, "send to a group; answered with its seq after it is durable" },
+  { "group_history",  cws_op_group_history,  API_AUTH_USER, 1024,      "a page of a group's messages, newest first (members only)" },
+  { "group_sync",     cws_op_group_sync,     API_AUTH_USER, 1024,      "messages after a seq, oldest first; complete = nothing missed" },
+  { "group_read",     cws_op_group_read,     API_AUTH_USER, 1024,      "report a group read up to a seq" },
+  { "group_list",     cws_op_group_list,     API_AUTH_USER, 1024,      "the user's groups as conversations with unread counts" },
   { 0, 0, 0, 0, 0 }
 };
 

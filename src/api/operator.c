@@ -14,6 +14,7 @@
  * field; a known path with the wrong method is 405 with an Allow header. */
 #include "api/api_int.h"
 #include "auth/optoken.h"
+#include "billing/billing.h"
 #include "meter/meter.h"
 #include "util/clock.h"
 #include "util/date.h"
@@ -36,6 +37,7 @@ typedef struct op_req {
   store_app_t app;
   tenant_lifecycle_t lc; /* its life cycle (no orders yet); zeroed = plan not ready */
   int (*run)(struct op_req *o, store_t *s);
+  api_fresh_t fresh;  /* apps a write changed: into the registry before the reply */
 } op_req_t;
 
 /* The one error body of the operator API. */
@@ -186,9 +188,20 @@ static int wallet_topup(op_req_t *o, store_t *s)
   if (rc == IMC_E_NOTFOUND) return fail(o, 404, rc, "no such customer");
   if (rc == IMC_E_EXISTS) return fail(o, 409, rc, "that reference was used for a different entry");
   if (rc) return rc;
+  /* the credit pays the open bills it covers and ends arrears, in the same transaction (P-14, P-45) */
+  meter_arrears_stats_t ar;
+  int64_t now = imc_clock_now_s();
+  if ((rc = meter_arrears_run(s, o->id, 1, now, o->srv->tz_offset_s, &ar)) ||
+      (rc = api_fresh_load(s, &o->fresh, o->id, 0, imc_day_of(now, o->srv->tz_offset_s))))
+    return rc;
+  int64_t bal = 0;
+  if ((rc = store_wallet_balance(s, o->id, &bal))) return rc;
   o->status = e.replayed ? 200 : 201;
   o->out = tenant_ledger_json(&e);
   json_object_set_new(o->out, "replayed", json_boolean(e.replayed));
+  json_object_set_new(o->out, "bills_paid", json_integer(ar.bills_paid));
+  json_object_set_new(o->out, "apps_resumed", json_integer(ar.resumed));
+  json_object_set_new(o->out, "wallet_balance_fen", json_integer(bal));
   return 0;
 }
 
@@ -271,6 +284,214 @@ static int customer_bills(op_req_t *o, store_t *s)
   return rc ? rc : bills_list(o, s, o->id, 0);
 }
 
+/* ---- purchases and the life cycle (docs/editions.md; the same tenant
+ * functions as `imcloud app …` / `imcloud addon …`) ---------------------------- */
+/* The HTTP status of a refused order or status change. */
+static int order_status(int rc)
+{
+  switch (rc) {
+  case IMC_E_NOTFOUND: return 404;
+  case IMC_E_EXISTS: return 409;
+  case IMC_E_WALLET_FUNDS: return 402;
+  case IMC_E_PLAN_EDITION_CHANGE: case IMC_E_PLAN_EXPIRED: return 409;
+  default: return 400;
+  }
+}
+
+/* A refused order answers 4xx with the tenant's reason; storage errors
+ * fail the job (500, nothing written). */
+static int fatal_or_fail(op_req_t *o, int rc, const char *err)
+{
+  if (rc == IMC_E_IO || rc == IMC_E_BUSY || rc == IMC_E_NOMEM) return rc;
+  return fail(o, order_status(rc), rc, err[0] ? err : imc_strerror(rc));
+}
+
+/* Optional "at": YYYY-MM-DD, no later than today; default today (billing zone). */
+static int body_day(op_req_t *o, int64_t now, int64_t *day)
+{
+  json_t *at = json_object_get(o->body, "at");
+  int64_t today = imc_day_of(now, o->srv->tz_offset_s);
+  int y, m, d;
+  *day = today;
+  if (!at) return 0;
+  if (!json_is_string(at) || imc_date_parse(json_string_value(at), &y, &m, &d)) return fail(o, 400, IMC_E_INVAL, "at must be a date YYYY-MM-DD"), 1;
+  *day = imc_days_from_civil(y, m, d);
+  if (*day > today) return fail(o, 400, IMC_E_INVAL, "at is in the future"), 1;
+  return 0;
+}
+
+static int body_ref(op_req_t *o, const char **ref)
+{
+  json_t *r = json_object_get(o->body, "reference");
+  *ref = NULL;
+  if (!r) return 0;
+  if (!json_is_string(r)) return fail(o, 400, IMC_E_INVAL, "reference must be a string of 1-40 printable bytes"), 1;
+  *ref = json_string_value(r);
+  return 0;
+}
+
+/* After an order or a status change: the app's life-cycle jobs for today
+ * (auto-renew, suspension, resumption, as the CLI runs them), then
+ * {"state": …, "order": …?, "replayed": …?} and the app for the registry. */
+static int life_finish(op_req_t *o, store_t *s, const store_order_t *ord, int replayed)
+{
+  uint32_t id = (uint32_t)o->id;
+  int64_t now = imc_clock_now_s(), today = imc_day_of(now, o->srv->tz_offset_s);
+  tenant_run_t ran;
+  char err[256] = "";
+  int rc = tenant_app_lifecycle_run(s, id, today, now, &ran, err, sizeof err);
+  if (rc) return rc;
+  if ((rc = api_fresh_load(s, &o->fresh, 0, id, today))) return rc;
+  json_t *st = tenant_app_state_json(s, id, today, now);
+  if (!st) return IMC_E_NOMEM;
+  o->out = json_pack("{s:o}", "state", st);
+  if (ord) {
+    json_object_set_new(o->out, "order", tenant_order_json(ord));
+    json_object_set_new(o->out, "replayed", json_boolean(replayed));
+    o->status = replayed ? 200 : 201;
+  }
+  return 0;
+}
+
+static int app_exists(op_req_t *o, store_t *s, store_app_t *a)
+{
+  int rc = o->id <= UINT32_MAX ? store_app_get(s, (uint32_t)o->id, a) : IMC_E_NOTFOUND;
+  if (rc == IMC_E_NOTFOUND) return fail(o, 404, rc, "no such app"), 1;
+  return rc;
+}
+
+static int app_upgrade(op_req_t *o, store_t *s)
+{
+  json_t *ed = json_object_get(o->body, "edition"), *appr = json_object_get(o->body, "approved");
+  if (!json_is_string(ed)) return fail(o, 400, IMC_E_INVAL, "edition (string) is required");
+  if (appr && !json_is_boolean(appr)) return fail(o, 400, IMC_E_INVAL, "approved must be true or false");
+  int64_t now = imc_clock_now_s(), day;
+  const char *ref;
+  store_app_t a;
+  int rc;
+  if (body_day(o, now, &day) || body_ref(o, &ref) || (rc = app_exists(o, s, &a)) == 1) return 0;
+  if (rc) return rc;
+  char err[256] = "";
+  if (!strcmp(a.scheme, "legacy")) { /* P-07: trial first, by approval */
+    if (strcmp(json_string_value(ed), "trial"))
+      return fail(o, 409, IMC_E_PLAN_EDITION_CHANGE, "a legacy app becomes trial first (edition trial, approved true), then upgrades (P-07)");
+    rc = tenant_app_legacy_to_trial(s, a.sdkappid, appr && json_is_true(appr), now, err, sizeof err);
+    return rc ? fail(o, order_status(rc), rc, err) : life_finish(o, s, NULL, 0);
+  }
+  store_order_t ord;
+  int replayed = 0;
+  rc = tenant_app_upgrade(s, a.sdkappid, json_string_value(ed), day, ref, now, &ord, &replayed, err, sizeof err);
+  if (rc) return fatal_or_fail(o, rc, err);
+  return life_finish(o, s, &ord, replayed);
+}
+
+static int app_renew(op_req_t *o, store_t *s)
+{
+  int64_t now = imc_clock_now_s(), day;
+  const char *ref;
+  store_app_t a;
+  int rc;
+  if (body_day(o, now, &day) || body_ref(o, &ref) || (rc = app_exists(o, s, &a)) == 1) return 0;
+  if (rc) return rc;
+  char err[256] = "";
+  store_order_t ord;
+  int replayed = 0;
+  rc = tenant_app_renew(s, a.sdkappid, day, ref, now, &ord, &replayed, err, sizeof err);
+  if (rc) return fatal_or_fail(o, rc, err);
+  return life_finish(o, s, &ord, replayed);
+}
+
+static int addon_buy(op_req_t *o, store_t *s)
+{
+  json_t *name = json_object_get(o->body, "addon"), *val = json_object_get(o->body, "value");
+  if (!json_is_string(name)) return fail(o, 400, IMC_E_INVAL, "addon (string, as imcloud quote names it) is required");
+  if (val && !json_is_string(val) && !(json_is_integer(val) && json_integer_value(val) >= 1 && json_integer_value(val) <= BILL_USAGE_MAX))
+    return fail(o, 400, IMC_E_INVAL, "value must be a positive integer (member_cap 2000) or a name (av_call basic)");
+  if (json_is_string(val) && (!json_string_length(val) || json_string_length(val) >= sizeof ((store_order_t *)0)->value_name))
+    return fail(o, 400, IMC_E_INVAL, "value name must be 1-15 bytes");
+  int64_t now = imc_clock_now_s(), day;
+  const char *ref;
+  store_app_t a;
+  int rc;
+  if (body_day(o, now, &day) || body_ref(o, &ref) || (rc = app_exists(o, s, &a)) == 1) return 0;
+  if (rc) return rc;
+  char err[256] = "";
+  store_order_t ord;
+  int replayed = 0;
+  rc = tenant_addon_buy(s, a.sdkappid, json_string_value(name), json_is_integer(val) ? json_integer_value(val) : 0,
+                        json_is_string(val) ? json_string_value(val) : NULL, day, ref, now, &ord, &replayed, err, sizeof err);
+  if (rc) return fatal_or_fail(o, rc, err);
+  return life_finish(o, s, &ord, replayed);
+}
+
+static int addon_list(op_req_t *o, store_t *s)
+{
+  store_app_t a;
+  int rc = app_exists(o, s, &a);
+  if (rc) return rc == 1 ? 0 : rc;
+  int64_t day = imc_day_of(imc_clock_now_s(), o->srv->tz_offset_s);
+  store_order_t *v;
+  int n;
+  if ((rc = tenant_app_orders(s, a.sdkappid, &v, &n))) return rc;
+  json_t *arr = json_array();
+  for (int i = 0; i < n; i++) {
+    if (strcmp(v[i].kind, "addon")) continue;
+    json_t *j = tenant_order_json(&v[i]);
+    json_object_set_new(j, "in_force", json_boolean(v[i].start_day <= day && day <= v[i].end_day));
+    json_array_append_new(arr, j);
+  }
+  free(v);
+  char d[16];
+  int y, m, dd;
+  imc_civil_from_days(day, &y, &m, &dd);
+  snprintf(d, sizeof d, "%04d-%02d-%02d", y, m, dd);
+  o->out = json_pack("{s:I,s:s,s:o}", "sdkappid", (json_int_t)a.sdkappid, "date", d, "addons", arr);
+  return 0;
+}
+
+static int app_suspend(op_req_t *o, store_t *s)
+{
+  store_app_t a;
+  int rc = app_exists(o, s, &a);
+  if (rc) return rc == 1 ? 0 : rc;
+  if ((rc = tenant_app_suspend(s, a.sdkappid))) return rc;
+  return life_finish(o, s, NULL, 0);
+}
+
+static int app_resume(op_req_t *o, store_t *s)
+{
+  store_app_t a;
+  int rc = app_exists(o, s, &a);
+  if (rc) return rc == 1 ? 0 : rc;
+  char err[256] = "";
+  if ((rc = tenant_app_resume(s, a.sdkappid, imc_day_of(imc_clock_now_s(), o->srv->tz_offset_s), err, sizeof err)))
+    return fatal_or_fail(o, rc, err);
+  return life_finish(o, s, NULL, 0);
+}
+
+static int app_auto_renew(op_req_t *o, store_t *s)
+{
+  json_t *on = json_object_get(o->body, "on");
+  if (!json_is_boolean(on)) return fail(o, 400, IMC_E_INVAL, "on (true or false) is required");
+  store_app_t a;
+  int rc = app_exists(o, s, &a);
+  if (rc) return rc == 1 ? 0 : rc;
+  if ((rc = tenant_app_set_auto_renew(s, a.sdkappid, json_is_true(on)))) return rc;
+  return life_finish(o, s, NULL, 0);
+}
+
+static int app_state(op_req_t *o, store_t *s)
+{
+  store_app_t a;
+  int rc = app_exists(o, s, &a);
+  if (rc) return rc == 1 ? 0 : rc;
+  int64_t now = imc_clock_now_s();
+  o->out = tenant_app_state_json(s, a.sdkappid, imc_day_of(now, o->srv->tz_offset_s), now);
+  return o->out ? 0 : IMC_E_NOMEM;
+}
+
+static void clock_get(api_srv_t *srv, net_req_t *req, json_t *body) { (void)body; api_clock_get(srv, req); }
+
 /* One row per endpoint. `fields` lists the body fields a POST accepts
  * (space-separated); any other field is refused with 400 INVAL. Every POST
  * row declares it; NULL leaves the body unchecked. */
@@ -281,18 +502,29 @@ static const struct op_route {
   const char *suffix;   /* after the id ("/wallet"), NULL for none */
   int (*run)(op_req_t *, store_t *);
   const char *fields;   /* POST body fields, space-separated */
+  void (*loop)(api_srv_t *, net_req_t *, json_t *body); /* answered on the loop (the test clock), run NULL */
 } routes[] = { /* GET rows run on the reader pool, POST rows on the writer */
-  { "GET", "/operator/v1/customers", 0, NULL, customers_list, NULL },
-  { "POST", "/operator/v1/customers", 0, NULL, customers_create, "name" },
-  { "GET", "/operator/v1/customers/", 1, "/wallet", wallet_show, NULL },
-  { "POST", "/operator/v1/customers/", 1, "/wallet/topups", wallet_topup, "amount_fen reference reason" },
-  { "GET", "/operator/v1/apps", 0, NULL, apps_list, NULL },
-  { "POST", "/operator/v1/apps", 0, NULL, apps_create, "customer_id name region created_at scheme" },
-  { "GET", "/operator/v1/apps/", 1, NULL, apps_show, NULL },
-  { "GET", "/operator/v1/apps/", 1, "/usage", app_usage, NULL },
-  { "GET", "/operator/v1/apps/", 1, "/bills", app_bills, NULL },
-  { "POST", "/operator/v1/apps/", 1, "/call-minutes", app_call_minutes, "kind minutes event_id date" },
-  { "GET", "/operator/v1/customers/", 1, "/bills", customer_bills, NULL },
+  { "GET", "/operator/v1/customers", 0, NULL, customers_list, NULL, NULL },
+  { "POST", "/operator/v1/customers", 0, NULL, customers_create, "name", NULL },
+  { "GET", "/operator/v1/customers/", 1, "/wallet", wallet_show, NULL, NULL },
+  { "POST", "/operator/v1/customers/", 1, "/wallet/topups", wallet_topup, "amount_fen reference reason", NULL },
+  { "GET", "/operator/v1/apps", 0, NULL, apps_list, NULL, NULL },
+  { "POST", "/operator/v1/apps", 0, NULL, apps_create, "customer_id name region created_at scheme", NULL },
+  { "GET", "/operator/v1/apps/", 1, NULL, apps_show, NULL, NULL },
+  { "GET", "/operator/v1/apps/", 1, "/usage", app_usage, NULL, NULL },
+  { "GET", "/operator/v1/apps/", 1, "/bills", app_bills, NULL, NULL },
+  { "POST", "/operator/v1/apps/", 1, "/call-minutes", app_call_minutes, "kind minutes event_id date", NULL },
+  { "GET", "/operator/v1/customers/", 1, "/bills", customer_bills, NULL, NULL },
+  { "GET", "/operator/v1/apps/", 1, "/state", app_state, NULL, NULL },
+  { "POST", "/operator/v1/apps/", 1, "/upgrade", app_upgrade, "edition at reference approved", NULL },
+  { "POST", "/operator/v1/apps/", 1, "/renew", app_renew, "at reference", NULL },
+  { "GET", "/operator/v1/apps/", 1, "/addons", addon_list, NULL, NULL },
+  { "POST", "/operator/v1/apps/", 1, "/addons", addon_buy, "addon value at reference", NULL },
+  { "POST", "/operator/v1/apps/", 1, "/suspend", app_suspend, "", NULL },
+  { "POST", "/operator/v1/apps/", 1, "/resume", app_resume, "", NULL },
+  { "POST", "/operator/v1/apps/", 1, "/auto-renew", app_auto_renew, "on", NULL },
+  { "GET", "/operator/v1/clock", 0, NULL, NULL, NULL, clock_get },
+  { "POST", "/operator/v1/clock", 0, NULL, NULL, "now advance_s", api_clock_post },
 };
 
 /* 1 if name is one of the space-separated words of list. */
@@ -336,11 +568,12 @@ static void job_done(void *arg, int rc)
 {
   op_req_t *o = arg;
   o->srv->jobs_in_flight--;
-  if (rc) { json_decref(o->out); reply_err(o->req, 500, rc, NULL); }
+  if (rc) { json_decref(o->out); free(o->fresh.v); reply_err(o->req, 500, rc, NULL); }
   else {
     /* the change log would bring it within change_poll_ms; the reply promises it now */
     if (o->created && tenant_registry_app_upsert(o->srv->reg, &o->app, &o->lc))
       IMC_WARN("operator", "msg=\"new app not in the registry until the change log brings it\" app=%u", o->app.sdkappid);
+    api_fresh_apply(o->srv, &o->fresh); /* apps an order, a status change or a top-up changed */
     api_reply_json(o->req, o->status, o->out);
   }
   json_decref(o->body);
@@ -402,6 +635,12 @@ void op_handle(api_srv_t *srv, net_req_t *req)
       reply_err(req, 400, IMC_E_INVAL, msg);
       return;
     }
+  }
+  if (r->loop) {
+    r->loop(srv, req, o->body);
+    json_decref(o->body);
+    free(o);
+    return;
   }
   o->job.run = job_run;
   o->job.done = job_done;

@@ -101,11 +101,12 @@ static void on_tick(uv_timer_t *t)
   int frc = meter_flush_submit(srv->meter, srv->writer, now); /* live counters to storage; kept pending on refusal */
   if (frc) IMC_DEBUG("server", "msg=\"meter flush deferred\" err=%s", imc_err_name(frc));
   if (now - last_sweep_s >= 3600) { im_presence_sweep(srv->presence, now); last_sweep_s = now; }
-  int64_t mono_s = (int64_t)(uv_now(srv->loop) / 1000); /* the interval runs on real time, the cutoff on the clock */
-  if (!srv->stopping && mono_s - srv->last_purge_s >= srv->cfg->msg_purge_interval_s) {
+  int64_t mono_s = (int64_t)(uv_now(srv->loop) / 1000); /* the purge interval runs on real time, the cutoff on the clock */
+  if (mono_s - srv->last_purge_s >= srv->cfg->msg_purge_interval_s) {
     srv->last_purge_s = mono_s;
-    im_c2c_purge(srv->c2c, NULL, NULL); /* bounded jobs on the writer thread */
+    api_jobs_due_now(srv, "retention_purge");
   }
+  api_jobs_tick(srv); /* bill run, day change, arrears, retention purge (jobs.c) */
 }
 
 /* ---- shutdown --------------------------------------------------------------- */
@@ -143,7 +144,8 @@ static void stop_poll(uv_timer_t *t)
   api_srv_t *srv = t->data;
   im_c2c_stop(srv->c2c);
   int timed_out = uv_now(srv->loop) - srv->stop_started_ms >= (uint64_t)srv->cfg->shutdown_timeout_ms;
-  if (!timed_out && (net_server_requests_in_flight(srv->net) || srv->jobs_in_flight || im_c2c_in_flight(srv->c2c)))
+  if (!timed_out && (net_server_requests_in_flight(srv->net) || srv->jobs_in_flight || im_c2c_in_flight(srv->c2c) ||
+                     im_groups_in_flight(srv->groups)))
     return;
   if (timed_out) IMC_WARN("server", "msg=\"shutdown timeout: closing with work in flight\" requests=%zu jobs=%zu",
                           net_server_requests_in_flight(srv->net), srv->jobs_in_flight);
@@ -206,6 +208,24 @@ static int start_test_clock(const api_cfg_t *cfg)
 }
 
 /* The messaging limit defaults from the configuration (im_limit reads them). */
+static const plan_app_t *app_plan(void *ud, uint32_t sdkappid)
+{
+  const tenant_app_t *a = tenant_registry_app(((api_srv_t *)ud)->reg, sdkappid);
+  return a ? &a->plan : NULL;
+}
+
+/* The group core, rebuilt from the startup connection (writer and readers
+ * are attached once they run). */
+static int groups_init(api_srv_t *srv)
+{
+  im_group_hooks_t gh;
+  int rc;
+  cws_group_hooks(srv, &gh);
+  if ((rc = im_groups_create(srv->presence, &srv->limits, &gh, &srv->groups))) return rc;
+  im_groups_set_plan(srv->groups, app_plan, srv, srv->tz_offset_s);
+  return im_groups_load(srv->groups, srv->store, imc_clock_now_s());
+}
+
 static void msg_limits_init(api_srv_t *srv)
 {
   const api_cfg_t *cfg = srv->cfg;
@@ -247,7 +267,7 @@ int api_srv_open(api_srv_t *srv, const api_cfg_t *cfg, uv_loop_t *loop)
       (rc = tenant_registry_load(srv->store, &srv->reg)) || (rc = im_presence_create(&srv->presence)) ||
       (rc = store_kick_each(srv->store, load_kick, srv)) || (rc = srv->exit_status ? IMC_E_NOMEM : 0) ||
       (rc = meter_create((int)cfg->billing_tz_offset_s, &srv->meter)) ||
-      (rc = meter_load(srv->meter, srv->store, imc_clock_now_s()))) {
+      (rc = meter_load(srv->meter, srv->store, imc_clock_now_s())) || (rc = groups_init(srv))) {
     IMC_ERROR("server", "msg=\"startup failed\" err=%s", imc_err_name(rc));
     return rc;
   }
@@ -270,6 +290,7 @@ int api_srv_open(api_srv_t *srv, const api_cfg_t *cfg, uv_loop_t *loop)
     api_srv_stop_storage(srv);
     return rc;
   }
+  im_groups_start(srv->groups, srv->writer, srv->reader);
   srv->last_purge_s = (int64_t)(uv_now(loop) / 1000);
   return 0;
 }
@@ -292,11 +313,12 @@ void api_srv_release(api_srv_t *srv)
   u64map_free(&srv->kicks);
   for (size_t i = 0; i < srv->quota_pending.cap; i++) free(srv->quota_pending.slots[i].val);
   u64map_free(&srv->quota_pending);
+  im_groups_free(srv->groups);
   meter_free(srv->meter);
   im_presence_free(srv->presence);
   tenant_registry_free(srv->reg);
   store_close(srv->store);
-  srv->c2c = NULL; srv->meter = NULL; srv->presence = NULL; srv->reg = NULL; srv->store = NULL;
+  srv->c2c = NULL; srv->groups = NULL; srv->meter = NULL; srv->presence = NULL; srv->reg = NULL; srv->store = NULL;
 }
 
 void api_net_cfg(const api_cfg_t *cfg, net_cfg_t *n)
@@ -361,6 +383,8 @@ int api_serve(const api_cfg_t *cfg)
   uv_timer_init(&loop, &srv.tick);
   uv_timer_init(&loop, &srv.stop_timer);
   srv.tick.data = srv.stop_timer.data = &srv;
+  srv.last_purge_s = (int64_t)(uv_now(&loop) / 1000);
+  api_jobs_init(&srv);
   uv_timer_start(&srv.tick, on_tick, 1000, 1000);
   api_changes_start(&srv);
   uv_run(&loop, UV_RUN_DEFAULT);

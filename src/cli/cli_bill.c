@@ -105,7 +105,7 @@ static int show(const char *data, uint32_t app, int32_t month, int json, int csv
   } else if (rc == IMC_E_NOTFOUND) { /* not issued yet: a preview from the usage stored so far */
     char *text;
     int64_t t[3];
-    rc = meter_bill_compute(s, app, month, DEFAULT_TZ, meter_orders_none, NULL, &text, t, err, sizeof err);
+    rc = meter_bill_compute(s, app, month, DEFAULT_TZ, meter_orders_tenant, NULL, &text, t, err, sizeof err);
     if (!rc) {
       o = json_loads(text, 0, NULL);
       free(text);
@@ -138,7 +138,7 @@ static int run(const char *data, int32_t month, int json)
   if (!month) month = meter_bill_due_month(now, DEFAULT_TZ);
   meter_bill_run_stats_t st;
   char err[256];
-  rc = meter_bill_run(s, 0, month, now, DEFAULT_TZ, meter_orders_none, NULL, &st, err, sizeof err);
+  rc = meter_bill_run(s, 0, month, now, DEFAULT_TZ, meter_orders_tenant, NULL, &st, err, sizeof err);
   store_close(s);
   if (rc) { cli_err("bill run", "%s", err); return CLI_EXIT_FAIL; }
   char ms[16];

@@ -62,31 +62,6 @@ static int day_of(const char *verb, const char *at, int64_t now_s, int64_t *day)
   return 0;
 }
 
-static json_t *state_json(store_t *s, uint32_t sdkappid, int64_t day)
-{
-  store_app_t a;
-  tenant_lifecycle_t lc;
-  if (tenant_app_state(s, sdkappid, day, &a, &lc)) return NULL;
-  int on = 0;
-  char by[16] = "", d[16], pe[16] = "", ge[16] = "";
-  tenant_app_auto_renew(s, sdkappid, &on);
-  tenant_app_suspended_by(s, sdkappid, by, sizeof by);
-  ymd(day, d, sizeof d);
-  if (lc.package_end_day >= 0) ymd(lc.package_end_day, pe, sizeof pe);
-  if (lc.grace_end_day >= 0) ymd(lc.grace_end_day, ge, sizeof ge);
-  bill_scheme_t sch;
-  bill_scheme_parse(a.scheme, &sch);
-  json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:b}", "sdkappid", (json_int_t)sdkappid, "date", d, "scheme", a.scheme,
-                        "edition", a.edition, "state", tenant_lc_state_name(lc.state), "limits_of",
-                        plan_edition_code(sch, lc.edition), "status", a.status, "auto_renew", on);
-  json_object_set_new(o, "package_until", pe[0] ? json_string(pe) : json_null());
-  json_object_set_new(o, "grace_until", ge[0] ? json_string(ge) : json_null());
-  json_object_set_new(o, "suspended_by", by[0] ? json_string(by) : json_null());
-  json_object_set_new(o, "push_approved_at", lc.plan.push_approved_at_s ? json_integer(lc.plan.push_approved_at_s) : json_null());
-  json_object_set_new(o, "all_member_push", json_boolean(plan_limit(&lc.plan, imc_clock_now_s(), PLAN_F_ALL_MEMBER_PUSH) == 1));
-  return o;
-}
-
 static void print_order(const store_order_t *o, int replayed)
 {
   char a[16], b[16], price[32];
@@ -109,7 +84,7 @@ static int finish(const char *verb, store_t *s, uint32_t sdkappid, int64_t now_s
   char err[256] = "";
   int64_t today = imc_day_of(now_s, IMC_TZ_CHINA_S);
   int rc = tenant_app_lifecycle_run(s, sdkappid, today, now_s, &ran, err, sizeof err);
-  json_t *st = rc ? NULL : state_json(s, sdkappid, today);
+  json_t *st = rc ? NULL : tenant_app_state_json(s, sdkappid, today, now_s);
   store_close(s);
   if (rc || !st) {
     json_decref(order);
@@ -222,7 +197,7 @@ int cli_app_life(int argc, char **argv)
     return finish("app", s, id, now_s, NULL, 0, o.json);
   }
   /* state: read only (no jobs run), on --at or today */
-  json_t *st = state_json(s, id, day);
+  json_t *st = tenant_app_state_json(s, id, day, now_s);
   store_close(s);
   if (!st) { cli_err("app", "no such app"); return CLI_EXIT_FAIL; }
   if (o.json) { print_json(st); return 0; }

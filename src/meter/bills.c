@@ -279,7 +279,7 @@ int meter_bill_settle(store_t *s, int64_t customer_id, int64_t now_s, int *paid)
     snprintf(reason, sizeof reason, "bill %s", u.v[i].number);
     snprintf(ref, sizeof ref, "bill-%s", u.v[i].number);
     store_ledger_t e;
-    rc = tenant_wallet_post(s, 0, customer_id, TENANT_LEDGER_PAYMENT, u.v[i].postpaid_fen, reason, ref, now_s, &e);
+    rc = tenant_wallet_post(s, store_in_transaction(s), customer_id, TENANT_LEDGER_PAYMENT, u.v[i].postpaid_fen, reason, ref, now_s, &e);
     if (rc == IMC_E_WALLET_FUNDS) { rc = 0; break; } /* oldest first: a later bill waits for the older one */
     if (!rc) (*paid)++;
   }

@@ -304,6 +304,13 @@ typedef int (*meter_orders_fn)(void *ud, struct store *s, const struct store_app
 int meter_orders_none(void *ud, struct store *s, const struct store_app *app, int32_t yyyymm,
                       struct bill_order *orders, int cap, int *n, char *err, size_t errcap);
 
+/* The orders provider of the server and the CLI: the app's stored orders
+ * (tenant_app_orders, one row per period) as the billing library's orders
+ * (one per first day with its count of periods), those that can touch usage
+ * month yyyymm. IMC_E_BILL_USAGE when more than cap do. */
+int meter_orders_tenant(void *ud, struct store *s, const struct store_app *app, int32_t yyyymm,
+                        struct bill_order *orders, int cap, int *n, char *err, size_t errcap);
+
 /* Price app's usage month from storage (meter_report) and its orders with
  * bill_compute (not strict: a book ignores usage it does not bill). Writes
  * the bill's JSON (bill_render_json, the `imcloud quote --json` shape) into
@@ -348,6 +355,22 @@ int32_t meter_bill_due_month(int64_t now_s, int tz_offset_s);
 /* Pay a customer's unpaid bills from the wallet, oldest first, while the
  * balance covers the next one (after a top-up). *paid = bills paid. */
 int meter_bill_settle(struct store *s, int64_t customer_id, int64_t now_s, int *paid);
+
+typedef struct meter_arrears_stats {
+  int customers, in_arrears;   /* customers looked at; with an overdue bill */
+  int suspended, resumed;      /* apps suspended / resumed for arrears now */
+  int bills_paid;              /* bills paid from the wallet now (settle) */
+  int64_t next_overdue_s;      /* earliest moment an open bill becomes overdue, 0 none */
+} meter_arrears_stats_t;
+
+/* Arrears (arrears.c; P-14, P-45) for one customer, or every customer with
+ * customer_id 0: with settle, first pay open bills from the wallet
+ * (meter_bill_settle); then a customer with a bill overdue at now_s has every
+ * app suspended for arrears, one without has the apps suspended for arrears
+ * resumed (tenant_app_set_arrears). Runs in the caller's transaction when
+ * there is one (a writer job). 0 or storage errors. */
+int meter_arrears_run(struct store *s, int64_t customer_id, int settle, int64_t now_s, int tz_offset_s,
+                      meter_arrears_stats_t *st);
 
 /* "paid" (paid, or nothing postpaid), "overdue" (unpaid METER_BILL_GRACE_DAYS
  * after issue), else "open". */

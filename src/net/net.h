@@ -117,6 +117,8 @@ net_frame_t *net_frame_new_text(const char *data, size_t len);
 /* Queue a shared frame (takes a reference). Same errors as send_text. */
 int net_ws_send_frame(net_ws_t *ws, net_frame_t *f);
 void net_frame_unref(net_frame_t *f);
+/* Bytes of the encoded frame (header + payload) each receiver is sent. */
+size_t net_frame_bytes(const net_frame_t *f);
 /* Send a close frame, flush, close. on_ws_close follows (later phase). */
 int net_ws_close(net_ws_t *ws, uint16_t code, const char *reason);
 /* Call on_ws_deadline when ms_from_now passes (0 cancels). Granularity

@@ -158,6 +158,8 @@ void net_frame_unref(net_frame_t *f)
   if (f && --f->refs == 0) free(f);
 }
 
+size_t net_frame_bytes(const net_frame_t *f) { return f->len; }
+
 static int over_cap(struct net_conn *c, size_t add)
 {
   if ((size_t)net__queued(c) + add <= c->srv->cfg.ws_max_queued_bytes) return 0;

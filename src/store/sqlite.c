@@ -112,6 +112,23 @@ static const char *const migrations[] = {
   /* 11: an order changes the app's plan facts: log it as an app update */
   "CREATE TRIGGER changes_order AFTER INSERT ON orders BEGIN"
   " INSERT INTO changes(kind,key) VALUES('app.update', NEW.sdkappid); END;",
+  /* 12: a wallet credit (top-up, refund) may pay open bills and end arrears: log it */
+  "CREATE TRIGGER changes_wallet_credit AFTER INSERT ON ledger WHEN NEW.kind IN ('topup','refund') BEGIN"
+  " INSERT INTO changes(kind,key) VALUES('wallet.credit', NEW.customer_id); END;",
+  /* 13: groups (sqlite_grp.c; docs/decisions/groups.md) */
+  "CREATE TABLE grp(sdkappid INTEGER NOT NULL, group_no INTEGER NOT NULL, group_id TEXT NOT NULL,"
+  " type INTEGER NOT NULL, owner_no INTEGER NOT NULL, created_at INTEGER NOT NULL, info TEXT NOT NULL,"
+  " info_seq INTEGER NOT NULL, info_time INTEGER NOT NULL, last_msg INTEGER NOT NULL,"
+  " PRIMARY KEY(sdkappid, group_no), UNIQUE(sdkappid, group_id)) WITHOUT ROWID;"
+  "CREATE TABLE grp_member(sdkappid INTEGER NOT NULL, group_no INTEGER NOT NULL, user_no INTEGER NOT NULL,"
+  " role INTEGER NOT NULL, msg_flag INTEGER NOT NULL, join_time INTEGER NOT NULL, mute_until INTEGER NOT NULL,"
+  " read_seq INTEGER NOT NULL, last_send INTEGER NOT NULL, name_card TEXT NOT NULL, data TEXT NOT NULL,"
+  " PRIMARY KEY(sdkappid, group_no, user_no)) WITHOUT ROWID;"
+  "CREATE INDEX grp_member_user ON grp_member(sdkappid, user_no);"
+  "CREATE TABLE grp_msg(id INTEGER PRIMARY KEY, sdkappid INTEGER NOT NULL, group_no INTEGER NOT NULL,"
+  " seq INTEGER NOT NULL, from_no INTEGER NOT NULL, time_s INTEGER NOT NULL, random INTEGER NOT NULL,"
+  " flags INTEGER NOT NULL, priority INTEGER NOT NULL, body TEXT NOT NULL, UNIQUE(sdkappid, group_no, seq));"
+  "CREATE INDEX grp_msg_random ON grp_msg(sdkappid, group_no, random);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -772,6 +789,7 @@ static const store_vtab_t sqlite_vtab = {
   squ_import_doc, squ_import_put, squ_import_count, squ_registrations,
   squ_bill_insert, squ_bill_get, squ_bill_each,
   &sq__msg_vtab,
+  &sq__grp_vtab,
 };
 
 sqlite3 *store__sqlite_db(store_t *s) { return Q(s)->db; }

@@ -46,5 +46,6 @@ void sq__msg_rollback(struct sqmsg *m);
 int sq__map_rc(int rc);
 
 extern const store_msg_vtab_t sq__msg_vtab;
+extern const struct store_grp_vtab sq__grp_vtab; /* sqlite_grp.c */
 
 #endif

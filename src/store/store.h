@@ -72,6 +72,7 @@ typedef struct store_change {
 #define STORE_CHANGE_APP_UPDATE "app.update"   /* key: SDKAppID; name, key, admins, region, scheme, edition or
                                                 * status changed, or an order (package, add-on) was recorded */
 #define STORE_CHANGE_META "meta"               /* key: the meta key (e.g. operator_token_sha256) */
+#define STORE_CHANGE_WALLET_CREDIT "wallet.credit" /* key: customer id; a top-up or refund was posted */
 
 /* One prepaid order period of an app (L-5): a package (item = edition code)
  * or an add-on (item = add-on name, value / value_name), valid from
@@ -126,6 +127,7 @@ typedef void (*store_usage_group_cb)(void *ud, int live, int64_t created_s, int6
 typedef void (*store_bill_cb)(void *ud, const store_bill_t *b);
 
 struct store_msg_vtab; /* store_msg.h */
+struct store_grp_vtab; /* store_grp.h */
 
 typedef struct store_vtab {
   int version;                           /* 1 */
@@ -184,6 +186,7 @@ typedef struct store_vtab {
   int (*bill_get)(store_t *, uint32_t sdkappid, int32_t month, store_bill_t *out);
   int (*bill_each)(store_t *, int64_t customer_id, int unpaid_only, store_bill_cb, void *);
   const struct store_msg_vtab *msg;      /* one-to-one messages (store_msg.h) */
+  const struct store_grp_vtab *grp;      /* groups (store_grp.h) */
 } store_vtab_t;
 
 struct store { const store_vtab_t *vt; };

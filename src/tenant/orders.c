@@ -533,6 +533,24 @@ int tenant_app_resume(store_t *s, uint32_t sdkappid, int64_t day, char *err, siz
   return set_status(s, sdkappid, "active", "");
 }
 
+int tenant_app_set_arrears(store_t *s, uint32_t sdkappid, int arrears, int64_t day, int *changed)
+{
+  *changed = 0;
+  store_app_t a;
+  tenant_lifecycle_t lc;
+  char by[16];
+  int rc = tenant_app_state(s, sdkappid, day, &a, &lc);
+  if (!rc) rc = tenant_app_suspended_by(s, sdkappid, by, sizeof by);
+  if (rc) return rc;
+  if (arrears && !strcmp(a.status, "active")) rc = set_status(s, sdkappid, "suspended", "arrears"); /* P-14, P-45 */
+  else if (!arrears && !strcmp(a.status, "suspended") && !strcmp(by, "arrears"))
+    rc = lc.state == TENANT_LC_LAPSED ? meta_app_set(s, sdkappid, "suspended_by", "lapse") /* still lapsed: renew it */
+                                      : set_status(s, sdkappid, "active", "");
+  else return 0;
+  if (!rc) *changed = 1;
+  return rc;
+}
+
 /* ---- the jobs of one app on one day -------------------------------------------------------- */
 int tenant_app_lifecycle_run(store_t *s, uint32_t sdkappid, int64_t day, int64_t now_s, tenant_run_t *ran,
                              char *err, size_t errcap)

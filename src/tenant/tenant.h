@@ -155,10 +155,16 @@ int tenant_app_legacy_to_trial(store_t *s, uint32_t sdkappid, int approved, int6
 int tenant_app_auto_renew(store_t *s, uint32_t sdkappid, int *on);
 int tenant_app_set_auto_renew(store_t *s, uint32_t sdkappid, int on);
 /* Operator suspension; resume refuses a lapsed app (IMC_E_PLAN_EXPIRED:
- * renew it). suspended_by: "operator", "lapse" or "" (active). */
+ * renew it). suspended_by: "operator", "lapse", "arrears" or "" (active). */
 int tenant_app_suspend(store_t *s, uint32_t sdkappid);
 int tenant_app_resume(store_t *s, uint32_t sdkappid, int64_t day, char *err, size_t errcap);
 int tenant_app_suspended_by(store_t *s, uint32_t sdkappid, char *buf, size_t cap);
+/* Arrears (P-14, P-45: a postpaid bill unpaid 7 days after issue): with
+ * arrears set, an active app is suspended with reason "arrears"; cleared, an
+ * app suspended for arrears is resumed (or, if its package lapsed meanwhile,
+ * stays suspended with reason "lapse": renewing resumes it). An app suspended
+ * by the operator or for a lapse is left alone. *changed = 1 if it wrote. */
+int tenant_app_set_arrears(store_t *s, uint32_t sdkappid, int arrears, int64_t day, int *changed);
 /* International Pro's all-member push is enabled on application: when the
  * operator approved it (unix seconds; 0 = not approved / withdrawn). The
  * gate opens the book's delay (48 h) later (plan_check). tenant_app_state
@@ -181,6 +187,12 @@ typedef struct tenant_run {
  * longer lapsed is resumed. Idempotent. */
 int tenant_app_lifecycle_run(store_t *s, uint32_t sdkappid, int64_t day, int64_t now_s, tenant_run_t *ran,
                              char *err, size_t errcap);
+
+/* The app's state on `day` as JSON (new reference; NULL: no such app or
+ * NOMEM): {sdkappid, date, scheme, edition, state, limits_of, status,
+ * auto_renew, package_until, grace_until, suspended_by, push_approved_at,
+ * all_member_push (at now_s)}. */
+struct json_t *tenant_app_state_json(store_t *s, uint32_t sdkappid, int64_t day, int64_t now_s);
 
 /* One order as JSON (new reference): {"id","sdkappid","kind","item","value"?,
  * "valid_from","valid_to","period","first_day","price_fen","pay","ledger_id",

@@ -4,6 +4,7 @@
 #include "util/err.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
 int imc_is_leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
@@ -88,4 +89,34 @@ int imc_date_parse(const char *s, int *y, int *m, int *d)
   if (yy < 1970 || mm < 1 || mm > 12 || dd < 1 || dd > imc_days_in_month(yy, mm)) return IMC_E_INVAL;
   *y = yy; *m = mm; *d = dd;
   return 0;
+}
+
+int imc_datetime_parse(const char *s, int64_t *unix_s)
+{
+  int y, m, d, hh, mi, ss, oh = 0, om = 0, sign = 1;
+  char date[11];
+  size_t n = s ? strlen(s) : 0;
+  if (n != 20 && n != 25) return IMC_E_INVAL;
+  memcpy(date, s, 10);
+  date[10] = 0;
+  if (imc_date_parse(date, &y, &m, &d) || (s[10] != 'T' && s[10] != 't') || s[13] != ':' || s[16] != ':') return IMC_E_INVAL;
+  if (digits(s + 11, 2, &hh) || digits(s + 14, 2, &mi) || digits(s + 17, 2, &ss) || hh > 23 || mi > 59 || ss > 59) return IMC_E_INVAL;
+  if (n == 20) {
+    if (s[19] != 'Z' && s[19] != 'z') return IMC_E_INVAL;
+  } else {
+    if ((s[19] != '+' && s[19] != '-') || s[22] != ':' || digits(s + 20, 2, &oh) || digits(s + 23, 2, &om) || oh > 14 || om > 59)
+      return IMC_E_INVAL;
+    sign = s[19] == '-' ? -1 : 1;
+  }
+  *unix_s = imc_days_from_civil(y, m, d) * 86400 + hh * 3600 + mi * 60 + ss - sign * (oh * 3600 + om * 60);
+  return 0;
+}
+
+void imc_datetime_format(int64_t unix_s, int tz_offset_s, char *buf, size_t cap)
+{
+  int64_t local = unix_s + tz_offset_s, day = imc_day_of(unix_s, tz_offset_s), sec = local - day * 86400;
+  int y, m, d, off = tz_offset_s < 0 ? -tz_offset_s : tz_offset_s;
+  imc_civil_from_days(day, &y, &m, &d);
+  snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d", y, m, d, (int)(sec / 3600), (int)(sec / 60 % 60), (int)(sec % 60),
+           tz_offset_s < 0 ? '-' : '+', off / 3600, off / 60 % 60);
 }

@@ -8,6 +8,7 @@
 #ifndef IMC_UTIL_DATE_H
 #define IMC_UTIL_DATE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define IMC_TZ_CHINA_S (8 * 3600) /* M-1 default billing zone, UTC+8 */
@@ -30,5 +31,10 @@ int64_t imc_yyyymmdd_day(int32_t yyyymmdd);
  * error. */
 int imc_date_parse(const char *s, int *y, int *m, int *d);
 int imc_month_parse(const char *s, int *y, int *m);
+/* RFC 3339 date-time with seconds and a zone: "2026-11-01T00:00:00+08:00" or
+ * "…Z" (no fractions). 0 and *unix_s, or IMC_E_INVAL. */
+int imc_datetime_parse(const char *s, int64_t *unix_s);
+/* unix_s as "2026-11-01T00:00:00+08:00" in the zone tz_offset_s (cap ≥ 26). */
+void imc_datetime_format(int64_t unix_s, int tz_offset_s, char *buf, size_t cap);
 
 #endif

@@ -98,6 +98,28 @@
   X(MSG_NOT_SENDER,       20001, "only the sender may do that to a message")    \
   X(CONV_USER,            50001, "From_Account is not imported")                \
   X(CONV_PARAM,           50002, "invalid conversation parameter")              \
+  /* groups (rest-api-reference §2.4, §3.2) */                                  \
+  X(GROUP_INTERNAL,       10002, "group service internal error")                \
+  X(GROUP_PARAM,          10004, "invalid group parameter")                     \
+  X(GROUP_TOO_MANY,       10005, "too many accounts in one request")            \
+  X(GROUP_PERM,           10007, "no permission for this operation on this group") \
+  X(GROUP_TYPE_OP,        10007, "this group type does not allow the operation") \
+  X(GROUP_NOT_MEMBER,     10007, "not a member of the group")                   \
+  X(GROUP_OWNER_QUIT,     10009, "the owner cannot quit this group (transfer it first)") \
+  X(GROUP_GONE,           10010, "group does not exist or was dissolved")       \
+  X(GROUP_JSON,           10011, "group request JSON is invalid")               \
+  X(GROUP_ALREADY_MEMBER, 10013, "already a member of the group")               \
+  X(GROUP_ID,             10015, "invalid group id")                            \
+  X(GROUP_MUTED,          10017, "muted in this group")                         \
+  X(GROUP_USER,           10019, "account is not imported")                     \
+  X(GROUP_ID_TAKEN,       10021, "group id is used by another group")           \
+  X(GROUP_PROCESSED,      10024, "the request was already processed")           \
+  X(GROUP_ID_YOURS,       10025, "you already own a group with this id")        \
+  X(GROUP_MSG_NOT_FOUND,  10030, "the message does not exist")                  \
+  X(GROUP_RECALL_LATE,    10031, "the recall window has passed")                \
+  X(GROUP_MSG_RECALLED,   10032, "the message was already recalled")            \
+  X(GROUP_RECALL_TYPE,    10033, "this group type does not support recall")     \
+  X(GROUP_NO_HISTORY,     10044, "this group type keeps no history")            \
   /* billing and quotes (pure library; CLI and operator API only) */           \
   X(BILL_SCHEME,          0,     "unknown price-book scheme")                   \
   X(BILL_EDITION,         0,     "unknown edition for this scheme")             \
@@ -133,6 +155,8 @@
   X(PLAN_EDITION_CHANGE,  0,     "that edition change is not allowed")          \
   /* operator API */                                                            \
   X(OP_AUTH,              0,     "operator token missing or wrong")             \
+  X(TEST_CLOCK_OFF,       0,     "the test clock is off (imcloud serve --test-clock)") \
+  X(CLOCK_BACKWARDS,      0,     "the clock never moves backwards")             \
   /* metering (docs/metering.md) */                                             \
   X(METER_LATE,           0,     "usage event older than the 35-day late window") \
   /* end */

@@ -1,0 +1,61 @@
+/* bench_group_members — memory and speed of a group's in-memory membership
+ * (src/im/group.c's set): N members join one group, then the set's bytes
+ * per membership are reported at every size the set passes through, and
+ * join / lookup / leave are timed. No server, no storage: the structure the
+ * server holds for each non-live group.
+ *
+ *   build/bench/bench_group_members [N=100000]
+ */
+#include "im/group_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+static double now_s(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* user numbers: dense, as the server assigns them, in a scrambled order */
+static uint32_t key(uint32_t u) { return u; }
+
+int main(int argc, char **argv)
+{
+  uint32_t n = argc > 1 ? (uint32_t)strtoul(argv[1], NULL, 10) : 100000;
+  gset_t s = { 0 };
+  double worst = 0, t0 = now_s();
+  for (uint32_t u = 1; u <= n; u++) {
+    if (gset_put(&s, key(u), GM_PRESENT)) { fprintf(stderr, "out of memory\n"); return 1; }
+    if (s.len >= 64) {
+      double b = (double)gset_bytes(&s) / s.len;
+      if (b > worst) worst = b;
+    }
+  }
+  double t_join = now_s() - t0;
+  t0 = now_s();
+  uint64_t found = 0;
+  for (uint32_t u = 1; u <= n; u++) found += gset_get(&s, key(u)) != 0;
+  double t_get = now_s() - t0;
+  printf("members            %u\n", s.len);
+  printf("set bytes          %zu (%.2f bytes per membership; worst after 64 members: %.2f)\n", gset_bytes(&s),
+         (double)gset_bytes(&s) / s.len, worst);
+  printf("build (joins incl. growth) %.1f ns each\n", t_join / n * 1e9);
+  /* steady state: a tenth of the members leave and join again (no resize) */
+  uint32_t k = n / 10 ? n / 10 : 1;
+  t0 = now_s();
+  for (uint32_t u = 1; u <= k; u++) gset_del(&s, key(u));
+  double t_leave = now_s() - t0;
+  t0 = now_s();
+  for (uint32_t u = 1; u <= k; u++) gset_put(&s, key(u), GM_PRESENT);
+  printf("steady leave       %.1f ns each\n", t_leave / k * 1e9);
+  printf("steady join        %.1f ns each\n", (now_s() - t0) / k * 1e9);
+  printf("lookup             %.1f ns each (%llu found)\n", t_get / n * 1e9, (unsigned long long)found);
+  t0 = now_s();
+  for (uint32_t u = 1; u <= n; u++) gset_del(&s, key(u));
+  printf("leave all (incl. shrinking) %.1f ns each (%u left, %zu bytes)\n", (now_s() - t0) / n * 1e9, s.len, gset_bytes(&s));
+  gset_free(&s);
+  return 0;
+}

@@ -1,0 +1,510 @@
+/* jobs.c — the server's scheduled jobs and the test clock (docs/billing.md
+ * "Scheduled jobs", docs/operator-api.md "Test clock").
+ *
+ * One table of jobs {name, run, next}: each has the clock time it is next
+ * due (srv->jobs.next_s). On the 1 s tick, when no job is in flight, the
+ * earliest due job starts (ties in table order); at start every job except
+ * the retention purge is due at once, so a server that was down catches up
+ * (each job is idempotent). Jobs that write run as one writer job each
+ * (store_writer_submit, one transaction, durable before anything follows);
+ * the loop never touches the database. What a job changed in the apps
+ * reaches the registry in its done(): every app's record and plan facts for
+ * the job's day (api_fresh), and sessions of apps it suspended end with 4005.
+ *
+ *   bill_run        00:00 on the 1st (billing zone): meter_bill_run of the
+ *                   previous month over every app; bills the wallet covers
+ *                   are paid. Idempotent: a crash half-way is finished by the
+ *                   run at the next start.
+ *   day             00:00 every day: every app's life-cycle jobs
+ *                   (tenant_app_lifecycle_run: auto-renew, suspension after
+ *                   the grace days, resumption), open bills paid from the
+ *                   wallet where it covers them, arrears (meter_arrears_run),
+ *                   then every app's plan facts refreshed for the new day.
+ *   arrears         the moment the next open bill becomes overdue (issue +
+ *                   7 days, P-14, P-45): the customer's apps are suspended.
+ *   retention_purge 00:00 every day, and every msg_purge_interval_s of real
+ *                   time (the tick): im_c2c_purge (retention cutoffs on the
+ *                   clock).
+ *
+ * The test clock (`imcloud serve --test-clock`): POST /operator/v1/clock
+ * moves the clock to a later time; on the way every job that falls due runs,
+ * in time order, with the clock set to the moment it fell due; then the
+ * clock is set to the target and the reply lists what ran. Loop thread only, except the run
+ * functions (writer thread; they touch only their job_run_t). */
+#include "api/api_int.h"
+#include "meter/meter.h"
+#include "util/clock.h"
+#include "util/date.h"
+#include "util/err.h"
+#include "util/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- apps refreshed by a write (writer thread → loop) ------------------------ */
+static void on_fresh_app(void *ud, const store_app_t *a)
+{
+  api_fresh_t *f = ud;
+  if (f->nomem) return;
+  if (f->n == f->cap) {
+    size_t cap = f->cap ? f->cap * 2 : 16;
+    api_app_fresh_t *v = realloc(f->v, cap * sizeof *v);
+    if (!v) { f->nomem = 1; return; }
+    f->v = v;
+    f->cap = cap;
+  }
+  memset(&f->v[f->n], 0, sizeof f->v[f->n]);
+  f->v[f->n++].rec = *a;
+}
+
+int api_fresh_load(store_t *s, api_fresh_t *f, int64_t customer_id, uint32_t sdkappid, int64_t day)
+{
+  size_t first = f->n;
+  int rc;
+  if (sdkappid) {
+    store_app_t a;
+    if ((rc = store_app_get(s, sdkappid, &a))) return rc;
+    on_fresh_app(f, &a);
+  } else if ((rc = store_app_list(s, customer_id, on_fresh_app, f))) {
+    return rc;
+  }
+  if (f->nomem) return IMC_E_NOMEM;
+  for (size_t i = first; i < f->n; i++) {
+    api_app_fresh_t *x = &f->v[i];
+    store_order_t *v = NULL;
+    int n = 0;
+    x->lc_rc = tenant_app_orders(s, x->rec.sdkappid, &v, &n);
+    if (!x->lc_rc) x->lc_rc = tenant_lifecycle(&x->rec, v, n, day, &x->lc);
+    free(v);
+    if (x->lc_rc) memset(&x->lc, 0, sizeof x->lc); /* refuse rather than guess (plan.ready = 0) */
+    if (x->lc_rc == IMC_E_NOMEM || x->lc_rc == IMC_E_IO) return x->lc_rc;
+  }
+  return 0;
+}
+
+void api_fresh_apply(api_srv_t *srv, api_fresh_t *f)
+{
+  for (size_t i = 0; i < f->n; i++) {
+    api_app_fresh_t *x = &f->v[i];
+    if (tenant_registry_app_upsert(srv->reg, &x->rec, &x->lc)) {
+      IMC_WARN("jobs", "msg=\"app not refreshed in the registry; the change log brings it\" app=%u", x->rec.sdkappid);
+      continue;
+    }
+    const tenant_app_t *app = tenant_registry_app(srv->reg, x->rec.sdkappid);
+    int refusal = app ? tenant_app_refusal(app) : 0;
+    if (refusal)
+      cws_kick_app(srv, x->rec.sdkappid, refusal == IMC_E_PLAN_EXPIRED ? "the app's package has expired" : "the app is suspended",
+                   4005);
+  }
+  free(f->v);
+  memset(f, 0, sizeof *f);
+}
+
+/* ---- the jobs ------------------------------------------------------------------ */
+typedef struct job_run {
+  store_job_t job;
+  api_srv_t *srv;
+  int idx;                       /* row of `jobs` */
+  int64_t at;                    /* clock time it runs at (when it fell due, or now) */
+  int64_t day;                   /* natural day of `at` in the billing zone */
+  int tz;
+  json_t *result;                /* built by run() */
+  api_fresh_t fresh;
+  int64_t next_overdue_s;        /* -1: unknown (keep the arrears schedule) */
+  char err[256];
+} job_run_t;
+
+typedef struct app_ids { uint32_t *v; size_t n, cap; int nomem; } app_ids_t;
+
+static void on_app_id(void *ud, const store_app_t *a)
+{
+  app_ids_t *l = ud;
+  if (l->nomem) return;
+  if (l->n == l->cap) {
+    size_t cap = l->cap ? l->cap * 2 : 64;
+    uint32_t *v = realloc(l->v, cap * sizeof *v);
+    if (!v) { l->nomem = 1; return; }
+    l->v = v;
+    l->cap = cap;
+  }
+  l->v[l->n++] = a->sdkappid;
+}
+
+static int fatal(int rc) { return rc == IMC_E_IO || rc == IMC_E_BUSY || rc == IMC_E_NOMEM; }
+
+static int run_bill(store_t *s, job_run_t *r)
+{
+  int32_t month = meter_bill_due_month(r->at, r->tz);
+  meter_bill_run_stats_t st;
+  int rc = meter_bill_run(s, 1, month, r->at, r->tz, meter_orders_tenant, NULL, &st, r->err, sizeof r->err);
+  if (rc) return rc;
+  meter_arrears_stats_t ar;
+  if ((rc = meter_arrears_run(s, 0, 0, r->at, r->tz, &ar))) return rc;
+  r->next_overdue_s = ar.next_overdue_s;
+  char m[16];
+  snprintf(m, sizeof m, "%04d-%02d", month / 100, month % 100);
+  r->result = json_pack("{s:s,s:i,s:i,s:i,s:i,s:i}", "month", m, "apps", st.apps, "issued", st.issued, "existing", st.existing,
+                        "paid", st.paid, "failed", st.failed);
+  if (st.failed) json_object_set_new(r->result, "first_failure", json_string(r->err));
+  return r->result ? 0 : IMC_E_NOMEM;
+}
+
+static int run_day(store_t *s, job_run_t *r)
+{
+  app_ids_t ids = { 0 };
+  int rc = store_app_list(s, 0, on_app_id, &ids), renewed = 0, suspended = 0, resumed = 0, failed = 0;
+  if (!rc && ids.nomem) rc = IMC_E_NOMEM;
+  char first[256] = "";
+  for (size_t i = 0; !rc && i < ids.n; i++) {
+    tenant_run_t ran;
+    char why[256] = "";
+    int r1 = tenant_app_lifecycle_run(s, ids.v[i], r->day, r->at, &ran, why, sizeof why);
+    if (r1 && fatal(r1)) rc = r1;
+    else if (r1) { if (!failed++) snprintf(first, sizeof first, "%s", why); }
+    else { renewed += ran.renewed; suspended += ran.suspended; resumed += ran.resumed; }
+  }
+  free(ids.v);
+  if (rc) return rc;
+  meter_arrears_stats_t ar;
+  if ((rc = meter_arrears_run(s, 0, 1, r->at, r->tz, &ar))) return rc;
+  r->next_overdue_s = ar.next_overdue_s;
+  if ((rc = api_fresh_load(s, &r->fresh, 0, 0, r->day))) return rc;
+  char d[16];
+  int y, m, dd;
+  imc_civil_from_days(r->day, &y, &m, &dd);
+  snprintf(d, sizeof d, "%04d-%02d-%02d", y, m, dd);
+  r->result = json_pack("{s:s,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i}", "date", d, "apps", (int)r->fresh.n, "renewed", renewed,
+                        "suspended", suspended, "resumed", resumed, "failed", failed, "bills_paid", ar.bills_paid,
+                        "customers_in_arrears", ar.in_arrears, "arrears_suspended", ar.suspended, "arrears_resumed", ar.resumed);
+  if (failed) json_object_set_new(r->result, "first_failure", json_string(first));
+  return r->result ? 0 : IMC_E_NOMEM;
+}
+
+static int run_arrears(store_t *s, job_run_t *r)
+{
+  meter_arrears_stats_t ar;
+  int rc = meter_arrears_run(s, 0, 0, r->at, r->tz, &ar);
+  if (rc) return rc;
+  r->next_overdue_s = ar.next_overdue_s;
+  if ((rc = api_fresh_load(s, &r->fresh, 0, 0, r->day))) return rc;
+  r->result = json_pack("{s:i,s:i,s:i}", "customers_in_arrears", ar.in_arrears, "suspended", ar.suspended, "resumed", ar.resumed);
+  return r->result ? 0 : IMC_E_NOMEM;
+}
+
+enum { JOB_BILL, JOB_DAY, JOB_ARREARS, JOB_PURGE, JOB__COUNT };
+
+static const struct job_def {
+  const char *name;
+  int (*run)(store_t *s, job_run_t *r);   /* writer thread; NULL: started on the loop (purge) */
+} jobs[JOB__COUNT] = { /* at one instant they run in this order */
+  [JOB_BILL] = { "bill_run", run_bill },
+  [JOB_DAY] = { "day", run_day },
+  [JOB_ARREARS] = { "arrears", run_arrears },
+  [JOB_PURGE] = { "retention_purge", NULL },
+};
+
+_Static_assert(JOB__COUNT == API_JOBS, "api_jobs_t holds one next_s per job");
+
+/* ---- scheduling (loop thread) --------------------------------------------------- */
+typedef struct clock_move {
+  net_req_t *req;
+  int64_t target_s;
+  json_t *ran;
+} clock_move_t;
+
+static void move_step(api_srv_t *srv);
+
+static int64_t next_day_start(int64_t at, int tz) { return imc_day_start(imc_day_of(at, tz) + 1, tz); }
+
+static int64_t next_month_start(int64_t at, int tz)
+{
+  int y, m, d;
+  imc_civil_from_days(imc_day_of(at, tz), &y, &m, &d);
+  return imc_day_start(imc_days_from_civil(m == 12 ? y + 1 : y, m == 12 ? 1 : m + 1, 1), tz);
+}
+
+/* When a job that ran at `at` is next due. */
+static int64_t next_due(api_srv_t *srv, int idx, int64_t at)
+{
+  int tz = srv->tz_offset_s;
+  switch (idx) {
+  case JOB_BILL: return next_month_start(at, tz);
+  case JOB_DAY: return next_day_start(at, tz);
+  case JOB_ARREARS: return srv->jobs.next_s[JOB_ARREARS]; /* set from the job's result */
+  default: return next_day_start(at, tz); /* and every msg_purge_interval_s of real time (api_jobs_due_now) */
+  }
+}
+
+static void job_finish(api_srv_t *srv, job_run_t *r, int rc)
+{
+  srv->jobs.running = 0;
+  srv->jobs.runs++;
+  char at[32];
+  imc_datetime_format(r->at, srv->tz_offset_s, at, sizeof at);
+  if (!rc) {
+    api_fresh_apply(srv, &r->fresh);
+    if (r->next_overdue_s >= 0) srv->jobs.next_s[JOB_ARREARS] = r->next_overdue_s ? r->next_overdue_s : INT64_MAX;
+    srv->jobs.next_s[r->idx] = next_due(srv, r->idx, r->at);
+    if (r->idx == JOB_ARREARS && srv->jobs.next_s[JOB_ARREARS] <= r->at) srv->jobs.next_s[JOB_ARREARS] = INT64_MAX;
+    char *t = r->result ? json_dumps(r->result, JSON_COMPACT) : NULL;
+    IMC_INFO("jobs", "msg=\"job ran\" job=%s at=%s result=%s", jobs[r->idx].name, at, t ? t : "{}");
+    free(t);
+  } else {
+    srv->jobs.failures++;
+    free(r->fresh.v);
+    json_decref(r->result);
+    r->result = json_pack("{s:s,s:s}", "error", imc_err_name(rc), "message", r->err[0] ? r->err : imc_strerror(rc));
+    if (!srv->jobs.move) srv->jobs.next_s[r->idx] = r->at + 60; /* retried a minute later */
+    IMC_WARN("jobs", "msg=\"job failed\" job=%s at=%s err=%s why=\"%s\"", jobs[r->idx].name, at, imc_err_name(rc), r->err);
+  }
+  clock_move_t *m = srv->jobs.move;
+  if (m) {
+    json_t *row = json_pack("{s:s,s:s,s:I,s:b}", "job", jobs[r->idx].name, "at", at, "at_s", (json_int_t)r->at, "ok", !rc);
+    if (row && r->result) json_object_update(row, r->result);
+    json_array_append_new(m->ran, row);
+  }
+  json_decref(r->result);
+  free(r);
+  if (m) {
+    if (rc) { /* the move stops where the job failed: the clock stays there */
+      char now[32], msg[160];
+      imc_datetime_format(imc_clock_now_s(), srv->tz_offset_s, now, sizeof now);
+      snprintf(msg, sizeof msg, "a job failed; the clock stopped at %s", now);
+      api_reply_json(m->req, 500, json_pack("{s:{s:s,s:s},s:s,s:o}", "error", "code", imc_err_name(rc), "message", msg, "now", now,
+                                            "ran", m->ran));
+      srv->jobs.move = NULL;
+      free(m);
+      return;
+    }
+    move_step(srv);
+  }
+}
+
+static void job_done(void *arg, int rc)
+{
+  job_run_t *r = arg;
+  job_finish(r->srv, r, rc);
+}
+
+static void purge_done(void *ud, int rc, int64_t deleted)
+{
+  job_run_t *r = ud;
+  if (!rc) r->result = json_pack("{s:I}", "deleted", (json_int_t)deleted);
+  job_finish(r->srv, r, rc);
+}
+
+static int writer_run(store_t *s, void *arg)
+{
+  job_run_t *r = arg;
+  return jobs[r->idx].run(s, r);
+}
+
+/* Start job idx at clock time at. 0, or IMC_E_OVERLOADED / IMC_E_NOMEM
+ * (nothing started). */
+static int job_start(api_srv_t *srv, int idx, int64_t at)
+{
+  job_run_t *r = calloc(1, sizeof *r);
+  if (!r) return IMC_E_NOMEM;
+  r->srv = srv;
+  r->idx = idx;
+  r->at = at;
+  r->tz = srv->tz_offset_s;
+  r->day = imc_day_of(at, r->tz);
+  r->next_overdue_s = -1;
+  srv->jobs.running = idx + 1;
+  if (!jobs[idx].run) {
+    im_c2c_purge(srv->c2c, purge_done, r);
+    return 0;
+  }
+  r->job.run = writer_run;
+  r->job.done = job_done;
+  r->job.arg = r;
+  int rc = store_writer_submit(srv->writer, &r->job);
+  if (rc) { srv->jobs.running = 0; free(r); }
+  return rc;
+}
+
+/* The earliest job due at or before t (ties: table order), -1 none. */
+static int earliest_due(api_srv_t *srv, int64_t t)
+{
+  int best = -1;
+  for (int i = 0; i < JOB__COUNT; i++)
+    if (srv->jobs.next_s[i] <= t && (best < 0 || srv->jobs.next_s[i] < srv->jobs.next_s[best])) best = i;
+  return best;
+}
+
+void api_jobs_init(api_srv_t *srv)
+{
+  memset(&srv->jobs, 0, sizeof srv->jobs); /* next_s 0: due at once */
+  srv->jobs.next_s[JOB_PURGE] = next_day_start(imc_clock_now_s(), srv->tz_offset_s);
+}
+
+void api_jobs_due_now(api_srv_t *srv, const char *name)
+{
+  int64_t now = imc_clock_now_s();
+  for (int i = 0; i < JOB__COUNT; i++)
+    if (!strcmp(jobs[i].name, name) && srv->jobs.next_s[i] > now) srv->jobs.next_s[i] = now;
+}
+
+void api_jobs_tick(api_srv_t *srv)
+{
+  if (srv->jobs.running || srv->jobs.move || srv->stopping) return;
+  int64_t now = imc_clock_now_s();
+  int idx = earliest_due(srv, now);
+  if (idx < 0) return;
+  int rc = job_start(srv, idx, now);
+  if (rc) IMC_DEBUG("jobs", "msg=\"job deferred to the next tick\" job=%s err=%s", jobs[idx].name, imc_err_name(rc));
+}
+
+/* ---- the test clock (operator API) ------------------------------------------------ */
+static void clock_reply(api_srv_t *srv, net_req_t *req, int status, json_t *ran)
+{
+  char now[32];
+  int64_t t = imc_clock_now_s();
+  imc_datetime_format(t, srv->tz_offset_s, now, sizeof now);
+  json_t *o = json_pack("{s:s,s:I,s:I,s:b}", "now", now, "now_s", (json_int_t)t, "now_ms", (json_int_t)imc_clock_now_ms(), "test_clock",
+                        imc_clock_is_test());
+  if (ran) json_object_set_new(o, "ran", ran);
+  api_reply_json(req, status, o);
+}
+
+static void move_step(api_srv_t *srv)
+{
+  clock_move_t *m = srv->jobs.move;
+  if (srv->stopping) {
+    api_reply_json(m->req, 503, json_pack("{s:{s:s,s:s},s:o}", "error", "code", "SHUTDOWN", "message", "the server is stopping",
+                                          "ran", m->ran));
+    srv->jobs.move = NULL;
+    free(m);
+    return;
+  }
+  int idx = earliest_due(srv, m->target_s);
+  if (idx < 0) { /* nothing else falls due on the way */
+    int64_t now_ms = imc_clock_now_ms();
+    if (m->target_s * 1000 > now_ms) imc_clock_test_set(m->target_s * 1000);
+    srv->jobs.move = NULL;
+    clock_reply(srv, m->req, 200, m->ran);
+    free(m);
+    return;
+  }
+  int64_t due = srv->jobs.next_s[idx], now = imc_clock_now_s();
+  if (due > now) imc_clock_test_set(due * 1000);
+  int rc = job_start(srv, idx, due > now ? due : now);
+  if (rc) {
+    char now_s[32], msg[200];
+    imc_datetime_format(imc_clock_now_s(), srv->tz_offset_s, now_s, sizeof now_s);
+    snprintf(msg, sizeof msg, "the %s job could not start (%s); the clock stopped at %s: retry", jobs[idx].name, imc_strerror(rc), now_s);
+    api_reply_json(m->req, 503, json_pack("{s:{s:s,s:s},s:s,s:o}", "error", "code", imc_err_name(rc), "message", msg, "now", now_s,
+                                          "ran", m->ran));
+    srv->jobs.move = NULL;
+    free(m);
+  }
+}
+
+static void refuse(net_req_t *req, int status, int err, const char *msg)
+{
+  api_reply_json(req, status, json_pack("{s:{s:s,s:s}}", "error", "code", imc_err_name(err), "message", msg));
+}
+
+static int clock_enabled(api_srv_t *srv, net_req_t *req)
+{
+  if (srv->cfg->test_clock && imc_clock_is_test()) return 1;
+  refuse(req, 403, IMC_E_TEST_CLOCK_OFF, "the test clock is off: start the server with imcloud serve --test-clock (never in production)");
+  return 0;
+}
+
+void api_clock_get(api_srv_t *srv, net_req_t *req)
+{
+  if (!clock_enabled(srv, req)) return;
+  clock_reply(srv, req, 200, NULL);
+}
+
+void api_clock_post(api_srv_t *srv, net_req_t *req, json_t *body)
+{
+  if (!clock_enabled(srv, req)) return;
+  json_t *now = json_object_get(body, "now"), *adv = json_object_get(body, "advance_s");
+  int64_t cur_ms = imc_clock_now_ms(), target;
+  if ((now != NULL) == (adv != NULL)) {
+    refuse(req, 400, IMC_E_INVAL, "give exactly one of now (\"2026-11-01T00:00:00+08:00\") or advance_s (integer seconds >= 0)");
+    return;
+  }
+  if (now) {
+    if (!json_is_string(now) || imc_datetime_parse(json_string_value(now), &target)) {
+      refuse(req, 400, IMC_E_INVAL, "now must be an RFC 3339 time with seconds and a zone, e.g. \"2026-11-01T00:00:00+08:00\"");
+      return;
+    }
+  } else {
+    if (!json_is_integer(adv) || json_integer_value(adv) < 0 || json_integer_value(adv) > 100LL * 366 * 86400) {
+      refuse(req, 400, IMC_E_INVAL, "advance_s must be an integer from 0 to 3162240000 (100 years)");
+      return;
+    }
+    target = cur_ms / 1000 + json_integer_value(adv);
+  }
+  if (target * 1000 < cur_ms - cur_ms % 1000) {
+    char msg[160], c[32];
+    imc_datetime_format(cur_ms / 1000, srv->tz_offset_s, c, sizeof c);
+    snprintf(msg, sizeof msg, "the clock never moves backwards: it is %s", c);
+    refuse(req, 409, IMC_E_CLOCK_BACKWARDS, msg);
+    return;
+  }
+  if (srv->jobs.move) { refuse(req, 409, IMC_E_BUSY, "another clock move is in progress"); return; }
+  clock_move_t *m = calloc(1, sizeof *m);
+  json_t *ran = json_array();
+  if (!m || !ran) { free(m); json_decref(ran); refuse(req, 500, IMC_E_NOMEM, "out of memory"); return; }
+  m->req = req;
+  m->target_s = target;
+  m->ran = ran;
+  srv->jobs.move = m;
+  if (!srv->jobs.running) move_step(srv); /* else the running job's finish steps on */
+}
+
+/* ---- a wallet credit made elsewhere (the CLI's top-up, via the change log) ------- */
+typedef struct credit_job {
+  store_job_t job;
+  api_srv_t *srv;
+  int64_t customer_id, now;
+  int tz;
+  meter_arrears_stats_t st;
+  api_fresh_t fresh;
+} credit_job_t;
+
+static int credit_run(store_t *s, void *arg)
+{
+  credit_job_t *c = arg;
+  int rc = meter_arrears_run(s, c->customer_id, 1, c->now, c->tz, &c->st);
+  return rc ? rc : api_fresh_load(s, &c->fresh, c->customer_id, 0, imc_day_of(c->now, c->tz));
+}
+
+static void credit_done(void *arg, int rc)
+{
+  credit_job_t *c = arg;
+  if (!rc) {
+    api_fresh_apply(c->srv, &c->fresh);
+    if (c->st.next_overdue_s && c->st.next_overdue_s < c->srv->jobs.next_s[JOB_ARREARS]) c->srv->jobs.next_s[JOB_ARREARS] = c->st.next_overdue_s;
+    IMC_INFO("jobs", "msg=\"wallet credit applied\" customer=%lld bills_paid=%d apps_resumed=%d", (long long)c->customer_id,
+             c->st.bills_paid, c->st.resumed);
+  } else {
+    free(c->fresh.v);
+    IMC_WARN("jobs", "msg=\"wallet credit not applied; the next day job settles it\" customer=%lld err=%s", (long long)c->customer_id,
+             imc_err_name(rc));
+  }
+  free(c);
+}
+
+void api_jobs_wallet_credit(api_srv_t *srv, int64_t customer_id)
+{
+  credit_job_t *c = calloc(1, sizeof *c);
+  if (!c) return;
+  c->srv = srv;
+  c->customer_id = customer_id;
+  c->now = imc_clock_now_s();
+  c->tz = srv->tz_offset_s;
+  c->job.run = credit_run;
+  c->job.done = credit_done;
+  c->job.arg = c;
+  if (store_writer_submit(srv->writer, &c->job)) {
+    IMC_WARN("jobs", "msg=\"writer queue full: wallet credit left to the next day job\" customer=%lld", (long long)customer_id);
+    free(c);
+  }
+}

@@ -1,0 +1,38 @@
+/* rest_group.h — what the REST group files share (rest_group.c: groups and
+ * members; rest_group_msg.c: messages; ws_group.c: the WebSocket side):
+ * request-field readers and the group profile as JSON. Loop thread. */
+#ifndef IMC_API_REST_GROUP_H
+#define IMC_API_REST_GROUP_H
+
+#include "api/api_int.h"
+
+/* Request-shape caps of rest-api-reference §2.4 (not edition limits; where
+ * the reference gives two numbers, docs/decisions/groups.md says which). */
+#define GRP_CREATE_MEMBERS_MAX 100
+#define GRP_ADD_MEMBERS_MAX 300
+#define GRP_DELETE_MEMBERS_MAX 500
+#define GRP_IMPORT_MEMBERS_MAX 300
+#define GRP_MUTE_MEMBERS_MAX 500
+#define GRP_ROLE_USERS_MAX 500
+#define GRP_INFO_IDS_MAX 50
+#define GRP_APP_LIST_MAX 10000
+#define GRP_JOINED_LIST_MAX 5000
+#define GRP_MEMBER_PAGE_MAX 6000
+#define GRP_HISTORY_PAGE_MAX 20
+#define GRP_RECALL_MAX 10
+#define GRP_IMPORT_MSGS_MAX 20
+#define GRP_NOTIFY_TARGETS_MAX 500
+
+/* body[name] as a GroupId string: 0 or IMC_E_GROUP_PARAM. */
+int grp_req_id(json_t *body, const char *name, const char **out);
+/* An imported account (a string naming one): 0 and *no, or IMC_E_GROUP_USER. */
+int grp_req_account(api_srv_t *srv, uint32_t sdkappid, json_t *v, uint32_t *no);
+/* The group profile as the reference's fields (filter: array of field
+ * names to keep, NULL = all). */
+json_t *grp_json(api_srv_t *srv, const im_group_t *g, const json_t *filter);
+/* The plan's member cap of a group (0 = unlimited). */
+int64_t grp_max_members(api_srv_t *srv, const im_group_t *g);
+/* A member row as the reference's fields (filter as above). */
+json_t *grp_member_json(const store_grp_member_t *m, const json_t *filter);
+
+#endif

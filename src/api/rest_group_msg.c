@@ -1,0 +1,373 @@
+/* rest_group_msg.c — the compatible group message commands
+ * (rest-api-reference §2.4): send_group_msg, send_group_system_notification,
+ * import_group_msg, group_msg_get_simple, group_msg_recall,
+ * delete_group_msg_by_sender, openim/modify_group_msg, set_unread_msg_num,
+ * get_online_member_num. MsgSeq here is the group's own sequence (unlike
+ * C2C's caller number): (GroupId, MsgSeq) names a message. */
+#include "api/rest_group.h"
+#include "im/msgbody.h"
+#include "util/clock.h"
+#include "util/err.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const priorities[] = { "Normal", "High", "Low", "Lowest", NULL };
+
+static void reply_plain(void *ud, const im_gres_t *r)
+{
+  rest_ctx_t *c = ud;
+  if (r->rc) rest_reply_err(c, r->rc, r->why[0] ? r->why : NULL, NULL);
+  else rest_reply_ok(c, NULL);
+}
+
+/* Pack MsgBody (+ CloudCustomData) of obj. 0 or the msgbody codes with why. */
+static int pack(rest_ctx_t *c, json_t *obj, char **body, size_t *len, char *why, size_t cap)
+{
+  return im_msg_pack(json_object_get(obj, "MsgBody"), json_object_get(obj, "CloudCustomData"),
+                     json_object_get(obj, "OfflinePushInfo"),
+                     (size_t)im_limit(&c->srv->limits, c->sdkappid, IM_LIMIT_MSG_MAX_BYTES), body, len, why, cap);
+}
+
+/* From_Account, or the admin's own account, or 0 (the system); its UserID into id (33 B). */
+static int sender(rest_ctx_t *c, json_t *obj, uint32_t *no, char *id)
+{
+  json_t *from = json_object_get(obj, "From_Account");
+  *no = 0;
+  id[0] = 0;
+  if (from) {
+    int rc = grp_req_account(c->srv, c->sdkappid, from, no);
+    if (!rc) snprintf(id, 33, "%.32s", json_string_value(from));
+    return rc;
+  }
+  if (!tenant_registry_account_find(c->srv->reg, c->sdkappid, c->identifier, no)) /* not imported: the system sends */
+    snprintf(id, 33, "%.32s", c->identifier);
+  return 0;
+}
+
+/* ---- send_group_msg ------------------------------------------------------------------------------- */
+static void sent(void *ud, const im_gres_t *r)
+{
+  rest_ctx_t *c = ud;
+  if (r->rc) { rest_reply_err(c, r->rc, r->why[0] ? r->why : NULL, NULL); return; }
+  rest_reply_ok(c, json_pack("{s:I,s:I}", "MsgTime", (json_int_t)r->time_s, "MsgSeq", (json_int_t)r->seq));
+}
+
+void rest_send_group_msg(rest_ctx_t *c)
+{
+  im_gsend_t in;
+  char why[320] = "";
+  int rc;
+  json_t *v;
+  const char *gid;
+  memset(&in, 0, sizeof in);
+  if (grp_req_id(c->body, "GroupId", &gid)) { rest_reply_err(c, IMC_E_GROUP_PARAM, "GroupId is required", NULL); return; }
+  snprintf(in.group_id, sizeof in.group_id, "%.63s", gid);
+  in.sdkappid = c->sdkappid;
+  in.admin = 1;
+  v = json_object_get(c->body, "Random");
+  if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > UINT32_MAX) {
+    rest_reply_err(c, IMC_E_GROUP_PARAM, "Random is required: an integer 0..4294967295", NULL);
+    return;
+  }
+  in.random = (uint32_t)json_integer_value(v);
+  if (sender(c, c->body, &in.from_no, in.from_id)) { rest_reply_err(c, IMC_E_GROUP_USER, "From_Account is not an imported account", NULL); return; }
+  if ((v = json_object_get(c->body, "MsgPriority"))) {
+    int k;
+    for (k = 0; priorities[k] && !(json_is_string(v) && !strcmp(priorities[k], json_string_value(v))); k++) {}
+    if (!priorities[k]) { rest_reply_err(c, IMC_E_GROUP_PARAM, "MsgPriority must be High, Normal, Low or Lowest", NULL); return; }
+    in.priority = k;
+  }
+  if ((v = json_object_get(c->body, "OnlineOnlyFlag"))) {
+    if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 1) {
+      rest_reply_err(c, IMC_E_GROUP_PARAM, "OnlineOnlyFlag must be 0 or 1", NULL);
+      return;
+    }
+    in.online_only = (int)json_integer_value(v);
+  }
+  if ((v = json_object_get(c->body, "SendMsgControl"))) {
+    size_t i;
+    json_t *e;
+    if (!json_is_array(v)) { rest_reply_err(c, IMC_E_GROUP_PARAM, "SendMsgControl must be an array", NULL); return; }
+    json_array_foreach(v, i, e) {
+      const char *s = json_string_value(e);
+      if (s && !strcmp(s, "NoUnread")) in.flags |= STORE_GMSG_NO_UNREAD;
+      else if (s && !strcmp(s, "NoLastMsg")) in.flags |= STORE_GMSG_NO_LAST;
+      else { rest_reply_err(c, IMC_E_GROUP_PARAM, "SendMsgControl values are NoUnread and NoLastMsg", NULL); return; }
+    }
+  }
+  if (json_object_get(c->body, "TopicId")) { rest_reply_err(c, IMC_E_GROUP_PARAM, "community topics are not supported yet", NULL); return; }
+  if (json_object_get(c->body, "To_Account")) {
+    plan_verdict_t pv;
+    const tenant_app_t *a = tenant_registry_app(c->srv->reg, c->sdkappid);
+    if ((rc = plan_check(&a->plan, imc_clock_now_s(), PLAN_F_GROUP_TARGETED_MSG, 0, 0, &pv))) { rest_reply_err(c, rc, pv.msg, NULL); return; }
+    rest_reply_err(c, IMC_E_GROUP_PARAM, "targeted group messages (To_Account) are not implemented yet", NULL);
+    return;
+  }
+  if ((rc = pack(c, c->body, &in.body, &in.body_len, why, sizeof why))) { rest_reply_err(c, rc, why, NULL); return; }
+  in.body_json = json_object_get(c->body, "MsgBody");
+  im_group_send(c->srv->groups, &in, imc_clock_now_s(), sent, c);
+}
+
+void rest_send_group_system_notification(rest_ctx_t *c)
+{
+  const char *gid;
+  char why[320] = "";
+  json_t *content = json_object_get(c->body, "Content"), *to = json_object_get(c->body, "ToMembers_Account"), *v;
+  size_t i, n = json_array_size(to);
+  if (grp_req_id(c->body, "GroupId", &gid)) { rest_reply_err(c, IMC_E_GROUP_PARAM, "GroupId is required", NULL); return; }
+  if (!json_is_string(content) || !json_string_length(content)) { rest_reply_err(c, IMC_E_GROUP_PARAM, "Content must be a non-empty string", NULL); return; }
+  if (to && !json_is_array(to)) { rest_reply_err(c, IMC_E_GROUP_PARAM, "ToMembers_Account must be an array", NULL); return; }
+  if (n > GRP_NOTIFY_TARGETS_MAX) { rest_reply_err(c, IMC_E_GROUP_TOO_MANY, "ToMembers_Account holds at most 500 accounts", NULL); return; }
+  uint32_t *u = calloc(n ? n : 1, sizeof *u);
+  if (!u) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
+  json_array_foreach(to, i, v)
+    if (grp_req_account(c->srv, c->sdkappid, v, &u[i])) { free(u); rest_reply_err(c, IMC_E_GROUP_USER, "ToMembers_Account holds an account that is not imported", NULL); return; }
+  int rc = im_group_notify(c->srv->groups, c->sdkappid, gid, n ? u : NULL, n, json_string_value(content), why, sizeof why);
+  free(u);
+  if (rc) rest_reply_err(c, rc, why[0] ? why : NULL, NULL);
+  else rest_reply_ok(c, NULL);
+}
+
+/* ---- import_group_msg: one job per message, answered when all are done ------------------------------- */
+typedef struct imp { rest_ctx_t *c; json_t *results; size_t pending; } imp_t;
+typedef struct imp_one { imp_t *imp; size_t i; } imp_one_t;
+
+static void imp_free(void *arg) { imp_t *m = arg; json_decref(m->results); free(m); }
+
+static void imported(void *ud, const im_gres_t *r)
+{
+  imp_one_t *o = ud;
+  imp_t *m = o->imp;
+  json_t *e = json_array_get(m->results, o->i);
+  json_object_set_new(e, "Result", json_integer(r->rc ? 1 : 0));
+  json_object_set_new(e, "MsgTime", json_integer(r->time_s));
+  json_object_set_new(e, "MsgSeq", json_integer(r->seq));
+  if (r->rc) json_object_set_new(e, "ErrorCode", json_integer(imc_err_compat(r->rc)));
+  free(o);
+  if (--m->pending == 0) rest_reply_ok(m->c, json_pack("{s:O}", "ImportMsgResult", m->results));
+}
+
+void rest_import_group_msg(rest_ctx_t *c)
+{
+  const char *gid;
+  char why[320];
+  json_t *list = json_object_get(c->body, "MsgList"), *e;
+  size_t i, n = json_array_size(list);
+  if (grp_req_id(c->body, "GroupId", &gid)) { rest_reply_err(c, IMC_E_GROUP_PARAM, "GroupId is required", NULL); return; }
+  if (!json_is_array(list) || !n) { rest_reply_err(c, IMC_E_GROUP_PARAM, "MsgList must be a non-empty array", NULL); return; }
+  if (n > GRP_IMPORT_MSGS_MAX) { rest_reply_err(c, IMC_E_GROUP_TOO_MANY, "MsgList holds at most 20 messages", NULL); return; }
+  im_group_t *g = im_group_find(c->srv->groups, c->sdkappid, gid);
+  if (!g) { rest_reply_err(c, IMC_E_GROUP_GONE, NULL, NULL); return; }
+  im_group_view_t gv;
+  im_group_view(g, &gv);
+  int64_t now = imc_clock_now_s(), prev = 0;
+  im_gsend_t *ins = calloc(n, sizeof *ins);
+  if (!ins) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
+  int rc = 0;
+  /* check every message before importing any */
+  json_array_foreach(list, i, e) {
+    im_gsend_t *in = &ins[i];
+    json_t *t = json_object_get(e, "SendTime"), *r = json_object_get(e, "Random");
+    in->sdkappid = c->sdkappid;
+    snprintf(in->group_id, sizeof in->group_id, "%.63s", gid);
+    in->admin = 1;
+    in->import = 1;
+    if (!json_object_get(e, "From_Account") || sender(c, e, &in->from_no, in->from_id)) {
+      rc = imc_errf(why, sizeof why, IMC_E_GROUP_USER, "MsgList[%zu].From_Account must be an imported account", i);
+      break;
+    }
+    if (!json_is_integer(t) || json_integer_value(t) < gv.created_s || json_integer_value(t) > now || json_integer_value(t) < prev) {
+      rc = imc_errf(why, sizeof why, IMC_E_GROUP_PARAM,
+                    "MsgList[%zu].SendTime must be ascending, after the group's creation and not in the future", i);
+      break;
+    }
+    prev = in->time_s = json_integer_value(t);
+    if (r && (!json_is_integer(r) || json_integer_value(r) < 0 || json_integer_value(r) > UINT32_MAX)) {
+      rc = imc_errf(why, sizeof why, IMC_E_GROUP_PARAM, "MsgList[%zu].Random must be 0..4294967295", i);
+      break;
+    }
+    in->random = (uint32_t)json_integer_value(r);
+    if ((rc = pack(c, e, &in->body, &in->body_len, why, sizeof why))) break;
+  }
+  if (rc) {
+    for (i = 0; i < n; i++) free(ins[i].body);
+    free(ins);
+    rest_reply_err(c, rc, why, NULL);
+    return;
+  }
+  imp_t *m = calloc(1, sizeof *m);
+  if (!m) { for (i = 0; i < n; i++) free(ins[i].body); free(ins); rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
+  c->data = m;
+  c->data_free = imp_free;
+  m->c = c;
+  m->results = json_array();
+  for (i = 0; i < n; i++) json_array_append_new(m->results, json_object());
+  m->pending = n + 1; /* one more, dropped below, so a synchronous answer cannot reply early */
+  for (i = 0; i < n; i++) {
+    imp_one_t *o = malloc(sizeof *o);
+    if (!o) { free(ins[i].body); json_object_set_new(json_array_get(m->results, i), "Result", json_integer(1)); m->pending--; continue; }
+    o->imp = m;
+    o->i = i;
+    im_group_send(c->srv->groups, &ins[i], now, imported, o);
+  }
+  free(ins);
+  if (--m->pending == 0) rest_reply_ok(c, json_pack("{s:O}", "ImportMsgResult", m->results));
+}
+
+/* ---- group_msg_get_simple ----------------------------------------------------------------------------- */
+typedef struct hist { json_t *list; int with_recalled; uint32_t lowest; int rows; } hist_t;
+
+static void hist_free(void *arg) { hist_t *h = arg; json_decref(h->list); free(h); }
+
+static void hist_row(void *ud, const store_grp_msg_t *m)
+{
+  hist_t *h = ((rest_ctx_t *)ud)->data;
+  h->lowest = m->seq;
+  h->rows++;
+  int recalled = (m->flags & STORE_GMSG_RECALLED) != 0;
+  if (recalled && !h->with_recalled) return;
+  json_t *body = json_loadb(m->body, m->body_len, 0, NULL);
+  json_t *o = json_pack("{s:s,s:i,s:i,s:s,s:I,s:I,s:I,s:i}", "From_Account", m->from_id, "IsPlaceMsg", 0,
+                        "IsSystemMsg", (m->flags & STORE_GMSG_SYSTEM) ? 1 : 0, "MsgPriority",
+                        priorities[m->priority & 3], "MsgRandom", (json_int_t)m->random, "MsgSeq", (json_int_t)m->seq,
+                        "MsgTimeStamp", (json_int_t)m->time_s, "MsgFlagBits", recalled ? 8 : 0);
+  json_t *mb = json_object_get(body, "MsgBody");
+  json_object_set_new(o, "MsgBody", mb ? json_incref(mb) : json_array());
+  if (json_object_get(body, "CloudCustomData")) json_object_set(o, "CloudCustomData", json_object_get(body, "CloudCustomData"));
+  if (json_object_get(body, "SystemNotice")) json_object_set(o, "SystemNotice", json_object_get(body, "SystemNotice"));
+  json_decref(body);
+  json_array_append_new(h->list, o);
+}
+
+static void hist_done(void *ud, int rc)
+{
+  rest_ctx_t *c = ud;
+  hist_t *h = c->data;
+  if (rc) { rest_reply_err(c, rc, NULL, NULL); return; }
+  /* IsFinished 1: the oldest message was reached; 0: older ones remain */
+  int finished = h->rows == 0 || h->lowest <= 1 ||
+                 h->rows < (int)json_integer_value(json_object_get(c->body, "ReqMsgNumber"));
+  rest_reply_ok(c, json_pack("{s:O,s:i,s:O}", "GroupId", json_object_get(c->body, "GroupId"), "IsFinished", finished,
+                             "RspMsgList", h->list));
+}
+
+void rest_group_msg_get_simple(rest_ctx_t *c)
+{
+  const char *gid;
+  json_t *num = json_object_get(c->body, "ReqMsgNumber"), *seq = json_object_get(c->body, "ReqMsgSeq");
+  if (grp_req_id(c->body, "GroupId", &gid)) { rest_reply_err(c, IMC_E_GROUP_PARAM, "GroupId is required", NULL); return; }
+  if (!json_is_integer(num) || json_integer_value(num) < 1 || json_integer_value(num) > GRP_HISTORY_PAGE_MAX) {
+    rest_reply_err(c, IMC_E_GROUP_PARAM, "ReqMsgNumber must be 1..20", NULL);
+    return;
+  }
+  if (seq && (!json_is_integer(seq) || json_integer_value(seq) < 1 || json_integer_value(seq) > UINT32_MAX)) {
+    rest_reply_err(c, IMC_E_GROUP_PARAM, "ReqMsgSeq must be a positive message sequence", NULL);
+    return;
+  }
+  im_group_t *g = im_group_find(c->srv->groups, c->sdkappid, gid);
+  if (!g) { rest_reply_err(c, IMC_E_GROUP_GONE, NULL, NULL); return; }
+  im_group_view_t v;
+  im_group_view(g, &v);
+  if (!im_gtype_info(v.type)->history) { rest_reply_err(c, IMC_E_GROUP_NO_HISTORY, NULL, NULL); return; }
+  hist_t *h = calloc(1, sizeof *h);
+  if (!h) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
+  c->data = h;
+  c->data_free = hist_free;
+  h->list = json_array();
+  h->with_recalled = json_integer_value(json_object_get(c->body, "WithRecalledMsg")) == 1;
+  im_group_history_read(c->srv->groups, c->sdkappid, v.group_no, 0, seq ? (uint32_t)json_integer_value(seq) : 0, 1,
+                        (int)json_integer_value(num), hist_row, hist_done, c);
+}
+
+/* ---- recall / delete / modify ------------------------------------------------------------------------------ */
+static void recalled(void *ud, const im_gres_t *r)
+{
+  rest_ctx_t *c = ud;
+  if (r->rc) { rest_reply_err(c, r->rc, r->why[0] ? r->why : NULL, NULL); return; }
+  json_t *out = json_array(), *list = json_object_get(c->body, "MsgSeqList");
+  for (size_t i = 0; i < r->n; i++)
+    json_array_append_new(out, json_pack("{s:O,s:i}", "MsgSeq", json_object_get(json_array_get(list, i), "MsgSeq"), "RetCode",
+                                         r->codes[i] ? imc_err_compat(r->codes[i]) : 0));
+  rest_reply_ok(c, json_pack("{s:o}", "RecallRetList", out));
+}
+
+void rest_group_msg_recall(rest_ctx_t *c)
+{
+  const char *gid;
+  json_t *list = json_object_get(c->body, "MsgSeqList"), *e;
+  size_t i, n = json_array_size(list);
+  uint32_t seqs[GRP_RECALL_MAX];
+  if (grp_req_id(c->body, "GroupId", &gid)) { rest_reply_err(c, IMC_E_GROUP_PARAM, "GroupId is required", NULL); return; }
+  if (!json_is_array(list) || !n) { rest_reply_err(c, IMC_E_GROUP_PARAM, "MsgSeqList must be a non-empty array", NULL); return; }
+  if (n > GRP_RECALL_MAX) { rest_reply_err(c, IMC_E_GROUP_TOO_MANY, "MsgSeqList holds at most 10 messages", NULL); return; }
+  json_array_foreach(list, i, e) {
+    json_t *s = json_object_get(e, "MsgSeq");
+    if (!json_is_integer(s) || json_integer_value(s) < 1 || json_integer_value(s) > UINT32_MAX) {
+      rest_reply_err(c, IMC_E_GROUP_PARAM, "MsgSeqList[].MsgSeq must be a positive integer", NULL);
+      return;
+    }
+    seqs[i] = (uint32_t)json_integer_value(s);
+  }
+  im_group_recall(c->srv->groups, c->sdkappid, gid, 0, seqs, n, imc_clock_now_s(), recalled, c);
+}
+
+void rest_delete_group_msg_by_sender(rest_ctx_t *c)
+{
+  const char *gid;
+  uint32_t no;
+  if (grp_req_id(c->body, "GroupId", &gid)) { rest_reply_err(c, IMC_E_GROUP_PARAM, "GroupId is required", NULL); return; }
+  if (grp_req_account(c->srv, c->sdkappid, json_object_get(c->body, "Sender_Account"), &no)) {
+    rest_reply_err(c, IMC_E_GROUP_USER, "Sender_Account is not an imported account", NULL);
+    return;
+  }
+  im_group_delete_by_sender(c->srv->groups, c->sdkappid, gid, no, reply_plain, c);
+}
+
+void rest_modify_group_msg(rest_ctx_t *c)
+{
+  const char *gid;
+  char why[320];
+  char *body;
+  size_t len;
+  int rc;
+  json_t *seq = json_object_get(c->body, "MsgSeq");
+  if (grp_req_id(c->body, "GroupId", &gid)) { rest_reply_err(c, IMC_E_GROUP_PARAM, "GroupId is required", NULL); return; }
+  if (!json_is_integer(seq) || json_integer_value(seq) < 1 || json_integer_value(seq) > UINT32_MAX) {
+    rest_reply_err(c, IMC_E_GROUP_PARAM, "MsgSeq must be a positive integer", NULL);
+    return;
+  }
+  if ((rc = pack(c, c->body, &body, &len, why, sizeof why))) { rest_reply_err(c, rc, why, NULL); return; }
+  im_group_msg_modify(c->srv->groups, c->sdkappid, gid, (uint32_t)json_integer_value(seq), body, len, reply_plain, c);
+}
+
+/* ---- unread, online ------------------------------------------------------------------------------------------ */
+void rest_set_unread_msg_num(rest_ctx_t *c)
+{
+  const char *gid;
+  uint32_t no;
+  json_t *n = json_object_get(c->body, "UnreadMsgNum");
+  if (grp_req_id(c->body, "GroupId", &gid)) { rest_reply_err(c, IMC_E_GROUP_PARAM, "GroupId is required", NULL); return; }
+  if (grp_req_account(c->srv, c->sdkappid, json_object_get(c->body, "Member_Account"), &no)) {
+    rest_reply_err(c, IMC_E_GROUP_USER, "Member_Account is not an imported account", NULL);
+    return;
+  }
+  if (!json_is_integer(n) || json_integer_value(n) < 0 || json_integer_value(n) > UINT32_MAX) {
+    rest_reply_err(c, IMC_E_GROUP_PARAM, "UnreadMsgNum must be a non-negative integer", NULL);
+    return;
+  }
+  im_group_set_read(c->srv->groups, c->sdkappid, gid, no, json_integer_value(n), 0, reply_plain, c);
+}
+
+void rest_get_online_member_num(rest_ctx_t *c)
+{
+  const char *gid;
+  if (grp_req_id(c->body, "GroupId", &gid)) { rest_reply_err(c, IMC_E_GROUP_PARAM, "GroupId is required", NULL); return; }
+  im_group_t *g = im_group_find(c->srv->groups, c->sdkappid, gid);
+  if (!g) { rest_reply_err(c, IMC_E_GROUP_GONE, NULL, NULL); return; }
+  im_group_view_t v;
+  im_group_view(g, &v);
+  if (!im_gtype_info(v.type)->live) { rest_reply_err(c, IMC_E_GROUP_TYPE_OP, "get_online_member_num is for AVChatRooms", NULL); return; }
+  rest_reply_ok(c, json_pack("{s:I}", "OnlineMemberNum", (json_int_t)v.member_num));
+}

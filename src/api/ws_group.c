@@ -1,0 +1,630 @@
+/* ws_group.c — the group side of the client WebSocket protocol
+ * (docs/protocol.md): the pushes of the group core (one encoded frame per
+ * event, shared by every receiving connection). Loop thread only. */
+#include "api/rest_group.h"
+#include "im/msgbody.h"
+#include "util/clock.h"
+#include "util/err.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const prio_names[] = { "Normal", "High", "Low", "Lowest" };
+
+/* A group message as the protocol's JSON. */
+json_t *cws_group_msg_json(const store_grp_msg_t *m);
+json_t *cws_group_msg_json(const store_grp_msg_t *m)
+{
+  json_t *o = json_pack("{s:I,s:s,s:I,s:I,s:s}", "seq", (json_int_t)m->seq, "from", m->from_id ? m->from_id : "",
+                        "time", (json_int_t)m->time_s, "random", (json_int_t)m->random, "priority",
+                        prio_names[m->priority & 3]);
+  if (!o) return NULL;
+  json_t *content = m->body_len ? json_loadb(m->body, m->body_len, 0, NULL) : NULL;
+  if (content) {
+    json_t *v;
+    if ((v = json_object_get(content, "MsgBody"))) json_object_set(o, "body", v);
+    if ((v = json_object_get(content, "CloudCustomData"))) json_object_set(o, "cloud_custom_data", v);
+    if ((v = json_object_get(content, "SystemNotice"))) json_object_set(o, "system", v);
+    json_decref(content);
+  }
+  if (m->flags & STORE_GMSG_RECALLED) json_object_set_new(o, "recalled", json_true());
+  if (m->flags & STORE_GMSG_MODIFIED) json_object_set_new(o, "modified", json_true());
+  if (m->flags & STORE_GMSG_NO_UNREAD) json_object_set_new(o, "no_unread", json_true());
+  return o;
+}
+
+static const char *const ev_types[] = {
+  [IM_GEV_MSG] = "group_msg", [IM_GEV_RECALL] = "group_recall", [IM_GEV_MODIFY] = "group_modify",
+  [IM_GEV_SYSTEM] = "group_system", [IM_GEV_APPLY] = "group_apply", [IM_GEV_DISSOLVED] = "group_dissolved",
+};
+
+static void *hook_encode(void *ud, const im_gevent_t *ev)
+{
+  (void)ud;
+  json_t *o = json_pack("{s:s,s:s,s:s}", "type", ev_types[ev->kind], "group_id", ev->group_id, "group_type",
+                        im_gtype_info(ev->type)->name);
+  if (!o) return NULL;
+  switch (ev->kind) {
+  case IM_GEV_MSG: case IM_GEV_MODIFY:
+    json_object_set_new(o, "msg", cws_group_msg_json(ev->msg));
+    break;
+  case IM_GEV_RECALL:
+    json_object_set_new(o, "seq", json_integer(ev->msg->seq));
+    break;
+  case IM_GEV_SYSTEM:
+    json_object_set_new(o, "content", json_string(ev->content ? ev->content : ""));
+    break;
+  case IM_GEV_APPLY:
+    json_object_set_new(o, "user", json_string(ev->content ? ev->content : ""));
+    break;
+  case IM_GEV_DISSOLVED:
+    break;
+  }
+  char *text = json_dumps(o, JSON_COMPACT);
+  json_decref(o);
+  if (!text) return NULL;
+  net_frame_t *f = net_frame_new_text(text, strlen(text));
+  free(text);
+  return f;
+}
+
+static int hook_send(void *ud, im_session_t *s, void *frame)
+{
+  (void)ud;
+  return net_ws_send_frame(s->conn, frame);
+}
+
+static size_t hook_bytes(void *ud, void *frame)
+{
+  (void)ud;
+  return net_frame_bytes(frame);
+}
+
+static void hook_release(void *ud, void *frame)
+{
+  (void)ud;
+  net_frame_unref(frame);
+}
+
+static void hook_live_bytes(void *ud, uint32_t sdkappid, uint64_t bytes)
+{
+  api_srv_t *srv = ud;
+  if (srv->meter) meter_live_bytes(srv->meter, sdkappid, bytes, imc_clock_now_s()); /* late: nothing to count */
+}
+
+static int32_t hook_day_of(void *ud, uint32_t sdkappid, int64_t t_s)
+{
+  api_srv_t *srv = ud;
+  return srv->meter ? meter_day_of(srv->meter, sdkappid, t_s) : 0;
+}
+
+void cws_group_hooks(api_srv_t *srv, im_group_hooks_t *out)
+{
+  *out = (im_group_hooks_t){ srv, hook_encode, hook_send, hook_bytes, hook_release, hook_live_bytes, hook_day_of };
+}
+
+void cws_group_session_gone(api_srv_t *srv, cws_conn_t *c)
+{
+  const im_session_t *s = cws_session(c);
+  if (srv->groups && s->sid) im_group_session_gone(srv->groups, (im_session_t *)s);
+}
+
+/* ---- ops: a pending reply holds the connection ------------------------------------------------ */
+typedef struct gpend {
+  api_srv_t *srv;
+  cws_conn_t *c;               /* held */
+  uint32_t sid;
+  json_t *id;
+  const char *op;
+  json_t *acc;                 /* rows gathered by reads, or the request's names */
+  im_gmember_in_t *users;
+  uint32_t *nos;
+  size_t n;
+  uint32_t group_no, user_no;
+  json_t *req;                 /* the request (held) */
+} gpend_t;
+
+static im_session_t *sess(cws_conn_t *c) { return (im_session_t *)cws_session(c); }
+
+static gpend_t *gpend_new(api_srv_t *srv, cws_conn_t *c, json_t *id, const char *op, json_t *req)
+{
+  gpend_t *p = calloc(1, sizeof *p);
+  if (!p) return NULL;
+  p->srv = srv;
+  p->c = cws_hold(c);
+  p->sid = sess(c)->sid;
+  p->id = json_incref(id);
+  p->op = op;
+  p->req = json_incref(req);
+  return p;
+}
+
+/* Reply if the connection is still open and still the same login; free p. */
+static void gpend_reply(gpend_t *p, int rc, const char *why, json_t *extra)
+{
+  net_ws_t *ws = cws_usable(p->c);
+  if (ws && cws_state(p->c) == CWS_ONLINE && sess(p->c)->sid == p->sid) cws_reply(ws, p->id, p->op, rc, why, extra);
+  else json_decref(extra);
+  cws_release(p->c);
+  json_decref(p->id);
+  json_decref(p->acc);
+  json_decref(p->req);
+  free(p->users);
+  free(p->nos);
+  free(p);
+}
+
+static void done_plain(void *ud, const im_gres_t *r) { gpend_reply(ud, r->rc, r->why[0] ? r->why : NULL, NULL); }
+
+static const char *req_group(json_t *req)
+{
+  json_t *v = json_object_get(req, "group_id");
+  return json_is_string(v) && json_string_length(v) ? json_string_value(v) : NULL;
+}
+
+/* "users": [UserID…] → numbers (at most max). 0 or a code with why. */
+static int req_users(api_srv_t *srv, uint32_t app, json_t *req, const char *name, size_t max, uint32_t **out, size_t *n,
+                     char *why, size_t cap)
+{
+  json_t *arr = json_object_get(req, name), *v;
+  size_t i;
+  if (!json_is_array(arr) || !json_array_size(arr))
+    return imc_errf(why, cap, IMC_E_GROUP_PARAM, "%s must be a non-empty array of UserIDs", name);
+  if (json_array_size(arr) > max) return imc_errf(why, cap, IMC_E_GROUP_TOO_MANY, "%s holds at most %zu users", name, max);
+  uint32_t *u = calloc(json_array_size(arr), sizeof *u);
+  if (!u) return IMC_E_NOMEM;
+  json_array_foreach(arr, i, v)
+    if (grp_req_account(srv, app, v, &u[i])) { free(u); return imc_errf(why, cap, IMC_E_GROUP_USER, "%s[%zu] is not an account", name, i); }
+  *out = u;
+  *n = json_array_size(arr);
+  return 0;
+}
+
+#define NEED_GROUP(op)                                                                            \
+  const char *gid = req_group(req);                                                               \
+  if (!gid) { cws_reply(ws, id, op, IMC_E_GROUP_PARAM, "group_id is required", NULL); return; }
+
+/* ---- create --------------------------------------------------------------------------------- */
+static void created(void *ud, const im_gres_t *r)
+{
+  gpend_t *p = ud;
+  gpend_reply(p, r->rc, r->why[0] ? r->why : NULL, r->rc ? NULL : json_pack("{s:s}", "group_id", r->group_id));
+}
+
+void cws_op_group_create(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
+{
+  static const char *const fields[][2] = { { "name", "Name" }, { "introduction", "Introduction" },
+                                           { "notification", "Notification" }, { "face_url", "FaceUrl" },
+                                           { "apply_join_option", "ApplyJoinOption" },
+                                           { "app_defined_data", "AppDefinedData" },
+                                           { "max_members", "MaxMemberCount" } };
+  im_session_t *s = sess(c);
+  im_gcreate_t in;
+  char why[320] = "";
+  int rc;
+  memset(&in, 0, sizeof in);
+  json_t *t = json_object_get(req, "type"), *v, *rest = json_object();
+  if (!json_is_string(t) || im_gtype_parse(json_string_value(t), &in.type)) {
+    json_decref(rest);
+    cws_reply(ws, id, "group_create", IMC_E_GROUP_PARAM, "type must be Private, Public, ChatRoom, AVChatRoom or Community", NULL);
+    return;
+  }
+  for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+    if ((v = json_object_get(req, fields[i][0]))) json_object_set(rest, fields[i][1], v);
+  json_t *info = json_object();
+  rc = im_group_fields(rest, 1, "MaxMemberCount", info, &in.max_members, why, sizeof why);
+  json_decref(rest);
+  if (!rc && (v = json_object_get(req, "group_id"))) {
+    if (!json_is_string(v) || json_string_length(v) >= sizeof in.group_id) rc = imc_errf(why, sizeof why, IMC_E_GROUP_ID, "group_id must be a string shorter than 48 bytes");
+    else snprintf(in.group_id, sizeof in.group_id, "%s", json_string_value(v));
+  }
+  gpend_t *p = rc ? NULL : gpend_new(srv, c, id, "group_create", req);
+  if (!rc && !p) rc = IMC_E_NOMEM;
+  if (!rc && json_object_get(req, "members")) {
+    uint32_t *nos;
+    size_t n;
+    if (!(rc = req_users(srv, s->sdkappid, req, "members", GRP_CREATE_MEMBERS_MAX, &nos, &n, why, sizeof why))) {
+      p->nos = nos;
+      p->n = n;
+      if (!(p->users = calloc(n, sizeof *p->users))) rc = IMC_E_NOMEM;
+      for (size_t i = 0; !rc && i < n; i++) p->users[i] = (im_gmember_in_t){ .user_no = nos[i], .role = IM_GR_MEMBER };
+    }
+  }
+  if (rc) {
+    json_decref(info);
+    if (p) gpend_reply(p, rc, why[0] ? why : NULL, NULL);
+    else cws_reply(ws, id, "group_create", rc, why[0] ? why : NULL, NULL);
+    return;
+  }
+  in.sdkappid = s->sdkappid;
+  in.actor_no = s->user_no;
+  in.owner_no = s->user_no;   /* the creator owns it; its UserID is resolved when the group is written */
+  in.info = info;
+  in.members = p->users;
+  in.n_members = p->n;
+  im_group_create(srv->groups, &in, imc_clock_now_s(), created, p);
+}
+
+/* ---- join / approve / reject / invite ----------------------------------------------------------- */
+static void joined(void *ud, const im_gres_t *r)
+{
+  gpend_t *p = ud;
+  json_t *extra = NULL;
+  if (!r->rc) {
+    const char *res = r->n && r->results[0] == 3 ? "pending" : r->n && r->results[0] == 2 ? "already" : "joined";
+    extra = json_pack("{s:s}", "result", res);
+  }
+  gpend_reply(p, r->rc, r->why[0] ? r->why : NULL, extra);
+}
+
+void cws_op_group_join(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
+{
+  NEED_GROUP("group_join");
+  im_session_t *s = sess(c);
+  im_group_t *g = im_group_find(srv->groups, s->sdkappid, gid);
+  im_group_view_t v;
+  if (g) im_group_view(g, &v);
+  if (g && im_gtype_info(v.type)->live) { /* a live room: this session joins */
+    char why[320] = "";
+    int rc = im_group_live_join(srv->groups, s->sdkappid, gid, s, why, sizeof why);
+    cws_reply(ws, id, "group_join", rc, why[0] ? why : NULL, rc ? NULL : json_pack("{s:s}", "result", "joined"));
+    return;
+  }
+  gpend_t *p = gpend_new(srv, c, id, "group_join", req);
+  if (!p || !(p->users = calloc(1, sizeof *p->users))) {
+    if (p) gpend_reply(p, IMC_E_NOMEM, NULL, NULL);
+    else cws_reply(ws, id, "group_join", IMC_E_NOMEM, NULL, NULL);
+    return;
+  }
+  p->users[0] = (im_gmember_in_t){ .user_no = s->user_no, .role = IM_GR_MEMBER };
+  im_group_add(srv->groups, s->sdkappid, gid, s->user_no, IM_GADD_JOIN, p->users, 1, 0, imc_clock_now_s(), joined, p);
+}
+
+static void results(void *ud, const im_gres_t *r)
+{
+  gpend_t *p = ud;
+  json_t *extra = NULL;
+  if (!r->rc) {
+    json_t *arr = json_array(), *names = json_object_get(p->req, "users");
+    for (size_t i = 0; i < r->n; i++)
+      json_array_append_new(arr, json_pack("{s:O,s:i}", "user", json_array_get(names, i), "result", r->results[i]));
+    extra = json_pack("{s:o}", "results", arr);
+  }
+  gpend_reply(p, r->rc, r->why[0] ? r->why : NULL, extra);
+}
+
+static void add_op(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req, const char *op, im_gadd_mode_t mode)
+{
+  NEED_GROUP(op);
+  im_session_t *s = sess(c);
+  char why[320] = "";
+  uint32_t *nos;
+  size_t n;
+  int rc = req_users(srv, s->sdkappid, req, "users", GRP_ADD_MEMBERS_MAX, &nos, &n, why, sizeof why);
+  if (rc) { cws_reply(ws, id, op, rc, why, NULL); return; }
+  gpend_t *p = gpend_new(srv, c, id, op, req);
+  if (!p || !(p->users = calloc(n, sizeof *p->users))) {
+    free(nos);
+    if (p) gpend_reply(p, IMC_E_NOMEM, NULL, NULL);
+    else cws_reply(ws, id, op, IMC_E_NOMEM, NULL, NULL);
+    return;
+  }
+  p->nos = nos;
+  p->n = n;
+  for (size_t i = 0; i < n; i++) p->users[i] = (im_gmember_in_t){ .user_no = nos[i], .role = IM_GR_MEMBER };
+  im_group_add(srv->groups, s->sdkappid, gid, s->user_no, mode, p->users, n, 0, imc_clock_now_s(), results, p);
+}
+
+void cws_op_group_invite(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
+{
+  add_op(srv, ws, c, id, req, "group_invite", IM_GADD_INVITE);
+}
+
+void cws_op_group_approve(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
+{
+  add_op(srv, ws, c, id, req, "group_approve", IM_GADD_APPROVE);
+}
+
+/* A list-of-users op answered by done_plain: reject, kick, mute. */
+static gpend_t *users_op(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req, const char *op, size_t max)
+{
+  im_session_t *s = sess(c);
+  char why[320] = "";
+  uint32_t *nos;
+  size_t n;
+  int rc = req_users(srv, s->sdkappid, req, "users", max, &nos, &n, why, sizeof why);
+  if (rc) { cws_reply(ws, id, op, rc, why, NULL); return NULL; }
+  gpend_t *p = gpend_new(srv, c, id, op, req);
+  if (!p) { free(nos); cws_reply(ws, id, op, IMC_E_NOMEM, NULL, NULL); return NULL; }
+  p->nos = nos;
+  p->n = n;
+  return p;
+}
+
+void cws_op_group_reject(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
+{
+  NEED_GROUP("group_reject");
+  gpend_t *p = users_op(srv, ws, c, id, req, "group_reject", GRP_ADD_MEMBERS_MAX);
+  if (p) im_group_reject(srv->groups, sess(c)->sdkappid, gid, sess(c)->user_no, p->nos, p->n, done_plain, p);
+}
+
+void cws_op_group_kick(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
+{
+  NEED_GROUP("group_kick");
+  gpend_t *p = users_op(srv, ws, c, id, req, "group_kick", GRP_DELETE_MEMBERS_MAX);
+  if (p) im_group_remove(srv->groups, sess(c)->sdkappid, gid, sess(c)->user_no, IM_GDEL_KICK, p->nos, p->n, 0,
+                         imc_clock_now_s(), done_plain, p);
+}
+
+void cws_op_group_mute(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
+{
+  NEED_GROUP("group_mute");
+  json_t *sec = json_object_get(req, "seconds");
+  if (!json_is_integer(sec) || json_integer_value(sec) < 0 || json_integer_value(sec) > UINT32_MAX) {
+    cws_reply(ws, id, "group_mute", IMC_E_GROUP_PARAM, "seconds must be 0..4294967295 (0 unmutes)", NULL);
+    return;
+  }
+  gpend_t *p = users_op(srv, ws, c, id, req, "group_mute", GRP_MUTE_MEMBERS_MAX);
+  if (p) im_group_mute(srv->groups, sess(c)->sdkappid, gid, sess(c)->user_no, p->nos, p->n, json_integer_value(sec),
+                       imc_clock_now_s(), done_plain, p);
+}
+
+void cws_op_group_quit(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
+{
+  NEED_GROUP("group_quit");
+  im_session_t *s = sess(c);
+  im_group_t *g = im_group_find(srv->groups, s->sdkappid, gid);
+  im_group_view_t v;
+  if (g) im_group_view(g, &v);
+  if (g && im_gtype_info(v.type)->live) {
+    cws_reply(ws, id, "group_quit", im_group_live_quit(srv->groups, s->sdkappid, gid, s), NULL, NULL);
+    return;
+  }
+  gpend_t *p = gpend_new(srv, c, id, "group_quit", req);
+  if (!p) { cws_reply(ws, id, "group_quit", IMC_E_NOMEM, NULL, NULL); return; }
+  im_group_remove(srv->groups, s->sdkappid, gid, s->user_no, IM_GDEL_QUIT, NULL, 0, 0, imc_clock_now_s(), done_plain, p);
+}
+
+void cws_op_group_transfer(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
+{
+  NEED_GROUP("group_transfer");
+  im_session_t *s = sess(c);
+  uint32_t no;
+  json_t *u = json_object_get(req, "user");
+  if (grp_req_account(srv, s->sdkappid, u, &no)) { cws_reply(ws, id, "group_transfer", IMC_E_GROUP_USER, "user is not an account", NULL); return; }
+  gpend_t *p = gpend_new(srv, c, id, "group_transfer", req);
+  if (!p) { cws_reply(ws, id, "group_transfer", IMC_E_NOMEM, NULL, NULL); return; }
+  im_group_transfer(srv->groups, s->sdkappid, gid, s->user_no, no, json_string_value(u), imc_clock_now_s(), done_plain, p);
+}
+
+void cws_op_group_dissolve(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
+{
+  NEED_GROUP("group_dissolve");
+  gpend_t *p = gpend_new(srv, c, id, "group_dissolve", req);
+  if (!p) { cws_reply(ws, id, "group_dissolve", IMC_E_NOMEM, NULL, NULL); return; }
+  im_group_dissolve(srv->groups, sess(c)->sdkappid, gid, sess(c)->user_no, imc_clock_now_s(), done_plain, p);
+}
+
+/* ---- send ------------------------------------------------------------------------------------------ */
+static void sent(void *ud, const im_gres_t *r)
+{
+  gpend_t *p = ud;
+  gpend_reply(p, r->rc, r->why[0] ? r->why : NULL,
+              r->rc ? NULL : json_pack("{s:I,s:I,s:b}", "seq", (json_int_t)r->seq, "time", (json_int_t)r->time_s, "dup", r->dup));
+}
+
+void cws_op_group_send(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
+{
+  NEED_GROUP("group_send");
+  im_session_t *s = sess(c);
+  im_gsend_t in;
+  char why[320] = "";
+  json_t *v;
+  int rc;
+  memset(&in, 0, sizeof in);
+  snprintf(in.group_id, sizeof in.group_id, "%.63s", gid);
+  in.sdkappid = s->sdkappid;
+  in.from_no = s->user_no;
+  snprintf(in.from_id, sizeof in.from_id, "%s", cws_user_id(c));
+  in.from_sid = s->sid;
+  v = json_object_get(req, "random");
+  if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > UINT32_MAX) {
+    cws_reply(ws, id, "group_send", IMC_E_GROUP_PARAM, "random is required: an integer 0..4294967295", NULL);
+    return;
+  }
+  in.random = (uint32_t)json_integer_value(v);
+  if ((v = json_object_get(req, "priority"))) {
+    int k;
+    for (k = 0; k < 4 && !(json_is_string(v) && !strcmp(prio_names[k], json_string_value(v))); k++) {}
+    if (k == 4) { cws_reply(ws, id, "group_send", IMC_E_GROUP_PARAM, "priority must be High, Normal, Low or Lowest", NULL); return; }
+    in.priority = k;
+  }
+  in.online_only = json_is_true(json_object_get(req, "online_only"));
+  if (json_is_true(json_object_get(req, "no_unread"))) in.flags |= STORE_GMSG_NO_UNREAD;
+  if (json_is_true(json_object_get(req, "no_last_msg"))) in.flags |= STORE_GMSG_NO_LAST;
+  rc = im_msg_pack(json_object_get(req, "body"), json_object_get(req, "cloud_custom_data"), json_object_get(req, "offline_push_info"),
+                   (size_t)im_limit(&srv->limits, s->sdkappid, IM_LIMIT_MSG_MAX_BYTES), &in.body, &in.body_len, why, sizeof why);
+  if (rc) { cws_reply(ws, id, "group_send", rc, why, NULL); return; }
+  in.body_json = json_object_get(req, "body");
+  gpend_t *p = gpend_new(srv, c, id, "group_send", req);
+  if (!p) { free(in.body); cws_reply(ws, id, "group_send", IMC_E_NOMEM, NULL, NULL); return; }
+  im_group_send(srv->groups, &in, imc_clock_now_s(), sent, p);
+}
+
+/* ---- history and sync: members only ----------------------------------------------------------------- */
+/* The group of a read op, if the user may read it: 0 or the refusal. */
+static int readable(api_srv_t *srv, cws_conn_t *c, const char *gid, im_group_view_t *v)
+{
+  im_session_t *s = sess(c);
+  im_group_t *g = im_group_find(srv->groups, s->sdkappid, gid);
+  if (!g) return IMC_E_GROUP_GONE;
+  im_group_view(g, v);
+  if (!im_gtype_info(v->type)->history) return IMC_E_GROUP_NO_HISTORY;
+  if (im_group_role(g, s->user_no) == IM_GR_NONE) return IMC_E_GROUP_NOT_MEMBER;
+  return 0;
+}
+
+static void msg_row(void *ud, const store_grp_msg_t *m)
+{
+  gpend_t *p = ud;
+  json_array_append_new(p->acc, cws_group_msg_json(m));
+}
+
+static void history_done(void *ud, int rc)
+{
+  gpend_t *p = ud;
+  json_t *extra = NULL;
+  if (!rc) {
+    json_t *last = json_array_get(p->acc, json_array_size(p->acc) - 1);
+    int more = json_array_size(p->acc) == p->n && last && json_integer_value(json_object_get(last, "seq")) > 1;
+    extra = json_pack("{s:O,s:b}", "msgs", p->acc, "more", more);
+  }
+  gpend_reply(p, rc, NULL, extra);
+}
+
+static void sync_done(void *ud, int rc)
+{
+  gpend_t *p = ud;
+  json_t *extra = NULL;
+  if (!rc) {
+    json_t *last = json_array_get(p->acc, json_array_size(p->acc) - 1);
+    uint32_t seq = last ? (uint32_t)json_integer_value(json_object_get(last, "seq")) : p->user_no;
+    im_group_t *g = im_group_by_no(p->srv->groups, sess(p->c)->sdkappid, p->group_no);
+    im_group_view_t v = { 0 };
+    if (g) im_group_view(g, &v);
+    extra = json_pack("{s:O,s:I,s:I,s:b}", "msgs", p->acc, "seq", (json_int_t)seq, "last_seq", (json_int_t)v.last_seq,
+                      "complete", seq >= v.last_seq);
+  }
+  gpend_reply(p, rc, NULL, extra);
+}
+
+static int page_limit(json_t *req, size_t *out)
+{
+  json_t *v = json_object_get(req, "limit");
+  *out = GRP_HISTORY_PAGE_MAX * 5;
+  if (!v) return 0;
+  if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > GRP_HISTORY_PAGE_MAX * 5) return IMC_E_GROUP_PARAM;
+  *out = (size_t)json_integer_value(v);
+  return 0;
+}
+
+void cws_op_group_history(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
+{
+  NEED_GROUP("group_history");
+  im_group_view_t v;
+  size_t limit;
+  json_t *b = json_object_get(req, "before_seq");
+  int rc = readable(srv, c, gid, &v);
+  if (!rc && page_limit(req, &limit)) rc = IMC_E_GROUP_PARAM;
+  if (!rc && b && (!json_is_integer(b) || json_integer_value(b) < 1 || json_integer_value(b) > UINT32_MAX)) rc = IMC_E_GROUP_PARAM;
+  if (rc) { cws_reply(ws, id, "group_history", rc, NULL, NULL); return; }
+  gpend_t *p = gpend_new(srv, c, id, "group_history", req);
+  if (!p) { cws_reply(ws, id, "group_history", IMC_E_NOMEM, NULL, NULL); return; }
+  p->acc = json_array();
+  p->n = limit;
+  im_group_history_read(srv->groups, v.sdkappid, v.group_no, 0, b ? (uint32_t)json_integer_value(b) - 1 : 0, 1,
+                        (int)limit, msg_row, history_done, p);
+}
+
+void cws_op_group_sync(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
+{
+  NEED_GROUP("group_sync");
+  im_group_view_t v;
+  size_t limit;
+  json_t *a = json_object_get(req, "after_seq");
+  int rc = readable(srv, c, gid, &v);
+  if (!rc && page_limit(req, &limit)) rc = IMC_E_GROUP_PARAM;
+  if (!rc && (!json_is_integer(a) || json_integer_value(a) < 0 || json_integer_value(a) > UINT32_MAX)) rc = IMC_E_GROUP_PARAM;
+  if (rc) { cws_reply(ws, id, "group_sync", rc, rc == IMC_E_GROUP_PARAM ? "after_seq (0..) and limit (1..100)" : NULL, NULL); return; }
+  gpend_t *p = gpend_new(srv, c, id, "group_sync", req);
+  if (!p) { cws_reply(ws, id, "group_sync", IMC_E_NOMEM, NULL, NULL); return; }
+  p->acc = json_array();
+  p->group_no = v.group_no;
+  p->user_no = (uint32_t)json_integer_value(a); /* reused: the cursor when the page is empty */
+  im_group_history_read(srv->groups, v.sdkappid, v.group_no, (uint32_t)json_integer_value(a), 0, 0, (int)limit, msg_row,
+                        sync_done, p);
+}
+
+void cws_op_group_read(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
+{
+  NEED_GROUP("group_read");
+  json_t *seq = json_object_get(req, "seq");
+  if (!json_is_integer(seq) || json_integer_value(seq) < 0 || json_integer_value(seq) > UINT32_MAX) {
+    cws_reply(ws, id, "group_read", IMC_E_GROUP_PARAM, "seq must be a message sequence", NULL);
+    return;
+  }
+  gpend_t *p = gpend_new(srv, c, id, "group_read", req);
+  if (!p) { cws_reply(ws, id, "group_read", IMC_E_NOMEM, NULL, NULL); return; }
+  im_group_set_read(srv->groups, sess(c)->sdkappid, gid, sess(c)->user_no, -1, (uint32_t)json_integer_value(seq),
+                    done_plain, p);
+}
+
+/* ---- the user's groups as conversations, with unread counts ------------------------------------------- */
+static void list_next(gpend_t *p);
+
+static void list_row(void *ud, uint32_t app, uint32_t gno, const store_grp_member_t *m)
+{
+  (void)app;
+  gpend_t *p = ud;
+  json_array_append_new(p->acc, json_pack("{s:I,s:I,s:i}", "no", (json_int_t)gno, "read_seq", (json_int_t)m->read_seq,
+                                          "role", m->role));
+}
+
+static void list_unread(void *ud, int rc, int64_t n)
+{
+  gpend_t *p = ud;
+  json_t *e = json_array_get(p->acc, p->n - 1);
+  if (rc) { gpend_reply(p, rc, NULL, NULL); return; }
+  json_object_set_new(e, "unread", json_integer(n));
+  list_next(p);
+}
+
+/* Fill each row: the profile from memory, the unread count from storage
+ * (one read per group with unread counts), one after the other. */
+static void list_next(gpend_t *p)
+{
+  im_session_t *s = sess(p->c);
+  while (p->n < json_array_size(p->acc)) {
+    json_t *e = json_array_get(p->acc, p->n++);
+    im_group_t *g = im_group_by_no(p->srv->groups, s->sdkappid, (uint32_t)json_integer_value(json_object_get(e, "no")));
+    if (!g) { json_object_set_new(e, "gone", json_true()); continue; }
+    im_group_view_t v;
+    im_group_view(g, &v);
+    json_object_set_new(e, "group_id", json_string(v.group_id));
+    json_object_set_new(e, "type", json_string(im_gtype_info(v.type)->name));
+    json_object_set_new(e, "name", json_incref(json_object_get(v.info, "Name")));
+    json_object_set_new(e, "last_seq", json_integer(v.last_seq));
+    json_object_set_new(e, "last_msg_time", json_integer(v.last_msg_s));
+    json_object_set_new(e, "role", json_string(im_grole_name((im_grole_t)json_integer_value(json_object_get(e, "role")))));
+    if (im_gtype_info(v.type)->unread) {
+      im_group_unread_read(p->srv->groups, s->sdkappid, v.group_no, s->user_no,
+                           (uint32_t)json_integer_value(json_object_get(e, "read_seq")), list_unread, p);
+      return;
+    }
+  }
+  json_t *out = json_array(), *e;
+  size_t i;
+  json_array_foreach(p->acc, i, e) {
+    if (json_object_get(e, "gone")) continue;
+    json_object_del(e, "no");
+    json_array_append(out, e);
+  }
+  gpend_reply(p, 0, NULL, json_pack("{s:o}", "groups", out));
+}
+
+static void list_done(void *ud, int rc)
+{
+  gpend_t *p = ud;
+  if (rc) { gpend_reply(p, rc, NULL, NULL); return; }
+  if (!cws_usable(p->c)) { gpend_reply(p, 0, NULL, NULL); return; }
+  p->n = 0;
+  list_next(p);
+}
+
+void cws_op_group_list(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
+{
+  gpend_t *p = gpend_new(srv, c, id, "group_list", req);
+  if (!p) { cws_reply(ws, id, "group_list", IMC_E_NOMEM, NULL, NULL); return; }
+  p->acc = json_array();
+  im_group_joined_read(srv->groups, sess(c)->sdkappid, sess(c)->user_no, list_row, list_done, p);
+}

@@ -1,0 +1,568 @@
+/* group.c — the group registry of the loop thread: groups by number and by
+ * GroupId, per-app lists and counts, per-user counts, the compact
+ * membership sets, live-room sessions, the startup rebuild and delivery.
+ * See group.h for the model and docs/decisions/groups.md for the layout. */
+#include "im/group_int.h"
+#include "util/date.h"
+#include "util/err.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- membership sets ---------------------------------------------------------------- */
+/* murmur3's finalizer (full avalanche: user numbers are dense and regular,
+ * a plain multiplicative hash clusters under linear probing), then
+ * multiply-shift onto any capacity. */
+static uint32_t slot_of(const gset_t *s, uint32_t key)
+{
+  key ^= key >> 16;
+  key *= 0x85ebca6bu;
+  key ^= key >> 13;
+  key *= 0xc2b2ae35u;
+  key ^= key >> 16;
+  return (uint32_t)(((uint64_t)key * s->cap) >> 32);
+}
+
+static int gset_resize(gset_t *s, uint32_t cap)
+{
+  uint64_t *old = s->slots;
+  uint32_t ocap = s->cap;
+  uint64_t *n = calloc(cap, sizeof *n);
+  if (!n) return IMC_E_NOMEM;
+  s->slots = n;
+  s->cap = cap;
+  for (uint32_t i = 0; i < ocap; i++) {
+    if (!old[i]) continue;
+    uint32_t j = slot_of(s, (uint32_t)(old[i] >> 32));
+    while (n[j]) j = j + 1 == cap ? 0 : j + 1;
+    n[j] = old[i];
+  }
+  free(old);
+  return 0;
+}
+
+int gset_put(gset_t *s, uint32_t key, uint32_t payload)
+{
+  if ((uint64_t)(s->len + 1) * 4 > (uint64_t)s->cap * 3) {
+    uint32_t cap = s->cap < 8 ? 8 : s->cap + s->cap / 2;
+    if (gset_resize(s, cap)) return IMC_E_NOMEM;
+  }
+  uint32_t i = slot_of(s, key);
+  while (s->slots[i] && (uint32_t)(s->slots[i] >> 32) != key) i = i + 1 == s->cap ? 0 : i + 1;
+  if (!s->slots[i]) s->len++;
+  s->slots[i] = (uint64_t)key << 32 | payload;
+  return 0;
+}
+
+uint32_t gset_get(const gset_t *s, uint32_t key)
+{
+  if (!s->cap) return 0;
+  uint32_t i = slot_of(s, key);
+  while (s->slots[i]) {
+    if ((uint32_t)(s->slots[i] >> 32) == key) return (uint32_t)s->slots[i];
+    i = i + 1 == s->cap ? 0 : i + 1;
+  }
+  return 0;
+}
+
+int gset_del(gset_t *s, uint32_t key)
+{
+  if (!s->cap) return 0;
+  uint32_t i = slot_of(s, key);
+  while (s->slots[i] && (uint32_t)(s->slots[i] >> 32) != key) i = i + 1 == s->cap ? 0 : i + 1;
+  if (!s->slots[i]) return 0;
+  /* backward-shift deletion (linear probing, any capacity) */
+  uint32_t j = i;
+  for (;;) {
+    j = j + 1 == s->cap ? 0 : j + 1;
+    if (!s->slots[j]) break;
+    uint32_t home = slot_of(s, (uint32_t)(s->slots[j] >> 32));
+    /* move j into the hole at i unless its home lies cyclically in (i, j] */
+    int in_range = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+    if (in_range) continue;
+    s->slots[i] = s->slots[j];
+    i = j;
+  }
+  s->slots[i] = 0;
+  s->len--;
+  if (s->cap > 8 && (uint64_t)s->len * 4 < s->cap) gset_resize(s, s->cap / 2 < 8 ? 8 : s->cap / 2); /* OOM: keep */
+  return 1;
+}
+
+void gset_free(gset_t *s)
+{
+  free(s->slots);
+  memset(s, 0, sizeof *s);
+}
+
+size_t gset_bytes(const gset_t *s) { return (size_t)s->cap * sizeof(uint64_t); }
+
+/* ---- registry ------------------------------------------------------------------------- */
+void im_groups_start(im_groups_t *G, store_writer_t *w, store_reader_t *r)
+{
+  G->w = w;
+  G->r = r;
+}
+
+int im_groups_create(im_presence_t *p, const im_limits_t *lim, const im_group_hooks_t *hooks, im_groups_t **out)
+{
+  im_groups_t *G = calloc(1, sizeof *G);
+  if (!G) return IMC_E_NOMEM;
+  G->p = p;
+  G->lim = lim;
+  G->h = *hooks;
+  G->next_no = 1;
+  G->rng = 0x9E3779B97F4A7C15ull ^ (uint64_t)(uintptr_t)G;
+  *out = G;
+  return 0;
+}
+
+static void group_free(im_group_t *g)
+{
+  free(g->group_id);
+  json_decref(g->info);
+  gset_free(&g->members);
+  gset_free(&g->live);
+  u64map_free(&g->muted);
+  u64map_free(&g->pending);
+  free(g);
+}
+
+void im_groups_free(im_groups_t *G)
+{
+  if (!G) return;
+  for (size_t i = 0; i < G->by_no.cap; i++)
+    if (G->by_no.slots[i].key) group_free(G->by_no.slots[i].val);
+  for (size_t i = 0; i < G->apps.cap; i++)
+    if (G->apps.slots[i].key) { free(((gapp_t *)G->apps.slots[i].val)->nos); free(G->apps.slots[i].val); }
+  for (size_t i = 0; i < G->sess.cap; i++)
+    if (G->sess.slots[i].key) { free(((gsess_t *)G->sess.slots[i].val)->group_nos); free(G->sess.slots[i].val); }
+  u64map_free(&G->by_no);
+  u64map_free(&G->by_id);
+  u64map_free(&G->apps);
+  u64map_free(&G->user_groups);
+  u64map_free(&G->sess);
+  free(G);
+}
+
+void im_groups_set_plan(im_groups_t *G, const plan_app_t *(*plan_of)(void *, uint32_t), void *ud, int tz_offset_s)
+{
+  G->plan_of = plan_of;
+  G->plan_ud = ud;
+  G->tz_offset_s = tz_offset_s;
+}
+
+int64_t grp__day_net(im_groups_t *G, uint32_t sdkappid, int64_t now_s, int delta, int64_t created_s)
+{
+  gapp_t *a = grp__app(G, sdkappid);
+  if (!a) return 0;
+  int64_t today = imc_day_of(now_s, G->tz_offset_s);
+  if (a->day != today) { a->day = today; a->day_net = 0; }
+  if (delta && imc_day_of(created_s, G->tz_offset_s) == today) a->day_net += delta;
+  return a->day_net;
+}
+
+im_group_t *grp__usable(const im_groups_t *G, uint32_t sdkappid, const char *group_id)
+{
+  im_group_t *g = grp__find(G, sdkappid, group_id);
+  return g && !g->creating && !g->dissolving ? g : NULL;
+}
+
+const plan_app_t *grp__plan(const im_groups_t *G, uint32_t sdkappid)
+{
+  static const plan_app_t none; /* ready = 0: every check refused */
+  const plan_app_t *p = G->plan_of ? G->plan_of(G->plan_ud, sdkappid) : NULL;
+  return p ? p : &none;
+}
+
+size_t im_groups_in_flight(const im_groups_t *G) { return G->in_flight; }
+
+static uint64_t id_hash(uint32_t sdkappid, const char *id)
+{
+  uint64_t h = 1469598103934665603ull ^ sdkappid;
+  for (; *id; id++) h = (h ^ (unsigned char)*id) * 1099511628211ull;
+  return h | 1; /* never 0 */
+}
+
+im_group_t *im_group_find(const im_groups_t *G, uint32_t sdkappid, const char *group_id)
+{
+  return grp__usable(G, sdkappid, group_id);
+}
+
+im_group_t *grp__find(const im_groups_t *G, uint32_t sdkappid, const char *group_id)
+{
+  for (im_group_t *g = u64map_get(&G->by_id, id_hash(sdkappid, group_id)); g; g = g->id_next)
+    if (g->sdkappid == sdkappid && !strcmp(g->group_id, group_id)) return g;
+  return NULL;
+}
+
+im_group_t *im_group_by_no(const im_groups_t *G, uint32_t sdkappid, uint32_t group_no)
+{
+  im_group_t *g = grp__by_no(G, sdkappid, group_no);
+  return g && !g->creating && !g->dissolving ? g : NULL;
+}
+
+im_group_t *grp__by_no(const im_groups_t *G, uint32_t sdkappid, uint32_t group_no)
+{
+  return u64map_get(&G->by_no, (uint64_t)sdkappid << 32 | group_no);
+}
+
+gapp_t *grp__app(im_groups_t *G, uint32_t sdkappid)
+{
+  gapp_t *a = u64map_get(&G->apps, sdkappid);
+  if (a) return a;
+  if (!(a = calloc(1, sizeof *a))) return NULL;
+  if (u64map_put(&G->apps, sdkappid, a)) { free(a); return NULL; }
+  return a;
+}
+
+im_group_t *grp__add(im_groups_t *G, uint32_t sdkappid, uint32_t group_no, const char *group_id, im_gtype_t type,
+                     json_t *info)
+{
+  gapp_t *a = grp__app(G, sdkappid);
+  im_group_t *g = calloc(1, sizeof *g);
+  if (!a || !g || !(g->group_id = strdup(group_id))) goto oom;
+  if (a->n == a->cap) {
+    size_t cap = a->cap ? a->cap * 2 : 16;
+    uint32_t *n = realloc(a->nos, cap * sizeof *n);
+    if (!n) goto oom;
+    a->nos = n;
+    a->cap = cap;
+  }
+  g->sdkappid = sdkappid;
+  g->group_no = group_no;
+  g->type = type;
+  uint64_t h = id_hash(sdkappid, group_id);
+  g->id_next = u64map_get(&G->by_id, h);
+  if (u64map_put(&G->by_no, (uint64_t)sdkappid << 32 | group_no, g)) goto oom;
+  if (u64map_put(&G->by_id, h, g)) { u64map_del(&G->by_no, (uint64_t)sdkappid << 32 | group_no); goto oom; }
+  /* numbers grow, so appending keeps the list ordered (the startup load goes in order too) */
+  size_t i = a->n;
+  while (i > 0 && a->nos[i - 1] > group_no) i--;
+  memmove(&a->nos[i + 1], &a->nos[i], (a->n - i) * sizeof *a->nos);
+  a->nos[i] = group_no;
+  a->n++;
+  if (im_gtype_info(type)->live) a->live++;
+  else a->nonlive++;
+  if (group_no >= G->next_no) G->next_no = group_no + 1;
+  g->info = info;
+  G->st.groups++;
+  return g;
+oom:
+  if (g) free(g->group_id);
+  free(g);
+  json_decref(info);
+  return NULL;
+}
+
+static void user_count(im_groups_t *G, uint32_t sdkappid, uint32_t user_no, int delta)
+{
+  uint64_t k = (uint64_t)sdkappid << 32 | user_no;
+  uintptr_t n = (uintptr_t)u64map_get(&G->user_groups, k);
+  n = delta > 0 ? n + 1 : n - 1;
+  if (n) u64map_put(&G->user_groups, k, (void *)n); /* OOM: the count stays behind (a limit then allows one more) */
+  else u64map_del(&G->user_groups, k);
+}
+
+void grp__remove(im_groups_t *G, im_group_t *g)
+{
+  gapp_t *a = u64map_get(&G->apps, g->sdkappid);
+  if (a) {
+    size_t i;
+    for (i = 0; i < a->n && a->nos[i] != g->group_no; i++) {}
+    if (i < a->n) { memmove(&a->nos[i], &a->nos[i + 1], (a->n - i - 1) * sizeof *a->nos); a->n--; }
+    if (im_gtype_info(g->type)->live) a->live--;
+    else a->nonlive--;
+  }
+  for (uint32_t i = 0; i < g->members.cap; i++)
+    if (g->members.slots[i]) user_count(G, g->sdkappid, (uint32_t)(g->members.slots[i] >> 32), -1);
+  G->st.memberships -= g->members.len;
+  for (uint32_t i = 0; i < g->live.cap; i++) {
+    if (!g->live.slots[i]) continue;
+    gsess_t *ss = u64map_get(&G->sess, g->live.slots[i] >> 32);
+    for (uint32_t k = 0; ss && k < ss->n; k++)
+      if (ss->group_nos[k] == g->group_no) { ss->group_nos[k] = ss->group_nos[--ss->n]; break; }
+  }
+  G->st.live_sessions -= g->live.len;
+  uint64_t h = id_hash(g->sdkappid, g->group_id);
+  im_group_t *head = u64map_get(&G->by_id, h), **pp = &head;
+  while (*pp && *pp != g) pp = &(*pp)->id_next;
+  if (*pp) *pp = g->id_next;
+  if (head) u64map_put(&G->by_id, h, head); /* replaces an existing key: no allocation */
+  else u64map_del(&G->by_id, h);
+  u64map_del(&G->by_no, (uint64_t)g->sdkappid << 32 | g->group_no);
+  G->st.groups--;
+  group_free(g);
+}
+
+int grp__member_put(im_groups_t *G, im_group_t *g, uint32_t user_no, im_grole_t role)
+{
+  uint32_t old = gset_get(&g->members, user_no);
+  uint32_t payload = GM_PRESENT | (uint32_t)role | (old & GM_MUTED);
+  if (gset_put(&g->members, user_no, payload)) return IMC_E_NOMEM;
+  if (!old) {
+    user_count(G, g->sdkappid, user_no, +1);
+    G->st.memberships++;
+  }
+  return 0;
+}
+
+void grp__member_del(im_groups_t *G, im_group_t *g, uint32_t user_no)
+{
+  if (!gset_del(&g->members, user_no)) return;
+  u64map_del(&g->muted, user_no);
+  user_count(G, g->sdkappid, user_no, -1);
+  G->st.memberships--;
+}
+
+void grp__set_muted(im_group_t *g, uint32_t user_no, int64_t until)
+{
+  uint32_t p = gset_get(&g->members, user_no);
+  if (!p) return;
+  if (until > 0 && !u64map_put(&g->muted, user_no, (void *)(uintptr_t)until)) p |= GM_MUTED;
+  else { u64map_del(&g->muted, user_no); p &= ~GM_MUTED; }
+  gset_put(&g->members, user_no, p); /* replaces: no allocation */
+}
+
+uint32_t grp__member_count(const im_group_t *g)
+{
+  return im_gtype_info(g->type)->live ? g->live.len : g->members.len;
+}
+
+im_grole_t im_group_role(const im_group_t *g, uint32_t user_no)
+{
+  if (!user_no) return IM_GR_NONE;
+  if (im_gtype_info(g->type)->live) {
+    if (user_no == g->owner_no) return IM_GR_OWNER;
+    for (uint32_t i = 0; i < g->live.cap; i++)
+      if (g->live.slots[i] && (uint32_t)g->live.slots[i] == user_no) return IM_GR_MEMBER;
+    return IM_GR_NONE;
+  }
+  uint32_t p = gset_get(&g->members, user_no);
+  return p ? GM_ROLE(p) : IM_GR_NONE;
+}
+
+int64_t im_group_muted_until(const im_group_t *g, uint32_t user_no, int64_t now_s)
+{
+  int64_t until = (int64_t)(uintptr_t)u64map_get(&g->muted, user_no);
+  return until > now_s ? until : 0;
+}
+
+void im_group_muted_each(const im_group_t *g, int64_t now_s, void (*cb)(void *, uint32_t, int64_t), void *ud)
+{
+  for (size_t i = 0; i < g->muted.cap; i++) {
+    int64_t until = (int64_t)(uintptr_t)g->muted.slots[i].val;
+    if (g->muted.slots[i].key && until > now_s) cb(ud, (uint32_t)g->muted.slots[i].key, until);
+  }
+}
+
+void im_group_view(const im_group_t *g, im_group_view_t *out)
+{
+  *out = (im_group_view_t){ g->sdkappid, g->group_no, g->group_id, g->type, g->owner_no, g->owner_id, g->created_s,
+                            g->info_time_s, g->last_msg_s, g->info_seq, g->last_seq, grp__member_count(g), g->info };
+}
+
+void im_groups_each(const im_groups_t *G, uint32_t sdkappid, int type, uint32_t after_no,
+                    int (*cb)(void *, const im_group_t *), void *ud)
+{
+  gapp_t *a = u64map_get(&G->apps, sdkappid);
+  if (!a) return;
+  for (size_t i = 0; i < a->n; i++) {
+    if (a->nos[i] <= after_no) continue;
+    im_group_t *g = grp__by_no(G, sdkappid, a->nos[i]);
+    if (!g || g->creating || g->dissolving || (type >= 0 && (int)g->type != type)) continue;
+    if (cb(ud, g)) return;
+  }
+}
+
+int64_t im_groups_count(const im_groups_t *G, uint32_t sdkappid, int live)
+{
+  gapp_t *a = u64map_get(&G->apps, sdkappid);
+  return a ? (live ? a->live : a->nonlive) : 0;
+}
+
+int64_t im_groups_of_user(const im_groups_t *G, uint32_t sdkappid, uint32_t user_no)
+{
+  return (int64_t)(uintptr_t)u64map_get(&G->user_groups, (uint64_t)sdkappid << 32 | user_no);
+}
+
+void im_groups_stats(const im_groups_t *G, im_groups_stats_t *out)
+{
+  *out = G->st;
+  out->member_bytes = 0;
+  for (size_t i = 0; i < G->by_no.cap; i++) {
+    const im_group_t *g = G->by_no.slots[i].val;
+    if (!G->by_no.slots[i].key) continue;
+    out->member_bytes += gset_bytes(&g->members) + gset_bytes(&g->live) + g->muted.cap * sizeof(u64map_slot_t);
+  }
+}
+
+char *grp__info_text(const im_group_t *g) { return json_dumps(g->info, JSON_COMPACT | JSON_SORT_KEYS); }
+
+void grp__row(const im_group_t *g, const char *info_text, store_grp_t *out)
+{
+  *out = (store_grp_t){ g->sdkappid, g->group_no, g->group_id, g->type, g->owner_no, g->created_s, info_text,
+                        g->info_seq, g->info_time_s, g->last_msg_s, g->owner_id };
+}
+
+/* ---- startup rebuild ------------------------------------------------------------------ */
+typedef struct load { im_groups_t *G; int rc; int64_t now_s; } load_t;
+
+static void load_group(void *ud, const store_grp_t *r)
+{
+  load_t *l = ud;
+  json_t *info = json_loads(r->info, 0, NULL);
+  if (l->rc) { json_decref(info); return; }
+  if (!info) info = json_object();
+  im_group_t *g = grp__add(l->G, r->sdkappid, r->group_no, r->group_id, (im_gtype_t)r->type, info);
+  if (!g) { l->rc = IMC_E_NOMEM; return; }
+  g->owner_no = r->owner_no;
+  snprintf(g->owner_id, sizeof g->owner_id, "%s", r->owner_no ? r->owner_id : "");
+  g->created_s = r->created_s;
+  g->info_seq = r->info_seq;
+  g->info_time_s = r->info_time_s;
+  g->last_msg_s = r->last_msg_s;
+  grp__day_net(l->G, r->sdkappid, l->now_s, +1, r->created_s);
+}
+
+static void load_member(void *ud, uint32_t sdkappid, uint32_t group_no, const store_grp_member_t *m)
+{
+  load_t *l = ud;
+  im_group_t *g = grp__by_no(l->G, sdkappid, group_no);
+  if (l->rc || !g) return;
+  if (im_gtype_info(g->type)->live) { /* a live group stores only its mutes */
+    if (m->mute_until_s && u64map_put(&g->muted, m->user_no, (void *)(uintptr_t)m->mute_until_s)) l->rc = IMC_E_NOMEM;
+    return;
+  }
+  if (m->role == IM_GR_NONE) { /* an application waiting for approval */
+    if (u64map_put(&g->pending, m->user_no, (void *)1)) l->rc = IMC_E_NOMEM;
+    return;
+  }
+  if (grp__member_put(l->G, g, m->user_no, (im_grole_t)m->role)) { l->rc = IMC_E_NOMEM; return; }
+  if (m->mute_until_s) grp__set_muted(g, m->user_no, m->mute_until_s);
+}
+
+int im_groups_load(im_groups_t *G, store_t *s, int64_t now_s)
+{
+  load_t l = { G, 0, now_s };
+  int rc = store_grp_each(s, load_group, &l);
+  if (!rc) rc = l.rc;
+  if (!rc) rc = store_grp_member_each(s, 0, 0, 0, -1, load_member, &l);
+  if (!rc) rc = l.rc;
+  for (size_t i = 0; !rc && i < G->by_no.cap; i++) {
+    im_group_t *g = G->by_no.slots[i].val;
+    if (G->by_no.slots[i].key) rc = store_grp_msg_last_seq(s, g->sdkappid, g->group_no, &g->last_seq);
+  }
+  return rc;
+}
+
+/* ---- live rooms: per-session membership ----------------------------------------------- */
+int im_group_live_join(im_groups_t *G, uint32_t sdkappid, const char *group_id, im_session_t *s, char *why, size_t cap)
+{
+  im_group_t *g = grp__usable(G, sdkappid, group_id);
+  if (!g) return imc_errf(why, cap, IMC_E_GROUP_GONE, "group %.48s does not exist", group_id);
+  if (!im_gtype_info(g->type)->live) return IMC_E_GROUP_TYPE_OP;
+  if (gset_get(&g->live, s->sid)) return 0;
+  gsess_t *ss = u64map_get(&G->sess, s->sid);
+  if (!ss) {
+    if (!(ss = calloc(1, sizeof *ss))) return IMC_E_NOMEM;
+    ss->sdkappid = sdkappid;
+    if (u64map_put(&G->sess, s->sid, ss)) { free(ss); return IMC_E_NOMEM; }
+  }
+  if (ss->n == ss->cap) {
+    uint32_t ncap = ss->cap ? ss->cap * 2 : 2;
+    uint32_t *n = realloc(ss->group_nos, ncap * sizeof *n);
+    if (!n) return IMC_E_NOMEM;
+    ss->group_nos = n;
+    ss->cap = ncap;
+  }
+  if (gset_put(&g->live, s->sid, s->user_no)) return IMC_E_NOMEM;
+  ss->group_nos[ss->n++] = g->group_no;
+  G->st.live_sessions++;
+  return 0;
+}
+
+static void live_leave(im_groups_t *G, im_group_t *g, uint32_t sid)
+{
+  if (gset_del(&g->live, sid)) G->st.live_sessions--;
+  gsess_t *ss = u64map_get(&G->sess, sid);
+  for (uint32_t k = 0; ss && k < ss->n; k++)
+    if (ss->group_nos[k] == g->group_no) { ss->group_nos[k] = ss->group_nos[--ss->n]; break; }
+}
+
+int im_group_live_quit(im_groups_t *G, uint32_t sdkappid, const char *group_id, im_session_t *s)
+{
+  im_group_t *g = grp__find(G, sdkappid, group_id);
+  if (!g) return IMC_E_GROUP_GONE;
+  if (!gset_get(&g->live, s->sid)) return IMC_E_GROUP_NOT_MEMBER;
+  live_leave(G, g, s->sid);
+  return 0;
+}
+
+void im_group_session_gone(im_groups_t *G, im_session_t *s)
+{
+  gsess_t *ss = u64map_del(&G->sess, s->sid);
+  if (!ss) return;
+  for (uint32_t k = 0; k < ss->n; k++) {
+    im_group_t *g = grp__by_no(G, ss->sdkappid, ss->group_nos[k]);
+    if (g && gset_del(&g->live, s->sid)) G->st.live_sessions--;
+  }
+  free(ss->group_nos);
+  free(ss);
+}
+
+/* ---- delivery ------------------------------------------------------------------------- */
+void grp__deliver_user(im_groups_t *G, uint32_t sdkappid, uint32_t user_no, const im_gevent_t *ev)
+{
+  im_session_t *s = im_presence_first(G->p, sdkappid, user_no);
+  if (!s) return;
+  void *f = G->h.encode(G->h.ud, ev);
+  if (!f) return;
+  for (; s; s = s->next) { G->h.send(G->h.ud, s, f); G->st.deliveries++; }
+  G->h.release(G->h.ud, f);
+}
+
+static int wanted(const uint32_t *to, size_t n, uint32_t user_no)
+{
+  if (!to) return 1;
+  for (size_t i = 0; i < n; i++)
+    if (to[i] == user_no) return 1;
+  return 0;
+}
+
+void grp__deliver(im_groups_t *G, im_group_t *g, const im_gevent_t *ev, const uint32_t *to, size_t n_to,
+                  uint32_t except_sid)
+{
+  void *f = G->h.encode(G->h.ud, ev);
+  if (!f) return;
+  if (im_gtype_info(g->type)->live) {
+    /* one shared frame, queued to every session; the network layer writes
+     * everything due to one connection in one loop turn and cuts off a
+     * connection whose queue passes its cap (1008) */
+    size_t bytes = G->h.frame_bytes(G->h.ud, f);
+    uint64_t sent = 0;
+    for (uint32_t i = 0; i < g->live.cap; i++) {
+      uint64_t v = g->live.slots[i];
+      if (!v || (uint32_t)(v >> 32) == except_sid) continue;
+      im_session_t *s = im_presence_find(G->p, g->sdkappid, (uint32_t)v, (uint32_t)(v >> 32));
+      if (!s) continue;
+      if (G->h.send(G->h.ud, s, f)) { G->st.live_cutoffs++; continue; }
+      sent += bytes;
+      G->st.live_frames++;
+    }
+    G->st.live_bytes += sent;
+    if (sent && G->h.live_bytes) G->h.live_bytes(G->h.ud, g->sdkappid, sent);
+  } else {
+    for (uint32_t i = 0; i < g->members.cap; i++) {
+      uint64_t v = g->members.slots[i];
+      if (!v || !wanted(to, n_to, (uint32_t)(v >> 32))) continue;
+      for (im_session_t *s = im_presence_first(G->p, g->sdkappid, (uint32_t)(v >> 32)); s; s = s->next) {
+        if (s->sid == except_sid) continue;
+        G->h.send(G->h.ud, s, f);
+        G->st.deliveries++;
+      }
+    }
+  }
+  G->h.release(G->h.ud, f);
+}

@@ -1,0 +1,332 @@
+/* group.h — groups of every type, independent of any wire format.
+ *
+ * The loop thread owns an im_groups_t: every group of every app with its
+ * profile and its membership, rebuilt from storage at start
+ * (im_groups_load) and changed only by the operations below. Every change is
+ * one store job on the writer thread (store_grp.h); the in-memory state
+ * changes and the pushes go out on the loop thread only after the job is
+ * committed (durable), then the callback runs. A full writer queue fails
+ * the operation with IMC_E_OVERLOADED (callback called before the call
+ * returns). Reads (member details, history, joined lists, unread counts)
+ * run on the store's reader pool.
+ *
+ * Types (rest-api-reference §2.4; the table im_gtype_info() rows): Private
+ * (Work), Public, ChatRoom (Meeting), AVChatRoom (live) and Community. Join
+ * rules, roles, history and unread follow the table; see
+ * docs/decisions/groups.md for each choice the reference leaves open.
+ *
+ * Membership is compact: a non-live group keeps its members in an
+ * open-addressing set of 8-byte slots (user number, role, muted bit) at a
+ * load factor between 1/2 and 3/4 — at most 16 bytes per membership —
+ * with O(1) join and leave; mute deadlines of the (few) muted members sit in
+ * a side map. Member details (NameCard, JoinTime, AppMemberDefinedData, read
+ * position) stay in storage. A live group (AVChatRoom) keeps no stored
+ * members: a connection session joins it (even the owner's) and leaves it
+ * when it quits or closes; its messages are online only, never stored.
+ *
+ * Limits come from the edition catalog (plan_check with the app's facts);
+ * no limit literal appears here.
+ */
+#ifndef IMC_IM_GROUP_H
+#define IMC_IM_GROUP_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "im/limits.h"
+#include "im/presence.h"
+#include "plan/plan.h"
+#include "store/store_grp.h"
+#include "store/store_reader.h"
+#include "store/store_writer.h"
+
+typedef enum { IM_GT_PRIVATE, IM_GT_PUBLIC, IM_GT_CHATROOM, IM_GT_AVCHATROOM, IM_GT_COMMUNITY, IM_GT__COUNT } im_gtype_t;
+typedef enum { IM_GR_MEMBER = 0, IM_GR_ADMIN = 1, IM_GR_OWNER = 2, IM_GR_NONE = 3 } im_grole_t;
+typedef enum { IM_GJ_FREE, IM_GJ_NEED_PERMISSION, IM_GJ_DISABLE } im_gjoin_t;
+
+/* One row of the type table (rest-api-reference §2.4). */
+typedef struct im_gtype_info {
+  const char *name;            /* REST Type: "Private" */
+  const char *plain;           /* the newer name: "Work" */
+  uint8_t self_join;           /* users may join/apply on their own */
+  uint8_t join_default;        /* im_gjoin_t when ApplyJoinOption is absent */
+  uint8_t member_invite;       /* ordinary members may invite */
+  uint8_t admins;              /* the Admin role exists */
+  uint8_t history;             /* messages are stored (history, sync) */
+  uint8_t unread;              /* unread counts */
+  uint8_t live;                /* members per session, online only, no stored member list */
+  uint8_t member_edit;         /* ordinary members may edit the profile */
+  uint8_t owner_may_quit;      /* the owner may quit (the group becomes ownerless) */
+  uint8_t owner_dissolve;      /* the owner may dissolve (else only the App admin) */
+  const char *id_prefix;       /* required prefix of a custom GroupId ("" none), e.g. "@TGS#_" */
+} im_gtype_info_t;
+
+const im_gtype_info_t *im_gtype_info(im_gtype_t t);
+/* "Private" … → type; IMC_E_GROUP_PARAM for others (SupportTopic etc. are checked by the caller). */
+int im_gtype_parse(const char *name, im_gtype_t *out);
+const char *im_grole_name(im_grole_t r);           /* "Member", "Admin", "Owner", "NotMember" */
+int im_grole_parse(const char *name, im_grole_t *out);
+const char *im_gjoin_name(im_gjoin_t j);           /* "FreeAccess", "NeedPermission", "DisableApply" */
+int im_gjoin_parse(const char *name, im_gjoin_t *out);
+const char *im_gmsgflag_name(int f);               /* "AcceptAndNotify", "AcceptNotNotify", "Discard" */
+int im_gmsgflag_parse(const char *name, int *out);
+
+/* ---- field rules (group_rules.c; pure) ---------------------------------------- */
+/* A custom GroupId for type t: printable ASCII, < 48 bytes, not starting
+ * "@TGS#" — except Community, which must start "@TGS#_". 0 or IMC_E_GROUP_ID
+ * with why. */
+int im_group_id_check(im_gtype_t t, const char *id, char *why, size_t cap);
+/* Check and normalise profile fields of a create / import / modify request
+ * into out (a new object with only known keys): Name ≤ 30 B (required when
+ * creating), Introduction ≤ 240 B, Notification ≤ 300 B, FaceUrl ≤ 100 B,
+ * ApplyJoinOption, MuteAllMember (modify only), AppDefinedData (≤ 10 keys,
+ * key ≤ 16 B [A-Za-z0-9_], value ≤ 512 B). max_key: the member-count field
+ * name ("MaxMemberCount" on create/import, "MaxMemberNum" on modify) read
+ * into *max_members (0 absent). 0 or IMC_E_GROUP_PARAM with why. */
+int im_group_fields(json_t *req, int creating, const char *max_key, json_t *out, int64_t *max_members, char *why,
+                    size_t cap);
+/* AppMemberDefinedData (≤ 5 keys, value ≤ 64 B) and NameCard (≤ 50 B). */
+int im_group_member_data_check(json_t *data, char *why, size_t cap);
+int im_group_name_card_check(json_t *card, char *why, size_t cap);
+
+/* ---- the registry --------------------------------------------------------------- */
+typedef struct im_groups im_groups_t;
+typedef struct im_group im_group_t;
+
+/* A group event for the members' devices. Pointers valid during the call. */
+typedef enum {
+  IM_GEV_MSG,          /* a stored message or notice (msg->seq ≥ 1), or an online-only one (seq 0) */
+  IM_GEV_RECALL,       /* msg: the recalled message (body may be empty) */
+  IM_GEV_MODIFY,       /* msg: the message with its new body */
+  IM_GEV_SYSTEM,       /* send_group_system_notification: content, online only */
+  IM_GEV_APPLY,        /* to owner and admins: user applied to join */
+  IM_GEV_DISSOLVED,    /* the group is gone */
+} im_gev_kind_t;
+
+typedef struct im_gevent {
+  im_gev_kind_t kind;
+  uint32_t sdkappid;
+  const char *group_id;
+  im_gtype_t type;
+  const store_grp_msg_t *msg;  /* MSG, RECALL, MODIFY */
+  const char *content;         /* SYSTEM: the notification text; APPLY: the applicant's UserID */
+} im_gevent_t;
+
+typedef struct im_group_hooks {
+  void *ud;
+  void *(*encode)(void *ud, const im_gevent_t *ev);        /* NULL on OOM (not pushed) */
+  int (*send)(void *ud, im_session_t *s, void *frame);      /* 0, or the connection was cut (slow consumer) */
+  size_t (*frame_bytes)(void *ud, void *frame);
+  void (*release)(void *ud, void *frame);
+  /* metering: bytes queued to a live room's members by one fan-out (M-5),
+   * and the billing day (yyyymmdd) of an app at t_s for the message count */
+  void (*live_bytes)(void *ud, uint32_t sdkappid, uint64_t bytes);
+  int32_t (*day_of)(void *ud, uint32_t sdkappid, int64_t t_s);
+} im_group_hooks_t;
+
+/* Counters for the operator and the benchmarks. */
+typedef struct im_groups_stats {
+  uint64_t groups, memberships, live_sessions;
+  uint64_t member_bytes;       /* bytes of the membership sets (slots + side maps) */
+  uint64_t live_frames, live_bytes, live_cutoffs; /* live-room deliveries, bytes queued, members cut off */
+  uint64_t deliveries;         /* frames queued to sessions for stored groups */
+} im_groups_stats_t;
+
+/* Create the core (startup: before the loop runs, so it can be loaded from
+ * the startup connection), then start it with the writer and the readers.
+ * All pointers must outlive it. IMC_E_NOMEM. */
+int im_groups_create(im_presence_t *p, const im_limits_t *lim, const im_group_hooks_t *hooks, im_groups_t **out);
+void im_groups_start(im_groups_t *G, store_writer_t *w, store_reader_t *r);
+void im_groups_free(im_groups_t *G);
+/* Rebuild every group and membership from storage (startup, before the
+ * loop runs, on the startup connection; after im_groups_set_plan, whose
+ * zone counts today's new groups). 0 or a storage error / IMC_E_NOMEM. */
+int im_groups_load(im_groups_t *G, store_t *s, int64_t now_s);
+/* The app's facts for limit checks; set before operations (the registry's
+ * lookup is passed in so this module does not depend on tenant/), and the
+ * zone whose days the daily net new group limit counts (P-53). */
+void im_groups_set_plan(im_groups_t *G, const plan_app_t *(*plan_of)(void *ud, uint32_t sdkappid), void *ud,
+                        int tz_offset_s);
+size_t im_groups_in_flight(const im_groups_t *G);
+void im_groups_stats(const im_groups_t *G, im_groups_stats_t *out);
+
+/* Lookups (loop thread; the pointer is valid until the next operation
+ * completes). Groups being created or dissolved are not found. */
+im_group_t *im_group_find(const im_groups_t *G, uint32_t sdkappid, const char *group_id);
+im_group_t *im_group_by_no(const im_groups_t *G, uint32_t sdkappid, uint32_t group_no);
+typedef struct im_group_view {
+  uint32_t sdkappid, group_no;
+  const char *group_id;
+  im_gtype_t type;
+  uint32_t owner_no;
+  const char *owner_id;          /* "" when ownerless */
+  int64_t created_s, info_time_s, last_msg_s;
+  uint32_t info_seq, last_seq;   /* last_seq: the last stored message (NextMsgSeq - 1) */
+  uint32_t member_num;           /* live: sessions online */
+  const json_t *info;            /* profile: Name, Introduction, Notification, FaceUrl, ApplyJoinOption,
+                                    MuteAllMember, MaxMemberNum, AppDefinedData */
+} im_group_view_t;
+void im_group_view(const im_group_t *g, im_group_view_t *out);
+/* Role of a user (IM_GR_NONE if not a member); for live groups: IM_GR_OWNER
+ * for the owner, IM_GR_MEMBER while one of the user's sessions is in. */
+im_grole_t im_group_role(const im_group_t *g, uint32_t user_no);
+/* Mute deadline of a member (0 if not muted or expired at now_s). */
+int64_t im_group_muted_until(const im_group_t *g, uint32_t user_no, int64_t now_s);
+/* Visit the muted members (until > now_s). */
+void im_group_muted_each(const im_group_t *g, int64_t now_s, void (*cb)(void *ud, uint32_t user_no, int64_t until),
+                         void *ud);
+/* Visit every group of an app (type filter: -1 all), in group number order
+ * starting after after_no; stops when cb returns non-zero. */
+void im_groups_each(const im_groups_t *G, uint32_t sdkappid, int type, uint32_t after_no,
+                    int (*cb)(void *ud, const im_group_t *g), void *ud);
+/* Non-live groups of the app, live groups of the app, and the non-live
+ * groups a user belongs to (for the limits and TotalCount). */
+int64_t im_groups_count(const im_groups_t *G, uint32_t sdkappid, int live);
+int64_t im_groups_of_user(const im_groups_t *G, uint32_t sdkappid, uint32_t user_no);
+
+/* ---- operations -------------------------------------------------------------------- */
+/* Who acts: the App admin (REST, actor_no 0) or a user (actor_no). */
+typedef struct im_gres {
+  int rc;
+  char why[320];               /* a one-line reason when rc != 0 ("" = the code's message) */
+  char group_id[64];           /* create / import */
+  uint8_t *results;            /* add: per user 0 fail, 1 ok, 2 already member, 3 pending approval */
+  int *codes;                  /* recall: per seq 0 or IMC_E_* */
+  size_t n;
+  uint32_t seq;                /* send */
+  int64_t time_s;
+  uint8_t dup;                 /* send: a resend inside the dedupe window (the original's seq/time) */
+  int64_t count;               /* delete_by_sender: messages deleted */
+} im_gres_t;
+typedef void (*im_gdone_cb)(void *ud, const im_gres_t *r);
+
+typedef struct im_gmember_in {
+  uint32_t user_no;
+  im_grole_t role;
+  int64_t join_s;              /* import: JoinTime (0 = now) */
+  uint32_t unread;             /* import: UnreadMsgNum */
+  char *data;                  /* AppMemberDefinedData JSON array text (owned by the request; may be NULL) */
+} im_gmember_in_t;
+
+typedef struct im_gcreate {
+  uint32_t sdkappid;
+  uint32_t actor_no;           /* 0 = App admin */
+  im_gtype_t type;
+  char group_id[64];           /* "" = assign one */
+  uint32_t owner_no;           /* 0 = ownerless */
+  char owner_id[33];
+  json_t *info;                /* normalised profile (stolen) */
+  int64_t max_members;         /* 0 = the edition's cap */
+  im_gmember_in_t *members;    /* initial members besides the owner (owned by the caller until cb) */
+  size_t n_members;
+  int import;                  /* import_group: created_s is the caller's */
+  int64_t created_s;
+} im_gcreate_t;
+void im_group_create(im_groups_t *G, im_gcreate_t *in, int64_t now_s, im_gdone_cb cb, void *ud);
+
+/* Dissolve: members get IM_GEV_DISSOLVED, history and members are deleted. */
+void im_group_dissolve(im_groups_t *G, uint32_t sdkappid, const char *group_id, uint32_t actor_no, int64_t now_s,
+                       im_gdone_cb cb, void *ud);
+
+typedef enum {
+  IM_GADD_ADMIN,               /* add_group_member: the App admin adds (not live groups) */
+  IM_GADD_IMPORT,              /* import_group_member: roles, join times, unread counts */
+  IM_GADD_INVITE,              /* a member invites (the type's invite rule) */
+  IM_GADD_JOIN,                /* actor joins on its own (free join types; Public: applies) */
+  IM_GADD_APPROVE,             /* owner/admin approves users' applications */
+} im_gadd_mode_t;
+/* Add users. Per user result (im_gres_t.results). The whole call fails
+ * only for a group-level refusal (gone, permission, limits of the group). */
+void im_group_add(im_groups_t *G, uint32_t sdkappid, const char *group_id, uint32_t actor_no, im_gadd_mode_t mode,
+                  im_gmember_in_t *users, size_t n, int silence, int64_t now_s, im_gdone_cb cb, void *ud);
+/* Refuse applications (Public). */
+void im_group_reject(im_groups_t *G, uint32_t sdkappid, const char *group_id, uint32_t actor_no,
+                     const uint32_t *users, size_t n, im_gdone_cb cb, void *ud);
+
+/* Live groups: a session joins / leaves (quit, or its connection closed). */
+int im_group_live_join(im_groups_t *G, uint32_t sdkappid, const char *group_id, im_session_t *s, char *why,
+                       size_t cap);
+int im_group_live_quit(im_groups_t *G, uint32_t sdkappid, const char *group_id, im_session_t *s);
+void im_group_session_gone(im_groups_t *G, im_session_t *s);
+
+typedef enum { IM_GDEL_KICK, IM_GDEL_QUIT } im_gdel_mode_t;
+/* Remove members (kick by owner/admin/App admin, or the actor quits: users = {actor}). */
+void im_group_remove(im_groups_t *G, uint32_t sdkappid, const char *group_id, uint32_t actor_no, im_gdel_mode_t mode,
+                     const uint32_t *users, size_t n, int silence, int64_t now_s, im_gdone_cb cb, void *ud);
+
+/* Modify profile fields (changes: a normalised object from im_group_fields
+ * with creating = 0, stolen; max_members > 0 to change MaxMemberNum). */
+void im_group_modify(im_groups_t *G, uint32_t sdkappid, const char *group_id, uint32_t actor_no, json_t *changes,
+                     int64_t max_members, int64_t now_s, im_gdone_cb cb, void *ud);
+
+typedef struct im_gmember_mod {
+  uint32_t user_no;
+  int role;                    /* -1 unchanged, else IM_GR_ADMIN / IM_GR_MEMBER */
+  int msg_flag;                /* -1 unchanged */
+  char *name_card;             /* NULL unchanged */
+  char *data;                  /* NULL unchanged: AppMemberDefinedData JSON text */
+  int64_t mute_s;              /* -1 unchanged, 0 unmute, else seconds */
+} im_gmember_mod_t;
+void im_group_member_modify(im_groups_t *G, uint32_t sdkappid, const char *group_id, uint32_t actor_no,
+                            const im_gmember_mod_t *mod, int64_t now_s, im_gdone_cb cb, void *ud);
+/* Mute (seconds > 0; 4294967295 = permanent) or unmute (0) members. */
+void im_group_mute(im_groups_t *G, uint32_t sdkappid, const char *group_id, uint32_t actor_no, const uint32_t *users,
+                   size_t n, int64_t seconds, int64_t now_s, im_gdone_cb cb, void *ud);
+void im_group_transfer(im_groups_t *G, uint32_t sdkappid, const char *group_id, uint32_t actor_no, uint32_t new_owner,
+                       const char *new_owner_id, int64_t now_s, im_gdone_cb cb, void *ud);
+
+typedef struct im_gsend {
+  uint32_t sdkappid;
+  char group_id[64];
+  uint32_t from_no;            /* 0: the App admin as the system (From_Account absent and no admin account) */
+  char from_id[33];            /* the sender's UserID ("" for the system) */
+  int admin;                   /* sent through REST by the App admin (bypasses mute and membership) */
+  uint32_t random;
+  int priority;                /* 0 Normal, 1 High, 2 Low, 3 Lowest */
+  uint32_t flags;              /* STORE_GMSG_NO_UNREAD | STORE_GMSG_NO_LAST */
+  int online_only;             /* OnlineOnlyFlag: pushed to online members, not stored */
+  int import;                  /* import_group_msg: time_s is the caller's, no push */
+  int64_t time_s;
+  uint32_t from_sid;           /* the sending session (0 = REST): it gets the reply, not a push */
+  char *body;                  /* packed message (im_msg_pack); taken */
+  size_t body_len;
+  json_t *body_json;           /* MsgBody array, for the live element filter (borrowed during the call) */
+} im_gsend_t;
+void im_group_send(im_groups_t *G, im_gsend_t *in, int64_t now_s, im_gdone_cb cb, void *ud);
+/* Online-only notification to members (to: NULL/0 = all; live groups: all only). */
+int im_group_notify(im_groups_t *G, uint32_t sdkappid, const char *group_id, const uint32_t *to, size_t n,
+                    const char *content, char *why, size_t cap);
+
+/* Recall messages (App admin: any; a user: own, or owner/admin any);
+ * per-seq codes in r->codes. */
+void im_group_recall(im_groups_t *G, uint32_t sdkappid, const char *group_id, uint32_t actor_no, const uint32_t *seqs,
+                     size_t n, int64_t now_s, im_gdone_cb cb, void *ud);
+void im_group_msg_modify(im_groups_t *G, uint32_t sdkappid, const char *group_id, uint32_t seq, char *body,
+                         size_t len, im_gdone_cb cb, void *ud);
+void im_group_delete_by_sender(im_groups_t *G, uint32_t sdkappid, const char *group_id, uint32_t from_no,
+                               im_gdone_cb cb, void *ud);
+/* Set a member's read position so that exactly `unread` messages count as
+ * unread — the newest ones that are not the member's own, recalled,
+ * NoUnread or system notices (set_unread_msg_num) — or read up to seq
+ * (unread < 0). */
+void im_group_set_read(im_groups_t *G, uint32_t sdkappid, const char *group_id, uint32_t user_no, int64_t unread,
+                       uint32_t seq, im_gdone_cb cb, void *ud);
+
+/* ---- reads (reader pool) -------------------------------------------------------------- */
+/* row(ud, …) runs on a reader thread for each row (it may touch only what
+ * ud owns); then done(ud, rc) on the loop thread. group_no from the view.
+ * A full reader queue: done(ud, IMC_E_OVERLOADED) before the call returns. */
+void im_group_members_read(im_groups_t *G, uint32_t sdkappid, uint32_t group_no, int64_t offset, int limit,
+                           store_grp_member_cb row, void (*done)(void *ud, int rc), void *ud);
+void im_group_member_read(im_groups_t *G, uint32_t sdkappid, uint32_t group_no, uint32_t user_no,
+                          store_grp_member_cb row, void (*done)(void *ud, int rc), void *ud);
+void im_group_joined_read(im_groups_t *G, uint32_t sdkappid, uint32_t user_no, store_grp_member_cb row,
+                          void (*done)(void *ud, int rc), void *ud);
+void im_group_history_read(im_groups_t *G, uint32_t sdkappid, uint32_t group_no, uint32_t after_seq,
+                           uint32_t upto_seq, int newest_first, int limit, store_grp_msg_cb row,
+                           void (*done)(void *ud, int rc), void *ud);
+void im_group_unread_read(im_groups_t *G, uint32_t sdkappid, uint32_t group_no, uint32_t user_no, uint32_t after_seq,
+                          void (*done)(void *ud, int rc, int64_t n), void *ud);
+
+#endif

@@ -1,0 +1,159 @@
+/* group_int.h — what the files of the group core share (group.c: registry,
+ * membership sets, delivery; group_ops.c: changes; group_msg.c: messages;
+ * group_read.c: reads; group_rules.c: the type table and field rules).
+ * Loop thread unless noted. */
+#ifndef IMC_IM_GROUP_INT_H
+#define IMC_IM_GROUP_INT_H
+
+#include "im/group.h"
+#include "util/u64map.h"
+
+/* An open-addressing set of 8-byte slots: key (user number, or session id
+ * for live groups) in the high 32 bits, a payload in the low 32 (0 = empty
+ * slot: keys are never 0). Capacity grows by 1.5x past a load of 3/4 and
+ * shrinks below 1/4, so a set holds 8 / load ≤ 16 bytes per entry once it
+ * has grown past its first 8 slots. */
+typedef struct gset { uint64_t *slots; uint32_t cap, len; } gset_t;
+
+/* Member payload bits (non-live). */
+#define GM_ROLE(p) ((im_grole_t)((p) & 3u))
+#define GM_MUTED 4u   /* a mute deadline is in the side map */
+#define GM_PRESENT 8u /* always set, so a payload is never 0 */
+
+struct im_group {
+  uint32_t sdkappid, group_no;
+  char *group_id;
+  struct im_group *id_next;    /* next group with the same id hash */
+  im_gtype_t type;
+  uint32_t owner_no;
+  char owner_id[33];           /* "" when ownerless */
+  int64_t created_s, info_time_s, last_msg_s;
+  uint32_t info_seq, last_seq;
+  json_t *info;
+  gset_t members;              /* non-live: user_no → role/muted */
+  u64map_t muted;              /* user_no → mute deadline (uintptr) */
+  u64map_t pending;            /* user_no → 1: applications waiting (Public) */
+  gset_t live;                 /* live: sid → user_no */
+  int creating;                /* the create job is in flight: invisible to everything else */
+  int dissolving;              /* the dissolve job is in flight: refuses everything */
+};
+
+typedef struct gapp {
+  uint32_t *nos;               /* group numbers in creation order */
+  size_t n, cap;
+  int64_t nonlive, live;       /* counts for the limits */
+  int64_t day, day_net;        /* P-53: today's net new groups (day index in the zone) */
+} gapp_t;
+
+struct im_groups {
+  store_writer_t *w;
+  store_reader_t *r;
+  im_presence_t *p;
+  const im_limits_t *lim;
+  im_group_hooks_t h;
+  const plan_app_t *(*plan_of)(void *ud, uint32_t sdkappid);
+  void *plan_ud;
+  int tz_offset_s;
+  u64map_t by_no;              /* sdkappid << 32 | group_no → im_group_t */
+  u64map_t by_id;              /* hash(sdkappid, group_id) → chain of im_group_t */
+  u64map_t apps;               /* sdkappid → gapp_t */
+  u64map_t user_groups;        /* sdkappid << 32 | user_no → non-live groups joined (uintptr) */
+  u64map_t sess;               /* sid → gsess_t (live groups a session is in) */
+  uint32_t next_no;
+  uint64_t rng;
+  size_t in_flight;
+  im_groups_stats_t st;
+};
+
+typedef struct gsess { uint32_t sdkappid, n, cap; uint32_t *group_nos; } gsess_t;
+
+/* ---- sets (group.c) ---- */
+int gset_put(gset_t *s, uint32_t key, uint32_t payload);   /* insert or replace; 0 or IMC_E_NOMEM */
+uint32_t gset_get(const gset_t *s, uint32_t key);          /* payload, 0 if absent */
+int gset_del(gset_t *s, uint32_t key);                     /* 1 removed, 0 absent */
+void gset_free(gset_t *s);
+size_t gset_bytes(const gset_t *s);
+
+/* ---- registry (group.c) ---- */
+im_group_t *grp__by_no(const im_groups_t *G, uint32_t sdkappid, uint32_t group_no);
+/* A new group in memory (info stolen). NULL on OOM. */
+im_group_t *grp__add(im_groups_t *G, uint32_t sdkappid, uint32_t group_no, const char *group_id, im_gtype_t type,
+                     json_t *info);
+void grp__remove(im_groups_t *G, im_group_t *g);
+int grp__member_put(im_groups_t *G, im_group_t *g, uint32_t user_no, im_grole_t role);
+void grp__member_del(im_groups_t *G, im_group_t *g, uint32_t user_no);
+void grp__set_muted(im_group_t *g, uint32_t user_no, int64_t until);
+const plan_app_t *grp__plan(const im_groups_t *G, uint32_t sdkappid);
+gapp_t *grp__app(im_groups_t *G, uint32_t sdkappid);
+/* P-53: today's net new groups of the app at now_s; delta ±1 records a
+ * creation / a same-day dissolution. */
+int64_t grp__day_net(im_groups_t *G, uint32_t sdkappid, int64_t now_s, int delta, int64_t created_s);
+/* A group operations may touch: found, not being created or dissolved. */
+im_group_t *grp__find(const im_groups_t *G, uint32_t sdkappid, const char *group_id); /* any state */
+im_group_t *grp__usable(const im_groups_t *G, uint32_t sdkappid, const char *group_id);
+uint32_t grp__member_count(const im_group_t *g);
+/* The profile as stored (JSON text, malloc'd) and the store row of g. */
+char *grp__info_text(const im_group_t *g);
+void grp__row(const im_group_t *g, const char *info_text, store_grp_t *out);
+/* Push ev to the group's online members (to: NULL = all; except_sid skipped). */
+void grp__deliver(im_groups_t *G, im_group_t *g, const im_gevent_t *ev, const uint32_t *to, size_t n_to,
+                  uint32_t except_sid);
+/* Push ev to one user's sessions. */
+void grp__deliver_user(im_groups_t *G, uint32_t sdkappid, uint32_t user_no, const im_gevent_t *ev);
+
+/* ---- jobs (group_ops.c) ---- */
+typedef struct gjob gjob_t;
+struct gjob {
+  store_job_t job;
+  im_groups_t *G;
+  int (*run)(store_t *s, gjob_t *j);       /* store thread */
+  void (*done)(gjob_t *j, int rc);         /* loop thread */
+  im_gdone_cb cb;
+  void *ud;
+  uint32_t sdkappid, group_no, actor_no;
+  im_gres_t res;
+  /* the group's row to write (put_row), its info text */
+  int put_row;
+  store_grp_t row;
+  char *info_text;
+  char group_id[64];
+  char prev_owner_id[33];      /* undo of an owner change */
+  char from_id[33];            /* send: the sender's UserID */
+  char *name_card, *data;      /* member_modify: owned copies of the new texts */
+  /* members written / removed */
+  store_grp_member_t *mem;
+  size_t n_mem;
+  uint32_t *users;
+  size_t n_users;
+  int mode;
+  int64_t value, now_s;
+  json_t *changes;
+  /* an optional system notice appended in the same transaction */
+  int notice;
+  store_grp_msg_t nmsg;
+  char *nbody;
+  /* a message */
+  store_grp_msg_t msg;
+  char *body;
+  int64_t dedupe_since_s;
+  int dup;
+  uint32_t from_sid;
+  int online_only;
+  int32_t day;                 /* send: the billing day of the message (metering) */
+};
+gjob_t *grp__job(im_groups_t *G, uint32_t sdkappid, im_gdone_cb cb, void *ud);
+/* Submit j (writer, or reader when readonly). A full queue: j->done(j,
+ * IMC_E_OVERLOADED) before this returns. */
+void grp__submit(gjob_t *j, int readonly);
+/* Finish: call the callback with j->res (rc set) and free j. */
+void grp__finish(gjob_t *j, int rc);
+/* Prepare a system notice of g (kind: "MemberJoined", …) into j: appended by
+ * grp__run_notice in the job, delivered by grp__deliver_notice after it. */
+void grp__notice(gjob_t *j, im_group_t *g, const char *kind, uint32_t actor_no, const uint32_t *users, size_t n,
+                 json_t *extra);
+int grp__run_notice(store_t *s, gjob_t *j);
+void grp__deliver_notice(gjob_t *j, im_group_t *g);
+/* A job reply for an immediate refusal. */
+void grp__fail(im_gdone_cb cb, void *ud, int rc, const char *why);
+
+#endif

@@ -1,0 +1,391 @@
+/* group_msg.c — group messages: send (stored, online-only, live, import),
+ * system notifications, recall, modify, delete by sender, and the reads of
+ * the reader pool (members, joined groups, history, unread).
+ *
+ * A stored message is appended with the group's next seq inside one writer
+ * job and pushed to the members' sessions only after the commit; the
+ * sending session gets the reply instead of a push. A live-room message is
+ * never stored: it is encoded once and queued to every joined session in
+ * the same loop turn (group.c grp__deliver).
+ */
+#include "im/group_int.h"
+#include "meter/meter.h"
+#include "util/err.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- send ------------------------------------------------------------------------------- */
+static int run_send(store_t *s, gjob_t *j)
+{
+  int rc = store_grp_msg_append(s, &j->msg, j->dedupe_since_s, &j->dup);
+  if (rc || j->dup) return rc;
+  if (j->day && (rc = store_usage_add(s, j->sdkappid, j->day, METER_M_GROUP_MSGS, 1))) return rc;
+  if (!j->put_row) return 0;
+  return store_grp_put(s, &j->row); /* the first message activates a Work group (LastMsgTime) */
+}
+
+static void done_send(gjob_t *j, int rc)
+{
+  im_group_t *g = grp__by_no(j->G, j->sdkappid, j->group_no);
+  if (rc) {
+    if (g && j->put_row) g->last_msg_s = 0;
+    grp__finish(j, rc);
+    return;
+  }
+  j->res.seq = j->msg.seq;
+  j->res.time_s = j->msg.time_s;
+  j->res.dup = (uint8_t)j->dup;
+  if (g && !j->dup) {
+    if (j->msg.seq > g->last_seq) g->last_seq = j->msg.seq;
+    if (!(j->msg.flags & STORE_GMSG_NO_LAST) && j->msg.time_s > g->last_msg_s) g->last_msg_s = j->msg.time_s;
+    if (!j->mode) { /* not an import */
+      im_gevent_t ev = { IM_GEV_MSG, g->sdkappid, g->group_id, g->type, &j->msg, NULL };
+      grp__deliver(j->G, g, &ev, NULL, 0, j->from_sid);
+    }
+  }
+  grp__finish(j, 0);
+}
+
+/* P-54: every element of a live-room message must be an allowed type. */
+static int live_elements(const plan_app_t *plan, json_t *body, char *why, size_t cap)
+{
+  size_t i;
+  json_t *e;
+  plan_verdict_t v;
+  json_array_foreach(body, i, e) {
+    const char *t = json_string_value(json_object_get(e, "MsgType"));
+    if (plan_check_live_element(plan, t ? t : "", &v)) return imc_errf(why, cap, IMC_E_PLAN_LIVE_ELEMENT, "%s", v.msg);
+  }
+  return 0;
+}
+
+void im_group_send(im_groups_t *G, im_gsend_t *in, int64_t now_s, im_gdone_cb cb, void *ud)
+{
+  char why[320] = "";
+  int rc = 0;
+  char *body = in->body;
+  in->body = NULL;
+  im_group_t *g = grp__usable(G, in->sdkappid, in->group_id);
+  if (!g) { free(body); grp__fail(cb, ud, IMC_E_GROUP_GONE, NULL); return; }
+  const im_gtype_info_t *ti = im_gtype_info(g->type);
+  im_grole_t r = im_group_role(g, in->from_no);
+  if (in->import && ti->live) rc = imc_errf(why, sizeof why, IMC_E_GROUP_TYPE_OP, "an AVChatRoom keeps no history to import into");
+  else if (!in->admin && r == IM_GR_NONE)
+    rc = imc_errf(why, sizeof why, IMC_E_GROUP_NOT_MEMBER, "only members may send to this group");
+  else if (in->admin && in->from_no && !ti->live && !in->import && r == IM_GR_NONE)
+    rc = imc_errf(why, sizeof why, IMC_E_GROUP_NOT_MEMBER, "From_Account is not a member of the group");
+  else if (!in->import && in->from_no && r != IM_GR_OWNER && r != IM_GR_ADMIN) {
+    int64_t until = im_group_muted_until(g, in->from_no, now_s);
+    const char *all = json_string_value(json_object_get(g->info, "MuteAllMember"));
+    if (until) rc = imc_errf(why, sizeof why, IMC_E_GROUP_MUTED, "muted in this group until %lld", (long long)until);
+    else if (all && !strcmp(all, "On") && !in->admin)
+      rc = imc_errf(why, sizeof why, IMC_E_GROUP_MUTED, "the whole group is muted (MuteAllMember)");
+  }
+  if (!rc && ti->live && in->body_json) rc = live_elements(grp__plan(G, in->sdkappid), in->body_json, why, sizeof why);
+  if (rc) { free(body); grp__fail(cb, ud, rc, why); return; }
+  store_grp_msg_t m = { .sdkappid = in->sdkappid, .group_no = g->group_no, .from_no = in->from_no,
+                        .time_s = in->import ? in->time_s : now_s, .random = in->random, .flags = in->flags,
+                        .priority = in->priority, .body = body, .body_len = in->body_len, .from_id = in->from_id };
+  if (ti->live || in->online_only) {
+    /* online only: seq 0, never stored */
+    im_gevent_t ev = { IM_GEV_MSG, g->sdkappid, g->group_id, g->type, &m, NULL };
+    grp__deliver(G, g, &ev, NULL, 0, in->from_sid);
+    im_gres_t res;
+    memset(&res, 0, sizeof res);
+    res.time_s = now_s;
+    free(body);
+    cb(ud, &res);
+    return;
+  }
+  gjob_t *j = grp__job(G, in->sdkappid, cb, ud);
+  if (!j) { free(body); grp__fail(cb, ud, IMC_E_NOMEM, NULL); return; }
+  j->group_no = g->group_no;
+  j->now_s = now_s;
+  j->msg = m;
+  snprintf(j->from_id, sizeof j->from_id, "%s", in->from_id);
+  j->msg.from_id = j->from_id;
+  j->body = body;
+  j->mode = in->import;
+  j->from_sid = in->from_sid;
+  if (!in->import && G->h.day_of) j->day = G->h.day_of(G->h.ud, in->sdkappid, now_s);
+  j->msg.flags = m.flags | (in->import ? STORE_GMSG_IMPORTED : 0);
+  j->dedupe_since_s = in->import ? 0 : now_s - im_limit(G->lim, in->sdkappid, IM_LIMIT_DEDUPE_WINDOW_S);
+  if (!g->last_msg_s && !(m.flags & STORE_GMSG_NO_LAST)) {
+    g->last_msg_s = m.time_s;
+    if (!(j->info_text = grp__info_text(g))) { j->cb = NULL; grp__finish(j, IMC_E_NOMEM); g->last_msg_s = 0; grp__fail(cb, ud, IMC_E_NOMEM, NULL); return; }
+    grp__row(g, j->info_text, &j->row);
+    snprintf(j->group_id, sizeof j->group_id, "%s", g->group_id);
+    j->row.group_id = j->group_id;
+    j->put_row = 1;
+  }
+  j->run = run_send;
+  j->done = done_send;
+  grp__submit(j, 0);
+}
+
+int im_group_notify(im_groups_t *G, uint32_t sdkappid, const char *group_id, const uint32_t *to, size_t n,
+                    const char *content, char *why, size_t cap)
+{
+  im_group_t *g = grp__usable(G, sdkappid, group_id);
+  if (!g) return IMC_E_GROUP_GONE;
+  if (to && n && im_gtype_info(g->type)->live)
+    return imc_errf(why, cap, IMC_E_GROUP_TYPE_OP, "an AVChatRoom's system notifications go to all members");
+  im_gevent_t ev = { IM_GEV_SYSTEM, sdkappid, g->group_id, g->type, NULL, content };
+  grp__deliver(G, g, &ev, to && n ? to : NULL, n, 0);
+  return 0;
+}
+
+/* ---- recall, modify, delete by sender ----------------------------------------------------------- */
+typedef struct one_msg { int found; store_grp_msg_t m; char *body; } one_msg_t;
+
+static void one_row(void *ud, const store_grp_msg_t *m)
+{
+  one_msg_t *o = ud;
+  o->found = 1;
+  o->m = *m;
+}
+
+static int run_recall(store_t *s, gjob_t *j)
+{
+  for (size_t i = 0; i < j->n_users; i++) {
+    one_msg_t o = { 0 };
+    uint32_t seq = j->users[i];
+    int rc = seq ? store_grp_msg_history(s, j->sdkappid, j->group_no, seq - 1, seq, 0, 1, one_row, &o) : 0;
+    if (rc) return rc;
+    if (!o.found || (o.m.flags & STORE_GMSG_SYSTEM)) { j->res.codes[i] = IMC_E_GROUP_MSG_NOT_FOUND; continue; }
+    if (o.m.flags & STORE_GMSG_RECALLED) { j->res.codes[i] = IMC_E_GROUP_MSG_RECALLED; continue; }
+    if (j->actor_no && !j->mode) { /* an ordinary member recalls only its own, within the window */
+      if (o.m.from_no != j->actor_no) { j->res.codes[i] = IMC_E_GROUP_PERM; continue; }
+      if (o.m.time_s < j->value) { j->res.codes[i] = IMC_E_GROUP_RECALL_LATE; continue; }
+    }
+    if ((rc = store_grp_msg_set_flags(s, j->sdkappid, j->group_no, seq, STORE_GMSG_RECALLED))) return rc;
+    j->res.codes[i] = 0;
+  }
+  return 0;
+}
+
+static void done_recall(gjob_t *j, int rc)
+{
+  im_group_t *g = grp__by_no(j->G, j->sdkappid, j->group_no);
+  if (!rc && g) {
+    for (size_t i = 0; i < j->n_users; i++) {
+      if (j->res.codes[i]) continue;
+      store_grp_msg_t m = { .sdkappid = j->sdkappid, .group_no = j->group_no, .seq = j->users[i],
+                            .flags = STORE_GMSG_RECALLED, .body = "", .body_len = 0 };
+      im_gevent_t ev = { IM_GEV_RECALL, g->sdkappid, g->group_id, g->type, &m, NULL };
+      grp__deliver(j->G, g, &ev, NULL, 0, 0);
+    }
+  }
+  grp__finish(j, rc);
+}
+
+void im_group_recall(im_groups_t *G, uint32_t sdkappid, const char *group_id, uint32_t actor_no, const uint32_t *seqs,
+                     size_t n, int64_t now_s, im_gdone_cb cb, void *ud)
+{
+  im_group_t *g = grp__usable(G, sdkappid, group_id);
+  if (!g) { grp__fail(cb, ud, IMC_E_GROUP_GONE, NULL); return; }
+  if (!im_gtype_info(g->type)->history) { grp__fail(cb, ud, IMC_E_GROUP_RECALL_TYPE, NULL); return; }
+  im_grole_t r = im_group_role(g, actor_no);
+  if (actor_no && r == IM_GR_NONE) { grp__fail(cb, ud, IMC_E_GROUP_NOT_MEMBER, NULL); return; }
+  gjob_t *j = grp__job(G, sdkappid, cb, ud);
+  if (!j || !(j->users = calloc(n ? n : 1, sizeof *j->users)) || !(j->res.codes = calloc(n ? n : 1, sizeof *j->res.codes))) {
+    if (j) { j->cb = NULL; grp__finish(j, IMC_E_NOMEM); }
+    grp__fail(cb, ud, IMC_E_NOMEM, NULL);
+    return;
+  }
+  memcpy(j->users, seqs, n * sizeof *seqs);
+  j->n_users = j->res.n = n;
+  j->group_no = g->group_no;
+  j->actor_no = actor_no;
+  j->mode = r == IM_GR_OWNER || r == IM_GR_ADMIN;  /* may recall anyone's */
+  j->value = now_s - im_limit(G->lim, sdkappid, IM_LIMIT_RECALL_WINDOW_S);
+  j->run = run_recall;
+  j->done = done_recall;
+  grp__submit(j, 0);
+}
+
+static int run_modify(store_t *s, gjob_t *j)
+{
+  int rc = store_grp_msg_set_body(s, j->sdkappid, j->group_no, j->msg.seq, j->body, j->msg.body_len);
+  if (rc == IMC_E_NOTFOUND) return IMC_E_GROUP_MSG_NOT_FOUND;
+  return rc;
+}
+
+static void done_modify_msg(gjob_t *j, int rc)
+{
+  im_group_t *g = grp__by_no(j->G, j->sdkappid, j->group_no);
+  if (!rc && g) {
+    j->msg.body = j->body;
+    j->msg.flags |= STORE_GMSG_MODIFIED;
+    im_gevent_t ev = { IM_GEV_MODIFY, g->sdkappid, g->group_id, g->type, &j->msg, NULL };
+    grp__deliver(j->G, g, &ev, NULL, 0, 0);
+  }
+  grp__finish(j, rc);
+}
+
+void im_group_msg_modify(im_groups_t *G, uint32_t sdkappid, const char *group_id, uint32_t seq, char *body,
+                         size_t len, im_gdone_cb cb, void *ud)
+{
+  im_group_t *g = grp__usable(G, sdkappid, group_id);
+  if (!g) { free(body); grp__fail(cb, ud, IMC_E_GROUP_GONE, NULL); return; }
+  if (!im_gtype_info(g->type)->history) { free(body); grp__fail(cb, ud, IMC_E_GROUP_NO_HISTORY, NULL); return; }
+  gjob_t *j = grp__job(G, sdkappid, cb, ud);
+  if (!j) { free(body); grp__fail(cb, ud, IMC_E_NOMEM, NULL); return; }
+  j->group_no = g->group_no;
+  j->body = body;
+  j->msg = (store_grp_msg_t){ .sdkappid = sdkappid, .group_no = g->group_no, .seq = seq, .body_len = len };
+  j->run = run_modify;
+  j->done = done_modify_msg;
+  grp__submit(j, 0);
+}
+
+static int run_del_sender(store_t *s, gjob_t *j)
+{
+  return store_grp_msg_del_sender(s, j->sdkappid, j->group_no, j->actor_no, &j->res.count);
+}
+
+static void done_plain(gjob_t *j, int rc) { grp__finish(j, rc); }
+
+void im_group_delete_by_sender(im_groups_t *G, uint32_t sdkappid, const char *group_id, uint32_t from_no,
+                               im_gdone_cb cb, void *ud)
+{
+  im_group_t *g = grp__usable(G, sdkappid, group_id);
+  if (!g) { grp__fail(cb, ud, IMC_E_GROUP_GONE, NULL); return; }
+  if (!im_gtype_info(g->type)->history) { grp__fail(cb, ud, IMC_E_GROUP_NO_HISTORY, NULL); return; }
+  gjob_t *j = grp__job(G, sdkappid, cb, ud);
+  if (!j) { grp__fail(cb, ud, IMC_E_NOMEM, NULL); return; }
+  j->group_no = g->group_no;
+  j->actor_no = from_no;
+  j->run = run_del_sender;
+  j->done = done_plain;
+  grp__submit(j, 0);
+}
+
+/* ---- reads ---------------------------------------------------------------------------------------- */
+typedef struct rjob {
+  store_job_t job;
+  im_groups_t *G;
+  uint32_t sdkappid, group_no, user_no, after, upto;
+  int64_t offset;
+  int limit, newest, kind;
+  store_grp_member_cb mrow;
+  store_grp_msg_cb hrow;
+  void (*done)(void *ud, int rc);
+  void (*ndone)(void *ud, int rc, int64_t n);
+  void *ud;
+  int64_t n;
+} rjob_t;
+
+enum { R_MEMBERS, R_MEMBER, R_JOINED, R_HISTORY, R_UNREAD };
+
+static int rjob_run(store_t *s, void *arg)
+{
+  rjob_t *r = arg;
+  switch (r->kind) {
+  case R_MEMBERS: return store_grp_member_each(s, r->sdkappid, r->group_no, r->offset, r->limit, r->mrow, r->ud);
+  case R_MEMBER: return store_grp_member_get(s, r->sdkappid, r->group_no, r->user_no, r->mrow, r->ud);
+  case R_JOINED: return store_grp_joined(s, r->sdkappid, r->user_no, r->mrow, r->ud);
+  case R_HISTORY:
+    return store_grp_msg_history(s, r->sdkappid, r->group_no, r->after, r->upto, r->newest, r->limit, r->hrow, r->ud);
+  case R_UNREAD: return store_grp_msg_unread(s, r->sdkappid, r->group_no, r->user_no, r->after, &r->n);
+  }
+  return IMC_E_INTERNAL;
+}
+
+static void rjob_done(void *arg, int rc)
+{
+  rjob_t *r = arg;
+  r->G->in_flight--;
+  if (r->ndone) r->ndone(r->ud, rc, r->n);
+  else r->done(r->ud, rc);
+  free(r);
+}
+
+static void rsubmit(rjob_t *r)
+{
+  r->job.run = rjob_run;
+  r->job.done = rjob_done;
+  r->job.arg = r;
+  r->G->in_flight++;
+  if (store_reader_submit(r->G->r, &r->job)) rjob_done(r, IMC_E_OVERLOADED);
+}
+
+static rjob_t *rnew(im_groups_t *G, int kind, uint32_t sdkappid, void (*done)(void *, int), void *ud)
+{
+  rjob_t *r = calloc(1, sizeof *r);
+  if (!r) { done(ud, IMC_E_NOMEM); return NULL; }
+  r->G = G;
+  r->kind = kind;
+  r->sdkappid = sdkappid;
+  r->done = done;
+  r->ud = ud;
+  return r;
+}
+
+void im_group_members_read(im_groups_t *G, uint32_t sdkappid, uint32_t group_no, int64_t offset, int limit,
+                           store_grp_member_cb row, void (*done)(void *, int), void *ud)
+{
+  rjob_t *r = rnew(G, R_MEMBERS, sdkappid, done, ud);
+  if (!r) return;
+  r->group_no = group_no;
+  r->offset = offset;
+  r->limit = limit;
+  r->mrow = row;
+  rsubmit(r);
+}
+
+void im_group_member_read(im_groups_t *G, uint32_t sdkappid, uint32_t group_no, uint32_t user_no,
+                          store_grp_member_cb row, void (*done)(void *, int), void *ud)
+{
+  rjob_t *r = rnew(G, R_MEMBER, sdkappid, done, ud);
+  if (!r) return;
+  r->group_no = group_no;
+  r->user_no = user_no;
+  r->mrow = row;
+  rsubmit(r);
+}
+
+void im_group_joined_read(im_groups_t *G, uint32_t sdkappid, uint32_t user_no, store_grp_member_cb row,
+                          void (*done)(void *, int), void *ud)
+{
+  rjob_t *r = rnew(G, R_JOINED, sdkappid, done, ud);
+  if (!r) return;
+  r->user_no = user_no;
+  r->mrow = row;
+  rsubmit(r);
+}
+
+void im_group_history_read(im_groups_t *G, uint32_t sdkappid, uint32_t group_no, uint32_t after_seq, uint32_t upto_seq,
+                           int newest_first, int limit, store_grp_msg_cb row, void (*done)(void *, int), void *ud)
+{
+  rjob_t *r = rnew(G, R_HISTORY, sdkappid, done, ud);
+  if (!r) return;
+  r->group_no = group_no;
+  r->after = after_seq;
+  r->upto = upto_seq;
+  r->newest = newest_first;
+  r->limit = limit;
+  r->hrow = row;
+  rsubmit(r);
+}
+
+static void no_done(void *ud, int rc) { (void)ud; (void)rc; }
+
+void im_group_unread_read(im_groups_t *G, uint32_t sdkappid, uint32_t group_no, uint32_t user_no, uint32_t after_seq,
+                          void (*done)(void *, int, int64_t), void *ud)
+{
+  rjob_t *r = calloc(1, sizeof *r);
+  if (!r) { done(ud, IMC_E_NOMEM, 0); return; }
+  r->G = G;
+  r->kind = R_UNREAD;
+  r->sdkappid = sdkappid;
+  r->group_no = group_no;
+  r->user_no = user_no;
+  r->after = after_seq;
+  r->done = no_done;
+  r->ndone = done;
+  r->ud = ud;
+  rsubmit(r);
+}

@@ -1,0 +1,120 @@
+/* orders.c — the purchase history a bill is priced with, from the app's
+ * stored orders (src/tenant/orders.c): the orders provider of the bill run,
+ * `imcloud bill` and the server's scheduled bill run.
+ *
+ * Stored orders are one row per period (anchor_day = the first T, period k);
+ * the billing library takes one order per first T with a count of periods
+ * (bill_order_t), so the rows of one (kind, item, value, anchor_day) become
+ * one order of max(period)+1 periods when they are the contiguous periods
+ * 0..max, and one single-period order each otherwise. A postpaid package
+ * (intl, P-51) runs until the app's next package order: it gets the periods
+ * that reach the end of the usage month or that next order, whichever is
+ * first. */
+#include "billing/billing.h"
+#include "meter/meter.h"
+#include "store/store.h"
+#include "tenant/tenant.h"
+#include "util/date.h"
+#include "util/err.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int same_group(const store_order_t *a, const store_order_t *b)
+{
+  return !strcmp(a->kind, b->kind) && !strcmp(a->item, b->item) && a->value == b->value &&
+         !strcmp(a->value_name, b->value_name) && a->anchor_day == b->anchor_day && !strcmp(a->pay, b->pay);
+}
+
+/* Last day a postpaid package row runs: until the next package order. */
+static int64_t postpaid_end(const store_order_t *v, int n, int i)
+{
+  int64_t end = v[i].end_day;
+  for (int j = 0; j < n; j++) {
+    if (j == i || strcmp(v[j].kind, "package")) continue;
+    int later = v[j].start_day > v[i].start_day || (v[j].start_day == v[i].start_day && v[j].id > v[i].id);
+    if (later && v[j].start_day - 1 < end) end = v[j].start_day - 1;
+  }
+  return end;
+}
+
+static int to_bill(const bill_book_t *b, const store_order_t *o, int64_t start, int32_t periods, bill_order_t *out,
+                   char *err, size_t cap)
+{
+  memset(out, 0, sizeof *out);
+  out->start_day = start;
+  out->periods = periods;
+  if (!strcmp(o->kind, "package")) {
+    if ((out->edition = bill_book_edition_find(b, o->item)) < 0)
+      return imc_errf(err, cap, IMC_E_BILL_EDITION, "order %lld of app %u names edition \"%s\", unknown to its book",
+                      (long long)o->id, o->sdkappid, o->item);
+    return 0;
+  }
+  out->is_addon = 1;
+  if (bill_addon_parse(o->item, &out->addon))
+    return imc_errf(err, cap, IMC_E_BILL_ADDON, "order %lld of app %u names add-on \"%s\", unknown", (long long)o->id,
+                    o->sdkappid, o->item);
+  out->value = o->value;
+  snprintf(out->value_name, sizeof out->value_name, "%s", o->value_name);
+  return 0;
+}
+
+int meter_orders_tenant(void *ud, store_t *s, const store_app_t *app, int32_t month, bill_order_t *orders, int cap, int *n,
+                        char *err, size_t errcap)
+{
+  (void)ud;
+  *n = 0;
+  bill_scheme_t scheme;
+  if (bill_scheme_parse(app->scheme, &scheme))
+    return imc_errf(err, errcap, IMC_E_BILL_SCHEME, "app %u has an unknown scheme \"%s\"", app->sdkappid, app->scheme);
+  const bill_book_t *b = bill_book_builtin(scheme);
+  if (!b) return imc_errf(err, errcap, IMC_E_BILL_BOOK, "built-in %s price book: %s", app->scheme, bill_book_builtin_error(scheme));
+  int y = month / 100, m = month % 100;
+  int64_t first = imc_days_from_civil(y, m, 1), last = first + imc_days_in_month(y, m) - 1;
+  store_order_t *v = NULL;
+  int nv = 0, rc = tenant_app_orders(s, app->sdkappid, &v, &nv);
+  if (rc) return imc_errf(err, errcap, rc, "orders of app %u: %s", app->sdkappid, imc_strerror(rc));
+  char *done = calloc((size_t)nv + 1, 1);
+  if (!done) { free(v); return IMC_E_NOMEM; }
+  for (int i = 0; i < nv && !rc; i++) {
+    if (done[i]) continue;
+    const store_order_t *o = &v[i];
+    /* the group of o: its rows, the highest period, whether they are 0..max */
+    int32_t maxp = -1, count = 0;
+    int64_t end = -1;
+    for (int j = i; j < nv; j++) {
+      if (!same_group(o, &v[j])) continue;
+      count++;
+      if (v[j].period > maxp) maxp = v[j].period;
+      int64_t e = strcmp(v[j].pay, "postpaid") ? v[j].end_day : postpaid_end(v, nv, j);
+      if (e > end) end = e;
+    }
+    /* bill_compute ignores orders outside the month (after its grace days):
+     * only those that can touch it are passed, to stay within cap */
+    int64_t grace = 62;
+    if (o->anchor_day > last || end + grace < first) {
+      for (int j = i; j < nv; j++) if (same_group(o, &v[j])) done[j] = 1;
+      continue;
+    }
+    int contiguous = count == maxp + 1;
+    for (int j = i; j < nv && !rc; j++) {
+      if (!same_group(o, &v[j]) || done[j]) continue;
+      done[j] = 1;
+      int32_t periods = 1;
+      int64_t start = contiguous ? o->anchor_day : v[j].start_day;
+      if (contiguous) periods = maxp + 1;
+      if (!strcmp(v[j].pay, "postpaid")) { /* runs to its end, clipped at the month's last day */
+        int64_t until = end < last ? end : last;
+        while (periods < 1200 && bill_period_start(start, periods) <= until) periods++;
+      }
+      if (*n >= cap) { rc = imc_errf(err, errcap, IMC_E_BILL_USAGE, "app %u has more than %d orders touching %04d-%02d", app->sdkappid, cap, y, m); break; }
+      if ((rc = to_bill(b, &v[j], start, periods, &orders[*n], err, errcap))) break;
+      (*n)++;
+      if (contiguous) { for (int k = j; k < nv; k++) if (same_group(o, &v[k])) done[k] = 1; }
+    }
+  }
+  free(done);
+  free(v);
+  return rc;
+}

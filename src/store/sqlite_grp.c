@@ -1,0 +1,337 @@
+/* sqlite_grp.c — the SQLite backend of store_grp.h.
+ *
+ * Tables (migration 12 in sqlite.c): grp (one row per live group, PRIMARY
+ * KEY (sdkappid, group_no), UNIQUE (sdkappid, group_id)), grp_member
+ * (PRIMARY KEY (sdkappid, group_no, user_no), an index by user for "groups
+ * of a user") and grp_msg (rowid, UNIQUE (sdkappid, group_no, seq), an index
+ * on (sdkappid, group_no, random) for dedupe).
+ *
+ * The next seq of a group is read with max(seq) through the unique index in
+ * the appending transaction: no counter row, nothing cached, so a rolled-back
+ * append leaves no trace. Statements are prepared per call (group changes
+ * are far rarer than messages; the message append is two indexed reads and
+ * one insert).
+ */
+#include "store/sqlite_int.h"
+#include "store/store_grp.h"
+#include "util/err.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int prep(store_t *s, const char *sql, sqlite3_stmt **st)
+{
+  return sqlite3_prepare_v2(sq__db(s), sql, -1, st, NULL) == SQLITE_OK ? 0 : IMC_E_IO;
+}
+
+static void bind_ints(sqlite3_stmt *st, int n, const int64_t *v)
+{
+  for (int i = 0; i < n; i++) sqlite3_bind_int64(st, i + 1, v[i]);
+}
+#define BIND(st, ...) bind_ints(st, (int)(sizeof((int64_t[]){ __VA_ARGS__ }) / sizeof(int64_t)), (int64_t[]){ __VA_ARGS__ })
+
+/* Step to the end; finalize. */
+static int done(sqlite3_stmt *st)
+{
+  int rc = sqlite3_step(st);
+  sqlite3_finalize(st);
+  return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : sq__map_rc(rc);
+}
+
+static int scalar(sqlite3_stmt *st, int64_t *out)
+{
+  int rc = sqlite3_step(st);
+  *out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+  sqlite3_finalize(st);
+  return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq__map_rc(rc);
+}
+
+static const char *txt(sqlite3_stmt *st, int col)
+{
+  const char *t = (const char *)sqlite3_column_text(st, col);
+  return t ? t : "";
+}
+
+/* ---- groups ---------------------------------------------------------------------- */
+static int g_put(store_t *s, const store_grp_t *g)
+{
+  sqlite3_stmt *st;
+  if (prep(s, "INSERT OR REPLACE INTO grp(sdkappid,group_no,group_id,type,owner_no,created_at,info,info_seq,info_time,"
+              "last_msg) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)", &st))
+    return IMC_E_IO;
+  BIND(st, g->sdkappid, g->group_no);
+  sqlite3_bind_text(st, 3, g->group_id, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 4, g->type);
+  sqlite3_bind_int64(st, 5, g->owner_no);
+  sqlite3_bind_int64(st, 6, g->created_s);
+  sqlite3_bind_text(st, 7, g->info, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 8, g->info_seq);
+  sqlite3_bind_int64(st, 9, g->info_time_s);
+  sqlite3_bind_int64(st, 10, g->last_msg_s);
+  return done(st);
+}
+
+static int g_del(store_t *s, uint32_t app, uint32_t gno)
+{
+  static const char *const sql[] = { "DELETE FROM grp_msg WHERE sdkappid=?1 AND group_no=?2",
+                                     "DELETE FROM grp_member WHERE sdkappid=?1 AND group_no=?2",
+                                     "DELETE FROM grp WHERE sdkappid=?1 AND group_no=?2" };
+  for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
+    sqlite3_stmt *st;
+    int rc;
+    if (prep(s, sql[i], &st)) return IMC_E_IO;
+    BIND(st, app, gno);
+    if ((rc = done(st))) return rc;
+  }
+  return 0;
+}
+
+static int g_each(store_t *s, store_grp_cb cb, void *ud)
+{
+  sqlite3_stmt *st;
+  int rc;
+  if (prep(s, "SELECT g.sdkappid,g.group_no,g.group_id,g.type,g.owner_no,g.created_at,g.info,g.info_seq,g.info_time,"
+              "g.last_msg,coalesce(a.user_id,'') FROM grp g LEFT JOIN accounts a ON a.sdkappid=g.sdkappid"
+              " AND a.user_no=g.owner_no ORDER BY g.sdkappid, g.group_no", &st))
+    return IMC_E_IO;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    store_grp_t g = { (uint32_t)sqlite3_column_int64(st, 0), (uint32_t)sqlite3_column_int64(st, 1), txt(st, 2),
+                      sqlite3_column_int(st, 3), (uint32_t)sqlite3_column_int64(st, 4), sqlite3_column_int64(st, 5),
+                      txt(st, 6), (uint32_t)sqlite3_column_int64(st, 7), sqlite3_column_int64(st, 8),
+                      sqlite3_column_int64(st, 9), txt(st, 10) };
+    cb(ud, &g);
+  }
+  sqlite3_finalize(st);
+  return sq__map_rc(rc);
+}
+
+/* ---- members --------------------------------------------------------------------- */
+#define MCOLS "m.sdkappid,m.group_no,m.user_no,m.role,m.msg_flag,m.join_time,m.mute_until,m.read_seq,m.last_send," \
+              "m.name_card,m.data,coalesce(a.user_id,'')"
+#define MJOIN " LEFT JOIN accounts a ON a.sdkappid=m.sdkappid AND a.user_no=m.user_no"
+
+static int member_rows(sqlite3_stmt *st, store_grp_member_cb cb, void *ud, int *n)
+{
+  int rc;
+  *n = 0;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    store_grp_member_t m = { (uint32_t)sqlite3_column_int64(st, 2), sqlite3_column_int(st, 3),
+                             sqlite3_column_int(st, 4), sqlite3_column_int64(st, 5), sqlite3_column_int64(st, 6),
+                             (uint32_t)sqlite3_column_int64(st, 7), sqlite3_column_int64(st, 8), txt(st, 9),
+                             txt(st, 10), txt(st, 11) };
+    cb(ud, (uint32_t)sqlite3_column_int64(st, 0), (uint32_t)sqlite3_column_int64(st, 1), &m);
+    (*n)++;
+  }
+  sqlite3_finalize(st);
+  return sq__map_rc(rc);
+}
+
+static int m_put(store_t *s, uint32_t app, uint32_t gno, const store_grp_member_t *m)
+{
+  sqlite3_stmt *st;
+  if (prep(s, "INSERT OR REPLACE INTO grp_member(sdkappid,group_no,user_no,role,msg_flag,join_time,mute_until,read_seq,"
+              "last_send,name_card,data) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)", &st))
+    return IMC_E_IO;
+  BIND(st, app, gno, m->user_no, m->role, m->msg_flag, m->join_s, m->mute_until_s, m->read_seq, m->last_send_s);
+  sqlite3_bind_text(st, 10, m->name_card ? m->name_card : "", -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 11, m->data ? m->data : "", -1, SQLITE_STATIC);
+  return done(st);
+}
+
+static int m_del(store_t *s, uint32_t app, uint32_t gno, uint32_t user)
+{
+  sqlite3_stmt *st;
+  int rc;
+  if (prep(s, "DELETE FROM grp_member WHERE sdkappid=?1 AND group_no=?2 AND user_no=?3", &st)) return IMC_E_IO;
+  BIND(st, app, gno, user);
+  if ((rc = done(st))) return rc;
+  return sqlite3_changes(sq__db(s)) ? 0 : IMC_E_NOTFOUND;
+}
+
+static int m_set(store_t *s, uint32_t app, uint32_t gno, uint32_t user, const char *field, int64_t v, const char *text)
+{
+  static const char *const cols[] = { "role", "msg_flag", "mute_until", "read_seq", "last_send", "name_card", "data" };
+  size_t i;
+  for (i = 0; i < sizeof cols / sizeof cols[0] && strcmp(cols[i], field); i++) {}
+  if (i == sizeof cols / sizeof cols[0]) return IMC_E_INVAL;
+  char sql[128];
+  snprintf(sql, sizeof sql, "UPDATE grp_member SET %s=?4 WHERE sdkappid=?1 AND group_no=?2 AND user_no=?3", cols[i]);
+  sqlite3_stmt *st;
+  int rc;
+  if (prep(s, sql, &st)) return IMC_E_IO;
+  BIND(st, app, gno, user);
+  if (i >= 5) sqlite3_bind_text(st, 4, text ? text : "", -1, SQLITE_STATIC);
+  else sqlite3_bind_int64(st, 4, v);
+  if ((rc = done(st))) return rc;
+  return sqlite3_changes(sq__db(s)) ? 0 : IMC_E_NOTFOUND;
+}
+
+static int m_each(store_t *s, uint32_t app, uint32_t gno, int64_t off, int limit, store_grp_member_cb cb, void *ud)
+{
+  sqlite3_stmt *st;
+  int n;
+  if (!app) {
+    if (prep(s, "SELECT " MCOLS " FROM grp_member m" MJOIN, &st)) return IMC_E_IO;
+    return member_rows(st, cb, ud, &n);
+  }
+  if (prep(s, "SELECT " MCOLS " FROM grp_member m" MJOIN " WHERE m.sdkappid=?1 AND m.group_no=?2"
+              " AND m.role<3 ORDER BY m.join_time, m.user_no LIMIT ?3 OFFSET ?4", &st))
+    return IMC_E_IO;
+  BIND(st, app, gno, limit < 0 ? -1 : limit, off);
+  return member_rows(st, cb, ud, &n);
+}
+
+static int m_get(store_t *s, uint32_t app, uint32_t gno, uint32_t user, store_grp_member_cb cb, void *ud)
+{
+  sqlite3_stmt *st;
+  int n, rc;
+  if (prep(s, "SELECT " MCOLS " FROM grp_member m" MJOIN " WHERE m.sdkappid=?1 AND m.group_no=?2 AND m.user_no=?3"
+              " AND m.role<3",
+           &st))
+    return IMC_E_IO;
+  BIND(st, app, gno, user);
+  if ((rc = member_rows(st, cb, ud, &n))) return rc;
+  return n ? 0 : IMC_E_NOTFOUND;
+}
+
+static int m_joined(store_t *s, uint32_t app, uint32_t user, store_grp_member_cb cb, void *ud)
+{
+  sqlite3_stmt *st;
+  int n;
+  if (prep(s, "SELECT " MCOLS " FROM grp_member m" MJOIN " WHERE m.sdkappid=?1 AND m.user_no=?2"
+              " AND m.role<3 ORDER BY m.join_time, m.group_no", &st))
+    return IMC_E_IO;
+  BIND(st, app, user);
+  return member_rows(st, cb, ud, &n);
+}
+
+/* ---- messages -------------------------------------------------------------------- */
+static int msg_append(store_t *s, store_grp_msg_t *m, int64_t since, int *dup)
+{
+  sqlite3_stmt *st;
+  int rc;
+  *dup = 0;
+  if (since && m->from_no) {
+    if (prep(s, "SELECT seq,time_s FROM grp_msg WHERE sdkappid=?1 AND group_no=?2 AND random=?3 AND from_no=?4"
+                " AND time_s>=?5 ORDER BY seq LIMIT 1", &st))
+      return IMC_E_IO;
+    BIND(st, m->sdkappid, m->group_no, m->random, m->from_no, since);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+      m->seq = (uint32_t)sqlite3_column_int64(st, 0);
+      m->time_s = sqlite3_column_int64(st, 1);
+      *dup = 1;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sq__map_rc(rc);
+    if (*dup) return 0;
+  }
+  int64_t max;
+  if (prep(s, "SELECT max(seq) FROM grp_msg WHERE sdkappid=?1 AND group_no=?2", &st)) return IMC_E_IO;
+  BIND(st, m->sdkappid, m->group_no);
+  if ((rc = scalar(st, &max))) return rc;
+  if (max >= UINT32_MAX) return IMC_E_RANGE;
+  m->seq = (uint32_t)max + 1;
+  if (prep(s, "INSERT INTO grp_msg(sdkappid,group_no,seq,from_no,time_s,random,flags,priority,body)"
+              " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)", &st))
+    return IMC_E_IO;
+  BIND(st, m->sdkappid, m->group_no, m->seq, m->from_no, m->time_s, m->random, m->flags, m->priority);
+  sqlite3_bind_text(st, 9, m->body, (int)m->body_len, SQLITE_STATIC);
+  return done(st);
+}
+
+static int msg_history(store_t *s, uint32_t app, uint32_t gno, uint32_t after, uint32_t upto, int newest, int limit,
+                       store_grp_msg_cb cb, void *ud)
+{
+  sqlite3_stmt *st;
+  int rc;
+  char sql[512];
+  snprintf(sql, sizeof sql,
+           "SELECT m.seq,m.from_no,m.time_s,m.random,m.flags,m.priority,m.body,coalesce(a.user_id,'') FROM grp_msg m"
+           " LEFT JOIN accounts a ON a.sdkappid=m.sdkappid AND a.user_no=m.from_no"
+           " WHERE m.sdkappid=?1 AND m.group_no=?2 AND m.seq>?3 AND m.seq<=?4 ORDER BY m.seq %s LIMIT ?5",
+           newest ? "DESC" : "ASC");
+  if (prep(s, sql, &st)) return IMC_E_IO;
+  BIND(st, app, gno, after, upto ? upto : UINT32_MAX, limit);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    store_grp_msg_t m = { app, gno, (uint32_t)sqlite3_column_int64(st, 0), (uint32_t)sqlite3_column_int64(st, 1),
+                          sqlite3_column_int64(st, 2), (uint32_t)sqlite3_column_int64(st, 3),
+                          (uint32_t)sqlite3_column_int64(st, 4), sqlite3_column_int(st, 5), txt(st, 6),
+                          (size_t)sqlite3_column_bytes(st, 6), txt(st, 7) };
+    cb(ud, &m);
+  }
+  sqlite3_finalize(st);
+  return sq__map_rc(rc);
+}
+
+static int msg_update(store_t *s, const char *sql, uint32_t app, uint32_t gno, uint32_t seq, int64_t v,
+                      const char *text, size_t len)
+{
+  sqlite3_stmt *st;
+  int rc;
+  if (prep(s, sql, &st)) return IMC_E_IO;
+  BIND(st, app, gno, seq);
+  if (text) sqlite3_bind_text(st, 4, text, (int)len, SQLITE_STATIC);
+  else sqlite3_bind_int64(st, 4, v);
+  if ((rc = done(st))) return rc;
+  return sqlite3_changes(sq__db(s)) ? 0 : IMC_E_NOTFOUND;
+}
+
+static int msg_set_flags(store_t *s, uint32_t app, uint32_t gno, uint32_t seq, uint32_t bits)
+{
+  return msg_update(s, "UPDATE grp_msg SET flags=flags|?4 WHERE sdkappid=?1 AND group_no=?2 AND seq=?3", app, gno,
+                    seq, bits, NULL, 0);
+}
+
+static int msg_set_body(store_t *s, uint32_t app, uint32_t gno, uint32_t seq, const char *body, size_t len)
+{
+  return msg_update(s, "UPDATE grp_msg SET body=?4, flags=flags|8 WHERE sdkappid=?1 AND group_no=?2 AND seq=?3", app,
+                    gno, seq, 0, body, len);
+}
+
+static int msg_del_sender(store_t *s, uint32_t app, uint32_t gno, uint32_t from, int64_t *n)
+{
+  sqlite3_stmt *st;
+  int rc;
+  /* the group's last message stays as a placeholder body so the sequence never restarts */
+  if (prep(s, "DELETE FROM grp_msg WHERE sdkappid=?1 AND group_no=?2 AND from_no=?3 AND seq<"
+              "(SELECT max(seq) FROM grp_msg WHERE sdkappid=?1 AND group_no=?2)", &st))
+    return IMC_E_IO;
+  BIND(st, app, gno, from);
+  if ((rc = done(st))) return rc;
+  *n = sqlite3_changes(sq__db(s));
+  if (prep(s, "UPDATE grp_msg SET body='{\"MsgBody\":[]}', flags=flags|1 WHERE sdkappid=?1 AND group_no=?2"
+              " AND from_no=?3", &st))
+    return IMC_E_IO;
+  BIND(st, app, gno, from);
+  if ((rc = done(st))) return rc;
+  *n += sqlite3_changes(sq__db(s));
+  return 0;
+}
+
+static int msg_unread(store_t *s, uint32_t app, uint32_t gno, uint32_t user, uint32_t after, int64_t *n)
+{
+  sqlite3_stmt *st;
+  if (prep(s, "SELECT count(*) FROM grp_msg WHERE sdkappid=?1 AND group_no=?2 AND seq>?3 AND from_no!=?4"
+              " AND (flags&35)=0", &st))
+    return IMC_E_IO;
+  BIND(st, app, gno, after, user);
+  return scalar(st, n);
+}
+
+static int msg_last_seq(store_t *s, uint32_t app, uint32_t gno, uint32_t *seq)
+{
+  sqlite3_stmt *st;
+  int64_t v;
+  int rc;
+  if (prep(s, "SELECT max(seq) FROM grp_msg WHERE sdkappid=?1 AND group_no=?2", &st)) return IMC_E_IO;
+  BIND(st, app, gno);
+  if ((rc = scalar(st, &v))) return rc;
+  *seq = (uint32_t)v;
+  return 0;
+}
+
+const store_grp_vtab_t sq__grp_vtab = {
+  1, g_put, g_del, g_each, m_put, m_del, m_set, m_each, m_get, m_joined,
+  msg_append, msg_history, msg_set_flags, msg_set_body, msg_del_sender, msg_unread, msg_last_seq,
+};

@@ -1,0 +1,58 @@
+/* store_grp.c — dispatch of the store_grp_* API through the backend's group
+ * vtable (store_vtab_t.grp). */
+#include "store/store_grp.h"
+
+#define G(s) ((s)->vt->grp)
+
+int store_grp_put(store_t *s, const store_grp_t *g) { return G(s)->put(s, g); }
+int store_grp_del(store_t *s, uint32_t app, uint32_t g) { return G(s)->del(s, app, g); }
+int store_grp_each(store_t *s, store_grp_cb cb, void *ud) { return G(s)->each(s, cb, ud); }
+int store_grp_member_put(store_t *s, uint32_t app, uint32_t g, const store_grp_member_t *m)
+{
+  return G(s)->member_put(s, app, g, m);
+}
+int store_grp_member_del(store_t *s, uint32_t app, uint32_t g, uint32_t u) { return G(s)->member_del(s, app, g, u); }
+int store_grp_member_set(store_t *s, uint32_t app, uint32_t g, uint32_t u, const char *field, int64_t v,
+                         const char *text)
+{
+  return G(s)->member_set(s, app, g, u, field, v, text);
+}
+int store_grp_member_each(store_t *s, uint32_t app, uint32_t g, int64_t off, int limit, store_grp_member_cb cb,
+                          void *ud)
+{
+  return G(s)->member_each(s, app, g, off, limit, cb, ud);
+}
+int store_grp_member_get(store_t *s, uint32_t app, uint32_t g, uint32_t u, store_grp_member_cb cb, void *ud)
+{
+  return G(s)->member_get(s, app, g, u, cb, ud);
+}
+int store_grp_joined(store_t *s, uint32_t app, uint32_t u, store_grp_member_cb cb, void *ud)
+{
+  return G(s)->joined(s, app, u, cb, ud);
+}
+int store_grp_msg_append(store_t *s, store_grp_msg_t *m, int64_t since, int *dup)
+{
+  return G(s)->msg_append(s, m, since, dup);
+}
+int store_grp_msg_history(store_t *s, uint32_t app, uint32_t g, uint32_t after, uint32_t upto, int newest, int limit,
+                          store_grp_msg_cb cb, void *ud)
+{
+  return G(s)->msg_history(s, app, g, after, upto, newest, limit, cb, ud);
+}
+int store_grp_msg_set_flags(store_t *s, uint32_t app, uint32_t g, uint32_t seq, uint32_t bits)
+{
+  return G(s)->msg_set_flags(s, app, g, seq, bits);
+}
+int store_grp_msg_set_body(store_t *s, uint32_t app, uint32_t g, uint32_t seq, const char *body, size_t len)
+{
+  return G(s)->msg_set_body(s, app, g, seq, body, len);
+}
+int store_grp_msg_del_sender(store_t *s, uint32_t app, uint32_t g, uint32_t from, int64_t *n)
+{
+  return G(s)->msg_del_sender(s, app, g, from, n);
+}
+int store_grp_msg_unread(store_t *s, uint32_t app, uint32_t g, uint32_t u, uint32_t after, int64_t *n)
+{
+  return G(s)->msg_unread(s, app, g, u, after, n);
+}
+int store_grp_msg_last_seq(store_t *s, uint32_t app, uint32_t g, uint32_t *seq) { return G(s)->msg_last_seq(s, app, g, seq); }

@@ -1,0 +1,151 @@
+/* store_grp.h — durable groups: the group rows (profile), their members, and
+ * each group's message log (per-group seq 1, 2, 3 … gap-free, system notices
+ * included).
+ *
+ * Layout (docs/decisions/groups.md): a group is named inside its app by a
+ * dense number group_no (assigned by the loop thread, never reused while the
+ * process runs) and by its GroupId text; members and messages are keyed by
+ * (app, group_no). The next seq of a group is max(seq)+1 read through the
+ * unique index inside the appending transaction (only the writer appends),
+ * so sequences stay gap-free across rollbacks and restarts.
+ *
+ * All functions run on the connection's thread (the writer for changes, a
+ * reader for pages). Strings handed to callbacks are valid only during the
+ * callback. Every function returns 0 or IMC_E_*. A backend exposes these
+ * through store_vtab_t.grp (store_grp_vtab_t).
+ */
+#ifndef IMC_STORE_GRP_H
+#define IMC_STORE_GRP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+/* Group message flags (bits of store_grp_msg_t.flags). */
+enum {
+  STORE_GMSG_RECALLED  = 1u << 0,
+  STORE_GMSG_NO_UNREAD = 1u << 1,  /* SendMsgControl NoUnread (and targeted messages) */
+  STORE_GMSG_NO_LAST   = 1u << 2,  /* SendMsgControl NoLastMsg */
+  STORE_GMSG_MODIFIED  = 1u << 3,  /* openim/modify_group_msg */
+  STORE_GMSG_IMPORTED  = 1u << 4,  /* import_group_msg */
+  STORE_GMSG_SYSTEM    = 1u << 5,  /* a system notice (member joined/left/kicked, profile, owner, …) */
+};
+
+typedef struct store_grp {
+  uint32_t sdkappid, group_no;
+  const char *group_id;
+  int type;                  /* im_gtype_t */
+  uint32_t owner_no;         /* 0 = ownerless */
+  int64_t created_s;
+  const char *info;          /* profile JSON object text (Name, Introduction, …) */
+  uint32_t info_seq;
+  int64_t info_time_s;
+  int64_t last_msg_s;
+  const char *owner_id;      /* output only: the owner's UserID ("" if none) */
+} store_grp_t;
+
+typedef struct store_grp_member {
+  uint32_t user_no;
+  int role;                  /* im_grole_t; 3 = an application waiting for approval (not a member) */
+  int msg_flag;              /* 0 AcceptAndNotify, 1 AcceptNotNotify, 2 Discard */
+  int64_t join_s;
+  int64_t mute_until_s;      /* 0 = not muted */
+  uint32_t read_seq;         /* unread = messages after this one */
+  int64_t last_send_s;
+  const char *name_card;     /* "" if none */
+  const char *data;          /* AppMemberDefinedData JSON array text, "" if none */
+  const char *user_id;       /* output only ("" if the account is gone) */
+} store_grp_member_t;
+
+typedef struct store_grp_msg {
+  uint32_t sdkappid, group_no;
+  uint32_t seq;              /* assigned by append */
+  uint32_t from_no;          /* 0 = the system (notices) */
+  int64_t time_s;
+  uint32_t random;
+  uint32_t flags;            /* STORE_GMSG_* */
+  int priority;              /* 0 Normal, 1 High, 2 Low, 3 Lowest */
+  const char *body;          /* JSON object text; not NUL-terminated on output */
+  size_t body_len;
+  const char *from_id;       /* output only */
+} store_grp_msg_t;
+
+typedef void (*store_grp_cb)(void *ud, const store_grp_t *g);
+typedef void (*store_grp_member_cb)(void *ud, uint32_t sdkappid, uint32_t group_no, const store_grp_member_t *m);
+typedef void (*store_grp_msg_cb)(void *ud, const store_grp_msg_t *m);
+
+typedef struct store_grp_vtab {
+  int version; /* 1 */
+  int (*put)(store_t *, const store_grp_t *g);
+  int (*del)(store_t *, uint32_t sdkappid, uint32_t group_no);
+  int (*each)(store_t *, store_grp_cb cb, void *ud);
+  int (*member_put)(store_t *, uint32_t sdkappid, uint32_t group_no, const store_grp_member_t *m);
+  int (*member_del)(store_t *, uint32_t sdkappid, uint32_t group_no, uint32_t user_no);
+  int (*member_set)(store_t *, uint32_t sdkappid, uint32_t group_no, uint32_t user_no, const char *field,
+                    int64_t value, const char *text);
+  int (*member_each)(store_t *, uint32_t sdkappid, uint32_t group_no, int64_t offset, int limit,
+                     store_grp_member_cb cb, void *ud);
+  int (*member_get)(store_t *, uint32_t sdkappid, uint32_t group_no, uint32_t user_no, store_grp_member_cb cb,
+                    void *ud);
+  int (*joined)(store_t *, uint32_t sdkappid, uint32_t user_no, store_grp_member_cb cb, void *ud);
+  int (*msg_append)(store_t *, store_grp_msg_t *m, int64_t dedupe_since_s, int *dup);
+  int (*msg_history)(store_t *, uint32_t sdkappid, uint32_t group_no, uint32_t after_seq, uint32_t upto_seq,
+                     int newest_first, int limit, store_grp_msg_cb cb, void *ud);
+  int (*msg_set_flags)(store_t *, uint32_t sdkappid, uint32_t group_no, uint32_t seq, uint32_t bits);
+  int (*msg_set_body)(store_t *, uint32_t sdkappid, uint32_t group_no, uint32_t seq, const char *body, size_t len);
+  int (*msg_del_sender)(store_t *, uint32_t sdkappid, uint32_t group_no, uint32_t from_no, int64_t *deleted);
+  int (*msg_unread)(store_t *, uint32_t sdkappid, uint32_t group_no, uint32_t user_no, uint32_t after_seq,
+                    int64_t *n);
+  int (*msg_last_seq)(store_t *, uint32_t sdkappid, uint32_t group_no, uint32_t *seq);
+} store_grp_vtab_t;
+
+/* Insert or replace a group row (members and messages untouched). */
+int store_grp_put(store_t *s, const store_grp_t *g);
+/* Delete a group with its members and messages (dissolve). */
+int store_grp_del(store_t *s, uint32_t sdkappid, uint32_t group_no);
+/* Every group of every app (startup rebuild). */
+int store_grp_each(store_t *s, store_grp_cb cb, void *ud);
+/* Insert or replace one member row. */
+int store_grp_member_put(store_t *s, uint32_t sdkappid, uint32_t group_no, const store_grp_member_t *m);
+/* Remove one member; IMC_E_NOTFOUND if not a member. */
+int store_grp_member_del(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t user_no);
+/* Set one member column: "role", "msg_flag", "mute_until", "read_seq",
+ * "last_send" (value) or "name_card", "data" (text). IMC_E_INVAL (field),
+ * IMC_E_NOTFOUND (not a member). */
+int store_grp_member_set(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t user_no, const char *field,
+                         int64_t value, const char *text);
+/* Members of a group (applications excluded) ordered by join time then user number, skipping
+ * offset, at most limit (limit < 0: all); sdkappid 0: every member of every
+ * group of every app (startup rebuild; offset/limit ignored). */
+int store_grp_member_each(store_t *s, uint32_t sdkappid, uint32_t group_no, int64_t offset, int limit,
+                          store_grp_member_cb cb, void *ud);
+/* One member (not an application); IMC_E_NOTFOUND. */
+int store_grp_member_get(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t user_no, store_grp_member_cb cb,
+                         void *ud);
+/* The member rows (not applications) of one user in every group of the app. */
+int store_grp_joined(store_t *s, uint32_t sdkappid, uint32_t user_no, store_grp_member_cb cb, void *ud);
+/* Append a message: seq = the group's last + 1 unless a duplicate exists
+ * (same sender and random with time_s >= dedupe_since_s; 0 = no check): then
+ * *dup = 1, nothing is written and m gets the original's seq and time.
+ * IMC_E_RANGE past 2^32-1. */
+int store_grp_msg_append(store_t *s, store_grp_msg_t *m, int64_t dedupe_since_s, int *dup);
+/* Messages with after_seq < seq <= upto_seq (upto 0 = no bound), oldest or
+ * newest first, at most limit. */
+int store_grp_msg_history(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t after_seq, uint32_t upto_seq,
+                          int newest_first, int limit, store_grp_msg_cb cb, void *ud);
+/* OR bits into a message's flags; IMC_E_NOTFOUND. */
+int store_grp_msg_set_flags(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t seq, uint32_t bits);
+/* Replace a message's body (sets STORE_GMSG_MODIFIED); IMC_E_NOTFOUND. */
+int store_grp_msg_set_body(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t seq, const char *body,
+                           size_t len);
+/* Delete every message of from_no in the group; *deleted = how many. */
+int store_grp_msg_del_sender(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t from_no, int64_t *deleted);
+/* Messages after after_seq that count as unread for user_no (not its own,
+ * not recalled, not NoUnread, not system notices). */
+int store_grp_msg_unread(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t user_no, uint32_t after_seq,
+                         int64_t *n);
+/* The group's last seq (0 if none). */
+int store_grp_msg_last_seq(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t *seq);
+
+#endif

@@ -1,0 +1,42 @@
+/* state_json.c — an app's edition state as JSON: what `imcloud app state
+ * --json` and the operator API (GET /operator/v1/apps/{sdkappid}/state, and
+ * the replies of the purchase endpoints) print. */
+#include "billing/billing.h"
+#include "tenant/tenant.h"
+#include "util/date.h"
+
+#include <jansson.h>
+#include <stdio.h>
+
+static void ymd(int64_t day, char *out, size_t cap)
+{
+  int y, m, d;
+  imc_civil_from_days(day, &y, &m, &d);
+  snprintf(out, cap, "%04d-%02d-%02d", y, m, d);
+}
+
+json_t *tenant_app_state_json(store_t *s, uint32_t sdkappid, int64_t day, int64_t now_s)
+{
+  store_app_t a;
+  tenant_lifecycle_t lc;
+  if (tenant_app_state(s, sdkappid, day, &a, &lc)) return NULL;
+  int on = 0;
+  char by[16] = "", d[16], pe[16] = "", ge[16] = "";
+  tenant_app_auto_renew(s, sdkappid, &on);
+  tenant_app_suspended_by(s, sdkappid, by, sizeof by);
+  ymd(day, d, sizeof d);
+  if (lc.package_end_day >= 0) ymd(lc.package_end_day, pe, sizeof pe);
+  if (lc.grace_end_day >= 0) ymd(lc.grace_end_day, ge, sizeof ge);
+  bill_scheme_t sch;
+  bill_scheme_parse(a.scheme, &sch);
+  json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:b}", "sdkappid", (json_int_t)sdkappid, "date", d, "scheme", a.scheme,
+                        "edition", a.edition, "state", tenant_lc_state_name(lc.state), "limits_of",
+                        plan_edition_code(sch, lc.edition), "status", a.status, "auto_renew", on);
+  json_object_set_new(o, "package_until", pe[0] ? json_string(pe) : json_null());
+  json_object_set_new(o, "grace_until", ge[0] ? json_string(ge) : json_null());
+  json_object_set_new(o, "suspended_by", by[0] ? json_string(by) : json_null());
+  json_object_set_new(o, "push_approved_at", lc.plan.push_approved_at_s ? json_integer(lc.plan.push_approved_at_s) : json_null());
+  json_object_set_new(o, "all_member_push", json_boolean(plan_limit(&lc.plan, now_s, PLAN_F_ALL_MEMBER_PUSH) == 1));
+  return o;
+}
+

@@ -1,0 +1,471 @@
+/* End-to-end time travel with the test clock (`imcloud serve --test-clock`,
+ * POST /operator/v1/clock; docs/operator-api.md "Test clock"), each test on
+ * its own server and data directory:
+ *  - the clock API: read, move, refuse moving backwards and bad bodies;
+ *    without --test-clock the endpoints answer 403 TEST_CLOCK_OFF;
+ *  - a pro package bought on 31 August through the operator API runs to
+ *    29 September; grace from 30 September (limits of trial); on 7 October the
+ *    day job suspends the app: its WebSocket session is closed with 4005,
+ *    REST answers 60020; renewing resumes it;
+ *  - an order refused for lack of balance changes nothing;
+ *  - two pro apps with imported October usage are billed on 1 November by
+ *    the server's bill run, each bill equal to `imcloud quote` for the same
+ *    usage and package to the fen; unpaid, they suspend both customers' apps
+ *    7 days after issue (60016); a top-up through the CLI (learned from the
+ *    change log) and one through the operator API pay the bills and resume
+ *    the apps. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "e2e.h"
+
+static e2e_server_t srv;
+static char auth[160];
+
+/* A data directory with a customer (so `operator token` has a database),
+ * the operator token known before the server starts, then the server. */
+static int start(const char *const *args)
+{
+  char out[512];
+  e2e_dir_init(&srv);
+  if (e2e_cli(&srv, out, sizeof out, "customer create --name first --json")) return -1;
+  if (e2e_cli(&srv, out, sizeof out, "operator token --json")) return -1;
+  json_t *j = json_loads(out, 0, NULL);
+  if (!j) return -1;
+  snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", json_string_value(json_object_get(j, "token")));
+  json_decref(j);
+  if (e2e_server_start(&srv, args)) {
+    char *log = e2e_server_log(&srv);
+    fprintf(stderr, "server did not start:\n%s\n", log ? log : "");
+    free(log);
+    return -1;
+  }
+  return 0;
+}
+
+static int stop(void **st)
+{
+  (void)st;
+  return e2e_finish(&srv);
+}
+
+/* Call the operator API; returns the status and the parsed body (caller decrefs). */
+static int call(const char *method, const char *target, const char *body, json_t **out)
+{
+  static char buf[1 << 18];
+  int st = e2e_http(srv.port, method, target, auth, body, buf, sizeof buf);
+  *out = json_loads(buf, 0, NULL);
+  if (!*out) fail_msg("%s %s: not JSON (%d): %.300s", method, target, st, buf);
+  return st;
+}
+
+static json_t *callf(int want, const char *method, const char *body, const char *fmt, ...)
+  __attribute__((format(printf, 4, 5)));
+static json_t *callf(int want, const char *method, const char *body, const char *fmt, ...)
+{
+  char target[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(target, sizeof target, fmt, ap);
+  va_end(ap);
+  json_t *o;
+  int st = call(method, target, body, &o);
+  if (st != want) {
+    char *t = json_dumps(o, JSON_COMPACT);
+    fail_msg("%s %s: status %d, want %d: %.600s", method, target, st, want, t);
+  }
+  return o;
+}
+
+static int64_t jint(json_t *o, const char *k) { return json_integer_value(json_object_get(o, k)); }
+static const char *jstr(json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
+
+/* Move the clock; returns the list of jobs that ran (new reference). */
+static json_t *clock_to(const char *now)
+{
+  char body[96];
+  snprintf(body, sizeof body, "{\"now\":\"%s\"}", now);
+  json_t *o = callf(200, "POST", body, "/operator/v1/clock");
+  assert_string_equal(jstr(o, "now"), now);
+  json_t *ran = json_incref(json_object_get(o, "ran"));
+  json_decref(o);
+  return ran;
+}
+
+/* Sum of field k over the rows of job `job` in a clock reply. */
+static int64_t ran_sum(json_t *ran, const char *job, const char *k)
+{
+  int64_t n = 0;
+  size_t i;
+  json_t *r;
+  json_array_foreach(ran, i, r) if (!strcmp(jstr(r, "job"), job)) n += jint(r, k);
+  return n;
+}
+
+static int64_t new_customer(const char *name, int64_t topup_fen)
+{
+  char body[128];
+  snprintf(body, sizeof body, "{\"name\":\"%s\"}", name);
+  json_t *c = callf(201, "POST", body, "/operator/v1/customers");
+  int64_t id = jint(c, "id");
+  json_decref(c);
+  if (topup_fen) {
+    snprintf(body, sizeof body, "{\"amount_fen\":%lld,\"reference\":\"seed-%s\"}", (long long)topup_fen, name);
+    json_decref(callf(201, "POST", body, "/operator/v1/customers/%lld/wallet/topups", (long long)id));
+  }
+  return id;
+}
+
+static uint32_t new_app(int64_t customer, char key[80])
+{
+  char body[160];
+  snprintf(body, sizeof body, "{\"customer_id\":%lld,\"name\":\"app\",\"region\":\"china\"}", (long long)customer);
+  json_t *a = callf(201, "POST", body, "/operator/v1/apps");
+  uint32_t id = (uint32_t)jint(a, "sdkappid");
+  if (key) snprintf(key, 80, "%s", jstr(a, "key"));
+  json_decref(a);
+  return id;
+}
+
+/* The ErrorCode of a v4 call as the App admin. */
+static int64_t v4_code(uint32_t app, const char *key, const char *cmd, const char *body)
+{
+  static char out[8192];
+  assert_int_equal(e2e_v4(srv.port, app, key, "administrator", cmd, body, out, sizeof out), 200);
+  json_t *o = json_loads(out, 0, NULL);
+  assert_non_null(o);
+  int64_t code = jint(o, "ErrorCode");
+  json_decref(o);
+  return code;
+}
+
+static const char *app_status(uint32_t app, char *by, size_t cap)
+{
+  static char status[16];
+  json_t *s = callf(200, "GET", NULL, "/operator/v1/apps/%u/state", app);
+  snprintf(status, sizeof status, "%s", jstr(s, "status"));
+  snprintf(by, cap, "%s", json_is_string(json_object_get(s, "suspended_by")) ? jstr(s, "suspended_by") : "");
+  json_decref(s);
+  return status;
+}
+
+/* ---- the clock API ------------------------------------------------------------ */
+static int setup_clock(void **st)
+{
+  (void)st;
+  static const char *const args[] = { "--test-clock", "--test-clock-start", "2026-10-31", NULL };
+  return start(args);
+}
+
+static void test_clock_api(void **st)
+{
+  (void)st;
+  json_t *o = callf(200, "GET", NULL, "/operator/v1/clock");
+  assert_string_equal(jstr(o, "now"), "2026-10-31T00:00:00+08:00");
+  assert_true(json_is_true(json_object_get(o, "test_clock")));
+  json_decref(o);
+  /* a move of one hour; the start-up jobs (due at once) may still be in it */
+  o = callf(200, "POST", "{\"advance_s\":3600}", "/operator/v1/clock");
+  assert_string_equal(jstr(o, "now"), "2026-10-31T01:00:00+08:00");
+  assert_int_equal(jint(o, "now_s"), 1793376000 + 3600);
+  assert_true(json_is_array(json_object_get(o, "ran")));
+  json_decref(o);
+  /* UTC form of the same instant plus a day: the day job runs at 00:00 +08:00 */
+  json_t *ran = clock_to("2026-11-01T00:00:00+08:00");
+  int day = 0, bill = 0;
+  size_t i;
+  json_t *r;
+  json_array_foreach(ran, i, r) {
+    if (!strcmp(jstr(r, "job"), "day")) { day++; assert_string_equal(jstr(r, "at"), "2026-11-01T00:00:00+08:00"); }
+    if (!strcmp(jstr(r, "job"), "bill_run")) { bill++; assert_string_equal(jstr(r, "month"), "2026-10"); }
+    assert_true(json_is_true(json_object_get(r, "ok")));
+  }
+  assert_int_equal(day, 1);
+  assert_int_equal(bill, 1);
+  /* the bill run comes before the day job at the same instant */
+  assert_string_equal(jstr(json_array_get(ran, 0), "job"), "bill_run");
+  json_decref(ran);
+  o = callf(200, "POST", "{\"now\":\"2026-10-31T16:00:00Z\"}", "/operator/v1/clock"); /* = 2026-11-01T00:00+08:00 */
+  assert_int_equal(json_array_size(json_object_get(o, "ran")), 0);
+  json_decref(o);
+  /* backwards, bad bodies: refused, the clock unchanged */
+  o = callf(409, "POST", "{\"now\":\"2026-10-31T23:59:59+08:00\"}", "/operator/v1/clock");
+  assert_string_equal(jstr(json_object_get(o, "error"), "code"), "CLOCK_BACKWARDS");
+  json_decref(o);
+  json_decref(callf(400, "POST", "{\"now\":\"2026-11-02\"}", "/operator/v1/clock"));
+  json_decref(callf(400, "POST", "{\"advance_s\":-1}", "/operator/v1/clock"));
+  json_decref(callf(400, "POST", "{\"advance_s\":1,\"now\":\"2026-11-02T00:00:00Z\"}", "/operator/v1/clock"));
+  json_decref(callf(400, "POST", "{}", "/operator/v1/clock"));
+  json_decref(callf(400, "POST", "{\"when\":1}", "/operator/v1/clock"));
+  o = callf(200, "GET", NULL, "/operator/v1/clock");
+  assert_string_equal(jstr(o, "now"), "2026-11-01T00:00:00+08:00");
+  json_decref(o);
+}
+
+static int setup_real(void **st)
+{
+  (void)st;
+  return start(NULL);
+}
+
+static void test_clock_off(void **st)
+{
+  (void)st;
+  json_t *o = callf(403, "GET", NULL, "/operator/v1/clock");
+  assert_string_equal(jstr(json_object_get(o, "error"), "code"), "TEST_CLOCK_OFF");
+  json_decref(o);
+  o = callf(403, "POST", "{\"advance_s\":86400}", "/operator/v1/clock");
+  assert_string_equal(jstr(json_object_get(o, "error"), "code"), "TEST_CLOCK_OFF");
+  json_decref(o);
+}
+
+/* ---- expiry, grace, suspension, renewal ------------------------------------------- */
+/* The dates stay before today: UserSigs are made on the real clock and the
+ * server checks them on its test clock. */
+static int setup_lapse(void **st)
+{
+  (void)st;
+  static const char *const args[] = { "--test-clock", "--test-clock-start", "2026-08-31", NULL };
+  return start(args);
+}
+
+static void test_package_lifecycle(void **st)
+{
+  (void)st;
+  int64_t cust = new_customer("lc", 250000); /* 2,500 元: two pro periods (999 元 each) */
+  char key[80];
+  uint32_t app = new_app(cust, key);
+  assert_int_equal(v4_code(app, key, "im_open_login_svc/account_import", "{\"UserID\":\"u1\"}"), 0);
+  /* bought on 31 August: T to T-1 with the month end clamped (L-2) */
+  json_t *o = callf(201, "POST", "{\"edition\":\"pro\"}", "/operator/v1/apps/%u/upgrade", app);
+  json_t *ord = json_object_get(o, "order");
+  assert_string_equal(jstr(ord, "valid_from"), "2026-08-31");
+  assert_string_equal(jstr(ord, "valid_to"), "2026-09-29");
+  assert_int_equal(jint(ord, "price_fen"), 99900);
+  assert_string_equal(jstr(json_object_get(o, "state"), "state"), "active");
+  json_decref(o);
+  o = callf(200, "POST", "{\"edition\":\"pro\"}", "/operator/v1/apps/%u/upgrade", app); /* the same order again: a replay */
+  assert_true(json_is_true(json_object_get(o, "replayed")));
+  json_decref(o);
+  char reply[1024] = "";
+  int ws = e2e_ws_login(srv.port, app, key, "u1", "Web", reply, sizeof reply);
+  if (ws < 0) fail_msg("login: %s", reply);
+  /* the package's last day, then the first grace day: limits of trial, still served */
+  json_t *ran = clock_to("2026-09-29T12:00:00+08:00");
+  assert_int_equal(ran_sum(ran, "day", "suspended"), 0);
+  json_decref(ran);
+  o = callf(200, "GET", NULL, "/operator/v1/apps/%u/state", app);
+  assert_string_equal(jstr(o, "state"), "active");
+  json_decref(o);
+  ran = clock_to("2026-09-30T00:00:00+08:00");
+  json_decref(ran);
+  o = callf(200, "GET", NULL, "/operator/v1/apps/%u/state", app);
+  assert_string_equal(jstr(o, "state"), "grace");
+  assert_string_equal(jstr(o, "limits_of"), "trial");
+  assert_string_equal(jstr(o, "grace_until"), "2026-10-06");
+  assert_string_equal(jstr(o, "status"), "active");
+  json_decref(o);
+  assert_int_equal(v4_code(app, key, "im_open_login_svc/account_check", "{\"CheckItem\":[{\"UserID\":\"u1\"}]}"), 0);
+  /* the last grace day passes: suspended at 00:00 on 7 October, the session closed with 4005 */
+  ran = clock_to("2026-10-06T23:59:59+08:00");
+  assert_int_equal(ran_sum(ran, "day", "suspended"), 0);
+  json_decref(ran);
+  ran = clock_to("2026-10-07T00:00:00+08:00");
+  assert_int_equal(ran_sum(ran, "day", "suspended"), 1);
+  json_decref(ran);
+  char buf[4096];
+  int op = 0, code = 0, n = 0;
+  while (n++ < 10 && e2e_ws_recv(ws, &op, buf, sizeof buf, 3000, &code) >= 0 && op != 8) {}
+  assert_int_equal(op, 8);
+  assert_int_equal(code, 4005);
+  close(ws);
+  char by[16];
+  assert_string_equal(app_status(app, by, sizeof by), "suspended");
+  assert_string_equal(by, "lapse");
+  assert_int_equal(v4_code(app, key, "im_open_login_svc/account_check", "{\"CheckItem\":[{\"UserID\":\"u1\"}]}"), 60020);
+  assert_true(e2e_ws_login(srv.port, app, key, "u1", "Web", buf, sizeof buf) < 0);
+  /* renewing resumes it with everything intact */
+  o = callf(201, "POST", "{}", "/operator/v1/apps/%u/renew", app);
+  assert_string_equal(jstr(json_object_get(o, "state"), "state"), "active");
+  assert_string_equal(jstr(json_object_get(o, "state"), "status"), "active");
+  assert_int_equal(jint(json_object_get(o, "order"), "period"), 1);
+  json_decref(o);
+  assert_int_equal(v4_code(app, key, "im_open_login_svc/account_check", "{\"CheckItem\":[{\"UserID\":\"u1\"}]}"), 0);
+  ws = e2e_ws_login(srv.port, app, key, "u1", "Web", NULL, 0);
+  assert_true(ws >= 0);
+  close(ws);
+  /* operator suspension and resumption through the API */
+  o = callf(200, "POST", "{}", "/operator/v1/apps/%u/suspend", app);
+  assert_string_equal(jstr(json_object_get(o, "state"), "suspended_by"), "operator");
+  json_decref(o);
+  assert_int_equal(v4_code(app, key, "im_open_login_svc/account_check", "{\"CheckItem\":[{\"UserID\":\"u1\"}]}"), 60016);
+  json_decref(callf(200, "POST", "{}", "/operator/v1/apps/%u/resume", app));
+  assert_int_equal(v4_code(app, key, "im_open_login_svc/account_check", "{\"CheckItem\":[{\"UserID\":\"u1\"}]}"), 0);
+  o = callf(200, "POST", "{\"on\":true}", "/operator/v1/apps/%u/auto-renew", app);
+  assert_true(json_is_true(json_object_get(json_object_get(o, "state"), "auto_renew")));
+  json_decref(o);
+}
+
+/* ---- a refused order changes nothing ----------------------------------------------- */
+static void test_order_short_balance(void **st)
+{
+  (void)st;
+  int64_t cust = new_customer("poor", 100);
+  uint32_t app = new_app(cust, NULL);
+  json_t *w0 = callf(200, "GET", NULL, "/operator/v1/customers/%lld/wallet", (long long)cust);
+  json_t *o = callf(402, "POST", "{\"edition\":\"pro\"}", "/operator/v1/apps/%u/upgrade", app);
+  assert_string_equal(jstr(json_object_get(o, "error"), "code"), "WALLET_FUNDS");
+  json_decref(o);
+  o = callf(402, "POST", "{\"addon\":\"local_audit\"}", "/operator/v1/apps/%u/addons", app);
+  json_decref(o);
+  json_t *w1 = callf(200, "GET", NULL, "/operator/v1/customers/%lld/wallet", (long long)cust);
+  assert_true(json_equal(w0, w1)); /* balance and ledger unchanged */
+  assert_int_equal(jint(w1, "balance_fen"), 100);
+  json_decref(w0);
+  json_decref(w1);
+  o = callf(200, "GET", NULL, "/operator/v1/apps/%u/state", app);
+  assert_string_equal(jstr(o, "edition"), "trial");
+  assert_string_equal(jstr(o, "state"), "free");
+  json_decref(o);
+  o = callf(200, "GET", NULL, "/operator/v1/apps/%u/addons", app);
+  assert_int_equal(json_array_size(json_object_get(o, "addons")), 0);
+  json_decref(o);
+  /* bad input is refused by name */
+  json_decref(callf(400, "POST", "{\"edition\":\"pro\",\"at\":\"2099-01-01\"}", "/operator/v1/apps/%u/upgrade", app));
+  json_decref(callf(400, "POST", "{\"edition\":\"pro\",\"colour\":1}", "/operator/v1/apps/%u/upgrade", app));
+  json_decref(callf(404, "POST", "{\"edition\":\"pro\"}", "/operator/v1/apps/7/upgrade"));
+  json_decref(callf(400, "POST", "{\"edition\":\"gold\"}", "/operator/v1/apps/%u/upgrade", app));
+}
+
+/* ---- the bill run, arrears, top-ups ---------------------------------------------------- */
+static int setup_billing(void **st)
+{
+  (void)st;
+  static const char *const args[] = { "--test-clock", "--test-clock-start", "2026-10-01", NULL };
+  return start(args);
+}
+
+static const char usage_doc[] = "{\"days\": [{\"date\": \"2026-10-07\", \"dau\": 21000, \"groups\": 150000},"
+                                " {\"date\": \"2026-10-20\", \"dau\": 32000, \"groups\": 90000}]}";
+
+/* A pro customer: the October and November periods paid, nothing left. */
+static uint32_t pro_app(const char *name, int64_t *cust, char key[80])
+{
+  *cust = new_customer(name, 2 * 99900);
+  uint32_t app = new_app(*cust, key);
+  json_decref(callf(201, "POST", "{\"edition\":\"pro\"}", "/operator/v1/apps/%u/upgrade", app));
+  json_decref(callf(201, "POST", "{}", "/operator/v1/apps/%u/renew", app));
+  char path[400], out[2048];
+  snprintf(path, sizeof path, "%s/oct-%s.json", srv.dir, name);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs(usage_doc, f);
+  fclose(f);
+  assert_int_equal(e2e_cli(&srv, out, sizeof out, "usage import --sdkappid %u '%s'", app, path), 0);
+  return app;
+}
+
+static void test_bill_run_and_arrears(void **st)
+{
+  (void)st;
+  int64_t cx, cy;
+  char kx[80], ky[80];
+  uint32_t ax = pro_app("x", &cx, kx), ay = pro_app("y", &cy, ky);
+  /* 00:00 on 1 November (UTC+8): the server's bill run */
+  json_t *ran = clock_to("2026-11-01T00:00:00+08:00");
+  assert_true(ran_sum(ran, "bill_run", "issued") >= 2);
+  assert_int_equal(ran_sum(ran, "bill_run", "failed"), 0);
+  json_decref(ran);
+  /* each bill equals imcloud quote for the same usage and package, to the fen */
+  char path[400], out[1 << 15];
+  snprintf(path, sizeof path, "%s/oct-x.json", srv.dir);
+  assert_int_equal(e2e_cli(&srv, out, sizeof out, "quote --scheme s2022 --edition pro --bill-month 2026-10 --usage '%s' --json", path), 0);
+  json_t *q = json_loads(out, 0, NULL);
+  assert_non_null(q);
+  assert_int_equal(jint(q, "total_fen"), 499900);
+  uint32_t apps[2] = { ax, ay };
+  for (int i = 0; i < 2; i++) {
+    json_t *l = callf(200, "GET", NULL, "/operator/v1/apps/%u/bills", apps[i]);
+    assert_int_equal(json_array_size(json_object_get(l, "bills")), 1);
+    json_t *b = json_array_get(json_object_get(l, "bills"), 0);
+    assert_int_equal(jint(b, "total_fen"), jint(q, "total_fen"));
+    assert_int_equal(jint(b, "prepaid_fen"), jint(q, "prepaid_fen"));
+    assert_int_equal(jint(b, "postpaid_fen"), jint(q, "postpaid_fen"));
+    assert_true(json_equal(json_object_get(b, "lines"), json_object_get(q, "lines")));
+    assert_string_equal(jstr(b, "status"), "open"); /* the wallet is empty: not paid */
+    assert_int_equal(jint(b, "issued_at"), 1793462400);
+    json_decref(l);
+  }
+  json_decref(q);
+  /* a second pass of the same instant bills nothing twice */
+  assert_int_equal(e2e_cli(&srv, out, sizeof out, "bill run --month 2026-10 --json"), 0);
+  assert_non_null(strstr(out, "\"issued\":0"));
+  /* 7 days after issue, unpaid: both customers' apps suspended for arrears (60016) */
+  ran = clock_to("2026-11-07T23:59:59+08:00");
+  json_decref(ran);
+  char by[16];
+  assert_string_equal(app_status(ax, by, sizeof by), "active");
+  ran = clock_to("2026-11-08T00:00:00+08:00");
+  assert_int_equal(ran_sum(ran, "day", "arrears_suspended") + ran_sum(ran, "arrears", "suspended"), 2);
+  json_decref(ran);
+  for (int i = 0; i < 2; i++) {
+    assert_string_equal(app_status(apps[i], by, sizeof by), "suspended");
+    assert_string_equal(by, "arrears");
+  }
+  assert_int_equal(v4_code(ax, kx, "im_open_login_svc/account_check", "{\"CheckItem\":[{\"UserID\":\"u1\"}]}"), 60016);
+  json_t *l = callf(200, "GET", NULL, "/operator/v1/customers/%lld/bills", (long long)cx);
+  assert_string_equal(jstr(json_array_get(json_object_get(l, "bills"), 0), "status"), "overdue");
+  json_decref(l);
+  /* a top-up too small for the bill pays nothing and resumes nothing */
+  json_t *o = callf(201, "POST", "{\"amount_fen\":100,\"reference\":\"small\"}", "/operator/v1/customers/%lld/wallet/topups", (long long)cy);
+  assert_int_equal(jint(o, "bills_paid"), 0);
+  assert_int_equal(jint(o, "apps_resumed"), 0);
+  json_decref(o);
+  assert_string_equal(app_status(ay, by, sizeof by), "suspended");
+  /* the operator API top-up that covers the bill: paid and resumed before the reply */
+  o = callf(201, "POST", "{\"amount_fen\":400000,\"reference\":\"bank-y\"}", "/operator/v1/customers/%lld/wallet/topups", (long long)cy);
+  assert_int_equal(jint(o, "bills_paid"), 1);
+  assert_int_equal(jint(o, "apps_resumed"), 1);
+  assert_int_equal(jint(o, "wallet_balance_fen"), 100);
+  json_decref(o);
+  assert_string_equal(app_status(ay, by, sizeof by), "active");
+  assert_int_equal(v4_code(ay, ky, "im_open_login_svc/account_check", "{\"CheckItem\":[{\"UserID\":\"u1\"}]}"), 0);
+  /* the CLI top-up: the server learns it from the change log, pays and resumes */
+  assert_int_equal(e2e_cli(&srv, out, sizeof out, "wallet topup --customer %lld --amount-fen 400000 --reference bank-x", (long long)cx), 0);
+  int resumed = 0;
+  for (int i = 0; i < 200 && !resumed; i++) {
+    resumed = !strcmp(app_status(ax, by, sizeof by), "active");
+    if (!resumed) usleep(50 * 1000);
+  }
+  assert_true(resumed);
+  for (int i = 0; i < 100 && v4_code(ax, kx, "im_open_login_svc/account_check", "{\"CheckItem\":[{\"UserID\":\"u1\"}]}"); i++)
+    usleep(50 * 1000);
+  assert_int_equal(v4_code(ax, kx, "im_open_login_svc/account_check", "{\"CheckItem\":[{\"UserID\":\"u1\"}]}"), 0);
+  l = callf(200, "GET", NULL, "/operator/v1/customers/%lld/bills", (long long)cx);
+  assert_string_equal(jstr(json_array_get(json_object_get(l, "bills"), 0), "status"), "paid");
+  json_decref(l);
+  o = callf(200, "GET", NULL, "/operator/v1/customers/%lld/wallet", (long long)cx);
+  assert_int_equal(jint(o, "balance_fen"), 0);
+  json_decref(o);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(test_clock_api, setup_clock, stop),
+    cmocka_unit_test_setup_teardown(test_clock_off, setup_real, stop),
+    cmocka_unit_test_setup_teardown(test_package_lifecycle, setup_lapse, stop),
+    cmocka_unit_test_setup_teardown(test_order_short_balance, setup_clock, stop),
+    cmocka_unit_test_setup_teardown(test_bill_run_and_arrears, setup_billing, stop),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
