@@ -15,13 +15,16 @@
  *
  *   loadgen --port P --sdkappid N --key K --conns N [--procs P] [--hold]
  *           [--host 127.0.0.1] [--sources 8] [--concurrency 512]
- *           [--user-prefix lg] [--platform Web] [--first 0]
+ *           [--user-prefix lg] [--platform Web] [--first 0] [--notify PID]
  *
  * Output (parent, one line): conns=N ok=N failed=N elapsed_ms=X logins_per_s=Y
  * p50_ms=… p99_ms=… (login latency from TCP connect to the login reply,
  * percentiles over every sample of every worker) loadgen_cpu_ms=… (user +
  * system CPU of all workers from the first connect to the last login reply;
  * near elapsed_ms × cores means the load generator is the bottleneck).
+ * --notify PID: each worker sends PID SIGUSR1 right before its first connect
+ * and SIGUSR2 after its last login reply (bench/rest_probe.c times only
+ * what lies between).
  */
 #include "auth/usersig.h"
 #include "util/clock.h"
@@ -54,9 +57,9 @@ typedef struct conn {
 
 static struct {
   const char *host, *key, *prefix, *platform;
-  int port, conns, procs, hold, concurrency, first, sources;
+  int port, conns, procs, hold, concurrency, first, sources, notify;
   unsigned sdkappid;
-} opt = { "127.0.0.1", NULL, "lg", "Web", 0, 1000, 1, 0, 512, 0, 8, 0 };
+} opt = { "127.0.0.1", NULL, "lg", "Web", 0, 1000, 1, 0, 512, 0, 8, 0, 0 };
 
 static uv_loop_t *loop;
 static conn_t *conns;
@@ -101,6 +104,7 @@ static void finish(conn_t *c, int good)
   start_more();
   if (ok + failed == opt.conns) {
     cpu_end_us = cpu_us();
+    if (opt.notify) kill(opt.notify, SIGUSR2);
     if (!opt.hold) uv_stop(loop);
     else { printf("ready\n"); fflush(stdout); }
   }
@@ -239,6 +243,7 @@ static int worker(void)
   uv_signal_start(&sig_int, on_signal, SIGINT);
   uv_unref((uv_handle_t *)&sig_term);
   uv_unref((uv_handle_t *)&sig_int);
+  if (opt.notify) kill(opt.notify, SIGUSR1);
   t_start_us = now_us();
   cpu_start_us = cpu_end_us = cpu_us();
   start_more();
@@ -254,7 +259,8 @@ static int worker(void)
 static void usage(void)
 {
   fprintf(stderr, "usage: loadgen --port P --sdkappid N --key K --conns N [--procs P] [--hold] [--host H]\n"
-                  "               [--sources S] [--concurrency C] [--user-prefix S] [--platform Web] [--first I]\n");
+                  "               [--sources S] [--concurrency C] [--user-prefix S] [--platform Web] [--first I]\n"
+                  "               [--notify PID]\n");
   exit(2);
 }
 
@@ -275,6 +281,7 @@ int main(int argc, char **argv)
     else if (!strcmp(a, "--user-prefix")) opt.prefix = v;
     else if (!strcmp(a, "--platform")) opt.platform = v;
     else if (!strcmp(a, "--first")) opt.first = atoi(v);
+    else if (!strcmp(a, "--notify")) opt.notify = atoi(v);
     else usage();
     i++;
   }

@@ -29,6 +29,9 @@ for N in "$@"; do
   out=$($BIN app create --customer "$cid" --name bench --region china --scheme s2022 --json --data "$dir")
   app=$(echo "$out" | sed -n 's/.*"sdkappid":\([0-9]*\).*/\1/p')
   key=$(echo "$out" | sed -n 's/.*"key":"\([0-9a-f]*\)".*/\1/p')
+  # a trial app is capped at its free DAU (72000): buy pro (overage, no cap)
+  $BIN wallet topup --customer "$cid" --amount-fen 100000000 --data "$dir" >/dev/null
+  $BIN app upgrade --sdkappid "$app" --edition pro --data "$dir" >/dev/null
   taskset -c 0 $BIN serve --listen 127.0.0.1:0 --port-file "$dir/port" --data "$dir" --log-level warn 2>"$dir/server.log" &
   spid=$!
   while [ ! -s "$dir/port" ]; do sleep 0.05; done

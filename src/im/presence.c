@@ -13,10 +13,13 @@ static const char *const platform_names[IM_PLAT__COUNT] = {
 /* Platforms with offline push (PushOnline after a disconnect). */
 static const uint8_t platform_mobile[IM_PLAT__COUNT] = { 0, 1, 1, 0, 0, 1, 0 };
 
+/* One per user with a live session or a PushOnline window: 40 bytes (48
+ * from malloc), for every online user of the server. */
 typedef struct user_entry {
   im_session_t *head;
-  int64_t push_until_s[IM_PLAT__COUNT];
+  uint32_t push_until_s[IM_PLAT__COUNT]; /* unix s (fits until 2106), 0 = none */
 } user_entry_t;
+_Static_assert(sizeof(user_entry_t) <= 40, "a presence entry is paid per online user");
 
 struct im_presence { u64map_t users; size_t sessions; uint32_t next_sid; };
 
@@ -106,7 +109,10 @@ void im_presence_remove(im_presence_t *p, im_session_t *s, int logout, int64_t n
   s->linked = 0;
   s->next = NULL;
   p->sessions--;
-  if (!logout && platform_mobile[s->platform]) e->push_until_s[s->platform] = now_s + push_keep_s;
+  if (!logout && platform_mobile[s->platform]) {
+    int64_t until = now_s + push_keep_s;
+    e->push_until_s[s->platform] = until <= 0 ? 0 : until >= (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)until;
+  }
   if (entry_empty(e, now_s)) { u64map_del(&p->users, key); free(e); }
 }
 

@@ -25,8 +25,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define NET_EPOLL_BATCH 256
-#define NET_ACCEPT_BATCH 128
+/* Events and accepts handled per loop turn. Small enough that one turn of a
+ * login storm (each event may verify a UserSig) stays around a millisecond,
+ * so a REST request on another connection waits at most about that long;
+ * the rest stays ready in the level-triggered set for the next turn. */
+#define NET_EPOLL_BATCH 64
+#define NET_ACCEPT_BATCH 32
 #define NET_IOV_MAX 64
 
 _Static_assert(sizeof(struct net_conn) <= 64, "a connection is one 64-byte struct: memory per idle connection is a product metric");
@@ -275,8 +279,8 @@ static void flush_one(struct net_conn *c)
   }
   out_free(c);
   c->flags &= (uint16_t)~CF_WANT_OUT;
+  if (c->flags & CF_CLOSE_AFTER_WRITE) { really_close(c); return; } /* close() leaves the epoll set */
   update_events(c);
-  if (c->flags & CF_CLOSE_AFTER_WRITE) really_close(c);
 }
 
 static void on_check(uv_check_t *h)
@@ -349,8 +353,12 @@ void net__close(struct net_conn *c)
 {
   if (c->flags & CF_CLOSED) return;
   c->flags |= CF_CLOSE_AFTER_WRITE;
-  net__read_stop(c);
+  c->flags &= (uint16_t)~CF_READING; /* on_readable ignores input from now on */
+  /* The epoll registration changes only if the close has to wait for
+   * output (flush_one's EAGAIN path updates it); a flush that completes in
+   * this turn closes the socket, which leaves the set: no epoll_ctl. */
   if (!(c->flags & CF_WANT_OUT)) list_flush(c);
+  else update_events(c);
 }
 
 void net__notify_ws_close(struct net_conn *c, int code)
@@ -425,9 +433,7 @@ static void accept_some(net_server_t *s)
     c->flags = CF_READING | CF_EV_IN;
     struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
     if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev)) { s->by_fd[fd] = NULL; close(fd); free(c); continue; }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    s->nconns++;
+    s->nconns++; /* TCP_NODELAY: inherited from the listening socket (listen_on) */
     s->open_handles++;
     net__set_deadline(c, net__now(s) + s->cfg.keepalive_idle_ms);
   }
@@ -463,6 +469,9 @@ static int listen_on(const net_cfg_t *cfg, int *fd_out)
   if (fd < 0) return IMC_E_IO;
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  /* Linux copies the listener's TCP_NODELAY into every accepted socket:
+   * one setsockopt here instead of one per connection */
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   if (bind(fd, (struct sockaddr *)&addr, alen) || listen(fd, 4096)) {
     int in_use = errno == EADDRINUSE;
     close(fd);

@@ -169,13 +169,13 @@ static int on_complete(http_parser *p)
   r->keep_alive = (uint8_t)http_should_keep_alive(p);
   split_url(r);
   if (!r->path) { req_free(r); return -1; }
-  net__peer_name(c, r->remote, sizeof r->remote);
   if (h->tail) h->tail->next = r; else h->head = r;
   h->tail = r;
   h->npending++;
   net__set_deadline(c, 0); /* the application is working on it */
   if (!r->keep_alive) { h->stop = 1; http_parser_pause(p, 1); } /* no request after a "close" is processed (RFC 9112 §9.6) */
   if (!strcmp(r->path, c->srv->cfg.ws_path)) { h->ws = r; http_parser_pause(p, 1); return 0; } /* the feed loop answers it */
+  net__peer_name(c, r->remote, sizeof r->remote); /* for the application (access log); an upgrade never reaches it */
   r->counted = 1;
   c->srv->requests_in_flight++;
   c->srv->h.on_http(c->srv->h.ud, r);

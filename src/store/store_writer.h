@@ -53,6 +53,11 @@ typedef struct store_writer_stats {
   size_t queued, max_jobs;  /* queue length now, and its cap */
 } store_writer_stats_t;
 
+/* done() calls made per loop turn: a committed batch of thousands of small
+ * jobs (a login storm) is handed back over several turns, so other work on
+ * the loop (REST requests, frames) interleaves with it. Order is kept. */
+#define STORE_WRITER_DONE_PER_TURN 64
+
 /* Start the thread with its own connection to data_dir; at most max_jobs
  * (≥ 1) jobs may wait in the queue. Call on the loop thread. 0, IMC_E_IO,
  * IMC_E_NOMEM, IMC_E_INVAL (max_jobs 0). */

@@ -128,21 +128,30 @@ static void on_closed(uv_handle_t *h)
 static void on_async(uv_async_t *a)
 {
   store_writer_t *w = a->data;
-  int exited;
-  for (;;) { /* until no done() submitted more (after stop, a submit completes at once) */
+  int exited, more;
+  unsigned budget = STORE_WRITER_DONE_PER_TURN; /* the rest waits for the next turn (store_writer.h) */
+  for (;;) { /* until no done() submitted more (after stop, a submit completes at once) or the budget is spent */
     pthread_mutex_lock(&w->mu);
-    store_job_t *done = w->d_head;
-    w->d_head = w->d_tail = NULL;
+    store_job_t *done = w->d_head, *last = done;
+    for (unsigned i = 1; last && i < budget && last->next; i++) last = last->next;
+    if (last) {
+      w->d_head = last->next;
+      if (!w->d_head) w->d_tail = NULL;
+      last->next = NULL;
+    }
     exited = w->exited;
     pthread_mutex_unlock(&w->mu);
-    if (!done) break;
+    if (!done) { more = 0; break; }
     while (done) {
       store_job_t *next = done->next;
       done->next = NULL;
       done->done(done->arg, done->rc);
       done = next;
+      budget--;
     }
+    if (!budget) { more = 1; break; }
   }
+  if (more) { uv_async_send(a); return; } /* the rest on the next turn */
   if (exited && !uv_is_closing((uv_handle_t *)a)) {
     pthread_join(w->thread, NULL);
     uv_close((uv_handle_t *)a, on_closed);

@@ -220,6 +220,53 @@ static void test_remote_names_v4(void **st)
   run_with_client("127.0.0.1", remote_client);
 }
 
+/* The server's end of an accepted connection (same process: found by its
+ * peer port): TCP_NODELAY is on, so small replies are not held back by
+ * Nagle. It comes from the listening socket (one setsockopt per server,
+ * none per connection); a WebSocket and a plain HTTP connection are checked. */
+static int server_end_nodelay(int client_port)
+{
+  for (int fd = 3; fd < 1024; fd++) {
+    struct sockaddr_in peer, me;
+    socklen_t pl = sizeof peer, ml = sizeof me;
+    if (getpeername(fd, (struct sockaddr *)&peer, &pl) || getsockname(fd, (struct sockaddr *)&me, &ml)) continue;
+    if (peer.sin_family != AF_INET || ntohs(peer.sin_port) != client_port || ntohs(me.sin_port) != net_server_port(srv))
+      continue;
+    int on = 0;
+    socklen_t ol = sizeof on;
+    if (getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, &ol)) return -1;
+    return on;
+  }
+  return -1; /* not found */
+}
+
+static void *nodelay_client(void *arg)
+{
+  (void)arg;
+  const char *err = NULL;
+  int lp = 0, lp2 = 0;
+  int fd = ws_open(AF_INET, &lp);
+  int fd2 = dial(AF_INET, &lp2);
+  char buf[512];
+  const char req[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+  if (fd < 0 || fd2 < 0) err = "connect failed";
+  else if (write(fd2, req, sizeof req - 1) != (ssize_t)(sizeof req - 1) || read_head(fd2, buf, sizeof buf) < 0)
+    err = "http request failed";
+  else if (server_end_nodelay(lp) != 1) err = "the WebSocket's server end has no TCP_NODELAY";
+  else if (server_end_nodelay(lp2) != 1) err = "the HTTP connection's server end has no TCP_NODELAY";
+  if (fd >= 0) close(fd);
+  if (fd2 >= 0) close(fd2);
+  stop();
+  return (void *)err;
+}
+
+static void test_accepted_sockets_nodelay(void **st)
+{
+  (void)st;
+  ws_mode = 0;
+  run_with_client("127.0.0.1", nodelay_client);
+}
+
 /* Every 250 ms for 3.5 s (over two idle periods): a ping (answered by a pong)
  * or an unsolicited pong. With an idle timeout the connection stays open;
  * then, silent, it is closed with 4004. */
@@ -315,7 +362,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_remote_names_v4), cmocka_unit_test(test_remote_names_v6),
     cmocka_unit_test(test_ping_refreshes_idle_timeout), cmocka_unit_test(test_ping_does_not_extend_deadline),
-    cmocka_unit_test(test_slow_reader_gets_everything),
+    cmocka_unit_test(test_slow_reader_gets_everything), cmocka_unit_test(test_accepted_sockets_nodelay),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

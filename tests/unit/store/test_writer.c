@@ -2,7 +2,8 @@
  * the queue cap refuses a job beyond max_jobs with IMC_E_OVERLOADED and never
  * calls its done(); a batch that SQLite rolls back on its own (a job ends
  * the transaction as SQLITE_FULL/IOERR would) reports each job's true outcome and runs
- * no later job outside a batch transaction. A gate job holds the writer
+ * no later job outside a batch transaction; a big committed batch is handed
+ * back over several loop turns, in order. A gate job holds the writer
  * thread so that the jobs under test land in one batch. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -270,12 +271,66 @@ static void test_job_rollback_alone(void **st)
   assert_true(account_exists(app, "x3"));
 }
 
+/* 300 jobs committed in one batch: their done() calls come in submission
+ * order, at most STORE_WRITER_DONE_PER_TURN per loop turn (a check handle
+ * counts the turns). Before the cap all 300 ran in one turn. */
+static int turn, done_turn[301], done_order[301], n_order;
+static void count_turn(uv_check_t *h) { (void)h; turn++; }
+static int noop_run(store_t *s, void *arg) { (void)s; (void)arg; return 0; }
+static void order_done(void *arg, int rc)
+{
+  int i = (int)(intptr_t)arg;
+  assert_int_equal(rc, 0);
+  done_turn[i] = turn;
+  done_order[n_order++] = i;
+  ndone++;
+}
+
+static void test_done_spread_over_turns(void **st)
+{
+  (void)st;
+  enum { N = 300 };
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  uv_check_t check;
+  uv_check_init(&loop, &check);
+  uv_check_start(&check, count_turn);
+  uv_unref((uv_handle_t *)&check);
+  store_writer_t *w;
+  assert_int_equal(store_writer_start(&loop, dir, N, &w), 0);
+  gate_init();
+  ndone = n_order = turn = 0;
+  assert_int_equal(store_writer_submit(w, &gate.job), 0);
+  gate_wait_entered(); /* the N jobs below queue up behind the gate: one batch */
+  static store_job_t jobs[N];
+  for (int i = 0; i < N; i++) {
+    jobs[i] = (store_job_t){ .run = noop_run, .done = order_done, .arg = (void *)(intptr_t)i };
+    assert_int_equal(store_writer_submit(w, &jobs[i]), 0);
+  }
+  gate_release();
+  while (ndone < N + 1) uv_run(&loop, UV_RUN_ONCE);
+  store_writer_stats_t ws;
+  store_writer_stats(w, &ws);
+  assert_int_equal(ws.batches, 2); /* the gate's, then all N together */
+  int per_turn = 0, max_per_turn = 0;
+  for (int i = 0; i < N; i++) {
+    assert_int_equal(done_order[i], i);
+    per_turn = i > 0 && done_turn[i] == done_turn[i - 1] ? per_turn + 1 : 1;
+    if (per_turn > max_per_turn) max_per_turn = per_turn;
+  }
+  assert_int_equal(max_per_turn, STORE_WRITER_DONE_PER_TURN);
+  assert_true(done_turn[N - 1] - done_turn[0] >= N / STORE_WRITER_DONE_PER_TURN);
+  uv_close((uv_handle_t *)&check, NULL);
+  stop(&loop, w);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_queue_cap, setup, teardown),
     cmocka_unit_test_setup_teardown(test_engine_rollback, setup, teardown),
     cmocka_unit_test_setup_teardown(test_job_rollback_alone, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_done_spread_over_turns, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,49 @@
+#!/bin/sh
+# login_storm_rest.sh [N] [RUNS] — REST latency while a login storm runs.
+#
+# Fresh data dir and app; server pinned to core 0 (`taskset -c 0`), the load
+# generator and the REST probe to core 1 (`taskset -c 1`). Per run: the probe
+# (bench/rest_probe.c) sends account_check every 12 ms on one keep-alive
+# connection; once it answered, the load generator logs N new users in
+# (bench/loadgen.c, no --hold: it exits after the last login reply); then the
+# probe stops and prints p50/p99/max over the requests that started between
+# the storm's first connect and its last login reply (loadgen --notify).
+# Also prints the storm's logins/s and the server's CPU time during it.
+# IMCLOUD_BIN / LOADGEN override the binaries.
+set -e
+cd "$(dirname "$0")/.."
+make -s all build/bench/loadgen build/bench/rest_probe >/dev/null
+BIN=${IMCLOUD_BIN:-$PWD/build/imcloud}
+LG=${LOADGEN:-$PWD/build/bench/loadgen}
+PROBE=$PWD/build/bench/rest_probe
+N=${1:-10000}; RUNS=${2:-3}
+ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000 / hz)}' /proc/$1/stat; }
+dir=$(mktemp -d /tmp/imcloud-storm-XXXXXX)
+cid=$($BIN customer create --name bench --json --data "$dir" | sed -n 's/.*"id":\([0-9]*\).*/\1/p')
+out=$($BIN app create --customer "$cid" --name bench --region china --scheme s2022 --json --data "$dir")
+app=$(echo "$out" | sed -n 's/.*"sdkappid":\([0-9]*\).*/\1/p')
+key=$(echo "$out" | sed -n 's/.*"key":"\([0-9a-f]*\)".*/\1/p')
+# a trial app is capped at its free DAU (72000): buy pro (overage, no cap)
+$BIN wallet topup --customer "$cid" --amount-fen 100000000 --data "$dir" >/dev/null
+$BIN app upgrade --sdkappid "$app" --edition pro --data "$dir" >/dev/null
+$PRIO taskset -c 0 $BIN serve --listen 127.0.0.1:0 --port-file "$dir/port" --data "$dir" --log-level warn 2>"$dir/server.log" &
+spid=$!
+while [ ! -s "$dir/port" ]; do sleep 0.05; done
+port=$(cat "$dir/port")
+sleep 0.5
+r=0
+while [ $r -lt "$RUNS" ]; do
+  r=$((r + 1))
+  ${PROBE_PRIO:-$PRIO} taskset -c 1 $PROBE --port "$port" --sdkappid "$app" --key "$key" > "$dir/probe.out" &
+  ppid=$!
+  while ! grep -q '^ready' "$dir/probe.out" 2>/dev/null; do sleep 0.05; done
+  cpu0=$(cpu_ms $spid)
+  # each run logs in new users (user prefix per run): account import + usage event per login
+  lg=$($PRIO taskset -c 1 $LG --port "$port" --sdkappid "$app" --key "$key" --conns "$N" --procs 1 --user-prefix "r${r}u" --notify $ppid | grep '^conns=')
+  cpu1=$(cpu_ms $spid)
+  kill -TERM $ppid; wait $ppid || true
+  echo "run=$r $lg server_cpu_ms=$((cpu1 - cpu0)) rest: $(grep '^requests=' "$dir/probe.out") load=$(cut -d' ' -f1 /proc/loadavg)"
+done
+kill -TERM $spid; wait $spid || true
+rm -rf "$dir"
