@@ -49,4 +49,8 @@ extern const store_msg_vtab_t sq__msg_vtab;
 extern const struct store_grp_vtab sq__grp_vtab; /* sqlite_grp.c */
 extern const struct store_rel_vtab sq__rel_vtab;
 
+/* The migrations (sqlite_schema.c): sq__schema_version scripts, in order. */
+extern const char *const sq__migrations[];
+extern const int sq__schema_version;
+
 #endif

@@ -1,0 +1,131 @@
+/* sqlite_schema.c — the schema of the SQLite backend as an ordered list of
+ * migrations: script N (0-based) takes PRAGMA user_version from N to N + 1
+ * and runs in one transaction at open (sqlite.c migrate). Append only: a
+ * script that shipped is never edited or reordered. */
+#include "store/sqlite_int.h"
+
+/* ---- migrations -------------------------------------------------------------- */
+const char *const sq__migrations[] = {
+  /* 1: tenants, accounts, login usage */
+  "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+  "CREATE TABLE customers(id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, created_at INTEGER NOT NULL);"
+  "CREATE TABLE apps(sdkappid INTEGER PRIMARY KEY, customer_id INTEGER NOT NULL REFERENCES customers(id),"
+  " name TEXT NOT NULL, secret_key TEXT NOT NULL, admins TEXT NOT NULL, region TEXT NOT NULL,"
+  " created_at INTEGER NOT NULL, scheme TEXT NOT NULL, edition TEXT NOT NULL,"
+  " status TEXT NOT NULL DEFAULT 'active', next_user_no INTEGER NOT NULL DEFAULT 1);"
+  "CREATE INDEX apps_customer ON apps(customer_id);"
+  "CREATE TABLE accounts(sdkappid INTEGER NOT NULL, user_id TEXT NOT NULL, user_no INTEGER NOT NULL,"
+  " nick TEXT, face_url TEXT, created_at INTEGER NOT NULL, PRIMARY KEY(sdkappid, user_id),"
+  " UNIQUE(sdkappid, user_no)) WITHOUT ROWID;"
+  "CREATE TABLE usage_login(sdkappid INTEGER NOT NULL, day INTEGER NOT NULL, user_no INTEGER NOT NULL,"
+  " PRIMARY KEY(sdkappid, day, user_no)) WITHOUT ROWID;",
+  /* 2: wallets — an append-only ledger per customer; the balance is the last
+   * row's balance_fen (never negative); a reference is unique per customer */
+  "CREATE TABLE ledger(id INTEGER PRIMARY KEY AUTOINCREMENT, customer_id INTEGER NOT NULL REFERENCES customers(id),"
+  " at INTEGER NOT NULL, kind TEXT NOT NULL CHECK(kind IN ('topup','order','payment','refund')),"
+  " amount_fen INTEGER NOT NULL, balance_fen INTEGER NOT NULL CHECK(balance_fen >= 0),"
+  " reason TEXT NOT NULL, reference TEXT NOT NULL, UNIQUE(customer_id, reference));"
+  "CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;"
+  "CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;",
+  /* 3: kick times — a REST kick invalidates the user's UserSigs issued up to
+   * then, across restarts */
+  "CREATE TABLE kicks(sdkappid INTEGER NOT NULL, user_no INTEGER NOT NULL, kicked_at INTEGER NOT NULL,"
+  " PRIMARY KEY(sdkappid, user_no)) WITHOUT ROWID;",
+  /* 4: the change log (store.h): triggers append a row in the same
+   * transaction as the write, whichever process makes it. An app update
+   * logs only the columns the server holds (not next_user_no, which every
+   * account import bumps). */
+  "CREATE TABLE changes(seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, key TEXT NOT NULL);"
+  "CREATE TRIGGER changes_app_create AFTER INSERT ON apps BEGIN"
+  " INSERT INTO changes(kind,key) VALUES('app.create', NEW.sdkappid); END;"
+  "CREATE TRIGGER changes_app_update AFTER UPDATE OF customer_id, name, secret_key, admins, region, scheme, edition, status"
+  " ON apps BEGIN INSERT INTO changes(kind,key) VALUES('app.update', NEW.sdkappid); END;"
+  "CREATE TRIGGER changes_meta_insert AFTER INSERT ON meta BEGIN INSERT INTO changes(kind,key) VALUES('meta', NEW.key); END;"
+  "CREATE TRIGGER changes_meta_update AFTER UPDATE ON meta BEGIN INSERT INTO changes(kind,key) VALUES('meta', NEW.key); END;",
+  /* 5: prepaid orders per app (L-5): packages and add-ons, one row per
+   * period, append-only like the ledger; a reference is unique per app */
+  "CREATE TABLE orders(id INTEGER PRIMARY KEY AUTOINCREMENT, sdkappid INTEGER NOT NULL REFERENCES apps(sdkappid),"
+  " customer_id INTEGER NOT NULL, at INTEGER NOT NULL, kind TEXT NOT NULL CHECK(kind IN ('package','addon')),"
+  " item TEXT NOT NULL, value INTEGER NOT NULL, value_name TEXT NOT NULL, anchor_day INTEGER NOT NULL,"
+  " period INTEGER NOT NULL CHECK(period >= 0), start_day INTEGER NOT NULL, end_day INTEGER NOT NULL,"
+  " book TEXT NOT NULL, price_fen INTEGER NOT NULL CHECK(price_fen >= 0),"
+  " pay TEXT NOT NULL CHECK(pay IN ('prepaid','postpaid','included')), ledger_id INTEGER NOT NULL,"
+  " reference TEXT NOT NULL, UNIQUE(sdkappid, reference), CHECK(end_day >= start_day));"
+  "CREATE INDEX orders_app ON orders(sdkappid, id);"
+  "CREATE TRIGGER orders_no_update BEFORE UPDATE ON orders BEGIN SELECT RAISE(ABORT, 'orders are append-only'); END;"
+  "CREATE TRIGGER orders_no_delete BEFORE DELETE ON orders BEGIN SELECT RAISE(ABORT, 'orders are append-only'); END;",
+  /* 6: metering (sqlite_usage.c) — daily counters and peaks, identified
+   * additive events, group lives, imported usage documents (immutable) */
+  "CREATE TABLE usage_day(sdkappid INTEGER NOT NULL, day INTEGER NOT NULL, metric TEXT NOT NULL,"
+  " value INTEGER NOT NULL, PRIMARY KEY(sdkappid, day, metric)) WITHOUT ROWID;"
+  "CREATE TABLE usage_event(sdkappid INTEGER NOT NULL, event_id TEXT NOT NULL, day INTEGER NOT NULL,"
+  " metric TEXT NOT NULL, amount INTEGER NOT NULL, at INTEGER NOT NULL, PRIMARY KEY(sdkappid, event_id)) WITHOUT ROWID;"
+  "CREATE TABLE usage_group(sdkappid INTEGER NOT NULL, group_id TEXT NOT NULL, created_at INTEGER NOT NULL,"
+  " dissolved_at INTEGER, live INTEGER NOT NULL, PRIMARY KEY(sdkappid, group_id, created_at)) WITHOUT ROWID;"
+  "CREATE TABLE usage_import_doc(id INTEGER PRIMARY KEY AUTOINCREMENT, sdkappid INTEGER NOT NULL,"
+  " month INTEGER NOT NULL, source TEXT NOT NULL, body TEXT NOT NULL, at INTEGER NOT NULL);"
+  "CREATE TRIGGER usage_import_doc_no_update BEFORE UPDATE ON usage_import_doc BEGIN SELECT RAISE(ABORT, 'imported documents are immutable'); END;"
+  "CREATE TRIGGER usage_import_doc_no_delete BEFORE DELETE ON usage_import_doc BEGIN SELECT RAISE(ABORT, 'imported documents are immutable'); END;"
+  "CREATE TABLE usage_import(sdkappid INTEGER NOT NULL, day INTEGER NOT NULL, metric TEXT NOT NULL,"
+  " value INTEGER NOT NULL, doc_id INTEGER NOT NULL REFERENCES usage_import_doc(id),"
+  " PRIMARY KEY(sdkappid, day, metric)) WITHOUT ROWID;",
+  /* 7: registrations (metering): one row per account number ever created,
+   * written by a trigger in the creating transaction, kept after a delete */
+  "CREATE TABLE usage_reg(sdkappid INTEGER NOT NULL, user_no INTEGER NOT NULL, created_at INTEGER NOT NULL,"
+  " PRIMARY KEY(sdkappid, user_no)) WITHOUT ROWID;"
+  "INSERT INTO usage_reg(sdkappid,user_no,created_at) SELECT sdkappid,user_no,created_at FROM accounts;"
+  "CREATE TRIGGER usage_reg_on_account AFTER INSERT ON accounts BEGIN"
+  " INSERT OR IGNORE INTO usage_reg(sdkappid,user_no,created_at) VALUES(new.sdkappid,new.user_no,new.created_at); END;",
+  /* 8: bills — numbered gap-free per deployment (seq), one per app and usage
+   * month, immutable like the ledger */
+  "CREATE TABLE bills(seq INTEGER PRIMARY KEY, number TEXT NOT NULL UNIQUE, sdkappid INTEGER NOT NULL,"
+  " customer_id INTEGER NOT NULL, month INTEGER NOT NULL, issued_at INTEGER NOT NULL, total_fen INTEGER NOT NULL,"
+  " prepaid_fen INTEGER NOT NULL, postpaid_fen INTEGER NOT NULL, body TEXT NOT NULL, UNIQUE(sdkappid, month));"
+  "CREATE INDEX bills_customer ON bills(customer_id, seq);"
+  "CREATE TRIGGER bills_no_update BEFORE UPDATE ON bills BEGIN SELECT RAISE(ABORT, 'bills are immutable'); END;"
+  "CREATE TRIGGER bills_no_delete BEFORE DELETE ON bills BEGIN SELECT RAISE(ABORT, 'bills are immutable'); END;",
+  /* 9: imported documents are counted per app and month (the bill run reads it per app) */
+  "CREATE INDEX usage_import_doc_app ON usage_import_doc(sdkappid, month);",
+  /* 10: one-to-one messages (sqlite_msg.c; docs/decisions/messaging-c2c-storage.md) */
+  "CREATE TABLE c2c_msg(id INTEGER PRIMARY KEY, sdkappid INTEGER NOT NULL, conv INTEGER NOT NULL, seq INTEGER NOT NULL,"
+  " from_no INTEGER NOT NULL, to_no INTEGER NOT NULL, time_s INTEGER NOT NULL, cseq INTEGER NOT NULL,"
+  " random INTEGER NOT NULL, flags INTEGER NOT NULL, life_s INTEGER NOT NULL, body TEXT NOT NULL,"
+  " UNIQUE(sdkappid, conv, seq));"
+  "CREATE INDEX c2c_msg_random ON c2c_msg(sdkappid, conv, random);"
+  "CREATE TABLE c2c_inbox(id INTEGER PRIMARY KEY, sdkappid INTEGER NOT NULL, user_no INTEGER NOT NULL,"
+  " useq INTEGER NOT NULL, kind INTEGER NOT NULL, conv INTEGER NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL,"
+  " UNIQUE(sdkappid, user_no, useq));"
+  "CREATE TABLE c2c_recent(sdkappid INTEGER NOT NULL, user_no INTEGER NOT NULL, peer_no INTEGER NOT NULL,"
+  " last_seq INTEGER NOT NULL DEFAULT 0, last_time INTEGER NOT NULL DEFAULT 0, read_seq INTEGER NOT NULL DEFAULT 0,"
+  " pinned_at INTEGER NOT NULL DEFAULT 0, hidden_seq INTEGER NOT NULL DEFAULT 0, cleared_seq INTEGER NOT NULL DEFAULT 0,"
+  " PRIMARY KEY(sdkappid, user_no, peer_no)) WITHOUT ROWID;",
+  /* 11: an order changes the app's plan facts: log it as an app update */
+  "CREATE TRIGGER changes_order AFTER INSERT ON orders BEGIN"
+  " INSERT INTO changes(kind,key) VALUES('app.update', NEW.sdkappid); END;",
+  /* 12: a wallet credit (top-up, refund) may pay open bills and end arrears: log it */
+  "CREATE TRIGGER changes_wallet_credit AFTER INSERT ON ledger WHEN NEW.kind IN ('topup','refund') BEGIN"
+  " INSERT INTO changes(kind,key) VALUES('wallet.credit', NEW.customer_id); END;",
+  /* 13: groups (sqlite_grp.c; docs/decisions/groups.md) */
+  "CREATE TABLE grp(sdkappid INTEGER NOT NULL, group_no INTEGER NOT NULL, group_id TEXT NOT NULL,"
+  " type INTEGER NOT NULL, owner_no INTEGER NOT NULL, created_at INTEGER NOT NULL, info TEXT NOT NULL,"
+  " info_seq INTEGER NOT NULL, info_time INTEGER NOT NULL, last_msg INTEGER NOT NULL,"
+  " PRIMARY KEY(sdkappid, group_no), UNIQUE(sdkappid, group_id)) WITHOUT ROWID;"
+  "CREATE TABLE grp_member(sdkappid INTEGER NOT NULL, group_no INTEGER NOT NULL, user_no INTEGER NOT NULL,"
+  " role INTEGER NOT NULL, msg_flag INTEGER NOT NULL, join_time INTEGER NOT NULL, mute_until INTEGER NOT NULL,"
+  " read_seq INTEGER NOT NULL, last_send INTEGER NOT NULL, name_card TEXT NOT NULL, data TEXT NOT NULL,"
+  " PRIMARY KEY(sdkappid, group_no, user_no)) WITHOUT ROWID;"
+  "CREATE INDEX grp_member_user ON grp_member(sdkappid, user_no);"
+  "CREATE TABLE grp_msg(id INTEGER PRIMARY KEY, sdkappid INTEGER NOT NULL, group_no INTEGER NOT NULL,"
+  " seq INTEGER NOT NULL, from_no INTEGER NOT NULL, time_s INTEGER NOT NULL, random INTEGER NOT NULL,"
+  " flags INTEGER NOT NULL, priority INTEGER NOT NULL, body TEXT NOT NULL, UNIQUE(sdkappid, group_no, seq));"
+  "CREATE INDEX grp_msg_random ON grp_msg(sdkappid, group_no, random);",
+  /* 14: relationship rows (sqlite_rel.c, src/im/rel.h); the Nick and FaceUrl account_import stored so far
+   * become the profile tags Tag_Profile_IM_Nick and Tag_Profile_IM_Image (kind 0 = profile, values JSON) */
+  "CREATE TABLE rel(sdkappid INTEGER NOT NULL, user_no INTEGER NOT NULL, kind INTEGER NOT NULL, key TEXT NOT NULL,"
+  " val TEXT NOT NULL, PRIMARY KEY(sdkappid, user_no, kind, key)) WITHOUT ROWID;"
+  "INSERT INTO rel SELECT sdkappid, user_no, 0, 'Tag_Profile_IM_Nick', json_quote(nick) FROM accounts WHERE nick IS NOT NULL;"
+  "INSERT INTO rel SELECT sdkappid, user_no, 0, 'Tag_Profile_IM_Image', json_quote(face_url) FROM accounts"
+  " WHERE face_url IS NOT NULL;",
+};
+
+const int sq__schema_version = (int)(sizeof sq__migrations / sizeof sq__migrations[0]);
