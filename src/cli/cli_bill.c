@@ -94,13 +94,12 @@ static int show(const char *data, uint32_t app, int32_t month, int json, int csv
   int rc;
   if ((rc = cli_store_open("bill", data, &s))) return rc;
   int64_t now = imc_clock_now_s();
-  store_bill_t b;
-  json_t *o = NULL;
+  json_t *o = NULL, *arr = NULL;
   char err[256] = "";
-  rc = store_bill_get(s, app, month, &b);
+  rc = meter_bills_json(s, 0, app, month, now, &arr);
   if (!rc) {
-    o = meter_bill_json(&b, now);
-    free(b.body);
+    o = json_incref(json_array_get(arr, 0));
+    json_decref(arr);
     if (!o) rc = IMC_E_INTERNAL;
   } else if (rc == IMC_E_NOTFOUND) { /* not issued yet: a preview from the usage stored so far */
     char *text;

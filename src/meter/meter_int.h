@@ -7,4 +7,17 @@
 /* meter_report for an app known to exist, in zone tz (no lookups). */
 int meter__report_tz(struct store *s, uint32_t app, int32_t yyyymm, int tz, meter_report_t *out);
 
+struct store_app;
+struct store_bill;
+/* Price app's usage month from storage in zone tz (bills.c compute_app):
+ * *json = the bill's JSON (malloc'd), totals = total, prepaid, postpaid fen.
+ * Refusals before anything is written, with err: see meter_bill_compute. */
+int meter__bill_price(struct store *s, const struct store_app *a, int32_t yyyymm, int tz, meter_orders_fn orders, void *ud,
+                      char **json, int64_t totals[3], char *err, size_t errcap);
+/* Settle a just-issued document inside the caller's transaction: due_fen > 0
+ * is paid from the customer's wallet when it covers it (`payment`, reference
+ * "bill-<number>"; b->paid = 1), else left open; due_fen < 0 (a correction
+ * downwards) is credited at once (`refund`, same reference). 0 or storage errors. */
+int meter__bill_settle_new(struct store *s, struct store_bill *b, int64_t now_s);
+
 #endif
