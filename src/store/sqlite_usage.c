@@ -37,9 +37,9 @@
              " ON CONFLICT DO UPDATE SET value=excluded.value, doc_id=excluded.doc_id") \
   X(DOC_COUNT, "SELECT count(*) FROM usage_import_doc WHERE sdkappid=?1 AND month=?2") \
   X(BILL_HAS, "SELECT 1 FROM bills WHERE sdkappid=?1 AND month=?2 AND corrects=0") \
+  X(BILL_NEXT, "SELECT coalesce(max(seq),0)+1 FROM bills") \
   X(BILL_INS, "INSERT INTO bills(seq,number,sdkappid,customer_id,month,issued_at,total_fen,prepaid_fen,postpaid_fen,body," \
-              "corrects,due_fen) SELECT n, printf('IMC-%04d-%02d-%06d', ?4/100, ?4%100, n), ?1,?2,?4,?3,?5,?6,?7,?8,?9,?10" \
-              " FROM (SELECT coalesce(max(seq),0)+1 AS n FROM bills) RETURNING seq, number") \
+              "corrects,due_fen) VALUES(?11,?12,?1,?2,?4,?3,?5,?6,?7,?8,?9,?10)") \
   X(BILL_GET, BILL_COLS " WHERE b.sdkappid=?1 AND b.month=?2 AND b.corrects=0") \
   X(BILL_CORR, BILL_COLS " WHERE b.corrects=?1 ORDER BY b.seq") \
   X(RECHECK_EACH, "SELECT sdkappid,month FROM bill_recheck ORDER BY sdkappid,month LIMIT ?1") \
@@ -255,6 +255,15 @@ int squ_bill_insert(store_t *s, const store_bill_t *in, store_bill_t *out)
     if (rc == SQLITE_ROW) return IMC_E_EXISTS;
     if (rc != SQLITE_DONE) return map_rc(rc);
   }
+  /* the next seq, read and used inside the caller's transaction: gap-free (an INSERT … SELECT from
+   * bills itself would materialize the SELECT and open a statement journal per bill) */
+  if (!(st = ust(s, U_BILL_NEXT))) return IMC_E_IO;
+  rc = sqlite3_step(st);
+  int64_t seq = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+  sqlite3_reset(st);
+  if (rc != SQLITE_ROW) return map_rc(rc);
+  char number[32];
+  snprintf(number, sizeof number, "IMC-%04d-%02d-%06lld", in->month / 100, in->month % 100, (long long)seq);
   if (!(st = ust(s, U_BILL_INS))) return IMC_E_IO;
   sqlite3_bind_int64(st, 1, in->sdkappid);
   sqlite3_bind_int64(st, 2, in->customer_id);
@@ -266,16 +275,17 @@ int squ_bill_insert(store_t *s, const store_bill_t *in, store_bill_t *out)
   sqlite3_bind_text(st, 8, in->body, -1, SQLITE_TRANSIENT);
   sqlite3_bind_int64(st, 9, in->corrects_seq);
   sqlite3_bind_int64(st, 10, in->corrects_seq ? in->due_fen : in->postpaid_fen);
+  sqlite3_bind_int64(st, 11, seq);
+  sqlite3_bind_text(st, 12, number, -1, SQLITE_STATIC);
   rc = sqlite3_step(st);
-  if (rc != SQLITE_ROW) { sqlite3_reset(st); return map_rc(rc); }
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE) return map_rc(rc);
   *out = *in;
-  out->seq = sqlite3_column_int64(st, 0);
-  snprintf(out->number, sizeof out->number, "%s", (const char *)sqlite3_column_text(st, 1));
+  out->seq = seq;
+  snprintf(out->number, sizeof out->number, "%s", number);
   out->paid = 0;
   if (!out->corrects_seq) out->due_fen = out->postpaid_fen;
-  rc = sqlite3_step(st); /* finish the statement so the row is written */
-  sqlite3_reset(st);
-  return rc == SQLITE_DONE ? 0 : map_rc(rc);
+  return 0;
 }
 
 static void row_bill(sqlite3_stmt *st, store_bill_t *b)
