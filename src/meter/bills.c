@@ -77,20 +77,23 @@ int meter__bill_price(store_t *s, const store_app_t *ap, int32_t month, int tz, 
   if ((rc = orders_fn(ud, s, &a, month, orders, BILL_MAX_ORDERS, &n, err, cap))) goto out;
   bill_input_t in = { .month = month, .orders = orders, .norders = n, .usage = &u, .strict = 0 };
   if ((rc = bill_compute(b, &in, bill, err, cap))) goto out;
-  size_t need = bill_render_json(b, bill, NULL, 0) + 1;
-  if (!(*json = malloc(need))) { rc = IMC_E_NOMEM; goto out; }
-  bill_render_json(b, bill, *json, need);
+  size_t cap0 = 4096, need; /* most bills fit: rendered once */
+  if (!(*json = malloc(cap0))) { rc = IMC_E_NOMEM; goto out; }
+  if ((need = bill_render_json(b, bill, *json, cap0) + 1) > cap0) {
+    char *big = realloc(*json, need);
+    if (!big) { rc = IMC_E_NOMEM; goto out; }
+    bill_render_json(b, bill, (*json = big), need);
+  }
   if (strstr(*json, "\"operator_config\":true")) {
     rc = imc_errf(err, cap, IMC_E_BILL_BOOK, "the %s price book still has operator placeholders: configure its prices before billing app %u",
                   a.scheme, app);
-    free(*json);
-    *json = NULL;
     goto out;
   }
   totals[0] = bill->total_fen;
   totals[1] = bill->prepaid_fen;
   totals[2] = bill->postpaid_fen;
 out:
+  if (rc) { free(*json); *json = NULL; }
   free(r);
   free(bill);
   return rc;
