@@ -72,7 +72,7 @@ int meter__bill_price(store_t *s, const store_app_t *ap, int32_t month, int tz, 
   int n = 0;
   bill_usage_t u;
   if (!r || !bill) { rc = IMC_E_NOMEM; goto out; }
-  if ((rc = meter__report_tz(s, app, month, tz, r))) { imc_errf(err, cap, rc, "usage of app %u: %s", app, imc_strerror(rc)); goto out; }
+  if ((rc = meter__report_tz(s, app, month, tz, 1, r))) { imc_errf(err, cap, rc, "usage of app %u: %s", app, imc_strerror(rc)); goto out; }
   to_usage(r, b, &u);
   if ((rc = orders_fn(ud, s, &a, month, orders, BILL_MAX_ORDERS, &n, err, cap))) goto out;
   bill_input_t in = { .month = month, .orders = orders, .norders = n, .usage = &u, .strict = 0 };
@@ -183,9 +183,8 @@ int meter_bill_issue(store_t *s, int in_txn, uint32_t app, int32_t month, int64_
 
 typedef struct app_ids { uint32_t *v; size_t n, cap; int nomem; } app_ids_t;
 
-static void on_app(void *ud, const store_app_t *a)
+static void push_id(app_ids_t *ids, uint32_t id)
 {
-  app_ids_t *ids = ud;
   if (ids->n == ids->cap) {
     size_t cap = ids->cap ? ids->cap * 2 : 64;
     uint32_t *v = realloc(ids->v, cap * sizeof *v);
@@ -193,8 +192,11 @@ static void on_app(void *ud, const store_app_t *a)
     ids->v = v;
     ids->cap = cap;
   }
-  ids->v[ids->n++] = a->sdkappid;
+  ids->v[ids->n++] = id;
 }
+
+static void on_app(void *ud, const store_app_t *a) { push_id(ud, a->sdkappid); }
+static void on_billed(void *ud, uint32_t app, int32_t month) { (void)month; push_id(ud, app); }
 
 #define RUN_BATCH 1000 /* apps per transaction of the bill run */
 
@@ -218,11 +220,15 @@ int meter_bill_run(store_t *s, int in_txn, int32_t month, int64_t now_s, int def
   if (now_s < month_end(month, default_tz))
     return imc_errf(err, cap, IMC_E_BILL_MONTH, "%04d-%02d has not ended yet: its bill run is on the 1st of the next month",
                     month / 100, month % 100);
-  app_ids_t ids = { 0 }; /* ids first: issuing writes while the list is read */
+  app_ids_t ids = { 0 }, billed = { 0 }; /* ids first: issuing writes while the list is read */
   zones_t zs = { 0 };
   int rc = store_app_list(s, 0, on_app, &ids), open = 0, batch = 0;
-  if (!rc && ids.nomem) rc = IMC_E_NOMEM;
+  if (!rc) rc = store_bill_month_apps(s, month, on_billed, &billed);
+  if (!rc && (ids.nomem || billed.nomem)) rc = IMC_E_NOMEM;
+  size_t bi = 0; /* both lists are by sdkappid: walk them together */
   for (size_t i = 0; !rc && i < ids.n; i++) {
+    while (bi < billed.n && billed.v[bi] < ids.v[i]) bi++;
+    if (bi < billed.n && billed.v[bi] == ids.v[i]) { st->apps++; st->existing++; continue; } /* issued: nothing to read */
     store_app_t a;
     int tz, existed, wrote;
     if ((rc = store_app_get(s, ids.v[i], &a)) || (rc = zone_of(s, &zs, &a, default_tz, &tz))) break;
@@ -251,6 +257,7 @@ int meter_bill_run(store_t *s, int in_txn, int32_t month, int64_t now_s, int def
     if (rc) store_exec(s, "ROLLBACK"); /* this batch only: earlier batches stay, a rerun finishes */
   }
   free(ids.v);
+  free(billed.v);
   return rc;
 }
 

@@ -36,7 +36,6 @@
   X(IMP_PUT, "INSERT INTO usage_import(sdkappid,day,metric,value,doc_id) VALUES(?1,?2,?3,?4,?5)" \
              " ON CONFLICT DO UPDATE SET value=excluded.value, doc_id=excluded.doc_id") \
   X(DOC_COUNT, "SELECT count(*) FROM usage_import_doc WHERE sdkappid=?1 AND month=?2") \
-  X(BILL_HAS, "SELECT 1 FROM bills WHERE sdkappid=?1 AND month=?2 AND corrects=0") \
   X(BILL_NEXT, "SELECT coalesce(max(seq),0)+1 FROM bills") \
   X(BILL_INS, "INSERT INTO bills(seq,number,sdkappid,customer_id,month,issued_at,total_fen,prepaid_fen,postpaid_fen,body," \
               "corrects,due_fen) VALUES(?11,?12,?1,?2,?4,?3,?5,?6,?7,?8,?9,?10)") \
@@ -44,6 +43,7 @@
   X(BILL_CORR, BILL_COLS " WHERE b.corrects=?1 ORDER BY b.seq") \
   X(RECHECK_EACH, "SELECT sdkappid,month FROM bill_recheck ORDER BY sdkappid,month LIMIT ?1") \
   X(RECHECK_DONE, "DELETE FROM bill_recheck WHERE sdkappid=?1 AND month=?2") \
+  X(BILL_MONTH_APPS, "SELECT sdkappid FROM bills WHERE month=?1 AND corrects=0 ORDER BY sdkappid") \
   X(BILL_EACH, BILL_COLS " WHERE (?1=0 OR b.customer_id=?1) ORDER BY b.seq") \
   X(REG_DAYS, "SELECT CAST(strftime('%Y%m%d', created_at + ?4, 'unixepoch') AS INTEGER) d, count(*) FROM usage_reg" \
               " WHERE sdkappid=?1 AND created_at>=?2 AND created_at<?3 GROUP BY d ORDER BY d")
@@ -247,14 +247,7 @@ int squ_bill_insert(store_t *s, const store_bill_t *in, store_bill_t *out)
   if (!in->body || in->month < 197001 || in->month > 999912 || in->corrects_seq < 0) return IMC_E_INVAL;
   sqlite3_stmt *st;
   int rc;
-  if (!in->corrects_seq) {
-    if (!(st = ust(s, U_BILL_HAS))) return IMC_E_IO;
-    bind3(st, in->sdkappid, in->month, NULL);
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc == SQLITE_ROW) return IMC_E_EXISTS;
-    if (rc != SQLITE_DONE) return map_rc(rc);
-  }
+  /* a second bill of (app, month) is refused by the partial unique index bills_app_month (IMC_E_EXISTS) */
   /* the next seq, read and used inside the caller's transaction: gap-free (an INSERT … SELECT from
    * bills itself would materialize the SELECT and open a statement journal per bill) */
   if (!(st = ust(s, U_BILL_NEXT))) return IMC_E_IO;
@@ -352,7 +345,7 @@ int squ_bill_corrections(store_t *s, int64_t bill_seq, store_bill_cb cb, void *u
   return map_rc(rc);
 }
 
-int squ_bill_recheck_each(store_t *s, int limit, store_recheck_cb cb, void *ud)
+int squ_bill_recheck_each(store_t *s, int limit, store_app_month_cb cb, void *ud)
 {
   sqlite3_stmt *st = ust(s, U_RECHECK_EACH);
   if (!st) return IMC_E_IO;
@@ -370,6 +363,17 @@ int squ_bill_recheck_done(store_t *s, uint32_t app, int32_t month)
   if (!st) return IMC_E_IO;
   bind3(st, app, month, NULL);
   int rc = sqlite3_step(st);
+  sqlite3_reset(st);
+  return map_rc(rc);
+}
+
+int squ_bill_month_apps(store_t *s, int32_t month, store_app_month_cb cb, void *ud)
+{
+  sqlite3_stmt *st = ust(s, U_BILL_MONTH_APPS);
+  if (!st) return IMC_E_IO;
+  sqlite3_bind_int(st, 1, month);
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) cb(ud, (uint32_t)sqlite3_column_int64(st, 0), month);
   sqlite3_reset(st);
   return map_rc(rc);
 }

@@ -133,7 +133,7 @@ typedef void (*store_usage_login_cb)(void *ud, uint32_t sdkappid, int32_t day_yy
 typedef void (*store_usage_day_cb)(void *ud, int32_t day_yyyymmdd, const char *metric, int64_t value);
 typedef void (*store_usage_group_cb)(void *ud, int live, int64_t created_s, int64_t dissolved_s);
 typedef void (*store_bill_cb)(void *ud, const store_bill_t *b);
-typedef void (*store_recheck_cb)(void *ud, uint32_t sdkappid, int32_t month);
+typedef void (*store_app_month_cb)(void *ud, uint32_t sdkappid, int32_t month);
 
 struct store_msg_vtab; /* store_msg.h */
 struct store_grp_vtab; /* store_grp.h */
@@ -200,8 +200,9 @@ typedef struct store_vtab {
   const struct store_rel_vtab *rel;      /* relationship rows (store_rel.h) */
   /* correction documents (sqlite_usage.c) */
   int (*bill_corrections)(store_t *, int64_t bill_seq, store_bill_cb, void *);
-  int (*bill_recheck_each)(store_t *, int limit, store_recheck_cb, void *);
+  int (*bill_recheck_each)(store_t *, int limit, store_app_month_cb, void *);
   int (*bill_recheck_done)(store_t *, uint32_t sdkappid, int32_t month);
+  int (*bill_month_apps)(store_t *, int32_t month, store_app_month_cb, void *);
 } store_vtab_t;
 
 struct store { const store_vtab_t *vt; };
@@ -328,8 +329,11 @@ int store_bill_each(store_t *s, int64_t customer_id, int unpaid_only, store_bill
  * a bill is written; recheck_each lists up to limit entries (by app, month);
  * recheck_done removes one (call in the transaction that handled it). */
 int store_bill_corrections(store_t *s, int64_t bill_seq, store_bill_cb cb, void *ud);
-int store_bill_recheck_each(store_t *s, int limit, store_recheck_cb cb, void *ud);
+int store_bill_recheck_each(store_t *s, int limit, store_app_month_cb cb, void *ud);
 int store_bill_recheck_done(store_t *s, uint32_t sdkappid, int32_t month);
+/* The apps that have a bill (not a correction) for usage month yyyymm, by
+ * sdkappid (the bill run skips them without reading each bill). */
+int store_bill_month_apps(store_t *s, int32_t month, store_app_month_cb cb, void *ud);
 
 /* Wallets. The balance of a customer without entries is 0. */
 int store_wallet_balance(store_t *s, int64_t customer_id, int64_t *balance_fen);
