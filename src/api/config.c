@@ -14,7 +14,7 @@ const cfg_def_t api_cfg_defs[] = {
   { "rest_rate_limit", CFG_INT, F(rest_rate_limit), "200", 1, 1000000, "REST calls per second per app (60011 beyond)" },
   { "max_header_bytes", CFG_INT, F(max_header_bytes), "8192", 1024, 1048576, "largest HTTP header block (431 beyond)" },
   { "max_body_bytes", CFG_INT, F(max_body_bytes), "1048576", 1024, 67108864, "largest HTTP body (413 / 93000 beyond)" },
-  { "ws_max_frame_bytes", CFG_INT, F(ws_max_frame_bytes), "65536", 1024, 16777216, "largest WebSocket message (close 1009 beyond)" },
+  { "ws_max_frame_bytes", CFG_INT, F(ws_max_frame_bytes), "0", 0, 16777216, "largest WebSocket message (close 1009 beyond); 0 = the larger of 64 KiB and 6 × msg_max_bytes + 4 KiB, so every valid message fits a send frame" },
   { "ws_max_queued_bytes", CFG_INT, F(ws_max_queued_bytes), "4194304", 65536, 1073741824, "send-queue cap per connection (close 1008 beyond)" },
   { "ws_login_timeout_ms", CFG_INT, F(ws_login_timeout_ms), "10000", 100, 600000, "close a WebSocket not logged in by then (4001)" },
   { "ws_idle_timeout_ms", CFG_INT, F(ws_idle_timeout_ms), "400000", 1000, 86400000, "close a silent logged-in WebSocket (4004)" },

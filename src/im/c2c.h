@@ -84,6 +84,12 @@ void im_c2c_free(im_c2c_t *c);
 void im_c2c_stop(im_c2c_t *c);
 /* Jobs submitted and not completed (a graceful stop waits for 0). */
 size_t im_c2c_in_flight(const im_c2c_t *c);
+/* A session of the user was unlinked from presence: forget what the core
+ * kept for its sync pages (c2c.c) unless another session still needs it. */
+void im_c2c_session_gone(im_c2c_t *c, uint32_t sdkappid, uint32_t user_no);
+/* Users with a last-committed mark held (at most the sessions with a sync
+ * page in flight; GET /healthz shows it). */
+size_t im_c2c_committed_users(const im_c2c_t *c);
 
 /* ---- send ------------------------------------------------------------------ */
 typedef enum { IM_SYNC_DEFAULT = 0, IM_SYNC_YES = 1, IM_SYNC_NO = 2 } im_sync_other_t;
@@ -196,9 +202,13 @@ typedef void (*im_convs_cb)(void *ud, int rc, const im_conv_list_t *l);
  * counts. peer_no != 0: only that conversation (if it exists). */
 void im_c2c_conversations(im_c2c_t *c, uint32_t sdkappid, uint32_t user_no, uint32_t peer_no, im_convs_cb cb,
                           void *ud);
-/* Pin (1) or unpin (0) a conversation; the user's devices get CONV_PIN. */
-void im_c2c_pin(im_c2c_t *c, uint32_t sdkappid, uint32_t user_no, uint32_t peer_no, int pin, const char *peer_id,
-                im_done_cb cb, void *ud);
+/* Pin (1) or unpin (0) a conversation; the user's devices get CONV_PIN.
+ * Pinning fails with IMC_E_CONV_PINNED (51012) when the user already has
+ * max_pinned other pinned conversations (0 = no bound); the count is taken
+ * on the writer thread in the job that pins, so it is exact under
+ * concurrent pins. */
+void im_c2c_pin(im_c2c_t *c, uint32_t sdkappid, uint32_t user_no, uint32_t peer_no, int pin, uint32_t max_pinned,
+                const char *peer_id, im_done_cb cb, void *ud);
 /* Delete a conversation from the user's list (clear = also hide its history
  * up to now from this user); the user's devices get CONV_DEL. */
 void im_c2c_conv_delete(im_c2c_t *c, uint32_t sdkappid, uint32_t user_no, uint32_t peer_no, int clear,

@@ -107,6 +107,7 @@
   X(MSG_LIFETIME_TYPE,    90044, "MsgLifeTime must be an integer")              \
   X(MSG_KEY,              90054, "MsgKey is invalid")                           \
   X(MSG_TOO_BIG,          93000, "message is larger than the size limit")       \
+  X(MSG_BATCH_TOO_BIG,    90055, "batchsendmsg: the message packet is larger than 8 KB") \
   X(MSG_NOT_FOUND,        20022, "message not found")                           \
   X(MSG_RECALLED,         20023, "message was already recalled")                \
   X(MSG_RECALL_LATE,      20016, "the recall window has passed")                \
