@@ -119,6 +119,7 @@ void cws_on_open(void *ud, net_ws_t *ws)
 static void end_session(api_srv_t *srv, cws_conn_t *c, int code)
 {
   if (c->metered) { api_quota_session(srv, c->sess.sdkappid, -1); c->metered = 0; }
+  if (c->sess.sid) ws_status_subs_session_gone(srv, c->sess.sdkappid, c->sess.user_no, c->sess.sid);
   if (!c->sess.linked) {
     if (srv->c2c) im_c2c_session_gone(srv->c2c, c->sess.sdkappid, c->sess.user_no); /* unlinked by an account delete */
     return;

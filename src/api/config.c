@@ -35,6 +35,8 @@ const cfg_def_t api_cfg_defs[] = {
   { "msg_sync_page", CFG_INT, F(msg_sync_page), "100", 1, 10000, "events per sync page" },
   { "msg_recent_page", CFG_INT, F(msg_recent_page), "100", 1, 10000, "conversations per recentcontact/get_list page" },
   { "msg_purge_interval_s", CFG_INT, F(msg_purge_interval_s), "3600", 1, 86400, "how often the retention pass runs" },
+  { "status_subs_per_user", CFG_INT, F(status_subs_per_user), "200", 1, 100000, "users one user's sessions may subscribe to for status pushes together (70402 beyond)" },
+  { "status_subs_max", CFG_INT, F(status_subs_max), "1000000", 1, 100000000, "status subscriptions the whole server holds (60018 beyond)" },
   { "test_clock", CFG_BOOL, F(test_clock), "false", 0, 0, "enable the operator test clock (never in production)" },
   { "test_clock_start", CFG_STR, F(test_clock_start), "", 0, 0, "initial test-clock date YYYY-MM-DD (with --test-clock)" },
   { 0, 0, 0, 0, 0, 0, 0 }

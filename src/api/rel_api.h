@@ -170,4 +170,23 @@ void cws_op_status_get(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, 
 void cws_op_status_subscribe(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
 void cws_op_status_unsubscribe(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
 
+/* The subscription registry (ws_status_subs.c): per watched user, the
+ * (subscriber user, session id) pairs to push to. */
+int ws_status_subs_init(api_srv_t *srv);     /* 0 or IMC_E_NOMEM */
+void ws_status_subs_free(api_srv_t *srv);
+/* Subscribe session s to targets (user numbers; repeats and ones it already
+ * has are fine). All or nothing: IMC_E_STATUS_SUBS_USER when the user's
+ * sessions would hold more than status_subs_per_user, IMC_E_STATUS_SUBS_FULL
+ * when the process would hold more than status_subs_max, IMC_E_NOMEM. */
+int ws_status_subs_add(api_srv_t *srv, const im_session_t *s, const uint32_t *targets, size_t n);
+/* End s's subscription to target (no-op if none). */
+void ws_status_subs_del(api_srv_t *srv, const im_session_t *s, uint32_t target);
+/* Free every subscription of the session (app, user, sid): it ended. */
+void ws_status_subs_session_gone(api_srv_t *srv, uint32_t app, uint32_t user_no, uint32_t sid);
+/* Copies of the subscribers of target (malloc'd arrays the caller frees;
+ * NULL and n = 0 when none). 0 or IMC_E_NOMEM. */
+int ws_status_subs_of(api_srv_t *srv, uint32_t app, uint32_t target, uint32_t **users, uint32_t **sids, size_t *n);
+/* Subscriptions held, watched users, subscribing users (GET /healthz). */
+void ws_status_subs_stats(const api_srv_t *srv, size_t *total, size_t *targets, size_t *users);
+
 #endif

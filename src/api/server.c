@@ -44,7 +44,10 @@ static void healthz(api_srv_t *srv, net_req_t *req)
   if (srv->writer) store_writer_stats(srv->writer, &ws);
   if (srv->reader) store_reader_stats(srv->reader, &rs);
   const api_changes_t *c = &srv->changes;
-  json_t *o = json_pack("{s:s,s:{s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I}}",
+  size_t subs, sub_targets, sub_users;
+  ws_status_subs_stats(srv, &subs, &sub_targets, &sub_users);
+  json_t *o = json_pack("{s:s,s:{s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I},"
+                        "s:{s:I,s:I,s:I}}",
                         "status", srv->stopping ? "stopping" : "ok",
                         "writer", "queued", (json_int_t)ws.queued, "max_jobs", (json_int_t)ws.max_jobs,
                         "refused", (json_int_t)ws.refused, "jobs", (json_int_t)ws.jobs, "batches", (json_int_t)ws.batches,
@@ -54,7 +57,9 @@ static void healthz(api_srv_t *srv, net_req_t *req)
                         "apps_reloaded", (json_int_t)c->apps_reloaded, "meta_reloaded", (json_int_t)c->meta_reloaded,
                         "failed", (json_int_t)c->failed,
                         "c2c", "committed_users", (json_int_t)(srv->c2c ? im_c2c_committed_users(srv->c2c) : 0),
-                        "in_flight", (json_int_t)(srv->c2c ? im_c2c_in_flight(srv->c2c) : 0));
+                        "in_flight", (json_int_t)(srv->c2c ? im_c2c_in_flight(srv->c2c) : 0),
+                        "status_subs", "total", (json_int_t)subs, "targets", (json_int_t)sub_targets,
+                        "users", (json_int_t)sub_users);
   api_reply_json(req, srv->stopping ? 503 : 200, o);
 }
 
