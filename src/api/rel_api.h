@@ -41,7 +41,9 @@ typedef struct relreq {
   uint32_t app;
   rel_txn_t txn;
   int committed;                 /* durable: the changes stay in memory */
-  json_t *pushes;                /* [[user_no, frame], …] sent once durable */
+  json_t *pushes;                /* [[user_no, frame], …] queued by relreq_push */
+  struct relreq_ev *evs;         /* the pushes as inbox events: written with the change, delivered once durable */
+  size_t nev;
   json_t *out;                   /* reply fields */
   void (*done)(struct relreq *rr, int rc); /* relreq_submit: after the write (loop thread) */
   void *ud;
@@ -50,7 +52,9 @@ typedef struct relreq {
 /* Attach a change request to c (c->data; freed with c, undoing the changes
  * in memory unless they were committed). NULL on OOM (c answered). */
 relreq_t *relreq_new(rest_ctx_t *c);
-/* Queue frame (stolen) for user_no's online devices once durable. */
+/* Queue frame (stolen) for user_no's devices: written to the user's inbox
+ * with the change (a REL event, so sync replays it in order), pushed to
+ * its live sessions once durable. */
 void relreq_push(relreq_t *rr, uint32_t user_no, json_t *frame);
 /* Write the change set; once durable send the pushes and reply OK with out
  * (stolen, may be NULL). With no change recorded the reply goes at once.

@@ -117,6 +117,12 @@ static const char *const ev_names[] = {
 
 static json_t *event_json(const im_event_t *ev)
 {
+  if (ev->kind == IM_EV_REL) { /* the relationship push frame (rel_common.c), with its useq */
+    json_t *f = ev->payload ? json_loads(ev->payload, 0, NULL) : NULL;
+    if (json_is_object(f)) json_object_set_new(f, "useq", json_integer(ev->useq));
+    else { json_decref(f); f = NULL; }
+    return f;
+  }
   const char *type = ev->kind == IM_EV_ONLINE_MSG ? "online_msg" : ev->kind == IM_EV_TYPING ? "typing"
                      : (size_t)ev->kind < sizeof ev_names / sizeof ev_names[0] && ev_names[ev->kind] ? ev_names[ev->kind]
                      : "unknown";
@@ -147,7 +153,7 @@ static json_t *event_json(const im_event_t *ev)
   case IM_EV_CONV_PIN:
     json_object_set_new(o, "pinned", json_boolean(ev->seq));
     break;
-  case IM_EV_TYPING:
+  case IM_EV_TYPING: case IM_EV_REL:
     break;
   }
   return o;

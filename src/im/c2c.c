@@ -224,7 +224,7 @@ static void send_done(c2c_job_t *jj, int rc)
   if (!rc && !j->a.dup) {
     m.from_id = j->in.from_id;
     m.to_id = j->in.to_id;
-    im_event_t ev = { IM_EV_MSG, m.sdkappid, m.to_no, j->a.useq_to, m.conv, m.seq, m.time_s, j->in.from_id, &m };
+    im_event_t ev = { IM_EV_MSG, m.sdkappid, m.to_no, j->a.useq_to, m.conv, m.seq, m.time_s, j->in.from_id, &m, NULL };
     if (j->a.useq_to) {
       c2c__committed(c, m.sdkappid, m.to_no, j->a.useq_to);
       c2c__deliver(c, &ev, 0);
@@ -255,7 +255,7 @@ static void send_online(im_c2c_t *c, im_send_t *in, int64_t now, im_sent_cb cb, 
 {
   store_msg_t m = { in->sdkappid, store_c2c_conv(in->from_no, in->to_no), 0, in->from_no, in->to_no, now, in->cseq,
                     in->random, in->flags, 0, in->body, in->body_len, in->from_id, in->to_id };
-  im_event_t ev = { IM_EV_ONLINE_MSG, in->sdkappid, in->to_no, 0, m.conv, 0, now, in->from_id, &m };
+  im_event_t ev = { IM_EV_ONLINE_MSG, in->sdkappid, in->to_no, 0, m.conv, 0, now, in->from_id, &m, NULL };
   c2c__deliver(c, &ev, 0);
   if (in->sync_other == IM_SYNC_YES && in->to_no != in->from_no) {
     ev.user_no = in->from_no;

@@ -3,6 +3,7 @@
  * change is one writer job that appends the events it causes to the users'
  * inboxes; done() delivers them to live devices, then answers the caller. */
 #include "im/c2c_int.h"
+#include "store/store_rel.h"
 #include "util/clock.h"
 #include "util/err.h"
 
@@ -157,14 +158,14 @@ static void op_done(c2c_job_t *jj, int rc)
   op_job_t *j = (op_job_t *)jj;
   im_c2c_t *c = jj->c;
   if (!rc && j->op == OP_TYPING) {
-    im_event_t ev = { IM_EV_TYPING, j->app, j->b, 0, store_c2c_conv(j->a, j->b), 0, j->now, j->a_id, NULL };
+    im_event_t ev = { IM_EV_TYPING, j->app, j->b, 0, store_c2c_conv(j->a, j->b), 0, j->now, j->a_id, NULL, NULL };
     c2c__deliver(c, &ev, 0);
   }
   for (int i = 0; !rc && i < j->nev; i++) {
     const op_ev_t *e = &j->ev[i];
     const char *peer = e->user == j->a ? j->b_id : j->a_id;
     if (j->m && !peer[0]) peer = e->user == j->m->from_no ? j->m->to_id : j->m->from_id;
-    im_event_t ev = { e->kind, j->app, e->user, e->useq, store_c2c_conv(j->a, j->b), e->seq, j->now, peer, j->m };
+    im_event_t ev = { e->kind, j->app, e->user, e->useq, store_c2c_conv(j->a, j->b), e->seq, j->now, peer, j->m, NULL };
     c2c__committed(c, j->app, e->user, e->useq);
     c2c__deliver(c, &ev, 0);
   }
@@ -306,8 +307,14 @@ static int purge_run(store_t *s, c2c_job_t *jj)
   case 0:
     rc = store_app_list(s, 0, app_row, j);
     return rc ? rc : j->oom ? IMC_E_NOMEM : 0;
-  case 1:
-    return store_msg_purge(s, j->apps[j->cur], j->before, PURGE_CHUNK, &j->deleted);
+  case 1: {
+    int64_t rel = 0; /* relationship event payloads (c2c_rel.c) go with their inbox events */
+    if ((rc = store_msg_purge(s, j->apps[j->cur], j->before, PURGE_CHUNK, &j->deleted)) ||
+        (rc = store_rel_event_purge(s, j->apps[j->cur], j->before, PURGE_CHUNK, &rel)))
+      return rc;
+    j->deleted += rel; /* another step while either deleted anything */
+    return 0;
+  }
   default:
     j->nusers = 0;
     if ((rc = store_msg_recent_users(s, j->apps[j->cur], (int)j->kept, user_row, j))) return rc;

@@ -126,6 +126,11 @@ const char *const sq__migrations[] = {
   "INSERT INTO rel SELECT sdkappid, user_no, 0, 'Tag_Profile_IM_Nick', json_quote(nick) FROM accounts WHERE nick IS NOT NULL;"
   "INSERT INTO rel SELECT sdkappid, user_no, 0, 'Tag_Profile_IM_Image', json_quote(face_url) FROM accounts"
   " WHERE face_url IS NOT NULL;",
+  /* 15: relationship events replayed by sync (sqlite_rel.c; store_rel.h): the push frame of an inbox
+   * event of kind 8 (STORE_EV_REL), under the same (sdkappid, user_no, useq) */
+  "CREATE TABLE rel_event(sdkappid INTEGER NOT NULL, user_no INTEGER NOT NULL, useq INTEGER NOT NULL,"
+  " at INTEGER NOT NULL, payload TEXT NOT NULL, PRIMARY KEY(sdkappid, user_no, useq)) WITHOUT ROWID;"
+  "CREATE INDEX rel_event_at ON rel_event(sdkappid, at);",
 };
 
 const int sq__schema_version = (int)(sizeof sq__migrations / sizeof sq__migrations[0]);
