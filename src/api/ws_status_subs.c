@@ -39,22 +39,16 @@ int ws_status_subs_init(api_srv_t *srv)
   return 0;
 }
 
-static void free_lists(u64map_t *m)
-{
-  for (size_t i = 0; i < m->cap; i++)
-    if (m->slots[i].key) {
-      subs_list_t *l = m->slots[i].val; /* both list types: v first, then n, cap */
-      free(l->v);
-      free(l);
-    }
-  u64map_free(m);
-}
-
 void ws_status_subs_free(api_srv_t *srv)
 {
-  if (!srv->subs) return;
-  free_lists(&srv->subs->by_target);
-  free_lists(&srv->subs->by_user);
+  struct rel_subs *r = srv->subs;
+  if (!r) return;
+  for (size_t i = 0; i < r->by_target.cap; i++)
+    if (r->by_target.slots[i].key) { subs_list_t *l = r->by_target.slots[i].val; free(l->v); free(l); }
+  for (size_t i = 0; i < r->by_user.cap; i++)
+    if (r->by_user.slots[i].key) { own_list_t *l = r->by_user.slots[i].val; free(l->v); free(l); }
+  u64map_free(&r->by_target);
+  u64map_free(&r->by_user);
   free(srv->subs);
   srv->subs = NULL;
 }
@@ -88,10 +82,16 @@ static void *list_ensure(u64map_t *m, uint64_t k, size_t list_sz)
   return l;
 }
 
-static void list_drop_if_empty(u64map_t *m, uint64_t k)
+static void target_drop_if_empty(struct rel_subs *r, uint64_t k)
 {
-  subs_list_t *l = u64map_get(m, k);
-  if (l && !l->n) { u64map_del(m, k); free(l->v); free(l); }
+  subs_list_t *l = u64map_get(&r->by_target, k);
+  if (l && !l->n) { u64map_del(&r->by_target, k); free(l->v); free(l); }
+}
+
+static void user_drop_if_empty(struct rel_subs *r, uint64_t k)
+{
+  own_list_t *l = u64map_get(&r->by_user, k);
+  if (l && !l->n) { u64map_del(&r->by_user, k); free(l->v); free(l); }
 }
 
 static int own_has(const own_list_t *ol, uint32_t sid, uint32_t target)
@@ -114,7 +114,7 @@ static void target_remove(struct rel_subs *r, uint32_t app, uint32_t user, uint3
       r->total--;
       break;
     }
-  list_drop_if_empty(&r->by_target, k);
+  target_drop_if_empty(r, k);
 }
 
 static int add_one(struct rel_subs *r, uint32_t app, uint32_t user, uint32_t sid, uint32_t target)
@@ -122,8 +122,8 @@ static int add_one(struct rel_subs *r, uint32_t app, uint32_t user, uint32_t sid
   own_list_t *ol = list_ensure(&r->by_user, key_of(app, user), sizeof *ol);
   subs_list_t *tl = ol ? list_ensure(&r->by_target, key_of(app, target), sizeof *tl) : NULL;
   if (!tl || grow((void **)&ol->v, ol->n, &ol->cap, sizeof *ol->v) || grow((void **)&tl->v, tl->n, &tl->cap, sizeof *tl->v)) {
-    list_drop_if_empty(&r->by_target, key_of(app, target));
-    list_drop_if_empty(&r->by_user, key_of(app, user));
+    target_drop_if_empty(r, key_of(app, target));
+    user_drop_if_empty(r, key_of(app, user));
     return IMC_E_NOMEM;
   }
   ol->v[ol->n++] = (own_t){ sid, target };
@@ -143,7 +143,7 @@ void ws_status_subs_del(api_srv_t *srv, const im_session_t *s, uint32_t target)
       target_remove(r, s->sdkappid, s->user_no, s->sid, target);
       break;
     }
-  list_drop_if_empty(&r->by_user, k);
+  user_drop_if_empty(r, k);
 }
 
 int ws_status_subs_add(api_srv_t *srv, const im_session_t *s, const uint32_t *targets, size_t n)
@@ -169,7 +169,7 @@ int ws_status_subs_add(api_srv_t *srv, const im_session_t *s, const uint32_t *ta
         ol->n--;
         target_remove(r, s->sdkappid, s->user_no, s->sid, ol->v[ol->n].target);
       }
-      list_drop_if_empty(&r->by_user, key_of(s->sdkappid, s->user_no));
+      user_drop_if_empty(r, key_of(s->sdkappid, s->user_no));
       return rc;
     }
   }
@@ -187,7 +187,7 @@ void ws_status_subs_session_gone(api_srv_t *srv, uint32_t app, uint32_t user, ui
     target_remove(r, app, user, sid, ol->v[i].target);
     ol->v[i] = ol->v[--ol->n];
   }
-  list_drop_if_empty(&r->by_user, k);
+  user_drop_if_empty(r, k);
 }
 
 int ws_status_subs_of(api_srv_t *srv, uint32_t app, uint32_t target, uint32_t **users, uint32_t **sids, size_t *n)

@@ -92,8 +92,8 @@ void c2c__committed(im_c2c_t *c, uint32_t app, uint32_t user, uint32_t useq)
   if (!useq) return;
   if (!syncing(c, app, user)) { u64map_del(&c->committed, ukey(app, user)); return; } /* nobody needs it */
   uintptr_t cur = (uintptr_t)u64map_get(&c->committed, ukey(app, user));
-  if (useq > cur) u64map_put(&c->committed, ukey(app, user), (void *)(uintptr_t)useq); /* OOM: sync stays correct
-    through the page's own max, pushes through the cursor check */
+  if (useq > cur) u64map_put(&c->committed, ukey(app, user), (void *)(uintptr_t)useq); /* OOM: a commit racing the
+    page may go unseen; the device gets it at its next sync */
 }
 
 uint32_t c2c__committed_get(const im_c2c_t *c, uint32_t app, uint32_t user)

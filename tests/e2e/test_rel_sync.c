@@ -90,6 +90,28 @@ static void expect_same_tail(json_t *evs, json_t *live)
   for (size_t i = 0; i < n; i++) assert_int_equal(jint(json_array_get(evs, i), "useq"), (json_int_t)i + 1);
 }
 
+/* The REST changes of the run, each with the push r_a's live device waits for. */
+static const struct { const char *cmd, *body, *push; } steps[] = {
+  /* r_c asks r_a (default AllowType: need confirm): a pending request */
+  { "sns/friend_add", "{\"From_Account\":\"r_c\",\"AddFriendItem\":[{\"To_Account\":\"r_a\",\"AddSource\":\"AddSource_Type_Web\"}]}",
+    "friend_request" },
+  { "sns/friend_add", "{\"From_Account\":\"r_a\",\"ForceAddFlags\":1,\"AddFriendItem\":[{\"To_Account\":\"r_b\",\"AddSource\":\"AddSource_Type_Web\"}]}",
+    "friend_added" },
+  { "openim/sendmsg", "{\"From_Account\":\"r_b\",\"To_Account\":\"r_a\",\"MsgRandom\":1,\"MsgBody\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"one\"}}]}",
+    "msg" },
+  { "sns/black_list_add", "{\"From_Account\":\"r_a\",\"To_Account\":[\"r_d\"]}", "black_changed" },
+  { "recentcontact/create_contact_group",
+    "{\"From_Account\":\"r_a\",\"GroupContactItem\":[{\"GroupName\":\"g1\",\"ContactItem\":[{\"Type\":1,\"To_Account\":\"r_b\"}]}]}",
+    "contact_groups_changed" },
+  { "recentcontact/mark_contact",
+    "{\"From_Account\":\"r_a\",\"MarkItem\":[{\"ContactItem\":{\"Type\":1,\"To_Account\":\"r_b\"},\"SetMark\":[3]}]}",
+    "contact_marks_changed" },
+  { "profile/portrait_set", "{\"From_Account\":\"r_a\",\"ProfileItem\":[{\"Tag\":\"Tag_Profile_IM_Nick\",\"Value\":\"Ann\"}]}", "profile" },
+  { "openim/sendmsg", "{\"From_Account\":\"r_b\",\"To_Account\":\"r_a\",\"MsgRandom\":2,\"MsgBody\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"two\"}}]}",
+    "msg" },
+  { "sns/friend_delete", "{\"From_Account\":\"r_a\",\"To_Account\":[\"r_b\"],\"DeleteType\":\"Delete_Type_Single\"}", "friend_deleted" },
+};
+
 static void test_offline_device_learns_relationship_changes(void **st)
 {
   (void)st;
@@ -102,25 +124,10 @@ static void test_offline_device_learns_relationship_changes(void **st)
   assert_int_equal(json_array_size(first), 0);
   json_decref(first);
   json_t *live = json_array();
-  /* r_c asks r_a (default AllowType: need confirm): a pending request */
-  expect0(V4("sns/friend_add", "{\"From_Account\":\"r_c\",\"AddFriendItem\":[{\"To_Account\":\"r_a\",\"AddSource\":\"AddSource_Type_Web\"}]}"));
-  collect_until(&d1, live, "friend_request");
-  expect0(V4("sns/friend_add", "{\"From_Account\":\"r_a\",\"ForceAddFlags\":1,\"AddFriendItem\":[{\"To_Account\":\"r_b\",\"AddSource\":\"AddSource_Type_Web\"}]}"));
-  collect_until(&d1, live, "friend_added");
-  expect0(V4("openim/sendmsg", "{\"From_Account\":\"r_b\",\"To_Account\":\"r_a\",\"MsgRandom\":1,\"MsgBody\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"one\"}}]}"));
-  collect_until(&d1, live, "msg");
-  expect0(V4("sns/black_list_add", "{\"From_Account\":\"r_a\",\"To_Account\":[\"r_d\"]}"));
-  collect_until(&d1, live, "black_changed");
-  expect0(V4("recentcontact/create_contact_group", "{\"From_Account\":\"r_a\",\"GroupContactItem\":[{\"GroupName\":\"g1\",\"ContactItem\":[{\"Type\":1,\"To_Account\":\"r_b\"}]}]}"));
-  collect_until(&d1, live, "contact_groups_changed");
-  expect0(V4("recentcontact/mark_contact", "{\"From_Account\":\"r_a\",\"MarkItem\":[{\"ContactItem\":{\"Type\":1,\"To_Account\":\"r_b\"},\"SetMark\":[3]}]}"));
-  collect_until(&d1, live, "contact_marks_changed");
-  expect0(V4("profile/portrait_set", "{\"From_Account\":\"r_a\",\"ProfileItem\":[{\"Tag\":\"Tag_Profile_IM_Nick\",\"Value\":\"Ann\"}]}"));
-  collect_until(&d1, live, "profile");
-  expect0(V4("openim/sendmsg", "{\"From_Account\":\"r_b\",\"To_Account\":\"r_a\",\"MsgRandom\":2,\"MsgBody\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"two\"}}]}"));
-  collect_until(&d1, live, "msg");
-  expect0(V4("sns/friend_delete", "{\"From_Account\":\"r_a\",\"To_Account\":[\"r_b\"],\"DeleteType\":\"Delete_Type_Single\"}"));
-  collect_until(&d1, live, "friend_deleted");
+  for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+    expect0(V4(steps[i].cmd, "%s", steps[i].body));
+    collect_until(&d1, live, steps[i].push);
+  }
   /* r_a answers r_c's request from the live device */
   json_t *r = wsc_rpc(&d1, "friend_response", "\"peer\":\"r_c\",\"action\":\"agree_and_add\"");
   assert_non_null(r);
