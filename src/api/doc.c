@@ -22,9 +22,13 @@ static void rest_routes_md(FILE *f)
 static void ws_ops_md(FILE *f)
 {
   fprintf(f, "| op | who | frame cap | what |\n|---|---|---|---|\n");
-  for (const cws_op_t *o = cws_ops; o->name; o++)
-    fprintf(f, "| `%s` | %s | %zu KiB | %s |\n", o->name, o->auth == API_AUTH_NONE ? "anyone" : "logged-in user",
-            o->max_frame_bytes / 1024, o->doc);
+  for (const cws_op_t *o = cws_ops; o->name; o++) {
+    char cap[64];
+    if (o->max_frame_bytes) snprintf(cap, sizeof cap, "%zu KiB", o->max_frame_bytes / 1024);
+    else snprintf(cap, sizeof cap, "6 × msg_max_bytes + %d KiB", CWS_MSG_FRAME_ENVELOPE_BYTES / 1024);
+    fprintf(f, "| `%s` | %s | %s | %s |\n", o->name, o->auth == API_AUTH_NONE ? "anyone" : "logged-in user", cap,
+            o->doc);
+  }
 }
 
 static const struct { const char *name; void (*fn)(FILE *); const char *what; } docs[] = {

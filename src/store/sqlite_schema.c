@@ -158,6 +158,11 @@ const char *const sq__migrations[] = {
   RECHECK_ON(usage_import, UPDATE, "NEW.day")
   RECHECK_ON(usage_import_doc, INSERT, "(NEW.month*100)"),
 #undef RECHECK_ON
+  /* 16: relationship events replayed by sync (sqlite_rel.c; store_rel.h): the push frame of an inbox
+   * event of kind 8 (STORE_EV_REL), under the same (sdkappid, user_no, useq) */
+  "CREATE TABLE rel_event(sdkappid INTEGER NOT NULL, user_no INTEGER NOT NULL, useq INTEGER NOT NULL,"
+  " at INTEGER NOT NULL, payload TEXT NOT NULL, PRIMARY KEY(sdkappid, user_no, useq)) WITHOUT ROWID;"
+  "CREATE INDEX rel_event_at ON rel_event(sdkappid, at);",
 };
 
 const int sq__schema_version = (int)(sizeof sq__migrations / sizeof sq__migrations[0]);
