@@ -8,7 +8,8 @@
  * Subscriptions belong to a login: entries (subscriber user, session id)
  * per watched user, in memory; an entry whose session is gone is dropped
  * when the list is next walked (a push or a subscribe to that user). The
- * edition gate user_status (72001) guards the four ops and the pushes.
+ * edition gate user_status (72001) guards the four ops (their rows' gate
+ * column in client_ws.c, enforced by the dispatcher) and the pushes (here).
  * Loop thread only. */
 #include "api/rel_api.h"
 #include "util/clock.h"
@@ -129,11 +130,8 @@ int ws_status_restore(api_srv_t *srv)
 
 /* ---- ops ------------------------------------------------------------------------------------- */
 /* The users array of a request (1..REL_SUBSCRIBE_MAX UserIDs); replies on error. */
-static int users_of(api_srv_t *srv, net_ws_t *ws, json_t *id, const char *op, const im_session_t *s, json_t *req, json_t **users)
+static int users_of(net_ws_t *ws, json_t *id, const char *op, json_t *req, json_t **users)
 {
-  char msg[320];
-  int rc = rel_plan(srv, s->sdkappid, PLAN_F_USER_STATUS, 0, 0, msg, sizeof msg);
-  if (rc) { reply(ws, id, op, rc, msg, NULL); return rc; }
   *users = json_object_get(req, "users");
   if (!json_is_array(*users) || json_array_size(*users) == 0 || json_array_size(*users) > REL_SUBSCRIBE_MAX) {
     reply(ws, id, op, IMC_E_INVAL, "users must be an array of 1-100 UserIDs", NULL);
@@ -185,21 +183,21 @@ static json_t *statuses(api_srv_t *srv, const im_session_t *s, json_t *users, in
 void cws_op_status_get(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
 {
   json_t *users;
-  if (users_of(srv, ws, id, "status_get", cws_session(c), req, &users)) return;
+  if (users_of(ws, id, "status_get", req, &users)) return;
   reply(ws, id, "status_get", 0, NULL, json_pack("{s:o}", "statuses", statuses(srv, cws_session(c), users, 0, 0)));
 }
 
 void cws_op_status_subscribe(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
 {
   json_t *users;
-  if (users_of(srv, ws, id, "status_subscribe", cws_session(c), req, &users)) return;
+  if (users_of(ws, id, "status_subscribe", req, &users)) return;
   reply(ws, id, "status_subscribe", 0, NULL, json_pack("{s:o}", "statuses", statuses(srv, cws_session(c), users, 1, 0)));
 }
 
 void cws_op_status_unsubscribe(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
 {
   json_t *users;
-  if (users_of(srv, ws, id, "status_unsubscribe", cws_session(c), req, &users)) return;
+  if (users_of(ws, id, "status_unsubscribe", req, &users)) return;
   reply(ws, id, "status_unsubscribe", 0, NULL, json_pack("{s:o}", "results", statuses(srv, cws_session(c), users, 0, 1)));
 }
 
@@ -221,9 +219,6 @@ static void set_done(relreq_t *rr, int rc)
 void cws_op_status_set(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
 {
   const im_session_t *s = cws_session(c);
-  char msg[320];
-  int rc = rel_plan(srv, s->sdkappid, PLAN_F_USER_STATUS, 0, 0, msg, sizeof msg);
-  if (rc) { reply(ws, id, "status_set", rc, msg, NULL); return; }
   json_t *text = json_object_get(req, "custom_status");
   if (!json_is_string(text) || json_string_length(text) > REL_STATUS_TEXT_MAX_BYTES) {
     reply(ws, id, "status_set", IMC_E_INVAL, "custom_status is a string of at most 100 bytes (\"\" clears it)", NULL);
@@ -234,7 +229,7 @@ void cws_op_status_set(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, 
   set_wait_t *w = rr ? calloc(1, sizeof *w) : NULL;
   char *val = rel_text(text);
   if (!w || !val) { free(val); free(w); relreq_free(rr); reply(ws, id, "status_set", IMC_E_NOMEM, NULL, NULL); return; }
-  rc = json_string_length(text) ? rel_txn_put(&rr->txn, u, REL_K_META, "status_text", val) : rel_txn_del(&rr->txn, u, REL_K_META, "status_text");
+  int rc = json_string_length(text) ? rel_txn_put(&rr->txn, u, REL_K_META, "status_text", val) : rel_txn_del(&rr->txn, u, REL_K_META, "status_text");
   free(val);
   if (rc) { free(w); relreq_free(rr); reply(ws, id, "status_set", rc, NULL, NULL); return; }
   w->c = cws_hold(c);
