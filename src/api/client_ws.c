@@ -123,7 +123,7 @@ static void end_session(api_srv_t *srv, cws_conn_t *c, int code)
   if (!c->sess.linked) return;
   int64_t now = imc_clock_now_s();
   im_presence_remove(srv->presence, &c->sess, c->logout, now, srv->cfg->push_online_keep_s);
-  ws_status_session_end(srv, &c->sess, c->logout, now + srv->cfg->push_online_keep_s);
+  ws_status_session_end(srv, &c->sess, c->user_id, c->logout, now + srv->cfg->push_online_keep_s);
   IMC_ACCESS("ws", "event=session_end app=%u user_no=%u platform=%s duration_s=%lld close=%d remote=%s",
              c->sess.sdkappid, c->sess.user_no, im_platform_name((im_platform_t)c->sess.platform),
              (long long)(now - c->login_s), code, net_ws_remote(c->sess.conn));
@@ -266,9 +266,6 @@ static void login_done(void *arg, int rc)
   }
   c->state = CWS_ONLINE;
   c->login_s = (uint32_t)j->now_s;
-  /* the relationship checks of a send need the user's UserID by number */
-  if (!rel_user_ensure(srv->rel, j->sdkappid, j->user_no, j->user_id))
-    IMC_WARN("ws", "msg=\"no memory for the user's relationship record\" app=%u user_no=%u", j->sdkappid, j->user_no);
   c->metered = 1;
   api_quota_session(srv, j->sdkappid, +1);
   online = 1;

@@ -91,11 +91,12 @@ static void window_written(relreq_t *rr, int rc)
   relreq_free(rr);
 }
 
-void ws_status_session_end(api_srv_t *srv, const im_session_t *s, int logout, int64_t until_s)
+void ws_status_session_end(api_srv_t *srv, const im_session_t *s, const char *user_id, int logout, int64_t until_s)
 {
   char key[40];
   if (im_platform_mobile((im_platform_t)s->platform)) {
-    rel_user_t *u = rel_user(srv->rel, s->sdkappid, s->user_no);
+    /* a logout deletes a stored window (none without a record); a close stores one */
+    rel_user_t *u = logout ? rel_user(srv->rel, s->sdkappid, s->user_no) : rel_user_ensure(srv->rel, s->sdkappid, s->user_no, user_id);
     relreq_t *rr = u ? relreq_alloc(srv, s->sdkappid) : NULL;
     if (rr) {
       snprintf(key, sizeof key, "push_until.%s", im_platform_name((im_platform_t)s->platform));
@@ -149,6 +150,11 @@ static json_t *statuses(api_srv_t *srv, const im_session_t *s, json_t *users, in
     uint32_t no;
     if (rel_peer(srv, s->sdkappid, v, &uid, &no)) {
       json_array_append_new(out, json_pack("{s:O,s:i}", "user", v, "code", imc_err_compat(IMC_E_USER_NOT_FOUND)));
+      continue;
+    }
+    /* a watched user's pushes name it by its record's UserID (a login makes no record) */
+    if (subscribe && !rel_peer_rec(srv, s->sdkappid, no, uid)) {
+      json_array_append_new(out, json_pack("{s:s,s:i}", "user", uid, "code", imc_err_compat(IMC_E_NOMEM)));
       continue;
     }
     if (subscribe || unsubscribe) {
@@ -224,7 +230,7 @@ void cws_op_status_set(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, 
     reply(ws, id, "status_set", IMC_E_INVAL, "custom_status is a string of at most 100 bytes (\"\" clears it)", NULL);
     return;
   }
-  rel_user_t *u = rel_user(srv->rel, s->sdkappid, s->user_no);
+  rel_user_t *u = rel_user_ensure(srv->rel, s->sdkappid, s->user_no, cws_user_id(c));
   relreq_t *rr = u ? relreq_alloc(srv, s->sdkappid) : NULL;
   set_wait_t *w = rr ? calloc(1, sizeof *w) : NULL;
   char *val = rel_text(text);
