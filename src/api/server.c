@@ -20,6 +20,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -344,6 +347,8 @@ void api_net_handlers(api_srv_t *srv, net_handlers_t *h)
                          .on_ws_close = cws_on_close, .on_ws_deadline = cws_on_deadline };
 }
 
+#define API_MALLOC_TRIM_THRESHOLD_BYTES (4 << 20)
+
 int api_serve(const api_cfg_t *cfg)
 {
   api_srv_t srv;
@@ -351,6 +356,15 @@ int api_serve(const api_cfg_t *cfg)
   char host[256];
   int port, rc;
   signal(SIGPIPE, SIG_IGN);
+#ifdef __GLIBC__
+  /* The writer runs every job in a SAVEPOINT whose in-memory sub-journal
+   * (64 KiB) SQLite frees at RELEASE; with glibc's default trim threshold
+   * (128 KiB) each such free shrank the writer's arena (madvise + TLB flush)
+   * and the next job faulted the pages back in: 27 % of the server's CPU in
+   * a login storm (docs/BENCHMARKS.md). Each arena now keeps up to 4 MiB of
+   * free memory at its top instead. */
+  mallopt(M_TRIM_THRESHOLD, API_MALLOC_TRIM_THRESHOLD_BYTES);
+#endif
   if ((rc = parse_listen(cfg->listen, host, sizeof host, &port))) {
     IMC_ERROR("server", "msg=\"listen must be HOST:PORT\" listen=%s", cfg->listen);
     return 1; /* a bad value: exit 1, as every command (cli.h) */
