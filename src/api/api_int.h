@@ -73,6 +73,7 @@ typedef struct api_srv {
   u64map_t quota_pending;        /* sdkappid → logins admitted, not yet durable (boxed int64) */
   api_jobs_t jobs;               /* scheduled jobs and the test clock (jobs.c) */
   im_groups_t *groups;           /* groups of every type (im/group.h) */
+  struct cws_pace *pace;         /* logins waiting for a later loop turn (ws_pace.c) */
 } api_srv_t;
 
 /* ---- edition limits and metering at the api's points of use (quota.c) ------ */
@@ -238,6 +239,26 @@ void cws_on_open(void *ud, net_ws_t *ws);
 void cws_on_text(void *ud, net_ws_t *ws, const char *data, size_t len);
 void cws_on_close(void *ud, net_ws_t *ws, int code);
 void cws_on_deadline(void *ud, net_ws_t *ws);
+/* Start a login (the `login` row's work once paced: verify, admit, submit
+ * its writer job). c is in state CWS_NEW. */
+void cws_login_start(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+/* Login pacing (ws_pace.c): at most cfg->ws_logins_per_turn logins start
+ * per loop turn, the others wait in arrival order for the next turns so
+ * that a storm of logins leaves room in every turn for other requests.
+ * cws_pace_init: handles on the loop (0 or IMC_E_NOMEM); cws_pace_close:
+ * close them (shutdown); cws_pace_free: drop waiting logins (after the loop
+ * stopped). cws_pace_login: start the login now or queue it (the connection
+ * is held and answers "login in progress" meanwhile; a connection closed
+ * while waiting is dropped). */
+int cws_pace_init(api_srv_t *srv);
+void cws_pace_close(api_srv_t *srv);
+void cws_pace_free(api_srv_t *srv);
+void cws_pace_login(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+/* Logins waiting now, and logins that ever waited for a later turn. */
+void cws_pace_stats(const api_srv_t *srv, uint64_t *waiting, uint64_t *deferred);
+/* Set a connection waiting for its turn (CWS_NEW -> CWS_LOGIN_PENDING) or back. */
+void cws_set_waiting(cws_conn_t *c, int waiting);
+
 /* End every session of a user with a `kicked` push and close code. */
 void cws_kick_user(api_srv_t *srv, uint32_t sdkappid, uint32_t user_no, const char *reason, int close_code);
 /* End every session of an app the same way (the app was suspended: 4005). */

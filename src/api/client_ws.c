@@ -288,13 +288,27 @@ static int get_string(json_t *req, const char *name, size_t max, const char **ou
   return 0;
 }
 
+/* The `login` row: a second login is refused at once; the first starts now
+ * or in a later loop turn (ws_pace.c). */
 static void op_login(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
+{
+  if (c->state != CWS_NEW) { reply(ws, id, "login", IMC_E_WS_ALREADY_LOGGED_IN, NULL, NULL); return; }
+  cws_pace_login(srv, ws, c, id, req);
+}
+
+void cws_set_waiting(cws_conn_t *c, int waiting)
+{
+  assert(c->state == (waiting ? CWS_NEW : CWS_LOGIN_PENDING));
+  c->state = waiting ? CWS_LOGIN_PENDING : CWS_NEW;
+}
+
+void cws_login_start(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
 {
   const char *user_id, *sig, *platform, *device;
   char msg[160];
   im_platform_t plat;
   json_t *app_v = json_object_get(req, "sdkappid");
-  if (c->state != CWS_NEW) { reply(ws, id, "login", IMC_E_WS_ALREADY_LOGGED_IN, NULL, NULL); return; }
+  assert(c->state == CWS_NEW);
   if (!json_is_integer(app_v) || json_integer_value(app_v) <= 0 || json_integer_value(app_v) > UINT32_MAX) {
     reply(ws, id, "login", IMC_E_INVAL, "sdkappid must be a positive integer", NULL);
     return;

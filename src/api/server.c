@@ -38,8 +38,9 @@ static void reply_not_found(net_req_t *req)
 }
 
 /* {"status":"ok"} plus the storage pipeline's counters: writer and reader
- * queues (queued/cap/refused) and the change-log follower (seq, polls, rows,
- * apps reloaded one by one, token reloads, failures). */
+ * queues (queued/cap/refused), the change-log follower (seq, polls, rows,
+ * apps reloaded one by one, token reloads, failures) and the login pacing
+ * (logins waiting for a later turn, deferred ever). */
 static void healthz(api_srv_t *srv, net_req_t *req)
 {
   store_writer_stats_t ws = { 0 };
@@ -47,7 +48,9 @@ static void healthz(api_srv_t *srv, net_req_t *req)
   if (srv->writer) store_writer_stats(srv->writer, &ws);
   if (srv->reader) store_reader_stats(srv->reader, &rs);
   const api_changes_t *c = &srv->changes;
-  json_t *o = json_pack("{s:s,s:{s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I,s:I}}",
+  uint64_t waiting, deferred;
+  cws_pace_stats(srv, &waiting, &deferred);
+  json_t *o = json_pack("{s:s,s:{s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I}}",
                         "status", srv->stopping ? "stopping" : "ok",
                         "writer", "queued", (json_int_t)ws.queued, "max_jobs", (json_int_t)ws.max_jobs,
                         "refused", (json_int_t)ws.refused, "jobs", (json_int_t)ws.jobs, "batches", (json_int_t)ws.batches,
@@ -55,7 +58,8 @@ static void healthz(api_srv_t *srv, net_req_t *req)
                         "refused", (json_int_t)rs.refused, "jobs", (json_int_t)rs.jobs,
                         "changes", "seq", (json_int_t)c->seq, "polls", (json_int_t)c->polls, "rows", (json_int_t)c->rows,
                         "apps_reloaded", (json_int_t)c->apps_reloaded, "meta_reloaded", (json_int_t)c->meta_reloaded,
-                        "failed", (json_int_t)c->failed);
+                        "failed", (json_int_t)c->failed,
+                        "logins", "waiting", (json_int_t)waiting, "deferred", (json_int_t)deferred);
   api_reply_json(req, srv->stopping ? 503 : 200, o);
 }
 
@@ -124,6 +128,7 @@ static void on_reader_stopped(void *arg)
   close_handle((uv_handle_t *)&srv->tick);
   close_handle((uv_handle_t *)&srv->stop_timer);
   close_handle((uv_handle_t *)&srv->changes_timer);
+  cws_pace_close(srv);
   IMC_INFO("server", "msg=\"stopped\"");
 }
 
@@ -311,6 +316,7 @@ void api_srv_stop_storage(api_srv_t *srv)
 
 void api_srv_release(api_srv_t *srv)
 {
+  cws_pace_free(srv);    /* logins still waiting hold their connections */
   im_c2c_free(srv->c2c);
   for (size_t i = 0; i < srv->rate.cap; i++) free(srv->rate.slots[i].val);
   u64map_free(&srv->rate);
@@ -372,6 +378,11 @@ int api_serve(const api_cfg_t *cfg)
   if ((rc = start_test_clock(cfg))) { IMC_ERROR("server", "msg=\"test_clock_start must be YYYY-MM-DD\""); return 1; }
   uv_loop_init(&loop);
   if ((rc = api_srv_open(&srv, cfg, &loop))) goto out;
+  if ((rc = cws_pace_init(&srv))) {
+    IMC_ERROR("server", "msg=\"cannot start login pacing\" err=%s", imc_err_name(rc));
+    api_srv_stop_storage(&srv);
+    goto out;
+  }
   net_cfg_t ncfg;
   api_net_cfg(cfg, &ncfg);
   ncfg.host = host;
@@ -384,6 +395,7 @@ int api_serve(const api_cfg_t *cfg)
                 "--listen HOST:PORT (or IMCLOUD_LISTEN=127.0.0.1:8081 make run)\" listen=%s err=%s", cfg->listen, cfg->listen,
                 imc_err_name(rc));
     else IMC_ERROR("server", "msg=\"cannot listen\" listen=%s err=%s", cfg->listen, imc_err_name(rc));
+    cws_pace_close(&srv);
     api_srv_stop_storage(&srv);
     goto out;
   }
