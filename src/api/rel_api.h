@@ -146,7 +146,7 @@ void rest_black_list_check(rest_ctx_t *c);
 /* The relationship checks of a C2C send over WebSocket: 0, IMC_E_MSG_FORBIDDEN
  * (20012), IMC_E_MSG_BLOCKED (20007), IMC_E_MSG_NOT_FRIENDS / _NOT_PEER_FRIEND /
  * _NOT_OWN_FRIEND (20009–20011, when the app requires friendship). */
-int rel_c2c_check(api_srv_t *srv, uint32_t app, uint32_t from_no, uint32_t to_no, const char *to_id);
+int rel_c2c_check(api_srv_t *srv, uint32_t app, uint32_t from_no, const char *from_id, uint32_t to_no, const char *to_id);
 
 /* App settings (rel_settings.c): operator API rows */
 struct op_req;
@@ -168,7 +168,7 @@ int ws_status_restore(api_srv_t *srv);
 void ws_status_changed(api_srv_t *srv, uint32_t app, uint32_t user_no);
 /* A session ended (after presence removal): store or clear its PushOnline
  * window (until_s) and push the new status to subscribers. */
-void ws_status_session_end(api_srv_t *srv, const im_session_t *s, int logout, int64_t until_s);
+void ws_status_session_end(api_srv_t *srv, const im_session_t *s, const char *user_id, int logout, int64_t until_s);
 void cws_op_status_set(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
 void cws_op_status_get(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
 void cws_op_status_subscribe(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);

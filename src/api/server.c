@@ -20,6 +20,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,8 +38,9 @@ static void reply_not_found(net_req_t *req)
 }
 
 /* {"status":"ok"} plus the storage pipeline's counters: writer and reader
- * queues (queued/cap/refused) and the change-log follower (seq, polls, rows,
- * apps reloaded one by one, token reloads, failures). */
+ * queues (queued/cap/refused), the change-log follower (seq, polls, rows,
+ * apps reloaded one by one, token reloads, failures) and the login pacing
+ * (logins waiting for a later turn, deferred ever). */
 static void healthz(api_srv_t *srv, net_req_t *req)
 {
   store_writer_stats_t ws = { 0 };
@@ -46,8 +50,10 @@ static void healthz(api_srv_t *srv, net_req_t *req)
   const api_changes_t *c = &srv->changes;
   size_t subs, sub_targets, sub_users;
   ws_status_subs_stats(srv, &subs, &sub_targets, &sub_users);
+  uint64_t waiting, deferred;
+  cws_pace_stats(srv, &waiting, &deferred);
   json_t *o = json_pack("{s:s,s:{s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I},"
-                        "s:{s:I,s:I,s:I}}",
+                        "s:{s:I,s:I,s:I},s:{s:I,s:I}}",
                         "status", srv->stopping ? "stopping" : "ok",
                         "writer", "queued", (json_int_t)ws.queued, "max_jobs", (json_int_t)ws.max_jobs,
                         "refused", (json_int_t)ws.refused, "jobs", (json_int_t)ws.jobs, "batches", (json_int_t)ws.batches,
@@ -59,7 +65,8 @@ static void healthz(api_srv_t *srv, net_req_t *req)
                         "c2c", "committed_users", (json_int_t)(srv->c2c ? im_c2c_committed_users(srv->c2c) : 0),
                         "in_flight", (json_int_t)(srv->c2c ? im_c2c_in_flight(srv->c2c) : 0),
                         "status_subs", "total", (json_int_t)subs, "targets", (json_int_t)sub_targets,
-                        "users", (json_int_t)sub_users);
+                        "users", (json_int_t)sub_users,
+                        "logins", "waiting", (json_int_t)waiting, "deferred", (json_int_t)deferred);
   api_reply_json(req, srv->stopping ? 503 : 200, o);
 }
 
@@ -128,6 +135,7 @@ static void on_reader_stopped(void *arg)
   close_handle((uv_handle_t *)&srv->tick);
   close_handle((uv_handle_t *)&srv->stop_timer);
   close_handle((uv_handle_t *)&srv->changes_timer);
+  cws_pace_close(srv);
   IMC_INFO("server", "msg=\"stopped\"");
 }
 
@@ -315,6 +323,7 @@ void api_srv_stop_storage(api_srv_t *srv)
 
 void api_srv_release(api_srv_t *srv)
 {
+  cws_pace_free(srv);    /* logins still waiting hold their connections */
   im_c2c_free(srv->c2c);
   for (size_t i = 0; i < srv->rate.cap; i++) free(srv->rate.slots[i].val);
   u64map_free(&srv->rate);
@@ -356,6 +365,8 @@ void api_net_handlers(api_srv_t *srv, net_handlers_t *h)
                          .on_ws_close = cws_on_close, .on_ws_deadline = cws_on_deadline };
 }
 
+#define API_MALLOC_TRIM_THRESHOLD_BYTES (4 << 20)
+
 int api_serve(const api_cfg_t *cfg)
 {
   api_srv_t srv;
@@ -363,6 +374,15 @@ int api_serve(const api_cfg_t *cfg)
   char host[256];
   int port, rc;
   signal(SIGPIPE, SIG_IGN);
+#ifdef __GLIBC__
+  /* The writer runs every job in a SAVEPOINT whose in-memory sub-journal
+   * (64 KiB) SQLite frees at RELEASE; with glibc's default trim threshold
+   * (128 KiB) each such free shrank the writer's arena (madvise + TLB flush)
+   * and the next job faulted the pages back in: 27 % of the server's CPU in
+   * a login storm (docs/BENCHMARKS.md). Each arena now keeps up to 4 MiB of
+   * free memory at its top instead. */
+  mallopt(M_TRIM_THRESHOLD, API_MALLOC_TRIM_THRESHOLD_BYTES);
+#endif
   if ((rc = parse_listen(cfg->listen, host, sizeof host, &port))) {
     IMC_ERROR("server", "msg=\"listen must be HOST:PORT\" listen=%s", cfg->listen);
     return 1; /* a bad value: exit 1, as every command (cli.h) */
@@ -370,6 +390,11 @@ int api_serve(const api_cfg_t *cfg)
   if ((rc = start_test_clock(cfg))) { IMC_ERROR("server", "msg=\"test_clock_start must be YYYY-MM-DD\""); return 1; }
   uv_loop_init(&loop);
   if ((rc = api_srv_open(&srv, cfg, &loop))) goto out;
+  if ((rc = cws_pace_init(&srv))) {
+    IMC_ERROR("server", "msg=\"cannot start login pacing\" err=%s", imc_err_name(rc));
+    api_srv_stop_storage(&srv);
+    goto out;
+  }
   net_cfg_t ncfg;
   api_net_cfg(cfg, &ncfg);
   if (ncfg.max_ws_frame_bytes < cws_msg_frame_bytes(cfg->msg_max_bytes))
@@ -386,6 +411,7 @@ int api_serve(const api_cfg_t *cfg)
                 "--listen HOST:PORT (or IMCLOUD_LISTEN=127.0.0.1:8081 make run)\" listen=%s err=%s", cfg->listen, cfg->listen,
                 imc_err_name(rc));
     else IMC_ERROR("server", "msg=\"cannot listen\" listen=%s err=%s", cfg->listen, imc_err_name(rc));
+    cws_pace_close(&srv);
     api_srv_stop_storage(&srv);
     goto out;
   }

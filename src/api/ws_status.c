@@ -7,7 +7,9 @@
  *
  * Subscriptions belong to a login and live in the registry of
  * ws_status_subs.c (capped per user and per process, freed when the
- * session ends). The edition gate user_status (72001) guards the four ops and the pushes.
+ * session ends). The edition gate user_status (72001) guards the four ops
+ * (their rows' gate column in client_ws.c, enforced by the dispatcher) and
+ * the pushes (here).
  * Loop thread only. */
 #include "api/rel_api.h"
 #include "util/clock.h"
@@ -72,11 +74,12 @@ static void window_written(relreq_t *rr, int rc)
   relreq_free(rr);
 }
 
-void ws_status_session_end(api_srv_t *srv, const im_session_t *s, int logout, int64_t until_s)
+void ws_status_session_end(api_srv_t *srv, const im_session_t *s, const char *user_id, int logout, int64_t until_s)
 {
   char key[40];
   if (im_platform_mobile((im_platform_t)s->platform)) {
-    rel_user_t *u = rel_user(srv->rel, s->sdkappid, s->user_no);
+    /* a logout deletes a stored window (none without a record); a close stores one */
+    rel_user_t *u = logout ? rel_user(srv->rel, s->sdkappid, s->user_no) : rel_user_ensure(srv->rel, s->sdkappid, s->user_no, user_id);
     relreq_t *rr = u ? relreq_alloc(srv, s->sdkappid) : NULL;
     if (rr) {
       snprintf(key, sizeof key, "push_until.%s", im_platform_name((im_platform_t)s->platform));
@@ -111,11 +114,8 @@ int ws_status_restore(api_srv_t *srv)
 
 /* ---- ops ------------------------------------------------------------------------------------- */
 /* The users array of a request (1..REL_SUBSCRIBE_MAX UserIDs); replies on error. */
-static int users_of(api_srv_t *srv, net_ws_t *ws, json_t *id, const char *op, const im_session_t *s, json_t *req, json_t **users)
+static int users_of(net_ws_t *ws, json_t *id, const char *op, json_t *req, json_t **users)
 {
-  char msg[320];
-  int rc = rel_plan(srv, s->sdkappid, PLAN_F_USER_STATUS, 0, 0, msg, sizeof msg);
-  if (rc) { reply(ws, id, op, rc, msg, NULL); return rc; }
   *users = json_object_get(req, "users");
   if (!json_is_array(*users) || json_array_size(*users) == 0 || json_array_size(*users) > REL_SUBSCRIBE_MAX) {
     reply(ws, id, op, IMC_E_INVAL, "users must be an array of 1-100 UserIDs", NULL);
@@ -140,7 +140,12 @@ static json_t *statuses(api_srv_t *srv, const im_session_t *s, json_t *users, in
   if (subscribe) {
     uint32_t known[REL_SUBSCRIBE_MAX];
     size_t nk = 0;
-    for (i = 0; i < n; i++) if (ids[i]) known[nk++] = nos[i];
+    for (i = 0; i < n; i++) {
+      if (!ids[i]) continue;
+      /* a watched user's pushes name it by its record's UserID (a login makes no record) */
+      if (!rel_peer_rec(srv, s->sdkappid, nos[i], ids[i])) { *err = IMC_E_NOMEM; return NULL; }
+      known[nk++] = nos[i];
+    }
     if ((*err = ws_status_subs_add(srv, s, known, nk))) return NULL;
   }
   json_t *out = json_array();
@@ -164,7 +169,7 @@ static json_t *statuses(api_srv_t *srv, const im_session_t *s, json_t *users, in
 void cws_op_status_get(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
 {
   json_t *users;
-  if (users_of(srv, ws, id, "status_get", cws_session(c), req, &users)) return;
+  if (users_of(ws, id, "status_get", req, &users)) return;
   int rc;
   reply(ws, id, "status_get", 0, NULL, json_pack("{s:o}", "statuses", statuses(srv, cws_session(c), users, 0, 0, &rc)));
 }
@@ -172,7 +177,7 @@ void cws_op_status_get(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, 
 void cws_op_status_subscribe(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
 {
   json_t *users;
-  if (users_of(srv, ws, id, "status_subscribe", cws_session(c), req, &users)) return;
+  if (users_of(ws, id, "status_subscribe", req, &users)) return;
   int rc;
   json_t *out = statuses(srv, cws_session(c), users, 1, 0, &rc);
   if (!out) { reply(ws, id, "status_subscribe", rc, NULL, NULL); return; }
@@ -182,7 +187,7 @@ void cws_op_status_subscribe(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t
 void cws_op_status_unsubscribe(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
 {
   json_t *users;
-  if (users_of(srv, ws, id, "status_unsubscribe", cws_session(c), req, &users)) return;
+  if (users_of(ws, id, "status_unsubscribe", req, &users)) return;
   int rc;
   reply(ws, id, "status_unsubscribe", 0, NULL, json_pack("{s:o}", "results", statuses(srv, cws_session(c), users, 0, 1, &rc)));
 }
@@ -205,20 +210,17 @@ static void set_done(relreq_t *rr, int rc)
 void cws_op_status_set(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
 {
   const im_session_t *s = cws_session(c);
-  char msg[320];
-  int rc = rel_plan(srv, s->sdkappid, PLAN_F_USER_STATUS, 0, 0, msg, sizeof msg);
-  if (rc) { reply(ws, id, "status_set", rc, msg, NULL); return; }
   json_t *text = json_object_get(req, "custom_status");
   if (!json_is_string(text) || json_string_length(text) > REL_STATUS_TEXT_MAX_BYTES) {
     reply(ws, id, "status_set", IMC_E_INVAL, "custom_status is a string of at most 100 bytes (\"\" clears it)", NULL);
     return;
   }
-  rel_user_t *u = rel_user(srv->rel, s->sdkappid, s->user_no);
+  rel_user_t *u = rel_user_ensure(srv->rel, s->sdkappid, s->user_no, cws_user_id(c));
   relreq_t *rr = u ? relreq_alloc(srv, s->sdkappid) : NULL;
   set_wait_t *w = rr ? calloc(1, sizeof *w) : NULL;
   char *val = rel_text(text);
   if (!w || !val) { free(val); free(w); relreq_free(rr); reply(ws, id, "status_set", IMC_E_NOMEM, NULL, NULL); return; }
-  rc = json_string_length(text) ? rel_txn_put(&rr->txn, u, REL_K_META, "status_text", val) : rel_txn_del(&rr->txn, u, REL_K_META, "status_text");
+  int rc = json_string_length(text) ? rel_txn_put(&rr->txn, u, REL_K_META, "status_text", val) : rel_txn_del(&rr->txn, u, REL_K_META, "status_text");
   free(val);
   if (rc) { free(w); relreq_free(rr); reply(ws, id, "status_set", rc, NULL, NULL); return; }
   w->c = cws_hold(c);
