@@ -48,6 +48,8 @@ typedef struct api_cfg {
   int64_t msg_sync_page;      /* events per sync page */
   int64_t msg_recent_page;    /* conversations per recentcontact/get_list page */
   int64_t msg_purge_interval_s;/* how often the retention pass runs */
+  int64_t status_subs_per_user;/* status subscriptions held by all sessions of one user */
+  int64_t status_subs_max;    /* status subscriptions held by the process */
   int test_clock;             /* allow the operator API to move the clock */
   char *test_clock_start;     /* initial test time, YYYY-MM-DD ("" = now) */
 } api_cfg_t;

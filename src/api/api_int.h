@@ -228,12 +228,23 @@ typedef struct cws_op {
   const char *name;
   cws_op_fn fn;
   api_auth_t auth;               /* API_AUTH_NONE or API_AUTH_USER */
-  size_t max_frame_bytes;        /* 93000 beyond (the connection stays open) */
+  size_t max_frame_bytes;        /* 93000 beyond (the connection stays open); 0: the op carries a
+                                    message, its cap is cws_msg_frame_bytes(msg_max_bytes) */
   int gate;                      /* PLAN_F_* or API_GATE_NONE */
   unsigned meter;                /* API_METER_* bits */
   const char *doc;               /* one line for docs/protocol.md */
 } cws_op_t;
 extern const cws_op_t cws_ops[]; /* NULL-terminated */
+/* The frame cap of an op that carries a message: every message of at most
+ * msg_max_bytes packed fits however the client escapes it (a packed byte is
+ * at most 6 frame bytes, "\u0041"), plus CWS_MSG_FRAME_ENVELOPE_BYTES for
+ * the other fields; never above CWS_FRAME_CEILING_BYTES. The server's
+ * WebSocket frame limit is at least this unless ws_max_frame_bytes is set
+ * explicitly (then a start-up warning names what does not fit). */
+#define CWS_MSG_FRAME_ENVELOPE_BYTES 4096
+#define CWS_FRAME_CEILING_BYTES (16u << 20)
+#define API_WS_FRAME_DEFAULT_BYTES 65536 /* ws_max_frame_bytes 0: at least this */
+size_t cws_msg_frame_bytes(int64_t msg_max_bytes);
 
 void cws_on_open(void *ud, net_ws_t *ws);
 void cws_on_text(void *ud, net_ws_t *ws, const char *data, size_t len);

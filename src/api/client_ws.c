@@ -120,9 +120,14 @@ void cws_on_open(void *ud, net_ws_t *ws)
 static void end_session(api_srv_t *srv, cws_conn_t *c, int code)
 {
   if (c->metered) { api_quota_session(srv, c->sess.sdkappid, -1); c->metered = 0; }
-  if (!c->sess.linked) return;
+  if (c->sess.sid) ws_status_subs_session_gone(srv, c->sess.sdkappid, c->sess.user_no, c->sess.sid);
+  if (!c->sess.linked) {
+    if (srv->c2c) im_c2c_session_gone(srv->c2c, c->sess.sdkappid, c->sess.user_no); /* unlinked by an account delete */
+    return;
+  }
   int64_t now = imc_clock_now_s();
   im_presence_remove(srv->presence, &c->sess, c->logout, now, srv->cfg->push_online_keep_s);
+  if (srv->c2c) im_c2c_session_gone(srv->c2c, c->sess.sdkappid, c->sess.user_no);
   ws_status_session_end(srv, &c->sess, c->user_id, c->logout, now + srv->cfg->push_online_keep_s);
   IMC_ACCESS("ws", "event=session_end app=%u user_no=%u platform=%s duration_s=%lld close=%d remote=%s",
              c->sess.sdkappid, c->sess.user_no, im_platform_name((im_platform_t)c->sess.platform),
@@ -395,13 +400,19 @@ static void op_logout(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, j
   close_conn(srv, c, 1, 1000, "logout");
 }
 
+size_t cws_msg_frame_bytes(int64_t msg_max_bytes)
+{
+  uint64_t n = (uint64_t)(msg_max_bytes > 0 ? msg_max_bytes : 0) * 6 + CWS_MSG_FRAME_ENVELOPE_BYTES;
+  return n > CWS_FRAME_CEILING_BYTES ? CWS_FRAME_CEILING_BYTES : (size_t)n;
+}
+
 /* The op table (api_int.h: cws_op_t). docs/protocol.md's op index is
  * generated from it (`imcloud doc ws-ops`). */
 const cws_op_t cws_ops[] = {
   { "login",     op_login,     API_AUTH_NONE, 8 * 1024, API_GATE_NONE, API_METER_LOGIN, "log in with a UserSig (imports the account, records the day's usage)" },
   { "heartbeat", op_heartbeat, API_AUTH_USER, 1024, API_GATE_NONE, 0,     "keep the connection alive; answers the server time" },
   { "logout",    op_logout,    API_AUTH_USER, 1024, API_GATE_NONE, 0,     "end the session (no PushOnline), then close 1000" },
-  { "send",      cws_op_send,      API_AUTH_USER, 32 * 1024, API_GATE_NONE, 0, "send a one-to-one message; answered after it is durable" },
+  { "send",      cws_op_send,      API_AUTH_USER, 0, API_GATE_NONE, 0, "send a one-to-one message; answered after it is durable" },
   { "sync",      cws_op_sync,      API_AUTH_USER, 1024, API_GATE_NONE, 0,     "the next page of the user's events after a cursor; complete = now live" },
   { "history",   cws_op_history,   API_AUTH_USER, 1024, API_GATE_NONE, 0,     "a page of a conversation's messages, newest first" },
   { "recall",    cws_op_recall,    API_AUTH_USER, 1024, API_GATE_NONE, 0,     "recall one's own message within the recall window" },
@@ -420,7 +431,7 @@ const cws_op_t cws_ops[] = {
   { "group_mute",     cws_op_group_mute,     API_AUTH_USER, 16 * 1024, API_GATE_NONE, 0, "owner/admin: mute members for seconds (0 unmutes)" },
   { "group_transfer", cws_op_group_transfer, API_AUTH_USER, 1024, API_GATE_NONE, 0,      "owner: hand the group to a member" },
   { "group_dissolve", cws_op_group_dissolve, API_AUTH_USER, 1024, API_GATE_NONE, 0,      "owner: dissolve (not Work groups: App admin only)" },
-  { "group_send",     cws_op_group_send,     API_AUTH_USER, 32 * 1024, API_GATE_NONE, API_METER_GROUP_MSG, "send to a group; answered with its seq after it is durable" },
+  { "group_send",     cws_op_group_send,     API_AUTH_USER, 0, API_GATE_NONE, API_METER_GROUP_MSG, "send to a group; answered with its seq after it is durable" },
   { "group_history",  cws_op_group_history,  API_AUTH_USER, 1024, API_GATE_NONE, 0,      "a page of a group's messages, newest first (members only)" },
   { "group_sync",     cws_op_group_sync,     API_AUTH_USER, 1024, API_GATE_NONE, 0,      "messages after a seq, oldest first; complete = nothing missed" },
   { "group_read",     cws_op_group_read,     API_AUTH_USER, 1024, API_GATE_NONE, 0,      "report a group read up to a seq" },
@@ -457,7 +468,8 @@ void cws_on_text(void *ud, net_ws_t *ws, const char *data, size_t len)
   const cws_op_t *o = cws_ops;
   while (o->name && strcmp(o->name, name)) o++;
   if (!o->name) reply(ws, id, name, IMC_E_WS_UNKNOWN_OP, NULL, NULL);
-  else if (len > o->max_frame_bytes) reply(ws, id, name, IMC_E_TOOBIG, NULL, NULL);
+  else if (len > (o->max_frame_bytes ? o->max_frame_bytes : cws_msg_frame_bytes(srv->cfg->msg_max_bytes)))
+    reply(ws, id, name, IMC_E_TOOBIG, NULL, NULL);
   else if (c->state == CWS_LOGIN_PENDING) reply(ws, id, name, IMC_E_BUSY, "login in progress", NULL);
   else if (o->auth == API_AUTH_USER && c->state != CWS_ONLINE) reply(ws, id, name, IMC_E_WS_NOT_LOGGED_IN, NULL, NULL);
   else {

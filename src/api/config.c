@@ -14,7 +14,7 @@ const cfg_def_t api_cfg_defs[] = {
   { "rest_rate_limit", CFG_INT, F(rest_rate_limit), "200", 1, 1000000, "REST calls per second per app (60011 beyond)" },
   { "max_header_bytes", CFG_INT, F(max_header_bytes), "8192", 1024, 1048576, "largest HTTP header block (431 beyond)" },
   { "max_body_bytes", CFG_INT, F(max_body_bytes), "1048576", 1024, 67108864, "largest HTTP body (413 / 93000 beyond)" },
-  { "ws_max_frame_bytes", CFG_INT, F(ws_max_frame_bytes), "65536", 1024, 16777216, "largest WebSocket message (close 1009 beyond)" },
+  { "ws_max_frame_bytes", CFG_INT, F(ws_max_frame_bytes), "0", 0, 16777216, "largest WebSocket message (close 1009 beyond); 0 = the larger of 64 KiB and 6 × msg_max_bytes + 4 KiB, so every valid message fits a send frame" },
   { "ws_max_queued_bytes", CFG_INT, F(ws_max_queued_bytes), "4194304", 65536, 1073741824, "send-queue cap per connection (close 1008 beyond)" },
   { "ws_login_timeout_ms", CFG_INT, F(ws_login_timeout_ms), "10000", 100, 600000, "close a WebSocket not logged in by then (4001)" },
   { "ws_logins_per_turn", CFG_INT, F(ws_logins_per_turn), "32", 1, 100000, "WebSocket logins verified per event-loop turn; later ones wait for the next turns, in order (a storm does not starve other requests)" },
@@ -36,6 +36,8 @@ const cfg_def_t api_cfg_defs[] = {
   { "msg_sync_page", CFG_INT, F(msg_sync_page), "100", 1, 10000, "events per sync page" },
   { "msg_recent_page", CFG_INT, F(msg_recent_page), "100", 1, 10000, "conversations per recentcontact/get_list page" },
   { "msg_purge_interval_s", CFG_INT, F(msg_purge_interval_s), "3600", 1, 86400, "how often the retention pass runs" },
+  { "status_subs_per_user", CFG_INT, F(status_subs_per_user), "200", 1, 100000, "users one user's sessions may subscribe to for status pushes together (70402 beyond)" },
+  { "status_subs_max", CFG_INT, F(status_subs_max), "1000000", 1, 100000000, "status subscriptions the whole server holds (60018 beyond)" },
   { "test_clock", CFG_BOOL, F(test_clock), "false", 0, 0, "enable the operator test clock (never in production)" },
   { "test_clock_start", CFG_STR, F(test_clock_start), "", 0, 0, "initial test-clock date YYYY-MM-DD (with --test-clock)" },
   { 0, 0, 0, 0, 0, 0, 0 }

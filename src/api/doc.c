@@ -23,9 +23,13 @@ static void ws_ops_md(FILE *f)
 {
   char meter[80];
   fprintf(f, "| op | who | frame cap | edition gate | metered | what |\n|---|---|---|---|---|---|\n");
-  for (const cws_op_t *o = cws_ops; o->name; o++)
-    fprintf(f, "| `%s` | %s | %zu KiB | %s | %s | %s |\n", o->name, o->auth == API_AUTH_NONE ? "anyone" : "logged-in user",
-            o->max_frame_bytes / 1024, api_gate_name(o->gate), api_meter_names(o->meter, meter, sizeof meter), o->doc);
+  for (const cws_op_t *o = cws_ops; o->name; o++) {
+    char cap[64];
+    if (o->max_frame_bytes) snprintf(cap, sizeof cap, "%zu KiB", o->max_frame_bytes / 1024);
+    else snprintf(cap, sizeof cap, "6 × msg_max_bytes + %d KiB", CWS_MSG_FRAME_ENVELOPE_BYTES / 1024);
+    fprintf(f, "| `%s` | %s | %s | %s | %s | %s |\n", o->name, o->auth == API_AUTH_NONE ? "anyone" : "logged-in user",
+            cap, api_gate_name(o->gate), api_meter_names(o->meter, meter, sizeof meter), o->doc);
+  }
 }
 
 static const struct { const char *name; void (*fn)(FILE *); const char *what; } docs[] = {

@@ -48,9 +48,12 @@ static void healthz(api_srv_t *srv, net_req_t *req)
   if (srv->writer) store_writer_stats(srv->writer, &ws);
   if (srv->reader) store_reader_stats(srv->reader, &rs);
   const api_changes_t *c = &srv->changes;
+  size_t subs, sub_targets, sub_users;
+  ws_status_subs_stats(srv, &subs, &sub_targets, &sub_users);
   uint64_t waiting, deferred;
   cws_pace_stats(srv, &waiting, &deferred);
-  json_t *o = json_pack("{s:s,s:{s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I}}",
+  json_t *o = json_pack("{s:s,s:{s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I},"
+                        "s:{s:I,s:I,s:I},s:{s:I,s:I}}",
                         "status", srv->stopping ? "stopping" : "ok",
                         "writer", "queued", (json_int_t)ws.queued, "max_jobs", (json_int_t)ws.max_jobs,
                         "refused", (json_int_t)ws.refused, "jobs", (json_int_t)ws.jobs, "batches", (json_int_t)ws.batches,
@@ -59,6 +62,10 @@ static void healthz(api_srv_t *srv, net_req_t *req)
                         "changes", "seq", (json_int_t)c->seq, "polls", (json_int_t)c->polls, "rows", (json_int_t)c->rows,
                         "apps_reloaded", (json_int_t)c->apps_reloaded, "meta_reloaded", (json_int_t)c->meta_reloaded,
                         "failed", (json_int_t)c->failed,
+                        "c2c", "committed_users", (json_int_t)(srv->c2c ? im_c2c_committed_users(srv->c2c) : 0),
+                        "in_flight", (json_int_t)(srv->c2c ? im_c2c_in_flight(srv->c2c) : 0),
+                        "status_subs", "total", (json_int_t)subs, "targets", (json_int_t)sub_targets,
+                        "users", (json_int_t)sub_users,
                         "logins", "waiting", (json_int_t)waiting, "deferred", (json_int_t)deferred);
   api_reply_json(req, srv->stopping ? 503 : 200, o);
 }
@@ -342,6 +349,11 @@ void api_net_cfg(const api_cfg_t *cfg, net_cfg_t *n)
   n->max_header_bytes = (size_t)cfg->max_header_bytes;
   n->max_body_bytes = (size_t)cfg->max_body_bytes;
   n->max_ws_frame_bytes = (size_t)cfg->ws_max_frame_bytes;
+  if (!n->max_ws_frame_bytes) {
+    /* derived: every valid message fits a send frame (api_int.h: cws_msg_frame_bytes) */
+    n->max_ws_frame_bytes = cws_msg_frame_bytes(cfg->msg_max_bytes);
+    if (n->max_ws_frame_bytes < API_WS_FRAME_DEFAULT_BYTES) n->max_ws_frame_bytes = API_WS_FRAME_DEFAULT_BYTES;
+  }
   n->ws_max_queued_bytes = (size_t)cfg->ws_max_queued_bytes;
   n->request_timeout_ms = (uint32_t)cfg->request_timeout_ms;
   n->keepalive_idle_ms = (uint32_t)cfg->keepalive_idle_ms;
@@ -385,6 +397,10 @@ int api_serve(const api_cfg_t *cfg)
   }
   net_cfg_t ncfg;
   api_net_cfg(cfg, &ncfg);
+  if (ncfg.max_ws_frame_bytes < cws_msg_frame_bytes(cfg->msg_max_bytes))
+    IMC_WARN("server", "msg=\"ws_max_frame_bytes is below the send-frame cap: a message near msg_max_bytes may not fit "
+             "(close 1009)\" ws_max_frame_bytes=%zu send_frame_cap=%zu", ncfg.max_ws_frame_bytes,
+             cws_msg_frame_bytes(cfg->msg_max_bytes));
   ncfg.host = host;
   ncfg.port = port;
   net_handlers_t h;

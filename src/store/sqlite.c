@@ -62,7 +62,14 @@
                "end_day,book,price_fen,pay,ledger_id,reference) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)") \
   X(ORDER_REF, "SELECT " ORDER_COLS " FROM orders WHERE sdkappid=?1 AND reference=?2") \
   X(ORDER_EACH, "SELECT " ORDER_COLS " FROM orders WHERE sdkappid=?1 ORDER BY id") \
-  X(ORDER_ALL, "SELECT " ORDER_COLS " FROM orders ORDER BY sdkappid, id")
+  X(ORDER_ALL, "SELECT " ORDER_COLS " FROM orders ORDER BY sdkappid, id") \
+  X(TXN_BEGIN, "BEGIN") \
+  X(TXN_BEGIN_IMM, "BEGIN IMMEDIATE") \
+  X(TXN_COMMIT, "COMMIT") \
+  X(TXN_ROLLBACK, "ROLLBACK") \
+  X(TXN_SAVEPOINT, "SAVEPOINT job") \
+  X(TXN_RELEASE, "RELEASE job") \
+  X(TXN_ROLLBACK_TO, "ROLLBACK TO job")
 
 enum {
 #define X(name, sql) S_##name,
@@ -138,9 +145,16 @@ static void sq_close(store_t *s)
   free(q);
 }
 
+/* The transaction statements the writer and the readers run per batch and
+ * per job: prepared once instead of parsed by sqlite3_exec every time. */
+static const int txn_stmts[] = { S_TXN_SAVEPOINT, S_TXN_RELEASE, S_TXN_ROLLBACK_TO, S_TXN_BEGIN_IMM, S_TXN_COMMIT,
+                                 S_TXN_BEGIN, S_TXN_ROLLBACK };
+
 static int sq_exec(store_t *s, const char *sql)
 {
   if (!strncmp(sql, "ROLLBACK", 8)) sq__msg_rollback(Q(s)->msg); /* cached next sequences may be gone */
+  for (size_t i = 0; i < sizeof txn_stmts / sizeof txn_stmts[0]; i++)
+    if (!strcmp(sql, stmt_sql[txn_stmts[i]])) return run(stmt(Q(s), txn_stmts[i]));
   return map_rc(sqlite3_exec(Q(s)->db, sql, NULL, NULL, NULL));
 }
 
@@ -675,6 +689,7 @@ static const store_vtab_t sqlite_vtab = {
   &sq__msg_vtab,
   &sq__grp_vtab,
   &sq__rel_vtab,
+  squ_bill_corrections, squ_bill_recheck_each, squ_bill_recheck_done, squ_bill_month_apps,
 };
 
 sqlite3 *store__sqlite_db(store_t *s) { return Q(s)->db; }

@@ -5,12 +5,21 @@
  * thread; run() executes on the writer thread with the writer's own store_t;
  * done() runs on the loop thread.
  *
- * Cap and backpressure: at most max_jobs jobs wait in the queue (submitted,
- * not yet taken by the writer thread). A submit beyond that is refused at once
- * with IMC_E_OVERLOADED and the job is not taken (done() is never called for
- * it): the producer answers its client "server busy, retry" (compatible code
- * 60018). The writer takes the whole queue as one batch, so memory held by
- * jobs is bounded by twice the cap (one batch running, one queue filling).
+ * Hand-over: a submit only appends the job to a list of the loop thread (no
+ * lock, no wake-up). The list is handed to the writer thread once per loop
+ * turn, in a uv_prepare_t callback (just before the loop blocks for I/O), or
+ * at once when it reaches STORE_WRITER_HANDOFF_MAX jobs, or by
+ * store_writer_flush: one lock and at most one wake-up per hand-over. Waking
+ * the writer per job made it preempt the loop on a shared core and commit
+ * batches of one or two jobs, each paying an fsync and two context switches.
+ *
+ * Cap and backpressure: at most max_jobs jobs wait (submitted, not yet taken
+ * by the writer thread, whether handed over or not). A submit beyond that is
+ * refused at once with IMC_E_OVERLOADED and the job is not taken (done() is
+ * never called for it): the producer answers its client "server busy, retry"
+ * (compatible code 60018). The writer takes the whole queue as one batch, so
+ * memory held by jobs is bounded by twice the cap (one batch running, one
+ * queue filling).
  *
  * Batches: each batch runs in one transaction (BEGIN IMMEDIATE … COMMIT),
  * each job in its own SAVEPOINT so a failing job is rolled back alone and the
@@ -58,15 +67,25 @@ typedef struct store_writer_stats {
  * the loop (REST requests, frames) interleaves with it. Order is kept. */
 #define STORE_WRITER_DONE_PER_TURN 64
 
+/* Jobs submitted in one loop turn beyond which they are handed to the writer
+ * thread without waiting for the end of the turn (a long turn keeps the
+ * writer busy instead of idle). */
+#define STORE_WRITER_HANDOFF_MAX 1024
+
 /* Start the thread with its own connection to data_dir; at most max_jobs
  * (≥ 1) jobs may wait in the queue. Call on the loop thread. 0, IMC_E_IO,
  * IMC_E_NOMEM, IMC_E_INVAL (max_jobs 0). */
 int store_writer_start(uv_loop_t *loop, const char *data_dir, size_t max_jobs, store_writer_t **out);
-/* Queue a job (loop thread). 0: queued, done() will be called exactly once.
+/* Queue a job (loop thread); it reaches the writer thread at the end of the
+ * loop turn (see Hand-over). 0: queued, done() will be called exactly once.
  * IMC_E_OVERLOADED: the queue holds max_jobs jobs; nothing was queued and
  * done() will not be called. After store_writer_stop the job is failed with
  * IMC_E_SHUTDOWN (returns 0; done is still called, asynchronously). */
 int store_writer_submit(store_writer_t *w, store_job_t *job);
+/* Hand the jobs submitted so far to the writer thread now instead of at the
+ * end of the loop turn (loop thread). For callers that wait for the writer
+ * without running the loop (tests); a no-op when nothing is pending. */
+void store_writer_flush(store_writer_t *w);
 /* Commit everything queued, stop the thread, close the connection, free w,
  * then call stopped(arg) on the loop thread (may be NULL). */
 void store_writer_stop(store_writer_t *w, void (*stopped)(void *arg), void *arg);

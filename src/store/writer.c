@@ -1,6 +1,8 @@
 /* writer.c — see store_writer.h. Queue, completion list and counters are
  * guarded by one mutex; the loop is woken with uv_async_send (which
- * coalesces). The writer thread alone uses w->s. */
+ * coalesces). The pending list (submitted, not yet handed over) and its
+ * length belong to the loop thread alone; a uv_prepare_t hands it over once
+ * per loop turn. The writer thread alone uses w->s. */
 #include "store/store_writer.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -13,12 +15,18 @@
 struct store_writer {
   uv_loop_t *loop;
   uv_async_t async;
+  uv_prepare_t prep;                 /* active while the pending list is not empty */
+  int open_handles;                  /* async and prep until closed; w is freed at 0 */
   pthread_t thread;
   pthread_mutex_t mu;
   pthread_cond_t cv;
   store_job_t *q_head, *q_tail;      /* submitted, not yet run */
   size_t q_len, max_jobs;
   store_job_t *d_head, *d_tail;      /* committed, done() not yet called */
+  store_job_t *p_head, *p_tail;      /* loop thread: submitted, not yet handed over */
+  size_t p_len;                      /* loop thread */
+  size_t q_len_seen;                 /* loop thread: q_len at the last hand-over, ≥ the true q_len */
+  int idle;                          /* the writer thread waits for work */
   int stopping, exited;
   store_t *s;
   void (*stopped)(void *);
@@ -91,7 +99,11 @@ static void *writer_main(void *arg)
   store_writer_t *w = arg;
   pthread_mutex_lock(&w->mu);
   for (;;) {
-    while (!w->q_head && !w->stopping) pthread_cond_wait(&w->cv, &w->mu);
+    while (!w->q_head && !w->stopping) {
+      w->idle = 1;
+      pthread_cond_wait(&w->cv, &w->mu);
+      w->idle = 0;
+    }
     if (!w->q_head && w->stopping) break;
     store_job_t *batch = w->q_head, *last = w->q_tail;
     w->q_head = w->q_tail = NULL;
@@ -116,6 +128,7 @@ static void *writer_main(void *arg)
 static void on_closed(uv_handle_t *h)
 {
   store_writer_t *w = h->data;
+  if (--w->open_handles) return;
   void (*cb)(void *) = w->stopped;
   void *arg = w->stopped_arg;
   store_close(w->s);
@@ -154,6 +167,7 @@ static void on_async(uv_async_t *a)
   if (more) { uv_async_send(a); return; } /* the rest on the next turn */
   if (exited && !uv_is_closing((uv_handle_t *)a)) {
     pthread_join(w->thread, NULL);
+    uv_close((uv_handle_t *)&w->prep, on_closed);
     uv_close((uv_handle_t *)a, on_closed);
   }
 }
@@ -171,7 +185,11 @@ int store_writer_start(uv_loop_t *loop, const char *data_dir, size_t max_jobs, s
   pthread_cond_init(&w->cv, NULL);
   uv_async_init(loop, &w->async, on_async);
   w->async.data = w;
+  uv_prepare_init(loop, &w->prep);
+  w->prep.data = w;
+  w->open_handles = 2;
   if (pthread_create(&w->thread, NULL, writer_main, w)) {
+    uv_close((uv_handle_t *)&w->prep, on_closed);
     uv_close((uv_handle_t *)&w->async, on_closed); /* frees w once the loop runs */
     return IMC_E_INTERNAL;
   }
@@ -179,31 +197,57 @@ int store_writer_start(uv_loop_t *loop, const char *data_dir, size_t max_jobs, s
   return 0;
 }
 
+/* Move the pending list to the writer's queue: one lock, and one wake-up if
+ * the writer thread is waiting. */
+static void handoff(store_writer_t *w)
+{
+  if (!w->p_head) return;
+  pthread_mutex_lock(&w->mu);
+  append(&w->q_head, &w->q_tail, w->p_head, w->p_tail);
+  w->q_len += w->p_len;
+  w->q_len_seen = w->q_len;
+  if (w->idle) pthread_cond_signal(&w->cv);
+  pthread_mutex_unlock(&w->mu);
+  w->p_head = w->p_tail = NULL;
+  w->p_len = 0;
+  uv_prepare_stop(&w->prep);
+}
+
+static void on_prepare(uv_prepare_t *h) { handoff(h->data); }
+
+void store_writer_flush(store_writer_t *w) { handoff(w); }
+
 int store_writer_submit(store_writer_t *w, store_job_t *job)
 {
   assert(job->run && job->done);
-  int rc = 0;
   job->next = NULL;
   job->rc = 0;
-  pthread_mutex_lock(&w->mu);
-  if (w->stopping) {
+  if (w->stopping) { /* set by store_writer_stop on this thread */
     job->rc = IMC_E_SHUTDOWN;
+    pthread_mutex_lock(&w->mu);
     append(&w->d_head, &w->d_tail, job, job);
+    pthread_mutex_unlock(&w->mu);
     uv_async_send(&w->async);
-  } else if (w->q_len >= w->max_jobs) {
-    w->stats.refused++;
-    rc = IMC_E_OVERLOADED;
-  } else {
-    append(&w->q_head, &w->q_tail, job, job);
-    w->q_len++;
-    pthread_cond_signal(&w->cv);
+    return 0;
   }
-  pthread_mutex_unlock(&w->mu);
-  return rc;
+  if (w->q_len_seen + w->p_len >= w->max_jobs) {
+    /* full by the last count: the writer may have taken the queue since */
+    pthread_mutex_lock(&w->mu);
+    w->q_len_seen = w->q_len;
+    int full = w->q_len_seen + w->p_len >= w->max_jobs;
+    if (full) w->stats.refused++;
+    pthread_mutex_unlock(&w->mu);
+    if (full) return IMC_E_OVERLOADED;
+  }
+  append(&w->p_head, &w->p_tail, job, job);
+  if (w->p_len++ == 0) uv_prepare_start(&w->prep, on_prepare);
+  if (w->p_len >= STORE_WRITER_HANDOFF_MAX) handoff(w);
+  return 0;
 }
 
 void store_writer_stop(store_writer_t *w, void (*stopped)(void *), void *arg)
 {
+  handoff(w);
   pthread_mutex_lock(&w->mu);
   w->stopping = 1;
   w->stopped = stopped;
@@ -216,7 +260,7 @@ void store_writer_stats(store_writer_t *w, store_writer_stats_t *out)
 {
   pthread_mutex_lock(&w->mu);
   *out = w->stats;
-  out->queued = w->q_len;
+  out->queued = w->q_len + w->p_len;
   out->max_jobs = w->max_jobs;
   pthread_mutex_unlock(&w->mu);
 }

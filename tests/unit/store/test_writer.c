@@ -3,8 +3,10 @@
  * calls its done(); a batch that SQLite rolls back on its own (a job ends
  * the transaction as SQLITE_FULL/IOERR would) reports each job's true outcome and runs
  * no later job outside a batch transaction; a big committed batch is handed
- * back over several loop turns, in order. A gate job holds the writer
- * thread so that the jobs under test land in one batch. */
+ * back over several loop turns, in order; jobs submitted in one loop turn
+ * reach the writer thread together, at the end of the turn (or at
+ * STORE_WRITER_HANDOFF_MAX), and commit as one batch. A gate job holds the
+ * writer thread so that the jobs under test land in one batch. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -158,6 +160,7 @@ static void test_queue_cap(void **st)
   gate_init();
   ndone = 0;
   assert_int_equal(store_writer_submit(w, &gate.job), 0);
+  store_writer_flush(w); /* hand it over now: the test waits without running the loop */
   gate_wait_entered(); /* the writer took the gate: the queue is empty and stays so */
   static const char *uids[] = { "c0", "c1", "c2", "c3", "c4", "c5" };
   tjob_t jobs[6];
@@ -209,6 +212,7 @@ static void test_engine_rollback(void **st)
   gate_init();
   ndone = 0;
   assert_int_equal(store_writer_submit(w, &gate.job), 0);
+  store_writer_flush(w); /* hand it over now: the test waits without running the loop */
   gate_wait_entered();
   static const char *uids[] = { "a", "b", "full", "d", "e" };
   tjob_t jobs[5];
@@ -249,6 +253,7 @@ static void test_job_rollback_alone(void **st)
   gate_init();
   ndone = 0;
   assert_int_equal(store_writer_submit(w, &gate.job), 0);
+  store_writer_flush(w); /* hand it over now: the test waits without running the loop */
   gate_wait_entered();
   tjob_t ok1, bad, ok2;
   tjob_init(&ok1, app, "x1", 0);
@@ -301,6 +306,7 @@ static void test_done_spread_over_turns(void **st)
   gate_init();
   ndone = n_order = turn = 0;
   assert_int_equal(store_writer_submit(w, &gate.job), 0);
+  store_writer_flush(w); /* hand it over now: the test waits without running the loop */
   gate_wait_entered(); /* the N jobs below queue up behind the gate: one batch */
   static store_job_t jobs[N];
   for (int i = 0; i < N; i++) {
@@ -324,6 +330,76 @@ static void test_done_spread_over_turns(void **st)
   stop(&loop, w);
 }
 
+/* Jobs submitted during one loop turn stay with the loop until the turn
+ * ends (the writer thread is not woken per job), then commit as one batch.
+ * Before the hand-over per turn, each submit woke the writer, which took the
+ * first job or two alone. */
+static void sleep_ms(int ms) { uv_sleep((unsigned)ms); }
+static void count_done(void *arg, int rc) { (void)arg; assert_int_equal(rc, 0); ndone++; }
+
+static void test_one_batch_per_turn(void **st)
+{
+  (void)st;
+  enum { N = 100 };
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  store_writer_t *w;
+  assert_int_equal(store_writer_start(&loop, dir, 1000, &w), 0);
+  static store_job_t jobs[N];
+  ndone = n_order = 0;
+  for (int i = 0; i < N; i++) {
+    jobs[i] = (store_job_t){ .run = noop_run, .done = order_done, .arg = (void *)(intptr_t)i };
+    assert_int_equal(store_writer_submit(w, &jobs[i]), 0);
+  }
+  sleep_ms(50); /* a writer woken per submit would have run them by now */
+  store_writer_stats_t ws;
+  store_writer_stats(w, &ws);
+  assert_int_equal(ws.jobs, 0);
+  assert_int_equal(ws.batches, 0);
+  assert_int_equal(ws.queued, N);
+  while (ndone < N) uv_run(&loop, UV_RUN_ONCE); /* the turn ends: one hand-over */
+  store_writer_stats(w, &ws);
+  assert_int_equal(ws.batches, 1);
+  assert_int_equal(ws.jobs, N);
+  assert_int_equal(ws.queued, 0);
+  for (int i = 0; i < N; i++) assert_int_equal(done_order[i], i);
+  stop(&loop, w);
+}
+
+/* A turn that submits STORE_WRITER_HANDOFF_MAX jobs hands them over without
+ * waiting for its end; one job fewer stays with the loop. */
+static void test_handoff_at_max(void **st)
+{
+  (void)st;
+  enum { N = STORE_WRITER_HANDOFF_MAX };
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  store_writer_t *w;
+  assert_int_equal(store_writer_start(&loop, dir, 2 * N, &w), 0);
+  static store_job_t jobs[N];
+  ndone = 0;
+  for (int i = 0; i < N - 1; i++) {
+    jobs[i] = (store_job_t){ .run = noop_run, .done = count_done, .arg = NULL };
+    assert_int_equal(store_writer_submit(w, &jobs[i]), 0);
+  }
+  sleep_ms(50);
+  store_writer_stats_t ws;
+  store_writer_stats(w, &ws);
+  assert_int_equal(ws.jobs, 0);
+  jobs[N - 1] = (store_job_t){ .run = noop_run, .done = count_done, .arg = NULL };
+  assert_int_equal(store_writer_submit(w, &jobs[N - 1]), 0);
+  for (int t = 0; t < 1000; t++) { /* the writer commits them while the loop does not run */
+    store_writer_stats(w, &ws);
+    if (ws.jobs == N) break;
+    sleep_ms(10);
+  }
+  assert_int_equal(ws.jobs, N);
+  assert_int_equal(ws.batches, 1);
+  assert_int_equal(ndone, 0); /* done() waits for the loop */
+  while (ndone < N) uv_run(&loop, UV_RUN_ONCE);
+  stop(&loop, w);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -331,6 +407,8 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_engine_rollback, setup, teardown),
     cmocka_unit_test_setup_teardown(test_job_rollback_alone, setup, teardown),
     cmocka_unit_test_setup_teardown(test_done_spread_over_turns, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_one_batch_per_turn, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_handoff_at_max, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
