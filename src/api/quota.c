@@ -78,7 +78,7 @@ void api_quota_login_done(api_srv_t *srv, api_admission_t *adm, int ok, uint32_t
     if (n) (*n)--;
     adm->pending = 0;
   }
-  if (!ok) return;
+  if (!ok || srv->cfg->bench_no_meter) return;
   int rc = meter_login(srv->meter, adm->sdkappid, user_no, now_s);
   if (rc < 0) IMC_WARN("quota", "msg=\"login not metered\" app=%u user_no=%u err=%s", adm->sdkappid, user_no, imc_err_name(rc));
 }
