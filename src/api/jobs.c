@@ -124,17 +124,23 @@ typedef struct job_run {
 
 typedef struct app_ids { uint32_t *v; size_t n, cap; int nomem; } app_ids_t;
 
+/* Room for one more element of size elem in *v (n used, *cap allocated):
+ * 0, or -1 when out of memory (nothing changed). */
+static int grow(void *v, size_t *cap, size_t n, size_t elem)
+{
+  if (n < *cap) return 0;
+  size_t c = *cap ? *cap * 2 : 64;
+  void *p = realloc(*(void **)v, c * elem);
+  if (!p) return -1;
+  *(void **)v = p;
+  *cap = c;
+  return 0;
+}
+
 static void on_app_id(void *ud, const store_app_t *a)
 {
   app_ids_t *l = ud;
-  if (l->nomem) return;
-  if (l->n == l->cap) {
-    size_t cap = l->cap ? l->cap * 2 : 64;
-    uint32_t *v = realloc(l->v, cap * sizeof *v);
-    if (!v) { l->nomem = 1; return; }
-    l->v = v;
-    l->cap = cap;
-  }
+  if (l->nomem || (l->nomem = grow(&l->v, &l->cap, l->n, sizeof *l->v))) return;
   l->v[l->n++] = a->sdkappid;
 }
 
@@ -182,13 +188,7 @@ typedef struct day_state {
 static void on_customer(void *ud, const store_customer_t *c)
 {
   day_state_t *d = ud;
-  if (d->ncusts == d->custs_cap) {
-    size_t cap = d->custs_cap ? d->custs_cap * 2 : 64;
-    int64_t *v = realloc(d->custs, cap * sizeof *v);
-    if (!v) { d->nomem = 1; return; }
-    d->custs = v;
-    d->custs_cap = cap;
-  }
+  if (d->nomem || (d->nomem = grow(&d->custs, &d->custs_cap, d->ncusts, sizeof *d->custs))) return;
   d->custs[d->ncusts++] = c->id;
 }
 
