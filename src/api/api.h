@@ -48,6 +48,7 @@ typedef struct api_cfg {
   int64_t msg_recent_page;    /* conversations per recentcontact/get_list page */
   int64_t msg_purge_interval_s;/* how often the retention pass runs */
   int test_clock;             /* allow the operator API to move the clock */
+  int64_t day_batch;          /* apps or customers per transaction of the daily job */
   int bench_no_meter;         /* benchmarks only: skip metering a login (bench/login_bench.sh METER=off) */
   char *test_clock_start;     /* initial test time, YYYY-MM-DD ("" = now) */
 } api_cfg_t;

@@ -163,15 +163,13 @@ static int run_bill(store_t *s, job_run_t *r)
   return r->result ? 0 : IMC_E_NOMEM;
 }
 
-/* The day change in steps of DAY_BATCH apps or customers, each its own
+/* The day change in steps of day_batch (config, default 500) apps or customers, each its own
  * writer job (a bounded transaction, so a CLI write waits for one step, not
  * for every app): corrections; the life cycle of each app; arrears of each
  * customer (open documents paid first); each app's fresh record. A step that
  * fails fails the job, which is retried from the start a minute later: every
  * step is idempotent (a life-cycle run or an arrears pass already done for
  * the day changes nothing), so a crash half-way is finished by the rerun. */
-#define DAY_BATCH 500
-
 typedef struct day_state {
   app_ids_t apps;
   int64_t *custs;
@@ -224,7 +222,7 @@ static int run_day(store_t *s, job_run_t *r)
 {
   day_state_t *d = r->day_st;
   int rc = 0;
-  size_t end;
+  size_t end, batch = (size_t)r->srv->cfg->day_batch;
   r->more = 1;
   if (d) d->steps++;
   switch (r->stage) {
@@ -241,7 +239,7 @@ static int run_day(store_t *s, job_run_t *r)
     r->cursor = 0;
     return 0;
   case 1: /* life cycles */
-    for (end = r->cursor + DAY_BATCH; r->cursor < d->apps.n && r->cursor < end; r->cursor++) {
+    for (end = r->cursor + batch; r->cursor < d->apps.n && r->cursor < end; r->cursor++) {
       tenant_run_t ran;
       char why[256] = "";
       int r1 = tenant_app_lifecycle_run(s, d->apps.v[r->cursor], r->day, r->at, &ran, why, sizeof why);
@@ -252,7 +250,7 @@ static int run_day(store_t *s, job_run_t *r)
     if (r->cursor >= d->apps.n) { r->stage = 2; r->cursor = 0; }
     return 0;
   case 2: /* arrears, customer by customer */
-    for (end = r->cursor + DAY_BATCH; r->cursor < d->ncusts && r->cursor < end; r->cursor++) {
+    for (end = r->cursor + batch; r->cursor < d->ncusts && r->cursor < end; r->cursor++) {
       meter_arrears_stats_t ar;
       if ((rc = meter_arrears_run(s, d->custs[r->cursor], 1, r->at, r->tz, &ar))) return rc;
       d->ar.bills_paid += ar.bills_paid;
@@ -265,7 +263,7 @@ static int run_day(store_t *s, job_run_t *r)
     if (r->cursor >= d->ncusts) { r->stage = 3; r->cursor = 0; }
     return 0;
   default: /* every app's record and plan facts for the new day */
-    for (end = r->cursor + DAY_BATCH; r->cursor < d->apps.n && r->cursor < end; r->cursor++)
+    for (end = r->cursor + batch; r->cursor < d->apps.n && r->cursor < end; r->cursor++)
       if ((rc = api_fresh_load(s, &r->fresh, 0, d->apps.v[r->cursor], r->day)) && rc != IMC_E_NOTFOUND) return rc;
     if (r->cursor < d->apps.n) return 0;
     r->more = 0;

@@ -19,7 +19,8 @@
  *    the bill, equal to `imcloud quote` for the corrected usage, shown by the
  *    operator API and `imcloud bill --json`; later days and a restart issue
  *    nothing more;
- *  - the day change over 600 apps runs in 6 bounded writer transactions. */
+ *  - the day change over 120 apps with --day-batch 50 runs in 8 bounded
+ *    writer transactions. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -582,11 +583,11 @@ static void test_day_job_steps(void **st)
     if (!started) usleep(50 * 1000);
   }
   assert_true(started);
-  /* 600 apps of customer 1, written straight into the database (the server learns them from the change log) */
+  /* 120 apps of customer 1, written straight into the database (the server learns them from the change log) */
   store_t *db;
   assert_int_equal(store_open(srv.dir, &db), 0);
   assert_int_equal(store_exec(db, "BEGIN IMMEDIATE"), 0);
-  for (int i = 0; i < 600; i++) {
+  for (int i = 0; i < 120; i++) {
     store_app_t a = { 0 };
     assert_int_equal(store_app_next_sdkappid(db, &a.sdkappid), 0);
     a.customer_id = 1;
@@ -598,21 +599,28 @@ static void test_day_job_steps(void **st)
   assert_int_equal(store_exec(db, "COMMIT"), 0);
   store_close(db);
   json_t *ran = clock_to("2026-10-02T00:00:00+08:00");
-  /* the day change of 2 October: corrections, 2 × ≤ 500 apps of life cycles, 1 customer's arrears,
-   * 2 × ≤ 500 apps refreshed: 6 transactions */
+  /* the day change of 2 October in steps of 50 (--day-batch 50): corrections, 3 steps of life cycles,
+   * 1 of arrears (one customer), 3 of fresh records: 8 transactions */
   json_t *day = NULL, *row;
   size_t i;
   json_array_foreach(ran, i, row) if (!strcmp(jstr(row, "job"), "day")) day = row;
   assert_non_null(day);
   assert_string_equal(jstr(day, "date"), "2026-10-02");
-  assert_int_equal(jint(day, "apps"), 600);
-  assert_int_equal(jint(day, "steps"), 6);
+  assert_int_equal(jint(day, "apps"), 120);
+  assert_int_equal(jint(day, "steps"), 8);
   assert_int_equal(jint(day, "failed"), 0);
   json_decref(ran);
   /* the apps are in the registry with their plan facts: a trial app answers REST */
   char key[80];
   uint32_t app = new_app(1, key);
   assert_int_equal(v4_code(app, key, "im_open_login_svc/account_check", "{\"CheckItem\":[{\"UserID\":\"u1\"}]}"), 0);
+}
+
+static int setup_steps(void **st)
+{
+  (void)st;
+  static const char *const args[] = { "--test-clock", "--test-clock-start", "2026-10-01", "--day-batch", "50", NULL };
+  return start(args);
 }
 
 int main(void)
@@ -624,7 +632,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_order_short_balance, setup_clock, stop),
     cmocka_unit_test_setup_teardown(test_bill_run_and_arrears, setup_billing, stop),
     cmocka_unit_test_setup_teardown(test_late_usage_correction, setup_billing, stop),
-    cmocka_unit_test_setup_teardown(test_day_job_steps, setup_billing, stop),
+    cmocka_unit_test_setup_teardown(test_day_job_steps, setup_steps, stop),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
