@@ -10,7 +10,10 @@
 # ours). Prints one summary line per N, with the server's CPU time during the
 # login burst next to the load generator's (loadgen_cpu_ms): whichever is
 # near the burst's elapsed time is the bottleneck. LOADGEN=path runs another
-# load generator binary (to compare with an older one).
+# load generator binary (to compare with an older one). METER=off starts the
+# server with --bench-no-meter (logins not metered: no usage_login row, no
+# DAU/MAU count) to measure what metering costs on the login path:
+#   sh bench/login_bench.sh 10000; METER=off sh bench/login_bench.sh 10000
 set -e
 cd "$(dirname "$0")/.."
 make -s all build/bench/loadgen >/dev/null
@@ -32,7 +35,8 @@ for N in "$@"; do
   # a trial app is capped at its free DAU (72000): buy pro (overage, no cap)
   $BIN wallet topup --customer "$cid" --amount-fen 100000000 --data "$dir" >/dev/null
   $BIN app upgrade --sdkappid "$app" --edition pro --data "$dir" >/dev/null
-  taskset -c 0 $BIN serve --listen 127.0.0.1:0 --port-file "$dir/port" --data "$dir" --log-level warn 2>"$dir/server.log" &
+  nometer=; [ "${METER:-on}" = off ] && nometer=--bench-no-meter
+  taskset -c 0 $BIN serve --listen 127.0.0.1:0 --port-file "$dir/port" --data "$dir" --log-level warn $nometer 2>"$dir/server.log" &
   spid=$!
   while [ ! -s "$dir/port" ]; do sleep 0.05; done
   port=$(cat "$dir/port")
@@ -55,6 +59,6 @@ for N in "$@"; do
   per=$(( (rss1 - rss0) * 1024 / N ))
   kbuf=$(( (sock1 - sock0) * 4096 / (2 * N) ))
   kslab=$(( (slab1 - slab0) * 1024 / (2 * N) ))
-  echo "N=$N $res server_cpu_ms=$((cpu1 - cpu0)) server_rss_before_kb=$rss0 server_rss_after_kb=$rss1 server_bytes_per_conn=$per kernel_slab_bytes_per_socket=$kslab kernel_tcp_buffer_bytes_per_socket=$kbuf (kernel figures: /proc/meminfo Slab and /proc/net/sockstat TCP mem, divided over both loopback ends)"
+  echo "N=$N meter=${METER:-on} $res server_cpu_ms=$((cpu1 - cpu0)) server_rss_before_kb=$rss0 server_rss_after_kb=$rss1 server_bytes_per_conn=$per kernel_slab_bytes_per_socket=$kslab kernel_tcp_buffer_bytes_per_socket=$kbuf (kernel figures: /proc/meminfo Slab and /proc/net/sockstat TCP mem, divided over both loopback ends)"
   rm -rf "$dir"
 done

@@ -51,6 +51,8 @@ typedef struct api_cfg {
   int64_t status_subs_per_user;/* status subscriptions held by all sessions of one user */
   int64_t status_subs_max;    /* status subscriptions held by the process */
   int test_clock;             /* allow the operator API to move the clock */
+  int64_t day_batch;          /* apps or customers per transaction of the daily job */
+  int bench_no_meter;         /* benchmarks only: skip metering a login (bench/login_bench.sh METER=off) */
   char *test_clock_start;     /* initial test time, YYYY-MM-DD ("" = now) */
 } api_cfg_t;
 

@@ -205,7 +205,7 @@ static int login_run(store_t *s, void *arg)
   login_job_t *j = arg;
   int rc = 0;
   if (!j->known) rc = store_account_import(s, j->sdkappid, j->user_id, NULL, NULL, j->now_s, &j->user_no);
-  if (!rc) rc = store_usage_login(s, j->sdkappid, j->day, j->user_no);
+  if (!rc && j->day) rc = store_usage_login(s, j->sdkappid, j->day, j->user_no); /* day 0: not metered (bench_no_meter) */
   return rc;
 }
 
@@ -365,7 +365,7 @@ void cws_login_start(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, js
   j->user_no = user_no;
   j->known = known;
   j->now_s = now;
-  j->day = adm.day;      /* the app's billing zone (M-1), as the meter counts it */
+  j->day = srv->cfg->bench_no_meter ? 0 : adm.day; /* the app's billing zone (M-1), as the meter counts it */
   snprintf(j->user_id, sizeof j->user_id, "%s", user_id);
   j->job.run = login_run;
   j->job.done = login_done;

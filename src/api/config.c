@@ -40,5 +40,7 @@ const cfg_def_t api_cfg_defs[] = {
   { "status_subs_max", CFG_INT, F(status_subs_max), "1000000", 1, 100000000, "status subscriptions the whole server holds (60018 beyond)" },
   { "test_clock", CFG_BOOL, F(test_clock), "false", 0, 0, "enable the operator test clock (never in production)" },
   { "test_clock_start", CFG_STR, F(test_clock_start), "", 0, 0, "initial test-clock date YYYY-MM-DD (with --test-clock)" },
+  { "day_batch", CFG_INT, F(day_batch), "500", 1, 1000000, "apps (or customers) per transaction of the daily job" },
+  { "bench_no_meter", CFG_BOOL, F(bench_no_meter), "false", 0, 0, "benchmarks only: logins are not metered (no usage_login row, no DAU/MAU count; bills would be wrong)" },
   { 0, 0, 0, 0, 0, 0, 0 }
 };

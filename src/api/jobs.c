@@ -15,9 +15,9 @@
  *                   previous month over every app; bills the wallet covers
  *                   are paid. Idempotent: a crash half-way is finished by the
  *                   run at the next start.
- *   day             00:00 every day: correction documents for billed months
- *                   whose usage changed since (meter_bill_corrections_run),
- *                   every app's life-cycle jobs
+ *   day             00:00 every day, in bounded steps (run_day): correction
+ *                   documents for billed months whose usage changed since
+ *                   (meter_bill_corrections_run), every app's life-cycle jobs
  *                   (tenant_app_lifecycle_run: auto-renew, suspension after
  *                   the grace days, resumption), open bills paid from the
  *                   wallet where it covers them, arrears (meter_arrears_run),
@@ -115,21 +115,32 @@ typedef struct job_run {
   api_fresh_t fresh;
   int64_t next_overdue_s;        /* -1: unknown (keep the arrears schedule) */
   char err[256];
+  /* a job in steps (the day change): run() sets more = 1 to be submitted again
+   * as a new writer job; each step is its own bounded transaction */
+  int more, stage;
+  size_t cursor;
+  struct day_state *day_st;
 } job_run_t;
 
 typedef struct app_ids { uint32_t *v; size_t n, cap; int nomem; } app_ids_t;
 
+/* Room for one more element of size elem in *v (n used, *cap allocated):
+ * 0, or -1 when out of memory (nothing changed). */
+static int grow(void *v, size_t *cap, size_t n, size_t elem)
+{
+  if (n < *cap) return 0;
+  size_t c = *cap ? *cap * 2 : 64;
+  void *p = realloc(*(void **)v, c * elem);
+  if (!p) return -1;
+  *(void **)v = p;
+  *cap = c;
+  return 0;
+}
+
 static void on_app_id(void *ud, const store_app_t *a)
 {
   app_ids_t *l = ud;
-  if (l->nomem) return;
-  if (l->n == l->cap) {
-    size_t cap = l->cap ? l->cap * 2 : 64;
-    uint32_t *v = realloc(l->v, cap * sizeof *v);
-    if (!v) { l->nomem = 1; return; }
-    l->v = v;
-    l->cap = cap;
-  }
+  if (l->nomem || (l->nomem = grow(&l->v, &l->cap, l->n, sizeof *l->v))) return;
   l->v[l->n++] = a->sdkappid;
 }
 
@@ -152,46 +163,113 @@ static int run_bill(store_t *s, job_run_t *r)
   return r->result ? 0 : IMC_E_NOMEM;
 }
 
-static int run_day(store_t *s, job_run_t *r)
-{
-  /* corrections first: one that asks for money is paid, or counted by the arrears pass below */
+/* The day change in steps of day_batch (config, default 500) apps or customers, each its own
+ * writer job (a bounded transaction, so a CLI write waits for one step, not
+ * for every app): corrections; the life cycle of each app; arrears of each
+ * customer (open documents paid first); each app's fresh record. A step that
+ * fails fails the job, which is retried from the start a minute later: every
+ * step is idempotent (a life-cycle run or an arrears pass already done for
+ * the day changes nothing), so a crash half-way is finished by the rerun. */
+typedef struct day_state {
+  app_ids_t apps;
+  int64_t *custs;
+  size_t ncusts, custs_cap;
+  int nomem;
+  int renewed, suspended, resumed, failed;
+  int steps;                       /* writer jobs (transactions) the day change took */
+  char first[256];
   meter_correction_stats_t co;
   char cerr[256];
-  int rc = meter_bill_corrections_run(s, 1, r->at, r->tz, meter_orders_tenant, NULL, &co, cerr, sizeof cerr);
-  if (rc) { snprintf(r->err, sizeof r->err, "%s", cerr); return rc; }
-  app_ids_t ids = { 0 };
-  int renewed = 0, suspended = 0, resumed = 0, failed = 0;
-  rc = store_app_list(s, 0, on_app_id, &ids);
-  if (!rc && ids.nomem) rc = IMC_E_NOMEM;
-  char first[256] = "";
-  for (size_t i = 0; !rc && i < ids.n; i++) {
-    tenant_run_t ran;
-    char why[256] = "";
-    int r1 = tenant_app_lifecycle_run(s, ids.v[i], r->day, r->at, &ran, why, sizeof why);
-    if (r1 && fatal(r1)) rc = r1;
-    else if (r1) { if (!failed++) snprintf(first, sizeof first, "%s", why); }
-    else { renewed += ran.renewed; suspended += ran.suspended; resumed += ran.resumed; }
-  }
-  free(ids.v);
-  if (rc) return rc;
-  meter_arrears_stats_t ar;
-  if ((rc = meter_arrears_run(s, 0, 1, r->at, r->tz, &ar))) return rc;
-  r->next_overdue_s = ar.next_overdue_s;
-  if ((rc = api_fresh_load(s, &r->fresh, 0, 0, r->day))) return rc;
-  char d[16];
+  meter_arrears_stats_t ar;        /* summed over the steps */
+} day_state_t;
+
+static void on_customer(void *ud, const store_customer_t *c)
+{
+  day_state_t *d = ud;
+  if (d->nomem || (d->nomem = grow(&d->custs, &d->custs_cap, d->ncusts, sizeof *d->custs))) return;
+  d->custs[d->ncusts++] = c->id;
+}
+
+static void day_state_free(job_run_t *r)
+{
+  if (!r->day_st) return;
+  free(r->day_st->apps.v);
+  free(r->day_st->custs);
+  free(r->day_st);
+  r->day_st = NULL;
+}
+
+static int day_result(job_run_t *r)
+{
+  day_state_t *d = r->day_st;
+  char ds[16];
   int y, m, dd;
   imc_civil_from_days(r->day, &y, &m, &dd);
-  snprintf(d, sizeof d, "%04d-%02d-%02d", y, m, dd);
-  r->result = json_pack("{s:s,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i}", "date", d, "apps", (int)r->fresh.n, "renewed", renewed,
-                        "suspended", suspended, "resumed", resumed, "failed", failed, "bills_paid", ar.bills_paid,
-                        "customers_in_arrears", ar.in_arrears, "arrears_suspended", ar.suspended, "arrears_resumed", ar.resumed);
-  if (failed) json_object_set_new(r->result, "first_failure", json_string(first));
-  if (r->result) {
-    json_object_set_new(r->result, "corrections", json_integer(co.issued));
-    json_object_set_new(r->result, "corrections_failed", json_integer(co.failed));
-    if (co.failed) json_object_set_new(r->result, "first_correction_failure", json_string(cerr));
+  snprintf(ds, sizeof ds, "%04d-%02d-%02d", y, m, dd);
+  r->result = json_pack("{s:s,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i}", "date", ds, "apps", (int)r->fresh.n,
+                        "renewed", d->renewed, "suspended", d->suspended, "resumed", d->resumed, "failed", d->failed,
+                        "bills_paid", d->ar.bills_paid, "customers_in_arrears", d->ar.in_arrears,
+                        "arrears_suspended", d->ar.suspended, "arrears_resumed", d->ar.resumed,
+                        "corrections", d->co.issued, "corrections_failed", d->co.failed);
+  if (r->result) json_object_set_new(r->result, "steps", json_integer(d->steps));
+  if (!r->result) return IMC_E_NOMEM;
+  if (d->failed) json_object_set_new(r->result, "first_failure", json_string(d->first));
+  if (d->co.failed) json_object_set_new(r->result, "first_correction_failure", json_string(d->cerr));
+  return 0;
+}
+
+static int run_day(store_t *s, job_run_t *r)
+{
+  day_state_t *d = r->day_st;
+  int rc = 0;
+  size_t end, batch = (size_t)r->srv->cfg->day_batch;
+  r->more = 1;
+  if (d) d->steps++;
+  switch (r->stage) {
+  case 0: /* corrections first: one that asks for money is paid, or counted by the arrears steps */
+    if (!d && !(d = r->day_st = calloc(1, sizeof *d))) return IMC_E_NOMEM;
+    d->steps = 1;
+    if ((rc = meter_bill_corrections_run(s, 1, r->at, r->tz, meter_orders_tenant, NULL, &d->co, d->cerr, sizeof d->cerr))) {
+      snprintf(r->err, sizeof r->err, "%s", d->cerr);
+      return rc;
+    }
+    if ((rc = store_app_list(s, 0, on_app_id, &d->apps)) || (rc = store_customer_list(s, on_customer, d))) return rc;
+    if (d->apps.nomem || d->nomem) return IMC_E_NOMEM;
+    r->stage = 1;
+    r->cursor = 0;
+    return 0;
+  case 1: /* life cycles */
+    for (end = r->cursor + batch; r->cursor < d->apps.n && r->cursor < end; r->cursor++) {
+      tenant_run_t ran;
+      char why[256] = "";
+      int r1 = tenant_app_lifecycle_run(s, d->apps.v[r->cursor], r->day, r->at, &ran, why, sizeof why);
+      if (r1 && fatal(r1)) return r1;
+      if (r1) { if (!d->failed++) snprintf(d->first, sizeof d->first, "%s", why); }
+      else { d->renewed += ran.renewed; d->suspended += ran.suspended; d->resumed += ran.resumed; }
+    }
+    if (r->cursor >= d->apps.n) { r->stage = 2; r->cursor = 0; }
+    return 0;
+  case 2: /* arrears, customer by customer */
+    for (end = r->cursor + batch; r->cursor < d->ncusts && r->cursor < end; r->cursor++) {
+      meter_arrears_stats_t ar;
+      if ((rc = meter_arrears_run(s, d->custs[r->cursor], 1, r->at, r->tz, &ar))) return rc;
+      d->ar.bills_paid += ar.bills_paid;
+      d->ar.in_arrears += ar.in_arrears;
+      d->ar.suspended += ar.suspended;
+      d->ar.resumed += ar.resumed;
+      if (ar.next_overdue_s && (!d->ar.next_overdue_s || ar.next_overdue_s < d->ar.next_overdue_s))
+        d->ar.next_overdue_s = ar.next_overdue_s;
+    }
+    if (r->cursor >= d->ncusts) { r->stage = 3; r->cursor = 0; }
+    return 0;
+  default: /* every app's record and plan facts for the new day */
+    for (end = r->cursor + batch; r->cursor < d->apps.n && r->cursor < end; r->cursor++)
+      if ((rc = api_fresh_load(s, &r->fresh, 0, d->apps.v[r->cursor], r->day)) && rc != IMC_E_NOTFOUND) return rc;
+    if (r->cursor < d->apps.n) return 0;
+    r->more = 0;
+    r->next_overdue_s = d->ar.next_overdue_s;
+    return day_result(r);
   }
-  return r->result ? 0 : IMC_E_NOMEM;
 }
 
 static int run_arrears(store_t *s, job_run_t *r)
@@ -278,6 +356,7 @@ static void job_finish(api_srv_t *srv, job_run_t *r, int rc)
     json_array_append_new(m->ran, row);
   }
   json_decref(r->result);
+  day_state_free(r);
   free(r);
   if (m) {
     if (rc) { /* the move stops where the job failed: the clock stays there */
@@ -297,6 +376,11 @@ static void job_finish(api_srv_t *srv, job_run_t *r, int rc)
 static void job_done(void *arg, int rc)
 {
   job_run_t *r = arg;
+  if (!rc && r->more) { /* the next step, as a new writer job (its own transaction) */
+    r->more = 0;
+    if (!(rc = store_writer_submit(r->srv->writer, &r->job))) return;
+    snprintf(r->err, sizeof r->err, "the writer queue is full: the job is retried");
+  }
   job_finish(r->srv, r, rc);
 }
 

@@ -103,6 +103,17 @@ struct json_t;
 const struct json_t *bill_book_doc(const bill_book_t *b);
 /* 1 if some item of the book prices metric m. */
 int bill_book_prices(const bill_book_t *b, bill_metric_t m);
+/* The prices a bill of edition `edition` (a code) for an app in `region`
+ * depends on that the book leaves to the operator (P-59: intl Standard and
+ * Pro packages and MAU overage, marked "operator_config" in a book marked
+ * "operator_config"; P-20: bandwidth
+ * outside china, "请咨询客服", marked "overseas_operator_config"): the
+ * edition's package price, and — when the edition is billed for usage —
+ * every such item. Writes their names, "; "-separated (e.g. "the standard
+ * package price (P-59); the MAU overage rate, per 10,000 MAU (P-59)"), into
+ * out (truncated to cap, NUL-terminated) and returns how many; 0 means the
+ * bill is fully priced by the book. An unknown edition counts none. */
+int bill_book_placeholders(const bill_book_t *b, const char *edition, const char *region, char *out, size_t cap);
 
 /* ---- purchases ------------------------------------------------------------ */
 

@@ -36,6 +36,7 @@ typedef struct book_edition {
   int64_t package_fen;
   bill_kind_t package_kind;
   const char *package_rule;
+  int package_placeholder;          /* package "operator_config": the price is the operator's (P-59) */
   int overage;                      /* 0: capped (trial), no postpaid usage items */
   const char *overage_rule;
   int64_t free[BILL_M__COUNT];      /* BOOK_UNLIMITED where not given */
@@ -62,6 +63,8 @@ typedef struct book_item {
   book_tier_t tiers[BOOK_MAX_EDITIONS][BOOK_MAX_TIERS];
   int nkinds;
   book_call_kind_t kinds[BILL_CALL_KINDS];
+  int placeholder;                  /* "operator_config": the rate is the operator's (P-59) */
+  int overseas_placeholder;         /* "overseas_operator_config": the rate holds in china only (P-20) */
 } book_item_t;
 
 typedef enum { BOOK_V_NONE, BOOK_V_NUMBER, BOOK_V_NAME } book_value_t;

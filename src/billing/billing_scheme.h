@@ -40,4 +40,10 @@ int bill_region_overseas(const char *region);
  * Returns 0, IMC_E_INVAL for an unknown region. */
 int bill_scheme_resolve(int64_t first_app_created_s, const char *region, bill_scheme_t *out);
 
+/* P-50: a customer (account) that created an IM app before 2022-12-26
+ * 00:00:00 (UTC+8) stays on the *original* international scheme, whose
+ * prices no seed gives: 1 if first_app_created_s (the account's first app)
+ * is before that instant, else 0. */
+int bill_scheme_original_intl(int64_t first_app_created_s);
+
 #endif

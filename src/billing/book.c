@@ -155,6 +155,7 @@ static void load_edition(ld_t *l, bill_book_t *b, json_t *e, int idx)
     ed->package_fen = int_get(l, pk, "fen", 0, BOOK_PRICE_MAX, 0, INT64_MIN, where);
     ed->package_kind = kind_get(l, pk, where);
     ed->package_rule = str_req(l, pk, "rule", where);
+    ed->package_placeholder = bool_get(pk, "operator_config");
   } else if (pk && !json_is_null(pk)) {
     fail(l, "%s: \"package\" must be an object or null", where);
   } else {
@@ -240,6 +241,8 @@ static void load_item(ld_t *l, bill_book_t *b, json_t *o, int idx)
   it->unit_zh = str_req(l, o, "unit_zh", where);
   it->unit_en = str_req(l, o, "unit_en", where);
   it->rule = str_req(l, o, "rule", where);
+  it->placeholder = bool_get(o, "operator_config");
+  it->overseas_placeholder = bool_get(o, "overseas_operator_config");
   const char *f = str_req(l, o, "formula", where);
   it->formula = BOOK_F__COUNT;
   for (int i = 0; i < BOOK_F__COUNT; i++)

@@ -60,3 +60,8 @@ int bill_scheme_resolve(int64_t first_app_created_s, const char *region, bill_sc
   else *out = BILL_SCHEME_S2022;                                   /* P-40 */
   return 0;
 }
+
+int bill_scheme_original_intl(int64_t first_app_created_s)
+{
+  return first_app_created_s < imc_day_start(imc_days_from_civil(2022, 12, 26), IMC_TZ_CHINA_S); /* P-50 */
+}

@@ -16,14 +16,18 @@
 #include <string.h>
 
 static const char usage[] =
-  "usage: imcloud bill --sdkappid N --month YYYY-MM [--json|--csv] [--data DIR]\n"
-  "       imcloud bill run [--month YYYY-MM] [--json] [--data DIR]\n"
+  "usage: imcloud bill --sdkappid N --month YYYY-MM [--json|--csv] [--pricebooks DIR] [--data DIR]\n"
+  "       imcloud bill run [--month YYYY-MM] [--json] [--pricebooks DIR] [--data DIR]\n"
   "       imcloud bill settle --customer ID [--json] [--data DIR]\n"
   "  --month is the usage month. Before the bill run the bill is a preview (\"preview\": true,\n"
   "  no number); after it, the stored numbered bill with its status (open, paid, overdue)\n"
   "  and the correction documents that follow it (--json: \"corrections\").\n"
   "  run: bills every app for the month (default: the previous month in UTC+8); running it\n"
-  "  again bills nothing twice. settle: pays open bills from the wallet, oldest first.";
+  "  again bills nothing twice. settle: pays open bills from the wallet, oldest first.\n"
+  "  --pricebooks DIR bills with DIR/<scheme>.json (the operator's prices; default: the setting\n"
+  "  pricebooks_dir, else the built-in books). An app whose bill needs a price the book leaves\n"
+  "  to the operator (intl Standard/Pro, MAU overage; bandwidth outside china) or that is on the\n"
+  "  original international scheme is refused, naming what is missing.";
 
 #define DEFAULT_TZ IMC_TZ_CHINA_S
 
@@ -161,7 +165,7 @@ static int run(const char *data, int32_t month, int json)
 
 int cli_bill(int argc, char **argv)
 {
-  const char *data = "./var", *month_s = NULL;
+  const char *data = "./var", *month_s = NULL, *books = NULL;
   int64_t app = 0, customer = 0;
   int json = 0, csv = 0, npos = 0;
   char *pos[2];
@@ -169,6 +173,7 @@ int cli_bill(int argc, char **argv)
     { "--sdkappid", CLI_I64, &app, 1, UINT32_MAX, "N  the app" },
     { "--month", CLI_STR, &month_s, 0, 0, "YYYY-MM  usage month" },
     { "--customer", CLI_I64, &customer, 1, INT64_MAX, "ID  settle: the customer" },
+    { "--pricebooks", CLI_STR, &books, 0, 0, "DIR  the operator's price books (DIR/<scheme>.json)" },
     { "--data", CLI_STR, &data, 0, 0, "DIR  data directory (default ./var)" },
     { "--json", CLI_FLAG, &json, 0, 0, "print one JSON object" },
     { "--csv", CLI_FLAG, &csv, 0, 0, "print the bill's lines as CSV" },
@@ -183,6 +188,7 @@ int cli_bill(int argc, char **argv)
     month = y * 100 + m;
   }
   if (json && csv) { cli_err("bill", "give --json or --csv, not both"); return CLI_EXIT_USAGE; }
+  if (books) meter_pricebooks_dir(books);
   if (npos == 0) {
     if (!app || !month) { cli_err("bill", "--sdkappid and --month are required"); return CLI_EXIT_USAGE; }
     return show(data, (uint32_t)app, month, json, csv);

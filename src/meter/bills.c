@@ -16,21 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const bill_book_t *app_book(const store_app_t *a, char *err, size_t cap, int *rc)
-{
-  bill_scheme_t scheme;
-  if ((*rc = bill_scheme_parse(a->scheme, &scheme))) { imc_errf(err, cap, *rc, "app %u has an unknown scheme \"%s\"", a->sdkappid, a->scheme); return NULL; }
-  const bill_book_t *b = bill_book_builtin(scheme);
-  if (!b) *rc = imc_errf(err, cap, IMC_E_BILL_BOOK, "built-in %s price book: %s", a->scheme, bill_book_builtin_error(scheme));
-  return b;
-}
-
 int meter_orders_none(void *ud, store_t *s, const store_app_t *app, int32_t month, bill_order_t *orders, int cap, int *n,
                       char *err, size_t errcap)
 {
   (void)ud; (void)s; (void)month; (void)orders; (void)cap;
   int rc;
-  const bill_book_t *b = app_book(app, err, errcap, &rc);
+  const bill_book_t *b = meter__book(s, app, &rc, err, errcap);
   if (!b) return rc;
   *n = 0;
   if (bill_book_edition_find(b, app->edition) == bill_book_free_edition(b)) return 0;
@@ -57,6 +48,29 @@ static void to_usage(const meter_report_t *r, const bill_book_t *b, bill_usage_t
   u->given = (1u << BILL_M__COUNT) - 1;
 }
 
+/* Refuse, before anything is read or written, an app whose bill the book
+ * cannot price: one on the original international scheme (P-50), or one
+ * whose edition depends on prices the operator has not set (P-59, P-20;
+ * bill_book_placeholders). err names what is missing. */
+static int refuse_unpriced(store_t *s, const store_app_t *a, const bill_book_t *b, char *err, size_t cap)
+{
+  if (!strcmp(a->scheme, "intl")) {
+    int64_t first;
+    int rc = store_customer_first_app_created(s, a->customer_id, &first);
+    if (rc) return rc;
+    if (bill_scheme_original_intl(first))
+      return imc_errf(err, cap, IMC_E_BILL_BOOK,
+                      "app %u is on the original international scheme (its customer %lld created an app before 2022-12-26, P-50): "
+                      "no seed gives that scheme's prices, so it is not billed",
+                      a->sdkappid, (long long)a->customer_id);
+  }
+  char missing[400];
+  if (bill_book_placeholders(b, a->edition, a->region, missing, sizeof missing))
+    return imc_errf(err, cap, IMC_E_BILL_BOOK, "app %u (%s %s, %s) is not billed until the operator sets %s in its price book",
+                    a->sdkappid, a->scheme, a->edition, a->region, missing);
+  return 0;
+}
+
 int meter__bill_price(store_t *s, const store_app_t *ap, int32_t month, int tz, meter_orders_fn orders_fn, void *ud,
                       char **json, int64_t totals[3], char *err, size_t cap)
 {
@@ -64,7 +78,7 @@ int meter__bill_price(store_t *s, const store_app_t *ap, int32_t month, int tz, 
   uint32_t app = a.sdkappid;
   int rc;
   *json = NULL;
-  const bill_book_t *b = app_book(&a, err, cap, &rc);
+  const bill_book_t *b = meter__book(s, &a, &rc, err, cap);
   if (!b) return rc;
   meter_report_t *r = malloc(sizeof *r);
   bill_t *bill = malloc(sizeof *bill);
@@ -72,6 +86,7 @@ int meter__bill_price(store_t *s, const store_app_t *ap, int32_t month, int tz, 
   int n = 0;
   bill_usage_t u;
   if (!r || !bill) { rc = IMC_E_NOMEM; goto out; }
+  if ((rc = refuse_unpriced(s, &a, b, err, cap))) goto out;
   if ((rc = meter__report_tz(s, app, month, tz, 1, r))) { imc_errf(err, cap, rc, "usage of app %u: %s", app, imc_strerror(rc)); goto out; }
   to_usage(r, b, &u);
   if ((rc = orders_fn(ud, s, &a, month, orders, BILL_MAX_ORDERS, &n, err, cap))) goto out;
@@ -84,11 +99,7 @@ int meter__bill_price(store_t *s, const store_app_t *ap, int32_t month, int tz, 
     if (!big) { rc = IMC_E_NOMEM; goto out; }
     bill_render_json(b, bill, (*json = big), need);
   }
-  if (strstr(*json, "\"operator_config\":true")) {
-    rc = imc_errf(err, cap, IMC_E_BILL_BOOK, "the %s price book still has operator placeholders: configure its prices before billing app %u",
-                  a.scheme, app);
-    goto out;
-  }
+
   totals[0] = bill->total_fen;
   totals[1] = bill->prepaid_fen;
   totals[2] = bill->postpaid_fen;

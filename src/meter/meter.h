@@ -311,11 +311,19 @@ int meter_orders_none(void *ud, struct store *s, const struct store_app *app, in
 int meter_orders_tenant(void *ud, struct store *s, const struct store_app *app, int32_t yyyymm,
                         struct bill_order *orders, int cap, int *n, char *err, size_t errcap);
 
+/* Bill with the price books in dir (DIR/<scheme>.json; a scheme without a
+ * file keeps the built-in book) instead of the database setting
+ * "pricebooks_dir": `imcloud bill --pricebooks DIR`. NULL or "" clears it.
+ * For the process; thread-safe. */
+void meter_pricebooks_dir(const char *dir);
+
 /* Price app's usage month from storage (meter_report) and its orders with
  * bill_compute (not strict: a book ignores usage it does not bill). Writes
  * the bill's JSON (bill_render_json, the `imcloud quote --json` shape) into
- * *json (malloc'd; caller frees). Refuses (IMC_E_BILL_BOOK) a book whose
- * prices the operator must still configure (operator_config). Errors:
+ * *json (malloc'd; caller frees). Refuses (IMC_E_BILL_BOOK, err naming what
+ * is missing) an app on the original international scheme (P-50) and one
+ * whose edition depends on prices its book leaves to the operator
+ * (bill_book_placeholders: P-59, P-20). Errors:
  * IMC_E_NOTFOUND (app), IMC_E_BILL_* with err, storage errors. */
 int meter_bill_compute(struct store *s, uint32_t app, int32_t yyyymm, int default_tz, meter_orders_fn orders, void *ud,
                        char **json, int64_t totals_fen[3], char *err, size_t errcap);

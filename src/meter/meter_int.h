@@ -22,4 +22,12 @@ int meter__bill_price(struct store *s, const struct store_app *a, int32_t yyyymm
  * downwards) is credited at once (`refund`, same reference). 0 or storage errors. */
 int meter__bill_settle_new(struct store *s, struct store_bill *b, int64_t now_s);
 
+/* The price book app a is billed with (books.c): DIR/<scheme>.json of the
+ * operator's directory (meter_pricebooks_dir, else the setting
+ * "pricebooks_dir"), else the built-in book. NULL with *rc and err:
+ * IMC_E_BILL_SCHEME, IMC_E_BILL_BOOK (unreadable or invalid book), storage
+ * errors. The book lives as long as the process. */
+struct bill_book;
+const struct bill_book *meter__book(struct store *s, const struct store_app *a, int *rc, char *err, size_t errcap);
+
 #endif

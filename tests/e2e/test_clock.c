@@ -18,7 +18,9 @@
  *    → the next day job issues correction IMC-2026-10-000002 referencing
  *    the bill, equal to `imcloud quote` for the corrected usage, shown by the
  *    operator API and `imcloud bill --json`; later days and a restart issue
- *    nothing more. */
+ *    nothing more;
+ *  - the day change over 120 apps with --day-batch 50 runs in 8 bounded
+ *    writer transactions. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -32,6 +34,7 @@
 #include <unistd.h>
 
 #include "e2e.h"
+#include "store/store.h"
 
 static e2e_server_t srv;
 static char auth[160];
@@ -567,6 +570,59 @@ static void test_late_usage_correction(void **st)
   json_decref(b0);
 }
 
+/* ---- the day change in bounded steps ------------------------------------------- */
+static void test_day_job_steps(void **st)
+{
+  (void)st;
+  /* the start-up jobs first, so the move below runs one day change */
+  int started = 0;
+  for (int i = 0; i < 400 && !started; i++) {
+    char *log = e2e_server_log(&srv);
+    started = log && strstr(log, "job=day");
+    free(log);
+    if (!started) usleep(50 * 1000);
+  }
+  assert_true(started);
+  /* 120 apps of customer 1, written straight into the database (the server learns them from the change log) */
+  store_t *db;
+  assert_int_equal(store_open(srv.dir, &db), 0);
+  assert_int_equal(store_exec(db, "BEGIN IMMEDIATE"), 0);
+  for (int i = 0; i < 120; i++) {
+    store_app_t a = { 0 };
+    assert_int_equal(store_app_next_sdkappid(db, &a.sdkappid), 0);
+    a.customer_id = 1;
+    strcpy(a.name, "bulk"); strcpy(a.secret_key, "0123456789abcdef"); strcpy(a.region, "china");
+    strcpy(a.scheme, "s2022"); strcpy(a.edition, "trial");
+    a.created_at_s = 1790000000;
+    assert_int_equal(store_app_insert(db, &a), 0);
+  }
+  assert_int_equal(store_exec(db, "COMMIT"), 0);
+  store_close(db);
+  json_t *ran = clock_to("2026-10-02T00:00:00+08:00");
+  /* the day change of 2 October in steps of 50 (--day-batch 50): corrections, 3 steps of life cycles,
+   * 1 of arrears (one customer), 3 of fresh records: 8 transactions */
+  json_t *day = NULL, *row;
+  size_t i;
+  json_array_foreach(ran, i, row) if (!strcmp(jstr(row, "job"), "day")) day = row;
+  assert_non_null(day);
+  assert_string_equal(jstr(day, "date"), "2026-10-02");
+  assert_int_equal(jint(day, "apps"), 120);
+  assert_int_equal(jint(day, "steps"), 8);
+  assert_int_equal(jint(day, "failed"), 0);
+  json_decref(ran);
+  /* the apps are in the registry with their plan facts: a trial app answers REST */
+  char key[80];
+  uint32_t app = new_app(1, key);
+  assert_int_equal(v4_code(app, key, "im_open_login_svc/account_check", "{\"CheckItem\":[{\"UserID\":\"u1\"}]}"), 0);
+}
+
+static int setup_steps(void **st)
+{
+  (void)st;
+  static const char *const args[] = { "--test-clock", "--test-clock-start", "2026-10-01", "--day-batch", "50", NULL };
+  return start(args);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -576,6 +632,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_order_short_balance, setup_clock, stop),
     cmocka_unit_test_setup_teardown(test_bill_run_and_arrears, setup_billing, stop),
     cmocka_unit_test_setup_teardown(test_late_usage_correction, setup_billing, stop),
+    cmocka_unit_test_setup_teardown(test_day_job_steps, setup_steps, stop),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

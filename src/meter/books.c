@@ -1,0 +1,96 @@
+/* books.c — the price book an app is billed with: DIR/<scheme>.json when the
+ * operator gave a directory of books (`imcloud bill --pricebooks DIR`, or the
+ * database setting "pricebooks_dir" for the server), else the built-in book.
+ * An operator sets the prices the seeds leave open (P-59, P-20) in such a
+ * copy. A file is loaded once per process and kept for its life (a server
+ * picks up an edited book at restart); a directory without the scheme's file
+ * falls back to the built-in book. Thread-safe (a mutex around the cache). */
+#include "billing/billing.h"
+#include "meter/meter.h"
+#include "meter/meter_int.h"
+#include "store/store.h"
+#include "util/err.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BOOKS_CACHED 16
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static char override_dir[512];
+static struct { char path[600]; bill_book_t *book; } cache[BOOKS_CACHED];
+
+void meter_pricebooks_dir(const char *dir)
+{
+  pthread_mutex_lock(&mu);
+  snprintf(override_dir, sizeof override_dir, "%s", dir ? dir : "");
+  pthread_mutex_unlock(&mu);
+}
+
+/* Load path (cached). NULL with *rc: IMC_E_NOTFOUND (no such file), else
+ * IMC_E_BILL_BOOK with err. */
+static const bill_book_t *load_cached(const char *path, int *rc, char *err, size_t cap)
+{
+  for (int i = 0; i < BOOKS_CACHED && cache[i].book; i++)
+    if (!strcmp(cache[i].path, path)) return cache[i].book;
+  FILE *f = fopen(path, "rb");
+  if (!f) { *rc = IMC_E_NOTFOUND; return NULL; }
+  char *text = NULL;
+  size_t len = 0, got;
+  char chunk[8192];
+  while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
+    char *t = realloc(text, len + got + 1);
+    if (!t) { free(text); fclose(f); *rc = IMC_E_NOMEM; return NULL; }
+    memcpy((text = t) + len, chunk, got);
+    len += got;
+  }
+  fclose(f);
+  bill_book_t *b = NULL;
+  char why[200];
+  *rc = bill_book_load(text ? text : "", len, &b, why, sizeof why);
+  free(text);
+  if (*rc) { imc_errf(err, cap, IMC_E_BILL_BOOK, "price book %s: %s", path, why); *rc = IMC_E_BILL_BOOK; return NULL; }
+  for (int i = 0; i < BOOKS_CACHED; i++)
+    if (!cache[i].book) {
+      snprintf(cache[i].path, sizeof cache[i].path, "%s", path);
+      return cache[i].book = b;
+    }
+  bill_book_free(b);
+  *rc = imc_errf(err, cap, IMC_E_BILL_BOOK, "more than %d operator price books", BOOKS_CACHED);
+  return NULL;
+}
+
+const bill_book_t *meter__book(store_t *s, const store_app_t *a, int *rc, char *err, size_t cap)
+{
+  bill_scheme_t scheme;
+  if ((*rc = bill_scheme_parse(a->scheme, &scheme))) {
+    imc_errf(err, cap, *rc, "app %u has an unknown scheme \"%s\"", a->sdkappid, a->scheme);
+    return NULL;
+  }
+  char dir[512] = "", path[600];
+  pthread_mutex_lock(&mu);
+  snprintf(dir, sizeof dir, "%s", override_dir);
+  pthread_mutex_unlock(&mu);
+  if (!dir[0] && s) {
+    int r = store_meta_get(s, "pricebooks_dir", dir, sizeof dir);
+    if (r && r != IMC_E_NOTFOUND) { *rc = r; return NULL; }
+    if (r) dir[0] = 0;
+  }
+  if (dir[0]) {
+    snprintf(path, sizeof path, "%s/%s.json", dir, a->scheme);
+    pthread_mutex_lock(&mu);
+    const bill_book_t *b = load_cached(path, rc, err, cap);
+    pthread_mutex_unlock(&mu);
+    if (b) {
+      if (bill_book_scheme(b) == scheme) return b;
+      *rc = imc_errf(err, cap, IMC_E_BILL_BOOK, "price book %s is not a %s book", path, a->scheme);
+      return NULL;
+    }
+    if (*rc != IMC_E_NOTFOUND) return NULL;
+  }
+  const bill_book_t *b = bill_book_builtin(scheme);
+  *rc = b ? 0 : imc_errf(err, cap, IMC_E_BILL_BOOK, "built-in %s price book: %s", a->scheme, bill_book_builtin_error(scheme));
+  return b;
+}
