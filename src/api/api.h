@@ -47,6 +47,10 @@ typedef struct api_cfg {
   int64_t msg_sync_page;      /* events per sync page */
   int64_t msg_recent_page;    /* conversations per recentcontact/get_list page */
   int64_t msg_purge_interval_s;/* how often the retention pass runs */
+  int64_t live_coalesce_ms;   /* a busy live room fans out at most once per this */
+  int64_t live_coalesce_min_members; /* rooms with fewer sessions never wait */
+  int64_t live_queue_bytes;   /* a live-room member with this much queued loses messages */
+  int64_t live_max_lag_ms;    /* a member losing every live message this long is cut off */
   int test_clock;             /* allow the operator API to move the clock */
   char *test_clock_start;     /* initial test time, YYYY-MM-DD ("" = now) */
 } api_cfg_t;

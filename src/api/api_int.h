@@ -73,6 +73,8 @@ typedef struct api_srv {
   u64map_t quota_pending;        /* sdkappid → logins admitted, not yet durable (boxed int64) */
   api_jobs_t jobs;               /* scheduled jobs and the test clock (jobs.c) */
   im_groups_t *groups;           /* groups of every type (im/group.h) */
+  uv_timer_t live_timer;         /* the next live-room coalescing window ends (ws_group.c) */
+  uint64_t live_due_ms;          /* loop time live_timer fires at while active */
 } api_srv_t;
 
 /* ---- edition limits and metering at the api's points of use (quota.c) ------ */

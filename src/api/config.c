@@ -35,6 +35,10 @@ const cfg_def_t api_cfg_defs[] = {
   { "msg_sync_page", CFG_INT, F(msg_sync_page), "100", 1, 10000, "events per sync page" },
   { "msg_recent_page", CFG_INT, F(msg_recent_page), "100", 1, 10000, "conversations per recentcontact/get_list page" },
   { "msg_purge_interval_s", CFG_INT, F(msg_purge_interval_s), "3600", 1, 86400, "how often the retention pass runs" },
+  { "live_coalesce_ms", CFG_INT, F(live_coalesce_ms), "100", 0, 1000, "a busy live room (AVChatRoom) fans out at most once per this window: later messages wait for its end and go out as one batch (0 = never wait)" },
+  { "live_coalesce_min_members", CFG_INT, F(live_coalesce_min_members), "64", 1, 100000000, "live rooms with fewer online members never wait for a window" },
+  { "live_queue_bytes", CFG_INT, F(live_queue_bytes), "262144", 4096, 1073741824, "a live-room member whose connection holds this much unsent output (at most ws_max_queued_bytes) loses live messages (counted, then a live_dropped push)" },
+  { "live_max_lag_ms", CFG_INT, F(live_max_lag_ms), "10000", 100, 3600000, "a live-room member that loses every message for this long is cut off (1008)" },
   { "test_clock", CFG_BOOL, F(test_clock), "false", 0, 0, "enable the operator test clock (never in production)" },
   { "test_clock_start", CFG_STR, F(test_clock_start), "", 0, 0, "initial test-clock date YYYY-MM-DD (with --test-clock)" },
   { 0, 0, 0, 0, 0, 0, 0 }
