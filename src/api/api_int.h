@@ -191,7 +191,9 @@ void cws_release(cws_conn_t *c);         /* frees c when the last hold goes */
 net_ws_t *cws_usable(const cws_conn_t *c);
 int cws_state(const cws_conn_t *c);      /* CWS_* */
 const im_session_t *cws_session(const cws_conn_t *c); /* sdkappid, user_no once online */
-const char *cws_user_id(const cws_conn_t *c);         /* the UserID once online ("" before) */
+/* The UserID once online, by a reverse lookup (user_no → UserID); NULL
+ * before, or if the login could not make the user's record (no memory). */
+const char *cws_user_id(api_srv_t *srv, const cws_conn_t *c);
 cws_conn_t *cws_of_session(im_session_t *s);          /* presence session → connection */
 
 /* Send a JSON object (stolen) as one text frame. */

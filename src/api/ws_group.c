@@ -480,7 +480,9 @@ void cws_op_group_send(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, 
   snprintf(in.group_id, sizeof in.group_id, "%.63s", gid);
   in.sdkappid = s->sdkappid;
   in.from_no = s->user_no;
-  snprintf(in.from_id, sizeof in.from_id, "%s", cws_user_id(c));
+  const char *from_id = cws_user_id(srv, c);
+  if (!from_id) { cws_reply(ws, id, "group_send", IMC_E_NOMEM, "the sender's UserID record is missing", NULL); return; }
+  snprintf(in.from_id, sizeof in.from_id, "%s", from_id);
   in.from_sid = s->sid;
   v = json_object_get(req, "random");
   if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > UINT32_MAX) {
