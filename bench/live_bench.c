@@ -502,7 +502,7 @@ static size_t pub_frame(unsigned char *out, int step, uint32_t random)
 
 static pid_t pids[MAXP];
 
-static void report(int step, const char *label, long rate, long long published, uint64_t t_pub_us, health_t *h0, health_t *h1,
+static void report(int step, const char *label, long rate, long long published, uint64_t t_pub_us, const health_t *h0, const health_t *h1,
                    long long scpu0, long long scpu1, uint64_t wall_us, long long lcpu0, long long lcpu1, int members)
 {
   uint64_t recv = 0, n = 0;
@@ -543,17 +543,38 @@ static long long loadgen_cpu_ms(void)
   return t;
 }
 
+/* A measured step: server counters, CPU times and the start time. */
+typedef struct span { health_t h; long long scpu, lcpu; uint64_t t0; } span_t;
+
+static void span_begin(span_t *sp)
+{
+  health(&sp->h);
+  sp->scpu = opt.server_pid ? proc_cpu_ms(opt.server_pid) : 0;
+  sp->lcpu = loadgen_cpu_ms();
+  pub_acked = pub_failed = 0;
+  sp->t0 = now_us();
+}
+
+static void span_end(const span_t *sp, int step, const char *label, long rate, long long published, uint64_t t_pub,
+                     int members)
+{
+  span_t e;
+  uint64_t wall = now_us() - sp->t0;
+  health(&e.h);
+  e.scpu = opt.server_pid ? proc_cpu_ms(opt.server_pid) : 0;
+  e.lcpu = loadgen_cpu_ms();
+  report(step, label, rate, published, t_pub, &sp->h, &e.h, sp->scpu, e.scpu, wall, sp->lcpu, e.lcpu, members);
+}
+
 /* live: publish at rate for the step's time, then wait for the last deliveries. */
 static void live_step(int step, long rate, int members, uint64_t *ok)
 {
-  health_t h0, h1;
-  health(&h0);
-  long long scpu0 = opt.server_pid ? proc_cpu_ms(opt.server_pid) : 0, lcpu0 = loadgen_cpu_ms();
-  pub_acked = pub_failed = 0;
+  span_t sp;
+  span_begin(&sp);
   long long published = 0;
   static unsigned char out[1 << 20];
   static uint32_t random = 1;
-  uint64_t t0 = now_us(), dur = (uint64_t)opt.step_s * 1000000u;
+  uint64_t t0 = sp.t0, dur = (uint64_t)opt.step_s * 1000000u;
   for (;;) {
     uint64_t t = now_us() - t0;
     if (t >= dur) break;
@@ -567,10 +588,7 @@ static void live_step(int step, long rate, int members, uint64_t *ok)
   uint64_t t_pub = now_us() - t0;
   uint64_t until = now_us() + 2000000; /* the last deliveries and replies */
   while (now_us() < until) pub_read(50);
-  uint64_t wall = now_us() - t0;
-  health(&h1);
-  long long scpu1 = opt.server_pid ? proc_cpu_ms(opt.server_pid) : 0, lcpu1 = loadgen_cpu_ms();
-  report(step, "live", rate, published, t_pub, &h0, &h1, scpu0, scpu1, wall, lcpu0, lcpu1, members);
+  span_end(&sp, step, "live", rate, published, t_pub, members);
   uint64_t recv = 0;
   for (int p = 0; p < opt.procs; p++) recv += sh->recv[p][step];
   /* the step held: nothing lost and the p99 within 1 s */
@@ -583,14 +601,12 @@ static void live_step(int step, long rate, int members, uint64_t *ok)
 /* work: as many stored messages as --window unanswered sends allow. */
 static void work_run(int members)
 {
-  health_t h0, h1;
-  health(&h0);
-  long long scpu0 = opt.server_pid ? proc_cpu_ms(opt.server_pid) : 0, lcpu0 = loadgen_cpu_ms();
-  pub_acked = pub_failed = 0;
+  span_t sp;
+  span_begin(&sp);
   long long published = 0;
   static unsigned char out[1 << 16];
   uint32_t random = 1;
-  uint64_t t0 = now_us(), dur = (uint64_t)opt.step_s * 1000000u;
+  uint64_t t0 = sp.t0, dur = (uint64_t)opt.step_s * 1000000u;
   while (now_us() - t0 < dur) {
     size_t off = 0;
     while (published - pub_acked - pub_failed < opt.window && off + 600 < sizeof out) {
@@ -605,10 +621,7 @@ static void work_run(int members)
   while (now_us() < until && published > pub_acked + pub_failed) pub_read(50);
   uint64_t rest = now_us() + 1000000;
   while (now_us() < rest) pub_read(50);
-  uint64_t wall = now_us() - t0;
-  health(&h1);
-  long long scpu1 = opt.server_pid ? proc_cpu_ms(opt.server_pid) : 0, lcpu1 = loadgen_cpu_ms();
-  report(0, "work", 0, published, t_pub, &h0, &h1, scpu0, scpu1, wall, lcpu0, lcpu1, members);
+  span_end(&sp, 0, "work", 0, published, t_pub, members);
 }
 
 static int add_members(void)

@@ -115,8 +115,23 @@ static void send_many(wsc_t *pub, const char *room, int n)
                "[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"%d %s\"}}]}", ++pub->next_id, room, k, k, big);
       assert_int_equal(e2e_ws_send_text(pub->fd, frame), 0);
     }
-    for (int id = first; id <= pub->next_id; id++) assert_int_equal(rcode(wsc_take(pub, match_id, &id, 10000)), 0);
+    for (int id = first; id <= pub->next_id; id++) assert_int_equal(rcode(wsc_take(pub, match_id, &id, 60000)), 0);
   }
+}
+
+/* A server with args; a publisher and a member with a 4 KiB receive buffer
+ * that will not read, both in live room "room". */
+static void slow_room(const char *const *args, wsc_t *slow, wsc_t *pub)
+{
+  start(args);
+  memset(big, 'x', sizeof big - 1);
+  login(slow, "ls");
+  login(pub, "lp");
+  int small = 4096;
+  setsockopt(slow->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  create_room(pub, "room");
+  join(pub, "room");
+  join(slow, "room");
 }
 
 /* ---- drops: exact counts, bounded memory -------------------------------------------------------------- */
@@ -125,16 +140,8 @@ static void test_live_drops(void **st)
   (void)st;
   static const char *const args[] = { "--ws-max-queued-bytes", "65536", "--live-queue-bytes", "16384",
                                       "--live-max-lag-ms", "3600000", "--live-coalesce-ms", "0", NULL };
-  start(args);
-  memset(big, 'x', sizeof big - 1);
   wsc_t slow, pub;
-  login(&slow, "ls");
-  login(&pub, "lp");
-  int small = 4096;
-  setsockopt(slow.fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-  create_room(&pub, "room");
-  join(&pub, "room");
-  join(&slow, "room");
+  slow_room(args, &slow, &pub);
   long before = rss_kb(srv.pid);
   enum { N = 2000 }; /* ~16 MB offered to a member that does not read */
   send_many(&pub, "room", N);
@@ -191,16 +198,8 @@ static void test_live_lag_cutoff(void **st)
   (void)st;
   static const char *const args[] = { "--ws-max-queued-bytes", "65536", "--live-queue-bytes", "16384",
                                       "--live-max-lag-ms", "300", "--live-coalesce-ms", "0", NULL };
-  start(args);
-  memset(big, 'x', sizeof big - 1);
   wsc_t slow, pub;
-  login(&slow, "ls");
-  login(&pub, "lp");
-  int small = 4096;
-  setsockopt(slow.fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-  create_room(&pub, "room");
-  join(&pub, "room");
-  join(&slow, "room");
+  slow_room(args, &slow, &pub);
   /* keep publishing while the member reads nothing: once the kernel's buffers
    * are full it loses messages, and 300 ms later it is cut off */
   double t0 = now_ms();
@@ -336,7 +335,12 @@ static void test_stored_group_slow_member_resyncs(void **st)
   json_int_t have = 0, expect = 1;
   int msgs = 0;
   for (;;) {
-    r = wsc_rpc(&slow, "group_sync", "\"group_id\":\"work\",\"after_seq\":%lld,\"limit\":5", (long long)have); /* a page fits the 64 KiB queue */
+    char req[160]; /* a page of 5 fits the 64 KiB queue */
+    int id = ++slow.next_id;
+    snprintf(req, sizeof req, "{\"id\":%d,\"op\":\"group_sync\",\"group_id\":\"work\",\"after_seq\":%lld,\"limit\":5}", id,
+             (long long)have);
+    assert_int_equal(e2e_ws_send_text(slow.fd, req), 0);
+    r = wsc_take(&slow, match_id, &id, 60000);
     assert_non_null(r);
     assert_int_equal(jint(r, "code"), 0);
     json_t *m;
