@@ -50,6 +50,10 @@ typedef struct api_cfg {
   int64_t msg_purge_interval_s;/* how often the retention pass runs */
   int64_t status_subs_per_user;/* status subscriptions held by all sessions of one user */
   int64_t status_subs_max;    /* status subscriptions held by the process */
+  int64_t live_coalesce_ms;   /* a busy live room fans out at most once per this */
+  int64_t live_coalesce_min_members; /* rooms with fewer sessions never wait */
+  int64_t live_queue_bytes;   /* a live-room member with this much queued loses messages */
+  int64_t live_max_lag_ms;    /* a member losing every live message this long is cut off */
   int test_clock;             /* allow the operator API to move the clock */
   int64_t day_batch;          /* apps or customers per transaction of the daily job */
   int bench_no_meter;         /* benchmarks only: skip metering a login (bench/login_bench.sh METER=off) */

@@ -74,6 +74,8 @@ typedef struct api_srv {
   api_jobs_t jobs;               /* scheduled jobs and the test clock (jobs.c) */
   im_groups_t *groups;           /* groups of every type (im/group.h) */
   struct cws_pace *pace;         /* logins waiting for a later loop turn (ws_pace.c) */
+  uv_timer_t live_timer;         /* the next live-room coalescing window ends (ws_group.c) */
+  uint64_t live_due_ms;          /* loop time live_timer fires at while active */
 } api_srv_t;
 
 /* ---- edition limits and metering at the api's points of use (quota.c) ------ */
@@ -215,7 +217,9 @@ void cws_release(cws_conn_t *c);         /* frees c when the last hold goes */
 net_ws_t *cws_usable(const cws_conn_t *c);
 int cws_state(const cws_conn_t *c);      /* CWS_* */
 const im_session_t *cws_session(const cws_conn_t *c); /* sdkappid, user_no once online */
-const char *cws_user_id(const cws_conn_t *c);         /* the UserID once online ("" before) */
+/* The UserID once online, by the account registry's reverse index
+ * (user_no → UserID; tenant.h); NULL before, or once the account is deleted. */
+const char *cws_user_id(api_srv_t *srv, const cws_conn_t *c);
 cws_conn_t *cws_of_session(im_session_t *s);          /* presence session → connection */
 
 /* Send a JSON object (stolen) as one text frame. */

@@ -34,8 +34,8 @@ struct cws_conn {
   uint8_t logout : 1;    /* closed by logout or kick: no PushOnline */
   uint8_t metered : 1;   /* counted as an open connection of its app (meter) */
   uint32_t login_s;      /* login time (unix s, truncated) for the access log */
-  char user_id[33];      /* the logged-in UserID (group pushes name their sender) */
-};
+};                       /* the UserID is not kept here: cws_user_id looks it up by user_no */
+_Static_assert(sizeof(struct cws_conn) <= 48, "memory per idle connection is a product metric: no per-connection UserID copy");
 
 typedef struct login_job {
   store_job_t job;
@@ -76,7 +76,11 @@ net_ws_t *cws_usable(const cws_conn_t *c)
 }
 
 int cws_state(const cws_conn_t *c) { return c->state; }
-const char *cws_user_id(const cws_conn_t *c) { return c->user_id; }
+const char *cws_user_id(api_srv_t *srv, const cws_conn_t *c)
+{
+  /* the account registry names a user by number (a reverse index, tenant.h) */
+  return c->state == CWS_ONLINE ? tenant_registry_account_id(srv->reg, c->sess.sdkappid, c->sess.user_no) : NULL;
+}
 
 const im_session_t *cws_session(const cws_conn_t *c) { return &c->sess; }
 cws_conn_t *cws_of_session(im_session_t *s) { return (cws_conn_t *)s; }
@@ -128,7 +132,8 @@ static void end_session(api_srv_t *srv, cws_conn_t *c, int code)
   int64_t now = imc_clock_now_s();
   im_presence_remove(srv->presence, &c->sess, c->logout, now, srv->cfg->push_online_keep_s);
   if (srv->c2c) im_c2c_session_gone(srv->c2c, c->sess.sdkappid, c->sess.user_no);
-  ws_status_session_end(srv, &c->sess, c->user_id, c->logout, now + srv->cfg->push_online_keep_s);
+  ws_status_session_end(srv, &c->sess, tenant_registry_account_id(srv->reg, c->sess.sdkappid, c->sess.user_no), c->logout,
+                        now + srv->cfg->push_online_keep_s);
   IMC_ACCESS("ws", "event=session_end app=%u user_no=%u platform=%s duration_s=%lld close=%d remote=%s",
              c->sess.sdkappid, c->sess.user_no, im_platform_name((im_platform_t)c->sess.platform),
              (long long)(now - c->login_s), code, net_ws_remote(c->sess.conn));
@@ -254,7 +259,6 @@ static void login_done(void *arg, int rc)
   }
   c->sess.sdkappid = j->sdkappid;
   c->sess.user_no = j->user_no;
-  snprintf(c->user_id, sizeof c->user_id, "%.32s", j->user_id);
   im_session_t *displaced = NULL;
   /* the edition decides whether a second device of a platform kicks the first */
   int multi_device = api_quota_multi_device(srv, tenant_registry_app(srv->reg, j->sdkappid));

@@ -39,8 +39,13 @@ static void reply_not_found(net_req_t *req)
 
 /* {"status":"ok"} plus the storage pipeline's counters: writer and reader
  * queues (queued/cap/refused), the change-log follower (seq, polls, rows,
- * apps reloaded one by one, token reloads, failures) and the login pacing
- * (logins waiting for a later turn, deferred ever). */
+ * apps reloaded one by one, token reloads, failures), the login pacing
+ * (logins waiting for a later turn, deferred ever), the live-room fan-out
+ * (im_groups_stats_t: sessions, deliveries, bytes queued, fan-out passes,
+ * messages that waited for a window, deliveries dropped, sessions lagging,
+ * cut-offs) and the WebSocket output (sendmsg calls that wrote, frames they
+ * completed, bytes written by the server: frames / writes = frames per
+ * write). */
 static void healthz(api_srv_t *srv, net_req_t *req)
 {
   store_writer_stats_t ws = { 0 };
@@ -67,6 +72,17 @@ static void healthz(api_srv_t *srv, net_req_t *req)
                         "status_subs", "total", (json_int_t)subs, "targets", (json_int_t)sub_targets,
                         "users", (json_int_t)sub_users,
                         "logins", "waiting", (json_int_t)waiting, "deferred", (json_int_t)deferred);
+  im_groups_stats_t gs = { 0 };
+  net_stats_t ns = { 0 };
+  if (srv->groups) im_groups_stats(srv->groups, &gs);
+  if (srv->net) net_server_stats(srv->net, &ns);
+  json_object_set_new(o, "live", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "sessions", (json_int_t)gs.live_sessions,
+                                           "deliveries", (json_int_t)gs.live_frames, "bytes", (json_int_t)gs.live_bytes,
+                                           "fanouts", (json_int_t)gs.live_fanouts, "batched", (json_int_t)gs.live_batched,
+                                           "dropped", (json_int_t)gs.live_dropped, "lagging", (json_int_t)gs.live_lagging,
+                                           "cutoffs", (json_int_t)gs.live_cutoffs));
+  json_object_set_new(o, "ws_out", json_pack("{s:I,s:I,s:I}", "writes", (json_int_t)ns.ws_writes, "frames",
+                                             (json_int_t)ns.ws_frames, "bytes", (json_int_t)ns.bytes_out));
   api_reply_json(req, srv->stopping ? 503 : 200, o);
 }
 
@@ -136,6 +152,7 @@ static void on_reader_stopped(void *arg)
   close_handle((uv_handle_t *)&srv->stop_timer);
   close_handle((uv_handle_t *)&srv->changes_timer);
   cws_pace_close(srv);
+  close_handle((uv_handle_t *)&srv->live_timer);
   IMC_INFO("server", "msg=\"stopped\"");
 }
 
@@ -238,6 +255,11 @@ static int groups_init(api_srv_t *srv)
   cws_group_hooks(srv, &gh);
   if ((rc = im_groups_create(srv->presence, &srv->limits, &gh, &srv->groups))) return rc;
   im_groups_set_plan(srv->groups, app_plan, srv, srv->tz_offset_s);
+  const api_cfg_t *cfg = srv->cfg;
+  /* the live-room drop line sits at or below the cut-off line, so a live member that falls behind loses messages first */
+  int64_t live_q = cfg->live_queue_bytes < cfg->ws_max_queued_bytes ? cfg->live_queue_bytes : cfg->ws_max_queued_bytes;
+  im_groups_set_live(srv->groups, &(im_live_cfg_t){ (uint32_t)cfg->live_coalesce_ms, (uint32_t)cfg->live_coalesce_min_members,
+                                                    (uint32_t)live_q, (uint32_t)cfg->live_max_lag_ms });
   return im_groups_load(srv->groups, srv->store, imc_clock_now_s());
 }
 
@@ -429,7 +451,8 @@ int api_serve(const api_cfg_t *cfg)
            tenant_registry_app_count(srv.reg), cfg->ws_path, imc_log_q(vq, sizeof vq, imc_version_build()));
   uv_timer_init(&loop, &srv.tick);
   uv_timer_init(&loop, &srv.stop_timer);
-  srv.tick.data = srv.stop_timer.data = &srv;
+  uv_timer_init(&loop, &srv.live_timer);
+  srv.tick.data = srv.stop_timer.data = srv.live_timer.data = &srv;
   api_jobs_init(&srv);
   uv_timer_start(&srv.tick, on_tick, 1000, 1000);
   api_changes_start(&srv);

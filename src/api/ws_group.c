@@ -6,6 +6,7 @@
 #include "util/clock.h"
 #include "util/err.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,9 +99,63 @@ static int32_t hook_day_of(void *ud, uint32_t sdkappid, int64_t t_s)
   return srv->meter ? meter_day_of(srv->meter, sdkappid, t_s) : 0;
 }
 
+/* ---- live rooms: batches, drops, the coalescing timer ---------------------------------------- */
+static void *hook_concat(void *ud, void *const *frames, size_t n)
+{
+  (void)ud;
+  return net_frame_concat((net_frame_t *const *)frames, n);
+}
+
+static size_t hook_queued(void *ud, im_session_t *s)
+{
+  (void)ud;
+  return net_ws_queued(s->conn);
+}
+
+static void *hook_encode_dropped(void *ud, uint64_t dropped)
+{
+  (void)ud;
+  char text[64];
+  int n = snprintf(text, sizeof text, "{\"type\":\"live_dropped\",\"dropped\":%llu}", (unsigned long long)dropped);
+  return net_frame_new_text(text, (size_t)n);
+}
+
+static int hook_cut(void *ud, im_session_t *s, const char *reason)
+{
+  (void)ud;
+  return net_ws_close(s->conn, 1008, reason);
+}
+
+static uint64_t hook_now_ms(void *ud)
+{
+  api_srv_t *srv = ud;
+  return uv_now(srv->loop);
+}
+
+static void on_live_timer(uv_timer_t *t)
+{
+  api_srv_t *srv = t->data;
+  srv->live_due_ms = 0;
+  if (srv->groups) im_groups_live_flush(srv->groups);
+}
+
+/* One timer for every room: kept at the earliest window end asked for. */
+static void hook_arm(void *ud, uint32_t ms)
+{
+  api_srv_t *srv = ud;
+  uint64_t due = uv_now(srv->loop) + ms;
+  if (uv_is_closing((uv_handle_t *)&srv->live_timer)) return;
+  if (uv_is_active((uv_handle_t *)&srv->live_timer) && srv->live_due_ms && srv->live_due_ms <= due) return;
+  srv->live_due_ms = due;
+  uv_timer_start(&srv->live_timer, on_live_timer, ms, 0);
+}
+
 void cws_group_hooks(api_srv_t *srv, im_group_hooks_t *out)
 {
-  *out = (im_group_hooks_t){ srv, hook_encode, hook_send, hook_bytes, hook_release, hook_live_bytes, hook_day_of };
+  *out = (im_group_hooks_t){ .ud = srv, .encode = hook_encode, .send = hook_send, .frame_bytes = hook_bytes,
+                             .release = hook_release, .live_bytes = hook_live_bytes, .day_of = hook_day_of,
+                             .concat = hook_concat, .queued = hook_queued, .encode_dropped = hook_encode_dropped,
+                             .cut = hook_cut, .now_ms = hook_now_ms, .arm = hook_arm };
 }
 
 void cws_group_session_gone(api_srv_t *srv, cws_conn_t *c)
@@ -425,7 +480,9 @@ void cws_op_group_send(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, 
   snprintf(in.group_id, sizeof in.group_id, "%.63s", gid);
   in.sdkappid = s->sdkappid;
   in.from_no = s->user_no;
-  snprintf(in.from_id, sizeof in.from_id, "%s", cws_user_id(c));
+  const char *from_id = cws_user_id(srv, c);
+  if (!from_id) { cws_reply(ws, id, "group_send", IMC_E_USER_NOT_FOUND, "the sender's account is gone", NULL); return; }
+  snprintf(in.from_id, sizeof in.from_id, "%s", from_id);
   in.from_sid = s->sid;
   v = json_object_get(req, "random");
   if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > UINT32_MAX) {

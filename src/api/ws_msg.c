@@ -213,7 +213,9 @@ void cws_op_send(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t
   memset(&in, 0, sizeof in);
   if ((rc = peer_of(srv, c, req, "to", &to_id, &in.to_no))) { reply(ws, id, "send", rc, NULL, NULL); return; }
   /* profile forbid, blocklist, the app's friendship rule (REST sendmsg skips these) */
-  if ((rc = rel_c2c_check(srv, s->sdkappid, s->user_no, cws_user_id(c), in.to_no, to_id))) { reply(ws, id, "send", rc, NULL, NULL); return; }
+  const char *from_id = cws_user_id(srv, c);
+  if (!from_id) { reply(ws, id, "send", IMC_E_USER_NOT_FOUND, "the sender's account is gone", NULL); return; }
+  if ((rc = rel_c2c_check(srv, s->sdkappid, s->user_no, from_id, in.to_no, to_id))) { reply(ws, id, "send", rc, NULL, NULL); return; }
   if (opt_u32(req, "msg_seq", &in.cseq, &has_seq)) { reply(ws, id, "send", IMC_E_MSG_SEQ, NULL, NULL); return; }
   if (opt_u32(req, "random", &in.random, &has_random)) { reply(ws, id, "send", IMC_E_MSG_RANDOM, NULL, NULL); return; }
   if (opt_bool(req, "online_only", &online) || opt_bool(req, "no_unread", &no_unread) ||

@@ -79,7 +79,8 @@ void ws_status_session_end(api_srv_t *srv, const im_session_t *s, const char *us
   char key[40];
   if (im_platform_mobile((im_platform_t)s->platform)) {
     /* a logout deletes a stored window (none without a record); a close stores one */
-    rel_user_t *u = logout ? rel_user(srv->rel, s->sdkappid, s->user_no) : rel_user_ensure(srv->rel, s->sdkappid, s->user_no, user_id);
+    rel_user_t *u = logout || !user_id ? rel_user(srv->rel, s->sdkappid, s->user_no)
+                                    : rel_user_ensure(srv->rel, s->sdkappid, s->user_no, user_id);
     relreq_t *rr = u ? relreq_alloc(srv, s->sdkappid) : NULL;
     if (rr) {
       snprintf(key, sizeof key, "push_until.%s", im_platform_name((im_platform_t)s->platform));
@@ -215,7 +216,7 @@ void cws_op_status_set(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, 
     reply(ws, id, "status_set", IMC_E_INVAL, "custom_status is a string of at most 100 bytes (\"\" clears it)", NULL);
     return;
   }
-  rel_user_t *u = rel_user_ensure(srv->rel, s->sdkappid, s->user_no, cws_user_id(c));
+  rel_user_t *u = rel_user_ensure(srv->rel, s->sdkappid, s->user_no, cws_user_id(srv, c));
   relreq_t *rr = u ? relreq_alloc(srv, s->sdkappid) : NULL;
   set_wait_t *w = rr ? calloc(1, sizeof *w) : NULL;
   char *val = rel_text(text);

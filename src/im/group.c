@@ -133,7 +133,8 @@ void im_groups_free(im_groups_t *G)
 {
   if (!G) return;
   for (size_t i = 0; i < G->by_no.cap; i++)
-    if (G->by_no.slots[i].key) group_free(G->by_no.slots[i].val);
+    if (G->by_no.slots[i].key) { grp__live_free(G, G->by_no.slots[i].val); group_free(G->by_no.slots[i].val); }
+  free(G->lv_rooms);
   for (size_t i = 0; i < G->apps.cap; i++)
     if (G->apps.slots[i].key) { free(((gapp_t *)G->apps.slots[i].val)->nos); free(G->apps.slots[i].val); }
   for (size_t i = 0; i < G->sess.cap; i++)
@@ -285,6 +286,7 @@ void grp__remove(im_groups_t *G, im_group_t *g)
       if (ss->group_nos[k] == g->group_no) { ss->group_nos[k] = ss->group_nos[--ss->n]; break; }
   }
   G->st.live_sessions -= g->live.len;
+  grp__live_free(G, g);
   uint64_t h = id_hash(g->sdkappid, g->group_id);
   im_group_t *head = u64map_get(&G->by_id, h), **pp = &head;
   while (*pp && *pp != g) pp = &(*pp)->id_next;
@@ -504,6 +506,7 @@ void im_group_session_gone(im_groups_t *G, im_session_t *s)
 {
   gsess_t *ss = u64map_del(&G->sess, s->sid);
   if (!ss) return;
+  if (ss->lag_ms) G->st.live_lagging--;
   for (uint32_t k = 0; k < ss->n; k++) {
     im_group_t *g = grp__by_no(G, ss->sdkappid, ss->group_nos[k]);
     if (g && gset_del(&g->live, s->sid)) G->st.live_sessions--;
@@ -534,34 +537,16 @@ static int wanted(const uint32_t *to, size_t n, uint32_t user_no)
 void grp__deliver(im_groups_t *G, im_group_t *g, const im_gevent_t *ev, const uint32_t *to, size_t n_to,
                   uint32_t except_sid)
 {
+  if (im_gtype_info(g->type)->live) { grp__live_deliver(G, g, ev, except_sid); return; }
   void *f = G->h.encode(G->h.ud, ev);
   if (!f) return;
-  if (im_gtype_info(g->type)->live) {
-    /* one shared frame, queued to every session; the network layer writes
-     * everything due to one connection in one loop turn and cuts off a
-     * connection whose queue passes its cap (1008) */
-    size_t bytes = G->h.frame_bytes(G->h.ud, f);
-    uint64_t sent = 0;
-    for (uint32_t i = 0; i < g->live.cap; i++) {
-      uint64_t v = g->live.slots[i];
-      if (!v || (uint32_t)(v >> 32) == except_sid) continue;
-      im_session_t *s = im_presence_find(G->p, g->sdkappid, (uint32_t)v, (uint32_t)(v >> 32));
-      if (!s) continue;
-      if (G->h.send(G->h.ud, s, f)) { G->st.live_cutoffs++; continue; }
-      sent += bytes;
-      G->st.live_frames++;
-    }
-    G->st.live_bytes += sent;
-    if (sent && G->h.live_bytes) G->h.live_bytes(G->h.ud, g->sdkappid, sent);
-  } else {
-    for (uint32_t i = 0; i < g->members.cap; i++) {
-      uint64_t v = g->members.slots[i];
-      if (!v || !wanted(to, n_to, (uint32_t)(v >> 32))) continue;
-      for (im_session_t *s = im_presence_first(G->p, g->sdkappid, (uint32_t)(v >> 32)); s; s = s->next) {
-        if (s->sid == except_sid) continue;
-        G->h.send(G->h.ud, s, f);
-        G->st.deliveries++;
-      }
+  for (uint32_t i = 0; i < g->members.cap; i++) {
+    uint64_t v = g->members.slots[i];
+    if (!v || !wanted(to, n_to, (uint32_t)(v >> 32))) continue;
+    for (im_session_t *s = im_presence_first(G->p, g->sdkappid, (uint32_t)(v >> 32)); s; s = s->next) {
+      if (s->sid == except_sid) continue;
+      G->h.send(G->h.ud, s, f);
+      G->st.deliveries++;
     }
   }
   G->h.release(G->h.ud, f);

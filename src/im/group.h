@@ -116,20 +116,47 @@ typedef struct im_gevent {
 typedef struct im_group_hooks {
   void *ud;
   void *(*encode)(void *ud, const im_gevent_t *ev);        /* NULL on OOM (not pushed) */
-  int (*send)(void *ud, im_session_t *s, void *frame);      /* 0, or the connection was cut (slow consumer) */
+  /* 0 queued; IMC_E_BUSY: the connection passed its queue cap and was cut
+   * off now (slow consumer); another error: it was already closing */
+  int (*send)(void *ud, im_session_t *s, void *frame);
   size_t (*frame_bytes)(void *ud, void *frame);
   void (*release)(void *ud, void *frame);
   /* metering: bytes queued to a live room's members by one fan-out (M-5),
    * and the billing day (yyyymmdd) of an app at t_s for the message count */
   void (*live_bytes)(void *ud, uint32_t sdkappid, uint64_t bytes);
   int32_t (*day_of)(void *ud, uint32_t sdkappid, int64_t t_s);
+  /* live rooms (group_live.c); each may be NULL: no coalescing without
+   * concat, now_ms and arm, no dropping without queued */
+  void *(*concat)(void *ud, void *const *frames, size_t n); /* one frame of n messages (refcount 1), NULL on OOM */
+  size_t (*queued)(void *ud, im_session_t *s);              /* bytes queued to the session's connection */
+  void *(*encode_dropped)(void *ud, uint64_t dropped);      /* the live_dropped notice, NULL on OOM */
+  int (*cut)(void *ud, im_session_t *s, const char *reason); /* close with 1008: 0, or it was already closing */
+  uint64_t (*now_ms)(void *ud);                             /* monotonic loop time */
+  void (*arm)(void *ud, uint32_t ms);                       /* call im_groups_live_flush in ms (or sooner) */
 } im_group_hooks_t;
+
+/* Live-room fan-out (docs/decisions/groups.md §8). A room with at least
+ * coalesce_min_members sessions fans out at most once per coalesce_ms: a
+ * message arriving sooner after the last fan-out waits (with any others)
+ * for the window's end and goes out in one shared batch (0 = never wait).
+ * A member whose connection already holds queue_bytes (or would pass them
+ * with this fan-out) loses it, counted; the next message it gets is preceded
+ * by a live_dropped notice with the count. A member that has lost every
+ * message for max_lag_ms is cut off (1008). */
+typedef struct im_live_cfg {
+  uint32_t coalesce_ms, coalesce_min_members;
+  uint32_t queue_bytes, max_lag_ms;
+} im_live_cfg_t;
 
 /* Counters for the operator and the benchmarks. */
 typedef struct im_groups_stats {
   uint64_t groups, memberships, live_sessions;
   uint64_t member_bytes;       /* bytes of the membership sets (slots + side maps) */
   uint64_t live_frames, live_bytes, live_cutoffs; /* live-room deliveries, bytes queued, members cut off */
+  uint64_t live_dropped;       /* live-room deliveries lost by members that could not keep up */
+  uint64_t live_fanouts;       /* passes over a room's members (one per message, or per batch) */
+  uint64_t live_batched;       /* live-room messages that waited for a coalescing window */
+  uint64_t live_lagging;       /* sessions now losing live-room messages */
   uint64_t deliveries;         /* frames queued to sessions for stored groups */
 } im_groups_stats_t;
 
@@ -149,6 +176,11 @@ int im_groups_load(im_groups_t *G, store_t *s, int64_t now_s);
 void im_groups_set_plan(im_groups_t *G, const plan_app_t *(*plan_of)(void *ud, uint32_t sdkappid), void *ud,
                         int tz_offset_s);
 size_t im_groups_in_flight(const im_groups_t *G);
+/* Live-room fan-out settings (default: no coalescing, no dropping). */
+void im_groups_set_live(im_groups_t *G, const im_live_cfg_t *cfg);
+/* The time the arm hook asked for came: fan out every batch whose window
+ * ended (and arm again for the next). */
+void im_groups_live_flush(im_groups_t *G);
 void im_groups_stats(const im_groups_t *G, im_groups_stats_t *out);
 
 /* Lookups (loop thread; the pointer is valid until the next operation

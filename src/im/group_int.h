@@ -34,6 +34,7 @@ struct im_group {
   u64map_t muted;              /* user_no → mute deadline (uintptr) */
   u64map_t pending;            /* user_no → 1: applications waiting (Public) */
   gset_t live;                 /* live: sid → user_no */
+  struct glive *lv;            /* live: the coalescing batch (group_live.c), NULL until a busy room needs one */
   int creating;                /* the create job is in flight: invisible to everything else */
   int dissolving;              /* the dissolve job is in flight: refuses everything */
 };
@@ -63,9 +64,14 @@ struct im_groups {
   uint64_t rng;
   size_t in_flight;
   im_groups_stats_t st;
+  im_live_cfg_t live;          /* live-room fan-out settings */
+  uint64_t *lv_rooms;          /* sdkappid << 32 | group_no of rooms holding a batch */
+  size_t lv_n, lv_cap;
 };
 
-typedef struct gsess { uint32_t sdkappid, n, cap; uint32_t *group_nos; } gsess_t;
+/* A session in live rooms: the rooms, and while it loses live-room
+ * messages, how many and since when (loop ms, low 32 bits | 1; 0 = not). */
+typedef struct gsess { uint32_t sdkappid, n, cap, dropped; uint32_t *group_nos; uint32_t lag_ms; } gsess_t;
 
 /* ---- sets (group.c) ---- */
 int gset_put(gset_t *s, uint32_t key, uint32_t payload);   /* insert or replace; 0 or IMC_E_NOMEM */
@@ -98,6 +104,10 @@ void grp__row(const im_group_t *g, const char *info_text, store_grp_t *out);
 /* Push ev to the group's online members (to: NULL = all; except_sid skipped). */
 void grp__deliver(im_groups_t *G, im_group_t *g, const im_gevent_t *ev, const uint32_t *to, size_t n_to,
                   uint32_t except_sid);
+/* group_live.c: push ev to a live room's sessions (except_sid skipped),
+ * now or with the room's next batch; free the room's batch. */
+void grp__live_deliver(im_groups_t *G, im_group_t *g, const im_gevent_t *ev, uint32_t except_sid);
+void grp__live_free(im_groups_t *G, im_group_t *g);
 /* Push ev to one user's sessions. */
 void grp__deliver_user(im_groups_t *G, uint32_t sdkappid, uint32_t user_no, const im_gevent_t *ev);
 

@@ -266,10 +266,13 @@ static void flush_one(struct net_conn *c)
     }
     s->bytes_out += (uint64_t)k;
     o->bytes -= (uint32_t)k;
+    int ws = (c->flags & CF_WS) != 0;
+    if (ws && k > 0) s->ws_writes++;
     while (k > 0) {
       wchunk_t *w = o->head;
       size_t rest = w->len - o->off;
       if ((size_t)k < rest) { o->off += (uint32_t)k; break; }
+      if (ws) s->ws_frames += w->frame ? w->frame->msgs : 1;
       k -= (ssize_t)rest;
       o->head = w->next;
       o->off = 0;
@@ -538,6 +541,8 @@ void net_server_stats(const net_server_t *s, net_stats_t *o)
   o->requests_in_flight = s->requests_in_flight;
   o->bytes_in = s->bytes_in;
   o->bytes_out = s->bytes_out;
+  o->ws_writes = s->ws_writes;
+  o->ws_frames = s->ws_frames;
 }
 
 /* Called once per server handle; libuv runs close callbacks in no promised

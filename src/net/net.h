@@ -84,7 +84,13 @@ size_t net_server_requests_in_flight(const net_server_t *s);
  * orphaned: a later net_req_reply only frees them. */
 void net_server_close(net_server_t *s, void (*done)(void *arg), void *arg);
 
-typedef struct net_stats { size_t connections, websockets, requests_in_flight; uint64_t bytes_in, bytes_out; } net_stats_t;
+/* ws_writes: sendmsg calls on WebSockets that wrote bytes; ws_frames: the
+ * WebSocket frames those writes completed (ws_frames / ws_writes = frames
+ * per write). */
+typedef struct net_stats {
+  size_t connections, websockets, requests_in_flight;
+  uint64_t bytes_in, bytes_out, ws_writes, ws_frames;
+} net_stats_t;
 void net_server_stats(const net_server_t *s, net_stats_t *out);
 
 /* ---- HTTP requests (valid from on_http until net_req_reply) --------------- */
@@ -119,6 +125,14 @@ int net_ws_send_frame(net_ws_t *ws, net_frame_t *f);
 void net_frame_unref(net_frame_t *f);
 /* Bytes of the encoded frame (header + payload) each receiver is sent. */
 size_t net_frame_bytes(const net_frame_t *f);
+/* One shared buffer holding the bytes of n frames back to back (refcount 1;
+ * the receiver gets n messages): a batch queued with one reference per
+ * receiver. The inputs are not consumed. NULL on OOM or n = 0. */
+net_frame_t *net_frame_concat(net_frame_t *const *fs, size_t n);
+/* WebSocket messages in f (1 for net_frame_new_text, n for a concat). */
+uint32_t net_frame_msgs(const net_frame_t *f);
+/* Bytes queued to ws and not yet taken by the kernel. */
+size_t net_ws_queued(const net_ws_t *ws);
 /* Send a close frame, flush, close. on_ws_close follows (later phase). */
 int net_ws_close(net_ws_t *ws, uint16_t code, const char *reason);
 /* Call on_ws_deadline when ms_from_now passes (0 cancels). Granularity

@@ -27,7 +27,7 @@ typedef struct net_out {
   uint32_t off;            /* bytes of head already written */
 } net_out_t;
 
-struct net_frame { uint32_t refs; uint32_t len; char bytes[]; };
+struct net_frame { uint32_t refs; uint32_t len; uint32_t msgs; char bytes[]; }; /* msgs: WebSocket frames in bytes */
 
 typedef struct http_state http_state_t;  /* http.c: parser + request being read */
 
@@ -111,6 +111,7 @@ struct net_server {
   size_t requests_in_flight;
   size_t websockets;
   uint64_t bytes_in, bytes_out;
+  uint64_t ws_writes, ws_frames; /* sendmsg calls on WebSockets that wrote bytes; frames they completed */
   void (*closed_cb)(void *);
   void *closed_arg;
   char *rbuf;                   /* shared read buffer */

@@ -150,8 +150,30 @@ net_frame_t *net_frame_new_text(const char *data, size_t len)
   if (!n) { free(f); return NULL; }
   f->refs = 1;
   f->len = (uint32_t)n;
+  f->msgs = 1;
   return f;
 }
+
+net_frame_t *net_frame_concat(net_frame_t *const *fs, size_t n)
+{
+  size_t len = 0;
+  for (size_t i = 0; i < n; i++) len += fs[i]->len;
+  if (!n || len > UINT32_MAX) return NULL;
+  net_frame_t *f = malloc(sizeof *f + len);
+  if (!f) return NULL;
+  f->refs = 1;
+  f->len = (uint32_t)len;
+  f->msgs = 0;
+  for (size_t i = 0, at = 0; i < n; at += fs[i]->len, i++) {
+    memcpy(f->bytes + at, fs[i]->bytes, fs[i]->len);
+    f->msgs += fs[i]->msgs;
+  }
+  return f;
+}
+
+uint32_t net_frame_msgs(const net_frame_t *f) { return f->msgs; }
+
+size_t net_ws_queued(const net_ws_t *c) { return net__queued(c); }
 
 void net_frame_unref(net_frame_t *f)
 {

@@ -2,7 +2,9 @@
  *
  * Apps: u64map SDKAppID → tenant_app_t*. Accounts of an app: open-addressing
  * table of {hash, user_no, user_id*} (16 bytes a slot plus the string), load
- * ≤ 0.7, backward-shift deletion. Loop thread only. */
+ * ≤ 0.7, backward-shift deletion, and the reverse index by_no[user_no] →
+ * the same string (8 bytes an account: user numbers are dense per app), so a
+ * session, which keeps only its number, can name its user. Loop thread only. */
 #include "tenant/tenant.h"
 #include "util/clock.h"
 #include "util/date.h"
@@ -13,7 +15,7 @@
 #include <string.h>
 
 typedef struct acct_slot { char *user_id; uint32_t hash; uint32_t user_no; } acct_slot_t;
-struct tenant_accounts { acct_slot_t *slots; size_t cap, len; };
+struct tenant_accounts { acct_slot_t *slots; size_t cap, len; const char **by_no; size_t by_no_cap; };
 
 struct tenant_registry { u64map_t apps; };
 
@@ -51,17 +53,38 @@ static int acct_grow(tenant_accounts_t *t)
   return 0;
 }
 
+/* Make by_no hold index user_no. */
+static int by_no_reserve(tenant_accounts_t *t, uint32_t user_no)
+{
+  if (user_no < t->by_no_cap) return 0;
+  size_t ncap = t->by_no_cap ? t->by_no_cap : 16;
+  while (ncap <= user_no) ncap *= 2;
+  const char **nv = realloc(t->by_no, ncap * sizeof *nv);
+  if (!nv) return IMC_E_NOMEM;
+  memset(nv + t->by_no_cap, 0, (ncap - t->by_no_cap) * sizeof *nv);
+  t->by_no = nv;
+  t->by_no_cap = ncap;
+  return 0;
+}
+
 static int acct_put(tenant_accounts_t *t, const char *uid, uint32_t user_no)
 {
   uint32_t h = hash_str(uid);
+  if (by_no_reserve(t, user_no)) return IMC_E_NOMEM;
   acct_slot_t *s = acct_find(t, uid, h);
-  if (s) { s->user_no = user_no; return 0; }
+  if (s) {
+    if (s->user_no < t->by_no_cap && t->by_no[s->user_no] == s->user_id) t->by_no[s->user_no] = NULL;
+    s->user_no = user_no;
+    t->by_no[user_no] = s->user_id;
+    return 0;
+  }
   if ((t->len + 1) * 10 > t->cap * 7 && acct_grow(t)) return IMC_E_NOMEM;
   char *copy = strdup(uid);
   if (!copy) return IMC_E_NOMEM;
   size_t i = h & (t->cap - 1);
   while (t->slots[i].user_id) i = (i + 1) & (t->cap - 1);
   t->slots[i] = (acct_slot_t){ copy, h, user_no };
+  t->by_no[user_no] = copy;
   t->len++;
   return 0;
 }
@@ -71,6 +94,7 @@ static void acct_del(tenant_accounts_t *t, const char *uid)
   acct_slot_t *s = acct_find(t, uid, hash_str(uid));
   if (!s) return;
   size_t i = (size_t)(s - t->slots), j = i;
+  if (s->user_no < t->by_no_cap && t->by_no[s->user_no] == s->user_id) t->by_no[s->user_no] = NULL;
   free(s->user_id);
   for (;;) {
     j = (j + 1) & (t->cap - 1);
@@ -87,6 +111,7 @@ static void acct_free(tenant_accounts_t *t)
   if (!t) return;
   for (size_t i = 0; i < t->cap; i++) free(t->slots[i].user_id);
   free(t->slots);
+  free(t->by_no);
   free(t);
 }
 
@@ -222,6 +247,13 @@ void tenant_registry_account_remove(tenant_registry_t *r, uint32_t sdkappid, con
 {
   tenant_app_t *a = u64map_get(&r->apps, sdkappid);
   if (a) acct_del(a->accounts, user_id);
+}
+
+const char *tenant_registry_account_id(const tenant_registry_t *r, uint32_t sdkappid, uint32_t user_no)
+{
+  tenant_app_t *a = u64map_get(&r->apps, sdkappid);
+  const tenant_accounts_t *t = a ? a->accounts : NULL;
+  return t && user_no < t->by_no_cap ? t->by_no[user_no] : NULL;
 }
 
 size_t tenant_registry_account_count(const tenant_registry_t *r, uint32_t sdkappid)

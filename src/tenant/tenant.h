@@ -241,6 +241,9 @@ int tenant_registry_account_find(const tenant_registry_t *r, uint32_t sdkappid, 
 /* Record a durable account (after its write committed). IMC_E_NOTFOUND (app), IMC_E_NOMEM. */
 int tenant_registry_account_put(tenant_registry_t *r, uint32_t sdkappid, const char *user_id, uint32_t user_no);
 void tenant_registry_account_remove(tenant_registry_t *r, uint32_t sdkappid, const char *user_id);
+/* The UserID of account user_no, or NULL (no such account or app). The
+ * string is the registry's: valid until the account is removed. */
+const char *tenant_registry_account_id(const tenant_registry_t *r, uint32_t sdkappid, uint32_t user_no);
 size_t tenant_registry_account_count(const tenant_registry_t *r, uint32_t sdkappid);
 
 int tenant_app_is_admin(const tenant_app_t *a, const char *identifier);

@@ -129,7 +129,21 @@ static void test_registry(void **st)
     int rc = tenant_registry_account_find(r, TENANT_SDKAPPID_FIRST + 2, uid, &no);
     if (i % 2) { assert_int_equal(rc, 0); assert_int_equal(no, (uint32_t)i + 1); }
     else assert_int_equal(rc, IMC_E_NOTFOUND);
+    /* the reverse index names the survivors by number and forgets the removed */
+    const char *back = tenant_registry_account_id(r, TENANT_SDKAPPID_FIRST + 2, (uint32_t)i + 1);
+    if (i % 2) assert_string_equal(back, uid);
+    else assert_null(back);
   }
+  assert_string_equal(tenant_registry_account_id(r, TENANT_SDKAPPID_FIRST, 1), "alice"); /* loaded from the store */
+  assert_null(tenant_registry_account_id(r, TENANT_SDKAPPID_FIRST, 2));
+  assert_null(tenant_registry_account_id(r, TENANT_SDKAPPID_FIRST + 2, 0));
+  assert_null(tenant_registry_account_id(r, TENANT_SDKAPPID_FIRST + 2, 1u << 30));
+  assert_null(tenant_registry_account_id(r, 42, 1));
+  /* a renumbered account moves in the reverse index */
+  assert_int_equal(tenant_registry_account_put(r, TENANT_SDKAPPID_FIRST + 2, "u1", 6000), 0);
+  assert_null(tenant_registry_account_id(r, TENANT_SDKAPPID_FIRST + 2, 2));
+  assert_string_equal(tenant_registry_account_id(r, TENANT_SDKAPPID_FIRST + 2, 6000), "u1");
+  assert_int_equal(tenant_registry_account_put(r, TENANT_SDKAPPID_FIRST + 2, "u1", 2), 0);
   assert_int_equal(tenant_registry_account_put(r, 7, "x", 1), IMC_E_NOTFOUND);
   /* reload sees a new app and a status change, keeps accounts */
   int64_t cust;

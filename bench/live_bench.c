@@ -1,0 +1,715 @@
+/* live_bench.c — group fan-out load generator: one live room (AVChatRoom)
+ * with --members online sessions and a publisher ladder, or a stored-history
+ * Work group with --members online members and a publisher at full speed.
+ *
+ *   live_bench --port P --sdkappid N --key K --members M [--procs P] [--sources 8]
+ *              [--mode live|work] [--rates 50,100,200,400,800] [--max-rate R]
+ *              [--step-seconds S] [--window W] [--server-pid PID] [--keep-going 1]
+ *
+ * Members (users lb0 … lbM-1, accounts created by their login) are spread over
+ * --procs worker processes (libuv, one loop each) and over the source
+ * addresses 127.0.0.2 … 127.0.0.(1+sources). A worker reads into 256 KiB
+ * buffers and only walks frame headers: the publisher puts its send time in
+ * the message text ("s<step>t<16-digit µs>", CLOCK_MONOTONIC, the same clock
+ * in every process), found at a fixed offset from the frame's end, so a
+ * delivery costs no JSON parsing. Counts and latency histograms live in
+ * shared memory the parent reads.
+ *
+ * live: the parent creates the room (REST create_group), the members join
+ * (group_join), then the publisher (user lbpub, a member too: it does not get
+ * its own messages) sends at each rate of the ladder for --step-seconds, then
+ * waits 2 s for the last deliveries. After the given rates the rate doubles
+ * until --max-rate (0: stop after the list), and the ladder stops after the
+ * first step that loses deliveries or whose p99 exceeds 1 s (unless
+ * --keep-going 1: every rate of the list runs).
+ * work: the parent creates a Work group owned by lbpub and adds the members
+ * (add_group_member, 300 per call, Silence); the publisher sends with at most
+ * --window unanswered sends (each answered after its commit) for
+ * --step-seconds.
+ *
+ * One line per step: rate, messages published and acknowledged, deliveries
+ * received and expected (acknowledged × members), deliveries/s over the
+ * publishing time, delivery latency p50/p99/max, the server's counters over
+ * the step from /healthz (frames per write, live deliveries dropped, cut-offs),
+ * the server's CPU share and RSS (with --server-pid), the load generator's
+ * CPU share (workers + publisher) and the load average.
+ */
+#include "auth/usersig.h"
+#include "util/clock.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+
+#define MAXP 16
+#define MAXSTEP 16
+#define NB 2000
+#define TEXT_LEN 20 /* s<2 digits>t<16 digits> */
+
+typedef struct shm {
+  volatile int ready[MAXP];            /* 1 + joined members once a worker is done setting up */
+  volatile int stop;
+  volatile uint64_t recv[MAXP][MAXSTEP];
+  volatile uint64_t bytes[MAXP];
+  volatile uint32_t hist[MAXP][MAXSTEP][NB];
+} shm_t;
+
+static struct {
+  const char *host, *key, *mode, *rates;
+  int port, members, procs, sources, step_s, window, first;
+  long max_rate;
+  unsigned sdkappid;
+  int server_pid, keep_going;
+} opt = { "127.0.0.1", NULL, "live", "50,100,200,400,800", 0, 10000, 4, 8, 5, 64, 0, 0, 0, 0, 0 };
+
+static shm_t *sh;
+static int me; /* worker index */
+
+static uint64_t now_us(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static int bucket(uint64_t us)
+{
+  if (us < 10000) return (int)(us / 100);
+  if (us < 1000000) return 100 + (int)((us - 10000) / 1000);
+  if (us < 10000000) return 1090 + (int)((us - 1000000) / 10000);
+  return NB - 1;
+}
+
+static double bucket_ms(int b) /* upper bound of a bucket */
+{
+  if (b < 100) return (b + 1) * 0.1;
+  if (b < 1090) return 10 + (b - 100 + 1);
+  if (b < NB - 1) return 1000 + (b - 1090 + 1) * 10.0;
+  return 1e9;
+}
+
+/* A masked client text frame of text into out; returns its length. */
+static size_t frame(const char *text, size_t len, unsigned char *out)
+{
+  size_t h;
+  out[0] = 0x81;
+  if (len < 126) { out[1] = (unsigned char)(0x80 | len); h = 2; }
+  else { out[1] = 0x80 | 126; out[2] = (unsigned char)(len >> 8); out[3] = (unsigned char)len; h = 4; }
+  static const unsigned char mask[4] = { 7, 3, 5, 1 };
+  memcpy(out + h, mask, 4);
+  for (size_t i = 0; i < len; i++) out[h + 4 + i] = (unsigned char)text[i] ^ mask[i & 3];
+  return h + 4 + len;
+}
+
+static void login_text(char *text, size_t cap, const char *user)
+{
+  char sig[1024];
+  auth_usersig_gen(opt.sdkappid, opt.key, user, imc_clock_now_s(), 86400, sig, sizeof sig);
+  snprintf(text, cap, "{\"id\":1,\"op\":\"login\",\"sdkappid\":%u,\"user_id\":\"%s\",\"usersig\":\"%s\","
+           "\"platform\":\"Web\",\"device_id\":\"%s\"}", opt.sdkappid, user, sig, user);
+}
+
+static const char *group_id(void) { return !strcmp(opt.mode, "live") ? "bench-room" : "bench-work"; }
+
+/* A delivery: the publisher's text at a fixed distance from the end; now is
+ * the time the read that brought it returned. */
+static void delivery(const unsigned char *p, size_t len, uint64_t now)
+{
+  static const char tail[] = "\"}}]}}", pre[] = "\"Text\":\"";
+  if (len < 6 + TEXT_LEN + 8 || memcmp(p + len - 6, tail, 6)) return;
+  const unsigned char *t = p + len - 6 - TEXT_LEN;
+  if (memcmp(t - 8, pre, 8) || t[0] != 's' || t[3] != 't') return;
+  int step = (t[1] - '0') * 10 + (t[2] - '0');
+  uint64_t sent = 0;
+  for (int i = 4; i < TEXT_LEN; i++) sent = sent * 10 + (uint64_t)(t[i] - '0');
+  if (step < 0 || step >= MAXSTEP) return;
+  sh->recv[me][step]++;
+  sh->hist[me][step][bucket(now > sent ? now - sent : 0)]++;
+}
+
+/* ---- workers: members ---------------------------------------------------------------------- */
+typedef struct conn {
+  uv_tcp_t tcp;
+  uv_connect_t creq;
+  int idx, stage;               /* 0 connecting, 1 handshake, 2 login, 3 join, 4 member, 5 failed */
+  unsigned char *rbuf;
+  size_t got, cap;
+} conn_t;
+
+static uv_loop_t *loop;
+static conn_t *conns;
+static int nconns, joined, failed;
+static uv_timer_t poll_timer;
+
+static void write_cb(uv_write_t *w, int status) { (void)status; free(w); }
+
+static void send_buf(conn_t *c, const void *data, size_t len)
+{
+  uv_write_t *w = malloc(sizeof *w + len);
+  memcpy(w + 1, data, len);
+  uv_buf_t b = uv_buf_init((char *)(w + 1), (unsigned)len);
+  if (uv_write(w, (uv_stream_t *)&c->tcp, &b, 1, write_cb)) free(w);
+}
+
+static void send_text(conn_t *c, const char *text)
+{
+  unsigned char buf[4096];
+  send_buf(c, buf, frame(text, strlen(text), buf));
+}
+
+static void setup_done(void)
+{
+  if (joined + failed == nconns) sh->ready[me] = 1 + joined;
+}
+
+static void got_frame(conn_t *c, const unsigned char *p, size_t len)
+{
+  if (c->stage == 4) { delivery(p, len, now_us()); return; }
+  const char *s = (const char *)p;
+  if (c->stage == 2) {
+    if (!strstr(s, "\"code\":0,")) { c->stage = 5; failed++; setup_done(); return; }
+    if (strcmp(opt.mode, "live")) { c->stage = 4; joined++; setup_done(); return; } /* work: added by REST */
+    c->stage = 3;
+    char text[128];
+    snprintf(text, sizeof text, "{\"id\":2,\"op\":\"group_join\",\"group_id\":\"%s\"}", group_id());
+    send_text(c, text);
+    return;
+  }
+  if (c->stage == 3 && strstr(s, "\"op\":\"group_join\"")) {
+    if (strstr(s, "\"code\":0,")) { c->stage = 4; joined++; }
+    else { c->stage = 5; failed++; }
+    setup_done();
+  }
+}
+
+static void alloc_cb(uv_handle_t *h, size_t sz, uv_buf_t *b)
+{
+  (void)sz;
+  conn_t *c = h->data;
+  if (!c->rbuf) { c->cap = 256 * 1024; c->rbuf = malloc(c->cap); }
+  if (c->cap - c->got < 65536) { c->cap *= 2; c->rbuf = realloc(c->rbuf, c->cap); }
+  b->base = (char *)c->rbuf + c->got;
+  b->len = c->cap - c->got - 1;
+}
+
+static void read_cb(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
+{
+  (void)b;
+  conn_t *c = st->data;
+  if (n < 0) {
+    if (c->stage != 5) { int was = c->stage; c->stage = 5; if (was < 4) { failed++; setup_done(); } }
+    uv_close((uv_handle_t *)st, NULL);
+    return;
+  }
+  sh->bytes[me] += (uint64_t)n;
+  uint64_t now = now_us(); /* one clock read per read, not per frame */
+  c->got += (size_t)n;
+  size_t off = 0;
+  if (c->stage == 1) {
+    c->rbuf[c->got] = 0;
+    char *end = strstr((char *)c->rbuf, "\r\n\r\n");
+    if (!end) return;
+    off = (size_t)(end + 4 - (char *)c->rbuf);
+    c->stage = 2;
+    char user[32], text[2048];
+    snprintf(user, sizeof user, "lb%d", opt.first + c->idx);
+    login_text(text, sizeof text, user);
+    send_text(c, text);
+  }
+  for (;;) { /* whole server frames (unmasked) */
+    size_t avail = c->got - off;
+    if (avail < 2) break;
+    unsigned char *h = c->rbuf + off;
+    size_t len = h[1] & 0x7f, hl = 2;
+    if (len == 126) { if (avail < 4) break; len = (size_t)h[2] << 8 | h[3]; hl = 4; }
+    else if (len == 127) { if (avail < 10) break; len = 0; for (int i = 0; i < 8; i++) len = len << 8 | h[2 + i]; hl = 10; }
+    if (avail < hl + len) break;
+    if ((h[0] & 0x0f) == 1) {
+      if (c->stage == 4) delivery(h + hl, len, now);
+      else {
+        unsigned char save = h[hl + len];
+        h[hl + len] = 0;
+        got_frame(c, h + hl, len);
+        h[hl + len] = save;
+      }
+    }
+    off += hl + len;
+  }
+  memmove(c->rbuf, c->rbuf + off, c->got - off);
+  c->got -= off;
+}
+
+static void connect_cb(uv_connect_t *r, int status)
+{
+  conn_t *c = r->data;
+  if (status) { c->stage = 5; failed++; setup_done(); return; }
+  static const char hs[] = "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+  c->stage = 1;
+  uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
+  send_buf(c, hs, sizeof hs - 1);
+}
+
+static void on_poll(uv_timer_t *t)
+{
+  (void)t;
+  if (sh->stop) uv_stop(loop);
+}
+
+static int worker(void)
+{
+  loop = uv_default_loop();
+  conns = calloc((size_t)nconns, sizeof *conns);
+  uv_timer_init(loop, &poll_timer);
+  uv_timer_start(&poll_timer, on_poll, 100, 100);
+  struct sockaddr_in addr;
+  uv_ip4_addr(opt.host, opt.port, &addr);
+  for (int i = 0; i < nconns; i++) {
+    conn_t *c = &conns[i];
+    c->idx = i;
+    c->tcp.data = c->creq.data = c;
+    uv_tcp_init_ex(loop, &c->tcp, AF_INET);
+    if (opt.sources > 0) {
+      uv_os_fd_t fd;
+      int one = 1;
+      uv_fileno((uv_handle_t *)&c->tcp, &fd);
+      setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+      struct sockaddr_in src = { 0 };
+      src.sin_family = AF_INET;
+      src.sin_addr.s_addr = htonl(0x7f000002u + (uint32_t)((opt.first + i) % opt.sources));
+      uv_tcp_bind(&c->tcp, (struct sockaddr *)&src, 0);
+    }
+    if (uv_tcp_connect(&c->creq, &c->tcp, (struct sockaddr *)&addr, connect_cb)) { c->stage = 5; failed++; }
+    if (i % 256 == 255) uv_run(loop, UV_RUN_NOWAIT); /* let handshakes progress */
+  }
+  setup_done();
+  uv_run(loop, UV_RUN_DEFAULT);
+  return 0;
+}
+
+/* ---- the parent: REST, the publisher, the report ---------------------------------------------- */
+static int tcp_connect(void)
+{
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = { 0 };
+  a.sin_family = AF_INET;
+  a.sin_port = htons((uint16_t)opt.port);
+  inet_pton(AF_INET, opt.host, &a.sin_addr);
+  if (connect(fd, (struct sockaddr *)&a, sizeof a)) { close(fd); return -1; }
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return fd;
+}
+
+/* Read until the peer closes (HTTP with Connection: close); NUL-terminated. */
+static size_t read_all(int fd, char *buf, size_t cap)
+{
+  size_t got = 0;
+  ssize_t n;
+  while (got + 1 < cap && (n = read(fd, buf + got, cap - 1 - got)) > 0) got += (size_t)n;
+  buf[got] = 0;
+  return got;
+}
+
+static char *http(const char *method, const char *target, const char *body)
+{
+  static char resp[1 << 20];
+  static char req[1 << 17];
+  int fd = tcp_connect();
+  if (fd < 0) return NULL;
+  int n = snprintf(req, sizeof req, "%s %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\n"
+                   "Content-Length: %zu\r\n\r\n%s", method, target, body ? strlen(body) : 0, body ? body : "");
+  if (write(fd, req, (size_t)n) != n) { close(fd); return NULL; }
+  read_all(fd, resp, sizeof resp);
+  close(fd);
+  char *b = strstr(resp, "\r\n\r\n");
+  return b ? b + 4 : NULL;
+}
+
+static int v4(const char *cmd, const char *body)
+{
+  static unsigned rnd = 1;
+  char sig[1024], target[1400];
+  auth_usersig_gen(opt.sdkappid, opt.key, "administrator", imc_clock_now_s(), 86400, sig, sizeof sig);
+  snprintf(target, sizeof target, "/v4/%s?sdkappid=%u&identifier=administrator&usersig=%s&random=%u&contenttype=json",
+           cmd, opt.sdkappid, sig, rnd++);
+  char *r = http("POST", target, body);
+  if (!r || !strstr(r, "\"ErrorCode\":0")) { fprintf(stderr, "%s failed: %.300s\n", cmd, r ? r : "(no answer)"); return -1; }
+  return 0;
+}
+
+typedef struct health { long long deliveries, dropped, cutoffs, writes, frames, bytes; } health_t;
+
+static long long jnum(const char *s, const char *obj, const char *key)
+{
+  const char *o = strstr(s, obj);
+  if (!o) return -1;
+  char k[64];
+  snprintf(k, sizeof k, "\"%s\":", key);
+  const char *v = strstr(o, k);
+  return v ? atoll(v + strlen(k)) : -1;
+}
+
+static void health(health_t *h)
+{
+  const char *s = http("GET", "/healthz", NULL);
+  if (!s) s = "";
+  h->deliveries = jnum(s, "\"live\"", "deliveries");
+  h->dropped = jnum(s, "\"live\"", "dropped");
+  h->cutoffs = jnum(s, "\"live\"", "cutoffs");
+  h->writes = jnum(s, "\"ws_out\"", "writes");
+  h->frames = jnum(s, "\"ws_out\"", "frames");
+  h->bytes = jnum(s, "\"ws_out\"", "bytes");
+}
+
+static long long proc_cpu_ms(int pid)
+{
+  char path[64], buf[1024];
+  snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  int fd = open(path, O_RDONLY);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = 0;
+  char *p = strrchr(buf, ')');
+  unsigned long long ut = 0, st = 0;
+  if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2) return 0;
+  return (long long)((ut + st) * 1000 / (unsigned long long)sysconf(_SC_CLK_TCK));
+}
+
+static long proc_rss_kb(int pid)
+{
+  char path[64], line[256];
+  long kb = -1;
+  snprintf(path, sizeof path, "/proc/%d/status", pid);
+  FILE *f = fopen(path, "r");
+  if (!f) return -1;
+  while (fgets(line, sizeof line, f))
+    if (!strncmp(line, "VmRSS:", 6)) kb = strtol(line + 6, NULL, 10);
+  fclose(f);
+  return kb;
+}
+
+static long long self_cpu_ms(void)
+{
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (long long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
+}
+
+/* The publisher's blocking WebSocket. */
+static int pub_fd = -1;
+static char pub_buf[1 << 20];
+static size_t pub_got;
+static long long pub_acked, pub_failed;
+
+/* Read what is there (wait up to ms for the first byte); count send replies. */
+static void pub_read(int ms)
+{
+  struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+  setsockopt(pub_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ssize_t n = recv(pub_fd, pub_buf + pub_got, sizeof pub_buf - 1 - pub_got, ms ? 0 : MSG_DONTWAIT);
+  if (n <= 0) return;
+  pub_got += (size_t)n;
+  size_t off = 0;
+  for (;;) {
+    size_t avail = pub_got - off;
+    if (avail < 2) break;
+    unsigned char *h = (unsigned char *)pub_buf + off;
+    size_t len = h[1] & 0x7f, hl = 2;
+    if (len == 126) { if (avail < 4) break; len = (size_t)h[2] << 8 | h[3]; hl = 4; }
+    else if (len == 127) { if (avail < 10) break; len = 0; for (int i = 0; i < 8; i++) len = len << 8 | h[2 + i]; hl = 10; }
+    if (avail < hl + len) break;
+    char save = (char)h[hl + len];
+    h[hl + len] = 0;
+    const char *s = (const char *)h + hl;
+    if (strstr(s, "\"op\":\"group_send\"")) { if (strstr(s, "\"code\":0,")) pub_acked++; else pub_failed++; }
+    h[hl + len] = (unsigned char)save;
+    off += hl + len;
+  }
+  memmove(pub_buf, pub_buf + off, pub_got - off);
+  pub_got -= off;
+}
+
+/* Wait for a reply containing needle (setup steps). */
+static int pub_expect(const char *needle)
+{
+  uint64_t until = now_us() + 10000000;
+  while (now_us() < until) {
+    ssize_t n = recv(pub_fd, pub_buf + pub_got, sizeof pub_buf - 1 - pub_got, 0);
+    if (n <= 0) continue;
+    pub_got += (size_t)n;
+    pub_buf[pub_got] = 0;
+    char *hit = strstr(pub_buf, needle);
+    if (hit) { pub_got = 0; return strstr(pub_buf, "\"code\":0,") ? 0 : -1; }
+  }
+  return -1;
+}
+
+static int pub_send_text(const char *text)
+{
+  unsigned char buf[4096];
+  size_t n = frame(text, strlen(text), buf);
+  return write(pub_fd, buf, n) == (ssize_t)n ? 0 : -1;
+}
+
+static int pub_open(void)
+{
+  pub_fd = tcp_connect();
+  if (pub_fd < 0) return -1;
+  static const char hs[] = "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+  if (write(pub_fd, hs, sizeof hs - 1) != (ssize_t)sizeof hs - 1) return -1;
+  struct timeval tv = { 1, 0 };
+  setsockopt(pub_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  uint64_t until = now_us() + 10000000;
+  while (now_us() < until) { /* the 101 response */
+    ssize_t n = recv(pub_fd, pub_buf + pub_got, sizeof pub_buf - 1 - pub_got, 0);
+    if (n > 0) pub_got += (size_t)n;
+    pub_buf[pub_got] = 0;
+    char *e = strstr(pub_buf, "\r\n\r\n");
+    if (e) { size_t off = (size_t)(e + 4 - pub_buf); memmove(pub_buf, e + 4, pub_got - off); pub_got -= off; break; }
+  }
+  char text[2048];
+  login_text(text, sizeof text, "lbpub");
+  if (pub_send_text(text) || pub_expect("\"op\":\"login\"")) return -1;
+  return 0;
+}
+
+/* One group_send frame with the step and time in the text, appended to out. */
+static size_t pub_frame(unsigned char *out, int step, uint32_t random)
+{
+  char text[512];
+  int n = snprintf(text, sizeof text, "{\"id\":%u,\"op\":\"group_send\",\"group_id\":\"%s\",\"random\":%u,\"body\":"
+                   "[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"s%02dt%016llu\"}}]}", random, group_id(),
+                   random, step, (unsigned long long)now_us());
+  return frame(text, (size_t)n, out);
+}
+
+static pid_t pids[MAXP];
+
+static void report(int step, const char *label, long rate, long long published, uint64_t t_pub_us, const health_t *h0, const health_t *h1,
+                   long long scpu0, long long scpu1, uint64_t wall_us, long long lcpu0, long long lcpu1, int members)
+{
+  uint64_t recv = 0, n = 0;
+  static uint64_t hist[NB];
+  memset(hist, 0, sizeof hist);
+  for (int p = 0; p < opt.procs; p++) {
+    recv += sh->recv[p][step];
+    for (int b = 0; b < NB; b++) hist[b] += sh->hist[p][step][b];
+  }
+  n = recv;
+  double p50 = 0, p99 = 0, pmax = 0;
+  uint64_t acc = 0;
+  for (int b = 0; b < NB; b++) {
+    if (!hist[b]) continue;
+    if (!p50 && acc + hist[b] >= (n + 1) / 2) p50 = bucket_ms(b);
+    if (!p99 && acc + hist[b] >= (n * 99 + 99) / 100) p99 = bucket_ms(b);
+    acc += hist[b];
+    pmax = bucket_ms(b);
+  }
+  long long expected = pub_acked * members;
+  double loadavg[3] = { 0 };
+  getloadavg(loadavg, 3);
+  printf("%s step=%d rate=%ld published=%lld acked=%lld send_errors=%lld deliveries=%llu expected=%lld "
+         "deliveries_per_s=%.0f msgs_per_s=%.0f p50_ms=%.1f p99_ms=%.1f max_ms=%.1f frames_per_write=%.1f "
+         "server_dropped=%lld server_cutoffs=%lld server_cpu_pct=%.0f server_rss_kb=%ld loadgen_cpu_pct=%.0f "
+         "loadavg=%.2f\n", label, step, rate, published, pub_acked, pub_failed, (unsigned long long)recv, expected,
+         recv * 1e6 / (double)t_pub_us, pub_acked * 1e6 / (double)t_pub_us, p50, p99, pmax,
+         h1->writes > h0->writes ? (double)(h1->frames - h0->frames) / (double)(h1->writes - h0->writes) : 0,
+         h1->dropped - h0->dropped, h1->cutoffs - h0->cutoffs, (scpu1 - scpu0) * 100000.0 / (double)wall_us,
+         opt.server_pid ? proc_rss_kb(opt.server_pid) : -1L, (lcpu1 - lcpu0) * 100000.0 / (double)wall_us, loadavg[0]);
+  fflush(stdout);
+}
+
+static long long loadgen_cpu_ms(void)
+{
+  long long t = self_cpu_ms();
+  for (int p = 0; p < opt.procs; p++) t += proc_cpu_ms(pids[p]);
+  return t;
+}
+
+/* A measured step: server counters, CPU times and the start time. */
+typedef struct span { health_t h; long long scpu, lcpu; uint64_t t0; } span_t;
+
+static void span_begin(span_t *sp)
+{
+  health(&sp->h);
+  sp->scpu = opt.server_pid ? proc_cpu_ms(opt.server_pid) : 0;
+  sp->lcpu = loadgen_cpu_ms();
+  pub_acked = pub_failed = 0;
+  sp->t0 = now_us();
+}
+
+static void span_end(const span_t *sp, int step, const char *label, long rate, long long published, uint64_t t_pub,
+                     int members)
+{
+  span_t e;
+  uint64_t wall = now_us() - sp->t0;
+  health(&e.h);
+  e.scpu = opt.server_pid ? proc_cpu_ms(opt.server_pid) : 0;
+  e.lcpu = loadgen_cpu_ms();
+  report(step, label, rate, published, t_pub, &sp->h, &e.h, sp->scpu, e.scpu, wall, sp->lcpu, e.lcpu, members);
+}
+
+/* live: publish at rate for the step's time, then wait for the last deliveries. */
+static void live_step(int step, long rate, int members, uint64_t *ok)
+{
+  span_t sp;
+  span_begin(&sp);
+  long long published = 0;
+  static unsigned char out[1 << 20];
+  static uint32_t random = 1;
+  uint64_t t0 = sp.t0, dur = (uint64_t)opt.step_s * 1000000u;
+  for (;;) {
+    uint64_t t = now_us() - t0;
+    if (t >= dur) break;
+    long long due = (long long)((double)rate * (double)t / 1e6) + 1;
+    size_t off = 0;
+    while (published < due && off + 600 < sizeof out) { off += pub_frame(out + off, step, random++); published++; }
+    if (off && write(pub_fd, out, off) != (ssize_t)off) break;
+    pub_read(0);
+    usleep(1000);
+  }
+  uint64_t t_pub = now_us() - t0;
+  uint64_t until = now_us() + 2000000; /* the last deliveries and replies */
+  while (now_us() < until) pub_read(50);
+  span_end(&sp, step, "live", rate, published, t_pub, members);
+  uint64_t recv = 0;
+  for (int p = 0; p < opt.procs; p++) recv += sh->recv[p][step];
+  /* the step held: nothing lost and the p99 within 1 s */
+  uint64_t late = 0;
+  for (int p = 0; p < opt.procs; p++)
+    for (int b = bucket(1000000); b < NB; b++) late += sh->hist[p][step][b];
+  *ok = recv >= (uint64_t)pub_acked * (uint64_t)members && late * 100 <= recv;
+}
+
+/* work: as many stored messages as --window unanswered sends allow. */
+static void work_run(int members)
+{
+  span_t sp;
+  span_begin(&sp);
+  long long published = 0;
+  static unsigned char out[1 << 16];
+  uint32_t random = 1;
+  uint64_t t0 = sp.t0, dur = (uint64_t)opt.step_s * 1000000u;
+  while (now_us() - t0 < dur) {
+    size_t off = 0;
+    while (published - pub_acked - pub_failed < opt.window && off + 600 < sizeof out) {
+      off += pub_frame(out + off, 0, random++);
+      published++;
+    }
+    if (off && write(pub_fd, out, off) != (ssize_t)off) break;
+    pub_read(5);
+  }
+  uint64_t t_pub = now_us() - t0;
+  uint64_t until = now_us() + 3000000;
+  while (now_us() < until && published > pub_acked + pub_failed) pub_read(50);
+  uint64_t rest = now_us() + 1000000;
+  while (now_us() < rest) pub_read(50);
+  span_end(&sp, 0, "work", 0, published, t_pub, members);
+}
+
+static int add_members(void)
+{
+  static char body[1 << 16];
+  for (int i = 0; i < opt.members; i += 300) {
+    size_t off = (size_t)snprintf(body, sizeof body, "{\"GroupId\":\"bench-work\",\"Silence\":1,\"MemberList\":[");
+    for (int k = i; k < i + 300 && k < opt.members; k++)
+      off += (size_t)snprintf(body + off, sizeof body - off, "%s{\"Member_Account\":\"lb%d\"}", k > i ? "," : "", k);
+    snprintf(body + off, sizeof body - off, "]}");
+    if (v4("group_open_http_svc/add_group_member", body)) return -1;
+  }
+  return 0;
+}
+
+int main(int argc, char **argv)
+{
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const char *a = argv[i], *v = argv[i + 1];
+    if (!strcmp(a, "--host")) opt.host = v;
+    else if (!strcmp(a, "--port")) opt.port = atoi(v);
+    else if (!strcmp(a, "--sdkappid")) opt.sdkappid = (unsigned)strtoul(v, NULL, 10);
+    else if (!strcmp(a, "--key")) opt.key = v;
+    else if (!strcmp(a, "--members")) opt.members = atoi(v);
+    else if (!strcmp(a, "--procs")) opt.procs = atoi(v);
+    else if (!strcmp(a, "--sources")) opt.sources = atoi(v);
+    else if (!strcmp(a, "--mode")) opt.mode = v;
+    else if (!strcmp(a, "--rates")) opt.rates = v;
+    else if (!strcmp(a, "--max-rate")) opt.max_rate = atol(v);
+    else if (!strcmp(a, "--step-seconds")) opt.step_s = atoi(v);
+    else if (!strcmp(a, "--window")) opt.window = atoi(v);
+    else if (!strcmp(a, "--server-pid")) opt.server_pid = atoi(v);
+    else if (!strcmp(a, "--keep-going")) opt.keep_going = atoi(v);
+    else { fprintf(stderr, "unknown option %s\n", a); return 2; }
+  }
+  if (!opt.port || !opt.sdkappid || !opt.key || opt.members < 1 || opt.procs < 1 || opt.procs > MAXP || opt.step_s < 1 ||
+      (strcmp(opt.mode, "live") && strcmp(opt.mode, "work")) || opt.window < 1) {
+    fprintf(stderr, "usage: live_bench --port P --sdkappid N --key K --members M [--procs P] [--sources S]\n"
+                    "                  [--mode live|work] [--rates 50,100,…] [--max-rate R] [--step-seconds S]\n"
+                    "                  [--window W] [--server-pid PID] [--keep-going 1] [--host H]\n");
+    return 2;
+  }
+  int live = !strcmp(opt.mode, "live");
+  sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (sh == MAP_FAILED) { perror("mmap"); return 1; }
+  if (live && v4("group_open_http_svc/create_group", "{\"Type\":\"AVChatRoom\",\"GroupId\":\"bench-room\",\"Name\":\"bench\"}"))
+    return 1;
+  for (int p = 0; p < opt.procs; p++) {
+    int share = opt.members / opt.procs + (p < opt.members % opt.procs);
+    int first = p * (opt.members / opt.procs) + (p < opt.members % opt.procs ? p : opt.members % opt.procs);
+    if ((pids[p] = fork()) == 0) {
+      me = p;
+      nconns = share;
+      opt.first = first;
+      _exit(worker());
+    }
+  }
+  /* every member joined (or failed) */
+  int members = 0;
+  uint64_t t_setup = now_us();
+  for (int p = 0; p < opt.procs; p++) {
+    while (!sh->ready[p]) usleep(10000);
+    members += sh->ready[p] - 1;
+  }
+  fprintf(stderr, "live_bench: %d of %d members ready in %.1f s\n", members, opt.members, (now_us() - t_setup) / 1e6);
+  int rc = 0;
+  if (pub_open()) { fprintf(stderr, "publisher login failed\n"); rc = 1; goto out; }
+  char text[256];
+  if (live) {
+    snprintf(text, sizeof text, "{\"id\":2,\"op\":\"group_join\",\"group_id\":\"bench-room\"}");
+    if (pub_send_text(text) || pub_expect("\"op\":\"group_join\"")) { fprintf(stderr, "publisher join failed\n"); rc = 1; goto out; }
+    const char *r = opt.rates;
+    long rate = 0;
+    int step = 0;
+    uint64_t ok = 1;
+    while ((ok || opt.keep_going) && step < MAXSTEP) {
+      if (*r) { rate = strtol(r, (char **)&r, 10); if (*r == ',') r++; }
+      else if (opt.max_rate && rate * 2 <= opt.max_rate) rate *= 2;
+      else break;
+      live_step(step++, rate, members, &ok);
+    }
+  } else {
+    if (v4("group_open_http_svc/create_group", "{\"Type\":\"Private\",\"GroupId\":\"bench-work\",\"Name\":\"bench\","
+                                               "\"Owner_Account\":\"lbpub\"}") || add_members()) { rc = 1; goto out; }
+    work_run(members);
+  }
+out:
+  sh->stop = 1;
+  for (int p = 0; p < opt.procs; p++) waitpid(pids[p], NULL, 0);
+  return rc;
+}

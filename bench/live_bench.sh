@@ -1,0 +1,60 @@
+#!/bin/sh
+# live_bench.sh [MEMBERS] [STEP_SECONDS] [WORK_MEMBERS] — group fan-out
+# (issue 14), server pinned to core 0 (`taskset -c 0`), load on core 1
+# (`taskset -c 1`), fresh data directory per part. Every figure is printed:
+#
+# 1. Live room: one AVChatRoom with MEMBERS (default 10000) online sessions
+#    from 4 worker processes over 127.0.0.2 … 127.0.0.9, then a publisher
+#    ladder 50, 100, 200, 400, 800 msgs/s, doubling on up to 6400 while every
+#    delivery arrives and the p99 stays within 1 s, STEP_SECONDS (default 5)
+#    per step. Per step: deliveries/s, latency p50/p99/max (the publisher's
+#    send time is in the text), frames per write and drops from the server's
+#    /healthz counters, the server's CPU share and RSS, the load generator's
+#    CPU share, the load average. Server defaults (live_coalesce_ms 100).
+# 2. The same room with --live-coalesce-ms 0 (every message fanned out on its
+#    own) for comparison.
+# 3. Work group with stored history: WORK_MEMBERS (default 2000) online
+#    members, the publisher sends with 64 unanswered sends for STEP_SECONDS:
+#    stored group msgs/s and deliveries/s.
+# The app is a legacy-scheme app (no member or account cap).
+set -e
+cd "$(dirname "$0")/.."
+make -s all build/bench/live_bench >/dev/null
+BIN=${IMCLOUD_BIN:-$PWD/build/imcloud}
+MEMBERS=${1:-10000}
+SECS=${2:-5}
+WORK=${3:-2000}
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+new_app() {
+  dir=$(mktemp -d /tmp/imcloud-livebench-XXXXXX)
+  cid=$($BIN customer create --name bench --json --data "$dir" | sed -n 's/.*"id":\([0-9]*\).*/\1/p')
+  out=$($BIN app create --customer "$cid" --name bench --region china --scheme legacy --json --data "$dir")
+  app=$(echo "$out" | sed -n 's/.*"sdkappid":\([0-9]*\).*/\1/p')
+  key=$(echo "$out" | sed -n 's/.*"key":"\([0-9a-f]*\)".*/\1/p')
+}
+start_server() {
+  rm -f "$dir/port"
+  taskset -c 0 $BIN serve --listen 127.0.0.1:0 --port-file "$dir/port" --data "$dir" --log-level warn \
+    --rest-rate-limit 1000000 --writer-max-jobs 262144 "$@" 2>>"$dir/server.log" &
+  spid=$!
+  while [ ! -s "$dir/port" ]; do sleep 0.05; done
+  port=$(cat "$dir/port")
+}
+stop_server() { kill -TERM $spid; wait $spid || true; rm -rf "$dir"; }
+run() { # mode members extra-bench-args -- server args
+  mode=$1; n=$2; shift 2
+  bargs=""
+  while [ "$1" != "--" ]; do bargs="$bargs $1"; shift; done
+  shift
+  new_app
+  start_server "$@"
+  echo "# $mode members=$n server_args='$*' $(uptime)"
+  taskset -c 1 build/bench/live_bench --port "$port" --sdkappid "$app" --key "$key" --members "$n" --procs 4 \
+    --sources 8 --mode "$mode" --step-seconds "$SECS" --server-pid "$spid" $bargs
+  stop_server
+}
+
+run live "$MEMBERS" --max-rate 6400 --
+run live "$MEMBERS" --max-rate 6400 -- --live-coalesce-ms 0
+run work "$WORK" --window 64 --
