@@ -16,11 +16,15 @@
  *
  * Output (parent, one line): conns ok_logins acked failed elapsed_ms msgs_per_s
  * p50_ms p99_ms pushes (received by the recipients) batch window
- * loadgen_cpu_ms.
+ * loadgen_cpu_ms, and from the server's /healthz counters over the sending
+ * period (read by the first worker when it starts and stops sending):
+ * writer jobs per batch (jobs_per_commit) and frames per write
+ * (frames_per_write = WebSocket frames written / sendmsg calls).
  */
 #include "auth/usersig.h"
 #include "util/clock.h"
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -57,6 +61,9 @@ static uv_loop_t *loop;
 static conn_t *conns;
 static int nconns, logged, ready_n, failed, sending, stopping;
 static uint64_t acked, nfail, pushes, t_start_us, t_end_us, cpu0, cpu1;
+static unsigned long long hz0[4], hz1[4];
+static int hz_ok;
+static int healthz(unsigned long long out[4]);
 static uint32_t *lat;
 static size_t nlat, cap_lat;
 static double tokens;
@@ -162,12 +169,14 @@ static void finish_all(uv_timer_t *t)
   stopping = 1;
   t_end_us = now_us();
   cpu1 = cpu_us();
+  if (hz_ok && healthz(hz1)) hz_ok = 0;
   uv_stop(loop);
 }
 
 static void start_sending(void)
 {
   sending = 1;
+  hz_ok = opt.first == 0 && !healthz(hz0);
   t_start_us = now_us();
   cpu0 = cpu_us();
   uv_timer_start(&tick, on_tick, 1, 1);
@@ -274,6 +283,32 @@ static int cmp_u32(const void *a, const void *b)
   return x < y ? -1 : x > y;
 }
 
+/* The server's writer jobs and batches and its sendmsg calls and frames
+ * written (GET /healthz, blocking; a few hundred microseconds). 0 or -1. */
+static int healthz(unsigned long long out[4])
+{
+  char buf[8192];
+  size_t got = 0;
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)opt.port) };
+  inet_pton(AF_INET, opt.host, &a.sin_addr);
+  static const char req[] = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) || write(fd, req, sizeof req - 1) != (ssize_t)sizeof req - 1) {
+    if (fd >= 0) close(fd);
+    return -1;
+  }
+  for (ssize_t n; got < sizeof buf - 1 && (n = read(fd, buf + got, sizeof buf - 1 - got)) > 0;) got += (size_t)n;
+  close(fd);
+  buf[got] = 0;
+  const char *w = strstr(buf, "\"writer\":"), *n = strstr(buf, "\"net\":");
+  const char *j = w ? strstr(w, "\"jobs\":") : NULL, *b = w ? strstr(w, "\"batches\":") : NULL;
+  const char *wr = n ? strstr(n, "\"writes\":") : NULL, *ch = n ? strstr(n, "\"chunks_out\":") : NULL;
+  if (!j || !b || !wr || !ch || sscanf(j, "\"jobs\":%llu", &out[0]) != 1 || sscanf(b, "\"batches\":%llu", &out[1]) != 1 ||
+      sscanf(wr, "\"writes\":%llu", &out[2]) != 1 || sscanf(ch, "\"chunks_out\":%llu", &out[3]) != 1)
+    return -1;
+  return 0;
+}
+
 static int worker(void)
 {
   loop = uv_default_loop();
@@ -305,6 +340,7 @@ static int worker(void)
   qsort(lat, nlat, sizeof *lat, cmp_u32);
   /* samples are sent up for global percentiles: every 16th keeps the pipe small */
   for (size_t i = 0; i < nlat; i += 16) printf("L %u\n", lat[i]);
+  if (hz_ok) printf("H %llu %llu %llu %llu\n", hz1[0] - hz0[0], hz1[1] - hz0[1], hz1[2] - hz0[2], hz1[3] - hz0[3]);
   printf("W %d %d %llu %llu %llu %llu %llu %llu\n", logged, failed, (unsigned long long)acked, (unsigned long long)nfail,
          (unsigned long long)(t_end_us - t_start_us), (unsigned long long)pushes, (unsigned long long)(cpu1 - cpu0),
          (unsigned long long)t_start_us);
@@ -350,7 +386,7 @@ int main(int argc, char **argv)
     }
     close(fds[p][1]);
   }
-  unsigned long long ok = 0, fl = 0, ack = 0, nf = 0, ms_us = 0, push = 0, cpu = 0, t;
+  unsigned long long ok = 0, fl = 0, ack = 0, nf = 0, ms_us = 0, push = 0, cpu = 0, t, h[4] = { 0 };
   uint32_t *all = NULL;
   size_t n = 0, cap = 0;
   for (int p = 0; p < opt.procs; p++) {
@@ -359,6 +395,7 @@ int main(int argc, char **argv)
     unsigned l;
     unsigned long long a, b, c, d, e, f, g;
     while (fgets(line, sizeof line, in)) {
+      if (sscanf(line, "H %llu %llu %llu %llu", &h[0], &h[1], &h[2], &h[3]) == 4) continue;
       if (sscanf(line, "L %u", &l) == 1) {
         if (n == cap) { cap = cap ? cap * 2 : 65536; all = realloc(all, cap * sizeof *all); }
         all[n++] = l;
@@ -373,9 +410,10 @@ int main(int argc, char **argv)
   qsort(all, n, sizeof *all, cmp_u32);
   double p50 = n ? all[(n - 1) / 2] / 1000.0 : 0, p99 = n ? all[(n * 99 + 99) / 100 - 1] / 1000.0 : 0;
   printf("conns=%d logins=%llu failed=%llu acked=%llu send_errors=%llu elapsed_ms=%.0f msgs_per_s=%.0f p50_ms=%.2f "
-         "p99_ms=%.2f pushes=%llu batch=%d window=%d rate=%.0f loadgen_cpu_ms=%.0f\n", opt.conns, ok, fl, ack, nf,
+         "p99_ms=%.2f pushes=%llu batch=%d window=%d rate=%.0f loadgen_cpu_ms=%.0f jobs_per_commit=%.1f "
+         "frames_per_write=%.2f\n", opt.conns, ok, fl, ack, nf,
          ms_us / 1000.0, ms_us ? ack * 1e6 / (double)ms_us : 0, p50, p99, push, opt.batch, opt.window, opt.rate,
-         cpu / 1000.0);
+         cpu / 1000.0, h[1] ? (double)h[0] / (double)h[1] : 0, h[2] ? (double)h[3] / (double)h[2] : 0);
   free(all);
   return 0;
 }

@@ -35,14 +35,17 @@ static void reply_not_found(net_req_t *req)
 }
 
 /* {"status":"ok"} plus the storage pipeline's counters: writer and reader
- * queues (queued/cap/refused) and the change-log follower (seq, polls, rows,
- * apps reloaded one by one, token reloads, failures). */
+ * queues (queued/cap/refused, jobs, writer batches), the change-log follower
+ * (seq, polls, rows, apps reloaded one by one, token reloads, failures) and
+ * the network's output (sendmsg calls, frames and responses written). */
 static void healthz(api_srv_t *srv, net_req_t *req)
 {
   store_writer_stats_t ws = { 0 };
   store_reader_stats_t rs = { 0 };
   if (srv->writer) store_writer_stats(srv->writer, &ws);
   if (srv->reader) store_reader_stats(srv->reader, &rs);
+  net_stats_t ns = { 0 };
+  if (srv->net) net_server_stats(srv->net, &ns);
   const api_changes_t *c = &srv->changes;
   json_t *o = json_pack("{s:s,s:{s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I,s:I}}",
                         "status", srv->stopping ? "stopping" : "ok",
@@ -53,6 +56,8 @@ static void healthz(api_srv_t *srv, net_req_t *req)
                         "changes", "seq", (json_int_t)c->seq, "polls", (json_int_t)c->polls, "rows", (json_int_t)c->rows,
                         "apps_reloaded", (json_int_t)c->apps_reloaded, "meta_reloaded", (json_int_t)c->meta_reloaded,
                         "failed", (json_int_t)c->failed);
+  if (o) json_object_set_new(o, "net", json_pack("{s:I,s:I,s:I}", "writes", (json_int_t)ns.writes, "chunks_out",
+                                                 (json_int_t)ns.chunks_out, "bytes_out", (json_int_t)ns.bytes_out));
   api_reply_json(req, srv->stopping ? 503 : 200, o);
 }
 

@@ -265,6 +265,7 @@ static void flush_one(struct net_conn *c)
       return;
     }
     s->bytes_out += (uint64_t)k;
+    s->writes++;
     o->bytes -= (uint32_t)k;
     while (k > 0) {
       wchunk_t *w = o->head;
@@ -273,6 +274,7 @@ static void flush_one(struct net_conn *c)
       k -= (ssize_t)rest;
       o->head = w->next;
       o->off = 0;
+      s->chunks_out++;
       chunk_free(w);
     }
     if (!o->head) break;
@@ -538,6 +540,8 @@ void net_server_stats(const net_server_t *s, net_stats_t *o)
   o->requests_in_flight = s->requests_in_flight;
   o->bytes_in = s->bytes_in;
   o->bytes_out = s->bytes_out;
+  o->writes = s->writes;
+  o->chunks_out = s->chunks_out;
 }
 
 /* Called once per server handle; libuv runs close callbacks in no promised

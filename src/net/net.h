@@ -84,7 +84,13 @@ size_t net_server_requests_in_flight(const net_server_t *s);
  * orphaned: a later net_req_reply only frees them. */
 void net_server_close(net_server_t *s, void (*done)(void *arg), void *arg);
 
-typedef struct net_stats { size_t connections, websockets, requests_in_flight; uint64_t bytes_in, bytes_out; } net_stats_t;
+/* writes: sendmsg calls that sent something; chunks_out: WebSocket frames
+ * and HTTP responses written out whole (chunks_out / writes = frames per
+ * write, i.e. how well output to one connection coalesces per loop turn). */
+typedef struct net_stats {
+  size_t connections, websockets, requests_in_flight;
+  uint64_t bytes_in, bytes_out, writes, chunks_out;
+} net_stats_t;
 void net_server_stats(const net_server_t *s, net_stats_t *out);
 
 /* ---- HTTP requests (valid from on_http until net_req_reply) --------------- */

@@ -111,6 +111,7 @@ struct net_server {
   size_t requests_in_flight;
   size_t websockets;
   uint64_t bytes_in, bytes_out;
+  uint64_t writes, chunks_out;  /* net_stats_t */
   void (*closed_cb)(void *);
   void *closed_arg;
   char *rbuf;                   /* shared read buffer */
