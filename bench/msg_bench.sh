@@ -49,7 +49,7 @@ run_load() { # label window batch rate
   procs=$(( (USERS + 4999) / 5000 ))
   cpu0=$(cpu_ms $spid)
   res=$(taskset -c 1 build/bench/msg_bench --port "$port" --sdkappid "$app" --key "$key" --conns "$USERS" \
-        --procs "$procs" --window "$2" --batch "$3" --rate "$4" --seconds "$SECS")
+        --procs "$procs" --window "$2" --batch "$3" --rate "$4" --seconds "$SECS" --server-pid "$spid")
   cpu1=$(cpu_ms $spid)
   rss=$(rss_kb $spid)
   stop_server
