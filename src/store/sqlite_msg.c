@@ -1,10 +1,11 @@
 /* sqlite_msg.c — the SQLite backend of store_msg.h.
  *
- * Tables (migration 3 in sqlite.c): c2c_msg (rowid order ≈ time order, so the
- * retention purge walks it from the start; UNIQUE(sdkappid, conv, seq) for
- * history and sync; an index on (sdkappid, conv, random) for dedupe and
- * MsgKey lookups), c2c_inbox (per-user event log, UNIQUE(sdkappid, user_no,
- * useq)) and c2c_recent (one row per user and peer).
+ * Tables (migration 10 in sqlite_schema.c): c2c_msg (rowid order ≈ time
+ * order, so the retention purge walks it from the start; UNIQUE(sdkappid,
+ * conv, seq) for history and sync; an index on (sdkappid, conv, random) for
+ * dedupe and MsgKey lookups), c2c_inbox (per-user event log,
+ * UNIQUE(sdkappid, user_no, useq)) and c2c_recent (one row per user and
+ * peer; its last message is derived from c2c_msg when read, RECENT_LASTJOIN).
  *
  * Next sequences: the connection caches the next seq per (app, conv) and the
  * next useq per (app, user); a miss reads max() once through the unique
