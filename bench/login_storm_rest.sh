@@ -8,7 +8,9 @@
 # (bench/loadgen.c, no --hold: it exits after the last login reply); then the
 # probe stops and prints p50/p99/max over the requests that started between
 # the storm's first connect and its last login reply (loadgen --notify).
-# Also prints the storm's logins/s and the server's CPU time during it.
+# Also prints the storm's logins/s and the server's CPU time during it, and
+# at the end one line "all runs:" with p50/p99/max over the REST requests of
+# every run together (one run has 60-90 requests: its p99 is its maximum).
 # IMCLOUD_BIN / LOADGEN override the binaries.
 set -e
 cd "$(dirname "$0")/.."
@@ -35,7 +37,7 @@ sleep 0.5
 r=0
 while [ $r -lt "$RUNS" ]; do
   r=$((r + 1))
-  ${PROBE_PRIO:-$PRIO} taskset -c 1 $PROBE --port "$port" --sdkappid "$app" --key "$key" > "$dir/probe.out" &
+  ${PROBE_PRIO:-$PRIO} taskset -c 1 $PROBE --port "$port" --sdkappid "$app" --key "$key" --samples "$dir/samples" > "$dir/probe.out" &
   ppid=$!
   while ! grep -q '^ready' "$dir/probe.out" 2>/dev/null; do sleep 0.05; done
   cpu0=$(cpu_ms $spid)
@@ -46,4 +48,5 @@ while [ $r -lt "$RUNS" ]; do
   echo "run=$r $lg server_cpu_ms=$((cpu1 - cpu0)) rest: $(grep '^requests=' "$dir/probe.out") load=$(cut -d' ' -f1 /proc/loadavg)"
 done
 kill -TERM $spid; wait $spid || true
+sort -n "$dir/samples" | awk '{ v[NR] = $1 } END { if (NR) printf "all runs: rest requests=%d p50_ms=%.2f p99_ms=%.2f max_ms=%.2f\n", NR, v[int(NR * 0.5) + 1] / 1000, v[int(NR * 0.99) + 1] / 1000, v[NR] / 1000 }'
 rm -rf "$dir"

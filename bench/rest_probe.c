@@ -1,7 +1,7 @@
 /* rest_probe.c — REST latency seen by one keep-alive client while something
  * else (a login storm) loads the server.
  *
- *   rest_probe --port P --sdkappid N --key K [--interval-ms 12] [--host 127.0.0.1]
+ *   rest_probe --port P --sdkappid N --key K [--interval-ms 12] [--host 127.0.0.1] [--samples FILE]
  *
  * Sends im_open_login_svc/account_check as the administrator (its own
  * UserSig) on one keep-alive connection, one request every interval (the
@@ -12,7 +12,9 @@
  * burst), so only requests that started during the burst count. On
  * SIGTERM/SIGINT prints one line:
  * requests=N errors=E p50_ms=… p99_ms=… max_ms=… (every answer that is not
- * HTTP 200 with ErrorCode 0 counts as an error).
+ * HTTP 200 with ErrorCode 0 counts as an error). --samples FILE also
+ * appends every counted latency (µs, one per line) to FILE, so that a
+ * script can take percentiles over the requests of several runs together.
  */
 #include "auth/usersig.h"
 #include "util/clock.h"
@@ -67,7 +69,7 @@ static int read_reply(int fd, char *buf, size_t cap)
 
 int main(int argc, char **argv)
 {
-  const char *host = "127.0.0.1", *key = NULL;
+  const char *host = "127.0.0.1", *key = NULL, *samples = NULL;
   int port = 0, interval_ms = 12;
   unsigned long sdkappid = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -76,6 +78,7 @@ int main(int argc, char **argv)
     else if (!strcmp(argv[i], "--key")) key = argv[i + 1];
     else if (!strcmp(argv[i], "--interval-ms")) interval_ms = atoi(argv[i + 1]);
     else if (!strcmp(argv[i], "--host")) host = argv[i + 1];
+    else if (!strcmp(argv[i], "--samples")) samples = argv[i + 1];
     else { fprintf(stderr, "unknown option %s\n", argv[i]); return 2; }
   }
   if (!port || !sdkappid || !key || interval_ms <= 0) {
@@ -126,6 +129,12 @@ int main(int argc, char **argv)
     if (!ok) errors++;
     if (n == cap) { cap *= 2; lat = realloc(lat, cap * sizeof *lat); }
     lat[n++] = d;
+  }
+  if (samples) {
+    FILE *f = fopen(samples, "a");
+    if (!f) { perror(samples); return 1; }
+    for (size_t i = 0; i < n; i++) fprintf(f, "%llu\n", (unsigned long long)lat[i]);
+    fclose(f);
   }
   if (!n) { printf("requests=0 errors=%zu\n", errors); return 1; }
   qsort(lat, n, sizeof *lat, cmp_u64);

@@ -29,6 +29,7 @@ typedef struct api_cfg {
   int64_t ws_max_frame_bytes;
   int64_t ws_max_queued_bytes;
   int64_t ws_login_timeout_ms;
+  int64_t ws_logins_per_turn; /* logins verified per loop turn; the rest wait (ws_pace.c) */
   int64_t ws_idle_timeout_ms;
   int64_t request_timeout_ms;
   int64_t keepalive_idle_ms;
@@ -47,6 +48,8 @@ typedef struct api_cfg {
   int64_t msg_sync_page;      /* events per sync page */
   int64_t msg_recent_page;    /* conversations per recentcontact/get_list page */
   int64_t msg_purge_interval_s;/* how often the retention pass runs */
+  int64_t status_subs_per_user;/* status subscriptions held by all sessions of one user */
+  int64_t status_subs_max;    /* status subscriptions held by the process */
   int test_clock;             /* allow the operator API to move the clock */
   char *test_clock_start;     /* initial test time, YYYY-MM-DD ("" = now) */
 } api_cfg_t;

@@ -73,6 +73,7 @@ typedef struct api_srv {
   u64map_t quota_pending;        /* sdkappid → logins admitted, not yet durable (boxed int64) */
   api_jobs_t jobs;               /* scheduled jobs and the test clock (jobs.c) */
   im_groups_t *groups;           /* groups of every type (im/group.h) */
+  struct cws_pace *pace;         /* logins waiting for a later loop turn (ws_pace.c) */
 } api_srv_t;
 
 /* ---- edition limits and metering at the api's points of use (quota.c) ------ */
@@ -87,13 +88,11 @@ typedef struct api_admission {
  * once later) or the refusal with its message in why. */
 int api_quota_login_admit(api_srv_t *srv, const tenant_app_t *app, int known, uint32_t user_no, int64_t now_s,
                           api_admission_t *adm, char *why, size_t why_cap);
-/* The login's job completed (ok: durable and online): release the pending
- * count and, if ok, meter the login. */
-void api_quota_login_done(api_srv_t *srv, api_admission_t *adm, int ok, uint32_t user_no, int64_t now_s);
+/* The login's job completed, whatever its outcome: release the pending
+ * count (the login itself is metered from its op row, api_meter_count). */
+void api_quota_login_done(api_srv_t *srv, api_admission_t *adm);
 /* An online session opened (+1) or closed (-1): the connection counters. */
 void api_quota_session(api_srv_t *srv, uint32_t sdkappid, int delta);
-/* A REST v4 call that reached an app. */
-void api_quota_rest_call(api_srv_t *srv, uint32_t sdkappid);
 /* 1 if the app's edition keeps several devices of one platform online. */
 int api_quota_multi_device(api_srv_t *srv, const tenant_app_t *app);
 /* Count n accounts (or logins) as pending for the app while their write is
@@ -114,6 +113,31 @@ typedef enum {
 } api_auth_t;
 const char *api_auth_name(api_auth_t a); /* "none", "user", "admin" */
 
+/* The edition gate of a route or op row: a PLAN_F_* feature the app's
+ * edition must have (the dispatcher refuses with the feature's code, e.g.
+ * 7013 or 72001, before the handler runs), or API_GATE_NONE. Gates that
+ * depend on the request (a group type, an optional field) or need a count
+ * stay in the handlers, through plan_check. */
+#define API_GATE_NONE PLAN__COUNT
+/* "-" for API_GATE_NONE, else the feature's book key ("user_status"). */
+const char *api_gate_name(int gate);
+/* 0, or the gate's refusal with its message in why (why may be NULL). */
+int api_gate_check(api_srv_t *srv, uint32_t sdkappid, int gate, char *why, size_t why_cap);
+
+/* The metered events of a route or op row (a bit set). Live counters are
+ * counted from the row by api_meter_count; the others are written in the
+ * operation's own writer job, atomically with what they count. */
+enum {
+  API_METER_REST_CALL = 1 << 0,  /* rest_calls: counted by the REST dispatcher once the call is authenticated */
+  API_METER_LOGIN = 1 << 1,      /* DAU/MAU: usage row in the login's writer job; counted live once it is durable */
+  API_METER_GROUP_MSG = 1 << 2,  /* group_msgs: added in the message's writer job (im/group_msg.c) */
+};
+/* "rest call, login" or "-": the row's events for the generated docs. */
+const char *api_meter_names(unsigned meter, char *buf, size_t cap);
+/* Count a row's live events (API_METER_REST_CALL, API_METER_LOGIN; the
+ * others are in their writer jobs) for (app, user_no) at now_s. */
+void api_meter_count(api_srv_t *srv, unsigned meter, uint32_t sdkappid, uint32_t user_no, int64_t now_s);
+
 /* ---- REST v4 (rest_v4.c) -------------------------------------------------- */
 struct rest_ctx;
 typedef void (*rest_handler_fn)(struct rest_ctx *c);
@@ -125,6 +149,8 @@ typedef struct rest_route {
   api_auth_t auth;               /* API_AUTH_ADMIN for every v4 command */
   int64_t freq_per_s;            /* documented per-command frequency; 0 = app default */
   size_t max_body_bytes;         /* 93000 beyond */
+  int gate;                      /* PLAN_F_* or API_GATE_NONE */
+  unsigned meter;                /* API_METER_* bits */
   const char *doc;               /* one line for docs/rest-api.md */
 } rest_route_t;
 
@@ -202,15 +228,48 @@ typedef struct cws_op {
   const char *name;
   cws_op_fn fn;
   api_auth_t auth;               /* API_AUTH_NONE or API_AUTH_USER */
-  size_t max_frame_bytes;        /* 93000 beyond (the connection stays open) */
+  size_t max_frame_bytes;        /* 93000 beyond (the connection stays open); 0: the op carries a
+                                    message, its cap is cws_msg_frame_bytes(msg_max_bytes) */
+  int gate;                      /* PLAN_F_* or API_GATE_NONE */
+  unsigned meter;                /* API_METER_* bits */
   const char *doc;               /* one line for docs/protocol.md */
 } cws_op_t;
 extern const cws_op_t cws_ops[]; /* NULL-terminated */
+/* The frame cap of an op that carries a message: every message of at most
+ * msg_max_bytes packed fits however the client escapes it (a packed byte is
+ * at most 6 frame bytes, "\u0041"), plus CWS_MSG_FRAME_ENVELOPE_BYTES for
+ * the other fields; never above CWS_FRAME_CEILING_BYTES. The server's
+ * WebSocket frame limit is at least this unless ws_max_frame_bytes is set
+ * explicitly (then a start-up warning names what does not fit). */
+#define CWS_MSG_FRAME_ENVELOPE_BYTES 4096
+#define CWS_FRAME_CEILING_BYTES (16u << 20)
+#define API_WS_FRAME_DEFAULT_BYTES 65536 /* ws_max_frame_bytes 0: at least this */
+size_t cws_msg_frame_bytes(int64_t msg_max_bytes);
 
 void cws_on_open(void *ud, net_ws_t *ws);
 void cws_on_text(void *ud, net_ws_t *ws, const char *data, size_t len);
 void cws_on_close(void *ud, net_ws_t *ws, int code);
 void cws_on_deadline(void *ud, net_ws_t *ws);
+/* Start a login (the `login` row's work once paced: verify, admit, submit
+ * its writer job). c is in state CWS_NEW. */
+void cws_login_start(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+/* Login pacing (ws_pace.c): at most cfg->ws_logins_per_turn logins start
+ * per loop turn, the others wait in arrival order for the next turns so
+ * that a storm of logins leaves room in every turn for other requests.
+ * cws_pace_init: handles on the loop (0 or IMC_E_NOMEM); cws_pace_close:
+ * close them (shutdown); cws_pace_free: drop waiting logins (after the loop
+ * stopped). cws_pace_login: start the login now or queue it (the connection
+ * is held and answers "login in progress" meanwhile; a connection closed
+ * while waiting is dropped). */
+int cws_pace_init(api_srv_t *srv);
+void cws_pace_close(api_srv_t *srv);
+void cws_pace_free(api_srv_t *srv);
+void cws_pace_login(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+/* Logins waiting now, and logins that ever waited for a later turn. */
+void cws_pace_stats(const api_srv_t *srv, uint64_t *waiting, uint64_t *deferred);
+/* Set a connection waiting for its turn (CWS_NEW -> CWS_LOGIN_PENDING) or back. */
+void cws_set_waiting(cws_conn_t *c, int waiting);
+
 /* End every session of a user with a `kicked` push and close code. */
 void cws_kick_user(api_srv_t *srv, uint32_t sdkappid, uint32_t user_no, const char *reason, int close_code);
 /* End every session of an app the same way (the app was suspended: 4005). */

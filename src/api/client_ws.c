@@ -40,6 +40,7 @@ struct cws_conn {
 typedef struct login_job {
   store_job_t job;
   api_srv_t *srv;
+  const cws_op_t *op;    /* the op row (its meter column counts the login) */
   cws_conn_t *conn;      /* held */
   json_t *id;
   uint32_t sdkappid;
@@ -119,10 +120,15 @@ void cws_on_open(void *ud, net_ws_t *ws)
 static void end_session(api_srv_t *srv, cws_conn_t *c, int code)
 {
   if (c->metered) { api_quota_session(srv, c->sess.sdkappid, -1); c->metered = 0; }
-  if (!c->sess.linked) return;
+  if (c->sess.sid) ws_status_subs_session_gone(srv, c->sess.sdkappid, c->sess.user_no, c->sess.sid);
+  if (!c->sess.linked) {
+    if (srv->c2c) im_c2c_session_gone(srv->c2c, c->sess.sdkappid, c->sess.user_no); /* unlinked by an account delete */
+    return;
+  }
   int64_t now = imc_clock_now_s();
   im_presence_remove(srv->presence, &c->sess, c->logout, now, srv->cfg->push_online_keep_s);
-  ws_status_session_end(srv, &c->sess, c->logout, now + srv->cfg->push_online_keep_s);
+  if (srv->c2c) im_c2c_session_gone(srv->c2c, c->sess.sdkappid, c->sess.user_no);
+  ws_status_session_end(srv, &c->sess, c->user_id, c->logout, now + srv->cfg->push_online_keep_s);
   IMC_ACCESS("ws", "event=session_end app=%u user_no=%u platform=%s duration_s=%lld close=%d remote=%s",
              c->sess.sdkappid, c->sess.user_no, im_platform_name((im_platform_t)c->sess.platform),
              (long long)(now - c->login_s), code, net_ws_remote(c->sess.conn));
@@ -265,9 +271,6 @@ static void login_done(void *arg, int rc)
   }
   c->state = CWS_ONLINE;
   c->login_s = (uint32_t)j->now_s;
-  /* the relationship checks of a send need the user's UserID by number */
-  if (!rel_user_ensure(srv->rel, j->sdkappid, j->user_no, j->user_id))
-    IMC_WARN("ws", "msg=\"no memory for the user's relationship record\" app=%u user_no=%u", j->sdkappid, j->user_no);
   c->metered = 1;
   api_quota_session(srv, j->sdkappid, +1);
   online = 1;
@@ -275,7 +278,8 @@ static void login_done(void *arg, int rc)
   ws_status_changed(srv, j->sdkappid, j->user_no);
   reply(ws, j->id, "login", 0, NULL, json_pack("{s:I}", "server_time", (json_int_t)j->now_s));
 out:
-  api_quota_login_done(srv, &j->adm, online, j->user_no, j->now_s);
+  api_quota_login_done(srv, &j->adm);
+  if (online) api_meter_count(srv, j->op->meter, j->sdkappid, j->user_no, j->now_s); /* durable and online */
   cws_release(c);
   json_decref(j->id);
   free(j);
@@ -289,13 +293,27 @@ static int get_string(json_t *req, const char *name, size_t max, const char **ou
   return 0;
 }
 
+/* The `login` row: a second login is refused at once; the first starts now
+ * or in a later loop turn (ws_pace.c). */
 static void op_login(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
+{
+  if (c->state != CWS_NEW) { reply(ws, id, "login", IMC_E_WS_ALREADY_LOGGED_IN, NULL, NULL); return; }
+  cws_pace_login(srv, ws, c, id, req);
+}
+
+void cws_set_waiting(cws_conn_t *c, int waiting)
+{
+  assert(c->state == (waiting ? CWS_NEW : CWS_LOGIN_PENDING));
+  c->state = waiting ? CWS_LOGIN_PENDING : CWS_NEW;
+}
+
+void cws_login_start(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
 {
   const char *user_id, *sig, *platform, *device;
   char msg[160];
   im_platform_t plat;
   json_t *app_v = json_object_get(req, "sdkappid");
-  if (c->state != CWS_NEW) { reply(ws, id, "login", IMC_E_WS_ALREADY_LOGGED_IN, NULL, NULL); return; }
+  assert(c->state == CWS_NEW);
   if (!json_is_integer(app_v) || json_integer_value(app_v) <= 0 || json_integer_value(app_v) > UINT32_MAX) {
     reply(ws, id, "login", IMC_E_INVAL, "sdkappid must be a positive integer", NULL);
     return;
@@ -335,9 +353,11 @@ static void op_login(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, js
     return;
   }
   login_job_t *j = calloc(1, sizeof *j);
-  if (!j) { api_quota_login_done(srv, &adm, 0, 0, now); reply(ws, id, "login", IMC_E_NOMEM, NULL, NULL); return; }
+  if (!j) { api_quota_login_done(srv, &adm); reply(ws, id, "login", IMC_E_NOMEM, NULL, NULL); return; }
   j->adm = adm;
   j->srv = srv;
+  j->op = &cws_ops[0];   /* the login row (asserted) */
+  assert(j->op->fn == op_login);
   j->conn = cws_hold(c);
   j->sig_time_s = info.time;
   j->id = json_incref(id);
@@ -357,7 +377,7 @@ static void op_login(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, js
   c->sess.device_hash = h;
   if ((rc = store_writer_submit(srv->writer, &j->job))) { /* writer queue full: refuse, stay logged out */
     c->state = CWS_NEW;
-    api_quota_login_done(srv, &j->adm, 0, 0, now);
+    api_quota_login_done(srv, &j->adm);
     json_decref(j->id);
     free(j);
     cws_release(c);      /* the job's hold; the socket keeps its own */
@@ -380,43 +400,49 @@ static void op_logout(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, j
   close_conn(srv, c, 1, 1000, "logout");
 }
 
+size_t cws_msg_frame_bytes(int64_t msg_max_bytes)
+{
+  uint64_t n = (uint64_t)(msg_max_bytes > 0 ? msg_max_bytes : 0) * 6 + CWS_MSG_FRAME_ENVELOPE_BYTES;
+  return n > CWS_FRAME_CEILING_BYTES ? CWS_FRAME_CEILING_BYTES : (size_t)n;
+}
+
 /* The op table (api_int.h: cws_op_t). docs/protocol.md's op index is
  * generated from it (`imcloud doc ws-ops`). */
 const cws_op_t cws_ops[] = {
-  { "login",     op_login,     API_AUTH_NONE, 8 * 1024, "log in with a UserSig (imports the account, records the day's usage)" },
-  { "heartbeat", op_heartbeat, API_AUTH_USER, 1024,     "keep the connection alive; answers the server time" },
-  { "logout",    op_logout,    API_AUTH_USER, 1024,     "end the session (no PushOnline), then close 1000" },
-  { "send",      cws_op_send,      API_AUTH_USER, 32 * 1024, "send a one-to-one message; answered after it is durable" },
-  { "sync",      cws_op_sync,      API_AUTH_USER, 1024,     "the next page of the user's events after a cursor; complete = now live" },
-  { "history",   cws_op_history,   API_AUTH_USER, 1024,     "a page of a conversation's messages, newest first" },
-  { "recall",    cws_op_recall,    API_AUTH_USER, 1024,     "recall one's own message within the recall window" },
-  { "read",      cws_op_read,      API_AUTH_USER, 1024,     "report a conversation read up to a sequence" },
-  { "conversations", cws_op_conversations, API_AUTH_USER, 1024, "the conversation list with unread counts" },
-  { "pin",       cws_op_pin,       API_AUTH_USER, 1024,     "pin or unpin a conversation" },
-  { "conv_delete", cws_op_conv_delete, API_AUTH_USER, 1024, "delete a conversation from the list (clear: and its history)" },
-  { "typing",    cws_op_typing,    API_AUTH_USER, 1024,     "tell the peer's online devices the user is typing (never stored)" },
-  { "group_create",   cws_op_group_create,   API_AUTH_USER, 16 * 1024, "create a group the user owns (type, name, group_id, members, profile)" },
-  { "group_join",     cws_op_group_join,     API_AUTH_USER, 1024,      "join (Meeting, Community; live room: this session) or apply (Public)" },
-  { "group_approve",  cws_op_group_approve,  API_AUTH_USER, 16 * 1024, "owner/admin: accept applications to a Public group" },
-  { "group_reject",   cws_op_group_reject,   API_AUTH_USER, 16 * 1024, "owner/admin: refuse applications" },
-  { "group_invite",   cws_op_group_invite,   API_AUTH_USER, 16 * 1024, "add users (Work: any member; others: the type's rule)" },
-  { "group_quit",     cws_op_group_quit,     API_AUTH_USER, 1024,      "leave a group (live room: this session leaves)" },
-  { "group_kick",     cws_op_group_kick,     API_AUTH_USER, 16 * 1024, "owner/admin: remove members of lower role" },
-  { "group_mute",     cws_op_group_mute,     API_AUTH_USER, 16 * 1024, "owner/admin: mute members for seconds (0 unmutes)" },
-  { "group_transfer", cws_op_group_transfer, API_AUTH_USER, 1024,      "owner: hand the group to a member" },
-  { "group_dissolve", cws_op_group_dissolve, API_AUTH_USER, 1024,      "owner: dissolve (not Work groups: App admin only)" },
-  { "group_send",     cws_op_group_send,     API_AUTH_USER, 32 * 1024, "send to a group; answered with its seq after it is durable" },
-  { "group_history",  cws_op_group_history,  API_AUTH_USER, 1024,      "a page of a group's messages, newest first (members only)" },
-  { "group_sync",     cws_op_group_sync,     API_AUTH_USER, 1024,      "messages after a seq, oldest first; complete = nothing missed" },
-  { "group_read",     cws_op_group_read,     API_AUTH_USER, 1024,      "report a group read up to a seq" },
-  { "group_list",     cws_op_group_list,     API_AUTH_USER, 1024,      "the user's groups as conversations with unread counts" },
-  { "pending",   cws_op_pending,   API_AUTH_USER, 1024,     "the user's pending friend requests, received and sent" },
-  { "friend_response", cws_op_friend_response, API_AUTH_USER, 1024, "agree to, agree to and add back, or reject a received friend request" },
-  { "status_set", cws_op_status_set, API_AUTH_USER, 1024, "set (or clear with \"\") the user's custom status text; pushed to subscribers" },
-  { "status_get", cws_op_status_get, API_AUTH_USER, 8 * 1024, "status and custom status text of up to 100 users" },
-  { "status_subscribe", cws_op_status_subscribe, API_AUTH_USER, 8 * 1024, "get `status` pushes for up to 100 users while this login lasts" },
-  { "status_unsubscribe", cws_op_status_unsubscribe, API_AUTH_USER, 8 * 1024, "stop the `status` pushes of those users" },
-  { 0, 0, 0, 0, 0 }
+  { "login",     op_login,     API_AUTH_NONE, 8 * 1024, API_GATE_NONE, API_METER_LOGIN, "log in with a UserSig (imports the account, records the day's usage)" },
+  { "heartbeat", op_heartbeat, API_AUTH_USER, 1024, API_GATE_NONE, 0,     "keep the connection alive; answers the server time" },
+  { "logout",    op_logout,    API_AUTH_USER, 1024, API_GATE_NONE, 0,     "end the session (no PushOnline), then close 1000" },
+  { "send",      cws_op_send,      API_AUTH_USER, 0, API_GATE_NONE, 0, "send a one-to-one message; answered after it is durable" },
+  { "sync",      cws_op_sync,      API_AUTH_USER, 1024, API_GATE_NONE, 0,     "the next page of the user's events after a cursor; complete = now live" },
+  { "history",   cws_op_history,   API_AUTH_USER, 1024, API_GATE_NONE, 0,     "a page of a conversation's messages, newest first" },
+  { "recall",    cws_op_recall,    API_AUTH_USER, 1024, API_GATE_NONE, 0,     "recall one's own message within the recall window" },
+  { "read",      cws_op_read,      API_AUTH_USER, 1024, API_GATE_NONE, 0,     "report a conversation read up to a sequence" },
+  { "conversations", cws_op_conversations, API_AUTH_USER, 1024, API_GATE_NONE, 0, "the conversation list with unread counts" },
+  { "pin",       cws_op_pin,       API_AUTH_USER, 1024, API_GATE_NONE, 0,     "pin or unpin a conversation" },
+  { "conv_delete", cws_op_conv_delete, API_AUTH_USER, 1024, API_GATE_NONE, 0, "delete a conversation from the list (clear: and its history)" },
+  { "typing",    cws_op_typing,    API_AUTH_USER, 1024, API_GATE_NONE, 0,     "tell the peer's online devices the user is typing (never stored)" },
+  { "group_create",   cws_op_group_create,   API_AUTH_USER, 16 * 1024, API_GATE_NONE, 0, "create a group the user owns (type, name, group_id, members, profile)" },
+  { "group_join",     cws_op_group_join,     API_AUTH_USER, 1024, API_GATE_NONE, 0,      "join (Meeting, Community; live room: this session) or apply (Public)" },
+  { "group_approve",  cws_op_group_approve,  API_AUTH_USER, 16 * 1024, API_GATE_NONE, 0, "owner/admin: accept applications to a Public group" },
+  { "group_reject",   cws_op_group_reject,   API_AUTH_USER, 16 * 1024, API_GATE_NONE, 0, "owner/admin: refuse applications" },
+  { "group_invite",   cws_op_group_invite,   API_AUTH_USER, 16 * 1024, API_GATE_NONE, 0, "add users (Work: any member; others: the type's rule)" },
+  { "group_quit",     cws_op_group_quit,     API_AUTH_USER, 1024, API_GATE_NONE, 0,      "leave a group (live room: this session leaves)" },
+  { "group_kick",     cws_op_group_kick,     API_AUTH_USER, 16 * 1024, API_GATE_NONE, 0, "owner/admin: remove members of lower role" },
+  { "group_mute",     cws_op_group_mute,     API_AUTH_USER, 16 * 1024, API_GATE_NONE, 0, "owner/admin: mute members for seconds (0 unmutes)" },
+  { "group_transfer", cws_op_group_transfer, API_AUTH_USER, 1024, API_GATE_NONE, 0,      "owner: hand the group to a member" },
+  { "group_dissolve", cws_op_group_dissolve, API_AUTH_USER, 1024, API_GATE_NONE, 0,      "owner: dissolve (not Work groups: App admin only)" },
+  { "group_send",     cws_op_group_send,     API_AUTH_USER, 0, API_GATE_NONE, API_METER_GROUP_MSG, "send to a group; answered with its seq after it is durable" },
+  { "group_history",  cws_op_group_history,  API_AUTH_USER, 1024, API_GATE_NONE, 0,      "a page of a group's messages, newest first (members only)" },
+  { "group_sync",     cws_op_group_sync,     API_AUTH_USER, 1024, API_GATE_NONE, 0,      "messages after a seq, oldest first; complete = nothing missed" },
+  { "group_read",     cws_op_group_read,     API_AUTH_USER, 1024, API_GATE_NONE, 0,      "report a group read up to a seq" },
+  { "group_list",     cws_op_group_list,     API_AUTH_USER, 1024, API_GATE_NONE, 0,      "the user's groups as conversations with unread counts" },
+  { "pending",   cws_op_pending,   API_AUTH_USER, 1024, API_GATE_NONE, 0,     "the user's pending friend requests, received and sent" },
+  { "friend_response", cws_op_friend_response, API_AUTH_USER, 1024, API_GATE_NONE, 0, "agree to, agree to and add back, or reject a received friend request" },
+  { "status_set", cws_op_status_set, API_AUTH_USER, 1024, PLAN_F_USER_STATUS, 0, "set (or clear with \"\") the user's custom status text; pushed to subscribers" },
+  { "status_get", cws_op_status_get, API_AUTH_USER, 8 * 1024, PLAN_F_USER_STATUS, 0, "status and custom status text of up to 100 users" },
+  { "status_subscribe", cws_op_status_subscribe, API_AUTH_USER, 8 * 1024, PLAN_F_USER_STATUS, 0, "get `status` pushes for up to 100 users while this login lasts" },
+  { "status_unsubscribe", cws_op_status_unsubscribe, API_AUTH_USER, 8 * 1024, PLAN_F_USER_STATUS, 0, "stop the `status` pushes of those users" },
+  { 0, 0, 0, 0, 0, 0, 0 }
 };
 
 void cws_on_text(void *ud, net_ws_t *ws, const char *data, size_t len)
@@ -442,9 +468,17 @@ void cws_on_text(void *ud, net_ws_t *ws, const char *data, size_t len)
   const cws_op_t *o = cws_ops;
   while (o->name && strcmp(o->name, name)) o++;
   if (!o->name) reply(ws, id, name, IMC_E_WS_UNKNOWN_OP, NULL, NULL);
-  else if (len > o->max_frame_bytes) reply(ws, id, name, IMC_E_TOOBIG, NULL, NULL);
+  else if (len > (o->max_frame_bytes ? o->max_frame_bytes : cws_msg_frame_bytes(srv->cfg->msg_max_bytes)))
+    reply(ws, id, name, IMC_E_TOOBIG, NULL, NULL);
   else if (c->state == CWS_LOGIN_PENDING) reply(ws, id, name, IMC_E_BUSY, "login in progress", NULL);
   else if (o->auth == API_AUTH_USER && c->state != CWS_ONLINE) reply(ws, id, name, IMC_E_WS_NOT_LOGGED_IN, NULL, NULL);
-  else o->fn(srv, ws, c, id, req);
+  else {
+    /* the row's edition gate (only logged-in ops carry one: the app is the session's) */
+    assert(o->gate == API_GATE_NONE || o->auth == API_AUTH_USER);
+    char why[320];
+    int rc = api_gate_check(srv, c->sess.sdkappid, o->gate, why, sizeof why);
+    if (rc) reply(ws, id, name, rc, why, NULL);
+    else o->fn(srv, ws, c, id, req);
+  }
   json_decref(req);
 }

@@ -9,22 +9,27 @@
 
 static void rest_routes_md(FILE *f)
 {
-  fprintf(f, "| command | who | rate limit | body cap | what |\n|---|---|---|---|---|\n");
+  fprintf(f, "| command | who | rate limit | body cap | edition gate | metered | what |\n|---|---|---|---|---|---|---|\n");
   for (const rest_route_t *r = rest_routes; r->service; r++) {
-    char rate[32];
+    char rate[32], meter[80];
     if (r->freq_per_s) snprintf(rate, sizeof rate, "%lld/s", (long long)r->freq_per_s);
     else snprintf(rate, sizeof rate, "app rate");
-    fprintf(f, "| `%s/%s` | %s | %s | %zu KiB | %s |\n", r->service, r->command, api_auth_name(r->auth), rate,
-            r->max_body_bytes / 1024, r->doc);
+    fprintf(f, "| `%s/%s` | %s | %s | %zu KiB | %s | %s | %s |\n", r->service, r->command, api_auth_name(r->auth), rate,
+            r->max_body_bytes / 1024, api_gate_name(r->gate), api_meter_names(r->meter, meter, sizeof meter), r->doc);
   }
 }
 
 static void ws_ops_md(FILE *f)
 {
-  fprintf(f, "| op | who | frame cap | what |\n|---|---|---|---|\n");
-  for (const cws_op_t *o = cws_ops; o->name; o++)
-    fprintf(f, "| `%s` | %s | %zu KiB | %s |\n", o->name, o->auth == API_AUTH_NONE ? "anyone" : "logged-in user",
-            o->max_frame_bytes / 1024, o->doc);
+  char meter[80];
+  fprintf(f, "| op | who | frame cap | edition gate | metered | what |\n|---|---|---|---|---|---|\n");
+  for (const cws_op_t *o = cws_ops; o->name; o++) {
+    char cap[64];
+    if (o->max_frame_bytes) snprintf(cap, sizeof cap, "%zu KiB", o->max_frame_bytes / 1024);
+    else snprintf(cap, sizeof cap, "6 × msg_max_bytes + %d KiB", CWS_MSG_FRAME_ENVELOPE_BYTES / 1024);
+    fprintf(f, "| `%s` | %s | %s | %s | %s | %s |\n", o->name, o->auth == API_AUTH_NONE ? "anyone" : "logged-in user",
+            cap, api_gate_name(o->gate), api_meter_names(o->meter, meter, sizeof meter), o->doc);
+  }
 }
 
 static const struct { const char *name; void (*fn)(FILE *); const char *what; } docs[] = {

@@ -15,7 +15,9 @@
  *                   previous month over every app; bills the wallet covers
  *                   are paid. Idempotent: a crash half-way is finished by the
  *                   run at the next start.
- *   day             00:00 every day: every app's life-cycle jobs
+ *   day             00:00 every day: correction documents for billed months
+ *                   whose usage changed since (meter_bill_corrections_run),
+ *                   every app's life-cycle jobs
  *                   (tenant_app_lifecycle_run: auto-renew, suspension after
  *                   the grace days, resumption), open bills paid from the
  *                   wallet where it covers them, arrears (meter_arrears_run),
@@ -152,8 +154,14 @@ static int run_bill(store_t *s, job_run_t *r)
 
 static int run_day(store_t *s, job_run_t *r)
 {
+  /* corrections first: one that asks for money is paid, or counted by the arrears pass below */
+  meter_correction_stats_t co;
+  char cerr[256];
+  int rc = meter_bill_corrections_run(s, 1, r->at, r->tz, meter_orders_tenant, NULL, &co, cerr, sizeof cerr);
+  if (rc) { snprintf(r->err, sizeof r->err, "%s", cerr); return rc; }
   app_ids_t ids = { 0 };
-  int rc = store_app_list(s, 0, on_app_id, &ids), renewed = 0, suspended = 0, resumed = 0, failed = 0;
+  int renewed = 0, suspended = 0, resumed = 0, failed = 0;
+  rc = store_app_list(s, 0, on_app_id, &ids);
   if (!rc && ids.nomem) rc = IMC_E_NOMEM;
   char first[256] = "";
   for (size_t i = 0; !rc && i < ids.n; i++) {
@@ -178,6 +186,11 @@ static int run_day(store_t *s, job_run_t *r)
                         "suspended", suspended, "resumed", resumed, "failed", failed, "bills_paid", ar.bills_paid,
                         "customers_in_arrears", ar.in_arrears, "arrears_suspended", ar.suspended, "arrears_resumed", ar.resumed);
   if (failed) json_object_set_new(r->result, "first_failure", json_string(first));
+  if (r->result) {
+    json_object_set_new(r->result, "corrections", json_integer(co.issued));
+    json_object_set_new(r->result, "corrections_failed", json_integer(co.failed));
+    if (co.failed) json_object_set_new(r->result, "first_correction_failure", json_string(cerr));
+  }
   return r->result ? 0 : IMC_E_NOMEM;
 }
 

@@ -277,23 +277,12 @@ static int app_call_minutes(op_req_t *o, store_t *s)
 }
 
 /* ---- bills (docs/billing.md "Bills"; the objects `imcloud bill --json` prints) */
-typedef struct bills_ctx { json_t *arr; uint32_t app; int64_t now; int nomem; } bills_ctx_t;
-
-static void on_bill(void *ud, const store_bill_t *b)
-{
-  bills_ctx_t *c = ud;
-  if (c->app && b->sdkappid != c->app) return;
-  json_t *o = meter_bill_json(b, c->now);
-  if (!o || json_array_append_new(c->arr, o)) c->nomem = 1;
-}
-
 static int bills_list(op_req_t *o, store_t *s, int64_t customer_id, uint32_t app)
 {
-  bills_ctx_t c = { json_array(), app, imc_clock_now_s(), 0 };
-  int rc = store_bill_each(s, customer_id, 0, on_bill, &c);
-  if (!rc && c.nomem) rc = IMC_E_NOMEM;
-  if (rc) { json_decref(c.arr); return rc; }
-  o->out = json_pack("{s:o}", "bills", c.arr);
+  json_t *arr;
+  int rc = meter_bills_json(s, customer_id, app, 0, imc_clock_now_s(), &arr);
+  if (rc) return rc;
+  o->out = json_pack("{s:o}", "bills", arr);
   return 0;
 }
 

@@ -2,9 +2,11 @@
  * that exist in api/: the users-per-app limit of account imports (70398),
  * the free DAU / MAU of editions without overage at login (72000), the
  * multi-device gate, the messaging limits an edition sets (retention, recent
- * conversations kept), and the meter's events (logins, connections, REST
- * calls). Every limit comes from plan_check / plan_limit with the app's facts
- * (tenant_app_t.plan); nothing here holds a limit literal. Loop thread only.
+ * conversations kept), the meter's connection counter, and the gate and
+ * meter columns of the route and op tables (api_gate_check, api_meter_count:
+ * the dispatchers call them with the row). Every limit comes from plan_check
+ * / plan_limit with the app's facts (tenant_app_t.plan); nothing here holds
+ * a limit literal. Loop thread only.
  *
  * Logins admitted but not yet durable are counted as pending per app, so
  * that concurrent first logins of the day cannot together pass a free quota
@@ -70,7 +72,7 @@ refused:
   return rc;
 }
 
-void api_quota_login_done(api_srv_t *srv, api_admission_t *adm, int ok, uint32_t user_no, int64_t now_s)
+void api_quota_login_done(api_srv_t *srv, api_admission_t *adm)
 {
   if (adm->pending) {
     int64_t *n = pending_slot(srv, adm->sdkappid, 0);
@@ -78,19 +80,56 @@ void api_quota_login_done(api_srv_t *srv, api_admission_t *adm, int ok, uint32_t
     if (n) (*n)--;
     adm->pending = 0;
   }
-  if (!ok) return;
-  int rc = meter_login(srv->meter, adm->sdkappid, user_no, now_s);
-  if (rc < 0) IMC_WARN("quota", "msg=\"login not metered\" app=%u user_no=%u err=%s", adm->sdkappid, user_no, imc_err_name(rc));
+}
+
+/* ---- the gate and meter columns of the route and op tables ------------------ */
+const char *api_gate_name(int gate)
+{
+  return gate >= PLAN_FIRST_FEATURE && gate < PLAN__COUNT ? plan_item_key((plan_item_t)gate) : "-";
+}
+
+int api_gate_check(api_srv_t *srv, uint32_t sdkappid, int gate, char *why, size_t why_cap)
+{
+  if (gate == API_GATE_NONE) return 0;
+  assert(gate >= PLAN_FIRST_FEATURE && gate < PLAN__COUNT);
+  const tenant_app_t *app = tenant_registry_app(srv->reg, sdkappid);
+  if (!app) return IMC_E_SIG_APP_UNKNOWN;
+  plan_verdict_t v;
+  int rc = plan_check(&app->plan, imc_clock_now_s(), (plan_item_t)gate, 0, 0, &v);
+  if (rc && why && why_cap) snprintf(why, why_cap, "%s", v.msg);
+  return rc;
+}
+
+static const struct { unsigned bit; const char *name; } meter_names[] = {
+  { API_METER_REST_CALL, "rest call" },
+  { API_METER_LOGIN, "login (DAU/MAU)" },
+  { API_METER_GROUP_MSG, "group message" },
+};
+
+const char *api_meter_names(unsigned meter, char *buf, size_t cap)
+{
+  size_t n = 0;
+  buf[0] = 0;
+  for (size_t i = 0; i < sizeof meter_names / sizeof meter_names[0]; i++)
+    if (meter & meter_names[i].bit) {
+      int w = snprintf(buf + n, n < cap ? cap - n : 0, "%s%s", n ? ", " : "", meter_names[i].name);
+      if (w > 0) n += (size_t)w;
+    }
+  return n ? buf : "-";
+}
+
+void api_meter_count(api_srv_t *srv, unsigned meter, uint32_t sdkappid, uint32_t user_no, int64_t now_s)
+{
+  int rc;
+  if ((meter & API_METER_REST_CALL) && (rc = meter_rest_call(srv->meter, sdkappid, now_s)) < 0)
+    IMC_WARN("quota", "msg=\"REST call not metered\" app=%u err=%s", sdkappid, imc_err_name(rc));
+  if ((meter & API_METER_LOGIN) && (rc = meter_login(srv->meter, sdkappid, user_no, now_s)) < 0)
+    IMC_WARN("quota", "msg=\"login not metered\" app=%u user_no=%u err=%s", sdkappid, user_no, imc_err_name(rc));
 }
 
 void api_quota_session(api_srv_t *srv, uint32_t sdkappid, int delta)
 {
   meter_conn(srv->meter, sdkappid, delta, imc_clock_now_s());
-}
-
-void api_quota_rest_call(api_srv_t *srv, uint32_t sdkappid)
-{
-  meter_rest_call(srv->meter, sdkappid, imc_clock_now_s());
 }
 
 int api_quota_multi_device(api_srv_t *srv, const tenant_app_t *app)

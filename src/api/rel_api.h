@@ -41,7 +41,9 @@ typedef struct relreq {
   uint32_t app;
   rel_txn_t txn;
   int committed;                 /* durable: the changes stay in memory */
-  json_t *pushes;                /* [[user_no, frame], …] sent once durable */
+  json_t *pushes;                /* [[user_no, frame], …] queued by relreq_push */
+  struct relreq_ev *evs;         /* the pushes as inbox events: written with the change, delivered once durable */
+  size_t nev;
   json_t *out;                   /* reply fields */
   void (*done)(struct relreq *rr, int rc); /* relreq_submit: after the write (loop thread) */
   void *ud;
@@ -50,7 +52,9 @@ typedef struct relreq {
 /* Attach a change request to c (c->data; freed with c, undoing the changes
  * in memory unless they were committed). NULL on OOM (c answered). */
 relreq_t *relreq_new(rest_ctx_t *c);
-/* Queue frame (stolen) for user_no's online devices once durable. */
+/* Queue frame (stolen) for user_no's devices: written to the user's inbox
+ * with the change (a REL event, so sync replays it in order), pushed to
+ * its live sessions once durable. */
 void relreq_push(relreq_t *rr, uint32_t user_no, json_t *frame);
 /* Write the change set; once durable send the pushes and reply OK with out
  * (stolen, may be NULL). With no change recorded the reply goes at once.
@@ -142,7 +146,7 @@ void rest_black_list_check(rest_ctx_t *c);
 /* The relationship checks of a C2C send over WebSocket: 0, IMC_E_MSG_FORBIDDEN
  * (20012), IMC_E_MSG_BLOCKED (20007), IMC_E_MSG_NOT_FRIENDS / _NOT_PEER_FRIEND /
  * _NOT_OWN_FRIEND (20009–20011, when the app requires friendship). */
-int rel_c2c_check(api_srv_t *srv, uint32_t app, uint32_t from_no, uint32_t to_no, const char *to_id);
+int rel_c2c_check(api_srv_t *srv, uint32_t app, uint32_t from_no, const char *from_id, uint32_t to_no, const char *to_id);
 
 /* App settings (rel_settings.c): operator API rows */
 struct op_req;
@@ -164,10 +168,29 @@ int ws_status_restore(api_srv_t *srv);
 void ws_status_changed(api_srv_t *srv, uint32_t app, uint32_t user_no);
 /* A session ended (after presence removal): store or clear its PushOnline
  * window (until_s) and push the new status to subscribers. */
-void ws_status_session_end(api_srv_t *srv, const im_session_t *s, int logout, int64_t until_s);
+void ws_status_session_end(api_srv_t *srv, const im_session_t *s, const char *user_id, int logout, int64_t until_s);
 void cws_op_status_set(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
 void cws_op_status_get(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
 void cws_op_status_subscribe(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
 void cws_op_status_unsubscribe(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+
+/* The subscription registry (ws_status_subs.c): per watched user, the
+ * (subscriber user, session id) pairs to push to. */
+int ws_status_subs_init(api_srv_t *srv);     /* 0 or IMC_E_NOMEM */
+void ws_status_subs_free(api_srv_t *srv);
+/* Subscribe session s to targets (user numbers; repeats and ones it already
+ * has are fine). All or nothing: IMC_E_STATUS_SUBS_USER when the user's
+ * sessions would hold more than status_subs_per_user, IMC_E_STATUS_SUBS_FULL
+ * when the process would hold more than status_subs_max, IMC_E_NOMEM. */
+int ws_status_subs_add(api_srv_t *srv, const im_session_t *s, const uint32_t *targets, size_t n);
+/* End s's subscription to target (no-op if none). */
+void ws_status_subs_del(api_srv_t *srv, const im_session_t *s, uint32_t target);
+/* Free every subscription of the session (app, user, sid): it ended. */
+void ws_status_subs_session_gone(api_srv_t *srv, uint32_t app, uint32_t user_no, uint32_t sid);
+/* Copies of the subscribers of target (malloc'd arrays the caller frees;
+ * NULL and n = 0 when none). 0 or IMC_E_NOMEM. */
+int ws_status_subs_of(api_srv_t *srv, uint32_t app, uint32_t target, uint32_t **users, uint32_t **sids, size_t *n);
+/* Subscriptions held, watched users, subscribing users (GET /healthz). */
+void ws_status_subs_stats(const api_srv_t *srv, size_t *total, size_t *targets, size_t *users);
 
 #endif

@@ -154,16 +154,14 @@ void rest_black_list_check(rest_ctx_t *c)
 }
 
 /* ---- the C2C send checks ---------------------------------------------------------------- */
-int rel_c2c_check(api_srv_t *srv, uint32_t app, uint32_t from_no, uint32_t to_no, const char *to_id)
+int rel_c2c_check(api_srv_t *srv, uint32_t app, uint32_t from_no, const char *from_id, uint32_t to_no, const char *to_id)
 {
+  /* either user may have no record (no profile, no rows): rel_get of NULL finds nothing */
   const rel_user_t *from = rel_user(srv->rel, app, from_no), *to = rel_user(srv->rel, app, to_no);
   if (rel_profile_send_forbidden(from)) return IMC_E_MSG_FORBIDDEN;
-  if (!from || !from->id[0]) { /* no record: no profile, no friends; the peer may still block by UserID */
-    return rel_settings_c2c_friendship(rel_user(srv->rel, app, 0)) ? IMC_E_MSG_NOT_FRIENDS : 0;
-  }
-  if (rel_get(to, REL_K_BLACK, from->id)) return IMC_E_MSG_BLOCKED;
+  if (rel_get(to, REL_K_BLACK, from_id)) return IMC_E_MSG_BLOCKED;
   if (!rel_settings_c2c_friendship(rel_user(srv->rel, app, 0))) return 0;
-  int from_has = rel_get(from, REL_K_FRIEND, to_id) != NULL, to_has = rel_get(to, REL_K_FRIEND, from->id) != NULL;
+  int from_has = rel_get(from, REL_K_FRIEND, to_id) != NULL, to_has = rel_get(to, REL_K_FRIEND, from_id) != NULL;
   if (!from_has && !to_has) return IMC_E_MSG_NOT_FRIENDS;
   if (!to_has) return IMC_E_MSG_NOT_PEER_FRIEND;
   if (!from_has) return IMC_E_MSG_NOT_OWN_FRIEND;

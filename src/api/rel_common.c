@@ -22,9 +22,49 @@ relreq_t *relreq_alloc(api_srv_t *srv, uint32_t app)
   return rr;
 }
 
+/* One queued push as an inbox event (im_c2c_rel_append). */
+typedef struct relreq_ev { uint32_t user_no, useq; int64_t at_s; char *payload; } relreq_ev_t;
+
+static void evs_free(relreq_t *rr)
+{
+  for (size_t i = 0; i < rr->nev; i++) free(rr->evs[i].payload);
+  free(rr->evs);
+  rr->evs = NULL;
+  rr->nev = 0;
+}
+
+/* Loop thread, before the write: the queued pushes as texts the writer can
+ * read without touching jansson objects. 0 or IMC_E_NOMEM. */
+static int evs_prepare(relreq_t *rr)
+{
+  size_t n = json_array_size(rr->pushes), i;
+  json_t *p;
+  int64_t now = imc_clock_now_s();
+  evs_free(rr);
+  if (!n) return 0;
+  if (!(rr->evs = calloc(n, sizeof *rr->evs))) return IMC_E_NOMEM;
+  json_array_foreach(rr->pushes, i, p) {
+    rr->evs[i].user_no = (uint32_t)json_integer_value(json_array_get(p, 0));
+    rr->evs[i].at_s = now;
+    if (!(rr->evs[i].payload = json_dumps(json_array_get(p, 1), JSON_COMPACT))) { rr->nev = i; evs_free(rr); return IMC_E_NOMEM; }
+  }
+  rr->nev = n;
+  return 0;
+}
+
+/* Writer thread: the change set, then one inbox event per push. */
+static int write_all(store_t *s, relreq_t *rr)
+{
+  int rc = rel_txn_write(s, &rr->txn);
+  for (size_t i = 0; i < rr->nev && !rc; i++)
+    rc = im_c2c_rel_append(s, rr->app, rr->evs[i].user_no, rr->evs[i].at_s, rr->evs[i].payload, &rr->evs[i].useq);
+  return rc;
+}
+
 void relreq_free(relreq_t *rr)
 {
   if (!rr) return;
+  evs_free(rr);
   if (!rr->committed) rel_txn_undo(&rr->txn);
   rel_txn_free(&rr->txn);
   json_decref(rr->pushes);
@@ -48,19 +88,20 @@ void relreq_push(relreq_t *rr, uint32_t user_no, json_t *frame)
   if (frame) json_array_append_new(rr->pushes, json_pack("[I,o]", (json_int_t)user_no, frame));
 }
 
+/* Once durable: each event to its user's live sessions, in commit order. */
 static void send_pushes(relreq_t *rr)
 {
-  size_t i;
-  json_t *p;
-  json_array_foreach(rr->pushes, i, p)
-    rel_push_user(rr->srv, rr->app, (uint32_t)json_integer_value(json_array_get(p, 0)), json_array_get(p, 1));
+  for (size_t i = 0; i < rr->nev; i++)
+    if (rr->evs[i].useq) im_c2c_rel_deliver(rr->srv->c2c, rr->app, rr->evs[i].user_no, rr->evs[i].useq, rr->evs[i].at_s,
+                         rr->evs[i].payload);
+  evs_free(rr);
   json_array_clear(rr->pushes);
 }
 
 static int rest_write_run(store_t *s, void *arg)
 {
   rest_ctx_t *c = arg;
-  return rel_txn_write(s, &((relreq_t *)c->data)->txn);
+  return write_all(s, c->data);
 }
 
 static void rest_write_after(rest_ctx_t *c, int rc)
@@ -83,14 +124,15 @@ void relreq_commit(rest_ctx_t *c, json_t *out)
   relreq_t *rr = c->data;
   json_decref(rr->out);
   rr->out = out;
-  if (rr->txn.n == 0) { rest_write_after(c, 0); return; }
+  if (rr->txn.n == 0 && !json_array_size(rr->pushes)) { rest_write_after(c, 0); return; }
+  int rc = evs_prepare(rr);
+  if (rc) { rest_reply_err(c, rc, NULL, NULL); return; } /* frees c: the change set is undone */
   rest_submit(c, rest_write_run, rest_write_after); /* refused: replied, c freed, changes undone */
 }
 
 static int ws_write_run(store_t *s, void *arg)
 {
-  relreq_t *rr = arg;
-  return rel_txn_write(s, &rr->txn);
+  return write_all(s, arg);
 }
 
 static void ws_write_done(void *arg, int rc)
@@ -105,12 +147,13 @@ void relreq_submit(relreq_t *rr, void (*done)(relreq_t *rr, int rc), void *ud)
 {
   rr->done = done;
   rr->ud = ud;
-  if (rr->txn.n == 0) { rr->committed = 1; send_pushes(rr); done(rr, 0); return; }
+  if (rr->txn.n == 0 && !json_array_size(rr->pushes)) { rr->committed = 1; done(rr, 0); return; }
+  int rc = evs_prepare(rr);
+  if (rc) { done(rr, rc); return; }
   rr->job.run = ws_write_run;
   rr->job.done = ws_write_done;
   rr->job.arg = rr;
-  int rc = store_writer_submit(rr->srv->writer, &rr->job);
-  if (rc) { done(rr, rc); return; }
+  if ((rc = store_writer_submit(rr->srv->writer, &rr->job))) { done(rr, rc); return; }
   rr->srv->jobs_in_flight++;
 }
 

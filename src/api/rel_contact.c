@@ -8,8 +8,9 @@
  * the META counter "cgroup_id"); a conversation's marks are a REL_K_MARK row
  * {"marks":[bits 0..63],"custom":"…"}. Bounds (rel_api.h): 20 groups
  * (51010), names of 1–32 bytes (51011), 1,000 conversations per group
- * (51008), 100 conversations per mark_contact (51006). The edition gates:
- * conversation_groups and conversation_marks (plan_check, 7013 when off).
+ * (51008), 100 conversations per mark_contact (51006). The edition gates
+ * conversation_groups and conversation_marks (7013 when off) are the
+ * routes' gate column (rest_routes.c), enforced by the dispatcher.
  * Every change is pushed (contact_groups_changed / contact_marks_changed)
  * to all of the user's online devices once durable. */
 #include "api/rel_api.h"
@@ -37,14 +38,6 @@ static json_t *contact_of(const char *conv)
 {
   if (!strncmp(conv, "c2c_", 4)) return json_pack("{s:i,s:s}", "Type", 1, "To_Account", conv + 4);
   return json_pack("{s:i,s:s}", "Type", 2, "ToGroupId", conv + 6);
-}
-
-static int gate(rest_ctx_t *c, plan_item_t what)
-{
-  char msg[320];
-  int rc = rel_plan(c->srv, c->sdkappid, what, 0, 0, msg, sizeof msg);
-  if (rc) rest_reply_err(c, rc, msg, NULL);
-  return rc;
 }
 
 /* From_Account's record (created for writes); replies on error. */
@@ -111,7 +104,7 @@ void rest_create_contact_group(rest_ctx_t *c)
 {
   rel_user_t *u;
   relreq_t *rr;
-  if (gate(c, PLAN_F_CONVERSATION_GROUPS) || !(rr = relreq_new(c)) || from_user(c, 1, &u)) return;
+  if (!(rr = relreq_new(c)) || from_user(c, 1, &u)) return;
   json_t *items = json_object_get(c->body, "GroupContactItem"), *it;
   size_t i;
   if (!json_is_array(items) || json_array_size(items) == 0) {
@@ -153,7 +146,7 @@ void rest_update_contact_group(rest_ctx_t *c)
 {
   rel_user_t *u;
   relreq_t *rr;
-  if (gate(c, PLAN_F_CONVERSATION_GROUPS) || !(rr = relreq_new(c)) || from_user(c, 1, &u)) return;
+  if (!(rr = relreq_new(c)) || from_user(c, 1, &u)) return;
   json_t *type = json_object_get(c->body, "UpdateType"), *ug = json_object_get(c->body, "UpdateGroup");
   json_t *old = json_object_get(ug, "OldGroupName");
   if (!json_is_integer(type) || (json_integer_value(type) != 1 && json_integer_value(type) != 2) || !json_is_string(old)) {
@@ -192,7 +185,7 @@ void rest_del_contact_group(rest_ctx_t *c)
 {
   rel_user_t *u;
   relreq_t *rr;
-  if (gate(c, PLAN_F_CONVERSATION_GROUPS) || !(rr = relreq_new(c)) || from_user(c, 1, &u)) return;
+  if (!(rr = relreq_new(c)) || from_user(c, 1, &u)) return;
   json_t *names = json_object_get(c->body, "GroupName"), *n;
   size_t i;
   if (!json_is_array(names) || json_array_size(names) == 0 || json_array_size(names) > REL_CGROUPS_MAX) {
@@ -249,7 +242,7 @@ static int by_bytes(const void *a, const void *b) { return strcmp(*(const char *
 void rest_get_contact_group(rest_ctx_t *c)
 {
   rel_user_t *u = NULL;
-  if (gate(c, PLAN_F_CONVERSATION_GROUPS) || from_user(c, 0, &u)) return;
+  if (from_user(c, 0, &u)) return;
   json_t *si = json_object_get(c->body, "StartIndex");
   if (si && (!json_is_integer(si) || json_integer_value(si) < 0)) { rest_reply_err(c, IMC_E_CONV_PARAM, "StartIndex is >= 0", NULL); return; }
   json_t *cg = json_object(), *groups = group_items(u, cg), *all = json_object();
@@ -279,7 +272,7 @@ void rest_get_contact_group(rest_ctx_t *c)
 void rest_search_contact_group(rest_ctx_t *c)
 {
   rel_user_t *u = NULL;
-  if (gate(c, PLAN_F_CONVERSATION_GROUPS) || from_user(c, 0, &u)) return;
+  if (from_user(c, 0, &u)) return;
   json_t *items = json_object_get(c->body, "ContactItem"), *it;
   size_t i;
   if (!json_is_array(items) || json_array_size(items) == 0 || json_array_size(items) > REL_MARK_BATCH_MAX) {
@@ -340,7 +333,7 @@ void rest_mark_contact(rest_ctx_t *c)
 {
   rel_user_t *u;
   relreq_t *rr;
-  if (gate(c, PLAN_F_CONVERSATION_MARKS) || !(rr = relreq_new(c)) || from_user(c, 1, &u)) return;
+  if (!(rr = relreq_new(c)) || from_user(c, 1, &u)) return;
   json_t *items = json_object_get(c->body, "MarkItem"), *it;
   size_t i;
   if (!json_is_array(items) || json_array_size(items) == 0) {

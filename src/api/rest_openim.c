@@ -17,6 +17,11 @@
 #include <string.h>
 
 #define BATCH_TARGETS_MAX 500   /* rest-api-reference §2.2 batchsendmsg */
+/* rest-api-reference §2.2 batchsendmsg: 90055 "packet > 8 KB". The packet is
+ * the message as stored (MsgBody, CloudCustomData, OfflinePushInfo packed:
+ * what 93000 measures for sendmsg), not the request: To_Account alone may
+ * take 500 × 32 bytes (docs/decisions/messaging-batch-packet.md). */
+#define BATCH_PACKET_MAX_BYTES 8192
 #define ROAM_MAX_CNT 100        /* admin_getroammsg page ceiling (the reference caps pages at ~13 KB) */
 
 /* ---- fields -------------------------------------------------------------------- */
@@ -212,6 +217,11 @@ void rest_batchsendmsg(rest_ctx_t *c)
     return;
   }
   int rc = parse_send(c, &in, why, sizeof why);
+  if (!rc && in.body_len > BATCH_PACKET_MAX_BYTES) {
+    rc = imc_errf(why, sizeof why, IMC_E_MSG_BATCH_TOO_BIG, "the message is %zu bytes packed (batchsendmsg: at most %d)",
+                  in.body_len, BATCH_PACKET_MAX_BYTES);
+    free(in.body);
+  }
   if (rc) { rest_reply_err(c, rc, why[0] ? why : NULL, NULL); return; }
   batch_t *b = calloc(1, sizeof *b);
   if (!b) { free(in.body); rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }

@@ -10,7 +10,9 @@
  * UserSig valid for (app, identifier) (70001…70014) → identifier is an admin
  * (60010, the route's auth column) → app not suspended (60016, or 60020
  * when its package lapsed) → body size (93000)
- * → body is a JSON object (60003) → handler. The rates come before the HMAC
+ * → body is a JSON object (60003) → the route's edition gate (its feature's
+ * code, e.g. 7013) → handler. The route's metered events (a REST call) are
+ * counted once the call is authenticated and the app not refused. The rates come before the HMAC
  * and inflate work so that a flood costs the least. A request is logged
  * once in the access log when it is answered.
  */
@@ -188,7 +190,7 @@ void rest_v4_handle(api_srv_t *srv, net_req_t *req)
   assert(c->route->auth == API_AUTH_ADMIN);
   if (!tenant_app_is_admin(app, c->identifier)) { rest_reply_err(c, IMC_E_NOT_ADMIN, NULL, NULL); return; }
   if ((rc = tenant_app_refusal(app))) { rest_reply_err(c, rc, NULL, NULL); return; } /* 60016 / 60020 */
-  api_quota_rest_call(srv, c->sdkappid); /* an authenticated call of the app (metering) */
+  api_meter_count(srv, c->route->meter, c->sdkappid, 0, imc_clock_now_s()); /* the row's live events: a REST call */
   size_t blen;
   const char *body = net_req_body(req, &blen);
   if (blen > c->route->max_body_bytes) { rest_reply_err(c, IMC_E_TOOBIG, NULL, NULL); return; }
@@ -201,5 +203,7 @@ void rest_v4_handle(api_srv_t *srv, net_req_t *req)
     rest_reply_err(c, IMC_E_JSON_PARSE, info, NULL);
     return;
   }
+  char why[320];
+  if ((rc = api_gate_check(srv, c->sdkappid, c->route->gate, why, sizeof why))) { rest_reply_err(c, rc, why, NULL); return; }
   c->route->fn(c);
 }

@@ -20,6 +20,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,8 +39,9 @@ static void reply_not_found(net_req_t *req)
 
 /* {"status":"ok"} plus the storage pipeline's counters: writer and reader
  * queues (queued/cap/refused, jobs, writer batches), the change-log follower
- * (seq, polls, rows, apps reloaded one by one, token reloads, failures) and
- * the network's output (sendmsg calls, frames and responses written). */
+ * (seq, polls, rows, apps reloaded one by one, token reloads, failures), the
+ * login pacing (logins waiting for a later turn, deferred ever) and the
+ * network's output (sendmsg calls, frames and responses written). */
 static void healthz(api_srv_t *srv, net_req_t *req)
 {
   store_writer_stats_t ws = { 0 };
@@ -47,7 +51,12 @@ static void healthz(api_srv_t *srv, net_req_t *req)
   net_stats_t ns = { 0 };
   if (srv->net) net_server_stats(srv->net, &ns);
   const api_changes_t *c = &srv->changes;
-  json_t *o = json_pack("{s:s,s:{s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I,s:I}}",
+  size_t subs, sub_targets, sub_users;
+  ws_status_subs_stats(srv, &subs, &sub_targets, &sub_users);
+  uint64_t waiting, deferred;
+  cws_pace_stats(srv, &waiting, &deferred);
+  json_t *o = json_pack("{s:s,s:{s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I},"
+                        "s:{s:I,s:I,s:I},s:{s:I,s:I}}",
                         "status", srv->stopping ? "stopping" : "ok",
                         "writer", "queued", (json_int_t)ws.queued, "max_jobs", (json_int_t)ws.max_jobs,
                         "refused", (json_int_t)ws.refused, "jobs", (json_int_t)ws.jobs, "batches", (json_int_t)ws.batches,
@@ -55,7 +64,12 @@ static void healthz(api_srv_t *srv, net_req_t *req)
                         "refused", (json_int_t)rs.refused, "jobs", (json_int_t)rs.jobs,
                         "changes", "seq", (json_int_t)c->seq, "polls", (json_int_t)c->polls, "rows", (json_int_t)c->rows,
                         "apps_reloaded", (json_int_t)c->apps_reloaded, "meta_reloaded", (json_int_t)c->meta_reloaded,
-                        "failed", (json_int_t)c->failed);
+                        "failed", (json_int_t)c->failed,
+                        "c2c", "committed_users", (json_int_t)(srv->c2c ? im_c2c_committed_users(srv->c2c) : 0),
+                        "in_flight", (json_int_t)(srv->c2c ? im_c2c_in_flight(srv->c2c) : 0),
+                        "status_subs", "total", (json_int_t)subs, "targets", (json_int_t)sub_targets,
+                        "users", (json_int_t)sub_users,
+                        "logins", "waiting", (json_int_t)waiting, "deferred", (json_int_t)deferred);
   if (o) json_object_set_new(o, "net", json_pack("{s:I,s:I,s:I}", "writes", (json_int_t)ns.writes, "chunks_out",
                                                  (json_int_t)ns.chunks_out, "bytes_out", (json_int_t)ns.bytes_out));
   api_reply_json(req, srv->stopping ? 503 : 200, o);
@@ -126,6 +140,7 @@ static void on_reader_stopped(void *arg)
   close_handle((uv_handle_t *)&srv->tick);
   close_handle((uv_handle_t *)&srv->stop_timer);
   close_handle((uv_handle_t *)&srv->changes_timer);
+  cws_pace_close(srv);
   IMC_INFO("server", "msg=\"stopped\"");
 }
 
@@ -313,6 +328,7 @@ void api_srv_stop_storage(api_srv_t *srv)
 
 void api_srv_release(api_srv_t *srv)
 {
+  cws_pace_free(srv);    /* logins still waiting hold their connections */
   im_c2c_free(srv->c2c);
   for (size_t i = 0; i < srv->rate.cap; i++) free(srv->rate.slots[i].val);
   u64map_free(&srv->rate);
@@ -338,6 +354,11 @@ void api_net_cfg(const api_cfg_t *cfg, net_cfg_t *n)
   n->max_header_bytes = (size_t)cfg->max_header_bytes;
   n->max_body_bytes = (size_t)cfg->max_body_bytes;
   n->max_ws_frame_bytes = (size_t)cfg->ws_max_frame_bytes;
+  if (!n->max_ws_frame_bytes) {
+    /* derived: every valid message fits a send frame (api_int.h: cws_msg_frame_bytes) */
+    n->max_ws_frame_bytes = cws_msg_frame_bytes(cfg->msg_max_bytes);
+    if (n->max_ws_frame_bytes < API_WS_FRAME_DEFAULT_BYTES) n->max_ws_frame_bytes = API_WS_FRAME_DEFAULT_BYTES;
+  }
   n->ws_max_queued_bytes = (size_t)cfg->ws_max_queued_bytes;
   n->request_timeout_ms = (uint32_t)cfg->request_timeout_ms;
   n->keepalive_idle_ms = (uint32_t)cfg->keepalive_idle_ms;
@@ -349,6 +370,8 @@ void api_net_handlers(api_srv_t *srv, net_handlers_t *h)
                          .on_ws_close = cws_on_close, .on_ws_deadline = cws_on_deadline };
 }
 
+#define API_MALLOC_TRIM_THRESHOLD_BYTES (4 << 20)
+
 int api_serve(const api_cfg_t *cfg)
 {
   api_srv_t srv;
@@ -356,6 +379,15 @@ int api_serve(const api_cfg_t *cfg)
   char host[256];
   int port, rc;
   signal(SIGPIPE, SIG_IGN);
+#ifdef __GLIBC__
+  /* The writer runs every job in a SAVEPOINT whose in-memory sub-journal
+   * (64 KiB) SQLite frees at RELEASE; with glibc's default trim threshold
+   * (128 KiB) each such free shrank the writer's arena (madvise + TLB flush)
+   * and the next job faulted the pages back in: 27 % of the server's CPU in
+   * a login storm (docs/BENCHMARKS.md). Each arena now keeps up to 4 MiB of
+   * free memory at its top instead. */
+  mallopt(M_TRIM_THRESHOLD, API_MALLOC_TRIM_THRESHOLD_BYTES);
+#endif
   if ((rc = parse_listen(cfg->listen, host, sizeof host, &port))) {
     IMC_ERROR("server", "msg=\"listen must be HOST:PORT\" listen=%s", cfg->listen);
     return 1; /* a bad value: exit 1, as every command (cli.h) */
@@ -363,8 +395,17 @@ int api_serve(const api_cfg_t *cfg)
   if ((rc = start_test_clock(cfg))) { IMC_ERROR("server", "msg=\"test_clock_start must be YYYY-MM-DD\""); return 1; }
   uv_loop_init(&loop);
   if ((rc = api_srv_open(&srv, cfg, &loop))) goto out;
+  if ((rc = cws_pace_init(&srv))) {
+    IMC_ERROR("server", "msg=\"cannot start login pacing\" err=%s", imc_err_name(rc));
+    api_srv_stop_storage(&srv);
+    goto out;
+  }
   net_cfg_t ncfg;
   api_net_cfg(cfg, &ncfg);
+  if (ncfg.max_ws_frame_bytes < cws_msg_frame_bytes(cfg->msg_max_bytes))
+    IMC_WARN("server", "msg=\"ws_max_frame_bytes is below the send-frame cap: a message near msg_max_bytes may not fit "
+             "(close 1009)\" ws_max_frame_bytes=%zu send_frame_cap=%zu", ncfg.max_ws_frame_bytes,
+             cws_msg_frame_bytes(cfg->msg_max_bytes));
   ncfg.host = host;
   ncfg.port = port;
   net_handlers_t h;
@@ -375,6 +416,7 @@ int api_serve(const api_cfg_t *cfg)
                 "--listen HOST:PORT (or IMCLOUD_LISTEN=127.0.0.1:8081 make run)\" listen=%s err=%s", cfg->listen, cfg->listen,
                 imc_err_name(rc));
     else IMC_ERROR("server", "msg=\"cannot listen\" listen=%s err=%s", cfg->listen, imc_err_name(rc));
+    cws_pace_close(&srv);
     api_srv_stop_storage(&srv);
     goto out;
   }

@@ -117,6 +117,12 @@ static const char *const ev_names[] = {
 
 static json_t *event_json(const im_event_t *ev)
 {
+  if (ev->kind == IM_EV_REL) { /* the relationship push frame (rel_common.c), with its useq */
+    json_t *f = ev->payload ? json_loads(ev->payload, 0, NULL) : NULL;
+    if (json_is_object(f)) json_object_set_new(f, "useq", json_integer(ev->useq));
+    else { json_decref(f); f = NULL; }
+    return f;
+  }
   const char *type = ev->kind == IM_EV_ONLINE_MSG ? "online_msg" : ev->kind == IM_EV_TYPING ? "typing"
                      : (size_t)ev->kind < sizeof ev_names / sizeof ev_names[0] && ev_names[ev->kind] ? ev_names[ev->kind]
                      : "unknown";
@@ -147,7 +153,7 @@ static json_t *event_json(const im_event_t *ev)
   case IM_EV_CONV_PIN:
     json_object_set_new(o, "pinned", json_boolean(ev->seq));
     break;
-  case IM_EV_TYPING:
+  case IM_EV_TYPING: case IM_EV_REL:
     break;
   }
   return o;
@@ -207,7 +213,7 @@ void cws_op_send(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t
   memset(&in, 0, sizeof in);
   if ((rc = peer_of(srv, c, req, "to", &to_id, &in.to_no))) { reply(ws, id, "send", rc, NULL, NULL); return; }
   /* profile forbid, blocklist, the app's friendship rule (REST sendmsg skips these) */
-  if ((rc = rel_c2c_check(srv, s->sdkappid, s->user_no, in.to_no, to_id))) { reply(ws, id, "send", rc, NULL, NULL); return; }
+  if ((rc = rel_c2c_check(srv, s->sdkappid, s->user_no, cws_user_id(c), in.to_no, to_id))) { reply(ws, id, "send", rc, NULL, NULL); return; }
   if (opt_u32(req, "msg_seq", &in.cseq, &has_seq)) { reply(ws, id, "send", IMC_E_MSG_SEQ, NULL, NULL); return; }
   if (opt_u32(req, "random", &in.random, &has_random)) { reply(ws, id, "send", IMC_E_MSG_RANDOM, NULL, NULL); return; }
   if (opt_bool(req, "online_only", &online) || opt_bool(req, "no_unread", &no_unread) ||
@@ -349,20 +355,6 @@ void cws_op_conversations(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *i
   im_c2c_conversations(srv->c2c, sess(c)->sdkappid, sess(c)->user_no, 0, convs_done, p);
 }
 
-typedef struct pin_req { pending_t *p; uint32_t app, user, peer; char peer_id[40]; } pin_req_t;
-
-static void pin_counted(void *ud, int rc, const im_conv_list_t *l)
-{
-  pin_req_t *pr = ud;
-  pending_t *p = pr->p;
-  size_t pinned = 0;
-  for (size_t i = 0; !rc && i < l->n; i++) pinned += l->convs[i].pinned_at_s != 0 && l->convs[i].peer_no != pr->peer;
-  if (!rc && pinned >= REL_PINNED_MAX) rc = IMC_E_CONV_PINNED;
-  if (rc) pending_reply(p, rc, NULL);
-  else im_c2c_pin(p->srv->c2c, pr->app, pr->user, pr->peer, 1, pr->peer_id, done_reply, p);
-  free(pr);
-}
-
 void cws_op_pin(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
 {
   const char *peer_id;
@@ -376,16 +368,9 @@ void cws_op_pin(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t 
   }
   pending_t *p = pending_new(srv, c, id, "pin");
   if (!p) { reply(ws, id, "pin", IMC_E_NOMEM, NULL, NULL); return; }
-  if (!pinned) { im_c2c_pin(srv->c2c, sess(c)->sdkappid, sess(c)->user_no, peer, 0, peer_id, done_reply, p); return; }
-  /* pinning: at most REL_PINNED_MAX pinned conversations (51012), counted from the list first */
-  pin_req_t *pr = calloc(1, sizeof *pr);
-  if (!pr) { pending_reply(p, IMC_E_NOMEM, NULL); return; }
-  pr->p = p;
-  pr->app = sess(c)->sdkappid;
-  pr->user = sess(c)->user_no;
-  pr->peer = peer;
-  snprintf(pr->peer_id, sizeof pr->peer_id, "%s", peer_id);
-  im_c2c_conversations(srv->c2c, pr->app, pr->user, 0, pin_counted, pr);
+  /* pinning: at most REL_PINNED_MAX pinned conversations (51012), counted
+   * by the writer job itself, so concurrent pins cannot pass it together */
+  im_c2c_pin(srv->c2c, sess(c)->sdkappid, sess(c)->user_no, peer, pinned, REL_PINNED_MAX, peer_id, done_reply, p);
 }
 
 void cws_op_conv_delete(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)

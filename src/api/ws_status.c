@@ -5,46 +5,26 @@
  * windows made durable (REL_K_META "push_until.<platform>") so that a
  * restart keeps them (REST query_online_status reads presence).
  *
- * Subscriptions belong to a login: entries (subscriber user, session id)
- * per watched user, in memory; an entry whose session is gone is dropped
- * when the list is next walked (a push or a subscribe to that user). The
- * edition gate user_status (72001) guards the four ops and the pushes.
+ * Subscriptions belong to a login and live in the registry of
+ * ws_status_subs.c (capped per user and per process, freed when the
+ * session ends). The edition gate user_status (72001) guards the four ops
+ * (their rows' gate column in client_ws.c, enforced by the dispatcher) and
+ * the pushes (here).
  * Loop thread only. */
 #include "api/rel_api.h"
 #include "util/clock.h"
 #include "util/err.h"
 #include "util/log.h"
-#include "util/u64map.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define reply cws_reply
 
-typedef struct sub { uint32_t user_no, sid; } sub_t;
-typedef struct sub_list { sub_t *v; uint32_t n, cap; } sub_list_t;
-struct rel_subs { u64map_t by_target; };   /* app << 32 | watched user_no → sub_list_t* */
+int ws_status_init(api_srv_t *srv) { return ws_status_subs_init(srv); }
 
-static uint64_t key_of(uint32_t app, uint32_t user) { return (uint64_t)app << 32 | user; }
-
-int ws_status_init(api_srv_t *srv)
-{
-  if (!(srv->subs = calloc(1, sizeof *srv->subs))) return IMC_E_NOMEM;
-  u64map_init(&srv->subs->by_target);
-  return 0;
-}
-
-void ws_status_free(api_srv_t *srv)
-{
-  if (!srv->subs) return;
-  for (size_t i = 0; i < srv->subs->by_target.cap; i++) {
-    sub_list_t *l = srv->subs->by_target.slots[i].val;
-    if (srv->subs->by_target.slots[i].key) { free(l->v); free(l); }
-  }
-  u64map_free(&srv->subs->by_target);
-  free(srv->subs);
-  srv->subs = NULL;
-}
+void ws_status_free(api_srv_t *srv) { ws_status_subs_free(srv); }
 
 static int enabled(api_srv_t *srv, uint32_t app) { return rel_plan(srv, app, PLAN_F_USER_STATUS, 0, 0, NULL, 0) == 0; }
 
@@ -67,16 +47,20 @@ static void push_status(api_srv_t *srv, uint32_t app, uint32_t user_no, int own)
   if (!u || !u->id[0] || !enabled(srv, app)) return;
   json_t *st = status_json(srv, app, user_no, u->id);
   json_object_set_new(st, "type", json_string("status"));
-  sub_list_t *l = u64map_get(&srv->subs->by_target, key_of(app, user_no));
-  for (uint32_t i = 0; l && i < l->n;) {
-    im_session_t *s = im_presence_find(srv->presence, app, l->v[i].user_no, l->v[i].sid);
-    if (!s) { l->v[i] = l->v[--l->n]; continue; }
-    if (s->conn && cws_usable(cws_of_session(s))) {
-      char *text = json_dumps(st, JSON_COMPACT);
-      if (text) { net_ws_send_text(s->conn, text, strlen(text)); free(text); }
-    }
-    i++;
+  uint32_t *users, *sids;
+  size_t n;
+  char *text = NULL;
+  /* a copy: a send that fails may close a subscriber, which edits the list */
+  if (ws_status_subs_of(srv, app, user_no, &users, &sids, &n)) IMC_WARN("status", "msg=\"status push dropped (out of memory)\" app=%u", app);
+  for (size_t i = 0; i < n; i++) {
+    im_session_t *s = im_presence_find(srv->presence, app, users[i], sids[i]);
+    if (!s || !s->conn || !cws_usable(cws_of_session(s))) continue;
+    if (!text && !(text = json_dumps(st, JSON_COMPACT))) break;
+    net_ws_send_text(s->conn, text, strlen(text));
   }
+  free(text);
+  free(users);
+  free(sids);
   if (own) rel_push_user(srv, app, user_no, st);
   json_decref(st);
 }
@@ -90,11 +74,12 @@ static void window_written(relreq_t *rr, int rc)
   relreq_free(rr);
 }
 
-void ws_status_session_end(api_srv_t *srv, const im_session_t *s, int logout, int64_t until_s)
+void ws_status_session_end(api_srv_t *srv, const im_session_t *s, const char *user_id, int logout, int64_t until_s)
 {
   char key[40];
   if (im_platform_mobile((im_platform_t)s->platform)) {
-    rel_user_t *u = rel_user(srv->rel, s->sdkappid, s->user_no);
+    /* a logout deletes a stored window (none without a record); a close stores one */
+    rel_user_t *u = logout ? rel_user(srv->rel, s->sdkappid, s->user_no) : rel_user_ensure(srv->rel, s->sdkappid, s->user_no, user_id);
     relreq_t *rr = u ? relreq_alloc(srv, s->sdkappid) : NULL;
     if (rr) {
       snprintf(key, sizeof key, "push_until.%s", im_platform_name((im_platform_t)s->platform));
@@ -129,11 +114,8 @@ int ws_status_restore(api_srv_t *srv)
 
 /* ---- ops ------------------------------------------------------------------------------------- */
 /* The users array of a request (1..REL_SUBSCRIBE_MAX UserIDs); replies on error. */
-static int users_of(api_srv_t *srv, net_ws_t *ws, json_t *id, const char *op, const im_session_t *s, json_t *req, json_t **users)
+static int users_of(net_ws_t *ws, json_t *id, const char *op, json_t *req, json_t **users)
 {
-  char msg[320];
-  int rc = rel_plan(srv, s->sdkappid, PLAN_F_USER_STATUS, 0, 0, msg, sizeof msg);
-  if (rc) { reply(ws, id, op, rc, msg, NULL); return rc; }
   *users = json_object_get(req, "users");
   if (!json_is_array(*users) || json_array_size(*users) == 0 || json_array_size(*users) > REL_SUBSCRIBE_MAX) {
     reply(ws, id, op, IMC_E_INVAL, "users must be an array of 1-100 UserIDs", NULL);
@@ -142,40 +124,42 @@ static int users_of(api_srv_t *srv, net_ws_t *ws, json_t *id, const char *op, co
   return 0;
 }
 
-static json_t *statuses(api_srv_t *srv, const im_session_t *s, json_t *users, int subscribe, int unsubscribe)
+/* The statuses of users (unknown ones: code 70107); with subscribe, the
+ * session is first subscribed to every known one — all or nothing, *err set
+ * (and NULL returned) when a cap or memory refuses; with unsubscribe, the
+ * session's subscriptions to them end and only codes are listed. */
+static json_t *statuses(api_srv_t *srv, const im_session_t *s, json_t *users, int subscribe, int unsubscribe, int *err)
 {
-  json_t *out = json_array(), *v;
-  size_t i;
+  uint32_t nos[REL_SUBSCRIBE_MAX];
+  const char *ids[REL_SUBSCRIBE_MAX];
+  size_t n = json_array_size(users), i;
+  json_t *v;
+  *err = 0;
+  assert(n <= REL_SUBSCRIBE_MAX);
+  json_array_foreach(users, i, v) if (rel_peer(srv, s->sdkappid, v, &ids[i], &nos[i])) { ids[i] = NULL; nos[i] = 0; }
+  if (subscribe) {
+    uint32_t known[REL_SUBSCRIBE_MAX];
+    size_t nk = 0;
+    for (i = 0; i < n; i++) {
+      if (!ids[i]) continue;
+      /* a watched user's pushes name it by its record's UserID (a login makes no record) */
+      if (!rel_peer_rec(srv, s->sdkappid, nos[i], ids[i])) { *err = IMC_E_NOMEM; return NULL; }
+      known[nk++] = nos[i];
+    }
+    if ((*err = ws_status_subs_add(srv, s, known, nk))) return NULL;
+  }
+  json_t *out = json_array();
   json_array_foreach(users, i, v) {
-    const char *uid;
-    uint32_t no;
-    if (rel_peer(srv, s->sdkappid, v, &uid, &no)) {
+    if (!ids[i]) {
       json_array_append_new(out, json_pack("{s:O,s:i}", "user", v, "code", imc_err_compat(IMC_E_USER_NOT_FOUND)));
       continue;
     }
-    if (subscribe || unsubscribe) {
-      uint64_t k = key_of(s->sdkappid, no);
-      sub_list_t *l = u64map_get(&srv->subs->by_target, k);
-      uint32_t at = UINT32_MAX;
-      for (uint32_t j = 0; l && j < l->n;) { /* drop entries of sessions that are gone; find ours */
-        if (!im_presence_find(srv->presence, s->sdkappid, l->v[j].user_no, l->v[j].sid)) { l->v[j] = l->v[--l->n]; continue; }
-        if (l->v[j].user_no == s->user_no && l->v[j].sid == s->sid) at = j;
-        j++;
-      }
-      if (unsubscribe && at != UINT32_MAX) l->v[at] = l->v[--l->n];
-      if (subscribe && at == UINT32_MAX) {
-        if (!l && (!(l = calloc(1, sizeof *l)) || u64map_put(&srv->subs->by_target, k, l))) { free(l); l = NULL; }
-        if (l && l->n == l->cap) {
-          uint32_t cap = l->cap ? l->cap * 2 : 4;
-          sub_t *nv = realloc(l->v, cap * sizeof *nv);
-          if (nv) { l->v = nv; l->cap = cap; }
-        }
-        if (l && l->n < l->cap) l->v[l->n++] = (sub_t){ s->user_no, s->sid };
-      }
-      if (l && l->n == 0) { u64map_del(&srv->subs->by_target, k); free(l->v); free(l); }
-      if (unsubscribe) { json_array_append_new(out, json_pack("{s:s,s:i}", "user", uid, "code", 0)); continue; }
+    if (unsubscribe) {
+      ws_status_subs_del(srv, s, nos[i]);
+      json_array_append_new(out, json_pack("{s:s,s:i}", "user", ids[i], "code", 0));
+      continue;
     }
-    json_t *st = status_json(srv, s->sdkappid, no, uid);
+    json_t *st = status_json(srv, s->sdkappid, nos[i], ids[i]);
     json_object_set_new(st, "code", json_integer(0));
     json_array_append_new(out, st);
   }
@@ -185,22 +169,27 @@ static json_t *statuses(api_srv_t *srv, const im_session_t *s, json_t *users, in
 void cws_op_status_get(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
 {
   json_t *users;
-  if (users_of(srv, ws, id, "status_get", cws_session(c), req, &users)) return;
-  reply(ws, id, "status_get", 0, NULL, json_pack("{s:o}", "statuses", statuses(srv, cws_session(c), users, 0, 0)));
+  if (users_of(ws, id, "status_get", req, &users)) return;
+  int rc;
+  reply(ws, id, "status_get", 0, NULL, json_pack("{s:o}", "statuses", statuses(srv, cws_session(c), users, 0, 0, &rc)));
 }
 
 void cws_op_status_subscribe(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
 {
   json_t *users;
-  if (users_of(srv, ws, id, "status_subscribe", cws_session(c), req, &users)) return;
-  reply(ws, id, "status_subscribe", 0, NULL, json_pack("{s:o}", "statuses", statuses(srv, cws_session(c), users, 1, 0)));
+  if (users_of(ws, id, "status_subscribe", req, &users)) return;
+  int rc;
+  json_t *out = statuses(srv, cws_session(c), users, 1, 0, &rc);
+  if (!out) { reply(ws, id, "status_subscribe", rc, NULL, NULL); return; }
+  reply(ws, id, "status_subscribe", 0, NULL, json_pack("{s:o}", "statuses", out));
 }
 
 void cws_op_status_unsubscribe(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
 {
   json_t *users;
-  if (users_of(srv, ws, id, "status_unsubscribe", cws_session(c), req, &users)) return;
-  reply(ws, id, "status_unsubscribe", 0, NULL, json_pack("{s:o}", "results", statuses(srv, cws_session(c), users, 0, 1)));
+  if (users_of(ws, id, "status_unsubscribe", req, &users)) return;
+  int rc;
+  reply(ws, id, "status_unsubscribe", 0, NULL, json_pack("{s:o}", "results", statuses(srv, cws_session(c), users, 0, 1, &rc)));
 }
 
 typedef struct set_wait { cws_conn_t *c; uint32_t sid; json_t *id; } set_wait_t;
@@ -221,20 +210,17 @@ static void set_done(relreq_t *rr, int rc)
 void cws_op_status_set(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
 {
   const im_session_t *s = cws_session(c);
-  char msg[320];
-  int rc = rel_plan(srv, s->sdkappid, PLAN_F_USER_STATUS, 0, 0, msg, sizeof msg);
-  if (rc) { reply(ws, id, "status_set", rc, msg, NULL); return; }
   json_t *text = json_object_get(req, "custom_status");
   if (!json_is_string(text) || json_string_length(text) > REL_STATUS_TEXT_MAX_BYTES) {
     reply(ws, id, "status_set", IMC_E_INVAL, "custom_status is a string of at most 100 bytes (\"\" clears it)", NULL);
     return;
   }
-  rel_user_t *u = rel_user(srv->rel, s->sdkappid, s->user_no);
+  rel_user_t *u = rel_user_ensure(srv->rel, s->sdkappid, s->user_no, cws_user_id(c));
   relreq_t *rr = u ? relreq_alloc(srv, s->sdkappid) : NULL;
   set_wait_t *w = rr ? calloc(1, sizeof *w) : NULL;
   char *val = rel_text(text);
   if (!w || !val) { free(val); free(w); relreq_free(rr); reply(ws, id, "status_set", IMC_E_NOMEM, NULL, NULL); return; }
-  rc = json_string_length(text) ? rel_txn_put(&rr->txn, u, REL_K_META, "status_text", val) : rel_txn_del(&rr->txn, u, REL_K_META, "status_text");
+  int rc = json_string_length(text) ? rel_txn_put(&rr->txn, u, REL_K_META, "status_text", val) : rel_txn_del(&rr->txn, u, REL_K_META, "status_text");
   free(val);
   if (rc) { free(w); relreq_free(rr); reply(ws, id, "status_set", rc, NULL, NULL); return; }
   w->c = cws_hold(c);

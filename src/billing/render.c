@@ -9,8 +9,21 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Append n bytes as they are (the length counts even when they do not fit). */
+static void put_raw(bill_buf_t *b, const char *s, size_t n)
+{
+  if (b->len < b->cap) {
+    size_t room = b->cap - b->len - 1; /* keep the NUL vsnprintf would write */
+    size_t k = n < room ? n : room;
+    memcpy(b->p + b->len, s, k);
+    b->p[b->len + k] = 0;
+  }
+  b->len += n;
+}
+
 void bill__put(bill_buf_t *b, const char *fmt, ...)
 {
+  if (!strchr(fmt, '%')) { put_raw(b, fmt, strlen(fmt)); return; } /* a literal: no vsnprintf */
   va_list ap;
   va_start(ap, fmt);
   size_t room = b->len < b->cap ? b->cap - b->len : 0;
@@ -21,13 +34,17 @@ void bill__put(bill_buf_t *b, const char *fmt, ...)
 
 void bill__put_json_str(bill_buf_t *b, const char *s)
 {
-  bill__put(b, "\"");
-  for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+  put_raw(b, "\"", 1);
+  const unsigned char *p = (const unsigned char *)(s ? s : ""), *run = p;
+  for (; *p; p++) {
+    if (*p != '"' && *p != '\\' && *p >= 0x20) continue;
+    put_raw(b, (const char *)run, (size_t)(p - run)); /* the plain bytes before it, in one piece */
     if (*p == '"' || *p == '\\') bill__put(b, "\\%c", *p);
-    else if (*p < 0x20) bill__put(b, "\\u%04x", *p);
-    else bill__put(b, "%c", *p);
+    else bill__put(b, "\\u%04x", *p);
+    run = p + 1;
   }
-  bill__put(b, "\"");
+  put_raw(b, (const char *)run, (size_t)(p - run));
+  put_raw(b, "\"", 1);
 }
 
 void bill_fen_format(int64_t fen, char *out, size_t cap)

@@ -20,7 +20,8 @@ static const char usage[] =
   "       imcloud bill run [--month YYYY-MM] [--json] [--data DIR]\n"
   "       imcloud bill settle --customer ID [--json] [--data DIR]\n"
   "  --month is the usage month. Before the bill run the bill is a preview (\"preview\": true,\n"
-  "  no number); after it, the stored numbered bill with its status (open, paid, overdue).\n"
+  "  no number); after it, the stored numbered bill with its status (open, paid, overdue)\n"
+  "  and the correction documents that follow it (--json: \"corrections\").\n"
   "  run: bills every app for the month (default: the previous month in UTC+8); running it\n"
   "  again bills nothing twice. settle: pays open bills from the wallet, oldest first.";
 
@@ -52,6 +53,14 @@ static void print_text(json_t *o)
            json_string_value(json_object_get(l, "unit")), amt, json_string_value(json_object_get(l, "rule")));
   }
   printf("  total %s 元\n", total);
+  json_t *c;
+  json_array_foreach(json_object_get(o, "corrections"), i, c) {
+    char diff[32], ctotal[32];
+    bill_fen_format(json_integer_value(json_object_get(c, "difference_fen")), diff, sizeof diff);
+    bill_fen_format(json_integer_value(json_object_get(c, "total_fen")), ctotal, sizeof ctotal);
+    printf("  correction %s: corrected total %s 元, difference %s 元, status %s\n", json_string_value(json_object_get(c, "number")),
+           ctotal, diff, json_string_value(json_object_get(c, "status")));
+  }
 }
 
 /* One CSV field (RFC 4180: quoted when it holds a comma, quote or newline). */
@@ -94,13 +103,12 @@ static int show(const char *data, uint32_t app, int32_t month, int json, int csv
   int rc;
   if ((rc = cli_store_open("bill", data, &s))) return rc;
   int64_t now = imc_clock_now_s();
-  store_bill_t b;
-  json_t *o = NULL;
+  json_t *o = NULL, *arr = NULL;
   char err[256] = "";
-  rc = store_bill_get(s, app, month, &b);
+  rc = meter_bills_json(s, 0, app, month, now, &arr);
   if (!rc) {
-    o = meter_bill_json(&b, now);
-    free(b.body);
+    o = json_incref(json_array_get(arr, 0));
+    json_decref(arr);
     if (!o) rc = IMC_E_INTERNAL;
   } else if (rc == IMC_E_NOTFOUND) { /* not issued yet: a preview from the usage stored so far */
     char *text;

@@ -1,10 +1,19 @@
 /* c2c.c — the C2C core's state, delivery and send (see c2c.h).
  *
- * Invariants: c->committed[user] only grows; it is updated in a job's done()
- * before that job's events are delivered, and done() callbacks run in commit
- * order, so each user's events reach c2c__deliver in useq order. A live
- * session's cursor is the last useq it was handed (by push, by the send
- * reply, or by the sync page that made it live).
+ * Invariants: done() callbacks run in commit order, so each user's events
+ * reach c2c__deliver in useq order. A live session's cursor is the last
+ * useq it was handed (by push, by the send reply, or by the sync page that
+ * made it live).
+ *
+ * c->committed[user] (the last committed useq) exists only while one of the
+ * user's sessions has a sync page being read: it tells that page's done()
+ * whether a commit landed after the read (then the page is not the end).
+ * A sync page submitted later sees those commits itself, so nothing else
+ * needs the value and it is re-derived from the store (the page's max
+ * useq) by every page that reaches the end. Entries are dropped when that
+ * page completes, when a commit finds no page in flight, and when the
+ * user's last session ends: the map holds at most one entry per session
+ * with a page in flight (healthz: c2c.committed_users).
  */
 #include "im/c2c_int.h"
 #include "util/clock.h"
@@ -70,18 +79,39 @@ void c2c__submit(im_c2c_t *c, c2c_job_t *j, int readonly)
   if (rc) job_done(j, rc); /* queue full: the caller answers "busy, retry" (60018) */
 }
 
+/* 1 if a session of the user has a sync page being read. */
+static int syncing(const im_c2c_t *c, uint32_t app, uint32_t user)
+{
+  for (im_session_t *s = im_presence_first(c->p, app, user); s; s = s->next)
+    if (s->sync_busy) return 1;
+  return 0;
+}
+
 void c2c__committed(im_c2c_t *c, uint32_t app, uint32_t user, uint32_t useq)
 {
   if (!useq) return;
+  if (!syncing(c, app, user)) { u64map_del(&c->committed, ukey(app, user)); return; } /* nobody needs it */
   uintptr_t cur = (uintptr_t)u64map_get(&c->committed, ukey(app, user));
-  if (useq > cur) u64map_put(&c->committed, ukey(app, user), (void *)(uintptr_t)useq); /* OOM: sync stays correct
-    through the page's own max, pushes through the cursor check */
+  if (useq > cur) u64map_put(&c->committed, ukey(app, user), (void *)(uintptr_t)useq); /* OOM: a commit racing the
+    page may go unseen; the device gets it at its next sync */
 }
 
 uint32_t c2c__committed_get(const im_c2c_t *c, uint32_t app, uint32_t user)
 {
   return (uint32_t)(uintptr_t)u64map_get(&c->committed, ukey(app, user));
 }
+
+void c2c__committed_done(im_c2c_t *c, uint32_t app, uint32_t user)
+{
+  if (!syncing(c, app, user)) u64map_del(&c->committed, ukey(app, user));
+}
+
+void im_c2c_session_gone(im_c2c_t *c, uint32_t app, uint32_t user)
+{
+  if (user) c2c__committed_done(c, app, user);
+}
+
+size_t im_c2c_committed_users(const im_c2c_t *c) { return c->committed.len; }
 
 int64_t c2c__since(const im_c2c_t *c, uint32_t app, int64_t now_s)
 {
@@ -194,7 +224,7 @@ static void send_done(c2c_job_t *jj, int rc)
   if (!rc && !j->a.dup) {
     m.from_id = j->in.from_id;
     m.to_id = j->in.to_id;
-    im_event_t ev = { IM_EV_MSG, m.sdkappid, m.to_no, j->a.useq_to, m.conv, m.seq, m.time_s, j->in.from_id, &m };
+    im_event_t ev = { IM_EV_MSG, m.sdkappid, m.to_no, j->a.useq_to, m.conv, m.seq, m.time_s, j->in.from_id, &m, NULL };
     if (j->a.useq_to) {
       c2c__committed(c, m.sdkappid, m.to_no, j->a.useq_to);
       c2c__deliver(c, &ev, 0);
@@ -225,7 +255,7 @@ static void send_online(im_c2c_t *c, im_send_t *in, int64_t now, im_sent_cb cb, 
 {
   store_msg_t m = { in->sdkappid, store_c2c_conv(in->from_no, in->to_no), 0, in->from_no, in->to_no, now, in->cseq,
                     in->random, in->flags, 0, in->body, in->body_len, in->from_id, in->to_id };
-  im_event_t ev = { IM_EV_ONLINE_MSG, in->sdkappid, in->to_no, 0, m.conv, 0, now, in->from_id, &m };
+  im_event_t ev = { IM_EV_ONLINE_MSG, in->sdkappid, in->to_no, 0, m.conv, 0, now, in->from_id, &m, NULL };
   c2c__deliver(c, &ev, 0);
   if (in->sync_other == IM_SYNC_YES && in->to_no != in->from_no) {
     ev.user_no = in->from_no;

@@ -14,7 +14,7 @@
  *   position of a message in its conversation (history, read positions).
  * - useq: per user, 1, 2, 3 … gap-free over every event the user's devices
  *   must learn (messages of all conversations, recalls, read positions,
- *   receipts, conversation changes). A device syncs with one cursor = the
+ *   receipts, conversation changes, relationship changes). A device syncs with one cursor = the
  *   last useq it holds.
  * The REST MsgSeq (cseq) is the caller's number, part of MsgKey only.
  *
@@ -45,6 +45,7 @@ typedef enum {
   IM_EV_MSG = STORE_EV_MSG, IM_EV_RECALL = STORE_EV_RECALL, IM_EV_READ = STORE_EV_READ,
   IM_EV_RECEIPT = STORE_EV_RECEIPT, IM_EV_MODIFY = STORE_EV_MODIFY, IM_EV_CONV_DEL = STORE_EV_CONV_DEL,
   IM_EV_CONV_PIN = STORE_EV_CONV_PIN,
+  IM_EV_REL = STORE_EV_REL, /* a relationship change: payload is its push frame (c2c_rel.c) */
   IM_EV_ONLINE_MSG = 100,   /* MsgLifeTime 0: not stored, no useq */
   IM_EV_TYPING = 101,       /* never stored, no useq */
 } im_ev_kind_t;
@@ -61,6 +62,7 @@ typedef struct im_event {
   int64_t at_s;
   const char *peer_id;         /* the other user of the conversation */
   const store_msg_t *msg;      /* MSG, RECALL, MODIFY, ONLINE_MSG: the message (NULL if expired) */
+  const char *payload;         /* REL: the push frame, a JSON object text without useq; else NULL */
 } im_event_t;
 
 /* How a front end delivers: encode once per user, send to each of its live
@@ -84,6 +86,12 @@ void im_c2c_free(im_c2c_t *c);
 void im_c2c_stop(im_c2c_t *c);
 /* Jobs submitted and not completed (a graceful stop waits for 0). */
 size_t im_c2c_in_flight(const im_c2c_t *c);
+/* A session of the user was unlinked from presence: forget what the core
+ * kept for its sync pages (c2c.c) unless another session still needs it. */
+void im_c2c_session_gone(im_c2c_t *c, uint32_t sdkappid, uint32_t user_no);
+/* Users with a last-committed mark held (at most the sessions with a sync
+ * page in flight; GET /healthz shows it). */
+size_t im_c2c_committed_users(const im_c2c_t *c);
 
 /* ---- send ------------------------------------------------------------------ */
 typedef enum { IM_SYNC_DEFAULT = 0, IM_SYNC_YES = 1, IM_SYNC_NO = 2 } im_sync_other_t;
@@ -196,15 +204,30 @@ typedef void (*im_convs_cb)(void *ud, int rc, const im_conv_list_t *l);
  * counts. peer_no != 0: only that conversation (if it exists). */
 void im_c2c_conversations(im_c2c_t *c, uint32_t sdkappid, uint32_t user_no, uint32_t peer_no, im_convs_cb cb,
                           void *ud);
-/* Pin (1) or unpin (0) a conversation; the user's devices get CONV_PIN. */
-void im_c2c_pin(im_c2c_t *c, uint32_t sdkappid, uint32_t user_no, uint32_t peer_no, int pin, const char *peer_id,
-                im_done_cb cb, void *ud);
+/* Pin (1) or unpin (0) a conversation; the user's devices get CONV_PIN.
+ * Pinning fails with IMC_E_CONV_PINNED (51012) when the user already has
+ * max_pinned other pinned conversations (0 = no bound); the count is taken
+ * on the writer thread in the job that pins, so it is exact under
+ * concurrent pins. */
+void im_c2c_pin(im_c2c_t *c, uint32_t sdkappid, uint32_t user_no, uint32_t peer_no, int pin, uint32_t max_pinned,
+                const char *peer_id, im_done_cb cb, void *ud);
 /* Delete a conversation from the user's list (clear = also hide its history
  * up to now from this user); the user's devices get CONV_DEL. */
 void im_c2c_conv_delete(im_c2c_t *c, uint32_t sdkappid, uint32_t user_no, uint32_t peer_no, int clear,
                         const char *peer_id, im_done_cb cb, void *ud);
 /* Tell peer_no's live sessions that user_id is typing (never stored). */
 void im_c2c_typing(im_c2c_t *c, uint32_t sdkappid, uint32_t user_no, const char *user_id, uint32_t peer_no);
+
+/* ---- relationship events (c2c_rel.c) --------------------------------------------------- */
+/* Writer thread, inside the job that writes a relationship change: append
+ * a REL event with payload (a JSON object text, the push frame without
+ * useq) to the user's inbox; *useq = its sequence. 0 or storage errors. */
+int im_c2c_rel_append(store_t *s, uint32_t sdkappid, uint32_t user_no, int64_t at_s, const char *payload,
+                      uint32_t *useq);
+/* Loop thread, once that job is durable (in commit order, like every
+ * done()): hand the event to the user's live sessions in useq order. */
+void im_c2c_rel_deliver(im_c2c_t *c, uint32_t sdkappid, uint32_t user_no, uint32_t useq, int64_t at_s,
+                        const char *payload);
 
 /* ---- maintenance ------------------------------------------------------------------- */
 /* Start a retention pass: for every app, delete messages and inbox events

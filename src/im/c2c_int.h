@@ -14,7 +14,8 @@ struct im_c2c {
   im_presence_t *p;
   const im_limits_t *lim;
   im_c2c_hooks_t h;
-  u64map_t committed;        /* sdkappid << 32 | user_no → last committed useq (as a pointer value) */
+  u64map_t committed;        /* sdkappid << 32 | user_no → last committed useq (as a pointer value), only
+                                while a sync page of the user is read (c2c.c) */
   size_t in_flight;
   uint64_t rng;              /* xorshift64* state for MsgSeq when absent */
   int purging;
@@ -37,8 +38,12 @@ typedef struct c2c_job {
 void c2c__submit(im_c2c_t *c, c2c_job_t *j, int readonly);
 /* Record that a user's inbox reached useq (committed). */
 void c2c__committed(im_c2c_t *c, uint32_t sdkappid, uint32_t user_no, uint32_t useq);
-/* The last committed useq this process has seen for a user (0 if none). */
+/* The last committed useq seen for a user while a sync page of it was
+ * being read (0 if none). */
 uint32_t c2c__committed_get(const im_c2c_t *c, uint32_t sdkappid, uint32_t user_no);
+/* A sync page of the user finished: drop its entry unless another page of
+ * the user is still being read. */
+void c2c__committed_done(im_c2c_t *c, uint32_t sdkappid, uint32_t user_no);
 /* Push ev to the user's live sessions (see c2c.h); except_sid's session
  * only has its cursor advanced. */
 void c2c__deliver(im_c2c_t *c, const im_event_t *ev, uint32_t except_sid);

@@ -3,6 +3,7 @@
  * change is one writer job that appends the events it causes to the users'
  * inboxes; done() delivers them to live devices, then answers the caller. */
 #include "im/c2c_int.h"
+#include "store/store_rel.h"
 #include "util/clock.h"
 #include "util/err.h"
 
@@ -18,7 +19,7 @@ typedef struct op_job {
   int op;
   uint32_t app, actor, a, b;   /* recall/modify: a sender, b recipient; others: a the user, b the peer */
   char key[64];
-  uint32_t upto;
+  uint32_t upto;               /* read: the position; pin: the bound on pinned conversations */
   int64_t upto_t, now, window;
   int flag;
   char *body;
@@ -81,6 +82,15 @@ static int ids(store_t *s, op_job_t *j)
 
 static void newest(void *ud, const store_msg_t *m) { *(uint32_t *)ud = m->seq; }
 
+typedef struct pin_count { uint32_t peer, n; } pin_count_t;
+
+/* Pinned conversations other than the one being pinned. */
+static void count_pinned(void *ud, const store_recent_t *r)
+{
+  pin_count_t *pc = ud;
+  if (r->pinned_at_s && r->peer_no != pc->peer) pc->n++;
+}
+
 static int op_run(store_t *s, c2c_job_t *jj)
 {
   op_job_t *j = (op_job_t *)jj;
@@ -119,6 +129,11 @@ static int op_run(store_t *s, c2c_job_t *jj)
     return want && j->b != j->a ? add_ev(s, j, IM_EV_RECEIPT, j->b, upto) : 0;
   }
   case OP_PIN:
+    if (j->flag && j->upto) { /* upto: the bound on pinned conversations */
+      pin_count_t pc = { j->b, 0 };
+      if ((rc = store_msg_recent_list(s, j->app, j->a, count_pinned, &pc))) return rc;
+      if (pc.n >= j->upto) return IMC_E_CONV_PINNED;
+    }
     if ((rc = store_msg_recent_set(s, j->app, j->a, j->b, "pinned_at_s", j->flag ? j->now : 0))) return rc;
     return add_ev(s, j, IM_EV_CONV_PIN, j->a, (uint32_t)j->flag);
   case OP_DELETE: {
@@ -143,14 +158,14 @@ static void op_done(c2c_job_t *jj, int rc)
   op_job_t *j = (op_job_t *)jj;
   im_c2c_t *c = jj->c;
   if (!rc && j->op == OP_TYPING) {
-    im_event_t ev = { IM_EV_TYPING, j->app, j->b, 0, store_c2c_conv(j->a, j->b), 0, j->now, j->a_id, NULL };
+    im_event_t ev = { IM_EV_TYPING, j->app, j->b, 0, store_c2c_conv(j->a, j->b), 0, j->now, j->a_id, NULL, NULL };
     c2c__deliver(c, &ev, 0);
   }
   for (int i = 0; !rc && i < j->nev; i++) {
     const op_ev_t *e = &j->ev[i];
     const char *peer = e->user == j->a ? j->b_id : j->a_id;
     if (j->m && !peer[0]) peer = e->user == j->m->from_no ? j->m->to_id : j->m->from_id;
-    im_event_t ev = { e->kind, j->app, e->user, e->useq, store_c2c_conv(j->a, j->b), e->seq, j->now, peer, j->m };
+    im_event_t ev = { e->kind, j->app, e->user, e->useq, store_c2c_conv(j->a, j->b), e->seq, j->now, peer, j->m, NULL };
     c2c__committed(c, j->app, e->user, e->useq);
     c2c__deliver(c, &ev, 0);
   }
@@ -209,12 +224,13 @@ void im_c2c_read(im_c2c_t *c, uint32_t app, uint32_t user, uint32_t peer, uint32
   c2c__submit(c, &j->base, 0);
 }
 
-void im_c2c_pin(im_c2c_t *c, uint32_t app, uint32_t user, uint32_t peer, int pin, const char *peer_id, im_done_cb cb,
-                void *ud)
+void im_c2c_pin(im_c2c_t *c, uint32_t app, uint32_t user, uint32_t peer, int pin, uint32_t max_pinned,
+                const char *peer_id, im_done_cb cb, void *ud)
 {
   op_job_t *j = op_new(c, OP_PIN, app, user, peer, cb, ud);
   if (!j) return;
   j->flag = pin ? 1 : 0;
+  j->upto = max_pinned;
   snprintf(j->b_id, sizeof j->b_id, "%s", peer_id);
   c2c__submit(c, &j->base, 0);
 }
@@ -291,8 +307,14 @@ static int purge_run(store_t *s, c2c_job_t *jj)
   case 0:
     rc = store_app_list(s, 0, app_row, j);
     return rc ? rc : j->oom ? IMC_E_NOMEM : 0;
-  case 1:
-    return store_msg_purge(s, j->apps[j->cur], j->before, PURGE_CHUNK, &j->deleted);
+  case 1: {
+    int64_t rel = 0; /* relationship event payloads (c2c_rel.c) go with their inbox events */
+    if ((rc = store_msg_purge(s, j->apps[j->cur], j->before, PURGE_CHUNK, &j->deleted)) ||
+        (rc = store_rel_event_purge(s, j->apps[j->cur], j->before, PURGE_CHUNK, &rel)))
+      return rc;
+    j->deleted += rel; /* another step while either deleted anything */
+    return 0;
+  }
   default:
     j->nusers = 0;
     if ((rc = store_msg_recent_users(s, j->apps[j->cur], (int)j->kept, user_row, j))) return rc;

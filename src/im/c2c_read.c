@@ -3,6 +3,7 @@
  * reads (the store's strings live only during its callbacks) and whose
  * done() hands the copies to the caller on the loop thread. */
 #include "im/c2c_int.h"
+#include "store/store_rel.h"
 #include "util/clock.h"
 #include "util/err.h"
 
@@ -37,7 +38,11 @@ static void evbuf_add(evbuf_t *b, const im_event_t *ev)
 
 static void evbuf_free_all(evbuf_t *b)
 {
-  for (size_t i = 0; i < b->n; i++) { free((void *)b->evs[i].msg); free((void *)b->evs[i].peer_id); }
+  for (size_t i = 0; i < b->n; i++) {
+    free((void *)b->evs[i].msg);
+    free((void *)b->evs[i].peer_id);
+    free((void *)b->evs[i].payload);
+  }
   free(b->evs);
 }
 
@@ -45,8 +50,9 @@ static void evbuf_free_all(evbuf_t *b)
 typedef struct sync_job {
   c2c_job_t base;
   uint32_t app, user, sid, after, max_useq;
+  uint32_t rows, last_useq;    /* inbox rows read (kept or skipped) and the last one's useq */
   int limit;
-  int64_t since;
+  int64_t since, now;
   evbuf_t buf;
   im_sync_cb cb;
   void *ud;
@@ -55,8 +61,47 @@ typedef struct sync_job {
 static void sync_ev(void *ud, const store_inbox_ev_t *e)
 {
   sync_job_t *j = ud;
-  im_event_t ev = { (im_ev_kind_t)e->kind, j->app, j->user, e->useq, e->conv, e->seq, e->at_s, e->peer_id, e->msg };
+  j->rows++;
+  j->last_useq = e->useq;
+  /* MsgLifeTime: a message whose offline lifetime has passed is not
+   * delivered by sync (online delivery and history are unchanged) */
+  if (e->kind == STORE_EV_MSG && e->msg && e->msg->life_s > 0 && j->now > e->msg->time_s + e->msg->life_s) return;
+  im_event_t ev = { (im_ev_kind_t)e->kind, j->app, j->user, e->useq, e->conv, e->seq, e->at_s, e->peer_id, e->msg, NULL };
   evbuf_add(&j->buf, &ev);
+}
+
+/* Attach a REL event's payload (the page's events are in useq order, so are
+ * the payloads: one forward walk). */
+typedef struct rel_walk { evbuf_t *b; size_t at; } rel_walk_t;
+
+static void rel_payload(void *ud, uint32_t useq, const char *payload)
+{
+  rel_walk_t *w = ud;
+  while (w->at < w->b->n && (w->b->evs[w->at].useq < useq || w->b->evs[w->at].kind != IM_EV_REL)) w->at++;
+  if (w->at == w->b->n || w->b->evs[w->at].useq != useq || w->b->oom) return;
+  if (!(w->b->evs[w->at].payload = strdup(payload))) w->b->oom = 1;
+}
+
+/* Give the page's relationship events their push frames; an event whose
+ * frame is gone (retention) is left out, like an expired message. */
+static int rel_payloads(store_t *s, sync_job_t *j)
+{
+  evbuf_t *b = &j->buf;
+  uint32_t lo = 0, hi = 0;
+  for (size_t i = 0; i < b->n; i++)
+    if (b->evs[i].kind == IM_EV_REL) { if (!lo) lo = b->evs[i].useq; hi = b->evs[i].useq; }
+  if (!lo) return 0;
+  rel_walk_t w = { b, 0 };
+  int rc = store_rel_event_range(s, j->app, j->user, lo - 1, hi, rel_payload, &w);
+  if (rc) return rc;
+  if (b->oom) return IMC_E_NOMEM;
+  size_t k = 0;
+  for (size_t i = 0; i < b->n; i++) {
+    if (b->evs[i].kind == IM_EV_REL && !b->evs[i].payload) { free((void *)b->evs[i].peer_id); continue; }
+    b->evs[k++] = b->evs[i];
+  }
+  b->n = k;
+  return 0;
 }
 
 static int sync_run(store_t *s, c2c_job_t *jj)
@@ -65,6 +110,7 @@ static int sync_run(store_t *s, c2c_job_t *jj)
   int rc = store_msg_inbox_page(s, j->app, j->user, j->after, j->limit, j->since, sync_ev, j, &j->max_useq);
   if (rc) return rc;
   if (j->buf.oom) return IMC_E_NOMEM;
+  if ((rc = rel_payloads(s, j))) return rc;
   return j->after > j->max_useq ? IMC_E_INVAL : 0;
 }
 
@@ -72,19 +118,22 @@ static void sync_done(c2c_job_t *jj, int rc)
 {
   sync_job_t *j = (sync_job_t *)jj;
   im_c2c_t *c = jj->c;
+  /* the last useq committed for the user while this page was read (0: none) */
+  uint32_t seen = c2c__committed_get(c, j->app, j->user);
   im_session_t *s = im_presence_find(c->p, j->app, j->user, j->sid);
+  if (s) s->sync_busy = 0;
+  c2c__committed_done(c, j->app, j->user); /* kept only for another page of the user in flight */
   if (!s) { j->cb(j->ud, rc, NULL, NULL); goto out; }
-  s->sync_busy = 0;
   if (rc) { j->cb(j->ud, rc, s, NULL); goto out; }
   im_sync_page_t page = { j->buf.evs, j->buf.n, j->after, 0 };
-  if (j->buf.n == (size_t)j->limit) {
-    page.cursor = j->buf.evs[j->buf.n - 1].useq;
+  if (j->rows == (uint32_t)j->limit) {
+    page.cursor = j->last_useq; /* a full page (expired messages skipped): more may follow */
   } else {
     /* the read reached the user's last event at that moment; events it
-     * skipped (past retention) are behind the cursor too */
+     * skipped (past retention) are behind the cursor too; a commit that
+     * landed after the read means this is not the end yet */
     page.cursor = j->max_useq > j->after ? j->max_useq : j->after;
-    c2c__committed(c, j->app, j->user, j->max_useq);
-    page.complete = c2c__committed_get(c, j->app, j->user) <= page.cursor;
+    page.complete = seen <= page.cursor;
   }
   if (page.complete) { s->live = 1; s->cursor = page.cursor; }
   j->cb(j->ud, 0, s, &page);
@@ -104,7 +153,8 @@ int im_c2c_sync(im_c2c_t *c, im_session_t *s, uint32_t cursor, int limit, im_syn
   j->sid = s->sid;
   j->after = cursor;
   j->limit = (int)(limit > 0 && limit < max ? limit : max);
-  j->since = c2c__since(c, s->sdkappid, imc_clock_now_s());
+  j->now = imc_clock_now_s();
+  j->since = c2c__since(c, s->sdkappid, j->now);
   j->cb = cb;
   j->ud = ud;
   j->base.run = sync_run;

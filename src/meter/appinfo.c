@@ -31,7 +31,7 @@ int meter_appinfo(store_t *s, uint32_t app, int64_t now_s, int default_tz, meter
   for (int i = 0; i < METER_APPINFO_DAYS && !rc; i++) {
     int y, m, d;
     imc_civil_from_days(first + i, &y, &m, &d);
-    if (y * 100 + m != month && (rc = meter__report_tz(s, app, (month = y * 100 + m), tz, r))) break;
+    if (y * 100 + m != month && (rc = meter__report_tz(s, app, (month = y * 100 + m), tz, 0, r))) break;
     out->days[i] = r->days[d - 1];
     before += out->days[i].registrations;
     out->reg_total[i] = before;

@@ -40,7 +40,7 @@ typedef struct due { int64_t now, next; int overdue; } due_t;
 static void on_unpaid(void *ud, const store_bill_t *b)
 {
   due_t *d = ud;
-  if (b->paid || b->postpaid_fen <= 0) return;
+  if (b->paid || b->due_fen <= 0) return;
   int64_t at = b->issued_at_s + METER_BILL_GRACE_DAYS * 86400;
   if (d->now >= at) d->overdue = 1;
   else if (!d->next || at < d->next) d->next = at;

@@ -57,8 +57,8 @@ static void to_usage(const meter_report_t *r, const bill_book_t *b, bill_usage_t
   u->given = (1u << BILL_M__COUNT) - 1;
 }
 
-static int compute_app(store_t *s, const store_app_t *ap, int32_t month, int tz, meter_orders_fn orders_fn, void *ud,
-                       char **json, int64_t totals[3], char *err, size_t cap)
+int meter__bill_price(store_t *s, const store_app_t *ap, int32_t month, int tz, meter_orders_fn orders_fn, void *ud,
+                      char **json, int64_t totals[3], char *err, size_t cap)
 {
   const store_app_t a = *ap;
   uint32_t app = a.sdkappid;
@@ -72,25 +72,28 @@ static int compute_app(store_t *s, const store_app_t *ap, int32_t month, int tz,
   int n = 0;
   bill_usage_t u;
   if (!r || !bill) { rc = IMC_E_NOMEM; goto out; }
-  if ((rc = meter__report_tz(s, app, month, tz, r))) { imc_errf(err, cap, rc, "usage of app %u: %s", app, imc_strerror(rc)); goto out; }
+  if ((rc = meter__report_tz(s, app, month, tz, 1, r))) { imc_errf(err, cap, rc, "usage of app %u: %s", app, imc_strerror(rc)); goto out; }
   to_usage(r, b, &u);
   if ((rc = orders_fn(ud, s, &a, month, orders, BILL_MAX_ORDERS, &n, err, cap))) goto out;
   bill_input_t in = { .month = month, .orders = orders, .norders = n, .usage = &u, .strict = 0 };
   if ((rc = bill_compute(b, &in, bill, err, cap))) goto out;
-  size_t need = bill_render_json(b, bill, NULL, 0) + 1;
-  if (!(*json = malloc(need))) { rc = IMC_E_NOMEM; goto out; }
-  bill_render_json(b, bill, *json, need);
+  size_t cap0 = 4096, need; /* most bills fit: rendered once */
+  if (!(*json = malloc(cap0))) { rc = IMC_E_NOMEM; goto out; }
+  if ((need = bill_render_json(b, bill, *json, cap0) + 1) > cap0) {
+    char *big = realloc(*json, need);
+    if (!big) { rc = IMC_E_NOMEM; goto out; }
+    bill_render_json(b, bill, (*json = big), need);
+  }
   if (strstr(*json, "\"operator_config\":true")) {
     rc = imc_errf(err, cap, IMC_E_BILL_BOOK, "the %s price book still has operator placeholders: configure its prices before billing app %u",
                   a.scheme, app);
-    free(*json);
-    *json = NULL;
     goto out;
   }
   totals[0] = bill->total_fen;
   totals[1] = bill->prepaid_fen;
   totals[2] = bill->postpaid_fen;
 out:
+  if (rc) { free(*json); *json = NULL; }
   free(r);
   free(bill);
   return rc;
@@ -105,7 +108,7 @@ int meter_bill_compute(store_t *s, uint32_t app, int32_t month, int default_tz, 
   int tz, rc = store_app_get(s, app, &a);
   if (rc) return rc == IMC_E_NOTFOUND ? imc_errf(err, cap, rc, "no app %u", app) : rc;
   if ((rc = meter_app_zone(s, app, default_tz, &tz))) return imc_errf(err, cap, rc, "the billing zone of app %u: %s", app, imc_strerror(rc));
-  return compute_app(s, &a, month, tz, orders_fn, ud, json, totals, err, cap);
+  return meter__bill_price(s, &a, month, tz, orders_fn, ud, json, totals, err, cap);
 }
 
 /* End of the usage month (start of the next one) in the app's zone. */
@@ -127,23 +130,30 @@ static int issue_txn(store_t *s, const store_app_t *a, int32_t month, int64_t no
   if (rc != IMC_E_NOTFOUND) return rc;
   char *json;
   int64_t t[3];
-  if ((rc = compute_app(s, a, month, tz, fn, ud, &json, t, err, cap))) return rc;
+  if ((rc = meter__bill_price(s, a, month, tz, fn, ud, &json, t, err, cap))) return rc;
   store_bill_t in = { .sdkappid = a->sdkappid, .customer_id = a->customer_id, .month = month, .issued_at_s = now_s,
                       .total_fen = t[0], .prepaid_fen = t[1], .postpaid_fen = t[2], .body = json };
   rc = store_bill_insert(s, &in, out);
   if (rc) { free(json); return rc; }
   *wrote = 1;
-  if (out->postpaid_fen > 0) { /* P-14: paid from the wallet when it covers the bill, else open */
-    char reason[80], ref[48];
-    snprintf(reason, sizeof reason, "bill %s", out->number);
-    snprintf(ref, sizeof ref, "bill-%s", out->number);
-    store_ledger_t e;
-    rc = tenant_wallet_post(s, 1, a->customer_id, TENANT_LEDGER_PAYMENT, out->postpaid_fen, reason, ref, now_s, &e);
-    if (!rc) out->paid = 1;
-    else if (rc == IMC_E_WALLET_FUNDS) rc = 0;
-  }
-  if (rc) { free(json); out->body = NULL; return rc; }
+  if ((rc = meter__bill_settle_new(s, out, now_s))) { free(json); out->body = NULL; return rc; }
   return 0; /* out->body = json, owned by the caller */
+}
+
+int meter__bill_settle_new(store_t *s, store_bill_t *b, int64_t now_s)
+{
+  if (!b->due_fen) return 0;
+  char reason[96], ref[48];
+  snprintf(ref, sizeof ref, "bill-%s", b->number);
+  if (b->corrects_seq) snprintf(reason, sizeof reason, "correction %s of bill %s", b->number, b->corrects);
+  else snprintf(reason, sizeof reason, "bill %s", b->number);
+  store_ledger_t e;
+  if (b->due_fen < 0) /* a correction downwards: the difference is credited */
+    return tenant_wallet_post(s, 1, b->customer_id, TENANT_LEDGER_REFUND, -b->due_fen, reason, ref, now_s, &e);
+  /* P-14: paid from the wallet when it covers the document, else open */
+  int rc = tenant_wallet_post(s, 1, b->customer_id, TENANT_LEDGER_PAYMENT, b->due_fen, reason, ref, now_s, &e);
+  if (!rc) b->paid = 1;
+  return rc == IMC_E_WALLET_FUNDS ? 0 : rc;
 }
 
 int meter_bill_issue(store_t *s, int in_txn, uint32_t app, int32_t month, int64_t now_s, int default_tz,
@@ -173,9 +183,8 @@ int meter_bill_issue(store_t *s, int in_txn, uint32_t app, int32_t month, int64_
 
 typedef struct app_ids { uint32_t *v; size_t n, cap; int nomem; } app_ids_t;
 
-static void on_app(void *ud, const store_app_t *a)
+static void push_id(app_ids_t *ids, uint32_t id)
 {
-  app_ids_t *ids = ud;
   if (ids->n == ids->cap) {
     size_t cap = ids->cap ? ids->cap * 2 : 64;
     uint32_t *v = realloc(ids->v, cap * sizeof *v);
@@ -183,8 +192,11 @@ static void on_app(void *ud, const store_app_t *a)
     ids->v = v;
     ids->cap = cap;
   }
-  ids->v[ids->n++] = a->sdkappid;
+  ids->v[ids->n++] = id;
 }
+
+static void on_app(void *ud, const store_app_t *a) { push_id(ud, a->sdkappid); }
+static void on_billed(void *ud, uint32_t app, int32_t month) { (void)month; push_id(ud, app); }
 
 #define RUN_BATCH 1000 /* apps per transaction of the bill run */
 
@@ -208,11 +220,15 @@ int meter_bill_run(store_t *s, int in_txn, int32_t month, int64_t now_s, int def
   if (now_s < month_end(month, default_tz))
     return imc_errf(err, cap, IMC_E_BILL_MONTH, "%04d-%02d has not ended yet: its bill run is on the 1st of the next month",
                     month / 100, month % 100);
-  app_ids_t ids = { 0 }; /* ids first: issuing writes while the list is read */
+  app_ids_t ids = { 0 }, billed = { 0 }; /* ids first: issuing writes while the list is read */
   zones_t zs = { 0 };
   int rc = store_app_list(s, 0, on_app, &ids), open = 0, batch = 0;
-  if (!rc && ids.nomem) rc = IMC_E_NOMEM;
+  if (!rc) rc = store_bill_month_apps(s, month, on_billed, &billed);
+  if (!rc && (ids.nomem || billed.nomem)) rc = IMC_E_NOMEM;
+  size_t bi = 0; /* both lists are by sdkappid: walk them together */
   for (size_t i = 0; !rc && i < ids.n; i++) {
+    while (bi < billed.n && billed.v[bi] < ids.v[i]) bi++;
+    if (bi < billed.n && billed.v[bi] == ids.v[i]) { st->apps++; st->existing++; continue; } /* issued: nothing to read */
     store_app_t a;
     int tz, existed, wrote;
     if ((rc = store_app_get(s, ids.v[i], &a)) || (rc = zone_of(s, &zs, &a, default_tz, &tz))) break;
@@ -241,6 +257,7 @@ int meter_bill_run(store_t *s, int in_txn, int32_t month, int64_t now_s, int def
     if (rc) store_exec(s, "ROLLBACK"); /* this batch only: earlier batches stay, a rerun finishes */
   }
   free(ids.v);
+  free(billed.v);
   return rc;
 }
 
@@ -256,7 +273,7 @@ typedef struct unpaid { store_bill_t *v; size_t n, cap; int nomem; } unpaid_t;
 static void on_unpaid(void *ud, const store_bill_t *b)
 {
   unpaid_t *u = ud;
-  if (b->postpaid_fen <= 0) return;
+  if (b->due_fen <= 0) return;
   if (u->n == u->cap) {
     size_t cap = u->cap ? u->cap * 2 : 8;
     store_bill_t *v = realloc(u->v, cap * sizeof *v);
@@ -276,10 +293,10 @@ int meter_bill_settle(store_t *s, int64_t customer_id, int64_t now_s, int *paid)
   if (!rc && u.nomem) rc = IMC_E_NOMEM;
   for (size_t i = 0; !rc && i < u.n; i++) {
     char reason[80], ref[48];
-    snprintf(reason, sizeof reason, "bill %s", u.v[i].number);
+    snprintf(reason, sizeof reason, "%s %s", u.v[i].corrects_seq ? "correction" : "bill", u.v[i].number);
     snprintf(ref, sizeof ref, "bill-%s", u.v[i].number);
     store_ledger_t e;
-    rc = tenant_wallet_post(s, store_in_transaction(s), customer_id, TENANT_LEDGER_PAYMENT, u.v[i].postpaid_fen, reason, ref, now_s, &e);
+    rc = tenant_wallet_post(s, store_in_transaction(s), customer_id, TENANT_LEDGER_PAYMENT, u.v[i].due_fen, reason, ref, now_s, &e);
     if (rc == IMC_E_WALLET_FUNDS) { rc = 0; break; } /* oldest first: a later bill waits for the older one */
     if (!rc) (*paid)++;
   }
@@ -289,7 +306,7 @@ int meter_bill_settle(store_t *s, int64_t customer_id, int64_t now_s, int *paid)
 
 const char *meter_bill_status(const store_bill_t *b, int64_t now_s)
 {
-  if (b->paid || b->postpaid_fen <= 0) return "paid";
+  if (b->paid || b->due_fen <= 0) return "paid";
   return now_s >= b->issued_at_s + METER_BILL_GRACE_DAYS * 86400 ? "overdue" : "open"; /* P-14, P-45 */
 }
 
@@ -304,5 +321,9 @@ json_t *meter_bill_json(const store_bill_t *b, int64_t now_s)
   json_object_set_new(o, "issued_at", json_integer(b->issued_at_s));
   json_object_set_new(o, "due_at", json_integer(b->issued_at_s + METER_BILL_GRACE_DAYS * 86400));
   json_object_set_new(o, "status", json_string(meter_bill_status(b, now_s)));
+  if (b->corrects_seq) {
+    json_object_set_new(o, "corrects", json_string(b->corrects));
+    json_object_set_new(o, "difference_fen", json_integer(b->due_fen));
+  }
   return o;
 }

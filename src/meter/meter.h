@@ -372,8 +372,44 @@ typedef struct meter_arrears_stats {
 int meter_arrears_run(struct store *s, int64_t customer_id, int settle, int64_t now_s, int tz_offset_s,
                       meter_arrears_stats_t *st);
 
-/* "paid" (paid, or nothing postpaid), "overdue" (unpaid METER_BILL_GRACE_DAYS
- * after issue), else "open". */
+/* ---- correction documents (corrections.c; docs/decisions/billing-corrections.md) */
+/* Price the billed month (app, yyyymm) again from storage and, when the
+ * rendered bill differs from the last document issued for it (the bill or
+ * its latest correction), issue a correction at now_s: a numbered document
+ * of the bills series (store_bill_t.corrects_seq = the bill) holding the
+ * corrected bill, with due_fen = its postpaid amount minus the previous
+ * document's, settled at once (meter__bill_settle_new: paid from the wallet
+ * when it covers it, else open with the bill's 7-day rule; credited with a
+ * `refund` when negative). Removes (app, yyyymm) from the recheck queue in
+ * the same transaction (its own, unless in_txn). *issued = 1 and *out (body
+ * malloc'd, caller frees) when a correction was issued; a month without a
+ * bill or unchanged issues nothing. Errors as meter_bill_compute. */
+int meter_bill_correct(struct store *s, int in_txn, uint32_t app, int32_t yyyymm, int64_t now_s, int default_tz,
+                       meter_orders_fn orders, void *ud, struct store_bill *out, int *issued, char *err, size_t errcap);
+
+typedef struct meter_correction_stats {
+  int checked;                 /* queued months looked at */
+  int issued, paid, refunded;  /* corrections issued; of them paid from the wallet / credited */
+  int failed;                  /* months that could not be priced (err names the first; they stay queued) */
+} meter_correction_stats_t;
+
+/* Drain the recheck queue (store_bill_recheck_each): meter_bill_correct for
+ * every queued month, committed per 1,000 months (or inside the caller's
+ * transaction when in_txn). A month that cannot be priced stays queued and
+ * is counted in failed; a storage error stops the run and rolls back the
+ * batch in progress (its months stay queued). 0 or storage errors. */
+int meter_bill_corrections_run(struct store *s, int in_txn, int64_t now_s, int default_tz, meter_orders_fn orders, void *ud,
+                               meter_correction_stats_t *st, char *err, size_t errcap);
+
+/* Bills as JSON, each (meter_bill_json) with "corrections": the correction
+ * documents that follow it, oldest first (meter_bill_json of each, plus
+ * "corrects" and "difference_fen"). yyyymm > 0: the one bill of (app,
+ * yyyymm) (IMC_E_NOTFOUND if none); else every bill of customer_id (0: all
+ * customers), only app's when app > 0. *out: a new array. */
+int meter_bills_json(struct store *s, int64_t customer_id, uint32_t app, int32_t yyyymm, int64_t now_s, struct json_t **out);
+
+/* "paid" (paid, or nothing to pay: due_fen ≤ 0), "overdue" (unpaid
+ * METER_BILL_GRACE_DAYS after issue), else "open". */
 const char *meter_bill_status(const struct store_bill *b, int64_t now_s);
 /* A stored bill as JSON: its bill body plus number, seq, sdkappid,
  * customer_id, issued_at, due_at, status. New reference or NULL. */

@@ -125,10 +125,10 @@ int meter_report(store_t *s, uint32_t app, int32_t yyyymm, int default_tz, meter
   int y = yyyymm / 100, mo = yyyymm % 100;
   if (mo < 1 || mo > 12 || y < 1970 || y > 9999) return IMC_E_INVAL;
   int tz, rc = meter_app_zone(s, app, default_tz, &tz);
-  return rc ? rc : meter__report_tz(s, app, yyyymm, tz, out);
+  return rc ? rc : meter__report_tz(s, app, yyyymm, tz, 0, out);
 }
 
-int meter__report_tz(store_t *s, uint32_t app, int32_t yyyymm, int tz, meter_report_t *out)
+int meter__report_tz(store_t *s, uint32_t app, int32_t yyyymm, int tz, int for_bill, meter_report_t *out)
 {
   int y = yyyymm / 100, mo = yyyymm % 100, rc;
   memset(out, 0, sizeof *out);
@@ -145,10 +145,10 @@ int meter__report_tz(store_t *s, uint32_t app, int32_t yyyymm, int tz, meter_rep
   if (!rc) rc = c.rc;
   if (!rc) rc = store_usage_day_each(s, 0, app, first, last, on_day, &c);
   int64_t d0 = imc_days_from_civil(y, mo, 1);
-  if (!rc) rc = store_usage_registrations(s, app, imc_day_start(d0, tz), imc_day_start(d0 + r->ndays, tz), tz, on_day, &c);
+  if (!rc && !for_bill) rc = store_usage_registrations(s, app, imc_day_start(d0, tz), imc_day_start(d0 + r->ndays, tz), tz, on_day, &c);
   if (!rc) rc = groups(s, &c, d0);
   if (!rc) rc = store_usage_day_each(s, 1, app, yyyymm * 100, last, on_import, &c);
-  if (!rc) rc = store_usage_import_count(s, app, yyyymm, &ndocs);
+  if (!rc && !for_bill) rc = store_usage_import_count(s, app, yyyymm, &ndocs);
   r->mau = (int64_t)c.mau.card;
   meter_uset_free(&c.mau);
   free(c.iv);

@@ -28,6 +28,10 @@ int squ_import_count(store_t *, uint32_t, int32_t, int64_t *);
 int squ_bill_insert(store_t *, const store_bill_t *, store_bill_t *);
 int squ_bill_get(store_t *, uint32_t, int32_t, store_bill_t *);
 int squ_bill_each(store_t *, int64_t, int, store_bill_cb, void *);
+int squ_bill_corrections(store_t *, int64_t, store_bill_cb, void *);
+int squ_bill_recheck_each(store_t *, int, store_app_month_cb, void *);
+int squ_bill_recheck_done(store_t *, uint32_t, int32_t);
+int squ_bill_month_apps(store_t *, int32_t, store_app_month_cb, void *);
 int squ_registrations(store_t *, uint32_t, int64_t, int64_t, int, store_usage_day_cb, void *);
 #include "store/store_msg.h"
 

@@ -1,5 +1,6 @@
 /* sqlite_rel.c — the relationship rows (store_rel.h) in SQLite: one table
- * rel(sdkappid, user_no, kind, key, val), WITHOUT ROWID, keyed by all four. */
+ * rel(sdkappid, user_no, kind, key, val), WITHOUT ROWID, keyed by all four;
+ * relationship events in rel_event(sdkappid, user_no, useq, at, payload). */
 #include "store/sqlite_int.h"
 #include "store/store_rel.h"
 #include "util/err.h"
@@ -76,4 +77,52 @@ static int rel_get(store_t *s, uint32_t app, uint32_t user, int kind, const char
   return rc;
 }
 
-const store_rel_vtab_t sq__rel_vtab = { 1, rel_put, rel_del, rel_each, rel_get };
+/* ---- relationship events ----------------------------------------------------------- */
+static int ev_put(store_t *s, uint32_t app, uint32_t user, uint32_t useq, int64_t at_s, const char *payload)
+{
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(sq__db(s), "INSERT INTO rel_event(sdkappid,user_no,useq,at,payload) VALUES(?,?,?,?,?)", -1,
+                         &st, NULL) != SQLITE_OK)
+    return IMC_E_IO;
+  sqlite3_bind_int64(st, 1, app);
+  sqlite3_bind_int64(st, 2, user);
+  sqlite3_bind_int64(st, 3, useq);
+  sqlite3_bind_int64(st, 4, at_s);
+  sqlite3_bind_text(st, 5, payload, -1, SQLITE_STATIC);
+  return step_once(st);
+}
+
+static int ev_range(store_t *s, uint32_t app, uint32_t user, uint32_t after, uint32_t upto, store_rel_event_cb cb,
+                    void *ud)
+{
+  sqlite3_stmt *st;
+  int rc;
+  if (sqlite3_prepare_v2(sq__db(s), "SELECT useq,payload FROM rel_event WHERE sdkappid=? AND user_no=? AND useq>? AND"
+                         " useq<=? ORDER BY useq", -1, &st, NULL) != SQLITE_OK)
+    return IMC_E_IO;
+  sqlite3_bind_int64(st, 1, app);
+  sqlite3_bind_int64(st, 2, user);
+  sqlite3_bind_int64(st, 3, after);
+  sqlite3_bind_int64(st, 4, upto);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    cb(ud, (uint32_t)sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1));
+  sqlite3_finalize(st);
+  return rc == SQLITE_DONE ? 0 : sq__map_rc(rc);
+}
+
+static int ev_purge(store_t *s, uint32_t app, int64_t before_s, int limit, int64_t *deleted)
+{
+  sqlite3_stmt *st;
+  *deleted = 0;
+  if (sqlite3_prepare_v2(sq__db(s), "DELETE FROM rel_event WHERE (sdkappid,user_no,useq) IN (SELECT sdkappid,user_no,useq"
+                         " FROM rel_event WHERE sdkappid=?1 AND at<?2 LIMIT ?3)", -1, &st, NULL) != SQLITE_OK)
+    return IMC_E_IO;
+  sqlite3_bind_int64(st, 1, app);
+  sqlite3_bind_int64(st, 2, before_s);
+  sqlite3_bind_int(st, 3, limit);
+  int rc = step_once(st);
+  if (!rc) *deleted = sqlite3_changes(sq__db(s));
+  return rc;
+}
+
+const store_rel_vtab_t sq__rel_vtab = { 1, rel_put, rel_del, rel_each, rel_get, ev_put, ev_range, ev_purge };

@@ -126,6 +126,43 @@ const char *const sq__migrations[] = {
   "INSERT INTO rel SELECT sdkappid, user_no, 0, 'Tag_Profile_IM_Nick', json_quote(nick) FROM accounts WHERE nick IS NOT NULL;"
   "INSERT INTO rel SELECT sdkappid, user_no, 0, 'Tag_Profile_IM_Image', json_quote(face_url) FROM accounts"
   " WHERE face_url IS NOT NULL;",
+  /* 15: correction documents (docs/decisions/billing-corrections.md). bills gains corrects (the seq of
+   * the bill a correction corrects, 0 for a bill) and due_fen (what the document asks to pay: a bill's
+   * postpaid amount, a correction's difference); one bill per app and month becomes a partial index.
+   * bill_recheck queues the billed months whose usage rows changed after the bill (triggers on the
+   * usage rows, same transaction as the write; not INSERT OR IGNORE: an upsert's conflict handling
+   * overrides the trigger's); the day job turns them into corrections. */
+  "CREATE TABLE bills_v15(seq INTEGER PRIMARY KEY, number TEXT NOT NULL UNIQUE, sdkappid INTEGER NOT NULL,"
+  " customer_id INTEGER NOT NULL, month INTEGER NOT NULL, issued_at INTEGER NOT NULL, total_fen INTEGER NOT NULL,"
+  " prepaid_fen INTEGER NOT NULL, postpaid_fen INTEGER NOT NULL, body TEXT NOT NULL,"
+  " corrects INTEGER NOT NULL DEFAULT 0, due_fen INTEGER NOT NULL);"
+  "INSERT INTO bills_v15 SELECT seq,number,sdkappid,customer_id,month,issued_at,total_fen,prepaid_fen,postpaid_fen,body,0,"
+  " postpaid_fen FROM bills;"
+  "DROP TABLE bills;"
+  "ALTER TABLE bills_v15 RENAME TO bills;"
+  "CREATE UNIQUE INDEX bills_app_month ON bills(sdkappid, month) WHERE corrects=0;"
+  "CREATE INDEX bills_corrects ON bills(corrects, seq) WHERE corrects>0;"
+  "CREATE INDEX bills_customer ON bills(customer_id, seq);"
+  "CREATE TRIGGER bills_no_update BEFORE UPDATE ON bills BEGIN SELECT RAISE(ABORT, 'bills are immutable'); END;"
+  "CREATE TRIGGER bills_no_delete BEFORE DELETE ON bills BEGIN SELECT RAISE(ABORT, 'bills are immutable'); END;"
+  "CREATE TABLE bill_recheck(sdkappid INTEGER NOT NULL, month INTEGER NOT NULL, PRIMARY KEY(sdkappid, month)) WITHOUT ROWID;"
+#define RECHECK_ON(table, ev, day)                                                                               \
+  "CREATE TRIGGER bill_recheck_" #table "_" #ev " AFTER " #ev " ON " #table                                       \
+  " WHEN EXISTS(SELECT 1 FROM bills WHERE sdkappid=NEW.sdkappid AND month=" day "/100 AND corrects=0) BEGIN"      \
+  " INSERT INTO bill_recheck(sdkappid,month) SELECT NEW.sdkappid, " day "/100 WHERE NOT EXISTS(SELECT 1"     \
+  " FROM bill_recheck WHERE sdkappid=NEW.sdkappid AND month=" day "/100); END;"
+  RECHECK_ON(usage_login, INSERT, "NEW.day")
+  RECHECK_ON(usage_day, INSERT, "NEW.day")
+  RECHECK_ON(usage_day, UPDATE, "NEW.day")
+  RECHECK_ON(usage_import, INSERT, "NEW.day")
+  RECHECK_ON(usage_import, UPDATE, "NEW.day")
+  RECHECK_ON(usage_import_doc, INSERT, "(NEW.month*100)"),
+#undef RECHECK_ON
+  /* 16: relationship events replayed by sync (sqlite_rel.c; store_rel.h): the push frame of an inbox
+   * event of kind 8 (STORE_EV_REL), under the same (sdkappid, user_no, useq) */
+  "CREATE TABLE rel_event(sdkappid INTEGER NOT NULL, user_no INTEGER NOT NULL, useq INTEGER NOT NULL,"
+  " at INTEGER NOT NULL, payload TEXT NOT NULL, PRIMARY KEY(sdkappid, user_no, useq)) WITHOUT ROWID;"
+  "CREATE INDEX rel_event_at ON rel_event(sdkappid, at);",
 };
 
 const int sq__schema_version = (int)(sizeof sq__migrations / sizeof sq__migrations[0]);

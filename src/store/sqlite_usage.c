@@ -13,7 +13,8 @@
 
 #define BILL_COLS "SELECT b.seq,b.number,b.sdkappid,b.customer_id,b.month,b.issued_at,b.total_fen,b.prepaid_fen," \
   "b.postpaid_fen,b.body,EXISTS(SELECT 1 FROM ledger l WHERE l.customer_id=b.customer_id AND l.kind='payment'" \
-  " AND l.reference='bill-'||b.number) FROM bills b"
+  " AND l.reference='bill-'||b.number),b.corrects,b.due_fen," \
+  "CASE WHEN b.corrects>0 THEN (SELECT o.number FROM bills o WHERE o.seq=b.corrects) END FROM bills b"
 
 #define USTMTS(X) \
   X(LOGIN_EACH, "SELECT sdkappid,day,user_no FROM usage_login WHERE (?1=0 OR sdkappid=?1) AND day BETWEEN ?2 AND ?3" \
@@ -35,11 +36,14 @@
   X(IMP_PUT, "INSERT INTO usage_import(sdkappid,day,metric,value,doc_id) VALUES(?1,?2,?3,?4,?5)" \
              " ON CONFLICT DO UPDATE SET value=excluded.value, doc_id=excluded.doc_id") \
   X(DOC_COUNT, "SELECT count(*) FROM usage_import_doc WHERE sdkappid=?1 AND month=?2") \
-  X(BILL_HAS, "SELECT 1 FROM bills WHERE sdkappid=?1 AND month=?2") \
-  X(BILL_INS, "INSERT INTO bills(seq,number,sdkappid,customer_id,month,issued_at,total_fen,prepaid_fen,postpaid_fen,body)" \
-              " SELECT n, printf('IMC-%04d-%02d-%06d', ?4/100, ?4%100, n), ?1,?2,?4,?3,?5,?6,?7,?8" \
-              " FROM (SELECT coalesce(max(seq),0)+1 AS n FROM bills) RETURNING seq, number") \
-  X(BILL_GET, BILL_COLS " WHERE b.sdkappid=?1 AND b.month=?2") \
+  X(BILL_NEXT, "SELECT coalesce(max(seq),0)+1 FROM bills") \
+  X(BILL_INS, "INSERT INTO bills(seq,number,sdkappid,customer_id,month,issued_at,total_fen,prepaid_fen,postpaid_fen,body," \
+              "corrects,due_fen) VALUES(?11,?12,?1,?2,?4,?3,?5,?6,?7,?8,?9,?10)") \
+  X(BILL_GET, BILL_COLS " WHERE b.sdkappid=?1 AND b.month=?2 AND b.corrects=0") \
+  X(BILL_CORR, BILL_COLS " WHERE b.corrects=?1 ORDER BY b.seq") \
+  X(RECHECK_EACH, "SELECT sdkappid,month FROM bill_recheck ORDER BY sdkappid,month LIMIT ?1") \
+  X(RECHECK_DONE, "DELETE FROM bill_recheck WHERE sdkappid=?1 AND month=?2") \
+  X(BILL_MONTH_APPS, "SELECT sdkappid FROM bills WHERE month=?1 AND corrects=0 ORDER BY sdkappid") \
   X(BILL_EACH, BILL_COLS " WHERE (?1=0 OR b.customer_id=?1) ORDER BY b.seq") \
   X(REG_DAYS, "SELECT CAST(strftime('%Y%m%d', created_at + ?4, 'unixepoch') AS INTEGER) d, count(*) FROM usage_reg" \
               " WHERE sdkappid=?1 AND created_at>=?2 AND created_at<?3 GROUP BY d ORDER BY d")
@@ -240,14 +244,19 @@ int squ_registrations(store_t *s, uint32_t app, int64_t from_s, int64_t to_s, in
 /* ---- bills --------------------------------------------------------------------- */
 int squ_bill_insert(store_t *s, const store_bill_t *in, store_bill_t *out)
 {
-  if (!in->body || in->month < 197001 || in->month > 999912) return IMC_E_INVAL;
-  sqlite3_stmt *st = ust(s, U_BILL_HAS);
-  if (!st) return IMC_E_IO;
-  bind3(st, in->sdkappid, in->month, NULL);
-  int rc = sqlite3_step(st);
+  if (!in->body || in->month < 197001 || in->month > 999912 || in->corrects_seq < 0) return IMC_E_INVAL;
+  sqlite3_stmt *st;
+  int rc;
+  /* a second bill of (app, month) is refused by the partial unique index bills_app_month (IMC_E_EXISTS) */
+  /* the next seq, read and used inside the caller's transaction: gap-free (an INSERT … SELECT from
+   * bills itself would materialize the SELECT and open a statement journal per bill) */
+  if (!(st = ust(s, U_BILL_NEXT))) return IMC_E_IO;
+  rc = sqlite3_step(st);
+  int64_t seq = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
   sqlite3_reset(st);
-  if (rc == SQLITE_ROW) return IMC_E_EXISTS;
-  if (rc != SQLITE_DONE) return map_rc(rc);
+  if (rc != SQLITE_ROW) return map_rc(rc);
+  char number[32];
+  snprintf(number, sizeof number, "IMC-%04d-%02d-%06lld", in->month / 100, in->month % 100, (long long)seq);
   if (!(st = ust(s, U_BILL_INS))) return IMC_E_IO;
   sqlite3_bind_int64(st, 1, in->sdkappid);
   sqlite3_bind_int64(st, 2, in->customer_id);
@@ -257,15 +266,19 @@ int squ_bill_insert(store_t *s, const store_bill_t *in, store_bill_t *out)
   sqlite3_bind_int64(st, 6, in->prepaid_fen);
   sqlite3_bind_int64(st, 7, in->postpaid_fen);
   sqlite3_bind_text(st, 8, in->body, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(st, 9, in->corrects_seq);
+  sqlite3_bind_int64(st, 10, in->corrects_seq ? in->due_fen : in->postpaid_fen);
+  sqlite3_bind_int64(st, 11, seq);
+  sqlite3_bind_text(st, 12, number, -1, SQLITE_STATIC);
   rc = sqlite3_step(st);
-  if (rc != SQLITE_ROW) { sqlite3_reset(st); return map_rc(rc); }
-  *out = *in;
-  out->seq = sqlite3_column_int64(st, 0);
-  snprintf(out->number, sizeof out->number, "%s", (const char *)sqlite3_column_text(st, 1));
-  out->paid = 0;
-  rc = sqlite3_step(st); /* finish the statement so the row is written */
   sqlite3_reset(st);
-  return rc == SQLITE_DONE ? 0 : map_rc(rc);
+  if (rc != SQLITE_DONE) return map_rc(rc);
+  *out = *in;
+  out->seq = seq;
+  snprintf(out->number, sizeof out->number, "%s", number);
+  out->paid = 0;
+  if (!out->corrects_seq) out->due_fen = out->postpaid_fen;
+  return 0;
 }
 
 static void row_bill(sqlite3_stmt *st, store_bill_t *b)
@@ -281,6 +294,10 @@ static void row_bill(sqlite3_stmt *st, store_bill_t *b)
   b->postpaid_fen = sqlite3_column_int64(st, 8);
   b->body = (char *)sqlite3_column_text(st, 9);
   b->paid = sqlite3_column_int(st, 10);
+  b->corrects_seq = sqlite3_column_int64(st, 11);
+  b->due_fen = sqlite3_column_int64(st, 12);
+  const unsigned char *c = sqlite3_column_text(st, 13);
+  snprintf(b->corrects, sizeof b->corrects, "%s", c ? (const char *)c : "");
 }
 
 int squ_bill_get(store_t *s, uint32_t app, int32_t month, store_bill_t *out)
@@ -309,6 +326,54 @@ int squ_bill_each(store_t *s, int64_t customer_id, int unpaid_only, store_bill_c
     row_bill(st, &b);
     if (!unpaid_only || !b.paid) cb(ud, &b);
   }
+  sqlite3_reset(st);
+  return map_rc(rc);
+}
+
+int squ_bill_corrections(store_t *s, int64_t bill_seq, store_bill_cb cb, void *ud)
+{
+  sqlite3_stmt *st = ust(s, U_BILL_CORR);
+  if (!st) return IMC_E_IO;
+  sqlite3_bind_int64(st, 1, bill_seq);
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    store_bill_t b;
+    row_bill(st, &b);
+    cb(ud, &b);
+  }
+  sqlite3_reset(st);
+  return map_rc(rc);
+}
+
+int squ_bill_recheck_each(store_t *s, int limit, store_app_month_cb cb, void *ud)
+{
+  sqlite3_stmt *st = ust(s, U_RECHECK_EACH);
+  if (!st) return IMC_E_IO;
+  sqlite3_bind_int(st, 1, limit);
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    cb(ud, (uint32_t)sqlite3_column_int64(st, 0), (int32_t)sqlite3_column_int64(st, 1));
+  sqlite3_reset(st);
+  return map_rc(rc);
+}
+
+int squ_bill_recheck_done(store_t *s, uint32_t app, int32_t month)
+{
+  sqlite3_stmt *st = ust(s, U_RECHECK_DONE);
+  if (!st) return IMC_E_IO;
+  bind3(st, app, month, NULL);
+  int rc = sqlite3_step(st);
+  sqlite3_reset(st);
+  return map_rc(rc);
+}
+
+int squ_bill_month_apps(store_t *s, int32_t month, store_app_month_cb cb, void *ud)
+{
+  sqlite3_stmt *st = ust(s, U_BILL_MONTH_APPS);
+  if (!st) return IMC_E_IO;
+  sqlite3_bind_int(st, 1, month);
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) cb(ud, (uint32_t)sqlite3_column_int64(st, 0), month);
   sqlite3_reset(st);
   return map_rc(rc);
 }

@@ -97,10 +97,15 @@ typedef struct store_order {
   int64_t ledger_id;
   char reference[65];
 } store_order_t;
-/* An issued bill (immutable: the database refuses updates and deletes).
- * seq is gap-free per deployment; number = "IMC-<usage month>-<seq, 6 digits>"
- * (IMC-2026-11-000123). body is the bill's JSON (bill_render_json). paid:
- * a `payment` ledger entry with reference "bill-<number>" exists. */
+/* An issued bill or correction document (immutable: the database refuses
+ * updates and deletes). seq is gap-free per deployment over both; number =
+ * "IMC-<usage month>-<seq, 6 digits>" (IMC-2026-11-000123). body is the
+ * bill's JSON (bill_render_json; a correction's is the corrected bill in
+ * full). corrects_seq: 0 for a bill; for a correction the seq of the bill
+ * it corrects (corrects = that bill's number). due_fen: what the document
+ * asks to pay — a bill's postpaid_fen, a correction's difference from the
+ * document before it (negative: refunded at issue). paid: a `payment`
+ * ledger entry with reference "bill-<number>" exists. */
 typedef struct store_bill {
   int64_t seq;
   char number[32];
@@ -111,6 +116,9 @@ typedef struct store_bill {
   int64_t total_fen, prepaid_fen, postpaid_fen;
   int paid;
   char *body;                            /* the JSON; store_bill_get: malloc'd, the caller frees it */
+  int64_t corrects_seq;                  /* 0: a bill; else the seq of the bill this corrects */
+  char corrects[32];                     /* that bill's number ("" for a bill) */
+  int64_t due_fen;                       /* bill: postpaid_fen; correction: the difference */
 } store_bill_t;
 
 typedef struct store store_t;
@@ -125,6 +133,7 @@ typedef void (*store_usage_login_cb)(void *ud, uint32_t sdkappid, int32_t day_yy
 typedef void (*store_usage_day_cb)(void *ud, int32_t day_yyyymmdd, const char *metric, int64_t value);
 typedef void (*store_usage_group_cb)(void *ud, int live, int64_t created_s, int64_t dissolved_s);
 typedef void (*store_bill_cb)(void *ud, const store_bill_t *b);
+typedef void (*store_app_month_cb)(void *ud, uint32_t sdkappid, int32_t month);
 
 struct store_msg_vtab; /* store_msg.h */
 struct store_grp_vtab; /* store_grp.h */
@@ -189,6 +198,11 @@ typedef struct store_vtab {
   const struct store_msg_vtab *msg;      /* one-to-one messages (store_msg.h) */
   const struct store_grp_vtab *grp;      /* groups (store_grp.h) */
   const struct store_rel_vtab *rel;      /* relationship rows (store_rel.h) */
+  /* correction documents (sqlite_usage.c) */
+  int (*bill_corrections)(store_t *, int64_t bill_seq, store_bill_cb, void *);
+  int (*bill_recheck_each)(store_t *, int limit, store_app_month_cb, void *);
+  int (*bill_recheck_done)(store_t *, uint32_t sdkappid, int32_t month);
+  int (*bill_month_apps)(store_t *, int32_t month, store_app_month_cb, void *);
 } store_vtab_t;
 
 struct store { const store_vtab_t *vt; };
@@ -305,6 +319,21 @@ int store_usage_registrations(store_t *s, uint32_t sdkappid, int64_t from_s, int
 int store_bill_insert(store_t *s, const store_bill_t *in, store_bill_t *out);
 int store_bill_get(store_t *s, uint32_t sdkappid, int32_t month, store_bill_t *out);
 int store_bill_each(store_t *s, int64_t customer_id, int unpaid_only, store_bill_cb cb, void *ud);
+/* Correction documents: insert one with store_bill_insert and
+ * in->corrects_seq = the bill's seq (then IMC_E_EXISTS never applies;
+ * in->due_fen is stored as given; for a bill due_fen is its postpaid_fen).
+ * store_bill_get and the uniqueness rule see bills only; store_bill_each
+ * lists both. corrections: those of one bill, oldest first (b->body valid
+ * during the callback). The recheck queue (docs/decisions/billing-corrections.md):
+ * the database queues (app, month) whenever a usage row of a month that has
+ * a bill is written; recheck_each lists up to limit entries (by app, month);
+ * recheck_done removes one (call in the transaction that handled it). */
+int store_bill_corrections(store_t *s, int64_t bill_seq, store_bill_cb cb, void *ud);
+int store_bill_recheck_each(store_t *s, int limit, store_app_month_cb cb, void *ud);
+int store_bill_recheck_done(store_t *s, uint32_t sdkappid, int32_t month);
+/* The apps that have a bill (not a correction) for usage month yyyymm, by
+ * sdkappid (the bill run skips them without reading each bill). */
+int store_bill_month_apps(store_t *s, int32_t month, store_app_month_cb cb, void *ud);
 
 /* Wallets. The balance of a customer without entries is 0. */
 int store_wallet_balance(store_t *s, int64_t customer_id, int64_t *balance_fen);

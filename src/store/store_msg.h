@@ -42,6 +42,8 @@ typedef enum {
   STORE_EV_MODIFY = 5,   /* the message at (conv, seq) got a new body */
   STORE_EV_CONV_DEL = 6, /* this user deleted the conversation (seq = 1: history cleared too) */
   STORE_EV_CONV_PIN = 7, /* this user pinned (seq = 1) or unpinned (seq = 0) the conversation */
+  STORE_EV_REL = 8,      /* a relationship change this user must learn (conv 0, seq 0); its push
+                            frame is kept by store_rel_event_put under the same useq (store_rel.h) */
 } store_ev_kind_t;
 
 /* The conversation key of two users (order-free). */

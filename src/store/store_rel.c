@@ -17,3 +17,16 @@ int store_rel_get(store_t *s, uint32_t app, uint32_t user, int kind, const char 
 {
   return R(s)->get(s, app, user, kind, key, val);
 }
+int store_rel_event_put(store_t *s, uint32_t app, uint32_t user, uint32_t useq, int64_t at_s, const char *payload)
+{
+  return R(s)->ev_put(s, app, user, useq, at_s, payload);
+}
+int store_rel_event_range(store_t *s, uint32_t app, uint32_t user, uint32_t after, uint32_t upto, store_rel_event_cb cb,
+                          void *ud)
+{
+  return R(s)->ev_range(s, app, user, after, upto, cb, ud);
+}
+int store_rel_event_purge(store_t *s, uint32_t app, int64_t before_s, int limit, int64_t *deleted)
+{
+  return R(s)->ev_purge(s, app, before_s, limit, deleted);
+}

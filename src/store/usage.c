@@ -40,3 +40,7 @@ int store_usage_registrations(store_t *s, uint32_t a, int64_t from, int64_t to, 
 int store_bill_insert(store_t *s, const store_bill_t *in, store_bill_t *out) { return s->vt->bill_insert(s, in, out); }
 int store_bill_get(store_t *s, uint32_t a, int32_t mo, store_bill_t *out) { return s->vt->bill_get(s, a, mo, out); }
 int store_bill_each(store_t *s, int64_t c, int unpaid, store_bill_cb cb, void *ud) { return s->vt->bill_each(s, c, unpaid, cb, ud); }
+int store_bill_corrections(store_t *s, int64_t b, store_bill_cb cb, void *ud) { return s->vt->bill_corrections(s, b, cb, ud); }
+int store_bill_recheck_each(store_t *s, int n, store_app_month_cb cb, void *ud) { return s->vt->bill_recheck_each(s, n, cb, ud); }
+int store_bill_recheck_done(store_t *s, uint32_t a, int32_t mo) { return s->vt->bill_recheck_done(s, a, mo); }
+int store_bill_month_apps(store_t *s, int32_t mo, store_app_month_cb cb, void *ud) { return s->vt->bill_month_apps(s, mo, cb, ud); }

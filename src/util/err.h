@@ -90,6 +90,8 @@
   X(WS_UNKNOWN_OP,        60009, "unknown op")                                  \
   X(WS_ALREADY_LOGGED_IN, 70402, "already logged in")                           \
   X(WS_PLATFORM,          70402, "unknown platform")                            \
+  X(STATUS_SUBS_USER,     70402, "too many status subscriptions for this user (status_subs_per_user)") \
+  X(STATUS_SUBS_FULL,     60018, "the server holds its maximum of status subscriptions (status_subs_max); retry later") \
   /* one-to-one messages (rest-api-reference §2.2, §2.3, §3.2) */              \
   X(MSG_JSON,             90001, "message request JSON is invalid")             \
   X(MSG_BODY,             90002, "MsgBody is invalid")                          \
@@ -107,6 +109,7 @@
   X(MSG_LIFETIME_TYPE,    90044, "MsgLifeTime must be an integer")              \
   X(MSG_KEY,              90054, "MsgKey is invalid")                           \
   X(MSG_TOO_BIG,          93000, "message is larger than the size limit")       \
+  X(MSG_BATCH_TOO_BIG,    90055, "batchsendmsg: the message packet is larger than 8 KB") \
   X(MSG_NOT_FOUND,        20022, "message not found")                           \
   X(MSG_RECALLED,         20023, "message was already recalled")                \
   X(MSG_RECALL_LATE,      20016, "the recall window has passed")                \

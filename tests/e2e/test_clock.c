@@ -13,7 +13,12 @@
  *    usage and package to the fen; unpaid, they suspend both customers' apps
  *    7 days after issue (60016); a top-up through the CLI (learned from the
  *    change log) and one through the operator API pay the bills and resume
- *    the apps. */
+ *    the apps;
+ *  - late October usage after that bill (call minutes, an import raising DAU)
+ *    → the next day job issues correction IMC-2026-10-000002 referencing
+ *    the bill, equal to `imcloud quote` for the corrected usage, shown by the
+ *    operator API and `imcloud bill --json`; later days and a restart issue
+ *    nothing more. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -458,6 +463,110 @@ static void test_bill_run_and_arrears(void **st)
   json_decref(o);
 }
 
+/* ---- a late event after the bill: a correction document -------------------------- */
+static json_t *app_bill(uint32_t app)
+{
+  json_t *l = callf(200, "GET", NULL, "/operator/v1/apps/%u/bills", app);
+  assert_int_equal(json_array_size(json_object_get(l, "bills")), 1);
+  json_t *b = json_incref(json_array_get(json_object_get(l, "bills"), 0));
+  json_decref(l);
+  return b;
+}
+
+static void test_late_usage_correction(void **st)
+{
+  (void)st;
+  int64_t cz;
+  char kz[80], path[400], out[1 << 15];
+  uint32_t app = pro_app("z", &cz, kz);
+  json_decref(callf(201, "POST", "{\"amount_fen\":50000,\"reference\":\"avc\"}", "/operator/v1/customers/%lld/wallet/topups",
+                    (long long)cz));
+  json_decref(callf(201, "POST", "{\"addon\":\"av_call\",\"value\":\"basic\"}", "/operator/v1/apps/%u/addons", app));
+  json_decref(clock_to("2026-11-01T00:00:00+08:00"));
+  json_t *b0 = app_bill(app);
+  assert_string_equal(jstr(b0, "number"), "IMC-2026-10-000001");
+  assert_int_equal(json_array_size(json_object_get(b0, "corrections")), 0);
+  /* late October usage after the bill: call minutes recorded for 20 October, and an import that
+   * raises 21 October's DAU to 52,000 */
+  json_decref(callf(201, "POST", "{\"kind\":\"audio\",\"minutes\":120000,\"event_id\":\"call-1\",\"date\":\"2026-10-20\"}",
+                    "/operator/v1/apps/%u/call-minutes", app));
+  snprintf(path, sizeof path, "%s/late-z.json", srv.dir);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs("{\"days\": [{\"date\": \"2026-10-21\", \"dau\": 52000}]}", f);
+  fclose(f);
+  assert_int_equal(e2e_cli(&srv, out, sizeof out, "usage import --sdkappid %u '%s'", app, path), 0);
+  /* the bill is not edited */
+  json_t *b1 = app_bill(app);
+  assert_int_equal(json_array_size(json_object_get(b1, "corrections")), 0);
+  assert_true(json_equal(json_object_get(b1, "lines"), json_object_get(b0, "lines")));
+  json_decref(b1);
+  /* the next day job issues the correction */
+  json_t *ran = clock_to("2026-11-02T00:00:00+08:00");
+  assert_int_equal(ran_sum(ran, "day", "corrections"), 1);
+  json_decref(ran);
+  /* it equals imcloud quote for the whole corrected usage, to the fen */
+  snprintf(path, sizeof path, "%s/all-z.json", srv.dir);
+  f = fopen(path, "w");
+  assert_non_null(f);
+  fputs("{\"days\": [{\"date\": \"2026-10-07\", \"dau\": 21000, \"groups\": 150000},"
+        " {\"date\": \"2026-10-20\", \"dau\": 32000, \"groups\": 90000}, {\"date\": \"2026-10-21\", \"dau\": 52000}],"
+        " \"call_minutes\": {\"audio\": 120000}}", f);
+  fclose(f);
+  assert_int_equal(e2e_cli(&srv, out, sizeof out,
+                           "quote --scheme s2022 --edition pro --addon av_call=basic --bill-month 2026-10 --usage '%s' --json", path), 0);
+  json_t *q = json_loads(out, 0, NULL);
+  assert_non_null(q);
+  json_t *b = app_bill(app);
+  assert_string_equal(jstr(b, "number"), "IMC-2026-10-000001");
+  assert_int_equal(jint(b, "postpaid_fen"), jint(b0, "postpaid_fen"));
+  json_t *corr = json_object_get(b, "corrections");
+  assert_int_equal(json_array_size(corr), 1);
+  json_t *k = json_array_get(corr, 0);
+  assert_string_equal(jstr(k, "number"), "IMC-2026-10-000002");
+  assert_string_equal(jstr(k, "corrects"), "IMC-2026-10-000001");
+  assert_int_equal(jint(k, "total_fen"), jint(q, "total_fen"));
+  assert_int_equal(jint(k, "postpaid_fen"), jint(q, "postpaid_fen"));
+  assert_true(json_equal(json_object_get(k, "lines"), json_object_get(q, "lines")));
+  assert_int_equal(jint(k, "difference_fen"), jint(q, "postpaid_fen") - jint(b0, "postpaid_fen"));
+  assert_true(jint(k, "difference_fen") > 0);
+  assert_int_equal(jint(k, "issued_at"), 1793462400 + 86400);
+  assert_string_equal(jstr(k, "status"), "open"); /* the wallet is empty */
+  json_decref(q);
+  /* imcloud bill --json shows the same documents */
+  assert_int_equal(e2e_cli(&srv, out, sizeof out, "bill --sdkappid %u --month 2026-10 --json", app), 0);
+  json_t *c = json_loads(out, 0, NULL);
+  assert_non_null(c);
+  assert_string_equal(jstr(c, "number"), "IMC-2026-10-000001");
+  json_t *ck = json_array_get(json_object_get(c, "corrections"), 0);
+  assert_non_null(ck);
+  assert_int_equal(json_array_size(json_object_get(c, "corrections")), 1);
+  assert_string_equal(jstr(ck, "number"), "IMC-2026-10-000002");
+  assert_int_equal(jint(ck, "difference_fen"), jint(k, "difference_fen"));
+  assert_true(json_equal(json_object_get(ck, "lines"), json_object_get(k, "lines")));
+  json_decref(c);
+  assert_int_equal(e2e_cli(&srv, out, sizeof out, "bill --sdkappid %u --month 2026-10", app), 0);
+  assert_non_null(strstr(out, "correction IMC-2026-10-000002: corrected total "));
+  /* idempotent: the next day issues nothing */
+  ran = clock_to("2026-11-03T00:00:00+08:00");
+  assert_int_equal(ran_sum(ran, "day", "corrections"), 0);
+  json_decref(ran);
+  /* restart safe: the start-up jobs (bill run, day change) and the next day issue nothing more */
+  assert_int_equal(e2e_server_stop(&srv), 0);
+  static const char *const again[] = { "--test-clock", "--test-clock-start", "2026-11-03", NULL };
+  assert_int_equal(e2e_server_start(&srv, again), 0);
+  ran = clock_to("2026-11-04T00:00:00+08:00");
+  assert_int_equal(ran_sum(ran, "day", "corrections"), 0);
+  json_decref(ran);
+  json_t *b2 = app_bill(app);
+  assert_int_equal(json_array_size(json_object_get(b2, "corrections")), 1);
+  assert_true(json_equal(json_object_get(b2, "lines"), json_object_get(b0, "lines")));
+  assert_string_equal(jstr(json_array_get(json_object_get(b2, "corrections"), 0), "number"), "IMC-2026-10-000002");
+  json_decref(b2);
+  json_decref(b);
+  json_decref(b0);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -466,6 +575,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_package_lifecycle, setup_lapse, stop),
     cmocka_unit_test_setup_teardown(test_order_short_balance, setup_clock, stop),
     cmocka_unit_test_setup_teardown(test_bill_run_and_arrears, setup_billing, stop),
+    cmocka_unit_test_setup_teardown(test_late_usage_correction, setup_billing, stop),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -88,6 +88,17 @@ static void useq_walk(void *ud, const store_inbox_ev_t *e)
   last_useq = e->useq;
 }
 
+/* Lines in the acknowledgement file so far (0 before the child created it). */
+static int ack_lines(const char *path)
+{
+  FILE *f = fopen(path, "r");
+  if (!f) return 0;
+  int n = 0, c;
+  while ((c = getc(f)) != EOF) n += c == '\n';
+  fclose(f);
+  return n;
+}
+
 static void test_kill9_keeps_acknowledged_messages(void **st)
 {
   (void)st;
@@ -100,7 +111,10 @@ static void test_kill9_keeps_acknowledged_messages(void **st)
   snprintf(ack_path, sizeof ack_path, "%s/acks.txt", srv.dir);
   pid_t pid = fork();
   if (pid == 0) client(ack_path);
-  usleep(1500 * 1000);
+  /* kill once enough sends were acknowledged (a loaded box may take a while
+   * to log six users in), then a little later so the kill lands mid-flow */
+  for (int waited = 0; ack_lines(ack_path) < 300 && waited < 30000; waited += 20) usleep(20 * 1000);
+  usleep(300 * 1000);
   e2e_server_kill(&srv);          /* SIGKILL while messages are flowing */
   waitpid(pid, NULL, 0);
   assert_int_equal(e2e_server_start(&srv, NULL), 0);

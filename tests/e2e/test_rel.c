@@ -54,9 +54,13 @@ static int teardown(void **st)
 
 #define V4(cmd, ...) v4(srv.port, app, key, cmd, __VA_ARGS__)
 
+/* Log in and sync: relationship pushes are inbox events, pushed to live sessions. */
 static void login(wsc_t *c, const char *user, const char *platform)
 {
   assert_int_equal(wsc_login(c, srv.port, app, key, user, platform), 0);
+  json_t *evs = wsc_sync_live(c);
+  assert_non_null(evs);
+  json_decref(evs);
 }
 
 /* Assert the envelope's ErrorCode and return the reply (caller decrefs). */

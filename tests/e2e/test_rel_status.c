@@ -54,9 +54,13 @@ static json_t *ok_code(json_t *r, int code)
 }
 #define EXPECT(code, r) json_decref(ok_code((r), (code)))
 
+/* Log in and sync: relationship pushes are inbox events, pushed to live sessions. */
 static void login(wsc_t *c, const char *user, const char *platform)
 {
   assert_int_equal(wsc_login(c, srv.port, app, key, user, platform), 0);
+  json_t *evs = wsc_sync_live(c);
+  assert_non_null(evs);
+  json_decref(evs);
 }
 
 static json_t *rpc_ok(wsc_t *c, const char *op, const char *fields, int code)

@@ -146,6 +146,25 @@ static inline json_t *v4(int port, uint32_t app, const char *key, const char *cm
   return json_loads(out, 0, NULL);
 }
 
+/* Sync from cursor 0 until a page is complete, so the session is live (it
+ * gets every later stored event as a push, relationship events included);
+ * returns the events of all pages as one array (caller decrefs), NULL on a
+ * failed page. */
+static inline json_t *wsc_sync_live(wsc_t *c)
+{
+  json_t *all = json_array();
+  uint32_t cursor = 0;
+  for (;;) {
+    json_t *r = wsc_rpc(c, "sync", "\"cursor\":%u", cursor);
+    if (!r || json_integer_value(json_object_get(r, "code")) != 0) { json_decref(r); json_decref(all); return NULL; }
+    json_array_extend(all, json_object_get(r, "events"));
+    cursor = (uint32_t)json_integer_value(json_object_get(r, "cursor"));
+    int done = json_is_true(json_object_get(r, "complete"));
+    json_decref(r);
+    if (done) return all;
+  }
+}
+
 /* Import accounts (NULL-terminated). */
 static inline void import_users(int port, uint32_t app, const char *key, const char *const *users)
 {

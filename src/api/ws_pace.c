@@ -1,0 +1,126 @@
+/* ws_pace.c — login pacing: at most cfg->ws_logins_per_turn WebSocket
+ * logins start per event-loop turn (UserSig verification, admission, the
+ * writer job); the others wait in arrival order and start in the next turns.
+ * A storm of logins then costs each turn a bounded amount of work, and
+ * requests that arrive meanwhile (REST, messages of logged-in users) are
+ * answered in the same turn instead of behind the whole storm. Loop thread
+ * only.
+ *
+ * Turn order (libuv): the prepare handle starts waiting logins (up to the
+ * per-turn budget) before the loop polls, so their replies go out in net's
+ * check phase of the same turn; a login read during the poll starts at once
+ * only while nothing waits and the turn's budget is not spent, else it
+ * waits. An idle handle, active while logins wait, keeps the poll from
+ * blocking. A waiting login holds its connection (cws_hold); one whose
+ * connection closed or started closing meanwhile is dropped when its turn
+ * comes. Memory: one entry per waiting login, none otherwise. */
+#include "api/api_int.h"
+#include "util/err.h"
+
+#include <assert.h>
+#include <stdlib.h>
+
+typedef struct pace_wait {
+  struct pace_wait *next;
+  cws_conn_t *conn;      /* held */
+  json_t *id, *req;      /* owned references */
+} pace_wait_t;
+
+struct cws_pace {
+  uv_prepare_t prepare;
+  uv_idle_t idle;        /* active while logins wait: the poll does not block */
+  pace_wait_t *head, *tail;
+  size_t waiting;
+  int64_t started;       /* logins started in this turn */
+  uint64_t deferred;     /* logins that waited for a later turn (ever) */
+};
+
+static void wait_free(pace_wait_t *w)
+{
+  json_decref(w->id);
+  json_decref(w->req);
+  cws_release(w->conn);
+  free(w);
+}
+
+static void on_idle(uv_idle_t *h) { (void)h; }
+
+static void on_prepare(uv_prepare_t *h)
+{
+  api_srv_t *srv = h->data;
+  struct cws_pace *p = srv->pace;
+  p->started = 0;
+  while (p->head && p->started < srv->cfg->ws_logins_per_turn) {
+    pace_wait_t *w = p->head;
+    if (!(p->head = w->next)) p->tail = NULL;
+    p->waiting--;
+    net_ws_t *ws = cws_usable(w->conn);
+    if (ws) {
+      assert(cws_state(w->conn) == CWS_LOGIN_PENDING);
+      cws_set_waiting(w->conn, 0);
+      p->started++;
+      cws_login_start(srv, ws, w->conn, w->id, w->req);
+    }
+    wait_free(w);
+  }
+  if (!p->head) uv_idle_stop(&p->idle);
+}
+
+int cws_pace_init(api_srv_t *srv)
+{
+  struct cws_pace *p = calloc(1, sizeof *p);
+  if (!p) return IMC_E_NOMEM;
+  uv_prepare_init(srv->loop, &p->prepare);
+  uv_idle_init(srv->loop, &p->idle);
+  p->prepare.data = p->idle.data = srv;
+  uv_prepare_start(&p->prepare, on_prepare);
+  srv->pace = p;
+  return 0;
+}
+
+void cws_pace_close(api_srv_t *srv)
+{
+  struct cws_pace *p = srv->pace;
+  if (!p) return;
+  if (!uv_is_closing((uv_handle_t *)&p->prepare)) uv_close((uv_handle_t *)&p->prepare, NULL);
+  if (!uv_is_closing((uv_handle_t *)&p->idle)) uv_close((uv_handle_t *)&p->idle, NULL);
+}
+
+void cws_pace_free(api_srv_t *srv)
+{
+  struct cws_pace *p = srv->pace;
+  if (!p) return;
+  while (p->head) {
+    pace_wait_t *w = p->head;
+    p->head = w->next;
+    wait_free(w);
+  }
+  free(p);
+  srv->pace = NULL;
+}
+
+void cws_pace_login(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
+{
+  struct cws_pace *p = srv->pace;
+  if (!p || (!p->head && p->started < srv->cfg->ws_logins_per_turn)) {
+    if (p) p->started++;
+    cws_login_start(srv, ws, c, id, req);
+    return;
+  }
+  pace_wait_t *w = malloc(sizeof *w);
+  if (!w) { cws_reply(ws, id, "login", IMC_E_NOMEM, NULL, NULL); return; }
+  *w = (pace_wait_t){ NULL, cws_hold(c), json_incref(id), json_incref(req) };
+  if (p->tail) p->tail->next = w;
+  else p->head = w;
+  p->tail = w;
+  p->waiting++;
+  p->deferred++;
+  cws_set_waiting(c, 1);
+  uv_idle_start(&p->idle, on_idle);
+}
+
+void cws_pace_stats(const api_srv_t *srv, uint64_t *waiting, uint64_t *deferred)
+{
+  *waiting = srv->pace ? srv->pace->waiting : 0;
+  *deferred = srv->pace ? srv->pace->deferred : 0;
+}

@@ -1,0 +1,194 @@
+/* corrections.c — correction documents (docs/decisions/billing-corrections.md,
+ * docs/billing.md "Corrections"): a bill is never edited; when usage of a
+ * billed month changes afterwards (a late event, M-7, or an import), the
+ * month is priced again and, if the rendered bill differs from the last
+ * document issued for it, a correction is issued: a new numbered document in
+ * the bills series that references the bill, holds the corrected bill in
+ * full and asks for the difference of the postpaid amount (paid from the
+ * wallet like a bill, or credited when negative). The database queues the
+ * months to look at (bill_recheck, filled by triggers on the usage rows in
+ * the writing transaction); the day job drains the queue. Idempotent: a
+ * month priced again without change issues nothing, and the queue entry is
+ * removed in the transaction that handled it. */
+#include "meter/meter.h"
+#include "meter/meter_int.h"
+#include "store/store.h"
+#include "util/err.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The last document issued for a bill: the bill or its latest correction. */
+typedef struct last_doc { int64_t postpaid_fen; char *body; int nomem; } last_doc_t;
+
+static void on_correction(void *ud, const store_bill_t *b)
+{
+  last_doc_t *l = ud;
+  char *c = strdup(b->body ? b->body : "");
+  if (!c) { l->nomem = 1; return; }
+  free(l->body);
+  l->body = c;
+  l->postpaid_fen = b->postpaid_fen;
+}
+
+/* Inside the caller's transaction: price (app, month) again and issue a
+ * correction when the bill changed. *issued = 1 and *out filled (out->body
+ * malloc'd) when one was issued. Refusals (book, orders, pricing) come before
+ * any write, with err. */
+static int correct_txn(store_t *s, uint32_t app, int32_t month, int64_t now_s, int default_tz, meter_orders_fn fn, void *ud,
+                       store_bill_t *out, int *issued, char *err, size_t cap)
+{
+  *issued = 0;
+  memset(out, 0, sizeof *out);
+  store_bill_t bill;
+  int rc = store_bill_get(s, app, month, &bill);
+  if (rc) return rc == IMC_E_NOTFOUND ? 0 : rc; /* no bill: nothing to correct */
+  last_doc_t last = { bill.postpaid_fen, bill.body, 0 };
+  store_app_t a;
+  int tz;
+  char *json = NULL;
+  int64_t t[3];
+  if (!(rc = store_bill_corrections(s, bill.seq, on_correction, &last)) && last.nomem) rc = IMC_E_NOMEM;
+  if (!rc && (rc = store_app_get(s, app, &a))) imc_errf(err, cap, rc, "app %u: %s", app, imc_strerror(rc));
+  if (!rc && (rc = meter_app_zone(s, app, default_tz, &tz))) imc_errf(err, cap, rc, "the billing zone of app %u", app);
+  if (!rc) rc = meter__bill_price(s, &a, month, tz, fn, ud, &json, t, err, cap);
+  if (!rc && strcmp(json, last.body)) {
+    store_bill_t in = { .sdkappid = app, .customer_id = bill.customer_id, .month = month, .issued_at_s = now_s,
+                        .total_fen = t[0], .prepaid_fen = t[1], .postpaid_fen = t[2], .body = json,
+                        .corrects_seq = bill.seq, .due_fen = t[2] - last.postpaid_fen };
+    if (!(rc = store_bill_insert(s, &in, out))) {
+      snprintf(out->corrects, sizeof out->corrects, "%s", bill.number);
+      if (!(rc = meter__bill_settle_new(s, out, now_s))) { *issued = 1; json = NULL; }
+    }
+    if (rc) out->body = NULL;
+  }
+  free(json);
+  free(last.body); /* the bill's body or the latest correction's */
+  return rc;
+}
+
+int meter_bill_correct(store_t *s, int in_txn, uint32_t app, int32_t month, int64_t now_s, int default_tz, meter_orders_fn fn,
+                       void *ud, store_bill_t *out, int *issued, char *err, size_t cap)
+{
+  if (cap) err[0] = 0;
+  if (!in_txn && store_exec(s, "BEGIN IMMEDIATE")) return imc_errf(err, cap, IMC_E_BUSY, "the database is busy");
+  int rc = correct_txn(s, app, month, now_s, default_tz, fn, ud, out, issued, err, cap);
+  if (!rc) rc = store_bill_recheck_done(s, app, month);
+  if (!in_txn) {
+    if (!rc && (rc = store_exec(s, "COMMIT"))) imc_errf(err, cap, rc, "storing the correction failed");
+    if (rc) store_exec(s, "ROLLBACK");
+  }
+  if (rc) { free(out->body); out->body = NULL; *issued = 0; }
+  if (rc && cap && !err[0]) imc_errf(err, cap, rc, "app %u: %s", app, imc_strerror(rc));
+  return rc;
+}
+
+typedef struct queue { struct { uint32_t app; int32_t month; } *v; size_t n, cap; int nomem; } queue_t;
+
+static void on_queued(void *ud, uint32_t app, int32_t month)
+{
+  queue_t *q = ud;
+  if (q->n == q->cap) {
+    size_t cap = q->cap ? q->cap * 2 : 64;
+    void *v = realloc(q->v, cap * sizeof *q->v);
+    if (!v) { q->nomem = 1; return; }
+    q->v = v;
+    q->cap = cap;
+  }
+  q->v[q->n].app = app;
+  q->v[q->n++].month = month;
+}
+
+#define CORRECT_BATCH 1000 /* queued months per transaction */
+
+int meter_bill_corrections_run(store_t *s, int in_txn, int64_t now_s, int default_tz, meter_orders_fn fn, void *ud,
+                               meter_correction_stats_t *st, char *err, size_t cap)
+{
+  memset(st, 0, sizeof *st);
+  if (cap) err[0] = 0;
+  queue_t q = { 0 };
+  int rc = store_bill_recheck_each(s, INT32_MAX, on_queued, &q), open = 0, batch = 0;
+  if (!rc && q.nomem) rc = IMC_E_NOMEM;
+  for (size_t i = 0; !rc && i < q.n; i++) {
+    if (!in_txn && !open) {
+      if ((rc = store_exec(s, "BEGIN IMMEDIATE"))) { imc_errf(err, cap, rc, "the database is busy"); break; }
+      open = 1;
+    }
+    st->checked++;
+    store_bill_t b;
+    int issued;
+    char why[256] = "";
+    int r = correct_txn(s, q.v[i].app, q.v[i].month, now_s, default_tz, fn, ud, &b, &issued, why, sizeof why);
+    if (r == IMC_E_IO || r == IMC_E_BUSY || r == IMC_E_NOMEM || r == IMC_E_EXISTS) {
+      rc = imc_errf(err, cap, r, "app %u: %s", q.v[i].app, why[0] ? why : imc_strerror(r));
+      break;
+    }
+    if (r) { if (!st->failed++) imc_errf(err, cap, r, "%s", why); continue; } /* stays queued: tried again next time */
+    if ((rc = store_bill_recheck_done(s, q.v[i].app, q.v[i].month))) { free(b.body); break; }
+    if (issued) {
+      st->issued++;
+      st->paid += b.paid;
+      st->refunded += b.due_fen < 0;
+      free(b.body);
+    }
+    if (open && ++batch == CORRECT_BATCH) {
+      open = batch = 0;
+      if ((rc = store_exec(s, "COMMIT"))) { imc_errf(err, cap, rc, "committing corrections failed"); open = 1; }
+    }
+  }
+  if (open) {
+    if (!rc && (rc = store_exec(s, "COMMIT"))) imc_errf(err, cap, rc, "committing corrections failed");
+    if (rc) store_exec(s, "ROLLBACK"); /* this batch only: its months stay queued */
+  }
+  free(q.v);
+  return rc;
+}
+
+/* ---- documents as JSON: each bill with the corrections that follow it ----- */
+typedef struct docs { json_t *arr; uint32_t app; int32_t month; int64_t now; int nomem; } docs_t;
+
+static void on_doc(void *ud, const store_bill_t *b)
+{
+  docs_t *d = ud;
+  if ((d->app && b->sdkappid != d->app) || (d->month && b->month != d->month)) return;
+  json_t *o = meter_bill_json(b, d->now);
+  if (!o) { d->nomem = 1; return; }
+  if (!b->corrects_seq) {
+    if (json_object_set_new(o, "corrections", json_array()) || json_array_append_new(d->arr, o)) d->nomem = 1;
+    return;
+  }
+  /* a correction follows its bill in seq order: find the bill, newest first */
+  for (size_t i = json_array_size(d->arr); i-- > 0;) {
+    json_t *bill = json_array_get(d->arr, i);
+    if (json_integer_value(json_object_get(bill, "seq")) == b->corrects_seq) {
+      if (json_array_append_new(json_object_get(bill, "corrections"), o)) d->nomem = 1;
+      return;
+    }
+  }
+  json_decref(o); /* its bill is not in the list (filtered out) */
+}
+
+int meter_bills_json(store_t *s, int64_t customer_id, uint32_t app, int32_t month, int64_t now_s, json_t **out)
+{
+  docs_t d = { json_array(), app, month, now_s, 0 };
+  *out = NULL;
+  if (!d.arr) return IMC_E_NOMEM;
+  int rc;
+  if (month) { /* one bill: its row, then its corrections */
+    store_bill_t b;
+    if (!(rc = store_bill_get(s, app, month, &b))) {
+      on_doc(&d, &b);
+      int64_t seq = b.seq;
+      free(b.body);
+      rc = store_bill_corrections(s, seq, on_doc, &d);
+    }
+  } else {
+    rc = store_bill_each(s, customer_id, 0, on_doc, &d);
+  }
+  if (!rc && d.nomem) rc = IMC_E_NOMEM;
+  if (rc) { json_decref(d.arr); return rc; }
+  *out = d.arr;
+  return 0;
+}
