@@ -15,6 +15,7 @@
  */
 #include "store/store.h"
 #include "store/store_msg.h"
+#include "util/clock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,18 +24,15 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now_s(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+static double now_s(void) { return (double)imc_clock_mono_ms() / 1e3; }
 
+/* user + system CPU of the process */
 static double cpu_s(void)
 {
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
-  return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  return (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+         (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 static unsigned long long wchar(void)
