@@ -12,15 +12,23 @@
  * so the latency of each send is measured from its write to its reply.
  *
  *   msg_bench --port P --sdkappid N --key K --conns N [--procs P] [--window W]
- *             [--batch B] [--seconds S] [--rate R] [--sources 8] [--host H]
+ *             [--batch B] [--seconds S] [--rate R] [--sources 8] [--host H] [--server-pid PID]
  *
  * Output (parent, one line): conns ok_logins acked failed elapsed_ms msgs_per_s
  * p50_ms p99_ms pushes (received by the recipients) batch window
- * loadgen_cpu_ms.
+ * loadgen_cpu_ms, and from the server's /healthz counters over the sending
+ * period (read by the first worker when it starts and stops sending):
+ * writer jobs per batch (jobs_per_commit) and frames per write
+ * (frames_per_write = WebSocket frames written / sendmsg calls), and with
+ * --server-pid the server's CPU time over the same period per message
+ * acknowledged to the first worker, times the number of workers
+ * (server_cpu_us_per_msg: less disturbed by other load than msgs/s). The
+ * first refused send of each worker is printed to stderr.
  */
 #include "auth/usersig.h"
 #include "util/clock.h"
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -48,15 +56,19 @@ typedef struct conn {
 
 static struct {
   const char *host, *key;
-  int port, conns, procs, window, batch, seconds, sources, first;
+  int port, conns, procs, window, batch, seconds, sources, first, server_pid;
   double rate;
   unsigned sdkappid;
-} opt = { "127.0.0.1", NULL, 0, 1000, 1, 16, 1, 10, 8, 0, 0, 0 };
+} opt = { "127.0.0.1", NULL, 0, 1000, 1, 16, 1, 10, 8, 0, 0, 0, 0 };
 
 static uv_loop_t *loop;
 static conn_t *conns;
 static int nconns, logged, ready_n, failed, sending, stopping;
 static uint64_t acked, nfail, pushes, t_start_us, t_end_us, cpu0, cpu1;
+static unsigned long long hz0[4], hz1[4], scpu0, scpu1;
+static int hz_ok;
+static int healthz(unsigned long long out[4]);
+static unsigned long long server_cpu_ms(void);
 static uint32_t *lat;
 static size_t nlat, cap_lat;
 static double tokens;
@@ -162,12 +174,16 @@ static void finish_all(uv_timer_t *t)
   stopping = 1;
   t_end_us = now_us();
   cpu1 = cpu_us();
+  if (hz_ok && healthz(hz1)) hz_ok = 0;
+  scpu1 = server_cpu_ms();
   uv_stop(loop);
 }
 
 static void start_sending(void)
 {
   sending = 1;
+  hz_ok = opt.first == 0 && !healthz(hz0);
+  scpu0 = server_cpu_ms();
   t_start_us = now_us();
   cpu0 = cpu_us();
   uv_timer_start(&tick, on_tick, 1, 1);
@@ -204,7 +220,10 @@ static void got_frame(conn_t *c, const char *p, size_t len)
       if (nlat == cap_lat) { cap_lat = cap_lat ? cap_lat * 2 : 1 << 16; lat = realloc(lat, cap_lat * sizeof *lat); }
       lat[nlat++] = (uint32_t)(now_us() - t);
     } else {
-      nfail++;
+      if (!nfail++) { /* the first refusal of this worker, for the record */
+        const char *code = strstr(p, "\"code\":");
+        fprintf(stderr, "msg_bench: first send error: %.80s\n", code ? code : p);
+      }
     }
     pump();
   }
@@ -274,6 +293,48 @@ static int cmp_u32(const void *a, const void *b)
   return x < y ? -1 : x > y;
 }
 
+/* User + system CPU of --server-pid in ms (0 without it). */
+static unsigned long long server_cpu_ms(void)
+{
+  char path[64], buf[1024];
+  unsigned long long ut = 0, st = 0;
+  if (!opt.server_pid) return 0;
+  snprintf(path, sizeof path, "/proc/%d/stat", opt.server_pid);
+  FILE *f = fopen(path, "r");
+  size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+  if (f) fclose(f);
+  buf[n] = 0;
+  const char *p = strrchr(buf, ')'); /* fields 14 and 15 after the command name */
+  if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2) return 0;
+  return (ut + st) * 1000ULL / (unsigned long long)sysconf(_SC_CLK_TCK);
+}
+
+/* The server's writer jobs and batches and its sendmsg calls and frames
+ * written (GET /healthz, blocking; a few hundred microseconds). 0 or -1. */
+static int healthz(unsigned long long out[4])
+{
+  char buf[8192];
+  size_t got = 0;
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)opt.port) };
+  inet_pton(AF_INET, opt.host, &a.sin_addr);
+  static const char req[] = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) || write(fd, req, sizeof req - 1) != (ssize_t)sizeof req - 1) {
+    if (fd >= 0) close(fd);
+    return -1;
+  }
+  for (ssize_t n; got < sizeof buf - 1 && (n = read(fd, buf + got, sizeof buf - 1 - got)) > 0;) got += (size_t)n;
+  close(fd);
+  buf[got] = 0;
+  const char *w = strstr(buf, "\"writer\":"), *n = strstr(buf, "\"ws_out\":");
+  const char *j = w ? strstr(w, "\"jobs\":") : NULL, *b = w ? strstr(w, "\"batches\":") : NULL;
+  const char *wr = n ? strstr(n, "\"writes\":") : NULL, *ch = n ? strstr(n, "\"frames\":") : NULL;
+  if (!j || !b || !wr || !ch || sscanf(j, "\"jobs\":%llu", &out[0]) != 1 || sscanf(b, "\"batches\":%llu", &out[1]) != 1 ||
+      sscanf(wr, "\"writes\":%llu", &out[2]) != 1 || sscanf(ch, "\"frames\":%llu", &out[3]) != 1)
+    return -1;
+  return 0;
+}
+
 static int worker(void)
 {
   loop = uv_default_loop();
@@ -305,6 +366,9 @@ static int worker(void)
   qsort(lat, nlat, sizeof *lat, cmp_u32);
   /* samples are sent up for global percentiles: every 16th keeps the pipe small */
   for (size_t i = 0; i < nlat; i += 16) printf("L %u\n", lat[i]);
+  if (!hz_ok) memset(hz1, 0, sizeof hz1), memset(hz0, 0, sizeof hz0);
+  if (opt.first == 0) printf("H %llu %llu %llu %llu %llu %llu\n", hz1[0] - hz0[0], hz1[1] - hz0[1], hz1[2] - hz0[2], hz1[3] - hz0[3],
+                    scpu1 - scpu0, (unsigned long long)acked);
   printf("W %d %d %llu %llu %llu %llu %llu %llu\n", logged, failed, (unsigned long long)acked, (unsigned long long)nfail,
          (unsigned long long)(t_end_us - t_start_us), (unsigned long long)pushes, (unsigned long long)(cpu1 - cpu0),
          (unsigned long long)t_start_us);
@@ -327,6 +391,7 @@ int main(int argc, char **argv)
     else if (!strcmp(a, "--seconds")) opt.seconds = atoi(v);
     else if (!strcmp(a, "--rate")) opt.rate = atof(v);
     else if (!strcmp(a, "--sources")) opt.sources = atoi(v);
+    else if (!strcmp(a, "--server-pid")) opt.server_pid = atoi(v);
     else { fprintf(stderr, "unknown option %s\n", a); return 2; }
   }
   if (!opt.port || !opt.sdkappid || !opt.key || opt.conns < 2 || opt.procs < 1 || opt.procs > 64 || opt.batch < 1 ||
@@ -350,7 +415,7 @@ int main(int argc, char **argv)
     }
     close(fds[p][1]);
   }
-  unsigned long long ok = 0, fl = 0, ack = 0, nf = 0, ms_us = 0, push = 0, cpu = 0, t;
+  unsigned long long ok = 0, fl = 0, ack = 0, nf = 0, ms_us = 0, push = 0, cpu = 0, t, h[6] = { 0 };
   uint32_t *all = NULL;
   size_t n = 0, cap = 0;
   for (int p = 0; p < opt.procs; p++) {
@@ -359,6 +424,7 @@ int main(int argc, char **argv)
     unsigned l;
     unsigned long long a, b, c, d, e, f, g;
     while (fgets(line, sizeof line, in)) {
+      if (sscanf(line, "H %llu %llu %llu %llu %llu %llu", &h[0], &h[1], &h[2], &h[3], &h[4], &h[5]) == 6) continue;
       if (sscanf(line, "L %u", &l) == 1) {
         if (n == cap) { cap = cap ? cap * 2 : 65536; all = realloc(all, cap * sizeof *all); }
         all[n++] = l;
@@ -373,9 +439,11 @@ int main(int argc, char **argv)
   qsort(all, n, sizeof *all, cmp_u32);
   double p50 = n ? all[(n - 1) / 2] / 1000.0 : 0, p99 = n ? all[(n * 99 + 99) / 100 - 1] / 1000.0 : 0;
   printf("conns=%d logins=%llu failed=%llu acked=%llu send_errors=%llu elapsed_ms=%.0f msgs_per_s=%.0f p50_ms=%.2f "
-         "p99_ms=%.2f pushes=%llu batch=%d window=%d rate=%.0f loadgen_cpu_ms=%.0f\n", opt.conns, ok, fl, ack, nf,
+         "p99_ms=%.2f pushes=%llu batch=%d window=%d rate=%.0f loadgen_cpu_ms=%.0f jobs_per_commit=%.1f "
+         "frames_per_write=%.2f server_cpu_us_per_msg=%.1f\n", opt.conns, ok, fl, ack, nf,
          ms_us / 1000.0, ms_us ? ack * 1e6 / (double)ms_us : 0, p50, p99, push, opt.batch, opt.window, opt.rate,
-         cpu / 1000.0);
+         cpu / 1000.0, h[1] ? (double)h[0] / (double)h[1] : 0, h[2] ? (double)h[3] / (double)h[2] : 0,
+         h[5] && h[4] ? (double)h[4] * 1000.0 / ((double)h[5] * opt.procs) : 0);
   free(all);
   return 0;
 }

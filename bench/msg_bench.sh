@@ -14,11 +14,16 @@
 # 2. Offline sync: 1,000 messages in one conversation, server restarted (an
 #    empty SQLite cache; the OS page cache stays warm), then one sync page of
 #    1,000 events; first run cold, then warm.
-# Each line carries the server's CPU time and RSS during the run. The app is
-# a legacy-scheme app: no account cap (trial apps stop at 100 accounts).
+# 3. The writer's storage work alone (c2c_store_bench on core 0: no network,
+#    200,000 messages to random peers of 10,000 users, commits of 10,000).
+# Each load line carries the server's CPU time and RSS during the run, and
+# over the sending period jobs per commit, frames per write and server CPU
+# per acknowledged message (msg_bench.c). The app is a legacy-scheme app: no
+# account cap (trial apps stop at 100 accounts). IMCLOUD_BIN picks another
+# server binary (before/after comparisons).
 set -e
 cd "$(dirname "$0")/.."
-make -s all build/bench/msg_bench build/bench/sync_bench >/dev/null
+make -s all build/bench/msg_bench build/bench/sync_bench build/bench/c2c_store_bench >/dev/null
 BIN=${IMCLOUD_BIN:-$PWD/build/imcloud}
 USERS=${1:-10000}
 SECS=${2:-10}
@@ -49,7 +54,7 @@ run_load() { # label window batch rate
   procs=$(( (USERS + 4999) / 5000 ))
   cpu0=$(cpu_ms $spid)
   res=$(taskset -c 1 build/bench/msg_bench --port "$port" --sdkappid "$app" --key "$key" --conns "$USERS" \
-        --procs "$procs" --window "$2" --batch "$3" --rate "$4" --seconds "$SECS")
+        --procs "$procs" --window "$2" --batch "$3" --rate "$4" --seconds "$SECS" --server-pid "$spid")
   cpu1=$(cpu_ms $spid)
   rss=$(rss_kb $spid)
   stop_server
@@ -71,3 +76,4 @@ start_server
 echo "sync_1000 $(build/bench/sync_bench read --port "$port" --sdkappid "$app" --key "$key" --count 1000 --runs 5 | tr '\n' ' ')"
 stop_server
 rm -rf "$dir"
+echo "c2c_store $(taskset -c 0 build/bench/c2c_store_bench --msgs 200000 --batch 10000 | tail -1)"

@@ -232,6 +232,7 @@ void cws_op_send(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t
   if (!p) { free(in.body); reply(ws, id, "send", IMC_E_NOMEM, NULL, NULL); return; }
   in.sdkappid = s->sdkappid;
   in.from_no = s->user_no;
+  snprintf(in.from_id, sizeof in.from_id, "%s", from_id); /* the registry knows it: the writer need not look it up */
   snprintf(in.to_id, sizeof in.to_id, "%s", to_id);
   if (!has_seq) in.cseq = im_c2c_random32(srv->c2c);
   if (!has_random) in.random = im_c2c_random32(srv->c2c);

@@ -1,10 +1,11 @@
 /* sqlite_msg.c — the SQLite backend of store_msg.h.
  *
- * Tables (migration 3 in sqlite.c): c2c_msg (rowid order ≈ time order, so the
- * retention purge walks it from the start; UNIQUE(sdkappid, conv, seq) for
- * history and sync; an index on (sdkappid, conv, random) for dedupe and
- * MsgKey lookups), c2c_inbox (per-user event log, UNIQUE(sdkappid, user_no,
- * useq)) and c2c_recent (one row per user and peer).
+ * Tables (migration 10 in sqlite_schema.c): c2c_msg (rowid order ≈ time
+ * order, so the retention purge walks it from the start; UNIQUE(sdkappid,
+ * conv, seq) for history and sync; an index on (sdkappid, conv, random) for
+ * dedupe and MsgKey lookups), c2c_inbox (per-user event log,
+ * UNIQUE(sdkappid, user_no, useq)) and c2c_recent (one row per user and
+ * peer; its last message is derived from c2c_msg when read, RECENT_LASTJOIN).
  *
  * Next sequences: the connection caches the next seq per (app, conv) and the
  * next useq per (app, user); a miss reads max() once through the unique
@@ -27,6 +28,14 @@
 #define MSGJOIN " LEFT JOIN accounts fa ON fa.sdkappid=m.sdkappid AND fa.user_no=m.from_no" \
                 " LEFT JOIN accounts ta ON ta.sdkappid=m.sdkappid AND ta.user_no=m.to_no"
 
+/* The last message of a conversation row r that counts for the list (not
+ * NoLastMsg): one step down the (sdkappid, conv, seq) index from the end.
+ * The list's last seq and time are derived from the message log, never
+ * stored per message (docs/decisions/messaging-c2c-storage.md §4). */
+#define RECENT_CONV "(CASE WHEN r.user_no<r.peer_no THEN (r.user_no<<32)|r.peer_no ELSE (r.peer_no<<32)|r.user_no END)"
+#define RECENT_LASTJOIN " LEFT JOIN c2c_msg l ON l.id=(SELECT m.id FROM c2c_msg m WHERE m.sdkappid=r.sdkappid" \
+                        " AND m.conv=" RECENT_CONV " AND (m.flags&4)=0 ORDER BY m.seq DESC LIMIT 1)"
+
 #define MSTMTS(X) \
   X(MAX_SEQ, "SELECT max(seq) FROM c2c_msg WHERE sdkappid=?1 AND conv=?2") \
   X(MAX_USEQ, "SELECT max(useq) FROM c2c_inbox WHERE sdkappid=?1 AND user_no=?2") \
@@ -37,8 +46,7 @@
   X(INS, "INSERT INTO c2c_msg(sdkappid,conv,seq,from_no,to_no,time_s,cseq,random,flags,life_s,body)" \
          " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)") \
   X(INBOX_INS, "INSERT INTO c2c_inbox(sdkappid,user_no,useq,kind,conv,seq,at) VALUES(?1,?2,?3,?4,?5,?6,?7)") \
-  X(RECENT_LAST, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,last_seq,last_time) VALUES(?1,?2,?3,?4,?5)" \
-                 " ON CONFLICT DO UPDATE SET last_seq=excluded.last_seq, last_time=excluded.last_time") \
+  X(RECENT_ADD, "INSERT OR IGNORE INTO c2c_recent(sdkappid,user_no,peer_no) VALUES(?1,?2,?3)") \
   X(RECENT_READ, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,read_seq) VALUES(?1,?2,?3,?4)" \
                  " ON CONFLICT DO UPDATE SET read_seq=max(read_seq, excluded.read_seq)") \
   X(RECENT_PIN, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,pinned_at) VALUES(?1,?2,?3,?4)" \
@@ -47,14 +55,14 @@
                  " ON CONFLICT DO UPDATE SET hidden_seq=excluded.hidden_seq") \
   X(RECENT_CLEAR, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,cleared_seq) VALUES(?1,?2,?3,?4)" \
                   " ON CONFLICT DO UPDATE SET cleared_seq=max(cleared_seq, excluded.cleared_seq)") \
-  X(RECENT_LIST, "SELECT r.peer_no,coalesce(a.user_id,''),r.last_seq,r.last_time,r.read_seq,r.pinned_at,r.hidden_seq," \
-                 "r.cleared_seq FROM c2c_recent r LEFT JOIN accounts a ON a.sdkappid=r.sdkappid AND a.user_no=r.peer_no" \
-                 " WHERE r.sdkappid=?1 AND r.user_no=?2") \
-  X(RECENT_GET, "SELECT peer_no,'',last_seq,last_time,read_seq,pinned_at,hidden_seq,cleared_seq FROM c2c_recent" \
-                " WHERE sdkappid=?1 AND user_no=?2 AND peer_no=?3") \
+  X(RECENT_LIST, "SELECT r.peer_no,coalesce(a.user_id,''),coalesce(l.seq,0),coalesce(l.time_s,0),r.read_seq,r.pinned_at," \
+                 "r.hidden_seq,r.cleared_seq FROM c2c_recent r" RECENT_LASTJOIN \
+                 " LEFT JOIN accounts a ON a.sdkappid=r.sdkappid AND a.user_no=r.peer_no WHERE r.sdkappid=?1 AND r.user_no=?2") \
+  X(RECENT_GET, "SELECT r.peer_no,'',coalesce(l.seq,0),coalesce(l.time_s,0),r.read_seq,r.pinned_at,r.hidden_seq," \
+                "r.cleared_seq FROM c2c_recent r" RECENT_LASTJOIN " WHERE r.sdkappid=?1 AND r.user_no=?2 AND r.peer_no=?3") \
   X(RECENT_TRIM, "DELETE FROM c2c_recent WHERE sdkappid=?1 AND user_no=?2 AND pinned_at=0 AND peer_no NOT IN" \
-                 " (SELECT peer_no FROM c2c_recent WHERE sdkappid=?1 AND user_no=?2 AND pinned_at=0" \
-                 " ORDER BY last_time DESC, last_seq DESC LIMIT ?3)") \
+                 " (SELECT r.peer_no FROM c2c_recent r" RECENT_LASTJOIN " WHERE r.sdkappid=?1 AND r.user_no=?2" \
+                 " AND r.pinned_at=0 ORDER BY coalesce(l.time_s,0) DESC, coalesce(l.seq,0) DESC LIMIT ?3)") \
   X(INBOX_PAGE, "SELECT i.useq,i.kind,i.conv,i.seq,i.at," MSGCOLS ",coalesce(pa.user_id,'') FROM c2c_inbox i" \
                 " LEFT JOIN c2c_msg m ON m.sdkappid=i.sdkappid AND m.conv=i.conv AND m.seq=i.seq AND m.time_s>=?4" \
                 MSGJOIN " LEFT JOIN accounts pa ON pa.sdkappid=i.sdkappid AND pa.user_no=" \
@@ -240,11 +248,13 @@ static int find_dup(store_t *s, store_msg_append_t *a)
   return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq__map_rc(rc);
 }
 
-static int recent_last(store_t *s, uint32_t sdkappid, uint32_t user, uint32_t peer, uint32_t seq, int64_t t)
+/* Make sure the user has a conversation row for peer. An existing row is
+ * only looked up, not rewritten: the last seq and time come from the log. */
+static int recent_add(store_t *s, uint32_t sdkappid, uint32_t user, uint32_t peer)
 {
-  sqlite3_stmt *st = stmt(s, M_RECENT_LAST);
+  sqlite3_stmt *st = stmt(s, M_RECENT_ADD);
   if (!st) return IMC_E_IO;
-  BIND(st, sdkappid, user, peer, seq, t);
+  BIND(st, sdkappid, user, peer);
   return run(st);
 }
 
@@ -273,10 +283,8 @@ static int sqm_append(store_t *s, store_msg_append_t *a)
   if (a->inbox_to && in->to_no != in->from_no &&
       (rc = inbox_add(s, in->sdkappid, in->to_no, STORE_EV_MSG, in->conv, in->seq, in->time_s, &a->useq_to)))
     return rc;
-  if (a->recent_from && (rc = recent_last(s, in->sdkappid, in->from_no, in->to_no, in->seq, in->time_s))) return rc;
-  if (a->recent_to && in->to_no != in->from_no &&
-      (rc = recent_last(s, in->sdkappid, in->to_no, in->from_no, in->seq, in->time_s)))
-    return rc;
+  if (a->recent_from && (rc = recent_add(s, in->sdkappid, in->from_no, in->to_no))) return rc;
+  if (a->recent_to && in->to_no != in->from_no && (rc = recent_add(s, in->sdkappid, in->to_no, in->from_no))) return rc;
   if (a->read_to) {
     if (!(st = stmt(s, M_RECENT_READ))) return IMC_E_IO;
     BIND(st, in->sdkappid, in->to_no, in->from_no, in->seq);

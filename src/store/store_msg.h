@@ -76,7 +76,8 @@ typedef struct store_msg_append {
   int64_t dedupe_since_s;
   uint8_t import_dedupe;
   uint8_t inbox_from, inbox_to;   /* append an inbox event to sender / recipient */
-  uint8_t recent_from, recent_to; /* touch the conversation row of sender / recipient */
+  uint8_t recent_from, recent_to; /* make sure sender / recipient have a conversation row (an existing row is not
+                                   * rewritten: its last seq and time are derived from the log) */
   uint8_t read_to;                /* the recipient has read it (importmsg 2) */
   /* out */
   uint8_t dup;
@@ -97,8 +98,8 @@ typedef struct store_inbox_ev {
 typedef struct store_recent {
   uint32_t peer_no;
   const char *peer_id;
-  uint32_t last_seq;          /* last message counted for the list (NoLastMsg skips) */
-  int64_t last_time_s;
+  uint32_t last_seq;          /* newest message of the conversation without STORE_MSG_NO_LAST (0: none) */
+  int64_t last_time_s;        /* its time (0: none); both derived from the message log when read */
   uint32_t read_seq;          /* this user has read up to here */
   int64_t pinned_at_s;        /* 0 = not pinned */
   uint32_t hidden_seq;        /* deleted at this last_seq: hidden until a newer message */

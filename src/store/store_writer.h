@@ -9,7 +9,10 @@
  * lock, no wake-up). The list is handed to the writer thread once per loop
  * turn, in a uv_prepare_t callback (just before the loop blocks for I/O), or
  * at once when it reaches STORE_WRITER_HANDOFF_MAX jobs, or by
- * store_writer_flush: one lock and at most one wake-up per hand-over. Waking
+ * store_writer_flush: one lock and at most one wake-up per hand-over. While
+ * jobs are pending a uv_idle_t keeps the loop's poll from blocking, so a job
+ * submitted after the hand-over of its turn (from another prepare callback,
+ * a check callback) goes out in the next turn, never waits for I/O. Waking
  * the writer per job made it preempt the loop on a shared core and commit
  * batches of one or two jobs, each paying an fsync and two context switches.
  *

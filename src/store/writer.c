@@ -2,7 +2,9 @@
  * guarded by one mutex; the loop is woken with uv_async_send (which
  * coalesces). The pending list (submitted, not yet handed over) and its
  * length belong to the loop thread alone; a uv_prepare_t hands it over once
- * per loop turn. The writer thread alone uses w->s. */
+ * per loop turn (an idle handle, active meanwhile, keeps the poll from
+ * blocking, so a job submitted after the prepare phase still goes out in
+ * the next turn). The writer thread alone uses w->s. */
 #include "store/store_writer.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -16,7 +18,8 @@ struct store_writer {
   uv_loop_t *loop;
   uv_async_t async;
   uv_prepare_t prep;                 /* active while the pending list is not empty */
-  int open_handles;                  /* async and prep until closed; w is freed at 0 */
+  uv_idle_t keep_polling;            /* likewise: the poll does not block while jobs are pending */
+  int open_handles;                  /* async, prep and idle until closed; w is freed at 0 */
   pthread_t thread;
   pthread_mutex_t mu;
   pthread_cond_t cv;
@@ -168,6 +171,7 @@ static void on_async(uv_async_t *a)
   if (exited && !uv_is_closing((uv_handle_t *)a)) {
     pthread_join(w->thread, NULL);
     uv_close((uv_handle_t *)&w->prep, on_closed);
+    uv_close((uv_handle_t *)&w->keep_polling, on_closed);
     uv_close((uv_handle_t *)a, on_closed);
   }
 }
@@ -186,10 +190,12 @@ int store_writer_start(uv_loop_t *loop, const char *data_dir, size_t max_jobs, s
   uv_async_init(loop, &w->async, on_async);
   w->async.data = w;
   uv_prepare_init(loop, &w->prep);
-  w->prep.data = w;
-  w->open_handles = 2;
+  uv_idle_init(loop, &w->keep_polling);
+  w->prep.data = w->keep_polling.data = w;
+  w->open_handles = 3;
   if (pthread_create(&w->thread, NULL, writer_main, w)) {
     uv_close((uv_handle_t *)&w->prep, on_closed);
+    uv_close((uv_handle_t *)&w->keep_polling, on_closed);
     uv_close((uv_handle_t *)&w->async, on_closed); /* frees w once the loop runs */
     return IMC_E_INTERNAL;
   }
@@ -211,9 +217,11 @@ static void handoff(store_writer_t *w)
   w->p_head = w->p_tail = NULL;
   w->p_len = 0;
   uv_prepare_stop(&w->prep);
+  uv_idle_stop(&w->keep_polling);
 }
 
 static void on_prepare(uv_prepare_t *h) { handoff(h->data); }
+static void on_idle(uv_idle_t *h) { (void)h; }
 
 void store_writer_flush(store_writer_t *w) { handoff(w); }
 
@@ -240,7 +248,11 @@ int store_writer_submit(store_writer_t *w, store_job_t *job)
     if (full) return IMC_E_OVERLOADED;
   }
   append(&w->p_head, &w->p_tail, job, job);
-  if (w->p_len++ == 0) uv_prepare_start(&w->prep, on_prepare);
+  if (w->p_len++ == 0) { /* the idle handle: a job submitted by a prepare callback that runs after ours in this
+                          * turn must not wait for the poll to return; with it the poll does not block */
+    uv_prepare_start(&w->prep, on_prepare);
+    uv_idle_start(&w->keep_polling, on_idle);
+  }
   if (w->p_len >= STORE_WRITER_HANDOFF_MAX) handoff(w);
   return 0;
 }

@@ -530,7 +530,28 @@ static void test_recentcontact(void **st)
   int found = 0;
   json_array_foreach(json_object_get(c, "conversations"), i, cv) found |= !strcmp(jstr(cv, "peer"), "c_p2");
   assert_true(found);
+  /* NoLastMsg: stored, but the list keeps the conversation's previous last message */
+  int64_t last_seq = -1, last_time = -1;
+  json_array_foreach(json_object_get(c, "conversations"), i, cv)
+    if (!strcmp(jstr(cv, "peer"), "c_p3")) { last_seq = jint(cv, "last_seq"); last_time = jint(cv, "last_time"); }
+  assert_int_equal(last_seq, 1);
   json_decref(c);
+  expect_code(v4(srv.port, app, key, "openim/sendmsg",
+                 "{\"From_Account\":\"c_p3\",\"To_Account\":\"c_me\",\"MsgRandom\":100,\"SendMsgControl\":[\"NoLastMsg\"],"
+                 "\"MsgBody\":" TEXT("quiet") "}"), 0);
+  c = wsc_rpc(&me, "conversations", "%s", "");
+  found = 0;
+  json_array_foreach(json_object_get(c, "conversations"), i, cv) {
+    if (strcmp(jstr(cv, "peer"), "c_p3")) continue;
+    found = 1;
+    assert_int_equal(jint(cv, "last_seq"), last_seq);
+    assert_int_equal(jint(cv, "last_time"), last_time);
+  }
+  assert_true(found);
+  json_decref(c);
+  h = wsc_rpc(&me, "history", "\"peer\":\"c_p3\"");
+  assert_int_equal(json_array_size(json_object_get(h, "msgs")), 2); /* … though the message is there */
+  json_decref(h);
   expect_code(v4(srv.port, app, key, "recentcontact/delete", "{\"From_Account\":\"c_me\",\"Type\":2,\"To_Account\":\"c_p2\"}"), 50002);
   expect_code(v4(srv.port, app, key, "recentcontact/get_list", "{\"From_Account\":\"ghost\"}"), 50001);
   wsc_close(&me);

@@ -3,8 +3,9 @@
  * every acknowledged message; the server is killed with SIGKILL in the
  * middle of it. After a restart every acknowledged message must be stored
  * with the sequence its acknowledgement named, each conversation's seq and
- * each user's useq must still run 1..max without a gap, and new messages
- * continue right after the old maximum. */
+ * each user's useq must still run 1..max without a gap, each user's
+ * conversation rows must name their conversation's newest message, and new
+ * messages continue right after the old maximum. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -151,6 +152,20 @@ static void test_kill9_keeps_acknowledged_messages(void **st)
     assert_int_equal(last_useq, max);
   }
   assert_int_equal(gaps, 0);
+  /* the conversation lists are exact: each row's last message is its
+   * conversation's newest stored message, on both sides */
+  for (int a = 0; a < USERS; a++) {
+    for (int b = 0; b < USERS; b++) {
+      if (a == b) continue;
+      last_seq = 0;
+      assert_int_equal(store_msg_history(s, app, store_c2c_conv(no[a], no[b]), 0, 0, 0, INT64_MAX, 1, seq_walk, NULL), 0);
+      store_recent_t r;
+      int rc = store_msg_recent_get(s, app, no[a], no[b], &r);
+      if (!last_seq) continue;
+      if (rc || r.last_seq != last_seq)
+        fail_msg("k%d's conversation with k%d: last_seq %u, newest message %u (rc %d)", a, b, rc ? 0 : r.last_seq, last_seq, rc);
+    }
+  }
   /* the restarted server continues each conversation after its maximum */
   uint32_t max01 = 0;
   last_seq = 0;

@@ -400,6 +400,45 @@ static void test_handoff_at_max(void **st)
   stop(&loop, w);
 }
 
+/* A job submitted from a prepare callback that runs after the writer's hand-
+ * over in the same turn (the login pacing's does) still reaches the writer
+ * in the next turn: the loop must not block in its poll until something
+ * else happens. A 5 s guard timer is that "something else"; done() must come
+ * first. Before the idle handle the guard fired first. */
+static int guard_fired, late_submitted;
+static store_writer_t *late_w;
+static store_job_t late_job;
+static void on_guard(uv_timer_t *t) { (void)t; guard_fired = 1; }
+static void late_prepare(uv_prepare_t *h)
+{
+  if (late_submitted) return;
+  late_submitted = 1;
+  late_job = (store_job_t){ .run = noop_run, .done = count_done, .arg = NULL };
+  assert_int_equal(store_writer_submit(late_w, &late_job), 0);
+  uv_prepare_stop(h);
+}
+
+static void test_submit_after_handoff_does_not_stall(void **st)
+{
+  (void)st;
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  assert_int_equal(store_writer_start(&loop, dir, 16, &late_w), 0);
+  uv_prepare_t prep;
+  uv_timer_t guard;
+  uv_prepare_init(&loop, &prep);
+  uv_prepare_start(&prep, late_prepare);
+  uv_timer_init(&loop, &guard);
+  uv_timer_start(&guard, on_guard, 5000, 0);
+  ndone = guard_fired = late_submitted = 0;
+  while (!ndone && !guard_fired) uv_run(&loop, UV_RUN_ONCE);
+  assert_int_equal(ndone, 1);
+  assert_false(guard_fired);
+  uv_close((uv_handle_t *)&prep, NULL);
+  uv_close((uv_handle_t *)&guard, NULL);
+  stop(&loop, late_w);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -409,6 +448,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_done_spread_over_turns, setup, teardown),
     cmocka_unit_test_setup_teardown(test_one_batch_per_turn, setup, teardown),
     cmocka_unit_test_setup_teardown(test_handoff_at_max, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_submit_after_handoff_does_not_stall, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
