@@ -139,6 +139,9 @@ const char *api_meter_names(unsigned meter, char *buf, size_t cap);
 /* Count a row's live events (API_METER_REST_CALL, API_METER_LOGIN; the
  * others are in their writer jobs) for (app, user_no) at now_s. */
 void api_meter_count(api_srv_t *srv, unsigned meter, uint32_t sdkappid, uint32_t user_no, int64_t now_s);
+/* The messaging cores' day hook (im_c2c_hooks_t, im_group_hooks_t): the
+ * billing day of t_s for the app (meter_day_of); srv is the api_srv_t. */
+int32_t api_meter_day_of(void *srv, uint32_t sdkappid, int64_t t_s);
 
 /* ---- REST v4 (rest_v4.c) -------------------------------------------------- */
 struct rest_ctx;

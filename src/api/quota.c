@@ -118,6 +118,12 @@ const char *api_meter_names(unsigned meter, char *buf, size_t cap)
   return n ? buf : "-";
 }
 
+int32_t api_meter_day_of(void *srv_, uint32_t sdkappid, int64_t t_s)
+{
+  api_srv_t *srv = srv_;
+  return srv->meter ? meter_day_of(srv->meter, sdkappid, t_s) : 0;
+}
+
 void api_meter_count(api_srv_t *srv, unsigned meter, uint32_t sdkappid, uint32_t user_no, int64_t now_s)
 {
   int rc;

@@ -93,11 +93,6 @@ static void hook_live_bytes(void *ud, uint32_t sdkappid, uint64_t bytes)
   if (srv->meter) meter_live_bytes(srv->meter, sdkappid, bytes, imc_clock_now_s()); /* late: nothing to count */
 }
 
-static int32_t hook_day_of(void *ud, uint32_t sdkappid, int64_t t_s)
-{
-  api_srv_t *srv = ud;
-  return srv->meter ? meter_day_of(srv->meter, sdkappid, t_s) : 0;
-}
 
 /* ---- live rooms: batches, drops, the coalescing timer ---------------------------------------- */
 static void *hook_concat(void *ud, void *const *frames, size_t n)
@@ -153,7 +148,7 @@ static void hook_arm(void *ud, uint32_t ms)
 void cws_group_hooks(api_srv_t *srv, im_group_hooks_t *out)
 {
   *out = (im_group_hooks_t){ .ud = srv, .encode = hook_encode, .send = hook_send, .frame_bytes = hook_bytes,
-                             .release = hook_release, .live_bytes = hook_live_bytes, .day_of = hook_day_of,
+                             .release = hook_release, .live_bytes = hook_live_bytes, .day_of = api_meter_day_of,
                              .concat = hook_concat, .queued = hook_queued, .encode_dropped = hook_encode_dropped,
                              .cut = hook_cut, .now_ms = hook_now_ms, .arm = hook_arm };
 }

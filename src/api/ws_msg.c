@@ -186,7 +186,7 @@ static void hook_release(void *ud, void *frame)
 
 void cws_msg_hooks(api_srv_t *srv, im_c2c_hooks_t *out)
 {
-  *out = (im_c2c_hooks_t){ srv, hook_encode, hook_send, hook_release };
+  *out = (im_c2c_hooks_t){ srv, hook_encode, hook_send, hook_release, api_meter_day_of };
 }
 
 /* ---- send --------------------------------------------------------------------------------- */

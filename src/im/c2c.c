@@ -16,6 +16,7 @@
  * with a page in flight (healthz: c2c.committed_users).
  */
 #include "im/c2c_int.h"
+#include "meter/meter.h"
 #include "util/clock.h"
 #include "util/err.h"
 
@@ -194,6 +195,7 @@ typedef struct send_job {
   im_sent_cb cb;
   void *ud;
   int online;          /* online-only: the job only names the sender */
+  int32_t day;         /* billing day the stored message is counted in (0: not metered) */
 } send_job_t;
 
 static void send_online(im_c2c_t *c, im_send_t *in, int64_t now, im_sent_cb cb, void *ud);
@@ -206,7 +208,9 @@ static int send_run(store_t *s, c2c_job_t *jj)
   if (!j->in.from_id[0] &&
       (rc = store_msg_account_id(s, j->in.sdkappid, j->in.from_no, j->in.from_id, sizeof j->in.from_id)))
     return rc;
-  return j->online ? 0 : store_msg_append(s, &j->a);
+  if (j->online) return 0;
+  if ((rc = store_msg_append(s, &j->a)) || j->a.dup || !j->day) return rc;
+  return store_usage_add(s, j->in.sdkappid, j->day, METER_M_C2C_MSGS, 1); /* docs/metering.md: c2c_msgs */
 }
 
 static void send_done(c2c_job_t *jj, int rc)
@@ -279,6 +283,7 @@ void im_c2c_send(im_c2c_t *c, im_send_t *in, im_sent_cb cb, void *ud)
   j->cb = cb;
   j->ud = ud;
   j->online = online;
+  if (!online && !in->import_mode && c->h.day_of) j->day = c->h.day_of(c->h.ud, in->sdkappid, now);
   store_msg_append_t *a = &j->a;
   a->m = (store_msg_t){ in->sdkappid, store_c2c_conv(in->from_no, in->to_no), 0, in->from_no, in->to_no,
                         in->import_mode ? in->time_s : now, in->cseq, in->random, in->flags, in->life_s,

@@ -72,6 +72,9 @@ typedef struct im_c2c_hooks {
   void *(*encode)(void *ud, const im_event_t *ev);   /* NULL on OOM (the event is then not pushed) */
   void (*send)(void *ud, im_session_t *s, void *frame);
   void (*release)(void *ud, void *frame);
+  /* yyyymmdd of t_s in the app's billing zone: a stored message adds 1 to
+   * the day's c2c_msgs in its own writer job; NULL: not metered */
+  int32_t (*day_of)(void *ud, uint32_t sdkappid, int64_t t_s);
 } im_c2c_hooks_t;
 
 typedef struct im_c2c im_c2c_t;

@@ -219,6 +219,38 @@ static void test_operator_usage(void **st)
   json_decref(u);
 }
 
+/* c2c_msgs counts stored one-to-one messages on their day: a resend with the
+ * same MsgRandom (dedupe) and an online-only message (MsgLifeTime 0, never
+ * stored) add nothing; batchsendmsg counts each target's message. */
+static void test_c2c_messages_are_counted(void **st)
+{
+  (void)st;
+  char body[4096];
+  json_t *u0 = usage_json("2026-11");
+  json_int_t before = day_field(u0, 30, "c2c_msgs");
+  json_decref(u0);
+  assert_int_equal(e2e_v4(srv.port, app, key, "administrator", "im_open_login_svc/multiaccount_import",
+                          "{\"Accounts\":[\"m1\",\"m2\",\"m3\"]}", body, sizeof body), 200);
+  assert_non_null(strstr(body, "\"ErrorCode\":0"));
+  static const char *const sends[] = {
+    "{\"From_Account\":\"m1\",\"To_Account\":\"m2\",\"MsgRandom\":11,\"MsgBody\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"a\"}}]}",
+    "{\"From_Account\":\"m1\",\"To_Account\":\"m2\",\"MsgRandom\":11,\"MsgBody\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"a\"}}]}",
+    "{\"From_Account\":\"m2\",\"To_Account\":\"m1\",\"MsgRandom\":12,\"MsgBody\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"b\"}}]}",
+    "{\"From_Account\":\"m1\",\"To_Account\":\"m3\",\"MsgRandom\":13,\"MsgLifeTime\":0,\"MsgBody\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"c\"}}]}",
+  };
+  for (size_t i = 0; i < sizeof sends / sizeof sends[0]; i++) {
+    assert_int_equal(e2e_v4(srv.port, app, key, "administrator", "openim/sendmsg", sends[i], body, sizeof body), 200);
+    assert_non_null(strstr(body, "\"ErrorCode\":0"));
+  }
+  assert_int_equal(e2e_v4(srv.port, app, key, "administrator", "openim/batchsendmsg",
+                          "{\"From_Account\":\"m3\",\"To_Account\":[\"m1\",\"m2\"],\"MsgRandom\":14,"
+                          "\"MsgBody\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"d\"}}]}", body, sizeof body), 200);
+  assert_non_null(strstr(body, "\"ErrorCode\":0"));
+  json_t *u = usage_json("2026-11");
+  assert_int_equal(day_field(u, 30, "c2c_msgs") - before, 4); /* 2 sends + 2 batch targets */
+  json_decref(u);
+}
+
 /* openconfigsvr/getappinfo: the 30 days before today (test clock: 30 Nov), from the metered and imported figures. */
 static void test_getappinfo(void **st)
 {
@@ -272,6 +304,7 @@ int main(void)
     cmocka_unit_test(test_record_minutes_once),
     cmocka_unit_test(test_csv_and_usage_errors),
     cmocka_unit_test(test_operator_usage),
+    cmocka_unit_test(test_c2c_messages_are_counted),
     cmocka_unit_test(test_getappinfo),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
