@@ -80,44 +80,67 @@ static void assert_page_within(size_t n, int big)
   if (big > 1) assert_true((size_t)big * (BIG + 60) <= PAGE_BYTES);
 }
 
+/* Send n big messages (index i in the text) through REST cmd; head is the
+ * body's fields before MsgBody, ending with the name of the random field. */
+static void send_big(int n, const char *cmd, const char *head)
+{
+  for (int i = 0; i < n; i++) {
+    set_index(i);
+    expect_ok(v4(srv.port, app, key, cmd,
+                 "{%s:%d,\"MsgBody\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"%s\"}}]}", head, i + 1, text));
+  }
+}
+
+/* Pull pages (req: the request's fields with a %u for the cursor) until one
+ * is complete. The messages are the items of the reply's `list` (under
+ * `sub` when not NULL; other items and small ones are skipped); they must
+ * come in index order from 0, each page within its budget, without the
+ * connection closing. The next cursor is the reply's `cursor_key`. How many
+ * messages into *count; returns the number of pages. */
+static int pull_pages(wsc_t *c, const char *op, const char *req, const char *list, const char *sub,
+                      const char *cursor_key, int *count)
+{
+  uint32_t cursor = 0;
+  int next = 0, pages = 0;
+  for (;;) {
+    char fields[160];
+    snprintf(fields, sizeof fields, req, cursor);
+    json_t *r = wsc_rpc(c, op, "%s", fields);
+    assert_non_null(r); /* NULL: the connection was closed */
+    assert_int_equal(jint(r, "code"), 0);
+    json_t *items = json_object_get(r, list);
+    size_t i;
+    json_t *it;
+    int big = 0;
+    json_array_foreach(items, i, it) {
+      int k = text_index(sub ? json_object_get(it, sub) : it);
+      if (k < 0) continue; /* another event, the group's creation notice */
+      assert_int_equal(k, next);
+      next++;
+      big++;
+    }
+    int done = json_is_true(json_object_get(r, "complete"));
+    if (!done) assert_page_within(json_array_size(items), big);
+    assert_true((uint32_t)jint(r, cursor_key) > cursor || done);
+    cursor = (uint32_t)jint(r, cursor_key);
+    pages++;
+    json_decref(r);
+    if (done) break;
+  }
+  *count = next;
+  return pages;
+}
+
 static void test_c2c_sync_and_history_pages(void **st)
 {
   (void)st;
   static const char *const users[] = { "s_from", "s_to", NULL };
   import_users(srv.port, app, key, users);
-  for (int i = 0; i < 100; i++) {
-    set_index(i);
-    expect_ok(v4(srv.port, app, key, "openim/sendmsg",
-                 "{\"From_Account\":\"s_from\",\"To_Account\":\"s_to\",\"MsgRandom\":%d,\"MsgBody\":[{\"MsgType\":"
-                 "\"TIMTextElem\",\"MsgContent\":{\"Text\":\"%s\"}}]}", i + 1, text));
-  }
+  send_big(100, "openim/sendmsg", "\"From_Account\":\"s_from\",\"To_Account\":\"s_to\",\"MsgRandom\"");
   wsc_t c;
   assert_int_equal(wsc_login(&c, srv.port, app, key, "s_to", "Web"), 0);
-  uint32_t cursor = 0;
-  int next = 0, pages = 0;
-  for (;;) {
-    json_t *r = wsc_rpc(&c, "sync", "\"cursor\":%u", cursor);
-    assert_non_null(r); /* NULL: the connection was closed */
-    assert_int_equal(jint(r, "code"), 0);
-    json_t *evs = json_object_get(r, "events");
-    size_t i;
-    json_t *ev;
-    int big = 0;
-    json_array_foreach(evs, i, ev) {
-      if (strcmp(jstr(ev, "type"), "msg")) continue;
-      assert_int_equal(text_index(json_object_get(ev, "msg")), next);
-      next++;
-      big++;
-    }
-    int done = json_is_true(json_object_get(r, "complete"));
-    if (!done) assert_page_within(json_array_size(evs), big);
-    assert_true((uint32_t)jint(r, "cursor") > cursor || done);
-    cursor = (uint32_t)jint(r, "cursor");
-    pages++;
-    json_decref(r);
-    if (done) break;
-  }
-  assert_int_equal(next, 100);
+  int n, pages = pull_pages(&c, "sync", "\"cursor\":%u", "events", "msg", "cursor", &n);
+  assert_int_equal(n, 100);
   assert_true(pages >= 100 * (BIG + 60) / PAGE_BYTES);
   expect_ok(wsc_rpc(&c, "heartbeat", "%s", ""));
   /* history, newest first: pages of limit 100 stop at the budget and continue below before_seq */
@@ -155,39 +178,12 @@ static void test_group_sync_and_history_pages(void **st)
   expect_ok(v4(srv.port, app, key, "group_open_http_svc/create_group",
                "{\"Type\":\"Public\",\"Name\":\"pages\",\"GroupId\":\"pages\",\"Owner_Account\":\"gp_owner\","
                "\"MemberList\":[{\"Member_Account\":\"gp_member\"}]}"));
-  for (int i = 0; i < 30; i++) {
-    set_index(i);
-    expect_ok(v4(srv.port, app, key, "group_open_http_svc/send_group_msg",
-                 "{\"GroupId\":\"pages\",\"Random\":%d,\"From_Account\":\"gp_owner\",\"MsgBody\":[{\"MsgType\":"
-                 "\"TIMTextElem\",\"MsgContent\":{\"Text\":\"%s\"}}]}", i + 1, text));
-  }
+  send_big(30, "group_open_http_svc/send_group_msg", "\"GroupId\":\"pages\",\"From_Account\":\"gp_owner\",\"Random\"");
   wsc_t c;
   assert_int_equal(wsc_login(&c, srv.port, app, key, "gp_member", "Web"), 0);
-  uint32_t after = 0;
-  int next = 0, pages = 0;
-  for (;;) {
-    json_t *r = wsc_rpc(&c, "group_sync", "\"group_id\":\"pages\",\"after_seq\":%u,\"limit\":100", after);
-    assert_non_null(r);
-    assert_int_equal(jint(r, "code"), 0);
-    json_t *msgs = json_object_get(r, "msgs");
-    size_t i;
-    json_t *m;
-    int big = 0;
-    json_array_foreach(msgs, i, m) {
-      int k = text_index(m);
-      if (k < 0) continue; /* the creation notice */
-      assert_int_equal(k, next);
-      next++;
-      big++;
-    }
-    int done = json_is_true(json_object_get(r, "complete"));
-    if (!done) assert_page_within(json_array_size(msgs), big);
-    after = (uint32_t)jint(r, "seq");
-    pages++;
-    json_decref(r);
-    if (done) break;
-  }
-  assert_int_equal(next, 30);
+  int n, pages = pull_pages(&c, "group_sync", "\"group_id\":\"pages\",\"after_seq\":%u,\"limit\":100", "msgs", NULL,
+                            "seq", &n);
+  assert_int_equal(n, 30);
   assert_true(pages >= 30 * (BIG + 60) / PAGE_BYTES);
   /* group_history, newest first: more until the oldest */
   json_t *r = wsc_rpc(&c, "group_history", "\"group_id\":\"pages\",\"limit\":100");
