@@ -67,7 +67,7 @@ static void test_storm_is_paced(void **st)
 
   assert_int_equal(kill(srv.pid, SIGSTOP), 0);
   for (int i = 0; i < CONNS; i++) {
-    char user[16];
+    char user[24];
     snprintf(user, sizeof user, "pace_%02d", i);
     e2e_usersig(app, key, user, 86400, sig, sizeof sig);
     snprintf(msg, sizeof msg,
