@@ -133,6 +133,7 @@ enum {
   API_METER_REST_CALL = 1 << 0,  /* rest_calls: counted by the REST dispatcher once the call is authenticated */
   API_METER_LOGIN = 1 << 1,      /* DAU/MAU: usage row in the login's writer job; counted live once it is durable */
   API_METER_GROUP_MSG = 1 << 2,  /* group_msgs: added in the message's writer job (im/group_msg.c) */
+  API_METER_C2C_MSG = 1 << 3,    /* c2c_msgs: added in the message's writer job (im/c2c.c) */
 };
 /* "rest call, login" or "-": the row's events for the generated docs. */
 const char *api_meter_names(unsigned meter, char *buf, size_t cap);
@@ -153,11 +154,27 @@ typedef struct rest_route {
   rest_handler_fn fn;
   api_auth_t auth;               /* API_AUTH_ADMIN for every v4 command */
   int64_t freq_per_s;            /* documented per-command frequency; 0 = app default */
-  size_t max_body_bytes;         /* 93000 beyond */
+  size_t max_body_bytes;         /* 93000 beyond; REST_BODY_MSGS(n): the body carries up to n messages,
+                                    its cap is rest_route_body_bytes() of msg_max_bytes */
   int gate;                      /* PLAN_F_* or API_GATE_NONE */
   unsigned meter;                /* API_METER_* bits */
   const char *doc;               /* one line for docs/rest-api.md */
 } rest_route_t;
+
+/* The body cap of a route (93000 beyond). A route that carries messages
+ * (max_body_bytes REST_BODY_MSGS(n), a marker below any real cap) fits n messages of msg_max_bytes packed however
+ * the caller escapes them (a packed byte is at most 6 body bytes, "\u0041")
+ * plus REST_MSG_BODY_ENVELOPE_BYTES for the other fields (a 500-name
+ * To_Account list fits), never above REST_BODY_CEILING_BYTES. The server's
+ * HTTP body limit (max_body_bytes 0) is at least the largest of these. */
+#define REST_BODY_MSGS(n) ((size_t)(n))
+#define REST_BODY_MSGS_MAX 64          /* max_body_bytes at most this: a REST_BODY_MSGS marker */
+#define REST_MSG_BODY_ENVELOPE_BYTES 65536
+#define REST_BODY_CEILING_BYTES (16u << 20)
+#define API_HTTP_BODY_DEFAULT_BYTES (1u << 20) /* max_body_bytes 0: at least this */
+size_t rest_route_body_bytes(const rest_route_t *r, int64_t msg_max_bytes);
+/* The largest rest_route_body_bytes() of the table. */
+size_t rest_routes_body_bytes_max(int64_t msg_max_bytes);
 
 typedef struct rest_ctx {
   api_srv_t *srv;

@@ -416,7 +416,7 @@ const cws_op_t cws_ops[] = {
   { "login",     op_login,     API_AUTH_NONE, 8 * 1024, API_GATE_NONE, API_METER_LOGIN, "log in with a UserSig (imports the account, records the day's usage)" },
   { "heartbeat", op_heartbeat, API_AUTH_USER, 1024, API_GATE_NONE, 0,     "keep the connection alive; answers the server time" },
   { "logout",    op_logout,    API_AUTH_USER, 1024, API_GATE_NONE, 0,     "end the session (no PushOnline), then close 1000" },
-  { "send",      cws_op_send,      API_AUTH_USER, 0, API_GATE_NONE, 0, "send a one-to-one message; answered after it is durable" },
+  { "send",      cws_op_send,      API_AUTH_USER, 0, API_GATE_NONE, API_METER_C2C_MSG, "send a one-to-one message; answered after it is durable" },
   { "sync",      cws_op_sync,      API_AUTH_USER, 1024, API_GATE_NONE, 0,     "the next page of the user's events after a cursor; complete = now live" },
   { "history",   cws_op_history,   API_AUTH_USER, 1024, API_GATE_NONE, 0,     "a page of a conversation's messages, newest first" },
   { "recall",    cws_op_recall,    API_AUTH_USER, 1024, API_GATE_NONE, 0,     "recall one's own message within the recall window" },

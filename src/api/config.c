@@ -13,7 +13,7 @@ const cfg_def_t api_cfg_defs[] = {
   { "ws_path", CFG_STR, F(ws_path), "/ws", 0, 0, "URL path of the client WebSocket" },
   { "rest_rate_limit", CFG_INT, F(rest_rate_limit), "200", 1, 1000000, "REST calls per second per app (60011 beyond)" },
   { "max_header_bytes", CFG_INT, F(max_header_bytes), "8192", 1024, 1048576, "largest HTTP header block (431 beyond)" },
-  { "max_body_bytes", CFG_INT, F(max_body_bytes), "1048576", 1024, 67108864, "largest HTTP body (413 / 93000 beyond)" },
+  { "max_body_bytes", CFG_INT, F(max_body_bytes), "0", 0, 67108864, "largest HTTP body (413 / 93000 beyond); 0 = the larger of 1 MiB and the largest body cap of a route that carries messages (64 KiB + 6 × msg_max_bytes per message, at most 16 MiB), so every valid message fits" },
   { "ws_max_frame_bytes", CFG_INT, F(ws_max_frame_bytes), "0", 0, 16777216, "largest WebSocket message (close 1009 beyond); 0 = the larger of 64 KiB and 6 × msg_max_bytes + 4 KiB, so every valid message fits a send frame" },
   { "ws_max_queued_bytes", CFG_INT, F(ws_max_queued_bytes), "4194304", 65536, 1073741824, "send-queue cap per connection (close 1008 beyond)" },
   { "ws_login_timeout_ms", CFG_INT, F(ws_login_timeout_ms), "10000", 100, 600000, "close a WebSocket not logged in by then (4001)" },

@@ -14,8 +14,12 @@ static void rest_routes_md(FILE *f)
     char rate[32], meter[80];
     if (r->freq_per_s) snprintf(rate, sizeof rate, "%lld/s", (long long)r->freq_per_s);
     else snprintf(rate, sizeof rate, "app rate");
-    fprintf(f, "| `%s/%s` | %s | %s | %zu KiB | %s | %s | %s |\n", r->service, r->command, api_auth_name(r->auth), rate,
-            r->max_body_bytes / 1024, api_gate_name(r->gate), api_meter_names(r->meter, meter, sizeof meter), r->doc);
+    char cap[64];
+    if (r->max_body_bytes > REST_BODY_MSGS_MAX) snprintf(cap, sizeof cap, "%zu KiB", r->max_body_bytes / 1024);
+    else if (r->max_body_bytes == 1) snprintf(cap, sizeof cap, "6 × msg_max_bytes + %d KiB", REST_MSG_BODY_ENVELOPE_BYTES / 1024);
+    else snprintf(cap, sizeof cap, "%zu × 6 × msg_max_bytes + %d KiB", r->max_body_bytes, REST_MSG_BODY_ENVELOPE_BYTES / 1024);
+    fprintf(f, "| `%s/%s` | %s | %s | %s | %s | %s | %s |\n", r->service, r->command, api_auth_name(r->auth), rate, cap,
+            api_gate_name(r->gate), api_meter_names(r->meter, meter, sizeof meter), r->doc);
   }
 }
 

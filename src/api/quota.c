@@ -104,6 +104,7 @@ static const struct { unsigned bit; const char *name; } meter_names[] = {
   { API_METER_REST_CALL, "rest call" },
   { API_METER_LOGIN, "login (DAU/MAU)" },
   { API_METER_GROUP_MSG, "group message" },
+  { API_METER_C2C_MSG, "one-to-one message" },
 };
 
 const char *api_meter_names(unsigned meter, char *buf, size_t cap)

@@ -1,8 +1,13 @@
 /* rest_routes.c — the v4 route table: one row per command with its handler,
- * documented per-command frequency (rest-api-reference §1.4) and body cap.
+ * documented per-command frequency (rest-api-reference §1.4) and body cap
+ * (a fixed size, or derived from msg_max_bytes for the rows that carry
+ * messages: rest_route_body_bytes).
  * docs/rest-api.md's endpoint index is generated from these rows
  * (`imcloud doc rest-routes`; tests/e2e/test_docs.c fails when it drifts). */
 #include "api/rel_api.h"
+#include "api/rest_group.h"
+
+#include <assert.h>
 
 #define KB 1024
 const rest_route_t rest_routes[] = {
@@ -13,14 +18,14 @@ const rest_route_t rest_routes[] = {
   { "im_open_login_svc", "kick",                rest_kick,                API_AUTH_ADMIN, 0,   16 * KB, API_GATE_NONE, API_METER_REST_CALL, "end a user's sessions and invalidate earlier UserSigs" },
   { "openim",            "query_online_status", rest_query_online_status, API_AUTH_ADMIN, 0,   64 * KB, API_GATE_NONE, API_METER_REST_CALL, "online status of up to 500 users (Status)" },
   { "openim",            "querystate",          rest_querystate,          API_AUTH_ADMIN, 0,   64 * KB, API_GATE_NONE, API_METER_REST_CALL, "older name of query_online_status (State)" },
-  { "openim",            "sendmsg",             rest_sendmsg,                API_AUTH_ADMIN, 0,   64 * KB, API_GATE_NONE, API_METER_REST_CALL, "send a one-to-one message (MsgKey, MsgTime)" },
-  { "openim",            "batchsendmsg",        rest_batchsendmsg,           API_AUTH_ADMIN, 0,   64 * KB, API_GATE_NONE, API_METER_REST_CALL, "send one message to up to 500 users (ErrorList)" },
-  { "openim",            "importmsg",           rest_importmsg,              API_AUTH_ADMIN, 0,   64 * KB, API_GATE_NONE, API_METER_REST_CALL, "import a historical one-to-one message (SyncFromOldSystem 2/5)" },
+  { "openim",            "sendmsg",             rest_sendmsg,                API_AUTH_ADMIN, 0,   REST_BODY_MSGS(1), API_GATE_NONE, API_METER_REST_CALL | API_METER_C2C_MSG, "send a one-to-one message (MsgKey, MsgTime)" },
+  { "openim",            "batchsendmsg",        rest_batchsendmsg,           API_AUTH_ADMIN, 0,   REST_BODY_MSGS(1), API_GATE_NONE, API_METER_REST_CALL | API_METER_C2C_MSG, "send one message to up to 500 users (ErrorList)" },
+  { "openim",            "importmsg",           rest_importmsg,              API_AUTH_ADMIN, 0,   REST_BODY_MSGS(1), API_GATE_NONE, API_METER_REST_CALL, "import a historical one-to-one message (SyncFromOldSystem 2/5)" },
   { "openim",            "admin_getroammsg",    rest_admin_getroammsg,       API_AUTH_ADMIN, 0,   16 * KB, API_GATE_NONE, API_METER_REST_CALL, "one-to-one history of a user with a peer, newest first" },
   { "openim",            "admin_msgwithdraw",   rest_admin_msgwithdraw,      API_AUTH_ADMIN, 0,   16 * KB, API_GATE_NONE, API_METER_REST_CALL, "recall a one-to-one message by MsgKey" },
   { "openim",            "admin_set_msg_read",  rest_admin_set_msg_read,     API_AUTH_ADMIN, 0,   16 * KB, API_GATE_NONE, API_METER_REST_CALL, "mark a conversation read up to MsgReadTime" },
   { "openim",            "get_c2c_unread_msg_num", rest_get_c2c_unread_msg_num, API_AUTH_ADMIN, 0,   64 * KB, API_GATE_NONE, API_METER_REST_CALL, "unread one-to-one counts of a user" },
-  { "openim",            "modify_c2c_msg",      rest_modify_c2c_msg,         API_AUTH_ADMIN, 0,   64 * KB, API_GATE_NONE, API_METER_REST_CALL, "replace the body of a one-to-one message" },
+  { "openim",            "modify_c2c_msg",      rest_modify_c2c_msg,         API_AUTH_ADMIN, 0,   REST_BODY_MSGS(1), API_GATE_NONE, API_METER_REST_CALL, "replace the body of a one-to-one message" },
   { "recentcontact",     "get_list",            rest_recentcontact_get_list, API_AUTH_ADMIN, 0,   16 * KB, API_GATE_NONE, API_METER_REST_CALL, "a user's conversations, pinned first, paged" },
   { "recentcontact",     "delete",              rest_recentcontact_delete,   API_AUTH_ADMIN, 0,   16 * KB, API_GATE_NONE, API_METER_REST_CALL, "delete a conversation (ClearRamble: and its history)" },
   { "profile",           "portrait_set",        rest_portrait_set,           API_AUTH_ADMIN, 0,   64 * KB, API_GATE_NONE, API_METER_REST_CALL, "set profile tags of a user (standard and declared custom tags); pushed to its friends" },
@@ -64,17 +69,35 @@ const rest_route_t rest_routes[] = {
   { "group_open_http_svc", "get_group_shutted_uin", rest_get_group_muted_account, API_AUTH_ADMIN, 0, 16 * KB, API_GATE_NONE, API_METER_REST_CALL, "older name of get_group_muted_account" },
   { "group_open_http_svc", "get_role_in_group", rest_get_role_in_group, API_AUTH_ADMIN, 0, 64 * KB, API_GATE_NONE, API_METER_REST_CALL, "roles of up to 500 accounts (NotMember)" },
   { "group_open_http_svc", "change_group_owner", rest_change_group_owner, API_AUTH_ADMIN, 0, 16 * KB, API_GATE_NONE, API_METER_REST_CALL, "transfer ownership to a member" },
-  { "group_open_http_svc", "send_group_msg", rest_send_group_msg, API_AUTH_ADMIN, 0, 64 * KB, API_GATE_NONE, API_METER_REST_CALL | API_METER_GROUP_MSG, "send a group message (MsgSeq, MsgTime); dedupe by sender + Random" },
+  { "group_open_http_svc", "send_group_msg", rest_send_group_msg, API_AUTH_ADMIN, 0, REST_BODY_MSGS(1), API_GATE_NONE, API_METER_REST_CALL | API_METER_GROUP_MSG, "send a group message (MsgSeq, MsgTime); dedupe by sender + Random" },
   { "group_open_http_svc", "send_group_system_notification", rest_send_group_system_notification, API_AUTH_ADMIN, 0, 64 * KB, API_GATE_NONE, API_METER_REST_CALL, "an online-only notice to members" },
-  { "group_open_http_svc", "import_group_msg", rest_import_group_msg, API_AUTH_ADMIN, 0, 64 * KB, API_GATE_NONE, API_METER_REST_CALL, "import up to 20 historical messages in time order" },
+  { "group_open_http_svc", "import_group_msg", rest_import_group_msg, API_AUTH_ADMIN, 0, REST_BODY_MSGS(GRP_IMPORT_MSGS_MAX), API_GATE_NONE, API_METER_REST_CALL, "import up to 20 historical messages in time order" },
   { "group_open_http_svc", "group_msg_get_simple", rest_group_msg_get_simple, API_AUTH_ADMIN, 0, 16 * KB, API_GATE_NONE, API_METER_REST_CALL, "group history, newest first (IsFinished)" },
   { "group_open_http_svc", "group_msg_recall", rest_group_msg_recall, API_AUTH_ADMIN, 0, 16 * KB, API_GATE_NONE, API_METER_REST_CALL, "recall up to 10 messages by MsgSeq (RecallRetList)" },
   { "group_open_http_svc", "delete_group_msg_by_sender", rest_delete_group_msg_by_sender, API_AUTH_ADMIN, 0, 16 * KB, API_GATE_NONE, API_METER_REST_CALL, "delete every message of one sender" },
   { "group_open_http_svc", "set_unread_msg_num", rest_set_unread_msg_num, API_AUTH_ADMIN, 0, 16 * KB, API_GATE_NONE, API_METER_REST_CALL, "set a member's unread count" },
   { "group_open_http_svc", "get_online_member_num", rest_get_online_member_num, API_AUTH_ADMIN, 0, 16 * KB, API_GATE_NONE, API_METER_REST_CALL, "online sessions of an AVChatRoom" },
-  { "openim", "modify_group_msg", rest_modify_group_msg, API_AUTH_ADMIN, 0, 64 * KB, API_GATE_NONE, API_METER_REST_CALL, "replace the body of a group message" },
+  { "openim", "modify_group_msg", rest_modify_group_msg, API_AUTH_ADMIN, 0, REST_BODY_MSGS(1), API_GATE_NONE, API_METER_REST_CALL, "replace the body of a group message" },
   { 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 };
+
+size_t rest_route_body_bytes(const rest_route_t *r, int64_t msg_max_bytes)
+{
+  if (r->max_body_bytes > REST_BODY_MSGS_MAX) return r->max_body_bytes;
+  assert(r->max_body_bytes > 0);
+  uint64_t n = (uint64_t)(msg_max_bytes > 0 ? msg_max_bytes : 0) * 6 * r->max_body_bytes + REST_MSG_BODY_ENVELOPE_BYTES;
+  return n > REST_BODY_CEILING_BYTES ? REST_BODY_CEILING_BYTES : (size_t)n;
+}
+
+size_t rest_routes_body_bytes_max(int64_t msg_max_bytes)
+{
+  size_t max = 0;
+  for (const rest_route_t *r = rest_routes; r->service; r++) {
+    size_t n = rest_route_body_bytes(r, msg_max_bytes);
+    if (n > max) max = n;
+  }
+  return max;
+}
 
 const char *api_auth_name(api_auth_t a)
 {

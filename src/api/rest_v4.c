@@ -193,7 +193,7 @@ void rest_v4_handle(api_srv_t *srv, net_req_t *req)
   api_meter_count(srv, c->route->meter, c->sdkappid, 0, imc_clock_now_s()); /* the row's live events: a REST call */
   size_t blen;
   const char *body = net_req_body(req, &blen);
-  if (blen > c->route->max_body_bytes) { rest_reply_err(c, IMC_E_TOOBIG, NULL, NULL); return; }
+  if (blen > rest_route_body_bytes(c->route, srv->cfg->msg_max_bytes)) { rest_reply_err(c, IMC_E_TOOBIG, NULL, NULL); return; }
   json_error_t jerr;
   c->body = json_loadb(body ? body : "", blen, JSON_REJECT_DUPLICATES, &jerr);
   if (!c->body || !json_is_object(c->body)) {

@@ -274,6 +274,7 @@ static void msg_limits_init(api_srv_t *srv)
   v[IM_LIMIT_DEDUPE_WINDOW_S] = cfg->msg_dedupe_window_s;
   v[IM_LIMIT_SYNC_PAGE] = cfg->msg_sync_page;
   v[IM_LIMIT_RECENT_PAGE] = cfg->msg_recent_page;
+  v[IM_LIMIT_PAGE_BYTES] = cfg->ws_max_queued_bytes / 4; /* a page, a page of each other kind and pushes fit the queue */
   api_quota_im_limits(srv, &srv->limits); /* retention and recent conversations: the app's edition */
 }
 
@@ -370,6 +371,11 @@ void api_net_cfg(const api_cfg_t *cfg, net_cfg_t *n)
   n->ws_path = cfg->ws_path;
   n->max_header_bytes = (size_t)cfg->max_header_bytes;
   n->max_body_bytes = (size_t)cfg->max_body_bytes;
+  if (!n->max_body_bytes) {
+    /* derived: every valid message fits the body of each route that carries one (rest_route_body_bytes) */
+    n->max_body_bytes = rest_routes_body_bytes_max(cfg->msg_max_bytes);
+    if (n->max_body_bytes < API_HTTP_BODY_DEFAULT_BYTES) n->max_body_bytes = API_HTTP_BODY_DEFAULT_BYTES;
+  }
   n->max_ws_frame_bytes = (size_t)cfg->ws_max_frame_bytes;
   if (!n->max_ws_frame_bytes) {
     /* derived: every valid message fits a send frame (api_int.h: cws_msg_frame_bytes) */
@@ -423,6 +429,10 @@ int api_serve(const api_cfg_t *cfg)
     IMC_WARN("server", "msg=\"ws_max_frame_bytes is below the send-frame cap: a message near msg_max_bytes may not fit "
              "(close 1009)\" ws_max_frame_bytes=%zu send_frame_cap=%zu", ncfg.max_ws_frame_bytes,
              cws_msg_frame_bytes(cfg->msg_max_bytes));
+  if (ncfg.max_body_bytes < rest_routes_body_bytes_max(cfg->msg_max_bytes))
+    IMC_WARN("server", "msg=\"max_body_bytes is below a message route's body cap: a REST body carrying messages near "
+             "msg_max_bytes may not fit (413)\" max_body_bytes=%zu route_body_cap=%zu", ncfg.max_body_bytes,
+             rest_routes_body_bytes_max(cfg->msg_max_bytes));
   ncfg.host = host;
   ncfg.port = port;
   net_handlers_t h;

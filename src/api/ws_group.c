@@ -172,6 +172,8 @@ typedef struct gpend {
   size_t n;
   uint32_t group_no, user_no;
   json_t *req;                 /* the request (held) */
+  size_t bytes, max_bytes;     /* pages: im_page_ev_bytes of the kept rows; IM_LIMIT_PAGE_BYTES */
+  int cut;                     /* pages: stopped at the byte budget, more follow */
 } gpend_t;
 
 static im_session_t *sess(cws_conn_t *c) { return (im_session_t *)cws_session(c); }
@@ -516,9 +518,14 @@ static int readable(api_srv_t *srv, cws_conn_t *c, const char *gid, im_group_vie
   return 0;
 }
 
+/* A page row (reader thread), until the page's byte budget is reached
+ * (the first row always goes); the rest come with the next page. */
 static void msg_row(void *ud, const store_grp_msg_t *m)
 {
   gpend_t *p = ud;
+  size_t cost = im_page_ev_bytes(m->body_len);
+  if (p->cut || (json_array_size(p->acc) && p->bytes + cost > p->max_bytes)) { p->cut = 1; return; }
+  p->bytes += cost;
   json_array_append_new(p->acc, cws_group_msg_json(m));
 }
 
@@ -528,7 +535,7 @@ static void history_done(void *ud, int rc)
   json_t *extra = NULL;
   if (!rc) {
     json_t *last = json_array_get(p->acc, json_array_size(p->acc) - 1);
-    int more = json_array_size(p->acc) == p->n && last && json_integer_value(json_object_get(last, "seq")) > 1;
+    int more = p->cut || (json_array_size(p->acc) == p->n && last && json_integer_value(json_object_get(last, "seq")) > 1);
     extra = json_pack("{s:O,s:b}", "msgs", p->acc, "more", more);
   }
   gpend_reply(p, rc, NULL, extra);
@@ -574,6 +581,7 @@ void cws_op_group_history(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *i
   if (!p) { cws_reply(ws, id, "group_history", IMC_E_NOMEM, NULL, NULL); return; }
   p->acc = json_array();
   p->n = limit;
+  p->max_bytes = (size_t)im_limit(&srv->limits, v.sdkappid, IM_LIMIT_PAGE_BYTES);
   im_group_history_read(srv->groups, v.sdkappid, v.group_no, 0, b ? (uint32_t)json_integer_value(b) - 1 : 0, 1,
                         (int)limit, msg_row, history_done, p);
 }
@@ -593,6 +601,7 @@ void cws_op_group_sync(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, 
   p->acc = json_array();
   p->group_no = v.group_no;
   p->user_no = (uint32_t)json_integer_value(a); /* reused: the cursor when the page is empty */
+  p->max_bytes = (size_t)im_limit(&srv->limits, v.sdkappid, IM_LIMIT_PAGE_BYTES);
   im_group_history_read(srv->groups, v.sdkappid, v.group_no, (uint32_t)json_integer_value(a), 0, 0, (int)limit, msg_row,
                         sync_done, p);
 }

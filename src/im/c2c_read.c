@@ -52,6 +52,8 @@ typedef struct sync_job {
   uint32_t app, user, sid, after, max_useq;
   uint32_t rows, last_useq;    /* inbox rows read (kept or skipped) and the last one's useq */
   int limit;
+  int cut;                     /* the page stopped at its byte budget: more follow */
+  size_t bytes, max_bytes;     /* im_page_ev_bytes of the kept events; IM_LIMIT_PAGE_BYTES */
   int64_t since, now;
   evbuf_t buf;
   im_sync_cb cb;
@@ -61,11 +63,17 @@ typedef struct sync_job {
 static void sync_ev(void *ud, const store_inbox_ev_t *e)
 {
   sync_job_t *j = ud;
-  j->rows++;
-  j->last_useq = e->useq;
+  if (j->cut) return;
   /* MsgLifeTime: a message whose offline lifetime has passed is not
    * delivered by sync (online delivery and history are unchanged) */
-  if (e->kind == STORE_EV_MSG && e->msg && e->msg->life_s > 0 && j->now > e->msg->time_s + e->msg->life_s) return;
+  int expired = e->kind == STORE_EV_MSG && e->msg && e->msg->life_s > 0 && j->now > e->msg->time_s + e->msg->life_s;
+  size_t cost = im_page_ev_bytes(e->msg && !expired ? e->msg->body_len : 0);
+  /* the byte budget (the first event always goes): the rest from the cursor on the next page */
+  if (!expired && j->buf.n && j->bytes + cost > j->max_bytes) { j->cut = 1; return; }
+  j->rows++;
+  j->last_useq = e->useq;
+  if (expired) return;
+  j->bytes += cost;
   im_event_t ev = { (im_ev_kind_t)e->kind, j->app, j->user, e->useq, e->conv, e->seq, e->at_s, e->peer_id, e->msg, NULL };
   evbuf_add(&j->buf, &ev);
 }
@@ -104,6 +112,29 @@ static int rel_payloads(store_t *s, sync_job_t *j)
   return 0;
 }
 
+/* Now that relationship events carry their frames, hold the page to its
+ * byte budget again counting those frames (sync_ev counted them as fixed
+ * size); the events cut go back behind the cursor. */
+static void sync_trim(sync_job_t *j)
+{
+  evbuf_t *b = &j->buf;
+  size_t bytes = 0, i;
+  for (i = 0; i < b->n; i++) {
+    const im_event_t *e = &b->evs[i];
+    bytes += im_page_ev_bytes(e->msg ? e->msg->body_len : e->payload ? strlen(e->payload) : 0);
+    if (i && bytes > j->max_bytes) break;
+  }
+  if (i == b->n) return;
+  j->cut = 1;
+  j->last_useq = b->evs[i - 1].useq;
+  for (size_t k = i; k < b->n; k++) {
+    free((void *)b->evs[k].msg);
+    free((void *)b->evs[k].peer_id);
+    free((void *)b->evs[k].payload);
+  }
+  b->n = i;
+}
+
 static int sync_run(store_t *s, c2c_job_t *jj)
 {
   sync_job_t *j = (sync_job_t *)jj;
@@ -111,6 +142,7 @@ static int sync_run(store_t *s, c2c_job_t *jj)
   if (rc) return rc;
   if (j->buf.oom) return IMC_E_NOMEM;
   if ((rc = rel_payloads(s, j))) return rc;
+  sync_trim(j);
   return j->after > j->max_useq ? IMC_E_INVAL : 0;
 }
 
@@ -126,8 +158,8 @@ static void sync_done(c2c_job_t *jj, int rc)
   if (!s) { j->cb(j->ud, rc, NULL, NULL); goto out; }
   if (rc) { j->cb(j->ud, rc, s, NULL); goto out; }
   im_sync_page_t page = { j->buf.evs, j->buf.n, j->after, 0 };
-  if (j->rows == (uint32_t)j->limit) {
-    page.cursor = j->last_useq; /* a full page (expired messages skipped): more may follow */
+  if (j->cut || j->rows == (uint32_t)j->limit) {
+    page.cursor = j->last_useq; /* a full page (expired messages skipped) or its byte budget: more may follow */
   } else {
     /* the read reached the user's last event at that moment; events it
      * skipped (past retention) are behind the cursor too; a commit that
@@ -153,6 +185,7 @@ int im_c2c_sync(im_c2c_t *c, im_session_t *s, uint32_t cursor, int limit, im_syn
   j->sid = s->sid;
   j->after = cursor;
   j->limit = (int)(limit > 0 && limit < max ? limit : max);
+  j->max_bytes = (size_t)im_limit(c->lim, s->sdkappid, IM_LIMIT_PAGE_BYTES);
   j->now = imc_clock_now_s();
   j->since = c2c__since(c, s->sdkappid, j->now);
   j->cb = cb;
@@ -175,6 +208,8 @@ typedef struct hist_job {
   store_msg_t **msgs;
   size_t n, cap;
   int oom;
+  int cut;                     /* the page stopped at its byte budget: not complete */
+  size_t bytes, max_bytes;     /* im_page_ev_bytes of the kept messages; IM_LIMIT_PAGE_BYTES */
   im_msgs_cb cb;
   void *ud;
 } hist_job_t;
@@ -182,7 +217,10 @@ typedef struct hist_job {
 static void hist_msg(void *ud, const store_msg_t *m)
 {
   hist_job_t *j = ud;
-  if (j->oom) return;
+  if (j->oom || j->cut) return;
+  size_t cost = im_page_ev_bytes(m->body_len);
+  if (j->n && j->bytes + cost > j->max_bytes) { j->cut = 1; return; } /* the byte budget; the first always goes */
+  j->bytes += cost;
   if (j->n == j->cap) {
     size_t nc = j->cap ? j->cap * 2 : 16;
     store_msg_t **a = realloc(j->msgs, nc * sizeof *a);
@@ -227,8 +265,8 @@ static void hist_done(c2c_job_t *jj, int rc)
   im_msg_list_t l = { NULL, 0, 1, j->peer_read };
   store_msg_t *arr = NULL;
   if (!rc) {
-    l.complete = j->n <= (size_t)j->limit;
-    l.n = l.complete ? j->n : (size_t)j->limit;
+    l.complete = !j->cut && j->n <= (size_t)j->limit;
+    l.n = j->n <= (size_t)j->limit ? j->n : (size_t)j->limit;
     if (l.n && !(arr = malloc(l.n * sizeof *arr))) rc = IMC_E_NOMEM;
     for (size_t i = 0; arr && i < l.n; i++) arr[i] = *j->msgs[i];
     l.msgs = arr;
@@ -253,6 +291,7 @@ void im_c2c_history(im_c2c_t *c, uint32_t app, uint32_t user, uint32_t peer, uin
   j->min_t = min_t > since ? min_t : since;
   j->max_t = max_t > 0 ? max_t : INT64_MAX;
   j->limit = limit > 0 ? limit : 1;
+  j->max_bytes = (size_t)im_limit(c->lim, app, IM_LIMIT_PAGE_BYTES);
   if (last_key) snprintf(j->key, sizeof j->key, "%s", last_key);
   j->cb = cb;
   j->ud = ud;

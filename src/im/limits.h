@@ -10,6 +10,7 @@
 #ifndef IMC_IM_LIMITS_H
 #define IMC_IM_LIMITS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef enum {
@@ -20,8 +21,18 @@ typedef enum {
   IM_LIMIT_DEDUPE_WINDOW_S,   /* same sender, peer and MsgRandom = same message; default 300 s */
   IM_LIMIT_SYNC_PAGE,         /* events per sync page; default 100 */
   IM_LIMIT_RECENT_PAGE,       /* conversations per recentcontact/get_list page; default 100 */
+  IM_LIMIT_PAGE_BYTES,        /* bytes of a sync or history page (im_page_ev_bytes per event; a page
+                                 holds at least one event): a quarter of ws_max_queued_bytes */
   IM_LIMIT__COUNT
 } im_limit_t;
+
+/* What one event carrying a message of body_len packed bytes counts
+ * against IM_LIMIT_PAGE_BYTES: the body (a page re-encodes it as compactly
+ * as it was packed) plus IM_PAGE_EV_FIXED_BYTES for the other fields
+ * (identifiers, numbers, flags: far fewer). An event without a message
+ * counts IM_PAGE_EV_FIXED_BYTES (body_len 0). */
+#define IM_PAGE_EV_FIXED_BYTES 1024
+static inline size_t im_page_ev_bytes(size_t body_len) { return body_len + IM_PAGE_EV_FIXED_BYTES; }
 
 /* Server-wide defaults (v, from the configuration) and an optional per-app
  * answer: per_app(ud, app, which, default) returns the app's own value (its
