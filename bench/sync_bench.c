@@ -4,9 +4,10 @@
  *       user sb_sender sends COUNT messages to sb_reader (pipelined, each
  *       acknowledged after commit);
  *   sync_bench read --port P --sdkappid N --key K --count 1000 [--runs 5]
- *       sb_reader logs in and asks for everything after cursor 0 in one page
- *       (the server must run with --msg-sync-page ≥ COUNT); prints the time
- *       from writing the sync request to reading the whole reply, per run.
+ *       sb_reader logs in and syncs from cursor 0, page after page until
+ *       the reply says complete (pages are bounded by --msg-sync-page events
+ *       and by bytes); prints the time from writing the first sync request
+ *       to reading the last reply, per run, and the number of pages.
  * Run `read` right after a server restart for a cold server cache (the first
  * run), the following runs are warm. Blocking sockets; loopback adds tens of
  * microseconds. */
@@ -134,17 +135,27 @@ int main(int argc, char **argv)
   for (int run = 0; run < runs; run++) {
     int fd = connect_login("sb_reader");
     char req[128];
-    snprintf(req, sizeof req, "{\"id\":2,\"op\":\"sync\",\"cursor\":0,\"limit\":%d}", count);
+    long long cursor = 0;
+    int n = 0, pages = 0, complete = 0;
+    size_t bytes = 0;
     double t0 = now_ms();
-    send_text(fd, req);
-    size_t len;
-    char *r = recv_text(fd, &len);
+    while (!complete) { /* pages until complete: the server bounds a page by events and by bytes */
+      snprintf(req, sizeof req, "{\"id\":%d,\"op\":\"sync\",\"cursor\":%lld,\"limit\":%d}", pages + 2, cursor, count);
+      send_text(fd, req);
+      size_t len;
+      char *r = recv_text(fd, &len);
+      const char *cur = strstr(r, "\"cursor\":");
+      if (!strstr(r, "\"code\":0,") || !cur) die(r);
+      for (const char *p = r; (p = strstr(p, "\"type\":\"msg\"")); p++) n++;
+      cursor = strtoll(cur + 9, NULL, 10);
+      complete = strstr(r, "\"complete\":true") != NULL;
+      bytes += len;
+      pages++;
+      free(r);
+    }
     double ms = now_ms() - t0;
-    int n = 0;
-    for (const char *p = r; (p = strstr(p, "\"type\":\"msg\"")); p++) n++;
-    printf("run=%d events=%d reply_bytes=%zu ms=%.2f%s\n", run, n, len, ms, run ? "" : " (first after start: cold)");
-    if (n != count) die("short page");
-    free(r);
+    printf("run=%d events=%d pages=%d reply_bytes=%zu ms=%.2f%s\n", run, n, pages, bytes, ms, run ? "" : " (first after start: cold)");
+    if (n != count) die("events missing");
     close(fd);
   }
   return 0;
