@@ -34,6 +34,7 @@
  * the server's CPU share and RSS (with --server-pid), the load generator's
  * CPU share (workers + publisher) and the load average.
  */
+#include "bench_net.h"
 #include "auth/usersig.h"
 #include "util/clock.h"
 
@@ -282,16 +283,7 @@ static int worker(void)
     c->idx = i;
     c->tcp.data = c->creq.data = c;
     uv_tcp_init_ex(loop, &c->tcp, AF_INET);
-    if (opt.sources > 0) {
-      uv_os_fd_t fd;
-      int one = 1;
-      uv_fileno((uv_handle_t *)&c->tcp, &fd);
-      setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
-      struct sockaddr_in src = { 0 };
-      src.sin_family = AF_INET;
-      src.sin_addr.s_addr = htonl(0x7f000002u + (uint32_t)((opt.first + i) % opt.sources));
-      uv_tcp_bind(&c->tcp, (struct sockaddr *)&src, 0);
-    }
+    bench_bind_source(&c->tcp, opt.sources, opt.first + i);
     if (uv_tcp_connect(&c->creq, &c->tcp, (struct sockaddr *)&addr, connect_cb)) { c->stage = 5; failed++; }
     if (i % 256 == 255) uv_run(loop, UV_RUN_NOWAIT); /* let handshakes progress */
   }

@@ -26,28 +26,14 @@ SECS=${2:-5}
 WORK=${3:-2000}
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
-new_app() {
-  dir=$(mktemp -d /tmp/imcloud-livebench-XXXXXX)
-  cid=$($BIN customer create --name bench --json --data "$dir" | sed -n 's/.*"id":\([0-9]*\).*/\1/p')
-  out=$($BIN app create --customer "$cid" --name bench --region china --scheme legacy --json --data "$dir")
-  app=$(echo "$out" | sed -n 's/.*"sdkappid":\([0-9]*\).*/\1/p')
-  key=$(echo "$out" | sed -n 's/.*"key":"\([0-9a-f]*\)".*/\1/p')
-}
-start_server() {
-  rm -f "$dir/port"
-  taskset -c 0 $BIN serve --listen 127.0.0.1:0 --port-file "$dir/port" --data "$dir" --log-level warn \
-    --rest-rate-limit 1000000 --writer-max-jobs 262144 "$@" 2>>"$dir/server.log" &
-  spid=$!
-  while [ ! -s "$dir/port" ]; do sleep 0.05; done
-  port=$(cat "$dir/port")
-}
+. bench/bench_lib.sh
 stop_server() { kill -TERM $spid; wait $spid || true; rm -rf "$dir"; }
 run() { # mode members extra-bench-args -- server args
   mode=$1; n=$2; shift 2
   bargs=""
   while [ "$1" != "--" ]; do bargs="$bargs $1"; shift; done
   shift
-  new_app
+  new_app livebench
   start_server "$@"
   echo "# $mode members=$n server_args='$*' $(uptime)"
   taskset -c 1 build/bench/live_bench --port "$port" --sdkappid "$app" --key "$key" --members "$n" --procs 4 \

@@ -31,26 +31,12 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 rss_kb() { awk '/^VmRSS:/ {print $2}' /proc/$1/status; }
 cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000 / hz)}' /proc/$1/stat; }
 
-new_app() {
-  dir=$(mktemp -d /tmp/imcloud-msgbench-XXXXXX)
-  cid=$($BIN customer create --name bench --json --data "$dir" | sed -n 's/.*"id":\([0-9]*\).*/\1/p')
-  out=$($BIN app create --customer "$cid" --name bench --region china --scheme legacy --json --data "$dir")
-  app=$(echo "$out" | sed -n 's/.*"sdkappid":\([0-9]*\).*/\1/p')
-  key=$(echo "$out" | sed -n 's/.*"key":"\([0-9a-f]*\)".*/\1/p')
-}
-start_server() {
-  rm -f "$dir/port"
-  taskset -c 0 $BIN serve --listen 127.0.0.1:0 --port-file "$dir/port" --data "$dir" --log-level warn \
-    --rest-rate-limit 1000000 --msg-sync-page 1000 --writer-max-jobs 262144 "$@" 2>>"$dir/server.log" &
-  spid=$!
-  while [ ! -s "$dir/port" ]; do sleep 0.05; done
-  port=$(cat "$dir/port")
-}
+. bench/bench_lib.sh
 stop_server() { kill -TERM $spid; wait $spid || true; }
 
 run_load() { # label window batch rate
-  new_app
-  start_server
+  new_app msgbench
+  start_server --msg-sync-page 1000
   procs=$(( (USERS + 4999) / 5000 ))
   cpu0=$(cpu_ms $spid)
   res=$(taskset -c 1 build/bench/msg_bench --port "$port" --sdkappid "$app" --key "$key" --conns "$USERS" \
@@ -68,11 +54,11 @@ half=$(echo "$last" | sed -n 's/.*msgs_per_s=\([0-9]*\).*/\1/p')
 run_load c2c_8_per_write 16 8 0
 run_load c2c_1_per_write_half_rate 4 1 $((half / 2))
 
-new_app
-start_server
+new_app msgbench
+start_server --msg-sync-page 1000
 build/bench/sync_bench fill --port "$port" --sdkappid "$app" --key "$key" --count 1000 >/dev/null
 stop_server
-start_server
+start_server --msg-sync-page 1000
 echo "sync_1000 $(build/bench/sync_bench read --port "$port" --sdkappid "$app" --key "$key" --count 1000 --runs 5 | tr '\n' ' ')"
 stop_server
 rm -rf "$dir"

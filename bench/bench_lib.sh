@@ -1,0 +1,22 @@
+# bench_lib.sh — sourced by msg_bench.sh and live_bench.sh (needs BIN).
+#
+# new_app NAME: a fresh data directory $dir with one legacy-scheme app (no
+#   account or member cap); sets dir, app, key.
+# start_server ARGS…: the server on an ephemeral port pinned to core 0
+#   (`taskset -c 0`), with the benchmarks' REST rate limit and writer queue
+#   cap raised, plus ARGS; sets spid and port.
+new_app() {
+  dir=$(mktemp -d "/tmp/imcloud-$1-XXXXXX")
+  cid=$($BIN customer create --name bench --json --data "$dir" | sed -n 's/.*"id":\([0-9]*\).*/\1/p')
+  out=$($BIN app create --customer "$cid" --name bench --region china --scheme legacy --json --data "$dir")
+  app=$(echo "$out" | sed -n 's/.*"sdkappid":\([0-9]*\).*/\1/p')
+  key=$(echo "$out" | sed -n 's/.*"key":"\([0-9a-f]*\)".*/\1/p')
+}
+start_server() {
+  rm -f "$dir/port"
+  taskset -c 0 $BIN serve --listen 127.0.0.1:0 --port-file "$dir/port" --data "$dir" --log-level warn \
+    --rest-rate-limit 1000000 --writer-max-jobs 262144 "$@" 2>>"$dir/server.log" &
+  spid=$!
+  while [ ! -s "$dir/port" ]; do sleep 0.05; done
+  port=$(cat "$dir/port")
+}

@@ -1,0 +1,30 @@
+/* bench_net.h — what the libuv load generators (msg_bench, live_bench) share.
+ * Header only: each bench program is built from one .c file. */
+#ifndef IMC_BENCH_NET_H
+#define IMC_BENCH_NET_H
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+/* Bind an initialised (uv_tcp_init_ex AF_INET) handle to the source address
+ * 127.0.0.(2 + slot % sources) before connecting, with
+ * IP_BIND_ADDRESS_NO_PORT so the port is picked at connect time: spreading
+ * connections over several source addresses keeps the kernel's local-port
+ * search from dominating the generator past ~10,000 connections.
+ * sources <= 0: leave the handle unbound (127.0.0.1). */
+static inline void bench_bind_source(uv_tcp_t *tcp, int sources, int slot)
+{
+  if (sources <= 0) return;
+  uv_os_fd_t fd;
+  int one = 1;
+  uv_fileno((uv_handle_t *)tcp, &fd);
+  setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+  struct sockaddr_in src = { 0 };
+  src.sin_family = AF_INET;
+  src.sin_addr.s_addr = htonl(0x7f000002u + (uint32_t)(slot % sources));
+  uv_tcp_bind(tcp, (struct sockaddr *)&src, 0);
+}
+
+#endif
