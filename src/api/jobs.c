@@ -11,10 +11,11 @@
  * reaches the registry in its done(): every app's record and plan facts for
  * the job's day (api_fresh), and sessions of apps it suspended end with 4005.
  *
- *   bill_run        00:00 on the 1st (billing zone): meter_bill_run of the
- *                   previous month over every app; bills the wallet covers
- *                   are paid. Idempotent: a crash half-way is finished by the
- *                   run at the next start.
+ *   bill_run        00:00 on the 1st (billing zone): the previous month
+ *                   billed for every app in steps of day_batch apps, each its
+ *                   own writer transaction (run_bill, meter_bill_run_apps);
+ *                   bills the wallet covers are paid. Idempotent: a crash
+ *                   half-way is finished by the run at the next start.
  *   day             00:00 every day, in bounded steps (run_day): correction
  *                   documents for billed months whose usage changed since
  *                   (meter_bill_corrections_run), every app's life-cycle jobs
@@ -146,23 +147,6 @@ static void on_app_id(void *ud, const store_app_t *a)
 
 static int fatal(int rc) { return rc == IMC_E_IO || rc == IMC_E_BUSY || rc == IMC_E_NOMEM; }
 
-static int run_bill(store_t *s, job_run_t *r)
-{
-  int32_t month = meter_bill_due_month(r->at, r->tz);
-  meter_bill_run_stats_t st;
-  int rc = meter_bill_run(s, 1, month, r->at, r->tz, meter_orders_tenant, NULL, &st, r->err, sizeof r->err);
-  if (rc) return rc;
-  meter_arrears_stats_t ar;
-  if ((rc = meter_arrears_run(s, 0, 0, r->at, r->tz, &ar))) return rc;
-  r->next_overdue_s = ar.next_overdue_s;
-  char m[16];
-  snprintf(m, sizeof m, "%04d-%02d", month / 100, month % 100);
-  r->result = json_pack("{s:s,s:i,s:i,s:i,s:i,s:i}", "month", m, "apps", st.apps, "issued", st.issued, "existing", st.existing,
-                        "paid", st.paid, "failed", st.failed);
-  if (st.failed) json_object_set_new(r->result, "first_failure", json_string(r->err));
-  return r->result ? 0 : IMC_E_NOMEM;
-}
-
 /* The day change in steps of day_batch (config, default 500) apps or customers, each its own
  * writer job (a bounded transaction, so a CLI write waits for one step, not
  * for every app): corrections; the life cycle of each app; arrears of each
@@ -181,6 +165,8 @@ typedef struct day_state {
   meter_correction_stats_t co;
   char cerr[256];
   meter_arrears_stats_t ar;        /* summed over the steps */
+  int32_t month;                   /* the bill run: the usage month billed */
+  meter_bill_run_stats_t bill;     /* the bill run: summed over the steps */
 } day_state_t;
 
 static void on_customer(void *ud, const store_customer_t *c)
@@ -270,6 +256,46 @@ static int run_day(store_t *s, job_run_t *r)
     r->next_overdue_s = d->ar.next_overdue_s;
     return day_result(r);
   }
+}
+
+/* The bill run in steps of day_batch apps, each its own writer job (a
+ * bounded transaction: a CLI write waits for one step, not for every app);
+ * the last step runs the arrears pass. A failed step fails the job, which is
+ * retried from the start a minute later: apps already billed are found
+ * (existing), so a crash half-way bills nothing twice and skips nothing. */
+static int run_bill(store_t *s, job_run_t *r)
+{
+  day_state_t *d = r->day_st;
+  size_t batch = (size_t)r->srv->cfg->day_batch;
+  int rc;
+  r->more = 1;
+  if (!d) { /* the first step lists the apps once */
+    if (!(d = r->day_st = calloc(1, sizeof *d))) return IMC_E_NOMEM;
+    d->month = meter_bill_due_month(r->at, r->tz);
+    if ((rc = store_app_list(s, 0, on_app_id, &d->apps))) return rc;
+    if (d->apps.nomem) return IMC_E_NOMEM;
+    r->cursor = 0;
+  }
+  d->steps++;
+  size_t n = d->apps.n - r->cursor < batch ? d->apps.n - r->cursor : batch;
+  if ((rc = meter_bill_run_apps(s, d->month, r->at, r->tz, meter_orders_tenant, NULL, d->apps.v + r->cursor, n, &d->bill,
+                                d->first, sizeof d->first))) {
+    snprintf(r->err, sizeof r->err, "%s", d->first);
+    return rc;
+  }
+  r->cursor += n;
+  if (r->cursor < d->apps.n) return 0;
+  r->more = 0;
+  meter_arrears_stats_t ar;
+  if ((rc = meter_arrears_run(s, 0, 0, r->at, r->tz, &ar))) return rc;
+  r->next_overdue_s = ar.next_overdue_s;
+  char m[16];
+  snprintf(m, sizeof m, "%04d-%02d", d->month / 100, d->month % 100);
+  const meter_bill_run_stats_t *st = &d->bill;
+  r->result = json_pack("{s:s,s:i,s:i,s:i,s:i,s:i,s:i}", "month", m, "apps", st->apps, "issued", st->issued, "existing",
+                        st->existing, "paid", st->paid, "failed", st->failed, "steps", d->steps);
+  if (r->result && st->failed) json_object_set_new(r->result, "first_failure", json_string(d->first));
+  return r->result ? 0 : IMC_E_NOMEM;
 }
 
 static int run_arrears(store_t *s, job_run_t *r)

@@ -222,27 +222,33 @@ static int zone_of(store_t *s, zones_t *zs, const store_app_t *a, int default_tz
   return rc;
 }
 
-int meter_bill_run(store_t *s, int in_txn, int32_t month, int64_t now_s, int default_tz, meter_orders_fn fn, void *ud,
-                   meter_bill_run_stats_t *st, char *err, size_t cap)
+/* The month rules every bill run checks first. */
+static int run_month_ok(int32_t month, int64_t now_s, int default_tz, char *err, size_t cap)
 {
-  memset(st, 0, sizeof *st);
-  if (cap) err[0] = 0;
   if (month % 100 < 1 || month % 100 > 12) return imc_errf(err, cap, IMC_E_BILL_MONTH, "bad month %d", month);
   if (now_s < month_end(month, default_tz))
     return imc_errf(err, cap, IMC_E_BILL_MONTH, "%04d-%02d has not ended yet: its bill run is on the 1st of the next month",
                     month / 100, month % 100);
-  app_ids_t ids = { 0 }, billed = { 0 }; /* ids first: issuing writes while the list is read */
+  return 0;
+}
+
+/* Bill the apps ids[0..n) (ascending) for month, adding to *st. billed (the
+ * apps already billed for the month, ascending) lets issued apps be skipped
+ * without reading them; NULL: issue_txn finds them (existed). Not in_txn:
+ * BEGIN … COMMIT every RUN_BATCH apps, a storage error rolls back the batch
+ * in progress only. */
+static int bill_ids(store_t *s, int in_txn, int32_t month, int64_t now_s, int default_tz, meter_orders_fn fn, void *ud,
+                    const uint32_t *ids, size_t n, const app_ids_t *billed, meter_bill_run_stats_t *st, char *err, size_t cap)
+{
   zones_t zs = { 0 };
-  int rc = store_app_list(s, 0, on_app, &ids), open = 0, batch = 0;
-  if (!rc) rc = store_bill_month_apps(s, month, on_billed, &billed);
-  if (!rc && (ids.nomem || billed.nomem)) rc = IMC_E_NOMEM;
+  int rc = 0, open = 0, batch = 0;
   size_t bi = 0; /* both lists are by sdkappid: walk them together */
-  for (size_t i = 0; !rc && i < ids.n; i++) {
-    while (bi < billed.n && billed.v[bi] < ids.v[i]) bi++;
-    if (bi < billed.n && billed.v[bi] == ids.v[i]) { st->apps++; st->existing++; continue; } /* issued: nothing to read */
+  for (size_t i = 0; !rc && i < n; i++) {
+    while (billed && bi < billed->n && billed->v[bi] < ids[i]) bi++;
+    if (billed && bi < billed->n && billed->v[bi] == ids[i]) { st->apps++; st->existing++; continue; } /* issued: nothing to read */
     store_app_t a;
     int tz, existed, wrote;
-    if ((rc = store_app_get(s, ids.v[i], &a)) || (rc = zone_of(s, &zs, &a, default_tz, &tz))) break;
+    if ((rc = store_app_get(s, ids[i], &a)) || (rc = zone_of(s, &zs, &a, default_tz, &tz))) break;
     if (a.created_at_s >= month_end(month, tz)) continue; /* created after the month: nothing to bill */
     if (now_s < month_end(month, tz)) { rc = imc_errf(err, cap, IMC_E_BILL_MONTH, "app %u: %04d-%02d has not ended in its zone", a.sdkappid, month / 100, month % 100); break; }
     if (!in_txn && !open) {
@@ -267,9 +273,31 @@ int meter_bill_run(store_t *s, int in_txn, int32_t month, int64_t now_s, int def
     if (!rc && (rc = store_exec(s, "COMMIT"))) imc_errf(err, cap, rc, "committing bills failed");
     if (rc) store_exec(s, "ROLLBACK"); /* this batch only: earlier batches stay, a rerun finishes */
   }
+  return rc;
+}
+
+int meter_bill_run(store_t *s, int in_txn, int32_t month, int64_t now_s, int default_tz, meter_orders_fn fn, void *ud,
+                   meter_bill_run_stats_t *st, char *err, size_t cap)
+{
+  memset(st, 0, sizeof *st);
+  if (cap) err[0] = 0;
+  int rc = run_month_ok(month, now_s, default_tz, err, cap);
+  if (rc) return rc;
+  app_ids_t ids = { 0 }, billed = { 0 }; /* ids first: issuing writes while the list is read */
+  rc = store_app_list(s, 0, on_app, &ids);
+  if (!rc) rc = store_bill_month_apps(s, month, on_billed, &billed);
+  if (!rc && (ids.nomem || billed.nomem)) rc = IMC_E_NOMEM;
+  if (!rc) rc = bill_ids(s, in_txn, month, now_s, default_tz, fn, ud, ids.v, ids.n, &billed, st, err, cap);
   free(ids.v);
   free(billed.v);
   return rc;
+}
+
+int meter_bill_run_apps(store_t *s, int32_t month, int64_t now_s, int default_tz, meter_orders_fn fn, void *ud,
+                        const uint32_t *ids, size_t n, meter_bill_run_stats_t *st, char *err, size_t cap)
+{
+  int rc = run_month_ok(month, now_s, default_tz, err, cap);
+  return rc ? rc : bill_ids(s, 1, month, now_s, default_tz, fn, ud, ids, n, NULL, st, err, cap);
 }
 
 int32_t meter_bill_due_month(int64_t now_s, int tz)

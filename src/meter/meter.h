@@ -356,6 +356,13 @@ typedef struct meter_bill_run_stats {
  * not ended) / storage errors that stop the run. */
 int meter_bill_run(struct store *s, int in_txn, int32_t yyyymm, int64_t now_s, int default_tz, meter_orders_fn orders, void *ud,
                    meter_bill_run_stats_t *out, char *err, size_t errcap);
+/* One step of a bill run in the caller's transaction (the server's bill_run
+ * job, a bounded writer job per step): bill the apps ids[0..n) (ascending
+ * sdkappid) for yyyymm under the same rules, ADDING to *out (zero it before
+ * the first step). An app already billed is counted in existing; a rerun of
+ * a step bills nothing twice. */
+int meter_bill_run_apps(struct store *s, int32_t yyyymm, int64_t now_s, int default_tz, meter_orders_fn orders, void *ud,
+                        const uint32_t *ids, size_t n, meter_bill_run_stats_t *out, char *err, size_t errcap);
 
 /* The usage month whose bills are due at now_s in zone tz: the previous one. */
 int32_t meter_bill_due_month(int64_t now_s, int tz_offset_s);

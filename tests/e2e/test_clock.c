@@ -614,6 +614,18 @@ static void test_day_job_steps(void **st)
   char key[80];
   uint32_t app = new_app(1, key);
   assert_int_equal(v4_code(app, key, "im_open_login_svc/account_check", "{\"CheckItem\":[{\"UserID\":\"u1\"}]}"), 0);
+  /* the bill run of October goes in steps of 50 apps too: 120 bulk apps and the others, every one billed once */
+  ran = clock_to("2026-11-01T00:00:01+08:00");
+  json_t *bill = NULL;
+  json_array_foreach(ran, i, row) if (!strcmp(jstr(row, "job"), "bill_run")) bill = row;
+  assert_non_null(bill);
+  assert_string_equal(jstr(bill, "month"), "2026-10");
+  json_int_t apps = jint(bill, "apps");
+  assert_true(apps >= 121);
+  assert_int_equal(jint(bill, "issued"), apps);
+  assert_int_equal(jint(bill, "failed"), 0);
+  assert_int_equal(jint(bill, "steps"), (apps + 49) / 50);
+  json_decref(ran);
 }
 
 static int setup_steps(void **st)
