@@ -3,6 +3,7 @@
  * change is one writer job that appends the events it causes to the users'
  * inboxes; done() delivers them to live devices, then answers the caller. */
 #include "im/c2c_int.h"
+#include "store/store_grp.h"
 #include "store/store_rel.h"
 #include "util/clock.h"
 #include "util/err.h"
@@ -308,11 +309,12 @@ static int purge_run(store_t *s, c2c_job_t *jj)
     rc = store_app_list(s, 0, app_row, j);
     return rc ? rc : j->oom ? IMC_E_NOMEM : 0;
   case 1: {
-    int64_t rel = 0; /* relationship event payloads (c2c_rel.c) go with their inbox events */
+    int64_t rel = 0, grp = 0; /* relationship event payloads (c2c_rel.c) go with their inbox events */
     if ((rc = store_msg_purge(s, j->apps[j->cur], j->before, PURGE_CHUNK, &j->deleted)) ||
-        (rc = store_rel_event_purge(s, j->apps[j->cur], j->before, PURGE_CHUNK, &rel)))
+        (rc = store_rel_event_purge(s, j->apps[j->cur], j->before, PURGE_CHUNK, &rel)) ||
+        (rc = store_grp_msg_purge(s, j->apps[j->cur], j->before, PURGE_CHUNK, &grp))) /* group history: same horizon */
       return rc;
-    j->deleted += rel; /* another step while either deleted anything */
+    j->deleted += rel + grp; /* another step while any deleted anything */
     return 0;
   }
   default:
