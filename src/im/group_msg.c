@@ -380,7 +380,7 @@ void im_group_history_read(im_groups_t *G, uint32_t sdkappid, uint32_t group_no,
 
 int64_t im_group_since(const im_groups_t *G, uint32_t sdkappid)
 {
-  return imc_clock_now_s() - im_limit(G->lim, sdkappid, IM_LIMIT_RETENTION_S); /* as C2C: c2c__since */
+  return imc_clock_now_s() - im_limit(G->lim, sdkappid, IM_LIMIT_GROUP_RETENTION_S); /* as C2C: c2c__since */
 }
 
 static void no_done(void *ud, int rc) { (void)ud; (void)rc; }
