@@ -180,7 +180,8 @@ static int64_t im_limit_of_app(void *ud, uint32_t sdkappid, im_limit_t which, in
   int64_t now = imc_clock_now_s(), n;
   switch (which) {
   case IM_LIMIT_RETENTION_S:
-    n = plan_limit(&app->plan, now, PLAN_L_C2C_HISTORY_DAYS);
+  case IM_LIMIT_GROUP_RETENTION_S:
+    n = plan_limit(&app->plan, now, which == IM_LIMIT_RETENTION_S ? PLAN_L_C2C_HISTORY_DAYS : PLAN_L_HISTORY_DAYS);
     return n == PLAN_UNLIMITED ? INT64_MAX / 4 : n > 0 ? n * 86400 : dflt;
   case IM_LIMIT_RECENT_KEPT:
     n = plan_limit(&app->plan, now, PLAN_L_RECENT_CONVERSATIONS);

@@ -217,7 +217,7 @@ void rest_import_group_msg(rest_ctx_t *c)
 }
 
 /* ---- group_msg_get_simple ----------------------------------------------------------------------------- */
-typedef struct hist { json_t *list; int with_recalled; uint32_t lowest; int rows; } hist_t;
+typedef struct hist { json_t *list; int with_recalled; uint32_t lowest, upto; int rows; int64_t created_s; } hist_t;
 
 static void hist_free(void *arg) { hist_t *h = arg; json_decref(h->list); free(h); }
 
@@ -246,9 +246,13 @@ static void hist_done(void *ud, int rc)
   rest_ctx_t *c = ud;
   hist_t *h = c->data;
   if (rc) { rest_reply_err(c, rc, NULL, NULL); return; }
-  /* IsFinished 1: the oldest message was reached; 0: older ones remain */
+  /* IsFinished 1: the oldest message was reached; 0: older ones remain; 2: the
+   * page stopped before seq 1 and the group is older than the app's retention
+   * horizon: the rest expired (left out by the read, or deleted by the purge) */
+  uint32_t below = h->rows ? h->lowest : h->upto + 1; /* the first seq not returned is below this */
   int finished = h->rows == 0 || h->lowest <= 1 ||
                  h->rows < (int)json_integer_value(json_object_get(c->body, "ReqMsgNumber"));
+  if (finished && below > 1 && h->created_s < im_group_since(c->srv->groups, c->sdkappid)) finished = 2;
   rest_reply_ok(c, json_pack("{s:O,s:i,s:O}", "GroupId", json_object_get(c->body, "GroupId"), "IsFinished", finished,
                              "RspMsgList", h->list));
 }
@@ -277,6 +281,8 @@ void rest_group_msg_get_simple(rest_ctx_t *c)
   c->data_free = hist_free;
   h->list = json_array();
   h->with_recalled = json_integer_value(json_object_get(c->body, "WithRecalledMsg")) == 1;
+  h->upto = seq && json_integer_value(seq) < v.last_seq ? (uint32_t)json_integer_value(seq) : v.last_seq;
+  h->created_s = v.created_s;
   im_group_history_read(c->srv->groups, c->sdkappid, v.group_no, 0, seq ? (uint32_t)json_integer_value(seq) : 0, 1,
                         (int)json_integer_value(num), hist_row, hist_done, c);
 }

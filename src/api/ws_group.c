@@ -548,6 +548,9 @@ static void sync_done(void *ud, int rc)
   if (!rc) {
     json_t *last = json_array_get(p->acc, json_array_size(p->acc) - 1);
     uint32_t seq = last ? (uint32_t)json_integer_value(json_object_get(last, "seq")) : p->user_no;
+    /* an empty page: nothing after the cursor is within retention, up to the
+     * last seq committed before the read (p->n), so the cursor moves there */
+    if (!last && !p->cut && p->n > seq) seq = (uint32_t)p->n;
     im_group_t *g = im_group_by_no(p->srv->groups, sess(p->c)->sdkappid, p->group_no);
     im_group_view_t v = { 0 };
     if (g) im_group_view(g, &v);
@@ -601,6 +604,7 @@ void cws_op_group_sync(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, 
   p->acc = json_array();
   p->group_no = v.group_no;
   p->user_no = (uint32_t)json_integer_value(a); /* reused: the cursor when the page is empty */
+  p->n = v.last_seq;                             /* reused: committed before the read (sync_done) */
   p->max_bytes = (size_t)im_limit(&srv->limits, v.sdkappid, IM_LIMIT_PAGE_BYTES);
   im_group_history_read(srv->groups, v.sdkappid, v.group_no, (uint32_t)json_integer_value(a), 0, 0, (int)limit, msg_row,
                         sync_done, p);

@@ -234,7 +234,8 @@ void im_c2c_rel_deliver(im_c2c_t *c, uint32_t sdkappid, uint32_t user_no, uint32
 
 /* ---- maintenance ------------------------------------------------------------------- */
 /* Start a retention pass: for every app, delete messages and inbox events
- * older than its retention and trim conversation rows beyond its kept
+ * older than its retention, group messages older than its group retention
+ * (IM_LIMIT_GROUP_RETENTION_S), and trim conversation rows beyond its kept
  * limit, in bounded jobs on the writer (never on the loop). No-op while a
  * pass runs. done (may be NULL) gets the number of rows deleted. */
 void im_c2c_purge(im_c2c_t *c, void (*done)(void *ud, int rc, int64_t deleted), void *ud);

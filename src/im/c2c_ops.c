@@ -3,6 +3,7 @@
  * change is one writer job that appends the events it causes to the users'
  * inboxes; done() delivers them to live devices, then answers the caller. */
 #include "im/c2c_int.h"
+#include "store/store_grp.h"
 #include "store/store_rel.h"
 #include "util/clock.h"
 #include "util/err.h"
@@ -264,7 +265,7 @@ typedef struct purge_job {
   int phase;                   /* 0 list apps, 1 purge one app's chunk, 2 trim one app's conversations */
   uint32_t *apps;
   size_t napps, capps, cur;
-  int64_t before, deleted, total, kept;
+  int64_t before, gbefore, deleted, total, kept; /* gbefore: the app's group retention horizon */
   uint32_t *users;
   size_t nusers, cusers;
   int oom;
@@ -308,11 +309,12 @@ static int purge_run(store_t *s, c2c_job_t *jj)
     rc = store_app_list(s, 0, app_row, j);
     return rc ? rc : j->oom ? IMC_E_NOMEM : 0;
   case 1: {
-    int64_t rel = 0; /* relationship event payloads (c2c_rel.c) go with their inbox events */
+    int64_t rel = 0, grp = 0; /* relationship event payloads (c2c_rel.c) go with their inbox events */
     if ((rc = store_msg_purge(s, j->apps[j->cur], j->before, PURGE_CHUNK, &j->deleted)) ||
-        (rc = store_rel_event_purge(s, j->apps[j->cur], j->before, PURGE_CHUNK, &rel)))
+        (rc = store_rel_event_purge(s, j->apps[j->cur], j->before, PURGE_CHUNK, &rel)) ||
+        (rc = store_grp_msg_purge(s, j->apps[j->cur], j->gbefore, PURGE_CHUNK, &grp)))
       return rc;
-    j->deleted += rel; /* another step while either deleted anything */
+    j->deleted += rel + grp; /* another step while any deleted anything */
     return 0;
   }
   default:
@@ -342,7 +344,10 @@ static void purge_next(im_c2c_t *c, purge_job_t *j)
     return;
   }
   uint32_t app = j->apps[j->cur];
-  if (j->phase == 1) j->before = c2c__since(c, app, imc_clock_now_s());
+  if (j->phase == 1) {
+    j->before = c2c__since(c, app, imc_clock_now_s());
+    j->gbefore = imc_clock_now_s() - im_limit(c->lim, app, IM_LIMIT_GROUP_RETENTION_S); /* im_group_since */
+  }
   j->kept = im_limit(c->lim, app, IM_LIMIT_RECENT_KEPT);
   c2c__submit(c, &j->base, 0);
 }

@@ -355,9 +355,14 @@ void im_group_member_read(im_groups_t *G, uint32_t sdkappid, uint32_t group_no, 
                           store_grp_member_cb row, void (*done)(void *ud, int rc), void *ud);
 void im_group_joined_read(im_groups_t *G, uint32_t sdkappid, uint32_t user_no, store_grp_member_cb row,
                           void (*done)(void *ud, int rc), void *ud);
+/* History pages: messages older than im_group_since are left out. */
 void im_group_history_read(im_groups_t *G, uint32_t sdkappid, uint32_t group_no, uint32_t after_seq,
                            uint32_t upto_seq, int newest_first, int limit, store_grp_msg_cb row,
                            void (*done)(void *ud, int rc), void *ud);
+/* The app's group retention horizon now: messages with time_s below it are
+ * expired (IM_LIMIT_GROUP_RETENTION_S: the edition's PLAN_L_HISTORY_DAYS
+ * through the limit path C2C retention uses). */
+int64_t im_group_since(const im_groups_t *G, uint32_t sdkappid);
 void im_group_unread_read(im_groups_t *G, uint32_t sdkappid, uint32_t group_no, uint32_t user_no, uint32_t after_seq,
                           void (*done)(void *ud, int rc, int64_t n), void *ud);
 

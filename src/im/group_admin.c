@@ -366,7 +366,7 @@ static int run_read(store_t *s, gjob_t *j)
     } else {
       do {
         w.last = 0;
-        if ((rc = store_grp_msg_history(s, j->sdkappid, j->group_no, 0, upto, 1, 200, walk_row, &w))) return rc;
+        if ((rc = store_grp_msg_history(s, j->sdkappid, j->group_no, 0, upto, 0, 1, 200, walk_row, &w))) return rc;
         upto = w.last ? w.last - 1 : 0;
       } while (w.seen < w.want && w.last > 1);
       if (w.seen < w.want) w.at = 0; /* fewer countable messages than asked: all of them are unread */

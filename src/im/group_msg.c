@@ -10,6 +10,7 @@
  */
 #include "im/group_int.h"
 #include "meter/meter.h"
+#include "util/clock.h"
 #include "util/err.h"
 
 #include <stdio.h>
@@ -156,7 +157,7 @@ static int run_recall(store_t *s, gjob_t *j)
   for (size_t i = 0; i < j->n_users; i++) {
     one_msg_t o = { 0 };
     uint32_t seq = j->users[i];
-    int rc = seq ? store_grp_msg_history(s, j->sdkappid, j->group_no, seq - 1, seq, 0, 1, one_row, &o) : 0;
+    int rc = seq ? store_grp_msg_history(s, j->sdkappid, j->group_no, seq - 1, seq, 0, 0, 1, one_row, &o) : 0;
     if (rc) return rc;
     if (!o.found || (o.m.flags & STORE_GMSG_SYSTEM)) { j->res.codes[i] = IMC_E_GROUP_MSG_NOT_FOUND; continue; }
     if (o.m.flags & STORE_GMSG_RECALLED) { j->res.codes[i] = IMC_E_GROUP_MSG_RECALLED; continue; }
@@ -272,7 +273,7 @@ typedef struct rjob {
   store_job_t job;
   im_groups_t *G;
   uint32_t sdkappid, group_no, user_no, after, upto;
-  int64_t offset;
+  int64_t offset, since;        /* since: the app's retention horizon (history reads) */
   int limit, newest, kind;
   store_grp_member_cb mrow;
   store_grp_msg_cb hrow;
@@ -292,7 +293,8 @@ static int rjob_run(store_t *s, void *arg)
   case R_MEMBER: return store_grp_member_get(s, r->sdkappid, r->group_no, r->user_no, r->mrow, r->ud);
   case R_JOINED: return store_grp_joined(s, r->sdkappid, r->user_no, r->mrow, r->ud);
   case R_HISTORY:
-    return store_grp_msg_history(s, r->sdkappid, r->group_no, r->after, r->upto, r->newest, r->limit, r->hrow, r->ud);
+    return store_grp_msg_history(s, r->sdkappid, r->group_no, r->after, r->upto, r->since, r->newest, r->limit, r->hrow,
+                                 r->ud);
   case R_UNREAD: return store_grp_msg_unread(s, r->sdkappid, r->group_no, r->user_no, r->after, &r->n);
   }
   return IMC_E_INTERNAL;
@@ -370,9 +372,15 @@ void im_group_history_read(im_groups_t *G, uint32_t sdkappid, uint32_t group_no,
   r->after = after_seq;
   r->upto = upto_seq;
   r->newest = newest_first;
+  r->since = im_group_since(G, sdkappid);
   r->limit = limit;
   r->hrow = row;
   rsubmit(r);
+}
+
+int64_t im_group_since(const im_groups_t *G, uint32_t sdkappid)
+{
+  return imc_clock_now_s() - im_limit(G->lim, sdkappid, IM_LIMIT_GROUP_RETENTION_S); /* as C2C: c2c__since */
 }
 
 static void no_done(void *ud, int rc) { (void)ud; (void)rc; }

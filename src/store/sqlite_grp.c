@@ -240,8 +240,8 @@ static int msg_append(store_t *s, store_grp_msg_t *m, int64_t since, int *dup)
   return done(st);
 }
 
-static int msg_history(store_t *s, uint32_t app, uint32_t gno, uint32_t after, uint32_t upto, int newest, int limit,
-                       store_grp_msg_cb cb, void *ud)
+static int msg_history(store_t *s, uint32_t app, uint32_t gno, uint32_t after, uint32_t upto, int64_t since,
+                       int newest, int limit, store_grp_msg_cb cb, void *ud)
 {
   sqlite3_stmt *st;
   int rc;
@@ -249,10 +249,10 @@ static int msg_history(store_t *s, uint32_t app, uint32_t gno, uint32_t after, u
   snprintf(sql, sizeof sql,
            "SELECT m.seq,m.from_no,m.time_s,m.random,m.flags,m.priority,m.body,coalesce(a.user_id,'') FROM grp_msg m"
            " LEFT JOIN accounts a ON a.sdkappid=m.sdkappid AND a.user_no=m.from_no"
-           " WHERE m.sdkappid=?1 AND m.group_no=?2 AND m.seq>?3 AND m.seq<=?4 ORDER BY m.seq %s LIMIT ?5",
+           " WHERE m.sdkappid=?1 AND m.group_no=?2 AND m.seq>?3 AND m.seq<=?4 AND m.time_s>=?6 ORDER BY m.seq %s LIMIT ?5",
            newest ? "DESC" : "ASC");
   if (prep(s, sql, &st)) return IMC_E_IO;
-  BIND(st, app, gno, after, upto ? upto : UINT32_MAX, limit);
+  BIND(st, app, gno, after, upto ? upto : UINT32_MAX, limit, since);
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     store_grp_msg_t m = { app, gno, (uint32_t)sqlite3_column_int64(st, 0), (uint32_t)sqlite3_column_int64(st, 1),
                           sqlite3_column_int64(st, 2), (uint32_t)sqlite3_column_int64(st, 3),
@@ -331,7 +331,21 @@ static int msg_last_seq(store_t *s, uint32_t app, uint32_t gno, uint32_t *seq)
   return 0;
 }
 
+static int msg_purge(store_t *s, uint32_t app, int64_t before, int limit, int64_t *deleted)
+{
+  sqlite3_stmt *st;
+  int rc;
+  *deleted = 0;
+  if (prep(s, "DELETE FROM grp_msg WHERE id IN (SELECT id FROM grp_msg WHERE sdkappid=?1 AND time_s<?2 LIMIT ?3)", &st))
+    return IMC_E_IO;
+  BIND(st, app, before, limit);
+  if ((rc = done(st))) return rc;
+  *deleted = sqlite3_changes(sq__db(s));
+  return 0;
+}
+
 const store_grp_vtab_t sq__grp_vtab = {
   1, g_put, g_del, g_each, m_put, m_del, m_set, m_each, m_get, m_joined,
   msg_append, msg_history, msg_set_flags, msg_set_body, msg_del_sender, msg_unread, msg_last_seq,
+  msg_purge,
 };

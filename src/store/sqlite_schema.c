@@ -163,6 +163,8 @@ const char *const sq__migrations[] = {
   "CREATE TABLE rel_event(sdkappid INTEGER NOT NULL, user_no INTEGER NOT NULL, useq INTEGER NOT NULL,"
   " at INTEGER NOT NULL, payload TEXT NOT NULL, PRIMARY KEY(sdkappid, user_no, useq)) WITHOUT ROWID;"
   "CREATE INDEX rel_event_at ON rel_event(sdkappid, at);",
+  /* 17: the retention purge finds an app's expired group messages (store_grp_msg_purge) */
+  "CREATE INDEX grp_msg_time ON grp_msg(sdkappid, time_s);",
 };
 
 const int sq__schema_version = (int)(sizeof sq__migrations / sizeof sq__migrations[0]);

@@ -34,10 +34,14 @@ int store_grp_msg_append(store_t *s, store_grp_msg_t *m, int64_t since, int *dup
 {
   return G(s)->msg_append(s, m, since, dup);
 }
-int store_grp_msg_history(store_t *s, uint32_t app, uint32_t g, uint32_t after, uint32_t upto, int newest, int limit,
-                          store_grp_msg_cb cb, void *ud)
+int store_grp_msg_history(store_t *s, uint32_t app, uint32_t g, uint32_t after, uint32_t upto, int64_t since,
+                          int newest, int limit, store_grp_msg_cb cb, void *ud)
 {
-  return G(s)->msg_history(s, app, g, after, upto, newest, limit, cb, ud);
+  return G(s)->msg_history(s, app, g, after, upto, since, newest, limit, cb, ud);
+}
+int store_grp_msg_purge(store_t *s, uint32_t app, int64_t before, int limit, int64_t *deleted)
+{
+  return G(s)->msg_purge(s, app, before, limit, deleted);
 }
 int store_grp_msg_set_flags(store_t *s, uint32_t app, uint32_t g, uint32_t seq, uint32_t bits)
 {

@@ -91,13 +91,14 @@ typedef struct store_grp_vtab {
   int (*joined)(store_t *, uint32_t sdkappid, uint32_t user_no, store_grp_member_cb cb, void *ud);
   int (*msg_append)(store_t *, store_grp_msg_t *m, int64_t dedupe_since_s, int *dup);
   int (*msg_history)(store_t *, uint32_t sdkappid, uint32_t group_no, uint32_t after_seq, uint32_t upto_seq,
-                     int newest_first, int limit, store_grp_msg_cb cb, void *ud);
+                     int64_t since_s, int newest_first, int limit, store_grp_msg_cb cb, void *ud);
   int (*msg_set_flags)(store_t *, uint32_t sdkappid, uint32_t group_no, uint32_t seq, uint32_t bits);
   int (*msg_set_body)(store_t *, uint32_t sdkappid, uint32_t group_no, uint32_t seq, const char *body, size_t len);
   int (*msg_del_sender)(store_t *, uint32_t sdkappid, uint32_t group_no, uint32_t from_no, int64_t *deleted);
   int (*msg_unread)(store_t *, uint32_t sdkappid, uint32_t group_no, uint32_t user_no, uint32_t after_seq,
                     int64_t *n);
   int (*msg_last_seq)(store_t *, uint32_t sdkappid, uint32_t group_no, uint32_t *seq);
+  int (*msg_purge)(store_t *, uint32_t sdkappid, int64_t before_s, int limit, int64_t *deleted);
 } store_grp_vtab_t;
 
 /* Insert or replace a group row (members and messages untouched). */
@@ -130,10 +131,11 @@ int store_grp_joined(store_t *s, uint32_t sdkappid, uint32_t user_no, store_grp_
  * *dup = 1, nothing is written and m gets the original's seq and time.
  * IMC_E_RANGE past 2^32-1. */
 int store_grp_msg_append(store_t *s, store_grp_msg_t *m, int64_t dedupe_since_s, int *dup);
-/* Messages with after_seq < seq <= upto_seq (upto 0 = no bound), oldest or
- * newest first, at most limit. */
+/* Messages with after_seq < seq <= upto_seq (upto 0 = no bound) and
+ * time_s >= since_s (0 = any time: the retention horizon of the reads),
+ * oldest or newest first, at most limit. */
 int store_grp_msg_history(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t after_seq, uint32_t upto_seq,
-                          int newest_first, int limit, store_grp_msg_cb cb, void *ud);
+                          int64_t since_s, int newest_first, int limit, store_grp_msg_cb cb, void *ud);
 /* OR bits into a message's flags; IMC_E_NOTFOUND. */
 int store_grp_msg_set_flags(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t seq, uint32_t bits);
 /* Replace a message's body (sets STORE_GMSG_MODIFIED); IMC_E_NOTFOUND. */
@@ -147,5 +149,9 @@ int store_grp_msg_unread(store_t *s, uint32_t sdkappid, uint32_t group_no, uint3
                          int64_t *n);
 /* The group's last seq (0 if none). */
 int store_grp_msg_last_seq(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t *seq);
+/* Retention: delete at most limit messages of the app (every group) with
+ * time_s < before_s, in one statement; *deleted = how many. A caller
+ * repeats until *deleted < limit, one short transaction per call. */
+int store_grp_msg_purge(store_t *s, uint32_t sdkappid, int64_t before_s, int limit, int64_t *deleted);
 
 #endif
