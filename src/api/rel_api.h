@@ -78,6 +78,12 @@ int rel_from(rest_ctx_t *c, const char *field, int create, int param_err, int no
 /* A peer UserID of this app: its number, or IMC_E_USER_ID (not a valid
  * UserID) / IMC_E_NOTFOUND (not imported). */
 int rel_peer(api_srv_t *srv, uint32_t app, json_t *v, const char **id, uint32_t *no);
+/* The reply of friend_check and black_list_check: for each To_Account, the
+ * relation names[ab | ba << 1] where ab = a holds the peer in kind's rows and
+ * ba = the peer holds a (only when both); unknown or malformed peers get
+ * names[0] with their code and are listed in Fail_Account. a may be NULL. */
+void rel_check_reply(rest_ctx_t *c, const rel_user_t *a, json_t *to, rel_kind_t kind, int both, const char *const names[4],
+                     const char *items_key);
 /* The record of a peer, created if missing. NULL on OOM. */
 rel_user_t *rel_peer_rec(api_srv_t *srv, uint32_t app, uint32_t no, const char *id);
 /* plan_check against the app's edition: 0 or the refusal (msg filled). */

@@ -122,8 +122,7 @@ void rest_black_list_check(rest_ctx_t *c)
   static const char *const rel_names[] = { "BlackCheckResult_Type_NO", "BlackCheckResult_Type_AWithB",
                                            "BlackCheckResult_Type_BWithA", "BlackCheckResult_Type_BothWay" };
   rel_user_t *a = NULL;
-  json_t *to, *v, *ct = json_object_get(c->body, "CheckType");
-  size_t i;
+  json_t *to, *ct = json_object_get(c->body, "CheckType");
   int rc = rel_from(c, "From_Account", 0, IMC_E_REL_PARAM, IMC_E_REL_USER, &a);
   if (rc) { rest_reply_err(c, rc, rc == IMC_E_REL_PARAM ? "From_Account must be a UserID" : NULL, NULL); return; }
   if (to_list(c, &to)) return;
@@ -133,24 +132,7 @@ void rest_black_list_check(rest_ctx_t *c)
     rest_reply_err(c, IMC_E_REL_PARAM, "CheckType is BlackCheckResult_Type_Both or BlackCheckResult_Type_Single", NULL);
     return;
   }
-  json_t *items = json_array(), *fail = json_array();
-  json_array_foreach(to, i, v) {
-    const char *id;
-    uint32_t no;
-    rc = rel_peer(c->srv, c->sdkappid, v, &id, &no);
-    if (rc) {
-      int err = rc == IMC_E_USER_ID ? IMC_E_REL_PARAM : IMC_E_REL_USER;
-      json_array_append_new(items, json_pack("{s:O,s:s,s:i,s:s}", "To_Account", v, "Relation", rel_names[0], "ResultCode",
-                                             imc_err_compat(err), "ResultInfo", imc_strerror(err)));
-      json_array_append(fail, v);
-      continue;
-    }
-    int ab = rel_get(a, REL_K_BLACK, id) != NULL;
-    int ba = both && a && rel_get(rel_user(c->srv->rel, c->sdkappid, no), REL_K_BLACK, a->id) != NULL;
-    json_array_append_new(items, json_pack("{s:s,s:s,s:i,s:s}", "To_Account", id, "Relation", rel_names[ab | ba << 1],
-                                           "ResultCode", 0, "ResultInfo", ""));
-  }
-  rest_reply_ok(c, json_pack("{s:o,s:o}", "BlackListCheckItem", items, "Fail_Account", fail));
+  rel_check_reply(c, a, to, REL_K_BLACK, both, rel_names, "BlackListCheckItem");
 }
 
 /* ---- the C2C send checks ---------------------------------------------------------------- */

@@ -253,3 +253,27 @@ void rel_account_deleted(api_srv_t *srv, uint32_t app, uint32_t user_no, const c
   if (p.rc) { purge_done(rr, p.rc); return; }
   relreq_submit(rr, purge_done, u ? (void *)(uintptr_t)user_no : NULL);
 }
+
+void rel_check_reply(rest_ctx_t *c, const rel_user_t *a, json_t *to, rel_kind_t kind, int both, const char *const names[4],
+                     const char *items_key)
+{
+  json_t *items = json_array(), *fail = json_array(), *v;
+  size_t i;
+  json_array_foreach(to, i, v) {
+    const char *id;
+    uint32_t no;
+    int rc = rel_peer(c->srv, c->sdkappid, v, &id, &no);
+    if (rc) {
+      int err = rc == IMC_E_USER_ID ? IMC_E_REL_PARAM : IMC_E_REL_USER;
+      json_array_append_new(items, json_pack("{s:O,s:s,s:i,s:s}", "To_Account", v, "Relation", names[0], "ResultCode",
+                                             imc_err_compat(err), "ResultInfo", imc_strerror(err)));
+      json_array_append(fail, v);
+      continue;
+    }
+    int ab = rel_get(a, kind, id) != NULL;
+    int ba = both && a && rel_get(rel_user(c->srv->rel, c->sdkappid, no), kind, a->id) != NULL;
+    json_array_append_new(items, json_pack("{s:s,s:s,s:i,s:s}", "To_Account", id, "Relation", names[ab | ba << 1],
+                                           "ResultCode", 0, "ResultInfo", ""));
+  }
+  rest_reply_ok(c, json_pack("{s:o,s:o}", items_key, items, "Fail_Account", fail));
+}

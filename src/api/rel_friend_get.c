@@ -18,7 +18,7 @@ void rest_friend_check(rest_ctx_t *c)
   rel_user_t *a = NULL;
   int rc = rel_from(c, "From_Account", 0, IMC_E_REL_PARAM, IMC_E_REL_USER, &a);
   if (rc) { rest_reply_err(c, rc, rc == IMC_E_REL_PARAM ? "From_Account must be a UserID" : NULL, NULL); return; }
-  json_t *to = json_object_get(c->body, "To_Account"), *ct = json_object_get(c->body, "CheckType"), *v;
+  json_t *to = json_object_get(c->body, "To_Account"), *ct = json_object_get(c->body, "CheckType");
   if (!json_is_array(to) || json_array_size(to) == 0 || json_array_size(to) > REL_BATCH_MAX) {
     rest_reply_err(c, IMC_E_REL_PARAM, "To_Account must be an array of 1-1000 UserIDs", NULL);
     return;
@@ -29,25 +29,7 @@ void rest_friend_check(rest_ctx_t *c)
     rest_reply_err(c, IMC_E_REL_PARAM, "CheckType is CheckResult_Type_Both or CheckResult_Type_Single", NULL);
     return;
   }
-  json_t *items = json_array(), *fail = json_array();
-  size_t i;
-  json_array_foreach(to, i, v) {
-    const char *id;
-    uint32_t no;
-    rc = rel_peer(c->srv, c->sdkappid, v, &id, &no);
-    if (rc) {
-      int err = rc == IMC_E_USER_ID ? IMC_E_REL_PARAM : IMC_E_REL_USER;
-      json_array_append_new(items, json_pack("{s:O,s:s,s:i,s:s}", "To_Account", v, "Relation", relations[0], "ResultCode",
-                                             imc_err_compat(err), "ResultInfo", imc_strerror(err)));
-      json_array_append(fail, v);
-      continue;
-    }
-    int ab = rel_get(a, REL_K_FRIEND, id) != NULL;
-    int ba = both && a && rel_get(rel_user(c->srv->rel, c->sdkappid, no), REL_K_FRIEND, a->id) != NULL;
-    json_array_append_new(items, json_pack("{s:s,s:s,s:i,s:s}", "To_Account", id, "Relation", relations[ab | ba << 1],
-                                           "ResultCode", 0, "ResultInfo", ""));
-  }
-  rest_reply_ok(c, json_pack("{s:o,s:o}", "InfoItem", items, "Fail_Account", fail));
+  rel_check_reply(c, a, to, REL_K_FRIEND, both, relations, "InfoItem");
 }
 
 /* The value of one friend tag from a friend row (NULL when the tag is not
