@@ -22,12 +22,14 @@ static void reply_plain(void *ud, const im_gres_t *r)
   else rest_reply_ok(c, NULL);
 }
 
-/* Pack MsgBody (+ CloudCustomData) of obj. 0 or the msgbody codes with why. */
-static int pack(rest_ctx_t *c, json_t *obj, char **body, size_t *len, char *why, size_t cap)
+/* Pack MsgBody (+ CloudCustomData, OfflinePushInfo) of obj. 0 or the
+ * msgbody codes with why; too long: 80002, or 10020 for an import. */
+static int pack(rest_ctx_t *c, json_t *obj, int import, char **body, size_t *len, char *why, size_t cap)
 {
-  return im_msg_pack(json_object_get(obj, "MsgBody"), json_object_get(obj, "CloudCustomData"),
-                     json_object_get(obj, "OfflinePushInfo"),
-                     (size_t)im_limit(&c->srv->limits, c->sdkappid, IM_LIMIT_MSG_MAX_BYTES), body, len, why, cap);
+  return im_group_msg_pack(json_object_get(obj, "MsgBody"), json_object_get(obj, "CloudCustomData"),
+                           json_object_get(obj, "OfflinePushInfo"),
+                           (size_t)im_limit(&c->srv->limits, c->sdkappid, IM_LIMIT_MSG_MAX_BYTES), import, body, len,
+                           why, cap);
 }
 
 /* From_Account, or the admin's own account, or 0 (the system); its UserID into id (33 B). */
@@ -105,7 +107,7 @@ void rest_send_group_msg(rest_ctx_t *c)
     rest_reply_err(c, IMC_E_GROUP_PARAM, "targeted group messages (To_Account) are not implemented yet", NULL);
     return;
   }
-  if ((rc = pack(c, c->body, &in.body, &in.body_len, why, sizeof why))) { rest_reply_err(c, rc, why, NULL); return; }
+  if ((rc = pack(c, c->body, 0, &in.body, &in.body_len, why, sizeof why))) { rest_reply_err(c, rc, why, NULL); return; }
   in.body_json = json_object_get(c->body, "MsgBody");
   im_group_send(c->srv->groups, &in, imc_clock_now_s(), sent, c);
 }
@@ -189,7 +191,7 @@ void rest_import_group_msg(rest_ctx_t *c)
       break;
     }
     in->random = (uint32_t)json_integer_value(r);
-    if ((rc = pack(c, e, &in->body, &in->body_len, why, sizeof why))) break;
+    if ((rc = pack(c, e, 1, &in->body, &in->body_len, why, sizeof why))) break;
   }
   if (rc) {
     for (i = 0; i < n; i++) free(ins[i].body);
@@ -217,17 +219,29 @@ void rest_import_group_msg(rest_ctx_t *c)
 }
 
 /* ---- group_msg_get_simple ----------------------------------------------------------------------------- */
-typedef struct hist { json_t *list; int with_recalled; uint32_t lowest, upto; int rows; int64_t created_s; } hist_t;
+typedef struct hist {
+  json_t *list;
+  int with_recalled;
+  uint32_t lowest, upto;
+  int rows;
+  int64_t created_s;
+  size_t bytes, max_bytes;     /* im_page_ev_bytes of the kept rows; IM_LIMIT_PAGE_BYTES */
+  int cut;                     /* the byte bound stopped the page: older rows come with the next one */
+} hist_t;
 
 static void hist_free(void *arg) { hist_t *h = arg; json_decref(h->list); free(h); }
 
 static void hist_row(void *ud, const store_grp_msg_t *m)
 {
   hist_t *h = ((rest_ctx_t *)ud)->data;
+  int recalled = (m->flags & STORE_GMSG_RECALLED) != 0, shown = !recalled || h->with_recalled;
+  /* the page's byte bound, as group_history's: the first shown row always goes */
+  size_t cost = shown ? im_page_ev_bytes(m->body_len) : 0;
+  if (h->cut || (json_array_size(h->list) && h->bytes + cost > h->max_bytes)) { h->cut = 1; return; }
+  h->bytes += cost;
   h->lowest = m->seq;
   h->rows++;
-  int recalled = (m->flags & STORE_GMSG_RECALLED) != 0;
-  if (recalled && !h->with_recalled) return;
+  if (!shown) return;
   json_t *body = json_loadb(m->body, m->body_len, 0, NULL);
   json_t *o = json_pack("{s:s,s:i,s:i,s:s,s:I,s:I,s:I,s:i}", "From_Account", m->from_id, "IsPlaceMsg", 0,
                         "IsSystemMsg", (m->flags & STORE_GMSG_SYSTEM) ? 1 : 0, "MsgPriority",
@@ -246,12 +260,13 @@ static void hist_done(void *ud, int rc)
   rest_ctx_t *c = ud;
   hist_t *h = c->data;
   if (rc) { rest_reply_err(c, rc, NULL, NULL); return; }
-  /* IsFinished 1: the oldest message was reached; 0: older ones remain; 2: the
+  /* IsFinished 1: the oldest message was reached; 0: older ones remain (a
+   * full page, or one the byte bound cut short); 2: the
    * page stopped before seq 1 and the group is older than the app's retention
    * horizon: the rest expired (left out by the read, or deleted by the purge) */
   uint32_t below = h->rows ? h->lowest : h->upto + 1; /* the first seq not returned is below this */
-  int finished = h->rows == 0 || h->lowest <= 1 ||
-                 h->rows < (int)json_integer_value(json_object_get(c->body, "ReqMsgNumber"));
+  int finished = !h->cut && (h->rows == 0 || h->lowest <= 1 ||
+                             h->rows < (int)json_integer_value(json_object_get(c->body, "ReqMsgNumber")));
   if (finished && below > 1 && h->created_s < im_group_since(c->srv->groups, c->sdkappid)) finished = 2;
   rest_reply_ok(c, json_pack("{s:O,s:i,s:O}", "GroupId", json_object_get(c->body, "GroupId"), "IsFinished", finished,
                              "RspMsgList", h->list));
@@ -283,6 +298,7 @@ void rest_group_msg_get_simple(rest_ctx_t *c)
   h->with_recalled = json_integer_value(json_object_get(c->body, "WithRecalledMsg")) == 1;
   h->upto = seq && json_integer_value(seq) < v.last_seq ? (uint32_t)json_integer_value(seq) : v.last_seq;
   h->created_s = v.created_s;
+  h->max_bytes = (size_t)im_limit(&c->srv->limits, c->sdkappid, IM_LIMIT_PAGE_BYTES);
   im_group_history_read(c->srv->groups, c->sdkappid, v.group_no, 0, seq ? (uint32_t)json_integer_value(seq) : 0, 1,
                         (int)json_integer_value(num), hist_row, hist_done, c);
 }
@@ -344,7 +360,7 @@ void rest_modify_group_msg(rest_ctx_t *c)
     rest_reply_err(c, IMC_E_GROUP_PARAM, "MsgSeq must be a positive integer", NULL);
     return;
   }
-  if ((rc = pack(c, c->body, &body, &len, why, sizeof why))) { rest_reply_err(c, rc, why, NULL); return; }
+  if ((rc = pack(c, c->body, 0, &body, &len, why, sizeof why))) { rest_reply_err(c, rc, why, NULL); return; }
   im_group_msg_modify(c->srv->groups, c->sdkappid, gid, (uint32_t)json_integer_value(seq), body, len, reply_plain, c);
 }
 

@@ -496,8 +496,10 @@ void cws_op_group_send(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, 
   in.online_only = json_is_true(json_object_get(req, "online_only"));
   if (json_is_true(json_object_get(req, "no_unread"))) in.flags |= STORE_GMSG_NO_UNREAD;
   if (json_is_true(json_object_get(req, "no_last_msg"))) in.flags |= STORE_GMSG_NO_LAST;
-  rc = im_msg_pack(json_object_get(req, "body"), json_object_get(req, "cloud_custom_data"), json_object_get(req, "offline_push_info"),
-                   (size_t)im_limit(&srv->limits, s->sdkappid, IM_LIMIT_MSG_MAX_BYTES), &in.body, &in.body_len, why, sizeof why);
+  rc = im_group_msg_pack(json_object_get(req, "body"), json_object_get(req, "cloud_custom_data"),
+                         json_object_get(req, "offline_push_info"),
+                         (size_t)im_limit(&srv->limits, s->sdkappid, IM_LIMIT_MSG_MAX_BYTES), 0, &in.body, &in.body_len,
+                         why, sizeof why);
   if (rc) { cws_reply(ws, id, "group_send", rc, why, NULL); return; }
   in.body_json = json_object_get(req, "body");
   gpend_t *p = gpend_new(srv, c, id, "group_send", req);

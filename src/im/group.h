@@ -86,6 +86,15 @@ int im_group_id_check(im_gtype_t t, const char *id, char *why, size_t cap);
  * into *max_members (0 absent). 0 or IMC_E_GROUP_PARAM with why. */
 int im_group_fields(json_t *req, int creating, const char *max_key, json_t *out, int64_t *max_members, char *why,
                     size_t cap);
+/* Validate and pack a group message (im_msg_pack: MsgBody, CloudCustomData,
+ * OfflinePushInfo into *out, malloc'd, caller frees). A packed message over
+ * max_bytes is the group code of rest-api-reference §2.4 instead of C2C's
+ * 93000: IMC_E_GROUP_MSG_TOO_LONG (80002) for a sent or modified message,
+ * IMC_E_GROUP_IMPORT_TOO_BIG (10020) when import is set. 93000 stays for a
+ * whole request over its cap (the HTTP body, the WebSocket frame).
+ * Other errors: im_msg_pack's. */
+int im_group_msg_pack(const json_t *body, const json_t *cloud, const json_t *push, size_t max_bytes, int import,
+                      char **out, size_t *len, char *why, size_t cap);
 /* AppMemberDefinedData (≤ 5 keys, value ≤ 64 B) and NameCard (≤ 50 B). */
 int im_group_member_data_check(json_t *data, char *why, size_t cap);
 int im_group_name_card_check(json_t *card, char *why, size_t cap);

@@ -1,6 +1,7 @@
 /* group_rules.c — the group type table and the field rules of
  * rest-api-reference §2.4 (group ids, profile and member fields). Pure. */
 #include "im/group.h"
+#include "im/msgbody.h"
 #include "util/err.h"
 
 #include <string.h>
@@ -171,4 +172,12 @@ int im_group_name_card_check(json_t *card, char *why, size_t cap)
   if (json_string_length(card) > NAME_CARD_MAX)
     return imc_errf(why, cap, IMC_E_GROUP_PARAM, "NameCard is longer than %d bytes", NAME_CARD_MAX);
   return 0;
+}
+
+int im_group_msg_pack(const json_t *body, const json_t *cloud, const json_t *push, size_t max_bytes, int import,
+                      char **out, size_t *len, char *why, size_t cap)
+{
+  int rc = im_msg_pack(body, cloud, push, max_bytes, out, len, why, cap);
+  if (rc != IMC_E_MSG_TOO_BIG) return rc;
+  return import ? IMC_E_GROUP_IMPORT_TOO_BIG : IMC_E_GROUP_MSG_TOO_LONG; /* why: im_msg_pack's sizes */
 }
