@@ -273,6 +273,7 @@ void im_group_create(im_groups_t *G, im_gcreate_t *in, int64_t now_s, im_gdone_c
   snprintf(j->group_id, sizeof j->group_id, "%s", id);
   j->row.group_id = j->group_id;
   grp__notice(j, g, "GroupCreated", in->actor_no ? in->actor_no : in->owner_no, j->users, j->n_mem, NULL);
+  j->nmsg.time_s = g->created_s; /* import_group: seq 1 is as old as the imported CreateTime */
   j->run = run_create;
   j->done = done_create;
   grp__submit(j, 0);

@@ -3,8 +3,8 @@
  * boundary is exact: a message exactly at the app's retention limit is
  * returned by group_msg_get_simple, group_history and group_sync, one
  * second past it is not, and the purge deletes it from storage. Every
- * group's seq 1 is its GroupCreated notice, stored at the (test) time the
- * group was made. group_msg_get_simple answers IsFinished 2 when the rest
+ * group's seq 1 is its GroupCreated notice, stored at the group's
+ * CreateTime (the imported one for import_group). group_msg_get_simple answers IsFinished 2 when the rest
  * expired: that test moves the clock past the retention, so it runs last. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -151,9 +151,11 @@ static void test_group_retention_boundary(void **st)
           (long long)(now_s - RETENTION - 1), (long long)(now_s - RETENTION)));
   ok(call(G("send_group_msg"), "{\"GroupId\":\"ret-2\",\"From_Account\":\"r_alice\",\"Random\":3,\"MsgBody\":" TEXT("new") "}"));
 
-  /* REST: the expired one is left out; seq 1 (the notice, stored now) is reached */
-  expect_simple("ret-2", 20, 0, "new,at", 1);
-  expect_simple("ret-2", 5, 2, "", 1); /* only the notice at or below seq 2 */
+  /* REST: the expired ones are left out (seq 1, the GroupCreated notice, is
+   * stamped with the imported CreateTime: expired too), so the page stops
+   * at the retention horizon: IsFinished 2 */
+  expect_simple("ret-2", 20, 0, "new,at", 2);
+  expect_simple("ret-2", 5, 2, "", 2);
 
   /* WebSocket: history and sync skip the expired message */
   wsc_t b;
@@ -168,9 +170,29 @@ static void test_group_retention_boundary(void **st)
   expect_sync(&b, "ret-2", 1, "at,new", 4);
   wsc_close(&b);
 
-  /* the purge deletes the expired row from disk and keeps the other three */
-  expect_stored(2, 3);
-  expect_simple("ret-2", 20, 0, "new,at", 1);
+  /* the purge deletes the two expired rows from disk and keeps the other two */
+  expect_stored(2, 2);
+  expect_simple("ret-2", 20, 0, "new,at", 2);
+}
+
+/* import_group: seq 1, the GroupCreated notice, carries the imported
+ * CreateTime, not the time of the import. */
+static void test_group_import_created_time(void **st)
+{
+  (void)st;
+  import_users(srv.port, app, key, (const char *const[]){ "i_alice", NULL });
+  ok(call(G("import_group"), "{\"Type\":\"Public\",\"Name\":\"imp\",\"GroupId\":\"ret-3\",\"Owner_Account\":\"i_alice\","
+                             "\"CreateTime\":%lld}", (long long)(now_s - 86400)));
+  json_t *r = simple("ret-3", 20, 0);
+  assert_non_null(r);
+  json_t *m = json_array_get(json_object_get(r, "RspMsgList"), 0);
+  assert_int_equal(json_array_size(json_object_get(r, "RspMsgList")), 1);
+  assert_int_equal(jint(m, "MsgSeq"), 1);
+  assert_int_equal(jint(m, "IsSystemMsg"), 1);
+  assert_string_equal(jstr(m, "SystemNotice.Notice"), "GroupCreated");
+  assert_int_equal(jint(m, "MsgTimeStamp"), now_s - 86400);
+  assert_int_equal(jint(r, "IsFinished"), 1);
+  json_decref(r);
 }
 
 /* The clock moves one retention and a second on: everything so far expired. */
@@ -212,6 +234,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_group_young_finished),
     cmocka_unit_test(test_group_retention_boundary),
+    cmocka_unit_test(test_group_import_created_time),
     cmocka_unit_test(test_group_rest_expired),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
