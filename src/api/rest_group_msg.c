@@ -222,9 +222,8 @@ void rest_import_group_msg(rest_ctx_t *c)
 typedef struct hist {
   json_t *list;
   int with_recalled;
-  uint32_t lowest, upto;
+  uint32_t group_no, lowest, upto;
   int rows;
-  int64_t created_s;
   size_t bytes, max_bytes;     /* im_page_ev_bytes of the kept rows; IM_LIMIT_PAGE_BYTES */
   int cut;                     /* the byte bound stopped the page: older rows come with the next one */
 } hist_t;
@@ -255,21 +254,38 @@ static void hist_row(void *ud, const store_grp_msg_t *m)
   json_array_append_new(h->list, o);
 }
 
+static void hist_reply(rest_ctx_t *c, int finished)
+{
+  hist_t *h = c->data;
+  rest_reply_ok(c, json_pack("{s:O,s:i,s:O}", "GroupId", json_object_get(c->body, "GroupId"), "IsFinished", finished,
+                             "RspMsgList", h->list));
+}
+
+static void hist_expired(void *ud, int rc, int64_t expired)
+{
+  rest_ctx_t *c = ud;
+  if (rc) { rest_reply_err(c, rc, NULL, NULL); return; }
+  hist_reply(c, expired ? 2 : 1);
+}
+
 static void hist_done(void *ud, int rc)
 {
   rest_ctx_t *c = ud;
   hist_t *h = c->data;
   if (rc) { rest_reply_err(c, rc, NULL, NULL); return; }
   /* IsFinished 1: the oldest message was reached; 0: older ones remain (a
-   * full page, or one the byte bound cut short); 2: the
-   * page stopped before seq 1 and the group is older than the app's retention
-   * horizon: the rest expired (left out by the read, or deleted by the purge) */
+   * full page, or one the byte bound cut short); 2: the page stopped before
+   * seq 1 because the message just below it expired (older than the app's
+   * retention horizon, or deleted by the retention purge) — not because it
+   * was deleted by its sender (docs/decisions/groups.md §10) */
   uint32_t below = h->rows ? h->lowest : h->upto + 1; /* the first seq not returned is below this */
   int finished = !h->cut && (h->rows == 0 || h->lowest <= 1 ||
                              h->rows < (int)json_integer_value(json_object_get(c->body, "ReqMsgNumber")));
-  if (finished && below > 1 && h->created_s < im_group_since(c->srv->groups, c->sdkappid)) finished = 2;
-  rest_reply_ok(c, json_pack("{s:O,s:i,s:O}", "GroupId", json_object_get(c->body, "GroupId"), "IsFinished", finished,
-                             "RspMsgList", h->list));
+  if (finished && below > 1) {
+    im_group_expired_read(c->srv->groups, c->sdkappid, h->group_no, below - 1, hist_expired, c);
+    return;
+  }
+  hist_reply(c, finished);
 }
 
 void rest_group_msg_get_simple(rest_ctx_t *c)
@@ -297,7 +313,7 @@ void rest_group_msg_get_simple(rest_ctx_t *c)
   h->list = json_array();
   h->with_recalled = json_integer_value(json_object_get(c->body, "WithRecalledMsg")) == 1;
   h->upto = seq && json_integer_value(seq) < v.last_seq ? (uint32_t)json_integer_value(seq) : v.last_seq;
-  h->created_s = v.created_s;
+  h->group_no = v.group_no;
   h->max_bytes = (size_t)im_limit(&c->srv->limits, c->sdkappid, IM_LIMIT_PAGE_BYTES);
   im_group_history_read(c->srv->groups, c->sdkappid, v.group_no, 0, seq ? (uint32_t)json_integer_value(seq) : 0, 1,
                         (int)json_integer_value(num), hist_row, hist_done, c);

@@ -374,5 +374,10 @@ void im_group_history_read(im_groups_t *G, uint32_t sdkappid, uint32_t group_no,
 int64_t im_group_since(const im_groups_t *G, uint32_t sdkappid);
 void im_group_unread_read(im_groups_t *G, uint32_t sdkappid, uint32_t group_no, uint32_t user_no, uint32_t after_seq,
                           void (*done)(void *ud, int rc, int64_t n), void *ud);
+/* Whether message seq of the group is left out because of retention (n = 1:
+ * at or below the retention purge's mark, or older than im_group_since) or
+ * not (n = 0: within retention, or deleted by delete_group_msg_by_sender). */
+void im_group_expired_read(im_groups_t *G, uint32_t sdkappid, uint32_t group_no, uint32_t seq,
+                           void (*done)(void *ud, int rc, int64_t n), void *ud);
 
 #endif

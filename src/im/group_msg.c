@@ -283,7 +283,7 @@ typedef struct rjob {
   int64_t n;
 } rjob_t;
 
-enum { R_MEMBERS, R_MEMBER, R_JOINED, R_HISTORY, R_UNREAD };
+enum { R_MEMBERS, R_MEMBER, R_JOINED, R_HISTORY, R_UNREAD, R_EXPIRED };
 
 static int rjob_run(store_t *s, void *arg)
 {
@@ -296,6 +296,11 @@ static int rjob_run(store_t *s, void *arg)
     return store_grp_msg_history(s, r->sdkappid, r->group_no, r->after, r->upto, r->since, r->newest, r->limit, r->hrow,
                                  r->ud);
   case R_UNREAD: return store_grp_msg_unread(s, r->sdkappid, r->group_no, r->user_no, r->after, &r->n);
+  case R_EXPIRED: {
+    int expired = 0, rc = store_grp_msg_expired(s, r->sdkappid, r->group_no, r->after, r->since, &expired);
+    r->n = expired;
+    return rc;
+  }
   }
   return IMC_E_INTERNAL;
 }
@@ -385,19 +390,37 @@ int64_t im_group_since(const im_groups_t *G, uint32_t sdkappid)
 
 static void no_done(void *ud, int rc) { (void)ud; (void)rc; }
 
-void im_group_unread_read(im_groups_t *G, uint32_t sdkappid, uint32_t group_no, uint32_t user_no, uint32_t after_seq,
-                          void (*done)(void *, int, int64_t), void *ud)
+/* A read answered with a number (ndone). */
+static rjob_t *rnew_n(im_groups_t *G, int kind, uint32_t sdkappid, uint32_t group_no, uint32_t after,
+                      void (*done)(void *, int, int64_t), void *ud)
 {
   rjob_t *r = calloc(1, sizeof *r);
-  if (!r) { done(ud, IMC_E_NOMEM, 0); return; }
+  if (!r) { done(ud, IMC_E_NOMEM, 0); return NULL; }
   r->G = G;
-  r->kind = R_UNREAD;
+  r->kind = kind;
   r->sdkappid = sdkappid;
   r->group_no = group_no;
-  r->user_no = user_no;
-  r->after = after_seq;
+  r->after = after;
   r->done = no_done;
   r->ndone = done;
   r->ud = ud;
+  return r;
+}
+
+void im_group_unread_read(im_groups_t *G, uint32_t sdkappid, uint32_t group_no, uint32_t user_no, uint32_t after_seq,
+                          void (*done)(void *, int, int64_t), void *ud)
+{
+  rjob_t *r = rnew_n(G, R_UNREAD, sdkappid, group_no, after_seq, done, ud);
+  if (!r) return;
+  r->user_no = user_no;
+  rsubmit(r);
+}
+
+void im_group_expired_read(im_groups_t *G, uint32_t sdkappid, uint32_t group_no, uint32_t seq,
+                           void (*done)(void *, int, int64_t), void *ud)
+{
+  rjob_t *r = rnew_n(G, R_EXPIRED, sdkappid, group_no, seq, done, ud);
+  if (!r) return;
+  r->since = im_group_since(G, sdkappid);
   rsubmit(r);
 }

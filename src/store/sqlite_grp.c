@@ -4,11 +4,13 @@
  * KEY (sdkappid, group_no), UNIQUE (sdkappid, group_id)), grp_member
  * (PRIMARY KEY (sdkappid, group_no, user_no), an index by user for "groups
  * of a user") and grp_msg (rowid, UNIQUE (sdkappid, group_no, seq), an index
- * on (sdkappid, group_no, random) for dedupe).
+ * on (sdkappid, group_no, random) for dedupe); grp_purge (migration 18): per
+ * group the highest seq the retention purge deleted.
  *
  * The next seq of a group is read with max(seq) through the unique index in
- * the appending transaction: no counter row, nothing cached, so a rolled-back
- * append leaves no trace. Statements are prepared per call (group changes
+ * the appending transaction (or the purge mark, when the purge deleted every
+ * message): no counter row, nothing cached, so a rolled-back append leaves
+ * no trace. Statements are prepared per call (group changes
  * are far rarer than messages; the message append is two indexed reads and
  * one insert).
  */
@@ -74,6 +76,7 @@ static int g_put(store_t *s, const store_grp_t *g)
 static int g_del(store_t *s, uint32_t app, uint32_t gno)
 {
   static const char *const sql[] = { "DELETE FROM grp_msg WHERE sdkappid=?1 AND group_no=?2",
+                                     "DELETE FROM grp_purge WHERE sdkappid=?1 AND group_no=?2",
                                      "DELETE FROM grp_member WHERE sdkappid=?1 AND group_no=?2",
                                      "DELETE FROM grp WHERE sdkappid=?1 AND group_no=?2" };
   for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
@@ -206,6 +209,19 @@ static int m_joined(store_t *s, uint32_t app, uint32_t user, store_grp_member_cb
 }
 
 /* ---- messages -------------------------------------------------------------------- */
+/* The group's last seq: its highest stored message, or the highest the
+ * retention purge deleted if that is higher (a group whose every message
+ * expired goes on from there, never from 1 again). */
+static int last_seq(store_t *s, uint32_t app, uint32_t gno, int64_t *out)
+{
+  sqlite3_stmt *st;
+  if (prep(s, "SELECT max(coalesce((SELECT max(seq) FROM grp_msg WHERE sdkappid=?1 AND group_no=?2),0),"
+              " coalesce((SELECT seq FROM grp_purge WHERE sdkappid=?1 AND group_no=?2),0))", &st))
+    return IMC_E_IO;
+  BIND(st, app, gno);
+  return scalar(st, out);
+}
+
 static int msg_append(store_t *s, store_grp_msg_t *m, int64_t since, int *dup)
 {
   sqlite3_stmt *st;
@@ -227,9 +243,7 @@ static int msg_append(store_t *s, store_grp_msg_t *m, int64_t since, int *dup)
     if (*dup) return 0;
   }
   int64_t max;
-  if (prep(s, "SELECT max(seq) FROM grp_msg WHERE sdkappid=?1 AND group_no=?2", &st)) return IMC_E_IO;
-  BIND(st, m->sdkappid, m->group_no);
-  if ((rc = scalar(st, &max))) return rc;
+  if ((rc = last_seq(s, m->sdkappid, m->group_no, &max))) return rc;
   if (max >= UINT32_MAX) return IMC_E_RANGE;
   m->seq = (uint32_t)max + 1;
   if (prep(s, "INSERT INTO grp_msg(sdkappid,group_no,seq,from_no,time_s,random,flags,priority,body)"
@@ -321,31 +335,75 @@ static int msg_unread(store_t *s, uint32_t app, uint32_t gno, uint32_t user, uin
 
 static int msg_last_seq(store_t *s, uint32_t app, uint32_t gno, uint32_t *seq)
 {
-  sqlite3_stmt *st;
   int64_t v;
-  int rc;
-  if (prep(s, "SELECT max(seq) FROM grp_msg WHERE sdkappid=?1 AND group_no=?2", &st)) return IMC_E_IO;
-  BIND(st, app, gno);
-  if ((rc = scalar(st, &v))) return rc;
-  *seq = (uint32_t)v;
+  int rc = last_seq(s, app, gno, &v);
+  if (!rc) *seq = (uint32_t)v;
+  return rc;
+}
+
+/* Raise each group's purge mark to the highest seq deleted (marks: n pairs
+ * group_no, seq). */
+static int raise_marks(store_t *s, uint32_t app, const int64_t (*marks)[2], size_t n)
+{
+  for (size_t i = 0; i < n; i++) {
+    sqlite3_stmt *st;
+    int rc;
+    if (prep(s, "INSERT INTO grp_purge(sdkappid,group_no,seq) VALUES(?1,?2,?3)"
+                " ON CONFLICT(sdkappid,group_no) DO UPDATE SET seq=max(seq,excluded.seq)", &st))
+      return IMC_E_IO;
+    BIND(st, app, marks[i][0], marks[i][1]);
+    if ((rc = done(st))) return rc;
+  }
   return 0;
 }
 
 static int msg_purge(store_t *s, uint32_t app, int64_t before, int limit, int64_t *deleted)
 {
+  enum { MARKS = 64 };
+  int64_t marks[MARKS][2];
+  size_t n = 0;
   sqlite3_stmt *st;
   int rc;
   *deleted = 0;
-  if (prep(s, "DELETE FROM grp_msg WHERE id IN (SELECT id FROM grp_msg WHERE sdkappid=?1 AND time_s<?2 LIMIT ?3)", &st))
+  /* RETURNING rows are produced after the whole DELETE ran (first step), so
+   * the marks can be written while the rows are read */
+  if (prep(s, "DELETE FROM grp_msg WHERE id IN (SELECT id FROM grp_msg WHERE sdkappid=?1 AND time_s<?2 LIMIT ?3)"
+              " RETURNING group_no, seq", &st))
     return IMC_E_IO;
   BIND(st, app, before, limit);
-  if ((rc = done(st))) return rc;
-  *deleted = sqlite3_changes(sq__db(s));
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    int64_t gno = sqlite3_column_int64(st, 0), seq = sqlite3_column_int64(st, 1);
+    size_t i = 0;
+    (*deleted)++;
+    while (i < n && marks[i][0] != gno) i++;
+    if (i == n && n == MARKS) { /* a chunk across many groups: write what is held */
+      if ((rc = raise_marks(s, app, (const int64_t (*)[2])marks, n))) { sqlite3_finalize(st); return rc; }
+      n = i = 0;
+    }
+    if (i == n) { marks[n][0] = gno; marks[n][1] = seq; n++; }
+    else if (seq > marks[i][1]) marks[i][1] = seq;
+  }
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE) return sq__map_rc(rc);
+  return raise_marks(s, app, (const int64_t (*)[2])marks, n);
+}
+
+static int msg_expired(store_t *s, uint32_t app, uint32_t gno, uint32_t seq, int64_t since, int *expired)
+{
+  sqlite3_stmt *st;
+  int64_t v;
+  int rc;
+  if (prep(s, "SELECT EXISTS(SELECT 1 FROM grp_purge WHERE sdkappid=?1 AND group_no=?2 AND seq>=?3)"
+              " OR EXISTS(SELECT 1 FROM grp_msg WHERE sdkappid=?1 AND group_no=?2 AND seq=?3 AND time_s<?4)", &st))
+    return IMC_E_IO;
+  BIND(st, app, gno, seq, since);
+  if ((rc = scalar(st, &v))) return rc;
+  *expired = v != 0;
   return 0;
 }
 
 const store_grp_vtab_t sq__grp_vtab = {
   1, g_put, g_del, g_each, m_put, m_del, m_set, m_each, m_get, m_joined,
   msg_append, msg_history, msg_set_flags, msg_set_body, msg_del_sender, msg_unread, msg_last_seq,
-  msg_purge,
+  msg_purge, msg_expired,
 };

@@ -165,6 +165,10 @@ const char *const sq__migrations[] = {
   "CREATE INDEX rel_event_at ON rel_event(sdkappid, at);",
   /* 17: the retention purge finds an app's expired group messages (store_grp_msg_purge) */
   "CREATE INDEX grp_msg_time ON grp_msg(sdkappid, time_s);",
+  /* 18: per group, the highest seq the retention purge deleted (store_grp_msg_purge): the next seq
+   * never goes below it, and reads tell "expired" from "deleted by its sender" (store_grp_msg_expired) */
+  "CREATE TABLE grp_purge(sdkappid INTEGER NOT NULL, group_no INTEGER NOT NULL, seq INTEGER NOT NULL,"
+  " PRIMARY KEY(sdkappid, group_no)) WITHOUT ROWID;",
 };
 
 const int sq__schema_version = (int)(sizeof sq__migrations / sizeof sq__migrations[0]);

@@ -43,6 +43,10 @@ int store_grp_msg_purge(store_t *s, uint32_t app, int64_t before, int limit, int
 {
   return G(s)->msg_purge(s, app, before, limit, deleted);
 }
+int store_grp_msg_expired(store_t *s, uint32_t app, uint32_t g, uint32_t seq, int64_t since, int *expired)
+{
+  return G(s)->msg_expired(s, app, g, seq, since, expired);
+}
 int store_grp_msg_set_flags(store_t *s, uint32_t app, uint32_t g, uint32_t seq, uint32_t bits)
 {
   return G(s)->msg_set_flags(s, app, g, seq, bits);

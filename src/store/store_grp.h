@@ -99,6 +99,7 @@ typedef struct store_grp_vtab {
                     int64_t *n);
   int (*msg_last_seq)(store_t *, uint32_t sdkappid, uint32_t group_no, uint32_t *seq);
   int (*msg_purge)(store_t *, uint32_t sdkappid, int64_t before_s, int limit, int64_t *deleted);
+  int (*msg_expired)(store_t *, uint32_t sdkappid, uint32_t group_no, uint32_t seq, int64_t since_s, int *expired);
 } store_grp_vtab_t;
 
 /* Insert or replace a group row (members and messages untouched). */
@@ -126,7 +127,7 @@ int store_grp_member_get(store_t *s, uint32_t sdkappid, uint32_t group_no, uint3
                          void *ud);
 /* The member rows (not applications) of one user in every group of the app. */
 int store_grp_joined(store_t *s, uint32_t sdkappid, uint32_t user_no, store_grp_member_cb cb, void *ud);
-/* Append a message: seq = the group's last + 1 unless a duplicate exists
+/* Append a message: seq = the group's last (store_grp_msg_last_seq) + 1 unless a duplicate exists
  * (same sender and random with time_s >= dedupe_since_s; 0 = no check): then
  * *dup = 1, nothing is written and m gets the original's seq and time.
  * IMC_E_RANGE past 2^32-1. */
@@ -147,11 +148,19 @@ int store_grp_msg_del_sender(store_t *s, uint32_t sdkappid, uint32_t group_no, u
  * not recalled, not NoUnread, not system notices). */
 int store_grp_msg_unread(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t user_no, uint32_t after_seq,
                          int64_t *n);
-/* The group's last seq (0 if none). */
+/* The group's last seq (0 if none): the highest stored, or the purge mark. */
 int store_grp_msg_last_seq(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t *seq);
 /* Retention: delete at most limit messages of the app (every group) with
- * time_s < before_s, in one statement; *deleted = how many. A caller
+ * time_s < before_s, in one statement; *deleted = how many. Each group's
+ * purge mark is raised to the highest seq deleted (same transaction): the
+ * group's last seq never falls below it (append, last_seq). A caller
  * repeats until *deleted < limit, one short transaction per call. */
 int store_grp_msg_purge(store_t *s, uint32_t sdkappid, int64_t before_s, int limit, int64_t *deleted);
+/* *expired = 1 if message seq of the group is gone or going by retention:
+ * at or below the group's purge mark, or stored with time_s < since_s;
+ * 0 otherwise (within retention, never stored, or deleted otherwise, e.g.
+ * delete_group_msg_by_sender above the mark). */
+int store_grp_msg_expired(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t seq, int64_t since_s,
+                          int *expired);
 
 #endif

@@ -195,6 +195,29 @@ static void test_group_import_created_time(void **st)
   json_decref(r);
 }
 
+/* An old group whose messages just below the page were deleted by their
+ * sender: the page reached the end of what is kept, not the retention
+ * horizon, so IsFinished is 1 (seq 1 expired long ago, but that is not
+ * why the page stopped). */
+static void test_group_deleted_not_expired(void **st)
+{
+  (void)st;
+  import_users(srv.port, app, key, (const char *const[]){ "d_alice", "d_bob", NULL });
+  ok(call(G("import_group"), "{\"Type\":\"Public\",\"Name\":\"del\",\"GroupId\":\"ret-4\",\"Owner_Account\":\"d_alice\","
+                             "\"CreateTime\":%lld,\"MemberList\":[{\"Member_Account\":\"d_bob\"}]}",
+          (long long)(now_s - RETENTION - 100)));
+  ok(call(G("import_group_msg"), "{\"GroupId\":\"ret-4\",\"MsgList\":[{\"From_Account\":\"d_alice\",\"SendTime\":%lld,"
+                                 "\"Random\":1,\"MsgBody\":" TEXT("a") "},{\"From_Account\":\"d_alice\",\"SendTime\":%lld,"
+                                 "\"Random\":2,\"MsgBody\":" TEXT("b") "}]}",
+          (long long)(now_s - 1000), (long long)(now_s - 900)));
+  ok(call(G("send_group_msg"), "{\"GroupId\":\"ret-4\",\"From_Account\":\"d_bob\",\"Random\":3,\"MsgBody\":" TEXT("c") "}"));
+  expect_simple("ret-4", 20, 0, "c,b,a", 2); /* seq 1 (the notice) expired */
+  ok(call(G("delete_group_msg_by_sender"), "{\"GroupId\":\"ret-4\",\"Sender_Account\":\"d_alice\"}"));
+  expect_simple("ret-4", 20, 0, "c", 1);
+  expect_simple("ret-4", 20, 3, "", 1);
+  expect_simple("ret-4", 20, 1, "", 2);
+}
+
 /* The clock moves one retention and a second on: everything so far expired. */
 static void test_group_rest_expired(void **st)
 {
@@ -227,6 +250,19 @@ static void test_group_rest_expired(void **st)
   expect_stored(2, 1);
   expect_stored(1, 1);
   expect_simple("ret-2", 20, 0, "late", 2);
+  /* ret-4 (group 4) lost every message to the purge: its sequence goes on
+   * from the purge mark, and the page stops at the horizon (2) */
+  expect_stored(4, 0);
+  json_t *r = call(G("send_group_msg"), "{\"GroupId\":\"ret-4\",\"From_Account\":\"d_bob\",\"Random\":5,\"MsgBody\":" TEXT("d") "}");
+  assert_non_null(r);
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  assert_int_equal(jint(r, "MsgSeq"), 5);
+  json_decref(r);
+  expect_simple("ret-4", 20, 0, "d", 2);
+  wsc_t d;
+  assert_int_equal(wsc_login(&d, srv.port, app, key, "d_bob", "Web"), 0);
+  expect_sync(&d, "ret-4", 4, "d", 5);
+  wsc_close(&d);
 }
 
 int main(void)
@@ -235,6 +271,7 @@ int main(void)
     cmocka_unit_test(test_group_young_finished),
     cmocka_unit_test(test_group_retention_boundary),
     cmocka_unit_test(test_group_import_created_time),
+    cmocka_unit_test(test_group_deleted_not_expired),
     cmocka_unit_test(test_group_rest_expired),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

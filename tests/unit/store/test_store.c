@@ -13,6 +13,7 @@
 #include <uv.h>
 
 #include "store/store.h"
+#include "store/store_grp.h"
 #include "store/store_writer.h"
 #include "util/err.h"
 #include "tmpdir.h"
@@ -177,8 +178,68 @@ static void test_writer(void **st)
   store_close(s);
 }
 
+static void msg_at(store_t *s, uint32_t app, uint32_t gno, uint32_t from, int64_t t, uint32_t want_seq)
+{
+  store_grp_msg_t m = { .sdkappid = app, .group_no = gno, .from_no = from, .time_s = t, .random = (uint32_t)t,
+                        .body = "{}", .body_len = 2 };
+  int dup;
+  assert_int_equal(store_grp_msg_append(s, &m, 0, &dup), 0);
+  assert_int_equal(m.seq, want_seq);
+}
+
+static int expired(store_t *s, uint32_t app, uint32_t gno, uint32_t seq, int64_t since)
+{
+  int e = -1;
+  assert_int_equal(store_grp_msg_expired(s, app, gno, seq, since, &e), 0);
+  return e;
+}
+
+/* The retention purge's mark: a group whose every message was purged goes
+ * on from its last seq; "expired" tells purged or old from deleted by sender;
+ * dissolving forgets the mark. */
+static void test_grp_purge_mark(void **st)
+{
+  (void)st;
+  store_t *s;
+  uint32_t seq;
+  int64_t n;
+  assert_int_equal(store_open(dir, &s), 0);
+  store_grp_t g = { .sdkappid = 7, .group_no = 1, .group_id = "g1", .info = "{}", .created_s = 100 };
+  assert_int_equal(store_grp_put(s, &g), 0);
+  for (uint32_t i = 1; i <= 4; i++) msg_at(s, 7, 1, i == 3 ? 9 : 8, 100 * i, i); /* seq 3 from user 9 */
+  msg_at(s, 7, 2, 8, 50, 1);                                                    /* another group */
+  assert_int_equal(expired(s, 7, 1, 2, 250), 1);   /* stored, older than since */
+  assert_int_equal(expired(s, 7, 1, 3, 250), 0);
+  assert_int_equal(store_grp_msg_del_sender(s, 7, 1, 9, &n), 0);
+  assert_int_equal(n, 1);
+  assert_int_equal(expired(s, 7, 1, 3, 250), 0);   /* deleted by its sender: not expired */
+  /* purge in chunks of 1 below t=250: seqs 1, 2 and the other group's 1 */
+  int64_t total = 0;
+  do { assert_int_equal(store_grp_msg_purge(s, 7, 250, 1, &n), 0); total += n; } while (n == 1);
+  assert_int_equal(total, 3);
+  assert_int_equal(expired(s, 7, 1, 2, 0), 1);     /* at or below the mark: expired whatever since says */
+  assert_int_equal(expired(s, 7, 1, 1, 0), 1);
+  assert_int_equal(expired(s, 7, 1, 3, 0), 0);
+  /* every message of the group purged: the sequence goes on */
+  assert_int_equal(store_grp_msg_purge(s, 7, 1000, 100, &n), 0);
+  assert_int_equal(n, 1);                          /* seq 4 (seq 3 was deleted) */
+  assert_int_equal(store_grp_msg_last_seq(s, 7, 1, &seq), 0);
+  assert_int_equal(seq, 4);
+  msg_at(s, 7, 1, 8, 2000, 5);
+  assert_int_equal(store_grp_msg_last_seq(s, 7, 2, &seq), 0);
+  assert_int_equal(seq, 1);
+  msg_at(s, 7, 2, 8, 2000, 2);
+  /* dissolve forgets the mark (a group number may be used again after a restart) */
+  assert_int_equal(store_grp_del(s, 7, 1), 0);
+  assert_int_equal(store_grp_msg_last_seq(s, 7, 1, &seq), 0);
+  assert_int_equal(seq, 0);
+  assert_int_equal(expired(s, 7, 1, 2, 0), 0);
+  store_close(s);
+}
+
 int main(void)
 {
-  const struct CMUnitTest tests[] = { cmocka_unit_test(test_operations), cmocka_unit_test(test_writer) };
+  const struct CMUnitTest tests[] = { cmocka_unit_test(test_operations), cmocka_unit_test(test_writer),
+                                      cmocka_unit_test(test_grp_purge_mark) };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
