@@ -49,6 +49,34 @@ static int sender(rest_ctx_t *c, json_t *obj, uint32_t *no, char *id)
 }
 
 /* ---- send_group_msg ------------------------------------------------------------------------------- */
+/* To_Account: 1..50 imported accounts; a name given twice counts once. The
+ * user numbers into to, their UserIDs into *ids (a new array). 0 or the
+ * refusal with why (membership is checked by the group core). */
+static int targets(rest_ctx_t *c, json_t *list, uint32_t *to, size_t *n, json_t **ids, char *why, size_t cap)
+{
+  size_t i, k;
+  json_t *e;
+  *n = 0;
+  if (!json_is_array(list) || !json_array_size(list))
+    return imc_errf(why, cap, IMC_E_GROUP_PARAM, "To_Account must be a non-empty array of UserIDs");
+  if (json_array_size(list) > STORE_GMSG_TARGETS_MAX)
+    return imc_errf(why, cap, IMC_E_GROUP_TOO_MANY, "To_Account holds at most %d accounts", STORE_GMSG_TARGETS_MAX);
+  if (!(*ids = json_array())) return IMC_E_NOMEM;
+  json_array_foreach(list, i, e) {
+    uint32_t no;
+    if (grp_req_account(c->srv, c->sdkappid, e, &no)) {
+      json_decref(*ids);
+      *ids = NULL;
+      return imc_errf(why, cap, IMC_E_GROUP_USER, "To_Account[%zu] is not an imported account", i);
+    }
+    for (k = 0; k < *n && to[k] != no; k++) {}
+    if (k < *n) continue;
+    to[(*n)++] = no;
+    json_array_append(*ids, e);
+  }
+  return 0;
+}
+
 static void sent(void *ud, const im_gres_t *r)
 {
   rest_ctx_t *c = ud;
@@ -100,16 +128,23 @@ void rest_send_group_msg(rest_ctx_t *c)
     }
   }
   if (json_object_get(c->body, "TopicId")) { rest_reply_err(c, IMC_E_GROUP_PARAM, "community topics are not supported yet", NULL); return; }
-  if (json_object_get(c->body, "To_Account")) {
+  uint32_t to[STORE_GMSG_TARGETS_MAX];
+  json_t *to_ids = NULL;
+  if ((v = json_object_get(c->body, "To_Account"))) {
     plan_verdict_t pv;
     const tenant_app_t *a = tenant_registry_app(c->srv->reg, c->sdkappid);
     if ((rc = plan_check(&a->plan, imc_clock_now_s(), PLAN_F_GROUP_TARGETED_MSG, 0, 0, &pv))) { rest_reply_err(c, rc, pv.msg, NULL); return; }
-    rest_reply_err(c, IMC_E_GROUP_PARAM, "targeted group messages (To_Account) are not implemented yet", NULL);
-    return;
+    if ((rc = targets(c, v, to, &in.n_to, &to_ids, why, sizeof why))) { rest_reply_err(c, rc, why, NULL); return; }
+    in.to = to;
   }
-  if ((rc = pack(c, c->body, 0, &in.body, &in.body_len, why, sizeof why))) { rest_reply_err(c, rc, why, NULL); return; }
+  char *to_json = to_ids ? json_dumps(to_ids, JSON_COMPACT) : NULL;
+  json_decref(to_ids);
+  if (in.n_to && !to_json) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
+  in.to_json = to_json;
+  if ((rc = pack(c, c->body, 0, &in.body, &in.body_len, why, sizeof why))) { free(to_json); rest_reply_err(c, rc, why, NULL); return; }
   in.body_json = json_object_get(c->body, "MsgBody");
   im_group_send(c->srv->groups, &in, imc_clock_now_s(), sent, c);
+  free(to_json);
 }
 
 void rest_send_group_system_notification(rest_ctx_t *c)
@@ -250,6 +285,8 @@ static void hist_row(void *ud, const store_grp_msg_t *m)
   json_object_set_new(o, "MsgBody", mb ? json_incref(mb) : json_array());
   if (json_object_get(body, "CloudCustomData")) json_object_set(o, "CloudCustomData", json_object_get(body, "CloudCustomData"));
   if (json_object_get(body, "SystemNotice")) json_object_set(o, "SystemNotice", json_object_get(body, "SystemNotice"));
+  json_t *to = m->to_json ? json_loads(m->to_json, 0, NULL) : NULL;
+  if (to) json_object_set_new(o, "To_Account", to); /* a targeted message: the App admin sees it with its recipients */
   json_decref(body);
   json_array_append_new(h->list, o);
 }
@@ -315,7 +352,7 @@ void rest_group_msg_get_simple(rest_ctx_t *c)
   h->upto = seq && json_integer_value(seq) < v.last_seq ? (uint32_t)json_integer_value(seq) : v.last_seq;
   h->group_no = v.group_no;
   h->max_bytes = (size_t)im_limit(&c->srv->limits, c->sdkappid, IM_LIMIT_PAGE_BYTES);
-  im_group_history_read(c->srv->groups, c->sdkappid, v.group_no, 0, seq ? (uint32_t)json_integer_value(seq) : 0, 1,
+  im_group_history_read(c->srv->groups, c->sdkappid, v.group_no, 0, 0, seq ? (uint32_t)json_integer_value(seq) : 0, 1,
                         (int)json_integer_value(num), hist_row, hist_done, c);
 }
 

@@ -31,6 +31,8 @@ json_t *cws_group_msg_json(const store_grp_msg_t *m)
   if (m->flags & STORE_GMSG_RECALLED) json_object_set_new(o, "recalled", json_true());
   if (m->flags & STORE_GMSG_MODIFIED) json_object_set_new(o, "modified", json_true());
   if (m->flags & STORE_GMSG_NO_UNREAD) json_object_set_new(o, "no_unread", json_true());
+  json_t *to = m->to_json ? json_loads(m->to_json, 0, NULL) : NULL;
+  if (to) json_object_set_new(o, "to", to); /* a targeted message: its recipients */
   return o;
 }
 
@@ -543,6 +545,8 @@ static void history_done(void *ud, int rc)
   gpend_reply(p, rc, NULL, extra);
 }
 
+static int page_limit(json_t *req, size_t *out);
+
 static void sync_done(void *ud, int rc)
 {
   gpend_t *p = ud;
@@ -550,9 +554,12 @@ static void sync_done(void *ud, int rc)
   if (!rc) {
     json_t *last = json_array_get(p->acc, json_array_size(p->acc) - 1);
     uint32_t seq = last ? (uint32_t)json_integer_value(json_object_get(last, "seq")) : p->user_no;
-    /* an empty page: nothing after the cursor is within retention, up to the
-     * last seq committed before the read (p->n), so the cursor moves there */
-    if (!last && !p->cut && p->n > seq) seq = (uint32_t)p->n;
+    size_t limit;
+    /* a page neither full nor cut: nothing more after the cursor is within
+     * retention and visible to this member (targeted messages of others are
+     * left out), up to the last seq committed before the read (p->n), so the
+     * cursor moves there */
+    if (!p->cut && !page_limit(p->req, &limit) && json_array_size(p->acc) < limit && p->n > seq) seq = (uint32_t)p->n;
     im_group_t *g = im_group_by_no(p->srv->groups, sess(p->c)->sdkappid, p->group_no);
     im_group_view_t v = { 0 };
     if (g) im_group_view(g, &v);
@@ -587,7 +594,7 @@ void cws_op_group_history(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *i
   p->acc = json_array();
   p->n = limit;
   p->max_bytes = (size_t)im_limit(&srv->limits, v.sdkappid, IM_LIMIT_PAGE_BYTES);
-  im_group_history_read(srv->groups, v.sdkappid, v.group_no, 0, b ? (uint32_t)json_integer_value(b) - 1 : 0, 1,
+  im_group_history_read(srv->groups, v.sdkappid, v.group_no, sess(c)->user_no, 0, b ? (uint32_t)json_integer_value(b) - 1 : 0, 1,
                         (int)limit, msg_row, history_done, p);
 }
 
@@ -608,7 +615,7 @@ void cws_op_group_sync(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, 
   p->user_no = (uint32_t)json_integer_value(a); /* reused: the cursor when the page is empty */
   p->n = v.last_seq;                             /* reused: committed before the read (sync_done) */
   p->max_bytes = (size_t)im_limit(&srv->limits, v.sdkappid, IM_LIMIT_PAGE_BYTES);
-  im_group_history_read(srv->groups, v.sdkappid, v.group_no, (uint32_t)json_integer_value(a), 0, 0, (int)limit, msg_row,
+  im_group_history_read(srv->groups, v.sdkappid, v.group_no, sess(c)->user_no, (uint32_t)json_integer_value(a), 0, 0, (int)limit, msg_row,
                         sync_done, p);
 }
 

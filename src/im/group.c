@@ -527,23 +527,25 @@ void grp__deliver_user(im_groups_t *G, uint32_t sdkappid, uint32_t user_no, cons
   G->h.release(G->h.ud, f);
 }
 
-static int wanted(const uint32_t *to, size_t n, uint32_t user_no)
-{
-  if (!to) return 1;
-  for (size_t i = 0; i < n; i++)
-    if (to[i] == user_no) return 1;
-  return 0;
-}
-
 void grp__deliver(im_groups_t *G, im_group_t *g, const im_gevent_t *ev, const uint32_t *to, size_t n_to,
                   uint32_t except_sid)
 {
   if (im_gtype_info(g->type)->live) { grp__live_deliver(G, g, ev, except_sid); return; }
   void *f = G->h.encode(G->h.ud, ev);
   if (!f) return;
-  for (uint32_t i = 0; i < g->members.cap; i++) {
+  for (size_t i = 0; to && i < n_to; i++) { /* a list: its members only, once each */
+    size_t k = 0;
+    while (k < i && to[k] != to[i]) k++;
+    if (k < i || !gset_get(&g->members, to[i])) continue;
+    for (im_session_t *s = im_presence_first(G->p, g->sdkappid, to[i]); s; s = s->next) {
+      if (s->sid == except_sid) continue;
+      G->h.send(G->h.ud, s, f);
+      G->st.deliveries++;
+    }
+  }
+  for (uint32_t i = 0; !to && i < g->members.cap; i++) {
     uint64_t v = g->members.slots[i];
-    if (!v || !wanted(to, n_to, (uint32_t)(v >> 32))) continue;
+    if (!v) continue;
     for (im_session_t *s = im_presence_first(G->p, g->sdkappid, (uint32_t)(v >> 32)); s; s = s->next) {
       if (s->sid == except_sid) continue;
       G->h.send(G->h.ud, s, f);

@@ -342,6 +342,12 @@ typedef struct im_gsend {
   char *body;                  /* packed message (im_msg_pack); taken */
   size_t body_len;
   json_t *body_json;           /* MsgBody array, for the live element filter (borrowed during the call) */
+  /* To_Account (docs/decisions/groups.md §12): 1..STORE_GMSG_TARGETS_MAX distinct members, borrowed during
+   * the call; the message is TARGETED (and NoUnread, NoLastMsg): stored with the group's next seq, pushed
+   * to and read by them and the sender only. to_json: their UserIDs as a JSON array (for the pushes). */
+  const uint32_t *to;
+  size_t n_to;
+  const char *to_json;
 } im_gsend_t;
 void im_group_send(im_groups_t *G, im_gsend_t *in, int64_t now_s, im_gdone_cb cb, void *ud);
 /* Online-only notification to members (to: NULL/0 = all; live groups: all only). */
@@ -373,8 +379,9 @@ void im_group_member_read(im_groups_t *G, uint32_t sdkappid, uint32_t group_no, 
                           store_grp_member_cb row, void (*done)(void *ud, int rc), void *ud);
 void im_group_joined_read(im_groups_t *G, uint32_t sdkappid, uint32_t user_no, store_grp_member_cb row,
                           void (*done)(void *ud, int rc), void *ud);
-/* History pages: messages older than im_group_since are left out. */
-void im_group_history_read(im_groups_t *G, uint32_t sdkappid, uint32_t group_no, uint32_t after_seq,
+/* History pages: messages older than im_group_since are left out, and
+ * targeted messages viewer may not see (viewer 0: the App admin sees all). */
+void im_group_history_read(im_groups_t *G, uint32_t sdkappid, uint32_t group_no, uint32_t viewer, uint32_t after_seq,
                            uint32_t upto_seq, int newest_first, int limit, store_grp_msg_cb row,
                            void (*done)(void *ud, int rc), void *ud);
 /* The app's group retention horizon now: messages with time_s below it are

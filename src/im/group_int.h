@@ -162,6 +162,10 @@ struct gjob {
   uint32_t from_sid;
   int online_only;
   int32_t day;                 /* send: the billing day of the message (metering) */
+  /* a targeted message (send) or the changed ones (recall, modify): who gets the pushes */
+  uint32_t *to;                /* send/modify: recipients then the sender; recall: STORE_GMSG_TARGETS_MAX + 1 per seq */
+  size_t *n_to;                /* per pushed message: how many of to (0 = every member) */
+  char *to_json;
 };
 gjob_t *grp__job(im_groups_t *G, uint32_t sdkappid, im_gdone_cb cb, void *ud);
 /* Submit j (writer, or reader when readonly). A full queue: j->done(j,

@@ -43,10 +43,33 @@ static void done_send(gjob_t *j, int rc)
     if (!(j->msg.flags & STORE_GMSG_NO_LAST) && j->msg.time_s > g->last_msg_s) g->last_msg_s = j->msg.time_s;
     if (!j->mode) { /* not an import */
       im_gevent_t ev = { IM_GEV_MSG, g->sdkappid, g->group_id, g->type, &j->msg, NULL };
-      grp__deliver(j->G, g, &ev, NULL, 0, j->from_sid);
+      grp__deliver(j->G, g, &ev, j->to, j->to ? j->n_to[0] : 0, j->from_sid);
     }
   }
   grp__finish(j, 0);
+}
+
+/* To_Account: every recipient a member, no live room; then j (if any)
+ * gets the push list: the recipients and the sender. 0 or the refusal. */
+static int targets(const im_group_t *g, const im_gsend_t *in, gjob_t *j, char *why, size_t cap)
+{
+  if (im_gtype_info(g->type)->live)
+    return imc_errf(why, cap, IMC_E_GROUP_TYPE_OP, "an AVChatRoom has no targeted messages (To_Account)");
+  if (in->import) return imc_errf(why, cap, IMC_E_GROUP_PARAM, "an imported message has no To_Account");
+  for (size_t i = 0; i < in->n_to; i++)
+    if (im_group_role(g, in->to[i]) == IM_GR_NONE)
+      return imc_errf(why, cap, IMC_E_GROUP_NOT_MEMBER, "To_Account[%zu] is not a member of the group", i);
+  if (!j) return 0;
+  if (!(j->to = malloc((in->n_to + 1) * sizeof *j->to)) || !(j->n_to = malloc(sizeof *j->n_to)) ||
+      !(j->to_json = strdup(in->to_json ? in->to_json : "[]")))
+    return IMC_E_NOMEM;
+  memcpy(j->to, in->to, in->n_to * sizeof *j->to);
+  j->to[in->n_to] = in->from_no; /* the sender's other devices (0: the system, nobody) */
+  j->n_to[0] = in->n_to + 1;
+  j->msg.to = j->to;
+  j->msg.n_to = in->n_to;
+  j->msg.to_json = j->to_json;
+  return 0;
 }
 
 /* P-54: every element of a live-room message must be an allowed type. */
@@ -89,14 +112,21 @@ void im_group_send(im_groups_t *G, im_gsend_t *in, int64_t now_s, im_gdone_cb cb
       rc = imc_errf(why, sizeof why, IMC_E_GROUP_MUTED, "the whole group is muted (MuteAllMember)");
   }
   if (!rc && ti->live && in->body_json) rc = live_elements(grp__plan(G, in->sdkappid), in->body_json, why, sizeof why);
+  if (!rc && in->n_to) rc = targets(g, in, NULL, why, sizeof why);
   if (rc) { free(body); grp__fail(cb, ud, rc, why); return; }
+  if (in->n_to) in->flags |= STORE_GMSG_TARGETED | STORE_GMSG_NO_UNREAD | STORE_GMSG_NO_LAST;
   store_grp_msg_t m = { .sdkappid = in->sdkappid, .group_no = g->group_no, .from_no = in->from_no,
                         .time_s = in->import ? in->time_s : now_s, .random = in->random, .flags = in->flags,
                         .priority = in->priority, .body = body, .body_len = in->body_len, .from_id = in->from_id };
   if (ti->live || in->online_only) {
-    /* online only: seq 0, never stored */
+    /* online only: seq 0, never stored (targeted: to its recipients and the sender) */
+    uint32_t to[STORE_GMSG_TARGETS_MAX + 1];
+    size_t n_to = in->n_to <= STORE_GMSG_TARGETS_MAX ? in->n_to : STORE_GMSG_TARGETS_MAX;
+    memcpy(to, in->to, n_to * sizeof *to);
+    to[n_to] = in->from_no;
+    m.to_json = in->to_json;
     im_gevent_t ev = { IM_GEV_MSG, g->sdkappid, g->group_id, g->type, &m, NULL };
-    grp__deliver(G, g, &ev, NULL, 0, in->from_sid);
+    grp__deliver(G, g, &ev, n_to ? to : NULL, n_to + 1, in->from_sid);
     im_gres_t res;
     memset(&res, 0, sizeof res);
     res.time_s = now_s;
@@ -116,6 +146,7 @@ void im_group_send(im_groups_t *G, im_gsend_t *in, int64_t now_s, im_gdone_cb cb
   j->from_sid = in->from_sid;
   if (!in->import && G->h.day_of) j->day = G->h.day_of(G->h.ud, in->sdkappid, now_s);
   j->msg.flags = m.flags | (in->import ? STORE_GMSG_IMPORTED : 0);
+  if (in->n_to && targets(g, in, j, why, sizeof why)) { j->cb = NULL; grp__finish(j, IMC_E_NOMEM); grp__fail(cb, ud, IMC_E_NOMEM, NULL); return; }
   j->dedupe_since_s = in->import ? 0 : now_s - im_limit(G->lim, in->sdkappid, IM_LIMIT_DEDUPE_WINDOW_S);
   if (!g->last_msg_s && !(m.flags & STORE_GMSG_NO_LAST)) {
     g->last_msg_s = m.time_s;
@@ -145,6 +176,18 @@ int im_group_notify(im_groups_t *G, uint32_t sdkappid, const char *group_id, con
 /* ---- recall, modify, delete by sender ----------------------------------------------------------- */
 typedef struct one_msg { int found; store_grp_msg_t m; char *body; } one_msg_t;
 
+/* Writer: who gets the push about a change of message m: a targeted
+ * message's recipients and its sender into to (STORE_GMSG_TARGETS_MAX + 1),
+ * *n how many; 0 = every member. */
+static int push_list(store_t *s, const store_grp_msg_t *m, uint32_t *to, size_t *n)
+{
+  *n = 0;
+  if (!(m->flags & STORE_GMSG_TARGETED)) return 0;
+  int rc = store_grp_msg_targets(s, m->sdkappid, m->group_no, m->seq, to, n);
+  if (!rc) to[(*n)++] = m->from_no;
+  return rc;
+}
+
 static void one_row(void *ud, const store_grp_msg_t *m)
 {
   one_msg_t *o = ud;
@@ -166,6 +209,7 @@ static int run_recall(store_t *s, gjob_t *j)
       if (o.m.time_s < j->value) { j->res.codes[i] = IMC_E_GROUP_RECALL_LATE; continue; }
     }
     if ((rc = store_grp_msg_set_flags(s, j->sdkappid, j->group_no, seq, STORE_GMSG_RECALLED))) return rc;
+    if ((rc = push_list(s, &o.m, &j->to[i * (STORE_GMSG_TARGETS_MAX + 1)], &j->n_to[i]))) return rc;
     j->res.codes[i] = 0;
   }
   return 0;
@@ -180,7 +224,7 @@ static void done_recall(gjob_t *j, int rc)
       store_grp_msg_t m = { .sdkappid = j->sdkappid, .group_no = j->group_no, .seq = j->users[i],
                             .flags = STORE_GMSG_RECALLED, .body = "", .body_len = 0 };
       im_gevent_t ev = { IM_GEV_RECALL, g->sdkappid, g->group_id, g->type, &m, NULL };
-      grp__deliver(j->G, g, &ev, NULL, 0, 0);
+      grp__deliver(j->G, g, &ev, j->n_to[i] ? &j->to[i * (STORE_GMSG_TARGETS_MAX + 1)] : NULL, j->n_to[i], 0);
     }
   }
   grp__finish(j, rc);
@@ -195,7 +239,9 @@ void im_group_recall(im_groups_t *G, uint32_t sdkappid, const char *group_id, ui
   im_grole_t r = im_group_role(g, actor_no);
   if (actor_no && r == IM_GR_NONE) { grp__fail(cb, ud, IMC_E_GROUP_NOT_MEMBER, NULL); return; }
   gjob_t *j = grp__job(G, sdkappid, cb, ud);
-  if (!j || !(j->users = calloc(n ? n : 1, sizeof *j->users)) || !(j->res.codes = calloc(n ? n : 1, sizeof *j->res.codes))) {
+  if (!j || !(j->users = calloc(n ? n : 1, sizeof *j->users)) || !(j->res.codes = calloc(n ? n : 1, sizeof *j->res.codes)) ||
+      !(j->to = calloc((n ? n : 1) * (STORE_GMSG_TARGETS_MAX + 1), sizeof *j->to)) ||
+      !(j->n_to = calloc(n ? n : 1, sizeof *j->n_to))) {
     if (j) { j->cb = NULL; grp__finish(j, IMC_E_NOMEM); }
     grp__fail(cb, ud, IMC_E_NOMEM, NULL);
     return;
@@ -213,8 +259,11 @@ void im_group_recall(im_groups_t *G, uint32_t sdkappid, const char *group_id, ui
 
 static int run_modify(store_t *s, gjob_t *j)
 {
+  one_msg_t o = { 0 };
   int rc = store_grp_msg_set_body(s, j->sdkappid, j->group_no, j->msg.seq, j->body, j->msg.body_len);
   if (rc == IMC_E_NOTFOUND) return IMC_E_GROUP_MSG_NOT_FOUND;
+  if (!rc) rc = store_grp_msg_history(s, j->sdkappid, j->group_no, j->msg.seq - 1, j->msg.seq, 0, 0, 1, one_row, &o);
+  if (!rc && o.found) rc = push_list(s, &o.m, j->to, j->n_to);
   return rc;
 }
 
@@ -225,7 +274,7 @@ static void done_modify_msg(gjob_t *j, int rc)
     j->msg.body = j->body;
     j->msg.flags |= STORE_GMSG_MODIFIED;
     im_gevent_t ev = { IM_GEV_MODIFY, g->sdkappid, g->group_id, g->type, &j->msg, NULL };
-    grp__deliver(j->G, g, &ev, NULL, 0, 0);
+    grp__deliver(j->G, g, &ev, j->n_to[0] ? j->to : NULL, j->n_to[0], 0);
   }
   grp__finish(j, rc);
 }
@@ -237,6 +286,11 @@ void im_group_msg_modify(im_groups_t *G, uint32_t sdkappid, const char *group_id
   if (!g) { free(body); grp__fail(cb, ud, IMC_E_GROUP_GONE, NULL); return; }
   if (!im_gtype_info(g->type)->history) { free(body); grp__fail(cb, ud, IMC_E_GROUP_NO_HISTORY, NULL); return; }
   gjob_t *j = grp__job(G, sdkappid, cb, ud);
+  if (j && (!(j->to = calloc(STORE_GMSG_TARGETS_MAX + 1, sizeof *j->to)) || !(j->n_to = calloc(1, sizeof *j->n_to)))) {
+    j->cb = NULL;
+    grp__finish(j, IMC_E_NOMEM);
+    j = NULL;
+  }
   if (!j) { free(body); grp__fail(cb, ud, IMC_E_NOMEM, NULL); return; }
   j->group_no = g->group_no;
   j->body = body;
@@ -272,7 +326,7 @@ void im_group_delete_by_sender(im_groups_t *G, uint32_t sdkappid, const char *gr
 typedef struct rjob {
   store_job_t job;
   im_groups_t *G;
-  uint32_t sdkappid, group_no, user_no, after, upto;
+  uint32_t sdkappid, group_no, user_no, after, upto;  /* user_no: history reads: the viewer */
   int64_t offset, since;        /* since: the app's retention horizon (history reads) */
   int limit, newest, kind;
   store_grp_member_cb mrow;
@@ -293,8 +347,8 @@ static int rjob_run(store_t *s, void *arg)
   case R_MEMBER: return store_grp_member_get(s, r->sdkappid, r->group_no, r->user_no, r->mrow, r->ud);
   case R_JOINED: return store_grp_joined(s, r->sdkappid, r->user_no, r->mrow, r->ud);
   case R_HISTORY:
-    return store_grp_msg_history(s, r->sdkappid, r->group_no, r->after, r->upto, r->since, r->newest, r->limit, r->hrow,
-                                 r->ud);
+    return store_grp_msg_history_as(s, r->sdkappid, r->group_no, r->after, r->upto, r->since, r->newest, r->limit,
+                                    r->user_no, r->hrow, r->ud);
   case R_UNREAD: return store_grp_msg_unread(s, r->sdkappid, r->group_no, r->user_no, r->after, &r->n);
   case R_EXPIRED: {
     int expired = 0, rc = store_grp_msg_expired(s, r->sdkappid, r->group_no, r->after, r->since, &expired);
@@ -368,12 +422,14 @@ void im_group_joined_read(im_groups_t *G, uint32_t sdkappid, uint32_t user_no, s
   rsubmit(r);
 }
 
-void im_group_history_read(im_groups_t *G, uint32_t sdkappid, uint32_t group_no, uint32_t after_seq, uint32_t upto_seq,
-                           int newest_first, int limit, store_grp_msg_cb row, void (*done)(void *, int), void *ud)
+void im_group_history_read(im_groups_t *G, uint32_t sdkappid, uint32_t group_no, uint32_t viewer, uint32_t after_seq,
+                           uint32_t upto_seq, int newest_first, int limit, store_grp_msg_cb row,
+                           void (*done)(void *, int), void *ud)
 {
   rjob_t *r = rnew(G, R_HISTORY, sdkappid, done, ud);
   if (!r) return;
   r->group_no = group_no;
+  r->user_no = viewer;
   r->after = after_seq;
   r->upto = upto_seq;
   r->newest = newest_first;

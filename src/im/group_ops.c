@@ -65,6 +65,9 @@ void grp__finish(gjob_t *j, int rc)
   free(j->body);
   free(j->name_card);
   free(j->data);
+  free(j->to);
+  free(j->n_to);
+  free(j->to_json);
   json_decref(j->changes);
   free(j);
 }

@@ -77,6 +77,7 @@ static int g_del(store_t *s, uint32_t app, uint32_t gno)
 {
   static const char *const sql[] = { "DELETE FROM grp_msg WHERE sdkappid=?1 AND group_no=?2",
                                      "DELETE FROM grp_purge WHERE sdkappid=?1 AND group_no=?2",
+                                     "DELETE FROM grp_msg_to WHERE sdkappid=?1 AND group_no=?2",
                                      "DELETE FROM grp_member WHERE sdkappid=?1 AND group_no=?2",
                                      "DELETE FROM grp WHERE sdkappid=?1 AND group_no=?2" };
   for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
@@ -251,31 +252,74 @@ static int msg_append(store_t *s, store_grp_msg_t *m, int64_t since, int *dup)
     return IMC_E_IO;
   BIND(st, m->sdkappid, m->group_no, m->seq, m->from_no, m->time_s, m->random, m->flags, m->priority);
   sqlite3_bind_text(st, 9, m->body, (int)m->body_len, SQLITE_STATIC);
+  if ((rc = done(st))) return rc;
+  for (size_t i = 0; (m->flags & STORE_GMSG_TARGETED) && i < m->n_to; i++) {
+    if (prep(s, "INSERT OR IGNORE INTO grp_msg_to(sdkappid,group_no,seq,user_no) VALUES(?1,?2,?3,?4)", &st)) return IMC_E_IO;
+    BIND(st, m->sdkappid, m->group_no, m->seq, m->to[i]);
+    if ((rc = done(st))) return rc;
+  }
+  return 0;
+}
+
+/* Delete the recipients of one targeted message. */
+static int del_targets(store_t *s, uint32_t app, uint32_t gno, int64_t seq)
+{
+  sqlite3_stmt *st;
+  if (prep(s, "DELETE FROM grp_msg_to WHERE sdkappid=?1 AND group_no=?2 AND seq=?3", &st)) return IMC_E_IO;
+  BIND(st, app, gno, seq);
   return done(st);
+}
+
+static int msg_targets(store_t *s, uint32_t app, uint32_t gno, uint32_t seq, uint32_t *to, size_t *n)
+{
+  sqlite3_stmt *st;
+  int rc;
+  *n = 0;
+  if (prep(s, "SELECT user_no FROM grp_msg_to WHERE sdkappid=?1 AND group_no=?2 AND seq=?3 ORDER BY user_no LIMIT ?4", &st))
+    return IMC_E_IO;
+  BIND(st, app, gno, seq, STORE_GMSG_TARGETS_MAX);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) to[(*n)++] = (uint32_t)sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  return sq__map_rc(rc);
+}
+
+/* A targeted message (flags 64) shows to viewer ?7 only if it sent it or
+ * is a recipient (?7 = 0: every message); its recipients come as a JSON
+ * array of UserIDs. */
+static int msg_history_as(store_t *s, uint32_t app, uint32_t gno, uint32_t after, uint32_t upto, int64_t since,
+                          int newest, int limit, uint32_t viewer, store_grp_msg_cb cb, void *ud)
+{
+  sqlite3_stmt *st;
+  int rc;
+  char sql[1200];
+  snprintf(sql, sizeof sql,
+           "SELECT m.seq,m.from_no,m.time_s,m.random,m.flags,m.priority,m.body,coalesce(a.user_id,''),"
+           " CASE WHEN m.flags&64 THEN (SELECT json_group_array(b.user_id) FROM grp_msg_to t JOIN accounts b"
+           " ON b.sdkappid=t.sdkappid AND b.user_no=t.user_no WHERE t.sdkappid=m.sdkappid AND t.group_no=m.group_no"
+           " AND t.seq=m.seq) END FROM grp_msg m"
+           " LEFT JOIN accounts a ON a.sdkappid=m.sdkappid AND a.user_no=m.from_no"
+           " WHERE m.sdkappid=?1 AND m.group_no=?2 AND m.seq>?3 AND m.seq<=?4 AND m.time_s>=?6"
+           " AND (?7=0 OR m.flags&64=0 OR m.from_no=?7 OR EXISTS(SELECT 1 FROM grp_msg_to t WHERE t.sdkappid=m.sdkappid"
+           " AND t.group_no=m.group_no AND t.seq=m.seq AND t.user_no=?7)) ORDER BY m.seq %s LIMIT ?5",
+           newest ? "DESC" : "ASC");
+  if (prep(s, sql, &st)) return IMC_E_IO;
+  BIND(st, app, gno, after, upto ? upto : UINT32_MAX, limit, since, viewer);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    store_grp_msg_t m = { app, gno, (uint32_t)sqlite3_column_int64(st, 0), (uint32_t)sqlite3_column_int64(st, 1),
+                          sqlite3_column_int64(st, 2), (uint32_t)sqlite3_column_int64(st, 3),
+                          (uint32_t)sqlite3_column_int64(st, 4), sqlite3_column_int(st, 5), txt(st, 6),
+                          (size_t)sqlite3_column_bytes(st, 6), txt(st, 7), NULL, 0,
+                          (const char *)sqlite3_column_text(st, 8) };
+    cb(ud, &m);
+  }
+  sqlite3_finalize(st);
+  return sq__map_rc(rc);
 }
 
 static int msg_history(store_t *s, uint32_t app, uint32_t gno, uint32_t after, uint32_t upto, int64_t since,
                        int newest, int limit, store_grp_msg_cb cb, void *ud)
 {
-  sqlite3_stmt *st;
-  int rc;
-  char sql[512];
-  snprintf(sql, sizeof sql,
-           "SELECT m.seq,m.from_no,m.time_s,m.random,m.flags,m.priority,m.body,coalesce(a.user_id,'') FROM grp_msg m"
-           " LEFT JOIN accounts a ON a.sdkappid=m.sdkappid AND a.user_no=m.from_no"
-           " WHERE m.sdkappid=?1 AND m.group_no=?2 AND m.seq>?3 AND m.seq<=?4 AND m.time_s>=?6 ORDER BY m.seq %s LIMIT ?5",
-           newest ? "DESC" : "ASC");
-  if (prep(s, sql, &st)) return IMC_E_IO;
-  BIND(st, app, gno, after, upto ? upto : UINT32_MAX, limit, since);
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    store_grp_msg_t m = { app, gno, (uint32_t)sqlite3_column_int64(st, 0), (uint32_t)sqlite3_column_int64(st, 1),
-                          sqlite3_column_int64(st, 2), (uint32_t)sqlite3_column_int64(st, 3),
-                          (uint32_t)sqlite3_column_int64(st, 4), sqlite3_column_int(st, 5), txt(st, 6),
-                          (size_t)sqlite3_column_bytes(st, 6), txt(st, 7) };
-    cb(ud, &m);
-  }
-  sqlite3_finalize(st);
-  return sq__map_rc(rc);
+  return msg_history_as(s, app, gno, after, upto, since, newest, limit, 0, cb, ud);
 }
 
 static int msg_update(store_t *s, const char *sql, uint32_t app, uint32_t gno, uint32_t seq, int64_t v,
@@ -307,6 +351,13 @@ static int msg_del_sender(store_t *s, uint32_t app, uint32_t gno, uint32_t from,
 {
   sqlite3_stmt *st;
   int rc;
+  /* the recipients of the messages deleted below (targeted ones) go first */
+  if (prep(s, "DELETE FROM grp_msg_to WHERE sdkappid=?1 AND group_no=?2 AND seq IN (SELECT seq FROM grp_msg WHERE"
+              " sdkappid=?1 AND group_no=?2 AND from_no=?3 AND flags&64 AND seq<"
+              "(SELECT max(seq) FROM grp_msg WHERE sdkappid=?1 AND group_no=?2))", &st))
+    return IMC_E_IO;
+  BIND(st, app, gno, from);
+  if ((rc = done(st))) return rc;
   /* the group's last message stays as a placeholder body so the sequence never restarts */
   if (prep(s, "DELETE FROM grp_msg WHERE sdkappid=?1 AND group_no=?2 AND from_no=?3 AND seq<"
               "(SELECT max(seq) FROM grp_msg WHERE sdkappid=?1 AND group_no=?2)", &st))
@@ -368,13 +419,17 @@ static int msg_purge(store_t *s, uint32_t app, int64_t before, int limit, int64_
   /* RETURNING rows are produced after the whole DELETE ran (first step), so
    * the marks can be written while the rows are read */
   if (prep(s, "DELETE FROM grp_msg WHERE id IN (SELECT id FROM grp_msg WHERE sdkappid=?1 AND time_s<?2 LIMIT ?3)"
-              " RETURNING group_no, seq", &st))
+              " RETURNING group_no, seq, flags", &st))
     return IMC_E_IO;
   BIND(st, app, before, limit);
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     int64_t gno = sqlite3_column_int64(st, 0), seq = sqlite3_column_int64(st, 1);
     size_t i = 0;
     (*deleted)++;
+    if ((sqlite3_column_int64(st, 2) & STORE_GMSG_TARGETED) && (rc = del_targets(s, app, (uint32_t)gno, seq))) {
+      sqlite3_finalize(st);
+      return rc;
+    }
     while (i < n && marks[i][0] != gno) i++;
     if (i == n && n == MARKS) { /* a chunk across many groups: write what is held */
       if ((rc = raise_marks(s, app, (const int64_t (*)[2])marks, n))) { sqlite3_finalize(st); return rc; }
@@ -405,5 +460,5 @@ static int msg_expired(store_t *s, uint32_t app, uint32_t gno, uint32_t seq, int
 const store_grp_vtab_t sq__grp_vtab = {
   1, g_put, g_del, g_each, m_put, m_del, m_set, m_each, m_get, m_joined,
   msg_append, msg_history, msg_set_flags, msg_set_body, msg_del_sender, msg_unread, msg_last_seq,
-  msg_purge, msg_expired,
+  msg_purge, msg_expired, msg_history_as, msg_targets,
 };

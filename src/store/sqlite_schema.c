@@ -169,6 +169,9 @@ const char *const sq__migrations[] = {
    * never goes below it, and reads tell "expired" from "deleted by its sender" (store_grp_msg_expired) */
   "CREATE TABLE grp_purge(sdkappid INTEGER NOT NULL, group_no INTEGER NOT NULL, seq INTEGER NOT NULL,"
   " PRIMARY KEY(sdkappid, group_no)) WITHOUT ROWID;",
+  /* 19: the recipients of targeted group messages (To_Account; STORE_GMSG_TARGETED) */
+  "CREATE TABLE grp_msg_to(sdkappid INTEGER NOT NULL, group_no INTEGER NOT NULL, seq INTEGER NOT NULL,"
+  " user_no INTEGER NOT NULL, PRIMARY KEY(sdkappid, group_no, seq, user_no)) WITHOUT ROWID;",
 };
 
 const int sq__schema_version = (int)(sizeof sq__migrations / sizeof sq__migrations[0]);

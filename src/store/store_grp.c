@@ -43,6 +43,15 @@ int store_grp_msg_purge(store_t *s, uint32_t app, int64_t before, int limit, int
 {
   return G(s)->msg_purge(s, app, before, limit, deleted);
 }
+int store_grp_msg_history_as(store_t *s, uint32_t app, uint32_t g, uint32_t after, uint32_t upto, int64_t since,
+                             int newest, int limit, uint32_t viewer, store_grp_msg_cb cb, void *ud)
+{
+  return G(s)->msg_history_as(s, app, g, after, upto, since, newest, limit, viewer, cb, ud);
+}
+int store_grp_msg_targets(store_t *s, uint32_t app, uint32_t g, uint32_t seq, uint32_t *to, size_t *n)
+{
+  return G(s)->msg_targets(s, app, g, seq, to, n);
+}
 int store_grp_msg_expired(store_t *s, uint32_t app, uint32_t g, uint32_t seq, int64_t since, int *expired)
 {
   return G(s)->msg_expired(s, app, g, seq, since, expired);

@@ -30,7 +30,9 @@ enum {
   STORE_GMSG_MODIFIED  = 1u << 3,  /* openim/modify_group_msg */
   STORE_GMSG_IMPORTED  = 1u << 4,  /* import_group_msg */
   STORE_GMSG_SYSTEM    = 1u << 5,  /* a system notice (member joined/left/kicked, profile, owner, …) */
+  STORE_GMSG_TARGETED  = 1u << 6,  /* To_Account: seen only by its recipients and its sender */
 };
+#define STORE_GMSG_TARGETS_MAX 50  /* recipients of a targeted message */
 
 typedef struct store_grp {
   uint32_t sdkappid, group_no;
@@ -69,6 +71,9 @@ typedef struct store_grp_msg {
   const char *body;          /* JSON object text; not NUL-terminated on output */
   size_t body_len;
   const char *from_id;       /* output only */
+  const uint32_t *to;        /* append, TARGETED: the recipients' user numbers (n_to ≤ STORE_GMSG_TARGETS_MAX) */
+  size_t n_to;
+  const char *to_json;       /* output: a TARGETED message's recipients as a JSON array of UserIDs, else NULL */
 } store_grp_msg_t;
 
 typedef void (*store_grp_cb)(void *ud, const store_grp_t *g);
@@ -100,6 +105,9 @@ typedef struct store_grp_vtab {
   int (*msg_last_seq)(store_t *, uint32_t sdkappid, uint32_t group_no, uint32_t *seq);
   int (*msg_purge)(store_t *, uint32_t sdkappid, int64_t before_s, int limit, int64_t *deleted);
   int (*msg_expired)(store_t *, uint32_t sdkappid, uint32_t group_no, uint32_t seq, int64_t since_s, int *expired);
+  int (*msg_history_as)(store_t *, uint32_t sdkappid, uint32_t group_no, uint32_t after_seq, uint32_t upto_seq,
+                        int64_t since_s, int newest_first, int limit, uint32_t viewer, store_grp_msg_cb cb, void *ud);
+  int (*msg_targets)(store_t *, uint32_t sdkappid, uint32_t group_no, uint32_t seq, uint32_t *to, size_t *n);
 } store_grp_vtab_t;
 
 /* Insert or replace a group row (members and messages untouched). */
@@ -127,7 +135,7 @@ int store_grp_member_get(store_t *s, uint32_t sdkappid, uint32_t group_no, uint3
                          void *ud);
 /* The member rows (not applications) of one user in every group of the app. */
 int store_grp_joined(store_t *s, uint32_t sdkappid, uint32_t user_no, store_grp_member_cb cb, void *ud);
-/* Append a message: seq = the group's last (store_grp_msg_last_seq) + 1 unless a duplicate exists
+/* Append a message (a TARGETED one with its recipients m->to): seq = the group's last (store_grp_msg_last_seq) + 1 unless a duplicate exists
  * (same sender and random with time_s >= dedupe_since_s; 0 = no check): then
  * *dup = 1, nothing is written and m gets the original's seq and time.
  * IMC_E_RANGE past 2^32-1. */
@@ -137,6 +145,15 @@ int store_grp_msg_append(store_t *s, store_grp_msg_t *m, int64_t dedupe_since_s,
  * oldest or newest first, at most limit. */
 int store_grp_msg_history(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t after_seq, uint32_t upto_seq,
                           int64_t since_s, int newest_first, int limit, store_grp_msg_cb cb, void *ud);
+/* The same, as member viewer sees the group: TARGETED messages of which
+ * viewer is neither a recipient nor the sender are left out (they do not
+ * count against limit). viewer 0: every message. */
+int store_grp_msg_history_as(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t after_seq, uint32_t upto_seq,
+                             int64_t since_s, int newest_first, int limit, uint32_t viewer, store_grp_msg_cb cb,
+                             void *ud);
+/* The recipients of a TARGETED message into to (cap STORE_GMSG_TARGETS_MAX),
+ * *n how many (0: not targeted, or no such message). */
+int store_grp_msg_targets(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t seq, uint32_t *to, size_t *n);
 /* OR bits into a message's flags; IMC_E_NOTFOUND. */
 int store_grp_msg_set_flags(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t seq, uint32_t bits);
 /* Replace a message's body (sets STORE_GMSG_MODIFIED); IMC_E_NOTFOUND. */
