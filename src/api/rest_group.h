@@ -27,6 +27,12 @@
 int grp_req_id(json_t *body, const char *name, const char **out);
 /* An imported account (a string naming one): 0 and *no, or IMC_E_GROUP_USER. */
 int grp_req_account(api_srv_t *srv, uint32_t sdkappid, json_t *v, uint32_t *no);
+/* To_Account (REST) / to (WebSocket) of a group send: the edition gate
+ * (10059), then 1..50 imported accounts into in->to (backed by to, the
+ * caller's array of STORE_GMSG_TARGETS_MAX) and in->to_json (= *to_json,
+ * malloc'd: free it after im_group_send). 0 or the refusal with why. */
+int grp_req_targets(api_srv_t *srv, uint32_t sdkappid, json_t *list, uint32_t *to, im_gsend_t *in, char **to_json,
+                    char *why, size_t cap);
 /* The group profile as the reference's fields (filter: array of field
  * names to keep, NULL = all). */
 json_t *grp_json(api_srv_t *srv, const im_group_t *g, const json_t *filter);

@@ -49,31 +49,46 @@ static int sender(rest_ctx_t *c, json_t *obj, uint32_t *no, char *id)
 }
 
 /* ---- send_group_msg ------------------------------------------------------------------------------- */
-/* To_Account: 1..50 imported accounts; a name given twice counts once. The
- * user numbers into to, their UserIDs into *ids (a new array). 0 or the
- * refusal with why (membership is checked by the group core). */
-static int targets(rest_ctx_t *c, json_t *list, uint32_t *to, size_t *n, json_t **ids, char *why, size_t cap)
+/* To_Account / to of a group send (docs/decisions/groups.md §12): the
+ * edition gate first, then 1..50 imported accounts (a name given twice
+ * counts once) into in->to (to: the caller's array of
+ * STORE_GMSG_TARGETS_MAX) and their UserIDs as JSON into *to_json (malloc'd;
+ * the caller frees it after im_group_send). Membership is checked by the
+ * group core. 0 or the refusal with why. */
+int grp_req_targets(api_srv_t *srv, uint32_t sdkappid, json_t *list, uint32_t *to, im_gsend_t *in, char **to_json,
+                    char *why, size_t cap)
 {
+  plan_verdict_t pv;
   size_t i, k;
-  json_t *e;
-  *n = 0;
+  json_t *e, *ids;
+  int rc;
+  const tenant_app_t *a = tenant_registry_app(srv->reg, sdkappid);
+  *to_json = NULL;
+  if (!a) return IMC_E_APP_INVALID;
+  if ((rc = plan_check(&a->plan, imc_clock_now_s(), PLAN_F_GROUP_TARGETED_MSG, 0, 0, &pv)))
+    return imc_errf(why, cap, rc, "%s", pv.msg);
   if (!json_is_array(list) || !json_array_size(list))
     return imc_errf(why, cap, IMC_E_GROUP_PARAM, "To_Account must be a non-empty array of UserIDs");
   if (json_array_size(list) > STORE_GMSG_TARGETS_MAX)
     return imc_errf(why, cap, IMC_E_GROUP_TOO_MANY, "To_Account holds at most %d accounts", STORE_GMSG_TARGETS_MAX);
-  if (!(*ids = json_array())) return IMC_E_NOMEM;
+  if (!(ids = json_array())) return IMC_E_NOMEM;
+  in->n_to = 0;
   json_array_foreach(list, i, e) {
     uint32_t no;
-    if (grp_req_account(c->srv, c->sdkappid, e, &no)) {
-      json_decref(*ids);
-      *ids = NULL;
+    if (grp_req_account(srv, sdkappid, e, &no)) {
+      json_decref(ids);
       return imc_errf(why, cap, IMC_E_GROUP_USER, "To_Account[%zu] is not an imported account", i);
     }
-    for (k = 0; k < *n && to[k] != no; k++) {}
-    if (k < *n) continue;
-    to[(*n)++] = no;
-    json_array_append(*ids, e);
+    for (k = 0; k < in->n_to && to[k] != no; k++) {}
+    if (k < in->n_to) continue;
+    to[in->n_to++] = no;
+    json_array_append(ids, e);
   }
+  *to_json = json_dumps(ids, JSON_COMPACT);
+  json_decref(ids);
+  if (!*to_json) return IMC_E_NOMEM;
+  in->to = to;
+  in->to_json = *to_json;
   return 0;
 }
 
@@ -129,18 +144,12 @@ void rest_send_group_msg(rest_ctx_t *c)
   }
   if (json_object_get(c->body, "TopicId")) { rest_reply_err(c, IMC_E_GROUP_PARAM, "community topics are not supported yet", NULL); return; }
   uint32_t to[STORE_GMSG_TARGETS_MAX];
-  json_t *to_ids = NULL;
-  if ((v = json_object_get(c->body, "To_Account"))) {
-    plan_verdict_t pv;
-    const tenant_app_t *a = tenant_registry_app(c->srv->reg, c->sdkappid);
-    if ((rc = plan_check(&a->plan, imc_clock_now_s(), PLAN_F_GROUP_TARGETED_MSG, 0, 0, &pv))) { rest_reply_err(c, rc, pv.msg, NULL); return; }
-    if ((rc = targets(c, v, to, &in.n_to, &to_ids, why, sizeof why))) { rest_reply_err(c, rc, why, NULL); return; }
-    in.to = to;
+  char *to_json = NULL;
+  if ((v = json_object_get(c->body, "To_Account")) &&
+      (rc = grp_req_targets(c->srv, c->sdkappid, v, to, &in, &to_json, why, sizeof why))) {
+    rest_reply_err(c, rc, why, NULL);
+    return;
   }
-  char *to_json = to_ids ? json_dumps(to_ids, JSON_COMPACT) : NULL;
-  json_decref(to_ids);
-  if (in.n_to && !to_json) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
-  in.to_json = to_json;
   if ((rc = pack(c, c->body, 0, &in.body, &in.body_len, why, sizeof why))) { free(to_json); rest_reply_err(c, rc, why, NULL); return; }
   in.body_json = json_object_get(c->body, "MsgBody");
   im_group_send(c->srv->groups, &in, imc_clock_now_s(), sent, c);

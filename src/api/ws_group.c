@@ -498,15 +498,22 @@ void cws_op_group_send(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, 
   in.online_only = json_is_true(json_object_get(req, "online_only"));
   if (json_is_true(json_object_get(req, "no_unread"))) in.flags |= STORE_GMSG_NO_UNREAD;
   if (json_is_true(json_object_get(req, "no_last_msg"))) in.flags |= STORE_GMSG_NO_LAST;
+  uint32_t to[STORE_GMSG_TARGETS_MAX];
+  char *to_json = NULL;
+  if ((v = json_object_get(req, "to")) && (rc = grp_req_targets(srv, s->sdkappid, v, to, &in, &to_json, why, sizeof why))) {
+    cws_reply(ws, id, "group_send", rc, why, NULL);
+    return;
+  }
   rc = im_group_msg_pack(json_object_get(req, "body"), json_object_get(req, "cloud_custom_data"),
                          json_object_get(req, "offline_push_info"),
                          (size_t)im_limit(&srv->limits, s->sdkappid, IM_LIMIT_MSG_MAX_BYTES), 0, &in.body, &in.body_len,
                          why, sizeof why);
-  if (rc) { cws_reply(ws, id, "group_send", rc, why, NULL); return; }
+  if (rc) { free(to_json); cws_reply(ws, id, "group_send", rc, why, NULL); return; }
   in.body_json = json_object_get(req, "body");
   gpend_t *p = gpend_new(srv, c, id, "group_send", req);
-  if (!p) { free(in.body); cws_reply(ws, id, "group_send", IMC_E_NOMEM, NULL, NULL); return; }
+  if (!p) { free(to_json); free(in.body); cws_reply(ws, id, "group_send", IMC_E_NOMEM, NULL, NULL); return; }
   im_group_send(srv->groups, &in, imc_clock_now_s(), sent, p);
+  free(to_json);
 }
 
 /* ---- history and sync: members only ----------------------------------------------------------------- */

@@ -3,7 +3,8 @@
  * takes the group's next seq and reaches only its recipients and its
  * sender: pushes (the message, its modification, its recall), group_sync
  * and group_history leave it out for everyone else, and it is never
- * unread. The App admin's group_msg_get_simple shows it with To_Account.
+ * unread. The App admin's group_msg_get_simple shows it with To_Account;
+ * the WebSocket group_send takes the same list as "to".
  * An edition without the feature answers 10059; bad lists change nothing. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -182,6 +183,16 @@ static void test_targeted(void **st)
   next_push(&o, got, sizeof got); assert_string_equal(got, "group_modify:3:secret2");
   next_push(&o, got, sizeof got); assert_string_equal(got, "group_recall:3:");
   next_push(&b, got, sizeof got); assert_string_equal(got, "group_msg:5:z"); /* nothing about seq 3 */
+  /* the WebSocket group_send takes "to" */
+  r = wsc_rpc(&a, "group_send", "\"group_id\":\"tg\",\"random\":7,\"to\":[\"t_owner\"],\"body\":" TEXT("w"));
+  assert_int_equal(jint(r, "code"), 0);
+  assert_int_equal(jint(r, "seq"), 6);
+  json_decref(r);
+  assert_int_equal(seq_of(send_msg("t_b", NULL, 8, "y")), 7);
+  next_push(&o, got, sizeof got); assert_string_equal(got, "group_msg:5:z");
+  next_push(&o, got, sizeof got); assert_string_equal(got, "group_msg:6:w");
+  next_push(&b, got, sizeof got); assert_string_equal(got, "group_msg:7:y");
+  expect_sync(&b, 5, 100, "y", 7, 1);
   wsc_close(&o);
   wsc_close(&a);
   wsc_close(&b);
@@ -199,7 +210,7 @@ static void test_refused(void **st)
   assert_int_equal(code(send_msg("t_owner", "[]", 12, "x")), 10004);
   assert_int_equal(code(send_msg("t_owner", list, 13, "x")), 10005);
   json_t *r = call(G("get_group_info"), "{\"GroupIdList\":[\"tg\"]}");
-  assert_int_equal(jint(json_array_get(json_object_get(r, "GroupInfo"), 0), "NextMsgSeq"), 6); /* nothing taken */
+  assert_int_equal(jint(json_array_get(json_object_get(r, "GroupInfo"), 0), "NextMsgSeq"), 8); /* nothing taken */
   json_decref(r);
   /* an edition without targeted messages */
   import_users(srv.port, free_app, free_key, (const char *const[]){ "f_owner", NULL });
