@@ -106,6 +106,12 @@ int api_quota_accounts(api_srv_t *srv, const tenant_app_t *app, int64_t adding, 
 /* Install the per-app messaging limits (the edition's retention and recent
  * conversations) into lim. */
 void api_quota_im_limits(api_srv_t *srv, im_limits_t *lim);
+/* P-17: tell the group core each app's customer and every customer's
+ * operator-added big-group quota (startup connection); and apply one
+ * changed setting (a meta key of tenant_big_groups_extra_key_customer):
+ * 1 applied, 0 not this setting's key. */
+int api_quota_big_groups_init(api_srv_t *srv);
+int api_quota_big_groups_meta(api_srv_t *srv, const char *key, const char *value);
 
 /* Who may call a REST command or a WebSocket op (route/op table column). */
 typedef enum {

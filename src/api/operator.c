@@ -302,6 +302,33 @@ static int customer_bills(op_req_t *o, store_t *s)
   return rc ? rc : bills_list(o, s, o->id, 0);
 }
 
+/* P-17: the customer's added quota of 10,000-member groups (a ticket); the
+ * loop adds how many big groups the customer has and applies a change at
+ * once (the change log would within a poll interval). */
+static void big_groups_applied(op_req_t *o)
+{
+  int64_t extra = json_integer_value(json_object_get(o->out, "big_groups_extra"));
+  if (im_groups_set_big_extra(o->srv->groups, o->id, extra)) return;
+  json_object_set_new(o->out, "big_groups", json_integer(im_groups_big_count(o->srv->groups, o->id)));
+}
+
+static int customer_big_groups(op_req_t *o, store_t *s)
+{
+  json_t *v = o->body ? json_object_get(o->body, "extra") : NULL;
+  int64_t extra;
+  int rc;
+  if (o->body && (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > TENANT_BIG_GROUPS_EXTRA_MAX))
+    return fail(o, 400, IMC_E_INVAL, "extra (an integer 0..1000000) is required");
+  if (o->body && (rc = tenant_customer_set_big_groups_extra(s, o->id, json_integer_value(v))) && rc != IMC_E_NOTFOUND) return rc;
+  rc = tenant_customer_big_groups_extra(s, o->id, &extra);
+  store_customer_t c;
+  if (!rc && (rc = store_customer_get(s, o->id, &c)) == IMC_E_NOTFOUND) return fail(o, 404, rc, "no such customer");
+  if (rc) return rc;
+  o->out = json_pack("{s:I,s:I}", "customer_id", (json_int_t)o->id, "big_groups_extra", (json_int_t)extra);
+  o->applied = big_groups_applied;
+  return 0;
+}
+
 /* ---- purchases and the life cycle (docs/editions.md; the same tenant
  * functions as `imcloud app …` / `imcloud addon …`) ---------------------------- */
 /* The HTTP status of a refused order or status change. */
@@ -535,6 +562,8 @@ static const struct op_route {
   { "GET", "/operator/v1/apps/", 1, "/bills", app_bills, NULL, NULL },
   { "POST", "/operator/v1/apps/", 1, "/call-minutes", app_call_minutes, "kind minutes event_id date", NULL },
   { "GET", "/operator/v1/customers/", 1, "/bills", customer_bills, NULL, NULL },
+  { "GET", "/operator/v1/customers/", 1, "/big-groups", customer_big_groups, NULL, NULL },
+  { "POST", "/operator/v1/customers/", 1, "/big-groups", customer_big_groups, "extra", NULL },
   { "GET", "/operator/v1/apps/", 1, "/state", app_state, NULL, NULL },
   { "POST", "/operator/v1/apps/", 1, "/upgrade", app_upgrade, "edition at reference approved", NULL },
   { "POST", "/operator/v1/apps/", 1, "/renew", app_renew, "at reference", NULL },

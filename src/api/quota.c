@@ -16,6 +16,7 @@
 #include "util/clock.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "util/num.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -195,4 +196,43 @@ void api_quota_im_limits(api_srv_t *srv, im_limits_t *lim)
 {
   lim->per_app = im_limit_of_app;
   lim->ud = srv;
+}
+
+/* ---- P-17: 10,000-member groups per customer (docs/decisions/groups-big.md) ---- */
+static int64_t app_customer(void *ud, uint32_t sdkappid)
+{
+  const tenant_app_t *a = tenant_registry_app(((api_srv_t *)ud)->reg, sdkappid);
+  return a ? a->rec.customer_id : 0;
+}
+
+typedef struct big_load { api_srv_t *srv; int rc; } big_load_t;
+
+static void big_customer(void *ud, const store_customer_t *c)
+{
+  big_load_t *l = ud;
+  int64_t extra;
+  if (l->rc) return;
+  if (!(l->rc = tenant_customer_big_groups_extra(l->srv->store, c->id, &extra)))
+    l->rc = im_groups_set_big_extra(l->srv->groups, c->id, extra);
+}
+
+int api_quota_big_groups_init(api_srv_t *srv)
+{
+  big_load_t l = { srv, 0 };
+  im_groups_set_customers(srv->groups, app_customer);
+  int rc = store_customer_list(srv->store, big_customer, &l);
+  return rc ? rc : l.rc;
+}
+
+int api_quota_big_groups_meta(api_srv_t *srv, const char *key, const char *value)
+{
+  int64_t customer = tenant_big_groups_extra_key_customer(key), extra;
+  if (!customer) return 0;
+  if (imc_parse_i64(value, 0, TENANT_BIG_GROUPS_EXTRA_MAX, &extra)) extra = 0; /* as tenant_customer_big_groups_extra */
+  if (im_groups_set_big_extra(srv->groups, customer, extra)) {
+    IMC_WARN("quota", "msg=\"big-group quota extra not applied: out of memory\" customer=%lld", (long long)customer);
+    return 1;
+  }
+  IMC_INFO("quota", "msg=\"big-group quota extra applied\" customer=%lld extra=%lld", (long long)customer, (long long)extra);
+  return 1;
 }

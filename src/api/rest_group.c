@@ -40,6 +40,8 @@ int64_t grp_max_members(api_srv_t *srv, const im_group_t *g)
   if (im_gtype_info(v.type)->live) return 0;
   const tenant_app_t *a = tenant_registry_app(srv->reg, v.sdkappid);
   int64_t lim = a ? plan_limit(&a->plan, imc_clock_now_s(), PLAN_L_MEMBERS) : 0;
+  int64_t floor = a ? plan_big_group_floor(&a->plan) : PLAN_UNLIMITED; /* P-17: not big without its own cap */
+  if (floor != PLAN_UNLIMITED && (lim == PLAN_UNLIMITED || lim > floor)) lim = floor;
   return lim == PLAN_UNLIMITED ? 0 : lim;
 }
 

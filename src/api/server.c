@@ -255,6 +255,7 @@ static int groups_init(api_srv_t *srv)
   cws_group_hooks(srv, &gh);
   if ((rc = im_groups_create(srv->presence, &srv->limits, &gh, &srv->groups))) return rc;
   im_groups_set_plan(srv->groups, app_plan, srv, srv->tz_offset_s);
+  if ((rc = api_quota_big_groups_init(srv))) return rc;
   const api_cfg_t *cfg = srv->cfg;
   /* the live-room drop line sits at or below the cut-off line, so a live member that falls behind loses messages first */
   int64_t live_q = cfg->live_queue_bytes < cfg->ws_max_queued_bytes ? cfg->live_queue_bytes : cfg->ws_max_queued_bytes;

@@ -1,5 +1,8 @@
-/* cli_customer.c — `imcloud customer create|list`. `create` is one of the two
- * commands that make a data directory (with `serve`). */
+/* cli_customer.c — `imcloud customer create|list|big-groups`. `create` is one
+ * of the two commands that make a data directory (with `serve`); `big-groups`
+ * shows or sets what an operator added to the customer's quota of
+ * 10,000-member groups (P-17; a running server applies it from the change
+ * log). */
 #include "cli/cli.h"
 #include "store/store.h"
 #include "tenant/tenant.h"
@@ -13,6 +16,7 @@
 static const char usage[] =
   "usage: imcloud customer create --name NAME [--data DIR] [--json]\n"
   "       imcloud customer list [--data DIR] [--json]\n"
+  "       imcloud customer big-groups --customer ID [--extra N] [--data DIR] [--json]\n"
   "  create makes the data directory if it does not exist yet";
 
 static void on_customer(void *ud, const store_customer_t *c)
@@ -48,20 +52,49 @@ static int create(const char *data, const char *name, int json)
   return 0;
 }
 
+/* P-17: show, or set with extra >= 0, the customer's added big-group quota. */
+static int big_groups(const char *data, int64_t customer, int64_t extra, int json)
+{
+  store_t *s;
+  int rc = cli_store_open("customer", data, &s);
+  if (rc) return rc;
+  store_customer_t c;
+  if (extra >= 0) rc = tenant_customer_set_big_groups_extra(s, customer, extra);
+  else rc = store_customer_get(s, customer, &c);
+  if (!rc) rc = tenant_customer_big_groups_extra(s, customer, &extra);
+  store_close(s);
+  if (rc == IMC_E_NOTFOUND) { cli_err("customer", "no customer %lld", (long long)customer); return CLI_EXIT_FAIL; }
+  if (rc) { cli_err("customer", "%s", imc_strerror(rc)); return CLI_EXIT_FAIL; }
+  if (json) { print_json(json_pack("{s:I,s:I}", "customer_id", (json_int_t)customer, "big_groups_extra", (json_int_t)extra)); return 0; }
+  printf("customer %lld: %lld 10,000-member groups added to the edition's quota (P-17)\n", (long long)customer,
+         (long long)extra);
+  return 0;
+}
+
 int cli_customer(int argc, char **argv)
 {
   const char *data = "./var", *name = NULL;
   int json = 0, npos = 0;
+  int64_t customer = 0, extra = -1;
   char *pos[2];
   const cli_opt_t opts[] = {
     { "--name", CLI_STR, &name, 0, 0, "NAME  customer name (create)" },
+    { "--customer", CLI_I64, &customer, 1, INT64_MAX, "ID  the customer (big-groups)" },
+    { "--extra", CLI_I64, &extra, 0, TENANT_BIG_GROUPS_EXTRA_MAX, "N  10,000-member groups added to the quota by a ticket (big-groups)" },
     { "--data", CLI_STR, &data, 0, 0, "DIR  data directory (default ./var)" },
     { "--json", CLI_FLAG, &json, 0, 0, "print one JSON object" },
     { 0 }
   };
   int rc = cli_parse(argc, argv, opts, usage, pos, 2, &npos);
   if (rc) return cli_parse_exit(rc);
-  if (npos != 1 || (strcmp(pos[0], "create") && strcmp(pos[0], "list"))) { cli_err("customer", "expected \"create\" or \"list\""); return CLI_EXIT_USAGE; }
+  if (npos != 1 || (strcmp(pos[0], "create") && strcmp(pos[0], "list") && strcmp(pos[0], "big-groups"))) {
+    cli_err("customer", "expected \"create\", \"list\" or \"big-groups\"");
+    return CLI_EXIT_USAGE;
+  }
+  if (!strcmp(pos[0], "big-groups")) {
+    if (!customer) { cli_err("customer", "big-groups needs --customer"); return CLI_EXIT_USAGE; }
+    return big_groups(data, customer, extra, json);
+  }
   if (!strcmp(pos[0], "create")) {
     if (!name) { cli_err("customer", "create needs --name"); return CLI_EXIT_USAGE; }
     return create(data, name, json);

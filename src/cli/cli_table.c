@@ -3,7 +3,7 @@
 
 const cli_cmd_t cli_commands[] = {
   { "serve",    "run the server (REST v4, client WebSocket, operator API)", cli_serve },
-  { "customer", "create and list customers (accounts that own apps)",      cli_customer },
+  { "customer", "create and list customers; big-groups: P-17 quota raise", cli_customer },
   { "app",      "create, list and show apps; upgrade, renew, suspend, resume, auto-renew", cli_app },
   { "addon",    "buy and list an app's add-ons (paid from the wallet)",    cli_addon },
   { "usersig",  "generate or verify a UserSig (TLSSigAPIv2)",              cli_usersig },

@@ -144,6 +144,7 @@ void im_groups_free(im_groups_t *G)
   u64map_free(&G->apps);
   u64map_free(&G->user_groups);
   u64map_free(&G->sess);
+  u64map_free(&G->big_extra);
   free(G);
 }
 

@@ -185,6 +185,15 @@ int im_groups_load(im_groups_t *G, store_t *s, int64_t now_s);
 void im_groups_set_plan(im_groups_t *G, const plan_app_t *(*plan_of)(void *ud, uint32_t sdkappid), void *ud,
                         int tz_offset_s);
 size_t im_groups_in_flight(const im_groups_t *G);
+/* P-17 (group_quota.c, docs/decisions/groups-big.md): the customer of an
+ * app (called with im_groups_set_plan's ud), and what an operator added to
+ * a customer's quota of 10,000-member groups (extra ≥ 0; 0 removes;
+ * IMC_E_INVAL, IMC_E_NOMEM). The count: the customer's groups whose own
+ * MaxMemberNum is above their app's plan_big_group_floor. */
+void im_groups_set_customers(im_groups_t *G, int64_t (*customer_of)(void *ud, uint32_t sdkappid));
+int im_groups_set_big_extra(im_groups_t *G, int64_t customer_id, int64_t extra);
+int64_t im_groups_big_extra(const im_groups_t *G, int64_t customer_id);
+int64_t im_groups_big_count(const im_groups_t *G, int64_t customer_id);
 /* Live-room fan-out settings (default: no coalescing, no dropping). */
 void im_groups_set_live(im_groups_t *G, const im_live_cfg_t *cfg);
 /* The time the arm hook asked for came: fan out every batch whose window

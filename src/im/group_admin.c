@@ -65,6 +65,8 @@ void im_group_modify(im_groups_t *G, uint32_t sdkappid, const char *group_id, ui
   if (max_members) {
     int rc = 0;
     if (!ti->live) rc = plan_check(grp__plan(G, sdkappid), now_s, PLAN_L_MEMBERS_INITIAL, 0, max_members, &v);
+    if (!rc && !ti->live && !grp__is_big(G, g)) /* P-17: becoming big takes a place */
+      rc = grp__big_check(G, sdkappid, max_members, 0, now_s, v.msg, sizeof v.msg);
     if (!rc && max_members < (int64_t)g->members.len) {
       rc = IMC_E_GROUP_PARAM;
       snprintf(v.msg, sizeof v.msg, "MaxMemberNum %lld is below the %u members the group has", (long long)max_members,

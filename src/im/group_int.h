@@ -1,6 +1,7 @@
 /* group_int.h — what the files of the group core share (group.c: registry,
  * membership sets, delivery; group_ops.c: changes; group_msg.c: messages;
- * group_read.c: reads; group_rules.c: the type table and field rules).
+ * group_read.c: reads; group_rules.c: the type table and field rules;
+ * group_quota.c: P-17 big groups).
  * Loop thread unless noted. */
 #ifndef IMC_IM_GROUP_INT_H
 #define IMC_IM_GROUP_INT_H
@@ -67,6 +68,8 @@ struct im_groups {
   im_live_cfg_t live;          /* live-room fan-out settings */
   uint64_t *lv_rooms;          /* sdkappid << 32 | group_no of rooms holding a batch */
   size_t lv_n, lv_cap;
+  int64_t (*customer_of)(void *ud, uint32_t sdkappid); /* P-17 (group_quota.c); plan_ud */
+  u64map_t big_extra;          /* customer id → big groups an operator added (uintptr) */
 };
 
 /* A session in live rooms: the rooms, and while it loses live-room
@@ -110,6 +113,15 @@ void grp__live_deliver(im_groups_t *G, im_group_t *g, const im_gevent_t *ev, uin
 void grp__live_free(im_groups_t *G, im_group_t *g);
 /* Push ev to one user's sessions. */
 void grp__deliver_user(im_groups_t *G, uint32_t sdkappid, uint32_t user_no, const im_gevent_t *ev);
+
+/* ---- P-17 big groups (group_quota.c) ---- */
+int64_t grp__own_max(const im_group_t *g);                       /* the group's own MaxMemberNum, 0 if none */
+int grp__is_big(const im_groups_t *G, const im_group_t *g);      /* own MaxMemberNum above its app's floor */
+/* May a group of the app get its own max_members (0: none) with members
+ * members? 0, or IMC_E_PLAN_MEMBERS_CAP with why: above the floor without
+ * its own MaxMemberNum, or a new big group past the customer's quota. */
+int grp__big_check(const im_groups_t *G, uint32_t sdkappid, int64_t max_members, int64_t members, int64_t now_s,
+                   char *why, size_t cap);
 
 /* ---- jobs (group_ops.c) ---- */
 typedef struct gjob gjob_t;

@@ -210,6 +210,8 @@ void im_group_create(im_groups_t *G, im_gcreate_t *in, int64_t now_s, im_gdone_c
   if (!ti->live && (rc = plan_check(plan, now_s, PLAN_L_MEMBERS_INITIAL, 0, (int64_t)n_initial, &v))) goto refuse_v;
   if (in->max_members && !ti->live && (rc = plan_check(plan, now_s, PLAN_L_MEMBERS_INITIAL, 0, in->max_members, &v)))
     goto refuse_v;
+  if (!ti->live && (rc = grp__big_check(G, in->sdkappid, in->max_members, (int64_t)n_initial, now_s, why, sizeof why)))
+    goto refuse; /* P-17 */
   if (!ti->live) {
     for (size_t i = 0; i <= in->n_members; i++) {
       uint32_t u = i < in->n_members ? in->members[i].user_no : in->owner_no;
@@ -481,6 +483,9 @@ void im_group_add(im_groups_t *G, uint32_t sdkappid, const char *group_id, uint3
     rc = mode == IM_GADD_IMPORT ? IMC_E_PLAN_MEMBERS_CAP : IMC_E_PLAN_GROUP_FULL;
     snprintf(v.msg, sizeof v.msg, "the group's MaxMemberNum is %lld", (long long)json_integer_value(mx));
   }
+  /* P-17: without its own MaxMemberNum a group holds at most the big-group floor */
+  if (!rc && !json_is_integer(mx) && grp__big_check(G, sdkappid, 0, cur + (int64_t)adding, now_s, v.msg, sizeof v.msg))
+    rc = mode == IM_GADD_IMPORT ? IMC_E_PLAN_MEMBERS_CAP : IMC_E_PLAN_GROUP_FULL;
   if (!rc && !adding && per_user_refused && n == 1) {
     rc = IMC_E_PLAN_GROUPS_PER_USER;
     plan_check(plan, now_s, PLAN_L_GROUPS_PER_USER, im_groups_of_user(G, sdkappid, users[0].user_no), 1, &v);

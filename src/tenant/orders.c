@@ -163,6 +163,40 @@ int tenant_app_set_push_approved(store_t *s, uint32_t sdkappid, int64_t at_s)
   return meta_app_set(s, sdkappid, "push_approved_at", at_s ? v : "");
 }
 
+/* ---- per-customer settings in meta ------------------------------------------------ */
+#define BIG_EXTRA_KEY "customer.%lld.big_groups_extra"
+
+int tenant_customer_big_groups_extra(store_t *s, int64_t customer_id, int64_t *extra)
+{
+  char key[64], v[24];
+  snprintf(key, sizeof key, BIG_EXTRA_KEY, (long long)customer_id);
+  *extra = 0;
+  int rc = store_meta_get(s, key, v, sizeof v);
+  if (rc == IMC_E_NOTFOUND) return 0;
+  if (rc) return rc;
+  return imc_parse_i64(v, 0, TENANT_BIG_GROUPS_EXTRA_MAX, extra) ? IMC_E_INVAL : 0;
+}
+
+int tenant_customer_set_big_groups_extra(store_t *s, int64_t customer_id, int64_t extra)
+{
+  store_customer_t c;
+  int rc = store_customer_get(s, customer_id, &c);
+  if (rc) return rc;
+  if (extra < 0 || extra > TENANT_BIG_GROUPS_EXTRA_MAX) return IMC_E_RANGE;
+  char key[64], v[24];
+  snprintf(key, sizeof key, BIG_EXTRA_KEY, (long long)customer_id);
+  snprintf(v, sizeof v, "%lld", (long long)extra);
+  return store_meta_set(s, key, v);
+}
+
+int64_t tenant_big_groups_extra_key_customer(const char *meta_key)
+{
+  long long id;
+  int end = 0;
+  if (sscanf(meta_key, "customer.%lld.big_groups_extra%n", &id, &end) != 1 || meta_key[end] || id <= 0) return 0;
+  return id;
+}
+
 int tenant_app_suspended_by(store_t *s, uint32_t sdkappid, char *buf, size_t cap)
 {
   return meta_app_get(s, sdkappid, "suspended_by", buf, cap);

@@ -171,6 +171,16 @@ int tenant_app_set_arrears(store_t *s, uint32_t sdkappid, int arrears, int64_t d
  * and the registry copy it into plan.push_approved_at_s. */
 int tenant_app_push_approved(store_t *s, uint32_t sdkappid, int64_t *at_s);
 int tenant_app_set_push_approved(store_t *s, uint32_t sdkappid, int64_t at_s);
+/* P-17: how many 10,000-member groups an operator added to a customer's
+ * quota (a ticket; meta "customer.<id>.big_groups_extra", so the server
+ * learns a change through the change log). 0 when never set. Set: extra in
+ * 0..TENANT_BIG_GROUPS_EXTRA_MAX; IMC_E_NOTFOUND (customer), IMC_E_RANGE.
+ * key_customer: the customer a meta key of this setting names (0 = the key
+ * is not this setting's). */
+#define TENANT_BIG_GROUPS_EXTRA_MAX 1000000
+int tenant_customer_big_groups_extra(store_t *s, int64_t customer_id, int64_t *extra);
+int tenant_customer_set_big_groups_extra(store_t *s, int64_t customer_id, int64_t extra);
+int64_t tenant_big_groups_extra_key_customer(const char *meta_key);
 
 typedef struct tenant_run {
   tenant_lc_state_t state;   /* after the run */
