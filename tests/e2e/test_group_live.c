@@ -306,6 +306,58 @@ static void test_live_coalescing(void **st)
   finish();
 }
 
+/* ---- walks: a fan-out reaches a slice of the room per loop turn ----------------------------------------- */
+static void test_live_walk_slices(void **st)
+{
+  (void)st;
+  /* one member per turn: a walk over the 4 sessions takes 4 turns, and what
+   * arrives meanwhile waits for it and goes out together in the next walk */
+  static const char *const args[] = { "--live-fanout-slice", "1", "--live-coalesce-ms", "0", NULL };
+  start(args);
+  wsc_t p, a, b, c;
+  login(&p, "wp");
+  login(&a, "wa");
+  login(&b, "wb");
+  login(&c, "wc");
+  create_room(&p, "room");
+  join(&p, "room");
+  join(&a, "room");
+  join(&b, "room");
+  join(&c, "room");
+  /* five sends in one segment (corked): the server reads them in one turn */
+  int on = 1, off = 0;
+  setsockopt(p.fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on);
+  for (int i = 1; i <= 5; i++) {
+    char text[16];
+    snprintf(text, sizeof text, "w%d", i);
+    send_nowait(p.fd, text);
+  }
+  setsockopt(p.fd, IPPROTO_TCP, TCP_CORK, &off, sizeof off);
+  rx_t ra = { a.fd, { { 0 } }, 0, 0 }, rb = { b.fd, { { 0 } }, 0, 0 }, rc = { c.fd, { { 0 } }, 0, 0 };
+  rx_until(&ra, 5);
+  rx_until(&rb, 5);
+  rx_until(&rc, 5);
+  for (int i = 0; i < 5; i++) { /* every member, in send order */
+    char want[4];
+    snprintf(want, sizeof want, "w%d", i + 1);
+    assert_string_equal(ra.texts[i], want);
+    assert_string_equal(rb.texts[i], want);
+    assert_string_equal(rc.texts[i], want);
+  }
+  assert_null(wsc_push(&p, "group_msg", 200)); /* no echo */
+  /* w1 went out at once in a walk of 4 slices; w2..w5 waited for it and shared the second */
+  assert_int_equal(health("live.fanouts"), 2);
+  assert_int_equal(health("live.slices"), 2 * 4);
+  assert_int_equal(health("live.batched"), 4);
+  assert_int_equal(health("live.deliveries"), 15);
+  assert_int_equal(health("live.bytes"), (json_int_t)(ra.bytes + rb.bytes + rc.bytes));
+  wsc_close(&p);
+  wsc_close(&a);
+  wsc_close(&b);
+  wsc_close(&c);
+  finish();
+}
+
 /* ---- stored groups never drop: the slow member is cut and re-syncs ---------------------------------------- */
 static void test_stored_group_slow_member_resyncs(void **st)
 {
@@ -366,7 +418,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_live_drops), cmocka_unit_test(test_live_lag_cutoff), cmocka_unit_test(test_live_coalescing),
-    cmocka_unit_test(test_stored_group_slow_member_resyncs),
+    cmocka_unit_test(test_live_walk_slices), cmocka_unit_test(test_stored_group_slow_member_resyncs),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
