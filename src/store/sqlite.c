@@ -690,6 +690,7 @@ static const store_vtab_t sqlite_vtab = {
   &sq__grp_vtab,
   &sq__rel_vtab,
   squ_bill_corrections, squ_bill_recheck_each, squ_bill_recheck_done, squ_bill_month_apps,
+  squ_apps_each,
 };
 
 sqlite3 *store__sqlite_db(store_t *s) { return Q(s)->db; }

@@ -165,6 +165,9 @@ const char *const sq__migrations[] = {
   "CREATE INDEX rel_event_at ON rel_event(sdkappid, at);",
   /* 17: the retention purge finds an app's expired group messages (store_grp_msg_purge) */
   "CREATE INDEX grp_msg_time ON grp_msg(sdkappid, time_s);",
+  /* 18: a customer's balance is its last ledger row: found by one index seek (the bill run settles a
+   * bill per app; without it each balance read sorted all of the customer's entries) */
+  "CREATE INDEX ledger_customer ON ledger(customer_id, id);",
 };
 
 const int sq__schema_version = (int)(sizeof sq__migrations / sizeof sq__migrations[0]);
