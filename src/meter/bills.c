@@ -234,7 +234,8 @@ static void push_id(app_ids_t *ids, uint32_t id)
 static void on_app(void *ud, const store_app_t *a) { push_id(ud, a->sdkappid); }
 static void on_billed(void *ud, uint32_t app, int32_t month) { (void)month; push_id(ud, app); }
 
-#define RUN_BATCH 1000 /* apps per transaction of the bill run */
+#define RUN_BATCH 1000        /* apps read together (their rows, then their usage, one statement per table) */
+#define RUN_COMMIT_BATCHES 5  /* batches per transaction of meter_bill_run (5,000 apps: one fsync each) */
 
 /* Billing zones by region, looked up once per run. */
 typedef struct zones { int n; struct { char region[24]; int tz; } z[16]; } zones_t;
@@ -264,6 +265,7 @@ typedef struct run_batch {
   int tz[RUN_BATCH];
   meter_report_t rep[RUN_BATCH];
   bill_t bill;                 /* each app's bill while it is priced */
+  size_t napps;                /* rows read into app */
 } run_batch_t;
 
 /* Issue the bills of the batch's m apps inside the open transaction (the
@@ -292,39 +294,58 @@ static int issue_batch(store_t *s, run_batch_t *k, size_t m, int32_t month, int6
   return rc;
 }
 
+static void on_batch_app(void *ud, const store_app_t *a)
+{
+  run_batch_t *k = ud;
+  if (k->napps < RUN_BATCH) k->app[k->napps++] = *a;
+}
+
 /* Bill the apps ids[0..n) (ascending) for month, adding to *st. billed (the
  * apps already billed for the month, ascending) lets issued apps be skipped
  * without reading them; NULL: issue_txn finds them (existed). In batches of
- * RUN_BATCH apps; not in_txn: BEGIN … COMMIT per batch, a storage error rolls
- * back the batch in progress only. */
+ * RUN_BATCH apps (their rows read by one statement, then their usage); not
+ * in_txn: BEGIN … COMMIT every RUN_COMMIT_BATCHES batches, a storage error
+ * rolls back the transaction in progress only. */
 static int bill_ids(store_t *s, int in_txn, int32_t month, int64_t now_s, int default_tz, meter_orders_fn fn, void *ud,
                     const uint32_t *ids, size_t n, const app_ids_t *billed, meter_bill_run_stats_t *st, char *err, size_t cap)
 {
   zones_t zs = { 0 };
   run_batch_t *k = malloc(sizeof *k);
   if (!k) return IMC_E_NOMEM;
-  int rc = 0, open = 0;
+  int rc = 0, open = 0, batches = 0;
   size_t bi = 0, i = 0; /* both lists are by sdkappid: walk them together */
   while (!rc && i < n) {
-    size_t m = 0;
-    for (; !rc && i < n && m < RUN_BATCH; i++) {
+    size_t want = 0, m = 0;
+    for (; i < n && want < RUN_BATCH; i++) {
       assert(!i || ids[i - 1] < ids[i]);
       while (billed && bi < billed->n && billed->v[bi] < ids[i]) bi++;
       if (billed && bi < billed->n && billed->v[bi] == ids[i]) { st->apps++; st->existing++; continue; } /* issued: nothing to read */
-      store_app_t *a = &k->app[m];
-      if (!in_txn && !open) { /* the batch's reads and writes in one transaction (and not one per read) */
-        if ((rc = store_exec(s, "BEGIN IMMEDIATE"))) { imc_errf(err, cap, rc, "the database is busy"); break; }
-        open = 1;
-      }
-      if ((rc = store_app_get(s, ids[i], a)) || (rc = zone_of(s, &zs, a, default_tz, &k->tz[m]))) break;
+      k->id[want++] = ids[i];
+    }
+    if (!want) break;
+    if (!in_txn && !open) { /* the batch's reads and writes in one transaction */
+      if ((rc = store_exec(s, "BEGIN IMMEDIATE"))) { imc_errf(err, cap, rc, "the database is busy"); break; }
+      open = 1;
+    }
+    k->napps = 0;
+    if ((rc = store_app_get_many(s, k->id, want, on_batch_app, k))) break; /* an app no longer there has no bill */
+    for (size_t j = 0; !rc && j < k->napps; j++) {
+      const store_app_t *a = &k->app[j];
+      if ((rc = zone_of(s, &zs, a, default_tz, &k->tz[m]))) break;
       if (a->created_at_s >= month_end(month, k->tz[m])) continue; /* created after the month: nothing to bill */
       if (now_s < month_end(month, k->tz[m])) { rc = imc_errf(err, cap, IMC_E_BILL_MONTH, "app %u: %04d-%02d has not ended in its zone", a->sdkappid, month / 100, month % 100); break; }
-      k->id[m++] = ids[i];
+      if (m != j) k->app[m] = *a;
+      k->id[m++] = a->sdkappid;
     }
     if (!rc && m) rc = issue_batch(s, k, m, month, now_s, fn, ud, st, err, cap);
-    if (open && !rc && (rc = store_exec(s, "COMMIT"))) imc_errf(err, cap, rc, "committing bills failed");
-    if (open && rc) store_exec(s, "ROLLBACK"); /* this batch only: earlier batches stay, a rerun finishes */
-    open = 0;
+    if (open && !rc && (++batches % RUN_COMMIT_BATCHES == 0 || i == n)) {
+      open = 0;
+      if ((rc = store_exec(s, "COMMIT"))) { imc_errf(err, cap, rc, "committing bills failed"); open = 1; }
+    }
+  }
+  if (open) {
+    if (!rc && (rc = store_exec(s, "COMMIT"))) imc_errf(err, cap, rc, "committing bills failed");
+    if (rc) store_exec(s, "ROLLBACK"); /* this transaction only: earlier ones stay, a rerun finishes */
   }
   free(k);
   return rc;

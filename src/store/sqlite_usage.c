@@ -388,6 +388,17 @@ int squ_bill_month_apps(store_t *s, int32_t month, store_app_month_cb cb, void *
 }
 
 /* ---- a batch of apps ------------------------------------------------------------ */
+char *sq__id_list(const uint32_t *ids, size_t n, int *len)
+{
+  char *list = malloc(n * 11 + 2), *p = list;
+  if (!list) return NULL;
+  *p++ = '[';
+  for (size_t i = 0; i < n; i++) p += sprintf(p, i ? ",%u" : "%u", ids[i]);
+  *p++ = ']';
+  *len = (int)(p - list);
+  return list;
+}
+
 int squ_apps_each(store_t *s, int table, const uint32_t *apps, size_t n, int64_t from, int64_t to, store_usage_row_cb cb,
                   void *ud)
 {
@@ -395,15 +406,12 @@ int squ_apps_each(store_t *s, int table, const uint32_t *apps, size_t n, int64_t
                                  [STORE_USAGE_IMPORT] = U_IMP_APPS, [STORE_USAGE_GROUP] = U_GRP_APPS };
   if (table < 0 || table > STORE_USAGE_GROUP || n > 100000) return IMC_E_INVAL;
   if (!n) return 0;
-  /* the apps as one JSON array bound to the statement: SQLite walks the IN list in order, one index seek per app */
-  char *list = malloc(n * 11 + 2), *p = list;
+  int len;
+  char *list = sq__id_list(apps, n, &len);
   if (!list) return IMC_E_NOMEM;
-  *p++ = '[';
-  for (size_t i = 0; i < n; i++) p += sprintf(p, i ? ",%u" : "%u", apps[i]);
-  *p++ = ']';
   sqlite3_stmt *st = ust(s, stmt_of[table]);
   if (!st) { free(list); return IMC_E_IO; }
-  sqlite3_bind_text(st, 1, list, (int)(p - list), SQLITE_STATIC);
+  sqlite3_bind_text(st, 1, list, len, SQLITE_STATIC);
   sqlite3_bind_int64(st, 2, from);
   sqlite3_bind_int64(st, 3, to);
   store_usage_row_t r;

@@ -208,6 +208,7 @@ typedef struct store_vtab {
   /* a batch of apps (sqlite_usage.c) */
   int (*usage_apps_each)(store_t *, int table, const uint32_t *sdkappids, size_t n, int64_t from, int64_t to,
                          store_usage_row_cb, void *);
+  int (*app_get_many)(store_t *, const uint32_t *sdkappids, size_t n, store_app_cb, void *);
 } store_vtab_t;
 
 struct store { const store_vtab_t *vt; };
@@ -248,6 +249,9 @@ int store_app_insert(store_t *s, const store_app_t *a);                   /* IMC
 int store_app_get(store_t *s, uint32_t sdkappid, store_app_t *out);        /* IMC_E_NOTFOUND */
 /* Apps of one customer (customer_id > 0) or all (0), by sdkappid. */
 int store_app_list(store_t *s, int64_t customer_id, store_app_cb cb, void *ud);
+/* The apps among sdkappids[0..n) (n <= 100,000) that exist, by sdkappid, in
+ * one statement (the bill run reads a batch of apps this way). IMC_E_INVAL (n). */
+int store_app_get_many(store_t *s, const uint32_t *sdkappids, size_t n, store_app_cb cb, void *ud);
 /* Smallest free SDKAppID ≥ 1400000001 above every existing one. */
 int store_app_next_sdkappid(store_t *s, uint32_t *out);
 /* Update one of the fields "status", "edition", "scheme", "name". */

@@ -4,7 +4,7 @@
  * figures, rows of other months, apps without any row, apps in two billing
  * zones), the reports read for a batch equal byte for byte the reports read
  * one app at a time (meter__report_tz, for a bill); a batch that is not in
- * ascending order is refused. */
+ * ascending order is refused; store_app_get_many reads the apps that exist. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -127,10 +127,42 @@ static void test_batch_equals_one_by_one(void **st)
   assert_int_equal(meter__report_apps(s, bad, badtz, 2, 202610, batch), IMC_E_INVAL);
 }
 
+static void on_app(void *ud, const store_app_t *a)
+{
+  uint32_t **p = ud;
+  *(*p)++ = a->sdkappid;
+  assert_string_equal(a->scheme, "s2022");
+}
+
+/* store_app_get_many: the apps that exist among those asked, by sdkappid */
+static void test_app_get_many(void **st)
+{
+  (void)st;
+  for (uint32_t i = 0; i < 5; i++) {
+    store_app_t a = { 0 };
+    a.sdkappid = FIRST_APP + i * 2;
+    a.customer_id = 1;
+    strcpy(a.name, "x"); strcpy(a.secret_key, "k"); strcpy(a.region, "china");
+    strcpy(a.scheme, "s2022"); strcpy(a.edition, "pro");
+    assert_int_equal(store_app_insert(s, &a), 0);
+  }
+  uint32_t ask[] = { FIRST_APP, FIRST_APP + 1, FIRST_APP + 4, FIRST_APP + 8, FIRST_APP + 9 }, got[8], *p = got;
+  assert_int_equal(store_app_get_many(s, ask, 5, on_app, &p), 0);
+  assert_int_equal(p - got, 3);
+  assert_int_equal(got[0], FIRST_APP);
+  assert_int_equal(got[1], FIRST_APP + 4);
+  assert_int_equal(got[2], FIRST_APP + 8);
+  p = got;
+  assert_int_equal(store_app_get_many(s, ask, 0, on_app, &p), 0);
+  assert_int_equal(p - got, 0);
+  assert_int_equal(store_app_get_many(s, ask, 100001, on_app, &p), IMC_E_INVAL);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_batch_equals_one_by_one, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_app_get_many, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
