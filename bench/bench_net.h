@@ -8,23 +8,29 @@
 #include <sys/socket.h>
 #include <uv.h>
 
-/* Bind an initialised (uv_tcp_init_ex AF_INET) handle to the source address
- * 127.0.0.(2 + slot % sources) before connecting, with
+/* Bind a plain AF_INET socket, not yet connected, to the source address
+ * 127.0.0.(2 + slot % sources), with SO_REUSEADDR and
  * IP_BIND_ADDRESS_NO_PORT so the port is picked at connect time: spreading
  * connections over several source addresses keeps the kernel's local-port
  * search from dominating the generator past ~10,000 connections.
- * sources <= 0: leave the handle unbound (127.0.0.1). */
-static inline void bench_bind_source(uv_tcp_t *tcp, int sources, int slot)
+ * sources <= 0: leave it unbound (127.0.0.1). 0 or -1 (errno). */
+static inline int bench_bind_source_fd(int fd, int sources, int slot)
 {
-  if (sources <= 0) return;
-  uv_os_fd_t fd;
+  if (sources <= 0) return 0;
   int one = 1;
-  uv_fileno((uv_handle_t *)tcp, &fd);
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
   struct sockaddr_in src = { 0 };
   src.sin_family = AF_INET;
   src.sin_addr.s_addr = htonl(0x7f000002u + (uint32_t)(slot % sources));
-  uv_tcp_bind(tcp, (struct sockaddr *)&src, 0);
+  return bind(fd, (struct sockaddr *)&src, sizeof src);
+}
+
+/* The same for an initialised (uv_tcp_init_ex AF_INET) handle. */
+static inline void bench_bind_source(uv_tcp_t *tcp, int sources, int slot)
+{
+  uv_os_fd_t fd;
+  if (sources > 0 && !uv_fileno((uv_handle_t *)tcp, &fd)) (void)bench_bind_source_fd(fd, sources, slot);
 }
 
 #endif

@@ -8,12 +8,18 @@
  *
  * Members (users lb0 … lbM-1, accounts created by their login) are spread over
  * --procs worker processes (libuv, one loop each) and over the source
- * addresses 127.0.0.2 … 127.0.0.(1+sources). A worker reads into 256 KiB
- * buffers and only walks frame headers: the publisher puts its send time in
- * the message text ("s<step>t<16-digit µs>", CLOCK_MONOTONIC, the same clock
- * in every process), found at a fixed offset from the frame's end, so a
- * delivery costs no JSON parsing. Counts and latency histograms live in
- * shared memory the parent reads.
+ * addresses 127.0.0.2 … 127.0.0.(1+sources). A worker reads with recvmsg
+ * into 256 KiB buffers and only walks frame headers: the publisher puts its
+ * send time in the message text ("s<step>t<16-digit µs>", CLOCK_MONOTONIC,
+ * the same clock in every process), found at a fixed offset from the frame's
+ * end, so a delivery costs no JSON parsing. Each delivery has two latencies:
+ * to the kernel's receive timestamp of the read that brought it
+ * (SO_TIMESTAMPNS, converted to CLOCK_MONOTONIC; on loopback the segment is
+ * stamped inside the server's sendmsg, so this is the server's latency and
+ * leaves out the generator's own backlog, except when the generator lets a
+ * socket's receive buffer fill up and the server has to wait), and to the
+ * moment the worker read it. Counts and latency histograms live in shared
+ * memory the parent reads.
  *
  * live: the parent creates the room (REST create_group), the members join
  * (group_join), then the publisher (user lbpub, a member too: it does not get
@@ -29,7 +35,9 @@
  *
  * One line per step: rate, messages published and acknowledged, deliveries
  * received and expected (acknowledged × members), deliveries/s over the
- * publishing time, delivery latency p50/p99/max, the server's counters over
+ * publishing time, delivery latency p50/p99/max to the kernel's receive
+ * timestamp (p50_ms …; the ladder's 1 s rule uses these) and to the
+ * worker's read (read_p50_ms …), the server's counters over
  * the step from /healthz (frames per write, live deliveries dropped, cut-offs),
  * the server's CPU share and RSS (with --server-pid), the load generator's
  * CPU share (workers + publisher) and the load average.
@@ -65,7 +73,9 @@ typedef struct shm {
   volatile int stop;
   volatile uint64_t recv[MAXP][MAXSTEP];
   volatile uint64_t bytes[MAXP];
-  volatile uint32_t hist[MAXP][MAXSTEP][NB];
+  volatile uint64_t nostamp[MAXP];     /* reads without a kernel timestamp (read time used) */
+  volatile uint32_t hist[MAXP][MAXSTEP][NB];      /* publisher's send → kernel receive time */
+  volatile uint32_t hist_read[MAXP][MAXSTEP][NB]; /* publisher's send → the worker's read */
 } shm_t;
 
 static struct {
@@ -126,8 +136,9 @@ static void login_text(char *text, size_t cap, const char *user)
 static const char *group_id(void) { return !strcmp(opt.mode, "live") ? "bench-room" : "bench-work"; }
 
 /* A delivery: the publisher's text at a fixed distance from the end; now is
- * the time the read that brought it returned. */
-static void delivery(const unsigned char *p, size_t len, uint64_t now)
+ * the time the read that brought it returned, kt the kernel's receive time
+ * of that read (<= now). */
+static void delivery(const unsigned char *p, size_t len, uint64_t now, uint64_t kt)
 {
   static const char tail[] = "\"}}]}}", pre[] = "\"Text\":\"";
   if (len < 6 + TEXT_LEN + 8 || memcmp(p + len - 6, tail, 6)) return;
@@ -138,14 +149,19 @@ static void delivery(const unsigned char *p, size_t len, uint64_t now)
   for (int i = 4; i < TEXT_LEN; i++) sent = sent * 10 + (uint64_t)(t[i] - '0');
   if (step < 0 || step >= MAXSTEP) return;
   sh->recv[me][step]++;
-  sh->hist[me][step][bucket(now > sent ? now - sent : 0)]++;
+  sh->hist[me][step][bucket(kt > sent ? kt - sent : 0)]++;
+  sh->hist_read[me][step][bucket(now > sent ? now - sent : 0)]++;
 }
 
 /* ---- workers: members ---------------------------------------------------------------------- */
+/* Members are plain non-blocking sockets watched by uv_poll and read with
+ * recvmsg, so each read carries the kernel's receive timestamp
+ * (SO_TIMESTAMPNS: when the last segment of the read reached the socket,
+ * which on loopback is within the server's own sendmsg) as well as the time
+ * the worker got to read it. */
 typedef struct conn {
-  uv_tcp_t tcp;
-  uv_connect_t creq;
-  int idx, stage;               /* 0 connecting, 1 handshake, 2 login, 3 join, 4 member, 5 failed */
+  uv_poll_t poll;
+  int fd, idx, stage;           /* 0 connecting, 1 handshake, 2 login, 3 join, 4 member, 5 failed */
   unsigned char *rbuf;
   size_t got, cap;
 } conn_t;
@@ -154,15 +170,34 @@ static uv_loop_t *loop;
 static conn_t *conns;
 static int nconns, joined, failed;
 static uv_timer_t poll_timer;
+static int64_t rt_minus_mono_us; /* CLOCK_REALTIME − CLOCK_MONOTONIC, refreshed every 100 ms */
 
-static void write_cb(uv_write_t *w, int status) { (void)status; free(w); }
+static void clock_offset(void)
+{
+  struct timespec r, m;
+  clock_gettime(CLOCK_MONOTONIC, &m);
+  clock_gettime(CLOCK_REALTIME, &r);
+  rt_minus_mono_us = ((int64_t)r.tv_sec - m.tv_sec) * 1000000 + ((int64_t)r.tv_nsec - m.tv_nsec) / 1000;
+}
 
+static void setup_done(void)
+{
+  if (joined + failed == nconns) sh->ready[me] = 1 + joined;
+}
+
+static void conn_fail(conn_t *c)
+{
+  int was = c->stage;
+  if (was == 5) return;
+  c->stage = 5;
+  uv_poll_stop(&c->poll);
+  if (was < 4) { failed++; setup_done(); }
+}
+
+/* Small setup frames only (handshake, login, join): all of it or the member fails. */
 static void send_buf(conn_t *c, const void *data, size_t len)
 {
-  uv_write_t *w = malloc(sizeof *w + len);
-  memcpy(w + 1, data, len);
-  uv_buf_t b = uv_buf_init((char *)(w + 1), (unsigned)len);
-  if (uv_write(w, (uv_stream_t *)&c->tcp, &b, 1, write_cb)) free(w);
+  if (write(c->fd, data, len) != (ssize_t)len) conn_fail(c);
 }
 
 static void send_text(conn_t *c, const char *text)
@@ -171,17 +206,11 @@ static void send_text(conn_t *c, const char *text)
   send_buf(c, buf, frame(text, strlen(text), buf));
 }
 
-static void setup_done(void)
+static void got_frame(conn_t *c, const unsigned char *p)
 {
-  if (joined + failed == nconns) sh->ready[me] = 1 + joined;
-}
-
-static void got_frame(conn_t *c, const unsigned char *p, size_t len)
-{
-  if (c->stage == 4) { delivery(p, len, now_us()); return; }
   const char *s = (const char *)p;
   if (c->stage == 2) {
-    if (!strstr(s, "\"code\":0,")) { c->stage = 5; failed++; setup_done(); return; }
+    if (!strstr(s, "\"code\":0,")) { conn_fail(c); return; }
     if (strcmp(opt.mode, "live")) { c->stage = 4; joined++; setup_done(); return; } /* work: added by REST */
     c->stage = 3;
     char text[128];
@@ -190,34 +219,16 @@ static void got_frame(conn_t *c, const unsigned char *p, size_t len)
     return;
   }
   if (c->stage == 3 && strstr(s, "\"op\":\"group_join\"")) {
-    if (strstr(s, "\"code\":0,")) { c->stage = 4; joined++; }
-    else { c->stage = 5; failed++; }
+    if (!strstr(s, "\"code\":0,")) { conn_fail(c); return; }
+    c->stage = 4;
+    joined++;
     setup_done();
   }
 }
 
-static void alloc_cb(uv_handle_t *h, size_t sz, uv_buf_t *b)
+/* The frames of one read; now: when it was read, kt: the kernel's receive time. */
+static void got_bytes(conn_t *c, uint64_t now, uint64_t kt)
 {
-  (void)sz;
-  conn_t *c = h->data;
-  if (!c->rbuf) { c->cap = 256 * 1024; c->rbuf = malloc(c->cap); }
-  if (c->cap - c->got < 65536) { c->cap *= 2; c->rbuf = realloc(c->rbuf, c->cap); }
-  b->base = (char *)c->rbuf + c->got;
-  b->len = c->cap - c->got - 1;
-}
-
-static void read_cb(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
-{
-  (void)b;
-  conn_t *c = st->data;
-  if (n < 0) {
-    if (c->stage != 5) { int was = c->stage; c->stage = 5; if (was < 4) { failed++; setup_done(); } }
-    uv_close((uv_handle_t *)st, NULL);
-    return;
-  }
-  sh->bytes[me] += (uint64_t)n;
-  uint64_t now = now_us(); /* one clock read per read, not per frame */
-  c->got += (size_t)n;
   size_t off = 0;
   if (c->stage == 1) {
     c->rbuf[c->got] = 0;
@@ -239,11 +250,11 @@ static void read_cb(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
     else if (len == 127) { if (avail < 10) break; len = 0; for (int i = 0; i < 8; i++) len = len << 8 | h[2 + i]; hl = 10; }
     if (avail < hl + len) break;
     if ((h[0] & 0x0f) == 1) {
-      if (c->stage == 4) delivery(h + hl, len, now);
+      if (c->stage == 4) delivery(h + hl, len, now, kt);
       else {
         unsigned char save = h[hl + len];
         h[hl + len] = 0;
-        got_frame(c, h + hl, len);
+        got_frame(c, h + hl);
         h[hl + len] = save;
       }
     }
@@ -253,38 +264,86 @@ static void read_cb(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
   c->got -= off;
 }
 
-static void connect_cb(uv_connect_t *r, int status)
+/* Read until the socket is empty (level-triggered: what is left comes back). */
+static void on_readable(conn_t *c)
 {
-  conn_t *c = r->data;
-  if (status) { c->stage = 5; failed++; setup_done(); return; }
-  static const char hs[] = "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
-  c->stage = 1;
-  uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
-  send_buf(c, hs, sizeof hs - 1);
+  for (int rounds = 0; rounds < 32 && c->stage != 5; rounds++) {
+    if (!c->rbuf) { c->cap = 256 * 1024; c->rbuf = malloc(c->cap); }
+    if (c->cap - c->got < 65536) { c->cap *= 2; c->rbuf = realloc(c->rbuf, c->cap); }
+    struct iovec iov = { c->rbuf + c->got, c->cap - c->got - 1 };
+    union { char buf[CMSG_SPACE(sizeof(struct timespec))]; struct cmsghdr align; } cm;
+    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf, .msg_controllen = sizeof cm.buf };
+    ssize_t n = recvmsg(c->fd, &mh, MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    if (n <= 0) { conn_fail(c); return; }
+    uint64_t now = now_us(), kt = 0; /* one clock read per read, not per frame */
+    for (struct cmsghdr *x = CMSG_FIRSTHDR(&mh); x; x = CMSG_NXTHDR(&mh, x))
+      if (x->cmsg_level == SOL_SOCKET && x->cmsg_type == SCM_TIMESTAMPNS) {
+        struct timespec ts;
+        memcpy(&ts, CMSG_DATA(x), sizeof ts);
+        kt = (uint64_t)((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000 - rt_minus_mono_us);
+      }
+    if (!kt || kt > now) { sh->nostamp[me]++; kt = now; }
+    sh->bytes[me] += (uint64_t)n;
+    c->got += (size_t)n;
+    got_bytes(c, now, kt);
+    if ((size_t)n < iov.iov_len) return;
+  }
+}
+
+static void on_io(uv_poll_t *p, int status, int events)
+{
+  conn_t *c = p->data;
+  if (status < 0) { conn_fail(c); return; }
+  if (c->stage == 0 && (events & UV_WRITABLE)) {
+    int err = 0;
+    socklen_t el = sizeof err;
+    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el) || err) { conn_fail(c); return; }
+    static const char hs[] = "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    c->stage = 1;
+    uv_poll_start(&c->poll, UV_READABLE, on_io);
+    send_buf(c, hs, sizeof hs - 1);
+    return;
+  }
+  if (events & UV_READABLE) on_readable(c);
 }
 
 static void on_poll(uv_timer_t *t)
 {
   (void)t;
+  clock_offset();
   if (sh->stop) uv_stop(loop);
+}
+
+static void conn_open(conn_t *c, const struct sockaddr_in *addr)
+{
+  int one = 1;
+  c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (c->fd < 0 || bench_bind_source_fd(c->fd, opt.sources, opt.first + c->idx) ||
+      setsockopt(c->fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one) ||
+      (connect(c->fd, (const struct sockaddr *)addr, sizeof *addr) && errno != EINPROGRESS) ||
+      uv_poll_init_socket(loop, &c->poll, c->fd)) {
+    c->stage = 5;
+    failed++;
+    return;
+  }
+  c->poll.data = c;
+  uv_poll_start(&c->poll, UV_WRITABLE, on_io);
 }
 
 static int worker(void)
 {
   loop = uv_default_loop();
   conns = calloc((size_t)nconns, sizeof *conns);
+  clock_offset();
   uv_timer_init(loop, &poll_timer);
   uv_timer_start(&poll_timer, on_poll, 100, 100);
   struct sockaddr_in addr;
   uv_ip4_addr(opt.host, opt.port, &addr);
   for (int i = 0; i < nconns; i++) {
-    conn_t *c = &conns[i];
-    c->idx = i;
-    c->tcp.data = c->creq.data = c;
-    uv_tcp_init_ex(loop, &c->tcp, AF_INET);
-    bench_bind_source(&c->tcp, opt.sources, opt.first + i);
-    if (uv_tcp_connect(&c->creq, &c->tcp, (struct sockaddr *)&addr, connect_cb)) { c->stage = 5; failed++; }
+    conns[i].idx = i;
+    conn_open(&conns[i], &addr);
     if (i % 256 == 255) uv_run(loop, UV_RUN_NOWAIT); /* let handshakes progress */
   }
   setup_done();
@@ -494,37 +553,45 @@ static size_t pub_frame(unsigned char *out, int step, uint32_t random)
 
 static pid_t pids[MAXP];
 
+/* p50, p99 and max (ms) of one step's histogram, summed over the workers. */
+static uint64_t percentiles(volatile uint32_t (*h)[MAXSTEP][NB], int step, double *p50, double *p99, double *pmax)
+{
+  static uint64_t hist[NB];
+  uint64_t n = 0, acc = 0;
+  memset(hist, 0, sizeof hist);
+  for (int p = 0; p < opt.procs; p++)
+    for (int b = 0; b < NB; b++) { hist[b] += h[p][step][b]; n += h[p][step][b]; }
+  *p50 = *p99 = *pmax = 0;
+  for (int b = 0; b < NB; b++) {
+    if (!hist[b]) continue;
+    if (!*p50 && acc + hist[b] >= (n + 1) / 2) *p50 = bucket_ms(b);
+    if (!*p99 && acc + hist[b] >= (n * 99 + 99) / 100) *p99 = bucket_ms(b);
+    acc += hist[b];
+    *pmax = bucket_ms(b);
+  }
+  return n;
+}
+
 static void report(int step, const char *label, long rate, long long published, uint64_t t_pub_us, const health_t *h0, const health_t *h1,
                    long long scpu0, long long scpu1, uint64_t wall_us, long long lcpu0, long long lcpu1, int members)
 {
-  uint64_t recv = 0, n = 0;
-  static uint64_t hist[NB];
-  memset(hist, 0, sizeof hist);
-  for (int p = 0; p < opt.procs; p++) {
-    recv += sh->recv[p][step];
-    for (int b = 0; b < NB; b++) hist[b] += sh->hist[p][step][b];
-  }
-  n = recv;
-  double p50 = 0, p99 = 0, pmax = 0;
-  uint64_t acc = 0;
-  for (int b = 0; b < NB; b++) {
-    if (!hist[b]) continue;
-    if (!p50 && acc + hist[b] >= (n + 1) / 2) p50 = bucket_ms(b);
-    if (!p99 && acc + hist[b] >= (n * 99 + 99) / 100) p99 = bucket_ms(b);
-    acc += hist[b];
-    pmax = bucket_ms(b);
-  }
+  double p50, p99, pmax, r50, r99, rmax;
+  uint64_t recv = percentiles(sh->hist, step, &p50, &p99, &pmax), nostamp = 0;
+  percentiles(sh->hist_read, step, &r50, &r99, &rmax);
+  for (int p = 0; p < opt.procs; p++) nostamp += sh->nostamp[p];
   long long expected = pub_acked * members;
   double loadavg[3] = { 0 };
   getloadavg(loadavg, 3);
   printf("%s step=%d rate=%ld published=%lld acked=%lld send_errors=%lld deliveries=%llu expected=%lld "
-         "deliveries_per_s=%.0f msgs_per_s=%.0f p50_ms=%.1f p99_ms=%.1f max_ms=%.1f frames_per_write=%.1f "
-         "server_dropped=%lld server_cutoffs=%lld server_cpu_pct=%.0f server_rss_kb=%ld loadgen_cpu_pct=%.0f "
-         "loadavg=%.2f\n", label, step, rate, published, pub_acked, pub_failed, (unsigned long long)recv, expected,
-         recv * 1e6 / (double)t_pub_us, pub_acked * 1e6 / (double)t_pub_us, p50, p99, pmax,
+         "deliveries_per_s=%.0f msgs_per_s=%.0f p50_ms=%.1f p99_ms=%.1f max_ms=%.1f read_p50_ms=%.1f read_p99_ms=%.1f "
+         "read_max_ms=%.1f frames_per_write=%.1f server_dropped=%lld server_cutoffs=%lld server_cpu_pct=%.0f "
+         "server_rss_kb=%ld loadgen_cpu_pct=%.0f reads_without_stamp=%llu loadavg=%.2f\n",
+         label, step, rate, published, pub_acked, pub_failed, (unsigned long long)recv, expected,
+         recv * 1e6 / (double)t_pub_us, pub_acked * 1e6 / (double)t_pub_us, p50, p99, pmax, r50, r99, rmax,
          h1->writes > h0->writes ? (double)(h1->frames - h0->frames) / (double)(h1->writes - h0->writes) : 0,
          h1->dropped - h0->dropped, h1->cutoffs - h0->cutoffs, (scpu1 - scpu0) * 100000.0 / (double)wall_us,
-         opt.server_pid ? proc_rss_kb(opt.server_pid) : -1L, (lcpu1 - lcpu0) * 100000.0 / (double)wall_us, loadavg[0]);
+         opt.server_pid ? proc_rss_kb(opt.server_pid) : -1L, (lcpu1 - lcpu0) * 100000.0 / (double)wall_us,
+         (unsigned long long)nostamp, loadavg[0]);
   fflush(stdout);
 }
 

@@ -7,12 +7,16 @@
 #    from 4 worker processes over 127.0.0.2 … 127.0.0.9, then a publisher
 #    ladder 50, 100, 200, 400, 800 msgs/s, doubling on up to 6400 while every
 #    delivery arrives and the p99 stays within 1 s, STEP_SECONDS (default 5)
-#    per step. Per step: deliveries/s, latency p50/p99/max (the publisher's
-#    send time is in the text), frames per write and drops from the server's
-#    /healthz counters, the server's CPU share and RSS, the load generator's
-#    CPU share, the load average. Server defaults (live_coalesce_ms 100).
-# 2. The same room with --live-coalesce-ms 0 (every message fanned out on its
-#    own) for comparison.
+#    per step. Per step: deliveries/s, latency p50/p99/max to the kernel's
+#    receive timestamp (the server's side) and read_p50/p99/max to the
+#    generator's read (the publisher's send time is in the text), frames per
+#    write and drops from the server's /healthz counters, the server's CPU
+#    share and RSS, the load generator's CPU share, the load average. Server
+#    defaults (live_coalesce_ms 100, live_fanout_slice 2048).
+# 2. The same room with --live-coalesce-ms 0 (no window: a walk begins as
+#    soon as the one under way ends), then the same with
+#    --live-fanout-slice 0 as well (a fan-out writes the whole room in one
+#    loop turn, as before the slices) for comparison.
 # 3. Work group with stored history: WORK_MEMBERS (default 2000) online
 #    members, the publisher sends with 64 unanswered sends for STEP_SECONDS:
 #    stored group msgs/s and deliveries/s.
@@ -43,4 +47,5 @@ run() { # mode members extra-bench-args -- server args
 
 run live "$MEMBERS" --max-rate 6400 --
 run live "$MEMBERS" --max-rate 6400 -- --live-coalesce-ms 0
+run live "$MEMBERS" --max-rate 6400 -- --live-coalesce-ms 0 --live-fanout-slice 0
 run work "$WORK" --window 64 --

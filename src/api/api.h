@@ -54,6 +54,7 @@ typedef struct api_cfg {
   int64_t live_coalesce_min_members; /* rooms with fewer sessions never wait */
   int64_t live_queue_bytes;   /* a live-room member with this much queued loses messages */
   int64_t live_max_lag_ms;    /* a member losing every live message this long is cut off */
+  int64_t live_fanout_slice;  /* members a live room's fan-out reaches per loop turn (0 = all) */
   int test_clock;             /* allow the operator API to move the clock */
   int64_t day_batch;          /* apps or customers per transaction of the daily job */
   int bench_no_meter;         /* benchmarks only: skip metering a login (bench/login_bench.sh METER=off) */

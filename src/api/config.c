@@ -42,6 +42,7 @@ const cfg_def_t api_cfg_defs[] = {
   { "live_coalesce_min_members", CFG_INT, F(live_coalesce_min_members), "64", 1, 100000000, "live rooms with fewer online members never wait for a window" },
   { "live_queue_bytes", CFG_INT, F(live_queue_bytes), "262144", 4096, 1073741824, "a live-room member whose connection holds this much unsent output (at most ws_max_queued_bytes) loses live messages (counted, then a live_dropped push)" },
   { "live_max_lag_ms", CFG_INT, F(live_max_lag_ms), "10000", 100, 3600000, "a live-room member that loses every message for this long is cut off (1008)" },
+  { "live_fanout_slice", CFG_INT, F(live_fanout_slice), "2048", 0, 100000000, "a live room's fan-out reaches at most this many members per loop turn, the rest in the next turns; what arrives meanwhile goes out together after it (0 = all members in one turn)" },
   { "test_clock", CFG_BOOL, F(test_clock), "false", 0, 0, "enable the operator test clock (never in production)" },
   { "test_clock_start", CFG_STR, F(test_clock_start), "", 0, 0, "initial test-clock date YYYY-MM-DD (with --test-clock)" },
   { "day_batch", CFG_INT, F(day_batch), "500", 1, 1000000, "apps (or customers) per transaction of the daily job" },

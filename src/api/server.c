@@ -76,11 +76,11 @@ static void healthz(api_srv_t *srv, net_req_t *req)
   net_stats_t ns = { 0 };
   if (srv->groups) im_groups_stats(srv->groups, &gs);
   if (srv->net) net_server_stats(srv->net, &ns);
-  json_object_set_new(o, "live", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "sessions", (json_int_t)gs.live_sessions,
+  json_object_set_new(o, "live", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "sessions", (json_int_t)gs.live_sessions,
                                            "deliveries", (json_int_t)gs.live_frames, "bytes", (json_int_t)gs.live_bytes,
                                            "fanouts", (json_int_t)gs.live_fanouts, "batched", (json_int_t)gs.live_batched,
                                            "dropped", (json_int_t)gs.live_dropped, "lagging", (json_int_t)gs.live_lagging,
-                                           "cutoffs", (json_int_t)gs.live_cutoffs));
+                                           "cutoffs", (json_int_t)gs.live_cutoffs, "slices", (json_int_t)gs.live_slices));
   json_object_set_new(o, "ws_out", json_pack("{s:I,s:I,s:I}", "writes", (json_int_t)ns.ws_writes, "frames",
                                              (json_int_t)ns.ws_frames, "bytes", (json_int_t)ns.bytes_out));
   api_reply_json(req, srv->stopping ? 503 : 200, o);
@@ -260,7 +260,8 @@ static int groups_init(api_srv_t *srv)
   /* the live-room drop line sits at or below the cut-off line, so a live member that falls behind loses messages first */
   int64_t live_q = cfg->live_queue_bytes < cfg->ws_max_queued_bytes ? cfg->live_queue_bytes : cfg->ws_max_queued_bytes;
   im_groups_set_live(srv->groups, &(im_live_cfg_t){ (uint32_t)cfg->live_coalesce_ms, (uint32_t)cfg->live_coalesce_min_members,
-                                                    (uint32_t)live_q, (uint32_t)cfg->live_max_lag_ms });
+                                                    (uint32_t)live_q, (uint32_t)cfg->live_max_lag_ms,
+                                                    (uint32_t)cfg->live_fanout_slice });
   return im_groups_load(srv->groups, srv->store, imc_clock_now_s());
 }
 

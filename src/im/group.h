@@ -144,10 +144,12 @@ typedef struct im_group_hooks {
   void (*arm)(void *ud, uint32_t ms);                       /* call im_groups_live_flush in ms (or sooner) */
 } im_group_hooks_t;
 
-/* Live-room fan-out (docs/decisions/groups.md §8). A room with at least
- * coalesce_min_members sessions fans out at most once per coalesce_ms: a
- * message arriving sooner after the last fan-out waits (with any others)
- * for the window's end and goes out in one shared batch (0 = never wait).
+/* Live-room fan-out (docs/decisions/groups.md §8). A fan-out reaches at
+ * most fanout_slice of a room's sessions per loop turn; what arrives
+ * meanwhile waits for it and goes out in the next one, as one shared batch.
+ * A room with at least coalesce_min_members sessions fans out at most once
+ * per coalesce_ms: a message arriving sooner after the last fan-out began
+ * waits (with any others) for the window's end (0 = never wait).
  * A member whose connection already holds queue_bytes (or would pass them
  * with this fan-out) loses it, counted; the next message it gets is preceded
  * by a live_dropped notice with the count. A member that has lost every
@@ -155,6 +157,7 @@ typedef struct im_group_hooks {
 typedef struct im_live_cfg {
   uint32_t coalesce_ms, coalesce_min_members;
   uint32_t queue_bytes, max_lag_ms;
+  uint32_t fanout_slice;       /* members a room's fan-out reaches per loop turn, the rest in the next turns (0 = all) */
 } im_live_cfg_t;
 
 /* Counters for the operator and the benchmarks. */
@@ -164,9 +167,10 @@ typedef struct im_groups_stats {
   uint64_t live_frames, live_bytes, live_cutoffs; /* live-room deliveries, bytes queued, members cut off */
   uint64_t live_dropped;       /* live-room deliveries lost by members that could not keep up */
   uint64_t live_fanouts;       /* passes over a room's members (one per message, or per batch) */
-  uint64_t live_batched;       /* live-room messages that waited for a coalescing window */
+  uint64_t live_batched;       /* live-room events that waited for a coalescing window or a fan-out under way */
   uint64_t live_lagging;       /* sessions now losing live-room messages */
   uint64_t deliveries;         /* frames queued to sessions for stored groups */
+  uint64_t live_slices;        /* loop turns' shares of live-room walks (fanouts when every walk fits one slice) */
 } im_groups_stats_t;
 
 /* Create the core (startup: before the loop runs, so it can be loaded from

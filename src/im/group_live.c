@@ -1,15 +1,25 @@
 /* group_live.c — live-room (AVChatRoom) fan-out: one encoded frame (or one
- * batch of frames) shared by every member session, coalescing windows for
- * busy rooms, and the lossy slow-consumer policy (docs/decisions/groups.md
- * §8). Loop thread only.
+ * batch of frames) shared by every member session, walks over the room in
+ * bounded slices, coalescing windows for busy rooms, and the lossy
+ * slow-consumer policy (docs/decisions/groups.md §8). Loop thread only.
  *
- * Coalescing: a room with at least coalesce_min_members sessions fans out
- * at most once per coalesce_ms. The first message after a quiet window goes
- * out at once; one arriving sooner joins the room's batch, which goes out
- * when the window that began with the last fan-out ends — as one buffer of
- * back-to-back WebSocket frames queued with one reference per member, so a
- * member's share of a busy room costs one queue entry and (in the network
- * layer) part of one write per window, whatever the message rate.
+ * Walks: a fan-out is a walk over the room's sessions as they were when it
+ * began (a copy of the set's slots), reaching at most fanout_slice of them
+ * per loop turn: the first slice in the turn the message arrives, the rest
+ * in the next turns (the arm hook, 1 ms). The network layer writes a turn's
+ * output in that turn, so no turn writes to more than a slice of a room,
+ * and the loop reads (publishers, REST) between slices. A session that left
+ * the room or closed since the walk began is skipped. Whatever arrives
+ * while a walk is under way waits in the room's batch and goes out in the
+ * next walk, as one buffer of back-to-back WebSocket frames queued with one
+ * reference per member: per member, the order of arrival holds, and the
+ * busier the room the more messages share one queue entry and one write.
+ *
+ * Coalescing: a room with at least coalesce_min_members sessions starts a
+ * walk at most once per coalesce_ms. The first message after a quiet window
+ * goes out at once; one arriving sooner joins the batch, which goes out when
+ * the window that began with the last walk ends (or when the walk under way
+ * ends, if that is later). A notice never waits for a window.
  *
  * Drops: a member whose connection already has bytes queued and would pass
  * queue_bytes with this fan-out does not get it; its session counts the lost
@@ -19,26 +29,47 @@
 #include "im/group_int.h"
 #include "util/err.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* A batch: message frames and the sending session of each (0 = none). */
+/* What one pass gives each member: f (msgs messages) to everyone but the
+ * senders, which get the batch's frames one by one without their own. */
+typedef struct gwalk {
+  void *f;                     /* frames[0] (one message), or the batch's concat (a reference of its own) */
+  uint32_t msgs;
+  void **frames;               /* the batch (a reference each) */
+  uint32_t *sids;              /* the sending session of each frame (0 = none) */
+  uint32_t nf;
+  uint32_t *senders;           /* the distinct sending sessions, sorted */
+  uint32_t ns;
+  uint64_t *members;           /* walks: the room's slots when it began (sid << 32 | user_no); NULL = none under way */
+  uint32_t nm, next;           /* walks: members, the next one to reach */
+} gwalk_t;
+
+/* A room's fan-out state. */
 typedef struct glive {
-  void **frames;
+  void **frames;               /* the batch: what waits for the next walk */
   uint32_t *sids;
   uint32_t n, cap;
-  uint64_t last_ms;            /* loop time of the room's last fan-out */
-  uint64_t due_ms;             /* while n > 0: when the batch goes out */
+  uint64_t last_ms;            /* loop time the room's last walk began */
+  uint64_t due_ms;             /* while n > 0: the earliest the batch's walk may begin */
+  int listed;                  /* in G->lv_rooms */
+  gwalk_t w;                   /* the walk under way (w.members != NULL) */
 } glive_t;
 
-/* A batch never holds more messages than this: it goes out early instead. */
+/* A batch never holds more messages than this: everything due goes out at
+ * once instead (one big turn, only when a room outruns its walks). */
 #define LIVE_BATCH_MAX 4096u
 
 void im_groups_set_live(im_groups_t *G, const im_live_cfg_t *cfg) { G->live = *cfg; }
 
+/* Walks need the batch buffer, the clock and the timer. */
+static int walking(const im_groups_t *G) { return G->h.concat && G->h.now_ms && G->h.arm; }
+
 static int coalescing(const im_groups_t *G, const im_group_t *g)
 {
-  return G->live.coalesce_ms && G->h.concat && G->h.now_ms && G->h.arm && g->live.len >= G->live.coalesce_min_members;
+  return G->live.coalesce_ms && walking(G) && g->live.len >= G->live.coalesce_min_members;
 }
 
 static uint64_t now_ms(const im_groups_t *G) { return G->h.now_ms ? G->h.now_ms(G->h.ud) : 0; }
@@ -100,80 +131,161 @@ static int cmp_u32(const void *a, const void *b)
   return x < y ? -1 : x > y;
 }
 
-/* ---- one pass over the room -------------------------------------------------------------- */
-/* Queue f (msgs messages) to every session of g; a session in senders (the
- * sorted, distinct sending sessions of the batch) gets the batch's frames
- * one by one without its own. Meters the bytes. */
-static void fan_out(im_groups_t *G, im_group_t *g, void *f, uint32_t msgs, const uint32_t *senders, size_t n_senders,
-                    void *const *frames, const uint32_t *sids, uint32_t n_frames, uint64_t now)
+/* ---- one member of a pass ----------------------------------------------------------------- */
+/* Queue w's share to s (session sid): the bytes queued. */
+static uint64_t reach(im_groups_t *G, const gwalk_t *w, size_t bytes, im_session_t *s, uint32_t sid, uint64_t now)
 {
-  size_t bytes = G->h.frame_bytes(G->h.ud, f);
+  if (!w->ns || !sid_in(w->senders, w->ns, sid)) return member_send(G, s, w->f, bytes, w->msgs, now);
+  uint64_t sent = 0;
+  for (uint32_t k = 0; k < w->nf; k++)
+    if (w->sids[k] != sid) sent += member_send(G, s, w->frames[k], G->h.frame_bytes(G->h.ud, w->frames[k]), 1, now);
+  return sent;
+}
+
+static void meter(im_groups_t *G, const im_group_t *g, uint64_t sent)
+{
+  G->st.live_bytes += sent;
+  if (sent && G->h.live_bytes) G->h.live_bytes(G->h.ud, g->sdkappid, sent);
+}
+
+/* One pass over every session of g now (no walk hooks, or no memory for a walk). */
+static void fan_out(im_groups_t *G, im_group_t *g, const gwalk_t *w, uint64_t now)
+{
+  size_t bytes = G->h.frame_bytes(G->h.ud, w->f);
   uint64_t sent = 0;
   for (uint32_t i = 0; i < g->live.cap; i++) {
     uint64_t v = g->live.slots[i];
     if (!v) continue;
     uint32_t sid = (uint32_t)(v >> 32);
     im_session_t *s = im_presence_find(G->p, g->sdkappid, (uint32_t)v, sid);
-    if (!s) continue;
-    if (!n_senders || !sid_in(senders, n_senders, sid)) { sent += member_send(G, s, f, bytes, msgs, now); continue; }
-    for (uint32_t k = 0; k < n_frames; k++)
-      if (sids[k] != sid) sent += member_send(G, s, frames[k], G->h.frame_bytes(G->h.ud, frames[k]), 1, now);
+    if (s) sent += reach(G, w, bytes, s, sid, now);
   }
   G->st.live_fanouts++;
-  G->st.live_bytes += sent;
-  if (sent && G->h.live_bytes) G->h.live_bytes(G->h.ud, g->sdkappid, sent);
+  meter(G, g, sent);
 }
 
-/* Send g's batch now (one shared buffer) and empty it. */
-static void flush_room(im_groups_t *G, im_group_t *g, uint64_t now)
+/* One frame f (sent by session sid, 0 = none) to every session of g now. */
+static void fan_out_one(im_groups_t *G, im_group_t *g, void *f, uint32_t sid, uint64_t now)
+{
+  gwalk_t w = { .f = f, .msgs = 1, .frames = &f, .sids = &sid, .nf = 1, .senders = &sid, .ns = sid != 0 };
+  fan_out(G, g, &w, now);
+}
+
+/* ---- walks ------------------------------------------------------------------------------- */
+static void walk_end(im_groups_t *G, gwalk_t *w)
+{
+  if (w->nf > 1 && w->f) G->h.release(G->h.ud, w->f);
+  for (uint32_t k = 0; k < w->nf; k++) G->h.release(G->h.ud, w->frames[k]);
+  free(w->frames);
+  free(w->sids);
+  free(w->senders);
+  free(w->members);
+  memset(w, 0, sizeof *w);
+}
+
+/* Begin the walk of g's batch (the batch is empty after). Without memory
+ * for it, the batch goes out now instead, a pass per message. */
+static void walk_begin(im_groups_t *G, im_group_t *g, uint64_t now)
 {
   glive_t *lv = g->lv;
-  if (!lv || !lv->n) return;
+  gwalk_t *w = &lv->w;
   uint32_t n = lv->n;
-  /* the distinct sending sessions, sorted (a batch usually has one or none) */
-  uint32_t *senders = malloc(n * sizeof *senders);
-  size_t ns = 0;
-  if (senders) {
-    for (uint32_t k = 0; k < n; k++)
-      if (lv->sids[k]) senders[ns++] = lv->sids[k];
-    qsort(senders, ns, sizeof *senders, cmp_u32);
-    size_t w = 0;
-    for (size_t k = 0; k < ns; k++)
-      if (!w || senders[w - 1] != senders[k]) senders[w++] = senders[k];
-    ns = w;
-  }
-  void *b = senders && n > 1 ? G->h.concat(G->h.ud, lv->frames, n) : NULL;
-  if (b) {
-    fan_out(G, g, b, n, senders, ns, lv->frames, lv->sids, n, now);
-    G->h.release(G->h.ud, b);
-  } else {
-    /* one message, or no memory for the batch buffer: each on its own */
-    for (uint32_t k = 0; k < n; k++) fan_out(G, g, lv->frames[k], 1, &lv->sids[k], lv->sids[k] != 0, NULL, NULL, 0, now);
-  }
-  free(senders);
-  for (uint32_t k = 0; k < n; k++) G->h.release(G->h.ud, lv->frames[k]);
-  lv->n = 0;
+  assert(n && !w->members);
+  *w = (gwalk_t){ .msgs = n, .frames = lv->frames, .sids = lv->sids, .nf = n };
+  lv->frames = NULL;
+  lv->sids = NULL;
+  lv->n = lv->cap = 0;
   lv->last_ms = now;
+  w->senders = malloc(n * sizeof *w->senders);
+  w->members = malloc((g->live.len ? g->live.len : 1) * sizeof *w->members);
+  w->f = n == 1 ? w->frames[0] : G->h.concat(G->h.ud, w->frames, n);
+  if (!w->senders || !w->members || !w->f) {
+    for (uint32_t k = 0; k < n; k++) fan_out_one(G, g, w->frames[k], w->sids[k], now);
+    walk_end(G, w); /* releases the frames */
+    return;
+  }
+  uint32_t ns = 0;
+  for (uint32_t k = 0; k < n; k++)
+    if (w->sids[k]) w->senders[ns++] = w->sids[k];
+  qsort(w->senders, ns, sizeof *w->senders, cmp_u32);
+  uint32_t d = 0;
+  for (uint32_t k = 0; k < ns; k++)
+    if (!d || w->senders[d - 1] != w->senders[k]) w->senders[d++] = w->senders[k];
+  w->ns = d;
+  for (uint32_t i = 0; i < g->live.cap; i++)
+    if (g->live.slots[i]) w->members[w->nm++] = g->live.slots[i];
+  G->st.live_fanouts++;
+}
+
+/* Reach up to budget members of g's walk; end it after its last member.
+ * Returns the members taken from the walk. */
+static uint32_t walk_step(im_groups_t *G, im_group_t *g, uint32_t budget, uint64_t now)
+{
+  gwalk_t *w = &g->lv->w;
+  size_t bytes = G->h.frame_bytes(G->h.ud, w->f);
+  uint32_t end = w->nm - w->next > budget ? w->next + budget : w->nm, taken = end - w->next;
+  uint64_t sent = 0;
+  for (; w->next < end; w->next++) {
+    uint64_t v = w->members[w->next];
+    uint32_t sid = (uint32_t)(v >> 32);
+    if (gset_get(&g->live, sid) != (uint32_t)v) continue; /* left the room since the walk began */
+    im_session_t *s = im_presence_find(G->p, g->sdkappid, (uint32_t)v, sid);
+    if (s) sent += reach(G, w, bytes, s, sid, now);
+  }
+  G->st.live_slices++;
+  meter(G, g, sent);
+  if (w->next == w->nm) walk_end(G, w);
+  return taken;
+}
+
+/* This turn's share of g's fan-out: go on with the walk under way, begin
+ * the batch's walk when it is due, at most fanout_slice members in all
+ * (0 = no limit). 1 if work is left (a walk under way or a batch waiting). */
+static int pump(im_groups_t *G, im_group_t *g, uint64_t now)
+{
+  glive_t *lv = g->lv;
+  uint32_t budget = G->live.fanout_slice ? G->live.fanout_slice : UINT32_MAX;
+  for (;;) {
+    if (!lv->w.members && lv->n && lv->due_ms <= now) walk_begin(G, g, now);
+    if (!lv->w.members || !budget) break;
+    budget -= walk_step(G, g, budget, now);
+  }
+  return lv->w.members || lv->n;
+}
+
+/* Everything of g now, whatever the slice and the window. */
+static void drain(im_groups_t *G, im_group_t *g, uint64_t now)
+{
+  glive_t *lv = g->lv;
+  while (lv->w.members || lv->n) {
+    if (!lv->w.members) walk_begin(G, g, now);
+    if (lv->w.members) walk_step(G, g, UINT32_MAX, now);
+  }
 }
 
 /* ---- the batch --------------------------------------------------------------------------- */
-static int list_room(im_groups_t *G, const im_group_t *g)
-{
-  if (G->lv_n == G->lv_cap) {
-    size_t ncap = G->lv_cap ? G->lv_cap * 2 : 8;
-    uint64_t *r = realloc(G->lv_rooms, ncap * sizeof *r);
-    if (!r) return IMC_E_NOMEM;
-    G->lv_rooms = r;
-    G->lv_cap = ncap;
-  }
-  G->lv_rooms[G->lv_n++] = (uint64_t)g->sdkappid << 32 | g->group_no;
-  return 0;
-}
-
-/* Add f to g's batch (taking it). 0, or IMC_E_NOMEM (f not taken). */
-static int batch_add(im_groups_t *G, im_group_t *g, void *f, uint32_t sid, uint64_t now)
+/* Keep g in the list im_groups_live_flush works through and have the flush
+ * called when its next step is due. */
+static void schedule(im_groups_t *G, im_group_t *g, uint64_t now)
 {
   glive_t *lv = g->lv;
+  if (!lv->listed) {
+    if (G->lv_n == G->lv_cap) {
+      size_t ncap = G->lv_cap ? G->lv_cap * 2 : 8;
+      uint64_t *r = realloc(G->lv_rooms, ncap * sizeof *r);
+      if (!r) { drain(G, g, now); return; } /* nobody would come back for it */
+      G->lv_rooms = r;
+      G->lv_cap = ncap;
+    }
+    G->lv_rooms[G->lv_n++] = (uint64_t)g->sdkappid << 32 | g->group_no;
+    lv->listed = 1;
+  }
+  G->h.arm(G->h.ud, lv->w.members || lv->due_ms <= now ? 1 : (uint32_t)(lv->due_ms - now));
+}
+
+/* Add f (sent by session sid) to g's batch, taking it. 0, or IMC_E_NOMEM (f not taken). */
+static int batch_add(glive_t *lv, void *f, uint32_t sid)
+{
   if (lv->n == lv->cap) {
     uint32_t ncap = lv->cap ? lv->cap * 2 : 16;
     void **fr = realloc(lv->frames, ncap * sizeof *fr);
@@ -184,14 +296,8 @@ static int batch_add(im_groups_t *G, im_group_t *g, void *f, uint32_t sid, uint6
     lv->sids = si;
     lv->cap = ncap;
   }
-  if (!lv->n) {
-    if (list_room(G, g)) return IMC_E_NOMEM;
-    lv->due_ms = lv->last_ms + G->live.coalesce_ms;
-    G->h.arm(G->h.ud, (uint32_t)(lv->due_ms > now ? lv->due_ms - now : 0));
-  }
   lv->frames[lv->n] = f;
   lv->sids[lv->n++] = sid;
-  G->st.live_batched++;
   return 0;
 }
 
@@ -200,20 +306,28 @@ void grp__live_deliver(im_groups_t *G, im_group_t *g, const im_gevent_t *ev, uin
   void *f = G->h.encode(G->h.ud, ev);
   if (!f) return;
   uint64_t now = now_ms(G);
-  if (ev->kind == IM_GEV_MSG && coalescing(G, g)) {
-    if (!g->lv && !(g->lv = calloc(1, sizeof *g->lv))) goto now;
-    glive_t *lv = g->lv;
-    if (lv->n >= LIVE_BATCH_MAX) flush_room(G, g, now);
-    else if ((lv->n || (lv->last_ms && now - lv->last_ms < G->live.coalesce_ms)) && !batch_add(G, g, f, except_sid, now))
-      return;
-    flush_room(G, g, now); /* the batch (if batch_add failed) goes first */
-    lv->last_ms = now;
-  } else {
-    flush_room(G, g, now); /* a notice after the messages queued before it */
+  if (!walking(G) || (!g->lv && !(g->lv = calloc(1, sizeof *g->lv)))) { /* at once: nothing can be under way */
+    fan_out_one(G, g, f, except_sid, now);
+    G->h.release(G->h.ud, f);
+    return;
   }
-now:
-  fan_out(G, g, f, 1, &except_sid, except_sid != 0, NULL, NULL, 0, now);
-  G->h.release(G->h.ud, f);
+  glive_t *lv = g->lv;
+  if (lv->n >= LIVE_BATCH_MAX) drain(G, g, now);
+  if (batch_add(lv, f, except_sid)) { /* no memory to wait: what came before goes first, then f */
+    drain(G, g, now);
+    fan_out_one(G, g, f, except_sid, now);
+    G->h.release(G->h.ud, f);
+    return;
+  }
+  if (lv->n == 1) /* the window that began with the last walk, if the room is busy enough to wait */
+    lv->due_ms = ev->kind == IM_GEV_MSG && coalescing(G, g) && lv->last_ms + G->live.coalesce_ms > now
+                   ? lv->last_ms + G->live.coalesce_ms : now;
+  else if (ev->kind != IM_GEV_MSG && lv->due_ms > now)
+    lv->due_ms = now; /* a notice does not wait for a window */
+  int busy = lv->w.members != NULL;
+  if (busy || lv->n > 1 || lv->due_ms > now) G->st.live_batched++;
+  /* a walk under way goes on in the next turn (one slice per turn), then this one */
+  if (busy || pump(G, g, now)) schedule(G, g, now);
 }
 
 void im_groups_live_flush(im_groups_t *G)
@@ -223,9 +337,11 @@ void im_groups_live_flush(im_groups_t *G)
   for (size_t i = 0; i < G->lv_n; i++) {
     uint64_t k = G->lv_rooms[i];
     im_group_t *g = grp__by_no(G, (uint32_t)(k >> 32), (uint32_t)k);
-    if (!g || !g->lv || !g->lv->n) continue;
-    if (g->lv->due_ms <= now) { flush_room(G, g, now); continue; }
-    if (!next || g->lv->due_ms < next) next = g->lv->due_ms;
+    if (!g || !g->lv) continue;
+    glive_t *lv = g->lv;
+    if (!pump(G, g, now)) { lv->listed = 0; continue; }
+    uint64_t due = lv->w.members || lv->due_ms <= now ? now + 1 : lv->due_ms;
+    if (!next || due < next) next = due;
     G->lv_rooms[w++] = k;
   }
   G->lv_n = w;
@@ -236,6 +352,7 @@ void grp__live_free(im_groups_t *G, im_group_t *g)
 {
   glive_t *lv = g->lv;
   if (!lv) return;
+  if (lv->w.members) walk_end(G, &lv->w);
   for (uint32_t k = 0; k < lv->n; k++) G->h.release(G->h.ud, lv->frames[k]);
   free(lv->frames);
   free(lv->sids);

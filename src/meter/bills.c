@@ -11,6 +11,7 @@
 #include "util/date.h"
 #include "util/err.h"
 
+#include <assert.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,7 +73,7 @@ static int refuse_unpriced(store_t *s, const store_app_t *a, const bill_book_t *
 }
 
 int meter__bill_price(store_t *s, const store_app_t *ap, int32_t month, int tz, meter_orders_fn orders_fn, void *ud,
-                      char **json, int64_t totals[3], char *err, size_t cap)
+                      const meter_report_t *rep, bill_t *work, char **json, int64_t totals[3], char *err, size_t cap)
 {
   const store_app_t a = *ap;
   uint32_t app = a.sdkappid;
@@ -80,15 +81,15 @@ int meter__bill_price(store_t *s, const store_app_t *ap, int32_t month, int tz, 
   *json = NULL;
   const bill_book_t *b = meter__book(s, &a, &rc, err, cap);
   if (!b) return rc;
-  meter_report_t *r = malloc(sizeof *r);
-  bill_t *bill = malloc(sizeof *bill);
+  meter_report_t *r = rep ? NULL : malloc(sizeof *r);
+  bill_t *bill = work ? work : malloc(sizeof *bill);
   bill_order_t orders[BILL_MAX_ORDERS];
   int n = 0;
   bill_usage_t u;
-  if (!r || !bill) { rc = IMC_E_NOMEM; goto out; }
+  if ((!rep && !r) || !bill) { rc = IMC_E_NOMEM; goto out; }
   if ((rc = refuse_unpriced(s, &a, b, err, cap))) goto out;
-  if ((rc = meter__report_tz(s, app, month, tz, 1, r))) { imc_errf(err, cap, rc, "usage of app %u: %s", app, imc_strerror(rc)); goto out; }
-  to_usage(r, b, &u);
+  if (!rep && (rc = meter__report_tz(s, app, month, tz, 1, r))) { imc_errf(err, cap, rc, "usage of app %u: %s", app, imc_strerror(rc)); goto out; }
+  to_usage(rep ? rep : r, b, &u);
   if ((rc = orders_fn(ud, s, &a, month, orders, BILL_MAX_ORDERS, &n, err, cap))) goto out;
   bill_input_t in = { .month = month, .orders = orders, .norders = n, .usage = &u, .strict = 0 };
   if ((rc = bill_compute(b, &in, bill, err, cap))) goto out;
@@ -106,7 +107,7 @@ int meter__bill_price(store_t *s, const store_app_t *ap, int32_t month, int tz, 
 out:
   if (rc) { free(*json); *json = NULL; }
   free(r);
-  free(bill);
+  if (bill != work) free(bill);
   return rc;
 }
 
@@ -119,7 +120,7 @@ int meter_bill_compute(store_t *s, uint32_t app, int32_t month, int default_tz, 
   int tz, rc = store_app_get(s, app, &a);
   if (rc) return rc == IMC_E_NOTFOUND ? imc_errf(err, cap, rc, "no app %u", app) : rc;
   if ((rc = meter_app_zone(s, app, default_tz, &tz))) return imc_errf(err, cap, rc, "the billing zone of app %u: %s", app, imc_strerror(rc));
-  return meter__bill_price(s, &a, month, tz, orders_fn, ud, json, totals, err, cap);
+  return meter__bill_price(s, &a, month, tz, orders_fn, ud, NULL, NULL, json, totals, err, cap);
 }
 
 /* End of the usage month (start of the next one) in the app's zone. */
@@ -129,11 +130,35 @@ static int64_t month_end(int32_t month, int tz)
   return imc_day_start(imc_days_from_civil(y, m, imc_days_in_month(y, m)) + 1, tz);
 }
 
+/* What a run knows of one customer's wallet inside its transaction (no one
+ * else writes the ledger meanwhile): a bill the balance does not cover stays
+ * open without a refused debit being tried (P-14). */
+typedef struct wallet_memo { int64_t customer_id, balance_fen; int known; } wallet_memo_t;
+
+/* meter__bill_settle_new for a new bill, with the balance remembered in m (NULL: none). */
+static int settle(store_t *s, wallet_memo_t *m, store_bill_t *b, int64_t now_s)
+{
+  int rc;
+  if (!m || b->due_fen <= 0) return meter__bill_settle_new(s, b, now_s);
+  if (!m->known || m->customer_id != b->customer_id) {
+    if ((rc = store_wallet_balance(s, b->customer_id, &m->balance_fen))) return rc;
+    m->customer_id = b->customer_id;
+    m->known = 1;
+  }
+  if (m->balance_fen < b->due_fen) return 0; /* open: the debit would be refused */
+  rc = meter__bill_settle_new(s, b, now_s);
+  if (!rc && b->paid) m->balance_fen -= b->due_fen;
+  else m->known = 0;
+  return rc;
+}
+
 /* Issue inside the caller's transaction. Everything that can refuse an app
  * (book, orders, pricing) runs before the first write; *wrote = 1 once the
- * bill row is written (a later failure must roll the transaction back). */
+ * bill row is written (a later failure must roll the transaction back).
+ * rep, work: see meter__bill_price; m: see settle. */
 static int issue_txn(store_t *s, const store_app_t *a, int32_t month, int64_t now_s, int tz, meter_orders_fn fn, void *ud,
-                     store_bill_t *out, int *existed, int *wrote, char *err, size_t cap)
+                     const meter_report_t *rep, bill_t *work, wallet_memo_t *m, store_bill_t *out, int *existed, int *wrote, char *err,
+                     size_t cap)
 {
   *wrote = *existed = 0;
   int rc = store_bill_get(s, a->sdkappid, month, out);
@@ -141,13 +166,13 @@ static int issue_txn(store_t *s, const store_app_t *a, int32_t month, int64_t no
   if (rc != IMC_E_NOTFOUND) return rc;
   char *json;
   int64_t t[3];
-  if ((rc = meter__bill_price(s, a, month, tz, fn, ud, &json, t, err, cap))) return rc;
+  if ((rc = meter__bill_price(s, a, month, tz, fn, ud, rep, work, &json, t, err, cap))) return rc;
   store_bill_t in = { .sdkappid = a->sdkappid, .customer_id = a->customer_id, .month = month, .issued_at_s = now_s,
                       .total_fen = t[0], .prepaid_fen = t[1], .postpaid_fen = t[2], .body = json };
   rc = store_bill_insert(s, &in, out);
   if (rc) { free(json); return rc; }
   *wrote = 1;
-  if ((rc = meter__bill_settle_new(s, out, now_s))) { free(json); out->body = NULL; return rc; }
+  if ((rc = settle(s, m, out, now_s))) { free(json); out->body = NULL; return rc; }
   return 0; /* out->body = json, owned by the caller */
 }
 
@@ -182,7 +207,7 @@ int meter_bill_issue(store_t *s, int in_txn, uint32_t app, int32_t month, int64_
                     month / 100, month % 100);
   if (!in_txn && (rc = store_exec(s, "BEGIN IMMEDIATE"))) return imc_errf(err, cap, rc, "the database is busy");
   int wrote;
-  rc = issue_txn(s, &a, month, now_s, tz, fn, ud, out, existed, &wrote, err, cap);
+  rc = issue_txn(s, &a, month, now_s, tz, fn, ud, NULL, NULL, NULL, out, existed, &wrote, err, cap);
   if (!in_txn) {
     if (!rc && (rc = store_exec(s, "COMMIT"))) imc_errf(err, cap, rc, "storing the bill failed");
     if (rc) store_exec(s, "ROLLBACK");
@@ -209,7 +234,8 @@ static void push_id(app_ids_t *ids, uint32_t id)
 static void on_app(void *ud, const store_app_t *a) { push_id(ud, a->sdkappid); }
 static void on_billed(void *ud, uint32_t app, int32_t month) { (void)month; push_id(ud, app); }
 
-#define RUN_BATCH 1000 /* apps per transaction of the bill run */
+#define RUN_BATCH 1000        /* apps read together (their rows, then their usage, one statement per table) */
+#define RUN_COMMIT_BATCHES 5  /* batches per transaction of meter_bill_run (5,000 apps: one fsync each) */
 
 /* Billing zones by region, looked up once per run. */
 typedef struct zones { int n; struct { char region[24]; int tz; } z[16]; } zones_t;
@@ -232,47 +258,96 @@ static int run_month_ok(int32_t month, int64_t now_s, int default_tz, char *err,
   return 0;
 }
 
-/* Bill the apps ids[0..n) (ascending) for month, adding to *st. billed (the
- * apps already billed for the month, ascending) lets issued apps be skipped
- * without reading them; NULL: issue_txn finds them (existed). Not in_txn:
- * BEGIN … COMMIT every RUN_BATCH apps, a storage error rolls back the batch
- * in progress only. */
-static int bill_ids(store_t *s, int in_txn, int32_t month, int64_t now_s, int default_tz, meter_orders_fn fn, void *ud,
-                    const uint32_t *ids, size_t n, const app_ids_t *billed, meter_bill_run_stats_t *st, char *err, size_t cap)
+/* A batch of the run: up to RUN_BATCH apps to issue, their zones and usage reports. */
+typedef struct run_batch {
+  store_app_t app[RUN_BATCH];
+  uint32_t id[RUN_BATCH];
+  int tz[RUN_BATCH];
+  meter_report_t rep[RUN_BATCH];
+  bill_t bill;                 /* each app's bill while it is priced */
+  size_t napps;                /* rows read into app */
+} run_batch_t;
+
+/* Issue the bills of the batch's m apps inside the open transaction (the
+ * reports read by one statement per usage table, the wallet balance of each
+ * customer read once), adding to *st. A storage error stops it (rc). */
+static int issue_batch(store_t *s, run_batch_t *k, size_t m, int32_t month, int64_t now_s, meter_orders_fn fn, void *ud,
+                       meter_bill_run_stats_t *st, char *err, size_t cap)
 {
-  zones_t zs = { 0 };
-  int rc = 0, open = 0, batch = 0;
-  size_t bi = 0; /* both lists are by sdkappid: walk them together */
-  for (size_t i = 0; !rc && i < n; i++) {
-    while (billed && bi < billed->n && billed->v[bi] < ids[i]) bi++;
-    if (billed && bi < billed->n && billed->v[bi] == ids[i]) { st->apps++; st->existing++; continue; } /* issued: nothing to read */
-    store_app_t a;
-    int tz, existed, wrote;
-    if ((rc = store_app_get(s, ids[i], &a)) || (rc = zone_of(s, &zs, &a, default_tz, &tz))) break;
-    if (a.created_at_s >= month_end(month, tz)) continue; /* created after the month: nothing to bill */
-    if (now_s < month_end(month, tz)) { rc = imc_errf(err, cap, IMC_E_BILL_MONTH, "app %u: %04d-%02d has not ended in its zone", a.sdkappid, month / 100, month % 100); break; }
-    if (!in_txn && !open) {
-      if ((rc = store_exec(s, "BEGIN IMMEDIATE"))) { imc_errf(err, cap, rc, "the database is busy"); break; }
-      open = 1;
-    }
-    st->apps++;
+  int rc = meter__books_pin(s);
+  if (!rc && (rc = meter__report_apps(s, k->id, k->tz, m, month, k->rep))) imc_errf(err, cap, rc, "reading the usage of %zu apps: %s", m, imc_strerror(rc));
+  wallet_memo_t memo = { 0 };
+  for (size_t j = 0; !rc && j < m; j++) {
+    const store_app_t *a = &k->app[j];
     store_bill_t b;
     char why[256];
-    int r = issue_txn(s, &a, month, now_s, tz, fn, ud, &b, &existed, &wrote, why, sizeof why);
-    if (r && (wrote || r == IMC_E_IO || r == IMC_E_BUSY || r == IMC_E_NOMEM)) { rc = imc_errf(err, cap, r, "app %u: %s", a.sdkappid, why[0] ? why : imc_strerror(r)); break; }
+    int existed, wrote;
+    st->apps++;
+    int r = issue_txn(s, a, month, now_s, k->tz[j], fn, ud, &k->rep[j], &k->bill, &memo, &b, &existed, &wrote, why, sizeof why);
+    if (r && (wrote || r == IMC_E_IO || r == IMC_E_BUSY || r == IMC_E_NOMEM)) { rc = imc_errf(err, cap, r, "app %u: %s", a->sdkappid, why[0] ? why : imc_strerror(r)); break; }
     if (r) { if (!st->failed++) imc_errf(err, cap, r, "%s", why); continue; }
     if (existed) st->existing++;
     else { st->issued++; st->paid += b.paid; }
     free(b.body);
-    if (open && ++batch == RUN_BATCH) {
-      open = batch = 0;
+  }
+  meter__books_unpin();
+  return rc;
+}
+
+static void on_batch_app(void *ud, const store_app_t *a)
+{
+  run_batch_t *k = ud;
+  if (k->napps < RUN_BATCH) k->app[k->napps++] = *a;
+}
+
+/* Bill the apps ids[0..n) (ascending) for month, adding to *st. billed (the
+ * apps already billed for the month, ascending) lets issued apps be skipped
+ * without reading them; NULL: issue_txn finds them (existed). In batches of
+ * RUN_BATCH apps (their rows read by one statement, then their usage); not
+ * in_txn: BEGIN … COMMIT every RUN_COMMIT_BATCHES batches, a storage error
+ * rolls back the transaction in progress only. */
+static int bill_ids(store_t *s, int in_txn, int32_t month, int64_t now_s, int default_tz, meter_orders_fn fn, void *ud,
+                    const uint32_t *ids, size_t n, const app_ids_t *billed, meter_bill_run_stats_t *st, char *err, size_t cap)
+{
+  zones_t zs = { 0 };
+  run_batch_t *k = malloc(sizeof *k);
+  if (!k) return IMC_E_NOMEM;
+  int rc = 0, open = 0, batches = 0;
+  size_t bi = 0, i = 0; /* both lists are by sdkappid: walk them together */
+  while (!rc && i < n) {
+    size_t want = 0, m = 0;
+    for (; i < n && want < RUN_BATCH; i++) {
+      assert(!i || ids[i - 1] < ids[i]);
+      while (billed && bi < billed->n && billed->v[bi] < ids[i]) bi++;
+      if (billed && bi < billed->n && billed->v[bi] == ids[i]) { st->apps++; st->existing++; continue; } /* issued: nothing to read */
+      k->id[want++] = ids[i];
+    }
+    if (!want) break;
+    if (!in_txn && !open) { /* the batch's reads and writes in one transaction */
+      if ((rc = store_exec(s, "BEGIN IMMEDIATE"))) { imc_errf(err, cap, rc, "the database is busy"); break; }
+      open = 1;
+    }
+    k->napps = 0;
+    if ((rc = store_app_get_many(s, k->id, want, on_batch_app, k))) break; /* an app no longer there has no bill */
+    for (size_t j = 0; !rc && j < k->napps; j++) {
+      const store_app_t *a = &k->app[j];
+      if ((rc = zone_of(s, &zs, a, default_tz, &k->tz[m]))) break;
+      if (a->created_at_s >= month_end(month, k->tz[m])) continue; /* created after the month: nothing to bill */
+      if (now_s < month_end(month, k->tz[m])) { rc = imc_errf(err, cap, IMC_E_BILL_MONTH, "app %u: %04d-%02d has not ended in its zone", a->sdkappid, month / 100, month % 100); break; }
+      if (m != j) k->app[m] = *a;
+      k->id[m++] = a->sdkappid;
+    }
+    if (!rc && m) rc = issue_batch(s, k, m, month, now_s, fn, ud, st, err, cap);
+    if (open && !rc && (++batches % RUN_COMMIT_BATCHES == 0 || i == n)) {
+      open = 0;
       if ((rc = store_exec(s, "COMMIT"))) { imc_errf(err, cap, rc, "committing bills failed"); open = 1; }
     }
   }
   if (open) {
     if (!rc && (rc = store_exec(s, "COMMIT"))) imc_errf(err, cap, rc, "committing bills failed");
-    if (rc) store_exec(s, "ROLLBACK"); /* this batch only: earlier batches stay, a rerun finishes */
+    if (rc) store_exec(s, "ROLLBACK"); /* this transaction only: earlier ones stay, a rerun finishes */
   }
+  free(k);
   return rc;
 }
 

@@ -21,6 +21,24 @@
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static char override_dir[512];
 static struct { char path[600]; bill_book_t *book; } cache[BOOKS_CACHED];
+static __thread struct { int on; char dir[512]; } pinned; /* meter__books_pin */
+
+/* The setting "pricebooks_dir" ("" when unset) into dir. */
+static int setting_dir(store_t *s, char *dir, size_t cap)
+{
+  int r = store_meta_get(s, "pricebooks_dir", dir, cap);
+  if (r == IMC_E_NOTFOUND) dir[0] = 0;
+  return r == IMC_E_NOTFOUND ? 0 : r;
+}
+
+int meter__books_pin(store_t *s)
+{
+  int rc = setting_dir(s, pinned.dir, sizeof pinned.dir);
+  pinned.on = !rc;
+  return rc;
+}
+
+void meter__books_unpin(void) { pinned.on = 0; }
 
 void meter_pricebooks_dir(const char *dir)
 {
@@ -73,11 +91,8 @@ const bill_book_t *meter__book(store_t *s, const store_app_t *a, int *rc, char *
   pthread_mutex_lock(&mu);
   snprintf(dir, sizeof dir, "%s", override_dir);
   pthread_mutex_unlock(&mu);
-  if (!dir[0] && s) {
-    int r = store_meta_get(s, "pricebooks_dir", dir, sizeof dir);
-    if (r && r != IMC_E_NOTFOUND) { *rc = r; return NULL; }
-    if (r) dir[0] = 0;
-  }
+  if (!dir[0] && pinned.on) snprintf(dir, sizeof dir, "%s", pinned.dir);
+  else if (!dir[0] && s && (*rc = setting_dir(s, dir, sizeof dir))) return NULL;
   if (dir[0]) {
     snprintf(path, sizeof path, "%s/%s.json", dir, a->scheme);
     pthread_mutex_lock(&mu);

@@ -53,7 +53,7 @@ static int correct_txn(store_t *s, uint32_t app, int32_t month, int64_t now_s, i
   if (!(rc = store_bill_corrections(s, bill.seq, on_correction, &last)) && last.nomem) rc = IMC_E_NOMEM;
   if (!rc && (rc = store_app_get(s, app, &a))) imc_errf(err, cap, rc, "app %u: %s", app, imc_strerror(rc));
   if (!rc && (rc = meter_app_zone(s, app, default_tz, &tz))) imc_errf(err, cap, rc, "the billing zone of app %u", app);
-  if (!rc) rc = meter__bill_price(s, &a, month, tz, fn, ud, &json, t, err, cap);
+  if (!rc) rc = meter__bill_price(s, &a, month, tz, fn, ud, NULL, NULL, &json, t, err, cap);
   if (!rc && strcmp(json, last.body)) {
     store_bill_t in = { .sdkappid = app, .customer_id = bill.customer_id, .month = month, .issued_at_s = now_s,
                         .total_fen = t[0], .prepaid_fen = t[1], .postpaid_fen = t[2], .body = json,

@@ -347,7 +347,7 @@ typedef struct meter_bill_run_stats {
 
 /* The bill run of usage month yyyymm (at 00:00 on the 1st of the next month,
  * L-6, P-14): meter_bill_issue for every app created before the month ended,
- * committed in batches of 1,000 apps (or inside the caller's transaction
+ * committed in batches of 5,000 apps (or inside the caller's transaction
  * when in_txn, e.g. a writer job): a crash half-way loses nothing
  * committed, and a second run bills no app twice and skips none. An app that
  * cannot be billed (book, orders, pricing — refused before anything is

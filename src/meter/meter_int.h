@@ -9,13 +9,25 @@
  * and the count of imported documents are left 0 (two queries fewer). */
 int meter__report_tz(struct store *s, uint32_t app, int32_t yyyymm, int tz, int for_bill, meter_report_t *out);
 
+/* The bill's part of meter__report_tz (for_bill = 1) for the apps apps[0..n)
+ * (strictly ascending sdkappid, each existing, apps[i] in zone tz[i]) into
+ * out[0..n), reading each usage table once for all of them (one statement
+ * per table, store_usage_apps_each) in the order meter__report_tz reads
+ * them, so each out[i] equals what meter__report_tz gives for apps[i].
+ * 0, IMC_E_INVAL (apps not ascending), IMC_E_NOMEM, IMC_E_IO. */
+int meter__report_apps(struct store *s, const uint32_t *apps, const int *tz, size_t n, int32_t yyyymm, meter_report_t *out);
+
 struct store_app;
 struct store_bill;
-/* Price app's usage month from storage in zone tz (bills.c compute_app):
- * *json = the bill's JSON (malloc'd), totals = total, prepaid, postpaid fen.
- * Refusals before anything is written, with err: see meter_bill_compute. */
+struct bill;
+/* Price app's usage month in zone tz (bills.c): from rep when given (the
+ * app's report for the bill, meter__report_apps), else read from storage;
+ * work: room for the computed bill (NULL: allocated here; a run passes one
+ * for all its apps). *json = the bill's JSON (malloc'd), totals = total,
+ * prepaid, postpaid fen. Refusals before anything is written, with err: see
+ * meter_bill_compute. */
 int meter__bill_price(struct store *s, const struct store_app *a, int32_t yyyymm, int tz, meter_orders_fn orders, void *ud,
-                      char **json, int64_t totals[3], char *err, size_t errcap);
+                      const meter_report_t *rep, struct bill *work, char **json, int64_t totals[3], char *err, size_t errcap);
 /* Settle a just-issued document inside the caller's transaction: due_fen > 0
  * is paid from the customer's wallet when it covers it (`payment`, reference
  * "bill-<number>"; b->paid = 1), else left open; due_fen < 0 (a correction
@@ -29,5 +41,10 @@ int meter__bill_settle_new(struct store *s, struct store_bill *b, int64_t now_s)
  * errors. The book lives as long as the process. */
 struct bill_book;
 const struct bill_book *meter__book(struct store *s, const struct store_app *a, int *rc, char *err, size_t errcap);
+/* For the calling thread, until meter__books_unpin: meter__book uses the
+ * setting "pricebooks_dir" as read now instead of reading it per call (a
+ * bill run pins it for one transaction). 0 or storage errors (nothing pinned). */
+int meter__books_pin(struct store *s);
+void meter__books_unpin(void);
 
 #endif

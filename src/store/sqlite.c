@@ -32,6 +32,8 @@
   X(APP_GET, "SELECT sdkappid,customer_id,name,secret_key,admins,region,created_at,scheme,edition,status FROM apps WHERE sdkappid=?1") \
   X(APP_LIST, "SELECT sdkappid,customer_id,name,secret_key,admins,region,created_at,scheme,edition,status FROM apps" \
               " WHERE ?1=0 OR customer_id=?1 ORDER BY sdkappid") \
+  X(APP_MANY, "SELECT sdkappid,customer_id,name,secret_key,admins,region,created_at,scheme,edition,status FROM apps" \
+              " WHERE sdkappid IN (SELECT value FROM json_each(?1)) ORDER BY sdkappid") \
   X(APP_MAX, "SELECT max(sdkappid) FROM apps") \
   X(APP_SET_STATUS, "UPDATE apps SET status=?2 WHERE sdkappid=?1") \
   X(APP_SET_EDITION, "UPDATE apps SET edition=?2 WHERE sdkappid=?1") \
@@ -328,6 +330,28 @@ static int sq_app_list(store_t *s, int64_t customer_id, store_app_cb cb, void *u
     cb(ud, &a);
   }
   sqlite3_reset(st);
+  return map_rc(rc);
+}
+
+static int sq_app_get_many(store_t *s, const uint32_t *ids, size_t n, store_app_cb cb, void *ud)
+{
+  if (n > 100000) return IMC_E_INVAL;
+  if (!n) return 0;
+  int len;
+  char *list = sq__id_list(ids, n, &len);
+  if (!list) return IMC_E_NOMEM;
+  sqlite3_stmt *st = stmt(Q(s), S_APP_MANY);
+  if (!st) { free(list); return IMC_E_IO; }
+  sqlite3_bind_text(st, 1, list, len, SQLITE_STATIC);
+  int rc;
+  store_app_t a;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    row_app(st, &a);
+    cb(ud, &a);
+  }
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  free(list);
   return map_rc(rc);
 }
 
@@ -690,6 +714,7 @@ static const store_vtab_t sqlite_vtab = {
   &sq__grp_vtab,
   &sq__rel_vtab,
   squ_bill_corrections, squ_bill_recheck_each, squ_bill_recheck_done, squ_bill_month_apps,
+  squ_apps_each, sq_app_get_many,
 };
 
 sqlite3 *store__sqlite_db(store_t *s) { return Q(s)->db; }

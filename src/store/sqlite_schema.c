@@ -169,7 +169,10 @@ const char *const sq__migrations[] = {
    * never goes below it, and reads tell "expired" from "deleted by its sender" (store_grp_msg_expired) */
   "CREATE TABLE grp_purge(sdkappid INTEGER NOT NULL, group_no INTEGER NOT NULL, seq INTEGER NOT NULL,"
   " PRIMARY KEY(sdkappid, group_no)) WITHOUT ROWID;",
-  /* 19: the recipients of targeted group messages (To_Account; STORE_GMSG_TARGETED) */
+  /* 19: a customer's balance is its last ledger row: found by one index seek (the bill run settles a
+   * bill per app; without it each balance read sorted all of the customer's entries) */
+  "CREATE INDEX ledger_customer ON ledger(customer_id, id);",
+  /* 20: the recipients of targeted group messages (To_Account; STORE_GMSG_TARGETED) */
   "CREATE TABLE grp_msg_to(sdkappid INTEGER NOT NULL, group_no INTEGER NOT NULL, seq INTEGER NOT NULL,"
   " user_no INTEGER NOT NULL, PRIMARY KEY(sdkappid, group_no, seq, user_no)) WITHOUT ROWID;",
 };

@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define BILL_COLS "SELECT b.seq,b.number,b.sdkappid,b.customer_id,b.month,b.issued_at,b.total_fen,b.prepaid_fen," \
@@ -45,6 +46,14 @@
   X(RECHECK_DONE, "DELETE FROM bill_recheck WHERE sdkappid=?1 AND month=?2") \
   X(BILL_MONTH_APPS, "SELECT sdkappid FROM bills WHERE month=?1 AND corrects=0 ORDER BY sdkappid") \
   X(BILL_EACH, BILL_COLS " WHERE (?1=0 OR b.customer_id=?1) ORDER BY b.seq") \
+  X(LOGIN_APPS, "SELECT sdkappid,day,user_no,NULL FROM usage_login WHERE sdkappid IN (SELECT value FROM json_each(?1))" \
+                " AND day BETWEEN ?2 AND ?3 ORDER BY sdkappid") \
+  X(DAY_APPS, "SELECT sdkappid,day,metric,value FROM usage_day WHERE sdkappid IN (SELECT value FROM json_each(?1))" \
+              " AND day BETWEEN ?2 AND ?3 ORDER BY sdkappid") \
+  X(IMP_APPS, "SELECT sdkappid,day,metric,value FROM usage_import WHERE sdkappid IN (SELECT value FROM json_each(?1))" \
+              " AND day BETWEEN ?2 AND ?3 ORDER BY sdkappid") \
+  X(GRP_APPS, "SELECT sdkappid,live,created_at,coalesce(dissolved_at,9223372036854775807) FROM usage_group" \
+              " WHERE sdkappid IN (SELECT value FROM json_each(?1)) AND created_at<?3 AND ?2=?2 ORDER BY sdkappid") \
   X(REG_DAYS, "SELECT CAST(strftime('%Y%m%d', created_at + ?4, 'unixepoch') AS INTEGER) d, count(*) FROM usage_reg" \
               " WHERE sdkappid=?1 AND created_at>=?2 AND created_at<?3 GROUP BY d ORDER BY d")
 
@@ -375,5 +384,54 @@ int squ_bill_month_apps(store_t *s, int32_t month, store_app_month_cb cb, void *
   int rc;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) cb(ud, (uint32_t)sqlite3_column_int64(st, 0), month);
   sqlite3_reset(st);
+  return map_rc(rc);
+}
+
+/* ---- a batch of apps ------------------------------------------------------------ */
+char *sq__id_list(const uint32_t *ids, size_t n, int *len)
+{
+  char *list = malloc(n * 11 + 2), *p = list;
+  if (!list) return NULL;
+  *p++ = '[';
+  for (size_t i = 0; i < n; i++) p += sprintf(p, i ? ",%u" : "%u", ids[i]);
+  *p++ = ']';
+  *len = (int)(p - list);
+  return list;
+}
+
+int squ_apps_each(store_t *s, int table, const uint32_t *apps, size_t n, int64_t from, int64_t to, store_usage_row_cb cb,
+                  void *ud)
+{
+  static const int stmt_of[] = { [STORE_USAGE_LOGIN] = U_LOGIN_APPS, [STORE_USAGE_DAY] = U_DAY_APPS,
+                                 [STORE_USAGE_IMPORT] = U_IMP_APPS, [STORE_USAGE_GROUP] = U_GRP_APPS };
+  if (table < 0 || table > STORE_USAGE_GROUP || n > 100000) return IMC_E_INVAL;
+  if (!n) return 0;
+  int len;
+  char *list = sq__id_list(apps, n, &len);
+  if (!list) return IMC_E_NOMEM;
+  sqlite3_stmt *st = ust(s, stmt_of[table]);
+  if (!st) { free(list); return IMC_E_IO; }
+  sqlite3_bind_text(st, 1, list, len, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, from);
+  sqlite3_bind_int64(st, 3, to);
+  store_usage_row_t r;
+  memset(&r, 0, sizeof r);
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    r.sdkappid = (uint32_t)sqlite3_column_int64(st, 0);
+    if (table == STORE_USAGE_GROUP) {
+      r.live = sqlite3_column_int(st, 1);
+      r.created_s = sqlite3_column_int64(st, 2);
+      r.dissolved_s = sqlite3_column_int64(st, 3);
+    } else {
+      r.day = (int32_t)sqlite3_column_int64(st, 1);
+      if (table == STORE_USAGE_LOGIN) r.user_no = (uint32_t)sqlite3_column_int64(st, 2);
+      else { r.metric = (const char *)sqlite3_column_text(st, 2); r.value = sqlite3_column_int64(st, 3); }
+    }
+    cb(ud, &r);
+  }
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  free(list);
   return map_rc(rc);
 }

@@ -12,6 +12,10 @@ int store_customer_list(store_t *s, store_customer_cb cb, void *ud) { return s->
 int store_customer_first_app_created(store_t *s, int64_t c, int64_t *t) { return s->vt->customer_first_app_created(s, c, t); }
 int store_app_insert(store_t *s, const store_app_t *a) { return s->vt->app_insert(s, a); }
 int store_app_get(store_t *s, uint32_t id, store_app_t *o) { return s->vt->app_get(s, id, o); }
+int store_app_get_many(store_t *s, const uint32_t *ids, size_t n, store_app_cb cb, void *ud)
+{
+  return s->vt->app_get_many(s, ids, n, cb, ud);
+}
 int store_app_list(store_t *s, int64_t c, store_app_cb cb, void *ud) { return s->vt->app_list(s, c, cb, ud); }
 int store_app_next_sdkappid(store_t *s, uint32_t *o) { return s->vt->app_next_sdkappid(s, o); }
 int store_app_set(store_t *s, uint32_t id, const char *f, const char *v) { return s->vt->app_set(s, id, f, v); }

@@ -134,6 +134,8 @@ typedef void (*store_usage_day_cb)(void *ud, int32_t day_yyyymmdd, const char *m
 typedef void (*store_usage_group_cb)(void *ud, int live, int64_t created_s, int64_t dissolved_s);
 typedef void (*store_bill_cb)(void *ud, const store_bill_t *b);
 typedef void (*store_app_month_cb)(void *ud, uint32_t sdkappid, int32_t month);
+struct store_usage_row;
+typedef void (*store_usage_row_cb)(void *ud, const struct store_usage_row *r);
 
 struct store_msg_vtab; /* store_msg.h */
 struct store_grp_vtab; /* store_grp.h */
@@ -203,6 +205,10 @@ typedef struct store_vtab {
   int (*bill_recheck_each)(store_t *, int limit, store_app_month_cb, void *);
   int (*bill_recheck_done)(store_t *, uint32_t sdkappid, int32_t month);
   int (*bill_month_apps)(store_t *, int32_t month, store_app_month_cb, void *);
+  /* a batch of apps (sqlite_usage.c) */
+  int (*usage_apps_each)(store_t *, int table, const uint32_t *sdkappids, size_t n, int64_t from, int64_t to,
+                         store_usage_row_cb, void *);
+  int (*app_get_many)(store_t *, const uint32_t *sdkappids, size_t n, store_app_cb, void *);
 } store_vtab_t;
 
 struct store { const store_vtab_t *vt; };
@@ -243,6 +249,9 @@ int store_app_insert(store_t *s, const store_app_t *a);                   /* IMC
 int store_app_get(store_t *s, uint32_t sdkappid, store_app_t *out);        /* IMC_E_NOTFOUND */
 /* Apps of one customer (customer_id > 0) or all (0), by sdkappid. */
 int store_app_list(store_t *s, int64_t customer_id, store_app_cb cb, void *ud);
+/* The apps among sdkappids[0..n) (n <= 100,000) that exist, by sdkappid, in
+ * one statement (the bill run reads a batch of apps this way). IMC_E_INVAL (n). */
+int store_app_get_many(store_t *s, const uint32_t *sdkappids, size_t n, store_app_cb cb, void *ud);
 /* Smallest free SDKAppID ≥ 1400000001 above every existing one. */
 int store_app_next_sdkappid(store_t *s, uint32_t *out);
 /* Update one of the fields "status", "edition", "scheme", "name". */
@@ -334,6 +343,31 @@ int store_bill_recheck_done(store_t *s, uint32_t sdkappid, int32_t month);
 /* The apps that have a bill (not a correction) for usage month yyyymm, by
  * sdkappid (the bill run skips them without reading each bill). */
 int store_bill_month_apps(store_t *s, int32_t month, store_app_month_cb cb, void *ud);
+
+/* The usage rows of a batch of apps, one statement per table (the bill run
+ * reads a batch of apps this way instead of one query per app and table). */
+typedef enum store_usage_table {
+  STORE_USAGE_LOGIN,   /* usage_login: day, user_no */
+  STORE_USAGE_DAY,     /* usage_day (metered): day, metric, value */
+  STORE_USAGE_IMPORT,  /* usage_import: day, metric, value */
+  STORE_USAGE_GROUP,   /* usage_group: live, created_s, dissolved_s (INT64_MAX while it exists) */
+} store_usage_table_t;
+typedef struct store_usage_row {
+  uint32_t sdkappid;
+  int32_t day;                 /* yyyymmdd (login, day, import) */
+  uint32_t user_no;            /* login */
+  const char *metric;          /* day, import: valid during the callback */
+  int64_t value;               /* day, import */
+  int live;                    /* group */
+  int64_t created_s, dissolved_s; /* group */
+} store_usage_row_t;
+/* Rows of table for the apps sdkappids[0..n) (n <= 100,000), grouped by app
+ * in ascending sdkappid: login, day and import rows with day in [from, to];
+ * group lives created before `to` (from unused). The same rows as
+ * store_usage_login_each / store_usage_day_each / store_usage_group_each for
+ * each app. 0, IMC_E_INVAL (bad table or n), IMC_E_NOMEM, IMC_E_IO. */
+int store_usage_apps_each(store_t *s, store_usage_table_t table, const uint32_t *sdkappids, size_t n, int64_t from,
+                          int64_t to, store_usage_row_cb cb, void *ud);
 
 /* Wallets. The balance of a customer without entries is 0. */
 int store_wallet_balance(store_t *s, int64_t customer_id, int64_t *balance_fen);

@@ -148,6 +148,47 @@ static void test_interrupted_run_finishes(void **st)
   }
 }
 
+/* One run, two customers interleaved: each bill the balance covers is paid,
+ * in sdkappid order, a bill it does not cover stays open and a later smaller
+ * one is still paid (the run remembers each balance inside its transaction). */
+static void test_payment_in_order(void **st)
+{
+  (void)st;
+  int64_t cust1 = cust, cust2;
+  assert_int_equal(store_customer_create(s, "other", 1000, &cust2), 0);
+  int64_t old = 1546272000, doc;
+  uint32_t a1 = add_app("legacy", "legacy", old), a2 = add_app("legacy", "legacy", old), a3 = add_app("legacy", "legacy", old);
+  cust = cust2;
+  uint32_t b1 = add_app("legacy", "legacy", old);
+  cust = cust1;
+  uint32_t a4 = add_app("legacy", "legacy", old);
+  assert_int_equal(store_usage_import_doc(s, a1, 202610, "test", "{}", 1, &doc), 0);
+  assert_int_equal(store_usage_import_put(s, a1, 20261003, METER_M_DAU, 25000, doc), 0); /* 3,000 元 */
+  dau(a2, 20261005, 10); /* 1,000 元 each */
+  dau(b1, 20261005, 10);
+  dau(a3, 20261005, 10);
+  dau(a4, 20261005, 10);
+  store_ledger_t e;
+  assert_int_equal(tenant_wallet_post(s, 0, cust1, TENANT_LEDGER_TOPUP, 250000, "top-up", "t1", 100, &e), 0);
+  assert_int_equal(tenant_wallet_post(s, 0, cust2, TENANT_LEDGER_TOPUP, 100000, "top-up", "t1", 100, &e), 0);
+  meter_bill_run_stats_t r;
+  char err[256];
+  assert_int_equal(meter_bill_run(s, 0, 202610, nov1, TZ, meter_orders_none, NULL, &r, err, sizeof err), 0);
+  assert_int_equal(r.issued, 5);
+  assert_int_equal(r.paid, 3);
+  const struct { uint32_t app; int paid; } want[] = { { a1, 0 }, { a2, 1 }, { a3, 1 }, { b1, 1 }, { a4, 0 } };
+  for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+    store_bill_t b;
+    free(bill_body(want[i].app, 202610, &b));
+    assert_int_equal(b.paid, want[i].paid);
+  }
+  int64_t bal;
+  assert_int_equal(store_wallet_balance(s, cust1, &bal), 0);
+  assert_int_equal(bal, 50000);
+  assert_int_equal(store_wallet_balance(s, cust2, &bal), 0);
+  assert_int_equal(bal, 0);
+}
+
 static void test_payment_overdue_settle(void **st)
 {
   (void)st;
@@ -243,6 +284,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_run_numbers_once, setup, teardown),
     cmocka_unit_test_setup_teardown(test_interrupted_run_finishes, setup, teardown),
     cmocka_unit_test_setup_teardown(test_payment_overdue_settle, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_payment_in_order, setup, teardown),
     cmocka_unit_test_setup_teardown(test_orders_seam, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
