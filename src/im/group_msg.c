@@ -122,7 +122,7 @@ void im_group_send(im_groups_t *G, im_gsend_t *in, int64_t now_s, im_gdone_cb cb
     /* online only: seq 0, never stored (targeted: to its recipients and the sender) */
     uint32_t to[STORE_GMSG_TARGETS_MAX + 1];
     size_t n_to = in->n_to <= STORE_GMSG_TARGETS_MAX ? in->n_to : STORE_GMSG_TARGETS_MAX;
-    memcpy(to, in->to, n_to * sizeof *to);
+    if (n_to) memcpy(to, in->to, n_to * sizeof *to);
     to[n_to] = in->from_no;
     m.to_json = in->to_json;
     im_gevent_t ev = { IM_GEV_MSG, g->sdkappid, g->group_id, g->type, &m, NULL };
