@@ -2,6 +2,8 @@
 #include "util/jsonw.h"
 #include "util/err.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,4 +100,73 @@ void jsonw_i64(jsonw_t *w, int64_t v)
 {
   if (v < 0) { jsonw_lit(w, "-"); jsonw_u64(w, (uint64_t)0 - (uint64_t)v); }
   else jsonw_u64(w, (uint64_t)v);
+}
+
+/* A real as jansson 2.14 writes it at its default precision (strconv.c
+ * jsonp_dtostr): "%.17g", ".0" added when it would read back as an integer,
+ * the exponent without '+' and leading zeros. */
+static void real(jsonw_t *w, double v)
+{
+  char b[40];
+  if (!isfinite(v)) { if (!w->failed) w->failed = IMC_E_INVAL; return; }
+  int n = snprintf(b, sizeof b - 3, "%.17g", v);
+  if (n < 0 || (size_t)n >= sizeof b - 3) { if (!w->failed) w->failed = IMC_E_INVAL; return; }
+  size_t len = (size_t)n;
+  if (!strchr(b, '.') && !strchr(b, 'e')) { memcpy(b + len, ".0", 3); len += 2; }
+  char *e = strchr(b, 'e');
+  if (e) {
+    char *start = e + 1, *end = e + 2;
+    if (*start == '-') start++;
+    while (*end == '0') end++;
+    if (end != start) {
+      memmove(start, end, len - (size_t)(end - b) + 1);
+      len -= (size_t)(end - start);
+    }
+  }
+  jsonw_raw(w, b, len);
+}
+
+void jsonw_json(jsonw_t *w, const json_t *v)
+{
+  switch (json_typeof(v)) {
+  case JSON_OBJECT: {
+    const char *k;
+    json_t *x;
+    int first = 1;
+    jsonw_lit(w, "{");
+    json_object_foreach((json_t *)v, k, x) {
+      if (!first) jsonw_lit(w, ",");
+      first = 0;
+      jsonw_str(w, k, strlen(k));
+      jsonw_lit(w, ":");
+      jsonw_json(w, x);
+    }
+    jsonw_lit(w, "}");
+    return;
+  }
+  case JSON_ARRAY:
+    jsonw_lit(w, "[");
+    for (size_t i = 0, n = json_array_size(v); i < n; i++) {
+      if (i) jsonw_lit(w, ",");
+      jsonw_json(w, json_array_get(v, i));
+    }
+    jsonw_lit(w, "]");
+    return;
+  case JSON_STRING: jsonw_str(w, json_string_value(v), json_string_length(v)); return;
+  case JSON_INTEGER: jsonw_i64(w, json_integer_value(v)); return;
+  case JSON_REAL: real(w, json_real_value(v)); return;
+  case JSON_TRUE: jsonw_lit(w, "true"); return;
+  case JSON_FALSE: jsonw_lit(w, "false"); return;
+  case JSON_NULL: jsonw_lit(w, "null"); return;
+  }
+}
+
+char *jsonw_take(jsonw_t *w, size_t *len)
+{
+  if (w->failed || (!w->buf && room(w, 0))) return NULL;
+  char *t = w->buf;
+  *len = w->len;
+  size_t max = w->max_bytes;
+  jsonw_init(w, max);
+  return t;
 }

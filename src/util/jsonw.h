@@ -11,6 +11,7 @@
 #ifndef IMC_UTIL_JSONW_H
 #define IMC_UTIL_JSONW_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,5 +38,14 @@ void jsonw_str(jsonw_t *w, const char *s, size_t n);
 /* Append an integer in decimal. */
 void jsonw_i64(jsonw_t *w, int64_t v);
 void jsonw_u64(jsonw_t *w, uint64_t v);
+
+/* Append v as json_dumps(v, JSON_COMPACT) writes it (keys in the object's
+ * order, reals as jansson formats them), without its cycle check: v must be
+ * a tree (parsed or built without shared containers). A NaN or infinite
+ * real fails the writer with IMC_E_INVAL, as json_dumps fails. */
+void jsonw_json(jsonw_t *w, const json_t *v);
+/* Hand over the text (malloc'd, NUL-terminated; *len its length) and leave
+ * the writer empty. NULL (nothing handed over) if the writer failed. */
+char *jsonw_take(jsonw_t *w, size_t *len);
 
 #endif
