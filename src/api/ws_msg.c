@@ -162,6 +162,15 @@ static void sent(void *ud, int rc, const im_sent_t *r)
   pending_reply(p, rc, extra);
 }
 
+/* Copy a UserID (valid: at most 32 bytes) into a buffer of cap bytes. */
+static void id_copy(char *dst, size_t cap, const char *id)
+{
+  size_t n = strlen(id);
+  if (n >= cap) n = cap - 1;
+  memcpy(dst, id, n);
+  dst[n] = 0;
+}
+
 void cws_op_send(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
 {
   im_session_t *s = sess(c);
@@ -191,8 +200,8 @@ void cws_op_send(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t
   if (!p) { free(in.body); reply(ws, id, "send", IMC_E_NOMEM, NULL, NULL); return; }
   in.sdkappid = s->sdkappid;
   in.from_no = s->user_no;
-  snprintf(in.from_id, sizeof in.from_id, "%s", from_id); /* the registry knows it: the writer need not look it up */
-  snprintf(in.to_id, sizeof in.to_id, "%s", to_id);
+  id_copy(in.from_id, sizeof in.from_id, from_id); /* the registry knows it: the writer need not look it up */
+  id_copy(in.to_id, sizeof in.to_id, to_id);
   if (!has_seq) in.cseq = im_c2c_random32(srv->c2c);
   if (!has_random) in.random = im_c2c_random32(srv->c2c);
   in.flags = (no_unread ? STORE_MSG_NO_UNREAD : 0) | (no_last ? STORE_MSG_NO_LAST : 0) |

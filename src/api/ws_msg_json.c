@@ -135,6 +135,18 @@ static int body_parts(const char *b, size_t n, span_t part[3])
   return i == n - 1 && b[i] == '}' ? 0 : -1;
 }
 
+/* "MsgKey" as im_msg_key writes it, quoted (digits and '_': nothing to escape). */
+static void msg_key(jsonw_t *w, uint32_t cseq, uint32_t random, int64_t time_s)
+{
+  jsonw_lit(w, "\"");
+  jsonw_u64(w, cseq);
+  jsonw_lit(w, "_");
+  jsonw_u64(w, random);
+  jsonw_lit(w, "_");
+  jsonw_i64(w, time_s);
+  jsonw_lit(w, "\"");
+}
+
 static void str0(jsonw_t *w, const char *s)
 {
   s = s ? s : "";
@@ -147,8 +159,6 @@ int wsm_push_text(jsonw_t *w, const im_event_t *ev)
   span_t part[3];
   if ((ev->kind != IM_EV_MSG && ev->kind != IM_EV_ONLINE_MSG) || !m || body_parts(m->body, m->body_len, part))
     return IMC_E_INVAL;
-  char key[48];
-  im_msg_key(m->cseq, m->random, m->time_s, key, sizeof key);
   if (ev->kind == IM_EV_MSG) jsonw_lit(w, "{\"type\":\"msg\"");
   else jsonw_lit(w, "{\"type\":\"online_msg\"");
   if (ev->useq) { jsonw_lit(w, ",\"useq\":"); jsonw_u64(w, ev->useq); }
@@ -163,7 +173,7 @@ int wsm_push_text(jsonw_t *w, const im_event_t *ev)
   jsonw_lit(w, ",\"time\":");
   jsonw_i64(w, m->time_s);
   jsonw_lit(w, ",\"msg_key\":");
-  str0(w, key);
+  msg_key(w, m->cseq, m->random, m->time_s);
   jsonw_lit(w, ",\"msg_seq\":");
   jsonw_u64(w, m->cseq);
   jsonw_lit(w, ",\"random\":");
@@ -182,8 +192,6 @@ int wsm_push_text(jsonw_t *w, const im_event_t *ev)
 
 void wsm_sent_text(jsonw_t *w, const json_t *id, const im_sent_t *r)
 {
-  char key[48];
-  im_msg_key(r->cseq, r->random, r->time_s, key, sizeof key);
   jsonw_lit(w, "{\"id\":");
   if (json_is_string(id)) jsonw_str(w, json_string_value(id), json_string_length(id));
   else if (json_is_integer(id)) jsonw_i64(w, json_integer_value(id));
@@ -195,7 +203,7 @@ void wsm_sent_text(jsonw_t *w, const json_t *id, const im_sent_t *r)
   jsonw_lit(w, ",\"time\":");
   jsonw_i64(w, r->time_s);
   jsonw_lit(w, ",\"msg_key\":");
-  str0(w, key);
+  msg_key(w, r->cseq, r->random, r->time_s);
   if (r->dup) jsonw_lit(w, ",\"dup\":true}");
   else jsonw_lit(w, ",\"dup\":false}");
 }
