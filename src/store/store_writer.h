@@ -65,10 +65,16 @@ typedef struct store_writer_stats {
   size_t queued, max_jobs;  /* queue length now, and its cap */
 } store_writer_stats_t;
 
-/* done() calls made per loop turn: a committed batch of thousands of small
- * jobs (a login storm) is handed back over several turns, so other work on
- * the loop (REST requests, frames) interleaves with it. Order is kept. */
-#define STORE_WRITER_DONE_PER_TURN 64
+/* done() calls made per loop turn: completed jobs are taken in one go (one
+ * lock) and their done() calls run until the list is empty, or this many
+ * ran, or STORE_WRITER_DONE_TURN_US passed (checked every 16 calls); the
+ * rest waits for the next turn, in order. So the replies and pushes of a
+ * commit's messages (a few µs each) leave in the same turn, coalesced into
+ * one write per connection, while a committed batch of slower jobs (a login
+ * storm) is still handed back over several turns and other work on the loop
+ * (REST requests, frames) interleaves with it. */
+#define STORE_WRITER_DONE_PER_TURN 1024
+#define STORE_WRITER_DONE_TURN_US 3000
 
 /* Jobs submitted in one loop turn beyond which they are handed to the writer
  * thread without waiting for the end of the turn (a long turn keeps the

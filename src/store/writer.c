@@ -144,29 +144,35 @@ static void on_closed(uv_handle_t *h)
 static void on_async(uv_async_t *a)
 {
   store_writer_t *w = a->data;
-  int exited, more;
-  unsigned budget = STORE_WRITER_DONE_PER_TURN; /* the rest waits for the next turn (store_writer.h) */
-  for (;;) { /* until no done() submitted more (after stop, a submit completes at once) or the budget is spent */
-    pthread_mutex_lock(&w->mu);
-    store_job_t *done = w->d_head, *last = done;
-    for (unsigned i = 1; last && i < budget && last->next; i++) last = last->next;
-    if (last) {
-      w->d_head = last->next;
-      if (!w->d_head) w->d_tail = NULL;
-      last->next = NULL;
+  int exited, more = 0;
+  pthread_mutex_lock(&w->mu); /* every completed job at once; the budget below bounds the turn */
+  store_job_t *done = w->d_head;
+  w->d_head = w->d_tail = NULL;
+  pthread_mutex_unlock(&w->mu);
+  uint64_t t0 = uv_hrtime();
+  for (unsigned n = 0; done; n++) {
+    if (n == STORE_WRITER_DONE_PER_TURN ||
+        (n % 16 == 0 && n && uv_hrtime() - t0 > (uint64_t)STORE_WRITER_DONE_TURN_US * 1000)) {
+      /* the rest goes back to the front of the list, in order, for the next turn */
+      store_job_t *last = done;
+      while (last->next) last = last->next;
+      pthread_mutex_lock(&w->mu);
+      last->next = w->d_head;
+      if (!w->d_head) w->d_tail = last;
+      w->d_head = done;
+      pthread_mutex_unlock(&w->mu);
+      more = 1;
+      break;
     }
-    exited = w->exited;
-    pthread_mutex_unlock(&w->mu);
-    if (!done) { more = 0; break; }
-    while (done) {
-      store_job_t *next = done->next;
-      done->next = NULL;
-      done->done(done->arg, done->rc);
-      done = next;
-      budget--;
-    }
-    if (!budget) { more = 1; break; }
+    store_job_t *next = done->next;
+    done->next = NULL;
+    done->done(done->arg, done->rc); /* may submit: after stop, that completes at once (next turn) */
+    done = next;
   }
+  pthread_mutex_lock(&w->mu); /* a done() that submitted after stop completed its job at once: run it first */
+  more = more || w->d_head;
+  exited = w->exited;
+  pthread_mutex_unlock(&w->mu);
   if (more) { uv_async_send(a); return; } /* the rest on the next turn */
   if (exited && !uv_is_closing((uv_handle_t *)a)) {
     pthread_join(w->thread, NULL);

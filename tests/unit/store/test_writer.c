@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <uv.h>
 
 #include "store/store.h"
@@ -276,10 +277,12 @@ static void test_job_rollback_alone(void **st)
   assert_true(account_exists(app, "x3"));
 }
 
-/* 300 jobs committed in one batch: their done() calls come in submission
- * order, at most STORE_WRITER_DONE_PER_TURN per loop turn (a check handle
- * counts the turns). Before the cap all 300 ran in one turn. */
-static int turn, done_turn[301], done_order[301], n_order;
+/* 2.5 × STORE_WRITER_DONE_PER_TURN jobs committed in one batch: their
+ * done() calls come in submission order, at most STORE_WRITER_DONE_PER_TURN
+ * per loop turn (a check handle counts the turns; these done() calls are far
+ * below the turn's time budget). Before the cap all ran in one turn. */
+enum { SPREAD_N = STORE_WRITER_DONE_PER_TURN * 5 / 2 };
+static int turn, done_turn[SPREAD_N + 1], done_order[SPREAD_N + 1], n_order;
 static void count_turn(uv_check_t *h) { (void)h; turn++; }
 static int noop_run(store_t *s, void *arg) { (void)s; (void)arg; return 0; }
 static void order_done(void *arg, int rc)
@@ -294,7 +297,7 @@ static void order_done(void *arg, int rc)
 static void test_done_spread_over_turns(void **st)
 {
   (void)st;
-  enum { N = 300 };
+  enum { N = SPREAD_N };
   uv_loop_t loop;
   uv_loop_init(&loop);
   uv_check_t check;
@@ -313,6 +316,7 @@ static void test_done_spread_over_turns(void **st)
     jobs[i] = (store_job_t){ .run = noop_run, .done = order_done, .arg = (void *)(intptr_t)i };
     assert_int_equal(store_writer_submit(w, &jobs[i]), 0);
   }
+  store_writer_flush(w); /* all N in the queue (some were handed over at STORE_WRITER_HANDOFF_MAX) */
   gate_release();
   while (ndone < N + 1) uv_run(&loop, UV_RUN_ONCE);
   store_writer_stats_t ws;
@@ -326,6 +330,54 @@ static void test_done_spread_over_turns(void **st)
   }
   assert_int_equal(max_per_turn, STORE_WRITER_DONE_PER_TURN);
   assert_true(done_turn[N - 1] - done_turn[0] >= N / STORE_WRITER_DONE_PER_TURN);
+  uv_close((uv_handle_t *)&check, NULL);
+  stop(&loop, w);
+}
+
+/* Slow done() calls (400 µs each, as a login's might be): the turn's time
+ * budget (STORE_WRITER_DONE_TURN_US, checked every 16 calls) ends the turn
+ * long before the count cap; order is kept across turns. */
+static void slow_done(void *arg, int rc)
+{
+  order_done(arg, rc);
+  struct timespec ts = { 0, 400 * 1000 };
+  nanosleep(&ts, NULL);
+}
+
+static void test_done_turn_time_budget(void **st)
+{
+  (void)st;
+  enum { N = 64 };
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  uv_check_t check;
+  uv_check_init(&loop, &check);
+  uv_check_start(&check, count_turn);
+  uv_unref((uv_handle_t *)&check);
+  store_writer_t *w;
+  assert_int_equal(store_writer_start(&loop, dir, N, &w), 0);
+  gate_init();
+  ndone = n_order = turn = 0;
+  assert_int_equal(store_writer_submit(w, &gate.job), 0);
+  store_writer_flush(w);
+  gate_wait_entered();
+  static store_job_t jobs[N];
+  for (int i = 0; i < N; i++) {
+    jobs[i] = (store_job_t){ .run = noop_run, .done = slow_done, .arg = (void *)(intptr_t)i };
+    assert_int_equal(store_writer_submit(w, &jobs[i]), 0);
+  }
+  store_writer_flush(w);
+  gate_release();
+  while (ndone < N + 1) uv_run(&loop, UV_RUN_ONCE);
+  int per_turn = 0, max_per_turn = 0;
+  for (int i = 0; i < N; i++) {
+    assert_int_equal(done_order[i], i);
+    per_turn = i > 0 && done_turn[i] == done_turn[i - 1] ? per_turn + 1 : 1;
+    if (per_turn > max_per_turn) max_per_turn = per_turn;
+  }
+  /* 16 calls take 6.4 ms > 3 ms: every turn stops at its first check */
+  assert_int_equal(max_per_turn, 16);
+  assert_true(done_turn[N - 1] - done_turn[0] >= N / 16 - 1);
   uv_close((uv_handle_t *)&check, NULL);
   stop(&loop, w);
 }
@@ -446,6 +498,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_engine_rollback, setup, teardown),
     cmocka_unit_test_setup_teardown(test_job_rollback_alone, setup, teardown),
     cmocka_unit_test_setup_teardown(test_done_spread_over_turns, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_done_turn_time_budget, setup, teardown),
     cmocka_unit_test_setup_teardown(test_one_batch_per_turn, setup, teardown),
     cmocka_unit_test_setup_teardown(test_handoff_at_max, setup, teardown),
     cmocka_unit_test_setup_teardown(test_submit_after_handoff_does_not_stall, setup, teardown),
