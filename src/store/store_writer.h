@@ -81,6 +81,16 @@ typedef struct store_writer_stats {
  * writer busy instead of idle). */
 #define STORE_WRITER_HANDOFF_MAX 1024
 
+/* Priority: the writer thread runs this many nice steps below the thread
+ * that started it (the loop thread), and one real-time priority below it if
+ * that one runs real-time (SCHED_OTHER below priority 1), so that on a
+ * shared core a loop thread woken by a request preempts a committing batch
+ * instead of waiting for its end (equal real-time priorities never preempt
+ * each other). While the loop saturates the core the writer runs when the
+ * loop waits for it, and its batches grow; durability is unchanged (done()
+ * after COMMIT). */
+#define STORE_WRITER_NICE 5
+
 /* Start the thread with its own connection to data_dir; at most max_jobs
  * (≥ 1) jobs may wait in the queue. Call on the loop thread. 0, IMC_E_IO,
  * IMC_E_NOMEM, IMC_E_INVAL (max_jobs 0). */

@@ -5,7 +5,8 @@
  * no later job outside a batch transaction; a big committed batch is handed
  * back over several loop turns, in order; jobs submitted in one loop turn
  * reach the writer thread together, at the end of the turn (or at
- * STORE_WRITER_HANDOFF_MAX), and commit as one batch. A gate job holds the
+ * STORE_WRITER_HANDOFF_MAX), and commit as one batch; the writer thread runs
+ * STORE_WRITER_NICE nice steps below the loop thread. A gate job holds the
  * writer thread so that the jobs under test land in one batch. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,11 +14,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "store/store.h"
@@ -491,6 +495,37 @@ static void test_submit_after_handoff_does_not_stall(void **st)
   stop(&loop, late_w);
 }
 
+/* The writer thread runs STORE_WRITER_NICE nice steps below the thread that
+ * started it (store_writer.h, "Priority"): a job reads its own thread's nice
+ * value. Before, it inherited the loop thread's. */
+static int job_nice;
+static int nice_run(store_t *s, void *arg)
+{
+  (void)s; (void)arg;
+  errno = 0;
+  job_nice = getpriority(PRIO_PROCESS, (id_t)gettid()); /* Linux: this thread's */
+  return errno ? IMC_E_INTERNAL : 0;
+}
+
+static void test_writer_below_loop_priority(void **st)
+{
+  (void)st;
+  uv_loop_t loop;
+  store_writer_t *w;
+  uv_loop_init(&loop);
+  int loop_nice = getpriority(PRIO_PROCESS, (id_t)gettid());
+  assert_int_equal(store_writer_start(&loop, dir, 16, &w), 0);
+  store_job_t job = { .run = nice_run, .done = count_done, .arg = NULL };
+  ndone = 0;
+  job_nice = -100;
+  assert_int_equal(store_writer_submit(w, &job), 0);
+  while (!ndone) uv_run(&loop, UV_RUN_ONCE);
+  int want = loop_nice + STORE_WRITER_NICE > 19 ? 19 : loop_nice + STORE_WRITER_NICE;
+  assert_int_equal(job_nice, want);
+  assert_int_equal(getpriority(PRIO_PROCESS, (id_t)gettid()), loop_nice); /* the loop thread's is unchanged */
+  stop(&loop, w);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -502,6 +537,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_one_batch_per_turn, setup, teardown),
     cmocka_unit_test_setup_teardown(test_handoff_at_max, setup, teardown),
     cmocka_unit_test_setup_teardown(test_submit_after_handoff_does_not_stall, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_writer_below_loop_priority, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
