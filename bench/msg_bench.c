@@ -22,8 +22,9 @@
  * (frames_per_write = WebSocket frames written / sendmsg calls), and with
  * --server-pid the server's CPU time over the same period per message
  * acknowledged to the first worker, times the number of workers
- * (server_cpu_us_per_msg: less disturbed by other load than msgs/s). The
- * first refused send of each worker is printed to stderr.
+ * (server_cpu_us_per_msg: less disturbed by other load than msgs/s), and
+ * the same for the event-loop thread alone (loop_cpu_us_per_msg; the rest
+ * is the writer and reader threads). The first refused send of each worker is printed to stderr.
  */
 #include "bench_net.h"
 #include "auth/usersig.h"
@@ -66,10 +67,10 @@ static uv_loop_t *loop;
 static conn_t *conns;
 static int nconns, logged, ready_n, failed, sending, stopping;
 static uint64_t acked, nfail, pushes, t_start_us, t_end_us, cpu0, cpu1;
-static unsigned long long hz0[4], hz1[4], scpu0, scpu1;
+static unsigned long long hz0[4], hz1[4], scpu0, scpu1, lcpu0, lcpu1;
 static int hz_ok;
 static int healthz(unsigned long long out[4]);
-static unsigned long long server_cpu_ms(void);
+static unsigned long long server_cpu_ms(void), loop_cpu_ms(void);
 static uint32_t *lat;
 static size_t nlat, cap_lat;
 static double tokens;
@@ -177,6 +178,7 @@ static void finish_all(uv_timer_t *t)
   cpu1 = cpu_us();
   if (hz_ok && healthz(hz1)) hz_ok = 0;
   scpu1 = server_cpu_ms();
+  lcpu1 = loop_cpu_ms();
   uv_stop(loop);
 }
 
@@ -185,6 +187,7 @@ static void start_sending(void)
   sending = 1;
   hz_ok = opt.first == 0 && !healthz(hz0);
   scpu0 = server_cpu_ms();
+  lcpu0 = loop_cpu_ms();
   t_start_us = now_us();
   cpu0 = cpu_us();
   uv_timer_start(&tick, on_tick, 1, 1);
@@ -294,13 +297,16 @@ static int cmp_u32(const void *a, const void *b)
   return x < y ? -1 : x > y;
 }
 
-/* User + system CPU of --server-pid in ms (0 without it). */
-static unsigned long long server_cpu_ms(void)
+/* User + system CPU in ms of --server-pid (whole process) or, with
+ * loop_only, of its main thread alone (the event loop: its thread id is the
+ * process id); 0 without --server-pid. */
+static unsigned long long cpu_of(int loop_only)
 {
   char path[64], buf[1024];
   unsigned long long ut = 0, st = 0;
   if (!opt.server_pid) return 0;
-  snprintf(path, sizeof path, "/proc/%d/stat", opt.server_pid);
+  if (loop_only) snprintf(path, sizeof path, "/proc/%d/task/%d/stat", opt.server_pid, opt.server_pid);
+  else snprintf(path, sizeof path, "/proc/%d/stat", opt.server_pid);
   FILE *f = fopen(path, "r");
   size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
   if (f) fclose(f);
@@ -309,6 +315,9 @@ static unsigned long long server_cpu_ms(void)
   if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2) return 0;
   return (ut + st) * 1000ULL / (unsigned long long)sysconf(_SC_CLK_TCK);
 }
+
+static unsigned long long server_cpu_ms(void) { return cpu_of(0); }
+static unsigned long long loop_cpu_ms(void) { return cpu_of(1); }
 
 /* The server's writer jobs and batches and its sendmsg calls and frames
  * written (GET /healthz, blocking; a few hundred microseconds). 0 or -1. */
@@ -359,8 +368,8 @@ static int worker(void)
   /* samples are sent up for global percentiles: every 16th keeps the pipe small */
   for (size_t i = 0; i < nlat; i += 16) printf("L %u\n", lat[i]);
   if (!hz_ok) memset(hz1, 0, sizeof hz1), memset(hz0, 0, sizeof hz0);
-  if (opt.first == 0) printf("H %llu %llu %llu %llu %llu %llu\n", hz1[0] - hz0[0], hz1[1] - hz0[1], hz1[2] - hz0[2], hz1[3] - hz0[3],
-                    scpu1 - scpu0, (unsigned long long)acked);
+  if (opt.first == 0) printf("H %llu %llu %llu %llu %llu %llu %llu\n", hz1[0] - hz0[0], hz1[1] - hz0[1], hz1[2] - hz0[2],
+                              hz1[3] - hz0[3], scpu1 - scpu0, (unsigned long long)acked, lcpu1 - lcpu0);
   printf("W %d %d %llu %llu %llu %llu %llu %llu\n", logged, failed, (unsigned long long)acked, (unsigned long long)nfail,
          (unsigned long long)(t_end_us - t_start_us), (unsigned long long)pushes, (unsigned long long)(cpu1 - cpu0),
          (unsigned long long)t_start_us);
@@ -407,7 +416,7 @@ int main(int argc, char **argv)
     }
     close(fds[p][1]);
   }
-  unsigned long long ok = 0, fl = 0, ack = 0, nf = 0, ms_us = 0, push = 0, cpu = 0, t, h[6] = { 0 };
+  unsigned long long ok = 0, fl = 0, ack = 0, nf = 0, ms_us = 0, push = 0, cpu = 0, t, h[7] = { 0 };
   uint32_t *all = NULL;
   size_t n = 0, cap = 0;
   for (int p = 0; p < opt.procs; p++) {
@@ -416,7 +425,8 @@ int main(int argc, char **argv)
     unsigned l;
     unsigned long long a, b, c, d, e, f, g;
     while (fgets(line, sizeof line, in)) {
-      if (sscanf(line, "H %llu %llu %llu %llu %llu %llu", &h[0], &h[1], &h[2], &h[3], &h[4], &h[5]) == 6) continue;
+      if (sscanf(line, "H %llu %llu %llu %llu %llu %llu %llu", &h[0], &h[1], &h[2], &h[3], &h[4], &h[5], &h[6]) == 7)
+        continue;
       if (sscanf(line, "L %u", &l) == 1) {
         if (n == cap) { cap = cap ? cap * 2 : 65536; all = realloc(all, cap * sizeof *all); }
         all[n++] = l;
@@ -432,10 +442,11 @@ int main(int argc, char **argv)
   double p50 = n ? all[(n - 1) / 2] / 1000.0 : 0, p99 = n ? all[(n * 99 + 99) / 100 - 1] / 1000.0 : 0;
   printf("conns=%d logins=%llu failed=%llu acked=%llu send_errors=%llu elapsed_ms=%.0f msgs_per_s=%.0f p50_ms=%.2f "
          "p99_ms=%.2f pushes=%llu batch=%d window=%d rate=%.0f loadgen_cpu_ms=%.0f jobs_per_commit=%.1f "
-         "frames_per_write=%.2f server_cpu_us_per_msg=%.1f\n", opt.conns, ok, fl, ack, nf,
+         "frames_per_write=%.2f server_cpu_us_per_msg=%.1f loop_cpu_us_per_msg=%.1f\n", opt.conns, ok, fl, ack, nf,
          ms_us / 1000.0, ms_us ? ack * 1e6 / (double)ms_us : 0, p50, p99, push, opt.batch, opt.window, opt.rate,
          cpu / 1000.0, h[1] ? (double)h[0] / (double)h[1] : 0, h[2] ? (double)h[3] / (double)h[2] : 0,
-         h[5] && h[4] ? (double)h[4] * 1000.0 / ((double)h[5] * opt.procs) : 0);
+         h[5] && h[4] ? (double)h[4] * 1000.0 / ((double)h[5] * opt.procs) : 0,
+         h[5] && h[6] ? (double)h[6] * 1000.0 / ((double)h[5] * opt.procs) : 0);
   free(all);
   return 0;
 }

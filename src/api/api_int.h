@@ -20,6 +20,7 @@
 #include "store/store_reader.h"
 #include "store/store_writer.h"
 #include "tenant/tenant.h"
+#include "util/jsonw.h"
 #include "util/u64map.h"
 
 /* Change-log follower (changes.c); loop thread. */
@@ -76,6 +77,7 @@ typedef struct api_srv {
   struct cws_pace *pace;         /* logins waiting for a later loop turn (ws_pace.c) */
   uv_timer_t live_timer;         /* the next live-room coalescing window ends (ws_group.c) */
   uint64_t live_due_ms;          /* loop time live_timer fires at while active */
+  jsonw_t frame_text;            /* fixed-format frames are written here, then copied out (ws_msg.c) */
 } api_srv_t;
 
 /* ---- edition limits and metering at the api's points of use (quota.c) ------ */

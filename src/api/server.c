@@ -351,6 +351,7 @@ void api_srv_release(api_srv_t *srv)
 {
   cws_pace_free(srv);    /* logins still waiting hold their connections */
   im_c2c_free(srv->c2c);
+  jsonw_free(&srv->frame_text);
   for (size_t i = 0; i < srv->rate.cap; i++) free(srv->rate.slots[i].val);
   u64map_free(&srv->rate);
   for (size_t i = 0; i < srv->kicks.cap; i++) free(srv->kicks.slots[i].val);

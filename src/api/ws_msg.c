@@ -9,6 +9,7 @@
  * is durable all the same and reaches the user's devices by sync).
  */
 #include "api/rel_api.h"
+#include "api/ws_msg_json.h"
 #include "im/msgbody.h"
 #include "util/err.h"
 
@@ -41,15 +42,27 @@ static pending_t *pending_new(api_srv_t *srv, cws_conn_t *c, json_t *id, const c
   return p;
 }
 
-/* Reply if the connection is still open and still the same login; release. */
-static void pending_reply(pending_t *p, int rc, json_t *extra)
+static void pending_free(pending_t *p)
 {
-  net_ws_t *ws = cws_usable(p->c);
-  if (ws && cws_state(p->c) == CWS_ONLINE && sess(p->c)->sid == p->sid) reply(ws, p->id, p->op, rc, NULL, extra);
-  else json_decref(extra);
   cws_release(p->c);
   json_decref(p->id);
   free(p);
+}
+
+/* The connection to answer on if it is still open and still the same login, else NULL. */
+static net_ws_t *pending_ws(pending_t *p)
+{
+  net_ws_t *ws = cws_usable(p->c);
+  return ws && cws_state(p->c) == CWS_ONLINE && sess(p->c)->sid == p->sid ? ws : NULL;
+}
+
+/* Reply if the connection is still open and still the same login; release. */
+static void pending_reply(pending_t *p, int rc, json_t *extra)
+{
+  net_ws_t *ws = pending_ws(p);
+  if (ws) reply(ws, p->id, p->op, rc, NULL, extra);
+  else json_decref(extra);
+  pending_free(p);
 }
 
 static void done_reply(void *ud, int rc) { pending_reply(ud, rc, NULL); }
@@ -85,85 +98,17 @@ static int peer_of(api_srv_t *srv, cws_conn_t *c, json_t *req, const char *name,
   return 0;
 }
 
-/* ---- JSON of messages and events -------------------------------------------------- */
-static json_t *wsm_msg_json(const store_msg_t *m)
-{
-  char key[48];
-  im_msg_key(m->cseq, m->random, m->time_s, key, sizeof key);
-  json_t *o = json_pack("{s:s,s:s,s:I,s:I,s:s,s:I,s:I}", "from", m->from_id ? m->from_id : "", "to",
-                        m->to_id ? m->to_id : "", "seq", (json_int_t)m->seq, "time", (json_int_t)m->time_s,
-                        "msg_key", key, "msg_seq", (json_int_t)m->cseq, "random", (json_int_t)m->random);
-  if (!o) return NULL;
-  json_t *content = json_loadb(m->body, m->body_len, 0, NULL);
-  if (content) {
-    json_object_set(o, "body", json_object_get(content, "MsgBody"));
-    json_t *cc = json_object_get(content, "CloudCustomData");
-    if (cc) json_object_set(o, "cloud_custom_data", cc);
-    json_t *pi = json_object_get(content, "OfflinePushInfo");
-    if (pi) json_object_set(o, "offline_push_info", pi);
-    json_decref(content);
-  }
-  if (m->flags & STORE_MSG_RECALLED) json_object_set_new(o, "recalled", json_true());
-  if (m->flags & STORE_MSG_MODIFIED) json_object_set_new(o, "modified", json_true());
-  if (m->flags & STORE_MSG_NEED_RECEIPT) json_object_set_new(o, "need_receipt", json_true());
-  if (m->flags & STORE_MSG_NO_UNREAD) json_object_set_new(o, "no_unread", json_true());
-  return o;
-}
-
-static const char *const ev_names[] = {
-  [IM_EV_MSG] = "msg", [IM_EV_RECALL] = "recall", [IM_EV_READ] = "read", [IM_EV_RECEIPT] = "receipt",
-  [IM_EV_MODIFY] = "modify", [IM_EV_CONV_DEL] = "conv_delete", [IM_EV_CONV_PIN] = "conv_pin",
-};
-
-static json_t *event_json(const im_event_t *ev)
-{
-  if (ev->kind == IM_EV_REL) { /* the relationship push frame (rel_common.c), with its useq */
-    json_t *f = ev->payload ? json_loads(ev->payload, 0, NULL) : NULL;
-    if (json_is_object(f)) json_object_set_new(f, "useq", json_integer(ev->useq));
-    else { json_decref(f); f = NULL; }
-    return f;
-  }
-  const char *type = ev->kind == IM_EV_ONLINE_MSG ? "online_msg" : ev->kind == IM_EV_TYPING ? "typing"
-                     : (size_t)ev->kind < sizeof ev_names / sizeof ev_names[0] && ev_names[ev->kind] ? ev_names[ev->kind]
-                     : "unknown";
-  json_t *o = json_pack("{s:s}", "type", type);
-  if (!o) return NULL;
-  if (ev->useq) json_object_set_new(o, "useq", json_integer(ev->useq));
-  json_object_set_new(o, "peer", json_string(ev->peer_id ? ev->peer_id : ""));
-  switch (ev->kind) {
-  case IM_EV_MSG: case IM_EV_ONLINE_MSG: case IM_EV_MODIFY:
-    if (ev->msg) json_object_set_new(o, "msg", wsm_msg_json(ev->msg));
-    else json_object_set_new(o, "expired", json_true()); /* past retention: the slot is kept, the content gone */
-    break;
-  case IM_EV_RECALL: {
-    json_object_set_new(o, "seq", json_integer(ev->seq));
-    if (ev->msg) {
-      char key[48];
-      im_msg_key(ev->msg->cseq, ev->msg->random, ev->msg->time_s, key, sizeof key);
-      json_object_set_new(o, "msg_key", json_string(key));
-    }
-    break;
-  }
-  case IM_EV_READ: case IM_EV_RECEIPT:
-    json_object_set_new(o, "seq", json_integer(ev->seq));
-    break;
-  case IM_EV_CONV_DEL:
-    json_object_set_new(o, "cleared", json_boolean(ev->seq));
-    break;
-  case IM_EV_CONV_PIN:
-    json_object_set_new(o, "pinned", json_boolean(ev->seq));
-    break;
-  case IM_EV_TYPING: case IM_EV_REL:
-    break;
-  }
-  return o;
-}
-
 /* ---- delivery hooks: one encoded frame per user, shared by their devices ------- */
+/* The push of a message just sent is written as fixed-format text (no
+ * jansson object, no parse of the stored body); every other event, and a
+ * message whose text does not fit the frame writer's cap, through jansson. */
 static void *hook_encode(void *ud, const im_event_t *ev)
 {
-  (void)ud;
-  json_t *o = event_json(ev);
+  api_srv_t *srv = ud;
+  jsonw_t *w = &srv->frame_text;
+  jsonw_reset(w);
+  if (!wsm_push_text(w, ev) && !w->failed) return net_frame_new_text(w->buf, w->len);
+  json_t *o = wsm_event_json(ev);
   char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
   json_decref(o);
   if (!text) return NULL;
@@ -184,8 +129,14 @@ static void hook_release(void *ud, void *frame)
   net_frame_unref(frame);
 }
 
+/* The cap of a fixed-format frame: a push copies the packed message (at
+ * most msg_max_bytes, itself at most 1 MiB) plus a few hundred bytes; a
+ * frame over the cap would go through jansson. */
+#define FRAME_TEXT_MAX_BYTES (4u << 20)
+
 void cws_msg_hooks(api_srv_t *srv, im_c2c_hooks_t *out)
 {
+  jsonw_init(&srv->frame_text, FRAME_TEXT_MAX_BYTES);
   *out = (im_c2c_hooks_t){ srv, hook_encode, hook_send, hook_release, api_meter_day_of };
 }
 
@@ -193,14 +144,31 @@ void cws_msg_hooks(api_srv_t *srv, im_c2c_hooks_t *out)
 static void sent(void *ud, int rc, const im_sent_t *r)
 {
   pending_t *p = ud;
+  if (!rc) { /* the reply of every message: fixed-format text, no jansson object */
+    net_ws_t *ws = pending_ws(p);
+    jsonw_t *w = &p->srv->frame_text;
+    jsonw_reset(w);
+    if (ws) wsm_sent_text(w, p->id, r);
+    if (ws && !w->failed) net_ws_send_text(ws, w->buf, w->len);
+    if (!ws || !w->failed) { pending_free(p); return; }
+  }
   json_t *extra = NULL;
-  if (!rc) {
+  if (!rc) { /* the frame writer failed (out of memory): as any other reply */
     char key[48];
     im_msg_key(r->cseq, r->random, r->time_s, key, sizeof key);
     extra = json_pack("{s:I,s:I,s:I,s:s,s:b}", "seq", (json_int_t)r->seq, "useq", (json_int_t)r->useq, "time",
                       (json_int_t)r->time_s, "msg_key", key, "dup", r->dup);
   }
   pending_reply(p, rc, extra);
+}
+
+/* Copy a UserID (valid: at most 32 bytes) into a buffer of cap bytes. */
+static void id_copy(char *dst, size_t cap, const char *id)
+{
+  size_t n = strlen(id);
+  if (n >= cap) n = cap - 1;
+  memcpy(dst, id, n);
+  dst[n] = 0;
 }
 
 void cws_op_send(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
@@ -232,8 +200,8 @@ void cws_op_send(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t
   if (!p) { free(in.body); reply(ws, id, "send", IMC_E_NOMEM, NULL, NULL); return; }
   in.sdkappid = s->sdkappid;
   in.from_no = s->user_no;
-  snprintf(in.from_id, sizeof in.from_id, "%s", from_id); /* the registry knows it: the writer need not look it up */
-  snprintf(in.to_id, sizeof in.to_id, "%s", to_id);
+  id_copy(in.from_id, sizeof in.from_id, from_id); /* the registry knows it: the writer need not look it up */
+  id_copy(in.to_id, sizeof in.to_id, to_id);
   if (!has_seq) in.cseq = im_c2c_random32(srv->c2c);
   if (!has_random) in.random = im_c2c_random32(srv->c2c);
   in.flags = (no_unread ? STORE_MSG_NO_UNREAD : 0) | (no_last ? STORE_MSG_NO_LAST : 0) |
@@ -252,7 +220,7 @@ static void synced(void *ud, int rc, im_session_t *s, const im_sync_page_t *page
   json_t *extra = NULL;
   if (!rc && page) {
     json_t *evs = json_array();
-    for (size_t i = 0; i < page->n; i++) json_array_append_new(evs, event_json(&page->evs[i]));
+    for (size_t i = 0; i < page->n; i++) json_array_append_new(evs, wsm_event_json(&page->evs[i]));
     extra = json_pack("{s:o,s:I,s:b}", "events", evs, "cursor", (json_int_t)page->cursor, "complete", page->complete);
   }
   pending_reply(p, rc, extra);
@@ -270,9 +238,7 @@ void cws_op_sync(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t
   int rc = im_c2c_sync(srv->c2c, sess(c), cursor, limit > 100000 ? 100000 : (int)limit, synced, p);
   if (rc) {
     reply(ws, id, "sync", rc, rc == IMC_E_BUSY ? "a sync page is already being read for this connection" : NULL, NULL);
-    cws_release(p->c);
-    json_decref(p->id);
-    free(p);
+    pending_free(p);
   }
 }
 

@@ -1,13 +1,23 @@
 /* usersig.c — TLSSigAPIv2 generation and verification (usersig.h).
  * Inflation is capped (AUTH_JSON_MAX) so a compressed bomb fails cleanly; the
- * token length is capped before any decoding. */
+ * token length is capped before any decoding.
+ *
+ * Per-thread state (a pthread key, freed when the thread exits): the HMAC
+ * context keyed with the last secret key used (a storm of one app's logins
+ * re-keys nothing: EVP_MAC_init with a NULL key restarts from the pads
+ * already computed) and one inflate stream, reset per token instead of
+ * allocated. OpenSSL's one-shot HMAC() fetched the algorithm, allocated and
+ * keyed a context per call. Without that state (out of memory) each call
+ * falls back to the one-shot functions. */
 #include "auth/usersig.h"
 #include "util/err.h"
 
 #include <jansson.h>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,16 +33,93 @@ static int identifier_ok(const char *id)
   return 1;
 }
 
+/* ---- per-thread state ------------------------------------------------------- */
+typedef struct tstate {
+  EVP_MAC_CTX *mac;      /* keyed with key[0..key_len) when key != NULL */
+  char *key;
+  size_t key_len;
+  z_stream zs;           /* valid when zs_ok */
+  int zs_ok;
+} tstate_t;
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static pthread_key_t tkey;
+static int tkey_ok;
+static EVP_MAC *hmac_alg; /* fetched once, kept for the process */
+
+static void forget_key(tstate_t *t)
+{
+  if (t->key) { OPENSSL_cleanse(t->key, t->key_len); free(t->key); }
+  t->key = NULL;
+  t->key_len = 0;
+}
+
+static void tstate_free(void *p)
+{
+  tstate_t *t = p;
+  forget_key(t);
+  EVP_MAC_CTX_free(t->mac);
+  if (t->zs_ok) inflateEnd(&t->zs);
+  free(t);
+}
+
+static void init_once(void)
+{
+  tkey_ok = pthread_key_create(&tkey, tstate_free) == 0;
+  hmac_alg = EVP_MAC_fetch(NULL, "HMAC", NULL);
+}
+
+/* This thread's state, made on first use; NULL if it cannot be. */
+static tstate_t *tstate(void)
+{
+  pthread_once(&once, init_once);
+  if (!tkey_ok || !hmac_alg) return NULL;
+  tstate_t *t = pthread_getspecific(tkey);
+  if (t) return t;
+  if (!(t = calloc(1, sizeof *t))) return NULL;
+  if (!(t->mac = EVP_MAC_CTX_new(hmac_alg)) || pthread_setspecific(tkey, t)) { EVP_MAC_CTX_free(t->mac); free(t); return NULL; }
+  return t;
+}
+
+/* HMAC-SHA256 of text under key into mac (32 bytes); 0 or IMC_E_INTERNAL. */
+static int hmac_sha256(const char *key, const char *text, size_t n, unsigned char mac[EVP_MAX_MD_SIZE], size_t *mlen)
+{
+  tstate_t *t = tstate();
+  size_t klen = strlen(key);
+  if (!t) {
+    unsigned int len = 0;
+    if (!HMAC(EVP_sha256(), key, (int)klen, (const unsigned char *)text, n, mac, &len)) return IMC_E_INTERNAL;
+    *mlen = len;
+    return 0;
+  }
+  int ok;
+  if (t->key && t->key_len == klen && !memcmp(t->key, key, klen)) {
+    ok = EVP_MAC_init(t->mac, NULL, 0, NULL); /* same key: restart from the stored pads */
+  } else {
+    OSSL_PARAM params[] = { OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
+                            OSSL_PARAM_construct_end() };
+    forget_key(t);
+    ok = EVP_MAC_init(t->mac, (const unsigned char *)key, klen, params);
+    if (ok && (t->key = malloc(klen + 1))) { memcpy(t->key, key, klen + 1); t->key_len = klen; } /* else: re-key next time */
+  }
+  if (!ok || !EVP_MAC_update(t->mac, (const unsigned char *)text, n) || !EVP_MAC_final(t->mac, mac, mlen, EVP_MAX_MD_SIZE)) {
+    forget_key(t); /* the context's state is unknown: key it afresh next time */
+    return IMC_E_INTERNAL;
+  }
+  return 0;
+}
+
 /* base64 of the HMAC over the four-line string (44 chars + NUL). */
 static int sign(const char *key, const char *identifier, uint64_t sdkappid, int64_t t, int64_t expire, char out[64])
 {
   char text[256];
   unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int mlen = 0;
+  size_t mlen = 0;
   int n = snprintf(text, sizeof text, "TLS.identifier:%s\nTLS.sdkappid:%llu\nTLS.time:%lld\nTLS.expire:%lld\n",
                    identifier, (unsigned long long)sdkappid, (long long)t, (long long)expire);
   if (n < 0 || (size_t)n >= sizeof text) return IMC_E_INVAL;
-  if (!HMAC(EVP_sha256(), key, (int)strlen(key), (unsigned char *)text, (size_t)n, mac, &mlen)) return IMC_E_INTERNAL;
+  int rc = hmac_sha256(key, text, (size_t)n, mac, &mlen);
+  if (rc) return rc;
   EVP_EncodeBlock((unsigned char *)out, mac, (int)mlen);
   return 0;
 }
@@ -79,16 +166,26 @@ static int decode(const char *sig, char *json, size_t cap, size_t *len)
   if (rlen < 0) return IMC_E_SIG_DECODE;
   for (size_t i = m; i > 0 && b64[i - 1] == '='; i--) rlen--; /* DecodeBlock counts padding */
   if (rlen <= 2) return IMC_E_SIG_DECODE;
-  z_stream zs;
-  memset(&zs, 0, sizeof zs);
-  if (inflateInit(&zs) != Z_OK) return IMC_E_INTERNAL;
-  zs.next_in = raw;
-  zs.avail_in = (uInt)rlen;
-  zs.next_out = (unsigned char *)json;
-  zs.avail_out = (uInt)(cap - 1);
-  int zr = inflate(&zs, Z_FINISH);
-  size_t out = cap - 1 - zs.avail_out;
-  inflateEnd(&zs);
+  tstate_t *t = tstate();
+  z_stream own, *zs = &own; /* this thread's stream, or a stream of this call */
+  if (t && !t->zs_ok) {
+    memset(&t->zs, 0, sizeof t->zs);
+    t->zs_ok = inflateInit(&t->zs) == Z_OK;
+  }
+  if (t && t->zs_ok) {
+    zs = &t->zs;
+    if (inflateReset(zs) != Z_OK) return IMC_E_INTERNAL;
+  } else {
+    memset(&own, 0, sizeof own);
+    if (inflateInit(&own) != Z_OK) return IMC_E_INTERNAL;
+  }
+  zs->next_in = raw;
+  zs->avail_in = (uInt)rlen;
+  zs->next_out = (unsigned char *)json;
+  zs->avail_out = (uInt)(cap - 1);
+  int zr = inflate(zs, Z_FINISH);
+  size_t out = cap - 1 - zs->avail_out;
+  if (zs == &own) inflateEnd(&own);
   if (zr != Z_STREAM_END) return IMC_E_SIG_DECODE; /* corrupt, truncated, or larger than cap */
   json[out] = 0;
   *len = out;

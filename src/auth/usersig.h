@@ -4,8 +4,10 @@
  * Token = base64(zlib(JSON)) with '+' → '*', '/' → '-', '=' → '_'. The JSON
  * holds TLS.ver "2.0", TLS.identifier, TLS.sdkappid, TLS.time, TLS.expire and
  * TLS.sig = base64(HMAC-SHA256(key bytes, "TLS.identifier:…\nTLS.sdkappid:…\n
- * TLS.time:…\nTLS.expire:…\n")). Pure functions (the caller passes "now");
- * thread-safe; no allocation survives a call.
+ * TLS.time:…\nTLS.expire:…\n")). The caller passes "now"; thread-safe.
+ * Each thread that calls these keeps one HMAC context (keyed with the last
+ * key it used) and one inflate stream (~7 KiB, ~39 KiB after a token that
+ * inflates beyond the cap), freed when the thread exits.
  */
 #ifndef IMC_AUTH_USERSIG_H
 #define IMC_AUTH_USERSIG_H

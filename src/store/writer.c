@@ -1,6 +1,12 @@
 /* writer.c — see store_writer.h. Queue, completion list and counters are
- * guarded by one mutex; the loop is woken with uv_async_send (which
- * coalesces). The pending list (submitted, not yet handed over) and its
+ * guarded by one mutex; the writer thread wakes the loop by writing an
+ * eventfd the loop polls, once until the loop takes the completions
+ * (wake_sent), after unlocking. Not uv_async_send: libuv 1.44's loop side
+ * spins (pause, then sched_yield) until the sending thread finishes its
+ * send, and a writer thread preempted inside uv_async_send by a loop thread
+ * of higher priority on the same core never finishes it (sched_yield does
+ * not yield to a lower priority): the loop burnt its core until the kernel's
+ * real-time throttling let the writer run. The pending list (submitted, not yet handed over) and its
  * length belong to the loop thread alone; a uv_prepare_t hands it over once
  * per loop turn (an idle handle, active meanwhile, keeps the poll from
  * blocking, so a job submitted after the prepare phase still goes out in
@@ -11,15 +17,21 @@
 
 #include <assert.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 struct store_writer {
   uv_loop_t *loop;
-  uv_async_t async;
+  uv_poll_t wake;                    /* readable: completions (or the exit) wait */
+  int wake_fd;                       /* the eventfd behind it */
+  int wake_sent;                     /* under mu: written, the loop has not taken the completions yet */
   uv_prepare_t prep;                 /* active while the pending list is not empty */
   uv_idle_t keep_polling;            /* likewise: the poll does not block while jobs are pending */
-  int open_handles;                  /* async, prep and idle until closed; w is freed at 0 */
+  int open_handles;                  /* wake, prep and idle until closed; w is freed at 0 */
   pthread_t thread;
   pthread_mutex_t mu;
   pthread_cond_t cv;
@@ -97,9 +109,33 @@ static void run_batch(store_writer_t *w, store_job_t *batch, store_writer_stats_
   for (store_job_t *j = batch; j; j = j->next) { st->jobs++; if (j->rc) st->failed_jobs++; }
 }
 
+/* The writer thread yields its core to the loop thread (store_writer.h,
+ * "Priority"): STORE_WRITER_NICE nice steps above the thread that started
+ * it, and, if that one runs real-time, one real-time priority below it (the
+ * normal policy below the lowest). Best effort: a refusal leaves the
+ * inherited priority. */
+static void lower_priority(void)
+{
+  int policy, nice_now = getpriority(PRIO_PROCESS, 0);
+  struct sched_param sp;
+  if (!pthread_getschedparam(pthread_self(), &policy, &sp) && (policy == SCHED_FIFO || policy == SCHED_RR)) {
+    if (sp.sched_priority > sched_get_priority_min(policy)) sp.sched_priority--;
+    else { policy = SCHED_OTHER; sp.sched_priority = 0; }
+    pthread_setschedparam(pthread_self(), policy, &sp);
+  }
+  setpriority(PRIO_PROCESS, (id_t)gettid(), nice_now + STORE_WRITER_NICE); /* Linux: this thread only */
+}
+
+static void wake_loop(store_writer_t *w)
+{
+  uint64_t one = 1;
+  if (write(w->wake_fd, &one, sizeof one) < 0) { /* EAGAIN only: the counter is already non-zero */ }
+}
+
 static void *writer_main(void *arg)
 {
   store_writer_t *w = arg;
+  lower_priority();
   pthread_mutex_lock(&w->mu);
   for (;;) {
     while (!w->q_head && !w->stopping) {
@@ -120,11 +156,16 @@ static void *writer_main(void *arg)
     w->stats.failed_jobs += st.failed_jobs;
     w->stats.txn_lost += st.txn_lost;
     append(&w->d_head, &w->d_tail, batch, last);
-    uv_async_send(&w->async);
+    int wake = !w->wake_sent;
+    w->wake_sent = 1;
+    pthread_mutex_unlock(&w->mu);
+    if (wake) wake_loop(w);
+    pthread_mutex_lock(&w->mu);
   }
   w->exited = 1;
+  w->wake_sent = 1;
   pthread_mutex_unlock(&w->mu);
-  uv_async_send(&w->async);
+  wake_loop(w);
   return NULL;
 }
 
@@ -135,44 +176,55 @@ static void on_closed(uv_handle_t *h)
   void (*cb)(void *) = w->stopped;
   void *arg = w->stopped_arg;
   store_close(w->s);
+  close(w->wake_fd);
   pthread_mutex_destroy(&w->mu);
   pthread_cond_destroy(&w->cv);
   free(w);
   if (cb) cb(arg);
 }
 
-static void on_async(uv_async_t *a)
+static void on_wake(uv_poll_t *p, int status, int events)
 {
-  store_writer_t *w = a->data;
-  int exited, more;
-  unsigned budget = STORE_WRITER_DONE_PER_TURN; /* the rest waits for the next turn (store_writer.h) */
-  for (;;) { /* until no done() submitted more (after stop, a submit completes at once) or the budget is spent */
-    pthread_mutex_lock(&w->mu);
-    store_job_t *done = w->d_head, *last = done;
-    for (unsigned i = 1; last && i < budget && last->next; i++) last = last->next;
-    if (last) {
-      w->d_head = last->next;
-      if (!w->d_head) w->d_tail = NULL;
-      last->next = NULL;
+  (void)status; (void)events;
+  store_writer_t *w = p->data;
+  int exited, more = 0;
+  uint64_t n;
+  if (read(w->wake_fd, &n, sizeof n) < 0) { /* EAGAIN: woken for the next turn's share, or spuriously */ }
+  pthread_mutex_lock(&w->mu); /* every completed job at once; the budget below bounds the turn */
+  w->wake_sent = 0;           /* completions appended from now on write again */
+  store_job_t *done = w->d_head;
+  w->d_head = w->d_tail = NULL;
+  pthread_mutex_unlock(&w->mu);
+  uint64_t t0 = uv_hrtime();
+  for (unsigned k = 0; done; k++) {
+    if (k == STORE_WRITER_DONE_PER_TURN ||
+        (k % 16 == 0 && k && uv_hrtime() - t0 > (uint64_t)STORE_WRITER_DONE_TURN_US * 1000)) {
+      /* the rest goes back to the front of the list, in order, for the next turn */
+      store_job_t *last = done;
+      while (last->next) last = last->next;
+      pthread_mutex_lock(&w->mu);
+      last->next = w->d_head;
+      if (!w->d_head) w->d_tail = last;
+      w->d_head = done;
+      pthread_mutex_unlock(&w->mu);
+      more = 1;
+      break;
     }
-    exited = w->exited;
-    pthread_mutex_unlock(&w->mu);
-    if (!done) { more = 0; break; }
-    while (done) {
-      store_job_t *next = done->next;
-      done->next = NULL;
-      done->done(done->arg, done->rc);
-      done = next;
-      budget--;
-    }
-    if (!budget) { more = 1; break; }
+    store_job_t *next = done->next;
+    done->next = NULL;
+    done->done(done->arg, done->rc); /* may submit: after stop, that completes at once (next turn) */
+    done = next;
   }
-  if (more) { uv_async_send(a); return; } /* the rest on the next turn */
-  if (exited && !uv_is_closing((uv_handle_t *)a)) {
+  pthread_mutex_lock(&w->mu); /* a done() that submitted after stop completed its job at once: run it first */
+  more = more || w->d_head;
+  exited = w->exited;
+  pthread_mutex_unlock(&w->mu);
+  if (more) { wake_loop(w); return; } /* the rest on the next turn */
+  if (exited && !uv_is_closing((uv_handle_t *)p)) {
     pthread_join(w->thread, NULL);
     uv_close((uv_handle_t *)&w->prep, on_closed);
     uv_close((uv_handle_t *)&w->keep_polling, on_closed);
-    uv_close((uv_handle_t *)a, on_closed);
+    uv_close((uv_handle_t *)p, on_closed);
   }
 }
 
@@ -185,10 +237,16 @@ int store_writer_start(uv_loop_t *loop, const char *data_dir, size_t max_jobs, s
   int rc = store_open(data_dir, &w->s);
   if (rc) { free(w); return rc; }
   w->loop = loop;
+  if ((w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0 || uv_poll_init(loop, &w->wake, w->wake_fd)) {
+    if (w->wake_fd >= 0) close(w->wake_fd);
+    store_close(w->s);
+    free(w);
+    return IMC_E_IO;
+  }
   pthread_mutex_init(&w->mu, NULL);
   pthread_cond_init(&w->cv, NULL);
-  uv_async_init(loop, &w->async, on_async);
-  w->async.data = w;
+  w->wake.data = w;
+  uv_poll_start(&w->wake, UV_READABLE, on_wake);
   uv_prepare_init(loop, &w->prep);
   uv_idle_init(loop, &w->keep_polling);
   w->prep.data = w->keep_polling.data = w;
@@ -196,7 +254,7 @@ int store_writer_start(uv_loop_t *loop, const char *data_dir, size_t max_jobs, s
   if (pthread_create(&w->thread, NULL, writer_main, w)) {
     uv_close((uv_handle_t *)&w->prep, on_closed);
     uv_close((uv_handle_t *)&w->keep_polling, on_closed);
-    uv_close((uv_handle_t *)&w->async, on_closed); /* frees w once the loop runs */
+    uv_close((uv_handle_t *)&w->wake, on_closed); /* frees w once the loop runs */
     return IMC_E_INTERNAL;
   }
   *out = w;
@@ -235,7 +293,7 @@ int store_writer_submit(store_writer_t *w, store_job_t *job)
     pthread_mutex_lock(&w->mu);
     append(&w->d_head, &w->d_tail, job, job);
     pthread_mutex_unlock(&w->mu);
-    uv_async_send(&w->async);
+    wake_loop(w);
     return 0;
   }
   if (w->q_len_seen + w->p_len >= w->max_jobs) {

@@ -338,7 +338,7 @@ static void test_live_walk_slices(void **st)
   rx_until(&rb, 5);
   rx_until(&rc, 5);
   for (int i = 0; i < 5; i++) { /* every member, in send order */
-    char want[4];
+    char want[16];
     snprintf(want, sizeof want, "w%d", i + 1);
     assert_string_equal(ra.texts[i], want);
     assert_string_equal(rb.texts[i], want);

@@ -8,6 +8,7 @@
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <zlib.h>
@@ -176,11 +177,46 @@ static void test_optoken(void **st)
   assert_int_equal(strspn(r, "0123456789abcdef"), 64);
 }
 
+/* The per-thread HMAC context keeps the last key: a token checks against the
+ * key passed now, never against the cached one (keys alternate, a wrong key
+ * right after the right one), and a thread's state works on a second thread
+ * and is freed when that thread exits (the sanitizer build checks leaks). */
+static const char *KEY2 = "0f0e0d0c0b0a09080706050403020100f0e0d0c0b0a090807060504030201000";
+
+static void check_two_keys(void)
+{
+  char a[AUTH_USERSIG_MAX + 1], b[AUTH_USERSIG_MAX + 1];
+  assert_int_equal(auth_usersig_gen(1400000001, KEY, "alice", 1000, 3600, a, sizeof a), 0);
+  assert_int_equal(auth_usersig_gen(1400000002, KEY2, "alice", 1000, 3600, b, sizeof b), 0);
+  for (int i = 0; i < 3; i++) {
+    assert_int_equal(auth_usersig_verify(a, 1400000001, KEY, "alice", 1000, NULL), 0);
+    assert_int_equal(auth_usersig_verify(a, 1400000001, KEY2, "alice", 1000, NULL), IMC_E_SIG_MISMATCH);
+    assert_int_equal(auth_usersig_verify(b, 1400000002, KEY2, "alice", 1000, NULL), 0);
+    assert_int_equal(auth_usersig_verify(b, 1400000002, KEY2, "alice", 1000, NULL), 0);
+    assert_int_equal(auth_usersig_verify(b, 1400000002, KEY, "alice", 1000, NULL), IMC_E_SIG_MISMATCH);
+    /* a key that is a prefix of the cached one is another key */
+    assert_int_equal(auth_usersig_verify(a, 1400000001, "5bd2850fff3ecb11", "alice", 1000, NULL), IMC_E_SIG_MISMATCH);
+  }
+}
+
+static void *two_keys_thread(void *arg) { (void)arg; check_two_keys(); return NULL; }
+
+static void test_key_cache(void **st)
+{
+  (void)st;
+  check_two_keys();
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, two_keys_thread, NULL), 0);
+  assert_int_equal(pthread_join(th, NULL), 0);
+  check_two_keys();
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_vectors), cmocka_unit_test(test_round_trip_and_errors),
     cmocka_unit_test(test_deflate_kinds_and_malformed), cmocka_unit_test(test_optoken),
+    cmocka_unit_test(test_key_cache),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

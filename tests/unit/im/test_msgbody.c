@@ -205,6 +205,20 @@ static void test_pack(void **st)
   assert_int_equal(im_msg_pack(body, bad, NULL, 12288, &out, &len, why, sizeof why), IMC_E_MSG_JSON);
   assert_int_equal(im_msg_pack(body, NULL, bad, 12288, &out, &len, why, sizeof why), IMC_E_MSG_PUSH_INFO);
   assert_int_equal(im_msg_pack(NULL, NULL, NULL, 12288, &out, &len, why, sizeof why), IMC_E_MSG_BODY_NOT_ARRAY);
+  /* the packed text is json_dumps(…, JSON_COMPACT) of the three parts, byte
+   * for byte, reals included (im_msg_pack writes it without jansson's dump) */
+  json_t *loc = json_loads("[" EL("TIMLocationElem", "{\"Desc\":\"\\u00e9\\t\\\"\",\"Latitude\":-33.86881999999999,"
+                           "\"Longitude\":1e-7}") "," EL("TIMFaceElem", "{\"Index\":3,\"Data\":\"\\u0001\"}") "]", 0, NULL);
+  assert_non_null(loc);
+  json_t *o = json_pack("{s:O,s:O,s:O}", "MsgBody", loc, "CloudCustomData", cc, "OfflinePushInfo", push);
+  char *want = json_dumps(o, JSON_COMPACT);
+  assert_int_equal(im_msg_pack(loc, cc, push, 12288, &out, &len, why, sizeof why), 0);
+  assert_string_equal(out, want);
+  assert_non_null(strstr(out, "e-8}")); /* the exponent as jansson writes it: no "+", no leading zero */
+  free(out);
+  free(want);
+  json_decref(o);
+  json_decref(loc);
   json_decref(body);
   json_decref(cc);
   json_decref(push);

@@ -5,7 +5,8 @@
  * no later job outside a batch transaction; a big committed batch is handed
  * back over several loop turns, in order; jobs submitted in one loop turn
  * reach the writer thread together, at the end of the turn (or at
- * STORE_WRITER_HANDOFF_MAX), and commit as one batch. A gate job holds the
+ * STORE_WRITER_HANDOFF_MAX), and commit as one batch; the writer thread runs
+ * STORE_WRITER_NICE nice steps below the loop thread. A gate job holds the
  * writer thread so that the jobs under test land in one batch. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,10 +14,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "store/store.h"
@@ -276,10 +281,12 @@ static void test_job_rollback_alone(void **st)
   assert_true(account_exists(app, "x3"));
 }
 
-/* 300 jobs committed in one batch: their done() calls come in submission
- * order, at most STORE_WRITER_DONE_PER_TURN per loop turn (a check handle
- * counts the turns). Before the cap all 300 ran in one turn. */
-static int turn, done_turn[301], done_order[301], n_order;
+/* 2.5 × STORE_WRITER_DONE_PER_TURN jobs committed in one batch: their
+ * done() calls come in submission order, at most STORE_WRITER_DONE_PER_TURN
+ * per loop turn (a check handle counts the turns; these done() calls are far
+ * below the turn's time budget). Before the cap all ran in one turn. */
+enum { SPREAD_N = STORE_WRITER_DONE_PER_TURN * 5 / 2 };
+static int turn, done_turn[SPREAD_N + 1], done_order[SPREAD_N + 1], n_order;
 static void count_turn(uv_check_t *h) { (void)h; turn++; }
 static int noop_run(store_t *s, void *arg) { (void)s; (void)arg; return 0; }
 static void order_done(void *arg, int rc)
@@ -294,7 +301,7 @@ static void order_done(void *arg, int rc)
 static void test_done_spread_over_turns(void **st)
 {
   (void)st;
-  enum { N = 300 };
+  enum { N = SPREAD_N };
   uv_loop_t loop;
   uv_loop_init(&loop);
   uv_check_t check;
@@ -313,6 +320,7 @@ static void test_done_spread_over_turns(void **st)
     jobs[i] = (store_job_t){ .run = noop_run, .done = order_done, .arg = (void *)(intptr_t)i };
     assert_int_equal(store_writer_submit(w, &jobs[i]), 0);
   }
+  store_writer_flush(w); /* all N in the queue (some were handed over at STORE_WRITER_HANDOFF_MAX) */
   gate_release();
   while (ndone < N + 1) uv_run(&loop, UV_RUN_ONCE);
   store_writer_stats_t ws;
@@ -326,6 +334,54 @@ static void test_done_spread_over_turns(void **st)
   }
   assert_int_equal(max_per_turn, STORE_WRITER_DONE_PER_TURN);
   assert_true(done_turn[N - 1] - done_turn[0] >= N / STORE_WRITER_DONE_PER_TURN);
+  uv_close((uv_handle_t *)&check, NULL);
+  stop(&loop, w);
+}
+
+/* Slow done() calls (400 µs each, as a login's might be): the turn's time
+ * budget (STORE_WRITER_DONE_TURN_US, checked every 16 calls) ends the turn
+ * long before the count cap; order is kept across turns. */
+static void slow_done(void *arg, int rc)
+{
+  order_done(arg, rc);
+  struct timespec ts = { 0, 400 * 1000 };
+  nanosleep(&ts, NULL);
+}
+
+static void test_done_turn_time_budget(void **st)
+{
+  (void)st;
+  enum { N = 64 };
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  uv_check_t check;
+  uv_check_init(&loop, &check);
+  uv_check_start(&check, count_turn);
+  uv_unref((uv_handle_t *)&check);
+  store_writer_t *w;
+  assert_int_equal(store_writer_start(&loop, dir, N, &w), 0);
+  gate_init();
+  ndone = n_order = turn = 0;
+  assert_int_equal(store_writer_submit(w, &gate.job), 0);
+  store_writer_flush(w);
+  gate_wait_entered();
+  static store_job_t jobs[N];
+  for (int i = 0; i < N; i++) {
+    jobs[i] = (store_job_t){ .run = noop_run, .done = slow_done, .arg = (void *)(intptr_t)i };
+    assert_int_equal(store_writer_submit(w, &jobs[i]), 0);
+  }
+  store_writer_flush(w);
+  gate_release();
+  while (ndone < N + 1) uv_run(&loop, UV_RUN_ONCE);
+  int per_turn = 0, max_per_turn = 0;
+  for (int i = 0; i < N; i++) {
+    assert_int_equal(done_order[i], i);
+    per_turn = i > 0 && done_turn[i] == done_turn[i - 1] ? per_turn + 1 : 1;
+    if (per_turn > max_per_turn) max_per_turn = per_turn;
+  }
+  /* 16 calls take 6.4 ms > 3 ms: every turn stops at its first check */
+  assert_int_equal(max_per_turn, 16);
+  assert_true(done_turn[N - 1] - done_turn[0] >= N / 16 - 1);
   uv_close((uv_handle_t *)&check, NULL);
   stop(&loop, w);
 }
@@ -439,6 +495,37 @@ static void test_submit_after_handoff_does_not_stall(void **st)
   stop(&loop, late_w);
 }
 
+/* The writer thread runs STORE_WRITER_NICE nice steps below the thread that
+ * started it (store_writer.h, "Priority"): a job reads its own thread's nice
+ * value. Before, it inherited the loop thread's. */
+static int job_nice;
+static int nice_run(store_t *s, void *arg)
+{
+  (void)s; (void)arg;
+  errno = 0;
+  job_nice = getpriority(PRIO_PROCESS, (id_t)gettid()); /* Linux: this thread's */
+  return errno ? IMC_E_INTERNAL : 0;
+}
+
+static void test_writer_below_loop_priority(void **st)
+{
+  (void)st;
+  uv_loop_t loop;
+  store_writer_t *w;
+  uv_loop_init(&loop);
+  int loop_nice = getpriority(PRIO_PROCESS, (id_t)gettid());
+  assert_int_equal(store_writer_start(&loop, dir, 16, &w), 0);
+  store_job_t job = { .run = nice_run, .done = count_done, .arg = NULL };
+  ndone = 0;
+  job_nice = -100;
+  assert_int_equal(store_writer_submit(w, &job), 0);
+  while (!ndone) uv_run(&loop, UV_RUN_ONCE);
+  int want = loop_nice + STORE_WRITER_NICE > 19 ? 19 : loop_nice + STORE_WRITER_NICE;
+  assert_int_equal(job_nice, want);
+  assert_int_equal(getpriority(PRIO_PROCESS, (id_t)gettid()), loop_nice); /* the loop thread's is unchanged */
+  stop(&loop, w);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -446,9 +533,11 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_engine_rollback, setup, teardown),
     cmocka_unit_test_setup_teardown(test_job_rollback_alone, setup, teardown),
     cmocka_unit_test_setup_teardown(test_done_spread_over_turns, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_done_turn_time_budget, setup, teardown),
     cmocka_unit_test_setup_teardown(test_one_batch_per_turn, setup, teardown),
     cmocka_unit_test_setup_teardown(test_handoff_at_max, setup, teardown),
     cmocka_unit_test_setup_teardown(test_submit_after_handoff_does_not_stall, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_writer_below_loop_priority, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

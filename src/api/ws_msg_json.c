@@ -1,0 +1,209 @@
+/* ws_msg_json.c — see ws_msg_json.h. */
+#include "api/ws_msg_json.h"
+#include "util/err.h"
+
+#include <string.h>
+
+/* ---- jansson forms -------------------------------------------------------------- */
+json_t *wsm_msg_json(const store_msg_t *m)
+{
+  char key[48];
+  im_msg_key(m->cseq, m->random, m->time_s, key, sizeof key);
+  json_t *o = json_pack("{s:s,s:s,s:I,s:I,s:s,s:I,s:I}", "from", m->from_id ? m->from_id : "", "to",
+                        m->to_id ? m->to_id : "", "seq", (json_int_t)m->seq, "time", (json_int_t)m->time_s,
+                        "msg_key", key, "msg_seq", (json_int_t)m->cseq, "random", (json_int_t)m->random);
+  if (!o) return NULL;
+  json_t *content = json_loadb(m->body, m->body_len, 0, NULL);
+  if (content) {
+    json_object_set(o, "body", json_object_get(content, "MsgBody"));
+    json_t *cc = json_object_get(content, "CloudCustomData");
+    if (cc) json_object_set(o, "cloud_custom_data", cc);
+    json_t *pi = json_object_get(content, "OfflinePushInfo");
+    if (pi) json_object_set(o, "offline_push_info", pi);
+    json_decref(content);
+  }
+  if (m->flags & STORE_MSG_RECALLED) json_object_set_new(o, "recalled", json_true());
+  if (m->flags & STORE_MSG_MODIFIED) json_object_set_new(o, "modified", json_true());
+  if (m->flags & STORE_MSG_NEED_RECEIPT) json_object_set_new(o, "need_receipt", json_true());
+  if (m->flags & STORE_MSG_NO_UNREAD) json_object_set_new(o, "no_unread", json_true());
+  return o;
+}
+
+static const char *const ev_names[] = {
+  [IM_EV_MSG] = "msg", [IM_EV_RECALL] = "recall", [IM_EV_READ] = "read", [IM_EV_RECEIPT] = "receipt",
+  [IM_EV_MODIFY] = "modify", [IM_EV_CONV_DEL] = "conv_delete", [IM_EV_CONV_PIN] = "conv_pin",
+};
+
+json_t *wsm_event_json(const im_event_t *ev)
+{
+  if (ev->kind == IM_EV_REL) { /* the relationship push frame (rel_common.c), with its useq */
+    json_t *f = ev->payload ? json_loads(ev->payload, 0, NULL) : NULL;
+    if (json_is_object(f)) json_object_set_new(f, "useq", json_integer(ev->useq));
+    else { json_decref(f); f = NULL; }
+    return f;
+  }
+  const char *type = ev->kind == IM_EV_ONLINE_MSG ? "online_msg" : ev->kind == IM_EV_TYPING ? "typing"
+                     : (size_t)ev->kind < sizeof ev_names / sizeof ev_names[0] && ev_names[ev->kind] ? ev_names[ev->kind]
+                     : "unknown";
+  json_t *o = json_pack("{s:s}", "type", type);
+  if (!o) return NULL;
+  if (ev->useq) json_object_set_new(o, "useq", json_integer(ev->useq));
+  json_object_set_new(o, "peer", json_string(ev->peer_id ? ev->peer_id : ""));
+  switch (ev->kind) {
+  case IM_EV_MSG: case IM_EV_ONLINE_MSG: case IM_EV_MODIFY:
+    if (ev->msg) json_object_set_new(o, "msg", wsm_msg_json(ev->msg));
+    else json_object_set_new(o, "expired", json_true()); /* past retention: the slot is kept, the content gone */
+    break;
+  case IM_EV_RECALL: {
+    json_object_set_new(o, "seq", json_integer(ev->seq));
+    if (ev->msg) {
+      char key[48];
+      im_msg_key(ev->msg->cseq, ev->msg->random, ev->msg->time_s, key, sizeof key);
+      json_object_set_new(o, "msg_key", json_string(key));
+    }
+    break;
+  }
+  case IM_EV_READ: case IM_EV_RECEIPT:
+    json_object_set_new(o, "seq", json_integer(ev->seq));
+    break;
+  case IM_EV_CONV_DEL:
+    json_object_set_new(o, "cleared", json_boolean(ev->seq));
+    break;
+  case IM_EV_CONV_PIN:
+    json_object_set_new(o, "pinned", json_boolean(ev->seq));
+    break;
+  case IM_EV_TYPING: case IM_EV_REL:
+    break;
+  }
+  return o;
+}
+
+/* ---- fixed-format text -------------------------------------------------------------- */
+/* Length of the JSON value at p[0..n): text jansson wrote, so only strings
+ * and nesting need tracking. 0 if it does not end within n. */
+static size_t value_len(const char *p, size_t n)
+{
+  size_t i = 0;
+  int depth = 0;
+  do {
+    if (i >= n) return 0;
+    char ch = p[i];
+    if (ch == '"') {
+      for (i++; i < n && p[i] != '"'; i++) if (p[i] == '\\') i++;
+      if (i >= n) return 0;
+      i++;
+    } else if (ch == '{' || ch == '[') {
+      depth++;
+      i++;
+    } else if (ch == '}' || ch == ']') {
+      if (!depth) return 0;
+      depth--;
+      i++;
+    } else if (!depth) { /* a number, true, false or null */
+      while (i < n && p[i] != ',' && p[i] != '}' && p[i] != ']') i++;
+      return i;
+    } else {
+      i++;
+    }
+  } while (depth);
+  return i;
+}
+
+typedef struct span { const char *p; size_t n; } span_t;
+
+/* The parts of im_msg_pack's text, in its order: MsgBody, CloudCustomData,
+ * OfflinePushInfo (the last two may be absent: n = 0). 0 or -1. */
+static int body_parts(const char *b, size_t n, span_t part[3])
+{
+  static const struct { const char *key; size_t len; } keys[3] = {
+    { "\"MsgBody\":", 10 }, { ",\"CloudCustomData\":", 19 }, { ",\"OfflinePushInfo\":", 19 },
+  };
+  memset(part, 0, 3 * sizeof *part);
+  if (!b || n < 2 || b[0] != '{') return -1;
+  size_t i = 1;
+  for (int k = 0; k < 3; k++) {
+    if (n - i <= keys[k].len || memcmp(b + i, keys[k].key, keys[k].len)) {
+      if (k == 0) return -1;
+      continue;
+    }
+    i += keys[k].len;
+    size_t l = value_len(b + i, n - i);
+    if (!l) return -1;
+    part[k] = (span_t){ b + i, l };
+    i += l;
+  }
+  return i == n - 1 && b[i] == '}' ? 0 : -1;
+}
+
+/* "MsgKey" as im_msg_key writes it, quoted (digits and '_': nothing to escape). */
+static void msg_key(jsonw_t *w, uint32_t cseq, uint32_t random, int64_t time_s)
+{
+  jsonw_lit(w, "\"");
+  jsonw_u64(w, cseq);
+  jsonw_lit(w, "_");
+  jsonw_u64(w, random);
+  jsonw_lit(w, "_");
+  jsonw_i64(w, time_s);
+  jsonw_lit(w, "\"");
+}
+
+static void str0(jsonw_t *w, const char *s)
+{
+  s = s ? s : "";
+  jsonw_str(w, s, strlen(s));
+}
+
+int wsm_push_text(jsonw_t *w, const im_event_t *ev)
+{
+  const store_msg_t *m = ev->msg;
+  span_t part[3];
+  if ((ev->kind != IM_EV_MSG && ev->kind != IM_EV_ONLINE_MSG) || !m || body_parts(m->body, m->body_len, part))
+    return IMC_E_INVAL;
+  if (ev->kind == IM_EV_MSG) jsonw_lit(w, "{\"type\":\"msg\"");
+  else jsonw_lit(w, "{\"type\":\"online_msg\"");
+  if (ev->useq) { jsonw_lit(w, ",\"useq\":"); jsonw_u64(w, ev->useq); }
+  jsonw_lit(w, ",\"peer\":");
+  str0(w, ev->peer_id);
+  jsonw_lit(w, ",\"msg\":{\"from\":");
+  str0(w, m->from_id);
+  jsonw_lit(w, ",\"to\":");
+  str0(w, m->to_id);
+  jsonw_lit(w, ",\"seq\":");
+  jsonw_u64(w, m->seq);
+  jsonw_lit(w, ",\"time\":");
+  jsonw_i64(w, m->time_s);
+  jsonw_lit(w, ",\"msg_key\":");
+  msg_key(w, m->cseq, m->random, m->time_s);
+  jsonw_lit(w, ",\"msg_seq\":");
+  jsonw_u64(w, m->cseq);
+  jsonw_lit(w, ",\"random\":");
+  jsonw_u64(w, m->random);
+  jsonw_lit(w, ",\"body\":");
+  jsonw_raw(w, part[0].p, part[0].n);
+  if (part[1].n) { jsonw_lit(w, ",\"cloud_custom_data\":"); jsonw_raw(w, part[1].p, part[1].n); }
+  if (part[2].n) { jsonw_lit(w, ",\"offline_push_info\":"); jsonw_raw(w, part[2].p, part[2].n); }
+  if (m->flags & STORE_MSG_RECALLED) jsonw_lit(w, ",\"recalled\":true");
+  if (m->flags & STORE_MSG_MODIFIED) jsonw_lit(w, ",\"modified\":true");
+  if (m->flags & STORE_MSG_NEED_RECEIPT) jsonw_lit(w, ",\"need_receipt\":true");
+  if (m->flags & STORE_MSG_NO_UNREAD) jsonw_lit(w, ",\"no_unread\":true");
+  jsonw_lit(w, "}}");
+  return 0;
+}
+
+void wsm_sent_text(jsonw_t *w, const json_t *id, const im_sent_t *r)
+{
+  jsonw_lit(w, "{\"id\":");
+  if (json_is_string(id)) jsonw_str(w, json_string_value(id), json_string_length(id));
+  else if (json_is_integer(id)) jsonw_i64(w, json_integer_value(id));
+  else jsonw_lit(w, "null");
+  jsonw_lit(w, ",\"op\":\"send\",\"code\":0,\"msg\":\"ok\",\"seq\":");
+  jsonw_u64(w, r->seq);
+  jsonw_lit(w, ",\"useq\":");
+  jsonw_u64(w, r->useq);
+  jsonw_lit(w, ",\"time\":");
+  jsonw_i64(w, r->time_s);
+  jsonw_lit(w, ",\"msg_key\":");
+  msg_key(w, r->cseq, r->random, r->time_s);
+  if (r->dup) jsonw_lit(w, ",\"dup\":true}");
+  else jsonw_lit(w, ",\"dup\":false}");
+}

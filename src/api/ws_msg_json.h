@@ -1,0 +1,35 @@
+/* ws_msg_json.h — the JSON of messages and events on the client WebSocket
+ * (docs/protocol.md): jansson objects for replies that embed them (sync
+ * pages, history), and fixed-format text for the two frames every message
+ * produces, written without building an object: the push of a message just
+ * sent and the sender's send reply. The fixed-format text is byte for byte
+ * what json_dumps(…, JSON_COMPACT) makes of the jansson form (unit test
+ * test_ws_msg_json). Loop thread only (pure functions of their arguments). */
+#ifndef IMC_API_WS_MSG_JSON_H
+#define IMC_API_WS_MSG_JSON_H
+
+#include <jansson.h>
+
+#include "im/c2c.h"
+#include "util/jsonw.h"
+
+/* A message as the protocol shows it ({"from","to","seq",…,"body",…});
+ * NULL on OOM. The caller owns the object. */
+json_t *wsm_msg_json(const store_msg_t *m);
+/* An event as a push / sync entry ({"type",…}); NULL on OOM. Caller owns it. */
+json_t *wsm_event_json(const im_event_t *ev);
+
+/* Append the push frame of a message event (IM_EV_MSG or IM_EV_ONLINE_MSG
+ * with its message) to w. The message's body must be text made by
+ * im_msg_pack ({"MsgBody":…[,"CloudCustomData":…][,"OfflinePushInfo":…]}),
+ * as it is for every message pushed at send time; its parts are copied as
+ * they are, not parsed. 0, or IMC_E_INVAL when the event is of another kind
+ * or the body is not in that form (nothing useful is in w: use
+ * wsm_event_json). w's own errors (cap, OOM) are left in w->failed. */
+int wsm_push_text(jsonw_t *w, const im_event_t *ev);
+/* Append the successful send reply {"id":…,"op":"send","code":0,"msg":"ok",
+ * "seq",…,"dup":…} to w. id: the request's id (a string or an integer), or
+ * NULL for null. */
+void wsm_sent_text(jsonw_t *w, const json_t *id, const im_sent_t *r);
+
+#endif

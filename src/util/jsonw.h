@@ -1,0 +1,51 @@
+/* jsonw.h — a JSON text writer for fixed-format hot-path frames: append
+ * literal text, escaped strings and integers to one growable buffer, with no
+ * allocation per value (the buffer is reused from frame to frame). Strings
+ * are escaped as jansson's compact dump escapes them (", \ and control
+ * characters; UTF-8 passes through), so a frame written here is byte for
+ * byte what json_dumps(…, JSON_COMPACT) gives for the same object.
+ *
+ * Errors are sticky: a write that would grow the buffer past its cap, or an
+ * allocation failure, sets w->failed and makes every later write a no-op;
+ * the caller checks it once at the end. Not thread-safe: one owner. */
+#ifndef IMC_UTIL_JSONW_H
+#define IMC_UTIL_JSONW_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct jsonw {
+  char *buf;          /* owned; NUL-terminated after every write (buf[len] == 0) unless failed */
+  size_t len, cap;    /* text length; bytes allocated */
+  size_t max_bytes;   /* the cap: the text never grows beyond this */
+  int failed;         /* IMC_E_TOOBIG (cap) or IMC_E_NOMEM; sticky until jsonw_reset */
+} jsonw_t;
+
+/* An empty writer whose text may grow to max_bytes; nothing is allocated
+ * until the first write. */
+void jsonw_init(jsonw_t *w, size_t max_bytes);
+/* Empty the text and clear the error; the buffer is kept for the next frame. */
+void jsonw_reset(jsonw_t *w);
+/* Release the buffer (the writer is then empty, as after jsonw_init). */
+void jsonw_free(jsonw_t *w);
+/* Append n bytes of text as they are (JSON the caller vouches for). */
+void jsonw_raw(jsonw_t *w, const char *s, size_t n);
+/* Append a string literal as it is. */
+#define jsonw_lit(w, s) jsonw_raw((w), "" s, sizeof(s) - 1)
+/* Append s[0..n) as a quoted, escaped JSON string (NUL bytes included). */
+void jsonw_str(jsonw_t *w, const char *s, size_t n);
+/* Append an integer in decimal. */
+void jsonw_i64(jsonw_t *w, int64_t v);
+void jsonw_u64(jsonw_t *w, uint64_t v);
+
+/* Append v as json_dumps(v, JSON_COMPACT) writes it (keys in the object's
+ * order, reals as jansson formats them), without its cycle check: v must be
+ * a tree (parsed or built without shared containers). A NaN or infinite
+ * real fails the writer with IMC_E_INVAL, as json_dumps fails. */
+void jsonw_json(jsonw_t *w, const json_t *v);
+/* Hand over the text (malloc'd, NUL-terminated; *len its length) and leave
+ * the writer empty. NULL (nothing handed over) if the writer failed. */
+char *jsonw_take(jsonw_t *w, size_t *len);
+
+#endif
