@@ -64,19 +64,6 @@ static void ok(json_t *r)
   json_decref(r);
 }
 
-/* The texts of a message list in order, joined by ","; system notices
- * (no text) are left out. */
-static void texts(json_t *list, const char *field, char *out, size_t cap)
-{
-  json_t *e;
-  size_t i;
-  out[0] = 0;
-  json_array_foreach(list, i, e) {
-    const char *t = jstr(json_array_get(json_object_get(e, field), 0), "MsgContent.Text");
-    if (t && t[0]) snprintf(out + strlen(out), cap - strlen(out), "%s%s", out[0] ? "," : "", t);
-  }
-}
-
 static json_t *simple(const char *group_id, int n, int upto)
 {
   if (upto) return call(G("group_msg_get_simple"), "{\"GroupId\":\"%s\",\"ReqMsgNumber\":%d,\"ReqMsgSeq\":%d}", group_id, n, upto);
@@ -89,7 +76,7 @@ static void expect_simple(const char *group_id, int n, int upto, const char *wan
   json_t *r = simple(group_id, n, upto);
   assert_non_null(r);
   assert_int_equal(jint(r, "ErrorCode"), 0);
-  texts(json_object_get(r, "RspMsgList"), "MsgBody", got, sizeof got);
+  msg_texts(json_object_get(r, "RspMsgList"), "MsgBody", got, sizeof got);
   assert_string_equal(got, want);
   assert_int_equal(jint(r, "IsFinished"), finished);
   json_decref(r);
@@ -101,7 +88,7 @@ static void expect_sync(wsc_t *c, const char *group_id, int after, const char *w
   char got[256];
   json_t *r = wsc_rpc(c, "group_sync", "\"group_id\":\"%s\",\"after_seq\":%d", group_id, after);
   assert_int_equal(jint(r, "code"), 0);
-  texts(json_object_get(r, "msgs"), "body", got, sizeof got);
+  msg_texts(json_object_get(r, "msgs"), "body", got, sizeof got);
   assert_string_equal(got, want);
   assert_int_equal(jint(r, "seq"), seq);
   assert_true(json_is_true(json_object_get(r, "complete")));
@@ -163,7 +150,7 @@ static void test_group_retention_boundary(void **st)
   assert_int_equal(wsc_login(&b, srv.port, app, key, "r_bob", "Web"), 0);
   json_t *r = wsc_rpc(&b, "group_history", "\"group_id\":\"ret-2\"");
   assert_int_equal(jint(r, "code"), 0);
-  texts(json_object_get(r, "msgs"), "body", got, sizeof got);
+  msg_texts(json_object_get(r, "msgs"), "body", got, sizeof got);
   assert_string_equal(got, "new,at");
   json_decref(r);
   expect_sync(&b, "ret-2", 0, "at,new", 4);

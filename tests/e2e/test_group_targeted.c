@@ -71,18 +71,6 @@ static int code(json_t *r)
   return c;
 }
 
-/* The texts of a list of protocol messages, joined by "," (notices left out). */
-static void texts(json_t *list, const char *field, char *out, size_t cap)
-{
-  json_t *e;
-  size_t i;
-  out[0] = 0;
-  json_array_foreach(list, i, e) {
-    const char *t = jstr(json_array_get(json_object_get(e, field), 0), "MsgContent.Text");
-    if (t[0]) snprintf(out + strlen(out), cap - strlen(out), "%s%s", out[0] ? "," : "", t);
-  }
-}
-
 static int match_group_push(json_t *o, const void *arg)
 {
   (void)arg;
@@ -105,7 +93,7 @@ static void expect_history(wsc_t *c, const char *want)
   char got[256];
   json_t *r = wsc_rpc(c, "group_history", "\"group_id\":\"tg\"");
   assert_int_equal(jint(r, "code"), 0);
-  texts(json_object_get(r, "msgs"), "body", got, sizeof got);
+  msg_texts(json_object_get(r, "msgs"), "body", got, sizeof got);
   assert_string_equal(got, want);
   json_decref(r);
 }
@@ -115,7 +103,7 @@ static void expect_sync(wsc_t *c, int after, int limit, const char *want, int se
   char got[256];
   json_t *r = wsc_rpc(c, "group_sync", "\"group_id\":\"tg\",\"after_seq\":%d,\"limit\":%d", after, limit);
   assert_int_equal(jint(r, "code"), 0);
-  texts(json_object_get(r, "msgs"), "body", got, sizeof got);
+  msg_texts(json_object_get(r, "msgs"), "body", got, sizeof got);
   assert_string_equal(got, want);
   assert_int_equal(jint(r, "seq"), seq);
   assert_int_equal(json_is_true(json_object_get(r, "complete")), complete);

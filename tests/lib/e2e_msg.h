@@ -165,6 +165,20 @@ static inline json_t *wsc_sync_live(wsc_t *c)
   }
 }
 
+/* The texts of a list of messages (field: "MsgBody" in REST replies, "body"
+ * in the protocol's) joined by "," into out; those without text (system
+ * notices) are left out. */
+static inline void msg_texts(json_t *list, const char *field, char *out, size_t cap)
+{
+  json_t *e;
+  size_t i;
+  out[0] = 0;
+  json_array_foreach(list, i, e) {
+    const char *t = jstr(json_array_get(json_object_get(e, field), 0), "MsgContent.Text");
+    if (t[0]) snprintf(out + strlen(out), cap - strlen(out), "%s%s", out[0] ? "," : "", t);
+  }
+}
+
 /* Import accounts (NULL-terminated). */
 static inline void import_users(int port, uint32_t app, const char *key, const char *const *users)
 {
