@@ -167,7 +167,7 @@ typedef struct im_groups_stats {
   uint64_t live_frames, live_bytes, live_cutoffs; /* live-room deliveries, bytes queued, members cut off */
   uint64_t live_dropped;       /* live-room deliveries lost by members that could not keep up */
   uint64_t live_fanouts;       /* passes over a room's members (one per message, or per batch) */
-  uint64_t live_batched;       /* live-room events that waited for a coalescing window or a fan-out under way */
+  uint64_t live_batched;       /* live-room messages that waited for a coalescing window or a fan-out under way */
   uint64_t live_lagging;       /* sessions now losing live-room messages */
   uint64_t deliveries;         /* frames queued to sessions for stored groups */
   uint64_t live_slices;        /* loop turns' shares of live-room walks (fanouts when every walk fits one slice) */

@@ -19,7 +19,10 @@
  * walk at most once per coalesce_ms. The first message after a quiet window
  * goes out at once; one arriving sooner joins the batch, which goes out when
  * the window that began with the last walk ends (or when the walk under way
- * ends, if that is later). A notice never waits for a window.
+ * ends, if that is later). A notice (not a message) first sends whatever
+ * of the room is under way or waiting, then goes out itself, all in the
+ * turn it arrives: order holds, and a dissolve, which frees the room right
+ * after its notice, loses nothing.
  *
  * Drops: a member whose connection already has bytes queued and would pass
  * queue_bytes with this fan-out does not get it; its session counts the lost
@@ -313,17 +316,16 @@ void grp__live_deliver(im_groups_t *G, im_group_t *g, const im_gevent_t *ev, uin
   }
   glive_t *lv = g->lv;
   if (lv->n >= LIVE_BATCH_MAX) drain(G, g, now);
-  if (batch_add(lv, f, except_sid)) { /* no memory to wait: what came before goes first, then f */
+  /* a notice (a dissolve frees the room right after its own), or no memory
+   * to wait: what came before goes out first, then f, all in this turn */
+  if (ev->kind != IM_GEV_MSG || batch_add(lv, f, except_sid)) {
     drain(G, g, now);
     fan_out_one(G, g, f, except_sid, now);
     G->h.release(G->h.ud, f);
     return;
   }
   if (lv->n == 1) /* the window that began with the last walk, if the room is busy enough to wait */
-    lv->due_ms = ev->kind == IM_GEV_MSG && coalescing(G, g) && lv->last_ms + G->live.coalesce_ms > now
-                   ? lv->last_ms + G->live.coalesce_ms : now;
-  else if (ev->kind != IM_GEV_MSG && lv->due_ms > now)
-    lv->due_ms = now; /* a notice does not wait for a window */
+    lv->due_ms = coalescing(G, g) && lv->last_ms + G->live.coalesce_ms > now ? lv->last_ms + G->live.coalesce_ms : now;
   int busy = lv->w.members != NULL;
   if (busy || lv->n > 1 || lv->due_ms > now) G->st.live_batched++;
   /* a walk under way goes on in the next turn (one slice per turn), then this one */

@@ -358,6 +358,54 @@ static void test_live_walk_slices(void **st)
   finish();
 }
 
+/* ---- a notice during a walk: what came before goes first, nothing is lost ------------------------------ */
+static void test_live_dissolve_mid_walk(void **st)
+{
+  (void)st;
+  /* one member per turn and a 1 s window: x1 goes out at once (a walk of 4
+   * turns), x2 waits for the window; the dissolve comes sooner and frees the
+   * room right after its notice, so x2 and the notice must go out first */
+  static const char *const args[] = { "--live-fanout-slice", "1", "--live-coalesce-ms", "1000",
+                                      "--live-coalesce-min-members", "1", NULL };
+  start(args);
+  wsc_t p, a, b, c;
+  login(&p, "dp");
+  login(&a, "da");
+  login(&b, "db");
+  login(&c, "dc");
+  create_room(&p, "room");
+  join(&p, "room");
+  join(&a, "room");
+  join(&b, "room");
+  join(&c, "room");
+  send_nowait(p.fd, "x1");
+  send_nowait(p.fd, "x2");
+  json_t *r = wsc_rpc(&p, "group_dissolve", "\"group_id\":\"room\"");
+  assert_int_equal(rcode(r), 0);
+  wsc_t *m[3] = { &a, &b, &c };
+  for (int i = 0; i < 3; i++) {
+    static char buf[1 << 16];
+    int op = 0, cc = 0, n, got = 0, dissolved = 0;
+    while (!dissolved && (n = e2e_ws_recv(m[i]->fd, &op, buf, sizeof buf, 3000, &cc)) >= 0) {
+      if (strstr(buf, "\"type\":\"group_dissolved\"")) dissolved = 1;
+      else if (strstr(buf, "\"type\":\"group_msg\"")) {
+        const char *t = strstr(buf, "\"Text\":\"");
+        assert_non_null(t);
+        assert_int_equal(t[9], '1' + got); /* x1, then x2 */
+        got++;
+      }
+    }
+    assert_int_equal(got, 2);
+    assert_true(dissolved);
+  }
+  assert_int_equal(health("live.deliveries"), 3 * 2 + 4); /* x1, x2 to the members; the notice to all four */
+  wsc_close(&p);
+  wsc_close(&a);
+  wsc_close(&b);
+  wsc_close(&c);
+  finish();
+}
+
 /* ---- stored groups never drop: the slow member is cut and re-syncs ---------------------------------------- */
 static void test_stored_group_slow_member_resyncs(void **st)
 {
@@ -418,7 +466,8 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_live_drops), cmocka_unit_test(test_live_lag_cutoff), cmocka_unit_test(test_live_coalescing),
-    cmocka_unit_test(test_live_walk_slices), cmocka_unit_test(test_stored_group_slow_member_resyncs),
+    cmocka_unit_test(test_live_walk_slices), cmocka_unit_test(test_live_dissolve_mid_walk),
+    cmocka_unit_test(test_stored_group_slow_member_resyncs),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
