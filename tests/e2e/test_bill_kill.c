@@ -156,6 +156,20 @@ static void kill_part_way(const char *progress, int64_t total)
   sqlite3_close(db);
 }
 
+/* An app of customer 1 created on 1 October (00:00, UTC+8), written straight into the database. */
+static store_app_t add_app(store_t *s, const char *scheme, const char *edition)
+{
+  store_app_t a = { 0 };
+  assert_int_equal(store_app_next_sdkappid(s, &a.sdkappid), 0);
+  a.customer_id = 1;
+  strcpy(a.name, "bulk"); strcpy(a.secret_key, "0123456789abcdef"); strcpy(a.region, "china");
+  snprintf(a.scheme, sizeof a.scheme, "%s", scheme);
+  snprintf(a.edition, sizeof a.edition, "%s", edition);
+  a.created_at_s = start_of(2026, 10, 1);
+  assert_int_equal(store_app_insert(s, &a), 0);
+  return a;
+}
+
 /* The usage rows of October: count and sum over the three usage tables. */
 static void usage_fingerprint(sqlite3 *db, int64_t out[2])
 {
@@ -173,13 +187,7 @@ static void test_kill_during_bill_run(void **st)
   assert_int_equal(store_open(srv.dir, &s), 0);
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
   for (int i = 0; i < NAPPS; i++) { /* legacy apps created on 1 October: billed on imported peak DAU, 1,000 元 each */
-    store_app_t a = { 0 };
-    assert_int_equal(store_app_next_sdkappid(s, &a.sdkappid), 0);
-    a.customer_id = 1;
-    strcpy(a.name, "bulk"); strcpy(a.secret_key, "0123456789abcdef"); strcpy(a.region, "china");
-    strcpy(a.scheme, "legacy"); strcpy(a.edition, "legacy");
-    a.created_at_s = start_of(2026, 10, 1);
-    assert_int_equal(store_app_insert(s, &a), 0);
+    store_app_t a = add_app(s, "legacy", "legacy");
     int64_t doc;
     assert_int_equal(store_usage_import_doc(s, a.sdkappid, 202610, "test", "{}", 1, &doc), 0);
     assert_int_equal(store_usage_import_put(s, a.sdkappid, 20261003, METER_M_DAU, 4000 + i, doc), 0);
@@ -276,13 +284,7 @@ static void test_kill_during_day_job(void **st)
   assert_int_equal(tenant_wallet_post(s, 0, 1, TENANT_LEDGER_TOPUP, topup, "top-up", "t1", start_of(2026, 10, 1), &e), 0);
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
   for (int i = 0; i < NAPPS; i++) { /* trial apps created on 1 October, pro from that day (to 31 October), auto-renew on */
-    store_app_t a = { 0 };
-    assert_int_equal(store_app_next_sdkappid(s, &a.sdkappid), 0);
-    a.customer_id = 1;
-    strcpy(a.name, "bulk"); strcpy(a.secret_key, "0123456789abcdef"); strcpy(a.region, "china");
-    strcpy(a.scheme, "s2022"); strcpy(a.edition, "trial");
-    a.created_at_s = start_of(2026, 10, 1);
-    assert_int_equal(store_app_insert(s, &a), 0);
+    store_app_t a = add_app(s, "s2022", "trial");
     store_order_t o;
     int replayed;
     char err[200];
