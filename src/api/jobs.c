@@ -18,7 +18,7 @@
  *                   half-way is finished by the run at the next start.
  *   day             00:00 every day, in bounded steps (run_day): correction
  *                   documents for billed months whose usage changed since
- *                   (meter_bill_corrections_run), every app's life-cycle jobs
+ *                   (meter_bill_corrections_step), every app's life-cycle jobs
  *                   (tenant_app_lifecycle_run: auto-renew, suspension after
  *                   the grace days, resumption), open bills paid from the
  *                   wallet where it covers them, arrears (meter_arrears_run),
@@ -147,7 +147,7 @@ static void on_app_id(void *ud, const store_app_t *a)
 
 static int fatal(int rc) { return rc == IMC_E_IO || rc == IMC_E_BUSY || rc == IMC_E_NOMEM; }
 
-/* The day change in steps of day_batch (config, default 500) apps or customers, each its own
+/* The day change in steps of day_batch (config, default 500) queued months, apps or customers, each its own
  * writer job (a bounded transaction, so a CLI write waits for one step, not
  * for every app): corrections; the life cycle of each app; arrears of each
  * customer (open documents paid first); each app's fresh record. A step that
@@ -156,6 +156,8 @@ static int fatal(int rc) { return rc == IMC_E_IO || rc == IMC_E_BUSY || rc == IM
  * the day changes nothing), so a crash half-way is finished by the rerun. */
 typedef struct day_state {
   app_ids_t apps;
+  meter_app_month_t *queue;        /* the corrections queue, listed at the first step */
+  size_t nqueue;
   int64_t *custs;
   size_t ncusts, custs_cap;
   int nomem;
@@ -180,6 +182,7 @@ static void day_state_free(job_run_t *r)
 {
   if (!r->day_st) return;
   free(r->day_st->apps.v);
+  free(r->day_st->queue);
   free(r->day_st->custs);
   free(r->day_st);
   r->day_st = NULL;
@@ -212,17 +215,22 @@ static int run_day(store_t *s, job_run_t *r)
   r->more = 1;
   if (d) d->steps++;
   switch (r->stage) {
-  case 0: /* corrections first: one that asks for money is paid, or counted by the arrears steps */
-    if (!d && !(d = r->day_st = calloc(1, sizeof *d))) return IMC_E_NOMEM;
-    d->steps = 1;
-    if ((rc = meter_bill_corrections_run(s, 1, r->at, r->tz, meter_orders_tenant, NULL, &d->co, d->cerr, sizeof d->cerr))) {
+  case 0: /* corrections first (one that asks for money is paid, or counted by the arrears steps), day_batch queued months a step */
+    if (!d) { /* the first step lists the queue, the apps and the customers once */
+      if (!(d = r->day_st = calloc(1, sizeof *d))) return IMC_E_NOMEM;
+      d->steps = 1;
+      if ((rc = meter_bill_recheck_list(s, &d->queue, &d->nqueue))) return rc;
+      if ((rc = store_app_list(s, 0, on_app_id, &d->apps)) || (rc = store_customer_list(s, on_customer, d))) return rc;
+      if (d->apps.nomem || d->nomem) return IMC_E_NOMEM;
+      r->cursor = 0;
+    }
+    end = d->nqueue - r->cursor < batch ? d->nqueue - r->cursor : batch;
+    if ((rc = meter_bill_corrections_step(s, d->queue + r->cursor, end, r->at, r->tz, meter_orders_tenant, NULL, &d->co, d->cerr,
+                                          sizeof d->cerr))) {
       snprintf(r->err, sizeof r->err, "%s", d->cerr);
       return rc;
     }
-    if ((rc = store_app_list(s, 0, on_app_id, &d->apps)) || (rc = store_customer_list(s, on_customer, d))) return rc;
-    if (d->apps.nomem || d->nomem) return IMC_E_NOMEM;
-    r->stage = 1;
-    r->cursor = 0;
+    if ((r->cursor += end) >= d->nqueue) { r->stage = 1; r->cursor = 0; }
     return 0;
   case 1: /* life cycles */
     for (end = r->cursor + batch; r->cursor < d->apps.n && r->cursor < end; r->cursor++) {

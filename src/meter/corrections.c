@@ -85,7 +85,7 @@ int meter_bill_correct(store_t *s, int in_txn, uint32_t app, int32_t month, int6
   return rc;
 }
 
-typedef struct queue { struct { uint32_t app; int32_t month; } *v; size_t n, cap; int nomem; } queue_t;
+typedef struct queue { meter_app_month_t *v; size_t n, cap; int nomem; } queue_t;
 
 static void on_queued(void *ud, uint32_t app, int32_t month)
 {
@@ -101,6 +101,43 @@ static void on_queued(void *ud, uint32_t app, int32_t month)
   q->v[q->n++].month = month;
 }
 
+int meter_bill_recheck_list(store_t *s, meter_app_month_t **v, size_t *n)
+{
+  queue_t q = { 0 };
+  int rc = store_bill_recheck_each(s, INT32_MAX, on_queued, &q);
+  if (!rc && q.nomem) rc = IMC_E_NOMEM;
+  if (rc) { free(q.v); q.v = NULL; q.n = 0; }
+  *v = q.v;
+  *n = q.n;
+  return rc;
+}
+
+int meter_bill_corrections_step(store_t *s, const meter_app_month_t *v, size_t n, int64_t now_s, int default_tz,
+                                meter_orders_fn fn, void *ud, meter_correction_stats_t *st, char *err, size_t cap)
+{
+  int rc = 0;
+  for (size_t i = 0; !rc && i < n; i++) {
+    st->checked++;
+    store_bill_t b;
+    int issued;
+    char why[256] = "";
+    int r = correct_txn(s, v[i].app, v[i].month, now_s, default_tz, fn, ud, &b, &issued, why, sizeof why);
+    if (r == IMC_E_IO || r == IMC_E_BUSY || r == IMC_E_NOMEM || r == IMC_E_EXISTS) {
+      rc = imc_errf(err, cap, r, "app %u: %s", v[i].app, why[0] ? why : imc_strerror(r));
+      break;
+    }
+    if (r) { if (!st->failed++) imc_errf(err, cap, r, "%s", why); continue; } /* stays queued: tried again next time */
+    if ((rc = store_bill_recheck_done(s, v[i].app, v[i].month))) { free(b.body); break; }
+    if (issued) {
+      st->issued++;
+      st->paid += b.paid;
+      st->refunded += b.due_fen < 0;
+      free(b.body);
+    }
+  }
+  return rc;
+}
+
 #define CORRECT_BATCH 1000 /* queued months per transaction */
 
 int meter_bill_corrections_run(store_t *s, int in_txn, int64_t now_s, int default_tz, meter_orders_fn fn, void *ud,
@@ -108,41 +145,19 @@ int meter_bill_corrections_run(store_t *s, int in_txn, int64_t now_s, int defaul
 {
   memset(st, 0, sizeof *st);
   if (cap) err[0] = 0;
-  queue_t q = { 0 };
-  int rc = store_bill_recheck_each(s, INT32_MAX, on_queued, &q), open = 0, batch = 0;
-  if (!rc && q.nomem) rc = IMC_E_NOMEM;
-  for (size_t i = 0; !rc && i < q.n; i++) {
-    if (!in_txn && !open) {
-      if ((rc = store_exec(s, "BEGIN IMMEDIATE"))) { imc_errf(err, cap, rc, "the database is busy"); break; }
-      open = 1;
-    }
-    st->checked++;
-    store_bill_t b;
-    int issued;
-    char why[256] = "";
-    int r = correct_txn(s, q.v[i].app, q.v[i].month, now_s, default_tz, fn, ud, &b, &issued, why, sizeof why);
-    if (r == IMC_E_IO || r == IMC_E_BUSY || r == IMC_E_NOMEM || r == IMC_E_EXISTS) {
-      rc = imc_errf(err, cap, r, "app %u: %s", q.v[i].app, why[0] ? why : imc_strerror(r));
-      break;
-    }
-    if (r) { if (!st->failed++) imc_errf(err, cap, r, "%s", why); continue; } /* stays queued: tried again next time */
-    if ((rc = store_bill_recheck_done(s, q.v[i].app, q.v[i].month))) { free(b.body); break; }
-    if (issued) {
-      st->issued++;
-      st->paid += b.paid;
-      st->refunded += b.due_fen < 0;
-      free(b.body);
-    }
-    if (open && ++batch == CORRECT_BATCH) {
-      open = batch = 0;
-      if ((rc = store_exec(s, "COMMIT"))) { imc_errf(err, cap, rc, "committing corrections failed"); open = 1; }
+  meter_app_month_t *v;
+  size_t n;
+  int rc = meter_bill_recheck_list(s, &v, &n);
+  for (size_t i = 0; !rc && i < n; i += CORRECT_BATCH) {
+    size_t k = n - i < CORRECT_BATCH ? n - i : CORRECT_BATCH;
+    if (!in_txn && (rc = store_exec(s, "BEGIN IMMEDIATE"))) { imc_errf(err, cap, rc, "the database is busy"); break; }
+    rc = meter_bill_corrections_step(s, v + i, k, now_s, default_tz, fn, ud, st, err, cap);
+    if (!in_txn) {
+      if (!rc && (rc = store_exec(s, "COMMIT"))) imc_errf(err, cap, rc, "committing corrections failed");
+      if (rc) store_exec(s, "ROLLBACK"); /* this batch only: its months stay queued */
     }
   }
-  if (open) {
-    if (!rc && (rc = store_exec(s, "COMMIT"))) imc_errf(err, cap, rc, "committing corrections failed");
-    if (rc) store_exec(s, "ROLLBACK"); /* this batch only: its months stay queued */
-  }
-  free(q.v);
+  free(v);
   return rc;
 }
 

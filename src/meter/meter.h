@@ -415,6 +415,16 @@ typedef struct meter_correction_stats {
  * batch in progress (its months stay queued). 0 or storage errors. */
 int meter_bill_corrections_run(struct store *s, int in_txn, int64_t now_s, int default_tz, meter_orders_fn orders, void *ud,
                                meter_correction_stats_t *st, char *err, size_t errcap);
+/* The same pass in steps (the server's day job, a bounded writer transaction
+ * per step): meter_bill_recheck_list lists the queue once (*v malloc'd, the
+ * caller frees; by app and month), then meter_bill_corrections_step handles
+ * v[0..n) inside the caller's transaction under the same rules, ADDING to
+ * *st (zero it before the first step). Storage errors stop a step (the
+ * caller rolls it back: its months stay queued). */
+typedef struct meter_app_month { uint32_t app; int32_t month; } meter_app_month_t;
+int meter_bill_recheck_list(struct store *s, meter_app_month_t **v, size_t *n);
+int meter_bill_corrections_step(struct store *s, const meter_app_month_t *v, size_t n, int64_t now_s, int default_tz,
+                                meter_orders_fn orders, void *ud, meter_correction_stats_t *st, char *err, size_t errcap);
 
 /* Bills as JSON, each (meter_bill_json) with "corrections": the correction
  * documents that follow it, oldest first (meter_bill_json of each, plus

@@ -12,7 +12,10 @@
  *    covers 100): after the restart every app has exactly one October bill,
  *    the numbers run gap-free from IMC-2026-10-000001, bills 1–100 are paid
  *    by one `payment` each and the rest are open, the balance is 0, and the
- *    usage rows of October are the same rows as before;
+ *    usage rows of October are the same rows as before; then late usage
+ *    raises every app's October: the day change of 2 November, killed
+ *    part-way through its correction steps, issues after the restart exactly
+ *    one correction per bill, numbered on in the same gap-free series;
  *  - the day change of 1 November for 300 pro apps on auto-renew whose
  *    October package ends: after the restart each app has exactly one
  *    renewal, the wallet has exactly one debit per order and its balance is
@@ -86,12 +89,12 @@ static void wait_job(const char *job, int seen)
 {
   char key[64];
   snprintf(key, sizeof key, "job=%s ", job);
-  for (int i = 0; i < 6000; i++) {
+  for (int i = 0; i < 6000; i++) { /* a sanitizer build on a busy box takes minutes for 600 steps */
     if (log_count(key, "msg=\"job ran\"") > seen) return;
-    usleep(10 * 1000);
+    usleep(50 * 1000);
   }
   char *log = e2e_server_log(&srv);
-  fail_msg("no run of %s in 60 s; log:\n%s", job, log ? log : "");
+  fail_msg("no run of %s in 300 s; log:\n%s", job, log ? log : "");
 }
 
 /* A data directory with customer 1 and the operator token (before any server). */
@@ -153,6 +156,20 @@ static void kill_part_way(const char *progress, int64_t total)
   sqlite3_close(db);
 }
 
+/* An app of customer 1 created on 1 October (00:00, UTC+8), written straight into the database. */
+static store_app_t add_app(store_t *s, const char *scheme, const char *edition)
+{
+  store_app_t a = { 0 };
+  assert_int_equal(store_app_next_sdkappid(s, &a.sdkappid), 0);
+  a.customer_id = 1;
+  strcpy(a.name, "bulk"); strcpy(a.secret_key, "0123456789abcdef"); strcpy(a.region, "china");
+  snprintf(a.scheme, sizeof a.scheme, "%s", scheme);
+  snprintf(a.edition, sizeof a.edition, "%s", edition);
+  a.created_at_s = start_of(2026, 10, 1);
+  assert_int_equal(store_app_insert(s, &a), 0);
+  return a;
+}
+
 /* The usage rows of October: count and sum over the three usage tables. */
 static void usage_fingerprint(sqlite3 *db, int64_t out[2])
 {
@@ -170,13 +187,7 @@ static void test_kill_during_bill_run(void **st)
   assert_int_equal(store_open(srv.dir, &s), 0);
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
   for (int i = 0; i < NAPPS; i++) { /* legacy apps created on 1 October: billed on imported peak DAU, 1,000 元 each */
-    store_app_t a = { 0 };
-    assert_int_equal(store_app_next_sdkappid(s, &a.sdkappid), 0);
-    a.customer_id = 1;
-    strcpy(a.name, "bulk"); strcpy(a.secret_key, "0123456789abcdef"); strcpy(a.region, "china");
-    strcpy(a.scheme, "legacy"); strcpy(a.edition, "legacy");
-    a.created_at_s = start_of(2026, 10, 1);
-    assert_int_equal(store_app_insert(s, &a), 0);
+    store_app_t a = add_app(s, "legacy", "legacy");
     int64_t doc;
     assert_int_equal(store_usage_import_doc(s, a.sdkappid, 202610, "test", "{}", 1, &doc), 0);
     assert_int_equal(store_usage_import_put(s, a.sdkappid, 20261003, METER_M_DAU, 4000 + i, doc), 0);
@@ -228,6 +239,38 @@ static void test_kill_during_bill_run(void **st)
   assert_string_equal(json_string_value(json_object_get(b, "status")), "paid");
   assert_string_equal(json_string_value(json_object_get(b, "number")), "IMC-2026-10-000001");
   json_decref(b);
+
+  /* late October usage for every app (peak DAU 15,000: 2,000 元): the day change of 2 November issues 300
+   * corrections of +1,000 元 in steps of 2 queued months; killed part-way, the start-up day change finishes */
+  store_t *s2;
+  assert_int_equal(store_open(srv.dir, &s2), 0);
+  assert_int_equal(store_exec(s2, "BEGIN IMMEDIATE"), 0);
+  for (uint32_t app = 1400000001; app < 1400000001 + NAPPS; app++) {
+    int64_t doc;
+    assert_int_equal(store_usage_import_doc(s2, app, 202610, "late", "{}", 2, &doc), 0);
+    assert_int_equal(store_usage_import_put(s2, app, 20261017, METER_M_DAU, 15000, doc), 0);
+  }
+  assert_int_equal(store_exec(s2, "COMMIT"), 0);
+  store_close(s2);
+  db = db_open();
+  assert_int_equal(q1(db, "SELECT count(*) FROM bill_recheck"), NAPPS);
+  sqlite3_close(db);
+  int days = log_count("job=day ", "msg=\"job ran\"");
+  fd = clock_move_async("2026-11-02T00:00:00+08:00");
+  kill_part_way("SELECT count(*) FROM bills WHERE corrects>0", NAPPS);
+  close(fd);
+  start_on("2026-11-02");
+  wait_job("day", days);
+  db = db_open();
+  assert_int_equal(q1(db, "SELECT count(*) FROM bill_recheck"), 0);
+  assert_int_equal(q1(db, "SELECT count(*) FROM bills WHERE corrects>0"), NAPPS);
+  assert_int_equal(q1(db, "SELECT count(DISTINCT corrects) FROM bills WHERE corrects>0"), NAPPS); /* one per bill */
+  assert_int_equal(q1(db, "SELECT count(*) FROM bills WHERE corrects>0 AND (due_fen<>100000 OR postpaid_fen<>200000)"), 0);
+  assert_int_equal(q1(db, "SELECT max(seq) FROM bills"), 2 * NAPPS); /* gap-free over bills and corrections */
+  assert_int_equal(q1(db, "SELECT count(*) FROM bills"), 2 * NAPPS);
+  assert_int_equal(q1(db, "SELECT count(*) FROM bills WHERE number<>printf('IMC-2026-10-%06d', seq)"), 0);
+  assert_int_equal(q1(db, "SELECT count(*) FROM ledger WHERE kind='payment'"), 100); /* the wallet is empty: nothing more paid */
+  sqlite3_close(db);
 }
 
 static void test_kill_during_day_job(void **st)
@@ -241,13 +284,7 @@ static void test_kill_during_day_job(void **st)
   assert_int_equal(tenant_wallet_post(s, 0, 1, TENANT_LEDGER_TOPUP, topup, "top-up", "t1", start_of(2026, 10, 1), &e), 0);
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
   for (int i = 0; i < NAPPS; i++) { /* trial apps created on 1 October, pro from that day (to 31 October), auto-renew on */
-    store_app_t a = { 0 };
-    assert_int_equal(store_app_next_sdkappid(s, &a.sdkappid), 0);
-    a.customer_id = 1;
-    strcpy(a.name, "bulk"); strcpy(a.secret_key, "0123456789abcdef"); strcpy(a.region, "china");
-    strcpy(a.scheme, "s2022"); strcpy(a.edition, "trial");
-    a.created_at_s = start_of(2026, 10, 1);
-    assert_int_equal(store_app_insert(s, &a), 0);
+    store_app_t a = add_app(s, "s2022", "trial");
     store_order_t o;
     int replayed;
     char err[200];

@@ -262,6 +262,12 @@ int e2e_http_read(int fd, char *body, size_t cap, int timeout_ms)
 int e2e_http(int port, const char *method, const char *target, const char *headers, const char *req_body,
              char *body, size_t cap)
 {
+  return e2e_http_timeout(port, method, target, headers, req_body, body, cap, 5000);
+}
+
+int e2e_http_timeout(int port, const char *method, const char *target, const char *headers, const char *req_body,
+                     char *body, size_t cap, int timeout_ms)
+{
   int fd = e2e_connect(port);
   if (fd < 0) return -1;
   size_t blen = req_body ? strlen(req_body) : 0;
@@ -270,7 +276,7 @@ int e2e_http(int port, const char *method, const char *target, const char *heade
   int n = snprintf(req, rlen, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%sContent-Length: %zu\r\nConnection: close\r\n\r\n",
                    method, target, headers ? headers : "", blen);
   memcpy(req + n, req_body ? req_body : "", blen);
-  int st = e2e_send(fd, req, (size_t)n + blen) ? -1 : e2e_http_read(fd, body, cap, 5000);
+  int st = e2e_send(fd, req, (size_t)n + blen) ? -1 : e2e_http_read(fd, body, cap, timeout_ms);
   free(req);
   close(fd);
   return st;

@@ -59,6 +59,9 @@ int e2e_http_read(int fd, char *body, size_t cap, int timeout_ms);
 /* One request on a fresh connection: returns status, body in `body`. */
 int e2e_http(int port, const char *method, const char *target, const char *headers, const char *req_body,
              char *body, size_t cap);
+/* The same, waiting up to timeout_ms for the reply (e2e_http: 5 s). */
+int e2e_http_timeout(int port, const char *method, const char *target, const char *headers, const char *req_body,
+                     char *body, size_t cap, int timeout_ms);
 /* POST to /v4/<svc_cmd> as `identifier` with a fresh UserSig for the app. */
 int e2e_v4(int port, uint32_t sdkappid, const char *key, const char *identifier, const char *svc_cmd,
            const char *json_body, char *body, size_t cap);
