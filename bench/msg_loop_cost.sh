@@ -32,6 +32,7 @@ shift 2 2>/dev/null || shift $#
 [ $# -gt 0 ] || set -- "$PWD/build/imcloud"
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
+. bench/bench_lib.sh
 writer_jobs() { curl -s "http://127.0.0.1:$port/healthz" | sed -n 's/.*"writer":{[^}]*"jobs":\([0-9]*\).*/\1/p'; }
 
 # per_call FILE: "function Ir/call calls" for the loop's per-message functions
@@ -52,11 +53,7 @@ per_call() {
 }
 
 for BIN in "$@"; do
-  dir=$(mktemp -d /tmp/imcloud-loopcost-XXXXXX)
-  cid=$($BIN customer create --name bench --json --data "$dir" | sed -n 's/.*"id":\([0-9]*\).*/\1/p')
-  out=$($BIN app create --customer "$cid" --name bench --region china --scheme legacy --json --data "$dir")
-  app=$(echo "$out" | sed -n 's/.*"sdkappid":\([0-9]*\).*/\1/p')
-  key=$(echo "$out" | sed -n 's/.*"key":"\([0-9a-f]*\)".*/\1/p')
+  new_app loopcost
   valgrind --tool=callgrind --instr-atstart=no --separate-threads=yes --callgrind-out-file="$dir/cg.%p" \
     $BIN serve --listen 127.0.0.1:0 --port-file "$dir/port" --data "$dir" --log-level warn \
     --rest-rate-limit 1000000 --writer-max-jobs 262144 2>>"$dir/server.log" &
