@@ -18,7 +18,9 @@
 #    200,000 messages to random peers of 10,000 users, commits of 10,000).
 # Each load line carries the server's CPU time and RSS during the run, and
 # over the sending period jobs per commit, frames per write and server CPU
-# per acknowledged message (msg_bench.c). The app is a legacy-scheme app: no
+# per acknowledged message, whole process and event-loop thread alone
+# (loop_cpu_us_per_msg; msg_bench.c). Instructions per message, steady under
+# other load: bench/msg_loop_cost.sh. The app is a legacy-scheme app: no
 # account cap (trial apps stop at 100 accounts). IMCLOUD_BIN picks another
 # server binary (before/after comparisons).
 set -e

@@ -147,6 +147,10 @@ static void msg_key(jsonw_t *w, uint32_t cseq, uint32_t random, int64_t time_s)
   jsonw_lit(w, "\"");
 }
 
+/* ,"key":<integer> */
+#define FIELD_U64(w, key, v) (jsonw_lit((w), ",\"" key "\":"), jsonw_u64((w), (v)))
+#define FIELD_I64(w, key, v) (jsonw_lit((w), ",\"" key "\":"), jsonw_i64((w), (v)))
+
 static void str0(jsonw_t *w, const char *s)
 {
   s = s ? s : "";
@@ -161,23 +165,19 @@ int wsm_push_text(jsonw_t *w, const im_event_t *ev)
     return IMC_E_INVAL;
   if (ev->kind == IM_EV_MSG) jsonw_lit(w, "{\"type\":\"msg\"");
   else jsonw_lit(w, "{\"type\":\"online_msg\"");
-  if (ev->useq) { jsonw_lit(w, ",\"useq\":"); jsonw_u64(w, ev->useq); }
+  if (ev->useq) FIELD_U64(w, "useq", ev->useq);
   jsonw_lit(w, ",\"peer\":");
   str0(w, ev->peer_id);
   jsonw_lit(w, ",\"msg\":{\"from\":");
   str0(w, m->from_id);
   jsonw_lit(w, ",\"to\":");
   str0(w, m->to_id);
-  jsonw_lit(w, ",\"seq\":");
-  jsonw_u64(w, m->seq);
-  jsonw_lit(w, ",\"time\":");
-  jsonw_i64(w, m->time_s);
+  FIELD_U64(w, "seq", m->seq);
+  FIELD_I64(w, "time", m->time_s);
   jsonw_lit(w, ",\"msg_key\":");
   msg_key(w, m->cseq, m->random, m->time_s);
-  jsonw_lit(w, ",\"msg_seq\":");
-  jsonw_u64(w, m->cseq);
-  jsonw_lit(w, ",\"random\":");
-  jsonw_u64(w, m->random);
+  FIELD_U64(w, "msg_seq", m->cseq);
+  FIELD_U64(w, "random", m->random);
   jsonw_lit(w, ",\"body\":");
   jsonw_raw(w, part[0].p, part[0].n);
   if (part[1].n) { jsonw_lit(w, ",\"cloud_custom_data\":"); jsonw_raw(w, part[1].p, part[1].n); }
@@ -196,12 +196,10 @@ void wsm_sent_text(jsonw_t *w, const json_t *id, const im_sent_t *r)
   if (json_is_string(id)) jsonw_str(w, json_string_value(id), json_string_length(id));
   else if (json_is_integer(id)) jsonw_i64(w, json_integer_value(id));
   else jsonw_lit(w, "null");
-  jsonw_lit(w, ",\"op\":\"send\",\"code\":0,\"msg\":\"ok\",\"seq\":");
-  jsonw_u64(w, r->seq);
-  jsonw_lit(w, ",\"useq\":");
-  jsonw_u64(w, r->useq);
-  jsonw_lit(w, ",\"time\":");
-  jsonw_i64(w, r->time_s);
+  jsonw_lit(w, ",\"op\":\"send\",\"code\":0,\"msg\":\"ok\"");
+  FIELD_U64(w, "seq", r->seq);
+  FIELD_U64(w, "useq", r->useq);
+  FIELD_I64(w, "time", r->time_s);
   jsonw_lit(w, ",\"msg_key\":");
   msg_key(w, r->cseq, r->random, r->time_s);
   if (r->dup) jsonw_lit(w, ",\"dup\":true}");

@@ -298,49 +298,6 @@ static void order_done(void *arg, int rc)
   ndone++;
 }
 
-static void test_done_spread_over_turns(void **st)
-{
-  (void)st;
-  enum { N = SPREAD_N };
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  uv_check_t check;
-  uv_check_init(&loop, &check);
-  uv_check_start(&check, count_turn);
-  uv_unref((uv_handle_t *)&check);
-  store_writer_t *w;
-  assert_int_equal(store_writer_start(&loop, dir, N, &w), 0);
-  gate_init();
-  ndone = n_order = turn = 0;
-  assert_int_equal(store_writer_submit(w, &gate.job), 0);
-  store_writer_flush(w); /* hand it over now: the test waits without running the loop */
-  gate_wait_entered(); /* the N jobs below queue up behind the gate: one batch */
-  static store_job_t jobs[N];
-  for (int i = 0; i < N; i++) {
-    jobs[i] = (store_job_t){ .run = noop_run, .done = order_done, .arg = (void *)(intptr_t)i };
-    assert_int_equal(store_writer_submit(w, &jobs[i]), 0);
-  }
-  store_writer_flush(w); /* all N in the queue (some were handed over at STORE_WRITER_HANDOFF_MAX) */
-  gate_release();
-  while (ndone < N + 1) uv_run(&loop, UV_RUN_ONCE);
-  store_writer_stats_t ws;
-  store_writer_stats(w, &ws);
-  assert_int_equal(ws.batches, 2); /* the gate's, then all N together */
-  int per_turn = 0, max_per_turn = 0;
-  for (int i = 0; i < N; i++) {
-    assert_int_equal(done_order[i], i);
-    per_turn = i > 0 && done_turn[i] == done_turn[i - 1] ? per_turn + 1 : 1;
-    if (per_turn > max_per_turn) max_per_turn = per_turn;
-  }
-  assert_int_equal(max_per_turn, STORE_WRITER_DONE_PER_TURN);
-  assert_true(done_turn[N - 1] - done_turn[0] >= N / STORE_WRITER_DONE_PER_TURN);
-  uv_close((uv_handle_t *)&check, NULL);
-  stop(&loop, w);
-}
-
-/* Slow done() calls (400 µs each, as a login's might be): the turn's time
- * budget (STORE_WRITER_DONE_TURN_US, checked every 16 calls) ends the turn
- * long before the count cap; order is kept across turns. */
 static void slow_done(void *arg, int rc)
 {
   order_done(arg, rc);
@@ -348,10 +305,11 @@ static void slow_done(void *arg, int rc)
   nanosleep(&ts, NULL);
 }
 
-static void test_done_turn_time_budget(void **st)
+/* Commit n jobs (done() = done_fn) as one batch behind the gate, run the
+ * loop until all completed; check they completed in order and return the
+ * most done() calls seen in one loop turn. */
+static int one_batch_max_per_turn(int n, void (*done_fn)(void *, int))
 {
-  (void)st;
-  enum { N = 64 };
   uv_loop_t loop;
   uv_loop_init(&loop);
   uv_check_t check;
@@ -359,31 +317,50 @@ static void test_done_turn_time_budget(void **st)
   uv_check_start(&check, count_turn);
   uv_unref((uv_handle_t *)&check);
   store_writer_t *w;
-  assert_int_equal(store_writer_start(&loop, dir, N, &w), 0);
+  assert_int_equal(store_writer_start(&loop, dir, (size_t)n, &w), 0);
   gate_init();
   ndone = n_order = turn = 0;
   assert_int_equal(store_writer_submit(w, &gate.job), 0);
-  store_writer_flush(w);
-  gate_wait_entered();
-  static store_job_t jobs[N];
-  for (int i = 0; i < N; i++) {
-    jobs[i] = (store_job_t){ .run = noop_run, .done = slow_done, .arg = (void *)(intptr_t)i };
+  store_writer_flush(w); /* hand it over now: the test waits without running the loop */
+  gate_wait_entered(); /* the n jobs below queue up behind the gate: one batch */
+  static store_job_t jobs[SPREAD_N];
+  assert_true(n <= SPREAD_N);
+  for (int i = 0; i < n; i++) {
+    jobs[i] = (store_job_t){ .run = noop_run, .done = done_fn, .arg = (void *)(intptr_t)i };
     assert_int_equal(store_writer_submit(w, &jobs[i]), 0);
   }
-  store_writer_flush(w);
+  store_writer_flush(w); /* all n in the queue (some were handed over at STORE_WRITER_HANDOFF_MAX) */
   gate_release();
-  while (ndone < N + 1) uv_run(&loop, UV_RUN_ONCE);
+  while (ndone < n + 1) uv_run(&loop, UV_RUN_ONCE);
+  store_writer_stats_t ws;
+  store_writer_stats(w, &ws);
+  assert_int_equal(ws.batches, 2); /* the gate's, then all n together */
   int per_turn = 0, max_per_turn = 0;
-  for (int i = 0; i < N; i++) {
+  for (int i = 0; i < n; i++) {
     assert_int_equal(done_order[i], i);
     per_turn = i > 0 && done_turn[i] == done_turn[i - 1] ? per_turn + 1 : 1;
     if (per_turn > max_per_turn) max_per_turn = per_turn;
   }
-  /* 16 calls take 6.4 ms > 3 ms: every turn stops at its first check */
-  assert_int_equal(max_per_turn, 16);
-  assert_true(done_turn[N - 1] - done_turn[0] >= N / 16 - 1);
+  assert_true(done_turn[n - 1] - done_turn[0] >= n / max_per_turn - 1);
   uv_close((uv_handle_t *)&check, NULL);
   stop(&loop, w);
+  return max_per_turn;
+}
+
+static void test_done_spread_over_turns(void **st)
+{
+  (void)st;
+  assert_int_equal(one_batch_max_per_turn(SPREAD_N, order_done), STORE_WRITER_DONE_PER_TURN);
+}
+
+/* Slow done() calls (400 µs each, as a login's might be): the turn's time
+ * budget (STORE_WRITER_DONE_TURN_US, checked every 16 calls) ends the turn
+ * long before the count cap; order is kept across turns. 16 calls take
+ * 6.4 ms > 3 ms: every turn stops at its first check. */
+static void test_done_turn_time_budget(void **st)
+{
+  (void)st;
+  assert_int_equal(one_batch_max_per_turn(64, slow_done), 16);
 }
 
 /* Jobs submitted during one loop turn stay with the loop until the turn
