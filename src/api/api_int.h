@@ -286,7 +286,7 @@ void cws_on_deadline(void *ud, net_ws_t *ws);
  * its writer job). c is in state CWS_NEW. */
 void cws_login_start(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
 /* Login pacing (ws_pace.c): at most cfg->ws_logins_per_turn logins start
- * per loop turn, the others wait in arrival order for the next turns so
+ * per loop turn, and none once they took cfg->ws_login_turn_us; the others wait in arrival order for the next turns so
  * that a storm of logins leaves room in every turn for other requests.
  * cws_pace_init: handles on the loop (0 or IMC_E_NOMEM); cws_pace_close:
  * close them (shutdown); cws_pace_free: drop waiting logins (after the loop

@@ -18,6 +18,7 @@ const cfg_def_t api_cfg_defs[] = {
   { "ws_max_queued_bytes", CFG_INT, F(ws_max_queued_bytes), "4194304", 65536, 1073741824, "send-queue cap per connection (close 1008 beyond)" },
   { "ws_login_timeout_ms", CFG_INT, F(ws_login_timeout_ms), "10000", 100, 600000, "close a WebSocket not logged in by then (4001)" },
   { "ws_logins_per_turn", CFG_INT, F(ws_logins_per_turn), "32", 1, 100000, "WebSocket logins verified per event-loop turn; later ones wait for the next turns, in order (a storm does not starve other requests)" },
+  { "ws_login_turn_us", CFG_INT, F(ws_login_turn_us), "1000", 1, 1000000, "time (µs) the logins started in one event-loop turn may take; once spent, later ones wait for the next turns, as beyond ws_logins_per_turn" },
   { "ws_idle_timeout_ms", CFG_INT, F(ws_idle_timeout_ms), "400000", 1000, 86400000, "close a silent logged-in WebSocket (4004)" },
   { "request_timeout_ms", CFG_INT, F(request_timeout_ms), "10000", 100, 600000, "a request must arrive completely within this (408)" },
   { "keepalive_idle_ms", CFG_INT, F(keepalive_idle_ms), "60000", 100, 3600000, "close idle keep-alive HTTP connections" },

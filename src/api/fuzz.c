@@ -124,7 +124,7 @@ static int busy(api_fuzz_t *f)
 static void settle(api_fuzz_t *f)
 {
   uv_run(&f->loop, UV_RUN_NOWAIT);
-  while (busy(f)) uv_run(&f->loop, UV_RUN_ONCE); /* a completion wakes the loop (uv_async) */
+  while (busy(f)) uv_run(&f->loop, UV_RUN_ONCE); /* a completion wakes the loop (the writer's eventfd, the readers' uv_async) */
   uv_run(&f->loop, UV_RUN_NOWAIT);
 }
 

@@ -1,6 +1,8 @@
 /* ws_pace.c — login pacing: at most cfg->ws_logins_per_turn WebSocket
  * logins start per event-loop turn (UserSig verification, admission, the
- * writer job); the others wait in arrival order and start in the next turns.
+ * writer job), and none once those started in the turn have taken
+ * cfg->ws_login_turn_us (the first always starts; each start is timed with
+ * uv_hrtime); the others wait in arrival order and start in the next turns.
  * A storm of logins then costs each turn a bounded amount of work, and
  * requests that arrive meanwhile (REST, messages of logged-in users) are
  * answered in the same turn instead of behind the whole storm. Loop thread
@@ -32,6 +34,7 @@ struct cws_pace {
   pace_wait_t *head, *tail;
   size_t waiting;
   int64_t started;       /* logins started in this turn */
+  uint64_t spent_ns;     /* their time */
   uint64_t deferred;     /* logins that waited for a later turn (ever) */
 };
 
@@ -45,12 +48,27 @@ static void wait_free(pace_wait_t *w)
 
 static void on_idle(uv_idle_t *h) { (void)h; }
 
+/* This turn's budget (count and time) has room for one more login. */
+static int turn_has_room(const api_srv_t *srv, const struct cws_pace *p)
+{
+  return p->started < srv->cfg->ws_logins_per_turn && p->spent_ns < (uint64_t)srv->cfg->ws_login_turn_us * 1000u;
+}
+
+static void start_timed(api_srv_t *srv, struct cws_pace *p, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
+{
+  uint64_t t0 = uv_hrtime();
+  p->started++;
+  cws_login_start(srv, ws, c, id, req);
+  p->spent_ns += uv_hrtime() - t0;
+}
+
 static void on_prepare(uv_prepare_t *h)
 {
   api_srv_t *srv = h->data;
   struct cws_pace *p = srv->pace;
   p->started = 0;
-  while (p->head && p->started < srv->cfg->ws_logins_per_turn) {
+  p->spent_ns = 0;
+  while (p->head && turn_has_room(srv, p)) {
     pace_wait_t *w = p->head;
     if (!(p->head = w->next)) p->tail = NULL;
     p->waiting--;
@@ -58,8 +76,7 @@ static void on_prepare(uv_prepare_t *h)
     if (ws) {
       assert(cws_state(w->conn) == CWS_LOGIN_PENDING);
       cws_set_waiting(w->conn, 0);
-      p->started++;
-      cws_login_start(srv, ws, w->conn, w->id, w->req);
+      start_timed(srv, p, ws, w->conn, w->id, w->req);
     }
     wait_free(w);
   }
@@ -102,11 +119,8 @@ void cws_pace_free(api_srv_t *srv)
 void cws_pace_login(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
 {
   struct cws_pace *p = srv->pace;
-  if (!p || (!p->head && p->started < srv->cfg->ws_logins_per_turn)) {
-    if (p) p->started++;
-    cws_login_start(srv, ws, c, id, req);
-    return;
-  }
+  if (!p) { cws_login_start(srv, ws, c, id, req); return; }
+  if (!p->head && turn_has_room(srv, p)) { start_timed(srv, p, ws, c, id, req); return; }
   pace_wait_t *w = malloc(sizeof *w);
   if (!w) { cws_reply(ws, id, "login", IMC_E_NOMEM, NULL, NULL); return; }
   *w = (pace_wait_t){ NULL, cws_hold(c), json_incref(id), json_incref(req) };

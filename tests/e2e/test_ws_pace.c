@@ -1,5 +1,6 @@
-/* End-to-end: login pacing (src/api/ws_pace.c) with --ws-logins-per-turn 1.
- * The server is stopped (SIGSTOP) while 40 connections send their login
+/* End-to-end: login pacing (src/api/ws_pace.c), once with
+ * --ws-logins-per-turn 1 and once with a time budget of 1 µs per turn (and
+ * no count limit worth the name). The server is stopped (SIGSTOP) while 40 connections send their login
  * frames, one of them a heartbeat right behind its login and one a close
  * frame, and a REST request arrives; on SIGCONT one poll
  * returns them all at once. Expected: at most one login starts per turn, so
@@ -29,10 +30,18 @@ static e2e_server_t srv;
 static uint32_t app;
 static char key[80];
 
-static int setup(void **st)
+static int setup_count(void **st)
 {
   (void)st;
   static const char *const args[] = { "--ws-logins-per-turn", "1", NULL };
+  return e2e_start(&srv, "singapore", &app, key, args);
+}
+
+/* the first login of a turn always starts and takes more than 1 µs */
+static int setup_time(void **st)
+{
+  (void)st;
+  static const char *const args[] = { "--ws-logins-per-turn", "100000", "--ws-login-turn-us", "1", NULL };
   return e2e_start(&srv, "singapore", &app, key, args);
 }
 
@@ -103,7 +112,7 @@ static void test_storm_is_paced(void **st)
     if (jint(r, "code") != 0) fail_msg("conn %d: %s", i, buf);
     json_decref(r);
   }
-  /* one login per turn: nearly all of the 40 waited */
+  /* one login per turn (by count, or by time): nearly all of the 40 waited */
   json_int_t deferred = healthz_logins("deferred");
   if (deferred < CONNS / 2) fail_msg("only %lld of %d logins waited for a later turn", (long long)deferred, CONNS);
   assert_int_equal(healthz_logins("waiting"), 0);
@@ -126,7 +135,8 @@ static void test_storm_is_paced(void **st)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_storm_is_paced),
+    cmocka_unit_test_setup_teardown(test_storm_is_paced, setup_count, teardown),
+    cmocka_unit_test_setup_teardown(test_storm_is_paced, setup_time, teardown),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, NULL, NULL);
 }
