@@ -165,6 +165,15 @@ const char *const sq__migrations[] = {
   "CREATE INDEX rel_event_at ON rel_event(sdkappid, at);",
   /* 17: the retention purge finds an app's expired group messages (store_grp_msg_purge) */
   "CREATE INDEX grp_msg_time ON grp_msg(sdkappid, time_s);",
+  /* 18: the C2C inbox becomes a clustered table keyed (sdkappid, user_no, useq): one B-tree insert per
+   * event instead of a rowid row plus its unique index (docs/decisions/messaging-c2c-storage.md §3);
+   * the retention purge walks it per user (sqlite_msg.c) */
+  "CREATE TABLE c2c_inbox_v18(sdkappid INTEGER NOT NULL, user_no INTEGER NOT NULL, useq INTEGER NOT NULL,"
+  " kind INTEGER NOT NULL, conv INTEGER NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL,"
+  " PRIMARY KEY(sdkappid, user_no, useq)) WITHOUT ROWID;"
+  "INSERT INTO c2c_inbox_v18 SELECT sdkappid, user_no, useq, kind, conv, seq, at FROM c2c_inbox;"
+  "DROP TABLE c2c_inbox;"
+  "ALTER TABLE c2c_inbox_v18 RENAME TO c2c_inbox;",
 };
 
 const int sq__schema_version = (int)(sizeof sq__migrations / sizeof sq__migrations[0]);
