@@ -100,7 +100,9 @@ static const char *const mstmt_sql[M__COUNT] = {
 #undef X
 };
 
-typedef struct app_cache { u64map_t conv, user; } app_cache_t; /* values: next sequence (never 0) */
+/* conv, user: the next sequence (never 0); recent: user << 32 | peer → 1
+ * for the conversation rows known to exist */
+typedef struct app_cache { u64map_t conv, user, recent; } app_cache_t;
 
 struct sqmsg {
   sqlite3_stmt *st[M__COUNT];
@@ -120,6 +122,7 @@ static void cache_clear(struct sqmsg *m)
     if (!m->apps.slots[i].key) continue;
     u64map_free(&a->conv);
     u64map_free(&a->user);
+    u64map_free(&a->recent);
     free(a);
   }
   u64map_free(&m->apps);
@@ -255,13 +258,21 @@ static int find_dup(store_t *s, store_msg_append_t *a)
 }
 
 /* Make sure the user has a conversation row for peer. An existing row is
- * only looked up, not rewritten: the last seq and time come from the log. */
+ * not rewritten (the last seq and time come from the log), and a row this
+ * connection already made sure of is not even looked up: only this
+ * connection deletes rows (recent_trim, which forgets the app's set). */
 static int recent_add(store_t *s, uint32_t sdkappid, uint32_t user, uint32_t peer)
 {
+  struct sqmsg *m = state(s);
+  app_cache_t *a = m ? app_cache(m, sdkappid) : NULL;
+  uint64_t key = (uint64_t)user << 32 | peer;
+  if (!a) return IMC_E_NOMEM;
+  if (u64map_get(&a->recent, key)) return 0;
   sqlite3_stmt *st = stmt(s, M_RECENT_ADD);
   if (!st) return IMC_E_IO;
   BIND(st, sdkappid, user, peer);
-  return run(st);
+  int rc = run(st);
+  return rc ? rc : set_next(m, &a->recent, key, 0); /* value 1: known to exist */
 }
 
 static int sqm_append(store_t *s, store_msg_append_t *a)
@@ -539,6 +550,9 @@ static int sqm_recent_trim(store_t *s, uint32_t sdkappid, uint32_t user_no, int 
   BIND(st, sdkappid, user_no, keep);
   int rc = run(st);
   *deleted = rc ? 0 : sqlite3_changes(sq__db(s));
+  struct sqmsg *m = state(s);
+  app_cache_t *a = m && *deleted ? u64map_get(&m->apps, sdkappid) : NULL;
+  if (a) { m->entries -= a->recent.len; u64map_free(&a->recent); } /* rows gone: make sure again */
   return rc;
 }
 
