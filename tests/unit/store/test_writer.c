@@ -109,6 +109,17 @@ static void gate_init(void)
   gate = (tjob_t){ .job = { .run = gate_run, .done = tdone, .arg = &gate } };
 }
 
+/* Occupy the writer thread with the gate job (ndone reset), so that the jobs
+ * submitted next wait and then run as one batch after gate_release. */
+static void gate_hold(store_writer_t *w)
+{
+  gate_init();
+  ndone = 0;
+  assert_int_equal(store_writer_submit(w, &gate.job), 0);
+  store_writer_flush(w); /* hand it over now: the test waits without running the loop */
+  gate_wait_entered();
+}
+
 static uint32_t make_app(void)
 {
   store_t *s;
@@ -211,11 +222,7 @@ static void test_engine_rollback(void **st)
   uv_loop_init(&loop);
   store_writer_t *w;
   assert_int_equal(store_writer_start(&loop, dir, 64, &w), 0);
-  gate_init();
-  ndone = 0;
-  assert_int_equal(store_writer_submit(w, &gate.job), 0);
-  store_writer_flush(w); /* hand it over now: the test waits without running the loop */
-  gate_wait_entered();
+  gate_hold(w);
   static const char *uids[] = { "a", "b", "full", "d", "e" };
   tjob_t jobs[5];
   for (int i = 0; i < 5; i++) {
@@ -252,11 +259,7 @@ static void test_job_rollback_alone(void **st)
   uv_loop_init(&loop);
   store_writer_t *w;
   assert_int_equal(store_writer_start(&loop, dir, 64, &w), 0);
-  gate_init();
-  ndone = 0;
-  assert_int_equal(store_writer_submit(w, &gate.job), 0);
-  store_writer_flush(w); /* hand it over now: the test waits without running the loop */
-  gate_wait_entered();
+  gate_hold(w);
   tjob_t ok1, bad, ok2;
   tjob_init(&ok1, app, "x1", 0);
   tjob_init(&bad, 999, "x2", 0); /* no such app: IMC_E_NOTFOUND */
@@ -292,11 +295,7 @@ static void test_rerun_safe_group(void **st)
   uv_loop_init(&loop);
   store_writer_t *w;
   assert_int_equal(store_writer_start(&loop, dir, 64, &w), 0);
-  gate_init();
-  ndone = 0;
-  assert_int_equal(store_writer_submit(w, &gate.job), 0);
-  store_writer_flush(w);
-  gate_wait_entered();
+  gate_hold(w);
   static const char *uids[] = { "r1", "r2", "bad", "r3", "r4", "plain", "r5" };
   tjob_t jobs[7];
   for (int i = 0; i < 7; i++) {
@@ -316,11 +315,7 @@ static void test_rerun_safe_group(void **st)
     if (i != 2) assert_true(account_exists(app, uids[i]));
   }
   /* the engine drops the transaction inside a group */
-  gate_init();
-  ndone = 0;
-  assert_int_equal(store_writer_submit(w, &gate.job), 0);
-  store_writer_flush(w);
-  gate_wait_entered();
+  gate_hold(w);
   static const char *uids2[] = { "g1", "g2", "gfull", "g3", "g4" };
   tjob_t jobs2[5];
   for (int i = 0; i < 5; i++) {
