@@ -9,8 +9,10 @@
  *
  * Next sequences: the connection caches the next seq per (app, conv) and the
  * next useq per (app, user); a miss reads max() once through the unique
- * index. Any ROLLBACK on the connection clears both caches (sq__msg_rollback)
- * because a rolled-back append may have advanced them. The caches are
+ * index; it also remembers the conversation rows it made sure exist
+ * (recent_add). Any ROLLBACK on the connection clears all of it
+ * (sq__msg_rollback) because a rolled-back append may have advanced or
+ * created them. The caches are
  * bounded: past CACHE_MAX entries they are cleared and refilled on demand.
  * Only the writer's connection appends, so the cache is the truth.
  */
