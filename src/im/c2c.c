@@ -210,7 +210,8 @@ static int send_run(store_t *s, c2c_job_t *jj)
     return rc;
   if (j->online) return 0;
   if ((rc = store_msg_append(s, &j->a)) || j->a.dup || !j->day) return rc;
-  return store_usage_add(s, j->in.sdkappid, j->day, METER_M_C2C_MSGS, 1); /* docs/metering.md: c2c_msgs */
+  /* docs/metering.md: c2c_msgs; summed per batch and written with its COMMIT (store.h) */
+  return store_usage_add_at_commit(s, j->in.sdkappid, j->day, METER_M_C2C_MSGS, 1);
 }
 
 static void send_done(c2c_job_t *jj, int rc)
@@ -311,6 +312,7 @@ void im_c2c_send(im_c2c_t *c, im_send_t *in, im_sent_cb cb, void *ud)
   }
   j->base.run = send_run;
   j->base.done = send_done;
+  j->base.job.rerun_safe = 1; /* send_run recomputes every output; its count follows the rollback (store_writer.h) */
   c2c__submit(c, &j->base, j->online); /* an online-only message only reads the sender's name */
 }
 

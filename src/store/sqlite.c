@@ -92,6 +92,7 @@ typedef struct sq {
   sqlite3_stmt *st[S__COUNT];
   sqlite3_stmt *ust[SQU_STMTS_MAX];       /* sqlite_usage.c */
   struct sqmsg *msg;             /* sqlite_msg.c state, created on first use */
+  struct sqdefer *defer;         /* sqlite_defer.c sums, created on first use */
 } sq_t;
 
 static int map_rc(int rc)
@@ -136,6 +137,7 @@ static int run(sqlite3_stmt *s)
 
 sqlite3 *sq__db(store_t *s) { return Q(s)->db; }
 struct sqmsg **sq__msg_slot(store_t *s) { return &Q(s)->msg; }
+struct sqdefer **sq__defer_slot(store_t *s) { return &Q(s)->defer; }
 int sq__map_rc(int rc) { return map_rc(rc); }
 
 static void sq_close(store_t *s)
@@ -144,6 +146,7 @@ static void sq_close(store_t *s)
   for (int i = 0; i < S__COUNT; i++) sqlite3_finalize(q->st[i]);
   for (int i = 0; i < SQU_STMTS_MAX; i++) sqlite3_finalize(q->ust[i]);
   sq__msg_free(q->msg);
+  sq__defer_free(q->defer);
   sqlite3_close(q->db);
   free(q);
 }
@@ -155,10 +158,14 @@ static const int txn_stmts[] = { S_TXN_SAVEPOINT, S_TXN_RELEASE, S_TXN_ROLLBACK_
 
 static int sq_exec(store_t *s, const char *sql)
 {
+  int was_autocommit = sqlite3_get_autocommit(Q(s)->db), rc = sq__defer_before(s, sql); /* sums due first */
+  if (rc) return rc;
   if (!strncmp(sql, "ROLLBACK", 8)) sq__msg_rollback(Q(s)->msg); /* cached next sequences may be gone */
-  for (size_t i = 0; i < sizeof txn_stmts / sizeof txn_stmts[0]; i++)
-    if (!strcmp(sql, stmt_sql[txn_stmts[i]])) return run(stmt(Q(s), txn_stmts[i]));
-  return map_rc(sqlite3_exec(Q(s)->db, sql, NULL, NULL, NULL));
+  size_t i = 0, n = sizeof txn_stmts / sizeof txn_stmts[0];
+  while (i < n && strcmp(sql, stmt_sql[txn_stmts[i]])) i++;
+  rc = i < n ? run(stmt(Q(s), txn_stmts[i])) : map_rc(sqlite3_exec(Q(s)->db, sql, NULL, NULL, NULL));
+  sq__defer_after(s, sql, rc == 0, was_autocommit);
+  return rc;
 }
 
 static int sq_data_version(store_t *s, uint64_t *v)
@@ -716,6 +723,7 @@ static const store_vtab_t sqlite_vtab = {
   &sq__rel_vtab,
   squ_bill_corrections, squ_bill_recheck_each, squ_bill_recheck_done, squ_bill_month_apps,
   squ_apps_each, sq_app_get_many,
+  sq__defer_add,
 };
 
 sqlite3 *store__sqlite_db(store_t *s) { return Q(s)->db; }

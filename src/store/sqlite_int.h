@@ -53,6 +53,17 @@ void sq__msg_rollback(struct sqmsg *m);
 /* Map a SQLite result code to IMC_E_* (0 for OK/DONE/ROW). */
 int sq__map_rc(int rc);
 
+/* Counters added at commit (sqlite_defer.c): the slot of the connection's
+ * sums; store_usage_add_at_commit; sq_exec calls _before ahead of each
+ * transaction statement (an error: do not run it) and _after once it ran
+ * (ok: it succeeded; was_autocommit: no transaction was open before it). */
+struct sqdefer;
+struct sqdefer **sq__defer_slot(store_t *s);
+void sq__defer_free(struct sqdefer *d);
+int sq__defer_add(store_t *s, uint32_t sdkappid, int32_t day, const char *metric, int64_t n);
+int sq__defer_before(store_t *s, const char *sql);
+void sq__defer_after(store_t *s, const char *sql, int ok, int was_autocommit);
+
 extern const store_msg_vtab_t sq__msg_vtab;
 extern const struct store_grp_vtab sq__grp_vtab; /* sqlite_grp.c */
 extern const struct store_rel_vtab sq__rel_vtab;

@@ -3,14 +3,16 @@
  * Tables (migration 10 in sqlite_schema.c): c2c_msg (rowid order ≈ time
  * order, so the retention purge walks it from the start; UNIQUE(sdkappid,
  * conv, seq) for history and sync; an index on (sdkappid, conv, random) for
- * dedupe and MsgKey lookups), c2c_inbox (per-user event log,
- * UNIQUE(sdkappid, user_no, useq)) and c2c_recent (one row per user and
+ * dedupe and MsgKey lookups), c2c_inbox (per-user event log clustered on
+ * (sdkappid, user_no, useq), migration 21) and c2c_recent (one row per user and
  * peer; its last message is derived from c2c_msg when read, RECENT_LASTJOIN).
  *
  * Next sequences: the connection caches the next seq per (app, conv) and the
  * next useq per (app, user); a miss reads max() once through the unique
- * index. Any ROLLBACK on the connection clears both caches (sq__msg_rollback)
- * because a rolled-back append may have advanced them. The caches are
+ * index; it also remembers the conversation rows it made sure exist
+ * (recent_add). Any ROLLBACK on the connection clears all of it
+ * (sq__msg_rollback) because a rolled-back append may have advanced or
+ * created them. The caches are
  * bounded: past CACHE_MAX entries they are cleared and refilled on demand.
  * Only the writer's connection appends, so the cache is the truth.
  */
@@ -83,9 +85,10 @@
   X(PURGE_MSG, "DELETE FROM c2c_msg WHERE id IN (SELECT id FROM c2c_msg m WHERE sdkappid=?1 AND time_s<?2" \
                " AND seq<(SELECT max(seq) FROM c2c_msg m2 WHERE m2.sdkappid=m.sdkappid AND m2.conv=m.conv)" \
                " ORDER BY id LIMIT ?3)") \
-  X(PURGE_INBOX, "DELETE FROM c2c_inbox WHERE id IN (SELECT id FROM c2c_inbox i WHERE sdkappid=?1 AND at<?2" \
-                 " AND useq<(SELECT max(useq) FROM c2c_inbox i2 WHERE i2.sdkappid=i.sdkappid AND i2.user_no=i.user_no)" \
-                 " ORDER BY id LIMIT ?3)")
+  X(INBOX_NEXT_USER, "SELECT user_no FROM c2c_inbox WHERE sdkappid=?1 AND user_no>?2 ORDER BY user_no LIMIT 1") \
+  X(PURGE_INBOX, "DELETE FROM c2c_inbox WHERE sdkappid=?1 AND user_no=?2 AND useq IN (SELECT useq FROM c2c_inbox" \
+                 " WHERE sdkappid=?1 AND user_no=?2 AND at<?3 AND useq<(SELECT max(useq) FROM c2c_inbox" \
+                 " WHERE sdkappid=?1 AND user_no=?2) ORDER BY useq LIMIT ?4)")
 
 enum {
 #define X(name, sql) M_##name,
@@ -99,12 +102,19 @@ static const char *const mstmt_sql[M__COUNT] = {
 #undef X
 };
 
-typedef struct app_cache { u64map_t conv, user; } app_cache_t; /* values: next sequence (never 0) */
+/* conv, user: the next sequence (never 0); recent: user << 32 | peer → 1
+ * for the conversation rows known to exist */
+typedef struct app_cache { u64map_t conv, user, recent; } app_cache_t;
 
 struct sqmsg {
   sqlite3_stmt *st[M__COUNT];
   u64map_t apps;         /* sdkappid → app_cache_t */
   size_t entries;
+  /* the retention purge's walk over the inbox, one user at a time: users
+   * up to walk_user of app walk_app are done in this pass; walk_done: the
+   * walk reached the last user (the next call of the pass skips it) */
+  uint32_t walk_app, walk_user;
+  int walk_done;
 };
 
 static void cache_clear(struct sqmsg *m)
@@ -114,6 +124,7 @@ static void cache_clear(struct sqmsg *m)
     if (!m->apps.slots[i].key) continue;
     u64map_free(&a->conv);
     u64map_free(&a->user);
+    u64map_free(&a->recent);
     free(a);
   }
   u64map_free(&m->apps);
@@ -249,13 +260,21 @@ static int find_dup(store_t *s, store_msg_append_t *a)
 }
 
 /* Make sure the user has a conversation row for peer. An existing row is
- * only looked up, not rewritten: the last seq and time come from the log. */
+ * not rewritten (the last seq and time come from the log), and a row this
+ * connection already made sure of is not even looked up: only this
+ * connection deletes rows (recent_trim, which forgets the app's set). */
 static int recent_add(store_t *s, uint32_t sdkappid, uint32_t user, uint32_t peer)
 {
+  struct sqmsg *m = state(s);
+  app_cache_t *a = m ? app_cache(m, sdkappid) : NULL;
+  uint64_t key = (uint64_t)user << 32 | peer;
+  if (!a) return IMC_E_NOMEM;
+  if (u64map_get(&a->recent, key)) return 0;
   sqlite3_stmt *st = stmt(s, M_RECENT_ADD);
   if (!st) return IMC_E_IO;
   BIND(st, sdkappid, user, peer);
-  return run(st);
+  int rc = run(st);
+  return rc ? rc : set_next(m, &a->recent, key, 0); /* value 1: known to exist */
 }
 
 static int sqm_append(store_t *s, store_msg_append_t *a)
@@ -485,18 +504,45 @@ static int sqm_receipt_wanted(store_t *s, uint32_t sdkappid, uint64_t conv, uint
   return rc;
 }
 
-static int sqm_purge(store_t *s, uint32_t sdkappid, int64_t before_s, int limit, int64_t *deleted)
+/* Delete up to limit expired inbox events, walking the app's users from
+ * where the previous call stopped (the inbox is clustered by user, with no
+ * time order across users). A user's newest event always stays. */
+static int purge_inbox(store_t *s, struct sqmsg *m, uint32_t sdkappid, int64_t before_s, int limit, int64_t *deleted)
 {
+  int64_t user, left = limit;
   int rc;
-  *deleted = 0;
-  for (int q = M_PURGE_MSG; q <= M_PURGE_INBOX; q++) {
-    sqlite3_stmt *st = stmt(s, q);
+  if (m->walk_app != sdkappid) { m->walk_app = sdkappid; m->walk_user = 0; m->walk_done = 0; }
+  if (m->walk_done) { m->walk_done = 0; return 0; } /* walked to the end already in this pass */
+  while (left > 0) {
+    sqlite3_stmt *st = stmt(s, M_INBOX_NEXT_USER);
     if (!st) return IMC_E_IO;
-    BIND(st, sdkappid, before_s, limit);
+    BIND(st, sdkappid, m->walk_user);
+    if ((rc = scalar(st, &user))) return rc;
+    if (!user) { m->walk_user = 0; m->walk_done = *deleted > 0; return 0; } /* the next call starts a pass */
+    if (!(st = stmt(s, M_PURGE_INBOX))) return IMC_E_IO;
+    BIND(st, sdkappid, user, before_s, left);
     if ((rc = run(st))) return rc;
-    *deleted += sqlite3_changes(sq__db(s));
+    int n = sqlite3_changes(sq__db(s));
+    *deleted += n;
+    if (n == left) return 0; /* this user may have more: start from it next time */
+    left -= n;
+    m->walk_user = (uint32_t)user;
   }
   return 0;
+}
+
+static int sqm_purge(store_t *s, uint32_t sdkappid, int64_t before_s, int limit, int64_t *deleted)
+{
+  struct sqmsg *m = state(s);
+  sqlite3_stmt *st = stmt(s, M_PURGE_MSG);
+  int rc;
+  *deleted = 0;
+  if (!m || !st) return m ? IMC_E_IO : IMC_E_NOMEM;
+  BIND(st, sdkappid, before_s, limit);
+  if ((rc = run(st))) return rc;
+  *deleted = sqlite3_changes(sq__db(s));
+  if (*deleted == limit) return 0; /* more messages first; the inbox walk follows */
+  return purge_inbox(s, m, sdkappid, before_s, limit - (int)*deleted, deleted);
 }
 
 static int sqm_recent_trim(store_t *s, uint32_t sdkappid, uint32_t user_no, int keep, int64_t *deleted)
@@ -506,6 +552,9 @@ static int sqm_recent_trim(store_t *s, uint32_t sdkappid, uint32_t user_no, int 
   BIND(st, sdkappid, user_no, keep);
   int rc = run(st);
   *deleted = rc ? 0 : sqlite3_changes(sq__db(s));
+  struct sqmsg *m = state(s);
+  app_cache_t *a = m && *deleted ? u64map_get(&m->apps, sdkappid) : NULL;
+  if (a) { m->entries -= a->recent.len; u64map_free(&a->recent); } /* rows gone: make sure again */
   return rc;
 }
 

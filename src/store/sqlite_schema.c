@@ -175,6 +175,15 @@ const char *const sq__migrations[] = {
   /* 20: the recipients of targeted group messages (To_Account; STORE_GMSG_TARGETED) */
   "CREATE TABLE grp_msg_to(sdkappid INTEGER NOT NULL, group_no INTEGER NOT NULL, seq INTEGER NOT NULL,"
   " user_no INTEGER NOT NULL, PRIMARY KEY(sdkappid, group_no, seq, user_no)) WITHOUT ROWID;",
+  /* 21: the C2C inbox becomes a clustered table keyed (sdkappid, user_no, useq): one B-tree insert per
+   * event instead of a rowid row plus its unique index (docs/decisions/messaging-c2c-storage.md §3);
+   * the retention purge walks it per user (sqlite_msg.c) */
+  "CREATE TABLE c2c_inbox_v21(sdkappid INTEGER NOT NULL, user_no INTEGER NOT NULL, useq INTEGER NOT NULL,"
+  " kind INTEGER NOT NULL, conv INTEGER NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL,"
+  " PRIMARY KEY(sdkappid, user_no, useq)) WITHOUT ROWID;"
+  "INSERT INTO c2c_inbox_v21 SELECT sdkappid, user_no, useq, kind, conv, seq, at FROM c2c_inbox;"
+  "DROP TABLE c2c_inbox;"
+  "ALTER TABLE c2c_inbox_v21 RENAME TO c2c_inbox;",
 };
 
 const int sq__schema_version = (int)(sizeof sq__migrations / sizeof sq__migrations[0]);

@@ -209,6 +209,7 @@ typedef struct store_vtab {
   int (*usage_apps_each)(store_t *, int table, const uint32_t *sdkappids, size_t n, int64_t from, int64_t to,
                          store_usage_row_cb, void *);
   int (*app_get_many)(store_t *, const uint32_t *sdkappids, size_t n, store_app_cb, void *);
+  int (*usage_add_at_commit)(store_t *, uint32_t sdkappid, int32_t day, const char *metric, int64_t n);
 } store_vtab_t;
 
 struct store { const store_vtab_t *vt; };
@@ -282,6 +283,14 @@ int store_usage_login_each(store_t *s, uint32_t sdkappid, int32_t day_from, int3
 /* Add n to a daily counter (call inside the writer job of the event counted,
  * so the count commits with the event). */
 int store_usage_add(store_t *s, uint32_t sdkappid, int32_t day, const char *metric, int64_t n);
+/* The same, written once per (app, day, metric) just before the COMMIT of
+ * the open transaction instead of now: a group commit of many counted events
+ * upserts the counter row once. Exact: an add undone by ROLLBACK TO a
+ * savepoint opened before it, or by ROLLBACK, is never written. Reads of the
+ * counter inside the transaction do not see it yet. Outside a transaction it
+ * is store_usage_add. IMC_E_INVAL (empty metric); at COMMIT, the upsert's
+ * error fails the COMMIT (store_exec returns it, nothing committed). */
+int store_usage_add_at_commit(store_t *s, uint32_t sdkappid, int32_t day, const char *metric, int64_t n);
 /* Raise a daily peak to value (kept when the stored one is higher): idempotent. */
 int store_usage_max(store_t *s, uint32_t sdkappid, int32_t day, const char *metric, int64_t value);
 /* Record an identified additive event (call minutes): the first time an

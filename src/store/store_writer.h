@@ -26,8 +26,13 @@
  *
  * Batches: each batch runs in one transaction (BEGIN IMMEDIATE … COMMIT),
  * each job in its own SAVEPOINT so a failing job is rolled back alone and the
- * others commit. done() runs only after the COMMIT returned, i.e. once the
- * effect is durable. Outcomes are exact:
+ * others commit. Consecutive rerun_safe jobs share one SAVEPOINT instead: a
+ * savepoint copies every page it first touches into its sub-journal, and one
+ * per job was a third of a C2C message's writer cost. If one of them fails,
+ * the shared savepoint is rolled back and the jobs before it run again, each
+ * in its own SAVEPOINT; the failed one is not run again. done() runs only
+ * after the COMMIT returned, i.e. once the effect is durable. Outcomes are
+ * exact:
  *   - a job whose run() failed gets its own error and wrote nothing;
  *   - if the COMMIT fails, every job of that transaction gets IMC_E_IO;
  *   - if the engine drops the whole transaction on its own (SQLite rolls back
@@ -50,6 +55,10 @@ typedef struct store_job {
   int (*run)(store_t *s, void *arg);    /* writer thread; 0 or IMC_E_* */
   void (*done)(void *arg, int rc);      /* loop thread, after COMMIT */
   void *arg;
+  /* 1: run() may run again after its writes were rolled back — it changes
+   * nothing outside the transaction, and a second run recomputes every
+   * output the first one set. Such jobs share one SAVEPOINT (see Batches). */
+  uint8_t rerun_safe;
   /* private */
   struct store_job *next;
   int rc;

@@ -7,6 +7,10 @@ int store_usage_login_each(store_t *s, uint32_t a, int32_t f, int32_t t, store_u
   return s->vt->usage_login_each(s, a, f, t, cb, ud);
 }
 int store_usage_add(store_t *s, uint32_t a, int32_t d, const char *m, int64_t n) { return s->vt->usage_add(s, a, d, m, n); }
+int store_usage_add_at_commit(store_t *s, uint32_t a, int32_t d, const char *m, int64_t n)
+{
+  return s->vt->usage_add_at_commit(s, a, d, m, n);
+}
 int store_usage_max(store_t *s, uint32_t a, int32_t d, const char *m, int64_t v) { return s->vt->usage_max(s, a, d, m, v); }
 int store_usage_event(store_t *s, uint32_t a, const char *id, int32_t d, const char *m, int64_t n, int64_t at, int *rep)
 {

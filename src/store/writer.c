@@ -62,6 +62,49 @@ static void fail_succeeded(store_job_t *from, store_job_t *to, int rc)
   for (store_job_t *j = from; j != to; j = j->next) if (!j->rc) j->rc = rc;
 }
 
+/* Run one job in its own SAVEPOINT: if it fails, its writes are undone alone. */
+static void run_one(store_writer_t *w, store_job_t *j)
+{
+  int rc;
+  if ((rc = store_exec(w->s, "SAVEPOINT job")) == 0) {
+    j->rc = j->run(w->s, j->arg);
+    if (j->rc && store_in_transaction(w->s)) store_exec(w->s, "ROLLBACK TO job");
+    if (store_in_transaction(w->s) && (rc = store_exec(w->s, "RELEASE job")) && store_in_transaction(w->s)) {
+      store_exec(w->s, "ROLLBACK TO job"); /* could not release: undo the job, then drop the savepoint */
+      store_exec(w->s, "RELEASE job");
+    }
+  }
+  if (rc && !j->rc) j->rc = rc;
+}
+
+/* Run the consecutive rerun_safe jobs from `first` under one SAVEPOINT
+ * (store_writer.h, "Batches"); returns the last job run. If one fails with
+ * the transaction intact, the savepoint is rolled back (that job's writes
+ * and the group's), the jobs before it run again each in its own SAVEPOINT,
+ * and it keeps its error. If the engine drops the transaction, returns the
+ * job during which it happened (the caller fails the batch so far). */
+static store_job_t *run_group(store_writer_t *w, store_job_t *first)
+{
+  if (store_exec(w->s, "SAVEPOINT jobs")) { run_one(w, first); return first; }
+  store_job_t *j = first, *last = first;
+  for (; j && j->rerun_safe; j = j->next) {
+    last = j;
+    if ((j->rc = j->run(w->s, j->arg))) break;
+    if (!store_in_transaction(w->s)) return j;
+  }
+  if (!store_in_transaction(w->s)) return last;
+  if (!last->rc && !store_exec(w->s, "RELEASE jobs")) return last;
+  if (!store_in_transaction(w->s)) return last;
+  store_exec(w->s, "ROLLBACK TO jobs"); /* a job failed (or the RELEASE did): undo the group */
+  store_exec(w->s, "RELEASE jobs");
+  store_job_t *stop = last->rc ? last : last->next; /* the failed job keeps its error and stays undone */
+  for (j = first; j != stop; j = j->next) {
+    run_one(w, j);
+    if (!store_in_transaction(w->s)) return j;
+  }
+  return last;
+}
+
 /* Run jobs from `first` on in one transaction until the list ends or the
  * engine drops the transaction; returns the first job not run (NULL when
  * all ran). Counts into *st (the caller adds it under the mutex). */
@@ -74,15 +117,8 @@ static store_job_t *run_txn(store_writer_t *w, store_job_t *first, store_writer_
     return NULL;
   }
   for (store_job_t *j = first; j; j = j->next) {
-    if ((rc = store_exec(w->s, "SAVEPOINT job")) == 0) {
-      j->rc = j->run(w->s, j->arg);
-      if (j->rc && store_in_transaction(w->s)) store_exec(w->s, "ROLLBACK TO job");
-      if (store_in_transaction(w->s) && (rc = store_exec(w->s, "RELEASE job")) && store_in_transaction(w->s)) {
-        store_exec(w->s, "ROLLBACK TO job"); /* could not release: undo the job, then drop the savepoint */
-        store_exec(w->s, "RELEASE job");
-      }
-    }
-    if (rc && !j->rc) j->rc = rc;
+    if (j->rerun_safe && j->next && j->next->rerun_safe) j = run_group(w, j);
+    else run_one(w, j);
     if (!store_in_transaction(w->s)) {
       /* the engine rolled the whole transaction back on its own: the jobs
        * before j that succeeded are undone; j keeps its error; the rest has

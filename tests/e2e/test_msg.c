@@ -640,17 +640,28 @@ static void test_online_typing_modify(void **st)
 /* ---- retention: exactly at the limit is kept, one second past is gone -------------------- */
 static int count_rows;
 static void count_cb(void *ud, const store_msg_t *m) { (void)ud; (void)m; count_rows++; }
+static void count_ev(void *ud, const store_inbox_ev_t *e) { (void)ud; (void)e; count_rows++; }
+
+/* from → to: two imported messages (mode: SyncFromOldSystem), exactly at the
+ * retention limit and one second past it, then a new one. */
+static void import_aged_pair(int mode, const char *from, const char *to)
+{
+  for (int i = 0; i < 2; i++)
+    expect_code(v4(srv.port, app, key, "openim/importmsg",
+                   "{\"SyncFromOldSystem\":%d,\"From_Account\":\"%s\",\"To_Account\":\"%s\",\"MsgSeq\":%d,\"MsgRandom\":%d,"
+                   "\"MsgTimeStamp\":%lld,\"MsgBody\":" TEXT("t%d") "}", mode, from, to, i, i,
+                   (long long)(now_s - RETENTION - i), i), 0);
+  expect_code(v4(srv.port, app, key, "openim/sendmsg",
+                 "{\"From_Account\":\"%s\",\"To_Account\":\"%s\",\"MsgRandom\":5,\"MsgBody\":" TEXT("new") "}", from, to),
+              0);
+}
 
 static void test_retention_boundary(void **st)
 {
   (void)st;
-  import_users(srv.port, app, key, (const char *const[]){ "k_alice", "k_bob", NULL });
-  for (int i = 0; i < 2; i++)
-    expect_code(v4(srv.port, app, key, "openim/importmsg",
-                   "{\"SyncFromOldSystem\":2,\"From_Account\":\"k_alice\",\"To_Account\":\"k_bob\",\"MsgSeq\":%d,\"MsgRandom\":%d,"
-                   "\"MsgTimeStamp\":%lld,\"MsgBody\":" TEXT("t%d") "}", i, i, (long long)(now_s - RETENTION - i), i), 0);
-  expect_code(v4(srv.port, app, key, "openim/sendmsg",
-                 "{\"From_Account\":\"k_alice\",\"To_Account\":\"k_bob\",\"MsgRandom\":5,\"MsgBody\":" TEXT("new") "}"), 0);
+  import_users(srv.port, app, key, (const char *const[]){ "k_alice", "k_bob", "k_carol", "k_dave", NULL });
+  import_aged_pair(2, "k_alice", "k_bob");
+  import_aged_pair(5, "k_carol", "k_dave"); /* realtime imports leave inbox events at the same two ages for dave */
   json_t *h = v4(srv.port, app, key, "openim/admin_getroammsg",
                  "{\"Operator_Account\":\"k_bob\",\"Peer_Account\":\"k_alice\",\"MaxCnt\":10,\"MinTime\":0,\"MaxTime\":0}");
   assert_int_equal(jint(h, "MsgCnt"), 2);   /* "new" and the one exactly at the limit */
@@ -670,6 +681,17 @@ static void test_retention_boundary(void **st)
     usleep(100000);
   }
   assert_int_equal(count_rows, 2);
+  /* and dave's expired inbox event (the walk over the clustered inbox), keeping the one at the limit */
+  uint32_t d_no, max_useq;
+  assert_int_equal(store_account_get(s, app, "k_dave", &d_no), 0);
+  for (int tries = 0; tries < 50; tries++) {
+    count_rows = 0;
+    assert_int_equal(store_msg_inbox_page(s, app, d_no, 0, 10, 0, count_ev, NULL, &max_useq), 0);
+    if (count_rows == 2) break;
+    usleep(100000);
+  }
+  assert_int_equal(count_rows, 2);
+  assert_int_equal(max_useq, 3);
   store_close(s);
 }
 

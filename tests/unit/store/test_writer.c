@@ -74,6 +74,7 @@ typedef struct tjob {
   const char *user_id;
   int full;              /* force SQLITE_FULL in this job */
   int done_rc, done_calls;
+  int runs;              /* run() calls (writer thread) */
 } tjob_t;
 
 static int ndone;
@@ -90,6 +91,7 @@ static int import_run(store_t *s, void *arg)
 {
   tjob_t *j = arg;
   uint32_t no;
+  j->runs++;
   if (!j->full) return store_account_import(s, j->app, j->user_id, NULL, NULL, 1, &no);
   /* SQLITE_FULL and SQLITE_IOERR may roll the whole transaction back on
    * their own; whether a given statement does depends on the SQLite version
@@ -110,6 +112,17 @@ static void gate_init(void)
 {
   gate_reset();
   gate = (tjob_t){ .job = { .run = gate_run, .done = tdone, .arg = &gate } };
+}
+
+/* Occupy the writer thread with the gate job (ndone reset), so that the jobs
+ * submitted next wait and then run as one batch after gate_release. */
+static void gate_hold(store_writer_t *w)
+{
+  gate_init();
+  ndone = 0;
+  assert_int_equal(store_writer_submit(w, &gate.job), 0);
+  store_writer_flush(w); /* hand it over now: the test waits without running the loop */
+  gate_wait_entered();
 }
 
 static uint32_t make_app(void)
@@ -214,11 +227,7 @@ static void test_engine_rollback(void **st)
   uv_loop_init(&loop);
   store_writer_t *w;
   assert_int_equal(store_writer_start(&loop, dir, 64, &w), 0);
-  gate_init();
-  ndone = 0;
-  assert_int_equal(store_writer_submit(w, &gate.job), 0);
-  store_writer_flush(w); /* hand it over now: the test waits without running the loop */
-  gate_wait_entered();
+  gate_hold(w);
   static const char *uids[] = { "a", "b", "full", "d", "e" };
   tjob_t jobs[5];
   for (int i = 0; i < 5; i++) {
@@ -255,11 +264,7 @@ static void test_job_rollback_alone(void **st)
   uv_loop_init(&loop);
   store_writer_t *w;
   assert_int_equal(store_writer_start(&loop, dir, 64, &w), 0);
-  gate_init();
-  ndone = 0;
-  assert_int_equal(store_writer_submit(w, &gate.job), 0);
-  store_writer_flush(w); /* hand it over now: the test waits without running the loop */
-  gate_wait_entered();
+  gate_hold(w);
   tjob_t ok1, bad, ok2;
   tjob_init(&ok1, app, "x1", 0);
   tjob_init(&bad, 999, "x2", 0); /* no such app: IMC_E_NOTFOUND */
@@ -279,6 +284,60 @@ static void test_job_rollback_alone(void **st)
   assert_int_equal(ok2.done_rc, 0);
   assert_true(account_exists(app, "x1"));
   assert_true(account_exists(app, "x3"));
+}
+
+/* Rerun-safe jobs share one savepoint: [r1, r2, bad, r3, r4, plain, r5]
+ * where bad fails alone. The group is rolled back, r1 and r2 run again in
+ * their own savepoints and commit, bad ran once and left nothing; r3 and r4
+ * form the next group and run once; every done() is called once. Then a
+ * group in which the engine drops the transaction: its earlier jobs are
+ * undone (IMC_E_IO) and the jobs after it commit in a new transaction. */
+static void test_rerun_safe_group(void **st)
+{
+  (void)st;
+  uint32_t app = make_app();
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  store_writer_t *w;
+  assert_int_equal(store_writer_start(&loop, dir, 64, &w), 0);
+  gate_hold(w);
+  static const char *uids[] = { "r1", "r2", "bad", "r3", "r4", "plain", "r5" };
+  tjob_t jobs[7];
+  for (int i = 0; i < 7; i++) {
+    tjob_init(&jobs[i], i == 2 ? 999 : app, uids[i], 0); /* app 999 does not exist: IMC_E_NOTFOUND */
+    jobs[i].job.rerun_safe = i != 5;
+    assert_int_equal(store_writer_submit(w, &jobs[i].job), 0);
+  }
+  gate_release();
+  while (ndone < 8) uv_run(&loop, UV_RUN_ONCE);
+  store_writer_stats_t ws;
+  store_writer_stats(w, &ws);
+  assert_int_equal(ws.txn_lost, 0);
+  for (int i = 0; i < 7; i++) {
+    assert_int_equal(jobs[i].done_calls, 1);
+    assert_int_equal(jobs[i].done_rc, i == 2 ? IMC_E_NOTFOUND : 0);
+    assert_int_equal(jobs[i].runs, i < 2 ? 2 : 1);
+    if (i != 2) assert_true(account_exists(app, uids[i]));
+  }
+  /* the engine drops the transaction inside a group */
+  gate_hold(w);
+  static const char *uids2[] = { "g1", "g2", "gfull", "g3", "g4" };
+  tjob_t jobs2[5];
+  for (int i = 0; i < 5; i++) {
+    tjob_init(&jobs2[i], app, uids2[i], i == 2);
+    jobs2[i].job.rerun_safe = 1;
+    assert_int_equal(store_writer_submit(w, &jobs2[i].job), 0);
+  }
+  gate_release();
+  while (ndone < 6) uv_run(&loop, UV_RUN_ONCE);
+  store_writer_stats(w, &ws);
+  stop(&loop, w);
+  assert_int_equal(ws.txn_lost, 1);
+  for (int i = 0; i < 5; i++) {
+    assert_int_equal(jobs2[i].done_calls, 1);
+    assert_int_equal(jobs2[i].done_rc, i < 3 ? IMC_E_IO : 0);
+    assert_int_equal(account_exists(app, uids2[i]), i > 2);
+  }
 }
 
 /* 2.5 × STORE_WRITER_DONE_PER_TURN jobs committed in one batch: their
@@ -509,6 +568,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_queue_cap, setup, teardown),
     cmocka_unit_test_setup_teardown(test_engine_rollback, setup, teardown),
     cmocka_unit_test_setup_teardown(test_job_rollback_alone, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_rerun_safe_group, setup, teardown),
     cmocka_unit_test_setup_teardown(test_done_spread_over_turns, setup, teardown),
     cmocka_unit_test_setup_teardown(test_done_turn_time_budget, setup, teardown),
     cmocka_unit_test_setup_teardown(test_one_batch_per_turn, setup, teardown),

@@ -1,0 +1,98 @@
+/* The writer connection's in-memory knowledge of the C2C tables
+ * (sqlite_msg.c): next sequences and the set of conversation rows known to
+ * exist must never outlive the rows they describe — after a rollback, after
+ * recent_trim — nor break when another connection reads. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "store/store.h"
+#include "store/store_msg.h"
+#include "util/err.h"
+#include "tmpdir.h"
+
+#define APP 1400000001u
+#define T0 1700000000
+
+static char dir[64];
+
+static int setup(void **st)
+{
+  (void)st;
+  return test_tmpdir_make(dir, sizeof dir, "msgcache");
+}
+
+static int teardown(void **st)
+{
+  (void)st;
+  return test_tmpdir_remove(dir);
+}
+
+static int send(store_t *s, uint32_t from, uint32_t to, uint32_t random, store_msg_append_t *a)
+{
+  memset(a, 0, sizeof *a);
+  a->m = (store_msg_t){ APP, store_c2c_conv(from, to), 0, from, to, T0 + random, random, random, 0, 604800, "{}", 2, NULL, NULL };
+  a->dedupe_since_s = T0 - 300;
+  a->inbox_from = a->inbox_to = a->recent_from = a->recent_to = 1;
+  return store_msg_append(s, a);
+}
+
+/* A trimmed conversation row comes back with the next message. */
+static void test_recent_row_after_trim(void **st)
+{
+  (void)st;
+  store_t *s;
+  store_msg_append_t a;
+  store_recent_t r;
+  int64_t n;
+  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(send(s, 1, 2, 1, &a), 0);
+  assert_int_equal(send(s, 1, 3, 2, &a), 0);
+  assert_int_equal(store_msg_recent_get(s, APP, 1, 2, &r), 0);
+  assert_int_equal(store_msg_recent_trim(s, APP, 1, 1, &n), 0); /* keeps 1 → 3, drops 1 → 2 */
+  assert_int_equal(n, 1);
+  assert_int_equal(store_msg_recent_get(s, APP, 1, 2, &r), IMC_E_NOTFOUND);
+  assert_int_equal(send(s, 1, 2, 3, &a), 0);
+  assert_int_equal(store_msg_recent_get(s, APP, 1, 2, &r), 0);
+  assert_int_equal(r.last_seq, 2);
+  assert_int_equal(store_msg_recent_get(s, APP, 2, 1, &r), 0);
+  store_close(s);
+}
+
+/* A rolled-back append leaves no row behind, and the next one recreates it
+ * with the same sequences. */
+static void test_recent_row_after_rollback(void **st)
+{
+  (void)st;
+  store_t *s;
+  store_msg_append_t a;
+  store_recent_t r;
+  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
+  assert_int_equal(store_exec(s, "SAVEPOINT job"), 0);
+  assert_int_equal(send(s, 5, 6, 1, &a), 0);
+  assert_int_equal(a.m.seq, 1);
+  assert_int_equal(store_exec(s, "ROLLBACK TO job"), 0);
+  assert_int_equal(store_exec(s, "RELEASE job"), 0);
+  assert_int_equal(store_msg_recent_get(s, APP, 5, 6, &r), IMC_E_NOTFOUND);
+  assert_int_equal(send(s, 5, 6, 2, &a), 0);
+  assert_int_equal(a.m.seq, 1);
+  assert_int_equal(a.useq_to, 1);
+  assert_int_equal(store_exec(s, "COMMIT"), 0);
+  assert_int_equal(store_msg_recent_get(s, APP, 5, 6, &r), 0);
+  assert_int_equal(store_msg_recent_get(s, APP, 6, 5, &r), 0);
+  store_close(s);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(test_recent_row_after_trim, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_recent_row_after_rollback, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
