@@ -120,16 +120,19 @@ static void send_many(wsc_t *pub, const char *room, int n)
 }
 
 /* A server with args; a publisher and a member that will not read, both in
- * live room "room". The member keeps the kernel's default receive buffer: a
- * small one (below the loopback MSS) makes the sender crawl through it in
- * sub-MSS pieces on delayed ACKs and persist probes once the member reads
- * again (about a minute for 2 MB), and the tests wait on that draining. */
+ * live room "room". The member's receive buffer is set (so the kernel does
+ * not grow it while the member is not reading, which would let the server's
+ * queue drain again) to 256 KiB: a small one (below the loopback MSS) makes
+ * the sender crawl through it in sub-MSS pieces on delayed ACKs and persist
+ * probes once the member reads again (about a minute for 2 MB). */
 static void slow_room(const char *const *args, wsc_t *slow, wsc_t *pub)
 {
   start(args);
   memset(big, 'x', sizeof big - 1);
   login(slow, "ls");
   login(pub, "lp");
+  int rcvbuf = 256 * 1024;
+  setsockopt(slow->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
   create_room(pub, "room");
   join(pub, "room");
   join(slow, "room");
@@ -144,9 +147,9 @@ static void test_live_drops(void **st)
   wsc_t slow, pub;
   slow_room(args, &slow, &pub);
   long before = rss_kb(srv.pid);
-  /* ~8 MB offered to a member that does not read: twice what the kernel's
+  /* ~8 MB offered to a member that does not read: more than the kernel's
    * buffers can hold (net.ipv4.tcp_wmem max 4 MiB on the server's side, the
-   * member's unread 128 KiB receive buffer) plus the 16 KiB drop line */
+   * member's 512 KiB receive buffer) plus the 16 KiB drop line */
   enum { N = 1000 };
   send_many(&pub, "room", N);
   long after = rss_kb(srv.pid);
