@@ -729,44 +729,6 @@ static const store_vtab_t sqlite_vtab = {
 sqlite3 *store__sqlite_db(store_t *s) { return Q(s)->db; }
 sqlite3_stmt **store__sqlite_ucache(store_t *s) { return Q(s)->ust; }
 
-static int migrate(sq_t *q)
-{
-  sqlite3_stmt *st;
-  int version = 0;
-  if (sqlite3_prepare_v2(q->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK) return IMC_E_IO;
-  if (sqlite3_step(st) == SQLITE_ROW) version = sqlite3_column_int(st, 0);
-  sqlite3_finalize(st);
-  if (version > sq__schema_version) return IMC_E_CONFIG;
-  for (int v = version; v < sq__schema_version; v++) {
-    char set[64];
-    snprintf(set, sizeof set, "PRAGMA user_version=%d", v + 1);
-    if (sqlite3_exec(q->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) return IMC_E_BUSY;
-    /* another process may have migrated while we waited for the lock */
-    int cur = 0;
-    sqlite3_prepare_v2(q->db, "PRAGMA user_version", -1, &st, NULL);
-    if (sqlite3_step(st) == SQLITE_ROW) cur = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    if (cur > v) { sqlite3_exec(q->db, "COMMIT", NULL, NULL, NULL); v = cur - 1; continue; }
-    if (sqlite3_exec(q->db, sq__migrations[v], NULL, NULL, NULL) != SQLITE_OK ||
-        sqlite3_exec(q->db, set, NULL, NULL, NULL) != SQLITE_OK ||
-        sqlite3_exec(q->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-      sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
-      return IMC_E_IO;
-    }
-  }
-  return 0;
-}
-
-static int schema_version(sq_t *q, int *version)
-{
-  sqlite3_stmt *st;
-  if (sqlite3_prepare_v2(q->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK) return IMC_E_IO;
-  int rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW) *version = sqlite3_column_int(st, 0);
-  sqlite3_finalize(st);
-  return rc == SQLITE_ROW ? 0 : map_rc(rc);
-}
-
 /* SQLite's allocation statistics take a global mutex on every malloc and
  * free (SQLITE_CONFIG_MEMSTATUS, on by default): 2-3 % of the server's CPU in
  * a login storm. Nothing here reads them. sqlite3_config must precede
@@ -793,7 +755,7 @@ static int open_db(const char *data_dir, int reader, store_t **out)
   int rc, version = 0;
   if (reader) {
     rc = map_rc(sqlite3_exec(q->db, "PRAGMA query_only=ON; PRAGMA foreign_keys=ON;", NULL, NULL, NULL));
-    if (!rc) rc = schema_version(q, &version);
+    if (!rc) rc = sq__schema_read(q->db, &version);
     if (!rc && version != sq__schema_version) rc = IMC_E_CONFIG;
   } else {
     /* Writing connection (the writer thread, the CLI). Measured with
@@ -808,7 +770,7 @@ static int open_db(const char *data_dir, int reader, store_t **out)
     rc = map_rc(sqlite3_exec(q->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
                              " PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536; PRAGMA wal_autocheckpoint=16384;",
                              NULL, NULL, NULL));
-    if (!rc) rc = migrate(q);
+    if (!rc) rc = sq__migrate(q->db);
   }
   if (rc) { sq_close(&q->base); return rc; }
   *out = &q->base;

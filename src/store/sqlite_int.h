@@ -1,7 +1,8 @@
 /* sqlite_int.h — what the files of the SQLite backend share: the connection
  * handle of a store_t, the statement cache of the metering rows
  * (sqlite_usage.c) and its vtable entries, and the message part
- * (sqlite_msg.c) hooked into the connection's life cycle. */
+ * (sqlite_msg.c) hooked into the connection's life cycle, and the migrations
+ * with their runner (sqlite_schema.c). */
 #ifndef IMC_STORE_SQLITE_INT_H
 #define IMC_STORE_SQLITE_INT_H
 
@@ -71,5 +72,11 @@ extern const struct store_rel_vtab sq__rel_vtab;
 /* The migrations (sqlite_schema.c): sq__schema_version scripts, in order. */
 extern const char *const sq__migrations[];
 extern const int sq__schema_version;
+/* PRAGMA user_version of db into *version: 0 or IMC_E_*. */
+int sq__schema_read(sqlite3 *db, int *version);
+/* Run the migrations db has not run yet, each in its own transaction (a
+ * concurrent migrator is detected under the write lock): 0, IMC_E_BUSY,
+ * IMC_E_IO, or IMC_E_CONFIG for a database newer than this binary. */
+int sq__migrate(sqlite3 *db);
 
 #endif

@@ -1,8 +1,11 @@
 /* sqlite_schema.c — the schema of the SQLite backend as an ordered list of
  * migrations: script N (0-based) takes PRAGMA user_version from N to N + 1
- * and runs in one transaction at open (sqlite.c migrate). Append only: a
+ * and runs in one transaction at open (sq__migrate, at the end of this file). Append only: a
  * script that shipped is never edited or reordered. */
 #include "store/sqlite_int.h"
+#include "util/err.h"
+
+#include <stdio.h>
 
 /* ---- migrations -------------------------------------------------------------- */
 const char *const sq__migrations[] = {
@@ -187,3 +190,37 @@ const char *const sq__migrations[] = {
 };
 
 const int sq__schema_version = (int)(sizeof sq__migrations / sizeof sq__migrations[0]);
+
+/* ---- running them ------------------------------------------------------------ */
+int sq__schema_read(sqlite3 *db, int *version)
+{
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK) return IMC_E_IO;
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) *version = sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
+  return rc == SQLITE_ROW ? 0 : sq__map_rc(rc);
+}
+
+int sq__migrate(sqlite3 *db)
+{
+  int version = 0;
+  if (sq__schema_read(db, &version)) return IMC_E_IO;
+  if (version > sq__schema_version) return IMC_E_CONFIG;
+  for (int v = version; v < sq__schema_version; v++) {
+    char set[64];
+    snprintf(set, sizeof set, "PRAGMA user_version=%d", v + 1);
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) return IMC_E_BUSY;
+    /* another process may have migrated while we waited for the lock */
+    int cur = 0;
+    sq__schema_read(db, &cur);
+    if (cur > v) { sqlite3_exec(db, "COMMIT", NULL, NULL, NULL); v = cur - 1; continue; }
+    if (sqlite3_exec(db, sq__migrations[v], NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(db, set, NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+      sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+      return IMC_E_IO;
+    }
+  }
+  return 0;
+}
