@@ -4,6 +4,9 @@
 #define IMC_BENCH_NET_H
 
 #include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <uv.h>
@@ -31,6 +34,35 @@ static inline void bench_bind_source(uv_tcp_t *tcp, int sources, int slot)
 {
   uv_os_fd_t fd;
   if (sources > 0 && !uv_fileno((uv_handle_t *)tcp, &fd)) (void)bench_bind_source_fd(fd, sources, slot);
+}
+
+/* One command-line option of a load generator: "--name VALUE", stored at dst
+ * as kind 'i' int, 'u' unsigned, 'l' long, 'd' double or 's' the string. */
+typedef struct {
+  const char *name;
+  char kind;
+  void *dst;
+} bench_opt_t;
+
+/* Parse argv's "--name VALUE" pairs against opts (ended by a NULL name); a
+ * trailing name without a value is ignored. -1 after printing an unknown
+ * option to stderr. */
+static inline int bench_parse_opts(int argc, char **argv, const bench_opt_t *opts)
+{
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const char *a = argv[i], *v = argv[i + 1];
+    const bench_opt_t *o = opts;
+    while (o->name && strcmp(o->name, a)) o++;
+    if (!o->name) { fprintf(stderr, "unknown option %s\n", a); return -1; }
+    switch (o->kind) {
+    case 'i': *(int *)o->dst = atoi(v); break;
+    case 'u': *(unsigned *)o->dst = (unsigned)strtoul(v, NULL, 10); break;
+    case 'l': *(long *)o->dst = atol(v); break;
+    case 'd': *(double *)o->dst = atof(v); break;
+    default: *(const char **)o->dst = v; break;
+    }
+  }
+  return 0;
 }
 
 #endif

@@ -698,24 +698,24 @@ static int add_members(void)
 
 int main(int argc, char **argv)
 {
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const char *a = argv[i], *v = argv[i + 1];
-    if (!strcmp(a, "--host")) opt.host = v;
-    else if (!strcmp(a, "--port")) opt.port = atoi(v);
-    else if (!strcmp(a, "--sdkappid")) opt.sdkappid = (unsigned)strtoul(v, NULL, 10);
-    else if (!strcmp(a, "--key")) opt.key = v;
-    else if (!strcmp(a, "--members")) opt.members = atoi(v);
-    else if (!strcmp(a, "--procs")) opt.procs = atoi(v);
-    else if (!strcmp(a, "--sources")) opt.sources = atoi(v);
-    else if (!strcmp(a, "--mode")) opt.mode = v;
-    else if (!strcmp(a, "--rates")) opt.rates = v;
-    else if (!strcmp(a, "--max-rate")) opt.max_rate = atol(v);
-    else if (!strcmp(a, "--step-seconds")) opt.step_s = atoi(v);
-    else if (!strcmp(a, "--window")) opt.window = atoi(v);
-    else if (!strcmp(a, "--server-pid")) opt.server_pid = atoi(v);
-    else if (!strcmp(a, "--keep-going")) opt.keep_going = atoi(v);
-    else { fprintf(stderr, "unknown option %s\n", a); return 2; }
-  }
+  static const bench_opt_t opts[] = {
+    { "--host", 's', &opt.host },
+    { "--port", 'i', &opt.port },
+    { "--sdkappid", 'u', &opt.sdkappid },
+    { "--key", 's', &opt.key },
+    { "--members", 'i', &opt.members },
+    { "--procs", 'i', &opt.procs },
+    { "--sources", 'i', &opt.sources },
+    { "--mode", 's', &opt.mode },
+    { "--rates", 's', &opt.rates },
+    { "--max-rate", 'l', &opt.max_rate },
+    { "--step-seconds", 'i', &opt.step_s },
+    { "--window", 'i', &opt.window },
+    { "--server-pid", 'i', &opt.server_pid },
+    { "--keep-going", 'i', &opt.keep_going },
+    { NULL, 0, NULL },
+  };
+  if (bench_parse_opts(argc, argv, opts)) return 2;
   if (!opt.port || !opt.sdkappid || !opt.key || opt.members < 1 || opt.procs < 1 || opt.procs > MAXP || opt.step_s < 1 ||
       (strcmp(opt.mode, "live") && strcmp(opt.mode, "work")) || opt.window < 1) {
     fprintf(stderr, "usage: live_bench --port P --sdkappid N --key K --members M [--procs P] [--sources S]\n"

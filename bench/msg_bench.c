@@ -379,22 +379,22 @@ static int worker(void)
 
 int main(int argc, char **argv)
 {
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const char *a = argv[i], *v = argv[i + 1];
-    if (!strcmp(a, "--host")) opt.host = v;
-    else if (!strcmp(a, "--port")) opt.port = atoi(v);
-    else if (!strcmp(a, "--sdkappid")) opt.sdkappid = (unsigned)strtoul(v, NULL, 10);
-    else if (!strcmp(a, "--key")) opt.key = v;
-    else if (!strcmp(a, "--conns")) opt.conns = atoi(v);
-    else if (!strcmp(a, "--procs")) opt.procs = atoi(v);
-    else if (!strcmp(a, "--window")) opt.window = atoi(v);
-    else if (!strcmp(a, "--batch")) opt.batch = atoi(v);
-    else if (!strcmp(a, "--seconds")) opt.seconds = atoi(v);
-    else if (!strcmp(a, "--rate")) opt.rate = atof(v);
-    else if (!strcmp(a, "--sources")) opt.sources = atoi(v);
-    else if (!strcmp(a, "--server-pid")) opt.server_pid = atoi(v);
-    else { fprintf(stderr, "unknown option %s\n", a); return 2; }
-  }
+  static const bench_opt_t opts[] = {
+    { "--host", 's', &opt.host },
+    { "--port", 'i', &opt.port },
+    { "--sdkappid", 'u', &opt.sdkappid },
+    { "--key", 's', &opt.key },
+    { "--conns", 'i', &opt.conns },
+    { "--procs", 'i', &opt.procs },
+    { "--window", 'i', &opt.window },
+    { "--batch", 'i', &opt.batch },
+    { "--seconds", 'i', &opt.seconds },
+    { "--rate", 'd', &opt.rate },
+    { "--sources", 'i', &opt.sources },
+    { "--server-pid", 'i', &opt.server_pid },
+    { NULL, 0, NULL },
+  };
+  if (bench_parse_opts(argc, argv, opts)) return 2;
   if (!opt.port || !opt.sdkappid || !opt.key || opt.conns < 2 || opt.procs < 1 || opt.procs > 64 || opt.batch < 1 ||
       opt.batch > 16 || opt.window < opt.batch || opt.window > RING) {
     fprintf(stderr, "usage: msg_bench --port P --sdkappid N --key K --conns N [--procs P] [--window W] [--batch B]\n"
