@@ -1,9 +1,10 @@
 /* sqlite.c — the SQLite backend of store.h.
  *
  * One connection per store_t; statements are prepared once and cached in a
- * table indexed by an enum (the SQL text lives next to its enum row). Schema
- * changes are migrations: an ordered list of SQL scripts, applied in one
- * transaction each, recorded in PRAGMA user_version. */
+ * table indexed by an enum (the SQL text lives next to its enum row). A
+ * writing open runs the migrations it has not run yet (sqlite_schema.c:
+ * ordered SQL scripts, one transaction each, recorded in PRAGMA
+ * user_version); a reader open requires the current version. */
 #include "store/sqlite_int.h"
 #include "store/store.h"
 #include "util/err.h"
