@@ -25,10 +25,18 @@
  * (server_cpu_us_per_msg: less disturbed by other load than msgs/s), and
  * the same for the event-loop thread alone (loop_cpu_us_per_msg; the rest
  * is the writer and reader threads). The first refused send of each worker is printed to stderr.
+ * Then the writer's stages over the sending period (GET /healthz/stages at
+ * start and stop, subtracted; store_writer.h "Stages"): name_us=p50/p99/max
+ * per stage, every writer job of the server (not only the first worker's),
+ * and commits (COMMITs in the period).
  */
 #include "bench_net.h"
 #include "auth/usersig.h"
 #include "util/clock.h"
+#include "util/hist.h"
+#include "store/store_writer.h"
+
+#include <jansson.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -69,7 +77,10 @@ static int nconns, logged, ready_n, failed, sending, stopping;
 static uint64_t acked, nfail, pushes, t_start_us, t_end_us, cpu0, cpu1;
 static unsigned long long hz0[4], hz1[4], scpu0, scpu1, lcpu0, lcpu1;
 static int hz_ok;
+static imc_hist_t stg0[STORE_STAGES], stg1[STORE_STAGES];
+static int stg_ok;
 static int healthz(unsigned long long out[4]);
+static int stages(imc_hist_t out[STORE_STAGES]);
 static unsigned long long server_cpu_ms(void), loop_cpu_ms(void);
 static uint32_t *lat;
 static size_t nlat, cap_lat;
@@ -177,6 +188,7 @@ static void finish_all(uv_timer_t *t)
   t_end_us = now_us();
   cpu1 = cpu_us();
   if (hz_ok && healthz(hz1)) hz_ok = 0;
+  if (stg_ok && stages(stg1)) stg_ok = 0;
   scpu1 = server_cpu_ms();
   lcpu1 = loop_cpu_ms();
   uv_stop(loop);
@@ -186,6 +198,7 @@ static void start_sending(void)
 {
   sending = 1;
   hz_ok = opt.first == 0 && !healthz(hz0);
+  stg_ok = opt.first == 0 && !stages(stg0);
   scpu0 = server_cpu_ms();
   lcpu0 = loop_cpu_ms();
   t_start_us = now_us();
@@ -319,23 +332,33 @@ static unsigned long long cpu_of(int loop_only)
 static unsigned long long server_cpu_ms(void) { return cpu_of(0); }
 static unsigned long long loop_cpu_ms(void) { return cpu_of(1); }
 
-/* The server's writer jobs and batches and its sendmsg calls and frames
- * written (GET /healthz, blocking; a few hundred microseconds). 0 or -1. */
-static int healthz(unsigned long long out[4])
+/* GET path from the server into buf (blocking; a few hundred
+ * microseconds): the body's start, or NULL. */
+static const char *http_get(const char *path, char *buf, size_t cap)
 {
-  char buf[8192];
   size_t got = 0;
+  char req[256];
+  int len = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", path);
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)opt.port) };
   inet_pton(AF_INET, opt.host, &a.sin_addr);
-  static const char req[] = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-  if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) || write(fd, req, sizeof req - 1) != (ssize_t)sizeof req - 1) {
+  if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) || write(fd, req, (size_t)len) != (ssize_t)len) {
     if (fd >= 0) close(fd);
-    return -1;
+    return NULL;
   }
-  for (ssize_t n; got < sizeof buf - 1 && (n = read(fd, buf + got, sizeof buf - 1 - got)) > 0;) got += (size_t)n;
+  for (ssize_t n; got < cap - 1 && (n = read(fd, buf + got, cap - 1 - got)) > 0;) got += (size_t)n;
   close(fd);
   buf[got] = 0;
+  const char *body = strstr(buf, "\r\n\r\n");
+  return body ? body + 4 : NULL;
+}
+
+/* The server's writer jobs and batches and its sendmsg calls and frames
+ * written (GET /healthz). 0 or -1. */
+static int healthz(unsigned long long out[4])
+{
+  char buf[16384];
+  if (!http_get("/healthz", buf, sizeof buf)) return -1;
   const char *w = strstr(buf, "\"writer\":"), *n = strstr(buf, "\"ws_out\":");
   const char *j = w ? strstr(w, "\"jobs\":") : NULL, *b = w ? strstr(w, "\"batches\":") : NULL;
   const char *wr = n ? strstr(n, "\"writes\":") : NULL, *ch = n ? strstr(n, "\"frames\":") : NULL;
@@ -343,6 +366,43 @@ static int healthz(unsigned long long out[4])
       sscanf(wr, "\"writes\":%llu", &out[2]) != 1 || sscanf(ch, "\"frames\":%llu", &out[3]) != 1)
     return -1;
   return 0;
+}
+
+/* The writer's stage histograms (GET /healthz/stages). 0 or -1. */
+static int stages(imc_hist_t out[STORE_STAGES])
+{
+  static char buf[1 << 20];
+  const char *body = http_get("/healthz/stages", buf, sizeof buf);
+  json_t *o = body ? json_loads(body, 0, NULL) : NULL;
+  if (!o) return -1;
+  memset(out, 0, sizeof(imc_hist_t) * STORE_STAGES);
+  for (int i = 0; i < STORE_STAGES; i++) {
+    json_t *st = json_object_get(o, store_stage_names[i]), *b = json_object_get(st, "buckets"), *e;
+    size_t k;
+    out[i].max_ns = (uint64_t)json_integer_value(json_object_get(st, "max_us")) * 1000;
+    json_array_foreach(b, k, e) {
+      json_int_t idx = json_integer_value(json_array_get(e, 0)), cnt = json_integer_value(json_array_get(e, 1));
+      if (idx >= 0 && idx < IMC_HIST_BUCKETS) { out[i].b[idx] = (uint32_t)cnt; out[i].n += (uint64_t)cnt; }
+    }
+  }
+  json_decref(o);
+  return 0;
+}
+
+/* The stages over the sending period (the end's histograms minus the
+ * start's) as one line, "S name=p50/p99/max …" in µs; the maximum is the
+ * whole run's (a histogram keeps no per-period maximum). */
+static void print_stages(void)
+{
+  printf("S");
+  for (int i = 0; i < STORE_STAGES; i++) {
+    imc_hist_t d = stg1[i];
+    d.n = 0;
+    for (int k = 0; k < IMC_HIST_BUCKETS; k++) { d.b[k] -= stg0[i].b[k]; d.n += d.b[k]; }
+    printf(" %s_us=%llu/%llu/%llu", store_stage_names[i], (unsigned long long)imc_hist_pct_us(&d, 50),
+           (unsigned long long)imc_hist_pct_us(&d, 99), (unsigned long long)(d.max_ns / 1000));
+  }
+  printf(" commits=%llu\n", (unsigned long long)(stg1[STORE_STAGE_COMMITS].n - stg0[STORE_STAGE_COMMITS].n));
 }
 
 static int worker(void)
@@ -368,6 +428,7 @@ static int worker(void)
   /* samples are sent up for global percentiles: every 16th keeps the pipe small */
   for (size_t i = 0; i < nlat; i += 16) printf("L %u\n", lat[i]);
   if (!hz_ok) memset(hz1, 0, sizeof hz1), memset(hz0, 0, sizeof hz0);
+  if (stg_ok) print_stages();
   if (opt.first == 0) printf("H %llu %llu %llu %llu %llu %llu %llu\n", hz1[0] - hz0[0], hz1[1] - hz0[1], hz1[2] - hz0[2],
                               hz1[3] - hz0[3], scpu1 - scpu0, (unsigned long long)acked, lcpu1 - lcpu0);
   printf("W %d %d %llu %llu %llu %llu %llu %llu\n", logged, failed, (unsigned long long)acked, (unsigned long long)nfail,
@@ -419,14 +480,20 @@ int main(int argc, char **argv)
   unsigned long long ok = 0, fl = 0, ack = 0, nf = 0, ms_us = 0, push = 0, cpu = 0, t, h[7] = { 0 };
   uint32_t *all = NULL;
   size_t n = 0, cap = 0;
+  char stage_line[1024] = "";
   for (int p = 0; p < opt.procs; p++) {
     FILE *in = fdopen(fds[p][0], "r");
-    char line[256];
+    char line[1024];
     unsigned l;
     unsigned long long a, b, c, d, e, f, g;
     while (fgets(line, sizeof line, in)) {
       if (sscanf(line, "H %llu %llu %llu %llu %llu %llu %llu", &h[0], &h[1], &h[2], &h[3], &h[4], &h[5], &h[6]) == 7)
         continue;
+      if (!strncmp(line, "S ", 2)) {
+        snprintf(stage_line, sizeof stage_line, "%s", line + 2);
+        stage_line[strcspn(stage_line, "\n")] = 0;
+        continue;
+      }
       if (sscanf(line, "L %u", &l) == 1) {
         if (n == cap) { cap = cap ? cap * 2 : 65536; all = realloc(all, cap * sizeof *all); }
         all[n++] = l;
@@ -442,11 +509,11 @@ int main(int argc, char **argv)
   double p50 = n ? all[(n - 1) / 2] / 1000.0 : 0, p99 = n ? all[(n * 99 + 99) / 100 - 1] / 1000.0 : 0;
   printf("conns=%d logins=%llu failed=%llu acked=%llu send_errors=%llu elapsed_ms=%.0f msgs_per_s=%.0f p50_ms=%.2f "
          "p99_ms=%.2f pushes=%llu batch=%d window=%d rate=%.0f loadgen_cpu_ms=%.0f jobs_per_commit=%.1f "
-         "frames_per_write=%.2f server_cpu_us_per_msg=%.1f loop_cpu_us_per_msg=%.1f\n", opt.conns, ok, fl, ack, nf,
+         "frames_per_write=%.2f server_cpu_us_per_msg=%.1f loop_cpu_us_per_msg=%.1f%s%s\n", opt.conns, ok, fl, ack, nf,
          ms_us / 1000.0, ms_us ? ack * 1e6 / (double)ms_us : 0, p50, p99, push, opt.batch, opt.window, opt.rate,
          cpu / 1000.0, h[1] ? (double)h[0] / (double)h[1] : 0, h[2] ? (double)h[3] / (double)h[2] : 0,
          h[5] && h[4] ? (double)h[4] * 1000.0 / ((double)h[5] * opt.procs) : 0,
-         h[5] && h[6] ? (double)h[6] * 1000.0 / ((double)h[5] * opt.procs) : 0);
+         h[5] && h[6] ? (double)h[6] * 1000.0 / ((double)h[5] * opt.procs) : 0, *stage_line ? " " : "", stage_line);
   free(all);
   return 0;
 }

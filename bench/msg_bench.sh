@@ -1,5 +1,5 @@
 #!/bin/sh
-# msg_bench.sh [USERS] [SECONDS] — one-to-one message throughput and offline
+# msg_bench.sh [USERS] [SECONDS] [RATE] — one-to-one message throughput and offline
 # sync, server pinned to core 0 (`taskset -c 0`), load on core 1
 # (`taskset -c 1`), fresh data directory per run.
 #
@@ -11,6 +11,8 @@
 #    first run's rate (the p99 send→ack latency at half load). The writer
 #    queue cap is raised to 262144 so that every window fits (with the
 #    default 16384 the excess is refused with 60018).
+#    With RATE, only the capped run, at RATE messages/s (before/after
+#    comparisons of the latency at a fixed rate), and nothing else.
 # 2. Offline sync: 1,000 messages in one conversation, server restarted (an
 #    empty SQLite cache; the OS page cache stays warm), then one sync page of
 #    1,000 events; first run cold, then warm.
@@ -51,6 +53,7 @@ run_load() { # label window batch rate
   last=$res
 }
 
+if [ -n "$3" ]; then run_load c2c_1_per_write_rate 4 1 "$3"; exit 0; fi
 run_load c2c_1_per_write 4 1 0
 half=$(echo "$last" | sed -n 's/.*msgs_per_s=\([0-9]*\).*/\1/p')
 run_load c2c_8_per_write 16 8 0

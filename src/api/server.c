@@ -45,7 +45,28 @@ static void reply_not_found(net_req_t *req)
  * messages that waited for a window, deliveries dropped, sessions lagging,
  * cut-offs) and the WebSocket output (sendmsg calls that wrote, frames they
  * completed, bytes written by the server: frames / writes = frames per
- * write). */
+ * write) and where writer jobs waited (stages). */
+/* The writer's stages (store_writer.h, "Stages") since the start:
+ * {name: {n, p50_us, p99_us, max_us}}, and with buckets the histogram's
+ * non-empty buckets as [[index, count], …] too (util/hist.h). */
+static json_t *writer_stages(api_srv_t *srv, int buckets)
+{
+  json_t *o = json_object();
+  const imc_hist_t *h = srv->writer ? store_writer_stages(srv->writer) : NULL;
+  for (int i = 0; h && i < STORE_STAGES; i++) {
+    json_t *st = json_pack("{s:I,s:I,s:I,s:I}", "n", (json_int_t)h[i].n, "p50_us", (json_int_t)imc_hist_pct_us(&h[i], 50),
+                           "p99_us", (json_int_t)imc_hist_pct_us(&h[i], 99), "max_us", (json_int_t)(h[i].max_ns / 1000));
+    if (buckets) {
+      json_t *b = json_array();
+      for (int k = 0; k < IMC_HIST_BUCKETS; k++)
+        if (h[i].b[k]) json_array_append_new(b, json_pack("[i,I]", k, (json_int_t)h[i].b[k]));
+      json_object_set_new(st, "buckets", b);
+    }
+    json_object_set_new(o, store_stage_names[i], st);
+  }
+  return o;
+}
+
 static void healthz(api_srv_t *srv, net_req_t *req)
 {
   store_writer_stats_t ws = { 0 };
@@ -83,7 +104,15 @@ static void healthz(api_srv_t *srv, net_req_t *req)
                                            "cutoffs", (json_int_t)gs.live_cutoffs, "slices", (json_int_t)gs.live_slices));
   json_object_set_new(o, "ws_out", json_pack("{s:I,s:I,s:I}", "writes", (json_int_t)ns.ws_writes, "frames",
                                              (json_int_t)ns.ws_frames, "bytes", (json_int_t)ns.bytes_out));
+  json_object_set_new(o, "stages", writer_stages(srv, 0));
   api_reply_json(req, srv->stopping ? 503 : 200, o);
+}
+
+/* GET /healthz/stages: the writer's stage histograms whole, for tools that
+ * subtract two readings (bench/msg_bench.c). */
+static void healthz_stages(api_srv_t *srv, net_req_t *req)
+{
+  api_reply_json(req, 200, writer_stages(srv, 1));
 }
 
 static void on_http(void *ud, net_req_t *req)
@@ -93,6 +122,7 @@ static void on_http(void *ud, net_req_t *req)
   if (!strncmp(path, "/v4/", 4)) rest_v4_handle(srv, req);
   else if (!strncmp(path, "/operator/v1/", 13)) op_handle(srv, req);
   else if (!strcmp(path, "/healthz")) healthz(srv, req);
+  else if (!strcmp(path, "/healthz/stages")) healthz_stages(srv, req);
   else reply_not_found(req);
 }
 

@@ -50,6 +50,30 @@
 #include <uv.h>
 
 #include "store/store.h"
+#include "util/hist.h"
+
+/* Stages: where a job waits between its submit and its done() call. Each
+ * job is stamped (uv_hrtime, ns) when it is submitted, handed over, taken by
+ * the writer thread, when its COMMIT starts and when it returns; at its done()
+ * call the loop thread counts the five intervals into one histogram each
+ * (util/hist.h), and each COMMIT once into a histogram of its own. A few
+ * clock reads per job: always on. GET /healthz shows the percentiles, GET
+ * /healthz/stages the histograms (bench/msg_bench.c subtracts two of them). */
+enum {
+  STORE_STAMP_SUBMIT, STORE_STAMP_HANDOFF, STORE_STAMP_TAKEN, STORE_STAMP_COMMIT, STORE_STAMP_COMMITTED,
+  STORE_STAMPS
+};
+typedef enum store_stage {
+  STORE_STAGE_QUEUE,   /* submit → handed to the writer thread (the rest of the loop turn) */
+  STORE_STAGE_WAIT,    /* → taken by the writer thread (it was running the previous batch) */
+  STORE_STAGE_RUN,     /* → COMMIT starts (the run() of the jobs of its batch before and after it) */
+  STORE_STAGE_COMMIT,  /* → COMMIT returns (WAL write, fsync; the checkpoint if one ran inside) */
+  STORE_STAGE_BACK,    /* → done() called (wake the loop, the loop's turn, earlier done() calls) */
+  STORE_STAGE_TOTAL,   /* submit → done() */
+  STORE_STAGE_COMMITS, /* each COMMIT once (not per job) */
+  STORE_STAGES
+} store_stage_t;
+extern const char *const store_stage_names[STORE_STAGES];
 
 typedef struct store_job {
   int (*run)(store_t *s, void *arg);    /* writer thread; 0 or IMC_E_* */
@@ -62,6 +86,7 @@ typedef struct store_job {
   /* private */
   struct store_job *next;
   int rc;
+  uint64_t t_ns[STORE_STAMPS];          /* uv_hrtime at each stamp (see Stages) */
 } store_job_t;
 
 typedef struct store_writer store_writer_t;
@@ -119,5 +144,8 @@ void store_writer_flush(store_writer_t *w);
 void store_writer_stop(store_writer_t *w, void (*stopped)(void *arg), void *arg);
 /* A snapshot of the counters (loop thread). */
 void store_writer_stats(store_writer_t *w, store_writer_stats_t *out);
+/* The stage histograms (see Stages) since the start, owned by w, valid until
+ * the next loop turn (loop thread). */
+const imc_hist_t *store_writer_stages(store_writer_t *w);
 
 #endif

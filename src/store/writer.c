@@ -47,7 +47,11 @@ struct store_writer {
   void (*stopped)(void *);
   void *stopped_arg;
   store_writer_stats_t stats;        /* under mu */
+  imc_hist_t stages[STORE_STAGES];   /* loop thread (store_writer.h, "Stages") */
+  uint64_t last_committed_ns;        /* loop thread: the COMMIT counted last into STORE_STAGE_COMMITS */
 };
+
+const char *const store_stage_names[STORE_STAGES] = { "queue", "wait", "run", "commit", "back", "total", "commits" };
 
 static void append(store_job_t **head, store_job_t **tail, store_job_t *first, store_job_t *last)
 {
@@ -130,16 +134,26 @@ static store_job_t *run_txn(store_writer_t *w, store_job_t *first, store_writer_
       return j->next;
     }
   }
+  uint64_t t0 = uv_hrtime();
   if ((rc = store_exec(w->s, "COMMIT"))) {
     if (store_in_transaction(w->s)) store_exec(w->s, "ROLLBACK");
     IMC_ERROR("store", "msg=\"batch commit failed\" err=%s", imc_err_name(rc));
     fail_succeeded(first, NULL, IMC_E_IO);
+  }
+  uint64_t t1 = uv_hrtime();
+  for (store_job_t *j = first; j; j = j->next) {
+    j->t_ns[STORE_STAMP_COMMIT] = t0;
+    j->t_ns[STORE_STAMP_COMMITTED] = t1;
   }
   return NULL;
 }
 
 static void run_batch(store_writer_t *w, store_job_t *batch, store_writer_stats_t *st)
 {
+  uint64_t now = uv_hrtime();
+  for (store_job_t *j = batch; j; j = j->next) { /* a transaction lost by the engine leaves its jobs at "now" */
+    j->t_ns[STORE_STAMP_TAKEN] = j->t_ns[STORE_STAMP_COMMIT] = j->t_ns[STORE_STAMP_COMMITTED] = now;
+  }
   for (store_job_t *next = batch; next;) next = run_txn(w, next, st);
   assert(!store_in_transaction(w->s));
   for (store_job_t *j = batch; j; j = j->next) { st->jobs++; if (j->rc) st->failed_jobs++; }
@@ -219,6 +233,22 @@ static void on_closed(uv_handle_t *h)
   if (cb) cb(arg);
 }
 
+/* Count the job's intervals (loop thread, just before its done()). A job
+ * failed without reaching the writer thread (after stop) is not counted. */
+static void count_stages(store_writer_t *w, store_job_t *j)
+{
+  const uint64_t *t = j->t_ns;
+  if (!t[STORE_STAMP_COMMITTED]) return;
+  uint64_t now = uv_hrtime();
+  for (int i = 0; i < STORE_STAMP_COMMITTED; i++) imc_hist_add(&w->stages[i], t[i + 1] - t[i]);
+  imc_hist_add(&w->stages[STORE_STAGE_BACK], now - t[STORE_STAMP_COMMITTED]);
+  imc_hist_add(&w->stages[STORE_STAGE_TOTAL], now - t[STORE_STAMP_SUBMIT]);
+  if (t[STORE_STAMP_COMMITTED] != w->last_committed_ns) { /* the first job of its COMMIT seen here */
+    w->last_committed_ns = t[STORE_STAMP_COMMITTED];
+    imc_hist_add(&w->stages[STORE_STAGE_COMMITS], t[STORE_STAMP_COMMITTED] - t[STORE_STAMP_COMMIT]);
+  }
+}
+
 static void on_wake(uv_poll_t *p, int status, int events)
 {
   (void)status; (void)events;
@@ -248,6 +278,7 @@ static void on_wake(uv_poll_t *p, int status, int events)
     }
     store_job_t *next = done->next;
     done->next = NULL;
+    count_stages(w, done);
     done->done(done->arg, done->rc); /* may submit: after stop, that completes at once (next turn) */
     done = next;
   }
@@ -302,6 +333,8 @@ int store_writer_start(uv_loop_t *loop, const char *data_dir, size_t max_jobs, s
 static void handoff(store_writer_t *w)
 {
   if (!w->p_head) return;
+  uint64_t now = uv_hrtime();
+  for (store_job_t *j = w->p_head; j; j = j->next) j->t_ns[STORE_STAMP_HANDOFF] = now;
   pthread_mutex_lock(&w->mu);
   append(&w->q_head, &w->q_tail, w->p_head, w->p_tail);
   w->q_len += w->p_len;
@@ -324,6 +357,8 @@ int store_writer_submit(store_writer_t *w, store_job_t *job)
   assert(job->run && job->done);
   job->next = NULL;
   job->rc = 0;
+  memset(job->t_ns, 0, sizeof job->t_ns);
+  job->t_ns[STORE_STAMP_SUBMIT] = uv_hrtime();
   if (w->stopping) { /* set by store_writer_stop on this thread */
     job->rc = IMC_E_SHUTDOWN;
     pthread_mutex_lock(&w->mu);
@@ -361,6 +396,8 @@ void store_writer_stop(store_writer_t *w, void (*stopped)(void *), void *arg)
   pthread_cond_signal(&w->cv);
   pthread_mutex_unlock(&w->mu);
 }
+
+const imc_hist_t *store_writer_stages(store_writer_t *w) { return w->stages; }
 
 void store_writer_stats(store_writer_t *w, store_writer_stats_t *out)
 {

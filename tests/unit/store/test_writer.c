@@ -6,7 +6,8 @@
  * back over several loop turns, in order; jobs submitted in one loop turn
  * reach the writer thread together, at the end of the turn (or at
  * STORE_WRITER_HANDOFF_MAX), and commit as one batch; the writer thread runs
- * STORE_WRITER_NICE nice steps below the loop thread. A gate job holds the
+ * STORE_WRITER_NICE nice steps below the loop thread; each job is counted
+ * in the stage histograms (where it waited). A gate job holds the
  * writer thread so that the jobs under test land in one batch. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -458,6 +459,38 @@ static void test_one_batch_per_turn(void **st)
   stop(&loop, w);
 }
 
+/* Stages: every job is counted once in each stage at its done(); the jobs
+ * held behind the gate for 30 ms count that in "wait"; each job's stamps
+ * are in order; each COMMIT is counted once (the gate's, then the batch's). */
+static void test_stages(void **st)
+{
+  (void)st;
+  enum { N = 50 };
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  store_writer_t *w;
+  assert_int_equal(store_writer_start(&loop, dir, 1000, &w), 0);
+  gate_hold(w);
+  static store_job_t jobs[N];
+  ndone = n_order = 0;
+  for (int i = 0; i < N; i++) {
+    jobs[i] = (store_job_t){ .run = noop_run, .done = order_done, .arg = (void *)(intptr_t)i };
+    assert_int_equal(store_writer_submit(w, &jobs[i]), 0);
+  }
+  store_writer_flush(w);
+  sleep_ms(30);
+  gate_release();
+  while (ndone < N + 1) uv_run(&loop, UV_RUN_ONCE);
+  const imc_hist_t *h = store_writer_stages(w);
+  for (int i = 0; i < STORE_STAGE_COMMITS; i++) assert_int_equal(h[i].n, N + 1);
+  assert_int_equal(h[STORE_STAGE_COMMITS].n, 2);
+  assert_true(imc_hist_pct_us(&h[STORE_STAGE_WAIT], 50) >= 30000);
+  assert_true(imc_hist_pct_us(&h[STORE_STAGE_TOTAL], 50) >= 30000);
+  for (int i = 0; i < N; i++)
+    for (int k = 1; k < STORE_STAMPS; k++) assert_true(jobs[i].t_ns[k] >= jobs[i].t_ns[k - 1] && jobs[i].t_ns[0]);
+  stop(&loop, w);
+}
+
 /* A turn that submits STORE_WRITER_HANDOFF_MAX jobs hands them over without
  * waiting for its end; one job fewer stays with the loop. */
 static void test_handoff_at_max(void **st)
@@ -575,6 +608,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_handoff_at_max, setup, teardown),
     cmocka_unit_test_setup_teardown(test_submit_after_handoff_does_not_stall, setup, teardown),
     cmocka_unit_test_setup_teardown(test_writer_below_loop_priority, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_stages, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
