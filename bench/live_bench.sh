@@ -7,11 +7,14 @@
 #    from 4 worker processes over 127.0.0.2 … 127.0.0.9, then a publisher
 #    ladder 50, 100, 200, 400, 800 msgs/s, doubling on up to 6400 while every
 #    delivery arrives and the p99 stays within 1 s, STEP_SECONDS (default 5)
-#    per step. Per step: deliveries/s, latency p50/p99/max to the kernel's
-#    receive timestamp (the server's side) and read_p50/p99/max to the
-#    generator's read (the publisher's send time is in the text), frames per
-#    write and drops from the server's /healthz counters, the server's CPU
-#    share and RSS, the load generator's CPU share, the load average. Server
+#    per step. Per step: deliveries/s (every delivery counted: the
+#    generator walks frame headers only), latency p50/p99/max of one member
+#    in 64 to the kernel's receive timestamp (the server's side) and
+#    read_p50/p99/max to the generator's read (the publisher's send time is
+#    in the text), frames per write, writes/s, bytes per write and drops from
+#    the server's /healthz counters, the server's CPU share, CPU per delivery
+#    and RSS, the load generator's CPU share and CPU per delivery, the load
+#    average (on a shared box compare CPU per delivery, not rates). Server
 #    defaults (live_coalesce_ms 100, live_fanout_slice 2048).
 # 2. The same room with --live-coalesce-ms 0 (no window: a walk begins as
 #    soon as the one under way ends), then the same with
