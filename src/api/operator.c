@@ -450,8 +450,9 @@ static int addon_buy(op_req_t *o, store_t *s)
 {
   json_t *name = json_object_get(o->body, "addon"), *val = json_object_get(o->body, "value");
   if (!json_is_string(name)) return fail(o, 400, IMC_E_INVAL, "addon (string, as imcloud quote names it) is required");
-  if (val && !json_is_string(val) && !(json_is_integer(val) && json_integer_value(val) >= 1 && json_integer_value(val) <= BILL_USAGE_MAX))
-    return fail(o, 400, IMC_E_INVAL, "value must be a positive integer (member_cap 2000) or a name (av_call basic)");
+  int64_t least = tenant_retention_addon(json_string_value(name), NULL) ? 0 : 1; /* 0 ends a retention add-on */
+  if (val && !json_is_string(val) && !(json_is_integer(val) && json_integer_value(val) >= least && json_integer_value(val) <= BILL_USAGE_MAX))
+    return fail(o, 400, IMC_E_INVAL, "value must be a positive integer (member_cap 2000; 0 ends c2c_roaming_months or history_days) or a name (av_call basic)");
   if (json_is_string(val) && (!json_string_length(val) || json_string_length(val) >= sizeof ((store_order_t *)0)->value_name))
     return fail(o, 400, IMC_E_INVAL, "value name must be 1-15 bytes");
   int64_t now = imc_clock_now_s(), day;
@@ -482,7 +483,7 @@ static int addon_list(op_req_t *o, store_t *s)
   for (int i = 0; i < n; i++) {
     if (strcmp(v[i].kind, "addon")) continue;
     json_t *j = tenant_order_json(&v[i]);
-    json_object_set_new(j, "in_force", json_boolean(v[i].start_day <= day && day <= v[i].end_day));
+    json_object_set_new(j, "in_force", json_boolean(tenant_order_in_force(v, n, i, day)));
     json_array_append_new(arr, j);
   }
   free(v);

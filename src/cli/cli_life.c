@@ -33,7 +33,8 @@ static const char addon_usage[] =
   "usage: imcloud addon buy --sdkappid N ADDON[=VALUE] [--at YYYY-MM-DD] [--reference REF]\n"
   "       imcloud addon list --sdkappid N [--at YYYY-MM-DD]\n"
   "  (every form takes --data DIR and --json)\n"
-  "  add-ons: avchatroom_unlimited, member_cap=N, groups_per_user=N, local_audit, av_call=basic|advanced|premium";
+  "  add-ons: avchatroom_unlimited, member_cap=N, groups_per_user=N, local_audit, av_call=basic|advanced|premium,\n"
+  "  retention (postpaid, until changed; 0 ends it): c2c_roaming_months=N (s2019, s2020), history_days=N (s2022, intl, legacy)";
 
 static void print_json(json_t *o)
 {
@@ -242,7 +243,8 @@ int cli_addon(int argc, char **argv)
     memcpy(name, arg, n);
     if (eq) {
       if (eq[1] >= '0' && eq[1] <= '9') {
-        if (imc_parse_i64(eq + 1, 1, BILL_USAGE_MAX, &value)) { cli_err("addon", "bad number in '%s'", arg); return CLI_EXIT_USAGE; }
+        /* 0 only ends a retention add-on (back to the free retention) */
+        if (imc_parse_i64(eq + 1, tenant_retention_addon(name, NULL) ? 0 : 1, BILL_USAGE_MAX, &value)) { cli_err("addon", "bad number in '%s'", arg); return CLI_EXIT_USAGE; }
       } else if (!eq[1] || strlen(eq + 1) >= sizeof vname) {
         cli_err("addon", "bad value in '%s'", arg);
         return CLI_EXIT_USAGE;
@@ -275,10 +277,10 @@ int cli_addon(int argc, char **argv)
   for (int i = 0; i < n; i++) {
     if (strcmp(v[i].kind, "addon")) continue;
     json_t *j = tenant_order_json(&v[i]);
-    json_object_set_new(j, "in_force", json_boolean(v[i].start_day <= day && day <= v[i].end_day));
+    json_object_set_new(j, "in_force", json_boolean(tenant_order_in_force(v, n, i, day)));
     json_array_append_new(arr, j);
     if (!o.json) {
-      printf("%s ", v[i].start_day <= day && day <= v[i].end_day ? "*" : " ");
+      printf("%s ", tenant_order_in_force(v, n, i, day) ? "*" : " ");
       print_order(&v[i], 0);
     }
   }

@@ -90,6 +90,7 @@ int meter__bill_price(store_t *s, const store_app_t *ap, int32_t month, int tz, 
   if ((rc = refuse_unpriced(s, &a, b, err, cap))) goto out;
   if (!rep && (rc = meter__report_tz(s, app, month, tz, 1, r))) { imc_errf(err, cap, rc, "usage of app %u: %s", app, imc_strerror(rc)); goto out; }
   to_usage(rep ? rep : r, b, &u);
+  if ((rc = meter__usage_retention(s, &a, month, &u, err, cap))) goto out; /* P-21, P-35, P-46: from the orders */
   if ((rc = orders_fn(ud, s, &a, month, orders, BILL_MAX_ORDERS, &n, err, cap))) goto out;
   bill_input_t in = { .month = month, .orders = orders, .norders = n, .usage = &u, .strict = 0 };
   if ((rc = bill_compute(b, &in, bill, err, cap))) goto out;

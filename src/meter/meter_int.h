@@ -28,6 +28,12 @@ struct bill;
  * meter_bill_compute. */
 int meter__bill_price(struct store *s, const struct store_app *a, int32_t yyyymm, int tz, meter_orders_fn orders, void *ud,
                       const meter_report_t *rep, struct bill *work, char **json, int64_t totals[3], char *err, size_t errcap);
+/* The retention add-ons held in the month (orders.c): raise u's
+ * c2c_roaming_months / history_days to the highest the app held on a day
+ * of it (imported figures are kept when higher). 0 or storage errors. */
+struct bill_usage;
+int meter__usage_retention(struct store *s, const struct store_app *app, int32_t yyyymm, struct bill_usage *u, char *err,
+                           size_t errcap);
 /* Settle a just-issued document inside the caller's transaction: due_fen > 0
  * is paid from the customer's wallet when it covers it (`payment`, reference
  * "bill-<number>"; b->paid = 1), else left open; due_fen < 0 (a correction

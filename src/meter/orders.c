@@ -9,9 +9,12 @@
  * 0..max, and one single-period order each otherwise. A postpaid package
  * (intl, P-51) runs until the app's next package order: it gets the periods
  * that reach the end of the usage month or that next order, whichever is
- * first. */
+ * first. Retention add-ons (tenant/retention.c) are not orders to the
+ * billing library: they are priced as the usage month's c2c_roaming_months /
+ * history_days (meter__usage_retention). */
 #include "billing/billing.h"
 #include "meter/meter.h"
+#include "meter/meter_int.h"
 #include "store/store.h"
 #include "tenant/tenant.h"
 #include "util/date.h"
@@ -80,6 +83,7 @@ int meter_orders_tenant(void *ud, store_t *s, const store_app_t *app, int32_t mo
   for (int i = 0; i < nv && !rc; i++) {
     if (done[i]) continue;
     const store_order_t *o = &v[i];
+    if (!strcmp(o->kind, "addon") && tenant_retention_addon(o->item, NULL)) continue; /* usage, below */
     /* the group of o: its rows, the highest period, whether they are 0..max */
     int32_t maxp = -1, count = 0;
     int64_t end = -1;
@@ -115,6 +119,32 @@ int meter_orders_tenant(void *ud, store_t *s, const store_app_t *app, int32_t mo
     }
   }
   free(done);
+  free(v);
+  return rc;
+}
+
+/* P-21, P-35, P-46: the retention an app held in the usage month, as the
+ * bill's usage — per day of the month the life cycle's holds (what the
+ * server enforced that day: an add-on the edition in force may not hold
+ * counts nothing), the month's value being the highest day's, like peak DAU
+ * (P-24); merged with imported figures by max. */
+int meter__usage_retention(store_t *s, const store_app_t *app, int32_t month, bill_usage_t *u, char *err, size_t errcap)
+{
+  store_order_t *v = NULL;
+  int nv = 0, rc = tenant_app_orders(s, app->sdkappid, &v, &nv), any = 0;
+  if (rc) return imc_errf(err, errcap, rc, "orders of app %u: %s", app->sdkappid, imc_strerror(rc));
+  for (int i = 0; i < nv && !any; i++) any = !strcmp(v[i].kind, "addon") && tenant_retention_addon(v[i].item, NULL);
+  int y = month / 100, m = month % 100;
+  int64_t first = imc_days_from_civil(y, m, 1), days = imc_days_in_month(y, m);
+  for (int64_t d = first; any && d < first + days; d++) {
+    tenant_lifecycle_t lc;
+    if ((rc = tenant_lifecycle(app, v, nv, d, &lc))) {
+      imc_errf(err, errcap, rc, "app %u on its retention add-ons: %s", app->sdkappid, imc_strerror(rc));
+      break;
+    }
+    if (lc.plan.hold[PLAN_HOLD_ROAMING_MONTHS] > u->c2c_roaming_months) u->c2c_roaming_months = lc.plan.hold[PLAN_HOLD_ROAMING_MONTHS];
+    if (lc.plan.hold[PLAN_HOLD_HISTORY_DAYS] > u->history_days) u->history_days = lc.plan.hold[PLAN_HOLD_HISTORY_DAYS];
+  }
   free(v);
   return rc;
 }

@@ -11,7 +11,9 @@
  *
  * Add-ons in force are the add-on orders covering the day that the
  * effective edition may hold (plan_app_hold checks the book's offers), so a
- * lapsed package takes its add-ons' raised limits with it. */
+ * lapsed package takes its add-ons' raised limits with it. A retention
+ * add-on (retention.c) runs until the next order of the same add-on, so at
+ * most one of each is in force on a day. */
 #include "tenant/tenant.h"
 #include "util/err.h"
 
@@ -35,6 +37,8 @@ static const struct { const char *addon; plan_hold_t hold; } addon_holds[] = {
   { "avchatroom_unlimited", PLAN_HOLD_AVCHATROOM_UNLIMITED },
   { "member_cap", PLAN_HOLD_MEMBER_CAP },
   { "groups_per_user", PLAN_HOLD_GROUPS_PER_USER },
+  { "c2c_roaming_months", PLAN_HOLD_ROAMING_MONTHS }, /* P-21, P-35 (retention.c) */
+  { "history_days", PLAN_HOLD_HISTORY_DAYS },         /* P-46 */
 };
 
 /* A postpaid package (intl, P-51) runs until the app's next package order
@@ -87,7 +91,7 @@ int tenant_lifecycle(const store_app_t *app, const store_order_t *orders, int n,
   if (rc) return rc;
   for (int i = 0; i < n; i++) {
     const store_order_t *o = &orders[i];
-    if (strcmp(o->kind, "addon") || o->start_day > day || day > o->end_day) continue;
+    if (strcmp(o->kind, "addon") || !tenant_order_in_force(orders, n, i, day)) continue;
     for (size_t k = 0; k < sizeof addon_holds / sizeof *addon_holds; k++) {
       if (strcmp(o->item, addon_holds[k].addon)) continue;
       int64_t v = addon_holds[k].hold == PLAN_HOLD_AVCHATROOM_UNLIMITED ? 1 : o->value;

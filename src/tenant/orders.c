@@ -464,6 +464,41 @@ done:
 }
 
 /* ---- add-ons ---------------------------------------------------------------------------- */
+/* A retention add-on (retention.c): a postpaid setting from `day` until the
+ * next order of the same add-on, recorded without a debit. */
+static int retention_buy(place_t *p, const char *addon, int64_t value, const char *value_name, int64_t day,
+                         const char *reference, int64_t now_s, store_order_t *out, int *replayed)
+{
+  if (value_name && value_name[0])
+    return failf(p->err, p->errcap, IMC_E_BILL_ADDON, "%s takes a number (%s=2)", addon, addon);
+  char ref[TENANT_ORDER_REF_MAX + 1];
+  if (reference) snprintf(ref, sizeof ref, "%s", reference);
+  else snprintf(ref, sizeof ref, "addon-%.20s-%lld-%lld", addon, (long long)value, (long long)day);
+  int rc = ref_ok(p, ref);
+  if (rc) return rc;
+  if ((rc = pre_replay(p, "addon", addon, value, "", ref, out, replayed))) return rc == 1 ? 0 : rc;
+  if ((rc = book_in_force(p, day))) return rc;
+  if ((rc = tenant_retention_check(&p->app, p->orders, p->norders, addon, value, day, p->err, p->errcap))) return rc;
+  int64_t from, to;
+  bill_book_effective(p->book, &from, &to);
+  char d[16], book[40];
+  ymd(from == INT64_MIN ? 0 : from, d, sizeof d);
+  snprintf(book, sizeof book, "%s@%s", bill_scheme_name(p->scheme), from == INT64_MIN ? "open" : d);
+  store_order_t o;
+  tenant_retention_order(&p->app, addon, value, day, ref, book, now_s, &o);
+  txn_t t;
+  if ((rc = txn_open(&t, p->s))) return failf(p->err, p->errcap, rc, "database busy");
+  rc = replay(p, &o, out, replayed);
+  if (rc == 1) return txn_close(&t, 0);
+  if (!rc) rc = store_order_insert(p->s, &o, &o.id);
+  if ((rc = txn_close(&t, rc))) {
+    if (p->errcap && !p->err[0]) snprintf(p->err, p->errcap, "%s", imc_strerror(rc));
+    return rc;
+  }
+  *out = o;
+  return 0;
+}
+
 int tenant_addon_buy(store_t *s, uint32_t sdkappid, const char *addon, int64_t value, const char *value_name, int64_t day,
                      const char *reference, int64_t now_s, store_order_t *out, int *replayed, char *err, size_t errcap)
 {
@@ -471,6 +506,10 @@ int tenant_addon_buy(store_t *s, uint32_t sdkappid, const char *addon, int64_t v
   *replayed = 0;
   int rc = place_open(&p, s, sdkappid, err, errcap);
   if (rc) goto done;
+  if (tenant_retention_addon(addon, NULL)) {
+    rc = retention_buy(&p, addon, value, value_name, day, reference, now_s, out, replayed);
+    goto done;
+  }
   bill_addon_t a;
   if (bill_addon_parse(addon, &a)) { rc = failf(err, errcap, IMC_E_BILL_ADDON, "unknown add-on '%s'", addon); goto done; }
   if (value_name && strlen(value_name) >= sizeof ((store_order_t *)0)->value_name) {

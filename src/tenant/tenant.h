@@ -146,6 +146,36 @@ int tenant_app_renew(store_t *s, uint32_t sdkappid, int64_t day, const char *ref
  * IMC_E_BILL_ADDON_FORBIDDEN (the offers in err). */
 int tenant_addon_buy(store_t *s, uint32_t sdkappid, const char *addon, int64_t value, const char *value_name, int64_t day,
                      const char *reference, int64_t now_s, store_order_t *out, int *replayed, char *err, size_t errcap);
+/* Retention add-ons (retention.c, docs/decisions/retention-addons.md):
+ * c2c_roaming_months=N (S-2019 C2C roaming, P-21; S-2020 history extension,
+ * P-35) and history_days=N (the P-46 tiers of S-2022, intl, legacy), bought
+ * through tenant_addon_buy like any add-on. Each is a postpaid setting: no
+ * debit, in force from its day until the app's next order of the same
+ * add-on (value 0 = back to the free retention), raising plan's
+ * PLAN_HOLD_ROAMING_MONTHS / PLAN_HOLD_HISTORY_DAYS while the edition in
+ * force may hold it; the monthly bill prices the highest value held in the
+ * month. tenant_addon_buy refuses: IMC_E_BILL_ADDON (a name value, out of
+ * range), IMC_E_BILL_ADDON_FORBIDDEN (the book sells the other one, or the
+ * edition in force on the day is not offered that value: the offers in
+ * err), IMC_E_EXISTS (the same value already in force; 0 with nothing held).
+ *
+ * retention_addon: 1 if `addon` is one of them (*hold, if not NULL, the
+ * plan hold it sets), else 0. */
+int tenant_retention_addon(const char *addon, plan_hold_t *hold);
+/* The validation of such an order on `day` against the app's orders (no
+ * storage): 0 or the refusals above, with err. */
+int tenant_retention_check(const store_app_t *app, const store_order_t *orders, int n, const char *addon, int64_t value,
+                           int64_t day, char *err, size_t errcap);
+/* Fill the order row of a retention add-on (price 0, pay postpaid, day to
+ * 9999-12-31: superseded by the next order of the add-on). */
+void tenant_retention_order(const store_app_t *app, const char *addon, int64_t value, int64_t day, const char *reference,
+                            const char *book, int64_t now_s, store_order_t *o);
+/* Last day order v[i] runs among the app's orders v[0..n): its end_day, or
+ * for a retention add-on the day before the next order of the same add-on
+ * (by start day, then id). in_force: start_day <= day <= that last day. */
+int64_t tenant_order_last_day(const store_order_t *v, int n, int i);
+int tenant_order_in_force(const store_order_t *v, int n, int i, int64_t day);
+
 /* P-07: a legacy app becomes its region's current scheme's free edition
  * (s2022 trial in China, intl developer overseas) once the operator
  * approved (approved != 0; else IMC_E_PLAN_EDITION_CHANGE). */
