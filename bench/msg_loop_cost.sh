@@ -39,6 +39,7 @@ writer_jobs() { curl -s "http://127.0.0.1:$port/healthz" | sed -n 's/.*"writer":
 per_call() {
   callgrind_annotate --inclusive=yes --tree=caller "$1" 2>/dev/null | awk '
     BEGIN { n = split("client_ws.c:cws_on_text json_loadb ws_msg.c:cws_op_send msgbody.c:im_msg_pack " \
+                      "ws_msg.c:cws_send_fast jsonr.c:jsonr_parse msgbody.c:im_msg_pack_tok " \
                       "c2c.c:send_done ws_msg.c:hook_encode ws_msg.c:sent", want, " ") }
     / < .*\([0-9,]+x\)/ { c = $0; sub(/.*\(/, "", c); sub(/x\).*/, "", c); gsub(/,/, "", c); calls += c; next }
     / \* / { ir = $1; gsub(/,/, "", ir); name = $0; sub(/.*\* +/, "", name); sub(/ .*/, "", name)

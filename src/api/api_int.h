@@ -309,6 +309,12 @@ void cws_kick_app(api_srv_t *srv, uint32_t sdkappid, const char *reason, int clo
 
 /* ---- client WebSocket messaging ops (ws_msg.c); rows of client_ws.c's op table */
 void cws_op_send(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+/* The `send` row without jansson, tried by cws_on_text before it parses a
+ * frame: 0 when it took the frame (a send it checked, packed and submitted,
+ * or answered with the sender/peer check's error), IMC_E_INVAL when the frame
+ * is for the general path (another op, a frame it would refuse, anything it
+ * cannot decide); nothing has happened then. */
+int cws_send_fast(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const char *data, size_t len);
 void cws_op_sync(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
 void cws_op_history(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
 void cws_op_recall(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);

@@ -454,6 +454,7 @@ void cws_on_text(void *ud, net_ws_t *ws, const char *data, size_t len)
   api_srv_t *srv = ud;
   cws_conn_t *c = net_ws_data(ws);
   if (!c || !cws_usable(c)) return;
+  if (!cws_send_fast(srv, ws, c, data, len)) return; /* a plain send, read without jansson (ws_msg.c) */
   json_error_t jerr;
   json_t *req = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
   if (!req || !json_is_object(req)) {

@@ -12,7 +12,9 @@
 #include "api/ws_msg_json.h"
 #include "im/msgbody.h"
 #include "util/err.h"
+#include "util/jsonr.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -171,45 +173,176 @@ static void id_copy(char *dst, size_t cap, const char *id)
   dst[n] = 0;
 }
 
-void cws_op_send(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
+/* A send request's fields other than the peer and the message. */
+typedef struct send_opts {
+  uint32_t cseq, random;
+  int has_seq, has_random, online, no_unread, no_last, receipt;
+} send_opts_t;
+
+/* The sender and the peer named by to (NULL: not a string): the checks of
+ * the jansson path's first steps, in its order. 0, or the reply's code. */
+static int send_parties(api_srv_t *srv, cws_conn_t *c, const char *to, const char **from_id, uint32_t *to_no)
+{
+  im_session_t *s = sess(c);
+  if (!to || !tenant_user_id_valid(to)) return IMC_E_MSG_TO;
+  if (tenant_registry_account_find(srv->reg, s->sdkappid, to, to_no)) return IMC_E_MSG_TO_UNKNOWN;
+  /* profile forbid, blocklist, the app's friendship rule (REST sendmsg skips these) */
+  if (!(*from_id = cws_user_id(srv, c))) return IMC_E_USER_NOT_FOUND;
+  return rel_c2c_check(srv, s->sdkappid, s->user_no, *from_id, *to_no, to);
+}
+
+/* Hand a checked and packed message (body: malloc'd, taken) to the core. */
+static void send_submit(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, const char *from_id, const char *to_id,
+                        uint32_t to_no, const send_opts_t *o, char *body, size_t body_len)
 {
   im_session_t *s = sess(c);
   im_send_t in;
-  char why[256] = "";
-  const char *to_id;
-  int rc, has_seq = 0, has_random = 0, online = 0, no_unread = 0, no_last = 0, receipt = 0;
   memset(&in, 0, sizeof in);
-  if ((rc = peer_of(srv, c, req, "to", &to_id, &in.to_no))) { reply(ws, id, "send", rc, NULL, NULL); return; }
-  /* profile forbid, blocklist, the app's friendship rule (REST sendmsg skips these) */
-  const char *from_id = cws_user_id(srv, c);
-  if (!from_id) { reply(ws, id, "send", IMC_E_USER_NOT_FOUND, "the sender's account is gone", NULL); return; }
-  if ((rc = rel_c2c_check(srv, s->sdkappid, s->user_no, from_id, in.to_no, to_id))) { reply(ws, id, "send", rc, NULL, NULL); return; }
-  if (opt_u32(req, "msg_seq", &in.cseq, &has_seq)) { reply(ws, id, "send", IMC_E_MSG_SEQ, NULL, NULL); return; }
-  if (opt_u32(req, "random", &in.random, &has_random)) { reply(ws, id, "send", IMC_E_MSG_RANDOM, NULL, NULL); return; }
-  if (opt_bool(req, "online_only", &online) || opt_bool(req, "no_unread", &no_unread) ||
-      opt_bool(req, "no_last_msg", &no_last) || opt_bool(req, "need_receipt", &receipt)) {
+  pending_t *p = pending_new(srv, c, id, "send");
+  if (!p) { free(body); reply(ws, id, "send", IMC_E_NOMEM, NULL, NULL); return; }
+  in.body = body;
+  in.body_len = body_len;
+  in.to_no = to_no;
+  in.sdkappid = s->sdkappid;
+  in.from_no = s->user_no;
+  id_copy(in.from_id, sizeof in.from_id, from_id); /* the registry knows it: the writer need not look it up */
+  id_copy(in.to_id, sizeof in.to_id, to_id);
+  in.cseq = o->has_seq ? o->cseq : im_c2c_random32(srv->c2c);
+  in.random = o->has_random ? o->random : im_c2c_random32(srv->c2c);
+  in.flags = (o->no_unread ? STORE_MSG_NO_UNREAD : 0) | (o->no_last ? STORE_MSG_NO_LAST : 0) |
+             (o->receipt ? STORE_MSG_NEED_RECEIPT : 0);
+  in.life_s = o->online ? 0 : im_limit(&srv->limits, s->sdkappid, IM_LIMIT_RETENTION_S);
+  in.sync_other = IM_SYNC_YES;
+  in.from_sid = s->sid;
+  im_c2c_send(srv->c2c, &in, sent, p);
+}
+
+void cws_op_send(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
+{
+  im_session_t *s = sess(c);
+  send_opts_t o;
+  char why[256] = "", *body = NULL;
+  size_t body_len = 0;
+  const char *from_id = NULL;
+  uint32_t to_no = 0;
+  int rc;
+  memset(&o, 0, sizeof o);
+  json_t *to = json_object_get(req, "to");
+  const char *to_id = json_is_string(to) ? json_string_value(to) : NULL;
+  if ((rc = send_parties(srv, c, to_id, &from_id, &to_no))) {
+    reply(ws, id, "send", rc, rc == IMC_E_USER_NOT_FOUND ? "the sender's account is gone" : NULL, NULL);
+    return;
+  }
+  if (opt_u32(req, "msg_seq", &o.cseq, &o.has_seq)) { reply(ws, id, "send", IMC_E_MSG_SEQ, NULL, NULL); return; }
+  if (opt_u32(req, "random", &o.random, &o.has_random)) { reply(ws, id, "send", IMC_E_MSG_RANDOM, NULL, NULL); return; }
+  if (opt_bool(req, "online_only", &o.online) || opt_bool(req, "no_unread", &o.no_unread) ||
+      opt_bool(req, "no_last_msg", &o.no_last) || opt_bool(req, "need_receipt", &o.receipt)) {
     reply(ws, id, "send", IMC_E_INVAL, "online_only, no_unread, no_last_msg and need_receipt are booleans", NULL);
     return;
   }
   rc = im_msg_pack(json_object_get(req, "body"), json_object_get(req, "cloud_custom_data"),
                    json_object_get(req, "offline_push_info"),
-                   (size_t)im_limit(&srv->limits, s->sdkappid, IM_LIMIT_MSG_MAX_BYTES), &in.body, &in.body_len, why,
+                   (size_t)im_limit(&srv->limits, s->sdkappid, IM_LIMIT_MSG_MAX_BYTES), &body, &body_len, why,
                    sizeof why);
   if (rc) { reply(ws, id, "send", rc, why, NULL); return; }
-  pending_t *p = pending_new(srv, c, id, "send");
-  if (!p) { free(in.body); reply(ws, id, "send", IMC_E_NOMEM, NULL, NULL); return; }
-  in.sdkappid = s->sdkappid;
-  in.from_no = s->user_no;
-  id_copy(in.from_id, sizeof in.from_id, from_id); /* the registry knows it: the writer need not look it up */
-  id_copy(in.to_id, sizeof in.to_id, to_id);
-  if (!has_seq) in.cseq = im_c2c_random32(srv->c2c);
-  if (!has_random) in.random = im_c2c_random32(srv->c2c);
-  in.flags = (no_unread ? STORE_MSG_NO_UNREAD : 0) | (no_last ? STORE_MSG_NO_LAST : 0) |
-             (receipt ? STORE_MSG_NEED_RECEIPT : 0);
-  in.life_s = online ? 0 : im_limit(&srv->limits, s->sdkappid, IM_LIMIT_RETENTION_S);
-  in.sync_other = IM_SYNC_YES;
-  in.from_sid = s->sid;
-  im_c2c_send(srv->c2c, &in, sent, p);
+  send_submit(srv, ws, c, id, from_id, to_id, to_no, &o, body, body_len);
+}
+
+/* ---- send without jansson ------------------------------------------------------------------
+ * The frame is read by util/jsonr (no allocation per value) and the message
+ * checked and packed on its tokens (im_msg_pack_tok). Accept-only: a frame
+ * this path would answer with an error, or cannot decide, goes the general
+ * way (cws_on_text: jansson, then cws_op_send), which gives the exact code
+ * and reason; so both paths answer every frame alike. */
+#define FAST_TOKENS 256     /* a plain send is ~20 tokens; more goes the general way */
+
+/* Absent, or an integer 0..UINT32_MAX (opt_u32). 0, or -1: not this path. */
+static int tok_u32(const jsonr_doc_t *d, const char *name, uint32_t *out, int *present)
+{
+  uint32_t v = jsonr_get(d, 0, name);
+  *present = v != JSONR_NONE;
+  if (v == JSONR_NONE) return 0;
+  if (d->t[v].type != JSONR_INTEGER) return -1;
+  int64_t x = jsonr_int(d, v);
+  if (x < 0 || x > UINT32_MAX) return -1;
+  *out = (uint32_t)x;
+  return 0;
+}
+
+/* Absent, or a boolean (opt_bool). 0, or -1: not this path. */
+static int tok_bool(const jsonr_doc_t *d, const char *name, int *out)
+{
+  uint32_t v = jsonr_get(d, 0, name);
+  *out = 0;
+  if (v == JSONR_NONE) return 0;
+  if (d->t[v].type != JSONR_TRUE && d->t[v].type != JSONR_FALSE) return -1;
+  *out = d->t[v].type == JSONR_TRUE;
+  return 0;
+}
+
+/* The request's id as the general path echoes it: a string or an integer,
+ * else none. *id is NULL or a new reference. 0, or IMC_E_NOMEM. */
+static int tok_id(const jsonr_doc_t *d, json_t **id)
+{
+  uint32_t v = jsonr_get(d, 0, "id");
+  *id = NULL;
+  if (v == JSONR_NONE) return 0;
+  const jsonr_tok_t *t = &d->t[v];
+  if (t->type == JSONR_INTEGER) *id = json_integer(jsonr_int(d, v));
+  else if (t->type != JSONR_STRING) return 0;
+  else if (!(t->flags & JSONR_F_ESCAPED)) *id = json_stringn_nocheck(d->s + t->start, t->len);
+  else {
+    char *b = malloc(t->len ? t->len : 1);
+    if (b) *id = json_stringn_nocheck(b, jsonr_str(d, v, b));
+    free(b);
+  }
+  return *id ? 0 : IMC_E_NOMEM;
+}
+
+int cws_send_fast(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const char *data, size_t len)
+{
+  static const cws_op_t *row;
+  if (!row) { /* the table's send row: its frame cap and gate are this path's */
+    for (row = cws_ops; row->name && strcmp(row->name, "send"); row++) {}
+    assert(row->fn == cws_op_send && row->auth == API_AUTH_USER);
+  }
+  im_session_t *s = sess(c);
+  jsonr_tok_t toks[FAST_TOKENS];
+  jsonr_doc_t d;
+  if (cws_state(c) != CWS_ONLINE || row->gate != API_GATE_NONE || row->max_frame_bytes ||
+      len > cws_msg_frame_bytes(srv->cfg->msg_max_bytes))
+    return IMC_E_INVAL;
+  if (jsonr_parse(&d, data, len, toks, FAST_TOKENS) || toks[0].type != JSONR_OBJECT) return IMC_E_INVAL;
+  uint32_t op = jsonr_get(&d, 0, "op"), to = jsonr_get(&d, 0, "to");
+  if (op == JSONR_NONE || !jsonr_str_eq(&d, op, "send", 4)) return IMC_E_INVAL;
+  char to_id[33];
+  if (to == JSONR_NONE || toks[to].type != JSONR_STRING || jsonr_str_len(&d, to) >= sizeof to_id) return IMC_E_INVAL;
+  to_id[jsonr_str(&d, to, to_id)] = 0;
+  send_opts_t o;
+  if (tok_u32(&d, "msg_seq", &o.cseq, &o.has_seq) || tok_u32(&d, "random", &o.random, &o.has_random) ||
+      tok_bool(&d, "online_only", &o.online) || tok_bool(&d, "no_unread", &o.no_unread) ||
+      tok_bool(&d, "no_last_msg", &o.no_last) || tok_bool(&d, "need_receipt", &o.receipt))
+    return IMC_E_INVAL;
+  char *body = NULL;
+  size_t body_len = 0;
+  if (im_msg_pack_tok(&d, jsonr_get(&d, 0, "body"), jsonr_get(&d, 0, "cloud_custom_data"),
+                      jsonr_get(&d, 0, "offline_push_info"),
+                      (size_t)im_limit(&srv->limits, s->sdkappid, IM_LIMIT_MSG_MAX_BYTES), &body, &body_len))
+    return IMC_E_INVAL;
+  json_t *id;
+  if (tok_id(&d, &id)) { free(body); return IMC_E_INVAL; }
+  /* from here on this path answers: the rest is the general path's own code */
+  const char *from_id = NULL;
+  uint32_t to_no = 0;
+  int rc = send_parties(srv, c, to_id, &from_id, &to_no);
+  if (rc) {
+    free(body);
+    reply(ws, id, "send", rc, rc == IMC_E_USER_NOT_FOUND ? "the sender's account is gone" : NULL, NULL);
+  } else {
+    send_submit(srv, ws, c, id, from_id, to_id, to_no, &o, body, body_len);
+  }
+  json_decref(id);
+  return 0;
 }
 
 /* ---- sync ------------------------------------------------------------------------------------ */

@@ -3,6 +3,7 @@
  * every table, so a new element type or field is one row. */
 #include "im/msgbody.h"
 #include "util/err.h"
+#include "util/jsonr.h"
 #include "util/jsonw.h"
 
 #include <stdint.h>
@@ -274,5 +275,158 @@ int im_msg_pack(const json_t *body, const json_t *cloud, const json_t *push, siz
   }
   *out = text;
   *len = n;
+  return 0;
+}
+
+/* ---- the same checks and packing on a jsonr document (the send hot path) ----
+ * Accept-only: every rule above, walked over tokens; on the first rule that
+ * fails (or a relay element, which is left to the jansson walker) the answer
+ * is "not here", and the caller runs im_msg_pack on a jansson tree for the
+ * exact code and reason. test_msgbody checks both agree. */
+static int tok_obj_ok(const jsonr_doc_t *d, uint32_t obj, const field_t *fs)
+{
+  const jsonr_tok_t *t = d->t;
+  if (t[obj].type != JSONR_OBJECT) return 0;
+  uint32_t k = obj + 1;
+  for (uint32_t m = 0; m < t[obj].len; m++, k = t[k + 1].next) {
+    const field_t *f = fs;
+    while (f->name && !jsonr_str_eq(d, k, f->name, strlen(f->name))) f++;
+    if (!f->name) return 0;
+  }
+  for (const field_t *f = fs; f->name; f++) {
+    uint32_t v = jsonr_get(d, obj, f->name), e;
+    if (v == JSONR_NONE) {
+      if (f->req) return 0;
+      continue;
+    }
+    switch (f->type) {
+    case T_STR:
+      if (t[v].type != JSONR_STRING) return 0;
+      break;
+    case T_INT: {
+      if (t[v].type != JSONR_INTEGER) return 0;
+      int64_t x = jsonr_int(d, v);
+      if (f->allowed) {
+        int ok = 0;
+        for (int i = 0; i < f->nallowed; i++) ok |= x == f->allowed[i];
+        if (!ok) return 0;
+      } else if (x < 0) {
+        return 0;
+      }
+      break;
+    }
+    case T_NUM:
+      if (t[v].type != JSONR_INTEGER && t[v].type != JSONR_REAL) return 0;
+      break;
+    case T_STR_ARR:
+      if (t[v].type != JSONR_ARRAY) return 0;
+      e = v + 1;
+      for (uint32_t i = 0; i < t[v].len; i++, e = t[e].next) if (t[e].type != JSONR_STRING) return 0;
+      break;
+    case T_OBJ:
+      if (!tok_obj_ok(d, v, f->sub)) return 0;
+      break;
+    case T_OBJ_ARR:
+      if (t[v].type != JSONR_ARRAY || !t[v].len) return 0;
+      e = v + 1;
+      for (uint32_t i = 0; i < t[v].len; i++, e = t[e].next) if (!tok_obj_ok(d, e, f->sub)) return 0;
+      break;
+    default: /* T_MSGLIST: relay elements go the jansson way */
+      return 0;
+    }
+  }
+  return 1;
+}
+
+static int tok_body_ok(const jsonr_doc_t *d, uint32_t body)
+{
+  const jsonr_tok_t *t = d->t;
+  if (body == JSONR_NONE || t[body].type != JSONR_ARRAY || !t[body].len || t[body].len > IM_MSGBODY_MAX_ELEMS) return 0;
+  int customs = 0;
+  uint32_t el = body + 1;
+  for (uint32_t i = 0; i < t[body].len; i++, el = t[el].next) {
+    if (t[el].type != JSONR_OBJECT) return 0;
+    uint32_t k = el + 1;
+    for (uint32_t m = 0; m < t[el].len; m++, k = t[k + 1].next)
+      if (!jsonr_str_eq(d, k, "MsgType", 7) && !jsonr_str_eq(d, k, "MsgContent", 10)) return 0;
+    uint32_t type = jsonr_get(d, el, "MsgType"), content = jsonr_get(d, el, "MsgContent");
+    if (type == JSONR_NONE || t[type].type != JSONR_STRING) return 0;
+    if (content == JSONR_NONE || t[content].type != JSONR_OBJECT) return 0;
+    size_t n;
+    for (n = 0; n < sizeof elem_types / sizeof elem_types[0]; n++)
+      if (jsonr_str_eq(d, type, elem_types[n].type, strlen(elem_types[n].type))) break;
+    if (n == sizeof elem_types / sizeof elem_types[0] || elem_types[n].fields == relay_f) return 0;
+    if (elem_types[n].fields == custom_f && ++customs > 1) return 0;
+    if (!tok_obj_ok(d, content, elem_types[n].fields)) return 0;
+  }
+  return 1;
+}
+
+/* Append token v as jsonw_json appends the jansson value read from it. */
+static void tok_write(jsonw_t *w, const jsonr_doc_t *d, uint32_t v)
+{
+  const jsonr_tok_t *t = &d->t[v];
+  uint32_t e = v + 1;
+  switch (t->type) {
+  case JSONR_OBJECT:
+    jsonw_lit(w, "{");
+    for (uint32_t m = 0; m < t->len; m++, e = d->t[e + 1].next) {
+      if (m) jsonw_lit(w, ",");
+      tok_write(w, d, e);
+      jsonw_lit(w, ":");
+      tok_write(w, d, e + 1);
+    }
+    jsonw_lit(w, "}");
+    return;
+  case JSONR_ARRAY:
+    jsonw_lit(w, "[");
+    for (uint32_t m = 0; m < t->len; m++, e = d->t[e].next) {
+      if (m) jsonw_lit(w, ",");
+      tok_write(w, d, e);
+    }
+    jsonw_lit(w, "]");
+    return;
+  case JSONR_STRING:
+    if (!(t->flags & JSONR_F_ESCAPED)) { /* no quote, backslash or control byte: jsonw_str would copy it as it is */
+      jsonw_raw(w, d->s + t->start - 1, t->len + 2);
+      return;
+    }
+    {
+      char small[256], *b = t->len <= sizeof small ? small : malloc(t->len);
+      if (!b) { if (!w->failed) w->failed = IMC_E_NOMEM; return; }
+      jsonw_str(w, b, jsonr_str(d, v, b));
+      if (b != small) free(b);
+    }
+    return;
+  case JSONR_INTEGER: jsonw_i64(w, jsonr_int(d, v)); return;
+  case JSONR_REAL: jsonw_real(w, jsonr_num(d, v)); return;
+  case JSONR_TRUE: jsonw_lit(w, "true"); return;
+  case JSONR_FALSE: jsonw_lit(w, "false"); return;
+  default: jsonw_lit(w, "null"); return;
+  }
+}
+
+int im_msg_pack_tok(const jsonr_doc_t *d, uint32_t body, uint32_t cloud, uint32_t push, size_t max_bytes, char **out,
+                    size_t *len)
+{
+  const jsonr_tok_t *t = d->t;
+  if (!tok_body_ok(d, body)) return IMC_E_INVAL;
+  if (cloud != JSONR_NONE && t[cloud].type != JSONR_STRING) return IMC_E_INVAL;
+  if (push != JSONR_NONE) {
+    if (!tok_obj_ok(d, push, push_f)) return IMC_E_INVAL;
+    uint32_t desc = jsonr_get(d, push, "Desc"), ext = jsonr_get(d, push, "Ext");
+    size_t n = (desc == JSONR_NONE ? 0 : jsonr_str_len(d, desc)) + (ext == JSONR_NONE ? 0 : jsonr_str_len(d, ext));
+    if (n > IM_PUSH_TEXT_MAX_BYTES) return IMC_E_INVAL;
+  }
+  jsonw_t w;
+  jsonw_init(&w, max_bytes < IM_PACK_WRITER_MAX_BYTES ? max_bytes : IM_PACK_WRITER_MAX_BYTES);
+  jsonw_lit(&w, "{\"MsgBody\":");
+  tok_write(&w, d, body);
+  if (cloud != JSONR_NONE) { jsonw_lit(&w, ",\"CloudCustomData\":"); tok_write(&w, d, cloud); }
+  if (push != JSONR_NONE) { jsonw_lit(&w, ",\"OfflinePushInfo\":"); tok_write(&w, d, push); }
+  jsonw_lit(&w, "}");
+  char *text = jsonw_take(&w, len);
+  if (!text) { jsonw_free(&w); return IMC_E_INVAL; } /* over max_bytes (93000) or out of memory: the jansson way says which */
+  *out = text;
   return 0;
 }

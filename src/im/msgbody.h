@@ -22,6 +22,8 @@
 #ifndef IMC_IM_MSGBODY_H
 #define IMC_IM_MSGBODY_H
 
+#include "util/jsonr.h"
+
 #include <jansson.h>
 #include <stddef.h>
 
@@ -41,5 +43,16 @@ int im_push_info_check(const json_t *info, char *why, size_t cap);
  * and *len its length. Errors: the codes above, IMC_E_MSG_TOO_BIG, IMC_E_NOMEM. */
 int im_msg_pack(const json_t *body, const json_t *cloud, const json_t *push, size_t max_bytes, char **out,
                 size_t *len, char *why, size_t cap);
+
+/* im_msg_pack on a jsonr document (the WebSocket send hot path): body,
+ * cloud and push are token indices of d (JSONR_NONE = absent). 0 when the
+ * message passes every rule above: *out (malloc'd, caller frees) and *len
+ * are then exactly what im_msg_pack gives for the jansson values of those
+ * tokens. IMC_E_INVAL when it does not, or when the message holds a
+ * TIMRelayElem (not walked here), or is over max_bytes, or memory ran out:
+ * the caller then calls im_msg_pack on a jansson tree of the same text for
+ * the exact code and reason. */
+int im_msg_pack_tok(const jsonr_doc_t *d, uint32_t body, uint32_t cloud, uint32_t push, size_t max_bytes, char **out,
+                    size_t *len);
 
 #endif

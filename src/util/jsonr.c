@@ -240,6 +240,16 @@ size_t jsonr_str(const jsonr_doc_t *d, uint32_t i, char *dst)
   return k;
 }
 
+size_t jsonr_str_len(const jsonr_doc_t *d, uint32_t i)
+{
+  const jsonr_tok_t *t = &d->t[i];
+  if (!(t->flags & JSONR_F_ESCAPED)) return t->len;
+  size_t p = t->start, e = t->start + t->len, k = 0;
+  char u[4];
+  while (p < e) k += dec_unit(d->s, &p, u);
+  return k;
+}
+
 int64_t jsonr_int(const jsonr_doc_t *d, uint32_t i)
 {
   int64_t v = 0;

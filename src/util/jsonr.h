@@ -15,6 +15,10 @@
  * is the value jansson gives (tests/unit/util/test_jsonr.c checks both
  * against jansson on random and mutated documents; tests/fuzz/fuzz_jsonr.c).
  *
+ * One divergence, on the safe side: jansson 2.14 loses a NUL byte that ends
+ * a number or a literal ("[1\0]" loads as [1]: its lexer's unget of a 0
+ * byte reads past it); jsonr refuses every NUL byte outside a string.
+ *
  * Where it cannot decide cheaply it says so (JSONR_LIMIT) instead of
  * guessing: more tokens than the array holds, a number longer than
  * JSONR_NUM_MAX_CHARS, an input over 4 GiB. The caller then falls back to
@@ -69,6 +73,8 @@ int jsonr_str_eq(const jsonr_doc_t *d, uint32_t i, const char *key, size_t klen)
  * decoded text is never longer than the raw one); returns its length. No
  * NUL is added. */
 size_t jsonr_str(const jsonr_doc_t *d, uint32_t i, char *dst);
+/* The decoded length of string token i (json_string_length). */
+size_t jsonr_str_len(const jsonr_doc_t *d, uint32_t i);
 /* The value of integer token i (as json_integer_value gives it). */
 int64_t jsonr_int(const jsonr_doc_t *d, uint32_t i);
 /* The value of integer or real token i (as json_number_value gives it). */

@@ -105,7 +105,7 @@ void jsonw_i64(jsonw_t *w, int64_t v)
 /* A real as jansson 2.14 writes it at its default precision (strconv.c
  * jsonp_dtostr): "%.17g", ".0" added when it would read back as an integer,
  * the exponent without '+' and leading zeros. */
-static void real(jsonw_t *w, double v)
+void jsonw_real(jsonw_t *w, double v)
 {
   char b[40];
   if (!isfinite(v)) { if (!w->failed) w->failed = IMC_E_INVAL; return; }
@@ -154,7 +154,7 @@ void jsonw_json(jsonw_t *w, const json_t *v)
     return;
   case JSON_STRING: jsonw_str(w, json_string_value(v), json_string_length(v)); return;
   case JSON_INTEGER: jsonw_i64(w, json_integer_value(v)); return;
-  case JSON_REAL: real(w, json_real_value(v)); return;
+  case JSON_REAL: jsonw_real(w, json_real_value(v)); return;
   case JSON_TRUE: jsonw_lit(w, "true"); return;
   case JSON_FALSE: jsonw_lit(w, "false"); return;
   case JSON_NULL: jsonw_lit(w, "null"); return;

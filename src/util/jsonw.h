@@ -38,6 +38,9 @@ void jsonw_str(jsonw_t *w, const char *s, size_t n);
 /* Append an integer in decimal. */
 void jsonw_i64(jsonw_t *w, int64_t v);
 void jsonw_u64(jsonw_t *w, uint64_t v);
+/* Append a real as jansson's compact dump writes it; a NaN or infinite
+ * value fails the writer with IMC_E_INVAL. */
+void jsonw_real(jsonw_t *w, double v);
 
 /* Append v as json_dumps(v, JSON_COMPACT) writes it (keys in the object's
  * order, reals as jansson formats them), without its cycle check: v must be

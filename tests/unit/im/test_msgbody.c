@@ -16,6 +16,7 @@
 #include "im/c2c.h"
 #include "im/msgbody.h"
 #include "util/err.h"
+#include "util/jsonr.h"
 
 static int check(const char *text, char *why, size_t cap)
 {
@@ -225,6 +226,110 @@ static void test_pack(void **st)
   json_decref(bad);
 }
 
+/* ---- im_msg_pack_tok against im_msg_pack ------------------------------------------
+ * A request text {"MsgBody":…,"CloudCustomData":…,"OfflinePushInfo":…} read
+ * both ways: whenever the token walker accepts, jansson's accepts too and
+ * packs the same bytes; whenever jansson's accepts a message without a relay
+ * element, the token walker accepts it too (it is the fast path, not a
+ * second opinion). Returns im_msg_pack's code, -1 if the text is not JSON. */
+#define TOK_CAP 4096
+static jsonr_tok_t toks[TOK_CAP];
+
+static int pack_both(const char *text, size_t n, size_t max_bytes)
+{
+  json_t *req = json_loadb(text, n, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, NULL);
+  jsonr_doc_t d;
+  int prc = jsonr_parse(&d, text, n, toks, TOK_CAP);
+  if (!req) { assert_int_not_equal(prc, JSONR_OK); return -1; }
+  if (prc == JSONR_LIMIT) { json_decref(req); return -1; }
+  assert_int_equal(prc, JSONR_OK);
+  int obj = json_is_object(req);
+  json_t *body = obj ? json_object_get(req, "MsgBody") : NULL, *cc = obj ? json_object_get(req, "CloudCustomData") : NULL;
+  json_t *push = obj ? json_object_get(req, "OfflinePushInfo") : NULL;
+  char why[256], *a = NULL, *b = NULL;
+  size_t alen = 0, blen = 0;
+  int rc = im_msg_pack(body, cc, push, max_bytes, &a, &alen, why, sizeof why);
+  int trc = im_msg_pack_tok(&d, jsonr_get(&d, 0, "MsgBody"), jsonr_get(&d, 0, "CloudCustomData"),
+                            jsonr_get(&d, 0, "OfflinePushInfo"), max_bytes, &b, &blen);
+  if (!trc && rc) fail_msg("token walker accepts what im_msg_pack refuses (%s: %s): %.*s", imc_err_name(rc), why, (int)n, text);
+  if (!rc && trc && !memmem(text, n, "TIMRelayElem", 12))
+    fail_msg("token walker refuses what im_msg_pack accepts: %.*s", (int)n, text);
+  if (!rc && !trc && (alen != blen || memcmp(a, b, alen))) fail_msg("packed differently: %s vs %s", a, b);
+  free(a);
+  free(b);
+  json_decref(req);
+  return rc;
+}
+
+static uint64_t rng = 0x2545F4914F6CDD1Dull;
+static uint32_t rnd(uint32_t n)
+{
+  rng ^= rng >> 12; rng ^= rng << 25; rng ^= rng >> 27;
+  return (uint32_t)((rng * 0x2545F4914F6CDD1Dull) >> 33) % n;
+}
+
+static void test_pack_tok(void **st)
+{
+  (void)st;
+  static const char *const extras[] = {
+    "", ",\"CloudCustomData\":\"c\\u00e9\\/\"", ",\"CloudCustomData\":1", ",\"OfflinePushInfo\":{\"Desc\":\"d\\n\",\"Ext\":\"e\"}",
+    ",\"OfflinePushInfo\":{\"PushFlag\":1,\"AndroidInfo\":{\"VIVOClassification\":1},\"ApnsInfo\":{\"BadgeMode\":0}}",
+    ",\"OfflinePushInfo\":{\"PushFlag\":2}", ",\"OfflinePushInfo\":[]",
+  };
+  static const char *const texts[] = { "\"hello\"", "\"\\u0041\\ud83d\\ude00\\t\\\"\"", "\"\xe4\xb8\x87\x7f\"", "\"\"", "1",
+                                       "-0", "1.5e3", "null", "true", "[\"a\"]" };
+  char doc[16384];
+  size_t accepted = 0, refused = 0;
+  /* every valid element alone, with each extra; every invalid body */
+  for (size_t i = 0; i < sizeof valid / sizeof valid[0]; i++)
+    for (size_t e = 0; e < sizeof extras / sizeof extras[0]; e++) {
+      int n = snprintf(doc, sizeof doc, "{\"MsgBody\":[%s]%s}", valid[i], extras[e]);
+      pack_both(doc, (size_t)n, 12288) ? refused++ : accepted++;
+    }
+  for (size_t i = 0; i < sizeof invalid / sizeof invalid[0]; i++) {
+    int n = snprintf(doc, sizeof doc, "{\"MsgBody\":%s}", invalid[i].body);
+    assert_int_equal(pack_both(doc, (size_t)n, 12288), invalid[i].code);
+  }
+  /* the size limit: exactly at it, one byte under */
+  const char *hi = "{\"MsgBody\":[" EL("TIMTextElem", "{\"Text\":\"hi\\u0021\"}") "]}";
+  size_t exact = strlen("{\"MsgBody\":[" EL("TIMTextElem", "{\"Text\":\"hi!\"}") "]}");
+  assert_int_equal(pack_both(hi, strlen(hi), exact), 0);
+  assert_int_equal(pack_both(hi, strlen(hi), exact - 1), IMC_E_MSG_TOO_BIG);
+  /* OfflinePushInfo Desc + Ext: 3072 bytes decoded (escapes count once) accepted, 3073 refused */
+  for (int over = 0; over < 2; over++) {
+    size_t n = (size_t)snprintf(doc, sizeof doc, "{\"MsgBody\":[" EL("TIMTextElem", "{\"Text\":\"t\"}") "],"
+                                "\"OfflinePushInfo\":{\"Ext\":\"\\u00e9\",\"Desc\":\"");
+    for (int i = 0; i < 3070 + over; i++) doc[n++] = 'x';
+    n += (size_t)snprintf(doc + n, sizeof doc - n, "\"}}");
+    assert_int_equal(pack_both(doc, n, 12288), over ? IMC_E_MSG_PUSH_INFO : 0);
+  }
+  /* random bodies of 1-3 elements, then random byte mutations of each */
+  static const char alphabet[] = "{}[],:\"\\0123456789-.eEtrufalsn xMsgTypeContentTextData";
+  for (int round = 0; round < 20000; round++) {
+    size_t n = (size_t)snprintf(doc, sizeof doc, "{\"MsgBody\":[");
+    for (uint32_t k = 0, m = 1 + rnd(3); k < m; k++) {
+      const char *el = valid[rnd(sizeof valid / sizeof valid[0])];
+      if (rnd(3) == 0) { /* a text element with another value */
+        char tmp[256];
+        snprintf(tmp, sizeof tmp, EL("TIMTextElem", "{\"Text\":%s}"), texts[rnd(sizeof texts / sizeof texts[0])]);
+        n += (size_t)snprintf(doc + n, sizeof doc - n, "%s%s", k ? "," : "", tmp);
+      } else {
+        n += (size_t)snprintf(doc + n, sizeof doc - n, "%s%s", k ? "," : "", el);
+      }
+    }
+    n += (size_t)snprintf(doc + n, sizeof doc - n, "]%s}", extras[rnd(sizeof extras / sizeof extras[0])]);
+    pack_both(doc, n, 12288) ? refused++ : accepted++;
+    for (uint32_t k = 0, m = 1 + rnd(2); k < m; k++) {
+      size_t at = rnd((uint32_t)n);
+      if (rnd(2)) doc[at] = alphabet[rnd(sizeof alphabet - 1)];
+      else { memmove(doc + at, doc + at + 1, n - at - 1); n--; }
+    }
+    pack_both(doc, n, 12288) ? refused++ : accepted++;
+  }
+  print_message("pack_tok: %zu accepted, %zu refused or not JSON\n", accepted, refused);
+  assert_true(accepted > 5000 && refused > 10000);
+}
+
 static void test_msg_key(void **st)
 {
   (void)st;
@@ -254,6 +359,7 @@ int main(void)
     cmocka_unit_test(test_invalid_elements),
     cmocka_unit_test(test_push_info),
     cmocka_unit_test(test_pack),
+    cmocka_unit_test(test_pack_tok),
     cmocka_unit_test(test_msg_key),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -54,6 +54,7 @@ static json_t *tree(const jsonr_doc_t *d, uint32_t i)
     char *b = malloc(t->len + 1);
     size_t n = jsonr_str(d, i, b);
     assert_true(jsonr_str_eq(d, i, b, n));
+    assert_int_equal(jsonr_str_len(d, i), n);
     json_t *s = json_stringn(b, n);
     assert_non_null(s); /* valid UTF-8 */
     free(b);
