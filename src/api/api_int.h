@@ -282,9 +282,22 @@ void cws_on_open(void *ud, net_ws_t *ws);
 void cws_on_text(void *ud, net_ws_t *ws, const char *data, size_t len);
 void cws_on_close(void *ud, net_ws_t *ws, int code);
 void cws_on_deadline(void *ud, net_ws_t *ws);
+/* A login frame's fields, read once (by jsonr, or from jansson's object
+ * when jsonr did not accept the frame) into one allocation: id (an owned
+ * reference, or NULL), sdkappid (app_ok: an integer in 1..UINT32_MAX), and
+ * each string field as text, or NULL when it is absent, not a string,
+ * empty or longer than its cap (the op's error names the field). */
+typedef struct cws_login_req {
+  json_t *id;
+  uint32_t sdkappid;
+  uint8_t app_ok;
+  const char *user_id, *usersig, *platform, *device_id; /* in text[] */
+  char text[];
+} cws_login_req_t;
+void cws_login_req_free(cws_login_req_t *r);
 /* Start a login (the `login` row's work once paced: verify, admit, submit
- * its writer job). c is in state CWS_NEW. */
-void cws_login_start(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+ * its writer job). c is in state CWS_NEW; r stays the caller's. */
+void cws_login_start(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const cws_login_req_t *r);
 /* Login pacing (ws_pace.c): at most cfg->ws_logins_per_turn logins start
  * per loop turn, and none once they took cfg->ws_login_turn_us; the others wait in arrival order for the next turns so
  * that a storm of logins leaves room in every turn for other requests.
@@ -296,7 +309,7 @@ void cws_login_start(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, js
 int cws_pace_init(api_srv_t *srv);
 void cws_pace_close(api_srv_t *srv);
 void cws_pace_free(api_srv_t *srv);
-void cws_pace_login(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_pace_login(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, cws_login_req_t *r); /* takes r */
 /* Logins waiting now, and logins that ever waited for a later turn. */
 void cws_pace_stats(const api_srv_t *srv, uint64_t *waiting, uint64_t *deferred);
 /* Set a connection waiting for its turn (CWS_NEW -> CWS_LOGIN_PENDING) or back. */

@@ -21,9 +21,11 @@
 #include "util/clock.h"
 #include "util/date.h"
 #include "util/err.h"
+#include "util/jsonr.h"
 #include "util/log.h"
 
 #include <assert.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -289,20 +291,77 @@ out:
   free(j);
 }
 
-static int get_string(json_t *req, const char *name, size_t max, const char **out)
+/* ---- the login frame's fields ------------------------------------------------ */
+/* The string fields of a login frame and their caps (bytes, decoded). */
+static const struct { const char *name; size_t max; size_t off; } login_fields[] = {
+  { "user_id",   32,   offsetof(cws_login_req_t, user_id) },
+  { "usersig",   4096, offsetof(cws_login_req_t, usersig) },
+  { "platform",  16,   offsetof(cws_login_req_t, platform) },
+  { "device_id", 64,   offsetof(cws_login_req_t, device_id) },
+};
+#define LOGIN_FIELDS (sizeof login_fields / sizeof login_fields[0])
+
+void cws_login_req_free(cws_login_req_t *r)
 {
-  json_t *v = json_object_get(req, name);
-  if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > max) return IMC_E_INVAL;
-  *out = json_string_value(v);
-  return 0;
+  if (!r) return;
+  json_decref(r->id);
+  free(r);
+}
+
+/* Field k of r: the n bytes already at r->text + *used if 1 <= n <= cap
+ * (NUL-terminated, kept), else NULL. */
+static void login_field_set(cws_login_req_t *r, size_t k, size_t *used, size_t n)
+{
+  const char **f = (const char **)((char *)r + login_fields[k].off);
+  *f = NULL;
+  if (n == 0 || n > login_fields[k].max) return;
+  r->text[*used + n] = 0;
+  *f = r->text + *used;
+  *used += n + 1;
+}
+
+static void login_app_set(cws_login_req_t *r, int is_int, int64_t v)
+{
+  r->app_ok = is_int && v > 0 && v <= UINT32_MAX;
+  r->sdkappid = r->app_ok ? (uint32_t)v : 0;
+}
+
+/* From jansson's object (every frame jsonr did not take). */
+static cws_login_req_t *login_req_from_json(json_t *id, json_t *req)
+{
+  size_t cap = LOGIN_FIELDS, used = 0;
+  for (size_t k = 0; k < LOGIN_FIELDS; k++) {
+    json_t *v = json_object_get(req, login_fields[k].name);
+    if (json_is_string(v) && json_string_length(v) <= login_fields[k].max) cap += json_string_length(v);
+  }
+  cws_login_req_t *r = calloc(1, sizeof *r + cap);
+  if (!r) return NULL;
+  r->id = id ? json_incref(id) : NULL;
+  json_t *app = json_object_get(req, "sdkappid");
+  login_app_set(r, json_is_integer(app), json_is_integer(app) ? json_integer_value(app) : 0);
+  for (size_t k = 0; k < LOGIN_FIELDS; k++) {
+    json_t *v = json_object_get(req, login_fields[k].name);
+    size_t n = json_is_string(v) ? json_string_length(v) : 0;
+    if (n > login_fields[k].max) n = 0;
+    memcpy(r->text + used, json_string_value(v) ? json_string_value(v) : "", n);
+    login_field_set(r, k, &used, n);
+  }
+  return r;
 }
 
 /* The `login` row: a second login is refused at once; the first starts now
  * or in a later loop turn (ws_pace.c). */
+static void login_begin(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, cws_login_req_t *r)
+{
+  if (c->state != CWS_NEW) { reply(ws, r->id, "login", IMC_E_WS_ALREADY_LOGGED_IN, NULL, NULL); cws_login_req_free(r); return; }
+  cws_pace_login(srv, ws, c, r);
+}
+
 static void op_login(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
 {
-  if (c->state != CWS_NEW) { reply(ws, id, "login", IMC_E_WS_ALREADY_LOGGED_IN, NULL, NULL); return; }
-  cws_pace_login(srv, ws, c, id, req);
+  cws_login_req_t *r = login_req_from_json(id, req);
+  if (!r) { reply(ws, id, "login", IMC_E_NOMEM, NULL, NULL); return; }
+  login_begin(srv, ws, c, r);
 }
 
 void cws_set_waiting(cws_conn_t *c, int waiting)
@@ -311,31 +370,31 @@ void cws_set_waiting(cws_conn_t *c, int waiting)
   c->state = waiting ? CWS_LOGIN_PENDING : CWS_NEW;
 }
 
-void cws_login_start(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
+void cws_login_start(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const cws_login_req_t *r)
 {
-  const char *user_id, *sig, *platform, *device;
+  const char *user_id = r->user_id, *sig = r->usersig, *device = r->device_id;
+  json_t *id = r->id;
   char msg[160];
   im_platform_t plat;
-  json_t *app_v = json_object_get(req, "sdkappid");
   assert(c->state == CWS_NEW);
-  if (!json_is_integer(app_v) || json_integer_value(app_v) <= 0 || json_integer_value(app_v) > UINT32_MAX) {
+  if (!r->app_ok) {
     reply(ws, id, "login", IMC_E_INVAL, "sdkappid must be a positive integer", NULL);
     return;
   }
-  if (get_string(req, "user_id", 32, &user_id) || !tenant_user_id_valid(user_id)) {
+  if (!user_id || !tenant_user_id_valid(user_id)) {
     reply(ws, id, "login", IMC_E_USER_ID, NULL, NULL);
     return;
   }
-  if (get_string(req, "usersig", 4096, &sig)) { reply(ws, id, "login", IMC_E_SIG_EMPTY, NULL, NULL); return; }
-  if (get_string(req, "platform", 16, &platform) || im_platform_parse(platform, &plat)) {
+  if (!sig) { reply(ws, id, "login", IMC_E_SIG_EMPTY, NULL, NULL); return; }
+  if (!r->platform || im_platform_parse(r->platform, &plat)) {
     reply(ws, id, "login", IMC_E_WS_PLATFORM, "platform must be one of iPhone, Android, Web, PC, iPad, Mac", NULL);
     return;
   }
-  if (get_string(req, "device_id", 64, &device)) {
+  if (!device) {
     reply(ws, id, "login", IMC_E_INVAL, "device_id must be a string of 1-64 bytes", NULL);
     return;
   }
-  uint32_t sdkappid = (uint32_t)json_integer_value(app_v);
+  uint32_t sdkappid = r->sdkappid;
   const tenant_app_t *app = tenant_registry_app(srv->reg, sdkappid);
   if (!app) { reply(ws, id, "login", IMC_E_SIG_APP_UNKNOWN, NULL, NULL); return; }
   int64_t now = imc_clock_now_s();
@@ -364,7 +423,7 @@ void cws_login_start(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, js
   assert(j->op->fn == op_login);
   j->conn = cws_hold(c);
   j->sig_time_s = info.time;
-  j->id = json_incref(id);
+  j->id = id ? json_incref(id) : NULL;
   j->sdkappid = sdkappid;
   j->user_no = user_no;
   j->known = known;
@@ -374,6 +433,10 @@ void cws_login_start(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, js
   j->job.run = login_run;
   j->job.done = login_done;
   j->job.arg = j;
+  /* login_run writes only inside the transaction and a second run sets
+   * user_no again (the import finds the row, or numbers it afresh after the
+   * rollback): consecutive logins share one SAVEPOINT (store_writer.h) */
+  j->job.rerun_safe = 1;
   c->state = CWS_LOGIN_PENDING;
   c->sess.platform = (uint8_t)plat;
   uint32_t h = 2166136261u; /* FNV-1a of the device id */
@@ -449,12 +512,67 @@ const cws_op_t cws_ops[] = {
   { 0, 0, 0, 0, 0, 0, 0 }
 };
 
+/* The checks of the dispatch that precede a row's handler: 0 to run it,
+ * else the error replied. */
+static int op_refused(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const cws_op_t *o, const char *name, json_t *id, size_t len)
+{
+  char why[320];
+  int rc = 0;
+  if (!o->name) reply(ws, id, name, rc = IMC_E_WS_UNKNOWN_OP, NULL, NULL);
+  else if (len > (o->max_frame_bytes ? o->max_frame_bytes : cws_msg_frame_bytes(srv->cfg->msg_max_bytes)))
+    reply(ws, id, name, rc = IMC_E_TOOBIG, NULL, NULL);
+  else if (c->state == CWS_LOGIN_PENDING) reply(ws, id, name, rc = IMC_E_BUSY, "login in progress", NULL);
+  else if (o->auth == API_AUTH_USER && c->state != CWS_ONLINE) reply(ws, id, name, rc = IMC_E_WS_NOT_LOGGED_IN, NULL, NULL);
+  else {
+    /* the row's edition gate (only logged-in ops carry one: the app is the session's) */
+    assert(o->gate == API_GATE_NONE || o->auth == API_AUTH_USER);
+    if ((rc = api_gate_check(srv, c->sess.sdkappid, o->gate, why, sizeof why))) reply(ws, id, name, rc, why, NULL);
+  }
+  return rc;
+}
+
+#define LOGIN_TOKENS 48  /* a login frame has 7 members (15 tokens) */
+
+/* A login frame read with jsonr instead of jansson (jansson's loader was a
+ * third of a login's loop instructions): 1 if the frame was a login that
+ * jsonr accepts and it was handled here; 0 to read it with jansson (every
+ * other frame, and any jsonr does not accept or cannot decide: the errors
+ * and their texts are jansson's). A document jsonr accepts is one jansson
+ * loads with the same values, so both paths answer alike. */
+static int login_fast(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const char *data, size_t len)
+{
+  jsonr_tok_t t[LOGIN_TOKENS];
+  jsonr_doc_t d;
+  if (!memmem(data, len, "login", 5)) return 0; /* cheap: other ops never pay for a second parse */
+  if (jsonr_parse(&d, data, len, t, LOGIN_TOKENS) != JSONR_OK || t[0].type != JSONR_OBJECT) return 0;
+  uint32_t op = jsonr_get(&d, 0, "op"), idt = jsonr_get(&d, 0, "id");
+  if (op == JSONR_NONE || t[op].type != JSONR_STRING || !jsonr_str_eq(&d, op, "login", 5)) return 0;
+  const cws_op_t *o = &cws_ops[0];
+  assert(o->fn == op_login);
+  /* room for every decoded string (never longer than the frame) and its NUL */
+  cws_login_req_t *r = calloc(1, sizeof *r + len + LOGIN_FIELDS);
+  if (!r) return 0;
+  if (idt != JSONR_NONE && t[idt].type == JSONR_STRING) r->id = json_stringn(r->text, jsonr_str(&d, idt, r->text));
+  else if (idt != JSONR_NONE && t[idt].type == JSONR_INTEGER) r->id = json_integer(jsonr_int(&d, idt));
+  if (op_refused(srv, ws, c, o, o->name, r->id, len)) { cws_login_req_free(r); return 1; }
+  uint32_t app = jsonr_get(&d, 0, "sdkappid");
+  login_app_set(r, app != JSONR_NONE && t[app].type == JSONR_INTEGER, app != JSONR_NONE && t[app].type == JSONR_INTEGER ? jsonr_int(&d, app) : 0);
+  size_t used = 0;
+  for (size_t k = 0; k < LOGIN_FIELDS; k++) {
+    uint32_t f = jsonr_get(&d, 0, login_fields[k].name);
+    login_field_set(r, k, &used, f != JSONR_NONE && t[f].type == JSONR_STRING ? jsonr_str(&d, f, r->text + used) : 0);
+  }
+  login_begin(srv, ws, c, r);
+  return 1;
+}
+
 void cws_on_text(void *ud, net_ws_t *ws, const char *data, size_t len)
 {
   api_srv_t *srv = ud;
   cws_conn_t *c = net_ws_data(ws);
   if (!c || !cws_usable(c)) return;
   if (!cws_send_fast(srv, ws, c, data, len)) return; /* a plain send, read without jansson (ws_msg.c) */
+  if (login_fast(srv, ws, c, data, len)) return;
   json_error_t jerr;
   json_t *req = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
   if (!req || !json_is_object(req)) {
@@ -472,18 +590,6 @@ void cws_on_text(void *ud, net_ws_t *ws, const char *data, size_t len)
   const char *name = json_string_value(op);
   const cws_op_t *o = cws_ops;
   while (o->name && strcmp(o->name, name)) o++;
-  if (!o->name) reply(ws, id, name, IMC_E_WS_UNKNOWN_OP, NULL, NULL);
-  else if (len > (o->max_frame_bytes ? o->max_frame_bytes : cws_msg_frame_bytes(srv->cfg->msg_max_bytes)))
-    reply(ws, id, name, IMC_E_TOOBIG, NULL, NULL);
-  else if (c->state == CWS_LOGIN_PENDING) reply(ws, id, name, IMC_E_BUSY, "login in progress", NULL);
-  else if (o->auth == API_AUTH_USER && c->state != CWS_ONLINE) reply(ws, id, name, IMC_E_WS_NOT_LOGGED_IN, NULL, NULL);
-  else {
-    /* the row's edition gate (only logged-in ops carry one: the app is the session's) */
-    assert(o->gate == API_GATE_NONE || o->auth == API_AUTH_USER);
-    char why[320];
-    int rc = api_gate_check(srv, c->sess.sdkappid, o->gate, why, sizeof why);
-    if (rc) reply(ws, id, name, rc, why, NULL);
-    else o->fn(srv, ws, c, id, req);
-  }
+  if (!op_refused(srv, ws, c, o, name, id, len)) o->fn(srv, ws, c, id, req);
   json_decref(req);
 }

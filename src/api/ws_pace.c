@@ -15,7 +15,8 @@
  * waits. An idle handle, active while logins wait, keeps the poll from
  * blocking. A waiting login holds its connection (cws_hold); one whose
  * connection closed or started closing meanwhile is dropped when its turn
- * comes. Memory: one entry per waiting login, none otherwise. */
+ * comes. Memory: one entry per waiting login (with its frame's fields,
+ * cws_login_req_t), none otherwise. */
 #include "api/api_int.h"
 #include "util/err.h"
 
@@ -25,7 +26,7 @@
 typedef struct pace_wait {
   struct pace_wait *next;
   cws_conn_t *conn;      /* held */
-  json_t *id, *req;      /* owned references */
+  cws_login_req_t *req;  /* owned */
 } pace_wait_t;
 
 struct cws_pace {
@@ -40,8 +41,7 @@ struct cws_pace {
 
 static void wait_free(pace_wait_t *w)
 {
-  json_decref(w->id);
-  json_decref(w->req);
+  cws_login_req_free(w->req);
   cws_release(w->conn);
   free(w);
 }
@@ -54,11 +54,11 @@ static int turn_has_room(const api_srv_t *srv, const struct cws_pace *p)
   return p->started < srv->cfg->ws_logins_per_turn && p->spent_ns < (uint64_t)srv->cfg->ws_login_turn_us * 1000u;
 }
 
-static void start_timed(api_srv_t *srv, struct cws_pace *p, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
+static void start_timed(api_srv_t *srv, struct cws_pace *p, net_ws_t *ws, cws_conn_t *c, const cws_login_req_t *req)
 {
   uint64_t t0 = uv_hrtime();
   p->started++;
-  cws_login_start(srv, ws, c, id, req);
+  cws_login_start(srv, ws, c, req);
   p->spent_ns += uv_hrtime() - t0;
 }
 
@@ -76,7 +76,7 @@ static void on_prepare(uv_prepare_t *h)
     if (ws) {
       assert(cws_state(w->conn) == CWS_LOGIN_PENDING);
       cws_set_waiting(w->conn, 0);
-      start_timed(srv, p, ws, w->conn, w->id, w->req);
+      start_timed(srv, p, ws, w->conn, w->req);
     }
     wait_free(w);
   }
@@ -116,14 +116,18 @@ void cws_pace_free(api_srv_t *srv)
   srv->pace = NULL;
 }
 
-void cws_pace_login(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
+void cws_pace_login(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, cws_login_req_t *req)
 {
   struct cws_pace *p = srv->pace;
-  if (!p) { cws_login_start(srv, ws, c, id, req); return; }
-  if (!p->head && turn_has_room(srv, p)) { start_timed(srv, p, ws, c, id, req); return; }
+  if (!p || (!p->head && turn_has_room(srv, p))) {
+    if (p) start_timed(srv, p, ws, c, req);
+    else cws_login_start(srv, ws, c, req);
+    cws_login_req_free(req);
+    return;
+  }
   pace_wait_t *w = malloc(sizeof *w);
-  if (!w) { cws_reply(ws, id, "login", IMC_E_NOMEM, NULL, NULL); return; }
-  *w = (pace_wait_t){ NULL, cws_hold(c), json_incref(id), json_incref(req) };
+  if (!w) { cws_reply(ws, req->id, "login", IMC_E_NOMEM, NULL, NULL); cws_login_req_free(req); return; }
+  *w = (pace_wait_t){ NULL, cws_hold(c), req };
   if (p->tail) p->tail->next = w;
   else p->head = w;
   p->tail = w;

@@ -11,6 +11,7 @@
  * falls back to the one-shot functions. */
 #include "auth/usersig.h"
 #include "util/err.h"
+#include "util/jsonr.h"
 
 #include <jansson.h>
 #include <openssl/core_names.h>
@@ -206,18 +207,16 @@ static int int_field(json_t *o, const char *name, int64_t *out)
   return IMC_E_SIG_MALFORMED;
 }
 
-static int parse(const char *sig, auth_usersig_info_t *info, char tls_sig[64])
+/* The token's JSON read with jansson: any document json_loadb (flags 0)
+ * accepts, duplicate keys included (the last one counts). */
+static int parse_jansson(const char *json, size_t len, auth_usersig_info_t *info, char tls_sig[64])
 {
-  char json[AUTH_JSON_MAX];
-  size_t len;
-  int rc = decode(sig, json, sizeof json, &len);
-  if (rc) return rc;
   json_t *o = json_loadb(json, len, 0, NULL);
   if (!json_is_object(o)) { json_decref(o); return IMC_E_SIG_MALFORMED; }
   int64_t app = 0;
   json_t *id = json_object_get(o, "TLS.identifier"), *s = json_object_get(o, "TLS.sig");
   json_t *ver = json_object_get(o, "TLS.ver");
-  rc = IMC_E_SIG_MALFORMED;
+  int rc = IMC_E_SIG_MALFORMED;
   /* TLSSigAPIv2 writes "TLS.ver":"2.0"; anything else is another format. */
   if (json_is_string(ver) && !strcmp(json_string_value(ver), "2.0") && json_is_string(id) && json_string_length(id) <= AUTH_IDENTIFIER_MAX && json_is_string(s) &&
       json_string_length(s) < 64 && !json_object_get(o, "TLS.userbuf") && !int_field(o, "TLS.sdkappid", &app) &&
@@ -229,6 +228,68 @@ static int parse(const char *sig, auth_usersig_info_t *info, char tls_sig[64])
   }
   json_decref(o);
   return rc;
+}
+
+/* int_field over a jsonr document (member absent: JSONR_NONE). */
+static int int_tok(const jsonr_doc_t *d, uint32_t i, char *scratch, int64_t *out)
+{
+  if (i == JSONR_NONE) return IMC_E_SIG_MALFORMED;
+  if (d->t[i].type == JSONR_INTEGER) { *out = jsonr_int(d, i); return 0; }
+  if (d->t[i].type == JSONR_STRING) {
+    char *end;
+    scratch[jsonr_str(d, i, scratch)] = 0;
+    long long x = strtoll(scratch, &end, 10);
+    if (*scratch && !*end) { *out = x; return 0; }
+  }
+  return IMC_E_SIG_MALFORMED;
+}
+
+#define PARSE_UNDECIDED 1
+#define PARSE_TOKENS 32  /* a TLSSigAPIv2 token has 6 members (13 tokens) */
+
+/* The same reading with jsonr (no allocation; jansson's loader was a sixth
+ * of a login's loop instructions). PARSE_UNDECIDED when jsonr does not
+ * accept the document (duplicate keys, which json_loadb with flags 0 takes,
+ * or more tokens than PARSE_TOKENS): parse_jansson decides. Otherwise the
+ * same result as parse_jansson, since a document jsonr accepts is one
+ * jansson loads with the same values and no duplicate key. */
+static int parse_jsonr(const char *json, size_t len, auth_usersig_info_t *info, char tls_sig[64])
+{
+  jsonr_tok_t t[PARSE_TOKENS];
+  jsonr_doc_t d;
+  char buf[AUTH_JSON_MAX];     /* a decoded string is never longer than the document */
+  if (jsonr_parse(&d, json, len, t, PARSE_TOKENS) != JSONR_OK) return PARSE_UNDECIDED;
+  if (t[0].type != JSONR_OBJECT) return IMC_E_SIG_MALFORMED;
+  uint32_t ver = jsonr_get(&d, 0, "TLS.ver"), id = jsonr_get(&d, 0, "TLS.identifier"), s = jsonr_get(&d, 0, "TLS.sig");
+  if (ver == JSONR_NONE || t[ver].type != JSONR_STRING || !jsonr_str_eq(&d, ver, "2.0", 3)) return IMC_E_SIG_MALFORMED;
+  if (id == JSONR_NONE || t[id].type != JSONR_STRING || s == JSONR_NONE || t[s].type != JSONR_STRING)
+    return IMC_E_SIG_MALFORMED;
+  if (jsonr_get(&d, 0, "TLS.userbuf") != JSONR_NONE) return IMC_E_SIG_MALFORMED;
+  int64_t app = 0, tm = 0, ex = 0;
+  if (int_tok(&d, jsonr_get(&d, 0, "TLS.sdkappid"), buf, &app) || app < 0 ||
+      int_tok(&d, jsonr_get(&d, 0, "TLS.time"), buf, &tm) || int_tok(&d, jsonr_get(&d, 0, "TLS.expire"), buf, &ex))
+    return IMC_E_SIG_MALFORMED;
+  size_t n = jsonr_str(&d, s, buf);
+  if (n >= 64) return IMC_E_SIG_MALFORMED;
+  buf[n] = 0;
+  if (tls_sig) memcpy(tls_sig, buf, n + 1);
+  if ((n = jsonr_str(&d, id, buf)) > AUTH_IDENTIFIER_MAX) return IMC_E_SIG_MALFORMED;
+  memcpy(info->identifier, buf, n);
+  info->identifier[n] = 0;
+  info->sdkappid = (uint64_t)app;
+  info->time = tm;
+  info->expire = ex;
+  return 0;
+}
+
+static int parse(const char *sig, auth_usersig_info_t *info, char tls_sig[64])
+{
+  char json[AUTH_JSON_MAX];
+  size_t len;
+  int rc = decode(sig, json, sizeof json, &len);
+  if (rc) return rc;
+  rc = parse_jsonr(json, len, info, tls_sig);
+  return rc == PARSE_UNDECIDED ? parse_jansson(json, len, info, tls_sig) : rc;
 }
 
 int auth_usersig_peek(const char *sig, auth_usersig_info_t *info)

@@ -154,6 +154,51 @@ static void test_deflate_kinds_and_malformed(void **st)
   assert_int_equal(auth_usersig_verify(longtok, 1, KEY, "u1", 0, NULL), IMC_E_SIG_DECODE);
 }
 
+/* The token's JSON is read by jsonr, or by jansson when jsonr does not
+ * accept it (duplicate keys): both give what jansson alone gave. */
+static void test_json_readers_agree(void **st)
+{
+  (void)st;
+  char s[64], s32[64], json[1024], tok[2048];
+  auth_usersig_info_t info;
+  sig_of("u1", 1400000009, 5000, 100, s);
+  const char *a32 = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+  sig_of(a32, 1400000009, 5000, 100, s32);
+  struct { const char *fmt; const char *sig; const char *id; int rc; } cases[] = {
+    /* escapes decode before the checks: identifier "u1", time "5000" */
+    { "{\"TLS.ver\":\"2.0\",\"TLS.identifier\":\"u\\u0031\",\"TLS.sdkappid\":1400000009,\"TLS.time\":\"\\u0035000\",\"TLS.expire\":100,\"TLS.sig\":\"%s\"}", s, "u1", 0 },
+    /* duplicate keys: jansson keeps the last (jsonr refuses them: jansson decides) */
+    { "{\"TLS.ver\":\"2.0\",\"TLS.identifier\":\"zz\",\"TLS.identifier\":\"u1\",\"TLS.sdkappid\":1400000009,\"TLS.time\":5000,\"TLS.expire\":100,\"TLS.sig\":\"%s\"}", s, "u1", 0 },
+    /* whitespace, nested values and unknown members are fine */
+    { " {\n\"x\":[1,{\"y\":null}], \"TLS.ver\" : \"2.0\",\"TLS.identifier\":\"u1\",\"TLS.sdkappid\":\"1400000009\",\"TLS.time\":5000,\"TLS.expire\":100,\"TLS.sig\":\"%s\"}\t", s, "u1", 0 },
+    /* the identifier's limit counts decoded bytes: 32 escaped 'a' pass, 33 do not */
+    { "{\"TLS.ver\":\"2.0\",\"TLS.identifier\":\"\\u0061\\u0061\\u0061\\u0061\\u0061\\u0061\\u0061\\u0061\\u0061\\u0061\\u0061\\u0061\\u0061\\u0061\\u0061\\u0061aaaaaaaaaaaaaaaa\",\"TLS.sdkappid\":1400000009,\"TLS.time\":5000,\"TLS.expire\":100,\"TLS.sig\":\"%s\"}", s32, a32, 0 },
+    { "{\"TLS.ver\":\"2.0\",\"TLS.identifier\":\"\\u0061\\u0061\\u0061\\u0061\\u0061\\u0061\\u0061\\u0061\\u0061\\u0061\\u0061\\u0061\\u0061\\u0061\\u0061\\u0061aaaaaaaaaaaaaaaaa\",\"TLS.sdkappid\":1400000009,\"TLS.time\":5000,\"TLS.expire\":100,\"TLS.sig\":\"%s\"}", s32, NULL, IMC_E_SIG_MALFORMED },
+    /* refused: a 64-byte TLS.sig, a negative or real sdkappid, a string
+     * that is not a whole number, a non-object document, a TLS.userbuf */
+    { "{\"TLS.ver\":\"2.0\",\"TLS.identifier\":\"u1\",\"TLS.sdkappid\":1400000009,\"TLS.time\":5000,\"TLS.expire\":100,\"TLS.sig\":\"%s01234567890123456789\"}", s, NULL, IMC_E_SIG_MALFORMED },
+    { "{\"TLS.ver\":\"2.0\",\"TLS.identifier\":\"u1\",\"TLS.sdkappid\":-1,\"TLS.time\":5000,\"TLS.expire\":100,\"TLS.sig\":\"%s\"}", s, NULL, IMC_E_SIG_MALFORMED },
+    { "{\"TLS.ver\":\"2.0\",\"TLS.identifier\":\"u1\",\"TLS.sdkappid\":1400000009.0,\"TLS.time\":5000,\"TLS.expire\":100,\"TLS.sig\":\"%s\"}", s, NULL, IMC_E_SIG_MALFORMED },
+    { "{\"TLS.ver\":\"2.0\",\"TLS.identifier\":\"u1\",\"TLS.sdkappid\":1400000009,\"TLS.time\":\"5000 \",\"TLS.expire\":100,\"TLS.sig\":\"%s\"}", s, NULL, IMC_E_SIG_MALFORMED },
+    { "{\"TLS.ver\":\"2.0\",\"TLS.identifier\":\"u1\",\"TLS.sdkappid\":1400000009,\"TLS.time\":5000,\"TLS.expire\":100,\"TLS.userbuf\":null,\"TLS.sig\":\"%s\"}", s, NULL, IMC_E_SIG_MALFORMED },
+    { "\"%s\"", s, NULL, IMC_E_SIG_MALFORMED },
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    snprintf(json, sizeof json, cases[i].fmt, cases[i].sig);
+    make_token(json, 6, Z_DEFAULT_STRATEGY, tok, sizeof tok);
+    memset(&info, 0, sizeof info);
+    int rc = auth_usersig_peek(tok, &info);
+    if (rc != cases[i].rc) print_error("case %zu: %d\n", i, rc); /* which case, when it fails */
+    assert_int_equal(rc, cases[i].rc);
+    if (cases[i].rc) continue;
+    assert_string_equal(info.identifier, cases[i].id);
+    assert_int_equal(info.sdkappid, 1400000009);
+    assert_int_equal(info.time, 5000);
+    assert_int_equal(info.expire, 100);
+    assert_int_equal(auth_usersig_verify(tok, 1400000009, KEY, cases[i].id, 5000, NULL), 0); /* the TLS.sig read back */
+  }
+}
+
 static void test_optoken(void **st)
 {
   (void)st;
@@ -216,7 +261,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_vectors), cmocka_unit_test(test_round_trip_and_errors),
     cmocka_unit_test(test_deflate_kinds_and_malformed), cmocka_unit_test(test_optoken),
-    cmocka_unit_test(test_key_cache),
+    cmocka_unit_test(test_key_cache), cmocka_unit_test(test_json_readers_agree),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,83 @@
+#!/bin/sh
+# login_cost.sh [N] [BIN…] — what one WebSocket login costs the server, in
+# counts that do not move with other load on the box: user-space
+# instructions per login (callgrind, every server thread) and system calls
+# per login (strace -c -f), each per thread kind.
+#
+#   sh bench/login_cost.sh 2000                                   # build/imcloud
+#   sh bench/login_cost.sh 2000 /path/old/imcloud build/imcloud   # before, after
+#
+# For each binary and each tool: a fresh data dir with one pro app (as
+# login_bench.sh), the server under the tool, then loadgen --hold logs N new
+# users in (one connection each, 8 source addresses). Callgrind counts only
+# from the storm's first connect to its last login reply (instrumentation
+# switched on and dumped around it); strace is detached at that moment too,
+# so closing the connections is not counted (strace attaches to the running
+# server, so its start is not counted either). KEEP=1 keeps the callgrind
+# files (callgrind_annotate); TOOLS=callgrind skips strace. Kernel time is not an
+# instruction count: the syscalls are its proxy. Needs valgrind and strace.
+set -e
+cd "$(dirname "$0")/.."
+command -v valgrind >/dev/null && command -v strace >/dev/null || { echo "login_cost.sh: needs valgrind and strace"; exit 1; }
+make -s all build/bench/loadgen >/dev/null
+N=${1:-2000}
+shift 2>/dev/null || true
+[ $# -gt 0 ] || set -- "$PWD/build/imcloud"
+LG=$PWD/build/bench/loadgen
+ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+fresh() { # BIN: sets dir app key
+  dir=$(mktemp -d /tmp/imcloud-logincost-XXXXXX)
+  cid=$($1 customer create --name bench --json --data "$dir" | sed -n 's/.*"id":\([0-9]*\).*/\1/p')
+  out=$($1 app create --customer "$cid" --name bench --region china --scheme s2022 --json --data "$dir")
+  app=$(echo "$out" | sed -n 's/.*"sdkappid":\([0-9]*\).*/\1/p')
+  key=$(echo "$out" | sed -n 's/.*"key":"\([0-9a-f]*\)".*/\1/p')
+  $1 wallet topup --customer "$cid" --amount-fen 100000000 --data "$dir" >/dev/null
+  $1 app upgrade --sdkappid "$app" --edition pro --data "$dir" >/dev/null
+}
+wait_port() { while [ ! -s "$dir/port" ]; do sleep 0.1; done; port=$(cat "$dir/port"); sleep 0.5; }
+storm() { # runs loadgen until every login is answered; leaves lpid holding
+  taskset -c 1 $LG --port "$port" --sdkappid "$app" --key "$key" --conns "$N" --hold --concurrency 256 > "$dir/lg.out" &
+  lpid=$!
+  while ! grep -q '^ready' "$dir/lg.out" 2>/dev/null; do kill -0 $lpid 2>/dev/null || break; sleep 0.1; done
+}
+
+for BIN in "$@"; do
+  echo "== $BIN (N=$N, load $(cut -d' ' -f1-3 /proc/loadavg))"
+  # --- instructions (callgrind) ---
+  fresh "$BIN"
+  valgrind --tool=callgrind --instr-atstart=no --separate-threads=yes --callgrind-out-file="$dir/cg.%p" \
+    "$BIN" serve --listen 127.0.0.1:0 --port-file "$dir/port" --data "$dir" --log-level warn 2>>"$dir/server.log" &
+  spid=$!
+  wait_port
+  callgrind_control -i on $spid >/dev/null
+  storm
+  callgrind_control -d $spid >/dev/null
+  kill -TERM $lpid; wait $lpid 2>/dev/null || true
+  kill -TERM $spid; wait $spid 2>/dev/null || true
+  grep '^conns=' "$dir/lg.out" | sed 's/^/  callgrind run: /'
+  for f in "$dir"/cg.*.1-*; do # the dump at the last login reply (the files without .1 hold the shutdown)
+    ir=$(sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$f" | head -1)
+    [ -n "$ir" ] || ir=$(sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$f" | head -1)
+    [ -n "$ir" ] && [ "$ir" -gt 0 ] && echo "  thread ${f##*-}: $((ir / N)) instructions per login"
+  done | sort -t: -k1,1 | awk '{ print; split($0, a, ": "); s += a[2] + 0 } END { printf "  all threads: %d instructions per login\n", s }'
+  if [ -n "$KEEP" ]; then echo "  callgrind files kept in $dir"; else rm -rf "$dir"; fi
+  [ "${TOOLS:-both}" = callgrind ] && continue
+  # --- system calls (strace) ---
+  fresh "$BIN"
+  taskset -c 0 "$BIN" serve --listen 127.0.0.1:0 --port-file "$dir/port" --data "$dir" --log-level warn 2>>"$dir/server.log" &
+  spid=$!
+  wait_port
+  strace -f -c -o "$dir/strace.out" -p $spid 2>/dev/null &
+  tpid=$!
+  sleep 1
+  storm
+  kill -INT $tpid; wait $tpid 2>/dev/null || true # detach: the counts stop here
+  kill -TERM $lpid; wait $lpid 2>/dev/null || true
+  kill -TERM $spid; wait $spid 2>/dev/null || true
+  grep '^conns=' "$dir/lg.out" | sed 's/^/  strace run: /'
+  awk -v n="$N" '$1 ~ /^[0-9.]+$/ && NF >= 5 && $NF != "total" {
+      printf "  %-16s %6.2f per login (%d calls)\n", $NF, $4 / n, $4; t += $4 }
+    END { printf "  %-16s %6.2f per login\n", "all syscalls", t / n }' "$dir/strace.out"
+  rm -rf "$dir"
+done
