@@ -480,6 +480,7 @@ int im_group_live_join(im_groups_t *G, uint32_t sdkappid, const char *group_id, 
     ss->group_nos = n;
     ss->cap = ncap;
   }
+  grp__live_joining(G, g, s->sid);
   if (gset_put(&g->live, s->sid, s->user_no)) return IMC_E_NOMEM;
   ss->group_nos[ss->n++] = g->group_no;
   G->st.live_sessions++;

@@ -111,6 +111,9 @@ void grp__deliver(im_groups_t *G, im_group_t *g, const im_gevent_t *ev, const ui
  * now or with the room's next batch; free the room's batch. */
 void grp__live_deliver(im_groups_t *G, im_group_t *g, const im_gevent_t *ev, uint32_t except_sid);
 void grp__live_free(im_groups_t *G, im_group_t *g);
+/* Session sid is about to join live room g: messages waiting in the room's
+ * batch are not for it (it gets the ones that arrive after). */
+void grp__live_joining(im_groups_t *G, im_group_t *g, uint32_t sid);
 /* Push ev to one user's sessions. */
 void grp__deliver_user(im_groups_t *G, uint32_t sdkappid, uint32_t user_no, const im_gevent_t *ev);
 

@@ -24,6 +24,13 @@
  * turn it arrives: order holds, and a dissolve, which frees the room right
  * after its notice, loses nothing.
  *
+ * Joins: a session that joins while messages wait in the batch is listed
+ * with how many wait (the room's late joiners); the batch's walk gives it
+ * only the messages that came after its join, one by one as a sender gets
+ * them. A session that joins while a walk is under way is not in that walk
+ * (it began before). A session that quits or closes is skipped by the rest
+ * of the walk (the walk holds session ids, looked up when reached).
+ *
  * Drops: a member whose connection already has bytes queued and would pass
  * queue_bytes with this fan-out does not get it; its session counts the lost
  * messages and, at the next fan-out it can take, first gets a live_dropped
@@ -46,6 +53,8 @@ typedef struct gwalk {
   uint32_t nf;
   uint32_t *senders;           /* the distinct sending sessions, sorted */
   uint32_t ns;
+  uint64_t *late;              /* sessions that joined while the batch waited: sid << 32 | frames before the join, sorted */
+  uint32_t nlate;
   uint64_t *members;           /* walks: the room's slots when it began (sid << 32 | user_no); NULL = none under way */
   uint32_t nm, next;           /* walks: members, the next one to reach */
 } gwalk_t;
@@ -55,6 +64,8 @@ typedef struct glive {
   void **frames;               /* the batch: what waits for the next walk */
   uint32_t *sids;
   uint32_t n, cap;
+  uint64_t *late;              /* the batch's late joiners: sid << 32 | lv->n at the join, in join order */
+  uint32_t nlate, late_cap;
   uint64_t last_ms;            /* loop time the room's last walk began */
   uint64_t due_ms;             /* while n > 0: the earliest the batch's walk may begin */
   int listed;                  /* in G->lv_rooms */
@@ -64,6 +75,8 @@ typedef struct glive {
 /* A batch never holds more messages than this: everything due goes out at
  * once instead (one big turn, only when a room outruns its walks). */
 #define LIVE_BATCH_MAX 4096u
+/* Nor more late joiners: the batch goes out before the next join instead. */
+#define LIVE_LATE_MAX 65536u
 
 void im_groups_set_live(im_groups_t *G, const im_live_cfg_t *cfg) { G->live = *cfg; }
 
@@ -134,13 +147,32 @@ static int cmp_u32(const void *a, const void *b)
   return x < y ? -1 : x > y;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
 /* ---- one member of a pass ----------------------------------------------------------------- */
+/* The frames of w a session joined after: 0, or (a late joiner) how many
+ * of the batch came before its last join. */
+static uint32_t late_from(const gwalk_t *w, uint32_t sid)
+{
+  size_t lo = 0, hi = w->nlate;
+  while (lo < hi) { /* the first entry of sid + 1 */
+    size_t mid = (lo + hi) / 2;
+    if ((uint32_t)(w->late[mid] >> 32) <= sid) lo = mid + 1; else hi = mid;
+  }
+  return lo && (uint32_t)(w->late[lo - 1] >> 32) == sid ? (uint32_t)w->late[lo - 1] : 0;
+}
+
 /* Queue w's share to s (session sid): the bytes queued. */
 static uint64_t reach(im_groups_t *G, const gwalk_t *w, size_t bytes, im_session_t *s, uint32_t sid, uint64_t now)
 {
-  if (!w->ns || !sid_in(w->senders, w->ns, sid)) return member_send(G, s, w->f, bytes, w->msgs, now);
+  uint32_t from = w->nlate ? late_from(w, sid) : 0;
+  if (!from && (!w->ns || !sid_in(w->senders, w->ns, sid))) return member_send(G, s, w->f, bytes, w->msgs, now);
   uint64_t sent = 0;
-  for (uint32_t k = 0; k < w->nf; k++)
+  for (uint32_t k = from; k < w->nf; k++)
     if (w->sids[k] != sid) sent += member_send(G, s, w->frames[k], G->h.frame_bytes(G->h.ud, w->frames[k]), 1, now);
   return sent;
 }
@@ -182,6 +214,7 @@ static void walk_end(im_groups_t *G, gwalk_t *w)
   free(w->frames);
   free(w->sids);
   free(w->senders);
+  free(w->late);
   free(w->members);
   memset(w, 0, sizeof *w);
 }
@@ -194,10 +227,14 @@ static void walk_begin(im_groups_t *G, im_group_t *g, uint64_t now)
   gwalk_t *w = &lv->w;
   uint32_t n = lv->n;
   assert(n && !w->members);
-  *w = (gwalk_t){ .msgs = n, .frames = lv->frames, .sids = lv->sids, .nf = n };
+  *w = (gwalk_t){ .msgs = n, .frames = lv->frames, .sids = lv->sids, .nf = n, .late = lv->late, .nlate = lv->nlate };
   lv->frames = NULL;
   lv->sids = NULL;
   lv->n = lv->cap = 0;
+  lv->late = NULL;
+  lv->nlate = lv->late_cap = 0;
+  /* by session, then join order (the last join counts) */
+  if (w->nlate > 1) qsort(w->late, w->nlate, sizeof *w->late, cmp_u64);
   lv->last_ms = now;
   w->senders = malloc(n * sizeof *w->senders);
   w->members = malloc((g->live.len ? g->live.len : 1) * sizeof *w->members);
@@ -358,6 +395,24 @@ void grp__live_free(im_groups_t *G, im_group_t *g)
   for (uint32_t k = 0; k < lv->n; k++) G->h.release(G->h.ud, lv->frames[k]);
   free(lv->frames);
   free(lv->sids);
+  free(lv->late);
   free(lv);
   g->lv = NULL;
+}
+
+void grp__live_joining(im_groups_t *G, im_group_t *g, uint32_t sid)
+{
+  glive_t *lv = g->lv;
+  if (!lv || !lv->n) return; /* nothing waits: every later message is for it */
+  if (lv->nlate == lv->late_cap) {
+    uint32_t ncap = lv->late_cap ? lv->late_cap * 2 : 16;
+    uint64_t *l = ncap <= LIVE_LATE_MAX ? realloc(lv->late, ncap * sizeof *l) : NULL;
+    if (!l) { /* the batch goes out now, before the join */
+      drain(G, g, now_ms(G));
+      return;
+    }
+    lv->late = l;
+    lv->late_cap = ncap;
+  }
+  lv->late[lv->nlate++] = (uint64_t)sid << 32 | lv->n;
 }
