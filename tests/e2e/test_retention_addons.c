@@ -124,6 +124,7 @@ static void test_purchase_refusals_and_order(void **st)
   refused(400, "{\"addon\":\"c2c_roaming_months\",\"value\":\"two\"}", "BILL_ADDON", "takes a number");
   refused(400, "{\"addon\":\"c2c_roaming_months\",\"value\":-1}", "INVAL", "value must be");
   refused(409, "{\"addon\":\"c2c_roaming_months\",\"value\":0}", "EXISTS", "nothing held");
+  refused(400, "{\"addon\":\"c2c_roaming_months\"}", "INVAL", "value is required");
   refused(400, "{\"addon\":\"member_cap\",\"value\":0}", "INVAL", "value must be"); /* 0 ends only a retention add-on */
   /* the order: postpaid, no debit, until changed */
   json_t *o = op(201, "POST", "addons", "{\"addon\":\"c2c_roaming_months\",\"value\":2}");
@@ -270,6 +271,8 @@ static void test_c2c_longer_than_group(void **st)
   assert_true(json_is_true(json_object_get(json_array_get(l, 1), "in_force")));
   json_decref(o);
   expect_roam("");
+  /* the first order's retry (the same derived reference) no longer is the setting: refused, not replayed */
+  refused(409, "{\"addon\":\"c2c_roaming_months\",\"value\":2}", "EXISTS", "a later c2c_roaming_months order replaced");
   expect_stored(0, 1); /* c_at is deleted; a conversation's newest row stays (its sequence goes on), not shown */
 }
 
@@ -324,6 +327,7 @@ static void test_bill_p21(void **st)
   assert_int_equal(e2e_cli(&d, out, sizeof out, "addon buy --sdkappid %lld c2c_roaming_months=2", id2), 1);
   assert_int_equal(e2e_cli(&d, out, sizeof out, "addon buy --sdkappid %lld history_days=30", id2), 1);
   assert_int_equal(e2e_cli(&d, out, sizeof out, "addon buy --sdkappid %lld history_days=-1", id2), 1);
+  assert_int_equal(e2e_cli(&d, out, sizeof out, "addon buy --sdkappid %lld history_days", id2), 2);
   char *log = e2e_server_log(&d);
   assert_non_null(strstr(log, "the s2022 price book sells no c2c_roaming_months"));
   assert_non_null(strstr(log, "history_days=30 is not offered to the s2022 trial edition (P-46): none"));
