@@ -451,6 +451,7 @@ static int addon_buy(op_req_t *o, store_t *s)
   json_t *name = json_object_get(o->body, "addon"), *val = json_object_get(o->body, "value");
   if (!json_is_string(name)) return fail(o, 400, IMC_E_INVAL, "addon (string, as imcloud quote names it) is required");
   int64_t least = tenant_retention_addon(json_string_value(name), NULL) ? 0 : 1; /* 0 ends a retention add-on */
+  if (!least && !val) return fail(o, 400, IMC_E_INVAL, "value is required: months or days (0 ends the add-on)");
   if (val && !json_is_string(val) && !(json_is_integer(val) && json_integer_value(val) >= least && json_integer_value(val) <= BILL_USAGE_MAX))
     return fail(o, 400, IMC_E_INVAL, "value must be a positive integer (member_cap 2000; 0 ends c2c_roaming_months or history_days) or a name (av_call basic)");
   if (json_is_string(val) && (!json_string_length(val) || json_string_length(val) >= sizeof ((store_order_t *)0)->value_name))

@@ -241,6 +241,7 @@ int cli_addon(int argc, char **argv)
     size_t n = eq ? (size_t)(eq - arg) : strlen(arg);
     if (n == 0 || n >= sizeof name) { cli_err("addon", "unknown add-on '%s'", arg); return CLI_EXIT_USAGE; }
     memcpy(name, arg, n);
+    if (!eq && tenant_retention_addon(name, NULL)) { cli_err("addon", "%s takes a value: %s=N (0 ends it)", name, name); return CLI_EXIT_USAGE; }
     if (eq) {
       if (eq[1] >= '0' && eq[1] <= '9') {
         /* 0 only ends a retention add-on (back to the free retention) */

@@ -476,7 +476,18 @@ static int retention_buy(place_t *p, const char *addon, int64_t value, const cha
   else snprintf(ref, sizeof ref, "addon-%.20s-%lld-%lld", addon, (long long)value, (long long)day);
   int rc = ref_ok(p, ref);
   if (rc) return rc;
-  if ((rc = pre_replay(p, "addon", addon, value, "", ref, out, replayed))) return rc == 1 ? 0 : rc;
+  if ((rc = pre_replay(p, "addon", addon, value, "", ref, out, replayed))) {
+    if (rc != 1) return rc;
+    /* a retry returns the order only while it is still the setting: after a
+     * later order of the add-on the same command means a new setting */
+    for (int i = 0; i < p->norders; i++)
+      if (p->orders[i].id == out->id && tenant_order_last_day(p->orders, p->norders, i) < p->orders[i].end_day) {
+        *replayed = 0;
+        return failf(p->err, p->errcap, IMC_E_EXISTS, "reference %s is an order a later %s order replaced: give a new reference",
+                     ref, addon);
+      }
+    return 0;
+  }
   if ((rc = book_in_force(p, day))) return rc;
   if ((rc = tenant_retention_check(&p->app, p->orders, p->norders, addon, value, day, p->err, p->errcap))) return rc;
   int64_t from, to;
