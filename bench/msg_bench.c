@@ -16,7 +16,9 @@
  *
  * Output (parent, one line): conns ok_logins acked failed elapsed_ms msgs_per_s
  * p50_ms p99_ms pushes (received by the recipients) batch window
- * loadgen_cpu_ms, and from the server's /healthz counters over the sending
+ * loadgen_cpu_ms, loadgen_tick_p99_ms and _max_ms (the interval between the
+ * load generator's 1 ms ticks while sending, the worst worker: how late it
+ * may have read an answer, which counts in the latency), and from the server's /healthz counters over the sending
  * period (read by the first worker when it starts and stops sending):
  * writer jobs per batch (jobs_per_commit) and frames per write
  * (frames_per_write = WebSocket frames written / sendmsg calls), and with
@@ -28,7 +30,8 @@
  * Then the writer's stages over the sending period (GET /healthz/stages at
  * start and stop, subtracted; store_writer.h "Stages"): name_us=p50/p99/max
  * per stage, every writer job of the server (not only the first worker's),
- * and commits (COMMITs in the period).
+ * and commits (COMMITs in the period), then the WAL checkpointer's
+ * counters since the server started (ckpt_*: /healthz "ckpt").
  */
 #include "bench_net.h"
 #include "auth/usersig.h"
@@ -155,24 +158,32 @@ static void send_batch(conn_t *c)
   send_buf(c, buf, off);
 }
 
-static void pump(void)
+/* Send from c what its window and the tokens allow. */
+static void pump_one(conn_t *c)
 {
-  if (!sending || stopping) return;
-  for (int k = 0; k < nconns; k++) {
-    conn_t *c = &conns[k];
-    if (c->stage != 4) continue;
-    while (c->outstanding + opt.batch <= opt.window && (opt.rate <= 0 || tokens >= opt.batch)) {
-      if (opt.rate > 0) tokens -= opt.batch;
-      send_batch(c);
-    }
+  if (!sending || stopping || c->stage != 4) return;
+  while (c->outstanding + opt.batch <= opt.window && (opt.rate <= 0 || tokens >= opt.batch)) {
+    if (opt.rate > 0) tokens -= opt.batch;
+    send_batch(c);
   }
 }
+
+/* Every connection (the tick: new tokens). After an answer only its own
+ * connection is pumped: walking all of them per answer cost the load
+ * generator O(conns) per message. */
+static void pump(void)
+{
+  for (int k = 0; k < nconns; k++) pump_one(&conns[k]);
+}
+
+static imc_hist_t tick_gap; /* time between ticks (due every 1 ms): how late this process runs its loop */
 
 static void on_tick(uv_timer_t *t)
 {
   (void)t;
   static uint64_t last;
   uint64_t now = now_us();
+  if (last && sending && !stopping) imc_hist_add(&tick_gap, (now - last) * 1000);
   if (opt.rate > 0 && last) {
     tokens += opt.rate / opt.procs * (double)(now - last) / 1e6;
     if (tokens > opt.rate / opt.procs / 10) tokens = opt.rate / opt.procs / 10; /* at most 100 ms of burst */
@@ -242,7 +253,7 @@ static void got_frame(conn_t *c, const char *p, size_t len)
         fprintf(stderr, "msg_bench: first send error: %.80s\n", code ? code : p);
       }
     }
-    pump();
+    pump_one(c);
   }
 }
 
@@ -402,7 +413,15 @@ static void print_stages(void)
     printf(" %s_us=%llu/%llu/%llu", store_stage_names[i], (unsigned long long)imc_hist_pct_us(&d, 50),
            (unsigned long long)imc_hist_pct_us(&d, 99), (unsigned long long)(d.max_ns / 1000));
   }
-  printf(" commits=%llu\n", (unsigned long long)(stg1[STORE_STAGE_COMMITS].n - stg0[STORE_STAGE_COMMITS].n));
+  printf(" commits=%llu", (unsigned long long)(stg1[STORE_STAGE_COMMITS].n - stg0[STORE_STAGE_COMMITS].n));
+  char buf[16384]; /* the checkpointer's counters since the start (store_ckpt.h) */
+  const char *body = http_get("/healthz", buf, sizeof buf);
+  json_t *o = body ? json_loads(body, 0, NULL) : NULL, *ck = json_object_get(o, "ckpt");
+  static const char *const keys[] = { "runs", "wal_pages_max", "p99_us", "max_us" };
+  for (size_t i = 0; ck && i < sizeof keys / sizeof keys[0]; i++)
+    printf(" ckpt_%s=%lld", keys[i], (long long)json_integer_value(json_object_get(ck, keys[i])));
+  json_decref(o);
+  printf("\n");
 }
 
 static int worker(void)
@@ -431,6 +450,7 @@ static int worker(void)
   if (stg_ok) print_stages();
   if (opt.first == 0) printf("H %llu %llu %llu %llu %llu %llu %llu\n", hz1[0] - hz0[0], hz1[1] - hz0[1], hz1[2] - hz0[2],
                               hz1[3] - hz0[3], scpu1 - scpu0, (unsigned long long)acked, lcpu1 - lcpu0);
+  printf("T %llu %llu\n", (unsigned long long)imc_hist_pct_us(&tick_gap, 99), (unsigned long long)(tick_gap.max_ns / 1000));
   printf("W %d %d %llu %llu %llu %llu %llu %llu\n", logged, failed, (unsigned long long)acked, (unsigned long long)nfail,
          (unsigned long long)(t_end_us - t_start_us), (unsigned long long)pushes, (unsigned long long)(cpu1 - cpu0),
          (unsigned long long)t_start_us);
@@ -481,6 +501,7 @@ int main(int argc, char **argv)
   uint32_t *all = NULL;
   size_t n = 0, cap = 0;
   char stage_line[1024] = "";
+  unsigned long long tick_p99 = 0, tick_max = 0;
   for (int p = 0; p < opt.procs; p++) {
     FILE *in = fdopen(fds[p][0], "r");
     char line[1024];
@@ -489,6 +510,12 @@ int main(int argc, char **argv)
     while (fgets(line, sizeof line, in)) {
       if (sscanf(line, "H %llu %llu %llu %llu %llu %llu %llu", &h[0], &h[1], &h[2], &h[3], &h[4], &h[5], &h[6]) == 7)
         continue;
+      unsigned long long tp, tm;
+      if (sscanf(line, "T %llu %llu", &tp, &tm) == 2) {
+        if (tp > tick_p99) tick_p99 = tp;
+        if (tm > tick_max) tick_max = tm;
+        continue;
+      }
       if (!strncmp(line, "S ", 2)) {
         snprintf(stage_line, sizeof stage_line, "%s", line + 2);
         stage_line[strcspn(stage_line, "\n")] = 0;
@@ -508,10 +535,10 @@ int main(int argc, char **argv)
   qsort(all, n, sizeof *all, cmp_u32);
   double p50 = n ? all[(n - 1) / 2] / 1000.0 : 0, p99 = n ? all[(n * 99 + 99) / 100 - 1] / 1000.0 : 0;
   printf("conns=%d logins=%llu failed=%llu acked=%llu send_errors=%llu elapsed_ms=%.0f msgs_per_s=%.0f p50_ms=%.2f "
-         "p99_ms=%.2f pushes=%llu batch=%d window=%d rate=%.0f loadgen_cpu_ms=%.0f jobs_per_commit=%.1f "
+         "p99_ms=%.2f pushes=%llu batch=%d window=%d rate=%.0f loadgen_cpu_ms=%.0f loadgen_tick_p99_ms=%.1f loadgen_tick_max_ms=%.1f jobs_per_commit=%.1f "
          "frames_per_write=%.2f server_cpu_us_per_msg=%.1f loop_cpu_us_per_msg=%.1f%s%s\n", opt.conns, ok, fl, ack, nf,
          ms_us / 1000.0, ms_us ? ack * 1e6 / (double)ms_us : 0, p50, p99, push, opt.batch, opt.window, opt.rate,
-         cpu / 1000.0, h[1] ? (double)h[0] / (double)h[1] : 0, h[2] ? (double)h[3] / (double)h[2] : 0,
+         cpu / 1000.0, tick_p99 / 1000.0, tick_max / 1000.0, h[1] ? (double)h[0] / (double)h[1] : 0, h[2] ? (double)h[3] / (double)h[2] : 0,
          h[5] && h[4] ? (double)h[4] * 1000.0 / ((double)h[5] * opt.procs) : 0,
          h[5] && h[6] ? (double)h[6] * 1000.0 / ((double)h[5] * opt.procs) : 0, *stage_line ? " " : "", stage_line);
   free(all);

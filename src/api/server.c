@@ -45,7 +45,8 @@ static void reply_not_found(net_req_t *req)
  * messages that waited for a window, deliveries dropped, sessions lagging,
  * cut-offs) and the WebSocket output (sendmsg calls that wrote, frames they
  * completed, bytes written by the server: frames / writes = frames per
- * write) and where writer jobs waited (stages). */
+ * write), where writer jobs waited (stages) and the WAL checkpoints
+ * (ckpt: store_ckpt.h). */
 /* The writer's stages (store_writer.h, "Stages") since the start:
  * {name: {n, p50_us, p99_us, max_us}}, and with buckets the histogram's
  * non-empty buckets as [[index, count], …] too (util/hist.h). */
@@ -105,6 +106,15 @@ static void healthz(api_srv_t *srv, net_req_t *req)
   json_object_set_new(o, "ws_out", json_pack("{s:I,s:I,s:I}", "writes", (json_int_t)ns.ws_writes, "frames",
                                              (json_int_t)ns.ws_frames, "bytes", (json_int_t)ns.bytes_out));
   json_object_set_new(o, "stages", writer_stages(srv, 0));
+  if (srv->writer) {
+    store_ckpt_stats_t ck;
+    store_writer_ckpt_stats(srv->writer, &ck);
+    json_object_set_new(o, "ckpt", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "runs", (json_int_t)ck.runs,
+                                             "failed", (json_int_t)ck.failed, "wal_pages", (json_int_t)ck.wal_pages,
+                                             "wal_pages_max", (json_int_t)ck.wal_pages_max,
+                                             "p99_us", (json_int_t)imc_hist_pct_us(&ck.took, 99),
+                                             "max_us", (json_int_t)(ck.took.max_ns / 1000)));
+  }
   api_reply_json(req, srv->stopping ? 503 : 200, o);
 }
 
@@ -350,6 +360,7 @@ int api_srv_open(api_srv_t *srv, const api_cfg_t *cfg, uv_loop_t *loop)
     IMC_ERROR("server", "msg=\"cannot start the store writer\" err=%s", imc_err_name(rc));
     return rc;
   }
+  store_writer_set_ckpt_pages(srv->writer, (int)cfg->wal_checkpoint_pages);
   if ((rc = store_reader_start(loop, cfg->data, (size_t)cfg->reader_threads, (size_t)cfg->reader_max_jobs, &srv->reader))) {
     IMC_ERROR("server", "msg=\"cannot start the store readers\" err=%s", imc_err_name(rc));
     api_srv_stop_storage(srv);

@@ -24,6 +24,10 @@
  * memory held by jobs is bounded by twice the cap (one batch running, one
  * queue filling).
  *
+ * Checkpoints: the writer's connection does not checkpoint its WAL inside a
+ * COMMIT; the writer thread does, after it has handed the committed batch
+ * back (store_ckpt.h).
+ *
  * Batches: each batch runs in one transaction (BEGIN IMMEDIATE … COMMIT),
  * each job in its own SAVEPOINT so a failing job is rolled back alone and the
  * others commit. Consecutive rerun_safe jobs share one SAVEPOINT instead: a
@@ -50,6 +54,7 @@
 #include <uv.h>
 
 #include "store/store.h"
+#include "store/store_ckpt.h"
 #include "util/hist.h"
 
 /* Stages: where a job waits between its submit and its done() call. Each
@@ -147,5 +152,10 @@ void store_writer_stats(store_writer_t *w, store_writer_stats_t *out);
 /* The stage histograms (see Stages) since the start, owned by w, valid until
  * the next loop turn (loop thread). */
 const imc_hist_t *store_writer_stages(store_writer_t *w);
+/* Checkpoint once a COMMIT leaves at least pages (> 0) pages in the WAL,
+ * from the next batch on (default STORE_CKPT_PAGES; loop thread). */
+void store_writer_set_ckpt_pages(store_writer_t *w, int pages);
+/* The checkpoint counters as of the last batch (store_ckpt.h; loop thread). */
+void store_writer_ckpt_stats(store_writer_t *w, store_ckpt_stats_t *out);
 
 #endif

@@ -12,6 +12,7 @@
  * blocking, so a job submitted after the prepare phase still goes out in
  * the next turn). The writer thread alone uses w->s. */
 #include "store/store_writer.h"
+#include "store/store_ckpt.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -44,6 +45,9 @@ struct store_writer {
   int idle;                          /* the writer thread waits for work */
   int stopping, exited;
   store_t *s;
+  store_ckpt_t ck;                   /* writer thread: the checkpoints of w->s (store_ckpt.h) */
+  store_ckpt_stats_t ck_stats;       /* under mu: a copy of ck.st after each batch */
+  int ckpt_pages;                    /* under mu: the threshold to use from the next batch on (0: unchanged) */
   void (*stopped)(void *);
   void *stopped_arg;
   store_writer_stats_t stats;        /* under mu */
@@ -197,6 +201,7 @@ static void *writer_main(void *arg)
     store_job_t *batch = w->q_head, *last = w->q_tail;
     w->q_head = w->q_tail = NULL;
     w->q_len = 0;
+    if (w->ckpt_pages) { w->ck.pages = w->ckpt_pages; w->ckpt_pages = 0; }
     pthread_mutex_unlock(&w->mu);
     store_writer_stats_t st = { 0 };
     run_batch(w, batch, &st);
@@ -210,7 +215,10 @@ static void *writer_main(void *arg)
     w->wake_sent = 1;
     pthread_mutex_unlock(&w->mu);
     if (wake) wake_loop(w);
+    /* the batch is on its way back: a checkpoint now delays no acknowledgement of it */
+    store_ckpt_run(&w->ck);
     pthread_mutex_lock(&w->mu);
+    w->ck_stats = w->ck.st;
   }
   w->exited = 1;
   w->wake_sent = 1;
@@ -225,6 +233,7 @@ static void on_closed(uv_handle_t *h)
   if (--w->open_handles) return;
   void (*cb)(void *) = w->stopped;
   void *arg = w->stopped_arg;
+  store_ckpt_stop(&w->ck);
   store_close(w->s);
   close(w->wake_fd);
   pthread_mutex_destroy(&w->mu);
@@ -303,9 +312,11 @@ int store_writer_start(uv_loop_t *loop, const char *data_dir, size_t max_jobs, s
   w->max_jobs = max_jobs;
   int rc = store_open(data_dir, &w->s);
   if (rc) { free(w); return rc; }
+  store_ckpt_start(&w->ck, w->s);
   w->loop = loop;
   if ((w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0 || uv_poll_init(loop, &w->wake, w->wake_fd)) {
     if (w->wake_fd >= 0) close(w->wake_fd);
+    store_ckpt_stop(&w->ck);
     store_close(w->s);
     free(w);
     return IMC_E_IO;
@@ -398,6 +409,21 @@ void store_writer_stop(store_writer_t *w, void (*stopped)(void *), void *arg)
 }
 
 const imc_hist_t *store_writer_stages(store_writer_t *w) { return w->stages; }
+
+void store_writer_set_ckpt_pages(store_writer_t *w, int pages)
+{
+  assert(pages > 0);
+  pthread_mutex_lock(&w->mu);
+  w->ckpt_pages = pages;
+  pthread_mutex_unlock(&w->mu);
+}
+
+void store_writer_ckpt_stats(store_writer_t *w, store_ckpt_stats_t *out)
+{
+  pthread_mutex_lock(&w->mu);
+  *out = w->ck_stats;
+  pthread_mutex_unlock(&w->mu);
+}
 
 void store_writer_stats(store_writer_t *w, store_writer_stats_t *out)
 {

@@ -5,7 +5,8 @@
  * with the sequence its acknowledgement named, each conversation's seq and
  * each user's useq must still run 1..max without a gap, each user's
  * conversation rows must name their conversation's newest message, and new
- * messages continue right after the old maximum. */
+ * messages continue right after the old maximum. Once as configured, once
+ * with a checkpoint after nearly every batch (store_ckpt.h). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -99,13 +100,25 @@ static int ack_lines(const char *path)
   return n;
 }
 
-static void test_kill9_keeps_acknowledged_messages(void **st)
+/* Checkpoints run so far (GET /healthz "ckpt"."runs"). */
+static long long ckpt_runs(void)
 {
-  (void)st;
+  char body[16384];
+  assert_int_equal(e2e_http(srv.port, "GET", "/healthz", NULL, NULL, body, sizeof body), 200);
+  json_t *o = json_loads(body, 0, NULL);
+  long long n = json_integer_value(json_object_get(json_object_get(o, "ckpt"), "runs"));
+  json_decref(o);
+  return n;
+}
+
+/* args: the server's extra arguments (the first start only); ckpt: checkpoints
+ * must have run before the kill. */
+static void kill9_keeps_acknowledged_messages(const char *const *args, int ckpt)
+{
   char ack_path[300];
   e2e_dir_init(&srv);
   e2e_make_app(&srv, "china", &app, key);
-  assert_int_equal(e2e_server_start(&srv, NULL), 0);
+  assert_int_equal(e2e_server_start(&srv, args), 0);
   const char *users[USERS + 1] = { "k0", "k1", "k2", "k3", "k4", "k5", NULL };
   import_users(srv.port, app, key, users);
   snprintf(ack_path, sizeof ack_path, "%s/acks.txt", srv.dir);
@@ -115,6 +128,7 @@ static void test_kill9_keeps_acknowledged_messages(void **st)
    * to log six users in), then a little later so the kill lands mid-flow */
   for (int waited = 0; ack_lines(ack_path) < 300 && waited < 30000; waited += 20) usleep(20 * 1000);
   usleep(300 * 1000);
+  if (ckpt) assert_true(ckpt_runs() > 0);
   e2e_server_kill(&srv);          /* SIGKILL while messages are flowing */
   waitpid(pid, NULL, 0);
   assert_int_equal(e2e_server_start(&srv, NULL), 0);
@@ -188,8 +202,25 @@ static void test_kill9_keeps_acknowledged_messages(void **st)
   e2e_dir_remove(&srv);
 }
 
+static void test_kill9_keeps_acknowledged_messages(void **st)
+{
+  (void)st;
+  kill9_keeps_acknowledged_messages(NULL, 0);
+}
+
+/* The same with a checkpoint after nearly every batch (a 16-page threshold):
+ * the kill lands during a checkpoint or just after one, when the WAL was
+ * restarted over frames already copied; nothing acknowledged is lost. */
+static void test_kill9_during_checkpoints(void **st)
+{
+  (void)st;
+  static const char *const args[] = { "--wal-checkpoint-pages", "16", NULL };
+  kill9_keeps_acknowledged_messages(args, 1);
+}
+
 int main(void)
 {
-  const struct CMUnitTest tests[] = { cmocka_unit_test(test_kill9_keeps_acknowledged_messages) };
+  const struct CMUnitTest tests[] = { cmocka_unit_test(test_kill9_keeps_acknowledged_messages),
+                                      cmocka_unit_test(test_kill9_during_checkpoints) };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

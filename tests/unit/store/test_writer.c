@@ -7,7 +7,8 @@
  * reach the writer thread together, at the end of the turn (or at
  * STORE_WRITER_HANDOFF_MAX), and commit as one batch; the writer thread runs
  * STORE_WRITER_NICE nice steps below the loop thread; each job is counted
- * in the stage histograms (where it waited). A gate job holds the
+ * in the stage histograms (where it waited); the writer checkpoints the WAL
+ * between batches, keeping it bounded. A gate job holds the
  * writer thread so that the jobs under test land in one batch. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,15 +23,28 @@
 #include <string.h>
 #include <time.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
+#include <sqlite3.h>
 #include <uv.h>
 
 #include "store/store.h"
 #include "store/store_writer.h"
+#include "store/sqlite_int.h"
 #include "util/err.h"
 #include "tmpdir.h"
 
 static char dir[64];
+
+/* Rows of the scratch table (a test-only table) through the store's own connection. */
+static void sqlite_count(store_t *s, int64_t *rows)
+{
+  sqlite3_stmt *st;
+  assert_int_equal(sqlite3_prepare_v2(store__sqlite_db(s), "SELECT count(*) FROM scratch", -1, &st, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  *rows = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+}
 
 static int setup(void **st) { (void)st; return test_tmpdir_make(dir, sizeof dir, "writer"); }
 static int teardown(void **st) { (void)st; return test_tmpdir_remove(dir); }
@@ -491,6 +505,64 @@ static void test_stages(void **st)
   stop(&loop, w);
 }
 
+/* ---- checkpoints (store_ckpt.h) ------------------------------------------------ */
+static int blob_run(store_t *s, void *arg)
+{
+  (void)arg;
+  return store_exec(s, "INSERT INTO scratch(b) VALUES(randomblob(131072))"); /* 32 pages of data */
+}
+
+static long file_size(const char *name)
+{
+  char path[128];
+  struct stat sb;
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  return stat(path, &sb) ? -1 : (long)sb.st_size;
+}
+
+/* Sustained writes, one batch at a time: with a threshold of 64 pages the
+ * writer checkpoints between batches and the WAL file never grows past the
+ * threshold plus one batch (and its frame headers), where without
+ * checkpoints it would hold all 150 batches (20 MiB); every row is there
+ * after the writer stops. */
+static void test_wal_bounded(void **st)
+{
+  (void)st;
+  enum { N = 150, PAGES = 64 };
+  store_t *s;
+  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(store_exec(s, "CREATE TABLE scratch(b BLOB)"), 0);
+  store_close(s);
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  store_writer_t *w;
+  assert_int_equal(store_writer_start(&loop, dir, 1000, &w), 0);
+  store_writer_set_ckpt_pages(w, PAGES);
+  static tjob_t jobs[N];
+  long wal_max = 0;
+  for (int i = 0; i < N; i++) {
+    jobs[i] = (tjob_t){ .job = { .run = blob_run, .done = tdone, .arg = &jobs[i] } };
+    ndone = 0;
+    assert_int_equal(store_writer_submit(w, &jobs[i].job), 0);
+    while (!ndone) uv_run(&loop, UV_RUN_ONCE);
+    assert_int_equal(jobs[i].done_rc, 0);
+    long n = file_size("imcloud.db-wal");
+    if (n > wal_max) wal_max = n;
+  }
+  store_ckpt_stats_t cs;
+  store_writer_ckpt_stats(w, &cs);
+  assert_true(cs.runs >= N * 32 / (PAGES + 40) - 1);
+  assert_int_equal(cs.failed, 0);
+  assert_true(cs.wal_pages_max < PAGES + 40);
+  assert_true(wal_max <= (long)(PAGES + 40) * (4096 + 24) + 32);
+  stop(&loop, w);
+  int64_t rows = 0;
+  assert_int_equal(store_open(dir, &s), 0);
+  sqlite_count(s, &rows);
+  store_close(s);
+  assert_int_equal(rows, N);
+}
+
 /* A turn that submits STORE_WRITER_HANDOFF_MAX jobs hands them over without
  * waiting for its end; one job fewer stays with the loop. */
 static void test_handoff_at_max(void **st)
@@ -609,6 +681,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_submit_after_handoff_does_not_stall, setup, teardown),
     cmocka_unit_test_setup_teardown(test_writer_below_loop_priority, setup, teardown),
     cmocka_unit_test_setup_teardown(test_stages, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_wal_bounded, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,71 @@
+/* store_ckpt.h — WAL checkpoints of the writer's connection, out of its
+ * COMMITs.
+ *
+ * SQLite's auto-checkpoint runs inside the COMMIT that takes the WAL past
+ * its threshold: that COMMIT copies the WAL's pages into the database file
+ * and fsyncs it before it returns, so the acknowledgements of its whole
+ * batch wait for the checkpoint too (docs/decisions/store-pipeline.md,
+ * "Checkpoints"). Here the writer connection's WAL hook replaces the
+ * auto-checkpoint and only records the WAL's length after each COMMIT; the
+ * writer thread checkpoints, when the WAL holds at least STORE_CKPT_PAGES
+ * pages, between batches: after it has handed the committed batch back to
+ * the loop (store_ckpt_run), so the batch's acknowledgements leave first.
+ * Jobs that arrive meanwhile wait for the checkpoint, as they did when it
+ * ran inside a COMMIT; the WAL stays bounded (STORE_CKPT_PAGES plus one
+ * batch). Deferring the checkpoint while jobs wait was measured and is not
+ * used: the WAL grew to four times the threshold and every batch's run()
+ * got slower (each page read probes more of the WAL index).
+ *
+ * A PASSIVE checkpoint on the writer's own connection: no other writer runs
+ * meanwhile, so it copies the whole WAL unless a reader still reads an older
+ * snapshot, and the next transaction writes the WAL from its start again.
+ * Durability is SQLite's own (synchronous=FULL: the WAL is synced before
+ * pages are copied, the database after; a WAL is restarted only once wholly
+ * copied and synced): a kill -9 at any point leaves every committed
+ * transaction in the WAL or in the database.
+ *
+ * A checkpointer thread with its own connection, checkpointing beside the
+ * writer, was measured and is not used either: its database writeback slowed
+ * every concurrent COMMIT's fsync on the same disk, and its last pass still
+ * had to stop the writer to let the WAL restart. The decision record has
+ * the numbers of all three.
+ *
+ * Thread: the writer thread alone (the hook runs inside its COMMITs);
+ * store_ckpt_stats copies the counters under the caller's lock. */
+#ifndef IMC_STORE_CKPT_H
+#define IMC_STORE_CKPT_H
+
+#include <stdint.h>
+
+#include "store/store.h"
+#include "util/hist.h"
+
+#define STORE_CKPT_PAGES 16384 /* 64 MiB of 4 KiB pages, as the auto-checkpoint was (sqlite.c) */
+
+typedef struct store_ckpt_stats {
+  uint64_t runs;            /* checkpoints run */
+  uint64_t failed;          /* checkpoints that returned an error (SQLITE_BUSY included: the CLI's) */
+  uint64_t wal_pages;       /* pages in the WAL after the last COMMIT */
+  uint64_t wal_pages_max;   /* the most seen after a COMMIT */
+  imc_hist_t took;          /* duration of each checkpoint (the next batch's wait, if any) */
+} store_ckpt_stats_t;
+
+typedef struct store_ckpt {
+  store_t *s;
+  int pages;                /* the threshold: STORE_CKPT_PAGES unless set otherwise */
+  int wal_pages;            /* after the last COMMIT (the hook) */
+  store_ckpt_stats_t st;
+} store_ckpt_t;
+
+/* Take over the checkpoints of s, a writing SQLite connection: install the
+ * WAL hook (SQLite's auto-checkpoint is off on s from then on) and set the
+ * threshold to STORE_CKPT_PAGES. c is the caller's, zeroed, and must
+ * outlive s or store_ckpt_stop. */
+void store_ckpt_start(store_ckpt_t *c, store_t *s);
+/* Remove the hook (the auto-checkpoint stays off). */
+void store_ckpt_stop(store_ckpt_t *c);
+/* Between transactions (writer thread): checkpoint if the last COMMIT left
+ * at least c->pages pages in the WAL. */
+void store_ckpt_run(store_ckpt_t *c);
+
+#endif
