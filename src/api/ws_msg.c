@@ -256,10 +256,17 @@ void cws_op_send(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t
  * and reason; so both paths answer every frame alike. */
 #define FAST_TOKENS 256     /* a plain send is ~20 tokens; more goes the general way */
 
+/* The request fields this path reads: one pass over the frame's members
+ * finds them all (a field absent stays JSONR_NONE). */
+enum { F_OP, F_ID, F_TO, F_SEQ, F_RANDOM, F_ONLINE, F_NO_UNREAD, F_NO_LAST, F_RECEIPT, F_BODY, F_CLOUD, F_PUSH, F__N };
+static const struct { const char *name; uint8_t len; } send_fields[F__N] = {
+  { "op", 2 }, { "id", 2 }, { "to", 2 }, { "msg_seq", 7 }, { "random", 6 }, { "online_only", 11 }, { "no_unread", 9 },
+  { "no_last_msg", 11 }, { "need_receipt", 12 }, { "body", 4 }, { "cloud_custom_data", 17 }, { "offline_push_info", 17 },
+};
+
 /* Absent, or an integer 0..UINT32_MAX (opt_u32). 0, or -1: not this path. */
-static int tok_u32(const jsonr_doc_t *d, const char *name, uint32_t *out, int *present)
+static int tok_u32(const jsonr_doc_t *d, uint32_t v, uint32_t *out, int *present)
 {
-  uint32_t v = jsonr_get(d, 0, name);
   *present = v != JSONR_NONE;
   if (v == JSONR_NONE) return 0;
   if (d->t[v].type != JSONR_INTEGER) return -1;
@@ -270,9 +277,8 @@ static int tok_u32(const jsonr_doc_t *d, const char *name, uint32_t *out, int *p
 }
 
 /* Absent, or a boolean (opt_bool). 0, or -1: not this path. */
-static int tok_bool(const jsonr_doc_t *d, const char *name, int *out)
+static int tok_bool(const jsonr_doc_t *d, uint32_t v, int *out)
 {
-  uint32_t v = jsonr_get(d, 0, name);
   *out = 0;
   if (v == JSONR_NONE) return 0;
   if (d->t[v].type != JSONR_TRUE && d->t[v].type != JSONR_FALSE) return -1;
@@ -280,11 +286,10 @@ static int tok_bool(const jsonr_doc_t *d, const char *name, int *out)
   return 0;
 }
 
-/* The request's id as the general path echoes it: a string or an integer,
- * else none. *id is NULL or a new reference. 0, or IMC_E_NOMEM. */
-static int tok_id(const jsonr_doc_t *d, json_t **id)
+/* The request's id (token v) as the general path echoes it: a string or an
+ * integer, else none. *id is NULL or a new reference. 0, or IMC_E_NOMEM. */
+static int tok_id(const jsonr_doc_t *d, uint32_t v, json_t **id)
 {
-  uint32_t v = jsonr_get(d, 0, "id");
   *id = NULL;
   if (v == JSONR_NONE) return 0;
   const jsonr_tok_t *t = &d->t[v];
@@ -313,24 +318,28 @@ int cws_send_fast(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const char *data,
       len > cws_msg_frame_bytes(srv->cfg->msg_max_bytes))
     return IMC_E_INVAL;
   if (jsonr_parse(&d, data, len, toks, FAST_TOKENS) || toks[0].type != JSONR_OBJECT) return IMC_E_INVAL;
-  uint32_t op = jsonr_get(&d, 0, "op"), to = jsonr_get(&d, 0, "to");
-  if (op == JSONR_NONE || !jsonr_str_eq(&d, op, "send", 4)) return IMC_E_INVAL;
+  uint32_t f[F__N], k = 1;
+  for (int i = 0; i < F__N; i++) f[i] = JSONR_NONE;
+  for (uint32_t m = 0; m < toks[0].len; m++, k = toks[k + 1].next)
+    for (int i = 0; i < F__N; i++)
+      if (jsonr_str_eq(&d, k, send_fields[i].name, send_fields[i].len)) { f[i] = k + 1; break; }
+  if (f[F_OP] == JSONR_NONE || !jsonr_str_eq(&d, f[F_OP], "send", 4)) return IMC_E_INVAL;
   char to_id[33];
+  uint32_t to = f[F_TO];
   if (to == JSONR_NONE || toks[to].type != JSONR_STRING || jsonr_str_len(&d, to) >= sizeof to_id) return IMC_E_INVAL;
   to_id[jsonr_str(&d, to, to_id)] = 0;
   send_opts_t o;
-  if (tok_u32(&d, "msg_seq", &o.cseq, &o.has_seq) || tok_u32(&d, "random", &o.random, &o.has_random) ||
-      tok_bool(&d, "online_only", &o.online) || tok_bool(&d, "no_unread", &o.no_unread) ||
-      tok_bool(&d, "no_last_msg", &o.no_last) || tok_bool(&d, "need_receipt", &o.receipt))
+  if (tok_u32(&d, f[F_SEQ], &o.cseq, &o.has_seq) || tok_u32(&d, f[F_RANDOM], &o.random, &o.has_random) ||
+      tok_bool(&d, f[F_ONLINE], &o.online) || tok_bool(&d, f[F_NO_UNREAD], &o.no_unread) ||
+      tok_bool(&d, f[F_NO_LAST], &o.no_last) || tok_bool(&d, f[F_RECEIPT], &o.receipt))
     return IMC_E_INVAL;
   char *body = NULL;
   size_t body_len = 0;
-  if (im_msg_pack_tok(&d, jsonr_get(&d, 0, "body"), jsonr_get(&d, 0, "cloud_custom_data"),
-                      jsonr_get(&d, 0, "offline_push_info"),
+  if (im_msg_pack_tok(&d, f[F_BODY], f[F_CLOUD], f[F_PUSH],
                       (size_t)im_limit(&srv->limits, s->sdkappid, IM_LIMIT_MSG_MAX_BYTES), &body, &body_len))
     return IMC_E_INVAL;
   json_t *id;
-  if (tok_id(&d, &id)) { free(body); return IMC_E_INVAL; }
+  if (tok_id(&d, f[F_ID], &id)) { free(body); return IMC_E_INVAL; }
   /* from here on this path answers: the rest is the general path's own code */
   const char *from_id = NULL;
   uint32_t to_no = 0;

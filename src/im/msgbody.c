@@ -287,18 +287,14 @@ static int tok_obj_ok(const jsonr_doc_t *d, uint32_t obj, const field_t *fs)
 {
   const jsonr_tok_t *t = d->t;
   if (t[obj].type != JSONR_OBJECT) return 0;
+  uint64_t seen = 0;         /* the tables have fewer than 64 rows */
   uint32_t k = obj + 1;
   for (uint32_t m = 0; m < t[obj].len; m++, k = t[k + 1].next) {
     const field_t *f = fs;
     while (f->name && !jsonr_str_eq(d, k, f->name, strlen(f->name))) f++;
-    if (!f->name) return 0;
-  }
-  for (const field_t *f = fs; f->name; f++) {
-    uint32_t v = jsonr_get(d, obj, f->name), e;
-    if (v == JSONR_NONE) {
-      if (f->req) return 0;
-      continue;
-    }
+    if (!f->name) return 0;  /* an unknown field */
+    seen |= 1ull << (f - fs);
+    uint32_t v = k + 1, e;   /* keys are unique (the parse refuses duplicates): each field is met once */
     switch (f->type) {
     case T_STR:
       if (t[v].type != JSONR_STRING) return 0;
@@ -335,6 +331,8 @@ static int tok_obj_ok(const jsonr_doc_t *d, uint32_t obj, const field_t *fs)
       return 0;
     }
   }
+  for (const field_t *f = fs; f->name; f++)
+    if (f->req && !(seen & 1ull << (f - fs))) return 0; /* a required field is missing */
   return 1;
 }
 

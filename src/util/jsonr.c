@@ -215,11 +215,9 @@ static int str_tok_eq(const jsonr_doc_t *d, const jsonr_tok_t *a, const jsonr_to
   return kb == nb && j == je;
 }
 
-int jsonr_str_eq(const jsonr_doc_t *d, uint32_t i, const char *key, size_t klen)
+int jsonr__str_eq_escaped(const jsonr_doc_t *d, uint32_t i, const char *key, size_t klen)
 {
   const jsonr_tok_t *t = &d->t[i];
-  if (t->type != JSONR_STRING) return 0;
-  if (!(t->flags & JSONR_F_ESCAPED)) return t->len == klen && !memcmp(d->s + t->start, key, klen);
   if (klen > t->len) return 0;
   size_t p = t->start, e = t->start + t->len, k = 0;
   char u[4];
@@ -269,8 +267,9 @@ uint32_t jsonr_get(const jsonr_doc_t *d, uint32_t obj, const char *key)
   if (obj >= d->ntok || d->t[obj].type != JSONR_OBJECT) return JSONR_NONE;
   size_t klen = strlen(key);
   uint32_t k = obj + 1;
-  for (uint32_t m = 0; m < d->t[obj].len; m++, k = d->t[k + 1].next)
+  for (uint32_t m = 0; m < d->t[obj].len; m++, k = d->t[k + 1].next) {
     if (jsonr_str_eq(d, k, key, klen)) return k + 1;
+  }
   return JSONR_NONE;
 }
 

@@ -28,6 +28,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define JSONR_MAX_DEPTH 2048      /* jansson's JSON_PARSER_MAX_DEPTH (jansson_config.h) */
 #define JSONR_NUM_MAX_CHARS 100   /* a longer number is JSONR_LIMIT */
@@ -67,8 +68,16 @@ int jsonr_parse(jsonr_doc_t *d, const char *s, size_t n, jsonr_tok_t *toks, uint
 /* The value of member key (NUL-terminated, compared with the decoded key)
  * of object token obj, or JSONR_NONE (absent, or obj is not an object). */
 uint32_t jsonr_get(const jsonr_doc_t *d, uint32_t obj, const char *key);
-/* Whether string token i decodes to exactly key[0..klen). */
-int jsonr_str_eq(const jsonr_doc_t *d, uint32_t i, const char *key, size_t klen);
+/* Whether string token i decodes to exactly key[0..klen) (inline: the
+ * unescaped case is one length check and a memcmp). */
+int jsonr__str_eq_escaped(const jsonr_doc_t *d, uint32_t i, const char *key, size_t klen);
+static inline int jsonr_str_eq(const jsonr_doc_t *d, uint32_t i, const char *key, size_t klen)
+{
+  const jsonr_tok_t *t = &d->t[i];
+  if (t->type != JSONR_STRING) return 0;
+  if (!(t->flags & JSONR_F_ESCAPED)) return t->len == klen && !memcmp(d->s + t->start, key, klen);
+  return jsonr__str_eq_escaped(d, i, key, klen);
+}
 /* Decode string token i into dst (room for at least t[i].len bytes: the
  * decoded text is never longer than the raw one); returns its length. No
  * NUL is added. */

@@ -88,12 +88,21 @@ void jsonw_str(jsonw_t *w, const char *s, size_t n)
 
 void jsonw_u64(jsonw_t *w, uint64_t v)
 {
+  /* two digits per division (a message's frames carry a dozen numbers) */
+  static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+                              "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+                              "8081828384858687888990919293949596979899";
   char tmp[20];
-  size_t n = 0;
-  do { tmp[n++] = (char)('0' + v % 10); v /= 10; } while (v);
-  if (room(w, n)) return;
-  while (n) w->buf[w->len++] = tmp[--n];
-  w->buf[w->len] = 0;
+  size_t at = sizeof tmp;
+  while (v >= 100) {
+    unsigned r = (unsigned)(v % 100);
+    v /= 100;
+    at -= 2;
+    memcpy(tmp + at, pairs + 2 * r, 2);
+  }
+  if (v >= 10) { at -= 2; memcpy(tmp + at, pairs + 2 * v, 2); }
+  else tmp[--at] = (char)('0' + v);
+  jsonw_raw(w, tmp + at, sizeof tmp - at);
 }
 
 void jsonw_i64(jsonw_t *w, int64_t v)

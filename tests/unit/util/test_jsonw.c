@@ -65,6 +65,18 @@ static void test_integers(void **st)
   jsonw_lit(&w, ",");
   jsonw_i64(&w, -7);
   assert_string_equal(w.buf, "-9223372036854775808,9223372036854775807,18446744073709551615,0,-7");
+  /* every count of digits, each side of every power of ten, and 0..1000, as printf writes them */
+  char want[32];
+  uint64_t vals[1100];
+  size_t n = 0;
+  for (uint64_t p = 10; p && p <= UINT64_MAX / 10; p *= 10) { vals[n++] = p - 1; vals[n++] = p; vals[n++] = p + 1; }
+  for (uint64_t v = 0; v <= 1000; v++) vals[n++] = v;
+  for (size_t i = 0; i < n; i++) {
+    jsonw_reset(&w);
+    jsonw_u64(&w, vals[i]);
+    snprintf(want, sizeof want, "%llu", (unsigned long long)vals[i]);
+    assert_string_equal(w.buf, want);
+  }
   jsonw_free(&w);
 }
 
