@@ -25,11 +25,21 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* Events and accepts handled per loop turn. Small enough that one turn of a
- * login storm (each event may verify a UserSig) stays around a millisecond,
- * so a REST request on another connection waits at most about that long;
- * the rest stays ready in the level-triggered set for the next turn. */
-#define NET_EPOLL_BATCH 64
+/* Events per loop turn. The epoll set is level-triggered and hands out
+ * ready sockets in the order they became ready (each one reported goes back
+ * to the end of its ready list): a REST request that arrives behind a storm
+ * of opening connections (HTTP upgrades, login frames) waited for every one
+ * of them, 64 per turn, when every event counted alike. Now one wait takes
+ * up to NET_EPOLL_BATCH events; those of connections still opening
+ * (CF_FRESH: accepted, no request served and no WebSocket message yet) are
+ * handled up to NET_FRESH_PER_TURN per turn and the others are left ready
+ * for the next turns (level-triggered: nothing is lost), while every event
+ * of an opened connection (a keep-alive REST client, a logged-in user) is
+ * handled in the turn it is reported. A turn of a login storm then stays
+ * around a millisecond and a REST request waits about one turn. Accepts:
+ * NET_ACCEPT_BATCH per turn. */
+#define NET_EPOLL_BATCH 512
+#define NET_FRESH_PER_TURN 64
 #define NET_ACCEPT_BATCH 32
 #define NET_IOV_MAX 64
 
@@ -433,7 +443,7 @@ static void accept_some(net_server_t *s)
     if (!c || by_fd_put(s, fd, c)) { free(c); close(fd); continue; }
     c->srv = s;
     c->fd = fd;
-    c->flags = CF_READING | CF_EV_IN;
+    c->flags = CF_READING | CF_EV_IN | CF_FRESH;
     struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
     if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev)) { s->by_fd[fd] = NULL; close(fd); free(c); continue; }
     s->nconns++; /* TCP_NODELAY: inherited from the listening socket (listen_on) */
@@ -447,11 +457,12 @@ static void on_events(uv_poll_t *p, int status, int events)
   (void)status; (void)events;
   net_server_t *s = p->data;
   struct epoll_event ev[NET_EPOLL_BATCH];
-  int n = epoll_wait(s->ep, ev, NET_EPOLL_BATCH, 0);
+  int n = epoll_wait(s->ep, ev, NET_EPOLL_BATCH, 0), fresh = NET_FRESH_PER_TURN;
   for (int i = 0; i < n; i++) {
     if (ev[i].data.ptr == s) { accept_some(s); continue; }
     struct net_conn *c = ev[i].data.ptr;   /* closed ones stay allocated until on_check */
     if (c->flags & CF_CLOSED) continue;
+    if ((c->flags & CF_FRESH) && fresh-- <= 0) { s->fresh_deferred++; continue; } /* still ready next turn */
     if (ev[i].events & EPOLLOUT) flush_one(c);
     if (c->flags & CF_CLOSED) continue;
     if (ev[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) on_readable(c, ev[i].events);
@@ -543,6 +554,7 @@ void net_server_stats(const net_server_t *s, net_stats_t *o)
   o->bytes_out = s->bytes_out;
   o->ws_writes = s->ws_writes;
   o->ws_frames = s->ws_frames;
+  o->fresh_deferred = s->fresh_deferred;
 }
 
 /* Called once per server handle; libuv runs close callbacks in no promised

@@ -178,6 +178,7 @@ static int on_complete(http_parser *p)
   net__peer_name(c, r->remote, sizeof r->remote); /* for the application (access log); an upgrade never reaches it */
   r->counted = 1;
   c->srv->requests_in_flight++;
+  c->flags &= (uint16_t)~CF_FRESH; /* a served client: its next requests are not opening work (conn.c) */
   c->srv->h.on_http(c->srv->h.ud, r);
   return 0;
 }

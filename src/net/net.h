@@ -86,10 +86,12 @@ void net_server_close(net_server_t *s, void (*done)(void *arg), void *arg);
 
 /* ws_writes: sendmsg calls on WebSockets that wrote bytes; ws_frames: the
  * WebSocket frames those writes completed (ws_frames / ws_writes = frames
- * per write). */
+ * per write); fresh_deferred: events of connections still opening (no
+ * request served, no WebSocket message yet) left for a later loop turn
+ * because the turn's share for them was spent (conn.c). */
 typedef struct net_stats {
   size_t connections, websockets, requests_in_flight;
-  uint64_t bytes_in, bytes_out, ws_writes, ws_frames;
+  uint64_t bytes_in, bytes_out, ws_writes, ws_frames, fresh_deferred;
 } net_stats_t;
 void net_server_stats(const net_server_t *s, net_stats_t *out);
 

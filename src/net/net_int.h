@@ -82,6 +82,8 @@ enum {
   CF_WANT_OUT = 512,            /* output blocked: wants EPOLLOUT */
   CF_EV_IN = 1024,              /* EPOLLIN registered */
   CF_EV_OUT = 2048,             /* EPOLLOUT registered */
+  CF_FRESH = 4096,              /* still opening: no HTTP request handed to the application and no WebSocket
+                                   message received yet; its events share a budget per loop turn (conn.c) */
 };
 
 struct net_server {
@@ -112,6 +114,7 @@ struct net_server {
   size_t websockets;
   uint64_t bytes_in, bytes_out;
   uint64_t ws_writes, ws_frames; /* sendmsg calls on WebSockets that wrote bytes; frames they completed */
+  uint64_t fresh_deferred;      /* events of opening connections left for a later turn (on_events) */
   void (*closed_cb)(void *);
   void *closed_arg;
   char *rbuf;                   /* shared read buffer */

@@ -235,6 +235,7 @@ void net_ws_set_idle(net_ws_t *c, uint32_t ms)
 /* The peer sent a message, a ping or a pong: an idle timeout starts over. */
 static void activity(struct net_conn *c)
 {
+  c->flags &= (uint16_t)~CF_FRESH; /* its first message (the login): opened (conn.c) */
   if (c->idle_ms && !(c->flags & CF_WS_CLOSING)) net__set_deadline(c, net__now(c->srv) + c->idle_ms);
 }
 

@@ -1,7 +1,8 @@
 /* ws_handshake.c — the server side of the WebSocket opening handshake
  * (RFC 6455 §4.2.1–§4.2.2): which requests on ws_path are accepted, the
- * answer to each that is not, and the Sec-WebSocket-Accept value. Pure
- * functions of the request; loop thread only because requests are. */
+ * answer to each that is not, and the Sec-WebSocket-Accept value. Functions
+ * of the request (the SHA-1 context is kept for the next one); loop thread
+ * only. */
 #include "net/net_int.h"
 
 #include <openssl/evp.h>
@@ -78,7 +79,15 @@ int net__ws_check(const net_req_t *r, const char *ws_path, char *accept_out, con
   char buf[24 + sizeof guid];
   memcpy(buf, key, 24);
   memcpy(buf + 24, guid, sizeof guid - 1);
-  if (!EVP_Digest(buf, 24 + sizeof guid - 1, md, &n, EVP_sha1(), NULL)) REFUSE(500, "SHA-1 failed");
+  /* the algorithm fetched and a context allocated once (loop thread): an
+   * EVP_Digest with EVP_sha1() fetched, allocated and freed both per upgrade */
+  static EVP_MD *sha1;
+  static EVP_MD_CTX *ctx;
+  if (!sha1) sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
+  if (!ctx) ctx = EVP_MD_CTX_new();
+  if (!sha1 || !ctx || !EVP_DigestInit_ex2(ctx, sha1, NULL) || !EVP_DigestUpdate(ctx, buf, 24 + sizeof guid - 1) ||
+      !EVP_DigestFinal_ex(ctx, md, &n))
+    REFUSE(500, "SHA-1 failed");
   EVP_EncodeBlock((unsigned char *)accept_out, md, (int)n);
   return 0;
 }

@@ -1,0 +1,124 @@
+/* End-to-end: connections still opening get a share of each loop turn
+ * (src/net/conn.c, CF_FRESH), an opened connection does not wait behind
+ * them. 300 WebSocket connections are upgraded but have sent no message
+ * yet (still opening); a REST client has been served once on its
+ * keep-alive connection (opened). The server is stopped (SIGSTOP) while
+ * each WebSocket sends a heartbeat (answered at once: not logged in) and,
+ * last, the REST client sends a request; on SIGCONT one epoll wait reports
+ * all 301 sockets, in the order they became ready, the REST socket last.
+ * Expected: the REST reply leaves in the first turn, so at most one turn's
+ * share of opening connections (64) got their answers before it. The order
+ * is read from the kernel's receive timestamps (SO_TIMESTAMPNS), not from
+ * timings. Before the share, every event counted alike, 64 per turn: the
+ * REST request waited for the 256 or more answers ahead of it. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "e2e.h"
+
+#define OPENING 300
+#define SHARE 64 /* NET_FRESH_PER_TURN */
+
+static e2e_server_t srv;
+static uint32_t app;
+static char key[80];
+
+static int setup(void **st)
+{
+  (void)st;
+  return e2e_start(&srv, "singapore", &app, key, NULL);
+}
+
+static int teardown(void **st)
+{
+  (void)st;
+  return e2e_finish(&srv);
+}
+
+/* Wait for bytes on fd and read them with the kernel's receive timestamp
+ * of the first segment; returns the bytes read (0 on timeout). */
+static size_t recv_stamped(int fd, char *buf, size_t cap, struct timespec *at)
+{
+  struct pollfd p = { .fd = fd, .events = POLLIN };
+  if (poll(&p, 1, 10000) != 1) return 0;
+  char ctl[256];
+  struct iovec iov = { buf, cap };
+  struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof ctl };
+  ssize_t n = recvmsg(fd, &mh, 0);
+  if (n <= 0) return 0;
+  memset(at, 0, sizeof *at);
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) memcpy(at, CMSG_DATA(c), sizeof *at);
+  return (size_t)n;
+}
+
+static int before(const struct timespec *a, const struct timespec *b)
+{
+  return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+static void test_opened_connection_does_not_wait_for_opening_ones(void **st)
+{
+  (void)st;
+  static int ws[OPENING];
+  char buf[8192];
+  int one = 1;
+  for (int i = 0; i < OPENING; i++) {
+    assert_true((ws[i] = e2e_ws_connect(srv.port, "/ws")) >= 0); /* upgraded: accepted, no message yet */
+    assert_int_equal(setsockopt(ws[i], SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one), 0);
+  }
+  int rest = e2e_connect(srv.port);
+  assert_true(rest >= 0);
+  static const char get[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+  assert_int_equal(e2e_send(rest, get, sizeof get - 1), 0);
+  assert_int_equal(e2e_http_read(rest, buf, sizeof buf, 5000), 200); /* served once: opened */
+  assert_int_equal(setsockopt(rest, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one), 0);
+
+  assert_int_equal(kill(srv.pid, SIGSTOP), 0);
+  for (int i = 0; i < OPENING; i++) assert_int_equal(e2e_ws_send_text(ws[i], "{\"id\":1,\"op\":\"heartbeat\"}"), 0);
+  assert_int_equal(e2e_send(rest, get, sizeof get - 1), 0);
+  usleep(200 * 1000); /* everything is in the server's socket buffers */
+  assert_int_equal(kill(srv.pid, SIGCONT), 0);
+
+  struct timespec rest_at, at;
+  assert_true(recv_stamped(rest, buf, sizeof buf, &rest_at) > 0);
+  assert_true(rest_at.tv_sec > 0);
+  int ahead = 0;
+  for (int i = 0; i < OPENING; i++) {
+    size_t n = recv_stamped(ws[i], buf, sizeof buf, &at);
+    assert_true(n > 2);
+    assert_non_null(memmem(buf, n, "\"op\":\"heartbeat\"", 16)); /* its answer: not logged in */
+    ahead += before(&at, &rest_at);
+  }
+  print_message("opening connections answered before the REST request: %d of %d\n", ahead, OPENING);
+  if (ahead > SHARE) fail_msg("the REST request waited for %d answers to opening connections (a turn's share is %d)", ahead, SHARE);
+
+  /* the events left for later turns were counted, and none was lost */
+  assert_int_equal(e2e_send(rest, get, sizeof get - 1), 0);
+  assert_int_equal(e2e_http_read(rest, buf, sizeof buf, 5000), 200);
+  assert_non_null(strstr(buf, "\"opening_deferred\":"));
+  assert_null(strstr(buf, "\"opening_deferred\":0"));
+  close(rest);
+  for (int i = 0; i < OPENING; i++) close(ws[i]);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(test_opened_connection_does_not_wait_for_opening_ones, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
