@@ -41,7 +41,9 @@
  * the kernel's receive timestamp (p50_ms …; the ladder's 1 s rule uses
  * these) and to the worker's read (read_p50_ms …), how many deliveries the
  * latencies come from, the server's counters over the step from /healthz
- * (frames per write, writes/s, bytes per write, live deliveries dropped,
+ * (frames per write, writes/s, bytes per write, walk slices (loop turns
+ * with a share of a walk) per second and writes per slice, live
+ * deliveries dropped,
  * cut-offs), the server's CPU share, the share of the step its loop
  * thread spent runnable but waiting for a CPU (/proc schedstat: high on a
  * box shared with other work, and then the latencies are the box's), CPU
@@ -461,7 +463,7 @@ static int v4(const char *cmd, const char *body)
   return 0;
 }
 
-typedef struct health { long long deliveries, dropped, cutoffs, writes, frames, bytes; } health_t;
+typedef struct health { long long deliveries, dropped, cutoffs, slices, writes, frames, bytes; } health_t;
 
 static long long jnum(const char *s, const char *obj, const char *key)
 {
@@ -480,6 +482,7 @@ static void health(health_t *h)
   h->deliveries = jnum(s, "\"live\"", "deliveries");
   h->dropped = jnum(s, "\"live\"", "dropped");
   h->cutoffs = jnum(s, "\"live\"", "cutoffs");
+  h->slices = jnum(s, "\"live\"", "slices");
   h->writes = jnum(s, "\"ws_out\"", "writes");
   h->frames = jnum(s, "\"ws_out\"", "frames");
   h->bytes = jnum(s, "\"ws_out\"", "bytes");
@@ -660,12 +663,15 @@ static void report(int step, const char *label, long rate, long long published, 
   printf("%s step=%d rate=%ld published=%lld acked=%lld send_errors=%lld deliveries=%llu expected=%lld "
          "deliveries_per_s=%.0f msgs_per_s=%.0f p50_ms=%.1f p99_ms=%.1f max_ms=%.1f read_p50_ms=%.1f read_p99_ms=%.1f "
          "read_max_ms=%.1f latency_sampled=%llu frames_per_write=%.1f writes_per_s=%.0f bytes_per_write=%.0f "
+         "slices_per_s=%.0f writes_per_slice=%.0f "
          "server_dropped=%lld server_cutoffs=%lld server_cpu_pct=%.0f server_runq_wait_pct=%.0f server_ns_per_delivery=%.0f "
          "server_rss_kb=%ld loadgen_cpu_pct=%.0f loadgen_ns_per_delivery=%.0f reads_without_stamp=%llu loadavg=%.2f\n",
          label, step, rate, published, pub_acked, pub_failed, (unsigned long long)recv, expected,
          recv * 1e6 / (double)t_pub_us, pub_acked * 1e6 / (double)t_pub_us, p50, p99, pmax, r50, r99, rmax,
          (unsigned long long)sampled, writes > 0 ? (double)(h1->frames - h0->frames) / (double)writes : 0,
          writes * 1e6 / (double)wall_us, writes > 0 ? (double)(h1->bytes - h0->bytes) / (double)writes : 0,
+         (h1->slices - h0->slices) * 1e6 / (double)wall_us,
+         h1->slices > h0->slices ? (double)writes / (double)(h1->slices - h0->slices) : 0,
          h1->dropped - h0->dropped, h1->cutoffs - h0->cutoffs, (scpu1 - scpu0) * 100000.0 / (double)wall_us,
          swait_pct, (double)(scpu1 - scpu0) * per, opt.server_pid ? proc_rss_kb(opt.server_pid) : -1L,
          (lcpu1 - lcpu0) * 100000.0 / (double)wall_us, (double)(lcpu1 - lcpu0) * per, (unsigned long long)nostamp,
