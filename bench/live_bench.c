@@ -53,6 +53,7 @@
  * and the load average.
  */
 #include "bench_net.h"
+#include "bench_proc.h"
 #include "auth/usersig.h"
 #include "util/clock.h"
 
@@ -488,57 +489,6 @@ static void health(health_t *h)
   h->bytes = jnum(s, "\"ws_out\"", "bytes");
 }
 
-static long long proc_cpu_ms(int pid)
-{
-  char path[64], buf[1024];
-  snprintf(path, sizeof path, "/proc/%d/stat", pid);
-  int fd = open(path, O_RDONLY);
-  if (fd < 0) return 0;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0) return 0;
-  buf[n] = 0;
-  char *p = strrchr(buf, ')');
-  unsigned long long ut = 0, st = 0;
-  if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2) return 0;
-  return (long long)((ut + st) * 1000 / (unsigned long long)sysconf(_SC_CLK_TCK));
-}
-
-/* ns the process's main thread has waited, runnable, for a CPU
- * (/proc/PID/schedstat, second field): on a shared box, how much of the
- * step it wanted to run and could not. */
-static long long proc_wait_ns(int pid)
-{
-  char path[64];
-  unsigned long long run = 0, wait = 0;
-  snprintf(path, sizeof path, "/proc/%d/schedstat", pid);
-  FILE *f = fopen(path, "r");
-  if (!f) return 0;
-  if (fscanf(f, "%llu %llu", &run, &wait) != 2) wait = 0;
-  fclose(f);
-  return (long long)wait;
-}
-
-static long proc_rss_kb(int pid)
-{
-  char path[64], line[256];
-  long kb = -1;
-  snprintf(path, sizeof path, "/proc/%d/status", pid);
-  FILE *f = fopen(path, "r");
-  if (!f) return -1;
-  while (fgets(line, sizeof line, f))
-    if (!strncmp(line, "VmRSS:", 6)) kb = strtol(line + 6, NULL, 10);
-  fclose(f);
-  return kb;
-}
-
-static long long self_cpu_ms(void)
-{
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  return (long long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
-}
-
 /* The publisher's blocking WebSocket. */
 static int pub_fd = -1;
 static char pub_buf[1 << 20];
@@ -673,7 +623,7 @@ static void report(int step, const char *label, long rate, long long published, 
          (h1->slices - h0->slices) * 1e6 / (double)wall_us,
          h1->slices > h0->slices ? (double)writes / (double)(h1->slices - h0->slices) : 0,
          h1->dropped - h0->dropped, h1->cutoffs - h0->cutoffs, (scpu1 - scpu0) * 100000.0 / (double)wall_us,
-         swait_pct, (double)(scpu1 - scpu0) * per, opt.server_pid ? proc_rss_kb(opt.server_pid) : -1L,
+         swait_pct, (double)(scpu1 - scpu0) * per, opt.server_pid ? bench_proc_rss_kb(opt.server_pid) : -1L,
          (lcpu1 - lcpu0) * 100000.0 / (double)wall_us, (double)(lcpu1 - lcpu0) * per, (unsigned long long)nostamp,
          loadavg[0]);
   fflush(stdout);
@@ -681,8 +631,8 @@ static void report(int step, const char *label, long rate, long long published, 
 
 static long long loadgen_cpu_ms(void)
 {
-  long long t = self_cpu_ms();
-  for (int p = 0; p < opt.procs; p++) t += proc_cpu_ms(pids[p]);
+  long long t = bench_self_cpu_ms();
+  for (int p = 0; p < opt.procs; p++) t += bench_proc_cpu_ms(pids[p]);
   return t;
 }
 
@@ -692,8 +642,8 @@ typedef struct span { health_t h; long long scpu, lcpu, swait; uint64_t t0; } sp
 static void span_begin(span_t *sp)
 {
   health(&sp->h);
-  sp->scpu = opt.server_pid ? proc_cpu_ms(opt.server_pid) : 0;
-  sp->swait = opt.server_pid ? proc_wait_ns(opt.server_pid) : 0;
+  sp->scpu = opt.server_pid ? bench_proc_cpu_ms(opt.server_pid) : 0;
+  sp->swait = opt.server_pid ? bench_proc_wait_ns(opt.server_pid) : 0;
   sp->lcpu = loadgen_cpu_ms();
   pub_acked = pub_failed = 0;
   sp->t0 = now_us();
@@ -705,8 +655,8 @@ static void span_end(const span_t *sp, int step, const char *label, long rate, l
   span_t e;
   uint64_t wall = now_us() - sp->t0;
   health(&e.h);
-  e.scpu = opt.server_pid ? proc_cpu_ms(opt.server_pid) : 0;
-  e.swait = opt.server_pid ? proc_wait_ns(opt.server_pid) : 0;
+  e.scpu = opt.server_pid ? bench_proc_cpu_ms(opt.server_pid) : 0;
+  e.swait = opt.server_pid ? bench_proc_wait_ns(opt.server_pid) : 0;
   e.lcpu = loadgen_cpu_ms();
   report(step, label, rate, published, t_pub, &sp->h, &e.h, sp->scpu, e.scpu, wall, sp->lcpu, e.lcpu, members,
          (double)(e.swait - sp->swait) / 10.0 / (double)wall);
