@@ -41,14 +41,19 @@
  * the kernel's receive timestamp (p50_ms …; the ladder's 1 s rule uses
  * these) and to the worker's read (read_p50_ms …), how many deliveries the
  * latencies come from, the server's counters over the step from /healthz
- * (frames per write, writes/s, bytes per write, live deliveries dropped,
- * cut-offs), the server's CPU share, CPU per delivery and RSS (with
- * --server-pid), the load generator's CPU share and CPU per delivery
+ * (frames per write, writes/s, bytes per write, walk slices (loop turns
+ * with a share of a walk) per second and writes per slice, live
+ * deliveries dropped,
+ * cut-offs), the server's CPU share, the share of the step its loop
+ * thread spent runnable but waiting for a CPU (/proc schedstat: high on a
+ * box shared with other work, and then the latencies are the box's), CPU
+ * per delivery and RSS (with --server-pid), the load generator's CPU share and CPU per delivery
  * (workers + publisher; on a box shared with other work both processes only
  * get their share of their core, so compare CPU per delivery, not rates)
  * and the load average.
  */
 #include "bench_net.h"
+#include "bench_proc.h"
 #include "auth/usersig.h"
 #include "util/clock.h"
 
@@ -459,7 +464,7 @@ static int v4(const char *cmd, const char *body)
   return 0;
 }
 
-typedef struct health { long long deliveries, dropped, cutoffs, writes, frames, bytes; } health_t;
+typedef struct health { long long deliveries, dropped, cutoffs, slices, writes, frames, bytes; } health_t;
 
 static long long jnum(const char *s, const char *obj, const char *key)
 {
@@ -478,45 +483,10 @@ static void health(health_t *h)
   h->deliveries = jnum(s, "\"live\"", "deliveries");
   h->dropped = jnum(s, "\"live\"", "dropped");
   h->cutoffs = jnum(s, "\"live\"", "cutoffs");
+  h->slices = jnum(s, "\"live\"", "slices");
   h->writes = jnum(s, "\"ws_out\"", "writes");
   h->frames = jnum(s, "\"ws_out\"", "frames");
   h->bytes = jnum(s, "\"ws_out\"", "bytes");
-}
-
-static long long proc_cpu_ms(int pid)
-{
-  char path[64], buf[1024];
-  snprintf(path, sizeof path, "/proc/%d/stat", pid);
-  int fd = open(path, O_RDONLY);
-  if (fd < 0) return 0;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0) return 0;
-  buf[n] = 0;
-  char *p = strrchr(buf, ')');
-  unsigned long long ut = 0, st = 0;
-  if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2) return 0;
-  return (long long)((ut + st) * 1000 / (unsigned long long)sysconf(_SC_CLK_TCK));
-}
-
-static long proc_rss_kb(int pid)
-{
-  char path[64], line[256];
-  long kb = -1;
-  snprintf(path, sizeof path, "/proc/%d/status", pid);
-  FILE *f = fopen(path, "r");
-  if (!f) return -1;
-  while (fgets(line, sizeof line, f))
-    if (!strncmp(line, "VmRSS:", 6)) kb = strtol(line + 6, NULL, 10);
-  fclose(f);
-  return kb;
-}
-
-static long long self_cpu_ms(void)
-{
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  return (long long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
 }
 
 /* The publisher's blocking WebSocket. */
@@ -630,7 +600,8 @@ static uint64_t percentiles(volatile uint32_t (*h)[MAXSTEP][NB], int step, doubl
 }
 
 static void report(int step, const char *label, long rate, long long published, uint64_t t_pub_us, const health_t *h0, const health_t *h1,
-                   long long scpu0, long long scpu1, uint64_t wall_us, long long lcpu0, long long lcpu1, int members)
+                   long long scpu0, long long scpu1, uint64_t wall_us, long long lcpu0, long long lcpu1, int members,
+                   double swait_pct)
 {
   double p50, p99, pmax, r50, r99, rmax;
   uint64_t sampled = percentiles(sh->hist, step, &p50, &p99, &pmax), nostamp = 0, recv = 0;
@@ -642,14 +613,17 @@ static void report(int step, const char *label, long rate, long long published, 
   printf("%s step=%d rate=%ld published=%lld acked=%lld send_errors=%lld deliveries=%llu expected=%lld "
          "deliveries_per_s=%.0f msgs_per_s=%.0f p50_ms=%.1f p99_ms=%.1f max_ms=%.1f read_p50_ms=%.1f read_p99_ms=%.1f "
          "read_max_ms=%.1f latency_sampled=%llu frames_per_write=%.1f writes_per_s=%.0f bytes_per_write=%.0f "
-         "server_dropped=%lld server_cutoffs=%lld server_cpu_pct=%.0f server_ns_per_delivery=%.0f "
+         "slices_per_s=%.0f writes_per_slice=%.0f "
+         "server_dropped=%lld server_cutoffs=%lld server_cpu_pct=%.0f server_runq_wait_pct=%.0f server_ns_per_delivery=%.0f "
          "server_rss_kb=%ld loadgen_cpu_pct=%.0f loadgen_ns_per_delivery=%.0f reads_without_stamp=%llu loadavg=%.2f\n",
          label, step, rate, published, pub_acked, pub_failed, (unsigned long long)recv, expected,
          recv * 1e6 / (double)t_pub_us, pub_acked * 1e6 / (double)t_pub_us, p50, p99, pmax, r50, r99, rmax,
          (unsigned long long)sampled, writes > 0 ? (double)(h1->frames - h0->frames) / (double)writes : 0,
          writes * 1e6 / (double)wall_us, writes > 0 ? (double)(h1->bytes - h0->bytes) / (double)writes : 0,
+         (h1->slices - h0->slices) * 1e6 / (double)wall_us,
+         h1->slices > h0->slices ? (double)writes / (double)(h1->slices - h0->slices) : 0,
          h1->dropped - h0->dropped, h1->cutoffs - h0->cutoffs, (scpu1 - scpu0) * 100000.0 / (double)wall_us,
-         (double)(scpu1 - scpu0) * per, opt.server_pid ? proc_rss_kb(opt.server_pid) : -1L,
+         swait_pct, (double)(scpu1 - scpu0) * per, opt.server_pid ? bench_proc_rss_kb(opt.server_pid) : -1L,
          (lcpu1 - lcpu0) * 100000.0 / (double)wall_us, (double)(lcpu1 - lcpu0) * per, (unsigned long long)nostamp,
          loadavg[0]);
   fflush(stdout);
@@ -657,18 +631,19 @@ static void report(int step, const char *label, long rate, long long published, 
 
 static long long loadgen_cpu_ms(void)
 {
-  long long t = self_cpu_ms();
-  for (int p = 0; p < opt.procs; p++) t += proc_cpu_ms(pids[p]);
+  long long t = bench_self_cpu_ms();
+  for (int p = 0; p < opt.procs; p++) t += bench_proc_cpu_ms(pids[p]);
   return t;
 }
 
 /* A measured step: server counters, CPU times and the start time. */
-typedef struct span { health_t h; long long scpu, lcpu; uint64_t t0; } span_t;
+typedef struct span { health_t h; long long scpu, lcpu, swait; uint64_t t0; } span_t;
 
 static void span_begin(span_t *sp)
 {
   health(&sp->h);
-  sp->scpu = opt.server_pid ? proc_cpu_ms(opt.server_pid) : 0;
+  sp->scpu = opt.server_pid ? bench_proc_cpu_ms(opt.server_pid) : 0;
+  sp->swait = opt.server_pid ? bench_proc_wait_ns(opt.server_pid) : 0;
   sp->lcpu = loadgen_cpu_ms();
   pub_acked = pub_failed = 0;
   sp->t0 = now_us();
@@ -680,9 +655,11 @@ static void span_end(const span_t *sp, int step, const char *label, long rate, l
   span_t e;
   uint64_t wall = now_us() - sp->t0;
   health(&e.h);
-  e.scpu = opt.server_pid ? proc_cpu_ms(opt.server_pid) : 0;
+  e.scpu = opt.server_pid ? bench_proc_cpu_ms(opt.server_pid) : 0;
+  e.swait = opt.server_pid ? bench_proc_wait_ns(opt.server_pid) : 0;
   e.lcpu = loadgen_cpu_ms();
-  report(step, label, rate, published, t_pub, &sp->h, &e.h, sp->scpu, e.scpu, wall, sp->lcpu, e.lcpu, members);
+  report(step, label, rate, published, t_pub, &sp->h, &e.h, sp->scpu, e.scpu, wall, sp->lcpu, e.lcpu, members,
+         (double)(e.swait - sp->swait) / 10.0 / (double)wall);
 }
 
 /* live: publish at rate for the step's time, then wait for the last deliveries. */

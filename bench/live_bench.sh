@@ -13,7 +13,8 @@
 #    read_p50/p99/max to the generator's read (the publisher's send time is
 #    in the text), frames per write, writes/s, bytes per write and drops from
 #    the server's /healthz counters, the server's CPU share, CPU per delivery
-#    and RSS, the load generator's CPU share and CPU per delivery, the load
+#    and RSS, the share of the step the server waited runnable for a CPU
+#    (schedstat), the load generator's CPU share and CPU per delivery, the load
 #    average (on a shared box compare CPU per delivery, not rates). Server
 #    defaults (live_coalesce_ms 100, live_fanout_slice 2048).
 # 2. The same room with --live-coalesce-ms 0 (no window: a walk begins as

@@ -28,8 +28,11 @@
  * with how many wait (the room's late joiners); the batch's walk gives it
  * only the messages that came after its join, one by one as a sender gets
  * them. A session that joins while a walk is under way is not in that walk
- * (it began before). A session that quits or closes is skipped by the rest
- * of the walk (the walk holds session ids, looked up when reached).
+ * (it began before); one that was in it, quit and joins again is listed as
+ * the walk's fresh sessions and skipped by the rest of it. A session that
+ * quits or closes is skipped by the rest of the walk (the walk holds
+ * session ids, looked up when reached). Either list holds at most 65,536
+ * sessions; past that the walk and the batch go out before the join.
  *
  * Drops: a member whose connection already has bytes queued and would pass
  * queue_bytes with this fan-out does not get it; its session counts the lost
@@ -57,6 +60,9 @@ typedef struct gwalk {
   uint32_t nlate;
   uint64_t *members;           /* walks: the room's slots when it began (sid << 32 | user_no); NULL = none under way */
   uint32_t nm, next;           /* walks: members, the next one to reach */
+  uint32_t *fresh;             /* walks: sessions that joined since it began (skipped: a rejoin after a quit) */
+  uint32_t nfresh, fresh_cap;
+  int fresh_sorted;
 } gwalk_t;
 
 /* A room's fan-out state. */
@@ -215,6 +221,7 @@ static void walk_end(im_groups_t *G, gwalk_t *w)
   free(w->sids);
   free(w->senders);
   free(w->late);
+  free(w->fresh);
   free(w->members);
   memset(w, 0, sizeof *w);
 }
@@ -265,10 +272,13 @@ static uint32_t walk_step(im_groups_t *G, im_group_t *g, uint32_t budget, uint64
   size_t bytes = G->h.frame_bytes(G->h.ud, w->f);
   uint32_t end = w->nm - w->next > budget ? w->next + budget : w->nm, taken = end - w->next;
   uint64_t sent = 0;
+  if (w->nfresh > 1 && !w->fresh_sorted) qsort(w->fresh, w->nfresh, sizeof *w->fresh, cmp_u32);
+  w->fresh_sorted = 1;
   for (; w->next < end; w->next++) {
     uint64_t v = w->members[w->next];
     uint32_t sid = (uint32_t)(v >> 32);
     if (gset_get(&g->live, sid) != (uint32_t)v) continue; /* left the room since the walk began */
+    if (w->nfresh && sid_in(w->fresh, w->nfresh, sid)) continue; /* left and joined again: not from before */
     im_session_t *s = im_presence_find(G->p, g->sdkappid, (uint32_t)v, sid);
     if (s) sent += reach(G, w, bytes, s, sid, now);
   }
@@ -400,19 +410,41 @@ void grp__live_free(im_groups_t *G, im_group_t *g)
   g->lv = NULL;
 }
 
+/* Append sid to a list (*v, *n, *cap) of at most LIVE_LATE_MAX entries. 0 or IMC_E_NOMEM. */
+static int late_add(uint64_t **v, uint32_t *n, uint32_t *cap, uint64_t x)
+{
+  if (*n == *cap) {
+    uint32_t ncap = *cap ? *cap * 2 : 16;
+    uint64_t *l = ncap <= LIVE_LATE_MAX ? realloc(*v, ncap * sizeof *l) : NULL;
+    if (!l) return IMC_E_NOMEM;
+    *v = l;
+    *cap = ncap;
+  }
+  (*v)[(*n)++] = x;
+  return 0;
+}
+
+static int fresh_add(gwalk_t *w, uint32_t sid)
+{
+  if (w->nfresh == w->fresh_cap) {
+    uint32_t ncap = w->fresh_cap ? w->fresh_cap * 2 : 16;
+    uint32_t *l = ncap <= LIVE_LATE_MAX ? realloc(w->fresh, ncap * sizeof *l) : NULL;
+    if (!l) return IMC_E_NOMEM;
+    w->fresh = l;
+    w->fresh_cap = ncap;
+  }
+  w->fresh[w->nfresh++] = sid;
+  w->fresh_sorted = 0;
+  return 0;
+}
+
 void grp__live_joining(im_groups_t *G, im_group_t *g, uint32_t sid)
 {
   glive_t *lv = g->lv;
-  if (!lv || !lv->n) return; /* nothing waits: every later message is for it */
-  if (lv->nlate == lv->late_cap) {
-    uint32_t ncap = lv->late_cap ? lv->late_cap * 2 : 16;
-    uint64_t *l = ncap <= LIVE_LATE_MAX ? realloc(lv->late, ncap * sizeof *l) : NULL;
-    if (!l) { /* the batch goes out now, before the join */
-      drain(G, g, now_ms(G));
-      return;
-    }
-    lv->late = l;
-    lv->late_cap = ncap;
-  }
-  lv->late[lv->nlate++] = (uint64_t)sid << 32 | lv->n;
+  if (!lv) return; /* nothing under way or waiting: every later message is for it */
+  /* a walk under way began before the join; the batch's messages came before it.
+   * Without room to note either, both go out now, before the join. */
+  if ((lv->w.members && fresh_add(&lv->w, sid)) ||
+      (lv->n && late_add(&lv->late, &lv->nlate, &lv->late_cap, (uint64_t)sid << 32 | lv->n)))
+    drain(G, g, now_ms(G));
 }

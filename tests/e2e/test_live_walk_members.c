@@ -4,7 +4,8 @@
  * turns; meanwhile a joiner joins, some members quit and some close their
  * connection. The joiner gets nothing sent before its join (neither the
  * message being walked nor one waiting in the batch behind it), a quitter
- * gets nothing after its quit's reply, a closed connection is skipped (the
+ * gets nothing after its quit's reply, one that quits and joins again gets
+ * nothing between the two and only what was sent after its new join, a closed connection is skipped (the
  * walk holds session ids, never pointers: run it against an ASan build with
  * IMCLOUD_BIN to check), and every member who stays gets every message once,
  * in order. Every delivery the server counts (live.deliveries) is one some
@@ -30,7 +31,8 @@ static char key[80];
 
 #define MEMBERS 90   /* the walk's length in loop turns (a trial app holds 100 accounts) */
 #define QUITTERS 25  /* members 0 … 24 quit mid-walk */
-#define CLOSERS 25   /* members 25 … 49 close mid-walk; the rest stay */
+#define CLOSERS 25   /* members 25 … 49 close mid-walk */
+#define REJOINERS 5  /* members 50 … 54 quit and join again mid-walk; the rest stay */
 
 static int rcode(json_t *r)
 {
@@ -121,15 +123,23 @@ static void test_live_join_quit_close_mid_walk(void **st)
     assert_int_equal(e2e_ws_send_text(m[i].fd, frame), 0);
   }
   for (int i = QUITTERS; i < QUITTERS + CLOSERS; i++) shutdown(m[i].fd, SHUT_WR); /* the server sees EOF and closes */
+  for (int i = QUITTERS + CLOSERS; i < QUITTERS + CLOSERS + REJOINERS; i++) {
+    static const char quit[] = "{\"id\":7,\"op\":\"group_quit\",\"group_id\":\"room\"}",
+                      again[] = "{\"id\":8,\"op\":\"group_join\",\"group_id\":\"room\"}";
+    assert_int_equal(e2e_ws_send_text(m[i].fd, quit), 0);
+    assert_int_equal(e2e_ws_send_text(m[i].fd, again), 0);
+  }
   static rx_t rx[MEMBERS];
   memset(rx, 0, sizeof rx);
-  for (int i = 0; i < QUITTERS; i++) { /* up to each quit's reply */
+  for (int i = 0; i < QUITTERS + CLOSERS + REJOINERS; i++) { /* up to each quit's (each rejoin's) reply */
+    if (i == QUITTERS) i += CLOSERS;
+    int mark = i < QUITTERS ? 7 : 8;
     static char buf[1 << 16];
     int op = 0, cc = 0, n;
     while (!rx[i].marked && (n = e2e_ws_recv(m[i].fd, &op, buf, sizeof buf - 1, 5000, &cc)) >= 0) {
       buf[n] = 0;
-      if (strstr(buf, "\"id\":7,")) assert_int_equal(rcode(json_loads(buf, 0, NULL)), 0);
-      rx_frame(&rx[i], buf, 7);
+      if (strstr(buf, "\"id\":7,") || strstr(buf, "\"id\":8,")) assert_int_equal(rcode(json_loads(buf, 0, NULL)), 0);
+      rx_frame(&rx[i], buf, mark);
     }
     assert_true(rx[i].marked);
   }
@@ -144,7 +154,7 @@ static void test_live_join_quit_close_mid_walk(void **st)
 
   /* stayers: a1, b1, c1 once each, in order */
   long got = 0;
-  for (int i = QUITTERS + CLOSERS; i < MEMBERS; i++) {
+  for (int i = QUITTERS + CLOSERS + REJOINERS; i < MEMBERS; i++) {
     rx_read(m[i].fd, &rx[i], 3, 0, 0);
     assert_string_equal(rx[i].texts[0], "a1");
     assert_string_equal(rx[i].texts[1], "b1");
@@ -175,12 +185,25 @@ static void test_live_join_quit_close_mid_walk(void **st)
     if (rx[i].n) assert_string_equal(rx[i].texts[0], "a1");
     got += rx[i].n;
   }
-  fprintf(stderr, "mid-walk: a1 reached %d of %d quitters before their quit\n", reached, QUITTERS);
+  /* rejoiners: a1 at most before they quit, then c1 alone after the new join */
+  int rereached = 0;
+  for (int i = QUITTERS + CLOSERS; i < QUITTERS + CLOSERS + REJOINERS; i++) {
+    rx_read(m[i].fd, &rx[i], rx[i].n + 1, 8, 0);
+    rx_read(m[i].fd, &rx[i], -1, 8, 300);
+    assert_int_equal(rx[i].after_mark, 1);
+    assert_string_equal(rx[i].texts[rx[i].n - 1], "c1");
+    assert_true(rx[i].n <= 2);
+    if (rx[i].n == 2) assert_string_equal(rx[i].texts[0], "a1");
+    rereached += rx[i].n - 1;
+    got += rx[i].n;
+  }
+  fprintf(stderr, "mid-walk: a1 reached %d of %d quitters and %d of %d rejoiners before their quit\n", reached, QUITTERS,
+          rereached, REJOINERS);
   /* the publisher gets none of its own */
   assert_null(wsc_push(&p, "group_msg", 200));
   /* every delivery counted was read by someone */
   assert_int_equal(health("live.deliveries"), got);
-  assert_int_equal(health("live.sessions"), MEMBERS - QUITTERS - CLOSERS + 2);
+  assert_int_equal(health("live.sessions"), MEMBERS - QUITTERS - CLOSERS + 2); /* rejoiners are in again */
   for (int i = 0; i < MEMBERS; i++) wsc_close(&m[i]);
   wsc_close(&p);
   wsc_close(&j);
