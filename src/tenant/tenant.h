@@ -231,7 +231,8 @@ int tenant_app_lifecycle_run(store_t *s, uint32_t sdkappid, int64_t day, int64_t
 /* The app's state on `day` as JSON (new reference; NULL: no such app or
  * NOMEM): {sdkappid, date, scheme, edition, state, limits_of, status,
  * auto_renew, package_until, grace_until, suspended_by, push_approved_at,
- * all_member_push (at now_s)}. */
+ * all_member_push (at now_s), history_days, c2c_history_days (the
+ * retention in force: group / C2C, days; -1 unlimited)}. */
 struct json_t *tenant_app_state_json(store_t *s, uint32_t sdkappid, int64_t day, int64_t now_s);
 
 /* One order as JSON (new reference): {"id","sdkappid","kind","item","value"?,

@@ -10,11 +10,15 @@
  *    `history` and `sync`, a group message one second past 7 days is not;
  *    exactly at each limit is kept, one second past it is purged from disk.
  *    Ending the add-on (value 0) brings C2C back to 7 days at once.
+ *  - An S-2022 pro app made through the operator API with history_days=30
+ *    (P-46): the state shows 30 group and C2C days, a group message exactly
+ *    30 days old is returned, one a second older is not.
  *  - The bill (CLI, no server): roaming 1 month from 1 October, 2 from
  *    15 October, ended 25 October, peak DAU 200,000 → the October bill's
  *    roaming line is the P-21 example, 500 × 2 × 2 = 2,000 元, equal to
  *    `imcloud quote --c2c-roaming-months 2`; S-2022 refuses
- *    c2c_roaming_months and, on the trial, history_days (P-46). */
+ *    c2c_roaming_months and, on the trial, history_days (P-46); on pro
+ *    history_days=90 bills 1,000 元 for the month, as quote does. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -276,6 +280,58 @@ static void test_c2c_longer_than_group(void **st)
   expect_stored(0, 1); /* c_at is deleted; a conversation's newest row stays (its sequence goes on), not shown */
 }
 
+/* S-2022 pro with the 30-day tier (P-46): group and C2C history both 30 days,
+ * shown by the app's state; a group message exactly 30 days old is kept,
+ * one a second older is not. The app is made through the operator API
+ * while the server runs. */
+static void test_s2022_history_tier(void **st)
+{
+  (void)st;
+  static char buf[1 << 14];
+  assert_int_equal(e2e_http(srv.port, "POST", "/operator/v1/customers", auth, "{\"name\":\"tier\"}", buf, sizeof buf), 201);
+  json_t *c = json_loads(buf, 0, NULL);
+  long long cid = jint(c, "id");
+  json_decref(c);
+  char body[160], target[96];
+  snprintf(target, sizeof target, "/operator/v1/customers/%lld/wallet/topups", cid);
+  assert_int_equal(e2e_http(srv.port, "POST", target, auth, "{\"amount_fen\":200000,\"reference\":\"t\"}", buf, sizeof buf), 201);
+  snprintf(body, sizeof body, "{\"customer_id\":%lld,\"name\":\"tier\",\"region\":\"china\"}", cid);
+  assert_int_equal(e2e_http(srv.port, "POST", "/operator/v1/apps", auth, body, buf, sizeof buf), 201);
+  json_t *a = json_loads(buf, 0, NULL);
+  uint32_t app1 = app;
+  char key1[80];
+  snprintf(key1, sizeof key1, "%s", key);
+  app = (uint32_t)jint(a, "sdkappid");
+  snprintf(key, sizeof key, "%s", jstr(a, "key"));
+  json_decref(a);
+  json_decref(op(201, "POST", "upgrade", "{\"edition\":\"pro\"}"));
+  json_t *o = op(200, "GET", "state", NULL);
+  assert_int_equal(jint(o, "history_days"), 7);
+  assert_int_equal(jint(o, "c2c_history_days"), 7);
+  json_decref(o);
+  refused(400, "{\"addon\":\"history_days\",\"value\":45}", "BILL_ADDON_FORBIDDEN", "30, 90, 180, 360");
+  json_decref(op(201, "POST", "addons", "{\"addon\":\"history_days\",\"value\":30}"));
+  o = op(200, "GET", "state", NULL);
+  assert_int_equal(jint(o, "history_days"), 30);
+  assert_int_equal(jint(o, "c2c_history_days"), 30);
+  json_decref(o);
+  import_users(srv.port, app, key, (const char *const[]){ "t_alice", NULL });
+  ok(call(G("import_group"), "{\"Type\":\"Public\",\"Name\":\"t\",\"GroupId\":\"tg\",\"Owner_Account\":\"t_alice\","
+                             "\"CreateTime\":%lld}", (long long)(now_s - 40 * DAY)));
+  ok(call(G("import_group_msg"), "{\"GroupId\":\"tg\",\"MsgList\":[{\"From_Account\":\"t_alice\",\"SendTime\":%lld,"
+                                 "\"Random\":1,\"MsgBody\":" TEXT("past") "},{\"From_Account\":\"t_alice\",\"SendTime\":%lld,"
+                                 "\"Random\":2,\"MsgBody\":" TEXT("at") "},{\"From_Account\":\"t_alice\",\"SendTime\":%lld,"
+                                 "\"Random\":3,\"MsgBody\":" TEXT("week") "}]}",
+          (long long)(now_s - 30 * DAY - 1), (long long)(now_s - 30 * DAY), (long long)(now_s - 8 * DAY)));
+  char got[256];
+  json_t *r = call(G("group_msg_get_simple"), "{\"GroupId\":\"tg\",\"ReqMsgNumber\":20}");
+  msg_texts(json_object_get(r, "RspMsgList"), "MsgBody", got, sizeof got);
+  assert_string_equal(got, "week,at");
+  json_decref(r);
+  app = app1;
+  snprintf(key, sizeof key, "%s", key1);
+}
+
 /* ---- the bill, through the CLI on a data directory of its own ---------------------------- */
 static void test_bill_p21(void **st)
 {
@@ -326,6 +382,20 @@ static void test_bill_p21(void **st)
   json_decref(a);
   assert_int_equal(e2e_cli(&d, out, sizeof out, "addon buy --sdkappid %lld c2c_roaming_months=2", id2), 1);
   assert_int_equal(e2e_cli(&d, out, sizeof out, "addon buy --sdkappid %lld history_days=30", id2), 1);
+  /* on pro, the 90-day tier: 1,000 元 for October (P-46), as quote prices it */
+  json_decref(cli_json(&d, "app upgrade --sdkappid %lld --edition pro --at 2026-10-01 --json", id2));
+  json_decref(cli_json(&d, "addon buy --sdkappid %lld history_days=90 --at 2026-10-01 --json", id2));
+  b = cli_json(&d, "bill --sdkappid %lld --month 2026-10 --json", id2);
+  q = cli_json(&d, "quote --scheme s2022 --edition pro --bill-month 2026-10 --history-days 90 --json");
+  line = qline = NULL;
+  json_array_foreach(json_object_get(b, "lines"), i, e) if (!strcmp(jstr(e, "code"), "history")) line = e;
+  json_array_foreach(json_object_get(q, "lines"), i, e) if (!strcmp(jstr(e, "code"), "history")) qline = e;
+  assert_non_null(line);
+  assert_non_null(qline);
+  assert_int_equal(jint(line, "amount_fen"), 100000);
+  assert_true(json_equal(line, qline));
+  json_decref(b);
+  json_decref(q);
   assert_int_equal(e2e_cli(&d, out, sizeof out, "addon buy --sdkappid %lld history_days=-1", id2), 1);
   assert_int_equal(e2e_cli(&d, out, sizeof out, "addon buy --sdkappid %lld history_days", id2), 2);
   char *log = e2e_server_log(&d);
@@ -341,6 +411,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_purchase_refusals_and_order),
     cmocka_unit_test(test_c2c_longer_than_group),
+    cmocka_unit_test(test_s2022_history_tier),
     cmocka_unit_test(test_bill_p21),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
