@@ -11,6 +11,8 @@
 #    first run's rate (the p99 send→ack latency at half load). The writer
 #    queue cap is raised to 262144 so that every window fits (with the
 #    default 16384 the excess is refused with 60018).
+#    SERVER_ARGS (environment) adds server options to these runs, e.g.
+#    SERVER_ARGS="--wal-checkpoint-pages 4096".
 #    With RATE, only the capped run, at RATE messages/s (before/after
 #    comparisons of the latency at a fixed rate), and nothing else.
 # 2. Offline sync: 1,000 messages in one conversation, server restarted (an
@@ -40,7 +42,7 @@ stop_server() { kill -TERM $spid; wait $spid || true; }
 
 run_load() { # label window batch rate
   new_app msgbench
-  start_server --msg-sync-page 1000
+  start_server --msg-sync-page 1000 $SERVER_ARGS
   procs=$(( (USERS + 4999) / 5000 ))
   cpu0=$(cpu_ms $spid)
   res=$(taskset -c 1 build/bench/msg_bench --port "$port" --sdkappid "$app" --key "$key" --conns "$USERS" \

@@ -1,0 +1,62 @@
+/* fsync_lat — the disk's floor under an acknowledgement: append SIZE bytes
+ * to a file and fdatasync it, COUNT times, as a WAL commit does; prints the
+ * fdatasync latency's p50, p99 and maximum. Run it on the data directory's
+ * file system (the default file is in the current directory).
+ *
+ *   fsync_lat [--file PATH] [--count 500] [--size 4096]
+ */
+#include "bench_net.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+static uint64_t now_ns(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+static const char *path = "fsync_lat.tmp";
+static int count = 500, size = 4096;
+
+int main(int argc, char **argv)
+{
+  static const bench_opt_t opts[] = {
+    { "--file", 's', &path },
+    { "--count", 'i', &count },
+    { "--size", 'i', &size },
+    { NULL, 0, NULL },
+  };
+  if (bench_parse_opts(argc, argv, opts) || count < 1 || size < 1) {
+    fprintf(stderr, "usage: fsync_lat [--file PATH] [--count N] [--size BYTES]\n");
+    return 2;
+  }
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  char *buf = calloc(1, (size_t)size);
+  uint64_t *lat = malloc((size_t)count * sizeof *lat);
+  if (fd < 0 || !buf || !lat) { perror("fsync_lat"); return 1; }
+  for (int i = 0; i < count; i++) {
+    if (write(fd, buf, (size_t)size) != size) { perror("write"); return 1; }
+    uint64_t t = now_ns();
+    if (fdatasync(fd)) { perror("fdatasync"); return 1; }
+    lat[i] = now_ns() - t;
+  }
+  close(fd);
+  unlink(path);
+  qsort(lat, (size_t)count, sizeof *lat, cmp_u64);
+  printf("append_bytes=%d count=%d fdatasync_p50_ms=%.2f p99_ms=%.2f max_ms=%.2f\n", size, count,
+         lat[(count - 1) / 2] / 1e6, lat[(count * 99 + 99) / 100 - 1] / 1e6, lat[count - 1] / 1e6);
+  free(buf);
+  free(lat);
+  return 0;
+}
