@@ -64,6 +64,7 @@ typedef struct api_srv {
   uint64_t stop_started_ms;      /* uv_now at the first signal */
   int exit_status;
   size_t jobs_in_flight;         /* store jobs submitted, not yet done */
+  uint64_t ws_sends_fast;        /* `send` frames taken by cws_send_fast (GET /healthz c2c.fast_sends) */
   int tz_offset_s;
   im_c2c_t *c2c;                 /* one-to-one messaging core */
   im_limits_t limits;            /* messaging limit defaults (config) */

@@ -79,7 +79,7 @@ static void healthz(api_srv_t *srv, net_req_t *req)
   ws_status_subs_stats(srv, &subs, &sub_targets, &sub_users);
   uint64_t waiting, deferred;
   cws_pace_stats(srv, &waiting, &deferred);
-  json_t *o = json_pack("{s:s,s:{s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I},"
+  json_t *o = json_pack("{s:s,s:{s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I},"
                         "s:{s:I,s:I,s:I},s:{s:I,s:I}}",
                         "status", srv->stopping ? "stopping" : "ok",
                         "writer", "queued", (json_int_t)ws.queued, "max_jobs", (json_int_t)ws.max_jobs,
@@ -91,6 +91,7 @@ static void healthz(api_srv_t *srv, net_req_t *req)
                         "failed", (json_int_t)c->failed,
                         "c2c", "committed_users", (json_int_t)(srv->c2c ? im_c2c_committed_users(srv->c2c) : 0),
                         "in_flight", (json_int_t)(srv->c2c ? im_c2c_in_flight(srv->c2c) : 0),
+                        "fast_sends", (json_int_t)srv->ws_sends_fast,
                         "status_subs", "total", (json_int_t)subs, "targets", (json_int_t)sub_targets,
                         "users", (json_int_t)sub_users,
                         "logins", "waiting", (json_int_t)waiting, "deferred", (json_int_t)deferred);

@@ -341,6 +341,7 @@ int cws_send_fast(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const char *data,
   json_t *id;
   if (tok_id(&d, f[F_ID], &id)) { free(body); return IMC_E_INVAL; }
   /* from here on this path answers: the rest is the general path's own code */
+  srv->ws_sends_fast++;
   const char *from_id = NULL;
   uint32_t to_no = 0;
   int rc = send_parties(srv, c, to_id, &from_id, &to_no);

@@ -54,6 +54,16 @@ static size_t utf8_len(const unsigned char *s, size_t i, size_t n)
   return len;
 }
 
+/* Bytes a string holds as they are: printable ASCII but the quote and the backslash. */
+static const uint8_t plain[256] = {
+  [0x20] = 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,              /* 0x22 '"' */
+  [0x30] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+  [0x40] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+  [0x50] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,              /* 0x5C '\\' */
+  [0x60] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+  [0x70] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+};
+
 /* Scan the string whose opening quote is at s[*p - 1]; on success *p is past
  * the closing quote and tok is filled. */
 static int scan_string(const char *str, size_t n, size_t *p, jsonr_tok_t *tok)
@@ -64,11 +74,11 @@ static int scan_string(const char *str, size_t n, size_t *p, jsonr_tok_t *tok)
   tok->start = (uint32_t)i;
   tok->flags = 0;
   for (;;) {
+    while (i < n && plain[s[i]]) i++; /* the common bytes, one table load each */
     if (i >= n) return JSONR_INVALID;
     unsigned char c = s[i];
     if (c == '"') break;
     if (c < 0x20) return JSONR_INVALID;
-    if (c < 0x80 && c != '\\') { i++; continue; }
     if (c >= 0x80) {
       size_t l = utf8_len(s, i, n);
       if (!l) return JSONR_INVALID;

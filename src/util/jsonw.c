@@ -43,7 +43,7 @@ static int room(jsonw_t *w, size_t n)
   return 0;
 }
 
-void jsonw_raw(jsonw_t *w, const char *s, size_t n)
+void jsonw__raw(jsonw_t *w, const char *s, size_t n)
 {
   if (room(w, n)) return;
   memcpy(w->buf + w->len, s, n);

@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef struct jsonw {
   char *buf;          /* owned; NUL-terminated after every write (buf[len] == 0) unless failed */
@@ -29,8 +30,20 @@ void jsonw_init(jsonw_t *w, size_t max_bytes);
 void jsonw_reset(jsonw_t *w);
 /* Release the buffer (the writer is then empty, as after jsonw_init). */
 void jsonw_free(jsonw_t *w);
-/* Append n bytes of text as they are (JSON the caller vouches for). */
-void jsonw_raw(jsonw_t *w, const char *s, size_t n);
+/* Append n bytes of text as they are (JSON the caller vouches for). Inline
+ * while the bytes fit the buffer already allocated (a frame is a few dozen
+ * short appends); jsonw__raw grows it or fails. */
+void jsonw__raw(jsonw_t *w, const char *s, size_t n);
+static inline void jsonw_raw(jsonw_t *w, const char *s, size_t n)
+{
+  if (!w->failed && n < w->cap - w->len) { /* cap <= max_bytes + 1: within the cap too */
+    memcpy(w->buf + w->len, s, n);
+    w->len += n;
+    w->buf[w->len] = 0;
+    return;
+  }
+  jsonw__raw(w, s, n);
+}
 /* Append a string literal as it is. */
 #define jsonw_lit(w, s) jsonw_raw((w), "" s, sizeof(s) - 1)
 /* Append s[0..n) as a quoted, escaped JSON string (NUL bytes included). */
