@@ -14,7 +14,7 @@
 # switched on and dumped around it); strace is detached at that moment too,
 # so closing the connections is not counted (strace attaches to the running
 # server, so its start is not counted either). KEEP=1 keeps the callgrind
-# files (callgrind_annotate); TOOLS=callgrind skips strace. Kernel time is not an
+# files (callgrind_annotate); TOOLS=callgrind or TOOLS=strace runs one tool. Kernel time is not an
 # instruction count: the syscalls are its proxy. Needs valgrind and strace.
 set -e
 cd "$(dirname "$0")/.."
@@ -45,6 +45,7 @@ storm() { # runs loadgen until every login is answered; leaves lpid holding
 for BIN in "$@"; do
   echo "== $BIN (N=$N, load $(cut -d' ' -f1-3 /proc/loadavg))"
   # --- instructions (callgrind) ---
+  if [ "${TOOLS:-both}" != strace ]; then
   fresh "$BIN"
   valgrind --tool=callgrind --instr-atstart=no --separate-threads=yes --callgrind-out-file="$dir/cg.%p" \
     "$BIN" serve --listen 127.0.0.1:0 --port-file "$dir/port" --data "$dir" --log-level warn 2>>"$dir/server.log" &
@@ -62,6 +63,7 @@ for BIN in "$@"; do
     [ -n "$ir" ] && [ "$ir" -gt 0 ] && echo "  thread ${f##*-}: $((ir / N)) instructions per login"
   done | sort -t: -k1,1 | awk '{ print; split($0, a, ": "); s += a[2] + 0 } END { printf "  all threads: %d instructions per login\n", s }'
   if [ -n "$KEEP" ]; then echo "  callgrind files kept in $dir"; else rm -rf "$dir"; fi
+  fi
   [ "${TOOLS:-both}" = callgrind ] && continue
   # --- system calls (strace) ---
   fresh "$BIN"

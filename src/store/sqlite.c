@@ -41,7 +41,8 @@
   X(APP_SET_EDITION, "UPDATE apps SET edition=?2 WHERE sdkappid=?1") \
   X(APP_SET_SCHEME, "UPDATE apps SET scheme=?2 WHERE sdkappid=?1") \
   X(APP_SET_NAME, "UPDATE apps SET name=?2 WHERE sdkappid=?1") \
-  X(APP_NEXT_USER, "UPDATE apps SET next_user_no=next_user_no+1 WHERE sdkappid=?1 RETURNING next_user_no-1") \
+  X(APP_NEXT_USER, "SELECT next_user_no FROM apps WHERE sdkappid=?1") \
+  X(APP_NEXT_USER_SET, "UPDATE apps SET next_user_no=?2 WHERE sdkappid=?1") \
   X(ACC_GET, "SELECT user_no FROM accounts WHERE sdkappid=?1 AND user_id=?2") \
   X(ACC_INS, "INSERT INTO accounts(sdkappid,user_id,user_no,nick,face_url,created_at) VALUES(?1,?2,?3,?4,?5,?6)") \
   X(ACC_UPD, "UPDATE accounts SET nick=coalesce(?3,nick), face_url=coalesce(?4,face_url) WHERE sdkappid=?1 AND user_id=?2") \
@@ -425,6 +426,8 @@ static int account_import_txn(sq_t *q, uint32_t sdkappid, const char *user_id, c
     return run(st);
   }
   if (rc != IMC_E_NOTFOUND) return rc;
+  /* read, then write the next number: an UPDATE … RETURNING cost twice as
+   * much (SQLite stages RETURNING rows in a temporary table) */
   sqlite3_stmt *st = stmt(q, S_APP_NEXT_USER);
   if (!st) return IMC_E_IO;
   sqlite3_bind_int64(st, 1, sdkappid);
@@ -434,6 +437,10 @@ static int account_import_txn(sq_t *q, uint32_t sdkappid, const char *user_id, c
   if (rc == SQLITE_DONE) return IMC_E_NOTFOUND; /* no such app */
   if (rc != SQLITE_ROW) return map_rc(rc);
   if (no <= 0 || no > UINT32_MAX) return IMC_E_RANGE;
+  if (!(st = stmt(q, S_APP_NEXT_USER_SET))) return IMC_E_IO;
+  sqlite3_bind_int64(st, 1, sdkappid);
+  sqlite3_bind_int64(st, 2, no + 1);
+  if ((rc = run(st))) return rc;
   st = stmt(q, S_ACC_INS);
   if (!st) return IMC_E_IO;
   sqlite3_bind_int64(st, 1, sdkappid);
