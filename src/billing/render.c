@@ -291,7 +291,14 @@ static void json_bill_fields(jsonw_t *w, const bill_book_t *b, const bill_t *bil
 static void json_head(jsonw_t *w, const bill_book_t *b, int32_t month)
 {
   char m[32];
-  snprintf(m, sizeof m, "%04d-%02d", (int)(month / 100), (int)(month % 100));
+  int y = (int)(month / 100), mm = (int)(month % 100);
+  if (y >= 1000 && y <= 9999 && mm >= 0 && mm <= 99) { /* "%04d-%02d" without printf */
+    char t[8] = { (char)('0' + y / 1000), (char)('0' + y / 100 % 10), (char)('0' + y / 10 % 10), (char)('0' + y % 10), '-',
+                  (char)('0' + mm / 10), (char)('0' + mm % 10), 0 };
+    memcpy(m, t, sizeof t);
+  } else {
+    snprintf(m, sizeof m, "%04d-%02d", y, mm);
+  }
   jsonw_lit(w, "{\"scheme\":");
   put_str(w, bill_scheme_name(b->scheme));
   jsonw_lit(w, ",\"bill_month\":");

@@ -263,6 +263,28 @@ int squ_registrations(store_t *s, uint32_t app, int64_t from_s, int64_t to_s, in
 }
 
 /* ---- bills --------------------------------------------------------------------- */
+/* "IMC-yyyy-mm-nnnnnn" (at least six digits of seq) into out[32], as
+ * snprintf("IMC-%04d-%02d-%06lld") writes it for month 197001..999912. */
+static void bill_number(char *out, int32_t month, int64_t seq)
+{
+  char d[20];
+  int n = 0;
+  uint64_t v = seq < 0 ? 0 : (uint64_t)seq;
+  do { d[n++] = (char)('0' + v % 10); v /= 10; } while (v);
+  while (n < 6) d[n++] = '0';
+  int y = month / 100, m = month % 100;
+  char *p = out;
+  memcpy(p, "IMC-", 4);
+  p += 4;
+  *p++ = (char)('0' + y / 1000 % 10); *p++ = (char)('0' + y / 100 % 10); *p++ = (char)('0' + y / 10 % 10);
+  *p++ = (char)('0' + y % 10);
+  *p++ = '-';
+  *p++ = (char)('0' + m / 10); *p++ = (char)('0' + m % 10);
+  *p++ = '-';
+  while (n) *p++ = d[--n];
+  *p = 0;
+}
+
 int squ_bill_insert(store_t *s, const store_bill_t *in, store_bill_t *out)
 {
   if (!in->body || in->month < 197001 || in->month > 999912 || in->corrects_seq < 0) return IMC_E_INVAL;
@@ -277,7 +299,7 @@ int squ_bill_insert(store_t *s, const store_bill_t *in, store_bill_t *out)
   sqlite3_reset(st);
   if (rc != SQLITE_ROW) return map_rc(rc);
   char number[32];
-  snprintf(number, sizeof number, "IMC-%04d-%02d-%06lld", in->month / 100, in->month % 100, (long long)seq);
+  bill_number(number, in->month, seq);
   if (!(st = ust(s, U_BILL_INS))) return IMC_E_IO;
   sqlite3_bind_int64(st, 1, in->sdkappid);
   sqlite3_bind_int64(st, 2, in->customer_id);
@@ -297,7 +319,7 @@ int squ_bill_insert(store_t *s, const store_bill_t *in, store_bill_t *out)
   if (rc != SQLITE_DONE) return map_rc(rc);
   *out = *in;
   out->seq = seq;
-  snprintf(out->number, sizeof out->number, "%s", number);
+  memcpy(out->number, number, strlen(number) + 1);
   out->paid = 0;
   if (!out->corrects_seq) out->due_fen = out->postpaid_fen;
   return 0;
