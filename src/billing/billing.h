@@ -260,11 +260,15 @@ typedef struct bill_compare {
  * the lower rank). */
 void bill_quote_compare(const bill_book_t *b, const bill_quote_req_t *req, bill_compare_t *out);
 
-/* ---- rendering (into a caller buffer; returns bytes needed, like snprintf) */
+/* ---- rendering. Text: into a caller buffer (returns the bytes needed, like
+ * snprintf). JSON: appended to the caller's writer w (util/jsonw.h: compact,
+ * strings escaped as jansson escapes them; w->failed is set if the text
+ * would pass w's cap or memory runs out, and the caller checks it). */
+struct jsonw;
 size_t bill_render_text(const bill_book_t *b, const bill_t *bill, char *buf, size_t cap);
-size_t bill_render_json(const bill_book_t *b, const bill_t *bill, char *buf, size_t cap);
+void bill_render_json(const bill_book_t *b, const bill_t *bill, struct jsonw *w);
 size_t bill_render_compare_text(const bill_book_t *b, const bill_compare_t *c, char *buf, size_t cap);
-size_t bill_render_compare_json(const bill_book_t *b, const bill_compare_t *c, char *buf, size_t cap);
+void bill_render_compare_json(const bill_book_t *b, const bill_compare_t *c, struct jsonw *w);
 /* "5,000.00" for 500000 fen (negative with a leading '-'). */
 void bill_fen_format(int64_t fen, char *out, size_t cap);
 

@@ -115,6 +115,5 @@ int bill__month_ok(int32_t yyyymm);
 /* Append-only text buffer for the renderers (truncates, counts what it needed). */
 typedef struct bill_buf { char *p; size_t cap, len; } bill_buf_t;
 void bill__put(bill_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void bill__put_json_str(bill_buf_t *b, const char *s);
 
 #endif

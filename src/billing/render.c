@@ -1,7 +1,9 @@
 /* render.c — bills and comparisons as a readable table (Chinese and English
- * item names) and as JSON (integer fen). Writes into a caller buffer and
- * returns the length it needed, like snprintf; never allocates. */
+ * item names), written into a caller buffer (returns the length it needed,
+ * like snprintf; never allocates), and as JSON (integer fen), appended to a
+ * caller's JSON writer (util/jsonw.h, which grows its buffer up to its cap). */
 #include "billing/billing_int.h"
+#include "util/jsonw.h"
 #include "util/num.h"
 #include "util/textwidth.h"
 
@@ -30,21 +32,6 @@ void bill__put(bill_buf_t *b, const char *fmt, ...)
   int n = vsnprintf(room ? b->p + b->len : NULL, room, fmt, ap);
   va_end(ap);
   if (n > 0) b->len += (size_t)n;
-}
-
-void bill__put_json_str(bill_buf_t *b, const char *s)
-{
-  put_raw(b, "\"", 1);
-  const unsigned char *p = (const unsigned char *)(s ? s : ""), *run = p;
-  for (; *p; p++) {
-    if (*p != '"' && *p != '\\' && *p >= 0x20) continue;
-    put_raw(b, (const char *)run, (size_t)(p - run)); /* the plain bytes before it, in one piece */
-    if (*p == '"' || *p == '\\') bill__put(b, "\\%c", *p);
-    else bill__put(b, "\\u%04x", *p);
-    run = p + 1;
-  }
-  put_raw(b, (const char *)run, (size_t)(p - run));
-  put_raw(b, "\"", 1);
 }
 
 void bill_fen_format(int64_t fen, char *out, size_t cap)
@@ -243,80 +230,113 @@ size_t bill_render_compare_text(const bill_book_t *b, const bill_compare_t *c, c
 }
 
 /* ---- JSON ------------------------------------------------------------------- */
-static void json_bill_fields(bill_buf_t *o, const bill_book_t *b, const bill_t *bill)
+/* Through the fixed-format writer (util/jsonw.h): strings escaped as jansson
+ * escapes them, integers without printf. */
+static void put_str(jsonw_t *w, const char *s) { jsonw_str(w, s ? s : "", s ? strlen(s) : 0); }
+
+static void json_bill_fields(jsonw_t *w, const bill_book_t *b, const bill_t *bill)
 {
   const book_edition_t *ed = &b->editions[bill->edition];
-  bill__put(o, "\"edition\":");
-  bill__put_json_str(o, ed->code);
-  bill__put(o, ",\"edition_name_zh\":");
-  bill__put_json_str(o, ed->name_zh);
-  bill__put(o, ",\"edition_name_en\":");
-  bill__put_json_str(o, ed->name_en);
-  bill__put(o, ",\"total_fen\":%lld,\"prepaid_fen\":%lld,\"postpaid_fen\":%lld,\"lines\":[",
-            (long long)bill->total_fen, (long long)bill->prepaid_fen, (long long)bill->postpaid_fen);
+  jsonw_lit(w, "\"edition\":");
+  put_str(w, ed->code);
+  jsonw_lit(w, ",\"edition_name_zh\":");
+  put_str(w, ed->name_zh);
+  jsonw_lit(w, ",\"edition_name_en\":");
+  put_str(w, ed->name_en);
+  jsonw_lit(w, ",\"total_fen\":");
+  jsonw_i64(w, bill->total_fen);
+  jsonw_lit(w, ",\"prepaid_fen\":");
+  jsonw_i64(w, bill->prepaid_fen);
+  jsonw_lit(w, ",\"postpaid_fen\":");
+  jsonw_i64(w, bill->postpaid_fen);
+  jsonw_lit(w, ",\"lines\":[");
   for (int i = 0; i < bill->nlines; i++) {
     const bill_line_t *l = &bill->lines[i];
-    bill__put(o, "%s{\"code\":", i ? "," : "");
-    bill__put_json_str(o, l->code);
-    bill__put(o, ",\"kind\":\"%s\",\"name_zh\":", kind_name(l->kind));
-    bill__put_json_str(o, l->name_zh);
-    bill__put(o, ",\"name_en\":");
-    bill__put_json_str(o, l->name_en);
-    bill__put(o, ",\"quantity\":%lld,\"unit\":", (long long)l->quantity);
-    bill__put_json_str(o, l->unit_en);
-    bill__put(o, ",\"unit_zh\":");
-    bill__put_json_str(o, l->unit_zh);
-    bill__put(o, ",\"unit_price_fen\":%lld,\"per\":%lld,\"rule\":", (long long)l->unit_price_fen, (long long)l->per);
-    bill__put_json_str(o, l->rule);
-    bill__put(o, ",\"amount_fen\":%lld,\"included\":%s,\"detail\":", (long long)l->amount_fen, l->included ? "true" : "false");
-    bill__put_json_str(o, l->detail);
-    bill__put(o, "}");
+    if (i) jsonw_lit(w, ",");
+    jsonw_lit(w, "{\"code\":");
+    put_str(w, l->code);
+    jsonw_lit(w, ",\"kind\":");
+    put_str(w, kind_name(l->kind));
+    jsonw_lit(w, ",\"name_zh\":");
+    put_str(w, l->name_zh);
+    jsonw_lit(w, ",\"name_en\":");
+    put_str(w, l->name_en);
+    jsonw_lit(w, ",\"quantity\":");
+    jsonw_i64(w, l->quantity);
+    jsonw_lit(w, ",\"unit\":");
+    put_str(w, l->unit_en);
+    jsonw_lit(w, ",\"unit_zh\":");
+    put_str(w, l->unit_zh);
+    jsonw_lit(w, ",\"unit_price_fen\":");
+    jsonw_i64(w, l->unit_price_fen);
+    jsonw_lit(w, ",\"per\":");
+    jsonw_i64(w, l->per);
+    jsonw_lit(w, ",\"rule\":");
+    put_str(w, l->rule);
+    jsonw_lit(w, ",\"amount_fen\":");
+    jsonw_i64(w, l->amount_fen);
+    if (l->included) jsonw_lit(w, ",\"included\":true,\"detail\":");
+    else jsonw_lit(w, ",\"included\":false,\"detail\":");
+    put_str(w, l->detail);
+    jsonw_lit(w, "}");
   }
-  bill__put(o, "],\"limit_breaks\":[");
+  jsonw_lit(w, "],\"limit_breaks\":[");
   for (int i = 0; i < bill->nbreaks; i++) {
-    if (i) bill__put(o, ",");
-    bill__put_json_str(o, bill->breaks[i]);
+    if (i) jsonw_lit(w, ",");
+    put_str(w, bill->breaks[i]);
   }
-  bill__put(o, "]");
+  jsonw_lit(w, "]");
 }
 
-static void json_head(bill_buf_t *o, const bill_book_t *b, int32_t month)
+static void json_head(jsonw_t *w, const bill_book_t *b, int32_t month)
 {
-  bill__put(o, "{\"scheme\":\"%s\",\"bill_month\":\"%04d-%02d\",\"currency\":\"CNY\",\"operator_config\":%s,",
-            bill_scheme_name(b->scheme), (int)(month / 100), (int)(month % 100), b->operator_config ? "true" : "false");
+  char m[32];
+  int y = (int)(month / 100), mm = (int)(month % 100);
+  if (y >= 1000 && y <= 9999 && mm >= 0 && mm <= 99) { /* "%04d-%02d" without printf */
+    char t[8] = { (char)('0' + y / 1000), (char)('0' + y / 100 % 10), (char)('0' + y / 10 % 10), (char)('0' + y % 10), '-',
+                  (char)('0' + mm / 10), (char)('0' + mm % 10), 0 };
+    memcpy(m, t, sizeof t);
+  } else {
+    snprintf(m, sizeof m, "%04d-%02d", y, mm);
+  }
+  jsonw_lit(w, "{\"scheme\":");
+  put_str(w, bill_scheme_name(b->scheme));
+  jsonw_lit(w, ",\"bill_month\":");
+  put_str(w, m);
+  if (b->operator_config) jsonw_lit(w, ",\"currency\":\"CNY\",\"operator_config\":true,");
+  else jsonw_lit(w, ",\"currency\":\"CNY\",\"operator_config\":false,");
 }
 
-size_t bill_render_json(const bill_book_t *b, const bill_t *bill, char *buf, size_t cap)
+void bill_render_json(const bill_book_t *b, const bill_t *bill, jsonw_t *w)
 {
-  bill_buf_t o = { buf, cap, 0 };
-  json_head(&o, b, bill->month);
-  json_bill_fields(&o, b, bill);
-  bill__put(&o, "}");
-  return finish(&o);
+  json_head(w, b, bill->month);
+  json_bill_fields(w, b, bill);
+  jsonw_lit(w, "}");
 }
 
-size_t bill_render_compare_json(const bill_book_t *b, const bill_compare_t *c, char *buf, size_t cap)
+void bill_render_compare_json(const bill_book_t *b, const bill_compare_t *c, jsonw_t *w)
 {
-  bill_buf_t o = { buf, cap, 0 };
-  int32_t month = c->month;
-  json_head(&o, b, month);
-  bill__put(&o, "\"editions\":[");
+  json_head(w, b, c->month);
+  jsonw_lit(w, "\"editions\":[");
   for (int e = 0; e < c->n; e++) {
-    bill__put(&o, "%s{\"priced\":%s,\"breaks_limits\":%s,", e ? "," : "", c->e[e].ok ? "true" : "false",
-              c->e[e].breaks ? "true" : "false");
+    if (e) jsonw_lit(w, ",");
+    jsonw_lit(w, "{\"priced\":");
+    if (c->e[e].ok) jsonw_lit(w, "true");
+    else jsonw_lit(w, "false");
+    if (c->e[e].breaks) jsonw_lit(w, ",\"breaks_limits\":true,");
+    else jsonw_lit(w, ",\"breaks_limits\":false,");
     if (c->e[e].ok) {
-      json_bill_fields(&o, b, &c->e[e].bill);
+      json_bill_fields(w, b, &c->e[e].bill);
     } else {
-      bill__put(&o, "\"edition\":");
-      bill__put_json_str(&o, b->editions[e].code);
-      bill__put(&o, ",\"reason\":");
-      bill__put_json_str(&o, c->e[e].reason);
+      jsonw_lit(w, "\"edition\":");
+      put_str(w, b->editions[e].code);
+      jsonw_lit(w, ",\"reason\":");
+      put_str(w, c->e[e].reason);
     }
-    bill__put(&o, "}");
+    jsonw_lit(w, "}");
   }
-  bill__put(&o, "],\"cheapest\":");
-  if (c->cheapest >= 0) bill__put_json_str(&o, b->editions[c->cheapest].code);
-  else bill__put(&o, "null");
-  bill__put(&o, "}");
-  return finish(&o);
+  jsonw_lit(w, "],\"cheapest\":");
+  if (c->cheapest >= 0) put_str(w, b->editions[c->cheapest].code);
+  else jsonw_lit(w, "null");
+  jsonw_lit(w, "}");
 }

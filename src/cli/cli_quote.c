@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "util/date.h"
 #include "util/err.h"
+#include "util/jsonw.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,22 +115,26 @@ int cli_quote(int argc, char **argv)
     free(text);
   }
   static char out[1 << 16];
+  jsonw_t w;
+  jsonw_init(&w, 1 << 20);
   if (!rc && req.compare) {
     static bill_compare_t cmp;
     bill_quote_compare(book, &req, &cmp);
-    if (req.json) bill_render_compare_json(book, &cmp, out, sizeof out);
+    if (req.json) bill_render_compare_json(book, &cmp, &w);
     else bill_render_compare_text(book, &cmp, out, sizeof out);
   } else if (!rc) {
     static bill_t bill;
     rc = bill_quote(book, &req, edition, &bill, err, sizeof err);
     if (!rc) {
-      if (req.json) bill_render_json(book, &bill, out, sizeof out);
+      if (req.json) bill_render_json(book, &bill, &w);
       else bill_render_text(book, &bill, out, sizeof out);
     }
   }
   bill_book_free(own);
-  if (rc) { cli_err("quote", "%s", err); return CLI_EXIT_FAIL; }
-  fputs(out, stdout);
+  if (!rc && req.json && w.failed) snprintf(err, sizeof err, "rendering the quote: %s", imc_strerror(rc = w.failed));
+  if (rc) { jsonw_free(&w); cli_err("quote", "%s", err); return CLI_EXIT_FAIL; }
+  fputs(req.json ? w.buf : out, stdout);
+  jsonw_free(&w);
   if (req.json) fputc('\n', stdout);
   return 0;
 }

@@ -10,6 +10,7 @@
 #include "tenant/tenant.h"
 #include "util/date.h"
 #include "util/err.h"
+#include "util/jsonw.h"
 
 #include <assert.h>
 #include <jansson.h>
@@ -72,13 +73,14 @@ static int refuse_unpriced(store_t *s, const store_app_t *a, const bill_book_t *
   return 0;
 }
 
-int meter__bill_price(store_t *s, const store_app_t *ap, int32_t month, int tz, meter_orders_fn orders_fn, void *ud,
-                      const meter_report_t *rep, bill_t *work, char **json, int64_t totals[3], char *err, size_t cap)
+/* meter__bill_price with the JSON rendered into w (reset first; w->buf holds it on success). */
+static int price(store_t *s, const store_app_t *ap, int32_t month, int tz, meter_orders_fn orders_fn, void *ud,
+                 const meter_report_t *rep, bill_t *work, jsonw_t *w, int64_t totals[3], char *err, size_t cap)
 {
   const store_app_t a = *ap;
   uint32_t app = a.sdkappid;
   int rc;
-  *json = NULL;
+  jsonw_reset(w);
   const bill_book_t *b = meter__book(s, &a, &rc, err, cap);
   if (!b) return rc;
   meter_report_t *r = rep ? NULL : malloc(sizeof *r);
@@ -94,21 +96,26 @@ int meter__bill_price(store_t *s, const store_app_t *ap, int32_t month, int tz, 
   if ((rc = orders_fn(ud, s, &a, month, orders, BILL_MAX_ORDERS, &n, err, cap))) goto out;
   bill_input_t in = { .month = month, .orders = orders, .norders = n, .usage = &u, .strict = 0 };
   if ((rc = bill_compute(b, &in, bill, err, cap))) goto out;
-  size_t cap0 = 4096, need; /* most bills fit: rendered once */
-  if (!(*json = malloc(cap0))) { rc = IMC_E_NOMEM; goto out; }
-  if ((need = bill_render_json(b, bill, *json, cap0) + 1) > cap0) {
-    char *big = realloc(*json, need);
-    if (!big) { rc = IMC_E_NOMEM; goto out; }
-    bill_render_json(b, bill, (*json = big), need);
-  }
-
+  bill_render_json(b, bill, w);
+  if ((rc = w->failed)) { imc_errf(err, cap, rc, "rendering the bill of app %u: %s", app, imc_strerror(rc)); goto out; }
   totals[0] = bill->total_fen;
   totals[1] = bill->prepaid_fen;
   totals[2] = bill->postpaid_fen;
 out:
-  if (rc) { free(*json); *json = NULL; }
   free(r);
   if (bill != work) free(bill);
+  return rc;
+}
+
+int meter__bill_price(store_t *s, const store_app_t *a, int32_t month, int tz, meter_orders_fn orders_fn, void *ud,
+                      const meter_report_t *rep, bill_t *work, char **json, int64_t totals[3], char *err, size_t cap)
+{
+  jsonw_t w;
+  size_t len;
+  jsonw_init(&w, METER_BILL_JSON_MAX);
+  int rc = price(s, a, month, tz, orders_fn, ud, rep, work, &w, totals, err, cap);
+  *json = rc ? NULL : jsonw_take(&w, &len);
+  jsonw_free(&w);
   return rc;
 }
 
@@ -156,25 +163,30 @@ static int settle(store_t *s, wallet_memo_t *m, store_bill_t *b, int64_t now_s)
 /* Issue inside the caller's transaction. Everything that can refuse an app
  * (book, orders, pricing) runs before the first write; *wrote = 1 once the
  * bill row is written (a later failure must roll the transaction back).
- * rep, work: see meter__bill_price; m: see settle. */
+ * unbilled: the caller has just listed the app among those without a bill
+ * for the month, so it is not looked up first (if one was issued since, the
+ * insert is refused and that bill is read instead). rep, work: see
+ * meter__bill_price; w: the JSON writer the bill is rendered into; m: see
+ * settle. out->body: a bill that existed, malloc'd (the caller frees it);
+ * a new one, w->buf (valid until w is used again). */
 static int issue_txn(store_t *s, const store_app_t *a, int32_t month, int64_t now_s, int tz, meter_orders_fn fn, void *ud,
-                     const meter_report_t *rep, bill_t *work, wallet_memo_t *m, store_bill_t *out, int *existed, int *wrote, char *err,
-                     size_t cap)
+                     int unbilled, const meter_report_t *rep, bill_t *work, jsonw_t *w, wallet_memo_t *m, store_bill_t *out,
+                     int *existed, int *wrote, char *err, size_t cap)
 {
   *wrote = *existed = 0;
-  int rc = store_bill_get(s, a->sdkappid, month, out);
+  int rc = unbilled ? IMC_E_NOTFOUND : store_bill_get(s, a->sdkappid, month, out);
   if (!rc) { *existed = 1; return 0; }
   if (rc != IMC_E_NOTFOUND) return rc;
-  char *json;
   int64_t t[3];
-  if ((rc = meter__bill_price(s, a, month, tz, fn, ud, rep, work, &json, t, err, cap))) return rc;
+  if ((rc = price(s, a, month, tz, fn, ud, rep, work, w, t, err, cap))) return rc;
   store_bill_t in = { .sdkappid = a->sdkappid, .customer_id = a->customer_id, .month = month, .issued_at_s = now_s,
-                      .total_fen = t[0], .prepaid_fen = t[1], .postpaid_fen = t[2], .body = json };
+                      .total_fen = t[0], .prepaid_fen = t[1], .postpaid_fen = t[2], .body = w->buf };
   rc = store_bill_insert(s, &in, out);
-  if (rc) { free(json); return rc; }
+  if (rc == IMC_E_EXISTS && unbilled && !(rc = store_bill_get(s, a->sdkappid, month, out))) { *existed = 1; return 0; }
+  if (rc) { out->body = NULL; return rc; }
   *wrote = 1;
-  if ((rc = settle(s, m, out, now_s))) { free(json); out->body = NULL; return rc; }
-  return 0; /* out->body = json, owned by the caller */
+  if ((rc = settle(s, m, out, now_s))) { out->body = NULL; return rc; }
+  return 0;
 }
 
 int meter__bill_settle_new(store_t *s, store_bill_t *b, int64_t now_s)
@@ -208,7 +220,12 @@ int meter_bill_issue(store_t *s, int in_txn, uint32_t app, int32_t month, int64_
                     month / 100, month % 100);
   if (!in_txn && (rc = store_exec(s, "BEGIN IMMEDIATE"))) return imc_errf(err, cap, rc, "the database is busy");
   int wrote;
-  rc = issue_txn(s, &a, month, now_s, tz, fn, ud, NULL, NULL, NULL, out, existed, &wrote, err, cap);
+  jsonw_t w;
+  size_t len;
+  jsonw_init(&w, METER_BILL_JSON_MAX);
+  rc = issue_txn(s, &a, month, now_s, tz, fn, ud, 0, NULL, NULL, &w, NULL, out, existed, &wrote, err, cap);
+  if (!rc && !*existed) out->body = jsonw_take(&w, &len); /* the caller's */
+  jsonw_free(&w);
   if (!in_txn) {
     if (!rc && (rc = store_exec(s, "COMMIT"))) imc_errf(err, cap, rc, "storing the bill failed");
     if (rc) store_exec(s, "ROLLBACK");
@@ -232,8 +249,14 @@ static void push_id(app_ids_t *ids, uint32_t id)
   ids->v[ids->n++] = id;
 }
 
-static void on_app(void *ud, const store_app_t *a) { push_id(ud, a->sdkappid); }
-static void on_billed(void *ud, uint32_t app, int32_t month) { (void)month; push_id(ud, app); }
+static void on_unbilled(void *ud, uint32_t app, int32_t month) { (void)month; push_id(ud, app); }
+static void on_billed_count(void *ud, uint32_t app, int32_t month)
+{
+  (void)app; (void)month;
+  meter_bill_run_stats_t *st = ud;
+  st->apps++;
+  st->existing++;
+}
 
 #define RUN_BATCH 1000        /* apps read together (their rows, then their usage, one statement per table) */
 #define RUN_COMMIT_BATCHES 5  /* batches per transaction of meter_bill_run (5,000 apps: one fsync each) */
@@ -266,6 +289,7 @@ typedef struct run_batch {
   int tz[RUN_BATCH];
   meter_report_t rep[RUN_BATCH];
   bill_t bill;                 /* each app's bill while it is priced */
+  jsonw_t w;                   /* and its JSON */
   size_t napps;                /* rows read into app */
 } run_batch_t;
 
@@ -273,7 +297,7 @@ typedef struct run_batch {
  * reports read by one statement per usage table, the wallet balance of each
  * customer read once), adding to *st. A storage error stops it (rc). */
 static int issue_batch(store_t *s, run_batch_t *k, size_t m, int32_t month, int64_t now_s, meter_orders_fn fn, void *ud,
-                       meter_bill_run_stats_t *st, char *err, size_t cap)
+                       int unbilled, meter_bill_run_stats_t *st, char *err, size_t cap)
 {
   int rc = meter__books_pin(s);
   if (!rc && (rc = meter__report_apps(s, k->id, k->tz, m, month, k->rep))) imc_errf(err, cap, rc, "reading the usage of %zu apps: %s", m, imc_strerror(rc));
@@ -284,12 +308,12 @@ static int issue_batch(store_t *s, run_batch_t *k, size_t m, int32_t month, int6
     char why[256];
     int existed, wrote;
     st->apps++;
-    int r = issue_txn(s, a, month, now_s, k->tz[j], fn, ud, &k->rep[j], &k->bill, &memo, &b, &existed, &wrote, why, sizeof why);
+    int r = issue_txn(s, a, month, now_s, k->tz[j], fn, ud, unbilled, &k->rep[j], &k->bill, &k->w, &memo, &b, &existed, &wrote,
+                      why, sizeof why);
     if (r && (wrote || r == IMC_E_IO || r == IMC_E_BUSY || r == IMC_E_NOMEM)) { rc = imc_errf(err, cap, r, "app %u: %s", a->sdkappid, why[0] ? why : imc_strerror(r)); break; }
     if (r) { if (!st->failed++) imc_errf(err, cap, r, "%s", why); continue; }
-    if (existed) st->existing++;
+    if (existed) { st->existing++; free(b.body); }
     else { st->issued++; st->paid += b.paid; }
-    free(b.body);
   }
   meter__books_unpin();
   return rc;
@@ -301,26 +325,25 @@ static void on_batch_app(void *ud, const store_app_t *a)
   if (k->napps < RUN_BATCH) k->app[k->napps++] = *a;
 }
 
-/* Bill the apps ids[0..n) (ascending) for month, adding to *st. billed (the
- * apps already billed for the month, ascending) lets issued apps be skipped
- * without reading them; NULL: issue_txn finds them (existed). In batches of
+/* Bill the apps ids[0..n) (ascending) for month, adding to *st. unbilled:
+ * the ids were just listed as the apps without a bill for the month (see
+ * issue_txn); else each app's bill is looked up first. In batches of
  * RUN_BATCH apps (their rows read by one statement, then their usage); not
  * in_txn: BEGIN … COMMIT every RUN_COMMIT_BATCHES batches, a storage error
  * rolls back the transaction in progress only. */
 static int bill_ids(store_t *s, int in_txn, int32_t month, int64_t now_s, int default_tz, meter_orders_fn fn, void *ud,
-                    const uint32_t *ids, size_t n, const app_ids_t *billed, meter_bill_run_stats_t *st, char *err, size_t cap)
+                    const uint32_t *ids, size_t n, int unbilled, meter_bill_run_stats_t *st, char *err, size_t cap)
 {
   zones_t zs = { 0 };
   run_batch_t *k = malloc(sizeof *k);
   if (!k) return IMC_E_NOMEM;
+  jsonw_init(&k->w, METER_BILL_JSON_MAX);
   int rc = 0, open = 0, batches = 0;
-  size_t bi = 0, i = 0; /* both lists are by sdkappid: walk them together */
+  size_t i = 0;
   while (!rc && i < n) {
     size_t want = 0, m = 0;
     for (; i < n && want < RUN_BATCH; i++) {
       assert(!i || ids[i - 1] < ids[i]);
-      while (billed && bi < billed->n && billed->v[bi] < ids[i]) bi++;
-      if (billed && bi < billed->n && billed->v[bi] == ids[i]) { st->apps++; st->existing++; continue; } /* issued: nothing to read */
       k->id[want++] = ids[i];
     }
     if (!want) break;
@@ -338,7 +361,7 @@ static int bill_ids(store_t *s, int in_txn, int32_t month, int64_t now_s, int de
       if (m != j) k->app[m] = *a;
       k->id[m++] = a->sdkappid;
     }
-    if (!rc && m) rc = issue_batch(s, k, m, month, now_s, fn, ud, st, err, cap);
+    if (!rc && m) rc = issue_batch(s, k, m, month, now_s, fn, ud, unbilled, st, err, cap);
     if (open && !rc && (++batches % RUN_COMMIT_BATCHES == 0 || i == n)) {
       open = 0;
       if ((rc = store_exec(s, "COMMIT"))) { imc_errf(err, cap, rc, "committing bills failed"); open = 1; }
@@ -348,6 +371,7 @@ static int bill_ids(store_t *s, int in_txn, int32_t month, int64_t now_s, int de
     if (!rc && (rc = store_exec(s, "COMMIT"))) imc_errf(err, cap, rc, "committing bills failed");
     if (rc) store_exec(s, "ROLLBACK"); /* this transaction only: earlier ones stay, a rerun finishes */
   }
+  jsonw_free(&k->w);
   free(k);
   return rc;
 }
@@ -359,13 +383,14 @@ int meter_bill_run(store_t *s, int in_txn, int32_t month, int64_t now_s, int def
   if (cap) err[0] = 0;
   int rc = run_month_ok(month, now_s, default_tz, err, cap);
   if (rc) return rc;
-  app_ids_t ids = { 0 }, billed = { 0 }; /* ids first: issuing writes while the list is read */
-  rc = store_app_list(s, 0, on_app, &ids);
-  if (!rc) rc = store_bill_month_apps(s, month, on_billed, &billed);
-  if (!rc && (ids.nomem || billed.nomem)) rc = IMC_E_NOMEM;
-  if (!rc) rc = bill_ids(s, in_txn, month, now_s, default_tz, fn, ud, ids.v, ids.n, &billed, st, err, cap);
+  /* the apps with a bill are counted, not read; those without one are listed first (issuing writes
+   * bills while a list is read) */
+  app_ids_t ids = { 0 };
+  rc = store_bill_month_apps(s, month, 1, on_billed_count, st);
+  if (!rc) rc = store_bill_month_apps(s, month, 0, on_unbilled, &ids);
+  if (!rc && ids.nomem) rc = IMC_E_NOMEM;
+  if (!rc) rc = bill_ids(s, in_txn, month, now_s, default_tz, fn, ud, ids.v, ids.n, 1, st, err, cap);
   free(ids.v);
-  free(billed.v);
   return rc;
 }
 
@@ -373,7 +398,7 @@ int meter_bill_run_apps(store_t *s, int32_t month, int64_t now_s, int default_tz
                         const uint32_t *ids, size_t n, meter_bill_run_stats_t *st, char *err, size_t cap)
 {
   int rc = run_month_ok(month, now_s, default_tz, err, cap);
-  return rc ? rc : bill_ids(s, 1, month, now_s, default_tz, fn, ud, ids, n, NULL, st, err, cap);
+  return rc ? rc : bill_ids(s, 1, month, now_s, default_tz, fn, ud, ids, n, 0, st, err, cap);
 }
 
 int32_t meter_bill_due_month(int64_t now_s, int tz)

@@ -80,6 +80,14 @@ static const bill_book_t *load_cached(const char *path, int *rc, char *err, size
   return NULL;
 }
 
+/* dst = src, both 512 bytes (a bill run looks its book up per app: no printf) */
+static void copy_dir(char dst[512], const char src[512])
+{
+  size_t n = strnlen(src, 511);
+  memcpy(dst, src, n);
+  dst[n] = 0;
+}
+
 const bill_book_t *meter__book(store_t *s, const store_app_t *a, int *rc, char *err, size_t cap)
 {
   bill_scheme_t scheme;
@@ -89,9 +97,9 @@ const bill_book_t *meter__book(store_t *s, const store_app_t *a, int *rc, char *
   }
   char dir[512] = "", path[600];
   pthread_mutex_lock(&mu);
-  snprintf(dir, sizeof dir, "%s", override_dir);
+  copy_dir(dir, override_dir);
   pthread_mutex_unlock(&mu);
-  if (!dir[0] && pinned.on) snprintf(dir, sizeof dir, "%s", pinned.dir);
+  if (!dir[0] && pinned.on) copy_dir(dir, pinned.dir);
   else if (!dir[0] && s && (*rc = setting_dir(s, dir, sizeof dir))) return NULL;
   if (dir[0]) {
     snprintf(path, sizeof path, "%s/%s.json", dir, a->scheme);

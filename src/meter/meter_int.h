@@ -6,7 +6,11 @@
 
 /* meter_report for an app known to exist, in zone tz (no lookups).
  * for_bill: only what a bill prices (to_usage in bills.c) — registrations
- * and the count of imported documents are left 0 (two queries fewer). */
+ * and the count of imported documents are left 0 (two queries fewer), and
+ * imported daily DAU and groups enter as their month's maximum
+ * (STORE_USAGE_IMPORT_PEAKS): peak_dau and peak_groups are the full
+ * report's, but the days' dau and groups are the metered figures only and
+ * peak_dau_date is 0 when an imported day holds the peak. */
 int meter__report_tz(struct store *s, uint32_t app, int32_t yyyymm, int tz, int for_bill, meter_report_t *out);
 
 /* The bill's part of meter__report_tz (for_bill = 1) for the apps apps[0..n)
@@ -16,6 +20,9 @@ int meter__report_tz(struct store *s, uint32_t app, int32_t yyyymm, int tz, int 
  * them, so each out[i] equals what meter__report_tz gives for apps[i].
  * 0, IMC_E_INVAL (apps not ascending), IMC_E_NOMEM, IMC_E_IO. */
 int meter__report_apps(struct store *s, const uint32_t *apps, const int *tz, size_t n, int32_t yyyymm, meter_report_t *out);
+
+/* The longest bill JSON a bill run or an issue renders (a bill is 1–4 KB). */
+#define METER_BILL_JSON_MAX (1 << 20)
 
 struct store_app;
 struct store_bill;

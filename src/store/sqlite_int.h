@@ -32,7 +32,7 @@ int squ_bill_each(store_t *, int64_t, int, store_bill_cb, void *);
 int squ_bill_corrections(store_t *, int64_t, store_bill_cb, void *);
 int squ_bill_recheck_each(store_t *, int, store_app_month_cb, void *);
 int squ_bill_recheck_done(store_t *, uint32_t, int32_t);
-int squ_bill_month_apps(store_t *, int32_t, store_app_month_cb, void *);
+int squ_bill_month_apps(store_t *, int32_t, int, store_app_month_cb, void *);
 /* ids[0..n) as a JSON array (malloc'd, *len bytes, no NUL), for "IN (SELECT value FROM json_each(?))":
  * one statement for a batch of apps, SQLite seeking each in ascending order. NULL: out of memory. */
 char *sq__id_list(const uint32_t *ids, size_t n, int *len);

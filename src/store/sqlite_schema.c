@@ -187,6 +187,10 @@ const char *const sq__migrations[] = {
   "INSERT INTO c2c_inbox_v21 SELECT sdkappid, user_no, useq, kind, conv, seq, at FROM c2c_inbox;"
   "DROP TABLE c2c_inbox;"
   "ALTER TABLE c2c_inbox_v21 RENAME TO c2c_inbox;",
+  /* 22: a bill reads of an app's imported daily DAU and groups only the month's maximum: the index
+   * keeps it (one seek from the end per app and metric, exact and updated with every import in the
+   * same transaction) and finds the imported daily bandwidth rows without the others (sqlite_usage.c) */
+  "CREATE INDEX usage_import_month ON usage_import(sdkappid, metric, day/100, value);",
 };
 
 const int sq__schema_version = (int)(sizeof sq__migrations / sizeof sq__migrations[0]);

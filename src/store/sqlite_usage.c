@@ -17,6 +17,12 @@
   " AND l.reference='bill-'||b.number),b.corrects,b.due_fen," \
   "CASE WHEN b.corrects>0 THEN (SELECT o.number FROM bills o WHERE o.seq=b.corrects) END FROM bills b"
 
+/* The month's maximum of an imported daily metric per app of the list ?1 (NULL: no such days): one
+ * seek from the end of index usage_import_month (migration 22) per app. */
+#define IMP_PEAK(metric) " UNION ALL SELECT j.value,?2,'peak_" metric "',(SELECT max(value) FROM usage_import" \
+  " INDEXED BY usage_import_month WHERE sdkappid=j.value AND metric='" metric "' AND day/100=?2/100" \
+  " AND day BETWEEN ?2+1 AND ?3) FROM json_each(?1) j"
+
 #define USTMTS(X) \
   X(LOGIN_EACH, "SELECT sdkappid,day,user_no FROM usage_login WHERE (?1=0 OR sdkappid=?1) AND day BETWEEN ?2 AND ?3" \
                 " ORDER BY sdkappid,day") \
@@ -45,6 +51,8 @@
   X(RECHECK_EACH, "SELECT sdkappid,month FROM bill_recheck ORDER BY sdkappid,month LIMIT ?1") \
   X(RECHECK_DONE, "DELETE FROM bill_recheck WHERE sdkappid=?1 AND month=?2") \
   X(BILL_MONTH_APPS, "SELECT sdkappid FROM bills WHERE month=?1 AND corrects=0 ORDER BY sdkappid") \
+  X(UNBILLED_APPS, "SELECT a.sdkappid FROM apps a WHERE NOT EXISTS(SELECT 1 FROM bills b WHERE b.sdkappid=a.sdkappid" \
+                   " AND b.month=?1 AND b.corrects=0) ORDER BY a.sdkappid") \
   X(BILL_EACH, BILL_COLS " WHERE (?1=0 OR b.customer_id=?1) ORDER BY b.seq") \
   X(LOGIN_APPS, "SELECT sdkappid,day,user_no,NULL FROM usage_login WHERE sdkappid IN (SELECT value FROM json_each(?1))" \
                 " AND day BETWEEN ?2 AND ?3 ORDER BY sdkappid") \
@@ -52,6 +60,10 @@
               " AND day BETWEEN ?2 AND ?3 ORDER BY sdkappid") \
   X(IMP_APPS, "SELECT sdkappid,day,metric,value FROM usage_import WHERE sdkappid IN (SELECT value FROM json_each(?1))" \
               " AND day BETWEEN ?2 AND ?3 ORDER BY sdkappid") \
+  X(IMP_PEAK_APPS, "SELECT sdkappid,day,metric,value FROM usage_import WHERE sdkappid IN (SELECT value FROM json_each(?1))" \
+                   " AND day=?2 UNION ALL SELECT sdkappid,day,metric,value FROM usage_import INDEXED BY usage_import_month" \
+                   " WHERE sdkappid IN (SELECT value FROM json_each(?1)) AND metric='bandwidth_mbps' AND day/100=?2/100" \
+                   " AND day BETWEEN ?2+1 AND ?3" IMP_PEAK("dau") IMP_PEAK("groups") " ORDER BY 1") \
   X(GRP_APPS, "SELECT sdkappid,live,created_at,coalesce(dissolved_at,9223372036854775807) FROM usage_group" \
               " WHERE sdkappid IN (SELECT value FROM json_each(?1)) AND created_at<?3 AND ?2=?2 ORDER BY sdkappid") \
   X(REG_DAYS, "SELECT CAST(strftime('%Y%m%d', created_at + ?4, 'unixepoch') AS INTEGER) d, count(*) FROM usage_reg" \
@@ -251,6 +263,28 @@ int squ_registrations(store_t *s, uint32_t app, int64_t from_s, int64_t to_s, in
 }
 
 /* ---- bills --------------------------------------------------------------------- */
+/* "IMC-yyyy-mm-nnnnnn" (at least six digits of seq) into out[32], as
+ * snprintf("IMC-%04d-%02d-%06lld") writes it for month 197001..999912. */
+static void bill_number(char *out, int32_t month, int64_t seq)
+{
+  char d[20];
+  int n = 0;
+  uint64_t v = seq < 0 ? 0 : (uint64_t)seq;
+  do { d[n++] = (char)('0' + v % 10); v /= 10; } while (v);
+  while (n < 6) d[n++] = '0';
+  int y = month / 100, m = month % 100;
+  char *p = out;
+  memcpy(p, "IMC-", 4);
+  p += 4;
+  *p++ = (char)('0' + y / 1000 % 10); *p++ = (char)('0' + y / 100 % 10); *p++ = (char)('0' + y / 10 % 10);
+  *p++ = (char)('0' + y % 10);
+  *p++ = '-';
+  *p++ = (char)('0' + m / 10); *p++ = (char)('0' + m % 10);
+  *p++ = '-';
+  while (n) *p++ = d[--n];
+  *p = 0;
+}
+
 int squ_bill_insert(store_t *s, const store_bill_t *in, store_bill_t *out)
 {
   if (!in->body || in->month < 197001 || in->month > 999912 || in->corrects_seq < 0) return IMC_E_INVAL;
@@ -265,7 +299,7 @@ int squ_bill_insert(store_t *s, const store_bill_t *in, store_bill_t *out)
   sqlite3_reset(st);
   if (rc != SQLITE_ROW) return map_rc(rc);
   char number[32];
-  snprintf(number, sizeof number, "IMC-%04d-%02d-%06lld", in->month / 100, in->month % 100, (long long)seq);
+  bill_number(number, in->month, seq);
   if (!(st = ust(s, U_BILL_INS))) return IMC_E_IO;
   sqlite3_bind_int64(st, 1, in->sdkappid);
   sqlite3_bind_int64(st, 2, in->customer_id);
@@ -274,17 +308,18 @@ int squ_bill_insert(store_t *s, const store_bill_t *in, store_bill_t *out)
   sqlite3_bind_int64(st, 5, in->total_fen);
   sqlite3_bind_int64(st, 6, in->prepaid_fen);
   sqlite3_bind_int64(st, 7, in->postpaid_fen);
-  sqlite3_bind_text(st, 8, in->body, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(st, 8, in->body, -1, SQLITE_STATIC); /* not copied: unbound below, before returning */
   sqlite3_bind_int64(st, 9, in->corrects_seq);
   sqlite3_bind_int64(st, 10, in->corrects_seq ? in->due_fen : in->postpaid_fen);
   sqlite3_bind_int64(st, 11, seq);
   sqlite3_bind_text(st, 12, number, -1, SQLITE_STATIC);
   rc = sqlite3_step(st);
   sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
   if (rc != SQLITE_DONE) return map_rc(rc);
   *out = *in;
   out->seq = seq;
-  snprintf(out->number, sizeof out->number, "%s", number);
+  memcpy(out->number, number, strlen(number) + 1);
   out->paid = 0;
   if (!out->corrects_seq) out->due_fen = out->postpaid_fen;
   return 0;
@@ -376,9 +411,9 @@ int squ_bill_recheck_done(store_t *s, uint32_t app, int32_t month)
   return map_rc(rc);
 }
 
-int squ_bill_month_apps(store_t *s, int32_t month, store_app_month_cb cb, void *ud)
+int squ_bill_month_apps(store_t *s, int32_t month, int billed, store_app_month_cb cb, void *ud)
 {
-  sqlite3_stmt *st = ust(s, U_BILL_MONTH_APPS);
+  sqlite3_stmt *st = ust(s, billed ? U_BILL_MONTH_APPS : U_UNBILLED_APPS);
   if (!st) return IMC_E_IO;
   sqlite3_bind_int(st, 1, month);
   int rc;
@@ -393,7 +428,14 @@ char *sq__id_list(const uint32_t *ids, size_t n, int *len)
   char *list = malloc(n * 11 + 2), *p = list;
   if (!list) return NULL;
   *p++ = '[';
-  for (size_t i = 0; i < n; i++) p += sprintf(p, i ? ",%u" : "%u", ids[i]);
+  for (size_t i = 0; i < n; i++) { /* decimal digits without printf (a list per batch of 1,000 apps and table) */
+    char d[10];
+    int k = 0;
+    uint32_t v = ids[i];
+    do { d[k++] = (char)('0' + v % 10); v /= 10; } while (v);
+    if (i) *p++ = ',';
+    while (k) *p++ = d[--k];
+  }
   *p++ = ']';
   *len = (int)(p - list);
   return list;
@@ -403,8 +445,9 @@ int squ_apps_each(store_t *s, int table, const uint32_t *apps, size_t n, int64_t
                   void *ud)
 {
   static const int stmt_of[] = { [STORE_USAGE_LOGIN] = U_LOGIN_APPS, [STORE_USAGE_DAY] = U_DAY_APPS,
-                                 [STORE_USAGE_IMPORT] = U_IMP_APPS, [STORE_USAGE_GROUP] = U_GRP_APPS };
-  if (table < 0 || table > STORE_USAGE_GROUP || n > 100000) return IMC_E_INVAL;
+                                 [STORE_USAGE_IMPORT] = U_IMP_APPS, [STORE_USAGE_GROUP] = U_GRP_APPS,
+                                 [STORE_USAGE_IMPORT_PEAKS] = U_IMP_PEAK_APPS };
+  if (table < 0 || table > STORE_USAGE_IMPORT_PEAKS || n > 100000) return IMC_E_INVAL;
   if (!n) return 0;
   int len;
   char *list = sq__id_list(apps, n, &len);
@@ -426,6 +469,7 @@ int squ_apps_each(store_t *s, int table, const uint32_t *apps, size_t n, int64_t
     } else {
       r.day = (int32_t)sqlite3_column_int64(st, 1);
       if (table == STORE_USAGE_LOGIN) r.user_no = (uint32_t)sqlite3_column_int64(st, 2);
+      else if (table == STORE_USAGE_IMPORT_PEAKS && sqlite3_column_type(st, 3) == SQLITE_NULL) continue; /* no such days */
       else { r.metric = (const char *)sqlite3_column_text(st, 2); r.value = sqlite3_column_int64(st, 3); }
     }
     cb(ud, &r);

@@ -204,7 +204,7 @@ typedef struct store_vtab {
   int (*bill_corrections)(store_t *, int64_t bill_seq, store_bill_cb, void *);
   int (*bill_recheck_each)(store_t *, int limit, store_app_month_cb, void *);
   int (*bill_recheck_done)(store_t *, uint32_t sdkappid, int32_t month);
-  int (*bill_month_apps)(store_t *, int32_t month, store_app_month_cb, void *);
+  int (*bill_month_apps)(store_t *, int32_t month, int billed, store_app_month_cb, void *);
   /* a batch of apps (sqlite_usage.c) */
   int (*usage_apps_each)(store_t *, int table, const uint32_t *sdkappids, size_t n, int64_t from, int64_t to,
                          store_usage_row_cb, void *);
@@ -349,9 +349,10 @@ int store_bill_each(store_t *s, int64_t customer_id, int unpaid_only, store_bill
 int store_bill_corrections(store_t *s, int64_t bill_seq, store_bill_cb cb, void *ud);
 int store_bill_recheck_each(store_t *s, int limit, store_app_month_cb cb, void *ud);
 int store_bill_recheck_done(store_t *s, uint32_t sdkappid, int32_t month);
-/* The apps that have a bill (not a correction) for usage month yyyymm, by
- * sdkappid (the bill run skips them without reading each bill). */
-int store_bill_month_apps(store_t *s, int32_t month, store_app_month_cb cb, void *ud);
+/* billed = 1: the apps that have a bill (not a correction) for usage month
+ * yyyymm; billed = 0: the apps that have none (the ones a bill run issues);
+ * by sdkappid. */
+int store_bill_month_apps(store_t *s, int32_t month, int billed, store_app_month_cb cb, void *ud);
 
 /* The usage rows of a batch of apps, one statement per table (the bill run
  * reads a batch of apps this way instead of one query per app and table). */
@@ -360,6 +361,9 @@ typedef enum store_usage_table {
   STORE_USAGE_DAY,     /* usage_day (metered): day, metric, value */
   STORE_USAGE_IMPORT,  /* usage_import: day, metric, value */
   STORE_USAGE_GROUP,   /* usage_group: live, created_s, dissolved_s (INT64_MAX while it exists) */
+  STORE_USAGE_IMPORT_PEAKS, /* usage_import as a bill reads it: the month-level rows (day `from`) and the daily
+                             * rows as they are, except "dau" and "groups": of those one row per app and metric,
+                             * day `from`, metric "peak_dau" / "peak_groups", value the maximum over the days */
 } store_usage_table_t;
 typedef struct store_usage_row {
   uint32_t sdkappid;

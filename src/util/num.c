@@ -34,8 +34,9 @@ char *imc_fmt_group(int64_t v, char *buf, size_t cap)
   size_t n, o = 0;
   if (!cap) return buf;
   uint64_t a = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-  snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)a);
-  n = strlen(tmp);
+  n = 0; /* the digits, most significant first, without printf (a bill formats several) */
+  do { tmp[sizeof tmp - 1 - n++] = (char)('0' + a % 10); a /= 10; } while (a);
+  memmove(tmp, tmp + sizeof tmp - n, n);
   if (v < 0 && o + 1 < cap) buf[o++] = '-';
   for (size_t i = 0; i < n && o + 1 < cap; i++) {
     buf[o++] = tmp[i];

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "billing/billing.h"
+#include "util/jsonw.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -31,6 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   static bill_t bill;
   static bill_compare_t cmp;
   static char out[1 << 16];
+  static jsonw_t w = { .max_bytes = 1 << 20 }; /* its buffer is reused from input to input */
   char err[256];
   int e;
   if (!bill_quote_parse(argc, argv, &req, err, sizeof err)) {
@@ -41,11 +43,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (int i = 0; i < bill.nlines; i++) sum += bill.lines[i].amount_fen;
         if (sum != bill.total_fen || bill.total_fen < 0) abort();
         bill_render_text(b, &bill, out, sizeof out);
-        bill_render_json(b, &bill, out, sizeof out);
+        jsonw_reset(&w);
+        bill_render_json(b, &bill, &w);
       }
       bill_quote_compare(b, &req, &cmp);
       bill_render_compare_text(b, &cmp, out, sizeof out);
-      bill_render_compare_json(b, &cmp, out, sizeof out);
+      jsonw_reset(&w);
+      bill_render_compare_json(b, &cmp, &w);
     }
   }
   free(buf);

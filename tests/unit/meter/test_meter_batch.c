@@ -3,7 +3,10 @@
  * usage row (logins, metered days, group lives, imported days and month
  * figures, rows of other months, apps without any row, apps in two billing
  * zones), the reports read for a batch equal byte for byte the reports read
- * one app at a time (meter__report_tz, for a bill); a batch that is not in
+ * one app at a time (meter__report_tz, for a bill), and every figure a bill
+ * prices equals that of the full report (imported daily DAU and groups are
+ * read as their month's maximum, index usage_import_month, including after a
+ * re-import lowered a day's figure); a batch that is not in
  * ascending order is refused; store_app_get_many reads the apps that exist. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -74,6 +77,12 @@ static void fill(uint32_t app, int i)
   }
   /* created on 31 October 20:00 UTC: October in UTC, November in UTC+8 (the batch reads it for both zones) */
   assert_int_equal(store_usage_group(s, app, "late", 0, imc_day_start(imc_days_from_civil(2026, 10, 31), 0) + 20 * 3600, 0), 0);
+  if (i % 4 == 2) { /* a re-import lowers the month's highest day: the maximum follows */
+    assert_int_equal(store_usage_import_put(s, app, 20261015, METER_M_DAU, 400000, doc), 0);
+    assert_int_equal(store_usage_import_put(s, app, 20261016, METER_M_GROUPS, 400000, doc), 0);
+    assert_int_equal(store_usage_import_put(s, app, 20261015, METER_M_DAU, 3 + i, doc), 0);
+    assert_int_equal(store_usage_import_put(s, app, 20261016, METER_M_GROUPS, 2 + i, doc), 0);
+  }
   if (i % 3 == 0) { /* month-level imported figures */
     assert_int_equal(store_usage_import_put(s, app, 20261000, METER_M_MAU, 1000 + i, doc), 0);
     assert_int_equal(store_usage_import_put(s, app, 20261000, "peak_dau", 900 + i, doc), 0);
@@ -86,7 +95,7 @@ static void test_batch_equals_one_by_one(void **st)
   (void)st;
   static uint32_t ids[NAPPS];
   static int tz[NAPPS];
-  static meter_report_t batch[NAPPS], one;
+  static meter_report_t batch[NAPPS], one, full;
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
   for (int i = 0; i < NAPPS; i++) {
     store_app_t a = { 0 };
@@ -113,6 +122,16 @@ static void test_batch_equals_one_by_one(void **st)
     assert_int_equal(meter__report_tz(s, ids[i], 202610, tz[i], 1, &one), 0);
     assert_memory_equal(&batch[i], &one, sizeof one);
     nonempty += one.peak_dau > 0 && one.mau > 0 && one.accumulated_groups > 0;
+    /* what a bill prices (bills.c to_usage) is the full report's */
+    assert_int_equal(meter__report_tz(s, ids[i], 202610, tz[i], 0, &full), 0);
+    assert_int_equal(one.peak_dau, full.peak_dau);
+    assert_int_equal(one.peak_groups, full.peak_groups);
+    assert_int_equal(one.mau, full.mau);
+    assert_int_equal(one.c2c_roaming_months, full.c2c_roaming_months);
+    assert_int_equal(one.history_days, full.history_days);
+    assert_memory_equal(one.call_minutes, full.call_minutes, sizeof one.call_minutes);
+    for (int d = 0; d < full.ndays; d++) assert_int_equal(one.days[d].bandwidth_peak_mbps, full.days[d].bandwidth_peak_mbps);
+    assert_true(full.peak_dau < 400000 && full.peak_groups < 400000); /* the lowered figures are not peaks */
   }
   assert_true(nonempty > NAPPS / 3); /* the comparison saw logins, imports and groups */
   /* a sub-batch (the server's steps) reads the same */

@@ -4,7 +4,9 @@
  * for byte; a run interrupted half-way finishes the rest; a bill equals the
  * library's price of the stored usage; payment from the wallet when it
  * covers the bill, open otherwise, overdue after 7 days (P-14, P-45), paid by
- * settle after a top-up; the orders seam (a provider with a package order). */
+ * settle after a top-up; the orders seam (a provider with a package order);
+ * an app billed by another issuer after the run listed the unbilled apps
+ * counts as existing (its bill kept, no number skipped). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -148,6 +150,42 @@ static void test_interrupted_run_finishes(void **st)
   }
 }
 
+/* Orders provider that, while the run prices app *ud, issues that app's bill
+ * itself (as a second issuer would between the run's list and its insert). */
+static int racing_orders(void *ud, store_t *st, const store_app_t *app, int32_t month, bill_order_t *orders, int cap, int *n,
+                         char *err, size_t errcap)
+{
+  if (app->sdkappid == *(uint32_t *)ud) {
+    store_bill_t b;
+    int existed;
+    assert_int_equal(meter_bill_issue(st, 1, app->sdkappid, month, nov1, TZ, meter_orders_none, NULL, &b, &existed, err, errcap), 0);
+    assert_false(existed);
+    free(b.body);
+  }
+  return meter_orders_none(NULL, st, app, month, orders, cap, n, err, errcap);
+}
+
+static void test_issued_meanwhile(void **st)
+{
+  (void)st;
+  uint32_t a[3];
+  for (int i = 0; i < 3; i++) { a[i] = add_app("legacy", "legacy", 1546272000); dau(a[i], 20261010, (uint32_t)(i + 1)); }
+  meter_bill_run_stats_t r;
+  char err[256];
+  assert_int_equal(meter_bill_run(s, 0, 202610, nov1, TZ, racing_orders, &a[1], &r, err, sizeof err), 0);
+  assert_int_equal(r.apps, 3);
+  assert_int_equal(r.failed, 0);
+  assert_int_equal(r.existing, 1);
+  assert_int_equal(r.issued, 2);
+  store_bill_t b;
+  for (int i = 0; i < 3; i++) { /* numbered in the order written: the other issuer's bill took the second number */
+    free(bill_body(a[i], 202610, &b));
+    char want[32];
+    snprintf(want, sizeof want, "IMC-2026-10-%06d", i + 1);
+    assert_string_equal(b.number, want);
+  }
+}
+
 /* One run, two customers interleaved: each bill the balance covers is paid,
  * in sdkappid order, a bill it does not cover stays open and a later smaller
  * one is still paid (the run remembers each balance inside its transaction). */
@@ -283,6 +321,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_run_numbers_once, setup, teardown),
     cmocka_unit_test_setup_teardown(test_interrupted_run_finishes, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_issued_meanwhile, setup, teardown),
     cmocka_unit_test_setup_teardown(test_payment_overdue_settle, setup, teardown),
     cmocka_unit_test_setup_teardown(test_payment_in_order, setup, teardown),
     cmocka_unit_test_setup_teardown(test_orders_seam, setup, teardown),
