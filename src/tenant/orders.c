@@ -219,6 +219,16 @@ static int edition_of(const place_t *p, const char *code)
   return code ? bill_book_edition_find(p->book, code) : -1;
 }
 
+/* The order's price book: "s2022@2022-06-01" (its first day, or "open"). */
+static void book_label(const place_t *p, char *out, size_t cap)
+{
+  int64_t from, to;
+  bill_book_effective(p->book, &from, &to);
+  char d[16];
+  ymd(from == INT64_MIN ? 0 : from, d, sizeof d);
+  snprintf(out, cap, "%s@%s", bill_scheme_name(p->scheme), from == INT64_MIN ? "open" : d);
+}
+
 /* Price, debit and record one order period; the caller holds the transaction. */
 static int record(place_t *p, store_order_t *o, const bill_order_t *bo, int held, int64_t now_s)
 {
@@ -227,11 +237,7 @@ static int record(place_t *p, store_order_t *o, const bill_order_t *bo, int held
   int included;
   int rc = bill_order_price(p->book, bo, held, &fen, &kind, &included, p->err, p->errcap);
   if (rc) return rc;
-  int64_t from, to;
-  bill_book_effective(p->book, &from, &to);
-  char d[16];
-  ymd(from == INT64_MIN ? 0 : from, d, sizeof d);
-  snprintf(o->book, sizeof o->book, "%s@%s", bill_scheme_name(p->scheme), from == INT64_MIN ? "open" : d);
+  book_label(p, o->book, sizeof o->book);
   o->price_fen = fen;
   snprintf(o->pay, sizeof o->pay, "%s", included || !fen ? "included" : kind == BILL_PREPAID ? "prepaid" : "postpaid");
   o->sdkappid = p->app.sdkappid;
@@ -490,11 +496,8 @@ static int retention_buy(place_t *p, const char *addon, int64_t value, const cha
   }
   if ((rc = book_in_force(p, day))) return rc;
   if ((rc = tenant_retention_check(&p->app, p->orders, p->norders, addon, value, day, p->err, p->errcap))) return rc;
-  int64_t from, to;
-  bill_book_effective(p->book, &from, &to);
-  char d[16], book[40];
-  ymd(from == INT64_MIN ? 0 : from, d, sizeof d);
-  snprintf(book, sizeof book, "%s@%s", bill_scheme_name(p->scheme), from == INT64_MIN ? "open" : d);
+  char book[40];
+  book_label(p, book, sizeof book);
   store_order_t o;
   tenant_retention_order(&p->app, addon, value, day, ref, book, now_s, &o);
   txn_t t;

@@ -14,8 +14,8 @@
  * postpaid setting: the order is recorded without a debit (price 0, pay
  * "postpaid"), runs from its day until the app's next order of the same
  * add-on (value 0 = back to the free retention), and the monthly bill
- * prices the highest value held in the month (meter/orders.c). Pure except
- * tenant_retention_buy, which writes one order in one transaction. */
+ * prices the highest value held in the month (meter/orders.c). Pure: the
+ * order is written by tenant_addon_buy (orders.c), which calls these. */
 #include "billing/billing.h"
 #include "tenant/tenant.h"
 #include "util/date.h"
@@ -28,11 +28,12 @@ static const struct {
   const char *addon;
   plan_hold_t hold;
   bill_metric_t metric;
+  int64_t max;               /* as `imcloud quote` bounds the figure */
   const char *unit, *rule, *other;
 } rows[] = {
-  { "c2c_roaming_months", PLAN_HOLD_ROAMING_MONTHS, BILL_M_ROAMING_MONTHS, "months", "P-21, P-35",
+  { "c2c_roaming_months", PLAN_HOLD_ROAMING_MONTHS, BILL_M_ROAMING_MONTHS, 1200, "months", "P-21, P-35",
     "its retention is sold as history_days tiers (P-46)" },
-  { "history_days", PLAN_HOLD_HISTORY_DAYS, BILL_M_HISTORY_DAYS, "days", "P-46",
+  { "history_days", PLAN_HOLD_HISTORY_DAYS, BILL_M_HISTORY_DAYS, 36500, "days", "P-46",
     "its history is extended by months: c2c_roaming_months (P-21, P-35)" },
 };
 #define NROWS (int)(sizeof rows / sizeof *rows)
@@ -115,8 +116,9 @@ int tenant_retention_check(const store_app_t *app, const store_order_t *orders, 
   if (!b) return imc_errf(err, errcap, IMC_E_BILL_BOOK, "built-in %s book: %s", app->scheme, bill_book_builtin_error(s));
   if (!bill_book_prices(b, rows[r].metric))
     return imc_errf(err, errcap, IMC_E_BILL_ADDON_FORBIDDEN, "the %s price book sells no %s: %s", app->scheme, addon, rows[r].other);
-  if (value < 0 || value > (rows[r].hold == PLAN_HOLD_ROAMING_MONTHS ? 1200 : 36500))
-    return imc_errf(err, errcap, IMC_E_BILL_ADDON, "%s=%lld: out of range", addon, (long long)value);
+  if (value < 0 || value > rows[r].max)
+    return imc_errf(err, errcap, IMC_E_BILL_ADDON, "%s=%lld: out of range (0-%lld %s)", addon, (long long)value,
+                    (long long)rows[r].max, rows[r].unit);
   tenant_lifecycle_t at;
   int rc = tenant_lifecycle(app, orders, n, day, &at);
   if (rc) return imc_errf(err, errcap, rc, "app %u: %s", app->sdkappid, imc_strerror(rc));
