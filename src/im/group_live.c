@@ -410,20 +410,21 @@ void grp__live_free(im_groups_t *G, im_group_t *g)
   g->lv = NULL;
 }
 
-/* Append sid to a list (*v, *n, *cap) of at most LIVE_LATE_MAX entries. 0 or IMC_E_NOMEM. */
-static int late_add(uint64_t **v, uint32_t *n, uint32_t *cap, uint64_t x)
+/* Note sid as a late joiner of lv's batch (at most LIVE_LATE_MAX). 0 or IMC_E_NOMEM. */
+static int late_add(glive_t *lv, uint32_t sid)
 {
-  if (*n == *cap) {
-    uint32_t ncap = *cap ? *cap * 2 : 16;
-    uint64_t *l = ncap <= LIVE_LATE_MAX ? realloc(*v, ncap * sizeof *l) : NULL;
+  if (lv->nlate == lv->late_cap) {
+    uint32_t ncap = lv->late_cap ? lv->late_cap * 2 : 16;
+    uint64_t *l = ncap <= LIVE_LATE_MAX ? realloc(lv->late, ncap * sizeof *l) : NULL;
     if (!l) return IMC_E_NOMEM;
-    *v = l;
-    *cap = ncap;
+    lv->late = l;
+    lv->late_cap = ncap;
   }
-  (*v)[(*n)++] = x;
+  lv->late[lv->nlate++] = (uint64_t)sid << 32 | lv->n;
   return 0;
 }
 
+/* Note sid as joined since walk w began (at most LIVE_LATE_MAX). 0 or IMC_E_NOMEM. */
 static int fresh_add(gwalk_t *w, uint32_t sid)
 {
   if (w->nfresh == w->fresh_cap) {
@@ -445,6 +446,6 @@ void grp__live_joining(im_groups_t *G, im_group_t *g, uint32_t sid)
   /* a walk under way began before the join; the batch's messages came before it.
    * Without room to note either, both go out now, before the join. */
   if ((lv->w.members && fresh_add(&lv->w, sid)) ||
-      (lv->n && late_add(&lv->late, &lv->nlate, &lv->late_cap, (uint64_t)sid << 32 | lv->n)))
+      (lv->n && late_add(lv, sid)))
     drain(G, g, now_ms(G));
 }
