@@ -12,7 +12,9 @@
  *    Ending the add-on (value 0) brings C2C back to 7 days at once.
  *  - An S-2022 pro app made through the operator API with history_days=30
  *    (P-46): the state shows 30 group and C2C days, a group message exactly
- *    30 days old is returned, one a second older is not.
+ *    30 days old is returned, one a second older is not; `imcloud addon
+ *    buy history_days=0` on the running server's data directory ends it
+ *    (the server learns it from the change log: 7 days again).
  *  - The bill (CLI, no server): roaming 1 month from 1 October, 2 from
  *    15 October, ended 25 October, peak DAU 200,000 → the October bill's
  *    roaming line is the P-21 example, 500 × 2 × 2 = 2,000 元 (an imported
@@ -330,6 +332,21 @@ static void test_s2022_history_tier(void **st)
   msg_texts(json_object_get(r, "RspMsgList"), "MsgBody", got, sizeof got);
   assert_string_equal(got, "week,at");
   json_decref(r);
+  /* the CLI on the running server's data directory ends it (dated the
+   * server's day): the server learns it from the change log — 7 days */
+  char out[2048];
+  assert_int_equal(e2e_cli(&srv, out, sizeof out, "addon buy --sdkappid %u history_days=0 --at 2026-11-20 --json", app), 0);
+  for (int tries = 0; tries < 50; tries++) {
+    r = call(G("group_msg_get_simple"), "{\"GroupId\":\"tg\",\"ReqMsgNumber\":20}");
+    msg_texts(json_object_get(r, "RspMsgList"), "MsgBody", got, sizeof got);
+    json_decref(r);
+    if (!got[0]) break;
+    usleep(100000);
+  }
+  assert_string_equal(got, "");
+  o = op(200, "GET", "state", NULL);
+  assert_int_equal(jint(o, "history_days"), 7);
+  json_decref(o);
   app = app1;
   snprintf(key, sizeof key, "%s", key1);
 }
