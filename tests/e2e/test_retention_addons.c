@@ -12,13 +12,17 @@
  *    Ending the add-on (value 0) brings C2C back to 7 days at once.
  *  - An S-2022 pro app made through the operator API with history_days=30
  *    (P-46): the state shows 30 group and C2C days, a group message exactly
- *    30 days old is returned, one a second older is not.
+ *    30 days old is returned, one a second older is not; `imcloud addon
+ *    buy history_days=0` on the running server's data directory ends it
+ *    (the server learns it from the change log: 7 days again).
  *  - The bill (CLI, no server): roaming 1 month from 1 October, 2 from
  *    15 October, ended 25 October, peak DAU 200,000 → the October bill's
- *    roaming line is the P-21 example, 500 × 2 × 2 = 2,000 元, equal to
+ *    roaming line is the P-21 example, 500 × 2 × 2 = 2,000 元 (an imported
+ *    c2c_roaming_months of 1 is lower: merged by max), equal to
  *    `imcloud quote --c2c-roaming-months 2`; S-2022 refuses
  *    c2c_roaming_months and, on the trial, history_days (P-46); on pro
- *    history_days=90 bills 1,000 元 for the month, as quote does. */
+ *    history_days=90 bills 1,000 元 for the month, as quote does, and an
+ *    imported history_days of 180 raises it to that tier (1,500 元). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -328,11 +332,41 @@ static void test_s2022_history_tier(void **st)
   msg_texts(json_object_get(r, "RspMsgList"), "MsgBody", got, sizeof got);
   assert_string_equal(got, "week,at");
   json_decref(r);
+  /* the CLI on the running server's data directory ends it (dated the
+   * server's day): the server learns it from the change log — 7 days */
+  char out[2048];
+  assert_int_equal(e2e_cli(&srv, out, sizeof out, "addon buy --sdkappid %u history_days=0 --at 2026-11-20 --json", app), 0);
+  for (int tries = 0; tries < 50; tries++) {
+    r = call(G("group_msg_get_simple"), "{\"GroupId\":\"tg\",\"ReqMsgNumber\":20}");
+    msg_texts(json_object_get(r, "RspMsgList"), "MsgBody", got, sizeof got);
+    json_decref(r);
+    if (!got[0]) break;
+    usleep(100000);
+  }
+  assert_string_equal(got, "");
+  o = op(200, "GET", "state", NULL);
+  assert_int_equal(jint(o, "history_days"), 7);
+  json_decref(o);
   app = app1;
   snprintf(key, sizeof key, "%s", key1);
 }
 
 /* ---- the bill, through the CLI on a data directory of its own ---------------------------- */
+/* The bill's and the quote's "history" lines are the same, of `fen`; both released. */
+static void history_line_equal(json_t *b, json_t *q, int64_t fen)
+{
+  json_t *line = NULL, *qline = NULL, *e;
+  size_t i;
+  json_array_foreach(json_object_get(b, "lines"), i, e) if (!strcmp(jstr(e, "code"), "history")) line = e;
+  json_array_foreach(json_object_get(q, "lines"), i, e) if (!strcmp(jstr(e, "code"), "history")) qline = e;
+  assert_non_null(line);
+  assert_non_null(qline);
+  assert_int_equal(jint(line, "amount_fen"), fen);
+  assert_true(json_equal(line, qline));
+  json_decref(b);
+  json_decref(q);
+}
+
 static void test_bill_p21(void **st)
 {
   (void)st;
@@ -355,7 +389,7 @@ static void test_bill_p21(void **st)
   snprintf(path, sizeof path, "%s/oct.json", d.dir);
   FILE *f = fopen(path, "w");
   assert_non_null(f);
-  fputs("{\"days\": [{\"date\": \"2026-10-10\", \"dau\": 200000}]}", f);
+  fputs("{\"days\": [{\"date\": \"2026-10-10\", \"dau\": 200000}], \"c2c_roaming_months\": 1}", f); /* lower: the orders' 2 wins */
   fclose(f);
   assert_int_equal(e2e_cli(&d, out, sizeof out, "usage import --sdkappid %lld '%s'", id, path), 0);
   json_t *b = cli_json(&d, "bill --sdkappid %lld --month 2026-10 --json", id);
@@ -387,15 +421,17 @@ static void test_bill_p21(void **st)
   json_decref(cli_json(&d, "addon buy --sdkappid %lld history_days=90 --at 2026-10-01 --json", id2));
   b = cli_json(&d, "bill --sdkappid %lld --month 2026-10 --json", id2);
   q = cli_json(&d, "quote --scheme s2022 --edition pro --bill-month 2026-10 --history-days 90 --json");
-  line = qline = NULL;
-  json_array_foreach(json_object_get(b, "lines"), i, e) if (!strcmp(jstr(e, "code"), "history")) line = e;
-  json_array_foreach(json_object_get(q, "lines"), i, e) if (!strcmp(jstr(e, "code"), "history")) qline = e;
-  assert_non_null(line);
-  assert_non_null(qline);
-  assert_int_equal(jint(line, "amount_fen"), 100000);
-  assert_true(json_equal(line, qline));
-  json_decref(b);
-  json_decref(q);
+  history_line_equal(b, q, 100000);
+  /* an imported history_days above the order's is merged by max: the 180-day tier, 1,500 元 */
+  f = fopen(path, "w");
+  assert_non_null(f);
+  fputs("{\"history_days\": 180}", f);
+  fclose(f);
+  assert_int_equal(e2e_cli(&d, out, sizeof out, "usage import --sdkappid %lld --month 2026-10 '%s'", id2, path), 0);
+  b = cli_json(&d, "bill --sdkappid %lld --month 2026-10 --json", id2);
+  q = cli_json(&d, "quote --scheme s2022 --edition pro --bill-month 2026-10 --history-days 180 --json");
+  history_line_equal(b, q, 150000);
+
   assert_int_equal(e2e_cli(&d, out, sizeof out, "addon buy --sdkappid %lld history_days=-1", id2), 1);
   assert_int_equal(e2e_cli(&d, out, sizeof out, "addon buy --sdkappid %lld history_days", id2), 2);
   char *log = e2e_server_log(&d);
