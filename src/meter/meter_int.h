@@ -8,7 +8,7 @@
  * for_bill: only what a bill prices (to_usage in bills.c) — registrations
  * and the count of imported documents are left 0 (two queries fewer), and
  * imported daily DAU and groups enter as their month's maximum
- * (STORE_USAGE_IMPORT_PEAKS): peak_dau and peak_groups are the full
+ * (STORE_USAGE_IMPORT_MAX): peak_dau and peak_groups are the full
  * report's, but the days' dau and groups are the metered figures only and
  * peak_dau_date is 0 when an imported day holds the peak. */
 int meter__report_tz(struct store *s, uint32_t app, int32_t yyyymm, int tz, int for_bill, meter_report_t *out);

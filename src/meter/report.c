@@ -74,7 +74,7 @@ static void on_import(void *ud, int32_t day, const char *metric, int64_t v)
   rep_ctx_t *c = ud;
   if (day % 100 == 0) {
     if (!strcmp(metric, METER_M_MAU)) c->imp_mau = v;
-    /* peaks: the document's month figure, and for a bill also the days' maximum (STORE_USAGE_IMPORT_PEAKS) */
+    /* peaks: the document's month figure, and for a bill also the days' maximum (STORE_USAGE_IMPORT_MAX) */
     else if (!strcmp(metric, "peak_dau")) c->imp_peak_dau = v > c->imp_peak_dau ? v : c->imp_peak_dau;
     else if (!strcmp(metric, "peak_groups")) c->imp_peak_groups = v > c->imp_peak_groups ? v : c->imp_peak_groups;
     else if (!strcmp(metric, "c2c_roaming_months")) c->r->c2c_roaming_months = v;
@@ -200,9 +200,12 @@ int meter__report_tz(store_t *s, uint32_t app, int32_t yyyymm, int tz, int for_b
     rc = store_usage_registrations(s, app, imc_day_start(c.first_day, tz), c.groups_until_s, tz, on_day, &c);
   if (!rc) rc = store_usage_group_each(s, app, c.groups_until_s, on_group, &c);
   if (!rc) rc = groups(&c);
-  if (!rc && for_bill) /* imported daily DAU and groups as their month's maximum (what a bill prices) */
-    rc = store_usage_apps_each(s, STORE_USAGE_IMPORT_PEAKS, &app, 1, yyyymm * 100, last, on_import_row, &c);
-  else if (!rc) rc = store_usage_day_each(s, 1, app, yyyymm * 100, last, on_import, &c);
+  if (!rc && for_bill) { /* imported daily DAU and groups as their month's maximum (what a bill prices) */
+    rc = store_usage_apps_each(s, STORE_USAGE_IMPORT_BILL, &app, 1, yyyymm * 100, last, on_import_row, &c);
+    if (!rc) rc = store_usage_apps_each(s, STORE_USAGE_IMPORT_MAX, &app, 1, yyyymm * 100, last, on_import_row, &c);
+  } else if (!rc) {
+    rc = store_usage_day_each(s, 1, app, yyyymm * 100, last, on_import, &c);
+  }
   if (!rc && !for_bill) rc = store_usage_import_count(s, app, yyyymm, &ndocs);
   if ((rc = rep_end(&c, rc))) return rc;
   r->imported_docs = (int)ndocs;
@@ -240,7 +243,9 @@ static void on_batch_row(void *ud, const store_usage_row_t *row)
   switch (b->table) {
   case STORE_USAGE_LOGIN: on_login(c, row->sdkappid, row->day, row->user_no); break;
   case STORE_USAGE_DAY: on_day(c, row->day, row->metric, row->value); break;
-  case STORE_USAGE_IMPORT: case STORE_USAGE_IMPORT_PEAKS: on_import(c, row->day, row->metric, row->value); break;
+  case STORE_USAGE_IMPORT: case STORE_USAGE_IMPORT_BILL: case STORE_USAGE_IMPORT_MAX:
+    on_import(c, row->day, row->metric, row->value);
+    break;
   case STORE_USAGE_GROUP: if (row->created_s < c->groups_until_s) on_group(c, row->live, row->created_s, row->dissolved_s); break;
   }
 }
@@ -260,7 +265,8 @@ int meter__report_apps(store_t *s, const uint32_t *apps, const int *tz, size_t n
   int32_t first = yyyymm * 100 + 1, last = yyyymm * 100 + out[0].ndays;
   /* the order of meter__report_tz: metered rows, group lives, then the imported figures merged over them */
   static const struct { store_usage_table_t t; int month_rows; } scans[] = {
-    { STORE_USAGE_LOGIN, 0 }, { STORE_USAGE_DAY, 0 }, { STORE_USAGE_GROUP, 0 }, { STORE_USAGE_IMPORT_PEAKS, 1 },
+    { STORE_USAGE_LOGIN, 0 }, { STORE_USAGE_DAY, 0 }, { STORE_USAGE_GROUP, 0 },
+    { STORE_USAGE_IMPORT_BILL, 1 }, { STORE_USAGE_IMPORT_MAX, 1 },
   };
   int rc = 0;
   for (size_t k = 0; !rc && k < sizeof scans / sizeof *scans; k++) {

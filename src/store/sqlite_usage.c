@@ -17,11 +17,10 @@
   " AND l.reference='bill-'||b.number),b.corrects,b.due_fen," \
   "CASE WHEN b.corrects>0 THEN (SELECT o.number FROM bills o WHERE o.seq=b.corrects) END FROM bills b"
 
-/* The month's maximum of an imported daily metric per app of the list ?1 (NULL: no such days): one
- * seek from the end of index usage_import_month (migration 22) per app. */
-#define IMP_PEAK(metric) " UNION ALL SELECT j.value,?2,'peak_" metric "',(SELECT max(value) FROM usage_import" \
-  " INDEXED BY usage_import_month WHERE sdkappid=j.value AND metric='" metric "' AND day/100=?2/100" \
-  " AND day BETWEEN ?2+1 AND ?3) FROM json_each(?1) j"
+/* The month's maximum of an imported daily metric of app a.sdkappid (NULL: no such days): one seek
+ * from the end of index usage_import_month (migration 22). */
+#define IMP_MAX(metric) "(SELECT max(value) FROM usage_import INDEXED BY usage_import_month" \
+  " WHERE sdkappid=a.sdkappid AND metric='" metric "' AND day/100=?2/100 AND day BETWEEN ?2+1 AND ?3)"
 
 #define USTMTS(X) \
   X(LOGIN_EACH, "SELECT sdkappid,day,user_no FROM usage_login WHERE (?1=0 OR sdkappid=?1) AND day BETWEEN ?2 AND ?3" \
@@ -60,10 +59,12 @@
               " AND day BETWEEN ?2 AND ?3 ORDER BY sdkappid") \
   X(IMP_APPS, "SELECT sdkappid,day,metric,value FROM usage_import WHERE sdkappid IN (SELECT value FROM json_each(?1))" \
               " AND day BETWEEN ?2 AND ?3 ORDER BY sdkappid") \
-  X(IMP_PEAK_APPS, "SELECT sdkappid,day,metric,value FROM usage_import WHERE sdkappid IN (SELECT value FROM json_each(?1))" \
+  X(IMP_BILL_APPS, "SELECT sdkappid,day,metric,value FROM usage_import WHERE sdkappid IN (SELECT value FROM json_each(?1))" \
                    " AND day=?2 UNION ALL SELECT sdkappid,day,metric,value FROM usage_import INDEXED BY usage_import_month" \
                    " WHERE sdkappid IN (SELECT value FROM json_each(?1)) AND metric='bandwidth_mbps' AND day/100=?2/100" \
-                   " AND day BETWEEN ?2+1 AND ?3" IMP_PEAK("dau") IMP_PEAK("groups") " ORDER BY 1") \
+                   " AND day BETWEEN ?2+1 AND ?3 ORDER BY 1") \
+  X(IMP_MAX_APPS, "SELECT a.sdkappid," IMP_MAX("dau") "," IMP_MAX("groups") " FROM apps a" \
+                  " WHERE a.sdkappid IN (SELECT value FROM json_each(?1)) ORDER BY a.sdkappid") \
   X(GRP_APPS, "SELECT sdkappid,live,created_at,coalesce(dissolved_at,9223372036854775807) FROM usage_group" \
               " WHERE sdkappid IN (SELECT value FROM json_each(?1)) AND created_at<?3 AND ?2=?2 ORDER BY sdkappid") \
   X(REG_DAYS, "SELECT CAST(strftime('%Y%m%d', created_at + ?4, 'unixepoch') AS INTEGER) d, count(*) FROM usage_reg" \
@@ -446,8 +447,8 @@ int squ_apps_each(store_t *s, int table, const uint32_t *apps, size_t n, int64_t
 {
   static const int stmt_of[] = { [STORE_USAGE_LOGIN] = U_LOGIN_APPS, [STORE_USAGE_DAY] = U_DAY_APPS,
                                  [STORE_USAGE_IMPORT] = U_IMP_APPS, [STORE_USAGE_GROUP] = U_GRP_APPS,
-                                 [STORE_USAGE_IMPORT_PEAKS] = U_IMP_PEAK_APPS };
-  if (table < 0 || table > STORE_USAGE_IMPORT_PEAKS || n > 100000) return IMC_E_INVAL;
+                                 [STORE_USAGE_IMPORT_BILL] = U_IMP_BILL_APPS, [STORE_USAGE_IMPORT_MAX] = U_IMP_MAX_APPS };
+  if (table < 0 || table > STORE_USAGE_IMPORT_MAX || n > 100000) return IMC_E_INVAL;
   if (!n) return 0;
   int len;
   char *list = sq__id_list(apps, n, &len);
@@ -462,6 +463,17 @@ int squ_apps_each(store_t *s, int table, const uint32_t *apps, size_t n, int64_t
   int rc;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     r.sdkappid = (uint32_t)sqlite3_column_int64(st, 0);
+    if (table == STORE_USAGE_IMPORT_MAX) { /* a row per metric that has days */
+      static const char *const peak[2] = { "peak_dau", "peak_groups" };
+      r.day = (int32_t)from;
+      for (int k = 0; k < 2; k++) {
+        if (sqlite3_column_type(st, 1 + k) == SQLITE_NULL) continue;
+        r.metric = peak[k];
+        r.value = sqlite3_column_int64(st, 1 + k);
+        cb(ud, &r);
+      }
+      continue;
+    }
     if (table == STORE_USAGE_GROUP) {
       r.live = sqlite3_column_int(st, 1);
       r.created_s = sqlite3_column_int64(st, 2);
@@ -469,7 +481,6 @@ int squ_apps_each(store_t *s, int table, const uint32_t *apps, size_t n, int64_t
     } else {
       r.day = (int32_t)sqlite3_column_int64(st, 1);
       if (table == STORE_USAGE_LOGIN) r.user_no = (uint32_t)sqlite3_column_int64(st, 2);
-      else if (table == STORE_USAGE_IMPORT_PEAKS && sqlite3_column_type(st, 3) == SQLITE_NULL) continue; /* no such days */
       else { r.metric = (const char *)sqlite3_column_text(st, 2); r.value = sqlite3_column_int64(st, 3); }
     }
     cb(ud, &r);

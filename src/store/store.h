@@ -361,9 +361,10 @@ typedef enum store_usage_table {
   STORE_USAGE_DAY,     /* usage_day (metered): day, metric, value */
   STORE_USAGE_IMPORT,  /* usage_import: day, metric, value */
   STORE_USAGE_GROUP,   /* usage_group: live, created_s, dissolved_s (INT64_MAX while it exists) */
-  STORE_USAGE_IMPORT_PEAKS, /* usage_import as a bill reads it: the month-level rows (day `from`) and the daily
-                             * rows as they are, except "dau" and "groups": of those one row per app and metric,
-                             * day `from`, metric "peak_dau" / "peak_groups", value the maximum over the days */
+  /* usage_import as a bill reads it, in two scans: */
+  STORE_USAGE_IMPORT_BILL, /* the month-level rows (day `from`) and the daily "bandwidth_mbps" rows */
+  STORE_USAGE_IMPORT_MAX,  /* per app (that exists) the maximum over days (from, to] of its daily "dau" and of its
+                            * daily "groups": rows day `from`, metric "peak_dau" / "peak_groups" (none without days) */
 } store_usage_table_t;
 typedef struct store_usage_row {
   uint32_t sdkappid;
