@@ -27,6 +27,7 @@
  * (server_cpu_us_per_msg: less disturbed by other load than msgs/s), and
  * the same for the event-loop thread alone (loop_cpu_us_per_msg; the rest
  * is the writer and reader threads). The first refused send of each worker is printed to stderr.
+ * Workers start sending together, once all of them have logged their users in.
  * Then the writer's stages over the sending period (GET /healthz/stages at
  * start and stop, subtracted; store_writer.h "Stages"): name_us=p50/p99/max
  * per stage, every writer job of the server (not only the first worker's),
@@ -219,6 +220,20 @@ static void start_sending(void)
   pump();
 }
 
+/* Barrier between the workers (pipes made by the parent): each says it is
+ * ready, and all start sending once every worker's users are logged in
+ * (and so imported): a worker sending earlier met "To_Account is not
+ * imported" (90012) for peers of a worker still logging in. Blocks the
+ * worker's loop meanwhile; nothing is in flight then. */
+static int ready_fd = -1, go_fd = -1;
+
+static void all_ready(void)
+{
+  char b = 1;
+  if (ready_fd >= 0 && write(ready_fd, &b, 1) == 1 && read(go_fd, &b, 1) != 1) { /* parent gone: send anyway */ }
+  start_sending();
+}
+
 static void got_frame(conn_t *c, const char *p, size_t len)
 {
   (void)len;
@@ -233,7 +248,7 @@ static void got_frame(conn_t *c, const char *p, size_t len)
     if (strstr(p, "\"op\":\"sync\"")) {
       if (!strstr(p, "\"complete\":true")) { c->stage = 5; failed++; return; }
       c->stage = 4;
-      if (++ready_n + failed == nconns) start_sending();
+      if (++ready_n + failed == nconns) all_ready();
     }
     return;
   }
@@ -482,8 +497,9 @@ int main(int argc, char **argv)
                     "                 [--seconds S] [--rate R] [--sources S] [--host H]\n");
     return 2;
   }
-  int fds[64][2];
+  int fds[64][2], ready[2], go[2];
   pid_t pids[64];
+  if (pipe(ready) || pipe(go)) return 1;
   for (int p = 0; p < opt.procs; p++) {
     if (pipe(fds[p])) return 1;
     int share = opt.conns / opt.procs + (p < opt.conns % opt.procs);
@@ -493,10 +509,22 @@ int main(int argc, char **argv)
       close(fds[p][0]);
       nconns = share;
       opt.first = first;
+      ready_fd = ready[1];
+      go_fd = go[0];
+      close(ready[0]);
+      close(go[1]);
       _exit(worker());
     }
     close(fds[p][1]);
   }
+  close(ready[1]);
+  close(go[0]);
+  char b;
+  int nready = 0;
+  while (nready < opt.procs && read(ready[0], &b, 1) == 1) nready++; /* a worker that died closes its end */
+  for (int p = 0; p < opt.procs; p++) if (write(go[1], &b, 1) != 1) break;
+  close(ready[0]);
+  close(go[1]);
   unsigned long long ok = 0, fl = 0, ack = 0, nf = 0, ms_us = 0, push = 0, cpu = 0, t, h[7] = { 0 };
   uint32_t *all = NULL;
   size_t n = 0, cap = 0;
