@@ -209,9 +209,10 @@ static void test_kill_during_bill_run(void **st)
   kill_part_way("SELECT count(*) FROM bills WHERE month=202610", NAPPS);
   close(fd);
 
-  int runs = log_count("job=bill_run ", "msg=\"job ran\"");
+  int runs = log_count("job=bill_run ", "msg=\"job ran\""), days0 = log_count("job=day ", "msg=\"job ran\"");
   start_on("2026-11-01"); /* the bill run is due at start: it finishes October */
   wait_job("bill_run", runs);
+  wait_job("day", days0); /* and 1 November's day job follows it: counted before the next clock move, not after */
   db = db_open();
   assert_int_equal(q1(db, "SELECT count(*) FROM bills WHERE month=202610 AND corrects=0"), NAPPS);
   assert_int_equal(q1(db, "SELECT count(DISTINCT sdkappid) FROM bills WHERE month=202610"), NAPPS);
