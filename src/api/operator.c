@@ -480,14 +480,9 @@ static int addon_list(op_req_t *o, store_t *s)
   store_order_t *v;
   int n;
   if ((rc = tenant_app_orders(s, a.sdkappid, &v, &n))) return rc;
-  json_t *arr = json_array();
-  for (int i = 0; i < n; i++) {
-    if (strcmp(v[i].kind, "addon")) continue;
-    json_t *j = tenant_order_json(&v[i]);
-    json_object_set_new(j, "in_force", json_boolean(tenant_order_in_force(v, n, i, day)));
-    json_array_append_new(arr, j);
-  }
+  json_t *arr = tenant_addons_json(v, n, day);
   free(v);
+  if (!arr) return IMC_E_NOMEM;
   char d[16];
   int y, m, dd;
   imc_civil_from_days(day, &y, &m, &dd);

@@ -63,11 +63,13 @@ static int day_of(const char *verb, const char *at, int64_t now_s, int64_t *day)
   return 0;
 }
 
-static void print_order(const store_order_t *o, int replayed)
+/* last_day: the last day the order runs (its end_day, or for a listed
+ * retention add-on the day before the next order of it: tenant_order_last_day). */
+static void print_order(const store_order_t *o, int replayed, int64_t last_day)
 {
   char a[16], b[16], price[32];
   ymd(o->start_day, a, sizeof a);
-  ymd(o->end_day, b, sizeof b);
+  ymd(last_day, b, sizeof b);
   bill_fen_format(o->price_fen, price, sizeof price);
   printf("order %lld%s: %s %s", (long long)o->id, replayed ? " (already recorded)" : "", o->kind, o->item);
   if (o->value) printf("=%lld", (long long)o->value);
@@ -174,7 +176,7 @@ int cli_app_life(int argc, char **argv)
     rc = !strcmp(sub, "upgrade") ? tenant_app_upgrade(s, id, o.edition, day, o.reference, now_s, &ord, &replayed, err, sizeof err)
                                  : tenant_app_renew(s, id, day, o.reference, now_s, &ord, &replayed, err, sizeof err);
     if (rc) return order_failed("app", s, rc, err);
-    if (!o.json) print_order(&ord, replayed);
+    if (!o.json) print_order(&ord, replayed, ord.end_day);
     return finish("app", s, id, now_s, o.json ? tenant_order_json(&ord) : NULL, replayed, o.json);
   }
   if (!strcmp(sub, "suspend")) {
@@ -262,7 +264,7 @@ int cli_addon(int argc, char **argv)
     int replayed = 0;
     rc = tenant_addon_buy(s, id, name, value, vname[0] ? vname : NULL, day, o.reference, now_s, &ord, &replayed, err, sizeof err);
     if (rc) return order_failed("addon", s, rc, err);
-    if (!o.json) print_order(&ord, replayed);
+    if (!o.json) print_order(&ord, replayed, ord.end_day);
     return finish("addon", s, id, now_s, o.json ? tenant_order_json(&ord) : NULL, replayed, o.json);
   }
   store_order_t *v;
@@ -274,18 +276,17 @@ int cli_addon(int argc, char **argv)
     return CLI_EXIT_FAIL;
   }
   store_close(s);
-  json_t *arr = json_array();
-  for (int i = 0; i < n; i++) {
+  json_t *arr = o.json ? tenant_addons_json(v, n, day) : NULL;
+  for (int i = 0; !o.json && i < n; i++) {
     if (strcmp(v[i].kind, "addon")) continue;
-    json_t *j = tenant_order_json(&v[i]);
-    json_object_set_new(j, "in_force", json_boolean(tenant_order_in_force(v, n, i, day)));
-    json_array_append_new(arr, j);
-    if (!o.json) {
-      printf("%s ", tenant_order_in_force(v, n, i, day) ? "*" : " ");
-      print_order(&v[i], 0);
-    }
+    printf("%s ", tenant_order_in_force(v, n, i, day) ? "*" : " ");
+    print_order(&v[i], 0, tenant_order_last_day(v, n, i));
   }
   free(v);
+  if (o.json && !arr) {
+    cli_err("addon", "%s", imc_strerror(IMC_E_NOMEM));
+    return CLI_EXIT_FAIL;
+  }
   if (o.json) {
     char d[16];
     ymd(day, d, sizeof d);

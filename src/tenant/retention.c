@@ -21,6 +21,7 @@
 #include "util/date.h"
 #include "util/err.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -73,7 +74,6 @@ int tenant_order_in_force(const store_order_t *v, int n, int i, int64_t day)
   return v[i].start_day <= day && day <= tenant_order_last_day(v, n, i);
 }
 
-/* ---- buying ------------------------------------------------------------------------ */
 static void ymd(int64_t day, char *out, size_t cap)
 {
   int y, m, d;
@@ -81,6 +81,30 @@ static void ymd(int64_t day, char *out, size_t cap)
   snprintf(out, cap, "%04d-%02d-%02d", y, m, d);
 }
 
+/* The add-on orders as listed (tenant.h). */
+json_t *tenant_addons_json(const store_order_t *v, int n, int64_t day)
+{
+  json_t *arr = json_array();
+  for (int i = 0; arr && i < n; i++) {
+    if (strcmp(v[i].kind, "addon")) continue;
+    json_t *j = tenant_order_json(&v[i]);
+    char last[16];
+    ymd(tenant_order_last_day(v, n, i), last, sizeof last);
+    if (!j || json_object_set_new(j, "in_force", json_boolean(tenant_order_in_force(v, n, i, day))) ||
+        json_object_set_new(j, "last_day", json_string(last))) {
+      json_decref(j);
+      json_decref(arr);
+      return NULL;
+    }
+    if (json_array_append_new(arr, j)) { /* takes j, even when it fails */
+      json_decref(arr);
+      return NULL;
+    }
+  }
+  return arr;
+}
+
+/* ---- buying ------------------------------------------------------------------------ */
 /* The values the edition may hold, for the refusal ("30, 90, 180, 360"). */
 static void offers(bill_scheme_t s, int edition, plan_hold_t hold, const char *region, char *out, size_t cap)
 {

@@ -239,6 +239,12 @@ struct json_t *tenant_app_state_json(store_t *s, uint32_t sdkappid, int64_t day,
  * "valid_from","valid_to","period","first_day","price_fen","pay","ledger_id",
  * "book","at","reference"}. */
 struct json_t *tenant_order_json(const store_order_t *o);
+/* The app's add-on orders among v[0..n) as a JSON array (new reference, NULL
+ * if out of memory): each tenant_order_json plus "in_force" on `day` and
+ * "last_day", the last day it runs (tenant_order_last_day: for a retention
+ * add-on the day before the next order of it, 9999-12-31 while none; before
+ * "valid_from" when a later order replaced it on its first day). */
+struct json_t *tenant_addons_json(const store_order_t *v, int n, int64_t day);
 
 /* ---- registry (server loop thread) -------------------------------------- */
 typedef struct tenant_accounts tenant_accounts_t; /* private: UserID → user_no */

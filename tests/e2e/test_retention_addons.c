@@ -277,6 +277,11 @@ static void test_c2c_longer_than_group(void **st)
   assert_int_equal(json_array_size(l), 2);
   assert_false(json_is_true(json_object_get(json_array_get(l, 0), "in_force"))); /* superseded the same day */
   assert_true(json_is_true(json_object_get(json_array_get(l, 1), "in_force")));
+  /* the listing's last_day: the replaced order ran no day at all (the day before it began), the one
+   * in force runs until changed; valid_to stays the row's 9999-12-31 */
+  assert_string_equal(json_string_value(json_object_get(json_array_get(l, 0), "last_day")), "2026-11-19");
+  assert_string_equal(json_string_value(json_object_get(json_array_get(l, 0), "valid_to")), "9999-12-31");
+  assert_string_equal(json_string_value(json_object_get(json_array_get(l, 1), "last_day")), "9999-12-31");
   json_decref(o);
   expect_roam("");
   /* the first order's retry (the same derived reference) no longer is the setting: refused, not replayed */
