@@ -30,8 +30,9 @@
  * had to stop the writer to let the WAL restart. The decision record has
  * the numbers of all three.
  *
- * Thread: the writer thread alone (the hook runs inside its COMMITs);
- * store_ckpt_stats copies the counters under the caller's lock. */
+ * Thread: the writer thread alone (the hook runs inside its COMMITs); the
+ * writer copies the counters (st) into its own stats under its mutex after
+ * each batch, where /healthz reads them. */
 #ifndef IMC_STORE_CKPT_H
 #define IMC_STORE_CKPT_H
 
