@@ -410,16 +410,26 @@ void grp__live_free(im_groups_t *G, im_group_t *g)
   g->lv = NULL;
 }
 
+/* Room for one more element in *v (n used of *cap, elem bytes each), the
+ * capacity doubled from 16 up to LIVE_LATE_MAX. 0 or IMC_E_NOMEM. */
+static int list_room(void **v, uint32_t n, uint32_t *cap, size_t elem)
+{
+  if (n < *cap) return 0;
+  uint32_t ncap = *cap ? *cap * 2 : 16;
+  void *l = ncap <= LIVE_LATE_MAX ? realloc(*v, ncap * elem) : NULL;
+  if (!l) return IMC_E_NOMEM;
+  *v = l;
+  *cap = ncap;
+  return 0;
+}
+
 /* Note sid as a late joiner of lv's batch (at most LIVE_LATE_MAX). 0 or IMC_E_NOMEM. */
 static int late_add(glive_t *lv, uint32_t sid)
 {
-  if (lv->nlate == lv->late_cap) {
-    uint32_t ncap = lv->late_cap ? lv->late_cap * 2 : 16;
-    uint64_t *l = ncap <= LIVE_LATE_MAX ? realloc(lv->late, ncap * sizeof *l) : NULL;
-    if (!l) return IMC_E_NOMEM;
-    lv->late = l;
-    lv->late_cap = ncap;
-  }
+  void *v = lv->late;
+  int rc = list_room(&v, lv->nlate, &lv->late_cap, sizeof *lv->late);
+  lv->late = v;
+  if (rc) return rc;
   lv->late[lv->nlate++] = (uint64_t)sid << 32 | lv->n;
   return 0;
 }
@@ -427,13 +437,10 @@ static int late_add(glive_t *lv, uint32_t sid)
 /* Note sid as joined since walk w began (at most LIVE_LATE_MAX). 0 or IMC_E_NOMEM. */
 static int fresh_add(gwalk_t *w, uint32_t sid)
 {
-  if (w->nfresh == w->fresh_cap) {
-    uint32_t ncap = w->fresh_cap ? w->fresh_cap * 2 : 16;
-    uint32_t *l = ncap <= LIVE_LATE_MAX ? realloc(w->fresh, ncap * sizeof *l) : NULL;
-    if (!l) return IMC_E_NOMEM;
-    w->fresh = l;
-    w->fresh_cap = ncap;
-  }
+  void *v = w->fresh;
+  int rc = list_room(&v, w->nfresh, &w->fresh_cap, sizeof *w->fresh);
+  w->fresh = v;
+  if (rc) return rc;
   w->fresh[w->nfresh++] = sid;
   w->fresh_sorted = 0;
   return 0;
