@@ -484,9 +484,7 @@ static int addon_list(op_req_t *o, store_t *s)
   free(v);
   if (!arr) return IMC_E_NOMEM;
   char d[16];
-  int y, m, dd;
-  imc_civil_from_days(day, &y, &m, &dd);
-  snprintf(d, sizeof d, "%04d-%02d-%02d", y, m, dd);
+  imc_date_format(day, d, sizeof d);
   o->out = json_pack("{s:I,s:s,s:o}", "sdkappid", (json_int_t)a.sdkappid, "date", d, "addons", arr);
   return 0;
 }

@@ -44,12 +44,6 @@ static void print_json(json_t *o)
   json_decref(o);
 }
 
-static void ymd(int64_t day, char *out, size_t cap)
-{
-  int y, m, d;
-  imc_civil_from_days(day, &y, &m, &d);
-  snprintf(out, cap, "%04d-%02d-%02d", y, m, d);
-}
 
 /* --at: a day no later than today; default today (billing time zone, M-1). */
 static int day_of(const char *verb, const char *at, int64_t now_s, int64_t *day)
@@ -68,8 +62,8 @@ static int day_of(const char *verb, const char *at, int64_t now_s, int64_t *day)
 static void print_order(const store_order_t *o, int replayed, int64_t last_day)
 {
   char a[16], b[16], price[32];
-  ymd(o->start_day, a, sizeof a);
-  ymd(last_day, b, sizeof b);
+  imc_date_format(o->start_day, a, sizeof a);
+  imc_date_format(last_day, b, sizeof b);
   bill_fen_format(o->price_fen, price, sizeof price);
   printf("order %lld%s: %s %s", (long long)o->id, replayed ? " (already recorded)" : "", o->kind, o->item);
   if (o->value) printf("=%lld", (long long)o->value);
@@ -289,7 +283,7 @@ int cli_addon(int argc, char **argv)
   }
   if (o.json) {
     char d[16];
-    ymd(day, d, sizeof d);
+    imc_date_format(day, d, sizeof d);
     print_json(json_pack("{s:I,s:s,s:o}", "sdkappid", (json_int_t)id, "date", d, "addons", arr));
   } else {
     json_decref(arr);

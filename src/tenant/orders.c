@@ -40,12 +40,6 @@ static int failf(char *err, size_t cap, int code, const char *fmt, ...)
   return code;
 }
 
-static void ymd(int64_t day, char *out, size_t cap)
-{
-  int y, m, d;
-  imc_civil_from_days(day, &y, &m, &d);
-  snprintf(out, cap, "%04d-%02d-%02d", y, m, d);
-}
 
 /* ---- transactions: own one from the CLI, nest in a writer job's ------------------- */
 typedef struct txn { store_t *s; int nested; } txn_t;
@@ -225,7 +219,7 @@ static void book_label(const place_t *p, char *out, size_t cap)
   int64_t from, to;
   bill_book_effective(p->book, &from, &to);
   char d[16];
-  ymd(from == INT64_MIN ? 0 : from, d, sizeof d);
+  imc_date_format(from == INT64_MIN ? 0 : from, d, sizeof d);
   snprintf(out, cap, "%s@%s", bill_scheme_name(p->scheme), from == INT64_MIN ? "open" : d);
 }
 
@@ -246,8 +240,8 @@ static int record(place_t *p, store_order_t *o, const bill_order_t *bo, int held
   if (!strcmp(o->pay, "prepaid")) {
     char ref[65], reason[201], a[16], b[16], val[40] = "";
     snprintf(ref, sizeof ref, "order-%u-%.40s", p->app.sdkappid, o->reference); /* references are <= 40 bytes */
-    ymd(o->start_day, a, sizeof a);
-    ymd(o->end_day, b, sizeof b);
+    imc_date_format(o->start_day, a, sizeof a);
+    imc_date_format(o->end_day, b, sizeof b);
     if (o->value) snprintf(val, sizeof val, "=%lld", (long long)o->value);
     else if (o->value_name[0]) snprintf(val, sizeof val, "=%s", o->value_name);
     snprintf(reason, sizeof reason, "app %u %s %s%s %s..%s (%s)", p->app.sdkappid, o->kind, o->item, val, a, b, o->book);
@@ -287,8 +281,8 @@ static int book_in_force(place_t *p, int64_t day)
   bill_book_effective(p->book, &from, &to);
   if (day >= from) return 0;
   char a[16], b[16];
-  ymd(day, a, sizeof a);
-  ymd(from, b, sizeof b);
+  imc_date_format(day, a, sizeof a);
+  imc_date_format(from, b, sizeof b);
   return failf(p->err, p->errcap, IMC_E_BILL_NO_BOOK, "the %s price book starts on %s; no order can be dated %s",
                p->app.scheme, b, a);
 }
@@ -392,7 +386,7 @@ int tenant_app_upgrade(store_t *s, uint32_t sdkappid, const char *edition, int64
           edition_of(&p, x->item) <= e)
         continue;
       char b[16];
-      ymd(x->end_day, b, sizeof b);
+      imc_date_format(x->end_day, b, sizeof b);
       rc = failf(err, errcap, IMC_E_PLAN_EDITION_CHANGE, "the %s package runs until %s: order %s after it (during the grace days)",
                  x->item, b, edition);
       goto done;
@@ -400,7 +394,7 @@ int tenant_app_upgrade(store_t *s, uint32_t sdkappid, const char *edition, int64
   }
   if (lc.state == TENANT_LC_ACTIVE && lc.package_edition == e) {
     char b[16];
-    ymd(lc.package_end_day, b, sizeof b);
+    imc_date_format(lc.package_end_day, b, sizeof b);
     rc = failf(err, errcap, IMC_E_PLAN_EDITION_CHANGE, "the %s package is held until %s: renew it (imcloud app renew)", edition, b);
     goto done;
   }
@@ -447,7 +441,7 @@ int tenant_app_renew(store_t *s, uint32_t sdkappid, int64_t day, const char *ref
   }
   if (last->start_day > day) {
     char b[16];
-    ymd(last->start_day, b, sizeof b);
+    imc_date_format(last->start_day, b, sizeof b);
     rc = failf(err, errcap, IMC_E_EXISTS, "already renewed: the next period starts %s", b);
     goto done;
   }
@@ -554,7 +548,7 @@ int tenant_addon_buy(store_t *s, uint32_t sdkappid, const char *addon, int64_t v
   }
   if (cur && cur->start_day > day) {
     char b[16];
-    ymd(cur->start_day, b, sizeof b);
+    imc_date_format(cur->start_day, b, sizeof b);
     rc = failf(err, errcap, IMC_E_EXISTS, "%s is already bought for the period starting %s", addon, b);
     goto done;
   }
@@ -677,9 +671,9 @@ int tenant_app_lifecycle_run(store_t *s, uint32_t sdkappid, int64_t day, int64_t
 json_t *tenant_order_json(const store_order_t *o)
 {
   char a[16], b[16], t[16];
-  ymd(o->start_day, a, sizeof a);
-  ymd(o->end_day, b, sizeof b);
-  ymd(o->anchor_day, t, sizeof t);
+  imc_date_format(o->start_day, a, sizeof a);
+  imc_date_format(o->end_day, b, sizeof b);
+  imc_date_format(o->anchor_day, t, sizeof t);
   json_t *j = json_pack("{s:I,s:I,s:s,s:s,s:s,s:s,s:i,s:s,s:I,s:s,s:I,s:s,s:I}", "id", (json_int_t)o->id,
                         "sdkappid", (json_int_t)o->sdkappid, "kind", o->kind, "item", o->item, "valid_from", a,
                         "valid_to", b, "period", (int)o->period, "first_day", t, "price_fen", (json_int_t)o->price_fen,

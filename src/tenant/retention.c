@@ -74,12 +74,6 @@ int tenant_order_in_force(const store_order_t *v, int n, int i, int64_t day)
   return v[i].start_day <= day && day <= tenant_order_last_day(v, n, i);
 }
 
-static void ymd(int64_t day, char *out, size_t cap)
-{
-  int y, m, d;
-  imc_civil_from_days(day, &y, &m, &d);
-  snprintf(out, cap, "%04d-%02d-%02d", y, m, d);
-}
 
 /* The add-on orders as listed (tenant.h). */
 json_t *tenant_addons_json(const store_order_t *v, int n, int64_t day)
@@ -89,7 +83,7 @@ json_t *tenant_addons_json(const store_order_t *v, int n, int64_t day)
     if (strcmp(v[i].kind, "addon")) continue;
     json_t *j = tenant_order_json(&v[i]);
     char last[16];
-    ymd(tenant_order_last_day(v, n, i), last, sizeof last);
+    imc_date_format(tenant_order_last_day(v, n, i), last, sizeof last);
     if (!j || json_object_set_new(j, "in_force", json_boolean(tenant_order_in_force(v, n, i, day))) ||
         json_object_set_new(j, "last_day", json_string(last))) {
       json_decref(j);
@@ -160,7 +154,7 @@ int tenant_retention_check(const store_app_t *app, const store_order_t *orders, 
     if (strcmp(orders[i].kind, "addon") || strcmp(orders[i].item, addon)) continue;
     if (tenant_order_in_force(orders, n, i, day) && orders[i].value == value) {
       char a[16];
-      ymd(orders[i].start_day, a, sizeof a);
+      imc_date_format(orders[i].start_day, a, sizeof a);
       return imc_errf(err, errcap, IMC_E_EXISTS, "%s=%lld is already in force since %s", addon, (long long)value, a);
     }
   }

@@ -8,12 +8,6 @@
 #include <jansson.h>
 #include <stdio.h>
 
-static void ymd(int64_t day, char *out, size_t cap)
-{
-  int y, m, d;
-  imc_civil_from_days(day, &y, &m, &d);
-  snprintf(out, cap, "%04d-%02d-%02d", y, m, d);
-}
 
 json_t *tenant_app_state_json(store_t *s, uint32_t sdkappid, int64_t day, int64_t now_s)
 {
@@ -24,9 +18,9 @@ json_t *tenant_app_state_json(store_t *s, uint32_t sdkappid, int64_t day, int64_
   char by[16] = "", d[16], pe[16] = "", ge[16] = "";
   tenant_app_auto_renew(s, sdkappid, &on);
   tenant_app_suspended_by(s, sdkappid, by, sizeof by);
-  ymd(day, d, sizeof d);
-  if (lc.package_end_day >= 0) ymd(lc.package_end_day, pe, sizeof pe);
-  if (lc.grace_end_day >= 0) ymd(lc.grace_end_day, ge, sizeof ge);
+  imc_date_format(day, d, sizeof d);
+  if (lc.package_end_day >= 0) imc_date_format(lc.package_end_day, pe, sizeof pe);
+  if (lc.grace_end_day >= 0) imc_date_format(lc.grace_end_day, ge, sizeof ge);
   bill_scheme_t sch;
   bill_scheme_parse(a.scheme, &sch);
   json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:b}", "sdkappid", (json_int_t)sdkappid, "date", d, "scheme", a.scheme,

@@ -112,6 +112,13 @@ int imc_datetime_parse(const char *s, int64_t *unix_s)
   return 0;
 }
 
+void imc_date_format(int64_t day, char *buf, size_t cap)
+{
+  int y, m, d;
+  imc_civil_from_days(day, &y, &m, &d);
+  snprintf(buf, cap, "%04d-%02d-%02d", y, m, d);
+}
+
 void imc_datetime_format(int64_t unix_s, int tz_offset_s, char *buf, size_t cap)
 {
   int64_t local = unix_s + tz_offset_s, day = imc_day_of(unix_s, tz_offset_s), sec = local - day * 86400;

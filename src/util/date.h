@@ -34,6 +34,8 @@ int imc_month_parse(const char *s, int *y, int *m);
 /* RFC 3339 date-time with seconds and a zone: "2026-11-01T00:00:00+08:00" or
  * "…Z" (no fractions). 0 and *unix_s, or IMC_E_INVAL. */
 int imc_datetime_parse(const char *s, int64_t *unix_s);
+/* Day index day as "2026-11-01" (cap ≥ 11). */
+void imc_date_format(int64_t day, char *buf, size_t cap);
 /* unix_s as "2026-11-01T00:00:00+08:00" in the zone tz_offset_s (cap ≥ 26). */
 void imc_datetime_format(int64_t unix_s, int tz_offset_s, char *buf, size_t cap);
 
