@@ -26,8 +26,9 @@ static const char usage[] =
   "  again bills nothing twice. settle: pays open bills from the wallet, oldest first.\n"
   "  --pricebooks DIR bills with DIR/<scheme>.json (the operator's prices; default: the setting\n"
   "  pricebooks_dir, else the built-in books). An app whose bill needs a price the book leaves\n"
-  "  to the operator (intl Standard/Pro, MAU overage; bandwidth outside china) or that is on the\n"
-  "  original international scheme is refused, naming what is missing.";
+  "  to the operator (intl Standard/Pro, MAU overage; bandwidth outside china) is refused,\n"
+  "  naming what is missing; an app on the original international scheme (P-50) is billed only\n"
+  "  with DIR/intl_original.json and refused while there is none.";
 
 #define DEFAULT_TZ IMC_TZ_CHINA_S
 

@@ -51,21 +51,12 @@ static void to_usage(const meter_report_t *r, const bill_book_t *b, bill_usage_t
 }
 
 /* Refuse, before anything is read or written, an app whose bill the book
- * cannot price: one on the original international scheme (P-50), or one
- * whose edition depends on prices the operator has not set (P-59, P-20;
- * bill_book_placeholders). err names what is missing. */
-static int refuse_unpriced(store_t *s, const store_app_t *a, const bill_book_t *b, char *err, size_t cap)
+ * cannot price: one whose edition depends on prices the operator has not set
+ * (P-59, P-20; bill_book_placeholders). err names what is missing. (An app on
+ * the original international scheme, P-50, has no book until the operator
+ * gives one: meter__book refuses it.) */
+static int refuse_unpriced(const store_app_t *a, const bill_book_t *b, char *err, size_t cap)
 {
-  if (!strcmp(a->scheme, "intl")) {
-    int64_t first;
-    int rc = store_customer_first_app_created(s, a->customer_id, &first);
-    if (rc) return rc;
-    if (bill_scheme_original_intl(first))
-      return imc_errf(err, cap, IMC_E_BILL_BOOK,
-                      "app %u is on the original international scheme (its customer %lld created an app before 2022-12-26, P-50): "
-                      "no seed gives that scheme's prices, so it is not billed",
-                      a->sdkappid, (long long)a->customer_id);
-  }
   char missing[400];
   if (bill_book_placeholders(b, a->edition, a->region, missing, sizeof missing))
     return imc_errf(err, cap, IMC_E_BILL_BOOK, "app %u (%s %s, %s) is not billed until the operator sets %s in its price book",
@@ -89,7 +80,7 @@ static int price(store_t *s, const store_app_t *ap, int32_t month, int tz, meter
   int n = 0;
   bill_usage_t u;
   if ((!rep && !r) || !bill) { rc = IMC_E_NOMEM; goto out; }
-  if ((rc = refuse_unpriced(s, &a, b, err, cap))) goto out;
+  if ((rc = refuse_unpriced(&a, b, err, cap))) goto out;
   if (!rep && (rc = meter__report_tz(s, app, month, tz, 1, r))) { imc_errf(err, cap, rc, "usage of app %u: %s", app, imc_strerror(rc)); goto out; }
   to_usage(rep ? rep : r, b, &u);
   if ((rc = meter__usage_retention(s, &a, month, &u, err, cap))) goto out; /* P-21, P-35, P-46: from the orders */

@@ -4,7 +4,11 @@
  * An operator sets the prices the seeds leave open (P-59, P-20) in such a
  * copy. A file is loaded once per process and kept for its life (a server
  * picks up an edited book at restart); a directory without the scheme's file
- * falls back to the built-in book. Thread-safe (a mutex around the cache). */
+ * falls back to the built-in book. An intl app of a customer that created
+ * an app before 2022-12-26 is on the original international scheme (P-50),
+ * which no seed prices: it is billed only with the operator's book
+ * DIR/intl_original.json (an intl-format book, "scheme": "intl") and refused
+ * while there is none. Thread-safe (a mutex around the cache). */
 #include "billing/billing.h"
 #include "meter/meter.h"
 #include "meter/meter_int.h"
@@ -88,6 +92,17 @@ static void copy_dir(char dst[512], const char src[512])
   dst[n] = 0;
 }
 
+/* P-50: whether app is on the original international scheme (*orig). */
+static int original_intl(store_t *s, const store_app_t *a, bill_scheme_t scheme, int *orig)
+{
+  *orig = 0;
+  if (scheme != BILL_SCHEME_INTL || !s) return 0;
+  int64_t first;
+  int rc = store_customer_first_app_created(s, a->customer_id, &first);
+  if (!rc) *orig = bill_scheme_original_intl(first);
+  return rc;
+}
+
 const bill_book_t *meter__book(store_t *s, const store_app_t *a, int *rc, char *err, size_t cap)
 {
   bill_scheme_t scheme;
@@ -95,6 +110,12 @@ const bill_book_t *meter__book(store_t *s, const store_app_t *a, int *rc, char *
     imc_errf(err, cap, *rc, "app %u has an unknown scheme \"%s\"", a->sdkappid, a->scheme);
     return NULL;
   }
+  int orig;
+  if ((*rc = original_intl(s, a, scheme, &orig))) {
+    imc_errf(err, cap, *rc, "the first app of customer %lld: %s", (long long)a->customer_id, imc_strerror(*rc));
+    return NULL;
+  }
+  const char *file = orig ? "intl_original" : a->scheme;
   char dir[512] = "", path[600];
   pthread_mutex_lock(&mu);
   copy_dir(dir, override_dir);
@@ -102,7 +123,7 @@ const bill_book_t *meter__book(store_t *s, const store_app_t *a, int *rc, char *
   if (!dir[0] && pinned.on) copy_dir(dir, pinned.dir);
   else if (!dir[0] && s && (*rc = setting_dir(s, dir, sizeof dir))) return NULL;
   if (dir[0]) {
-    snprintf(path, sizeof path, "%s/%s.json", dir, a->scheme);
+    snprintf(path, sizeof path, "%s/%s.json", dir, file);
     pthread_mutex_lock(&mu);
     const bill_book_t *b = load_cached(path, rc, err, cap);
     pthread_mutex_unlock(&mu);
@@ -112,6 +133,14 @@ const bill_book_t *meter__book(store_t *s, const store_app_t *a, int *rc, char *
       return NULL;
     }
     if (*rc != IMC_E_NOTFOUND) return NULL;
+  }
+  if (orig) {
+    *rc = imc_errf(err, cap, IMC_E_BILL_BOOK,
+                   "app %u is on the original international scheme (its customer %lld created an app before 2022-12-26, P-50): "
+                   "no seed gives its prices; it is billed once the operator puts its book at %s/intl_original.json%s",
+                   a->sdkappid, (long long)a->customer_id, dir[0] ? dir : "DIR",
+                   dir[0] ? "" : " (DIR: the setting pricebooks_dir, or imcloud bill --pricebooks DIR)");
+    return NULL;
   }
   const bill_book_t *b = bill_book_builtin(scheme);
   *rc = b ? 0 : imc_errf(err, cap, IMC_E_BILL_BOOK, "built-in %s price book: %s", a->scheme, bill_book_builtin_error(scheme));

@@ -321,7 +321,8 @@ void meter_pricebooks_dir(const char *dir);
  * bill_compute (not strict: a book ignores usage it does not bill). Writes
  * the bill's JSON (bill_render_json, the `imcloud quote --json` shape) into
  * *json (malloc'd; caller frees). Refuses (IMC_E_BILL_BOOK, err naming what
- * is missing) an app on the original international scheme (P-50) and one
+ * is missing) an app on the original international scheme (P-50) while
+ * the operator's book DIR/intl_original.json is missing, and one
  * whose edition depends on prices its book leaves to the operator
  * (bill_book_placeholders: P-59, P-20). Errors:
  * IMC_E_NOTFOUND (app), IMC_E_BILL_* with err, storage errors. */

@@ -5,7 +5,9 @@
  * placeholders (P-59), with a message naming them; the bill run skips both,
  * counts them and records the first reason, and bills the rest; with the
  * operator's book (meter_pricebooks_dir, prices set) the Standard app is
- * billed at the operator's prices. */
+ * billed at the operator's prices; the original-scheme apps stay refused,
+ * naming where their book goes, until the operator's intl_original.json
+ * bills them at its own prices. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -88,6 +90,7 @@ static void test_refused_then_operator_book(void **st)
   assert_int_equal(meter_bill_compute(s, orig2, 202610, TZ, standard_orders, NULL, &json, t, err, sizeof err), IMC_E_BILL_BOOK);
   assert_non_null(strstr(err, "is on the original international scheme"));
   assert_non_null(strstr(err, "before 2022-12-26, P-50"));
+  assert_non_null(strstr(err, "at DIR/intl_original.json (DIR: the setting pricebooks_dir"));
   assert_int_equal(meter_bill_compute(s, std, 202610, TZ, standard_orders, NULL, &json, t, err, sizeof err), IMC_E_BILL_BOOK);
   char want[256];
   snprintf(want, sizeof want, "app %u (intl standard, singapore) is not billed until the operator sets the standard package price (P-59); "
@@ -142,6 +145,34 @@ static void test_refused_then_operator_book(void **st)
   assert_int_equal(store_bill_get(s, std, 202610, &b), 0);
   assert_int_equal(b.total_fen, 150000);
   free(b.body);
+  /* the original scheme has no built-in book: the refusal says where the operator's goes */
+  assert_int_equal(meter_bill_compute(s, orig, 202610, TZ, standard_orders, NULL, &json, t, err, sizeof err), IMC_E_BILL_BOOK);
+  snprintf(want, sizeof want, "at %s/intl_original.json", books);
+  assert_non_null(strstr(err, want));
+  /* the operator's book for the original scheme (Standard at 2,000 元) bills the customer's apps, a Standard one at its price */
+  uint32_t orig3 = add_app(old_cust, "standard", 1780000000);
+  in = fopen(path, "rb");
+  assert_non_null(in);
+  book = json_loadf(in, 0, &je);
+  fclose(in);
+  assert_non_null(book);
+  json_array_foreach(json_object_get(book, "editions"), i, ed)
+    if (!strcmp(json_string_value(json_object_get(ed, "code")), "standard"))
+      json_object_set_new(json_object_get(ed, "package"), "fen", json_integer(200000));
+  snprintf(path, sizeof path, "%s/intl_original.json", books);
+  assert_int_equal(json_dump_file(book, path, 0), 0);
+  json_decref(book);
+  assert_int_equal(store_usage_login(s, orig3, 20261005, 1), 0);
+  assert_int_equal(meter_bill_run(s, 0, 202610, nov1, TZ, standard_orders, NULL, &r, err, sizeof err), 0);
+  assert_int_equal(r.issued, 3);
+  assert_int_equal(r.failed, 0);
+  assert_int_equal(store_bill_get(s, orig3, 202610, &b), 0);
+  assert_int_equal(b.total_fen, 200000);
+  free(b.body);
+  assert_int_equal(store_bill_get(s, orig, 202610, &b), 0);
+  assert_int_equal(b.total_fen, 0);
+  free(b.body);
+  meter_pricebooks_dir(NULL);
 }
 
 int main(void)
