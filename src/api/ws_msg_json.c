@@ -201,11 +201,12 @@ int wsm_push_text(jsonw_t *w, const im_event_t *ev)
   return 0;
 }
 
-void wsm_sent_text(jsonw_t *w, const json_t *id, const im_sent_t *r)
+void wsm_sent_text(jsonw_t *w, const wsm_id_t *id, const im_sent_t *r)
 {
   jsonw_lit(w, "{\"id\":");
-  if (json_is_string(id)) jsonw_str(w, json_string_value(id), json_string_length(id));
-  else if (json_is_integer(id)) jsonw_i64(w, json_integer_value(id));
+  if (json_is_string(id->json)) jsonw_str(w, json_string_value(id->json), json_string_length(id->json));
+  else if (json_is_integer(id->json)) jsonw_i64(w, json_integer_value(id->json));
+  else if (!id->json && id->is_num) jsonw_i64(w, id->num);
   else jsonw_lit(w, "null");
   jsonw_lit(w, ",\"op\":\"send\",\"code\":0,\"msg\":\"ok\"");
   num_t cseq, random, time_s;
