@@ -28,7 +28,9 @@ typedef struct pending {
   api_srv_t *srv;
   cws_conn_t *c;               /* held */
   uint32_t sid;                /* the login the request came from */
-  json_t *id;
+  json_t *id;                  /* a reference, or NULL (then id_num if id_is_num) */
+  int64_t id_num;              /* an integer id the send fast path read (no jansson value made) */
+  int id_is_num;
   const char *op;
 } pending_t;
 
@@ -42,6 +44,12 @@ static pending_t *pending_new(api_srv_t *srv, cws_conn_t *c, json_t *id, const c
   p->id = json_incref(id);
   p->op = op;
   return p;
+}
+
+/* The pending reply's id as a jansson value (a new reference, or NULL). */
+static json_t *pending_id(const pending_t *p)
+{
+  return p->id ? json_incref(p->id) : p->id_is_num ? json_integer(p->id_num) : NULL;
 }
 
 static void pending_free(pending_t *p)
@@ -62,8 +70,13 @@ static net_ws_t *pending_ws(pending_t *p)
 static void pending_reply(pending_t *p, int rc, json_t *extra)
 {
   net_ws_t *ws = pending_ws(p);
-  if (ws) reply(ws, p->id, p->op, rc, NULL, extra);
-  else json_decref(extra);
+  if (ws) {
+    json_t *id = pending_id(p);
+    reply(ws, id, p->op, rc, NULL, extra);
+    json_decref(id);
+  } else {
+    json_decref(extra);
+  }
   pending_free(p);
 }
 
@@ -150,7 +163,8 @@ static void sent(void *ud, int rc, const im_sent_t *r)
     net_ws_t *ws = pending_ws(p);
     jsonw_t *w = &p->srv->frame_text;
     jsonw_reset(w);
-    if (ws) wsm_sent_text(w, p->id, r);
+    wsm_id_t id = { p->id, p->id_num, p->id_is_num };
+    if (ws) wsm_sent_text(w, &id, r);
     if (ws && !w->failed) net_ws_send_text(ws, w->buf, w->len);
     if (!ws || !w->failed) { pending_free(p); return; }
   }
@@ -191,15 +205,24 @@ static int send_parties(api_srv_t *srv, cws_conn_t *c, const char *to, const cha
   return rel_c2c_check(srv, s->sdkappid, s->user_no, *from_id, *to_no, to);
 }
 
-/* Hand a checked and packed message (body: malloc'd, taken) to the core. */
-static void send_submit(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, const char *from_id, const char *to_id,
-                        uint32_t to_no, const send_opts_t *o, char *body, size_t body_len)
+/* Hand a checked and packed message (body: malloc'd, taken) to the core.
+ * id: the request's id (a jansson value), or NULL with id_num when id_is_num. */
+static void send_submit(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, int64_t id_num, int id_is_num,
+                        const char *from_id, const char *to_id, uint32_t to_no, const send_opts_t *o, char *body,
+                        size_t body_len)
 {
   im_session_t *s = sess(c);
   im_send_t in;
   memset(&in, 0, sizeof in);
   pending_t *p = pending_new(srv, c, id, "send");
-  if (!p) { free(body); reply(ws, id, "send", IMC_E_NOMEM, NULL, NULL); return; }
+  if (p && !id) { p->id_num = id_num; p->id_is_num = id_is_num; }
+  if (!p) {
+    free(body);
+    json_t *jid = id ? json_incref(id) : id_is_num ? json_integer(id_num) : NULL;
+    reply(ws, jid, "send", IMC_E_NOMEM, NULL, NULL);
+    json_decref(jid);
+    return;
+  }
   in.body = body;
   in.body_len = body_len;
   in.to_no = to_no;
@@ -245,7 +268,7 @@ void cws_op_send(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t
                    (size_t)im_limit(&srv->limits, s->sdkappid, IM_LIMIT_MSG_MAX_BYTES), &body, &body_len, why,
                    sizeof why);
   if (rc) { reply(ws, id, "send", rc, why, NULL); return; }
-  send_submit(srv, ws, c, id, from_id, to_id, to_no, &o, body, body_len);
+  send_submit(srv, ws, c, id, 0, 0, from_id, to_id, to_no, &o, body, body_len);
 }
 
 /* ---- send without jansson ------------------------------------------------------------------
@@ -286,15 +309,17 @@ static int tok_bool(const jsonr_doc_t *d, uint32_t v, int *out)
   return 0;
 }
 
-/* The request's id (token v) as the general path echoes it: a string or an
- * integer, else none. *id is NULL or a new reference. 0, or IMC_E_NOMEM. */
-static int tok_id(const jsonr_doc_t *d, uint32_t v, json_t **id)
+/* The request's id (token v) as the general path echoes it: a string (*id,
+ * a new reference), an integer (*num, *is_num: no jansson value), else none.
+ * 0, or IMC_E_NOMEM. */
+static int tok_id(const jsonr_doc_t *d, uint32_t v, json_t **id, int64_t *num, int *is_num)
 {
   *id = NULL;
+  *is_num = 0;
   if (v == JSONR_NONE) return 0;
   const jsonr_tok_t *t = &d->t[v];
-  if (t->type == JSONR_INTEGER) *id = json_integer(jsonr_int(d, v));
-  else if (t->type != JSONR_STRING) return 0;
+  if (t->type == JSONR_INTEGER) { *num = jsonr_int(d, v); *is_num = 1; return 0; }
+  if (t->type != JSONR_STRING) return 0;
   else if (!(t->flags & JSONR_F_ESCAPED)) *id = json_stringn_nocheck(d->s + t->start, t->len);
   else {
     char *b = malloc(t->len ? t->len : 1);
@@ -343,7 +368,9 @@ int cws_send_fast(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const char *data,
                       (size_t)im_limit(&srv->limits, s->sdkappid, IM_LIMIT_MSG_MAX_BYTES), &body, &body_len))
     return IMC_E_INVAL;
   json_t *id;
-  if (tok_id(&d, f[F_ID], &id)) { free(body); return IMC_E_INVAL; }
+  int64_t id_num = 0;
+  int id_is_num;
+  if (tok_id(&d, f[F_ID], &id, &id_num, &id_is_num)) { free(body); return IMC_E_INVAL; }
   /* from here on this path answers: the rest is the general path's own code */
   srv->ws_sends_fast++;
   const char *from_id = NULL;
@@ -351,9 +378,10 @@ int cws_send_fast(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const char *data,
   int rc = send_parties(srv, c, to_id, &from_id, &to_no);
   if (rc) {
     free(body);
+    if (id_is_num) id = json_integer(id_num);
     reply(ws, id, "send", rc, rc == IMC_E_USER_NOT_FOUND ? "the sender's account is gone" : NULL, NULL);
   } else {
-    send_submit(srv, ws, c, id, from_id, to_id, to_no, &o, body, body_len);
+    send_submit(srv, ws, c, id, id_num, id_is_num, from_id, to_id, to_no, &o, body, body_len);
   }
   json_decref(id);
   return 0;

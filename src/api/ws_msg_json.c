@@ -135,21 +135,26 @@ static int body_parts(const char *b, size_t n, span_t part[3])
   return i == n - 1 && b[i] == '}' ? 0 : -1;
 }
 
-/* "MsgKey" as im_msg_key writes it, quoted (digits and '_': nothing to escape). */
-static void msg_key(jsonw_t *w, uint32_t cseq, uint32_t random, int64_t time_s)
+/* A number a frame carries twice (the MsgKey repeats msg_seq, random and
+ * time): its text is made once. */
+typedef struct num { char b[JSONW_INT_MAX_CHARS]; const char *p; size_t n; } num_t;
+static void num_set(num_t *x, int64_t v) { x->p = jsonw_i64_text(v, x->b, &x->n); }
+static void num_put(jsonw_t *w, const num_t *x) { jsonw_raw(w, x->p, x->n); }
+
+/* ,"msg_key":"…" as im_msg_key writes it (digits and '_': nothing to escape). */
+static void msg_key(jsonw_t *w, const num_t *cseq, const num_t *random, const num_t *time_s)
 {
-  jsonw_lit(w, "\"");
-  jsonw_u64(w, cseq);
+  jsonw_lit(w, ",\"msg_key\":\"");
+  num_put(w, cseq);
   jsonw_lit(w, "_");
-  jsonw_u64(w, random);
+  num_put(w, random);
   jsonw_lit(w, "_");
-  jsonw_i64(w, time_s);
+  num_put(w, time_s);
   jsonw_lit(w, "\"");
 }
 
 /* ,"key":<integer> */
 #define FIELD_U64(w, key, v) (jsonw_lit((w), ",\"" key "\":"), jsonw_u64((w), (v)))
-#define FIELD_I64(w, key, v) (jsonw_lit((w), ",\"" key "\":"), jsonw_i64((w), (v)))
 
 static void str0(jsonw_t *w, const char *s)
 {
@@ -172,12 +177,18 @@ int wsm_push_text(jsonw_t *w, const im_event_t *ev)
   str0(w, m->from_id);
   jsonw_lit(w, ",\"to\":");
   str0(w, m->to_id);
+  num_t cseq, random, time_s;
+  num_set(&cseq, m->cseq);
+  num_set(&random, m->random);
+  num_set(&time_s, m->time_s);
   FIELD_U64(w, "seq", m->seq);
-  FIELD_I64(w, "time", m->time_s);
-  jsonw_lit(w, ",\"msg_key\":");
-  msg_key(w, m->cseq, m->random, m->time_s);
-  FIELD_U64(w, "msg_seq", m->cseq);
-  FIELD_U64(w, "random", m->random);
+  jsonw_lit(w, ",\"time\":");
+  num_put(w, &time_s);
+  msg_key(w, &cseq, &random, &time_s);
+  jsonw_lit(w, ",\"msg_seq\":");
+  num_put(w, &cseq);
+  jsonw_lit(w, ",\"random\":");
+  num_put(w, &random);
   jsonw_lit(w, ",\"body\":");
   jsonw_raw(w, part[0].p, part[0].n);
   if (part[1].n) { jsonw_lit(w, ",\"cloud_custom_data\":"); jsonw_raw(w, part[1].p, part[1].n); }
@@ -190,18 +201,23 @@ int wsm_push_text(jsonw_t *w, const im_event_t *ev)
   return 0;
 }
 
-void wsm_sent_text(jsonw_t *w, const json_t *id, const im_sent_t *r)
+void wsm_sent_text(jsonw_t *w, const wsm_id_t *id, const im_sent_t *r)
 {
   jsonw_lit(w, "{\"id\":");
-  if (json_is_string(id)) jsonw_str(w, json_string_value(id), json_string_length(id));
-  else if (json_is_integer(id)) jsonw_i64(w, json_integer_value(id));
+  if (json_is_string(id->json)) jsonw_str(w, json_string_value(id->json), json_string_length(id->json));
+  else if (json_is_integer(id->json)) jsonw_i64(w, json_integer_value(id->json));
+  else if (!id->json && id->is_num) jsonw_i64(w, id->num);
   else jsonw_lit(w, "null");
   jsonw_lit(w, ",\"op\":\"send\",\"code\":0,\"msg\":\"ok\"");
+  num_t cseq, random, time_s;
+  num_set(&cseq, r->cseq);
+  num_set(&random, r->random);
+  num_set(&time_s, r->time_s);
   FIELD_U64(w, "seq", r->seq);
   FIELD_U64(w, "useq", r->useq);
-  FIELD_I64(w, "time", r->time_s);
-  jsonw_lit(w, ",\"msg_key\":");
-  msg_key(w, r->cseq, r->random, r->time_s);
+  jsonw_lit(w, ",\"time\":");
+  num_put(w, &time_s);
+  msg_key(w, &cseq, &random, &time_s);
   if (r->dup) jsonw_lit(w, ",\"dup\":true}");
   else jsonw_lit(w, ",\"dup\":false}");
 }

@@ -27,9 +27,16 @@ json_t *wsm_event_json(const im_event_t *ev);
  * or the body is not in that form (nothing useful is in w: use
  * wsm_event_json). w's own errors (cap, OOM) are left in w->failed. */
 int wsm_push_text(jsonw_t *w, const im_event_t *ev);
+/* A request's id as its reply echoes it: json (a string or an integer), or
+ * when json is NULL an integer read without jansson (is_num: num), or none
+ * (null). */
+typedef struct wsm_id {
+  const json_t *json;
+  int64_t num;
+  int is_num;
+} wsm_id_t;
 /* Append the successful send reply {"id":…,"op":"send","code":0,"msg":"ok",
- * "seq",…,"dup":…} to w. id: the request's id (a string or an integer), or
- * NULL for null. */
-void wsm_sent_text(jsonw_t *w, const json_t *id, const im_sent_t *r);
+ * "seq",…,"dup":…} to w. */
+void wsm_sent_text(jsonw_t *w, const wsm_id_t *id, const im_sent_t *r);
 
 #endif

@@ -279,11 +279,13 @@ int im_msg_pack(const json_t *body, const json_t *cloud, const json_t *push, siz
 }
 
 /* ---- the same checks and packing on a jsonr document (the send hot path) ----
- * Accept-only: every rule above, walked over tokens; on the first rule that
- * fails (or a relay element, which is left to the jansson walker) the answer
- * is "not here", and the caller runs im_msg_pack on a jansson tree for the
- * exact code and reason. test_msgbody checks both agree. */
-static int tok_obj_ok(const jsonr_doc_t *d, uint32_t obj, const field_t *fs)
+ * Accept-only: every rule above, walked over tokens with the same tables and
+ * the same relay depth; on the first rule that fails the answer is "not
+ * here", and the caller runs im_msg_pack on a jansson tree for the exact code
+ * and reason. test_msgbody and fuzz_jsonr check both agree. */
+static int tok_body_ok(const jsonr_doc_t *d, uint32_t body, int depth);
+
+static int tok_obj_ok(const jsonr_doc_t *d, uint32_t obj, const field_t *fs, int depth)
 {
   const jsonr_tok_t *t = d->t;
   if (t[obj].type != JSONR_OBJECT) return 0;
@@ -320,14 +322,23 @@ static int tok_obj_ok(const jsonr_doc_t *d, uint32_t obj, const field_t *fs)
       for (uint32_t i = 0; i < t[v].len; i++, e = t[e].next) if (t[e].type != JSONR_STRING) return 0;
       break;
     case T_OBJ:
-      if (!tok_obj_ok(d, v, f->sub)) return 0;
+      if (!tok_obj_ok(d, v, f->sub, depth)) return 0;
       break;
     case T_OBJ_ARR:
       if (t[v].type != JSONR_ARRAY || !t[v].len) return 0;
       e = v + 1;
-      for (uint32_t i = 0; i < t[v].len; i++, e = t[e].next) if (!tok_obj_ok(d, e, f->sub)) return 0;
+      for (uint32_t i = 0; i < t[v].len; i++, e = t[e].next) if (!tok_obj_ok(d, e, f->sub, depth)) return 0;
       break;
-    default: /* T_MSGLIST: relay elements go the jansson way */
+    case T_MSGLIST: /* as obj_check: a forwarded message's MsgBody one level down, or a relay's MsgList */
+      if (!strcmp(f->name, "MsgBody")) {
+        if (!tok_body_ok(d, v, depth + 1)) return 0;
+        break;
+      }
+      if (depth >= IM_MSGBODY_MAX_DEPTH || t[v].type != JSONR_ARRAY) return 0;
+      e = v + 1;
+      for (uint32_t i = 0; i < t[v].len; i++, e = t[e].next) if (!tok_obj_ok(d, e, relay_item_f, depth)) return 0;
+      break;
+    default:
       return 0;
     }
   }
@@ -336,7 +347,7 @@ static int tok_obj_ok(const jsonr_doc_t *d, uint32_t obj, const field_t *fs)
   return 1;
 }
 
-static int tok_body_ok(const jsonr_doc_t *d, uint32_t body)
+static int tok_body_ok(const jsonr_doc_t *d, uint32_t body, int depth)
 {
   const jsonr_tok_t *t = d->t;
   if (body == JSONR_NONE || t[body].type != JSONR_ARRAY || !t[body].len || t[body].len > IM_MSGBODY_MAX_ELEMS) return 0;
@@ -353,9 +364,12 @@ static int tok_body_ok(const jsonr_doc_t *d, uint32_t body)
     size_t n;
     for (n = 0; n < sizeof elem_types / sizeof elem_types[0]; n++)
       if (jsonr_str_eq(d, type, elem_types[n].type, strlen(elem_types[n].type))) break;
-    if (n == sizeof elem_types / sizeof elem_types[0] || elem_types[n].fields == relay_f) return 0;
+    if (n == sizeof elem_types / sizeof elem_types[0]) return 0;
     if (elem_types[n].fields == custom_f && ++customs > 1) return 0;
-    if (!tok_obj_ok(d, content, elem_types[n].fields)) return 0;
+    if (!tok_obj_ok(d, content, elem_types[n].fields, depth)) return 0;
+    if (elem_types[n].fields == relay_f && jsonr_get(d, content, "MsgList") == JSONR_NONE &&
+        jsonr_get(d, content, "JsonMsgKey") == JSONR_NONE)
+      return 0;
   }
   return 1;
 }
@@ -408,10 +422,10 @@ int im_msg_pack_tok(const jsonr_doc_t *d, uint32_t body, uint32_t cloud, uint32_
                     size_t *len)
 {
   const jsonr_tok_t *t = d->t;
-  if (!tok_body_ok(d, body)) return IMC_E_INVAL;
+  if (!tok_body_ok(d, body, 0)) return IMC_E_INVAL;
   if (cloud != JSONR_NONE && t[cloud].type != JSONR_STRING) return IMC_E_INVAL;
   if (push != JSONR_NONE) {
-    if (!tok_obj_ok(d, push, push_f)) return IMC_E_INVAL;
+    if (!tok_obj_ok(d, push, push_f, 0)) return IMC_E_INVAL;
     uint32_t desc = jsonr_get(d, push, "Desc"), ext = jsonr_get(d, push, "Ext");
     size_t n = (desc == JSONR_NONE ? 0 : jsonr_str_len(d, desc)) + (ext == JSONR_NONE ? 0 : jsonr_str_len(d, ext));
     if (n > IM_PUSH_TEXT_MAX_BYTES) return IMC_E_INVAL;

@@ -48,10 +48,10 @@ int im_msg_pack(const json_t *body, const json_t *cloud, const json_t *push, siz
  * cloud and push are token indices of d (JSONR_NONE = absent). 0 when the
  * message passes every rule above: *out (malloc'd, caller frees) and *len
  * are then exactly what im_msg_pack gives for the jansson values of those
- * tokens. IMC_E_INVAL when it does not, or when the message holds a
- * TIMRelayElem (not walked here), or is over max_bytes, or memory ran out:
- * the caller then calls im_msg_pack on a jansson tree of the same text for
- * the exact code and reason. */
+ * tokens (TIMRelayElem included, nested bodies walked as im_msg_pack walks
+ * them). IMC_E_INVAL when it does not, or when the message is over
+ * max_bytes, or memory ran out: the caller then calls im_msg_pack on a
+ * jansson tree of the same text for the exact code and reason. */
 int im_msg_pack_tok(const jsonr_doc_t *d, uint32_t body, uint32_t cloud, uint32_t push, size_t max_bytes, char **out,
                     size_t *len);
 

@@ -42,6 +42,12 @@
 #define NET_FRESH_PER_TURN 64
 #define NET_ACCEPT_BATCH 32
 #define NET_IOV_MAX 64
+/* A write that drains a connection's queue returns its net_out and the
+ * chunks that pointed at shared frames to per-server lists instead of to
+ * malloc; the next output of any connection takes them back (a delivered
+ * message costs about two writes, each of which allocated and freed both).
+ * At most this many of each are kept: an idle server holds a few KiB. */
+#define NET_POOL_MAX 256
 
 _Static_assert(sizeof(struct net_conn) <= 64, "a connection is one 64-byte struct: memory per idle connection is a product metric");
 
@@ -194,18 +200,35 @@ static void list_flush(struct net_conn *c)
   s->flush[s->flush_len++] = c;
 }
 
-static void chunk_free(wchunk_t *w)
+static void chunk_free(net_server_t *s, wchunk_t *w)
 {
-  if (w->frame) net_frame_unref(w->frame);
-  free(w);
+  if (!w->frame) { free(w); return; }
+  net_frame_unref(w->frame);
+  if (s->ref_pooled >= NET_POOL_MAX) { free(w); return; }
+  w->next = s->ref_pool;
+  s->ref_pool = w;
+  s->ref_pooled++;
 }
 
 static void out_free(struct net_conn *c)
 {
-  if (!c->out) return;
-  for (wchunk_t *w = c->out->head, *n; w; w = n) { n = w->next; chunk_free(w); }
-  free(c->out);
+  net_server_t *s = c->srv;
+  net_out_t *o = c->out;
+  if (!o) return;
+  for (wchunk_t *w = o->head, *n; w; w = n) { n = w->next; chunk_free(s, w); }
   c->out = NULL;
+  if (s->out_pooled >= NET_POOL_MAX) { free(o); return; }
+  o->head = (wchunk_t *)s->out_pool; /* the pool's link */
+  s->out_pool = o;
+  s->out_pooled++;
+}
+
+/* Free what the pools hold (the server goes away). */
+static void pools_drain(net_server_t *s)
+{
+  while (s->out_pool) { net_out_t *o = s->out_pool; s->out_pool = (net_out_t *)o->head; free(o); }
+  while (s->ref_pool) { wchunk_t *w = s->ref_pool; s->ref_pool = w->next; free(w); }
+  s->out_pooled = s->ref_pooled = 0;
 }
 
 uint32_t net__queued(const struct net_conn *c) { return c->out ? c->out->bytes : 0; }
@@ -286,7 +309,7 @@ static void flush_one(struct net_conn *c)
       k -= (ssize_t)rest;
       o->head = w->next;
       o->off = 0;
-      chunk_free(w);
+      chunk_free(s, w);
     }
     if (!o->head) break;
   }
@@ -321,7 +344,18 @@ static void on_check(uv_check_t *h)
 
 static int enqueue(struct net_conn *c, wchunk_t *w)
 {
-  if (!c->out && !(c->out = calloc(1, sizeof *c->out))) { chunk_free(w); return IMC_E_NOMEM; }
+  net_server_t *s = c->srv;
+  if (!c->out) {
+    if (s->out_pool) {
+      c->out = s->out_pool;
+      s->out_pool = (net_out_t *)c->out->head;
+      s->out_pooled--;
+      memset(c->out, 0, sizeof *c->out);
+    } else if (!(c->out = calloc(1, sizeof *c->out))) {
+      chunk_free(s, w);
+      return IMC_E_NOMEM;
+    }
+  }
   net_out_t *o = c->out;
   w->next = NULL;
   if (o->tail) o->tail->next = w; else o->head = w;
@@ -354,8 +388,10 @@ int net__queue(struct net_conn *c, const void *data, size_t len)
 
 int net__queue_frame(struct net_conn *c, net_frame_t *f)
 {
-  wchunk_t *w = malloc(sizeof *w);
-  if (!w) return IMC_E_NOMEM;
+  net_server_t *s = c->srv;
+  wchunk_t *w = s->ref_pool;
+  if (w) { s->ref_pool = w->next; s->ref_pooled--; }
+  else if (!(w = malloc(sizeof *w))) return IMC_E_NOMEM;
   f->refs++;
   w->frame = f;
   w->len = f->len;
@@ -565,6 +601,7 @@ static void on_final_closed(uv_handle_t *h)
   if (--s->closing > 1) return;
   void (*cb)(void *) = s->closed_cb;
   void *arg = s->closed_arg;
+  pools_drain(s);
   free(s->notify);
   free(s->flush);
   free(s->by_fd);
@@ -640,6 +677,7 @@ static int fake_run(int ws, const uint8_t *data, size_t len)
   int closed = s->open_handles == 0; /* a fake connection is freed as soon as it closes */
   if (!closed && (c->flags & CF_WS)) { net__notify_ws_close(c, 1001); on_check(&s->check); }
   if (s->open_handles) { really_close(c); on_check(&s->check); }
+  pools_drain(s);
   free(s->notify);
   free(s->flush);
   return closed;

@@ -119,6 +119,9 @@ struct net_server {
   void *closed_arg;
   char *rbuf;                   /* shared read buffer */
   struct net_conn *socketless;  /* the open socketless connection (net_socketless_open), or NULL */
+  net_out_t *out_pool;          /* drained write queues kept for reuse (linked by head), at most NET_POOL_MAX */
+  wchunk_t *ref_pool;           /* chunks of shared frames kept for reuse (linked by next), at most NET_POOL_MAX */
+  uint32_t out_pooled, ref_pooled;
 };
 
 /* conn.c */

@@ -31,6 +31,11 @@ static int utf8_ok(const unsigned char *s, size_t n)
 {
   size_t i = 0;
   while (i < n) {
+    if (n - i >= 8) { /* eight ASCII bytes at once: most text is ASCII */
+      uint64_t x;
+      memcpy(&x, s + i, 8);
+      if (!(x & 0x8080808080808080ull)) { i += 8; continue; }
+    }
     unsigned char c = s[i];
     if (c < 0x80) { i++; continue; }
     size_t need;

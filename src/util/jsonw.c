@@ -86,29 +86,45 @@ void jsonw_str(jsonw_t *w, const char *s, size_t n)
   w->buf[w->len] = 0;
 }
 
-void jsonw_u64(jsonw_t *w, uint64_t v)
+/* The digits of v ending at end (20 bytes before it at most); returns the first. */
+static char *u64_digits(uint64_t v, char *end)
 {
   /* two digits per division (a message's frames carry a dozen numbers) */
   static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
                               "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
                               "8081828384858687888990919293949596979899";
-  char tmp[20];
-  size_t at = sizeof tmp;
+  char *at = end;
   while (v >= 100) {
     unsigned r = (unsigned)(v % 100);
     v /= 100;
     at -= 2;
-    memcpy(tmp + at, pairs + 2 * r, 2);
+    memcpy(at, pairs + 2 * r, 2);
   }
-  if (v >= 10) { at -= 2; memcpy(tmp + at, pairs + 2 * v, 2); }
-  else tmp[--at] = (char)('0' + v);
-  jsonw_raw(w, tmp + at, sizeof tmp - at);
+  if (v >= 10) { at -= 2; memcpy(at, pairs + 2 * v, 2); }
+  else *--at = (char)('0' + v);
+  return at;
+}
+
+void jsonw_u64(jsonw_t *w, uint64_t v)
+{
+  char tmp[20], *at = u64_digits(v, tmp + sizeof tmp);
+  jsonw_raw(w, at, (size_t)(tmp + sizeof tmp - at));
+}
+
+const char *jsonw_i64_text(int64_t v, char buf[JSONW_INT_MAX_CHARS], size_t *n)
+{
+  char *end = buf + JSONW_INT_MAX_CHARS, *at = u64_digits(v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v, end);
+  if (v < 0) *--at = '-';
+  *n = (size_t)(end - at);
+  return at;
 }
 
 void jsonw_i64(jsonw_t *w, int64_t v)
 {
-  if (v < 0) { jsonw_lit(w, "-"); jsonw_u64(w, (uint64_t)0 - (uint64_t)v); }
-  else jsonw_u64(w, (uint64_t)v);
+  char tmp[JSONW_INT_MAX_CHARS];
+  size_t n;
+  const char *at = jsonw_i64_text(v, tmp, &n);
+  jsonw_raw(w, at, n);
 }
 
 /* A real as jansson 2.14 writes it at its default precision (strconv.c

@@ -51,6 +51,12 @@ void jsonw_str(jsonw_t *w, const char *s, size_t n);
 /* Append an integer in decimal. */
 void jsonw_i64(jsonw_t *w, int64_t v);
 void jsonw_u64(jsonw_t *w, uint64_t v);
+/* The decimal text of v, written at the end of buf (at most 21 bytes, a
+ * sign included, no NUL): returns its first byte, *n its length. For a
+ * number a frame carries more than once (format it once, jsonw_raw it
+ * each time). */
+#define JSONW_INT_MAX_CHARS 21
+const char *jsonw_i64_text(int64_t v, char buf[JSONW_INT_MAX_CHARS], size_t *n);
 /* Append a real as jansson's compact dump writes it; a NaN or infinite
  * value fails the writer with IMC_E_INVAL. */
 void jsonw_real(jsonw_t *w, double v);

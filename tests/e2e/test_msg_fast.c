@@ -106,6 +106,10 @@ static void test_fast_and_general_answer_alike(void **st)
       "\"MsgContent\":{\"Index\":-0,\"Data\":\"\\u0001\"}},{\"MsgType\":\"TIMLocationElem\",\"MsgContent\":{\"Desc\":\"d\","
       "\"Latitude\":1e-7,\"Longitude\":-33.86881999999999}}],\"cloud_custom_data\":\"c\\n\","
       "\"offline_push_info\":{\"PushFlag\":0,\"Desc\":\"d\",\"ApnsInfo\":{\"BadgeMode\":1}}", 0 },
+    /* a forwarded chat: a relay element holding a message that holds a relay element by key */
+    { "\"op\":\"send\",\"to\":\"f_bob\",\"body\":[{\"MsgType\":\"TIMRelayElem\",\"MsgContent\":{\"Title\":\"chat\","
+      "\"MsgNum\":2,\"AbstractList\":[\"a: hi\"],\"MsgList\":[{\"From_Account\":\"a\",\"MsgTimeStamp\":3,\"MsgBody\":["
+      TEXT_EL("hi") ",{\"MsgType\":\"TIMRelayElem\",\"MsgContent\":{\"Title\":\"t\",\"MsgNum\":1,\"JsonMsgKey\":\"k\"}}]}]}}]", 0 },
     /* refused: each check the fast path leaves to the general path */
     { "\"op\":\"send\",\"to\":\"f_bob\",\"msg_seq\":-1,\"body\":[" TEXT_EL("x") "]", -1 },
     { "\"op\":\"send\",\"to\":\"f_bob\",\"msg_seq\":4294967296,\"body\":[" TEXT_EL("x") "]", -1 },
@@ -116,6 +120,9 @@ static void test_fast_and_general_answer_alike(void **st)
     { "\"op\":\"send\",\"to\":\"f_bob\",\"body\":[" CUSTOM_EL "," CUSTOM_EL "]", -1 },
     { "\"op\":\"send\",\"to\":\"f_bob\",\"body\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":1}}]", -1 },
     { "\"op\":\"send\",\"to\":\"f_bob\",\"body\":[{\"MsgType\":\"TIMNoSuchElem\",\"MsgContent\":{}}]", -1 },
+    { "\"op\":\"send\",\"to\":\"f_bob\",\"body\":[{\"MsgType\":\"TIMRelayElem\",\"MsgContent\":{\"Title\":\"t\",\"MsgNum\":1}}]", -1 },
+    { "\"op\":\"send\",\"to\":\"f_bob\",\"body\":[{\"MsgType\":\"TIMRelayElem\",\"MsgContent\":{\"Title\":\"t\",\"MsgNum\":1,"
+      "\"MsgList\":[{\"From_Account\":\"a\",\"MsgTimeStamp\":1,\"MsgBody\":[]}]}}]", -1 },
     { "\"op\":\"send\",\"to\":\"f_bob\",\"body\":[" TEXT_EL("x") "],\"cloud_custom_data\":1", -1 },
     { "\"op\":\"send\",\"to\":\"f_bob\",\"body\":[" TEXT_EL("x") "],\"offline_push_info\":{\"PushFlag\":2}", -1 },
     { "\"op\":\"send\",\"to\":\"f_nobody\",\"body\":[" TEXT_EL("x") "]", -1 },

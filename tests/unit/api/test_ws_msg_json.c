@@ -140,16 +140,19 @@ static void test_sent_matches_jansson(void **st)
     char t[256];
     rnd_text(t, sizeof t);
     json_t *id = NULL;
-    switch (rnd(4)) {
+    int as_num = 0; /* an integer id given as a number (the fast path), not as a jansson value */
+    switch (rnd(5)) {
     case 0: id = json_string(t); break;
     case 1: id = json_integer((json_int_t)rnd(UINT32_MAX) - (json_int_t)rnd(UINT32_MAX) * 65536); break;
     case 2: id = json_stringn("a\0b", 3); break; /* a NUL inside the id */
+    case 3: id = json_integer(rnd(2) ? INT64_MIN + (json_int_t)rnd(9) : (json_int_t)rnd(UINT32_MAX) * 65536); as_num = 1; break;
     default: break;
     }
+    wsm_id_t wid = { as_num ? NULL : id, as_num ? json_integer_value(id) : 0, as_num };
     im_sent_t r = { (uint8_t)rnd(2), rnd(UINT32_MAX), rnd(UINT32_MAX), 1700000000 + (int64_t)rnd(1000000),
                     rnd(UINT32_MAX), rnd(UINT32_MAX) };
     jsonw_reset(&w);
-    wsm_sent_text(&w, id, &r);
+    wsm_sent_text(&w, &wid, &r);
     assert_int_equal(w.failed, 0);
     char *want = jansson_reply(id, &r);
     assert_string_equal(w.buf, want);

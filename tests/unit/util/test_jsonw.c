@@ -77,6 +77,17 @@ static void test_integers(void **st)
     snprintf(want, sizeof want, "%llu", (unsigned long long)vals[i]);
     assert_string_equal(w.buf, want);
   }
+  /* the text form (a number written twice in a frame): the same digits, signed, the extremes filling the buffer */
+  static const int64_t svals[] = { INT64_MIN, INT64_MIN + 1, -1000000007, -10, -1, 0, 9, 10, 1584669680, INT64_MAX };
+  for (size_t i = 0; i < sizeof svals / sizeof svals[0]; i++) {
+    char buf[JSONW_INT_MAX_CHARS];
+    size_t len = 0;
+    const char *p = jsonw_i64_text(svals[i], buf, &len);
+    snprintf(want, sizeof want, "%lld", (long long)svals[i]);
+    assert_int_equal(len, strlen(want));
+    assert_memory_equal(p, want, len);
+    assert_ptr_equal(p + len, buf + sizeof buf);
+  }
   jsonw_free(&w);
 }
 
