@@ -26,6 +26,10 @@ sock_pages() { awk '/^TCP:/ {print $NF}' /proc/net/sockstat; }
 slab_kb() { awk '/^Slab:/ {print $2}' /proc/meminfo; }
 # utime + stime of a process (all threads) in ms
 cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000 / hz)}' /proc/$1/stat; }
+# "user_ms sys_ms loop_ms": the process's user and system CPU, and the loop
+# thread's (the main thread; the rest is the writer and the readers)
+cpu_split() { awk -v hz="$(getconf CLK_TCK)" 'NR == 1 { u = $14; k = $15 } NR == 2 { l = $14 + $15 }
+  END { printf "%d %d %d\n", u * 1000 / hz, k * 1000 / hz, l * 1000 / hz }' /proc/$1/stat /proc/$1/task/$1/stat; }
 for N in "$@"; do
   dir=$(mktemp -d /tmp/imcloud-bench-XXXXXX)
   cid=$($BIN customer create --name bench --json --data "$dir" | sed -n 's/.*"id":\([0-9]*\).*/\1/p')
@@ -41,7 +45,7 @@ for N in "$@"; do
   while [ ! -s "$dir/port" ]; do sleep 0.05; done
   port=$(cat "$dir/port")
   sleep 0.5
-  rss0=$(rss_kb $spid); sock0=$(sock_pages); slab0=$(slab_kb); cpu0=$(cpu_ms $spid)
+  rss0=$(rss_kb $spid); sock0=$(sock_pages); slab0=$(slab_kb); cpu0=$(cpu_ms $spid); split0=$(cpu_split $spid)
   procs=$(( (N + 9499) / 9500 ))
   fifo=$dir/lg.out
   taskset -c 1 $LG --port "$port" --sdkappid "$app" --key "$key" --conns "$N" --procs "$procs" --hold > "$fifo" &
@@ -50,7 +54,7 @@ for N in "$@"; do
     kill -0 $lpid 2>/dev/null || break
     sleep 0.2
   done
-  cpu1=$(cpu_ms $spid)
+  cpu1=$(cpu_ms $spid); split1=$(cpu_split $spid)
   sleep 1
   rss1=$(rss_kb $spid); sock1=$(sock_pages); slab1=$(slab_kb)
   kill -TERM $lpid; wait $lpid || true
@@ -59,6 +63,6 @@ for N in "$@"; do
   per=$(( (rss1 - rss0) * 1024 / N ))
   kbuf=$(( (sock1 - sock0) * 4096 / (2 * N) ))
   kslab=$(( (slab1 - slab0) * 1024 / (2 * N) ))
-  echo "N=$N meter=${METER:-on} $res server_cpu_ms=$((cpu1 - cpu0)) server_rss_before_kb=$rss0 server_rss_after_kb=$rss1 server_bytes_per_conn=$per kernel_slab_bytes_per_socket=$kslab kernel_tcp_buffer_bytes_per_socket=$kbuf (kernel figures: /proc/meminfo Slab and /proc/net/sockstat TCP mem, divided over both loopback ends)"
+  echo "N=$N meter=${METER:-on} $res server_cpu_ms=$((cpu1 - cpu0)) $(echo $split0 $split1 | awk '{ printf "server_user_ms=%d server_sys_ms=%d server_loop_thread_ms=%d", $4 - $1, $5 - $2, $6 - $3 }') load=$(cut -d' ' -f1 /proc/loadavg) server_rss_before_kb=$rss0 server_rss_after_kb=$rss1 server_bytes_per_conn=$per kernel_slab_bytes_per_socket=$kslab kernel_tcp_buffer_bytes_per_socket=$kbuf (kernel figures: /proc/meminfo Slab and /proc/net/sockstat TCP mem, divided over both loopback ends)"
   rm -rf "$dir"
 done

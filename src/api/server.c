@@ -100,6 +100,7 @@ static void healthz(api_srv_t *srv, net_req_t *req)
   if (srv->groups) im_groups_stats(srv->groups, &gs);
   if (srv->net) net_server_stats(srv->net, &ns);
   json_object_set_new(json_object_get(o, "logins"), "opening_deferred", json_integer((json_int_t)ns.fresh_deferred));
+  json_object_set_new(json_object_get(o, "logins"), "socket_events", json_integer((json_int_t)ns.events));
   json_object_set_new(o, "live", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "sessions", (json_int_t)gs.live_sessions,
                                            "deliveries", (json_int_t)gs.live_frames, "bytes", (json_int_t)gs.live_bytes,
                                            "fanouts", (json_int_t)gs.live_fanouts, "batched", (json_int_t)gs.live_batched,

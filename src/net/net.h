@@ -88,10 +88,12 @@ void net_server_close(net_server_t *s, void (*done)(void *arg), void *arg);
  * WebSocket frames those writes completed (ws_frames / ws_writes = frames
  * per write); fresh_deferred: events of connections still opening (no
  * request served, no WebSocket message yet) left for a later loop turn
- * because the turn's share for them was spent (conn.c). */
+ * because the turn's share for them was spent (conn.c); events: connection
+ * events the kernel reported (edge-triggered: once per arrival of input or
+ * of room for output, not once per turn while a socket stays ready). */
 typedef struct net_stats {
   size_t connections, websockets, requests_in_flight;
-  uint64_t bytes_in, bytes_out, ws_writes, ws_frames, fresh_deferred;
+  uint64_t bytes_in, bytes_out, ws_writes, ws_frames, fresh_deferred, events;
 } net_stats_t;
 void net_server_stats(const net_server_t *s, net_stats_t *out);
 

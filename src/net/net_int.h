@@ -84,6 +84,7 @@ enum {
   CF_EV_OUT = 2048,             /* EPOLLOUT registered */
   CF_FRESH = 4096,              /* still opening: no HTTP request handed to the application and no WebSocket
                                    message received yet; its events share a budget per loop turn (conn.c) */
+  CF_AGAIN = 8192,              /* in srv->again: input to read in a later turn (conn.c) */
 };
 
 struct net_server {
@@ -115,6 +116,12 @@ struct net_server {
   uint64_t bytes_in, bytes_out;
   uint64_t ws_writes, ws_frames; /* sendmsg calls on WebSockets that wrote bytes; frames they completed */
   uint64_t fresh_deferred;      /* events of opening connections left for a later turn (on_events) */
+  uint64_t events;              /* connection events epoll reported (one per edge) */
+  struct net_conn **again;      /* connections with input to read in a later turn, oldest first; a closed
+                                   one's slot is NULL (really_close) */
+  size_t again_len, again_cap;
+  uv_idle_t again_idle;         /* active while again is not empty: the loop comes round without new events */
+  int fresh_left;               /* events of opening connections still to handle in this loop turn */
   void (*closed_cb)(void *);
   void *closed_arg;
   char *rbuf;                   /* shared read buffer */

@@ -45,6 +45,7 @@
   X(APP_NEXT_USER_SET, "UPDATE apps SET next_user_no=?2 WHERE sdkappid=?1") \
   X(ACC_GET, "SELECT user_no FROM accounts WHERE sdkappid=?1 AND user_id=?2") \
   X(ACC_INS, "INSERT INTO accounts(sdkappid,user_id,user_no,nick,face_url,created_at) VALUES(?1,?2,?3,?4,?5,?6)") \
+  X(ACC_REG, "INSERT OR IGNORE INTO usage_reg(sdkappid,user_no,created_at) VALUES(?1,?2,?3)") \
   X(ACC_UPD, "UPDATE accounts SET nick=coalesce(?3,nick), face_url=coalesce(?4,face_url) WHERE sdkappid=?1 AND user_id=?2") \
   X(ACC_DEL, "DELETE FROM accounts WHERE sdkappid=?1 AND user_id=?2") \
   X(ACC_COUNT, "SELECT count(*) FROM accounts WHERE sdkappid=?1") \
@@ -449,6 +450,14 @@ static int account_import_txn(sq_t *q, uint32_t sdkappid, const char *user_id, c
   bind_text(st, 4, nick);
   bind_text(st, 5, face);
   sqlite3_bind_int64(st, 6, now_s);
+  if ((rc = run(st))) return rc;
+  /* the registration (metering), in the same transaction; written here, not
+   * by a trigger: a trigger made the INSERT a statement transaction with its
+   * own sub-journal, half of a new account's cost (migration 23) */
+  if (!(st = stmt(q, S_ACC_REG))) return IMC_E_IO;
+  sqlite3_bind_int64(st, 1, sdkappid);
+  sqlite3_bind_int64(st, 2, no);
+  sqlite3_bind_int64(st, 3, now_s);
   if ((rc = run(st))) return rc;
   *user_no = (uint32_t)no;
   return 0;

@@ -191,6 +191,9 @@ const char *const sq__migrations[] = {
    * keeps it (one seek from the end per app and metric, exact and updated with every import in the
    * same transaction) and finds the imported daily bandwidth rows without the others (sqlite_usage.c) */
   "CREATE INDEX usage_import_month ON usage_import(sdkappid, metric, day/100, value);",
+  /* 23: an account's registration row is written by the INSERT's caller in the same transaction
+   * (sqlite.c account_import_txn): the trigger made every new account a statement transaction */
+  "DROP TRIGGER usage_reg_on_account;",
 };
 
 const int sq__schema_version = (int)(sizeof sq__migrations / sizeof sq__migrations[0]);
