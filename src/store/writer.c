@@ -205,9 +205,10 @@ static void *writer_main(void *arg)
   lower_priority();
   pthread_mutex_lock(&w->mu);
   for (;;) {
-    if (w->q_head && w->unsynced >= STORE_WRITER_UNSYNCED_MAX) w->stats.unsynced_waits++;
     /* work, and room among the unsynced batches for it (the sync thread signals cv) */
+    int counted = 0;
     while ((!w->q_head && !w->stopping) || (w->q_head && w->unsynced >= STORE_WRITER_UNSYNCED_MAX)) {
+      if (w->q_head && !counted) { w->stats.unsynced_waits++; counted = 1; } /* work waits for a sync */
       w->idle = !w->q_head;
       pthread_cond_wait(&w->cv, &w->mu);
       w->idle = 0;
