@@ -1,11 +1,20 @@
 /* sqlite_ckpt.c — see store_ckpt.h. The WAL hook only records the WAL's
  * length; store_ckpt_run checkpoints on the same connection, on the writer
- * thread, between batches. */
+ * thread, between batches; store_wal_sync makes the writer's COMMITs
+ * durable, on its sync thread. */
 #include "store/sqlite_int.h"
 #include "store/store_ckpt.h"
+#include "util/err.h"
 #include "util/log.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 static uint64_t now_ns(void)
 {
@@ -53,4 +62,47 @@ void store_ckpt_run(store_ckpt_t *c)
     IMC_WARN("store", "msg=\"checkpoint failed\" err=\"%s\"", sqlite3_errmsg(db));
   }
   c->wal_pages = 0; /* the next COMMIT tells whether the WAL restarted */
+}
+
+/* Sync the directory that holds path (the WAL's name). */
+static int sync_dir_of(const char *path)
+{
+  char buf[4096];
+  if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) return IMC_E_IO;
+  int d = open(dirname(buf), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (d < 0) return IMC_E_IO;
+  int rc = fsync(d) ? IMC_E_IO : 0;
+  close(d);
+  return rc;
+}
+
+int store_wal_sync_open(store_t *s, int *fd)
+{
+  sqlite3 *db = store__sqlite_db(s);
+  char *mode = NULL;
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+    mode = sqlite3_mprintf("%s", (const char *)sqlite3_column_text(st, 0));
+  sqlite3_finalize(st);
+  int wal = mode && !strcmp(mode, "wal");
+  sqlite3_free(mode);
+  if (!wal || sqlite3_exec(db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL) != SQLITE_OK) return IMC_E_IO;
+  const char *path = sqlite3_filename_wal(sqlite3_db_filename(db, "main"));
+  int f = path ? open(path, O_RDWR | O_CLOEXEC) : -1;
+  struct stat sb;
+  if (f < 0 || fstat(f, &sb) || !S_ISREG(sb.st_mode) || sync_dir_of(path) || store_wal_sync(f)) {
+    IMC_ERROR("store", "msg=\"cannot open the WAL for syncing\" path=\"%s\" errno=%d", path ? path : "", errno);
+    if (f >= 0) close(f);
+    return IMC_E_IO;
+  }
+  *fd = f;
+  return 0;
+}
+
+int store_wal_sync(int fd)
+{
+  struct stat sb;
+  if (fdatasync(fd)) return IMC_E_IO;
+  if (fstat(fd, &sb) || sb.st_nlink == 0) return IMC_E_IO; /* cannot happen while the writer's connection is open */
+  return 0;
 }

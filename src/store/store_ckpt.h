@@ -19,10 +19,11 @@
  * A PASSIVE checkpoint on the writer's own connection: no other writer runs
  * meanwhile, so it copies the whole WAL unless a reader still reads an older
  * snapshot, and the next transaction writes the WAL from its start again.
- * Durability is SQLite's own (synchronous=FULL: the WAL is synced before
- * pages are copied, the database after; a WAL is restarted only once wholly
- * copied and synced): a kill -9 at any point leaves every committed
- * transaction in the WAL or in the database.
+ * Durability is SQLite's own (with synchronous=NORMAL as with FULL, a
+ * checkpoint syncs the WAL before it copies pages and the database after;
+ * a WAL is restarted only once wholly copied and synced): a kill -9 at any
+ * point leaves every committed transaction in the WAL or in the database,
+ * and a power loss every synced one (store_wal_sync below).
  *
  * A checkpointer thread with its own connection, checkpointing beside the
  * writer, was measured and is not used either: its database writeback slowed
@@ -57,6 +58,34 @@ typedef struct store_ckpt {
   int wal_pages;            /* after the last COMMIT (the hook) */
   store_ckpt_stats_t st;
 } store_ckpt_t;
+
+/* ---- the WAL's sync, out of the COMMIT (store_writer.h, "Sync") ------------
+ *
+ * The writer's connection runs synchronous=NORMAL: a COMMIT appends its
+ * frames to the WAL with write() and returns without syncing it (a kill -9
+ * loses nothing: the frames are in the OS page cache; SQLite still syncs the
+ * WAL before each checkpoint and the database after it, so the database
+ * cannot be corrupted). The writer's sync thread then makes them durable
+ * with fdatasync on a descriptor of its own on the same WAL file: the page
+ * cache is per file, so one fdatasync covers every frame any descriptor
+ * wrote before it started. The WAL file cannot be replaced while s is open:
+ * SQLite deletes it only when the last connection closes or leaves WAL mode,
+ * and both need an exclusive lock that s's shared lock refuses; s itself
+ * keeps its WAL descriptor for its lifetime. store_wal_sync checks after
+ * each sync that the file is still linked all the same. */
+
+/* Switch s (a writing SQLite connection, outside a transaction) to
+ * synchronous=NORMAL and open a descriptor on its WAL file; the WAL's
+ * directory is synced once, so the file's name survives a power loss too
+ * (SQLite would sync it at the WAL's first sync, which now is ours). *fd is
+ * the caller's to close, after s's last COMMIT has been synced.
+ * 0, IMC_E_IO (no WAL file: s is not in WAL mode; or a system error). */
+int store_wal_sync_open(store_t *s, int *fd);
+/* fdatasync fd (store_wal_sync_open): every frame committed before the
+ * call started is durable when it returns 0. IMC_E_IO: the sync failed or
+ * the file was unlinked; what it covered is not known to be durable. Any
+ * thread; fd must stay open meanwhile. */
+int store_wal_sync(int fd);
 
 /* Take over the checkpoints of s, a writing SQLite connection: install the
  * WAL hook (SQLite's auto-checkpoint is off on s from then on) and set the

@@ -21,8 +21,28 @@
  * refused at once with IMC_E_OVERLOADED and the job is not taken (done() is
  * never called for it): the producer answers its client "server busy, retry"
  * (compatible code 60018). The writer takes the whole queue as one batch, so
- * memory held by jobs is bounded by twice the cap (one batch running, one
- * queue filling).
+ * memory held by jobs is bounded by (2 + STORE_WRITER_UNSYNCED_MAX) times
+ * the cap (one queue filling, one batch running, the committed batches
+ * waiting for their sync).
+ *
+ * Sync: a COMMIT does not sync the WAL (synchronous=NORMAL, store_ckpt.h);
+ * the committed batch goes to the writer's sync thread, which fdatasyncs
+ * the WAL once for every batch committed before it starts, and only then
+ * hands those batches' jobs back to the loop — while the writer thread
+ * already runs the next batch. So a job's done() runs only once its COMMIT
+ * is durable, and the fsync no longer holds the next batch. At most
+ * STORE_WRITER_UNSYNCED_MAX batches are committed and not yet synced; the
+ * writer waits for the sync before it starts another. If an fdatasync fails,
+ * the jobs it covered get IMC_E_IO although they committed (whether their
+ * frames reached the disk is not known), and so does every job after it
+ * until the server restarts: after a failed sync the kernel may have
+ * dropped the WAL's unwritten pages, and the WAL is replayed only up to its
+ * first missing frame, so no later sync can vouch for a commit. Reads on
+ * other connections (the reader pool) see a batch from its COMMIT on,
+ * before its sync: docs/delivery.md says what that means.
+ * Test hook: with IMCLOUD_TEST_SYNC_HOLD=PATH in the environment at
+ * store_writer_start, the sync thread waits before each sync while PATH
+ * exists (tests/e2e/test_ack_after_sync.c).
  *
  * Checkpoints: the writer's connection does not checkpoint its WAL inside a
  * COMMIT; the writer thread does, after it has handed the committed batch
@@ -35,8 +55,8 @@
  * per job was a third of a C2C message's writer cost. If one of them fails,
  * the shared savepoint is rolled back and the jobs before it run again, each
  * in its own SAVEPOINT; the failed one is not run again. done() runs only
- * after the COMMIT returned, i.e. once the effect is durable. Outcomes are
- * exact:
+ * after the COMMIT returned and the WAL was synced (see Sync), i.e. once the
+ * effect is durable. Outcomes are exact:
  *   - a job whose run() failed gets its own error and wrote nothing;
  *   - if the COMMIT fails, every job of that transaction gets IMC_E_IO;
  *   - if the engine drops the whole transaction on its own (SQLite rolls back
@@ -59,30 +79,36 @@
 
 /* Stages: where a job waits between its submit and its done() call. Each
  * job is stamped (uv_hrtime, ns) when it is submitted, handed over, taken by
- * the writer thread, when its COMMIT starts and when it returns; at its done()
- * call the loop thread counts the five intervals into one histogram each
- * (util/hist.h), and each COMMIT once into a histogram of its own. A few
+ * the writer thread, when its COMMIT starts and when it returns, when the
+ * sync that covers it starts and when it returns; at its done() call the
+ * loop thread counts the seven intervals into one histogram each
+ * (util/hist.h), and each COMMIT and each sync once into a histogram of its
+ * own. A few
  * clock reads per job: always on. GET /healthz shows the percentiles, GET
  * /healthz/stages the histograms (bench/msg_bench.c subtracts two of them). */
 enum {
   STORE_STAMP_SUBMIT, STORE_STAMP_HANDOFF, STORE_STAMP_TAKEN, STORE_STAMP_COMMIT, STORE_STAMP_COMMITTED,
+  STORE_STAMP_SYNC, STORE_STAMP_SYNCED,
   STORE_STAMPS
 };
 typedef enum store_stage {
   STORE_STAGE_QUEUE,   /* submit → handed to the writer thread (the rest of the loop turn) */
   STORE_STAGE_WAIT,    /* → taken by the writer thread (it was running the previous batch) */
   STORE_STAGE_RUN,     /* → COMMIT starts (the run() of the jobs of its batch before and after it) */
-  STORE_STAGE_COMMIT,  /* → COMMIT returns (WAL write, fsync; the checkpoint if one ran inside) */
+  STORE_STAGE_COMMIT,  /* → COMMIT returns (the WAL written, not synced) */
+  STORE_STAGE_SYNC_WAIT, /* → a sync that covers it starts (the sync thread was syncing earlier batches) */
+  STORE_STAGE_SYNC,    /* → that sync returns (fdatasync of the WAL) */
   STORE_STAGE_BACK,    /* → done() called (wake the loop, the loop's turn, earlier done() calls) */
   STORE_STAGE_TOTAL,   /* submit → done() */
   STORE_STAGE_COMMITS, /* each COMMIT once (not per job) */
+  STORE_STAGE_SYNCS,   /* each sync once (not per job) */
   STORE_STAGES
 } store_stage_t;
 extern const char *const store_stage_names[STORE_STAGES];
 
 typedef struct store_job {
   int (*run)(store_t *s, void *arg);    /* writer thread; 0 or IMC_E_* */
-  void (*done)(void *arg, int rc);      /* loop thread, after COMMIT */
+  void (*done)(void *arg, int rc);      /* loop thread, after COMMIT and its sync */
   void *arg;
   /* 1: run() may run again after its writes were rolled back — it changes
    * nothing outside the transaction, and a second run recomputes every
@@ -101,7 +127,12 @@ typedef struct store_writer_stats {
   uint64_t jobs, failed_jobs;
   uint64_t refused;         /* submits refused with IMC_E_OVERLOADED */
   uint64_t txn_lost;        /* transactions the engine rolled back on its own */
+  uint64_t syncs;           /* fdatasyncs of the WAL by the sync thread */
+  uint64_t sync_failed;     /* syncs that failed (or came after a failed one: see Sync) */
+  uint64_t unsynced_waits;  /* times the writer waited for a sync before its next batch */
   size_t queued, max_jobs;  /* queue length now, and its cap */
+  size_t unsynced;          /* batches committed whose sync has not returned, now */
+  size_t unsynced_max;      /* its cap, STORE_WRITER_UNSYNCED_MAX */
 } store_writer_stats_t;
 
 /* done() calls made per loop turn: completed jobs are taken in one go (one
@@ -130,8 +161,13 @@ typedef struct store_writer_stats {
  * after COMMIT). */
 #define STORE_WRITER_NICE 5
 
-/* Start the thread with its own connection to data_dir; at most max_jobs
- * (≥ 1) jobs may wait in the queue. Call on the loop thread. 0, IMC_E_IO,
+/* Batches committed and not yet synced (see Sync) beyond which the writer
+ * waits for the sync thread before it starts the next one. */
+#define STORE_WRITER_UNSYNCED_MAX 4
+
+/* Start the writer and sync threads with the writer's own connection to
+ * data_dir (synchronous=NORMAL, store_ckpt.h); at most max_jobs (≥ 1) jobs
+ * may wait in the queue. Call on the loop thread. 0, IMC_E_IO,
  * IMC_E_NOMEM, IMC_E_INVAL (max_jobs 0). */
 int store_writer_start(uv_loop_t *loop, const char *data_dir, size_t max_jobs, store_writer_t **out);
 /* Queue a job (loop thread); it reaches the writer thread at the end of the
@@ -144,7 +180,7 @@ int store_writer_submit(store_writer_t *w, store_job_t *job);
  * end of the loop turn (loop thread). For callers that wait for the writer
  * without running the loop (tests); a no-op when nothing is pending. */
 void store_writer_flush(store_writer_t *w);
-/* Commit everything queued, stop the thread, close the connection, free w,
+/* Commit and sync everything queued, stop the threads, close the connection, free w,
  * then call stopped(arg) on the loop thread (may be NULL). */
 void store_writer_stop(store_writer_t *w, void (*stopped)(void *arg), void *arg);
 /* A snapshot of the counters (loop thread). */

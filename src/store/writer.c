@@ -1,7 +1,9 @@
-/* writer.c — see store_writer.h. Queue, completion list and counters are
- * guarded by one mutex; the writer thread wakes the loop by writing an
- * eventfd the loop polls, once until the loop takes the completions
- * (wake_sent), after unlocking. Not uv_async_send: libuv 1.44's loop side
+/* writer.c — see store_writer.h. Queue, unsynced list, completion list and
+ * counters are guarded by one mutex. The writer thread runs batches and
+ * appends each committed one to the unsynced list; the sync thread takes
+ * that list whole, fdatasyncs the WAL, appends it to the completion list and
+ * wakes the loop by writing an eventfd the loop polls, once until the loop
+ * takes the completions (wake_sent), after unlocking. Not uv_async_send: libuv 1.44's loop side
  * spins (pause, then sched_yield) until the sending thread finishes its
  * send, and a writer thread preempted inside uv_async_send by a loop thread
  * of higher priority on the same core never finishes it (sched_yield does
@@ -30,6 +32,14 @@ struct store_writer {
   uv_poll_t wake;                    /* readable: completions (or the exit) wait */
   int wake_fd;                       /* the eventfd behind it */
   int wake_sent;                     /* under mu: written, the loop has not taken the completions yet */
+  pthread_t sync_thread;
+  pthread_cond_t sync_cv;            /* the sync thread waits for committed batches */
+  store_job_t *s_head, *s_tail;      /* under mu: committed, not yet taken by the sync thread */
+  size_t s_batches;                  /* under mu: batches in that list */
+  size_t unsynced;                   /* under mu: batches committed whose sync has not returned */
+  int wal_fd;                        /* the sync thread's descriptor on the WAL (store_ckpt.h) */
+  int sync_err;                      /* sync thread: the first failed sync's error, sticky (store_writer.h, "Sync") */
+  char *hold_path;                   /* test hook: IMCLOUD_TEST_SYNC_HOLD */
   uv_prepare_t prep;                 /* active while the pending list is not empty */
   uv_idle_t keep_polling;            /* likewise: the poll does not block while jobs are pending */
   int open_handles;                  /* wake, prep and idle until closed; w is freed at 0 */
@@ -43,7 +53,8 @@ struct store_writer {
   size_t p_len;                      /* loop thread */
   size_t q_len_seen;                 /* loop thread: q_len at the last hand-over, ≥ the true q_len */
   int idle;                          /* the writer thread waits for work */
-  int stopping, exited;
+  int stopping;
+  int writer_exited, exited;         /* under mu: the writer thread, then the sync thread, have finished */
   store_t *s;
   store_ckpt_t ck;                   /* writer thread: the checkpoints of w->s (store_ckpt.h) */
   store_ckpt_stats_t ck_stats;       /* under mu: a copy of ck.st after each batch */
@@ -53,9 +64,11 @@ struct store_writer {
   store_writer_stats_t stats;        /* under mu */
   imc_hist_t stages[STORE_STAGES];   /* loop thread (store_writer.h, "Stages") */
   uint64_t last_committed_ns;        /* loop thread: the COMMIT counted last into STORE_STAGE_COMMITS */
+  uint64_t last_synced_ns;           /* loop thread: the sync counted last into STORE_STAGE_SYNCS */
 };
 
-const char *const store_stage_names[STORE_STAGES] = { "queue", "wait", "run", "commit", "back", "total", "commits" };
+const char *const store_stage_names[STORE_STAGES] = { "queue", "wait", "run", "commit", "sync_wait", "sync",
+                                                      "back", "total", "commits", "syncs" };
 
 static void append(store_job_t **head, store_job_t **tail, store_job_t *first, store_job_t *last)
 {
@@ -192,8 +205,11 @@ static void *writer_main(void *arg)
   lower_priority();
   pthread_mutex_lock(&w->mu);
   for (;;) {
-    while (!w->q_head && !w->stopping) {
-      w->idle = 1;
+    /* work, and room among the unsynced batches for it (the sync thread signals cv) */
+    int counted = 0;
+    while ((!w->q_head && !w->stopping) || (w->q_head && w->unsynced >= STORE_WRITER_UNSYNCED_MAX)) {
+      if (w->q_head && !counted) { w->stats.unsynced_waits++; counted = 1; } /* work waits for a sync */
+      w->idle = !w->q_head;
       pthread_cond_wait(&w->cv, &w->mu);
       w->idle = 0;
     }
@@ -210,15 +226,68 @@ static void *writer_main(void *arg)
     w->stats.jobs += st.jobs;
     w->stats.failed_jobs += st.failed_jobs;
     w->stats.txn_lost += st.txn_lost;
-    append(&w->d_head, &w->d_tail, batch, last);
+    append(&w->s_head, &w->s_tail, batch, last); /* to the sync thread */
+    w->s_batches++;
+    w->unsynced++;
+    pthread_cond_signal(&w->sync_cv);
+    pthread_mutex_unlock(&w->mu);
+    /* the batch is on its way to its sync: a checkpoint now delays no acknowledgement of it */
+    store_ckpt_run(&w->ck);
+    pthread_mutex_lock(&w->mu);
+    w->ck_stats = w->ck.st;
+  }
+  w->writer_exited = 1;
+  pthread_cond_signal(&w->sync_cv);
+  pthread_mutex_unlock(&w->mu);
+  return NULL;
+}
+
+/* Test hook (store_writer.h, "Sync"): wait while the hold file exists. */
+static void sync_hold(store_writer_t *w)
+{
+  while (w->hold_path && !access(w->hold_path, F_OK)) usleep(2000);
+}
+
+/* The sync thread: every batch committed so far, one fdatasync, then back
+ * to the loop, in commit order. Exits once the writer thread has and every
+ * batch is synced. */
+static void *sync_main(void *arg)
+{
+  store_writer_t *w = arg;
+  pthread_mutex_lock(&w->mu);
+  for (;;) {
+    while (!w->s_head && !w->writer_exited) pthread_cond_wait(&w->sync_cv, &w->mu);
+    if (!w->s_head) break;
+    store_job_t *first = w->s_head, *last = w->s_tail;
+    size_t n = w->s_batches;
+    w->s_head = w->s_tail = NULL;
+    w->s_batches = 0;
+    pthread_mutex_unlock(&w->mu);
+    sync_hold(w);
+    uint64_t t0 = uv_hrtime();
+    int rc = w->sync_err ? w->sync_err : store_wal_sync(w->wal_fd); /* covers every COMMIT that returned before */
+    uint64_t t1 = uv_hrtime();
+    if (rc && !w->sync_err) {
+      w->sync_err = rc;
+      IMC_ERROR("store", "msg=\"WAL sync failed: commits are no longer acknowledged; restart the server\" err=%s",
+                imc_err_name(rc));
+    }
+    for (store_job_t *j = first; j; j = j->next) {
+      j->t_ns[STORE_STAMP_SYNC] = t0;
+      j->t_ns[STORE_STAMP_SYNCED] = t1;
+      if (rc && !j->rc) j->rc = rc; /* committed, durability unknown */
+    }
+    pthread_mutex_lock(&w->mu);
+    w->stats.syncs++;
+    if (rc) w->stats.sync_failed++;
+    w->unsynced -= n;
+    pthread_cond_signal(&w->cv); /* room for the writer's next batch */
+    append(&w->d_head, &w->d_tail, first, last);
     int wake = !w->wake_sent;
     w->wake_sent = 1;
     pthread_mutex_unlock(&w->mu);
     if (wake) wake_loop(w);
-    /* the batch is on its way back: a checkpoint now delays no acknowledgement of it */
-    store_ckpt_run(&w->ck);
     pthread_mutex_lock(&w->mu);
-    w->ck_stats = w->ck.st;
   }
   w->exited = 1;
   w->wake_sent = 1;
@@ -235,9 +304,12 @@ static void on_closed(uv_handle_t *h)
   void *arg = w->stopped_arg;
   store_ckpt_stop(&w->ck);
   store_close(w->s);
+  close(w->wal_fd);
   close(w->wake_fd);
   pthread_mutex_destroy(&w->mu);
   pthread_cond_destroy(&w->cv);
+  pthread_cond_destroy(&w->sync_cv);
+  free(w->hold_path);
   free(w);
   if (cb) cb(arg);
 }
@@ -247,14 +319,18 @@ static void on_closed(uv_handle_t *h)
 static void count_stages(store_writer_t *w, store_job_t *j)
 {
   const uint64_t *t = j->t_ns;
-  if (!t[STORE_STAMP_COMMITTED]) return;
+  if (!t[STORE_STAMP_SYNCED]) return;
   uint64_t now = uv_hrtime();
-  for (int i = 0; i < STORE_STAMP_COMMITTED; i++) imc_hist_add(&w->stages[i], t[i + 1] - t[i]);
-  imc_hist_add(&w->stages[STORE_STAGE_BACK], now - t[STORE_STAMP_COMMITTED]);
+  for (int i = 0; i < STORE_STAMP_SYNCED; i++) imc_hist_add(&w->stages[i], t[i + 1] - t[i]);
+  imc_hist_add(&w->stages[STORE_STAGE_BACK], now - t[STORE_STAMP_SYNCED]);
   imc_hist_add(&w->stages[STORE_STAGE_TOTAL], now - t[STORE_STAMP_SUBMIT]);
   if (t[STORE_STAMP_COMMITTED] != w->last_committed_ns) { /* the first job of its COMMIT seen here */
     w->last_committed_ns = t[STORE_STAMP_COMMITTED];
     imc_hist_add(&w->stages[STORE_STAGE_COMMITS], t[STORE_STAMP_COMMITTED] - t[STORE_STAMP_COMMIT]);
+  }
+  if (t[STORE_STAMP_SYNCED] != w->last_synced_ns) { /* the first job of its sync seen here */
+    w->last_synced_ns = t[STORE_STAMP_SYNCED];
+    imc_hist_add(&w->stages[STORE_STAGE_SYNCS], t[STORE_STAMP_SYNCED] - t[STORE_STAMP_SYNC]);
   }
 }
 
@@ -298,6 +374,7 @@ static void on_wake(uv_poll_t *p, int status, int events)
   if (more) { wake_loop(w); return; } /* the rest on the next turn */
   if (exited && !uv_is_closing((uv_handle_t *)p)) {
     pthread_join(w->thread, NULL);
+    pthread_join(w->sync_thread, NULL);
     uv_close((uv_handle_t *)&w->prep, on_closed);
     uv_close((uv_handle_t *)&w->keep_polling, on_closed);
     uv_close((uv_handle_t *)p, on_closed);
@@ -312,24 +389,38 @@ int store_writer_start(uv_loop_t *loop, const char *data_dir, size_t max_jobs, s
   w->max_jobs = max_jobs;
   int rc = store_open(data_dir, &w->s);
   if (rc) { free(w); return rc; }
+  if ((rc = store_wal_sync_open(w->s, &w->wal_fd))) { store_close(w->s); free(w); return rc; }
+  const char *hold = getenv("IMCLOUD_TEST_SYNC_HOLD");
+  if (hold && *hold && !(w->hold_path = strdup(hold))) { close(w->wal_fd); store_close(w->s); free(w); return IMC_E_NOMEM; }
   store_ckpt_start(&w->ck, w->s);
   w->loop = loop;
   if ((w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0 || uv_poll_init(loop, &w->wake, w->wake_fd)) {
     if (w->wake_fd >= 0) close(w->wake_fd);
     store_ckpt_stop(&w->ck);
     store_close(w->s);
+    close(w->wal_fd);
+    free(w->hold_path);
     free(w);
     return IMC_E_IO;
   }
   pthread_mutex_init(&w->mu, NULL);
   pthread_cond_init(&w->cv, NULL);
+  pthread_cond_init(&w->sync_cv, NULL);
   w->wake.data = w;
   uv_poll_start(&w->wake, UV_READABLE, on_wake);
   uv_prepare_init(loop, &w->prep);
   uv_idle_init(loop, &w->keep_polling);
   w->prep.data = w->keep_polling.data = w;
   w->open_handles = 3;
-  if (pthread_create(&w->thread, NULL, writer_main, w)) {
+  int sync_started = !pthread_create(&w->sync_thread, NULL, sync_main, w);
+  if (!sync_started || pthread_create(&w->thread, NULL, writer_main, w)) {
+    if (sync_started) { /* no writer thread: let the sync thread exit */
+      pthread_mutex_lock(&w->mu);
+      w->writer_exited = 1;
+      pthread_cond_signal(&w->sync_cv);
+      pthread_mutex_unlock(&w->mu);
+      pthread_join(w->sync_thread, NULL);
+    }
     uv_close((uv_handle_t *)&w->prep, on_closed);
     uv_close((uv_handle_t *)&w->keep_polling, on_closed);
     uv_close((uv_handle_t *)&w->wake, on_closed); /* frees w once the loop runs */
@@ -431,5 +522,7 @@ void store_writer_stats(store_writer_t *w, store_writer_stats_t *out)
   *out = w->stats;
   out->queued = w->q_len + w->p_len;
   out->max_jobs = w->max_jobs;
+  out->unsynced = w->unsynced;
+  out->unsynced_max = STORE_WRITER_UNSYNCED_MAX;
   pthread_mutex_unlock(&w->mu);
 }

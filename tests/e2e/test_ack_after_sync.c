@@ -1,0 +1,157 @@
+/* End-to-end: no reply before the sync that makes its commit durable
+ * (store_writer.h, "Sync"). The server runs with IMCLOUD_TEST_SYNC_HOLD set:
+ * while the hold file exists its writer's sync thread does not sync the WAL.
+ * With the file in place a WebSocket send and a REST sendmsg are committed —
+ * another connection reads the messages, and GET /healthz counts a batch
+ * committed and not synced — but neither sender gets a reply, the
+ * recipient's live device gets no push and the count of syncs does not
+ * move. Once the file is removed both replies (code 0) and the push arrive
+ * and /healthz shows the batches synced. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "e2e.h"
+#include "e2e_msg.h"
+#include "store/store.h"
+#include "store/store_msg.h"
+
+static e2e_server_t srv;
+static uint32_t app;
+static char key[80];
+static char hold[128];
+
+static void sleep_ms(int ms)
+{
+  struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+  nanosleep(&ts, NULL);
+}
+
+static int setup(void **st)
+{
+  (void)st;
+  snprintf(hold, sizeof hold, "/tmp/imcloud-sync-hold-%d", (int)getpid());
+  unlink(hold);
+  setenv("IMCLOUD_TEST_SYNC_HOLD", hold, 1); /* the server inherits it */
+  return e2e_start(&srv, "china", &app, key, NULL);
+}
+
+static int teardown(void **st)
+{
+  (void)st;
+  unlink(hold);
+  unsetenv("IMCLOUD_TEST_SYNC_HOLD");
+  return e2e_finish(&srv);
+}
+
+/* GET /healthz "sync".<name>. */
+static long long sync_stat(const char *name)
+{
+  char body[16384];
+  assert_int_equal(e2e_http(srv.port, "GET", "/healthz", NULL, NULL, body, sizeof body), 200);
+  json_t *o = json_loads(body, 0, NULL);
+  json_t *v = json_object_get(json_object_get(o, "sync"), name);
+  assert_true(json_is_integer(v));
+  long long n = json_integer_value(v);
+  json_decref(o);
+  return n;
+}
+
+static int rows;
+static void count_row(void *ud, const store_msg_t *m) { (void)ud; (void)m; rows++; }
+
+/* Messages stored in the conversation of a and b, read by a connection of
+ * the test's own (what the reader pool would see). */
+static int stored_messages(const char *a, const char *b)
+{
+  store_t *s;
+  uint32_t na, nb;
+  assert_int_equal(store_open_reader(srv.dir, &s), 0);
+  assert_int_equal(store_account_get(s, app, a, &na), 0);
+  assert_int_equal(store_account_get(s, app, b, &nb), 0);
+  rows = 0;
+  assert_int_equal(store_msg_history(s, app, store_c2c_conv(na, nb), 0, 0, 0, INT64_MAX, 100, count_row, NULL), 0);
+  store_close(s);
+  return rows;
+}
+
+static void test_no_reply_before_sync(void **st)
+{
+  (void)st;
+  const char *users[] = { "sa", "sb", NULL };
+  import_users(srv.port, app, key, users);
+  wsc_t a, b;
+  assert_int_equal(wsc_login(&a, srv.port, app, key, "sa", "Web"), 0);
+  assert_int_equal(wsc_login(&b, srv.port, app, key, "sb", "Web"), 0);
+  json_decref(wsc_sync_live(&b)); /* b is live: a stored message is pushed to it */
+  for (int waited = 0; sync_stat("unsynced") && waited < 10000; waited += 10) sleep_ms(10);
+  assert_int_equal(sync_stat("unsynced"), 0);
+
+  FILE *f = fopen(hold, "w");
+  assert_non_null(f);
+  fclose(f);
+  assert_int_equal(e2e_ws_send_text(a.fd, "{\"id\":7,\"op\":\"send\",\"to\":\"sb\",\"random\":4242,"
+                                          "\"body\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"held\"}}]}"), 0);
+  /* the REST send on a raw connection, its reply read later */
+  char sig[1024], req[4096];
+  const char *body = "{\"From_Account\":\"sa\",\"To_Account\":\"sb\",\"MsgRandom\":4343,\"SyncOtherMachine\":2,"
+                     "\"MsgBody\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"held rest\"}}]}";
+  e2e_usersig(app, key, "administrator", 86400, sig, sizeof sig);
+  int rest = e2e_connect(srv.port);
+  assert_true(rest >= 0);
+  int n = snprintf(req, sizeof req,
+                   "POST /v4/openim/sendmsg?sdkappid=%u&identifier=administrator&usersig=%s&random=1&contenttype=json "
+                   "HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+                   app, sig, strlen(body), body);
+  assert_int_equal(e2e_send(rest, req, (size_t)n), 0);
+
+  /* both committed (readable elsewhere) and waiting for their sync */
+  for (int waited = 0; stored_messages("sa", "sb") < 2 && waited < 10000; waited += 10) sleep_ms(10);
+  assert_int_equal(stored_messages("sa", "sb"), 2);
+  assert_true(sync_stat("unsynced") >= 1);
+  long long syncs = sync_stat("syncs");
+  /* nothing answered, nothing pushed while the sync is held */
+  char out[4096];
+  assert_int_equal(wsc_read(&a, 400), -1);
+  assert_int_equal(wsc_read(&b, 100), -1);
+  assert_int_equal(e2e_http_read(rest, out, sizeof out, 100), -1);
+  assert_int_equal(sync_stat("syncs"), syncs);
+  assert_true(sync_stat("unsynced") >= 1);
+
+  unlink(hold);
+  int id = 7;
+  json_t *r = wsc_take(&a, match_id, &id, 10000);
+  assert_non_null(r);
+  assert_int_equal(jint(r, "code"), 0);
+  json_decref(r);
+  assert_int_equal(e2e_http_read(rest, out, sizeof out, 10000), 200);
+  json_t *o = json_loads(out, 0, NULL);
+  assert_int_equal(jint(o, "ErrorCode"), 0);
+  json_decref(o);
+  close(rest);
+  json_t *p = wsc_push(&b, "msg", 10000);
+  assert_non_null(p);
+  json_decref(p);
+  assert_true(sync_stat("syncs") > syncs);
+  for (int waited = 0; sync_stat("unsynced") && waited < 10000; waited += 10) sleep_ms(10);
+  assert_int_equal(sync_stat("unsynced"), 0);
+  assert_int_equal(sync_stat("failed"), 0);
+  wsc_close(&a);
+  wsc_close(&b);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_no_reply_before_sync),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
