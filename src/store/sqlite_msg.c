@@ -48,7 +48,10 @@
   X(INS, "INSERT INTO c2c_msg(sdkappid,conv,seq,from_no,to_no,time_s,cseq,random,flags,life_s,body)" \
          " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)") \
   X(INBOX_INS, "INSERT INTO c2c_inbox(sdkappid,user_no,useq,kind,conv,seq,at) VALUES(?1,?2,?3,?4,?5,?6,?7)") \
+  X(INBOX_INS2, "INSERT OR FAIL INTO c2c_inbox(sdkappid,user_no,useq,kind,conv,seq,at) VALUES(?1,?2,?3,1,?5,?6,?7)," \
+                "(?1,?4,?8,1,?5,?6,?7)") \
   X(RECENT_ADD, "INSERT OR IGNORE INTO c2c_recent(sdkappid,user_no,peer_no) VALUES(?1,?2,?3)") \
+  X(RECENT_ADD2, "INSERT OR IGNORE INTO c2c_recent(sdkappid,user_no,peer_no) VALUES(?1,?2,?3),(?1,?3,?2)") \
   X(RECENT_READ, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,read_seq) VALUES(?1,?2,?3,?4)" \
                  " ON CONFLICT DO UPDATE SET read_seq=max(read_seq, excluded.read_seq)") \
   X(RECENT_PIN, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,pinned_at) VALUES(?1,?2,?3,?4)" \
@@ -237,6 +240,28 @@ static int inbox_add(store_t *s, uint32_t sdkappid, uint32_t user_no, store_ev_k
   return 0;
 }
 
+/* Both participants' message events in one statement (one VDBE run instead
+ * of two: the statement's fixed cost is a good part of a small insert). */
+static int inbox_pair(store_t *s, const store_msg_t *in, uint32_t *useq_from, uint32_t *useq_to)
+{
+  struct sqmsg *m = state(s);
+  app_cache_t *a = m ? app_cache(m, in->sdkappid) : NULL;
+  uint32_t f, t;
+  int rc;
+  if (!a) return IMC_E_NOMEM;
+  if ((rc = next_seq(s, &a->user, in->from_no, M_MAX_USEQ, in->sdkappid, in->from_no, &f)) ||
+      (rc = next_seq(s, &a->user, in->to_no, M_MAX_USEQ, in->sdkappid, in->to_no, &t)))
+    return rc;
+  sqlite3_stmt *st = stmt(s, M_INBOX_INS2);
+  if (!st) return IMC_E_IO;
+  BIND(st, in->sdkappid, in->from_no, f, in->to_no, (int64_t)in->conv, in->seq, in->time_s, t);
+  if ((rc = run(st)) || (rc = set_next(m, &a->user, in->from_no, f)) || (rc = set_next(m, &a->user, in->to_no, t)))
+    return rc;
+  *useq_from = f;
+  *useq_to = t;
+  return 0;
+}
+
 static int find_dup(store_t *s, store_msg_append_t *a)
 {
   const store_msg_t *in = &a->m;
@@ -262,19 +287,24 @@ static int find_dup(store_t *s, store_msg_append_t *a)
 /* Make sure the user has a conversation row for peer. An existing row is
  * not rewritten (the last seq and time come from the log), and a row this
  * connection already made sure of is not even looked up: only this
- * connection deletes rows (recent_trim, which forgets the app's set). */
-static int recent_add(store_t *s, uint32_t sdkappid, uint32_t user, uint32_t peer)
+ * connection deletes rows (recent_trim, which forgets the app's set).
+ * both: the peer's row for user too. */
+static int recent_add(store_t *s, uint32_t sdkappid, uint32_t user, uint32_t peer, int both)
 {
   struct sqmsg *m = state(s);
   app_cache_t *a = m ? app_cache(m, sdkappid) : NULL;
-  uint64_t key = (uint64_t)user << 32 | peer;
+  uint64_t key = (uint64_t)user << 32 | peer, back = (uint64_t)peer << 32 | user;
   if (!a) return IMC_E_NOMEM;
-  if (u64map_get(&a->recent, key)) return 0;
-  sqlite3_stmt *st = stmt(s, M_RECENT_ADD);
+  int need = !u64map_get(&a->recent, key), need_back = both && !u64map_get(&a->recent, back);
+  if (!need && !need_back) return 0;
+  if (!need) { uint32_t t = user; user = peer; peer = t; } /* only the peer's row is left to make sure of */
+  sqlite3_stmt *st = stmt(s, need && need_back ? M_RECENT_ADD2 : M_RECENT_ADD); /* two rows: one statement */
   if (!st) return IMC_E_IO;
   BIND(st, sdkappid, user, peer);
   int rc = run(st);
-  return rc ? rc : set_next(m, &a->recent, key, 0); /* value 1: known to exist */
+  if (!rc && need) rc = set_next(m, &a->recent, key, 0); /* value 1: known to exist */
+  if (!rc && need_back) rc = set_next(m, &a->recent, back, 0);
+  return rc;
 }
 
 static int sqm_append(store_t *s, store_msg_append_t *a)
@@ -286,8 +316,9 @@ static int sqm_append(store_t *s, store_msg_append_t *a)
   a->dup = 0;
   a->useq_from = a->useq_to = 0;
   if (!ac) return IMC_E_NOMEM;
-  if ((a->dedupe_since_s || a->import_dedupe) && ((rc = find_dup(s, a)) || a->dup)) return rc;
   if ((rc = next_seq(s, &ac->conv, in->conv, M_MAX_SEQ, in->sdkappid, (int64_t)in->conv, &in->seq))) return rc;
+  /* an empty conversation (next seq 1: the purge always keeps a conversation's newest row) holds no duplicate */
+  if (in->seq > 1 && (a->dedupe_since_s || a->import_dedupe) && ((rc = find_dup(s, a)) || a->dup)) return rc;
   sqlite3_stmt *st = stmt(s, M_INS);
   if (!st) return IMC_E_IO;
   BIND(st, in->sdkappid, (int64_t)in->conv, in->seq, in->from_no, in->to_no, in->time_s, in->cseq, in->random,
@@ -296,14 +327,20 @@ static int sqm_append(store_t *s, store_msg_append_t *a)
   if ((rc = run(st))) return rc;
   if ((rc = set_next(m, &ac->conv, in->conv, in->seq))) return rc;
   ac = NULL; /* inbox_add may clear the cache (bound) */
-  if (a->inbox_from &&
-      (rc = inbox_add(s, in->sdkappid, in->from_no, STORE_EV_MSG, in->conv, in->seq, in->time_s, &a->useq_from)))
+  int pair = in->to_no != in->from_no;
+  if (a->inbox_from && a->inbox_to && pair) {
+    if ((rc = inbox_pair(s, in, &a->useq_from, &a->useq_to))) return rc;
+  } else {
+    if (a->inbox_from &&
+        (rc = inbox_add(s, in->sdkappid, in->from_no, STORE_EV_MSG, in->conv, in->seq, in->time_s, &a->useq_from)))
+      return rc;
+    if (a->inbox_to && pair &&
+        (rc = inbox_add(s, in->sdkappid, in->to_no, STORE_EV_MSG, in->conv, in->seq, in->time_s, &a->useq_to)))
+      return rc;
+  }
+  if (a->recent_from && (rc = recent_add(s, in->sdkappid, in->from_no, in->to_no, a->recent_to && pair))) return rc;
+  if (!a->recent_from && a->recent_to && pair && (rc = recent_add(s, in->sdkappid, in->to_no, in->from_no, 0)))
     return rc;
-  if (a->inbox_to && in->to_no != in->from_no &&
-      (rc = inbox_add(s, in->sdkappid, in->to_no, STORE_EV_MSG, in->conv, in->seq, in->time_s, &a->useq_to)))
-    return rc;
-  if (a->recent_from && (rc = recent_add(s, in->sdkappid, in->from_no, in->to_no))) return rc;
-  if (a->recent_to && in->to_no != in->from_no && (rc = recent_add(s, in->sdkappid, in->to_no, in->from_no))) return rc;
   if (a->read_to) {
     if (!(st = stmt(s, M_RECENT_READ))) return IMC_E_IO;
     BIND(st, in->sdkappid, in->to_no, in->from_no, in->seq);
