@@ -6,6 +6,9 @@
  * of a second run (a no-op), and a check that the stored bills are byte for
  * byte the same after it; wall and CPU seconds of each run (on a shared box
  * the wall time also counts waiting for the core and for fsync).
+ * Instruction counts of the runs only (docs/BENCHMARKS.md): valgrind
+ * --tool=callgrind --instr-atstart=no --toggle-collect=meter_bill_run
+ * build/bench/bench_bill_run 10000. BENCH_KEEP=1 keeps the temporary directory (its path is printed).
  * Usage: bench_bill_run [N]   (docs/BENCHMARKS.md: taskset -c 0 build/bench/bench_bill_run 100000) */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +19,15 @@
 #include "meter/meter.h"
 #include "store/store.h"
 #include "util/date.h"
+
+/* Under valgrind --instr-atstart=no only the runs are instrumented (the
+ * setup then runs at near-native speed); without the header, no-ops. */
+#if defined(__has_include) && __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#else
+#define CALLGRIND_START_INSTRUMENTATION
+#define CALLGRIND_STOP_INSTRUMENTATION
+#endif
 
 static double now_s(void)
 {
@@ -68,6 +80,7 @@ int main(int argc, char **argv)
   int64_t run_at = imc_day_start(imc_days_from_civil(2026, 11, 1), IMC_TZ_CHINA_S);
   meter_bill_run_stats_t st;
   char err[256];
+  CALLGRIND_START_INSTRUMENTATION;
   double t2 = now_s(), c2 = cpu_s();
   int rc = meter_bill_run(s, 0, 202610, run_at, IMC_TZ_CHINA_S, meter_orders_none, NULL, &st, err, sizeof err);
   double t3 = now_s(), c3 = cpu_s();
@@ -77,6 +90,7 @@ int main(int argc, char **argv)
   double t4 = now_s(), c4 = cpu_s();
   rc = meter_bill_run(s, 0, 202610, run_at + 3600, IMC_TZ_CHINA_S, meter_orders_none, NULL, &st, err, sizeof err);
   double t5 = now_s(), c5 = cpu_s();
+  CALLGRIND_STOP_INSTRUMENTATION;
   store_bill_each(s, 0, 0, on_bill, &h2);
   if (rc || st.issued != 0 || st.existing != n || h1 != h2) { fprintf(stderr, "second run changed something\n"); return 1; }
   printf("first run:  %ld bills priced and stored in %.2f s wall, %.2f s CPU (%.0f apps/s wall)\n", n, t3 - t2, c3 - c2,
@@ -87,6 +101,7 @@ int main(int argc, char **argv)
   getrusage(RUSAGE_SELF, &ru);
   printf("peak RSS %.1f MiB\n", ru.ru_maxrss / 1024.0);
   store_close(s);
+  if (getenv("BENCH_KEEP")) { printf("kept %s\n", dir); return 0; } /* BENCH_KEEP=1: the database stays for inspection */
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
   return system(cmd) == 0 ? 0 : 1;

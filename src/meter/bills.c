@@ -158,11 +158,14 @@ static int settle(store_t *s, wallet_memo_t *m, store_bill_t *b, int64_t now_s)
  * for the month, so it is not looked up first (if one was issued since, the
  * insert is refused and that bill is read instead). rep, work: see
  * meter__bill_price; w: the JSON writer the bill is rendered into; m: see
- * settle. out->body: a bill that existed, malloc'd (the caller frees it);
+ * settle. next_seq: NULL, or the seq the next bill gets when known (0: not
+ * yet), kept by a caller that issues several bills in one transaction (the
+ * run's batch): set after each insert, so only the first reads max(seq).
+ * out->body: a bill that existed, malloc'd (the caller frees it);
  * a new one, w->buf (valid until w is used again). */
 static int issue_txn(store_t *s, const store_app_t *a, int32_t month, int64_t now_s, int tz, meter_orders_fn fn, void *ud,
-                     int unbilled, const meter_report_t *rep, bill_t *work, jsonw_t *w, wallet_memo_t *m, store_bill_t *out,
-                     int *existed, int *wrote, char *err, size_t cap)
+                     int unbilled, const meter_report_t *rep, bill_t *work, jsonw_t *w, wallet_memo_t *m, int64_t *next_seq,
+                     store_bill_t *out, int *existed, int *wrote, char *err, size_t cap)
 {
   *wrote = *existed = 0;
   int rc = unbilled ? IMC_E_NOTFOUND : store_bill_get(s, a->sdkappid, month, out);
@@ -171,8 +174,10 @@ static int issue_txn(store_t *s, const store_app_t *a, int32_t month, int64_t no
   int64_t t[3];
   if ((rc = price(s, a, month, tz, fn, ud, rep, work, w, t, err, cap))) return rc;
   store_bill_t in = { .sdkappid = a->sdkappid, .customer_id = a->customer_id, .month = month, .issued_at_s = now_s,
-                      .total_fen = t[0], .prepaid_fen = t[1], .postpaid_fen = t[2], .body = w->buf };
+                      .total_fen = t[0], .prepaid_fen = t[1], .postpaid_fen = t[2], .body = w->buf,
+                      .seq = next_seq ? *next_seq : 0 };
   rc = store_bill_insert(s, &in, out);
+  if (!rc && next_seq) *next_seq = out->seq + 1;
   if (rc == IMC_E_EXISTS && unbilled && !(rc = store_bill_get(s, a->sdkappid, month, out))) { *existed = 1; return 0; }
   if (rc) { out->body = NULL; return rc; }
   *wrote = 1;
@@ -214,7 +219,7 @@ int meter_bill_issue(store_t *s, int in_txn, uint32_t app, int32_t month, int64_
   jsonw_t w;
   size_t len;
   jsonw_init(&w, METER_BILL_JSON_MAX);
-  rc = issue_txn(s, &a, month, now_s, tz, fn, ud, 0, NULL, NULL, &w, NULL, out, existed, &wrote, err, cap);
+  rc = issue_txn(s, &a, month, now_s, tz, fn, ud, 0, NULL, NULL, &w, NULL, NULL, out, existed, &wrote, err, cap);
   if (!rc && !*existed) out->body = jsonw_take(&w, &len); /* the caller's */
   jsonw_free(&w);
   if (!in_txn) {
@@ -293,13 +298,14 @@ static int issue_batch(store_t *s, run_batch_t *k, size_t m, int32_t month, int6
   int rc = meter__books_pin(s);
   if (!rc && (rc = meter__report_apps(s, k->id, k->tz, m, month, k->rep))) imc_errf(err, cap, rc, "reading the usage of %zu apps: %s", m, imc_strerror(rc));
   wallet_memo_t memo = { 0 };
+  int64_t next_seq = 0; /* the batch is inside one transaction: max(seq) is read for its first bill only */
   for (size_t j = 0; !rc && j < m; j++) {
     const store_app_t *a = &k->app[j];
     store_bill_t b;
     char why[256];
     int existed, wrote;
     st->apps++;
-    int r = issue_txn(s, a, month, now_s, k->tz[j], fn, ud, unbilled, &k->rep[j], &k->bill, &k->w, &memo, &b, &existed, &wrote,
+    int r = issue_txn(s, a, month, now_s, k->tz[j], fn, ud, unbilled, &k->rep[j], &k->bill, &k->w, &memo, &next_seq, &b, &existed, &wrote,
                       why, sizeof why);
     if (r && (wrote || r == IMC_E_IO || r == IMC_E_BUSY || r == IMC_E_NOMEM)) { rc = imc_errf(err, cap, r, "app %u: %s", a->sdkappid, why[0] ? why : imc_strerror(r)); break; }
     if (r) { if (!st->failed++) imc_errf(err, cap, r, "%s", why); continue; }

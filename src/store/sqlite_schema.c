@@ -160,7 +160,6 @@ const char *const sq__migrations[] = {
   RECHECK_ON(usage_import, INSERT, "NEW.day")
   RECHECK_ON(usage_import, UPDATE, "NEW.day")
   RECHECK_ON(usage_import_doc, INSERT, "(NEW.month*100)"),
-#undef RECHECK_ON
   /* 16: relationship events replayed by sync (sqlite_rel.c; store_rel.h): the push frame of an inbox
    * event of kind 8 (STORE_EV_REL), under the same (sdkappid, user_no, useq) */
   "CREATE TABLE rel_event(sdkappid INTEGER NOT NULL, user_no INTEGER NOT NULL, useq INTEGER NOT NULL,"
@@ -194,6 +193,35 @@ const char *const sq__migrations[] = {
   /* 23: an account's registration row is written by the INSERT's caller in the same transaction
    * (sqlite.c account_import_txn): the trigger made every new account a statement transaction */
   "DROP TRIGGER usage_reg_on_account;",
+  /* 24: a bill is one B-tree row plus bills_app_month (its uniqueness per app and month): the
+   * bill run stored each bill in three more. number loses its UNIQUE index — the number is
+   * written from (month, seq) by squ_bill_insert and seq is the primary key, and nothing looks a
+   * bill up by number; bills_customer goes — no statement used it (store_bill_each's
+   * "?1=0 OR customer_id=?1" scans the table either way). The table is rebuilt (a UNIQUE
+   * constraint's index cannot be dropped); the recheck triggers name bills, so they are dropped
+   * first and created again as migration 15 wrote them. */
+  "DROP TRIGGER bill_recheck_usage_login_INSERT; DROP TRIGGER bill_recheck_usage_day_INSERT;"
+  "DROP TRIGGER bill_recheck_usage_day_UPDATE; DROP TRIGGER bill_recheck_usage_import_INSERT;"
+  "DROP TRIGGER bill_recheck_usage_import_UPDATE; DROP TRIGGER bill_recheck_usage_import_doc_INSERT;"
+  "CREATE TABLE bills_v23(seq INTEGER PRIMARY KEY, number TEXT NOT NULL, sdkappid INTEGER NOT NULL,"
+  " customer_id INTEGER NOT NULL, month INTEGER NOT NULL, issued_at INTEGER NOT NULL, total_fen INTEGER NOT NULL,"
+  " prepaid_fen INTEGER NOT NULL, postpaid_fen INTEGER NOT NULL, body TEXT NOT NULL,"
+  " corrects INTEGER NOT NULL DEFAULT 0, due_fen INTEGER NOT NULL);"
+  "INSERT INTO bills_v23 SELECT seq,number,sdkappid,customer_id,month,issued_at,total_fen,prepaid_fen,postpaid_fen,body,"
+  " corrects,due_fen FROM bills;"
+  "DROP TABLE bills;"
+  "ALTER TABLE bills_v23 RENAME TO bills;"
+  "CREATE UNIQUE INDEX bills_app_month ON bills(sdkappid, month) WHERE corrects=0;"
+  "CREATE INDEX bills_corrects ON bills(corrects, seq) WHERE corrects>0;"
+  "CREATE TRIGGER bills_no_update BEFORE UPDATE ON bills BEGIN SELECT RAISE(ABORT, 'bills are immutable'); END;"
+  "CREATE TRIGGER bills_no_delete BEFORE DELETE ON bills BEGIN SELECT RAISE(ABORT, 'bills are immutable'); END;"
+  RECHECK_ON(usage_login, INSERT, "NEW.day")
+  RECHECK_ON(usage_day, INSERT, "NEW.day")
+  RECHECK_ON(usage_day, UPDATE, "NEW.day")
+  RECHECK_ON(usage_import, INSERT, "NEW.day")
+  RECHECK_ON(usage_import, UPDATE, "NEW.day")
+  RECHECK_ON(usage_import_doc, INSERT, "(NEW.month*100)"),
+#undef RECHECK_ON
 };
 
 const int sq__schema_version = (int)(sizeof sq__migrations / sizeof sq__migrations[0]);

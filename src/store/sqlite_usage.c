@@ -294,30 +294,39 @@ int squ_bill_insert(store_t *s, const store_bill_t *in, store_bill_t *out)
   /* a second bill of (app, month) is refused by the partial unique index bills_app_month (IMC_E_EXISTS) */
   /* the next seq, read and used inside the caller's transaction: gap-free (an INSERT … SELECT from
    * bills itself would materialize the SELECT and open a statement journal per bill) */
-  if (!(st = ust(s, U_BILL_NEXT))) return IMC_E_IO;
-  rc = sqlite3_step(st);
-  int64_t seq = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-  sqlite3_reset(st);
-  if (rc != SQLITE_ROW) return map_rc(rc);
+  int64_t seq = in->seq; /* the caller's, when it inserted seq - 1 in this transaction (store.h) */
   char number[32];
-  bill_number(number, in->month, seq);
-  if (!(st = ust(s, U_BILL_INS))) return IMC_E_IO;
-  sqlite3_bind_int64(st, 1, in->sdkappid);
-  sqlite3_bind_int64(st, 2, in->customer_id);
-  sqlite3_bind_int64(st, 3, in->issued_at_s);
-  sqlite3_bind_int64(st, 4, in->month);
-  sqlite3_bind_int64(st, 5, in->total_fen);
-  sqlite3_bind_int64(st, 6, in->prepaid_fen);
-  sqlite3_bind_int64(st, 7, in->postpaid_fen);
-  sqlite3_bind_text(st, 8, in->body, -1, SQLITE_STATIC); /* not copied: unbound below, before returning */
-  sqlite3_bind_int64(st, 9, in->corrects_seq);
-  sqlite3_bind_int64(st, 10, in->corrects_seq ? in->due_fen : in->postpaid_fen);
-  sqlite3_bind_int64(st, 11, seq);
-  sqlite3_bind_text(st, 12, number, -1, SQLITE_STATIC);
-  rc = sqlite3_step(st);
-  sqlite3_reset(st);
-  sqlite3_clear_bindings(st);
-  if (rc != SQLITE_DONE) return map_rc(rc);
+  for (int tries = 0;; tries++) {
+    if (seq <= 0) {
+      if (!(st = ust(s, U_BILL_NEXT))) return IMC_E_IO;
+      rc = sqlite3_step(st);
+      seq = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+      sqlite3_reset(st);
+      if (rc != SQLITE_ROW) return map_rc(rc);
+    }
+    bill_number(number, in->month, seq);
+    if (!(st = ust(s, U_BILL_INS))) return IMC_E_IO;
+    sqlite3_bind_int64(st, 1, in->sdkappid);
+    sqlite3_bind_int64(st, 2, in->customer_id);
+    sqlite3_bind_int64(st, 3, in->issued_at_s);
+    sqlite3_bind_int64(st, 4, in->month);
+    sqlite3_bind_int64(st, 5, in->total_fen);
+    sqlite3_bind_int64(st, 6, in->prepaid_fen);
+    sqlite3_bind_int64(st, 7, in->postpaid_fen);
+    sqlite3_bind_text(st, 8, in->body, -1, SQLITE_STATIC); /* not copied: unbound below, before returning */
+    sqlite3_bind_int64(st, 9, in->corrects_seq);
+    sqlite3_bind_int64(st, 10, in->corrects_seq ? in->due_fen : in->postpaid_fen);
+    sqlite3_bind_int64(st, 11, seq);
+    sqlite3_bind_text(st, 12, number, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc == SQLITE_DONE) break;
+    /* refused with the caller's seq: someone else numbered a bill in between (taking that seq), or
+     * the app's month is billed — read max(seq) and try once more, which tells the two apart */
+    if ((rc & 0xff) != SQLITE_CONSTRAINT || in->seq <= 0 || tries) return map_rc(rc);
+    seq = 0;
+  }
   *out = *in;
   out->seq = seq;
   memcpy(out->number, number, strlen(number) + 1);

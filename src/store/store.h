@@ -329,6 +329,12 @@ int store_usage_registrations(store_t *s, uint32_t sdkappid, int64_t from_s, int
 /* ---- bills (src/meter/bills.c is the writer) -------------------------------
  * insert: call inside a transaction; assigns the next seq and the number
  * (out->seq, out->number; the other fields are copied from in, paid = 0).
+ * in->seq: 0 (the next seq is read from the table), or the next seq as the
+ * caller knows it — one more than the seq of the bill it inserted last in
+ * this same transaction (a bill run numbering a batch: no max(seq) read per
+ * bill); if a bill took that seq meanwhile (the insert is refused), max(seq)
+ * is read and the insert tried once more. A seq higher than the next would
+ * leave a gap in the series: pass it only as said.
  * IMC_E_EXISTS if the app's month is billed already (nothing written).
  * get: IMC_E_NOTFOUND if the month has no bill. each: the bills of one
  * customer (customer_id > 0) or all (0), oldest first; unpaid_only skips paid
