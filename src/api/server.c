@@ -205,6 +205,13 @@ static void on_reader_stopped(void *arg)
   IMC_INFO("server", "msg=\"stopped\"");
 }
 
+/* The writer hands the rest of a commit back next turn (store_writer_on_more). */
+static void hold_output(void *arg)
+{
+  api_srv_t *srv = arg;
+  if (srv->net) net_server_hold_output(srv->net); /* NULL once closed: the writer outlives it */
+}
+
 static void on_writer_stopped(void *arg)
 {
   api_srv_t *srv = arg;
@@ -501,6 +508,8 @@ int api_serve(const api_cfg_t *cfg)
     api_srv_stop_storage(&srv);
     goto out;
   }
+  /* a commit handed back over several turns: its replies and pushes leave together (net.h) */
+  store_writer_on_more(srv.writer, hold_output, &srv);
   /* signals are handled before the port file announces the server ready */
   uv_signal_init(&loop, &srv.sig_int);
   uv_signal_init(&loop, &srv.sig_term);

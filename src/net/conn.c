@@ -1,5 +1,7 @@
 /* conn.c — listener, connections, the write queue (flushed once per loop
- * turn in the check phase), the timer wheel, and shutdown.
+ * turn in the check phase, or a turn later when net_server_hold_output
+ * says more output for the same connections follows), the timer wheel, and
+ * shutdown.
  *
  * Connections carry no libuv handle: a uv_tcp_t is 248 bytes, four times a
  * whole connection here. The server keeps its own epoll set holding the
@@ -329,9 +331,26 @@ static void flush_one(struct net_conn *c)
   update_events(c);
 }
 
+void net_server_hold_output(net_server_t *s) { s->hold_output = 1; }
+
+/* Whether this turn's write-out leaves open WebSockets' output listed for
+ * the next turn (net_server_hold_output), at most NET_HOLD_MAX_MS since
+ * the first turn held. */
+static int hold_this_turn(net_server_t *s)
+{
+  int hold = s->hold_output;
+  s->hold_output = 0;
+  uint64_t now = net__now(s);
+  if (hold && !s->held_since_ms) s->held_since_ms = now ? now : 1;
+  else if (hold && now - s->held_since_ms >= NET_HOLD_MAX_MS) hold = 0;
+  if (!hold) s->held_since_ms = 0;
+  return hold;
+}
+
 static void on_check(uv_check_t *h)
 {
   net_server_t *s = h->data;
+  int hold = hold_this_turn(s);
   do {
     /* close notices first: the application may queue more output in them */
     for (size_t i = 0; i < s->notify_len; i++) {
@@ -342,8 +361,17 @@ static void on_check(uv_check_t *h)
       if (!(c->flags & CF_CLOSED)) net__close(c);
     }
     s->notify_len = 0;
-    for (size_t i = 0; i < s->flush_len; i++) flush_one(s->flush[i]); /* may append */
-    s->flush_len = 0;
+    /* A held connection stays listed (and allocated: only a closed one is
+     * freed below, and a closed one is never kept). */
+    size_t kept = 0;
+    for (size_t i = 0; i < s->flush_len; i++) { /* flush_one may append */
+      struct net_conn *c = s->flush[i];
+      if (hold && (c->flags & CF_WS) && !(c->flags & (CF_CLOSED | CF_CLOSE_AFTER_WRITE | CF_WS_CLOSING)))
+        s->flush[kept++] = c;
+      else
+        flush_one(c);
+    }
+    s->flush_len = kept;
   } while (s->notify_len); /* a failed write may have queued a notice */
   while (s->dead) {
     struct net_conn *c = s->dead;

@@ -77,6 +77,18 @@ int net_server_start(uv_loop_t *loop, const net_cfg_t *cfg, const net_handlers_t
 int net_server_port(const net_server_t *s);
 /* Stop accepting new connections (existing ones continue). */
 void net_server_stop_accepting(net_server_t *s);
+/* Hold the WebSocket output queued so far (and in the rest of this loop
+ * turn) until the next turn's write-out instead of writing it at the end of
+ * this one: more output for the same connections is known to follow then
+ * (a commit's completions handed back over several turns), and one write
+ * carrying all of a connection's frames costs the kernel one send instead
+ * of several. Bounded: output already held for NET_HOLD_MAX_MS is written
+ * whatever the calls; HTTP output and closing connections are never held.
+ * The caller makes sure another turn follows at once (it has woken the loop
+ * for it already); held output is written only at a turn's end. Loop
+ * thread; applies to the current turn only. */
+#define NET_HOLD_MAX_MS 20
+void net_server_hold_output(net_server_t *s);
 /* HTTP requests handed to on_http and not yet replied. */
 size_t net_server_requests_in_flight(const net_server_t *s);
 /* Close every connection (WebSockets with 1001; their on_ws_close runs),

@@ -129,6 +129,8 @@ struct net_server {
   net_out_t *out_pool;          /* drained write queues kept for reuse (linked by head), at most NET_POOL_MAX */
   wchunk_t *ref_pool;           /* chunks of shared frames kept for reuse (linked by next), at most NET_POOL_MAX */
   uint32_t out_pooled, ref_pooled;
+  int hold_output;              /* net_server_hold_output called in this turn */
+  uint64_t held_since_ms;       /* loop time of the first turn whose WebSocket output is held, 0 = none held */
 };
 
 /* conn.c */

@@ -140,7 +140,9 @@ typedef struct store_writer_stats {
  * ran, or STORE_WRITER_DONE_TURN_US passed (checked every 16 calls); the
  * rest waits for the next turn, in order. So the replies and pushes of a
  * commit's messages (a few µs each) leave in the same turn, coalesced into
- * one write per connection, while a committed batch of slower jobs (a login
+ * one write per connection (and when a commit's hand-back spans turns, the
+ * network layer holds each turn's output for the next: store_writer_on_more),
+ * while a committed batch of slower jobs (a login
  * storm) is still handed back over several turns and other work on the loop
  * (REST requests, frames) interleaves with it. */
 #define STORE_WRITER_DONE_PER_TURN 1024
@@ -183,6 +185,11 @@ void store_writer_flush(store_writer_t *w);
 /* Commit and sync everything queued, stop the threads, close the connection, free w,
  * then call stopped(arg) on the loop thread (may be NULL). */
 void store_writer_stop(store_writer_t *w, void (*stopped)(void *arg), void *arg);
+/* Call more(arg) on the loop thread whenever a turn's hand-back stops at
+ * its budget (STORE_WRITER_DONE_PER_TURN) with completions left, after the
+ * loop has been woken for them (the network layer then holds this turn's
+ * output for the next one: net_server_hold_output). NULL: none. */
+void store_writer_on_more(store_writer_t *w, void (*more)(void *arg), void *arg);
 /* A snapshot of the counters (loop thread). */
 void store_writer_stats(store_writer_t *w, store_writer_stats_t *out);
 /* The stage histograms (see Stages) since the start, owned by w, valid until

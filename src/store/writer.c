@@ -65,6 +65,8 @@ struct store_writer {
   imc_hist_t stages[STORE_STAGES];   /* loop thread (store_writer.h, "Stages") */
   uint64_t last_committed_ns;        /* loop thread: the COMMIT counted last into STORE_STAGE_COMMITS */
   uint64_t last_synced_ns;           /* loop thread: the sync counted last into STORE_STAGE_SYNCS */
+  void (*more)(void *);              /* loop thread: store_writer_on_more */
+  void *more_arg;
 };
 
 const char *const store_stage_names[STORE_STAGES] = { "queue", "wait", "run", "commit", "sync_wait", "sync",
@@ -371,7 +373,11 @@ static void on_wake(uv_poll_t *p, int status, int events)
   more = more || w->d_head;
   exited = w->exited;
   pthread_mutex_unlock(&w->mu);
-  if (more) { wake_loop(w); return; } /* the rest on the next turn */
+  if (more) { /* the rest on the next turn */
+    wake_loop(w);
+    if (w->more) w->more(w->more_arg);
+    return;
+  }
   if (exited && !uv_is_closing((uv_handle_t *)p)) {
     pthread_join(w->thread, NULL);
     pthread_join(w->sync_thread, NULL);
@@ -379,6 +385,12 @@ static void on_wake(uv_poll_t *p, int status, int events)
     uv_close((uv_handle_t *)&w->keep_polling, on_closed);
     uv_close((uv_handle_t *)p, on_closed);
   }
+}
+
+void store_writer_on_more(store_writer_t *w, void (*more)(void *arg), void *arg)
+{
+  w->more = more;
+  w->more_arg = arg;
 }
 
 int store_writer_start(uv_loop_t *loop, const char *data_dir, size_t max_jobs, store_writer_t **out)

@@ -47,11 +47,61 @@ static void on_ws_open(void *ud, net_ws_t *ws)
   else if (ws_mode == 2) net_ws_set_deadline(ws, IDLE_MS);
 }
 
-static void on_ws_text(void *ud, net_ws_t *ws, const char *d, size_t n) { (void)ud; net_ws_send_text(ws, d, n); }
+/* ws_mode 3 (net_server_hold_output): "go" writes frames "1", "2", "3" in
+ * three loop turns (an idle handle: one call per turn), holding the output
+ * in the first two; "forever" writes 50 frames, one per turn in which the
+ * loop's millisecond clock moved (so over at least 49 ms), and holds the
+ * output in every turn until the last frame (50 frames fit one write: at
+ * most 64 chunks go to one sendmsg); "stats" answers "writes=W frames=F", the WebSocket writes
+ * and frames since the previous "go" or "forever". */
+static uv_idle_t hold_idle;
+static int hold_idle_on, hold_total, hold_sent;
+static uint64_t hold_last_ms;
+static net_ws_t *hold_ws;
+static net_stats_t hold_base;
+
+static void hold_turn(uv_idle_t *h)
+{
+  if (hold_total == 50 && uv_now(&loop) == hold_last_ms) { net_server_hold_output(srv); return; }
+  hold_last_ms = uv_now(&loop);
+  char f[16];
+  snprintf(f, sizeof f, "%d", ++hold_sent);
+  net_ws_send_text(hold_ws, f, strlen(f));
+  if (hold_sent < hold_total) net_server_hold_output(srv); /* the idle handle runs again next turn */
+  else uv_idle_stop(h);
+}
+
+static void on_ws_text(void *ud, net_ws_t *ws, const char *d, size_t n)
+{
+  (void)ud;
+  if (ws_mode != 3) { net_ws_send_text(ws, d, n); return; }
+  if (!hold_idle_on) { uv_idle_init(&loop, &hold_idle); hold_idle_on = 1; }
+  if (n == 5 && !memcmp(d, "stats", 5)) {
+    net_stats_t now;
+    char f[64];
+    net_server_stats(srv, &now);
+    snprintf(f, sizeof f, "writes=%llu frames=%llu", (unsigned long long)(now.ws_writes - hold_base.ws_writes),
+             (unsigned long long)(now.ws_frames - hold_base.ws_frames));
+    net_ws_send_text(ws, f, strlen(f));
+    return;
+  }
+  net_server_stats(srv, &hold_base);
+  hold_ws = ws;
+  hold_sent = 0;
+  hold_total = n == 2 ? 3 : 50;
+  hold_last_ms = uv_now(&loop);
+  hold_turn(&hold_idle);
+  uv_idle_start(&hold_idle, hold_turn);
+}
 static void on_ws_close(void *ud, net_ws_t *ws, int code) { (void)ud; (void)ws; (void)code; }
 static void on_ws_deadline(void *ud, net_ws_t *ws) { (void)ud; net_ws_close(ws, 4004, "idle"); }
 
-static void closed(void *arg) { (void)arg; uv_close((uv_handle_t *)&stop_async, NULL); }
+static void closed(void *arg)
+{
+  (void)arg;
+  uv_close((uv_handle_t *)&stop_async, NULL);
+  if (hold_idle_on) { uv_close((uv_handle_t *)&hold_idle, NULL); hold_idle_on = 0; }
+}
 static void on_stop(uv_async_t *a) { (void)a; net_server_close(srv, closed, NULL); }
 
 /* Run the server on host until the client function returns. */
@@ -350,6 +400,54 @@ static void *slow_reader_client(void *arg)
   return (void *)err;
 }
 
+/* One text frame's payload (< 126 bytes) into p (NUL-terminated); 0, or -1. */
+static int ws_recv_text(int fd, char *p)
+{
+  unsigned char h[2];
+  if (read_all(fd, h, 2) || h[0] != 0x81 || (h[1] & 0x7f) >= 126 || read_all(fd, p, h[1] & 0x7f)) return -1;
+  p[h[1] & 0x7f] = 0;
+  return 0;
+}
+
+/* Held output leaves with the next turn's: three frames of three turns in
+ * one write; held every turn, it still leaves within NET_HOLD_MAX_MS (50
+ * frames over at least 49 ms make several writes, not one at the end). */
+static void *hold_client(void *arg)
+{
+  (void)arg;
+  const char *err = NULL;
+  char p[128], want[16];
+  unsigned long long writes = 0, frames = 0;
+  int lp, fd = ws_open(AF_INET, &lp);
+  if (fd < 0) { stop(); return (void *)"handshake failed"; }
+  if (ws_send(fd, 1, "go")) err = "send failed";
+  for (int i = 1; i <= 3 && !err; i++) {
+    snprintf(want, sizeof want, "%d", i);
+    if (ws_recv_text(fd, p) || strcmp(p, want)) err = "go: frames missing or out of order";
+  }
+  if (!err && (ws_send(fd, 1, "stats") || ws_recv_text(fd, p) || sscanf(p, "writes=%llu frames=%llu", &writes, &frames) != 2))
+    err = "go: no stats";
+  if (!err && (writes != 1 || frames != 3)) err = "go: three frames of three turns, two of them held, not in one write";
+  if (!err && ws_send(fd, 1, "forever")) err = "send failed";
+  for (int i = 1; i <= 50 && !err; i++) {
+    snprintf(want, sizeof want, "%d", i);
+    if (ws_recv_text(fd, p) || strcmp(p, want)) err = "forever: frames missing or out of order";
+  }
+  if (!err && (ws_send(fd, 1, "stats") || ws_recv_text(fd, p) || sscanf(p, "writes=%llu frames=%llu", &writes, &frames) != 2))
+    err = "forever: no stats";
+  if (!err && (frames != 50 || writes < 2)) err = "forever: output held in every turn was not written until the end";
+  close(fd);
+  stop();
+  return (void *)err;
+}
+
+static void test_hold_output(void **st)
+{
+  (void)st;
+  ws_mode = 3;
+  run_with_client("127.0.0.1", hold_client);
+}
+
 static void test_slow_reader_gets_everything(void **st)
 {
   (void)st;
@@ -363,6 +461,7 @@ int main(void)
     cmocka_unit_test(test_remote_names_v4), cmocka_unit_test(test_remote_names_v6),
     cmocka_unit_test(test_ping_refreshes_idle_timeout), cmocka_unit_test(test_ping_does_not_extend_deadline),
     cmocka_unit_test(test_slow_reader_gets_everything), cmocka_unit_test(test_accepted_sockets_nodelay),
+    cmocka_unit_test(test_hold_output),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

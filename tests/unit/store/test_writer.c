@@ -384,6 +384,10 @@ static void slow_done(void *arg, int rc)
 /* Commit n jobs (done() = done_fn) as one batch behind the gate, run the
  * loop until all completed; check they completed in order and return the
  * most done() calls seen in one loop turn. */
+/* store_writer_on_more: turns whose hand-back stopped with completions left. */
+static int n_more;
+static void count_more(void *arg) { (void)arg; n_more++; }
+
 static int one_batch_max_per_turn(int n, void (*done_fn)(void *, int))
 {
   uv_loop_t loop;
@@ -394,8 +398,9 @@ static int one_batch_max_per_turn(int n, void (*done_fn)(void *, int))
   uv_unref((uv_handle_t *)&check);
   store_writer_t *w;
   assert_int_equal(store_writer_start(&loop, dir, (size_t)n, &w), 0);
+  store_writer_on_more(w, count_more, NULL);
   gate_init();
-  ndone = n_order = turn = 0;
+  ndone = n_order = turn = n_more = 0;
   assert_int_equal(store_writer_submit(w, &gate.job), 0);
   store_writer_flush(w); /* hand it over now: the test waits without running the loop */
   gate_wait_entered(); /* the n jobs below queue up behind the gate: one batch */
@@ -427,6 +432,7 @@ static void test_done_spread_over_turns(void **st)
 {
   (void)st;
   assert_int_equal(one_batch_max_per_turn(SPREAD_N, order_done), STORE_WRITER_DONE_PER_TURN);
+  assert_true(n_more >= 1); /* the turns that stopped at the budget said so (store_writer_on_more) */
 }
 
 /* Slow done() calls (400 µs each, as a login's might be): the turn's time
@@ -454,8 +460,9 @@ static void test_one_batch_per_turn(void **st)
   uv_loop_init(&loop);
   store_writer_t *w;
   assert_int_equal(store_writer_start(&loop, dir, 1000, &w), 0);
+  store_writer_on_more(w, count_more, NULL);
   static store_job_t jobs[N];
-  ndone = n_order = 0;
+  ndone = n_order = n_more = 0;
   for (int i = 0; i < N; i++) {
     jobs[i] = (store_job_t){ .run = noop_run, .done = order_done, .arg = (void *)(intptr_t)i };
     assert_int_equal(store_writer_submit(w, &jobs[i]), 0);
@@ -472,6 +479,7 @@ static void test_one_batch_per_turn(void **st)
   assert_int_equal(ws.jobs, N);
   assert_int_equal(ws.queued, 0);
   for (int i = 0; i < N; i++) assert_int_equal(done_order[i], i);
+  assert_int_equal(n_more, 0); /* one turn took every completion: nothing left for the next */
   stop(&loop, w);
 }
 
