@@ -142,9 +142,10 @@ void api_quota_session(api_srv_t *srv, uint32_t sdkappid, int delta)
 
 int api_quota_multi_device(api_srv_t *srv, const tenant_app_t *app)
 {
-  plan_verdict_t v;
   (void)srv;
-  return plan_check(&app->plan, imc_clock_now_s(), PLAN_F_MULTI_DEVICE, 0, 0, &v) == 0;
+  /* a yes/no: plan_limit is plan_check's test without the refusal text
+   * (formatted on every login of an edition without the feature) */
+  return plan_limit(&app->plan, imc_clock_now_s(), PLAN_F_MULTI_DEVICE) != 0;
 }
 
 int api_quota_reserve(api_srv_t *srv, uint32_t sdkappid, int64_t n)
