@@ -21,7 +21,11 @@
  * p50_ms=… p99_ms=… (login latency from TCP connect to the login reply,
  * percentiles over every sample of every worker) loadgen_cpu_ms=… (user +
  * system CPU of all workers from the first connect to the last login reply;
- * near elapsed_ms × cores means the load generator is the bottleneck).
+ * near elapsed_ms × cores means the load generator is the bottleneck),
+ * loadgen_sys_ms (its system part: on loopback it includes the kernel's work
+ * for the segments the generator sends, the server's side of them too).
+ * Workers make their UserSigs and frames first and start together (a worker
+ * still signing would take the core from the others' storms).
  * --notify PID: each worker sends PID SIGUSR1 right before its first connect
  * and SIGUSR2 after its last login reply (bench/rest_probe.c times only
  * what lies between).
@@ -77,6 +81,15 @@ static uint64_t now_us(void)
 
 static void start_more(void);
 
+static uint64_t sys_start_us, sys_end_us;
+
+static uint64_t sys_us(void)
+{
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (uint64_t)ru.ru_stime.tv_sec * 1000000u + (uint64_t)ru.ru_stime.tv_usec;
+}
+
 static uint64_t cpu_us(void)
 {
   struct rusage ru;
@@ -104,6 +117,7 @@ static void finish(conn_t *c, int good)
   start_more();
   if (ok + failed == opt.conns) {
     cpu_end_us = cpu_us();
+    sys_end_us = sys_us();
     if (opt.notify) kill(opt.notify, SIGUSR2);
     if (!opt.hold) uv_stop(loop);
     else { printf("ready\n"); fflush(stdout); }
@@ -230,13 +244,19 @@ static int cmp_u32(const void *a, const void *b)
 /* One worker: prints "L latency_us" per login, then
  * "W ok failed start_us end_us cpu_us" (CPU from the first connect to the
  * last login reply). */
-static int worker(void)
+static int worker(int go_fd)
 {
   loop = uv_default_loop();
   conns = calloc((size_t)opt.conns, sizeof *conns);
   lat_us = calloc((size_t)opt.conns + 1, sizeof *lat_us);
   for (int i = 0; i < opt.conns; i++)
     if (!(conns[i].frame = make_frame(i, &conns[i].frame_len))) { fprintf(stderr, "usersig failed\n"); return 1; }
+  /* every worker starts when all have made their frames: one still signing
+   * would share the core with the others' storms */
+  printf("G\n");
+  fflush(stdout);
+  char go;
+  if (go_fd >= 0 && read(go_fd, &go, 1) != 1) return 1;
   uv_signal_init(loop, &sig_term);
   uv_signal_init(loop, &sig_int);
   uv_signal_start(&sig_term, on_signal, SIGTERM);
@@ -246,12 +266,13 @@ static int worker(void)
   if (opt.notify) kill(opt.notify, SIGUSR1);
   t_start_us = now_us();
   cpu_start_us = cpu_end_us = cpu_us();
+  sys_start_us = sys_end_us = sys_us();
   start_more();
   uv_run(loop, UV_RUN_DEFAULT);
-  if (cpu_end_us == cpu_start_us) cpu_end_us = cpu_us(); /* stopped before the last reply */
+  if (cpu_end_us == cpu_start_us) { cpu_end_us = cpu_us(); sys_end_us = sys_us(); } /* stopped before the last reply */
   for (int i = 0; i < ok; i++) printf("L %u\n", lat_us[i]);
-  printf("W %d %d %llu %llu %llu\n", ok, failed, (unsigned long long)t_start_us, (unsigned long long)t_end_us,
-         (unsigned long long)(cpu_end_us - cpu_start_us));
+  printf("W %d %d %llu %llu %llu %llu\n", ok, failed, (unsigned long long)t_start_us, (unsigned long long)t_end_us,
+         (unsigned long long)(cpu_end_us - cpu_start_us), (unsigned long long)(sys_end_us - sys_start_us));
   fflush(stdout);
   return 0;
 }
@@ -287,9 +308,10 @@ int main(int argc, char **argv)
   }
   if (!opt.port || !opt.sdkappid || !opt.key || opt.conns <= 0 || opt.procs <= 0 || opt.sources < 0 || opt.sources > 250) usage();
   int total = opt.conns, procs = opt.procs;
-  int fds[64][2];
+  int fds[64][2], go[2];
   pid_t pids[64];
   if (procs > 64) procs = 64;
+  if (pipe(go)) return 1;
   for (int p = 0; p < procs; p++) {
     if (pipe(fds[p])) return 1;
     int share = total / procs + (p < total % procs);
@@ -298,22 +320,30 @@ int main(int argc, char **argv)
     if (pids[p] == 0) {
       dup2(fds[p][1], 1);
       close(fds[p][0]);
+      close(go[1]);
       opt.conns = share;
       opt.first = first;
-      _exit(worker());
+      _exit(worker(go[0]));
     }
     close(fds[p][1]);
   }
+  close(go[0]);
+  FILE *in[64];
+  for (int p = 0; p < procs; p++) in[p] = fdopen(fds[p][0], "r");
+  for (int p = 0; p < procs; p++) { /* "G": its frames are made */
+    char line[64];
+    if (!fgets(line, sizeof line, in[p]) || line[0] != 'G') { fprintf(stderr, "loadgen: a worker failed\n"); return 1; }
+  }
+  for (int p = 0; p < procs; p++) if (write(go[1], "g", 1) != 1) return 1;
+  close(go[1]);
   /* Relay "ready" once every worker is ready; then wait for a signal. */
   long long okc = 0, failc = 0;
-  unsigned long long t0 = ~0ull, t1 = 0, cpu = 0;
+  unsigned long long t0 = ~0ull, t1 = 0, cpu = 0, sys = 0;
   uint32_t *all = malloc(((size_t)total + 1) * sizeof *all);
   size_t nall = 0;
   int ready = 0;
   signal(SIGTERM, SIG_IGN);
   signal(SIGINT, SIG_IGN);
-  FILE *in[64];
-  for (int p = 0; p < procs; p++) in[p] = fdopen(fds[p][0], "r");
   if (opt.hold) {
     char line[256];
     for (int p = 0; p < procs; p++)
@@ -332,12 +362,12 @@ int main(int argc, char **argv)
   for (int p = 0; p < procs; p++) {
     char line[256];
     int o, f;
-    unsigned long long a, b, u;
+    unsigned long long a, b, u, k;
     unsigned l;
     while (fgets(line, sizeof line, in[p])) {
       if (sscanf(line, "L %u", &l) == 1) { if (nall < (size_t)total) all[nall++] = l; }
-      else if (sscanf(line, "W %d %d %llu %llu %llu", &o, &f, &a, &b, &u) == 5) {
-        okc += o; failc += f; cpu += u;
+      else if (sscanf(line, "W %d %d %llu %llu %llu %llu", &o, &f, &a, &b, &u, &k) == 6) {
+        okc += o; failc += f; cpu += u; sys += k;
         if (a < t0) t0 = a;
         if (b > t1) t1 = b;
       }
@@ -349,8 +379,8 @@ int main(int argc, char **argv)
   double p50 = nall ? all[(nall - 1) / 2] / 1000.0 : 0, p99 = nall ? all[(nall * 99 + 99) / 100 - 1] / 1000.0 : 0;
   double ms = t1 > t0 ? (double)(t1 - t0) / 1000.0 : 0;
   printf("conns=%d ok=%lld failed=%lld elapsed_ms=%.1f logins_per_s=%.0f p50_ms=%.2f p99_ms=%.2f procs=%d sources=%d "
-         "loadgen_cpu_ms=%.1f\n", total, okc, failc, ms, ms > 0 ? (double)okc * 1000.0 / ms : 0, p50, p99, procs,
-         opt.sources, cpu / 1000.0);
+         "loadgen_cpu_ms=%.1f loadgen_sys_ms=%.1f\n", total, okc, failc, ms, ms > 0 ? (double)okc * 1000.0 / ms : 0, p50, p99, procs,
+         opt.sources, cpu / 1000.0, sys / 1000.0);
   free(all);
   return failc ? 1 : 0;
 }

@@ -56,11 +56,8 @@ int api_quota_login_admit(api_srv_t *srv, const tenant_app_t *app, int known, ui
     goto refused;
   if (!in_day && (rc = plan_check(&app->plan, now_s, PLAN_L_FREE_DAU, meter_dau(srv->meter, id, adm->day) + waiting, 1, &v)))
     goto refused;
-  if (!in_month) {
-    meter_month_t mo;
-    meter_month(srv->meter, id, adm->day / 100, &mo);
-    if ((rc = plan_check(&app->plan, now_s, PLAN_L_FREE_MAU, mo.mau + waiting, 1, &v))) goto refused;
-  }
+  if (!in_month && (rc = plan_check(&app->plan, now_s, PLAN_L_FREE_MAU, meter_mau(srv->meter, id, adm->day / 100) + waiting, 1, &v)))
+    goto refused;
   if (!known || !in_day || !in_month) {
     int64_t *n = pending_slot(srv, id, 1);
     if (!n) return IMC_E_NOMEM;
@@ -142,9 +139,10 @@ void api_quota_session(api_srv_t *srv, uint32_t sdkappid, int delta)
 
 int api_quota_multi_device(api_srv_t *srv, const tenant_app_t *app)
 {
-  plan_verdict_t v;
   (void)srv;
-  return plan_check(&app->plan, imc_clock_now_s(), PLAN_F_MULTI_DEVICE, 0, 0, &v) == 0;
+  /* a yes/no: plan_limit is plan_check's test without the refusal text
+   * (formatted on every login of an edition without the feature) */
+  return plan_limit(&app->plan, imc_clock_now_s(), PLAN_F_MULTI_DEVICE) != 0;
 }
 
 int api_quota_reserve(api_srv_t *srv, uint32_t sdkappid, int64_t n)

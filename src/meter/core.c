@@ -277,6 +277,14 @@ int meter_seen(const meter_t *m, uint32_t app, uint32_t user_no, int32_t yyyymmd
   return 0;
 }
 
+int64_t meter_mau(const meter_t *m, uint32_t app, int32_t yyyymm)
+{
+  const mapp_t *a = app_find(m, app);
+  for (int k = 0; a && k < MONTH_SLOTS; k++)
+    if (a->months[k] && a->months[k]->yyyymm == yyyymm) return (int64_t)a->months[k]->users.card;
+  return 0;
+}
+
 void meter_month(const meter_t *m, uint32_t app, int32_t yyyymm, meter_month_t *out)
 {
   memset(out, 0, sizeof *out);

@@ -94,6 +94,9 @@ typedef struct meter_month {
 /* Month figures for yyyymm from memory. Exact when the whole month is within
  * memory (see meter_load); otherwise use meter_report. */
 void meter_month(const meter_t *m, uint32_t app, int32_t yyyymm, meter_month_t *out);
+/* meter_month's mau alone (the login admission's MAU check: without the
+ * month's peak DAU, a walk over its days). */
+int64_t meter_mau(const meter_t *m, uint32_t app, int32_t yyyymm);
 
 /* Live counters kept in memory and flushed (meter_flush): a REST call, a
  * connection opened (+1) or closed (-1), bytes sent to live-room members at

@@ -125,7 +125,11 @@ static int on_headers_complete(http_parser *p)
   if (r->hdrs_len && !r->last_was_value && append(&r->hdrs, &r->hdrs_len, "", 1, SIZE_MAX)) return -1;
   r->hdrs_done = 1;
   r->minor = (uint8_t)p->http_minor;
-  snprintf(r->method, sizeof r->method, "%s", http_method_str((enum http_method)p->method));
+  const char *m = http_method_str((enum http_method)p->method);
+  size_t k = strlen(m);
+  if (k >= sizeof r->method) k = sizeof r->method - 1; /* as snprintf truncated */
+  memcpy(r->method, m, k);
+  r->method[k] = 0;
   return 0; /* version, framing and caps were checked by the scanner */
 }
 
@@ -294,9 +298,14 @@ static void ws_upgrade(struct net_conn *c, net_req_t *r, char *rest, size_t rest
   if (!status && (h->head != r || h->npending != 1)) { status = 400; why = "a WebSocket handshake must not be pipelined behind unanswered requests"; }
   if (!status && h->stop) { status = 400; why = "websocket handshake: Connection: close"; }
   if (status) { fail_req(c, r, status, IMC_E_HTTP_PARSE, why, extra); return; }
-  int n = snprintf(resp, sizeof resp, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                   "Sec-WebSocket-Accept: %s\r\n\r\n", accept);
-  net__queue(c, resp, (size_t)n);
+  static const char head[] = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                             "Sec-WebSocket-Accept: ";
+  size_t al = strlen(accept), n = sizeof head - 1; /* accept: 28 base64 bytes (net__ws_check) */
+  _Static_assert(sizeof head - 1 + sizeof accept + 4 <= sizeof resp, "the 101 fits");
+  memcpy(resp, head, n);
+  memcpy(resp + n, accept, al);
+  memcpy(resp + n + al, "\r\n\r\n", 4);
+  net__queue(c, resp, n + al + 4);
   net__http_free(c);
   net__ws_start(c, rest, rest_len);
 }
