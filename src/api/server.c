@@ -47,8 +47,8 @@ static void reply_not_found(net_req_t *req)
  * completed, bytes written by the server: frames / writes = frames per
  * write), where writer jobs waited (stages), the WAL checkpoints
  * (ckpt: store_ckpt.h) and the WAL syncs (sync: fdatasyncs, failed ones,
- * batches committed and not yet synced now and their cap, waits of the
- * writer for a sync: store_writer.h, "Sync"). */
+ * batches committed and not yet synced now, COMMITs that waited for the
+ * previous sync: store_writer.h, "Sync"). */
 /* The writer's stages (store_writer.h, "Stages") since the start:
  * {name: {n, p50_us, p99_us, max_us}}, and with buckets the histogram's
  * non-empty buckets as [[index, count], …] too (util/hist.h). */
@@ -119,10 +119,9 @@ static void healthz(api_srv_t *srv, net_req_t *req)
                                              "wal_pages_max", (json_int_t)ck.wal_pages_max,
                                              "p99_us", (json_int_t)imc_hist_pct_us(&ck.took, 99),
                                              "max_us", (json_int_t)(ck.took.max_ns / 1000)));
-    json_object_set_new(o, "sync", json_pack("{s:I,s:I,s:I,s:I,s:I}", "syncs", (json_int_t)ws.syncs,
+    json_object_set_new(o, "sync", json_pack("{s:I,s:I,s:I,s:I}", "syncs", (json_int_t)ws.syncs,
                                              "failed", (json_int_t)ws.sync_failed, "unsynced", (json_int_t)ws.unsynced,
-                                             "unsynced_max", (json_int_t)ws.unsynced_max,
-                                             "unsynced_waits", (json_int_t)ws.unsynced_waits));
+                                             "commit_waits", (json_int_t)ws.commit_waits));
   }
   api_reply_json(req, srv->stopping ? 503 : 200, o);
 }

@@ -4,7 +4,9 @@
  * store_t's first member points at its store_vtab_t, and the store_* functions
  * below dispatch through it, so a PostgreSQL backend can implement the same
  * header. SQLite (store_open) is the default: WAL, synchronous=FULL (nothing
- * acknowledged is lost on kill -9 or power loss), busy_timeout for the CLI
+ * acknowledged is lost on kill -9 or power loss; the server's writer
+ * connection runs NORMAL and syncs the WAL on a thread of its own before it
+ * acknowledges anything: store_writer.h, "Sync"), busy_timeout for the CLI
  * writing while a server runs, versioned migrations applied at open.
  *
  * A store_t is one connection: use it from one thread at a time. After

@@ -20,19 +20,22 @@
  * by the writer thread, whether handed over or not). A submit beyond that is
  * refused at once with IMC_E_OVERLOADED and the job is not taken (done() is
  * never called for it): the producer answers its client "server busy, retry"
- * (compatible code 60018). The writer takes the whole queue as one batch, so
- * memory held by jobs is bounded by (2 + STORE_WRITER_UNSYNCED_MAX) times
- * the cap (one queue filling, one batch running, the committed batches
- * waiting for their sync).
+ * (compatible code 60018). The writer takes the whole queue as one batch
+ * (and a transaction takes at most max_jobs more while it waits for a sync,
+ * see Sync), so memory held by jobs is bounded by four times the cap (one
+ * queue filling, one transaction running, one batch waiting for its sync).
  *
  * Sync: a COMMIT does not sync the WAL (synchronous=NORMAL, store_ckpt.h);
  * the committed batch goes to the writer's sync thread, which fdatasyncs
- * the WAL once for every batch committed before it starts, and only then
- * hands those batches' jobs back to the loop — while the writer thread
- * already runs the next batch. So a job's done() runs only once its COMMIT
- * is durable, and the fsync no longer holds the next batch. At most
- * STORE_WRITER_UNSYNCED_MAX batches are committed and not yet synced; the
- * writer waits for the sync before it starts another. If an fdatasync fails,
+ * the WAL, and only then hands the batch's jobs back to the loop — while
+ * the writer thread already runs the next batch. So a job's done() runs
+ * only once its COMMIT is durable, and the fsync no longer holds the next
+ * batch's run. One batch at most is committed and not yet synced: the
+ * writer's next transaction, once its jobs ran, waits for that sync before
+ * its COMMIT, and meanwhile takes the jobs that arrive into the same
+ * transaction (up to max_jobs more), so there is one COMMIT per sync and
+ * no job waits for a sync that started before its COMMIT while a later
+ * one could take it. If an fdatasync fails,
  * the jobs it covered get IMC_E_IO although they committed (whether their
  * frames reached the disk is not known), and so does every job after it
  * until the server restarts: after a failed sync the kernel may have
@@ -129,10 +132,9 @@ typedef struct store_writer_stats {
   uint64_t txn_lost;        /* transactions the engine rolled back on its own */
   uint64_t syncs;           /* fdatasyncs of the WAL by the sync thread */
   uint64_t sync_failed;     /* syncs that failed (or came after a failed one: see Sync) */
-  uint64_t unsynced_waits;  /* times the writer waited for a sync before its next batch */
+  uint64_t commit_waits;    /* COMMITs that waited for the previous batch's sync (taking jobs meanwhile) */
   size_t queued, max_jobs;  /* queue length now, and its cap */
-  size_t unsynced;          /* batches committed whose sync has not returned, now */
-  size_t unsynced_max;      /* its cap, STORE_WRITER_UNSYNCED_MAX */
+  size_t unsynced;          /* batches committed whose sync has not returned, now (0 or 1, see Sync) */
 } store_writer_stats_t;
 
 /* done() calls made per loop turn: completed jobs are taken in one go (one
@@ -162,10 +164,6 @@ typedef struct store_writer_stats {
  * loop waits for it, and its batches grow; durability is unchanged (done()
  * after COMMIT). */
 #define STORE_WRITER_NICE 5
-
-/* Batches committed and not yet synced (see Sync) beyond which the writer
- * waits for the sync thread before it starts the next one. */
-#define STORE_WRITER_UNSYNCED_MAX 4
 
 /* Start the writer and sync threads with the writer's own connection to
  * data_dir (synchronous=NORMAL, store_ckpt.h); at most max_jobs (≥ 1) jobs

@@ -128,9 +128,39 @@ static store_job_t *run_group(store_writer_t *w, store_job_t *first)
   return last;
 }
 
-/* Run jobs from `first` on in one transaction until the list ends or the
- * engine drops the transaction; returns the first job not run (NULL when
- * all ran). Counts into *st (the caller adds it under the mutex). */
+/* Before the COMMIT of a transaction whose last job is tail (*n jobs so
+ * far): while the sync thread still has a batch (store_writer.h, "Sync"),
+ * wait, and append the jobs that arrive meanwhile to the transaction, up to
+ * max_jobs of them. Returns the first job appended, or NULL once no batch
+ * waits for a sync (time to COMMIT). */
+static store_job_t *absorb(store_writer_t *w, store_job_t *tail, size_t *n, store_writer_stats_t *st)
+{
+  store_job_t *got = NULL;
+  pthread_mutex_lock(&w->mu);
+  if (w->unsynced) st->commit_waits++;
+  while (w->unsynced) {
+    if (w->q_head && *n < w->max_jobs) {
+      got = w->q_head;
+      tail->next = got;
+      *n += w->q_len;
+      w->q_head = w->q_tail = NULL;
+      w->q_len = 0;
+      break;
+    }
+    w->idle = *n < w->max_jobs; /* a hand-over wakes it only if it takes jobs */
+    pthread_cond_wait(&w->cv, &w->mu);
+    w->idle = 0;
+  }
+  pthread_mutex_unlock(&w->mu);
+  uint64_t now = uv_hrtime();
+  for (store_job_t *j = got; j; j = j->next) j->t_ns[STORE_STAMP_TAKEN] = j->t_ns[STORE_STAMP_COMMIT] = j->t_ns[STORE_STAMP_COMMITTED] = now;
+  return got;
+}
+
+/* Run jobs from `first` on in one transaction until the list ends (and no
+ * more jobs are absorbed: see absorb) or the engine drops the transaction;
+ * returns the first job not run (NULL when all ran). Counts into *st (the
+ * caller adds it under the mutex). */
 static store_job_t *run_txn(store_writer_t *w, store_job_t *first, store_writer_stats_t *st)
 {
   st->batches++;
@@ -139,9 +169,12 @@ static store_job_t *run_txn(store_writer_t *w, store_job_t *first, store_writer_
     for (store_job_t *j = first; j; j = j->next) j->rc = rc;
     return NULL;
   }
+  size_t n = 0;
+  for (store_job_t *j = first; j; j = j->next) n++;
   for (store_job_t *j = first; j; j = j->next) {
     if (j->rerun_safe && j->next && j->next->rerun_safe) j = run_group(w, j);
     else run_one(w, j);
+    if (store_in_transaction(w->s) && !j->next && absorb(w, j, &n, st)) continue; /* j->next: the jobs absorbed */
     if (!store_in_transaction(w->s)) {
       /* the engine rolled the whole transaction back on its own: the jobs
        * before j that succeeded are undone; j keeps its error; the rest has
@@ -167,7 +200,8 @@ static store_job_t *run_txn(store_writer_t *w, store_job_t *first, store_writer_
   return NULL;
 }
 
-static void run_batch(store_writer_t *w, store_job_t *batch, store_writer_stats_t *st)
+/* Run the batch (and the jobs its transactions absorbed); returns its last job. */
+static store_job_t *run_batch(store_writer_t *w, store_job_t *batch, store_writer_stats_t *st)
 {
   uint64_t now = uv_hrtime();
   for (store_job_t *j = batch; j; j = j->next) { /* a transaction lost by the engine leaves its jobs at "now" */
@@ -175,7 +209,9 @@ static void run_batch(store_writer_t *w, store_job_t *batch, store_writer_stats_
   }
   for (store_job_t *next = batch; next;) next = run_txn(w, next, st);
   assert(!store_in_transaction(w->s));
-  for (store_job_t *j = batch; j; j = j->next) { st->jobs++; if (j->rc) st->failed_jobs++; }
+  store_job_t *last = batch;
+  for (store_job_t *j = batch; j; j = j->next) { st->jobs++; if (j->rc) st->failed_jobs++; last = j; }
+  return last;
 }
 
 /* The writer thread yields its core to the loop thread (store_writer.h,
@@ -207,11 +243,8 @@ static void *writer_main(void *arg)
   lower_priority();
   pthread_mutex_lock(&w->mu);
   for (;;) {
-    /* work, and room among the unsynced batches for it (the sync thread signals cv) */
-    int counted = 0;
-    while ((!w->q_head && !w->stopping) || (w->q_head && w->unsynced >= STORE_WRITER_UNSYNCED_MAX)) {
-      if (w->q_head && !counted) { w->stats.unsynced_waits++; counted = 1; } /* work waits for a sync */
-      w->idle = !w->q_head;
+    while (!w->q_head && !w->stopping) {
+      w->idle = 1;
       pthread_cond_wait(&w->cv, &w->mu);
       w->idle = 0;
     }
@@ -222,12 +255,13 @@ static void *writer_main(void *arg)
     if (w->ckpt_pages) { w->ck.pages = w->ckpt_pages; w->ckpt_pages = 0; }
     pthread_mutex_unlock(&w->mu);
     store_writer_stats_t st = { 0 };
-    run_batch(w, batch, &st);
+    last = run_batch(w, batch, &st);
     pthread_mutex_lock(&w->mu);
     w->stats.batches += st.batches;
     w->stats.jobs += st.jobs;
     w->stats.failed_jobs += st.failed_jobs;
     w->stats.txn_lost += st.txn_lost;
+    w->stats.commit_waits += st.commit_waits;
     append(&w->s_head, &w->s_tail, batch, last); /* to the sync thread */
     w->s_batches++;
     w->unsynced++;
@@ -283,7 +317,7 @@ static void *sync_main(void *arg)
     w->stats.syncs++;
     if (rc) w->stats.sync_failed++;
     w->unsynced -= n;
-    pthread_cond_signal(&w->cv); /* room for the writer's next batch */
+    pthread_cond_signal(&w->cv); /* the writer's open transaction may commit now */
     append(&w->d_head, &w->d_tail, first, last);
     int wake = !w->wake_sent;
     w->wake_sent = 1;
@@ -535,6 +569,5 @@ void store_writer_stats(store_writer_t *w, store_writer_stats_t *out)
   out->queued = w->q_len + w->p_len;
   out->max_jobs = w->max_jobs;
   out->unsynced = w->unsynced;
-  out->unsynced_max = STORE_WRITER_UNSYNCED_MAX;
   pthread_mutex_unlock(&w->mu);
 }

@@ -1,11 +1,12 @@
 /* End-to-end: no reply before the sync that makes its commit durable
  * (store_writer.h, "Sync"). The server runs with IMCLOUD_TEST_SYNC_HOLD set:
  * while the hold file exists its writer's sync thread does not sync the WAL.
- * With the file in place a WebSocket send and a REST sendmsg are committed —
- * another connection reads the messages, and GET /healthz counts a batch
- * committed and not synced — but neither sender gets a reply, the
- * recipient's live device gets no push and the count of syncs does not
- * move. Once the file is removed both replies (code 0) and the push arrive
+ * With the file in place a WebSocket send and a REST sendmsg are sent; the
+ * first batch commits — another connection reads its message, and GET
+ * /healthz counts a batch committed and not synced (a later one waits in
+ * the writer's open transaction for that sync) — but neither sender gets a
+ * reply, the recipient's live device gets no push and the count of syncs
+ * does not move. Once the file is removed both replies (code 0) and the push arrive
  * and /healthz shows the batches synced. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -113,9 +114,10 @@ static void test_no_reply_before_sync(void **st)
                    app, sig, strlen(body), body);
   assert_int_equal(e2e_send(rest, req, (size_t)n), 0);
 
-  /* both committed (readable elsewhere) and waiting for their sync */
-  for (int waited = 0; stored_messages("sa", "sb") < 2 && waited < 10000; waited += 10) sleep_ms(10);
-  assert_int_equal(stored_messages("sa", "sb"), 2);
+  /* committed (readable elsewhere) and waiting for its sync; the other one
+   * in the same batch or in the next transaction, which waits for that sync */
+  for (int waited = 0; stored_messages("sa", "sb") < 1 && waited < 10000; waited += 10) sleep_ms(10);
+  assert_true(stored_messages("sa", "sb") >= 1);
   assert_true(sync_stat("unsynced") >= 1);
   long long syncs = sync_stat("syncs");
   /* nothing answered, nothing pushed while the sync is held */

@@ -9,8 +9,8 @@
  * STORE_WRITER_NICE nice steps below the loop thread; each job is counted
  * in the stage histograms (where it waited); the writer checkpoints the WAL
  * between batches, keeping it bounded; no job completes before the sync
- * of the WAL that covers its commit, and at most STORE_WRITER_UNSYNCED_MAX
- * batches wait for one. A gate job holds the
+ * of the WAL that covers its commit, and a COMMIT waits for the previous
+ * batch's sync, taking the jobs that arrive meanwhile. A gate job holds the
  * writer thread so that the jobs under test land in one batch. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -225,6 +225,7 @@ static void test_queue_cap(void **st)
   for (int i = 0; i < 5; i++) {
     assert_int_equal(jobs[i].done_calls, 1);
     assert_int_equal(jobs[i].done_rc, 0);
+    assert_int_equal(jobs[i].runs, 1);
     assert_true(account_exists(app, uids[i]));
   }
   assert_int_equal(jobs[5].done_calls, 0);
@@ -265,6 +266,7 @@ static void test_engine_rollback(void **st)
   assert_false(account_exists(app, "full"));
   for (int i = 3; i < 5; i++) {
     assert_int_equal(jobs[i].done_rc, 0);
+    assert_int_equal(jobs[i].runs, 1);
     assert_true(account_exists(app, uids[i]));
   }
   for (int i = 0; i < 5; i++) assert_int_equal(jobs[i].done_calls, 1);
@@ -677,15 +679,16 @@ static void test_writer_below_loop_priority(void **st)
   stop(&loop, w);
 }
 
-/* The sync (store_writer.h, "Sync"), held with the test hook: batches
- * commit (another connection reads their rows) but none is handed back;
- * after STORE_WRITER_UNSYNCED_MAX committed batches the writer waits and
- * the next job stays queued, not run. Released, every job completes with 0,
- * in commit order. */
-static void test_unsynced_cap_and_hold(void **st)
+/* The sync (store_writer.h, "Sync"), held with the test hook: the first
+ * batch commits (another connection reads its row) but is not handed back;
+ * the jobs submitted next run in the writer's next transaction, which does
+ * not commit while that sync is pending (their rows are not there) and
+ * takes each new hand-over into itself. Released, every job completes with
+ * 0, in commit order, the later ones from one COMMIT. */
+static void test_commit_waits_for_sync(void **st)
 {
   (void)st;
-  enum { N = STORE_WRITER_UNSYNCED_MAX + 1 };
+  enum { N = 4 };
   char hold[96];
   snprintf(hold, sizeof hold, "%s/hold", dir);
   FILE *f = fopen(hold, "w");
@@ -698,40 +701,41 @@ static void test_unsynced_cap_and_hold(void **st)
   setenv("IMCLOUD_TEST_SYNC_HOLD", hold, 1);
   assert_int_equal(store_writer_start(&loop, dir, 64, &w), 0);
   unsetenv("IMCLOUD_TEST_SYNC_HOLD");
-  static const char *uids[] = { "h0", "h1", "h2", "h3", "h4", "h5", "h6", "h7" };
-  assert_true(N <= 8);
+  static const char *uids[N] = { "h0", "h1", "h2", "h3" };
   tjob_t jobs[N];
   store_writer_stats_t ws;
   ndone = 0;
   for (int i = 0; i < N; i++) {
     tjob_init(&jobs[i], app, uids[i], 0);
     assert_int_equal(store_writer_submit(w, &jobs[i].job), 0);
-    store_writer_flush(w); /* one batch each */
+    store_writer_flush(w); /* a hand-over each */
     for (int waited = 0; waited < 10000; waited++, sleep_ms(1)) {
       store_writer_stats(w, &ws);
-      if (i < STORE_WRITER_UNSYNCED_MAX ? ws.unsynced == (size_t)i + 1 && !ws.queued : ws.unsynced_waits > 0) break;
+      if (ws.unsynced == 1 && !ws.queued) break;
     }
   }
   store_writer_stats(w, &ws);
-  assert_int_equal(ws.unsynced, STORE_WRITER_UNSYNCED_MAX);
-  assert_int_equal(ws.unsynced_max, STORE_WRITER_UNSYNCED_MAX);
-  assert_int_equal(ws.queued, 1);
-  assert_true(ws.unsynced_waits > 0);
+  assert_int_equal(ws.unsynced, 1);
+  assert_int_equal(ws.queued, 0);
   assert_int_equal(ws.syncs, 0);
   for (int k = 0; k < 5; k++) uv_run(&loop, UV_RUN_NOWAIT);
   assert_int_equal(ndone, 0);
-  for (int i = 0; i < N; i++) assert_int_equal(account_exists(app, uids[i]), i < STORE_WRITER_UNSYNCED_MAX);
+  for (int i = 0; i < N; i++) assert_int_equal(account_exists(app, uids[i]), i == 0);
   unlink(hold);
   while (ndone < N) uv_run(&loop, UV_RUN_ONCE);
   for (int i = 0; i < N; i++) {
     assert_int_equal(jobs[i].done_calls, 1);
     assert_int_equal(jobs[i].done_rc, 0);
-    if (i) assert_true(jobs[i].job.t_ns[STORE_STAMP_COMMITTED] > jobs[i - 1].job.t_ns[STORE_STAMP_COMMITTED]);
+    assert_int_equal(jobs[i].runs, 1);
+    assert_true(account_exists(app, uids[i]));
     assert_true(jobs[i].job.t_ns[STORE_STAMP_SYNC] >= jobs[i].job.t_ns[STORE_STAMP_COMMITTED]);
   }
+  assert_true(jobs[1].job.t_ns[STORE_STAMP_COMMITTED] > jobs[0].job.t_ns[STORE_STAMP_SYNCED]);
+  for (int i = 2; i < N; i++) assert_true(jobs[i].job.t_ns[STORE_STAMP_COMMITTED] == jobs[1].job.t_ns[STORE_STAMP_COMMITTED]);
   store_writer_stats(w, &ws);
   assert_int_equal(ws.unsynced, 0);
-  assert_true(ws.syncs >= 1);
+  assert_int_equal(ws.syncs, 2);
+  assert_true(ws.commit_waits >= 1);
   assert_int_equal(ws.sync_failed, 0);
   stop(&loop, w);
 }
@@ -751,7 +755,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_writer_below_loop_priority, setup, teardown),
     cmocka_unit_test_setup_teardown(test_stages, setup, teardown),
     cmocka_unit_test_setup_teardown(test_wal_bounded, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_unsynced_cap_and_hold, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_commit_waits_for_sync, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
