@@ -57,8 +57,7 @@
   X(RECHECK_EACH, "SELECT sdkappid,month FROM bill_recheck ORDER BY sdkappid,month LIMIT ?1") \
   X(RECHECK_DONE, "DELETE FROM bill_recheck WHERE sdkappid=?1 AND month=?2") \
   X(BILL_MONTH_APPS, "SELECT sdkappid FROM bills WHERE month=?1 AND corrects=0 ORDER BY sdkappid") \
-  X(UNBILLED_APPS, "SELECT a.sdkappid FROM apps a WHERE NOT EXISTS(SELECT 1 FROM bills b WHERE b.sdkappid=a.sdkappid" \
-                   " AND b.month=?1 AND b.corrects=0) ORDER BY a.sdkappid") \
+  X(APP_IDS, "SELECT sdkappid FROM apps ORDER BY sdkappid") \
   X(BILL_EACH, BILL_COLS " WHERE (?1=0 OR b.customer_id=?1) ORDER BY b.seq") \
   X(LOGIN_APPS, BATCH("u.day,u.user_no,NULL", "usage_login u") " AND u.day BETWEEN ?2 AND ?3") \
   X(DAY_APPS, BATCH("u.day,u.metric,u.value", "usage_day u") " AND u.day BETWEEN ?2 AND ?3") \
@@ -293,7 +292,7 @@ int squ_bill_insert(store_t *s, const store_bill_t *in, store_bill_t *out)
   if (!in->body || in->month < 197001 || in->month > 999912 || in->corrects_seq < 0) return IMC_E_INVAL;
   sqlite3_stmt *st;
   int rc;
-  /* a second bill of (app, month) is refused by the partial unique index bills_app_month (IMC_E_EXISTS) */
+  /* a second bill of (app, month) is refused by the partial unique index bills_month_app (IMC_E_EXISTS) */
   /* the next seq, read and used inside the caller's transaction: gap-free (an INSERT … SELECT from
    * bills itself would materialize the SELECT and open a statement journal per bill) */
   int64_t seq = in->seq; /* the caller's, when it inserted seq - 1 in this transaction (store.h) */
@@ -423,13 +422,27 @@ int squ_bill_recheck_done(store_t *s, uint32_t app, int32_t month)
   return map_rc(rc);
 }
 
+/* billed = 0: the apps (ascending) and the month's bills (index bills_month_app: one range, by
+ * sdkappid) read side by side, an app reported when the bills have passed it without it. */
 int squ_bill_month_apps(store_t *s, int32_t month, int billed, store_app_month_cb cb, void *ud)
 {
-  sqlite3_stmt *st = ust(s, billed ? U_BILL_MONTH_APPS : U_UNBILLED_APPS);
-  if (!st) return IMC_E_IO;
+  sqlite3_stmt *st = ust(s, U_BILL_MONTH_APPS), *ap = billed ? NULL : ust(s, U_APP_IDS);
+  if (!st || (!billed && !ap)) return IMC_E_IO;
   sqlite3_bind_int(st, 1, month);
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) cb(ud, (uint32_t)sqlite3_column_int64(st, 0), month);
+  int rc, brc = SQLITE_ROW;
+  int64_t billed_id = -1; /* the month's bill last read (-1: none yet) */
+  if (billed) {
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) cb(ud, (uint32_t)sqlite3_column_int64(st, 0), month);
+  } else {
+    while ((rc = sqlite3_step(ap)) == SQLITE_ROW) {
+      int64_t app = sqlite3_column_int64(ap, 0);
+      while (brc == SQLITE_ROW && billed_id < app)
+        if ((brc = sqlite3_step(st)) == SQLITE_ROW) billed_id = sqlite3_column_int64(st, 0);
+      if (brc != SQLITE_ROW && brc != SQLITE_DONE) { rc = brc; break; }
+      if (brc == SQLITE_DONE || billed_id != app) cb(ud, (uint32_t)app, month);
+    }
+    sqlite3_reset(ap);
+  }
   sqlite3_reset(st);
   return map_rc(rc);
 }
