@@ -25,7 +25,7 @@ int meter_groups_days(const meter_group_iv_t *iv, size_t n, int live, int64_t fi
 {
   memset(out, 0, (size_t)(ndays > 0 ? ndays : 0) * sizeof *out);
   *accumulated = 0;
-  if (ndays <= 0) return 0;
+  if (ndays <= 0 || !n) return 0; /* no lives: every figure 0 (most apps of a bill run) */
   step_t *st = malloc((2 * n + 1) * sizeof *st);
   if (!st) return IMC_E_NOMEM;
   size_t k = 0;

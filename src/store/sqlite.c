@@ -34,8 +34,8 @@
   X(APP_GET, "SELECT sdkappid,customer_id,name,secret_key,admins,region,created_at,scheme,edition,status FROM apps WHERE sdkappid=?1") \
   X(APP_LIST, "SELECT sdkappid,customer_id,name,secret_key,admins,region,created_at,scheme,edition,status FROM apps" \
               " WHERE ?1=0 OR customer_id=?1 ORDER BY sdkappid") \
-  X(APP_MANY, "SELECT sdkappid,customer_id,name,secret_key,admins,region,created_at,scheme,edition,status FROM apps" \
-              " WHERE sdkappid IN (SELECT value FROM json_each(?1)) ORDER BY sdkappid") \
+  X(APP_MANY, "SELECT a.sdkappid,a.customer_id,a.name,a.secret_key,a.admins,a.region,a.created_at,a.scheme,a.edition," \
+              "a.status FROM json_each(?1) j CROSS JOIN apps a WHERE a.sdkappid=j.value") /* ids ascending: by sdkappid */ \
   X(APP_MAX, "SELECT max(sdkappid) FROM apps") \
   X(APP_SET_STATUS, "UPDATE apps SET status=?2 WHERE sdkappid=?1") \
   X(APP_SET_EDITION, "UPDATE apps SET edition=?2 WHERE sdkappid=?1") \
@@ -346,7 +346,7 @@ static int sq_app_list(store_t *s, int64_t customer_id, store_app_cb cb, void *u
 
 static int sq_app_get_many(store_t *s, const uint32_t *ids, size_t n, store_app_cb cb, void *ud)
 {
-  if (n > 100000) return IMC_E_INVAL;
+  if (n > 100000 || !sq__ids_ascending(ids, n)) return IMC_E_INVAL;
   if (!n) return 0;
   int len;
   char *list = sq__id_list(ids, n, &len);

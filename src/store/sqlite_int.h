@@ -33,9 +33,11 @@ int squ_bill_corrections(store_t *, int64_t, store_bill_cb, void *);
 int squ_bill_recheck_each(store_t *, int, store_app_month_cb, void *);
 int squ_bill_recheck_done(store_t *, uint32_t, int32_t);
 int squ_bill_month_apps(store_t *, int32_t, int, store_app_month_cb, void *);
-/* ids[0..n) as a JSON array (malloc'd, *len bytes, no NUL), for "IN (SELECT value FROM json_each(?))":
- * one statement for a batch of apps, SQLite seeking each in ascending order. NULL: out of memory. */
+/* ids[0..n) as a JSON array (malloc'd, *len bytes, no NUL), for "FROM json_each(?) j CROSS JOIN t
+ * WHERE t.sdkappid=j.value": one statement for a batch of apps, SQLite seeking each in the array's
+ * order (rows come in it: callers check the ids ascend with sq__ids_ascending). NULL: out of memory. */
 char *sq__id_list(const uint32_t *ids, size_t n, int *len);
+int sq__ids_ascending(const uint32_t *ids, size_t n); /* 1: strictly ascending */
 int squ_apps_each(store_t *, int, const uint32_t *, size_t, int64_t, int64_t, store_usage_row_cb, void *);
 int squ_registrations(store_t *, uint32_t, int64_t, int64_t, int, store_usage_day_cb, void *);
 #include "store/store_msg.h"

@@ -222,6 +222,12 @@ const char *const sq__migrations[] = {
   RECHECK_ON(usage_import, UPDATE, "NEW.day")
   RECHECK_ON(usage_import_doc, INSERT, "(NEW.month*100)"),
 #undef RECHECK_ON
+  /* 24: one bill per app and month, keyed month first: the bills of one month are one range of
+   * the index, in sdkappid order, so the bill run lists the apps without a bill by walking the
+   * apps and that range side by side (squ_bill_month_apps) instead of a seek per app, and the
+   * apps with one without reading every month's bills; lookups by (app, month) are unchanged */
+  "DROP INDEX bills_app_month;"
+  "CREATE UNIQUE INDEX bills_month_app ON bills(month, sdkappid) WHERE corrects=0;",
 };
 
 const int sq__schema_version = (int)(sizeof sq__migrations / sizeof sq__migrations[0]);

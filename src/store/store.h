@@ -252,8 +252,9 @@ int store_app_insert(store_t *s, const store_app_t *a);                   /* IMC
 int store_app_get(store_t *s, uint32_t sdkappid, store_app_t *out);        /* IMC_E_NOTFOUND */
 /* Apps of one customer (customer_id > 0) or all (0), by sdkappid. */
 int store_app_list(store_t *s, int64_t customer_id, store_app_cb cb, void *ud);
-/* The apps among sdkappids[0..n) (n <= 100,000) that exist, by sdkappid, in
- * one statement (the bill run reads a batch of apps this way). IMC_E_INVAL (n). */
+/* The apps among sdkappids[0..n) (n <= 100,000, strictly ascending) that
+ * exist, by sdkappid, in one statement (the bill run reads a batch of apps
+ * this way). IMC_E_INVAL (n, ids not ascending). */
 int store_app_get_many(store_t *s, const uint32_t *sdkappids, size_t n, store_app_cb cb, void *ud);
 /* Smallest free SDKAppID ≥ 1400000001 above every existing one. */
 int store_app_next_sdkappid(store_t *s, uint32_t *out);
@@ -383,11 +384,11 @@ typedef struct store_usage_row {
   int live;                    /* group */
   int64_t created_s, dissolved_s; /* group */
 } store_usage_row_t;
-/* Rows of table for the apps sdkappids[0..n) (n <= 100,000), grouped by app
- * in ascending sdkappid: login, day and import rows with day in [from, to];
+/* Rows of table for the apps sdkappids[0..n) (n <= 100,000, strictly
+ * ascending), grouped by app in ascending sdkappid: login, day and import rows with day in [from, to];
  * group lives created before `to` (from unused). The same rows as
  * store_usage_login_each / store_usage_day_each / store_usage_group_each for
- * each app. 0, IMC_E_INVAL (bad table or n), IMC_E_NOMEM, IMC_E_IO. */
+ * each app. 0, IMC_E_INVAL (bad table or n, ids not ascending), IMC_E_NOMEM, IMC_E_IO. */
 int store_usage_apps_each(store_t *s, store_usage_table_t table, const uint32_t *sdkappids, size_t n, int64_t from,
                           int64_t to, store_usage_row_cb cb, void *ud);
 

@@ -7,7 +7,8 @@
  * prices equals that of the full report (imported daily DAU and groups are
  * read as their month's maximum, index usage_import_month, including after a
  * re-import lowered a day's figure); a batch that is not in
- * ascending order is refused; store_app_get_many reads the apps that exist. */
+ * ascending order is refused; store_app_get_many reads the apps that exist;
+ * both refuse ids not strictly ascending (the ids drive their statements). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -153,6 +154,8 @@ static void on_app(void *ud, const store_app_t *a)
   assert_string_equal(a->scheme, "s2022");
 }
 
+static void on_row_none(void *ud, const store_usage_row_t *r) { (void)ud; (void)r; fail_msg("no row expected"); }
+
 /* store_app_get_many: the apps that exist among those asked, by sdkappid */
 static void test_app_get_many(void **st)
 {
@@ -175,6 +178,16 @@ static void test_app_get_many(void **st)
   assert_int_equal(store_app_get_many(s, ask, 0, on_app, &p), 0);
   assert_int_equal(p - got, 0);
   assert_int_equal(store_app_get_many(s, ask, 100001, on_app, &p), IMC_E_INVAL);
+  /* the ids drive the statement in their order: a list not strictly ascending is refused, not
+   * answered out of order (nor twice for a repeated id) */
+  uint32_t down[] = { FIRST_APP + 4, FIRST_APP }, twice[] = { FIRST_APP, FIRST_APP };
+  assert_int_equal(store_app_get_many(s, down, 2, on_app, &p), IMC_E_INVAL);
+  assert_int_equal(store_app_get_many(s, twice, 2, on_app, &p), IMC_E_INVAL);
+  assert_int_equal(p - got, 0);
+  for (int t = STORE_USAGE_LOGIN; t <= STORE_USAGE_IMPORT_MAX; t++) {
+    assert_int_equal(store_usage_apps_each(s, t, down, 2, 20261000, 20261031, on_row_none, NULL), IMC_E_INVAL);
+    assert_int_equal(store_usage_apps_each(s, t, twice, 2, 20261000, 20261031, on_row_none, NULL), IMC_E_INVAL);
+  }
 }
 
 int main(void)

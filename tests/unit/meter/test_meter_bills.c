@@ -6,7 +6,8 @@
  * covers the bill, open otherwise, overdue after 7 days (P-14, P-45), paid by
  * settle after a top-up; the orders seam (a provider with a package order);
  * an app billed by another issuer after the run listed the unbilled apps
- * counts as existing (its bill kept, no number skipped). */
+ * counts as existing (its bill kept, no number skipped); the listing of the
+ * apps with and without a bill of a month. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -316,6 +317,45 @@ static void test_orders_seam(void **st)
   free(body);
 }
 
+typedef struct ids { uint32_t v[16]; int n; } ids_t;
+static void on_month_app(void *ud, uint32_t app, int32_t month)
+{
+  ids_t *l = ud;
+  assert_int_equal(month, 202610);
+  assert_true(l->n < 16);
+  l->v[l->n++] = app;
+}
+
+/* store_bill_month_apps: the apps with and without a bill of the month, by sdkappid — the
+ * unbilled ones found by walking the apps beside the month's bills (index bills_month_app):
+ * apps billed for another month only, and a correction, do not count as billed */
+static void test_month_apps(void **st)
+{
+  (void)st;
+  uint32_t a[7];
+  for (int i = 0; i < 7; i++) a[i] = add_app("legacy", "legacy", 1546272000);
+  store_bill_t in = { .customer_id = cust, .issued_at_s = nov1, .body = "{}" }, out;
+  static const struct { int app; int32_t month; } bills[] = { { 1, 202610 }, { 2, 202610 }, { 3, 202609 }, { 4, 202610 },
+                                                              { 3, 202611 }, { 6, 202609 } };
+  for (size_t i = 0; i < sizeof bills / sizeof *bills; i++) {
+    in.sdkappid = a[bills[i].app];
+    in.month = bills[i].month;
+    assert_int_equal(store_bill_insert(s, &in, &out), 0);
+  }
+  in.sdkappid = a[6];
+  in.month = 202610;
+  in.corrects_seq = out.seq; /* a correction (of app 6's September bill, here only its month matters) */
+  assert_int_equal(store_bill_insert(s, &in, &out), 0);
+  ids_t billed = { 0 }, unbilled = { 0 };
+  assert_int_equal(store_bill_month_apps(s, 202610, 1, on_month_app, &billed), 0);
+  assert_int_equal(store_bill_month_apps(s, 202610, 0, on_month_app, &unbilled), 0);
+  uint32_t want_billed[] = { a[1], a[2], a[4] }, want_unbilled[] = { a[0], a[3], a[5], a[6] };
+  assert_int_equal(billed.n, 3);
+  assert_memory_equal(billed.v, want_billed, sizeof want_billed);
+  assert_int_equal(unbilled.n, 4);
+  assert_memory_equal(unbilled.v, want_unbilled, sizeof want_unbilled);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -325,6 +365,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_payment_overdue_settle, setup, teardown),
     cmocka_unit_test_setup_teardown(test_payment_in_order, setup, teardown),
     cmocka_unit_test_setup_teardown(test_orders_seam, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_month_apps, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
