@@ -2,10 +2,13 @@
  *
  * Tables (migration 10 in sqlite_schema.c): c2c_msg (rowid order ≈ time
  * order, so the retention purge walks it from the start; UNIQUE(sdkappid,
- * conv, seq) for history and sync; an index on (sdkappid, conv, random) for
+ * conv, seq) for history and sync; an index on (conv, sdkappid, random) for
  * dedupe and MsgKey lookups), c2c_inbox (per-user event log clustered on
- * (sdkappid, user_no, useq), migration 21) and c2c_recent (one row per user and
- * peer; its last message is derived from c2c_msg when read, RECENT_LASTJOIN).
+ * (user_no, sdkappid, useq), migrations 21 and 23) and c2c_recent (one row per
+ * user and peer, keyed (user_no, sdkappid, peer_no); its last message is
+ * derived from c2c_msg when read, RECENT_LASTJOIN). Keys lead with the user
+ * or conversation number, not the app (migration 23): every lookup names
+ * both, and neighbours that differ in the first column compare on it alone.
  *
  * Next sequences: the connection caches the next seq per (app, conv) and the
  * next useq per (app, user); a miss reads max() once through the unique
@@ -88,7 +91,7 @@
   X(PURGE_MSG, "DELETE FROM c2c_msg WHERE id IN (SELECT id FROM c2c_msg m WHERE sdkappid=?1 AND time_s<?2" \
                " AND seq<(SELECT max(seq) FROM c2c_msg m2 WHERE m2.sdkappid=m.sdkappid AND m2.conv=m.conv)" \
                " ORDER BY id LIMIT ?3)") \
-  X(INBOX_NEXT_USER, "SELECT user_no FROM c2c_inbox WHERE sdkappid=?1 AND user_no>?2 ORDER BY user_no LIMIT 1") \
+  X(INBOX_NEXT_USER, "SELECT user_no FROM c2c_inbox WHERE user_no>?1 ORDER BY user_no LIMIT 1") \
   X(PURGE_INBOX, "DELETE FROM c2c_inbox WHERE sdkappid=?1 AND user_no=?2 AND useq IN (SELECT useq FROM c2c_inbox" \
                  " WHERE sdkappid=?1 AND user_no=?2 AND at<?3 AND useq<(SELECT max(useq) FROM c2c_inbox" \
                  " WHERE sdkappid=?1 AND user_no=?2) ORDER BY useq LIMIT ?4)")
@@ -543,7 +546,10 @@ static int sqm_receipt_wanted(store_t *s, uint32_t sdkappid, uint64_t conv, uint
 
 /* Delete up to limit expired inbox events, walking the app's users from
  * where the previous call stopped (the inbox is clustered by user, with no
- * time order across users). A user's newest event always stays. */
+ * time order across users). A user's newest event always stays. The walk
+ * steps through the user numbers of every app (the inbox leads with user_no,
+ * migration 23: one seek per step, where filtering on the app would scan
+ * other apps' events); a number without events in this app deletes nothing. */
 static int purge_inbox(store_t *s, struct sqmsg *m, uint32_t sdkappid, int64_t before_s, int limit, int64_t *deleted)
 {
   int64_t user, left = limit;
@@ -553,7 +559,7 @@ static int purge_inbox(store_t *s, struct sqmsg *m, uint32_t sdkappid, int64_t b
   while (left > 0) {
     sqlite3_stmt *st = stmt(s, M_INBOX_NEXT_USER);
     if (!st) return IMC_E_IO;
-    BIND(st, sdkappid, m->walk_user);
+    BIND(st, m->walk_user);
     if ((rc = scalar(st, &user))) return rc;
     if (!user) { m->walk_user = 0; m->walk_done = *deleted > 0; return 0; } /* the next call starts a pass */
     if (!(st = stmt(s, M_PURGE_INBOX))) return IMC_E_IO;
