@@ -212,6 +212,17 @@ const char *const sq__migrations[] = {
   "ALTER TABLE c2c_recent_v23 RENAME TO c2c_recent;"
   "DROP INDEX c2c_msg_random;"
   "CREATE INDEX c2c_msg_random ON c2c_msg(conv, sdkappid, random);",
+  /* 24: the message log's unique key leads with the conversation too (as 23 did for the others);
+   * rowids are kept, so the purge's rowid order and the inbox's references stay as they were */
+  "CREATE TABLE c2c_msg_v24(id INTEGER PRIMARY KEY, sdkappid INTEGER NOT NULL, conv INTEGER NOT NULL,"
+  " seq INTEGER NOT NULL, from_no INTEGER NOT NULL, to_no INTEGER NOT NULL, time_s INTEGER NOT NULL,"
+  " cseq INTEGER NOT NULL, random INTEGER NOT NULL, flags INTEGER NOT NULL, life_s INTEGER NOT NULL,"
+  " body TEXT NOT NULL, UNIQUE(conv, sdkappid, seq));"
+  "INSERT INTO c2c_msg_v24 SELECT id, sdkappid, conv, seq, from_no, to_no, time_s, cseq, random, flags, life_s, body"
+  " FROM c2c_msg;"
+  "DROP TABLE c2c_msg;"
+  "ALTER TABLE c2c_msg_v24 RENAME TO c2c_msg;"
+  "CREATE INDEX c2c_msg_random ON c2c_msg(conv, sdkappid, random);",
 };
 
 const int sq__schema_version = (int)(sizeof sq__migrations / sizeof sq__migrations[0]);

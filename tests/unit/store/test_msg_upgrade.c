@@ -21,7 +21,7 @@
 
 #define APP 1400000001u
 #define APP2 1400000002u /* same user numbers 1 and 2: one message, one event for user 2, one row */
-#define OLD_VERSION 17 /* the last migration before the clustered inbox */
+#define OLD_VERSION 17 /* before the clustered inbox (21) and the keys led by user or conversation (23, 24) */
 #define T0 1700000000
 
 static char dir[64];
