@@ -1,13 +1,13 @@
 /* sqlite_msg.c — the SQLite backend of store_msg.h.
  *
  * Tables (migration 10 in sqlite_schema.c): c2c_msg (rowid order ≈ time
- * order, so the retention purge walks it from the start; UNIQUE(sdkappid,
- * conv, seq) for history and sync; an index on (conv, sdkappid, random) for
- * dedupe and MsgKey lookups), c2c_inbox (per-user event log clustered on
+ * order, so the retention purge walks it from the start; UNIQUE(conv,
+ * sdkappid, seq) for history and sync, migration 24; an index on (conv,
+ * sdkappid, random) for dedupe and MsgKey lookups), c2c_inbox (per-user event log clustered on
  * (user_no, sdkappid, useq), migrations 21 and 23) and c2c_recent (one row per
  * user and peer, keyed (user_no, sdkappid, peer_no); its last message is
  * derived from c2c_msg when read, RECENT_LASTJOIN). Keys lead with the user
- * or conversation number, not the app (migration 23): every lookup names
+ * or conversation number, not the app (migrations 23, 24): every lookup names
  * both, and neighbours that differ in the first column compare on it alone.
  *
  * Next sequences: the connection caches the next seq per (app, conv) and the
@@ -160,8 +160,7 @@ static sqlite3_stmt *stmt(store_t *s, int id)
   if (!m) return NULL;
   if (!m->st[id] && sqlite3_prepare_v3(sq__db(s), mstmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &m->st[id], NULL) != SQLITE_OK)
     return NULL;
-  sqlite3_reset(m->st[id]);
-  sqlite3_clear_bindings(m->st[id]);
+  sqlite3_reset(m->st[id]); /* no sqlite3_clear_bindings: every caller binds every parameter before stepping */
   return m->st[id];
 }
 
@@ -326,7 +325,7 @@ static int sqm_append(store_t *s, store_msg_append_t *a)
   if (!st) return IMC_E_IO;
   BIND(st, in->sdkappid, (int64_t)in->conv, in->seq, in->from_no, in->to_no, in->time_s, in->cseq, in->random,
        in->flags, in->life_s);
-  sqlite3_bind_text(st, 11, in->body, (int)in->body_len, SQLITE_TRANSIENT);
+  sqlite3_bind_text(st, 11, in->body, (int)in->body_len, SQLITE_STATIC); /* valid until run() returns */
   if ((rc = run(st))) return rc;
   if ((rc = set_next(m, &ac->conv, in->conv, in->seq))) return rc;
   ac = NULL; /* inbox_add may clear the cache (bound) */
