@@ -3,12 +3,13 @@
  * Tables (migration 10 in sqlite_schema.c): c2c_msg (rowid order ≈ time
  * order, so the retention purge walks it from the start; UNIQUE(conv,
  * sdkappid, seq) for history and sync, migration 24; an index on (conv,
- * sdkappid, random) for dedupe and MsgKey lookups), c2c_inbox (per-user event log clustered on
- * (user_no, sdkappid, useq), migrations 21 and 23) and c2c_recent (one row per
- * user and peer, keyed (user_no, sdkappid, peer_no); its last message is
- * derived from c2c_msg when read, RECENT_LASTJOIN). Keys lead with the user
- * or conversation number, not the app (migrations 23, 24): every lookup names
- * both, and neighbours that differ in the first column compare on it alone.
+ * sdkappid, random) for dedupe and MsgKey lookups), c2c_inbox (per-user
+ * event log clustered on (user_no, sdkappid, useq), migrations 21 and 23)
+ * and c2c_recent (one row per user and peer, keyed (user_no, sdkappid,
+ * peer_no); its last message is derived from c2c_msg when read,
+ * RECENT_LASTJOIN). Keys lead with the user or conversation number, not the
+ * app (migrations 23, 24): every lookup names both, and neighbours that
+ * differ in the first column compare on it alone.
  *
  * Next sequences: the connection caches the next seq per (app, conv) and the
  * next useq per (app, user); a miss reads max() once through the unique
@@ -242,8 +243,10 @@ static int inbox_add(store_t *s, uint32_t sdkappid, uint32_t user_no, store_ev_k
   return 0;
 }
 
-/* Both participants' message events in one statement (one VDBE run instead
- * of two: the statement's fixed cost is a good part of a small insert). */
+/* Both participants' message events (kind 1, STORE_EV_MSG) in one statement:
+ * one VDBE run instead of two, the statement's fixed cost being a good part
+ * of a small insert. OR FAIL: a multi-row statement that may abort would
+ * open a statement journal; a failure still fails the append. */
 static int inbox_pair(store_t *s, const store_msg_t *in, uint32_t *useq_from, uint32_t *useq_to)
 {
   struct sqmsg *m = state(s);

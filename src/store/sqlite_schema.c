@@ -213,7 +213,7 @@ const char *const sq__migrations[] = {
   "DROP INDEX c2c_msg_random;"
   "CREATE INDEX c2c_msg_random ON c2c_msg(conv, sdkappid, random);",
   /* 24: the message log's unique key leads with the conversation too (as 23 did for the others);
-   * rowids are kept, so the purge's rowid order and the inbox's references stay as they were */
+   * rowids are kept: the retention purge walks rowid order (≈ time order) */
   "CREATE TABLE c2c_msg_v24(id INTEGER PRIMARY KEY, sdkappid INTEGER NOT NULL, conv INTEGER NOT NULL,"
   " seq INTEGER NOT NULL, from_no INTEGER NOT NULL, to_no INTEGER NOT NULL, time_s INTEGER NOT NULL,"
   " cseq INTEGER NOT NULL, random INTEGER NOT NULL, flags INTEGER NOT NULL, life_s INTEGER NOT NULL,"
