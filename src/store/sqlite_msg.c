@@ -1,11 +1,15 @@
 /* sqlite_msg.c — the SQLite backend of store_msg.h.
  *
  * Tables (migration 10 in sqlite_schema.c): c2c_msg (rowid order ≈ time
- * order, so the retention purge walks it from the start; UNIQUE(sdkappid,
- * conv, seq) for history and sync; an index on (sdkappid, conv, random) for
- * dedupe and MsgKey lookups), c2c_inbox (per-user event log clustered on
- * (sdkappid, user_no, useq), migration 21) and c2c_recent (one row per user and
- * peer; its last message is derived from c2c_msg when read, RECENT_LASTJOIN).
+ * order, so the retention purge walks it from the start; UNIQUE(conv,
+ * sdkappid, seq) for history and sync, migration 24; an index on (conv,
+ * sdkappid, random) for dedupe and MsgKey lookups), c2c_inbox (per-user
+ * event log clustered on (user_no, sdkappid, useq), migrations 21 and 23)
+ * and c2c_recent (one row per user and peer, keyed (user_no, sdkappid,
+ * peer_no); its last message is derived from c2c_msg when read,
+ * RECENT_LASTJOIN). Keys lead with the user or conversation number, not the
+ * app (migrations 23, 24): every lookup names both, and neighbours that
+ * differ in the first column compare on it alone.
  *
  * Next sequences: the connection caches the next seq per (app, conv) and the
  * next useq per (app, user); a miss reads max() once through the unique
@@ -88,7 +92,7 @@
   X(PURGE_MSG, "DELETE FROM c2c_msg WHERE id IN (SELECT id FROM c2c_msg m WHERE sdkappid=?1 AND time_s<?2" \
                " AND seq<(SELECT max(seq) FROM c2c_msg m2 WHERE m2.sdkappid=m.sdkappid AND m2.conv=m.conv)" \
                " ORDER BY id LIMIT ?3)") \
-  X(INBOX_NEXT_USER, "SELECT user_no FROM c2c_inbox WHERE sdkappid=?1 AND user_no>?2 ORDER BY user_no LIMIT 1") \
+  X(INBOX_NEXT_USER, "SELECT user_no FROM c2c_inbox WHERE user_no>?1 ORDER BY user_no LIMIT 1") \
   X(PURGE_INBOX, "DELETE FROM c2c_inbox WHERE sdkappid=?1 AND user_no=?2 AND useq IN (SELECT useq FROM c2c_inbox" \
                  " WHERE sdkappid=?1 AND user_no=?2 AND at<?3 AND useq<(SELECT max(useq) FROM c2c_inbox" \
                  " WHERE sdkappid=?1 AND user_no=?2) ORDER BY useq LIMIT ?4)")
@@ -157,8 +161,7 @@ static sqlite3_stmt *stmt(store_t *s, int id)
   if (!m) return NULL;
   if (!m->st[id] && sqlite3_prepare_v3(sq__db(s), mstmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &m->st[id], NULL) != SQLITE_OK)
     return NULL;
-  sqlite3_reset(m->st[id]);
-  sqlite3_clear_bindings(m->st[id]);
+  sqlite3_reset(m->st[id]); /* no sqlite3_clear_bindings: every caller binds every parameter before stepping */
   return m->st[id];
 }
 
@@ -240,8 +243,10 @@ static int inbox_add(store_t *s, uint32_t sdkappid, uint32_t user_no, store_ev_k
   return 0;
 }
 
-/* Both participants' message events in one statement (one VDBE run instead
- * of two: the statement's fixed cost is a good part of a small insert). */
+/* Both participants' message events (kind 1, STORE_EV_MSG) in one statement:
+ * one VDBE run instead of two, the statement's fixed cost being a good part
+ * of a small insert. OR FAIL: a multi-row statement that may abort would
+ * open a statement journal; a failure still fails the append. */
 static int inbox_pair(store_t *s, const store_msg_t *in, uint32_t *useq_from, uint32_t *useq_to)
 {
   struct sqmsg *m = state(s);
@@ -323,7 +328,7 @@ static int sqm_append(store_t *s, store_msg_append_t *a)
   if (!st) return IMC_E_IO;
   BIND(st, in->sdkappid, (int64_t)in->conv, in->seq, in->from_no, in->to_no, in->time_s, in->cseq, in->random,
        in->flags, in->life_s);
-  sqlite3_bind_text(st, 11, in->body, (int)in->body_len, SQLITE_TRANSIENT);
+  sqlite3_bind_text(st, 11, in->body, (int)in->body_len, SQLITE_STATIC); /* valid until run() returns */
   if ((rc = run(st))) return rc;
   if ((rc = set_next(m, &ac->conv, in->conv, in->seq))) return rc;
   ac = NULL; /* inbox_add may clear the cache (bound) */
@@ -543,7 +548,10 @@ static int sqm_receipt_wanted(store_t *s, uint32_t sdkappid, uint64_t conv, uint
 
 /* Delete up to limit expired inbox events, walking the app's users from
  * where the previous call stopped (the inbox is clustered by user, with no
- * time order across users). A user's newest event always stays. */
+ * time order across users). A user's newest event always stays. The walk
+ * steps through the user numbers of every app (the inbox leads with user_no,
+ * migration 23: one seek per step, where filtering on the app would scan
+ * other apps' events); a number without events in this app deletes nothing. */
 static int purge_inbox(store_t *s, struct sqmsg *m, uint32_t sdkappid, int64_t before_s, int limit, int64_t *deleted)
 {
   int64_t user, left = limit;
@@ -553,7 +561,7 @@ static int purge_inbox(store_t *s, struct sqmsg *m, uint32_t sdkappid, int64_t b
   while (left > 0) {
     sqlite3_stmt *st = stmt(s, M_INBOX_NEXT_USER);
     if (!st) return IMC_E_IO;
-    BIND(st, sdkappid, m->walk_user);
+    BIND(st, m->walk_user);
     if ((rc = scalar(st, &user))) return rc;
     if (!user) { m->walk_user = 0; m->walk_done = *deleted > 0; return 0; } /* the next call starts a pass */
     if (!(st = stmt(s, M_PURGE_INBOX))) return IMC_E_IO;

@@ -218,9 +218,42 @@ static void test_kill9_during_checkpoints(void **st)
   kill9_keeps_acknowledged_messages(args, 1);
 }
 
+/* A resend inside the dedupe window after kill -9 and a restart is the same
+ * message: the original MsgKey, stored once. The window is read from the
+ * database (the (conv, sdkappid, random) index), so a restart keeps it; the
+ * writer skips the lookup only in a conversation that has no message yet,
+ * and after the restart it learns the conversation is not empty from
+ * max(seq). */
+static void test_resend_after_kill9_is_deduplicated(void **st)
+{
+  (void)st;
+  const char *send = "{\"From_Account\":\"r0\",\"To_Account\":\"r1\",\"MsgRandom\":4242,\"MsgBody\":"
+                     "[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"once\"}}]}";
+  e2e_dir_init(&srv);
+  e2e_make_app(&srv, "china", &app, key);
+  assert_int_equal(e2e_server_start(&srv, NULL), 0);
+  import_users(srv.port, app, key, (const char *const[]){ "r0", "r1", NULL });
+  json_t *x = v4(srv.port, app, key, "openim/sendmsg", "%s", send);
+  assert_int_equal(jint(x, "ErrorCode"), 0);
+  e2e_server_kill(&srv);
+  assert_int_equal(e2e_server_start(&srv, NULL), 0);
+  json_t *y = v4(srv.port, app, key, "openim/sendmsg", "%s", send);
+  assert_int_equal(jint(y, "ErrorCode"), 0);
+  assert_string_equal(jstr(x, "MsgKey"), jstr(y, "MsgKey"));
+  json_t *h = v4(srv.port, app, key, "openim/admin_getroammsg",
+                 "{\"Operator_Account\":\"r0\",\"Peer_Account\":\"r1\",\"MaxCnt\":20,\"MinTime\":0,\"MaxTime\":0}");
+  assert_int_equal(jint(h, "MsgCnt"), 1);
+  json_decref(x);
+  json_decref(y);
+  json_decref(h);
+  assert_int_equal(e2e_server_stop(&srv), 0);
+  e2e_dir_remove(&srv);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = { cmocka_unit_test(test_kill9_keeps_acknowledged_messages),
-                                      cmocka_unit_test(test_kill9_during_checkpoints) };
+                                      cmocka_unit_test(test_kill9_during_checkpoints),
+                                      cmocka_unit_test(test_resend_after_kill9_is_deduplicated) };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -88,11 +88,83 @@ static void test_recent_row_after_rollback(void **st)
   store_close(s);
 }
 
+/* Both conversation rows of a message are written in one statement when
+ * neither is known to exist, and the missing one alone when the other is:
+ * each order ends with both rows. */
+static void test_recent_rows_one_side_known(void **st)
+{
+  (void)st;
+  store_t *s;
+  store_msg_append_t a;
+  store_recent_t r;
+  assert_int_equal(store_open(dir, &s), 0);
+  /* 1 → 2 without the recipient's row: then 2 → 1 needs only 2's row */
+  memset(&a, 0, sizeof a);
+  a.m = (store_msg_t){ APP, store_c2c_conv(1, 2), 0, 1, 2, T0, 1, 1, 0, 604800, "{}", 2, NULL, NULL };
+  a.inbox_from = a.inbox_to = a.recent_from = 1;
+  assert_int_equal(store_msg_append(s, &a), 0);
+  assert_int_equal(store_msg_recent_get(s, APP, 1, 2, &r), 0);
+  assert_int_equal(store_msg_recent_get(s, APP, 2, 1, &r), IMC_E_NOTFOUND);
+  assert_int_equal(send(s, 2, 1, 2, &a), 0);
+  assert_int_equal(store_msg_recent_get(s, APP, 2, 1, &r), 0);
+  assert_int_equal(r.last_seq, 2);
+  /* 5 → 6 with the sender's row only: the same direction again needs only 6's row */
+  memset(&a, 0, sizeof a);
+  a.m = (store_msg_t){ APP, store_c2c_conv(5, 6), 0, 5, 6, T0, 3, 3, 0, 604800, "{}", 2, NULL, NULL };
+  a.inbox_from = a.inbox_to = a.recent_from = 1;
+  assert_int_equal(store_msg_append(s, &a), 0);
+  assert_int_equal(store_msg_recent_get(s, APP, 6, 5, &r), IMC_E_NOTFOUND);
+  assert_int_equal(send(s, 5, 6, 4, &a), 0);
+  assert_int_equal(store_msg_recent_get(s, APP, 5, 6, &r), 0);
+  assert_int_equal(store_msg_recent_get(s, APP, 6, 5, &r), 0);
+  /* only the recipient's row asked for */
+  memset(&a, 0, sizeof a);
+  a.m = (store_msg_t){ APP, store_c2c_conv(7, 8), 0, 7, 8, T0, 5, 5, 0, 604800, "{}", 2, NULL, NULL };
+  a.inbox_to = a.recent_to = 1;
+  assert_int_equal(store_msg_append(s, &a), 0);
+  assert_int_equal(a.useq_from, 0);
+  assert_int_equal(a.useq_to, 1);
+  assert_int_equal(store_msg_recent_get(s, APP, 8, 7, &r), 0);
+  assert_int_equal(store_msg_recent_get(s, APP, 7, 8, &r), IMC_E_NOTFOUND);
+  store_close(s);
+}
+
+/* The dedupe check is skipped in an empty conversation only: a resend into
+ * a conversation that has messages is found (within the same batch and
+ * after a reopen: the next seq then comes from the database). */
+static void test_dedupe_after_first_message(void **st)
+{
+  (void)st;
+  store_t *s;
+  store_msg_append_t a;
+  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
+  assert_int_equal(send(s, 1, 2, 7, &a), 0);
+  assert_int_equal(a.dup, 0);
+  assert_int_equal(a.m.seq, 1);
+  assert_int_equal(send(s, 1, 2, 7, &a), 0);
+  assert_int_equal(a.dup, 1);
+  assert_int_equal(a.m.seq, 1);
+  assert_int_equal(send(s, 2, 1, 7, &a), 0); /* the other sender: a new message */
+  assert_int_equal(a.dup, 0);
+  assert_int_equal(a.m.seq, 2);
+  assert_int_equal(store_exec(s, "COMMIT"), 0);
+  store_close(s);
+  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(send(s, 1, 2, 7, &a), 0);
+  assert_int_equal(a.dup, 1);
+  assert_int_equal(a.m.seq, 1);
+  assert_int_equal(a.useq_to, 0);
+  store_close(s);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_recent_row_after_trim, setup, teardown),
     cmocka_unit_test_setup_teardown(test_recent_row_after_rollback, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_recent_rows_one_side_known, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_dedupe_after_first_message, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,9 @@
  * migrations 1–17 (the rowid inbox, the random index) is opened by this
  * build; its messages, inbox events and conversation rows must keep working
  * — sync pages, history, MsgKey lookups, dedupe of an old message, and
- * appends that continue the old sequences. */
+ * appends that continue the old sequences. Migrations 21 and 23 rebuild the
+ * inbox and the conversation rows (23: keys lead with the user number): a
+ * second app with the same user numbers must stay apart. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -18,7 +20,8 @@
 #include "tmpdir.h"
 
 #define APP 1400000001u
-#define OLD_VERSION 17 /* the last migration before the clustered inbox */
+#define APP2 1400000002u /* same user numbers 1 and 2: one message, one event for user 2, one row */
+#define OLD_VERSION 17 /* before the clustered inbox (21) and the keys led by user or conversation (23, 24) */
 #define T0 1700000000
 
 static char dir[64];
@@ -64,6 +67,11 @@ static void make_old_db(void)
   }
   exec(db, "INSERT INTO c2c_inbox(sdkappid,user_no,useq,kind,conv,seq,at) VALUES(1400000001,1,1,1,4294967298,1,1700000000);"
            "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,read_seq) VALUES(1400000001,1,2,0),(1400000001,2,1,2)");
+  exec(db, "INSERT INTO accounts VALUES(1400000002,'u1',1,NULL,NULL,0),(1400000002,'u2',2,NULL,NULL,0);"
+           "INSERT INTO c2c_msg(sdkappid,conv,seq,from_no,to_no,time_s,cseq,random,flags,life_s,body)"
+           " VALUES(1400000002,4294967298,1,1,2,1700000000,201,12,0,604800,'{}');"
+           "INSERT INTO c2c_inbox(sdkappid,user_no,useq,kind,conv,seq,at) VALUES(1400000002,2,1,1,4294967298,1,1700000000);"
+           "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,read_seq) VALUES(1400000002,2,1,1)");
   assert_int_equal(sqlite3_close(db), SQLITE_OK);
 }
 
@@ -127,6 +135,18 @@ static void test_old_rows_after_upgrade(void **st)
   assert_int_equal(store_msg_recent_get(s, APP, 2, 1, &r), 0);
   assert_int_equal(r.last_seq, 4);
   assert_int_equal(r.read_seq, 2);
+  /* the other app's rows with the same user numbers: apart from these */
+  events = 0;
+  assert_int_equal(store_msg_inbox_page(s, APP2, 2, 0, 10, 0, on_ev, NULL, &max_useq), 0);
+  assert_int_equal(events, 1);
+  assert_int_equal(max_useq, 1);
+  assert_int_equal(store_msg_recent_get(s, APP2, 2, 1, &r), 0);
+  assert_int_equal(r.last_seq, 1);
+  assert_int_equal(r.read_seq, 1);
+  assert_int_equal(store_msg_recent_get(s, APP2, 1, 2, &r), IMC_E_NOTFOUND);
+  assert_int_equal(store_msg_find_key(s, APP2, conv, 201, 12, T0, on_msg, NULL), 0);
+  assert_int_equal(last.sdkappid, APP2);
+  assert_int_equal(store_msg_find_key(s, APP2, conv, 102, 12, T0 + 1, on_msg, NULL), IMC_E_NOTFOUND);
   store_close(s);
   /* reopened: the sequences are read back from the new layout */
   assert_int_equal(store_open(dir, &s), 0);
