@@ -21,9 +21,10 @@
  * refused at once with IMC_E_OVERLOADED and the job is not taken (done() is
  * never called for it): the producer answers its client "server busy, retry"
  * (compatible code 60018). The writer takes the whole queue as one batch
- * (and a transaction takes at most max_jobs more while it waits for a sync,
- * see Sync), so memory held by jobs is bounded by four times the cap (one
- * queue filling, one transaction running, one batch waiting for its sync).
+ * (and a transaction takes more while it waits for a sync, until it holds
+ * max_jobs, see Sync), so memory held by jobs is bounded by five times the
+ * cap (one queue filling, one transaction running and one batch waiting
+ * for its sync, each under twice the cap).
  *
  * Sync: a COMMIT does not sync the WAL (synchronous=NORMAL, store_ckpt.h);
  * the committed batch goes to the writer's sync thread, which fdatasyncs
@@ -33,9 +34,9 @@
  * batch's run. One batch at most is committed and not yet synced: the
  * writer's next transaction, once its jobs ran, waits for that sync before
  * its COMMIT, and meanwhile takes the jobs that arrive into the same
- * transaction (up to max_jobs more), so there is one COMMIT per sync and
- * no job waits for a sync that started before its COMMIT while a later
- * one could take it. If an fdatasync fails,
+ * transaction (until it holds max_jobs), so there is at most one COMMIT
+ * per sync: more COMMITs during one sync would all wait for the same next
+ * one, each paying for its pages. If an fdatasync fails,
  * the jobs it covered get IMC_E_IO although they committed (whether their
  * frames reached the disk is not known), and so does every job after it
  * until the server restarts: after a failed sync the kernel may have

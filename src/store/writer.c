@@ -130,9 +130,9 @@ static store_job_t *run_group(store_writer_t *w, store_job_t *first)
 
 /* Before the COMMIT of a transaction whose last job is tail (*n jobs so
  * far): while the sync thread still has a batch (store_writer.h, "Sync"),
- * wait, and append the jobs that arrive meanwhile to the transaction, up to
- * max_jobs of them. Returns the first job appended, or NULL once no batch
- * waits for a sync (time to COMMIT). */
+ * wait, and append the jobs handed over meanwhile to the transaction, while
+ * it holds fewer than max_jobs. Returns the first job appended, or NULL
+ * once no batch waits for a sync (time to COMMIT). */
 static store_job_t *absorb(store_writer_t *w, store_job_t *tail, size_t *n, store_writer_stats_t *st)
 {
   store_job_t *got = NULL;
@@ -153,7 +153,8 @@ static store_job_t *absorb(store_writer_t *w, store_job_t *tail, size_t *n, stor
   }
   pthread_mutex_unlock(&w->mu);
   uint64_t now = uv_hrtime();
-  for (store_job_t *j = got; j; j = j->next) j->t_ns[STORE_STAMP_TAKEN] = j->t_ns[STORE_STAMP_COMMIT] = j->t_ns[STORE_STAMP_COMMITTED] = now;
+  for (store_job_t *j = got; j; j = j->next)
+    j->t_ns[STORE_STAMP_TAKEN] = j->t_ns[STORE_STAMP_COMMIT] = j->t_ns[STORE_STAMP_COMMITTED] = now;
   return got;
 }
 
@@ -284,9 +285,10 @@ static void sync_hold(store_writer_t *w)
   while (w->hold_path && !access(w->hold_path, F_OK)) usleep(2000);
 }
 
-/* The sync thread: every batch committed so far, one fdatasync, then back
- * to the loop, in commit order. Exits once the writer thread has and every
- * batch is synced. */
+/* The sync thread: the batches committed so far (one, unless a batch
+ * ended without a COMMIT), one fdatasync, then back to the loop, in
+ * commit order. Exits once the writer thread has and every batch is
+ * synced. The test hook holds it before the sync. */
 static void *sync_main(void *arg)
 {
   store_writer_t *w = arg;
