@@ -2,7 +2,7 @@
  * (default 100,000) with a month of daily usage each (31 imported daily DAU
  * rows, legacy apps billed on peak DAU), into a fresh SQLite database in a
  * temporary directory: the time of the first run (pricing from stored usage
- * and storing the numbered bills, synchronous=FULL commits per 5,000 apps),
+ * and storing the numbered bills, synchronous=FULL commits per 10,000 apps),
  * of a second run (a no-op), and a check that the stored bills are byte for
  * byte the same after it; wall and CPU seconds of each run (on a shared box
  * the wall time also counts waiting for the core and for fsync).
