@@ -36,6 +36,8 @@
               " WHERE ?1=0 OR customer_id=?1 ORDER BY sdkappid") \
   X(APP_MANY, "SELECT a.sdkappid,a.customer_id,a.name,a.secret_key,a.admins,a.region,a.created_at,a.scheme,a.edition," \
               "a.status FROM json_each(?1) j CROSS JOIN apps a WHERE a.sdkappid=j.value") /* ids ascending: by sdkappid */ \
+  X(APP_RANGE, "SELECT sdkappid,customer_id,name,secret_key,admins,region,created_at,scheme,edition,status FROM apps" \
+               " WHERE sdkappid BETWEEN ?1 AND ?2 ORDER BY sdkappid") /* dense ids (sq__ids_dense): the others skipped */ \
   X(APP_MAX, "SELECT max(sdkappid) FROM apps") \
   X(APP_SET_STATUS, "UPDATE apps SET status=?2 WHERE sdkappid=?1") \
   X(APP_SET_EDITION, "UPDATE apps SET edition=?2 WHERE sdkappid=?1") \
@@ -348,15 +350,26 @@ static int sq_app_get_many(store_t *s, const uint32_t *ids, size_t n, store_app_
 {
   if (n > 100000 || !sq__ids_ascending(ids, n)) return IMC_E_INVAL;
   if (!n) return 0;
-  int len;
-  char *list = sq__id_list(ids, n, &len);
-  if (!list) return IMC_E_NOMEM;
-  sqlite3_stmt *st = stmt(Q(s), S_APP_MANY);
+  int len = 0, range = sq__ids_dense(ids, n);
+  char *list = range ? NULL : sq__id_list(ids, n, &len);
+  if (!range && !list) return IMC_E_NOMEM;
+  sqlite3_stmt *st = stmt(Q(s), range ? S_APP_RANGE : S_APP_MANY);
   if (!st) { free(list); return IMC_E_IO; }
-  sqlite3_bind_text(st, 1, list, len, SQLITE_STATIC);
+  if (range) {
+    sqlite3_bind_int64(st, 1, ids[0]);
+    sqlite3_bind_int64(st, 2, ids[n - 1]);
+  } else {
+    sqlite3_bind_text(st, 1, list, len, SQLITE_STATIC);
+  }
   int rc;
+  size_t at = 0;
   store_app_t a;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (range) { /* an app of the range that is not asked for is skipped before its row is read */
+      uint32_t id = (uint32_t)sqlite3_column_int64(st, 0);
+      while (at < n && ids[at] < id) at++;
+      if (at == n || ids[at] != id) continue;
+    }
     row_app(st, &a);
     cb(ud, &a);
   }

@@ -10,7 +10,7 @@
 
 #include "store/store.h"
 
-#define SQU_STMTS_MAX 32
+#define SQU_STMTS_MAX 40
 
 sqlite3 *store__sqlite_db(store_t *s);
 /* SQU_STMTS_MAX cached statements of sqlite_usage.c (finalized at close). */
@@ -38,6 +38,9 @@ int squ_bill_month_apps(store_t *, int32_t, int, store_app_month_cb, void *);
  * order (rows come in it: callers check the ids ascend with sq__ids_ascending). NULL: out of memory. */
 char *sq__id_list(const uint32_t *ids, size_t n, int *len);
 int sq__ids_ascending(const uint32_t *ids, size_t n); /* 1: strictly ascending */
+/* 1: the ascending ids[0..n) span fewer than 2n sdkappids — a batch read by walking the apps table
+ * from the first to the last (skipping the others) rather than through the JSON array */
+int sq__ids_dense(const uint32_t *ids, size_t n);
 int squ_apps_each(store_t *, int, const uint32_t *, size_t, int64_t, int64_t, store_usage_row_cb, void *);
 int squ_registrations(store_t *, uint32_t, int64_t, int64_t, int, store_usage_day_cb, void *);
 #include "store/store_msg.h"

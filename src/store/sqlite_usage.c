@@ -17,17 +17,36 @@
   " AND l.reference='bill-'||b.number),b.corrects,b.due_fen," \
   "CASE WHEN b.corrects>0 THEN (SELECT o.number FROM bills o WHERE o.seq=b.corrects) END FROM bills b"
 
-/* The month's maximum of an imported daily metric of app j.value (NULL: no such days): one seek
+/* The month's maximum of an imported daily metric of app `key` (NULL: no such days): one seek
  * from the end of index usage_import_month (migration 22). */
-#define IMP_MAX(metric) "(SELECT max(value) FROM usage_import INDEXED BY usage_import_month" \
-  " WHERE sdkappid=j.value AND metric='" metric "' AND day/100=?2/100 AND day BETWEEN ?2+1 AND ?3)"
+#define IMP_MAX(key, metric) "(SELECT max(value) FROM usage_import INDEXED BY usage_import_month" \
+  " WHERE sdkappid=" key " AND metric='" metric "' AND day/100=?2/100 AND day BETWEEN ?2+1 AND ?3)"
 
-/* The rows of a batch of apps (?1: a JSON array of ascending sdkappids): the array drives the
- * loop (CROSS JOIN keeps it outermost), one index seek per app, rows coming by app in the
- * array's order and by key within an app. An "IN (SELECT value FROM json_each(?1))" filter
- * instead built a temporary index of the array per statement and sorted through it (about
- * 1,500 instructions per app and statement more). */
-#define BATCH(cols, table_u) "SELECT j.value," cols " FROM json_each(?1) j CROSS JOIN " table_u " WHERE u.sdkappid=j.value"
+/* The rows of a batch of apps, one index seek per app, rows coming by app in ascending sdkappid
+ * and by key within an app. The apps drive the loop (CROSS JOIN keeps them outermost), in one of
+ * two ways (statement X_APPS and X_RANGE, squ_apps_each picks):
+ *  - J: ?1 is a JSON array of the ascending sdkappids (json_each);
+ *  - R: the apps table from ?4 to ?5, the batch's first and last (a dense batch: what lies
+ *    between is mostly the batch; the others' rows are skipped in C), without the array.
+ * An "IN (SELECT value FROM json_each(?1))" filter instead built a temporary index of the array
+ * per statement and sorted through it (about 1,500 instructions per app and statement more). */
+#define DRV_J "json_each(?1) j", "j.value", ""
+#define DRV_R "apps j", "j.sdkappid", " AND j.sdkappid BETWEEN ?4 AND ?5"
+#define BATCH_(drv, key, range, cols, table_u, where) \
+  "SELECT " key "," cols " FROM " drv " CROSS JOIN " table_u " WHERE u.sdkappid=" key range where
+#define BATCH(...) BATCH_(__VA_ARGS__) /* d expands to drv, key, range first */
+#define IMP_MAX_(drv, key, range) "SELECT " key "," IMP_MAX(key, "dau") "," IMP_MAX(key, "groups") " FROM " drv " WHERE 1" range
+#define IMP_MAXS(...) IMP_MAX_(__VA_ARGS__)
+#define BATCH_STMTS(X, V, d) \
+  X(LOGIN_##V, BATCH(d, "u.day,u.user_no,NULL", "usage_login u", " AND u.day BETWEEN ?2 AND ?3")) \
+  X(DAY_##V, BATCH(d, "u.day,u.metric,u.value", "usage_day u", " AND u.day BETWEEN ?2 AND ?3")) \
+  X(IMP_##V, BATCH(d, "u.day,u.metric,u.value", "usage_import u", " AND u.day BETWEEN ?2 AND ?3")) \
+  X(IMP_BILL_##V, BATCH(d, "u.day,u.metric,u.value", "usage_import u", " AND u.day=?2") " UNION ALL " \
+                  BATCH(d, "u.day,u.metric,u.value", "usage_import u INDEXED BY usage_import_month", \
+                        " AND u.metric='bandwidth_mbps' AND u.day/100=?2/100 AND u.day BETWEEN ?2+1 AND ?3") " ORDER BY 1") \
+  X(IMP_MAX_##V, IMP_MAXS(d)) \
+  X(GRP_##V, BATCH(d, "u.live,u.created_at,coalesce(u.dissolved_at,9223372036854775807)", "usage_group u", \
+                   " AND u.created_at<?3 AND ?2=?2"))
 
 #define USTMTS(X) \
   X(LOGIN_EACH, "SELECT sdkappid,day,user_no FROM usage_login WHERE (?1=0 OR sdkappid=?1) AND day BETWEEN ?2 AND ?3" \
@@ -59,15 +78,8 @@
   X(BILL_MONTH_APPS, "SELECT sdkappid FROM bills WHERE month=?1 AND corrects=0 ORDER BY sdkappid") \
   X(APP_IDS, "SELECT sdkappid FROM apps ORDER BY sdkappid") \
   X(BILL_EACH, BILL_COLS " WHERE (?1=0 OR b.customer_id=?1) ORDER BY b.seq") \
-  X(LOGIN_APPS, BATCH("u.day,u.user_no,NULL", "usage_login u") " AND u.day BETWEEN ?2 AND ?3") \
-  X(DAY_APPS, BATCH("u.day,u.metric,u.value", "usage_day u") " AND u.day BETWEEN ?2 AND ?3") \
-  X(IMP_APPS, BATCH("u.day,u.metric,u.value", "usage_import u") " AND u.day BETWEEN ?2 AND ?3") \
-  X(IMP_BILL_APPS, BATCH("u.day,u.metric,u.value", "usage_import u") " AND u.day=?2 UNION ALL "           \
-                   BATCH("u.day,u.metric,u.value", "usage_import u INDEXED BY usage_import_month") \
-                   " AND u.metric='bandwidth_mbps' AND u.day/100=?2/100 AND u.day BETWEEN ?2+1 AND ?3 ORDER BY 1") \
-  X(IMP_MAX_APPS, "SELECT j.value," IMP_MAX("dau") "," IMP_MAX("groups") " FROM json_each(?1) j") \
-  X(GRP_APPS, BATCH("u.live,u.created_at,coalesce(u.dissolved_at,9223372036854775807)", "usage_group u") \
-              " AND u.created_at<?3 AND ?2=?2") \
+  BATCH_STMTS(X, APPS, DRV_J) \
+  BATCH_STMTS(X, RANGE, DRV_R) \
   X(REG_DAYS, "SELECT CAST(strftime('%Y%m%d', created_at + ?4, 'unixepoch') AS INTEGER) d, count(*) FROM usage_reg" \
               " WHERE sdkappid=?1 AND created_at>=?2 AND created_at<?3 GROUP BY d ORDER BY d")
 
@@ -455,6 +467,11 @@ int sq__ids_ascending(const uint32_t *ids, size_t n)
   return 1;
 }
 
+int sq__ids_dense(const uint32_t *ids, size_t n)
+{
+  return n && (uint64_t)ids[n - 1] - ids[0] < 2 * (uint64_t)n; /* at most about as many others as the batch */
+}
+
 char *sq__id_list(const uint32_t *ids, size_t n, int *len)
 {
   char *list = malloc(n * 11 + 2), *p = list;
@@ -476,24 +493,35 @@ char *sq__id_list(const uint32_t *ids, size_t n, int *len)
 int squ_apps_each(store_t *s, int table, const uint32_t *apps, size_t n, int64_t from, int64_t to, store_usage_row_cb cb,
                   void *ud)
 {
-  static const int stmt_of[] = { [STORE_USAGE_LOGIN] = U_LOGIN_APPS, [STORE_USAGE_DAY] = U_DAY_APPS,
-                                 [STORE_USAGE_IMPORT] = U_IMP_APPS, [STORE_USAGE_GROUP] = U_GRP_APPS,
-                                 [STORE_USAGE_IMPORT_BILL] = U_IMP_BILL_APPS, [STORE_USAGE_IMPORT_MAX] = U_IMP_MAX_APPS };
+  static const int stmt_of[][2] = {
+    [STORE_USAGE_LOGIN] = { U_LOGIN_APPS, U_LOGIN_RANGE }, [STORE_USAGE_DAY] = { U_DAY_APPS, U_DAY_RANGE },
+    [STORE_USAGE_IMPORT] = { U_IMP_APPS, U_IMP_RANGE }, [STORE_USAGE_GROUP] = { U_GRP_APPS, U_GRP_RANGE },
+    [STORE_USAGE_IMPORT_BILL] = { U_IMP_BILL_APPS, U_IMP_BILL_RANGE }, [STORE_USAGE_IMPORT_MAX] = { U_IMP_MAX_APPS, U_IMP_MAX_RANGE } };
   if (table < 0 || table > STORE_USAGE_IMPORT_MAX || n > 100000 || !sq__ids_ascending(apps, n)) return IMC_E_INVAL;
   if (!n) return 0;
-  int len;
-  char *list = sq__id_list(apps, n, &len);
-  if (!list) return IMC_E_NOMEM;
-  sqlite3_stmt *st = ust(s, stmt_of[table]);
+  int len = 0, range = sq__ids_dense(apps, n);
+  char *list = range ? NULL : sq__id_list(apps, n, &len);
+  if (!range && !list) return IMC_E_NOMEM;
+  sqlite3_stmt *st = ust(s, stmt_of[table][range]);
   if (!st) { free(list); return IMC_E_IO; }
-  sqlite3_bind_text(st, 1, list, len, SQLITE_STATIC);
+  if (range) {
+    sqlite3_bind_int64(st, 4, apps[0]);
+    sqlite3_bind_int64(st, 5, apps[n - 1]);
+  } else {
+    sqlite3_bind_text(st, 1, list, len, SQLITE_STATIC);
+  }
   sqlite3_bind_int64(st, 2, from);
   sqlite3_bind_int64(st, 3, to);
   store_usage_row_t r;
   memset(&r, 0, sizeof r);
   int rc;
+  size_t at = 0; /* range: the batch's app the rows have reached (others in the range are skipped) */
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     r.sdkappid = (uint32_t)sqlite3_column_int64(st, 0);
+    if (range) {
+      while (at < n && apps[at] < r.sdkappid) at++;
+      if (at == n || apps[at] != r.sdkappid) continue;
+    }
     if (table == STORE_USAGE_IMPORT_MAX) { /* a row per metric that has days */
       static const char *const peak[2] = { "peak_dau", "peak_groups" };
       r.day = (int32_t)from;

@@ -91,6 +91,17 @@ static void fill(uint32_t app, int i)
   }
 }
 
+/* Rows of store_usage_apps_each belong to the batch (row_batch[0..row_batch_n)) */
+static const uint32_t *row_batch;
+static int row_batch_n, rows_seen;
+static int cmp_u32(const void *a, const void *b) { uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b; return x < y ? -1 : x > y; }
+static void on_row_in_batch(void *ud, const store_usage_row_t *r)
+{
+  (void)ud;
+  assert_non_null(bsearch(&r->sdkappid, row_batch, (size_t)row_batch_n, sizeof *row_batch, cmp_u32));
+  rows_seen++;
+}
+
 static void test_batch_equals_one_by_one(void **st)
 {
   (void)st;
@@ -135,6 +146,31 @@ static void test_batch_equals_one_by_one(void **st)
     assert_true(full.peak_dau < 400000 && full.peak_groups < 400000); /* the lowered figures are not peaks */
   }
   assert_true(nonempty > NAPPS / 3); /* the comparison saw logins, imports and groups */
+  /* the batch above spans 3 sdkappids per app: read through its id array (json_each); a batch
+   * with every app and the others of even i spans fewer than 2 per app: read by walking the apps
+   * table from its first to its last, the rows of the others of odd i (in the range, not in the
+   * batch) skipped — it reads the same */
+  static uint32_t dense[NAPPS + NAPPS / 2];
+  static int dense_tz[NAPPS + NAPPS / 2];
+  static meter_report_t dense_rep[NAPPS + NAPPS / 2];
+  int nd = 0;
+  for (int i = 0; i < NAPPS; i++) {
+    dense_tz[nd] = tz[i];
+    dense[nd++] = ids[i];
+    if (i % 2 == 0) { dense_tz[nd] = tz[i]; dense[nd++] = ids[i] + 1; }
+  }
+  assert_true((uint64_t)dense[nd - 1] - dense[0] < 2 * (uint64_t)nd); /* sq__ids_dense */
+  assert_int_equal(meter__report_apps(s, dense, dense_tz, (size_t)nd, 202610, dense_rep), 0);
+  for (int i = 0; i < nd; i++) {
+    assert_int_equal(meter__report_tz(s, dense[i], 202610, dense_tz[i], 1, &one), 0);
+    assert_memory_equal(&dense_rep[i], &one, sizeof one);
+  }
+  row_batch = dense; /* the store itself hands over the batch's rows only */
+  row_batch_n = nd;
+  for (int t = STORE_USAGE_LOGIN; t <= STORE_USAGE_IMPORT_MAX; t++)
+    assert_int_equal(store_usage_apps_each(s, t, dense, (size_t)nd, 20261000, t == STORE_USAGE_GROUP ? INT64_MAX : 20261031,
+                                           on_row_in_batch, NULL), 0);
+  assert_true(rows_seen > nd);
   /* a sub-batch (the server's steps) reads the same */
   assert_int_equal(meter__report_apps(s, ids + 7, tz + 7, 5, 202610, batch), 0);
   assert_int_equal(meter__report_tz(s, ids[9], 202610, tz[9], 1, &one), 0);
@@ -169,11 +205,17 @@ static void test_app_get_many(void **st)
     assert_int_equal(store_app_insert(s, &a), 0);
   }
   uint32_t ask[] = { FIRST_APP, FIRST_APP + 1, FIRST_APP + 4, FIRST_APP + 8, FIRST_APP + 9 }, got[8], *p = got;
-  assert_int_equal(store_app_get_many(s, ask, 5, on_app, &p), 0);
+  assert_int_equal(store_app_get_many(s, ask, 5, on_app, &p), 0); /* dense: the apps table walked, others skipped */
   assert_int_equal(p - got, 3);
   assert_int_equal(got[0], FIRST_APP);
   assert_int_equal(got[1], FIRST_APP + 4);
   assert_int_equal(got[2], FIRST_APP + 8);
+  uint32_t sparse[] = { FIRST_APP + 2, FIRST_APP + 7, FIRST_APP + 8 }; /* through the id array */
+  p = got;
+  assert_int_equal(store_app_get_many(s, sparse, 3, on_app, &p), 0);
+  assert_int_equal(p - got, 2);
+  assert_int_equal(got[0], FIRST_APP + 2);
+  assert_int_equal(got[1], FIRST_APP + 8);
   p = got;
   assert_int_equal(store_app_get_many(s, ask, 0, on_app, &p), 0);
   assert_int_equal(p - got, 0);

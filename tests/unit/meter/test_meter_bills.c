@@ -7,7 +7,7 @@
  * settle after a top-up; the orders seam (a provider with a package order);
  * an app billed by another issuer after the run listed the unbilled apps
  * counts as existing (its bill kept, no number skipped); the listing of the
- * apps with and without a bill of a month. */
+ * apps with and without a bill of a month; a retention add-on billed by a run. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -317,6 +317,41 @@ static void test_orders_seam(void **st)
   free(body);
 }
 
+/* A run's batch prices each app's retention add-ons from its orders: an S-2022 pro app with a
+ * history_days order among legacy apps without orders is billed its retention (P-46), the same
+ * bill as meter_bill_compute prices for it alone */
+static void test_run_retention_orders(void **st)
+{
+  (void)st;
+  uint32_t a[5];
+  int64_t oct1 = imc_days_from_civil(2026, 10, 1), at = imc_day_start(oct1, TZ) + 3600;
+  for (int i = 0; i < 5; i++) {
+    a[i] = i == 2 ? add_app("s2022", "trial", 1767196800) : add_app("legacy", "legacy", 1546272000);
+    dau(a[i], 20261010, (uint32_t)(i + 1));
+  }
+  store_ledger_t e;
+  assert_int_equal(tenant_wallet_post(s, 0, cust, TENANT_LEDGER_TOPUP, 1000000, "top-up", "t1", at, &e), 0);
+  store_order_t o;
+  int replayed;
+  char err[256];
+  int rc = tenant_app_upgrade(s, a[2], "pro", oct1, NULL, at, &o, &replayed, err, sizeof err);
+  if (!rc) rc = tenant_addon_buy(s, a[2], "history_days", 90, NULL, oct1, "h90", at, &o, &replayed, err, sizeof err);
+  if (rc) fail_msg("%d %s", rc, err);
+  meter_bill_run_stats_t r;
+  assert_int_equal(meter_bill_run(s, 0, 202610, nov1, TZ, meter_orders_tenant, NULL, &r, err, sizeof err), 0);
+  assert_int_equal(r.issued, 5);
+  for (int i = 0; i < 5; i++) {
+    store_bill_t b;
+    char *body = bill_body(a[i], 202610, &b), *want;
+    int64_t t[3];
+    assert_int_equal(meter_bill_compute(s, a[i], 202610, TZ, meter_orders_tenant, NULL, &want, t, err, sizeof err), 0);
+    assert_string_equal(body, want);
+    assert_int_equal(strstr(body, "P-46") != NULL, i == 2);
+    free(want);
+    free(body);
+  }
+}
+
 typedef struct ids { uint32_t v[16]; int n; } ids_t;
 static void on_month_app(void *ud, uint32_t app, int32_t month)
 {
@@ -366,6 +401,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_payment_in_order, setup, teardown),
     cmocka_unit_test_setup_teardown(test_orders_seam, setup, teardown),
     cmocka_unit_test_setup_teardown(test_month_apps, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_run_retention_orders, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
