@@ -42,13 +42,23 @@
 #define RECENT_LASTJOIN " LEFT JOIN c2c_msg l ON l.id=(SELECT m.id FROM c2c_msg m WHERE m.sdkappid=r.sdkappid" \
                         " AND m.conv=" RECENT_CONV " AND (m.flags&4)=0 ORDER BY m.seq DESC LIMIT 1)"
 
+/* MsgRandom lookups (dedupe, MsgKey) go through the random index: left to
+ * itself the planner takes the unique (conv, sdkappid, seq) index, which
+ * also has the two equality columns and gives "ORDER BY seq" for free, and
+ * then reads every message of the conversation (every row, for a table
+ * lookup each) — a send's dedupe check grew with its conversation. The
+ * dedupe queries take the first match with min(seq) (SQLite fills the other
+ * columns from that row; one row, NULL when none) instead of ORDER BY,
+ * which would open a sorter per lookup. */
+#define DEDUPE_IDX " INDEXED BY c2c_msg_random"
+
 #define MSTMTS(X) \
   X(MAX_SEQ, "SELECT max(seq) FROM c2c_msg WHERE sdkappid=?1 AND conv=?2") \
   X(MAX_USEQ, "SELECT max(useq) FROM c2c_inbox WHERE sdkappid=?1 AND user_no=?2") \
-  X(DEDUPE, "SELECT seq,time_s,cseq FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND random=?3 AND from_no=?4" \
-            " AND time_s>=?5 ORDER BY seq LIMIT 1") \
-  X(DEDUPE_IMPORT, "SELECT seq,time_s,cseq FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND random=?3 AND cseq=?4" \
-                   " AND time_s=?5 ORDER BY seq LIMIT 1") \
+  X(DEDUPE, "SELECT min(seq),time_s,cseq FROM c2c_msg" DEDUPE_IDX " WHERE sdkappid=?1 AND conv=?2 AND random=?3" \
+            " AND from_no=?4 AND time_s>=?5") \
+  X(DEDUPE_IMPORT, "SELECT min(seq),time_s,cseq FROM c2c_msg" DEDUPE_IDX " WHERE sdkappid=?1 AND conv=?2" \
+                   " AND random=?3 AND cseq=?4 AND time_s=?5") \
   X(INS, "INSERT INTO c2c_msg(sdkappid,conv,seq,from_no,to_no,time_s,cseq,random,flags,life_s,body)" \
          " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)") \
   X(INBOX_INS, "INSERT INTO c2c_inbox(sdkappid,user_no,useq,kind,conv,seq,at) VALUES(?1,?2,?3,?4,?5,?6,?7)") \
@@ -77,8 +87,8 @@
                 MSGJOIN " LEFT JOIN accounts pa ON pa.sdkappid=i.sdkappid AND pa.user_no=" \
                 "(CASE WHEN (i.conv>>32)=i.user_no THEN i.conv&4294967295 ELSE i.conv>>32 END) WHERE i.sdkappid=?1 AND i.user_no=?2 AND i.useq>?3 AND i.at>=?4 ORDER BY i.useq LIMIT ?5") \
   X(GET, "SELECT " MSGCOLS " FROM c2c_msg m" MSGJOIN " WHERE m.sdkappid=?1 AND m.conv=?2 AND m.seq=?3") \
-  X(FIND_KEY, "SELECT " MSGCOLS " FROM c2c_msg m" MSGJOIN " WHERE m.sdkappid=?1 AND m.conv=?2 AND m.random=?3" \
-              " AND m.cseq=?4 AND m.time_s=?5 ORDER BY m.seq LIMIT 1") \
+  X(FIND_KEY, "SELECT " MSGCOLS " FROM c2c_msg m" DEDUPE_IDX MSGJOIN " WHERE m.sdkappid=?1 AND m.conv=?2" \
+              " AND m.random=?3 AND m.cseq=?4 AND m.time_s=?5 ORDER BY m.seq LIMIT 1") \
   X(HISTORY, "SELECT " MSGCOLS " FROM c2c_msg m" MSGJOIN " WHERE m.sdkappid=?1 AND m.conv=?2 AND m.seq<?3 AND m.seq>?4" \
              " AND m.time_s>=?5 AND m.time_s<=?6 ORDER BY m.seq DESC LIMIT ?7") \
   X(SET_FLAGS, "UPDATE c2c_msg SET flags=flags|?4 WHERE sdkappid=?1 AND conv=?2 AND seq=?3") \
@@ -279,7 +289,7 @@ static int find_dup(store_t *s, store_msg_append_t *a)
     BIND(st, in->sdkappid, (int64_t)in->conv, in->random, in->from_no, a->dedupe_since_s);
   }
   int rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW) {
+  if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
     a->dup = 1;
     a->m.seq = (uint32_t)sqlite3_column_int64(st, 0);
     a->m.time_s = sqlite3_column_int64(st, 1);
