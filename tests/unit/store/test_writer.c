@@ -9,8 +9,9 @@
  * STORE_WRITER_NICE nice steps below the loop thread; each job is counted
  * in the stage histograms (where it waited); the writer checkpoints the WAL
  * between batches, keeping it bounded; no job completes before the sync
- * of the WAL that covers its commit, and a COMMIT waits for the previous
- * batch's sync, taking the jobs that arrive meanwhile. A gate job holds the
+ * of the WAL that covers its commit, a COMMIT waits for the previous
+ * batch's sync, taking the jobs that arrive meanwhile, and a failed sync
+ * fails its jobs and every later one. A gate job holds the
  * writer thread so that the jobs under test land in one batch. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -740,6 +741,44 @@ static void test_commit_waits_for_sync(void **st)
   stop(&loop, w);
 }
 
+/* A sync that fails (here: the WAL file was unlinked under the writer, which
+ * store_wal_sync detects; fails without that check) fails its jobs with
+ * IMC_E_IO although they committed, and the later ones too; the counters
+ * say so. (The file stays unlinked, so this does not tell the sticky error
+ * of store_writer.h, "Sync", from a failure of every sync.) */
+static void test_sync_failure_sticks(void **st)
+{
+  (void)st;
+  uint32_t app = make_app();
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  store_writer_t *w;
+  assert_int_equal(store_writer_start(&loop, dir, 16, &w), 0);
+  tjob_t jobs[3];
+  static const char *uids[] = { "f0", "f1", "f2" };
+  ndone = 0;
+  tjob_init(&jobs[0], app, uids[0], 0);
+  assert_int_equal(store_writer_submit(w, &jobs[0].job), 0);
+  while (ndone < 1) uv_run(&loop, UV_RUN_ONCE);
+  assert_int_equal(jobs[0].done_rc, 0);
+  char wal[96];
+  snprintf(wal, sizeof wal, "%s/imcloud.db-wal", dir);
+  assert_int_equal(unlink(wal), 0);
+  for (int i = 1; i < 3; i++) {
+    tjob_init(&jobs[i], app, uids[i], 0);
+    assert_int_equal(store_writer_submit(w, &jobs[i].job), 0);
+    while (ndone < i + 1) uv_run(&loop, UV_RUN_ONCE);
+    assert_int_equal(jobs[i].done_calls, 1);
+    assert_int_equal(jobs[i].done_rc, IMC_E_IO);
+    assert_int_equal(jobs[i].runs, 1); /* it ran and committed; only its durability is unknown */
+  }
+  store_writer_stats_t ws;
+  store_writer_stats(w, &ws);
+  assert_int_equal(ws.sync_failed, 2);
+  assert_int_equal(ws.syncs, 3);
+  stop(&loop, w);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -756,6 +795,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_stages, setup, teardown),
     cmocka_unit_test_setup_teardown(test_wal_bounded, setup, teardown),
     cmocka_unit_test_setup_teardown(test_commit_waits_for_sync, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_sync_failure_sticks, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
