@@ -109,6 +109,7 @@ static int groups(rep_ctx_t *c)
   meter_group_day_t g[31], lg[31];
   int64_t acc, live_acc;
   int rc = c->rc;
+  if (!rc && !c->niv) return 0; /* no lives: the figures stay the 0 of rep_begin (imports are merged after this) */
   if (!rc) rc = meter_groups_days(c->iv, c->niv, 0, c->first_day, r->ndays, r->tz_offset_s, g, &acc);
   if (!rc) rc = meter_groups_days(c->iv, c->niv, 1, c->first_day, r->ndays, r->tz_offset_s, lg, &live_acc);
   free(c->iv);
