@@ -2,13 +2,13 @@
  *
  * Tables (migration 10 in sqlite_schema.c): c2c_msg (rowid order ≈ time
  * order, so the retention purge walks it from the start; UNIQUE(conv,
- * sdkappid, seq) for history and sync, migration 24; an index on (conv,
+ * sdkappid, seq) for history and sync, migration 27; an index on (conv,
  * sdkappid, random) for dedupe and MsgKey lookups), c2c_inbox (per-user
  * event log clustered on (user_no, sdkappid, useq), migrations 21 and 23)
  * and c2c_recent (one row per user and peer, keyed (user_no, sdkappid,
  * peer_no); its last message is derived from c2c_msg when read,
  * RECENT_LASTJOIN). Keys lead with the user or conversation number, not the
- * app (migrations 23, 24): every lookup names both, and neighbours that
+ * app (migrations 26, 27): every lookup names both, and neighbours that
  * differ in the first column compare on it alone.
  *
  * Next sequences: the connection caches the next seq per (app, conv) and the
@@ -560,7 +560,7 @@ static int sqm_receipt_wanted(store_t *s, uint32_t sdkappid, uint64_t conv, uint
  * where the previous call stopped (the inbox is clustered by user, with no
  * time order across users). A user's newest event always stays. The walk
  * steps through the user numbers of every app (the inbox leads with user_no,
- * migration 23: one seek per step, where filtering on the app would scan
+ * migration 26: one seek per step, where filtering on the app would scan
  * other apps' events); a number without events in this app deletes nothing. */
 static int purge_inbox(store_t *s, struct sqmsg *m, uint32_t sdkappid, int64_t before_s, int limit, int64_t *deleted)
 {

@@ -1,5 +1,5 @@
 /* The retention purge of C2C inbox events (sqlite_msg.c purge_inbox): it
- * walks user numbers in chunks across calls; since migration 23 the inbox
+ * walks user numbers in chunks across calls; since migration 26 the inbox
  * leads with user_no, so the walk steps through the numbers of every app.
  * Two apps share user numbers (and each has one the other lacks): purging
  * one app deletes exactly its expired events, keeps each of its users'

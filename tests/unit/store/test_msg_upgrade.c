@@ -2,8 +2,8 @@
  * migrations 1–17 (the rowid inbox, the random index) is opened by this
  * build; its messages, inbox events and conversation rows must keep working
  * — sync pages, history, MsgKey lookups, dedupe of an old message, and
- * appends that continue the old sequences. Migrations 21 and 23 rebuild the
- * inbox and the conversation rows (23: keys lead with the user number): a
+ * appends that continue the old sequences. Migrations 21 and 26 rebuild the
+ * inbox and the conversation rows (26: keys lead with the user number): a
  * second app with the same user numbers must stay apart. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,7 +21,7 @@
 
 #define APP 1400000001u
 #define APP2 1400000002u /* same user numbers 1 and 2: one message, one event for user 2, one row */
-#define OLD_VERSION 17 /* before the clustered inbox (21) and the keys led by user or conversation (23, 24) */
+#define OLD_VERSION 17 /* before the clustered inbox (21) and the keys led by user or conversation (26, 27) */
 #define T0 1700000000
 
 static char dir[64];
