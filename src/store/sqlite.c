@@ -8,6 +8,7 @@
 #include "store/sqlite_int.h"
 #include "store/store.h"
 #include "util/err.h"
+#include "util/jsonr.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -297,14 +298,33 @@ static int sq_app_insert(store_t *s, const store_app_t *a)
   return rc;
 }
 
-static void row_app(sqlite3_stmt *st, store_app_t *a)
+/* The admins column (a JSON array of strings, admins_json) into a: the
+ * first STORE_ADMINS_MAX strings, each cut to fit. Read with jsonr (no
+ * allocation: a bill run reads 100,000 app rows, and jansson's parse was 9 %
+ * of it); jansson when jsonr cannot decide (more elements than its tokens,
+ * a longer string), with the same result. */
+static void row_admins(const char *text, size_t len, store_app_t *a)
 {
-  memset(a, 0, sizeof *a);
-  a->sdkappid = (uint32_t)sqlite3_column_int64(st, 0);
-  a->customer_id = sqlite3_column_int64(st, 1);
-  copy_col(st, 2, a->name, sizeof a->name);
-  copy_col(st, 3, a->secret_key, sizeof a->secret_key);
-  json_t *arr = json_loads((const char *)sqlite3_column_text(st, 4), 0, NULL);
+  jsonr_tok_t toks[4 * STORE_ADMINS_MAX];
+  jsonr_doc_t d;
+  char buf[256];
+  int r = text ? jsonr_parse(&d, text, len, toks, (uint32_t)(sizeof toks / sizeof toks[0])) : JSONR_INVALID;
+  if (r == JSONR_INVALID) return; /* as json_loads: NULL, no admins */
+  int simple = r == JSONR_OK && toks[0].type == JSONR_ARRAY;
+  for (uint32_t i = 1; simple && i < d.ntok; i = toks[i].next)
+    if (toks[i].type == JSONR_STRING && toks[i].len >= sizeof buf) simple = 0;
+  if (r == JSONR_OK && !simple && toks[0].type != JSONR_ARRAY) return; /* json_array_foreach of a non-array: nothing */
+  if (simple) {
+    for (uint32_t i = 1; i < d.ntok && a->n_admins < STORE_ADMINS_MAX; i = toks[i].next) {
+      if (toks[i].type != JSONR_STRING) continue;
+      size_t n = jsonr_str(&d, i, buf);
+      if (n > sizeof a->admins[0] - 1) n = sizeof a->admins[0] - 1; /* cut as snprintf would */
+      memcpy(a->admins[a->n_admins], buf, n);
+      a->admins[a->n_admins++][n] = 0;
+    }
+    return;
+  }
+  json_t *arr = json_loadb(text, len, 0, NULL);
   size_t i;
   json_t *v;
   json_array_foreach(arr, i, v) {
@@ -312,6 +332,16 @@ static void row_app(sqlite3_stmt *st, store_app_t *a)
       snprintf(a->admins[a->n_admins++], sizeof a->admins[0], "%s", json_string_value(v));
   }
   json_decref(arr);
+}
+
+static void row_app(sqlite3_stmt *st, store_app_t *a)
+{
+  memset(a, 0, sizeof *a);
+  a->sdkappid = (uint32_t)sqlite3_column_int64(st, 0);
+  a->customer_id = sqlite3_column_int64(st, 1);
+  copy_col(st, 2, a->name, sizeof a->name);
+  copy_col(st, 3, a->secret_key, sizeof a->secret_key);
+  row_admins((const char *)sqlite3_column_text(st, 4), (size_t)sqlite3_column_bytes(st, 4), a);
   copy_col(st, 5, a->region, sizeof a->region);
   a->created_at_s = sqlite3_column_int64(st, 6);
   copy_col(st, 7, a->scheme, sizeof a->scheme);

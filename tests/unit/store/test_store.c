@@ -9,6 +9,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <sqlite3.h>
 #include <string.h>
 #include <uv.h>
 
@@ -137,6 +138,66 @@ static void wdone(void *arg, int rc)
 static int stopped_flag;
 static void on_stopped(void *arg) { (void)arg; stopped_flag = 1; }
 
+/* An app row's admins column, read with jsonr or (when jsonr cannot
+ * decide) jansson: the same admins either way — the first STORE_ADMINS_MAX
+ * strings, each cut to 32 bytes, other values skipped; a column that is not
+ * an array gives none. */
+static void test_app_admins_read(void **st)
+{
+  (void)st;
+  store_t *s;
+  assert_int_equal(store_open(dir, &s), 0);
+  int64_t cust;
+  assert_int_equal(store_customer_create(s, "admins", 100, &cust), 0);
+  uint32_t app = make_app(s, cust);
+  static const struct { const char *col; int n; const char *first, *last; } rows[] = {
+    { "[\"a\\u00e9\\n\", 1, [\"x\"], {\"k\":\"y\"}, \"b\"]", 2, "a\xc3\xa9\n", "b" },
+    /* 12 strings: the first 10 kept */
+    { "[\"1\",\"2\",\"3\",\"4\",\"5\",\"6\",\"7\",\"8\",\"9\",\"10\",\"11\",\"12\"]", 10, "1", "10" },
+    /* 50 values: more than jsonr's tokens here, jansson reads them */
+    { "[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,\"p\",\"q\"]",
+      2, "p", "q" },
+    { "{\"a\":\"b\"}", 0, NULL, NULL },
+    { "\"a\"", 0, NULL, NULL },
+    { "[\"a\",", 0, NULL, NULL },
+  };
+  char sql[512];
+  for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+    char *q = sqlite3_mprintf("UPDATE apps SET admins=%Q WHERE sdkappid=%u", rows[i].col, app);
+    snprintf(sql, sizeof sql, "%s", q);
+    sqlite3_free(q);
+    assert_int_equal(store_exec(s, sql), 0);
+    store_app_t a;
+    assert_int_equal(store_app_get(s, app, &a), 0);
+    assert_int_equal(a.n_admins, rows[i].n);
+    if (!rows[i].n) continue;
+    assert_string_equal(a.admins[0], rows[i].first);
+    assert_string_equal(a.admins[a.n_admins - 1], rows[i].last);
+  }
+  /* a long string (300 bytes: jansson's path) and a 40-byte one (jsonr's): both cut to 32 */
+  char col[400] = "[\"", *p = col + 2;
+  for (int i = 0; i < 300; i++) *p++ = (char)('a' + i % 26);
+  strcpy(p, "\"]");
+  char *q = sqlite3_mprintf("UPDATE apps SET admins=%Q WHERE sdkappid=%u", col, app);
+  assert_int_equal(store_exec(s, q), 0);
+  sqlite3_free(q);
+  store_app_t a;
+  assert_int_equal(store_app_get(s, app, &a), 0);
+  assert_int_equal(a.n_admins, 1);
+  assert_int_equal(strlen(a.admins[0]), 32);
+  assert_memory_equal(a.admins[0], col + 2, 32);
+  col[2 + 40] = 0;
+  strcat(col, "\"]");
+  q = sqlite3_mprintf("UPDATE apps SET admins=%Q WHERE sdkappid=%u", col, app);
+  assert_int_equal(store_exec(s, q), 0);
+  sqlite3_free(q);
+  assert_int_equal(store_app_get(s, app, &a), 0);
+  assert_int_equal(a.n_admins, 1);
+  assert_int_equal(strlen(a.admins[0]), 32);
+  assert_memory_equal(a.admins[0], col + 2, 32);
+  store_close(s);
+}
+
 static void test_writer(void **st)
 {
   (void)st;
@@ -239,7 +300,7 @@ static void test_grp_purge_mark(void **st)
 
 int main(void)
 {
-  const struct CMUnitTest tests[] = { cmocka_unit_test(test_operations), cmocka_unit_test(test_writer),
+  const struct CMUnitTest tests[] = { cmocka_unit_test(test_operations), cmocka_unit_test(test_app_admins_read), cmocka_unit_test(test_writer),
                                       cmocka_unit_test(test_grp_purge_mark) };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
