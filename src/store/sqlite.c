@@ -8,9 +8,7 @@
 #include "store/sqlite_int.h"
 #include "store/store.h"
 #include "util/err.h"
-#include "util/jsonr.h"
 
-#include <jansson.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -269,19 +267,11 @@ static int sq_customer_first_app_created(store_t *s, int64_t customer_id, int64_
   return rc == SQLITE_ROW ? 0 : map_rc(rc);
 }
 
-static char *admins_json(const store_app_t *a)
-{
-  json_t *arr = json_array();
-  for (int i = 0; i < a->n_admins; i++) json_array_append_new(arr, json_string(a->admins[i]));
-  char *t = json_dumps(arr, JSON_COMPACT);
-  json_decref(arr);
-  return t;
-}
 
 static int sq_app_insert(store_t *s, const store_app_t *a)
 {
   sqlite3_stmt *st = stmt(Q(s), S_APP_INS);
-  char *admins = admins_json(a);
+  char *admins = sq__admins_json(a);
   if (!st || !admins) { free(admins); return st ? IMC_E_NOMEM : IMC_E_IO; }
   sqlite3_bind_int64(st, 1, a->sdkappid);
   sqlite3_bind_int64(st, 2, a->customer_id);
@@ -298,41 +288,6 @@ static int sq_app_insert(store_t *s, const store_app_t *a)
   return rc;
 }
 
-/* The admins column (a JSON array of strings, admins_json) into a: the
- * first STORE_ADMINS_MAX strings, each cut to fit. Read with jsonr (no
- * allocation: a bill run reads 100,000 app rows, and jansson's parse was 9 %
- * of it); jansson when jsonr cannot decide (more elements than its tokens,
- * a longer string), with the same result. */
-static void row_admins(const char *text, size_t len, store_app_t *a)
-{
-  jsonr_tok_t toks[4 * STORE_ADMINS_MAX];
-  jsonr_doc_t d;
-  char buf[256];
-  int r = text ? jsonr_parse(&d, text, len, toks, (uint32_t)(sizeof toks / sizeof toks[0])) : JSONR_INVALID;
-  if (r == JSONR_INVALID) return; /* as json_loads: NULL, no admins */
-  int simple = r == JSONR_OK && toks[0].type == JSONR_ARRAY;
-  for (uint32_t i = 1; simple && i < d.ntok; i = toks[i].next)
-    if (toks[i].type == JSONR_STRING && toks[i].len >= sizeof buf) simple = 0;
-  if (r == JSONR_OK && !simple && toks[0].type != JSONR_ARRAY) return; /* json_array_foreach of a non-array: nothing */
-  if (simple) {
-    for (uint32_t i = 1; i < d.ntok && a->n_admins < STORE_ADMINS_MAX; i = toks[i].next) {
-      if (toks[i].type != JSONR_STRING) continue;
-      size_t n = jsonr_str(&d, i, buf);
-      if (n > sizeof a->admins[0] - 1) n = sizeof a->admins[0] - 1; /* cut as snprintf would */
-      memcpy(a->admins[a->n_admins], buf, n);
-      a->admins[a->n_admins++][n] = 0;
-    }
-    return;
-  }
-  json_t *arr = json_loadb(text, len, 0, NULL);
-  size_t i;
-  json_t *v;
-  json_array_foreach(arr, i, v) {
-    if (a->n_admins < STORE_ADMINS_MAX && json_is_string(v))
-      snprintf(a->admins[a->n_admins++], sizeof a->admins[0], "%s", json_string_value(v));
-  }
-  json_decref(arr);
-}
 
 static void row_app(sqlite3_stmt *st, store_app_t *a)
 {
@@ -341,7 +296,7 @@ static void row_app(sqlite3_stmt *st, store_app_t *a)
   a->customer_id = sqlite3_column_int64(st, 1);
   copy_col(st, 2, a->name, sizeof a->name);
   copy_col(st, 3, a->secret_key, sizeof a->secret_key);
-  row_admins((const char *)sqlite3_column_text(st, 4), (size_t)sqlite3_column_bytes(st, 4), a);
+  sq__admins_read((const char *)sqlite3_column_text(st, 4), (size_t)sqlite3_column_bytes(st, 4), a);
   copy_col(st, 5, a->region, sizeof a->region);
   a->created_at_s = sqlite3_column_int64(st, 6);
   copy_col(st, 7, a->scheme, sizeof a->scheme);

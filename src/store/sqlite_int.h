@@ -48,6 +48,15 @@ int squ_registrations(store_t *, uint32_t, int64_t, int64_t, int, store_usage_da
 struct sqmsg; /* per-connection message state: statements, next-seq caches */
 
 /* The connection of a SQLite store_t. */
+/* An app row's admins column (sqlite_admins.c). sq__admins_json: a's admins
+ * as a JSON array (malloc'd; NULL: out of memory). sq__admins_read: text
+ * (len bytes) into a->admins/n_admins (a zeroed before): the first
+ * STORE_ADMINS_MAX strings, each cut to fit, other values skipped, none when
+ * text is not an array. Read with jsonr (no allocation: a bill run reads
+ * 100,000 app rows), with jansson where jsonr cannot decide (more values
+ * than its tokens, a string over 255 bytes), with the same result. */
+char *sq__admins_json(const store_app_t *a);
+void sq__admins_read(const char *text, size_t len, store_app_t *a);
 sqlite3 *sq__db(store_t *s);
 /* The slot holding the connection's message state (NULL until first use). */
 struct sqmsg **sq__msg_slot(store_t *s);
