@@ -154,12 +154,15 @@ const char *const sq__migrations[] = {
   " WHEN EXISTS(SELECT 1 FROM bills WHERE sdkappid=NEW.sdkappid AND month=" day "/100 AND corrects=0) BEGIN"      \
   " INSERT INTO bill_recheck(sdkappid,month) SELECT NEW.sdkappid, " day "/100 WHERE NOT EXISTS(SELECT 1"     \
   " FROM bill_recheck WHERE sdkappid=NEW.sdkappid AND month=" day "/100); END;"
-  RECHECK_ON(usage_login, INSERT, "NEW.day")
-  RECHECK_ON(usage_day, INSERT, "NEW.day")
-  RECHECK_ON(usage_day, UPDATE, "NEW.day")
-  RECHECK_ON(usage_import, INSERT, "NEW.day")
-  RECHECK_ON(usage_import, UPDATE, "NEW.day")
-  RECHECK_ON(usage_import_doc, INSERT, "(NEW.month*100)"),
+/* every usage table whose rows a bill prices (migration 15; made again by 24, which rebuilds bills) */
+#define RECHECK_TRIGGERS                      \
+  RECHECK_ON(usage_login, INSERT, "NEW.day")  \
+  RECHECK_ON(usage_day, INSERT, "NEW.day")    \
+  RECHECK_ON(usage_day, UPDATE, "NEW.day")    \
+  RECHECK_ON(usage_import, INSERT, "NEW.day") \
+  RECHECK_ON(usage_import, UPDATE, "NEW.day") \
+  RECHECK_ON(usage_import_doc, INSERT, "(NEW.month*100)")
+  RECHECK_TRIGGERS,
   /* 16: relationship events replayed by sync (sqlite_rel.c; store_rel.h): the push frame of an inbox
    * event of kind 8 (STORE_EV_REL), under the same (sdkappid, user_no, useq) */
   "CREATE TABLE rel_event(sdkappid INTEGER NOT NULL, user_no INTEGER NOT NULL, useq INTEGER NOT NULL,"
@@ -215,12 +218,8 @@ const char *const sq__migrations[] = {
   "CREATE INDEX bills_corrects ON bills(corrects, seq) WHERE corrects>0;"
   "CREATE TRIGGER bills_no_update BEFORE UPDATE ON bills BEGIN SELECT RAISE(ABORT, 'bills are immutable'); END;"
   "CREATE TRIGGER bills_no_delete BEFORE DELETE ON bills BEGIN SELECT RAISE(ABORT, 'bills are immutable'); END;"
-  RECHECK_ON(usage_login, INSERT, "NEW.day")
-  RECHECK_ON(usage_day, INSERT, "NEW.day")
-  RECHECK_ON(usage_day, UPDATE, "NEW.day")
-  RECHECK_ON(usage_import, INSERT, "NEW.day")
-  RECHECK_ON(usage_import, UPDATE, "NEW.day")
-  RECHECK_ON(usage_import_doc, INSERT, "(NEW.month*100)"),
+  RECHECK_TRIGGERS,
+#undef RECHECK_TRIGGERS
 #undef RECHECK_ON
   /* 25: one bill per app and month, keyed month first: the bills of one month are one range of
    * the index, in sdkappid order, so the bill run lists the apps without a bill by walking the
