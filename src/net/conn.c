@@ -75,7 +75,7 @@ uint64_t net__now(net_server_t *s) { return s->loop ? uv_now(s->loop) : 0; }
 
 /* ---- timer wheel -------------------------------------------------------------- */
 /* Tick n covers loop times [t0 + (n-1)·TICK, t0 + n·TICK); tick 0 means "none". */
-static uint32_t tick_now(const net_server_t *s)
+uint32_t net__tick_now(const net_server_t *s)
 {
   uint64_t now = s->loop ? uv_now(s->loop) : 0;
   return (uint32_t)((now - s->t0_ms) / NET_WHEEL_TICK_MS) + 1;
@@ -125,7 +125,7 @@ static void on_wheel(uv_timer_t *t)
 {
   net_server_t *s = t->data;
   if (s->accept_paused) accept_resume(s);
-  uint32_t to = tick_now(s), from = s->wheel_tick + 1;
+  uint32_t to = net__tick_now(s), from = s->wheel_tick + 1;
   if (to - from >= NET_WHEEL_SLOTS) from = to - NET_WHEEL_SLOTS + 1; /* every slot once */
   for (uint32_t tick = from; tick <= to && tick >= from; tick++) {
     struct net_conn **slot = &s->wheel[tick % NET_WHEEL_SLOTS];
@@ -231,7 +231,7 @@ static void out_free(struct net_conn *c)
 }
 
 /* Free what the pools hold (the server goes away). */
-static void pools_drain(net_server_t *s)
+void net__pools_drain(net_server_t *s)
 {
   while (s->out_pool) { net_out_t *o = s->out_pool; s->out_pool = (net_out_t *)o->head; free(o); }
   while (s->ref_pool) { wchunk_t *w = s->ref_pool; s->ref_pool = w->next; free(w); }
@@ -241,7 +241,7 @@ static void pools_drain(net_server_t *s)
 uint32_t net__queued(const struct net_conn *c) { return c->out ? c->out->bytes : 0; }
 
 /* Close the socket now; the struct is freed at the end of the loop turn. */
-static void really_close(struct net_conn *c)
+void net__really_close(struct net_conn *c)
 {
   net_server_t *s = c->srv;
   if (c->flags & CF_CLOSED) return;
@@ -274,10 +274,10 @@ static void conn_free(struct net_conn *c)
   s->open_handles--; /* while closing, finish_close polls for this to reach zero */
 }
 
-static void dead_peer(struct net_conn *c)
+void net__dead_peer(struct net_conn *c)
 {
   if ((c->flags & CF_WS) && !(c->flags & CF_WS_CLOSING)) net__notify_ws_close(c, 1006);
-  really_close(c);
+  net__really_close(c);
 }
 
 /* Write what is queued until done or the kernel's buffer is full. */
@@ -289,7 +289,7 @@ static void flush_one(struct net_conn *c)
   net_out_t *o = c->out;
   if (!o || (c->flags & CF_FAKE)) {
     out_free(c);
-    if (c->flags & CF_CLOSE_AFTER_WRITE) really_close(c);
+    if (c->flags & CF_CLOSE_AFTER_WRITE) net__really_close(c);
     return;
   }
   for (;;) {
@@ -306,7 +306,7 @@ static void flush_one(struct net_conn *c)
     if (k < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) { c->flags |= CF_WANT_OUT; update_events(c); return; }
-      dead_peer(c);
+      net__dead_peer(c);
       return;
     }
     s->bytes_out += (uint64_t)k;
@@ -327,7 +327,7 @@ static void flush_one(struct net_conn *c)
   }
   out_free(c);
   c->flags &= (uint16_t)~CF_WANT_OUT;
-  if (c->flags & CF_CLOSE_AFTER_WRITE) { really_close(c); return; } /* close() leaves the epoll set */
+  if (c->flags & CF_CLOSE_AFTER_WRITE) { net__really_close(c); return; } /* close() leaves the epoll set */
   update_events(c);
 }
 
@@ -347,7 +347,7 @@ static int hold_this_turn(net_server_t *s)
   return hold;
 }
 
-static void on_check(uv_check_t *h)
+void net__on_check(uv_check_t *h)
 {
   net_server_t *s = h->data;
   int hold = hold_this_turn(s);
@@ -477,7 +477,7 @@ static void again_push(struct net_conn *c)
   if (s->again_len == s->again_cap) {
     size_t ncap = s->again_cap ? s->again_cap * 2 : 256;
     struct net_conn **n = realloc(s->again, ncap * sizeof *n);
-    if (!n) { dead_peer(c); return; } /* its input would wait for an edge that may never come */
+    if (!n) { net__dead_peer(c); return; } /* its input would wait for an edge that may never come */
     s->again = n;
     s->again_cap = ncap;
   }
@@ -495,7 +495,7 @@ static int read_once(struct net_conn *c)
   if (n < 0) {
     if (errno == EINTR) return 1;
     if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
-    dead_peer(c);
+    net__dead_peer(c);
     return 0;
   }
   if (n == 0) { /* the peer shut down its sending side */
@@ -524,7 +524,7 @@ static void read_or_defer(struct net_conn *c)
 static void on_readable(struct net_conn *c, uint32_t events)
 {
   if (!(c->flags & CF_READING)) {
-    if (events & (EPOLLERR | EPOLLHUP)) dead_peer(c); /* not reading, but the socket is gone */
+    if (events & (EPOLLERR | EPOLLHUP)) net__dead_peer(c); /* not reading, but the socket is gone */
     return;
   }
   if (c->flags & CF_AGAIN) return; /* already waiting for its turn in srv->again */
@@ -677,14 +677,14 @@ int net_server_start(uv_loop_t *loop, const net_cfg_t *cfg, const net_handlers_t
   uv_poll_start(&s->ep_poll, UV_READABLE, on_events);
   uv_check_init(loop, &s->check);
   s->check.data = s;
-  uv_check_start(&s->check, on_check);
+  uv_check_start(&s->check, net__on_check);
   uv_idle_init(loop, &s->again_idle);
   s->again_idle.data = s;
   s->fresh_left = NET_FRESH_PER_TURN;
   uv_timer_init(loop, &s->wheel_timer);
   s->wheel_timer.data = s;
   s->t0_ms = uv_now(loop);
-  s->wheel_tick = tick_now(s);
+  s->wheel_tick = net__tick_now(s);
   uv_timer_start(&s->wheel_timer, on_wheel, NET_WHEEL_TICK_MS, NET_WHEEL_TICK_MS);
   *out = s;
   return 0;
@@ -723,7 +723,7 @@ static void on_final_closed(uv_handle_t *h)
   if (--s->closing > 1) return;
   void (*cb)(void *) = s->closed_cb;
   void *arg = s->closed_arg;
-  pools_drain(s);
+  net__pools_drain(s);
   free(s->notify);
   free(s->flush);
   free(s->again);
@@ -763,116 +763,4 @@ void net_server_close(net_server_t *s, void (*done)(void *), void *arg)
   /* reuse the wheel timer as a short poll for the last connections */
   uv_timer_stop(&s->wheel_timer);
   uv_timer_start(&s->wheel_timer, finish_close, 5, 5);
-}
-
-/* ---- fuzzing entry points: a connection without a socket ------------------- */
-static net_server_t *fake_server(void)
-{
-  static net_server_t s;
-  static char buf[NET_READ_BUF];
-  memset(&s, 0, sizeof s);
-  net_cfg_defaults(&s.cfg);
-  s.rbuf = buf;
-  s.check.data = &s;
-  s.ep = s.lfd = -1;
-  return &s;
-}
-
-static void fake_http(void *ud, net_req_t *r) { (void)ud; net_req_reply(r, 200, "text/plain", "ok", 2, NULL); }
-static void fake_text(void *ud, net_ws_t *ws, const char *d, size_t n) { (void)ud; net_ws_send_text(ws, d, n); }
-
-static int fake_run(int ws, const uint8_t *data, size_t len)
-{
-  net_server_t *s = fake_server();
-  s->h.on_http = fake_http;
-  s->h.on_ws_text = fake_text;
-  struct net_conn *c = calloc(1, sizeof *c);
-  char *copy = malloc(len ? len : 1);
-  if (!c || !copy) { free(c); free(copy); return 0; }
-  c->srv = s;
-  c->fd = -1;
-  c->flags = CF_FAKE | CF_READING;
-  s->nconns = 1;
-  s->open_handles = 1;
-  memcpy(copy, data, len);
-  if (ws) { net__ws_start(c, NULL, 0); net__ws_feed(c, copy, len); }
-  else net__http_feed(c, copy, len);
-  free(copy);
-  for (int i = 0; i < 4; i++) on_check(&s->check);
-  int closed = s->open_handles == 0; /* a fake connection is freed as soon as it closes */
-  if (!closed && (c->flags & CF_WS)) { net__notify_ws_close(c, 1001); on_check(&s->check); }
-  if (s->open_handles) { really_close(c); on_check(&s->check); }
-  pools_drain(s);
-  free(s->notify);
-  free(s->flush);
-  return closed;
-}
-
-int net_fuzz_http(const uint8_t *data, size_t len) { return fake_run(0, data, len); }
-int net_fuzz_ws(const uint8_t *data, size_t len) { return fake_run(1, data, len); }
-
-/* ---- socketless connections on a running loop (whole-server fuzzing) ------ */
-int net_server_start_socketless(uv_loop_t *loop, const net_cfg_t *cfg, const net_handlers_t *h, net_server_t **out)
-{
-  net_server_t *s = calloc(1, sizeof *s);
-  if (!s || !(s->rbuf = malloc(NET_READ_BUF))) { free(s); return IMC_E_NOMEM; }
-  s->loop = loop;
-  s->cfg = *cfg;
-  s->h = *h;
-  s->ep = s->lfd = -1;
-  uv_check_init(loop, &s->check);
-  s->check.data = s;
-  uv_check_start(&s->check, on_check);
-  uv_idle_init(loop, &s->again_idle);   /* never started: socketless connections are fed, not read */
-  s->again_idle.data = s;
-  uv_timer_init(loop, &s->wheel_timer); /* not started: socketless connections have no deadlines */
-  s->wheel_timer.data = s;
-  s->t0_ms = uv_now(loop);
-  s->wheel_tick = tick_now(s);
-  *out = s;
-  return 0;
-}
-
-int net_socketless_open(net_server_t *s, int ws)
-{
-  if (s->socketless) net_socketless_drop(s);
-  struct net_conn *c = calloc(1, sizeof *c);
-  if (!c) return IMC_E_NOMEM;
-  c->srv = s;
-  c->fd = -1;
-  c->flags = CF_FAKE | CF_READING;
-  s->nconns++;
-  s->open_handles++;
-  s->socketless = c;
-  if (ws) net__ws_start(c, NULL, 0);
-  return 0;
-}
-
-int net_socketless_feed(net_server_t *s, const void *data, size_t len, int eof)
-{
-  struct net_conn *c = s->socketless;
-  if (c && len && (c->flags & CF_READING)) {
-    memcpy(s->rbuf, data, len < NET_READ_BUF ? len : NET_READ_BUF); /* one read: at most the read buffer */
-    len = len < NET_READ_BUF ? len : NET_READ_BUF;
-    s->bytes_in += len;
-    if (c->flags & CF_WS) net__ws_feed(c, s->rbuf, len);
-    else net__http_feed(c, s->rbuf, len);
-  }
-  c = s->socketless;
-  if (c && eof && !(c->flags & (CF_CLOSED | CF_CLOSE_AFTER_WRITE))) { /* as on_readable on a read of 0 */
-    if (c->flags & CF_WS) { if (!(c->flags & CF_WS_CLOSING)) net__notify_ws_close(c, 1006); net__close(c); }
-    else net__http_eof(c);
-  }
-  return s->socketless != NULL;
-}
-
-void net_socketless_drop(net_server_t *s)
-{
-  if (s->socketless) dead_peer(s->socketless);
-}
-
-net_ws_t *net_socketless_ws(net_server_t *s)
-{
-  struct net_conn *c = s->socketless;
-  return c && (c->flags & CF_WS) && !(c->flags & (CF_CLOSED | CF_WS_CLOSING)) ? c : NULL;
 }

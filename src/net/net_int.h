@@ -142,6 +142,18 @@ int net__queue_frame(struct net_conn *c, net_frame_t *f);
 wchunk_t *net__chunk_new(size_t cap);
 int net__queue_chunk(struct net_conn *c, wchunk_t *w, size_t len);
 void net__close(struct net_conn *c);                  /* flush what is queued, then close */
+/* conn.c's turn end and teardown, shared with conn_fuzz.c (connections
+ * without a socket): net__on_check writes out what the turn queued, runs
+ * close notices and frees closed connections (the check handle's callback);
+ * net__really_close closes the socket now (what is still queued is not
+ * written; the struct is freed at the end of the turn); net__dead_peer does
+ * that for a peer that is gone, after a WebSocket's close notice; net__pools_drain frees the output pools;
+ * net__tick_now is the timer wheel's current tick. */
+void net__on_check(uv_check_t *h);
+void net__really_close(struct net_conn *c);
+void net__dead_peer(struct net_conn *c);
+void net__pools_drain(net_server_t *s);
+uint32_t net__tick_now(const net_server_t *s);
 void net__resume_read(struct net_conn *c);
 void net__read_stop(struct net_conn *c);
 uint32_t net__queued(const struct net_conn *c);       /* output bytes not yet written */
