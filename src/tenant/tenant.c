@@ -68,10 +68,20 @@ int tenant_app_create(store_t *s, const tenant_app_params_t *p, store_app_t *out
 {
   int rc = tenant_app_check(p, NULL, NULL);
   if (rc) return rc;
-  /* inside the writer's batch a savepoint nests; from the CLI this is the transaction */
-  rc = store_exec(s, "SAVEPOINT app_create");
+  /* Inside the writer's batch a savepoint nests. From the CLI this is the
+   * transaction, and it takes the write lock before its first read: a
+   * deferred one that read first could find its snapshot stale when it came
+   * to write (another process committed meanwhile), an error no busy timeout
+   * waits out. */
+  int nested = store_in_transaction(s);
+  rc = store_exec(s, nested ? "SAVEPOINT app_create" : "BEGIN IMMEDIATE");
   if (rc) return rc;
   rc = app_create_txn(s, p, out);
+  if (!nested) {
+    int end = store_exec(s, rc ? "ROLLBACK" : "COMMIT");
+    if (!rc && end) store_exec(s, "ROLLBACK");
+    return rc ? rc : end;
+  }
   if (rc) store_exec(s, "ROLLBACK TO app_create");
   int rel = store_exec(s, "RELEASE app_create");
   return rc ? rc : rel;

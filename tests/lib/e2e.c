@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 static void die(const char *what)
@@ -63,6 +64,10 @@ int e2e_server_start(e2e_server_t *srv, const char *const *extra)
   pid_t pid = fork();
   if (pid < 0) die("fork");
   if (pid == 0) {
+    /* the server dies with the test: a test that exits early (a failed
+     * setup, a crash, the runner's timeout) leaves no server behind */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() == 1) _exit(127);
     int fd = open(srv->log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) { dup2(fd, 2); dup2(fd, 1); close(fd); }
     execv(srv->bin, (char *const *)argv);

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <time.h>
 
 #include "tenant/tenant.h"
 #include "util/date.h"
@@ -159,8 +161,42 @@ static void test_registry(void **st)
   tenant_registry_free(r);
 }
 
+/* Another connection (the server's writer) holds the write lock and commits
+ * while the CLI creates an app: the create waits for the lock and succeeds.
+ * It used to open a deferred transaction, read, and then find its snapshot
+ * stale when it tried to write (SQLITE_BUSY_SNAPSHOT, which no busy timeout
+ * waits out): "imcloud app: resource busy, try again". */
+static void *commit_later(void *arg)
+{
+  struct timespec ts = { 0, 300 * 1000000L };
+  nanosleep(&ts, NULL);
+  return (void *)(intptr_t)store_exec(arg, "COMMIT");
+}
+
+static void test_app_create_while_writer_commits(void **st)
+{
+  (void)st;
+  int64_t cust;
+  assert_int_equal(tenant_customer_create(s, "racing", 1, &cust), 0);
+  store_t *w;
+  assert_int_equal(store_open(dir, &w), 0);
+  assert_int_equal(store_exec(w, "BEGIN IMMEDIATE"), 0);
+  uint32_t no;
+  assert_int_equal(store_account_import(w, TENANT_SDKAPPID_FIRST, "writer", NULL, NULL, 1, &no), 0);
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, commit_later, w), 0);
+  tenant_app_params_t p = { .customer_id = cust, .name = "racing", .region = "china", .now_s = day(2026, 1, 1) };
+  store_app_t a;
+  assert_int_equal(tenant_app_create(s, &p, &a), 0);
+  void *rc;
+  pthread_join(t, &rc);
+  assert_int_equal((int)(intptr_t)rc, 0);
+  store_close(w);
+}
+
 int main(void)
 {
-  const struct CMUnitTest tests[] = { cmocka_unit_test(test_user_ids), cmocka_unit_test(test_schemes), cmocka_unit_test(test_registry) };
+  const struct CMUnitTest tests[] = { cmocka_unit_test(test_user_ids), cmocka_unit_test(test_schemes), cmocka_unit_test(test_registry),
+                                      cmocka_unit_test(test_app_create_while_writer_commits) };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
