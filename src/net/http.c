@@ -423,16 +423,23 @@ size_t net__req_field_count(const net_req_t *r, const char *name)
   return n;
 }
 
+const char *net__req_field_next(const net_req_t *r, size_t *off, const char **value)
+{
+  if (*off >= r->hdrs_len) return NULL;
+  const char *k = r->hdrs + *off;
+  size_t kl = strlen(k);
+  const char *v = k + kl + 1;
+  if (v >= r->hdrs + r->hdrs_len) { *off = r->hdrs_len; return NULL; }
+  *off += kl + 1 + strlen(v) + 1;
+  *value = v;
+  return k;
+}
+
 const char *net__req_field(const net_req_t *r, const char *name, size_t i)
 {
-  for (size_t o = 0; o < r->hdrs_len;) {
-    const char *k = r->hdrs + o;
-    size_t kl = strlen(k);
-    const char *v = k + kl + 1;
-    if (v >= r->hdrs + r->hdrs_len) break;
+  const char *k, *v;
+  for (size_t o = 0; (k = net__req_field_next(r, &o, &v));)
     if (!strcasecmp(k, name) && i-- == 0) return v;
-    o += kl + 1 + strlen(v) + 1;
-  }
   return NULL;
 }
 

@@ -25,14 +25,26 @@ enum { HS_START, HS_FIELDS, HS_BODY, HS_CHUNK_SIZE, HS_CHUNK_DATA, HS_CHUNK_CRLF
 
 #define CHUNK_LINE_MAX 1024
 
-/* tchar (RFC 9110 §5.6.2) */
-static int is_tchar(unsigned char c)
-{
-  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return 1;
-  return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
+/* Byte classes, one table lookup per byte (strchr over a set per byte was a
+ * tenth of an upgrade's scan). */
+enum { C_TCHAR = 1, C_HOST = 2, C_HEX = 4, C_CTL = 8 };
+#define ALNUM(x) ['0' ... '9'] = (x) | C_HEX, ['a' ... 'f'] = (x) | C_HEX, ['A' ... 'F'] = (x) | C_HEX, \
+                 ['g' ... 'z'] = (x), ['G' ... 'Z'] = (x)
+static const unsigned char cls[256] = {
+  ALNUM(C_TCHAR | C_HOST),
+  /* tchar (RFC 9110 §5.6.2) and uri-host's reg-name (RFC 3986: unreserved, sub-delims, pct-encoded) */
+  ['!'] = C_TCHAR | C_HOST, ['#'] = C_TCHAR, ['$'] = C_TCHAR | C_HOST, ['%'] = C_TCHAR | C_HOST,
+  ['&'] = C_TCHAR | C_HOST, ['\''] = C_TCHAR | C_HOST, ['*'] = C_TCHAR | C_HOST, ['+'] = C_TCHAR | C_HOST,
+  ['-'] = C_TCHAR | C_HOST, ['.'] = C_TCHAR | C_HOST, ['^'] = C_TCHAR, ['_'] = C_TCHAR | C_HOST,
+  ['`'] = C_TCHAR, ['|'] = C_TCHAR, ['~'] = C_TCHAR | C_HOST,
+  ['('] = C_HOST, [')'] = C_HOST, [','] = C_HOST, [';'] = C_HOST, ['='] = C_HOST,
+  /* not allowed in a field value (RFC 9110 §5.5): controls but HTAB, and DEL */
+  [0x00 ... 0x08] = C_CTL, [0x0a ... 0x1f] = C_CTL, [0x7f] = C_CTL,
+};
+#undef ALNUM
+static int is_tchar(unsigned char c) { return cls[c] & C_TCHAR; }
 static int is_ws(unsigned char c) { return c == ' ' || c == '\t'; }
-static int is_hex(unsigned char c) { return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f'); }
+static int is_hex(unsigned char c) { return cls[c] & C_HEX; }
 static int hexv(unsigned char c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; }
 
 #define FAIL(st, text) do { *why = (text); return (st); } while (0)
@@ -90,8 +102,7 @@ static int host_ok(const char *v, size_t n)
   } else {
     while (i < n && v[i] != ':') {
       unsigned char c = (unsigned char)v[i++];
-      if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || strchr("-._~!$&'()*+,;=%", c)))
-        return 0;
+      if (!(cls[c] & C_HOST)) return 0;
     }
   }
   if (i == n) return 1;
@@ -130,8 +141,9 @@ static int check_field(http_scan_t *s, const net_cfg_t *cfg, const char *l, size
   size_t nl = i++;
   for (size_t k = i; k < n; k++) {
     unsigned char c = (unsigned char)l[k];
+    if (!(cls[c] & C_CTL)) continue;
     if (c == '\r') FAIL(400, "bare CR in a field value (RFC 9112 §2.2)");
-    if ((c < 0x20 && c != '\t') || c == 0x7f) FAIL(400, "control character in a field value (RFC 9110 §5.5)");
+    FAIL(400, "control character in a field value (RFC 9110 §5.5)");
   }
   if (trailer) return 0;
   while (i < n && is_ws((unsigned char)l[i])) i++;

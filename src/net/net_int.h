@@ -173,6 +173,10 @@ void net__http_eof(struct net_conn *c);          /* the client half-closed */
 /* Field lines named `name` (case-insensitive): how many; the i-th value. */
 size_t net__req_field_count(const net_req_t *r, const char *name);
 const char *net__req_field(const net_req_t *r, const char *name, size_t i);
+/* The field line after offset *off (0 for the first): its lower-case name,
+ * *value set and *off advanced; NULL after the last. One pass over the
+ * request's header block, in arrival order. */
+const char *net__req_field_next(const net_req_t *r, size_t *off, const char **value);
 int net__req_minor(const net_req_t *r);          /* HTTP/1.minor */
 
 /* http_strict.c: scan len bytes; accepted bytes go to cb->emit in order.

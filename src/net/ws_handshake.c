@@ -9,66 +9,95 @@
 #include <string.h>
 #include <strings.h>
 
-/* Does any field line `name` hold `token` in its comma-separated list
- * (case-insensitive, OWS around elements)? */
-static int has_token(const net_req_t *r, const char *name, const char *token)
+/* Does the comma-separated list v hold token (lower-case, tl bytes;
+ * case-insensitive, OWS around elements)? */
+static int list_has(const char *v, const char *token, size_t tl)
 {
-  size_t tl = strlen(token);
-  const char *v;
-  for (size_t i = 0; (v = net__req_field(r, name, i)); i++) {
-    for (const char *p = v; *p;) {
-      while (*p == ' ' || *p == '\t' || *p == ',') p++;
-      const char *e = p;
-      while (*e && *e != ',') e++;
-      const char *t = e;
-      while (t > p && (t[-1] == ' ' || t[-1] == '\t')) t--;
-      if ((size_t)(t - p) == tl && !strncasecmp(p, token, tl)) return 1;
-      p = e;
-    }
+  for (const char *p = v; *p;) {
+    while (*p == ' ' || *p == '\t' || *p == ',') p++;
+    const char *e = p;
+    while (*e && *e != ',') e++;
+    const char *t = e;
+    while (t > p && (t[-1] == ' ' || t[-1] == '\t')) t--;
+    if ((size_t)(t - p) == tl && !strncasecmp(p, token, tl)) return 1;
+    p = e;
   }
   return 0;
 }
 
-/* The value of the only field line `name` with OWS trimmed into buf, or
- * NULL when there is none, more than one, or it does not fit. */
-static const char *single(const net_req_t *r, const char *name, char *buf, size_t cap)
+/* v with OWS trimmed: *n bytes from the returned pointer. */
+static const char *trim(const char *v, size_t *n)
 {
-  if (net__req_field_count(r, name) != 1) return NULL;
-  const char *v = net__req_field(r, name, 0);
   while (*v == ' ' || *v == '\t') v++;
-  size_t n = strlen(v);
-  while (n && (v[n - 1] == ' ' || v[n - 1] == '\t')) n--;
-  if (n >= cap) return NULL;
-  memcpy(buf, v, n);
-  buf[n] = 0;
-  return buf;
+  size_t k = strlen(v);
+  while (k && (v[k - 1] == ' ' || v[k - 1] == '\t')) k--;
+  *n = k;
+  return v;
 }
 
+/* the base64 alphabet (RFC 4648 §4) */
+static const unsigned char is_b64[256] = { ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1, ['0' ... '9'] = 1, ['+'] = 1, ['/'] = 1 };
+
 /* base64 (RFC 4648 §4, canonical) of exactly 16 bytes: 22 characters, the
- * last carrying 2 zero bits, then "==". */
-static int key_ok(const char *k)
+ * last carrying 2 zero bits (A, Q, g or w), then "==". */
+static int key_ok(const char *k, size_t n)
 {
-  static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  if (strlen(k) != 24 || strcmp(k + 22, "==")) return 0;
-  for (int i = 0; i < 22; i++) if (!k[i] || !strchr(alphabet, k[i])) return 0;
-  return (strchr(alphabet, k[21]) - alphabet) % 16 == 0;
+  if (n != 24 || k[22] != '=' || k[23] != '=') return 0;
+  for (int i = 0; i < 22; i++) if (!is_b64[(unsigned char)k[i]]) return 0;
+  return k[21] == 'A' || k[21] == 'Q' || k[21] == 'g' || k[21] == 'w';
+}
+
+/* The fields the handshake reads, collected in one pass over the header
+ * block (a lookup per check scanned it once per name). */
+enum { HF_HOST, HF_UPGRADE, HF_CONNECTION, HF_KEY, HF_VERSION, HF_N };
+static const struct { const char *name; size_t len; } hfields[HF_N] = {
+  [HF_HOST] = { "host", 4 }, [HF_UPGRADE] = { "upgrade", 7 }, [HF_CONNECTION] = { "connection", 10 },
+  [HF_KEY] = { "sec-websocket-key", 17 }, [HF_VERSION] = { "sec-websocket-version", 21 },
+};
+
+typedef struct hs_fields {
+  unsigned count[HF_N];
+  const char *last[HF_N];   /* the value of the last field line of each name */
+  int upgrade_ws, connection_upgrade;
+} hs_fields_t;
+
+static void collect(const net_req_t *r, hs_fields_t *f)
+{
+  const char *k, *v;
+  memset(f, 0, sizeof *f);
+  for (size_t o = 0; (k = net__req_field_next(r, &o, &v));) {
+    size_t kl = strlen(k);
+    for (int i = 0; i < HF_N; i++) {
+      if (hfields[i].len != kl || memcmp(k, hfields[i].name, kl)) continue; /* names are stored lower-case */
+      f->count[i]++;
+      f->last[i] = v;
+      if (i == HF_UPGRADE && !f->upgrade_ws) f->upgrade_ws = list_has(v, "websocket", 9);
+      if (i == HF_CONNECTION && !f->connection_upgrade) f->connection_upgrade = list_has(v, "upgrade", 7);
+      break;
+    }
+  }
 }
 
 #define REFUSE(st, text) do { *why = (text); return (st); } while (0)
 
 int net__ws_check(const net_req_t *r, const char *ws_path, char *accept_out, const char **why, const char **extra)
 {
-  char key[64], ver[16];
+  hs_fields_t f;
+  const char *key = NULL, *ver = NULL;
+  size_t key_len = 0, ver_len = 0;
   *extra = NULL;
   if (strcmp(net_req_path(r), ws_path)) REFUSE(404, "no WebSocket service on this path (RFC 6455 §4.2.1)");
   if (strcmp(net_req_method(r), "GET")) REFUSE(400, "websocket handshake: the method must be GET (RFC 6455 §4.2.1)");
   if (net__req_minor(r) < 1) REFUSE(400, "websocket handshake: HTTP/1.1 or later is required (RFC 6455 §4.2.1)");
-  if (net__req_field_count(r, "host") != 1) REFUSE(400, "websocket handshake: exactly one Host field (RFC 6455 §4.2.1)");
-  if (!has_token(r, "upgrade", "websocket")) REFUSE(400, "websocket handshake: Upgrade must contain websocket (RFC 6455 §4.2.1)");
-  if (!has_token(r, "connection", "upgrade")) REFUSE(400, "websocket handshake: Connection must contain Upgrade (RFC 6455 §4.2.1)");
-  if (!single(r, "sec-websocket-key", key, sizeof key) || !key_ok(key))
+  collect(r, &f);
+  if (f.count[HF_HOST] != 1) REFUSE(400, "websocket handshake: exactly one Host field (RFC 6455 §4.2.1)");
+  if (!f.upgrade_ws) REFUSE(400, "websocket handshake: Upgrade must contain websocket (RFC 6455 §4.2.1)");
+  if (!f.connection_upgrade) REFUSE(400, "websocket handshake: Connection must contain Upgrade (RFC 6455 §4.2.1)");
+  if (f.count[HF_KEY] == 1) key = trim(f.last[HF_KEY], &key_len);
+  if (!key || !key_ok(key, key_len))
     REFUSE(400, "websocket handshake: Sec-WebSocket-Key must be the base64 of 16 bytes (RFC 6455 §4.2.1)");
-  if (!single(r, "sec-websocket-version", ver, sizeof ver) || strcmp(ver, "13")) {
+  if (f.count[HF_VERSION] == 1) ver = trim(f.last[HF_VERSION], &ver_len);
+  if (!ver || ver_len != 2 || memcmp(ver, "13", 2)) {
     *extra = "Sec-WebSocket-Version: 13\r\n";
     REFUSE(426, "websocket handshake: Sec-WebSocket-Version must be 13 (RFC 6455 §4.2.2)");
   }
