@@ -51,7 +51,6 @@
   X(ACC_DEL, "DELETE FROM accounts WHERE sdkappid=?1 AND user_id=?2") \
   X(ACC_COUNT, "SELECT count(*) FROM accounts WHERE sdkappid=?1") \
   X(ACC_EACH, "SELECT user_id,user_no FROM accounts WHERE sdkappid=?1") \
-  X(USAGE_INS, "INSERT OR IGNORE INTO usage_login(sdkappid,day,user_no) VALUES(?1,?2,?3)") \
   X(USAGE_DAU, "SELECT count(*) FROM usage_login WHERE sdkappid=?1 AND day=?2") \
   X(LEDGER_BAL, "SELECT balance_fen FROM ledger WHERE customer_id=?1 ORDER BY id DESC LIMIT 1") \
   X(LEDGER_REF, "SELECT id,customer_id,at,kind,amount_fen,balance_fen,reason,reference FROM ledger" \
@@ -97,6 +96,7 @@ typedef struct sq {
   sqlite3_stmt *ust[SQU_STMTS_MAX];       /* sqlite_usage.c */
   struct sqmsg *msg;             /* sqlite_msg.c state, created on first use */
   struct sqdefer *defer;         /* sqlite_defer.c sums, created on first use */
+  struct sqlogin *login;         /* sqlite_login.c state, created on first use */
 } sq_t;
 
 static int map_rc(int rc)
@@ -142,6 +142,7 @@ static int run(sqlite3_stmt *s)
 sqlite3 *sq__db(store_t *s) { return Q(s)->db; }
 struct sqmsg **sq__msg_slot(store_t *s) { return &Q(s)->msg; }
 struct sqdefer **sq__defer_slot(store_t *s) { return &Q(s)->defer; }
+struct sqlogin **sq__login_slot(store_t *s) { return &Q(s)->login; }
 int sq__map_rc(int rc) { return map_rc(rc); }
 
 static void sq_close(store_t *s)
@@ -151,6 +152,7 @@ static void sq_close(store_t *s)
   for (int i = 0; i < SQU_STMTS_MAX; i++) sqlite3_finalize(q->ust[i]);
   sq__msg_free(q->msg);
   sq__defer_free(q->defer);
+  sq__login_free(q->db, q->login);
   sqlite3_close(q->db);
   free(q);
 }
@@ -509,16 +511,6 @@ static int sq_account_each(store_t *s, uint32_t sdkappid, store_account_cb cb, v
   return map_rc(rc);
 }
 
-static int sq_usage_login(store_t *s, uint32_t sdkappid, int32_t day, uint32_t user_no)
-{
-  sqlite3_stmt *st = stmt(Q(s), S_USAGE_INS);
-  if (!st) return IMC_E_IO;
-  sqlite3_bind_int64(st, 1, sdkappid);
-  sqlite3_bind_int64(st, 2, day);
-  sqlite3_bind_int64(st, 3, user_no);
-  return run(st);
-}
-
 static int sq_usage_dau(store_t *s, uint32_t sdkappid, int32_t day, int64_t *n) { return count1(Q(s), S_USAGE_DAU, sdkappid, day, n); }
 
 /* ---- wallets ------------------------------------------------------------------- */
@@ -725,7 +717,7 @@ static const store_vtab_t sqlite_vtab = {
   sq_customer_create, sq_customer_get, sq_customer_list, sq_customer_first_app_created,
   sq_app_insert, sq_app_get, sq_app_list, sq_app_next_sdkappid, sq_app_set,
   sq_account_import, sq_account_delete, sq_account_get, sq_account_count, sq_account_each,
-  sq_usage_login, sq_usage_dau,
+  sq__usage_login, sq_usage_dau,
   sq_wallet_balance, sq_ledger_append, sq_ledger_each,
   sq_kick_set, sq_kick_each,
   sq_in_transaction, sq_changes_last, sq_changes_since,

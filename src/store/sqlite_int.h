@@ -79,6 +79,16 @@ int sq__defer_add(store_t *s, uint32_t sdkappid, int32_t day, const char *metric
 int sq__defer_before(store_t *s, const char *sql);
 void sq__defer_after(store_t *s, const char *sql, int ok, int was_autocommit);
 
+/* A login's usage row and the bill recheck it may queue (sqlite_login.c; the
+ * vtable's usage_login). The connection's commit and rollback hooks belong to
+ * that file: nothing else may set them. sq__login_bills_changed: this
+ * connection inserted a bill (squ_bill_insert); sq__login_free: at close. */
+struct sqlogin;
+struct sqlogin **sq__login_slot(store_t *s);
+int sq__usage_login(store_t *s, uint32_t sdkappid, int32_t day, uint32_t user_no);
+void sq__login_bills_changed(store_t *s);
+void sq__login_free(sqlite3 *db, struct sqlogin *l);
+
 extern const store_msg_vtab_t sq__msg_vtab;
 extern const struct store_grp_vtab sq__grp_vtab; /* sqlite_grp.c */
 extern const struct store_rel_vtab sq__rel_vtab;

@@ -259,6 +259,9 @@ const char *const sq__migrations[] = {
   "DROP TABLE c2c_msg;"
   "ALTER TABLE c2c_msg_v24 RENAME TO c2c_msg;"
   "CREATE INDEX c2c_msg_random ON c2c_msg(conv, sdkappid, random);",
+  /* 28: a login row's bill recheck is queued by its writer (sqlite_login.c), which knows when no
+   * bill can exist for the row's month: the trigger ran a bills lookup for every new login row */
+  "DROP TRIGGER bill_recheck_usage_login_INSERT;",
 };
 
 const int sq__schema_version = (int)(sizeof sq__migrations / sizeof sq__migrations[0]);

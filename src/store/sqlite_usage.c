@@ -340,6 +340,7 @@ int squ_bill_insert(store_t *s, const store_bill_t *in, store_bill_t *out)
     if ((rc & 0xff) != SQLITE_CONSTRAINT || in->seq <= 0 || tries) return map_rc(rc);
     seq = 0;
   }
+  sq__login_bills_changed(s); /* a login row of this month now queues a recheck */
   *out = *in;
   out->seq = seq;
   memcpy(out->number, number, strlen(number) + 1);
