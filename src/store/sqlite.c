@@ -42,8 +42,8 @@
   X(APP_SET_EDITION, "UPDATE apps SET edition=?2 WHERE sdkappid=?1") \
   X(APP_SET_SCHEME, "UPDATE apps SET scheme=?2 WHERE sdkappid=?1") \
   X(APP_SET_NAME, "UPDATE apps SET name=?2 WHERE sdkappid=?1") \
-  X(APP_NEXT_USER, "SELECT next_user_no FROM apps WHERE sdkappid=?1") \
-  X(APP_NEXT_USER_SET, "UPDATE apps SET next_user_no=?2 WHERE sdkappid=?1") \
+  X(APP_NEXT_USER, "SELECT max(next_user_no, coalesce((SELECT max(user_no) FROM accounts WHERE sdkappid=?1), 0) + 1)" \
+                   " FROM apps WHERE sdkappid=?1") /* migration 29 */ \
   X(ACC_GET, "SELECT user_no FROM accounts WHERE sdkappid=?1 AND user_id=?2") \
   X(ACC_INS, "INSERT INTO accounts(sdkappid,user_id,user_no,nick,face_url,created_at) VALUES(?1,?2,?3,?4,?5,?6)") \
   X(ACC_REG, "INSERT OR IGNORE INTO usage_reg(sdkappid,user_no,created_at) VALUES(?1,?2,?3)") \
@@ -427,8 +427,9 @@ static int account_import_txn(sq_t *q, uint32_t sdkappid, const char *user_id, c
     return run(st);
   }
   if (rc != IMC_E_NOTFOUND) return rc;
-  /* read, then write the next number: an UPDATE … RETURNING cost twice as
-   * much (SQLite stages RETURNING rows in a temporary table) */
+  /* the next number: above every account's and every deleted account's
+   * (migration 29), read without writing the app row (rewriting it per new
+   * account was a sixth of a new user's login in the writer) */
   sqlite3_stmt *st = stmt(q, S_APP_NEXT_USER);
   if (!st) return IMC_E_IO;
   sqlite3_bind_int64(st, 1, sdkappid);
@@ -438,10 +439,6 @@ static int account_import_txn(sq_t *q, uint32_t sdkappid, const char *user_id, c
   if (rc == SQLITE_DONE) return IMC_E_NOTFOUND; /* no such app */
   if (rc != SQLITE_ROW) return map_rc(rc);
   if (no <= 0 || no > UINT32_MAX) return IMC_E_RANGE;
-  if (!(st = stmt(q, S_APP_NEXT_USER_SET))) return IMC_E_IO;
-  sqlite3_bind_int64(st, 1, sdkappid);
-  sqlite3_bind_int64(st, 2, no + 1);
-  if ((rc = run(st))) return rc;
   st = stmt(q, S_ACC_INS);
   if (!st) return IMC_E_IO;
   sqlite3_bind_int64(st, 1, sdkappid);

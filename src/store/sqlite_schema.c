@@ -262,6 +262,12 @@ const char *const sq__migrations[] = {
   /* 28: a login row's bill recheck is queued by its writer (sqlite_login.c), which knows when no
    * bill can exist for the row's month: the trigger ran a bills lookup for every new login row */
   "DROP TRIGGER bill_recheck_usage_login_INSERT;",
+  /* 29: a new account's number is one above the app's highest (one seek at the end of the accounts'
+   * (sdkappid, user_no) index) and above apps.next_user_no, which from now on only a deletion raises
+   * (past the deleted number): numbers are still never reused, and an import no longer rewrites
+   * the app row (sqlite.c account_import_txn) */
+  "CREATE TRIGGER accounts_number_kept AFTER DELETE ON accounts BEGIN"
+  " UPDATE apps SET next_user_no=max(next_user_no, OLD.user_no + 1) WHERE sdkappid=OLD.sdkappid; END;",
 };
 
 const int sq__schema_version = (int)(sizeof sq__migrations / sizeof sq__migrations[0]);
