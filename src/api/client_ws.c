@@ -456,7 +456,9 @@ void cws_login_start(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const cws_logi
   j->known = known;
   j->now_s = now;
   j->day = srv->cfg->bench_no_meter ? 0 : adm.day; /* the app's billing zone (M-1), as the meter counts it */
-  snprintf(j->user_id, sizeof j->user_id, "%s", user_id);
+  size_t ul = strnlen(user_id, sizeof j->user_id - 1); /* as snprintf cut it, without formatting */
+  memcpy(j->user_id, user_id, ul);
+  j->user_id[ul] = 0;
   j->job.run = login_run;
   j->job.done = login_done;
   j->job.arg = j;

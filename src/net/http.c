@@ -8,7 +8,6 @@
 #include "net/net_int.h"
 #include "util/err.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,7 +103,8 @@ static int on_field(http_parser *p, const char *at, size_t n)
   }
   size_t start = r->hdrs_len;
   if (append(&r->hdrs, &r->hdrs_len, at, n, SIZE_MAX)) return -1;
-  for (size_t i = start; i < r->hdrs_len; i++) r->hdrs[i] = (char)tolower((unsigned char)r->hdrs[i]);
+  for (size_t i = start; i < r->hdrs_len; i++) /* a token (the scanner checked): ASCII, as tolower in the C locale */
+    if (r->hdrs[i] >= 'A' && r->hdrs[i] <= 'Z') r->hdrs[i] = (char)(r->hdrs[i] | 0x20);
   return 0;
 }
 
