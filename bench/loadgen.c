@@ -32,6 +32,7 @@
  *   loadgen --port P --sdkappid N --key K --conns N [--procs P] [--hold]
  *           [--host 127.0.0.1] [--sources 8] [--concurrency 512]
  *           [--user-prefix lg] [--platform Web] [--first 0] [--notify PID]
+ *           [--cpu-of PID]
  *
  * Output (parent, one line): conns=N ok=N failed=N elapsed_ms=X logins_per_s=Y
  * p50_ms=… p99_ms=… (login latency from the socket call to the login reply,
@@ -48,8 +49,12 @@
  * --notify PID: each worker sends PID SIGUSR1 right before its first connect
  * and SIGUSR2 after its last login reply (bench/rest_probe.c times only
  * what lies between).
+ * --cpu-of PID (the server): the line adds target_cpu_ms, the CPU time PID
+ * used from the moment the workers start (after signing) until the last
+ * worker's last login reply (/proc/PID/stat: 10 ms ticks).
  */
 #include "auth/usersig.h"
+#include "bench_proc.h"
 #include "util/clock.h"
 
 #include <arpa/inet.h>
@@ -85,9 +90,9 @@ typedef struct conn {
 
 static struct {
   const char *host, *key, *prefix, *platform;
-  int port, conns, procs, hold, concurrency, first, sources, notify;
+  int port, conns, procs, hold, concurrency, first, sources, notify, cpu_of;
   unsigned sdkappid;
-} opt = { "127.0.0.1", NULL, "lg", "Web", 0, 1000, 1, 0, 512, 0, 8, 0, 0 };
+} opt = { "127.0.0.1", NULL, "lg", "Web", 0, 1000, 1, 0, 512, 0, 8, 0, 0, 0 };
 
 static int ep;
 static conn_t *conns;
@@ -322,7 +327,7 @@ static void usage(void)
 {
   fprintf(stderr, "usage: loadgen --port P --sdkappid N --key K --conns N [--procs P] [--hold] [--host H]\n"
                   "               [--sources S] [--concurrency C] [--user-prefix S] [--platform Web] [--first I]\n"
-                  "               [--notify PID]\n");
+                  "               [--notify PID] [--cpu-of PID]\n");
   exit(2);
 }
 
@@ -344,6 +349,7 @@ int main(int argc, char **argv)
     else if (!strcmp(a, "--platform")) opt.platform = v;
     else if (!strcmp(a, "--first")) opt.first = atoi(v);
     else if (!strcmp(a, "--notify")) opt.notify = atoi(v);
+    else if (!strcmp(a, "--cpu-of")) opt.cpu_of = atoi(v);
     else usage();
     i++;
   }
@@ -377,6 +383,7 @@ int main(int argc, char **argv)
     char line[64];
     if (!fgets(line, sizeof line, in[p]) || line[0] != 'G') { fprintf(stderr, "loadgen: a worker failed\n"); return 1; }
   }
+  long long target0 = opt.cpu_of ? bench_proc_cpu_ms(opt.cpu_of) : 0, target1 = target0;
   for (int p = 0; p < procs; p++) if (write(go[1], "g", 1) != 1) return 1;
   close(go[1]);
   /* Relay "ready" once every worker is ready; then wait for a signal. */
@@ -391,6 +398,7 @@ int main(int argc, char **argv)
     char line[256];
     for (int p = 0; p < procs; p++)
       if (fgets(line, sizeof line, in[p]) && !strncmp(line, "ready", 5)) ready++;
+    if (opt.cpu_of) target1 = bench_proc_cpu_ms(opt.cpu_of);
     printf("ready workers=%d\n", ready);
     fflush(stdout);
     sigset_t set;
@@ -417,14 +425,17 @@ int main(int argc, char **argv)
     }
     waitpid(pids[p], NULL, 0);
   }
+  if (opt.cpu_of && !opt.hold) target1 = bench_proc_cpu_ms(opt.cpu_of);
   /* percentiles over all samples (nearest rank) */
   qsort(all, nall, sizeof *all, cmp_u32);
   double p50 = nall ? all[(nall - 1) / 2] / 1000.0 : 0, p99 = nall ? all[(nall * 99 + 99) / 100 - 1] / 1000.0 : 0;
   double ms = t1 > t0 ? (double)(t1 - t0) / 1000.0 : 0;
   printf("conns=%d ok=%lld failed=%lld elapsed_ms=%.1f logins_per_s=%.0f p50_ms=%.2f p99_ms=%.2f procs=%d sources=%d "
-         "loadgen_cpu_ms=%.1f loadgen_sys_ms=%.1f loadgen_us_per_login=%.1f syscalls_per_login=%.2f\n",
+         "loadgen_cpu_ms=%.1f loadgen_sys_ms=%.1f loadgen_us_per_login=%.1f syscalls_per_login=%.2f",
          total, okc, failc, ms, ms > 0 ? (double)okc * 1000.0 / ms : 0, p50, p99, procs, opt.sources, cpu / 1000.0,
          sys / 1000.0, okc ? (double)cpu / (double)okc : 0, okc ? (double)calls / (double)okc : 0);
+  if (opt.cpu_of) printf(" target_cpu_ms=%lld", target1 - target0);
+  printf("\n");
   free(all);
   return failc ? 1 : 0;
 }
