@@ -9,7 +9,8 @@
 # kernel's socket memory from /proc/net/sockstat (reported apart: it is not
 # ours). Prints one summary line per N, with the server's CPU time during the
 # login burst next to the load generator's (loadgen_cpu_ms): whichever is
-# near the burst's elapsed time is the bottleneck. LOADGEN=path runs another
+# near the burst's elapsed time is the bottleneck; the generator's own line
+# adds loadgen_us_per_login and syscalls_per_login. LOADGEN=path runs another
 # load generator binary (to compare with an older one). METER=off starts the
 # server with --bench-no-meter (logins not metered: no usage_login row, no
 # DAU/MAU count) to measure what metering costs on the login path:
@@ -46,9 +47,13 @@ for N in "$@"; do
   port=$(cat "$dir/port")
   sleep 0.5
   rss0=$(rss_kb $spid); sock0=$(sock_pages); slab0=$(slab_kb); cpu0=$(cpu_ms $spid); split0=$(cpu_split $spid)
-  procs=$(( (N + 9499) / 9500 ))
+  # one generator process per 9,500 connections (each with up to 512 logins
+  # in flight), as before, so old and new generators get the same load;
+  # LG_PROCS overrides (they all share the one load core), LG_ARGS adds
+  # options (e.g. LG_ARGS="--concurrency 1024")
+  procs=${LG_PROCS:-$(( (N + 9499) / 9500 ))}
   fifo=$dir/lg.out
-  taskset -c 1 $LG --port "$port" --sdkappid "$app" --key "$key" --conns "$N" --procs "$procs" --hold > "$fifo" &
+  taskset -c 1 $LG --port "$port" --sdkappid "$app" --key "$key" --conns "$N" --procs "$procs" $LG_ARGS --hold > "$fifo" &
   lpid=$!
   while ! grep -q '^ready' "$fifo" 2>/dev/null; do
     kill -0 $lpid 2>/dev/null || break

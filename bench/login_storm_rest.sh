@@ -3,33 +3,46 @@
 #
 #   sh bench/login_storm_rest.sh 10000 3
 #
-# Fresh data dir and app; server pinned to core 0 (`taskset -c 0`), the load
-# generator and the REST probe to core 1 (`taskset -c 1`). Per run: the probe
-# (bench/rest_probe.c) sends account_check every 12 ms on one keep-alive
-# connection; once it answered, the load generator logs N new users in
-# (bench/loadgen.c --hold: it keeps the connections open after the last
-# login reply); the server's CPU time is read at that moment, so it is the
-# logins' cost only (the connections close afterwards, outside the figure);
-# then the probe stops and prints p50/p99/max over the requests that
-# started between the storm's first connect and its last login reply
-# (loadgen --notify).
+# Fresh data dir, one app for the logins and REST_APPS (default 48) for the
+# probe; server pinned to core 0 (`taskset -c 0`), the load generator and the
+# REST probe on core 1 (`taskset -c 1`). Per run (a storm): the probe
+# (bench/rest_probe.c) sends account_check open loop, one request due every
+# REST_INTERVAL_US (default 400 µs: 2,500/s) in bursts of REST_BURST
+# (default 4: four requests due together every 1.6 ms; one wake-up of the
+# probe per request cost it ~170 µs of CPU on this box, most of the core it
+# shares with the generator), round robin over one keep-alive connection
+# per probe app (account_check allows 100 calls/s per app: 48 apps carry
+# 52/s each), each timed from its due time to its reply's last byte; once it answered, the load generator logs N new users
+# in (bench/loadgen.c --hold: it keeps the connections open after the last
+# login reply) and reports the server's CPU from its storm's start (after
+# signing) to its last login reply (--cpu-of): the logins' and the probe's
+# cost during the storm; then the probe stops and prints p50/p99/max over the
+# requests due between the storm's first connect and its last login reply
+# (loadgen --notify). The probe is not free: ~65 µs of server CPU per
+# account_check (bursts batched), so 2,500/s take ~16 % of the server's core
+# during the storm; a storm of 10,000 logins that lasts 0.8 s or more gives a
+# run 2,000 REST samples, enough for its own p99 (the script says when a run
+# has fewer). A lighter probe: REST_INTERVAL_US=12000 REST_BURST=1.
 #
 # The probe runs at real-time priority (PROBE_PRIO, default `chrt -f 50`):
 # it shares core 1 with the load generator, which saturates that core, and
 # without it the probe's figures include its own wait for the core.
 # PRIO (default none) prefixes the server and the load generator (e.g.
 # PRIO="chrt -f 1" on a box loaded by other work). LG_PROCS (default 1)
-# spreads the load generator over that many processes.
+# spreads the load generator over that many processes; LG_ARGS adds
+# generator options (e.g. "--concurrency 1024").
 #
 # Per run it prints the storm's logins/s, the load generator's CPU
 # (loadgen_cpu_ms: near elapsed_ms means the load generator is the
-# bottleneck), the server's CPU for the storm, server_us_per_login and
-# server_ceiling_logins_per_s (= 1e6 / server_us_per_login: what one server
-# core could do if the load generator cost nothing), and the load average.
-# At the end one line "all runs:" with p50/p99/max over the REST requests of
-# every run together (one run has 60-90 requests: its p99 is its maximum).
-# IMCLOUD_BIN / LOADGEN override the binaries. The script itself runs on
-# core 1 (taskset -p), so its polling never runs on the server's core.
+# bottleneck), the server's CPU for the storm (server_cpu_ms, and
+# server_cpu_pct of the storm's elapsed time), server_us_per_login (the
+# probe's requests included) and server_ceiling_logins_per_s (= 1e6 /
+# server_us_per_login), the probe's line (requests, errors, late, p50, p99,
+# max) and the load average. At the end: "per-storm rest p99_ms:" the runs'
+# p99s side by side, and "all runs:" p50/p99/max over the REST requests of
+# every run together. IMCLOUD_BIN / LOADGEN override the binaries. The
+# script itself runs on core 1 (taskset -p), so its polling never runs on
+# the server's core.
 set -e
 cd "$(dirname "$0")/.."
 # the script's own polling (grep, sleep: a fork and exec every 20 ms during a
@@ -53,33 +66,47 @@ key=$(echo "$out" | sed -n 's/.*"key":"\([0-9a-f]*\)".*/\1/p')
 # a trial app is capped at its free DAU (72000): buy pro (overage, no cap)
 $BIN wallet topup --customer "$cid" --amount-fen 100000000 --data "$dir" >/dev/null
 $BIN app upgrade --sdkappid "$app" --edition pro --data "$dir" >/dev/null
+apps=
+i=0
+while [ $i -lt "${REST_APPS:-48}" ]; do
+  i=$((i + 1))
+  o=$($BIN app create --customer "$cid" --name "probe$i" --region china --scheme s2022 --json --data "$dir")
+  apps="$apps --app $(echo "$o" | sed -n 's/.*"sdkappid":\([0-9]*\).*/\1/p'):$(echo "$o" | sed -n 's/.*"key":"\([0-9a-f]*\)".*/\1/p')"
+done
 $PRIO taskset -c 0 $BIN serve --listen 127.0.0.1:0 --port-file "$dir/port" --data "$dir" --log-level warn 2>"$dir/server.log" &
 spid=$!
 while [ ! -s "$dir/port" ]; do sleep 0.05; done
 port=$(cat "$dir/port")
 sleep 0.5
 r=0
+p99s=
 while [ $r -lt "$RUNS" ]; do
   r=$((r + 1))
-  $PROBE_PRIO taskset -c 1 $PROBE --port "$port" --sdkappid "$app" --key "$key" --samples "$dir/samples" > "$dir/probe.out" &
+  $PROBE_PRIO taskset -c 1 $PROBE --port "$port" $apps --interval-us "${REST_INTERVAL_US:-400}" \
+    --burst "${REST_BURST:-4}" --samples "$dir/samples" > "$dir/probe.out" &
   ppid=$!
   while ! grep -q '^ready' "$dir/probe.out" 2>/dev/null; do sleep 0.05; done
-  cpu0=$(cpu_ms $spid)
   # each run logs in new users (user prefix per run): account import + usage event per login
-  $PRIO taskset -c 1 $LG --port "$port" --sdkappid "$app" --key "$key" --conns "$N" --procs "${LG_PROCS:-1}" \
-    --user-prefix "r${r}u" --notify $ppid --hold > "$dir/lg.out" &
+  $PRIO taskset -c 1 $LG --port "$port" --sdkappid "$app" --key "$key" --conns "$N" --procs "${LG_PROCS:-1}" $LG_ARGS \
+    --user-prefix "r${r}u" --notify $ppid --cpu-of $spid --hold > "$dir/lg.out" &
   lpid=$!
   while ! grep -q '^ready' "$dir/lg.out" 2>/dev/null; do kill -0 $lpid 2>/dev/null || break; sleep 0.02; done
-  cpu1=$(cpu_ms $spid)
   kill -TERM $ppid; wait $ppid || true
   kill -TERM $lpid; wait $lpid || true
   lg=$(grep '^conns=' "$dir/lg.out")
   ok=$(echo "$lg" | sed -n 's/.* ok=\([0-9]*\).*/\1/p')
-  us=$(( (cpu1 - cpu0) * 1000 / (${ok:-0} > 0 ? ok : 1) ))
-  echo "run=$r $lg server_cpu_ms=$((cpu1 - cpu0)) server_us_per_login=$us server_ceiling_logins_per_s=$(( us > 0 ? 1000000 / us : 0 )) rest: $(grep '^requests=' "$dir/probe.out") load=$(cut -d' ' -f1 /proc/loadavg)"
+  scpu=$(echo "$lg" | sed -n 's/.* target_cpu_ms=\([0-9]*\).*/\1/p')
+  us=$(( ${scpu:-0} * 1000 / (${ok:-0} > 0 ? ok : 1) ))
+  el=$(echo "$lg" | sed -n 's/.* elapsed_ms=\([0-9]*\).*/\1/p')
+  rest=$(grep '^requests=' "$dir/probe.out" || echo "requests=0")
+  nreq=$(echo "$rest" | sed -n 's/^requests=\([0-9]*\).*/\1/p')
+  few=; [ "${nreq:-0}" -ge 2000 ] || few=" (fewer than 2000 REST samples: this run's p99 is near its maximum)"
+  p99s="$p99s $(echo "$rest" | sed -n 's/.* p99_ms=\([0-9.]*\).*/\1/p')"
+  echo "run=$r $lg server_cpu_ms=${scpu:-0} server_cpu_pct=$(( ${el:-0} > 0 ? ${scpu:-0} * 100 / el : 0 )) server_us_per_login=$us server_ceiling_logins_per_s=$(( us > 0 ? 1000000 / us : 0 )) rest: $rest$few load=$(cut -d' ' -f1 /proc/loadavg)"
   sleep 1 # the held connections close before the next storm
 done
 kill -TERM $spid; wait $spid || true
+echo "per-storm rest p99_ms:$p99s"
 sort -n "$dir/samples" | awk '{ v[NR] = $1 } END { if (NR) printf "all runs: rest requests=%d p50_ms=%.2f p99_ms=%.2f max_ms=%.2f\n", NR, v[int(NR * 0.5) + 1] / 1000, v[int(NR * 0.99) + 1] / 1000, v[NR] / 1000 }'
 echo "end: $(uptime)"
 rm -rf "$dir"

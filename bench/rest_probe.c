@@ -1,18 +1,35 @@
-/* rest_probe.c — REST latency seen by one keep-alive client while something
+/* rest_probe.c — REST latency seen by keep-alive clients while something
  * else (a login storm) loads the server.
  *
- *   rest_probe --port P --sdkappid N --key K [--interval-ms 12] [--host 127.0.0.1] [--samples FILE]
+ *   rest_probe --port P (--sdkappid N --key K | --app N:K ...) [--interval-us 12000]
+ *              [--burst 1] [--host 127.0.0.1] [--samples FILE]
  *
  * Sends im_open_login_svc/account_check as the administrator (its own
- * UserSig) on one keep-alive connection, one request every interval (the
- * route's rate limit is 100/s per app, hence 12 ms), waits for each answer
- * and times it from the write to the last byte of the reply. Prints "ready"
- * once the first reply came. SIGUSR1 drops the samples so far and SIGUSR2
- * stops keeping new ones (bench/loadgen.c --notify sends them around its
- * burst), so only requests that started during the burst count. On
+ * UserSig) open loop: one request is due every --interval-us (--interval-ms
+ * also accepted). Each app (--app, repeated, or --sdkappid/--key for one)
+ * has its own keep-alive connection, and request k goes on connection
+ * k % apps at its due time, or as soon as that connection's previous
+ * request is answered. A request is timed from its due time to the last
+ * byte of its reply, so a reply that is late makes the requests due behind
+ * it late too, as it would for a real client (late= counts the requests sent
+ * more than one interval after their due time). account_check allows 100
+ * calls/s per app (its documented frequency), so A apps carry up to
+ * A × 100/s: bench/login_storm_rest.sh makes 48 apps for one request every
+ * 250 µs (4,000/s, 83/s per app). The default, one app and one request
+ * every 12 ms, stays under that limit too. --burst B makes B consecutive
+ * requests due at the same time, every B intervals (same rate, B times fewer
+ * wake-ups of the probe: on this box a wake-up costs the probe ~150 µs of
+ * CPU, which at 4,000 single requests per second took most of the core it
+ * shares with the load generator); each is still timed from its due time.
+ *
+ * Prints "ready" once the first reply came. SIGUSR1 drops the samples so far
+ * and SIGUSR2 stops keeping new ones (bench/loadgen.c --notify sends them
+ * around its burst), so only requests due between the two count. On
  * SIGTERM/SIGINT prints one line:
- * requests=N errors=E p50_ms=… p99_ms=… max_ms=… (every answer that is not
- * HTTP 200 with ErrorCode 0 counts as an error). --samples FILE also
+ * requests=N errors=E late=L p50_ms=… p99_ms=… max_ms=… (every answer that
+ * is not HTTP 200 with ErrorCode 0 counts as an error)
+ * probe_cpu_us_per_request (the probe's own CPU over its whole run, per
+ * request sent: it shares the load generator's core). --samples FILE also
  * appends every counted latency (µs, one per line) to FILE, so that a
  * script can take percentiles over the requests of several runs together.
  */
@@ -20,19 +37,35 @@
 #include "util/clock.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
+#define MAX_CONNS 128
+
+typedef struct {
+  int fd;
+  int rlen;         /* its app's request */
+  char *req;
+  int busy;         /* a request is outstanding */
+  uint64_t due_us;  /* its due time */
+  size_t got;
+  char buf[8192];
+} probe_conn_t;
+
 static volatile sig_atomic_t stop, reset, frozen;
 static void on_sig(int s) { (void)s; stop = 1; }
-static void on_usr1(int s) { (void)s; reset = 1; frozen = 0; }
+static void on_usr1(int s) { (void)s; reset = 1; }
 static void on_usr2(int s) { (void)s; frozen = 1; }
 
 static uint64_t now_us(void)
@@ -48,87 +81,153 @@ static int cmp_u64(const void *a, const void *b)
   return x < y ? -1 : x > y;
 }
 
-/* Read one HTTP response (Content-Length framed) into buf; 1 if it is 200
- * with "ErrorCode":0, 0 if another answer, -1 on a socket error. */
-static int read_reply(int fd, char *buf, size_t cap)
+/* The reply in c->buf: 0 incomplete, 1 complete and 200 with "ErrorCode":0,
+ * 2 complete and another answer, -1 does not fit. *used its length. */
+static int reply_state(probe_conn_t *c, size_t *used)
 {
-  size_t got = 0;
-  for (;;) {
-    ssize_t n = read(fd, buf + got, cap - 1 - got);
-    if (n <= 0) return -1;
-    got += (size_t)n;
-    buf[got] = 0;
-    char *end = strstr(buf, "\r\n\r\n");
-    if (!end) { if (got >= cap - 1) return -1; continue; }
-    char *cl = strcasestr(buf, "content-length:");
-    size_t body = cl ? strtoul(cl + 15, NULL, 10) : 0;
-    if (got < (size_t)(end + 4 - buf) + body) { if (got >= cap - 1) return -1; continue; }
-    return strncmp(buf, "HTTP/1.1 200", 12) == 0 && strstr(end, "\"ErrorCode\":0") != NULL;
-  }
+  c->buf[c->got] = 0;
+  char *end = strstr(c->buf, "\r\n\r\n");
+  if (!end) return c->got >= sizeof c->buf - 1 ? -1 : 0;
+  char *cl = strcasestr(c->buf, "content-length:");
+  size_t body = cl && cl < end ? strtoul(cl + 15, NULL, 10) : 0;
+  size_t len = (size_t)(end + 4 - c->buf) + body;
+  if (len >= sizeof c->buf) return -1;
+  if (c->got < len) return 0;
+  *used = len;
+  char save = c->buf[len];
+  c->buf[len] = 0;
+  int good = strncmp(c->buf, "HTTP/1.1 200", 12) == 0 && strstr(end, "\"ErrorCode\":0") != NULL;
+  c->buf[len] = save;
+  return good ? 1 : 2;
 }
 
 int main(int argc, char **argv)
 {
   const char *host = "127.0.0.1", *key = NULL, *samples = NULL;
-  int port = 0, interval_ms = 12;
+  const char *apps[MAX_CONNS];
+  int port = 0, nconns = 0, burst = 1;
+  long interval_us = 12000;
   unsigned long sdkappid = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!strcmp(argv[i], "--port")) port = atoi(argv[i + 1]);
+    else if (!strcmp(argv[i], "--app")) { if (nconns < MAX_CONNS) apps[nconns] = argv[i + 1]; nconns++; }
     else if (!strcmp(argv[i], "--sdkappid")) sdkappid = strtoul(argv[i + 1], NULL, 10);
     else if (!strcmp(argv[i], "--key")) key = argv[i + 1];
-    else if (!strcmp(argv[i], "--interval-ms")) interval_ms = atoi(argv[i + 1]);
+    else if (!strcmp(argv[i], "--interval-ms")) interval_us = atol(argv[i + 1]) * 1000;
+    else if (!strcmp(argv[i], "--interval-us")) interval_us = atol(argv[i + 1]);
+    else if (!strcmp(argv[i], "--burst")) burst = atoi(argv[i + 1]);
     else if (!strcmp(argv[i], "--host")) host = argv[i + 1];
     else if (!strcmp(argv[i], "--samples")) samples = argv[i + 1];
     else { fprintf(stderr, "unknown option %s\n", argv[i]); return 2; }
   }
-  if (!port || !sdkappid || !key || interval_ms <= 0) {
-    fprintf(stderr, "usage: rest_probe --port P --sdkappid N --key K [--interval-ms 12]\n");
+  if (sdkappid && key && nconns < MAX_CONNS) { apps[nconns++] = NULL; }
+  if (!port || interval_us <= 0 || nconns <= 0 || nconns > MAX_CONNS || burst <= 0 || burst > nconns) {
+    fprintf(stderr, "usage: rest_probe --port P (--sdkappid N --key K | --app N:K ... up to %d) [--interval-us 12000]\n",
+            MAX_CONNS);
     return 2;
   }
-  char sig[1024];
-  if (auth_usersig_gen(sdkappid, key, "administrator", imc_clock_now_s(), 86400, sig, sizeof sig)) {
-    fprintf(stderr, "cannot make the administrator's UserSig\n");
-    return 1;
-  }
+  static probe_conn_t conns[MAX_CONNS];
   static const char body[] = "{\"CheckItem\":[{\"UserID\":\"probe_a\"},{\"UserID\":\"probe_b\"}]}";
-  char req[2048];
-  int rlen = snprintf(req, sizeof req,
-                      "POST /v4/im_open_login_svc/account_check?sdkappid=%lu&identifier=administrator&usersig=%s"
-                      "&random=1&contenttype=json HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
-                      "Content-Length: %zu\r\n\r\n%s",
-                      sdkappid, sig, host, sizeof body - 1, body);
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  for (int i = 0; i < nconns; i++) {
+    unsigned long id = sdkappid;
+    const char *k = key;
+    if (apps[i]) {
+      char *colon = strchr(apps[i], ':');
+      if (!colon) { fprintf(stderr, "--app wants SDKAPPID:KEY\n"); return 2; }
+      id = strtoul(apps[i], NULL, 10);
+      k = colon + 1;
+    }
+    char sig[1024];
+    if (auth_usersig_gen(id, k, "administrator", imc_clock_now_s(), 86400, sig, sizeof sig)) {
+      fprintf(stderr, "cannot make the administrator's UserSig\n");
+      return 1;
+    }
+    conns[i].req = malloc(2048);
+    conns[i].rlen = snprintf(conns[i].req, 2048,
+                             "POST /v4/im_open_login_svc/account_check?sdkappid=%lu&identifier=administrator&usersig=%s"
+                             "&random=1&contenttype=json HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
+                             "Content-Length: %zu\r\n\r\n%s",
+                             id, sig, host, sizeof body - 1, body);
+  }
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  struct epoll_event evs[MAX_CONNS];
   struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-  inet_pton(AF_INET, host, &sa.sin_addr);
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  if (connect(fd, (struct sockaddr *)&sa, sizeof sa)) { perror("connect"); return 1; }
+  if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) { fprintf(stderr, "bad --host\n"); return 2; }
+  for (int i = 0; i < nconns; i++) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa)) { perror("connect"); return 1; }
+    conns[i].fd = fd;
+    struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &conns[i] };
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev)) { perror("epoll_ctl"); return 1; }
+  }
   signal(SIGTERM, on_sig);
   signal(SIGINT, on_sig);
   struct sigaction sa1 = { .sa_handler = on_usr1, .sa_flags = SA_RESTART };
   struct sigaction sa2 = { .sa_handler = on_usr2, .sa_flags = SA_RESTART };
   sigaction(SIGUSR1, &sa1, NULL);
   sigaction(SIGUSR2, &sa2, NULL);
-  size_t cap = 1 << 16, n = 0, errors = 0;
+  size_t cap = 1 << 16, n = 0, errors = 0, late = 0, sent = 0;
   uint64_t *lat = malloc(cap * sizeof *lat);
-  char buf[8192];
-  uint64_t next = now_us();
-  int announced = 0;
+  /* requests due in [t_from, t_to) count; the first one warms up */
+  uint64_t next = now_us(), t_from = UINT64_MAX, t_to = UINT64_MAX; /* t_from: set at "ready" */
+  int announced = 0, waiting_free = 0;
+  uint64_t k = 0; /* the next request's number: it goes on connection k % nconns */
   while (!stop) {
     uint64_t t = now_us();
-    if (t < next) { usleep((useconds_t)(next - t)); continue; }
-    next += (uint64_t)interval_ms * 1000u;
-    if (next < t) next = t + (uint64_t)interval_ms * 1000u; /* fell behind: do not burst to catch up */
-    if (write(fd, req, (size_t)rlen) != rlen) { perror("write"); break; }
-    int ok = read_reply(fd, buf, sizeof buf);
-    if (ok < 0) { if (!stop) fprintf(stderr, "connection lost\n"); break; }
-    uint64_t d = now_us() - t;
-    if (!announced) { printf("ready\n"); fflush(stdout); announced = 1; continue; } /* the first one warms up */
-    if (reset) { reset = 0; n = 0; errors = 0; continue; } /* this one began before the burst */
-    if (frozen) continue;
-    if (!ok) errors++;
-    if (n == cap) { cap *= 2; lat = realloc(lat, cap * sizeof *lat); }
-    lat[n++] = d;
+    if (reset) { reset = 0; n = 0; errors = 0; late = 0; t_from = t; t_to = UINT64_MAX; }
+    if (frozen) { frozen = 0; if (t_to == UINT64_MAX) t_to = t; }
+    /* send what is due, each on a free connection */
+    while (next <= t && announced >= 0) {
+      probe_conn_t *c = &conns[k % (uint64_t)nconns];
+      if (c->busy) { waiting_free = 1; break; }
+      waiting_free = 0;
+      if (t - next > (uint64_t)interval_us && next >= t_from && next < t_to) late++;
+      if (write(c->fd, c->req, (size_t)c->rlen) != c->rlen) { perror("write"); stop = 2; break; }
+      c->busy = 1;
+      c->due_us = next;
+      k++;
+      if (k % (uint64_t)burst == 0) next += (uint64_t)interval_us * (uint64_t)burst;
+      sent++;
+      if (!announced) { announced = -1; break; } /* one request until the first reply */
+    }
+    if (stop) break;
+    struct timespec ts, *tsp = NULL;
+    if (announced >= 0 && !waiting_free) {
+      uint64_t wait = next > t ? next - t : 0;
+      ts.tv_sec = (time_t)(wait / 1000000u);
+      ts.tv_nsec = (long)(wait % 1000000u) * 1000;
+      tsp = &ts;
+    }
+    int r = epoll_pwait2(ep, evs, MAX_CONNS, tsp, NULL);
+    if (r < 0) { if (errno == EINTR) continue; perror("epoll_pwait2"); break; }
+    for (int i = 0; i < r; i++) {
+      probe_conn_t *c = evs[i].data.ptr;
+      ssize_t got = read(c->fd, c->buf + c->got, sizeof c->buf - 1 - c->got);
+      if (got <= 0) { if (!stop) fprintf(stderr, "connection lost\n"); stop = 2; break; }
+      c->got += (size_t)got;
+      size_t used = 0;
+      int st = reply_state(c, &used);
+      if (st < 0) { fprintf(stderr, "reply too long\n"); stop = 2; break; }
+      if (!st) continue;
+      uint64_t d = now_us() - c->due_us;
+      memmove(c->buf, c->buf + used, c->got - used);
+      c->got -= used;
+      c->busy = 0;
+      waiting_free = 0;
+      if (announced < 0) { /* the first one warms up */
+        announced = 1;
+        next = now_us();
+        if (t_from == UINT64_MAX) t_from = next;
+        printf("ready\n");
+        fflush(stdout);
+        continue;
+      }
+      if (c->due_us < t_from || c->due_us >= t_to) continue;
+      if (st != 1) errors++;
+      if (n == cap) { cap *= 2; lat = realloc(lat, cap * sizeof *lat); }
+      lat[n++] = d;
+    }
   }
   if (samples) {
     FILE *f = fopen(samples, "a");
@@ -138,9 +237,12 @@ int main(int argc, char **argv)
   }
   if (!n) { printf("requests=0 errors=%zu\n", errors); return 1; }
   qsort(lat, n, sizeof *lat, cmp_u64);
-  printf("requests=%zu errors=%zu p50_ms=%.2f p99_ms=%.2f max_ms=%.2f\n", n, errors, lat[n / 2] / 1e3,
-         lat[(size_t)((double)n * 0.99)] / 1e3, lat[n - 1] / 1e3);
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  double cpu_us = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 + (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+  printf("requests=%zu errors=%zu late=%zu p50_ms=%.2f p99_ms=%.2f max_ms=%.2f probe_cpu_us_per_request=%.0f\n", n, errors,
+         late, lat[(n - 1) / 2] / 1e3, lat[(n * 99 + 99) / 100 - 1] / 1e3, lat[n - 1] / 1e3, sent ? cpu_us / (double)sent : 0);
   free(lat);
-  close(fd);
+  for (int i = 0; i < nconns; i++) close(conns[i].fd);
   return 0;
 }
