@@ -188,6 +188,28 @@ void net__scan_free(http_scan_t *s);
  * reason *why and extra header lines *extra (or NULL). */
 int net__ws_check(const net_req_t *r, const char *ws_path, char *accept_out, const char **why, const char **extra);
 
+/* ws_frame.c: RFC 6455 frame headers and masking (pure).
+ * net__ws_head reads the header of a client frame at h (avail bytes there)
+ * and refuses what §5.2 forbids: returns NET_WS_HEAD_OK with *out filled,
+ * NET_WS_HEAD_MORE when the header is incomplete (the payload is not
+ * checked: the frame is complete when avail >= head_len + payload_len), or a
+ * refusal, whose close code and reason net__ws_refusal gives (static text).
+ * net__ws_unmask XORs p[0..n) in place with the frame's mask.
+ * net__ws_head_put writes the header of a final, unmasked server frame of
+ * len payload bytes at dst (room for NET_WS_HEAD_MAX) and returns its length. */
+enum { NET_WS_HEAD_OK, NET_WS_HEAD_MORE, NET_WS_HEAD_RSV, NET_WS_HEAD_UNMASKED, NET_WS_HEAD_CONTROL,
+       NET_WS_HEAD_NONMINIMAL, NET_WS_HEAD_TOO_BIG };
+#define NET_WS_HEAD_MAX 10
+typedef struct {
+  uint8_t fin, op, mask[4];
+  size_t head_len;              /* header bytes, mask included */
+  uint64_t payload_len;
+} net_ws_head_t;
+int net__ws_head(const uint8_t *h, size_t avail, uint64_t max, net_ws_head_t *out);
+void net__ws_refusal(int res, uint16_t *code, const char **why);
+void net__ws_unmask(uint8_t *p, size_t n, const uint8_t mask[4]);
+size_t net__ws_head_put(int opcode, size_t len, uint8_t *dst);
+
 /* ws.c */
 void net__ws_start(struct net_conn *c, char *rest, size_t len);
 void net__ws_feed(struct net_conn *c, char *data, size_t len);
