@@ -61,16 +61,30 @@ static size_t encode(int opcode, const char *data, size_t len, uint8_t *dst)
 /* Encode straight into the output chunk: one allocation, one copy. */
 static int send_frame(struct net_conn *c, int opcode, const char *data, size_t len)
 {
-  wchunk_t *w = net__chunk_new(NET_WS_HEAD_MAX + len);
+  wchunk_t *w = net__chunk_new(c->srv, NET_WS_HEAD_MAX + len);
   if (!w) return IMC_E_NOMEM;
   return net__queue_chunk(c, w, encode(opcode, data, len, (uint8_t *)w->data));
 }
 
+/* Small frames (a push) unreferenced on this thread, kept for the next ones:
+ * linked through their first bytes, at most FRAME_POOL_MAX. Per thread, so
+ * that frames made and freed off the loop thread (tests) stay safe. */
+#define FRAME_POOL_MAX 256
+static __thread struct { net_frame_t *head; unsigned n; } frame_pool;
+
 net_frame_t *net_frame_new_text(const char *data, size_t len)
 {
   if (len > UINT32_MAX - NET_WS_HEAD_MAX) return NULL;
-  net_frame_t *f = malloc(sizeof *f + NET_WS_HEAD_MAX + len);
-  if (!f) return NULL;
+  net_frame_t *f;
+  if (NET_WS_HEAD_MAX + len <= NET_SMALL_FRAME && frame_pool.head) {
+    f = frame_pool.head;
+    memcpy(&frame_pool.head, f->bytes, sizeof f);
+    frame_pool.n--;
+  } else {
+    int small = NET_WS_HEAD_MAX + len <= NET_SMALL_FRAME;
+    if (!(f = malloc(sizeof *f + (small ? NET_SMALL_FRAME : NET_WS_HEAD_MAX + len)))) return NULL;
+    f->small = (uint32_t)small;
+  }
   f->refs = 1;
   f->len = (uint32_t)encode(1, data, len, (uint8_t *)f->bytes);
   f->msgs = 1;
@@ -87,6 +101,7 @@ net_frame_t *net_frame_concat(net_frame_t *const *fs, size_t n)
   f->refs = 1;
   f->len = (uint32_t)len;
   f->msgs = 0;
+  f->small = 0;
   for (size_t i = 0, at = 0; i < n; at += fs[i]->len, i++) {
     memcpy(f->bytes + at, fs[i]->bytes, fs[i]->len);
     f->msgs += fs[i]->msgs;
@@ -100,7 +115,11 @@ size_t net_ws_queued(const net_ws_t *c) { return net__queued(c); }
 
 void net_frame_unref(net_frame_t *f)
 {
-  if (f && --f->refs == 0) free(f);
+  if (!f || --f->refs) return;
+  if (!f->small || frame_pool.n >= FRAME_POOL_MAX) { free(f); return; }
+  memcpy(f->bytes, &frame_pool.head, sizeof f);
+  frame_pool.head = f;
+  frame_pool.n++;
 }
 
 size_t net_frame_bytes(const net_frame_t *f) { return f->len; }
