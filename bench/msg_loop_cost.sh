@@ -28,7 +28,8 @@
 # are close (on a busy box the server under valgrind falls behind and
 # completions lag: compare only runs where they are within a few %). Kernel
 # work (sendmsg, epoll) is not counted: callgrind sees user space only.
-# Needs valgrind.
+# KEEP_CG=PREFIX keeps each binary's loop-thread profile as PREFIX.<path>
+# (for callgrind_annotate). Needs valgrind.
 set -e
 cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null || { echo "msg_loop_cost.sh: needs valgrind (apt-get install valgrind)"; exit 1; }
@@ -88,5 +89,6 @@ for BIN in "$@"; do
   echo "$BIN users=$USERS rate=$RATE loop_instr_per_msg=$((recv + done_)) (send frame $recv + completion $done_)" \
        "loop_thread_instr_per_msg=$((2 * total / (nsend + ndone))) (sends $nsend, completions $ndone)"
   cat "$dir/calls"
+  [ -z "$KEEP_CG" ] || cp "$dir"/cg.$spid.1-01 "$KEEP_CG.$(echo "$BIN" | tr / _)"
   rm -rf "$dir"
 done

@@ -34,10 +34,22 @@ typedef struct pending {
   const char *op;
 } pending_t;
 
+/* Pending requests freed on this thread, kept for the next ones (a send
+ * makes one per message): linked through srv, at most PENDING_POOL_MAX.
+ * Per thread: the loop thread's in the server. */
+#define PENDING_POOL_MAX 1024
+static __thread struct { pending_t *head; unsigned n; } pending_pool;
+
 static pending_t *pending_new(api_srv_t *srv, cws_conn_t *c, json_t *id, const char *op)
 {
-  pending_t *p = calloc(1, sizeof *p);
-  if (!p) return NULL;
+  pending_t *p = pending_pool.head;
+  if (p) {
+    pending_pool.head = (pending_t *)(void *)p->srv;
+    pending_pool.n--;
+    memset(p, 0, sizeof *p);
+  } else if (!(p = calloc(1, sizeof *p))) {
+    return NULL;
+  }
   p->srv = srv;
   p->c = cws_hold(c);
   p->sid = sess(c)->sid;
@@ -56,7 +68,10 @@ static void pending_free(pending_t *p)
 {
   cws_release(p->c);
   json_decref(p->id);
-  free(p);
+  if (pending_pool.n >= PENDING_POOL_MAX) { free(p); return; }
+  p->srv = (api_srv_t *)(void *)pending_pool.head;
+  pending_pool.head = p;
+  pending_pool.n++;
 }
 
 /* The connection to answer on if it is still open and still the same login, else NULL. */

@@ -88,10 +88,17 @@ static size_t value_len(const char *p, size_t n)
   do {
     if (i >= n) return 0;
     char ch = p[i];
-    if (ch == '"') {
-      for (i++; i < n && p[i] != '"'; i++) if (p[i] == '\\') i++;
-      if (i >= n) return 0;
-      i++;
+    if (ch == '"') { /* to the next quote not escaped: one behind an even run of backslashes */
+      size_t from = ++i;
+      for (;;) {
+        const char *q = memchr(p + from, '"', n - from);
+        if (!q) return 0;
+        size_t at = (size_t)(q - p), bs = 0;
+        while (p[at - 1 - bs] == '\\') bs++; /* stops at the opening quote at the latest */
+        from = at + 1;
+        if (!(bs & 1)) break;
+      }
+      i = from;
     } else if (ch == '{' || ch == '[') {
       depth++;
       i++;

@@ -209,13 +209,21 @@ static void list_flush(struct net_conn *c)
 
 static void chunk_free(net_server_t *s, wchunk_t *w)
 {
-  if (!w->frame) { free(w); return; }
+  if (!w->frame) {
+    if (!w->small || s->small_pooled >= NET_POOL_MAX) { free(w); return; }
+    w->next = s->small_pool;
+    s->small_pool = w;
+    s->small_pooled++;
+    return;
+  }
   net_frame_unref(w->frame);
   if (s->ref_pooled >= NET_POOL_MAX) { free(w); return; }
   w->next = s->ref_pool;
   s->ref_pool = w;
   s->ref_pooled++;
 }
+
+void net__chunk_drop(net_server_t *s, wchunk_t *w) { chunk_free(s, w); }
 
 static void out_free(struct net_conn *c)
 {
@@ -235,7 +243,8 @@ void net__pools_drain(net_server_t *s)
 {
   while (s->out_pool) { net_out_t *o = s->out_pool; s->out_pool = (net_out_t *)o->head; free(o); }
   while (s->ref_pool) { wchunk_t *w = s->ref_pool; s->ref_pool = w->next; free(w); }
-  s->out_pooled = s->ref_pooled = 0;
+  while (s->small_pool) { wchunk_t *w = s->small_pool; s->small_pool = w->next; free(w); }
+  s->out_pooled = s->ref_pooled = s->small_pooled = 0;
 }
 
 uint32_t net__queued(const struct net_conn *c) { return c->out ? c->out->bytes : 0; }
@@ -404,22 +413,32 @@ static int enqueue(struct net_conn *c, wchunk_t *w)
   return 0;
 }
 
-wchunk_t *net__chunk_new(size_t cap)
+wchunk_t *net__chunk_new(net_server_t *s, size_t cap)
 {
-  wchunk_t *w = malloc(sizeof *w + cap);
-  if (w) w->frame = NULL;
+  wchunk_t *w;
+  if (cap <= NET_SMALL_CHUNK && s->small_pool) {
+    w = s->small_pool;
+    s->small_pool = w->next;
+    s->small_pooled--;
+    return w;
+  }
+  if (cap > UINT32_MAX) return NULL;
+  int small = cap <= NET_SMALL_CHUNK;
+  if (!(w = malloc(sizeof *w + (small ? NET_SMALL_CHUNK : cap)))) return NULL;
+  w->frame = NULL;
+  w->small = (uint32_t)small;
   return w;
 }
 
 int net__queue_chunk(struct net_conn *c, wchunk_t *w, size_t len)
 {
-  w->len = len;
+  w->len = (uint32_t)len;
   return enqueue(c, w);
 }
 
 int net__queue(struct net_conn *c, const void *data, size_t len)
 {
-  wchunk_t *w = net__chunk_new(len);
+  wchunk_t *w = net__chunk_new(c->srv, len);
   if (!w) return IMC_E_NOMEM;
   memcpy(w->data, data, len);
   return net__queue_chunk(c, w, len);

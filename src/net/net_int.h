@@ -16,7 +16,8 @@
 typedef struct wchunk {
   struct wchunk *next;
   net_frame_t *frame;      /* shared bytes, or NULL for inline data */
-  size_t len;
+  uint32_t len;
+  uint32_t small;          /* inline, with room for NET_SMALL_CHUNK bytes: kept for reuse (conn.c) */
   char data[];
 } wchunk_t;
 
@@ -27,7 +28,10 @@ typedef struct net_out {
   uint32_t off;            /* bytes of head already written */
 } net_out_t;
 
-struct net_frame { uint32_t refs; uint32_t len; uint32_t msgs; char bytes[]; }; /* msgs: WebSocket frames in bytes */
+/* msgs: WebSocket frames in bytes; small: room for NET_SMALL_FRAME bytes,
+ * kept for reuse once unreferenced (ws.c) */
+struct net_frame { uint32_t refs; uint32_t len; uint32_t msgs; uint32_t small; char bytes[]; };
+#define NET_SMALL_FRAME 496       /* with the header, 512 bytes */
 
 typedef struct http_state http_state_t;  /* http.c: parser + request being read */
 
@@ -128,7 +132,8 @@ struct net_server {
   struct net_conn *socketless;  /* the open socketless connection (net_socketless_open), or NULL */
   net_out_t *out_pool;          /* drained write queues kept for reuse (linked by head), at most NET_POOL_MAX */
   wchunk_t *ref_pool;           /* chunks of shared frames kept for reuse (linked by next), at most NET_POOL_MAX */
-  uint32_t out_pooled, ref_pooled;
+  wchunk_t *small_pool;         /* small inline chunks kept for reuse (linked by next), at most NET_POOL_MAX */
+  uint32_t out_pooled, ref_pooled, small_pooled;
   int hold_output;              /* net_server_hold_output called in this turn */
   uint64_t held_since_ms;       /* loop time of the first turn whose WebSocket output is held, 0 = none held */
 };
@@ -136,10 +141,14 @@ struct net_server {
 /* conn.c */
 int net__queue(struct net_conn *c, const void *data, size_t len);
 int net__queue_frame(struct net_conn *c, net_frame_t *f);
-/* Build a chunk in place: allocate room for cap bytes, write into w->data,
- * then queue the first len of them (net__queue_chunk takes ownership; free
- * an unqueued chunk with free()). */
-wchunk_t *net__chunk_new(size_t cap);
+/* Build a chunk in place: room for cap bytes (at most UINT32_MAX), write
+ * into w->data, then queue the first len of them (net__queue_chunk takes
+ * ownership; an unqueued chunk goes back with net__chunk_drop). A chunk of
+ * at most NET_SMALL_CHUNK bytes (a reply) comes from the server's list of
+ * them and returns there once written. */
+#define NET_SMALL_CHUNK 232       /* with the header, 256 bytes */
+wchunk_t *net__chunk_new(net_server_t *s, size_t cap);
+void net__chunk_drop(net_server_t *s, wchunk_t *w);
 int net__queue_chunk(struct net_conn *c, wchunk_t *w, size_t len);
 void net__close(struct net_conn *c);                  /* flush what is queued, then close */
 /* conn.c's turn end and teardown, shared with conn_fuzz.c (connections
@@ -191,6 +200,28 @@ void net__scan_free(http_scan_t *s);
  * 0 with accept_out (29+ bytes) filled, or the HTTP status to answer with a
  * reason *why and extra header lines *extra (or NULL). */
 int net__ws_check(const net_req_t *r, const char *ws_path, char *accept_out, const char **why, const char **extra);
+
+/* ws_frame.c: RFC 6455 frame headers and masking (pure).
+ * net__ws_head reads the header of a client frame at h (avail bytes there)
+ * and refuses what §5.2 forbids: returns NET_WS_HEAD_OK with *out filled,
+ * NET_WS_HEAD_MORE when the header is incomplete (the payload is not
+ * checked: the frame is complete when avail >= head_len + payload_len), or a
+ * refusal, whose close code and reason net__ws_refusal gives (static text).
+ * net__ws_unmask XORs p[0..n) in place with the frame's mask.
+ * net__ws_head_put writes the header of a final, unmasked server frame of
+ * len payload bytes at dst (room for NET_WS_HEAD_MAX) and returns its length. */
+enum { NET_WS_HEAD_OK, NET_WS_HEAD_MORE, NET_WS_HEAD_RSV, NET_WS_HEAD_UNMASKED, NET_WS_HEAD_CONTROL,
+       NET_WS_HEAD_NONMINIMAL, NET_WS_HEAD_TOO_BIG };
+#define NET_WS_HEAD_MAX 10
+typedef struct {
+  uint8_t fin, op, mask[4];
+  size_t head_len;              /* header bytes, mask included */
+  uint64_t payload_len;
+} net_ws_head_t;
+int net__ws_head(const uint8_t *h, size_t avail, uint64_t max, net_ws_head_t *out);
+void net__ws_refusal(int res, uint16_t *code, const char **why);
+void net__ws_unmask(uint8_t *p, size_t n, const uint8_t mask[4]);
+size_t net__ws_head_put(int opcode, size_t len, uint8_t *dst);
 
 /* ws.c */
 void net__ws_start(struct net_conn *c, char *rest, size_t len);

@@ -1,24 +1,18 @@
-/* ws.c — WebSocket (RFC 6455) for server connections: handshake, framing,
- * message reassembly with UTF-8 checking, and server frames.
+/* ws.c — WebSocket (RFC 6455) for server connections: framing, message
+ * reassembly with UTF-8 checking, and server frames.
  *
- * Frames are decoded and encoded by wslay's frame layer (wslay_frame_recv /
- * wslay_frame_send). wslay keeps a frame context with a 4 KiB input buffer;
- * one context per connection would cost 4+ KiB per idle connection, and
- * memory per idle connection is a product metric here. So the loop thread
- * owns ONE shared decode context and ONE shared encode context, and a frame is
- * handed to wslay only once it is complete in memory: this file finds frame
- * boundaries (and refuses oversize, unmasked or reserved-bit frames before
- * buffering them), wslay parses the header, checks minimal length encodings
- * and control-frame rules and unmasks the payload. The shared decoder is
- * therefore back in its header state after every frame. Per connection,
- * ws_state exists only while a partial frame or a fragmented message is
- * pending: an idle connection holds nothing here. */
+ * A frame is decoded only once it is complete in memory: parse() reads its
+ * header (ws_frame.c, which refuses oversize, unmasked, reserved-bit and
+ * badly encoded frames before anything is buffered), waits for the whole
+ * payload, unmasks it in place and hands it on. So no decoder state lives
+ * between frames: per connection, ws_state exists only while a partial frame
+ * or a fragmented message is pending, and an idle connection holds nothing
+ * here (memory per idle connection is a product metric). Loop thread only. */
 #include "net/net_int.h"
 #include "util/err.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <wslay/wslay.h>
 
 struct ws_state {
   char *part; size_t part_len, part_cap;  /* incomplete frame */
@@ -55,106 +49,44 @@ static int utf8_ok(const unsigned char *s, size_t n)
   return 1;
 }
 
-/* ---- the shared wslay frame contexts (loop thread only) ---------------------- */
-#define WS_HEADER_MAX 10
-
-static struct {
-  wslay_frame_context_ptr dec, enc;
-  const uint8_t *src; size_t left;   /* decode: bytes of the current frame not yet given to wslay */
-  uint8_t *dst; size_t cap, len;     /* encode: where wslay writes the frame */
-} wsl;
-
-static ssize_t wsl_recv(uint8_t *buf, size_t len, int flags, void *ud)
+/* Write one final, unmasked server frame of data[0..len) at dst (room for
+ * NET_WS_HEAD_MAX + len); its length. */
+static size_t encode(int opcode, const char *data, size_t len, uint8_t *dst)
 {
-  (void)flags; (void)ud;
-  size_t n = len < wsl.left ? len : wsl.left;
-  if (!n) return 0; /* wslay reports WANT_READ: never inside a complete frame */
-  memcpy(buf, wsl.src, n);
-  wsl.src += n;
-  wsl.left -= n;
-  return (ssize_t)n;
-}
-
-static ssize_t wsl_send(const uint8_t *data, size_t len, int flags, void *ud)
-{
-  (void)flags; (void)ud;
-  if (wsl.len + len > wsl.cap) return -1;
-  memcpy(wsl.dst + wsl.len, data, len);
-  wsl.len += len;
-  return (ssize_t)len;
-}
-
-static int wsl_genmask(uint8_t *buf, size_t len, void *ud) { (void)ud; memset(buf, 0, len); return 0; }
-
-static const struct wslay_frame_callbacks wsl_cbs = { wsl_send, wsl_recv, wsl_genmask };
-
-/* (Re)create a context: after an error its state is unknown. */
-static int wsl_reset(wslay_frame_context_ptr *ctx)
-{
-  if (*ctx) wslay_frame_context_free(*ctx);
-  *ctx = NULL;
-  return wslay_frame_context_init(ctx, &wsl_cbs, NULL) ? IMC_E_NOMEM : 0;
-}
-
-/* Encode one unmasked, final server frame into dst (cap >= len + 10).
- * Returns the frame length, or 0 on failure. */
-static size_t wsl_encode(int opcode, const char *data, size_t len, uint8_t *dst, size_t cap)
-{
-  if (!wsl.enc && wsl_reset(&wsl.enc)) return 0;
-  struct wslay_frame_iocb io = { .fin = 1, .opcode = (uint8_t)opcode, .mask = 0, .payload_length = len,
-                                 .data = (const uint8_t *)data, .data_length = len };
-  wsl.dst = dst;
-  wsl.cap = cap;
-  wsl.len = 0;
-  ssize_t r = wslay_frame_send(wsl.enc, &io);
-  if (r < 0 || (size_t)r != len) { wsl_reset(&wsl.enc); return 0; }
-  return wsl.len;
-}
-
-/* Decode one complete frame of `total` bytes at h; its payload is written
- * unmasked at out (which may alias h: wslay has read every byte before the
- * one written). Returns 0, or -1 for a frame wslay refuses. */
-static int wsl_decode(const uint8_t *h, size_t total, uint8_t *out, size_t plen, int *fin, int *op)
-{
-  if (!wsl.dec && wsl_reset(&wsl.dec)) return -1;
-  wsl.src = h;
-  wsl.left = total;
-  size_t got = 0;
-  for (;;) {
-    struct wslay_frame_iocb io;
-    ssize_t r = wslay_frame_recv(wsl.dec, &io);
-    if (r < 0 || (r == 0 && got < io.payload_length) || got + (size_t)r > plen || io.payload_length != plen) {
-      wsl_reset(&wsl.dec);
-      return -1;
-    }
-    memmove(out + got, io.data, (size_t)r);
-    got += (size_t)r;
-    *fin = io.fin;
-    *op = io.opcode;
-    if (got == plen) break;
-  }
-  if (wsl.left) { wsl_reset(&wsl.dec); return -1; }
-  return 0;
+  size_t hl = net__ws_head_put(opcode, len, dst);
+  memcpy(dst + hl, data, len);
+  return hl + len;
 }
 
 /* Encode straight into the output chunk: one allocation, one copy. */
 static int send_frame(struct net_conn *c, int opcode, const char *data, size_t len)
 {
-  wchunk_t *w = net__chunk_new(WS_HEADER_MAX + len);
+  wchunk_t *w = net__chunk_new(c->srv, NET_WS_HEAD_MAX + len);
   if (!w) return IMC_E_NOMEM;
-  size_t n = wsl_encode(opcode, data, len, (uint8_t *)w->data, WS_HEADER_MAX + len);
-  if (!n) { free(w); return IMC_E_INTERNAL; }
-  return net__queue_chunk(c, w, n);
+  return net__queue_chunk(c, w, encode(opcode, data, len, (uint8_t *)w->data));
 }
+
+/* Small frames (a push) unreferenced on this thread, kept for the next ones:
+ * linked through their first bytes, at most FRAME_POOL_MAX. Per thread, so
+ * that frames made and freed off the loop thread (tests) stay safe. */
+#define FRAME_POOL_MAX 256
+static __thread struct { net_frame_t *head; unsigned n; } frame_pool;
 
 net_frame_t *net_frame_new_text(const char *data, size_t len)
 {
-  net_frame_t *f = malloc(sizeof *f + WS_HEADER_MAX + len);
-  if (!f) return NULL;
-  size_t n = wsl_encode(1, data, len, (uint8_t *)f->bytes, WS_HEADER_MAX + len);
-  if (!n) { free(f); return NULL; }
+  if (len > UINT32_MAX - NET_WS_HEAD_MAX) return NULL;
+  net_frame_t *f;
+  if (NET_WS_HEAD_MAX + len <= NET_SMALL_FRAME && frame_pool.head) {
+    f = frame_pool.head;
+    memcpy(&frame_pool.head, f->bytes, sizeof f);
+    frame_pool.n--;
+  } else {
+    int small = NET_WS_HEAD_MAX + len <= NET_SMALL_FRAME;
+    if (!(f = malloc(sizeof *f + (small ? NET_SMALL_FRAME : NET_WS_HEAD_MAX + len)))) return NULL;
+    f->small = (uint32_t)small;
+  }
   f->refs = 1;
-  f->len = (uint32_t)n;
+  f->len = (uint32_t)encode(1, data, len, (uint8_t *)f->bytes);
   f->msgs = 1;
   return f;
 }
@@ -169,6 +101,7 @@ net_frame_t *net_frame_concat(net_frame_t *const *fs, size_t n)
   f->refs = 1;
   f->len = (uint32_t)len;
   f->msgs = 0;
+  f->small = 0;
   for (size_t i = 0, at = 0; i < n; at += fs[i]->len, i++) {
     memcpy(f->bytes + at, fs[i]->bytes, fs[i]->len);
     f->msgs += fs[i]->msgs;
@@ -182,7 +115,11 @@ size_t net_ws_queued(const net_ws_t *c) { return net__queued(c); }
 
 void net_frame_unref(net_frame_t *f)
 {
-  if (f && --f->refs == 0) free(f);
+  if (!f || --f->refs) return;
+  if (!f->small || frame_pool.n >= FRAME_POOL_MAX) { free(f); return; }
+  memcpy(f->bytes, &frame_pool.head, sizeof f);
+  frame_pool.head = f;
+  frame_pool.n++;
 }
 
 size_t net_frame_bytes(const net_frame_t *f) { return f->len; }
@@ -337,32 +274,26 @@ static void on_frame(struct net_conn *c, int fin, int op, char *p, size_t n)
  * frame), or SIZE_MAX after closing the connection. */
 static size_t parse(struct net_conn *c, char *buf, size_t len)
 {
-  size_t o = 0, max = c->srv->cfg.max_ws_frame_bytes;
+  size_t o = 0;
+  uint64_t max = c->srv->cfg.max_ws_frame_bytes;
   while (o < len && !(c->flags & CF_WS_CLOSING)) {
-    unsigned char *h = (unsigned char *)buf + o;
+    net_ws_head_t fh;
     size_t avail = len - o;
-    if (avail < 2) break;
-    int fin = h[0] & 0x80, op = h[0] & 0x0f, masked = h[1] & 0x80;
-    uint64_t plen = h[1] & 0x7f;
-    size_t hl = 2;
-    if (h[0] & 0x70) { fail(c, 1002, "reserved bits set"); return SIZE_MAX; }
-    if (!masked) { fail(c, 1002, "client frames must be masked"); return SIZE_MAX; }
-    if (op >= 0x8 && (!fin || plen > 125)) { fail(c, 1002, "bad control frame"); return SIZE_MAX; }
-    if (plen == 126) { if (avail < 4) break; plen = (uint64_t)h[2] << 8 | h[3]; hl = 4; }
-    else if (plen == 127) {
-      if (avail < 10) break;
-      plen = 0;
-      for (int i = 0; i < 8; i++) plen = plen << 8 | h[2 + i];
-      hl = 10;
+    int r = net__ws_head((uint8_t *)buf + o, avail, max, &fh);
+    if (r == NET_WS_HEAD_MORE) break;
+    if (r != NET_WS_HEAD_OK) {
+      uint16_t code;
+      const char *why;
+      net__ws_refusal(r, &code, &why);
+      fail(c, code, why);
+      return SIZE_MAX;
     }
-    if (plen > max) { fail(c, 1009, "frame too big"); return SIZE_MAX; }
-    hl += 4;
-    if (avail < hl + plen) break;
-    /* complete: wslay decodes and unmasks it (payload written at p) */
-    unsigned char *p = h + hl;
-    if (wsl_decode(h, hl + (size_t)plen, p, (size_t)plen, &fin, &op)) { fail(c, 1002, "malformed frame"); return SIZE_MAX; }
-    on_frame(c, fin, op, (char *)p, (size_t)plen);
-    o += hl + (size_t)plen;
+    if (avail - fh.head_len < fh.payload_len) break; /* payload_len <= max: a size_t */
+    char *p = buf + o + fh.head_len;
+    size_t n = (size_t)fh.payload_len;
+    net__ws_unmask((uint8_t *)p, n, fh.mask);
+    on_frame(c, fh.fin, fh.op, p, n);
+    o += fh.head_len + n;
   }
   return (c->flags & CF_WS_CLOSING) ? SIZE_MAX : o;
 }

@@ -176,7 +176,7 @@ static void test_bad_frames(void **st)
   assert_int_equal(e2e_ws_send_frame(fd, 1, 1, "{}", 2, 0), 0); /* unmasked */
   expect_close(fd, 1002);
   close(fd);
-  /* a 16-bit length field holding 5 (not minimally encoded): wslay refuses it */
+  /* a 16-bit length field holding 5 (not minimally encoded): refused (ws_frame.c) */
   fd = e2e_ws_connect(srv.port, "/ws");
   static const char nonminimal[] = "\x81\xfe\x00\x05\x00\x00\x00\x00hello";
   assert_int_equal(e2e_send(fd, nonminimal, sizeof nonminimal - 1), 0);

@@ -42,8 +42,46 @@ static void test_concat(void **state)
   net_frame_unref(b);
 }
 
+/* A small frame, once unreferenced, is reused for the next small one (ws.c's
+ * pool) and holds exactly the new bytes; a big one and a batch are not pooled. */
+static void test_small_frames_reused(void **state)
+{
+  (void)state;
+  static char big[NET_SMALL_FRAME];
+  memset(big, 'x', sizeof big);
+  net_frame_t *a = net_frame_new_text("first frame, a longer text", 26);
+  assert_non_null(a);
+  net_frame_t *keep = a;
+  net_frame_unref(a);
+  net_frame_t *b = net_frame_new_text("hi", 2);
+  assert_ptr_equal(b, keep);                       /* reused */
+  assert_int_equal(net_frame_bytes(b), 4);
+  assert_memory_equal(b->bytes, "\x81\x02" "hi", 4);
+  assert_int_equal(net_frame_msgs(b), 1);
+  assert_int_equal(b->refs, 1);
+  net_frame_t *c = net_frame_new_text(big, sizeof big); /* over the small size: its own allocation */
+  assert_non_null(c);
+  assert_int_equal(c->small, 0);
+  assert_int_equal(net_frame_bytes(c), 4 + sizeof big);
+  net_frame_t *in[] = { b, b };
+  net_frame_t *d = net_frame_concat(in, 2);
+  assert_int_equal(d->small, 0);
+  net_frame_unref(d);
+  net_frame_unref(c);
+  net_frame_unref(b);
+  /* a frame with two references goes back only after the second unref */
+  net_frame_t *e = net_frame_new_text("ee", 2);
+  e->refs++;
+  net_frame_unref(e);
+  net_frame_t *f = net_frame_new_text("ff", 2);
+  assert_ptr_not_equal(f, e);
+  assert_memory_equal(e->bytes, "\x81\x02" "ee", 4); /* untouched */
+  net_frame_unref(e);
+  net_frame_unref(f);
+}
+
 int main(void)
 {
-  const struct CMUnitTest tests[] = { cmocka_unit_test(test_concat) };
+  const struct CMUnitTest tests[] = { cmocka_unit_test(test_concat), cmocka_unit_test(test_small_frames_reused) };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

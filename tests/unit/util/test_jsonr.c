@@ -130,6 +130,36 @@ static int agree(const char *s, size_t n)
   return rc;
 }
 
+/* A string's special bytes at every offset 0..23 behind plain filler and
+ * before 0..9 more (where a scan by blocks of 8 would cross a block edge): a quote
+ * ending it early, an escape, a control character, valid and broken UTF-8,
+ * the bytes next to the special ones ('!' 0x21, '#' 0x23, '[' 0x5b, ']'
+ * 0x5d, 0x1f, 0x7f). Both readers agree on each, and the decoded value. */
+static void test_string_blocks(void **st)
+{
+  (void)st;
+  static const char *const special[] = { "\"", "\\n", "\\\"", "\x01", "\x1f", "\t", "\xc3\xa9", "\xe4\xb8\x87",
+                                         "\xc3", "\xff", "!", "#", "[", "]", "\x7f", "\\u00e9", "\\", "\x20" };
+  char doc[80];
+  size_t checked = 0, ok = 0;
+  for (size_t k = 0; k < sizeof special / sizeof special[0]; k++)
+    for (size_t at = 0; at < 24; at++)
+      for (size_t tail = 0; tail < 10; tail++) {
+        size_t n = 0;
+        doc[n++] = '"';
+        for (size_t i = 0; i < at; i++) doc[n++] = (char)('a' + i % 26);
+        size_t sl = strlen(special[k]);
+        memcpy(doc + n, special[k], sl);
+        n += sl;
+        for (size_t i = 0; i < tail; i++) doc[n++] = 'z';
+        doc[n++] = '"';
+        ok += agree(doc, n) == JSONR_OK;
+        checked++;
+      }
+  assert_int_equal(checked, 18 * 24 * 10);
+  assert_int_equal(ok, 11 * 24 * 10); /* a bare quote, a lone backslash, 0x01, 0x1f, a tab, 0xc3, 0xff refused */
+}
+
 static void test_edges(void **st)
 {
   (void)st;
@@ -320,6 +350,7 @@ static void test_random(void **st)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_string_blocks),
     cmocka_unit_test(test_edges),
     cmocka_unit_test(test_depth),
     cmocka_unit_test(test_limits),
