@@ -6,6 +6,7 @@
  * ordered SQL scripts, one transaction each, recorded in PRAGMA
  * user_version); a reader open requires the current version. */
 #include "store/sqlite_int.h"
+#include "store/sqlite_vfs.h"
 #include "store/store.h"
 #include "util/err.h"
 
@@ -756,7 +757,8 @@ static int open_db(const char *data_dir, int reader, store_t **out)
   if (!q) return IMC_E_NOMEM;
   q->base.vt = &sqlite_vtab;
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (reader ? 0 : SQLITE_OPEN_CREATE);
-  if (sqlite3_open_v2(path, &q->db, flags, NULL) != SQLITE_OK) {
+  /* writing connections: one write call per COMMIT, not two per page (sqlite_vfs.h) */
+  if (sqlite3_open_v2(path, &q->db, flags, reader ? NULL : sq__vfs_name()) != SQLITE_OK) {
     sqlite3_close(q->db);
     free(q);
     return IMC_E_IO;

@@ -1,0 +1,56 @@
+/* sqlite_vfs.h — a SQLite VFS that wraps the default one (sqlite3_vfs_find(NULL))
+ * and turns a COMMIT's many small writes into few large ones.
+ *
+ * SQLite writes each WAL frame with two write calls (its 24-byte header, then
+ * the page) and a checkpoint copies each page to the database file with one
+ * more. This VFS buffers, per open file, and writes the buffer out with one
+ * call per 124 KiB:
+ * - on the WAL: consecutive appends, written with one call when the frame
+ *   whose header marks a commit ("database size after commit", bytes 4-7,
+ *   non-zero) is complete — so a commit's frames are all in the file when the
+ *   write of its commit frame returns, as without the VFS;
+ * - on the database file: adjacent page writes (a checkpoint's runs of
+ *   consecutive pages).
+ * A buffer is written out before ANY other call on its file (read, sync,
+ * truncate, size, lock, file control, close, ...; only xSectorSize and
+ * xDeviceCharacteristics, constants, do not), a WAL's also before any call on
+ * its database file (the shared-memory index calls go there), and when it
+ * would pass SQ_VFS_BUF_MAX bytes. So what SQLite, other connections and the
+ * sync thread's descriptor can see of the files is what they see without it.
+ * Relies on SQLite syncing the database before it publishes a checkpoint
+ * (synchronous NORMAL or FULL: the server's and the CLI's writing
+ * connections; OFF is not used here).
+ *
+ * Thread safety: the VFS object is registered once; each file belongs to the
+ * connection that opened it (connections are used by one thread at a time);
+ * the counters are atomic. Other files (journals, temporary files) pass
+ * through untouched. */
+#ifndef IMC_STORE_SQLITE_VFS_H
+#define IMC_STORE_SQLITE_VFS_H
+
+#include <stdint.h>
+
+/* A buffer is written out before it would pass SQ_VFS_BUF_MAX bytes
+ * (allocated on first use, per file), in calls of at most SQ_VFS_WRITE_MAX
+ * bytes to the wrapped VFS: the unix VFS writes at most 128 KiB - 1 per call
+ * (its seekAndWrite masks the length with 0x1ffff; a longer write fails with
+ * SQLITE_FULL). 31 pages of 4 KiB. A write longer than that goes through as
+ * it came. */
+#define SQ_VFS_BUF_MAX (4u << 20)
+#define SQ_VFS_WRITE_MAX (31u << 12)
+#define SQ_VFS_NAME "imc-coalesce"
+
+/* Registers the VFS (once, not as the default) and returns its name for
+ * sqlite3_open_v2; NULL when it could not be registered (out of memory, no
+ * default VFS): open with the default VFS then. */
+const char *sq__vfs_name(void);
+
+/* Process-wide counters since start (for tests and benchmarks): write calls
+ * SQLite made on WAL and database files opened through this VFS, and write
+ * calls passed to the wrapped VFS for them. */
+typedef struct sq_vfs_stats {
+  uint64_t writes_in, writes_out;
+} sq_vfs_stats_t;
+void sq__vfs_stats(sq_vfs_stats_t *out);
+
+#endif
