@@ -386,7 +386,10 @@ static int sqm_append(store_t *s, store_msg_append_t *a)
   m->appending = 1;
   int rc = append(s, m, a);
   m->appending = 0;
-  if (!rc && sqlite3_get_autocommit(sq__db(s))) rc = flush(s, m);
+  if (sqlite3_get_autocommit(sq__db(s))) { /* outside a transaction: written at once, or not at all */
+    if (!rc) rc = sq__pend_flush(s, &m->pend);
+    if (rc) sq__msg_rollback(m);
+  }
   return rc;
 }
 
