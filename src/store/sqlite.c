@@ -166,9 +166,10 @@ static const int txn_stmts[] = { S_TXN_SAVEPOINT, S_TXN_RELEASE, S_TXN_ROLLBACK_
 
 static int sq_exec(store_t *s, const char *sql)
 {
-  int was_autocommit = sqlite3_get_autocommit(Q(s)->db), rc = sq__defer_before(s, sql); /* sums due first */
-  if (rc) return rc;
+  int was_autocommit = sqlite3_get_autocommit(Q(s)->db), rc;
   if (!strncmp(sql, "ROLLBACK", 8)) sq__msg_rollback(Q(s)->msg); /* cached next sequences may be gone */
+  else if ((rc = sq__msg_flush(s))) return rc; /* held C2C rows go into the scope they were made in */
+  if ((rc = sq__defer_before(s, sql))) return rc; /* sums due first */
   size_t i = 0, n = sizeof txn_stmts / sizeof txn_stmts[0];
   while (i < n && strcmp(sql, stmt_sql[txn_stmts[i]])) i++;
   rc = i < n ? run(stmt(Q(s), txn_stmts[i])) : map_rc(sqlite3_exec(Q(s)->db, sql, NULL, NULL, NULL));

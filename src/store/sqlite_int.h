@@ -65,6 +65,9 @@ void sq__msg_free(struct sqmsg *m);
 /* A ROLLBACK (of a job's savepoint or of a batch) ran: forget the cached
  * next sequences, which may describe rows that no longer exist. */
 void sq__msg_rollback(struct sqmsg *m);
+/* Write the C2C appends' held rows before a transaction statement (sq_exec;
+ * sqlite_msg_pend.c): 0 or the error of the write (the caller rolls back). */
+int sq__msg_flush(store_t *s);
 /* Map a SQLite result code to IMC_E_* (0 for OK/DONE/ROW). */
 int sq__map_rc(int rc);
 

@@ -20,7 +20,7 @@
  * bounded: past CACHE_MAX entries they are cleared and refilled on demand.
  * Only the writer's connection appends, so the cache is the truth.
  */
-#include "store/sqlite_int.h"
+#include "store/sqlite_msg_int.h"
 #include "util/err.h"
 #include "util/u64map.h"
 
@@ -59,13 +59,7 @@
             " AND from_no=?4 AND time_s>=?5") \
   X(DEDUPE_IMPORT, "SELECT min(seq),time_s,cseq FROM c2c_msg" DEDUPE_IDX " WHERE sdkappid=?1 AND conv=?2" \
                    " AND random=?3 AND cseq=?4 AND time_s=?5") \
-  X(INS, "INSERT INTO c2c_msg(sdkappid,conv,seq,from_no,to_no,time_s,cseq,random,flags,life_s,body)" \
-         " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)") \
   X(INBOX_INS, "INSERT INTO c2c_inbox(sdkappid,user_no,useq,kind,conv,seq,at) VALUES(?1,?2,?3,?4,?5,?6,?7)") \
-  X(INBOX_INS2, "INSERT OR FAIL INTO c2c_inbox(sdkappid,user_no,useq,kind,conv,seq,at) VALUES(?1,?2,?3,1,?5,?6,?7)," \
-                "(?1,?4,?8,1,?5,?6,?7)") \
-  X(RECENT_ADD, "INSERT OR IGNORE INTO c2c_recent(sdkappid,user_no,peer_no) VALUES(?1,?2,?3)") \
-  X(RECENT_ADD2, "INSERT OR IGNORE INTO c2c_recent(sdkappid,user_no,peer_no) VALUES(?1,?2,?3),(?1,?3,?2)") \
   X(RECENT_READ, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,read_seq) VALUES(?1,?2,?3,?4)" \
                  " ON CONFLICT DO UPDATE SET read_seq=max(read_seq, excluded.read_seq)") \
   X(RECENT_PIN, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,pinned_at) VALUES(?1,?2,?3,?4)" \
@@ -132,6 +126,8 @@ struct sqmsg {
    * walk reached the last user (the next call of the pass skips it) */
   uint32_t walk_app, walk_user;
   int walk_done;
+  int appending;         /* inside sqm_append: statements run without writing the held rows first */
+  sqpend_t pend;         /* the appends' rows not yet written (sqlite_msg_pend.c) */
 };
 
 static void cache_clear(struct sqmsg *m)
@@ -152,11 +148,17 @@ void sq__msg_free(struct sqmsg *m)
 {
   if (!m) return;
   for (int i = 0; i < M__COUNT; i++) sqlite3_finalize(m->st[i]);
+  sq__pend_free(&m->pend);
   cache_clear(m);
   free(m);
 }
 
-void sq__msg_rollback(struct sqmsg *m) { if (m) cache_clear(m); }
+void sq__msg_rollback(struct sqmsg *m)
+{
+  if (!m) return;
+  sq__pend_drop(&m->pend); /* made after the last transaction statement: undone by any rollback */
+  cache_clear(m);
+}
 
 static struct sqmsg *state(store_t *s)
 {
@@ -165,10 +167,28 @@ static struct sqmsg *state(store_t *s)
   return *slot;
 }
 
+/* Write the held rows. Outside a transaction nothing can be held (an append
+ * there writes at once), so held rows then belong to a transaction SQLite
+ * rolled back by itself: they are dropped with the caches. */
+static int flush(store_t *s, struct sqmsg *m)
+{
+  if (!sq__pend_any(&m->pend)) return 0;
+  if (sqlite3_get_autocommit(sq__db(s))) { sq__msg_rollback(m); return 0; }
+  int rc = sq__pend_flush(s, &m->pend);
+  if (rc) cache_clear(m); /* partly written: the caller rolls back */
+  return rc;
+}
+
+int sq__msg_flush(store_t *s)
+{
+  struct sqmsg *m = *sq__msg_slot(s);
+  return m ? flush(s, m) : 0;
+}
+
 static sqlite3_stmt *stmt(store_t *s, int id)
 {
   struct sqmsg *m = state(s);
-  if (!m) return NULL;
+  if (!m || (!m->appending && flush(s, m))) return NULL; /* every other statement sees the held rows */
   if (!m->st[id] && sqlite3_prepare_v3(sq__db(s), mstmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &m->st[id], NULL) != SQLITE_OK)
     return NULL;
   sqlite3_reset(m->st[id]); /* no sqlite3_clear_bindings: every caller binds every parameter before stepping */
@@ -200,9 +220,10 @@ static int scalar(sqlite3_stmt *st, int64_t *out)
 }
 
 /* ---- next-sequence caches ----------------------------------------------------- */
-static app_cache_t *app_cache(struct sqmsg *m, uint32_t sdkappid)
+static app_cache_t *app_cache(store_t *s, struct sqmsg *m, uint32_t sdkappid)
 {
-  if (m->entries > CACHE_MAX) cache_clear(m);
+  /* held rows are in the caches; a conversation or user missing there has none held (next_seq) */
+  if (m->entries > CACHE_MAX) { if (flush(s, m)) return NULL; cache_clear(m); }
   app_cache_t *a = u64map_get(&m->apps, sdkappid);
   if (a) return a;
   if (!(a = calloc(1, sizeof *a))) return NULL;
@@ -235,51 +256,44 @@ static int set_next(struct sqmsg *m, u64map_t *map, uint64_t key, uint32_t used)
 }
 
 /* ---- appends ------------------------------------------------------------------------ */
-static int inbox_add(store_t *s, uint32_t sdkappid, uint32_t user_no, store_ev_kind_t kind, uint64_t conv, uint32_t seq,
-                     int64_t at_s, uint32_t *useq)
+/* An inbox event for user_no with the next useq. Outside an append (a
+ * relationship event, a recall, a read position: store_msg_vtab_t) it is
+ * written at once, after the held rows (stmt); inside one it is held. */
+static int inbox_ev(store_t *s, uint32_t sdkappid, uint32_t user_no, store_ev_kind_t kind, uint64_t conv, uint32_t seq,
+                    int64_t at_s, uint32_t *useq)
 {
   struct sqmsg *m = state(s);
-  app_cache_t *a = m ? app_cache(m, sdkappid) : NULL;
+  app_cache_t *a = m ? app_cache(s, m, sdkappid) : NULL;
   if (!a) return IMC_E_NOMEM;
   uint32_t u;
   int rc = next_seq(s, &a->user, user_no, M_MAX_USEQ, sdkappid, user_no, &u);
   if (rc) return rc;
-  sqlite3_stmt *st = stmt(s, M_INBOX_INS);
-  if (!st) return IMC_E_IO;
-  BIND(st, sdkappid, user_no, u, kind, (int64_t)conv, seq, at_s);
-  if ((rc = run(st))) return rc;
-  if ((rc = set_next(m, &a->user, user_no, u))) return rc;
+  if (m->appending) {
+    rc = sq__pend_ev(s, &m->pend, &(pend_ev_t){ sdkappid, user_no, u, seq, (int)kind, conv, at_s });
+  } else {
+    sqlite3_stmt *st = stmt(s, M_INBOX_INS);
+    if (!st) return IMC_E_IO;
+    BIND(st, sdkappid, user_no, u, kind, (int64_t)conv, seq, at_s);
+    rc = run(st);
+  }
+  if (rc || (rc = set_next(m, &a->user, user_no, u))) return rc;
   *useq = u;
   return 0;
 }
 
-/* Both participants' message events (kind 1, STORE_EV_MSG) in one statement:
- * one VDBE run instead of two, the statement's fixed cost being a good part
- * of a small insert. OR FAIL: a multi-row statement that may abort would
- * open a statement journal; a failure still fails the append. */
-static int inbox_pair(store_t *s, const store_msg_t *in, uint32_t *useq_from, uint32_t *useq_to)
+static int inbox_add(store_t *s, uint32_t sdkappid, uint32_t user_no, store_ev_kind_t kind, uint64_t conv, uint32_t seq,
+                     int64_t at_s, uint32_t *useq)
 {
-  struct sqmsg *m = state(s);
-  app_cache_t *a = m ? app_cache(m, in->sdkappid) : NULL;
-  uint32_t f, t;
-  int rc;
-  if (!a) return IMC_E_NOMEM;
-  if ((rc = next_seq(s, &a->user, in->from_no, M_MAX_USEQ, in->sdkappid, in->from_no, &f)) ||
-      (rc = next_seq(s, &a->user, in->to_no, M_MAX_USEQ, in->sdkappid, in->to_no, &t)))
-    return rc;
-  sqlite3_stmt *st = stmt(s, M_INBOX_INS2);
-  if (!st) return IMC_E_IO;
-  BIND(st, in->sdkappid, in->from_no, f, in->to_no, (int64_t)in->conv, in->seq, in->time_s, t);
-  if ((rc = run(st)) || (rc = set_next(m, &a->user, in->from_no, f)) || (rc = set_next(m, &a->user, in->to_no, t)))
-    return rc;
-  *useq_from = f;
-  *useq_to = t;
-  return 0;
+  return inbox_ev(s, sdkappid, user_no, kind, conv, seq, at_s, useq); /* appending is 0 here: written at once */
 }
 
+/* The first match of the send's (or importmsg's) dedupe rule: among the
+ * written rows (the random index), else among the held ones, which all
+ * have higher seqs than the written rows of their conversation. */
 static int find_dup(store_t *s, store_msg_append_t *a)
 {
   const store_msg_t *in = &a->m;
+  struct sqmsg *m = state(s);
   sqlite3_stmt *st;
   if (a->import_dedupe) {
     if (!(st = stmt(s, M_DEDUPE_IMPORT))) return IMC_E_IO;
@@ -296,72 +310,87 @@ static int find_dup(store_t *s, store_msg_append_t *a)
     a->m.cseq = (uint32_t)sqlite3_column_int64(st, 2);
   }
   sqlite3_reset(st);
-  return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq__map_rc(rc);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sq__map_rc(rc);
+  const store_msg_t *h = a->dup ? NULL : sq__pend_dup(&m->pend, a);
+  if (h) {
+    a->dup = 1;
+    a->m.seq = h->seq;
+    a->m.time_s = h->time_s;
+    a->m.cseq = h->cseq;
+  }
+  return 0;
 }
 
-/* Make sure the user has a conversation row for peer. An existing row is
- * not rewritten (the last seq and time come from the log), and a row this
- * connection already made sure of is not even looked up: only this
- * connection deletes rows (recent_trim, which forgets the app's set).
- * both: the peer's row for user too. */
+/* Make sure the user has a conversation row for peer (INSERT OR IGNORE,
+ * held with the append's other rows). An existing row is not rewritten (the
+ * last seq and time come from the log), and a row this connection already
+ * made sure of is not even looked up: only this connection deletes rows
+ * (recent_trim, which forgets the app's set). both: the peer's row for user
+ * too. */
 static int recent_add(store_t *s, uint32_t sdkappid, uint32_t user, uint32_t peer, int both)
 {
   struct sqmsg *m = state(s);
-  app_cache_t *a = m ? app_cache(m, sdkappid) : NULL;
+  app_cache_t *a = m ? app_cache(s, m, sdkappid) : NULL;
   uint64_t key = (uint64_t)user << 32 | peer, back = (uint64_t)peer << 32 | user;
+  int rc = 0;
   if (!a) return IMC_E_NOMEM;
-  int need = !u64map_get(&a->recent, key), need_back = both && !u64map_get(&a->recent, back);
-  if (!need && !need_back) return 0;
-  if (!need) { uint32_t t = user; user = peer; peer = t; } /* only the peer's row is left to make sure of */
-  sqlite3_stmt *st = stmt(s, need && need_back ? M_RECENT_ADD2 : M_RECENT_ADD); /* two rows: one statement */
-  if (!st) return IMC_E_IO;
-  BIND(st, sdkappid, user, peer);
-  int rc = run(st);
-  if (!rc && need) rc = set_next(m, &a->recent, key, 0); /* value 1: known to exist */
-  if (!rc && need_back) rc = set_next(m, &a->recent, back, 0);
-  return rc;
+  if (!u64map_get(&a->recent, key) &&
+      ((rc = sq__pend_recent(s, &m->pend, sdkappid, user, peer)) || (rc = set_next(m, &a->recent, key, 0))))
+    return rc; /* value 1: known to exist */
+  if (both && !u64map_get(&a->recent, back) &&
+      ((rc = sq__pend_recent(s, &m->pend, sdkappid, peer, user)) || (rc = set_next(m, &a->recent, back, 0))))
+    return rc;
+  return 0;
 }
 
-static int sqm_append(store_t *s, store_msg_append_t *a)
+static int append(store_t *s, struct sqmsg *m, store_msg_append_t *a)
 {
   store_msg_t *in = &a->m;
-  struct sqmsg *m = state(s);
-  app_cache_t *ac = m ? app_cache(m, in->sdkappid) : NULL;
+  app_cache_t *ac = app_cache(s, m, in->sdkappid);
   int rc;
-  a->dup = 0;
-  a->useq_from = a->useq_to = 0;
   if (!ac) return IMC_E_NOMEM;
   if ((rc = next_seq(s, &ac->conv, in->conv, M_MAX_SEQ, in->sdkappid, (int64_t)in->conv, &in->seq))) return rc;
   /* an empty conversation (next seq 1: the purge always keeps a conversation's newest row) holds no duplicate */
   if (in->seq > 1 && (a->dedupe_since_s || a->import_dedupe) && ((rc = find_dup(s, a)) || a->dup)) return rc;
-  sqlite3_stmt *st = stmt(s, M_INS);
-  if (!st) return IMC_E_IO;
-  BIND(st, in->sdkappid, (int64_t)in->conv, in->seq, in->from_no, in->to_no, in->time_s, in->cseq, in->random,
-       in->flags, in->life_s);
-  sqlite3_bind_text(st, 11, in->body, (int)in->body_len, SQLITE_STATIC); /* valid until run() returns */
-  if ((rc = run(st))) return rc;
-  if ((rc = set_next(m, &ac->conv, in->conv, in->seq))) return rc;
-  ac = NULL; /* inbox_add may clear the cache (bound) */
+  if ((rc = sq__pend_msg(s, &m->pend, in)) || (rc = set_next(m, &ac->conv, in->conv, in->seq))) return rc;
   int pair = in->to_no != in->from_no;
-  if (a->inbox_from && a->inbox_to && pair) {
-    if ((rc = inbox_pair(s, in, &a->useq_from, &a->useq_to))) return rc;
-  } else {
-    if (a->inbox_from &&
-        (rc = inbox_add(s, in->sdkappid, in->from_no, STORE_EV_MSG, in->conv, in->seq, in->time_s, &a->useq_from)))
-      return rc;
-    if (a->inbox_to && pair &&
-        (rc = inbox_add(s, in->sdkappid, in->to_no, STORE_EV_MSG, in->conv, in->seq, in->time_s, &a->useq_to)))
-      return rc;
-  }
+  if (a->inbox_from &&
+      (rc = inbox_ev(s, in->sdkappid, in->from_no, STORE_EV_MSG, in->conv, in->seq, in->time_s, &a->useq_from)))
+    return rc;
+  if (a->inbox_to && pair &&
+      (rc = inbox_ev(s, in->sdkappid, in->to_no, STORE_EV_MSG, in->conv, in->seq, in->time_s, &a->useq_to)))
+    return rc;
   if (a->recent_from && (rc = recent_add(s, in->sdkappid, in->from_no, in->to_no, a->recent_to && pair))) return rc;
   if (!a->recent_from && a->recent_to && pair && (rc = recent_add(s, in->sdkappid, in->to_no, in->from_no, 0)))
     return rc;
-  if (a->read_to) {
-    if (!(st = stmt(s, M_RECENT_READ))) return IMC_E_IO;
+  if (a->read_to) { /* an upsert of read_seq: the same result before or after the held INSERT OR IGNORE */
+    sqlite3_stmt *st = stmt(s, M_RECENT_READ);
+    if (!st) return IMC_E_IO;
     BIND(st, in->sdkappid, in->to_no, in->from_no, in->seq);
     if ((rc = run(st))) return rc;
   }
   return 0;
+}
+
+/* Append with the rows held (sqlite_msg_pend.c): the statements it runs
+ * meanwhile (max() on a cache miss, the dedupe lookup, read_seq) need none
+ * of them written — a conversation or user missing from the caches has no
+ * held row, the dedupe also searches the held rows. Outside a transaction
+ * the rows are written at once. */
+static int sqm_append(store_t *s, store_msg_append_t *a)
+{
+  struct sqmsg *m = state(s);
+  a->dup = 0;
+  a->useq_from = a->useq_to = 0;
+  if (!m) return IMC_E_NOMEM;
+  m->appending = 1;
+  int rc = append(s, m, a);
+  m->appending = 0;
+  if (sqlite3_get_autocommit(sq__db(s))) { /* outside a transaction: written at once, or not at all */
+    if (!rc) rc = sq__pend_flush(s, &m->pend);
+    if (rc) sq__msg_rollback(m);
+  }
+  return rc;
 }
 
 /* ---- reads --------------------------------------------------------------------------- */

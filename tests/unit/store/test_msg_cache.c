@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "store/store.h"
@@ -158,6 +159,86 @@ static void test_dedupe_after_first_message(void **st)
   store_close(s);
 }
 
+/* History callback: counts the messages and checks each body is the one
+ * its seq was sent with ("b<seq>"). */
+static void count_body(void *ud, const store_msg_t *m)
+{
+  char want[16];
+  int n = snprintf(want, sizeof want, "\"b%u\"", m->seq);
+  assert_int_equal(m->body_len, (size_t)n);
+  assert_memory_equal(m->body, want, (size_t)n);
+  (*(int *)ud)++;
+}
+
+static int send_body(store_t *s, uint32_t from, uint32_t to, uint32_t random, uint32_t seq_expected,
+                     store_msg_append_t *a)
+{
+  char body[16];
+  int n = snprintf(body, sizeof body, "\"b%u\"", seq_expected);
+  memset(a, 0, sizeof *a);
+  a->m = (store_msg_t){ APP, store_c2c_conv(from, to), 0, from, to, T0, random, random, 0, 604800, body, (size_t)n,
+                        NULL, NULL };
+  a->dedupe_since_s = T0 - 300;
+  a->inbox_from = a->inbox_to = a->recent_from = a->recent_to = 1;
+  int rc = store_msg_append(s, a); /* the body is copied: `body` may go now */
+  if (!rc) assert_int_equal(a->m.seq, seq_expected);
+  return rc;
+}
+
+static void count_ev(void *ud, const store_inbox_ev_t *e) { (void)e; (*(int *)ud)++; }
+
+/* An append's rows are held and written later (sqlite_msg_pend.c): more
+ * than the buffer holds, reads inside the transaction see the held rows, a
+ * ROLLBACK TO drops the ones made after its SAVEPOINT and keeps the ones
+ * made before it, and what committed is exactly what was kept. */
+static void test_held_rows(void **st)
+{
+  (void)st;
+  store_t *s;
+  store_msg_append_t a;
+  uint64_t conv = store_c2c_conv(1, 2);
+  uint32_t max_useq;
+  int n;
+  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
+  assert_int_equal(store_exec(s, "SAVEPOINT jobs"), 0);
+  for (uint32_t i = 1; i <= 70; i++) assert_int_equal(send_body(s, i % 2 ? 1 : 2, i % 2 ? 2 : 1, 100 + i, i, &a), 0);
+  assert_int_equal(store_exec(s, "RELEASE jobs"), 0);
+  assert_int_equal(store_exec(s, "SAVEPOINT job"), 0);
+  assert_int_equal(send_body(s, 1, 2, 500, 71, &a), 0); /* held */
+  n = 0;
+  assert_int_equal(store_msg_get(s, APP, conv, 71, count_body, &n), 0); /* a read writes the held rows first */
+  assert_int_equal(n, 1);
+  assert_int_equal(send_body(s, 2, 1, 501, 72, &a), 0);
+  assert_int_equal(send_body(s, 1, 3, 502, 1, &a), 0);
+  n = 0;
+  assert_int_equal(store_msg_inbox_page(s, APP, 1, 0, 1000, 0, count_ev, &n, &max_useq), 0);
+  assert_int_equal(n, 73);
+  assert_int_equal(max_useq, 73);
+  assert_int_equal(send_body(s, 1, 2, 503, 73, &a), 0); /* held, then rolled back */
+  assert_int_equal(store_exec(s, "ROLLBACK TO job"), 0);
+  assert_int_equal(store_exec(s, "RELEASE job"), 0);
+  assert_int_equal(store_msg_get(s, APP, conv, 71, count_body, &n), IMC_E_NOTFOUND);
+  assert_int_equal(send_body(s, 1, 2, 600, 71, &a), 0); /* held before the SAVEPOINT: survives its ROLLBACK TO */
+  assert_int_equal(a.useq_from, 71);
+  assert_int_equal(store_exec(s, "SAVEPOINT job"), 0);
+  assert_int_equal(store_exec(s, "ROLLBACK TO job"), 0);
+  assert_int_equal(store_exec(s, "RELEASE job"), 0);
+  assert_int_equal(send_body(s, 1, 2, 600, 71, &a), 0); /* a resend: found among the written rows */
+  assert_int_equal(a.dup, 1);
+  assert_int_equal(store_exec(s, "COMMIT"), 0);
+  store_close(s);
+  assert_int_equal(store_open(dir, &s), 0);
+  n = 0;
+  assert_int_equal(store_msg_history(s, APP, conv, 0, 0, 0, INT64_MAX, 1000, count_body, &n), 0);
+  assert_int_equal(n, 71);
+  n = 0;
+  assert_int_equal(store_msg_inbox_page(s, APP, 2, 0, 1000, 0, count_ev, &n, &max_useq), 0);
+  assert_int_equal(n, 71);
+  assert_int_equal(store_msg_recent_get(s, APP, 3, 1, &(store_recent_t){ 0 }), IMC_E_NOTFOUND);
+  store_close(s);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -165,6 +246,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_recent_row_after_rollback, setup, teardown),
     cmocka_unit_test_setup_teardown(test_recent_rows_one_side_known, setup, teardown),
     cmocka_unit_test_setup_teardown(test_dedupe_after_first_message, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_held_rows, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,166 @@
+/* sqlite_msg_pend.c — the rows of C2C appends held back and written
+ * together.
+ *
+ * A send used to run one INSERT statement per table it writes (the message,
+ * its two inbox events, a new conversation's two rows): each statement's
+ * fixed cost (step, cursors opened and freed, halt, reset) was about a third
+ * of the writer's instructions per message. Here sqlite_msg.c hands the
+ * rows to this buffer, which writes them with one multi-row statement per
+ * table and power of two (1, 2, 4 … 64 rows) when it is full (PEND_MSGS
+ * messages), before any other statement of sqlite_msg.c on the connection
+ * (every read sees them), before every transaction statement (sq_exec: a
+ * SAVEPOINT, RELEASE or COMMIT writes them into the scope they were made in)
+ * and at once outside a transaction. A ROLLBACK or ROLLBACK TO forgets them:
+ * every held row was made after the last transaction statement, so any
+ * rollback undoes it. The statements are OR FAIL / OR IGNORE, which need no
+ * statement journal for several rows (docs/decisions/messaging-c2c-storage.md
+ * §13); a failing flush fails whoever triggered it (the append's job, the
+ * RELEASE, the COMMIT), and the writer rolls that back.
+ *
+ * State: one sqpend_t per connection (in struct sqmsg), used by the
+ * connection's thread only. */
+#include "store/sqlite_msg_int.h"
+#include "util/err.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { T_MSG, T_EV, T_RECENT };
+
+static const struct { const char *head, *row; int cols; } tables[] = {
+  [T_MSG] = { "INSERT OR FAIL INTO c2c_msg(sdkappid,conv,seq,from_no,to_no,time_s,cseq,random,flags,life_s,body) VALUES",
+              "(?,?,?,?,?,?,?,?,?,?,?)", 11 },
+  [T_EV] = { "INSERT OR FAIL INTO c2c_inbox(sdkappid,user_no,useq,kind,conv,seq,at) VALUES", "(?,?,?,?,?,?,?)", 7 },
+  [T_RECENT] = { "INSERT OR IGNORE INTO c2c_recent(sdkappid,user_no,peer_no) VALUES", "(?,?,?)", 3 },
+};
+
+/* The statement writing 2^k rows of table t, prepared on first use. */
+static sqlite3_stmt *chunk_stmt(store_t *s, sqpend_t *p, int t, int k)
+{
+  if (p->st[t][k]) return p->st[t][k];
+  size_t rows = (size_t)1 << k, hl = strlen(tables[t].head), rl = strlen(tables[t].row);
+  char *sql = malloc(hl + rows * (rl + 1) + 1), *w = sql;
+  if (!sql) return NULL;
+  memcpy(w, tables[t].head, hl); w += hl;
+  for (size_t r = 0; r < rows; r++) { if (r) *w++ = ','; memcpy(w, tables[t].row, rl); w += rl; }
+  *w = 0;
+  if (sqlite3_prepare_v3(sq__db(s), sql, -1, SQLITE_PREPARE_PERSISTENT, &p->st[t][k], NULL) != SQLITE_OK)
+    p->st[t][k] = NULL;
+  free(sql);
+  return p->st[t][k];
+}
+
+static void bind_row(sqlite3_stmt *st, int t, int first, const sqpend_t *p, int i)
+{
+  int c = first;
+  if (t == T_MSG) {
+    const store_msg_t *m = &p->msg[i].m;
+    int64_t v[] = { m->sdkappid, (int64_t)m->conv, m->seq, m->from_no, m->to_no, m->time_s, m->cseq, m->random,
+                    m->flags, m->life_s };
+    for (size_t j = 0; j < sizeof v / sizeof v[0]; j++) sqlite3_bind_int64(st, c++, v[j]);
+    sqlite3_bind_text(st, c, p->body + p->msg[i].body_off, (int)m->body_len, SQLITE_STATIC); /* valid until flushed */
+  } else if (t == T_EV) {
+    const pend_ev_t *e = &p->ev[i];
+    int64_t v[] = { e->app, e->user, e->useq, e->kind, (int64_t)e->conv, e->seq, e->at };
+    for (size_t j = 0; j < sizeof v / sizeof v[0]; j++) sqlite3_bind_int64(st, c++, v[j]);
+  } else {
+    const pend_recent_t *r = &p->recent[i];
+    sqlite3_bind_int64(st, c, r->app);
+    sqlite3_bind_int64(st, c + 1, r->user);
+    sqlite3_bind_int64(st, c + 2, r->peer);
+  }
+}
+
+/* Write n held rows of table t: the largest power of two first. */
+static int write_rows(store_t *s, sqpend_t *p, int t, int n)
+{
+  int i = 0;
+  while (i < n) {
+    int k = PEND_SIZES - 1;
+    while ((1 << k) > n - i) k--;
+    sqlite3_stmt *st = chunk_stmt(s, p, t, k);
+    if (!st) return IMC_E_IO;
+    for (int r = 0; r < 1 << k; r++) bind_row(st, t, r * tables[t].cols + 1, p, i + r);
+    int rc = sq__map_rc(sqlite3_step(st));
+    sqlite3_reset(st);
+    if (rc) return rc;
+    i += 1 << k;
+  }
+  return 0;
+}
+
+int sq__pend_flush(store_t *s, sqpend_t *p)
+{
+  int rc = 0;
+  if (!sq__pend_any(p)) return 0;
+  if (!rc) rc = write_rows(s, p, T_MSG, p->nmsg);
+  if (!rc) rc = write_rows(s, p, T_EV, p->nev);
+  if (!rc) rc = write_rows(s, p, T_RECENT, p->nrecent);
+  sq__pend_drop(p);
+  return rc;
+}
+
+void sq__pend_drop(sqpend_t *p)
+{
+  p->nmsg = p->nev = p->nrecent = 0;
+  p->body_len = 0;
+}
+
+int sq__pend_msg(store_t *s, sqpend_t *p, const store_msg_t *m)
+{
+  int rc;
+  if (p->nmsg == PEND_MSGS && (rc = sq__pend_flush(s, p))) return rc;
+  if (p->body_len + m->body_len > p->body_cap) {
+    size_t cap = p->body_cap ? p->body_cap : 8192;
+    while (cap < p->body_len + m->body_len) cap *= 2;
+    char *b = realloc(p->body, cap);
+    if (!b) return IMC_E_NOMEM;
+    p->body = b;
+    p->body_cap = cap;
+  }
+  pend_msg_t *h = &p->msg[p->nmsg++];
+  h->m = *m;
+  h->m.from_id = h->m.to_id = NULL;
+  h->body_off = p->body_len;
+  memcpy(p->body + p->body_len, m->body, m->body_len);
+  p->body_len += m->body_len;
+  h->m.body = NULL; /* p->body moves when it grows: the offset is what holds */
+  return 0;
+}
+
+int sq__pend_ev(store_t *s, sqpend_t *p, const pend_ev_t *e)
+{
+  int rc;
+  if (p->nev == PEND_ROWS && (rc = sq__pend_flush(s, p))) return rc;
+  p->ev[p->nev++] = *e;
+  return 0;
+}
+
+int sq__pend_recent(store_t *s, sqpend_t *p, uint32_t app, uint32_t user, uint32_t peer)
+{
+  int rc;
+  if (p->nrecent == PEND_ROWS && (rc = sq__pend_flush(s, p))) return rc;
+  p->recent[p->nrecent++] = (pend_recent_t){ app, user, peer };
+  return 0;
+}
+
+const store_msg_t *sq__pend_dup(const sqpend_t *p, const store_msg_append_t *a)
+{
+  const store_msg_t *in = &a->m;
+  for (int i = 0; i < p->nmsg; i++) { /* held in append order: seq ascending per conversation */
+    const store_msg_t *m = &p->msg[i].m;
+    if (m->sdkappid != in->sdkappid || m->conv != in->conv || m->random != in->random) continue;
+    if (a->import_dedupe ? m->cseq == in->cseq && m->time_s == in->time_s
+                         : m->from_no == in->from_no && m->time_s >= a->dedupe_since_s)
+      return m;
+  }
+  return NULL;
+}
+
+void sq__pend_free(sqpend_t *p)
+{
+  for (int t = 0; t < 3; t++)
+    for (int k = 0; k < PEND_SIZES; k++) sqlite3_finalize(p->st[t][k]);
+  free(p->body);
+}
