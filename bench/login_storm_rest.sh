@@ -40,7 +40,8 @@
 # server_us_per_login), the probe's line (requests, errors, late, p50, p99,
 # max) and the load average. At the end: "per-storm rest p99_ms:" the runs'
 # p99s side by side, and "all runs:" p50/p99/max over the REST requests of
-# every run together. IMCLOUD_BIN / LOADGEN override the binaries. The
+# every run together. IMCLOUD_BIN / LOADGEN override the binaries (the
+# generator must take --cpu-of: bench/loadgen.c from 2026-12-02 on). The
 # script itself runs on core 1 (taskset -p), so its polling never runs on
 # the server's core.
 set -e
@@ -75,6 +76,9 @@ while [ $i -lt "${REST_APPS:-48}" ]; do
 done
 $PRIO taskset -c 0 $BIN serve --listen 127.0.0.1:0 --port-file "$dir/port" --data "$dir" --log-level warn 2>"$dir/server.log" &
 spid=$!
+# a failing step (set -e) must not leave the server running or its data behind
+ppid= lpid=
+trap 'kill -TERM $ppid $lpid $spid 2>/dev/null; wait $spid 2>/dev/null; rm -rf "$dir"' EXIT
 while [ ! -s "$dir/port" ]; do sleep 0.05; done
 port=$(cat "$dir/port")
 sleep 0.5
@@ -91,8 +95,9 @@ while [ $r -lt "$RUNS" ]; do
     --user-prefix "r${r}u" --notify $ppid --cpu-of $spid --hold > "$dir/lg.out" &
   lpid=$!
   while ! grep -q '^ready' "$dir/lg.out" 2>/dev/null; do kill -0 $lpid 2>/dev/null || break; sleep 0.02; done
-  kill -TERM $ppid; wait $ppid || true
-  kill -TERM $lpid; wait $lpid || true
+  kill -TERM $ppid 2>/dev/null || true; wait $ppid || true
+  kill -TERM $lpid 2>/dev/null || true; wait $lpid || true # it may have exited (failed)
+  ppid= lpid=
   lg=$(grep '^conns=' "$dir/lg.out")
   ok=$(echo "$lg" | sed -n 's/.* ok=\([0-9]*\).*/\1/p')
   scpu=$(echo "$lg" | sed -n 's/.* target_cpu_ms=\([0-9]*\).*/\1/p')
@@ -100,12 +105,13 @@ while [ $r -lt "$RUNS" ]; do
   el=$(echo "$lg" | sed -n 's/.* elapsed_ms=\([0-9]*\).*/\1/p')
   rest=$(grep '^requests=' "$dir/probe.out" || echo "requests=0")
   nreq=$(echo "$rest" | sed -n 's/^requests=\([0-9]*\).*/\1/p')
-  few=; [ "${nreq:-0}" -ge 2000 ] || few=" (fewer than 2000 REST samples: this run's p99 is near its maximum)"
+  few=; [ "${nreq:-0}" -ge 2000 ] || few=" (fewer than 2000 REST samples: this run's p99 rests on its 20 slowest or fewer)"
   p99s="$p99s $(echo "$rest" | sed -n 's/.* p99_ms=\([0-9.]*\).*/\1/p')"
   echo "run=$r $lg server_cpu_ms=${scpu:-0} server_cpu_pct=$(( ${el:-0} > 0 ? ${scpu:-0} * 100 / el : 0 )) server_us_per_login=$us server_ceiling_logins_per_s=$(( us > 0 ? 1000000 / us : 0 )) rest: $rest$few load=$(cut -d' ' -f1 /proc/loadavg)"
   sleep 1 # the held connections close before the next storm
 done
 kill -TERM $spid; wait $spid || true
+trap - EXIT
 echo "per-storm rest p99_ms:$p99s"
 sort -n "$dir/samples" | awk '{ v[NR] = $1 } END { if (NR) printf "all runs: rest requests=%d p50_ms=%.2f p99_ms=%.2f max_ms=%.2f\n", NR, v[int(NR * 0.5) + 1] / 1000, v[int(NR * 0.99) + 1] / 1000, v[NR] / 1000 }'
 echo "end: $(uptime)"
