@@ -64,8 +64,16 @@ static void tstate_free(void *p)
   free(t);
 }
 
+/* The token's alphabet, each byte mapped to standard base64 (0: not in it):
+ * base64's own, with * - _ standing for + / = (TLSSigAPIv2's URL-safe form).
+ * One lookup per byte of the token. */
+static char to_b64[256];
+
 static void init_once(void)
 {
+  for (int c = 0; c < 256; c++)
+    to_b64[c] = (char)((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/' ||
+                       c == '=' ? c : c == '*' ? '+' : c == '-' ? '/' : c == '_' ? '=' : 0);
   tkey_ok = pthread_key_create(&tkey, tstate_free) == 0;
   hmac_alg = EVP_MAC_fetch(NULL, "HMAC", NULL);
 }
@@ -182,14 +190,13 @@ static int decode(const char *sig, char *json, size_t cap, size_t *len)
   size_t n = strlen(sig);
   if (n == 0) return IMC_E_SIG_EMPTY;
   if (n > AUTH_USERSIG_MAX) return IMC_E_SIG_DECODE;
+  pthread_once(&once, init_once); /* to_b64 */
   char b64[AUTH_USERSIG_MAX + 4];
   size_t m = 0;
   for (size_t i = 0; i < n; i++) {
-    char c = sig[i];
-    c = c == '*' ? '+' : c == '-' ? '/' : c == '_' ? '=' : c;
-    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/' || c == '='))
-      return IMC_E_SIG_DECODE;
-    b64[m++] = c;
+    char t = to_b64[(unsigned char)sig[i]];
+    if (!t) return IMC_E_SIG_DECODE;
+    b64[m++] = t;
   }
   while (m % 4) b64[m++] = '='; /* tolerate missing padding (Node re-pads) */
   unsigned char raw[AUTH_USERSIG_MAX];
