@@ -374,9 +374,14 @@ int cws_send_fast(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const char *data,
   if (jsonr_parse(&d, data, len, toks, FAST_TOKENS) || toks[0].type != JSONR_OBJECT) return IMC_E_INVAL;
   uint32_t f[F__N], k = 1;
   for (int i = 0; i < F__N; i++) f[i] = JSONR_NONE;
-  for (uint32_t m = 0; m < toks[0].len; m++, k = toks[k + 1].next)
-    for (int i = 0; i < F__N; i++)
+  for (uint32_t m = 0; m < toks[0].len; m++, k = toks[k + 1].next) {
+    const jsonr_tok_t *kt = &toks[k];
+    int plain = !(kt->flags & JSONR_F_ESCAPED); /* then its raw bytes are the name: length and first byte first */
+    for (int i = 0; i < F__N; i++) {
+      if (plain && (kt->len != send_fields[i].len || data[kt->start] != send_fields[i].name[0])) continue;
       if (jsonr_str_eq(&d, k, send_fields[i].name, send_fields[i].len)) { f[i] = k + 1; break; }
+    }
+  }
   if (f[F_OP] == JSONR_NONE || !jsonr_str_eq(&d, f[F_OP], "send", 4)) return IMC_E_INVAL;
   char to_id[33];
   uint32_t to = f[F_TO];
