@@ -171,6 +171,16 @@ void cws_msg_hooks(api_srv_t *srv, im_c2c_hooks_t *out)
 }
 
 /* ---- send --------------------------------------------------------------------------------- */
+/* Whether "send" occurs in data[0..n): memchr to each 's' (a send frame's
+ * first 's' is usually its op's), cheaper than glibc's memmem on a frame. */
+static int has_send(const char *data, size_t n)
+{
+  const char *e = data + n;
+  for (const char *p = data; n >= 4 && (p = memchr(p, 's', (size_t)(e - p) - 3)); p++)
+    if (!memcmp(p, "send", 4)) return 1;
+  return 0;
+}
+
 static void sent(void *ud, int rc, const im_sent_t *r)
 {
   pending_t *p = ud;
@@ -360,13 +370,18 @@ int cws_send_fast(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const char *data,
   /* cheap: another op's frame (heartbeat, sync, ack …) is not read twice, by
    * jsonr and then by jansson. A send holds "send" as it is, or spelled with
    * an escape (a backslash somewhere in the frame). */
-  if (!memmem(data, len, "send", 4) && !memchr(data, '\\', len)) return IMC_E_INVAL;
+  if (!has_send(data, len) && !memchr(data, '\\', len)) return IMC_E_INVAL;
   if (jsonr_parse(&d, data, len, toks, FAST_TOKENS) || toks[0].type != JSONR_OBJECT) return IMC_E_INVAL;
   uint32_t f[F__N], k = 1;
   for (int i = 0; i < F__N; i++) f[i] = JSONR_NONE;
-  for (uint32_t m = 0; m < toks[0].len; m++, k = toks[k + 1].next)
-    for (int i = 0; i < F__N; i++)
+  for (uint32_t m = 0; m < toks[0].len; m++, k = toks[k + 1].next) {
+    const jsonr_tok_t *kt = &toks[k];
+    int plain = !(kt->flags & JSONR_F_ESCAPED); /* then its raw bytes are the name: length and first byte first */
+    for (int i = 0; i < F__N; i++) {
+      if (plain && (kt->len != send_fields[i].len || data[kt->start] != send_fields[i].name[0])) continue;
       if (jsonr_str_eq(&d, k, send_fields[i].name, send_fields[i].len)) { f[i] = k + 1; break; }
+    }
+  }
   if (f[F_OP] == JSONR_NONE || !jsonr_str_eq(&d, f[F_OP], "send", 4)) return IMC_E_INVAL;
   char to_id[33];
   uint32_t to = f[F_TO];
