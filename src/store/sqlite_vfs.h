@@ -30,12 +30,13 @@
 
 #include <stdint.h>
 
-/* A buffer is written out before it would pass SQ_VFS_BUF_MAX bytes
- * (allocated on first use, per file), in calls of at most SQ_VFS_WRITE_MAX
- * bytes to the wrapped VFS: the unix VFS writes at most 128 KiB - 1 per call
- * (its seekAndWrite masks the length with 0x1ffff; a longer write fails with
- * SQLITE_FULL). 31 pages of 4 KiB. A write longer than that goes through as
- * it came. */
+/* A buffer is written out before it would pass SQ_VFS_BUF_MAX bytes. It is
+ * allocated on first use, per file, and kept until the file closes: at most
+ * 8 MiB per writing connection (its WAL's and its database's). It goes out
+ * in calls of at most SQ_VFS_WRITE_MAX bytes (31 pages of 4 KiB) to the
+ * wrapped VFS: the unix VFS writes at most 128 KiB - 1 per call (its
+ * seekAndWrite masks the length with 0x1ffff; a longer write fails with
+ * SQLITE_FULL). A write longer than that goes through as it came. */
 #define SQ_VFS_BUF_MAX (4u << 20)
 #define SQ_VFS_WRITE_MAX (31u << 12)
 #define SQ_VFS_NAME "imc-coalesce"
