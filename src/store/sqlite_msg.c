@@ -19,6 +19,12 @@
  * created them. The caches are
  * bounded: past CACHE_MAX entries they are cleared and refilled on demand.
  * Only the writer's connection appends, so the cache is the truth.
+ *
+ * Held rows: an append's rows (the message, its inbox events, new
+ * conversation rows) are held by sqlite_msg_pend.c and written in multi-row
+ * statements; stmt() writes them before any other statement of this file
+ * runs, sq_exec before every transaction statement. A held row is always in
+ * the caches, so a cache miss's max() needs none of them written.
  */
 #include "store/sqlite_msg_int.h"
 #include "util/err.h"

@@ -59,7 +59,8 @@ static void bind_row(sqlite3_stmt *st, int t, int first, const sqpend_t *p, int 
     int64_t v[] = { m->sdkappid, (int64_t)m->conv, m->seq, m->from_no, m->to_no, m->time_s, m->cseq, m->random,
                     m->flags, m->life_s };
     for (size_t j = 0; j < sizeof v / sizeof v[0]; j++) sqlite3_bind_int64(st, c++, v[j]);
-    sqlite3_bind_text(st, c, p->body + p->msg[i].body_off, (int)m->body_len, SQLITE_STATIC); /* valid until flushed */
+    const char *body = m->body_len ? p->body + p->msg[i].body_off : ""; /* p->body is NULL while only empty bodies came */
+    sqlite3_bind_text(st, c, body, (int)m->body_len, SQLITE_STATIC);     /* valid until flushed */
   } else if (t == T_EV) {
     const pend_ev_t *e = &p->ev[i];
     int64_t v[] = { e->app, e->user, e->useq, e->kind, (int64_t)e->conv, e->seq, e->at };
@@ -123,7 +124,7 @@ int sq__pend_msg(store_t *s, sqpend_t *p, const store_msg_t *m)
   h->m = *m;
   h->m.from_id = h->m.to_id = NULL;
   h->body_off = p->body_len;
-  memcpy(p->body + p->body_len, m->body, m->body_len);
+  if (m->body_len) memcpy(p->body + p->body_len, m->body, m->body_len);
   p->body_len += m->body_len;
   h->m.body = NULL; /* p->body moves when it grows: the offset is what holds */
   return 0;

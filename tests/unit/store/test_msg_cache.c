@@ -185,6 +185,12 @@ static int send_body(store_t *s, uint32_t from, uint32_t to, uint32_t random, ui
   return rc;
 }
 
+static void count_empty(void *ud, const store_msg_t *m)
+{
+  assert_int_equal(m->body_len, 0);
+  (*(int *)ud)++;
+}
+
 static void count_ev(void *ud, const store_inbox_ev_t *e) { (void)e; (*(int *)ud)++; }
 
 /* An append's rows are held and written later (sqlite_msg_pend.c): more
@@ -236,6 +242,16 @@ static void test_held_rows(void **st)
   assert_int_equal(store_msg_inbox_page(s, APP, 2, 0, 1000, 0, count_ev, &n, &max_useq), 0);
   assert_int_equal(n, 71);
   assert_int_equal(store_msg_recent_get(s, APP, 3, 1, &(store_recent_t){ 0 }), IMC_E_NOTFOUND);
+  /* an empty body is held and written as one (NOT NULL) */
+  assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
+  memset(&a, 0, sizeof a);
+  a.m = (store_msg_t){ APP, store_c2c_conv(4, 5), 0, 4, 5, T0, 1, 1, 0, 604800, "", 0, NULL, NULL };
+  a.inbox_to = 1;
+  assert_int_equal(store_msg_append(s, &a), 0);
+  assert_int_equal(store_exec(s, "COMMIT"), 0);
+  n = 0;
+  assert_int_equal(store_msg_get(s, APP, store_c2c_conv(4, 5), 1, count_empty, &n), 0);
+  assert_int_equal(n, 1);
   store_close(s);
 }
 
