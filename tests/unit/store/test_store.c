@@ -298,9 +298,60 @@ static void test_grp_purge_mark(void **st)
   store_close(s);
 }
 
+static int64_t rows_in(sqlite3 *db)
+{
+  sqlite3_stmt *st;
+  assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM spill", -1, &st, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  int64_t n = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  return n;
+}
+
+/* A transaction that rolls back to a savepoint after more dirty pages than
+ * the page cache holds, then commits (the writer's batch with a failed job):
+ * the commit must survive a crash. The files are copied as they stand while
+ * the connection is open (what kill -9 leaves) and opened elsewhere, which
+ * runs WAL recovery. With spilling allowed, SQLite 3.40 writes the
+ * savepoint's pages into the WAL, and after the rollback the WAL's checksum
+ * chain is broken: recovery drops the commit (and every later one). */
+static void test_no_spill_loss(void **st)
+{
+  (void)st;
+  char sub[128], copy[128], cmd[512], path[160];
+  snprintf(sub, sizeof sub, "%s/spill", dir);
+  snprintf(copy, sizeof copy, "%s/spill-copy", dir);
+  snprintf(cmd, sizeof cmd, "mkdir -p '%s' '%s'", sub, copy);
+  assert_int_equal(system(cmd), 0);
+  store_t *s;
+  assert_int_equal(store_open(sub, &s), 0);
+  assert_int_equal(store_exec(s, "CREATE TABLE spill(k INTEGER PRIMARY KEY, v BLOB NOT NULL); CREATE INDEX spill_v ON spill(v)"), 0);
+  assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
+  assert_int_equal(store_exec(s, "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x<30000)"
+                                 " INSERT INTO spill(v) SELECT randomblob(200) FROM c"), 0);
+  assert_int_equal(store_exec(s, "COMMIT"), 0);
+  assert_int_equal(store_exec(s, "PRAGMA cache_size=5"), 0);
+  assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
+  assert_int_equal(store_exec(s, "INSERT INTO spill(v) VALUES(randomblob(200))"), 0);
+  assert_int_equal(store_exec(s, "SAVEPOINT job"), 0);
+  assert_int_equal(store_exec(s, "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x<3000)"
+                                 " INSERT INTO spill(v) SELECT randomblob(200) FROM c"), 0);
+  assert_int_equal(store_exec(s, "ROLLBACK TO job"), 0);
+  assert_int_equal(store_exec(s, "RELEASE job"), 0);
+  assert_int_equal(store_exec(s, "COMMIT"), 0);
+  snprintf(cmd, sizeof cmd, "cp '%s/imcloud.db' '%s/imcloud.db-wal' '%s/'", sub, sub, copy);
+  assert_int_equal(system(cmd), 0);
+  sqlite3 *db;
+  snprintf(path, sizeof path, "%s/imcloud.db", copy);
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  assert_int_equal(rows_in(db), 30001);
+  sqlite3_close(db);
+  store_close(s);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = { cmocka_unit_test(test_operations), cmocka_unit_test(test_app_admins_read), cmocka_unit_test(test_writer),
-                                      cmocka_unit_test(test_grp_purge_mark) };
+                                      cmocka_unit_test(test_grp_purge_mark), cmocka_unit_test(test_no_spill_loss) };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
