@@ -370,11 +370,19 @@ void net__on_check(uv_check_t *h)
       if (!(c->flags & CF_CLOSED)) net__close(c);
     }
     s->notify_len = 0;
+    /* HTTP replies first: a REST client does not wait behind the turn's
+     * WebSocket writes (a login storm queues thousands of them). Each
+     * connection's own output keeps its order; one flushed here is no
+     * longer CF_FLUSH_LISTED and is skipped below, unless listed again. */
+    size_t listed = s->flush_len;
+    for (size_t i = 0; i < listed; i++)
+      if (!(s->flush[i]->flags & CF_WS)) flush_one(s->flush[i]);
     /* A held connection stays listed (and allocated: only a closed one is
      * freed below, and a closed one is never kept). */
     size_t kept = 0;
     for (size_t i = 0; i < s->flush_len; i++) { /* flush_one may append */
       struct net_conn *c = s->flush[i];
+      if (!(c->flags & CF_FLUSH_LISTED)) continue; /* written above */
       if (hold && (c->flags & CF_WS) && !(c->flags & (CF_CLOSED | CF_CLOSE_AFTER_WRITE | CF_WS_CLOSING)))
         s->flush[kept++] = c;
       else

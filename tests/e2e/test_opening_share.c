@@ -161,11 +161,60 @@ static void test_ready_socket_reported_once(void **st)
   for (int i = 0; i < OPENING; i++) close(ws[i]);
 }
 
+/* HTTP replies leave before the turn's WebSocket writes (src/net/conn.c,
+ * net__on_check): 300 opened WebSockets (each answered once) and a REST
+ * client send while the server is stopped, the REST request last; on SIGCONT
+ * one epoll wait reports all 301 (fewer than NET_EPOLL_BATCH) and the turn
+ * queues 301 answers. Expected: the REST reply is written first, so no
+ * WebSocket answer of that turn reaches its client before it (kernel receive
+ * timestamps). Before, the write-out followed the order the answers were
+ * queued: the REST reply went out after the 300 others. */
+static void test_http_reply_before_websocket_writes(void **st)
+{
+  (void)st;
+  static int ws[OPENING];
+  char buf[8192];
+  int one = 1;
+  for (int i = 0; i < OPENING; i++) {
+    assert_true((ws[i] = e2e_ws_connect(srv.port, "/ws")) >= 0);
+    assert_int_equal(e2e_ws_send_text(ws[i], "{\"id\":1,\"op\":\"heartbeat\"}"), 0); /* its first message: opened */
+    assert_true(recv_stamped(ws[i], buf, sizeof buf, &(struct timespec){ 0 }) > 2);
+    assert_int_equal(setsockopt(ws[i], SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one), 0);
+  }
+  int rest = e2e_connect(srv.port);
+  assert_true(rest >= 0);
+  static const char get[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+  assert_int_equal(e2e_send(rest, get, sizeof get - 1), 0);
+  assert_int_equal(e2e_http_read(rest, buf, sizeof buf, 5000), 200);
+  assert_int_equal(setsockopt(rest, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one), 0);
+
+  assert_int_equal(kill(srv.pid, SIGSTOP), 0);
+  for (int i = 0; i < OPENING; i++) assert_int_equal(e2e_ws_send_text(ws[i], "{\"id\":2,\"op\":\"heartbeat\"}"), 0);
+  assert_int_equal(e2e_send(rest, get, sizeof get - 1), 0);
+  usleep(200 * 1000);
+  assert_int_equal(kill(srv.pid, SIGCONT), 0);
+
+  struct timespec rest_at, at;
+  assert_true(recv_stamped(rest, buf, sizeof buf, &rest_at) > 0);
+  int ahead = 0;
+  for (int i = 0; i < OPENING; i++) {
+    size_t n = recv_stamped(ws[i], buf, sizeof buf, &at);
+    assert_true(n > 2);
+    assert_non_null(memmem(buf, n, "\"op\":\"heartbeat\"", 16));
+    ahead += before(&at, &rest_at);
+  }
+  print_message("WebSocket answers of the REST request's turn written before its reply: %d of %d\n", ahead, OPENING);
+  if (ahead > OPENING / 10) fail_msg("the REST reply waited for %d WebSocket writes of its turn", ahead);
+  close(rest);
+  for (int i = 0; i < OPENING; i++) close(ws[i]);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_opened_connection_does_not_wait_for_opening_ones, setup, teardown),
     cmocka_unit_test_setup_teardown(test_ready_socket_reported_once, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_http_reply_before_websocket_writes, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
