@@ -167,8 +167,10 @@ static const int txn_stmts[] = { S_TXN_SAVEPOINT, S_TXN_RELEASE, S_TXN_ROLLBACK_
 static int sq_exec(store_t *s, const char *sql)
 {
   int was_autocommit = sqlite3_get_autocommit(Q(s)->db), rc;
-  if (!strncmp(sql, "ROLLBACK", 8)) sq__msg_rollback(Q(s)->msg); /* cached next sequences may be gone */
-  else if ((rc = sq__msg_flush(s))) return rc; /* held C2C rows go into the scope they were made in */
+  if (!strncmp(sql, "ROLLBACK", 8)) { /* cached next sequences and account numbers may be gone */
+    sq__msg_rollback(Q(s)->msg);
+    sq__login_rollback(s);
+  } else if ((rc = sq__msg_flush(s))) return rc; /* held C2C rows go into the scope they were made in */
   if ((rc = sq__defer_before(s, sql))) return rc; /* sums due first */
   size_t i = 0, n = sizeof txn_stmts / sizeof txn_stmts[0];
   while (i < n && strcmp(sql, stmt_sql[txn_stmts[i]])) i++;
@@ -437,14 +439,17 @@ static int account_import_txn(sq_t *q, uint32_t sdkappid, const char *user_id, c
   /* the next number: above every account's and every deleted account's
    * (migration 29), read without writing the app row (rewriting it per new
    * account was a sixth of a new user's login in the writer) */
-  sqlite3_stmt *st = stmt(q, S_APP_NEXT_USER);
-  if (!st) return IMC_E_IO;
-  sqlite3_bind_int64(st, 1, sdkappid);
-  rc = sqlite3_step(st);
-  int64_t no = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-  sqlite3_reset(st);
-  if (rc == SQLITE_DONE) return IMC_E_NOTFOUND; /* no such app */
-  if (rc != SQLITE_ROW) return map_rc(rc);
+  sqlite3_stmt *st;
+  int64_t no = 0;
+  if (!sq__login_next_no(&q->base, sdkappid, &no)) { /* once per write transaction and app (sqlite_login.c) */
+    if (!(st = stmt(q, S_APP_NEXT_USER))) return IMC_E_IO;
+    sqlite3_bind_int64(st, 1, sdkappid);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) no = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE) return IMC_E_NOTFOUND; /* no such app */
+    if (rc != SQLITE_ROW) return map_rc(rc);
+  }
   if (no <= 0 || no > UINT32_MAX) return IMC_E_RANGE;
   st = stmt(q, S_ACC_INS);
   if (!st) return IMC_E_IO;
@@ -456,6 +461,7 @@ static int account_import_txn(sq_t *q, uint32_t sdkappid, const char *user_id, c
   sqlite3_bind_int64(st, 6, now_s);
   if ((rc = run(st))) return rc;
   if (!sqlite3_changes(q->db)) return sq_account_get(&q->base, sdkappid, user_id, user_no); /* it exists */
+  sq__login_next_no_set(&q->base, sdkappid, no + 1);
   /* the registration (metering), in the same transaction; written here, not
    * by a trigger: a trigger made the INSERT a statement transaction with its
    * own sub-journal, half of a new account's cost (migration 23) */

@@ -91,6 +91,12 @@ struct sqlogin **sq__login_slot(store_t *s);
 int sq__usage_login(store_t *s, uint32_t sdkappid, int32_t day, uint32_t user_no);
 void sq__login_bills_changed(store_t *s);
 void sq__login_free(sqlite3 *db, struct sqlogin *l);
+/* An app's next account number kept for the write transaction (account_import_txn):
+ * sq__login_next_no 1 with *no when known; _set after an account was inserted
+ * (write lock held) with the number after it; sq__login_rollback: a ROLLBACK ran. */
+int sq__login_next_no(store_t *s, uint32_t sdkappid, int64_t *no);
+void sq__login_next_no_set(store_t *s, uint32_t sdkappid, int64_t next);
+void sq__login_rollback(store_t *s);
 
 extern const store_msg_vtab_t sq__msg_vtab;
 extern const struct store_grp_vtab sq__grp_vtab; /* sqlite_grp.c */

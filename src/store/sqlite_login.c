@@ -38,10 +38,18 @@ struct sqlogin {
   sqlite3_stmt *st[L__COUNT];
   int32_t billed_max;   /* the highest month with a bill (0: none); valid when billed_known */
   int billed_known;
+  uint32_t no_app;      /* the app whose next account number is no_next; 0: none known */
+  int64_t no_next;
 };
 
-static int on_commit(void *p) { ((struct sqlogin *)p)->billed_known = 0; return 0; }
-static void on_rollback(void *p) { ((struct sqlogin *)p)->billed_known = 0; }
+/* The transaction ended: what was read under its write lock may be stale. */
+static void forget(struct sqlogin *l)
+{
+  l->billed_known = 0;
+  l->no_app = 0;
+}
+static int on_commit(void *p) { forget(p); return 0; }
+static void on_rollback(void *p) { forget(p); }
 
 /* The connection's state, made (and the hooks set) on first use; NULL: out of memory. */
 static struct sqlogin *state(store_t *s)
@@ -107,6 +115,35 @@ int sq__usage_login(store_t *s, uint32_t sdkappid, int32_t day, uint32_t user_no
     rc = rc ? rc : IMC_E_IO;
   }
   return rc;
+}
+
+/* The next account number of an app, kept the same way (account_import_txn
+ * in sqlite.c): read once per write transaction, then counted on. Kept only
+ * while the write lock is held; no other connection can add an account
+ * before the transaction ends; a deletion only raises apps.next_user_no to
+ * at most the number kept (migration 29); a ROLLBACK TO (sq_exec) forgets
+ * it, so a rolled-back account's number is given again (a ROLLBACK TO
+ * that bypassed sq_exec would leave it too high: a gap, never a reuse). */
+int sq__login_next_no(store_t *s, uint32_t sdkappid, int64_t *no)
+{
+  struct sqlogin *l = *sq__login_slot(s);
+  if (!l || !l->no_app || l->no_app != sdkappid) return 0;
+  *no = l->no_next;
+  return 1;
+}
+
+void sq__login_next_no_set(store_t *s, uint32_t sdkappid, int64_t next)
+{
+  struct sqlogin *l = state(s);
+  if (!l || sqlite3_get_autocommit(sq__db(s))) return; /* outside a transaction: nothing to keep it in */
+  l->no_app = sdkappid;
+  l->no_next = next;
+}
+
+void sq__login_rollback(store_t *s)
+{
+  struct sqlogin *l = *sq__login_slot(s);
+  if (l) forget(l);
 }
 
 void sq__login_bills_changed(store_t *s)

@@ -2,7 +2,10 @@
  * migration 29): a new account gets the number after the app's highest, is
  * never given a number a deleted account had (the highest one included,
  * across a reopen), and numbers are per app; an import of an existing
- * account keeps its number. */
+ * account keeps its number. Inside a transaction the next number is counted
+ * on (sqlite_login.c): a savepoint rolled back gives its numbers again, a
+ * deletion is still respected, and another connection's accounts are seen
+ * by the next transaction. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -76,6 +79,30 @@ static void test_numbers(void **st)
   assert_int_equal(import(a, "u7"), 7);
   assert_int_equal(store_exec(s, "ROLLBACK"), 0);
   assert_int_equal(import(a, "u8"), 7);
+  /* in one transaction: numbers counted on, a savepoint's rolled back, a deletion of the highest,
+   * another app in between, and the next transaction after another connection's import */
+  assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
+  assert_int_equal(import(a, "u9"), 8);
+  assert_int_equal(import(a, "u10"), 9);
+  assert_int_equal(store_exec(s, "SAVEPOINT job"), 0);
+  assert_int_equal(import(a, "u11"), 10);
+  assert_int_equal(store_exec(s, "ROLLBACK TO job"), 0);
+  assert_int_equal(store_exec(s, "RELEASE job"), 0);
+  assert_int_equal(import(a, "u12"), 10);       /* the rolled-back number again, no gap */
+  assert_int_equal(store_account_delete(s, a, "u12"), 0);
+  assert_int_equal(import(b, "u3"), 3);
+  assert_int_equal(import(a, "u13"), 11);       /* not 10: it was deleted */
+  assert_int_equal(import(a, "u9"), 8);         /* existing */
+  assert_int_equal(store_exec(s, "COMMIT"), 0);
+  store_t *other;
+  assert_int_equal(store_open(dir, &other), 0);
+  uint32_t no = 0;
+  assert_int_equal(store_account_import(other, a, "x1", NULL, NULL, 1700000000, &no), 0);
+  assert_int_equal(no, 12);
+  store_close(other);
+  assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
+  assert_int_equal(import(a, "u14"), 13);       /* after the other connection's */
+  assert_int_equal(store_exec(s, "COMMIT"), 0);
 }
 
 int main(void)
