@@ -19,8 +19,6 @@
 /* ---- migrations: sqlite_schema.c (sq__migrations, sq__schema_version) ---- */
 
 /* ---- statements --------------------------------------------------------------- */
-#define ORDER_COLS "id,sdkappid,customer_id,at,kind,item,value,value_name,anchor_day,period,start_day,end_day," \
-                   "book,price_fen,pay,ledger_id,reference"
 #define STMTS(X) \
   X(DATA_VERSION, "PRAGMA data_version") \
   X(META_GET, "SELECT value FROM meta WHERE key=?1") \
@@ -54,23 +52,11 @@
   X(ACC_COUNT, "SELECT count(*) FROM accounts WHERE sdkappid=?1") \
   X(ACC_EACH, "SELECT user_id,user_no FROM accounts WHERE sdkappid=?1") \
   X(USAGE_DAU, "SELECT count(*) FROM usage_login WHERE sdkappid=?1 AND day=?2") \
-  X(LEDGER_BAL, "SELECT balance_fen FROM ledger WHERE customer_id=?1 ORDER BY id DESC LIMIT 1") \
-  X(LEDGER_REF, "SELECT id,customer_id,at,kind,amount_fen,balance_fen,reason,reference FROM ledger" \
-                " WHERE customer_id=?1 AND reference=?2") \
-  X(LEDGER_INS, "INSERT INTO ledger(customer_id,at,kind,amount_fen,balance_fen,reason,reference)" \
-                " VALUES(?1,?2,?3,?4,?5,?6,?7)") \
-  X(LEDGER_EACH, "SELECT id,customer_id,at,kind,amount_fen,balance_fen,reason,reference FROM ledger" \
-                 " WHERE customer_id=?1 ORDER BY id") \
   X(KICK_SET, "INSERT INTO kicks(sdkappid,user_no,kicked_at) VALUES(?1,?2,?3) ON CONFLICT(sdkappid,user_no)" \
               " DO UPDATE SET kicked_at=max(kicked_at,excluded.kicked_at)") \
   X(KICK_EACH, "SELECT sdkappid,user_no,kicked_at FROM kicks") \
   X(CHANGES_LAST, "SELECT coalesce(max(seq),0) FROM changes") \
   X(CHANGES_SINCE, "SELECT seq,kind,key FROM changes WHERE seq>?1 ORDER BY seq LIMIT ?2") \
-  X(ORDER_INS, "INSERT INTO orders(sdkappid,customer_id,at,kind,item,value,value_name,anchor_day,period,start_day," \
-               "end_day,book,price_fen,pay,ledger_id,reference) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)") \
-  X(ORDER_REF, "SELECT " ORDER_COLS " FROM orders WHERE sdkappid=?1 AND reference=?2") \
-  X(ORDER_EACH, "SELECT " ORDER_COLS " FROM orders WHERE sdkappid=?1 ORDER BY id") \
-  X(ORDER_ALL, "SELECT " ORDER_COLS " FROM orders ORDER BY sdkappid, id") \
   X(TXN_BEGIN, "BEGIN") \
   X(TXN_BEGIN_IMM, "BEGIN IMMEDIATE") \
   X(TXN_COMMIT, "COMMIT") \
@@ -96,6 +82,7 @@ typedef struct sq {
   sqlite3 *db;
   sqlite3_stmt *st[S__COUNT];
   sqlite3_stmt *ust[SQU_STMTS_MAX];       /* sqlite_usage.c */
+  sqlite3_stmt *wst[SQW_STMTS_MAX];       /* sqlite_wallet.c */
   struct sqmsg *msg;             /* sqlite_msg.c state, created on first use */
   struct sqdefer *defer;         /* sqlite_defer.c sums, created on first use */
   struct sqlogin *login;         /* sqlite_login.c state, created on first use */
@@ -113,24 +100,25 @@ static int map_rc(int rc)
   }
 }
 
-/* Prepared (cached) statement, reset and with bindings cleared. */
-static sqlite3_stmt *stmt(sq_t *q, int id)
+sqlite3_stmt *sq__prepared(store_t *s, sqlite3_stmt **slot, const char *sql)
 {
-  if (!q->st[id] && sqlite3_prepare_v3(q->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &q->st[id], NULL) != SQLITE_OK)
-    return NULL;
-  sqlite3_reset(q->st[id]);
-  sqlite3_clear_bindings(q->st[id]);
-  return q->st[id];
+  sqlite3 *db = ((sq_t *)s)->db;
+  if (!*slot && sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL) != SQLITE_OK) return NULL;
+  sqlite3_reset(*slot);
+  sqlite3_clear_bindings(*slot);
+  return *slot;
 }
 
-static void bind_text(sqlite3_stmt *s, int i, const char *v)
+/* Prepared (cached) statement, reset and with bindings cleared. */
+static sqlite3_stmt *stmt(sq_t *q, int id) { return sq__prepared(&q->base, &q->st[id], stmt_sql[id]); }
+
+void sq__bind_text(sqlite3_stmt *s, int i, const char *v)
 {
   if (v) sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
   else sqlite3_bind_null(s, i);
 }
 
-/* Step a statement that returns no row we need. */
-static int run(sqlite3_stmt *s)
+int sq__run(sqlite3_stmt *s)
 {
   if (!s) return IMC_E_IO;
   int rc = sqlite3_step(s);
@@ -152,6 +140,7 @@ static void sq_close(store_t *s)
   sq_t *q = Q(s);
   for (int i = 0; i < S__COUNT; i++) sqlite3_finalize(q->st[i]);
   for (int i = 0; i < SQU_STMTS_MAX; i++) sqlite3_finalize(q->ust[i]);
+  for (int i = 0; i < SQW_STMTS_MAX; i++) sqlite3_finalize(q->wst[i]);
   sq__msg_free(q->msg);
   sq__defer_free(q->defer);
   sq__login_free(q->db, q->login);
@@ -174,7 +163,7 @@ static int sq_exec(store_t *s, const char *sql)
   if ((rc = sq__defer_before(s, sql))) return rc; /* sums due first */
   size_t i = 0, n = sizeof txn_stmts / sizeof txn_stmts[0];
   while (i < n && strcmp(sql, stmt_sql[txn_stmts[i]])) i++;
-  rc = i < n ? run(stmt(Q(s), txn_stmts[i])) : map_rc(sqlite3_exec(Q(s)->db, sql, NULL, NULL, NULL));
+  rc = i < n ? sq__run(stmt(Q(s), txn_stmts[i])) : map_rc(sqlite3_exec(Q(s)->db, sql, NULL, NULL, NULL));
   sq__defer_after(s, sql, rc == 0, was_autocommit);
   return rc;
 }
@@ -189,7 +178,7 @@ static int sq_data_version(store_t *s, uint64_t *v)
   return rc == SQLITE_ROW ? 0 : map_rc(rc);
 }
 
-static int copy_col(sqlite3_stmt *s, int col, char *buf, size_t cap)
+int sq__copy_col(sqlite3_stmt *s, int col, char *buf, size_t cap)
 {
   const unsigned char *t = sqlite3_column_text(s, col);
   size_t n = t ? (size_t)sqlite3_column_bytes(s, col) : 0;
@@ -203,9 +192,9 @@ static int sq_meta_get(store_t *s, const char *key, char *buf, size_t cap)
 {
   sqlite3_stmt *st = stmt(Q(s), S_META_GET);
   if (!st) return IMC_E_IO;
-  bind_text(st, 1, key);
+  sq__bind_text(st, 1, key);
   int rc = sqlite3_step(st);
-  int r = rc == SQLITE_ROW ? copy_col(st, 0, buf, cap) : rc == SQLITE_DONE ? IMC_E_NOTFOUND : map_rc(rc);
+  int r = rc == SQLITE_ROW ? sq__copy_col(st, 0, buf, cap) : rc == SQLITE_DONE ? IMC_E_NOTFOUND : map_rc(rc);
   sqlite3_reset(st);
   return r;
 }
@@ -214,18 +203,18 @@ static int sq_meta_set(store_t *s, const char *key, const char *value)
 {
   sqlite3_stmt *st = stmt(Q(s), S_META_SET);
   if (!st) return IMC_E_IO;
-  bind_text(st, 1, key);
-  bind_text(st, 2, value);
-  return run(st);
+  sq__bind_text(st, 1, key);
+  sq__bind_text(st, 2, value);
+  return sq__run(st);
 }
 
 static int sq_customer_create(store_t *s, const char *name, int64_t now_s, int64_t *id)
 {
   sqlite3_stmt *st = stmt(Q(s), S_CUST_INS);
   if (!st) return IMC_E_IO;
-  bind_text(st, 1, name);
+  sq__bind_text(st, 1, name);
   sqlite3_bind_int64(st, 2, now_s);
-  int rc = run(st);
+  int rc = sq__run(st);
   if (!rc) *id = sqlite3_last_insert_rowid(Q(s)->db);
   return rc;
 }
@@ -233,7 +222,7 @@ static int sq_customer_create(store_t *s, const char *name, int64_t now_s, int64
 static void row_customer(sqlite3_stmt *st, store_customer_t *c)
 {
   c->id = sqlite3_column_int64(st, 0);
-  copy_col(st, 1, c->name, sizeof c->name);
+  sq__copy_col(st, 1, c->name, sizeof c->name);
   c->created_at_s = sqlite3_column_int64(st, 2);
 }
 
@@ -282,15 +271,15 @@ static int sq_app_insert(store_t *s, const store_app_t *a)
   if (!st || !admins) { free(admins); return st ? IMC_E_NOMEM : IMC_E_IO; }
   sqlite3_bind_int64(st, 1, a->sdkappid);
   sqlite3_bind_int64(st, 2, a->customer_id);
-  bind_text(st, 3, a->name);
-  bind_text(st, 4, a->secret_key);
-  bind_text(st, 5, admins);
-  bind_text(st, 6, a->region);
+  sq__bind_text(st, 3, a->name);
+  sq__bind_text(st, 4, a->secret_key);
+  sq__bind_text(st, 5, admins);
+  sq__bind_text(st, 6, a->region);
   sqlite3_bind_int64(st, 7, a->created_at_s);
-  bind_text(st, 8, a->scheme);
-  bind_text(st, 9, a->edition);
-  bind_text(st, 10, a->status[0] ? a->status : "active");
-  int rc = run(st);
+  sq__bind_text(st, 8, a->scheme);
+  sq__bind_text(st, 9, a->edition);
+  sq__bind_text(st, 10, a->status[0] ? a->status : "active");
+  int rc = sq__run(st);
   free(admins);
   return rc;
 }
@@ -301,14 +290,14 @@ static void row_app(sqlite3_stmt *st, store_app_t *a)
   memset(a, 0, sizeof *a);
   a->sdkappid = (uint32_t)sqlite3_column_int64(st, 0);
   a->customer_id = sqlite3_column_int64(st, 1);
-  copy_col(st, 2, a->name, sizeof a->name);
-  copy_col(st, 3, a->secret_key, sizeof a->secret_key);
+  sq__copy_col(st, 2, a->name, sizeof a->name);
+  sq__copy_col(st, 3, a->secret_key, sizeof a->secret_key);
   sq__admins_read((const char *)sqlite3_column_text(st, 4), (size_t)sqlite3_column_bytes(st, 4), a);
-  copy_col(st, 5, a->region, sizeof a->region);
+  sq__copy_col(st, 5, a->region, sizeof a->region);
   a->created_at_s = sqlite3_column_int64(st, 6);
-  copy_col(st, 7, a->scheme, sizeof a->scheme);
-  copy_col(st, 8, a->edition, sizeof a->edition);
-  copy_col(st, 9, a->status, sizeof a->status);
+  sq__copy_col(st, 7, a->scheme, sizeof a->scheme);
+  sq__copy_col(st, 8, a->edition, sizeof a->edition);
+  sq__copy_col(st, 9, a->status, sizeof a->status);
 }
 
 static int sq_app_get(store_t *s, uint32_t sdkappid, store_app_t *out)
@@ -396,8 +385,8 @@ static int sq_app_set(store_t *s, uint32_t sdkappid, const char *field, const ch
     sqlite3_stmt *st = stmt(Q(s), fields[i].stmt);
     if (!st) return IMC_E_IO;
     sqlite3_bind_int64(st, 1, sdkappid);
-    bind_text(st, 2, value);
-    int rc = run(st);
+    sq__bind_text(st, 2, value);
+    int rc = sq__run(st);
     if (!rc && sqlite3_changes(Q(s)->db) == 0) rc = IMC_E_NOTFOUND;
     return rc;
   }
@@ -409,7 +398,7 @@ static int sq_account_get(store_t *s, uint32_t sdkappid, const char *user_id, ui
   sqlite3_stmt *st = stmt(Q(s), S_ACC_GET);
   if (!st) return IMC_E_IO;
   sqlite3_bind_int64(st, 1, sdkappid);
-  bind_text(st, 2, user_id);
+  sq__bind_text(st, 2, user_id);
   int rc = sqlite3_step(st);
   if (rc == SQLITE_ROW) *user_no = (uint32_t)sqlite3_column_int64(st, 0);
   sqlite3_reset(st);
@@ -426,10 +415,10 @@ static int account_import_txn(sq_t *q, uint32_t sdkappid, const char *user_id, c
       sqlite3_stmt *st = stmt(q, S_ACC_UPD);
       if (!st) return IMC_E_IO;
       sqlite3_bind_int64(st, 1, sdkappid);
-      bind_text(st, 2, user_id);
-      bind_text(st, 3, nick);
-      bind_text(st, 4, face);
-      return run(st);
+      sq__bind_text(st, 2, user_id);
+      sq__bind_text(st, 3, nick);
+      sq__bind_text(st, 4, face);
+      return sq__run(st);
     }
     if (rc != IMC_E_NOTFOUND) return rc;
   }
@@ -454,12 +443,12 @@ static int account_import_txn(sq_t *q, uint32_t sdkappid, const char *user_id, c
   st = stmt(q, S_ACC_INS);
   if (!st) return IMC_E_IO;
   sqlite3_bind_int64(st, 1, sdkappid);
-  bind_text(st, 2, user_id);
+  sq__bind_text(st, 2, user_id);
   sqlite3_bind_int64(st, 3, no);
-  bind_text(st, 4, nick);
-  bind_text(st, 5, face);
+  sq__bind_text(st, 4, nick);
+  sq__bind_text(st, 5, face);
   sqlite3_bind_int64(st, 6, now_s);
-  if ((rc = run(st))) return rc;
+  if ((rc = sq__run(st))) return rc;
   if (!sqlite3_changes(q->db)) return sq_account_get(&q->base, sdkappid, user_id, user_no); /* it exists */
   sq__login_next_no_set(&q->base, sdkappid, no + 1);
   /* the registration (metering), in the same transaction; written here, not
@@ -469,7 +458,7 @@ static int account_import_txn(sq_t *q, uint32_t sdkappid, const char *user_id, c
   sqlite3_bind_int64(st, 1, sdkappid);
   sqlite3_bind_int64(st, 2, no);
   sqlite3_bind_int64(st, 3, now_s);
-  if ((rc = run(st))) return rc;
+  if ((rc = sq__run(st))) return rc;
   *user_no = (uint32_t)no;
   return 0;
 }
@@ -490,8 +479,8 @@ static int sq_account_delete(store_t *s, uint32_t sdkappid, const char *user_id)
   sqlite3_stmt *st = stmt(Q(s), S_ACC_DEL);
   if (!st) return IMC_E_IO;
   sqlite3_bind_int64(st, 1, sdkappid);
-  bind_text(st, 2, user_id);
-  int rc = run(st);
+  sq__bind_text(st, 2, user_id);
+  int rc = sq__run(st);
   if (!rc && sqlite3_changes(Q(s)->db) == 0) rc = IMC_E_NOTFOUND;
   return rc;
 }
@@ -524,84 +513,6 @@ static int sq_account_each(store_t *s, uint32_t sdkappid, store_account_cb cb, v
 
 static int sq_usage_dau(store_t *s, uint32_t sdkappid, int32_t day, int64_t *n) { return count1(Q(s), S_USAGE_DAU, sdkappid, day, n); }
 
-/* ---- wallets ------------------------------------------------------------------- */
-static void row_ledger(sqlite3_stmt *st, store_ledger_t *e)
-{
-  e->id = sqlite3_column_int64(st, 0);
-  e->customer_id = sqlite3_column_int64(st, 1);
-  e->at_s = sqlite3_column_int64(st, 2);
-  copy_col(st, 3, e->kind, sizeof e->kind);
-  e->amount_fen = sqlite3_column_int64(st, 4);
-  e->balance_fen = sqlite3_column_int64(st, 5);
-  copy_col(st, 6, e->reason, sizeof e->reason);
-  copy_col(st, 7, e->reference, sizeof e->reference);
-}
-
-static int sq_wallet_balance(store_t *s, int64_t customer_id, int64_t *bal)
-{
-  sqlite3_stmt *st = stmt(Q(s), S_LEDGER_BAL);
-  if (!st) return IMC_E_IO;
-  sqlite3_bind_int64(st, 1, customer_id);
-  int rc = sqlite3_step(st);
-  *bal = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-  int r = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : map_rc(rc);
-  sqlite3_reset(st);
-  return r;
-}
-
-static int sq_ledger_append(store_t *s, const store_ledger_t *in, store_ledger_t *out)
-{
-  sqlite3_stmt *st = stmt(Q(s), S_LEDGER_REF);
-  if (!st) return IMC_E_IO;
-  sqlite3_bind_int64(st, 1, in->customer_id);
-  bind_text(st, 2, in->reference);
-  int rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW) { /* a replay: the same entry again is a no-op; another one is a conflict */
-    row_ledger(st, out);
-    sqlite3_reset(st);
-    out->replayed = 1;
-    return strcmp(out->kind, in->kind) || out->amount_fen != in->amount_fen ? IMC_E_EXISTS : 0;
-  }
-  sqlite3_reset(st);
-  if (rc != SQLITE_DONE) return map_rc(rc);
-  int64_t bal;
-  if ((rc = sq_wallet_balance(s, in->customer_id, &bal))) return rc;
-  int64_t nb;
-  if (__builtin_add_overflow(bal, in->amount_fen, &nb)) return IMC_E_RANGE;
-  if (nb < 0) return IMC_E_WALLET_FUNDS;
-  st = stmt(Q(s), S_LEDGER_INS);
-  if (!st) return IMC_E_IO;
-  sqlite3_bind_int64(st, 1, in->customer_id);
-  sqlite3_bind_int64(st, 2, in->at_s);
-  bind_text(st, 3, in->kind);
-  sqlite3_bind_int64(st, 4, in->amount_fen);
-  sqlite3_bind_int64(st, 5, nb);
-  bind_text(st, 6, in->reason);
-  bind_text(st, 7, in->reference);
-  if ((rc = run(st))) return rc;
-  *out = *in;
-  out->id = sqlite3_last_insert_rowid(Q(s)->db);
-  out->balance_fen = nb;
-  out->replayed = 0;
-  return 0;
-}
-
-static int sq_ledger_each(store_t *s, int64_t customer_id, store_ledger_cb cb, void *ud)
-{
-  sqlite3_stmt *st = stmt(Q(s), S_LEDGER_EACH);
-  if (!st) return IMC_E_IO;
-  sqlite3_bind_int64(st, 1, customer_id);
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    store_ledger_t e;
-    row_ledger(st, &e);
-    e.replayed = 0;
-    cb(ud, &e);
-  }
-  sqlite3_reset(st);
-  return rc == SQLITE_DONE ? 0 : map_rc(rc);
-}
-
 /* ---- kicks ---------------------------------------------------------------------- */
 static int sq_kick_set(store_t *s, uint32_t sdkappid, uint32_t user_no, int64_t at_s)
 {
@@ -610,7 +521,7 @@ static int sq_kick_set(store_t *s, uint32_t sdkappid, uint32_t user_no, int64_t 
   sqlite3_bind_int64(st, 1, sdkappid);
   sqlite3_bind_int64(st, 2, user_no);
   sqlite3_bind_int64(st, 3, at_s);
-  return run(st);
+  return sq__run(st);
 }
 
 static int sq_kick_each(store_t *s, store_kick_cb cb, void *ud)
@@ -640,88 +551,12 @@ static int sq_changes_since(store_t *s, int64_t after, int limit, store_change_c
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     store_change_t c;
     c.seq = sqlite3_column_int64(st, 0);
-    if (copy_col(st, 1, c.kind, sizeof c.kind) || copy_col(st, 2, c.key, sizeof c.key)) continue; /* not ours: skip */
+    if (sq__copy_col(st, 1, c.kind, sizeof c.kind) || sq__copy_col(st, 2, c.key, sizeof c.key)) continue; /* not ours: skip */
     cb(ud, &c);
   }
   sqlite3_reset(st);
   return map_rc(rc);
 }
-
-/* ---- orders -------------------------------------------------------------------- */
-static void row_order(sqlite3_stmt *st, store_order_t *o)
-{
-  memset(o, 0, sizeof *o);
-  o->id = sqlite3_column_int64(st, 0);
-  o->sdkappid = (uint32_t)sqlite3_column_int64(st, 1);
-  o->customer_id = sqlite3_column_int64(st, 2);
-  o->at_s = sqlite3_column_int64(st, 3);
-  copy_col(st, 4, o->kind, sizeof o->kind);
-  copy_col(st, 5, o->item, sizeof o->item);
-  o->value = sqlite3_column_int64(st, 6);
-  copy_col(st, 7, o->value_name, sizeof o->value_name);
-  o->anchor_day = sqlite3_column_int64(st, 8);
-  o->period = (int32_t)sqlite3_column_int64(st, 9);
-  o->start_day = sqlite3_column_int64(st, 10);
-  o->end_day = sqlite3_column_int64(st, 11);
-  copy_col(st, 12, o->book, sizeof o->book);
-  o->price_fen = sqlite3_column_int64(st, 13);
-  copy_col(st, 14, o->pay, sizeof o->pay);
-  o->ledger_id = sqlite3_column_int64(st, 15);
-  copy_col(st, 16, o->reference, sizeof o->reference);
-}
-
-static int sq_order_insert(store_t *s, const store_order_t *o, int64_t *id)
-{
-  sqlite3_stmt *st = stmt(Q(s), S_ORDER_INS);
-  if (!st) return IMC_E_IO;
-  sqlite3_bind_int64(st, 1, o->sdkappid);
-  sqlite3_bind_int64(st, 2, o->customer_id);
-  sqlite3_bind_int64(st, 3, o->at_s);
-  bind_text(st, 4, o->kind);
-  bind_text(st, 5, o->item);
-  sqlite3_bind_int64(st, 6, o->value);
-  bind_text(st, 7, o->value_name);
-  sqlite3_bind_int64(st, 8, o->anchor_day);
-  sqlite3_bind_int64(st, 9, o->period);
-  sqlite3_bind_int64(st, 10, o->start_day);
-  sqlite3_bind_int64(st, 11, o->end_day);
-  bind_text(st, 12, o->book);
-  sqlite3_bind_int64(st, 13, o->price_fen);
-  bind_text(st, 14, o->pay);
-  sqlite3_bind_int64(st, 15, o->ledger_id);
-  bind_text(st, 16, o->reference);
-  int rc = run(st);
-  if (!rc) *id = sqlite3_last_insert_rowid(Q(s)->db);
-  return rc;
-}
-
-static int sq_order_get_ref(store_t *s, uint32_t sdkappid, const char *reference, store_order_t *out)
-{
-  sqlite3_stmt *st = stmt(Q(s), S_ORDER_REF);
-  if (!st) return IMC_E_IO;
-  sqlite3_bind_int64(st, 1, sdkappid);
-  bind_text(st, 2, reference);
-  int rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW) row_order(st, out);
-  sqlite3_reset(st);
-  return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? IMC_E_NOTFOUND : map_rc(rc);
-}
-
-static int sq_order_each(store_t *s, uint32_t sdkappid, store_order_cb cb, void *ud)
-{
-  sqlite3_stmt *st = stmt(Q(s), sdkappid ? S_ORDER_EACH : S_ORDER_ALL);
-  int rc;
-  if (!st) return IMC_E_IO;
-  if (sdkappid) sqlite3_bind_int64(st, 1, sdkappid);
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    store_order_t o;
-    row_order(st, &o);
-    cb(ud, &o);
-  }
-  sqlite3_reset(st);
-  return map_rc(rc);
-}
-
 
 static const store_vtab_t sqlite_vtab = {
   1, "sqlite", sq_close, sq_exec, sq_data_version, sq_meta_get, sq_meta_set,
@@ -729,10 +564,10 @@ static const store_vtab_t sqlite_vtab = {
   sq_app_insert, sq_app_get, sq_app_list, sq_app_next_sdkappid, sq_app_set,
   sq_account_import, sq_account_delete, sq_account_get, sq_account_count, sq_account_each,
   sq__usage_login, sq_usage_dau,
-  sq_wallet_balance, sq_ledger_append, sq_ledger_each,
+  sqw_wallet_balance, sqw_ledger_append, sqw_ledger_each,
   sq_kick_set, sq_kick_each,
   sq_in_transaction, sq_changes_last, sq_changes_since,
-  sq_order_insert, sq_order_get_ref, sq_order_each,
+  sqw_order_insert, sqw_order_get_ref, sqw_order_each,
   squ_login_each, squ_add, squ_max, squ_event, squ_day_each, squ_group, squ_group_each,
   squ_import_doc, squ_import_put, squ_import_count, squ_registrations,
   squ_bill_insert, squ_bill_get, squ_bill_each,
@@ -746,6 +581,7 @@ static const store_vtab_t sqlite_vtab = {
 
 sqlite3 *store__sqlite_db(store_t *s) { return Q(s)->db; }
 sqlite3_stmt **store__sqlite_ucache(store_t *s) { return Q(s)->ust; }
+sqlite3_stmt **store__sqlite_wcache(store_t *s) { return Q(s)->wst; }
 
 /* SQLite's allocation statistics take a global mutex on every malloc and
  * free (SQLITE_CONFIG_MEMSTATUS, on by default): 2-3 % of the server's CPU in

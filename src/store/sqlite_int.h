@@ -11,10 +11,31 @@
 #include "store/store.h"
 
 #define SQU_STMTS_MAX 40
+#define SQW_STMTS_MAX 8
+
+/* Helpers every file of the backend uses. sq__prepared: *slot prepared from
+ * sql on first use (persistent, finalized with the connection), reset and
+ * its bindings cleared; NULL if it cannot be prepared. sq__run: step a
+ * statement whose rows are not needed, reset it, 0 or IMC_E_* (IMC_E_IO for
+ * NULL). sq__bind_text: v, or NULL for a null pointer (copied). sq__copy_col:
+ * column col as text into buf (NUL-terminated; IMC_E_TOOBIG if it does not fit). */
+sqlite3_stmt *sq__prepared(store_t *s, sqlite3_stmt **slot, const char *sql);
+int sq__run(sqlite3_stmt *s);
+void sq__bind_text(sqlite3_stmt *s, int i, const char *v);
+int sq__copy_col(sqlite3_stmt *s, int col, char *buf, size_t cap);
 
 sqlite3 *store__sqlite_db(store_t *s);
 /* SQU_STMTS_MAX cached statements of sqlite_usage.c (finalized at close). */
 sqlite3_stmt **store__sqlite_ucache(store_t *s);
+/* SQW_STMTS_MAX cached statements of sqlite_wallet.c (finalized at close). */
+sqlite3_stmt **store__sqlite_wcache(store_t *s);
+/* The wallet ledger and orders (sqlite_wallet.c): the vtable's entries. */
+int sqw_wallet_balance(store_t *, int64_t, int64_t *);
+int sqw_ledger_append(store_t *, const store_ledger_t *, store_ledger_t *);
+int sqw_ledger_each(store_t *, int64_t, store_ledger_cb, void *);
+int sqw_order_insert(store_t *, const store_order_t *, int64_t *);
+int sqw_order_get_ref(store_t *, uint32_t, const char *, store_order_t *);
+int sqw_order_each(store_t *, uint32_t, store_order_cb, void *);
 
 int squ_login_each(store_t *, uint32_t, int32_t, int32_t, store_usage_login_cb, void *);
 int squ_add(store_t *, uint32_t, int32_t, const char *, int64_t);

@@ -96,34 +96,7 @@ static const char *const usql[U__COUNT] = {
 };
 _Static_assert(U__COUNT <= SQU_STMTS_MAX, "raise SQU_STMTS_MAX");
 
-static int map_rc(int rc)
-{
-  switch (rc & 0xff) {
-  case SQLITE_OK: case SQLITE_DONE: case SQLITE_ROW: return 0;
-  case SQLITE_BUSY: case SQLITE_LOCKED: return IMC_E_BUSY;
-  case SQLITE_CONSTRAINT: return IMC_E_EXISTS;
-  case SQLITE_NOMEM: return IMC_E_NOMEM;
-  default: return IMC_E_IO;
-  }
-}
-
-static sqlite3_stmt *ust(store_t *s, int id)
-{
-  sqlite3_stmt **c = store__sqlite_ucache(s);
-  if (!c[id] && sqlite3_prepare_v3(store__sqlite_db(s), usql[id], -1, SQLITE_PREPARE_PERSISTENT, &c[id], NULL) != SQLITE_OK)
-    return NULL;
-  sqlite3_reset(c[id]);
-  sqlite3_clear_bindings(c[id]);
-  return c[id];
-}
-
-static int run(sqlite3_stmt *st)
-{
-  if (!st) return IMC_E_IO;
-  int r = map_rc(sqlite3_step(st));
-  sqlite3_reset(st);
-  return r;
-}
+static sqlite3_stmt *ust(store_t *s, int id) { return sq__prepared(s, &store__sqlite_ucache(s)[id], usql[id]); }
 
 static void bind3(sqlite3_stmt *st, uint32_t app, int64_t b, const char *text)
 {
@@ -142,7 +115,7 @@ int squ_login_each(store_t *s, uint32_t app, int32_t from, int32_t to, store_usa
   while ((rc = sqlite3_step(st)) == SQLITE_ROW)
     cb(ud, (uint32_t)sqlite3_column_int64(st, 0), (int32_t)sqlite3_column_int64(st, 1), (uint32_t)sqlite3_column_int64(st, 2));
   sqlite3_reset(st);
-  return map_rc(rc);
+  return sq__map_rc(rc);
 }
 
 static int put(store_t *s, int id, uint32_t app, int32_t day, const char *metric, int64_t v)
@@ -153,7 +126,7 @@ static int put(store_t *s, int id, uint32_t app, int32_t day, const char *metric
   bind3(st, app, day, NULL);
   sqlite3_bind_text(st, 3, metric, -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 4, v);
-  return run(st);
+  return sq__run(st);
 }
 
 int squ_add(store_t *s, uint32_t app, int32_t day, const char *metric, int64_t n) { return put(s, U_ADD, app, day, metric, n); }
@@ -176,14 +149,14 @@ int squ_event(store_t *s, uint32_t app, const char *event_id, int32_t day, const
     return same ? 0 : IMC_E_EXISTS;
   }
   sqlite3_reset(st);
-  if (rc != SQLITE_DONE) return map_rc(rc);
+  if (rc != SQLITE_DONE) return sq__map_rc(rc);
   if (!(st = ust(s, U_EV_INS))) return IMC_E_IO;
   bind3(st, app, 0, event_id);
   sqlite3_bind_int64(st, 3, day);
   sqlite3_bind_text(st, 4, metric, -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 5, amount);
   sqlite3_bind_int64(st, 6, at_s);
-  if ((rc = run(st)) || (rc = squ_add(s, app, day, metric, amount))) return rc;
+  if ((rc = sq__run(st)) || (rc = squ_add(s, app, day, metric, amount))) return rc;
   *replayed = 0;
   return 0;
 }
@@ -198,7 +171,7 @@ int squ_day_each(store_t *s, int imported, uint32_t app, int32_t from, int32_t t
   while ((rc = sqlite3_step(st)) == SQLITE_ROW)
     cb(ud, (int32_t)sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1), sqlite3_column_int64(st, 2));
   sqlite3_reset(st);
-  return map_rc(rc);
+  return sq__map_rc(rc);
 }
 
 int squ_group(store_t *s, uint32_t app, const char *group_id, int live, int64_t at_s, int dissolve)
@@ -210,7 +183,7 @@ int squ_group(store_t *s, uint32_t app, const char *group_id, int live, int64_t 
   bind3(st, app, 0, group_id);
   sqlite3_bind_int64(st, 3, at_s);
   if (!dissolve) sqlite3_bind_int(st, 4, live ? 1 : 0);
-  return run(st);
+  return sq__run(st);
 }
 
 int squ_group_each(store_t *s, uint32_t app, int64_t until_s, store_usage_group_cb cb, void *ud)
@@ -222,7 +195,7 @@ int squ_group_each(store_t *s, uint32_t app, int64_t until_s, store_usage_group_
   while ((rc = sqlite3_step(st)) == SQLITE_ROW)
     cb(ud, sqlite3_column_int(st, 0), sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2));
   sqlite3_reset(st);
-  return map_rc(rc);
+  return sq__map_rc(rc);
 }
 
 int squ_import_doc(store_t *s, uint32_t app, int32_t month, const char *source, const char *body, int64_t now_s,
@@ -234,7 +207,7 @@ int squ_import_doc(store_t *s, uint32_t app, int32_t month, const char *source, 
   sqlite3_bind_text(st, 3, source ? source : "", -1, SQLITE_TRANSIENT);
   sqlite3_bind_text(st, 4, body ? body : "", -1, SQLITE_TRANSIENT);
   sqlite3_bind_int64(st, 5, now_s);
-  int rc = run(st);
+  int rc = sq__run(st);
   if (!rc) *id = sqlite3_last_insert_rowid(store__sqlite_db(s));
   return rc;
 }
@@ -248,7 +221,7 @@ int squ_import_put(store_t *s, uint32_t app, int32_t day, const char *metric, in
   sqlite3_bind_text(st, 3, metric, -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 4, value);
   sqlite3_bind_int64(st, 5, doc_id);
-  return run(st);
+  return sq__run(st);
 }
 
 int squ_import_count(store_t *s, uint32_t app, int32_t month, int64_t *n)
@@ -259,7 +232,7 @@ int squ_import_count(store_t *s, uint32_t app, int32_t month, int64_t *n)
   int rc = sqlite3_step(st);
   if (rc == SQLITE_ROW) *n = sqlite3_column_int64(st, 0);
   sqlite3_reset(st);
-  return rc == SQLITE_ROW ? 0 : map_rc(rc);
+  return rc == SQLITE_ROW ? 0 : sq__map_rc(rc);
 }
 
 int squ_registrations(store_t *s, uint32_t app, int64_t from_s, int64_t to_s, int tz_offset_s, store_usage_day_cb cb, void *ud)
@@ -273,7 +246,7 @@ int squ_registrations(store_t *s, uint32_t app, int64_t from_s, int64_t to_s, in
   while ((rc = sqlite3_step(st)) == SQLITE_ROW)
     cb(ud, (int32_t)sqlite3_column_int64(st, 0), "registrations", sqlite3_column_int64(st, 1));
   sqlite3_reset(st);
-  return map_rc(rc);
+  return sq__map_rc(rc);
 }
 
 /* ---- bills --------------------------------------------------------------------- */
@@ -315,7 +288,7 @@ int squ_bill_insert(store_t *s, const store_bill_t *in, store_bill_t *out)
       rc = sqlite3_step(st);
       seq = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
       sqlite3_reset(st);
-      if (rc != SQLITE_ROW) return map_rc(rc);
+      if (rc != SQLITE_ROW) return sq__map_rc(rc);
     }
     bill_number(number, in->month, seq);
     if (!(st = ust(s, U_BILL_INS))) return IMC_E_IO;
@@ -337,7 +310,7 @@ int squ_bill_insert(store_t *s, const store_bill_t *in, store_bill_t *out)
     if (rc == SQLITE_DONE) break;
     /* refused with the caller's seq: someone else numbered a bill in between (taking that seq), or
      * the app's month is billed — read max(seq) and try once more, which tells the two apart */
-    if ((rc & 0xff) != SQLITE_CONSTRAINT || in->seq <= 0 || tries) return map_rc(rc);
+    if ((rc & 0xff) != SQLITE_CONSTRAINT || in->seq <= 0 || tries) return sq__map_rc(rc);
     seq = 0;
   }
   sq__login_bills_changed(s); /* a login row of this month now queues a recheck */
@@ -374,7 +347,7 @@ int squ_bill_get(store_t *s, uint32_t app, int32_t month, store_bill_t *out)
   if (!st) return IMC_E_IO;
   bind3(st, app, month, NULL);
   int rc = sqlite3_step(st);
-  int r = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? IMC_E_NOTFOUND : map_rc(rc);
+  int r = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? IMC_E_NOTFOUND : sq__map_rc(rc);
   if (!r) {
     row_bill(st, out);
     if (!(out->body = strdup(out->body ? out->body : ""))) r = IMC_E_NOMEM;
@@ -395,7 +368,7 @@ int squ_bill_each(store_t *s, int64_t customer_id, int unpaid_only, store_bill_c
     if (!unpaid_only || !b.paid) cb(ud, &b);
   }
   sqlite3_reset(st);
-  return map_rc(rc);
+  return sq__map_rc(rc);
 }
 
 int squ_bill_corrections(store_t *s, int64_t bill_seq, store_bill_cb cb, void *ud)
@@ -410,7 +383,7 @@ int squ_bill_corrections(store_t *s, int64_t bill_seq, store_bill_cb cb, void *u
     cb(ud, &b);
   }
   sqlite3_reset(st);
-  return map_rc(rc);
+  return sq__map_rc(rc);
 }
 
 int squ_bill_recheck_each(store_t *s, int limit, store_app_month_cb cb, void *ud)
@@ -422,7 +395,7 @@ int squ_bill_recheck_each(store_t *s, int limit, store_app_month_cb cb, void *ud
   while ((rc = sqlite3_step(st)) == SQLITE_ROW)
     cb(ud, (uint32_t)sqlite3_column_int64(st, 0), (int32_t)sqlite3_column_int64(st, 1));
   sqlite3_reset(st);
-  return map_rc(rc);
+  return sq__map_rc(rc);
 }
 
 int squ_bill_recheck_done(store_t *s, uint32_t app, int32_t month)
@@ -432,7 +405,7 @@ int squ_bill_recheck_done(store_t *s, uint32_t app, int32_t month)
   bind3(st, app, month, NULL);
   int rc = sqlite3_step(st);
   sqlite3_reset(st);
-  return map_rc(rc);
+  return sq__map_rc(rc);
 }
 
 /* billed = 0: the apps (ascending) and the month's bills (index bills_month_app: one range, by
@@ -457,7 +430,7 @@ int squ_bill_month_apps(store_t *s, int32_t month, int billed, store_app_month_c
     sqlite3_reset(ap);
   }
   sqlite3_reset(st);
-  return map_rc(rc);
+  return sq__map_rc(rc);
 }
 
 /* ---- a batch of apps ------------------------------------------------------------ */
@@ -548,5 +521,5 @@ int squ_apps_each(store_t *s, int table, const uint32_t *apps, size_t n, int64_t
   sqlite3_reset(st);
   sqlite3_clear_bindings(st);
   free(list);
-  return map_rc(rc);
+  return sq__map_rc(rc);
 }
