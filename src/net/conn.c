@@ -27,32 +27,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* Events per loop turn. Connections are registered edge-triggered
- * (EPOLLET): the kernel reports a socket once when input arrives, in the
- * order sockets became ready, and polls it only then. One wait takes up to
- * NET_EPOLL_BATCH events; reads of connections still opening (CF_FRESH:
- * accepted, no request served and no WebSocket message yet) are handled up
- * to NET_FRESH_PER_TURN per loop turn, the others wait in srv->again (a
- * FIFO, CF_AGAIN) for the next turns, while every event of an opened
- * connection (a keep-alive REST client, a logged-in user) is handled in the
- * turn it is reported: a REST request that arrives behind a storm of
- * opening connections (HTTP upgrades, login frames) waits about one turn,
- * not for all of them. A read that fills the shared buffer may have left
- * input behind: the connection goes to srv->again too (an edge is not
- * repeated). Level-triggered, every wait re-polled each ready socket it
- * reported, the deferred ones included: up to 512 polls per turn for 64
- * handled, a tenth of the server's CPU in a login storm. The listening
- * socket stays level-triggered: NET_ACCEPT_BATCH accepts per turn. */
-#define NET_EPOLL_BATCH 512
-#define NET_FRESH_PER_TURN 64
+/* The listening socket stays level-triggered: up to this many accepts each
+ * time the loop's epoll wait reports it. (The turn budgets: net_int.h.) */
 #define NET_ACCEPT_BATCH 32
-#define NET_IOV_MAX 64
-/* A write that drains a connection's queue returns its net_out and the
- * chunks that pointed at shared frames to per-server lists instead of to
- * malloc; the next output of any connection takes them back (a delivered
- * message costs about two writes, each of which allocated and freed both).
- * At most this many of each are kept: an idle server holds a few KiB. */
-#define NET_POOL_MAX 256
 
 _Static_assert(sizeof(struct net_conn) <= 64, "a connection is one 64-byte struct: memory per idle connection is a product metric");
 
@@ -69,6 +46,9 @@ void net_cfg_defaults(net_cfg_t *c)
   c->ws_max_queued_bytes = 4 << 20;
   c->request_timeout_ms = 10000;
   c->keepalive_idle_ms = 60000;
+  c->read_turn_us = NET_READ_TURN_US;
+  c->writes_per_turn = NET_WRITES_PER_TURN;
+  c->write_turn_us = NET_WRITE_TURN_US;
 }
 
 uint64_t net__now(net_server_t *s) { return s->loop ? uv_now(s->loop) : 0; }
@@ -142,7 +122,7 @@ static void on_wheel(uv_timer_t *t)
 }
 
 /* ---- descriptors and epoll ------------------------------------------------------ */
-static void update_events(struct net_conn *c)
+void net__update_events(struct net_conn *c)
 {
   if (c->fd < 0 || (c->flags & CF_CLOSED)) return;
   uint16_t want = (uint16_t)(((c->flags & CF_READING) ? CF_EV_IN : 0) | ((c->flags & CF_WANT_OUT) ? CF_EV_OUT : 0));
@@ -154,8 +134,8 @@ static void update_events(struct net_conn *c)
     c->flags = (uint16_t)((c->flags & ~(CF_EV_IN | CF_EV_OUT)) | want);
 }
 
-void net__resume_read(struct net_conn *c) { c->flags |= CF_READING; update_events(c); }
-void net__read_stop(struct net_conn *c) { c->flags &= (uint16_t)~CF_READING; update_events(c); }
+void net__resume_read(struct net_conn *c) { c->flags |= CF_READING; net__update_events(c); }
+void net__read_stop(struct net_conn *c) { c->flags &= (uint16_t)~CF_READING; net__update_events(c); }
 
 static int by_fd_put(net_server_t *s, int fd, struct net_conn *c)
 {
@@ -191,64 +171,7 @@ const char *net__peer_name(const struct net_conn *c, char *buf, size_t cap)
   return buf;
 }
 
-/* ---- output ---------------------------------------------------------------------- */
-static void list_flush(struct net_conn *c)
-{
-  net_server_t *s = c->srv;
-  if (c->flags & CF_FLUSH_LISTED) return;
-  if (s->flush_len == s->flush_cap) {
-    size_t ncap = s->flush_cap ? s->flush_cap * 2 : 256;
-    struct net_conn **n = realloc(s->flush, ncap * sizeof *n);
-    if (!n) return; /* written when the socket next reports writable, or at the next enqueue */
-    s->flush = n;
-    s->flush_cap = ncap;
-  }
-  c->flags |= CF_FLUSH_LISTED;
-  s->flush[s->flush_len++] = c;
-}
-
-static void chunk_free(net_server_t *s, wchunk_t *w)
-{
-  if (!w->frame) {
-    if (!w->small || s->small_pooled >= NET_POOL_MAX) { free(w); return; }
-    w->next = s->small_pool;
-    s->small_pool = w;
-    s->small_pooled++;
-    return;
-  }
-  net_frame_unref(w->frame);
-  if (s->ref_pooled >= NET_POOL_MAX) { free(w); return; }
-  w->next = s->ref_pool;
-  s->ref_pool = w;
-  s->ref_pooled++;
-}
-
-void net__chunk_drop(net_server_t *s, wchunk_t *w) { chunk_free(s, w); }
-
-static void out_free(struct net_conn *c)
-{
-  net_server_t *s = c->srv;
-  net_out_t *o = c->out;
-  if (!o) return;
-  for (wchunk_t *w = o->head, *n; w; w = n) { n = w->next; chunk_free(s, w); }
-  c->out = NULL;
-  if (s->out_pooled >= NET_POOL_MAX) { free(o); return; }
-  o->head = (wchunk_t *)s->out_pool; /* the pool's link */
-  s->out_pool = o;
-  s->out_pooled++;
-}
-
-/* Free what the pools hold (the server goes away). */
-void net__pools_drain(net_server_t *s)
-{
-  while (s->out_pool) { net_out_t *o = s->out_pool; s->out_pool = (net_out_t *)o->head; free(o); }
-  while (s->ref_pool) { wchunk_t *w = s->ref_pool; s->ref_pool = w->next; free(w); }
-  while (s->small_pool) { wchunk_t *w = s->small_pool; s->small_pool = w->next; free(w); }
-  s->out_pooled = s->ref_pooled = s->small_pooled = 0;
-}
-
-uint32_t net__queued(const struct net_conn *c) { return c->out ? c->out->bytes : 0; }
-
+/* ---- closing (the write queue and the turn's write-out: out.c) ------------------- */
 /* Close the socket now; the struct is freed at the end of the loop turn. */
 void net__really_close(struct net_conn *c)
 {
@@ -274,10 +197,10 @@ void net__really_close(struct net_conn *c)
   s->dead = c;
 }
 
-static void conn_free(struct net_conn *c)
+void net__conn_free(struct net_conn *c)
 {
   net_server_t *s = c->srv;
-  out_free(c);
+  net__out_free(c);
   if (c->flags & CF_WS) net__ws_free(c); else net__http_free(c);
   free(c);
   s->open_handles--; /* while closing, finish_close polls for this to reach zero */
@@ -287,193 +210,6 @@ void net__dead_peer(struct net_conn *c)
 {
   if ((c->flags & CF_WS) && !(c->flags & CF_WS_CLOSING)) net__notify_ws_close(c, 1006);
   net__really_close(c);
-}
-
-/* Write what is queued until done or the kernel's buffer is full. */
-static void flush_one(struct net_conn *c)
-{
-  net_server_t *s = c->srv;
-  c->flags &= (uint16_t)~CF_FLUSH_LISTED;
-  if (c->flags & CF_CLOSED) return;
-  net_out_t *o = c->out;
-  if (!o || (c->flags & CF_FAKE)) {
-    out_free(c);
-    if (c->flags & CF_CLOSE_AFTER_WRITE) net__really_close(c);
-    return;
-  }
-  for (;;) {
-    struct iovec iov[NET_IOV_MAX];
-    int n = 0;
-    for (wchunk_t *w = o->head; w && n < NET_IOV_MAX; w = w->next, n++) {
-      char *base = w->frame ? w->frame->bytes : w->data;
-      size_t skip = n == 0 ? o->off : 0;
-      iov[n].iov_base = base + skip;
-      iov[n].iov_len = w->len - skip;
-    }
-    struct msghdr mh = { .msg_iov = iov, .msg_iovlen = (size_t)n };
-    ssize_t k = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (k < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) { c->flags |= CF_WANT_OUT; update_events(c); return; }
-      net__dead_peer(c);
-      return;
-    }
-    s->bytes_out += (uint64_t)k;
-    o->bytes -= (uint32_t)k;
-    int ws = (c->flags & CF_WS) != 0;
-    if (ws && k > 0) s->ws_writes++;
-    while (k > 0) {
-      wchunk_t *w = o->head;
-      size_t rest = w->len - o->off;
-      if ((size_t)k < rest) { o->off += (uint32_t)k; break; }
-      if (ws) s->ws_frames += w->frame ? w->frame->msgs : 1;
-      k -= (ssize_t)rest;
-      o->head = w->next;
-      o->off = 0;
-      chunk_free(s, w);
-    }
-    if (!o->head) break;
-  }
-  out_free(c);
-  c->flags &= (uint16_t)~CF_WANT_OUT;
-  if (c->flags & CF_CLOSE_AFTER_WRITE) { net__really_close(c); return; } /* close() leaves the epoll set */
-  update_events(c);
-}
-
-void net_server_hold_output(net_server_t *s) { s->hold_output = 1; }
-
-/* Whether this turn's write-out leaves open WebSockets' output listed for
- * the next turn (net_server_hold_output), at most NET_HOLD_MAX_MS since
- * the first turn held. */
-static int hold_this_turn(net_server_t *s)
-{
-  int hold = s->hold_output;
-  s->hold_output = 0;
-  uint64_t now = net__now(s);
-  if (hold && !s->held_since_ms) s->held_since_ms = now ? now : 1;
-  else if (hold && now - s->held_since_ms >= NET_HOLD_MAX_MS) hold = 0;
-  if (!hold) s->held_since_ms = 0;
-  return hold;
-}
-
-void net__on_check(uv_check_t *h)
-{
-  net_server_t *s = h->data;
-  int hold = hold_this_turn(s);
-  do {
-    /* close notices first: the application may queue more output in them */
-    for (size_t i = 0; i < s->notify_len; i++) {
-      struct net_conn *c = s->notify[i];
-      c->flags &= (uint16_t)~CF_WS_NOTIFY;
-      if (s->h.on_ws_close) s->h.on_ws_close(s->h.ud, c, c->close_code);
-      c->data = NULL;
-      if (!(c->flags & CF_CLOSED)) net__close(c);
-    }
-    s->notify_len = 0;
-    /* HTTP replies first: a REST client does not wait behind the turn's
-     * WebSocket writes (a login storm queues thousands of them). Each
-     * connection's own output keeps its order; one flushed here is no
-     * longer CF_FLUSH_LISTED and is skipped below, unless listed again. */
-    size_t listed = s->flush_len;
-    for (size_t i = 0; i < listed; i++)
-      if (!(s->flush[i]->flags & CF_WS)) flush_one(s->flush[i]);
-    /* A held connection stays listed (and allocated: only a closed one is
-     * freed below, and a closed one is never kept). */
-    size_t kept = 0;
-    for (size_t i = 0; i < s->flush_len; i++) { /* flush_one may append */
-      struct net_conn *c = s->flush[i];
-      if (!(c->flags & CF_FLUSH_LISTED)) continue; /* written above */
-      if (hold && (c->flags & CF_WS) && !(c->flags & (CF_CLOSED | CF_CLOSE_AFTER_WRITE | CF_WS_CLOSING)))
-        s->flush[kept++] = c;
-      else
-        flush_one(c);
-    }
-    s->flush_len = kept;
-  } while (s->notify_len); /* a failed write may have queued a notice */
-  while (s->dead) {
-    struct net_conn *c = s->dead;
-    s->dead = c->tw_next;
-    conn_free(c);
-  }
-  s->fresh_left = NET_FRESH_PER_TURN; /* a loop turn ends here */
-}
-
-static int enqueue(struct net_conn *c, wchunk_t *w)
-{
-  net_server_t *s = c->srv;
-  if (!c->out) {
-    if (s->out_pool) {
-      c->out = s->out_pool;
-      s->out_pool = (net_out_t *)c->out->head;
-      s->out_pooled--;
-      memset(c->out, 0, sizeof *c->out);
-    } else if (!(c->out = calloc(1, sizeof *c->out))) {
-      chunk_free(s, w);
-      return IMC_E_NOMEM;
-    }
-  }
-  net_out_t *o = c->out;
-  w->next = NULL;
-  if (o->tail) o->tail->next = w; else o->head = w;
-  o->tail = w;
-  o->bytes += (uint32_t)w->len;
-  if (!(c->flags & CF_WANT_OUT)) list_flush(c); /* else EPOLLOUT writes it */
-  return 0;
-}
-
-wchunk_t *net__chunk_new(net_server_t *s, size_t cap)
-{
-  wchunk_t *w;
-  if (cap <= NET_SMALL_CHUNK && s->small_pool) {
-    w = s->small_pool;
-    s->small_pool = w->next;
-    s->small_pooled--;
-    return w;
-  }
-  if (cap > UINT32_MAX) return NULL;
-  int small = cap <= NET_SMALL_CHUNK;
-  if (!(w = malloc(sizeof *w + (small ? NET_SMALL_CHUNK : cap)))) return NULL;
-  w->frame = NULL;
-  w->small = (uint32_t)small;
-  return w;
-}
-
-int net__queue_chunk(struct net_conn *c, wchunk_t *w, size_t len)
-{
-  w->len = (uint32_t)len;
-  return enqueue(c, w);
-}
-
-int net__queue(struct net_conn *c, const void *data, size_t len)
-{
-  wchunk_t *w = net__chunk_new(c->srv, len);
-  if (!w) return IMC_E_NOMEM;
-  memcpy(w->data, data, len);
-  return net__queue_chunk(c, w, len);
-}
-
-int net__queue_frame(struct net_conn *c, net_frame_t *f)
-{
-  net_server_t *s = c->srv;
-  wchunk_t *w = s->ref_pool;
-  if (w) { s->ref_pool = w->next; s->ref_pooled--; }
-  else if (!(w = malloc(sizeof *w))) return IMC_E_NOMEM;
-  f->refs++;
-  w->frame = f;
-  w->len = f->len;
-  return enqueue(c, w);
-}
-
-void net__close(struct net_conn *c)
-{
-  if (c->flags & CF_CLOSED) return;
-  c->flags |= CF_CLOSE_AFTER_WRITE;
-  c->flags &= (uint16_t)~CF_READING; /* on_readable ignores input from now on */
-  /* The epoll registration changes only if the close has to wait for
-   * output (flush_one's EAGAIN path updates it); a flush that completes in
-   * this turn closes the socket, which leaves the set: no epoll_ctl. */
-  if (!(c->flags & CF_WANT_OUT)) list_flush(c);
-  else update_events(c);
 }
 
 void net__notify_ws_close(struct net_conn *c, int code)
@@ -536,16 +272,39 @@ static int read_once(struct net_conn *c)
   return n == NET_READ_BUF;
 }
 
-/* Read c now, or queue it for a later turn if it is still opening and the
- * turn's share for opening connections is spent. */
+/* Whether c's input waits for a later turn: the turn's budget for it is
+ * spent (net_int.h). A keep-alive HTTP client never waits. */
+static int must_wait(const net_server_t *s, const struct net_conn *c)
+{
+  if (!(c->flags & (CF_FRESH | CF_WS))) return 0;
+  if ((c->flags & CF_FRESH) && s->fresh_left <= 0) return 1;
+  return s->read_ns >= (uint64_t)s->cfg.read_turn_us * 1000u;
+}
+
+static void count_wait(net_server_t *s, const struct net_conn *c)
+{
+  if (c->flags & CF_FRESH) s->fresh_deferred++;
+  else s->read_deferred++;
+}
+
+/* Read c now, or queue it for a later turn if the turn's budget for it is
+ * spent. */
 static void read_or_defer(struct net_conn *c)
 {
   net_server_t *s = c->srv;
-  if (c->flags & CF_FRESH) {
-    if (s->fresh_left <= 0) { s->fresh_deferred++; again_push(c); return; }
-    s->fresh_left--;
-  }
-  if (read_once(c) && (c->flags & CF_READING) && !(c->flags & CF_CLOSED)) again_push(c);
+  if (must_wait(s, c)) { count_wait(s, c); again_push(c); return; }
+  int timed = (c->flags & (CF_FRESH | CF_WS)) != 0;
+  if (c->flags & CF_FRESH) s->fresh_left--;
+  uint64_t t0 = timed ? uv_hrtime() : 0;
+  int more = read_once(c);
+  if (timed) s->read_ns += uv_hrtime() - t0;
+  if (more && (c->flags & CF_READING) && !(c->flags & CF_CLOSED)) again_push(c);
+}
+
+void net__turn_end(net_server_t *s)
+{
+  s->fresh_left = NET_FRESH_PER_TURN;
+  s->read_ns = 0;
 }
 
 static void on_readable(struct net_conn *c, uint32_t events)
@@ -558,9 +317,8 @@ static void on_readable(struct net_conn *c, uint32_t events)
   read_or_defer(c);
 }
 
-/* The connections queued in earlier turns, oldest first: opened ones are
- * read now, opening ones while the turn's share lasts (the rest keep their
- * place). Reads may queue connections again (at the end) or close any
+/* The connections queued in earlier turns, oldest first, read while the
+ * turn's budgets last (the rest keep their place). Reads may queue connections again (at the end) or close any
  * (their slots become NULL). */
 static void run_again(net_server_t *s)
 {
@@ -568,8 +326,8 @@ static void run_again(net_server_t *s)
   for (size_t i = 0; i < n; i++) {
     struct net_conn *c = s->again[i];
     if (!c) continue;
-    if ((c->flags & CF_FRESH) && s->fresh_left <= 0) { /* keeps its place */
-      s->fresh_deferred++;
+    if ((c->flags & CF_READING) && must_wait(s, c)) { /* keeps its place */
+      count_wait(s, c);
       s->again[i] = NULL;
       s->again[w++] = c;
       continue;
@@ -635,7 +393,10 @@ static void take_events(net_server_t *s)
     struct net_conn *c = ev[i].data.ptr;   /* closed ones stay allocated until on_check */
     s->events++;
     if (c->flags & CF_CLOSED) continue;
-    if (ev[i].events & EPOLLOUT) flush_one(c);
+    if (ev[i].events & EPOLLOUT) { /* written in the check phase, under the turn's write budget */
+      net__list_flush(c);
+      if (!(c->flags & CF_FLUSH_LISTED)) net__flush_one(c); /* out of memory for the list */
+    }
     if (c->flags & CF_CLOSED) continue;
     if (ev[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) on_readable(c, ev[i].events);
   }
@@ -707,7 +468,9 @@ int net_server_start(uv_loop_t *loop, const net_cfg_t *cfg, const net_handlers_t
   uv_check_start(&s->check, net__on_check);
   uv_idle_init(loop, &s->again_idle);
   s->again_idle.data = s;
-  s->fresh_left = NET_FRESH_PER_TURN;
+  uv_idle_init(loop, &s->out_idle);
+  s->out_idle.data = s;
+  net__turn_end(s);
   uv_timer_init(loop, &s->wheel_timer);
   s->wheel_timer.data = s;
   s->t0_ms = uv_now(loop);
@@ -739,6 +502,8 @@ void net_server_stats(const net_server_t *s, net_stats_t *o)
   o->ws_writes = s->ws_writes;
   o->ws_frames = s->ws_frames;
   o->fresh_deferred = s->fresh_deferred;
+  o->read_deferred = s->read_deferred;
+  o->write_deferred = s->write_deferred;
   o->events = s->events;
 }
 
@@ -766,9 +531,11 @@ static void finish_close(uv_timer_t *t)
   if (s->open_handles || s->notify_len) return; /* poll until every connection is gone */
   uv_timer_stop(t);
   uv_check_stop(&s->check);
-  s->closing = s->ep >= 0 ? 5 : 4; /* 1 + the server handles below (a socketless server has no ep_poll) */
+  s->closing = s->ep >= 0 ? 6 : 5; /* 1 + the server handles below (a socketless server has no ep_poll) */
   uv_idle_stop(&s->again_idle);
   uv_close((uv_handle_t *)&s->again_idle, on_final_closed);
+  uv_idle_stop(&s->out_idle);
+  uv_close((uv_handle_t *)&s->out_idle, on_final_closed);
   uv_close((uv_handle_t *)&s->wheel_timer, on_final_closed);
   if (s->ep >= 0) uv_close((uv_handle_t *)&s->ep_poll, on_final_closed);
   uv_close((uv_handle_t *)&s->check, on_final_closed);

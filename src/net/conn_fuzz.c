@@ -1,8 +1,8 @@
 /* conn_fuzz.c — connections without a socket: the fuzzing entry points
  * (net_fuzz_http, net_fuzz_ws: one input on a fake server, no loop) and
  * socketless connections on a running loop (net_server_start_socketless,
- * net_socketless_*: whole-server fuzzing). They share conn.c's write-out,
- * close and free path (net__on_check, net__really_close, net_int.h). */
+ * net_socketless_*: whole-server fuzzing). They share the write-out (out.c)
+ * and close and free path (net__on_check, net__really_close, net_int.h). */
 #include "net/net.h"
 #include "net/net_int.h"
 #include "util/err.h"
@@ -70,6 +70,9 @@ int net_server_start_socketless(uv_loop_t *loop, const net_cfg_t *cfg, const net
   uv_check_start(&s->check, net__on_check);
   uv_idle_init(loop, &s->again_idle);   /* never started: socketless connections are fed, not read */
   s->again_idle.data = s;
+  uv_idle_init(loop, &s->out_idle);     /* started when the write budget leaves output for the next turn */
+  s->out_idle.data = s;
+  net__turn_end(s);
   uv_timer_init(loop, &s->wheel_timer); /* not started: socketless connections have no deadlines */
   s->wheel_timer.data = s;
   s->t0_ms = uv_now(loop);

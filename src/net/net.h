@@ -19,8 +19,10 @@
  * keep-alive idle, the application's WebSocket deadline or idle timeout)
  * live in one timer wheel per server.
  * Output queued to a connection during one loop turn is written with one
- * sendmsg in the loop's check phase; what the kernel does not take at once
- * stays queued until the socket is writable again.
+ * sendmsg in the loop's check phase (HTTP replies first; a turn writes at
+ * most a budget of connections, the rest first in the next turn: net_int.h);
+ * what the kernel does not take at once stays queued until the socket is
+ * writable again.
  */
 #ifndef IMC_NET_H
 #define IMC_NET_H
@@ -44,7 +46,22 @@ typedef struct net_cfg {
   size_t ws_max_queued_bytes;  /* send queue of one WebSocket; close 1008 beyond */
   uint32_t request_timeout_ms; /* a started request must complete within; 408 */
   uint32_t keepalive_idle_ms;  /* idle keep-alive connections are closed */
+  /* A loop turn's budgets (src/net/net_int.h, "loop turn budgets"): the
+   * time reads of connections still opening and of WebSockets may take,
+   * and the connections written to and the time those writes may take;
+   * what is left goes first in the next turn. Keep-alive HTTP clients are
+   * read whenever the kernel reports them, and their replies are written
+   * first. */
+  uint32_t read_turn_us, writes_per_turn, write_turn_us;
 } net_cfg_t;
+
+/* The budgets' defaults: on loopback a write costs 5-15 µs (the receiver's
+ * TCP work runs in it), so 1 ms is 70-200 writes; a login storm needs two
+ * writes per login (101, login reply): 256 per turn at a few turns per
+ * 10 ms is more than 20,000 logins/s need. */
+#define NET_READ_TURN_US 1000
+#define NET_WRITES_PER_TURN 256
+#define NET_WRITE_TURN_US 1000
 
 typedef struct net_handlers {
   void *ud;
@@ -66,7 +83,7 @@ typedef struct net_handlers {
 } net_handlers_t;
 
 /* 127.0.0.1:0, "/ws", 8 KiB headers, 1 MiB bodies, 64 KiB frames, 4 MiB
- * send queue, 10 s request timeout, 60 s keep-alive. */
+ * send queue, 10 s request timeout, 60 s keep-alive, the turn budgets above. */
 void net_cfg_defaults(net_cfg_t *cfg);
 
 /* Listen. cfg strings must outlive the server; h is copied. 0 or
@@ -102,10 +119,14 @@ void net_server_close(net_server_t *s, void (*done)(void *arg), void *arg);
  * request served, no WebSocket message yet) left for a later loop turn
  * because the turn's share for them was spent (conn.c); events: connection
  * events the kernel reported (edge-triggered: once per arrival of input or
- * of room for output, not once per turn while a socket stays ready). */
+ * of room for output, not once per turn while a socket stays ready);
+ * read_deferred: reads of opened WebSockets, and write_deferred: writes of
+ * connections with output, left for a later loop turn because the turn's
+ * budget for them was spent (src/net/net_int.h, "loop turn budgets"). */
 typedef struct net_stats {
   size_t connections, websockets, requests_in_flight;
   uint64_t bytes_in, bytes_out, ws_writes, ws_frames, fresh_deferred, events;
+  uint64_t read_deferred, write_deferred;
 } net_stats_t;
 void net_server_stats(const net_server_t *s, net_stats_t *out);
 

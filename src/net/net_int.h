@@ -12,12 +12,50 @@
 #define NET_READ_BUF (64 * 1024)
 #define NET_MAX_PIPELINE 32
 
+/* ---- loop turn budgets -------------------------------------------------------
+ * A loop turn (libuv) runs: timers (the deadline wheel), idle (on_again:
+ * input left by earlier turns), prepare (src/api/ws_pace.c: WebSocket
+ * logins), poll (on_events: new input; the writer's completions,
+ * src/store/writer.c on_wake), check (net__on_check: the turn's writes).
+ * Every phase whose work grows with a storm of connections stops at a
+ * budget and leaves the rest, in order, ahead of newer work, for the next
+ * turns, and a turn that leaves work does not block in the poll. A request
+ * that arrives during a storm then waits for about one turn of budgets,
+ * not for the storm: a REST client's p99 was 9-33 ms during a 2,048-deep
+ * login storm with the server core half idle, behind check phases of up to
+ * 24 ms and input batches of up to 14 ms (docs/decisions/loop-turns.md).
+ * The budgets of a turn, all in one place:
+ *   input of opening connections  NET_FRESH_PER_TURN reads, and
+ *   input of opening connections and opened WebSockets  cfg.read_turn_us
+ *   logins started                ws_logins_per_turn, ws_login_turn_us (config)
+ *   writer completions            STORE_WRITER_DONE_PER_TURN, STORE_WRITER_DONE_TURN_US
+ *   writes (HTTP replies first)   cfg.writes_per_turn, cfg.write_turn_us
+ * Each counts from the turn's first item, which always runs (progress).
+ * Keep-alive HTTP clients (opened, not WebSockets) are read whenever the
+ * kernel reports them and their replies are written first: REST is what a
+ * storm must not starve, and its rate is capped per app before any work.
+ *
+ * Events: connections are registered edge-triggered (EPOLLET): the kernel
+ * reports a socket once when input arrives, in the order sockets became
+ * ready. One wait takes up to NET_EPOLL_BATCH events. Reads of connections
+ * still opening (CF_FRESH: accepted, no request served and no WebSocket
+ * message yet) take at most NET_FRESH_PER_TURN per turn, and reads of
+ * opening connections and opened WebSockets together stop once they took
+ * cfg.read_turn_us in the turn; the others wait in srv->again (a FIFO,
+ * CF_AGAIN), which the next turn reads first. A read that fills the shared
+ * buffer may have left input behind: the connection goes to srv->again too
+ * (an edge is not repeated). Level-triggered, every wait re-polled each
+ * ready socket it reported, the deferred ones included: up to 512 polls per
+ * turn for 64 handled, a tenth of the server's CPU in a login storm. */
+#define NET_EPOLL_BATCH 512
+#define NET_FRESH_PER_TURN 64
+
 /* One queued output chunk: inline bytes or a shared frame. */
 typedef struct wchunk {
   struct wchunk *next;
   net_frame_t *frame;      /* shared bytes, or NULL for inline data */
   uint32_t len;
-  uint32_t small;          /* inline, with room for NET_SMALL_CHUNK bytes: kept for reuse (conn.c) */
+  uint32_t small;          /* inline, with room for NET_SMALL_CHUNK bytes: kept for reuse (out.c) */
   char data[];
 } wchunk_t;
 
@@ -125,7 +163,11 @@ struct net_server {
                                    one's slot is NULL (really_close) */
   size_t again_len, again_cap;
   uv_idle_t again_idle;         /* active while again is not empty: the loop comes round without new events */
+  uv_idle_t out_idle;           /* active while the write budget left output listed: the poll does not block */
   int fresh_left;               /* events of opening connections still to handle in this loop turn */
+  uint64_t read_ns;             /* time the budgeted reads took in this loop turn (cfg.read_turn_us) */
+  uint64_t read_deferred;       /* reads of opened WebSockets left for a later turn (cfg.read_turn_us) */
+  uint64_t write_deferred;      /* connections' writes left for a later turn by the write budget */
   void (*closed_cb)(void *);
   void *closed_arg;
   char *rbuf;                   /* shared read buffer */
@@ -138,7 +180,21 @@ struct net_server {
   uint64_t held_since_ms;       /* loop time of the first turn whose WebSocket output is held, 0 = none held */
 };
 
-/* conn.c */
+/* conn.c: descriptors, input, closing. net__update_events makes the
+ * epoll registration match CF_READING / CF_WANT_OUT; net__conn_free frees
+ * a closed connection (end of turn); net__turn_end resets the turn's input
+ * budgets (called once per turn, at the end of net__on_check). */
+void net__update_events(struct net_conn *c);
+void net__conn_free(struct net_conn *c);
+void net__turn_end(net_server_t *s);
+
+/* out.c: the write queue. net__list_flush lists c for the turn's write-out
+ * (not listed on OOM: it is written at its next output or EPOLLOUT);
+ * net__flush_one writes c's queue now (until done or EAGAIN); net__out_free
+ * drops what is queued. */
+void net__list_flush(struct net_conn *c);
+void net__flush_one(struct net_conn *c);
+void net__out_free(struct net_conn *c);
 int net__queue(struct net_conn *c, const void *data, size_t len);
 int net__queue_frame(struct net_conn *c, net_frame_t *f);
 /* Build a chunk in place: room for cap bytes (at most UINT32_MAX), write
@@ -151,7 +207,7 @@ wchunk_t *net__chunk_new(net_server_t *s, size_t cap);
 void net__chunk_drop(net_server_t *s, wchunk_t *w);
 int net__queue_chunk(struct net_conn *c, wchunk_t *w, size_t len);
 void net__close(struct net_conn *c);                  /* flush what is queued, then close */
-/* conn.c's turn end and teardown, shared with conn_fuzz.c (connections
+/* The turn end (out.c) and teardown (conn.c), shared with conn_fuzz.c (connections
  * without a socket): net__on_check writes out what the turn queued, runs
  * close notices and frees closed connections (the check handle's callback);
  * net__really_close closes the socket now (what is still queued is not

@@ -140,7 +140,8 @@ typedef struct store_writer_stats {
 
 /* done() calls made per loop turn: completed jobs are taken in one go (one
  * lock) and their done() calls run until the list is empty, or this many
- * ran, or STORE_WRITER_DONE_TURN_US passed (checked every 16 calls); the
+ * ran, or STORE_WRITER_DONE_TURN_US passed (checked every
+ * STORE_WRITER_DONE_CHECK_EVERY calls); the
  * rest waits for the next turn, in order. So the replies and pushes of a
  * commit's messages (a few µs each) leave in the same turn, coalesced into
  * one write per connection (and when a commit's hand-back spans turns, the
@@ -149,7 +150,13 @@ typedef struct store_writer_stats {
  * storm) is still handed back over several turns and other work on the loop
  * (REST requests, frames) interleaves with it. */
 #define STORE_WRITER_DONE_PER_TURN 1024
-#define STORE_WRITER_DONE_TURN_US 3000
+/* 1 ms, like the other phases' budgets of a loop turn (src/net/net_int.h,
+ * "loop turn budgets"): at 3 ms, a login storm's completions (a login's
+ * done() takes 20-60 µs: its reply, its usage event) made this phase one of
+ * the long ones a REST request waited behind. A commit's message replies
+ * (a few µs each) still leave in one turn up to about 200 of them. */
+#define STORE_WRITER_DONE_TURN_US 1000
+#define STORE_WRITER_DONE_CHECK_EVERY 8
 
 /* Jobs submitted in one loop turn beyond which they are handed to the writer
  * thread without waiting for the end of the turn (a long turn keeps the

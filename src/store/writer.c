@@ -387,7 +387,7 @@ static void on_wake(uv_poll_t *p, int status, int events)
   uint64_t t0 = uv_hrtime();
   for (unsigned k = 0; done; k++) {
     if (k == STORE_WRITER_DONE_PER_TURN ||
-        (k % 16 == 0 && k && uv_hrtime() - t0 > (uint64_t)STORE_WRITER_DONE_TURN_US * 1000)) {
+        (k % STORE_WRITER_DONE_CHECK_EVERY == 0 && k && uv_hrtime() - t0 > (uint64_t)STORE_WRITER_DONE_TURN_US * 1000)) {
       /* the rest goes back to the front of the list, in order, for the next turn */
       store_job_t *last = done;
       while (last->next) last = last->next;

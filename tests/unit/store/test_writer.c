@@ -439,13 +439,15 @@ static void test_done_spread_over_turns(void **st)
 }
 
 /* Slow done() calls (400 µs each, as a login's might be): the turn's time
- * budget (STORE_WRITER_DONE_TURN_US, checked every 16 calls) ends the turn
- * long before the count cap; order is kept across turns. 16 calls take
- * 6.4 ms > 3 ms: every turn stops at its first check. */
+ * budget (STORE_WRITER_DONE_TURN_US, checked every
+ * STORE_WRITER_DONE_CHECK_EVERY calls) ends the turn long before the count
+ * cap; order is kept across turns. 8 calls take 3.2 ms > 1 ms: every turn
+ * stops at its first check. */
+_Static_assert(STORE_WRITER_DONE_CHECK_EVERY * 400 > STORE_WRITER_DONE_TURN_US, "the first check of a turn finds its budget spent");
 static void test_done_turn_time_budget(void **st)
 {
   (void)st;
-  assert_int_equal(one_batch_max_per_turn(64, slow_done), 16);
+  assert_int_equal(one_batch_max_per_turn(64, slow_done), STORE_WRITER_DONE_CHECK_EVERY);
 }
 
 /* Jobs submitted during one loop turn stay with the loop until the turn

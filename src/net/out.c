@@ -1,0 +1,295 @@
+/* out.c — a connection's write queue and the loop turn's write-out.
+ *
+ * Output queued to a connection is listed once (srv->flush) and written
+ * with one sendmsg per connection in the loop's check phase (net__on_check),
+ * HTTP replies first, then the rest in list order while the turn's write
+ * budget lasts (cfg.writes_per_turn, cfg.write_turn_us: net_int.h); the
+ * connections left over stay listed, ahead of later ones, and an idle
+ * handle keeps the next poll from blocking until they are written. Output
+ * the kernel does not take at once stays queued with EPOLLOUT armed; its
+ * event lists the connection again (the write itself is in the check
+ * phase, under the same budget). net_server_hold_output leaves WebSocket
+ * output listed for one more turn. Drained queues and chunks go back to
+ * per-server pools. Loop thread only. */
+#include "net/net_int.h"
+#include "util/err.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define NET_IOV_MAX 64
+/* A write that drains a connection's queue returns its net_out and the
+ * chunks that pointed at shared frames to per-server lists instead of to
+ * malloc; the next output of any connection takes them back (a delivered
+ * message costs about two writes, each of which allocated and freed both).
+ * At most this many of each are kept: an idle server holds a few KiB. */
+#define NET_POOL_MAX 256
+
+void net__list_flush(struct net_conn *c)
+{
+  net_server_t *s = c->srv;
+  if (c->flags & CF_FLUSH_LISTED) return;
+  if (s->flush_len == s->flush_cap) {
+    size_t ncap = s->flush_cap ? s->flush_cap * 2 : 256;
+    struct net_conn **n = realloc(s->flush, ncap * sizeof *n);
+    if (!n) return; /* written when the socket next reports writable, or at the next enqueue */
+    s->flush = n;
+    s->flush_cap = ncap;
+  }
+  c->flags |= CF_FLUSH_LISTED;
+  s->flush[s->flush_len++] = c;
+}
+
+static void chunk_free(net_server_t *s, wchunk_t *w)
+{
+  if (!w->frame) {
+    if (!w->small || s->small_pooled >= NET_POOL_MAX) { free(w); return; }
+    w->next = s->small_pool;
+    s->small_pool = w;
+    s->small_pooled++;
+    return;
+  }
+  net_frame_unref(w->frame);
+  if (s->ref_pooled >= NET_POOL_MAX) { free(w); return; }
+  w->next = s->ref_pool;
+  s->ref_pool = w;
+  s->ref_pooled++;
+}
+
+void net__chunk_drop(net_server_t *s, wchunk_t *w) { chunk_free(s, w); }
+
+void net__out_free(struct net_conn *c)
+{
+  net_server_t *s = c->srv;
+  net_out_t *o = c->out;
+  if (!o) return;
+  for (wchunk_t *w = o->head, *n; w; w = n) { n = w->next; chunk_free(s, w); }
+  c->out = NULL;
+  if (s->out_pooled >= NET_POOL_MAX) { free(o); return; }
+  o->head = (wchunk_t *)s->out_pool; /* the pool's link */
+  s->out_pool = o;
+  s->out_pooled++;
+}
+
+/* Free what the pools hold (the server goes away). */
+void net__pools_drain(net_server_t *s)
+{
+  while (s->out_pool) { net_out_t *o = s->out_pool; s->out_pool = (net_out_t *)o->head; free(o); }
+  while (s->ref_pool) { wchunk_t *w = s->ref_pool; s->ref_pool = w->next; free(w); }
+  while (s->small_pool) { wchunk_t *w = s->small_pool; s->small_pool = w->next; free(w); }
+  s->out_pooled = s->ref_pooled = s->small_pooled = 0;
+}
+
+uint32_t net__queued(const struct net_conn *c) { return c->out ? c->out->bytes : 0; }
+
+/* Write what is queued until done or the kernel's buffer is full. */
+void net__flush_one(struct net_conn *c)
+{
+  net_server_t *s = c->srv;
+  c->flags &= (uint16_t)~CF_FLUSH_LISTED;
+  if (c->flags & CF_CLOSED) return;
+  net_out_t *o = c->out;
+  if (!o || (c->flags & CF_FAKE)) {
+    net__out_free(c);
+    if (c->flags & CF_CLOSE_AFTER_WRITE) net__really_close(c);
+    return;
+  }
+  for (;;) {
+    struct iovec iov[NET_IOV_MAX];
+    int n = 0;
+    for (wchunk_t *w = o->head; w && n < NET_IOV_MAX; w = w->next, n++) {
+      char *base = w->frame ? w->frame->bytes : w->data;
+      size_t skip = n == 0 ? o->off : 0;
+      iov[n].iov_base = base + skip;
+      iov[n].iov_len = w->len - skip;
+    }
+    struct msghdr mh = { .msg_iov = iov, .msg_iovlen = (size_t)n };
+    ssize_t k = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (k < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) { c->flags |= CF_WANT_OUT; net__update_events(c); return; }
+      net__dead_peer(c);
+      return;
+    }
+    s->bytes_out += (uint64_t)k;
+    o->bytes -= (uint32_t)k;
+    int ws = (c->flags & CF_WS) != 0;
+    if (ws && k > 0) s->ws_writes++;
+    while (k > 0) {
+      wchunk_t *w = o->head;
+      size_t rest = w->len - o->off;
+      if ((size_t)k < rest) { o->off += (uint32_t)k; break; }
+      if (ws) s->ws_frames += w->frame ? w->frame->msgs : 1;
+      k -= (ssize_t)rest;
+      o->head = w->next;
+      o->off = 0;
+      chunk_free(s, w);
+    }
+    if (!o->head) break;
+  }
+  net__out_free(c);
+  c->flags &= (uint16_t)~CF_WANT_OUT;
+  if (c->flags & CF_CLOSE_AFTER_WRITE) { net__really_close(c); return; } /* close() leaves the epoll set */
+  net__update_events(c);
+}
+
+void net_server_hold_output(net_server_t *s) { s->hold_output = 1; }
+
+static void on_out_idle(uv_idle_t *h) { (void)h; }
+
+/* Whether this turn's write-out leaves open WebSockets' output listed for
+ * the next turn (net_server_hold_output), at most NET_HOLD_MAX_MS since
+ * the first turn held. */
+static int hold_this_turn(net_server_t *s)
+{
+  int hold = s->hold_output;
+  s->hold_output = 0;
+  uint64_t now = net__now(s);
+  if (hold && !s->held_since_ms) s->held_since_ms = now ? now : 1;
+  else if (hold && now - s->held_since_ms >= NET_HOLD_MAX_MS) hold = 0;
+  if (!hold) s->held_since_ms = 0;
+  return hold;
+}
+
+/* This turn's write-out has room for one more connection's write
+ * (cfg.writes_per_turn, cfg.write_turn_us from t0_ns; the first write of a
+ * turn always goes). */
+static int write_room(const net_server_t *s, unsigned writes, uint64_t t0_ns)
+{
+  if (!writes) return 1;
+  if (writes >= s->cfg.writes_per_turn) return 0;
+  return uv_hrtime() - t0_ns < (uint64_t)s->cfg.write_turn_us * 1000u;
+}
+
+void net__on_check(uv_check_t *h)
+{
+  net_server_t *s = h->data;
+  int hold = hold_this_turn(s);
+  unsigned writes = 0;
+  size_t left = 0;            /* connections left listed by the budget */
+  uint64_t t0 = uv_hrtime();
+  do {
+    /* close notices first: the application may queue more output in them */
+    for (size_t i = 0; i < s->notify_len; i++) {
+      struct net_conn *c = s->notify[i];
+      c->flags &= (uint16_t)~CF_WS_NOTIFY;
+      if (s->h.on_ws_close) s->h.on_ws_close(s->h.ud, c, c->close_code);
+      c->data = NULL;
+      if (!(c->flags & CF_CLOSED)) net__close(c);
+    }
+    s->notify_len = 0;
+    /* HTTP replies first: a REST client does not wait behind the turn's
+     * WebSocket writes (a login storm queues thousands of them). Each
+     * connection's own output keeps its order; one flushed here is no
+     * longer CF_FLUSH_LISTED and is skipped below, unless listed again. */
+    size_t listed = s->flush_len;
+    for (size_t i = 0; i < listed && write_room(s, writes, t0); i++)
+      if (!(s->flush[i]->flags & CF_WS) && (s->flush[i]->flags & CF_FLUSH_LISTED)) { net__flush_one(s->flush[i]); writes++; }
+    /* Then the rest in list order, while the turn's write budget lasts:
+     * what is left stays listed, in order, ahead of what later turns list,
+     * so the connections left over are written first next turn. A held
+     * connection stays listed too. A kept one stays allocated: only a
+     * closed one is freed below, and a closed one is never kept. */
+    size_t kept = 0;
+    left = 0;
+    for (size_t i = 0; i < s->flush_len; i++) { /* net__flush_one may append */
+      struct net_conn *c = s->flush[i];
+      if (!(c->flags & CF_FLUSH_LISTED)) continue; /* written above */
+      if (c->flags & CF_CLOSED) { c->flags &= (uint16_t)~CF_FLUSH_LISTED; continue; }
+      int may_hold = (c->flags & CF_WS) && !(c->flags & (CF_CLOSE_AFTER_WRITE | CF_WS_CLOSING));
+      if (hold && may_hold) s->flush[kept++] = c;
+      else if (!write_room(s, writes, t0)) { s->flush[kept++] = c; left++; s->write_deferred++; }
+      else { net__flush_one(c); writes++; }
+    }
+    s->flush_len = kept;
+  } while (s->notify_len); /* a failed write may have queued a notice */
+  while (s->dead) {
+    struct net_conn *c = s->dead;
+    s->dead = c->tw_next;
+    net__conn_free(c);
+  }
+  /* output left by the budget is written next turn: the poll must not block */
+  if (s->loop && left) uv_idle_start(&s->out_idle, on_out_idle);
+  else if (s->loop) uv_idle_stop(&s->out_idle);
+  net__turn_end(s); /* a loop turn ends here */
+}
+
+static int enqueue(struct net_conn *c, wchunk_t *w)
+{
+  net_server_t *s = c->srv;
+  if (!c->out) {
+    if (s->out_pool) {
+      c->out = s->out_pool;
+      s->out_pool = (net_out_t *)c->out->head;
+      s->out_pooled--;
+      memset(c->out, 0, sizeof *c->out);
+    } else if (!(c->out = calloc(1, sizeof *c->out))) {
+      chunk_free(s, w);
+      return IMC_E_NOMEM;
+    }
+  }
+  net_out_t *o = c->out;
+  w->next = NULL;
+  if (o->tail) o->tail->next = w; else o->head = w;
+  o->tail = w;
+  o->bytes += (uint32_t)w->len;
+  if (!(c->flags & CF_WANT_OUT)) net__list_flush(c); /* else EPOLLOUT writes it */
+  return 0;
+}
+
+wchunk_t *net__chunk_new(net_server_t *s, size_t cap)
+{
+  wchunk_t *w;
+  if (cap <= NET_SMALL_CHUNK && s->small_pool) {
+    w = s->small_pool;
+    s->small_pool = w->next;
+    s->small_pooled--;
+    return w;
+  }
+  if (cap > UINT32_MAX) return NULL;
+  int small = cap <= NET_SMALL_CHUNK;
+  if (!(w = malloc(sizeof *w + (small ? NET_SMALL_CHUNK : cap)))) return NULL;
+  w->frame = NULL;
+  w->small = (uint32_t)small;
+  return w;
+}
+
+int net__queue_chunk(struct net_conn *c, wchunk_t *w, size_t len)
+{
+  w->len = (uint32_t)len;
+  return enqueue(c, w);
+}
+
+int net__queue(struct net_conn *c, const void *data, size_t len)
+{
+  wchunk_t *w = net__chunk_new(c->srv, len);
+  if (!w) return IMC_E_NOMEM;
+  memcpy(w->data, data, len);
+  return net__queue_chunk(c, w, len);
+}
+
+int net__queue_frame(struct net_conn *c, net_frame_t *f)
+{
+  net_server_t *s = c->srv;
+  wchunk_t *w = s->ref_pool;
+  if (w) { s->ref_pool = w->next; s->ref_pooled--; }
+  else if (!(w = malloc(sizeof *w))) return IMC_E_NOMEM;
+  f->refs++;
+  w->frame = f;
+  w->len = f->len;
+  return enqueue(c, w);
+}
+
+void net__close(struct net_conn *c)
+{
+  if (c->flags & CF_CLOSED) return;
+  c->flags |= CF_CLOSE_AFTER_WRITE;
+  c->flags &= (uint16_t)~CF_READING; /* on_readable ignores input from now on */
+  /* The epoll registration changes only if the close has to wait for
+   * output (flush_one's EAGAIN path updates it); a flush that completes in
+   * this turn closes the socket, which leaves the set: no epoll_ctl. */
+  if (!(c->flags & CF_WANT_OUT)) net__list_flush(c);
+  else net__update_events(c);
+}
