@@ -10,6 +10,7 @@
  * keyed a context per call. Without that state (out of memory) each call
  * falls back to the one-shot functions. */
 #include "auth/usersig.h"
+#include "auth/auth_int.h"
 #include "util/err.h"
 #include "util/jsonr.h"
 
@@ -64,16 +65,22 @@ static void tstate_free(void *p)
   free(t);
 }
 
-/* The token's alphabet, each byte mapped to standard base64 (0: not in it):
- * base64's own, with * - _ standing for + / = (TLSSigAPIv2's URL-safe form).
- * One lookup per byte of the token. */
-static char to_b64[256];
+/* The token's alphabet, each byte mapped to its six bits (B64_BAD: not in
+ * it): base64's own, with * - _ standing for + / = (TLSSigAPIv2's URL-safe
+ * form); '=' and '_' are B64_PAD, six zero bits counted as padding at the
+ * end. One lookup per byte of the token. */
+#define B64_BAD 0xff
+#define B64_PAD 64
+static unsigned char b64_val[256];
 
 static void init_once(void)
 {
-  for (int c = 0; c < 256; c++)
-    to_b64[c] = (char)((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/' ||
-                       c == '=' ? c : c == '*' ? '+' : c == '-' ? '/' : c == '_' ? '=' : 0);
+  static const char digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  memset(b64_val, B64_BAD, sizeof b64_val);
+  for (int i = 0; i < 64; i++) b64_val[(unsigned char)digits[i]] = (unsigned char)i;
+  b64_val['*'] = 62;
+  b64_val['-'] = 63;
+  b64_val['='] = b64_val['_'] = B64_PAD;
   tkey_ok = pthread_key_create(&tkey, tstate_free) == 0;
   hmac_alg = EVP_MAC_fetch(NULL, "HMAC", NULL);
 }
@@ -184,26 +191,49 @@ int auth_usersig_gen(uint64_t sdkappid, const char *key, const char *identifier,
   return 0;
 }
 
+/* Four characters' values (each 0-63, B64_PAD or B64_BAD) into three bytes;
+ * 0, or -1 if one was not in the alphabet. */
+static inline int quad(const unsigned char *v, unsigned char *out)
+{
+  if ((v[0] | v[1] | v[2] | v[3]) & 0x80) return -1; /* B64_BAD */
+  uint32_t x = (uint32_t)(v[0] & 63) << 18 | (uint32_t)(v[1] & 63) << 12 | (uint32_t)(v[2] & 63) << 6 | (v[3] & 63u);
+  out[0] = (unsigned char)(x >> 16);
+  out[1] = (unsigned char)(x >> 8);
+  out[2] = (unsigned char)x;
+  return 0;
+}
+
+int auth__sig_b64_decode(const char *tok, size_t n, unsigned char *raw, long *len)
+{
+  pthread_once(&once, init_once); /* b64_val */
+  const unsigned char *t = (const unsigned char *)tok;
+  size_t full = n / 4 * 4, o = 0;
+  for (size_t i = 0; i < full; i += 4, o += 3) {
+    const unsigned char v[4] = { b64_val[t[i]], b64_val[t[i + 1]], b64_val[t[i + 2]], b64_val[t[i + 3]] };
+    if (quad(v, raw + o)) return IMC_E_SIG_DECODE;
+  }
+  size_t pads = 0;
+  if (full < n) { /* missing padding is tolerated (Node re-pads): the rest as if '='-padded */
+    unsigned char v[4] = { B64_PAD, B64_PAD, B64_PAD, B64_PAD };
+    for (size_t i = full; i < n; i++) v[i - full] = b64_val[t[i]];
+    if (quad(v, raw + o)) return IMC_E_SIG_DECODE;
+    o += 3;
+    pads = 4 - (n - full);
+  }
+  for (size_t i = n; i > 0 && b64_val[t[i - 1]] == B64_PAD; i--) pads++; /* the token's own '=' at its end */
+  *len = (long)o - (long)pads;
+  return 0;
+}
+
 /* Token → inflated JSON text (NUL-terminated). */
 static int decode(const char *sig, char *json, size_t cap, size_t *len)
 {
   size_t n = strlen(sig);
   if (n == 0) return IMC_E_SIG_EMPTY;
   if (n > AUTH_USERSIG_MAX) return IMC_E_SIG_DECODE;
-  pthread_once(&once, init_once); /* to_b64 */
-  char b64[AUTH_USERSIG_MAX + 4];
-  size_t m = 0;
-  for (size_t i = 0; i < n; i++) {
-    char t = to_b64[(unsigned char)sig[i]];
-    if (!t) return IMC_E_SIG_DECODE;
-    b64[m++] = t;
-  }
-  while (m % 4) b64[m++] = '='; /* tolerate missing padding (Node re-pads) */
-  unsigned char raw[AUTH_USERSIG_MAX];
-  int rlen = EVP_DecodeBlock(raw, (unsigned char *)b64, (int)m);
-  if (rlen < 0) return IMC_E_SIG_DECODE;
-  for (size_t i = m; i > 0 && b64[i - 1] == '='; i--) rlen--; /* DecodeBlock counts padding */
-  if (rlen <= 2) return IMC_E_SIG_DECODE;
+  unsigned char raw[AUTH_USERSIG_MAX + 3];
+  long rlen;
+  if (auth__sig_b64_decode(sig, n, raw, &rlen) || rlen <= 2) return IMC_E_SIG_DECODE;
   tstate_t *t = tstate();
   z_stream own, *zs = &own; /* this thread's stream, or a stream of this call */
   if (t && !t->zs_ok) {

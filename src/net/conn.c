@@ -378,6 +378,12 @@ static void accept_some(net_server_t *s)
     s->nconns++; /* TCP_NODELAY: inherited from the listening socket (listen_on) */
     s->open_handles++;
     net__set_deadline(c, net__now(s) + s->cfg.keepalive_idle_ms);
+    /* TCP_DEFER_ACCEPT (listen_on): its first bytes are here already, so
+     * read them now (within the turn's share for opening connections)
+     * instead of waiting a turn for the event the ADD above queued. The
+     * kernel polls a queued socket again before reporting it: input read
+     * here is not reported twice. */
+    read_or_defer(c);
   }
 }
 
@@ -428,6 +434,13 @@ static int listen_on(const net_cfg_t *cfg, int *fd_out)
   /* Linux copies the listener's TCP_NODELAY into every accepted socket:
    * one setsockopt here instead of one per connection */
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  /* A connection is accepted when its first bytes arrive (or, silent, when
+   * the kernel gives up waiting after about this many seconds; it is then
+   * accepted and closed when keepalive_idle_ms passes without a request):
+   * accept_some reads it at once, and a connection that never sends costs no
+   * descriptor or struct here meanwhile. */
+  int defer_s = (int)((cfg->request_timeout_ms + 999) / 1000);
+  setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer_s, sizeof defer_s);
   if (bind(fd, (struct sockaddr *)&addr, alen) || listen(fd, 4096)) {
     int in_use = errno == EADDRINUSE;
     close(fd);
