@@ -165,7 +165,9 @@ static int checkpoint(store_ckpt_t *c, int defer, int *ckpt)
   if (defer) sqlite3_file_control(db, "main", SQ_VFS_FCNTL_DEFER_SYNC, &on);
   uint64_t t0 = now_ns();
   int rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, ckpt);
-  imc_hist_add(&c->st.took, now_ns() - t0);
+  uint64_t took = now_ns() - t0;
+  imc_hist_add(&c->st.took, took);
+  if (!defer) imc_hist_add(&c->st.took_blocking, took);
   if (defer) sqlite3_file_control(db, "main", SQ_VFS_FCNTL_DEFER_SYNC, &off);
   c->st.runs++;
   if (rc != SQLITE_OK) {
@@ -226,11 +228,14 @@ void store_ckpt_run(store_ckpt_t *c)
     pin_end(c);
     int pending = c->wal_pages - c->backfilled;
     if (pending <= 0) { c->rounds = 0; return; } /* nothing committed meanwhile: the WAL may restart now */
-    if (pending <= c->pages / STORE_CKPT_FINAL_DIV || c->wal_pages >= STORE_CKPT_WAL_CAP * c->pages ||
-        c->rounds >= STORE_CKPT_ROUNDS_MAX)
+    /* the blocking round once few frames wait, or once the rounds stop shrinking (the disk writes back no
+     * faster than batches dirty pages: more rounds would only copy more), or at the bounds */
+    if (pending <= c->pages / STORE_CKPT_FINAL_DIV || (c->rounds >= 2 && pending >= c->last_pending) ||
+        c->wal_pages >= STORE_CKPT_WAL_CAP * c->pages || c->rounds >= STORE_CKPT_ROUNDS_MAX)
       blocking_round(c);
     else
       pinned_round(c);
+    c->last_pending = pending;
     return;
   }
   if (c->wal_pages < c->pages) return;

@@ -79,7 +79,8 @@
 
 #define STORE_CKPT_PAGES 16384 /* 64 MiB of 4 KiB pages, as the auto-checkpoint was (sqlite.c) */
 /* A cycle of pinned rounds ends with the blocking round once at most
- * pages / STORE_CKPT_FINAL_DIV frames wait to be copied, once the WAL holds
+ * pages / STORE_CKPT_FINAL_DIV frames wait to be copied, once (after two
+ * pinned rounds) no fewer wait than after the round before, once the WAL holds
  * STORE_CKPT_WAL_CAP times the threshold, or after STORE_CKPT_ROUNDS_MAX
  * pinned rounds. A writer that finds the WAL at the cap while a database
  * sync runs waits for that sync: the WAL stays under STORE_CKPT_WAL_CAP
@@ -96,6 +97,7 @@ typedef struct store_ckpt_stats {
   uint64_t wal_pages;       /* pages in the WAL after the last COMMIT */
   uint64_t wal_pages_max;   /* the most seen after a COMMIT */
   imc_hist_t took;          /* the writer thread's time in each checkpoint (what the next batch waits) */
+  imc_hist_t took_blocking; /* the same, blocking rounds only (SQLite's database sync inside) */
   imc_hist_t db_sync;       /* each pinned round's database sync, on its own thread */
 } store_ckpt_stats_t;
 
@@ -105,6 +107,7 @@ typedef struct store_ckpt {
   int wal_pages;            /* after the last COMMIT (the hook) */
   int backfilled;           /* frames of the WAL the pinned rounds of this cycle have copied */
   int rounds;               /* pinned rounds in this cycle */
+  int last_pending;         /* frames the last round of this cycle found waiting */
   int syncing;              /* a pinned round's database sync has not been seen to return */
   int broken;               /* a database sync failed: the pin stays, no more checkpoints */
   struct sqlite3 *pin;      /* read-only connection whose open read transaction keeps the WAL from restarting */
