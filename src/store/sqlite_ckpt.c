@@ -1,9 +1,11 @@
 /* sqlite_ckpt.c — see store_ckpt.h. The WAL hook only records the WAL's
  * length; store_ckpt_run checkpoints on the same connection, on the writer
- * thread, between batches; store_wal_sync makes the writer's COMMITs
- * durable, on its sync thread. */
+ * thread, between batches, and hands a pinned round's database sync to the
+ * database sync thread; store_wal_sync makes the writer's COMMITs durable,
+ * on its sync thread. */
 #include "store/sqlite_int.h"
 #include "store/store_ckpt.h"
+#include "store/sqlite_vfs.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -11,6 +13,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -29,39 +32,215 @@ static int on_wal(void *arg, sqlite3 *db, const char *name, int pages)
 {
   (void)db; (void)name;
   store_ckpt_t *c = arg;
+  if (pages < c->backfilled) c->backfilled = 0; /* the WAL restarted (a round copied all, no pin held) */
   c->wal_pages = pages;
   c->st.wal_pages = (uint64_t)pages;
   if ((uint64_t)pages > c->st.wal_pages_max) c->st.wal_pages_max = (uint64_t)pages;
   return SQLITE_OK;
 }
 
+/* Test hook (store_ckpt.h): wait while the hold file exists. */
+static void sync_hold(const store_ckpt_t *c)
+{
+  while (c->hold_path && !access(c->hold_path, F_OK)) usleep(2000);
+}
+
+/* The database sync thread: one fdatasync per pinned round. */
+static void *dbsync_main(void *arg)
+{
+  store_ckpt_t *c = arg;
+  pthread_mutex_lock(&c->mu);
+  for (;;) {
+    while (!c->want && !c->stop) pthread_cond_wait(&c->cv, &c->mu);
+    if (!c->want) break;
+    pthread_mutex_unlock(&c->mu);
+    sync_hold(c);
+    uint64_t t0 = now_ns();
+    int rc = fdatasync(c->db_fd) ? IMC_E_IO : 0;
+    uint64_t t1 = now_ns();
+    pthread_mutex_lock(&c->mu);
+    c->want = 0;
+    c->done = 1;
+    c->rc = rc;
+    c->sync_ns = t1 - t0;
+    pthread_cond_broadcast(&c->cv); /* a writer at the WAL's cap waits for it */
+  }
+  pthread_mutex_unlock(&c->mu);
+  return NULL;
+}
+
 void store_ckpt_start(store_ckpt_t *c, store_t *s)
 {
   c->s = s;
   c->pages = STORE_CKPT_PAGES;
-  sqlite3_wal_hook(store__sqlite_db(s), on_wal, c);
+  c->db_fd = -1;
+  sqlite3 *db = store__sqlite_db(s);
+  sqlite3_wal_hook(db, on_wal, c);
+  const char *path = sqlite3_db_filename(db, "main");
+  const char *hold = getenv("IMCLOUD_TEST_CKPT_SYNC_HOLD");
+  if (hold && *hold) c->hold_path = strdup(hold);
+  int probe = 0; /* does the VFS defer syncs? (then it answers this file control) */
+  if (!path || sqlite3_file_control(db, "main", SQ_VFS_FCNTL_DEFER_SYNC, &probe) != SQLITE_OK ||
+      sqlite3_open_v2(path, &c->pin, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+      sqlite3_exec(c->pin, "PRAGMA query_only=ON", NULL, NULL, NULL) != SQLITE_OK ||
+      (c->db_fd = open(path, O_RDWR | O_CLOEXEC)) < 0) {
+    IMC_WARN("store", "msg=\"checkpoints keep their database sync on the writer thread\" path=\"%s\" errno=%d",
+             path ? path : "", errno);
+    goto off;
+  }
+  sqlite3_busy_timeout(c->pin, 1000);
+  pthread_mutex_init(&c->mu, NULL);
+  pthread_cond_init(&c->cv, NULL);
+  if (pthread_create(&c->thread, NULL, dbsync_main, c)) {
+    pthread_mutex_destroy(&c->mu);
+    pthread_cond_destroy(&c->cv);
+    goto off;
+  }
+  c->started = 1;
+  return;
+off:
+  if (c->db_fd >= 0) close(c->db_fd);
+  c->db_fd = -1;
+  sqlite3_close(c->pin);
+  c->pin = NULL;
+}
+
+static void pin_end(store_ckpt_t *c)
+{
+  if (c->pin_open) sqlite3_exec(c->pin, "COMMIT", NULL, NULL, NULL);
+  c->pin_open = 0;
+}
+
+/* Open the pin's read transaction (it reads page 1). 0 or an SQLite code. */
+static int pin_begin(store_ckpt_t *c)
+{
+  sqlite3_stmt *st;
+  int rc = sqlite3_exec(c->pin, "BEGIN", NULL, NULL, NULL);
+  if (rc != SQLITE_OK) return rc;
+  c->pin_open = 1;
+  if ((rc = sqlite3_prepare_v2(c->pin, "SELECT 1 FROM sqlite_schema LIMIT 1", -1, &st, NULL)) == SQLITE_OK) {
+    rc = sqlite3_step(st);
+    rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
+    sqlite3_finalize(st);
+  }
+  if (rc != SQLITE_OK) pin_end(c);
+  return rc;
 }
 
 void store_ckpt_stop(store_ckpt_t *c)
 {
-  if (c->s) sqlite3_wal_hook(store__sqlite_db(c->s), NULL, NULL);
+  if (!c->s) return;
+  if (c->started) {
+    pthread_mutex_lock(&c->mu);
+    c->stop = 1; /* a sync asked for runs first */
+    pthread_cond_signal(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+    pthread_join(c->thread, NULL);
+    pthread_mutex_destroy(&c->mu);
+    pthread_cond_destroy(&c->cv);
+    c->started = 0;
+  }
+  /* The pin ends even after a failed sync: the WAL is intact, and closing s
+   * (the last connection) checkpoints with SQLite's own sync before it
+   * deletes the WAL, or keeps the WAL if that fails. */
+  pin_end(c);
+  sqlite3_close(c->pin);
+  c->pin = NULL;
+  if (c->db_fd >= 0) close(c->db_fd);
+  c->db_fd = -1;
+  free(c->hold_path);
+  c->hold_path = NULL;
+  sqlite3_wal_hook(store__sqlite_db(c->s), NULL, NULL);
   c->s = NULL;
 }
 
-void store_ckpt_run(store_ckpt_t *c)
+/* One checkpoint on the writer's connection: PASSIVE, the database sync
+ * deferred (pinned round) or SQLite's own (blocking). Returns the SQLite
+ * code; *ckpt the frames of the WAL copied so far. */
+static int checkpoint(store_ckpt_t *c, int defer, int *ckpt)
 {
-  if (!c->s || c->wal_pages < c->pages) return;
   sqlite3 *db = store__sqlite_db(c->s);
-  int log = 0, done = 0;
+  int log = 0, on = 1, off = 0;
+  *ckpt = 0;
+  if (defer) sqlite3_file_control(db, "main", SQ_VFS_FCNTL_DEFER_SYNC, &on);
   uint64_t t0 = now_ns();
-  int rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
-  imc_hist_add(&c->st.took, now_ns() - t0);
+  int rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, ckpt);
+  uint64_t took = now_ns() - t0;
+  imc_hist_add(&c->st.took, took);
+  if (!defer) imc_hist_add(&c->st.took_blocking, took);
+  if (defer) sqlite3_file_control(db, "main", SQ_VFS_FCNTL_DEFER_SYNC, &off);
   c->st.runs++;
   if (rc != SQLITE_OK) {
     c->st.failed++;
     IMC_WARN("store", "msg=\"checkpoint failed\" err=\"%s\"", sqlite3_errmsg(db));
   }
+  return rc;
+}
+
+/* The round that ends a cycle: SQLite syncs the database before it
+ * publishes the copy, so the next transaction may restart the WAL. */
+static void blocking_round(store_ckpt_t *c)
+{
+  int ckpt;
+  checkpoint(c, 0, &ckpt);
   c->wal_pages = 0; /* the next COMMIT tells whether the WAL restarted */
+  c->backfilled = 0;
+  c->rounds = 0;
+}
+
+/* Copy what the WAL holds under the pin; the sync goes to the thread. */
+static void pinned_round(store_ckpt_t *c)
+{
+  int ckpt;
+  if (pin_begin(c) != SQLITE_OK) { blocking_round(c); return; }
+  if (checkpoint(c, 1, &ckpt) != SQLITE_OK) { pin_end(c); return; } /* what it copied is in the WAL still */
+  c->st.pinned++;
+  c->rounds++;
+  if (ckpt > c->backfilled) c->backfilled = ckpt;
+  pthread_mutex_lock(&c->mu);
+  c->want = 1;
+  c->done = 0;
+  pthread_cond_signal(&c->cv);
+  pthread_mutex_unlock(&c->mu);
+  c->syncing = 1;
+}
+
+void store_ckpt_run(store_ckpt_t *c)
+{
+  if (!c->s || c->broken) return;
+  if (c->syncing) {
+    pthread_mutex_lock(&c->mu);
+    if (c->wal_pages >= STORE_CKPT_WAL_CAP * c->pages) /* the bound on the WAL: wait for the sync */
+      while (!c->done) pthread_cond_wait(&c->cv, &c->mu);
+    int done = c->done, rc = c->rc;
+    uint64_t ns = c->sync_ns;
+    pthread_mutex_unlock(&c->mu);
+    if (!done) return; /* the batches go on meanwhile */
+    c->syncing = 0;
+    imc_hist_add(&c->st.db_sync, ns);
+    if (rc) { /* keep the pin: the WAL must not restart over frames the database may not hold */
+      c->broken = 1;
+      c->st.db_sync_failed++;
+      IMC_ERROR("store", "msg=\"database sync after a checkpoint failed: no more checkpoints, the WAL grows; "
+                         "restart the server\" err=%s", imc_err_name(rc));
+      return;
+    }
+    pin_end(c);
+    int pending = c->wal_pages - c->backfilled;
+    if (pending <= 0) { c->rounds = 0; return; } /* nothing committed meanwhile: the WAL may restart now */
+    /* the blocking round once few frames wait, or once the rounds stop shrinking (the disk writes back no
+     * faster than batches dirty pages: more rounds would only copy more), or at the bounds */
+    if (pending <= c->pages / STORE_CKPT_FINAL_DIV || (c->rounds >= 2 && pending >= c->last_pending) ||
+        c->wal_pages >= STORE_CKPT_WAL_CAP * c->pages || c->rounds >= STORE_CKPT_ROUNDS_MAX)
+      blocking_round(c);
+    else
+      pinned_round(c);
+    c->last_pending = pending;
+    return;
+  }
+  if (c->wal_pages < c->pages) return;
+  if (c->started) pinned_round(c);
+  else blocking_round(c);
 }
 
 /* Sync the directory that holds path (the WAL's name). */

@@ -27,6 +27,7 @@ typedef struct vf {
   struct vf *db;          /* VF_WAL: its database file, to unlink at close */
   uint32_t page_bytes;    /* VF_WAL: page size from the WAL header, 0 unknown */
   sqlite3_int64 commit_end; /* VF_WAL: write out once a write reaches here (0: no commit frame pending) */
+  int defer_sync;         /* VF_DB: xSync writes out but does not sync (SQ_VFS_FCNTL_DEFER_SYNC) */
   int err;                /* a write-out that failed where no error could be returned (xShmBarrier) */
 } vf_t;
 
@@ -166,12 +167,25 @@ static int vf_close(sqlite3_file *pf)
 
 static int vf_read(sqlite3_file *f, void *p, int amt, sqlite3_int64 off) { FLUSHED(f, xRead(R(f), p, amt, off)); }
 static int vf_truncate(sqlite3_file *f, sqlite3_int64 size) { FLUSHED(f, xTruncate(R(f), size)); }
-static int vf_sync(sqlite3_file *f, int flags) { FLUSHED(f, xSync(R(f), flags)); }
+static int vf_sync(sqlite3_file *f, int flags)
+{
+  if (((vf_t *)f)->defer_sync) return flush((vf_t *)f); /* the caller syncs (sqlite_vfs.h) */
+  FLUSHED(f, xSync(R(f), flags));
+}
 static int vf_size(sqlite3_file *f, sqlite3_int64 *size) { FLUSHED(f, xFileSize(R(f), size)); }
 static int vf_lock(sqlite3_file *f, int l) { FLUSHED(f, xLock(R(f), l)); }
 static int vf_unlock(sqlite3_file *f, int l) { FLUSHED(f, xUnlock(R(f), l)); }
 static int vf_reserved(sqlite3_file *f, int *out) { FLUSHED(f, xCheckReservedLock(R(f), out)); }
-static int vf_fcntl(sqlite3_file *f, int op, void *arg) { FLUSHED(f, xFileControl(R(f), op, arg)); }
+static int vf_fcntl(sqlite3_file *f, int op, void *arg)
+{
+  vf_t *v = (vf_t *)f;
+  if (op == SQ_VFS_FCNTL_DEFER_SYNC) {
+    if (v->kind != VF_DB) return SQLITE_NOTFOUND;
+    v->defer_sync = *(int *)arg != 0;
+    return flush(v);
+  }
+  FLUSHED(f, xFileControl(R(f), op, arg));
+}
 static int vf_sector(sqlite3_file *f) { return R(f)->pMethods->xSectorSize(R(f)); }
 static int vf_devchar(sqlite3_file *f) { return R(f)->pMethods->xDeviceCharacteristics(R(f)); }
 static int vf_shm_map(sqlite3_file *f, int pg, int pgsz, int extend, void volatile **pp)

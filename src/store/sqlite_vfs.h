@@ -17,9 +17,10 @@
  * its database file (the shared-memory index calls go there), and when it
  * would pass SQ_VFS_BUF_MAX bytes. So what SQLite, other connections and the
  * sync thread's descriptor can see of the files is what they see without it.
- * Relies on SQLite syncing the database before it publishes a checkpoint
- * (synchronous NORMAL or FULL: the server's and the CLI's writing
- * connections; OFF is not used here).
+ * Relies on SQLite calling xSync on the database before it publishes a
+ * checkpoint (synchronous NORMAL or FULL: the server's and the CLI's writing
+ * connections; OFF is not used here): the buffer goes out there, also when
+ * the sync itself is deferred (SQ_VFS_FCNTL_DEFER_SYNC below).
  *
  * Thread safety: the VFS object is registered once; each file belongs to the
  * connection that opened it (connections are used by one thread at a time);
@@ -53,5 +54,15 @@ typedef struct sq_vfs_stats {
   uint64_t writes_in, writes_out;
 } sq_vfs_stats_t;
 void sq__vfs_stats(sq_vfs_stats_t *out);
+
+/* File control (sqlite3_file_control(db, "main", SQ_VFS_FCNTL_DEFER_SYNC,
+ * &on), int on): while on is non-zero, an xSync of the connection's
+ * database file writes its buffer out and returns without syncing; the
+ * caller syncs the file itself (its own descriptor: the page cache is the
+ * file's) before anything may rely on it. Used only around the writer's
+ * pinned checkpoints (store_ckpt.h, "Pinned rounds"), which keep the WAL
+ * from restarting until that sync has returned. SQLITE_NOTFOUND on a file
+ * that is not a database file of this VFS (then nothing is deferred). */
+#define SQ_VFS_FCNTL_DEFER_SYNC 0x494d4301
 
 #endif

@@ -31,31 +31,94 @@
  * had to stop the writer to let the WAL restart. The decision record has
  * the numbers of all three.
  *
- * Thread: the writer thread alone (the hook runs inside its COMMITs); the
- * writer copies the counters (st) into its own stats under its mutex after
- * each batch, where /healthz reads them. */
+ * Pinned rounds (issue 13, branch small). A checkpoint's own work on the
+ * writer thread is copying pages (CPU); most of its time was the database
+ * file's fdatasync after the copy (random pages written back: 100-300 ms
+ * per 64 MiB of WAL here), and every job handed over meanwhile waited for
+ * it. SQLite syncs the database there because once a checkpoint has copied
+ * the whole WAL, the next transaction may restart the WAL and overwrite
+ * frames the database file has not yet durably received. Now a cycle runs:
+ * 1. Pinned round: a second, read-only connection (the pin) opens a read
+ *    transaction; the writer checkpoints (PASSIVE) with the database sync
+ *    deferred (SQ_VFS_FCNTL_DEFER_SYNC: the VFS writes its buffer out, the
+ *    WAL is still synced by SQLite before the copy) and hands the database
+ *    sync to the database sync thread (fdatasync on a descriptor of its
+ *    own). The pin holds a WAL read lock, so no transaction can restart the
+ *    WAL (SQLite restarts only when it can take every reader slot): new
+ *    commits append after the copied frames, and every copied frame stays
+ *    in the WAL, intact, until the pin ends. The writer goes on with its
+ *    batches at once.
+ * 2. When the sync has returned (seen between batches), the pin ends. If
+ *    frames were committed meanwhile, the next round copies them: another
+ *    pinned round while more than pages / STORE_CKPT_FINAL_DIV wait, else a
+ *    blocking round (SQLite's own sync inside, as before) after which the
+ *    WAL restarts. Each pinned round copies what was committed during the
+ *    previous sync, so the rounds shrink while the disk writes pages back
+ *    faster than batches dirty them; STORE_CKPT_WAL_CAP and
+ *    STORE_CKPT_ROUNDS_MAX force the blocking round otherwise.
+ * A copied page reaches the database file before the round publishes its
+ * progress (the VFS writes its buffer out at the deferred xSync), so readers
+ * that skip the WAL read current pages from the page cache; a power loss
+ * before the sync leaves those pages' images in the intact WAL, which
+ * recovery replays. A failed database sync keeps the pin for good (the WAL
+ * is the only durable copy; it grows until a restart of the server, whose
+ * recovery replays it), logs an error and stops checkpoints.
+ *
+ * Thread: the writer thread (the hook runs inside its COMMITs) except the
+ * database sync thread's part, under mu; the writer copies the counters
+ * (st) into its own stats under its mutex after each batch, where /healthz
+ * reads them. */
 #ifndef IMC_STORE_CKPT_H
 #define IMC_STORE_CKPT_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include "store/store.h"
 #include "util/hist.h"
 
 #define STORE_CKPT_PAGES 16384 /* 64 MiB of 4 KiB pages, as the auto-checkpoint was (sqlite.c) */
+/* A cycle of pinned rounds ends with the blocking round once at most
+ * pages / STORE_CKPT_FINAL_DIV frames wait to be copied, once (after two
+ * pinned rounds) no fewer wait than after the round before, once the WAL holds
+ * STORE_CKPT_WAL_CAP times the threshold, or after STORE_CKPT_ROUNDS_MAX
+ * pinned rounds. A writer that finds the WAL at the cap while a database
+ * sync runs waits for that sync: the WAL stays under STORE_CKPT_WAL_CAP
+ * thresholds plus one batch. */
+#define STORE_CKPT_FINAL_DIV 32
+#define STORE_CKPT_WAL_CAP 4
+#define STORE_CKPT_ROUNDS_MAX 16
 
 typedef struct store_ckpt_stats {
-  uint64_t runs;            /* checkpoints run */
+  uint64_t runs;            /* checkpoints run (pinned rounds and blocking ones) */
+  uint64_t pinned;          /* of which pinned rounds (their database sync off the writer thread) */
   uint64_t failed;          /* checkpoints that returned an error (SQLITE_BUSY included: the CLI's) */
+  uint64_t db_sync_failed;  /* a pinned round's database sync failed: no more checkpoints (sticky) */
   uint64_t wal_pages;       /* pages in the WAL after the last COMMIT */
   uint64_t wal_pages_max;   /* the most seen after a COMMIT */
-  imc_hist_t took;          /* duration of each checkpoint (the next batch's wait, if any) */
+  imc_hist_t took;          /* the writer thread's time in each checkpoint (what the next batch waits) */
+  imc_hist_t took_blocking; /* the same, blocking rounds only (SQLite's database sync inside) */
+  imc_hist_t db_sync;       /* each pinned round's database sync, on its own thread */
 } store_ckpt_stats_t;
 
 typedef struct store_ckpt {
   store_t *s;
   int pages;                /* the threshold: STORE_CKPT_PAGES unless set otherwise */
   int wal_pages;            /* after the last COMMIT (the hook) */
+  int backfilled;           /* frames of the WAL the pinned rounds of this cycle have copied */
+  int rounds;               /* pinned rounds in this cycle */
+  int last_pending;         /* frames the last round of this cycle found waiting */
+  int syncing;              /* a pinned round's database sync has not been seen to return */
+  int broken;               /* a database sync failed: the pin stays, no more checkpoints */
+  struct sqlite3 *pin;      /* read-only connection whose open read transaction keeps the WAL from restarting */
+  int pin_open;             /* its read transaction is open */
+  int db_fd;                /* the database file, for the sync thread (-1: pinned rounds off) */
+  char *hold_path;          /* test hook: IMCLOUD_TEST_CKPT_SYNC_HOLD */
+  pthread_t thread;         /* the database sync thread */
+  pthread_mutex_t mu;       /* guards want, done, rc, sync_ns, stop */
+  pthread_cond_t cv;
+  int want, done, rc, stop, started;
+  uint64_t sync_ns;
   store_ckpt_stats_t st;
 } store_ckpt_t;
 
@@ -87,15 +150,20 @@ int store_wal_sync_open(store_t *s, int *fd);
  * thread; fd must stay open meanwhile. */
 int store_wal_sync(int fd);
 
-/* Take over the checkpoints of s, a writing SQLite connection: install the
- * WAL hook (SQLite's auto-checkpoint is off on s from then on) and set the
- * threshold to STORE_CKPT_PAGES. c is the caller's, zeroed, and must
- * outlive s or store_ckpt_stop. */
+/* Take over the checkpoints of s, a writing SQLite connection opened through
+ * the coalescing VFS: install the WAL hook (SQLite's auto-checkpoint is off
+ * on s from then on), set the threshold to STORE_CKPT_PAGES, open the pin
+ * connection and the database's descriptor and start the database sync
+ * thread. If any of those fails (logged), every checkpoint is a blocking
+ * one. c is the caller's, zeroed, and must outlive s or store_ckpt_stop. */
 void store_ckpt_start(store_ckpt_t *c, store_t *s);
-/* Remove the hook (the auto-checkpoint stays off). */
+/* Wait for a database sync in flight, end the pin, stop the thread, remove
+ * the hook (the auto-checkpoint stays off). Before s closes. */
 void store_ckpt_stop(store_ckpt_t *c);
-/* Between transactions (writer thread): checkpoint if the last COMMIT left
- * at least c->pages pages in the WAL. */
+/* Between transactions (writer thread): start a cycle if the last COMMIT
+ * left at least c->pages pages in the WAL, or, in a cycle whose database
+ * sync has returned, end the pin and run its next round ("Pinned rounds"
+ * above). Never waits for a database sync. */
 void store_ckpt_run(store_ckpt_t *c);
 
 #endif

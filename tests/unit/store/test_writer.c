@@ -566,10 +566,95 @@ static void test_wal_bounded(void **st)
   }
   store_ckpt_stats_t cs;
   store_writer_ckpt_stats(w, &cs);
-  assert_true(cs.runs >= N * 32 / (PAGES + 40) - 1);
+  assert_true(cs.runs >= N * 32 / (STORE_CKPT_WAL_CAP * PAGES + 40) - 1);
   assert_int_equal(cs.failed, 0);
-  assert_true(cs.wal_pages_max < PAGES + 40);
-  assert_true(wal_max <= (long)(PAGES + 40) * (4096 + 24) + 32);
+  assert_true(cs.wal_pages_max < STORE_CKPT_WAL_CAP * PAGES + 40); /* pinned rounds let it grow to the cap */
+  assert_true(wal_max <= (long)(STORE_CKPT_WAL_CAP * PAGES + 40) * (4096 + 24) + 32);
+  stop(&loop, w);
+  int64_t rows = 0;
+  assert_int_equal(store_open(dir, &s), 0);
+  sqlite_count(s, &rows);
+  store_close(s);
+  assert_int_equal(rows, N);
+}
+
+/* The checkpointer's counters once the writer thread has copied them after
+ * the batch that changed the WAL's length from `before` (polled: the copy
+ * follows the batch's hand-back). */
+static void ckpt_stats_after(store_writer_t *w, uint64_t before, store_ckpt_stats_t *cs)
+{
+  for (int t = 0; t < 2000; t++) {
+    store_writer_ckpt_stats(w, cs);
+    if (cs->wal_pages != before) return;
+    sleep_ms(1);
+  }
+  fail_msg("the WAL's length did not change");
+}
+
+static void one_blob(uv_loop_t *loop, store_writer_t *w, tjob_t *j)
+{
+  *j = (tjob_t){ .job = { .run = blob_run, .done = tdone, .arg = j } };
+  ndone = 0;
+  assert_int_equal(store_writer_submit(w, &j->job), 0);
+  while (!ndone) uv_run(loop, UV_RUN_ONCE);
+  assert_int_equal(j->done_rc, 0);
+}
+
+/* Pinned rounds (store_ckpt.h): while a checkpoint's database sync is held
+ * (IMCLOUD_TEST_CKPT_SYNC_HOLD), later batches still commit and complete,
+ * and the WAL never restarts: it only grows, so the frames the checkpoint
+ * copied stay in it. Released, the cycle ends with a blocking round and the
+ * WAL restarts. Fails without the pin (the WAL restarts under the held sync)
+ * and with the database sync on the writer thread (no pinned round). */
+static void test_ckpt_pinned(void **st)
+{
+  (void)st;
+  enum { PAGES = 64, HELD = 4, N = 40 };
+  store_t *s;
+  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(store_exec(s, "CREATE TABLE scratch(b BLOB)"), 0);
+  store_close(s);
+  char hold[128];
+  snprintf(hold, sizeof hold, "%s/ckpt-hold", dir);
+  FILE *f = fopen(hold, "w");
+  assert_non_null(f);
+  fclose(f);
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  store_writer_t *w;
+  setenv("IMCLOUD_TEST_CKPT_SYNC_HOLD", hold, 1);
+  assert_int_equal(store_writer_start(&loop, dir, 1000, &w), 0);
+  unsetenv("IMCLOUD_TEST_CKPT_SYNC_HOLD");
+  store_writer_set_ckpt_pages(w, PAGES);
+  static tjob_t jobs[N];
+  store_ckpt_stats_t cs = { 0 };
+  int i = 0;
+  for (; i < N && !cs.pinned; i++) { /* 32 pages per job: the third passes the threshold */
+    uint64_t before = cs.wal_pages;
+    one_blob(&loop, w, &jobs[i]);
+    ckpt_stats_after(w, before, &cs);
+  }
+  assert_int_equal(cs.pinned, 1);
+  assert_int_equal(cs.runs, 1);
+  for (int k = 0; k < HELD; k++, i++) { /* under the cap: each batch completes, the WAL only grows */
+    uint64_t before = cs.wal_pages;
+    one_blob(&loop, w, &jobs[i]);
+    ckpt_stats_after(w, before, &cs);
+    assert_true(cs.wal_pages > before);
+    assert_int_equal(cs.runs, 1);
+  }
+  assert_int_equal(unlink(hold), 0);
+  int restarted = 0;
+  for (; i < N; i++) {
+    uint64_t before = cs.wal_pages;
+    one_blob(&loop, w, &jobs[i]);
+    ckpt_stats_after(w, before, &cs);
+    if (cs.wal_pages < before) restarted = 1;
+  }
+  assert_true(restarted);
+  assert_true(cs.runs >= 2);
+  assert_int_equal(cs.failed, 0);
+  assert_int_equal(cs.db_sync_failed, 0);
   stop(&loop, w);
   int64_t rows = 0;
   assert_int_equal(store_open(dir, &s), 0);
@@ -796,6 +881,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_writer_below_loop_priority, setup, teardown),
     cmocka_unit_test_setup_teardown(test_stages, setup, teardown),
     cmocka_unit_test_setup_teardown(test_wal_bounded, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_ckpt_pinned, setup, teardown),
     cmocka_unit_test_setup_teardown(test_commit_waits_for_sync, setup, teardown),
     cmocka_unit_test_setup_teardown(test_sync_failure_sticks, setup, teardown),
   };
