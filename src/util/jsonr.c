@@ -337,13 +337,27 @@ static int dup_key(const jsonr_doc_t *d, uint32_t obj, uint32_t k)
   return 0;
 }
 
-/* Past the whitespace at s[i..n). Inlined: compact text has none, and then
- * this is one compare. */
-static inline __attribute__((always_inline)) size_t skip_ws(const char *s, size_t n, size_t i)
+/* Past the whitespace at s[i..n) (noted in d->spaced). Inlined: compact
+ * text has none, and then this is one compare. */
+static inline __attribute__((always_inline)) size_t skip_ws(jsonr_doc_t *d, const char *s, size_t n, size_t i)
 {
   if (i < n && (unsigned char)s[i] > ' ') return i;
+  size_t from = i;
   while (i < n && is_ws((unsigned char)s[i])) i++;
+  if (i != from) d->spaced = 1;
   return i;
+}
+
+uint32_t jsonr_end_compact(const jsonr_doc_t *d, uint32_t i)
+{
+  if (d->spaced) return 0;
+  uint32_t end = d->t[i].next, last = end - 1;
+  const jsonr_tok_t *t = &d->t[last]; /* the subtree's last token: a leaf, or an empty container */
+  uint32_t e = t->start + t->len + (t->type == JSONR_STRING); /* a string's closing quote */
+  if (t->type == JSONR_OBJECT || t->type == JSONR_ARRAY) e = t->start + 1;
+  for (uint32_t k = i; k <= last; k++) /* the containers closing at the subtree's end: brackets one after another */
+    if ((d->t[k].type == JSONR_OBJECT || d->t[k].type == JSONR_ARRAY) && d->t[k].next == end) e++;
+  return e;
 }
 
 int jsonr_parse(jsonr_doc_t *d, const char *s, size_t n, jsonr_tok_t *toks, uint32_t cap)
@@ -353,13 +367,14 @@ int jsonr_parse(jsonr_doc_t *d, const char *s, size_t n, jsonr_tok_t *toks, uint
   d->t = toks;
   d->ntok = 0;
   d->cap = cap;
+  d->spaced = 0;
   if (n >= UINT32_MAX) return JSONR_LIMIT;
   uint32_t cur = JSONR_NONE; /* the innermost open container; its next holds its parent's index until it closes */
   uint32_t depth = 0;        /* open containers */
   size_t p = 0;
   int rc;
 value:
-  p = skip_ws(s, n, p);
+  p = skip_ws(d, s, n, p);
   if (p >= n || depth + 1 > JSONR_MAX_DEPTH) return JSONR_INVALID; /* jansson: "maximum parsing depth reached" */
   if (d->ntok == cap) return JSONR_LIMIT;
   {
@@ -373,7 +388,7 @@ value:
       *t = (jsonr_tok_t){ (uint32_t)p, 0, cur, c == '{' ? JSONR_OBJECT : JSONR_ARRAY, 0 };
       cur = ti;
       depth++;
-      p = skip_ws(s, n, p + 1);
+      p = skip_ws(d, s, n, p + 1);
       if (p < n && s[p] == (c == '{' ? '}' : ']')) { p++; goto close; }
       if (c == '{') goto key;
       goto value;
@@ -398,8 +413,8 @@ value:
     t->next = ti + 1;
   }
 after:
-  if (cur == JSONR_NONE) return skip_ws(s, n, p) == n ? JSONR_OK : JSONR_INVALID; /* "end of file expected" */
-  p = skip_ws(s, n, p);
+  if (cur == JSONR_NONE) return skip_ws(d, s, n, p) == n ? JSONR_OK : JSONR_INVALID; /* "end of file expected" */
+  p = skip_ws(d, s, n, p);
   if (p >= n) return JSONR_INVALID;
   if (s[p] == ',') { p++; if (toks[cur].type == JSONR_OBJECT) goto key; goto value; }
   if (s[p] != (toks[cur].type == JSONR_OBJECT ? '}' : ']')) return JSONR_INVALID;
@@ -412,7 +427,7 @@ close: {
     goto after;
   }
 key:
-  p = skip_ws(s, n, p);
+  p = skip_ws(d, s, n, p);
   if (p >= n || s[p] != '"') return JSONR_INVALID;
   if (d->ntok == cap) return JSONR_LIMIT;
   {
@@ -423,7 +438,7 @@ key:
     if (dup_key(d, cur, ki)) return JSONR_INVALID;    /* JSON_REJECT_DUPLICATES */
     toks[cur].len++;
   }
-  p = skip_ws(s, n, p);
+  p = skip_ws(d, s, n, p);
   if (p >= n || s[p] != ':') return JSONR_INVALID;
   p++;
   goto value;
