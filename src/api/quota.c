@@ -174,20 +174,19 @@ int api_quota_accounts(api_srv_t *srv, const tenant_app_t *app, int64_t adding, 
 static int64_t im_limit_of_app(void *ud, uint32_t sdkappid, im_limit_t which, int64_t dflt)
 {
   api_srv_t *srv = ud;
+  plan_item_t id;
+  switch (which) { /* the limits an edition sets; the others (message size, dedupe window, pages: a send asks
+                    * for two of them) need no lookup of the app */
+  case IM_LIMIT_RETENTION_S: id = PLAN_L_C2C_HISTORY_DAYS; break;
+  case IM_LIMIT_GROUP_RETENTION_S: id = PLAN_L_HISTORY_DAYS; break;
+  case IM_LIMIT_RECENT_KEPT: id = PLAN_L_RECENT_CONVERSATIONS; break;
+  default: return dflt;
+  }
   const tenant_app_t *app = tenant_registry_app(srv->reg, sdkappid);
   if (!app || !app->plan.ready) return dflt;
-  int64_t now = imc_clock_now_s(), n;
-  switch (which) {
-  case IM_LIMIT_RETENTION_S:
-  case IM_LIMIT_GROUP_RETENTION_S:
-    n = plan_limit(&app->plan, now, which == IM_LIMIT_RETENTION_S ? PLAN_L_C2C_HISTORY_DAYS : PLAN_L_HISTORY_DAYS);
-    return n == PLAN_UNLIMITED ? INT64_MAX / 4 : n > 0 ? n * 86400 : dflt;
-  case IM_LIMIT_RECENT_KEPT:
-    n = plan_limit(&app->plan, now, PLAN_L_RECENT_CONVERSATIONS);
-    return n == PLAN_UNLIMITED ? INT32_MAX : n > 0 ? n : dflt;
-  default:
-    return dflt;
-  }
+  int64_t n = plan_limit(&app->plan, imc_clock_now_s(), id);
+  if (which == IM_LIMIT_RECENT_KEPT) return n == PLAN_UNLIMITED ? INT32_MAX : n > 0 ? n : dflt;
+  return n == PLAN_UNLIMITED ? INT64_MAX / 4 : n > 0 ? n * 86400 : dflt; /* days */
 }
 
 void api_quota_im_limits(api_srv_t *srv, im_limits_t *lim)

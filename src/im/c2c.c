@@ -49,6 +49,7 @@ void im_c2c_free(im_c2c_t *c)
   if (!c) return;
   u64map_free(&c->committed);
   free(c);
+  c2c__send_pool_drain();
 }
 
 size_t im_c2c_in_flight(const im_c2c_t *c) { return c->in_flight; }
@@ -200,6 +201,41 @@ typedef struct send_job {
 
 static void send_online(im_c2c_t *c, im_send_t *in, int64_t now, im_sent_cb cb, void *ud);
 
+/* Send jobs freed on the loop thread, kept for the next sends (one per
+ * message): linked through base.c, at most SEND_POOL_MAX (416 bytes each),
+ * released by im_c2c_free. Per thread: c2c state is the loop thread's. */
+#define SEND_POOL_MAX 1024
+static __thread struct { send_job_t *head; unsigned n; } send_pool;
+
+/* A zeroed send job, or NULL (out of memory). */
+static send_job_t *send_job_new(void)
+{
+  send_job_t *j = send_pool.head;
+  if (!j) return calloc(1, sizeof *j);
+  send_pool.head = (send_job_t *)(void *)j->base.c;
+  send_pool.n--;
+  memset(j, 0, sizeof *j);
+  return j;
+}
+
+static void send_job_free(send_job_t *j)
+{
+  if (send_pool.n >= SEND_POOL_MAX) { free(j); return; }
+  j->base.c = (im_c2c_t *)(void *)send_pool.head;
+  send_pool.head = j;
+  send_pool.n++;
+}
+
+void c2c__send_pool_drain(void)
+{
+  while (send_pool.head) {
+    send_job_t *j = send_pool.head;
+    send_pool.head = (send_job_t *)(void *)j->base.c;
+    free(j);
+  }
+  send_pool.n = 0;
+}
+
 static int send_run(store_t *s, c2c_job_t *jj)
 {
   send_job_t *j = (send_job_t *)jj;
@@ -221,7 +257,7 @@ static void send_done(c2c_job_t *jj, int rc)
   if (j->online) {
     if (rc) { free(j->in.body); j->cb(j->ud, rc, NULL); }
     else send_online(c, &j->in, j->a.m.time_s, j->cb, j->ud);
-    free(j);
+    send_job_free(j);
     return;
   }
   store_msg_t m = j->a.m;
@@ -245,7 +281,7 @@ static void send_done(c2c_job_t *jj, int rc)
   if (rc) r = (im_sent_t){ 0 };
   j->cb(j->ud, rc, &r);
   free(j->in.body);
-  free(j);
+  send_job_free(j);
 }
 
 static uint32_t rand32(im_c2c_t *c)
@@ -278,7 +314,7 @@ void im_c2c_send(im_c2c_t *c, im_send_t *in, im_sent_cb cb, void *ud)
   assert(in->from_no && in->to_no && in->body);
   int online = !in->import_mode && in->life_s == 0;
   if (online && in->from_id[0]) { send_online(c, in, now, cb, ud); return; }
-  send_job_t *j = calloc(1, sizeof *j);
+  send_job_t *j = send_job_new();
   if (!j) { free(in->body); cb(ud, IMC_E_NOMEM, NULL); return; }
   j->in = *in;
   j->cb = cb;

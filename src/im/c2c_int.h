@@ -36,6 +36,8 @@ typedef struct c2c_job {
  * full queue completes the job at once with IMC_E_OVERLOADED (j->done runs
  * before this returns). */
 void c2c__submit(im_c2c_t *c, c2c_job_t *j, int readonly);
+/* Free the calling thread's pool of send jobs (im_c2c_free). */
+void c2c__send_pool_drain(void);
 /* Record that a user's inbox reached useq (committed). */
 void c2c__committed(im_c2c_t *c, uint32_t sdkappid, uint32_t user_no, uint32_t useq);
 /* The last committed useq seen for a user while a sync page of it was

@@ -355,10 +355,11 @@ static int tok_body_ok(const jsonr_doc_t *d, uint32_t body, int depth)
   uint32_t el = body + 1;
   for (uint32_t i = 0; i < t[body].len; i++, el = t[el].next) {
     if (t[el].type != JSONR_OBJECT) return 0;
-    uint32_t k = el + 1;
-    for (uint32_t m = 0; m < t[el].len; m++, k = t[k + 1].next)
-      if (!jsonr_str_eq(d, k, "MsgType", 7) && !jsonr_str_eq(d, k, "MsgContent", 10)) return 0;
-    uint32_t type = jsonr_get(d, el, "MsgType"), content = jsonr_get(d, el, "MsgContent");
+    uint32_t k = el + 1, type = JSONR_NONE, content = JSONR_NONE;
+    for (uint32_t m = 0; m < t[el].len; m++, k = t[k + 1].next) /* keys are unique (the parse refuses duplicates) */
+      if (jsonr_str_eq(d, k, "MsgType", 7)) type = k + 1;
+      else if (jsonr_str_eq(d, k, "MsgContent", 10)) content = k + 1;
+      else return 0;
     if (type == JSONR_NONE || t[type].type != JSONR_STRING) return 0;
     if (content == JSONR_NONE || t[content].type != JSONR_OBJECT) return 0;
     size_t n;
@@ -418,6 +419,23 @@ static void tok_write(jsonw_t *w, const jsonr_doc_t *d, uint32_t v)
   }
 }
 
+/* Append value v: its input bytes as they are when they are already what
+ * tok_write would write (a document without whitespace between tokens, and
+ * in the value no escaped string or key, which jansson would re-escape, no
+ * real, which it reformats, and no -0, which it writes 0), else tok_write. */
+static void tok_copy(jsonw_t *w, const jsonr_doc_t *d, uint32_t v)
+{
+  const jsonr_tok_t *t = d->t;
+  uint32_t end = jsonr_end_compact(d, v);
+  for (uint32_t k = v; end && k < t[v].next; k++)
+    if ((t[k].flags & JSONR_F_ESCAPED) || t[k].type == JSONR_REAL ||
+        (t[k].type == JSONR_INTEGER && d->s[t[k].start] == '-' && d->s[t[k].start + 1] == '0'))
+      end = 0;
+  if (!end) { tok_write(w, d, v); return; }
+  uint32_t start = t[v].start - (t[v].type == JSONR_STRING); /* a string's opening quote */
+  jsonw_raw(w, d->s + start, end - start);
+}
+
 int im_msg_pack_tok(const jsonr_doc_t *d, uint32_t body, uint32_t cloud, uint32_t push, size_t max_bytes, char **out,
                     size_t *len)
 {
@@ -433,9 +451,9 @@ int im_msg_pack_tok(const jsonr_doc_t *d, uint32_t body, uint32_t cloud, uint32_
   jsonw_t w;
   jsonw_init(&w, max_bytes < IM_PACK_WRITER_MAX_BYTES ? max_bytes : IM_PACK_WRITER_MAX_BYTES);
   jsonw_lit(&w, "{\"MsgBody\":");
-  tok_write(&w, d, body);
-  if (cloud != JSONR_NONE) { jsonw_lit(&w, ",\"CloudCustomData\":"); tok_write(&w, d, cloud); }
-  if (push != JSONR_NONE) { jsonw_lit(&w, ",\"OfflinePushInfo\":"); tok_write(&w, d, push); }
+  tok_copy(&w, d, body);
+  if (cloud != JSONR_NONE) { jsonw_lit(&w, ",\"CloudCustomData\":"); tok_copy(&w, d, cloud); }
+  if (push != JSONR_NONE) { jsonw_lit(&w, ",\"OfflinePushInfo\":"); tok_copy(&w, d, push); }
   jsonw_lit(&w, "}");
   char *text = jsonw_take(&w, len);
   if (!text) { jsonw_free(&w); return IMC_E_INVAL; } /* over max_bytes (93000) or out of memory: the jansson way says which */

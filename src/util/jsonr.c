@@ -8,6 +8,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 static int is_ws(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 static int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
@@ -64,8 +67,24 @@ static const uint8_t plain[256] = {
   [0x70] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
 };
 
+/* The offset of the first byte of s[0..16) that is not plain (a quote, a
+ * backslash, a control byte or a byte >= 0x80), or 16: one SSE2 compare per
+ * class (signed bytes: >= 0x80 is negative, so "< 0x20" takes both). The
+ * caller guarantees 16 readable bytes. */
+#ifdef __SSE2__
+static unsigned special16(const unsigned char *s)
+{
+  __m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
+  __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+                           _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)));
+  unsigned bits = (unsigned)_mm_movemask_epi8(m);
+  return bits ? (unsigned)__builtin_ctz(bits) : 16;
+}
+#endif
+
 /* Scan the string whose opening quote is at s[*p - 1]; on success *p is past
- * the closing quote and tok is filled. */
+ * the closing quote and tok is filled. Plain bytes go sixteen per step where
+ * sixteen remain in the input (SSE2), else one table load each. */
 static int scan_string(const char *str, size_t n, size_t *p, jsonr_tok_t *tok)
 {
   const unsigned char *s = (const unsigned char *)str;
@@ -74,7 +93,11 @@ static int scan_string(const char *str, size_t n, size_t *p, jsonr_tok_t *tok)
   tok->start = (uint32_t)i;
   tok->flags = 0;
   for (;;) {
-    while (i < n && plain[s[i]]) i++; /* the common bytes, one table load each */
+#ifdef __SSE2__
+    for (unsigned k; n - i >= 16; i += 16)
+      if ((k = special16(s + i)) < 16) { i += k; break; }
+#endif
+    while (i < n && plain[s[i]]) i++; /* the common bytes (the last < 16 of the input), one table load each */
     if (i >= n) return JSONR_INVALID;
     unsigned char c = s[i];
     if (c == '"') break;
@@ -105,6 +128,28 @@ static int scan_string(const char *str, size_t n, size_t *p, jsonr_tok_t *tok)
   tok->len = (uint32_t)(i - tok->start);
   *p = i + 1;
   return JSONR_OK;
+}
+
+/* scan_string, with the common case inlined: a string of plain bytes that
+ * ends within the next sixteen (a key, a short value) is found by one SSE2
+ * step without a call. */
+static inline __attribute__((always_inline)) int scan_str(const char *s, size_t n, size_t *p, jsonr_tok_t *tok)
+{
+#ifdef __SSE2__
+  size_t i = *p;
+  if (n - i >= 16) {
+    unsigned k = special16((const unsigned char *)s + i);
+    if (k < 16 && s[i + k] == '"') {
+      tok->type = JSONR_STRING;
+      tok->flags = 0;
+      tok->start = (uint32_t)i;
+      tok->len = k;
+      *p = i + k + 1;
+      return JSONR_OK;
+    }
+  }
+#endif
+  return scan_string(s, n, p, tok);
 }
 
 /* Integer text s[0..n) (grammar already checked) into *v; 0, or -1 when out of int64_t. */
@@ -212,8 +257,9 @@ static size_t dec_unit(const char *s, size_t *i, char out[4])
 /* Whether string tokens a and b decode to the same bytes. */
 static int str_tok_eq(const jsonr_doc_t *d, const jsonr_tok_t *a, const jsonr_tok_t *b)
 {
-  if (!((a->flags | b->flags) & JSONR_F_ESCAPED))
-    return a->len == b->len && !memcmp(d->s + a->start, d->s + b->start, a->len);
+  if (!((a->flags | b->flags) & JSONR_F_ESCAPED)) /* length, then first byte, before a memcmp */
+    return a->len == b->len && (!a->len || (d->s[a->start] == d->s[b->start] &&
+                                            !memcmp(d->s + a->start, d->s + b->start, a->len)));
   size_t i = a->start, ie = a->start + a->len, j = b->start, je = b->start + b->len;
   char ua[4], ub[4];
   size_t na = 0, nb = 0, ka = 0, kb = 0;
@@ -291,10 +337,27 @@ static int dup_key(const jsonr_doc_t *d, uint32_t obj, uint32_t k)
   return 0;
 }
 
-static size_t skip_ws(const char *s, size_t n, size_t i)
+/* Past the whitespace at s[i..n) (noted in d->spaced). Inlined: compact
+ * text has none, and then this is one compare. */
+static inline __attribute__((always_inline)) size_t skip_ws(jsonr_doc_t *d, const char *s, size_t n, size_t i)
 {
+  if (i < n && (unsigned char)s[i] > ' ') return i;
+  size_t from = i;
   while (i < n && is_ws((unsigned char)s[i])) i++;
+  if (i != from) d->spaced = 1;
   return i;
+}
+
+uint32_t jsonr_end_compact(const jsonr_doc_t *d, uint32_t i)
+{
+  if (d->spaced) return 0;
+  uint32_t end = d->t[i].next, last = end - 1;
+  const jsonr_tok_t *t = &d->t[last]; /* the subtree's last token: a leaf, or an empty container */
+  uint32_t e = t->start + t->len + (t->type == JSONR_STRING); /* a string's closing quote */
+  if (t->type == JSONR_OBJECT || t->type == JSONR_ARRAY) e = t->start + 1;
+  for (uint32_t k = i; k <= last; k++) /* the containers closing at the subtree's end: brackets one after another */
+    if ((d->t[k].type == JSONR_OBJECT || d->t[k].type == JSONR_ARRAY) && d->t[k].next == end) e++;
+  return e;
 }
 
 int jsonr_parse(jsonr_doc_t *d, const char *s, size_t n, jsonr_tok_t *toks, uint32_t cap)
@@ -304,13 +367,14 @@ int jsonr_parse(jsonr_doc_t *d, const char *s, size_t n, jsonr_tok_t *toks, uint
   d->t = toks;
   d->ntok = 0;
   d->cap = cap;
+  d->spaced = 0;
   if (n >= UINT32_MAX) return JSONR_LIMIT;
   uint32_t cur = JSONR_NONE; /* the innermost open container; its next holds its parent's index until it closes */
   uint32_t depth = 0;        /* open containers */
   size_t p = 0;
   int rc;
 value:
-  p = skip_ws(s, n, p);
+  p = skip_ws(d, s, n, p);
   if (p >= n || depth + 1 > JSONR_MAX_DEPTH) return JSONR_INVALID; /* jansson: "maximum parsing depth reached" */
   if (d->ntok == cap) return JSONR_LIMIT;
   {
@@ -324,13 +388,13 @@ value:
       *t = (jsonr_tok_t){ (uint32_t)p, 0, cur, c == '{' ? JSONR_OBJECT : JSONR_ARRAY, 0 };
       cur = ti;
       depth++;
-      p = skip_ws(s, n, p + 1);
+      p = skip_ws(d, s, n, p + 1);
       if (p < n && s[p] == (c == '{' ? '}' : ']')) { p++; goto close; }
       if (c == '{') goto key;
       goto value;
     case '"':
       p++;
-      if ((rc = scan_string(s, n, &p, t))) return rc;
+      if ((rc = scan_str(s, n, &p, t))) return rc;
       break;
     case 't': case 'f': case 'n': {
       static const char *const lit[] = { "true", "false", "null" };
@@ -349,8 +413,8 @@ value:
     t->next = ti + 1;
   }
 after:
-  if (cur == JSONR_NONE) return skip_ws(s, n, p) == n ? JSONR_OK : JSONR_INVALID; /* "end of file expected" */
-  p = skip_ws(s, n, p);
+  if (cur == JSONR_NONE) return skip_ws(d, s, n, p) == n ? JSONR_OK : JSONR_INVALID; /* "end of file expected" */
+  p = skip_ws(d, s, n, p);
   if (p >= n) return JSONR_INVALID;
   if (s[p] == ',') { p++; if (toks[cur].type == JSONR_OBJECT) goto key; goto value; }
   if (s[p] != (toks[cur].type == JSONR_OBJECT ? '}' : ']')) return JSONR_INVALID;
@@ -363,18 +427,18 @@ close: {
     goto after;
   }
 key:
-  p = skip_ws(s, n, p);
+  p = skip_ws(d, s, n, p);
   if (p >= n || s[p] != '"') return JSONR_INVALID;
   if (d->ntok == cap) return JSONR_LIMIT;
   {
     uint32_t ki = d->ntok++;
     p++;
-    if ((rc = scan_string(s, n, &p, &toks[ki]))) return rc;
+    if ((rc = scan_str(s, n, &p, &toks[ki]))) return rc;
     toks[ki].next = ki + 1;
     if (dup_key(d, cur, ki)) return JSONR_INVALID;    /* JSON_REJECT_DUPLICATES */
     toks[cur].len++;
   }
-  p = skip_ws(s, n, p);
+  p = skip_ws(d, s, n, p);
   if (p >= n || s[p] != ':') return JSONR_INVALID;
   p++;
   goto value;

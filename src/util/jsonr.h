@@ -58,6 +58,7 @@ typedef struct jsonr_doc {
   size_t n;
   jsonr_tok_t *t;
   uint32_t ntok, cap;
+  uint8_t spaced;   /* whitespace somewhere between tokens (or around the value) */
 } jsonr_doc_t;
 
 /* Parse s[0..n) into toks (cap entries). Returns JSONR_OK (d describes the
@@ -78,6 +79,12 @@ static inline int jsonr_str_eq(const jsonr_doc_t *d, uint32_t i, const char *key
   if (!(t->flags & JSONR_F_ESCAPED)) return t->len == klen && !memcmp(d->s + t->start, key, klen);
   return jsonr__str_eq_escaped(d, i, key, klen);
 }
+/* The offset just past the text of value i (a container: its closing
+ * bracket) when the document has no whitespace between tokens (!d->spaced):
+ * then the value's text is d->s[start .. end), start being t[i].start for a
+ * container, number or literal and t[i].start - 1 (the opening quote) for a
+ * string. 0 when the document is spaced (not computed). */
+uint32_t jsonr_end_compact(const jsonr_doc_t *d, uint32_t i);
 /* Decode string token i into dst (room for at least t[i].len bytes: the
  * decoded text is never longer than the raw one); returns its length. No
  * NUL is added. */

@@ -94,14 +94,21 @@ static char *u64_digits(uint64_t v, char *end)
                               "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
                               "8081828384858687888990919293949596979899";
   char *at = end;
-  while (v >= 100) {
+  while (v > UINT32_MAX) { /* 64-bit divisions only for the high digits of a big value */
     unsigned r = (unsigned)(v % 100);
     v /= 100;
     at -= 2;
     memcpy(at, pairs + 2 * r, 2);
   }
-  if (v >= 10) { at -= 2; memcpy(at, pairs + 2 * v, 2); }
-  else *--at = (char)('0' + v);
+  uint32_t x = (uint32_t)v; /* a message's numbers (seq, random, time) fit 32 bits: cheaper divisions */
+  while (x >= 100) {
+    unsigned r = x % 100;
+    x /= 100;
+    at -= 2;
+    memcpy(at, pairs + 2 * r, 2);
+  }
+  if (x >= 10) { at -= 2; memcpy(at, pairs + 2 * x, 2); }
+  else *--at = (char)('0' + x);
   return at;
 }
 

@@ -163,6 +163,45 @@ static void test_sent_matches_jansson(void **st)
   jsonw_free(&w);
 }
 
+/* A push and its send reply written one after the other, as a completion
+ * writes them (numbers formatted for the one are reused by the other): with
+ * msg_seq, random and time drawn from a few neighbouring values, so that
+ * numbers repeat across fields and frames and differ by one. */
+static void test_push_then_reply(void **st)
+{
+  (void)st;
+  jsonw_t w;
+  jsonw_init(&w, 1 << 20);
+  for (int iter = 0; iter < 3000; iter++) {
+    size_t blen;
+    char *body = rnd_body(&blen);
+    store_msg_t m = { .sdkappid = 1400000000u, .seq = rnd(6), .from_no = 1, .to_no = 2,
+                      .time_s = 1700000000 + (int64_t)rnd(3) - (rnd(9) ? 0 : 1700000001), .cseq = rnd(6),
+                      .random = rnd(6) + (rnd(4) ? 0 : 1699999998u), .body = body, .body_len = blen,
+                      .from_id = "a", .to_id = "b" };
+    im_event_t ev = { .kind = IM_EV_MSG, .sdkappid = m.sdkappid, .user_no = 2, .useq = rnd(6), .seq = m.seq,
+                      .at_s = m.time_s, .peer_id = "a", .msg = &m };
+    jsonw_reset(&w);
+    assert_int_equal(wsm_push_text(&w, &ev), 0);
+    json_t *o = wsm_event_json(&ev);
+    char *want = json_dumps(o, JSON_COMPACT);
+    assert_string_equal(w.buf, want);
+    free(want);
+    json_decref(o);
+    im_sent_t r = { 0, m.seq, rnd(6), m.time_s + (rnd(3) ? 0 : 1), m.cseq + (rnd(3) ? 0 : 1), m.random };
+    wsm_id_t wid = { NULL, rnd(6), 1 };
+    jsonw_reset(&w);
+    wsm_sent_text(&w, &wid, &r);
+    json_t *id = json_integer(wid.num);
+    want = jansson_reply(id, &r);
+    assert_string_equal(w.buf, want);
+    free(want);
+    json_decref(id);
+    free(body);
+  }
+  jsonw_free(&w);
+}
+
 /* Not a message event, or a body not in im_msg_pack's form: refused, so the
  * caller takes the jansson path. */
 static void test_push_refuses(void **st)
@@ -201,6 +240,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_push_matches_jansson),
     cmocka_unit_test(test_sent_matches_jansson),
+    cmocka_unit_test(test_push_then_reply),
     cmocka_unit_test(test_push_refuses),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

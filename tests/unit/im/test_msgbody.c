@@ -334,6 +334,47 @@ static void test_pack_tok(void **st)
   assert_true(accepted > 5000 && refused > 10000);
 }
 
+/* The packed text copied from the input when it is already jansson's
+ * (tok_copy): compact bodies whose last value is an empty array or object, or
+ * closes several containers at once, as body, CloudCustomData and
+ * OfflinePushInfo; and each of them with one space put between two tokens at
+ * every place (the copy must not be taken then), with an escaped string, a
+ * real and a -0 (which jansson rewrites). */
+static void test_pack_tok_copy(void **st)
+{
+  (void)st;
+  static const char *const docs[] = {
+    "{\"MsgBody\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"hi\"}}]}",
+    "{\"MsgBody\":[{\"MsgType\":\"TIMRelayElem\",\"MsgContent\":{\"Title\":\"t\",\"MsgNum\":0,\"AbstractList\":[],"
+    "\"JsonMsgKey\":\"k\"}},{\"MsgType\":\"TIMRelayElem\",\"MsgContent\":{\"Title\":\"t\",\"MsgNum\":1,"
+    "\"JsonMsgKey\":\"k\",\"MsgList\":[]}}]}",
+    "{\"MsgBody\":[{\"MsgType\":\"TIMFaceElem\",\"MsgContent\":{\"Index\":7}}],\"CloudCustomData\":\"c\","
+    "\"OfflinePushInfo\":{\"PushFlag\":0,\"AndroidInfo\":{}}}",
+    "{\"MsgBody\":[{\"MsgType\":\"TIMLocationElem\",\"MsgContent\":{\"Latitude\":1,\"Longitude\":-2}}],"
+    "\"OfflinePushInfo\":{\"ApnsInfo\":{\"Sound\":\"s\"}}}",
+    "{\"MsgBody\":[{\"MsgType\":\"TIMLocationElem\",\"MsgContent\":{\"Latitude\":1.5,\"Longitude\":-0}}]}",
+    "{\"MsgBody\":[{\"MsgType\":\"TIMFaceElem\",\"MsgContent\":{\"Index\":-0}}]}",
+    "{\"MsgBody\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"\\u0041\\/\"}}],\"CloudCustomData\":\"\\n\"}",
+    "{\"MsgBody\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Te\\u0078t\":\"x\"}}]}",
+    "{\"MsgBody\":[{\"MsgType\":\"TIMRelayElem\",\"MsgContent\":{\"Title\":\"t\",\"MsgNum\":1,\"MsgList\":[{\"From_Account\":"
+    "\"a\",\"MsgTimeStamp\":1,\"MsgBody\":[{\"MsgType\":\"TIMLocationElem\",\"MsgContent\":{\"Latitude\":0,"
+    "\"Longitude\":1e0}}]}]}}]}",
+  };
+  char doc[1024];
+  size_t accepted = 0;
+  for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
+    size_t n = strlen(docs[i]);
+    accepted += pack_both(docs[i], n, 12288) == 0;
+    for (size_t at = 1; at < n; at++) { /* a space before byte at, where JSON allows one (outside strings) */
+      memcpy(doc, docs[i], at);
+      doc[at] = ' ';
+      memcpy(doc + at + 1, docs[i] + at, n - at);
+      pack_both(doc, n + 1, 12288);
+    }
+  }
+  assert_int_equal(accepted, sizeof docs / sizeof docs[0]);
+}
+
 static void test_msg_key(void **st)
 {
   (void)st;
@@ -364,6 +405,7 @@ int main(void)
     cmocka_unit_test(test_push_info),
     cmocka_unit_test(test_pack),
     cmocka_unit_test(test_pack_tok),
+    cmocka_unit_test(test_pack_tok_copy),
     cmocka_unit_test(test_msg_key),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -160,6 +160,38 @@ static void test_string_blocks(void **st)
   assert_int_equal(ok, 11 * 24 * 10); /* a bare quote, a lone backslash, 0x01, 0x1f, a tab, 0xc3, 0xff refused */
 }
 
+/* The sixteen-byte scan (SSE2) and its inlined short-string case: a string
+ * with a special byte at every offset 0..39, inside a document that goes on
+ * for 0..19 bytes after it (so that a window of sixteen crosses the closing
+ * quote into what follows: spaces, or more members whose bytes are special
+ * themselves), as a value and as a key. */
+static void test_string_windows(void **st)
+{
+  (void)st;
+  static const char *const special[] = { "\"", "\\n", "\\\"", "\x01", "\x1f", "\xc3\xa9", "\xf0\x9f\x98\x80",
+                                         "\xc3", "\xff", "\x7f", "\\u00e9", "\x20", "" };
+  static const char *const after[] = { "", " ", "                   ", ",\"\\\"q\":1", ",\"\xc3\xa9\\n\":\"\x01\"" };
+  char doc[160];
+  size_t checked = 0, ok = 0;
+  for (size_t k = 0; k < sizeof special / sizeof special[0]; k++)
+    for (size_t at = 0; at < 40; at++)
+      for (size_t a = 0; a < sizeof after / sizeof after[0]; a++)
+        for (int as_key = 0; as_key < 2; as_key++) {
+          size_t n = 0;
+          n += (size_t)sprintf(doc + n, as_key ? "{\"" : "{\"v\":\"");
+          for (size_t i = 0; i < at; i++) doc[n++] = (char)('a' + i % 26);
+          n += (size_t)sprintf(doc + n, "%s\"", special[k]);
+          if (as_key) n += (size_t)sprintf(doc + n, ":0");
+          n += (size_t)sprintf(doc + n, "%s}", after[a]);
+          ok += agree(doc, n) == JSONR_OK;
+          checked++;
+        }
+  assert_int_equal(checked, 13 * 40 * 5 * 2);
+  /* refused: a bare quote, 0x01, 0x1f, 0xc3, 0xff; and every document whose
+   * tail holds the raw 0x01 */
+  assert_int_equal(ok, 8 * 40 * 4 * 2);
+}
+
 static void test_edges(void **st)
 {
   (void)st;
@@ -351,6 +383,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_string_blocks),
+    cmocka_unit_test(test_string_windows),
     cmocka_unit_test(test_edges),
     cmocka_unit_test(test_depth),
     cmocka_unit_test(test_limits),

@@ -71,6 +71,11 @@ static void test_integers(void **st)
   size_t n = 0;
   for (uint64_t p = 10; p && p <= UINT64_MAX / 10; p *= 10) { vals[n++] = p - 1; vals[n++] = p; vals[n++] = p + 1; }
   for (uint64_t v = 0; v <= 1000; v++) vals[n++] = v;
+  /* where the digits switch from 64-bit to 32-bit divisions: each side of 2^32, and a value whose low
+   * 32-bit part alone would print differently */
+  for (uint64_t d = 0; d < 12; d++) { vals[n++] = (uint64_t)UINT32_MAX - 5 + d; vals[n++] = 100ull * UINT32_MAX + d; }
+  vals[n++] = 429496729600ull;
+  vals[n++] = 1ull << 40;
   for (size_t i = 0; i < n; i++) {
     jsonw_reset(&w);
     jsonw_u64(&w, vals[i]);
