@@ -53,4 +53,23 @@ const store_msg_t *sq__pend_dup(const sqpend_t *p, const store_msg_append_t *a);
 
 void sq__pend_free(sqpend_t *p);
 
+/* ---- the send dedupe window of a conversation (sqlite_msg_win.c) ---- */
+#define WIN_MAX 4096 /* entries per conversation; past it the table answers (a walk back) */
+
+typedef struct sqwin_ent { uint32_t seq, random, from_no, cseq; int64_t time_s; } sqwin_ent_t;
+/* Every live message of the conversation with time_s >= lo, ascending seq. */
+typedef struct sqwin { int64_t lo; uint32_t n, cap; sqwin_ent_t e[]; } sqwin_t;
+
+/* An empty window complete from lo (INT64_MIN: the conversation has no
+ * message). NULL: out of memory. Free with free(). */
+sqwin_t *sq__win_new(int64_t lo);
+/* The first (lowest seq) entry of sender from_no with random and
+ * time_s >= since_s, NULL when none. Exact only for since_s >= w->lo. */
+const sqwin_ent_t *sq__win_find(const sqwin_t *w, uint32_t random, uint32_t from_no, int64_t since_s);
+/* Add a live message (its seq above every entry's; one older than lo is
+ * not kept). since_s: the current send's since, used to prune when full.
+ * *w may move (realloc). -1: full at WIN_MAX, or out of memory (*w
+ * unchanged); the caller frees it and answers from the table. */
+int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
+
 #endif
