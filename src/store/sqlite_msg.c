@@ -3,7 +3,8 @@
  * Tables (migration 10 in sqlite_schema.c): c2c_msg (rowid order ≈ time
  * order, so the retention purge walks it from the start; UNIQUE(conv,
  * sdkappid, seq) for history and sync, migration 27; an index on (conv,
- * sdkappid, random) for dedupe and MsgKey lookups), c2c_inbox (per-user
+ * sdkappid, random) for imported rows only, migration 30: live messages
+ * are found by sqlite_msg_live.c without one), c2c_inbox (per-user
  * event log clustered on (user_no, sdkappid, useq), migrations 21 and 23)
  * and c2c_recent (one row per user and peer, keyed (user_no, sdkappid,
  * peer_no); its last message is derived from c2c_msg when read,
@@ -11,8 +12,9 @@
  * app (migrations 26, 27): every lookup names both, and neighbours that
  * differ in the first column compare on it alone.
  *
- * Next sequences: the connection caches the next seq per (app, conv) and the
- * next useq per (app, user); a miss reads max() once through the unique
+ * Next sequences: the connection caches the next seq per (app, conv) (with
+ * the conversation's newest live time, sqlite_msg_live.c) and the next
+ * useq per (app, user); a miss reads max() once through the unique
  * index; it also remembers the conversation rows it made sure exist
  * (recent_add). Any ROLLBACK on the connection clears all of it
  * (sq__msg_rollback) because a rolled-back append may have advanced or
@@ -35,115 +37,12 @@
 
 #define CACHE_MAX 1000000
 
-#define MSGCOLS "m.sdkappid,m.conv,m.seq,m.from_no,m.to_no,m.time_s,m.cseq,m.random,m.flags,m.life_s,m.body," \
-                "coalesce(fa.user_id,''),coalesce(ta.user_id,'')"
-#define MSGJOIN " LEFT JOIN accounts fa ON fa.sdkappid=m.sdkappid AND fa.user_no=m.from_no" \
-                " LEFT JOIN accounts ta ON ta.sdkappid=m.sdkappid AND ta.user_no=m.to_no"
-
-/* The last message of a conversation row r that counts for the list (not
- * NoLastMsg): one step down the (sdkappid, conv, seq) index from the end.
- * The list's last seq and time are derived from the message log, never
- * stored per message (docs/decisions/messaging-c2c-storage.md §4). */
-#define RECENT_CONV "(CASE WHEN r.user_no<r.peer_no THEN (r.user_no<<32)|r.peer_no ELSE (r.peer_no<<32)|r.user_no END)"
-#define RECENT_LASTJOIN " LEFT JOIN c2c_msg l ON l.id=(SELECT m.id FROM c2c_msg m WHERE m.sdkappid=r.sdkappid" \
-                        " AND m.conv=" RECENT_CONV " AND (m.flags&4)=0 ORDER BY m.seq DESC LIMIT 1)"
-
-/* MsgRandom lookups (dedupe, MsgKey) of imported messages go through the
- * partial index on imported rows (migration 30), named: left to itself the
- * planner takes the unique (conv, sdkappid, seq) index, which also has the
- * two equality columns, and reads every message of the conversation. The
- * queries repeat the index's condition, (flags&32)!=0, so that it applies
- * (a missing or inapplicable index fails the preparation). They take the
- * first match with min(seq) (SQLite fills the other columns from that row;
- * one row, NULL when none) rather than ORDER BY, which opens a sorter.
- * Live messages have no MsgRandom index: the send dedupe reads the
- * conversation's window (sqlite_msg_win.c), MsgKey and import lookups walk
- * the conversation back (walk_live). */
-#define IMP_IDX " INDEXED BY c2c_msg_imported"
-#define IMP_ROW " AND (flags&32)!=0"
-
-#define MSTMTS(X) \
-  X(MAX_SEQ, "SELECT max(seq) FROM c2c_msg WHERE sdkappid=?1 AND conv=?2") \
-  X(LAST_LIVE, "SELECT time_s FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND (flags&32)=0 ORDER BY seq DESC LIMIT 1") \
-  X(WALK, "SELECT seq,random,from_no,cseq,time_s,flags FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND seq<?3" \
-          " ORDER BY seq DESC") \
-  X(ANY_IMP, "SELECT 1 FROM c2c_msg" IMP_IDX " WHERE 1" IMP_ROW " LIMIT 1") \
-  X(MAX_USEQ, "SELECT max(useq) FROM c2c_inbox WHERE sdkappid=?1 AND user_no=?2") \
-  X(DEDUPE, "SELECT min(seq),time_s,cseq FROM c2c_msg" IMP_IDX " WHERE sdkappid=?1 AND conv=?2 AND random=?3" \
-            " AND from_no=?4 AND time_s>=?5" IMP_ROW) \
-  X(DEDUPE_IMPORT, "SELECT min(seq),time_s,cseq FROM c2c_msg" IMP_IDX " WHERE sdkappid=?1 AND conv=?2" \
-                   " AND random=?3 AND cseq=?4 AND time_s=?5" IMP_ROW) \
-  X(INBOX_INS, "INSERT INTO c2c_inbox(sdkappid,user_no,useq,kind,conv,seq,at) VALUES(?1,?2,?3,?4,?5,?6,?7)") \
-  X(RECENT_READ, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,read_seq) VALUES(?1,?2,?3,?4)" \
-                 " ON CONFLICT DO UPDATE SET read_seq=max(read_seq, excluded.read_seq)") \
-  X(RECENT_PIN, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,pinned_at) VALUES(?1,?2,?3,?4)" \
-                " ON CONFLICT DO UPDATE SET pinned_at=excluded.pinned_at") \
-  X(RECENT_HIDE, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,hidden_seq) VALUES(?1,?2,?3,?4)" \
-                 " ON CONFLICT DO UPDATE SET hidden_seq=excluded.hidden_seq") \
-  X(RECENT_CLEAR, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,cleared_seq) VALUES(?1,?2,?3,?4)" \
-                  " ON CONFLICT DO UPDATE SET cleared_seq=max(cleared_seq, excluded.cleared_seq)") \
-  X(RECENT_LIST, "SELECT r.peer_no,coalesce(a.user_id,''),coalesce(l.seq,0),coalesce(l.time_s,0),r.read_seq,r.pinned_at," \
-                 "r.hidden_seq,r.cleared_seq FROM c2c_recent r" RECENT_LASTJOIN \
-                 " LEFT JOIN accounts a ON a.sdkappid=r.sdkappid AND a.user_no=r.peer_no WHERE r.sdkappid=?1 AND r.user_no=?2") \
-  X(RECENT_GET, "SELECT r.peer_no,'',coalesce(l.seq,0),coalesce(l.time_s,0),r.read_seq,r.pinned_at,r.hidden_seq," \
-                "r.cleared_seq FROM c2c_recent r" RECENT_LASTJOIN " WHERE r.sdkappid=?1 AND r.user_no=?2 AND r.peer_no=?3") \
-  X(RECENT_TRIM, "DELETE FROM c2c_recent WHERE sdkappid=?1 AND user_no=?2 AND pinned_at=0 AND peer_no NOT IN" \
-                 " (SELECT r.peer_no FROM c2c_recent r" RECENT_LASTJOIN " WHERE r.sdkappid=?1 AND r.user_no=?2" \
-                 " AND r.pinned_at=0 ORDER BY coalesce(l.time_s,0) DESC, coalesce(l.seq,0) DESC LIMIT ?3)") \
-  X(INBOX_PAGE, "SELECT i.useq,i.kind,i.conv,i.seq,i.at," MSGCOLS ",coalesce(pa.user_id,'') FROM c2c_inbox i" \
-                " LEFT JOIN c2c_msg m ON m.sdkappid=i.sdkappid AND m.conv=i.conv AND m.seq=i.seq AND m.time_s>=?4" \
-                MSGJOIN " LEFT JOIN accounts pa ON pa.sdkappid=i.sdkappid AND pa.user_no=" \
-                "(CASE WHEN (i.conv>>32)=i.user_no THEN i.conv&4294967295 ELSE i.conv>>32 END) WHERE i.sdkappid=?1 AND i.user_no=?2 AND i.useq>?3 AND i.at>=?4 ORDER BY i.useq LIMIT ?5") \
-  X(GET, "SELECT " MSGCOLS " FROM c2c_msg m" MSGJOIN " WHERE m.sdkappid=?1 AND m.conv=?2 AND m.seq=?3") \
-  X(HISTORY, "SELECT " MSGCOLS " FROM c2c_msg m" MSGJOIN " WHERE m.sdkappid=?1 AND m.conv=?2 AND m.seq<?3 AND m.seq>?4" \
-             " AND m.time_s>=?5 AND m.time_s<=?6 ORDER BY m.seq DESC LIMIT ?7") \
-  X(SET_FLAGS, "UPDATE c2c_msg SET flags=flags|?4 WHERE sdkappid=?1 AND conv=?2 AND seq=?3") \
-  X(SET_BODY, "UPDATE c2c_msg SET body=?4, flags=flags|16 WHERE sdkappid=?1 AND conv=?2 AND seq=?3") \
-  X(UNREAD, "SELECT count(*) FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND seq>?3 AND from_no=?4 AND time_s>=?5" \
-            " AND (flags&3)=0") \
-  X(RECEIPT, "SELECT 1 FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND seq>?3 AND seq<=?4 AND from_no=?5" \
-             " AND (flags&8)!=0 LIMIT 1") \
-  X(ACCOUNT_ID, "SELECT user_id FROM accounts WHERE sdkappid=?1 AND user_no=?2") \
-  X(RECENT_USERS, "SELECT user_no FROM c2c_recent WHERE sdkappid=?1 GROUP BY user_no HAVING count(*)>?2") \
-  X(PURGE_MSG, "DELETE FROM c2c_msg WHERE id IN (SELECT id FROM c2c_msg m WHERE sdkappid=?1 AND time_s<?2" \
-               " AND seq<(SELECT max(seq) FROM c2c_msg m2 WHERE m2.sdkappid=m.sdkappid AND m2.conv=m.conv)" \
-               " ORDER BY id LIMIT ?3)") \
-  X(INBOX_NEXT_USER, "SELECT user_no FROM c2c_inbox WHERE user_no>?1 ORDER BY user_no LIMIT 1") \
-  X(PURGE_INBOX, "DELETE FROM c2c_inbox WHERE sdkappid=?1 AND user_no=?2 AND useq IN (SELECT useq FROM c2c_inbox" \
-                 " WHERE sdkappid=?1 AND user_no=?2 AND at<?3 AND useq<(SELECT max(useq) FROM c2c_inbox" \
-                 " WHERE sdkappid=?1 AND user_no=?2) ORDER BY useq LIMIT ?4)")
-
-enum {
-#define X(name, sql) M_##name,
-  MSTMTS(X)
-#undef X
-  M__COUNT
-};
 static const char *const mstmt_sql[M__COUNT] = {
 #define X(name, sql) sql,
   MSTMTS(X)
 #undef X
 };
 
-/* conv: the next seq (low 32 bits, never 0) and the time of the newest
- * live message (high 32 bits, 0: none); user: the next useq (never 0);
- * recent: user << 32 | peer → 1 for the conversation rows known to exist;
- * win: conv → its send dedupe window (sqwin_t *, sqlite_msg_win.c) */
-typedef struct app_cache { u64map_t conv, user, recent, win; } app_cache_t;
-
-struct sqmsg {
-  sqlite3_stmt *st[M__COUNT];
-  u64map_t apps;         /* sdkappid → app_cache_t */
-  size_t entries;
-  /* the retention purge's walk over the inbox, one user at a time: users
-   * up to walk_user of app walk_app are done in this pass; walk_done: the
-   * walk reached the last user (the next call of the pass skips it) */
-  uint32_t walk_app, walk_user;
-  int walk_done;
-  int appending;         /* inside sqm_append: statements run without writing the held rows first */
-  int imported;          /* imported messages exist: 0 not known yet, 1 none, 2 some (never lowered) */
-  sqpend_t pend;         /* the appends' rows not yet written (sqlite_msg_pend.c) */
-};
 
 static void cache_clear(struct sqmsg *m)
 {
@@ -203,7 +102,7 @@ int sq__msg_flush(store_t *s)
   return m ? flush(s, m) : 0;
 }
 
-static sqlite3_stmt *stmt(store_t *s, int id)
+sqlite3_stmt *sq__msg_stmt(store_t *s, int id)
 {
   struct sqmsg *m = state(s);
   if (!m || (!m->appending && flush(s, m))) return NULL; /* every other statement sees the held rows */
@@ -213,11 +112,6 @@ static sqlite3_stmt *stmt(store_t *s, int id)
   return m->st[id];
 }
 
-static void bind_ints(sqlite3_stmt *st, int n, const int64_t *v)
-{
-  for (int i = 0; i < n; i++) sqlite3_bind_int64(st, i + 1, v[i]);
-}
-#define BIND(st, ...) bind_ints(st, (int)(sizeof((int64_t[]){ __VA_ARGS__ }) / sizeof(int64_t)), (int64_t[]){ __VA_ARGS__ })
 
 static int run(sqlite3_stmt *st)
 {
@@ -227,15 +121,8 @@ static int run(sqlite3_stmt *st)
   return r;
 }
 
-/* One integer from a one-row query (NULL → 0). */
-static int scalar(sqlite3_stmt *st, int64_t *out)
-{
-  if (!st) return IMC_E_IO;
-  int rc = sqlite3_step(st);
-  *out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-  sqlite3_reset(st);
-  return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq__map_rc(rc);
-}
+
+#define stmt sq__msg_stmt
 
 /* ---- next-sequence caches ----------------------------------------------------- */
 static app_cache_t *app_cache(store_t *s, struct sqmsg *m, uint32_t sdkappid)
@@ -305,217 +192,6 @@ static int inbox_add(store_t *s, uint32_t sdkappid, uint32_t user_no, store_ev_k
   return inbox_ev(s, sdkappid, user_no, kind, conv, seq, at_s, useq); /* appending is 0 here: written at once */
 }
 
-/* ---- live messages without a MsgRandom index ------------------------------------------ */
-/* Whether imported messages exist (the partial index has a row): asked
- * once per connection, raised by an imported append. With none, a send
- * and a MsgKey lookup skip the partial index. */
-static int any_imported(store_t *s, struct sqmsg *m)
-{
-  if (!m->imported) {
-    int64_t one;
-    sqlite3_stmt *st = stmt(s, M_ANY_IMP);
-    if (!st || scalar(st, &one)) return 1; /* unknown: look */
-    m->imported = one ? 2 : 1;
-  }
-  return m->imported == 2;
-}
-
-/* The conversation's next seq and the time of its newest live message:
- * cached, else read (max(seq); the newest live row when there is one). */
-static int conv_next(store_t *s, app_cache_t *ac, uint32_t sdkappid, uint64_t conv, uint32_t *next, int64_t *last_live)
-{
-  uint64_t v = (uint64_t)(uintptr_t)u64map_get(&ac->conv, conv);
-  if (!v) {
-    int64_t max, t = 0;
-    sqlite3_stmt *st = stmt(s, M_MAX_SEQ);
-    if (!st) return IMC_E_IO;
-    BIND(st, sdkappid, (int64_t)conv);
-    int rc = scalar(st, &max);
-    if (!rc && max && (st = stmt(s, M_LAST_LIVE))) { BIND(st, sdkappid, (int64_t)conv); rc = scalar(st, &t); }
-    else if (!rc && max) rc = IMC_E_IO;
-    if (rc) return rc;
-    if (max + 1 > UINT32_MAX) return IMC_E_RANGE;
-    v = (uint64_t)(max + 1) | (uint64_t)(t < 0 ? 0 : t > UINT32_MAX ? UINT32_MAX : t) << 32;
-  }
-  *next = (uint32_t)v;
-  *last_live = (int64_t)(v >> 32);
-  return 0;
-}
-
-static int conv_set(struct sqmsg *m, app_cache_t *ac, uint64_t conv, uint32_t used, int64_t last_live)
-{
-  if (used == UINT32_MAX) return IMC_E_RANGE;
-  uint64_t t = last_live < 0 ? 0 : last_live > UINT32_MAX ? UINT32_MAX : (uint64_t)last_live;
-  if (!u64map_get(&ac->conv, conv)) m->entries++;
-  return u64map_put(&ac->conv, conv, (void *)(uintptr_t)((uint64_t)(used + 1) | t << 32));
-}
-
-/* Walk the conversation's written messages back from seq below_seq,
- * calling each(ud, row) for every live message with time_s >= bound_s and
- * stopping at the first live one older: live times never decrease along
- * seq (append clamps them), so no older live message has time_s >= bound_s,
- * and an imported message is never newer than the next live one. Imported
- * messages are skipped (the partial index answers for them). each returns
- * nonzero to stop early. */
-static int walk_live(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t below_seq, int64_t bound_s,
-                     int (*each)(void *, const sqwin_ent_t *), void *ud)
-{
-  sqlite3_stmt *st = stmt(s, M_WALK);
-  int rc;
-  if (!st) return IMC_E_IO;
-  BIND(st, sdkappid, (int64_t)conv, below_seq);
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (sqlite3_column_int64(st, 5) & STORE_MSG_IMPORTED) continue;
-    sqwin_ent_t e = { (uint32_t)sqlite3_column_int64(st, 0), (uint32_t)sqlite3_column_int64(st, 1),
-                      (uint32_t)sqlite3_column_int64(st, 2), (uint32_t)sqlite3_column_int64(st, 3),
-                      sqlite3_column_int64(st, 4) };
-    if (e.time_s < bound_s || each(ud, &e)) { rc = SQLITE_DONE; break; }
-  }
-  sqlite3_reset(st);
-  return rc == SQLITE_DONE ? 0 : sq__map_rc(rc);
-}
-
-/* A match: the lowest seq seen so far. */
-typedef struct match { uint32_t random, from_no, cseq, seq, out_cseq; int64_t time_s, out_time; int key; } match_t;
-
-static void match_take(match_t *k, uint32_t seq, int64_t time_s, uint32_t cseq)
-{
-  if (k->seq && k->seq < seq) return;
-  k->seq = seq;
-  k->out_time = time_s;
-  k->out_cseq = cseq;
-}
-
-/* key: MsgKey (random, cseq, time exactly); else the send's (random, sender, time >= time_s) */
-static int match_ent(void *ud, const sqwin_ent_t *e)
-{
-  match_t *k = ud;
-  if (e->random == k->random &&
-      (k->key ? e->cseq == k->cseq && e->time_s == k->time_s : e->from_no == k->from_no && e->time_s >= k->time_s))
-    match_take(k, e->seq, e->time_s, e->cseq);
-  return 0;
-}
-
-/* The imported messages' match, through the partial index. */
-static int match_imported(store_t *s, struct sqmsg *m, uint32_t sdkappid, uint64_t conv, match_t *k)
-{
-  if (!any_imported(s, m)) return 0;
-  sqlite3_stmt *st = stmt(s, k->key ? M_DEDUPE_IMPORT : M_DEDUPE);
-  if (!st) return IMC_E_IO;
-  BIND(st, sdkappid, (int64_t)conv, k->random, k->key ? k->cseq : k->from_no, k->time_s);
-  int rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-    match_take(k, (uint32_t)sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
-               (uint32_t)sqlite3_column_int64(st, 2));
-  sqlite3_reset(st);
-  return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq__map_rc(rc);
-}
-
-/* Loading a window: the walk's rows, newest first, into a buffer of at most
- * WIN_MAX entries (full: the window is given up, the match still taken). */
-typedef struct load { match_t *k; sqwin_ent_t *e; uint32_t n; int full; } load_t;
-
-static int load_ent(void *ud, const sqwin_ent_t *e)
-{
-  load_t *l = ud;
-  match_ent(l->k, e);
-  if (l->n < WIN_MAX) l->e[l->n++] = *e;
-  else l->full = 1;
-  return 0;
-}
-
-/* Forget every window of an app (they are reloaded on demand). */
-static void win_clear(struct sqmsg *m, uint32_t sdkappid)
-{
-  app_cache_t *a = u64map_get(&m->apps, sdkappid);
-  if (!a) return;
-  for (size_t j = 0; j < a->win.cap; j++)
-    if (a->win.slots[j].key) { m->entries -= ((sqwin_t *)a->win.slots[j].val)->n + 1; free(a->win.slots[j].val); }
-  u64map_free(&a->win);
-}
-
-static void win_drop(struct sqmsg *m, app_cache_t *ac, uint64_t conv)
-{
-  sqwin_t *w = u64map_del(&ac->win, conv);
-  if (w) { m->entries -= w->n + 1; free(w); }
-}
-
-/* Add a live message to its conversation's window, if it has one. A window
- * that is full (or cannot grow) is dropped: the next send walks back. */
-static void win_add(struct sqmsg *m, app_cache_t *ac, const store_msg_t *in, int64_t since_s)
-{
-  sqwin_t *w = u64map_get(&ac->win, in->conv), *was = w;
-  if (!w) return;
-  uint32_t n0 = w->n;
-  if (sq__win_push(&w, &(sqwin_ent_t){ in->seq, in->random, in->from_no, in->cseq, in->time_s }, since_s)) {
-    win_drop(m, ac, in->conv);
-    return;
-  }
-  if (w != was && u64map_put(&ac->win, in->conv, w)) { /* the map holds the moved-from pointer: take it out */
-    u64map_del(&ac->win, in->conv);
-    m->entries -= n0 + 1;
-    free(w);
-    return;
-  }
-  m->entries = m->entries + w->n - n0;
-}
-
-/* The send dedupe among live messages: from the conversation's window, or
- * (no window, or one starting after since) a walk back over the written
- * messages, which also loads the window: the written rows (newest first
- * from the walk) and the conversation's held live rows (newer than every
- * written one, in seq order). The held rows' own match is sq__pend_dup's. */
-static int match_live_send(store_t *s, struct sqmsg *m, app_cache_t *ac, const store_msg_t *in, match_t *k)
-{
-  sqwin_t *w = u64map_get(&ac->win, in->conv);
-  if (w && k->time_s >= w->lo) {
-    const sqwin_ent_t *e = sq__win_find(w, k->random, k->from_no, k->time_s);
-    if (e) match_take(k, e->seq, e->time_s, e->cseq);
-    return 0;
-  }
-  win_drop(m, ac, in->conv);
-  load_t l = { k, malloc(WIN_MAX * sizeof(sqwin_ent_t)), 0, 0 };
-  if (!l.e) return IMC_E_NOMEM;
-  int rc = walk_live(s, in->sdkappid, in->conv, in->seq, k->time_s, load_ent, &l);
-  if (!rc && !l.full && (w = sq__win_new(k->time_s))) {
-    int ok = 1;
-    for (uint32_t i = l.n; i-- > 0 && ok;) ok = !sq__win_push(&w, &l.e[i], k->time_s);
-    for (int i = 0; i < m->pend.nmsg && ok; i++) {
-      const store_msg_t *h = &m->pend.msg[i].m;
-      if (h->sdkappid == in->sdkappid && h->conv == in->conv && !(h->flags & STORE_MSG_IMPORTED))
-        ok = !sq__win_push(&w, &(sqwin_ent_t){ h->seq, h->random, h->from_no, h->cseq, h->time_s }, k->time_s);
-    }
-    if (ok && !u64map_put(&ac->win, in->conv, w)) m->entries += w->n + 1;
-    else free(w);
-  }
-  free(l.e);
-  return rc;
-}
-
-/* The first match of the send's (or importmsg's) dedupe rule: imported
- * messages through the partial index, live ones from the window (send) or
- * a walk back (importmsg: only when a live message is as new as the
- * imported time), held ones from the buffer. */
-static int find_dup(store_t *s, struct sqmsg *m, app_cache_t *ac, store_msg_append_t *a, int64_t last_live)
-{
-  const store_msg_t *in = &a->m;
-  match_t k = { in->random, in->from_no, in->cseq, 0, 0, a->import_dedupe ? in->time_s : a->dedupe_since_s, 0,
-                a->import_dedupe };
-  int rc = match_imported(s, m, in->sdkappid, in->conv, &k);
-  if (!rc && !k.key) rc = match_live_send(s, m, ac, in, &k);
-  if (!rc && k.key && in->time_s <= last_live) rc = walk_live(s, in->sdkappid, in->conv, in->seq, in->time_s, match_ent, &k);
-  if (rc) return rc;
-  const store_msg_t *h = sq__pend_dup(&m->pend, a);
-  if (h) match_take(&k, h->seq, h->time_s, h->cseq);
-  if (k.seq) {
-    a->dup = 1;
-    a->m.seq = k.seq;
-    a->m.time_s = k.out_time;
-    a->m.cseq = k.out_cseq;
-  }
-  return 0;
-}
-
 /* Make sure the user has a conversation row for peer (INSERT OR IGNORE,
  * held with the append's other rows). An existing row is not rewritten (the
  * last seq and time come from the log), and a row this connection already
@@ -546,16 +222,16 @@ static int append(store_t *s, struct sqmsg *m, store_msg_append_t *a)
   int64_t last_live;
   int live = !(in->flags & STORE_MSG_IMPORTED);
   if (!ac) return IMC_E_NOMEM;
-  if ((rc = conv_next(s, ac, in->sdkappid, in->conv, &in->seq, &last_live))) return rc;
-  /* live times never decrease along seq (a clock stepped back keeps the newest time): walk_live relies on it */
+  if ((rc = sq__live_conv_next(s, ac, in->sdkappid, in->conv, &in->seq, &last_live))) return rc;
+  /* live times never decrease along seq (a clock stepped back keeps the newest time): sqlite_msg_live.c relies on it */
   if (live && in->time_s < last_live) in->time_s = last_live;
   /* an empty conversation (next seq 1: the purge always keeps a conversation's newest row) holds no
    * duplicate; its window is made by its second send (most conversations of a random-peer load have one) */
-  if (in->seq > 1 && (a->dedupe_since_s || a->import_dedupe) && ((rc = find_dup(s, m, ac, a, last_live)) || a->dup))
+  if (in->seq > 1 && (a->dedupe_since_s || a->import_dedupe) && ((rc = sq__live_find_dup(s, m, ac, a, last_live)) || a->dup))
     return rc;
-  if ((rc = sq__pend_msg(s, &m->pend, in)) || (rc = conv_set(m, ac, in->conv, in->seq, live ? in->time_s : last_live)))
+  if ((rc = sq__pend_msg(s, &m->pend, in)) || (rc = sq__live_conv_set(m, ac, in->conv, in->seq, live ? in->time_s : last_live)))
     return rc;
-  if (live) win_add(m, ac, in, a->dedupe_since_s);
+  if (live) sq__live_win_add(m, ac, in, a->dedupe_since_s);
   else m->imported = 2;
   int pair = in->to_no != in->from_no;
   if (a->inbox_from &&
@@ -676,15 +352,12 @@ static int sqm_get(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t seq, s
 static int sqm_find_key(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t cseq, uint32_t random, int64_t time_s,
                         store_msg_cb cb, void *ud)
 {
-  /* the first match by seq: imported messages through the partial index, live ones by a walk back from the
-   * newest to the first older than time_s (cost: the live messages newer than the one looked up) */
   struct sqmsg *m = state(s);
-  match_t k = { random, 0, cseq, 0, 0, time_s, 0, 1 };
+  uint32_t seq = 0;
   int rc = m ? flush(s, m) : IMC_E_NOMEM;
-  if (!rc) rc = match_imported(s, m, sdkappid, conv, &k);
-  if (!rc) rc = walk_live(s, sdkappid, conv, UINT32_MAX, time_s, match_ent, &k);
+  if (!rc) rc = sq__live_find_key(s, m, sdkappid, conv, cseq, random, time_s, &seq);
   if (rc) return rc;
-  return k.seq ? sqm_get(s, sdkappid, conv, k.seq, cb, ud) : IMC_E_NOTFOUND;
+  return seq ? sqm_get(s, sdkappid, conv, seq, cb, ud) : IMC_E_NOTFOUND;
 }
 
 static int sqm_history(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t before_seq, uint32_t after_seq,
@@ -832,7 +505,7 @@ static int sqm_purge(store_t *s, uint32_t sdkappid, int64_t before_s, int limit,
   BIND(st, sdkappid, before_s, limit);
   if ((rc = run(st))) return rc;
   *deleted = sqlite3_changes(sq__db(s));
-  if (*deleted) win_clear(m, sdkappid); /* a deleted message may sit in a window (a retention shorter than it) */
+  if (*deleted) sq__live_win_clear(m, sdkappid); /* a deleted message may sit in a window (a retention shorter than it) */
   if (*deleted == limit) return 0; /* more messages first; the inbox walk follows */
   return purge_inbox(s, m, sdkappid, before_s, limit - (int)*deleted, deleted);
 }
