@@ -3,7 +3,8 @@
  * Tables (migration 10 in sqlite_schema.c): c2c_msg (rowid order ≈ time
  * order, so the retention purge walks it from the start; UNIQUE(conv,
  * sdkappid, seq) for history and sync, migration 27; an index on (conv,
- * sdkappid, random) for dedupe and MsgKey lookups), c2c_inbox (per-user
+ * sdkappid, random) for imported rows only, migration 30: live messages
+ * are found by sqlite_msg_live.c without one), c2c_inbox (per-user
  * event log clustered on (user_no, sdkappid, useq), migrations 21 and 23)
  * and c2c_recent (one row per user and peer, keyed (user_no, sdkappid,
  * peer_no); its last message is derived from c2c_msg when read,
@@ -11,8 +12,9 @@
  * app (migrations 26, 27): every lookup names both, and neighbours that
  * differ in the first column compare on it alone.
  *
- * Next sequences: the connection caches the next seq per (app, conv) and the
- * next useq per (app, user); a miss reads max() once through the unique
+ * Next sequences: the connection caches the next seq per (app, conv) (with
+ * the conversation's newest live time, sqlite_msg_live.c) and the next
+ * useq per (app, user); a miss reads max() once through the unique
  * index; it also remembers the conversation rows it made sure exist
  * (recent_add). Any ROLLBACK on the connection clears all of it
  * (sq__msg_rollback) because a rolled-back append may have advanced or
@@ -35,106 +37,12 @@
 
 #define CACHE_MAX 1000000
 
-#define MSGCOLS "m.sdkappid,m.conv,m.seq,m.from_no,m.to_no,m.time_s,m.cseq,m.random,m.flags,m.life_s,m.body," \
-                "coalesce(fa.user_id,''),coalesce(ta.user_id,'')"
-#define MSGJOIN " LEFT JOIN accounts fa ON fa.sdkappid=m.sdkappid AND fa.user_no=m.from_no" \
-                " LEFT JOIN accounts ta ON ta.sdkappid=m.sdkappid AND ta.user_no=m.to_no"
-
-/* The last message of a conversation row r that counts for the list (not
- * NoLastMsg): one step down the (sdkappid, conv, seq) index from the end.
- * The list's last seq and time are derived from the message log, never
- * stored per message (docs/decisions/messaging-c2c-storage.md §4). */
-#define RECENT_CONV "(CASE WHEN r.user_no<r.peer_no THEN (r.user_no<<32)|r.peer_no ELSE (r.peer_no<<32)|r.user_no END)"
-#define RECENT_LASTJOIN " LEFT JOIN c2c_msg l ON l.id=(SELECT m.id FROM c2c_msg m WHERE m.sdkappid=r.sdkappid" \
-                        " AND m.conv=" RECENT_CONV " AND (m.flags&4)=0 ORDER BY m.seq DESC LIMIT 1)"
-
-/* MsgRandom lookups (dedupe, MsgKey) go through the random index: left to
- * itself the planner takes the unique (conv, sdkappid, seq) index, which
- * also has the two equality columns and gives "ORDER BY seq" for free, and
- * then reads every message of the conversation (every row, for a table
- * lookup each) — a send's dedupe check grew with its conversation. The
- * dedupe queries take the first match with min(seq) (SQLite fills the other
- * columns from that row; one row, NULL when none) instead of ORDER BY,
- * which would open a sorter per lookup. */
-#define DEDUPE_IDX " INDEXED BY c2c_msg_random"
-
-#define MSTMTS(X) \
-  X(MAX_SEQ, "SELECT max(seq) FROM c2c_msg WHERE sdkappid=?1 AND conv=?2") \
-  X(MAX_USEQ, "SELECT max(useq) FROM c2c_inbox WHERE sdkappid=?1 AND user_no=?2") \
-  X(DEDUPE, "SELECT min(seq),time_s,cseq FROM c2c_msg" DEDUPE_IDX " WHERE sdkappid=?1 AND conv=?2 AND random=?3" \
-            " AND from_no=?4 AND time_s>=?5") \
-  X(DEDUPE_IMPORT, "SELECT min(seq),time_s,cseq FROM c2c_msg" DEDUPE_IDX " WHERE sdkappid=?1 AND conv=?2" \
-                   " AND random=?3 AND cseq=?4 AND time_s=?5") \
-  X(INBOX_INS, "INSERT INTO c2c_inbox(sdkappid,user_no,useq,kind,conv,seq,at) VALUES(?1,?2,?3,?4,?5,?6,?7)") \
-  X(RECENT_READ, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,read_seq) VALUES(?1,?2,?3,?4)" \
-                 " ON CONFLICT DO UPDATE SET read_seq=max(read_seq, excluded.read_seq)") \
-  X(RECENT_PIN, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,pinned_at) VALUES(?1,?2,?3,?4)" \
-                " ON CONFLICT DO UPDATE SET pinned_at=excluded.pinned_at") \
-  X(RECENT_HIDE, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,hidden_seq) VALUES(?1,?2,?3,?4)" \
-                 " ON CONFLICT DO UPDATE SET hidden_seq=excluded.hidden_seq") \
-  X(RECENT_CLEAR, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,cleared_seq) VALUES(?1,?2,?3,?4)" \
-                  " ON CONFLICT DO UPDATE SET cleared_seq=max(cleared_seq, excluded.cleared_seq)") \
-  X(RECENT_LIST, "SELECT r.peer_no,coalesce(a.user_id,''),coalesce(l.seq,0),coalesce(l.time_s,0),r.read_seq,r.pinned_at," \
-                 "r.hidden_seq,r.cleared_seq FROM c2c_recent r" RECENT_LASTJOIN \
-                 " LEFT JOIN accounts a ON a.sdkappid=r.sdkappid AND a.user_no=r.peer_no WHERE r.sdkappid=?1 AND r.user_no=?2") \
-  X(RECENT_GET, "SELECT r.peer_no,'',coalesce(l.seq,0),coalesce(l.time_s,0),r.read_seq,r.pinned_at,r.hidden_seq," \
-                "r.cleared_seq FROM c2c_recent r" RECENT_LASTJOIN " WHERE r.sdkappid=?1 AND r.user_no=?2 AND r.peer_no=?3") \
-  X(RECENT_TRIM, "DELETE FROM c2c_recent WHERE sdkappid=?1 AND user_no=?2 AND pinned_at=0 AND peer_no NOT IN" \
-                 " (SELECT r.peer_no FROM c2c_recent r" RECENT_LASTJOIN " WHERE r.sdkappid=?1 AND r.user_no=?2" \
-                 " AND r.pinned_at=0 ORDER BY coalesce(l.time_s,0) DESC, coalesce(l.seq,0) DESC LIMIT ?3)") \
-  X(INBOX_PAGE, "SELECT i.useq,i.kind,i.conv,i.seq,i.at," MSGCOLS ",coalesce(pa.user_id,'') FROM c2c_inbox i" \
-                " LEFT JOIN c2c_msg m ON m.sdkappid=i.sdkappid AND m.conv=i.conv AND m.seq=i.seq AND m.time_s>=?4" \
-                MSGJOIN " LEFT JOIN accounts pa ON pa.sdkappid=i.sdkappid AND pa.user_no=" \
-                "(CASE WHEN (i.conv>>32)=i.user_no THEN i.conv&4294967295 ELSE i.conv>>32 END) WHERE i.sdkappid=?1 AND i.user_no=?2 AND i.useq>?3 AND i.at>=?4 ORDER BY i.useq LIMIT ?5") \
-  X(GET, "SELECT " MSGCOLS " FROM c2c_msg m" MSGJOIN " WHERE m.sdkappid=?1 AND m.conv=?2 AND m.seq=?3") \
-  X(FIND_KEY, "SELECT " MSGCOLS " FROM c2c_msg m" DEDUPE_IDX MSGJOIN " WHERE m.sdkappid=?1 AND m.conv=?2" \
-              " AND m.random=?3 AND m.cseq=?4 AND m.time_s=?5 ORDER BY m.seq LIMIT 1") \
-  X(HISTORY, "SELECT " MSGCOLS " FROM c2c_msg m" MSGJOIN " WHERE m.sdkappid=?1 AND m.conv=?2 AND m.seq<?3 AND m.seq>?4" \
-             " AND m.time_s>=?5 AND m.time_s<=?6 ORDER BY m.seq DESC LIMIT ?7") \
-  X(SET_FLAGS, "UPDATE c2c_msg SET flags=flags|?4 WHERE sdkappid=?1 AND conv=?2 AND seq=?3") \
-  X(SET_BODY, "UPDATE c2c_msg SET body=?4, flags=flags|16 WHERE sdkappid=?1 AND conv=?2 AND seq=?3") \
-  X(UNREAD, "SELECT count(*) FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND seq>?3 AND from_no=?4 AND time_s>=?5" \
-            " AND (flags&3)=0") \
-  X(RECEIPT, "SELECT 1 FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND seq>?3 AND seq<=?4 AND from_no=?5" \
-             " AND (flags&8)!=0 LIMIT 1") \
-  X(ACCOUNT_ID, "SELECT user_id FROM accounts WHERE sdkappid=?1 AND user_no=?2") \
-  X(RECENT_USERS, "SELECT user_no FROM c2c_recent WHERE sdkappid=?1 GROUP BY user_no HAVING count(*)>?2") \
-  X(PURGE_MSG, "DELETE FROM c2c_msg WHERE id IN (SELECT id FROM c2c_msg m WHERE sdkappid=?1 AND time_s<?2" \
-               " AND seq<(SELECT max(seq) FROM c2c_msg m2 WHERE m2.sdkappid=m.sdkappid AND m2.conv=m.conv)" \
-               " ORDER BY id LIMIT ?3)") \
-  X(INBOX_NEXT_USER, "SELECT user_no FROM c2c_inbox WHERE user_no>?1 ORDER BY user_no LIMIT 1") \
-  X(PURGE_INBOX, "DELETE FROM c2c_inbox WHERE sdkappid=?1 AND user_no=?2 AND useq IN (SELECT useq FROM c2c_inbox" \
-                 " WHERE sdkappid=?1 AND user_no=?2 AND at<?3 AND useq<(SELECT max(useq) FROM c2c_inbox" \
-                 " WHERE sdkappid=?1 AND user_no=?2) ORDER BY useq LIMIT ?4)")
-
-enum {
-#define X(name, sql) M_##name,
-  MSTMTS(X)
-#undef X
-  M__COUNT
-};
 static const char *const mstmt_sql[M__COUNT] = {
 #define X(name, sql) sql,
   MSTMTS(X)
 #undef X
 };
 
-/* conv, user: the next sequence (never 0); recent: user << 32 | peer → 1
- * for the conversation rows known to exist */
-typedef struct app_cache { u64map_t conv, user, recent; } app_cache_t;
-
-struct sqmsg {
-  sqlite3_stmt *st[M__COUNT];
-  u64map_t apps;         /* sdkappid → app_cache_t */
-  size_t entries;
-  /* the retention purge's walk over the inbox, one user at a time: users
-   * up to walk_user of app walk_app are done in this pass; walk_done: the
-   * walk reached the last user (the next call of the pass skips it) */
-  uint32_t walk_app, walk_user;
-  int walk_done;
-  int appending;         /* inside sqm_append: statements run without writing the held rows first */
-  sqpend_t pend;         /* the appends' rows not yet written (sqlite_msg_pend.c) */
-};
 
 static void cache_clear(struct sqmsg *m)
 {
@@ -144,6 +52,9 @@ static void cache_clear(struct sqmsg *m)
     u64map_free(&a->conv);
     u64map_free(&a->user);
     u64map_free(&a->recent);
+    for (size_t j = 0; j < a->win.cap; j++)
+      if (a->win.slots[j].key) free(a->win.slots[j].val);
+    u64map_free(&a->win);
     free(a);
   }
   u64map_free(&m->apps);
@@ -191,7 +102,7 @@ int sq__msg_flush(store_t *s)
   return m ? flush(s, m) : 0;
 }
 
-static sqlite3_stmt *stmt(store_t *s, int id)
+sqlite3_stmt *sq__msg_stmt(store_t *s, int id)
 {
   struct sqmsg *m = state(s);
   if (!m || (!m->appending && flush(s, m))) return NULL; /* every other statement sees the held rows */
@@ -201,11 +112,6 @@ static sqlite3_stmt *stmt(store_t *s, int id)
   return m->st[id];
 }
 
-static void bind_ints(sqlite3_stmt *st, int n, const int64_t *v)
-{
-  for (int i = 0; i < n; i++) sqlite3_bind_int64(st, i + 1, v[i]);
-}
-#define BIND(st, ...) bind_ints(st, (int)(sizeof((int64_t[]){ __VA_ARGS__ }) / sizeof(int64_t)), (int64_t[]){ __VA_ARGS__ })
 
 static int run(sqlite3_stmt *st)
 {
@@ -215,15 +121,8 @@ static int run(sqlite3_stmt *st)
   return r;
 }
 
-/* One integer from a one-row query (NULL → 0). */
-static int scalar(sqlite3_stmt *st, int64_t *out)
-{
-  if (!st) return IMC_E_IO;
-  int rc = sqlite3_step(st);
-  *out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-  sqlite3_reset(st);
-  return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq__map_rc(rc);
-}
+
+#define stmt sq__msg_stmt
 
 /* ---- next-sequence caches ----------------------------------------------------- */
 static app_cache_t *app_cache(store_t *s, struct sqmsg *m, uint32_t sdkappid)
@@ -293,40 +192,6 @@ static int inbox_add(store_t *s, uint32_t sdkappid, uint32_t user_no, store_ev_k
   return inbox_ev(s, sdkappid, user_no, kind, conv, seq, at_s, useq); /* appending is 0 here: written at once */
 }
 
-/* The first match of the send's (or importmsg's) dedupe rule: among the
- * written rows (the random index), else among the held ones, which all
- * have higher seqs than the written rows of their conversation. */
-static int find_dup(store_t *s, store_msg_append_t *a)
-{
-  const store_msg_t *in = &a->m;
-  struct sqmsg *m = state(s);
-  sqlite3_stmt *st;
-  if (a->import_dedupe) {
-    if (!(st = stmt(s, M_DEDUPE_IMPORT))) return IMC_E_IO;
-    BIND(st, in->sdkappid, (int64_t)in->conv, in->random, in->cseq, in->time_s);
-  } else {
-    if (!(st = stmt(s, M_DEDUPE))) return IMC_E_IO;
-    BIND(st, in->sdkappid, (int64_t)in->conv, in->random, in->from_no, a->dedupe_since_s);
-  }
-  int rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
-    a->dup = 1;
-    a->m.seq = (uint32_t)sqlite3_column_int64(st, 0);
-    a->m.time_s = sqlite3_column_int64(st, 1);
-    a->m.cseq = (uint32_t)sqlite3_column_int64(st, 2);
-  }
-  sqlite3_reset(st);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sq__map_rc(rc);
-  const store_msg_t *h = a->dup ? NULL : sq__pend_dup(&m->pend, a);
-  if (h) {
-    a->dup = 1;
-    a->m.seq = h->seq;
-    a->m.time_s = h->time_s;
-    a->m.cseq = h->cseq;
-  }
-  return 0;
-}
-
 /* Make sure the user has a conversation row for peer (INSERT OR IGNORE,
  * held with the append's other rows). An existing row is not rewritten (the
  * last seq and time come from the log), and a row this connection already
@@ -354,11 +219,20 @@ static int append(store_t *s, struct sqmsg *m, store_msg_append_t *a)
   store_msg_t *in = &a->m;
   app_cache_t *ac = app_cache(s, m, in->sdkappid);
   int rc;
+  int64_t last_live;
+  int live = !(in->flags & STORE_MSG_IMPORTED);
   if (!ac) return IMC_E_NOMEM;
-  if ((rc = next_seq(s, &ac->conv, in->conv, M_MAX_SEQ, in->sdkappid, (int64_t)in->conv, &in->seq))) return rc;
-  /* an empty conversation (next seq 1: the purge always keeps a conversation's newest row) holds no duplicate */
-  if (in->seq > 1 && (a->dedupe_since_s || a->import_dedupe) && ((rc = find_dup(s, a)) || a->dup)) return rc;
-  if ((rc = sq__pend_msg(s, &m->pend, in)) || (rc = set_next(m, &ac->conv, in->conv, in->seq))) return rc;
+  if ((rc = sq__live_conv_next(s, ac, in->sdkappid, in->conv, &in->seq, &last_live))) return rc;
+  /* live times never decrease along seq (a clock stepped back keeps the newest time): sqlite_msg_live.c relies on it */
+  if (live && in->time_s < last_live) in->time_s = last_live;
+  /* an empty conversation (next seq 1: the purge always keeps a conversation's newest row) holds no
+   * duplicate; its window is made by its second send (most conversations of a random-peer load have one) */
+  if (in->seq > 1 && (a->dedupe_since_s || a->import_dedupe) && ((rc = sq__live_find_dup(s, m, ac, a, last_live)) || a->dup))
+    return rc;
+  if ((rc = sq__pend_msg(s, &m->pend, in)) || (rc = sq__live_conv_set(m, ac, in->conv, in->seq, live ? in->time_s : last_live)))
+    return rc;
+  if (live) sq__live_win_add(m, ac, in, a->dedupe_since_s);
+  else m->imported = 2;
   int pair = in->to_no != in->from_no;
   if (a->inbox_from &&
       (rc = inbox_ev(s, in->sdkappid, in->from_no, STORE_EV_MSG, in->conv, in->seq, in->time_s, &a->useq_from)))
@@ -478,12 +352,12 @@ static int sqm_get(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t seq, s
 static int sqm_find_key(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t cseq, uint32_t random, int64_t time_s,
                         store_msg_cb cb, void *ud)
 {
-  sqlite3_stmt *st = stmt(s, M_FIND_KEY);
-  int n;
-  if (!st) return IMC_E_IO;
-  BIND(st, sdkappid, (int64_t)conv, random, cseq, time_s);
-  int rc = each_msg(st, cb, ud, &n);
-  return rc ? rc : n ? 0 : IMC_E_NOTFOUND;
+  struct sqmsg *m = state(s);
+  uint32_t seq = 0;
+  int rc = m ? flush(s, m) : IMC_E_NOMEM;
+  if (!rc) rc = sq__live_find_key(s, m, sdkappid, conv, cseq, random, time_s, &seq);
+  if (rc) return rc;
+  return seq ? sqm_get(s, sdkappid, conv, seq, cb, ud) : IMC_E_NOTFOUND;
 }
 
 static int sqm_history(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t before_seq, uint32_t after_seq,
@@ -631,6 +505,7 @@ static int sqm_purge(store_t *s, uint32_t sdkappid, int64_t before_s, int limit,
   BIND(st, sdkappid, before_s, limit);
   if ((rc = run(st))) return rc;
   *deleted = sqlite3_changes(sq__db(s));
+  if (*deleted) sq__live_win_clear(m, sdkappid); /* a deleted message may sit in a window (a retention shorter than it) */
   if (*deleted == limit) return 0; /* more messages first; the inbox walk follows */
   return purge_inbox(s, m, sdkappid, before_s, limit - (int)*deleted, deleted);
 }

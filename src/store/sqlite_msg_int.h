@@ -1,13 +1,18 @@
-/* sqlite_msg_int.h — what sqlite_msg.c and sqlite_msg_pend.c share: the
- * rows of C2C appends held back and written together (sqlite_msg_pend.c).
+/* sqlite_msg_int.h — what the files of the SQLite C2C backend share: the
+ * statements and the connection's state (sqlite_msg.c), the rows of appends
+ * held back and written together (sqlite_msg_pend.c), the send dedupe
+ * window (sqlite_msg_win.c) and the lookups of live messages without a
+ * MsgRandom index (sqlite_msg_live.c).
  *
- * Ownership: a sqpend_t lives in the connection's struct sqmsg and is used
- * by the connection's thread only. */
+ * Ownership: a struct sqmsg (with its sqpend_t and windows) belongs to one
+ * connection and is used by the connection's thread only. */
 #ifndef IMC_STORE_SQLITE_MSG_INT_H
 #define IMC_STORE_SQLITE_MSG_INT_H
 
 #include "store/sqlite_int.h"
 #include "store/store_msg.h"
+#include "util/err.h"
+#include "util/u64map.h"
 
 #define PEND_MSGS 32                  /* messages held before they are written (a cap, then a flush) */
 #define PEND_ROWS (2 * PEND_MSGS)     /* inbox events / conversation rows held */
@@ -52,5 +57,165 @@ static inline int sq__pend_any(const sqpend_t *p) { return p->nmsg || p->nev || 
 const store_msg_t *sq__pend_dup(const sqpend_t *p, const store_msg_append_t *a);
 
 void sq__pend_free(sqpend_t *p);
+
+/* ---- the send dedupe window of a conversation (sqlite_msg_win.c) ---- */
+#define WIN_MAX 4096 /* entries per conversation; past it the table answers (a walk back) */
+
+typedef struct sqwin_ent { uint32_t seq, random, from_no, cseq; int64_t time_s; } sqwin_ent_t;
+/* Every live message of the conversation with time_s >= lo, ascending seq. */
+typedef struct sqwin { int64_t lo; uint32_t n, cap; sqwin_ent_t e[]; } sqwin_t;
+
+/* An empty window complete from lo (INT64_MIN: the conversation has no
+ * message). NULL: out of memory. Free with free(). */
+sqwin_t *sq__win_new(int64_t lo);
+/* The first (lowest seq) entry of sender from_no with random and
+ * time_s >= since_s, NULL when none. Exact only for since_s >= w->lo. */
+const sqwin_ent_t *sq__win_find(const sqwin_t *w, uint32_t random, uint32_t from_no, int64_t since_s);
+/* Add a live message (its seq above every entry's; one older than lo is
+ * not kept). since_s: the current send's since, used to prune when full.
+ * *w may move (realloc). -1: full at WIN_MAX, or out of memory (*w
+ * unchanged); the caller frees it and answers from the table. */
+int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
+
+/* ---- the statements and the connection's state (sqlite_msg.c) ---- */
+#define MSGCOLS "m.sdkappid,m.conv,m.seq,m.from_no,m.to_no,m.time_s,m.cseq,m.random,m.flags,m.life_s,m.body," \
+                "coalesce(fa.user_id,''),coalesce(ta.user_id,'')"
+#define MSGJOIN " LEFT JOIN accounts fa ON fa.sdkappid=m.sdkappid AND fa.user_no=m.from_no" \
+                " LEFT JOIN accounts ta ON ta.sdkappid=m.sdkappid AND ta.user_no=m.to_no"
+
+/* The last message of a conversation row r that counts for the list (not
+ * NoLastMsg): one step down the (sdkappid, conv, seq) index from the end.
+ * The list's last seq and time are derived from the message log, never
+ * stored per message (docs/decisions/messaging-c2c-storage.md §4). */
+#define RECENT_CONV "(CASE WHEN r.user_no<r.peer_no THEN (r.user_no<<32)|r.peer_no ELSE (r.peer_no<<32)|r.user_no END)"
+#define RECENT_LASTJOIN " LEFT JOIN c2c_msg l ON l.id=(SELECT m.id FROM c2c_msg m WHERE m.sdkappid=r.sdkappid" \
+                        " AND m.conv=" RECENT_CONV " AND (m.flags&4)=0 ORDER BY m.seq DESC LIMIT 1)"
+
+/* MsgRandom lookups (dedupe, MsgKey) of imported messages go through the
+ * partial index on imported rows (migration 30), named: left to itself the
+ * planner takes the unique (conv, sdkappid, seq) index, which also has the
+ * two equality columns, and reads every message of the conversation. The
+ * queries repeat the index's condition, (flags&32)!=0, so that it applies
+ * (a missing or inapplicable index fails the preparation). They take the
+ * first match with min(seq) (SQLite fills the other columns from that row;
+ * one row, NULL when none) rather than ORDER BY, which opens a sorter.
+ * Live messages have no MsgRandom index: the send dedupe reads the
+ * conversation's window (sqlite_msg_win.c), MsgKey and import lookups walk
+ * the conversation back (walk_live). */
+#define IMP_IDX " INDEXED BY c2c_msg_imported"
+#define IMP_ROW " AND (flags&32)!=0"
+
+#define MSTMTS(X) \
+  X(MAX_SEQ, "SELECT max(seq) FROM c2c_msg WHERE sdkappid=?1 AND conv=?2") \
+  X(LAST_LIVE, "SELECT time_s FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND (flags&32)=0 ORDER BY seq DESC LIMIT 1") \
+  X(WALK, "SELECT seq,random,from_no,cseq,time_s,flags FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND seq<?3" \
+          " ORDER BY seq DESC") \
+  X(ANY_IMP, "SELECT 1 FROM c2c_msg" IMP_IDX " WHERE 1" IMP_ROW " LIMIT 1") \
+  X(MAX_USEQ, "SELECT max(useq) FROM c2c_inbox WHERE sdkappid=?1 AND user_no=?2") \
+  X(DEDUPE, "SELECT min(seq),time_s,cseq FROM c2c_msg" IMP_IDX " WHERE sdkappid=?1 AND conv=?2 AND random=?3" \
+            " AND from_no=?4 AND time_s>=?5" IMP_ROW) \
+  X(DEDUPE_IMPORT, "SELECT min(seq),time_s,cseq FROM c2c_msg" IMP_IDX " WHERE sdkappid=?1 AND conv=?2" \
+                   " AND random=?3 AND cseq=?4 AND time_s=?5" IMP_ROW) \
+  X(INBOX_INS, "INSERT INTO c2c_inbox(sdkappid,user_no,useq,kind,conv,seq,at) VALUES(?1,?2,?3,?4,?5,?6,?7)") \
+  X(RECENT_READ, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,read_seq) VALUES(?1,?2,?3,?4)" \
+                 " ON CONFLICT DO UPDATE SET read_seq=max(read_seq, excluded.read_seq)") \
+  X(RECENT_PIN, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,pinned_at) VALUES(?1,?2,?3,?4)" \
+                " ON CONFLICT DO UPDATE SET pinned_at=excluded.pinned_at") \
+  X(RECENT_HIDE, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,hidden_seq) VALUES(?1,?2,?3,?4)" \
+                 " ON CONFLICT DO UPDATE SET hidden_seq=excluded.hidden_seq") \
+  X(RECENT_CLEAR, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,cleared_seq) VALUES(?1,?2,?3,?4)" \
+                  " ON CONFLICT DO UPDATE SET cleared_seq=max(cleared_seq, excluded.cleared_seq)") \
+  X(RECENT_LIST, "SELECT r.peer_no,coalesce(a.user_id,''),coalesce(l.seq,0),coalesce(l.time_s,0),r.read_seq,r.pinned_at," \
+                 "r.hidden_seq,r.cleared_seq FROM c2c_recent r" RECENT_LASTJOIN \
+                 " LEFT JOIN accounts a ON a.sdkappid=r.sdkappid AND a.user_no=r.peer_no WHERE r.sdkappid=?1 AND r.user_no=?2") \
+  X(RECENT_GET, "SELECT r.peer_no,'',coalesce(l.seq,0),coalesce(l.time_s,0),r.read_seq,r.pinned_at,r.hidden_seq," \
+                "r.cleared_seq FROM c2c_recent r" RECENT_LASTJOIN " WHERE r.sdkappid=?1 AND r.user_no=?2 AND r.peer_no=?3") \
+  X(RECENT_TRIM, "DELETE FROM c2c_recent WHERE sdkappid=?1 AND user_no=?2 AND pinned_at=0 AND peer_no NOT IN" \
+                 " (SELECT r.peer_no FROM c2c_recent r" RECENT_LASTJOIN " WHERE r.sdkappid=?1 AND r.user_no=?2" \
+                 " AND r.pinned_at=0 ORDER BY coalesce(l.time_s,0) DESC, coalesce(l.seq,0) DESC LIMIT ?3)") \
+  X(INBOX_PAGE, "SELECT i.useq,i.kind,i.conv,i.seq,i.at," MSGCOLS ",coalesce(pa.user_id,'') FROM c2c_inbox i" \
+                " LEFT JOIN c2c_msg m ON m.sdkappid=i.sdkappid AND m.conv=i.conv AND m.seq=i.seq AND m.time_s>=?4" \
+                MSGJOIN " LEFT JOIN accounts pa ON pa.sdkappid=i.sdkappid AND pa.user_no=" \
+                "(CASE WHEN (i.conv>>32)=i.user_no THEN i.conv&4294967295 ELSE i.conv>>32 END) WHERE i.sdkappid=?1 AND i.user_no=?2 AND i.useq>?3 AND i.at>=?4 ORDER BY i.useq LIMIT ?5") \
+  X(GET, "SELECT " MSGCOLS " FROM c2c_msg m" MSGJOIN " WHERE m.sdkappid=?1 AND m.conv=?2 AND m.seq=?3") \
+  X(HISTORY, "SELECT " MSGCOLS " FROM c2c_msg m" MSGJOIN " WHERE m.sdkappid=?1 AND m.conv=?2 AND m.seq<?3 AND m.seq>?4" \
+             " AND m.time_s>=?5 AND m.time_s<=?6 ORDER BY m.seq DESC LIMIT ?7") \
+  X(SET_FLAGS, "UPDATE c2c_msg SET flags=flags|?4 WHERE sdkappid=?1 AND conv=?2 AND seq=?3") \
+  X(SET_BODY, "UPDATE c2c_msg SET body=?4, flags=flags|16 WHERE sdkappid=?1 AND conv=?2 AND seq=?3") \
+  X(UNREAD, "SELECT count(*) FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND seq>?3 AND from_no=?4 AND time_s>=?5" \
+            " AND (flags&3)=0") \
+  X(RECEIPT, "SELECT 1 FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND seq>?3 AND seq<=?4 AND from_no=?5" \
+             " AND (flags&8)!=0 LIMIT 1") \
+  X(ACCOUNT_ID, "SELECT user_id FROM accounts WHERE sdkappid=?1 AND user_no=?2") \
+  X(RECENT_USERS, "SELECT user_no FROM c2c_recent WHERE sdkappid=?1 GROUP BY user_no HAVING count(*)>?2") \
+  X(PURGE_MSG, "DELETE FROM c2c_msg WHERE id IN (SELECT id FROM c2c_msg m WHERE sdkappid=?1 AND time_s<?2" \
+               " AND seq<(SELECT max(seq) FROM c2c_msg m2 WHERE m2.sdkappid=m.sdkappid AND m2.conv=m.conv)" \
+               " ORDER BY id LIMIT ?3)") \
+  X(INBOX_NEXT_USER, "SELECT user_no FROM c2c_inbox WHERE user_no>?1 ORDER BY user_no LIMIT 1") \
+  X(PURGE_INBOX, "DELETE FROM c2c_inbox WHERE sdkappid=?1 AND user_no=?2 AND useq IN (SELECT useq FROM c2c_inbox" \
+                 " WHERE sdkappid=?1 AND user_no=?2 AND at<?3 AND useq<(SELECT max(useq) FROM c2c_inbox" \
+                 " WHERE sdkappid=?1 AND user_no=?2) ORDER BY useq LIMIT ?4)")
+
+enum {
+#define X(name, sql) M_##name,
+  MSTMTS(X)
+#undef X
+  M__COUNT
+};
+
+/* conv: the next seq (low 32 bits, never 0) and the time of the newest
+ * live message (high 32 bits, 0: none); user: the next useq (never 0);
+ * recent: user << 32 | peer → 1 for the conversation rows known to exist;
+ * win: conv → its send dedupe window (sqwin_t *, sqlite_msg_win.c) */
+typedef struct app_cache { u64map_t conv, user, recent, win; } app_cache_t;
+
+struct sqmsg {
+  sqlite3_stmt *st[M__COUNT];
+  u64map_t apps;         /* sdkappid → app_cache_t */
+  size_t entries;
+  /* the retention purge's walk over the inbox, one user at a time: users
+   * up to walk_user of app walk_app are done in this pass; walk_done: the
+   * walk reached the last user (the next call of the pass skips it) */
+  uint32_t walk_app, walk_user;
+  int walk_done;
+  int appending;         /* inside sqm_append: statements run without writing the held rows first */
+  int imported;          /* imported messages exist: 0 not known yet, 1 none, 2 some (never lowered) */
+  sqpend_t pend;         /* the appends' rows not yet written (sqlite_msg_pend.c) */
+};
+
+/* The prepared statement id, reset, after writing the held rows (except
+ * inside an append); NULL on failure. */
+sqlite3_stmt *sq__msg_stmt(store_t *s, int id);
+
+static inline void bind_ints(sqlite3_stmt *st, int n, const int64_t *v)
+{
+  for (int i = 0; i < n; i++) sqlite3_bind_int64(st, i + 1, v[i]);
+}
+#define BIND(st, ...) bind_ints(st, (int)(sizeof((int64_t[]){ __VA_ARGS__ }) / sizeof(int64_t)), (int64_t[]){ __VA_ARGS__ })
+
+static inline int scalar(sqlite3_stmt *st, int64_t *out)
+{
+  if (!st) return IMC_E_IO;
+  int rc = sqlite3_step(st);
+  *out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+  sqlite3_reset(st);
+  return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq__map_rc(rc);
+}
+
+/* ---- live messages without a MsgRandom index (sqlite_msg_live.c) ---- */
+/* The conversation's next seq and its newest live time (0: none): cached,
+ * else read. Returns 0, IMC_E_IO, IMC_E_RANGE. */
+int sq__live_conv_next(store_t *s, app_cache_t *ac, uint32_t sdkappid, uint64_t conv, uint32_t *next, int64_t *last_live);
+/* Cache seq `used` as the conversation's newest and last_live as its newest live time. */
+int sq__live_conv_set(struct sqmsg *m, app_cache_t *ac, uint64_t conv, uint32_t used, int64_t last_live);
+/* The send's (or importmsg's) first duplicate: fills a->dup, m.seq, m.time_s, m.cseq. Inside an append. */
+int sq__live_find_dup(store_t *s, struct sqmsg *m, app_cache_t *ac, store_msg_append_t *a, int64_t last_live);
+/* The seq of the first message with MsgKey (cseq, random, time_s), 0 when none; the held rows must be written. */
+int sq__live_find_key(store_t *s, struct sqmsg *m, uint32_t sdkappid, uint64_t conv, uint32_t cseq, uint32_t random,
+                      int64_t time_s, uint32_t *seq);
+/* A live append joins its conversation's window (if loaded). */
+void sq__live_win_add(struct sqmsg *m, app_cache_t *ac, const store_msg_t *in, int64_t since_s);
+/* Forget every window of an app. */
+void sq__live_win_clear(struct sqmsg *m, uint32_t sdkappid);
 
 #endif

@@ -268,6 +268,11 @@ const char *const sq__migrations[] = {
    * the app row (sqlite.c account_import_txn) */
   "CREATE TRIGGER accounts_number_kept AFTER DELETE ON accounts BEGIN"
   " UPDATE apps SET next_user_no=max(next_user_no, OLD.user_no + 1) WHERE sdkappid=OLD.sdkappid; END;",
+  /* 30: no MsgRandom index for live messages — the send dedupe reads an in-memory window per conversation,
+   * MsgKey lookups walk the conversation back (sqlite_msg.c, docs/decisions/messaging-c2c-storage.md §15);
+   * imported messages (flags & 32), whose times follow no order, keep one */
+  "DROP INDEX c2c_msg_random;"
+  "CREATE INDEX c2c_msg_imported ON c2c_msg(conv, sdkappid, random) WHERE (flags&32)!=0;",
 };
 
 const int sq__schema_version = (int)(sizeof sq__migrations / sizeof sq__migrations[0]);

@@ -1,0 +1,239 @@
+/* sqlite_msg_live.c — the lookups of live C2C messages by MsgRandom
+ * without an index on them (migration 30; docs/decisions/
+ * messaging-c2c-storage.md §15): the send dedupe from the conversation's
+ * window (sqlite_msg_win.c) or a walk back, MsgKey and importmsg lookups by
+ * a walk back to the key's time, imported messages through their partial
+ * index; and the per-conversation cache value they rely on (next seq and
+ * the newest live time: live times never decrease along seq, the append
+ * clamps them).
+ *
+ * State: the connection's struct sqmsg (sqlite_msg_int.h), one thread. */
+#include "store/sqlite_msg_int.h"
+#include "util/err.h"
+
+#include <stdlib.h>
+
+#define stmt sq__msg_stmt
+
+/* Whether imported messages exist (the partial index has a row): asked
+ * once per connection, raised by an imported append. With none, a send
+ * and a MsgKey lookup skip the partial index. */
+static int any_imported(store_t *s, struct sqmsg *m)
+{
+  if (!m->imported) {
+    int64_t one;
+    sqlite3_stmt *st = stmt(s, M_ANY_IMP);
+    if (!st || scalar(st, &one)) return 1; /* unknown: look */
+    m->imported = one ? 2 : 1;
+  }
+  return m->imported == 2;
+}
+
+/* The conversation's next seq and the time of its newest live message:
+ * cached, else read (max(seq); the newest live row when there is one). */
+int sq__live_conv_next(store_t *s, app_cache_t *ac, uint32_t sdkappid, uint64_t conv, uint32_t *next, int64_t *last_live)
+{
+  uint64_t v = (uint64_t)(uintptr_t)u64map_get(&ac->conv, conv);
+  if (!v) {
+    int64_t max, t = 0;
+    sqlite3_stmt *st = stmt(s, M_MAX_SEQ);
+    if (!st) return IMC_E_IO;
+    BIND(st, sdkappid, (int64_t)conv);
+    int rc = scalar(st, &max);
+    if (!rc && max && (st = stmt(s, M_LAST_LIVE))) { BIND(st, sdkappid, (int64_t)conv); rc = scalar(st, &t); }
+    else if (!rc && max) rc = IMC_E_IO;
+    if (rc) return rc;
+    if (max + 1 > UINT32_MAX) return IMC_E_RANGE;
+    v = (uint64_t)(max + 1) | (uint64_t)(t < 0 ? 0 : t > UINT32_MAX ? UINT32_MAX : t) << 32;
+  }
+  *next = (uint32_t)v;
+  *last_live = (int64_t)(v >> 32);
+  return 0;
+}
+
+int sq__live_conv_set(struct sqmsg *m, app_cache_t *ac, uint64_t conv, uint32_t used, int64_t last_live)
+{
+  if (used == UINT32_MAX) return IMC_E_RANGE;
+  uint64_t t = last_live < 0 ? 0 : last_live > UINT32_MAX ? UINT32_MAX : (uint64_t)last_live;
+  if (!u64map_get(&ac->conv, conv)) m->entries++;
+  return u64map_put(&ac->conv, conv, (void *)(uintptr_t)((uint64_t)(used + 1) | t << 32));
+}
+
+/* Walk the conversation's written messages back from seq below_seq,
+ * calling each(ud, row) for every live message with time_s >= bound_s and
+ * stopping at the first live one older: live times never decrease along
+ * seq (append clamps them), so no older live message has time_s >= bound_s,
+ * and an imported message is never newer than the next live one. Imported
+ * messages are skipped (the partial index answers for them). each returns
+ * nonzero to stop early. */
+static int walk_live(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t below_seq, int64_t bound_s,
+                     int (*each)(void *, const sqwin_ent_t *), void *ud)
+{
+  sqlite3_stmt *st = stmt(s, M_WALK);
+  int rc;
+  if (!st) return IMC_E_IO;
+  BIND(st, sdkappid, (int64_t)conv, below_seq);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (sqlite3_column_int64(st, 5) & STORE_MSG_IMPORTED) continue;
+    sqwin_ent_t e = { (uint32_t)sqlite3_column_int64(st, 0), (uint32_t)sqlite3_column_int64(st, 1),
+                      (uint32_t)sqlite3_column_int64(st, 2), (uint32_t)sqlite3_column_int64(st, 3),
+                      sqlite3_column_int64(st, 4) };
+    if (e.time_s < bound_s || each(ud, &e)) { rc = SQLITE_DONE; break; }
+  }
+  sqlite3_reset(st);
+  return rc == SQLITE_DONE ? 0 : sq__map_rc(rc);
+}
+
+/* A match: the lowest seq seen so far. */
+typedef struct match { uint32_t random, from_no, cseq, seq, out_cseq; int64_t time_s, out_time; int key; } match_t;
+
+static void match_take(match_t *k, uint32_t seq, int64_t time_s, uint32_t cseq)
+{
+  if (k->seq && k->seq < seq) return;
+  k->seq = seq;
+  k->out_time = time_s;
+  k->out_cseq = cseq;
+}
+
+/* key: MsgKey (random, cseq, time exactly); else the send's (random, sender, time >= time_s) */
+static int match_ent(void *ud, const sqwin_ent_t *e)
+{
+  match_t *k = ud;
+  if (e->random == k->random &&
+      (k->key ? e->cseq == k->cseq && e->time_s == k->time_s : e->from_no == k->from_no && e->time_s >= k->time_s))
+    match_take(k, e->seq, e->time_s, e->cseq);
+  return 0;
+}
+
+/* The imported messages' match, through the partial index. */
+static int match_imported(store_t *s, struct sqmsg *m, uint32_t sdkappid, uint64_t conv, match_t *k)
+{
+  if (!any_imported(s, m)) return 0;
+  sqlite3_stmt *st = stmt(s, k->key ? M_DEDUPE_IMPORT : M_DEDUPE);
+  if (!st) return IMC_E_IO;
+  BIND(st, sdkappid, (int64_t)conv, k->random, k->key ? k->cseq : k->from_no, k->time_s);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+    match_take(k, (uint32_t)sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
+               (uint32_t)sqlite3_column_int64(st, 2));
+  sqlite3_reset(st);
+  return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq__map_rc(rc);
+}
+
+/* Loading a window: the walk's rows, newest first, into a buffer of at most
+ * WIN_MAX entries (full: the window is given up, the match still taken). */
+typedef struct load { match_t *k; sqwin_ent_t *e; uint32_t n; int full; } load_t;
+
+static int load_ent(void *ud, const sqwin_ent_t *e)
+{
+  load_t *l = ud;
+  match_ent(l->k, e);
+  if (l->n < WIN_MAX) l->e[l->n++] = *e;
+  else l->full = 1;
+  return 0;
+}
+
+/* Forget every window of an app (they are reloaded on demand). */
+void sq__live_win_clear(struct sqmsg *m, uint32_t sdkappid)
+{
+  app_cache_t *a = u64map_get(&m->apps, sdkappid);
+  if (!a) return;
+  for (size_t j = 0; j < a->win.cap; j++)
+    if (a->win.slots[j].key) { m->entries -= ((sqwin_t *)a->win.slots[j].val)->n + 1; free(a->win.slots[j].val); }
+  u64map_free(&a->win);
+}
+
+static void win_drop(struct sqmsg *m, app_cache_t *ac, uint64_t conv)
+{
+  sqwin_t *w = u64map_del(&ac->win, conv);
+  if (w) { m->entries -= w->n + 1; free(w); }
+}
+
+/* Add a live message to its conversation's window, if it has one. A window
+ * that is full (or cannot grow) is dropped: the next send walks back. */
+void sq__live_win_add(struct sqmsg *m, app_cache_t *ac, const store_msg_t *in, int64_t since_s)
+{
+  sqwin_t *w = u64map_get(&ac->win, in->conv), *was = w;
+  if (!w) return;
+  uint32_t n0 = w->n;
+  if (sq__win_push(&w, &(sqwin_ent_t){ in->seq, in->random, in->from_no, in->cseq, in->time_s }, since_s)) {
+    win_drop(m, ac, in->conv);
+    return;
+  }
+  if (w != was && u64map_put(&ac->win, in->conv, w)) { /* the map holds the moved-from pointer: take it out */
+    u64map_del(&ac->win, in->conv);
+    m->entries -= n0 + 1;
+    free(w);
+    return;
+  }
+  m->entries = m->entries + w->n - n0;
+}
+
+/* The send dedupe among live messages: from the conversation's window, or
+ * (no window, or one starting after since) a walk back over the written
+ * messages, which also loads the window: the written rows (newest first
+ * from the walk) and the conversation's held live rows (newer than every
+ * written one, in seq order). The held rows' own match is sq__pend_dup's. */
+static int match_live_send(store_t *s, struct sqmsg *m, app_cache_t *ac, const store_msg_t *in, match_t *k)
+{
+  sqwin_t *w = u64map_get(&ac->win, in->conv);
+  if (w && k->time_s >= w->lo) {
+    const sqwin_ent_t *e = sq__win_find(w, k->random, k->from_no, k->time_s);
+    if (e) match_take(k, e->seq, e->time_s, e->cseq);
+    return 0;
+  }
+  win_drop(m, ac, in->conv);
+  load_t l = { k, malloc(WIN_MAX * sizeof(sqwin_ent_t)), 0, 0 };
+  if (!l.e) return IMC_E_NOMEM;
+  int rc = walk_live(s, in->sdkappid, in->conv, in->seq, k->time_s, load_ent, &l);
+  if (!rc && !l.full && (w = sq__win_new(k->time_s))) {
+    int ok = 1;
+    for (uint32_t i = l.n; i-- > 0 && ok;) ok = !sq__win_push(&w, &l.e[i], k->time_s);
+    for (int i = 0; i < m->pend.nmsg && ok; i++) {
+      const store_msg_t *h = &m->pend.msg[i].m;
+      if (h->sdkappid == in->sdkappid && h->conv == in->conv && !(h->flags & STORE_MSG_IMPORTED))
+        ok = !sq__win_push(&w, &(sqwin_ent_t){ h->seq, h->random, h->from_no, h->cseq, h->time_s }, k->time_s);
+    }
+    if (ok && !u64map_put(&ac->win, in->conv, w)) m->entries += w->n + 1;
+    else free(w);
+  }
+  free(l.e);
+  return rc;
+}
+
+/* The first match of the send's (or importmsg's) dedupe rule: imported
+ * messages through the partial index, live ones from the window (send) or
+ * a walk back (importmsg: only when a live message is as new as the
+ * imported time), held ones from the buffer. */
+int sq__live_find_dup(store_t *s, struct sqmsg *m, app_cache_t *ac, store_msg_append_t *a, int64_t last_live)
+{
+  const store_msg_t *in = &a->m;
+  match_t k = { in->random, in->from_no, in->cseq, 0, 0, a->import_dedupe ? in->time_s : a->dedupe_since_s, 0,
+                a->import_dedupe };
+  int rc = match_imported(s, m, in->sdkappid, in->conv, &k);
+  if (!rc && !k.key) rc = match_live_send(s, m, ac, in, &k);
+  if (!rc && k.key && in->time_s <= last_live) rc = walk_live(s, in->sdkappid, in->conv, in->seq, in->time_s, match_ent, &k);
+  if (rc) return rc;
+  const store_msg_t *h = sq__pend_dup(&m->pend, a);
+  if (h) match_take(&k, h->seq, h->time_s, h->cseq);
+  if (k.seq) {
+    a->dup = 1;
+    a->m.seq = k.seq;
+    a->m.time_s = k.out_time;
+    a->m.cseq = k.out_cseq;
+  }
+  return 0;
+}
+
+/* MsgKey (cseq, random, time_s): imported messages through the partial
+ * index, live ones by a walk back from the newest to the first older than
+ * time_s (cost: the live messages newer than the one looked up). */
+int sq__live_find_key(store_t *s, struct sqmsg *m, uint32_t sdkappid, uint64_t conv, uint32_t cseq, uint32_t random,
+                      int64_t time_s, uint32_t *seq)
+{
+  match_t k = { random, 0, cseq, 0, 0, time_s, 0, 1 };
+  int rc = match_imported(s, m, sdkappid, conv, &k);
+  if (!rc) rc = walk_live(s, sdkappid, conv, UINT32_MAX, time_s, match_ent, &k);
+  *seq = k.seq;
+  return rc;
+}

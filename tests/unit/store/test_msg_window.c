@@ -1,0 +1,181 @@
+/* Dedupe and MsgKey lookups without a MsgRandom index on live messages
+ * (sqlite_msg.c, sqlite_msg_win.c; docs/decisions/messaging-c2c-storage.md
+ * §15): a property test against a model that answers every rule by brute
+ * force over the committed and pending messages — sends with a clock that
+ * sometimes steps back, imports at any time (future ones too), transactions
+ * that commit or roll back, restarts — and a conversation with more
+ * messages in the window than the window holds. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "store/store.h"
+#include "store/store_msg.h"
+#include "util/err.h"
+#include "tmpdir.h"
+
+#define APP 1400000001u
+#define T0 1700000000
+#define WINDOW_S 20
+#define USERS 4
+#define MAXM 20000
+
+static char dir[64];
+
+static int setup(void **st)
+{
+  (void)st;
+  return test_tmpdir_make(dir, sizeof dir, "msgwin");
+}
+
+static int teardown(void **st)
+{
+  (void)st;
+  return test_tmpdir_remove(dir);
+}
+
+typedef struct mm { uint64_t conv; uint32_t seq, from, random, cseq, imported; int64_t time_s; } mm_t;
+static mm_t msgs[MAXM];
+static int nmsgs, ncommitted;
+
+static uint64_t rng = 0x243F6A8885A308D3ULL;
+static uint32_t rnd(uint32_t n) { rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17; return (uint32_t)(rng % n); }
+
+static uint32_t next_seq(uint64_t conv)
+{
+  uint32_t s = 0;
+  for (int i = 0; i < nmsgs; i++) if (msgs[i].conv == conv && msgs[i].seq > s) s = msgs[i].seq;
+  return s + 1;
+}
+
+static int64_t last_live(uint64_t conv)
+{
+  int64_t t = 0;
+  for (int i = 0; i < nmsgs; i++) if (msgs[i].conv == conv && !msgs[i].imported) t = msgs[i].time_s;
+  return t;
+}
+
+/* The first message (lowest seq) of conv matching a send (from, random, time >= since) or a key
+ * (random, cseq, time exactly). */
+static const mm_t *model_find(uint64_t conv, int key, uint32_t from, uint32_t random, uint32_t cseq, int64_t t)
+{
+  const mm_t *best = NULL;
+  for (int i = 0; i < nmsgs; i++) {
+    const mm_t *m = &msgs[i];
+    if (m->conv != conv || m->random != random) continue;
+    if (key ? m->cseq != cseq || m->time_s != t : m->from != from || m->time_s < t) continue;
+    if (!best || m->seq < best->seq) best = m;
+  }
+  return best;
+}
+
+static void check_append(store_t *s, int import, uint32_t from, uint32_t to, uint32_t random, uint32_t cseq, int64_t t,
+                         int64_t since)
+{
+  store_msg_append_t a;
+  uint64_t conv = store_c2c_conv(from, to);
+  memset(&a, 0, sizeof a);
+  a.m = (store_msg_t){ APP, conv, 0, from, to, t, cseq, random, import ? STORE_MSG_IMPORTED : 0, 604800, "{}", 2,
+                       NULL, NULL };
+  if (import) a.import_dedupe = 1;
+  else a.dedupe_since_s = since;
+  a.inbox_to = a.recent_from = a.recent_to = 1;
+  const mm_t *want = import ? model_find(conv, 1, 0, random, cseq, t) : model_find(conv, 0, from, random, 0, since);
+  uint32_t seq = next_seq(conv);
+  int64_t live_t = last_live(conv);
+  assert_int_equal(store_msg_append(s, &a), 0);
+  assert_int_equal(a.dup, want != NULL);
+  if (want) {
+    assert_int_equal(a.m.seq, want->seq);
+    assert_int_equal(a.m.time_s, want->time_s);
+    assert_int_equal(a.m.cseq, want->cseq);
+    return;
+  }
+  assert_int_equal(a.m.seq, seq);
+  /* a live time is the clock's, raised to the conversation's newest live time when the clock went back */
+  assert_int_equal(a.m.time_s, import || t >= live_t ? t : live_t);
+  assert_true(nmsgs < MAXM);
+  msgs[nmsgs++] = (mm_t){ conv, seq, from, random, cseq, (uint32_t)import, a.m.time_s };
+}
+
+static void take_seq(void *ud, const store_msg_t *m) { *(uint32_t *)ud = m->seq; }
+
+static void check_keys(store_t *s, int n)
+{
+  for (int k = 0; k < n && ncommitted; k++) {
+    const mm_t *m = &msgs[rnd((uint32_t)ncommitted)];
+    const mm_t *want = model_find(m->conv, 1, 0, m->random, m->cseq, m->time_s);
+    uint32_t seq = 0;
+    assert_int_equal(store_msg_find_key(s, APP, m->conv, m->cseq, m->random, m->time_s, take_seq, &seq), 0);
+    assert_int_equal(seq, want->seq);
+  }
+  uint32_t seq = 0; /* a key nobody sent */
+  assert_int_equal(store_msg_find_key(s, APP, store_c2c_conv(1, 2), 99999, 99999, T0, take_seq, &seq), IMC_E_NOTFOUND);
+}
+
+static void test_against_model(void **st)
+{
+  (void)st;
+  store_t *s;
+  int64_t now = T0;
+  assert_int_equal(store_open(dir, &s), 0);
+  for (int round = 0; round < 400; round++) {
+    assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
+    int ops = 1 + (int)rnd(30);
+    for (int i = 0; i < ops; i++) {
+      uint32_t from = 1 + rnd(USERS), to = 1 + rnd(USERS - 1);
+      if (to >= from) to++;
+      now += rnd(100) < 3 ? -(int64_t)rnd(60) : (int64_t)rnd(3);
+      if (rnd(10) == 0) /* an import: any time, the future too */
+        check_append(s, 1, from, to, rnd(6), rnd(3), now - 500 + (int64_t)rnd(1000), 0);
+      else
+        check_append(s, 0, from, to, rnd(6), rnd(3), now, now - WINDOW_S);
+    }
+    if (rnd(8) == 0) {
+      assert_int_equal(store_exec(s, "ROLLBACK"), 0);
+      nmsgs = ncommitted;
+    } else {
+      assert_int_equal(store_exec(s, "COMMIT"), 0);
+      ncommitted = nmsgs;
+    }
+    if (round % 10 == 9) check_keys(s, 20);
+    if (round % 50 == 49) { store_close(s); assert_int_equal(store_open(dir, &s), 0); } /* a restart: caches empty */
+  }
+  assert_true(ncommitted > 300);
+  store_close(s);
+}
+
+/* One conversation with more messages inside the window than a window
+ * holds (WIN_MAX, 4,096): the table answers, exactly. */
+static void test_past_the_window_cap(void **st)
+{
+  (void)st;
+  store_t *s;
+  nmsgs = ncommitted = 0;
+  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
+  for (uint32_t r = 0; r < 5000; r++) check_append(s, 0, 1 + (r & 1), 2 - (r & 1), r, r, T0, T0 - WINDOW_S);
+  assert_int_equal(store_exec(s, "COMMIT"), 0);
+  ncommitted = nmsgs;
+  check_append(s, 0, 1, 2, 0, 0, T0, T0 - WINDOW_S);       /* the first message: a duplicate */
+  check_append(s, 0, 2, 1, 4999, 0, T0, T0 - WINDOW_S);    /* the last */
+  check_append(s, 0, 1, 2, 4999, 0, T0, T0 - WINDOW_S);    /* the other sender's random: new */
+  check_append(s, 0, 1, 2, 10, 0, T0 + 1, T0 + 1);         /* since after everything: new */
+  ncommitted = nmsgs;
+  check_keys(s, 50);
+  store_close(s);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(test_against_model, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_past_the_window_cap, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
