@@ -37,6 +37,7 @@ typedef struct api_cfg {
   int64_t keepalive_idle_ms;
   int64_t shutdown_timeout_ms;
   int64_t writer_max_jobs;    /* writer queue cap: beyond it requests get 60018 "server busy" */
+  int64_t wal_checkpoint_pinned; /* 1: pinned checkpoint rounds (store_ckpt.h) */
   int64_t wal_checkpoint_pages; /* the writer checkpoints past this many WAL pages (store_ckpt.h) */
   int64_t reader_threads;     /* read-only connections on worker threads */
   int64_t reader_max_jobs;    /* reader queue cap */

@@ -382,6 +382,7 @@ int api_srv_open(api_srv_t *srv, const api_cfg_t *cfg, uv_loop_t *loop)
     return rc;
   }
   store_writer_set_ckpt_pages(srv->writer, (int)cfg->wal_checkpoint_pages);
+  store_writer_set_ckpt_pinned(srv->writer, (int)cfg->wal_checkpoint_pinned);
   if ((rc = store_reader_start(loop, cfg->data, (size_t)cfg->reader_threads, (size_t)cfg->reader_max_jobs, &srv->reader))) {
     IMC_ERROR("server", "msg=\"cannot start the store readers\" err=%s", imc_err_name(rc));
     api_srv_stop_storage(srv);

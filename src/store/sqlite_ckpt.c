@@ -239,7 +239,7 @@ void store_ckpt_run(store_ckpt_t *c)
     return;
   }
   if (c->wal_pages < c->pages) return;
-  if (c->started) pinned_round(c);
+  if (c->started && c->pinned_on) pinned_round(c);
   else blocking_round(c);
 }
 

@@ -104,6 +104,7 @@ typedef struct store_ckpt_stats {
 typedef struct store_ckpt {
   store_t *s;
   int pages;                /* the threshold: STORE_CKPT_PAGES unless set otherwise */
+  int pinned_on;            /* start cycles of pinned rounds (else each checkpoint is a blocking one) */
   int wal_pages;            /* after the last COMMIT (the hook) */
   int backfilled;           /* frames of the WAL the pinned rounds of this cycle have copied */
   int rounds;               /* pinned rounds in this cycle */

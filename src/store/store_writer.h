@@ -204,6 +204,9 @@ const imc_hist_t *store_writer_stages(store_writer_t *w);
 /* Checkpoint once a COMMIT leaves at least pages (> 0) pages in the WAL,
  * from the next batch on (default STORE_CKPT_PAGES; loop thread). */
 void store_writer_set_ckpt_pages(store_writer_t *w, int pages);
+/* on (1) or off (0, the default): pinned checkpoint rounds (store_ckpt.h),
+ * from the next batch on (loop thread). */
+void store_writer_set_ckpt_pinned(store_writer_t *w, int on);
 /* The checkpoint counters as of the last batch (store_ckpt.h; loop thread). */
 void store_writer_ckpt_stats(store_writer_t *w, store_ckpt_stats_t *out);
 

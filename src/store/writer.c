@@ -59,6 +59,7 @@ struct store_writer {
   store_ckpt_t ck;                   /* writer thread: the checkpoints of w->s (store_ckpt.h) */
   store_ckpt_stats_t ck_stats;       /* under mu: a copy of ck.st after each batch */
   int ckpt_pages;                    /* under mu: the threshold to use from the next batch on (0: unchanged) */
+  int ckpt_pinned;                   /* under mu: pinned rounds on (1) or off (0) from the next batch on */
   void (*stopped)(void *);
   void *stopped_arg;
   store_writer_stats_t stats;        /* under mu */
@@ -254,6 +255,7 @@ static void *writer_main(void *arg)
     w->q_head = w->q_tail = NULL;
     w->q_len = 0;
     if (w->ckpt_pages) { w->ck.pages = w->ckpt_pages; w->ckpt_pages = 0; }
+    w->ck.pinned_on = w->ckpt_pinned;
     pthread_mutex_unlock(&w->mu);
     store_writer_stats_t st = { 0 };
     last = run_batch(w, batch, &st);
@@ -554,6 +556,13 @@ void store_writer_set_ckpt_pages(store_writer_t *w, int pages)
   assert(pages > 0);
   pthread_mutex_lock(&w->mu);
   w->ckpt_pages = pages;
+  pthread_mutex_unlock(&w->mu);
+}
+
+void store_writer_set_ckpt_pinned(store_writer_t *w, int on)
+{
+  pthread_mutex_lock(&w->mu);
+  w->ckpt_pinned = on != 0;
   pthread_mutex_unlock(&w->mu);
 }
 

@@ -100,19 +100,19 @@ static int ack_lines(const char *path)
   return n;
 }
 
-/* Checkpoints run so far (GET /healthz "ckpt"."runs"). */
-static long long ckpt_runs(void)
+/* Checkpoints run so far (GET /healthz "ckpt"."runs", or "pinned": pinned rounds). */
+static long long ckpt_count(const char *what)
 {
   char body[16384];
   assert_int_equal(e2e_http(srv.port, "GET", "/healthz", NULL, NULL, body, sizeof body), 200);
   json_t *o = json_loads(body, 0, NULL);
-  long long n = json_integer_value(json_object_get(json_object_get(o, "ckpt"), "runs"));
+  long long n = json_integer_value(json_object_get(json_object_get(o, "ckpt"), what));
   json_decref(o);
   return n;
 }
 
 /* args: the server's extra arguments (the first start only); ckpt: checkpoints
- * must have run before the kill. */
+ * (2: pinned rounds) must have run before the kill. */
 static void kill9_keeps_acknowledged_messages(const char *const *args, int ckpt)
 {
   char ack_path[300];
@@ -128,7 +128,7 @@ static void kill9_keeps_acknowledged_messages(const char *const *args, int ckpt)
    * to log six users in), then a little later so the kill lands mid-flow */
   for (int waited = 0; ack_lines(ack_path) < 300 && waited < 30000; waited += 20) usleep(20 * 1000);
   usleep(300 * 1000);
-  if (ckpt) assert_true(ckpt_runs() > 0);
+  if (ckpt) assert_true(ckpt_count(ckpt == 2 ? "pinned" : "runs") > 0);
   e2e_server_kill(&srv);          /* SIGKILL while messages are flowing */
   waitpid(pid, NULL, 0);
   assert_int_equal(e2e_server_start(&srv, NULL), 0);
@@ -218,6 +218,15 @@ static void test_kill9_during_checkpoints(void **st)
   kill9_keeps_acknowledged_messages(args, 1);
 }
 
+/* The same with pinned checkpoint rounds (store_ckpt.h): a round's database
+ * sync on its own thread, the WAL kept from restarting meanwhile. */
+static void test_kill9_during_pinned_checkpoints(void **st)
+{
+  (void)st;
+  static const char *const args[] = { "--wal-checkpoint-pages", "16", "--wal-checkpoint-pinned", "1", NULL };
+  kill9_keeps_acknowledged_messages(args, 2);
+}
+
 /* A resend inside the dedupe window after kill -9 and a restart is the same
  * message: the original MsgKey, stored once. The window is read from the
  * database (the (conv, sdkappid, random) index), so a restart keeps it; the
@@ -254,6 +263,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = { cmocka_unit_test(test_kill9_keeps_acknowledged_messages),
                                       cmocka_unit_test(test_kill9_during_checkpoints),
+                                      cmocka_unit_test(test_kill9_during_pinned_checkpoints),
                                       cmocka_unit_test(test_resend_after_kill9_is_deduplicated) };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -626,6 +626,7 @@ static void test_ckpt_pinned(void **st)
   assert_int_equal(store_writer_start(&loop, dir, 1000, &w), 0);
   unsetenv("IMCLOUD_TEST_CKPT_SYNC_HOLD");
   store_writer_set_ckpt_pages(w, PAGES);
+  store_writer_set_ckpt_pinned(w, 1);
   static tjob_t jobs[N];
   store_ckpt_stats_t cs = { 0 };
   int i = 0;
