@@ -104,7 +104,8 @@ void net_server_stop_accepting(net_server_t *s);
  * The caller makes sure another turn follows at once (it has woken the loop
  * for it already); held output is written only at a turn's end. Loop
  * thread; applies to the current turn only. */
-#define NET_HOLD_MAX_MS 20
+#define NET_HOLD_MAX_MS 50 /* 20 until wave 8: a saturated commit's hand-back (10,000+ completions) outlasted it,
+                              * 4.4 frames per write at 8 per client write; 50: 6.6-7.1 (docs/BENCHMARKS.md) */
 void net_server_hold_output(net_server_t *s);
 /* HTTP requests handed to on_http and not yet replied. */
 size_t net_server_requests_in_flight(const net_server_t *s);

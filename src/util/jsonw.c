@@ -51,7 +51,7 @@ void jsonw__raw(jsonw_t *w, const char *s, size_t n)
   w->buf[w->len] = 0;
 }
 
-void jsonw_str(jsonw_t *w, const char *s, size_t n)
+void jsonw__str(jsonw_t *w, const char *s, size_t n)
 {
   static const char hex[] = "0123456789ABCDEF"; /* jansson writes \u%04X */
   if (room(w, n + 2)) return;

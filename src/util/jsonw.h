@@ -46,8 +46,28 @@ static inline void jsonw_raw(jsonw_t *w, const char *s, size_t n)
 }
 /* Append a string literal as it is. */
 #define jsonw_lit(w, s) jsonw_raw((w), "" s, sizeof(s) - 1)
-/* Append s[0..n) as a quoted, escaped JSON string (NUL bytes included). */
-void jsonw_str(jsonw_t *w, const char *s, size_t n);
+/* Append s[0..n) as a quoted, escaped JSON string (NUL bytes included).
+ * Inline for a short string with nothing to escape that fits the buffer (a
+ * UserID in a push); jsonw__str does the rest. */
+#define JSONW_STR_INLINE_MAX 32
+void jsonw__str(jsonw_t *w, const char *s, size_t n);
+static inline void jsonw_str(jsonw_t *w, const char *s, size_t n)
+{
+  if (!w->failed && n <= JSONW_STR_INLINE_MAX && n + 2 < w->cap - w->len) {
+    for (size_t i = 0; i < n; i++) {
+      unsigned char c = (unsigned char)s[i];
+      if (c < 0x20 || c == '"' || c == '\\') { jsonw__str(w, s, n); return; }
+    }
+    char *b = w->buf + w->len;
+    b[0] = '"';
+    memcpy(b + 1, s, n);
+    b[n + 1] = '"';
+    b[n + 2] = 0;
+    w->len += n + 2;
+    return;
+  }
+  jsonw__str(w, s, n);
+}
 /* Append an integer in decimal. */
 void jsonw_i64(jsonw_t *w, int64_t v);
 void jsonw_u64(jsonw_t *w, uint64_t v);

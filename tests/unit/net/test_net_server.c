@@ -50,10 +50,12 @@ static void on_ws_open(void *ud, net_ws_t *ws)
 /* ws_mode 3 (net_server_hold_output): "go" writes frames "1", "2", "3" in
  * three loop turns (an idle handle: one call per turn), holding the output
  * in the first two; "forever" writes 50 frames, one per turn in which the
- * loop's millisecond clock moved (so over at least 49 ms), and holds the
+ * loop's millisecond clock moved by HOLD_STEP_MS (so over at least 49 steps,
+ * more than NET_HOLD_MAX_MS), and holds the
  * output in every turn until the last frame (50 frames fit one write: at
  * most 64 chunks go to one sendmsg); "stats" answers "writes=W frames=F", the WebSocket writes
  * and frames since the previous "go" or "forever". */
+#define HOLD_STEP_MS ((NET_HOLD_MAX_MS + 48) / 49)
 static uv_idle_t hold_idle;
 static int hold_idle_on, hold_total, hold_sent;
 static uint64_t hold_last_ms;
@@ -62,7 +64,8 @@ static net_stats_t hold_base;
 
 static void hold_turn(uv_idle_t *h)
 {
-  if (hold_total == 50 && uv_now(&loop) == hold_last_ms) { net_server_hold_output(srv); return; }
+  /* "forever": one frame per HOLD_STEP_MS of the loop's clock, so that the 50 span more than NET_HOLD_MAX_MS */
+  if (hold_total == 50 && uv_now(&loop) < hold_last_ms + HOLD_STEP_MS) { net_server_hold_output(srv); return; }
   hold_last_ms = uv_now(&loop);
   char f[16];
   snprintf(f, sizeof f, "%d", ++hold_sent);
@@ -411,7 +414,7 @@ static int ws_recv_text(int fd, char *p)
 
 /* Held output leaves with the next turn's: three frames of three turns in
  * one write; held every turn, it still leaves within NET_HOLD_MAX_MS (50
- * frames over at least 49 ms make several writes, not one at the end). */
+ * frames over more than NET_HOLD_MAX_MS make several writes, not one at the end). */
 static void *hold_client(void *arg)
 {
   (void)arg;

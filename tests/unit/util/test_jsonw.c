@@ -119,6 +119,37 @@ static void test_cap_is_sticky(void **st)
   assert_null(w.buf);
 }
 
+/* Strings each side of the inline limit (JSONW_STR_INLINE_MAX), with a byte
+ * to escape at every place or none, behind 0..40 bytes already written (the
+ * buffer's edge falls anywhere): as jansson writes them. */
+static void test_str_inline_edges(void **st)
+{
+  (void)st;
+  jsonw_t w;
+  jsonw_init(&w, 1 << 16);
+  char s[64], pre[64];
+  memset(pre, 'p', sizeof pre);
+  static const char esc[] = { '"', '\\', '\n', 0x1f };
+  for (size_t n = 0; n <= JSONW_STR_INLINE_MAX + 3; n++)
+    for (size_t at = 0; at <= n; at++) /* at == n: nothing to escape */
+      for (size_t f = 0; f <= 40; f += 3) {
+        for (size_t i = 0; i < n; i++) s[i] = (char)('a' + i % 26);
+        if (at < n) s[at] = esc[(n + at) % sizeof esc];
+        jsonw_free(&w);
+        jsonw_init(&w, 1 << 16);
+        jsonw_raw(&w, pre, f);
+        jsonw_str(&w, s, n);
+        json_t *j = json_stringn(s, n);
+        char *want = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+        assert_int_equal(w.failed, 0);
+        assert_int_equal(w.len, f + strlen(want));
+        assert_memory_equal(w.buf + f, want, strlen(want) + 1);
+        free(want);
+        json_decref(j);
+      }
+  jsonw_free(&w);
+}
+
 static uint64_t rng = 88172645463325252ULL;
 static uint32_t rnd(uint32_t n)
 {
@@ -204,6 +235,7 @@ int main(void)
     cmocka_unit_test(test_strings_as_jansson),
     cmocka_unit_test(test_integers),
     cmocka_unit_test(test_cap_is_sticky),
+    cmocka_unit_test(test_str_inline_edges),
     cmocka_unit_test(test_json_as_jansson),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
