@@ -13,7 +13,8 @@
 # from the storm's first connect to its last login reply (instrumentation
 # switched on and dumped around it); strace is detached at that moment too,
 # so closing the connections is not counted (strace attaches to the running
-# server, so its start is not counted either). KEEP=1 keeps the callgrind
+# server, so its start is not counted either); the strace run also prints
+# the socket events per login the server counted (/healthz). KEEP=1 keeps the callgrind
 # files (callgrind_annotate); TOOLS=callgrind or TOOLS=strace runs one tool. Kernel time is not an
 # instruction count: the syscalls are its proxy. Needs valgrind and strace.
 set -e
@@ -35,6 +36,7 @@ fresh() { # BIN: sets dir app key
   $1 wallet topup --customer "$cid" --amount-fen 100000000 --data "$dir" >/dev/null
   $1 app upgrade --sdkappid "$app" --edition pro --data "$dir" >/dev/null
 }
+events() { curl -s "http://127.0.0.1:$port/healthz" 2>/dev/null | sed -n 's/.*"socket_events":\([0-9]*\).*/\1/p'; }
 wait_port() { while [ ! -s "$dir/port" ]; do sleep 0.1; done; port=$(cat "$dir/port"); sleep 0.5; }
 storm() { # runs loadgen until every login is answered; leaves lpid holding
   taskset -c 1 $LG --port "$port" --sdkappid "$app" --key "$key" --conns "$N" --hold --concurrency 256 > "$dir/lg.out" &
@@ -70,14 +72,17 @@ for BIN in "$@"; do
   taskset -c 0 "$BIN" serve --listen 127.0.0.1:0 --port-file "$dir/port" --data "$dir" --log-level warn 2>>"$dir/server.log" &
   spid=$!
   wait_port
+  ev0=$(events)
   strace -f -c -o "$dir/strace.out" -p $spid 2>/dev/null &
   tpid=$!
   sleep 1
   storm
   kill -INT $tpid; wait $tpid 2>/dev/null || true # detach: the counts stop here
+  ev1=$(events)
   kill -TERM $lpid; wait $lpid 2>/dev/null || true
   kill -TERM $spid; wait $spid 2>/dev/null || true
   grep '^conns=' "$dir/lg.out" | sed 's/^/  strace run: /'
+  [ -n "$ev0" ] && [ -n "$ev1" ] && echo "$ev0 $ev1 $N" | awk '{ printf "  %-16s %6.2f per login (/healthz logins.socket_events: input the kernel reported)\n", "socket events", ($2 - $1) / $3 }'
   awk -v n="$N" '$1 ~ /^[0-9.]+$/ && NF >= 5 && $NF != "total" {
       printf "  %-16s %6.2f per login (%d calls)\n", $NF, $4 / n, $4; t += $4 }
     END { printf "  %-16s %6.2f per login\n", "all syscalls", t / n }' "$dir/strace.out"
