@@ -166,7 +166,7 @@ void sq__live_win_add(struct sqmsg *m, app_cache_t *ac, const store_msg_t *in, i
     free(w);
     return;
   }
-  m->entries = m->entries + w->n - n0;
+  m->entries = m->entries + w->n - (size_t)n0; /* size_t: a prune may have shrunk it */
 }
 
 /* The send dedupe among live messages: from the conversation's window, or
