@@ -263,6 +263,7 @@ static int sqm_append(store_t *s, store_msg_append_t *a)
   a->dup = 0;
   a->useq_from = a->useq_to = 0;
   if (!m) return IMC_E_NOMEM;
+  m->appends = 1;
   m->appending = 1;
   int rc = append(s, m, a);
   m->appending = 0;

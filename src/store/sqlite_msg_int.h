@@ -180,6 +180,7 @@ struct sqmsg {
   int walk_done;
   int appending;         /* inside sqm_append: statements run without writing the held rows first */
   int imported;          /* imported messages exist: 0 not known yet, 1 none, 2 some (never lowered) */
+  int appends;           /* this connection has appended (the writer's): its "none" stays true */
   sqpend_t pend;         /* the appends' rows not yet written (sqlite_msg_pend.c) */
 };
 

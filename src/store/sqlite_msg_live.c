@@ -15,16 +15,20 @@
 
 #define stmt sq__msg_stmt
 
-/* Whether imported messages exist (the partial index has a row): asked
- * once per connection, raised by an imported append. With none, a send
- * and a MsgKey lookup skip the partial index. */
+/* Whether imported messages exist (the partial index has a row). With
+ * none, a send and a MsgKey lookup skip the partial index. "Some" is
+ * remembered; "none" only on the connection that appends (the writer's:
+ * every later import is its own, which raises it). A reader asks every
+ * time: the writer may import after it looked. */
 static int any_imported(store_t *s, struct sqmsg *m)
 {
   if (!m->imported) {
     int64_t one;
     sqlite3_stmt *st = stmt(s, M_ANY_IMP);
     if (!st || scalar(st, &one)) return 1; /* unknown: look */
-    m->imported = one ? 2 : 1;
+    if (one) m->imported = 2;
+    else if (m->appends) m->imported = 1;
+    return one != 0;
   }
   return m->imported == 2;
 }
@@ -62,9 +66,9 @@ int sq__live_conv_set(struct sqmsg *m, app_cache_t *ac, uint64_t conv, uint32_t 
 /* Walk the conversation's written messages back from seq below_seq,
  * calling each(ud, row) for every live message with time_s >= bound_s and
  * stopping at the first live one older: live times never decrease along
- * seq (append clamps them), so no older live message has time_s >= bound_s,
- * and an imported message is never newer than the next live one. Imported
- * messages are skipped (the partial index answers for them). each returns
+ * seq (append clamps them), so no older live message has time_s >= bound_s.
+ * Imported messages, whose times follow no order, are skipped (the partial
+ * index answers for them). each returns
  * nonzero to stop early. */
 static int walk_live(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t below_seq, int64_t bound_s,
                      int (*each)(void *, const sqwin_ent_t *), void *ud)
@@ -166,7 +170,7 @@ void sq__live_win_add(struct sqmsg *m, app_cache_t *ac, const store_msg_t *in, i
     free(w);
     return;
   }
-  m->entries = m->entries + w->n - n0;
+  m->entries = m->entries + w->n - (size_t)n0; /* size_t: a prune may have shrunk it */
 }
 
 /* The send dedupe among live messages: from the conversation's window, or

@@ -171,11 +171,31 @@ static void test_past_the_window_cap(void **st)
   store_close(s);
 }
 
+/* A second connection (a reader's) that looked for imported messages
+ * before the writer imported one still finds it by its MsgKey. */
+static void test_reader_sees_later_import(void **st)
+{
+  (void)st;
+  store_t *w, *r;
+  uint32_t seq = 0;
+  nmsgs = ncommitted = 0;
+  assert_int_equal(store_open(dir, &w), 0);
+  assert_int_equal(store_open(dir, &r), 0);
+  check_append(w, 0, 1, 2, 1, 1, T0, T0 - WINDOW_S);
+  assert_int_equal(store_msg_find_key(r, APP, store_c2c_conv(1, 2), 7, 7, T0 - 1000, take_seq, &seq), IMC_E_NOTFOUND);
+  check_append(w, 1, 1, 2, 7, 7, T0 - 1000, 0);
+  assert_int_equal(store_msg_find_key(r, APP, store_c2c_conv(1, 2), 7, 7, T0 - 1000, take_seq, &seq), 0);
+  assert_int_equal(seq, 2);
+  store_close(r);
+  store_close(w);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_against_model, setup, teardown),
     cmocka_unit_test_setup_teardown(test_past_the_window_cap, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_reader_sees_later_import, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
