@@ -1,7 +1,7 @@
 /* sqlite_ckpt.c — see store_ckpt.h. The WAL hook only records the WAL's
  * length; store_ckpt_run checkpoints on the same connection, on the writer
- * thread, between batches, and hands a pinned round's database sync to the
- * database sync thread; store_wal_sync makes the writer's COMMITs durable,
+ * thread, between batches (blocking rounds), and asks the round thread for
+ * pinned rounds (copy and database sync off the writer thread); store_wal_sync makes the writer's COMMITs durable,
  * on its sync thread. */
 #include "store/sqlite_int.h"
 #include "store/store_ckpt.h"
@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -39,30 +40,68 @@ static int on_wal(void *arg, sqlite3 *db, const char *name, int pages)
   return SQLITE_OK;
 }
 
-/* Test hook (store_ckpt.h): wait while the hold file exists. */
+/* Test hook (store_ckpt.h): after the copy, while the hold file exists,
+ * create "<hold>.held" (the copy is done) and wait. */
 static void sync_hold(const store_ckpt_t *c)
 {
-  while (c->hold_path && !access(c->hold_path, F_OK)) usleep(2000);
+  if (!c->hold_path || access(c->hold_path, F_OK)) return;
+  char held[4096];
+  snprintf(held, sizeof held, "%s.held", c->hold_path);
+  int fd = open(held, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (fd >= 0) close(fd);
+  while (!access(c->hold_path, F_OK)) usleep(2000);
 }
 
-/* The database sync thread: one fdatasync per pinned round. */
-static void *dbsync_main(void *arg)
+static int pin_begin(store_ckpt_t *c);
+static void pin_end(store_ckpt_t *c);
+
+/* One pinned round, on the round thread: the pin's read transaction, the
+ * copy on the round's own connection with the database sync deferred, the
+ * fdatasync, then the pin ends — unless the sync failed (store_ckpt.h).
+ * Returns the SQLite code of the copy or IMC_E_IO; *ckpt the frames copied. */
+static int round_run(store_ckpt_t *c, int *ckpt, uint64_t *copy_ns, uint64_t *sync_ns)
+{
+  int log = 0, on = 1, off = 0;
+  *ckpt = 0;
+  *copy_ns = *sync_ns = 0;
+  int rc = pin_begin(c);
+  if (rc != SQLITE_OK) return rc;
+  uint64_t t0 = now_ns();
+  sqlite3_file_control(c->cc, "main", SQ_VFS_FCNTL_DEFER_SYNC, &on);
+  rc = sqlite3_wal_checkpoint_v2(c->cc, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, ckpt);
+  sqlite3_file_control(c->cc, "main", SQ_VFS_FCNTL_DEFER_SYNC, &off);
+  uint64_t t1 = now_ns();
+  *copy_ns = t1 - t0;
+  if (rc != SQLITE_OK) { pin_end(c); return rc; } /* what it copied is in the WAL still */
+  sync_hold(c);
+  uint64_t t2 = now_ns();
+  if (fdatasync(c->db_fd)) return IMC_E_IO; /* the pin stays */
+  *sync_ns = now_ns() - t2;
+  pin_end(c);
+  return 0;
+}
+
+/* The round thread: one pinned round per request, at a lower priority than
+ * the writer (it uses the core only when the loop and the writer leave it). */
+static void *round_main(void *arg)
 {
   store_ckpt_t *c = arg;
+  setpriority(PRIO_PROCESS, (id_t)gettid(), getpriority(PRIO_PROCESS, 0) + STORE_CKPT_ROUND_NICE);
   pthread_mutex_lock(&c->mu);
   for (;;) {
     while (!c->want && !c->stop) pthread_cond_wait(&c->cv, &c->mu);
     if (!c->want) break;
     pthread_mutex_unlock(&c->mu);
-    sync_hold(c);
-    uint64_t t0 = now_ns();
-    int rc = fdatasync(c->db_fd) ? IMC_E_IO : 0;
-    uint64_t t1 = now_ns();
+    int ckpt;
+    uint64_t copy_ns, sync_ns;
+    int rc = round_run(c, &ckpt, &copy_ns, &sync_ns);
     pthread_mutex_lock(&c->mu);
     c->want = 0;
     c->done = 1;
     c->rc = rc;
-    c->sync_ns = t1 - t0;
+    c->r_ckpt = ckpt;
+    c->copy_ns = copy_ns;
+    c->sync_ns = sync_ns;
     pthread_cond_broadcast(&c->cv); /* a writer at the WAL's cap waits for it */
   }
   pthread_mutex_unlock(&c->mu);
@@ -83,15 +122,20 @@ void store_ckpt_start(store_ckpt_t *c, store_t *s)
   if (!path || sqlite3_file_control(db, "main", SQ_VFS_FCNTL_DEFER_SYNC, &probe) != SQLITE_OK ||
       sqlite3_open_v2(path, &c->pin, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
       sqlite3_exec(c->pin, "PRAGMA query_only=ON", NULL, NULL, NULL) != SQLITE_OK ||
+      !sq__vfs_name() ||
+      sqlite3_open_v2(path, &c->cc, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, sq__vfs_name()) != SQLITE_OK ||
+      sqlite3_exec(c->cc, "PRAGMA synchronous=NORMAL; SELECT 1 FROM sqlite_schema LIMIT 1", NULL, NULL, NULL) !=
+        SQLITE_OK ||
       (c->db_fd = open(path, O_RDWR | O_CLOEXEC)) < 0) {
     IMC_WARN("store", "msg=\"checkpoints keep their database sync on the writer thread\" path=\"%s\" errno=%d",
              path ? path : "", errno);
     goto off;
   }
   sqlite3_busy_timeout(c->pin, 1000);
+  sqlite3_wal_autocheckpoint(c->cc, 0); /* it never writes; its checkpoints are the rounds */
   pthread_mutex_init(&c->mu, NULL);
   pthread_cond_init(&c->cv, NULL);
-  if (pthread_create(&c->thread, NULL, dbsync_main, c)) {
+  if (pthread_create(&c->thread, NULL, round_main, c)) {
     pthread_mutex_destroy(&c->mu);
     pthread_cond_destroy(&c->cv);
     goto off;
@@ -103,6 +147,8 @@ off:
   c->db_fd = -1;
   sqlite3_close(c->pin);
   c->pin = NULL;
+  sqlite3_close(c->cc);
+  c->cc = NULL;
 }
 
 static void pin_end(store_ckpt_t *c)
@@ -146,6 +192,8 @@ void store_ckpt_stop(store_ckpt_t *c)
   pin_end(c);
   sqlite3_close(c->pin);
   c->pin = NULL;
+  sqlite3_close(c->cc);
+  c->cc = NULL;
   if (c->db_fd >= 0) close(c->db_fd);
   c->db_fd = -1;
   free(c->hold_path);
@@ -154,49 +202,33 @@ void store_ckpt_stop(store_ckpt_t *c)
   c->s = NULL;
 }
 
-/* One checkpoint on the writer's connection: PASSIVE, the database sync
- * deferred (pinned round) or SQLite's own (blocking). Returns the SQLite
- * code; *ckpt the frames of the WAL copied so far. */
-static int checkpoint(store_ckpt_t *c, int defer, int *ckpt)
+/* The round that ends a cycle, on the writer's connection: SQLite syncs
+ * the database before it publishes the copy, so the next transaction may
+ * restart the WAL. */
+static void blocking_round(store_ckpt_t *c)
 {
   sqlite3 *db = store__sqlite_db(c->s);
-  int log = 0, on = 1, off = 0;
-  *ckpt = 0;
-  if (defer) sqlite3_file_control(db, "main", SQ_VFS_FCNTL_DEFER_SYNC, &on);
+  int log = 0, ckpt = 0;
   uint64_t t0 = now_ns();
-  int rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, ckpt);
+  int rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &ckpt);
   uint64_t took = now_ns() - t0;
   imc_hist_add(&c->st.took, took);
-  if (!defer) imc_hist_add(&c->st.took_blocking, took);
-  if (defer) sqlite3_file_control(db, "main", SQ_VFS_FCNTL_DEFER_SYNC, &off);
+  imc_hist_add(&c->st.took_blocking, took);
   c->st.runs++;
   if (rc != SQLITE_OK) {
     c->st.failed++;
     IMC_WARN("store", "msg=\"checkpoint failed\" err=\"%s\"", sqlite3_errmsg(db));
   }
-  return rc;
-}
-
-/* The round that ends a cycle: SQLite syncs the database before it
- * publishes the copy, so the next transaction may restart the WAL. */
-static void blocking_round(store_ckpt_t *c)
-{
-  int ckpt;
-  checkpoint(c, 0, &ckpt);
   c->wal_pages = 0; /* the next COMMIT tells whether the WAL restarted */
   c->backfilled = 0;
   c->rounds = 0;
 }
 
-/* Copy what the WAL holds under the pin; the sync goes to the thread. */
+/* Ask the round thread for a pinned round; the writer goes on. */
 static void pinned_round(store_ckpt_t *c)
 {
-  int ckpt;
-  if (pin_begin(c) != SQLITE_OK) { blocking_round(c); return; }
-  if (checkpoint(c, 1, &ckpt) != SQLITE_OK) { pin_end(c); return; } /* what it copied is in the WAL still */
-  c->st.pinned++;
   c->rounds++;
-  if (ckpt > c->backfilled) c->backfilled = ckpt;
+  c->st.pinned++;
   pthread_mutex_lock(&c->mu);
   c->want = 1;
   c->done = 0;
@@ -212,12 +244,21 @@ void store_ckpt_run(store_ckpt_t *c)
     pthread_mutex_lock(&c->mu);
     if (c->wal_pages >= STORE_CKPT_WAL_CAP * c->pages) /* the bound on the WAL: wait for the sync */
       while (!c->done) pthread_cond_wait(&c->cv, &c->mu);
-    int done = c->done, rc = c->rc;
-    uint64_t ns = c->sync_ns;
+    int done = c->done, rc = c->rc, ckpt = c->r_ckpt;
+    uint64_t copy_ns = c->copy_ns, sync_ns = c->sync_ns;
     pthread_mutex_unlock(&c->mu);
     if (!done) return; /* the batches go on meanwhile */
     c->syncing = 0;
-    imc_hist_add(&c->st.db_sync, ns);
+    c->st.runs++;
+    if (rc > 0) { /* the copy failed (SQLITE_BUSY: the CLI's checkpoint); the pin has ended */
+      c->st.failed++;
+      IMC_WARN("store", "msg=\"pinned checkpoint failed\" err=\"%s\"", sqlite3_errstr(rc));
+      c->rounds = 0;
+      return;
+    }
+    imc_hist_add(&c->st.copy, copy_ns);
+    if (!rc) imc_hist_add(&c->st.db_sync, sync_ns);
+    if (ckpt > c->backfilled) c->backfilled = ckpt;
     if (rc) { /* keep the pin: the WAL must not restart over frames the database may not hold */
       c->broken = 1;
       c->st.db_sync_failed++;
@@ -225,7 +266,6 @@ void store_ckpt_run(store_ckpt_t *c)
                          "restart the server\" err=%s", imc_err_name(rc));
       return;
     }
-    pin_end(c);
     int pending = c->wal_pages - c->backfilled;
     if (pending <= 0) { c->rounds = 0; return; } /* nothing committed meanwhile: the WAL may restart now */
     /* the blocking round once few frames wait, or once the rounds stop shrinking (the disk writes back no

@@ -38,24 +38,26 @@
  * it. SQLite syncs the database there because once a checkpoint has copied
  * the whole WAL, the next transaction may restart the WAL and overwrite
  * frames the database file has not yet durably received. Now a cycle runs:
- * 1. Pinned round: a second, read-only connection (the pin) opens a read
- *    transaction; the writer checkpoints (PASSIVE) with the database sync
- *    deferred (SQ_VFS_FCNTL_DEFER_SYNC: the VFS writes its buffer out, the
- *    WAL is still synced by SQLite before the copy) and hands the database
- *    sync to the database sync thread (fdatasync on a descriptor of its
- *    own). The pin holds a WAL read lock, so no transaction can restart the
- *    WAL (SQLite restarts only when it can take every reader slot): new
- *    commits append after the copied frames, and every copied frame stays
- *    in the WAL, intact, until the pin ends. The writer goes on with its
- *    batches at once.
- * 2. When the sync has returned (seen between batches), the pin ends. If
- *    frames were committed meanwhile, the next round copies them: another
- *    pinned round while more than pages / STORE_CKPT_FINAL_DIV wait, else a
- *    blocking round (SQLite's own sync inside, as before) after which the
- *    WAL restarts. Each pinned round copies what was committed during the
- *    previous sync, so the rounds shrink while the disk writes pages back
- *    faster than batches dirty them; STORE_CKPT_WAL_CAP and
- *    STORE_CKPT_ROUNDS_MAX force the blocking round otherwise.
+ * 1. Pinned round, on the round thread (nice STORE_CKPT_ROUND_NICE below
+ *    the writer): a read-only connection (the pin) opens a read
+ *    transaction; the round's own connection checkpoints (PASSIVE) with the
+ *    database sync deferred (SQ_VFS_FCNTL_DEFER_SYNC: the VFS writes its
+ *    buffer out; the WAL is still synced by SQLite before the copy); then
+ *    the thread fdatasyncs the database file (a descriptor of its own) and
+ *    ends the pin. The pin holds a WAL read lock, so no transaction can
+ *    restart the WAL (SQLite restarts only when it can take every reader
+ *    slot): new commits append after the copied frames, and every copied
+ *    frame stays in the WAL, intact, until the sync has returned. The
+ *    writer asks for the round between batches and goes on at once.
+ * 2. When the round has returned (seen between batches), if frames were
+ *    committed meanwhile, the next round copies them: another pinned round
+ *    while more than pages / STORE_CKPT_FINAL_DIV wait and the rounds still
+ *    shrink, else a blocking round on the writer's connection (SQLite's own
+ *    sync inside, as before) after which the WAL restarts. Each pinned
+ *    round copies what was committed during the previous one, so the
+ *    rounds shrink while the disk writes pages back faster than batches
+ *    dirty them; STORE_CKPT_WAL_CAP and STORE_CKPT_ROUNDS_MAX force the
+ *    blocking round otherwise.
  * A copied page reaches the database file before the round publishes its
  * progress (the VFS writes its buffer out at the deferred xSync), so readers
  * that skip the WAL read current pages from the page cache; a power loss
@@ -64,8 +66,11 @@
  * is the only durable copy; it grows until a restart of the server, whose
  * recovery replays it), logs an error and stops checkpoints.
  *
+ * Off unless pinned_on (wal_checkpoint_pinned): each checkpoint is then a
+ * blocking one, as before.
+ *
  * Thread: the writer thread (the hook runs inside its COMMITs) except the
- * database sync thread's part, under mu; the writer copies the counters
+ * round thread's part (pin, cc, db_fd during a round; results under mu); the writer copies the counters
  * (st) into its own stats under its mutex after each batch, where /healthz
  * reads them. */
 #ifndef IMC_STORE_CKPT_H
@@ -88,17 +93,19 @@
 #define STORE_CKPT_FINAL_DIV 32
 #define STORE_CKPT_WAL_CAP 4
 #define STORE_CKPT_ROUNDS_MAX 16
+#define STORE_CKPT_ROUND_NICE 5 /* the round thread's nice steps above the writer thread that starts it */
 
 typedef struct store_ckpt_stats {
-  uint64_t runs;            /* checkpoints run (pinned rounds and blocking ones) */
-  uint64_t pinned;          /* of which pinned rounds (their database sync off the writer thread) */
+  uint64_t runs;            /* checkpoints completed (pinned rounds and blocking ones) */
+  uint64_t pinned;          /* pinned rounds started (on the round thread: copy and database sync) */
   uint64_t failed;          /* checkpoints that returned an error (SQLITE_BUSY included: the CLI's) */
   uint64_t db_sync_failed;  /* a pinned round's database sync failed: no more checkpoints (sticky) */
   uint64_t wal_pages;       /* pages in the WAL after the last COMMIT */
   uint64_t wal_pages_max;   /* the most seen after a COMMIT */
   imc_hist_t took;          /* the writer thread's time in each checkpoint (what the next batch waits) */
-  imc_hist_t took_blocking; /* the same, blocking rounds only (SQLite's database sync inside) */
-  imc_hist_t db_sync;       /* each pinned round's database sync, on its own thread */
+  imc_hist_t took_blocking; /* the same (only blocking rounds run on the writer thread) */
+  imc_hist_t copy;          /* each pinned round's copy, on the round thread */
+  imc_hist_t db_sync;       /* each pinned round's database sync, on the round thread */
 } store_ckpt_stats_t;
 
 typedef struct store_ckpt {
@@ -112,14 +119,15 @@ typedef struct store_ckpt {
   int syncing;              /* a pinned round's database sync has not been seen to return */
   int broken;               /* a database sync failed: the pin stays, no more checkpoints */
   struct sqlite3 *pin;      /* read-only connection whose open read transaction keeps the WAL from restarting */
+  struct sqlite3 *cc;       /* the round thread's connection: it copies (checkpoints) */
   int pin_open;             /* its read transaction is open */
   int db_fd;                /* the database file, for the sync thread (-1: pinned rounds off) */
   char *hold_path;          /* test hook: IMCLOUD_TEST_CKPT_SYNC_HOLD */
-  pthread_t thread;         /* the database sync thread */
-  pthread_mutex_t mu;       /* guards want, done, rc, sync_ns, stop */
+  pthread_t thread;         /* the round thread */
+  pthread_mutex_t mu;       /* guards want, done, rc, r_ckpt, copy_ns, sync_ns, stop */
   pthread_cond_t cv;
-  int want, done, rc, stop, started;
-  uint64_t sync_ns;
+  int want, done, rc, r_ckpt, stop, started;
+  uint64_t copy_ns, sync_ns;
   store_ckpt_stats_t st;
 } store_ckpt_t;
 
