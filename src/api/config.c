@@ -28,7 +28,7 @@ const cfg_def_t api_cfg_defs[] = {
   { "shutdown_timeout_ms", CFG_INT, F(shutdown_timeout_ms), "10000", 0, 600000, "how long a graceful stop waits for in-flight work" },
   { "writer_max_jobs", CFG_INT, F(writer_max_jobs), "16384", 1, 1048576, "storage jobs waiting for the writer thread; beyond it a write is refused (60018, retry)" },
   { "wal_checkpoint_pages", CFG_INT, F(wal_checkpoint_pages), "16384", 16, 4194304, "WAL pages (4 KiB) after which the writer thread checkpoints the database, between batches, once the batch is acknowledged; the WAL stays about this size" },
-  { "wal_checkpoint_pinned", CFG_INT, F(wal_checkpoint_pinned), "0", 0, 1, "1: a checkpoint's database sync runs on its own thread while a read-only connection keeps the WAL from restarting; the writer thread only copies, and a short blocking round ends each cycle (docs/decisions/store-pipeline.md)" },
+  { "wal_checkpoint_pinned", CFG_INT, F(wal_checkpoint_pinned), "0", 0, 1, "1: a checkpoint's rounds (page copy and database sync) run on their own thread while a read-only connection keeps the WAL from restarting; a short blocking round on the writer thread ends each cycle (docs/decisions/store-pipeline.md)" },
   { "reader_threads", CFG_INT, F(reader_threads), "2", 1, 64, "read-only database connections on worker threads (change log, slow reads)" },
   { "reader_max_jobs", CFG_INT, F(reader_max_jobs), "4096", 1, 1048576, "reads waiting for a reader thread; beyond it a read is refused (60018, retry)" },
   { "change_poll_ms", CFG_INT, F(change_poll_ms), "500", 10, 60000, "how often the server reads the change log (apps and tokens changed by the CLI)" },
