@@ -40,13 +40,28 @@
 static char dir[64];
 
 /* Rows of the scratch table (a test-only table) through the store's own connection. */
-static void sqlite_count(store_t *s, int64_t *rows)
+/* A new store in dir with an empty scratch table of blobs. */
+static void make_scratch(void)
 {
+  store_t *s;
+  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(store_exec(s, "CREATE TABLE scratch(b BLOB)"), 0);
+  store_close(s);
+}
+
+/* Reopen the store in dir and check the scratch table holds exactly want rows
+ * (every job the writer answered is committed, and nothing else). */
+static void assert_scratch_rows(int64_t want)
+{
+  store_t *s = NULL;
   sqlite3_stmt *st;
+  assert_int_equal(store_open(dir, &s), 0);
   assert_int_equal(sqlite3_prepare_v2(store__sqlite_db(s), "SELECT count(*) FROM scratch", -1, &st, NULL), SQLITE_OK);
   assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-  *rows = sqlite3_column_int64(st, 0);
+  int64_t rows = sqlite3_column_int64(st, 0);
   sqlite3_finalize(st);
+  store_close(s);
+  assert_int_equal(rows, want);
 }
 
 static int setup(void **st) { (void)st; return test_tmpdir_make(dir, sizeof dir, "writer"); }
@@ -544,10 +559,7 @@ static void test_wal_bounded(void **st)
 {
   (void)st;
   enum { N = 150, PAGES = 64 };
-  store_t *s;
-  assert_int_equal(store_open(dir, &s), 0);
-  assert_int_equal(store_exec(s, "CREATE TABLE scratch(b BLOB)"), 0);
-  store_close(s);
+  make_scratch();
   uv_loop_t loop;
   uv_loop_init(&loop);
   store_writer_t *w;
@@ -571,11 +583,7 @@ static void test_wal_bounded(void **st)
   assert_true(cs.wal_pages_max < STORE_CKPT_WAL_CAP * PAGES + 40); /* pinned rounds let it grow to the cap */
   assert_true(wal_max <= (long)(STORE_CKPT_WAL_CAP * PAGES + 40) * (4096 + 24) + 32);
   stop(&loop, w);
-  int64_t rows = 0;
-  assert_int_equal(store_open(dir, &s), 0);
-  sqlite_count(s, &rows);
-  store_close(s);
-  assert_int_equal(rows, N);
+  assert_scratch_rows(N);
 }
 
 /* The checkpointer's counters once the writer thread has copied them after
@@ -610,10 +618,7 @@ static void test_ckpt_pinned(void **st)
 {
   (void)st;
   enum { PAGES = 64, HELD = 4, N = 40 };
-  store_t *s;
-  assert_int_equal(store_open(dir, &s), 0);
-  assert_int_equal(store_exec(s, "CREATE TABLE scratch(b BLOB)"), 0);
-  store_close(s);
+  make_scratch();
   char hold[128];
   snprintf(hold, sizeof hold, "%s/ckpt-hold", dir);
   FILE *f = fopen(hold, "w");
@@ -661,11 +666,7 @@ static void test_ckpt_pinned(void **st)
   assert_int_equal(cs.failed, 0);
   assert_int_equal(cs.db_sync_failed, 0);
   stop(&loop, w);
-  int64_t rows = 0;
-  assert_int_equal(store_open(dir, &s), 0);
-  sqlite_count(s, &rows);
-  store_close(s);
-  assert_int_equal(rows, N);
+  assert_scratch_rows(N);
 }
 
 /* A turn that submits STORE_WRITER_HANDOFF_MAX jobs hands them over without
