@@ -26,14 +26,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "e2e.h"
@@ -43,56 +39,35 @@
 
 static e2e_server_t srv;
 
-/* Wait for bytes on fd and read them with the kernel's receive timestamp
- * of the first segment; returns the bytes read (0 on timeout). */
-static size_t recv_stamped(int fd, char *buf, size_t cap, struct timespec *at)
-{
-  struct pollfd p = { .fd = fd, .events = POLLIN };
-  if (poll(&p, 1, 10000) != 1) return 0;
-  char ctl[256];
-  struct iovec iov = { buf, cap };
-  struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof ctl };
-  ssize_t n = recvmsg(fd, &mh, 0);
-  if (n <= 0) return 0;
-  memset(at, 0, sizeof *at);
-  for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) memcpy(at, CMSG_DATA(c), sizeof *at);
-  return (size_t)n;
-}
-
-static int before(const struct timespec *a, const struct timespec *b)
-{
-  return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
-}
-
 /* /healthz's loop.<name> counter. */
 static unsigned long long loop_counter(int rest, const char *name)
 {
-  static const char get[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
-  char buf[16384], key[64];
-  assert_int_equal(e2e_send(rest, get, sizeof get - 1), 0);
-  assert_int_equal(e2e_http_read(rest, buf, sizeof buf, 5000), 200);
-  snprintf(key, sizeof key, "\"%s\":", name);
-  const char *p = strstr(buf, key);
-  assert_non_null(p);
-  return strtoull(p + strlen(key), NULL, 10);
+  unsigned long long v = 0;
+  assert_int_equal(e2e_healthz_counter(rest, name, &v), 0);
+  return v;
+}
+
+/* What each WebSocket sends in the scene: a heartbeat (answered with a
+ * heartbeat reply) or a close frame (answered with the close frame echoed,
+ * after its close notice: on_ws_close). */
+enum ws_say { SAY_HEARTBEAT, SAY_CLOSE };
+
+static int is_answer(enum ws_say say, const char *buf, size_t n)
+{
+  if (say == SAY_CLOSE) return n >= 2 && (unsigned char)buf[0] == 0x88; /* FIN + close */
+  return n > 2 && memmem(buf, n, "\"op\":\"heartbeat\"", 16) != NULL;
 }
 
 /* The scene above; returns how many WebSocket answers reached their
  * clients before the REST reply, and checks every one arrived. */
-static int ws_answers_before_rest_reply(int rest)
+static int ws_answers_before_rest_reply(int rest, enum ws_say say)
 {
   static int ws[WS_N];
   static char body[BODY_BYTES];
+  static const unsigned char close_1000[2] = { 0x03, 0xe8 };
   char buf[8192], head[256];
-  int one = 1;
-  for (int i = 0; i < WS_N; i++) {
-    assert_true((ws[i] = e2e_ws_connect(srv.port, "/ws")) >= 0);
-    assert_int_equal(e2e_ws_send_text(ws[i], "{\"id\":1,\"op\":\"heartbeat\"}"), 0); /* its first message: opened */
-    assert_true(recv_stamped(ws[i], buf, sizeof buf, &(struct timespec){ 0 }) > 2);
-    assert_int_equal(setsockopt(ws[i], SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one), 0);
-  }
-  assert_int_equal(setsockopt(rest, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one), 0);
+  assert_int_equal(e2e_ws_opened(srv.port, ws, WS_N), 0);
+  assert_int_equal(e2e_stamp_on(rest), 0);
   memset(body, 'x', sizeof body);
   int hn = snprintf(head, sizeof head, "GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", BODY_BYTES);
 
@@ -100,12 +75,15 @@ static int ws_answers_before_rest_reply(int rest)
   assert_int_equal(e2e_send(rest, head, (size_t)hn), 0);
   assert_int_equal(e2e_send(rest, body, sizeof body), 0);
   usleep(50 * 1000); /* the REST socket became ready first */
-  for (int i = 0; i < WS_N; i++) assert_int_equal(e2e_ws_send_text(ws[i], "{\"id\":2,\"op\":\"heartbeat\"}"), 0);
+  for (int i = 0; i < WS_N; i++) {
+    if (say == SAY_CLOSE) assert_int_equal(e2e_ws_send_frame(ws[i], 8, 1, close_1000, sizeof close_1000, 1), 0);
+    else assert_int_equal(e2e_ws_send_text(ws[i], "{\"id\":2,\"op\":\"heartbeat\"}"), 0);
+  }
   usleep(200 * 1000); /* everything is in the server's socket buffers */
   assert_int_equal(kill(srv.pid, SIGCONT), 0);
 
   struct timespec rest_at, at;
-  size_t n = recv_stamped(rest, buf, sizeof buf - 1, &rest_at);
+  size_t n = e2e_recv_stamped(rest, buf, sizeof buf - 1, &rest_at);
   assert_true(n > 0);
   buf[n] = 0;
   assert_non_null(strstr(buf, "HTTP/1.1 200"));
@@ -113,10 +91,9 @@ static int ws_answers_before_rest_reply(int rest)
     (void)e2e_recv_all(rest, buf, sizeof buf, 200);
   int ahead = 0;
   for (int i = 0; i < WS_N; i++) {
-    n = recv_stamped(ws[i], buf, sizeof buf, &at);
-    assert_true(n > 2); /* every answer arrived: nothing left over was lost */
-    assert_non_null(memmem(buf, n, "\"op\":\"heartbeat\"", 16));
-    ahead += before(&at, &rest_at);
+    n = e2e_recv_stamped(ws[i], buf, sizeof buf, &at);
+    assert_true(is_answer(say, buf, n)); /* every answer arrived: nothing left over was lost */
+    ahead += e2e_before(&at, &rest_at);
   }
   for (int i = 0; i < WS_N; i++) close(ws[i]);
   return ahead;
@@ -132,7 +109,7 @@ static void test_write_budget(void **st)
   int rest = e2e_connect(srv.port);
   assert_true(rest >= 0);
   unsigned long long deferred0 = loop_counter(rest, "writes_deferred");
-  int ahead = ws_answers_before_rest_reply(rest);
+  int ahead = ws_answers_before_rest_reply(rest, SAY_HEARTBEAT);
   print_message("WebSocket answers written before the REST reply: %d of %d (write budget 32 per turn)\n", ahead, WS_N);
   if (ahead > WS_N / 2) fail_msg("the REST reply waited for %d WebSocket writes of earlier turns", ahead);
   assert_true(loop_counter(rest, "writes_deferred") > deferred0);
@@ -151,7 +128,7 @@ static void test_read_budget(void **st)
   int rest = e2e_connect(srv.port);
   assert_true(rest >= 0);
   unsigned long long deferred0 = loop_counter(rest, "reads_deferred");
-  int ahead = ws_answers_before_rest_reply(rest);
+  int ahead = ws_answers_before_rest_reply(rest, SAY_HEARTBEAT);
   print_message("WebSocket answers written before the REST reply: %d of %d (read budget 1 us per turn)\n", ahead, WS_N);
   if (ahead > WS_N / 2) fail_msg("the REST request waited for %d WebSocket reads of earlier turns", ahead);
   assert_true(loop_counter(rest, "reads_deferred") > deferred0);
