@@ -88,14 +88,6 @@ static void test_opened_connection_does_not_wait_for_opening_ones(void **st)
   for (int i = 0; i < OPENING; i++) close(ws[i]);
 }
 
-/* /healthz logins.socket_events: connection events the kernel reported. */
-static unsigned long long socket_events(int rest)
-{
-  unsigned long long v = 0;
-  assert_int_equal(e2e_healthz_counter(rest, "socket_events", &v), 0);
-  return v;
-}
-
 /* Connections are edge-triggered (src/net/conn.c): a socket whose input
  * waits for a later turn (an opening connection beyond the turn's share) is
  * not reported, and polled, by the kernel again each turn. Same scene as
@@ -111,7 +103,7 @@ static void test_ready_socket_reported_once(void **st)
   for (int i = 0; i < OPENING; i++) assert_true((ws[i] = e2e_ws_connect(srv.port, "/ws")) >= 0);
   int rest = e2e_connect(srv.port);
   assert_true(rest >= 0);
-  unsigned long long before_n = socket_events(rest);
+  unsigned long long before_n = e2e_healthz_counter(rest, "socket_events");
   assert_int_equal(kill(srv.pid, SIGSTOP), 0);
   for (int i = 0; i < OPENING; i++) assert_int_equal(e2e_ws_send_text(ws[i], "{\"id\":1,\"op\":\"heartbeat\"}"), 0);
   usleep(200 * 1000);
@@ -123,7 +115,7 @@ static void test_ready_socket_reported_once(void **st)
     assert_true(n > 2);
     assert_non_null(memmem(buf, (size_t)n, "\"op\":\"heartbeat\"", 16));
   }
-  unsigned long long reported = socket_events(rest) - before_n;
+  unsigned long long reported = e2e_healthz_counter(rest, "socket_events") - before_n;
   print_message("socket events reported for %d heartbeats of opening connections: %llu\n", OPENING, reported);
   if (reported > OPENING + OPENING / 2) fail_msg("%llu socket events for %d ready sockets: ready sockets were reported again", reported, OPENING);
   close(rest);

@@ -19,7 +19,10 @@
  * budgets are set through the server's flags so that only one of them
  * limits the turn (the others are made too large to matter). Each
  * WebSocket gets its answer (nothing left over is lost) and /healthz counts
- * what was left for later turns. Each test runs its own server. */
+ * what was left for later turns. The same scene with close frames instead
+ * of heartbeats checks the close notices' budget (net__on_check: a
+ * WebSocket's close frame echo leaves after its on_ws_close). Each test
+ * runs its own server. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -38,14 +41,6 @@
 #define BODY_BYTES 70000 /* more than the server's read buffer (NET_READ_BUF, 64 KiB) */
 
 static e2e_server_t srv;
-
-/* /healthz's loop.<name> counter. */
-static unsigned long long loop_counter(int rest, const char *name)
-{
-  unsigned long long v = 0;
-  assert_int_equal(e2e_healthz_counter(rest, name, &v), 0);
-  return v;
-}
 
 /* What each WebSocket sends in the scene: a heartbeat (answered with a
  * heartbeat reply) or a close frame (answered with the close frame echoed,
@@ -99,22 +94,37 @@ static int ws_answers_before_rest_reply(int rest, enum ws_say say)
   return ahead;
 }
 
+/* One budget made the only limit of the turn (the others too large to
+ * matter) by the server's flags; the WebSockets say `say`; what the budget
+ * left is counted in /healthz loop.<counter>. */
+typedef struct budget_case {
+  const char *name;
+  const char *const *args;
+  enum ws_say say;
+  const char *counter;
+} budget_case_t;
+
+static void run_case(const budget_case_t *bc)
+{
+  assert_int_equal(e2e_start(&srv, NULL, NULL, NULL, bc->args), 0);
+  int rest = e2e_connect(srv.port);
+  assert_true(rest >= 0);
+  unsigned long long deferred0 = e2e_healthz_counter(rest, bc->counter);
+  int ahead = ws_answers_before_rest_reply(rest, bc->say);
+  print_message("WebSocket answers written before the REST reply: %d of %d (%s)\n", ahead, WS_N, bc->name);
+  if (ahead > WS_N / 2) fail_msg("the REST request waited for %d WebSocket answers of earlier turns (%s)", ahead, bc->name);
+  assert_true(e2e_healthz_counter(rest, bc->counter) > deferred0);
+  close(rest);
+  assert_int_equal(e2e_finish(&srv), 0);
+}
+
 /* The write budget: 32 connections per turn (time unbounded, reads too). */
 static void test_write_budget(void **st)
 {
   (void)st;
   static const char *const args[] = { "--net-writes-per-turn", "32", "--net-write-turn-us", "1000000",
                                       "--net-read-turn-us", "1000000", NULL };
-  assert_int_equal(e2e_start(&srv, NULL, NULL, NULL, args), 0);
-  int rest = e2e_connect(srv.port);
-  assert_true(rest >= 0);
-  unsigned long long deferred0 = loop_counter(rest, "writes_deferred");
-  int ahead = ws_answers_before_rest_reply(rest, SAY_HEARTBEAT);
-  print_message("WebSocket answers written before the REST reply: %d of %d (write budget 32 per turn)\n", ahead, WS_N);
-  if (ahead > WS_N / 2) fail_msg("the REST reply waited for %d WebSocket writes of earlier turns", ahead);
-  assert_true(loop_counter(rest, "writes_deferred") > deferred0);
-  close(rest);
-  assert_int_equal(e2e_finish(&srv), 0);
+  run_case(&(budget_case_t){ "write budget 32 per turn", args, SAY_HEARTBEAT, "writes_deferred" });
 }
 
 /* The read budget: 1 µs of WebSocket reads per turn (the turn's first read
@@ -124,16 +134,23 @@ static void test_read_budget(void **st)
   (void)st;
   static const char *const args[] = { "--net-read-turn-us", "1", "--net-writes-per-turn", "1000000",
                                       "--net-write-turn-us", "1000000", NULL };
-  assert_int_equal(e2e_start(&srv, NULL, NULL, NULL, args), 0);
-  int rest = e2e_connect(srv.port);
-  assert_true(rest >= 0);
-  unsigned long long deferred0 = loop_counter(rest, "reads_deferred");
-  int ahead = ws_answers_before_rest_reply(rest, SAY_HEARTBEAT);
-  print_message("WebSocket answers written before the REST reply: %d of %d (read budget 1 us per turn)\n", ahead, WS_N);
-  if (ahead > WS_N / 2) fail_msg("the REST request waited for %d WebSocket reads of earlier turns", ahead);
-  assert_true(loop_counter(rest, "reads_deferred") > deferred0);
-  close(rest);
-  assert_int_equal(e2e_finish(&srv), 0);
+  run_case(&(budget_case_t){ "read budget 1 us per turn", args, SAY_HEARTBEAT, "reads_deferred" });
+}
+
+/* The close-notice budget: 32 per turn (reads and writes unbounded). Each
+ * WebSocket sends a close frame: turn 1 reads all 300 and queues their
+ * notices; a connection's close frame echo (queued when its close frame was
+ * read) leaves after its notice, so the echoes that reach their clients
+ * before the REST reply (turn 2) are the ones whose notices turn 1
+ * delivered: 32. Without the budget, turn 1 delivered all 300 and wrote
+ * their echoes. */
+static void test_close_notice_budget(void **st)
+{
+  (void)st;
+  static const char *const args[] = { "--net-notices-per-turn", "32", "--net-notice-turn-us", "1000000",
+                                      "--net-read-turn-us", "1000000", "--net-writes-per-turn", "1000000",
+                                      "--net-write-turn-us", "1000000", NULL };
+  run_case(&(budget_case_t){ "close-notice budget 32 per turn", args, SAY_CLOSE, "notices_deferred" });
 }
 
 int main(void)
@@ -141,6 +158,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_write_budget),
     cmocka_unit_test(test_read_budget),
+    cmocka_unit_test(test_close_notice_budget),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -450,15 +450,15 @@ int e2e_ws_opened(int port, int *fds, int n)
   return 0;
 }
 
-int e2e_healthz_counter(int fd, const char *name, unsigned long long *out)
+unsigned long long e2e_healthz_counter(int fd, const char *name)
 {
   static const char get[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
   char buf[16384], key[80];
-  if (e2e_send(fd, get, sizeof get - 1) || e2e_http_read(fd, buf, sizeof buf, 5000) != 200) return -1;
+  if (e2e_send(fd, get, sizeof get - 1) || e2e_http_read(fd, buf, sizeof buf, 5000) != 200) die("GET /healthz");
   snprintf(key, sizeof key, "\"%s\":", name);
   const char *p = strstr(buf, key);
-  if (!p) return -1;
-  char *end;
-  *out = strtoull(p + strlen(key), &end, 10);
-  return end == p + strlen(key) ? -1 : 0;
+  char *end = NULL;
+  unsigned long long v = p ? strtoull(p + strlen(key), &end, 10) : 0;
+  if (!p || end == p + strlen(key)) { errno = 0; die(key); }
+  return v;
 }

@@ -96,9 +96,10 @@ int e2e_before(const struct timespec *a, const struct timespec *b);
  * (a connection that has had a message is no longer opening), then is
  * stamped (e2e_stamp_on). Fills fds. 0 or -1 (some may be open). */
 int e2e_ws_opened(int port, int *fds, int n);
-/* Ask GET /healthz on the keep-alive connection fd and read the number
- * after "name": in its reply (the first match). 0 or -1. */
-int e2e_healthz_counter(int fd, const char *name, unsigned long long *out);
+/* Ask GET /healthz on the keep-alive connection fd and return the number
+ * after "name": in its reply (the first match); exits the test (status 1)
+ * when there is no such number. */
+unsigned long long e2e_healthz_counter(int fd, const char *name);
 
 /* Make a UserSig with the project's own generator (expire seconds). */
 void e2e_usersig(uint32_t sdkappid, const char *key, const char *user, int64_t expire_s, char *out, size_t cap);
