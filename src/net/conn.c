@@ -196,8 +196,10 @@ void net__really_close(struct net_conn *c)
     c->fd = -1;
   }
   s->nconns--;
-  c->tw_next = s->dead;
-  s->dead = c;
+  if (!(c->flags & CF_WS_NOTIFY)) { /* one whose close notice waits joins after it (out.c) */
+    c->tw_next = s->dead;
+    s->dead = c;
+  }
 }
 
 void net__conn_free(struct net_conn *c)

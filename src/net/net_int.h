@@ -148,9 +148,10 @@ struct net_server {
   size_t flush_len, flush_cap;
   struct net_conn *wheel[NET_WHEEL_SLOTS];
   struct net_conn **notify;     /* WebSockets awaiting on_ws_close, oldest first (the budget leaves the
-                                   newest for later turns; a listed one is never freed) */
+                                   newest for later turns; a listed one is not in dead, never freed) */
   size_t notify_len, notify_cap;
-  struct net_conn *dead;        /* closed, freed at the end of on_check */
+  struct net_conn *dead;        /* closed, freed at the end of on_check (one whose close notice waits joins
+                                   after its notice) */
   uint64_t t0_ms;               /* loop time of wheel tick 1 */
   uint32_t wheel_tick;          /* last tick the wheel has processed */
   int port;

@@ -13,8 +13,8 @@
  * per-server pools. Close notices (on_ws_close) run first in the check
  * phase, oldest first, while the turn's notice budget lasts
  * (cfg.notices_per_turn, cfg.notice_turn_us); a WebSocket whose notice
- * waits keeps its output listed (the application may queue more in the
- * notice) and its struct allocated. Loop thread only. */
+ * waits is written only after it (the application may queue more in the
+ * notice) and, closed meanwhile, freed only after it. Loop thread only. */
 #include "net/net_int.h"
 #include "util/err.h"
 
@@ -180,7 +180,8 @@ static void deliver_notices(net_server_t *s, unsigned *done, uint64_t t0_ns)
     c->flags &= (uint16_t)~CF_WS_NOTIFY;
     if (s->h.on_ws_close) s->h.on_ws_close(s->h.ud, c, c->close_code);
     c->data = NULL;
-    if (!(c->flags & CF_CLOSED)) net__close(c);
+    if (!(c->flags & CF_CLOSED)) net__close(c); /* lists it again: its output, then the close */
+    else { c->tw_next = s->dead; s->dead = c; } /* closed meanwhile: freed at the end of this turn */
     (*done)++;
   }
   /* on_ws_close may queue notices (appended after n): they follow the kept ones */
@@ -211,9 +212,10 @@ void net__on_check(uv_check_t *h)
     /* Then the rest in list order, while the turn's write budget lasts:
      * what is left stays listed, in order, ahead of what later turns list,
      * so the connections left over are written first next turn. A held
-     * connection stays listed too, and so does one whose close notice
-     * waits. A kept one stays allocated: only a closed one is freed below,
-     * and a closed one is never kept. */
+     * connection stays listed too. One whose close notice waits leaves the
+     * list: the notice's net__close lists it again, so its output follows
+     * its notice. A kept one stays allocated: only a closed one is freed
+     * below, and a closed one is never kept. */
     size_t kept = 0;
     left = 0;
     for (size_t i = 0; i < s->flush_len; i++) { /* net__flush_one may append */
@@ -221,22 +223,18 @@ void net__on_check(uv_check_t *h)
       if (!(c->flags & CF_FLUSH_LISTED)) continue; /* written above */
       if (c->flags & CF_CLOSED) { c->flags &= (uint16_t)~CF_FLUSH_LISTED; continue; }
       int may_hold = (c->flags & CF_WS) && !(c->flags & (CF_CLOSE_AFTER_WRITE | CF_WS_CLOSING));
-      if (c->flags & CF_WS_NOTIFY) s->flush[kept++] = c;
-      else if (hold && may_hold) s->flush[kept++] = c;
+      if (c->flags & CF_WS_NOTIFY) { c->flags &= (uint16_t)~CF_FLUSH_LISTED; continue; } /* after its notice */
+      if (hold && may_hold) s->flush[kept++] = c;
       else if (!write_room(s, writes, t0)) { s->flush[kept++] = c; left++; s->write_deferred++; }
       else { net__flush_one(c); writes++; }
     }
     s->flush_len = kept;
   } while (s->notify_len > waiting); /* a failed write queued a notice: its turn if the budget lasts */
-  /* free the turn's closed connections, except those whose notice waits */
-  struct net_conn *keep = NULL;
-  while (s->dead) {
+  while (s->dead) { /* a closed connection whose notice waits is not listed yet */
     struct net_conn *c = s->dead;
     s->dead = c->tw_next;
-    if (c->flags & CF_WS_NOTIFY) { c->tw_next = keep; keep = c; }
-    else net__conn_free(c);
+    net__conn_free(c);
   }
-  s->dead = keep;
   /* output or notices left by the budgets go next turn: the poll must not block */
   if (s->loop && (left || s->notify_len)) uv_idle_start(&s->out_idle, on_out_idle);
   else if (s->loop) uv_idle_stop(&s->out_idle);
