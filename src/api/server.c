@@ -103,8 +103,10 @@ static void healthz(api_srv_t *srv, net_req_t *req)
   if (srv->net) net_server_stats(srv->net, &ns);
   json_object_set_new(json_object_get(o, "logins"), "opening_deferred", json_integer((json_int_t)ns.fresh_deferred));
   json_object_set_new(json_object_get(o, "logins"), "socket_events", json_integer((json_int_t)ns.events));
-  json_object_set_new(o, "loop", json_pack("{s:I,s:I}", "reads_deferred", (json_int_t)ns.read_deferred,
-                                           "writes_deferred", (json_int_t)ns.write_deferred));
+  json_object_set_new(o, "loop", json_pack("{s:I,s:I,s:I,s:I}", "reads_deferred", (json_int_t)ns.read_deferred,
+                                           "writes_deferred", (json_int_t)ns.write_deferred,
+                                           "notices_deferred", (json_int_t)ns.notice_deferred,
+                                           "accepts_deferred", (json_int_t)ns.accept_deferred));
   json_object_set_new(o, "live", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "sessions", (json_int_t)gs.live_sessions,
                                            "deliveries", (json_int_t)gs.live_frames, "bytes", (json_int_t)gs.live_bytes,
                                            "fanouts", (json_int_t)gs.live_fanouts, "batched", (json_int_t)gs.live_batched,
@@ -455,6 +457,8 @@ void api_net_cfg(const api_cfg_t *cfg, net_cfg_t *n)
   if (cfg->net_read_turn_us) n->read_turn_us = (uint32_t)cfg->net_read_turn_us;
   if (cfg->net_writes_per_turn) n->writes_per_turn = (uint32_t)cfg->net_writes_per_turn;
   if (cfg->net_write_turn_us) n->write_turn_us = (uint32_t)cfg->net_write_turn_us;
+  if (cfg->net_notices_per_turn) n->notices_per_turn = (uint32_t)cfg->net_notices_per_turn;
+  if (cfg->net_notice_turn_us) n->notice_turn_us = (uint32_t)cfg->net_notice_turn_us;
 }
 
 void api_net_handlers(api_srv_t *srv, net_handlers_t *h)

@@ -28,7 +28,8 @@
 #include <unistd.h>
 
 /* The listening socket stays level-triggered: up to this many accepts each
- * time the loop's epoll wait reports it. (The turn budgets: net_int.h.) */
+ * time the loop's epoll wait reports it, while the turn can still read an
+ * opening connection (the turn budgets: net_int.h). */
 #define NET_ACCEPT_BATCH 32
 
 _Static_assert(sizeof(struct net_conn) <= 64, "a connection is one 64-byte struct: memory per idle connection is a product metric");
@@ -49,6 +50,8 @@ void net_cfg_defaults(net_cfg_t *c)
   c->read_turn_us = NET_READ_TURN_US;
   c->writes_per_turn = NET_WRITES_PER_TURN;
   c->write_turn_us = NET_WRITE_TURN_US;
+  c->notices_per_turn = NET_NOTICES_PER_TURN;
+  c->notice_turn_us = NET_NOTICE_TURN_US;
 }
 
 uint64_t net__now(net_server_t *s) { return s->loop ? uv_now(s->loop) : 0; }
@@ -193,8 +196,10 @@ void net__really_close(struct net_conn *c)
     c->fd = -1;
   }
   s->nconns--;
-  c->tw_next = s->dead;
-  s->dead = c;
+  if (!(c->flags & CF_WS_NOTIFY)) { /* one whose close notice waits joins after it (out.c) */
+    c->tw_next = s->dead;
+    s->dead = c;
+  }
 }
 
 void net__conn_free(struct net_conn *c)
@@ -287,12 +292,10 @@ static void count_wait(net_server_t *s, const struct net_conn *c)
   else s->read_deferred++;
 }
 
-/* Read c now, or queue it for a later turn if the turn's budget for it is
- * spent. */
-static void read_or_defer(struct net_conn *c)
+/* Read c now, under the turn's budget for it (counted whatever it costs). */
+static void read_now(struct net_conn *c)
 {
   net_server_t *s = c->srv;
-  if (must_wait(s, c)) { count_wait(s, c); again_push(c); return; }
   int timed = (c->flags & (CF_FRESH | CF_WS)) != 0;
   if (c->flags & CF_FRESH) s->fresh_left--;
   uint64_t t0 = timed ? uv_hrtime() : 0;
@@ -301,10 +304,20 @@ static void read_or_defer(struct net_conn *c)
   if (more && (c->flags & CF_READING) && !(c->flags & CF_CLOSED)) again_push(c);
 }
 
+/* Read c now, or queue it for a later turn if the turn's budget for it is
+ * spent. */
+static void read_or_defer(struct net_conn *c)
+{
+  net_server_t *s = c->srv;
+  if (must_wait(s, c)) { count_wait(s, c); again_push(c); return; }
+  read_now(c);
+}
+
 void net__turn_end(net_server_t *s)
 {
   s->fresh_left = NET_FRESH_PER_TURN;
   s->read_ns = 0;
+  s->turn_accepts = 0;
 }
 
 static void on_readable(struct net_conn *c, uint32_t events)
@@ -356,10 +369,27 @@ static void accept_resume(net_server_t *s)
   if (s->listening && !epoll_ctl(s->ep, EPOLL_CTL_MOD, s->lfd, &ev)) s->accept_paused = 0;
 }
 
+/* Whether the turn may accept one more connection: a connection accepted
+ * is read at once (TCP_DEFER_ACCEPT: its first bytes are there), so only
+ * while the turn's share and time for opening connections last (the
+ * turn's first accept always runs: new connections make progress even
+ * while deferred reads fill every turn). The others wait in the kernel's
+ * accept queue, not in srv->again: the level-triggered listener is
+ * reported again next turn, after what earlier turns left. */
+static int accept_room(const net_server_t *s)
+{
+  if (!s->turn_accepts) return 1;
+  return s->fresh_left > 0 && s->read_ns < (uint64_t)s->cfg.read_turn_us * 1000u;
+}
+
 static void accept_some(net_server_t *s)
 {
   for (int i = 0; i < NET_ACCEPT_BATCH && s->listening; i++) {
+    if (!accept_room(s)) { s->accept_deferred++; return; }
+    uint64_t t0 = uv_hrtime();
     int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    s->read_ns += uv_hrtime() - t0; /* the accept is part of reading an opening connection */
+    s->turn_accepts++;
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
       if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
@@ -379,11 +409,11 @@ static void accept_some(net_server_t *s)
     s->open_handles++;
     net__set_deadline(c, net__now(s) + s->cfg.keepalive_idle_ms);
     /* TCP_DEFER_ACCEPT (listen_on): its first bytes are here already, so
-     * read them now (within the turn's share for opening connections)
-     * instead of waiting a turn for the event the ADD above queued. The
-     * kernel polls a queued socket again before reporting it: input read
-     * here is not reported twice. */
-    read_or_defer(c);
+     * read them now (accept_room gave the turn's room to it) instead of
+     * waiting a turn for the event the ADD above queued. The kernel polls a
+     * queued socket again before reporting it: input read here is not
+     * reported twice. */
+    read_now(c);
   }
 }
 
@@ -517,6 +547,8 @@ void net_server_stats(const net_server_t *s, net_stats_t *o)
   o->fresh_deferred = s->fresh_deferred;
   o->read_deferred = s->read_deferred;
   o->write_deferred = s->write_deferred;
+  o->notice_deferred = s->notice_deferred;
+  o->accept_deferred = s->accept_deferred;
   o->events = s->events;
 }
 

@@ -27,8 +27,12 @@
  * The budgets of a turn, all in one place:
  *   input of opening connections  NET_FRESH_PER_TURN reads, and
  *   input of opening connections and opened WebSockets  cfg.read_turn_us
+ *   accepts                       while the two above last (a connection
+ *                                 accepted is read at once); the rest wait
+ *                                 in the kernel's accept queue
  *   logins started                ws_logins_per_turn, ws_login_turn_us (config)
  *   writer completions            STORE_WRITER_DONE_PER_TURN, STORE_WRITER_DONE_TURN_US
+ *   close notices (on_ws_close)   cfg.notices_per_turn, cfg.notice_turn_us
  *   writes (HTTP replies first)   cfg.writes_per_turn, cfg.write_turn_us
  * Each counts from the turn's first item, which always runs (progress).
  * Keep-alive HTTP clients (opened, not WebSockets) are read whenever the
@@ -143,9 +147,11 @@ struct net_server {
   struct net_conn **flush;      /* connections with output to write this turn */
   size_t flush_len, flush_cap;
   struct net_conn *wheel[NET_WHEEL_SLOTS];
-  struct net_conn **notify;     /* WebSockets awaiting on_ws_close */
+  struct net_conn **notify;     /* WebSockets awaiting on_ws_close, oldest first (the budget leaves the
+                                   newest for later turns; a listed one is not in dead, never freed) */
   size_t notify_len, notify_cap;
-  struct net_conn *dead;        /* closed, freed at the end of on_check */
+  struct net_conn *dead;        /* closed, freed at the end of on_check (one whose close notice waits joins
+                                   after its notice) */
   uint64_t t0_ms;               /* loop time of wheel tick 1 */
   uint32_t wheel_tick;          /* last tick the wheel has processed */
   int port;
@@ -165,9 +171,12 @@ struct net_server {
   uv_idle_t again_idle;         /* active while again is not empty: the loop comes round without new events */
   uv_idle_t out_idle;           /* active while the write budget left output listed: the poll does not block */
   int fresh_left;               /* events of opening connections still to handle in this loop turn */
-  uint64_t read_ns;             /* time the budgeted reads took in this loop turn (cfg.read_turn_us) */
+  uint64_t read_ns;             /* time the budgeted reads (and accepts) took in this loop turn (cfg.read_turn_us) */
+  unsigned turn_accepts;        /* accept calls in this loop turn */
   uint64_t read_deferred;       /* reads of opened WebSockets left for a later turn (cfg.read_turn_us) */
   uint64_t write_deferred;      /* connections' writes left for a later turn by the write budget */
+  uint64_t notice_deferred;     /* close notices left for a later turn by the notice budget */
+  uint64_t accept_deferred;     /* listener events whose accepting stopped at the turn's opening budget */
   void (*closed_cb)(void *);
   void *closed_arg;
   char *rbuf;                   /* shared read buffer */

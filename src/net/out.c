@@ -10,7 +10,11 @@
  * event lists the connection again (the write itself is in the check
  * phase, under the same budget). net_server_hold_output leaves WebSocket
  * output listed for one more turn. Drained queues and chunks go back to
- * per-server pools. Loop thread only. */
+ * per-server pools. Close notices (on_ws_close) run first in the check
+ * phase, oldest first, while the turn's notice budget lasts
+ * (cfg.notices_per_turn, cfg.notice_turn_us); a WebSocket whose notice
+ * waits is written only after it (the application may queue more in the
+ * notice) and, closed meanwhile, freed only after it. Loop thread only. */
 #include "net/net_int.h"
 #include "util/err.h"
 
@@ -163,23 +167,41 @@ static int write_room(const net_server_t *s, unsigned writes, uint64_t t0_ns)
   return uv_hrtime() - t0_ns < (uint64_t)s->cfg.write_turn_us * 1000u;
 }
 
+/* Deliver the close notices listed (oldest first) while the turn's notice
+ * budget lasts (*done so far this turn, from t0_ns; the turn's first always
+ * runs); the rest move to the front of the list, in order. Each notice's
+ * connection closes after it (its queued output is written first). */
+static void deliver_notices(net_server_t *s, unsigned *done, uint64_t t0_ns)
+{
+  size_t n = s->notify_len, i = 0;
+  for (; i < n; i++) {
+    if (*done && (*done >= s->cfg.notices_per_turn || uv_hrtime() - t0_ns >= (uint64_t)s->cfg.notice_turn_us * 1000u)) break;
+    struct net_conn *c = s->notify[i];
+    c->flags &= (uint16_t)~CF_WS_NOTIFY;
+    if (s->h.on_ws_close) s->h.on_ws_close(s->h.ud, c, c->close_code);
+    c->data = NULL;
+    if (!(c->flags & CF_CLOSED)) net__close(c); /* lists it again: its output, then the close */
+    else { c->tw_next = s->dead; s->dead = c; } /* closed meanwhile: freed at the end of this turn */
+    (*done)++;
+  }
+  /* on_ws_close may queue notices (appended after n): they follow the kept ones */
+  s->notice_deferred += n - i;
+  memmove(s->notify, s->notify + i, (s->notify_len - i) * sizeof *s->notify);
+  s->notify_len -= i;
+}
+
 void net__on_check(uv_check_t *h)
 {
   net_server_t *s = h->data;
   int hold = hold_this_turn(s);
-  unsigned writes = 0;
+  unsigned writes = 0, notices = 0;
   size_t left = 0;            /* connections left listed by the budget */
   uint64_t t0 = uv_hrtime();
+  size_t waiting;             /* notices the budget left for later turns */
   do {
     /* close notices first: the application may queue more output in them */
-    for (size_t i = 0; i < s->notify_len; i++) {
-      struct net_conn *c = s->notify[i];
-      c->flags &= (uint16_t)~CF_WS_NOTIFY;
-      if (s->h.on_ws_close) s->h.on_ws_close(s->h.ud, c, c->close_code);
-      c->data = NULL;
-      if (!(c->flags & CF_CLOSED)) net__close(c);
-    }
-    s->notify_len = 0;
+    deliver_notices(s, &notices, t0);
+    waiting = s->notify_len;
     /* HTTP replies first: a REST client does not wait behind the turn's
      * WebSocket writes (a login storm queues thousands of them). Each
      * connection's own output keeps its order; one flushed here is no
@@ -190,8 +212,10 @@ void net__on_check(uv_check_t *h)
     /* Then the rest in list order, while the turn's write budget lasts:
      * what is left stays listed, in order, ahead of what later turns list,
      * so the connections left over are written first next turn. A held
-     * connection stays listed too. A kept one stays allocated: only a
-     * closed one is freed below, and a closed one is never kept. */
+     * connection stays listed too. One whose close notice waits leaves the
+     * list: the notice's net__close lists it again, so its output follows
+     * its notice. A kept one stays allocated: only a closed one is freed
+     * below, and a closed one is never kept. */
     size_t kept = 0;
     left = 0;
     for (size_t i = 0; i < s->flush_len; i++) { /* net__flush_one may append */
@@ -199,19 +223,20 @@ void net__on_check(uv_check_t *h)
       if (!(c->flags & CF_FLUSH_LISTED)) continue; /* written above */
       if (c->flags & CF_CLOSED) { c->flags &= (uint16_t)~CF_FLUSH_LISTED; continue; }
       int may_hold = (c->flags & CF_WS) && !(c->flags & (CF_CLOSE_AFTER_WRITE | CF_WS_CLOSING));
+      if (c->flags & CF_WS_NOTIFY) { c->flags &= (uint16_t)~CF_FLUSH_LISTED; continue; } /* after its notice */
       if (hold && may_hold) s->flush[kept++] = c;
       else if (!write_room(s, writes, t0)) { s->flush[kept++] = c; left++; s->write_deferred++; }
       else { net__flush_one(c); writes++; }
     }
     s->flush_len = kept;
-  } while (s->notify_len); /* a failed write may have queued a notice */
-  while (s->dead) {
+  } while (s->notify_len > waiting); /* a failed write queued a notice: its turn if the budget lasts */
+  while (s->dead) { /* a closed connection whose notice waits is not listed yet */
     struct net_conn *c = s->dead;
     s->dead = c->tw_next;
     net__conn_free(c);
   }
-  /* output left by the budget is written next turn: the poll must not block */
-  if (s->loop && left) uv_idle_start(&s->out_idle, on_out_idle);
+  /* output or notices left by the budgets go next turn: the poll must not block */
+  if (s->loop && (left || s->notify_len)) uv_idle_start(&s->out_idle, on_out_idle);
   else if (s->loop) uv_idle_stop(&s->out_idle);
   net__turn_end(s); /* a loop turn ends here */
 }

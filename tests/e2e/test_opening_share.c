@@ -18,13 +18,11 @@
 #include <cmocka.h>
 
 #include <poll.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "e2e.h"
@@ -33,13 +31,11 @@
 #define SHARE 64 /* NET_FRESH_PER_TURN */
 
 static e2e_server_t srv;
-static uint32_t app;
-static char key[80];
 
 static int setup(void **st)
 {
   (void)st;
-  return e2e_start(&srv, "singapore", &app, key, NULL);
+  return e2e_start(&srv, NULL, NULL, NULL, NULL);
 }
 
 static int teardown(void **st)
@@ -48,44 +44,21 @@ static int teardown(void **st)
   return e2e_finish(&srv);
 }
 
-/* Wait for bytes on fd and read them with the kernel's receive timestamp
- * of the first segment; returns the bytes read (0 on timeout). */
-static size_t recv_stamped(int fd, char *buf, size_t cap, struct timespec *at)
-{
-  struct pollfd p = { .fd = fd, .events = POLLIN };
-  if (poll(&p, 1, 10000) != 1) return 0;
-  char ctl[256];
-  struct iovec iov = { buf, cap };
-  struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof ctl };
-  ssize_t n = recvmsg(fd, &mh, 0);
-  if (n <= 0) return 0;
-  memset(at, 0, sizeof *at);
-  for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) memcpy(at, CMSG_DATA(c), sizeof *at);
-  return (size_t)n;
-}
-
-static int before(const struct timespec *a, const struct timespec *b)
-{
-  return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
-}
-
 static void test_opened_connection_does_not_wait_for_opening_ones(void **st)
 {
   (void)st;
   static int ws[OPENING];
   char buf[8192];
-  int one = 1;
   for (int i = 0; i < OPENING; i++) {
     assert_true((ws[i] = e2e_ws_connect(srv.port, "/ws")) >= 0); /* upgraded: accepted, no message yet */
-    assert_int_equal(setsockopt(ws[i], SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one), 0);
+    assert_int_equal(e2e_stamp_on(ws[i]), 0);
   }
   int rest = e2e_connect(srv.port);
   assert_true(rest >= 0);
   static const char get[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
   assert_int_equal(e2e_send(rest, get, sizeof get - 1), 0);
   assert_int_equal(e2e_http_read(rest, buf, sizeof buf, 5000), 200); /* served once: opened */
-  assert_int_equal(setsockopt(rest, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one), 0);
+  assert_int_equal(e2e_stamp_on(rest), 0);
 
   assert_int_equal(kill(srv.pid, SIGSTOP), 0);
   for (int i = 0; i < OPENING; i++) assert_int_equal(e2e_ws_send_text(ws[i], "{\"id\":1,\"op\":\"heartbeat\"}"), 0);
@@ -94,14 +67,14 @@ static void test_opened_connection_does_not_wait_for_opening_ones(void **st)
   assert_int_equal(kill(srv.pid, SIGCONT), 0);
 
   struct timespec rest_at, at;
-  assert_true(recv_stamped(rest, buf, sizeof buf, &rest_at) > 0);
+  assert_true(e2e_recv_stamped(rest, buf, sizeof buf, &rest_at) > 0);
   assert_true(rest_at.tv_sec > 0);
   int ahead = 0;
   for (int i = 0; i < OPENING; i++) {
-    size_t n = recv_stamped(ws[i], buf, sizeof buf, &at);
+    size_t n = e2e_recv_stamped(ws[i], buf, sizeof buf, &at);
     assert_true(n > 2);
     assert_non_null(memmem(buf, n, "\"op\":\"heartbeat\"", 16)); /* its answer: not logged in */
-    ahead += before(&at, &rest_at);
+    ahead += e2e_before(&at, &rest_at);
   }
   print_message("opening connections answered before the REST request: %d of %d\n", ahead, OPENING);
   if (ahead > SHARE) fail_msg("the REST request waited for %d answers to opening connections (a turn's share is %d)", ahead, SHARE);
@@ -113,18 +86,6 @@ static void test_opened_connection_does_not_wait_for_opening_ones(void **st)
   assert_null(strstr(buf, "\"opening_deferred\":0"));
   close(rest);
   for (int i = 0; i < OPENING; i++) close(ws[i]);
-}
-
-/* /healthz logins.socket_events: connection events the kernel reported. */
-static unsigned long long socket_events(int rest)
-{
-  static const char get[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
-  char buf[16384];
-  assert_int_equal(e2e_send(rest, get, sizeof get - 1), 0);
-  assert_int_equal(e2e_http_read(rest, buf, sizeof buf, 5000), 200);
-  const char *p = strstr(buf, "\"socket_events\":");
-  assert_non_null(p);
-  return strtoull(p + 16, NULL, 10);
 }
 
 /* Connections are edge-triggered (src/net/conn.c): a socket whose input
@@ -142,7 +103,7 @@ static void test_ready_socket_reported_once(void **st)
   for (int i = 0; i < OPENING; i++) assert_true((ws[i] = e2e_ws_connect(srv.port, "/ws")) >= 0);
   int rest = e2e_connect(srv.port);
   assert_true(rest >= 0);
-  unsigned long long before_n = socket_events(rest);
+  unsigned long long before_n = e2e_healthz_counter(rest, "socket_events");
   assert_int_equal(kill(srv.pid, SIGSTOP), 0);
   for (int i = 0; i < OPENING; i++) assert_int_equal(e2e_ws_send_text(ws[i], "{\"id\":1,\"op\":\"heartbeat\"}"), 0);
   usleep(200 * 1000);
@@ -154,7 +115,7 @@ static void test_ready_socket_reported_once(void **st)
     assert_true(n > 2);
     assert_non_null(memmem(buf, (size_t)n, "\"op\":\"heartbeat\"", 16));
   }
-  unsigned long long reported = socket_events(rest) - before_n;
+  unsigned long long reported = e2e_healthz_counter(rest, "socket_events") - before_n;
   print_message("socket events reported for %d heartbeats of opening connections: %llu\n", OPENING, reported);
   if (reported > OPENING + OPENING / 2) fail_msg("%llu socket events for %d ready sockets: ready sockets were reported again", reported, OPENING);
   close(rest);
@@ -174,19 +135,13 @@ static void test_http_reply_before_websocket_writes(void **st)
   (void)st;
   static int ws[OPENING];
   char buf[8192];
-  int one = 1;
-  for (int i = 0; i < OPENING; i++) {
-    assert_true((ws[i] = e2e_ws_connect(srv.port, "/ws")) >= 0);
-    assert_int_equal(e2e_ws_send_text(ws[i], "{\"id\":1,\"op\":\"heartbeat\"}"), 0); /* its first message: opened */
-    assert_true(recv_stamped(ws[i], buf, sizeof buf, &(struct timespec){ 0 }) > 2);
-    assert_int_equal(setsockopt(ws[i], SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one), 0);
-  }
+  assert_int_equal(e2e_ws_opened(srv.port, ws, OPENING), 0);
   int rest = e2e_connect(srv.port);
   assert_true(rest >= 0);
   static const char get[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
   assert_int_equal(e2e_send(rest, get, sizeof get - 1), 0);
   assert_int_equal(e2e_http_read(rest, buf, sizeof buf, 5000), 200);
-  assert_int_equal(setsockopt(rest, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one), 0);
+  assert_int_equal(e2e_stamp_on(rest), 0);
 
   assert_int_equal(kill(srv.pid, SIGSTOP), 0);
   for (int i = 0; i < OPENING; i++) assert_int_equal(e2e_ws_send_text(ws[i], "{\"id\":2,\"op\":\"heartbeat\"}"), 0);
@@ -195,13 +150,13 @@ static void test_http_reply_before_websocket_writes(void **st)
   assert_int_equal(kill(srv.pid, SIGCONT), 0);
 
   struct timespec rest_at, at;
-  assert_true(recv_stamped(rest, buf, sizeof buf, &rest_at) > 0);
+  assert_true(e2e_recv_stamped(rest, buf, sizeof buf, &rest_at) > 0);
   int ahead = 0;
   for (int i = 0; i < OPENING; i++) {
-    size_t n = recv_stamped(ws[i], buf, sizeof buf, &at);
+    size_t n = e2e_recv_stamped(ws[i], buf, sizeof buf, &at);
     assert_true(n > 2);
     assert_non_null(memmem(buf, n, "\"op\":\"heartbeat\"", 16));
-    ahead += before(&at, &rest_at);
+    ahead += e2e_before(&at, &rest_at);
   }
   print_message("WebSocket answers of the REST request's turn written before its reply: %d of %d\n", ahead, OPENING);
   if (ahead > OPENING / 10) fail_msg("the REST reply waited for %d WebSocket writes of its turn", ahead);

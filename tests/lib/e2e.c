@@ -410,3 +410,55 @@ int e2e_finish(e2e_server_t *srv)
   e2e_dir_remove(srv);
   return rc == 0 ? 0 : -1;
 }
+
+int e2e_stamp_on(int fd)
+{
+  int one = 1;
+  return setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one) ? -1 : 0;
+}
+
+size_t e2e_recv_stamped(int fd, char *buf, size_t cap, struct timespec *at)
+{
+  struct pollfd p = { .fd = fd, .events = POLLIN };
+  memset(at, 0, sizeof *at);
+  if (poll(&p, 1, 10000) != 1) return 0;
+  char ctl[256];
+  struct iovec iov = { buf, cap };
+  struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof ctl };
+  ssize_t n = recvmsg(fd, &mh, 0);
+  if (n <= 0) return 0;
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) memcpy(at, CMSG_DATA(c), sizeof *at);
+  return (size_t)n;
+}
+
+int e2e_before(const struct timespec *a, const struct timespec *b)
+{
+  return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+int e2e_ws_opened(int port, int *fds, int n)
+{
+  char buf[8192];
+  struct timespec at;
+  for (int i = 0; i < n; i++) {
+    if ((fds[i] = e2e_ws_connect(port, "/ws")) < 0) return -1;
+    if (e2e_ws_send_text(fds[i], "{\"id\":1,\"op\":\"heartbeat\"}")) return -1; /* its first message: opened */
+    if (e2e_recv_stamped(fds[i], buf, sizeof buf, &at) <= 2) return -1;
+    if (e2e_stamp_on(fds[i])) return -1;
+  }
+  return 0;
+}
+
+unsigned long long e2e_healthz_counter(int fd, const char *name)
+{
+  static const char get[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+  char buf[16384], key[80];
+  if (e2e_send(fd, get, sizeof get - 1) || e2e_http_read(fd, buf, sizeof buf, 5000) != 200) die("GET /healthz");
+  snprintf(key, sizeof key, "\"%s\":", name);
+  const char *p = strstr(buf, key);
+  char *end = NULL;
+  unsigned long long v = p ? strtoull(p + strlen(key), &end, 10) : 0;
+  if (!p || end == p + strlen(key)) { errno = 0; die(key); }
+  return v;
+}

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 typedef struct e2e_server {
   pid_t pid;
@@ -80,6 +81,26 @@ int e2e_ws_recv_text(int fd, char *buf, size_t cap, int timeout_ms);
 /* Connect and log in; returns fd, or -1 (reply copied to reply if given). */
 int e2e_ws_login(int port, uint32_t sdkappid, const char *key, const char *user, const char *platform,
                  char *reply, size_t cap);
+/* Loop-order tests (test_turn_budgets, test_opening_share, test_accept_read):
+ * which of two replies left the server first, read from the kernel's receive
+ * timestamps instead of from timings. */
+/* Ask the kernel to stamp what fd receives (SO_TIMESTAMPNS). 0 or -1. */
+int e2e_stamp_on(int fd);
+/* Wait up to 10 s for bytes on fd and read them with the receive timestamp of
+ * the first segment (zero if fd is not stamped). Returns the bytes read, 0
+ * on timeout or EOF. */
+size_t e2e_recv_stamped(int fd, char *buf, size_t cap, struct timespec *at);
+/* 1 if a is earlier than b. */
+int e2e_before(const struct timespec *a, const struct timespec *b);
+/* n opened WebSockets on /ws: each sends a heartbeat and reads its answer
+ * (a connection that has had a message is no longer opening), then is
+ * stamped (e2e_stamp_on). Fills fds. 0 or -1 (some may be open). */
+int e2e_ws_opened(int port, int *fds, int n);
+/* Ask GET /healthz on the keep-alive connection fd and return the number
+ * after "name": in its reply (the first match); exits the test (status 1)
+ * when there is no such number. */
+unsigned long long e2e_healthz_counter(int fd, const char *name);
+
 /* Make a UserSig with the project's own generator (expire seconds). */
 void e2e_usersig(uint32_t sdkappid, const char *key, const char *user, int64_t expire_s, char *out, size_t cap);
 
