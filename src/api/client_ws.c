@@ -139,8 +139,9 @@ static void reply_ok_time(net_ws_t *ws, json_t *id, const char *op, int64_t serv
 void cws_on_open(void *ud, net_ws_t *ws)
 {
   api_srv_t *srv = ud;
-  cws_conn_t *c = calloc(1, sizeof *c);
+  cws_conn_t *c = malloc(sizeof *c); /* malloc, then a struct assignment (GCC turns malloc + memset into calloc): glibc's calloc skips its per-thread cache */
   if (!c) { net_ws_close(ws, 1011, "out of memory"); return; }
+  *c = (cws_conn_t){ 0 };
   c->sess.conn = ws;
   c->holds = 1;          /* the socket's own hold, dropped in cws_on_close */
   c->state = CWS_NEW;
@@ -442,8 +443,9 @@ void cws_login_start(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const cws_logi
     reply(ws, id, "login", rc, rc == IMC_E_NOMEM ? NULL : why, NULL); /* 70398, 72000 */
     return;
   }
-  login_job_t *j = calloc(1, sizeof *j);
+  login_job_t *j = malloc(sizeof *j); /* as cws_on_open */
   if (!j) { api_quota_login_done(srv, &adm); reply(ws, id, "login", IMC_E_NOMEM, NULL, NULL); return; }
+  *j = (login_job_t){ 0 };
   j->adm = adm;
   j->srv = srv;
   j->op = &cws_ops[0];   /* the login row (asserted) */
@@ -579,8 +581,9 @@ static int login_fast(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const char *d
   const cws_op_t *o = &cws_ops[0];
   assert(o->fn == op_login);
   /* room for every decoded string (never longer than the frame) and its NUL */
-  cws_login_req_t *r = calloc(1, sizeof *r + len + LOGIN_FIELDS);
+  cws_login_req_t *r = malloc(sizeof *r + len + LOGIN_FIELDS); /* text[] is written before it is read */
   if (!r) return 0;
+  *r = (cws_login_req_t){ 0 };
   if (idt != JSONR_NONE && t[idt].type == JSONR_STRING) r->id = json_stringn(r->text, jsonr_str(&d, idt, r->text));
   else if (idt != JSONR_NONE && t[idt].type == JSONR_INTEGER) r->id = json_integer(jsonr_int(&d, idt));
   if (op_refused(srv, ws, c, o, o->name, r->id, len)) { cws_login_req_free(r); return 1; }
