@@ -139,8 +139,9 @@ static void reply_ok_time(net_ws_t *ws, json_t *id, const char *op, int64_t serv
 void cws_on_open(void *ud, net_ws_t *ws)
 {
   api_srv_t *srv = ud;
-  cws_conn_t *c = calloc(1, sizeof *c);
+  cws_conn_t *c = malloc(sizeof *c); /* malloc, then a struct assignment (GCC turns malloc + memset into calloc): glibc's calloc skips its per-thread cache */
   if (!c) { net_ws_close(ws, 1011, "out of memory"); return; }
+  *c = (cws_conn_t){ 0 };
   c->sess.conn = ws;
   c->holds = 1;          /* the socket's own hold, dropped in cws_on_close */
   c->state = CWS_NEW;
@@ -320,11 +321,11 @@ out:
 
 /* ---- the login frame's fields ------------------------------------------------ */
 /* The string fields of a login frame and their caps (bytes, decoded). */
-static const struct { const char *name; size_t max; size_t off; } login_fields[] = {
-  { "user_id",   32,   offsetof(cws_login_req_t, user_id) },
-  { "usersig",   4096, offsetof(cws_login_req_t, usersig) },
-  { "platform",  16,   offsetof(cws_login_req_t, platform) },
-  { "device_id", 64,   offsetof(cws_login_req_t, device_id) },
+static const struct { const char *name; size_t name_len, max; size_t off; } login_fields[] = {
+  { "user_id",   7, 32,   offsetof(cws_login_req_t, user_id) },
+  { "usersig",   7, 4096, offsetof(cws_login_req_t, usersig) },
+  { "platform",  8, 16,   offsetof(cws_login_req_t, platform) },
+  { "device_id", 9, 64,   offsetof(cws_login_req_t, device_id) },
 };
 #define LOGIN_FIELDS (sizeof login_fields / sizeof login_fields[0])
 
@@ -442,8 +443,9 @@ void cws_login_start(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const cws_logi
     reply(ws, id, "login", rc, rc == IMC_E_NOMEM ? NULL : why, NULL); /* 70398, 72000 */
     return;
   }
-  login_job_t *j = calloc(1, sizeof *j);
+  login_job_t *j = malloc(sizeof *j); /* as cws_on_open */
   if (!j) { api_quota_login_done(srv, &adm); reply(ws, id, "login", IMC_E_NOMEM, NULL, NULL); return; }
+  *j = (login_job_t){ 0 };
   j->adm = adm;
   j->srv = srv;
   j->op = &cws_ops[0];   /* the login row (asserted) */
@@ -560,6 +562,27 @@ static int op_refused(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const cws_op_
   return rc;
 }
 
+/* The values of a login frame's members (JSONR_NONE: absent) in one walk
+ * over the top-level object's members (a jsonr_get per member walked them
+ * seven times). jsonr refused duplicate keys, so a key matches at most once;
+ * the names are matched decoded, as jsonr_get matches them. */
+static void login_members(const jsonr_doc_t *d, uint32_t *op, uint32_t *idt, uint32_t *app, uint32_t field[LOGIN_FIELDS])
+{
+  *op = *idt = *app = JSONR_NONE;
+  for (size_t k = 0; k < LOGIN_FIELDS; k++) field[k] = JSONR_NONE;
+  uint32_t k = 1;
+  for (uint32_t m = 0; m < d->t[0].len; m++, k = d->t[k + 1].next) {
+    if (jsonr_str_eq(d, k, "op", 2)) *op = k + 1;
+    else if (jsonr_str_eq(d, k, "id", 2)) *idt = k + 1;
+    else if (jsonr_str_eq(d, k, "sdkappid", 8)) *app = k + 1;
+    else {
+      for (size_t f = 0; f < LOGIN_FIELDS; f++) {
+        if (jsonr_str_eq(d, k, login_fields[f].name, login_fields[f].name_len)) { field[f] = k + 1; break; }
+      }
+    }
+  }
+}
+
 #define LOGIN_TOKENS 48  /* a login frame has 7 members (15 tokens) */
 
 /* A login frame read with jsonr instead of jansson (jansson's loader was a
@@ -574,21 +597,22 @@ static int login_fast(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const char *d
   jsonr_doc_t d;
   if (!memmem(data, len, "login", 5)) return 0; /* cheap: other ops never pay for a second parse */
   if (jsonr_parse(&d, data, len, t, LOGIN_TOKENS) != JSONR_OK || t[0].type != JSONR_OBJECT) return 0;
-  uint32_t op = jsonr_get(&d, 0, "op"), idt = jsonr_get(&d, 0, "id");
+  uint32_t op, idt, app, field[LOGIN_FIELDS];
+  login_members(&d, &op, &idt, &app, field);
   if (op == JSONR_NONE || t[op].type != JSONR_STRING || !jsonr_str_eq(&d, op, "login", 5)) return 0;
   const cws_op_t *o = &cws_ops[0];
   assert(o->fn == op_login);
   /* room for every decoded string (never longer than the frame) and its NUL */
-  cws_login_req_t *r = calloc(1, sizeof *r + len + LOGIN_FIELDS);
+  cws_login_req_t *r = malloc(sizeof *r + len + LOGIN_FIELDS); /* text[] is written before it is read */
   if (!r) return 0;
+  *r = (cws_login_req_t){ 0 };
   if (idt != JSONR_NONE && t[idt].type == JSONR_STRING) r->id = json_stringn(r->text, jsonr_str(&d, idt, r->text));
   else if (idt != JSONR_NONE && t[idt].type == JSONR_INTEGER) r->id = json_integer(jsonr_int(&d, idt));
   if (op_refused(srv, ws, c, o, o->name, r->id, len)) { cws_login_req_free(r); return 1; }
-  uint32_t app = jsonr_get(&d, 0, "sdkappid");
   login_app_set(r, app != JSONR_NONE && t[app].type == JSONR_INTEGER, app != JSONR_NONE && t[app].type == JSONR_INTEGER ? jsonr_int(&d, app) : 0);
   size_t used = 0;
   for (size_t k = 0; k < LOGIN_FIELDS; k++) {
-    uint32_t f = jsonr_get(&d, 0, login_fields[k].name);
+    uint32_t f = field[k];
     login_field_set(r, k, &used, f != JSONR_NONE && t[f].type == JSONR_STRING ? jsonr_str(&d, f, r->text + used) : 0);
   }
   login_begin(srv, ws, c, r);

@@ -327,14 +327,26 @@ static int parse_jsonr(const char *json, size_t len, auth_usersig_info_t *info, 
   char buf[AUTH_JSON_MAX];     /* a decoded string is never longer than the document */
   if (jsonr_parse(&d, json, len, t, PARSE_TOKENS) != JSONR_OK) return PARSE_UNDECIDED;
   if (t[0].type != JSONR_OBJECT) return IMC_E_SIG_MALFORMED;
-  uint32_t ver = jsonr_get(&d, 0, "TLS.ver"), id = jsonr_get(&d, 0, "TLS.identifier"), s = jsonr_get(&d, 0, "TLS.sig");
+  /* the members read, in one walk over the object (a jsonr_get each walked it seven times); jsonr
+   * refused duplicate keys, so each name matches at most once */
+  enum { M_VER, M_ID, M_SIG, M_USERBUF, M_APP, M_TIME, M_EXPIRE, M__COUNT };
+  static const struct { const char *name; size_t len; } names[M__COUNT] = {
+    [M_VER] = { "TLS.ver", 7 }, [M_ID] = { "TLS.identifier", 14 }, [M_SIG] = { "TLS.sig", 7 },
+    [M_USERBUF] = { "TLS.userbuf", 11 }, [M_APP] = { "TLS.sdkappid", 12 }, [M_TIME] = { "TLS.time", 8 },
+    [M_EXPIRE] = { "TLS.expire", 10 },
+  };
+  uint32_t m[M__COUNT];
+  for (int f = 0; f < M__COUNT; f++) m[f] = JSONR_NONE;
+  for (uint32_t k = 1, i = 0; i < t[0].len; i++, k = t[k + 1].next)
+    for (int f = 0; f < M__COUNT; f++)
+      if (jsonr_str_eq(&d, k, names[f].name, names[f].len)) { m[f] = k + 1; break; }
+  uint32_t ver = m[M_VER], id = m[M_ID], s = m[M_SIG];
   if (ver == JSONR_NONE || t[ver].type != JSONR_STRING || !jsonr_str_eq(&d, ver, "2.0", 3)) return IMC_E_SIG_MALFORMED;
   if (id == JSONR_NONE || t[id].type != JSONR_STRING || s == JSONR_NONE || t[s].type != JSONR_STRING)
     return IMC_E_SIG_MALFORMED;
-  if (jsonr_get(&d, 0, "TLS.userbuf") != JSONR_NONE) return IMC_E_SIG_MALFORMED;
+  if (m[M_USERBUF] != JSONR_NONE) return IMC_E_SIG_MALFORMED;
   int64_t app = 0, tm = 0, ex = 0;
-  if (int_tok(&d, jsonr_get(&d, 0, "TLS.sdkappid"), buf, &app) || app < 0 ||
-      int_tok(&d, jsonr_get(&d, 0, "TLS.time"), buf, &tm) || int_tok(&d, jsonr_get(&d, 0, "TLS.expire"), buf, &ex))
+  if (int_tok(&d, m[M_APP], buf, &app) || app < 0 || int_tok(&d, m[M_TIME], buf, &tm) || int_tok(&d, m[M_EXPIRE], buf, &ex))
     return IMC_E_SIG_MALFORMED;
   size_t n = jsonr_str(&d, s, buf);
   if (n >= 64) return IMC_E_SIG_MALFORMED;

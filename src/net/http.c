@@ -16,8 +16,8 @@
 struct net_req {
   struct net_req *next;
   struct net_conn *conn;        /* NULL once the connection is gone */
-  char *url; size_t url_len;
-  char *hdrs; size_t hdrs_len;  /* "name\0value\0"…, names lower-case */
+  char *url; size_t url_len, url_cap;
+  char *hdrs; size_t hdrs_len, hdrs_cap;  /* "name\0value\0"…, names lower-case */
   char *body; size_t body_len, body_cap;
   char *path, *query;           /* split copy of url */
   char *resp; size_t resp_len;  /* reply bytes waiting for earlier replies */
@@ -54,16 +54,23 @@ static int grow(char **buf, size_t *len, size_t add, size_t *cap_io, size_t limi
   return 0;
 }
 
-/* append to a buffer whose capacity is tracked implicitly by power-of-two growth */
-static int append(char **buf, size_t *len, const char *data, size_t n, size_t limit)
+/* Append data[0..n) to a NUL-terminated buffer of capacity *cap (grown as grow does). */
+static int append(char **buf, size_t *len, size_t *cap, const char *data, size_t n, size_t limit)
 {
-  size_t cap = 256;
-  while (cap < *len + 1) cap *= 2;
-  if (!*buf) cap = 0;
-  if (grow(buf, len, n, &cap, limit)) return -1;
+  if (*len + n + 1 > *cap && grow(buf, len, n, cap, limit)) return -1;
+  if (*len + n > limit) return -1;
   memcpy(*buf + *len, data, n);
   *len += n;
   (*buf)[*len] = 0;
+  return 0;
+}
+
+/* Append one NUL (the end of a name or value in hdrs). */
+static int append_nul(net_req_t *r)
+{
+  if (r->hdrs_len + 2 > r->hdrs_cap && grow(&r->hdrs, &r->hdrs_len, 1, &r->hdrs_cap, SIZE_MAX)) return -1;
+  r->hdrs[r->hdrs_len] = 0;
+  r->hdrs[++r->hdrs_len] = 0;
   return 0;
 }
 
@@ -79,8 +86,9 @@ static int on_begin(http_parser *p)
 {
   struct net_conn *c = conn_of(p);
   http_state_t *h = c->u.http;
-  net_req_t *r = calloc(1, sizeof *r);
+  net_req_t *r = malloc(sizeof *r); /* malloc, then a struct assignment (GCC turns malloc + memset into calloc): glibc's calloc skips its per-thread cache */
   if (!r) return -1;
+  *r = (net_req_t){ 0 };
   r->conn = c;
   h->cur = r;
   return 0;
@@ -89,7 +97,8 @@ static int on_begin(http_parser *p)
 static int on_url(http_parser *p, const char *at, size_t n)
 {
   struct net_conn *c = conn_of(p);
-  return append(&c->u.http->cur->url, &c->u.http->cur->url_len, at, n, c->srv->cfg.max_header_bytes);
+  net_req_t *r = c->u.http->cur;
+  return append(&r->url, &r->url_len, &r->url_cap, at, n, c->srv->cfg.max_header_bytes);
 }
 
 static int on_field(http_parser *p, const char *at, size_t n)
@@ -98,13 +107,15 @@ static int on_field(http_parser *p, const char *at, size_t n)
   net_req_t *r = c->u.http->cur;
   if (r->hdrs_done) return 0; /* a trailer field: never merged into the headers (RFC 9112 §7.1.2) */
   if (r->last_was_value || !r->hdrs_len) {
-    if (r->hdrs_len && append(&r->hdrs, &r->hdrs_len, "", 1, SIZE_MAX)) return -1; /* end of the previous value */
+    if (r->hdrs_len && append_nul(r)) return -1; /* end of the previous value */
     r->last_was_value = 0;
   }
   size_t start = r->hdrs_len;
-  if (append(&r->hdrs, &r->hdrs_len, at, n, SIZE_MAX)) return -1;
-  for (size_t i = start; i < r->hdrs_len; i++) /* a token (the scanner checked): ASCII, as tolower in the C locale */
-    if (r->hdrs[i] >= 'A' && r->hdrs[i] <= 'Z') r->hdrs[i] = (char)(r->hdrs[i] | 0x20);
+  if (append(&r->hdrs, &r->hdrs_len, &r->hdrs_cap, at, n, SIZE_MAX)) return -1;
+  for (size_t i = start; i < r->hdrs_len; i++) { /* a token (the scanner checked): ASCII, as tolower in the C locale */
+    unsigned char ch = (unsigned char)r->hdrs[i];
+    r->hdrs[i] = (char)(ch | (unsigned char)((unsigned char)(ch - 'A') < 26u) << 5);
+  }
   return 0;
 }
 
@@ -113,16 +124,16 @@ static int on_value(http_parser *p, const char *at, size_t n)
   struct net_conn *c = conn_of(p);
   net_req_t *r = c->u.http->cur;
   if (r->hdrs_done) return 0;
-  if (!r->last_was_value) { if (append(&r->hdrs, &r->hdrs_len, "", 1, SIZE_MAX)) return -1; r->last_was_value = 1; }
-  return append(&r->hdrs, &r->hdrs_len, at, n, SIZE_MAX);
+  if (!r->last_was_value) { if (append_nul(r)) return -1; r->last_was_value = 1; }
+  return append(&r->hdrs, &r->hdrs_len, &r->hdrs_cap, at, n, SIZE_MAX);
 }
 
 static int on_headers_complete(http_parser *p)
 {
   struct net_conn *c = conn_of(p);
   net_req_t *r = c->u.http->cur;
-  if (r->hdrs_len && append(&r->hdrs, &r->hdrs_len, "", 1, SIZE_MAX)) return -1;
-  if (r->hdrs_len && !r->last_was_value && append(&r->hdrs, &r->hdrs_len, "", 1, SIZE_MAX)) return -1;
+  if (r->hdrs_len && append_nul(r)) return -1;
+  if (r->hdrs_len && !r->last_was_value && append_nul(r)) return -1;
   r->hdrs_done = 1;
   r->minor = (uint8_t)p->http_minor;
   const char *m = http_method_str((enum http_method)p->method);
@@ -331,8 +342,9 @@ void net__http_feed(struct net_conn *c, char *data, size_t len)
 {
   if (c->flags & CF_CLOSE_AFTER_WRITE) return;
   if (!c->u.http) {
-    http_state_t *h = calloc(1, sizeof *h);
+    http_state_t *h = malloc(sizeof *h); /* as on_begin */
     if (!h) { net__close(c); return; }
+    *h = (http_state_t){ 0 };
     http_parser_init(&h->parser, HTTP_REQUEST);
     h->parser.data = c;
     c->u.http = h;

@@ -270,27 +270,59 @@ static int too_long(const http_scan_t *s, const char **why)
   FAIL(431, "request header section too large");
 }
 
+/* Accepted bytes not yet handed on: a run of consecutive in-place spans of
+ * the read buffer, handed to cb->emit in one call (one http_parser_execute
+ * per message instead of one per line: each call's setup and the field and
+ * value marks it re-opens were about half of an upgrade request's parse).
+ * A run never crosses a message's end, so an earlier pipelined request is
+ * complete before a later one is scanned, as with a call per line. */
+typedef struct { const char *p; size_t n; } run_t;
+
+/* Hand the run on; nonzero: emit stopped the scan. */
+static int run_flush(run_t *r, const net_scan_cb_t *cb)
+{
+  if (!r->n) return 0;
+  size_t n = r->n;
+  r->n = 0;
+  return cb->emit(cb->ud, r->p, n);
+}
+
+/* Add the in-place span p[0..n) (it follows the run, or starts a new one). */
+static int run_add(run_t *r, const net_scan_cb_t *cb, const char *p, size_t n)
+{
+  if (r->n && r->p + r->n == p) { r->n += n; return 0; }
+  int stop = run_flush(r, cb);
+  r->p = p;
+  r->n = n;
+  return stop;
+}
+
 int net__scan(http_scan_t *s, const net_cfg_t *cfg, const char *data, size_t len, const net_scan_cb_t *cb, size_t *used,
               const char **why)
 {
   size_t o = 0;
+  run_t run = { NULL, 0 };
   *used = 0;
+  /* a violation: what was accepted before it is handed on first, and if that
+   * stops the scan (http-parser refused it), that answer stands, as when
+   * each line was handed on at once */
+#define SCAN_FAIL(expr) do { int st_ = (expr); if (run_flush(&run, cb)) { *used = o; return 0; } return st_; } while (0)
   while (o < len) {
-    int st;
     if (s->mode == HS_BODY || s->mode == HS_CHUNK_DATA) {
       size_t k = len - o < s->left ? len - o : (size_t)s->left;
       s->left -= k;
+      int end = 0;
       if (s->mode == HS_CHUNK_DATA && !s->left) { s->mode = HS_CHUNK_CRLF; s->crlf = 0; }
-      else if (s->mode == HS_BODY && !s->left) message_reset(s);
+      else if (s->mode == HS_BODY && !s->left) { message_reset(s); end = 1; }
       o += k;
-      if (cb->emit(cb->ud, data + o - k, k)) { *used = o; return 0; }
+      if (run_add(&run, cb, data + o - k, k) || (end && run_flush(&run, cb))) { *used = o; return 0; }
       continue;
     }
     if (s->mode == HS_CHUNK_CRLF) {
-      if (data[o] != (s->crlf ? '\n' : '\r')) FAIL(400, "chunk data must be followed by CRLF (RFC 9112 §7.1)");
+      if (data[o] != (s->crlf ? '\n' : '\r')) { *why = "chunk data must be followed by CRLF (RFC 9112 §7.1)"; SCAN_FAIL(400); }
       o++;
       if (s->crlf++) s->mode = HS_CHUNK_SIZE;
-      if (cb->emit(cb->ud, data + o - 1, 1)) { *used = o; return 0; }
+      if (run_add(&run, cb, data + o - 1, 1)) { *used = o; return 0; }
       continue;
     }
     /* line modes */
@@ -301,27 +333,27 @@ int net__scan(http_scan_t *s, const net_cfg_t *cfg, const char *data, size_t len
     const char *lf = memchr(data + o, '\n', len - o);
     size_t avail = (lf ? (size_t)(lf - (data + o)) + 1 : len - o);
     size_t cap = line_cap(s, cfg);
-    if (s->line_len + avail > cap) return too_long(s, why);
+    if (s->line_len + avail > cap) SCAN_FAIL(too_long(s, why));
     if (!lf) { /* carry the partial line over */
       if (s->line_len + avail > s->line_cap) {
         size_t nc = s->line_cap ? s->line_cap : 256;
         while (nc < s->line_len + avail) nc *= 2;
         char *nl = realloc(s->line, nc);
-        if (!nl) FAIL(500, "out of memory");
+        if (!nl) { *why = "out of memory"; SCAN_FAIL(500); }
         s->line = nl;
         s->line_cap = (uint32_t)nc;
       }
       memcpy(s->line + s->line_len, data + o, avail);
       s->line_len += (uint32_t)avail;
-      *used = len;
-      return 0;
+      o = len;
+      break;
     }
     const char *l = data + o;
     size_t n = avail;
     if (s->line_len) { /* complete the carried line */
       if (s->line_len + avail > s->line_cap) {
         char *nl = realloc(s->line, s->line_len + avail);
-        if (!nl) FAIL(500, "out of memory");
+        if (!nl) { *why = "out of memory"; SCAN_FAIL(500); }
         s->line = nl;
         s->line_cap = s->line_len + (uint32_t)avail;
       }
@@ -329,17 +361,27 @@ int net__scan(http_scan_t *s, const net_cfg_t *cfg, const char *data, size_t len
       l = s->line;
       n = s->line_len + avail;
     }
-    if (n < 2 || l[n - 2] != '\r') FAIL(400, "bare LF: lines must end with CRLF (RFC 9112 §2.2)");
+    if (n < 2 || l[n - 2] != '\r') { *why = "bare LF: lines must end with CRLF (RFC 9112 §2.2)"; SCAN_FAIL(400); }
     if (s->mode == HS_START || s->mode == HS_FIELDS || s->mode == HS_TRAILERS) s->head_bytes += (uint32_t)n;
     int ended = (s->mode == HS_FIELDS || s->mode == HS_TRAILERS) && n == 2;
-    if ((st = on_line(s, cfg, l, n - 2, why))) return st;
+    int st = on_line(s, cfg, l, n - 2, why);
+    if (st) SCAN_FAIL(st);
     o += avail;
-    s->line_len = 0;
-    /* hand the accepted line to http-parser (from the carry buffer or in place) */
-    int stop = cb->emit(cb->ud, l, n);
-    if (ended && s->mode == HS_START) message_reset(s);
+    int stop;
+    if (s->line_len) { /* the carried line: not in place, handed on alone */
+      s->line_len = 0;
+      stop = run_flush(&run, cb) || cb->emit(cb->ud, l, n);
+    } else {
+      stop = run_add(&run, cb, l, n);
+    }
+    if (ended && s->mode == HS_START) { /* the message's last line: hand it on before the next one is scanned */
+      stop = stop || run_flush(&run, cb);
+      message_reset(s);
+    }
     if (stop) { *used = o; return 0; }
   }
+#undef SCAN_FAIL
+  if (run_flush(&run, cb)) { *used = o; return 0; }
   *used = o;
   return 0;
 }

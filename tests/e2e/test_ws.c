@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include "e2e.h"
@@ -271,6 +272,44 @@ static void test_pings_keep_an_idle_session(void **st)
   assert_int_equal(e2e_finish(&s2), 0);
 }
 
+/* The upgrade request and the first frame in one write: the frame's bytes
+ * follow the request's last line in the same read, and are the WebSocket's,
+ * not the start of a next HTTP request (http_strict.c hands a message's
+ * lines on by the run, ending each run at its message's end). The frame
+ * holds no LF, so scanned as HTTP it would wait as a partial line. */
+static void test_upgrade_and_frame_in_one_write(void **st)
+{
+  (void)st;
+  static const char text[] = "{\"id\":\"hb1\",\"op\":\"heartbeat\"}";
+  char buf[1024], reply[4096];
+  int n = snprintf(buf, sizeof buf, "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                   "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+  size_t len = sizeof text - 1;
+  buf[n++] = (char)0x81;                 /* FIN, text */
+  buf[n++] = (char)(0x80 | len);         /* masked, < 126 bytes */
+  memset(buf + n, 0, 4);                 /* mask key 0: the payload as is */
+  n += 4;
+  memcpy(buf + n, text, len);
+  n += (int)len;
+  assert_null(memchr(buf + n - len - 6, '\n', len + 6));
+  int fd = e2e_connect(srv.port);
+  assert_true(fd >= 0);
+  assert_int_equal(e2e_send(fd, buf, (size_t)n), 0);
+  size_t h = 0; /* the 101's head, byte by byte: the frame's answer follows it */
+  while (h + 1 < sizeof buf) {
+    struct pollfd p = { fd, POLLIN, 0 };
+    assert_true(poll(&p, 1, 3000) == 1);
+    assert_int_equal(read(fd, buf + h, 1), 1);
+    h++;
+    if (h >= 4 && !memcmp(buf + h - 4, "\r\n\r\n", 4)) break;
+  }
+  buf[h] = 0;
+  assert_non_null(strstr(buf, " 101 "));
+  assert_true(e2e_ws_recv_text(fd, reply, sizeof reply, 3000) >= 0);
+  assert_non_null(strstr(reply, "\"id\":\"hb1\"")); /* answered (not logged in: refused, but read) */
+  close(fd);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -278,6 +317,7 @@ int main(void)
     cmocka_unit_test(test_bad_json_keeps_connection), cmocka_unit_test(test_second_device_same_platform),
     cmocka_unit_test(test_login_timeout), cmocka_unit_test(test_bad_frames), cmocka_unit_test(test_login_usage_is_durable),
     cmocka_unit_test(test_graceful_stop_with_open_connections), cmocka_unit_test(test_pings_keep_an_idle_session),
+    cmocka_unit_test(test_upgrade_and_frame_in_one_write),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
