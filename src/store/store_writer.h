@@ -20,7 +20,10 @@
  * by the writer thread, whether handed over or not). A submit beyond that is
  * refused at once with IMC_E_OVERLOADED and the job is not taken (done() is
  * never called for it): the producer answers its client "server busy, retry"
- * (compatible code 60018). The writer takes the whole queue as one batch
+ * (compatible code 60018). The loop keeps WebSocket input from reaching
+ * the cap: it stops reading logged-in connections while
+ * store_writer_inflight() is at its high watermark (src/api/ws_pace.c).
+ * The writer takes the whole queue as one batch
  * (and a transaction takes more while it waits for a sync, until it holds
  * max_jobs, see Sync), so memory held by jobs is bounded by five times the
  * cap (one queue filling, one transaction running and one batch waiting
