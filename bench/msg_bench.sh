@@ -9,12 +9,18 @@
 #    one message per client write (window 4 per connection), eight
 #    pipelined per write (window 16), and one per write capped at half the
 #    first run's rate (the p99 send→ack latency at half load). The writer
-#    queue cap is raised to 262144 so that every window fits (with the
-#    default 16384 the excess is refused with 60018).
+#    queue cap is the server's default (16384, WRITER_MAX_JOBS in the
+#    environment sets another): 10,000 windows of 16 are 160,000 sends, and
+#    the server stops reading connections while ws_admit_high_jobs writer
+#    jobs are in flight (docs/decisions/store-pipeline.md), so the rest wait
+#    in the socket buffers instead of being refused. A server without that
+#    admission (before wave 9) needs WRITER_MAX_JOBS=262144, or the excess
+#    is refused with 60018 (send_errors).
 #    SERVER_ARGS (environment) adds server options to these runs, e.g.
 #    SERVER_ARGS="--wal-checkpoint-pages 4096".
 #    With RATE, only the capped run, at RATE messages/s (before/after
-#    comparisons of the latency at a fixed rate), and nothing else.
+#    comparisons of the latency at a fixed rate), and nothing else; with
+#    ONLY8=1 in the environment, only the eight-per-write run.
 # 2. Offline sync: 1,000 messages in one conversation, server restarted (an
 #    empty SQLite cache; the OS page cache stays warm), then one sync page of
 #    1,000 events; first run cold, then warm.
@@ -42,7 +48,7 @@ stop_server() { kill -TERM $spid; wait $spid || true; }
 
 run_load() { # label window batch rate
   new_app msgbench
-  start_server --msg-sync-page 1000 $SERVER_ARGS
+  start_server --msg-sync-page 1000 --writer-max-jobs "${WRITER_MAX_JOBS:-16384}" $SERVER_ARGS
   procs=$(( (USERS + 4999) / 5000 ))
   cpu0=$(cpu_ms $spid)
   res=$(taskset -c 1 build/bench/msg_bench --port "$port" --sdkappid "$app" --key "$key" --conns "$USERS" \
@@ -56,6 +62,7 @@ run_load() { # label window batch rate
 }
 
 if [ -n "$3" ]; then run_load c2c_1_per_write_rate 4 1 "$3"; exit 0; fi
+if [ -n "$ONLY8" ]; then run_load c2c_8_per_write 16 8 0; exit 0; fi
 run_load c2c_1_per_write 4 1 0
 half=$(echo "$last" | sed -n 's/.*msgs_per_s=\([0-9]*\).*/\1/p')
 run_load c2c_8_per_write 16 8 0

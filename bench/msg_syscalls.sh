@@ -12,7 +12,8 @@
 # start and end), frames per write from /healthz ws_out over the same
 # window. Prints one line per thread and
 # call (count, per message), then msg_bench's own line (rates are the box's:
-# compare the counts). IMCLOUD_BIN picks the server binary. Needs perf
+# compare the counts). IMCLOUD_BIN picks the server binary; SERVER_ARGS adds
+# server options. Needs perf
 # (perf_event_paranoid <= 2 as root, or 1).
 #
 #   sh bench/msg_syscalls.sh 1 4     # one message per write, saturated
@@ -29,7 +30,7 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 hz() { curl -s "http://127.0.0.1:$port/healthz"; }
 field() { echo "$1" | sed -n "s/.*$2.*/\1/p"; }
 new_app syscalls
-start_server --msg-sync-page 1000
+start_server --msg-sync-page 1000 $SERVER_ARGS
 taskset -c 1 build/bench/msg_bench --port "$port" --sdkappid "$app" --key "$key" --conns "$USERS" --procs 1 \
   --window "$W" --batch "$B" --rate "$RATE" --seconds $((SECS + 6)) --server-pid "$spid" >"$dir/bench.out" 2>&1 &
 bpid=$!

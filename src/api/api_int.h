@@ -313,6 +313,16 @@ void cws_pace_free(api_srv_t *srv);
 void cws_pace_login(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, cws_login_req_t *r); /* takes r */
 /* Logins waiting now, and logins that ever waited for a later turn. */
 void cws_pace_stats(const api_srv_t *srv, uint64_t *waiting, uint64_t *deferred);
+/* Admission by backpressure (ws_pace.c). cws_admit_on_read: net's
+ * on_ws_read — 1 (pause) if the writer's jobs in flight have reached
+ * cfg->ws_admit_high_jobs and ws is logged in; it is read again once they
+ * fall to cfg->ws_admit_low_jobs and its turn comes (oldest pause first).
+ * cws_admit_on_text: net's on_ws_text (cws_on_text, and the frame count the
+ * resume batches are sized by). cws_admit_stats: connections paused now,
+ * pauses and resumes ever. */
+int cws_admit_on_read(void *ud, net_ws_t *ws);
+void cws_admit_on_text(void *ud, net_ws_t *ws, const char *data, size_t len);
+void cws_admit_stats(const api_srv_t *srv, uint64_t *paused, uint64_t *pauses, uint64_t *resumes);
 /* Set a connection waiting for its turn (CWS_NEW -> CWS_LOGIN_PENDING) or back. */
 void cws_set_waiting(cws_conn_t *c, int waiting);
 

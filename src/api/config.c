@@ -28,6 +28,8 @@ const cfg_def_t api_cfg_defs[] = {
   { "request_timeout_ms", CFG_INT, F(request_timeout_ms), "10000", 100, 600000, "a request must arrive completely within this (408)" },
   { "keepalive_idle_ms", CFG_INT, F(keepalive_idle_ms), "60000", 100, 3600000, "close idle keep-alive HTTP connections" },
   { "shutdown_timeout_ms", CFG_INT, F(shutdown_timeout_ms), "10000", 0, 600000, "how long a graceful stop waits for in-flight work" },
+  { "ws_admit_high_jobs", CFG_INT, F(ws_admit_high_jobs), "12288", 0, 1048576, "storage jobs in flight (submitted, not yet acknowledged) at which the server stops reading frames from logged-in WebSockets: their bytes wait in the kernel and TCP slows the senders; keep it below writer_max_jobs by at least one read's frames, or sends beyond the cap are refused (60018); 0 = never pause" },
+  { "ws_admit_low_jobs", CFG_INT, F(ws_admit_low_jobs), "6144", 0, 1048576, "paused WebSockets are read again, oldest pause first, once the storage jobs in flight fall to this (at most ws_admit_high_jobs)" },
   { "writer_max_jobs", CFG_INT, F(writer_max_jobs), "16384", 1, 1048576, "storage jobs waiting for the writer thread; beyond it a write is refused (60018, retry)" },
   { "wal_checkpoint_pages", CFG_INT, F(wal_checkpoint_pages), "16384", 16, 4194304, "WAL pages (4 KiB) after which the writer thread checkpoints the database, between batches, once the batch is acknowledged; the WAL stays about this size" },
   { "wal_checkpoint_pinned", CFG_INT, F(wal_checkpoint_pinned), "0", 0, 1, "1: a checkpoint's rounds (page copy and database sync) run on their own thread while a read-only connection keeps the WAL from restarting; a short blocking round on the writer thread ends each cycle (docs/decisions/store-pipeline.md)" },

@@ -112,6 +112,13 @@ static void healthz(api_srv_t *srv, net_req_t *req)
                                            "fanouts", (json_int_t)gs.live_fanouts, "batched", (json_int_t)gs.live_batched,
                                            "dropped", (json_int_t)gs.live_dropped, "lagging", (json_int_t)gs.live_lagging,
                                            "cutoffs", (json_int_t)gs.live_cutoffs, "slices", (json_int_t)gs.live_slices));
+  uint64_t paused, pauses, resumes;
+  cws_admit_stats(srv, &paused, &pauses, &resumes);
+  json_object_set_new(o, "admission", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "inflight", (json_int_t)ws.inflight,
+                                                "inflight_max", (json_int_t)ws.inflight_max, "high",
+                                                (json_int_t)srv->cfg->ws_admit_high_jobs, "low",
+                                                (json_int_t)srv->cfg->ws_admit_low_jobs, "paused", (json_int_t)paused,
+                                                "pauses", (json_int_t)pauses, "resumes", (json_int_t)resumes));
   json_object_set_new(o, "ws_out", json_pack("{s:I,s:I,s:I}", "writes", (json_int_t)ns.ws_writes, "frames",
                                              (json_int_t)ns.ws_frames, "bytes", (json_int_t)ns.bytes_out));
   json_object_set_new(o, "stages", writer_stages(srv, 0));
@@ -463,7 +470,7 @@ void api_net_cfg(const api_cfg_t *cfg, net_cfg_t *n)
 
 void api_net_handlers(api_srv_t *srv, net_handlers_t *h)
 {
-  *h = (net_handlers_t){ .ud = srv, .on_http = on_http, .on_ws_open = cws_on_open, .on_ws_text = cws_on_text,
+  *h = (net_handlers_t){ .ud = srv, .on_http = on_http, .on_ws_open = cws_on_open, .on_ws_text = cws_admit_on_text, .on_ws_read = cws_admit_on_read,
                          .on_ws_close = cws_on_close, .on_ws_deadline = cws_on_deadline };
 }
 
@@ -503,6 +510,10 @@ int api_serve(const api_cfg_t *cfg)
     IMC_WARN("server", "msg=\"ws_max_frame_bytes is below the send-frame cap: a message near msg_max_bytes may not fit "
              "(close 1009)\" ws_max_frame_bytes=%zu send_frame_cap=%zu", ncfg.max_ws_frame_bytes,
              cws_msg_frame_bytes(cfg->msg_max_bytes));
+  if (cfg->ws_admit_high_jobs >= cfg->writer_max_jobs)
+    IMC_WARN("server", "msg=\"ws_admit_high_jobs is not below writer_max_jobs: WebSocket sends past the writer's cap are "
+             "refused (60018) instead of waiting\" ws_admit_high_jobs=%lld writer_max_jobs=%lld",
+             (long long)cfg->ws_admit_high_jobs, (long long)cfg->writer_max_jobs);
   if (ncfg.max_body_bytes < rest_routes_body_bytes_max(cfg->msg_max_bytes))
     IMC_WARN("server", "msg=\"max_body_bytes is below a message route's body cap: a REST body carrying messages near "
              "msg_max_bytes may not fit (413)\" max_body_bytes=%zu route_body_cap=%zu", ncfg.max_body_bytes,

@@ -1,4 +1,7 @@
-/* ws_pace.c — login pacing: at most cfg->ws_logins_per_turn WebSocket
+/* ws_pace.c — pacing of WebSocket input: logins per turn, and reading
+ * paused under backpressure while the writer has too much in flight.
+ *
+ * Login pacing: at most cfg->ws_logins_per_turn WebSocket
  * logins start per event-loop turn (UserSig verification, admission, the
  * writer job), and none once those started in the turn have taken
  * cfg->ws_login_turn_us (the first always starts; each start is timed with
@@ -16,7 +19,27 @@
  * blocking. A waiting login holds its connection (cws_hold); one whose
  * connection closed or started closing meanwhile is dropped when its turn
  * comes. Memory: one entry per waiting login (with its frame's fields,
- * cws_login_req_t), none otherwise. */
+ * cws_login_req_t), none otherwise.
+ *
+ * Admission by backpressure (docs/decisions/store-pipeline.md): before
+ * each read of a logged-in connection (net's on_ws_read), if the writer's
+ * jobs in flight (store_writer_inflight: submitted, done() not yet run) have
+ * reached cfg->ws_admit_high_jobs, the connection is not read but paused:
+ * its bytes wait in the kernel's socket buffer (TCP flow control slows the
+ * client once it fills) and it joins the end of a FIFO. So the jobs in
+ * flight exceed the high watermark by at most the frames of the one read
+ * that crossed it. Once per turn, in the prepare callback, while the jobs in
+ * flight plus those the connections resumed in the last turns are expected
+ * to bring are at most cfg->ws_admit_low_jobs, connections leave the FIFO's
+ * head and are read again (net_ws_resume_read; net reads them in that
+ * order), as many as the room up to the high watermark holds at the
+ * measured frames per resumed
+ * connection. Paused first, resumed first; a resumed connection that is
+ * paused again goes to the end: none starves. Logins (not yet online) are
+ * never paused; REST has its own limits. A connection that closed while
+ * paused is dropped when its turn comes. Memory: one pointer per paused
+ * connection (a ring that grows by doubling; if it cannot grow, the
+ * connection is not paused and the writer's cap answers 60018). */
 #include "api/api_int.h"
 #include "util/err.h"
 
@@ -29,6 +52,27 @@ typedef struct pace_wait {
   cws_login_req_t *req;  /* owned */
 } pace_wait_t;
 
+/* Frames a resumed connection is assumed to bring in its first read until
+ * measured: a client's window (msg_bench's 16 at 8 per write). */
+#define ADMIT_PER_READ_START 16
+#define ADMIT_PER_READ_MAX 4096
+/* Turns a resumed batch's expected frames count against the room: the
+ * turn that reads it, and one more for reads the turn's read budget
+ * deferred (src/net/net_int.h). */
+#define ADMIT_RESERVE_TURNS 2
+
+typedef struct admit {
+  cws_conn_t **ring;     /* paused connections (held), oldest at head */
+  size_t head, len, cap;
+  size_t reserved;       /* frames the connections resumed recently are still expected to bring */
+  int reserve_turns;     /* prepare calls left before reserved is dropped */
+  size_t resumed_last;   /* connections resumed in the last batch */
+  uint64_t frames;       /* frames of online connections (ever) */
+  uint64_t frames_at_resume;
+  uint32_t per_read;     /* estimated frames per resumed connection's read */
+  uint64_t pauses, resumes;
+} admit_t;
+
 struct cws_pace {
   uv_prepare_t prepare;
   uv_idle_t idle;        /* active while logins wait: the poll does not block */
@@ -37,6 +81,7 @@ struct cws_pace {
   int64_t started;       /* logins started in this turn */
   uint64_t spent_ns;     /* their time */
   uint64_t deferred;     /* logins that waited for a later turn (ever) */
+  admit_t admit;         /* WebSocket reading paused under backpressure */
 };
 
 static void wait_free(pace_wait_t *w)
@@ -62,6 +107,103 @@ static void start_timed(api_srv_t *srv, struct cws_pace *p, net_ws_t *ws, cws_co
   p->spent_ns += uv_hrtime() - t0;
 }
 
+/* ---- admission by backpressure ------------------------------------------------ */
+static size_t admit_high(const api_srv_t *srv) { return (size_t)srv->cfg->ws_admit_high_jobs; }
+static size_t admit_low(const api_srv_t *srv)
+{
+  return srv->cfg->ws_admit_low_jobs < srv->cfg->ws_admit_high_jobs ? (size_t)srv->cfg->ws_admit_low_jobs
+                                                                    : (size_t)srv->cfg->ws_admit_high_jobs;
+}
+
+static int ring_push(admit_t *a, cws_conn_t *c)
+{
+  if (a->len == a->cap) {
+    size_t ncap = a->cap ? a->cap * 2 : 256;
+    cws_conn_t **n = malloc(ncap * sizeof *n);
+    if (!n) return IMC_E_NOMEM;
+    for (size_t i = 0; i < a->len; i++) n[i] = a->ring[(a->head + i) % a->cap];
+    free(a->ring);
+    a->ring = n;
+    a->head = 0;
+    a->cap = ncap;
+  }
+  a->ring[(a->head + a->len++) % a->cap] = c;
+  return 0;
+}
+
+static cws_conn_t *ring_pop(admit_t *a)
+{
+  assert(a->len > 0);
+  cws_conn_t *c = a->ring[a->head];
+  a->head = (a->head + 1) % a->cap;
+  a->len--;
+  return c;
+}
+
+/* Resume paused connections, oldest first, while the room below the high
+ * watermark holds their expected frames (at least one per turn once at or
+ * below the low watermark). */
+static void admit_resume(api_srv_t *srv, struct cws_pace *p)
+{
+  admit_t *a = &p->admit;
+  if (a->reserve_turns && --a->reserve_turns == 0) { /* the last batch has been read: measure it, drop its reserve */
+    if (a->resumed_last) {
+      uint64_t got = (a->frames - a->frames_at_resume) / a->resumed_last;
+      uint64_t est = (3u * (uint64_t)a->per_read + (got ? got : 1) + 3) / 4;
+      a->per_read = (uint32_t)(est < 1 ? 1 : est > ADMIT_PER_READ_MAX ? ADMIT_PER_READ_MAX : est);
+    }
+    a->reserved = 0;
+    a->resumed_last = 0;
+  }
+  if (!a->len || !srv->writer) return;
+  size_t inflight = store_writer_inflight(srv->writer), high = admit_high(srv);
+  if (inflight + a->reserved > admit_low(srv) && high) return;
+  size_t room = high > inflight + a->reserved ? high - inflight - a->reserved : 0;
+  size_t n = high ? room / a->per_read : a->len; /* off (high 0): everyone */
+  if (!n) n = 1;
+  a->frames_at_resume = a->frames;
+  size_t resumed = 0;
+  while (a->len && resumed < n) {
+    cws_conn_t *c = ring_pop(a);
+    net_ws_t *ws = cws_usable(c);
+    if (ws) { net_ws_resume_read(ws); resumed++; a->resumes++; }
+    cws_release(c);
+  }
+  a->resumed_last += resumed;
+  a->reserved += resumed * a->per_read;
+  a->reserve_turns = ADMIT_RESERVE_TURNS;
+  uv_idle_start(&p->idle, on_idle); /* the reserve lapses on the next turns even if no event comes */
+}
+
+int cws_admit_on_read(void *ud, net_ws_t *ws)
+{
+  api_srv_t *srv = ud;
+  struct cws_pace *p = srv->pace;
+  if (!p || !srv->writer || !admit_high(srv) || store_writer_inflight(srv->writer) < admit_high(srv)) return 0;
+  cws_conn_t *c = net_ws_data(ws);
+  if (!c || cws_state(c) != CWS_ONLINE || !cws_usable(c)) return 0; /* logins are paced on their own */
+  if (ring_push(&p->admit, cws_hold(c))) { cws_release(c); return 0; } /* no room to wait: read (the writer's cap answers) */
+  p->admit.pauses++;
+  return 1;
+}
+
+void cws_admit_on_text(void *ud, net_ws_t *ws, const char *data, size_t len)
+{
+  api_srv_t *srv = ud;
+  cws_on_text(ud, ws, data, len);
+  if (!srv->pace) return;
+  srv->pace->admit.frames++;
+  if (srv->pace->admit.reserved) srv->pace->admit.reserved--;
+}
+
+void cws_admit_stats(const api_srv_t *srv, uint64_t *paused, uint64_t *pauses, uint64_t *resumes)
+{
+  const admit_t *a = srv->pace ? &srv->pace->admit : NULL;
+  *paused = a ? a->len : 0;
+  *pauses = a ? a->pauses : 0;
+  *resumes = a ? a->resumes : 0;
+}
+
 static void on_prepare(uv_prepare_t *h)
 {
   api_srv_t *srv = h->data;
@@ -80,7 +222,8 @@ static void on_prepare(uv_prepare_t *h)
     }
     wait_free(w);
   }
-  if (!p->head) uv_idle_stop(&p->idle);
+  admit_resume(srv, p);
+  if (!p->head && !p->admit.reserve_turns) uv_idle_stop(&p->idle);
 }
 
 int cws_pace_init(api_srv_t *srv)
@@ -90,6 +233,7 @@ int cws_pace_init(api_srv_t *srv)
   uv_prepare_init(srv->loop, &p->prepare);
   uv_idle_init(srv->loop, &p->idle);
   p->prepare.data = p->idle.data = srv;
+  p->admit.per_read = ADMIT_PER_READ_START;
   uv_prepare_start(&p->prepare, on_prepare);
   srv->pace = p;
   return 0;
@@ -112,6 +256,8 @@ void cws_pace_free(api_srv_t *srv)
     p->head = w->next;
     wait_free(w);
   }
+  while (p->admit.len) cws_release(ring_pop(&p->admit));
+  free(p->admit.ring);
   free(p);
   srv->pace = NULL;
 }

@@ -254,6 +254,8 @@ static void again_push(struct net_conn *c)
   if (s->again_len == 1) uv_idle_start(&s->again_idle, on_again);
 }
 
+void net__read_later(struct net_conn *c) { again_push(c); }
+
 /* One read of a connection that is reading. 1 if it filled the buffer (more
  * input may be waiting: no new edge will say so). */
 static int read_once(struct net_conn *c)
@@ -292,10 +294,13 @@ static void count_wait(net_server_t *s, const struct net_conn *c)
   else s->read_deferred++;
 }
 
-/* Read c now, under the turn's budget for it (counted whatever it costs). */
+/* Read c now, under the turn's budget for it (counted whatever it costs),
+ * unless it is a logged-in WebSocket the admission pauses (on_ws_read). */
 static void read_now(struct net_conn *c)
 {
   net_server_t *s = c->srv;
+  if ((c->flags & (CF_WS | CF_WS_CLOSING)) == CF_WS &&
+      ((c->flags & CF_PAUSED) || (s->h.on_ws_read && s->h.on_ws_read(s->h.ud, c)))) { c->flags |= CF_PAUSED; return; }
   int timed = (c->flags & (CF_FRESH | CF_WS)) != 0;
   if (c->flags & CF_FRESH) s->fresh_left--;
   uint64_t t0 = timed ? uv_hrtime() : 0;

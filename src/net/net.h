@@ -88,6 +88,14 @@ typedef struct net_handlers {
   void (*on_ws_close)(void *ud, net_ws_t *ws, int code);
   /* The deadline set with net_ws_set_deadline passed. */
   void (*on_ws_deadline)(void *ud, net_ws_t *ws);
+  /* Optional: called before each read of an open WebSocket (admission
+   * control). Return 1 to pause it instead of reading: nothing is read from
+   * it until net_ws_resume_read (its bytes wait in the kernel's socket
+   * buffer, TCP flow control slows the peer; pings and a close from the
+   * peer wait as well; the epoll registration stays, so pausing and
+   * resuming cost no system call). 0 to read. A closing connection is
+   * always read. */
+  int (*on_ws_read)(void *ud, net_ws_t *ws);
 } net_handlers_t;
 
 /* 127.0.0.1:0, "/ws", 8 KiB headers, 1 MiB bodies, 64 KiB frames, 4 MiB
@@ -182,6 +190,10 @@ net_frame_t *net_frame_concat(net_frame_t *const *fs, size_t n);
 uint32_t net_frame_msgs(const net_frame_t *f);
 /* Bytes queued to ws and not yet taken by the kernel. */
 size_t net_ws_queued(const net_ws_t *ws);
+/* Read a WebSocket that on_ws_read paused, in a later loop turn, behind the
+ * connections already waiting for a read (the order of the calls is the
+ * order of the reads). A no-op if it is not paused. Loop thread. */
+void net_ws_resume_read(net_ws_t *ws);
 /* Send a close frame, flush, close. on_ws_close follows (later phase). */
 int net_ws_close(net_ws_t *ws, uint16_t code, const char *reason);
 /* Call on_ws_deadline when ms_from_now passes (0 cancels). Granularity

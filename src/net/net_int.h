@@ -131,6 +131,8 @@ enum {
   CF_FRESH = 4096,              /* still opening: no HTTP request handed to the application and no WebSocket
                                    message received yet; its events share a budget per loop turn (conn.c) */
   CF_AGAIN = 8192,              /* in srv->again: input to read in a later turn (conn.c) */
+  CF_PAUSED = 16384,            /* WebSocket paused by on_ws_read: not read until net_ws_resume_read (the epoll
+                                   registration stays: no system call either way) */
 };
 
 struct net_server {
@@ -230,6 +232,7 @@ void net__pools_drain(net_server_t *s);
 uint32_t net__tick_now(const net_server_t *s);
 void net__resume_read(struct net_conn *c);
 void net__read_stop(struct net_conn *c);
+void net__read_later(struct net_conn *c);            /* read c in a later turn, behind those waiting (conn.c) */
 uint32_t net__queued(const struct net_conn *c);       /* output bytes not yet written */
 /* "ip:port" or "[ipv6]:port" of the peer into buf (cap >= NET_PEER_MAX); "?" if unknown. */
 #define NET_PEER_MAX 56

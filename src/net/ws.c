@@ -113,6 +113,14 @@ uint32_t net_frame_msgs(const net_frame_t *f) { return f->msgs; }
 
 size_t net_ws_queued(const net_ws_t *c) { return net__queued(c); }
 
+void net_ws_resume_read(net_ws_t *c)
+{
+  if (!(c->flags & CF_PAUSED)) return;
+  c->flags &= (uint16_t)~CF_PAUSED;
+  /* the kernel may hold input that no new edge will announce: read it in a later turn */
+  if ((c->flags & CF_READING) && !(c->flags & CF_CLOSED) && c->fd >= 0) net__read_later(c);
+}
+
 void net_frame_unref(net_frame_t *f)
 {
   if (!f || --f->refs) return;

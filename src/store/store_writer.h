@@ -20,7 +20,10 @@
  * by the writer thread, whether handed over or not). A submit beyond that is
  * refused at once with IMC_E_OVERLOADED and the job is not taken (done() is
  * never called for it): the producer answers its client "server busy, retry"
- * (compatible code 60018). The writer takes the whole queue as one batch
+ * (compatible code 60018). The loop keeps WebSocket input from reaching
+ * the cap: it stops reading logged-in connections while
+ * store_writer_inflight() is at its high watermark (src/api/ws_pace.c).
+ * The writer takes the whole queue as one batch
  * (and a transaction takes more while it waits for a sync, until it holds
  * max_jobs, see Sync), so memory held by jobs is bounded by five times the
  * cap (one queue filling, one transaction running and one batch waiting
@@ -136,6 +139,8 @@ typedef struct store_writer_stats {
   uint64_t commit_waits;    /* COMMITs that waited for the previous batch's sync (taking jobs meanwhile) */
   size_t queued, max_jobs;  /* queue length now, and its cap */
   size_t unsynced;          /* batches committed whose sync has not returned, now (0 or 1, see Sync) */
+  size_t inflight;          /* jobs submitted whose done() has not run yet, now (store_writer_inflight) */
+  size_t inflight_max;      /* the highest inflight since the start */
 } store_writer_stats_t;
 
 /* done() calls made per loop turn: completed jobs are taken in one go (one
@@ -196,6 +201,12 @@ void store_writer_stop(store_writer_t *w, void (*stopped)(void *arg), void *arg)
  * loop has been woken for them (the network layer then holds this turn's
  * output for the next one: net_server_hold_output). NULL: none. */
 void store_writer_on_more(store_writer_t *w, void (*more)(void *arg), void *arg);
+/* Jobs taken by store_writer_submit whose done() has not been called yet:
+ * waiting, running, committed and waiting for their sync, or waiting for
+ * the loop to hand them back — the writer's whole work in flight (the cap,
+ * max_jobs, counts only the jobs not yet taken by the writer thread). The
+ * loop's admission control reads it (src/api/ws_admit.c). Loop thread. */
+size_t store_writer_inflight(const store_writer_t *w);
 /* A snapshot of the counters (loop thread). */
 void store_writer_stats(store_writer_t *w, store_writer_stats_t *out);
 /* The stage histograms (see Stages) since the start, owned by w, valid until

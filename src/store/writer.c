@@ -52,6 +52,8 @@ struct store_writer {
   store_job_t *p_head, *p_tail;      /* loop thread: submitted, not yet handed over */
   size_t p_len;                      /* loop thread */
   size_t q_len_seen;                 /* loop thread: q_len at the last hand-over, ≥ the true q_len */
+  size_t inflight;                   /* loop thread: submitted and taken, done() not yet called */
+  size_t inflight_max;               /* loop thread: the highest inflight ever */
   int idle;                          /* the writer thread waits for work */
   int stopping;
   int writer_exited, exited;         /* under mu: the writer thread, then the sync thread, have finished */
@@ -404,6 +406,8 @@ static void on_wake(uv_poll_t *p, int status, int events)
     store_job_t *next = done->next;
     done->next = NULL;
     count_stages(w, done);
+    assert(w->inflight > 0);
+    w->inflight--;
     done->done(done->arg, done->rc); /* may submit: after stop, that completes at once (next turn) */
     done = next;
   }
@@ -516,6 +520,7 @@ int store_writer_submit(store_writer_t *w, store_job_t *job)
     pthread_mutex_lock(&w->mu);
     append(&w->d_head, &w->d_tail, job, job);
     pthread_mutex_unlock(&w->mu);
+    w->inflight++;
     wake_loop(w);
     return 0;
   }
@@ -529,6 +534,7 @@ int store_writer_submit(store_writer_t *w, store_job_t *job)
     if (full) return IMC_E_OVERLOADED;
   }
   append(&w->p_head, &w->p_tail, job, job);
+  if (++w->inflight > w->inflight_max) w->inflight_max = w->inflight;
   if (w->p_len++ == 0) { /* the idle handle: a job submitted by a prepare callback that runs after ours in this
                           * turn must not wait for the poll to return; with it the poll does not block */
     uv_prepare_start(&w->prep, on_prepare);
@@ -581,4 +587,8 @@ void store_writer_stats(store_writer_t *w, store_writer_stats_t *out)
   out->max_jobs = w->max_jobs;
   out->unsynced = w->unsynced;
   pthread_mutex_unlock(&w->mu);
+  out->inflight = w->inflight;
+  out->inflight_max = w->inflight_max;
 }
+
+size_t store_writer_inflight(const store_writer_t *w) { return w->inflight; }

@@ -113,7 +113,7 @@ static void run_with_client(const char *host, void *(*client)(void *))
   net_cfg_t cfg;
   net_cfg_defaults(&cfg);
   cfg.host = host;
-  net_handlers_t h = { NULL, on_http, on_ws_open, on_ws_text, on_ws_close, on_ws_deadline };
+  net_handlers_t h = { NULL, on_http, on_ws_open, on_ws_text, on_ws_close, on_ws_deadline, NULL };
   assert_int_equal(uv_loop_init(&loop), 0);
   assert_int_equal(net_server_start(&loop, &cfg, &h, &srv), 0);
   uv_async_init(&loop, &stop_async, on_stop);

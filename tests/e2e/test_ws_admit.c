@@ -1,0 +1,159 @@
+/* End-to-end: admission by backpressure (src/api/ws_pace.c). The server
+ * runs with a high watermark of HIGH writer jobs in flight (low HIGH / 2).
+ * While it is stopped (SIGSTOP), CONNS logged-in clients each pipeline
+ * SENDS sends to the next client, far more than the watermark together;
+ * on SIGCONT the server finds them all in its socket buffers at once.
+ * Expected: every send is acknowledged exactly once, with code 0, in the
+ * order sent on its connection; none is refused (60018); the server paused
+ * and resumed connections (GET /healthz admission.pauses, resumes); and the
+ * writer's jobs in flight never exceeded the watermark plus one read's
+ * worth (admission.inflight_max ≤ HIGH + SENDS: a read carries at most the
+ * frames one client sent). With the mechanism off (--ws-admit-high-jobs 0)
+ * every connection is read at once: CONNS × SENDS in flight, and the test
+ * fails. A second case checks that a client paused in the middle of a
+ * pipeline can still close its connection and the others go on. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "e2e.h"
+#include "e2e_msg.h"
+
+#define CONNS 8
+#define SENDS 200   /* per connection: ~30 KB of frames, well inside the socket buffers while the server is stopped */
+#define HIGH 64
+
+static e2e_server_t srv;
+static uint32_t app;
+static char key[80];
+
+static int setup(void **st)
+{
+  (void)st;
+  static const char *const args[] = { "--ws-admit-high-jobs", "64", "--ws-admit-low-jobs", "32", NULL };
+  return e2e_start(&srv, "singapore", &app, key, args);
+}
+
+static int teardown(void **st)
+{
+  (void)st;
+  return e2e_finish(&srv);
+}
+
+static json_int_t healthz_int(const char *obj, const char *field)
+{
+  char body[16384];
+  assert_int_equal(e2e_http(srv.port, "GET", "/healthz", NULL, NULL, body, sizeof body), 200);
+  json_t *o = json_loads(body, 0, NULL);
+  assert_non_null(o);
+  json_t *v = json_object_get(json_object_get(o, obj), field);
+  assert_true(json_is_integer(v));
+  json_int_t n = json_integer_value(v);
+  json_decref(o);
+  return n;
+}
+
+static void login_all(wsc_t *c, const char *prefix)
+{
+  for (int i = 0; i < CONNS; i++) {
+    char user[32];
+    snprintf(user, sizeof user, "%s_%d", prefix, i);
+    assert_int_equal(wsc_login(&c[i], srv.port, app, key, user, "Web"), 0);
+  }
+}
+
+/* Queue SENDS sends on connection i (to the next user) while the server is stopped. */
+static void pipeline(wsc_t *c, int i, const char *prefix)
+{
+  char msg[512];
+  for (int k = 0; k < SENDS; k++) {
+    snprintf(msg, sizeof msg,
+             "{\"id\":%d,\"op\":\"send\",\"to\":\"%s_%d\",\"body\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":"
+             "{\"Text\":\"m%d-%d\"}}]}",
+             k + 1, prefix, (i + 1) % CONNS, i, k);
+    assert_int_equal(e2e_ws_send_text(c[i].fd, msg), 0);
+  }
+}
+
+/* Read connection i until its SENDS acknowledgements came: each exactly
+ * once, code 0, in order. Pushes and other frames are skipped. */
+static void expect_acks(wsc_t *c, int i)
+{
+  static char buf[1 << 16];
+  int next = 1, op = 0, cc = 0;
+  while (next <= SENDS) {
+    int n = e2e_ws_recv(c[i].fd, &op, buf, sizeof buf, 20000, &cc);
+    if (n < 0 || op == 8) fail_msg("conn %d: connection ended after %d of %d acks", i, next - 1, SENDS);
+    if (op != 1) continue;
+    json_t *o = json_loadb(buf, (size_t)n, 0, NULL);
+    assert_non_null(o);
+    const char *opname = json_string_value(json_object_get(o, "op"));
+    if (opname && !strcmp(opname, "send")) {
+      if (jint(o, "code") != 0) fail_msg("conn %d: send %d refused: %s", i, next, buf);
+      if (jint(o, "id") != next) fail_msg("conn %d: ack for id %lld where %d was due", i, (long long)jint(o, "id"), next);
+      next++;
+    }
+    json_decref(o);
+  }
+}
+
+static void test_pipelined_sends_wait_not_refused(void **st)
+{
+  (void)st;
+  wsc_t c[CONNS];
+  login_all(c, "adm");
+  json_int_t refused0 = healthz_int("writer", "refused");
+  assert_int_equal(kill(srv.pid, SIGSTOP), 0);
+  for (int i = 0; i < CONNS; i++) pipeline(c, i, "adm");
+  usleep(200 * 1000); /* everything is in the server's socket buffers */
+  assert_int_equal(kill(srv.pid, SIGCONT), 0);
+  for (int i = 0; i < CONNS; i++) expect_acks(c, i);
+
+  assert_int_equal(healthz_int("writer", "refused"), refused0);
+  json_int_t max = healthz_int("admission", "inflight_max");
+  if (max > HIGH + SENDS)
+    fail_msg("%lld writer jobs were in flight: more than the watermark %d plus one read (%d)", (long long)max, HIGH, SENDS);
+  json_int_t pauses = healthz_int("admission", "pauses"), resumes = healthz_int("admission", "resumes");
+  if (pauses < 1) fail_msg("no connection was paused: %d × %d sends against a watermark of %d", CONNS, SENDS, HIGH);
+  assert_true(resumes >= 1);
+  assert_int_equal(healthz_int("admission", "paused"), 0);
+  assert_int_equal(healthz_int("admission", "inflight"), 0);
+  for (int i = 0; i < CONNS; i++) wsc_close(&c[i]);
+}
+
+/* A client that closes while its connection is paused: the server drops it
+ * when its turn comes; the others get every ack. */
+static void test_close_while_paused(void **st)
+{
+  (void)st;
+  wsc_t c[CONNS];
+  login_all(c, "adc");
+  assert_int_equal(kill(srv.pid, SIGSTOP), 0);
+  for (int i = 0; i < CONNS; i++) pipeline(c, i, "adc");
+  usleep(200 * 1000);
+  assert_int_equal(kill(srv.pid, SIGCONT), 0);
+  close(c[CONNS - 1].fd); /* likely paused now: read only once its turn comes */
+  c[CONNS - 1].fd = -1;
+  for (int i = 0; i < CONNS - 1; i++) expect_acks(c, i);
+  for (int tries = 0; tries < 100 && healthz_int("admission", "paused"); tries++) usleep(50 * 1000);
+  assert_int_equal(healthz_int("admission", "paused"), 0);
+  assert_int_equal(healthz_int("writer", "refused"), 0);
+  for (int i = 0; i < CONNS; i++) wsc_close(&c[i]);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(test_pipelined_sends_wait_not_refused, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_close_while_paused, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
