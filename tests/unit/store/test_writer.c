@@ -2,9 +2,10 @@
  * the queue cap refuses a job beyond max_jobs with IMC_E_OVERLOADED and never
  * calls its done(); a batch that SQLite rolls back on its own (a job ends
  * the transaction as SQLITE_FULL/IOERR would) reports each job's true outcome and runs
- * no later job outside a batch transaction; a group of rerun_safe jobs that
- * starts its transaction (no SAVEPOINT) writes the rows held back for it at
- * its end, so a failure there fails only the job whose rows fail; a big committed batch is handed
+ * no later job outside a batch transaction; a group of rerun_safe jobs run
+ * without a SAVEPOINT writes the rows held back for it at its end, so a
+ * failure there fails only the job whose rows fail, and a failure in such a
+ * group absorbed after another reruns the earlier group too; a big committed batch is handed
  * back over several loop turns, in order; jobs submitted in one loop turn
  * reach the writer thread together, at the end of the turn (or at
  * STORE_WRITER_HANDOFF_MAX), and commit as one batch; the writer thread runs
@@ -912,6 +913,60 @@ static void test_commit_waits_for_sync(void **st)
   stop(&loop, w);
 }
 
+/* A group absorbed into a transaction whose jobs so far all ran in bare
+ * groups (no SAVEPOINT, store_writer.h "Batches") runs bare too; when one
+ * of its jobs fails, the whole transaction is rolled back and every job
+ * before the failed one reruns, those of the earlier group included: the
+ * sync is held so that [b1, bad, b2] join the transaction of [a1, a2].
+ * a1, a2 and b1 run twice and commit, bad fails alone, b2 commits. (Rerun
+ * from the failed group's start only, a1 and a2 would be answered but lost.) */
+static void test_absorbed_group_fails(void **st)
+{
+  (void)st;
+  char hold[96];
+  snprintf(hold, sizeof hold, "%s/hold", dir);
+  FILE *f = fopen(hold, "w");
+  assert_non_null(f);
+  fclose(f);
+  uint32_t app = make_app();
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  store_writer_t *w;
+  setenv("IMCLOUD_TEST_SYNC_HOLD", hold, 1);
+  assert_int_equal(store_writer_start(&loop, dir, 64, &w), 0);
+  unsetenv("IMCLOUD_TEST_SYNC_HOLD");
+  static const char *uids[] = { "z0", "a1", "a2", "b1", "bad", "b2" };
+  tjob_t jobs[6];
+  store_writer_stats_t ws;
+  ndone = 0;
+  for (int i = 0; i < 6; i++) {
+    tjob_init(&jobs[i], i == 4 ? 999 : app, uids[i], 0); /* app 999 does not exist: IMC_E_NOTFOUND */
+    jobs[i].job.rerun_safe = i > 0;
+  }
+  for (int k = 0; k < 3; k++) { /* hand-overs: [z0] commits and waits for its sync; [a1, a2]; [b1, bad, b2] */
+    for (int i = k == 0 ? 0 : k == 1 ? 1 : 3; i < (k == 0 ? 1 : k == 1 ? 3 : 6); i++)
+      assert_int_equal(store_writer_submit(w, &jobs[i].job), 0);
+    store_writer_flush(w);
+    for (int waited = 0; waited < 10000; waited++, sleep_ms(1)) {
+      store_writer_stats(w, &ws);
+      if (ws.unsynced == 1 && !ws.queued) break;
+    }
+  }
+  unlink(hold);
+  while (ndone < 6) uv_run(&loop, UV_RUN_ONCE);
+  store_writer_stats(w, &ws);
+  stop(&loop, w);
+  assert_int_equal(ws.txn_lost, 0);
+  assert_true(ws.commit_waits >= 1);
+  static const int runs[] = { 1, 2, 2, 2, 1, 1 };
+  for (int i = 0; i < 6; i++) {
+    assert_int_equal(jobs[i].done_calls, 1);
+    assert_int_equal(jobs[i].done_rc, i == 4 ? IMC_E_NOTFOUND : 0);
+    assert_int_equal(jobs[i].runs, runs[i]);
+    if (i != 4) assert_true(account_exists(app, uids[i]));
+  }
+}
+
 /* A sync that fails (here: the WAL file was unlinked under the writer, which
  * store_wal_sync detects; fails without that check) fails its jobs with
  * IMC_E_IO although they committed, and the later ones too; the counters
@@ -968,6 +1023,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_wal_bounded, setup, teardown),
     cmocka_unit_test_setup_teardown(test_ckpt_pinned, setup, teardown),
     cmocka_unit_test_setup_teardown(test_commit_waits_for_sync, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_absorbed_group_fails, setup, teardown),
     cmocka_unit_test_setup_teardown(test_sync_failure_sticks, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
