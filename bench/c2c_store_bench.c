@@ -1,14 +1,16 @@
 /* c2c_store_bench — the storage cost of one-to-one messages alone: no
  * network, no event loop, one thread. Appends messages the way the writer
  * thread runs WebSocket sends (store_msg_append with the dedupe check, both
- * inbox events and both conversation rows; BEGIN IMMEDIATE, one SAVEPOINT
- * for the batch's sends, which are rerun_safe writer jobs (store_writer.h),
- * COMMIT per batch; WAL, synchronous=FULL) to random peers, or to
+ * inbox events and both conversation rows; BEGIN IMMEDIATE … COMMIT per
+ * batch, the batch's sends being one group of rerun_safe writer jobs that
+ * starts its transaction, which the writer runs without a SAVEPOINT
+ * (store_writer.h; --savepoint 1: inside one, as before 2026-12-02 wave 9);
+ * WAL, synchronous=FULL) to random peers, or to
  * one of --peers fixed contacts per user (conversations that already exist).
  * --meter 1 also counts each message in c2c_msgs as the send job does
  * (store_usage_add_at_commit: one upsert per batch).
  *
- *   c2c_store_bench [--users 10000] [--msgs 200000] [--batch 2000] [--peers 0] [--meter 0] [--dir DIR]
+ *   c2c_store_bench [--users 10000] [--msgs 200000] [--batch 2000] [--peers 0] [--meter 0] [--savepoint 0] [--dir DIR]
  *
  * Prints one line per quarter of the run and one for the whole: messages/s
  * (wall clock), CPU microseconds per message (user + system of the process:
@@ -68,7 +70,7 @@ static int die(const char *what, int rc)
 
 int main(int argc, char **argv)
 {
-  long users = 10000, msgs = 200000, batch = 2000, peers = 0, meter = 0;
+  long users = 10000, msgs = 200000, batch = 2000, peers = 0, meter = 0, savepoint = 0;
   const char *dir = NULL;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!strcmp(argv[i], "--users")) users = atol(argv[i + 1]);
@@ -76,11 +78,13 @@ int main(int argc, char **argv)
     else if (!strcmp(argv[i], "--batch")) batch = atol(argv[i + 1]);
     else if (!strcmp(argv[i], "--peers")) peers = atol(argv[i + 1]);
     else if (!strcmp(argv[i], "--meter")) meter = atol(argv[i + 1]);
+    else if (!strcmp(argv[i], "--savepoint")) savepoint = atol(argv[i + 1]);
     else if (!strcmp(argv[i], "--dir")) dir = argv[i + 1];
     else { fprintf(stderr, "unknown option %s\n", argv[i]); return 2; }
   }
   if (users < 2 || msgs < 4 || batch < 1 || peers < 0 || peers >= users) {
-    fprintf(stderr, "usage: c2c_store_bench [--users N] [--msgs N] [--batch N] [--peers K] [--meter 0/1] [--dir DIR]\n");
+    fprintf(stderr, "usage: c2c_store_bench [--users N] [--msgs N] [--batch N] [--peers K] [--meter 0/1] [--savepoint 0/1]"
+                    " [--dir DIR]\n");
     return 2;
   }
   char tmp[] = "/tmp/imcloud-c2cstore-XXXXXX";
@@ -112,7 +116,8 @@ int main(int argc, char **argv)
   long quarter = msgs / 4, done = 0;
   char body[160];
   while (done < msgs) {
-    if ((rc = store_exec(s, "BEGIN IMMEDIATE")) || (rc = store_exec(s, "SAVEPOINT jobs"))) return die("BEGIN", rc);
+    if ((rc = store_exec(s, "BEGIN IMMEDIATE")) || (savepoint && (rc = store_exec(s, "SAVEPOINT jobs"))))
+      return die("BEGIN", rc);
     for (long k = 0; k < batch && done < msgs; k++, done++) {
       uint32_t from = rnd((uint32_t)users), to;
       if (peers) to = (uint32_t)((from + 1 + rnd((uint32_t)peers)) % (uint32_t)users);
@@ -136,12 +141,12 @@ int main(int argc, char **argv)
         qw = w; qc = c; qb = b;
       }
     }
-    if ((rc = store_exec(s, "RELEASE jobs")) || (rc = store_exec(s, "COMMIT"))) return die("COMMIT", rc);
+    if ((savepoint && (rc = store_exec(s, "RELEASE jobs"))) || (rc = store_exec(s, "COMMIT"))) return die("COMMIT", rc);
   }
   double w1 = now_s(), c1 = cpu_s(), k1 = sys_s();
   unsigned long long b1 = wchar();
-  printf("total users=%ld peers=%ld meter=%ld batch=%ld msgs=%ld msgs_per_s=%.0f cpu_us_per_msg=%.1f sys_us_per_msg=%.1f"
-         " write_bytes_per_msg=%.0f\n", users, peers, meter, batch, msgs, msgs / (w1 - w0), (c1 - c0) * 1e6 / msgs,
+  printf("total users=%ld peers=%ld meter=%ld savepoint=%ld batch=%ld msgs=%ld msgs_per_s=%.0f cpu_us_per_msg=%.1f sys_us_per_msg=%.1f"
+         " write_bytes_per_msg=%.0f\n", users, peers, meter, savepoint, batch, msgs, msgs / (w1 - w0), (c1 - c0) * 1e6 / msgs,
          (k1 - k0) * 1e6 / msgs, (double)(b1 - b0) / msgs);
   store_close(s);
   free(no);

@@ -103,15 +103,35 @@ static void run_one(store_writer_t *w, store_job_t *j)
   if (rc && !j->rc) j->rc = rc;
 }
 
+/* Write what the connection holds back (the C2C rows of sqlite_msg_pend.c
+ * go out before every transaction statement) into the open transaction: a
+ * failure shows here, inside the group that made the rows, and not in the
+ * next job's statement or the COMMIT. */
+static int write_held(store_writer_t *w)
+{
+  int rc = store_exec(w->s, "SAVEPOINT held");
+  return rc ? rc : store_exec(w->s, "RELEASE held");
+}
+
 /* Run the consecutive rerun_safe jobs from `first` under one SAVEPOINT
  * (store_writer.h, "Batches"); returns the last job run. If one fails with
  * the transaction intact, the savepoint is rolled back (that job's writes
  * and the group's), the jobs before it run again each in its own SAVEPOINT,
  * and it keeps its error. If the engine drops the transaction, returns the
- * job during which it happened (the caller fails the batch so far). */
-static store_job_t *run_group(store_writer_t *w, store_job_t *first)
+ * job during which it happened (the caller fails the batch so far).
+ * *bare: the transaction's first job while every job run in it so far was
+ * rerun_safe and ran in such a group, else NULL. Then the group runs
+ * without a SAVEPOINT — a savepoint copies every page it first touches into
+ * its sub-journal, 13 % of a C2C message's writer instructions in commits
+ * of 120 (docs/decisions/messaging-c2c-storage.md §16) — and a failure
+ * rolls the whole transaction back, begins it again and reruns every job
+ * of it before the failed one (all rerun_safe) one savepoint each; *bare
+ * is then NULL. If that BEGIN fails, the jobs are returned as lost with
+ * the transaction (the caller fails them). */
+static store_job_t *run_group(store_writer_t *w, store_job_t *first, store_job_t **bare)
 {
-  if (store_exec(w->s, "SAVEPOINT jobs")) { run_one(w, first); return first; }
+  store_job_t *from = *bare;
+  if (!from && store_exec(w->s, "SAVEPOINT jobs")) { run_one(w, first); return first; }
   store_job_t *j = first, *last = first;
   for (; j && j->rerun_safe; j = j->next) {
     last = j;
@@ -119,12 +139,19 @@ static store_job_t *run_group(store_writer_t *w, store_job_t *first)
     if (!store_in_transaction(w->s)) return j;
   }
   if (!store_in_transaction(w->s)) return last;
-  if (!last->rc && !store_exec(w->s, "RELEASE jobs")) return last;
+  if (!last->rc && !(from ? write_held(w) : store_exec(w->s, "RELEASE jobs"))) return last;
   if (!store_in_transaction(w->s)) return last;
-  store_exec(w->s, "ROLLBACK TO jobs"); /* a job failed (or the RELEASE did): undo the group */
-  store_exec(w->s, "RELEASE jobs");
+  *bare = NULL;
+  if (from) { /* a job failed (or writing the held rows did): undo the transaction, all of it rerun_safe */
+    store_exec(w->s, "ROLLBACK");
+    if (store_exec(w->s, "BEGIN IMMEDIATE")) return last;
+  } else {
+    store_exec(w->s, "ROLLBACK TO jobs"); /* a job failed (or the RELEASE did): undo the group */
+    store_exec(w->s, "RELEASE jobs");
+    from = first;
+  }
   store_job_t *stop = last->rc ? last : last->next; /* the failed job keeps its error and stays undone */
-  for (j = first; j != stop; j = j->next) {
+  for (j = from; j != stop; j = j->next) {
     run_one(w, j);
     if (!store_in_transaction(w->s)) return j;
   }
@@ -175,9 +202,10 @@ static store_job_t *run_txn(store_writer_t *w, store_job_t *first, store_writer_
   }
   size_t n = 0;
   for (store_job_t *j = first; j; j = j->next) n++;
+  store_job_t *bare = first; /* see run_group */
   for (store_job_t *j = first; j; j = j->next) {
-    if (j->rerun_safe && j->next && j->next->rerun_safe) j = run_group(w, j);
-    else run_one(w, j);
+    if (j->rerun_safe && j->next && j->next->rerun_safe) j = run_group(w, j, &bare);
+    else { run_one(w, j); bare = NULL; }
     if (store_in_transaction(w->s) && !j->next && absorb(w, j, &n, st)) continue; /* j->next: the jobs absorbed */
     if (!store_in_transaction(w->s)) {
       /* the engine rolled the whole transaction back on its own: the jobs

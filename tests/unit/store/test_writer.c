@@ -2,7 +2,10 @@
  * the queue cap refuses a job beyond max_jobs with IMC_E_OVERLOADED and never
  * calls its done(); a batch that SQLite rolls back on its own (a job ends
  * the transaction as SQLITE_FULL/IOERR would) reports each job's true outcome and runs
- * no later job outside a batch transaction; a big committed batch is handed
+ * no later job outside a batch transaction; a group of rerun_safe jobs run
+ * without a SAVEPOINT writes the rows held back for it at its end, so a
+ * failure there fails only the job whose rows fail, and a failure in such a
+ * group absorbed after another reruns the earlier group too; a big committed batch is handed
  * back over several loop turns, in order; jobs submitted in one loop turn
  * reach the writer thread together, at the end of the turn (or at
  * STORE_WRITER_HANDOFF_MAX), and commit as one batch; the writer thread runs
@@ -32,6 +35,7 @@
 #include <uv.h>
 
 #include "store/store.h"
+#include "store/store_msg.h"
 #include "store/store_writer.h"
 #include "store/sqlite_int.h"
 #include "util/err.h"
@@ -373,6 +377,82 @@ static void test_rerun_safe_group(void **st)
     assert_int_equal(jobs2[i].done_rc, i < 3 ? IMC_E_IO : 0);
     assert_int_equal(account_exists(app, uids2[i]), i > 2);
   }
+}
+
+/* A group of rerun_safe jobs that starts its transaction runs without a
+ * SAVEPOINT (store_writer.h, "Batches"), and the rows its C2C appends hold
+ * back (sqlite_msg_pend.c) are written at the group's end, inside it: a
+ * failure there undoes the transaction and reruns the jobs one savepoint
+ * each, so only the job whose rows fail fails. Group [m1, raw, m2]: m1
+ * appends a message to user 2 (inbox useq 1, held), raw writes user 2's
+ * useq 2 directly (not through the held rows), m2 appends again and holds
+ * useq 2, which collides when written. The rerun: m1 and raw commit
+ * (m1 ran twice), m2 fails alone and leaves nothing. (Written at COMMIT
+ * instead, the collision failed the whole batch.) */
+typedef struct mjob { tjob_t t; int raw; uint32_t seq; } mjob_t;
+
+static int msg_run(store_t *s, void *arg)
+{
+  mjob_t *m = arg;
+  m->t.runs++;
+  if (m->raw) {
+    char sql[200];
+    snprintf(sql, sizeof sql, "INSERT INTO c2c_inbox(sdkappid,user_no,useq,kind,conv,seq,at) VALUES(%u,2,2,1,%llu,99,1)",
+             m->t.app, (unsigned long long)store_c2c_conv(1, 2));
+    return sqlite3_exec(store__sqlite_db(s), sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : IMC_E_IO;
+  }
+  store_msg_append_t a = { 0 };
+  a.m = (store_msg_t){ m->t.app, store_c2c_conv(1, 2), 0, 1, 2, 1764700000, 1, (uint32_t)m->t.runs, 0, 0, "{}", 2,
+                       NULL, NULL };
+  a.inbox_to = 1;
+  int rc = store_msg_append(s, &a);
+  m->seq = a.m.seq;
+  return rc;
+}
+
+static void mjob_init(mjob_t *m, uint32_t app, int raw)
+{
+  *m = (mjob_t){ .t = { .job = { .run = msg_run, .done = tdone, .arg = m, .rerun_safe = 1 }, .app = app }, .raw = raw };
+}
+
+static int count_msg_cb_n;
+static void count_msg_cb(void *ud, const store_msg_t *m) { (void)ud; (void)m; count_msg_cb_n++; }
+
+static void test_group_held_rows_fail(void **st)
+{
+  (void)st;
+  uint32_t app = make_app();
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  store_writer_t *w;
+  assert_int_equal(store_writer_start(&loop, dir, 64, &w), 0);
+  gate_hold(w);
+  mjob_t m1, raw, m2;
+  mjob_init(&m1, app, 0);
+  mjob_init(&raw, app, 1);
+  mjob_init(&m2, app, 0);
+  assert_int_equal(store_writer_submit(w, &m1.t.job), 0);
+  assert_int_equal(store_writer_submit(w, &raw.t.job), 0);
+  assert_int_equal(store_writer_submit(w, &m2.t.job), 0);
+  gate_release();
+  while (ndone < 4) uv_run(&loop, UV_RUN_ONCE);
+  store_writer_stats_t ws;
+  store_writer_stats(w, &ws);
+  stop(&loop, w);
+  assert_int_equal(ws.txn_lost, 0);
+  assert_int_equal(m1.t.done_rc, 0);
+  assert_int_equal(raw.t.done_rc, 0);
+  assert_int_not_equal(m2.t.done_rc, 0);
+  assert_int_equal(m1.t.runs, 2);
+  assert_int_equal(raw.t.runs, 2);
+  assert_int_equal(m2.t.runs, 2);
+  store_t *s;
+  assert_int_equal(store_open(dir, &s), 0);
+  count_msg_cb_n = 0;
+  assert_int_equal(store_msg_get(s, app, store_c2c_conv(1, 2), 1, count_msg_cb, NULL), 0);
+  assert_int_equal(store_msg_get(s, app, store_c2c_conv(1, 2), 2, count_msg_cb, NULL), IMC_E_NOTFOUND);
+  assert_int_equal(count_msg_cb_n, 1);
+  store_close(s);
 }
 
 /* 2.5 × STORE_WRITER_DONE_PER_TURN jobs committed in one batch: their
@@ -834,6 +914,60 @@ static void test_commit_waits_for_sync(void **st)
   stop(&loop, w);
 }
 
+/* A group absorbed into a transaction whose jobs so far all ran in bare
+ * groups (no SAVEPOINT, store_writer.h "Batches") runs bare too; when one
+ * of its jobs fails, the whole transaction is rolled back and every job
+ * before the failed one reruns, those of the earlier group included: the
+ * sync is held so that [b1, bad, b2] join the transaction of [a1, a2].
+ * a1, a2 and b1 run twice and commit, bad fails alone, b2 commits. (Rerun
+ * from the failed group's start only, a1 and a2 would be answered but lost.) */
+static void test_absorbed_group_fails(void **st)
+{
+  (void)st;
+  char hold[96];
+  snprintf(hold, sizeof hold, "%s/hold", dir);
+  FILE *f = fopen(hold, "w");
+  assert_non_null(f);
+  fclose(f);
+  uint32_t app = make_app();
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  store_writer_t *w;
+  setenv("IMCLOUD_TEST_SYNC_HOLD", hold, 1);
+  assert_int_equal(store_writer_start(&loop, dir, 64, &w), 0);
+  unsetenv("IMCLOUD_TEST_SYNC_HOLD");
+  static const char *uids[] = { "z0", "a1", "a2", "b1", "bad", "b2" };
+  tjob_t jobs[6];
+  store_writer_stats_t ws;
+  ndone = 0;
+  for (int i = 0; i < 6; i++) {
+    tjob_init(&jobs[i], i == 4 ? 999 : app, uids[i], 0); /* app 999 does not exist: IMC_E_NOTFOUND */
+    jobs[i].job.rerun_safe = i > 0;
+  }
+  for (int k = 0; k < 3; k++) { /* hand-overs: [z0] commits and waits for its sync; [a1, a2]; [b1, bad, b2] */
+    for (int i = k == 0 ? 0 : k == 1 ? 1 : 3; i < (k == 0 ? 1 : k == 1 ? 3 : 6); i++)
+      assert_int_equal(store_writer_submit(w, &jobs[i].job), 0);
+    store_writer_flush(w);
+    for (int waited = 0; waited < 10000; waited++, sleep_ms(1)) {
+      store_writer_stats(w, &ws);
+      if (ws.unsynced == 1 && !ws.queued) break;
+    }
+  }
+  unlink(hold);
+  while (ndone < 6) uv_run(&loop, UV_RUN_ONCE);
+  store_writer_stats(w, &ws);
+  stop(&loop, w);
+  assert_int_equal(ws.txn_lost, 0);
+  assert_true(ws.commit_waits >= 1);
+  static const int runs[] = { 1, 2, 2, 2, 1, 1 };
+  for (int i = 0; i < 6; i++) {
+    assert_int_equal(jobs[i].done_calls, 1);
+    assert_int_equal(jobs[i].done_rc, i == 4 ? IMC_E_NOTFOUND : 0);
+    assert_int_equal(jobs[i].runs, runs[i]);
+    if (i != 4) assert_true(account_exists(app, uids[i]));
+  }
+}
+
 /* A sync that fails (here: the WAL file was unlinked under the writer, which
  * store_wal_sync detects; fails without that check) fails its jobs with
  * IMC_E_IO although they committed, and the later ones too; the counters
@@ -879,6 +1013,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_engine_rollback, setup, teardown),
     cmocka_unit_test_setup_teardown(test_job_rollback_alone, setup, teardown),
     cmocka_unit_test_setup_teardown(test_rerun_safe_group, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_group_held_rows_fail, setup, teardown),
     cmocka_unit_test_setup_teardown(test_done_spread_over_turns, setup, teardown),
     cmocka_unit_test_setup_teardown(test_done_turn_time_budget, setup, teardown),
     cmocka_unit_test_setup_teardown(test_one_batch_per_turn, setup, teardown),
@@ -889,6 +1024,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_wal_bounded, setup, teardown),
     cmocka_unit_test_setup_teardown(test_ckpt_pinned, setup, teardown),
     cmocka_unit_test_setup_teardown(test_commit_waits_for_sync, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_absorbed_group_fails, setup, teardown),
     cmocka_unit_test_setup_teardown(test_sync_failure_sticks, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
