@@ -470,8 +470,9 @@ void api_net_cfg(const api_cfg_t *cfg, net_cfg_t *n)
 
 void api_net_handlers(api_srv_t *srv, net_handlers_t *h)
 {
-  *h = (net_handlers_t){ .ud = srv, .on_http = on_http, .on_ws_open = cws_on_open, .on_ws_text = cws_admit_on_text, .on_ws_read = cws_admit_on_read,
-                         .on_ws_close = cws_on_close, .on_ws_deadline = cws_on_deadline };
+  *h = (net_handlers_t){ .ud = srv, .on_http = on_http, .on_ws_open = cws_on_open, .on_ws_text = cws_admit_on_text,
+                         .on_ws_close = cws_on_close, .on_ws_deadline = cws_on_deadline,
+                         .on_ws_read = cws_admit_on_read }; /* admission by backpressure (ws_pace.c) */
 }
 
 #define API_MALLOC_TRIM_THRESHOLD_BYTES (4 << 20)
