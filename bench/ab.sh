@@ -16,7 +16,11 @@
 # the server differs. Raw output goes to DIR (default a new /tmp/ab-XXXXXX),
 # one file per suite, binary and round; the table printed at the end gives,
 # per figure, the median and the range over the rounds. Nothing else should
-# run meanwhile: note `uptime` (printed before every run).
+# run meanwhile: note `uptime` (printed before every run). OLD_ENV and
+# NEW_ENV (environment) hold VAR=value words set for one binary's runs only,
+# e.g. OLD_ENV="WRITER_MAX_JOBS=262144" for a server without the WebSocket
+# admission (before wave 9), which msg_bench.sh's eight-per-write windows
+# would otherwise overrun.
 set -e
 cd "$(dirname "$0")/.."
 ROUNDS=3
@@ -38,12 +42,12 @@ NEW=$(realpath "$2")
 [ -n "$OUT" ] || OUT=$(mktemp -d /tmp/ab-XXXXXX)
 mkdir -p "$OUT"
 
-run_suite() { # suite binary file
-  echo "uptime: $(uptime)" > "$3"
+run_suite() { # suite binary file env-words
+  echo "uptime: $(uptime) env: $4" > "$3"
   case $1 in
-    storm) IMCLOUD_BIN=$2 sh bench/login_storm_rest.sh 10000 3 >> "$3" 2>&1 ;;
-    msg) IMCLOUD_BIN=$2 sh bench/msg_bench.sh 10000 8 >> "$3" 2>&1 ;;
-    login) IMCLOUD_BIN=$2 sh bench/login_bench.sh 10000 19000 >> "$3" 2>&1 ;;
+    storm) env $4 IMCLOUD_BIN="$2" sh bench/login_storm_rest.sh 10000 3 >> "$3" 2>&1 ;;
+    msg) env $4 IMCLOUD_BIN="$2" sh bench/msg_bench.sh 10000 8 >> "$3" 2>&1 ;;
+    login) env $4 IMCLOUD_BIN="$2" sh bench/login_bench.sh 10000 19000 >> "$3" 2>&1 ;;
     *) echo "ab.sh: unknown suite $1" >&2; exit 2 ;;
   esac
 }
@@ -53,9 +57,9 @@ while [ "$r" -le "$ROUNDS" ]; do
   if [ $((r % 2)) -eq 1 ]; then order="old new"; else order="new old"; fi
   for s in $SUITES; do
     for v in $order; do
-      b=$OLD; [ "$v" = new ] && b=$NEW
+      b=$OLD; e=$OLD_ENV; [ "$v" = new ] && b=$NEW && e=$NEW_ENV
       echo "round $r $s $v $(date +%T) $(uptime | sed 's/.*load/load/')"
-      run_suite "$s" "$b" "$OUT/$s.$v.$r"
+      run_suite "$s" "$b" "$OUT/$s.$v.$r" "$e"
     done
   done
   r=$((r + 1))
