@@ -186,6 +186,7 @@ static void deliver_notices(net_server_t *s, unsigned *done, uint64_t t0_ns)
   }
   /* on_ws_close may queue notices (appended after n): they follow the kept ones */
   s->notice_deferred += n - i;
+  if (!i) return; /* nothing delivered (the list may be empty and unallocated) */
   memmove(s->notify, s->notify + i, (s->notify_len - i) * sizeof *s->notify);
   s->notify_len -= i;
 }

@@ -437,6 +437,30 @@ int e2e_before(const struct timespec *a, const struct timespec *b)
   return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
 }
 
+#define E2E_TWO_READ_BYTES 70000 /* more than the server's read buffer (NET_READ_BUF, 64 KiB) */
+
+int e2e_send_two_read_request(int fd)
+{
+  static char body[E2E_TWO_READ_BYTES];
+  char head[256];
+  memset(body, 'x', sizeof body);
+  int hn = snprintf(head, sizeof head, "GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", E2E_TWO_READ_BYTES);
+  return e2e_send(fd, head, (size_t)hn) || e2e_send(fd, body, sizeof body) ? -1 : 0;
+}
+
+int e2e_read_stamped_reply(int fd, struct timespec *at)
+{
+  char buf[16384];
+  size_t n = e2e_recv_stamped(fd, buf, sizeof buf - 1, at);
+  if (!n) return -1;
+  buf[n] = 0;
+  if (!strstr(buf, "HTTP/1.1 200")) return -1;
+  const char *end = strstr(buf, "\r\n\r\n");
+  if (!end || !strchr(end, '}')) /* the rest of the reply */
+    (void)e2e_recv_all(fd, buf, sizeof buf, 200);
+  return 0;
+}
+
 int e2e_ws_opened(int port, int *fds, int n)
 {
   char buf[8192];

@@ -92,6 +92,13 @@ int e2e_stamp_on(int fd);
 size_t e2e_recv_stamped(int fd, char *buf, size_t cap, struct timespec *at);
 /* 1 if a is earlier than b. */
 int e2e_before(const struct timespec *a, const struct timespec *b);
+/* Send, on the keep-alive connection fd, a GET /healthz with a body bigger
+ * than the server's read buffer (NET_READ_BUF, 64 KiB): the server takes two
+ * reads for it, so it completes in the loop turn after the first. 0 or -1. */
+int e2e_send_two_read_request(int fd);
+/* Read the reply to it with the receive timestamp of its first segment
+ * (e2e_recv_stamped). 0 if it is a whole 200 reply, else -1. */
+int e2e_read_stamped_reply(int fd, struct timespec *at);
 /* n opened WebSockets on /ws: each sends a heartbeat and reads its answer
  * (a connection that has had a message is no longer opening), then is
  * stamped (e2e_stamp_on). Fills fds. 0 or -1 (some may be open). */
