@@ -9,7 +9,7 @@
 #    one message per client write (window 4 per connection), eight
 #    pipelined per write (window 16), and one per write capped at half the
 #    first run's rate (the p99 send→ack latency at half load). The writer
-#    queue cap is the server's default (16384, WRITER_MAX_JOBS in the
+#    queue cap is the server's default (65536, WRITER_MAX_JOBS in the
 #    environment sets another): 10,000 windows of 16 are 160,000 sends, and
 #    the server stops reading connections while ws_admit_high_jobs writer
 #    jobs are in flight (docs/decisions/store-pipeline.md), so the rest wait
@@ -48,7 +48,7 @@ stop_server() { kill -TERM $spid; wait $spid || true; }
 
 run_load() { # label window batch rate
   new_app msgbench
-  start_server --msg-sync-page 1000 --writer-max-jobs "${WRITER_MAX_JOBS:-16384}" $SERVER_ARGS
+  start_server --msg-sync-page 1000 --writer-max-jobs "${WRITER_MAX_JOBS:-65536}" $SERVER_ARGS
   procs=$(( (USERS + 4999) / 5000 ))
   cpu0=$(cpu_ms $spid)
   res=$(taskset -c 1 build/bench/msg_bench --port "$port" --sdkappid "$app" --key "$key" --conns "$USERS" \
