@@ -853,6 +853,34 @@ static void test_writer_below_loop_priority(void **st)
   stop(&loop, w);
 }
 
+/* A writer on a new loop whose sync thread holds every sync while the file
+ * hold (a path under dir, written to hold[cap]) exists: the test hook
+ * IMCLOUD_TEST_SYNC_HOLD. Unlink hold to release it. */
+static store_writer_t *start_sync_held(uv_loop_t *loop, char *hold, size_t cap)
+{
+  snprintf(hold, cap, "%s/hold", dir);
+  FILE *f = fopen(hold, "w");
+  assert_non_null(f);
+  fclose(f);
+  uv_loop_init(loop);
+  store_writer_t *w;
+  setenv("IMCLOUD_TEST_SYNC_HOLD", hold, 1);
+  assert_int_equal(store_writer_start(loop, dir, 64, &w), 0);
+  unsetenv("IMCLOUD_TEST_SYNC_HOLD");
+  return w;
+}
+
+/* Wait (up to 10 s) until the writer has handed over everything queued and
+ * one committed transaction waits for its held sync. */
+static void wait_sync_held(store_writer_t *w)
+{
+  store_writer_stats_t ws;
+  for (int waited = 0; waited < 10000; waited++, sleep_ms(1)) {
+    store_writer_stats(w, &ws);
+    if (ws.unsynced == 1 && !ws.queued) return;
+  }
+}
+
 /* The sync (store_writer.h, "Sync"), held with the test hook: the first
  * batch commits (another connection reads its row) but is not handed back;
  * the jobs submitted next run in the writer's next transaction, which does
@@ -864,17 +892,9 @@ static void test_commit_waits_for_sync(void **st)
   (void)st;
   enum { N = 4 };
   char hold[96];
-  snprintf(hold, sizeof hold, "%s/hold", dir);
-  FILE *f = fopen(hold, "w");
-  assert_non_null(f);
-  fclose(f);
   uint32_t app = make_app();
   uv_loop_t loop;
-  uv_loop_init(&loop);
-  store_writer_t *w;
-  setenv("IMCLOUD_TEST_SYNC_HOLD", hold, 1);
-  assert_int_equal(store_writer_start(&loop, dir, 64, &w), 0);
-  unsetenv("IMCLOUD_TEST_SYNC_HOLD");
+  store_writer_t *w = start_sync_held(&loop, hold, sizeof hold);
   static const char *uids[N] = { "h0", "h1", "h2", "h3" };
   tjob_t jobs[N];
   store_writer_stats_t ws;
@@ -883,10 +903,7 @@ static void test_commit_waits_for_sync(void **st)
     tjob_init(&jobs[i], app, uids[i], 0);
     assert_int_equal(store_writer_submit(w, &jobs[i].job), 0);
     store_writer_flush(w); /* a hand-over each */
-    for (int waited = 0; waited < 10000; waited++, sleep_ms(1)) {
-      store_writer_stats(w, &ws);
-      if (ws.unsynced == 1 && !ws.queued) break;
-    }
+    wait_sync_held(w);
   }
   store_writer_stats(w, &ws);
   assert_int_equal(ws.unsynced, 1);
@@ -925,17 +942,9 @@ static void test_absorbed_group_fails(void **st)
 {
   (void)st;
   char hold[96];
-  snprintf(hold, sizeof hold, "%s/hold", dir);
-  FILE *f = fopen(hold, "w");
-  assert_non_null(f);
-  fclose(f);
   uint32_t app = make_app();
   uv_loop_t loop;
-  uv_loop_init(&loop);
-  store_writer_t *w;
-  setenv("IMCLOUD_TEST_SYNC_HOLD", hold, 1);
-  assert_int_equal(store_writer_start(&loop, dir, 64, &w), 0);
-  unsetenv("IMCLOUD_TEST_SYNC_HOLD");
+  store_writer_t *w = start_sync_held(&loop, hold, sizeof hold);
   static const char *uids[] = { "z0", "a1", "a2", "b1", "bad", "b2" };
   tjob_t jobs[6];
   store_writer_stats_t ws;
@@ -948,10 +957,7 @@ static void test_absorbed_group_fails(void **st)
     for (int i = k == 0 ? 0 : k == 1 ? 1 : 3; i < (k == 0 ? 1 : k == 1 ? 3 : 6); i++)
       assert_int_equal(store_writer_submit(w, &jobs[i].job), 0);
     store_writer_flush(w);
-    for (int waited = 0; waited < 10000; waited++, sleep_ms(1)) {
-      store_writer_stats(w, &ws);
-      if (ws.unsynced == 1 && !ws.queued) break;
-    }
+    wait_sync_held(w);
   }
   unlink(hold);
   while (ndone < 6) uv_run(&loop, UV_RUN_ONCE);
