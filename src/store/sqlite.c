@@ -100,13 +100,19 @@ static int map_rc(int rc)
   }
 }
 
-sqlite3_stmt *sq__prepared(store_t *s, sqlite3_stmt **slot, const char *sql)
+/* *slot prepared from sql on first use, then reset; its bindings are kept. */
+static sqlite3_stmt *prepared_reset(sqlite3 *db, sqlite3_stmt **slot, const char *sql)
 {
-  sqlite3 *db = ((sq_t *)s)->db;
   if (!*slot && sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL) != SQLITE_OK) return NULL;
   sqlite3_reset(*slot);
-  sqlite3_clear_bindings(*slot);
   return *slot;
+}
+
+sqlite3_stmt *sq__prepared(store_t *s, sqlite3_stmt **slot, const char *sql)
+{
+  sqlite3_stmt *st = prepared_reset(((sq_t *)s)->db, slot, sql);
+  if (st) sqlite3_clear_bindings(st);
+  return st;
 }
 
 /* Prepared (cached) statement, reset and with bindings cleared. */
@@ -115,13 +121,7 @@ static sqlite3_stmt *stmt(sq_t *q, int id) { return sq__prepared(&q->base, &q->s
 /* The same without clearing the bindings, for a caller that binds every
  * parameter before each step and leaves no pointer bound after it (a
  * login's import: sqlite3_clear_bindings was ~190 instructions a statement). */
-static sqlite3_stmt *stmt_bound(sq_t *q, int id)
-{
-  if (!q->st[id] && sqlite3_prepare_v3(q->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &q->st[id], NULL) != SQLITE_OK)
-    return NULL;
-  sqlite3_reset(q->st[id]);
-  return q->st[id];
-}
+static sqlite3_stmt *stmt_bound(sq_t *q, int id) { return prepared_reset(q->db, &q->st[id], stmt_sql[id]); }
 
 void sq__bind_text(sqlite3_stmt *s, int i, const char *v)
 {

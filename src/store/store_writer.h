@@ -214,7 +214,7 @@ void store_writer_on_more(store_writer_t *w, void (*more)(void *arg), void *arg)
  * waiting, running, committed and waiting for their sync, or waiting for
  * the loop to hand them back — the writer's whole work in flight (the cap,
  * max_jobs, counts only the jobs not yet taken by the writer thread). The
- * loop's admission control reads it (src/api/ws_admit.c). Loop thread. */
+ * loop's admission control reads it (src/api/ws_pace.c). Loop thread. */
 size_t store_writer_inflight(const store_writer_t *w);
 /* A snapshot of the counters (loop thread). */
 void store_writer_stats(store_writer_t *w, store_writer_stats_t *out);
