@@ -162,6 +162,16 @@ static void gate_hold(store_writer_t *w)
   gate_wait_entered();
 }
 
+/* A writer on a fresh loop, its thread held by the gate job (gate_hold). */
+static store_writer_t *start_gated(uv_loop_t *loop)
+{
+  store_writer_t *w;
+  uv_loop_init(loop);
+  assert_int_equal(store_writer_start(loop, dir, 64, &w), 0);
+  gate_hold(w);
+  return w;
+}
+
 static uint32_t make_app(void)
 {
   store_t *s;
@@ -262,10 +272,7 @@ static void test_engine_rollback(void **st)
   (void)st;
   uint32_t app = make_app();
   uv_loop_t loop;
-  uv_loop_init(&loop);
-  store_writer_t *w;
-  assert_int_equal(store_writer_start(&loop, dir, 64, &w), 0);
-  gate_hold(w);
+  store_writer_t *w = start_gated(&loop);
   static const char *uids[] = { "a", "b", "full", "d", "e" };
   tjob_t jobs[5];
   for (int i = 0; i < 5; i++) {
@@ -300,10 +307,7 @@ static void test_job_rollback_alone(void **st)
   (void)st;
   uint32_t app = make_app();
   uv_loop_t loop;
-  uv_loop_init(&loop);
-  store_writer_t *w;
-  assert_int_equal(store_writer_start(&loop, dir, 64, &w), 0);
-  gate_hold(w);
+  store_writer_t *w = start_gated(&loop);
   tjob_t ok1, bad, ok2;
   tjob_init(&ok1, app, "x1", 0);
   tjob_init(&bad, 999, "x2", 0); /* no such app: IMC_E_NOTFOUND */
@@ -336,10 +340,7 @@ static void test_rerun_safe_group(void **st)
   (void)st;
   uint32_t app = make_app();
   uv_loop_t loop;
-  uv_loop_init(&loop);
-  store_writer_t *w;
-  assert_int_equal(store_writer_start(&loop, dir, 64, &w), 0);
-  gate_hold(w);
+  store_writer_t *w = start_gated(&loop);
   static const char *uids[] = { "r1", "r2", "bad", "r3", "r4", "plain", "r5" };
   tjob_t jobs[7];
   for (int i = 0; i < 7; i++) {
@@ -423,10 +424,7 @@ static void test_group_held_rows_fail(void **st)
   (void)st;
   uint32_t app = make_app();
   uv_loop_t loop;
-  uv_loop_init(&loop);
-  store_writer_t *w;
-  assert_int_equal(store_writer_start(&loop, dir, 64, &w), 0);
-  gate_hold(w);
+  store_writer_t *w = start_gated(&loop);
   mjob_t m1, raw, m2;
   mjob_init(&m1, app, 0);
   mjob_init(&raw, app, 1);
