@@ -89,16 +89,16 @@ static int walk_live(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t belo
 }
 
 /* The first live (not imported) written message of the conversation at or
- * above seq from, below below_seq: *seq its seq (0: none), *time_s its time.
+ * above seq from, below seq to: *seq its seq (0: none), *time_s its time.
  * One seek in the UNIQUE(conv, sdkappid, seq) index, then a step per
- * imported row in the way. */
-static int live_from(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t from, uint32_t below_seq, uint32_t *seq,
+ * imported row in the way (at most to - from). */
+static int live_from(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t from, uint32_t to, uint32_t *seq,
                      int64_t *time_s)
 {
   sqlite3_stmt *st = stmt(s, M_WALK_UP);
   int rc;
   if (!st) return IMC_E_IO;
-  BIND(st, sdkappid, (int64_t)conv, from, below_seq);
+  BIND(st, sdkappid, (int64_t)conv, from, to);
   *seq = 0;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW)
     if (!(sqlite3_column_int64(st, 5) & STORE_MSG_IMPORTED)) {
@@ -119,7 +119,8 @@ static int live_from(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t from
  * probe one index seek (live_from), and only that second's messages are
  * read after it: log2(seqs) seeks plus the second's messages, not every
  * newer message. Seqs without a row (purged) and imported rows (their times
- * follow no order; the partial index answers for them) are stepped over. */
+ * follow no order; the partial index answers for them) are stepped over: a
+ * long run of imported rows costs up to about twice its length. */
 static int walk_second(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t below_seq, int64_t time_s,
                        int (*each)(void *, const sqwin_ent_t *), void *ud)
 {
@@ -132,10 +133,12 @@ static int walk_second(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t be
   if (rc) return rc;
   hi = max < below_seq ? (uint32_t)max + 1 : below_seq;
   /* invariant: every live row below lo is older than time_s; the first live
-   * row at or above hi (if below below_seq) is not */
+   * row at or above hi (if below below_seq) is not. A probe looks below hi
+   * only: none there, and the first live row at or above mid is that of hi,
+   * so a run of imported rows is stepped over at most once per halving. */
   while (lo < hi) {
     uint32_t mid = lo + (hi - lo) / 2;
-    if ((rc = live_from(s, sdkappid, conv, mid, below_seq, &seq, &t))) return rc;
+    if ((rc = live_from(s, sdkappid, conv, mid, hi, &seq, &t))) return rc;
     if (!seq || t >= time_s) hi = mid;
     else lo = seq + 1;
   }

@@ -194,7 +194,7 @@ static void test_reader_sees_later_import(void **st)
  * binary search over seq, not a walk over every newer message), exact for
  * every message of a deep conversation: runs of messages in one second,
  * a clock that steps back (live times clamped), imports at any time among
- * them, recalled messages, seq gaps left by the retention purge, and keys
+ * them (and a run of 300), recalled messages, seq gaps left by the retention purge, and keys
  * of seconds nobody sent in. Also importmsg's dedupe on the same path. */
 static void test_key_by_second(void **st)
 {
@@ -209,7 +209,8 @@ static void test_key_by_second(void **st)
     uint32_t from = 1 + (uint32_t)(i & 1);
     if (rnd(4) == 0) now += 1 + (int64_t)rnd(3);
     if (rnd(50) == 0) now -= (int64_t)rnd(40); /* the clock stepped back */
-    if (rnd(12) == 0) check_append(s, 1, from, 3 - from, rnd(4), rnd(3), now - 200 + (int64_t)rnd(400), 0);
+    if (rnd(12) == 0 || (i >= 1000 && i < 1300)) /* imports, and one run of 300 */
+      check_append(s, 1, from, 3 - from, rnd(4), rnd(3), now - 200 + (int64_t)rnd(400), 0);
     else check_append(s, 0, from, 3 - from, rnd(4), rnd(3), now, now - WINDOW_S);
   }
   assert_int_equal(store_exec(s, "COMMIT"), 0);
