@@ -10,6 +10,7 @@ const cfg_def_t api_cfg_defs[] = {
   { "data", CFG_STR, F(data), "./var", 0, 0, "data directory (SQLite database imcloud.db)" },
   { "port_file", CFG_STR, F(port_file), "", 0, 0, "write the listening port to this file once ready" },
   { "log_level", CFG_STR, F(log_level), "info", 0, 0, "debug, info, warn, error or off" },
+  { "access_log", CFG_STR, F(access_log), "off", 0, 0, "one line per REST call and per WebSocket session (whatever log_level is): off, stderr, or a file path (appended to, created if missing)" },
   { "ws_path", CFG_STR, F(ws_path), "/ws", 0, 0, "URL path of the client WebSocket" },
   { "rest_rate_limit", CFG_INT, F(rest_rate_limit), "200", 1, 1000000, "REST calls per second per app (60011 beyond)" },
   { "max_header_bytes", CFG_INT, F(max_header_bytes), "8192", 1024, 1048576, "largest HTTP header block (431 beyond)" },

@@ -37,7 +37,11 @@
  * connection. Paused first, resumed first; a resumed connection that is
  * paused again goes to the end: none starves. Logins (not yet online) are
  * never paused; REST has its own limits. A connection that closed while
- * paused is dropped when its turn comes. Memory: one pointer per paused
+ * paused is dropped when its turn comes. A paused connection has no idle
+ * timeout (its pings and messages wait unread, so the server cannot see
+ * them): pausing cancels its deadline, resuming starts the idle period
+ * over (ws_idle_timeout_ms); no client is closed with 4004 for the time
+ * the server did not read it. Memory: one pointer per paused
  * connection (a ring that grows by doubling; if it cannot grow, the
  * connection is not paused and the writer's cap answers 60018). */
 #include "api/api_int.h"
@@ -166,7 +170,12 @@ static void admit_resume(api_srv_t *srv, struct cws_pace *p)
   while (a->len && resumed < n) {
     cws_conn_t *c = ring_pop(a);
     net_ws_t *ws = cws_usable(c);
-    if (ws) { net_ws_resume_read(ws); resumed++; a->resumes++; }
+    if (ws) { /* the idle timeout starts over: the time paused was the server's, not the client's silence */
+      net_ws_set_idle(ws, (uint32_t)srv->cfg->ws_idle_timeout_ms);
+      net_ws_resume_read(ws);
+      resumed++;
+      a->resumes++;
+    }
     cws_release(c);
   }
   a->resumed_last += resumed;
@@ -184,6 +193,7 @@ int cws_admit_on_read(void *ud, net_ws_t *ws)
   if (!c || cws_state(c) != CWS_ONLINE || !cws_usable(c)) return 0; /* logins are paced on their own */
   if (ring_push(&p->admit, cws_hold(c))) { cws_release(c); return 0; } /* no room to wait: read (the writer's cap answers) */
   p->admit.pauses++;
+  net_ws_set_deadline(ws, 0); /* no idle close while paused: its pings wait unread in the kernel (resume re-arms it) */
   return 1;
 }
 

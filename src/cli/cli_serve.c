@@ -5,6 +5,7 @@
 #include "util/err.h"
 #include "util/log.h"
 
+#include <errno.h>
 #include <string.h>
 
 int cli_serve(int argc, char **argv)
@@ -33,6 +34,10 @@ int cli_serve(int argc, char **argv)
     snprintf(err, sizeof err, "log_level: \"%s\" is not one of debug, info, warn, error, off", cfg.log_level);
     rc = IMC_E_CONFIG;
   }
+  if (!rc && imc_log_access_open(cfg.access_log)) {
+    snprintf(err, sizeof err, "access_log: cannot open \"%s\": %s", cfg.access_log, strerror(errno));
+    rc = IMC_E_CONFIG;
+  }
   if (rc) {
     cli_err("serve", "%s", err[0] ? err : imc_strerror(rc));
     cfg_free(api_cfg_defs, &cfg);
@@ -40,6 +45,7 @@ int cli_serve(int argc, char **argv)
   }
   imc_log_level = lvl;
   int status = api_serve(&cfg);
+  imc_log_access_close();
   cfg_free(api_cfg_defs, &cfg);
   return status;
 }

@@ -260,9 +260,20 @@ void im_c2c_typing(im_c2c_t *c, uint32_t app, uint32_t user, const char *user_id
 /* ---- retention pass ------------------------------------------------------------------ */
 #define PURGE_CHUNK 2000
 
+/* The conversation-list trim walks user numbers in steps, one writer job
+ * each: a step reads at most PURGE_CHUNK rows (a user costs a seek and at
+ * most kept + 1 rows), then trims the users it found over the limit. Never a
+ * statement over a whole app on the writer. */
+static int trim_users_per_step(int64_t kept)
+{
+  int64_t n = PURGE_CHUNK / (kept + 2);
+  return n < 1 ? 1 : (int)n;
+}
+
 typedef struct purge_job {
   c2c_job_t base;
-  int phase;                   /* 0 list apps, 1 purge one app's chunk, 2 trim one app's conversations */
+  int phase;                   /* 0 list apps, 1 purge one app's chunk, 2 trim one app's conversations (a step) */
+  uint32_t walk_user;          /* phase 2: the user numbers up to this one are done (0: start; back to 0: end) */
   uint32_t *apps;
   size_t napps, capps, cur;
   int64_t before, gbefore, deleted, total, kept; /* gbefore: the app's group retention horizon */
@@ -319,7 +330,9 @@ static int purge_run(store_t *s, c2c_job_t *jj)
   }
   default:
     j->nusers = 0;
-    if ((rc = store_msg_recent_users(s, j->apps[j->cur], (int)j->kept, user_row, j))) return rc;
+    if ((rc = store_msg_recent_users(s, j->apps[j->cur], (int)j->kept, j->walk_user, trim_users_per_step(j->kept),
+                                     user_row, j, &j->walk_user)))
+      return rc;
     if (j->oom) return IMC_E_NOMEM;
     j->deleted = 0;
     for (size_t i = 0; i < j->nusers; i++) {
@@ -370,8 +383,10 @@ static void purge_done(c2c_job_t *jj, int rc)
     if (!j->deleted) j->phase = 2; /* nothing older left: trim the conversation lists */
   } else {
     j->total += j->deleted;
-    j->phase = 1;
-    j->cur++;
+    if (!j->walk_user) { /* the walk over the app's users is done */
+      j->phase = 1;
+      j->cur++;
+    }
   }
   purge_next(c, j);
 }

@@ -542,14 +542,26 @@ static int sqm_account_id(store_t *s, uint32_t sdkappid, uint32_t user_no, char 
   return r;
 }
 
-static int sqm_recent_users(store_t *s, uint32_t sdkappid, int more_than, store_account_cb cb, void *ud)
+/* A bounded step (store_msg.h): the user numbers are reached by a seek
+ * each (a recursive CTE, skip-scanning the (user_no, sdkappid, peer_no)
+ * key), a user's count stops at more_than + 1 rows (OFFSET). */
+static int sqm_recent_users(store_t *s, uint32_t sdkappid, int more_than, uint32_t after_user, int max_users,
+                            store_account_cb cb, void *ud, uint32_t *next_user)
 {
   sqlite3_stmt *st = stmt(s, M_RECENT_USERS);
-  int rc;
+  int rc, n = 0;
+  *next_user = 0;
   if (!st) return IMC_E_IO;
-  BIND(st, sdkappid, more_than);
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) cb(ud, NULL, (uint32_t)sqlite3_column_int64(st, 0));
+  if (max_users < 1 || more_than < 0) return IMC_E_INVAL;
+  BIND(st, sdkappid, after_user, more_than, max_users);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    uint32_t u = (uint32_t)sqlite3_column_int64(st, 0);
+    if (sqlite3_column_int(st, 1)) cb(ud, NULL, u);
+    *next_user = u;
+    n++;
+  }
   sqlite3_reset(st);
+  if (n < max_users) *next_user = 0; /* fewer numbers than asked for: the end */
   return sq__map_rc(rc);
 }
 

@@ -100,8 +100,8 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
  * first match with min(seq) (SQLite fills the other columns from that row;
  * one row, NULL when none) rather than ORDER BY, which opens a sorter.
  * Live messages have no MsgRandom index: the send dedupe reads the
- * conversation's window (sqlite_msg_win.c), MsgKey and import lookups walk
- * the conversation back (walk_live). */
+ * conversation's window (sqlite_msg_win.c), MsgKey and import lookups
+ * binary-search seq for the key's second (walk_second, over WALK_UP). */
 #define IMP_IDX " INDEXED BY c2c_msg_imported"
 #define IMP_ROW " AND (flags&32)!=0"
 
@@ -110,6 +110,8 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
   X(LAST_LIVE, "SELECT time_s FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND (flags&32)=0 ORDER BY seq DESC LIMIT 1") \
   X(WALK, "SELECT seq,random,from_no,cseq,time_s,flags FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND seq<?3" \
           " ORDER BY seq DESC") \
+  X(WALK_UP, "SELECT seq,random,from_no,cseq,time_s,flags FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND seq>=?3" \
+             " AND seq<?4 ORDER BY seq") \
   X(ANY_IMP, "SELECT 1 FROM c2c_msg" IMP_IDX " WHERE 1" IMP_ROW " LIMIT 1") \
   X(MAX_USEQ, "SELECT max(useq) FROM c2c_inbox WHERE sdkappid=?1 AND user_no=?2") \
   X(DEDUPE, "SELECT min(seq),time_s,cseq FROM c2c_msg" IMP_IDX " WHERE sdkappid=?1 AND conv=?2 AND random=?3" \
@@ -147,7 +149,10 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
   X(RECEIPT, "SELECT 1 FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND seq>?3 AND seq<=?4 AND from_no=?5" \
              " AND (flags&8)!=0 LIMIT 1") \
   X(ACCOUNT_ID, "SELECT user_id FROM accounts WHERE sdkappid=?1 AND user_no=?2") \
-  X(RECENT_USERS, "SELECT user_no FROM c2c_recent WHERE sdkappid=?1 GROUP BY user_no HAVING count(*)>?2") \
+  X(RECENT_USERS, "WITH RECURSIVE u(n,k) AS (SELECT (SELECT user_no FROM c2c_recent WHERE user_no>?2 ORDER BY user_no" \
+                  " LIMIT 1),1 UNION ALL SELECT (SELECT user_no FROM c2c_recent WHERE user_no>u.n ORDER BY user_no LIMIT 1)," \
+                  "k+1 FROM u WHERE u.n IS NOT NULL AND k<?4) SELECT n,(SELECT 1 FROM c2c_recent r WHERE r.user_no=u.n" \
+                  " AND r.sdkappid=?1 LIMIT 1 OFFSET ?3) IS NOT NULL FROM u WHERE n IS NOT NULL") \
   X(PURGE_MSG, "DELETE FROM c2c_msg WHERE id IN (SELECT id FROM c2c_msg m WHERE sdkappid=?1 AND time_s<?2" \
                " AND seq<(SELECT max(seq) FROM c2c_msg m2 WHERE m2.sdkappid=m.sdkappid AND m2.conv=m.conv)" \
                " ORDER BY id LIMIT ?3)") \

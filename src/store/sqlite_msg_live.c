@@ -2,8 +2,8 @@
  * without an index on them (migration 30; docs/decisions/
  * messaging-c2c-storage.md §15): the send dedupe from the conversation's
  * window (sqlite_msg_win.c) or a walk back, MsgKey and importmsg lookups by
- * a walk back to the key's time, imported messages through their partial
- * index; and the per-conversation cache value they rely on (next seq and
+ * a binary search over seq for the key's second, imported messages through
+ * their partial index; and the per-conversation cache value they rely on (next seq and
  * the newest live time: live times never decrease along seq, the append
  * clamps them).
  *
@@ -83,6 +83,73 @@ static int walk_live(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t belo
                       (uint32_t)sqlite3_column_int64(st, 2), (uint32_t)sqlite3_column_int64(st, 3),
                       sqlite3_column_int64(st, 4) };
     if (e.time_s < bound_s || each(ud, &e)) { rc = SQLITE_DONE; break; }
+  }
+  sqlite3_reset(st);
+  return rc == SQLITE_DONE ? 0 : sq__map_rc(rc);
+}
+
+/* The first live (not imported) written message of the conversation at or
+ * above seq from, below seq to: *seq its seq (0: none), *time_s its time.
+ * One seek in the UNIQUE(conv, sdkappid, seq) index, then a step per
+ * imported row in the way (at most to - from). */
+static int live_from(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t from, uint32_t to, uint32_t *seq,
+                     int64_t *time_s)
+{
+  sqlite3_stmt *st = stmt(s, M_WALK_UP);
+  int rc;
+  if (!st) return IMC_E_IO;
+  BIND(st, sdkappid, (int64_t)conv, from, to);
+  *seq = 0;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    if (!(sqlite3_column_int64(st, 5) & STORE_MSG_IMPORTED)) {
+      *seq = (uint32_t)sqlite3_column_int64(st, 0);
+      *time_s = sqlite3_column_int64(st, 4);
+      rc = SQLITE_DONE;
+      break;
+    }
+  sqlite3_reset(st);
+  return rc == SQLITE_DONE ? 0 : sq__map_rc(rc);
+}
+
+/* Call each(ud, row) for every live message of the conversation below
+ * below_seq whose time is exactly time_s, in ascending seq. Live times
+ * never decrease along seq (the append clamps a live message's time to the
+ * conversation's newest live time, whatever the clock did), so the first
+ * seq with a live time >= time_s is found by a binary search over seq, each
+ * probe one index seek (live_from), and only that second's messages are
+ * read after it: log2(seqs) seeks plus the second's messages, not every
+ * newer message. Seqs without a row (purged) and imported rows (their times
+ * follow no order; the partial index answers for them) are stepped over: a
+ * long run of imported rows costs up to about twice its length. */
+static int walk_second(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t below_seq, int64_t time_s,
+                       int (*each)(void *, const sqwin_ent_t *), void *ud)
+{
+  int64_t max, t;
+  uint32_t lo = 1, hi, seq;
+  sqlite3_stmt *st = stmt(s, M_MAX_SEQ);
+  if (!st) return IMC_E_IO;
+  BIND(st, sdkappid, (int64_t)conv);
+  int rc = scalar(st, &max);
+  if (rc) return rc;
+  hi = max < below_seq ? (uint32_t)max + 1 : below_seq;
+  /* invariant: every live row below lo is older than time_s; the first live
+   * row at or above hi (if below below_seq) is not. A probe looks below hi
+   * only: none there, and the first live row at or above mid is that of hi,
+   * so a run of imported rows is stepped over at most once per halving. */
+  while (lo < hi) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    if ((rc = live_from(s, sdkappid, conv, mid, hi, &seq, &t))) return rc;
+    if (!seq || t >= time_s) hi = mid;
+    else lo = seq + 1;
+  }
+  if (!(st = stmt(s, M_WALK_UP))) return IMC_E_IO;
+  BIND(st, sdkappid, (int64_t)conv, lo, below_seq);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (sqlite3_column_int64(st, 5) & STORE_MSG_IMPORTED) continue;
+    sqwin_ent_t e = { (uint32_t)sqlite3_column_int64(st, 0), (uint32_t)sqlite3_column_int64(st, 1),
+                      (uint32_t)sqlite3_column_int64(st, 2), (uint32_t)sqlite3_column_int64(st, 3),
+                      sqlite3_column_int64(st, 4) };
+    if (e.time_s > time_s || each(ud, &e)) { rc = SQLITE_DONE; break; }
   }
   sqlite3_reset(st);
   return rc == SQLITE_DONE ? 0 : sq__map_rc(rc);
@@ -207,8 +274,9 @@ static int match_live_send(store_t *s, struct sqmsg *m, app_cache_t *ac, const s
 
 /* The first match of the send's (or importmsg's) dedupe rule: imported
  * messages through the partial index, live ones from the window (send) or
- * a walk back (importmsg: only when a live message is as new as the
- * imported time), held ones from the buffer. */
+ * the messages of the imported time's second (importmsg, walk_second: only
+ * when a live message is as new as the imported time), held ones from the
+ * buffer. */
 int sq__live_find_dup(store_t *s, struct sqmsg *m, app_cache_t *ac, store_msg_append_t *a, int64_t last_live)
 {
   const store_msg_t *in = &a->m;
@@ -216,7 +284,7 @@ int sq__live_find_dup(store_t *s, struct sqmsg *m, app_cache_t *ac, store_msg_ap
                 a->import_dedupe };
   int rc = match_imported(s, m, in->sdkappid, in->conv, &k);
   if (!rc && !k.key) rc = match_live_send(s, m, ac, in, &k);
-  if (!rc && k.key && in->time_s <= last_live) rc = walk_live(s, in->sdkappid, in->conv, in->seq, in->time_s, match_ent, &k);
+  if (!rc && k.key && in->time_s <= last_live) rc = walk_second(s, in->sdkappid, in->conv, in->seq, in->time_s, match_ent, &k);
   if (rc) return rc;
   const store_msg_t *h = sq__pend_dup(&m->pend, a);
   if (h) match_take(&k, h->seq, h->time_s, h->cseq);
@@ -230,14 +298,14 @@ int sq__live_find_dup(store_t *s, struct sqmsg *m, app_cache_t *ac, store_msg_ap
 }
 
 /* MsgKey (cseq, random, time_s): imported messages through the partial
- * index, live ones by a walk back from the newest to the first older than
- * time_s (cost: the live messages newer than the one looked up). */
+ * index, live ones among the messages of second time_s (walk_second: a
+ * binary search over seq, not a walk over every newer message). */
 int sq__live_find_key(store_t *s, struct sqmsg *m, uint32_t sdkappid, uint64_t conv, uint32_t cseq, uint32_t random,
                       int64_t time_s, uint32_t *seq)
 {
   match_t k = { random, 0, cseq, 0, 0, time_s, 0, 1 };
   int rc = match_imported(s, m, sdkappid, conv, &k);
-  if (!rc) rc = walk_live(s, sdkappid, conv, UINT32_MAX, time_s, match_ent, &k);
+  if (!rc) rc = walk_second(s, sdkappid, conv, UINT32_MAX, time_s, match_ent, &k);
   *seq = k.seq;
   return rc;
 }

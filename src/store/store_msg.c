@@ -70,7 +70,8 @@ int store_msg_account_id(store_t *s, uint32_t app, uint32_t user, char *buf, siz
 {
   return M(s)->account_id(s, app, user, buf, cap);
 }
-int store_msg_recent_users(store_t *s, uint32_t app, int more_than, store_account_cb cb, void *ud)
+int store_msg_recent_users(store_t *s, uint32_t app, int more_than, uint32_t after_user, int max_users,
+                           store_account_cb cb, void *ud, uint32_t *next_user)
 {
-  return M(s)->recent_users(s, app, more_than, cb, ud);
+  return M(s)->recent_users(s, app, more_than, after_user, max_users, cb, ud, next_user);
 }

@@ -134,7 +134,8 @@ typedef struct store_msg_vtab {
   int (*purge)(store_t *, uint32_t sdkappid, int64_t before_s, int limit, int64_t *deleted);
   int (*recent_trim)(store_t *, uint32_t sdkappid, uint32_t user_no, int keep, int64_t *deleted);
   int (*account_id)(store_t *, uint32_t sdkappid, uint32_t user_no, char *buf, size_t cap);
-  int (*recent_users)(store_t *, uint32_t sdkappid, int more_than, store_account_cb cb, void *ud);
+  int (*recent_users)(store_t *, uint32_t sdkappid, int more_than, uint32_t after_user, int max_users,
+                      store_account_cb cb, void *ud, uint32_t *next_user);
 } store_msg_vtab_t;
 
 /* Append a message (see store_msg_append_t). IMC_E_RANGE when a sequence
@@ -184,8 +185,14 @@ int store_msg_purge(store_t *s, uint32_t sdkappid, int64_t before_s, int limit, 
 int store_msg_recent_trim(store_t *s, uint32_t sdkappid, uint32_t user_no, int keep, int64_t *deleted);
 /* The UserID of a user number; IMC_E_NOTFOUND, IMC_E_TOOBIG (cap). */
 int store_msg_account_id(store_t *s, uint32_t sdkappid, uint32_t user_no, char *buf, size_t cap);
-/* Users of the app with more than more_than conversation rows (cb gets
- * user_id NULL and the user number). */
-int store_msg_recent_users(store_t *s, uint32_t sdkappid, int more_than, store_account_cb cb, void *ud);
+/* One bounded step of a walk over user numbers for the users of the app
+ * with more than more_than conversation rows (cb gets user_id NULL and the
+ * user number): the next max_users (>= 1) numbers above after_user that
+ * have a conversation row in any app (apps share numbers), each checked
+ * with one seek and at most more_than + 1 rows. *next_user: the last number
+ * visited, the after_user of the next step; 0 when the walk has reached
+ * the end. A whole walk starts at after_user 0. */
+int store_msg_recent_users(store_t *s, uint32_t sdkappid, int more_than, uint32_t after_user, int max_users,
+                           store_account_cb cb, void *ud, uint32_t *next_user);
 
 #endif

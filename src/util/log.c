@@ -4,6 +4,7 @@
 #include "util/err.h"
 #include "util/clock.h"
 
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 imc_log_level_t imc_log_level = IMC_LOG_INFO;
+int imc_log_access_fd = -1;
 
 static const char *const level_names[] = { "debug", "info", "warn", "error", "access", "off" };
 
@@ -19,6 +21,23 @@ int imc_log_level_parse(const char *s, imc_log_level_t *out)
   for (int i = 0; i < (int)(sizeof level_names / sizeof level_names[0]); i++)
     if (i != IMC_LOG_ACCESS && strcmp(s, level_names[i]) == 0) { *out = (imc_log_level_t)i; return 0; }
   return IMC_E_INVAL;
+}
+
+void imc_log_access_close(void)
+{
+  if (imc_log_access_fd > 2) close(imc_log_access_fd);
+  imc_log_access_fd = -1;
+}
+
+int imc_log_access_open(const char *spec)
+{
+  if (!spec || !*spec) return IMC_E_INVAL;
+  int fd = -1;
+  if (!strcmp(spec, "stderr")) fd = 2;
+  else if (strcmp(spec, "off") && (fd = open(spec, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640)) < 0) return IMC_E_IO;
+  imc_log_access_close();
+  imc_log_access_fd = fd;
+  return 0;
 }
 
 void imc_log_write(imc_log_level_t lvl, const char *mod, const char *fmt, ...)
@@ -40,7 +59,7 @@ void imc_log_write(imc_log_level_t lvl, const char *mod, const char *fmt, ...)
   size_t len = (size_t)n + (size_t)m;
   if (len > sizeof line - 2) len = sizeof line - 2;
   line[len++] = '\n';
-  ssize_t w = write(2, line, len);
+  ssize_t w = write(lvl == IMC_LOG_ACCESS ? imc_log_access_fd : 2, line, len);
   (void)w;
 }
 

@@ -11,7 +11,11 @@
  * frames one client sent). With the mechanism off (--ws-admit-high-jobs 0)
  * every connection is read at once: CONNS × SENDS in flight, and the test
  * fails. A second case checks that a client paused in the middle of a
- * pipeline can still close its connection and the others go on. */
+ * pipeline can still close its connection and the others go on. A third
+ * (its own server: a watermark of one job, a 1 s idle timeout, the
+ * writer's sync held by IMCLOUD_TEST_SYNC_HOLD so the one send stays in
+ * flight) checks that a client paused for three idle timeouts while it
+ * keeps pinging is not closed (4004): the server did not read its pings. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -23,6 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <time.h>
 
 #include "e2e.h"
 #include "e2e_msg.h"
@@ -149,11 +155,84 @@ static void test_close_while_paused(void **st)
   for (int i = 0; i < CONNS; i++) wsc_close(&c[i]);
 }
 
+/* ---- a paused connection is not idle ---- */
+static char hold[128];
+
+static int setup_idle(void **st)
+{
+  (void)st;
+  static const char *const args[] = { "--ws-admit-high-jobs", "1", "--ws-admit-low-jobs", "0", "--ws-idle-timeout-ms",
+                                      "1000", NULL };
+  snprintf(hold, sizeof hold, "/tmp/imcloud-admit-hold-%d", (int)getpid());
+  unlink(hold);
+  setenv("IMCLOUD_TEST_SYNC_HOLD", hold, 1); /* the server inherits it */
+  int rc = e2e_start(&srv, "singapore", &app, key, args);
+  unsetenv("IMCLOUD_TEST_SYNC_HOLD");
+  return rc;
+}
+
+static int teardown_idle(void **st)
+{
+  unlink(hold);
+  return teardown(st);
+}
+
+static void sleep_ms(int ms)
+{
+  struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+  nanosleep(&ts, NULL);
+}
+
+static void test_paused_pinging_client_stays_open(void **st)
+{
+  (void)st;
+  static char buf[1 << 16];
+  const char *users[] = { "idle_b", NULL };
+  import_users(srv.port, app, key, users);
+  wsc_t a;
+  assert_int_equal(wsc_login(&a, srv.port, app, key, "idle_a", "Web"), 0);
+  for (int waited = 0; healthz_int("admission", "inflight") && waited < 30000; waited += 10) sleep_ms(10);
+  FILE *f = fopen(hold, "w"); /* from now on no job completes: the send below stays in flight */
+  assert_non_null(f);
+  fclose(f);
+  json_int_t pauses0 = healthz_int("admission", "pauses");
+  assert_int_equal(e2e_ws_send_text(a.fd, "{\"id\":999,\"op\":\"send\",\"to\":\"idle_b\",\"body\":[{\"MsgType\":"
+                                          "\"TIMTextElem\",\"MsgContent\":{\"Text\":\"held\"}}]}"), 0);
+  for (int waited = 0; healthz_int("admission", "inflight") < 1 && waited < 10000; waited += 10) sleep_ms(10);
+  assert_int_equal(healthz_int("admission", "inflight"), 1);
+  /* three idle timeouts of pings: the first read finds the watermark reached, the connection is paused */
+  for (int i = 0; i < 12; i++) {
+    assert_int_equal(e2e_ws_send_frame(a.fd, 9, 1, "hi", 2, 1), 0);
+    sleep_ms(250);
+  }
+  assert_true(healthz_int("admission", "pauses") > pauses0);
+  assert_int_equal(healthz_int("admission", "paused"), 1);
+  unlink(hold); /* the send completes, the connection is resumed and read */
+  int op = 0, cc = 0, pongs = 0, acked = 0;
+  while (!acked || pongs < 12) {
+    int n = e2e_ws_recv(a.fd, &op, buf, sizeof buf, 20000, &cc);
+    if (n < 0 || op == 8) fail_msg("closed (code %d) after %d pongs, ack %d: a paused client was taken for idle", cc, pongs, acked);
+    if (op == 0xA) pongs++;
+    if (op != 1) continue;
+    json_t *o = json_loadb(buf, (size_t)n, 0, NULL);
+    assert_non_null(o);
+    const char *opname = json_string_value(json_object_get(o, "op"));
+    if (opname && !strcmp(opname, "send")) { assert_int_equal(jint(o, "code"), 0); acked = 1; }
+    json_decref(o);
+  }
+  json_t *r = wsc_rpc(&a, "send", "\"to\":\"idle_b\",\"body\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"after\"}}]");
+  assert_non_null(r);
+  assert_int_equal(jint(r, "code"), 0);
+  json_decref(r);
+  wsc_close(&a);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_pipelined_sends_wait_not_refused, setup, teardown),
     cmocka_unit_test_setup_teardown(test_close_while_paused, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_paused_pinging_client_stays_open, setup_idle, teardown_idle),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

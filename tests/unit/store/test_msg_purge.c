@@ -3,12 +3,17 @@
  * leads with user_no, so the walk steps through the numbers of every app.
  * Two apps share user numbers (and each has one the other lacks): purging
  * one app deletes exactly its expired events, keeps each of its users'
- * newest event, and never touches the other app. */
+ * newest event, and never touches the other app. The conversation-list
+ * trim's walk (store_msg_recent_users) finds exactly the users over the
+ * limit, in bounded steps: each step visits at most max_users user numbers
+ * (those of the other app included). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+
+#include <stdio.h>
 
 #include "store/store.h"
 #include "store/store_msg.h"
@@ -73,10 +78,79 @@ static void test_purge_walk_two_apps(void **st)
   store_close(s);
 }
 
+/* rows per user: APP users 1..30 have u % 7 rows, APP2 users 5..40 have (u * 3) % 8 */
+static int rows_of(int app2, uint32_t u)
+{
+  if (!app2) return u >= 1 && u <= 30 ? (int)(u % 7) : 0;
+  return u >= 5 && u <= 40 ? (int)((u * 3) % 8) : 0;
+}
+
+static uint32_t found[64];
+static int nfound;
+static void user_found(void *ud, const char *uid, uint32_t user_no)
+{
+  (void)ud;
+  assert_null(uid);
+  assert_true(nfound < 64);
+  found[nfound++] = user_no;
+}
+
+static void walk(store_t *s, uint32_t app, int kept, int max_users)
+{
+  uint32_t after = 0, next;
+  int all[64], nall = 0, steps = 0;
+  do {
+    nfound = 0;
+    assert_int_equal(store_msg_recent_users(s, app, kept, after, max_users, user_found, NULL, &next), 0);
+    /* the numbers this step may visit: the max_users first above after that have a row in any app */
+    uint32_t last = after;
+    for (int seen = 0; seen < max_users && last < 64;)
+      if (rows_of(0, ++last) || rows_of(1, last)) seen++;
+    for (int i = 0; i < nfound; i++) {
+      assert_true(found[i] > after && found[i] <= last);
+      all[nall++] = (int)found[i];
+    }
+    if (next) assert_int_equal(next, last);
+    after = next;
+    assert_true(++steps < 100);
+  } while (next);
+  int want = 0;
+  for (uint32_t u = 1; u <= 40; u++)
+    if (rows_of(app == APP2, u) > kept) {
+      assert_true(want < nall);
+      assert_int_equal(all[want++], (int)u);
+    }
+  assert_int_equal(want, nall);
+  if (max_users < 40) assert_true(steps > 1);
+}
+
+static void test_recent_users_walk(void **st)
+{
+  (void)st;
+  store_t *s;
+  char sql[128];
+  assert_int_equal(store_open(dir, &s), 0);
+  for (int a = 0; a < 2; a++)
+    for (uint32_t u = 1; u <= 40; u++)
+      for (int k = 0; k < rows_of(a, u); k++) {
+        snprintf(sql, sizeof sql, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no) VALUES(%u,%u,%d)", a ? APP2 : APP, u,
+                 100 + k);
+        assert_int_equal(store_exec(s, sql), 0);
+      }
+  for (int kept = 0; kept < 8; kept++) {
+    walk(s, APP, kept, 1);
+    walk(s, APP, kept, 3);
+    walk(s, APP2, kept, 2);
+    walk(s, APP2, kept, 1000);
+  }
+  store_close(s);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_purge_walk_two_apps, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_recent_users_walk, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

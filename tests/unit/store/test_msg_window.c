@@ -190,12 +190,79 @@ static void test_reader_sees_later_import(void **st)
   store_close(w);
 }
 
+/* MsgKey lookups by the key's second (sqlite_msg_live.c walk_second: a
+ * binary search over seq, not a walk over every newer message), exact for
+ * every message of a deep conversation: runs of messages in one second,
+ * a clock that steps back (live times clamped), imports at any time among
+ * them (and a run of 300), recalled messages, seq gaps left by the retention purge, and keys
+ * of seconds nobody sent in. Also importmsg's dedupe on the same path. */
+static void test_key_by_second(void **st)
+{
+  (void)st;
+  store_t *s;
+  int64_t now = T0;
+  uint64_t conv = store_c2c_conv(1, 2);
+  nmsgs = ncommitted = 0;
+  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
+  for (int i = 0; i < 3000; i++) {
+    uint32_t from = 1 + (uint32_t)(i & 1);
+    if (rnd(4) == 0) now += 1 + (int64_t)rnd(3);
+    if (rnd(50) == 0) now -= (int64_t)rnd(40); /* the clock stepped back */
+    if (rnd(12) == 0 || (i >= 1000 && i < 1300)) /* imports, and one run of 300 */
+      check_append(s, 1, from, 3 - from, rnd(4), rnd(3), now - 200 + (int64_t)rnd(400), 0);
+    else check_append(s, 0, from, 3 - from, rnd(4), rnd(3), now, now - WINDOW_S);
+  }
+  assert_int_equal(store_exec(s, "COMMIT"), 0);
+  ncommitted = nmsgs;
+  /* recall some: flags do not move a message */
+  for (int i = 0; i < nmsgs; i += 7) assert_int_equal(store_msg_set_flags(s, APP, conv, msgs[i].seq, 1), 0);
+  /* purge the oldest: seq gaps below the survivors (the newest stays) */
+  int64_t before = T0 + (now - T0) / 3, deleted = 0, d;
+  uint32_t max = 0;
+  for (int i = 0; i < nmsgs; i++) if (msgs[i].seq > max) max = msgs[i].seq;
+  do {
+    assert_int_equal(store_msg_purge(s, APP, before, 500, &d), 0);
+    deleted += d;
+  } while (d);
+  int kept = 0;
+  for (int i = 0; i < nmsgs; i++)
+    if (msgs[i].time_s >= before || msgs[i].seq == max) msgs[kept++] = msgs[i];
+  assert_true(nmsgs - kept > 100 && deleted >= nmsgs - kept); /* deleted counts inbox events too */
+  nmsgs = ncommitted = kept;
+  for (int pass = 0; pass < 2; pass++) { /* the second after a restart: caches empty */
+    for (int i = 0; i < nmsgs; i++) {
+      const mm_t *m = &msgs[i], *want = model_find(conv, 1, 0, m->random, m->cseq, m->time_s);
+      uint32_t seq = 0;
+      assert_int_equal(store_msg_find_key(s, APP, conv, m->cseq, m->random, m->time_s, take_seq, &seq), 0);
+      assert_int_equal(seq, want->seq);
+    }
+    for (int64_t t = T0 - 300; t <= now + 300; t += 1 + (int64_t)rnd(5)) { /* every second, sent in or not */
+      uint32_t random = rnd(4), cseq = rnd(3), seq = 0;
+      const mm_t *want = model_find(conv, 1, 0, random, cseq, t);
+      int rc = store_msg_find_key(s, APP, conv, cseq, random, t, take_seq, &seq);
+      assert_int_equal(rc, want ? 0 : IMC_E_NOTFOUND);
+      if (want) assert_int_equal(seq, want->seq);
+    }
+    store_close(s);
+    assert_int_equal(store_open(dir, &s), 0);
+  }
+  /* importmsg's dedupe at surviving live times and at purged ones */
+  for (int i = 0; i < 200; i++) {
+    const mm_t *m = &msgs[rnd((uint32_t)nmsgs)];
+    check_append(s, 1, 1, 2, m->random, m->cseq, rnd(2) ? m->time_s : before - 1 - (int64_t)rnd(100), 0);
+    ncommitted = nmsgs;
+  }
+  store_close(s);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_against_model, setup, teardown),
     cmocka_unit_test_setup_teardown(test_past_the_window_cap, setup, teardown),
     cmocka_unit_test_setup_teardown(test_reader_sees_later_import, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_key_by_second, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

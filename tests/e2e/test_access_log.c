@@ -1,0 +1,149 @@
+/* End-to-end: the access log (--access-log off|stderr|FILE, default off;
+ * docs/decisions/foundation-rest-and-sessions.md). Each case runs a real
+ * server, makes one REST call and one WebSocket session (login, close), and
+ * reads where the lines went: by default nowhere (the server's stderr has
+ * no level=access line, at --log-level info); with "stderr" both lines on
+ * stderr even at --log-level warn; with a file both lines in the file and
+ * none on stderr. A file that cannot be opened stops the server at start
+ * with a message naming the setting. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "e2e.h"
+#include "e2e_msg.h"
+
+static e2e_server_t srv;
+static uint32_t app;
+static char key[80];
+static char path[400];
+
+static void sleep_ms(int ms)
+{
+  struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+  nanosleep(&ts, NULL);
+}
+
+static void start(const char *const *args)
+{
+  e2e_dir_init(&srv);
+  e2e_make_app(&srv, "singapore", &app, key);
+  snprintf(path, sizeof path, "%s/access.log", srv.dir);
+  const char *argv[8];
+  int n = 0;
+  for (; args[n]; n++) argv[n] = strcmp(args[n], "FILE") ? args[n] : path;
+  argv[n] = NULL;
+  assert_int_equal(e2e_server_start(&srv, argv), 0);
+}
+
+static int teardown(void **st)
+{
+  (void)st;
+  return e2e_finish(&srv);
+}
+
+static char *read_file(const char *p)
+{
+  FILE *f = fopen(p, "r");
+  if (!f) return strdup("");
+  static char buf[1 << 16];
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = 0;
+  return strdup(buf);
+}
+
+/* One REST call and one WebSocket session, then wait for the session's line
+ * to be written where `where` says (NULL: it is never written; wait a
+ * little and make sure). */
+static void traffic(const char *where)
+{
+  json_decref(v4(srv.port, app, key, "im_open_login_svc/account_import", "{\"UserID\":\"al_user\"}"));
+  wsc_t c;
+  assert_int_equal(wsc_login(&c, srv.port, app, key, "al_user", "Web"), 0);
+  wsc_close(&c);
+  for (int waited = 0; waited < 10000; waited += 20) {
+    char *log = where ? read_file(where) : NULL;
+    int done = log && strstr(log, "event=session_end");
+    free(log);
+    if (done) return;
+    if (!where && waited >= 500) return;
+    sleep_ms(20);
+  }
+  fail_msg("no session_end access line in %s", where);
+}
+
+static void expect_lines(const char *where, int present)
+{
+  char *log = read_file(where);
+  int rest = strstr(log, "level=access mod=rest") && strstr(log, "cmd=im_open_login_svc/account_import");
+  int ws = strstr(log, "level=access mod=ws event=session_end") != NULL;
+  if (present && (!rest || !ws)) fail_msg("access lines missing from %s (rest %d, ws %d):\n%s", where, rest, ws, log);
+  if (!present && strstr(log, "level=access")) fail_msg("an access line in %s:\n%s", where, log);
+  free(log);
+}
+
+static void test_default_off(void **st)
+{
+  (void)st;
+  static const char *const args[] = { NULL };
+  start(args);
+  traffic(NULL);
+  expect_lines(srv.log_path, 0);
+}
+
+static void test_stderr_at_warn(void **st)
+{
+  (void)st;
+  static const char *const args[] = { "--log-level", "warn", "--access-log", "stderr", NULL };
+  start(args);
+  traffic(srv.log_path);
+  expect_lines(srv.log_path, 1);
+}
+
+static void test_file(void **st)
+{
+  (void)st;
+  static const char *const args[] = { "--access-log", "FILE", NULL };
+  start(args);
+  traffic(path);
+  expect_lines(path, 1);
+  expect_lines(srv.log_path, 0);
+}
+
+static void test_unopenable_file_refused(void **st)
+{
+  (void)st;
+  e2e_dir_init(&srv);
+  char cmd[2400];
+  snprintf(cmd, sizeof cmd,
+           "timeout 20 '%s' serve --listen 127.0.0.1:0 --data '%s' --access-log '%s/no/such/dir/a.log' 2>'%s'",
+           srv.bin, srv.dir, srv.dir, srv.log_path);
+  int rc = system(cmd);
+  assert_true(WIFEXITED(rc));
+  assert_int_equal(WEXITSTATUS(rc), 1);
+  char *log = read_file(srv.log_path);
+  if (!strstr(log, "access_log: cannot open")) fail_msg("no clear error:\n%s", log);
+  free(log);
+  e2e_dir_remove(&srv);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_teardown(test_default_off, teardown),
+    cmocka_unit_test_teardown(test_stderr_at_warn, teardown),
+    cmocka_unit_test_teardown(test_file, teardown),
+    cmocka_unit_test(test_unopenable_file_refused),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
