@@ -177,15 +177,19 @@ typedef struct store_writer_stats {
  * writer busy instead of idle). */
 #define STORE_WRITER_HANDOFF_MAX 1024
 
-/* Priority: the writer thread runs this many nice steps below the thread
- * that started it (the loop thread), and one real-time priority below it if
- * that one runs real-time (SCHED_OTHER below priority 1), so that on a
- * shared core a loop thread woken by a request preempts a committing batch
- * instead of waiting for its end (equal real-time priorities never preempt
- * each other). While the loop saturates the core the writer runs when the
- * loop waits for it, and its batches grow; durability is unchanged (done()
- * after COMMIT). */
+/* Priority: the writer thread, the sync thread and the reader threads
+ * (store_reader.h) run this many nice steps below the thread that started
+ * them (the loop thread), and one real-time priority below it if that one
+ * runs real-time (SCHED_OTHER below priority 1), so that on a shared core a
+ * loop thread woken by a request preempts a committing batch instead of
+ * waiting for its end (equal real-time priorities never preempt each
+ * other), and a helper's wake-up (a sync done, a read done) does not
+ * preempt the loop in the middle of a turn. While the loop saturates the
+ * core the writer runs when the loop waits for it, and its batches grow;
+ * durability is unchanged (done() after COMMIT). store__below_loop does it
+ * for the calling thread (writer.c; best effort). */
 #define STORE_WRITER_NICE 5
+void store__below_loop(void);
 
 /* Start the writer and sync threads with the writer's own connection to
  * data_dir (synchronous=NORMAL, store_ckpt.h); at most max_jobs (≥ 1) jobs

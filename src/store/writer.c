@@ -246,12 +246,12 @@ static store_job_t *run_batch(store_writer_t *w, store_job_t *batch, store_write
   return last;
 }
 
-/* The writer thread yields its core to the loop thread (store_writer.h,
- * "Priority"): STORE_WRITER_NICE nice steps above the thread that started
- * it, and, if that one runs real-time, one real-time priority below it (the
- * normal policy below the lowest). Best effort: a refusal leaves the
- * inherited priority. */
-static void lower_priority(void)
+/* The calling thread (writer, sync, reader) yields its core to the loop
+ * thread that started it (store_writer.h, "Priority"): STORE_WRITER_NICE
+ * nice steps above it and, if that one runs real-time, one real-time
+ * priority below it (the normal policy below the lowest). Best effort: a
+ * refusal leaves the inherited priority. */
+void store__below_loop(void)
 {
   int policy, nice_now = getpriority(PRIO_PROCESS, 0);
   struct sched_param sp;
@@ -272,7 +272,7 @@ static void wake_loop(store_writer_t *w)
 static void *writer_main(void *arg)
 {
   store_writer_t *w = arg;
-  lower_priority();
+  store__below_loop();
   pthread_mutex_lock(&w->mu);
   for (;;) {
     while (!w->q_head && !w->stopping) {
@@ -324,6 +324,7 @@ static void sync_hold(store_writer_t *w)
 static void *sync_main(void *arg)
 {
   store_writer_t *w = arg;
+  store__below_loop(); /* its wake-ups preempted the loop mid-turn (docs/decisions/loop-turns.md) */
   pthread_mutex_lock(&w->mu);
   for (;;) {
     while (!w->s_head && !w->writer_exited) pthread_cond_wait(&w->sync_cv, &w->mu);

@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -822,9 +823,30 @@ static void test_submit_after_handoff_does_not_stall(void **st)
   stop(&loop, late_w);
 }
 
+/* Threads of this process other than the caller whose nice value is at or
+ * below nice (Linux: /proc/self/task), and how many others there are. */
+static int threads_not_below(int nice, int *others)
+{
+  DIR *d = opendir("/proc/self/task");
+  assert_non_null(d);
+  int n = 0;
+  *others = 0;
+  for (struct dirent *e; (e = readdir(d));) {
+    if (e->d_name[0] == '.' || (pid_t)atoi(e->d_name) == gettid()) continue;
+    (*others)++;
+    errno = 0;
+    int v = getpriority(PRIO_PROCESS, (id_t)atoi(e->d_name));
+    if (!errno && v <= nice) n++;
+  }
+  closedir(d);
+  return n;
+}
+
 /* The writer thread runs STORE_WRITER_NICE nice steps below the thread that
  * started it (store_writer.h, "Priority"): a job reads its own thread's nice
- * value. Before, it inherited the loop thread's. */
+ * value. Before, it inherited the loop thread's. The sync thread too (it
+ * inherited the loop's until wave 10): once a job is done (after its sync),
+ * no thread of the writer runs at the loop's priority. */
 static int job_nice;
 static int nice_run(store_t *s, void *arg)
 {
@@ -850,6 +872,9 @@ static void test_writer_below_loop_priority(void **st)
   int want = loop_nice + STORE_WRITER_NICE > 19 ? 19 : loop_nice + STORE_WRITER_NICE;
   assert_int_equal(job_nice, want);
   assert_int_equal(getpriority(PRIO_PROCESS, (id_t)gettid()), loop_nice); /* the loop thread's is unchanged */
+  int others;
+  assert_int_equal(threads_not_below(loop_nice, &others), 0);
+  assert_true(others >= 2); /* the writer and sync threads */
   stop(&loop, w);
 }
 
