@@ -186,10 +186,11 @@ typedef struct store_writer_stats {
  * other), and a helper's wake-up (a sync done, a read done) does not
  * preempt the loop in the middle of a turn. While the loop saturates the
  * core the writer runs when the loop waits for it, and its batches grow;
- * durability is unchanged (done() after COMMIT). store__below_loop does it
- * for the calling thread (writer.c; best effort). */
+ * durability is unchanged (done() after COMMIT). store__helper_start does
+ * it for the calling thread and names it (imc-writer, imc-sync,
+ * imc-reader: `top -H`, perf) (writer.c; best effort). */
 #define STORE_WRITER_NICE 5
-void store__below_loop(void);
+void store__helper_start(const char *name);
 
 /* Start the writer and sync threads with the writer's own connection to
  * data_dir (synchronous=NORMAL, store_ckpt.h); at most max_jobs (≥ 1) jobs

@@ -246,13 +246,15 @@ static store_job_t *run_batch(store_writer_t *w, store_job_t *batch, store_write
   return last;
 }
 
-/* The calling thread (writer, sync, reader) yields its core to the loop
+/* A store helper thread's start (writer, sync, reader): its name (`top
+ * -H`, perf, /proc/PID/task/TID/comm) and its priority below the loop
  * thread that started it (store_writer.h, "Priority"): STORE_WRITER_NICE
  * nice steps above it and, if that one runs real-time, one real-time
  * priority below it (the normal policy below the lowest). Best effort: a
  * refusal leaves the inherited priority. */
-void store__below_loop(void)
+void store__helper_start(const char *name)
 {
+  pthread_setname_np(pthread_self(), name); /* at most 15 bytes */
   int policy, nice_now = getpriority(PRIO_PROCESS, 0);
   struct sched_param sp;
   if (!pthread_getschedparam(pthread_self(), &policy, &sp) && (policy == SCHED_FIFO || policy == SCHED_RR)) {
@@ -272,7 +274,7 @@ static void wake_loop(store_writer_t *w)
 static void *writer_main(void *arg)
 {
   store_writer_t *w = arg;
-  store__below_loop();
+  store__helper_start("imc-writer");
   pthread_mutex_lock(&w->mu);
   for (;;) {
     while (!w->q_head && !w->stopping) {
@@ -324,7 +326,7 @@ static void sync_hold(store_writer_t *w)
 static void *sync_main(void *arg)
 {
   store_writer_t *w = arg;
-  store__below_loop(); /* its wake-ups preempted the loop mid-turn (docs/decisions/loop-turns.md) */
+  store__helper_start("imc-sync"); /* its wake-ups preempted the loop mid-turn (docs/decisions/loop-turns.md) */
   pthread_mutex_lock(&w->mu);
   for (;;) {
     while (!w->s_head && !w->writer_exited) pthread_cond_wait(&w->sync_cv, &w->mu);
