@@ -37,8 +37,11 @@
 # bottleneck), the server's CPU for the storm (server_cpu_ms, and
 # server_cpu_pct of the storm's elapsed time), server_us_per_login (the
 # probe's requests included) and server_ceiling_logins_per_s (= 1e6 /
-# server_us_per_login), the probe's line (requests, errors, late, p50, p99,
-# max) and the load average. At the end: "per-storm rest p99_ms:" the runs'
+# server_us_per_login), loop_wait_ms (the loop thread's time runnable but
+# off the core, from the storm's start until its last login reply:
+# schedstat run_delay; what preemption cost it) and loop_invol (its
+# involuntary switches meanwhile), the probe's line (requests, errors,
+# late, p50, p99, max) and the load average. At the end: "per-storm rest p99_ms:" the runs'
 # p99s side by side, and "all runs:" p50/p99/max over the REST requests of
 # every run together. IMCLOUD_BIN / LOADGEN override the binaries (the
 # generator must take --cpu-of: bench/loadgen.c from 2026-12-02 on). The
@@ -58,6 +61,10 @@ N=${1:-10000}; RUNS=${2:-3}
 PROBE_PRIO=${PROBE_PRIO-chrt -f 50}
 ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000 / hz)}' /proc/$1/stat; }
+# the loop thread's (the server's main thread) time runnable but waiting for
+# its core, in µs (schedstat's run_delay), and its involuntary switches
+loop_wait_us() { awk '{print int($2 / 1000)}' /proc/$1/task/$1/schedstat 2>/dev/null || echo 0; }
+loop_invol() { sed -n 's/^nonvoluntary_ctxt_switches:[^0-9]*//p' /proc/$1/task/$1/status 2>/dev/null || echo 0; }
 echo "start: $(uptime)"
 dir=$(mktemp -d /tmp/imcloud-storm-XXXXXX)
 cid=$($BIN customer create --name bench --json --data "$dir" | sed -n 's/.*"id":\([0-9]*\).*/\1/p')
@@ -91,10 +98,12 @@ while [ $r -lt "$RUNS" ]; do
   ppid=$!
   while ! grep -q '^ready' "$dir/probe.out" 2>/dev/null; do sleep 0.05; done
   # each run logs in new users (user prefix per run): account import + usage event per login
+  w0=$(loop_wait_us $spid); v0=$(loop_invol $spid)
   $PRIO taskset -c 1 $LG --port "$port" --sdkappid "$app" --key "$key" --conns "$N" --procs "${LG_PROCS:-1}" $LG_ARGS \
     --user-prefix "r${r}u" --notify $ppid --cpu-of $spid --hold > "$dir/lg.out" &
   lpid=$!
   while ! grep -q '^ready' "$dir/lg.out" 2>/dev/null; do kill -0 $lpid 2>/dev/null || break; sleep 0.02; done
+  w1=$(loop_wait_us $spid); v1=$(loop_invol $spid)
   kill -TERM $ppid 2>/dev/null || true; wait $ppid || true
   kill -TERM $lpid 2>/dev/null || true; wait $lpid || true # it may have exited (failed)
   ppid= lpid=
@@ -107,7 +116,7 @@ while [ $r -lt "$RUNS" ]; do
   nreq=$(echo "$rest" | sed -n 's/^requests=\([0-9]*\).*/\1/p')
   few=; [ "${nreq:-0}" -ge 2000 ] || few=" (fewer than 2000 REST samples: this run's p99 rests on its 20 slowest or fewer)"
   p99s="$p99s $(echo "$rest" | sed -n 's/.* p99_ms=\([0-9.]*\).*/\1/p')"
-  echo "run=$r $lg server_cpu_ms=${scpu:-0} server_cpu_pct=$(( ${el:-0} > 0 ? ${scpu:-0} * 100 / el : 0 )) server_us_per_login=$us server_ceiling_logins_per_s=$(( us > 0 ? 1000000 / us : 0 )) rest: $rest$few load=$(cut -d' ' -f1 /proc/loadavg)"
+  echo "run=$r $lg server_cpu_ms=${scpu:-0} server_cpu_pct=$(( ${el:-0} > 0 ? ${scpu:-0} * 100 / el : 0 )) server_us_per_login=$us server_ceiling_logins_per_s=$(( us > 0 ? 1000000 / us : 0 )) loop_wait_ms=$(( (w1 - w0) / 1000 )) loop_invol=$(( v1 - v0 )) rest: $rest$few load=$(cut -d' ' -f1 /proc/loadavg)"
   sleep 1 # the held connections close before the next storm
 done
 kill -TERM $spid; wait $spid || true

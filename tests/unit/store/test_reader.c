@@ -1,6 +1,6 @@
 /* Unit tests for the read side of src/store: the reader pool
  * (store_reader.h: parallel read-only jobs, one snapshot per job, the queue
- * cap, stop with queued jobs) and the change log (store.h: which writes log
+ * cap, stop with queued jobs, threads below the loop's priority) and the change log (store.h: which writes log
  * a row, in the same transaction, read back in order). */
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,10 +8,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "store/store.h"
@@ -104,6 +107,48 @@ static void gate(int open)
 
 static int stopped;
 static void on_stopped(void *arg) { (void)arg; stopped = 1; }
+
+/* The pool's threads run STORE_WRITER_NICE nice steps below the loop thread
+ * (store_writer.h, "Priority"), so that a read completing does not preempt
+ * the loop mid-turn: a job reads its own thread's nice value (before wave
+ * 10 it inherited the loop's). */
+static int job_nice;
+static int nice_run(store_t *s, void *arg)
+{
+  (void)s;
+  errno = 0;
+  job_nice = getpriority(PRIO_PROCESS, (id_t)gettid()); /* Linux: this thread's */
+  ((rjob_t *)arg)->ran_elsewhere = errno == 0;
+  return 0;
+}
+
+static void test_pool_below_loop(void **st)
+{
+  (void)st;
+  store_t *s;
+  assert_int_equal(store_open(dir, &s), 0); /* the schema */
+  store_close(s);
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  store_reader_t *r;
+  int loop_nice = getpriority(PRIO_PROCESS, (id_t)gettid());
+  assert_int_equal(store_reader_start(&loop, dir, 1, 8, &r), 0);
+  rjob_t j;
+  rjob_init(&j, 0);
+  j.job.run = nice_run;
+  ndone = 0;
+  job_nice = -100;
+  assert_int_equal(store_reader_submit(r, &j.job), 0);
+  while (!ndone) uv_run(&loop, UV_RUN_ONCE);
+  assert_int_equal(j.rc, 0);
+  assert_true(j.ran_elsewhere);
+  assert_int_equal(job_nice, loop_nice + STORE_WRITER_NICE > 19 ? 19 : loop_nice + STORE_WRITER_NICE);
+  assert_int_equal(getpriority(PRIO_PROCESS, (id_t)gettid()), loop_nice); /* the loop thread's is unchanged */
+  stopped = 0;
+  store_reader_stop(r, on_stopped, NULL);
+  while (!stopped) uv_run(&loop, UV_RUN_ONCE);
+  assert_int_equal(uv_loop_close(&loop), 0);
+}
 
 /* Reads run on pool threads, in parallel (two jobs block at once on a pool of
  * two), see committed data, complete on the loop thread; writes fail. */
@@ -280,6 +325,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_pool_reads, setup, teardown),
     cmocka_unit_test_setup_teardown(test_pool_cap_and_stop, setup, teardown),
     cmocka_unit_test_setup_teardown(test_change_log, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_pool_below_loop, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,8 +22,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -820,9 +822,40 @@ static void test_submit_after_handoff_does_not_stall(void **st)
   stop(&loop, late_w);
 }
 
+/* The nice value of this process's one thread named name (Linux:
+ * /proc/self/task/TID/comm); -100 if there is none or more than one. */
+static pid_t named_tid;     /* the thread named_thread_nice found */
+static int named_thread_nice(const char *name)
+{
+  DIR *d = opendir("/proc/self/task");
+  assert_non_null(d);
+  int found = 0, nice = -100;
+  named_tid = 0;
+  for (struct dirent *e; (e = readdir(d));) {
+    if (e->d_name[0] == '.') continue;
+    char path[300], comm[32] = "";
+    snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
+    FILE *f = fopen(path, "r");
+    if (!f) continue;
+    if (!fgets(comm, sizeof comm, f)) comm[0] = 0;
+    fclose(f);
+    comm[strcspn(comm, "\n")] = 0;
+    if (strcmp(comm, name)) continue;
+    found++;
+    named_tid = (pid_t)atoi(e->d_name);
+    errno = 0;
+    nice = getpriority(PRIO_PROCESS, (id_t)atoi(e->d_name));
+    if (errno) nice = -100;
+  }
+  closedir(d);
+  return found == 1 ? nice : -100;
+}
+
 /* The writer thread runs STORE_WRITER_NICE nice steps below the thread that
  * started it (store_writer.h, "Priority"): a job reads its own thread's nice
- * value. Before, it inherited the loop thread's. */
+ * value. Before, it inherited the loop thread's. The sync thread too (it
+ * inherited the loop's until wave 10): once a job is done (after its sync),
+ * no thread of the writer runs at the loop's priority. */
 static int job_nice;
 static int nice_run(store_t *s, void *arg)
 {
@@ -848,6 +881,42 @@ static void test_writer_below_loop_priority(void **st)
   int want = loop_nice + STORE_WRITER_NICE > 19 ? 19 : loop_nice + STORE_WRITER_NICE;
   assert_int_equal(job_nice, want);
   assert_int_equal(getpriority(PRIO_PROCESS, (id_t)gettid()), loop_nice); /* the loop thread's is unchanged */
+  /* the sync thread (named by store__helper_start): it does not run jobs */
+  assert_int_equal(named_thread_nice("imc-sync"), want);
+  assert_int_equal(named_thread_nice("imc-writer"), want);
+  stop(&loop, w);
+}
+
+/* With a real-time loop thread (SCHED_FIFO 1, the lowest), the writer
+ * leaves the real-time class (one priority below the lowest) and the sync
+ * thread keeps the loop's priority (store_writer.h, "Priority": in the
+ * normal class it waited for every real-time task on the core). Skipped
+ * where real-time scheduling is refused. */
+static void test_helpers_under_rt_loop(void **st)
+{
+  (void)st;
+  struct sched_param rt = { .sched_priority = 1 }, other = { .sched_priority = 0 };
+  if (pthread_setschedparam(pthread_self(), SCHED_FIFO, &rt)) { skip(); return; }
+  uv_loop_t loop;
+  store_writer_t *w;
+  uv_loop_init(&loop);
+  int rc = store_writer_start(&loop, dir, 16, &w);
+  store_job_t job = { .run = nice_run, .done = count_done, .arg = NULL };
+  ndone = 0;
+  if (!rc) rc = store_writer_submit(w, &job);
+  while (!rc && !ndone) uv_run(&loop, UV_RUN_ONCE);
+  int sync_policy = -1, writer_policy = -1;
+  struct sched_param sync_sp = { 0 };
+  if (!rc && named_thread_nice("imc-sync") != -100) {
+    sync_policy = sched_getscheduler(named_tid);
+    sched_getparam(named_tid, &sync_sp);
+  }
+  if (!rc && named_thread_nice("imc-writer") != -100) writer_policy = sched_getscheduler(named_tid);
+  pthread_setschedparam(pthread_self(), SCHED_OTHER, &other); /* before any assert */
+  assert_int_equal(rc, 0);
+  assert_int_equal(sync_policy, SCHED_FIFO);
+  assert_int_equal(sync_sp.sched_priority, 1);
+  assert_int_equal(writer_policy, SCHED_OTHER);
   stop(&loop, w);
 }
 
@@ -1024,6 +1093,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_handoff_at_max, setup, teardown),
     cmocka_unit_test_setup_teardown(test_submit_after_handoff_does_not_stall, setup, teardown),
     cmocka_unit_test_setup_teardown(test_writer_below_loop_priority, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_helpers_under_rt_loop, setup, teardown),
     cmocka_unit_test_setup_teardown(test_stages, setup, teardown),
     cmocka_unit_test_setup_teardown(test_wal_bounded, setup, teardown),
     cmocka_unit_test_setup_teardown(test_ckpt_pinned, setup, teardown),
