@@ -1,5 +1,7 @@
 /* http.c — HTTP/1.1 on top of http-parser: every byte passes the strict
- * RFC 9112 scanner (http_strict.c) first; requests are assembled, handed to
+ * RFC 9112 scanner (http_strict.c) first (an upgrade request in the plain
+ * shape clients send is then read without http-parser: "Upgrade requests
+ * read directly" below); requests are assembled, handed to
  * on_http, and answered in request order even when the application replies
  * asynchronously. Every reply, an error reply included, is an entry of the
  * connection's pipeline: an error on a later request is queued behind the
