@@ -17,9 +17,19 @@
 # the socket events per login the server counted (/healthz). KEEP=1 keeps the callgrind
 # files (callgrind_annotate); TOOLS=callgrind or TOOLS=strace runs one tool. Kernel time is not an
 # instruction count: the syscalls are its proxy. Needs valgrind and strace.
+# TOOLS=perf instead runs the storm at full speed as login_bench.sh does
+# (server on core 0, load generator on core 1) under perf stat: system calls
+# per login (tracepoints, not slowed down as under strace: the loop runs
+# as many turns per login as in a benchmark) and each server thread's CPU
+# per login (task-clock, µs: finer than login_bench.sh's clock ticks).
+# Needs perf.
 set -e
 cd "$(dirname "$0")/.."
-command -v valgrind >/dev/null && command -v strace >/dev/null || { echo "login_cost.sh: needs valgrind and strace"; exit 1; }
+if [ "${TOOLS:-both}" = perf ]; then
+  command -v perf >/dev/null || { echo "login_cost.sh: needs perf"; exit 1; }
+else
+  command -v valgrind >/dev/null && command -v strace >/dev/null || { echo "login_cost.sh: needs valgrind and strace"; exit 1; }
+fi
 make -s all build/bench/loadgen >/dev/null
 N=${1:-2000}
 shift 2>/dev/null || true
@@ -44,8 +54,36 @@ storm() { # runs loadgen until every login is answered; leaves lpid holding
   while ! grep -q '^ready' "$dir/lg.out" 2>/dev/null; do kill -0 $lpid 2>/dev/null || break; sleep 0.1; done
 }
 
+perf_storm() { # BIN: the storm at full speed under perf stat
+  fresh "$1"
+  taskset -c 0 "$1" serve --listen 127.0.0.1:0 --port-file "$dir/port" --data "$dir" --log-level warn 2>>"$dir/server.log" &
+  spid=$!
+  wait_port
+  perf stat -x, -e 'syscalls:sys_enter_*' -p $spid -o "$dir/sys.out" &
+  p1=$!
+  perf stat -x, --per-thread -e task-clock -p $spid -o "$dir/cpu.out" &
+  p2=$!
+  sleep 0.5
+  taskset -c 1 $LG --port "$port" --sdkappid "$app" --key "$key" --conns "$N" --procs $(( (N + 9499) / 9500 )) --hold > "$dir/lg.out" &
+  lpid=$!
+  while ! grep -q '^ready' "$dir/lg.out" 2>/dev/null; do kill -0 $lpid 2>/dev/null || break; sleep 0.05; done
+  kill -INT $p1 $p2; wait $p1 $p2 2>/dev/null || true # the counts stop here
+  kill -TERM $lpid; wait $lpid 2>/dev/null || true
+  kill -TERM $spid; wait $spid 2>/dev/null || true
+  grep '^conns=' "$dir/lg.out" | sed 's/^/  perf run: /'
+  awk -F, -v n="$N" '$1 + 0 > 0 { sub("syscalls:sys_enter_", "", $3); printf "  %-16s %6.3f per login\n", $3, $1 / n; t += $1 }
+    END { printf "  %-16s %6.3f per login\n", "all syscalls", t / n }' "$dir/sys.out"
+  # task-clock rows "comm-tid,msec,...": the loop is the main thread (tid = pid); the others are the
+  # store's writer, its sync thread and the readers
+  awk -F, -v n="$N" -v pid="$spid" '$2 + 0 > 0 { tid = $1; sub(/.*-/, "", tid)
+      printf "  cpu %-20s %7.2f us per login\n", tid == pid ? "loop thread" : "thread " tid, $2 * 1000 / n; t += $2 }
+    END { printf "  cpu %-20s %7.2f us per login\n", "all threads", t * 1000 / n }' "$dir/cpu.out"
+  rm -rf "$dir"
+}
+
 for BIN in "$@"; do
   echo "== $BIN (N=$N, load $(cut -d' ' -f1-3 /proc/loadavg))"
+  if [ "${TOOLS:-both}" = perf ]; then perf_storm "$BIN"; continue; fi
   # --- instructions (callgrind) ---
   if [ "${TOOLS:-both}" != strace ]; then
   fresh "$BIN"

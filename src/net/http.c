@@ -1,5 +1,7 @@
 /* http.c — HTTP/1.1 on top of http-parser: every byte passes the strict
- * RFC 9112 scanner (http_strict.c) first; requests are assembled, handed to
+ * RFC 9112 scanner (http_strict.c) first (an upgrade request in the plain
+ * shape clients send is then read without http-parser: "Upgrade requests
+ * read directly" below); requests are assembled, handed to
  * on_http, and answered in request order even when the application replies
  * asynchronously. Every reply, an error reply included, is an entry of the
  * connection's pipeline: an error on a later request is queued behind the
@@ -321,11 +323,118 @@ static void ws_upgrade(struct net_conn *c, net_req_t *r, char *rest, size_t rest
   net__ws_start(c, rest, rest_len);
 }
 
-/* Scanner output → http-parser. Nonzero stops the scan. */
+/* ---- Upgrade requests read directly ----------------------------------------
+ * http-parser was a third of an upgrade request's instructions, repeating
+ * what the strict scanner had just checked byte by byte. A request the
+ * scanner accepted whole, in one run (request line to empty line, every line
+ * in place), is read here instead when its shape leaves http-parser nothing
+ * to decide: GET, HTTP/1.1, an origin-form target that is ws_path or ws_path
+ * "?" query, of RFC 3986 pchar and "/?" only, no Content-Length,
+ * Transfer-Encoding or Proxy-Connection, every Connection field a list of
+ * "upgrade" and "keep-alive" only (so it keeps the connection alive, as
+ * http-parser would say), no empty value and no whitespace after a value
+ * (http-parser's value bytes would be the same). Anything else goes to
+ * http-parser as before, with nothing changed: the request built is the one
+ * its callbacks build (method, url, lower-case names, values, minor,
+ * keep-alive), handed on as on_complete does for ws_path. */
+static uint64_t upgrades_direct;
+uint64_t net_upgrades_direct(void) { return upgrades_direct; }
+
+/* RFC 3986 pchar (unreserved, sub-delims, ":", "@", "%") and "/", "?" */
+static const unsigned char target_ok[256] = {
+  ['0' ... '9'] = 1, ['a' ... 'z'] = 1, ['A' ... 'Z'] = 1, ['-'] = 1, ['.'] = 1, ['_'] = 1, ['~'] = 1, ['!'] = 1,
+  ['$'] = 1, ['&'] = 1, ['\''] = 1, ['('] = 1, [')'] = 1, ['*'] = 1, ['+'] = 1, [','] = 1, [';'] = 1, ['='] = 1,
+  [':'] = 1, ['@'] = 1, ['%'] = 1, ['/'] = 1, ['?'] = 1,
+};
+
+/* A Connection value that is a list of "upgrade" and "keep-alive" only
+ * (elements separated by "," and spaces). */
+static int connection_plain(const char *v, size_t n)
+{
+  size_t i = 0, tokens = 0;
+  while (i < n) {
+    while (i < n && (v[i] == ' ' || v[i] == ',')) i++;
+    size_t t0 = i;
+    while (i < n && v[i] != ' ' && v[i] != ',') i++;
+    size_t tl = i - t0;
+    if (!tl) break;
+    if (!(tl == 7 && !strncasecmp(v + t0, "upgrade", 7)) && !(tl == 10 && !strncasecmp(v + t0, "keep-alive", 10)))
+      return 0;
+    tokens++;
+  }
+  return tokens > 0;
+}
+
+/* The request p[0..n) in the plain shape above, built; NULL if it is not
+ * (or on OOM: http-parser then reads it and fails the same way). */
+static net_req_t *upgrade_direct(struct net_conn *c, const char *p, size_t n)
+{
+  const char *ws = c->srv->cfg.ws_path, *end = p + n;
+  size_t wl = strlen(ws);
+  if (n > HTTP_MAX_HEADER_SIZE || n < 4 || memcmp(p, "GET ", 4) || ws[0] != '/') return NULL;
+  const char *t = p + 4, *sp = memchr(t, ' ', (size_t)(end - t)); /* the scanner checked: one space each side */
+  if (!sp || (size_t)(sp - t) < wl || memcmp(t, ws, wl) || ((size_t)(sp - t) > wl && t[wl] != '?')) return NULL;
+  for (const char *q = t; q < sp; q++) if (!target_ok[(unsigned char)*q]) return NULL;
+  if (end - sp < 11 || memcmp(sp, " HTTP/1.1\r\n", 11)) return NULL;
+  net_req_t *r = malloc(sizeof *r); /* as on_begin */
+  if (!r) return NULL;
+  *r = (net_req_t){ 0 };
+  r->conn = c;
+  if (append(&r->url, &r->url_len, &r->url_cap, t, (size_t)(sp - t), SIZE_MAX)) goto no;
+  r->hdrs_cap = (size_t)(end - sp) + 1; /* names and values with a NUL each: fewer bytes than their lines */
+  if (!(r->hdrs = malloc(r->hdrs_cap))) goto no;
+  for (const char *l = sp + 11;;) {
+    const char *lf = memchr(l, '\n', (size_t)(end - l));
+    if (!lf) goto no;
+    if (lf == l + 1) { if (lf + 1 != end) goto no; break; } /* the empty line ends the run: no body, nothing after */
+    const char *colon = memchr(l, ':', (size_t)(lf - l)), *v = colon + 1, *ve = lf - 1; /* CR LF; the name is a token */
+    if (!colon) goto no;
+    while (v < ve && (*v == ' ' || *v == '\t')) v++;
+    if (v == ve || ve[-1] == ' ' || ve[-1] == '\t') goto no;
+    size_t nl = (size_t)(colon - l), vl = (size_t)(ve - v);
+    if ((nl == 14 && !strncasecmp(l, "content-length", 14)) || (nl == 17 && !strncasecmp(l, "transfer-encoding", 17)) ||
+        (nl == 16 && !strncasecmp(l, "proxy-connection", 16)) ||
+        (nl == 10 && !strncasecmp(l, "connection", 10) && !connection_plain(v, vl)))
+      goto no;
+    char *d = r->hdrs + r->hdrs_len;
+    for (size_t i = 0; i < nl; i++) { /* as on_field */
+      unsigned char ch = (unsigned char)l[i];
+      d[i] = (char)(ch | (unsigned char)((unsigned char)(ch - 'A') < 26u) << 5);
+    }
+    d[nl] = 0;
+    memcpy(d + nl + 1, v, vl);
+    d[nl + 1 + vl] = 0;
+    r->hdrs_len += nl + vl + 2;
+    l = lf + 1;
+  }
+  r->hdrs[r->hdrs_len] = 0;
+  r->hdrs_done = 1;
+  r->keep_alive = 1;
+  r->minor = 1;
+  memcpy(r->method, "GET", 4);
+  split_url(r);
+  if (!r->path) goto no;
+  upgrades_direct++;
+  return r;
+no:
+  req_free(r);
+  return NULL;
+}
+
+/* Scanner output → http-parser (or upgrade_direct). Nonzero stops the scan. */
 static int emit(void *ud, const char *p, size_t n)
 {
   struct net_conn *c = ud;
   http_state_t *h = c->u.http;
+  net_req_t *d = !h->cur && !c->srv->cfg.upgrade_parser_only ? upgrade_direct(c, p, n) : NULL;
+  if (d) { /* as on_complete for a request on ws_path */
+    if (h->tail) h->tail->next = d; else h->head = d;
+    h->tail = d;
+    h->npending++;
+    net__set_deadline(c, 0);
+    h->ws = d;
+    return 1;
+  }
   size_t k = http_parser_execute(&h->parser, &settings, p, n);
   if (h->ws || h->stop) return 1;
   if (HTTP_PARSER_ERRNO(&h->parser) != HPE_OK || k != n) { h->perr = 1; return 1; }

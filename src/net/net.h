@@ -56,6 +56,11 @@ typedef struct net_cfg {
    * and a WebSocket's output waits for its notice. */
   uint32_t read_turn_us, writes_per_turn, write_turn_us;
   uint32_t notices_per_turn, notice_turn_us;
+  /* 0 (the default): an upgrade request on ws_path that the strict scanner
+   * accepted whole in one read, in the plain shape clients send, is read
+   * without http-parser (http.c, "Upgrade requests read directly"); 1:
+   * every request goes through http-parser (tests compare the two). */
+  int upgrade_parser_only;
 } net_cfg_t;
 
 /* The budgets' defaults: on loopback a write costs 5-15 µs (the receiver's
@@ -149,6 +154,9 @@ typedef struct net_stats {
   uint64_t read_deferred, write_deferred, notice_deferred, accept_deferred;
 } net_stats_t;
 void net_server_stats(const net_server_t *s, net_stats_t *out);
+/* Upgrade requests read without http-parser since the process started (all
+ * servers; loop thread). */
+uint64_t net_upgrades_direct(void);
 
 /* ---- HTTP requests (valid from on_http until net_req_reply) --------------- */
 const char *net_req_method(const net_req_t *r);   /* "GET", "POST", … */
