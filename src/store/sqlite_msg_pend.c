@@ -31,7 +31,7 @@ enum { T_MSG, T_EV, T_RECENT };
 static const struct { const char *head, *row; int cols; } tables[] = {
   [T_MSG] = { "INSERT OR FAIL INTO c2c_msg(sdkappid,conv,seq,from_no,to_no,time_s,cseq,random,flags,life_s,body) VALUES",
               "(?,?,?,?,?,?,?,?,?,?,?)", 11 },
-  [T_EV] = { "INSERT OR FAIL INTO c2c_inbox(sdkappid,user_no,useq,kind,conv,seq,at) VALUES", "(?,?,?,?,?,?,?)", 7 },
+  [T_EV] = { "INSERT OR FAIL INTO c2c_inbox_log(sdkappid,user_no,useq,kind,conv,seq,at) VALUES", "(?,?,?,?,?,?,?)", 7 },
   [T_RECENT] = { "INSERT OR IGNORE INTO c2c_recent(sdkappid,user_no,peer_no) VALUES", "(?,?,?)", 3 },
 };
 

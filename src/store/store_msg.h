@@ -111,7 +111,7 @@ typedef void (*store_inbox_cb)(void *ud, const store_inbox_ev_t *e);
 typedef void (*store_recent_cb)(void *ud, const store_recent_t *r);
 
 typedef struct store_msg_vtab {
-  int version;  /* 1 */
+  int version;  /* 2: merge added */
   int (*append)(store_t *, store_msg_append_t *a);
   int (*inbox_add)(store_t *, uint32_t sdkappid, uint32_t user_no, store_ev_kind_t kind, uint64_t conv, uint32_t seq,
                    int64_t at_s, uint32_t *useq);
@@ -135,6 +135,7 @@ typedef struct store_msg_vtab {
   int (*recent_trim)(store_t *, uint32_t sdkappid, uint32_t user_no, int keep, int64_t *deleted);
   int (*account_id)(store_t *, uint32_t sdkappid, uint32_t user_no, char *buf, size_t cap);
   int (*recent_users)(store_t *, uint32_t sdkappid, int more_than, store_account_cb cb, void *ud);
+  int (*merge)(store_t *, int busy, int *more);
 } store_msg_vtab_t;
 
 /* Append a message (see store_msg_append_t). IMC_E_RANGE when a sequence
@@ -187,5 +188,15 @@ int store_msg_account_id(store_t *s, uint32_t sdkappid, uint32_t user_no, char *
 /* Users of the app with more than more_than conversation rows (cb gets
  * user_id NULL and the user number). */
 int store_msg_recent_users(store_t *s, uint32_t sdkappid, int more_than, store_account_cb cb, void *ud);
+
+/* The writer thread's housekeeping after a batch: move a bounded chunk of
+ * the inbox log into the inbox (the SQLite backend appends inbox events to
+ * an unkeyed log first; sqlite_msg_log.c), in a transaction of its own;
+ * call it outside a transaction. busy: jobs wait, so merge only if the log
+ * is over its cap. *more: 1 when more is left to merge now (call again,
+ * rechecking busy). Every read sees each event exactly once whether merged
+ * or not. Returns 0, IMC_E_IO, IMC_E_BUSY (another process holds the
+ * write lock: try after the next batch). A backend without a log: 0. */
+int store_msg_merge(store_t *s, int busy, int *more);
 
 #endif
