@@ -61,6 +61,7 @@ static void cache_clear(struct sqmsg *m)
   }
   u64map_free(&m->apps);
   m->entries = 0;
+  m->log_known = 0; /* the log may hold events of users no longer cached: the next miss merges it */
 }
 
 void sq__msg_free(struct sqmsg *m)
@@ -175,16 +176,19 @@ static int inbox_ev(store_t *s, uint32_t sdkappid, uint32_t user_no, store_ev_ki
   if (!a) return IMC_E_NOMEM;
   uint32_t u;
   int rc = 0;
-  if (!u64map_get(&a->user, user_no)) { /* a miss: merge the log, then max() reads c2c_inbox alone (sqlite_msg_log.c) */
+  if (!m->log_known && !u64map_get(&a->user, user_no)) { /* max() below reads c2c_inbox alone (sqlite_msg_log.c) */
     int64_t lo, hi;
     if (!(rc = sq__log_range(s, &lo, &hi)) && hi) rc = sq__log_merge(s, INT64_MAX);
+    m->log_known = !rc;
   }
   if (rc || (rc = next_seq(s, &a->user, user_no, M_MAX_USEQ_MERGED, sdkappid, user_no, &u))) return rc;
   if (m->appending) {
     rc = sq__pend_ev(s, &m->pend, &(pend_ev_t){ sdkappid, user_no, u, seq, (int)kind, conv, at_s });
   } else {
-    sqlite3_stmt *st = stmt(s, M_INBOX_INS);
+    int direct = m->pend.log_rows >= LOG_CAP_ROWS;
+    sqlite3_stmt *st = stmt(s, direct ? M_INBOX_INS_DIRECT : M_INBOX_INS);
     if (!st) return IMC_E_IO;
+    m->pend.log_rows += !direct;
     BIND(st, sdkappid, user_no, u, kind, (int64_t)conv, seq, at_s);
     rc = run(st);
   }
@@ -515,6 +519,8 @@ static int sqm_purge(store_t *s, uint32_t sdkappid, int64_t before_s, int limit,
   *deleted = sqlite3_changes(sq__db(s));
   if (*deleted) sq__live_win_clear(m, sdkappid); /* a deleted message may sit in a window (a retention shorter than it) */
   if (*deleted == limit) return 0; /* more messages first; the inbox walk follows */
+  int64_t lo, hi; /* the walk reads c2c_inbox: merge the log (at most LOG_CAP_ROWS, sqlite_msg_log.c) first */
+  if ((rc = sq__log_range(s, &lo, &hi)) || (hi && (rc = sq__log_merge(s, INT64_MAX)))) return rc;
   return purge_inbox(s, m, sdkappid, before_s, limit - (int)*deleted, deleted);
 }
 

@@ -29,7 +29,8 @@ typedef struct sqpend {
   int nmsg, nev, nrecent;
   char *body;                        /* the held messages' bodies, back to back */
   size_t body_len, body_cap;
-  sqlite3_stmt *st[3][PEND_SIZES];   /* [table][log2 rows], prepared on first use */
+  sqlite3_stmt *st[4][PEND_SIZES];   /* [table][log2 rows], prepared on first use */
+  int64_t log_rows;                  /* rows in c2c_inbox_log, an estimate (sqlite_msg_log.c) */
 } sqpend_t;
 
 /* Hold a c2c_msg row (the body is copied), an inbox event, a conversation
@@ -125,13 +126,14 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
   X(MAX_USEQ_MERGED, "SELECT max(useq) FROM c2c_inbox WHERE sdkappid=?1 AND user_no=?2") \
   X(LOG_RANGE, "SELECT (SELECT min(rowid) FROM c2c_inbox_log),(SELECT max(rowid) FROM c2c_inbox_log)") \
   X(LOG_MERGE, "INSERT INTO c2c_inbox(sdkappid,user_no,useq,kind,conv,seq,at) SELECT " LOG_COLS " FROM c2c_inbox_log" \
-               " WHERE rowid<=?1 ORDER BY user_no,sdkappid,useq") \
+               " WHERE rowid<=?1") \
   X(LOG_DELETE, "DELETE FROM c2c_inbox_log WHERE rowid<=?1") \
   X(DEDUPE, "SELECT min(seq),time_s,cseq FROM c2c_msg" IMP_IDX " WHERE sdkappid=?1 AND conv=?2 AND random=?3" \
             " AND from_no=?4 AND time_s>=?5" IMP_ROW) \
   X(DEDUPE_IMPORT, "SELECT min(seq),time_s,cseq FROM c2c_msg" IMP_IDX " WHERE sdkappid=?1 AND conv=?2" \
                    " AND random=?3 AND cseq=?4 AND time_s=?5" IMP_ROW) \
   X(INBOX_INS, "INSERT INTO c2c_inbox_log(sdkappid,user_no,useq,kind,conv,seq,at) VALUES(?1,?2,?3,?4,?5,?6,?7)") \
+  X(INBOX_INS_DIRECT, "INSERT INTO c2c_inbox(sdkappid,user_no,useq,kind,conv,seq,at) VALUES(?1,?2,?3,?4,?5,?6,?7)") \
   X(RECENT_READ, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,read_seq) VALUES(?1,?2,?3,?4)" \
                  " ON CONFLICT DO UPDATE SET read_seq=max(read_seq, excluded.read_seq)") \
   X(RECENT_PIN, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,pinned_at) VALUES(?1,?2,?3,?4)" \
@@ -196,6 +198,7 @@ struct sqmsg {
   int appending;         /* inside sqm_append: statements run without writing the held rows first */
   int imported;          /* imported messages exist: 0 not known yet, 1 none, 2 some (never lowered) */
   int appends;           /* this connection has appended (the writer's): its "none" stays true */
+  int log_known;         /* every user with an event in c2c_inbox_log is in the useq cache (sqlite_msg_log.c) */
   sqpend_t pend;         /* the appends' rows not yet written (sqlite_msg_pend.c) */
 };
 
@@ -219,7 +222,8 @@ static inline int scalar(sqlite3_stmt *st, int64_t *out)
 }
 
 /* ---- the inbox log and its merge (sqlite_msg_log.c) ---- */
-#define LOG_CAP_ROWS 8192   /* past it the writer merges even while jobs wait: bounds a log read (no index) */
+#define LOG_CAP_ROWS 4096   /* at it events go straight to c2c_inbox: bounds a log read (no index) */
+#define LOG_MIN_ROWS 1024   /* an idle writer merges once the log holds this many */
 #define LOG_CHUNK_ROWS 1024 /* rows per merge transaction: bounds the stop an acknowledgement waits behind */
 
 /* Move the log's rows up to rowid upto (INT64_MAX: all) into c2c_inbox,
@@ -230,7 +234,7 @@ int sq__log_merge(store_t *s, int64_t upto);
 /* The log's lowest and highest rowid (0, 0: empty). */
 int sq__log_range(store_t *s, int64_t *lo, int64_t *hi);
 /* store_msg_vtab_t.merge (store_msg.h). */
-int sq__log_merge_step(store_t *s, int busy, int *more);
+int sq__log_merge_step(store_t *s, int mode, int *more);
 
 /* ---- live messages without a MsgRandom index (sqlite_msg_live.c) ---- */
 /* The conversation's next seq and its newest live time (0: none): cached,

@@ -135,7 +135,7 @@ typedef struct store_msg_vtab {
   int (*recent_trim)(store_t *, uint32_t sdkappid, uint32_t user_no, int keep, int64_t *deleted);
   int (*account_id)(store_t *, uint32_t sdkappid, uint32_t user_no, char *buf, size_t cap);
   int (*recent_users)(store_t *, uint32_t sdkappid, int more_than, store_account_cb cb, void *ud);
-  int (*merge)(store_t *, int busy, int *more);
+  int (*merge)(store_t *, int mode, int *more);
 } store_msg_vtab_t;
 
 /* Append a message (see store_msg_append_t). IMC_E_RANGE when a sequence
@@ -192,11 +192,14 @@ int store_msg_recent_users(store_t *s, uint32_t sdkappid, int more_than, store_a
 /* The writer thread's housekeeping after a batch: move a bounded chunk of
  * the inbox log into the inbox (the SQLite backend appends inbox events to
  * an unkeyed log first; sqlite_msg_log.c), in a transaction of its own;
- * call it outside a transaction. busy: jobs wait, so merge only if the log
- * is over its cap. *more: 1 when more is left to merge now (call again,
- * rechecking busy). Every read sees each event exactly once whether merged
+ * call it outside a transaction. mode: STORE_MERGE_BUSY (jobs wait: merge
+ * nothing), STORE_MERGE_IDLE (a chunk, if the log is big enough to be
+ * worth one), STORE_MERGE_ALL (a chunk of whatever the log holds: tests,
+ * tools). *more: 1 when more is worth merging now (call again, with the
+ * mode rechecked). Every read sees each event exactly once whether merged
  * or not. Returns 0, IMC_E_IO, IMC_E_BUSY (another process holds the
  * write lock: try after the next batch). A backend without a log: 0. */
-int store_msg_merge(store_t *s, int busy, int *more);
+enum { STORE_MERGE_IDLE, STORE_MERGE_BUSY, STORE_MERGE_ALL };
+int store_msg_merge(store_t *s, int mode, int *more);
 
 #endif

@@ -305,11 +305,11 @@ static void *writer_main(void *arg)
     store_ckpt_run(&w->ck);
     pthread_mutex_lock(&w->mu);
     w->ck_stats = w->ck.st;
-    /* the inbox log's merge (store_msg_merge): chunks while no job waits, or while the log is over its cap */
+    /* the inbox log's merge (store_msg_merge): chunks while no job waits */
     for (int more = 1; more && !w->stopping;) {
-      int busy = w->q_head != NULL;
+      int mode = w->q_head ? STORE_MERGE_BUSY : STORE_MERGE_IDLE;
       pthread_mutex_unlock(&w->mu);
-      if (store_msg_merge(w->s, busy, &more)) more = 0; /* a failed chunk changed nothing: after the next batch */
+      if (store_msg_merge(w->s, mode, &more)) more = 0; /* a failed chunk changed nothing: after the next batch */
       pthread_mutex_lock(&w->mu);
     }
   }
