@@ -8,9 +8,15 @@
  * WAL, synchronous=FULL) to random peers, or to
  * one of --peers fixed contacts per user (conversations that already exist).
  * --meter 1 also counts each message in c2c_msgs as the send job does
- * (store_usage_add_at_commit: one upsert per batch).
+ * (store_usage_add_at_commit: one upsert per batch). --merge 1 runs the
+ * inbox log's merge after every COMMIT until the log is empty, as an idle
+ * writer does (store_msg_merge; --merge 0: only the merges a useq cache
+ * miss makes, i.e. the acknowledgement path alone), and prints the merge
+ * chunks' count, rows and longest time (a chunk is the stop a send that
+ * arrives meanwhile waits behind).
  *
- *   c2c_store_bench [--users 10000] [--msgs 200000] [--batch 2000] [--peers 0] [--meter 0] [--savepoint 0] [--dir DIR]
+ *   c2c_store_bench [--users 10000] [--msgs 200000] [--batch 2000] [--peers 0] [--meter 0] [--savepoint 0] [--merge 1]
+ *                   [--dir DIR]
  *
  * Prints one line per quarter of the run and one for the whole: messages/s
  * (wall clock), CPU microseconds per message (user + system of the process:
@@ -70,7 +76,9 @@ static int die(const char *what, int rc)
 
 int main(int argc, char **argv)
 {
-  long users = 10000, msgs = 200000, batch = 2000, peers = 0, meter = 0, savepoint = 0;
+  long users = 10000, msgs = 200000, batch = 2000, peers = 0, meter = 0, savepoint = 0, merge = 1;
+  long chunks = 0;
+  double chunk_max_ms = 0, chunk_sum_ms = 0;
   const char *dir = NULL;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!strcmp(argv[i], "--users")) users = atol(argv[i + 1]);
@@ -79,6 +87,7 @@ int main(int argc, char **argv)
     else if (!strcmp(argv[i], "--peers")) peers = atol(argv[i + 1]);
     else if (!strcmp(argv[i], "--meter")) meter = atol(argv[i + 1]);
     else if (!strcmp(argv[i], "--savepoint")) savepoint = atol(argv[i + 1]);
+    else if (!strcmp(argv[i], "--merge")) merge = atol(argv[i + 1]);
     else if (!strcmp(argv[i], "--dir")) dir = argv[i + 1];
     else { fprintf(stderr, "unknown option %s\n", argv[i]); return 2; }
   }
@@ -142,12 +151,23 @@ int main(int argc, char **argv)
       }
     }
     if ((savepoint && (rc = store_exec(s, "RELEASE jobs"))) || (rc = store_exec(s, "COMMIT"))) return die("COMMIT", rc);
+    for (int more = merge; more;) {
+      struct timespec a0, a1;
+      clock_gettime(CLOCK_MONOTONIC, &a0);
+      if ((rc = store_msg_merge(s, STORE_MERGE_IDLE, &more))) return die("merge", rc);
+      clock_gettime(CLOCK_MONOTONIC, &a1);
+      double ms = (double)(a1.tv_sec - a0.tv_sec) * 1e3 + (double)(a1.tv_nsec - a0.tv_nsec) / 1e6;
+      chunks++;
+      chunk_sum_ms += ms;
+      if (ms > chunk_max_ms) chunk_max_ms = ms;
+    }
   }
   double w1 = now_s(), c1 = cpu_s(), k1 = sys_s();
   unsigned long long b1 = wchar();
   printf("total users=%ld peers=%ld meter=%ld savepoint=%ld batch=%ld msgs=%ld msgs_per_s=%.0f cpu_us_per_msg=%.1f sys_us_per_msg=%.1f"
-         " write_bytes_per_msg=%.0f\n", users, peers, meter, savepoint, batch, msgs, msgs / (w1 - w0), (c1 - c0) * 1e6 / msgs,
-         (k1 - k0) * 1e6 / msgs, (double)(b1 - b0) / msgs);
+         " write_bytes_per_msg=%.0f merge=%ld merge_calls=%ld merge_call_avg_ms=%.2f merge_call_max_ms=%.2f\n", users, peers,
+         meter, savepoint, batch, msgs, msgs / (w1 - w0), (c1 - c0) * 1e6 / msgs, (k1 - k0) * 1e6 / msgs,
+         (double)(b1 - b0) / msgs, merge, chunks, chunks ? chunk_sum_ms / chunks : 0, chunk_max_ms);
   store_close(s);
   free(no);
   if (dir == tmp) {

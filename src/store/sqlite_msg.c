@@ -5,7 +5,9 @@
  * sdkappid, seq) for history and sync, migration 27; an index on (conv,
  * sdkappid, random) for imported rows only, migration 30: live messages
  * are found by sqlite_msg_live.c without one), c2c_inbox (per-user
- * event log clustered on (user_no, sdkappid, useq), migrations 21 and 23)
+ * event log clustered on (user_no, sdkappid, useq), migrations 21 and 23,
+ * written through the unkeyed c2c_inbox_log and its merge, migration 31:
+ * sqlite_msg_log.c)
  * and c2c_recent (one row per user and peer, keyed (user_no, sdkappid,
  * peer_no); its last message is derived from c2c_msg when read,
  * RECENT_LASTJOIN). Keys lead with the user or conversation number, not the
@@ -59,6 +61,7 @@ static void cache_clear(struct sqmsg *m)
   }
   u64map_free(&m->apps);
   m->entries = 0;
+  m->log_known = 0; /* the log may hold events of users no longer cached: the next miss merges it */
 }
 
 void sq__msg_free(struct sqmsg *m)
@@ -161,7 +164,8 @@ static int set_next(struct sqmsg *m, u64map_t *map, uint64_t key, uint32_t used)
 }
 
 /* ---- appends ------------------------------------------------------------------------ */
-/* An inbox event for user_no with the next useq. Outside an append (a
+/* An inbox event for user_no with the next useq, into the log
+ * (sqlite_msg_log.c). Outside an append (a
  * relationship event, a recall, a read position: store_msg_vtab_t) it is
  * written at once, after the held rows (stmt); inside one it is held. */
 static int inbox_ev(store_t *s, uint32_t sdkappid, uint32_t user_no, store_ev_kind_t kind, uint64_t conv, uint32_t seq,
@@ -171,13 +175,20 @@ static int inbox_ev(store_t *s, uint32_t sdkappid, uint32_t user_no, store_ev_ki
   app_cache_t *a = m ? app_cache(s, m, sdkappid) : NULL;
   if (!a) return IMC_E_NOMEM;
   uint32_t u;
-  int rc = next_seq(s, &a->user, user_no, M_MAX_USEQ, sdkappid, user_no, &u);
-  if (rc) return rc;
+  int rc = 0;
+  if (!m->log_known && !u64map_get(&a->user, user_no)) { /* max() below reads c2c_inbox alone (sqlite_msg_log.c) */
+    int64_t lo, hi;
+    if (!(rc = sq__log_range(s, &lo, &hi)) && hi) rc = sq__log_merge(s, INT64_MAX);
+    m->log_known = !rc;
+  }
+  if (rc || (rc = next_seq(s, &a->user, user_no, M_MAX_USEQ_MERGED, sdkappid, user_no, &u))) return rc;
   if (m->appending) {
     rc = sq__pend_ev(s, &m->pend, &(pend_ev_t){ sdkappid, user_no, u, seq, (int)kind, conv, at_s });
   } else {
-    sqlite3_stmt *st = stmt(s, M_INBOX_INS);
+    int direct = m->pend.log_rows >= LOG_CAP_ROWS;
+    sqlite3_stmt *st = stmt(s, direct ? M_INBOX_INS_DIRECT : M_INBOX_INS);
     if (!st) return IMC_E_IO;
+    m->pend.log_rows += !direct;
     BIND(st, sdkappid, user_no, u, kind, (int64_t)conv, seq, at_s);
     rc = run(st);
   }
@@ -508,6 +519,8 @@ static int sqm_purge(store_t *s, uint32_t sdkappid, int64_t before_s, int limit,
   *deleted = sqlite3_changes(sq__db(s));
   if (*deleted) sq__live_win_clear(m, sdkappid); /* a deleted message may sit in a window (a retention shorter than it) */
   if (*deleted == limit) return 0; /* more messages first; the inbox walk follows */
+  int64_t lo, hi; /* the walk reads c2c_inbox: merge the log (at most LOG_CAP_ROWS, sqlite_msg_log.c) first */
+  if ((rc = sq__log_range(s, &lo, &hi)) || (hi && (rc = sq__log_merge(s, INT64_MAX)))) return rc;
   return purge_inbox(s, m, sdkappid, before_s, limit - (int)*deleted, deleted);
 }
 
@@ -566,7 +579,7 @@ static int sqm_recent_users(store_t *s, uint32_t sdkappid, int more_than, uint32
 }
 
 const store_msg_vtab_t sq__msg_vtab = {
-  1, sqm_append, inbox_add, sqm_inbox_page, sqm_get, sqm_find_key, sqm_history, sqm_set_flags, sqm_set_body,
+  2, sqm_append, inbox_add, sqm_inbox_page, sqm_get, sqm_find_key, sqm_history, sqm_set_flags, sqm_set_body,
   sqm_recent_list, sqm_recent_get, sqm_recent_set, sqm_unread, sqm_receipt_wanted, sqm_purge, sqm_recent_trim,
-  sqm_account_id, sqm_recent_users,
+  sqm_account_id, sqm_recent_users, sq__log_merge_step,
 };

@@ -29,7 +29,8 @@ typedef struct sqpend {
   int nmsg, nev, nrecent;
   char *body;                        /* the held messages' bodies, back to back */
   size_t body_len, body_cap;
-  sqlite3_stmt *st[3][PEND_SIZES];   /* [table][log2 rows], prepared on first use */
+  sqlite3_stmt *st[4][PEND_SIZES];   /* [table][log2 rows], prepared on first use */
+  int64_t log_rows;                  /* rows in c2c_inbox_log, an estimate (sqlite_msg_log.c) */
 } sqpend_t;
 
 /* Hold a c2c_msg row (the body is copied), an inbox event, a conversation
@@ -102,6 +103,15 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
  * Live messages have no MsgRandom index: the send dedupe reads the
  * conversation's window (sqlite_msg_win.c), MsgKey and import lookups
  * binary-search seq for the key's second (walk_second, over WALK_UP). */
+/* A user's inbox events after useq ?3 from at ?4 on, the first ?5 in useq order: the merged ones
+ * (c2c_inbox, read in key order) and the log's (c2c_inbox_log, read whole: it has no index and is
+ * bounded by LOG_CAP_ROWS), merged by the compound's ORDER BY. An event is in exactly one of them
+ * (the merge moves it in one transaction). */
+#define LOG_COLS "sdkappid,user_no,useq,kind,conv,seq,at"
+#define INBOX_EVS "SELECT " LOG_COLS " FROM c2c_inbox WHERE sdkappid=?1 AND user_no=?2 AND useq>?3 AND at>=?4" \
+                  " UNION ALL SELECT " LOG_COLS " FROM c2c_inbox_log WHERE sdkappid=?1 AND user_no=?2 AND useq>?3" \
+                  " AND at>=?4 ORDER BY useq LIMIT ?5"
+
 #define IMP_IDX " INDEXED BY c2c_msg_imported"
 #define IMP_ROW " AND (flags&32)!=0"
 
@@ -113,12 +123,19 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
   X(WALK_UP, "SELECT seq,random,from_no,cseq,time_s,flags FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND seq>=?3" \
              " AND seq<?4 ORDER BY seq") \
   X(ANY_IMP, "SELECT 1 FROM c2c_msg" IMP_IDX " WHERE 1" IMP_ROW " LIMIT 1") \
-  X(MAX_USEQ, "SELECT max(useq) FROM c2c_inbox WHERE sdkappid=?1 AND user_no=?2") \
+  X(MAX_USEQ, "SELECT max(coalesce((SELECT max(useq) FROM c2c_inbox WHERE sdkappid=?1 AND user_no=?2),0)," \
+              "coalesce((SELECT max(useq) FROM c2c_inbox_log WHERE sdkappid=?1 AND user_no=?2),0))") \
+  X(MAX_USEQ_MERGED, "SELECT max(useq) FROM c2c_inbox WHERE sdkappid=?1 AND user_no=?2") \
+  X(LOG_RANGE, "SELECT (SELECT min(rowid) FROM c2c_inbox_log),(SELECT max(rowid) FROM c2c_inbox_log)") \
+  X(LOG_MERGE, "INSERT INTO c2c_inbox(sdkappid,user_no,useq,kind,conv,seq,at) SELECT " LOG_COLS " FROM c2c_inbox_log" \
+               " WHERE rowid<=?1") \
+  X(LOG_DELETE, "DELETE FROM c2c_inbox_log WHERE rowid<=?1") \
   X(DEDUPE, "SELECT min(seq),time_s,cseq FROM c2c_msg" IMP_IDX " WHERE sdkappid=?1 AND conv=?2 AND random=?3" \
             " AND from_no=?4 AND time_s>=?5" IMP_ROW) \
   X(DEDUPE_IMPORT, "SELECT min(seq),time_s,cseq FROM c2c_msg" IMP_IDX " WHERE sdkappid=?1 AND conv=?2" \
                    " AND random=?3 AND cseq=?4 AND time_s=?5" IMP_ROW) \
-  X(INBOX_INS, "INSERT INTO c2c_inbox(sdkappid,user_no,useq,kind,conv,seq,at) VALUES(?1,?2,?3,?4,?5,?6,?7)") \
+  X(INBOX_INS, "INSERT INTO c2c_inbox_log(sdkappid,user_no,useq,kind,conv,seq,at) VALUES(?1,?2,?3,?4,?5,?6,?7)") \
+  X(INBOX_INS_DIRECT, "INSERT INTO c2c_inbox(sdkappid,user_no,useq,kind,conv,seq,at) VALUES(?1,?2,?3,?4,?5,?6,?7)") \
   X(RECENT_READ, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,read_seq) VALUES(?1,?2,?3,?4)" \
                  " ON CONFLICT DO UPDATE SET read_seq=max(read_seq, excluded.read_seq)") \
   X(RECENT_PIN, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,pinned_at) VALUES(?1,?2,?3,?4)" \
@@ -135,10 +152,10 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
   X(RECENT_TRIM, "DELETE FROM c2c_recent WHERE sdkappid=?1 AND user_no=?2 AND pinned_at=0 AND peer_no NOT IN" \
                  " (SELECT r.peer_no FROM c2c_recent r" RECENT_LASTJOIN " WHERE r.sdkappid=?1 AND r.user_no=?2" \
                  " AND r.pinned_at=0 ORDER BY coalesce(l.time_s,0) DESC, coalesce(l.seq,0) DESC LIMIT ?3)") \
-  X(INBOX_PAGE, "SELECT i.useq,i.kind,i.conv,i.seq,i.at," MSGCOLS ",coalesce(pa.user_id,'') FROM c2c_inbox i" \
+  X(INBOX_PAGE, "SELECT i.useq,i.kind,i.conv,i.seq,i.at," MSGCOLS ",coalesce(pa.user_id,'') FROM (" INBOX_EVS ") i" \
                 " LEFT JOIN c2c_msg m ON m.sdkappid=i.sdkappid AND m.conv=i.conv AND m.seq=i.seq AND m.time_s>=?4" \
                 MSGJOIN " LEFT JOIN accounts pa ON pa.sdkappid=i.sdkappid AND pa.user_no=" \
-                "(CASE WHEN (i.conv>>32)=i.user_no THEN i.conv&4294967295 ELSE i.conv>>32 END) WHERE i.sdkappid=?1 AND i.user_no=?2 AND i.useq>?3 AND i.at>=?4 ORDER BY i.useq LIMIT ?5") \
+                "(CASE WHEN (i.conv>>32)=i.user_no THEN i.conv&4294967295 ELSE i.conv>>32 END) ORDER BY i.useq") \
   X(GET, "SELECT " MSGCOLS " FROM c2c_msg m" MSGJOIN " WHERE m.sdkappid=?1 AND m.conv=?2 AND m.seq=?3") \
   X(HISTORY, "SELECT " MSGCOLS " FROM c2c_msg m" MSGJOIN " WHERE m.sdkappid=?1 AND m.conv=?2 AND m.seq<?3 AND m.seq>?4" \
              " AND m.time_s>=?5 AND m.time_s<=?6 ORDER BY m.seq DESC LIMIT ?7") \
@@ -186,6 +203,7 @@ struct sqmsg {
   int appending;         /* inside sqm_append: statements run without writing the held rows first */
   int imported;          /* imported messages exist: 0 not known yet, 1 none, 2 some (never lowered) */
   int appends;           /* this connection has appended (the writer's): its "none" stays true */
+  int log_known;         /* every user with an event in c2c_inbox_log is in the useq cache (sqlite_msg_log.c) */
   sqpend_t pend;         /* the appends' rows not yet written (sqlite_msg_pend.c) */
 };
 
@@ -207,6 +225,21 @@ static inline int scalar(sqlite3_stmt *st, int64_t *out)
   sqlite3_reset(st);
   return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq__map_rc(rc);
 }
+
+/* ---- the inbox log and its merge (sqlite_msg_log.c) ---- */
+#define LOG_CAP_ROWS 4096   /* at it events go straight to c2c_inbox: bounds a log read (no index) */
+#define LOG_MIN_ROWS 1024   /* an idle writer merges once the log holds this many */
+#define LOG_CHUNK_ROWS 1024 /* rows per merge transaction: bounds the stop an acknowledgement waits behind */
+
+/* Move the log's rows up to rowid upto (INT64_MAX: all) into c2c_inbox,
+ * atomically: inside the caller's transaction, or in a savepoint of its
+ * own outside one. Returns 0, IMC_E_IO, IMC_E_BUSY (the caller's
+ * transaction is then to be rolled back). */
+int sq__log_merge(store_t *s, int64_t upto);
+/* The log's lowest and highest rowid (0, 0: empty). */
+int sq__log_range(store_t *s, int64_t *lo, int64_t *hi);
+/* store_msg_vtab_t.merge (store_msg.h). */
+int sq__log_merge_step(store_t *s, int mode, int *more);
 
 /* ---- live messages without a MsgRandom index (sqlite_msg_live.c) ---- */
 /* The conversation's next seq and its newest live time (0: none): cached,

@@ -26,13 +26,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { T_MSG, T_EV, T_RECENT };
+enum { T_MSG, T_EV, T_RECENT, T_EV_DIRECT, T__COUNT };
 
 static const struct { const char *head, *row; int cols; } tables[] = {
   [T_MSG] = { "INSERT OR FAIL INTO c2c_msg(sdkappid,conv,seq,from_no,to_no,time_s,cseq,random,flags,life_s,body) VALUES",
               "(?,?,?,?,?,?,?,?,?,?,?)", 11 },
-  [T_EV] = { "INSERT OR FAIL INTO c2c_inbox(sdkappid,user_no,useq,kind,conv,seq,at) VALUES", "(?,?,?,?,?,?,?)", 7 },
+  [T_EV] = { "INSERT OR FAIL INTO c2c_inbox_log(sdkappid,user_no,useq,kind,conv,seq,at) VALUES", "(?,?,?,?,?,?,?)", 7 },
   [T_RECENT] = { "INSERT OR IGNORE INTO c2c_recent(sdkappid,user_no,peer_no) VALUES", "(?,?,?)", 3 },
+  /* the log at its cap: straight into the inbox (sqlite_msg_log.c) */
+  [T_EV_DIRECT] = { "INSERT OR FAIL INTO c2c_inbox(sdkappid,user_no,useq,kind,conv,seq,at) VALUES", "(?,?,?,?,?,?,?)", 7 },
 };
 
 /* The statement writing 2^k rows of table t, prepared on first use. */
@@ -61,7 +63,7 @@ static void bind_row(sqlite3_stmt *st, int t, int first, const sqpend_t *p, int 
     for (size_t j = 0; j < sizeof v / sizeof v[0]; j++) sqlite3_bind_int64(st, c++, v[j]);
     const char *body = m->body_len ? p->body + p->msg[i].body_off : ""; /* p->body is NULL while only empty bodies came */
     sqlite3_bind_text(st, c, body, (int)m->body_len, SQLITE_STATIC);     /* valid until flushed */
-  } else if (t == T_EV) {
+  } else if (t == T_EV || t == T_EV_DIRECT) {
     const pend_ev_t *e = &p->ev[i];
     int64_t v[] = { e->app, e->user, e->useq, e->kind, (int64_t)e->conv, e->seq, e->at };
     for (size_t j = 0; j < sizeof v / sizeof v[0]; j++) sqlite3_bind_int64(st, c++, v[j]);
@@ -73,10 +75,9 @@ static void bind_row(sqlite3_stmt *st, int t, int first, const sqpend_t *p, int 
   }
 }
 
-/* Write n held rows of table t: the largest power of two first. */
-static int write_rows(store_t *s, sqpend_t *p, int t, int n)
+/* Write held rows i … n-1 of table t: the largest power of two first. */
+static int write_rows(store_t *s, sqpend_t *p, int t, int i, int n)
 {
-  int i = 0;
   while (i < n) {
     int k = PEND_SIZES - 1;
     while ((1 << k) > n - i) k--;
@@ -95,9 +96,12 @@ int sq__pend_flush(store_t *s, sqpend_t *p)
 {
   int rc = 0;
   if (!sq__pend_any(p)) return 0;
-  if (!rc) rc = write_rows(s, p, T_MSG, p->nmsg);
-  if (!rc) rc = write_rows(s, p, T_EV, p->nev);
-  if (!rc) rc = write_rows(s, p, T_RECENT, p->nrecent);
+  int to_log = p->log_rows + p->nev <= LOG_CAP_ROWS ? p->nev : p->log_rows < LOG_CAP_ROWS ? (int)(LOG_CAP_ROWS - p->log_rows) : 0;
+  if (!rc) rc = write_rows(s, p, T_MSG, 0, p->nmsg);
+  if (!rc) rc = write_rows(s, p, T_EV, 0, to_log);      /* the log up to its cap (sqlite_msg_log.c) */
+  if (!rc) rc = write_rows(s, p, T_EV_DIRECT, to_log, p->nev);
+  if (!rc) rc = write_rows(s, p, T_RECENT, 0, p->nrecent);
+  if (!rc) p->log_rows += to_log;
   sq__pend_drop(p);
   return rc;
 }
@@ -161,7 +165,7 @@ const store_msg_t *sq__pend_dup(const sqpend_t *p, const store_msg_append_t *a)
 
 void sq__pend_free(sqpend_t *p)
 {
-  for (int t = 0; t < 3; t++)
+  for (int t = 0; t < T__COUNT; t++)
     for (int k = 0; k < PEND_SIZES; k++) sqlite3_finalize(p->st[t][k]);
   free(p->body);
 }

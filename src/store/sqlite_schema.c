@@ -273,6 +273,11 @@ const char *const sq__migrations[] = {
    * imported messages (flags & 32), whose times follow no order, keep one */
   "DROP INDEX c2c_msg_random;"
   "CREATE INDEX c2c_msg_imported ON c2c_msg(conv, sdkappid, random) WHERE (flags&32)!=0;",
+  /* 31: inbox events are appended to a log without a key (rowid order = commit order) and moved into
+   * c2c_inbox by a merge in big batches (sqlite_msg_log.c, docs/decisions/messaging-c2c-storage.md §17):
+   * a small commit then dirties the log's last pages instead of one c2c_inbox page per event */
+  "CREATE TABLE c2c_inbox_log(sdkappid INTEGER NOT NULL, user_no INTEGER NOT NULL, useq INTEGER NOT NULL,"
+  " kind INTEGER NOT NULL, conv INTEGER NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL);",
 };
 
 const int sq__schema_version = (int)(sizeof sq__migrations / sizeof sq__migrations[0]);

@@ -70,6 +70,11 @@ int store_msg_account_id(store_t *s, uint32_t app, uint32_t user, char *buf, siz
 {
   return M(s)->account_id(s, app, user, buf, cap);
 }
+int store_msg_merge(store_t *s, int mode, int *more)
+{
+  *more = 0;
+  return M(s)->version >= 2 && M(s)->merge ? M(s)->merge(s, mode, more) : 0;
+}
 int store_msg_recent_users(store_t *s, uint32_t app, int more_than, uint32_t after_user, int max_users,
                            store_account_cb cb, void *ud, uint32_t *next_user)
 {

@@ -111,7 +111,7 @@ typedef void (*store_inbox_cb)(void *ud, const store_inbox_ev_t *e);
 typedef void (*store_recent_cb)(void *ud, const store_recent_t *r);
 
 typedef struct store_msg_vtab {
-  int version;  /* 1 */
+  int version;  /* 2: merge added */
   int (*append)(store_t *, store_msg_append_t *a);
   int (*inbox_add)(store_t *, uint32_t sdkappid, uint32_t user_no, store_ev_kind_t kind, uint64_t conv, uint32_t seq,
                    int64_t at_s, uint32_t *useq);
@@ -136,6 +136,7 @@ typedef struct store_msg_vtab {
   int (*account_id)(store_t *, uint32_t sdkappid, uint32_t user_no, char *buf, size_t cap);
   int (*recent_users)(store_t *, uint32_t sdkappid, int more_than, uint32_t after_user, int max_users,
                       store_account_cb cb, void *ud, uint32_t *next_user);
+  int (*merge)(store_t *, int mode, int *more);
 } store_msg_vtab_t;
 
 /* Append a message (see store_msg_append_t). IMC_E_RANGE when a sequence
@@ -194,5 +195,18 @@ int store_msg_account_id(store_t *s, uint32_t sdkappid, uint32_t user_no, char *
  * the end. A whole walk starts at after_user 0. */
 int store_msg_recent_users(store_t *s, uint32_t sdkappid, int more_than, uint32_t after_user, int max_users,
                            store_account_cb cb, void *ud, uint32_t *next_user);
+
+/* The writer thread's housekeeping after a batch: move a bounded chunk of
+ * the inbox log into the inbox (the SQLite backend appends inbox events to
+ * an unkeyed log first; sqlite_msg_log.c), in a transaction of its own;
+ * call it outside a transaction. mode: STORE_MERGE_BUSY (jobs wait: merge
+ * nothing), STORE_MERGE_IDLE (a chunk, if the log is big enough to be
+ * worth one), STORE_MERGE_ALL (a chunk of whatever the log holds: tests,
+ * tools). *more: 1 when more is worth merging now (call again, with the
+ * mode rechecked). Every read sees each event exactly once whether merged
+ * or not. Returns 0, IMC_E_IO, IMC_E_BUSY (another process holds the
+ * write lock: try after the next batch). A backend without a log: 0. */
+enum { STORE_MERGE_IDLE, STORE_MERGE_BUSY, STORE_MERGE_ALL };
+int store_msg_merge(store_t *s, int mode, int *more);
 
 #endif

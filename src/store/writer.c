@@ -15,6 +15,7 @@
  * the next turn). The writer thread alone uses w->s. */
 #include "store/store_writer.h"
 #include "store/store_ckpt.h"
+#include "store/store_msg.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -308,6 +309,13 @@ static void *writer_main(void *arg)
     store_ckpt_run(&w->ck);
     pthread_mutex_lock(&w->mu);
     w->ck_stats = w->ck.st;
+    /* the inbox log's merge (store_msg_merge): chunks while no job waits */
+    for (int more = 1; more && !w->stopping;) {
+      int mode = w->q_head ? STORE_MERGE_BUSY : STORE_MERGE_IDLE;
+      pthread_mutex_unlock(&w->mu);
+      if (store_msg_merge(w->s, mode, &more)) more = 0; /* a failed chunk changed nothing: after the next batch */
+      pthread_mutex_lock(&w->mu);
+    }
   }
   w->writer_exited = 1;
   pthread_cond_signal(&w->sync_cv);

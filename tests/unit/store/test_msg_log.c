@@ -1,0 +1,230 @@
+/* The C2C inbox log (sqlite_msg_log.c): inbox events are appended to an
+ * unkeyed log and merged into c2c_inbox later. Every read of a user's
+ * inbox — a sync page, its max useq — sees each event exactly once, in
+ * order, whether it is merged, still in the log, or split between the two;
+ * across a restart; and the retention purge deletes expired events
+ * whether merged or not. The store is used directly (no writer thread), so nothing merges
+ * unless the test says so. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "store/sqlite_int.h"
+#include "store/store.h"
+#include "store/store_msg.h"
+#include "util/err.h"
+#include "tmpdir.h"
+
+#define APP 1400000001u
+#define T0 1700000000
+
+static char dir[64];
+
+static int setup(void **st)
+{
+  (void)st;
+  return test_tmpdir_make(dir, sizeof dir, "msglog");
+}
+
+static int teardown(void **st)
+{
+  (void)st;
+  return test_tmpdir_remove(dir);
+}
+
+static void send(store_t *s, uint32_t from, uint32_t to, uint32_t random)
+{
+  store_msg_append_t a;
+  memset(&a, 0, sizeof a);
+  a.m = (store_msg_t){ APP, store_c2c_conv(from, to), 0, from, to, T0 + random, random, random, 0, 604800, "{}", 2,
+                       NULL, NULL };
+  a.inbox_from = a.inbox_to = a.recent_from = a.recent_to = 1;
+  assert_int_equal(store_msg_append(s, &a), 0);
+}
+
+static int64_t count(store_t *s, const char *table)
+{
+  char sql[96];
+  sqlite3_stmt *st;
+  snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
+  assert_int_equal(sqlite3_prepare_v2(store__sqlite_db(s), sql, -1, &st, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  int64_t n = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  return n;
+}
+
+typedef struct page { int n; uint32_t useq[256]; uint32_t seq[256]; int with_msg; } page_t;
+
+static void on_ev(void *ud, const store_inbox_ev_t *e)
+{
+  page_t *p = ud;
+  assert_true(p->n < 256);
+  p->useq[p->n] = e->useq;
+  p->seq[p->n++] = e->seq;
+  if (e->msg) p->with_msg++;
+}
+
+/* A page of user's events after `after`, limit; checks they are after+1,
+ * after+2 … (gap-free, ascending, each once) and that the max is max_useq. */
+static int read_page(store_t *s, uint32_t user, uint32_t after, int limit, int64_t since, uint32_t max_useq)
+{
+  page_t p = { 0 };
+  uint32_t max = 0;
+  assert_int_equal(store_msg_inbox_page(s, APP, user, after, limit, since, on_ev, &p, &max), 0);
+  assert_int_equal(max, max_useq);
+  for (int i = 0; i < p.n; i++) assert_int_equal(p.useq[i], after + 1 + (uint32_t)i);
+  assert_int_equal(p.with_msg, p.n);
+  return p.n;
+}
+
+static void merge_all(store_t *s)
+{
+  int more = 1;
+  while (more) assert_int_equal(store_msg_merge(s, STORE_MERGE_ALL, &more), 0);
+}
+
+static void test_backlog_split_between_log_and_inbox(void **st)
+{
+  (void)st;
+  store_t *s;
+  assert_int_equal(store_open(dir, &s), 0);
+  for (uint32_t i = 1; i <= 30; i++) send(s, 1, 2, i);
+  assert_int_equal(count(s, "c2c_inbox_log"), 60); /* the appends wrote the log, not the inbox */
+  assert_int_equal(count(s, "c2c_inbox"), 0);
+  assert_int_equal(read_page(s, 2, 0, 100, 0, 30), 30); /* all of it in the log */
+  merge_all(s);
+  assert_int_equal(count(s, "c2c_inbox_log"), 0);
+  assert_int_equal(count(s, "c2c_inbox"), 60);
+  for (uint32_t i = 31; i <= 50; i++) send(s, 1, 2, i);
+  assert_int_equal(count(s, "c2c_inbox_log"), 40);
+  assert_int_equal(read_page(s, 2, 0, 100, 0, 50), 50);  /* 30 merged, then 20 in the log */
+  assert_int_equal(read_page(s, 2, 25, 10, 0, 50), 10);  /* a page across the boundary: 26 … 35 */
+  assert_int_equal(read_page(s, 2, 40, 100, 0, 50), 10); /* the log alone */
+  store_close(s);
+
+  /* the log survives a restart; a new event continues the useq (a cache miss merges the log first) */
+  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(count(s, "c2c_inbox_log"), 40);
+  assert_int_equal(read_page(s, 1, 0, 100, 0, 50), 50);
+  send(s, 2, 1, 51);
+  assert_int_equal(count(s, "c2c_inbox_log"), 2);
+  assert_int_equal(count(s, "c2c_inbox"), 100);
+  assert_int_equal(read_page(s, 1, 0, 100, 0, 51), 51);
+  assert_int_equal(read_page(s, 2, 0, 100, 0, 51), 51);
+  store_close(s);
+}
+
+/* since skips older events in either table, merged or logged. */
+static void test_since_in_both(void **st)
+{
+  (void)st;
+  store_t *s;
+  page_t p = { 0 };
+  uint32_t max;
+  assert_int_equal(store_open(dir, &s), 0);
+  for (uint32_t i = 1; i <= 10; i++) send(s, 3, 4, i);
+  merge_all(s);
+  for (uint32_t i = 11; i <= 20; i++) send(s, 3, 4, i);
+  assert_int_equal(store_msg_inbox_page(s, APP, 4, 0, 100, T0 + 6, on_ev, &p, &max), 0);
+  assert_int_equal(max, 20);
+  assert_int_equal(p.n, 15);
+  for (int i = 0; i < p.n; i++) assert_int_equal(p.useq[i], 6 + (uint32_t)i);
+  store_close(s);
+}
+
+/* The purge merges the log before its walk over the inbox: expired events
+ * go whether they were merged or not, and each user's newest stays. */
+static void test_purge_leaves_log(void **st)
+{
+  (void)st;
+  store_t *s;
+  int64_t n;
+  page_t p = { 0 };
+  uint32_t max;
+  assert_int_equal(store_open(dir, &s), 0);
+  for (uint32_t i = 1; i <= 10; i++) send(s, 5, 6, i);
+  merge_all(s);
+  for (uint32_t i = 11; i <= 20; i++) send(s, 5, 6, i);
+  for (int k = 0; k < 10; k++) assert_int_equal(store_msg_purge(s, APP, T0 + 1000, 1000, &n), 0);
+  assert_int_equal(store_msg_inbox_page(s, APP, 6, 0, 100, 0, on_ev, &p, &max), 0);
+  assert_int_equal(max, 20);
+  assert_int_equal(p.n, 1);
+  assert_int_equal(p.useq[0], 20);
+  assert_int_equal(count(s, "c2c_inbox_log"), 0);
+  store_close(s);
+}
+
+/* A rollback forgets the writer's useq cache while the log holds events of
+ * the forgotten users: the next event of such a user continues after its
+ * logged ones (the miss merges the log before reading max(useq) from the
+ * inbox), so the inbox stays gap-free and unique. */
+static void test_miss_after_rollback(void **st)
+{
+  (void)st;
+  store_t *s;
+  assert_int_equal(store_open(dir, &s), 0);
+  send(s, 7, 8, 1);
+  send(s, 7, 8, 2);
+  assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
+  assert_int_equal(store_exec(s, "SAVEPOINT job"), 0);
+  send(s, 7, 9, 3);
+  assert_int_equal(store_exec(s, "ROLLBACK TO job"), 0);
+  assert_int_equal(store_exec(s, "RELEASE job"), 0);
+  send(s, 8, 7, 4); /* user 8's third event: useq 3 */
+  assert_int_equal(store_exec(s, "COMMIT"), 0);
+  assert_int_equal(read_page(s, 8, 0, 100, 0, 3), 3);
+  assert_int_equal(read_page(s, 7, 0, 100, 0, 3), 3);
+  merge_all(s);
+  assert_int_equal(read_page(s, 8, 0, 100, 0, 3), 3);
+  store_close(s);
+}
+
+/* The log has a cap (LOG_CAP_ROWS, 4,096 rows): events past it go straight
+ * to c2c_inbox, and reads still see every event once. An idle merge waits
+ * for LOG_MIN_ROWS (1,024) rows, then moves chunks of LOG_CHUNK_ROWS. */
+static void test_cap_and_idle_merge(void **st)
+{
+  (void)st;
+  store_t *s;
+  int more;
+  assert_int_equal(store_open(dir, &s), 0);
+  for (uint32_t i = 1; i <= 100; i++) send(s, 10 + i % 3, 20 + i % 2, i);
+  assert_int_equal(store_msg_merge(s, STORE_MERGE_IDLE, &more), 0); /* 200 rows: not worth a merge yet */
+  assert_int_equal(count(s, "c2c_inbox_log"), 200);
+  assert_int_equal(store_msg_merge(s, STORE_MERGE_BUSY, &more), 0);
+  assert_int_equal(count(s, "c2c_inbox_log"), 200);
+  assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
+  for (uint32_t i = 101; i <= 2100; i++) send(s, 10 + i % 3, 20 + i % 2, i);
+  assert_int_equal(store_exec(s, "COMMIT"), 0);
+  assert_int_equal(count(s, "c2c_inbox_log"), 4096);
+  assert_int_equal(count(s, "c2c_inbox"), 104);
+  assert_int_equal(read_page(s, 20, 0, 256, 0, 1050), 256);
+  assert_int_equal(read_page(s, 21, 800, 256, 0, 1050), 250);
+  assert_int_equal(read_page(s, 12, 500, 256, 0, 700), 200);
+  assert_int_equal(store_msg_merge(s, STORE_MERGE_IDLE, &more), 0);
+  assert_int_equal(more, 1);
+  assert_int_equal(count(s, "c2c_inbox_log"), 3072);
+  while (more) assert_int_equal(store_msg_merge(s, STORE_MERGE_IDLE, &more), 0);
+  assert_int_equal(count(s, "c2c_inbox_log"), 0);
+  assert_int_equal(count(s, "c2c_inbox"), 4200);
+  assert_int_equal(read_page(s, 20, 900, 256, 0, 1050), 150);
+  store_close(s);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(test_backlog_split_between_log_and_inbox, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_since_in_both, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_purge_leaves_log, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_miss_after_rollback, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_cap_and_idle_merge, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
