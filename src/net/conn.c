@@ -422,30 +422,11 @@ static void accept_some(net_server_t *s)
   }
 }
 
-/* Write now the HTTP replies that the input pass since flush index `from`
- * queued (REST handlers that answer at once, errors), instead of in the
- * check phase: a REST reply then does not wait for the rest of the turn
- * (logins started, the writer's completions, close notices: up to about a
- * millisecond each in a storm). Outside the write budget, as the reads
- * that produced them are outside the read budget (net_int.h). Output
- * listed before the pass (a writer's completion, a deadline's 408, what
- * the budget left) keeps its place in the check phase; a WebSocket's
- * (an upgrade's 101 included) stays under the budget. */
-static void write_replies(net_server_t *s, size_t from)
-{
-  for (size_t i = from; i < s->flush_len; i++) {
-    struct net_conn *c = s->flush[i];
-    if ((c->flags & (CF_WS | CF_FLUSH_LISTED | CF_CLOSED)) == CF_FLUSH_LISTED) net__flush_one(c);
-  }
-}
-
 /* A turn's input: what earlier turns left in srv->again first (it became
- * ready first), then the events the kernel reports now; then the replies
- * this pass queued (write_replies). */
+ * ready first), then the events the kernel reports now. */
 static void take_events(net_server_t *s)
 {
   struct epoll_event ev[NET_EPOLL_BATCH];
-  size_t from = s->flush_len;
   if (s->again_len) run_again(s);
   int n = epoll_wait(s->ep, ev, NET_EPOLL_BATCH, 0);
   for (int i = 0; i < n; i++) {
@@ -460,7 +441,6 @@ static void take_events(net_server_t *s)
     if (c->flags & CF_CLOSED) continue;
     if (ev[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) on_readable(c, ev[i].events);
   }
-  write_replies(s, from);
 }
 
 static void on_events(uv_poll_t *p, int status, int events)

@@ -36,10 +36,8 @@
  *   writes (HTTP replies first)   cfg.writes_per_turn, cfg.write_turn_us
  * Each counts from the turn's first item, which always runs (progress).
  * Keep-alive HTTP clients (opened, not WebSockets) are read whenever the
- * kernel reports them, the replies their reads produced are written at the
- * end of that input pass (conn.c write_replies), and other HTTP output
- * first in the check phase: REST is what a storm must not starve, and its
- * rate is capped per app before any work.
+ * kernel reports them and their replies are written first: REST is what a
+ * storm must not starve, and its rate is capped per app before any work.
  *
  * Events: connections are registered edge-triggered (EPOLLET): the kernel
  * reports a socket once when input arrives, in the order sockets became

@@ -1,9 +1,7 @@
 /* out.c — a connection's write queue and the loop turn's write-out.
  *
  * Output queued to a connection is listed once (srv->flush) and written
- * with one sendmsg per connection in the loop's check phase (net__on_check;
- * HTTP replies that an input pass produced go at the end of that pass:
- * conn.c write_replies),
+ * with one sendmsg per connection in the loop's check phase (net__on_check),
  * HTTP replies first, then the rest in list order while the turn's write
  * budget lasts (cfg.writes_per_turn, cfg.write_turn_us: net_int.h); the
  * connections left over stay listed, ahead of later ones, and an idle

@@ -60,7 +60,7 @@ static void *reader_main(void *arg)
 {
   reader_thread_t *t = arg;
   store_reader_t *r = t->r;
-  store__helper_start("imc-reader", 1); /* store_writer.h, "Priority" */
+  store__helper_start("imc-reader", 0); /* named; the loop's priority (store_writer.h, "Priority") */
   pthread_mutex_lock(&r->mu);
   for (;;) {
     while (!r->q_head && !r->stopping) pthread_cond_wait(&r->cv, &r->mu);

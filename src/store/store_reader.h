@@ -9,8 +9,8 @@
  * snapshot; done() runs on the loop thread. Jobs may run in parallel and
  * complete in any order: a caller that needs order waits for one job's done()
  * before submitting the next.
- * The pool's threads run at the writer's lowered priority
- * (STORE_WRITER_NICE steps below the loop thread: store_writer.h, "Priority").
+ * The pool's threads are named imc-reader and run at the loop thread's
+ * priority (store_writer.h, "Priority").
  *
  * Cap and backpressure: at most max_jobs jobs wait in the queue (submitted,
  * not yet taken by a thread). A submit beyond that is refused at once with

@@ -177,25 +177,24 @@ typedef struct store_writer_stats {
  * writer busy instead of idle). */
 #define STORE_WRITER_HANDOFF_MAX 1024
 
-/* Priority: the writer thread, the sync thread and the reader threads
- * (store_reader.h) run this many nice steps below the thread that started
- * them (the loop thread), so that on a shared core a loop thread woken by
- * a request preempts a committing batch instead of waiting for its end,
- * and a helper's wake-up (a sync done, a read done) does not preempt the
- * loop in the middle of a turn. A real-time loop: the writer runs one
- * real-time priority below it (SCHED_OTHER below priority 1: equal
- * real-time priorities never preempt each other); the sync and reader
- * threads keep the loop's real-time priority, which already never
- * preempts it (in the normal class they waited for every real-time task
- * on the core, and the loop for them on the writer's mutex: REST p50 300 ms
- * in login storms at chrt -f 1, docs/BENCHMARKS.md "Issue 11, wave 10").
- * While the loop saturates the core the writer runs when the loop waits
- * for it, and its batches grow; durability is unchanged (done() after
- * COMMIT). store__helper_start does it for the calling thread (keep_rt:
- * the sync and reader threads) and names it (imc-writer, imc-sync,
- * imc-reader: `top -H`, perf) (writer.c; best effort). */
+/* Priority: the writer thread runs this many nice steps below the thread
+ * that started it (the loop thread), and one real-time priority below it if
+ * that one runs real-time (SCHED_OTHER below priority 1), so that on a
+ * shared core a loop thread woken by a request preempts a committing batch
+ * instead of waiting for its end (equal real-time priorities never preempt
+ * each other). While the loop saturates the core the writer runs when the
+ * loop waits for it, and its batches grow; durability is unchanged (done()
+ * after COMMIT). The sync and reader threads keep the loop's priority:
+ * lowered the same way, the sync thread preempted the loop as often as
+ * before (the kernel's wake-up preemption does not follow nice values:
+ * 1,229 against 1,493 times in three storms, perf sched), and under a
+ * real-time loop, in the normal class, it waited for every real-time task
+ * on the core (REST p99 ~900 ms in login storms; docs/decisions/loop-turns.md,
+ * wave 10). store__helper_start names the calling thread (imc-writer,
+ * imc-sync, imc-reader: `top -H`, perf) and, lower, lowers it as above
+ * (writer.c; best effort). */
 #define STORE_WRITER_NICE 5
-void store__helper_start(const char *name, int keep_rt);
+void store__helper_start(const char *name, int lower);
 
 /* Start the writer and sync threads with the writer's own connection to
  * data_dir (synchronous=NORMAL, store_ckpt.h); at most max_jobs (≥ 1) jobs

@@ -248,19 +248,18 @@ static store_job_t *run_batch(store_writer_t *w, store_job_t *batch, store_write
 }
 
 /* A store helper thread's start (writer, sync, reader): its name (`top
- * -H`, perf, /proc/PID/task/TID/comm) and its priority below the loop
- * thread that started it (store_writer.h, "Priority"): STORE_WRITER_NICE
- * nice steps above it and, if that one runs real-time, one real-time
- * priority below it (the normal policy below the lowest), or, keep_rt,
- * the loop's own real-time priority. Best effort: a refusal leaves the
- * inherited priority. */
-void store__helper_start(const char *name, int keep_rt)
+ * -H`, perf, /proc/PID/task/TID/comm) and, lower (the writer), its
+ * priority below the loop thread that started it (store_writer.h,
+ * "Priority"): STORE_WRITER_NICE nice steps above it and, if that one runs
+ * real-time, one real-time priority below it (the normal policy below the
+ * lowest). Best effort: a refusal leaves the inherited priority. */
+void store__helper_start(const char *name, int lower)
 {
   pthread_setname_np(pthread_self(), name); /* at most 15 bytes */
+  if (!lower) return;
   int policy, nice_now = getpriority(PRIO_PROCESS, 0);
   struct sched_param sp;
   if (!pthread_getschedparam(pthread_self(), &policy, &sp) && (policy == SCHED_FIFO || policy == SCHED_RR)) {
-    if (keep_rt) return; /* an equal real-time priority never preempts the loop */
     if (sp.sched_priority > sched_get_priority_min(policy)) sp.sched_priority--;
     else { policy = SCHED_OTHER; sp.sched_priority = 0; }
     pthread_setschedparam(pthread_self(), policy, &sp);
@@ -277,7 +276,7 @@ static void wake_loop(store_writer_t *w)
 static void *writer_main(void *arg)
 {
   store_writer_t *w = arg;
-  store__helper_start("imc-writer", 0);
+  store__helper_start("imc-writer", 1);
   pthread_mutex_lock(&w->mu);
   for (;;) {
     while (!w->q_head && !w->stopping) {
@@ -336,7 +335,7 @@ static void sync_hold(store_writer_t *w)
 static void *sync_main(void *arg)
 {
   store_writer_t *w = arg;
-  store__helper_start("imc-sync", 1); /* its wake-ups preempted the loop mid-turn (docs/decisions/loop-turns.md) */
+  store__helper_start("imc-sync", 0); /* at the loop's priority: lowering it did not pay (docs/decisions/loop-turns.md) */
   pthread_mutex_lock(&w->mu);
   for (;;) {
     while (!w->s_head && !w->writer_exited) pthread_cond_wait(&w->sync_cv, &w->mu);

@@ -143,65 +143,12 @@ static void test_close_notice_budget(void **st)
   run_case(&(budget_case_t){ "close-notice budget 32 per turn", args, SAY_CLOSE, "notices_deferred" });
 }
 
-/* REST replies go out at the end of the input pass that read their
- * requests (conn.c write_replies), not in the check phase behind output
- * listed earlier in the turn. The scene: 40 connections whose requests are
- * incomplete (their 408s are listed by the deadline wheel, in the turn's
- * timers phase) and a keep-alive REST client; write budget 1 connection per
- * turn. The server is stopped past the deadlines, the REST client sends a
- * request that takes two reads; on SIGCONT the first read leaves it for the
- * next turn, whose timers phase lists the 40 408s before its idle phase
- * reads the rest of the request. Its reply then leaves before the 408s
- * (the budget writes one of them per turn); in the check phase, after all
- * 40 (they were listed first). Order from the kernel's receive timestamps. */
-#define LATE_N 40
-static void test_reply_in_pass(void **st)
-{
-  (void)st;
-  static const char *const args[] = { "--request-timeout-ms", "500", "--net-writes-per-turn", "1", NULL };
-  static const char partial[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n"; /* never completed */
-  int late[LATE_N];
-  char buf[4096];
-  assert_int_equal(e2e_start(&srv, NULL, NULL, NULL, args), 0);
-  int rest = e2e_connect(srv.port);
-  assert_true(rest >= 0);
-  (void)e2e_healthz_counter(rest, "writes_deferred"); /* served: a keep-alive REST client */
-  assert_int_equal(e2e_stamp_on(rest), 0);
-  for (int i = 0; i < LATE_N; i++) {
-    assert_true((late[i] = e2e_connect(srv.port)) >= 0);
-    assert_int_equal(e2e_stamp_on(late[i]), 0);
-    assert_int_equal(e2e_send(late[i], partial, sizeof partial - 1), 0);
-  }
-  usleep(100 * 1000); /* read: their deadlines run */
-  assert_int_equal(kill(srv.pid, SIGSTOP), 0);
-  usleep(1000 * 1000); /* past the deadlines (500 ms, on a 250 ms wheel) */
-  assert_int_equal(e2e_send_two_read_request(rest), 0);
-  usleep(100 * 1000);
-  assert_int_equal(kill(srv.pid, SIGCONT), 0);
-
-  struct timespec rest_at, at;
-  assert_int_equal(e2e_read_stamped_reply(rest, &rest_at), 0);
-  int after = 0;
-  for (int i = 0; i < LATE_N; i++) {
-    size_t n = e2e_recv_stamped(late[i], buf, sizeof buf - 1, &at);
-    buf[n] = 0;
-    assert_non_null(strstr(buf, "HTTP/1.1 408")); /* every 408 arrived */
-    after += e2e_before(&rest_at, &at);
-    close(late[i]);
-  }
-  print_message("408s written after the REST reply: %d of %d\n", after, LATE_N);
-  if (after < LATE_N / 2) fail_msg("the REST reply waited for %d 408s listed earlier in its turn", LATE_N - after);
-  close(rest);
-  assert_int_equal(e2e_finish(&srv), 0);
-}
-
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_write_budget),
     cmocka_unit_test(test_read_budget),
     cmocka_unit_test(test_close_notice_budget),
-    cmocka_unit_test(test_reply_in_pass),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
