@@ -64,8 +64,15 @@ static const row_t rows[] = {
 
 static int n_open, n_text;
 static char text[16];
+static net_req_t *held[4]; /* requests not on ws_path, left unanswered (an upgrade behind one is refused) */
+static size_t n_held;
 
-static void on_http(void *ud, net_req_t *r) { (void)ud; (void)r; } /* left unanswered: an upgrade behind it is refused */
+static void on_http(void *ud, net_req_t *r)
+{
+  (void)ud;
+  if (n_held < sizeof held / sizeof held[0]) held[n_held++] = r;
+  else net_req_reply(r, 404, "text/plain", "", 0, NULL);
+}
 static void on_open(void *ud, net_ws_t *ws) { (void)ud; (void)ws; n_open++; }
 static void on_text(void *ud, net_ws_t *ws, const char *d, size_t n)
 {
@@ -101,6 +108,7 @@ static outcome_t run(const row_t *row, int parser_only)
   net_server_close(s, on_closed, NULL);
   uv_run(&loop, UV_RUN_DEFAULT);
   uv_loop_close(&loop);
+  while (n_held) net_req_reply(held[--n_held], 404, "text/plain", "", 0, NULL); /* orphaned: this frees them */
   return o;
 }
 
