@@ -1,8 +1,9 @@
 /* sqlite_msg_int.h — what the files of the SQLite C2C backend share: the
  * statements and the connection's state (sqlite_msg.c), the rows of appends
  * held back and written together (sqlite_msg_pend.c), the send dedupe
- * window (sqlite_msg_win.c) and the lookups of live messages without a
- * MsgRandom index (sqlite_msg_live.c).
+ * window (sqlite_msg_win.c), the lookups of live messages without a
+ * MsgRandom index (sqlite_msg_live.c) and the inbox log and its merge
+ * (sqlite_msg_log.c).
  *
  * Ownership: a struct sqmsg (with its sqpend_t and windows) belongs to one
  * connection and is used by the connection's thread only. */

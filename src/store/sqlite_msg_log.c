@@ -6,7 +6,7 @@
  * key leads with the user, every event of a small commit dirtied a page of
  * its own (4 KB of WAL per event, most of a send's WAL volume and of the
  * writer's instructions: docs/decisions/messaging-c2c-storage.md §17). The
- * merge moves the log's oldest rows into c2c_inbox in key order, in chunks
+ * merge moves the log's oldest rows into c2c_inbox in log order, in chunks
  * of LOG_CHUNK_ROWS, each one transaction (INSERT … SELECT, then DELETE of
  * the same rowids): every snapshot sees each event exactly once, in the log
  * or in c2c_inbox. The writer thread merges chunks after a batch while no

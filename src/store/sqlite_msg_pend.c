@@ -14,8 +14,10 @@
  * every held row was made after the last transaction statement, so any
  * rollback undoes it. The statements are OR FAIL / OR IGNORE, which need no
  * statement journal for several rows (docs/decisions/messaging-c2c-storage.md
- * §13); a failing flush fails whoever triggered it (the append's job, the
- * RELEASE, the COMMIT), and the writer rolls that back.
+ * §13). Inbox events go to the inbox log up to its cap, the rest straight
+ * to c2c_inbox (sqlite_msg_log.c). A failing flush fails whoever triggered
+ * it (the append's job, the RELEASE, the COMMIT), and the writer rolls
+ * that back.
  *
  * State: one sqpend_t per connection (in struct sqmsg), used by the
  * connection's thread only. */
@@ -96,7 +98,8 @@ int sq__pend_flush(store_t *s, sqpend_t *p)
 {
   int rc = 0;
   if (!sq__pend_any(p)) return 0;
-  int to_log = p->log_rows + p->nev <= LOG_CAP_ROWS ? p->nev : p->log_rows < LOG_CAP_ROWS ? (int)(LOG_CAP_ROWS - p->log_rows) : 0;
+  int64_t room = p->log_rows < LOG_CAP_ROWS ? LOG_CAP_ROWS - p->log_rows : 0;
+  int to_log = room < p->nev ? (int)room : p->nev;
   if (!rc) rc = write_rows(s, p, T_MSG, 0, p->nmsg);
   if (!rc) rc = write_rows(s, p, T_EV, 0, to_log);      /* the log up to its cap (sqlite_msg_log.c) */
   if (!rc) rc = write_rows(s, p, T_EV_DIRECT, to_log, p->nev);

@@ -8,7 +8,9 @@
  * is appended to that user's inbox with useq = 1, 2, 3 … gap-free. The next
  * seq and useq are kept in memory by the backend's connection (read once with
  * max() per conversation/user, forgotten on any rollback), so an append never
- * reads-modifies-writes a counter row.
+ * reads-modifies-writes a counter row. A backend may append inbox events
+ * to a log first and merge them later (store_msg_merge); every read sees
+ * each event once either way.
  *
  * All functions run on the connection's thread (the writer thread for
  * appends, a reader for pages). Strings in records handed to callbacks are

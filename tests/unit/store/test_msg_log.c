@@ -140,7 +140,7 @@ static void test_since_in_both(void **st)
 
 /* The purge merges the log before its walk over the inbox: expired events
  * go whether they were merged or not, and each user's newest stays. */
-static void test_purge_leaves_log(void **st)
+static void test_purge_merges_log(void **st)
 {
   (void)st;
   store_t *s;
@@ -222,7 +222,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_backlog_split_between_log_and_inbox, setup, teardown),
     cmocka_unit_test_setup_teardown(test_since_in_both, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_purge_leaves_log, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_purge_merges_log, setup, teardown),
     cmocka_unit_test_setup_teardown(test_miss_after_rollback, setup, teardown),
     cmocka_unit_test_setup_teardown(test_cap_and_idle_merge, setup, teardown),
   };
