@@ -5,6 +5,7 @@
  * on its sync thread. */
 #include "store/sqlite_int.h"
 #include "store/store_ckpt.h"
+#include "store/store_writer.h"
 #include "store/sqlite_vfs.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -82,10 +83,14 @@ static int round_run(store_ckpt_t *c, int *ckpt, uint64_t *copy_ns, uint64_t *sy
 }
 
 /* The round thread: one pinned round per request, at a lower priority than
- * the writer (it uses the core only when the loop and the writer leave it). */
+ * the writer (it uses the core only when the loop and the writer leave it).
+ * It is started from the loop's thread (store_writer_start), so it first
+ * takes the writer's level below the loop (store__helper_start), then
+ * STORE_CKPT_ROUND_NICE more. */
 static void *round_main(void *arg)
 {
   store_ckpt_t *c = arg;
+  store__helper_start("imc-ckpt", 1);
   setpriority(PRIO_PROCESS, (id_t)gettid(), getpriority(PRIO_PROCESS, 0) + STORE_CKPT_ROUND_NICE);
   pthread_mutex_lock(&c->mu);
   for (;;) {

@@ -93,7 +93,7 @@
 #define STORE_CKPT_FINAL_DIV 32
 #define STORE_CKPT_WAL_CAP 4
 #define STORE_CKPT_ROUNDS_MAX 16
-#define STORE_CKPT_ROUND_NICE 5 /* the round thread's nice steps above the writer thread that starts it */
+#define STORE_CKPT_ROUND_NICE 5 /* the round thread's nice steps above the writer's level (sqlite_ckpt.c round_main) */
 
 typedef struct store_ckpt_stats {
   uint64_t runs;            /* checkpoints completed (pinned rounds and blocking ones) */

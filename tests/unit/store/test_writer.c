@@ -825,9 +825,24 @@ static void test_submit_after_handoff_does_not_stall(void **st)
 }
 
 /* The nice value of this process's one thread named name (Linux:
- * /proc/self/task/TID/comm); -100 if there is none or more than one. */
+ * /proc/self/task/TID/comm); -100 if there is none or more than one. A
+ * thread names itself when it starts running (store__helper_start), which
+ * may be after the test looks: one missing is looked for again, for up to
+ * 5 s. */
 static pid_t named_tid;     /* the thread named_thread_nice found */
+static int named_thread_nice_once(const char *name, int *found_out);
 static int named_thread_nice(const char *name)
+{
+  int found = 0, nice = -100;
+  for (int i = 0; i < 500; i++) {
+    nice = named_thread_nice_once(name, &found);
+    if (found) break;
+    usleep(10000);
+  }
+  return nice;
+}
+
+static int named_thread_nice_once(const char *name, int *found_out)
 {
   DIR *d = opendir("/proc/self/task");
   assert_non_null(d);
@@ -850,6 +865,7 @@ static int named_thread_nice(const char *name)
     if (errno) nice = -100;
   }
   closedir(d);
+  *found_out = found;
   return found == 1 ? nice : -100;
 }
 
@@ -885,6 +901,10 @@ static void test_writer_below_loop_priority(void **st)
   /* the sync thread (named by store__helper_start): it does not run jobs */
   assert_int_equal(named_thread_nice("imc-sync"), loop_nice);
   assert_int_equal(named_thread_nice("imc-writer"), want);
+  /* the checkpoint round thread, started from this (the loop's) thread too:
+   * the writer's level, then STORE_CKPT_ROUND_NICE more (store_ckpt.h) */
+  int round = want + STORE_CKPT_ROUND_NICE > 19 ? 19 : want + STORE_CKPT_ROUND_NICE;
+  assert_int_equal(named_thread_nice("imc-ckpt"), round);
   stop(&loop, w);
 }
 
