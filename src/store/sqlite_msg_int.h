@@ -229,8 +229,8 @@ static inline int scalar(sqlite3_stmt *st, int64_t *out)
 
 /* ---- the inbox log and its merge (sqlite_msg_log.c) ---- */
 #define LOG_CAP_ROWS 4096   /* at it events go straight to c2c_inbox: bounds a log read (no index) */
-#define LOG_MIN_ROWS 1024   /* an idle writer merges once the log holds this many */
-#define LOG_CHUNK_ROWS 1024 /* rows per merge transaction: bounds the stop an acknowledgement waits behind */
+#define LOG_MIN_ROWS 256    /* an idle writer merges once the log holds this many */
+#define LOG_CHUNK_ROWS 256  /* rows per merge transaction: bounds the stop an acknowledgement waits behind */
 
 /* Move the log's rows up to rowid upto (INT64_MAX: all) into c2c_inbox,
  * atomically: inside the caller's transaction, or in a savepoint of its
