@@ -120,6 +120,15 @@ static void test_backlog_split_between_log_and_inbox(void **st)
   store_close(s);
 }
 
+/* Twenty messages from one user to another: the first ten merged into
+ * c2c_inbox, the last ten left in the log. */
+static void split_backlog(store_t *s, uint32_t from, uint32_t to)
+{
+  for (uint32_t i = 1; i <= 10; i++) send(s, from, to, i);
+  merge_all(s);
+  for (uint32_t i = 11; i <= 20; i++) send(s, from, to, i);
+}
+
 /* since skips older events in either table, merged or logged. */
 static void test_since_in_both(void **st)
 {
@@ -128,9 +137,7 @@ static void test_since_in_both(void **st)
   page_t p = { 0 };
   uint32_t max;
   assert_int_equal(store_open(dir, &s), 0);
-  for (uint32_t i = 1; i <= 10; i++) send(s, 3, 4, i);
-  merge_all(s);
-  for (uint32_t i = 11; i <= 20; i++) send(s, 3, 4, i);
+  split_backlog(s, 3, 4);
   assert_int_equal(store_msg_inbox_page(s, APP, 4, 0, 100, T0 + 6, on_ev, &p, &max), 0);
   assert_int_equal(max, 20);
   assert_int_equal(p.n, 15);
@@ -148,9 +155,7 @@ static void test_purge_merges_log(void **st)
   page_t p = { 0 };
   uint32_t max;
   assert_int_equal(store_open(dir, &s), 0);
-  for (uint32_t i = 1; i <= 10; i++) send(s, 5, 6, i);
-  merge_all(s);
-  for (uint32_t i = 11; i <= 20; i++) send(s, 5, 6, i);
+  split_backlog(s, 5, 6);
   for (int k = 0; k < 10; k++) assert_int_equal(store_msg_purge(s, APP, T0 + 1000, 1000, &n), 0);
   assert_int_equal(store_msg_inbox_page(s, APP, 6, 0, 100, 0, on_ev, &p, &max), 0);
   assert_int_equal(max, 20);
