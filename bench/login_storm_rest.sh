@@ -43,7 +43,12 @@
 # involuntary switches meanwhile), the probe's line (requests, errors,
 # late, p50, p99, max) and the load average. At the end: "per-storm rest p99_ms:" the runs'
 # p99s side by side, and "all runs:" p50/p99/max over the REST requests of
-# every run together. IMCLOUD_BIN / LOADGEN override the binaries (the
+# every run together. DIAG=DIR keeps, per storm r, DIR/timed.r (the probe's
+# --timed: each request's due time and latency, CLOCK_MONOTONIC µs, for
+# matching with `perf record -k mono`), DIR/threads.r (each server thread's
+# CPU in ticks before and after the storm) and DIR/healthz.r (GET /healthz
+# after it: the writer's stages, checkpoints, syncs); DIR/server.pid holds the
+# server's pid. IMCLOUD_BIN / LOADGEN override the binaries (the
 # generator must take --cpu-of: bench/loadgen.c from 2026-12-02 on). The
 # script itself runs on core 1 (taskset -p), so its polling never runs on
 # the server's core.
@@ -64,6 +69,8 @@ cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000 / hz)}'
 # the loop thread's (the server's main thread) time runnable but waiting for
 # its core, in µs (schedstat's run_delay), and its involuntary switches
 loop_wait_us() { awk '{print int($2 / 1000)}' /proc/$1/task/$1/schedstat 2>/dev/null || echo 0; }
+# each server thread: tid comm utime+stime (ticks)
+threads() { for t in /proc/$1/task/*; do awk '{ c = $2; sub(/^.*\) /, ""); print FILENAME, c, $12 + $13 }' "$t/stat"; done 2>/dev/null | sed 's,^/proc/[0-9]*/task/\([0-9]*\)/stat,\1,'; }
 loop_invol() { sed -n 's/^nonvoluntary_ctxt_switches:[^0-9]*//p' /proc/$1/task/$1/status 2>/dev/null || echo 0; }
 echo "start: $(uptime)"
 dir=$(mktemp -d /tmp/imcloud-storm-XXXXXX)
@@ -88,22 +95,25 @@ ppid= lpid=
 trap 'kill -TERM $ppid $lpid $spid 2>/dev/null; wait $spid 2>/dev/null; rm -rf "$dir"' EXIT
 while [ ! -s "$dir/port" ]; do sleep 0.05; done
 port=$(cat "$dir/port")
+[ -z "$DIAG" ] || { mkdir -p "$DIAG"; echo $spid > "$DIAG/server.pid"; }
 sleep 0.5
 r=0
 p99s=
 while [ $r -lt "$RUNS" ]; do
   r=$((r + 1))
   $PROBE_PRIO taskset -c 1 $PROBE --port "$port" $apps --interval-us "${REST_INTERVAL_US:-400}" \
-    --burst "${REST_BURST:-4}" --samples "$dir/samples" > "$dir/probe.out" &
+    --burst "${REST_BURST:-4}" --samples "$dir/samples" ${DIAG:+--timed "$DIAG/timed.$r"} > "$dir/probe.out" &
   ppid=$!
   while ! grep -q '^ready' "$dir/probe.out" 2>/dev/null; do sleep 0.05; done
   # each run logs in new users (user prefix per run): account import + usage event per login
   w0=$(loop_wait_us $spid); v0=$(loop_invol $spid)
+  [ -z "$DIAG" ] || threads $spid > "$DIAG/threads.$r.before"
   $PRIO taskset -c 1 $LG --port "$port" --sdkappid "$app" --key "$key" --conns "$N" --procs "${LG_PROCS:-1}" $LG_ARGS \
     --user-prefix "r${r}u" --notify $ppid --cpu-of $spid --hold > "$dir/lg.out" &
   lpid=$!
   while ! grep -q '^ready' "$dir/lg.out" 2>/dev/null; do kill -0 $lpid 2>/dev/null || break; sleep 0.02; done
   w1=$(loop_wait_us $spid); v1=$(loop_invol $spid)
+  [ -z "$DIAG" ] || { threads $spid > "$DIAG/threads.$r.after"; curl -s "http://127.0.0.1:$port/healthz" > "$DIAG/healthz.$r"; }
   kill -TERM $ppid 2>/dev/null || true; wait $ppid || true
   kill -TERM $lpid 2>/dev/null || true; wait $lpid || true # it may have exited (failed)
   ppid= lpid=

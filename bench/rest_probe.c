@@ -2,7 +2,7 @@
  * else (a login storm) loads the server.
  *
  *   rest_probe --port P (--sdkappid N --key K | --app N:K ...) [--interval-us 12000]
- *              [--burst 1] [--host 127.0.0.1] [--samples FILE]
+ *              [--burst 1] [--host 127.0.0.1] [--samples FILE] [--timed FILE]
  *
  * Sends im_open_login_svc/account_check as the administrator (its own
  * UserSig) open loop: one request is due every --interval-us (--interval-ms
@@ -32,6 +32,10 @@
  * request sent: it shares the load generator's core). --samples FILE also
  * appends every counted latency (µs, one per line) to FILE, so that a
  * script can take percentiles over the requests of several runs together.
+ * --timed FILE appends, per counted request, its due time and latency
+ * (CLOCK_MONOTONIC µs, "due_us latency_us"), and a line "window FROM TO"
+ * with the counted window: a slow request can then be matched to a trace
+ * taken with that clock (`perf record -k mono`).
  */
 #include "auth/usersig.h"
 #include "util/clock.h"
@@ -103,7 +107,7 @@ static int reply_state(probe_conn_t *c, size_t *used)
 
 int main(int argc, char **argv)
 {
-  const char *host = "127.0.0.1", *key = NULL, *samples = NULL;
+  const char *host = "127.0.0.1", *key = NULL, *samples = NULL, *timed = NULL;
   const char *apps[MAX_CONNS];
   int port = 0, nconns = 0, burst = 1;
   long interval_us = 12000;
@@ -118,6 +122,7 @@ int main(int argc, char **argv)
     else if (!strcmp(argv[i], "--burst")) burst = atoi(argv[i + 1]);
     else if (!strcmp(argv[i], "--host")) host = argv[i + 1];
     else if (!strcmp(argv[i], "--samples")) samples = argv[i + 1];
+    else if (!strcmp(argv[i], "--timed")) timed = argv[i + 1];
     else { fprintf(stderr, "unknown option %s\n", argv[i]); return 2; }
   }
   if (sdkappid && key && nconns < MAX_CONNS) { apps[nconns++] = NULL; }
@@ -168,7 +173,7 @@ int main(int argc, char **argv)
   sigaction(SIGUSR1, &sa1, NULL);
   sigaction(SIGUSR2, &sa2, NULL);
   size_t cap = 1 << 16, n = 0, errors = 0, late = 0, sent = 0;
-  uint64_t *lat = malloc(cap * sizeof *lat);
+  uint64_t *lat = malloc(cap * sizeof *lat), *due = malloc(cap * sizeof *due);
   /* requests due in [t_from, t_to) count; the first one warms up */
   uint64_t next = now_us(), t_from = UINT64_MAX, t_to = UINT64_MAX; /* t_from: set at "ready" */
   int announced = 0, waiting_free = 0;
@@ -225,7 +230,12 @@ int main(int argc, char **argv)
       }
       if (c->due_us < t_from || c->due_us >= t_to) continue;
       if (st != 1) errors++;
-      if (n == cap) { cap *= 2; lat = realloc(lat, cap * sizeof *lat); }
+      if (n == cap) {
+        cap *= 2;
+        lat = realloc(lat, cap * sizeof *lat);
+        due = realloc(due, cap * sizeof *due);
+      }
+      due[n] = c->due_us;
       lat[n++] = d;
     }
   }
@@ -235,6 +245,14 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < n; i++) fprintf(f, "%llu\n", (unsigned long long)lat[i]);
     fclose(f);
   }
+  if (timed) {
+    FILE *f = fopen(timed, "a");
+    if (!f) { perror(timed); return 1; }
+    fprintf(f, "window %llu %llu\n", (unsigned long long)t_from, (unsigned long long)t_to);
+    for (size_t i = 0; i < n; i++) fprintf(f, "%llu %llu\n", (unsigned long long)due[i], (unsigned long long)lat[i]);
+    fclose(f);
+  }
+  free(due);
   if (!n) { printf("requests=0 errors=%zu\n", errors); return 1; }
   qsort(lat, n, sizeof *lat, cmp_u64);
   struct rusage ru;
