@@ -4,7 +4,25 @@
  * table of {hash, user_no, user_id*} (16 bytes a slot plus the string), load
  * ≤ 0.7, backward-shift deletion, and the reverse index by_no[user_no] →
  * the same string (8 bytes an account: user numbers are dense per app), so a
- * session, which keeps only its number, can name its user. Loop thread only. */
+ * session, which keeps only its number, can name its user. Loop thread only.
+ *
+ * Growth is incremental (Redis's dict rehashes a few buckets per operation;
+ * the idea, not its code: ours is open addressing). A doubling that moved
+ * every account at once ran inside one login's completion on the loop: at
+ * 11,468 and 22,937 accounts it held the loop 1.1–7.7 ms, and every request
+ * that arrived meanwhile waited (docs/BENCHMARKS.md, "Issue 11, wave 11").
+ * Now the full table becomes `old`, new accounts go to a table twice its
+ * size, and each put or removal moves at least ACCT_MOVE_STEP old slots, on
+ * to the end of their cluster (an empty slot): an old cluster is moved
+ * whole or not at all, and a moved slot is left empty, so a probe of the
+ * old table from any key's home slot still ends at the right place (a key
+ * whose home was moved finds an empty slot at once). Every account is in
+ * exactly one of the two tables; lookups try the new one, then the old.
+ * The moves end before the new table needs to grow (it fills from 0.35 to
+ * 0.7 while the old one's cap slots are moved, ACCT_MOVE_STEP ≥ 2 per put);
+ * if a growth ever found them unfinished it would finish them first. Both
+ * tables exist only while the moves last (as both did during the one-shot
+ * copy). */
 #include "tenant/tenant.h"
 #include "util/clock.h"
 #include "util/date.h"
@@ -14,8 +32,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define ACCT_MOVE_STEP 64 /* old slots moved per put or removal while the table grows (≥ 2, see above) */
+
 typedef struct acct_slot { char *user_id; uint32_t hash; uint32_t user_no; } acct_slot_t;
-struct tenant_accounts { acct_slot_t *slots; size_t cap, len; const char **by_no; size_t by_no_cap; };
+struct tenant_accounts {
+  acct_slot_t *slots; size_t cap;   /* the table new accounts go to */
+  acct_slot_t *old; size_t old_cap; /* the table being moved out, or NULL */
+  size_t old_pos, old_left;         /* the next old slot to move, and how many are left */
+  size_t len;                       /* accounts in both tables */
+  size_t moved_max;                 /* the most slots one put or removal moved (tenant_registry_account_moves_max) */
+  const char **by_no; size_t by_no_cap;
+};
 
 struct tenant_registry { u64map_t apps; };
 
@@ -26,28 +53,68 @@ static uint32_t hash_str(const char *s)
   return h ? h : 1;
 }
 
-static acct_slot_t *acct_find(const tenant_accounts_t *t, const char *uid, uint32_t h)
+static acct_slot_t *table_find(acct_slot_t *slots, size_t cap, const char *uid, uint32_t h)
 {
-  if (!t->cap) return NULL;
-  for (size_t i = h & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
-    acct_slot_t *s = &t->slots[i];
+  if (!cap) return NULL;
+  for (size_t i = h & (cap - 1);; i = (i + 1) & (cap - 1)) {
+    acct_slot_t *s = &slots[i];
     if (!s->user_id) return NULL;
     if (s->hash == h && !strcmp(s->user_id, uid)) return s;
   }
 }
 
+/* The slot of uid in either table, or NULL; *in_old says which. */
+static acct_slot_t *acct_find(const tenant_accounts_t *t, const char *uid, uint32_t h, int *in_old)
+{
+  acct_slot_t *s = table_find(t->slots, t->cap, uid, h);
+  if (in_old) *in_old = 0;
+  if (s || !t->old) return s;
+  if (in_old) *in_old = 1;
+  return table_find(t->old, t->old_cap, uid, h);
+}
+
+static void table_place(acct_slot_t *slots, size_t cap, acct_slot_t v)
+{
+  size_t j = v.hash & (cap - 1);
+  while (slots[j].user_id) j = (j + 1) & (cap - 1);
+  slots[j] = v;
+}
+
+/* Move old slots into the new table in order, at least `want`, then on to
+ * the end of the cluster; frees the old table once every slot moved. */
+static void acct_move(tenant_accounts_t *t, size_t want)
+{
+  size_t n = 0;
+  while (t->old_left) {
+    acct_slot_t *o = &t->old[t->old_pos];
+    int empty = !o->user_id;
+    if (!empty) { table_place(t->slots, t->cap, *o); *o = (acct_slot_t){ 0 }; }
+    t->old_pos = (t->old_pos + 1) & (t->old_cap - 1);
+    t->old_left--;
+    n++;
+    if (empty && n >= want) break;
+  }
+  if (n > t->moved_max) t->moved_max = n;
+  if (!t->old_left) { free(t->old); t->old = NULL; t->old_cap = 0; }
+}
+
+/* Double the table: the full one becomes the old one, moved a step at a
+ * time from an empty slot on (so the cluster that wraps around the end
+ * moves whole). */
 static int acct_grow(tenant_accounts_t *t)
 {
+  if (t->old) acct_move(t, SIZE_MAX); /* not reached with ACCT_MOVE_STEP ≥ 2 */
   size_t ncap = t->cap ? t->cap * 2 : 16;
   acct_slot_t *ns = calloc(ncap, sizeof *ns);
   if (!ns) return IMC_E_NOMEM;
-  for (size_t i = 0; i < t->cap; i++) {
-    if (!t->slots[i].user_id) continue;
-    size_t j = t->slots[i].hash & (ncap - 1);
-    while (ns[j].user_id) j = (j + 1) & (ncap - 1);
-    ns[j] = t->slots[i];
+  if (t->cap) {
+    size_t e = 0;
+    while (t->slots[e].user_id) e++; /* load ≤ 0.7: there is one */
+    t->old = t->slots;
+    t->old_cap = t->cap;
+    t->old_pos = e;
+    t->old_left = t->cap;
   }
-  free(t->slots);
   t->slots = ns;
   t->cap = ncap;
   return 0;
@@ -71,7 +138,8 @@ static int acct_put(tenant_accounts_t *t, const char *uid, uint32_t user_no)
 {
   uint32_t h = hash_str(uid);
   if (by_no_reserve(t, user_no)) return IMC_E_NOMEM;
-  acct_slot_t *s = acct_find(t, uid, h);
+  if (t->old) acct_move(t, ACCT_MOVE_STEP);
+  acct_slot_t *s = acct_find(t, uid, h, NULL);
   if (s) {
     if (s->user_no < t->by_no_cap && t->by_no[s->user_no] == s->user_id) t->by_no[s->user_no] = NULL;
     s->user_no = user_no;
@@ -81,28 +149,36 @@ static int acct_put(tenant_accounts_t *t, const char *uid, uint32_t user_no)
   if ((t->len + 1) * 10 > t->cap * 7 && acct_grow(t)) return IMC_E_NOMEM;
   char *copy = strdup(uid);
   if (!copy) return IMC_E_NOMEM;
-  size_t i = h & (t->cap - 1);
-  while (t->slots[i].user_id) i = (i + 1) & (t->cap - 1);
-  t->slots[i] = (acct_slot_t){ copy, h, user_no };
+  table_place(t->slots, t->cap, (acct_slot_t){ copy, h, user_no });
   t->by_no[user_no] = copy;
   t->len++;
   return 0;
 }
 
+/* Remove slot i of a table by backward shift (keeps probe chains intact
+ * without tombstones; stays inside i's cluster). */
+static void table_remove(acct_slot_t *slots, size_t cap, size_t i)
+{
+  size_t j = i;
+  for (;;) {
+    j = (j + 1) & (cap - 1);
+    if (!slots[j].user_id) break;
+    size_t home = slots[j].hash & (cap - 1);
+    if (((j - home) & (cap - 1)) >= ((j - i) & (cap - 1))) { slots[i] = slots[j]; i = j; }
+  }
+  slots[i] = (acct_slot_t){ 0 };
+}
+
 static void acct_del(tenant_accounts_t *t, const char *uid)
 {
-  acct_slot_t *s = acct_find(t, uid, hash_str(uid));
+  if (t->old) acct_move(t, ACCT_MOVE_STEP);
+  int in_old;
+  acct_slot_t *s = acct_find(t, uid, hash_str(uid), &in_old);
   if (!s) return;
-  size_t i = (size_t)(s - t->slots), j = i;
   if (s->user_no < t->by_no_cap && t->by_no[s->user_no] == s->user_id) t->by_no[s->user_no] = NULL;
   free(s->user_id);
-  for (;;) {
-    j = (j + 1) & (t->cap - 1);
-    if (!t->slots[j].user_id) break;
-    size_t home = t->slots[j].hash & (t->cap - 1);
-    if (((j - home) & (t->cap - 1)) >= ((j - i) & (t->cap - 1))) { t->slots[i] = t->slots[j]; i = j; }
-  }
-  t->slots[i] = (acct_slot_t){ 0 };
+  if (in_old) table_remove(t->old, t->old_cap, (size_t)(s - t->old));
+  else table_remove(t->slots, t->cap, (size_t)(s - t->slots));
   t->len--;
 }
 
@@ -110,7 +186,9 @@ static void acct_free(tenant_accounts_t *t)
 {
   if (!t) return;
   for (size_t i = 0; i < t->cap; i++) free(t->slots[i].user_id);
+  for (size_t i = 0; i < t->old_cap; i++) free(t->old[i].user_id);
   free(t->slots);
+  free(t->old);
   free(t->by_no);
   free(t);
 }
@@ -230,7 +308,7 @@ size_t tenant_registry_app_count(const tenant_registry_t *r) { return r->apps.le
 int tenant_registry_account_find(const tenant_registry_t *r, uint32_t sdkappid, const char *user_id, uint32_t *user_no)
 {
   const tenant_app_t *a = tenant_registry_app(r, sdkappid);
-  acct_slot_t *s = a ? acct_find(a->accounts, user_id, hash_str(user_id)) : NULL;
+  acct_slot_t *s = a ? acct_find(a->accounts, user_id, hash_str(user_id), NULL) : NULL;
   if (!s) return IMC_E_NOTFOUND;
   *user_no = s->user_no;
   return 0;
@@ -260,4 +338,10 @@ size_t tenant_registry_account_count(const tenant_registry_t *r, uint32_t sdkapp
 {
   const tenant_app_t *a = tenant_registry_app(r, sdkappid);
   return a ? a->accounts->len : 0;
+}
+
+size_t tenant_registry_account_moves_max(const tenant_registry_t *r, uint32_t sdkappid)
+{
+  const tenant_app_t *a = tenant_registry_app(r, sdkappid);
+  return a ? a->accounts->moved_max : 0;
 }

@@ -292,6 +292,11 @@ void tenant_registry_account_remove(tenant_registry_t *r, uint32_t sdkappid, con
  * string is the registry's: valid until the account is removed. */
 const char *tenant_registry_account_id(const tenant_registry_t *r, uint32_t sdkappid, uint32_t user_no);
 size_t tenant_registry_account_count(const tenant_registry_t *r, uint32_t sdkappid);
+/* The most slots of an app's accounts table that one put or removal moved
+ * to the doubled table (0 for no app): the table grows a step at a time
+ * (64 slots and the rest of their cluster), never all accounts in one call,
+ * so a login's completion on the loop stays short whatever the app's size. */
+size_t tenant_registry_account_moves_max(const tenant_registry_t *r, uint32_t sdkappid);
 
 int tenant_app_is_admin(const tenant_app_t *a, const char *identifier);
 int tenant_app_active(const tenant_app_t *a);

@@ -161,6 +161,55 @@ static void test_registry(void **st)
   tenant_registry_free(r);
 }
 
+/* An app's accounts table doubles a step at a time (registry.c): no put or
+ * removal moves more than a step and the rest of a cluster, and every
+ * account stays findable, by name and by number, while both tables hold
+ * some — through puts, renumberings and removals in the middle of the
+ * moves. A one-shot doubling moved the whole table in one login's
+ * completion on the loop (moves_max was 32,768 here). */
+static void test_accounts_grow_in_steps(void **st)
+{
+  (void)st;
+  enum { N = 40000, APP = TENANT_SDKAPPID_FIRST + 2 };
+  tenant_registry_t *r;
+  assert_int_equal(tenant_registry_load(s, &r), 0);
+  size_t base = tenant_registry_account_count(r, APP);
+  static uint32_t want[N]; /* the number each account should have, 0 = removed or not yet put */
+  memset(want, 0, sizeof want);
+  char uid[16];
+  uint32_t no;
+  for (int i = 0; i < N; i++) {
+    snprintf(uid, sizeof uid, "g%d", i);
+    assert_int_equal(tenant_registry_account_put(r, APP, uid, (uint32_t)i + 1000), 0);
+    want[i] = (uint32_t)i + 1000;
+    if (i % 7 == 3) { /* a renumbering and a removal of older accounts, wherever they are */
+      int k = i / 2;
+      snprintf(uid, sizeof uid, "g%d", k);
+      assert_int_equal(tenant_registry_account_put(r, APP, uid, (uint32_t)(N + k) + 1000), 0);
+      want[k] = (uint32_t)(N + k) + 1000;
+      k = i / 3;
+      snprintf(uid, sizeof uid, "g%d", k);
+      tenant_registry_account_remove(r, APP, uid);
+      want[k] = 0;
+    }
+    if (i % 4999 == 0 || i == N - 1)
+      for (int k = 0; k <= i; k++) {
+        snprintf(uid, sizeof uid, "g%d", k);
+        int rc = tenant_registry_account_find(r, APP, uid, &no);
+        if (!want[k]) { assert_int_equal(rc, IMC_E_NOTFOUND); continue; }
+        assert_int_equal(rc, 0);
+        assert_int_equal(no, want[k]);
+        assert_string_equal(tenant_registry_account_id(r, APP, want[k]), uid);
+      }
+  }
+  size_t moved = tenant_registry_account_moves_max(r, APP);
+  assert_true(moved >= 64);  /* the table grew, in steps */
+  assert_true(moved < 1024); /* a step is 64 slots and the rest of a cluster, not the table */
+  assert_true(tenant_registry_account_count(r, APP) > base + N / 2);
+  assert_int_equal(tenant_registry_account_moves_max(r, 42), 0);
+  tenant_registry_free(r); /* both tables' strings freed (ASan build) */
+}
+
 /* Another connection (the server's writer) holds the write lock and commits
  * while the CLI creates an app: the create waits for the lock and succeeds.
  * It used to open a deferred transaction, read, and then find its snapshot
@@ -197,6 +246,7 @@ static void test_app_create_while_writer_commits(void **st)
 int main(void)
 {
   const struct CMUnitTest tests[] = { cmocka_unit_test(test_user_ids), cmocka_unit_test(test_schemes), cmocka_unit_test(test_registry),
+                                      cmocka_unit_test(test_accounts_grow_in_steps),
                                       cmocka_unit_test(test_app_create_while_writer_commits) };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
