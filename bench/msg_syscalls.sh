@@ -37,7 +37,7 @@ bpid=$!
 while [ "$(field "$(hz)" '"fast_sends":\([0-9]*\)')" -lt "$USERS" ]; do sleep 0.2; done # sending
 sleep 1
 ev=""
-for s in sendmsg recvfrom read write epoll_wait epoll_pwait epoll_ctl pwrite64 fdatasync futex; do ev="$ev,syscalls:sys_enter_$s"; done
+for s in sendmsg sendto recvfrom read write epoll_wait epoll_pwait epoll_ctl pwrite64 fdatasync futex; do ev="$ev,syscalls:sys_enter_$s"; done
 # the /healthz reads run inside perf's window, so messages and calls cover the same time
 perf stat --per-thread -x, -e "${ev#,}" -p "$spid" -o "$dir/perf.txt" -- \
   sh -c "curl -s http://127.0.0.1:$port/healthz >'$dir/h0'; sleep $SECS; curl -s http://127.0.0.1:$port/healthz >'$dir/h1'" \
