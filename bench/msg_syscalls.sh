@@ -10,11 +10,12 @@
 # sending, perf counts for SECONDS (default 4) s; messages = the send frames
 # the server took in that window (/healthz c2c.fast_sends, read at its
 # start and end), frames per write from /healthz ws_out over the same
-# window. Prints one line per thread and
-# call (count, per message), then msg_bench's own line (rates are the box's:
-# compare the counts). IMCLOUD_BIN picks the server binary; SERVER_ARGS adds
-# server options. Needs perf
-# (perf_event_paranoid <= 2 as root, or 1).
+# window. Prints one line per thread and call (count, per message), one
+# line of the sendto, sendmsg and recvfrom calls that failed (EAGAIN: a
+# read or write that found nothing to do), then msg_bench's own line (rates
+# are the box's: compare the counts). IMCLOUD_BIN picks the server binary;
+# SERVER_ARGS adds server options. Needs perf (perf_event_paranoid <= 2 as
+# root, or 1).
 #
 #   sh bench/msg_syscalls.sh 1 4     # one message per write, saturated
 #   sh bench/msg_syscalls.sh 8 16    # eight pipelined per write
@@ -37,9 +38,12 @@ bpid=$!
 while [ "$(field "$(hz)" '"fast_sends":\([0-9]*\)')" -lt "$USERS" ]; do sleep 0.2; done # sending
 sleep 1
 ev=""
-for s in sendmsg recvfrom read write epoll_wait epoll_pwait epoll_ctl pwrite64 fdatasync futex; do ev="$ev,syscalls:sys_enter_$s"; done
+for s in sendmsg sendto recvfrom read write epoll_wait epoll_pwait epoll_ctl pwrite64 fdatasync futex; do ev="$ev,syscalls:sys_enter_$s"; done
 # the /healthz reads run inside perf's window, so messages and calls cover the same time
-perf stat --per-thread -x, -e "${ev#,}" -p "$spid" -o "$dir/perf.txt" -- \
+# and the calls that failed (EAGAIN: a read or write that found nothing to do)
+perf stat --per-thread -x, -e "${ev#,}" -e syscalls:sys_exit_sendto --filter 'ret < 0' \
+  -e syscalls:sys_exit_sendmsg --filter 'ret < 0' -e syscalls:sys_exit_recvfrom --filter 'ret < 0' \
+  -p "$spid" -o "$dir/perf.txt" -- \
   sh -c "curl -s http://127.0.0.1:$port/healthz >'$dir/h0'; sleep $SECS; curl -s http://127.0.0.1:$port/healthz >'$dir/h1'" \
   >/dev/null 2>&1
 h0=$(cat "$dir/h0"); h1=$(cat "$dir/h1")
@@ -51,7 +55,9 @@ f=$(( $(field "$h1" '"ws_out":{"writes":[0-9]*,"frames":\([0-9]*\)') - $(field "
 echo "$BIN batch=$B window=$W users=$USERS rate=$RATE messages=$msgs ws_writes=$w ws_frames=$f" \
      "frames_per_write=$(awk -v f=$f -v w=$w 'BEGIN { printf "%.2f", w ? f / w : 0 }')"
 # perf -x, --per-thread: thread,count,unit,event,…
-awk -F, -v m="$msgs" '$2 ~ /^[0-9]+$/ && $2 > 0 { ev = $4; sub(/syscalls:sys_enter_/, "", ev)
+awk -F, -v m="$msgs" '$2 ~ /^[0-9]+$/ && $2 > 0 && $4 ~ /sys_enter_/ { ev = $4; sub(/syscalls:sys_enter_/, "", ev)
   printf "  %-22s %-12s %9d  %.3f per message\n", $1, ev, $2, m ? $2 / m : 0 }' "$dir/perf.txt"
+awk -F, '$2 ~ /^[0-9]+$/ && $4 ~ /sys_exit_/ { ev = $4; sub(/syscalls:sys_exit_/, "", ev); n[ev] += $2 }
+  END { printf "  failed calls (all threads):"; for (e in n) printf " %s=%d", e, n[e]; print "" }' "$dir/perf.txt"
 tail -1 "$dir/bench.out"
 rm -rf "$dir"

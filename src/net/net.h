@@ -135,7 +135,7 @@ size_t net_server_requests_in_flight(const net_server_t *s);
  * orphaned: a later net_req_reply only frees them. */
 void net_server_close(net_server_t *s, void (*done)(void *arg), void *arg);
 
-/* ws_writes: sendmsg calls on WebSockets that wrote bytes; ws_frames: the
+/* ws_writes: write calls (send or sendmsg) on WebSockets that wrote bytes; ws_frames: the
  * WebSocket frames those writes completed (ws_frames / ws_writes = frames
  * per write); fresh_deferred: events of connections still opening (no
  * request served, no WebSocket message yet) left for a later loop turn

@@ -1,7 +1,8 @@
 /* out.c — a connection's write queue and the loop turn's write-out.
  *
  * Output queued to a connection is listed once (srv->flush) and written
- * with one sendmsg per connection in the loop's check phase (net__on_check),
+ * with one write per connection (send, or sendmsg for several buffers) in
+ * the loop's check phase (net__on_check),
  * HTTP replies first, then the rest in list order while the turn's write
  * budget lasts (cfg.writes_per_turn, cfg.write_turn_us: net_int.h); the
  * connections left over stay listed, ahead of later ones, and an idle
@@ -109,8 +110,13 @@ void net__flush_one(struct net_conn *c)
       iov[n].iov_base = base + skip;
       iov[n].iov_len = w->len - skip;
     }
-    struct msghdr mh = { .msg_iov = iov, .msg_iovlen = (size_t)n };
-    ssize_t k = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+    ssize_t k;
+    if (n == 1) { /* one buffer (most writes below full load): send() skips sendmsg's msghdr and iovec copies */
+      k = send(c->fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    } else {
+      struct msghdr mh = { .msg_iov = iov, .msg_iovlen = (size_t)n };
+      k = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+    }
     if (k < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) { c->flags |= CF_WANT_OUT; net__update_events(c); return; }

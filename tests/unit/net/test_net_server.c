@@ -16,6 +16,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -74,9 +75,26 @@ static void hold_turn(uv_idle_t *h)
   else uv_idle_stop(h);
 }
 
+/* ws_mode 4: any text is answered with one text frame of ONE_BIG bytes
+ * ('a' + i % 23), more than a loopback socket's send buffer ever takes
+ * (tcp_wmem's maximum is 4 MiB; the client's receive buffer is fixed at a
+ * few KiB, dial_rcvbuf; the queue cap is raised for it): the frame is one
+ * queued buffer, written in parts (a short write, then EPOLLOUT), each
+ * part from its offset. */
+#define ONE_BIG (8u << 20)
+static int dial_rcvbuf; /* SO_RCVBUF set before connecting, if not 0 */
+
 static void on_ws_text(void *ud, net_ws_t *ws, const char *d, size_t n)
 {
   (void)ud;
+  if (ws_mode == 4) { /* one frame bigger than the socket takes at once: one buffer written in parts */
+    char *big = malloc(ONE_BIG);
+    if (!big) return;
+    for (size_t i = 0; i < ONE_BIG; i++) big[i] = (char)('a' + i % 23);
+    net_ws_send_text(ws, big, ONE_BIG);
+    free(big);
+    return;
+  }
   if (ws_mode != 3) { net_ws_send_text(ws, d, n); return; }
   if (!hold_idle_on) { uv_idle_init(&loop, &hold_idle); hold_idle_on = 1; }
   if (n == 5 && !memcmp(d, "stats", 5)) {
@@ -113,6 +131,7 @@ static void run_with_client(const char *host, void *(*client)(void *))
   net_cfg_t cfg;
   net_cfg_defaults(&cfg);
   cfg.host = host;
+  if (ws_mode == 4) cfg.ws_max_queued_bytes = 2 * ONE_BIG;
   net_handlers_t h = { NULL, on_http, on_ws_open, on_ws_text, on_ws_close, on_ws_deadline, NULL };
   assert_int_equal(uv_loop_init(&loop), 0);
   assert_int_equal(net_server_start(&loop, &cfg, &h, &srv), 0);
@@ -131,6 +150,7 @@ static int dial(int family, int *local_port)
 {
   int port = net_server_port(srv);
   int fd = socket(family, SOCK_STREAM, 0);
+  if (dial_rcvbuf) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &dial_rcvbuf, sizeof dial_rcvbuf);
   struct sockaddr_storage a;
   socklen_t len;
   memset(&a, 0, sizeof a);
@@ -403,6 +423,44 @@ static void *slow_reader_client(void *arg)
   return (void *)err;
 }
 
+/* ONE_BIG bytes in one frame, read only after a pause (the server has
+ * written what the socket took and waits for EPOLLOUT), in small reads:
+ * every byte in its place. */
+static void *one_big_client(void *arg)
+{
+  (void)arg;
+  const char *err = NULL;
+  unsigned char h[10];
+  static char got[64 * 1024];
+  int lp, fd = ws_open(AF_INET, &lp);
+  if (fd < 0) { stop(); return (void *)"handshake failed"; }
+  if (ws_send(fd, 1, "big")) err = "send failed";
+  usleep(100 * 1000);
+  uint64_t len = 0;
+  if (!err && (read_all(fd, h, 10) || h[0] != 0x81 || (h[1] & 0x7f) != 127)) err = "bad header";
+  for (int i = 2; i < 10 && !err; i++) len = len << 8 | h[i];
+  if (!err && len != ONE_BIG) err = "wrong length";
+  for (size_t at = 0; at < ONE_BIG && !err;) {
+    size_t n = ONE_BIG - at < sizeof got ? ONE_BIG - at : sizeof got;
+    if (read_all(fd, got, n)) { err = "short frame"; break; }
+    for (size_t i = 0; i < n; i++)
+      if (got[i] != (char)('a' + (at + i) % 23)) { err = "a part was written from the wrong offset"; break; }
+    at += n;
+  }
+  close(fd);
+  stop();
+  return (void *)err;
+}
+
+static void test_one_buffer_written_in_parts(void **st)
+{
+  (void)st;
+  ws_mode = 4;
+  dial_rcvbuf = 4096;
+  run_with_client("127.0.0.1", one_big_client);
+  dial_rcvbuf = 0;
+}
+
 /* One text frame's payload (< 126 bytes) into p (NUL-terminated); 0, or -1. */
 static int ws_recv_text(int fd, char *p)
 {
@@ -464,7 +522,7 @@ int main(void)
     cmocka_unit_test(test_remote_names_v4), cmocka_unit_test(test_remote_names_v6),
     cmocka_unit_test(test_ping_refreshes_idle_timeout), cmocka_unit_test(test_ping_does_not_extend_deadline),
     cmocka_unit_test(test_slow_reader_gets_everything), cmocka_unit_test(test_accepted_sockets_nodelay),
-    cmocka_unit_test(test_hold_output),
+    cmocka_unit_test(test_hold_output), cmocka_unit_test(test_one_buffer_written_in_parts),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
