@@ -76,7 +76,8 @@ perf_storm() { # BIN: the storm at full speed under perf stat
   # task-clock rows "comm-tid,msec,...": the loop is the main thread (tid = pid); the others are the
   # store's writer, its sync thread and the readers
   awk -F, -v n="$N" -v pid="$spid" '$2 + 0 > 0 { tid = $1; sub(/.*-/, "", tid)
-      printf "  cpu %-20s %7.2f us per login\n", tid == pid ? "loop thread" : "thread " tid, $2 * 1000 / n; t += $2 }
+      name = $1; sub(/-[0-9]+$/, "", name)
+      printf "  cpu %-20s %7.2f us per login\n", tid == pid ? "loop thread" : name " " tid, $2 * 1000 / n; t += $2 }
     END { printf "  cpu %-20s %7.2f us per login\n", "all threads", t * 1000 / n }' "$dir/cpu.out"
   rm -rf "$dir"
 }
