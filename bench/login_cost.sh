@@ -21,12 +21,19 @@
 # (server on core 0, load generator on core 1) under perf stat: system calls
 # per login (tracepoints, not slowed down as under strace: the loop runs
 # as many turns per login as in a benchmark) and each server thread's CPU
-# per login (task-clock, µs: finer than login_bench.sh's clock ticks).
-# Needs perf.
+# per login (task-clock, µs: finer than login_bench.sh's clock ticks) and
+# context switches, and, where the kernel has the tracepoints, the block
+# requests the server's threads issued (block_rq_issue: a WAL sync's data and
+# cache flush) and ext4's block allocations (ext4_request_blocks: a growing
+# WAL allocates at each sync's write-back). Needs perf.
 set -e
 cd "$(dirname "$0")/.."
 if [ "${TOOLS:-both}" = perf ]; then
   command -v perf >/dev/null || { echo "login_cost.sh: needs perf"; exit 1; }
+  io_events=
+  for e in block:block_rq_issue ext4:ext4_request_blocks; do
+    perf list 2>/dev/null | grep -q "^ *$e " && io_events="$io_events -e $e"
+  done
 else
   command -v valgrind >/dev/null && command -v strace >/dev/null || { echo "login_cost.sh: needs valgrind and strace"; exit 1; }
 fi
@@ -59,9 +66,9 @@ perf_storm() { # BIN: the storm at full speed under perf stat
   taskset -c 0 "$1" serve --listen 127.0.0.1:0 --port-file "$dir/port" --data "$dir" --log-level warn 2>>"$dir/server.log" &
   spid=$!
   wait_port
-  perf stat -x, -e 'syscalls:sys_enter_*' -p $spid -o "$dir/sys.out" &
+  perf stat -x, -e 'syscalls:sys_enter_*' $io_events -p $spid -o "$dir/sys.out" &
   p1=$!
-  perf stat -x, --per-thread -e task-clock -p $spid -o "$dir/cpu.out" &
+  perf stat -x, --per-thread -e task-clock -e context-switches -p $spid -o "$dir/cpu.out" &
   p2=$!
   sleep 0.5
   taskset -c 1 $LG --port "$port" --sdkappid "$app" --key "$key" --conns "$N" --procs $(( (N + 9499) / 9500 )) --hold > "$dir/lg.out" &
@@ -71,13 +78,19 @@ perf_storm() { # BIN: the storm at full speed under perf stat
   kill -TERM $lpid; wait $lpid 2>/dev/null || true
   kill -TERM $spid; wait $spid 2>/dev/null || true
   grep '^conns=' "$dir/lg.out" | sed 's/^/  perf run: /'
-  awk -F, -v n="$N" '$1 + 0 > 0 { sub("syscalls:sys_enter_", "", $3); printf "  %-16s %6.3f per login\n", $3, $1 / n; t += $1 }
+  awk -F, -v n="$N" '$1 + 0 > 0 { io = $3 !~ /^syscalls:/; sub("syscalls:sys_enter_", "", $3); sub(/^[a-z0-9]+:/, "", $3)
+    if (io) { printf "  %-20s %6.3f per login (not a system call)\n", $3, $1 / n; next }
+    printf "  %-16s %6.3f per login\n", $3, $1 / n; t += $1 }
     END { printf "  %-16s %6.3f per login\n", "all syscalls", t / n }' "$dir/sys.out"
   # task-clock rows "comm-tid,msec,...": the loop is the main thread (tid = pid); the others are the
   # store's writer, its sync thread and the readers
-  awk -F, -v n="$N" -v pid="$spid" '$2 + 0 > 0 { tid = $1; sub(/.*-/, "", tid)
-      printf "  cpu %-20s %7.2f us per login\n", tid == pid ? "loop thread" : "thread " tid, $2 * 1000 / n; t += $2 }
+  awk -F, -v n="$N" -v pid="$spid" '$2 + 0 > 0 && /task-clock/ { tid = $1; sub(/.*-/, "", tid)
+      name = $1; sub(/-[0-9]+$/, "", name)
+      printf "  cpu %-20s %7.2f us per login\n", tid == pid ? "loop thread" : name " " tid, $2 * 1000 / n; t += $2 }
     END { printf "  cpu %-20s %7.2f us per login\n", "all threads", t * 1000 / n }' "$dir/cpu.out"
+  awk -F, -v n="$N" -v pid="$spid" '/context-switches/ && $2 + 0 > 0 { tid = $1; sub(/.*-/, "", tid)
+      name = $1; sub(/-[0-9]+$/, "", name)
+      printf "  switches %-15s %7.3f per login\n", tid == pid ? "loop thread" : name " " tid, $2 / n }' "$dir/cpu.out"
   rm -rf "$dir"
 }
 
