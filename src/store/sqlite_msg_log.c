@@ -1,4 +1,5 @@
-/* sqlite_msg_log.c — the C2C inbox's log and its merge.
+/* sqlite_msg_log.c — the C2C inbox's log, the conversation rows' log, and
+ * their merges.
  *
  * An append's inbox events go to c2c_inbox_log (migration 31), a rowid
  * table without a key: rowid order is commit order, and the rows of one
@@ -30,6 +31,20 @@
  * log as it was committed; that first miss or the first idle turn merges
  * it.
  *
+ * The conversation log (migration 32, docs/decisions/messaging-c2c-storage.md
+ * §18): a new conversation's two rows go to c2c_recent_log, a WITHOUT ROWID
+ * table keyed as c2c_recent (user_no, sdkappid, peer_no) holding only the
+ * key. It stays small (LOG_CAP_ROWS, ~20 leaf pages), so a small commit
+ * dirties a few of its pages instead of one c2c_recent page per row, and a
+ * reader finds a user's rows by a seek (RECENT_ROWS in sqlite_msg_int.h:
+ * the table's rows, then the log's that the table lacks — an upsert of
+ * read_seq, pin, hide or clear writes c2c_recent directly, and the merge's
+ * INSERT OR IGNORE then leaves that row as it is). Idle merges take one
+ * chunk per call, the inbox log's first; a conversation chunk is the rows
+ * of the users up to the LOG_CHUNK_ROWS-th row in key order. The trim and
+ * its walk merge the whole conversation log first (sqlite_msg.c). Past the
+ * cap rows go straight to c2c_recent (INSERT OR IGNORE), as before.
+ *
  * State: none of its own; runs on the connection's thread. */
 #include "store/sqlite_msg_int.h"
 #include "util/err.h"
@@ -57,20 +72,59 @@ static int run_upto(store_t *s, int id, int64_t upto)
   return rc;
 }
 
-int sq__log_merge(store_t *s, int64_t upto)
+/* Run ins then del with upto, atomically (see sq__log_merge); *moved: the rows del deleted. */
+static int merge_pair(store_t *s, int ins, int del, int64_t upto, int64_t *moved)
 {
   sqlite3 *db = sq__db(s);
   int own = sqlite3_get_autocommit(db); /* outside a transaction: the two statements need one of their own */
   if (own && sqlite3_exec(db, "SAVEPOINT log_merge", NULL, NULL, NULL) != SQLITE_OK) return IMC_E_BUSY;
-  int rc = run_upto(s, M_LOG_MERGE, upto);
-  if (!rc) rc = run_upto(s, M_LOG_DELETE, upto);
-  struct sqmsg *m = *sq__msg_slot(s);
-  if (!rc && m && upto == INT64_MAX) m->pend.log_rows = 0;
+  int rc = run_upto(s, ins, upto);
+  if (!rc) rc = run_upto(s, del, upto);
+  *moved = rc ? 0 : sqlite3_changes(db);
   if (own) {
     if (rc) sqlite3_exec(db, "ROLLBACK TO log_merge", NULL, NULL, NULL);
     if (sqlite3_exec(db, "RELEASE log_merge", NULL, NULL, NULL) != SQLITE_OK && !rc) rc = IMC_E_IO;
   }
   return rc;
+}
+
+int sq__log_merge(store_t *s, int64_t upto)
+{
+  int64_t moved;
+  int rc = merge_pair(s, M_LOG_MERGE, M_LOG_DELETE, upto, &moved);
+  struct sqmsg *m = *sq__msg_slot(s);
+  if (!rc && m && upto == INT64_MAX) m->pend.log_rows = 0;
+  return rc;
+}
+
+int sq__rlog_merge_all(store_t *s)
+{
+  int64_t moved;
+  int rc = merge_pair(s, M_RLOG_MERGE, M_RLOG_DELETE, INT64_MAX, &moved);
+  struct sqmsg *m = *sq__msg_slot(s);
+  if (!rc && m) m->pend.rlog_rows = 0;
+  return rc;
+}
+
+/* One chunk of the conversation log: the rows of its users up to the
+ * LOG_CHUNK_ROWS-th row's (key order: a user's rows go together, so a
+ * chunk can hold one user's rows more than that). */
+static int rlog_step(store_t *s, struct sqmsg *m, int64_t min, int *more)
+{
+  int64_t n, upto, moved;
+  sqlite3_stmt *st = sq__msg_stmt(s, M_RLOG_COUNT);
+  int rc = scalar(st, &n);
+  if (rc) return rc;
+  m->pend.rlog_rows = n; /* the estimate corrected (a rollback or an ignored duplicate leaves it high) */
+  if (n < min) return 0;
+  if (!(st = sq__msg_stmt(s, M_RLOG_NTH))) return IMC_E_IO;
+  sqlite3_bind_int64(st, 1, LOG_CHUNK_ROWS - 1);
+  if ((rc = scalar(st, &upto))) return rc;
+  if (n < LOG_CHUNK_ROWS) upto = INT64_MAX; /* fewer rows than a chunk: all of them */
+  if ((rc = merge_pair(s, M_RLOG_MERGE, M_RLOG_DELETE, upto, &moved))) return rc;
+  m->pend.rlog_rows = n - moved;
+  *more = m->pend.rlog_rows >= min;
+  return 0;
 }
 
 int sq__log_merge_step(store_t *s, int mode, int *more)
@@ -82,10 +136,10 @@ int sq__log_merge_step(store_t *s, int mode, int *more)
   struct sqmsg *m = *sq__msg_slot(s);
   if (rc || !m) return rc;
   m->pend.log_rows = hi ? hi - lo + 1 : 0; /* the estimate corrected (a rollback leaves it high) */
-  if (m->pend.log_rows < min) return 0;
+  if (m->pend.log_rows < min) return rlog_step(s, m, min, more); /* one chunk per call: the other log's turn */
   int64_t upto = lo + LOG_CHUNK_ROWS - 1 < hi ? lo + LOG_CHUNK_ROWS - 1 : hi;
   if ((rc = sq__log_merge(s, upto))) return rc;
   m->pend.log_rows = hi - upto;
-  *more = m->pend.log_rows >= min;
+  *more = m->pend.log_rows >= min || m->pend.rlog_rows >= min;
   return 0;
 }
