@@ -62,7 +62,6 @@ static void cache_clear(struct sqmsg *m)
   }
   u64map_free(&m->apps);
   m->entries = 0;
-  m->log_known = 0; /* the log may hold events of users no longer cached: the next miss merges it */
 }
 
 void sq__msg_free(struct sqmsg *m)
@@ -176,13 +175,8 @@ static int inbox_ev(store_t *s, uint32_t sdkappid, uint32_t user_no, store_ev_ki
   app_cache_t *a = m ? app_cache(s, m, sdkappid) : NULL;
   if (!a) return IMC_E_NOMEM;
   uint32_t u;
-  int rc = 0;
-  if (!m->log_known && !u64map_get(&a->user, user_no)) { /* max() below reads c2c_inbox alone (sqlite_msg_log.c) */
-    int64_t lo, hi;
-    if (!(rc = sq__log_range(s, &lo, &hi)) && hi) rc = sq__log_merge(s, INT64_MAX);
-    m->log_known = !rc;
-  }
-  if (rc || (rc = next_seq(s, &a->user, user_no, M_MAX_USEQ_MERGED, sdkappid, user_no, &u))) return rc;
+  int rc = next_seq(s, &a->user, user_no, M_MAX_USEQ, sdkappid, user_no, &u); /* a miss: the inbox and its log */
+  if (rc) return rc;
   if (m->appending) {
     rc = sq__pend_ev(s, &m->pend, &(pend_ev_t){ sdkappid, user_no, u, seq, (int)kind, conv, at_s });
   } else {
@@ -520,8 +514,8 @@ static int sqm_purge(store_t *s, uint32_t sdkappid, int64_t before_s, int limit,
   *deleted = sqlite3_changes(sq__db(s));
   if (*deleted) sq__live_win_clear(m, sdkappid); /* a deleted message may sit in a window (a retention shorter than it) */
   if (*deleted == limit) return 0; /* more messages first; the inbox walk follows */
-  int64_t lo, hi; /* the walk reads c2c_inbox: merge the log (at most LOG_CAP_ROWS, sqlite_msg_log.c) first */
-  if ((rc = sq__log_range(s, &lo, &hi)) || (hi && (rc = sq__log_merge(s, INT64_MAX)))) return rc;
+  /* the walk reads c2c_inbox: merge the log (at most LOG_CAP_ROWS, sqlite_msg_log.c) first */
+  if ((rc = sq__log_merge_all(s, SQ_LOG_INBOX))) return rc;
   return purge_inbox(s, m, sdkappid, before_s, limit - (int)*deleted, deleted);
 }
 
@@ -530,7 +524,7 @@ static int sqm_purge(store_t *s, uint32_t sdkappid, int64_t before_s, int limit,
  * still in the log counts and goes like any other (sqlite_msg_log.c). */
 static int sqm_recent_trim(store_t *s, uint32_t sdkappid, uint32_t user_no, int keep, int64_t *deleted)
 {
-  int rc = sq__rlog_merge_all(s);
+  int rc = sq__log_merge_all(s, SQ_LOG_RECENT);
   sqlite3_stmt *st = rc ? NULL : stmt(s, M_RECENT_TRIM);
   *deleted = 0;
   if (!st) return rc ? rc : IMC_E_IO;
@@ -570,7 +564,7 @@ static int sqm_recent_users(store_t *s, uint32_t sdkappid, int more_than, uint32
   int rc = 0, n = 0;
   *next_user = 0;
   if (max_users < 1 || more_than < 0) return IMC_E_INVAL;
-  if ((rc = sq__rlog_merge_all(s))) return rc; /* as the trim (above) */
+  if ((rc = sq__log_merge_all(s, SQ_LOG_RECENT))) return rc; /* as the trim (above) */
   sqlite3_stmt *st = stmt(s, M_RECENT_USERS);
   if (!st) return IMC_E_IO;
   BIND(st, sdkappid, after_user, more_than, max_users);
