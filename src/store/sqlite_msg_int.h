@@ -2,8 +2,8 @@
  * statements and the connection's state (sqlite_msg.c), the rows of appends
  * held back and written together (sqlite_msg_pend.c), the send dedupe
  * window (sqlite_msg_win.c), the lookups of live messages without a
- * MsgRandom index (sqlite_msg_live.c) and the inbox log and its merge
- * (sqlite_msg_log.c).
+ * MsgRandom index (sqlite_msg_live.c) and the inbox and conversation logs
+ * and their merges (sqlite_msg_log.c).
  *
  * Ownership: a struct sqmsg (with its sqpend_t and windows) belongs to one
  * connection and is used by the connection's thread only. */
@@ -118,9 +118,9 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
  * merged yet, with the fields a new row has (0). A pair can be in both (an upsert of read_seq, pin, hide or
  * clear made the row while its log row waited): the log's is then left out, so each pair comes once. */
 #define RECENT_ROWS(cond) "(SELECT sdkappid,user_no,peer_no,read_seq,pinned_at,hidden_seq,cleared_seq FROM c2c_recent" \
-  " WHERE sdkappid=?1 AND user_no=?2" cond " UNION ALL SELECT sdkappid,user_no,peer_no,0,0,0,0 FROM c2c_recent_log g" \
-  " WHERE sdkappid=?1 AND user_no=?2" cond " AND NOT EXISTS (SELECT 1 FROM c2c_recent x WHERE x.user_no=g.user_no" \
-  " AND x.sdkappid=g.sdkappid AND x.peer_no=g.peer_no))"
+  " WHERE sdkappid=?1 AND user_no=?2" cond " UNION ALL SELECT sdkappid,user_no,peer_no,0,0,0,0 FROM c2c_recent_log g_log" \
+  " WHERE sdkappid=?1 AND user_no=?2" cond " AND NOT EXISTS (SELECT 1 FROM c2c_recent x WHERE x.user_no=g_log.user_no" \
+  " AND x.sdkappid=g_log.sdkappid AND x.peer_no=g_log.peer_no))"
 
 #define IMP_IDX " INDEXED BY c2c_msg_imported"
 #define IMP_ROW " AND (flags&32)!=0"
@@ -240,7 +240,7 @@ static inline int scalar(sqlite3_stmt *st, int64_t *out)
   return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq__map_rc(rc);
 }
 
-/* ---- the inbox log and its merge (sqlite_msg_log.c) ---- */
+/* ---- the inbox and conversation logs and their merges (sqlite_msg_log.c) ---- */
 #define LOG_CAP_ROWS 4096   /* at it rows go straight to c2c_inbox / c2c_recent: bounds a log's pages */
 #define LOG_MIN_ROWS 256    /* an idle writer merges once the log holds this many */
 #define LOG_CHUNK_ROWS 256  /* rows per merge transaction: bounds the stop an acknowledgement waits behind */
