@@ -259,6 +259,50 @@ static void test_log_reads_seek(void **st)
   store_close(s);
 }
 
+typedef struct evs { int n; uint32_t useq[64]; } evs_t;
+
+static void on_ev(void *ud, const store_inbox_ev_t *e)
+{
+  evs_t *v = ud;
+  assert_true(v->n < 64);
+  v->useq[v->n++] = e->useq;
+}
+
+/* Migration 32 on a store whose unkeyed inbox log (migration 31) holds
+ * events: they are kept, keyed, read once in order, and the next event
+ * continues their useq. */
+static void test_upgrade_keeps_logged_events(void **st)
+{
+  (void)st;
+  store_t *s;
+  evs_t v = { 0 };
+  uint32_t max;
+  assert_int_equal(store_open(dir, &s), 0);
+  for (uint32_t i = 1; i <= 3; i++) send(s, 1, 2, i);
+  merge_all(s);
+  for (uint32_t i = 4; i <= 6; i++) send(s, 1, 2, i); /* user 2: useq 1–3 merged, 4–6 in the log */
+  sqlite3 *db = store__sqlite_db(s);
+  assert_int_equal(sqlite3_exec(db, /* back to migration 31's tables, the logged rows kept */
+                                "CREATE TABLE l31(sdkappid INTEGER NOT NULL, user_no INTEGER NOT NULL, useq INTEGER NOT NULL,"
+                                " kind INTEGER NOT NULL, conv INTEGER NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL);"
+                                "INSERT INTO l31 SELECT sdkappid,user_no,useq,kind,conv,seq,at FROM c2c_inbox_log ORDER BY useq DESC;"
+                                "DROP TABLE c2c_inbox_log; ALTER TABLE l31 RENAME TO c2c_inbox_log;"
+                                "DROP TABLE c2c_recent_log; PRAGMA user_version=31;",
+                                NULL, NULL, NULL),
+                   SQLITE_OK);
+  store_close(s);
+  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(count(s, "c2c_inbox_log"), 6);
+  assert_int_equal(count(s, "c2c_recent_log"), 0);
+  send(s, 2, 1, 7);
+  assert_int_equal(store_msg_inbox_page(s, APP, 2, 0, 100, 0, on_ev, &v, &max), 0);
+  assert_int_equal(max, 7);
+  assert_int_equal(v.n, 7);
+  for (int i = 0; i < v.n; i++) assert_int_equal(v.useq[i], (uint32_t)i + 1);
+  assert_int_equal(list(s, 2, &L), 1);
+  store_close(s);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -266,6 +310,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_trim_counts_logged_rows, setup, teardown),
     cmocka_unit_test_setup_teardown(test_cap_and_chunks, setup, teardown),
     cmocka_unit_test_setup_teardown(test_log_reads_seek, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_upgrade_keeps_logged_events, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
