@@ -13,12 +13,13 @@
  * writer does (store_msg_merge; --merge 0: only the merges a useq cache
  * miss makes, i.e. the acknowledgement path alone), and prints the merge
  * chunks' count, rows and longest time (a chunk is the stop a send that
- * arrives meanwhile waits behind). --log-index 1 adds an index on the log
- * (user_no, sdkappid, useq) first: what a keyed read of the log would cost
- * the appends (an experiment: the server has none, sqlite_msg_log.c).
+ * arrives meanwhile waits behind).
+ * --inbox 0 / --recent 0 leave out the two inbox events / the two
+ * conversation rows of every message: the difference to a full run is what
+ * that part costs (a measurement only; no send does that).
  *
  *   c2c_store_bench [--users 10000] [--msgs 200000] [--batch 2000] [--peers 0] [--meter 0] [--savepoint 0] [--merge 1]
- *                   [--log-index 0] [--dir DIR]
+ *                   [--inbox 1] [--recent 1] [--dir DIR]
  *
  * Prints one line per quarter of the run and one for the whole: messages/s
  * (wall clock), CPU microseconds per message (user + system of the process:
@@ -79,7 +80,7 @@ static int die(const char *what, int rc)
 int main(int argc, char **argv)
 {
   long users = 10000, msgs = 200000, batch = 2000, peers = 0, meter = 0, savepoint = 0, merge = 1;
-  long chunks = 0, log_index = 0;
+  long chunks = 0, inbox = 1, recent = 1;
   double chunk_max_ms = 0, chunk_sum_ms = 0;
   const char *dir = NULL;
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -90,7 +91,8 @@ int main(int argc, char **argv)
     else if (!strcmp(argv[i], "--meter")) meter = atol(argv[i + 1]);
     else if (!strcmp(argv[i], "--savepoint")) savepoint = atol(argv[i + 1]);
     else if (!strcmp(argv[i], "--merge")) merge = atol(argv[i + 1]);
-    else if (!strcmp(argv[i], "--log-index")) log_index = atol(argv[i + 1]);
+    else if (!strcmp(argv[i], "--inbox")) inbox = atol(argv[i + 1]);
+    else if (!strcmp(argv[i], "--recent")) recent = atol(argv[i + 1]);
     else if (!strcmp(argv[i], "--dir")) dir = argv[i + 1];
     else { fprintf(stderr, "unknown option %s\n", argv[i]); return 2; }
   }
@@ -106,8 +108,6 @@ int main(int argc, char **argv)
   int rc;
   store_app_t a = { 0 };
   if ((rc = store_open(dir, &s))) return die("store_open", rc);
-  if (log_index && (rc = store_exec(s, "CREATE INDEX c2c_inbox_log_user ON c2c_inbox_log(user_no, sdkappid, useq)")))
-    return die("--log-index", rc);
   if ((rc = store_customer_create(s, "bench", 1, &cust)) || (rc = store_app_next_sdkappid(s, &a.sdkappid)))
     return die("app", rc);
   a.customer_id = cust;
@@ -142,8 +142,8 @@ int main(int argc, char **argv)
       ap.m = (store_msg_t){ a.sdkappid, store_c2c_conv(no[from], no[to]), 0, no[from], no[to], t_s, (uint32_t)done,
                             (uint32_t)done, 0, 604800, body, (size_t)n, NULL, NULL };
       ap.dedupe_since_s = t_s - 300;
-      ap.inbox_from = ap.inbox_to = 1;
-      ap.recent_from = ap.recent_to = 1;
+      ap.inbox_from = ap.inbox_to = inbox != 0;
+      ap.recent_from = ap.recent_to = recent != 0;
       if ((rc = store_msg_append(s, &ap)) ||
           (meter && !ap.dup && (rc = store_usage_add_at_commit(s, a.sdkappid, 20261202, "c2c_msgs", 1))))
         return die("append", rc);

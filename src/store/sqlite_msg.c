@@ -10,7 +10,8 @@
  * sqlite_msg_log.c)
  * and c2c_recent (one row per user and peer, keyed (user_no, sdkappid,
  * peer_no); its last message is derived from c2c_msg when read,
- * RECENT_LASTJOIN). Keys lead with the user or conversation number, not the
+ * RECENT_LASTJOIN; a new conversation's rows are written through the small
+ * keyed c2c_recent_log and its merge, migration 32: sqlite_msg_log.c). Keys lead with the user or conversation number, not the
  * app (migrations 26, 27): every lookup names both, and neighbours that
  * differ in the first column compare on it alone.
  *
@@ -61,7 +62,6 @@ static void cache_clear(struct sqmsg *m)
   }
   u64map_free(&m->apps);
   m->entries = 0;
-  m->log_known = 0; /* the log may hold events of users no longer cached: the next miss merges it */
 }
 
 void sq__msg_free(struct sqmsg *m)
@@ -175,13 +175,8 @@ static int inbox_ev(store_t *s, uint32_t sdkappid, uint32_t user_no, store_ev_ki
   app_cache_t *a = m ? app_cache(s, m, sdkappid) : NULL;
   if (!a) return IMC_E_NOMEM;
   uint32_t u;
-  int rc = 0;
-  if (!m->log_known && !u64map_get(&a->user, user_no)) { /* max() below reads c2c_inbox alone (sqlite_msg_log.c) */
-    int64_t lo, hi;
-    if (!(rc = sq__log_range(s, &lo, &hi)) && hi) rc = sq__log_merge(s, INT64_MAX);
-    m->log_known = !rc;
-  }
-  if (rc || (rc = next_seq(s, &a->user, user_no, M_MAX_USEQ_MERGED, sdkappid, user_no, &u))) return rc;
+  int rc = next_seq(s, &a->user, user_no, M_MAX_USEQ, sdkappid, user_no, &u); /* a miss: the inbox and its log */
+  if (rc) return rc;
   if (m->appending) {
     rc = sq__pend_ev(s, &m->pend, &(pend_ev_t){ sdkappid, user_no, u, seq, (int)kind, conv, at_s });
   } else {
@@ -519,17 +514,22 @@ static int sqm_purge(store_t *s, uint32_t sdkappid, int64_t before_s, int limit,
   *deleted = sqlite3_changes(sq__db(s));
   if (*deleted) sq__live_win_clear(m, sdkappid); /* a deleted message may sit in a window (a retention shorter than it) */
   if (*deleted == limit) return 0; /* more messages first; the inbox walk follows */
-  int64_t lo, hi; /* the walk reads c2c_inbox: merge the log (at most LOG_CAP_ROWS, sqlite_msg_log.c) first */
-  if ((rc = sq__log_range(s, &lo, &hi)) || (hi && (rc = sq__log_merge(s, INT64_MAX)))) return rc;
+  /* the walk reads c2c_inbox: merge the log (at most LOG_CAP_ROWS, sqlite_msg_log.c) first */
+  if ((rc = sq__log_merge_all(s, SQ_LOG_INBOX))) return rc;
   return purge_inbox(s, m, sdkappid, before_s, limit - (int)*deleted, deleted);
 }
 
+/* The trim and its walk read and delete c2c_recent alone: they merge the
+ * conversation log first (at most its cap; the pass runs hourly), so a row
+ * still in the log counts and goes like any other (sqlite_msg_log.c). */
 static int sqm_recent_trim(store_t *s, uint32_t sdkappid, uint32_t user_no, int keep, int64_t *deleted)
 {
-  sqlite3_stmt *st = stmt(s, M_RECENT_TRIM);
-  if (!st) return IMC_E_IO;
+  int rc = sq__log_merge_all(s, SQ_LOG_RECENT);
+  sqlite3_stmt *st = rc ? NULL : stmt(s, M_RECENT_TRIM);
+  *deleted = 0;
+  if (!st) return rc ? rc : IMC_E_IO;
   BIND(st, sdkappid, user_no, keep);
-  int rc = run(st);
+  rc = run(st);
   *deleted = rc ? 0 : sqlite3_changes(sq__db(s));
   struct sqmsg *m = state(s);
   app_cache_t *a = m && *deleted ? u64map_get(&m->apps, sdkappid) : NULL;
@@ -561,11 +561,12 @@ static int sqm_account_id(store_t *s, uint32_t sdkappid, uint32_t user_no, char 
 static int sqm_recent_users(store_t *s, uint32_t sdkappid, int more_than, uint32_t after_user, int max_users,
                             store_account_cb cb, void *ud, uint32_t *next_user)
 {
-  sqlite3_stmt *st = stmt(s, M_RECENT_USERS);
-  int rc, n = 0;
+  int rc = 0, n = 0;
   *next_user = 0;
-  if (!st) return IMC_E_IO;
   if (max_users < 1 || more_than < 0) return IMC_E_INVAL;
+  if ((rc = sq__log_merge_all(s, SQ_LOG_RECENT))) return rc; /* as the trim (above) */
+  sqlite3_stmt *st = stmt(s, M_RECENT_USERS);
+  if (!st) return IMC_E_IO;
   BIND(st, sdkappid, after_user, more_than, max_users);
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     uint32_t u = (uint32_t)sqlite3_column_int64(st, 0);

@@ -2,8 +2,8 @@
  * statements and the connection's state (sqlite_msg.c), the rows of appends
  * held back and written together (sqlite_msg_pend.c), the send dedupe
  * window (sqlite_msg_win.c), the lookups of live messages without a
- * MsgRandom index (sqlite_msg_live.c) and the inbox log and its merge
- * (sqlite_msg_log.c).
+ * MsgRandom index (sqlite_msg_live.c) and the inbox and conversation logs
+ * and their merges (sqlite_msg_log.c).
  *
  * Ownership: a struct sqmsg (with its sqpend_t and windows) belongs to one
  * connection and is used by the connection's thread only. */
@@ -30,12 +30,13 @@ typedef struct sqpend {
   int nmsg, nev, nrecent;
   char *body;                        /* the held messages' bodies, back to back */
   size_t body_len, body_cap;
-  sqlite3_stmt *st[4][PEND_SIZES];   /* [table][log2 rows], prepared on first use */
+  sqlite3_stmt *st[5][PEND_SIZES];   /* [table][log2 rows], prepared on first use */
   int64_t log_rows;                  /* rows in c2c_inbox_log, an estimate (sqlite_msg_log.c) */
+  int64_t rlog_rows;                 /* rows in c2c_recent_log, an estimate (sqlite_msg_log.c) */
 } sqpend_t;
 
 /* Hold a c2c_msg row (the body is copied), an inbox event, a conversation
- * row (INSERT OR IGNORE). A full buffer is written first. Returns 0,
+ * row (INSERT OR IGNORE, into c2c_recent_log up to its cap). A full buffer is written first. Returns 0,
  * IMC_E_NOMEM, or a flush error (the caller's job fails and rolls back). */
 int sq__pend_msg(store_t *s, sqpend_t *p, const store_msg_t *m);
 int sq__pend_ev(store_t *s, sqpend_t *p, const pend_ev_t *e);
@@ -105,13 +106,21 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
  * conversation's window (sqlite_msg_win.c), MsgKey and import lookups
  * binary-search seq for the key's second (walk_second, over WALK_UP). */
 /* A user's inbox events after useq ?3 from at ?4 on, the first ?5 in useq order: the merged ones
- * (c2c_inbox, read in key order) and the log's (c2c_inbox_log, read whole: it has no index and is
- * bounded by LOG_CAP_ROWS), merged by the compound's ORDER BY. An event is in exactly one of them
- * (the merge moves it in one transaction). */
+ * (c2c_inbox) and the log's (c2c_inbox_log, the same key since migration 32), each read from a seek in
+ * key order, merged by the compound's ORDER BY. An event is in exactly one of them (the merge moves it
+ * in one transaction). */
 #define LOG_COLS "sdkappid,user_no,useq,kind,conv,seq,at"
 #define INBOX_EVS "SELECT " LOG_COLS " FROM c2c_inbox WHERE sdkappid=?1 AND user_no=?2 AND useq>?3 AND at>=?4" \
                   " UNION ALL SELECT " LOG_COLS " FROM c2c_inbox_log WHERE sdkappid=?1 AND user_no=?2 AND useq>?3" \
                   " AND at>=?4 ORDER BY useq LIMIT ?5"
+
+/* A user's conversation rows (cond: "" or " AND peer_no=?3"): c2c_recent's, and c2c_recent_log's not
+ * merged yet, with the fields a new row has (0). A pair can be in both (an upsert of read_seq, pin, hide or
+ * clear made the row while its log row waited): the log's is then left out, so each pair comes once. */
+#define RECENT_ROWS(cond) "(SELECT sdkappid,user_no,peer_no,read_seq,pinned_at,hidden_seq,cleared_seq FROM c2c_recent" \
+  " WHERE sdkappid=?1 AND user_no=?2" cond " UNION ALL SELECT sdkappid,user_no,peer_no,0,0,0,0 FROM c2c_recent_log g_log" \
+  " WHERE sdkappid=?1 AND user_no=?2" cond " AND NOT EXISTS (SELECT 1 FROM c2c_recent x WHERE x.user_no=g_log.user_no" \
+  " AND x.sdkappid=g_log.sdkappid AND x.peer_no=g_log.peer_no))"
 
 #define IMP_IDX " INDEXED BY c2c_msg_imported"
 #define IMP_ROW " AND (flags&32)!=0"
@@ -126,11 +135,16 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
   X(ANY_IMP, "SELECT 1 FROM c2c_msg" IMP_IDX " WHERE 1" IMP_ROW " LIMIT 1") \
   X(MAX_USEQ, "SELECT max(coalesce((SELECT max(useq) FROM c2c_inbox WHERE sdkappid=?1 AND user_no=?2),0)," \
               "coalesce((SELECT max(useq) FROM c2c_inbox_log WHERE sdkappid=?1 AND user_no=?2),0))") \
-  X(MAX_USEQ_MERGED, "SELECT max(useq) FROM c2c_inbox WHERE sdkappid=?1 AND user_no=?2") \
-  X(LOG_RANGE, "SELECT (SELECT min(rowid) FROM c2c_inbox_log),(SELECT max(rowid) FROM c2c_inbox_log)") \
+  X(LOG_COUNT, "SELECT count(*) FROM c2c_inbox_log") \
+  X(LOG_NTH, "SELECT user_no,sdkappid,useq FROM c2c_inbox_log ORDER BY user_no,sdkappid,useq LIMIT 1 OFFSET ?1") \
   X(LOG_MERGE, "INSERT INTO c2c_inbox(sdkappid,user_no,useq,kind,conv,seq,at) SELECT " LOG_COLS " FROM c2c_inbox_log" \
-               " WHERE rowid<=?1") \
-  X(LOG_DELETE, "DELETE FROM c2c_inbox_log WHERE rowid<=?1") \
+               " WHERE (user_no,sdkappid,useq)<=(?1,?2,?3)") \
+  X(LOG_DELETE, "DELETE FROM c2c_inbox_log WHERE (user_no,sdkappid,useq)<=(?1,?2,?3)") \
+  X(RLOG_COUNT, "SELECT count(*) FROM c2c_recent_log") \
+  X(RLOG_NTH, "SELECT user_no,sdkappid,peer_no FROM c2c_recent_log ORDER BY user_no,sdkappid,peer_no LIMIT 1 OFFSET ?1") \
+  X(RLOG_MERGE, "INSERT OR IGNORE INTO c2c_recent(sdkappid,user_no,peer_no) SELECT sdkappid,user_no,peer_no" \
+                " FROM c2c_recent_log WHERE (user_no,sdkappid,peer_no)<=(?1,?2,?3)") \
+  X(RLOG_DELETE, "DELETE FROM c2c_recent_log WHERE (user_no,sdkappid,peer_no)<=(?1,?2,?3)") \
   X(DEDUPE, "SELECT min(seq),time_s,cseq FROM c2c_msg" IMP_IDX " WHERE sdkappid=?1 AND conv=?2 AND random=?3" \
             " AND from_no=?4 AND time_s>=?5" IMP_ROW) \
   X(DEDUPE_IMPORT, "SELECT min(seq),time_s,cseq FROM c2c_msg" IMP_IDX " WHERE sdkappid=?1 AND conv=?2" \
@@ -146,10 +160,10 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
   X(RECENT_CLEAR, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,cleared_seq) VALUES(?1,?2,?3,?4)" \
                   " ON CONFLICT DO UPDATE SET cleared_seq=max(cleared_seq, excluded.cleared_seq)") \
   X(RECENT_LIST, "SELECT r.peer_no,coalesce(a.user_id,''),coalesce(l.seq,0),coalesce(l.time_s,0),r.read_seq,r.pinned_at," \
-                 "r.hidden_seq,r.cleared_seq FROM c2c_recent r" RECENT_LASTJOIN \
-                 " LEFT JOIN accounts a ON a.sdkappid=r.sdkappid AND a.user_no=r.peer_no WHERE r.sdkappid=?1 AND r.user_no=?2") \
+                 "r.hidden_seq,r.cleared_seq FROM " RECENT_ROWS("") " r" RECENT_LASTJOIN \
+                 " LEFT JOIN accounts a ON a.sdkappid=r.sdkappid AND a.user_no=r.peer_no") \
   X(RECENT_GET, "SELECT r.peer_no,'',coalesce(l.seq,0),coalesce(l.time_s,0),r.read_seq,r.pinned_at,r.hidden_seq," \
-                "r.cleared_seq FROM c2c_recent r" RECENT_LASTJOIN " WHERE r.sdkappid=?1 AND r.user_no=?2 AND r.peer_no=?3") \
+                "r.cleared_seq FROM " RECENT_ROWS(" AND peer_no=?3") " r" RECENT_LASTJOIN) \
   X(RECENT_TRIM, "DELETE FROM c2c_recent WHERE sdkappid=?1 AND user_no=?2 AND pinned_at=0 AND peer_no NOT IN" \
                  " (SELECT r.peer_no FROM c2c_recent r" RECENT_LASTJOIN " WHERE r.sdkappid=?1 AND r.user_no=?2" \
                  " AND r.pinned_at=0 ORDER BY coalesce(l.time_s,0) DESC, coalesce(l.seq,0) DESC LIMIT ?3)") \
@@ -204,7 +218,6 @@ struct sqmsg {
   int appending;         /* inside sqm_append: statements run without writing the held rows first */
   int imported;          /* imported messages exist: 0 not known yet, 1 none, 2 some (never lowered) */
   int appends;           /* this connection has appended (the writer's): its "none" stays true */
-  int log_known;         /* every user with an event in c2c_inbox_log is in the useq cache (sqlite_msg_log.c) */
   sqpend_t pend;         /* the appends' rows not yet written (sqlite_msg_pend.c) */
 };
 
@@ -227,19 +240,19 @@ static inline int scalar(sqlite3_stmt *st, int64_t *out)
   return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq__map_rc(rc);
 }
 
-/* ---- the inbox log and its merge (sqlite_msg_log.c) ---- */
-#define LOG_CAP_ROWS 4096   /* at it events go straight to c2c_inbox: bounds a log read (no index) */
+/* ---- the inbox and conversation logs and their merges (sqlite_msg_log.c) ---- */
+#define LOG_CAP_ROWS 4096   /* at it rows go straight to c2c_inbox / c2c_recent: bounds a log's pages */
 #define LOG_MIN_ROWS 256    /* an idle writer merges once the log holds this many */
 #define LOG_CHUNK_ROWS 256  /* rows per merge transaction: bounds the stop an acknowledgement waits behind */
 
-/* Move the log's rows up to rowid upto (INT64_MAX: all) into c2c_inbox,
- * atomically: inside the caller's transaction, or in a savepoint of its
- * own outside one. Returns 0, IMC_E_IO, IMC_E_BUSY (the caller's
- * transaction is then to be rolled back). */
-int sq__log_merge(store_t *s, int64_t upto);
-/* The log's lowest and highest rowid (0, 0: empty). */
-int sq__log_range(store_t *s, int64_t *lo, int64_t *hi);
-/* store_msg_vtab_t.merge (store_msg.h). */
+enum { SQ_LOG_INBOX, SQ_LOG_RECENT }; /* c2c_inbox_log → c2c_inbox, c2c_recent_log → c2c_recent */
+
+/* Move every row of log (SQ_LOG_…) into its table, atomically: inside the
+ * caller's transaction, or in a savepoint of its own outside one. Returns
+ * 0, IMC_E_IO, IMC_E_BUSY (the caller's transaction is then to be rolled
+ * back). */
+int sq__log_merge_all(store_t *s, int log);
+/* store_msg_vtab_t.merge (store_msg.h): a chunk of the inbox log, else one of the conversation log. */
 int sq__log_merge_step(store_t *s, int mode, int *more);
 
 /* ---- live messages without a MsgRandom index (sqlite_msg_live.c) ---- */

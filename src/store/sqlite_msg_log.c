@@ -1,34 +1,41 @@
-/* sqlite_msg_log.c — the C2C inbox's log and its merge.
+/* sqlite_msg_log.c — the C2C inbox's log, the conversation rows' log, and
+ * their merges.
  *
- * An append's inbox events go to c2c_inbox_log (migration 31), a rowid
- * table without a key: rowid order is commit order, and the rows of one
- * commit fill the log's last pages. Written straight into c2c_inbox, whose
- * key leads with the user, every event of a small commit dirtied a page of
- * its own (4 KB of WAL per event, most of a send's WAL volume and of the
- * writer's instructions: docs/decisions/messaging-c2c-storage.md §17). The
- * merge moves the log's oldest rows into c2c_inbox in log order, in chunks
+ * An append's inbox events go to c2c_inbox_log (migration 31; keyed as
+ * c2c_inbox, (user_no, sdkappid, useq), since migration 32), and a new
+ * conversation's two rows to c2c_recent_log (migration 32, keyed as
+ * c2c_recent, (user_no, sdkappid, peer_no), the key alone). Written
+ * straight into c2c_inbox and c2c_recent, whose keys lead with the user,
+ * every row of a small commit dirtied a page of its own (4 KB of WAL per
+ * row, most of a send's WAL volume and of the writer's instructions:
+ * docs/decisions/messaging-c2c-storage.md §16–§18). A log stays small (at
+ * most LOG_CAP_ROWS rows, a few dozen pages), so the rows of a small commit
+ * share its few pages, and its key makes every read of it a seek: a sync
+ * page, max(useq), a user's conversation rows cost what their own rows
+ * cost, not a scan of the log (§17's unkeyed log cost a sync page ~2.2 M
+ * instructions at its cap).
+ *
+ * The merge moves a log's first rows in key order into its table, in chunks
  * of LOG_CHUNK_ROWS, each one transaction (INSERT … SELECT, then DELETE of
- * the same rowids): every snapshot sees each event exactly once, in the log
- * or in c2c_inbox. The writer thread merges chunks after a batch while no
- * job waits and the log holds LOG_MIN_ROWS or more (a merge of a few rows
- * dirties as many inbox pages as writing them directly did). The log's cap,
- * LOG_CAP_ROWS, bounds what a reader of the log scans: an append that finds
- * the log at its cap writes its events straight into c2c_inbox, as before
- * the log (a writer that is never idle, at full rate, pays what it paid
- * then and no merge on top: a merge costs as much per row as the direct
- * insert in a big commit). The log's row count is an estimate
- * (sqpend_t.log_rows: counted by the appends, read back at every merge
- * step).
+ * the same key range): every snapshot sees each row exactly once, in the
+ * log or in the table. The writer thread merges one chunk per call after a
+ * batch while no job waits and a log holds LOG_MIN_ROWS or more (a merge of
+ * a few rows dirties as many table pages as writing them directly did),
+ * the inbox log's chunks first. An append that finds a log at its cap
+ * writes its rows straight into the table, as before the logs (a writer
+ * that is never idle, at full rate, fills the logs once and then pays what
+ * it paid before, with no merge on top). A log's row count is an estimate
+ * (sqpend_t.log_rows, rlog_rows: counted by the appends, read back at every
+ * merge step).
  *
- * Readers read both (INBOX_EVS, MAX_USEQ in sqlite_msg_int.h). The writer's
- * connection, whose next-useq cache is the truth, never scans the log: a
- * cache miss reads max(useq) from c2c_inbox alone, which is exact while
- * every user with an event in the log is cached (log_known: the connection
- * wrote every log row since its cache was last cleared). At its first miss
- * after a start or a cache clear (a rollback, a full cache) it does not
- * know that, and merges the whole log first — once. A restart finds the
- * log as it was committed; that first miss or the first idle turn merges
- * it.
+ * Readers read both: INBOX_EVS and MAX_USEQ (the writer's next-useq miss
+ * too) take the inbox and its log; RECENT_ROWS takes c2c_recent's rows and
+ * the log's that the table lacks — an upsert of read_seq, pin, hide or
+ * clear writes c2c_recent directly while the pair's log row waits, and the
+ * merge's INSERT OR IGNORE then leaves that row as it is. The retention
+ * purge's walk over c2c_inbox and the conversation trim and its walk over
+ * c2c_recent merge their log whole first (sqlite_msg.c; at most the cap,
+ * hourly). A restart finds the logs as committed; idle turns merge them.
  *
  * State: none of its own; runs on the connection's thread. */
 #include "store/sqlite_msg_int.h"
@@ -36,36 +43,37 @@
 
 #include <stdint.h>
 
-int sq__log_range(store_t *s, int64_t *lo, int64_t *hi)
+static const struct { int count, nth, ins, del; } logs[] = {
+  [SQ_LOG_INBOX] = { M_LOG_COUNT, M_LOG_NTH, M_LOG_MERGE, M_LOG_DELETE },
+  [SQ_LOG_RECENT] = { M_RLOG_COUNT, M_RLOG_NTH, M_RLOG_MERGE, M_RLOG_DELETE },
+};
+
+static int64_t *rows_of(struct sqmsg *m, int log)
 {
-  sqlite3_stmt *st = sq__msg_stmt(s, M_LOG_RANGE);
-  *lo = *hi = 0;
-  if (!st) return IMC_E_IO;
-  int rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW) { *lo = sqlite3_column_int64(st, 0); *hi = sqlite3_column_int64(st, 1); }
-  sqlite3_reset(st);
-  return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq__map_rc(rc);
+  return log == SQ_LOG_INBOX ? &m->pend.log_rows : &m->pend.rlog_rows;
 }
 
-static int run_upto(store_t *s, int id, int64_t upto)
+static int run_upto(store_t *s, int id, const int64_t key[3])
 {
   sqlite3_stmt *st = sq__msg_stmt(s, id);
   if (!st) return IMC_E_IO;
-  sqlite3_bind_int64(st, 1, upto);
+  BIND(st, key[0], key[1], key[2]);
   int rc = sq__map_rc(sqlite3_step(st));
   sqlite3_reset(st);
   return rc;
 }
 
-int sq__log_merge(store_t *s, int64_t upto)
+/* Move the log's rows with key <= key into its table, atomically: inside
+ * the caller's transaction, or in a savepoint of its own outside one.
+ * *moved: the rows taken from the log. */
+static int merge_upto(store_t *s, int log, const int64_t key[3], int64_t *moved)
 {
   sqlite3 *db = sq__db(s);
   int own = sqlite3_get_autocommit(db); /* outside a transaction: the two statements need one of their own */
   if (own && sqlite3_exec(db, "SAVEPOINT log_merge", NULL, NULL, NULL) != SQLITE_OK) return IMC_E_BUSY;
-  int rc = run_upto(s, M_LOG_MERGE, upto);
-  if (!rc) rc = run_upto(s, M_LOG_DELETE, upto);
-  struct sqmsg *m = *sq__msg_slot(s);
-  if (!rc && m && upto == INT64_MAX) m->pend.log_rows = 0;
+  int rc = run_upto(s, logs[log].ins, key);
+  if (!rc) rc = run_upto(s, logs[log].del, key);
+  *moved = rc ? 0 : sqlite3_changes(db);
   if (own) {
     if (rc) sqlite3_exec(db, "ROLLBACK TO log_merge", NULL, NULL, NULL);
     if (sqlite3_exec(db, "RELEASE log_merge", NULL, NULL, NULL) != SQLITE_OK && !rc) rc = IMC_E_IO;
@@ -73,19 +81,49 @@ int sq__log_merge(store_t *s, int64_t upto)
   return rc;
 }
 
+int sq__log_merge_all(store_t *s, int log)
+{
+  static const int64_t all[3] = { INT64_MAX, 0, 0 };
+  int64_t moved;
+  int rc = merge_upto(s, log, all, &moved);
+  struct sqmsg *m = *sq__msg_slot(s);
+  if (!rc && m) *rows_of(m, log) = 0;
+  return rc;
+}
+
+/* One chunk of log if it holds min rows or more: its first LOG_CHUNK_ROWS
+ * rows in key order (all when fewer). *did: a chunk moved. */
+static int step(store_t *s, struct sqmsg *m, int log, int64_t min, int *did)
+{
+  int64_t n, moved, key[3] = { INT64_MAX, 0, 0 };
+  int rc = scalar(sq__msg_stmt(s, logs[log].count), &n);
+  *did = 0;
+  if (rc) return rc;
+  *rows_of(m, log) = n; /* the estimate corrected (a rollback or an ignored duplicate leaves it high) */
+  if (n < min) return 0;
+  if (n > LOG_CHUNK_ROWS) { /* the chunk's last key */
+    sqlite3_stmt *st = sq__msg_stmt(s, logs[log].nth);
+    if (!st) return IMC_E_IO;
+    sqlite3_bind_int64(st, 1, LOG_CHUNK_ROWS - 1);
+    rc = sqlite3_step(st);
+    for (int c = 0; c < 3 && rc == SQLITE_ROW; c++) key[c] = sqlite3_column_int64(st, c);
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sq__map_rc(rc);
+  }
+  if ((rc = merge_upto(s, log, key, &moved))) return rc;
+  *rows_of(m, log) = n - moved;
+  *did = 1;
+  return 0;
+}
+
 int sq__log_merge_step(store_t *s, int mode, int *more)
 {
-  int64_t lo, hi, min = mode == STORE_MERGE_ALL ? 1 : LOG_MIN_ROWS;
-  *more = 0;
-  if (mode == STORE_MERGE_BUSY) return 0; /* a writer with work merges nothing: the log's cap sends events past it instead */
-  int rc = sq__log_range(s, &lo, &hi);
+  int64_t min = mode == STORE_MERGE_ALL ? 1 : LOG_MIN_ROWS;
   struct sqmsg *m = *sq__msg_slot(s);
-  if (rc || !m) return rc;
-  m->pend.log_rows = hi ? hi - lo + 1 : 0; /* the estimate corrected (a rollback leaves it high) */
-  if (m->pend.log_rows < min) return 0;
-  int64_t upto = lo + LOG_CHUNK_ROWS - 1 < hi ? lo + LOG_CHUNK_ROWS - 1 : hi;
-  if ((rc = sq__log_merge(s, upto))) return rc;
-  m->pend.log_rows = hi - upto;
-  *more = m->pend.log_rows >= min;
-  return 0;
+  int rc = 0, did = 0;
+  *more = 0;
+  if (mode == STORE_MERGE_BUSY || !m) return 0; /* a writer with work merges nothing: the caps send rows past the logs */
+  for (int log = SQ_LOG_INBOX; log <= SQ_LOG_RECENT && !did && !rc; log++) rc = step(s, m, log, min, &did);
+  *more = !rc && did && (m->pend.log_rows >= min || m->pend.rlog_rows >= min); /* one chunk per call */
+  return rc;
 }

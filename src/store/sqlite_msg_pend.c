@@ -15,7 +15,8 @@
  * rollback undoes it. The statements are OR FAIL / OR IGNORE, which need no
  * statement journal for several rows (docs/decisions/messaging-c2c-storage.md
  * §13). Inbox events go to the inbox log up to its cap, the rest straight
- * to c2c_inbox (sqlite_msg_log.c). A failing flush fails whoever triggered
+ * to c2c_inbox; conversation rows to the conversation log up to its cap, the
+ * rest straight to c2c_recent (sqlite_msg_log.c). A failing flush fails whoever triggered
  * it (the append's job, the RELEASE, the COMMIT), and the writer rolls
  * that back.
  *
@@ -28,15 +29,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { T_MSG, T_EV, T_RECENT, T_EV_DIRECT, T__COUNT };
+enum { T_MSG, T_EV, T_RECENT, T_EV_DIRECT, T_RECENT_DIRECT, T__COUNT };
 
 static const struct { const char *head, *row; int cols; } tables[] = {
   [T_MSG] = { "INSERT OR FAIL INTO c2c_msg(sdkappid,conv,seq,from_no,to_no,time_s,cseq,random,flags,life_s,body) VALUES",
               "(?,?,?,?,?,?,?,?,?,?,?)", 11 },
   [T_EV] = { "INSERT OR FAIL INTO c2c_inbox_log(sdkappid,user_no,useq,kind,conv,seq,at) VALUES", "(?,?,?,?,?,?,?)", 7 },
-  [T_RECENT] = { "INSERT OR IGNORE INTO c2c_recent(sdkappid,user_no,peer_no) VALUES", "(?,?,?)", 3 },
-  /* the log at its cap: straight into the inbox (sqlite_msg_log.c) */
+  [T_RECENT] = { "INSERT OR IGNORE INTO c2c_recent_log(sdkappid,user_no,peer_no) VALUES", "(?,?,?)", 3 },
+  /* a log at its cap: straight into the inbox, the conversation rows (sqlite_msg_log.c) */
   [T_EV_DIRECT] = { "INSERT OR FAIL INTO c2c_inbox(sdkappid,user_no,useq,kind,conv,seq,at) VALUES", "(?,?,?,?,?,?,?)", 7 },
+  [T_RECENT_DIRECT] = { "INSERT OR IGNORE INTO c2c_recent(sdkappid,user_no,peer_no) VALUES", "(?,?,?)", 3 },
 };
 
 /* The statement writing 2^k rows of table t, prepared on first use. */
@@ -100,11 +102,14 @@ int sq__pend_flush(store_t *s, sqpend_t *p)
   if (!sq__pend_any(p)) return 0;
   int64_t room = p->log_rows < LOG_CAP_ROWS ? LOG_CAP_ROWS - p->log_rows : 0;
   int to_log = room < p->nev ? (int)room : p->nev;
+  int64_t rroom = p->rlog_rows < LOG_CAP_ROWS ? LOG_CAP_ROWS - p->rlog_rows : 0;
+  int to_rlog = rroom < p->nrecent ? (int)rroom : p->nrecent;
   if (!rc) rc = write_rows(s, p, T_MSG, 0, p->nmsg);
   if (!rc) rc = write_rows(s, p, T_EV, 0, to_log);      /* the log up to its cap (sqlite_msg_log.c) */
   if (!rc) rc = write_rows(s, p, T_EV_DIRECT, to_log, p->nev);
-  if (!rc) rc = write_rows(s, p, T_RECENT, 0, p->nrecent);
-  if (!rc) p->log_rows += to_log;
+  if (!rc) rc = write_rows(s, p, T_RECENT, 0, to_rlog); /* the conversation log up to its cap */
+  if (!rc) rc = write_rows(s, p, T_RECENT_DIRECT, to_rlog, p->nrecent);
+  if (!rc) { p->log_rows += to_log; p->rlog_rows += to_rlog; }
   sq__pend_drop(p);
   return rc;
 }

@@ -278,6 +278,18 @@ const char *const sq__migrations[] = {
    * a small commit then dirties the log's last pages instead of one c2c_inbox page per event */
   "CREATE TABLE c2c_inbox_log(sdkappid INTEGER NOT NULL, user_no INTEGER NOT NULL, useq INTEGER NOT NULL,"
   " kind INTEGER NOT NULL, conv INTEGER NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL);",
+  /* 32: a new conversation's rows are appended to a small keyed log and merged into c2c_recent in chunks
+   * (sqlite_msg_log.c, docs/decisions/messaging-c2c-storage.md §18): a small commit then dirties a few
+   * pages of the log instead of one c2c_recent page per row; the inbox log gets the inbox's key too, so
+   * that a reader's lookup in either log is a seek, not a scan of the whole log */
+  "CREATE TABLE c2c_inbox_log_v32(sdkappid INTEGER NOT NULL, user_no INTEGER NOT NULL, useq INTEGER NOT NULL,"
+  " kind INTEGER NOT NULL, conv INTEGER NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL,"
+  " PRIMARY KEY(user_no, sdkappid, useq)) WITHOUT ROWID;"
+  "INSERT INTO c2c_inbox_log_v32 SELECT sdkappid, user_no, useq, kind, conv, seq, at FROM c2c_inbox_log;"
+  "DROP TABLE c2c_inbox_log;"
+  "ALTER TABLE c2c_inbox_log_v32 RENAME TO c2c_inbox_log;"
+  "CREATE TABLE c2c_recent_log(sdkappid INTEGER NOT NULL, user_no INTEGER NOT NULL, peer_no INTEGER NOT NULL,"
+  " PRIMARY KEY(user_no, sdkappid, peer_no)) WITHOUT ROWID;",
 };
 
 const int sq__schema_version = (int)(sizeof sq__migrations / sizeof sq__migrations[0]);
