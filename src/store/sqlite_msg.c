@@ -6,12 +6,12 @@
  * sdkappid, random) for imported rows only, migration 30: live messages
  * are found by sqlite_msg_live.c without one), c2c_inbox (per-user
  * event log clustered on (user_no, sdkappid, useq), migrations 21 and 23,
- * written through the unkeyed c2c_inbox_log and its merge, migration 31:
- * sqlite_msg_log.c)
- * and c2c_recent (one row per user and peer, keyed (user_no, sdkappid,
- * peer_no); its last message is derived from c2c_msg when read,
- * RECENT_LASTJOIN; a new conversation's rows are written through the small
- * keyed c2c_recent_log and its merge, migration 32: sqlite_msg_log.c). Keys lead with the user or conversation number, not the
+ * written through the small c2c_inbox_log, keyed the same, and its merge,
+ * migrations 31 and 32: sqlite_msg_log.c) and c2c_recent (one row per user
+ * and peer, keyed (user_no, sdkappid, peer_no); its last message is derived
+ * from c2c_msg when read, RECENT_LASTJOIN; a new conversation's rows are
+ * written through the small c2c_recent_log, keyed the same, and its merge,
+ * migration 32). Keys lead with the user or conversation number, not the
  * app (migrations 26, 27): every lookup names both, and neighbours that
  * differ in the first column compare on it alone.
  *

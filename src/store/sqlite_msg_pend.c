@@ -15,10 +15,10 @@
  * rollback undoes it. The statements are OR FAIL / OR IGNORE, which need no
  * statement journal for several rows (docs/decisions/messaging-c2c-storage.md
  * §13). Inbox events go to the inbox log up to its cap, the rest straight
- * to c2c_inbox; conversation rows to the conversation log up to its cap, the
- * rest straight to c2c_recent (sqlite_msg_log.c). A failing flush fails whoever triggered
- * it (the append's job, the RELEASE, the COMMIT), and the writer rolls
- * that back.
+ * to c2c_inbox; conversation rows to the conversation log up to its cap,
+ * the rest straight to c2c_recent (sqlite_msg_log.c). A failing flush
+ * fails whoever triggered it (the append's job, the RELEASE, the COMMIT),
+ * and the writer rolls that back.
  *
  * State: one sqpend_t per connection (in struct sqmsg), used by the
  * connection's thread only. */
