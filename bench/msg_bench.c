@@ -7,12 +7,19 @@
  * at most --window sends unanswered per connection, --batch send frames per
  * write (1 = one message per client write; 8 = eight pipelined frames in one
  * write). --rate R caps the total send rate (messages/s over all workers;
- * 0 = as fast as the window allows). An answer counts only with code 0, i.e.
+ * 0 = as fast as the window allows). Under a cap, --spread 1 (the default)
+ * hands each tick's tokens out round robin, one batch per connection per
+ * visit, from where the last tick stopped, and an answer frees window room
+ * without sending at once: every one of the N users sends in turn, at
+ * rate / N messages per second each. --spread 0 is the order of waves up to
+ * 11: each tick walks the connections from the first, and an answer sends
+ * again at once, so a capped rate is sent by the lowest-numbered few hundred
+ * connections, each with its window full, whose answers then share writes. An answer counts only with code 0, i.e.
  * after the message is committed. Replies come back in order per connection,
  * so the latency of each send is measured from its write to its reply.
  *
  *   msg_bench --port P --sdkappid N --key K --conns N [--procs P] [--window W]
- *             [--batch B] [--seconds S] [--rate R] [--sources 8] [--host H] [--server-pid PID]
+ *             [--batch B] [--seconds S] [--rate R] [--spread 0|1] [--sources 8] [--host H] [--server-pid PID]
  *
  * Output (parent, one line): conns ok_logins acked failed elapsed_ms msgs_per_s
  * p50_ms p99_ms pushes (received by the recipients) batch window
@@ -73,7 +80,8 @@ static struct {
   int port, conns, procs, window, batch, seconds, sources, first, server_pid;
   double rate;
   unsigned sdkappid;
-} opt = { "127.0.0.1", NULL, 0, 1000, 1, 16, 1, 10, 8, 0, 0, 0, 0 };
+  int spread;
+} opt = { "127.0.0.1", NULL, 0, 1000, 1, 16, 1, 10, 8, 0, 0, 0, 0, 1 };
 
 static uv_loop_t *loop;
 static conn_t *conns;
@@ -169,11 +177,33 @@ static void pump_one(conn_t *c)
   }
 }
 
+static int can_send(const conn_t *c)
+{
+  return sending && !stopping && c->stage == 4 && c->outstanding + opt.batch <= opt.window;
+}
+
+/* The tick's new tokens, round robin (--spread 1 under a cap): one batch per
+ * connection per visit from where the last tick stopped, until the tokens
+ * run out or a whole lap finds no connection with window room. */
+static void pump_spread(void)
+{
+  static int cursor;
+  for (int idle = 0; tokens >= opt.batch && idle < nconns;) {
+    conn_t *c = &conns[cursor];
+    cursor = (cursor + 1) % nconns;
+    if (!can_send(c)) { idle++; continue; }
+    tokens -= opt.batch;
+    send_batch(c);
+    idle = 0;
+  }
+}
+
 /* Every connection (the tick: new tokens). After an answer only its own
- * connection is pumped: walking all of them per answer cost the load
- * generator O(conns) per message. */
+ * connection is pumped (--spread 0 or no cap): walking all of them per
+ * answer cost the load generator O(conns) per message. */
 static void pump(void)
 {
+  if (opt.rate > 0 && opt.spread) { pump_spread(); return; }
   for (int k = 0; k < nconns; k++) pump_one(&conns[k]);
 }
 
@@ -268,7 +298,7 @@ static void got_frame(conn_t *c, const char *p, size_t len)
         fprintf(stderr, "msg_bench: first send error: %.80s\n", code ? code : p);
       }
     }
-    pump_one(c);
+    if (opt.rate <= 0 || !opt.spread) pump_one(c);
   }
 }
 
@@ -486,6 +516,7 @@ int main(int argc, char **argv)
     { "--batch", 'i', &opt.batch },
     { "--seconds", 'i', &opt.seconds },
     { "--rate", 'd', &opt.rate },
+    { "--spread", 'i', &opt.spread },
     { "--sources", 'i', &opt.sources },
     { "--server-pid", 'i', &opt.server_pid },
     { NULL, 0, NULL },
@@ -494,7 +525,7 @@ int main(int argc, char **argv)
   if (!opt.port || !opt.sdkappid || !opt.key || opt.conns < 2 || opt.procs < 1 || opt.procs > 64 || opt.batch < 1 ||
       opt.batch > 16 || opt.window < opt.batch || opt.window > RING) {
     fprintf(stderr, "usage: msg_bench --port P --sdkappid N --key K --conns N [--procs P] [--window W] [--batch B]\n"
-                    "                 [--seconds S] [--rate R] [--sources S] [--host H]\n");
+                    "                 [--seconds S] [--rate R] [--spread 0|1] [--sources S] [--host H]\n");
     return 2;
   }
   int fds[64][2], ready[2], go[2];
@@ -563,9 +594,9 @@ int main(int argc, char **argv)
   qsort(all, n, sizeof *all, cmp_u32);
   double p50 = n ? all[(n - 1) / 2] / 1000.0 : 0, p99 = n ? all[(n * 99 + 99) / 100 - 1] / 1000.0 : 0;
   printf("conns=%d logins=%llu failed=%llu acked=%llu send_errors=%llu elapsed_ms=%.0f msgs_per_s=%.0f p50_ms=%.2f "
-         "p99_ms=%.2f pushes=%llu batch=%d window=%d rate=%.0f loadgen_cpu_ms=%.0f loadgen_tick_p99_ms=%.1f loadgen_tick_max_ms=%.1f jobs_per_commit=%.1f "
+         "p99_ms=%.2f pushes=%llu batch=%d window=%d rate=%.0f spread=%d loadgen_cpu_ms=%.0f loadgen_tick_p99_ms=%.1f loadgen_tick_max_ms=%.1f jobs_per_commit=%.1f "
          "frames_per_write=%.2f server_cpu_us_per_msg=%.1f loop_cpu_us_per_msg=%.1f%s%s\n", opt.conns, ok, fl, ack, nf,
-         ms_us / 1000.0, ms_us ? ack * 1e6 / (double)ms_us : 0, p50, p99, push, opt.batch, opt.window, opt.rate,
+         ms_us / 1000.0, ms_us ? ack * 1e6 / (double)ms_us : 0, p50, p99, push, opt.batch, opt.window, opt.rate, opt.spread,
          cpu / 1000.0, tick_p99 / 1000.0, tick_max / 1000.0, h[1] ? (double)h[0] / (double)h[1] : 0, h[2] ? (double)h[3] / (double)h[2] : 0,
          h[5] && h[4] ? (double)h[4] * 1000.0 / ((double)h[5] * opt.procs) : 0,
          h[5] && h[6] ? (double)h[6] * 1000.0 / ((double)h[5] * opt.procs) : 0, *stage_line ? " " : "", stage_line);
