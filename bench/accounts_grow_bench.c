@@ -36,8 +36,13 @@ int main(int argc, char **argv)
   if (!mkdtemp(dir)) { perror("mkdtemp"); return 1; }
   store_t *s;
   tenant_registry_t *r;
-  if (store_open(dir, &s) || tenant_registry_load(s, &r)) { fprintf(stderr, "cannot open a store in %s\n", dir); return 1; }
-  uint32_t app = TENANT_SDKAPPID_FIRST + 2;
+  int64_t cust;
+  store_app_t rec;
+  tenant_app_params_t p = { .name = "bench", .region = "china", .now_s = (int64_t)time(NULL) };
+  if (store_open(dir, &s) || tenant_customer_create(s, "bench", 1, &cust)) { fprintf(stderr, "cannot open a store in %s\n", dir); return 1; }
+  p.customer_id = cust;
+  if (tenant_app_create(s, &p, &rec) || tenant_registry_load(s, &r)) { fprintf(stderr, "cannot create an app\n"); return 1; }
+  uint32_t app = rec.sdkappid;
   uint64_t total = 0, worst = 0, sum = 0;
   long from = 1;
   char uid[32];

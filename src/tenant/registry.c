@@ -2,9 +2,15 @@
  *
  * Apps: u64map SDKAppID → tenant_app_t*. Accounts of an app: open-addressing
  * table of {hash, user_no, user_id*} (16 bytes a slot plus the string), load
- * ≤ 0.7, backward-shift deletion, and the reverse index by_no[user_no] →
+ * ≤ 0.7, backward-shift deletion, and the reverse index by_no: user_no →
  * the same string (8 bytes an account: user numbers are dense per app), so a
  * session, which keeps only its number, can name its user. Loop thread only.
+ * The reverse index is paged (BY_NO_PAGE numbers a page, allocated when a
+ * number in it is first put, and a directory of pages that doubles; the
+ * first page starts at 16 entries and doubles up to a page, so an app with
+ * few accounts keeps a small index): one flat array doubled by realloc and
+ * memset copied and zeroed 8 bytes per account in one put (8 MB at a million
+ * accounts).
  *
  * Growth is incremental (Redis's dict rehashes a few buckets per operation;
  * the idea, not its code: ours is open addressing). A doubling that moved
@@ -33,6 +39,7 @@
 #include <string.h>
 
 #define ACCT_MOVE_STEP 64 /* old slots moved per put or removal while the table grows (≥ 2, see above) */
+#define BY_NO_PAGE 4096   /* user numbers per page of the reverse index (32 KiB) */
 
 typedef struct acct_slot { char *user_id; uint32_t hash; uint32_t user_no; } acct_slot_t;
 struct tenant_accounts {
@@ -41,7 +48,8 @@ struct tenant_accounts {
   size_t old_pos, old_left;         /* the next old slot to move, and how many are left */
   size_t len;                       /* accounts in both tables */
   size_t moved_max;                 /* the most slots one put or removal moved (tenant_registry_account_moves_max) */
-  const char **by_no; size_t by_no_cap;
+  const char ***by_no; size_t by_no_pages; /* the reverse index: pages of BY_NO_PAGE, NULL until used */
+  size_t first_cap;                          /* entries of the first page (16 … BY_NO_PAGE) */
 };
 
 struct tenant_registry { u64map_t apps; };
@@ -120,18 +128,48 @@ static int acct_grow(tenant_accounts_t *t)
   return 0;
 }
 
-/* Make by_no hold index user_no. */
+/* The reverse index's entry for user_no, or NULL when its page does not exist. */
+static const char **by_no_at(const tenant_accounts_t *t, uint32_t user_no)
+{
+  size_t pg = user_no / BY_NO_PAGE;
+  if (pg >= t->by_no_pages || !t->by_no[pg] || (!pg && user_no >= t->first_cap)) return NULL;
+  return &t->by_no[pg][user_no % BY_NO_PAGE];
+}
+
+/* Make the reverse index hold user_no: at most one page and a directory
+ * doubling (8 bytes a page) per call. */
 static int by_no_reserve(tenant_accounts_t *t, uint32_t user_no)
 {
-  if (user_no < t->by_no_cap) return 0;
-  size_t ncap = t->by_no_cap ? t->by_no_cap : 16;
-  while (ncap <= user_no) ncap *= 2;
-  const char **nv = realloc(t->by_no, ncap * sizeof *nv);
-  if (!nv) return IMC_E_NOMEM;
-  memset(nv + t->by_no_cap, 0, (ncap - t->by_no_cap) * sizeof *nv);
-  t->by_no = nv;
-  t->by_no_cap = ncap;
+  size_t pg = user_no / BY_NO_PAGE;
+  if (pg >= t->by_no_pages) {
+    size_t n = t->by_no_pages ? t->by_no_pages : 4;
+    while (n <= pg) n *= 2;
+    const char ***nv = realloc(t->by_no, n * sizeof *nv);
+    if (!nv) return IMC_E_NOMEM;
+    memset(nv + t->by_no_pages, 0, (n - t->by_no_pages) * sizeof *nv);
+    t->by_no = nv;
+    t->by_no_pages = n;
+  }
+  if (!pg) { /* the first page doubles up to its full size */
+    if (user_no < t->first_cap) return 0;
+    size_t n = t->first_cap ? t->first_cap : 16;
+    while (n <= user_no) n *= 2;
+    const char **nv = realloc(t->by_no[0], n * sizeof *nv);
+    if (!nv) return IMC_E_NOMEM;
+    memset(nv + t->first_cap, 0, (n - t->first_cap) * sizeof *nv);
+    t->by_no[0] = nv;
+    t->first_cap = n;
+    return 0;
+  }
+  if (!t->by_no[pg] && !(t->by_no[pg] = calloc(BY_NO_PAGE, sizeof **t->by_no))) return IMC_E_NOMEM;
   return 0;
+}
+
+/* Forget user_no's entry if it names uid's string. */
+static void by_no_clear(tenant_accounts_t *t, uint32_t user_no, const char *uid)
+{
+  const char **e = by_no_at(t, user_no);
+  if (e && *e == uid) *e = NULL;
 }
 
 static int acct_put(tenant_accounts_t *t, const char *uid, uint32_t user_no)
@@ -141,16 +179,16 @@ static int acct_put(tenant_accounts_t *t, const char *uid, uint32_t user_no)
   if (t->old) acct_move(t, ACCT_MOVE_STEP);
   acct_slot_t *s = acct_find(t, uid, h, NULL);
   if (s) {
-    if (s->user_no < t->by_no_cap && t->by_no[s->user_no] == s->user_id) t->by_no[s->user_no] = NULL;
+    by_no_clear(t, s->user_no, s->user_id);
     s->user_no = user_no;
-    t->by_no[user_no] = s->user_id;
+    *by_no_at(t, user_no) = s->user_id;
     return 0;
   }
   if ((t->len + 1) * 10 > t->cap * 7 && acct_grow(t)) return IMC_E_NOMEM;
   char *copy = strdup(uid);
   if (!copy) return IMC_E_NOMEM;
   table_place(t->slots, t->cap, (acct_slot_t){ copy, h, user_no });
-  t->by_no[user_no] = copy;
+  *by_no_at(t, user_no) = copy;
   t->len++;
   return 0;
 }
@@ -175,7 +213,7 @@ static void acct_del(tenant_accounts_t *t, const char *uid)
   int in_old;
   acct_slot_t *s = acct_find(t, uid, hash_str(uid), &in_old);
   if (!s) return;
-  if (s->user_no < t->by_no_cap && t->by_no[s->user_no] == s->user_id) t->by_no[s->user_no] = NULL;
+  by_no_clear(t, s->user_no, s->user_id);
   free(s->user_id);
   if (in_old) table_remove(t->old, t->old_cap, (size_t)(s - t->old));
   else table_remove(t->slots, t->cap, (size_t)(s - t->slots));
@@ -189,6 +227,7 @@ static void acct_free(tenant_accounts_t *t)
   for (size_t i = 0; i < t->old_cap; i++) free(t->old[i].user_id);
   free(t->slots);
   free(t->old);
+  for (size_t i = 0; i < t->by_no_pages; i++) free(t->by_no[i]);
   free(t->by_no);
   free(t);
 }
@@ -331,7 +370,8 @@ const char *tenant_registry_account_id(const tenant_registry_t *r, uint32_t sdka
 {
   tenant_app_t *a = u64map_get(&r->apps, sdkappid);
   const tenant_accounts_t *t = a ? a->accounts : NULL;
-  return t && user_no < t->by_no_cap ? t->by_no[user_no] : NULL;
+  const char **e = t ? by_no_at(t, user_no) : NULL;
+  return e ? *e : NULL;
 }
 
 size_t tenant_registry_account_count(const tenant_registry_t *r, uint32_t sdkappid)
