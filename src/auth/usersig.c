@@ -7,12 +7,12 @@
  * absorbed the key's inner and outer pad blocks (RFC 2104); a verification
  * copies them onto the stack and hashes only the signed text and the inner
  * digest (three SHA-256 blocks, no allocation: OpenSSL's EVP_MAC restart
- * duplicated a provider context per call, a third of the HMAC's
+ * duplicated a provider context twice per call, a sixth of the HMAC's
  * instructions); and one inflate stream, reset per token instead of
  * allocated. A different key (an app's secret changed, or another app)
  * re-keys the states before use: the key bytes are compared on each call.
- * Without that state (out of memory) each call falls back to OpenSSL's
- * one-shot HMAC().
+ * Without that state, or when it cannot be keyed (out of memory), a call
+ * falls back to OpenSSL's one-shot HMAC().
  */
 #include "auth/usersig.h"
 #include "auth/auth_int.h"
@@ -134,13 +134,13 @@ static int hmac_sha256(const char *key, const char *text, size_t n, unsigned cha
 {
   tstate_t *t = tstate();
   size_t klen = strlen(key);
-  if (!t) {
+  if (t && !(t->key && t->key_len == klen && !memcmp(t->key, key, klen)) && rekey(t, key, klen)) t = NULL;
+  if (!t) { /* no state, or it could not be keyed (out of memory): the one-shot function */
     unsigned int len = 0;
     if (!HMAC(EVP_sha256(), key, (int)klen, (const unsigned char *)text, n, mac, &len)) return IMC_E_INTERNAL;
     *mlen = len;
     return 0;
   }
-  if (!(t->key && t->key_len == klen && !memcmp(t->key, key, klen)) && rekey(t, key, klen)) return IMC_E_INTERNAL;
   SHA256_CTX c = t->inner; /* the keyed states are copied, never advanced */
   unsigned char ih[SHA256_DIGEST_LENGTH];
   int ok = SHA256_Update(&c, text, n) && SHA256_Final(ih, &c);
