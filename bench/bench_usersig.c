@@ -2,9 +2,12 @@
  * src/auth/usersig.c (base64, zlib inflate, JSON, HMAC-SHA256): one app's
  * key (a login storm), then keys alternating between two apps (each call
  * re-keys the HMAC). Single thread; prints µs per call and the thread's CPU.
- *   taskset -c 1 build/bench/bench_usersig [N]   (default 200,000) */
+ *   taskset -c 1 build/bench/bench_usersig [N]   (default 200,000)
+ *   valgrind --tool=callgrind build/bench/bench_usersig N one   (one key only:
+ *   instructions per verification = Ir(2N) - Ir(N), over N) */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "auth/usersig.h"
@@ -30,6 +33,10 @@ int main(int argc, char **argv)
   double t0 = cpu_s();
   for (long i = 0; i < n; i++) bad += auth_usersig_verify(sig[0], 1400000001u, keys[0], "user_12345", now, NULL) != 0;
   double t1 = cpu_s();
+  if (argc > 2 && !strcmp(argv[2], "one")) {
+    printf("verify, one key:        %6.2f us/call (%ld calls, CPU %.0f ms)\n", (t1 - t0) / (double)n * 1e6, n, (t1 - t0) * 1e3);
+    return bad ? 1 : 0;
+  }
   for (long i = 0; i < n; i++) {
     int k = (int)(i & 1);
     bad += auth_usersig_verify(sig[k], 1400000001u + (unsigned)k, keys[k], "user_12345", now, NULL) != 0;

@@ -5,9 +5,11 @@
  * holds TLS.ver "2.0", TLS.identifier, TLS.sdkappid, TLS.time, TLS.expire and
  * TLS.sig = base64(HMAC-SHA256(key bytes, "TLS.identifier:…\nTLS.sdkappid:…\n
  * TLS.time:…\nTLS.expire:…\n")). The caller passes "now"; thread-safe.
- * Each thread that calls these keeps one HMAC context (keyed with the last
- * key it used) and one inflate stream (~7 KiB, ~39 KiB after a token that
- * inflates beyond the cap), freed when the thread exits.
+ * Each thread that calls these keeps the HMAC keyed with the last key it
+ * used (two SHA-256 states and a copy of the key, re-keyed when the key
+ * passed differs: a changed app secret counts from the next call) and one
+ * inflate stream (~7 KiB, ~39 KiB after a token that inflates beyond the
+ * cap), freed when the thread exits.
  */
 #ifndef IMC_AUTH_USERSIG_H
 #define IMC_AUTH_USERSIG_H

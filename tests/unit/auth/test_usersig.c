@@ -256,12 +256,42 @@ static void test_key_cache(void **st)
   check_two_keys();
 }
 
+/* The HMAC matches OpenSSL's one-shot HMAC() for keys shorter than, equal
+ * to and longer than SHA-256's 64-byte block (RFC 2104 hashes a longer key
+ * first): a token signed by HMAC() verifies under its key, and the token
+ * auth_usersig_gen makes carries HMAC()'s signature. Keys of one length
+ * differ in their last byte only, checked one after the other. */
+static void test_hmac_key_lengths(void **st)
+{
+  (void)st;
+  static const size_t lens[] = { 1, 16, 63, 64, 65, 100, 200 };
+  for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+    char k1[256], k2[256], text[256], sig[64], json[512], tok[AUTH_USERSIG_MAX + 1];
+    unsigned char mac[64];
+    unsigned int ml = 0;
+    for (size_t j = 0; j < lens[i]; j++) k1[j] = k2[j] = (char)('a' + (j * 7 + i) % 26);
+    k1[lens[i]] = k2[lens[i]] = 0;
+    k2[lens[i] - 1] = k2[lens[i] - 1] == 'z' ? 'y' : 'z';
+    int n = snprintf(text, sizeof text, "TLS.identifier:bob\nTLS.sdkappid:1400000001\nTLS.time:1000\nTLS.expire:3600\n");
+    assert_non_null(HMAC(EVP_sha256(), k1, (int)lens[i], (unsigned char *)text, (size_t)n, mac, &ml));
+    EVP_EncodeBlock((unsigned char *)sig, mac, (int)ml);
+    snprintf(json, sizeof json, "{\"TLS.ver\":\"2.0\",\"TLS.identifier\":\"bob\",\"TLS.sdkappid\":1400000001,\"TLS.expire\":3600,\"TLS.time\":1000,\"TLS.sig\":\"%s\"}", sig);
+    make_token(json, Z_DEFAULT_COMPRESSION, Z_DEFAULT_STRATEGY, tok, sizeof tok);
+    assert_int_equal(auth_usersig_verify(tok, 1400000001, k1, "bob", 1000, NULL), 0);
+    assert_int_equal(auth_usersig_verify(tok, 1400000001, k2, "bob", 1000, NULL), IMC_E_SIG_MISMATCH);
+    assert_int_equal(auth_usersig_verify(tok, 1400000001, k1, "bob", 1000, NULL), 0);
+    assert_int_equal(auth_usersig_gen(1400000001, k1, "bob", 1000, 3600, tok, sizeof tok), 0);
+    assert_int_equal(auth_usersig_verify(tok, 1400000001, k1, "bob", 1000, NULL), 0);
+    assert_int_equal(auth_usersig_verify(tok, 1400000001, k2, "bob", 1000, NULL), IMC_E_SIG_MISMATCH);
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_vectors), cmocka_unit_test(test_round_trip_and_errors),
     cmocka_unit_test(test_deflate_kinds_and_malformed), cmocka_unit_test(test_optoken),
-    cmocka_unit_test(test_key_cache), cmocka_unit_test(test_json_readers_agree),
+    cmocka_unit_test(test_key_cache), cmocka_unit_test(test_json_readers_agree), cmocka_unit_test(test_hmac_key_lengths),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
