@@ -19,6 +19,7 @@
 #include "store/store.h"
 #include "store/store_msg.h"
 #include "util/err.h"
+#include "store_rows.h"
 #include "tmpdir.h"
 
 #define APP 1400000001u
@@ -38,27 +39,7 @@ static int teardown(void **st)
   return test_tmpdir_remove(dir);
 }
 
-static void send(store_t *s, uint32_t from, uint32_t to, uint32_t random)
-{
-  store_msg_append_t a;
-  memset(&a, 0, sizeof a);
-  a.m = (store_msg_t){ APP, store_c2c_conv(from, to), 0, from, to, T0 + random, random, random, 0, 604800, "{}", 2,
-                       NULL, NULL };
-  a.inbox_from = a.inbox_to = a.recent_from = a.recent_to = 1;
-  assert_int_equal(store_msg_append(s, &a), 0);
-}
-
-static int64_t count(store_t *s, const char *table)
-{
-  char sql[96];
-  sqlite3_stmt *st;
-  snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
-  assert_int_equal(sqlite3_prepare_v2(store__sqlite_db(s), sql, -1, &st, NULL), SQLITE_OK);
-  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-  int64_t n = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  return n;
-}
+static void send(store_t *s, uint32_t from, uint32_t to, uint32_t random) { rows_send(s, APP, T0, from, to, random); }
 
 typedef struct page { int n; uint32_t useq[256]; uint32_t seq[256]; int with_msg; } page_t;
 
@@ -96,14 +77,14 @@ static void test_backlog_split_between_log_and_inbox(void **st)
   store_t *s;
   assert_int_equal(store_open(dir, &s), 0);
   for (uint32_t i = 1; i <= 30; i++) send(s, 1, 2, i);
-  assert_int_equal(count(s, "c2c_inbox_log"), 60); /* the appends wrote the log, not the inbox */
-  assert_int_equal(count(s, "c2c_inbox"), 0);
+  assert_int_equal(rows_count(s, "c2c_inbox_log"), 60); /* the appends wrote the log, not the inbox */
+  assert_int_equal(rows_count(s, "c2c_inbox"), 0);
   assert_int_equal(read_page(s, 2, 0, 100, 0, 30), 30); /* all of it in the log */
   merge_all(s);
-  assert_int_equal(count(s, "c2c_inbox_log"), 0);
-  assert_int_equal(count(s, "c2c_inbox"), 60);
+  assert_int_equal(rows_count(s, "c2c_inbox_log"), 0);
+  assert_int_equal(rows_count(s, "c2c_inbox"), 60);
   for (uint32_t i = 31; i <= 50; i++) send(s, 1, 2, i);
-  assert_int_equal(count(s, "c2c_inbox_log"), 40);
+  assert_int_equal(rows_count(s, "c2c_inbox_log"), 40);
   assert_int_equal(read_page(s, 2, 0, 100, 0, 50), 50);  /* 30 merged, then 20 in the log */
   assert_int_equal(read_page(s, 2, 25, 10, 0, 50), 10);  /* a page across the boundary: 26 … 35 */
   assert_int_equal(read_page(s, 2, 40, 100, 0, 50), 10); /* the log alone */
@@ -111,11 +92,11 @@ static void test_backlog_split_between_log_and_inbox(void **st)
 
   /* the log survives a restart; a new event continues the useq (a cache miss reads the inbox and the log) */
   assert_int_equal(store_open(dir, &s), 0);
-  assert_int_equal(count(s, "c2c_inbox_log"), 40);
+  assert_int_equal(rows_count(s, "c2c_inbox_log"), 40);
   assert_int_equal(read_page(s, 1, 0, 100, 0, 50), 50);
   send(s, 2, 1, 51);
-  assert_int_equal(count(s, "c2c_inbox_log"), 42);
-  assert_int_equal(count(s, "c2c_inbox"), 60);
+  assert_int_equal(rows_count(s, "c2c_inbox_log"), 42);
+  assert_int_equal(rows_count(s, "c2c_inbox"), 60);
   assert_int_equal(read_page(s, 1, 0, 100, 0, 51), 51);
   assert_int_equal(read_page(s, 2, 0, 100, 0, 51), 51);
   store_close(s);
@@ -162,7 +143,7 @@ static void test_purge_merges_log(void **st)
   assert_int_equal(max, 20);
   assert_int_equal(p.n, 1);
   assert_int_equal(p.useq[0], 20);
-  assert_int_equal(count(s, "c2c_inbox_log"), 0);
+  assert_int_equal(rows_count(s, "c2c_inbox_log"), 0);
   store_close(s);
 }
 
@@ -203,23 +184,23 @@ static void test_cap_and_idle_merge(void **st)
   assert_true(200 < LOG_MIN_ROWS && LOG_CAP_ROWS == 4096);
   for (uint32_t i = 1; i <= 100; i++) send(s, 10 + i % 3, 20 + i % 2, i);
   assert_int_equal(store_msg_merge(s, STORE_MERGE_IDLE, &more), 0); /* 200 rows: not worth a merge yet */
-  assert_int_equal(count(s, "c2c_inbox_log"), 200);
+  assert_int_equal(rows_count(s, "c2c_inbox_log"), 200);
   assert_int_equal(store_msg_merge(s, STORE_MERGE_BUSY, &more), 0);
-  assert_int_equal(count(s, "c2c_inbox_log"), 200);
+  assert_int_equal(rows_count(s, "c2c_inbox_log"), 200);
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
   for (uint32_t i = 101; i <= 2100; i++) send(s, 10 + i % 3, 20 + i % 2, i);
   assert_int_equal(store_exec(s, "COMMIT"), 0);
-  assert_int_equal(count(s, "c2c_inbox_log"), 4096);
-  assert_int_equal(count(s, "c2c_inbox"), 104);
+  assert_int_equal(rows_count(s, "c2c_inbox_log"), 4096);
+  assert_int_equal(rows_count(s, "c2c_inbox"), 104);
   assert_int_equal(read_page(s, 20, 0, 256, 0, 1050), 256);
   assert_int_equal(read_page(s, 21, 800, 256, 0, 1050), 250);
   assert_int_equal(read_page(s, 12, 500, 256, 0, 700), 200);
   assert_int_equal(store_msg_merge(s, STORE_MERGE_IDLE, &more), 0);
   assert_int_equal(more, 1);
-  assert_int_equal(count(s, "c2c_inbox_log"), 4096 - LOG_CHUNK_ROWS);
+  assert_int_equal(rows_count(s, "c2c_inbox_log"), 4096 - LOG_CHUNK_ROWS);
   while (more) assert_int_equal(store_msg_merge(s, STORE_MERGE_IDLE, &more), 0);
-  assert_int_equal(count(s, "c2c_inbox_log"), 0);
-  assert_int_equal(count(s, "c2c_inbox"), 4200);
+  assert_int_equal(rows_count(s, "c2c_inbox_log"), 0);
+  assert_int_equal(rows_count(s, "c2c_inbox"), 4200);
   assert_int_equal(read_page(s, 20, 900, 256, 0, 1050), 150);
   store_close(s);
 }

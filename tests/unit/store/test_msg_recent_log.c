@@ -20,6 +20,7 @@
 #include "store/store.h"
 #include "store/store_msg.h"
 #include "util/err.h"
+#include "store_rows.h"
 #include "tmpdir.h"
 
 #define APP 1400000001u
@@ -39,27 +40,7 @@ static int teardown(void **st)
   return test_tmpdir_remove(dir);
 }
 
-static void send(store_t *s, uint32_t from, uint32_t to, uint32_t random)
-{
-  store_msg_append_t a;
-  memset(&a, 0, sizeof a);
-  a.m = (store_msg_t){ APP, store_c2c_conv(from, to), 0, from, to, T0 + random, random, random, 0, 604800, "{}", 2,
-                       NULL, NULL };
-  a.inbox_from = a.inbox_to = a.recent_from = a.recent_to = 1;
-  assert_int_equal(store_msg_append(s, &a), 0);
-}
-
-static int64_t count(store_t *s, const char *table)
-{
-  char sql[96];
-  sqlite3_stmt *st;
-  snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
-  assert_int_equal(sqlite3_prepare_v2(store__sqlite_db(s), sql, -1, &st, NULL), SQLITE_OK);
-  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-  int64_t n = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  return n;
-}
+static void send(store_t *s, uint32_t from, uint32_t to, uint32_t random) { rows_send(s, APP, T0, from, to, random); }
 
 #define MAXPEER 4200
 typedef struct list { int n, seen[MAXPEER]; store_recent_t row[MAXPEER]; } list_t;
@@ -104,8 +85,8 @@ static void test_rows_in_log_read_once(void **st)
   send(s, 1, 3, 2);
   send(s, 1, 3, 3);
   send(s, 4, 1, 4);
-  assert_int_equal(count(s, "c2c_recent"), 2);     /* 1-2 and 2-1, merged */
-  assert_int_equal(count(s, "c2c_recent_log"), 4); /* 1-3, 3-1, 4-1, 1-4: the appends wrote the log */
+  assert_int_equal(rows_count(s, "c2c_recent"), 2);     /* 1-2 and 2-1, merged */
+  assert_int_equal(rows_count(s, "c2c_recent_log"), 4); /* 1-3, 3-1, 4-1, 1-4: the appends wrote the log */
   assert_int_equal(list(s, 1, &L), 3);
   assert_int_equal(L.seen[2] + L.seen[3] + L.seen[4], 3);
   assert_int_equal(L.row[3].last_seq, 2);
@@ -126,12 +107,12 @@ static void test_rows_in_log_read_once(void **st)
   store_close(s);
 
   assert_int_equal(store_open(dir, &s), 0); /* the log survives a restart */
-  assert_int_equal(count(s, "c2c_recent_log"), 4);
+  assert_int_equal(rows_count(s, "c2c_recent_log"), 4);
   assert_int_equal(list(s, 1, &L), 3);
   send(s, 1, 3, 5); /* known after the restart? the connection does not know: a logged duplicate, ignored */
   merge_all(s);
-  assert_int_equal(count(s, "c2c_recent_log"), 0);
-  assert_int_equal(count(s, "c2c_recent"), 6);
+  assert_int_equal(rows_count(s, "c2c_recent_log"), 0);
+  assert_int_equal(rows_count(s, "c2c_recent"), 6);
   assert_int_equal(list(s, 1, &L), 3);
   assert_int_equal(L.row[3].pinned_at_s, T0 + 9);
   assert_int_equal(L.row[3].last_seq, 3);
@@ -162,7 +143,7 @@ static void test_trim_counts_logged_rows(void **st)
   for (uint32_t p = 2; p <= 3; p++) send(s, 1, p, p);
   merge_all(s);
   for (uint32_t p = 4; p <= 7; p++) send(s, 1, p, p); /* user 1: 2 rows merged, 4 in the log */
-  assert_int_equal(count(s, "c2c_recent_log"), 8);
+  assert_int_equal(rows_count(s, "c2c_recent_log"), 8);
 
   users_t us = { 0 };
   assert_int_equal(store_msg_recent_users(s, APP, 5, 0, 100, on_user, &us, &next), 0);
@@ -174,7 +155,7 @@ static void test_trim_counts_logged_rows(void **st)
   assert_int_equal(n, 5);
   assert_int_equal(list(s, 1, &L), 3);
   assert_int_equal(L.seen[7] + L.seen[8] + L.seen[9], 3); /* the newest three */
-  assert_int_equal(count(s, "c2c_recent_log"), 0);
+  assert_int_equal(rows_count(s, "c2c_recent_log"), 0);
   merge_all(s);
   assert_int_equal(list(s, 1, &L), 3);
   send(s, 1, 2, 20); /* a trimmed conversation comes back with its next message */
@@ -194,31 +175,31 @@ static void test_cap_and_chunks(void **st)
   assert_int_equal(store_open(dir, &s), 0);
   assert_true(LOG_CAP_ROWS == 4096 && LOG_CHUNK_ROWS < 1000);
   for (uint32_t p = 2; p <= 100; p++) send(s, 1, p, p);
-  assert_int_equal(count(s, "c2c_recent_log"), 198);
+  assert_int_equal(rows_count(s, "c2c_recent_log"), 198);
   assert_int_equal(store_msg_merge(s, STORE_MERGE_IDLE, &more), 0); /* below the idle minimum: nothing */
-  assert_int_equal(count(s, "c2c_recent_log"), 198);
+  assert_int_equal(rows_count(s, "c2c_recent_log"), 198);
   merge_all(s);
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
   for (uint32_t p = 101; p <= 2200; p++) send(s, 1, p, p); /* 4,200 rows: 4,096 to the log, 104 direct */
   assert_int_equal(store_exec(s, "COMMIT"), 0);
-  assert_int_equal(count(s, "c2c_recent_log"), 4096);
-  assert_int_equal(count(s, "c2c_recent"), 198 + 104);
+  assert_int_equal(rows_count(s, "c2c_recent_log"), 4096);
+  assert_int_equal(rows_count(s, "c2c_recent"), 198 + 104);
   assert_int_equal(list(s, 1, &L), 2199);
   assert_int_equal(L.row[2200].last_seq, 1);
   merge_all(s); /* the inbox log first, then the conversation log's chunks */
-  assert_int_equal(count(s, "c2c_recent_log"), 0);
-  assert_int_equal(count(s, "c2c_recent"), 4398);
+  assert_int_equal(rows_count(s, "c2c_recent_log"), 0);
+  assert_int_equal(rows_count(s, "c2c_recent"), 4398);
 
   for (uint32_t p = 2201; p <= 2600; p++) send(s, p, 1, p); /* 800 rows in the log */
   do assert_int_equal(store_msg_merge(s, STORE_MERGE_IDLE, &more), 0); /* the inbox log's chunks */
-  while (count(s, "c2c_recent_log") == 800);
-  int64_t left = count(s, "c2c_recent_log");
+  while (rows_count(s, "c2c_recent_log") == 800);
+  int64_t left = rows_count(s, "c2c_recent_log");
   assert_true(left > 0 && left <= 800 - LOG_CHUNK_ROWS); /* one chunk of users moved, the rest waits */
   assert_int_equal(list(s, 1, &L), 2599);
   assert_int_equal(list(s, 2600, &L), 1);
   assert_int_equal(list(s, 2201, &L), 1);
   while (more) assert_int_equal(store_msg_merge(s, STORE_MERGE_IDLE, &more), 0);
-  assert_true(count(s, "c2c_recent_log") < LOG_MIN_ROWS);
+  assert_true(rows_count(s, "c2c_recent_log") < LOG_MIN_ROWS);
   assert_int_equal(list(s, 1, &L), 2599);
   store_close(s);
 }
@@ -292,8 +273,8 @@ static void test_upgrade_keeps_logged_events(void **st)
                    SQLITE_OK);
   store_close(s);
   assert_int_equal(store_open(dir, &s), 0);
-  assert_int_equal(count(s, "c2c_inbox_log"), 6);
-  assert_int_equal(count(s, "c2c_recent_log"), 0);
+  assert_int_equal(rows_count(s, "c2c_inbox_log"), 6);
+  assert_int_equal(rows_count(s, "c2c_recent_log"), 0);
   send(s, 2, 1, 7);
   assert_int_equal(store_msg_inbox_page(s, APP, 2, 0, 100, 0, on_ev, &v, &max), 0);
   assert_int_equal(max, 7);

@@ -1,0 +1,35 @@
+/* store_rows.h — helpers of the store's unit tests that use a store directly
+ * (no writer thread): append a C2C message with both inbox events and both
+ * conversation rows, and count a table's rows. Include after cmocka.h,
+ * store/store.h, store/store_msg.h and store/sqlite_msg_int.h. */
+#ifndef IMC_TEST_STORE_ROWS_H
+#define IMC_TEST_STORE_ROWS_H
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+
+/* from → to in app, at time t0 + random, MsgRandom and client seq random. */
+static inline void rows_send(store_t *s, uint32_t app, int64_t t0, uint32_t from, uint32_t to, uint32_t random)
+{
+  store_msg_append_t a;
+  memset(&a, 0, sizeof a);
+  a.m = (store_msg_t){ app, store_c2c_conv(from, to), 0, from, to, t0 + random, random, random, 0, 604800, "{}", 2,
+                       NULL, NULL };
+  a.inbox_from = a.inbox_to = a.recent_from = a.recent_to = 1;
+  assert_int_equal(store_msg_append(s, &a), 0);
+}
+
+static inline int64_t rows_count(store_t *s, const char *table)
+{
+  char sql[96];
+  sqlite3_stmt *st;
+  snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
+  assert_int_equal(sqlite3_prepare_v2(store__sqlite_db(s), sql, -1, &st, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  int64_t n = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  return n;
+}
+
+#endif
