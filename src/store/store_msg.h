@@ -9,8 +9,8 @@
  * seq and useq are kept in memory by the backend's connection (read once with
  * max() per conversation/user, forgotten on any rollback), so an append never
  * reads-modifies-writes a counter row. A backend may append inbox events
- * to a log first and merge them later (store_msg_merge); every read sees
- * each event once either way.
+ * and new conversation rows to logs first and merge them later
+ * (store_msg_merge); every read sees each event and row once either way.
  *
  * All functions run on the connection's thread (the writer thread for
  * appends, a reader for pages). Strings in records handed to callbacks are
@@ -199,14 +199,15 @@ int store_msg_recent_users(store_t *s, uint32_t sdkappid, int more_than, uint32_
                            store_account_cb cb, void *ud, uint32_t *next_user);
 
 /* The writer thread's housekeeping after a batch: move a bounded chunk of
- * the inbox log into the inbox (the SQLite backend appends inbox events to
- * an unkeyed log first; sqlite_msg_log.c), in a transaction of its own;
- * call it outside a transaction. mode: STORE_MERGE_BUSY (jobs wait: merge
+ * a log into its table (the SQLite backend appends inbox events and new
+ * conversation rows to two small keyed logs first, up to a cap;
+ * sqlite_msg_log.c), in a transaction of its own; call it outside a
+ * transaction. mode: STORE_MERGE_BUSY (jobs wait: merge
  * nothing), STORE_MERGE_IDLE (a chunk, if the log is big enough to be
  * worth one), STORE_MERGE_ALL (a chunk of whatever the log holds: tests,
  * tools). *more: 1 when more is worth merging now (call again, with the
- * mode rechecked). Every read sees each event exactly once whether merged
- * or not. Returns 0, IMC_E_IO, IMC_E_BUSY (another process holds the
+ * mode rechecked). Every read sees each event and row exactly once whether
+ * merged or not. Returns 0, IMC_E_IO, IMC_E_BUSY (another process holds the
  * write lock: try after the next batch). A backend without a log: 0. */
 enum { STORE_MERGE_IDLE, STORE_MERGE_BUSY, STORE_MERGE_ALL };
 int store_msg_merge(store_t *s, int mode, int *more);

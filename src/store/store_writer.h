@@ -53,8 +53,9 @@
  *
  * Checkpoints: the writer's connection does not checkpoint its WAL inside a
  * COMMIT; the writer thread does, after it has handed the committed batch
- * back (store_ckpt.h). Then, while no job waits, it merges the C2C inbox
- * log in chunks, each its own transaction (store_msg_merge).
+ * back (store_ckpt.h). Then, while no job waits, it merges the C2C logs
+ * (inbox events, new conversation rows) in chunks, each its own
+ * transaction (store_msg_merge).
  *
  * Batches: each batch runs in one transaction (BEGIN IMMEDIATE … COMMIT),
  * each job in its own SAVEPOINT so a failing job is rolled back alone and the

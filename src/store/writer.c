@@ -308,7 +308,7 @@ static void *writer_main(void *arg)
     store_ckpt_run(&w->ck);
     pthread_mutex_lock(&w->mu);
     w->ck_stats = w->ck.st;
-    /* the inbox log's merge (store_msg_merge): chunks while no job waits */
+    /* the C2C logs' merge (store_msg_merge): chunks while no job waits */
     for (int more = 1; more && !w->stopping;) {
       int mode = w->q_head ? STORE_MERGE_BUSY : STORE_MERGE_IDLE;
       pthread_mutex_unlock(&w->mu);
