@@ -37,7 +37,9 @@
  * connection. Paused first, resumed first; a resumed connection that is
  * paused again goes to the end: none starves. Logins (not yet online) are
  * never paused; REST has its own limits. A connection that closed while
- * paused is dropped when its turn comes. A paused connection has no idle
+ * paused (closed by the server, or by net when its peer went away: net
+ * watches a paused connection for the peer's FIN or reset, src/net/conn.c
+ * on_readable) leaves the FIFO when its turn comes. A paused connection has no idle
  * timeout (its pings and messages wait unread, so the server cannot see
  * them): pausing cancels its deadline, resuming starts the idle period
  * over (ws_idle_timeout_ms); no client is closed with 4004 for the time

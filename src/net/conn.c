@@ -132,7 +132,8 @@ void net__update_events(struct net_conn *c)
   if ((c->flags & (CF_EV_IN | CF_EV_OUT)) == want) return;
   /* EPOLL_CTL_MOD polls the socket again: input that arrived while reading
    * was stopped is reported now (an edge missed meanwhile is not lost) */
-  struct epoll_event ev = { .events = EPOLLET | (want & CF_EV_IN ? EPOLLIN : 0) | (want & CF_EV_OUT ? EPOLLOUT : 0), .data.ptr = c };
+  struct epoll_event ev = { .events = EPOLLET | EPOLLRDHUP | (want & CF_EV_IN ? EPOLLIN : 0) | (want & CF_EV_OUT ? EPOLLOUT : 0),
+                            .data.ptr = c };
   if (epoll_ctl(c->srv->ep, EPOLL_CTL_MOD, c->fd, &ev) == 0)
     c->flags = (uint16_t)((c->flags & ~(CF_EV_IN | CF_EV_OUT)) | want);
 }
@@ -325,10 +326,21 @@ void net__turn_end(net_server_t *s)
   s->turn_accepts = 0;
 }
 
+/* A connection the server is not reading still learns that its peer is
+ * gone: EPOLLERR / EPOLLHUP (a reset) always, and EPOLLRDHUP (the peer's
+ * FIN; registered with every connection, no system call of its own) for a
+ * WebSocket paused by on_ws_read. A paused WebSocket's unread input is
+ * dropped with it: its frames were never read, so nothing in them was
+ * acknowledged, and a WebSocket whose peer closed gets no more replies
+ * anyway (read_once). Without this, a client that vanished while paused
+ * stayed open, and its user Online, until admission resumed it. An HTTP
+ * client whose reading stopped (a full pipeline) may half-close and still
+ * gets its replies: only a reset ends it. */
 static void on_readable(struct net_conn *c, uint32_t events)
 {
-  if (!(c->flags & CF_READING)) {
-    if (events & (EPOLLERR | EPOLLHUP)) net__dead_peer(c); /* not reading, but the socket is gone */
+  int paused = (c->flags & (CF_WS | CF_WS_CLOSING | CF_PAUSED)) == (CF_WS | CF_PAUSED);
+  if (!(c->flags & CF_READING) || paused) {
+    if ((events & (EPOLLERR | EPOLLHUP)) || (paused && (events & EPOLLRDHUP))) net__dead_peer(c);
     return;
   }
   if (c->flags & CF_AGAIN) return; /* already waiting for its turn in srv->again */
@@ -408,7 +420,7 @@ static void accept_some(net_server_t *s)
     c->srv = s;
     c->fd = fd;
     c->flags = CF_READING | CF_EV_IN | CF_FRESH;
-    struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.ptr = c }; /* input already there is reported */
+    struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP | EPOLLET, .data.ptr = c }; /* input already there is reported */
     if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev)) { s->by_fd[fd] = NULL; close(fd); free(c); continue; }
     s->nconns++; /* TCP_NODELAY: inherited from the listening socket (listen_on) */
     s->open_handles++;
@@ -439,7 +451,7 @@ static void take_events(net_server_t *s)
       if (!(c->flags & CF_FLUSH_LISTED)) net__flush_one(c); /* out of memory for the list */
     }
     if (c->flags & CF_CLOSED) continue;
-    if (ev[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) on_readable(c, ev[i].events);
+    if (ev[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) on_readable(c, ev[i].events);
   }
 }
 

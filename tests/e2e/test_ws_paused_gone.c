@@ -1,0 +1,170 @@
+/* End-to-end: a client that vanishes while the server does not read it.
+ * Admission by backpressure (src/api/ws_pace.c) stops reading a logged-in
+ * WebSocket while the writer has too many jobs in flight; here the
+ * watermark is one job and the writer's sync is held (IMCLOUD_TEST_SYNC_HOLD),
+ * so after one send the client's next frame (a ping) finds the watermark
+ * reached and the connection is paused. The client then closes its socket
+ * (FIN) or resets it (RST, SO_LINGER 0) and sends nothing more. Expected:
+ * the server notices the peer is gone without reading the connection again
+ * (src/net/conn.c: EPOLLRDHUP / EPOLLHUP / EPOLLERR on a paused connection)
+ * and runs the normal close path: the user goes Offline while the writer is
+ * still held. Before the fix the user stayed Online until the writer
+ * drained and the connection's turn came. Afterwards the held job completes
+ * and the server goes on (its reply finds the connection gone). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "e2e.h"
+#include "e2e_msg.h"
+
+static e2e_server_t srv;
+static uint32_t app;
+static char key[80];
+static char hold[128];
+
+static int setup(void **st)
+{
+  (void)st;
+  static const char *const args[] = { "--ws-admit-high-jobs", "1", "--ws-admit-low-jobs", "0", NULL };
+  snprintf(hold, sizeof hold, "/tmp/imcloud-gone-hold-%d", (int)getpid());
+  unlink(hold);
+  setenv("IMCLOUD_TEST_SYNC_HOLD", hold, 1); /* the server inherits it */
+  int rc = e2e_start(&srv, "singapore", &app, key, args);
+  unsetenv("IMCLOUD_TEST_SYNC_HOLD");
+  return rc;
+}
+
+static int teardown(void **st)
+{
+  (void)st;
+  unlink(hold);
+  return e2e_finish(&srv);
+}
+
+static void sleep_ms(int ms)
+{
+  struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+  nanosleep(&ts, NULL);
+}
+
+static json_int_t admission(const char *field)
+{
+  char body[16384];
+  assert_int_equal(e2e_http(srv.port, "GET", "/healthz", NULL, NULL, body, sizeof body), 200);
+  json_t *o = json_loads(body, 0, NULL);
+  assert_non_null(o);
+  json_t *v = json_object_get(json_object_get(o, "admission"), field);
+  assert_true(json_is_integer(v));
+  json_int_t n = json_integer_value(v);
+  json_decref(o);
+  return n;
+}
+
+/* "Online" or "Offline" (as the REST API reports it) into out. */
+static void status_of(const char *user, char *out, size_t cap)
+{
+  json_t *q = v4(srv.port, app, key, "openim/query_online_status", "{\"To_Account\":[\"%s\"]}", user);
+  assert_non_null(q);
+  json_t *e = json_array_get(json_object_get(q, "QueryResult"), 0);
+  assert_non_null(e);
+  snprintf(out, cap, "%s", jstr(e, "Status"));
+  json_decref(q);
+}
+
+/* Log `user` in, hold the writer, send one message (in flight: the
+ * watermark), then a ping the server must not read: returns the client
+ * with its connection paused. */
+static void paused_client(wsc_t *a, const char *user, const char *peer)
+{
+  const char *users[] = { peer, NULL };
+  import_users(srv.port, app, key, users);
+  assert_int_equal(wsc_login(a, srv.port, app, key, user, "Web"), 0);
+  for (int waited = 0; admission("inflight") && waited < 30000; waited += 10) sleep_ms(10);
+  FILE *f = fopen(hold, "w"); /* from now on no job completes: the send below stays in flight */
+  assert_non_null(f);
+  fclose(f);
+  char msg[256];
+  snprintf(msg, sizeof msg,
+           "{\"id\":1,\"op\":\"send\",\"to\":\"%s\",\"body\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"held\"}}]}",
+           peer);
+  assert_int_equal(e2e_ws_send_text(a->fd, msg), 0);
+  for (int waited = 0; admission("inflight") < 1 && waited < 10000; waited += 10) sleep_ms(10);
+  assert_int_equal(admission("inflight"), 1);
+  assert_int_equal(e2e_ws_send_frame(a->fd, 9, 1, "hi", 2, 1), 0);
+  for (int waited = 0; admission("paused") < 1 && waited < 10000; waited += 10) sleep_ms(10);
+  assert_int_equal(admission("paused"), 1);
+  char st[32];
+  status_of(user, st, sizeof st);
+  assert_string_equal(st, "Online");
+}
+
+/* Wait (up to 10 s, the writer still held) for `user` to go Offline. */
+static void expect_offline(const char *user, const char *how)
+{
+  char st[32] = "";
+  for (int waited = 0; waited < 10000; waited += 20) {
+    status_of(user, st, sizeof st);
+    if (!strcmp(st, "Offline")) break;
+    sleep_ms(20);
+  }
+  if (strcmp(st, "Offline"))
+    fail_msg("%s: the client's socket is gone but %s is still %s while its connection is paused", how, user, st);
+}
+
+/* Release the writer: the held send completes for a connection that is
+ * gone, and the server keeps serving (another client sends and is acked). */
+static void release_and_check(const char *peer)
+{
+  unlink(hold);
+  for (int waited = 0; (admission("inflight") || admission("paused")) && waited < 30000; waited += 10) sleep_ms(10);
+  assert_int_equal(admission("inflight"), 0);
+  assert_int_equal(admission("paused"), 0);
+  wsc_t b;
+  assert_int_equal(wsc_login(&b, srv.port, app, key, peer, "Web"), 0);
+  json_t *r = wsc_rpc(&b, "send", "\"to\":\"%s\",\"body\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"after\"}}]", peer);
+  assert_non_null(r);
+  assert_int_equal(jint(r, "code"), 0);
+  json_decref(r);
+  wsc_close(&b);
+}
+
+static void test_paused_client_closes(void **st)
+{
+  (void)st;
+  wsc_t a;
+  paused_client(&a, "gone_fin", "gone_fin_peer");
+  wsc_close(&a); /* FIN; the ping and nothing else unread */
+  expect_offline("gone_fin", "close (FIN)");
+  release_and_check("gone_fin_peer");
+}
+
+static void test_paused_client_resets(void **st)
+{
+  (void)st;
+  wsc_t a;
+  paused_client(&a, "gone_rst", "gone_rst_peer");
+  struct linger lg = { 1, 0 }; /* close() sends RST */
+  assert_int_equal(setsockopt(a.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
+  wsc_close(&a);
+  expect_offline("gone_rst", "reset (RST)");
+  release_and_check("gone_rst_peer");
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(test_paused_client_closes, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_paused_client_resets, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
