@@ -258,10 +258,8 @@ static void stop_poll(uv_timer_t *t)
 static void on_signal(uv_signal_t *h, int signum)
 {
   api_srv_t *srv = h->data;
-  if (srv->stopping++) {
-    static const char msg[] = "second signal: exiting now\n";
-    ssize_t w = write(2, msg, sizeof msg - 1);
-    (void)w;
+  if (srv->stopping++) { /* a diagnostic line like any other: --log-level off silences it */
+    IMC_WARN("server", "msg=\"second signal: exiting now\" signal=%d", signum);
     _exit(130);
   }
   IMC_INFO("server", "msg=\"stopping\" signal=%d", signum);

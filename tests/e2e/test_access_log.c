@@ -5,13 +5,20 @@
  * no level=access line, at --log-level info); with "stderr" both lines on
  * stderr even at --log-level warn; with a file both lines in the file and
  * none on stderr. A file that cannot be opened stops the server at start
- * with a message naming the setting. */
+ * with a message naming the setting.
+ *
+ * The two switches are independent (docs/decisions/logging-switches.md):
+ * --log-level off writes no diagnostic line at all, from start to a forced
+ * exit (a second signal while work is in flight: that line was written
+ * past the level until 2026-12-03), and an access log that was asked for
+ * still gets its lines at --log-level off, with nothing else beside them. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,6 +144,95 @@ static void test_unopenable_file_refused(void **st)
   e2e_dir_remove(&srv);
 }
 
+/* The server exited on its own (or was stopped by the test): remove its directory. */
+static int teardown_exited(void **st)
+{
+  (void)st;
+  if (srv.pid) e2e_server_kill(&srv);
+  e2e_dir_remove(&srv);
+  return 0;
+}
+
+/* Every line of the file is an access line (and there is at least one). */
+static void only_access_lines(const char *where)
+{
+  char *log = read_file(where);
+  int lines = 0;
+  for (char *p = log; *p;) {
+    char *nl = strchr(p, '\n');
+    size_t n = nl ? (size_t)(nl - p) : strlen(p);
+    if (n && !memmem(p, n, " level=access ", 14)) fail_msg("a line that is not an access line at --log-level off:\n%.*s", (int)n, p);
+    lines += n > 0;
+    p += n + (nl != NULL);
+  }
+  if (!lines) fail_msg("no line in %s", where);
+  free(log);
+}
+
+static void test_off_is_silent(void **st)
+{
+  (void)st;
+  char hold[128];
+  snprintf(hold, sizeof hold, "/tmp/imcloud-logoff-hold-%d", (int)getpid());
+  unlink(hold);
+  setenv("IMCLOUD_TEST_SYNC_HOLD", hold, 1); /* the server inherits it */
+  static const char *const args[] = { "--log-level", "off", NULL };
+  start(args);
+  unsetenv("IMCLOUD_TEST_SYNC_HOLD");
+  traffic(NULL);
+  /* a write that stays in flight (no job completes from now on), so the
+   * first SIGTERM leaves the server stopping, waiting for it */
+  FILE *f = fopen(hold, "w");
+  assert_non_null(f);
+  fclose(f);
+  int w = e2e_connect(srv.port);
+  assert_true(w >= 0);
+  char body[256], req[2048], reply[16384], sig[1024];
+  e2e_usersig(app, key, "administrator", 86400, sig, sizeof sig);
+  snprintf(body, sizeof body, "{\"UserID\":\"al_held\"}");
+  snprintf(req, sizeof req,
+           "POST /v4/im_open_login_svc/account_import?sdkappid=%u&identifier=administrator&usersig=%s&random=1"
+           "&contenttype=json HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n%s",
+           app, sig, strlen(body), body);
+  assert_int_equal(e2e_send(w, req, strlen(req)), 0);
+  int hz = e2e_connect(srv.port); /* keep-alive: the stopping server still answers open connections */
+  assert_true(hz >= 0);
+  static const char get[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+  assert_int_equal(e2e_send(hz, get, sizeof get - 1), 0);
+  assert_int_equal(e2e_http_read(hz, reply, sizeof reply, 5000), 200);
+  assert_int_equal(kill(srv.pid, SIGTERM), 0);
+  int status = 0;
+  for (int tries = 0; tries < 500 && status != 503; tries++) {
+    assert_int_equal(e2e_send(hz, get, sizeof get - 1), 0);
+    status = e2e_http_read(hz, reply, sizeof reply, 5000);
+    if (status != 503) sleep_ms(10);
+  }
+  assert_int_equal(status, 503); /* stopping, the write still in flight */
+  assert_int_equal(kill(srv.pid, SIGTERM), 0); /* the second signal: exit now */
+  int st2 = 0;
+  assert_int_equal(waitpid(srv.pid, &st2, 0), srv.pid);
+  srv.pid = 0;
+  assert_true(WIFEXITED(st2));
+  assert_int_equal(WEXITSTATUS(st2), 130);
+  close(w);
+  close(hz);
+  unlink(hold);
+  char *log = read_file(srv.log_path);
+  if (*log) fail_msg("--log-level off, yet the server wrote:\n%s", log);
+  free(log);
+}
+
+static void test_off_keeps_access_log(void **st)
+{
+  (void)st;
+  static const char *const args[] = { "--log-level", "off", "--access-log", "stderr", NULL };
+  start(args);
+  traffic(srv.log_path);
+  assert_int_equal(e2e_server_stop(&srv), 0);
+  expect_lines(srv.log_path, 1);
+  only_access_lines(srv.log_path);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -144,6 +240,8 @@ int main(void)
     cmocka_unit_test_teardown(test_stderr_at_warn, teardown),
     cmocka_unit_test_teardown(test_file, teardown),
     cmocka_unit_test(test_unopenable_file_refused),
+    cmocka_unit_test_teardown(test_off_is_silent, teardown_exited),
+    cmocka_unit_test_teardown(test_off_keeps_access_log, teardown_exited),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
