@@ -389,6 +389,7 @@ static void test_stress_slow_writer(void **st)
    * with a fresh UserSig, and the server stops cleanly (teardown asserts
    * exit status 0; ASan aborts on misuse) */
   writer_drained();
+  sleep(1); /* a fresh UserSig's TLS.time (whole seconds) must be later than the last kick (not a wait for the server) */
   for (int u = 0; u < 6; u++) {
     char user[16], sig[1024];
     snprintf(user, sizeof user, "s%d", u);
