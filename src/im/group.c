@@ -132,13 +132,12 @@ static void group_free(im_group_t *g)
 void im_groups_free(im_groups_t *G)
 {
   if (!G) return;
-  for (size_t i = 0; i < G->by_no.cap; i++)
-    if (G->by_no.slots[i].key) { grp__live_free(G, G->by_no.slots[i].val); group_free(G->by_no.slots[i].val); }
+  u64map_iter_t it;
+  void *v;
+  for (u64map_iter_init(&G->by_no, &it); u64map_next(&G->by_no, &it, NULL, &v);) { grp__live_free(G, v); group_free(v); }
   free(G->lv_rooms);
-  for (size_t i = 0; i < G->apps.cap; i++)
-    if (G->apps.slots[i].key) { free(((gapp_t *)G->apps.slots[i].val)->nos); free(G->apps.slots[i].val); }
-  for (size_t i = 0; i < G->sess.cap; i++)
-    if (G->sess.slots[i].key) { free(((gsess_t *)G->sess.slots[i].val)->group_nos); free(G->sess.slots[i].val); }
+  for (u64map_iter_init(&G->apps, &it); u64map_next(&G->apps, &it, NULL, &v);) { free(((gapp_t *)v)->nos); free(v); }
+  for (u64map_iter_init(&G->sess, &it); u64map_next(&G->sess, &it, NULL, &v);) { free(((gsess_t *)v)->group_nos); free(v); }
   u64map_free(&G->by_no);
   u64map_free(&G->by_id);
   u64map_free(&G->apps);
@@ -354,10 +353,11 @@ int64_t im_group_muted_until(const im_group_t *g, uint32_t user_no, int64_t now_
 
 void im_group_muted_each(const im_group_t *g, int64_t now_s, void (*cb)(void *, uint32_t, int64_t), void *ud)
 {
-  for (size_t i = 0; i < g->muted.cap; i++) {
-    int64_t until = (int64_t)(uintptr_t)g->muted.slots[i].val;
-    if (g->muted.slots[i].key && until > now_s) cb(ud, (uint32_t)g->muted.slots[i].key, until);
-  }
+  u64map_iter_t it;
+  uint64_t k;
+  void *v;
+  for (u64map_iter_init(&g->muted, &it); u64map_next(&g->muted, &it, &k, &v);)
+    if ((int64_t)(uintptr_t)v > now_s) cb(ud, (uint32_t)k, (int64_t)(uintptr_t)v);
 }
 
 void im_group_view(const im_group_t *g, im_group_view_t *out)
@@ -394,10 +394,11 @@ void im_groups_stats(const im_groups_t *G, im_groups_stats_t *out)
 {
   *out = G->st;
   out->member_bytes = 0;
-  for (size_t i = 0; i < G->by_no.cap; i++) {
-    const im_group_t *g = G->by_no.slots[i].val;
-    if (!G->by_no.slots[i].key) continue;
-    out->member_bytes += gset_bytes(&g->members) + gset_bytes(&g->live) + g->muted.cap * sizeof(u64map_slot_t);
+  u64map_iter_t it;
+  void *v;
+  for (u64map_iter_init(&G->by_no, &it); u64map_next(&G->by_no, &it, NULL, &v);) {
+    const im_group_t *g = v;
+    out->member_bytes += gset_bytes(&g->members) + gset_bytes(&g->live) + u64map_bytes(&g->muted);
   }
 }
 
@@ -453,9 +454,11 @@ int im_groups_load(im_groups_t *G, store_t *s, int64_t now_s)
   if (!rc) rc = l.rc;
   if (!rc) rc = store_grp_member_each(s, 0, 0, 0, -1, load_member, &l);
   if (!rc) rc = l.rc;
-  for (size_t i = 0; !rc && i < G->by_no.cap; i++) {
-    im_group_t *g = G->by_no.slots[i].val;
-    if (G->by_no.slots[i].key) rc = store_grp_msg_last_seq(s, g->sdkappid, g->group_no, &g->last_seq);
+  u64map_iter_t it;
+  void *v;
+  for (u64map_iter_init(&G->by_no, &it); !rc && u64map_next(&G->by_no, &it, NULL, &v);) {
+    im_group_t *g = v;
+    rc = store_grp_msg_last_seq(s, g->sdkappid, g->group_no, &g->last_seq);
   }
   return rc;
 }
