@@ -49,14 +49,20 @@ void u64map_free_each(u64map_t *m, void (*fn)(void *val))
   u64map_free(m);
 }
 
+/* Index of key in a table (cap ≥ 1), or of the empty slot where its probe ends. */
+static size_t table_probe(const u64map_slot_t *t, size_t cap, uint64_t key)
+{
+  size_t i = slot_of(key, cap);
+  while (t[i].key && t[i].key != key) i = (i + 1) & (cap - 1);
+  return i;
+}
+
 /* Index of key in a table, or cap when absent. */
 static size_t table_find(const u64map_slot_t *t, size_t cap, uint64_t key)
 {
   if (!cap) return 0;
-  for (size_t i = slot_of(key, cap);; i = (i + 1) & (cap - 1)) {
-    if (t[i].key == key) return i;
-    if (!t[i].key) return cap;
-  }
+  size_t i = table_probe(t, cap, key);
+  return t[i].key ? i : cap;
 }
 
 static void table_place(u64map_slot_t *t, size_t cap, u64map_slot_t v)
@@ -96,17 +102,20 @@ void *u64map_get(const u64map_t *m, uint64_t key)
 static void move_some(u64map_t *m, size_t want)
 {
   struct u64map_move *mv = m->mv;
-  size_t n = 0;
-  while (mv->left) {
-    u64map_slot_t *o = &mv->old[mv->pos];
+  u64map_slot_t *old = mv->old, *t = m->tab;
+  size_t pos = mv->pos, left = mv->left, omask = mv->old_cap - 1, cap = m->tab_cap, n = 0;
+  while (left) { /* locals: the slots' stores could alias the fields */
+    u64map_slot_t *o = &old[pos];
     int empty = !o->key;
-    if (!empty) { table_place(m->tab, m->tab_cap, *o); o->key = 0; o->val = NULL; }
-    mv->pos = (mv->pos + 1) & (mv->old_cap - 1);
-    mv->left--;
+    if (!empty) { table_place(t, cap, *o); o->key = 0; o->val = NULL; }
+    pos = (pos + 1) & omask;
+    left--;
     n++;
     if (empty && n >= want) break;
   }
-  if (!mv->left) { free(mv->old); free(mv); m->mv = NULL; }
+  mv->pos = pos;
+  mv->left = left;
+  if (!left) { free(old); free(mv); m->mv = NULL; }
 }
 
 /* Double the table: the full one becomes the old one, moved a step at a
@@ -134,11 +143,16 @@ int u64map_put(u64map_t *m, uint64_t key, void *val)
 {
   if (!key) return IMC_E_INVAL;
   if (m->mv) move_some(m, U64MAP_MOVE_STEP);
-  size_t i = table_find(m->tab, m->tab_cap, key);
-  if (i < m->tab_cap) { m->tab[i].val = val; return 0; }
-  if (m->mv && (i = table_find(m->mv->old, m->mv->old_cap, key)) < m->mv->old_cap) { m->mv->old[i].val = val; return 0; }
-  if ((m->len + 1) * 10 > m->tab_cap * 7) { int rc = grow(m); if (rc) return rc; }
-  table_place(m->tab, m->tab_cap, (u64map_slot_t){ key, val });
+  size_t i = m->tab_cap ? table_probe(m->tab, m->tab_cap, key) : 0;
+  if (m->tab_cap && m->tab[i].key) { m->tab[i].val = val; return 0; }
+  size_t j;
+  if (m->mv && (j = table_find(m->mv->old, m->mv->old_cap, key)) < m->mv->old_cap) { m->mv->old[j].val = val; return 0; }
+  if ((m->len + 1) * 10 > m->tab_cap * 7) {
+    int rc = grow(m);
+    if (rc) return rc;
+    i = table_probe(m->tab, m->tab_cap, key);
+  }
+  m->tab[i] = (u64map_slot_t){ key, val }; /* i: the empty slot that ended key's probe */
   m->len++;
   return 0;
 }
