@@ -10,94 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- membership sets ---------------------------------------------------------------- */
-/* murmur3's finalizer (full avalanche: user numbers are dense and regular,
- * a plain multiplicative hash clusters under linear probing), then
- * multiply-shift onto any capacity. */
-static uint32_t slot_of(const gset_t *s, uint32_t key)
-{
-  key ^= key >> 16;
-  key *= 0x85ebca6bu;
-  key ^= key >> 13;
-  key *= 0xc2b2ae35u;
-  key ^= key >> 16;
-  return (uint32_t)(((uint64_t)key * s->cap) >> 32);
-}
-
-static int gset_resize(gset_t *s, uint32_t cap)
-{
-  uint64_t *old = s->slots;
-  uint32_t ocap = s->cap;
-  uint64_t *n = calloc(cap, sizeof *n);
-  if (!n) return IMC_E_NOMEM;
-  s->slots = n;
-  s->cap = cap;
-  for (uint32_t i = 0; i < ocap; i++) {
-    if (!old[i]) continue;
-    uint32_t j = slot_of(s, (uint32_t)(old[i] >> 32));
-    while (n[j]) j = j + 1 == cap ? 0 : j + 1;
-    n[j] = old[i];
-  }
-  free(old);
-  return 0;
-}
-
-int gset_put(gset_t *s, uint32_t key, uint32_t payload)
-{
-  if ((uint64_t)(s->len + 1) * 4 > (uint64_t)s->cap * 3) {
-    uint32_t cap = s->cap < 8 ? 8 : s->cap + s->cap / 2;
-    if (gset_resize(s, cap)) return IMC_E_NOMEM;
-  }
-  uint32_t i = slot_of(s, key);
-  while (s->slots[i] && (uint32_t)(s->slots[i] >> 32) != key) i = i + 1 == s->cap ? 0 : i + 1;
-  if (!s->slots[i]) s->len++;
-  s->slots[i] = (uint64_t)key << 32 | payload;
-  return 0;
-}
-
-uint32_t gset_get(const gset_t *s, uint32_t key)
-{
-  if (!s->cap) return 0;
-  uint32_t i = slot_of(s, key);
-  while (s->slots[i]) {
-    if ((uint32_t)(s->slots[i] >> 32) == key) return (uint32_t)s->slots[i];
-    i = i + 1 == s->cap ? 0 : i + 1;
-  }
-  return 0;
-}
-
-int gset_del(gset_t *s, uint32_t key)
-{
-  if (!s->cap) return 0;
-  uint32_t i = slot_of(s, key);
-  while (s->slots[i] && (uint32_t)(s->slots[i] >> 32) != key) i = i + 1 == s->cap ? 0 : i + 1;
-  if (!s->slots[i]) return 0;
-  /* backward-shift deletion (linear probing, any capacity) */
-  uint32_t j = i;
-  for (;;) {
-    j = j + 1 == s->cap ? 0 : j + 1;
-    if (!s->slots[j]) break;
-    uint32_t home = slot_of(s, (uint32_t)(s->slots[j] >> 32));
-    /* move j into the hole at i unless its home lies cyclically in (i, j] */
-    int in_range = i <= j ? (home > i && home <= j) : (home > i || home <= j);
-    if (in_range) continue;
-    s->slots[i] = s->slots[j];
-    i = j;
-  }
-  s->slots[i] = 0;
-  s->len--;
-  if (s->cap > 8 && (uint64_t)s->len * 4 < s->cap) gset_resize(s, s->cap / 2 < 8 ? 8 : s->cap / 2); /* OOM: keep */
-  return 1;
-}
-
-void gset_free(gset_t *s)
-{
-  free(s->slots);
-  memset(s, 0, sizeof *s);
-}
-
-size_t gset_bytes(const gset_t *s) { return (size_t)s->cap * sizeof(uint64_t); }
-
 /* ---- registry ------------------------------------------------------------------------- */
 void im_groups_start(im_groups_t *G, store_writer_t *w, store_reader_t *r)
 {
@@ -276,12 +188,11 @@ void grp__remove(im_groups_t *G, im_group_t *g)
     if (im_gtype_info(g->type)->live) a->live--;
     else a->nonlive--;
   }
-  for (uint32_t i = 0; i < g->members.cap; i++)
-    if (g->members.slots[i]) user_count(G, g->sdkappid, (uint32_t)(g->members.slots[i] >> 32), -1);
+  uint64_t pos = 0, v;
+  while (gset_next(&g->members, &pos, &v)) user_count(G, g->sdkappid, (uint32_t)(v >> 32), -1);
   G->st.memberships -= g->members.len;
-  for (uint32_t i = 0; i < g->live.cap; i++) {
-    if (!g->live.slots[i]) continue;
-    gsess_t *ss = u64map_get(&G->sess, g->live.slots[i] >> 32);
+  for (pos = 0; gset_next(&g->live, &pos, &v);) {
+    gsess_t *ss = u64map_get(&G->sess, v >> 32);
     for (uint32_t k = 0; ss && k < ss->n; k++)
       if (ss->group_nos[k] == g->group_no) { ss->group_nos[k] = ss->group_nos[--ss->n]; break; }
   }
@@ -337,8 +248,9 @@ im_grole_t im_group_role(const im_group_t *g, uint32_t user_no)
   if (!user_no) return IM_GR_NONE;
   if (im_gtype_info(g->type)->live) {
     if (user_no == g->owner_no) return IM_GR_OWNER;
-    for (uint32_t i = 0; i < g->live.cap; i++)
-      if (g->live.slots[i] && (uint32_t)g->live.slots[i] == user_no) return IM_GR_MEMBER;
+    uint64_t pos = 0, v;
+    while (gset_next(&g->live, &pos, &v))
+      if ((uint32_t)v == user_no) return IM_GR_MEMBER;
     return IM_GR_NONE;
   }
   uint32_t p = gset_get(&g->members, user_no);
@@ -547,9 +459,8 @@ void grp__deliver(im_groups_t *G, im_group_t *g, const im_gevent_t *ev, const ui
       G->st.deliveries++;
     }
   }
-  for (uint32_t i = 0; !to && i < g->members.cap; i++) {
-    uint64_t v = g->members.slots[i];
-    if (!v) continue;
+  uint64_t pos = 0, v;
+  while (!to && gset_next(&g->members, &pos, &v)) {
     for (im_session_t *s = im_presence_first(G->p, g->sdkappid, (uint32_t)(v >> 32)); s; s = s->next) {
       if (s->sid == except_sid) continue;
       G->h.send(G->h.ud, s, f);
