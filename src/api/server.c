@@ -422,12 +422,9 @@ void api_srv_release(api_srv_t *srv)
   cws_pace_free(srv);    /* logins still waiting hold their connections */
   im_c2c_free(srv->c2c);
   jsonw_free(&srv->frame_text);
-  for (size_t i = 0; i < srv->rate.cap; i++) free(srv->rate.slots[i].val);
-  u64map_free(&srv->rate);
-  for (size_t i = 0; i < srv->kicks.cap; i++) free(srv->kicks.slots[i].val);
-  u64map_free(&srv->kicks);
-  for (size_t i = 0; i < srv->quota_pending.cap; i++) free(srv->quota_pending.slots[i].val);
-  u64map_free(&srv->quota_pending);
+  u64map_free_each(&srv->rate, free);
+  u64map_free_each(&srv->kicks, free);
+  u64map_free_each(&srv->quota_pending, free);
   im_groups_free(srv->groups);
   meter_free(srv->meter);
   im_presence_free(srv->presence);

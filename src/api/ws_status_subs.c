@@ -39,16 +39,15 @@ int ws_status_subs_init(api_srv_t *srv)
   return 0;
 }
 
+static void subs_list_free(void *v) { subs_list_t *l = v; free(l->v); free(l); }
+static void own_list_free(void *v) { own_list_t *l = v; free(l->v); free(l); }
+
 void ws_status_subs_free(api_srv_t *srv)
 {
   struct rel_subs *r = srv->subs;
   if (!r) return;
-  for (size_t i = 0; i < r->by_target.cap; i++)
-    if (r->by_target.slots[i].key) { subs_list_t *l = r->by_target.slots[i].val; free(l->v); free(l); }
-  for (size_t i = 0; i < r->by_user.cap; i++)
-    if (r->by_user.slots[i].key) { own_list_t *l = r->by_user.slots[i].val; free(l->v); free(l); }
-  u64map_free(&r->by_target);
-  u64map_free(&r->by_user);
+  u64map_free_each(&r->by_target, subs_list_free);
+  u64map_free_each(&r->by_user, own_list_free);
   free(srv->subs);
   srv->subs = NULL;
 }

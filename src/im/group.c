@@ -10,94 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- membership sets ---------------------------------------------------------------- */
-/* murmur3's finalizer (full avalanche: user numbers are dense and regular,
- * a plain multiplicative hash clusters under linear probing), then
- * multiply-shift onto any capacity. */
-static uint32_t slot_of(const gset_t *s, uint32_t key)
-{
-  key ^= key >> 16;
-  key *= 0x85ebca6bu;
-  key ^= key >> 13;
-  key *= 0xc2b2ae35u;
-  key ^= key >> 16;
-  return (uint32_t)(((uint64_t)key * s->cap) >> 32);
-}
-
-static int gset_resize(gset_t *s, uint32_t cap)
-{
-  uint64_t *old = s->slots;
-  uint32_t ocap = s->cap;
-  uint64_t *n = calloc(cap, sizeof *n);
-  if (!n) return IMC_E_NOMEM;
-  s->slots = n;
-  s->cap = cap;
-  for (uint32_t i = 0; i < ocap; i++) {
-    if (!old[i]) continue;
-    uint32_t j = slot_of(s, (uint32_t)(old[i] >> 32));
-    while (n[j]) j = j + 1 == cap ? 0 : j + 1;
-    n[j] = old[i];
-  }
-  free(old);
-  return 0;
-}
-
-int gset_put(gset_t *s, uint32_t key, uint32_t payload)
-{
-  if ((uint64_t)(s->len + 1) * 4 > (uint64_t)s->cap * 3) {
-    uint32_t cap = s->cap < 8 ? 8 : s->cap + s->cap / 2;
-    if (gset_resize(s, cap)) return IMC_E_NOMEM;
-  }
-  uint32_t i = slot_of(s, key);
-  while (s->slots[i] && (uint32_t)(s->slots[i] >> 32) != key) i = i + 1 == s->cap ? 0 : i + 1;
-  if (!s->slots[i]) s->len++;
-  s->slots[i] = (uint64_t)key << 32 | payload;
-  return 0;
-}
-
-uint32_t gset_get(const gset_t *s, uint32_t key)
-{
-  if (!s->cap) return 0;
-  uint32_t i = slot_of(s, key);
-  while (s->slots[i]) {
-    if ((uint32_t)(s->slots[i] >> 32) == key) return (uint32_t)s->slots[i];
-    i = i + 1 == s->cap ? 0 : i + 1;
-  }
-  return 0;
-}
-
-int gset_del(gset_t *s, uint32_t key)
-{
-  if (!s->cap) return 0;
-  uint32_t i = slot_of(s, key);
-  while (s->slots[i] && (uint32_t)(s->slots[i] >> 32) != key) i = i + 1 == s->cap ? 0 : i + 1;
-  if (!s->slots[i]) return 0;
-  /* backward-shift deletion (linear probing, any capacity) */
-  uint32_t j = i;
-  for (;;) {
-    j = j + 1 == s->cap ? 0 : j + 1;
-    if (!s->slots[j]) break;
-    uint32_t home = slot_of(s, (uint32_t)(s->slots[j] >> 32));
-    /* move j into the hole at i unless its home lies cyclically in (i, j] */
-    int in_range = i <= j ? (home > i && home <= j) : (home > i || home <= j);
-    if (in_range) continue;
-    s->slots[i] = s->slots[j];
-    i = j;
-  }
-  s->slots[i] = 0;
-  s->len--;
-  if (s->cap > 8 && (uint64_t)s->len * 4 < s->cap) gset_resize(s, s->cap / 2 < 8 ? 8 : s->cap / 2); /* OOM: keep */
-  return 1;
-}
-
-void gset_free(gset_t *s)
-{
-  free(s->slots);
-  memset(s, 0, sizeof *s);
-}
-
-size_t gset_bytes(const gset_t *s) { return (size_t)s->cap * sizeof(uint64_t); }
-
 /* ---- registry ------------------------------------------------------------------------- */
 void im_groups_start(im_groups_t *G, store_writer_t *w, store_reader_t *r)
 {
@@ -132,13 +44,12 @@ static void group_free(im_group_t *g)
 void im_groups_free(im_groups_t *G)
 {
   if (!G) return;
-  for (size_t i = 0; i < G->by_no.cap; i++)
-    if (G->by_no.slots[i].key) { grp__live_free(G, G->by_no.slots[i].val); group_free(G->by_no.slots[i].val); }
+  u64map_iter_t it;
+  void *v;
+  for (u64map_iter_init(&G->by_no, &it); u64map_next(&G->by_no, &it, NULL, &v);) { grp__live_free(G, v); group_free(v); }
   free(G->lv_rooms);
-  for (size_t i = 0; i < G->apps.cap; i++)
-    if (G->apps.slots[i].key) { free(((gapp_t *)G->apps.slots[i].val)->nos); free(G->apps.slots[i].val); }
-  for (size_t i = 0; i < G->sess.cap; i++)
-    if (G->sess.slots[i].key) { free(((gsess_t *)G->sess.slots[i].val)->group_nos); free(G->sess.slots[i].val); }
+  for (u64map_iter_init(&G->apps, &it); u64map_next(&G->apps, &it, NULL, &v);) { free(((gapp_t *)v)->nos); free(v); }
+  for (u64map_iter_init(&G->sess, &it); u64map_next(&G->sess, &it, NULL, &v);) { free(((gsess_t *)v)->group_nos); free(v); }
   u64map_free(&G->by_no);
   u64map_free(&G->by_id);
   u64map_free(&G->apps);
@@ -277,12 +188,11 @@ void grp__remove(im_groups_t *G, im_group_t *g)
     if (im_gtype_info(g->type)->live) a->live--;
     else a->nonlive--;
   }
-  for (uint32_t i = 0; i < g->members.cap; i++)
-    if (g->members.slots[i]) user_count(G, g->sdkappid, (uint32_t)(g->members.slots[i] >> 32), -1);
+  uint64_t pos = 0, v;
+  while (gset_next(&g->members, &pos, &v)) user_count(G, g->sdkappid, (uint32_t)(v >> 32), -1);
   G->st.memberships -= g->members.len;
-  for (uint32_t i = 0; i < g->live.cap; i++) {
-    if (!g->live.slots[i]) continue;
-    gsess_t *ss = u64map_get(&G->sess, g->live.slots[i] >> 32);
+  for (pos = 0; gset_next(&g->live, &pos, &v);) {
+    gsess_t *ss = u64map_get(&G->sess, v >> 32);
     for (uint32_t k = 0; ss && k < ss->n; k++)
       if (ss->group_nos[k] == g->group_no) { ss->group_nos[k] = ss->group_nos[--ss->n]; break; }
   }
@@ -338,8 +248,9 @@ im_grole_t im_group_role(const im_group_t *g, uint32_t user_no)
   if (!user_no) return IM_GR_NONE;
   if (im_gtype_info(g->type)->live) {
     if (user_no == g->owner_no) return IM_GR_OWNER;
-    for (uint32_t i = 0; i < g->live.cap; i++)
-      if (g->live.slots[i] && (uint32_t)g->live.slots[i] == user_no) return IM_GR_MEMBER;
+    uint64_t pos = 0, v;
+    while (gset_next(&g->live, &pos, &v))
+      if ((uint32_t)v == user_no) return IM_GR_MEMBER;
     return IM_GR_NONE;
   }
   uint32_t p = gset_get(&g->members, user_no);
@@ -354,10 +265,11 @@ int64_t im_group_muted_until(const im_group_t *g, uint32_t user_no, int64_t now_
 
 void im_group_muted_each(const im_group_t *g, int64_t now_s, void (*cb)(void *, uint32_t, int64_t), void *ud)
 {
-  for (size_t i = 0; i < g->muted.cap; i++) {
-    int64_t until = (int64_t)(uintptr_t)g->muted.slots[i].val;
-    if (g->muted.slots[i].key && until > now_s) cb(ud, (uint32_t)g->muted.slots[i].key, until);
-  }
+  u64map_iter_t it;
+  uint64_t k;
+  void *v;
+  for (u64map_iter_init(&g->muted, &it); u64map_next(&g->muted, &it, &k, &v);)
+    if ((int64_t)(uintptr_t)v > now_s) cb(ud, (uint32_t)k, (int64_t)(uintptr_t)v);
 }
 
 void im_group_view(const im_group_t *g, im_group_view_t *out)
@@ -394,10 +306,11 @@ void im_groups_stats(const im_groups_t *G, im_groups_stats_t *out)
 {
   *out = G->st;
   out->member_bytes = 0;
-  for (size_t i = 0; i < G->by_no.cap; i++) {
-    const im_group_t *g = G->by_no.slots[i].val;
-    if (!G->by_no.slots[i].key) continue;
-    out->member_bytes += gset_bytes(&g->members) + gset_bytes(&g->live) + g->muted.cap * sizeof(u64map_slot_t);
+  u64map_iter_t it;
+  void *v;
+  for (u64map_iter_init(&G->by_no, &it); u64map_next(&G->by_no, &it, NULL, &v);) {
+    const im_group_t *g = v;
+    out->member_bytes += gset_bytes(&g->members) + gset_bytes(&g->live) + u64map_bytes(&g->muted);
   }
 }
 
@@ -453,9 +366,11 @@ int im_groups_load(im_groups_t *G, store_t *s, int64_t now_s)
   if (!rc) rc = l.rc;
   if (!rc) rc = store_grp_member_each(s, 0, 0, 0, -1, load_member, &l);
   if (!rc) rc = l.rc;
-  for (size_t i = 0; !rc && i < G->by_no.cap; i++) {
-    im_group_t *g = G->by_no.slots[i].val;
-    if (G->by_no.slots[i].key) rc = store_grp_msg_last_seq(s, g->sdkappid, g->group_no, &g->last_seq);
+  u64map_iter_t it;
+  void *v;
+  for (u64map_iter_init(&G->by_no, &it); !rc && u64map_next(&G->by_no, &it, NULL, &v);) {
+    im_group_t *g = v;
+    rc = store_grp_msg_last_seq(s, g->sdkappid, g->group_no, &g->last_seq);
   }
   return rc;
 }
@@ -544,9 +459,8 @@ void grp__deliver(im_groups_t *G, im_group_t *g, const im_gevent_t *ev, const ui
       G->st.deliveries++;
     }
   }
-  for (uint32_t i = 0; !to && i < g->members.cap; i++) {
-    uint64_t v = g->members.slots[i];
-    if (!v) continue;
+  uint64_t pos = 0, v;
+  while (!to && gset_next(&g->members, &pos, &v)) {
     for (im_session_t *s = im_presence_first(G->p, g->sdkappid, (uint32_t)(v >> 32)); s; s = s->next) {
       if (s->sid == except_sid) continue;
       G->h.send(G->h.ud, s, f);

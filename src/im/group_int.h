@@ -13,8 +13,12 @@
  * for live groups) in the high 32 bits, a payload in the low 32 (0 = empty
  * slot: keys are never 0). Capacity grows by 1.5x past a load of 3/4 and
  * shrinks below 1/4, so a set holds 8 / load ≤ 16 bytes per entry once it
- * has grown past its first 8 slots. */
-typedef struct gset { uint64_t *slots; uint32_t cap, len; } gset_t;
+ * has grown past its first 8 slots (both tables while a resize lasts: it is
+ * spread over later puts and removals, group_set.c). Walk it with gset_next. */
+typedef struct gset {
+  uint64_t *tab; uint32_t cap, len; /* private but len (read-only): the table keys go to */
+  struct gset_move *mv;             /* private: the resize under way, or NULL */
+} gset_t;
 
 /* Member payload bits (non-live). */
 #define GM_ROLE(p) ((im_grole_t)((p) & 3u))
@@ -76,12 +80,17 @@ struct im_groups {
  * messages, how many and since when (loop ms, low 32 bits | 1; 0 = not). */
 typedef struct gsess { uint32_t sdkappid, n, cap, dropped; uint32_t *group_nos; uint32_t lag_ms; } gsess_t;
 
-/* ---- sets (group.c) ---- */
-int gset_put(gset_t *s, uint32_t key, uint32_t payload);   /* insert or replace; 0 or IMC_E_NOMEM */
+/* ---- sets (group_set.c) ---- */
+int gset_put(gset_t *s, uint32_t key, uint32_t payload);   /* insert or replace; 0 or IMC_E_NOMEM (unchanged) */
 uint32_t gset_get(const gset_t *s, uint32_t key);          /* payload, 0 if absent */
 int gset_del(gset_t *s, uint32_t key);                     /* 1 removed, 0 absent */
 void gset_free(gset_t *s);
-size_t gset_bytes(const gset_t *s);
+size_t gset_bytes(const gset_t *s);                        /* both tables while a resize lasts */
+uint32_t gset_moves_left(const gset_t *s);                 /* old slots of a resize still to move (tests) */
+/* Next entry of a walk (key << 32 | payload in *v): 1, or 0 at the end.
+ * Start with *pos = 0; visits every entry once, in both tables while a
+ * resize lasts; the set must not change during the walk. */
+int gset_next(const gset_t *s, uint64_t *pos, uint64_t *v);
 
 /* ---- registry (group.c) ---- */
 im_group_t *grp__by_no(const im_groups_t *G, uint32_t sdkappid, uint32_t group_no);

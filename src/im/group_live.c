@@ -194,9 +194,8 @@ static void fan_out(im_groups_t *G, im_group_t *g, const gwalk_t *w, uint64_t no
 {
   size_t bytes = G->h.frame_bytes(G->h.ud, w->f);
   uint64_t sent = 0;
-  for (uint32_t i = 0; i < g->live.cap; i++) {
-    uint64_t v = g->live.slots[i];
-    if (!v) continue;
+  uint64_t pos = 0, v;
+  while (gset_next(&g->live, &pos, &v)) {
     uint32_t sid = (uint32_t)(v >> 32);
     im_session_t *s = im_presence_find(G->p, g->sdkappid, (uint32_t)v, sid);
     if (s) sent += reach(G, w, bytes, s, sid, now);
@@ -259,8 +258,8 @@ static void walk_begin(im_groups_t *G, im_group_t *g, uint64_t now)
   for (uint32_t k = 0; k < ns; k++)
     if (!d || w->senders[d - 1] != w->senders[k]) w->senders[d++] = w->senders[k];
   w->ns = d;
-  for (uint32_t i = 0; i < g->live.cap; i++)
-    if (g->live.slots[i]) w->members[w->nm++] = g->live.slots[i];
+  uint64_t pos = 0, v;
+  while (gset_next(&g->live, &pos, &v)) w->members[w->nm++] = v;
   G->st.live_fanouts++;
 }
 

@@ -378,9 +378,9 @@ static void done_apply(gjob_t *j, int rc)
   }
   if (g) {
     im_gevent_t ev = { IM_GEV_APPLY, g->sdkappid, g->group_id, g->type, NULL, j->prev_owner_id };
-    for (uint32_t i = 0; i < g->members.cap; i++) {
-      uint64_t s = g->members.slots[i];
-      if (s && GM_ROLE((uint32_t)s) != IM_GR_MEMBER) grp__deliver_user(j->G, j->sdkappid, (uint32_t)(s >> 32), &ev);
+    uint64_t pos = 0, s;
+    while (gset_next(&g->members, &pos, &s)) {
+      if (GM_ROLE((uint32_t)s) != IM_GR_MEMBER) grp__deliver_user(j->G, j->sdkappid, (uint32_t)(s >> 32), &ev);
     }
   }
   grp__finish(j, 0);

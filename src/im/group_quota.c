@@ -60,10 +60,13 @@ int grp__is_big(const im_groups_t *G, const im_group_t *g)
 int64_t im_groups_big_count(const im_groups_t *G, int64_t customer_id)
 {
   int64_t n = 0;
-  for (size_t i = 0; i < G->apps.cap; i++) {
-    const gapp_t *a = G->apps.slots[i].val;
-    uint32_t app = (uint32_t)G->apps.slots[i].key;
-    if (!a || customer(G, app) != customer_id) continue;
+  u64map_iter_t it;
+  uint64_t key;
+  void *v;
+  for (u64map_iter_init(&G->apps, &it); u64map_next(&G->apps, &it, &key, &v);) {
+    const gapp_t *a = v;
+    uint32_t app = (uint32_t)key;
+    if (customer(G, app) != customer_id) continue;
     if (plan_big_group_floor(grp__plan(G, app)) == PLAN_UNLIMITED) continue; /* none of its groups is big */
     for (size_t k = 0; k < a->n; k++) {
       const im_group_t *g = grp__by_no(G, app, a->nos[k]);

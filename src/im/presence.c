@@ -52,7 +52,9 @@ int im_presence_create(im_presence_t **out)
 void im_presence_free(im_presence_t *p)
 {
   if (!p) return;
-  for (size_t i = 0; i < p->users.cap; i++) free(p->users.slots[i].val);
+  u64map_iter_t it;
+  void *v;
+  for (u64map_iter_init(&p->users, &it); u64map_next(&p->users, &it, NULL, &v);) free(v);
   u64map_free(&p->users);
   free(p);
 }
@@ -163,16 +165,10 @@ size_t im_presence_count(const im_presence_t *p) { return p->sessions; }
 size_t im_presence_sweep(im_presence_t *p, int64_t now_s)
 {
   size_t n = 0;
-  for (size_t i = 0; i < p->users.cap;) {
-    user_entry_t *e = p->users.slots[i].val;
-    if (p->users.slots[i].key && entry_empty(e, now_s)) {
-      u64map_del(&p->users, p->users.slots[i].key); /* may shift a later entry into slot i */
-      free(e);
-      n++;
-      continue;
-    }
-    i++;
-  }
+  u64map_iter_t it;
+  void *v;
+  for (u64map_iter_init(&p->users, &it); u64map_next(&p->users, &it, NULL, &v);)
+    if (entry_empty(v, now_s)) { u64map_iter_del(&p->users, &it); free(v); n++; }
   return n;
 }
 
@@ -196,9 +192,12 @@ int im_presence_app_users(const im_presence_t *p, uint32_t sdkappid, uint32_t **
   size_t cap = 0;
   *users = NULL;
   *n = 0;
-  for (size_t i = 0; i < p->users.cap; i++) {
-    const user_entry_t *e = p->users.slots[i].val;
-    if (!e || !e->head || (uint32_t)(p->users.slots[i].key >> 32) != sdkappid) continue;
+  u64map_iter_t it;
+  uint64_t key;
+  void *v;
+  for (u64map_iter_init(&p->users, &it); u64map_next(&p->users, &it, &key, &v);) {
+    const user_entry_t *e = v;
+    if (!e->head || (uint32_t)(key >> 32) != sdkappid) continue;
     if (*n == cap) {
       size_t nc = cap ? cap * 2 : 16;
       uint32_t *nu = realloc(*users, nc * sizeof *nu);
@@ -206,7 +205,7 @@ int im_presence_app_users(const im_presence_t *p, uint32_t sdkappid, uint32_t **
       *users = nu;
       cap = nc;
     }
-    (*users)[(*n)++] = (uint32_t)p->users.slots[i].key;
+    (*users)[(*n)++] = (uint32_t)key;
   }
   return 0;
 }

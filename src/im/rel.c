@@ -39,19 +39,21 @@ static void user_free(rel_user_t *u)
 void rel_free(rel_t *r)
 {
   if (!r) return;
-  for (size_t i = 0; i < r->users.cap; i++)
-    if (r->users.slots[i].key) user_free(r->users.slots[i].val);
+  u64map_iter_t it;
+  void *v;
+  for (u64map_iter_init(&r->users, &it); u64map_next(&r->users, &it, NULL, &v);) user_free(v);
   u64map_free(&r->users);
   free(r);
 }
 
 void rel_each_user(rel_t *r, void (*cb)(void *ud, rel_user_t *u), void *ud)
 {
-  for (size_t i = 0; i < r->users.cap; i++)
-    if (r->users.slots[i].key) cb(ud, r->users.slots[i].val);
+  u64map_iter_t it;
+  void *v;
+  for (u64map_iter_init(&r->users, &it); u64map_next(&r->users, &it, NULL, &v);) cb(ud, v);
 }
 
-size_t rel_bytes(const rel_t *r) { return r->bytes + r->users.cap * sizeof(u64map_slot_t); }
+size_t rel_bytes(const rel_t *r) { return r->bytes + u64map_bytes(&r->users); }
 
 rel_user_t *rel_user(const rel_t *r, uint32_t app, uint32_t user) { return u64map_get(&r->users, key_of(app, user)); }
 
@@ -202,9 +204,11 @@ int rel_load(rel_t *r, store_t *s)
   /* the UserIDs of every app that has rows */
   u64map_t apps;
   u64map_init(&apps);
-  for (size_t i = 0; i < r->users.cap && !rc; i++) {
-    rel_user_t *u = r->users.slots[i].val;
-    if (!r->users.slots[i].key || u64map_get(&apps, u->sdkappid)) continue;
+  u64map_iter_t it;
+  void *v;
+  for (u64map_iter_init(&r->users, &it); !rc && u64map_next(&r->users, &it, NULL, &v);) {
+    rel_user_t *u = v;
+    if (u64map_get(&apps, u->sdkappid)) continue;
     if ((rc = u64map_put(&apps, u->sdkappid, u))) break;
     l.last_app = u->sdkappid;
     rc = store_account_each(s, u->sdkappid, on_account, &l);

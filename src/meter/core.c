@@ -90,9 +90,10 @@ static void month_free(mmonth_t *mo) { if (mo) { meter_uset_free(&mo->users); fr
 void meter_free(meter_t *m)
 {
   if (!m) return;
-  for (size_t i = 0; i < m->apps.cap; i++) {
-    mapp_t *a = m->apps.slots[i].val;
-    if (!a) continue;
+  u64map_iter_t it;
+  void *v;
+  for (u64map_iter_init(&m->apps, &it); u64map_next(&m->apps, &it, NULL, &v);) {
+    mapp_t *a = v;
     for (int d = 0; d < DAY_SLOTS; d++) day_free(a->days[d]);
     for (int k = 0; k < MONTH_SLOTS; k++) month_free(a->months[k]);
     free(a);
@@ -176,8 +177,9 @@ void meter_advance(meter_t *m, int64_t now_s)
   int64_t q0 = floor_div(m->now_s, 900), q1 = floor_div(now_s, 900);
   m->now_s = now_s;
   if (q0 == q1) return;
-  for (size_t i = 0; i < m->apps.cap; i++)
-    if (m->apps.slots[i].val) app_evict(m, m->apps.slots[i].val);
+  u64map_iter_t it;
+  void *v;
+  for (u64map_iter_init(&m->apps, &it); u64map_next(&m->apps, &it, NULL, &v);) app_evict(m, v);
 }
 
 /* A big app stays big: a new day (month) set starts flat, sized like the
@@ -427,9 +429,10 @@ void meter_flush(meter_t *m, int64_t now_s, void (*cb)(void *ud, const meter_del
   size_t norph = m->norphans;
   m->orphans = NULL;
   m->norphans = m->orphans_cap = 0;
-  for (size_t i = 0; i < m->apps.cap; i++) {
-    mapp_t *a = m->apps.slots[i].val;
-    if (!a) continue;
+  u64map_iter_t it;
+  void *v;
+  for (u64map_iter_init(&m->apps, &it); u64map_next(&m->apps, &it, NULL, &v);) {
+    mapp_t *a = v;
     if (a->bw_sec != INT64_MIN && a->bw_sec < now_s) bw_close(m, a);
     for (int k = 0; k < DAY_SLOTS; k++) {
       mday_t *d = a->days[k];
@@ -462,10 +465,11 @@ void meter_unflush(meter_t *m, const meter_delta_t *d)
 
 size_t meter_mem_bytes(const meter_t *m)
 {
-  size_t n = sizeof *m + m->apps.cap * sizeof(u64map_slot_t) + m->orphans_cap * sizeof(meter_delta_t);
-  for (size_t i = 0; i < m->apps.cap; i++) {
-    const mapp_t *a = m->apps.slots[i].val;
-    if (!a) continue;
+  size_t n = sizeof *m + u64map_bytes(&m->apps) + m->orphans_cap * sizeof(meter_delta_t);
+  u64map_iter_t it;
+  void *v;
+  for (u64map_iter_init(&m->apps, &it); u64map_next(&m->apps, &it, NULL, &v);) {
+    const mapp_t *a = v;
     n += sizeof *a;
     for (int k = 0; k < DAY_SLOTS; k++) if (a->days[k]) n += sizeof(mday_t) + meter_uset_bytes(&a->days[k]->users);
     for (int k = 0; k < MONTH_SLOTS; k++) if (a->months[k]) n += sizeof(mmonth_t) + meter_uset_bytes(&a->months[k]->users);

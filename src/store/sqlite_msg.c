@@ -47,20 +47,19 @@ static const char *const mstmt_sql[M__COUNT] = {
 };
 
 
+static void app_cache_free(void *v)
+{
+  app_cache_t *a = v;
+  u64map_free(&a->conv);
+  u64map_free(&a->user);
+  u64map_free(&a->recent);
+  u64map_free_each(&a->win, free);
+  free(a);
+}
+
 static void cache_clear(struct sqmsg *m)
 {
-  for (size_t i = 0; i < m->apps.cap; i++) {
-    app_cache_t *a = m->apps.slots[i].val;
-    if (!m->apps.slots[i].key) continue;
-    u64map_free(&a->conv);
-    u64map_free(&a->user);
-    u64map_free(&a->recent);
-    for (size_t j = 0; j < a->win.cap; j++)
-      if (a->win.slots[j].key) free(a->win.slots[j].val);
-    u64map_free(&a->win);
-    free(a);
-  }
-  u64map_free(&m->apps);
+  u64map_free_each(&m->apps, app_cache_free);
   m->entries = 0;
 }
 

@@ -209,9 +209,10 @@ void sq__live_win_clear(struct sqmsg *m, uint32_t sdkappid)
 {
   app_cache_t *a = u64map_get(&m->apps, sdkappid);
   if (!a) return;
-  for (size_t j = 0; j < a->win.cap; j++)
-    if (a->win.slots[j].key) { m->entries -= ((sqwin_t *)a->win.slots[j].val)->n + 1; free(a->win.slots[j].val); }
-  u64map_free(&a->win);
+  u64map_iter_t it;
+  void *v;
+  for (u64map_iter_init(&a->win, &it); u64map_next(&a->win, &it, NULL, &v);) m->entries -= ((sqwin_t *)v)->n + 1;
+  u64map_free_each(&a->win, free);
 }
 
 static void win_drop(struct sqmsg *m, app_cache_t *ac, uint64_t conv)

@@ -263,9 +263,11 @@ static void on_app(void *ud, const store_app_t *rec)
 
 static int load_accounts(tenant_registry_t *r, store_t *s)
 {
-  for (size_t i = 0; i < r->apps.cap; i++) {
-    tenant_app_t *a = r->apps.slots[i].val;
-    if (!a || a->accounts->len) continue;
+  u64map_iter_t it;
+  void *v;
+  for (u64map_iter_init(&r->apps, &it); u64map_next(&r->apps, &it, NULL, &v);) {
+    tenant_app_t *a = v;
+    if (a->accounts->len) continue;
     acct_load_t l = { a->accounts, 0 };
     int rc = store_account_each(s, a->rec.sdkappid, on_account_load, &l);
     if (rc || l.rc) return rc ? rc : l.rc;
@@ -277,9 +279,10 @@ int tenant_registry_refresh_plans(tenant_registry_t *r, store_t *s, int64_t day)
 {
   store_order_t *v = NULL;
   int n = 0, first = tenant_app_orders(s, 0, &v, &n); /* every order, by app then id: one query */
-  for (size_t i = 0; i < r->apps.cap; i++) {
-    tenant_app_t *a = r->apps.slots[i].val;
-    if (!a) continue;
+  u64map_iter_t it;
+  void *av;
+  for (u64map_iter_init(&r->apps, &it); u64map_next(&r->apps, &it, NULL, &av);) {
+    tenant_app_t *a = av;
     int rc = first;
     tenant_lifecycle_t lc;
     if (!rc) {
@@ -324,16 +327,17 @@ int tenant_registry_load(store_t *s, tenant_registry_t **out)
   return 0;
 }
 
+static void app_free(void *v)
+{
+  tenant_app_t *a = v;
+  acct_free(a->accounts);
+  free(a);
+}
+
 void tenant_registry_free(tenant_registry_t *r)
 {
   if (!r) return;
-  for (size_t i = 0; i < r->apps.cap; i++) {
-    tenant_app_t *a = r->apps.slots[i].val;
-    if (!a) continue;
-    acct_free(a->accounts);
-    free(a);
-  }
-  u64map_free(&r->apps);
+  u64map_free_each(&r->apps, app_free);
   free(r);
 }
 
