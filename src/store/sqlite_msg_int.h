@@ -164,9 +164,9 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
                  " LEFT JOIN accounts a ON a.sdkappid=r.sdkappid AND a.user_no=r.peer_no") \
   X(RECENT_GET, "SELECT r.peer_no,'',coalesce(l.seq,0),coalesce(l.time_s,0),r.read_seq,r.pinned_at,r.hidden_seq," \
                 "r.cleared_seq FROM " RECENT_ROWS(" AND peer_no=?3") " r" RECENT_LASTJOIN) \
-  X(RECENT_TRIM, "DELETE FROM c2c_recent WHERE sdkappid=?1 AND user_no=?2 AND pinned_at=0 AND peer_no NOT IN" \
-                 " (SELECT r.peer_no FROM c2c_recent r" RECENT_LASTJOIN " WHERE r.sdkappid=?1 AND r.user_no=?2" \
-                 " AND r.pinned_at=0 ORDER BY coalesce(l.time_s,0) DESC, coalesce(l.seq,0) DESC LIMIT ?3)") \
+  X(TRIM_ROWS, "SELECT r.peer_no,r.pinned_at,coalesce(l.time_s,0),coalesce(l.seq,0) FROM c2c_recent r" RECENT_LASTJOIN \
+               " WHERE r.sdkappid=?1 AND r.user_no=?2 AND r.peer_no>?3 ORDER BY r.peer_no LIMIT ?4") \
+  X(TRIM_DEL, "DELETE FROM c2c_recent WHERE sdkappid=?1 AND user_no=?2 AND peer_no=?3 AND pinned_at=0") \
   X(INBOX_PAGE, "SELECT i.useq,i.kind,i.conv,i.seq,i.at," MSGCOLS ",coalesce(pa.user_id,'') FROM (" INBOX_EVS ") i" \
                 " LEFT JOIN c2c_msg m ON m.sdkappid=i.sdkappid AND m.conv=i.conv AND m.seq=i.seq AND m.time_s>=?4" \
                 MSGJOIN " LEFT JOIN accounts pa ON pa.sdkappid=i.sdkappid AND pa.user_no=" \
@@ -206,6 +206,21 @@ enum {
  * win: conv → its send dedupe window (sqwin_t *, sqlite_msg_win.c) */
 typedef struct app_cache { u64map_t conv, user, recent, win; } app_cache_t;
 
+/* One user's conversation trim in bounded steps (sqlite_msg_trim.c). A row's
+ * recency key: its last message's time and seq, then the peer number (a
+ * total order, so "the keep most recent" is one set). */
+typedef struct sqtrim_key { int64_t time_s; uint32_t seq, peer; } sqtrim_key_t;
+typedef struct sqtrim {
+  uint32_t app, user;
+  int keep;
+  int phase;             /* 0 none in progress, 1 ranking the rows, 2 deleting those below the keep-th */
+  uint32_t after;        /* the phase's walk has done the peers up to this one */
+  int64_t unpinned;      /* phase 1: unpinned rows seen */
+  uint32_t n;            /* phase 1: entries in heap */
+  sqtrim_key_t *heap;    /* the keep most recent unpinned rows seen so far, a min-heap (keep entries) */
+  sqtrim_key_t bar;      /* phase 2: rows below it are deleted (the keep-th most recent) */
+} sqtrim_t;
+
 struct sqmsg {
   sqlite3_stmt *st[M__COUNT];
   u64map_t apps;         /* sdkappid → app_cache_t */
@@ -219,6 +234,7 @@ struct sqmsg {
   int imported;          /* imported messages exist: 0 not known yet, 1 none, 2 some (never lowered) */
   int appends;           /* this connection has appended (the writer's): its "none" stays true */
   sqpend_t pend;         /* the appends' rows not yet written (sqlite_msg_pend.c) */
+  sqtrim_t trim;         /* the conversation trim in progress (sqlite_msg_trim.c) */
 };
 
 /* The prepared statement id, reset, after writing the held rows (except
@@ -241,7 +257,12 @@ static inline int scalar(sqlite3_stmt *st, int64_t *out)
 }
 
 /* ---- the inbox and conversation logs and their merges (sqlite_msg_log.c) ---- */
-#define LOG_CAP_ROWS 4096   /* at it rows go straight to c2c_inbox / c2c_recent: bounds a log's pages */
+#ifndef LOG_CAP_ROWS         /* -D for measurement builds (0: no inbox log), docs/BENCHMARKS.md */
+#define LOG_CAP_ROWS 4096   /* at it inbox events go straight to c2c_inbox: bounds the log's pages */
+#endif
+#ifndef RLOG_CAP_ROWS        /* -D for measurement builds (0: no conversation log) */
+#define RLOG_CAP_ROWS 4096  /* at it conversation rows go straight to c2c_recent */
+#endif
 #define LOG_MIN_ROWS 256    /* an idle writer merges once the log holds this many */
 #define LOG_CHUNK_ROWS 256  /* rows per merge transaction: bounds the stop an acknowledgement waits behind */
 
@@ -254,6 +275,15 @@ enum { SQ_LOG_INBOX, SQ_LOG_RECENT }; /* c2c_inbox_log → c2c_inbox, c2c_recent
 int sq__log_merge_all(store_t *s, int log);
 /* store_msg_vtab_t.merge (store_msg.h): a chunk of the inbox log, else one of the conversation log. */
 int sq__log_merge_step(store_t *s, int mode, int *more);
+
+/* ---- one user's conversation trim in bounded steps (sqlite_msg_trim.c) ---- */
+/* store_msg_vtab_t.recent_trim (store_msg.h). */
+int sq__trim_step(store_t *s, uint32_t sdkappid, uint32_t user_no, int keep, int max_rows, int64_t *deleted, int *more);
+/* Forget the trim in progress (it starts over at its next call): a rollback
+ * (its deletes may be undone), a pin change of its user, a purge of its app
+ * (a row's last message may be gone). app 0: whichever app. */
+void sq__trim_reset(struct sqmsg *m, uint32_t app, uint32_t user);
+void sq__trim_free(struct sqmsg *m);
 
 /* ---- live messages without a MsgRandom index (sqlite_msg_live.c) ---- */
 /* The conversation's next seq and its newest live time (0: none): cached,

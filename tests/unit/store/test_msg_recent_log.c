@@ -151,7 +151,9 @@ static void test_trim_counts_logged_rows(void **st)
   assert_int_equal(us.u[0], 1);
 
   for (uint32_t p = 8; p <= 9; p++) send(s, 1, p, p); /* two more in the log */
-  assert_int_equal(store_msg_recent_trim(s, APP, 1, 3, &n), 0);
+  int tmore;
+  assert_int_equal(store_msg_recent_trim(s, APP, 1, 3, 1000, &n, &tmore), 0);
+  assert_int_equal(tmore, 0);
   assert_int_equal(n, 5);
   assert_int_equal(list(s, 1, &L), 3);
   assert_int_equal(L.seen[7] + L.seen[8] + L.seen[9], 3); /* the newest three */
@@ -173,7 +175,7 @@ static void test_cap_and_chunks(void **st)
   store_t *s;
   int more;
   assert_int_equal(store_open(dir, &s), 0);
-  assert_true(LOG_CAP_ROWS == 4096 && LOG_CHUNK_ROWS < 1000);
+  assert_true(RLOG_CAP_ROWS == 4096 && LOG_CHUNK_ROWS < 1000);
   for (uint32_t p = 2; p <= 100; p++) send(s, 1, p, p);
   assert_int_equal(rows_count(s, "c2c_recent_log"), 198);
   assert_int_equal(store_msg_merge(s, STORE_MERGE_IDLE, &more), 0); /* below the idle minimum: nothing */
