@@ -82,12 +82,26 @@ void sq__msg_rollback(struct sqmsg *m)
   cache_clear(m);
 }
 
-static struct sqmsg *state(store_t *s)
+struct sqmsg *sq__msg_state(store_t *s)
 {
   struct sqmsg **slot = sq__msg_slot(s);
-  if (!*slot) *slot = calloc(1, sizeof **slot);
+  if (!*slot && (*slot = calloc(1, sizeof **slot))) {
+    (*slot)->pend.log_cap = LOG_ON_CAP_INBOX; /* both off since wave 12 (sqlite_msg_int.h) */
+    (*slot)->pend.rlog_cap = LOG_ON_CAP_RECENT;
+  }
   return *slot;
 }
+
+int sq__msg_log_caps(store_t *s, int64_t inbox, int64_t recent)
+{
+  struct sqmsg *m = sq__msg_state(s);
+  if (!m) return IMC_E_NOMEM;
+  m->pend.log_cap = inbox < 0 ? 0 : inbox > LOG_CAP_ROWS ? LOG_CAP_ROWS : inbox;
+  m->pend.rlog_cap = recent < 0 ? 0 : recent > LOG_CAP_ROWS ? LOG_CAP_ROWS : recent;
+  return 0;
+}
+
+#define state sq__msg_state
 
 /* Write the held rows. Outside a transaction nothing can be held (an append
  * there writes at once), so held rows then belong to a transaction SQLite
@@ -182,7 +196,7 @@ static int inbox_ev(store_t *s, uint32_t sdkappid, uint32_t user_no, store_ev_ki
   if (m->appending) {
     rc = sq__pend_ev(s, &m->pend, &(pend_ev_t){ sdkappid, user_no, u, seq, (int)kind, conv, at_s });
   } else {
-    int direct = m->pend.log_rows >= LOG_CAP_ROWS;
+    int direct = m->pend.log_rows >= m->pend.log_cap;
     sqlite3_stmt *st = stmt(s, direct ? M_INBOX_INS_DIRECT : M_INBOX_INS);
     if (!st) return IMC_E_IO;
     m->pend.log_rows += !direct;

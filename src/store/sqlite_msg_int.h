@@ -33,6 +33,7 @@ typedef struct sqpend {
   sqlite3_stmt *st[5][PEND_SIZES];   /* [table][log2 rows], prepared on first use */
   int64_t log_rows;                  /* rows in c2c_inbox_log, an estimate (sqlite_msg_log.c) */
   int64_t rlog_rows;                 /* rows in c2c_recent_log, an estimate (sqlite_msg_log.c) */
+  int64_t log_cap, rlog_cap;         /* the logs' caps on this connection (0: off, every row direct) */
 } sqpend_t;
 
 /* Hold a c2c_msg row (the body is copied), an inbox event, a conversation
@@ -237,6 +238,9 @@ struct sqmsg {
   sqtrim_t trim;         /* the conversation trim in progress (sqlite_msg_trim.c) */
 };
 
+/* The connection's state, made on first use; NULL: out of memory. */
+struct sqmsg *sq__msg_state(store_t *s);
+
 /* The prepared statement id, reset, after writing the held rows (except
  * inside an append); NULL on failure. */
 sqlite3_stmt *sq__msg_stmt(store_t *s, int id);
@@ -257,16 +261,27 @@ static inline int scalar(sqlite3_stmt *st, int64_t *out)
 }
 
 /* ---- the inbox and conversation logs and their merges (sqlite_msg_log.c) ---- */
-#ifndef LOG_CAP_ROWS         /* -D for measurement builds (0: no inbox log), docs/BENCHMARKS.md */
-#define LOG_CAP_ROWS 4096   /* at it inbox events go straight to c2c_inbox: bounds the log's pages */
+/* Since 2026-12-03 (wave 12, docs/decisions/messaging-c2c-storage.md §19)
+ * appends write straight into c2c_inbox and c2c_recent: both logs are off
+ * (cap 0). The logs are still read and merged (a database may hold logged
+ * rows), and a connection can turn them back on (sq__msg_log_caps: the
+ * tests of the log paths; -DLOG_ON_CAP_INBOX=4096 -DLOG_ON_CAP_RECENT=4096
+ * builds a server with both on, for an A/B). */
+#define LOG_CAP_ROWS 4096   /* the cap of a log that is on: past it rows go straight to the table */
+#ifndef LOG_ON_CAP_INBOX
+#define LOG_ON_CAP_INBOX 0  /* a new connection's inbox log cap (0: off) */
 #endif
-#ifndef RLOG_CAP_ROWS        /* -D for measurement builds (0: no conversation log) */
-#define RLOG_CAP_ROWS 4096  /* at it conversation rows go straight to c2c_recent */
+#ifndef LOG_ON_CAP_RECENT
+#define LOG_ON_CAP_RECENT 0 /* a new connection's conversation log cap (0: off) */
 #endif
 #define LOG_MIN_ROWS 256    /* an idle writer merges once the log holds this many */
 #define LOG_CHUNK_ROWS 256  /* rows per merge transaction: bounds the stop an acknowledgement waits behind */
 
 enum { SQ_LOG_INBOX, SQ_LOG_RECENT }; /* c2c_inbox_log → c2c_inbox, c2c_recent_log → c2c_recent */
+
+/* Set this connection's log caps (0: the log is off; at most LOG_CAP_ROWS).
+ * A new connection has LOG_ON_CAP_INBOX and LOG_ON_CAP_RECENT. IMC_E_NOMEM. */
+int sq__msg_log_caps(store_t *s, int64_t inbox, int64_t recent);
 
 /* Move every row of log (SQ_LOG_…) into its table, atomically: inside the
  * caller's transaction, or in a savepoint of its own outside one. Returns

@@ -118,12 +118,14 @@ static int step(store_t *s, struct sqmsg *m, int log, int64_t min, int *did)
 
 int sq__log_merge_step(store_t *s, int mode, int *more)
 {
-  int64_t min = mode == STORE_MERGE_ALL ? 1 : LOG_MIN_ROWS;
   struct sqmsg *m = *sq__msg_slot(s);
   int rc = 0, did = 0;
   *more = 0;
   if (mode == STORE_MERGE_BUSY || !m) return 0; /* a writer with work merges nothing: the caps send rows past the logs */
-  for (int log = SQ_LOG_INBOX; log <= SQ_LOG_RECENT && !did && !rc; log++) rc = step(s, m, log, min, &did);
-  *more = !rc && did && (m->pend.log_rows >= min || m->pend.rlog_rows >= min); /* one chunk per call */
+  /* a log that is off (cap 0, since wave 12) is drained to its last row: only an older database's rows are there */
+  int64_t min[2] = { mode == STORE_MERGE_ALL || !m->pend.log_cap ? 1 : LOG_MIN_ROWS,
+                     mode == STORE_MERGE_ALL || !m->pend.rlog_cap ? 1 : LOG_MIN_ROWS };
+  for (int log = SQ_LOG_INBOX; log <= SQ_LOG_RECENT && !did && !rc; log++) rc = step(s, m, log, min[log], &did);
+  *more = !rc && did && (m->pend.log_rows >= min[0] || m->pend.rlog_rows >= min[1]); /* one chunk per call */
   return rc;
 }

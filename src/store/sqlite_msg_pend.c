@@ -100,9 +100,9 @@ int sq__pend_flush(store_t *s, sqpend_t *p)
 {
   int rc = 0;
   if (!sq__pend_any(p)) return 0;
-  int64_t room = p->log_rows < LOG_CAP_ROWS ? LOG_CAP_ROWS - p->log_rows : 0;
+  int64_t room = p->log_rows < p->log_cap ? p->log_cap - p->log_rows : 0; /* logs off (cap 0): all direct */
   int to_log = room < p->nev ? (int)room : p->nev;
-  int64_t rroom = p->rlog_rows < RLOG_CAP_ROWS ? RLOG_CAP_ROWS - p->rlog_rows : 0;
+  int64_t rroom = p->rlog_rows < p->rlog_cap ? p->rlog_cap - p->rlog_rows : 0;
   int to_rlog = rroom < p->nrecent ? (int)rroom : p->nrecent;
   if (!rc) rc = write_rows(s, p, T_MSG, 0, p->nmsg);
   if (!rc) rc = write_rows(s, p, T_EV, 0, to_log);      /* the log up to its cap (sqlite_msg_log.c) */

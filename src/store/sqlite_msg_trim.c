@@ -122,9 +122,7 @@ static int walk(store_t *s, sqtrim_t *t, int lim, uint32_t *del, int *ndel, int 
 
 int sq__trim_step(store_t *s, uint32_t app, uint32_t user, int keep, int max_rows, int64_t *deleted, int *more)
 {
-  struct sqmsg **slot = sq__msg_slot(s);
-  if (!*slot) *slot = calloc(1, sizeof **slot);
-  struct sqmsg *m = *slot;
+  struct sqmsg *m = sq__msg_state(s);
   sqtrim_t *t = m ? &m->trim : NULL;
   int rc = 0, budget = max_rows;
   uint32_t *del = NULL;
