@@ -16,7 +16,8 @@
  * statement journal for several rows (docs/decisions/messaging-c2c-storage.md
  * §13). Inbox events go to the inbox log up to its cap, the rest straight
  * to c2c_inbox; conversation rows to the conversation log up to its cap,
- * the rest straight to c2c_recent (sqlite_msg_log.c). A failing flush
+ * the rest straight to c2c_recent (sqlite_msg_log.c; both caps are 0 on a
+ * new connection since wave 12: every row goes straight to its table). A failing flush
  * fails whoever triggered it (the append's job, the RELEASE, the COMMIT),
  * and the writer rolls that back.
  *

@@ -210,8 +210,9 @@ int store_msg_recent_users(store_t *s, uint32_t sdkappid, int more_than, uint32_
                            store_account_cb cb, void *ud, uint32_t *next_user);
 
 /* The writer thread's housekeeping after a batch: move a bounded chunk of
- * a log into its table (the SQLite backend appends inbox events and new
- * conversation rows to two small keyed logs first, up to a cap;
+ * a log into its table (the SQLite backend can append inbox events and new
+ * conversation rows to two small keyed logs first, up to a cap; off since
+ * wave 12, so only an older server's logged rows are left to merge;
  * sqlite_msg_log.c), in a transaction of its own; call it outside a
  * transaction. mode: STORE_MERGE_BUSY (jobs wait: merge
  * nothing), STORE_MERGE_IDLE (a chunk, if the log is big enough to be
