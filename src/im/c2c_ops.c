@@ -262,8 +262,10 @@ void im_c2c_typing(im_c2c_t *c, uint32_t app, uint32_t user, const char *user_id
 
 /* The conversation-list trim walks user numbers in steps, one writer job
  * each: a step reads at most PURGE_CHUNK rows (a user costs a seek and at
- * most kept + 1 rows), then trims the users it found over the limit. Never a
- * statement over a whole app on the writer. */
+ * most kept + 1 rows); then each user it found over the limit is trimmed in
+ * steps of at most PURGE_CHUNK rows read, one writer job each
+ * (store_msg_recent_trim), however many rows the user has. Never a
+ * statement over a whole app or a whole user on the writer. */
 static int trim_users_per_step(int64_t kept)
 {
   int64_t n = PURGE_CHUNK / (kept + 2);
@@ -278,7 +280,7 @@ typedef struct purge_job {
   size_t napps, capps, cur;
   int64_t before, gbefore, deleted, total, kept; /* gbefore: the app's group retention horizon */
   uint32_t *users;
-  size_t nusers, cusers;
+  size_t nusers, cusers, ui;   /* phase 2: the users found by the last walk step; users[ui] is the next to trim */
   int oom;
   void (*done)(void *, int, int64_t);
   void *ud;
@@ -329,18 +331,20 @@ static int purge_run(store_t *s, c2c_job_t *jj)
     return 0;
   }
   default:
-    j->nusers = 0;
+    j->deleted = 0;
+    if (j->ui < j->nusers) { /* a step of the next user's trim */
+      int more;
+      if ((rc = store_msg_recent_trim(s, j->apps[j->cur], j->users[j->ui], (int)j->kept, PURGE_CHUNK, &j->deleted,
+                                      &more)))
+        return rc;
+      if (!more) j->ui++;
+      return 0;
+    }
+    j->nusers = j->ui = 0;
     if ((rc = store_msg_recent_users(s, j->apps[j->cur], (int)j->kept, j->walk_user, trim_users_per_step(j->kept),
                                      user_row, j, &j->walk_user)))
       return rc;
-    if (j->oom) return IMC_E_NOMEM;
-    j->deleted = 0;
-    for (size_t i = 0; i < j->nusers; i++) {
-      int64_t n;
-      if ((rc = store_msg_recent_trim(s, j->apps[j->cur], j->users[i], (int)j->kept, &n))) return rc;
-      j->deleted += n;
-    }
-    return 0;
+    return j->oom ? IMC_E_NOMEM : 0;
   }
 }
 
@@ -383,7 +387,7 @@ static void purge_done(c2c_job_t *jj, int rc)
     if (!j->deleted) j->phase = 2; /* nothing older left: trim the conversation lists */
   } else {
     j->total += j->deleted;
-    if (!j->walk_user) { /* the walk over the app's users is done */
+    if (!j->walk_user && j->ui >= j->nusers) { /* the walk over the app's users and their trims are done */
       j->phase = 1;
       j->cur++;
     }

@@ -68,6 +68,7 @@ void sq__msg_free(struct sqmsg *m)
   if (!m) return;
   for (int i = 0; i < M__COUNT; i++) sqlite3_finalize(m->st[i]);
   sq__pend_free(&m->pend);
+  sq__trim_free(m);
   cache_clear(m);
   free(m);
 }
@@ -76,15 +77,30 @@ void sq__msg_rollback(struct sqmsg *m)
 {
   if (!m) return;
   sq__pend_drop(&m->pend); /* made after the last transaction statement: undone by any rollback */
+  sq__trim_reset(m, 0, 0); /* its deletes may be undone */
   cache_clear(m);
 }
 
-static struct sqmsg *state(store_t *s)
+struct sqmsg *sq__msg_state(store_t *s)
 {
   struct sqmsg **slot = sq__msg_slot(s);
-  if (!*slot) *slot = calloc(1, sizeof **slot);
+  if (!*slot && (*slot = calloc(1, sizeof **slot))) {
+    (*slot)->pend.log_cap = LOG_ON_CAP_INBOX; /* both off since wave 12 (sqlite_msg_int.h) */
+    (*slot)->pend.rlog_cap = LOG_ON_CAP_RECENT;
+  }
   return *slot;
 }
+
+int sq__msg_log_caps(store_t *s, int64_t inbox, int64_t recent)
+{
+  struct sqmsg *m = sq__msg_state(s);
+  if (!m) return IMC_E_NOMEM;
+  m->pend.log_cap = inbox < 0 ? 0 : inbox > LOG_CAP_ROWS ? LOG_CAP_ROWS : inbox;
+  m->pend.rlog_cap = recent < 0 ? 0 : recent > LOG_CAP_ROWS ? LOG_CAP_ROWS : recent;
+  return 0;
+}
+
+#define state sq__msg_state
 
 /* Write the held rows. Outside a transaction nothing can be held (an append
  * there writes at once), so held rows then belong to a transaction SQLite
@@ -179,7 +195,7 @@ static int inbox_ev(store_t *s, uint32_t sdkappid, uint32_t user_no, store_ev_ki
   if (m->appending) {
     rc = sq__pend_ev(s, &m->pend, &(pend_ev_t){ sdkappid, user_no, u, seq, (int)kind, conv, at_s });
   } else {
-    int direct = m->pend.log_rows >= LOG_CAP_ROWS;
+    int direct = m->pend.log_rows >= m->pend.log_cap;
     sqlite3_stmt *st = stmt(s, direct ? M_INBOX_INS_DIRECT : M_INBOX_INS);
     if (!st) return IMC_E_IO;
     m->pend.log_rows += !direct;
@@ -444,6 +460,7 @@ static int sqm_recent_set(store_t *s, uint32_t sdkappid, uint32_t user_no, uint3
     if (strcmp(field, fields[i].field)) continue;
     sqlite3_stmt *st = stmt(s, fields[i].stmt);
     if (!st) return IMC_E_IO;
+    if (fields[i].stmt == M_RECENT_PIN) sq__trim_reset(*sq__msg_slot(s), sdkappid, user_no); /* sqlite_msg_trim.c */
     BIND(st, sdkappid, user_no, peer_no, value);
     return run(st);
   }
@@ -512,28 +529,11 @@ static int sqm_purge(store_t *s, uint32_t sdkappid, int64_t before_s, int limit,
   if ((rc = run(st))) return rc;
   *deleted = sqlite3_changes(sq__db(s));
   if (*deleted) sq__live_win_clear(m, sdkappid); /* a deleted message may sit in a window (a retention shorter than it) */
+  if (*deleted) sq__trim_reset(m, sdkappid, 0);   /* a conversation's last message may be gone (sqlite_msg_trim.c) */
   if (*deleted == limit) return 0; /* more messages first; the inbox walk follows */
   /* the walk reads c2c_inbox: merge the log (at most LOG_CAP_ROWS, sqlite_msg_log.c) first */
   if ((rc = sq__log_merge_all(s, SQ_LOG_INBOX))) return rc;
   return purge_inbox(s, m, sdkappid, before_s, limit - (int)*deleted, deleted);
-}
-
-/* The trim and its walk read and delete c2c_recent alone: they merge the
- * conversation log first (at most its cap; the pass runs hourly), so a row
- * still in the log counts and goes like any other (sqlite_msg_log.c). */
-static int sqm_recent_trim(store_t *s, uint32_t sdkappid, uint32_t user_no, int keep, int64_t *deleted)
-{
-  int rc = sq__log_merge_all(s, SQ_LOG_RECENT);
-  sqlite3_stmt *st = rc ? NULL : stmt(s, M_RECENT_TRIM);
-  *deleted = 0;
-  if (!st) return rc ? rc : IMC_E_IO;
-  BIND(st, sdkappid, user_no, keep);
-  rc = run(st);
-  *deleted = rc ? 0 : sqlite3_changes(sq__db(s));
-  struct sqmsg *m = state(s);
-  app_cache_t *a = m && *deleted ? u64map_get(&m->apps, sdkappid) : NULL;
-  if (a) { m->entries -= a->recent.len; u64map_free(&a->recent); } /* rows gone: make sure again */
-  return rc;
 }
 
 static int sqm_account_id(store_t *s, uint32_t sdkappid, uint32_t user_no, char *buf, size_t cap)
@@ -563,7 +563,7 @@ static int sqm_recent_users(store_t *s, uint32_t sdkappid, int more_than, uint32
   int rc = 0, n = 0;
   *next_user = 0;
   if (max_users < 1 || more_than < 0) return IMC_E_INVAL;
-  if ((rc = sq__log_merge_all(s, SQ_LOG_RECENT))) return rc; /* as the trim (above) */
+  if ((rc = sq__log_merge_all(s, SQ_LOG_RECENT))) return rc; /* as the trim (sqlite_msg_trim.c) */
   sqlite3_stmt *st = stmt(s, M_RECENT_USERS);
   if (!st) return IMC_E_IO;
   BIND(st, sdkappid, after_user, more_than, max_users);
@@ -579,7 +579,7 @@ static int sqm_recent_users(store_t *s, uint32_t sdkappid, int more_than, uint32
 }
 
 const store_msg_vtab_t sq__msg_vtab = {
-  2, sqm_append, inbox_add, sqm_inbox_page, sqm_get, sqm_find_key, sqm_history, sqm_set_flags, sqm_set_body,
-  sqm_recent_list, sqm_recent_get, sqm_recent_set, sqm_unread, sqm_receipt_wanted, sqm_purge, sqm_recent_trim,
+  3, sqm_append, inbox_add, sqm_inbox_page, sqm_get, sqm_find_key, sqm_history, sqm_set_flags, sqm_set_body,
+  sqm_recent_list, sqm_recent_get, sqm_recent_set, sqm_unread, sqm_receipt_wanted, sqm_purge, sq__trim_step,
   sqm_account_id, sqm_recent_users, sq__log_merge_step,
 };

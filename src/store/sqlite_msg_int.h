@@ -33,6 +33,7 @@ typedef struct sqpend {
   sqlite3_stmt *st[5][PEND_SIZES];   /* [table][log2 rows], prepared on first use */
   int64_t log_rows;                  /* rows in c2c_inbox_log, an estimate (sqlite_msg_log.c) */
   int64_t rlog_rows;                 /* rows in c2c_recent_log, an estimate (sqlite_msg_log.c) */
+  int64_t log_cap, rlog_cap;         /* the logs' caps on this connection (0: off, every row direct) */
 } sqpend_t;
 
 /* Hold a c2c_msg row (the body is copied), an inbox event, a conversation
@@ -164,9 +165,9 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
                  " LEFT JOIN accounts a ON a.sdkappid=r.sdkappid AND a.user_no=r.peer_no") \
   X(RECENT_GET, "SELECT r.peer_no,'',coalesce(l.seq,0),coalesce(l.time_s,0),r.read_seq,r.pinned_at,r.hidden_seq," \
                 "r.cleared_seq FROM " RECENT_ROWS(" AND peer_no=?3") " r" RECENT_LASTJOIN) \
-  X(RECENT_TRIM, "DELETE FROM c2c_recent WHERE sdkappid=?1 AND user_no=?2 AND pinned_at=0 AND peer_no NOT IN" \
-                 " (SELECT r.peer_no FROM c2c_recent r" RECENT_LASTJOIN " WHERE r.sdkappid=?1 AND r.user_no=?2" \
-                 " AND r.pinned_at=0 ORDER BY coalesce(l.time_s,0) DESC, coalesce(l.seq,0) DESC LIMIT ?3)") \
+  X(TRIM_ROWS, "SELECT r.peer_no,r.pinned_at,coalesce(l.time_s,0),coalesce(l.seq,0) FROM c2c_recent r" RECENT_LASTJOIN \
+               " WHERE r.sdkappid=?1 AND r.user_no=?2 AND r.peer_no>?3 ORDER BY r.peer_no LIMIT ?4") \
+  X(TRIM_DEL, "DELETE FROM c2c_recent WHERE sdkappid=?1 AND user_no=?2 AND peer_no=?3 AND pinned_at=0") \
   X(INBOX_PAGE, "SELECT i.useq,i.kind,i.conv,i.seq,i.at," MSGCOLS ",coalesce(pa.user_id,'') FROM (" INBOX_EVS ") i" \
                 " LEFT JOIN c2c_msg m ON m.sdkappid=i.sdkappid AND m.conv=i.conv AND m.seq=i.seq AND m.time_s>=?4" \
                 MSGJOIN " LEFT JOIN accounts pa ON pa.sdkappid=i.sdkappid AND pa.user_no=" \
@@ -206,6 +207,21 @@ enum {
  * win: conv → its send dedupe window (sqwin_t *, sqlite_msg_win.c) */
 typedef struct app_cache { u64map_t conv, user, recent, win; } app_cache_t;
 
+/* One user's conversation trim in bounded steps (sqlite_msg_trim.c). A row's
+ * recency key: its last message's time and seq, then the peer number (a
+ * total order, so "the keep most recent" is one set). */
+typedef struct sqtrim_key { int64_t time_s; uint32_t seq, peer; } sqtrim_key_t;
+typedef struct sqtrim {
+  uint32_t app, user;
+  int keep;
+  int phase;             /* 0 none in progress, 1 ranking the rows, 2 deleting those below the keep-th */
+  uint32_t after;        /* the phase's walk has done the peers up to this one */
+  int64_t unpinned;      /* phase 1: unpinned rows seen */
+  uint32_t n;            /* phase 1: entries in heap */
+  sqtrim_key_t *heap;    /* the keep most recent unpinned rows seen so far, a min-heap (keep entries) */
+  sqtrim_key_t bar;      /* phase 2: rows below it are deleted (the keep-th most recent) */
+} sqtrim_t;
+
 struct sqmsg {
   sqlite3_stmt *st[M__COUNT];
   u64map_t apps;         /* sdkappid → app_cache_t */
@@ -219,7 +235,11 @@ struct sqmsg {
   int imported;          /* imported messages exist: 0 not known yet, 1 none, 2 some (never lowered) */
   int appends;           /* this connection has appended (the writer's): its "none" stays true */
   sqpend_t pend;         /* the appends' rows not yet written (sqlite_msg_pend.c) */
+  sqtrim_t trim;         /* the conversation trim in progress (sqlite_msg_trim.c) */
 };
+
+/* The connection's state, made on first use; NULL: out of memory. */
+struct sqmsg *sq__msg_state(store_t *s);
 
 /* The prepared statement id, reset, after writing the held rows (except
  * inside an append); NULL on failure. */
@@ -241,11 +261,27 @@ static inline int scalar(sqlite3_stmt *st, int64_t *out)
 }
 
 /* ---- the inbox and conversation logs and their merges (sqlite_msg_log.c) ---- */
-#define LOG_CAP_ROWS 4096   /* at it rows go straight to c2c_inbox / c2c_recent: bounds a log's pages */
+/* Since 2026-12-03 (wave 12, docs/decisions/messaging-c2c-storage.md §19)
+ * appends write straight into c2c_inbox and c2c_recent: both logs are off
+ * (cap 0). The logs are still read and merged (a database may hold logged
+ * rows), and a connection can turn them back on (sq__msg_log_caps: the
+ * tests of the log paths; -DLOG_ON_CAP_INBOX=4096 -DLOG_ON_CAP_RECENT=4096
+ * builds a server with both on, for an A/B). */
+#define LOG_CAP_ROWS 4096   /* the cap of a log that is on: past it rows go straight to the table */
+#ifndef LOG_ON_CAP_INBOX
+#define LOG_ON_CAP_INBOX 0  /* a new connection's inbox log cap (0: off) */
+#endif
+#ifndef LOG_ON_CAP_RECENT
+#define LOG_ON_CAP_RECENT 0 /* a new connection's conversation log cap (0: off) */
+#endif
 #define LOG_MIN_ROWS 256    /* an idle writer merges once the log holds this many */
 #define LOG_CHUNK_ROWS 256  /* rows per merge transaction: bounds the stop an acknowledgement waits behind */
 
 enum { SQ_LOG_INBOX, SQ_LOG_RECENT }; /* c2c_inbox_log → c2c_inbox, c2c_recent_log → c2c_recent */
+
+/* Set this connection's log caps (0: the log is off; at most LOG_CAP_ROWS).
+ * A new connection has LOG_ON_CAP_INBOX and LOG_ON_CAP_RECENT. IMC_E_NOMEM. */
+int sq__msg_log_caps(store_t *s, int64_t inbox, int64_t recent);
 
 /* Move every row of log (SQ_LOG_…) into its table, atomically: inside the
  * caller's transaction, or in a savepoint of its own outside one. Returns
@@ -254,6 +290,15 @@ enum { SQ_LOG_INBOX, SQ_LOG_RECENT }; /* c2c_inbox_log → c2c_inbox, c2c_recent
 int sq__log_merge_all(store_t *s, int log);
 /* store_msg_vtab_t.merge (store_msg.h): a chunk of the inbox log, else one of the conversation log. */
 int sq__log_merge_step(store_t *s, int mode, int *more);
+
+/* ---- one user's conversation trim in bounded steps (sqlite_msg_trim.c) ---- */
+/* store_msg_vtab_t.recent_trim (store_msg.h). */
+int sq__trim_step(store_t *s, uint32_t sdkappid, uint32_t user_no, int keep, int max_rows, int64_t *deleted, int *more);
+/* Forget the trim in progress (it starts over at its next call): a rollback
+ * (its deletes may be undone), a pin change of its user, a purge of its app
+ * (a row's last message may be gone). app 0: whichever app. */
+void sq__trim_reset(struct sqmsg *m, uint32_t app, uint32_t user);
+void sq__trim_free(struct sqmsg *m);
 
 /* ---- live messages without a MsgRandom index (sqlite_msg_live.c) ---- */
 /* The conversation's next seq and its newest live time (0: none): cached,

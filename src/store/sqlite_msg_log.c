@@ -1,6 +1,14 @@
 /* sqlite_msg_log.c — the C2C inbox's log, the conversation rows' log, and
  * their merges.
  *
+ * Since 2026-12-03 (wave 12) both logs are off on a new connection (caps 0,
+ * sqlite_msg_int.h): appends write the tables directly, because the logs'
+ * merges cost more in total than they saved on the acknowledgement's path
+ * (docs/decisions/messaging-c2c-storage.md §19). Everything below still
+ * holds for rows an older server left in a log (read, and drained by idle
+ * merges to the last row) and for a connection that turns a log on
+ * (sq__msg_log_caps).
+ *
  * An append's inbox events go to c2c_inbox_log (migration 31; keyed as
  * c2c_inbox, (user_no, sdkappid, useq), since migration 32), and a new
  * conversation's two rows to c2c_recent_log (migration 32, keyed as
@@ -118,12 +126,14 @@ static int step(store_t *s, struct sqmsg *m, int log, int64_t min, int *did)
 
 int sq__log_merge_step(store_t *s, int mode, int *more)
 {
-  int64_t min = mode == STORE_MERGE_ALL ? 1 : LOG_MIN_ROWS;
   struct sqmsg *m = *sq__msg_slot(s);
   int rc = 0, did = 0;
   *more = 0;
   if (mode == STORE_MERGE_BUSY || !m) return 0; /* a writer with work merges nothing: the caps send rows past the logs */
-  for (int log = SQ_LOG_INBOX; log <= SQ_LOG_RECENT && !did && !rc; log++) rc = step(s, m, log, min, &did);
-  *more = !rc && did && (m->pend.log_rows >= min || m->pend.rlog_rows >= min); /* one chunk per call */
+  /* a log that is off (cap 0, since wave 12) is drained to its last row: only an older database's rows are there */
+  int64_t min[2] = { mode == STORE_MERGE_ALL || !m->pend.log_cap ? 1 : LOG_MIN_ROWS,
+                     mode == STORE_MERGE_ALL || !m->pend.rlog_cap ? 1 : LOG_MIN_ROWS };
+  for (int log = SQ_LOG_INBOX; log <= SQ_LOG_RECENT && !did && !rc; log++) rc = step(s, m, log, min[log], &did);
+  *more = !rc && did && (m->pend.log_rows >= min[0] || m->pend.rlog_rows >= min[1]); /* one chunk per call */
   return rc;
 }

@@ -16,7 +16,8 @@
  * statement journal for several rows (docs/decisions/messaging-c2c-storage.md
  * §13). Inbox events go to the inbox log up to its cap, the rest straight
  * to c2c_inbox; conversation rows to the conversation log up to its cap,
- * the rest straight to c2c_recent (sqlite_msg_log.c). A failing flush
+ * the rest straight to c2c_recent (sqlite_msg_log.c; both caps are 0 on a
+ * new connection since wave 12: every row goes straight to its table). A failing flush
  * fails whoever triggered it (the append's job, the RELEASE, the COMMIT),
  * and the writer rolls that back.
  *
@@ -100,9 +101,9 @@ int sq__pend_flush(store_t *s, sqpend_t *p)
 {
   int rc = 0;
   if (!sq__pend_any(p)) return 0;
-  int64_t room = p->log_rows < LOG_CAP_ROWS ? LOG_CAP_ROWS - p->log_rows : 0;
+  int64_t room = p->log_rows < p->log_cap ? p->log_cap - p->log_rows : 0; /* logs off (cap 0): all direct */
   int to_log = room < p->nev ? (int)room : p->nev;
-  int64_t rroom = p->rlog_rows < LOG_CAP_ROWS ? LOG_CAP_ROWS - p->rlog_rows : 0;
+  int64_t rroom = p->rlog_rows < p->rlog_cap ? p->rlog_cap - p->rlog_rows : 0;
   int to_rlog = rroom < p->nrecent ? (int)rroom : p->nrecent;
   if (!rc) rc = write_rows(s, p, T_MSG, 0, p->nmsg);
   if (!rc) rc = write_rows(s, p, T_EV, 0, to_log);      /* the log up to its cap (sqlite_msg_log.c) */

@@ -62,9 +62,9 @@ int store_msg_purge(store_t *s, uint32_t app, int64_t before, int limit, int64_t
 {
   return M(s)->purge(s, app, before, limit, deleted);
 }
-int store_msg_recent_trim(store_t *s, uint32_t app, uint32_t user, int keep, int64_t *deleted)
+int store_msg_recent_trim(store_t *s, uint32_t app, uint32_t user, int keep, int max_rows, int64_t *deleted, int *more)
 {
-  return M(s)->recent_trim(s, app, user, keep, deleted);
+  return M(s)->recent_trim(s, app, user, keep, max_rows, deleted, more);
 }
 int store_msg_account_id(store_t *s, uint32_t app, uint32_t user, char *buf, size_t cap)
 {

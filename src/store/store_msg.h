@@ -113,7 +113,7 @@ typedef void (*store_inbox_cb)(void *ud, const store_inbox_ev_t *e);
 typedef void (*store_recent_cb)(void *ud, const store_recent_t *r);
 
 typedef struct store_msg_vtab {
-  int version;  /* 2: merge added */
+  int version;  /* 2: merge added; 3: recent_trim in bounded steps (max_rows, more) */
   int (*append)(store_t *, store_msg_append_t *a);
   int (*inbox_add)(store_t *, uint32_t sdkappid, uint32_t user_no, store_ev_kind_t kind, uint64_t conv, uint32_t seq,
                    int64_t at_s, uint32_t *useq);
@@ -134,7 +134,8 @@ typedef struct store_msg_vtab {
   int (*receipt_wanted)(store_t *, uint32_t sdkappid, uint64_t conv, uint32_t from_no, uint32_t after_seq,
                         uint32_t upto_seq, int *yes);
   int (*purge)(store_t *, uint32_t sdkappid, int64_t before_s, int limit, int64_t *deleted);
-  int (*recent_trim)(store_t *, uint32_t sdkappid, uint32_t user_no, int keep, int64_t *deleted);
+  int (*recent_trim)(store_t *, uint32_t sdkappid, uint32_t user_no, int keep, int max_rows, int64_t *deleted,
+                     int *more);
   int (*account_id)(store_t *, uint32_t sdkappid, uint32_t user_no, char *buf, size_t cap);
   int (*recent_users)(store_t *, uint32_t sdkappid, int more_than, uint32_t after_user, int max_users,
                       store_account_cb cb, void *ud, uint32_t *next_user);
@@ -183,9 +184,19 @@ int store_msg_receipt_wanted(store_t *s, uint32_t sdkappid, uint64_t conv, uint3
 /* Delete at most limit of the app's oldest messages and inbox events with
  * time < before_s; *deleted = rows deleted (< limit: nothing older is left). */
 int store_msg_purge(store_t *s, uint32_t sdkappid, int64_t before_s, int limit, int64_t *deleted);
-/* Keep the user's `keep` most recent unpinned conversation rows (pinned ones
- * always stay); *deleted = rows removed. */
-int store_msg_recent_trim(store_t *s, uint32_t sdkappid, uint32_t user_no, int keep, int64_t *deleted);
+/* One bounded step of keeping the user's `keep` most recent unpinned
+ * conversation rows (pinned ones always stay; most recent: the newest
+ * message without STORE_MSG_NO_LAST, then the higher seq, then the higher
+ * peer number): reads at most max_rows (>= 1) of the user's rows, a seek
+ * each for its last message, and deletes at most as many. *deleted = rows
+ * removed by this step; *more = 1: call again with the same arguments (the
+ * trim resumes where this step stopped; a call for another user, app or
+ * keep starts over, as a pin change of the user, a purge of the app or a
+ * rollback does). A row that gains a message between steps is judged by
+ * its newest one. A whole trim reads each row twice. IMC_E_INVAL (keep < 0,
+ * max_rows < 1), IMC_E_NOMEM, IMC_E_IO, IMC_E_BUSY. */
+int store_msg_recent_trim(store_t *s, uint32_t sdkappid, uint32_t user_no, int keep, int max_rows, int64_t *deleted,
+                          int *more);
 /* The UserID of a user number; IMC_E_NOTFOUND, IMC_E_TOOBIG (cap). */
 int store_msg_account_id(store_t *s, uint32_t sdkappid, uint32_t user_no, char *buf, size_t cap);
 /* One bounded step of a walk over user numbers for the users of the app
@@ -199,8 +210,9 @@ int store_msg_recent_users(store_t *s, uint32_t sdkappid, int more_than, uint32_
                            store_account_cb cb, void *ud, uint32_t *next_user);
 
 /* The writer thread's housekeeping after a batch: move a bounded chunk of
- * a log into its table (the SQLite backend appends inbox events and new
- * conversation rows to two small keyed logs first, up to a cap;
+ * a log into its table (the SQLite backend can append inbox events and new
+ * conversation rows to two small keyed logs first, up to a cap; off since
+ * wave 12, so only an older server's logged rows are left to merge;
  * sqlite_msg_log.c), in a transaction of its own; call it outside a
  * transaction. mode: STORE_MERGE_BUSY (jobs wait: merge
  * nothing), STORE_MERGE_IDLE (a chunk, if the log is big enough to be

@@ -2,7 +2,7 @@
  * msg_recent_kept, walking user numbers in bounded steps (c2c_ops.c: a step
  * reads at most 2,000 rows, so with the trial edition's 100 kept each step
  * checks 19 user numbers and the walk over these 60 takes four writer
- * jobs). The rows are written into the server's database by the test (a
+ * jobs, each user found over the limit one trim job more). The rows are written into the server's database by the test (a
  * second connection, as the CLI does): users 5 and 59 of the app over the
  * limit, 9 at it, the others under it, and users 5 and 50 of an app the
  * server does not host over it. After a pass (every second here) the app's

@@ -1,0 +1,164 @@
+/* sqlite_msg_trim.c — one user's conversation trim (store_msg_recent_trim)
+ * in bounded steps.
+ *
+ * Keeping a user's `keep` most recent unpinned conversation rows needs every
+ * row's recency (its conversation's last message: a seek per row), and a
+ * user may have any number of rows. Until 2026-12-03 one DELETE ranked them
+ * all in one writer job, however many there were. Here a call reads at most
+ * max_rows of the user's rows (in key order, from where the previous call
+ * stopped) and deletes at most as many:
+ *
+ *   phase 1  walks every row once, keeping the `keep` most recent unpinned
+ *            ones seen so far in a min-heap; at the end its root is the bar;
+ *   phase 2  walks every row again and deletes the unpinned rows below the
+ *            bar, each by its key (still unpinned).
+ *
+ * Between calls other writer jobs run. A row's recency only rises (a new
+ * message), so the heap's rows stay at or above the bar: a row below it has
+ * at least `keep` unpinned rows more recent than itself and goes, as the
+ * one-statement trim would have deleted it. A row that gained a message, or
+ * was created with one, meanwhile is compared by its recency at the time of
+ * the delete, so it stays when it is among the most recent (the list may
+ * then hold a row or two more than keep until the next pass; readers cap
+ * it). What could lower a recency or take a heap row out of the count — a
+ * pin or unpin of the user's rows, a purge of the app's messages, a
+ * rollback of the trim's own deletes — resets the trim (sq__trim_reset),
+ * which starts over at its next call.
+ *
+ * State: struct sqmsg's sqtrim_t, one trim in progress per connection (the
+ * writer's); a call for another user, app or keep starts over. */
+#include "store/sqlite_msg_int.h"
+#include "util/err.h"
+
+#include <stdlib.h>
+
+static int key_less(const sqtrim_key_t *a, const sqtrim_key_t *b)
+{
+  if (a->time_s != b->time_s) return a->time_s < b->time_s;
+  if (a->seq != b->seq) return a->seq < b->seq;
+  return a->peer < b->peer;
+}
+
+static void sift_down(sqtrim_key_t *h, uint32_t n, uint32_t i)
+{
+  for (;;) {
+    uint32_t l = 2 * i + 1, r = l + 1, m = i;
+    if (l < n && key_less(&h[l], &h[m])) m = l;
+    if (r < n && key_less(&h[r], &h[m])) m = r;
+    if (m == i) return;
+    sqtrim_key_t t = h[i]; h[i] = h[m]; h[m] = t;
+    i = m;
+  }
+}
+
+/* Phase 1: an unpinned row joins the keep most recent seen so far. */
+static void offer(sqtrim_t *t, const sqtrim_key_t *k)
+{
+  t->unpinned++;
+  if (!t->keep) return;
+  if (t->n < (uint32_t)t->keep) {
+    uint32_t i = t->n++;
+    t->heap[i] = *k;
+    while (i && key_less(&t->heap[i], &t->heap[(i - 1) / 2])) {
+      sqtrim_key_t x = t->heap[i]; t->heap[i] = t->heap[(i - 1) / 2]; t->heap[(i - 1) / 2] = x;
+      i = (i - 1) / 2;
+    }
+  } else if (key_less(&t->heap[0], k)) {
+    t->heap[0] = *k;
+    sift_down(t->heap, t->n, 0);
+  }
+}
+
+void sq__trim_reset(struct sqmsg *m, uint32_t app, uint32_t user)
+{
+  if (!m || !m->trim.phase) return;
+  if ((app && app != m->trim.app) || (user && user != m->trim.user)) return;
+  m->trim.phase = 0;
+}
+
+void sq__trim_free(struct sqmsg *m)
+{
+  free(m->trim.heap);
+  m->trim.heap = NULL;
+  m->trim.phase = 0;
+}
+
+static int start(store_t *s, struct sqmsg *m, uint32_t app, uint32_t user, int keep)
+{
+  sqtrim_t *t = &m->trim;
+  /* the walk reads c2c_recent alone: a row still in the conversation log counts too (at most its cap) */
+  int rc = sq__log_merge_all(s, SQ_LOG_RECENT);
+  if (rc) return rc;
+  free(t->heap);
+  t->heap = keep ? malloc((size_t)keep * sizeof *t->heap) : NULL;
+  if (keep && !t->heap) return IMC_E_NOMEM;
+  t->app = app; t->user = user; t->keep = keep;
+  t->phase = 1; t->after = 0; t->unpinned = 0; t->n = 0;
+  return 0;
+}
+
+/* Read up to lim rows after t->after; phase 1 ranks them, phase 2 collects
+ * those to delete into del (*ndel). *got: rows read. */
+static int walk(store_t *s, sqtrim_t *t, int lim, uint32_t *del, int *ndel, int *got)
+{
+  sqlite3_stmt *st = sq__msg_stmt(s, M_TRIM_ROWS);
+  int rc;
+  *got = *ndel = 0;
+  if (!st) return IMC_E_IO;
+  BIND(st, t->app, t->user, t->after, lim);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    sqtrim_key_t k = { sqlite3_column_int64(st, 2), (uint32_t)sqlite3_column_int64(st, 3),
+                       (uint32_t)sqlite3_column_int64(st, 0) };
+    int pinned = sqlite3_column_int64(st, 1) != 0;
+    t->after = k.peer;
+    (*got)++;
+    if (pinned) continue;
+    if (t->phase == 1) offer(t, &k);
+    else if (!t->keep || key_less(&k, &t->bar)) del[(*ndel)++] = k.peer;
+  }
+  sqlite3_reset(st);
+  return sq__map_rc(rc);
+}
+
+int sq__trim_step(store_t *s, uint32_t app, uint32_t user, int keep, int max_rows, int64_t *deleted, int *more)
+{
+  struct sqmsg *m = sq__msg_state(s);
+  sqtrim_t *t = m ? &m->trim : NULL;
+  int rc = 0, budget = max_rows;
+  uint32_t *del = NULL;
+  *deleted = 0;
+  *more = 0;
+  if (!m) return IMC_E_NOMEM;
+  if (keep < 0 || max_rows < 1) return IMC_E_INVAL;
+  if (!t->phase || t->app != app || t->user != user || t->keep != keep)
+    if ((rc = start(s, m, app, user, keep))) return rc;
+  while (!rc && t->phase && budget > 0) {
+    int got, ndel = 0;
+    if (t->phase == 2 && !del && !(del = malloc((size_t)budget * sizeof *del))) { rc = IMC_E_NOMEM; break; }
+    if ((rc = walk(s, t, budget, del, &ndel, &got))) break;
+    for (int i = 0; i < ndel && !rc; i++) {
+      sqlite3_stmt *st = sq__msg_stmt(s, M_TRIM_DEL);
+      if (!st) { rc = IMC_E_IO; break; }
+      BIND(st, app, user, del[i]);
+      rc = sq__map_rc(sqlite3_step(st));
+      sqlite3_reset(st);
+      if (!rc) *deleted += sqlite3_changes(sq__db(s));
+    }
+    budget -= got;
+    if (!rc && budget > 0) { /* fewer rows than asked for: the phase's walk reached the user's last row */
+      if (t->phase == 1 && t->unpinned > keep) {
+        t->bar = keep ? t->heap[0] : (sqtrim_key_t){ 0, 0, 0 };
+        t->phase = 2;
+        t->after = 0;
+      } else {
+        t->phase = 0; /* nothing over the limit, or the deletes done */
+      }
+    }
+  }
+  free(del);
+  if (rc) t->phase = 0; /* start over next time */
+  *more = t->phase != 0;
+  app_cache_t *a = *deleted ? u64map_get(&m->apps, app) : NULL;
+  if (a) { m->entries -= a->recent.len; u64map_free(&a->recent); } /* rows gone: make sure again */
+  return rc;
+}

@@ -1,0 +1,188 @@
+/* One user's conversation trim in bounded steps (store_msg_recent_trim,
+ * sqlite_msg_trim.c): a step reads at most max_rows of the user's rows and
+ * deletes at most as many, so a user with many rows takes many steps; the
+ * rows left are exactly the pinned ones and the `keep` most recent unpinned
+ * ones (time, then seq, then peer number), also when messages arrive or a
+ * row is pinned between steps. Fails when one call trims everything, when
+ * a step reads more than max_rows, or when a pin between steps does not
+ * start the trim over. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store.h"
+#include "store/store_msg.h"
+#include "store/sqlite_msg_int.h"
+#include "util/err.h"
+#include "tmpdir.h"
+#include "store_rows.h"
+
+#define APP 1400000001u
+#define T0 1700000000
+#define PEERS 600
+
+static char dir[64];
+
+static int setup(void **st)
+{
+  (void)st;
+  return test_tmpdir_make(dir, sizeof dir, "msgtrim");
+}
+
+static int teardown(void **st)
+{
+  (void)st;
+  return test_tmpdir_remove(dir);
+}
+
+typedef struct row { uint32_t peer, seq; int64_t time_s, pinned; } row_t;
+typedef struct rows { row_t r[PEERS + 8]; int n; } rows_t;
+
+static void on_row(void *ud, const store_recent_t *r)
+{
+  rows_t *L = ud;
+  assert_true(L->n < PEERS + 8);
+  L->r[L->n++] = (row_t){ r->peer_no, r->last_seq, r->last_time_s, r->pinned_at_s };
+}
+
+static void list(store_t *s, rows_t *L)
+{
+  L->n = 0;
+  assert_int_equal(store_msg_recent_list(s, APP, 1, on_row, L), 0);
+}
+
+static int more_recent(const void *a, const void *b) /* most recent first */
+{
+  const row_t *x = a, *y = b;
+  if (x->time_s != y->time_s) return x->time_s > y->time_s ? -1 : 1;
+  if (x->seq != y->seq) return x->seq > y->seq ? -1 : 1;
+  return x->peer > y->peer ? -1 : x->peer < y->peer;
+}
+
+/* The peers a trim to keep should leave: every pinned row and the keep most recent unpinned. */
+static void expect(const rows_t *now, int keep, uint8_t *want)
+{
+  rows_t u = { .n = 0 };
+  memset(want, 0, PEERS + 8);
+  for (int i = 0; i < now->n; i++) {
+    if (now->r[i].pinned) want[now->r[i].peer] = 1;
+    else u.r[u.n++] = now->r[i];
+  }
+  qsort(u.r, (size_t)u.n, sizeof u.r[0], more_recent);
+  for (int i = 0; i < u.n && i < keep; i++) want[u.r[i].peer] = 1;
+}
+
+static void check(store_t *s, const uint8_t *want)
+{
+  rows_t L;
+  uint8_t seen[PEERS + 8] = { 0 };
+  int n = 0;
+  list(s, &L);
+  for (int i = 0; i < L.n; i++) {
+    if (!want[L.r[i].peer]) fail_msg("peer %u kept", L.r[i].peer);
+    seen[L.r[i].peer] = 1;
+  }
+  for (int p = 0; p < PEERS + 8; p++) {
+    if (want[p] && !seen[p]) fail_msg("peer %d trimmed", p);
+    n += want[p];
+  }
+  assert_int_equal(L.n, n);
+}
+
+/* User 1 talks to peers 2 … PEERS + 1, times with many ties (50 distinct
+ * seconds), every 37th row pinned. */
+static store_t *fill(void)
+{
+  store_t *s;
+  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
+  for (uint32_t p = 2; p < PEERS + 2; p++) rows_send(s, APP, T0, 1, p, p % 50);
+  for (uint32_t p = 2; p < PEERS + 2; p += 37) assert_int_equal(store_msg_recent_set(s, APP, 1, p, "pinned_at_s", T0), 0);
+  assert_int_equal(store_exec(s, "COMMIT"), 0);
+  return s;
+}
+
+/* One step of at most max_rows: returns more. */
+static int step(store_t *s, int keep, int max_rows, int64_t *total)
+{
+  int64_t n = -1;
+  int more = -1;
+  assert_int_equal(store_msg_recent_trim(s, APP, 1, keep, max_rows, &n, &more), 0);
+  assert_true(n >= 0 && n <= max_rows && (more == 0 || more == 1));
+  *total += n;
+  return more;
+}
+
+static void test_steps(void **st)
+{
+  (void)st;
+  store_t *s = fill();
+  rows_t before;
+  uint8_t want[PEERS + 8];
+  int64_t total = 0;
+  int calls = 1;
+  list(s, &before);
+  assert_int_equal(before.n, PEERS);
+  expect(&before, 100, want);
+  while (step(s, 100, 50, &total)) calls++;
+  /* two walks over 600 rows, at most 50 rows read per call */
+  assert_true(calls >= 2 * PEERS / 50);
+  assert_int_equal(total, PEERS - 100 - (PEERS + 36) / 37);
+  check(s, want);
+  /* nothing over the limit: one walk, nothing deleted */
+  total = 0;
+  for (calls = 1; step(s, 100, 50, &total); calls++) {}
+  assert_int_equal(total, 0);
+  assert_true(calls <= PEERS / 50 + 1);
+  /* keep 0: every unpinned row goes */
+  while (step(s, 0, 1000, &total)) {}
+  expect(&before, 0, want);
+  check(s, want);
+  store_close(s);
+}
+
+/* Between steps: a message on an old conversation makes it one of the most
+ * recent (it stays), and pins of rows among the most recent start the trim
+ * over (without that the old bar would leave keep - 2 + 1 unpinned rows). */
+static void test_changes_between_steps(void **st)
+{
+  (void)st;
+  store_t *s = fill();
+  rows_t now;
+  uint8_t want[PEERS + 8];
+  int64_t total = 0;
+  int calls = 0;
+  while (calls < 5 && step(s, 100, 50, &total)) calls++; /* inside the first walk */
+  rows_send(s, APP, T0, 1, 51, 1000);                      /* peer 51 (read at time 1): now the most recent */
+  while (calls < 16 && step(s, 100, 50, &total)) calls++; /* the second walk has begun deleting */
+  assert_true(calls == 16 && total > 0);
+  list(s, &now);
+  qsort(now.r, (size_t)now.n, sizeof now.r[0], more_recent);
+  int pinned = 0;
+  for (int i = 0; i < now.n && pinned < 2; i++)
+    if (!now.r[i].pinned && now.r[i].peer != 51) {
+      assert_int_equal(store_msg_recent_set(s, APP, 1, now.r[i].peer, "pinned_at_s", T0 + 1), 0);
+      pinned++;
+    }
+  assert_int_equal(pinned, 2);
+  list(s, &now);
+  expect(&now, 100, want); /* the pinned rows and the 100 most recent of what is there now */
+  assert_int_equal(want[51], 1);
+  while (step(s, 100, 50, &total)) {}
+  check(s, want);
+  store_close(s);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(test_steps, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_changes_between_steps, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
