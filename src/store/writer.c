@@ -173,10 +173,11 @@ static void wait_until(store_writer_t *w, uint64_t due)
 }
 
 /* Under mu: the earliest time (uv_hrtime ns) the pace lets a transaction of
- * n jobs COMMIT (store_writer.h, "Pacing"), or 0 if it may now. */
+ * n jobs COMMIT (store_writer.h, "Pacing"), or 0 if it may now (pacing
+ * off, n at pace_jobs or at the cap, stopping, or no COMMIT yet). */
 static uint64_t pace_due(const store_writer_t *w, size_t n, uint64_t now)
 {
-  if (!w->pace_ns || n >= w->pace_jobs || w->stopping || !w->last_commit_ns) return 0;
+  if (!w->pace_ns || n >= w->pace_jobs || n >= w->max_jobs || w->stopping || !w->last_commit_ns) return 0;
   uint64_t due = w->last_commit_ns + w->pace_ns;
   return due > now ? due : 0;
 }
@@ -189,7 +190,8 @@ static size_t pace_want(const store_writer_t *w, size_t n)
 {
   if (!w->pace_ns) return 1;
   size_t left = n < w->pace_jobs ? w->pace_jobs - n : STORE_WRITER_PACE_WAKE_JOBS;
-  return left < STORE_WRITER_PACE_WAKE_JOBS ? left : STORE_WRITER_PACE_WAKE_JOBS;
+  if (left > STORE_WRITER_PACE_WAKE_JOBS) left = STORE_WRITER_PACE_WAKE_JOBS;
+  return left < w->max_jobs ? left : w->max_jobs; /* the queue never holds more */
 }
 
 /* Under mu: append the whole queue to the transaction after tail (*n jobs). */
