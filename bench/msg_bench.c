@@ -20,6 +20,7 @@
  *
  *   msg_bench --port P --sdkappid N --key K --conns N [--procs P] [--window W]
  *             [--batch B] [--seconds S] [--rate R] [--spread 0|1] [--sources 8] [--host H] [--server-pid PID]
+ *             [--timeline 0|1]
  *
  * Output (parent, one line): conns ok_logins acked failed elapsed_ms msgs_per_s
  * p50_ms p99_ms pushes (received by the recipients) batch window
@@ -38,8 +39,15 @@
  * Then the writer's stages over the sending period (GET /healthz/stages at
  * start and stop, subtracted; store_writer.h "Stages"): name_us=p50/p99/max
  * per stage, every writer job of the server (not only the first worker's),
- * and commits (COMMITs in the period), then the WAL checkpointer's
- * counters since the server started (ckpt_*: /healthz "ckpt").
+ * commits and syncs (COMMITs and WAL fdatasyncs in the period), per
+ * server thread name over the period thr_NAME=cpu_ms/slices/voluntary/
+ * involuntary (CPU time and time slices from /proc/PID/task/TID/schedstat,
+ * context switches from .../status; the loop thread is "loop"), then the
+ * WAL checkpointer's counters since the server started (ckpt_*: /healthz
+ * "ckpt"). --timeline 1 also prints to stderr one line
+ * "timeline_100ms_max_ms …": the highest ack latency in each 100 ms of
+ * sending (by the ack's time, over all workers): steady queueing or
+ * periodic stalls.
  */
 #include "bench_net.h"
 #include "auth/usersig.h"
@@ -55,6 +63,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -80,8 +89,8 @@ static struct {
   int port, conns, procs, window, batch, seconds, sources, first, server_pid;
   double rate;
   unsigned sdkappid;
-  int spread;
-} opt = { "127.0.0.1", NULL, 0, 1000, 1, 16, 1, 10, 8, 0, 0, 0, 0, 1 };
+  int spread, timeline;
+} opt = { "127.0.0.1", NULL, 0, 1000, 1, 16, 1, 10, 8, 0, 0, 0, 0, 1, 0 };
 
 static uv_loop_t *loop;
 static conn_t *conns;
@@ -98,6 +107,16 @@ static uint32_t *lat;
 static size_t nlat, cap_lat;
 static double tokens;
 static uv_timer_t tick, stop_timer;
+/* per-thread figures of --server-pid at the start and end of sending (thr_sample) */
+#define THR_MAX 16
+typedef struct thr { char name[20]; unsigned long long run_ns, slices, vcsw, nvcsw; } thr_t;
+static thr_t thr0[THR_MAX], thr1[THR_MAX];
+static int nthr0, nthr1;
+static int thr_sample(thr_t *out);
+/* --timeline 1: the highest ack latency per 100 ms of sending (by the ack's
+ * time), each worker's, merged by the parent into the maximum over workers. */
+#define TL_SLOTS 1200
+static uint32_t tl_max_us[TL_SLOTS];
 
 static uint64_t now_us(void)
 {
@@ -233,6 +252,7 @@ static void finish_all(uv_timer_t *t)
   if (stg_ok && stages(stg1)) stg_ok = 0;
   scpu1 = server_cpu_ms();
   lcpu1 = loop_cpu_ms();
+  if (opt.first == 0) nthr1 = thr_sample(thr1);
   uv_stop(loop);
 }
 
@@ -243,6 +263,7 @@ static void start_sending(void)
   stg_ok = opt.first == 0 && !stages(stg0);
   scpu0 = server_cpu_ms();
   lcpu0 = loop_cpu_ms();
+  if (opt.first == 0) nthr0 = thr_sample(thr0);
   t_start_us = now_us();
   cpu0 = cpu_us();
   uv_timer_start(&tick, on_tick, 1, 1);
@@ -291,7 +312,10 @@ static void got_frame(conn_t *c, const char *p, size_t len)
     if (strstr(p, "\"code\":0,")) {
       acked++;
       if (nlat == cap_lat) { cap_lat = cap_lat ? cap_lat * 2 : 1 << 16; lat = realloc(lat, cap_lat * sizeof *lat); }
-      lat[nlat++] = (uint32_t)(now_us() - t);
+      uint64_t now = now_us();
+      lat[nlat++] = (uint32_t)(now - t);
+      size_t slot = (size_t)((now - t_start_us) / 100000);
+      if (opt.timeline && slot < TL_SLOTS && now - t > tl_max_us[slot]) tl_max_us[slot] = (uint32_t)(now - t);
     } else {
       if (!nfail++) { /* the first refusal of this worker, for the record */
         const char *code = strstr(p, "\"code\":");
@@ -388,6 +412,64 @@ static unsigned long long cpu_of(int loop_only)
 static unsigned long long server_cpu_ms(void) { return cpu_of(0); }
 static unsigned long long loop_cpu_ms(void) { return cpu_of(1); }
 
+/* Per-thread figures of --server-pid, summed by thread name (the loop
+ * thread, whose id is the process id, is "loop"): CPU time and time slices
+ * from /proc/PID/task/TID/schedstat (ns on the CPU, slices run), voluntary
+ * and involuntary context switches from .../status. */
+
+static int thr_sample(thr_t *out)
+{
+  char path[96], buf[512], name[20];
+  int n = 0;
+  if (!opt.server_pid) return 0;
+  snprintf(path, sizeof path, "/proc/%d/task", opt.server_pid);
+  DIR *d = opendir(path);
+  for (struct dirent *e; d && (e = readdir(d));) {
+    int tid = atoi(e->d_name);
+    if (tid <= 0) continue;
+    unsigned long long run = 0, wait = 0, sl = 0, v = 0, nv = 0;
+    snprintf(path, sizeof path, "/proc/%d/task/%d/comm", opt.server_pid, tid);
+    FILE *f = fopen(path, "r");
+    if (!f || !fgets(name, sizeof name, f)) { if (f) fclose(f); continue; }
+    fclose(f);
+    name[strcspn(name, "\n")] = 0;
+    if (tid == opt.server_pid) snprintf(name, sizeof name, "loop");
+    snprintf(path, sizeof path, "/proc/%d/task/%d/schedstat", opt.server_pid, tid);
+    if ((f = fopen(path, "r"))) { if (fscanf(f, "%llu %llu %llu", &run, &wait, &sl) != 3) run = sl = 0; fclose(f); }
+    snprintf(path, sizeof path, "/proc/%d/task/%d/status", opt.server_pid, tid);
+    if ((f = fopen(path, "r"))) {
+      while (fgets(buf, sizeof buf, f)) {
+        sscanf(buf, "voluntary_ctxt_switches: %llu", &v);
+        sscanf(buf, "nonvoluntary_ctxt_switches: %llu", &nv);
+      }
+      fclose(f);
+    }
+    int k = 0;
+    while (k < n && strcmp(out[k].name, name)) k++;
+    if (k == n) {
+      if (n == THR_MAX) continue;
+      memset(&out[n], 0, sizeof out[n]);
+      snprintf(out[n++].name, sizeof out[0].name, "%s", name);
+    }
+    out[k].run_ns += run; out[k].slices += sl; out[k].vcsw += v; out[k].nvcsw += nv;
+  }
+  if (d) closedir(d);
+  return n;
+}
+
+/* " thr_NAME=cpu_ms/slices/voluntary/involuntary" per thread name over the
+ * sending period (end minus start; a thread absent at the start counts from 0). */
+static void print_threads(void)
+{
+  for (int i = 0; i < nthr1; i++) {
+    thr_t b = { "", 0, 0, 0, 0 };
+    for (int k = 0; k < nthr0; k++) if (!strcmp(thr0[k].name, thr1[i].name)) b = thr0[k];
+    printf(" thr_%s=%.1f/%llu/%llu/%llu", thr1[i].name, (double)(thr1[i].run_ns - b.run_ns) / 1e6, thr1[i].slices - b.slices,
+           thr1[i].vcsw - b.vcsw, thr1[i].nvcsw - b.nvcsw);
+  }
+}
+
+
 /* GET path from the server into buf (blocking; a few hundred
  * microseconds): the body's start, or NULL. */
 static const char *http_get(const char *path, char *buf, size_t cap)
@@ -459,6 +541,8 @@ static void print_stages(void)
            (unsigned long long)imc_hist_pct_us(&d, 99), (unsigned long long)(d.max_ns / 1000));
   }
   printf(" commits=%llu", (unsigned long long)(stg1[STORE_STAGE_COMMITS].n - stg0[STORE_STAGE_COMMITS].n));
+  printf(" syncs=%llu", (unsigned long long)(stg1[STORE_STAGE_SYNCS].n - stg0[STORE_STAGE_SYNCS].n));
+  print_threads();
   char buf[16384]; /* the checkpointer's counters since the start (store_ckpt.h) */
   const char *body = http_get("/healthz", buf, sizeof buf);
   json_t *o = body ? json_loads(body, 0, NULL) : NULL, *ck = json_object_get(o, "ckpt");
@@ -491,6 +575,7 @@ static int worker(void)
   qsort(lat, nlat, sizeof *lat, cmp_u32);
   /* samples are sent up for global percentiles: every 16th keeps the pipe small */
   for (size_t i = 0; i < nlat; i += 16) printf("L %u\n", lat[i]);
+  for (size_t i = 0; opt.timeline && i < TL_SLOTS; i++) if (tl_max_us[i]) printf("P %zu %u\n", i, tl_max_us[i]);
   if (!hz_ok) memset(hz1, 0, sizeof hz1), memset(hz0, 0, sizeof hz0);
   if (stg_ok) print_stages();
   if (opt.first == 0) printf("H %llu %llu %llu %llu %llu %llu %llu\n", hz1[0] - hz0[0], hz1[1] - hz0[1], hz1[2] - hz0[2],
@@ -517,6 +602,7 @@ int main(int argc, char **argv)
     { "--seconds", 'i', &opt.seconds },
     { "--rate", 'd', &opt.rate },
     { "--spread", 'i', &opt.spread },
+    { "--timeline", 'i', &opt.timeline },
     { "--sources", 'i', &opt.sources },
     { "--server-pid", 'i', &opt.server_pid },
     { NULL, 0, NULL },
@@ -580,6 +666,11 @@ int main(int argc, char **argv)
         stage_line[strcspn(stage_line, "\n")] = 0;
         continue;
       }
+      size_t slot;
+      if (sscanf(line, "P %zu %u", &slot, &l) == 2) {
+        if (slot < TL_SLOTS && l > tl_max_us[slot]) tl_max_us[slot] = l;
+        continue;
+      }
       if (sscanf(line, "L %u", &l) == 1) {
         if (n == cap) { cap = cap ? cap * 2 : 65536; all = realloc(all, cap * sizeof *all); }
         all[n++] = l;
@@ -600,6 +691,13 @@ int main(int argc, char **argv)
          cpu / 1000.0, tick_p99 / 1000.0, tick_max / 1000.0, h[1] ? (double)h[0] / (double)h[1] : 0, h[2] ? (double)h[3] / (double)h[2] : 0,
          h[5] && h[4] ? (double)h[4] * 1000.0 / ((double)h[5] * opt.procs) : 0,
          h[5] && h[6] ? (double)h[6] * 1000.0 / ((double)h[5] * opt.procs) : 0, *stage_line ? " " : "", stage_line);
+  if (opt.timeline) { /* one line: the highest latency per 100 ms of sending, in ms */
+    int last = -1;
+    for (int i = 0; i < TL_SLOTS; i++) if (tl_max_us[i]) last = i;
+    fprintf(stderr, "timeline_100ms_max_ms");
+    for (int i = 0; i <= last; i++) fprintf(stderr, " %.1f", tl_max_us[i] / 1000.0);
+    fprintf(stderr, "\n");
+  }
   free(all);
   return 0;
 }

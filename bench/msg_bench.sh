@@ -22,6 +22,8 @@
 #    the environment gives the order of waves up to 11, where the capped rate
 #    was sent by the lowest-numbered few hundred connections with full
 #    windows, whose acknowledgements shared writes).
+#    TIMELINE=1 (environment): msg_bench prints the highest ack latency per
+#    100 ms of sending on stderr (msg_bench.c, --timeline).
 #    With RATE, only the capped run, at RATE messages/s (before/after
 #    comparisons of the latency at a fixed rate), and nothing else; with
 #    ONLY8=1 in the environment, only the eight-per-write run.
@@ -56,7 +58,7 @@ run_load() { # label window batch rate
   procs=$(( (USERS + 4999) / 5000 ))
   cpu0=$(cpu_ms $spid)
   res=$(taskset -c 1 build/bench/msg_bench --port "$port" --sdkappid "$app" --key "$key" --conns "$USERS" \
-        --procs "$procs" --window "$2" --batch "$3" --rate "$4" --spread "${SPREAD:-1}" --seconds "$SECS" --server-pid "$spid")
+        --procs "$procs" --window "$2" --batch "$3" --rate "$4" --spread "${SPREAD:-1}" --timeline "${TIMELINE:-0}" --seconds "$SECS" --server-pid "$spid")
   cpu1=$(cpu_ms $spid)
   rss=$(rss_kb $spid)
   stop_server

@@ -48,7 +48,7 @@ static void reply_not_found(net_req_t *req)
  * write), where writer jobs waited (stages), the WAL checkpoints
  * (ckpt: store_ckpt.h) and the WAL syncs (sync: fdatasyncs, failed ones,
  * batches committed and not yet synced now, COMMITs that waited for the
- * previous sync: store_writer.h, "Sync"). */
+ * previous sync: store_writer.h, "Sync"; waits for the pace: "Pacing"). */
 /* The writer's stages (store_writer.h, "Stages") since the start:
  * {name: {n, p50_us, p99_us, max_us}}, and with buckets the histogram's
  * non-empty buckets as [[index, count], …] too (util/hist.h). */
@@ -134,9 +134,9 @@ static void healthz(api_srv_t *srv, net_req_t *req)
                                              "blocking_max_us", (json_int_t)(ck.took_blocking.max_ns / 1000),
                                              "db_sync_failed", (json_int_t)ck.db_sync_failed,
                                              "db_sync_max_us", (json_int_t)(ck.db_sync.max_ns / 1000)));
-    json_object_set_new(o, "sync", json_pack("{s:I,s:I,s:I,s:I}", "syncs", (json_int_t)ws.syncs,
+    json_object_set_new(o, "sync", json_pack("{s:I,s:I,s:I,s:I,s:I}", "syncs", (json_int_t)ws.syncs,
                                              "failed", (json_int_t)ws.sync_failed, "unsynced", (json_int_t)ws.unsynced,
-                                             "commit_waits", (json_int_t)ws.commit_waits));
+                                             "commit_waits", (json_int_t)ws.commit_waits, "paced", (json_int_t)ws.paced));
   }
   api_reply_json(req, srv->stopping ? 503 : 200, o);
 }
@@ -390,6 +390,7 @@ int api_srv_open(api_srv_t *srv, const api_cfg_t *cfg, uv_loop_t *loop)
   }
   store_writer_set_ckpt_pages(srv->writer, (int)cfg->wal_checkpoint_pages);
   store_writer_set_ckpt_pinned(srv->writer, (int)cfg->wal_checkpoint_pinned);
+  store_writer_set_pace(srv->writer, (unsigned)cfg->writer_pace_us, (size_t)cfg->writer_pace_jobs);
   if ((rc = store_reader_start(loop, cfg->data, (size_t)cfg->reader_threads, (size_t)cfg->reader_max_jobs, &srv->reader))) {
     IMC_ERROR("server", "msg=\"cannot start the store readers\" err=%s", imc_err_name(rc));
     api_srv_stop_storage(srv);

@@ -47,6 +47,22 @@
  * first missing frame, so no later sync can vouch for a commit. Reads on
  * other connections (the reader pool) see a batch from its COMMIT on,
  * before its sync: docs/delivery.md says what that means.
+ * Pacing (off by default; store_writer_set_pace, the server's
+ * writer_pace_us and writer_pace_jobs): a COMMIT of fewer than pace_jobs
+ * jobs waits, besides the previous batch's sync, until pace_us have passed
+ * since the previous batch's COMMIT started, taking the jobs handed over
+ * meanwhile (and once more those queued when it ends) into the same
+ * transaction. Each COMMIT and its fdatasync cost a fixed ~0.5 ms of the
+ * server's CPU whatever they cover (docs/BENCHMARKS.md, branch syncpace):
+ * at moderate load, pacing makes each one cover pace_us of sends instead of
+ * one sync's worth. Bound: a job's acknowledgement waits at most pace_us
+ * longer than without pacing (it commits no later than pace_us after the
+ * COMMIT before it, which it would have waited for anyway); a COMMIT that
+ * follows an idle period longer than pace_us, or a transaction that
+ * reached pace_jobs, does not wait at all; a stopping writer does not
+ * wait. While pacing may hold a COMMIT (and during a sync), a hand-over
+ * wakes the writer thread only once the queue holds enough to COMMIT at
+ * once or STORE_WRITER_PACE_WAKE_JOBS jobs, not at every loop turn.
  * Test hook: with IMCLOUD_TEST_SYNC_HOLD=PATH in the environment at
  * store_writer_start, the sync thread waits before each sync while PATH
  * exists (tests/e2e/test_ack_after_sync.c).
@@ -148,6 +164,7 @@ typedef struct store_writer_stats {
   uint64_t syncs;           /* fdatasyncs of the WAL by the sync thread */
   uint64_t sync_failed;     /* syncs that failed (or came after a failed one: see Sync) */
   uint64_t commit_waits;    /* COMMITs that waited for the previous batch's sync (taking jobs meanwhile) */
+  uint64_t paced;           /* waits for the pace (see Pacing): before a COMMIT, or idle with the pace due */
   size_t queued, max_jobs;  /* queue length now, and its cap */
   size_t unsynced;          /* batches committed whose sync has not returned, now (0 or 1, see Sync) */
   size_t inflight;          /* jobs submitted whose done() has not run yet, now (store_writer_inflight) */
@@ -178,6 +195,13 @@ typedef struct store_writer_stats {
  * thread without waiting for the end of the turn (a long turn keeps the
  * writer busy instead of idle). */
 #define STORE_WRITER_HANDOFF_MAX 1024
+
+/* With pacing on (store_writer.h, "Pacing"), jobs queued at which a
+ * hand-over wakes a writer thread that waits for a sync or for the pace
+ * (fewer if that many let its transaction COMMIT at once): one wake-up
+ * per 16 jobs instead of one per loop turn, while the jobs still run
+ * during the wait. */
+#define STORE_WRITER_PACE_WAKE_JOBS 16
 
 /* Priority: the writer thread runs this many nice steps below the thread
  * that started it (the loop thread), and one real-time priority below it if
@@ -235,6 +259,10 @@ const imc_hist_t *store_writer_stages(store_writer_t *w);
 /* Checkpoint once a COMMIT leaves at least pages (> 0) pages in the WAL,
  * from the next batch on (default STORE_CKPT_PAGES; loop thread). */
 void store_writer_set_ckpt_pages(store_writer_t *w, int pages);
+/* Pacing (see Pacing): a COMMIT of fewer than pace_jobs (≥ 1) jobs waits
+ * until pace_us µs after the previous COMMIT; pace_us 0 turns it off (the
+ * default). From the writer's next wait on (loop thread). */
+void store_writer_set_pace(store_writer_t *w, unsigned pace_us, size_t pace_jobs);
 /* on (1) or off (0, the default): pinned checkpoint rounds (store_ckpt.h),
  * from the next batch on (loop thread). */
 void store_writer_set_ckpt_pinned(store_writer_t *w, int on);

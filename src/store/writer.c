@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 struct store_writer {
@@ -55,7 +56,10 @@ struct store_writer {
   size_t q_len_seen;                 /* loop thread: q_len at the last hand-over, ≥ the true q_len */
   size_t inflight;                   /* loop thread: submitted and taken, done() not yet called */
   size_t inflight_max;               /* loop thread: the highest inflight ever */
-  int idle;                          /* the writer thread waits for work */
+  size_t want;                       /* under mu: a hand-over that leaves this many jobs queued wakes the writer (0: none) */
+  uint64_t pace_ns;                  /* under mu: the pace (store_writer.h, "Pacing"); 0 = off */
+  size_t pace_jobs;                  /* under mu: a transaction of this many jobs commits without waiting for the pace */
+  uint64_t last_commit_ns;           /* writer thread: when the last batch's COMMIT started */
   int stopping;
   int writer_exited, exited;         /* under mu: the writer thread, then the sync thread, have finished */
   store_t *s;
@@ -159,28 +163,78 @@ static store_job_t *run_group(store_writer_t *w, store_job_t *first, store_job_t
   return last;
 }
 
+/* Wait on w->cv (mu held) until signalled or, if due (uv_hrtime ns,
+ * CLOCK_MONOTONIC) is not 0, until due. */
+static void wait_until(store_writer_t *w, uint64_t due)
+{
+  if (!due) { pthread_cond_wait(&w->cv, &w->mu); return; }
+  struct timespec ts = { .tv_sec = (time_t)(due / 1000000000u), .tv_nsec = (long)(due % 1000000000u) };
+  pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+}
+
+/* Under mu: the earliest time (uv_hrtime ns) the pace lets a transaction of
+ * n jobs COMMIT (store_writer.h, "Pacing"), or 0 if it may now (pacing
+ * off, n at pace_jobs or at the cap, stopping, or no COMMIT yet). */
+static uint64_t pace_due(const store_writer_t *w, size_t n, uint64_t now)
+{
+  if (!w->pace_ns || n >= w->pace_jobs || n >= w->max_jobs || w->stopping || !w->last_commit_ns) return 0;
+  uint64_t due = w->last_commit_ns + w->pace_ns;
+  return due > now ? due : 0;
+}
+
+/* Under mu: the queue length at which a hand-over wakes the writer while
+ * its transaction holds n jobs (n 0: none open) and pacing may hold its
+ * COMMIT: enough to COMMIT at once, at most STORE_WRITER_PACE_WAKE_JOBS;
+ * 1 without pacing (every hand-over). */
+static size_t pace_want(const store_writer_t *w, size_t n)
+{
+  if (!w->pace_ns) return 1;
+  size_t left = n < w->pace_jobs ? w->pace_jobs - n : STORE_WRITER_PACE_WAKE_JOBS;
+  if (left > STORE_WRITER_PACE_WAKE_JOBS) left = STORE_WRITER_PACE_WAKE_JOBS;
+  return left < w->max_jobs ? left : w->max_jobs; /* the queue never holds more */
+}
+
+/* Under mu: append the whole queue to the transaction after tail (*n jobs). */
+static store_job_t *take(store_writer_t *w, store_job_t *tail, size_t *n)
+{
+  store_job_t *got = w->q_head;
+  tail->next = got;
+  *n += w->q_len;
+  w->q_head = w->q_tail = NULL;
+  w->q_len = 0;
+  return got;
+}
+
 /* Before the COMMIT of a transaction whose last job is tail (*n jobs so
  * far): while the sync thread still has a batch (store_writer.h, "Sync"),
  * wait, and append the jobs handed over meanwhile to the transaction, while
- * it holds fewer than max_jobs. Returns the first job appended, or NULL
- * once no batch waits for a sync (time to COMMIT). */
-static store_job_t *absorb(store_writer_t *w, store_job_t *tail, size_t *n, store_writer_stats_t *st)
+ * it holds fewer than max_jobs; then, with pacing on, wait likewise until
+ * the pace lets it COMMIT ("Pacing"), and take what is queued then once
+ * more (*final: that take was made). Returns the first job appended (the
+ * caller runs them and calls again), or NULL: time to COMMIT. Woken by a
+ * hand-over only once the queue holds pace_want jobs (every hand-over
+ * without pacing); the sync's return and the pace's deadline wake it
+ * anyway. */
+static store_job_t *absorb(store_writer_t *w, store_job_t *tail, size_t *n, store_writer_stats_t *st, int *final)
 {
   store_job_t *got = NULL;
+  int paced = 0;
   pthread_mutex_lock(&w->mu);
   if (w->unsynced) st->commit_waits++;
-  while (w->unsynced) {
-    if (w->q_head && *n < w->max_jobs) {
-      got = w->q_head;
-      tail->next = got;
-      *n += w->q_len;
-      w->q_head = w->q_tail = NULL;
-      w->q_len = 0;
+  for (;;) {
+    int room = *n < w->max_jobs;
+    size_t want = room ? pace_want(w, *n) : 0;
+    uint64_t due = 0;
+    if (!w->unsynced && !(due = pace_due(w, *n, uv_hrtime()))) {
+      /* COMMIT now; with pacing, what was handed over during the waits joins first, once */
+      if (w->pace_ns && room && w->q_head && *n < w->pace_jobs && !*final) { got = take(w, tail, n); *final = 1; }
       break;
     }
-    w->idle = *n < w->max_jobs; /* a hand-over wakes it only if it takes jobs */
-    pthread_cond_wait(&w->cv, &w->mu);
-    w->idle = 0;
+    if (due && !paced) { paced = 1; st->paced++; }
+    if (w->q_head && room && (w->q_len >= want || due)) { got = take(w, tail, n); break; }
+    w->want = want;
+    wait_until(w, due);
+    w->want = 0;
   }
   pthread_mutex_unlock(&w->mu);
   uint64_t now = uv_hrtime();
@@ -202,12 +256,13 @@ static store_job_t *run_txn(store_writer_t *w, store_job_t *first, store_writer_
     return NULL;
   }
   size_t n = 0;
+  int final = 0; /* absorb: the pace's last take was made */
   for (store_job_t *j = first; j; j = j->next) n++;
   store_job_t *bare = first; /* see run_group */
   for (store_job_t *j = first; j; j = j->next) {
     if (j->rerun_safe && j->next && j->next->rerun_safe) j = run_group(w, j, &bare);
     else { run_one(w, j); bare = NULL; }
-    if (store_in_transaction(w->s) && !j->next && absorb(w, j, &n, st)) continue; /* j->next: the jobs absorbed */
+    if (store_in_transaction(w->s) && !j->next && absorb(w, j, &n, st, &final)) continue; /* j->next: the jobs absorbed */
     if (!store_in_transaction(w->s)) {
       /* the engine rolled the whole transaction back on its own: the jobs
        * before j that succeeded are undone; j keeps its error; the rest has
@@ -220,6 +275,7 @@ static store_job_t *run_txn(store_writer_t *w, store_job_t *first, store_writer_
     }
   }
   uint64_t t0 = uv_hrtime();
+  w->last_commit_ns = t0; /* the pace counts from here (writer thread) */
   if ((rc = store_exec(w->s, "COMMIT"))) {
     if (store_in_transaction(w->s)) store_exec(w->s, "ROLLBACK");
     IMC_ERROR("store", "msg=\"batch commit failed\" err=%s", imc_err_name(rc));
@@ -280,9 +336,12 @@ static void *writer_main(void *arg)
   pthread_mutex_lock(&w->mu);
   for (;;) {
     while (!w->q_head && !w->stopping) {
-      w->idle = 1;
-      pthread_cond_wait(&w->cv, &w->mu);
-      w->idle = 0;
+      /* with pacing, until the pace lets a COMMIT go, only a queue worth a wake-up wakes it (store_writer.h, "Pacing") */
+      uint64_t due = pace_due(w, 0, uv_hrtime());
+      w->want = due ? pace_want(w, 0) : 1;
+      if (due) w->stats.paced++;
+      wait_until(w, due);
+      w->want = 0;
     }
     if (!w->q_head && w->stopping) break;
     store_job_t *batch = w->q_head, *last = w->q_tail;
@@ -299,6 +358,7 @@ static void *writer_main(void *arg)
     w->stats.failed_jobs += st.failed_jobs;
     w->stats.txn_lost += st.txn_lost;
     w->stats.commit_waits += st.commit_waits;
+    w->stats.paced += st.paced;
     append(&w->s_head, &w->s_tail, batch, last); /* to the sync thread */
     w->s_batches++;
     w->unsynced++;
@@ -498,7 +558,11 @@ int store_writer_start(uv_loop_t *loop, const char *data_dir, size_t max_jobs, s
     return IMC_E_IO;
   }
   pthread_mutex_init(&w->mu, NULL);
-  pthread_cond_init(&w->cv, NULL);
+  pthread_condattr_t ca; /* the pace's timed waits count in uv_hrtime's clock */
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&w->cv, &ca);
+  pthread_condattr_destroy(&ca);
   pthread_cond_init(&w->sync_cv, NULL);
   w->wake.data = w;
   uv_poll_start(&w->wake, UV_READABLE, on_wake);
@@ -535,7 +599,7 @@ static void handoff(store_writer_t *w)
   append(&w->q_head, &w->q_tail, w->p_head, w->p_tail);
   w->q_len += w->p_len;
   w->q_len_seen = w->q_len;
-  if (w->idle) pthread_cond_signal(&w->cv);
+  if (w->want && w->q_len >= w->want) pthread_cond_signal(&w->cv);
   pthread_mutex_unlock(&w->mu);
   w->p_head = w->p_tail = NULL;
   w->p_len = 0;
@@ -602,6 +666,15 @@ void store_writer_set_ckpt_pages(store_writer_t *w, int pages)
   assert(pages > 0);
   pthread_mutex_lock(&w->mu);
   w->ckpt_pages = pages;
+  pthread_mutex_unlock(&w->mu);
+}
+
+void store_writer_set_pace(store_writer_t *w, unsigned pace_us, size_t pace_jobs)
+{
+  pthread_mutex_lock(&w->mu);
+  w->pace_ns = (uint64_t)pace_us * 1000u;
+  w->pace_jobs = pace_jobs;
+  pthread_cond_signal(&w->cv); /* a wait under the old pace re-reads it */
   pthread_mutex_unlock(&w->mu);
 }
 

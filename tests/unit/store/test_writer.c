@@ -14,7 +14,9 @@
  * between batches, keeping it bounded; no job completes before the sync
  * of the WAL that covers its commit, a COMMIT waits for the previous
  * batch's sync, taking the jobs that arrive meanwhile, and a failed sync
- * fails its jobs and every later one. A gate job holds the
+ * fails its jobs and every later one; with pacing, jobs handed over one at
+ * a time share a COMMIT and a sync until pace_jobs of them or the pace's
+ * end let it go. A gate job holds the
  * writer thread so that the jobs under test land in one batch. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -1100,6 +1102,62 @@ static void test_sync_failure_sticks(void **st)
   stop(&loop, w);
 }
 
+/* Pacing (store_writer.h, "Pacing"): with a pace far longer than the test
+ * (60 s) and pace_jobs 3, jobs handed over one at a time after a COMMIT
+ * wait for one another: neither of the first two completes while the loop
+ * runs for 20 ms after each, the third lets the COMMIT go at once, and the
+ * three share one COMMIT and one sync, acknowledged after it. (Without
+ * pacing the first commits alone at once: two COMMITs at least.) Then, with
+ * a 30 ms pace and pace_jobs 1000, a lone job still commits once the pace
+ * has passed; the waits are counted. */
+static void test_pace_groups_commits(void **st)
+{
+  (void)st;
+  uint32_t app = make_app();
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  store_writer_t *w;
+  assert_int_equal(store_writer_start(&loop, dir, 64, &w), 0);
+  store_writer_set_pace(w, 60000000u, 3);
+  static const char *uids[] = { "p0", "p1", "p2", "p3", "p4" };
+  tjob_t jobs[5];
+  store_writer_stats_t before, after;
+  ndone = 0;
+  tjob_init(&jobs[0], app, uids[0], 0);
+  assert_int_equal(store_writer_submit(w, &jobs[0].job), 0);
+  while (ndone < 1) uv_run(&loop, UV_RUN_ONCE); /* the first COMMIT: none before it to pace from */
+  store_writer_stats(w, &before);
+  for (int i = 1; i <= 3; i++) {
+    tjob_init(&jobs[i], app, uids[i], 0);
+    assert_int_equal(store_writer_submit(w, &jobs[i].job), 0);
+    store_writer_flush(w);
+    for (int k = 0; i < 3 && k < 20; k++) { uv_run(&loop, UV_RUN_NOWAIT); sleep_ms(1); }
+    if (i < 3) assert_int_equal(ndone, 1);
+  }
+  while (ndone < 4) uv_run(&loop, UV_RUN_ONCE);
+  store_writer_stats(w, &after);
+  assert_int_equal(after.batches - before.batches, 1);
+  assert_int_equal(after.syncs - before.syncs, 1);
+  assert_int_equal(after.jobs - before.jobs, 3);
+  assert_true(after.paced > before.paced);
+  for (int i = 1; i <= 3; i++) {
+    assert_int_equal(jobs[i].done_calls, 1);
+    assert_int_equal(jobs[i].done_rc, 0);
+    assert_true(jobs[i].job.t_ns[STORE_STAMP_COMMITTED] == jobs[1].job.t_ns[STORE_STAMP_COMMITTED]);
+    assert_true(jobs[i].job.t_ns[STORE_STAMP_SYNC] >= jobs[i].job.t_ns[STORE_STAMP_COMMITTED]);
+  }
+  store_writer_set_pace(w, 30000u, 1000);
+  before = after;
+  tjob_init(&jobs[4], app, uids[4], 0);
+  assert_int_equal(store_writer_submit(w, &jobs[4].job), 0);
+  while (ndone < 5) uv_run(&loop, UV_RUN_ONCE);
+  assert_int_equal(jobs[4].done_rc, 0);
+  store_writer_stats(w, &after);
+  assert_int_equal(after.batches - before.batches, 1);
+  stop(&loop, w);
+  for (int i = 0; i < 5; i++) assert_true(account_exists(app, uids[i]));
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -1121,6 +1179,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_commit_waits_for_sync, setup, teardown),
     cmocka_unit_test_setup_teardown(test_absorbed_group_fails, setup, teardown),
     cmocka_unit_test_setup_teardown(test_sync_failure_sticks, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_pace_groups_commits, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
