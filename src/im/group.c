@@ -1,7 +1,8 @@
 /* group.c — the group registry of the loop thread: groups by number and by
- * GroupId, per-app lists and counts, per-user counts, the compact
- * membership sets, live-room sessions, the startup rebuild and delivery.
- * See group.h for the model and docs/decisions/groups.md for the layout. */
+ * GroupId, per-app lists and counts, per-user counts, live-room sessions,
+ * the startup rebuild and delivery (the compact membership sets are in
+ * group_set.c). See group.h for the model and docs/decisions/groups.md for
+ * the layout. */
 #include "im/group_int.h"
 #include "util/date.h"
 #include "util/err.h"
