@@ -301,12 +301,18 @@ static void read_now(struct net_conn *c)
 {
   net_server_t *s = c->srv;
   if ((c->flags & (CF_WS | CF_WS_CLOSING)) == CF_WS &&
-      ((c->flags & CF_PAUSED) || (s->h.on_ws_read && s->h.on_ws_read(s->h.ud, c)))) { c->flags |= CF_PAUSED; return; }
+      ((c->flags & CF_PAUSED) || (s->h.on_ws_read && s->h.on_ws_read(s->h.ud, c)))) {
+    c->flags |= CF_PAUSED;
+    if (c->flags & CF_PEER_GONE) net__dead_peer(c); /* its FIN came with the input it is paused on (on_readable) */
+    return;
+  }
   int timed = (c->flags & (CF_FRESH | CF_WS)) != 0;
   if (c->flags & CF_FRESH) s->fresh_left--;
   uint64_t t0 = timed ? uv_hrtime() : 0;
   int more = read_once(c);
   if (timed) s->read_ns += uv_hrtime() - t0;
+  /* a WebSocket whose FIN came with this input: read on to the end of it in a later turn (no new edge will say so) */
+  if ((c->flags & (CF_WS | CF_PEER_GONE)) == (CF_WS | CF_PEER_GONE)) more = 1;
   if (more && (c->flags & CF_READING) && !(c->flags & CF_CLOSED)) again_push(c);
 }
 
@@ -329,7 +335,10 @@ void net__turn_end(net_server_t *s)
 /* A connection the server is not reading still learns that its peer is
  * gone: EPOLLERR / EPOLLHUP (a reset) always, and EPOLLRDHUP (the peer's
  * FIN; registered with every connection, no system call of its own) for a
- * WebSocket paused by on_ws_read. A paused WebSocket's unread input is
+ * WebSocket paused by on_ws_read. The event is an edge, reported once: a
+ * WebSocket keeps it (CF_PEER_GONE) for the read that may pause it later
+ * (its FIN arrived with the input it is paused on, or its read waited for
+ * a later turn), and read_now closes it instead. A paused WebSocket's unread input is
  * dropped with it: its frames were never read, so nothing in them was
  * acknowledged, and a WebSocket whose peer closed gets no more replies
  * anyway (read_once). Without this, a client that vanished while paused
@@ -338,6 +347,7 @@ void net__turn_end(net_server_t *s)
  * gets its replies: only a reset ends it. */
 static void on_readable(struct net_conn *c, uint32_t events)
 {
+  if ((c->flags & CF_WS) && (events & (EPOLLRDHUP | EPOLLERR | EPOLLHUP))) c->flags |= CF_PEER_GONE;
   int paused = (c->flags & (CF_WS | CF_WS_CLOSING | CF_PAUSED)) == (CF_WS | CF_PAUSED);
   if (!(c->flags & CF_READING) || paused) {
     if ((events & (EPOLLERR | EPOLLHUP)) || (paused && (events & EPOLLRDHUP))) net__dead_peer(c);

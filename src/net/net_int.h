@@ -133,6 +133,8 @@ enum {
   CF_AGAIN = 8192,              /* in srv->again: input to read in a later turn (conn.c) */
   CF_PAUSED = 16384,            /* WebSocket paused by on_ws_read: not read until net_ws_resume_read (the epoll
                                    registration stays: no system call either way) */
+  CF_PEER_GONE = 32768,         /* WebSocket: epoll reported the peer's FIN or a reset (EPOLLRDHUP/HUP/ERR); one
+                                   that on_ws_read would pause is closed instead (conn.c on_readable, read_now) */
 };
 
 struct net_server {

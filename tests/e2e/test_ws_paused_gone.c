@@ -8,7 +8,14 @@
  * the server notices the peer is gone without reading the connection again
  * (src/net/conn.c: EPOLLRDHUP / EPOLLHUP / EPOLLERR on a paused connection)
  * and runs the normal close path: the user goes Offline while the writer is
- * still held. Before the fix the user stayed Online until the writer
+ * still held. A third case sends the frame that gets the connection paused
+ * and closes at once, while the server is stopped (SIGSTOP): the FIN comes
+ * in the same epoll event as the frame, before the connection is paused
+ * (src/net/conn.c CF_PEER_GONE). A fourth, not paused: a client that sends
+ * a frame the server does not answer (an unsolicited pong) and closes at
+ * once, both read in one event: the server reads on to the FIN instead of
+ * waiting for an edge that never comes (before, the user stayed Online
+ * until the idle timeout). Before the fix the user stayed Online until the writer
  * drained and the connection's turn came. Afterwards the held job completes
  * and the server goes on (its reply finds the connection gone). */
 #include <stdarg.h>
@@ -17,6 +24,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,9 +90,8 @@ static void status_of(const char *user, char *out, size_t cap)
 }
 
 /* Log `user` in, hold the writer, send one message (in flight: the
- * watermark), then a ping the server must not read: returns the client
- * with its connection paused. */
-static void paused_client(wsc_t *a, const char *user, const char *peer)
+ * watermark); the next frame finds the watermark reached. */
+static void at_watermark(wsc_t *a, const char *user, const char *peer)
 {
   const char *users[] = { peer, NULL };
   import_users(srv.port, app, key, users);
@@ -100,12 +107,19 @@ static void paused_client(wsc_t *a, const char *user, const char *peer)
   assert_int_equal(e2e_ws_send_text(a->fd, msg), 0);
   for (int waited = 0; admission("inflight") < 1 && waited < 10000; waited += 10) sleep_ms(10);
   assert_int_equal(admission("inflight"), 1);
-  assert_int_equal(e2e_ws_send_frame(a->fd, 9, 1, "hi", 2, 1), 0);
-  for (int waited = 0; admission("paused") < 1 && waited < 10000; waited += 10) sleep_ms(10);
-  assert_int_equal(admission("paused"), 1);
   char st[32];
   status_of(user, st, sizeof st);
   assert_string_equal(st, "Online");
+}
+
+/* at_watermark, then a ping the server must not read: returns the client
+ * with its connection paused. */
+static void paused_client(wsc_t *a, const char *user, const char *peer)
+{
+  at_watermark(a, user, peer);
+  assert_int_equal(e2e_ws_send_frame(a->fd, 9, 1, "hi", 2, 1), 0);
+  for (int waited = 0; admission("paused") < 1 && waited < 10000; waited += 10) sleep_ms(10);
+  assert_int_equal(admission("paused"), 1);
 }
 
 /* Wait (up to 10 s, the writer still held) for `user` to go Offline. */
@@ -118,7 +132,7 @@ static void expect_offline(const char *user, const char *how)
     sleep_ms(20);
   }
   if (strcmp(st, "Offline"))
-    fail_msg("%s: the client's socket is gone but %s is still %s while its connection is paused", how, user, st);
+    fail_msg("%s: the client's socket is gone but %s is still %s", how, user, st);
 }
 
 /* Release the writer: the held send completes for a connection that is
@@ -160,11 +174,44 @@ static void test_paused_client_resets(void **st)
   release_and_check("gone_rst_peer");
 }
 
+static void test_client_closes_with_the_frame_that_pauses_it(void **st)
+{
+  (void)st;
+  wsc_t a;
+  at_watermark(&a, "gone_last", "gone_last_peer");
+  assert_int_equal(kill(srv.pid, SIGSTOP), 0); /* the ping and the FIN reach the server together */
+  assert_int_equal(e2e_ws_send_frame(a.fd, 9, 1, "hi", 2, 1), 0);
+  wsc_close(&a);
+  sleep_ms(100); /* both are in the server's socket (loopback: delivered by the time send returns) */
+  assert_int_equal(kill(srv.pid, SIGCONT), 0);
+  expect_offline("gone_last", "close (FIN) with the frame that pauses it");
+  release_and_check("gone_last_peer");
+}
+
+static void test_client_closes_after_a_silent_frame(void **st)
+{
+  (void)st;
+  wsc_t a;
+  assert_int_equal(wsc_login(&a, srv.port, app, key, "gone_pong", "Web"), 0);
+  for (int waited = 0; admission("inflight") && waited < 30000; waited += 10) sleep_ms(10); /* not paused: nothing in flight */
+  char st_now[32];
+  status_of("gone_pong", st_now, sizeof st_now);
+  assert_string_equal(st_now, "Online");
+  assert_int_equal(kill(srv.pid, SIGSTOP), 0);
+  assert_int_equal(e2e_ws_send_frame(a.fd, 0xA, 1, "hb", 2, 1), 0); /* a pong: no answer, nothing written back */
+  wsc_close(&a);
+  sleep_ms(100);
+  assert_int_equal(kill(srv.pid, SIGCONT), 0);
+  expect_offline("gone_pong", "close (FIN) right after a pong");
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_paused_client_closes, setup, teardown),
     cmocka_unit_test_setup_teardown(test_paused_client_resets, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_client_closes_with_the_frame_that_pauses_it, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_client_closes_after_a_silent_frame, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
