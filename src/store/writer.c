@@ -335,11 +335,11 @@ static void *writer_main(void *arg)
   store__helper_start("imc-writer", 1);
   pthread_mutex_lock(&w->mu);
   for (;;) {
-    while (!w->q_head && !w->stopping) {
+    for (int paced = 0; !w->q_head && !w->stopping;) {
       /* with pacing, until the pace lets a COMMIT go, only a queue worth a wake-up wakes it (store_writer.h, "Pacing") */
       uint64_t due = pace_due(w, 0, uv_hrtime());
       w->want = due ? pace_want(w, 0) : 1;
-      if (due) w->stats.paced++;
+      if (due && !paced) { paced = 1; w->stats.paced++; }
       wait_until(w, due);
       w->want = 0;
     }
