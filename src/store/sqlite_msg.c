@@ -85,7 +85,7 @@ struct sqmsg *sq__msg_state(store_t *s)
 {
   struct sqmsg **slot = sq__msg_slot(s);
   if (!*slot && (*slot = calloc(1, sizeof **slot))) {
-    (*slot)->pend.log_cap = LOG_ON_CAP_INBOX; /* both off since wave 12 (sqlite_msg_int.h) */
+    (*slot)->pend.log_cap = LOG_ON_CAP_INBOX; /* both on (sqlite_msg_int.h) */
     (*slot)->pend.rlog_cap = LOG_ON_CAP_RECENT;
   }
   return *slot;

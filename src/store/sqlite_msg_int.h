@@ -261,18 +261,19 @@ static inline int scalar(sqlite3_stmt *st, int64_t *out)
 }
 
 /* ---- the inbox and conversation logs and their merges (sqlite_msg_log.c) ---- */
-/* Since 2026-12-03 (wave 12, docs/decisions/messaging-c2c-storage.md §19)
- * appends write straight into c2c_inbox and c2c_recent: both logs are off
- * (cap 0). The logs are still read and merged (a database may hold logged
- * rows), and a connection can turn them back on (sq__msg_log_caps: the
- * tests of the log paths; -DLOG_ON_CAP_INBOX=4096 -DLOG_ON_CAP_RECENT=4096
- * builds a server with both on, for an A/B). */
+/* Both logs are on (cap LOG_CAP_ROWS): the idle-box A/B of wave 12
+ * (docs/decisions/messaging-c2c-storage.md §19, "The integrator's A/B")
+ * kept them, against the writer-alone count that favoured writing the
+ * tables directly. A log that is off (cap 0) is still read and drained to
+ * its last row; a connection sets its caps with sq__msg_log_caps (the
+ * tests of both paths); -DLOG_ON_CAP_INBOX=0 -DLOG_ON_CAP_RECENT=0 builds
+ * a server with both off, for an A/B. */
 #define LOG_CAP_ROWS 4096   /* the cap of a log that is on: past it rows go straight to the table */
 #ifndef LOG_ON_CAP_INBOX
-#define LOG_ON_CAP_INBOX 0  /* a new connection's inbox log cap (0: off) */
+#define LOG_ON_CAP_INBOX LOG_CAP_ROWS  /* a new connection's inbox log cap (0: off) */
 #endif
 #ifndef LOG_ON_CAP_RECENT
-#define LOG_ON_CAP_RECENT 0 /* a new connection's conversation log cap (0: off) */
+#define LOG_ON_CAP_RECENT LOG_CAP_ROWS /* a new connection's conversation log cap (0: off) */
 #endif
 #define LOG_MIN_ROWS 256    /* an idle writer merges once the log holds this many */
 #define LOG_CHUNK_ROWS 256  /* rows per merge transaction: bounds the stop an acknowledgement waits behind */

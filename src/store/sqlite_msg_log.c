@@ -1,13 +1,12 @@
 /* sqlite_msg_log.c — the C2C inbox's log, the conversation rows' log, and
  * their merges.
  *
- * Since 2026-12-03 (wave 12) both logs are off on a new connection (caps 0,
- * sqlite_msg_int.h): appends write the tables directly, because the logs'
- * merges cost more in total than they saved on the acknowledgement's path
- * (docs/decisions/messaging-c2c-storage.md §19). Everything below still
- * holds for rows an older server left in a log (read, and drained by idle
- * merges to the last row) and for a connection that turns a log on
- * (sq__msg_log_caps).
+ * Both logs are on for a new connection (caps LOG_CAP_ROWS,
+ * sqlite_msg_int.h; docs/decisions/messaging-c2c-storage.md §19: their
+ * merges cost more writer work in total than they save on the
+ * acknowledgement's path, but end to end they shorten the p99 at moderate
+ * load). A log turned off (cap 0, sq__msg_log_caps) is still read, and
+ * drained by idle merges to the last row.
  *
  * An append's inbox events go to c2c_inbox_log (migration 31; keyed as
  * c2c_inbox, (user_no, sdkappid, useq), since migration 32), and a new

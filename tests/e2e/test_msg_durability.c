@@ -100,19 +100,21 @@ static int ack_lines(const char *path)
   return n;
 }
 
-/* Checkpoints run so far (GET /healthz "ckpt"."runs", or "pinned": pinned rounds). */
-static long long ckpt_count(const char *what)
+/* A /healthz counter: section "ckpt" ("runs", or "pinned": pinned rounds)
+ * or "sync" ("paced": the writer's waits for writer_pace_us). */
+static long long health_count(const char *section, const char *what)
 {
   char body[16384];
   assert_int_equal(e2e_http(srv.port, "GET", "/healthz", NULL, NULL, body, sizeof body), 200);
   json_t *o = json_loads(body, 0, NULL);
-  long long n = json_integer_value(json_object_get(json_object_get(o, "ckpt"), what));
+  long long n = json_integer_value(json_object_get(json_object_get(o, section), what));
   json_decref(o);
   return n;
 }
 
 /* args: the server's extra arguments (the first start only); ckpt: checkpoints
- * (2: pinned rounds) must have run before the kill. */
+ * (2: pinned rounds) must have run before the kill; 3: the writer must have
+ * waited for its pace (writer_pace_us) before the kill. */
 static void kill9_keeps_acknowledged_messages(const char *const *args, int ckpt)
 {
   char ack_path[300];
@@ -128,7 +130,8 @@ static void kill9_keeps_acknowledged_messages(const char *const *args, int ckpt)
    * to log six users in), then a little later so the kill lands mid-flow */
   for (int waited = 0; ack_lines(ack_path) < 300 && waited < 30000; waited += 20) usleep(20 * 1000);
   usleep(300 * 1000);
-  if (ckpt) assert_true(ckpt_count(ckpt == 2 ? "pinned" : "runs") > 0);
+  if (ckpt == 3) assert_true(health_count("sync", "paced") > 0);
+  else if (ckpt) assert_true(health_count("ckpt", ckpt == 2 ? "pinned" : "runs") > 0);
   e2e_server_kill(&srv);          /* SIGKILL while messages are flowing */
   waitpid(pid, NULL, 0);
   assert_int_equal(e2e_server_start(&srv, NULL), 0);
@@ -227,6 +230,16 @@ static void test_kill9_during_pinned_checkpoints(void **st)
   kill9_keeps_acknowledged_messages(args, 2);
 }
 
+/* The same with COMMITs paced (writer_pace_us, off by default; store-pipeline.md
+ * "Pacing"): a paced transaction gathers later sends into its COMMIT, and
+ * none of them is acknowledged before the sync that covers it. */
+static void test_kill9_with_paced_commits(void **st)
+{
+  (void)st;
+  static const char *const args[] = { "--writer-pace-us", "4000", NULL };
+  kill9_keeps_acknowledged_messages(args, 3);
+}
+
 /* A resend inside the dedupe window after kill -9 and a restart is the same
  * message: the original MsgKey, stored once. The window is read from the
  * database (the (conv, sdkappid, random) index), so a restart keeps it; the
@@ -264,6 +277,7 @@ int main(void)
   const struct CMUnitTest tests[] = { cmocka_unit_test(test_kill9_keeps_acknowledged_messages),
                                       cmocka_unit_test(test_kill9_during_checkpoints),
                                       cmocka_unit_test(test_kill9_during_pinned_checkpoints),
+                                      cmocka_unit_test(test_kill9_with_paced_commits),
                                       cmocka_unit_test(test_resend_after_kill9_is_deduplicated) };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

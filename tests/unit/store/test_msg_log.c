@@ -76,7 +76,7 @@ static void test_backlog_split_between_log_and_inbox(void **st)
   (void)st;
   store_t *s;
   assert_int_equal(store_open(dir, &s), 0);
-  assert_int_equal(sq__msg_log_caps(s, LOG_CAP_ROWS, LOG_CAP_ROWS), 0); /* logs on (off by default since wave 12) */
+  assert_int_equal(sq__msg_log_caps(s, LOG_CAP_ROWS, LOG_CAP_ROWS), 0); /* logs on (the default; explicit, so these tests hold in a build with them off) */
   for (uint32_t i = 1; i <= 30; i++) send(s, 1, 2, i);
   assert_int_equal(rows_count(s, "c2c_inbox_log"), 60); /* the appends wrote the log, not the inbox */
   assert_int_equal(rows_count(s, "c2c_inbox"), 0);
@@ -93,7 +93,7 @@ static void test_backlog_split_between_log_and_inbox(void **st)
 
   /* the log survives a restart; a new event continues the useq (a cache miss reads the inbox and the log) */
   assert_int_equal(store_open(dir, &s), 0);
-  assert_int_equal(sq__msg_log_caps(s, LOG_CAP_ROWS, LOG_CAP_ROWS), 0); /* logs on (off by default since wave 12) */
+  assert_int_equal(sq__msg_log_caps(s, LOG_CAP_ROWS, LOG_CAP_ROWS), 0); /* logs on (the default; explicit, so these tests hold in a build with them off) */
   assert_int_equal(rows_count(s, "c2c_inbox_log"), 40);
   assert_int_equal(read_page(s, 1, 0, 100, 0, 50), 50);
   send(s, 2, 1, 51);
@@ -121,7 +121,7 @@ static void test_since_in_both(void **st)
   page_t p = { 0 };
   uint32_t max;
   assert_int_equal(store_open(dir, &s), 0);
-  assert_int_equal(sq__msg_log_caps(s, LOG_CAP_ROWS, LOG_CAP_ROWS), 0); /* logs on (off by default since wave 12) */
+  assert_int_equal(sq__msg_log_caps(s, LOG_CAP_ROWS, LOG_CAP_ROWS), 0); /* logs on (the default; explicit, so these tests hold in a build with them off) */
   split_backlog(s, 3, 4);
   assert_int_equal(store_msg_inbox_page(s, APP, 4, 0, 100, T0 + 6, on_ev, &p, &max), 0);
   assert_int_equal(max, 20);
@@ -140,7 +140,7 @@ static void test_purge_merges_log(void **st)
   page_t p = { 0 };
   uint32_t max;
   assert_int_equal(store_open(dir, &s), 0);
-  assert_int_equal(sq__msg_log_caps(s, LOG_CAP_ROWS, LOG_CAP_ROWS), 0); /* logs on (off by default since wave 12) */
+  assert_int_equal(sq__msg_log_caps(s, LOG_CAP_ROWS, LOG_CAP_ROWS), 0); /* logs on (the default; explicit, so these tests hold in a build with them off) */
   split_backlog(s, 5, 6);
   for (int k = 0; k < 10; k++) assert_int_equal(store_msg_purge(s, APP, T0 + 1000, 1000, &n), 0);
   assert_int_equal(store_msg_inbox_page(s, APP, 6, 0, 100, 0, on_ev, &p, &max), 0);
@@ -160,7 +160,7 @@ static void test_miss_after_rollback(void **st)
   (void)st;
   store_t *s;
   assert_int_equal(store_open(dir, &s), 0);
-  assert_int_equal(sq__msg_log_caps(s, LOG_CAP_ROWS, LOG_CAP_ROWS), 0); /* logs on (off by default since wave 12) */
+  assert_int_equal(sq__msg_log_caps(s, LOG_CAP_ROWS, LOG_CAP_ROWS), 0); /* logs on (the default; explicit, so these tests hold in a build with them off) */
   send(s, 7, 8, 1);
   send(s, 7, 8, 2);
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
@@ -186,7 +186,7 @@ static void test_cap_and_idle_merge(void **st)
   store_t *s;
   int more;
   assert_int_equal(store_open(dir, &s), 0);
-  assert_int_equal(sq__msg_log_caps(s, LOG_CAP_ROWS, LOG_CAP_ROWS), 0); /* logs on (off by default since wave 12) */
+  assert_int_equal(sq__msg_log_caps(s, LOG_CAP_ROWS, LOG_CAP_ROWS), 0); /* logs on (the default; explicit, so these tests hold in a build with them off) */
   assert_true(200 < LOG_MIN_ROWS && LOG_CAP_ROWS == 4096);
   for (uint32_t i = 1; i <= 100; i++) send(s, 10 + i % 3, 20 + i % 2, i);
   assert_int_equal(store_msg_merge(s, STORE_MERGE_IDLE, &more), 0); /* 200 rows: not worth a merge yet */

@@ -80,7 +80,7 @@ static void test_rows_in_log_read_once(void **st)
   store_t *s;
   store_recent_t r;
   assert_int_equal(store_open(dir, &s), 0);
-  assert_int_equal(sq__msg_log_caps(s, LOG_CAP_ROWS, LOG_CAP_ROWS), 0); /* logs on (off by default since wave 12) */
+  assert_int_equal(sq__msg_log_caps(s, LOG_CAP_ROWS, LOG_CAP_ROWS), 0); /* logs on (the default; explicit, so these tests hold in a build with them off) */
   send(s, 1, 2, 1);
   merge_all(s);
   send(s, 1, 3, 2);
@@ -108,7 +108,7 @@ static void test_rows_in_log_read_once(void **st)
   store_close(s);
 
   assert_int_equal(store_open(dir, &s), 0); /* the log survives a restart */
-  assert_int_equal(sq__msg_log_caps(s, LOG_CAP_ROWS, LOG_CAP_ROWS), 0); /* logs on (off by default since wave 12) */
+  assert_int_equal(sq__msg_log_caps(s, LOG_CAP_ROWS, LOG_CAP_ROWS), 0); /* logs on (the default; explicit, so these tests hold in a build with them off) */
   assert_int_equal(rows_count(s, "c2c_recent_log"), 4);
   assert_int_equal(list(s, 1, &L), 3);
   send(s, 1, 3, 5); /* known after the restart? the connection does not know: a logged duplicate, ignored */
@@ -142,7 +142,7 @@ static void test_trim_counts_logged_rows(void **st)
   int64_t n;
   uint32_t next;
   assert_int_equal(store_open(dir, &s), 0);
-  assert_int_equal(sq__msg_log_caps(s, LOG_CAP_ROWS, LOG_CAP_ROWS), 0); /* logs on (off by default since wave 12) */
+  assert_int_equal(sq__msg_log_caps(s, LOG_CAP_ROWS, LOG_CAP_ROWS), 0); /* logs on (the default; explicit, so these tests hold in a build with them off) */
   for (uint32_t p = 2; p <= 3; p++) send(s, 1, p, p);
   merge_all(s);
   for (uint32_t p = 4; p <= 7; p++) send(s, 1, p, p); /* user 1: 2 rows merged, 4 in the log */
@@ -178,7 +178,7 @@ static void test_cap_and_chunks(void **st)
   store_t *s;
   int more;
   assert_int_equal(store_open(dir, &s), 0);
-  assert_int_equal(sq__msg_log_caps(s, LOG_CAP_ROWS, LOG_CAP_ROWS), 0); /* logs on (off by default since wave 12) */
+  assert_int_equal(sq__msg_log_caps(s, LOG_CAP_ROWS, LOG_CAP_ROWS), 0); /* logs on (the default; explicit, so these tests hold in a build with them off) */
   assert_true(LOG_CAP_ROWS == 4096 && LOG_CHUNK_ROWS < 1000);
   for (uint32_t p = 2; p <= 100; p++) send(s, 1, p, p);
   assert_int_equal(rows_count(s, "c2c_recent_log"), 198);
@@ -224,7 +224,7 @@ static void test_log_reads_seek(void **st)
   store_t *s;
   int checked = 0;
   assert_int_equal(store_open(dir, &s), 0);
-  assert_int_equal(sq__msg_log_caps(s, LOG_CAP_ROWS, LOG_CAP_ROWS), 0); /* logs on (off by default since wave 12) */
+  assert_int_equal(sq__msg_log_caps(s, LOG_CAP_ROWS, LOG_CAP_ROWS), 0); /* logs on (the default; explicit, so these tests hold in a build with them off) */
   for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++) {
     int id = reads[i].id;
     if (id != M_INBOX_PAGE && id != M_MAX_USEQ && id != M_RECENT_LIST && id != M_RECENT_GET) continue;
@@ -266,7 +266,7 @@ static void test_upgrade_keeps_logged_events(void **st)
   evs_t v = { 0 };
   uint32_t max;
   assert_int_equal(store_open(dir, &s), 0);
-  assert_int_equal(sq__msg_log_caps(s, LOG_CAP_ROWS, LOG_CAP_ROWS), 0); /* logs on (off by default since wave 12) */
+  assert_int_equal(sq__msg_log_caps(s, LOG_CAP_ROWS, LOG_CAP_ROWS), 0); /* logs on (the default; explicit, so these tests hold in a build with them off) */
   for (uint32_t i = 1; i <= 3; i++) send(s, 1, 2, i);
   merge_all(s);
   for (uint32_t i = 4; i <= 6; i++) send(s, 1, 2, i); /* user 2: useq 1–3 merged, 4–6 in the log */
@@ -281,7 +281,7 @@ static void test_upgrade_keeps_logged_events(void **st)
                    SQLITE_OK);
   store_close(s);
   assert_int_equal(store_open(dir, &s), 0);
-  assert_int_equal(sq__msg_log_caps(s, LOG_CAP_ROWS, LOG_CAP_ROWS), 0); /* logs on (off by default since wave 12) */
+  assert_int_equal(sq__msg_log_caps(s, LOG_CAP_ROWS, LOG_CAP_ROWS), 0); /* logs on (the default; explicit, so these tests hold in a build with them off) */
   assert_int_equal(rows_count(s, "c2c_inbox_log"), 6);
   assert_int_equal(rows_count(s, "c2c_recent_log"), 0);
   send(s, 2, 1, 7);
@@ -293,12 +293,13 @@ static void test_upgrade_keeps_logged_events(void **st)
   store_close(s);
 }
 
-/* Since wave 12 both logs are off on a new connection (§19): appends write
- * c2c_inbox and c2c_recent directly. Rows an older server left in the logs
- * are still read once, and an idle merge drains them to the last row
- * (below LOG_MIN_ROWS too). Fails when a log is on by default or when an
- * idle writer leaves a small remainder in a log that is off. */
-static void test_logs_off_by_default(void **st)
+/* Both logs are on for a new connection (§19, the integrator's A/B): its
+ * first appends go to the logs. A log turned off (cap 0: a build with
+ * LOG_ON_CAP_* 0, or sq__msg_log_caps) writes the tables directly, still
+ * reads rows left in the logs once, and idle merges drain them to the last
+ * row (below LOG_MIN_ROWS too). Fails when a log is off by default, or
+ * when an idle writer leaves a small remainder in a log that is off. */
+static void test_logs_off_read_and_drain(void **st)
 {
   (void)st;
   store_t *s;
@@ -306,12 +307,12 @@ static void test_logs_off_by_default(void **st)
   uint32_t max;
   int more;
   assert_int_equal(store_open(dir, &s), 0);
-  assert_int_equal(sq__msg_log_caps(s, LOG_CAP_ROWS, LOG_CAP_ROWS), 0); /* an older server: logs on */
-  for (uint32_t p = 2; p <= 4; p++) send(s, 1, p, p);
+  for (uint32_t p = 2; p <= 4; p++) send(s, 1, p, p); /* the default: logs on */
   assert_int_equal(rows_count(s, "c2c_recent_log"), 6);
   assert_int_equal(rows_count(s, "c2c_inbox_log"), 6);
   store_close(s);
-  assert_int_equal(store_open(dir, &s), 0); /* this server: off */
+  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(sq__msg_log_caps(s, 0, 0), 0); /* logs off */
   for (uint32_t p = 5; p <= 7; p++) send(s, 1, p, p);
   assert_int_equal(rows_count(s, "c2c_recent_log"), 6);
   assert_int_equal(rows_count(s, "c2c_inbox_log"), 6);
@@ -336,7 +337,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_cap_and_chunks, setup, teardown),
     cmocka_unit_test_setup_teardown(test_log_reads_seek, setup, teardown),
     cmocka_unit_test_setup_teardown(test_upgrade_keeps_logged_events, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_logs_off_by_default, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_logs_off_read_and_drain, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
