@@ -53,19 +53,6 @@ static int teardown(void **st)
   return e2e_finish(&srv);
 }
 
-/* GET /healthz "sync".<name>. */
-static long long sync_stat(const char *name)
-{
-  char body[16384];
-  assert_int_equal(e2e_http(srv.port, "GET", "/healthz", NULL, NULL, body, sizeof body), 200);
-  json_t *o = json_loads(body, 0, NULL);
-  json_t *v = json_object_get(json_object_get(o, "sync"), name);
-  assert_true(json_is_integer(v));
-  long long n = json_integer_value(v);
-  json_decref(o);
-  return n;
-}
-
 static int rows;
 static void count_row(void *ud, const store_msg_t *m) { (void)ud; (void)m; rows++; }
 
@@ -93,8 +80,8 @@ static void test_no_reply_before_sync(void **st)
   assert_int_equal(wsc_login(&a, srv.port, app, key, "sa", "Web"), 0);
   assert_int_equal(wsc_login(&b, srv.port, app, key, "sb", "Web"), 0);
   json_decref(wsc_sync_live(&b)); /* b is live: a stored message is pushed to it */
-  for (int waited = 0; sync_stat("unsynced") && waited < 30000; waited += 10) sleep_ms(10); /* ASan on a loaded box: slow */
-  assert_int_equal(sync_stat("unsynced"), 0);
+  for (int waited = 0; e2e_healthz_stat(srv.port, "sync", "unsynced") && waited < 30000; waited += 10) sleep_ms(10); /* ASan on a loaded box: slow */
+  assert_int_equal(e2e_healthz_stat(srv.port, "sync", "unsynced"), 0);
 
   FILE *f = fopen(hold, "w");
   assert_non_null(f);
@@ -118,15 +105,15 @@ static void test_no_reply_before_sync(void **st)
    * in the same batch or in the next transaction, which waits for that sync */
   for (int waited = 0; stored_messages("sa", "sb") < 1 && waited < 10000; waited += 10) sleep_ms(10);
   assert_true(stored_messages("sa", "sb") >= 1);
-  assert_true(sync_stat("unsynced") >= 1);
-  long long syncs = sync_stat("syncs");
+  assert_true(e2e_healthz_stat(srv.port, "sync", "unsynced") >= 1);
+  long long syncs = e2e_healthz_stat(srv.port, "sync", "syncs");
   /* nothing answered, nothing pushed while the sync is held */
   char out[4096];
   assert_int_equal(wsc_read(&a, 400), -1);
   assert_int_equal(wsc_read(&b, 100), -1);
   assert_int_equal(e2e_http_read(rest, out, sizeof out, 100), -1);
-  assert_int_equal(sync_stat("syncs"), syncs);
-  assert_true(sync_stat("unsynced") >= 1);
+  assert_int_equal(e2e_healthz_stat(srv.port, "sync", "syncs"), syncs);
+  assert_true(e2e_healthz_stat(srv.port, "sync", "unsynced") >= 1);
 
   unlink(hold);
   int id = 7;
@@ -142,10 +129,10 @@ static void test_no_reply_before_sync(void **st)
   json_t *p = wsc_push(&b, "msg", 10000);
   assert_non_null(p);
   json_decref(p);
-  assert_true(sync_stat("syncs") > syncs);
-  for (int waited = 0; sync_stat("unsynced") && waited < 30000; waited += 10) sleep_ms(10); /* ASan on a loaded box: slow */
-  assert_int_equal(sync_stat("unsynced"), 0);
-  assert_int_equal(sync_stat("failed"), 0);
+  assert_true(e2e_healthz_stat(srv.port, "sync", "syncs") > syncs);
+  for (int waited = 0; e2e_healthz_stat(srv.port, "sync", "unsynced") && waited < 30000; waited += 10) sleep_ms(10); /* ASan on a loaded box: slow */
+  assert_int_equal(e2e_healthz_stat(srv.port, "sync", "unsynced"), 0);
+  assert_int_equal(e2e_healthz_stat(srv.port, "sync", "failed"), 0);
   wsc_close(&a);
   wsc_close(&b);
 }

@@ -100,18 +100,6 @@ static int ack_lines(const char *path)
   return n;
 }
 
-/* A /healthz counter: section "ckpt" ("runs", or "pinned": pinned rounds)
- * or "sync" ("paced": the writer's waits for writer_pace_us). */
-static long long health_count(const char *section, const char *what)
-{
-  char body[16384];
-  assert_int_equal(e2e_http(srv.port, "GET", "/healthz", NULL, NULL, body, sizeof body), 200);
-  json_t *o = json_loads(body, 0, NULL);
-  long long n = json_integer_value(json_object_get(json_object_get(o, section), what));
-  json_decref(o);
-  return n;
-}
-
 /* args: the server's extra arguments (the first start only); ckpt: checkpoints
  * (2: pinned rounds) must have run before the kill; 3: the writer must have
  * waited for its pace (writer_pace_us) before the kill. */
@@ -130,8 +118,8 @@ static void kill9_keeps_acknowledged_messages(const char *const *args, int ckpt)
    * to log six users in), then a little later so the kill lands mid-flow */
   for (int waited = 0; ack_lines(ack_path) < 300 && waited < 30000; waited += 20) usleep(20 * 1000);
   usleep(300 * 1000);
-  if (ckpt == 3) assert_true(health_count("sync", "paced") > 0);
-  else if (ckpt) assert_true(health_count("ckpt", ckpt == 2 ? "pinned" : "runs") > 0);
+  if (ckpt == 3) assert_true(e2e_healthz_stat(srv.port, "sync", "paced") > 0);
+  else if (ckpt) assert_true(e2e_healthz_stat(srv.port, "ckpt", ckpt == 2 ? "pinned" : "runs") > 0);
   e2e_server_kill(&srv);          /* SIGKILL while messages are flowing */
   waitpid(pid, NULL, 0);
   assert_int_equal(e2e_server_start(&srv, NULL), 0);

@@ -51,19 +51,6 @@ static int teardown(void **st)
   return e2e_finish(&srv);
 }
 
-static json_int_t healthz_logins(const char *field)
-{
-  char body[4096];
-  assert_int_equal(e2e_http(srv.port, "GET", "/healthz", NULL, NULL, body, sizeof body), 200);
-  json_t *o = json_loads(body, 0, NULL);
-  assert_non_null(o);
-  json_t *v = json_object_get(json_object_get(o, "logins"), field);
-  assert_true(json_is_integer(v));
-  json_int_t n = json_integer_value(v);
-  json_decref(o);
-  return n;
-}
-
 static void test_storm_is_paced(void **st)
 {
   (void)st;
@@ -72,7 +59,7 @@ static void test_storm_is_paced(void **st)
   for (int i = 0; i < CONNS; i++) assert_true((fd[i] = e2e_ws_connect(srv.port, "/ws")) >= 0);
   int rest = e2e_connect(srv.port);
   assert_true(rest >= 0);
-  assert_int_equal(healthz_logins("deferred"), 0);
+  assert_int_equal(e2e_healthz_stat(srv.port, "logins", "deferred"), 0);
 
   assert_int_equal(kill(srv.pid, SIGSTOP), 0);
   for (int i = 0; i < CONNS; i++) {
@@ -113,9 +100,9 @@ static void test_storm_is_paced(void **st)
     json_decref(r);
   }
   /* one login per turn (by count, or by time): nearly all of the 40 waited */
-  json_int_t deferred = healthz_logins("deferred");
+  json_int_t deferred = e2e_healthz_stat(srv.port, "logins", "deferred");
   if (deferred < CONNS / 2) fail_msg("only %lld of %d logins waited for a later turn", (long long)deferred, CONNS);
-  assert_int_equal(healthz_logins("waiting"), 0);
+  assert_int_equal(e2e_healthz_stat(srv.port, "logins", "waiting"), 0);
   /* the paced sessions work */
   json_t *q = v4(srv.port, app, key, "openim/query_online_status", "{\"To_Account\":[\"pace_00\",\"pace_38\",\"pace_39\"]}");
   assert_non_null(q);

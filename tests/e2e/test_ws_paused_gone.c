@@ -65,19 +65,6 @@ static void sleep_ms(int ms)
   nanosleep(&ts, NULL);
 }
 
-static json_int_t admission(const char *field)
-{
-  char body[16384];
-  assert_int_equal(e2e_http(srv.port, "GET", "/healthz", NULL, NULL, body, sizeof body), 200);
-  json_t *o = json_loads(body, 0, NULL);
-  assert_non_null(o);
-  json_t *v = json_object_get(json_object_get(o, "admission"), field);
-  assert_true(json_is_integer(v));
-  json_int_t n = json_integer_value(v);
-  json_decref(o);
-  return n;
-}
-
 /* "Online" or "Offline" (as the REST API reports it) into out. */
 static void status_of(const char *user, char *out, size_t cap)
 {
@@ -96,7 +83,7 @@ static void at_watermark(wsc_t *a, const char *user, const char *peer)
   const char *users[] = { peer, NULL };
   import_users(srv.port, app, key, users);
   assert_int_equal(wsc_login(a, srv.port, app, key, user, "Web"), 0);
-  for (int waited = 0; admission("inflight") && waited < 30000; waited += 10) sleep_ms(10);
+  for (int waited = 0; e2e_healthz_stat(srv.port, "admission", "inflight") && waited < 30000; waited += 10) sleep_ms(10);
   FILE *f = fopen(hold, "w"); /* from now on no job completes: the send below stays in flight */
   assert_non_null(f);
   fclose(f);
@@ -105,8 +92,8 @@ static void at_watermark(wsc_t *a, const char *user, const char *peer)
            "{\"id\":1,\"op\":\"send\",\"to\":\"%s\",\"body\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"held\"}}]}",
            peer);
   assert_int_equal(e2e_ws_send_text(a->fd, msg), 0);
-  for (int waited = 0; admission("inflight") < 1 && waited < 10000; waited += 10) sleep_ms(10);
-  assert_int_equal(admission("inflight"), 1);
+  for (int waited = 0; e2e_healthz_stat(srv.port, "admission", "inflight") < 1 && waited < 10000; waited += 10) sleep_ms(10);
+  assert_int_equal(e2e_healthz_stat(srv.port, "admission", "inflight"), 1);
   char st[32];
   status_of(user, st, sizeof st);
   assert_string_equal(st, "Online");
@@ -118,8 +105,8 @@ static void paused_client(wsc_t *a, const char *user, const char *peer)
 {
   at_watermark(a, user, peer);
   assert_int_equal(e2e_ws_send_frame(a->fd, 9, 1, "hi", 2, 1), 0);
-  for (int waited = 0; admission("paused") < 1 && waited < 10000; waited += 10) sleep_ms(10);
-  assert_int_equal(admission("paused"), 1);
+  for (int waited = 0; e2e_healthz_stat(srv.port, "admission", "paused") < 1 && waited < 10000; waited += 10) sleep_ms(10);
+  assert_int_equal(e2e_healthz_stat(srv.port, "admission", "paused"), 1);
 }
 
 /* Wait (up to 10 s, the writer still held) for `user` to go Offline. */
@@ -140,9 +127,9 @@ static void expect_offline(const char *user, const char *how)
 static void release_and_check(const char *peer)
 {
   unlink(hold);
-  for (int waited = 0; (admission("inflight") || admission("paused")) && waited < 30000; waited += 10) sleep_ms(10);
-  assert_int_equal(admission("inflight"), 0);
-  assert_int_equal(admission("paused"), 0);
+  for (int waited = 0; (e2e_healthz_stat(srv.port, "admission", "inflight") || e2e_healthz_stat(srv.port, "admission", "paused")) && waited < 30000; waited += 10) sleep_ms(10);
+  assert_int_equal(e2e_healthz_stat(srv.port, "admission", "inflight"), 0);
+  assert_int_equal(e2e_healthz_stat(srv.port, "admission", "paused"), 0);
   wsc_t b;
   assert_int_equal(wsc_login(&b, srv.port, app, key, peer, "Web"), 0);
   json_t *r = wsc_rpc(&b, "send", "\"to\":\"%s\",\"body\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"after\"}}]", peer);
@@ -193,7 +180,7 @@ static void test_client_closes_after_a_silent_frame(void **st)
   (void)st;
   wsc_t a;
   assert_int_equal(wsc_login(&a, srv.port, app, key, "gone_pong", "Web"), 0);
-  for (int waited = 0; admission("inflight") && waited < 30000; waited += 10) sleep_ms(10); /* not paused: nothing in flight */
+  for (int waited = 0; e2e_healthz_stat(srv.port, "admission", "inflight") && waited < 30000; waited += 10) sleep_ms(10); /* not paused: nothing in flight */
   char st_now[32];
   status_of("gone_pong", st_now, sizeof st_now);
   assert_string_equal(st_now, "Online");

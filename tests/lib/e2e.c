@@ -4,6 +4,7 @@
 #include "util/clock.h"
 
 #include <arpa/inet.h>
+#include <jansson.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -485,4 +486,16 @@ unsigned long long e2e_healthz_counter(int fd, const char *name)
   unsigned long long v = p ? strtoull(p + strlen(key), &end, 10) : 0;
   if (!p || end == p + strlen(key)) { errno = 0; die(key); }
   return v;
+}
+
+long long e2e_healthz_stat(int port, const char *section, const char *field)
+{
+  char body[16384];
+  if (e2e_http(port, "GET", "/healthz", NULL, NULL, body, sizeof body) != 200) die("GET /healthz");
+  json_t *o = json_loads(body, 0, NULL);
+  json_t *v = json_object_get(json_object_get(o, section), field);
+  if (!json_is_integer(v)) { json_decref(o); errno = 0; die(field); }
+  long long n = json_integer_value(v);
+  json_decref(o);
+  return n;
 }

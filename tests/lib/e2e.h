@@ -108,6 +108,12 @@ int e2e_ws_opened(int port, int *fds, int n);
  * when there is no such number. */
 unsigned long long e2e_healthz_counter(int fd, const char *name);
 
+/* GET /healthz on the server at port (a fresh connection) and return the
+ * integer at section.field ("admission"."inflight", "sync"."paced", …);
+ * exits the test (status 1) when the reply is not 200 or there is no such
+ * integer. */
+long long e2e_healthz_stat(int port, const char *section, const char *field);
+
 /* Make a UserSig with the project's own generator (expire seconds). */
 void e2e_usersig(uint32_t sdkappid, const char *key, const char *user, int64_t expire_s, char *out, size_t cap);
 

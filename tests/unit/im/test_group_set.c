@@ -15,14 +15,7 @@
 
 enum { K = 50000 };
 static uint32_t ref[K + 1]; /* payload of key i, 0 when absent */
-static uint64_t rng_state;
-static uint64_t rnd(void)
-{
-  rng_state ^= rng_state << 13;
-  rng_state ^= rng_state >> 7;
-  rng_state ^= rng_state << 17;
-  return rng_state;
-}
+#include "xorshift.h"
 
 /* Every key's payload agrees, len agrees, a walk visits each entry once. */
 static void check_all(const gset_t *s)

@@ -15,14 +15,7 @@
 
 enum { K = 60000 }; /* the key universe: key_of(1) … key_of(K) */
 
-static uint64_t rng_state;
-static uint64_t rnd(void)
-{
-  rng_state ^= rng_state << 13;
-  rng_state ^= rng_state >> 7;
-  rng_state ^= rng_state << 17;
-  return rng_state;
-}
+#include "xorshift.h"
 
 /* Distinct non-zero keys: odd multiples are a bijection modulo 2^64; every
  * fourth key is small and sequential (dense user numbers cluster). */
