@@ -51,8 +51,9 @@
 # after "watch:": per CPU the /proc/stat columns in ms (cpu0 the server's
 # core, cpu1 the load's; steal: time the hypervisor ran something else), per
 # server thread (loop = the main thread; threads of one name summed) its
-# run time and run delay (schedstat, ms), involuntary switches, and KiB
-# read and written through system calls; then loop_us_per_login (the loop
+# run time and run delay (schedstat, ms), involuntary switches, minor page
+# faults, and KiB read and written through system calls; fdsize (the
+# server's descriptor table at the storm's end, FDSize); then loop_us_per_login (the loop
 # thread's run time / logins; the probe's requests included), and from GET
 # /healthz before and after the storm: writer_jobs and writer_commits
 # (batches), syncs, paced (the writer's waits for the pace), ckpt_runs, and

@@ -3,7 +3,8 @@
  * from one caused by the machine (the threads waited for a core, the VM's
  * steal time grew): per CPU the /proc/stat columns, per thread of the
  * watched process its run time and run delay (/proc/PID/task/TID/schedstat,
- * ns), involuntary switches (status) and bytes read and written through
+ * ns), involuntary switches (status), minor page faults (stat: memory the
+ * thread touched for the first time) and bytes read and written through
  * system calls (io: rchar, wchar), and where the loop thread sleeps
  * (wchan, and the system call it is in). Header-only, for the bench
  * programs (bench/rest_probe.c --watch). Linux. */
@@ -25,13 +26,14 @@
 typedef struct {
   int tid;
   char comm[16];
-  unsigned long long run_ns, delay_ns, invol, rchar, wchar;
+  unsigned long long run_ns, delay_ns, invol, rchar, wchar, minflt;
   char wchan[32]; /* where it sleeps (/proc/PID/task/TID/wchan; "0": running or runnable); the loop only */
 } pw_thread_t;
 
 typedef struct {
   uint64_t t_us; /* CLOCK_MONOTONIC */
   int ncpu, nth;
+  long fdsize; /* the process's descriptor table, slots (status FDSize) */
   unsigned long long cpu[PW_CPUS][PW_COLS]; /* ticks (USER_HZ) */
   pw_thread_t th[PW_THREADS];
 } pw_snap_t;
@@ -62,6 +64,7 @@ static inline void pw_snap(pw_snap_t *s, int pid)
   clock_gettime(CLOCK_MONOTONIC, &ts);
   s->t_us = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
   s->ncpu = s->nth = 0;
+  s->fdsize = 0;
   if (!pw_read("/proc/stat", buf, sizeof buf)) {
     for (char *p = buf; p && s->ncpu < PW_CPUS; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
       int id;
@@ -72,6 +75,8 @@ static inline void pw_snap(pw_snap_t *s, int pid)
     }
   }
   if (!pid) return;
+  snprintf(path, sizeof path, "/proc/%d/status", pid);
+  if (!pw_read(path, buf, sizeof buf)) s->fdsize = (long)pw_field(buf, "FDSize:");
   snprintf(path, sizeof path, "/proc/%d/task", pid);
   DIR *d = opendir(path);
   if (!d) return;
@@ -87,6 +92,10 @@ static inline void pw_snap(pw_snap_t *s, int pid)
       t->invol = pw_field(buf, "nonvoluntary_ctxt_switches:");
       if (!strncmp(buf, "Name:", 5)) sscanf(buf + 5, " %15s", t->comm);
     }
+    snprintf(path, sizeof path, "/proc/%d/task/%d/stat", pid, t->tid);
+    char *rp;
+    if (!pw_read(path, buf, sizeof buf) && (rp = strrchr(buf, ')')))
+      sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %llu", &t->minflt);
     snprintf(path, sizeof path, "/proc/%d/task/%d/io", pid, t->tid);
     if (!pw_read(path, buf, sizeof buf)) { t->rchar = pw_field(buf, "rchar:"); t->wchar = pw_field(buf, "wchar:"); }
     snprintf(path, sizeof path, "/proc/%d/task/%d/wchan", pid, t->tid);
@@ -126,6 +135,7 @@ static inline double pw_cpu_ms(const pw_snap_t *a, const pw_snap_t *b, int cpu, 
 static inline void pw_print_diff(FILE *f, const pw_snap_t *a, const pw_snap_t *b, int pid)
 {
   fprintf(f, "span_ms=%.1f", (double)(b->t_us - a->t_us) / 1e3);
+  if (b->fdsize) fprintf(f, " fdsize=%ld", b->fdsize);
   for (int c = 0; c < a->ncpu && c < b->ncpu; c++) {
     fprintf(f, " cpu%d_ms=", c);
     for (int k = 0; k < PW_COLS; k++) fprintf(f, "%s%s:%.0f", k ? "," : "", pw_col_names[k], pw_cpu_ms(a, b, c, k));
@@ -135,18 +145,18 @@ static inline void pw_print_diff(FILE *f, const pw_snap_t *a, const pw_snap_t *b
     int seen = 0;
     for (int j = 0; j < i && !seen; j++) seen = b->th[j].tid != pid && b->th[i].tid != pid && !strcmp(b->th[j].comm, name);
     if (seen) continue;
-    unsigned long long run = 0, delay = 0, invol = 0, rc = 0, wc = 0;
+    unsigned long long run = 0, delay = 0, invol = 0, rc = 0, wc = 0, flt = 0;
     int n = 0;
     for (int j = i; j < b->nth; j++) {
       const pw_thread_t *y = &b->th[j], *x = pw_find(a, y->tid);
       if (!x || (j != i && (y->tid == pid || b->th[i].tid == pid || strcmp(y->comm, name)))) continue;
       run += y->run_ns - x->run_ns; delay += y->delay_ns - x->delay_ns; invol += y->invol - x->invol;
-      rc += y->rchar - x->rchar; wc += y->wchar - x->wchar; n++;
+      rc += y->rchar - x->rchar; wc += y->wchar - x->wchar; flt += y->minflt - x->minflt; n++;
       if (b->th[i].tid == pid) break;
     }
     if (!n || (!run && b->th[i].tid != pid)) continue;
-    fprintf(f, " %s=run:%.2f,delay:%.2f,invol:%llu,rkib:%llu,wkib:%llu", name, run / 1e6, delay / 1e6, invol, rc >> 10,
-            wc >> 10);
+    fprintf(f, " %s=run:%.2f,delay:%.2f,invol:%llu,minflt:%llu,rkib:%llu,wkib:%llu", name, run / 1e6, delay / 1e6, invol,
+            flt, rc >> 10, wc >> 10);
   }
 }
 

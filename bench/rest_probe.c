@@ -40,7 +40,8 @@
  * --watch PID (the server) adds what tells a slow storm caused by the
  * server from one caused by the machine (bench/proc_watch.h): snapshots of
  * /proc/stat's CPU columns and of PID's threads (run time, run delay,
- * involuntary switches, bytes read and written) at the counted window's
+ * involuntary switches, minor faults, bytes read and written; the
+ * descriptor table's size) at the counted window's
  * start and end, printed after the requests line as "watch span_ms=…
  * cpu0_ms=user:…,steal:… … loop=run:…,delay:…,invol:… imc-writer=…".
  * --timeline FILE (with --watch) also snapshots every --every-us (default
