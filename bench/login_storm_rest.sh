@@ -66,7 +66,13 @@
 # watch figures over it and loop_at: where the loop thread was at the 2 ms
 # snapshots, kernel function @ system call number, e.g.
 # do_epoll_wait@232 = waiting for input, 0 = on a CPU or runnable) printed
-# after its line; DIR/threads.r (each server thread's
+# after its line, and at the end of its line "slow:" their sum (stretches,
+# requests, span_ms; the loop's run and run delay, the other server
+# threads' run time, cpu0 busy / steal / idle in ms (10 ms ticks), and how
+# many 2 ms snapshots found the loop on a CPU or runnable, waiting for
+# input, or blocked elsewhere in the kernel: run delay with cpu0 busy
+# beyond the server's threads is the machine; the loop blocked is a
+# mechanism of the server or of the kernel it calls); DIR/threads.r (each server thread's
 # CPU in ticks before and after the storm) and DIR/healthz.r (GET /healthz
 # after it: the writer's stages, checkpoints, syncs); DIR/server.pid holds the
 # server's pid. IMCLOUD_BIN / LOADGEN override the binaries (the
@@ -166,7 +172,7 @@ while [ $r -lt "$RUNS" ]; do
   lpl=$(echo "$watch" | sed -n 's/.* loop=run:\([0-9.]*\),.*/\1/p' | awk -v ok="${ok:-0}" '{ printf "%.1f", (ok > 0) ? $1 * 1000 / ok : 0 }')
   few=; [ "${nreq:-0}" -ge 2000 ] || few=" (fewer than 2000 REST samples: this run's p99 rests on its 20 slowest or fewer)"
   p99s="$p99s $(echo "$rest" | sed -n 's/.* p99_ms=\([0-9.]*\).*/\1/p')"
-  echo "run=$r $lg server_cpu_ms=${scpu:-0} server_cpu_pct=$(( ${el:-0} > 0 ? ${scpu:-0} * 100 / el : 0 )) server_us_per_login=$us server_ceiling_logins_per_s=$(( us > 0 ? 1000000 / us : 0 )) loop_wait_ms=$(( (w1 - w0) / 1000 )) loop_invol=$(( v1 - v0 )) rest: $rest$few load=$(cut -d' ' -f1 /proc/loadavg) watch: $watch loop_us_per_login=$lpl$(hz_diff "$hz0" "$hz1")"
+  echo "run=$r $lg server_cpu_ms=${scpu:-0} server_cpu_pct=$(( ${el:-0} > 0 ? ${scpu:-0} * 100 / el : 0 )) server_us_per_login=$us server_ceiling_logins_per_s=$(( us > 0 ? 1000000 / us : 0 )) loop_wait_ms=$(( (w1 - w0) / 1000 )) loop_invol=$(( v1 - v0 )) rest: $rest$few load=$(cut -d' ' -f1 /proc/loadavg) watch: $watch loop_us_per_login=$lpl$(hz_diff "$hz0" "$hz1")$(sed -n 's/^slow_sum / slow:/p' "$dir/probe.out")"
   grep '^slow ' "$dir/probe.out" || true
   sleep 1 # the held connections close before the next storm
 done

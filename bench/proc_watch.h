@@ -179,4 +179,40 @@ static inline void pw_print_wchans(FILE *f, const pw_snap_t *s, size_t n, int pi
   for (int j = 0; j < k; j++) fprintf(f, "%s%s:%d", j ? "," : " loop_at=", names[j][0] ? names[j] : "?", counts[j]);
 }
 
+/* Sums over several stretches (pw_add): the loop thread's run time and run
+ * delay, the other threads' run time, CPU cpu's busy time (user, nice,
+ * system, irq, softirq; USER_HZ ticks, so coarse for short stretches),
+ * steal and idle, and where the loop was at the snapshots: on a CPU or
+ * runnable, waiting for input (do_epoll_wait), or blocked elsewhere in the
+ * kernel. */
+typedef struct {
+  double loop_run_ms, loop_delay_ms, threads_run_ms, busy_ms, steal_ms, idle_ms;
+  int at_cpu, at_epoll, at_blocked;
+} pw_sum_t;
+
+static inline void pw_add(pw_sum_t *m, const pw_snap_t *s, size_t a, size_t b, int pid, int cpu)
+{
+  for (int i = 0; i < s[b].nth; i++) {
+    const pw_thread_t *y = &s[b].th[i], *x = pw_find(&s[a], y->tid);
+    if (!x) continue;
+    if (y->tid == pid) {
+      m->loop_run_ms += (double)(y->run_ns - x->run_ns) / 1e6;
+      m->loop_delay_ms += (double)(y->delay_ns - x->delay_ns) / 1e6;
+    } else {
+      m->threads_run_ms += (double)(y->run_ns - x->run_ns) / 1e6;
+    }
+  }
+  static const int busy[] = { 0, 1, 2, 5, 6 };
+  for (size_t k = 0; k < sizeof busy / sizeof busy[0]; k++) m->busy_ms += pw_cpu_ms(&s[a], &s[b], cpu, busy[k]);
+  m->steal_ms += pw_cpu_ms(&s[a], &s[b], cpu, 7);
+  m->idle_ms += pw_cpu_ms(&s[a], &s[b], cpu, 3) + pw_cpu_ms(&s[a], &s[b], cpu, 4);
+  for (size_t j = a + 1; j <= b; j++) {
+    const pw_thread_t *t = pw_find(&s[j], pid);
+    if (!t) continue;
+    if (!strcmp(t->wchan, "0")) m->at_cpu++;
+    else if (!strncmp(t->wchan, "do_epoll_wait", 13)) m->at_epoll++;
+    else m->at_blocked++;
+  }
+}
+
 #endif

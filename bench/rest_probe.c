@@ -52,7 +52,12 @@
  * n=… max_ms=…", the same differences over the snapshots around it, and
  * where the loop thread was at those snapshots ("loop_at=WCHAN:COUNT,…",
  * /proc/PID/task/PID/wchan: do_epoll_wait = waiting for input, 0 = on a
- * CPU or runnable, anything else = blocked in the kernel).
+ * CPU or runnable, anything else = blocked in the kernel); then one
+ * "slow_sum" line over all those stretches: their span, the loop thread's
+ * run time and run delay, the server's other threads' run time, cpu0's
+ * busy, steal and idle time (USER_HZ ticks: coarse per stretch), and how
+ * many snapshots found the loop on a CPU or runnable, waiting for input,
+ * or blocked elsewhere.
  */
 #include "auth/usersig.h"
 #include "proc_watch.h"
@@ -138,6 +143,9 @@ static void write_timeline(const char *path, const pw_snap_t *tl, size_t tl_n, i
   }
   fclose(f);
   uint64_t slow_us = (uint64_t)(slow_ms * 1000);
+  pw_sum_t sum = { 0 };
+  size_t stretches = 0, slow_n = 0;
+  double span_ms = 0;
   for (size_t i = 0; i < n;) {
     if (lat[i] <= slow_us) { i++; continue; }
     uint64_t from = due[i], to = due[i] + lat[i], max = lat[i];
@@ -154,9 +162,20 @@ static void write_timeline(const char *path, const pw_snap_t *tl, size_t tl_n, i
     if (b <= a) b = a + 1 < tl_n ? a + 1 : a;
     printf("slow at_ms=%.1f dur_ms=%.1f n=%zu max_ms=%.2f ", (double)(from - tl[0].t_us) / 1e3, (double)(to - from) / 1e3, k,
            max / 1e3);
-    if (b > a) { pw_print_diff(stdout, &tl[a], &tl[b], pid); pw_print_wchans(stdout, &tl[a + 1], b - a, pid); }
+    if (b > a) {
+      pw_print_diff(stdout, &tl[a], &tl[b], pid);
+      pw_print_wchans(stdout, &tl[a + 1], b - a, pid);
+      pw_add(&sum, tl, a, b, pid, 0);
+      span_ms += (double)(tl[b].t_us - tl[a].t_us) / 1e3;
+    }
     printf("\n");
+    stretches++;
+    slow_n += k;
   }
+  printf("slow_sum stretches=%zu requests=%zu span_ms=%.1f loop_run_ms=%.1f loop_delay_ms=%.1f threads_run_ms=%.1f "
+         "cpu0_busy_ms=%.0f cpu0_steal_ms=%.0f cpu0_idle_ms=%.0f loop_at_cpu=%d loop_at_epoll=%d loop_at_blocked=%d\n",
+         stretches, slow_n, span_ms, sum.loop_run_ms, sum.loop_delay_ms, sum.threads_run_ms, sum.busy_ms, sum.steal_ms,
+         sum.idle_ms, sum.at_cpu, sum.at_epoll, sum.at_blocked);
 }
 
 int main(int argc, char **argv)
