@@ -6,11 +6,12 @@
  * process of several threads each growth waits for an RCU grace period
  * (fs/file.c expand_fdtable: synchronize_rcu) inside the system call that
  * needed the slot: for the server, the event loop's accept4(). On the
- * shared 2-core VM a grace period took 2-15 ms while a login storm loaded
- * the other core (bench/login_storm_rest.sh DIAG: the loop sleeping in
- * synchronize_rcu_normal within syscall 288, accept4, during the first
- * storm's slow REST stretches, none in later storms whose table was already
- * grown). Growing the table at start costs the wait once, with no
+ * shared 2-core VM that kept the loop asleep about 2-18 ms per growth while
+ * a login storm loaded the other core, 4-6 growths in a server's first
+ * storm, at times that double as connections accumulate (one storm: 52,
+ * 96, 202, 415, 838 ms in), none in later storms (bench/login_storm_rest.sh
+ * DIAG: the loop in synchronize_rcu_normal within syscall 288, accept4;
+ * docs/decisions/fd-table.md). Growing the table at start costs the wait once, with no
  * connection waiting; a descriptor slot costs the kernel about 8 bytes. */
 #include "net/net_int.h"
 
