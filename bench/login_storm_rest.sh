@@ -43,9 +43,36 @@
 # involuntary switches meanwhile), the probe's line (requests, errors,
 # late, p50, p99, max) and the load average. At the end: "per-storm rest p99_ms:" the runs'
 # p99s side by side, and "all runs:" p50/p99/max over the REST requests of
-# every run together. DIAG=DIR keeps, per storm r, DIR/timed.r (the probe's
+# every run together.
+#
+# What tells a storm slowed by the machine from one slowed by the server
+# (the probe's --watch, bench/proc_watch.h; over the probe's counted window,
+# the storm's first connect to its last login reply), on each storm's line
+# after "watch:": per CPU the /proc/stat columns in ms (cpu0 the server's
+# core, cpu1 the load's; steal: time the hypervisor ran something else), per
+# server thread (loop = the main thread; threads of one name summed) its
+# run time and run delay (schedstat, ms), involuntary switches, minor page
+# faults, and KiB read and written through system calls; fdsize (the
+# server's descriptor table at the storm's end, FDSize); then loop_us_per_login (the loop
+# thread's run time / logins; the probe's requests included), and from GET
+# /healthz before and after the storm: writer_jobs and writer_commits
+# (batches), syncs, paced (the writer's waits for the pace), ckpt_runs, and
+# ckpt_max_ms / ckpt_blocking_max_ms when the storm raised the server's
+# maximum (else "-"). DIAG=DIR keeps, per storm r, DIR/timed.r (the probe's
 # --timed: each request's due time and latency, CLOCK_MONOTONIC µs, for
-# matching with `perf record -k mono`), DIR/threads.r (each server thread's
+# matching with `perf record -k mono`), DIR/timeline.r (the probe's
+# --timeline: the watch figures for every 2 ms step of the storm), and the
+# storm's "slow" lines (each stretch of REST requests over 5 ms, with the
+# watch figures over it and loop_at: where the loop thread was at the 2 ms
+# snapshots, kernel function @ system call number, e.g.
+# do_epoll_wait@232 = waiting for input, 0 = on a CPU or runnable) printed
+# after its line, and at the end of its line "slow:" their sum (stretches,
+# requests, span_ms; the loop's run and run delay, the other server
+# threads' run time, cpu0 busy / steal / idle in ms (10 ms ticks), and how
+# many 2 ms snapshots found the loop on a CPU or runnable, waiting for
+# input, or blocked elsewhere in the kernel: run delay with cpu0 busy
+# beyond the server's threads is the machine; the loop blocked is a
+# mechanism of the server or of the kernel it calls); DIR/threads.r (each server thread's
 # CPU in ticks before and after the storm) and DIR/healthz.r (GET /healthz
 # after it: the writer's stages, checkpoints, syncs); DIR/server.pid holds the
 # server's pid. IMCLOUD_BIN / LOADGEN override the binaries (the
@@ -71,6 +98,21 @@ cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000 / hz)}'
 loop_wait_us() { awk '{print int($2 / 1000)}' /proc/$1/task/$1/schedstat 2>/dev/null || echo 0; }
 # each server thread: tid comm utime+stime (ticks)
 threads() { for t in /proc/$1/task/*; do awk '{ c = $2; sub(/^.*\) /, ""); print FILENAME, c, $12 + $13 }' "$t/stat"; done 2>/dev/null | sed 's,^/proc/[0-9]*/task/\([0-9]*\)/stat,\1,'; }
+# one integer of a GET /healthz body: hz_int BODY SECTION FIELD
+hz_int() { echo "$1" | sed -n "s/.*\"$2\":{[^}]*\"$3\":\([0-9]*\).*/\1/p" | head -1; }
+# the writer's counters over a storm: hz_diff BEFORE AFTER
+hz_diff() {
+  for f in writer:jobs writer:batches sync:syncs sync:paced ckpt:runs; do
+    a=$(hz_int "$1" "${f%%:*}" "${f#*:}"); b=$(hz_int "$2" "${f%%:*}" "${f#*:}")
+    case $f in writer:batches) n=writer_commits ;; *) n=$(echo "$f" | sed 's/writer:/writer_/; s/.*://') ;; esac
+    case $f in ckpt:runs) n=ckpt_runs ;; esac
+    printf ' %s=%s' "$n" $(( ${b:-0} - ${a:-0} ))
+  done
+  for f in max_us:ckpt_max_ms blocking_max_us:ckpt_blocking_max_ms; do
+    a=$(hz_int "$1" ckpt "${f%%:*}"); b=$(hz_int "$2" ckpt "${f%%:*}")
+    if [ "${b:-0}" -gt "${a:-0}" ]; then printf ' %s=%d.%03d' "${f#*:}" $(( b / 1000 )) $(( b % 1000 )); else printf ' %s=-' "${f#*:}"; fi
+  done
+}
 loop_invol() { sed -n 's/^nonvoluntary_ctxt_switches:[^0-9]*//p' /proc/$1/task/$1/status 2>/dev/null || echo 0; }
 echo "start: $(uptime)"
 dir=$(mktemp -d /tmp/imcloud-storm-XXXXXX)
@@ -102,18 +144,20 @@ p99s=
 while [ $r -lt "$RUNS" ]; do
   r=$((r + 1))
   $PROBE_PRIO taskset -c 1 $PROBE --port "$port" $apps --interval-us "${REST_INTERVAL_US:-400}" \
-    --burst "${REST_BURST:-4}" --samples "$dir/samples" ${DIAG:+--timed "$DIAG/timed.$r"} > "$dir/probe.out" &
+    --burst "${REST_BURST:-4}" --samples "$dir/samples" ${DIAG:+--timed "$DIAG/timed.$r" --timeline "$DIAG/timeline.$r"} --watch $spid > "$dir/probe.out" &
   ppid=$!
   while ! grep -q '^ready' "$dir/probe.out" 2>/dev/null; do sleep 0.05; done
   # each run logs in new users (user prefix per run): account import + usage event per login
   w0=$(loop_wait_us $spid); v0=$(loop_invol $spid)
+  hz0=$(curl -s "http://127.0.0.1:$port/healthz")
   [ -z "$DIAG" ] || threads $spid > "$DIAG/threads.$r.before"
   $PRIO taskset -c 1 $LG --port "$port" --sdkappid "$app" --key "$key" --conns "$N" --procs "${LG_PROCS:-1}" $LG_ARGS \
     --user-prefix "r${r}u" --notify $ppid --cpu-of $spid --hold > "$dir/lg.out" &
   lpid=$!
   while ! grep -q '^ready' "$dir/lg.out" 2>/dev/null; do kill -0 $lpid 2>/dev/null || break; sleep 0.02; done
   w1=$(loop_wait_us $spid); v1=$(loop_invol $spid)
-  [ -z "$DIAG" ] || { threads $spid > "$DIAG/threads.$r.after"; curl -s "http://127.0.0.1:$port/healthz" > "$DIAG/healthz.$r"; }
+  hz1=$(curl -s "http://127.0.0.1:$port/healthz")
+  [ -z "$DIAG" ] || { threads $spid > "$DIAG/threads.$r.after"; echo "$hz1" > "$DIAG/healthz.$r"; }
   kill -TERM $ppid 2>/dev/null || true; wait $ppid || true
   kill -TERM $lpid 2>/dev/null || true; wait $lpid || true # it may have exited (failed)
   ppid= lpid=
@@ -124,9 +168,12 @@ while [ $r -lt "$RUNS" ]; do
   el=$(echo "$lg" | sed -n 's/.* elapsed_ms=\([0-9]*\).*/\1/p')
   rest=$(grep '^requests=' "$dir/probe.out" || echo "requests=0")
   nreq=$(echo "$rest" | sed -n 's/^requests=\([0-9]*\).*/\1/p')
+  watch=$(sed -n 's/^watch //p' "$dir/probe.out")
+  lpl=$(echo "$watch" | sed -n 's/.* loop=run:\([0-9.]*\),.*/\1/p' | awk -v ok="${ok:-0}" '{ printf "%.1f", (ok > 0) ? $1 * 1000 / ok : 0 }')
   few=; [ "${nreq:-0}" -ge 2000 ] || few=" (fewer than 2000 REST samples: this run's p99 rests on its 20 slowest or fewer)"
   p99s="$p99s $(echo "$rest" | sed -n 's/.* p99_ms=\([0-9.]*\).*/\1/p')"
-  echo "run=$r $lg server_cpu_ms=${scpu:-0} server_cpu_pct=$(( ${el:-0} > 0 ? ${scpu:-0} * 100 / el : 0 )) server_us_per_login=$us server_ceiling_logins_per_s=$(( us > 0 ? 1000000 / us : 0 )) loop_wait_ms=$(( (w1 - w0) / 1000 )) loop_invol=$(( v1 - v0 )) rest: $rest$few load=$(cut -d' ' -f1 /proc/loadavg)"
+  echo "run=$r $lg server_cpu_ms=${scpu:-0} server_cpu_pct=$(( ${el:-0} > 0 ? ${scpu:-0} * 100 / el : 0 )) server_us_per_login=$us server_ceiling_logins_per_s=$(( us > 0 ? 1000000 / us : 0 )) loop_wait_ms=$(( (w1 - w0) / 1000 )) loop_invol=$(( v1 - v0 )) rest: $rest$few load=$(cut -d' ' -f1 /proc/loadavg) watch: $watch loop_us_per_login=$lpl$(hz_diff "$hz0" "$hz1")$(sed -n 's/^slow_sum / slow:/p' "$dir/probe.out")"
+  grep '^slow ' "$dir/probe.out" || true
   sleep 1 # the held connections close before the next storm
 done
 kill -TERM $spid; wait $spid || true

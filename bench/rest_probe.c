@@ -36,8 +36,33 @@
  * (CLOCK_MONOTONIC µs, "due_us latency_us"), and a line "window FROM TO"
  * with the counted window: a slow request can then be matched to a trace
  * taken with that clock (`perf record -k mono`).
+ *
+ * --watch PID (the server) adds what tells a slow storm caused by the
+ * server from one caused by the machine (bench/proc_watch.h): snapshots of
+ * /proc/stat's CPU columns and of PID's threads (run time, run delay,
+ * involuntary switches, minor faults, bytes read and written; the
+ * descriptor table's size) at the counted window's
+ * start and end, printed after the requests line as "watch span_ms=…
+ * cpu0_ms=user:…,steal:… … loop=run:…,delay:…,invol:… imc-writer=…".
+ * --timeline FILE (with --watch) also takes lighter snapshots (CPU
+ * columns, run times and delays, the loop's wchan: ~80 µs of the probe's
+ * CPU each, against ~300 µs for a whole one) every --every-us (default
+ * 2000) during the window, writes each step's difference to FILE
+ * ("step at_ms=… span_ms=… …", at_ms from the window's start), and prints,
+ * per stretch of slow requests (latency above --slow-ms, default 5, their
+ * [due, reply] intervals merged when they overlap), "slow at_ms=… dur_ms=…
+ * n=… max_ms=…", the same differences over the snapshots around it, and
+ * where the loop thread was at those snapshots ("loop_at=WCHAN:COUNT,…",
+ * /proc/PID/task/PID/wchan: do_epoll_wait = waiting for input, 0 = on a
+ * CPU or runnable, anything else = blocked in the kernel); then one
+ * "slow_sum" line over all those stretches: their span, the loop thread's
+ * run time and run delay, the server's other threads' run time, cpu0's
+ * busy, steal and idle time (USER_HZ ticks: coarse per stretch), and how
+ * many snapshots found the loop on a CPU or runnable, waiting for input,
+ * or blocked elsewhere.
  */
 #include "auth/usersig.h"
+#include "proc_watch.h"
 #include "util/clock.h"
 
 #include <arpa/inet.h>
@@ -105,9 +130,62 @@ static int reply_state(probe_conn_t *c, size_t *used)
   return good ? 1 : 2;
 }
 
+/* --timeline: each step's difference to path, then one "slow" line per
+ * stretch of requests slower than slow_ms (stdout). due[] is in order. */
+static void write_timeline(const char *path, const pw_snap_t *tl, size_t tl_n, int pid, const uint64_t *due,
+                           const uint64_t *lat, size_t n, double slow_ms)
+{
+  FILE *f = fopen(path, "a");
+  if (!f) { perror(path); return; }
+  for (size_t i = 1; i < tl_n; i++) {
+    fprintf(f, "step at_ms=%.1f ", (double)(tl[i - 1].t_us - tl[0].t_us) / 1e3);
+    pw_print_diff(f, &tl[i - 1], &tl[i], pid);
+    pw_print_wchans(f, &tl[i], 1, pid);
+    fprintf(f, "\n");
+  }
+  fclose(f);
+  uint64_t slow_us = (uint64_t)(slow_ms * 1000);
+  pw_sum_t sum = { 0 };
+  size_t stretches = 0, slow_n = 0;
+  double span_ms = 0;
+  for (size_t i = 0; i < n;) {
+    if (lat[i] <= slow_us) { i++; continue; }
+    uint64_t from = due[i], to = due[i] + lat[i], max = lat[i];
+    size_t k = 0;
+    for (; i < n && due[i] <= to; i++) {
+      if (lat[i] <= slow_us) continue;
+      k++;
+      if (due[i] + lat[i] > to) to = due[i] + lat[i];
+      if (lat[i] > max) max = lat[i];
+    }
+    size_t a = 0, b = tl_n - 1;
+    for (size_t j = 0; j < tl_n; j++) if (tl[j].t_us <= from) a = j;
+    for (size_t j = tl_n; j-- > 0;) if (tl[j].t_us >= to) b = j;
+    if (b <= a) b = a + 1 < tl_n ? a + 1 : a;
+    printf("slow at_ms=%.1f dur_ms=%.1f n=%zu max_ms=%.2f ", (double)(from - tl[0].t_us) / 1e3, (double)(to - from) / 1e3, k,
+           max / 1e3);
+    if (b > a) {
+      pw_print_diff(stdout, &tl[a], &tl[b], pid);
+      pw_print_wchans(stdout, &tl[a + 1], b - a, pid);
+      pw_add(&sum, tl, a, b, pid, 0);
+      span_ms += (double)(tl[b].t_us - tl[a].t_us) / 1e3;
+    }
+    printf("\n");
+    stretches++;
+    slow_n += k;
+  }
+  printf("slow_sum stretches=%zu requests=%zu span_ms=%.1f loop_run_ms=%.1f loop_delay_ms=%.1f threads_run_ms=%.1f "
+         "cpu0_busy_ms=%.0f cpu0_steal_ms=%.0f cpu0_idle_ms=%.0f loop_at_cpu=%d loop_at_epoll=%d loop_at_blocked=%d\n",
+         stretches, slow_n, span_ms, sum.loop_run_ms, sum.loop_delay_ms, sum.threads_run_ms, sum.busy_ms, sum.steal_ms,
+         sum.idle_ms, sum.at_cpu, sum.at_epoll, sum.at_blocked);
+}
+
 int main(int argc, char **argv)
 {
-  const char *host = "127.0.0.1", *key = NULL, *samples = NULL, *timed = NULL;
+  const char *host = "127.0.0.1", *key = NULL, *samples = NULL, *timed = NULL, *timeline = NULL;
+  int watch = 0;
+  long every_us = 2000;
+  double slow_ms = 5;
   const char *apps[MAX_CONNS];
   int port = 0, nconns = 0, burst = 1;
   long interval_us = 12000;
@@ -123,6 +201,10 @@ int main(int argc, char **argv)
     else if (!strcmp(argv[i], "--host")) host = argv[i + 1];
     else if (!strcmp(argv[i], "--samples")) samples = argv[i + 1];
     else if (!strcmp(argv[i], "--timed")) timed = argv[i + 1];
+    else if (!strcmp(argv[i], "--watch")) watch = atoi(argv[i + 1]);
+    else if (!strcmp(argv[i], "--timeline")) timeline = argv[i + 1];
+    else if (!strcmp(argv[i], "--every-us")) every_us = atol(argv[i + 1]);
+    else if (!strcmp(argv[i], "--slow-ms")) slow_ms = atof(argv[i + 1]);
     else { fprintf(stderr, "unknown option %s\n", argv[i]); return 2; }
   }
   if (sdkappid && key && nconns < MAX_CONNS) { apps[nconns++] = NULL; }
@@ -177,11 +259,29 @@ int main(int argc, char **argv)
   /* requests due in [t_from, t_to) count; the first one warms up */
   uint64_t next = now_us(), t_from = UINT64_MAX, t_to = UINT64_MAX; /* t_from: set at "ready" */
   int announced = 0, waiting_free = 0;
+  /* --watch: the window's first and last snapshots; --timeline: every every_us within it */
+  static pw_snap_t w_from, w_to;
+  int w_have = 0; /* 1: w_from taken, 2: w_to too */
+  size_t tl_cap = timeline && watch ? 8192 : 0, tl_n = 0;
+  pw_snap_t *tl = tl_cap ? malloc(tl_cap * sizeof *tl) : NULL;
   uint64_t k = 0; /* the next request's number: it goes on connection k % nconns */
   while (!stop) {
     uint64_t t = now_us();
-    if (reset) { reset = 0; n = 0; errors = 0; late = 0; t_from = t; t_to = UINT64_MAX; }
-    if (frozen) { frozen = 0; if (t_to == UINT64_MAX) t_to = t; }
+    if (reset) {
+      reset = 0; n = 0; errors = 0; late = 0; t_from = t; t_to = UINT64_MAX;
+      if (watch) { pw_snap(&w_from, watch); w_have = 1; tl_n = 0; if (tl) tl[tl_n++] = w_from; }
+    }
+    if (frozen) {
+      frozen = 0;
+      if (t_to == UINT64_MAX) {
+        t_to = t;
+        if (w_have == 1) { pw_snap(&w_to, watch); w_have = 2; if (tl && tl_n < tl_cap) tl[tl_n++] = w_to; }
+      }
+    }
+    if (tl && w_have == 1 && tl_n < tl_cap && t >= tl[tl_n - 1].t_us + (uint64_t)every_us) {
+      pw_snap_light(&tl[tl_n], watch, &w_from);
+      tl_n++;
+    }
     /* send what is due, each on a free connection */
     while (next <= t && announced >= 0) {
       probe_conn_t *c = &conns[k % (uint64_t)nconns];
@@ -200,6 +300,7 @@ int main(int argc, char **argv)
     struct timespec ts, *tsp = NULL;
     if (announced >= 0 && !waiting_free) {
       uint64_t wait = next > t ? next - t : 0;
+      if (tl && w_have == 1 && wait > (uint64_t)every_us) wait = (uint64_t)every_us;
       ts.tv_sec = (time_t)(wait / 1000000u);
       ts.tv_nsec = (long)(wait % 1000000u) * 1000;
       tsp = &ts;
@@ -252,6 +353,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < n; i++) fprintf(f, "%llu %llu\n", (unsigned long long)due[i], (unsigned long long)lat[i]);
     fclose(f);
   }
+  if (tl && w_have == 2) write_timeline(timeline, tl, tl_n, watch, due, lat, n, slow_ms);
+  free(tl);
   free(due);
   if (!n) { printf("requests=0 errors=%zu\n", errors); return 1; }
   qsort(lat, n, sizeof *lat, cmp_u64);
@@ -261,6 +364,7 @@ int main(int argc, char **argv)
   printf("requests=%zu errors=%zu late=%zu p50_ms=%.2f p99_ms=%.2f max_ms=%.2f probe_cpu_us_per_request=%.0f\n", n, errors,
          late, lat[(n - 1) / 2] / 1e3, lat[(n * 99 + 99) / 100 - 1] / 1e3, lat[n - 1] / 1e3, sent ? cpu_us / (double)sent : 0);
   free(lat);
+  if (w_have == 2) { printf("watch "); pw_print_diff(stdout, &w_from, &w_to, watch); printf("\n"); }
   for (int i = 0; i < nconns; i++) close(conns[i].fd);
   return 0;
 }

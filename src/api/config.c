@@ -25,6 +25,7 @@ const cfg_def_t api_cfg_defs[] = {
   { "net_write_turn_us", CFG_INT, F(net_write_turn_us), "0", 0, 1000000, "time (µs) one event-loop turn spends writing; once spent, the rest are written first in the next turns; 0 = 1000 (NET_WRITE_TURN_US)" },
   { "net_notices_per_turn", CFG_INT, F(net_notices_per_turn), "0", 0, 1000000, "close notices (a WebSocket's session ends) one event-loop turn delivers; the rest are delivered first in the next turns; 0 = 256 (NET_NOTICES_PER_TURN)" },
   { "net_notice_turn_us", CFG_INT, F(net_notice_turn_us), "0", 0, 1000000, "time (µs) one event-loop turn spends on close notices; once spent, the rest are delivered first in the next turns; 0 = 1000 (NET_NOTICE_TURN_US)" },
+  { "net_fd_table", CFG_INT, F(net_fd_table), "65536", 0, 16777216, "descriptors (connections and files) the process's descriptor table is sized for at start, at most the open-files limit (ulimit -n): Linux grows the table by doubling as connections arrive, and each growth in a threaded process blocks the event loop's accept for an RCU grace period (about 2-18 ms each on a busy 2-core VM during a login storm); about 8 bytes of kernel memory each; 0 = grow on demand" },
   { "ws_idle_timeout_ms", CFG_INT, F(ws_idle_timeout_ms), "400000", 1000, 86400000, "close a silent logged-in WebSocket (4004)" },
   { "request_timeout_ms", CFG_INT, F(request_timeout_ms), "10000", 100, 600000, "a request must arrive completely within this (408)" },
   { "keepalive_idle_ms", CFG_INT, F(keepalive_idle_ms), "60000", 100, 3600000, "close idle keep-alive HTTP connections" },

@@ -56,6 +56,11 @@ typedef struct net_cfg {
    * and a WebSocket's output waits for its notice. */
   uint32_t read_turn_us, writes_per_turn, write_turn_us;
   uint32_t notices_per_turn, notice_turn_us;
+  /* Descriptors the process's table is sized for when the server starts
+   * listening, at most the RLIMIT_NOFILE soft limit (src/net/fdtable.c:
+   * each later growth of the table blocks the loop's accept4() for an RCU
+   * grace period); 0 = the table grows on demand. Default NET_FD_TABLE. */
+  unsigned fd_table;
   /* 0 (the default): an upgrade request on ws_path that the strict scanner
    * accepted whole in one read, in the plain shape clients send, is read
    * without http-parser (http.c, "Upgrade requests read directly"); 1:
@@ -75,6 +80,8 @@ typedef struct net_cfg {
  * closing together queued 500-600 in one turn (2.7 ms): 1 ms of them. */
 #define NET_NOTICES_PER_TURN 256
 #define NET_NOTICE_TURN_US 1000
+/* 65,536 descriptor slots: about 512 KiB of kernel memory, once. */
+#define NET_FD_TABLE 65536
 
 typedef struct net_handlers {
   void *ud;

@@ -198,6 +198,11 @@ struct net_server {
  * a closed connection (end of turn); net__turn_end resets the turn's input
  * budgets (called once per turn, at the end of net__on_check). */
 void net__update_events(struct net_conn *c);
+/* fdtable.c: size the process's descriptor table for want descriptors
+ * (at most the RLIMIT_NOFILE soft limit) now, so that no accept4() of the
+ * loop grows it later (net_cfg_t fd_table). Returns the size asked of the
+ * kernel, 0 when nothing was done (want 0, or it failed). */
+unsigned net__fd_table_reserve(unsigned want);
 void net__conn_free(struct net_conn *c);
 void net__turn_end(net_server_t *s);
 

@@ -173,18 +173,12 @@ static void test_off_is_silent(void **st)
 {
   (void)st;
   char hold[128];
-  snprintf(hold, sizeof hold, "/tmp/imcloud-logoff-hold-%d", (int)getpid());
-  unlink(hold);
-  setenv("IMCLOUD_TEST_SYNC_HOLD", hold, 1); /* the server inherits it */
   static const char *const args[] = { "--log-level", "off", NULL };
-  start(args);
-  unsetenv("IMCLOUD_TEST_SYNC_HOLD");
+  assert_int_equal(e2e_start_sync_held(&srv, hold, sizeof hold, "logoff", "singapore", &app, key, args), 0);
   traffic(NULL);
   /* a write that stays in flight (no job completes from now on), so the
    * first SIGTERM leaves the server stopping, waiting for it */
-  FILE *f = fopen(hold, "w");
-  assert_non_null(f);
-  fclose(f);
+  e2e_sync_hold(hold, 1);
   int w = e2e_connect(srv.port);
   assert_true(w >= 0);
   char body[256], req[2048], reply[16384], sig[1024];
@@ -216,7 +210,7 @@ static void test_off_is_silent(void **st)
   assert_int_equal(WEXITSTATUS(st2), 130);
   close(w);
   close(hz);
-  unlink(hold);
+  e2e_sync_hold(hold, 0);
   char *log = read_file(srv.log_path);
   if (*log) fail_msg("--log-level off, yet the server wrote:\n%s", log);
   free(log);

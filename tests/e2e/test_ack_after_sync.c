@@ -39,17 +39,13 @@ static void sleep_ms(int ms)
 static int setup(void **st)
 {
   (void)st;
-  snprintf(hold, sizeof hold, "/tmp/imcloud-sync-hold-%d", (int)getpid());
-  unlink(hold);
-  setenv("IMCLOUD_TEST_SYNC_HOLD", hold, 1); /* the server inherits it */
-  return e2e_start(&srv, "china", &app, key, NULL);
+  return e2e_start_sync_held(&srv, hold, sizeof hold, "sync", "china", &app, key, NULL);
 }
 
 static int teardown(void **st)
 {
   (void)st;
-  unlink(hold);
-  unsetenv("IMCLOUD_TEST_SYNC_HOLD");
+  e2e_sync_hold(hold, 0);
   return e2e_finish(&srv);
 }
 
@@ -83,9 +79,7 @@ static void test_no_reply_before_sync(void **st)
   for (int waited = 0; e2e_healthz_stat(srv.port, "sync", "unsynced") && waited < 30000; waited += 10) sleep_ms(10); /* ASan on a loaded box: slow */
   assert_int_equal(e2e_healthz_stat(srv.port, "sync", "unsynced"), 0);
 
-  FILE *f = fopen(hold, "w");
-  assert_non_null(f);
-  fclose(f);
+  e2e_sync_hold(hold, 1);
   assert_int_equal(e2e_ws_send_text(a.fd, "{\"id\":7,\"op\":\"send\",\"to\":\"sb\",\"random\":4242,"
                                           "\"body\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"held\"}}]}"), 0);
   /* the REST send on a raw connection, its reply read later */
@@ -115,7 +109,7 @@ static void test_no_reply_before_sync(void **st)
   assert_int_equal(e2e_healthz_stat(srv.port, "sync", "syncs"), syncs);
   assert_true(e2e_healthz_stat(srv.port, "sync", "unsynced") >= 1);
 
-  unlink(hold);
+  e2e_sync_hold(hold, 0);
   int id = 7;
   json_t *r = wsc_take(&a, match_id, &id, 10000);
   assert_non_null(r);

@@ -163,17 +163,12 @@ static int setup_idle(void **st)
   (void)st;
   static const char *const args[] = { "--ws-admit-high-jobs", "1", "--ws-admit-low-jobs", "0", "--ws-idle-timeout-ms",
                                       "1000", NULL };
-  snprintf(hold, sizeof hold, "/tmp/imcloud-admit-hold-%d", (int)getpid());
-  unlink(hold);
-  setenv("IMCLOUD_TEST_SYNC_HOLD", hold, 1); /* the server inherits it */
-  int rc = e2e_start(&srv, "singapore", &app, key, args);
-  unsetenv("IMCLOUD_TEST_SYNC_HOLD");
-  return rc;
+  return e2e_start_sync_held(&srv, hold, sizeof hold, "admit", "singapore", &app, key, args);
 }
 
 static int teardown_idle(void **st)
 {
-  unlink(hold);
+  e2e_sync_hold(hold, 0);
   return teardown(st);
 }
 
@@ -192,9 +187,7 @@ static void test_paused_pinging_client_stays_open(void **st)
   wsc_t a;
   assert_int_equal(wsc_login(&a, srv.port, app, key, "idle_a", "Web"), 0);
   for (int waited = 0; healthz_int("admission", "inflight") && waited < 30000; waited += 10) sleep_ms(10);
-  FILE *f = fopen(hold, "w"); /* from now on no job completes: the send below stays in flight */
-  assert_non_null(f);
-  fclose(f);
+  e2e_sync_hold(hold, 1); /* from now on no job completes: the send below stays in flight */
   json_int_t pauses0 = healthz_int("admission", "pauses");
   assert_int_equal(e2e_ws_send_text(a.fd, "{\"id\":999,\"op\":\"send\",\"to\":\"idle_b\",\"body\":[{\"MsgType\":"
                                           "\"TIMTextElem\",\"MsgContent\":{\"Text\":\"held\"}}]}"), 0);
@@ -207,7 +200,7 @@ static void test_paused_pinging_client_stays_open(void **st)
   }
   assert_true(healthz_int("admission", "pauses") > pauses0);
   assert_int_equal(healthz_int("admission", "paused"), 1);
-  unlink(hold); /* the send completes, the connection is resumed and read */
+  e2e_sync_hold(hold, 0); /* the send completes, the connection is resumed and read */
   int op = 0, cc = 0, pongs = 0, acked = 0;
   while (!acked || pongs < 12) {
     int n = e2e_ws_recv(a.fd, &op, buf, sizeof buf, 20000, &cc);

@@ -44,18 +44,13 @@ static int setup(void **st)
 {
   (void)st;
   static const char *const args[] = { "--ws-admit-high-jobs", "1", "--ws-admit-low-jobs", "0", NULL };
-  snprintf(hold, sizeof hold, "/tmp/imcloud-gone-hold-%d", (int)getpid());
-  unlink(hold);
-  setenv("IMCLOUD_TEST_SYNC_HOLD", hold, 1); /* the server inherits it */
-  int rc = e2e_start(&srv, "singapore", &app, key, args);
-  unsetenv("IMCLOUD_TEST_SYNC_HOLD");
-  return rc;
+  return e2e_start_sync_held(&srv, hold, sizeof hold, "gone", "singapore", &app, key, args);
 }
 
 static int teardown(void **st)
 {
   (void)st;
-  unlink(hold);
+  e2e_sync_hold(hold, 0);
   return e2e_finish(&srv);
 }
 
@@ -84,9 +79,7 @@ static void at_watermark(wsc_t *a, const char *user, const char *peer)
   import_users(srv.port, app, key, users);
   assert_int_equal(wsc_login(a, srv.port, app, key, user, "Web"), 0);
   for (int waited = 0; e2e_healthz_stat(srv.port, "admission", "inflight") && waited < 30000; waited += 10) sleep_ms(10);
-  FILE *f = fopen(hold, "w"); /* from now on no job completes: the send below stays in flight */
-  assert_non_null(f);
-  fclose(f);
+  e2e_sync_hold(hold, 1); /* from now on no job completes: the send below stays in flight */
   char msg[256];
   snprintf(msg, sizeof msg,
            "{\"id\":1,\"op\":\"send\",\"to\":\"%s\",\"body\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"held\"}}]}",
@@ -126,7 +119,7 @@ static void expect_offline(const char *user, const char *how)
  * gone, and the server keeps serving (another client sends and is acked). */
 static void release_and_check(const char *peer)
 {
-  unlink(hold);
+  e2e_sync_hold(hold, 0);
   for (int waited = 0; (e2e_healthz_stat(srv.port, "admission", "inflight") || e2e_healthz_stat(srv.port, "admission", "paused")) && waited < 30000; waited += 10) sleep_ms(10);
   assert_int_equal(e2e_healthz_stat(srv.port, "admission", "inflight"), 0);
   assert_int_equal(e2e_healthz_stat(srv.port, "admission", "paused"), 0);

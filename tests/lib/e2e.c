@@ -412,6 +412,25 @@ int e2e_finish(e2e_server_t *srv)
   return rc == 0 ? 0 : -1;
 }
 
+int e2e_start_sync_held(e2e_server_t *srv, char *hold, size_t cap, const char *tag, const char *region,
+                        uint32_t *sdkappid, char *key, const char *const *extra_args)
+{
+  snprintf(hold, cap, "/tmp/imcloud-%s-hold-%d", tag, (int)getpid());
+  unlink(hold);
+  setenv("IMCLOUD_TEST_SYNC_HOLD", hold, 1); /* the server inherits it */
+  int rc = e2e_start(srv, region, sdkappid, key, extra_args);
+  unsetenv("IMCLOUD_TEST_SYNC_HOLD");
+  return rc;
+}
+
+void e2e_sync_hold(const char *hold, int on)
+{
+  if (!on) { unlink(hold); return; }
+  FILE *f = fopen(hold, "w");
+  if (!f) die(hold);
+  fclose(f);
+}
+
 int e2e_stamp_on(int fd)
 {
   int one = 1;

@@ -38,6 +38,18 @@ void e2e_dir_remove(e2e_server_t *srv);
 int e2e_start(e2e_server_t *srv, const char *region, uint32_t *sdkappid, char *key, const char *const *extra_args);
 /* The matching teardown: SIGTERM (must exit 0), remove the directory. 0 or -1. */
 int e2e_finish(e2e_server_t *srv);
+/* Test hook IMCLOUD_TEST_SYNC_HOLD (src/store/store_writer.h): while the
+ * hold file exists the server's sync thread syncs nothing, so no writer job
+ * completes. e2e_start with the hook set to /tmp/imcloud-<tag>-hold-<pid>
+ * (written to hold, cap bytes; the file removed, so the server starts
+ * unheld); the variable is unset again once the server runs, so only this
+ * server (and the CLI of its setup) sees it. 0 or -1. */
+int e2e_start_sync_held(e2e_server_t *srv, char *hold, size_t cap, const char *tag, const char *region,
+                        uint32_t *sdkappid, char *key, const char *const *extra_args);
+/* Hold (on = 1: create the file) or release (on = 0: remove it) the sync of
+ * a server started by e2e_start_sync_held. Exits the test when the file
+ * cannot be created. */
+void e2e_sync_hold(const char *hold, int on);
 /* Run `imcloud ARGS --data DIR` (a shell command line fragment); capture
  * stdout into out (NUL-terminated). Returns the exit status. */
 int e2e_cli(const e2e_server_t *srv, char *out, size_t cap, const char *fmt, ...)
