@@ -203,7 +203,8 @@ enum {
 
 /* conv: the next seq (low 32 bits, never 0) and the time of the newest
  * live message (high 32 bits, 0: none); user: the next useq (never 0);
- * recent: user << 32 | peer → 1 for the conversation rows known to exist;
+ * recent: conv → the conversation rows known to exist (bit 1: the lower-numbered
+ * user's, bit 2: the other's; sqlite_msg.c recent_add);
  * win: conv → its send dedupe window (sqwin_t *, sqlite_msg_win.c) */
 typedef struct app_cache { u64map_t conv, user, recent, win; } app_cache_t;
 
