@@ -6,6 +6,7 @@
  * ordered SQL scripts, one transaction each, recorded in PRAGMA
  * user_version); a reader open requires the current version. */
 #include "store/sqlite_int.h"
+#include "store/sqlite_pcache.h"
 #include "store/sqlite_vfs.h"
 #include "store/store.h"
 #include "util/err.h"
@@ -601,7 +602,11 @@ sqlite3_stmt **store__sqlite_wcache(store_t *s) { return Q(s)->wst; }
  * a login storm. Nothing here reads them. sqlite3_config must precede
  * SQLite's initialisation (the first open); later it is a no-op. */
 static pthread_once_t memstatus_once = PTHREAD_ONCE_INIT;
-static void memstatus_off(void) { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); }
+static void memstatus_off(void)
+{
+  sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  sq__pcache_install(); /* no sweep of the page cache per COMMIT (sqlite_pcache.h) */
+}
 
 /* reader: an existing, migrated database; query_only refuses every write */
 static int open_db(const char *data_dir, int reader, store_t **out)

@@ -172,10 +172,18 @@ static int next_seq(store_t *s, u64map_t *map, uint64_t key, int q, uint32_t sdk
   return 0;
 }
 
+/* put, counting a new key in entries (by the map's length: one probe, not a get and a put) */
+static int put_counted(struct sqmsg *m, u64map_t *map, uint64_t key, uintptr_t v)
+{
+  size_t n = map->len;
+  int rc = u64map_put(map, key, (void *)v);
+  m->entries += map->len - n;
+  return rc;
+}
+
 static int set_next(struct sqmsg *m, u64map_t *map, uint64_t key, uint32_t used)
 {
-  if (!u64map_get(map, key)) m->entries++;
-  return u64map_put(map, key, (void *)((uintptr_t)used + 1));
+  return put_counted(m, map, key, (uintptr_t)used + 1);
 }
 
 /* ---- appends ------------------------------------------------------------------------ */
@@ -218,21 +226,20 @@ static int inbox_add(store_t *s, uint32_t sdkappid, uint32_t user_no, store_ev_k
  * last seq and time come from the log), and a row this connection already
  * made sure of is not even looked up: only this connection deletes rows
  * (recent_trim, which forgets the app's set). both: the peer's row for user
- * too. */
+ * too. The set is keyed by conversation, one entry for both rows (bit 1: the
+ * lower-numbered user's row, bit 2: the other's): one lookup per message. */
 static int recent_add(store_t *s, uint32_t sdkappid, uint32_t user, uint32_t peer, int both)
 {
   struct sqmsg *m = state(s);
   app_cache_t *a = m ? app_cache(s, m, sdkappid) : NULL;
-  uint64_t key = (uint64_t)user << 32 | peer, back = (uint64_t)peer << 32 | user;
-  int rc = 0;
   if (!a) return IMC_E_NOMEM;
-  if (!u64map_get(&a->recent, key) &&
-      ((rc = sq__pend_recent(s, &m->pend, sdkappid, user, peer)) || (rc = set_next(m, &a->recent, key, 0))))
-    return rc; /* value 1: known to exist */
-  if (both && !u64map_get(&a->recent, back) &&
-      ((rc = sq__pend_recent(s, &m->pend, sdkappid, peer, user)) || (rc = set_next(m, &a->recent, back, 0))))
-    return rc;
-  return 0;
+  uint64_t conv = store_c2c_conv(user, peer);
+  uintptr_t mine = user <= peer ? 1u : 2u, theirs = both ? mine ^ 3u : 0;
+  uintptr_t have = (uintptr_t)u64map_get(&a->recent, conv);
+  int rc;
+  if (!(have & mine) && (rc = sq__pend_recent(s, &m->pend, sdkappid, user, peer))) return rc;
+  if ((theirs & ~have) && (rc = sq__pend_recent(s, &m->pend, sdkappid, peer, user))) return rc;
+  return (have | mine | theirs) == have ? 0 : put_counted(m, &a->recent, conv, have | mine | theirs);
 }
 
 static int append(store_t *s, struct sqmsg *m, store_msg_append_t *a)

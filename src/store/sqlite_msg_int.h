@@ -138,7 +138,7 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
               "coalesce((SELECT max(useq) FROM c2c_inbox_log WHERE sdkappid=?1 AND user_no=?2),0))") \
   X(LOG_COUNT, "SELECT count(*) FROM c2c_inbox_log") \
   X(LOG_NTH, "SELECT user_no,sdkappid,useq FROM c2c_inbox_log ORDER BY user_no,sdkappid,useq LIMIT 1 OFFSET ?1") \
-  X(LOG_MERGE, "INSERT INTO c2c_inbox(sdkappid,user_no,useq,kind,conv,seq,at) SELECT " LOG_COLS " FROM c2c_inbox_log" \
+  X(LOG_MERGE, "INSERT OR FAIL INTO c2c_inbox(sdkappid,user_no,useq,kind,conv,seq,at) SELECT " LOG_COLS " FROM c2c_inbox_log" \
                " WHERE (user_no,sdkappid,useq)<=(?1,?2,?3)") \
   X(LOG_DELETE, "DELETE FROM c2c_inbox_log WHERE (user_no,sdkappid,useq)<=(?1,?2,?3)") \
   X(RLOG_COUNT, "SELECT count(*) FROM c2c_recent_log") \
@@ -203,7 +203,8 @@ enum {
 
 /* conv: the next seq (low 32 bits, never 0) and the time of the newest
  * live message (high 32 bits, 0: none); user: the next useq (never 0);
- * recent: user << 32 | peer → 1 for the conversation rows known to exist;
+ * recent: conv → the conversation rows known to exist (bit 1: the lower-numbered
+ * user's, bit 2: the other's; sqlite_msg.c recent_add);
  * win: conv → its send dedupe window (sqwin_t *, sqlite_msg_win.c) */
 typedef struct app_cache { u64map_t conv, user, recent, win; } app_cache_t;
 

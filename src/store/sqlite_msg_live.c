@@ -59,8 +59,10 @@ int sq__live_conv_set(struct sqmsg *m, app_cache_t *ac, uint64_t conv, uint32_t 
 {
   if (used == UINT32_MAX) return IMC_E_RANGE;
   uint64_t t = last_live < 0 ? 0 : last_live > UINT32_MAX ? UINT32_MAX : (uint64_t)last_live;
-  if (!u64map_get(&ac->conv, conv)) m->entries++;
-  return u64map_put(&ac->conv, conv, (void *)(uintptr_t)((uint64_t)(used + 1) | t << 32));
+  size_t n = ac->conv.len; /* a new key counts in entries (the length, not a second probe) */
+  int rc = u64map_put(&ac->conv, conv, (void *)(uintptr_t)((uint64_t)(used + 1) | t << 32));
+  m->entries += ac->conv.len - n;
+  return rc;
 }
 
 /* Walk the conversation's written messages back from seq below_seq,

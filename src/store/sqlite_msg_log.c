@@ -25,7 +25,11 @@
  * The merge moves a log's first rows in key order into its table, in chunks
  * of LOG_CHUNK_ROWS, each one transaction (INSERT … SELECT, then DELETE of
  * the same key range): every snapshot sees each row exactly once, in the
- * log or in the table. The writer thread merges one chunk per call after a
+ * log or in the table. The INSERTs are OR FAIL / OR IGNORE: with the default
+ * ABORT, SQLite gave the many-row statement a statement journal and copied
+ * every table page it first touched into it (about a page per row;
+ * docs/decisions/messaging-c2c-storage.md §20). A failing merge fails its
+ * caller, which rolls back (merge_upto's savepoint, or the job's). The writer thread merges one chunk per call after a
  * batch while no job waits and a log holds LOG_MIN_ROWS or more (a merge of
  * a few rows dirties as many table pages as writing them directly did),
  * the inbox log's chunks first. An append that finds a log at its cap

@@ -247,6 +247,47 @@ static void test_log_reads_seek(void **st)
   store_close(s);
 }
 
+/* The merges move up to LOG_CHUNK_ROWS rows in one statement. With the
+ * default conflict rule (ABORT: a failing row undoes the statement's
+ * earlier rows) SQLite opens a statement journal for such a statement
+ * inside a transaction and copies every table page it first touches into
+ * it — about a page per merged row. OR FAIL and OR IGNORE need none (a
+ * failing merge fails its caller, which rolls back the merge's savepoint or
+ * its job's). So no merge statement's program may halt with OE_Abort (P2 2
+ * of Halt / HaltIfNull): the plain INSERT the inbox merge had did. */
+static void test_merges_need_no_statement_journal(void **st)
+{
+  (void)st;
+  static const struct { int id; const char *sql; } all[] = {
+#define X(name, sql) { M_##name, sql },
+    MSTMTS(X)
+#undef X
+  };
+  store_t *s;
+  int checked = 0, halts = 0;
+  assert_int_equal(store_open(dir, &s), 0);
+  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+    int id = all[i].id;
+    if (id != M_LOG_MERGE && id != M_RLOG_MERGE) continue;
+    char sql[4096];
+    sqlite3_stmt *q;
+    snprintf(sql, sizeof sql, "EXPLAIN %s", all[i].sql);
+    assert_int_equal(sqlite3_prepare_v2(store__sqlite_db(s), sql, -1, &q, NULL), SQLITE_OK);
+    while (sqlite3_step(q) == SQLITE_ROW) {
+      const char *op = (const char *)sqlite3_column_text(q, 1);
+      if (strcmp(op, "Halt") && strcmp(op, "HaltIfNull")) continue;
+      if (sqlite3_column_int(q, 2) == 0) continue; /* the program's end */
+      halts++;
+      if (sqlite3_column_int(q, 3) == 2) fail_msg("merge statement %d may abort (a statement journal): %s", id, all[i].sql);
+    }
+    sqlite3_finalize(q);
+    checked++;
+  }
+  assert_int_equal(checked, 2);
+  assert_true(halts > 0); /* the check saw the constraint halts (the inbox's NOT NULL columns) */
+  store_close(s);
+}
+
 typedef struct evs { int n; uint32_t useq[64]; } evs_t;
 
 static void on_ev(void *ud, const store_inbox_ev_t *e)
@@ -336,6 +377,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_trim_counts_logged_rows, setup, teardown),
     cmocka_unit_test_setup_teardown(test_cap_and_chunks, setup, teardown),
     cmocka_unit_test_setup_teardown(test_log_reads_seek, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_merges_need_no_statement_journal, setup, teardown),
     cmocka_unit_test_setup_teardown(test_upgrade_keeps_logged_events, setup, teardown),
     cmocka_unit_test_setup_teardown(test_logs_off_read_and_drain, setup, teardown),
   };
