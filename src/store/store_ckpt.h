@@ -103,6 +103,8 @@ typedef struct store_ckpt_stats {
   uint64_t wal_pages;       /* pages in the WAL after the last COMMIT */
   uint64_t wal_pages_max;   /* the most seen after a COMMIT */
   imc_hist_t took;          /* the writer thread's time in each checkpoint (what the next batch waits) */
+  uint64_t took_ns;         /* the sum of took: the writer's whole stop for checkpoints */
+  uint64_t blocking_cpu_ns; /* the CPU time of the thread that ran the blocking rounds, in them */
   imc_hist_t took_blocking; /* the same (only blocking rounds run on the writer thread) */
   imc_hist_t copy;          /* each pinned round's copy, on the round thread */
   imc_hist_t db_sync;       /* each pinned round's database sync, on the round thread */
@@ -172,7 +174,15 @@ void store_ckpt_stop(store_ckpt_t *c);
 /* Between transactions (writer thread): start a cycle if the last COMMIT
  * left at least c->pages pages in the WAL, or, in a cycle whose database
  * sync has returned, end the pin and run its next round ("Pinned rounds"
- * above). Never waits for a database sync. */
-void store_ckpt_run(store_ckpt_t *c);
+ * above). Never waits for a database sync. Returns 1 when the next round is
+ * a blocking one: the caller runs store_ckpt_blocking before the next
+ * transaction (on a thread of its choice, while no other thread uses s),
+ * else 0. */
+int store_ckpt_run(store_ckpt_t *c);
+/* The blocking round store_ckpt_run asked for: a PASSIVE checkpoint on s
+ * with SQLite's own syncs (the WAL before the copy, the database after),
+ * after which the next transaction restarts the WAL if it was all copied.
+ * Any thread, while no other uses s. */
+void store_ckpt_blocking(store_ckpt_t *c);
 
 #endif

@@ -365,7 +365,7 @@ static void *writer_main(void *arg)
     pthread_cond_signal(&w->sync_cv);
     pthread_mutex_unlock(&w->mu);
     /* the batch is on its way to its sync: a checkpoint now delays no acknowledgement of it */
-    store_ckpt_run(&w->ck);
+    if (store_ckpt_run(&w->ck)) store_ckpt_blocking(&w->ck);
     pthread_mutex_lock(&w->mu);
     w->ck_stats = w->ck.st;
     /* the C2C logs' merge (store_msg_merge): chunks while no job waits */
