@@ -208,7 +208,8 @@ void store_ckpt_stop(store_ckpt_t *c)
 }
 
 /* The round that ends a cycle (or every checkpoint, pinned rounds off), on
- * the writer's connection: SQLite syncs the database before it publishes the
+ * the writer's connection, on the thread the writer handed it to (the sync
+ * thread: store_ckpt.h): SQLite syncs the database before it publishes the
  * copy, so the next transaction may restart the WAL. */
 static uint64_t thread_cpu_ns(void)
 {

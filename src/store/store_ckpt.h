@@ -69,7 +69,21 @@
  * Off unless pinned_on (wal_checkpoint_pinned): each checkpoint is then a
  * blocking one, as before.
  *
+ * Blocking rounds on the sync thread (issue 13, branch ckpt). A blocking
+ * round stops the writer: every job handed over meanwhile waits for it. On
+ * the writer thread it ran at the writer's nice (STORE_WRITER_NICE below
+ * the loop), so the loop, busy with the same core, stretched its copy; and
+ * its first step, SQLite's fdatasync of the WAL, ran beside the sync
+ * thread's fdatasync of the batch just handed over (two flushes of the same
+ * file). The writer now hands the round to its sync thread (the loop's
+ * priority) and waits: that thread first syncs the batch and hands its jobs
+ * back to the loop, then runs the round (whose WAL sync then finds the WAL
+ * synced), then wakes the writer. The connection is used by one thread at a
+ * time (the writer waits under the writer's mutex); what the round does
+ * and its durability are SQLite's, unchanged.
+ *
  * Thread: the writer thread (the hook runs inside its COMMITs) except the
+ * blocking rounds (the sync thread, while the writer waits) and the
  * round thread's part (pin, cc, db_fd during a round; results under mu); the writer copies the counters
  * (st) into its own stats under its mutex after each batch, where /healthz
  * reads them. */
@@ -182,7 +196,8 @@ int store_ckpt_run(store_ckpt_t *c);
 /* The blocking round store_ckpt_run asked for: a PASSIVE checkpoint on s
  * with SQLite's own syncs (the WAL before the copy, the database after),
  * after which the next transaction restarts the WAL if it was all copied.
- * Any thread, while no other uses s. */
+ * Any thread, while the writer thread waits and no other uses s: the
+ * writer hands it to its sync thread (store_writer.h, "Checkpoints"). */
 void store_ckpt_blocking(store_ckpt_t *c);
 
 #endif
