@@ -68,8 +68,10 @@
  * exists (tests/e2e/test_ack_after_sync.c).
  *
  * Checkpoints: the writer's connection does not checkpoint its WAL inside a
- * COMMIT; the writer thread does, after it has handed the committed batch
- * back (store_ckpt.h). Then, while no job waits, it merges the C2C logs
+ * COMMIT; the writer thread starts them after it has handed the committed
+ * batch to the sync thread (store_ckpt.h); a blocking round runs on the sync
+ * thread once that batch is synced and handed back, while the writer thread
+ * waits. Then, while no job waits, it merges the C2C logs
  * (inbox events, new conversation rows) in chunks, each its own
  * transaction (store_msg_merge).
  *
@@ -263,8 +265,9 @@ void store_writer_set_ckpt_pages(store_writer_t *w, int pages);
  * until pace_us µs after the previous COMMIT; pace_us 0 turns it off (the
  * default). From the writer's next wait on (loop thread). */
 void store_writer_set_pace(store_writer_t *w, unsigned pace_us, size_t pace_jobs);
-/* on (1) or off (0, the default): pinned checkpoint rounds (store_ckpt.h),
- * from the next batch on (loop thread). */
+/* on (1) or off (0, the writer's default; the server's wal_checkpoint_pinned
+ * is 1 by default): pinned checkpoint rounds (store_ckpt.h), from the next
+ * batch on (loop thread). */
 void store_writer_set_ckpt_pinned(store_writer_t *w, int on);
 /* The checkpoint counters as of the last batch (store_ckpt.h; loop thread). */
 void store_writer_ckpt_stats(store_writer_t *w, store_ckpt_stats_t *out);
