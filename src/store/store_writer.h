@@ -265,9 +265,8 @@ void store_writer_set_ckpt_pages(store_writer_t *w, int pages);
  * until pace_us µs after the previous COMMIT; pace_us 0 turns it off (the
  * default). From the writer's next wait on (loop thread). */
 void store_writer_set_pace(store_writer_t *w, unsigned pace_us, size_t pace_jobs);
-/* on (1) or off (0, the writer's default; the server's wal_checkpoint_pinned
- * is 1 by default): pinned checkpoint rounds (store_ckpt.h), from the next
- * batch on (loop thread). */
+/* on (1) or off (0, the default): pinned checkpoint rounds (store_ckpt.h),
+ * from the next batch on (loop thread). */
 void store_writer_set_ckpt_pinned(store_writer_t *w, int on);
 /* The checkpoint counters as of the last batch (store_ckpt.h; loop thread). */
 void store_writer_ckpt_stats(store_writer_t *w, store_ckpt_stats_t *out);

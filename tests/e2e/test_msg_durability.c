@@ -199,14 +199,13 @@ static void test_kill9_keeps_acknowledged_messages(void **st)
   kill9_keeps_acknowledged_messages(NULL, 0);
 }
 
-/* The same with a checkpoint after nearly every batch (a 16-page threshold),
- * each a blocking one (pinned rounds off; they are on by default since wave
- * 13): the kill lands during a checkpoint or just after one, when the WAL
- * was restarted over frames already copied; nothing acknowledged is lost. */
+/* The same with a checkpoint after nearly every batch (a 16-page threshold):
+ * the kill lands during a checkpoint or just after one, when the WAL was
+ * restarted over frames already copied; nothing acknowledged is lost. */
 static void test_kill9_during_checkpoints(void **st)
 {
   (void)st;
-  static const char *const args[] = { "--wal-checkpoint-pages", "16", "--wal-checkpoint-pinned", "0", NULL };
+  static const char *const args[] = { "--wal-checkpoint-pages", "16", NULL };
   kill9_keeps_acknowledged_messages(args, 1);
 }
 
