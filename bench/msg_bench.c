@@ -47,7 +47,9 @@
  * "ckpt"). --timeline 1 also prints to stderr one line
  * "timeline_100ms_max_ms …": the highest ack latency in each 100 ms of
  * sending (by the ack's time, over all workers): steady queueing or
- * periodic stalls.
+ * periodic stalls; before it, "timeline_start_monotonic_us T": when the
+ * first worker started sending (CLOCK_MONOTONIC), to line the slots up with
+ * samples taken on the server's side.
  */
 #include "bench_net.h"
 #include "auth/usersig.h"
@@ -546,7 +548,7 @@ static void print_stages(void)
   char buf[16384]; /* the checkpointer's counters since the start (store_ckpt.h) */
   const char *body = http_get("/healthz", buf, sizeof buf);
   json_t *o = body ? json_loads(body, 0, NULL) : NULL, *ck = json_object_get(o, "ckpt");
-  static const char *const keys[] = { "runs", "pinned", "wal_pages_max", "p99_us", "max_us", "blocking_max_us", "db_sync_max_us" };
+  static const char *const keys[] = { "runs", "pinned", "wal_pages_max", "p99_us", "max_us", "total_us", "blocking_cpu_us", "blocking_max_us", "db_sync_max_us" };
   for (size_t i = 0; ck && i < sizeof keys / sizeof keys[0]; i++)
     printf(" ckpt_%s=%lld", keys[i], (long long)json_integer_value(json_object_get(ck, keys[i])));
   json_decref(o);
@@ -646,7 +648,7 @@ int main(int argc, char **argv)
   uint32_t *all = NULL;
   size_t n = 0, cap = 0;
   char stage_line[1024] = "";
-  unsigned long long tick_p99 = 0, tick_max = 0;
+  unsigned long long tick_p99 = 0, tick_max = 0, t_first = 0;
   for (int p = 0; p < opt.procs; p++) {
     FILE *in = fdopen(fds[p][0], "r");
     char line[1024];
@@ -677,6 +679,7 @@ int main(int argc, char **argv)
       } else if (sscanf(line, "W %llu %llu %llu %llu %llu %llu %llu %llu", &a, &b, &c, &d, &e, &f, &g, &t) == 8) {
         ok += a; fl += b; ack += c; nf += d; push += f; cpu += g;
         if (e > ms_us) ms_us = e;
+        if (!t_first || t < t_first) t_first = t;
       }
     }
     fclose(in);
@@ -694,6 +697,7 @@ int main(int argc, char **argv)
   if (opt.timeline) { /* one line: the highest latency per 100 ms of sending, in ms */
     int last = -1;
     for (int i = 0; i < TL_SLOTS; i++) if (tl_max_us[i]) last = i;
+    fprintf(stderr, "timeline_start_monotonic_us %llu\n", t_first);
     fprintf(stderr, "timeline_100ms_max_ms");
     for (int i = 0; i <= last; i++) fprintf(stderr, " %.1f", tl_max_us[i] / 1000.0);
     fprintf(stderr, "\n");

@@ -125,11 +125,13 @@ static void healthz(api_srv_t *srv, net_req_t *req)
   if (srv->writer) {
     store_ckpt_stats_t ck;
     store_writer_ckpt_stats(srv->writer, &ck);
-    json_object_set_new(o, "ckpt", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "runs", (json_int_t)ck.runs,
+    json_object_set_new(o, "ckpt", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "runs", (json_int_t)ck.runs,
                                              "failed", (json_int_t)ck.failed, "wal_pages", (json_int_t)ck.wal_pages,
                                              "wal_pages_max", (json_int_t)ck.wal_pages_max,
                                              "p99_us", (json_int_t)imc_hist_pct_us(&ck.took, 99),
                                              "max_us", (json_int_t)(ck.took.max_ns / 1000),
+                                             "total_us", (json_int_t)(ck.took_ns / 1000),
+                                             "blocking_cpu_us", (json_int_t)(ck.blocking_cpu_ns / 1000),
                                              "pinned", (json_int_t)ck.pinned,
                                              "blocking_max_us", (json_int_t)(ck.took_blocking.max_ns / 1000),
                                              "db_sync_failed", (json_int_t)ck.db_sync_failed,

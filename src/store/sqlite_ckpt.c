@@ -207,18 +207,28 @@ void store_ckpt_stop(store_ckpt_t *c)
   c->s = NULL;
 }
 
-/* The round that ends a cycle, on the writer's connection: SQLite syncs
- * the database before it publishes the copy, so the next transaction may
- * restart the WAL. */
-static void blocking_round(store_ckpt_t *c)
+/* The round that ends a cycle (or every checkpoint, pinned rounds off), on
+ * the writer's connection, on the thread the writer handed it to (the sync
+ * thread: store_ckpt.h): SQLite syncs the database before it publishes the
+ * copy, so the next transaction may restart the WAL. */
+static uint64_t thread_cpu_ns(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void store_ckpt_blocking(store_ckpt_t *c)
 {
   sqlite3 *db = store__sqlite_db(c->s);
   int log = 0, ckpt = 0;
-  uint64_t t0 = now_ns();
+  uint64_t t0 = now_ns(), c0 = thread_cpu_ns();
   int rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &ckpt);
   uint64_t took = now_ns() - t0;
   imc_hist_add(&c->st.took, took);
   imc_hist_add(&c->st.took_blocking, took);
+  c->st.took_ns += took;
+  c->st.blocking_cpu_ns += thread_cpu_ns() - c0;
   c->st.runs++;
   if (rc != SQLITE_OK) {
     c->st.failed++;
@@ -242,9 +252,9 @@ static void pinned_round(store_ckpt_t *c)
   c->syncing = 1;
 }
 
-void store_ckpt_run(store_ckpt_t *c)
+int store_ckpt_run(store_ckpt_t *c)
 {
-  if (!c->s || c->broken) return;
+  if (!c->s || c->broken) return 0;
   if (c->syncing) {
     pthread_mutex_lock(&c->mu);
     if (c->wal_pages >= STORE_CKPT_WAL_CAP * c->pages) /* the bound on the WAL: wait for the sync */
@@ -252,14 +262,14 @@ void store_ckpt_run(store_ckpt_t *c)
     int done = c->done, rc = c->rc, ckpt = c->r_ckpt;
     uint64_t copy_ns = c->copy_ns, sync_ns = c->sync_ns;
     pthread_mutex_unlock(&c->mu);
-    if (!done) return; /* the batches go on meanwhile */
+    if (!done) return 0; /* the batches go on meanwhile */
     c->syncing = 0;
     c->st.runs++;
     if (rc > 0) { /* the copy failed (SQLITE_BUSY: the CLI's checkpoint); the pin has ended */
       c->st.failed++;
       IMC_WARN("store", "msg=\"pinned checkpoint failed\" err=\"%s\"", sqlite3_errstr(rc));
       c->rounds = 0;
-      return;
+      return 0;
     }
     imc_hist_add(&c->st.copy, copy_ns);
     if (!rc) imc_hist_add(&c->st.db_sync, sync_ns);
@@ -269,23 +279,24 @@ void store_ckpt_run(store_ckpt_t *c)
       c->st.db_sync_failed++;
       IMC_ERROR("store", "msg=\"database sync after a checkpoint failed: no more checkpoints, the WAL grows; "
                          "restart the server\" err=%s", imc_err_name(rc));
-      return;
+      return 0;
     }
     int pending = c->wal_pages - c->backfilled;
-    if (pending <= 0) { c->rounds = 0; return; } /* nothing committed meanwhile: the WAL may restart now */
+    if (pending <= 0) { c->rounds = 0; return 0; } /* nothing committed meanwhile: the WAL may restart now */
     /* the blocking round once few frames wait, or once the rounds stop shrinking (the disk writes back no
      * faster than batches dirty pages: more rounds would only copy more), or at the bounds */
     if (pending <= c->pages / STORE_CKPT_FINAL_DIV || (c->rounds >= 2 && pending >= c->last_pending) ||
-        c->wal_pages >= STORE_CKPT_WAL_CAP * c->pages || c->rounds >= STORE_CKPT_ROUNDS_MAX)
-      blocking_round(c);
-    else
-      pinned_round(c);
+        c->wal_pages >= STORE_CKPT_WAL_CAP * c->pages || c->rounds >= STORE_CKPT_ROUNDS_MAX) {
+      c->last_pending = pending;
+      return 1;
+    }
+    pinned_round(c);
     c->last_pending = pending;
-    return;
+    return 0;
   }
-  if (c->wal_pages < c->pages) return;
-  if (c->started && c->pinned_on) pinned_round(c);
-  else blocking_round(c);
+  if (c->wal_pages < c->pages) return 0;
+  if (c->started && c->pinned_on) { pinned_round(c); return 0; }
+  return 1;
 }
 
 /* Sync the directory that holds path (the WAL's name). */

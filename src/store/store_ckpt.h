@@ -69,7 +69,21 @@
  * Off unless pinned_on (wal_checkpoint_pinned): each checkpoint is then a
  * blocking one, as before.
  *
+ * Blocking rounds on the sync thread (issue 13, branch ckpt). A blocking
+ * round stops the writer: every job handed over meanwhile waits for it. On
+ * the writer thread it ran at the writer's nice (STORE_WRITER_NICE below
+ * the loop), so the loop, busy with the same core, stretched its copy; and
+ * its first step, SQLite's fdatasync of the WAL, ran beside the sync
+ * thread's fdatasync of the batch just handed over (two flushes of the same
+ * file). The writer now hands the round to its sync thread (the loop's
+ * priority) and waits: that thread first syncs the batch and hands its jobs
+ * back to the loop, then runs the round (whose WAL sync then finds the WAL
+ * synced), then wakes the writer. The connection is used by one thread at a
+ * time (the writer waits under the writer's mutex); what the round does
+ * and its durability are SQLite's, unchanged.
+ *
  * Thread: the writer thread (the hook runs inside its COMMITs) except the
+ * blocking rounds (the sync thread, while the writer waits) and the
  * round thread's part (pin, cc, db_fd during a round; results under mu); the writer copies the counters
  * (st) into its own stats under its mutex after each batch, where /healthz
  * reads them. */
@@ -103,6 +117,8 @@ typedef struct store_ckpt_stats {
   uint64_t wal_pages;       /* pages in the WAL after the last COMMIT */
   uint64_t wal_pages_max;   /* the most seen after a COMMIT */
   imc_hist_t took;          /* the writer thread's time in each checkpoint (what the next batch waits) */
+  uint64_t took_ns;         /* the sum of took: the writer's whole stop for checkpoints */
+  uint64_t blocking_cpu_ns; /* the CPU time of the thread that ran the blocking rounds, in them */
   imc_hist_t took_blocking; /* the same (only blocking rounds run on the writer thread) */
   imc_hist_t copy;          /* each pinned round's copy, on the round thread */
   imc_hist_t db_sync;       /* each pinned round's database sync, on the round thread */
@@ -172,7 +188,16 @@ void store_ckpt_stop(store_ckpt_t *c);
 /* Between transactions (writer thread): start a cycle if the last COMMIT
  * left at least c->pages pages in the WAL, or, in a cycle whose database
  * sync has returned, end the pin and run its next round ("Pinned rounds"
- * above). Never waits for a database sync. */
-void store_ckpt_run(store_ckpt_t *c);
+ * above). Never waits for a database sync. Returns 1 when the next round is
+ * a blocking one: the caller runs store_ckpt_blocking before the next
+ * transaction (on a thread of its choice, while no other thread uses s),
+ * else 0. */
+int store_ckpt_run(store_ckpt_t *c);
+/* The blocking round store_ckpt_run asked for: a PASSIVE checkpoint on s
+ * with SQLite's own syncs (the WAL before the copy, the database after),
+ * after which the next transaction restarts the WAL if it was all copied.
+ * Any thread, while the writer thread waits and no other uses s: the
+ * writer hands it to its sync thread (store_writer.h, "Checkpoints"). */
+void store_ckpt_blocking(store_ckpt_t *c);
 
 #endif

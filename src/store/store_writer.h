@@ -68,8 +68,10 @@
  * exists (tests/e2e/test_ack_after_sync.c).
  *
  * Checkpoints: the writer's connection does not checkpoint its WAL inside a
- * COMMIT; the writer thread does, after it has handed the committed batch
- * back (store_ckpt.h). Then, while no job waits, it merges the C2C logs
+ * COMMIT; the writer thread starts them after it has handed the committed
+ * batch to the sync thread (store_ckpt.h); a blocking round runs on the sync
+ * thread once that batch is synced and handed back, while the writer thread
+ * waits. Then, while no job waits, it merges the C2C logs
  * (inbox events, new conversation rows) in chunks, each its own
  * transaction (store_msg_merge).
  *

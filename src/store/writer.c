@@ -67,6 +67,7 @@ struct store_writer {
   store_ckpt_stats_t ck_stats;       /* under mu: a copy of ck.st after each batch */
   int ckpt_pages;                    /* under mu: the threshold to use from the next batch on (0: unchanged) */
   int ckpt_pinned;                   /* under mu: pinned rounds on (1) or off (0) from the next batch on */
+  int ckpt_asked;                    /* under mu: the writer waits for the sync thread to run a blocking round */
   void (*stopped)(void *);
   void *stopped_arg;
   store_writer_stats_t stats;        /* under mu */
@@ -364,9 +365,15 @@ static void *writer_main(void *arg)
     w->unsynced++;
     pthread_cond_signal(&w->sync_cv);
     pthread_mutex_unlock(&w->mu);
-    /* the batch is on its way to its sync: a checkpoint now delays no acknowledgement of it */
-    store_ckpt_run(&w->ck);
+    /* the batch is on its way to its sync: a checkpoint now delays no acknowledgement of it; a blocking
+     * round runs on the sync thread, after that sync, while this thread waits (store_ckpt.h) */
+    int blocking = store_ckpt_run(&w->ck);
     pthread_mutex_lock(&w->mu);
+    if (blocking) {
+      w->ckpt_asked = 1;
+      pthread_cond_signal(&w->sync_cv);
+      while (w->ckpt_asked) pthread_cond_wait(&w->cv, &w->mu);
+    }
     w->ck_stats = w->ck.st;
     /* the C2C logs' merge (store_msg_merge): chunks while no job waits */
     for (int more = 1; more && !w->stopping;) {
@@ -398,7 +405,15 @@ static void *sync_main(void *arg)
   store__helper_start("imc-sync", 0); /* at the loop's priority: lowering it did not pay (docs/decisions/loop-turns.md) */
   pthread_mutex_lock(&w->mu);
   for (;;) {
-    while (!w->s_head && !w->writer_exited) pthread_cond_wait(&w->sync_cv, &w->mu);
+    while (!w->s_head && !w->ckpt_asked && !w->writer_exited) pthread_cond_wait(&w->sync_cv, &w->mu);
+    if (!w->s_head && w->ckpt_asked) { /* every batch committed is synced and handed back: the round, then the writer */
+      pthread_mutex_unlock(&w->mu);
+      store_ckpt_blocking(&w->ck);
+      pthread_mutex_lock(&w->mu);
+      w->ckpt_asked = 0;
+      pthread_cond_signal(&w->cv);
+      continue;
+    }
     if (!w->s_head) break;
     store_job_t *first = w->s_head, *last = w->s_tail;
     size_t n = w->s_batches;

@@ -14,7 +14,8 @@
  * between batches, keeping it bounded; no job completes before the sync
  * of the WAL that covers its commit, a COMMIT waits for the previous
  * batch's sync, taking the jobs that arrive meanwhile, and a failed sync
- * fails its jobs and every later one; with pacing, jobs handed over one at
+ * fails its jobs and every later one; a blocking checkpoint runs only
+ * after the sync of the batch before it; with pacing, jobs handed over one at
  * a time share a COMMIT and a sync until pace_jobs of them or the pace's
  * end let it go. A gate job holds the
  * writer thread so that the jobs under test land in one batch. */
@@ -1037,6 +1038,56 @@ static void test_commit_waits_for_sync(void **st)
   stop(&loop, w);
 }
 
+static int blobs3_run(store_t *s, void *arg)
+{
+  (void)arg;
+  return store_exec(s, "INSERT INTO scratch(b) SELECT randomblob(131072) FROM (SELECT 1 UNION ALL SELECT 2 UNION ALL "
+                       "SELECT 3)"); /* 96 pages of data */
+}
+
+/* A blocking checkpoint runs after the sync of the batch that crossed the
+ * threshold (store_ckpt.h, "Blocking rounds on the sync thread"): with that
+ * sync held (IMCLOUD_TEST_SYNC_HOLD), one batch passes a 64-page threshold
+ * and commits, but no checkpoint runs and no page reaches the database
+ * file; released, the batch completes, the checkpoint runs and copies it.
+ * Fails when the writer thread checkpoints at once (it did: the checkpoint
+ * ran beside the held sync). */
+static void test_ckpt_after_sync(void **st)
+{
+  (void)st;
+  make_scratch();
+  char hold[96];
+  uv_loop_t loop;
+  store_writer_t *w = start_sync_held(&loop, hold, sizeof hold);
+  store_writer_set_ckpt_pages(w, 64);
+  long db0 = file_size("imcloud.db");
+  tjob_t j = { .job = { .run = blobs3_run, .done = tdone, .arg = &j } };
+  ndone = 0;
+  assert_int_equal(store_writer_submit(w, &j.job), 0);
+  store_writer_flush(w);
+  wait_sync_held(w);
+  store_writer_stats_t ws;
+  store_writer_stats(w, &ws);
+  assert_int_equal(ws.unsynced, 1); /* committed, its sync held */
+  sleep_ms(300);
+  store_ckpt_stats_t cs;
+  store_writer_ckpt_stats(w, &cs);
+  assert_int_equal(cs.runs, 0);
+  assert_true(file_size("imcloud.db-wal") > 96 * 4096);
+  assert_int_equal(file_size("imcloud.db"), db0); /* nothing copied */
+  for (int k = 0; k < 5; k++) uv_run(&loop, UV_RUN_NOWAIT);
+  assert_int_equal(ndone, 0);
+  unlink(hold);
+  while (!ndone) uv_run(&loop, UV_RUN_ONCE);
+  assert_int_equal(j.done_rc, 0);
+  for (int t = 0; t < 5000 && !cs.runs; t++, sleep_ms(1)) store_writer_ckpt_stats(w, &cs);
+  assert_int_equal(cs.runs, 1);
+  assert_int_equal(cs.failed, 0);
+  assert_true(file_size("imcloud.db") >= db0 + 96 * 4096); /* the checkpoint copied the batch */
+  stop(&loop, w);
+  assert_scratch_rows(3);
+}
+
 /* A group absorbed into a transaction whose jobs so far all ran in bare
  * groups (no SAVEPOINT, store_writer.h "Batches") runs bare too; when one
  * of its jobs fails, the whole transaction is rolled back and every job
@@ -1192,6 +1243,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_stages, setup, teardown),
     cmocka_unit_test_setup_teardown(test_wal_bounded, setup, teardown),
     cmocka_unit_test_setup_teardown(test_ckpt_pinned, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_ckpt_after_sync, setup, teardown),
     cmocka_unit_test_setup_teardown(test_commit_waits_for_sync, setup, teardown),
     cmocka_unit_test_setup_teardown(test_absorbed_group_fails, setup, teardown),
     cmocka_unit_test_setup_teardown(test_sync_failure_sticks, setup, teardown),
