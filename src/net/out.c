@@ -1,12 +1,15 @@
 /* out.c — a connection's write queue and the loop turn's write-out.
  *
- * Output queued to a connection is listed once (srv->flush) and written
- * with one write per connection (send, or sendmsg for several buffers) in
- * the loop's check phase (net__on_check),
- * HTTP replies first, then the rest in list order while the turn's write
- * budget lasts (cfg.writes_per_turn, cfg.write_turn_us: net_int.h); the
- * connections left over stay listed, ahead of later ones, and an idle
- * handle keeps the next poll from blocking until they are written. Output
+ * Output queued to a connection is listed once (srv->flush_http for HTTP,
+ * srv->flush for WebSockets) and written with one write per connection
+ * (send, or sendmsg for several buffers) in the loop's check phase
+ * (net__on_check), HTTP replies first, then the WebSockets in list order
+ * while the turn's write budget lasts (cfg.writes_per_turn,
+ * cfg.write_turn_us: net_int.h); the connections left over stay listed,
+ * ahead of later ones, unexamined (a turn's cost follows its writes, not
+ * the backlog), and an idle handle keeps the next poll from blocking until
+ * they are written. A listed connection that closes is freed only once the
+ * write-out reaches it and takes it off its list. Output
  * the kernel does not take at once stays queued with EPOLLOUT armed; its
  * event lists the connection again (the write itself is in the check
  * phase, under the same budget). net_server_hold_output leaves WebSocket
