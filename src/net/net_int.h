@@ -149,8 +149,9 @@ struct net_server {
   net_handlers_t h;
   struct net_conn **by_fd;      /* open connections by socket */
   size_t by_fd_cap, nconns;
-  struct net_conn **flush;      /* WebSockets with output to write this turn, in listing order */
-  size_t flush_len, flush_cap;
+  struct net_conn **flush;      /* WebSockets with output to write this turn, in listing order: the
+                                   entries from flush_head to flush_len (those before were written) */
+  size_t flush_head, flush_len, flush_cap;
   struct net_conn **flush_http; /* HTTP connections with output (written first), in listing order */
   size_t flush_http_len, flush_http_cap;
   struct net_conn *wheel[NET_WHEEL_SLOTS];

@@ -224,12 +224,14 @@ static void write_http(net_server_t *s, unsigned *writes, uint64_t t0)
     net__flush_one(c);
     (*writes)++;
   }
-  if (i < s->flush_http_len) s->write_deferred += s->flush_http_len - i;
+  if (!i) { s->write_deferred += s->flush_http_len; return; } /* the list may be empty and unallocated */
+  s->write_deferred += s->flush_http_len - i;
   memmove(s->flush_http, s->flush_http + i, (s->flush_http_len - i) * sizeof *s->flush_http);
   s->flush_http_len -= i;
 }
 
-/* Write the WebSockets listed, in order, while the turn's budget lasts. A
+/* Write the WebSockets listed (srv->flush[flush_head..flush_len)), in
+ * order, while the turn's budget lasts. A
  * held turn keeps each open one listed (closing ones are written). Once
  * the budget is spent the rest stay listed as they are, unexamined: a
  * turn's cost follows its writes, not the list's length (a commit's
@@ -240,8 +242,8 @@ static void write_http(net_server_t *s, unsigned *writes, uint64_t t0)
  * the number left by the budget. */
 static size_t write_ws(net_server_t *s, int hold, unsigned *writes, uint64_t t0)
 {
-  size_t kept = 0, i = 0;
-  for (; i < s->flush_len; i++) { /* net__flush_one may append */
+  size_t kept = s->flush_head, i = s->flush_head;
+  for (; i < s->flush_len; i++) { /* net__flush_one may append (never moves what is listed) */
     struct net_conn *c = s->flush[i];
     if (!(c->flags & CF_FLUSH_LISTED)) continue; /* written meanwhile (EPOLLOUT without room to list it) */
     if (c->flags & CF_CLOSED) { unlist_closed(c); continue; }
@@ -254,8 +256,22 @@ static size_t write_ws(net_server_t *s, int hold, unsigned *writes, uint64_t t0)
   }
   size_t left = s->flush_len - i;
   s->write_deferred += left;
-  memmove(s->flush + kept, s->flush + i, left * sizeof *s->flush);
-  s->flush_len = kept + left;
+  if (kept == s->flush_head) { /* none held: the ones examined just leave the front */
+    s->flush_head = i;
+  } else { /* the held ones, then the rest */
+    if (left && kept < i) memmove(s->flush + kept, s->flush + i, left * sizeof *s->flush);
+    s->flush_len = kept + left;
+  }
+  /* the free front is taken back once it is at least as long as what is
+   * listed: a move copies no more entries than left the list since the
+   * last one */
+  if (s->flush_head == s->flush_len) {
+    s->flush_head = s->flush_len = 0;
+  } else if (s->flush_head >= s->flush_len - s->flush_head) {
+    memmove(s->flush, s->flush + s->flush_head, (s->flush_len - s->flush_head) * sizeof *s->flush);
+    s->flush_len -= s->flush_head;
+    s->flush_head = 0;
+  }
   return left;
 }
 
