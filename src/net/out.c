@@ -35,22 +35,27 @@
  * At most this many of each are kept: an idle server holds a few KiB. */
 #define NET_POOL_MAX 256
 
-void net__list_flush(struct net_conn *c)
+/* Append c to the HTTP or the WebSocket list; 0, or -1 out of memory. */
+static int list_append(net_server_t *s, int ws, struct net_conn *c)
 {
-  net_server_t *s = c->srv;
-  if (c->flags & (CF_FLUSH_LISTED | CF_CLOSED)) return; /* a closed one's output is freed with it */
-  int ws = (c->flags & CF_WS) != 0;
   struct net_conn ***v = ws ? &s->flush : &s->flush_http;
   size_t *len = ws ? &s->flush_len : &s->flush_http_len, *cap = ws ? &s->flush_cap : &s->flush_http_cap;
   if (*len == *cap) {
     size_t ncap = *cap ? *cap * 2 : 256;
     struct net_conn **n = realloc(*v, ncap * sizeof *n);
-    if (!n) return; /* written when the socket next reports writable, or at the next enqueue */
+    if (!n) return -1;
     *v = n;
     *cap = ncap;
   }
-  c->flags |= CF_FLUSH_LISTED;
   (*v)[(*len)++] = c;
+  return 0;
+}
+
+void net__list_flush(struct net_conn *c)
+{
+  if (c->flags & (CF_FLUSH_LISTED | CF_CLOSED)) return; /* a closed one's output is freed with it */
+  /* out of memory: written when the socket next reports writable, or at the next enqueue */
+  if (!list_append(c->srv, (c->flags & CF_WS) != 0, c)) c->flags |= CF_FLUSH_LISTED;
 }
 
 /* A listed connection found closed leaves the list; it is freed at the end
@@ -213,14 +218,19 @@ static void deliver_notices(net_server_t *s, unsigned *done, uint64_t t0_ns)
 }
 
 /* Write the HTTP replies listed, in order, while the turn's budget lasts;
- * the rest stay listed, in order, for the next turn. */
+ * the rest stay listed, in order, for the next turn. One that became a
+ * WebSocket after it was listed (its 101 is queued before the upgrade)
+ * moves to the WebSocket list: it is written after the HTTP replies, as
+ * every WebSocket's output is. */
 static void write_http(net_server_t *s, unsigned *writes, uint64_t t0)
 {
   size_t i = 0;
-  for (; i < s->flush_http_len && write_room(s, *writes, t0); i++) { /* net__flush_one may append */
+  for (; i < s->flush_http_len; i++) { /* net__flush_one may append */
     struct net_conn *c = s->flush_http[i];
     if (!(c->flags & CF_FLUSH_LISTED)) continue; /* written meanwhile (EPOLLOUT without room to list it) */
     if (c->flags & CF_CLOSED) { unlist_closed(c); continue; }
+    if ((c->flags & CF_WS) && !list_append(s, 1, c)) continue;
+    if (!write_room(s, *writes, t0)) break;
     net__flush_one(c);
     (*writes)++;
   }
