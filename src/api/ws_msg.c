@@ -37,7 +37,9 @@ typedef struct pending {
 /* Pending requests freed on this thread, kept for the next ones (a send
  * makes one per message): linked through srv, at most PENDING_POOL_MAX.
  * Per thread: the loop thread's in the server. */
-#define PENDING_POOL_MAX 1024
+/* 16,384: about the messages in flight at saturation (see FRAME_POOL_MAX,
+ * src/net/ws.c); kept after such a burst: at most ~1 MiB. */
+#define PENDING_POOL_MAX 16384
 static __thread struct { pending_t *head; unsigned n; } pending_pool;
 
 static pending_t *pending_new(api_srv_t *srv, cws_conn_t *c, json_t *id, const char *op)

@@ -204,7 +204,9 @@ static void send_online(im_c2c_t *c, im_send_t *in, int64_t now, im_sent_cb cb, 
 /* Send jobs freed on the loop thread, kept for the next sends (one per
  * message): linked through base.c, at most SEND_POOL_MAX (416 bytes each),
  * released by im_c2c_free. Per thread: c2c state is the loop thread's. */
-#define SEND_POOL_MAX 1024
+/* 16,384: about the messages in flight at saturation (see FRAME_POOL_MAX,
+ * src/net/ws.c); kept after such a burst: at most 6.5 MiB. */
+#define SEND_POOL_MAX 16384
 static __thread struct { send_job_t *head; unsigned n; } send_pool;
 
 /* A zeroed send job, or NULL (out of memory). */

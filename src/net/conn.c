@@ -198,10 +198,15 @@ void net__really_close(struct net_conn *c)
     c->fd = -1;
   }
   s->nconns--;
-  if (!(c->flags & CF_WS_NOTIFY)) { /* one whose close notice waits joins after it (out.c) */
-    c->tw_next = s->dead;
-    s->dead = c;
-  }
+  /* one whose close notice waits joins after it, one still listed for the
+   * write-out once the write-out reaches it (out.c) */
+  if (!(c->flags & (CF_WS_NOTIFY | CF_FLUSH_LISTED))) net__free_later(c);
+}
+
+void net__free_later(struct net_conn *c)
+{
+  c->tw_next = c->srv->dead;
+  c->srv->dead = c;
 }
 
 void net__conn_free(struct net_conn *c)
@@ -593,6 +598,7 @@ static void on_final_closed(uv_handle_t *h)
   net__pools_drain(s);
   free(s->notify);
   free(s->flush);
+  free(s->flush_http);
   free(s->again);
   free(s->by_fd);
   free(s->rbuf);

@@ -50,6 +50,7 @@ static int fake_run(int ws, const uint8_t *data, size_t len)
   net__pools_drain(s);
   free(s->notify);
   free(s->flush);
+  free(s->flush_http);
   return closed;
 }
 

@@ -116,7 +116,8 @@ struct net_conn {
 };
 
 enum {
-  CF_FLUSH_LISTED = 1,          /* in srv->flush */
+  CF_FLUSH_LISTED = 1,          /* in srv->flush or srv->flush_http (a listed closed one is freed only once
+                                   the write-out takes it off the list: out.c) */
   CF_CLOSE_AFTER_WRITE = 2,     /* close the socket once the queue is written */
   CF_CLOSED = 4,                /* socket closed; freed at the end of the loop turn */
   CF_WS_CLOSING = 8,            /* close frame sent or connection dying */
@@ -148,8 +149,11 @@ struct net_server {
   net_handlers_t h;
   struct net_conn **by_fd;      /* open connections by socket */
   size_t by_fd_cap, nconns;
-  struct net_conn **flush;      /* connections with output to write this turn */
-  size_t flush_len, flush_cap;
+  struct net_conn **flush;      /* WebSockets with output to write this turn, in listing order: the
+                                   entries from flush_head to flush_len (those before were written) */
+  size_t flush_head, flush_len, flush_cap;
+  struct net_conn **flush_http; /* HTTP connections with output (written first), in listing order */
+  size_t flush_http_len, flush_http_cap;
   struct net_conn *wheel[NET_WHEEL_SLOTS];
   struct net_conn **notify;     /* WebSockets awaiting on_ws_close, oldest first (the budget leaves the
                                    newest for later turns; a listed one is not in dead, never freed) */
@@ -212,6 +216,7 @@ void net__turn_end(net_server_t *s);
  * drops what is queued. */
 void net__list_flush(struct net_conn *c);
 void net__flush_one(struct net_conn *c);
+void net__free_later(struct net_conn *c);  /* a closed connection off every list: freed at the turn's end */
 void net__out_free(struct net_conn *c);
 int net__queue(struct net_conn *c, const void *data, size_t len);
 int net__queue_frame(struct net_conn *c, net_frame_t *f);

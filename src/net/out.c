@@ -1,12 +1,15 @@
 /* out.c — a connection's write queue and the loop turn's write-out.
  *
- * Output queued to a connection is listed once (srv->flush) and written
- * with one write per connection (send, or sendmsg for several buffers) in
- * the loop's check phase (net__on_check),
- * HTTP replies first, then the rest in list order while the turn's write
- * budget lasts (cfg.writes_per_turn, cfg.write_turn_us: net_int.h); the
- * connections left over stay listed, ahead of later ones, and an idle
- * handle keeps the next poll from blocking until they are written. Output
+ * Output queued to a connection is listed once (srv->flush_http for HTTP,
+ * srv->flush for WebSockets) and written with one write per connection
+ * (send, or sendmsg for several buffers) in the loop's check phase
+ * (net__on_check), HTTP replies first, then the WebSockets in list order
+ * while the turn's write budget lasts (cfg.writes_per_turn,
+ * cfg.write_turn_us: net_int.h); the connections left over stay listed,
+ * ahead of later ones, unexamined (a turn's cost follows its writes, not
+ * the backlog), and an idle handle keeps the next poll from blocking until
+ * they are written. A listed connection that closes is freed only once the
+ * write-out reaches it and takes it off its list. Output
  * the kernel does not take at once stays queued with EPOLLOUT armed; its
  * event lists the connection again (the write itself is in the check
  * phase, under the same budget). net_server_hold_output leaves WebSocket
@@ -32,19 +35,35 @@
  * At most this many of each are kept: an idle server holds a few KiB. */
 #define NET_POOL_MAX 256
 
+/* Append c to the HTTP or the WebSocket list; 0, or -1 out of memory. */
+static int list_append(net_server_t *s, int ws, struct net_conn *c)
+{
+  struct net_conn ***v = ws ? &s->flush : &s->flush_http;
+  size_t *len = ws ? &s->flush_len : &s->flush_http_len, *cap = ws ? &s->flush_cap : &s->flush_http_cap;
+  if (*len == *cap) {
+    size_t ncap = *cap ? *cap * 2 : 256;
+    struct net_conn **n = realloc(*v, ncap * sizeof *n);
+    if (!n) return -1;
+    *v = n;
+    *cap = ncap;
+  }
+  (*v)[(*len)++] = c;
+  return 0;
+}
+
 void net__list_flush(struct net_conn *c)
 {
-  net_server_t *s = c->srv;
-  if (c->flags & CF_FLUSH_LISTED) return;
-  if (s->flush_len == s->flush_cap) {
-    size_t ncap = s->flush_cap ? s->flush_cap * 2 : 256;
-    struct net_conn **n = realloc(s->flush, ncap * sizeof *n);
-    if (!n) return; /* written when the socket next reports writable, or at the next enqueue */
-    s->flush = n;
-    s->flush_cap = ncap;
-  }
-  c->flags |= CF_FLUSH_LISTED;
-  s->flush[s->flush_len++] = c;
+  if (c->flags & (CF_FLUSH_LISTED | CF_CLOSED)) return; /* a closed one's output is freed with it */
+  /* out of memory: written when the socket next reports writable, or at the next enqueue */
+  if (!list_append(c->srv, (c->flags & CF_WS) != 0, c)) c->flags |= CF_FLUSH_LISTED;
+}
+
+/* A listed connection found closed leaves the list; it is freed at the end
+ * of the turn, or after its close notice if that still waits. */
+static void unlist_closed(struct net_conn *c)
+{
+  c->flags &= (uint16_t)~CF_FLUSH_LISTED;
+  if (!(c->flags & CF_WS_NOTIFY)) net__free_later(c);
 }
 
 static void chunk_free(net_server_t *s, wchunk_t *w)
@@ -93,8 +112,8 @@ uint32_t net__queued(const struct net_conn *c) { return c->out ? c->out->bytes :
 void net__flush_one(struct net_conn *c)
 {
   net_server_t *s = c->srv;
+  if (c->flags & CF_CLOSED) { if (c->flags & CF_FLUSH_LISTED) unlist_closed(c); return; }
   c->flags &= (uint16_t)~CF_FLUSH_LISTED;
-  if (c->flags & CF_CLOSED) return;
   net_out_t *o = c->out;
   if (!o || (c->flags & CF_FAKE)) {
     net__out_free(c);
@@ -187,7 +206,8 @@ static void deliver_notices(net_server_t *s, unsigned *done, uint64_t t0_ns)
     if (s->h.on_ws_close) s->h.on_ws_close(s->h.ud, c, c->close_code);
     c->data = NULL;
     if (!(c->flags & CF_CLOSED)) net__close(c); /* lists it again: its output, then the close */
-    else { c->tw_next = s->dead; s->dead = c; } /* closed meanwhile: freed at the end of this turn */
+    else if (!(c->flags & CF_FLUSH_LISTED)) net__free_later(c); /* closed meanwhile: freed at the end of this turn */
+    /* else freed once the write-out takes it off its list */
     (*done)++;
   }
   /* on_ws_close may queue notices (appended after n): they follow the kept ones */
@@ -195,6 +215,74 @@ static void deliver_notices(net_server_t *s, unsigned *done, uint64_t t0_ns)
   if (!i) return; /* nothing delivered (the list may be empty and unallocated) */
   memmove(s->notify, s->notify + i, (s->notify_len - i) * sizeof *s->notify);
   s->notify_len -= i;
+}
+
+/* Write the HTTP replies listed, in order, while the turn's budget lasts;
+ * the rest stay listed, in order, for the next turn. One that became a
+ * WebSocket after it was listed (its 101 is queued before the upgrade)
+ * moves to the WebSocket list: it is written after the HTTP replies, as
+ * every WebSocket's output is. */
+static void write_http(net_server_t *s, unsigned *writes, uint64_t t0)
+{
+  size_t i = 0;
+  for (; i < s->flush_http_len; i++) { /* net__flush_one may append */
+    struct net_conn *c = s->flush_http[i];
+    if (!(c->flags & CF_FLUSH_LISTED)) continue; /* written meanwhile (EPOLLOUT without room to list it) */
+    if (c->flags & CF_CLOSED) { unlist_closed(c); continue; }
+    if ((c->flags & CF_WS) && !list_append(s, 1, c)) continue;
+    if (!write_room(s, *writes, t0)) break;
+    net__flush_one(c);
+    (*writes)++;
+  }
+  if (!i) { s->write_deferred += s->flush_http_len; return; } /* the list may be empty and unallocated */
+  s->write_deferred += s->flush_http_len - i;
+  memmove(s->flush_http, s->flush_http + i, (s->flush_http_len - i) * sizeof *s->flush_http);
+  s->flush_http_len -= i;
+}
+
+/* Write the WebSockets listed (srv->flush[flush_head..flush_len)), in
+ * order, while the turn's budget lasts. A
+ * held turn keeps each open one listed (closing ones are written). Once
+ * the budget is spent the rest stay listed as they are, unexamined: a
+ * turn's cost follows its writes, not the list's length (a commit's
+ * completions list thousands, written a few hundred per turn). One found
+ * closed leaves the list (freed then: net__really_close leaves a listed
+ * one to this); one whose close notice waits leaves it too (the notice's
+ * net__close lists it again, so its output follows its notice). Returns
+ * the number left by the budget. */
+static size_t write_ws(net_server_t *s, int hold, unsigned *writes, uint64_t t0)
+{
+  size_t kept = s->flush_head, i = s->flush_head;
+  for (; i < s->flush_len; i++) { /* net__flush_one may append (never moves what is listed) */
+    struct net_conn *c = s->flush[i];
+    if (!(c->flags & CF_FLUSH_LISTED)) continue; /* written meanwhile (EPOLLOUT without room to list it) */
+    if (c->flags & CF_CLOSED) { unlist_closed(c); continue; }
+    if (c->flags & CF_WS_NOTIFY) { c->flags &= (uint16_t)~CF_FLUSH_LISTED; continue; } /* after its notice */
+    int may_hold = !(c->flags & (CF_CLOSE_AFTER_WRITE | CF_WS_CLOSING));
+    if (hold && may_hold) { s->flush[kept++] = c; continue; }
+    if (!write_room(s, *writes, t0)) break;
+    net__flush_one(c);
+    (*writes)++;
+  }
+  size_t left = s->flush_len - i;
+  s->write_deferred += left;
+  if (kept == s->flush_head) { /* none held: the ones examined just leave the front */
+    s->flush_head = i;
+  } else { /* the held ones, then the rest */
+    if (left && kept < i) memmove(s->flush + kept, s->flush + i, left * sizeof *s->flush);
+    s->flush_len = kept + left;
+  }
+  /* the free front is taken back once it is at least as long as what is
+   * listed: a move copies no more entries than left the list since the
+   * last one */
+  if (s->flush_head == s->flush_len) {
+    s->flush_head = s->flush_len = 0;
+  } else if (s->flush_head >= s->flush_len - s->flush_head) {
+    memmove(s->flush, s->flush + s->flush_head, (s->flush_len - s->flush_head) * sizeof *s->flush);
+    s->flush_len -= s->flush_head;
+    s->flush_head = 0;
+  }
+  return left;
 }
 
 void net__on_check(uv_check_t *h)
@@ -210,34 +298,13 @@ void net__on_check(uv_check_t *h)
     deliver_notices(s, &notices, t0);
     waiting = s->notify_len;
     /* HTTP replies first: a REST client does not wait behind the turn's
-     * WebSocket writes (a login storm queues thousands of them). Each
-     * connection's own output keeps its order; one flushed here is no
-     * longer CF_FLUSH_LISTED and is skipped below, unless listed again. */
-    size_t listed = s->flush_len;
-    for (size_t i = 0; i < listed && write_room(s, writes, t0); i++)
-      if (!(s->flush[i]->flags & CF_WS) && (s->flush[i]->flags & CF_FLUSH_LISTED)) { net__flush_one(s->flush[i]); writes++; }
-    /* Then the rest in list order, while the turn's write budget lasts:
-     * what is left stays listed, in order, ahead of what later turns list,
-     * so the connections left over are written first next turn. A held
-     * connection stays listed too. One whose close notice waits leaves the
-     * list: the notice's net__close lists it again, so its output follows
-     * its notice. A kept one stays allocated: only a closed one is freed
-     * below, and a closed one is never kept. */
-    size_t kept = 0;
-    left = 0;
-    for (size_t i = 0; i < s->flush_len; i++) { /* net__flush_one may append */
-      struct net_conn *c = s->flush[i];
-      if (!(c->flags & CF_FLUSH_LISTED)) continue; /* written above */
-      if (c->flags & CF_CLOSED) { c->flags &= (uint16_t)~CF_FLUSH_LISTED; continue; }
-      int may_hold = (c->flags & CF_WS) && !(c->flags & (CF_CLOSE_AFTER_WRITE | CF_WS_CLOSING));
-      if (c->flags & CF_WS_NOTIFY) { c->flags &= (uint16_t)~CF_FLUSH_LISTED; continue; } /* after its notice */
-      if (hold && may_hold) s->flush[kept++] = c;
-      else if (!write_room(s, writes, t0)) { s->flush[kept++] = c; left++; s->write_deferred++; }
-      else { net__flush_one(c); writes++; }
-    }
-    s->flush_len = kept;
+     * WebSocket writes (a login storm queues thousands of them); then the
+     * WebSockets. What the budget leaves stays listed, in order, ahead of
+     * what later turns list, so it is written first next turn. */
+    write_http(s, &writes, t0);
+    left = s->flush_http_len + write_ws(s, hold, &writes, t0);
   } while (s->notify_len > waiting); /* a failed write queued a notice: its turn if the budget lasts */
-  while (s->dead) { /* a closed connection whose notice waits is not listed yet */
+  while (s->dead) { /* a closed connection whose notice waits, or still listed, is not here yet */
     struct net_conn *c = s->dead;
     s->dead = c->tw_next;
     net__conn_free(c);

@@ -500,16 +500,15 @@ static void on_wake(uv_poll_t *p, int status, int events)
   if (read(w->wake_fd, &n, sizeof n) < 0) { /* EAGAIN: woken for the next turn's share, or spuriously */ }
   pthread_mutex_lock(&w->mu); /* every completed job at once; the budget below bounds the turn */
   w->wake_sent = 0;           /* completions appended from now on write again */
-  store_job_t *done = w->d_head;
+  store_job_t *done = w->d_head, *last = w->d_tail; /* the list's tail: what the budget leaves goes back whole */
   w->d_head = w->d_tail = NULL;
   pthread_mutex_unlock(&w->mu);
   uint64_t t0 = uv_hrtime();
   for (unsigned k = 0; done; k++) {
     if (k == STORE_WRITER_DONE_PER_TURN ||
         (k % STORE_WRITER_DONE_CHECK_EVERY == 0 && k && uv_hrtime() - t0 > (uint64_t)STORE_WRITER_DONE_TURN_US * 1000)) {
-      /* the rest goes back to the front of the list, in order, for the next turn */
-      store_job_t *last = done;
-      while (last->next) last = last->next;
+      /* the rest goes back to the front of the list, in order, for the next
+       * turn: its tail is the one taken above (no walk over a commit's jobs) */
       pthread_mutex_lock(&w->mu);
       last->next = w->d_head;
       if (!w->d_head) w->d_tail = last;

@@ -143,12 +143,65 @@ static void test_close_notice_budget(void **st)
   run_case(&(budget_case_t){ "close-notice budget 32 per turn", args, SAY_CLOSE, "notices_deferred" });
 }
 
+/* Upgrades read in the same turn as a REST request wait behind its reply,
+ * as every WebSocket's output does: a connection's 101 is queued while it
+ * is still HTTP (it becomes a WebSocket right after), so the write-out
+ * takes such a connection out of the HTTP replies (src/net/out.c
+ * write_http). The scene: UP_N fresh connections, each with an upgrade
+ * request sent while the server is stopped, after the REST client's
+ * two-read request (which completes in turn 2); write budget 1 per turn.
+ * Turn 1 accepts and reads them all (each queues its 101) and writes one
+ * connection; turn 2 completes the REST request and writes its reply
+ * first. So at most one 101 reaches its client before the REST reply; with
+ * the 101s among the HTTP replies (in their listing order) all but the
+ * REST reply waited for them: UP_N. */
+#define UP_N 48
+static void test_upgrades_after_rest(void **st)
+{
+  (void)st;
+  static const char *const args[] = { "--net-writes-per-turn", "1", "--net-write-turn-us", "1000000",
+                                      "--net-read-turn-us", "1000000", NULL };
+  static const char up[] = "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+  static int fd[UP_N];
+  char buf[4096];
+  assert_int_equal(e2e_start(&srv, NULL, NULL, NULL, args), 0);
+  int rest = e2e_connect(srv.port);
+  assert_true(rest >= 0);
+  (void)e2e_healthz_counter(rest, "writes_deferred"); /* a keep-alive client, served once */
+  assert_int_equal(e2e_stamp_on(rest), 0);
+  assert_int_equal(kill(srv.pid, SIGSTOP), 0);
+  assert_int_equal(e2e_send_two_read_request(rest), 0);
+  usleep(50 * 1000);
+  for (int i = 0; i < UP_N; i++) {
+    assert_true((fd[i] = e2e_connect(srv.port)) >= 0); /* the kernel completes it; accepted on SIGCONT */
+    assert_int_equal(e2e_stamp_on(fd[i]), 0);
+    assert_int_equal(e2e_send(fd[i], up, sizeof up - 1), 0);
+  }
+  usleep(200 * 1000);
+  assert_int_equal(kill(srv.pid, SIGCONT), 0);
+  struct timespec rest_at, at;
+  assert_int_equal(e2e_read_stamped_reply(rest, &rest_at), 0);
+  int ahead = 0;
+  for (int i = 0; i < UP_N; i++) {
+    size_t n = e2e_recv_stamped(fd[i], buf, sizeof buf, &at);
+    assert_true(n > 12 && !memcmp(buf, "HTTP/1.1 101", 12)); /* every upgrade answered */
+    ahead += e2e_before(&at, &rest_at);
+  }
+  print_message("101s written before the REST reply: %d of %d\n", ahead, UP_N);
+  assert_true(ahead <= 1);
+  for (int i = 0; i < UP_N; i++) close(fd[i]);
+  close(rest);
+  assert_int_equal(e2e_finish(&srv), 0);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_write_budget),
     cmocka_unit_test(test_read_budget),
     cmocka_unit_test(test_close_notice_budget),
+    cmocka_unit_test(test_upgrades_after_rest),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -550,6 +550,89 @@ static void test_done_turn_time_budget(void **st)
   assert_int_equal(one_batch_max_per_turn(64, slow_done), STORE_WRITER_DONE_CHECK_EVERY);
 }
 
+/* A commit's hand-back costs the same per turn from its first turn to its
+ * last: what the turn's budget leaves goes back to the list without a walk
+ * over it. BIG_N jobs, submitted in a shuffled order of their places in
+ * memory (each job a cache miss for whatever walks them), complete while
+ * the loop waits, then the loop hands them back ~1024 per turn; a prepare
+ * and a check handle time each turn. The first tenth of the turns must not
+ * take more than three times as long as the last tenth: before, each turn
+ * cut by the budget walked the rest of the list to find its tail (the first
+ * turns ~190,000 jobs, the last ones a few thousand: the first tenth took
+ * 10-20x as long). */
+enum { BIG_N = 200000 };
+static uint64_t turn_t0, *turn_ns;
+static int turn_n, turn_cap, big_done;
+static void big_done_cb(void *arg, int rc) { (void)arg; assert_int_equal(rc, 0); big_done++; }
+static int big_done_before;
+static void turn_stamp(uv_prepare_t *h) { (void)h; turn_t0 = uv_hrtime(); big_done_before = big_done; }
+static void turn_end(uv_check_t *h)
+{
+  (void)h;
+  if (big_done > big_done_before && turn_n < turn_cap) turn_ns[turn_n++] = uv_hrtime() - turn_t0;
+}
+
+static void test_done_turn_cost_flat(void **st)
+{
+  (void)st;
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  store_writer_t *w;
+  assert_int_equal(store_writer_start(&loop, dir, BIG_N + 1, &w), 0);
+  store_job_t *jobs = calloc(BIG_N, sizeof *jobs);
+  int *perm = malloc(BIG_N * sizeof *perm);
+  turn_cap = BIG_N;
+  turn_ns = calloc((size_t)turn_cap, sizeof *turn_ns);
+  assert_non_null(jobs);
+  assert_non_null(perm);
+  assert_non_null(turn_ns);
+  uint64_t x = 88172645463325252ull;
+  for (int i = 0; i < BIG_N; i++) perm[i] = i;
+  for (int i = BIG_N - 1; i > 0; i--) { /* Fisher-Yates with xorshift64 */
+    x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+    int j = (int)(x % (uint64_t)(i + 1)), t = perm[i];
+    perm[i] = perm[j];
+    perm[j] = t;
+  }
+  big_done = turn_n = 0;
+  for (int i = 0; i < BIG_N; i++) {
+    store_job_t *j = &jobs[perm[i]];
+    *j = (store_job_t){ .run = noop_run, .done = big_done_cb };
+    assert_int_equal(store_writer_submit(w, j), 0);
+  }
+  store_writer_flush(w);
+  store_writer_stats_t ws;
+  for (int tries = 0; tries < 6000; tries++) { /* committed and synced while the loop waits */
+    store_writer_stats(w, &ws);
+    if (ws.jobs == BIG_N && !ws.unsynced) break;
+    uv_sleep(10);
+  }
+  assert_int_equal(ws.jobs, BIG_N);
+  uv_sleep(50); /* the last sync's completions appended */
+  uv_prepare_t prep;
+  uv_check_t check;
+  uv_prepare_init(&loop, &prep);
+  uv_prepare_start(&prep, turn_stamp);
+  uv_check_init(&loop, &check);
+  uv_check_start(&check, turn_end);
+  uv_unref((uv_handle_t *)&prep);
+  uv_unref((uv_handle_t *)&check);
+  while (big_done < BIG_N) uv_run(&loop, UV_RUN_ONCE);
+  assert_true(turn_n >= 100); /* ~BIG_N / STORE_WRITER_DONE_PER_TURN turns */
+  int tenth = turn_n / 10;
+  uint64_t first = 0, last = 0;
+  for (int i = 0; i < tenth; i++) { first += turn_ns[i]; last += turn_ns[turn_n - 1 - i]; }
+  print_message("turns %d: first tenth %.1f us/turn, last tenth %.1f us/turn\n", turn_n,
+                first / 1e3 / tenth, last / 1e3 / tenth);
+  assert_true(first <= 3 * last);
+  uv_close((uv_handle_t *)&prep, NULL);
+  uv_close((uv_handle_t *)&check, NULL);
+  stop(&loop, w);
+  free(turn_ns);
+  free(perm);
+  free(jobs);
+}
+
 /* Jobs submitted during one loop turn stay with the loop until the turn
  * ends (the writer thread is not woken per job), then commit as one batch.
  * Before the hand-over per turn, each submit woke the writer, which took the
@@ -1235,6 +1318,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_group_held_rows_fail, setup, teardown),
     cmocka_unit_test_setup_teardown(test_done_spread_over_turns, setup, teardown),
     cmocka_unit_test_setup_teardown(test_done_turn_time_budget, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_done_turn_cost_flat, setup, teardown),
     cmocka_unit_test_setup_teardown(test_one_batch_per_turn, setup, teardown),
     cmocka_unit_test_setup_teardown(test_handoff_at_max, setup, teardown),
     cmocka_unit_test_setup_teardown(test_submit_after_handoff_does_not_stall, setup, teardown),
