@@ -7,6 +7,7 @@
  *
  *   fsync_lat [--file PATH] [--count 500] [--size 4096]
  */
+#include "bench_clock.h"
 #include "bench_net.h"
 
 #include <fcntl.h>
@@ -21,12 +22,6 @@ static uint64_t now_ns(void)
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-  return x < y ? -1 : x > y;
 }
 
 static const char *path = "fsync_lat.tmp";

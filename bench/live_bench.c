@@ -52,6 +52,7 @@
  * get their share of their core, so compare CPU per delivery, not rates)
  * and the load average.
  */
+#include "bench_clock.h"
 #include "bench_net.h"
 #include "bench_proc.h"
 #include "auth/usersig.h"
@@ -100,13 +101,6 @@ static struct {
 
 static shm_t *sh;
 static int me; /* worker index */
-
-static uint64_t now_us(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 static int bucket(uint64_t us)
 {

@@ -54,6 +54,7 @@
  * worker's last login reply (/proc/PID/stat: 10 ms ticks).
  */
 #include "auth/usersig.h"
+#include "bench_clock.h"
 #include "bench_proc.h"
 #include "util/clock.h"
 
@@ -106,13 +107,6 @@ static struct sockaddr_in server_addr;
 static volatile sig_atomic_t stop;
 
 #define SYS(call) (nsys += (uint64_t)counting, (call))
-
-static uint64_t now_us(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 /* User + system CPU of this process in µs; *sys_out its system part. */
 static uint64_t cpu_us(uint64_t *sys_out)

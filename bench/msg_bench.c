@@ -51,6 +51,7 @@
  * first worker started sending (CLOCK_MONOTONIC), to line the slots up with
  * samples taken on the server's side.
  */
+#include "bench_clock.h"
 #include "bench_net.h"
 #include "auth/usersig.h"
 #include "util/clock.h"
@@ -119,13 +120,6 @@ static int thr_sample(thr_t *out);
  * time), each worker's, merged by the parent into the maximum over workers. */
 #define TL_SLOTS 1200
 static uint32_t tl_max_us[TL_SLOTS];
-
-static uint64_t now_us(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 static uint64_t cpu_us(void)
 {

@@ -18,6 +18,7 @@
  * One process, one epoll loop (pin it with taskset). A connection that
  * cannot take a write (EAGAIN) is counted and its publish dropped: the
  * figures hold only with eagain=0. */
+#include "bench_clock.h"
 #include "bench_net.h"
 #include "bench_proc.h"
 
@@ -44,19 +45,6 @@ typedef struct {
 static conn_t *cs;
 static uint64_t delivered, published, eagain, *lat;
 static size_t nlat, caplat;
-
-static uint64_t now_us(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-  return x < y ? -1 : x > y;
-}
 
 static void send_all(conn_t *c, const char *p, size_t n)
 {

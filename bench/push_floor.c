@@ -23,6 +23,7 @@
  * core) and wakes the reader: both are in the writer's system time here,
  * as they are in the server's when a load generator on the same box reads
  * its pushes. */
+#include "bench_clock.h"
 #include "bench_net.h"
 #include "bench_proc.h"
 
@@ -41,13 +42,6 @@
 
 static int conns = 10000, seconds = 3, size = 120, per_write = 1, rate = 0;
 static int writer_cpu = 0, reader_cpu = 1, sources = 8;
-
-static uint64_t now_us(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 static void pin(int cpu)
 {

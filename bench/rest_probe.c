@@ -65,6 +65,7 @@
 #include "proc_watch.h"
 #include "util/clock.h"
 
+#include "bench_clock.h"
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -96,19 +97,6 @@ static volatile sig_atomic_t stop, reset, frozen;
 static void on_sig(int s) { (void)s; stop = 1; }
 static void on_usr1(int s) { (void)s; reset = 1; }
 static void on_usr2(int s) { (void)s; frozen = 1; }
-
-static uint64_t now_us(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-  return x < y ? -1 : x > y;
-}
 
 /* The reply in c->buf: 0 incomplete, 1 complete and 200 with "ErrorCode":0,
  * 2 complete and another answer, -1 does not fit. *used its length. */
