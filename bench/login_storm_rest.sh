@@ -27,6 +27,7 @@
 # The probe runs at real-time priority (PROBE_PRIO, default `chrt -f 50`):
 # it shares core 1 with the load generator, which saturates that core, and
 # without it the probe's figures include its own wait for the core.
+# SERVER_ARGS (environment) adds server options (e.g. SERVER_ARGS="--ws-login-turn-us 500").
 # PRIO (default none) prefixes the server and the load generator (e.g.
 # PRIO="chrt -f 1" on a box loaded by other work). LG_PROCS (default 1)
 # spreads the load generator over that many processes; LG_ARGS adds
@@ -130,7 +131,7 @@ while [ $i -lt "${REST_APPS:-48}" ]; do
   o=$($BIN app create --customer "$cid" --name "probe$i" --region china --scheme s2022 --json --data "$dir")
   apps="$apps --app $(echo "$o" | sed -n 's/.*"sdkappid":\([0-9]*\).*/\1/p'):$(echo "$o" | sed -n 's/.*"key":"\([0-9a-f]*\)".*/\1/p')"
 done
-$PRIO taskset -c 0 $BIN serve --listen 127.0.0.1:0 --port-file "$dir/port" --data "$dir" --log-level warn 2>"$dir/server.log" &
+$PRIO taskset -c 0 $BIN serve --listen 127.0.0.1:0 --port-file "$dir/port" --data "$dir" --log-level warn $SERVER_ARGS 2>"$dir/server.log" &
 spid=$!
 # a failing step (set -e) must not leave the server running or its data behind
 ppid= lpid=
