@@ -101,13 +101,18 @@ loop_wait_us() { awk '{print int($2 / 1000)}' /proc/$1/task/$1/schedstat 2>/dev/
 threads() { for t in /proc/$1/task/*; do awk '{ c = $2; sub(/^.*\) /, ""); print FILENAME, c, $12 + $13 }' "$t/stat"; done 2>/dev/null | sed 's,^/proc/[0-9]*/task/\([0-9]*\)/stat,\1,'; }
 # one integer of a GET /healthz body: hz_int BODY SECTION FIELD
 hz_int() { echo "$1" | sed -n "s/.*\"$2\":{[^}]*\"$3\":\([0-9]*\).*/\1/p" | head -1; }
-# the writer's counters over a storm: hz_diff BEFORE AFTER
+# the writer's counters and the loop's turns (all, busier than 2 and 5 ms)
+# over a storm: hz_diff BEFORE AFTER
 hz_diff() {
   for f in writer:jobs writer:batches sync:syncs sync:paced ckpt:runs; do
     a=$(hz_int "$1" "${f%%:*}" "${f#*:}"); b=$(hz_int "$2" "${f%%:*}" "${f#*:}")
     case $f in writer:batches) n=writer_commits ;; *) n=$(echo "$f" | sed 's/writer:/writer_/; s/.*://') ;; esac
     case $f in ckpt:runs) n=ckpt_runs ;; esac
     printf ' %s=%s' "$n" $(( ${b:-0} - ${a:-0} ))
+  done
+  for f in turns turns_over_2ms turns_over_5ms; do
+    a=$(hz_int "$1" loop "$f"); b=$(hz_int "$2" loop "$f")
+    printf ' loop_%s=%s' "$f" $(( ${b:-0} - ${a:-0} ))
   done
   for f in max_us:ckpt_max_ms blocking_max_us:ckpt_blocking_max_ms; do
     a=$(hz_int "$1" ckpt "${f%%:*}"); b=$(hz_int "$2" ckpt "${f%%:*}")

@@ -103,10 +103,14 @@ static void healthz(api_srv_t *srv, net_req_t *req)
   if (srv->net) net_server_stats(srv->net, &ns);
   json_object_set_new(json_object_get(o, "logins"), "opening_deferred", json_integer((json_int_t)ns.fresh_deferred));
   json_object_set_new(json_object_get(o, "logins"), "socket_events", json_integer((json_int_t)ns.events));
-  json_object_set_new(o, "loop", json_pack("{s:I,s:I,s:I,s:I}", "reads_deferred", (json_int_t)ns.read_deferred,
+  json_object_set_new(o, "loop", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "reads_deferred", (json_int_t)ns.read_deferred,
                                            "writes_deferred", (json_int_t)ns.write_deferred,
                                            "notices_deferred", (json_int_t)ns.notice_deferred,
-                                           "accepts_deferred", (json_int_t)ns.accept_deferred));
+                                           "accepts_deferred", (json_int_t)ns.accept_deferred,
+                                           "turns", (json_int_t)ns.turns, "turns_over_2ms", (json_int_t)ns.turns_over_2ms,
+                                           "turns_over_5ms", (json_int_t)ns.turns_over_5ms,
+                                           "turn_p50_us", (json_int_t)ns.turn_p50_us, "turn_p99_us", (json_int_t)ns.turn_p99_us,
+                                           "turn_max_us", (json_int_t)ns.turn_max_us));
   json_object_set_new(o, "live", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "sessions", (json_int_t)gs.live_sessions,
                                            "deliveries", (json_int_t)gs.live_frames, "bytes", (json_int_t)gs.live_bytes,
                                            "fanouts", (json_int_t)gs.live_fanouts, "batched", (json_int_t)gs.live_batched,

@@ -155,10 +155,17 @@ void net_server_close(net_server_t *s, void (*done)(void *arg), void *arg);
  * budget for them was spent; accept_deferred: times accepting stopped
  * because the turn could read no more opening connections (the rest wait
  * in the kernel's accept queue) (src/net/net_int.h, "loop turn budgets"). */
+/* turns: the loop turns timed, each from one check phase to the next minus
+ * the time the loop was blocked in its poll (uv_metrics_idle_time): its busy
+ * time, what a request arriving during it may wait; turns_over_2ms and
+ * turns_over_5ms count those busier than 2 and 5 ms, turn_p50_us,
+ * turn_p99_us and turn_max_us describe them since the server started
+ * (out.c turn_busy). */
 typedef struct net_stats {
   size_t connections, websockets, requests_in_flight;
   uint64_t bytes_in, bytes_out, ws_writes, ws_frames, fresh_deferred, events;
   uint64_t read_deferred, write_deferred, notice_deferred, accept_deferred;
+  uint64_t turns, turns_over_2ms, turns_over_5ms, turn_p50_us, turn_p99_us, turn_max_us;
 } net_stats_t;
 void net_server_stats(const net_server_t *s, net_stats_t *out);
 /* Upgrade requests read without http-parser since the process started (all

@@ -4,6 +4,7 @@
 #define IMC_NET_INT_H
 
 #include "net/net.h"
+#include "util/hist.h"
 
 #include <http_parser.h>
 
@@ -183,6 +184,11 @@ struct net_server {
   unsigned turn_accepts;        /* accept calls in this loop turn */
   uint64_t read_deferred;       /* reads of opened WebSockets left for a later turn (cfg.read_turn_us) */
   uint64_t write_deferred;      /* connections' writes left for a later turn by the write budget */
+  /* the loop's busy time per turn (net__turn_busy): from one check phase to
+   * the next, minus the time blocked in the poll (uv_metrics_idle_time) */
+  uint64_t turn_at_ns, turn_idle_ns; /* the previous check phase's start and the loop's idle time then */
+  uint64_t turns_over_2ms, turns_over_5ms;
+  imc_hist_t turn_busy;
   uint64_t notice_deferred;     /* close notices left for a later turn by the notice budget */
   uint64_t accept_deferred;     /* listener events whose accepting stopped at the turn's opening budget */
   void (*closed_cb)(void *);

@@ -285,9 +285,26 @@ static size_t write_ws(net_server_t *s, int hold, unsigned *writes, uint64_t t0)
   return left;
 }
 
+/* The busy time of the turn that ends here: since the previous check phase
+ * began, less what the loop spent blocked in its poll meanwhile. */
+static void turn_busy(net_server_t *s, uv_loop_t *loop, uint64_t now)
+{
+  uint64_t idle = uv_metrics_idle_time(loop);
+  if (s->turn_at_ns && now > s->turn_at_ns) {
+    uint64_t wall = now - s->turn_at_ns, blocked = idle - s->turn_idle_ns;
+    uint64_t busy = wall > blocked ? wall - blocked : 0;
+    imc_hist_add(&s->turn_busy, busy);
+    s->turns_over_2ms += busy > 2000000u;
+    s->turns_over_5ms += busy > 5000000u;
+  }
+  s->turn_at_ns = now;
+  s->turn_idle_ns = idle;
+}
+
 void net__on_check(uv_check_t *h)
 {
   net_server_t *s = h->data;
+  if (h->loop) turn_busy(s, h->loop, uv_hrtime()); /* a socketless server (conn_fuzz.c) has no loop */
   int hold = hold_this_turn(s);
   unsigned writes = 0, notices = 0;
   size_t left = 0;            /* connections left listed by the budget */

@@ -107,9 +107,29 @@ static void hold_turn(uv_idle_t *h)
 #define ONE_BIG (8u << 20)
 static int dial_rcvbuf; /* SO_RCVBUF set before connecting, if not 0 */
 
+/* ws_mode 6 (turn busy time): "busy" spins 6 ms in this callback, then
+ * answers "ok"; "turns" answers "turns=N over2=N over5=N max_us=N"
+ * (net_server_stats). */
+static void turn_frame(net_ws_t *ws, const char *d, size_t n)
+{
+  char f[128];
+  if (n == 4 && !memcmp(d, "busy", 4)) {
+    uint64_t until = uv_hrtime() + 6000000u;
+    while (uv_hrtime() < until) {}
+    net_ws_send_text(ws, "ok", 2);
+    return;
+  }
+  net_stats_t st;
+  net_server_stats(srv, &st);
+  snprintf(f, sizeof f, "turns=%llu over2=%llu over5=%llu max_us=%llu", (unsigned long long)st.turns,
+           (unsigned long long)st.turns_over_2ms, (unsigned long long)st.turns_over_5ms, (unsigned long long)st.turn_max_us);
+  net_ws_send_text(ws, f, strlen(f));
+}
+
 static void on_ws_text(void *ud, net_ws_t *ws, const char *d, size_t n)
 {
   (void)ud;
+  if (ws_mode == 6) { turn_frame(ws, d, n); return; }
   if (ws_mode == 5) { /* "go": a frame to every WebSocket, all listed in this turn */
     net_stats_t st;
     net_server_stats(srv, &st);
@@ -620,6 +640,44 @@ static void test_slow_reader_gets_everything(void **st)
   run_with_client("127.0.0.1", slow_reader_client);
 }
 
+/* A turn's busy time (net_stats turns, turns_over_*, turn_max_us): a 300 ms
+ * wait for input is not busy time (the poll blocked), a 6 ms callback is. */
+static int turn_stats(int fd, unsigned long long v[4])
+{
+  char p[128];
+  return ws_send(fd, 1, "turns") || ws_recv_text(fd, p) ||
+         sscanf(p, "turns=%llu over2=%llu over5=%llu max_us=%llu", &v[0], &v[1], &v[2], &v[3]) != 4 ? -1 : 0;
+}
+
+static void *turn_client(void *arg)
+{
+  (void)arg;
+  const char *err = NULL;
+  char p[128];
+  unsigned long long a[4], b[4], c[4];
+  int lp, fd = ws_open(AF_INET, &lp);
+  if (fd < 0) { stop(); return (void *)"handshake failed"; }
+  if (turn_stats(fd, a)) err = "no turn stats";
+  usleep(300 * 1000); /* the loop blocks in its poll meanwhile */
+  if (!err && turn_stats(fd, b)) err = "no turn stats after the wait";
+  if (!err && b[0] <= a[0]) err = "no turn counted";
+  if (!err && b[3] >= 150000) err = "a wait for input counted as busy time";
+  if (!err && (ws_send(fd, 1, "busy") || ws_recv_text(fd, p) || strcmp(p, "ok"))) err = "busy: no answer";
+  if (!err && turn_stats(fd, c)) err = "no turn stats after the busy turn";
+  if (!err && (c[2] < b[2] + 1 || c[1] < b[1] + 1)) err = "a 6 ms turn not counted over 2 and 5 ms";
+  if (!err && (c[3] < 6000 || c[3] >= 150000)) err = "the busiest turn is not the 6 ms one";
+  close(fd);
+  stop();
+  return (void *)err;
+}
+
+static void test_turn_busy_time(void **st)
+{
+  (void)st;
+  ws_mode = 6;
+  run_with_client("127.0.0.1", turn_client);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -627,7 +685,7 @@ int main(void)
     cmocka_unit_test(test_ping_refreshes_idle_timeout), cmocka_unit_test(test_ping_does_not_extend_deadline),
     cmocka_unit_test(test_slow_reader_gets_everything), cmocka_unit_test(test_accepted_sockets_nodelay),
     cmocka_unit_test(test_hold_output), cmocka_unit_test(test_one_buffer_written_in_parts),
-    cmocka_unit_test(test_write_turn_cost_flat),
+    cmocka_unit_test(test_write_turn_cost_flat), cmocka_unit_test(test_turn_busy_time),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
