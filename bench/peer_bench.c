@@ -208,8 +208,11 @@ static void on_msg(const char *payload, size_t n)
   delivered++;
   if (sender < (unsigned)users && cs[sender].inflight > 0) cs[sender].inflight--;
   if (nlat == caplat) {
-    caplat = caplat ? caplat * 2 : 1u << 20;
-    lat = realloc(lat, caplat * sizeof *lat);
+    size_t ncap = caplat ? caplat * 2 : 1u << 20;
+    uint64_t *n = realloc(lat, ncap * sizeof *n);
+    if (!n) return; /* counted as delivered, not timed */
+    lat = n;
+    caplat = ncap;
   }
   lat[nlat++] = now_us() - t;
 }

@@ -14,7 +14,9 @@
  * parent writes for --seconds: each write goes to a connection picked at
  * random (xorshift) and carries --per-write frames of --size bytes (one
  * write per delivery with 1; --per-write K shows K deliveries coalesced into
- * one write), non-blocking, at most --rate writes/s (0: as fast as it can).
+ * one write), non-blocking, at most --rate writes/s (0: as fast as it can;
+ * with a rate the writer sleeps until each write is due, and its CPU per
+ * write then includes those sleeps and wake-ups).
  * Printed: writes/s, deliveries/s, the writer's CPU (user and system,
  * getrusage) per write and per delivery, the reader's CPU share, and the
  * writes that found a full socket buffer (eagain; the reader fell behind, so
@@ -146,7 +148,9 @@ int main(int argc, char **argv)
   getrusage(RUSAGE_SELF, &r0);
   uint64_t t0 = now_us(), end = t0 + (uint64_t)seconds * 1000000u;
   for (uint64_t t = t0; t < end; t = (writes & 63) ? t : now_us()) {
-    if (rate > 0 && writes >= (t - t0) * (uint64_t)rate / 1000000u) {
+    if (rate > 0 && writes >= (t - t0) * (uint64_t)rate / 1000000u) { /* ahead: sleep until the next write is due */
+      uint64_t due = t0 + (writes + 1) * 1000000u / (uint64_t)rate;
+      if (due > t) usleep((useconds_t)(due - t));
       t = now_us();
       continue;
     }

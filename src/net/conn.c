@@ -544,7 +544,7 @@ int net_server_start(uv_loop_t *loop, const net_cfg_t *cfg, const net_handlers_t
   uv_check_init(loop, &s->check);
   s->check.data = s;
   uv_check_start(&s->check, net__on_check);
-  /* the loop's idle time, for each turn's busy time (net__turn_busy); on
+  /* the loop's idle time, for each turn's busy time (out.c turn_busy); on
    * with the first server and never off: a clock read around each poll */
   (void)uv_loop_configure(loop, UV_METRICS_IDLE_TIME);
   uv_idle_init(loop, &s->again_idle);

@@ -184,7 +184,7 @@ struct net_server {
   unsigned turn_accepts;        /* accept calls in this loop turn */
   uint64_t read_deferred;       /* reads of opened WebSockets left for a later turn (cfg.read_turn_us) */
   uint64_t write_deferred;      /* connections' writes left for a later turn by the write budget */
-  /* the loop's busy time per turn (net__turn_busy): from one check phase to
+  /* the loop's busy time per turn (out.c turn_busy): from one check phase to
    * the next, minus the time blocked in the poll (uv_metrics_idle_time) */
   uint64_t turn_at_ns, turn_idle_ns; /* the previous check phase's start and the loop's idle time then */
   uint64_t turns_over_2ms, turns_over_5ms;

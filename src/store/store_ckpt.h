@@ -7,9 +7,11 @@
  * batch wait for the checkpoint too (docs/decisions/store-pipeline.md,
  * "Checkpoints"). Here the writer connection's WAL hook replaces the
  * auto-checkpoint and only records the WAL's length after each COMMIT; the
- * writer thread checkpoints, when the WAL holds at least STORE_CKPT_PAGES
- * pages, between batches: after it has handed the committed batch back to
- * the loop (store_ckpt_run), so the batch's acknowledgements leave first.
+ * writer thread starts a checkpoint, when the WAL holds at least
+ * STORE_CKPT_PAGES pages, between batches (store_ckpt_run); a blocking
+ * round runs after the committed batch is synced and handed back to the
+ * loop ("Blocking rounds on the sync thread" below), so the batch's
+ * acknowledgements leave first.
  * Jobs that arrive meanwhile wait for the checkpoint, as they did when it
  * ran inside a COMMIT; the WAL stays bounded (STORE_CKPT_PAGES plus one
  * batch). Deferring the checkpoint while jobs wait was measured and is not
@@ -116,10 +118,10 @@ typedef struct store_ckpt_stats {
   uint64_t db_sync_failed;  /* a pinned round's database sync failed: no more checkpoints (sticky) */
   uint64_t wal_pages;       /* pages in the WAL after the last COMMIT */
   uint64_t wal_pages_max;   /* the most seen after a COMMIT */
-  imc_hist_t took;          /* the writer thread's time in each checkpoint (what the next batch waits) */
-  uint64_t took_ns;         /* the sum of took: the writer's whole stop for checkpoints */
+  imc_hist_t took;          /* each blocking round's time, which the writer waits out (what the next batch waits) */
+  uint64_t took_ns;         /* the sum of took (a pinned round stops the writer only at the WAL's cap: not counted) */
   uint64_t blocking_cpu_ns; /* the CPU time of the thread that ran the blocking rounds, in them */
-  imc_hist_t took_blocking; /* the same (only blocking rounds run on the writer thread) */
+  imc_hist_t took_blocking; /* the same as took (kept apart for /healthz blocking_max_us) */
   imc_hist_t copy;          /* each pinned round's copy, on the round thread */
   imc_hist_t db_sync;       /* each pinned round's database sync, on the round thread */
 } store_ckpt_stats_t;
