@@ -33,6 +33,8 @@
 # softirq work, the client's receive path on loopback, is in it, and so is
 # any preemption inside a call), next to each thread's CPU per login from
 # /proc (utime+stime; its user and system split is sampled at clock ticks).
+# LG_ARGS adds load generator options to that run (e.g. LG_ARGS=--no-quickack);
+# LOADGEN=path runs another load generator binary.
 set -e
 cd "$(dirname "$0")/.."
 if [ "${TOOLS:-both}" = calls ]; then
@@ -50,7 +52,7 @@ make -s all build/bench/loadgen >/dev/null
 N=${1:-2000}
 shift 2>/dev/null || true
 [ $# -gt 0 ] || set -- "$PWD/build/imcloud"
-LG=$PWD/build/bench/loadgen
+LG=${LOADGEN:-$PWD/build/bench/loadgen}
 ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 fresh() { # BIN: sets dir app key
@@ -113,7 +115,7 @@ calls_storm() { # BIN: the storm at full speed with the loop's socket calls time
   ticks() { for t in /proc/$spid/task/*; do echo "$(tr ' ' _ < "$t/comm") $(cut -d' ' -f14,15 "$t/stat")"; done; }
   ticks > "$dir/t0"
   kill -USR2 $spid
-  taskset -c 1 $LG --port "$port" --sdkappid "$app" --key "$key" --conns "$N" --procs $(( (N + 9499) / 9500 )) --hold > "$dir/lg.out" &
+  taskset -c 1 $LG --port "$port" --sdkappid "$app" --key "$key" --conns "$N" --procs $(( (N + 9499) / 9500 )) $LG_ARGS --hold > "$dir/lg.out" &
   lpid=$!
   while ! grep -q '^ready' "$dir/lg.out" 2>/dev/null; do kill -0 $lpid 2>/dev/null || break; sleep 0.05; done
   kill -USR2 $spid # the counts stop here
