@@ -153,7 +153,12 @@ BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 $(BUILD)/bench/%: bench/%.c $(ALL_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) -Ibench -o $@ $< -Wl,--start-group $(ALL_LIBS) -Wl,--end-group $(LDLIBS)
-bench: $(BIN) $(BENCH_BIN)
+# LD_PRELOAD shims for benchmarks (bench/shim/*.c): shared objects, not programs
+BENCH_SHIM := $(patsubst bench/shim/%.c,$(BUILD)/bench/%.so,$(wildcard bench/shim/*.c))
+$(BUILD)/bench/%.so: bench/shim/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) -shared -fPIC -o $@ $< -ldl
+bench: $(BIN) $(BENCH_BIN) $(BENCH_SHIM)
 
 clean:
 	rm -rf build build-asan build-fuzz build-*

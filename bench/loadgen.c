@@ -32,7 +32,7 @@
  *   loadgen --port P --sdkappid N --key K --conns N [--procs P] [--hold]
  *           [--host 127.0.0.1] [--sources 8] [--concurrency 512]
  *           [--user-prefix lg] [--platform Web] [--first 0] [--notify PID]
- *           [--cpu-of PID]
+ *           [--cpu-of PID] [--no-quickack]
  *
  * Output (parent, one line): conns=N ok=N failed=N elapsed_ms=X logins_per_s=Y
  * p50_ms=… p99_ms=… (login latency from the socket call to the login reply,
@@ -49,6 +49,13 @@
  * --notify PID: each worker sends PID SIGUSR1 right before its first connect
  * and SIGUSR2 after its last login reply (bench/rest_probe.c times only
  * what lies between).
+ * --no-quickack sets TCP_QUICKACK to 0 on each socket before its upgrade
+ * request (one more setsockopt per login): Linux then delays the ACK of the
+ * server's 101, which rides on the login frame, instead of acknowledging it
+ * at once; on loopback that immediate ACK is made and processed on the
+ * server's core, inside the server's send of the 101. Off by default (a
+ * client's stack acknowledges a connection's first data at once); it is for
+ * telling that share of the server's CPU apart (docs/decisions/login-cost.md).
  * --cpu-of PID (the server): the line adds target_cpu_ms, the CPU time PID
  * used from the moment the workers start (after signing) until the last
  * worker's last login reply (/proc/PID/stat: 10 ms ticks).
@@ -61,6 +68,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -91,9 +99,9 @@ typedef struct conn {
 
 static struct {
   const char *host, *key, *prefix, *platform;
-  int port, conns, procs, hold, concurrency, first, sources, notify, cpu_of;
+  int port, conns, procs, hold, concurrency, first, sources, notify, cpu_of, no_quickack;
   unsigned sdkappid;
-} opt = { "127.0.0.1", NULL, "lg", "Web", 0, 1000, 1, 0, 512, 0, 8, 0, 0, 0 };
+} opt = { "127.0.0.1", NULL, "lg", "Web", 0, 1000, 1, 0, 512, 0, 8, 0, 0, 0, 0 };
 
 static int ep;
 static conn_t *conns;
@@ -168,6 +176,8 @@ static void open_one(int i)
     finish(c, 0);
     return;
   }
+  int zero = 0; /* --no-quickack: the ACK of the 101 rides on the login frame */
+  if (opt.no_quickack && SYS(setsockopt(c->fd, IPPROTO_TCP, TCP_QUICKACK, &zero, sizeof zero))) { finish(c, 0); return; }
   int w = put(c, upgrade_req, sizeof upgrade_req - 1);
   if (w < 0) { finish(c, 0); return; }
   c->stage = w ? ST_UPGRADING : ST_CONNECTING;
@@ -321,7 +331,7 @@ static void usage(void)
 {
   fprintf(stderr, "usage: loadgen --port P --sdkappid N --key K --conns N [--procs P] [--hold] [--host H]\n"
                   "               [--sources S] [--concurrency C] [--user-prefix S] [--platform Web] [--first I]\n"
-                  "               [--notify PID] [--cpu-of PID]\n");
+                  "               [--notify PID] [--cpu-of PID] [--no-quickack]\n");
   exit(2);
 }
 
@@ -330,6 +340,7 @@ int main(int argc, char **argv)
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--hold")) { opt.hold = 1; continue; }
+    if (!strcmp(a, "--no-quickack")) { opt.no_quickack = 1; continue; }
     if (!v) usage();
     if (!strcmp(a, "--host")) opt.host = v;
     else if (!strcmp(a, "--port")) opt.port = atoi(v);

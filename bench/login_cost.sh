@@ -26,9 +26,20 @@
 # requests the server's threads issued (block_rq_issue: a WAL sync's data and
 # cache flush) and ext4's block allocations (ext4_request_blocks: a growing
 # WAL allocates at each sync's write-back). Needs perf.
+# TOOLS=calls runs the storm at full speed the same way with the server under
+# build/bench/loop_calls.so (LD_PRELOAD, bench/shim/loop_calls.c): the loop
+# thread's accept4, epoll_ctl, recv and send calls per login and the wall
+# time inside them (µs per call and per login; wall time: a send's inline
+# softirq work, the client's receive path on loopback, is in it, and so is
+# any preemption inside a call), next to each thread's CPU per login from
+# /proc (utime+stime; its user and system split is sampled at clock ticks).
+# LG_ARGS adds load generator options to that run (e.g. LG_ARGS=--no-quickack);
+# LOADGEN=path runs another load generator binary.
 set -e
 cd "$(dirname "$0")/.."
-if [ "${TOOLS:-both}" = perf ]; then
+if [ "${TOOLS:-both}" = calls ]; then
+  make -s build/bench/loop_calls.so
+elif [ "${TOOLS:-both}" = perf ]; then
   command -v perf >/dev/null || { echo "login_cost.sh: needs perf"; exit 1; }
   io_events=
   for e in block:block_rq_issue ext4:ext4_request_blocks; do
@@ -41,7 +52,7 @@ make -s all build/bench/loadgen >/dev/null
 N=${1:-2000}
 shift 2>/dev/null || true
 [ $# -gt 0 ] || set -- "$PWD/build/imcloud"
-LG=$PWD/build/bench/loadgen
+LG=${LOADGEN:-$PWD/build/bench/loadgen}
 ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 fresh() { # BIN: sets dir app key
@@ -94,9 +105,40 @@ perf_storm() { # BIN: the storm at full speed under perf stat
   rm -rf "$dir"
 }
 
+calls_storm() { # BIN: the storm at full speed with the loop's socket calls timed (TOOLS=calls)
+  fresh "$1"
+  SHIM_OUT="$dir/calls.out" LD_PRELOAD="$PWD/build/bench/loop_calls.so" taskset -c 0 "$1" serve --listen 127.0.0.1:0 \
+    --port-file "$dir/port" --data "$dir" --log-level warn 2>>"$dir/server.log" &
+  spid=$!
+  wait_port
+  hz=$(getconf CLK_TCK)
+  ticks() { for t in /proc/$spid/task/*; do echo "$(tr ' ' _ < "$t/comm") $(cut -d' ' -f14,15 "$t/stat")"; done; }
+  ticks > "$dir/t0"
+  kill -USR2 $spid
+  taskset -c 1 $LG --port "$port" --sdkappid "$app" --key "$key" --conns "$N" --procs $(( (N + 9499) / 9500 )) $LG_ARGS --hold > "$dir/lg.out" &
+  lpid=$!
+  while ! grep -q '^ready' "$dir/lg.out" 2>/dev/null; do kill -0 $lpid 2>/dev/null || break; sleep 0.05; done
+  kill -USR2 $spid # the counts stop here
+  ticks > "$dir/t1"
+  sleep 0.2
+  kill -TERM $lpid; wait $lpid 2>/dev/null || true
+  kill -TERM $spid; wait $spid 2>/dev/null || true
+  grep '^conns=' "$dir/lg.out" | sed 's/^/  calls run: /'
+  # two snapshots, each "name calls ns" lines then "end"
+  awk -v n="$N" '/^end/ { snap++; next } snap == 0 { c[$1] = $2; t[$1] = $3; next } snap == 1 && $2 > c[$1] {
+      dc = $2 - c[$1]; dt = $3 - t[$1]; T += dt
+      printf "  %-10s %5.2f per login, %6.2f us per call, %6.2f us per login\n", $1, dc / n, dt / dc / 1000, dt / n / 1000 }
+    END { printf "  %-10s %27s %6.2f us per login\n", "all timed", "", T / n / 1000 }' "$dir/calls.out"
+  paste "$dir/t0" "$dir/t1" | awk -v n="$N" -v hz="$hz" '{ u = ($5 - $2) * 1e6 / hz / n; k = ($6 - $3) * 1e6 / hz / n
+      if (u + k > 0) printf "  cpu %-12s user %5.1f sys %5.1f us per login\n", NR == 1 ? "loop thread" : $1, u, k; U += u; K += k }
+    END { printf "  cpu %-12s user %5.1f sys %5.1f us per login\n", "all threads", U, K }'
+  rm -rf "$dir"
+}
+
 for BIN in "$@"; do
   echo "== $BIN (N=$N, load $(cut -d' ' -f1-3 /proc/loadavg))"
   if [ "${TOOLS:-both}" = perf ]; then perf_storm "$BIN"; continue; fi
+  if [ "${TOOLS:-both}" = calls ]; then calls_storm "$BIN"; continue; fi
   # --- instructions (callgrind) ---
   if [ "${TOOLS:-both}" != strace ]; then
   fresh "$BIN"

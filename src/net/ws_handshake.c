@@ -1,11 +1,13 @@
 /* ws_handshake.c — the server side of the WebSocket opening handshake
  * (RFC 6455 §4.2.1–§4.2.2): which requests on ws_path are accepted, the
  * answer to each that is not, and the Sec-WebSocket-Accept value. Functions
- * of the request (the SHA-1 context is kept for the next one); loop thread
- * only. */
+ * of the request, no state; loop thread only. */
 #include "net/net_int.h"
 
-#include <openssl/evp.h>
+/* SHA1_Init/_Update/_Final: deprecated in OpenSSL 3 in favour of EVP, as in
+ * auth/usersig.c; the build's -Werror would refuse the deprecation attribute */
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/sha.h>
 #include <string.h>
 #include <strings.h>
 
@@ -37,6 +39,27 @@ static const char *trim(const char *v, size_t *n)
 
 /* the base64 alphabet (RFC 4648 §4) */
 static const unsigned char is_b64[256] = { ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1, ['0' ... '9'] = 1, ['+'] = 1, ['/'] = 1 };
+
+/* accept_out = base64 (RFC 4648 §4) of the 20 bytes of a SHA-1: 27
+ * characters, "=", then a NUL (EVP_EncodeBlock's output for the same input) */
+static void b64_20(const unsigned char md[20], char *out)
+{
+  static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  int o = 0;
+  for (int i = 0; i < 18; i += 3) {
+    unsigned v = (unsigned)md[i] << 16 | (unsigned)md[i + 1] << 8 | md[i + 2];
+    out[o++] = abc[v >> 18];
+    out[o++] = abc[v >> 12 & 63];
+    out[o++] = abc[v >> 6 & 63];
+    out[o++] = abc[v & 63];
+  }
+  unsigned v = (unsigned)md[18] << 16 | (unsigned)md[19] << 8;
+  out[o++] = abc[v >> 18];
+  out[o++] = abc[v >> 12 & 63];
+  out[o++] = abc[v >> 6 & 63];
+  out[o++] = '=';
+  out[o] = 0;
+}
 
 /* base64 (RFC 4648 §4, canonical) of exactly 16 bytes: 22 characters, the
  * last carrying 2 zero bits (A, Q, g or w), then "==". */
@@ -103,20 +126,14 @@ int net__ws_check(const net_req_t *r, const char *ws_path, char *accept_out, con
   }
   /* Sec-WebSocket-Accept = base64(SHA-1(key + GUID)) (§4.2.2 item 5.4) */
   static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  char buf[24 + sizeof guid];
-  memcpy(buf, key, 24);
-  memcpy(buf + 24, guid, sizeof guid - 1);
-  /* the algorithm fetched and a context allocated once (loop thread): an
-   * EVP_Digest with EVP_sha1() fetched, allocated and freed both per upgrade */
-  static EVP_MD *sha1;
-  static EVP_MD_CTX *ctx;
-  if (!sha1) sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
-  if (!ctx) ctx = EVP_MD_CTX_new();
-  if (!sha1 || !ctx || !EVP_DigestInit_ex2(ctx, sha1, NULL) || !EVP_DigestUpdate(ctx, buf, 24 + sizeof guid - 1) ||
-      !EVP_DigestFinal_ex(ctx, md, &n))
+  unsigned char md[SHA_DIGEST_LENGTH];
+  SHA_CTX c;
+  /* OpenSSL's SHA-1 itself, without the EVP layer, and the base64 by hand:
+   * under callgrind (bench/login_cost.sh) EVP_DigestInit_ex2 alone was 562
+   * instructions per upgrade and EVP_EncodeBlock 590; the loop thread's
+   * instructions per login fell by 750-880 (docs/decisions/login-cost.md) */
+  if (!SHA1_Init(&c) || !SHA1_Update(&c, key, 24) || !SHA1_Update(&c, guid, sizeof guid - 1) || !SHA1_Final(md, &c))
     REFUSE(500, "SHA-1 failed");
-  EVP_EncodeBlock((unsigned char *)accept_out, md, (int)n);
+  b64_20(md, accept_out);
   return 0;
 }
