@@ -129,7 +129,7 @@ static int step(store_t *s, struct sqmsg *m, int log, int64_t min, int *did)
 
 int sq__log_merge_step(store_t *s, int mode, int *more)
 {
-  struct sqmsg *m = *sq__msg_slot(s);
+  struct sqmsg *m = sq__msg_state(s); /* made here if need be: the scan runs before the first append */
   int rc = 0, did = 0, scan = 0;
   *more = 0;
   if (!m) return 0;
