@@ -128,7 +128,7 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
 
 #define MSTMTS(X) \
   X(MAX_SEQ, "SELECT max(seq) FROM c2c_msg WHERE sdkappid=?1 AND conv=?2") \
-  X(NF_NEXT, "SELECT conv,sdkappid FROM c2c_msg WHERE (conv,sdkappid)>(?1,?2) ORDER BY conv,sdkappid LIMIT 1") \
+  X(NF_NEXT, "SELECT conv,sdkappid FROM c2c_msg WHERE (conv,sdkappid)>(?1,?2) ORDER BY conv,sdkappid") \
   X(LAST_LIVE, "SELECT time_s FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND (flags&32)=0 ORDER BY seq DESC LIMIT 1") \
   X(WALK, "SELECT seq,random,from_no,cseq,time_s,flags FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND seq<?3" \
           " ORDER BY seq DESC") \
@@ -216,8 +216,10 @@ typedef struct app_cache { u64map_t conv, user, recent, win; } app_cache_t;
 #define NF_LOAD 40               /* keys per block before the filter is replaced by a bigger one */
 #define NF_MIN_BLOCKS 4096u      /* 256 KiB: ~160,000 conversations */
 #define NF_MAX_BLOCKS 262144u    /* 16 MiB: ~10 M conversations; past it "maybe" comes more often */
-#define NF_STEP_IDLE 4096        /* seeks per merge call of an idle writer */
-#define NF_STEP_BUSY 256         /* seeks per batch of a writer with jobs waiting */
+#define NF_STEP_IDLE 16384       /* index entries read per merge call of an idle writer (~3 M instructions) */
+#define NF_STEP_BUSY 2048        /* per batch of a writer with jobs waiting */
+#define NF_SKIP_READS 16         /* a conversation's entries read before a seek passes the rest */
+#define NF_SEEK_COST 32          /* a seek, in entries read, against the call's budget */
 typedef struct sqnf {
   uint64_t *bits;                /* nblocks * 8 words; NULL until the first scan step */
   uint32_t nblocks, min_blocks;  /* min_blocks: the first size (0: NF_MIN_BLOCKS; tests set it) */
@@ -231,7 +233,7 @@ int sq__nf_maybe(const sqnf_t *f, uint32_t app, uint64_t conv);
 /* The conversation has a message now (an append of seq 1). */
 void sq__nf_add(sqnf_t *f, uint32_t app, uint64_t conv);
 struct sqmsg;
-/* At most max_seeks conversations of the scan; outside a transaction only
+/* At most max_rows index entries of the scan (a seek counts NF_SEEK_COST); outside a transaction only
  * (inside one it does nothing). *more: 1 when the scan is not finished.
  * Returns 0, IMC_E_NOMEM, IMC_E_IO. */
 int sq__nf_step(store_t *s, struct sqmsg *m, int max_seeks, int *more);

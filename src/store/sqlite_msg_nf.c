@@ -8,8 +8,10 @@
  * the filter holds every conversation, and a "maybe" (a real one, or a
  * false positive) reads max(seq) as before. It is filled two ways:
  * - the scan (sq__nf_step, run by the writer's merge hook outside any
- *   transaction): one seek per conversation in c2c_msg's unique key
- *   (conv, sdkappid, seq), in key order, a bounded number per call;
+ *   transaction): c2c_msg's unique key (conv, sdkappid, seq) read in key
+ *   order from where the last call stopped, a bounded number of index
+ *   entries per call; a conversation with many messages is passed by a
+ *   new seek instead of reading them all;
  * - the connection's own appends: a message with seq 1 adds its
  *   conversation (before its COMMIT; a rolled-back one stays: a false
  *   positive).
@@ -85,7 +87,7 @@ static int reset(sqnf_t *f, uint32_t n)
   return 0;
 }
 
-int sq__nf_step(store_t *s, struct sqmsg *m, int max_seeks, int *more)
+int sq__nf_step(store_t *s, struct sqmsg *m, int max_rows, int *more)
 {
   sqnf_t *f = &m->nf;
   int rc;
@@ -99,16 +101,29 @@ int sq__nf_step(store_t *s, struct sqmsg *m, int max_seeks, int *more)
   }
   sqlite3_stmt *st = sq__msg_stmt(s, M_NF_NEXT);
   if (!st) return IMC_E_IO;
-  for (int i = 0; i < max_seeks; i++) {
-    BIND(st, f->cur_conv, f->cur_app);
-    int r = sqlite3_step(st);
-    if (r == SQLITE_DONE) { sqlite3_reset(st); f->ready = 1; return 0; }
-    if (r != SQLITE_ROW) { sqlite3_reset(st); return sq__map_rc(r); }
-    f->cur_conv = sqlite3_column_int64(st, 0);
-    f->cur_app = sqlite3_column_int64(st, 1);
-    sqlite3_reset(st);
-    sq__nf_add(f, (uint32_t)f->cur_app, (uint64_t)f->cur_conv);
+  /* read the key in order from the position; a conversation's further rows are skipped by reading
+   * them while few (NF_SKIP_READS), else by a new seek past the conversation (a seek costs ~30 reads) */
+  BIND(st, f->cur_conv, f->cur_app);
+  int same = 0, r = SQLITE_ROW;
+  for (int budget = max_rows; budget > 0; budget--) {
+    if ((r = sqlite3_step(st)) != SQLITE_ROW) break;
+    int64_t conv = sqlite3_column_int64(st, 0), app = sqlite3_column_int64(st, 1);
+    if (conv == f->cur_conv && app == f->cur_app) {
+      if (++same < NF_SKIP_READS) continue;
+      sqlite3_reset(st); /* a long conversation: seek past it */
+      BIND(st, f->cur_conv, f->cur_app);
+      same = 0;
+      budget -= NF_SEEK_COST;
+      continue;
+    }
+    f->cur_conv = conv;
+    f->cur_app = app;
+    same = 0;
+    sq__nf_add(f, (uint32_t)app, (uint64_t)conv);
   }
+  sqlite3_reset(st);
+  if (r == SQLITE_DONE) { f->ready = 1; return 0; }
+  if (r != SQLITE_ROW) return sq__map_rc(r);
   *more = 1;
   return 0;
 }

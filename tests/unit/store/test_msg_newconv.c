@@ -127,6 +127,8 @@ static void test_filter_grows_exact(void **st)
   store_t *s = open_traced();
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
   for (uint32_t u = 0; u < 600; u++) assert_int_equal(send(s, APP, 2 * u + 2, 2 * u + 1), 1);
+  for (uint32_t i = 1; i <= 50; i++) assert_int_equal(send(s, APP, 5000, 5001), i); /* passed by a seek */
+  assert_int_equal(send(s, APP, 5003, 5000), 1); /* the next conversation in key order */
   assert_int_equal(store_exec(s, "COMMIT"), 0);
   store_close(s);
 
@@ -139,6 +141,8 @@ static void test_filter_grows_exact(void **st)
   assert_true(m->nf.nblocks >= 16);
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
   for (uint32_t u = 0; u < 600; u++) assert_int_equal(send(s, APP, 2 * u + 1, 2 * u + 2), 2);
+  assert_int_equal(send(s, APP, 5001, 5000), 51);
+  assert_int_equal(send(s, APP, 5000, 5003), 2);
   max_reads = 0;
   for (uint32_t u = 0; u < 3000; u++) assert_int_equal(send(s, APP, 10000 + 2 * u, 10001 + 2 * u), 1);
   assert_true(max_reads < 3000); /* most skipped, though the filter is past its load */
