@@ -18,7 +18,8 @@
  * Next sequences: the connection caches the next seq per (app, conv) (with
  * the conversation's newest live time, sqlite_msg_live.c) and the next
  * useq per (app, user); a miss reads max() once through the unique
- * index; it also remembers the conversation rows it made sure exist
+ * index, except for a conversation the connection's filter knows to have
+ * no message (sqlite_msg_nf.c: next seq 1); it also remembers the conversation rows it made sure exist
  * (recent_add). Any ROLLBACK on the connection clears all of it
  * (sq__msg_rollback) because a rolled-back append may have advanced or
  * created them. The caches are
