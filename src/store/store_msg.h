@@ -216,7 +216,7 @@ int store_msg_recent_users(store_t *s, uint32_t sdkappid, int more_than, uint32_
  * sqlite_msg_log.c), in a transaction of its own; call it outside a
  * transaction. It also runs a bounded step of the SQLite backend's scan
  * of the conversations that have a message (sqlite_msg_nf.c: NF_STEP_BUSY
- * seeks while jobs wait, NF_STEP_IDLE while idle, until the scan is done;
+ * index entries while jobs wait, NF_STEP_IDLE while idle, until it is done;
  * with it, a new conversation's first append reads no max(seq)).
  * mode: STORE_MERGE_BUSY (jobs wait: merge
  * nothing), STORE_MERGE_IDLE (a chunk, if the log is big enough to be
