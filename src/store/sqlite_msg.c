@@ -18,7 +18,8 @@
  * Next sequences: the connection caches the next seq per (app, conv) (with
  * the conversation's newest live time, sqlite_msg_live.c) and the next
  * useq per (app, user); a miss reads max() once through the unique
- * index; it also remembers the conversation rows it made sure exist
+ * index, except for a conversation the connection's filter knows to have
+ * no message (sqlite_msg_nf.c: next seq 1); it also remembers the conversation rows it made sure exist
  * (recent_add). Any ROLLBACK on the connection clears all of it
  * (sq__msg_rollback) because a rolled-back append may have advanced or
  * created them. The caches are
@@ -69,6 +70,7 @@ void sq__msg_free(struct sqmsg *m)
   for (int i = 0; i < M__COUNT; i++) sqlite3_finalize(m->st[i]);
   sq__pend_free(&m->pend);
   sq__trim_free(m);
+  sq__nf_free(&m->nf);
   cache_clear(m);
   free(m);
 }
@@ -259,6 +261,7 @@ static int append(store_t *s, struct sqmsg *m, store_msg_append_t *a)
     return rc;
   if ((rc = sq__pend_msg(s, &m->pend, in)) || (rc = sq__live_conv_set(m, ac, in->conv, in->seq, live ? in->time_s : last_live)))
     return rc;
+  if (in->seq == 1) sq__nf_add(&m->nf, in->sdkappid, in->conv); /* the conversation has a message now */
   if (live) sq__live_win_add(m, ac, in, a->dedupe_since_s);
   else m->imported = 2;
   int pair = in->to_no != in->from_no;

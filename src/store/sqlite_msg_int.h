@@ -128,6 +128,7 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
 
 #define MSTMTS(X) \
   X(MAX_SEQ, "SELECT max(seq) FROM c2c_msg WHERE sdkappid=?1 AND conv=?2") \
+  X(NF_NEXT, "SELECT conv,sdkappid FROM c2c_msg WHERE (conv,sdkappid)>(?1,?2) ORDER BY conv,sdkappid") \
   X(LAST_LIVE, "SELECT time_s FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND (flags&32)=0 ORDER BY seq DESC LIMIT 1") \
   X(WALK, "SELECT seq,random,from_no,cseq,time_s,flags FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND seq<?3" \
           " ORDER BY seq DESC") \
@@ -208,6 +209,36 @@ enum {
  * win: conv → its send dedupe window (sqwin_t *, sqlite_msg_win.c) */
 typedef struct app_cache { u64map_t conv, user, recent, win; } app_cache_t;
 
+/* Which conversations have no message (sqlite_msg_nf.c): a blocked Bloom
+ * filter of every (app, conv) with a message, filled by a scan of c2c_msg's
+ * unique key and by the connection's own appends. */
+#define NF_K 7                   /* bits per key, in one 512-bit block */
+#define NF_LOAD 40               /* keys per block before the filter is replaced by a bigger one */
+#define NF_MIN_BLOCKS 4096u      /* 256 KiB: ~160,000 conversations */
+#define NF_MAX_BLOCKS 262144u    /* 16 MiB: ~10 M conversations; past it "maybe" comes more often */
+#define NF_STEP_IDLE 16384       /* index entries read per merge call of an idle writer (~3 M instructions) */
+#define NF_STEP_BUSY 2048        /* per batch of a writer with jobs waiting */
+#define NF_SKIP_READS 16         /* a conversation's entries read before a seek passes the rest */
+#define NF_SEEK_COST 32          /* a seek, in entries read, against the call's budget */
+typedef struct sqnf {
+  uint64_t *bits;                /* nblocks * 8 words; NULL until the first scan step */
+  uint32_t nblocks, min_blocks;  /* min_blocks: the first size (0: NF_MIN_BLOCKS; tests set it) */
+  uint64_t added;                /* keys that set a bit that was clear */
+  int ready;                     /* the scan reached the end: a key not in the filter has no message */
+  int64_t cur_conv, cur_app;     /* the scan's position in (conv, sdkappid) order */
+} sqnf_t;
+
+/* 0: (app, conv) has no message (exact only when f->ready); 1: it may have. */
+int sq__nf_maybe(const sqnf_t *f, uint32_t app, uint64_t conv);
+/* The conversation has a message now (an append of seq 1). */
+void sq__nf_add(sqnf_t *f, uint32_t app, uint64_t conv);
+struct sqmsg;
+/* At most max_rows index entries of the scan (a seek counts NF_SEEK_COST); outside a transaction only
+ * (inside one it does nothing). *more: 1 when the scan is not finished.
+ * Returns 0, IMC_E_NOMEM, IMC_E_IO. */
+int sq__nf_step(store_t *s, struct sqmsg *m, int max_seeks, int *more);
+void sq__nf_free(sqnf_t *f);
+
 /* One user's conversation trim in bounded steps (sqlite_msg_trim.c). A row's
  * recency key: its last message's time and seq, then the peer number (a
  * total order, so "the keep most recent" is one set). */
@@ -237,6 +268,7 @@ struct sqmsg {
   int appends;           /* this connection has appended (the writer's): its "none" stays true */
   sqpend_t pend;         /* the appends' rows not yet written (sqlite_msg_pend.c) */
   sqtrim_t trim;         /* the conversation trim in progress (sqlite_msg_trim.c) */
+  sqnf_t nf;             /* conversations without a message (sqlite_msg_nf.c) */
 };
 
 /* The connection's state, made on first use; NULL: out of memory. */

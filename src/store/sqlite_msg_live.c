@@ -38,6 +38,8 @@ static int any_imported(store_t *s, struct sqmsg *m)
 int sq__live_conv_next(store_t *s, app_cache_t *ac, uint32_t sdkappid, uint64_t conv, uint32_t *next, int64_t *last_live)
 {
   uint64_t v = (uint64_t)(uintptr_t)u64map_get(&ac->conv, conv);
+  struct sqmsg *m = *sq__msg_slot(s);
+  if (!v && m && m->nf.ready && !sq__nf_maybe(&m->nf, sdkappid, conv)) v = 1; /* no message: no max() (sqlite_msg_nf.c) */
   if (!v) {
     int64_t max, t = 0;
     sqlite3_stmt *st = stmt(s, M_MAX_SEQ);

@@ -129,10 +129,14 @@ static int step(store_t *s, struct sqmsg *m, int log, int64_t min, int *did)
 
 int sq__log_merge_step(store_t *s, int mode, int *more)
 {
-  struct sqmsg *m = *sq__msg_slot(s);
-  int rc = 0, did = 0;
+  struct sqmsg *m = sq__msg_state(s); /* made here if need be: the scan runs before the first append */
+  int rc = 0, did = 0, scan = 0;
   *more = 0;
-  if (mode == STORE_MERGE_BUSY || !m) return 0; /* a writer with work merges nothing: the caps send rows past the logs */
+  if (!m) return 0;
+  /* the scan of conversations with a message (sqlite_msg_nf.c): a few seeks per batch while jobs wait */
+  if ((rc = sq__nf_step(s, m, mode == STORE_MERGE_BUSY ? NF_STEP_BUSY : NF_STEP_IDLE, &scan))) return rc;
+  if (mode == STORE_MERGE_BUSY) return 0; /* a writer with work merges nothing: the caps send rows past the logs */
+  if (scan && mode == STORE_MERGE_IDLE) { *more = 1; return 0; } /* idle: the scan first, then the logs */
   /* a log that is off (cap 0, since wave 12) is drained to its last row: only an older database's rows are there */
   int64_t min[2] = { mode == STORE_MERGE_ALL || !m->pend.log_cap ? 1 : LOG_MIN_ROWS,
                      mode == STORE_MERGE_ALL || !m->pend.rlog_cap ? 1 : LOG_MIN_ROWS };

@@ -214,7 +214,11 @@ int store_msg_recent_users(store_t *s, uint32_t sdkappid, int more_than, uint32_
  * conversation rows to two small keyed logs first, up to a cap; off since
  * wave 12, so only an older server's logged rows are left to merge;
  * sqlite_msg_log.c), in a transaction of its own; call it outside a
- * transaction. mode: STORE_MERGE_BUSY (jobs wait: merge
+ * transaction. It also runs a bounded step of the SQLite backend's scan
+ * of the conversations that have a message (sqlite_msg_nf.c: NF_STEP_BUSY
+ * index entries while jobs wait, NF_STEP_IDLE while idle, until it is done;
+ * with it, a new conversation's first append reads no max(seq)).
+ * mode: STORE_MERGE_BUSY (jobs wait: merge
  * nothing), STORE_MERGE_IDLE (a chunk, if the log is big enough to be
  * worth one), STORE_MERGE_ALL (a chunk of whatever the log holds: tests,
  * tools). *more: 1 when more is worth merging now (call again, with the
