@@ -16,7 +16,9 @@
  * latency; arrived_p50_ms/arrived_p99_ms are publish → the delivery's
  * arrival in the receiving socket (the kernel's receive stamp,
  * SO_TIMESTAMPNS), i.e. the latency less the time the delivery waited for
- * this process to read it; loadgen_cpu_wait_ms is this process's time
+ * this process to read it; server_cpu_wait_ms is the server's main
+ * thread's time runnable but not running over the sending period (other
+ * tasks on its core held it); loadgen_cpu_wait_ms is this process's time
  * runnable but not running over the sending period (/proc/self/schedstat:
  * other tasks on the load core held it).
  *
@@ -298,7 +300,7 @@ int main(int argc, char **argv)
   char *pub = malloc(pub_cap), payload[512];
   uint64_t x = 88172645463325252ull;
   long long srv0 = server_pid ? bench_proc_cpu_ms(server_pid) : 0, me0 = bench_proc_cpu_ms(getpid());
-  long long wait0 = bench_proc_wait_ns(getpid());
+  long long wait0 = bench_proc_wait_ns(getpid()), swait0 = server_pid ? bench_proc_wait_ns(server_pid) : 0;
   uint64_t t0 = now_us(), end = t0 + (uint64_t)seconds * 1000000u, sent = 0;
   int next = 0;
   while (now_us() < end) {
@@ -337,7 +339,7 @@ int main(int argc, char **argv)
   }
   uint64_t t1 = now_us();
   long long srv1 = server_pid ? bench_proc_cpu_ms(server_pid) : 0, me1 = bench_proc_cpu_ms(getpid());
-  long long wait1 = bench_proc_wait_ns(getpid());
+  long long wait1 = bench_proc_wait_ns(getpid()), swait1 = server_pid ? bench_proc_wait_ns(server_pid) : 0;
   published = sent;
   uint64_t delivered_in = delivered;
   for (uint64_t until = now_us() + 2000000u; delivered < published && now_us() < until;) poll_once(ep, 10);
@@ -348,7 +350,7 @@ int main(int argc, char **argv)
   printf("peer_bench proto=%s users=%d batch=%d window=%d size=%d rate=%d published=%llu published_per_s=%.0f "
          "delivered_per_s=%.0f delivered_total=%llu lost=%llu eagain=%llu p50_ms=%.2f p99_ms=%.2f arrived_p50_ms=%.2f "
          "arrived_p99_ms=%.2f send_lag_p99_ms=%.2f send_lag_max_ms=%.2f "
-         "server_cpu_pct=%.1f server_us_per_msg=%.2f loadgen_cpu_pct=%.1f loadgen_cpu_wait_ms=%.0f\n",
+         "server_cpu_pct=%.1f server_us_per_msg=%.2f server_cpu_wait_ms=%.0f loadgen_cpu_pct=%.1f loadgen_cpu_wait_ms=%.0f\n",
          proto->name, users, batch, window, size, rate, (unsigned long long)published, (double)published * 1e6 / el,
          (double)delivered_in * 1e6 / el, (unsigned long long)delivered,
          (unsigned long long)(published > delivered ? published - delivered : 0), (unsigned long long)eagain,
@@ -356,7 +358,7 @@ int main(int argc, char **argv)
          nlat ? (double)arr[nlat / 2] / 1000.0 : 0.0, nlat ? (double)arr[nlat * 99 / 100] / 1000.0 : 0.0,
          nlag ? (double)send_lag[nlag * 99 / 100] / 1000.0 : 0.0, nlag ? (double)send_lag[nlag - 1] / 1000.0 : 0.0,
          (double)(srv1 - srv0) * 1000.0 * 100.0 / el,
-         delivered_in ? (double)(srv1 - srv0) * 1000.0 / (double)delivered_in : 0.0,
+         delivered_in ? (double)(srv1 - srv0) * 1000.0 / (double)delivered_in : 0.0, (double)(swait1 - swait0) / 1e6,
          (double)(me1 - me0) * 1000.0 * 100.0 / el, (double)(wait1 - wait0) / 1e6);
   return 0;
 }
