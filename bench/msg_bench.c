@@ -31,7 +31,11 @@
  * uv_poll on a duplicate of the connection's descriptor, since libuv's own
  * reads return no stamp), loadgen_cpu_wait_ms (the workers' time runnable
  * but not running while sending, /proc/self/schedstat: the other worker or
- * other tasks on the load core held it), pushes (received by the recipients) batch window
+ * other tasks on the load core held it), send_lag_p99_ms and _max_ms (under
+ * --rate, per send, the worst worker: how long its token had waited, the
+ * tokens left before it over the worker's rate; latency counts from the
+ * send, not from the due time, and a late worker sends its backlog at
+ * once, up to 100 ms of tokens), pushes (received by the recipients) batch window
  * loadgen_cpu_ms, loadgen_tick_p99_ms and _max_ms (the interval between the
  * load generator's 1 ms ticks while sending, the worst worker: how late it
  * may have read an answer, which counts in the latency), and from the server's /healthz counters over the sending
@@ -121,6 +125,7 @@ static uint32_t *lat, *arr;   /* per ack: send → read, and send → arrival in
 static size_t nlat, cap_lat;
 static uint64_t cur_late_us;  /* how long the segments of the read being parsed waited in the socket */
 static imc_hist_t read_late;  /* that wait per acknowledged send while sending */
+static imc_hist_t send_lag;   /* under --rate: per send, how long its token had waited (tokens left / rate) */
 static long long wait0_ns, wait1_ns; /* this worker's wait for a CPU (runnable, not running) at the start and end of sending */
 static double tokens;
 static uv_timer_t tick, stop_timer;
@@ -221,6 +226,7 @@ static void pump_spread(void)
     conn_t *c = &conns[cursor];
     cursor = (cursor + 1) % nconns;
     if (!can_send(c)) { idle++; continue; }
+    imc_hist_add(&send_lag, (uint64_t)(tokens * 1e9 / (opt.rate / opt.procs)));
     tokens -= opt.batch;
     send_batch(c);
     idle = 0;
@@ -609,8 +615,8 @@ static int worker(void)
   qsort(arr, nlat, sizeof *arr, cmp_u32);
   /* samples are sent up for global percentiles: every 16th keeps the pipe small */
   for (size_t i = 0; i < nlat; i += 16) printf("L %u\nR %u\n", lat[i], arr[i]);
-  printf("D %llu %llu %lld\n", (unsigned long long)imc_hist_pct_us(&read_late, 99), (unsigned long long)(read_late.max_ns / 1000),
-         (wait1_ns - wait0_ns) / 1000);
+  printf("D %llu %llu %lld %llu %llu\n", (unsigned long long)imc_hist_pct_us(&read_late, 99), (unsigned long long)(read_late.max_ns / 1000),
+         (wait1_ns - wait0_ns) / 1000, (unsigned long long)imc_hist_pct_us(&send_lag, 99), (unsigned long long)(send_lag.max_ns / 1000));
   for (size_t i = 0; opt.timeline && i < TL_SLOTS; i++) if (tl_max_us[i]) printf("P %zu %u\n", i, tl_max_us[i]);
   if (!hz_ok) memset(hz1, 0, sizeof hz1), memset(hz0, 0, sizeof hz0);
   if (stg_ok) print_stages();
@@ -681,7 +687,7 @@ int main(int argc, char **argv)
   unsigned long long ok = 0, fl = 0, ack = 0, nf = 0, ms_us = 0, push = 0, cpu = 0, t, h[7] = { 0 };
   uint32_t *all = NULL, *all_arr = NULL;
   size_t n = 0, cap = 0, n_arr = 0, cap_arr = 0;
-  unsigned long long late_p99 = 0, late_max = 0, run_wait_us = 0;
+  unsigned long long late_p99 = 0, late_max = 0, run_wait_us = 0, lag_p99 = 0, lag_max = 0;
   char stage_line[1024] = "";
   unsigned long long tick_p99 = 0, tick_max = 0, t_first = 0;
   for (int p = 0; p < opt.procs; p++) {
@@ -693,9 +699,11 @@ int main(int argc, char **argv)
       if (sscanf(line, "H %llu %llu %llu %llu %llu %llu %llu", &h[0], &h[1], &h[2], &h[3], &h[4], &h[5], &h[6]) == 7)
         continue;
       unsigned long long tp, tm;
-      unsigned long long rw;
-      if (sscanf(line, "D %llu %llu %llu", &tp, &tm, &rw) == 3) {
+      unsigned long long rw, lp, lm;
+      if (sscanf(line, "D %llu %llu %llu %llu %llu", &tp, &tm, &rw, &lp, &lm) == 5) {
         run_wait_us += rw;
+        if (lp > lag_p99) lag_p99 = lp;
+        if (lm > lag_max) lag_max = lm;
         if (tp > late_p99) late_p99 = tp;
         if (tm > late_max) late_max = tm;
         continue;
@@ -737,10 +745,11 @@ int main(int argc, char **argv)
   qsort(all_arr, n_arr, sizeof *all_arr, cmp_u32);
   double a50 = n_arr ? all_arr[(n_arr - 1) / 2] / 1000.0 : 0, a99 = n_arr ? all_arr[(n_arr * 99 + 99) / 100 - 1] / 1000.0 : 0;
   printf("conns=%d logins=%llu failed=%llu acked=%llu send_errors=%llu elapsed_ms=%.0f msgs_per_s=%.0f p50_ms=%.2f "
-         "p99_ms=%.2f arrived_p50_ms=%.2f arrived_p99_ms=%.2f read_late_p99_ms=%.2f read_late_max_ms=%.1f loadgen_cpu_wait_ms=%.0f pushes=%llu batch=%d window=%d rate=%.0f spread=%d loadgen_cpu_ms=%.0f loadgen_tick_p99_ms=%.1f loadgen_tick_max_ms=%.1f jobs_per_commit=%.1f "
+         "p99_ms=%.2f arrived_p50_ms=%.2f arrived_p99_ms=%.2f read_late_p99_ms=%.2f read_late_max_ms=%.1f loadgen_cpu_wait_ms=%.0f send_lag_p99_ms=%.2f send_lag_max_ms=%.1f pushes=%llu batch=%d window=%d rate=%.0f spread=%d loadgen_cpu_ms=%.0f loadgen_tick_p99_ms=%.1f loadgen_tick_max_ms=%.1f jobs_per_commit=%.1f "
          "frames_per_write=%.2f server_cpu_us_per_msg=%.1f loop_cpu_us_per_msg=%.1f%s%s\n", opt.conns, ok, fl, ack, nf,
          ms_us / 1000.0, ms_us ? ack * 1e6 / (double)ms_us : 0, p50, p99, a50, a99,
-         late_p99 / 1000.0, late_max / 1000.0, run_wait_us / 1000.0, push, opt.batch, opt.window, opt.rate, opt.spread,
+         late_p99 / 1000.0, late_max / 1000.0, run_wait_us / 1000.0, lag_p99 / 1000.0,
+         lag_max / 1000.0, push, opt.batch, opt.window, opt.rate, opt.spread,
          cpu / 1000.0, tick_p99 / 1000.0, tick_max / 1000.0, h[1] ? (double)h[0] / (double)h[1] : 0, h[2] ? (double)h[3] / (double)h[2] : 0,
          h[5] && h[4] ? (double)h[4] * 1000.0 / ((double)h[5] * opt.procs) : 0,
          h[5] && h[6] ? (double)h[6] * 1000.0 / ((double)h[5] * opt.procs) : 0, *stage_line ? " " : "", stage_line);
