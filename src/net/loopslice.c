@@ -13,9 +13,10 @@
  * short slice gives the loop no larger share of the core (that is its
  * weight, its nice value): it runs sooner and more often, in shorter
  * stretches. Measured (docs/decisions/store-pipeline.md, "The half-rate
- * tail: the load generator and the core's share"): at 12,000 msgs/s the
- * loop waited for the core 0.9-1.2 s of 8 s with 100 µs against 1.2-1.6 s
- * with the default, and the ack p99 fell in each alternated pair.
+ * tail: the load generator and the core's share"): at 12,000 and 15,000
+ * msgs/s on the shared VM the ack p99 fell in five of six alternated pairs
+ * and the loop's wait for the core in four (0.90-1.51 s of 8 s against
+ * 1.08-1.91 s); saturated, the throughput was 3 % lower in both pairs.
  *
  * Only the calling thread is changed, and the threads it creates later
  * inherit the slice (the storage threads exist before the server listens).
