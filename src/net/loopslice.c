@@ -14,9 +14,9 @@
  * weight, its nice value): it runs sooner and more often, in shorter
  * stretches. Measured (docs/decisions/store-pipeline.md, "The half-rate
  * tail: the load generator and the core's share"): at 12,000 and 15,000
- * msgs/s on the shared VM the ack p99 fell in five of six alternated pairs
- * and the loop's wait for the core in four (0.90-1.51 s of 8 s against
- * 1.08-1.91 s); saturated, the throughput was 3 % lower in both pairs.
+ * msgs/s on the shared VM the ack p99 fell in six of eight alternated
+ * pairs; saturated, the throughput was 3 % lower in both pairs; an
+ * idle-box A/B has to confirm it.
  *
  * Only the calling thread is changed, and the threads it creates later
  * inherit the slice (the storage threads exist before the server listens).
