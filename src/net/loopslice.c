@@ -18,9 +18,11 @@
  * pairs; saturated, the throughput was 3 % lower in both pairs; an
  * idle-box A/B has to confirm it.
  *
- * Only the calling thread is changed, and the threads it creates later
+ * Only the calling thread is changed; threads it creates later may
  * inherit the slice (the storage threads exist before the server listens).
- * Kernels before 6.12 accept the call and ignore the value. */
+ * Before 6.12 sched_runtime means nothing for SCHED_OTHER: the slice the
+ * kernel reports afterwards is logged, so a kernel that kept its default
+ * shows it. */
 #include "net/net_int.h"
 
 #include <errno.h>
