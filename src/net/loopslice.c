@@ -14,7 +14,7 @@
  * weight, its nice value): it runs sooner and more often, in shorter
  * stretches. Measured (docs/decisions/store-pipeline.md, "The half-rate
  * tail: the load generator and the core's share"): at 12,000 and 15,000
- * msgs/s on the shared VM the ack p99 fell in six of eight alternated
+ * msgs/s on the shared VM the ack p99 fell in nine of twelve alternated
  * pairs; saturated, the throughput was 3 % lower in both pairs; an
  * idle-box A/B has to confirm it.
  *
