@@ -15,8 +15,8 @@
  * stretches. Measured (docs/decisions/store-pipeline.md, "The half-rate
  * tail: the load generator and the core's share"): at 12,000 and 15,000
  * msgs/s on the shared VM the ack p99 fell in nine of twelve alternated
- * pairs; saturated, the throughput was 3 % lower in both pairs; an
- * idle-box A/B has to confirm it.
+ * pairs; saturated, the throughput moved -3.5 to +1.3 % (four pairs, inside
+ * the drift between pairs); an idle-box A/B has to confirm it.
  *
  * Only the calling thread is changed; threads it creates later may
  * inherit the slice (the storage threads exist before the server listens).
