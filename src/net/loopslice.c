@@ -6,8 +6,8 @@
  * the core only once its virtual deadline is earlier than the running
  * one's, and the deadline lies one slice (default 0.7 ms x (1 + log2
  * CPUs): 1.4 ms on 2 cores) ahead: so a loop woken by a reply's bytes or
- * by the writer's completions often waited for the writer or the sync
- * thread to finish a slice first. Since 6.12 a thread may ask for its own
+ * by the writer's completions may wait for the writer or the sync thread
+ * to finish a slice first (not traced per wake-up). Since 6.12 a thread may ask for its own
  * slice (sched_setattr, sched_runtime for SCHED_OTHER, 100 µs to 100 ms),
  * and a woken thread with a shorter slice preempts the running one. A
  * short slice gives the loop no larger share of the core (that is its
