@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
+#include <stdint.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <uv.h>
 
 /* Bind a plain AF_INET socket, not yet connected, to the source address
@@ -34,6 +36,39 @@ static inline void bench_bind_source(uv_tcp_t *tcp, int sources, int slot)
 {
   uv_os_fd_t fd;
   if (sources > 0 && !uv_fileno((uv_handle_t *)tcp, &fd)) (void)bench_bind_source_fd(fd, sources, slot);
+}
+
+/* Ask the kernel to stamp what fd receives (SO_TIMESTAMPNS: CLOCK_REALTIME
+ * when the segment entered the receive path; on loopback, when the peer's
+ * send handed it over). 0 or -1. */
+static inline int bench_rx_stamp_on(int fd)
+{
+  int one = 1;
+  return setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
+}
+
+/* recv into buf with the kernel's receive stamp (bench_rx_stamp_on): returns
+ * what recvmsg returns; *late_us is how long the last segment read waited
+ * in the socket before this call took it (now minus its stamp, both
+ * CLOCK_REALTIME), or UINT64_MAX without a stamp. What a reply's measured
+ * latency holds of this process's own lateness: the rest is the peer's. */
+static inline ssize_t bench_recv_stamped(int fd, void *buf, size_t cap, uint64_t *late_us)
+{
+  union { char b[CMSG_SPACE(sizeof(struct timespec))]; struct cmsghdr align; } ctl;
+  struct iovec iov = { buf, cap };
+  struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b, .msg_controllen = sizeof ctl.b };
+  ssize_t n = recvmsg(fd, &m, 0);
+  *late_us = UINT64_MAX;
+  if (n <= 0) return n;
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS) continue;
+    struct timespec ts, now;
+    memcpy(&ts, CMSG_DATA(c), sizeof ts);
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t d = ((int64_t)now.tv_sec - ts.tv_sec) * 1000000 + (now.tv_nsec - ts.tv_nsec) / 1000;
+    *late_us = d > 0 ? (uint64_t)d : 0;
+  }
+  return n;
 }
 
 /* One command-line option of a load generator: "--name VALUE", stored at dst

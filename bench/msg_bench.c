@@ -23,7 +23,19 @@
  *             [--timeline 0|1]
  *
  * Output (parent, one line): conns ok_logins acked failed elapsed_ms msgs_per_s
- * p50_ms p99_ms pushes (received by the recipients) batch window
+ * p50_ms p99_ms (send → the reply read), arrived_p50_ms arrived_p99_ms
+ * (send → the reply's arrival in this socket: the same less read_late),
+ * read_late_p99_ms and _max_ms (how long a reply waited in the socket before
+ * its worker read it, the worst worker: the kernel's receive stamp,
+ * SO_TIMESTAMPNS, against the time of the read; reads go through a
+ * uv_poll on a duplicate of the connection's descriptor, since libuv's own
+ * reads return no stamp), loadgen_cpu_wait_ms (the workers' time runnable
+ * but not running while sending, /proc/self/schedstat: the other worker or
+ * other tasks on the load core held it), send_lag_p99_ms and _max_ms (under
+ * --rate, per send, the worst worker: how long its token had waited, the
+ * tokens left before it over the worker's rate; latency counts from the
+ * send, not from the due time, and a late worker sends its backlog at
+ * once, up to 100 ms of tokens), pushes (received by the recipients) batch window
  * loadgen_cpu_ms, loadgen_tick_p99_ms and _max_ms (the interval between the
  * load generator's 1 ms ticks while sending, the worst worker: how late it
  * may have read an answer, which counts in the latency), and from the server's /healthz counters over the sending
@@ -41,8 +53,9 @@
  * per stage, every writer job of the server (not only the first worker's),
  * commits and syncs (COMMITs and WAL fdatasyncs in the period), per
  * server thread name over the period thr_NAME=cpu_ms/slices/voluntary/
- * involuntary (CPU time and time slices from /proc/PID/task/TID/schedstat,
- * context switches from .../status; the loop thread is "loop"), then the
+ * involuntary/cpu_wait_ms (CPU time, time slices and time runnable but not
+ * running from /proc/PID/task/TID/schedstat, context switches from
+ * .../status; the loop thread is "loop"), then the
  * WAL checkpointer's counters since the server started (ckpt_*: /healthz
  * "ckpt"). --timeline 1 also prints to stderr one line
  * "timeline_100ms_max_ms …": the highest ack latency in each 100 ms of
@@ -53,6 +66,7 @@
  */
 #include "bench_clock.h"
 #include "bench_net.h"
+#include "bench_proc.h"
 #include "auth/usersig.h"
 #include "util/clock.h"
 #include "util/hist.h"
@@ -79,6 +93,7 @@
 typedef struct conn {
   uv_tcp_t tcp;
   uv_connect_t creq;
+  uv_poll_t rpoll;              /* reads, on a duplicate of tcp's descriptor (recv_cb) */
   int idx, stage;               /* 0 connecting, 1 handshake, 2 login, 3 sync, 4 sending, 5 failed */
   char *rbuf;
   size_t got, cap;
@@ -106,13 +121,17 @@ static int stg_ok;
 static int healthz(unsigned long long out[4]);
 static int stages(imc_hist_t out[STORE_STAGES]);
 static unsigned long long server_cpu_ms(void), loop_cpu_ms(void);
-static uint32_t *lat;
+static uint32_t *lat, *arr;   /* per ack: send → read, and send → arrival in the socket */
 static size_t nlat, cap_lat;
+static uint64_t cur_late_us;  /* how long the segments of the read being parsed waited in the socket */
+static imc_hist_t read_late;  /* that wait per acknowledged send while sending */
+static imc_hist_t send_lag;   /* under --rate: per send, how long its token had waited (tokens left / rate) */
+static long long wait0_ns, wait1_ns; /* this worker's wait for a CPU (runnable, not running) at the start and end of sending */
 static double tokens;
 static uv_timer_t tick, stop_timer;
 /* per-thread figures of --server-pid at the start and end of sending (thr_sample) */
 #define THR_MAX 16
-typedef struct thr { char name[20]; unsigned long long run_ns, slices, vcsw, nvcsw; } thr_t;
+typedef struct thr { char name[20]; unsigned long long run_ns, wait_ns, slices, vcsw, nvcsw; } thr_t;
 static thr_t thr0[THR_MAX], thr1[THR_MAX];
 static int nthr0, nthr1;
 static int thr_sample(thr_t *out);
@@ -207,6 +226,7 @@ static void pump_spread(void)
     conn_t *c = &conns[cursor];
     cursor = (cursor + 1) % nconns;
     if (!can_send(c)) { idle++; continue; }
+    imc_hist_add(&send_lag, (uint64_t)(tokens * 1e9 / (opt.rate / opt.procs)));
     tokens -= opt.batch;
     send_batch(c);
     idle = 0;
@@ -244,6 +264,7 @@ static void finish_all(uv_timer_t *t)
   stopping = 1;
   t_end_us = now_us();
   cpu1 = cpu_us();
+  wait1_ns = bench_proc_wait_ns(getpid());
   if (hz_ok && healthz(hz1)) hz_ok = 0;
   if (stg_ok && stages(stg1)) stg_ok = 0;
   scpu1 = server_cpu_ms();
@@ -262,6 +283,7 @@ static void start_sending(void)
   if (opt.first == 0) nthr0 = thr_sample(thr0);
   t_start_us = now_us();
   cpu0 = cpu_us();
+  wait0_ns = bench_proc_wait_ns(getpid());
   uv_timer_start(&tick, on_tick, 1, 1);
   uv_timer_start(&stop_timer, finish_all, (uint64_t)opt.seconds * 1000, 0);
   pump();
@@ -307,8 +329,16 @@ static void got_frame(conn_t *c, const char *p, size_t len)
     if (stopping) return;
     if (strstr(p, "\"code\":0,")) {
       acked++;
-      if (nlat == cap_lat) { cap_lat = cap_lat ? cap_lat * 2 : 1 << 16; lat = realloc(lat, cap_lat * sizeof *lat); }
-      uint64_t now = now_us();
+      if (nlat == cap_lat) {
+        cap_lat = cap_lat ? cap_lat * 2 : 1 << 16;
+        lat = realloc(lat, cap_lat * sizeof *lat);
+        arr = realloc(arr, cap_lat * sizeof *arr);
+        if (!lat || !arr) { fprintf(stderr, "msg_bench: out of memory\n"); exit(1); }
+      }
+      uint64_t now = now_us(), late = cur_late_us == UINT64_MAX ? 0 : cur_late_us;
+      if (late > now - t) late = now - t;
+      imc_hist_add(&read_late, late * 1000);
+      arr[nlat] = (uint32_t)(now - t - late);
       lat[nlat++] = (uint32_t)(now - t);
       size_t slot = (size_t)((now - t_start_us) / 100000);
       if (opt.timeline && slot < TL_SLOTS && now - t > tl_max_us[slot]) tl_max_us[slot] = (uint32_t)(now - t);
@@ -322,21 +352,10 @@ static void got_frame(conn_t *c, const char *p, size_t len)
   }
 }
 
-static void alloc_cb(uv_handle_t *h, size_t sz, uv_buf_t *b)
+/* n more bytes in c->rbuf: the upgrade's reply, then whole frames. */
+static void on_data(conn_t *c, size_t n)
 {
-  (void)sz;
-  conn_t *c = h->data;
-  if (c->cap - c->got < 65536) { c->cap = c->cap ? c->cap * 2 : 131072; c->rbuf = realloc(c->rbuf, c->cap); }
-  b->base = c->rbuf + c->got;
-  b->len = c->cap - c->got - 1;
-}
-
-static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
-{
-  (void)b;
-  conn_t *c = s->data;
-  if (n < 0) { if (c->stage != 5) { c->stage = 5; failed++; } uv_close((uv_handle_t *)s, NULL); return; }
-  c->got += (size_t)n;
+  c->got += n;
   size_t off = 0;
   if (c->stage == 1) {
     c->rbuf[c->got] = 0;
@@ -369,6 +388,26 @@ static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
   c->got -= off;
 }
 
+/* The connection is readable (level-triggered poll on the duplicate
+ * descriptor): one stamped read (bench_recv_stamped), so each ack's latency
+ * splits into the server's side (until the reply entered this socket) and
+ * this process's lateness in reading it. libuv's own reads cannot return
+ * the stamp. */
+static void recv_cb(uv_poll_t *h, int status, int events)
+{
+  (void)events;
+  conn_t *c = h->data;
+  if (c->cap - c->got < 65536) { c->cap = c->cap ? c->cap * 2 : 131072; c->rbuf = realloc(c->rbuf, c->cap); }
+  ssize_t n = status ? -1 : bench_recv_stamped(h->io_watcher.fd, c->rbuf + c->got, c->cap - c->got - 1, &cur_late_us);
+  if (n < 0 && status == 0 && (errno == EAGAIN || errno == EINTR)) return;
+  if (n <= 0) {
+    if (c->stage != 5) { c->stage = 5; failed++; }
+    uv_poll_stop(h);
+    return;
+  }
+  on_data(c, (size_t)n);
+}
+
 static void connect_cb(uv_connect_t *r, int status)
 {
   conn_t *c = r->data;
@@ -376,7 +415,11 @@ static void connect_cb(uv_connect_t *r, int status)
   static const char hs[] = "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
   c->stage = 1;
-  uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
+  uv_os_fd_t fd;
+  int rfd = uv_fileno((uv_handle_t *)&c->tcp, &fd) ? -1 : dup(fd);
+  if (rfd < 0 || bench_rx_stamp_on(rfd) || uv_poll_init_socket(loop, &c->rpoll, rfd)) { c->stage = 5; failed++; return; }
+  c->rpoll.data = c;
+  uv_poll_start(&c->rpoll, UV_READABLE, recv_cb);
   send_buf(c, (void *)hs, sizeof hs - 1);
 }
 
@@ -447,21 +490,21 @@ static int thr_sample(thr_t *out)
       memset(&out[n], 0, sizeof out[n]);
       snprintf(out[n++].name, sizeof out[0].name, "%s", name);
     }
-    out[k].run_ns += run; out[k].slices += sl; out[k].vcsw += v; out[k].nvcsw += nv;
+    out[k].run_ns += run; out[k].wait_ns += wait; out[k].slices += sl; out[k].vcsw += v; out[k].nvcsw += nv;
   }
   if (d) closedir(d);
   return n;
 }
 
-/* " thr_NAME=cpu_ms/slices/voluntary/involuntary" per thread name over the
+/* " thr_NAME=cpu_ms/slices/voluntary/involuntary/cpu_wait_ms" per thread name over the
  * sending period (end minus start; a thread absent at the start counts from 0). */
 static void print_threads(void)
 {
   for (int i = 0; i < nthr1; i++) {
-    thr_t b = { "", 0, 0, 0, 0 };
+    thr_t b = { "", 0, 0, 0, 0, 0 };
     for (int k = 0; k < nthr0; k++) if (!strcmp(thr0[k].name, thr1[i].name)) b = thr0[k];
-    printf(" thr_%s=%.1f/%llu/%llu/%llu", thr1[i].name, (double)(thr1[i].run_ns - b.run_ns) / 1e6, thr1[i].slices - b.slices,
-           thr1[i].vcsw - b.vcsw, thr1[i].nvcsw - b.nvcsw);
+    printf(" thr_%s=%.1f/%llu/%llu/%llu/%.1f", thr1[i].name, (double)(thr1[i].run_ns - b.run_ns) / 1e6, thr1[i].slices - b.slices,
+           thr1[i].vcsw - b.vcsw, thr1[i].nvcsw - b.nvcsw, (double)(thr1[i].wait_ns - b.wait_ns) / 1e6);
   }
 }
 
@@ -569,8 +612,11 @@ static int worker(void)
   }
   uv_run(loop, UV_RUN_DEFAULT);
   qsort(lat, nlat, sizeof *lat, cmp_u32);
+  qsort(arr, nlat, sizeof *arr, cmp_u32);
   /* samples are sent up for global percentiles: every 16th keeps the pipe small */
-  for (size_t i = 0; i < nlat; i += 16) printf("L %u\n", lat[i]);
+  for (size_t i = 0; i < nlat; i += 16) printf("L %u\nR %u\n", lat[i], arr[i]);
+  printf("D %llu %llu %lld %llu %llu\n", (unsigned long long)imc_hist_pct_us(&read_late, 99), (unsigned long long)(read_late.max_ns / 1000),
+         (wait1_ns - wait0_ns) / 1000, (unsigned long long)imc_hist_pct_us(&send_lag, 99), (unsigned long long)(send_lag.max_ns / 1000));
   for (size_t i = 0; opt.timeline && i < TL_SLOTS; i++) if (tl_max_us[i]) printf("P %zu %u\n", i, tl_max_us[i]);
   if (!hz_ok) memset(hz1, 0, sizeof hz1), memset(hz0, 0, sizeof hz0);
   if (stg_ok) print_stages();
@@ -639,8 +685,9 @@ int main(int argc, char **argv)
   close(ready[0]);
   close(go[1]);
   unsigned long long ok = 0, fl = 0, ack = 0, nf = 0, ms_us = 0, push = 0, cpu = 0, t, h[7] = { 0 };
-  uint32_t *all = NULL;
-  size_t n = 0, cap = 0;
+  uint32_t *all = NULL, *all_arr = NULL;
+  size_t n = 0, cap = 0, n_arr = 0, cap_arr = 0;
+  unsigned long long late_p99 = 0, late_max = 0, run_wait_us = 0, lag_p99 = 0, lag_max = 0;
   char stage_line[1024] = "";
   unsigned long long tick_p99 = 0, tick_max = 0, t_first = 0;
   for (int p = 0; p < opt.procs; p++) {
@@ -652,6 +699,20 @@ int main(int argc, char **argv)
       if (sscanf(line, "H %llu %llu %llu %llu %llu %llu %llu", &h[0], &h[1], &h[2], &h[3], &h[4], &h[5], &h[6]) == 7)
         continue;
       unsigned long long tp, tm;
+      unsigned long long rw, lp, lm;
+      if (sscanf(line, "D %llu %llu %llu %llu %llu", &tp, &tm, &rw, &lp, &lm) == 5) {
+        run_wait_us += rw;
+        if (lp > lag_p99) lag_p99 = lp;
+        if (lm > lag_max) lag_max = lm;
+        if (tp > late_p99) late_p99 = tp;
+        if (tm > late_max) late_max = tm;
+        continue;
+      }
+      if (sscanf(line, "R %u", &l) == 1) {
+        if (n_arr == cap_arr) { cap_arr = cap_arr ? cap_arr * 2 : 65536; all_arr = realloc(all_arr, cap_arr * sizeof *all_arr); }
+        all_arr[n_arr++] = l;
+        continue;
+      }
       if (sscanf(line, "T %llu %llu", &tp, &tm) == 2) {
         if (tp > tick_p99) tick_p99 = tp;
         if (tm > tick_max) tick_max = tm;
@@ -681,10 +742,14 @@ int main(int argc, char **argv)
   }
   qsort(all, n, sizeof *all, cmp_u32);
   double p50 = n ? all[(n - 1) / 2] / 1000.0 : 0, p99 = n ? all[(n * 99 + 99) / 100 - 1] / 1000.0 : 0;
+  qsort(all_arr, n_arr, sizeof *all_arr, cmp_u32);
+  double a50 = n_arr ? all_arr[(n_arr - 1) / 2] / 1000.0 : 0, a99 = n_arr ? all_arr[(n_arr * 99 + 99) / 100 - 1] / 1000.0 : 0;
   printf("conns=%d logins=%llu failed=%llu acked=%llu send_errors=%llu elapsed_ms=%.0f msgs_per_s=%.0f p50_ms=%.2f "
-         "p99_ms=%.2f pushes=%llu batch=%d window=%d rate=%.0f spread=%d loadgen_cpu_ms=%.0f loadgen_tick_p99_ms=%.1f loadgen_tick_max_ms=%.1f jobs_per_commit=%.1f "
+         "p99_ms=%.2f arrived_p50_ms=%.2f arrived_p99_ms=%.2f read_late_p99_ms=%.2f read_late_max_ms=%.1f loadgen_cpu_wait_ms=%.0f send_lag_p99_ms=%.2f send_lag_max_ms=%.1f pushes=%llu batch=%d window=%d rate=%.0f spread=%d loadgen_cpu_ms=%.0f loadgen_tick_p99_ms=%.1f loadgen_tick_max_ms=%.1f jobs_per_commit=%.1f "
          "frames_per_write=%.2f server_cpu_us_per_msg=%.1f loop_cpu_us_per_msg=%.1f%s%s\n", opt.conns, ok, fl, ack, nf,
-         ms_us / 1000.0, ms_us ? ack * 1e6 / (double)ms_us : 0, p50, p99, push, opt.batch, opt.window, opt.rate, opt.spread,
+         ms_us / 1000.0, ms_us ? ack * 1e6 / (double)ms_us : 0, p50, p99, a50, a99,
+         late_p99 / 1000.0, late_max / 1000.0, run_wait_us / 1000.0, lag_p99 / 1000.0,
+         lag_max / 1000.0, push, opt.batch, opt.window, opt.rate, opt.spread,
          cpu / 1000.0, tick_p99 / 1000.0, tick_max / 1000.0, h[1] ? (double)h[0] / (double)h[1] : 0, h[2] ? (double)h[3] / (double)h[2] : 0,
          h[5] && h[4] ? (double)h[4] * 1000.0 / ((double)h[5] * opt.procs) : 0,
          h[5] && h[6] ? (double)h[6] * 1000.0 / ((double)h[5] * opt.procs) : 0, *stage_line ? " " : "", stage_line);
@@ -697,5 +762,6 @@ int main(int argc, char **argv)
     fprintf(stderr, "\n");
   }
   free(all);
+  free(all_arr);
   return 0;
 }

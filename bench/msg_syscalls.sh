@@ -4,7 +4,8 @@
 # tracepoints (syscalls:sys_enter_*; cheap, unlike strace, which slows the
 # server until every read carries several frames). A fresh legacy app, the
 # server pinned to core 0, msg_bench on core 1 with USERS (default 2000)
-# users sending BATCH (default 1) frames per write with WINDOW (default 4)
+# users (one worker per 5,000: each connection takes two descriptors, the
+# socket and a duplicate for stamped reads) sending BATCH (default 1) frames per write with WINDOW (default 4)
 # unanswered per connection, at RATE msgs/s (default 0: as fast as the
 # window allows, the server saturated). Once every user is logged in and
 # sending, perf counts for SECONDS (default 4) s; messages = the send frames
@@ -32,7 +33,7 @@ hz() { curl -s "http://127.0.0.1:$port/healthz"; }
 field() { echo "$1" | sed -n "s/.*$2.*/\1/p"; }
 new_app syscalls
 start_server --msg-sync-page 1000 $SERVER_ARGS
-taskset -c 1 build/bench/msg_bench --port "$port" --sdkappid "$app" --key "$key" --conns "$USERS" --procs 1 \
+taskset -c 1 build/bench/msg_bench --port "$port" --sdkappid "$app" --key "$key" --conns "$USERS" --procs $(( (USERS + 4999) / 5000 )) \
   --window "$W" --batch "$B" --rate "$RATE" --seconds $((SECS + 6)) --server-pid "$spid" >"$dir/bench.out" 2>&1 &
 bpid=$!
 while [ "$(field "$(hz)" '"fast_sends":\([0-9]*\)')" -lt "$USERS" ]; do sleep 0.2; done # sending

@@ -9,7 +9,18 @@
  * connection times the delivery. Printed: messages published and delivered
  * per second, delivery latency p50/p99 (publish → delivery, no
  * acknowledgement exists in core NATS), the server's CPU share over the
- * sending period (--server-pid) and this generator's own.
+ * sending period (--server-pid) and this generator's own. Timing points:
+ * a payload carries the time of its write (not the time it was due), so
+ * a generator running late shows as send_lag (p99 and max of each write's
+ * time behind its due time, start + index / rate, under --rate), not as
+ * latency; arrived_p50_ms/arrived_p99_ms are publish → the delivery's
+ * arrival in the receiving socket (the kernel's receive stamp,
+ * SO_TIMESTAMPNS), i.e. the latency less the time the delivery waited for
+ * this process to read it; server_cpu_wait_ms is the server's main
+ * thread's time runnable but not running over the sending period (other
+ * tasks on its core held it); loadgen_cpu_wait_ms is this process's time
+ * runnable but not running over the sending period (/proc/self/schedstat:
+ * other tasks on the load core held it).
  *
  *   peer_bench --proto nats|mqtt --port PORT [--users 10000] [--seconds 8] [--rate 0]
  *             [--batch 1] [--window 4] [--size 120] [--server-pid PID]
@@ -43,8 +54,11 @@ typedef struct {
 } conn_t;
 
 static conn_t *cs;
-static uint64_t delivered, published, eagain, *lat;
+static uint64_t delivered, published, eagain, *lat, *arr; /* per delivery: send → read, send → arrival in the socket */
 static size_t nlat, caplat;
+static uint64_t cur_late_us; /* how long the segments of the read being parsed waited in the socket */
+static uint64_t *send_lag;   /* per publish at a --rate: its send time minus its due time */
+static size_t nlag, caplag;
 
 static void send_all(conn_t *c, const char *p, size_t n)
 {
@@ -209,19 +223,22 @@ static void on_msg(const char *payload, size_t n)
   if (sender < (unsigned)users && cs[sender].inflight > 0) cs[sender].inflight--;
   if (nlat == caplat) {
     size_t ncap = caplat ? caplat * 2 : 1u << 20;
-    uint64_t *n = realloc(lat, ncap * sizeof *n);
-    if (!n) return; /* counted as delivered, not timed */
-    lat = n;
+    uint64_t *n = realloc(lat, ncap * sizeof *n), *a = n ? realloc(arr, ncap * sizeof *a) : NULL;
+    if (n) lat = n;
+    if (!a) return; /* counted as delivered, not timed */
+    arr = a;
     caplat = ncap;
   }
-  lat[nlat++] = now_us() - t;
+  uint64_t d = now_us() - t, late = cur_late_us == UINT64_MAX ? 0 : cur_late_us;
+  arr[nlat] = d - (late < d ? late : d);
+  lat[nlat++] = d;
 }
 
 static void drain(conn_t *c)
 {
   for (;;) {
     if (c->len == sizeof c->buf) { fprintf(stderr, "peer_bench: a frame over %zu bytes\n", sizeof c->buf); exit(1); }
-    ssize_t r = read(c->fd, c->buf + c->len, sizeof c->buf - c->len);
+    ssize_t r = bench_recv_stamped(c->fd, c->buf + c->len, sizeof c->buf - c->len, &cur_late_us);
     if (r <= 0) {
       if (r == 0 || (errno != EAGAIN && errno != EINTR)) { fprintf(stderr, "peer_bench: connection lost\n"); exit(1); }
       return;
@@ -270,6 +287,7 @@ int main(int argc, char **argv)
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     fcntl(fd, F_SETFL, O_NONBLOCK);
     cs[i].fd = fd;
+    bench_rx_stamp_on(fd);
     struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.u32 = (uint32_t)i };
     epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
     send_all(&cs[i], line, proto->hello(line, sizeof line, i));
@@ -282,6 +300,7 @@ int main(int argc, char **argv)
   char *pub = malloc(pub_cap), payload[512];
   uint64_t x = 88172645463325252ull;
   long long srv0 = server_pid ? bench_proc_cpu_ms(server_pid) : 0, me0 = bench_proc_cpu_ms(getpid());
+  long long wait0 = bench_proc_wait_ns(getpid()), swait0 = server_pid ? bench_proc_wait_ns(server_pid) : 0;
   uint64_t t0 = now_us(), end = t0 + (uint64_t)seconds * 1000000u, sent = 0;
   int next = 0;
   while (now_us() < end) {
@@ -302,6 +321,15 @@ int main(int argc, char **argv)
         n += proto->pub(pub + n, pub_cap - n, peer, payload, (size_t)size);
       }
       send_all(c, pub, n);
+      if (rate > 0) { /* the lag of this write's first publish behind its due time */
+        if (nlag == caplag) {
+          size_t ncap = caplag ? caplag * 2 : 1u << 16;
+          uint64_t *g = realloc(send_lag, ncap * sizeof *g);
+          if (g) { send_lag = g; caplag = ncap; }
+        }
+        uint64_t due_us = t0 + sent * 1000000u / (uint64_t)rate, now = now_us();
+        if (nlag < caplag) send_lag[nlag++] = now > due_us ? now - due_us : 0;
+      }
       c->inflight += batch;
       sent += (uint64_t)batch;
       budget -= batch;
@@ -311,20 +339,26 @@ int main(int argc, char **argv)
   }
   uint64_t t1 = now_us();
   long long srv1 = server_pid ? bench_proc_cpu_ms(server_pid) : 0, me1 = bench_proc_cpu_ms(getpid());
+  long long wait1 = bench_proc_wait_ns(getpid()), swait1 = server_pid ? bench_proc_wait_ns(server_pid) : 0;
   published = sent;
   uint64_t delivered_in = delivered;
   for (uint64_t until = now_us() + 2000000u; delivered < published && now_us() < until;) poll_once(ep, 10);
   qsort(lat, nlat, sizeof *lat, cmp_u64);
+  qsort(arr, nlat, sizeof *arr, cmp_u64);
+  qsort(send_lag, nlag, sizeof *send_lag, cmp_u64);
   double el = (double)(t1 - t0);
   printf("peer_bench proto=%s users=%d batch=%d window=%d size=%d rate=%d published=%llu published_per_s=%.0f "
-         "delivered_per_s=%.0f delivered_total=%llu lost=%llu eagain=%llu p50_ms=%.2f p99_ms=%.2f "
-         "server_cpu_pct=%.1f server_us_per_msg=%.2f loadgen_cpu_pct=%.1f\n",
+         "delivered_per_s=%.0f delivered_total=%llu lost=%llu eagain=%llu p50_ms=%.2f p99_ms=%.2f arrived_p50_ms=%.2f "
+         "arrived_p99_ms=%.2f send_lag_p99_ms=%.2f send_lag_max_ms=%.2f "
+         "server_cpu_pct=%.1f server_us_per_msg=%.2f server_cpu_wait_ms=%.0f loadgen_cpu_pct=%.1f loadgen_cpu_wait_ms=%.0f\n",
          proto->name, users, batch, window, size, rate, (unsigned long long)published, (double)published * 1e6 / el,
          (double)delivered_in * 1e6 / el, (unsigned long long)delivered,
          (unsigned long long)(published > delivered ? published - delivered : 0), (unsigned long long)eagain,
          nlat ? (double)lat[nlat / 2] / 1000.0 : 0.0, nlat ? (double)lat[nlat * 99 / 100] / 1000.0 : 0.0,
+         nlat ? (double)arr[nlat / 2] / 1000.0 : 0.0, nlat ? (double)arr[nlat * 99 / 100] / 1000.0 : 0.0,
+         nlag ? (double)send_lag[nlag * 99 / 100] / 1000.0 : 0.0, nlag ? (double)send_lag[nlag - 1] / 1000.0 : 0.0,
          (double)(srv1 - srv0) * 1000.0 * 100.0 / el,
-         delivered_in ? (double)(srv1 - srv0) * 1000.0 / (double)delivered_in : 0.0,
-         (double)(me1 - me0) * 1000.0 * 100.0 / el);
+         delivered_in ? (double)(srv1 - srv0) * 1000.0 / (double)delivered_in : 0.0, (double)(swait1 - swait0) / 1e6,
+         (double)(me1 - me0) * 1000.0 * 100.0 / el, (double)(wait1 - wait0) / 1e6);
   return 0;
 }

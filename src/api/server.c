@@ -469,6 +469,7 @@ void api_net_cfg(const api_cfg_t *cfg, net_cfg_t *n)
   if (cfg->net_notices_per_turn) n->notices_per_turn = (uint32_t)cfg->net_notices_per_turn;
   if (cfg->net_notice_turn_us) n->notice_turn_us = (uint32_t)cfg->net_notice_turn_us;
   n->fd_table = (unsigned)cfg->net_fd_table;
+  n->loop_slice_us = (unsigned)cfg->net_loop_slice_us;
 }
 
 void api_net_handlers(api_srv_t *srv, net_handlers_t *h)

@@ -53,6 +53,7 @@ void net_cfg_defaults(net_cfg_t *c)
   c->notices_per_turn = NET_NOTICES_PER_TURN;
   c->notice_turn_us = NET_NOTICE_TURN_US;
   c->fd_table = NET_FD_TABLE;
+  c->loop_slice_us = NET_LOOP_SLICE_US;
 }
 
 uint64_t net__now(net_server_t *s) { return s->loop ? uv_now(s->loop) : 0; }
@@ -519,6 +520,8 @@ int net_server_start(uv_loop_t *loop, const net_cfg_t *cfg, const net_handlers_t
   if (rc) return rc;
   unsigned fds = net__fd_table_reserve(cfg->fd_table);
   if (fds) IMC_INFO("net", "msg=\"descriptor table sized\" fds=%u", fds);
+  uint64_t slice_ns = net__loop_slice_set(cfg->loop_slice_us);
+  if (slice_ns) IMC_INFO("net", "msg=\"event loop time slice set\" slice_ns=%llu", (unsigned long long)slice_ns);
   net_server_t *s = calloc(1, sizeof *s);
   if (!s || !(s->rbuf = malloc(NET_READ_BUF))) { free(s); close(lfd); return IMC_E_NOMEM; }
   s->loop = loop;

@@ -61,6 +61,13 @@ typedef struct net_cfg {
    * each later growth of the table blocks the loop's accept4() for an RCU
    * grace period); 0 = the table grows on demand. Default NET_FD_TABLE. */
   unsigned fd_table;
+  /* The event-loop thread's time slice (µs) under the kernel's fair
+   * scheduler, set when the server starts listening (src/net/loopslice.c):
+   * a short slice lets the loop, woken by input or by the writer's
+   * completions, take the core from the writer or the sync thread at once
+   * instead of after their slice; 0 = the kernel's default. Default
+   * NET_LOOP_SLICE_US. */
+  unsigned loop_slice_us;
   /* 0 (the default): an upgrade request on ws_path that the strict scanner
    * accepted whole in one read, in the plain shape clients send, is read
    * without http-parser (http.c, "Upgrade requests read directly"); 1:
@@ -82,6 +89,8 @@ typedef struct net_cfg {
 #define NET_NOTICE_TURN_US 1000
 /* 65,536 descriptor slots: about 512 KiB of kernel memory, once. */
 #define NET_FD_TABLE 65536
+/* 100 µs: the shortest slice Linux takes (6.12 on; others ignore it). */
+#define NET_LOOP_SLICE_US 100
 
 typedef struct net_handlers {
   void *ud;

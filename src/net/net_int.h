@@ -213,6 +213,12 @@ void net__update_events(struct net_conn *c);
  * loop grows it later (net_cfg_t fd_table). Returns the size asked of the
  * kernel, 0 when nothing was done (want 0, or it failed). */
 unsigned net__fd_table_reserve(unsigned want);
+/* loopslice.c: ask the kernel's fair scheduler for a time slice of us µs
+ * for the calling thread only (net_cfg_t loop_slice_us), its nice value
+ * kept. Returns the slice in ns the kernel reports for it afterwards
+ * (/proc/self/task/TID/sched se.slice), 0 when nothing was done (us 0, the
+ * call failed, or the kernel shows no slice). */
+uint64_t net__loop_slice_set(unsigned us);
 void net__conn_free(struct net_conn *c);
 void net__turn_end(net_server_t *s);
 
