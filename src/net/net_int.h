@@ -180,6 +180,7 @@ struct net_server {
   uv_idle_t again_idle;         /* active while again is not empty: the loop comes round without new events */
   uv_idle_t out_idle;           /* active while the write budget left output listed: the poll does not block */
   int fresh_left;               /* events of opening connections still to handle in this loop turn */
+  uint64_t read_at_ns;          /* when the latest read began (only while the turn log records: util/turnlog.h) */
   uint64_t read_ns;             /* time the budgeted reads (and accepts) took in this loop turn (cfg.read_turn_us) */
   unsigned turn_accepts;        /* accept calls in this loop turn */
   uint64_t read_deferred;       /* reads of opened WebSockets left for a later turn (cfg.read_turn_us) */
@@ -264,6 +265,7 @@ void net__http_feed(struct net_conn *c, char *data, size_t len);
 void net__http_free(struct net_conn *c);
 void net__http_orphan(struct net_conn *c);       /* connection gone: detach requests */
 void net__http_deadline(struct net_conn *c);
+void net__http_written(struct net_conn *c);      /* its queue was written out: the turn log's mark (util/turnlog.h) */
 void net__http_eof(struct net_conn *c);          /* the client half-closed */
 /* Field lines named `name` (case-insensitive): how many; the i-th value. */
 size_t net__req_field_count(const net_req_t *r, const char *name);

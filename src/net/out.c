@@ -21,6 +21,7 @@
  * notice) and, closed meanwhile, freed only after it. Loop thread only. */
 #include "net/net_int.h"
 #include "util/err.h"
+#include "util/turnlog.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -159,6 +160,7 @@ void net__flush_one(struct net_conn *c)
     if (!o->head) break;
   }
   net__out_free(c);
+  if (!(c->flags & CF_WS)) net__http_written(c);
   c->flags &= (uint16_t)~CF_WANT_OUT;
   if (c->flags & CF_CLOSE_AFTER_WRITE) { net__really_close(c); return; } /* close() leaves the epoll set */
   net__update_events(c);
@@ -296,6 +298,7 @@ static void turn_busy(net_server_t *s, uv_loop_t *loop, uint64_t now)
     imc_hist_add(&s->turn_busy, busy);
     s->turns_over_2ms += busy > 2000000u;
     s->turns_over_5ms += busy > 5000000u;
+    imc_turnlog_turn_end(now, busy, blocked);
   }
   s->turn_at_ns = now;
   s->turn_idle_ns = idle;
@@ -312,14 +315,18 @@ void net__on_check(uv_check_t *h)
   size_t waiting;             /* notices the budget left for later turns */
   do {
     /* close notices first: the application may queue more output in them */
+    int tp = imc_turnlog_enter(IMC_TP_NOTICES);
     deliver_notices(s, &notices, t0);
     waiting = s->notify_len;
     /* HTTP replies first: a REST client does not wait behind the turn's
      * WebSocket writes (a login storm queues thousands of them); then the
      * WebSockets. What the budget leaves stays listed, in order, ahead of
      * what later turns list, so it is written first next turn. */
+    imc_turnlog_enter(IMC_TP_WRITE_HTTP);
     write_http(s, &writes, t0);
+    imc_turnlog_enter(IMC_TP_WRITE_WS);
     left = s->flush_http_len + write_ws(s, hold, &writes, t0);
+    imc_turnlog_leave(tp);
   } while (s->notify_len > waiting); /* a failed write queued a notice: its turn if the budget lasts */
   while (s->dead) { /* a closed connection whose notice waits, or still listed, is not here yet */
     struct net_conn *c = s->dead;
