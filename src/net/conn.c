@@ -295,6 +295,7 @@ static int read_once(struct net_conn *c)
 static int must_wait(const net_server_t *s, const struct net_conn *c)
 {
   if (!(c->flags & (CF_FRESH | CF_WS))) return 0;
+  if (s->http_only) return 1; /* the check phase's pass (net__take_http) */
   if ((c->flags & CF_FRESH) && s->fresh_left <= 0) return 1;
   return s->read_ns >= (uint64_t)s->cfg.read_turn_us * 1000u;
 }
@@ -333,7 +334,7 @@ static void read_now(struct net_conn *c)
 static void read_or_defer(struct net_conn *c)
 {
   net_server_t *s = c->srv;
-  if (must_wait(s, c)) { count_wait(s, c); again_push(c); return; }
+  if (must_wait(s, c)) { if (!s->http_only) count_wait(s, c); again_push(c); return; }
   read_now(c);
 }
 
@@ -459,16 +460,16 @@ static void accept_some(net_server_t *s)
   }
 }
 
-/* A turn's input: what earlier turns left in srv->again first (it became
- * ready first), then the events the kernel reports now. */
-static void take_events(net_server_t *s)
+/* The events the kernel reports now. In the check phase's pass
+ * (s->http_only: net__take_http) only keep-alive HTTP clients are read;
+ * the listener waits for the next turn (level-triggered: reported again)
+ * and other input goes to srv->again, read first next turn. */
+static void take_reported(net_server_t *s)
 {
   struct epoll_event ev[NET_EPOLL_BATCH];
-  int tp = imc_turnlog_enter(IMC_TP_EVENTS);
-  if (s->again_len) run_again(s);
   int n = epoll_wait(s->ep, ev, NET_EPOLL_BATCH, 0);
   for (int i = 0; i < n; i++) {
-    if (ev[i].data.ptr == s) { accept_some(s); continue; }
+    if (ev[i].data.ptr == s) { if (!s->http_only) accept_some(s); continue; }
     struct net_conn *c = ev[i].data.ptr;   /* closed ones stay allocated until on_check */
     s->events++;
     if (c->flags & CF_CLOSED) continue;
@@ -479,6 +480,25 @@ static void take_events(net_server_t *s)
     if (c->flags & CF_CLOSED) continue;
     if (ev[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) on_readable(c, ev[i].events);
   }
+}
+
+/* A turn's input: what earlier turns left in srv->again first (it became
+ * ready first), then the events the kernel reports now. */
+static void take_events(net_server_t *s)
+{
+  int tp = imc_turnlog_enter(IMC_TP_EVENTS);
+  if (s->again_len) run_again(s);
+  take_reported(s);
+  imc_turnlog_leave(tp);
+}
+
+void net__take_http(net_server_t *s)
+{
+  if (s->ep < 0) return;
+  int tp = imc_turnlog_enter(IMC_TP_EVENTS);
+  s->http_only = 1;
+  take_reported(s);
+  s->http_only = 0;
   imc_turnlog_leave(tp);
 }
 

@@ -180,6 +180,7 @@ struct net_server {
   uv_idle_t again_idle;         /* active while again is not empty: the loop comes round without new events */
   uv_idle_t out_idle;           /* active while the write budget left output listed: the poll does not block */
   int fresh_left;               /* events of opening connections still to handle in this loop turn */
+  int http_only;                /* in the check phase's pass (net__take_http): only keep-alive HTTP is read */
   uint64_t read_at_ns;          /* when the latest read began (only while the turn log records: util/turnlog.h) */
   uint64_t read_ns;             /* time the budgeted reads (and accepts) took in this loop turn (cfg.read_turn_us) */
   unsigned turn_accepts;        /* accept calls in this loop turn */
@@ -216,6 +217,12 @@ void net__update_events(struct net_conn *c);
 unsigned net__fd_table_reserve(unsigned want);
 void net__conn_free(struct net_conn *c);
 void net__turn_end(net_server_t *s);
+/* conn.c: the check phase's input pass (out.c net__on_check, after the
+ * write-out): keep-alive HTTP clients whose input the kernel reports now
+ * are read (their replies queued for this check phase's HTTP write-out);
+ * other input the pass meets goes to srv->again for the next turn, first,
+ * with no budget spent on it, and the listener waits for the next turn. */
+void net__take_http(net_server_t *s);
 
 /* out.c: the write queue. net__list_flush lists c for the turn's write-out
  * (not listed on OOM: it is written at its next output or EPOLLOUT);

@@ -219,11 +219,13 @@ static void deliver_notices(net_server_t *s, unsigned *done, uint64_t t0_ns)
   s->notify_len -= i;
 }
 
-/* Write the HTTP replies listed, in order, while the turn's budget lasts;
- * the rest stay listed, in order, for the next turn. One that became a
- * WebSocket after it was listed (its 101 is queued before the upgrade)
- * moves to the WebSocket list: it is written after the HTTP replies, as
- * every WebSocket's output is. */
+/* Write the HTTP replies listed, in order, all of them: the write budget
+ * does not stop them (REST is what a storm must not starve; its input is
+ * read whenever the kernel reports it, its rate capped per app), but they
+ * count against it, so the WebSockets' write-out after them has less room.
+ * One that became a WebSocket after it was listed (its 101 is queued
+ * before the upgrade) moves to the WebSocket list: it is written after
+ * the HTTP replies, as every WebSocket's output is. */
 static void write_http(net_server_t *s, unsigned *writes, uint64_t t0)
 {
   size_t i = 0;
@@ -232,10 +234,10 @@ static void write_http(net_server_t *s, unsigned *writes, uint64_t t0)
     if (!(c->flags & CF_FLUSH_LISTED)) continue; /* written meanwhile (EPOLLOUT without room to list it) */
     if (c->flags & CF_CLOSED) { unlist_closed(c); continue; }
     if ((c->flags & CF_WS) && !list_append(s, 1, c)) continue;
-    if (!write_room(s, *writes, t0)) break;
     net__flush_one(c);
     (*writes)++;
   }
+  (void)t0;
   if (!i) { s->write_deferred += s->flush_http_len; return; } /* the list may be empty and unallocated */
   s->write_deferred += s->flush_http_len - i;
   memmove(s->flush_http, s->flush_http + i, (s->flush_http_len - i) * sizeof *s->flush_http);
@@ -328,6 +330,19 @@ void net__on_check(uv_check_t *h)
     left = s->flush_http_len + write_ws(s, hold, &writes, t0);
     imc_turnlog_leave(tp);
   } while (s->notify_len > waiting); /* a failed write queued a notice: its turn if the budget lasts */
+  /* REST requests that arrived during this turn after its input passes
+   * (while the writer's completions ran, or this write-out): read and
+   * answered now, instead of waiting for the whole next turn (a request
+   * then waits for at most about one turn: docs/decisions/loop-turns.md,
+   * wave 14). What else the pass meets is read next turn, first. */
+  if (s->loop) {
+    size_t ws_listed = s->flush_len;
+    net__take_http(s);
+    int tp = imc_turnlog_enter(IMC_TP_WRITE_HTTP);
+    write_http(s, &writes, t0);
+    imc_turnlog_leave(tp);
+    left += s->flush_http_len + (s->flush_len - ws_listed); /* WebSocket output the pass queued goes next turn */
+  }
   while (s->dead) { /* a closed connection whose notice waits, or still listed, is not here yet */
     struct net_conn *c = s->dead;
     s->dead = c->tw_next;
