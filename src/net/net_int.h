@@ -34,11 +34,15 @@
  *   logins started                ws_logins_per_turn, ws_login_turn_us (config)
  *   writer completions            STORE_WRITER_DONE_PER_TURN, STORE_WRITER_DONE_TURN_US
  *   close notices (on_ws_close)   cfg.notices_per_turn, cfg.notice_turn_us
- *   writes (HTTP replies first)   cfg.writes_per_turn, cfg.write_turn_us
+ *   writes of WebSockets          cfg.writes_per_turn, cfg.write_turn_us (HTTP
+ *                                 replies, written first, count against it)
  * Each counts from the turn's first item, which always runs (progress).
  * Keep-alive HTTP clients (opened, not WebSockets) are read whenever the
- * kernel reports them and their replies are written first: REST is what a
- * storm must not starve, and its rate is capped per app before any work.
+ * kernel reports them, and once more at the end of the check phase
+ * (net__take_http), and their replies are all written in the check phase
+ * that has them, first: REST is what a storm must not starve, and its
+ * rate is capped per app before any work. A REST request then waits for
+ * at most about one turn: the rest of the turn it arrives in.
  *
  * Events: connections are registered edge-triggered (EPOLLET): the kernel
  * reports a socket once when input arrives, in the order sockets became
