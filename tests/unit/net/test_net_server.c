@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -127,7 +129,8 @@ static void turn_frame(net_ws_t *ws, const char *d, size_t n)
 }
 
 /* ws_mode 7 (REST in the turn; writes_per_turn 1, no write time limit):
- * "busy" spins 30 ms, then answers "ok"; "arm" sends, from this callback
+ * "busy" spins 30 ms (no answer); "arm2" lists the frame "x" to the
+ * WebSocket, then sends arm_req on arm_fd; "arm" sends, from this callback
  * (the poll phase, after the turn's input pass), the HTTP request in
  * arm_req on the client's keep-alive socket arm_fd, and starts a prepare
  * handle that, in the next turn, notes the bytes written since (the reply
@@ -140,14 +143,30 @@ static uv_prepare_t arm_prep;
 static int arm_prep_on;
 static uint64_t arm_bytes_out;
 static net_ws_t *arm_ws;
+static uint64_t arm_turns;
 static void arm_next_turn(uv_prepare_t *h)
 {
   net_stats_t st;
   char f[64];
   net_server_stats(srv, &st);
+  if (st.turns == arm_turns) return; /* "arm" was read in this turn's idle phase: its check phase is still to come */
   snprintf(f, sizeof f, "written=%llu", (unsigned long long)(st.bytes_out - arm_bytes_out));
   net_ws_send_text(arm_ws, f, strlen(f));
   uv_prepare_stop(h);
+}
+
+/* Send arm_req on arm_fd and wait (at most 1 s) until the server's socket
+ * has it: the kernel may leave loopback's receive work to ksoftirqd, and
+ * the request must be there before this turn's check phase. */
+static int arm_send(void)
+{
+  if (send(arm_fd, arm_req, sizeof arm_req - 1, 0) != (ssize_t)(sizeof arm_req - 1)) return -1;
+  for (int i = 0; i < 10000; i++) {
+    int q = 0;
+    if (ioctl(arm_fd, SIOCOUTQ, &q) == 0 && q == 0) return 0; /* acknowledged: in the server's socket */
+    usleep(100);
+  }
+  return -1;
 }
 
 static void rest_frame(net_ws_t *ws, const char *d, size_t n)
@@ -156,14 +175,17 @@ static void rest_frame(net_ws_t *ws, const char *d, size_t n)
   net_stats_t st;
   net_server_stats(srv, &st);
   if (n == 4 && !memcmp(d, "busy", 4)) {
-    uint64_t until = uv_hrtime() + 30000000u;
+    uint64_t until = uv_hrtime() + 30000000u; /* no answer: no WebSocket output shares the turn's write budget */
     while (uv_hrtime() < until) {}
-    net_ws_send_text(ws, "ok", 2);
+  } else if (n == 4 && !memcmp(d, "arm2", 4)) { /* a WebSocket frame listed before the REST request arrives */
+    net_ws_send_text(ws, "x", 1);
+    if (arm_send()) return; /* the client times out */
   } else if (n == 3 && !memcmp(d, "arm", 3)) {
     if (!arm_prep_on) { uv_prepare_init(&loop, &arm_prep); arm_prep_on = 1; }
     arm_bytes_out = st.bytes_out;
+    arm_turns = st.turns;
     arm_ws = ws;
-    if (send(arm_fd, arm_req, sizeof arm_req - 1, 0) != (ssize_t)(sizeof arm_req - 1)) return; /* the client times out */
+    if (arm_send()) return; /* the client times out */
     uv_prepare_start(&arm_prep, arm_next_turn);
   } else {
     snprintf(f, sizeof f, "deferred=%llu", (unsigned long long)st.write_deferred);
@@ -749,7 +771,6 @@ static void *budget_client(void *arg)
 {
   (void)arg;
   const char *err = NULL;
-  char p[128];
   int fds[REST_CLIENTS], lp;
   unsigned long long a = 0, b = 0;
   int ws = ws_open(AF_INET, &lp);
@@ -761,7 +782,6 @@ static void *budget_client(void *arg)
   usleep(10 * 1000); /* the loop spins meanwhile: the requests below are read in one turn */
   for (int i = 0; !err && i < REST_CLIENTS; i++)
     if (write_all(fds[i], arm_req, sizeof arm_req - 1)) err = "a request not sent";
-  if (!err && (ws_recv_text(ws, p) || strcmp(p, "ok"))) err = "busy: no answer";
   for (int i = 0; !err && i < REST_CLIENTS; i++) {
     char head[512], body[2];
     if (read_head(fds[i], head, sizeof head) < 0 || read_all(fds[i], body, 2)) err = "a reply missing";
@@ -814,6 +834,65 @@ static void test_rest_read_in_check_phase(void **st)
   run_with_client("127.0.0.1", in_turn_client);
 }
 
+/* The receive timestamp of the first bytes on fd (SO_TIMESTAMPNS on), or
+ * -1: with *at zero when the bytes came unstamped. */
+static int recv_stamp(int fd, char *buf, size_t cap, struct timespec *at)
+{
+  char ctl[256];
+  struct pollfd p = { fd, POLLIN, 0 };
+  struct iovec iov = { buf, cap };
+  struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof ctl };
+  memset(at, 0, sizeof *at);
+  if (poll(&p, 1, 5000) != 1 || recvmsg(fd, &mh, 0) <= 0) { at->tv_nsec = 1; return -1; } /* nothing came */
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) memcpy(at, CMSG_DATA(c), sizeof *at);
+  return at->tv_sec || at->tv_nsec ? 0 : -1;
+}
+
+/* A keep-alive REST request that arrives in the poll phase, after a
+ * WebSocket frame was listed in the same callback: its reply leaves
+ * before the frame (the check phase reads REST input first, and HTTP
+ * replies go first), not after the WebSockets' write-out. Order from the
+ * kernel's receive timestamps. */
+static void *before_ws_client(void *arg)
+{
+  (void)arg;
+  const char *err = NULL;
+  int lp, one = 1;
+  char buf[512];
+  struct timespec rest_at, ws_at;
+  int ws = ws_open(AF_INET, &lp);
+  if (ws < 0) { stop(); return (void *)"handshake failed"; }
+  int fd = dial(AF_INET, &lp);
+  if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one) ||
+      setsockopt(ws, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one)) err = "no timestamps";
+  /* the kernel turns receive timestamps on a little later (a deferred
+   * static key): requests until a reply comes stamped */
+  for (int i = 0; !err; i++) {
+    if (i == 100) { err = "no reply is stamped"; break; }
+    if (write_all(fd, arm_req, sizeof arm_req - 1)) { err = "the first request failed"; break; }
+    if (recv_stamp(fd, buf, sizeof buf, &rest_at) == 0) break;
+    if (!rest_at.tv_sec && !rest_at.tv_nsec) usleep(10 * 1000); else { err = "the first reply is missing"; break; }
+  }
+  arm_fd = fd;
+  if (!err && ws_send(ws, 1, "arm2")) err = "arm2 not sent";
+  if (!err && recv_stamp(fd, buf, sizeof buf, &rest_at)) err = "arm2: the reply or its timestamp is missing";
+  if (!err && recv_stamp(ws, buf, sizeof buf, &ws_at)) err = "arm2: the frame or its timestamp is missing";
+  if (!err && !(rest_at.tv_sec < ws_at.tv_sec || (rest_at.tv_sec == ws_at.tv_sec && rest_at.tv_nsec < ws_at.tv_nsec)))
+    err = "the REST reply left after the WebSocket write-out of its turn";
+  if (fd >= 0) close(fd);
+  close(ws);
+  stop();
+  return (void *)err;
+}
+
+static void test_rest_before_ws_write_out(void **st)
+{
+  (void)st;
+  ws_mode = 7;
+  run_with_client("127.0.0.1", before_ws_client);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -823,6 +902,7 @@ int main(void)
     cmocka_unit_test(test_hold_output), cmocka_unit_test(test_one_buffer_written_in_parts),
     cmocka_unit_test(test_write_turn_cost_flat), cmocka_unit_test(test_turn_busy_time),
     cmocka_unit_test(test_rest_replies_outside_write_budget), cmocka_unit_test(test_rest_read_in_check_phase),
+    cmocka_unit_test(test_rest_before_ws_write_out),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
