@@ -313,11 +313,6 @@ void net__on_check(uv_check_t *h)
   int hold = hold_this_turn(s);
   unsigned writes = 0, notices = 0;
   size_t left = 0;            /* connections left listed by the budget */
-  /* REST requests that arrived since the turn's input passes (while the
-   * logins started, the writer's completions ran): read now, so that their
-   * replies go out first, before the WebSockets' write-out; the pass at the
-   * end of this phase takes those that arrive during it. */
-  if (s->loop) net__take_http(s);
   uint64_t t0 = uv_hrtime();
   size_t waiting;             /* notices the budget left for later turns */
   do {
@@ -335,10 +330,12 @@ void net__on_check(uv_check_t *h)
     left = s->flush_http_len + write_ws(s, hold, &writes, t0);
     imc_turnlog_leave(tp);
   } while (s->notify_len > waiting); /* a failed write queued a notice: its turn if the budget lasts */
-  /* REST requests that arrived during this write-out: read and answered
-   * now, instead of waiting for the whole next turn (a request then waits
-   * for at most about one turn: docs/decisions/loop-turns.md, wave 14).
-   * What else the pass meets is read next turn, first. */
+  /* REST requests that arrived during this turn after its input passes
+   * (while the writer's completions ran, or this write-out): read and
+   * answered now, instead of waiting for the whole next turn (a request
+   * then waits for at most about one turn: docs/decisions/loop-turns.md,
+   * wave 14). What else the pass meets is read next turn, first. A second
+   * pass at the start of the check phase was measured worse, not kept. */
   if (s->loop) {
     size_t ws_listed = s->flush_len;
     net__take_http(s);

@@ -129,8 +129,7 @@ static void turn_frame(net_ws_t *ws, const char *d, size_t n)
 }
 
 /* ws_mode 7 (REST in the turn; writes_per_turn 1, no write time limit):
- * "busy" spins 30 ms (no answer); "arm2" lists the frame "x" to the
- * WebSocket, then sends arm_req on arm_fd; "arm" sends, from this callback
+ * "busy" spins 30 ms (no answer); "arm" sends, from this callback
  * (the poll phase, after the turn's input pass), the HTTP request in
  * arm_req on the client's keep-alive socket arm_fd, and starts a prepare
  * handle that, in the next turn, notes the bytes written since (the reply
@@ -177,9 +176,6 @@ static void rest_frame(net_ws_t *ws, const char *d, size_t n)
   if (n == 4 && !memcmp(d, "busy", 4)) {
     uint64_t until = uv_hrtime() + 30000000u; /* no answer: no WebSocket output shares the turn's write budget */
     while (uv_hrtime() < until) {}
-  } else if (n == 4 && !memcmp(d, "arm2", 4)) { /* a WebSocket frame listed before the REST request arrives */
-    net_ws_send_text(ws, "x", 1);
-    if (arm_send()) return; /* the client times out */
   } else if (n == 3 && !memcmp(d, "arm", 3)) {
     if (!arm_prep_on) { uv_prepare_init(&loop, &arm_prep); arm_prep_on = 1; }
     arm_bytes_out = st.bytes_out;
@@ -834,65 +830,6 @@ static void test_rest_read_in_check_phase(void **st)
   run_with_client("127.0.0.1", in_turn_client);
 }
 
-/* The receive timestamp of the first bytes on fd (SO_TIMESTAMPNS on), or
- * -1: with *at zero when the bytes came unstamped. */
-static int recv_stamp(int fd, char *buf, size_t cap, struct timespec *at)
-{
-  char ctl[256];
-  struct pollfd p = { fd, POLLIN, 0 };
-  struct iovec iov = { buf, cap };
-  struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof ctl };
-  memset(at, 0, sizeof *at);
-  if (poll(&p, 1, 5000) != 1 || recvmsg(fd, &mh, 0) <= 0) { at->tv_nsec = 1; return -1; } /* nothing came */
-  for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) memcpy(at, CMSG_DATA(c), sizeof *at);
-  return at->tv_sec || at->tv_nsec ? 0 : -1;
-}
-
-/* A keep-alive REST request that arrives in the poll phase, after a
- * WebSocket frame was listed in the same callback: its reply leaves
- * before the frame (the check phase reads REST input first, and HTTP
- * replies go first), not after the WebSockets' write-out. Order from the
- * kernel's receive timestamps. */
-static void *before_ws_client(void *arg)
-{
-  (void)arg;
-  const char *err = NULL;
-  int lp, one = 1;
-  char buf[512];
-  struct timespec rest_at, ws_at;
-  int ws = ws_open(AF_INET, &lp);
-  if (ws < 0) { stop(); return (void *)"handshake failed"; }
-  int fd = dial(AF_INET, &lp);
-  if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one) ||
-      setsockopt(ws, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one)) err = "no timestamps";
-  /* the kernel turns receive timestamps on a little later (a deferred
-   * static key): requests until a reply comes stamped */
-  for (int i = 0; !err; i++) {
-    if (i == 100) { err = "no reply is stamped"; break; }
-    if (write_all(fd, arm_req, sizeof arm_req - 1)) { err = "the first request failed"; break; }
-    if (recv_stamp(fd, buf, sizeof buf, &rest_at) == 0) break;
-    if (!rest_at.tv_sec && !rest_at.tv_nsec) usleep(10 * 1000); else { err = "the first reply is missing"; break; }
-  }
-  arm_fd = fd;
-  if (!err && ws_send(ws, 1, "arm2")) err = "arm2 not sent";
-  if (!err && recv_stamp(fd, buf, sizeof buf, &rest_at)) err = "arm2: the reply or its timestamp is missing";
-  if (!err && recv_stamp(ws, buf, sizeof buf, &ws_at)) err = "arm2: the frame or its timestamp is missing";
-  if (!err && !(rest_at.tv_sec < ws_at.tv_sec || (rest_at.tv_sec == ws_at.tv_sec && rest_at.tv_nsec < ws_at.tv_nsec)))
-    err = "the REST reply left after the WebSocket write-out of its turn";
-  if (fd >= 0) close(fd);
-  close(ws);
-  stop();
-  return (void *)err;
-}
-
-static void test_rest_before_ws_write_out(void **st)
-{
-  (void)st;
-  ws_mode = 7;
-  run_with_client("127.0.0.1", before_ws_client);
-}
-
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -902,7 +839,6 @@ int main(void)
     cmocka_unit_test(test_hold_output), cmocka_unit_test(test_one_buffer_written_in_parts),
     cmocka_unit_test(test_write_turn_cost_flat), cmocka_unit_test(test_turn_busy_time),
     cmocka_unit_test(test_rest_replies_outside_write_budget), cmocka_unit_test(test_rest_read_in_check_phase),
-    cmocka_unit_test(test_rest_before_ws_write_out),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
