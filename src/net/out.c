@@ -226,7 +226,7 @@ static void deliver_notices(net_server_t *s, unsigned *done, uint64_t t0_ns)
  * One that became a WebSocket after it was listed (its 101 is queued
  * before the upgrade) moves to the WebSocket list: it is written after
  * the HTTP replies, as every WebSocket's output is. */
-static void write_http(net_server_t *s, unsigned *writes, uint64_t t0)
+static void write_http(net_server_t *s, unsigned *writes)
 {
   size_t i = 0;
   for (; i < s->flush_http_len; i++) { /* net__flush_one may append */
@@ -237,7 +237,6 @@ static void write_http(net_server_t *s, unsigned *writes, uint64_t t0)
     net__flush_one(c);
     (*writes)++;
   }
-  (void)t0;
   if (!i) { s->write_deferred += s->flush_http_len; return; } /* the list may be empty and unallocated */
   s->write_deferred += s->flush_http_len - i;
   memmove(s->flush_http, s->flush_http + i, (s->flush_http_len - i) * sizeof *s->flush_http);
@@ -325,7 +324,7 @@ void net__on_check(uv_check_t *h)
      * WebSockets. What the budget leaves stays listed, in order, ahead of
      * what later turns list, so it is written first next turn. */
     imc_turnlog_enter(IMC_TP_WRITE_HTTP);
-    write_http(s, &writes, t0);
+    write_http(s, &writes);
     imc_turnlog_enter(IMC_TP_WRITE_WS);
     left = s->flush_http_len + write_ws(s, hold, &writes, t0);
     imc_turnlog_leave(tp);
@@ -340,7 +339,7 @@ void net__on_check(uv_check_t *h)
     size_t ws_listed = s->flush_len;
     net__take_http(s);
     int tp = imc_turnlog_enter(IMC_TP_WRITE_HTTP);
-    write_http(s, &writes, t0);
+    write_http(s, &writes);
     imc_turnlog_leave(tp);
     left += s->flush_http_len + (s->flush_len - ws_listed); /* WebSocket output the pass queued goes next turn */
   }
