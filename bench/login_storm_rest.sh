@@ -76,7 +76,13 @@
 # mechanism of the server or of the kernel it calls); DIR/threads.r (each server thread's
 # CPU in ticks before and after the storm) and DIR/healthz.r (GET /healthz
 # after it: the writer's stages, checkpoints, syncs); DIR/server.pid holds the
-# server's pid. IMCLOUD_BIN / LOADGEN override the binaries (the
+# server's pid; DIR/turnlog is the server's turn log (--turn-log: each loop
+# turn's time per phase, each HTTP request's read, queued and written
+# times), and after the last storm DIR/split.r and one "split run=r" line per
+# storm (bench/turn_split.sh: each slow request's time split into the probe's
+# send, the wait before the server read it, the server's read, handler and
+# write-out, and the probe's receive, with the turns it waited and the
+# phases of those turns). IMCLOUD_BIN / LOADGEN override the binaries (the
 # generator must take --cpu-of: bench/loadgen.c from 2026-12-02 on). The
 # script itself runs on core 1 (taskset -p), so its polling never runs on
 # the server's core.
@@ -136,7 +142,7 @@ while [ $i -lt "${REST_APPS:-48}" ]; do
   o=$($BIN app create --customer "$cid" --name "probe$i" --region china --scheme s2022 --json --data "$dir")
   apps="$apps --app $(echo "$o" | sed -n 's/.*"sdkappid":\([0-9]*\).*/\1/p'):$(echo "$o" | sed -n 's/.*"key":"\([0-9a-f]*\)".*/\1/p')"
 done
-$PRIO taskset -c 0 $BIN serve --listen 127.0.0.1:0 --port-file "$dir/port" --data "$dir" --log-level warn $SERVER_ARGS 2>"$dir/server.log" &
+$PRIO taskset -c 0 $BIN serve --listen 127.0.0.1:0 --port-file "$dir/port" --data "$dir" --log-level warn ${DIAG:+--turn-log "$DIAG/turnlog"} $SERVER_ARGS 2>"$dir/server.log" &
 spid=$!
 # a failing step (set -e) must not leave the server running or its data behind
 ppid= lpid=
@@ -184,6 +190,14 @@ while [ $r -lt "$RUNS" ]; do
 done
 kill -TERM $spid; wait $spid || true
 trap - EXIT
+if [ -n "$DIAG" ] && [ -s "$DIAG/turnlog" ]; then
+  r=0
+  while [ $r -lt "$RUNS" ]; do
+    r=$((r + 1))
+    sh bench/turn_split.sh "$DIAG/turnlog" "$DIAG/timed.$r" > "$DIAG/split.$r" || true
+    echo "split run=$r $(grep -v '^slow ' "$DIAG/split.$r" | tr '\n' ' ')"
+  done
+fi
 echo "per-storm rest p99_ms:$p99s"
 sort -n "$dir/samples" | awk '{ v[NR] = $1 } END { if (NR) printf "all runs: rest requests=%d p50_ms=%.2f p99_ms=%.2f max_ms=%.2f\n", NR, v[int(NR * 0.5) + 1] / 1000, v[int(NR * 0.99) + 1] / 1000, v[NR] / 1000 }'
 echo "end: $(uptime)"

@@ -32,10 +32,13 @@
  * request sent: it shares the load generator's core). --samples FILE also
  * appends every counted latency (µs, one per line) to FILE, so that a
  * script can take percentiles over the requests of several runs together.
- * --timed FILE appends, per counted request, its due time and latency
- * (CLOCK_MONOTONIC µs, "due_us latency_us"), and a line "window FROM TO"
+ * --timed FILE appends, per counted request, its due time, latency, the
+ * time it was written (CLOCK_MONOTONIC µs) and its connection's local port
+ * ("due_us latency_us sent_us port"), and a line "window FROM TO"
  * with the counted window: a slow request can then be matched to a trace
- * taken with that clock (`perf record -k mono`).
+ * taken with that clock (`perf record -k mono`), or to the server's turn log
+ * (`imcloud serve --turn-log FILE`: the k-th request of a port in each;
+ * bench/turn_split.sh).
  *
  * --watch PID (the server) adds what tells a slow storm caused by the
  * server from one caused by the machine (bench/proc_watch.h): snapshots of
@@ -89,6 +92,8 @@ typedef struct {
   char *req;
   int busy;         /* a request is outstanding */
   uint64_t due_us;  /* its due time */
+  uint64_t sent_us; /* when its write began */
+  int port;         /* the connection's local port (the server's turn log names requests by it) */
   size_t got;
   char buf[8192];
 } probe_conn_t;
@@ -233,6 +238,9 @@ int main(int argc, char **argv)
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (connect(fd, (struct sockaddr *)&sa, sizeof sa)) { perror("connect"); return 1; }
     conns[i].fd = fd;
+    struct sockaddr_in local;
+    socklen_t llen = sizeof local;
+    conns[i].port = getsockname(fd, (struct sockaddr *)&local, &llen) ? 0 : ntohs(local.sin_port);
     struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &conns[i] };
     if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev)) { perror("epoll_ctl"); return 1; }
   }
@@ -243,7 +251,8 @@ int main(int argc, char **argv)
   sigaction(SIGUSR1, &sa1, NULL);
   sigaction(SIGUSR2, &sa2, NULL);
   size_t cap = 1 << 16, n = 0, errors = 0, late = 0, sent = 0;
-  uint64_t *lat = malloc(cap * sizeof *lat), *due = malloc(cap * sizeof *due);
+  uint64_t *lat = malloc(cap * sizeof *lat), *due = malloc(cap * sizeof *due), *sent_at = malloc(cap * sizeof *sent_at);
+  int *ports = malloc(cap * sizeof *ports);
   /* requests due in [t_from, t_to) count; the first one warms up */
   uint64_t next = now_us(), t_from = UINT64_MAX, t_to = UINT64_MAX; /* t_from: set at "ready" */
   int announced = 0, waiting_free = 0;
@@ -276,9 +285,11 @@ int main(int argc, char **argv)
       if (c->busy) { waiting_free = 1; break; }
       waiting_free = 0;
       if (t - next > (uint64_t)interval_us && next >= t_from && next < t_to) late++;
+      uint64_t sent_us = now_us();
       if (write(c->fd, c->req, (size_t)c->rlen) != c->rlen) { perror("write"); stop = 2; break; }
       c->busy = 1;
       c->due_us = next;
+      c->sent_us = sent_us;
       k++;
       if (k % (uint64_t)burst == 0) next += (uint64_t)interval_us * (uint64_t)burst;
       sent++;
@@ -323,7 +334,12 @@ int main(int argc, char **argv)
         cap *= 2;
         lat = realloc(lat, cap * sizeof *lat);
         due = realloc(due, cap * sizeof *due);
+        sent_at = realloc(sent_at, cap * sizeof *sent_at);
+        ports = realloc(ports, cap * sizeof *ports);
+        if (!lat || !due || !sent_at || !ports) { fprintf(stderr, "out of memory\n"); return 1; }
       }
+      sent_at[n] = c->sent_us;
+      ports[n] = c->port;
       due[n] = c->due_us;
       lat[n++] = d;
     }
@@ -338,12 +354,16 @@ int main(int argc, char **argv)
     FILE *f = fopen(timed, "a");
     if (!f) { perror(timed); return 1; }
     fprintf(f, "window %llu %llu\n", (unsigned long long)t_from, (unsigned long long)t_to);
-    for (size_t i = 0; i < n; i++) fprintf(f, "%llu %llu\n", (unsigned long long)due[i], (unsigned long long)lat[i]);
+    for (size_t i = 0; i < n; i++)
+      fprintf(f, "%llu %llu %llu %d\n", (unsigned long long)due[i], (unsigned long long)lat[i],
+              (unsigned long long)sent_at[i], ports[i]);
     fclose(f);
   }
   if (tl && w_have == 2) write_timeline(timeline, tl, tl_n, watch, due, lat, n, slow_ms);
   free(tl);
   free(due);
+  free(sent_at);
+  free(ports);
   if (!n) { printf("requests=0 errors=%zu\n", errors); return 1; }
   qsort(lat, n, sizeof *lat, cmp_u64);
   struct rusage ru;

@@ -22,6 +22,7 @@ typedef struct api_cfg {
   char *data;                 /* data directory */
   char *port_file;            /* write the bound port here once listening ("" = no) */
   char *log_level;
+  char *turn_log;             /* write the loop's turn log here when the server stops ("" = no; util/turnlog.h) */
   char *access_log;           /* off, stderr or a file path (util/log.h imc_log_access_open) */
   char *ws_path;
   int64_t rest_rate_limit;    /* calls/s per app (60011) */

@@ -23,6 +23,7 @@
 #include "util/err.h"
 #include "util/log.h"
 #include "util/num.h"
+#include "util/turnlog.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -246,7 +247,15 @@ static void poll_submit(api_srv_t *srv)
   srv->changes.in_flight = 1;
 }
 
-static void on_poll_timer(uv_timer_t *t) { poll_submit(t->data); }
+static void on_poll_timer_run(uv_timer_t *t) { poll_submit(t->data); }
+
+/* the turn log (util/turnlog.h) counts its time as timers */
+static void on_poll_timer(uv_timer_t *t)
+{
+  int tp = imc_turnlog_enter(IMC_TP_TIMERS);
+  on_poll_timer_run(t);
+  imc_turnlog_leave(tp);
+}
 
 int api_changes_init(api_srv_t *srv, store_t *s)
 {

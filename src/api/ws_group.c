@@ -5,6 +5,7 @@
 #include "im/msgbody.h"
 #include "util/clock.h"
 #include "util/err.h"
+#include "util/turnlog.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,11 +130,19 @@ static uint64_t hook_now_ms(void *ud)
   return uv_now(srv->loop);
 }
 
-static void on_live_timer(uv_timer_t *t)
+static void on_live_timer_run(uv_timer_t *t)
 {
   api_srv_t *srv = t->data;
   srv->live_due_ms = 0;
   if (srv->groups) im_groups_live_flush(srv->groups);
+}
+
+/* the turn log (util/turnlog.h) counts its time as timers */
+static void on_live_timer(uv_timer_t *t)
+{
+  int tp = imc_turnlog_enter(IMC_TP_TIMERS);
+  on_live_timer_run(t);
+  imc_turnlog_leave(tp);
 }
 
 /* One timer for every room: kept at the earliest window end asked for. */

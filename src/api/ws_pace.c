@@ -48,6 +48,7 @@
  * connection is not paused and the writer's cap answers 60018). */
 #include "api/api_int.h"
 #include "util/err.h"
+#include "util/turnlog.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -216,7 +217,7 @@ void cws_admit_stats(const api_srv_t *srv, uint64_t *paused, uint64_t *pauses, u
   *resumes = a ? a->resumes : 0;
 }
 
-static void on_prepare(uv_prepare_t *h)
+static void on_prepare_run(uv_prepare_t *h)
 {
   api_srv_t *srv = h->data;
   struct cws_pace *p = srv->pace;
@@ -236,6 +237,14 @@ static void on_prepare(uv_prepare_t *h)
   }
   admit_resume(srv, p);
   if (!p->head && !p->admit.reserve_turns) uv_idle_stop(&p->idle);
+}
+
+/* the turn log (util/turnlog.h) counts its time as logins */
+static void on_prepare(uv_prepare_t *h)
+{
+  int tp = imc_turnlog_enter(IMC_TP_LOGINS);
+  on_prepare_run(h);
+  imc_turnlog_leave(tp);
 }
 
 int cws_pace_init(api_srv_t *srv)

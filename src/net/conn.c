@@ -16,6 +16,7 @@
 #include "net/net_int.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "util/turnlog.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -109,6 +110,7 @@ static void accept_resume(net_server_t *s);
 static void on_wheel(uv_timer_t *t)
 {
   net_server_t *s = t->data;
+  int tp = imc_turnlog_enter(IMC_TP_TIMERS);
   if (s->accept_paused) accept_resume(s);
   uint32_t to = net__tick_now(s), from = s->wheel_tick + 1;
   if (to - from >= NET_WHEEL_SLOTS) from = to - NET_WHEEL_SLOTS + 1; /* every slot once */
@@ -124,6 +126,7 @@ static void on_wheel(uv_timer_t *t)
     }
   }
   s->wheel_tick = to;
+  imc_turnlog_leave(tp);
 }
 
 /* ---- descriptors and epoll ------------------------------------------------------ */
@@ -269,6 +272,7 @@ void net__read_later(struct net_conn *c) { again_push(c); }
 static int read_once(struct net_conn *c)
 {
   net_server_t *s = c->srv;
+  if (imc_turnlog_on()) s->read_at_ns = imc_turnlog_now(); /* the turn log's request records (http.c) */
   ssize_t n = recv(c->fd, s->rbuf, NET_READ_BUF, 0);
   if (n < 0) {
     if (errno == EINTR) return 1;
@@ -292,6 +296,7 @@ static int read_once(struct net_conn *c)
 static int must_wait(const net_server_t *s, const struct net_conn *c)
 {
   if (!(c->flags & (CF_FRESH | CF_WS))) return 0;
+  if (s->http_only) return 1; /* the check phase's pass (net__take_http) */
   if ((c->flags & CF_FRESH) && s->fresh_left <= 0) return 1;
   return s->read_ns >= (uint64_t)s->cfg.read_turn_us * 1000u;
 }
@@ -315,9 +320,11 @@ static void read_now(struct net_conn *c)
   }
   int timed = (c->flags & (CF_FRESH | CF_WS)) != 0;
   if (c->flags & CF_FRESH) s->fresh_left--;
+  int tp = imc_turnlog_enter((c->flags & CF_FRESH) ? IMC_TP_READ_FRESH : (c->flags & CF_WS) ? IMC_TP_READ_WS : IMC_TP_READ_HTTP);
   uint64_t t0 = timed ? uv_hrtime() : 0;
   int more = read_once(c);
   if (timed) s->read_ns += uv_hrtime() - t0;
+  imc_turnlog_leave(tp);
   /* a WebSocket whose FIN came with this input: read on to the end of it in a later turn (no new edge will say so) */
   if ((c->flags & (CF_WS | CF_PEER_GONE)) == (CF_WS | CF_PEER_GONE)) more = 1;
   if (more && (c->flags & CF_READING) && !(c->flags & CF_CLOSED)) again_push(c);
@@ -328,7 +335,7 @@ static void read_now(struct net_conn *c)
 static void read_or_defer(struct net_conn *c)
 {
   net_server_t *s = c->srv;
-  if (must_wait(s, c)) { count_wait(s, c); again_push(c); return; }
+  if (must_wait(s, c)) { if (!s->http_only) count_wait(s, c); again_push(c); return; }
   read_now(c);
 }
 
@@ -420,11 +427,13 @@ static void accept_some(net_server_t *s)
 {
   for (int i = 0; i < NET_ACCEPT_BATCH && s->listening; i++) {
     if (!accept_room(s)) { s->accept_deferred++; return; }
+    int tp = imc_turnlog_enter(IMC_TP_ACCEPT);
     uint64_t t0 = uv_hrtime();
     int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     s->read_ns += uv_hrtime() - t0; /* the accept is part of reading an opening connection */
     s->turn_accepts++;
     if (fd < 0) {
+      imc_turnlog_leave(tp);
       if (errno == EINTR || errno == ECONNABORTED) continue;
       if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
         IMC_WARN("net", "msg=\"accept paused\" err=%s", strerror(errno));
@@ -433,15 +442,16 @@ static void accept_some(net_server_t *s)
       return;
     }
     struct net_conn *c = calloc(1, sizeof *c);
-    if (!c || by_fd_put(s, fd, c)) { free(c); close(fd); continue; }
+    if (!c || by_fd_put(s, fd, c)) { free(c); close(fd); imc_turnlog_leave(tp); continue; }
     c->srv = s;
     c->fd = fd;
     c->flags = CF_READING | CF_EV_IN | CF_FRESH;
     struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP | EPOLLET, .data.ptr = c }; /* input already there is reported */
-    if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev)) { s->by_fd[fd] = NULL; close(fd); free(c); continue; }
+    if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev)) { s->by_fd[fd] = NULL; close(fd); free(c); imc_turnlog_leave(tp); continue; }
     s->nconns++; /* TCP_NODELAY: inherited from the listening socket (listen_on) */
     s->open_handles++;
     net__set_deadline(c, net__now(s) + s->cfg.keepalive_idle_ms);
+    imc_turnlog_leave(tp);
     /* TCP_DEFER_ACCEPT (listen_on): its first bytes are here already, so
      * read them now (accept_room gave the turn's room to it) instead of
      * waiting a turn for the event the ADD above queued. The kernel polls a
@@ -451,15 +461,16 @@ static void accept_some(net_server_t *s)
   }
 }
 
-/* A turn's input: what earlier turns left in srv->again first (it became
- * ready first), then the events the kernel reports now. */
-static void take_events(net_server_t *s)
+/* The events the kernel reports now. In the check phase's pass
+ * (s->http_only: net__take_http) only keep-alive HTTP clients are read;
+ * the listener waits for the next turn (level-triggered: reported again)
+ * and other input goes to srv->again, read first next turn. */
+static void take_reported(net_server_t *s)
 {
   struct epoll_event ev[NET_EPOLL_BATCH];
-  if (s->again_len) run_again(s);
   int n = epoll_wait(s->ep, ev, NET_EPOLL_BATCH, 0);
   for (int i = 0; i < n; i++) {
-    if (ev[i].data.ptr == s) { accept_some(s); continue; }
+    if (ev[i].data.ptr == s) { if (!s->http_only) accept_some(s); continue; }
     struct net_conn *c = ev[i].data.ptr;   /* closed ones stay allocated until on_check */
     s->events++;
     if (c->flags & CF_CLOSED) continue;
@@ -470,6 +481,26 @@ static void take_events(net_server_t *s)
     if (c->flags & CF_CLOSED) continue;
     if (ev[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) on_readable(c, ev[i].events);
   }
+}
+
+/* A turn's input: what earlier turns left in srv->again first (it became
+ * ready first), then the events the kernel reports now. */
+static void take_events(net_server_t *s)
+{
+  int tp = imc_turnlog_enter(IMC_TP_EVENTS);
+  if (s->again_len) run_again(s);
+  take_reported(s);
+  imc_turnlog_leave(tp);
+}
+
+void net__take_http(net_server_t *s)
+{
+  if (s->ep < 0) return;
+  int tp = imc_turnlog_enter(IMC_TP_EVENTS);
+  s->http_only = 1;
+  take_reported(s);
+  s->http_only = 0;
+  imc_turnlog_leave(tp);
 }
 
 static void on_events(uv_poll_t *p, int status, int events)

@@ -9,6 +9,7 @@
  * A client that half-closes still gets the replies to what it sent. */
 #include "net/net_int.h"
 #include "util/err.h"
+#include "util/turnlog.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@ struct net_req {
   char *path, *query;           /* split copy of url */
   char *resp; size_t resp_len;  /* reply bytes waiting for earlier replies */
   uint8_t replied, keep_alive, last_was_value, counted, hdrs_done, minor;
+  uint32_t trace;               /* its id in the turn log (util/turnlog.h), 0 = none */
   char method[12];
   char remote[NET_PEER_MAX]; /* "[ipv6]:port" fits: 1 + 45 + 2 + 5 + NUL */
 };
@@ -39,6 +41,7 @@ struct http_state {
   uint8_t stop;                 /* a request without keep-alive: read nothing more */
   uint8_t eof;                  /* the client half-closed: close once all is answered */
   uint8_t perr;                 /* http-parser refused what the scanner let through */
+  uint32_t trace_out;           /* the turn log's id of the last reply queued, until written (net__http_written) */
 };
 
 static int grow(char **buf, size_t *len, size_t add, size_t *cap_io, size_t limit)
@@ -193,6 +196,10 @@ static int on_complete(http_parser *p)
   if (!r->keep_alive) { h->stop = 1; http_parser_pause(p, 1); } /* no request after a "close" is processed (RFC 9112 §9.6) */
   if (!strcmp(r->path, c->srv->cfg.ws_path)) { h->ws = r; http_parser_pause(p, 1); return 0; } /* the feed loop answers it */
   net__peer_name(c, r->remote, sizeof r->remote); /* for the application (access log); an upgrade never reaches it */
+  if (imc_turnlog_on()) {
+    const char *colon = strrchr(r->remote, ':');
+    r->trace = imc_turnlog_req(c->srv->read_at_ns, colon ? atoi(colon + 1) : 0);
+  }
   r->counted = 1;
   c->srv->requests_in_flight++;
   c->flags &= (uint16_t)~CF_FRESH; /* a served client: its next requests are not opening work (conn.c) */
@@ -214,6 +221,7 @@ static void drain(struct net_conn *c)
     h->head = r->next;
     if (!h->head) h->tail = NULL;
     h->npending--;
+    if (r->trace) { imc_turnlog_req_mark(r->trace, IMC_TL_QUEUED); h->trace_out = r->trace; }
     net__queue(c, r->resp, r->resp_len);
     int keep = r->keep_alive;
     req_free(r);
@@ -481,6 +489,14 @@ void net__http_feed(struct net_conn *c, char *data, size_t len)
     c->flags |= CF_READ_PAUSED;
     net__read_stop(c);
   }
+}
+
+void net__http_written(struct net_conn *c)
+{
+  http_state_t *h = c->u.http;
+  if (!h || !h->trace_out) return;
+  imc_turnlog_req_mark(h->trace_out, IMC_TL_WRITTEN);
+  h->trace_out = 0;
 }
 
 void net__http_deadline(struct net_conn *c)

@@ -50,8 +50,9 @@ typedef struct net_cfg {
    * time reads of connections still opening and of WebSockets may take,
    * and the connections written to and the time those writes may take;
    * what is left goes first in the next turn. Keep-alive HTTP clients are
-   * read whenever the kernel reports them, and their replies are written
-   * first. Close notices (on_ws_close) a turn delivers: notices_per_turn,
+   * read whenever the kernel reports them (and at the end of each check
+   * phase), and their replies are all written in the turn, first (counted
+   * against writes_per_turn and write_turn_us, never left by them). Close notices (on_ws_close) a turn delivers: notices_per_turn,
    * within notice_turn_us; the rest are delivered first in the next turns,
    * and a WebSocket's output waits for its notice. */
   uint32_t read_turn_us, writes_per_turn, write_turn_us;

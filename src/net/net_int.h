@@ -34,11 +34,15 @@
  *   logins started                ws_logins_per_turn, ws_login_turn_us (config)
  *   writer completions            STORE_WRITER_DONE_PER_TURN, STORE_WRITER_DONE_TURN_US
  *   close notices (on_ws_close)   cfg.notices_per_turn, cfg.notice_turn_us
- *   writes (HTTP replies first)   cfg.writes_per_turn, cfg.write_turn_us
+ *   writes of WebSockets          cfg.writes_per_turn, cfg.write_turn_us (HTTP
+ *                                 replies, written first, count against it)
  * Each counts from the turn's first item, which always runs (progress).
  * Keep-alive HTTP clients (opened, not WebSockets) are read whenever the
- * kernel reports them and their replies are written first: REST is what a
- * storm must not starve, and its rate is capped per app before any work.
+ * kernel reports them, and once more at the end of the check phase
+ * (net__take_http), and their replies are all written in the check phase
+ * that has them, first: REST is what a storm must not starve, and its
+ * rate is capped per app before any work. A REST request then waits for
+ * at most about one turn: the rest of the turn it arrives in.
  *
  * Events: connections are registered edge-triggered (EPOLLET): the kernel
  * reports a socket once when input arrives, in the order sockets became
@@ -180,6 +184,8 @@ struct net_server {
   uv_idle_t again_idle;         /* active while again is not empty: the loop comes round without new events */
   uv_idle_t out_idle;           /* active while the write budget left output listed: the poll does not block */
   int fresh_left;               /* events of opening connections still to handle in this loop turn */
+  int http_only;                /* in the check phase's pass (net__take_http): only keep-alive HTTP is read */
+  uint64_t read_at_ns;          /* when the latest read began (only while the turn log records: util/turnlog.h) */
   uint64_t read_ns;             /* time the budgeted reads (and accepts) took in this loop turn (cfg.read_turn_us) */
   unsigned turn_accepts;        /* accept calls in this loop turn */
   uint64_t read_deferred;       /* reads of opened WebSockets left for a later turn (cfg.read_turn_us) */
@@ -221,6 +227,12 @@ unsigned net__fd_table_reserve(unsigned want);
 uint64_t net__loop_slice_set(unsigned us);
 void net__conn_free(struct net_conn *c);
 void net__turn_end(net_server_t *s);
+/* conn.c: the check phase's input pass (out.c net__on_check, after the
+ * write-out): keep-alive HTTP clients whose input the kernel reports now
+ * are read (their replies queued for this check phase's HTTP write-out);
+ * other input the pass meets goes to srv->again for the next turn, first,
+ * with no budget spent on it, and the listener waits for the next turn. */
+void net__take_http(net_server_t *s);
 
 /* out.c: the write queue. net__list_flush lists c for the turn's write-out
  * (not listed on OOM: it is written at its next output or EPOLLOUT);
@@ -270,6 +282,7 @@ void net__http_feed(struct net_conn *c, char *data, size_t len);
 void net__http_free(struct net_conn *c);
 void net__http_orphan(struct net_conn *c);       /* connection gone: detach requests */
 void net__http_deadline(struct net_conn *c);
+void net__http_written(struct net_conn *c);      /* its queue was written out: the turn log's mark (util/turnlog.h) */
 void net__http_eof(struct net_conn *c);          /* the client half-closed */
 /* Field lines named `name` (case-insensitive): how many; the i-th value. */
 size_t net__req_field_count(const net_req_t *r, const char *name);

@@ -21,6 +21,7 @@
  * notice) and, closed meanwhile, freed only after it. Loop thread only. */
 #include "net/net_int.h"
 #include "util/err.h"
+#include "util/turnlog.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -159,6 +160,7 @@ void net__flush_one(struct net_conn *c)
     if (!o->head) break;
   }
   net__out_free(c);
+  if (!(c->flags & CF_WS)) net__http_written(c);
   c->flags &= (uint16_t)~CF_WANT_OUT;
   if (c->flags & CF_CLOSE_AFTER_WRITE) { net__really_close(c); return; } /* close() leaves the epoll set */
   net__update_events(c);
@@ -217,12 +219,14 @@ static void deliver_notices(net_server_t *s, unsigned *done, uint64_t t0_ns)
   s->notify_len -= i;
 }
 
-/* Write the HTTP replies listed, in order, while the turn's budget lasts;
- * the rest stay listed, in order, for the next turn. One that became a
- * WebSocket after it was listed (its 101 is queued before the upgrade)
- * moves to the WebSocket list: it is written after the HTTP replies, as
- * every WebSocket's output is. */
-static void write_http(net_server_t *s, unsigned *writes, uint64_t t0)
+/* Write the HTTP replies listed, in order, all of them: the write budget
+ * does not stop them (REST is what a storm must not starve; its input is
+ * read whenever the kernel reports it, its rate capped per app), but they
+ * count against it, so the WebSockets' write-out after them has less room.
+ * One that became a WebSocket after it was listed (its 101 is queued
+ * before the upgrade) moves to the WebSocket list: it is written after
+ * the HTTP replies, as every WebSocket's output is. */
+static void write_http(net_server_t *s, unsigned *writes)
 {
   size_t i = 0;
   for (; i < s->flush_http_len; i++) { /* net__flush_one may append */
@@ -230,7 +234,6 @@ static void write_http(net_server_t *s, unsigned *writes, uint64_t t0)
     if (!(c->flags & CF_FLUSH_LISTED)) continue; /* written meanwhile (EPOLLOUT without room to list it) */
     if (c->flags & CF_CLOSED) { unlist_closed(c); continue; }
     if ((c->flags & CF_WS) && !list_append(s, 1, c)) continue;
-    if (!write_room(s, *writes, t0)) break;
     net__flush_one(c);
     (*writes)++;
   }
@@ -296,6 +299,7 @@ static void turn_busy(net_server_t *s, uv_loop_t *loop, uint64_t now)
     imc_hist_add(&s->turn_busy, busy);
     s->turns_over_2ms += busy > 2000000u;
     s->turns_over_5ms += busy > 5000000u;
+    imc_turnlog_turn_end(now, busy, blocked);
   }
   s->turn_at_ns = now;
   s->turn_idle_ns = idle;
@@ -312,15 +316,33 @@ void net__on_check(uv_check_t *h)
   size_t waiting;             /* notices the budget left for later turns */
   do {
     /* close notices first: the application may queue more output in them */
+    int tp = imc_turnlog_enter(IMC_TP_NOTICES);
     deliver_notices(s, &notices, t0);
     waiting = s->notify_len;
     /* HTTP replies first: a REST client does not wait behind the turn's
      * WebSocket writes (a login storm queues thousands of them); then the
      * WebSockets. What the budget leaves stays listed, in order, ahead of
      * what later turns list, so it is written first next turn. */
-    write_http(s, &writes, t0);
+    imc_turnlog_enter(IMC_TP_WRITE_HTTP);
+    write_http(s, &writes);
+    imc_turnlog_enter(IMC_TP_WRITE_WS);
     left = s->flush_http_len + write_ws(s, hold, &writes, t0);
+    imc_turnlog_leave(tp);
   } while (s->notify_len > waiting); /* a failed write queued a notice: its turn if the budget lasts */
+  /* REST requests that arrived during this turn after its input passes
+   * (while the writer's completions ran, or this write-out): read and
+   * answered now, instead of waiting for the whole next turn (a request
+   * then waits for at most about one turn: docs/decisions/loop-turns.md,
+   * wave 14). What else the pass meets is read next turn, first. A second
+   * pass at the start of the check phase was measured worse, not kept. */
+  if (s->loop) {
+    size_t ws_listed = s->flush_len;
+    net__take_http(s);
+    int tp = imc_turnlog_enter(IMC_TP_WRITE_HTTP);
+    write_http(s, &writes);
+    imc_turnlog_leave(tp);
+    left += s->flush_http_len + (s->flush_len - ws_listed); /* WebSocket output the pass queued goes next turn */
+  }
   while (s->dead) { /* a closed connection whose notice waits, or still listed, is not here yet */
     struct net_conn *c = s->dead;
     s->dead = c->tw_next;

@@ -18,6 +18,7 @@
 #include "store/store_msg.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "util/turnlog.h"
 
 #include <assert.h>
 #include <pthread.h>
@@ -491,7 +492,7 @@ static void count_stages(store_writer_t *w, store_job_t *j)
   }
 }
 
-static void on_wake(uv_poll_t *p, int status, int events)
+static void on_wake_run(uv_poll_t *p, int status, int events)
 {
   (void)status; (void)events;
   store_writer_t *w = p->data;
@@ -541,6 +542,14 @@ static void on_wake(uv_poll_t *p, int status, int events)
     uv_close((uv_handle_t *)&w->keep_polling, on_closed);
     uv_close((uv_handle_t *)p, on_closed);
   }
+}
+
+/* the turn log (util/turnlog.h) counts its time as writer_done */
+static void on_wake(uv_poll_t *p, int status, int events)
+{
+  int tp = imc_turnlog_enter(IMC_TP_WRITER_DONE);
+  on_wake_run(p, status, events);
+  imc_turnlog_leave(tp);
 }
 
 void store_writer_on_more(store_writer_t *w, void (*more)(void *arg), void *arg)
@@ -621,7 +630,15 @@ static void handoff(store_writer_t *w)
   uv_idle_stop(&w->keep_polling);
 }
 
-static void on_prepare(uv_prepare_t *h) { handoff(h->data); }
+static void on_prepare_run(uv_prepare_t *h) { handoff(h->data); }
+
+/* the turn log (util/turnlog.h) counts its time as writer_in */
+static void on_prepare(uv_prepare_t *h)
+{
+  int tp = imc_turnlog_enter(IMC_TP_WRITER_IN);
+  on_prepare_run(h);
+  imc_turnlog_leave(tp);
+}
 static void on_idle(uv_idle_t *h) { (void)h; }
 
 void store_writer_flush(store_writer_t *w) { handoff(w); }

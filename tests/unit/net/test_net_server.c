@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -126,10 +128,72 @@ static void turn_frame(net_ws_t *ws, const char *d, size_t n)
   net_ws_send_text(ws, f, strlen(f));
 }
 
+/* ws_mode 7 (REST in the turn; writes_per_turn 1, no write time limit):
+ * "busy" spins 30 ms (no answer); "arm" sends, from this callback
+ * (the poll phase, after the turn's input pass), the HTTP request in
+ * arm_req on the client's keep-alive socket arm_fd, and starts a prepare
+ * handle that, in the next turn, notes the bytes written since (the reply
+ * written before the next turn's work, or not) and answers "written=N"
+ * on the WebSocket; "stats" answers "deferred=N" (writes left for later
+ * turns, net_stats write_deferred). */
+static int arm_fd = -1;
+static const char arm_req[] = "GET /x HTTP/1.1\r\nHost: x\r\n\r\n";
+static uv_prepare_t arm_prep;
+static int arm_prep_on;
+static uint64_t arm_bytes_out;
+static net_ws_t *arm_ws;
+static uint64_t arm_turns;
+static void arm_next_turn(uv_prepare_t *h)
+{
+  net_stats_t st;
+  char f[64];
+  net_server_stats(srv, &st);
+  if (st.turns == arm_turns) return; /* "arm" was read in this turn's idle phase: its check phase is still to come */
+  snprintf(f, sizeof f, "written=%llu", (unsigned long long)(st.bytes_out - arm_bytes_out));
+  net_ws_send_text(arm_ws, f, strlen(f));
+  uv_prepare_stop(h);
+}
+
+/* Send arm_req on arm_fd and wait (at most 1 s) until the server's socket
+ * has it: the kernel may leave loopback's receive work to ksoftirqd, and
+ * the request must be there before this turn's check phase. */
+static int arm_send(void)
+{
+  if (send(arm_fd, arm_req, sizeof arm_req - 1, 0) != (ssize_t)(sizeof arm_req - 1)) return -1;
+  for (int i = 0; i < 10000; i++) {
+    int q = 0;
+    if (ioctl(arm_fd, SIOCOUTQ, &q) == 0 && q == 0) return 0; /* acknowledged: in the server's socket */
+    usleep(100);
+  }
+  return -1;
+}
+
+static void rest_frame(net_ws_t *ws, const char *d, size_t n)
+{
+  char f[64];
+  net_stats_t st;
+  net_server_stats(srv, &st);
+  if (n == 4 && !memcmp(d, "busy", 4)) {
+    uint64_t until = uv_hrtime() + 30000000u; /* no answer: no WebSocket output shares the turn's write budget */
+    while (uv_hrtime() < until) {}
+  } else if (n == 3 && !memcmp(d, "arm", 3)) {
+    if (!arm_prep_on) { uv_prepare_init(&loop, &arm_prep); arm_prep_on = 1; }
+    arm_bytes_out = st.bytes_out;
+    arm_turns = st.turns;
+    arm_ws = ws;
+    if (arm_send()) return; /* the client times out */
+    uv_prepare_start(&arm_prep, arm_next_turn);
+  } else {
+    snprintf(f, sizeof f, "deferred=%llu", (unsigned long long)st.write_deferred);
+    net_ws_send_text(ws, f, strlen(f));
+  }
+}
+
 static void on_ws_text(void *ud, net_ws_t *ws, const char *d, size_t n)
 {
   (void)ud;
   if (ws_mode == 6) { turn_frame(ws, d, n); return; }
+  if (ws_mode == 7) { rest_frame(ws, d, n); return; }
   if (ws_mode == 5) { /* "go": a frame to every WebSocket, all listed in this turn */
     net_stats_t st;
     net_server_stats(srv, &st);
@@ -178,6 +242,7 @@ static void closed(void *arg)
   uv_close((uv_handle_t *)&stop_async, NULL);
   if (hold_idle_on) { uv_close((uv_handle_t *)&hold_idle, NULL); hold_idle_on = 0; }
   if (ws_mode == 5) uv_close((uv_handle_t *)&wide_prep, NULL);
+  if (arm_prep_on) { uv_close((uv_handle_t *)&arm_prep, NULL); arm_prep_on = 0; }
 }
 static void on_stop(uv_async_t *a) { (void)a; net_server_close(srv, closed, NULL); }
 
@@ -189,6 +254,7 @@ static void run_with_client(const char *host, void *(*client)(void *))
   cfg.host = host;
   if (ws_mode == 4) cfg.ws_max_queued_bytes = 2 * ONE_BIG;
   if (ws_mode == 5) cfg.writes_per_turn = 1;
+  if (ws_mode == 7) { cfg.writes_per_turn = 1; cfg.write_turn_us = 1000000; }
   net_handlers_t h = { NULL, on_http, on_ws_open, on_ws_text, on_ws_close, on_ws_deadline, NULL };
   assert_int_equal(uv_loop_init(&loop), 0);
   assert_int_equal(net_server_start(&loop, &cfg, &h, &srv), 0);
@@ -678,6 +744,92 @@ static void test_turn_busy_time(void **st)
   run_with_client("127.0.0.1", turn_client);
 }
 
+/* REST replies and the turn (docs/decisions/loop-turns.md, wave 14). */
+#define REST_CLIENTS 8
+static int http_get(int fd)
+{
+  char head[512], body[2];
+  return write_all(fd, arm_req, sizeof arm_req - 1) || read_head(fd, head, sizeof head) < 0 ||
+         strncmp(head, "HTTP/1.1 200", 12) || read_all(fd, body, 2) ? -1 : 0;
+}
+
+static int rest_stat(int fd, const char *ask, const char *fmt, unsigned long long *v)
+{
+  char p[128];
+  return ws_send(fd, 1, ask) || ws_recv_text(fd, p) || sscanf(p, fmt, v) != 1 ? -1 : 0;
+}
+
+/* Eight keep-alive REST clients whose requests arrive while the loop is
+ * busy (read in one turn), write budget 1 connection per turn: every reply
+ * goes out in the turn that read it, none is left to a later turn (the
+ * budget left 7 of them before). */
+static void *budget_client(void *arg)
+{
+  (void)arg;
+  const char *err = NULL;
+  int fds[REST_CLIENTS], lp;
+  unsigned long long a = 0, b = 0;
+  int ws = ws_open(AF_INET, &lp);
+  if (ws < 0) { stop(); return (void *)"handshake failed"; }
+  for (int i = 0; i < REST_CLIENTS; i++)
+    if ((fds[i] = dial(AF_INET, &lp)) < 0 || http_get(fds[i])) { err = "a first request failed"; break; }
+  if (!err && rest_stat(ws, "stats", "deferred=%llu", &a)) err = "no stats";
+  if (!err && ws_send(ws, 1, "busy")) err = "busy not sent";
+  usleep(10 * 1000); /* the loop spins meanwhile: the requests below are read in one turn */
+  for (int i = 0; !err && i < REST_CLIENTS; i++)
+    if (write_all(fds[i], arm_req, sizeof arm_req - 1)) err = "a request not sent";
+  for (int i = 0; !err && i < REST_CLIENTS; i++) {
+    char head[512], body[2];
+    if (read_head(fds[i], head, sizeof head) < 0 || read_all(fds[i], body, 2)) err = "a reply missing";
+  }
+  if (!err && rest_stat(ws, "stats", "deferred=%llu", &b)) err = "no stats after";
+  if (!err && b != a) err = "REST replies were left to later turns by the write budget";
+  for (int i = 0; i < REST_CLIENTS; i++) close(fds[i]);
+  close(ws);
+  stop();
+  return (void *)err;
+}
+
+static void test_rest_replies_outside_write_budget(void **st)
+{
+  (void)st;
+  ws_mode = 7;
+  run_with_client("127.0.0.1", budget_client);
+}
+
+/* A keep-alive REST request that arrives after the turn's input passes
+ * (sent from a callback of the poll phase) is read and answered in that
+ * turn's check phase: its reply is written before the next turn's prepare
+ * phase (before, it was read in the next turn's poll phase and answered
+ * in that turn's check phase, after all of the next turn's other work). */
+static void *in_turn_client(void *arg)
+{
+  (void)arg;
+  const char *err = NULL;
+  int lp;
+  unsigned long long written = 0;
+  int ws = ws_open(AF_INET, &lp);
+  if (ws < 0) { stop(); return (void *)"handshake failed"; }
+  int fd = dial(AF_INET, &lp);
+  if (fd < 0 || http_get(fd)) err = "the first request failed"; /* an opened keep-alive client */
+  arm_fd = fd;
+  if (!err && rest_stat(ws, "arm", "written=%llu", &written)) err = "no answer to arm";
+  char head[512], body[2];
+  if (!err && (read_head(fd, head, sizeof head) < 0 || read_all(fd, body, 2))) err = "the reply is missing";
+  if (!err && written == 0) err = "the reply was not written in the turn its request arrived in";
+  if (fd >= 0) close(fd);
+  close(ws);
+  stop();
+  return (void *)err;
+}
+
+static void test_rest_read_in_check_phase(void **st)
+{
+  (void)st;
+  ws_mode = 7;
+  run_with_client("127.0.0.1", in_turn_client);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -686,6 +838,7 @@ int main(void)
     cmocka_unit_test(test_slow_reader_gets_everything), cmocka_unit_test(test_accepted_sockets_nodelay),
     cmocka_unit_test(test_hold_output), cmocka_unit_test(test_one_buffer_written_in_parts),
     cmocka_unit_test(test_write_turn_cost_flat), cmocka_unit_test(test_turn_busy_time),
+    cmocka_unit_test(test_rest_replies_outside_write_budget), cmocka_unit_test(test_rest_read_in_check_phase),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
