@@ -565,11 +565,24 @@ static uint64_t turn_t0, *turn_ns;
 static int turn_n, turn_cap, big_done;
 static void big_done_cb(void *arg, int rc) { (void)arg; assert_int_equal(rc, 0); big_done++; }
 static int big_done_before;
-static void turn_stamp(uv_prepare_t *h) { (void)h; turn_t0 = uv_hrtime(); big_done_before = big_done; }
+/* the loop thread's CPU time, not the wall clock: a turn the box preempted
+ * (CI beside other work) weighs what the loop did in it */
+static uint64_t thread_ns(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+static void turn_stamp(uv_prepare_t *h) { (void)h; turn_t0 = thread_ns(); big_done_before = big_done; }
+static int cmp_ns(const void *a, const void *b)
+{
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? -1 : x > y;
+}
 static void turn_end(uv_check_t *h)
 {
   (void)h;
-  if (big_done > big_done_before && turn_n < turn_cap) turn_ns[turn_n++] = uv_hrtime() - turn_t0;
+  if (big_done > big_done_before && turn_n < turn_cap) turn_ns[turn_n++] = thread_ns() - turn_t0;
 }
 
 static void test_done_turn_cost_flat(void **st)
@@ -619,11 +632,12 @@ static void test_done_turn_cost_flat(void **st)
   uv_unref((uv_handle_t *)&check);
   while (big_done < BIG_N) uv_run(&loop, UV_RUN_ONCE);
   assert_true(turn_n >= 100); /* ~BIG_N / STORE_WRITER_DONE_PER_TURN turns */
-  int tenth = turn_n / 10;
-  uint64_t first = 0, last = 0;
-  for (int i = 0; i < tenth; i++) { first += turn_ns[i]; last += turn_ns[turn_n - 1 - i]; }
-  print_message("turns %d: first tenth %.1f us/turn, last tenth %.1f us/turn\n", turn_n,
-                first / 1e3 / tenth, last / 1e3 / tenth);
+  int tenth = turn_n / 10; /* medians of each tenth: one slow turn weighs nothing */
+  qsort(turn_ns, (size_t)tenth, sizeof *turn_ns, cmp_ns);
+  qsort(turn_ns + turn_n - tenth, (size_t)tenth, sizeof *turn_ns, cmp_ns);
+  uint64_t first = turn_ns[tenth / 2], last = turn_ns[turn_n - tenth + tenth / 2];
+  print_message("turns %d: median CPU time of the first tenth %.1f us/turn, of the last tenth %.1f us/turn\n", turn_n,
+                first / 1e3, last / 1e3);
   assert_true(first <= 3 * last);
   uv_close((uv_handle_t *)&prep, NULL);
   uv_close((uv_handle_t *)&check, NULL);
@@ -1001,7 +1015,9 @@ static void test_writer_below_loop_priority(void **st)
   assert_int_equal(job_nice, want);
   assert_int_equal(getpriority(PRIO_PROCESS, (id_t)gettid()), loop_nice); /* the loop thread's is unchanged */
   /* the sync thread (named by store__helper_start): it does not run jobs */
-  assert_int_equal(named_thread_nice("imc-sync"), loop_nice); /* never changed: read at once */
+  /* never changed; waited for, as the thread names itself when it first runs
+   * (store__helper_start): on a loaded box (CI niced) it may not have run yet */
+  assert_int_equal(named_thread_nice_becomes("imc-sync", loop_nice), loop_nice);
   assert_int_equal(named_thread_nice("imc-writer"), want);    /* it ran the job: lowered before */
   /* the checkpoint round thread, started from this (the loop's) thread too:
    * the writer's level, then STORE_CKPT_ROUND_NICE more (store_ckpt.h) */
@@ -1030,6 +1046,7 @@ static void test_helpers_under_rt_loop(void **st)
   while (!rc && !ndone) uv_run(&loop, UV_RUN_ONCE);
   int sync_policy = -1, writer_policy = -1;
   struct sched_param sync_sp = { 0 };
+  for (int i = 0; !rc && i < 500 && named_thread_nice("imc-sync") == -100; i++) usleep(10000); /* named once it first ran */
   if (!rc && named_thread_nice("imc-sync") != -100) {
     sync_policy = sched_getscheduler(named_tid);
     sched_getparam(named_tid, &sync_sp);
