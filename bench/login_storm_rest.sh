@@ -43,8 +43,11 @@
 # schedstat run_delay; what preemption cost it) and loop_invol (its
 # involuntary switches meanwhile), the probe's line (requests, errors,
 # late, p50, p99, max) and the load average. At the end: "per-storm rest p99_ms:" the runs'
-# p99s side by side, and "all runs:" p50/p99/max over the REST requests of
-# every run together.
+# p99s side by side; "per-storm steal_ms cpu0/cpu1:" the time the hypervisor
+# kept each core from this VM during each storm (/proc/stat steal, from the
+# watch below; docs/BENCHMARKS.md, "Issue 11 and 13, wave 15", for how it lines up with the
+# p99s); and "all runs:" p50/p99/max over the REST requests of every run
+# together.
 #
 # What tells a storm slowed by the machine from one slowed by the server
 # (the probe's --watch, bench/proc_watch.h; over the probe's counted window,
@@ -153,6 +156,7 @@ port=$(cat "$dir/port")
 sleep 0.5
 r=0
 p99s=
+steals=
 while [ $r -lt "$RUNS" ]; do
   r=$((r + 1))
   $PROBE_PRIO taskset -c 1 $PROBE --port "$port" $apps --interval-us "${REST_INTERVAL_US:-400}" \
@@ -184,6 +188,7 @@ while [ $r -lt "$RUNS" ]; do
   lpl=$(echo "$watch" | sed -n 's/.* loop=run:\([0-9.]*\),.*/\1/p' | awk -v ok="${ok:-0}" '{ printf "%.1f", (ok > 0) ? $1 * 1000 / ok : 0 }')
   few=; [ "${nreq:-0}" -ge 2000 ] || few=" (fewer than 2000 REST samples: this run's p99 rests on its 20 slowest or fewer)"
   p99s="$p99s $(echo "$rest" | sed -n 's/.* p99_ms=\([0-9.]*\).*/\1/p')"
+  steals="$steals $(echo "$watch" | sed -n 's/.*cpu0_ms=[^ ]*steal:\([0-9]*\).*cpu1_ms=[^ ]*steal:\([0-9]*\).*/\1\/\2/p')"
   echo "run=$r $lg server_cpu_ms=${scpu:-0} server_cpu_pct=$(( ${el:-0} > 0 ? ${scpu:-0} * 100 / el : 0 )) server_us_per_login=$us server_ceiling_logins_per_s=$(( us > 0 ? 1000000 / us : 0 )) loop_wait_ms=$(( (w1 - w0) / 1000 )) loop_invol=$(( v1 - v0 )) rest: $rest$few load=$(cut -d' ' -f1 /proc/loadavg) watch: $watch loop_us_per_login=$lpl$(hz_diff "$hz0" "$hz1")$(sed -n 's/^slow_sum / slow:/p' "$dir/probe.out")"
   grep '^slow ' "$dir/probe.out" || true
   sleep 1 # the held connections close before the next storm
@@ -199,6 +204,7 @@ if [ -n "$DIAG" ] && [ -s "$DIAG/turnlog" ]; then
   done
 fi
 echo "per-storm rest p99_ms:$p99s"
+echo "per-storm steal_ms cpu0/cpu1:$steals"
 sort -n "$dir/samples" | awk '{ v[NR] = $1 } END { if (NR) printf "all runs: rest requests=%d p50_ms=%.2f p99_ms=%.2f max_ms=%.2f\n", NR, v[int(NR * 0.5) + 1] / 1000, v[int(NR * 0.99) + 1] / 1000, v[NR] / 1000 }'
 echo "end: $(uptime)"
 rm -rf "$dir"
