@@ -5,10 +5,12 @@
  * constant queries. */
 #include "store/sqlite_vfs.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum { VF_OTHER, VF_DB, VF_WAL };
 
@@ -28,6 +30,9 @@ typedef struct vf {
   uint32_t page_bytes;    /* VF_WAL: page size from the WAL header, 0 unknown */
   sqlite3_int64 commit_end; /* VF_WAL: write out once a write reaches here (0: no commit frame pending) */
   int defer_sync;         /* VF_DB: xSync writes out but does not sync (SQ_VFS_FCNTL_DEFER_SYNC) */
+  int wb_fd;              /* VF_DB: a read-only descriptor of the file, for sync_file_range; -1: none */
+  sqlite3_int64 wb_lo, wb_hi; /* VF_DB: the span written since the last write-back was started */
+  size_t wb_bytes;        /* VF_DB: bytes written in that span */
   int err;                /* a write-out that failed where no error could be returned (xShmBarrier) */
 } vf_t;
 
@@ -36,7 +41,10 @@ typedef struct vf {
 static sqlite3_vfs *base_vfs;
 static sqlite3_vfs vf_vfs;
 static const sqlite3_io_methods vf_io;
-static uint64_t n_in, n_out;
+static uint64_t n_in, n_out, n_wb;
+static int wb_off; /* sq__vfs_writeback(0): no write-back hint (benchmarks, tests) */
+
+void sq__vfs_writeback(int on) { __atomic_store_n(&wb_off, !on, __ATOMIC_RELAXED); }
 
 static void count(uint64_t *c) { __atomic_fetch_add(c, 1, __ATOMIC_RELAXED); }
 
@@ -44,11 +52,31 @@ void sq__vfs_stats(sq_vfs_stats_t *out)
 {
   out->writes_in = __atomic_load_n(&n_in, __ATOMIC_RELAXED);
   out->writes_out = __atomic_load_n(&n_out, __ATOMIC_RELAXED);
+  out->writebacks = __atomic_load_n(&n_wb, __ATOMIC_RELAXED);
 }
 
 static uint32_t be32(const unsigned char *p)
 {
   return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* A database file's pages written at [off, off + n): once SQ_VFS_WRITEBACK_BYTES
+ * have been written since the last one, start the kernel's write-back of the
+ * span they lie in (sqlite_vfs.h), and start counting again. A hint: it
+ * neither waits for the disk nor orders anything, and a failure changes
+ * nothing (the xSync that SQLite makes before it publishes a checkpoint
+ * still syncs every page). */
+static void writeback_note(vf_t *f, sqlite3_int64 off, size_t n)
+{
+  if (f->wb_fd < 0 || !n || __atomic_load_n(&wb_off, __ATOMIC_RELAXED)) return;
+  sqlite3_int64 end = off + (sqlite3_int64)n;
+  if (!f->wb_bytes || off < f->wb_lo) f->wb_lo = off;
+  if (!f->wb_bytes || end > f->wb_hi) f->wb_hi = end;
+  f->wb_bytes += n;
+  if (f->wb_bytes < SQ_VFS_WRITEBACK_BYTES) return;
+  count(&n_wb);
+  (void)sync_file_range(f->wb_fd, f->wb_lo, f->wb_hi - f->wb_lo, SYNC_FILE_RANGE_WRITE);
+  f->wb_bytes = 0;
 }
 
 /* Write out f's pending bytes, with one call per SQ_VFS_WRITE_MAX. The buffer is emptied whatever
@@ -69,6 +97,7 @@ static int flush_one(vf_t *f)
     size_t n = f->len - at < SQ_VFS_WRITE_MAX ? f->len - at : SQ_VFS_WRITE_MAX;
     count(&n_out);
     rc = f->real->pMethods->xWrite(f->real, f->buf + at, (int)n, f->off + (sqlite3_int64)at);
+    if (rc == SQLITE_OK && f->kind == VF_DB) writeback_note(f, f->off + (sqlite3_int64)at, n);
   }
   f->len = 0;
   return rc;
@@ -152,6 +181,8 @@ static int vf_close(sqlite3_file *pf)
   if (f->kind == VF_DB && f->wal) f->wal->db = NULL;
   free(f->buf);
   f->buf = NULL;
+  if (f->wb_fd >= 0) close(f->wb_fd);
+  f->wb_fd = -1;
   int rc2 = f->real->pMethods->xClose(f->real);
   return rc != SQLITE_OK ? rc : rc2;
 }
@@ -169,8 +200,12 @@ static int vf_read(sqlite3_file *f, void *p, int amt, sqlite3_int64 off) { FLUSH
 static int vf_truncate(sqlite3_file *f, sqlite3_int64 size) { FLUSHED(f, xTruncate(R(f), size)); }
 static int vf_sync(sqlite3_file *f, int flags)
 {
-  if (((vf_t *)f)->defer_sync) return flush((vf_t *)f); /* the caller syncs (sqlite_vfs.h) */
-  FLUSHED(f, xSync(R(f), flags));
+  vf_t *v = (vf_t *)f;
+  int rc = flush(v);
+  if (rc != SQLITE_OK) return rc;
+  v->wb_bytes = 0; /* what the sync writes needs no write-back started */
+  if (v->defer_sync) return SQLITE_OK; /* the caller syncs (sqlite_vfs.h) */
+  return R(f)->pMethods->xSync(R(f), flags);
 }
 static int vf_size(sqlite3_file *f, sqlite3_int64 *size) { FLUSHED(f, xFileSize(R(f), size)); }
 static int vf_lock(sqlite3_file *f, int l) { FLUSHED(f, xLock(R(f), l)); }
@@ -232,12 +267,15 @@ static int vf_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *pf, int fla
   (void)vfs;
   vf_t *f = (vf_t *)pf;
   memset(f, 0, sizeof *f);
+  f->wb_fd = -1;
   f->real = (sqlite3_file *)((char *)pf + VF_REAL_AT);
   f->kind = flags & SQLITE_OPEN_MAIN_DB ? VF_DB : flags & SQLITE_OPEN_WAL ? VF_WAL : VF_OTHER;
   int rc = base_vfs->xOpen(base_vfs, name, f->real, flags, out_flags);
   if (!f->real->pMethods) return rc == SQLITE_OK ? SQLITE_CANTOPEN : rc; /* nothing to close */
   f->base.pMethods = &vf_io; /* set even on failure: SQLite then closes it, and so do we */
   if (rc != SQLITE_OK) return rc;
+  /* a writing connection's database file: its own descriptor for the write-back hint (none: no hint) */
+  if (f->kind == VF_DB && name && (flags & SQLITE_OPEN_READWRITE)) f->wb_fd = open(name, O_RDONLY | O_CLOEXEC);
   if (f->kind == VF_WAL && name) {
     sqlite3_file *db = sqlite3_database_file_object(name);
     if (db && db->pMethods == &vf_io && ((vf_t *)db)->kind == VF_DB) {

@@ -42,6 +42,20 @@
 #define SQ_VFS_WRITE_MAX (31u << 12)
 #define SQ_VFS_NAME "imc-coalesce"
 
+/* Database files are written only by checkpoints, and SQLite syncs the file
+ * at the end of each (xSync), which then writes every page the checkpoint
+ * copied and waits for all of them: about half of a checkpoint's stop of
+ * the writer (docs/decisions/store-pipeline.md, "The database file's
+ * write-back starts while the checkpoint copies"). Each time a writing connection has written
+ * SQ_VFS_WRITEBACK_BYTES more of its database file, the VFS asks the kernel
+ * to start writing that span out (sync_file_range SYNC_FILE_RANGE_WRITE, on
+ * a read-only descriptor of the file it opens for that), so the disk works
+ * while the checkpoint is still copying and the final sync has less left to
+ * wait for. It orders nothing and guarantees nothing (the final xSync still
+ * writes and waits for every page); without the descriptor, or where the
+ * call fails, only the timing changes. */
+#define SQ_VFS_WRITEBACK_BYTES (256u << 10)
+
 /* Registers the VFS (once, not as the default) and returns its name for
  * sqlite3_open_v2; NULL when it could not be registered (out of memory, no
  * default VFS): open with the default VFS then. */
@@ -52,8 +66,14 @@ const char *sq__vfs_name(void);
  * calls passed to the wrapped VFS for them. */
 typedef struct sq_vfs_stats {
   uint64_t writes_in, writes_out;
+  uint64_t writebacks; /* write-backs started on database files (SQ_VFS_WRITEBACK_BYTES) */
 } sq_vfs_stats_t;
 void sq__vfs_stats(sq_vfs_stats_t *out);
+
+/* Turns the write-back hint (SQ_VFS_WRITEBACK_BYTES) off (0) or on (1, the
+ * default) for every file from then on: for before/after measurements
+ * (bench/ckpt_stop.c) and tests. */
+void sq__vfs_writeback(int on);
 
 /* File control (sqlite3_file_control(db, "main", SQ_VFS_FCNTL_DEFER_SYNC,
  * &on), int on): while on is non-zero, an xSync of the connection's

@@ -6,7 +6,8 @@
  * and so does a copy of the files as the kernel holds them right then (what
  * kill -9 would leave: the copy is opened with no -shm, so SQLite recovers
  * it from the WAL alone), which passes integrity_check. And the VFS does
- * coalesce: far fewer write calls reach the default VFS than SQLite made. */
+ * coalesce: far fewer write calls reach the default VFS than SQLite made;
+ * and a large checkpoint starts the database file's write-back as it copies. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -242,12 +243,45 @@ static void test_coalesces(void **st)
   sqlite3_close(w);
 }
 
+/* A checkpoint that copies more than SQ_VFS_WRITEBACK_BYTES starts the
+ * kernel's write-back of the database file while it copies (one start per
+ * SQ_VFS_WRITEBACK_BYTES written), one of less starts none, and either way
+ * the database is whole. */
+static void test_checkpoint_writeback(void **st)
+{
+  (void)st;
+  use_db(4);
+  sqlite3 *w = open_writer();
+  exec(w, "PRAGMA cache_size=-65536");
+  insert(w, 5000000, 20, 1000); /* ~60 KB of table and index pages: under SQ_VFS_WRITEBACK_BYTES */
+  sq_vfs_stats_t a, b;
+  int log = 0, done = 0;
+  sq__vfs_stats(&a);
+  assert_int_equal(sqlite3_wal_checkpoint_v2(w, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log, &done), SQLITE_OK);
+  sq__vfs_stats(&b);
+  assert_int_equal(b.writebacks - a.writebacks, 0);
+  insert(w, 6000000, 6000, 1000); /* ~15 MB of table and index pages */
+  sq__vfs_stats(&a);
+  assert_int_equal(sqlite3_wal_checkpoint_v2(w, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log, &done), SQLITE_OK);
+  sq__vfs_stats(&b);
+  uint64_t wb = b.writebacks - a.writebacks;
+  /* at most one per SQ_VFS_WRITEBACK_BYTES that the checkpoint can have written: the whole file */
+  uint64_t bytes = (uint64_t)one_int(w, "SELECT page_count * page_size FROM pragma_page_count, pragma_page_size");
+  fprintf(stderr, "checkpoint into a %llu-byte file: %llu write-backs started\n", (unsigned long long)bytes,
+          (unsigned long long)wb);
+  assert_true(wb >= 1 && wb <= bytes / SQ_VFS_WRITEBACK_BYTES);
+  assert_int_equal(one_int(w, "SELECT count(*) FROM t"), 6020);
+  integrity_ok(w);
+  sqlite3_close(w);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_commits_and_checkpoints),
     cmocka_unit_test(test_rollback_after_spill),
     cmocka_unit_test(test_coalesces),
+    cmocka_unit_test(test_checkpoint_writeback),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
