@@ -1,12 +1,14 @@
 # bench_lib.sh — sourced by msg_bench.sh and live_bench.sh (needs BIN).
 #
 # new_app NAME: a fresh data directory $dir with one legacy-scheme app (no
-#   account or member cap); sets dir, app, key.
+#   account or member cap); sets dir, app, key. The directory is made under
+#   $TMPDIR (default /tmp): TMPDIR=/mnt/x puts the database on another file
+#   system.
 # start_server ARGS…: the server on an ephemeral port pinned to core 0
 #   (`taskset -c 0`), with the benchmarks' REST rate limit and writer queue
 #   cap raised, plus ARGS; sets spid and port.
 new_app() {
-  dir=$(mktemp -d "/tmp/imcloud-$1-XXXXXX")
+  dir=$(mktemp -d "${TMPDIR:-/tmp}/imcloud-$1-XXXXXX")
   cid=$($BIN customer create --name bench --json --data "$dir" | sed -n 's/.*"id":\([0-9]*\).*/\1/p')
   out=$($BIN app create --customer "$cid" --name bench --region china --scheme legacy --json --data "$dir")
   app=$(echo "$out" | sed -n 's/.*"sdkappid":\([0-9]*\).*/\1/p')
