@@ -308,8 +308,10 @@ static inline int scalar(sqlite3_stmt *st, int64_t *out)
 #ifndef LOG_ON_CAP_RECENT
 #define LOG_ON_CAP_RECENT LOG_CAP_ROWS /* a new connection's conversation log cap (0: off) */
 #endif
-#define LOG_MIN_ROWS 256    /* an idle writer merges once the log holds this many */
-#define LOG_CHUNK_ROWS 256  /* rows per merge transaction: bounds the stop an acknowledgement waits behind */
+/* 2,048 since wave 15 (docs/decisions/messaging-c2c-storage.md §22): a chunk's rows share
+ * table pages, so small commits write about half the bytes; a chunk is a stop of ~5 ms */
+#define LOG_MIN_ROWS 2048   /* an idle writer merges once the log holds this many */
+#define LOG_CHUNK_ROWS 2048 /* rows per merge transaction: bounds the stop an acknowledgement waits behind */
 
 enum { SQ_LOG_INBOX, SQ_LOG_RECENT }; /* c2c_inbox_log → c2c_inbox, c2c_recent_log → c2c_recent */
 

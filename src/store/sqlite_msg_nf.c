@@ -122,7 +122,11 @@ int sq__nf_step(store_t *s, struct sqmsg *m, int max_rows, int *more)
     sq__nf_add(f, (uint32_t)app, (uint64_t)conv);
   }
   sqlite3_reset(st);
-  if (r == SQLITE_DONE) { f->ready = 1; return 0; }
+  if (r == SQLITE_DONE) { /* a scan that ended past the load grows and scans again at the next call: say so */
+    f->ready = 1;
+    *more = f->added > (uint64_t)f->nblocks * NF_LOAD && f->nblocks < NF_MAX_BLOCKS;
+    return 0;
+  }
   if (r != SQLITE_ROW) return sq__map_rc(r);
   *more = 1;
   return 0;

@@ -179,7 +179,8 @@ static void test_cap_and_chunks(void **st)
   int more;
   assert_int_equal(store_open(dir, &s), 0);
   assert_int_equal(sq__msg_log_caps(s, LOG_CAP_ROWS, LOG_CAP_ROWS), 0); /* logs on (the default; explicit, so these tests hold in a build with them off) */
-  assert_true(LOG_CAP_ROWS == 4096 && LOG_CHUNK_ROWS < 1000);
+  const uint32_t n = 1500; /* users writing to user 1 below: 2n rows, enough for one idle merge and a rest */
+  assert_true(LOG_CAP_ROWS == 4096 && 2 * n >= LOG_MIN_ROWS && 2 * n > LOG_CHUNK_ROWS && 2 * n <= LOG_CAP_ROWS);
   for (uint32_t p = 2; p <= 100; p++) send(s, 1, p, p);
   assert_int_equal(rows_count(s, "c2c_recent_log"), 198);
   assert_int_equal(store_msg_merge(s, STORE_MERGE_IDLE, &more), 0); /* below the idle minimum: nothing */
@@ -196,17 +197,17 @@ static void test_cap_and_chunks(void **st)
   assert_int_equal(rows_count(s, "c2c_recent_log"), 0);
   assert_int_equal(rows_count(s, "c2c_recent"), 4398);
 
-  for (uint32_t p = 2201; p <= 2600; p++) send(s, p, 1, p); /* 800 rows in the log */
+  for (uint32_t p = 2201; p <= 2200 + n; p++) send(s, p, 1, p); /* 2n rows in the log */
   do assert_int_equal(store_msg_merge(s, STORE_MERGE_IDLE, &more), 0); /* the inbox log's chunks */
-  while (rows_count(s, "c2c_recent_log") == 800);
+  while (rows_count(s, "c2c_recent_log") == 2 * n);
   int64_t left = rows_count(s, "c2c_recent_log");
-  assert_true(left > 0 && left <= 800 - LOG_CHUNK_ROWS); /* one chunk of users moved, the rest waits */
-  assert_int_equal(list(s, 1, &L), 2599);
-  assert_int_equal(list(s, 2600, &L), 1);
+  assert_true(left > 0 && left <= 2 * n - LOG_CHUNK_ROWS); /* one chunk of users moved, the rest waits */
+  assert_int_equal(list(s, 1, &L), 2199 + n);
+  assert_int_equal(list(s, 2200 + n, &L), 1);
   assert_int_equal(list(s, 2201, &L), 1);
   while (more) assert_int_equal(store_msg_merge(s, STORE_MERGE_IDLE, &more), 0);
   assert_true(rows_count(s, "c2c_recent_log") < LOG_MIN_ROWS);
-  assert_int_equal(list(s, 1, &L), 2599);
+  assert_int_equal(list(s, 1, &L), 2199 + n);
   store_close(s);
 }
 
