@@ -80,14 +80,16 @@ int main(int argc, char **argv)
   sqlite3_stmt *up;
   if (sqlite3_prepare_v2(db, "UPDATE t SET v=randomblob(400) WHERE k=?", -1, &up, NULL) != SQLITE_OK) return 1;
   uint64_t *wall = calloc((size_t)rounds, sizeof *wall), *cpu = calloc((size_t)rounds, sizeof *cpu);
+  if (!wall || !cpu) { fprintf(stderr, "ckpt_stop: out of memory\n"); return 1; }
   uint64_t frames = 0, wbs = 0;
   srand(1);
   for (int r = 0; r < rounds; r++) {
     must(db, "BEGIN");
     for (int i = 0; i < dirty; i++) {
       sqlite3_bind_int64(up, 1, rand() % rows);
-      sqlite3_step(up);
+      int src = sqlite3_step(up);
       sqlite3_reset(up);
+      if (src != SQLITE_DONE) { fprintf(stderr, "ckpt_stop: update: %s\n", sqlite3_errstr(src)); return 1; }
     }
     must(db, "COMMIT");
     sq_vfs_stats_t a, b;
@@ -104,10 +106,14 @@ int main(int argc, char **argv)
   }
   sqlite3_finalize(up);
   sqlite3_close(db);
-  if (dir == tmp) {
-    char rm[600];
-    snprintf(rm, sizeof rm, "rm -rf '%s'", tmp);
-    if (system(rm)) { /* a leftover temporary directory only */ }
+  if (dir == tmp) { /* the database, its WAL and its index; a leftover file only leaves the directory behind */
+    static const char *const suffix[] = { "", "-wal", "-shm" };
+    for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++) {
+      char f[600];
+      snprintf(f, sizeof f, "%s%s", path, suffix[i]);
+      unlink(f);
+    }
+    rmdir(tmp);
   }
   qsort(wall, (size_t)rounds, sizeof *wall, cmp_u64);
   qsort(cpu, (size_t)rounds, sizeof *cpu, cmp_u64);

@@ -234,7 +234,8 @@ int sq__nf_maybe(const sqnf_t *f, uint32_t app, uint64_t conv);
 void sq__nf_add(sqnf_t *f, uint32_t app, uint64_t conv);
 struct sqmsg;
 /* At most max_rows index entries of the scan (a seek counts NF_SEEK_COST); outside a transaction only
- * (inside one it does nothing). *more: 1 when the scan is not finished.
+ * (inside one it does nothing). *more: 1 when the scan is not finished, or when it ended past the
+ * filter's load (the next call grows the filter and scans again).
  * Returns 0, IMC_E_NOMEM, IMC_E_IO. */
 int sq__nf_step(store_t *s, struct sqmsg *m, int max_seeks, int *more);
 void sq__nf_free(sqnf_t *f);

@@ -42,7 +42,7 @@
 #define SQ_VFS_WRITE_MAX (31u << 12)
 #define SQ_VFS_NAME "imc-coalesce"
 
-/* Database files are written only by checkpoints, and SQLite syncs the file
+/* In WAL mode a database file is written only by checkpoints, and SQLite syncs the file
  * at the end of each (xSync), which then writes every page the checkpoint
  * copied and waits for all of them: about half of a checkpoint's stop of
  * the writer (docs/decisions/store-pipeline.md, "The database file's
@@ -72,7 +72,8 @@ void sq__vfs_stats(sq_vfs_stats_t *out);
 
 /* Turns the write-back hint (SQ_VFS_WRITEBACK_BYTES) off (0) or on (1, the
  * default) for every file from then on: for before/after measurements
- * (bench/ckpt_stop.c) and tests. */
+ * (bench/ckpt_stop.c) and the test that the hint is what starts them
+ * (tests/unit/store/test_sqlite_vfs.c). */
 void sq__vfs_writeback(int on);
 
 /* File control (sqlite3_file_control(db, "main", SQ_VFS_FCNTL_DEFER_SYNC,
