@@ -89,6 +89,7 @@ struct sqmsg *sq__msg_state(store_t *s)
   if (!*slot && (*slot = calloc(1, sizeof **slot))) {
     (*slot)->pend.log_cap = LOG_ON_CAP_INBOX; /* both on (sqlite_msg_int.h) */
     (*slot)->pend.rlog_cap = LOG_ON_CAP_RECENT;
+    (*slot)->sweep[SQ_LOG_INBOX][0] = (*slot)->sweep[SQ_LOG_RECENT][0] = -1; /* from the first key */
   }
   return *slot;
 }

@@ -138,15 +138,18 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
   X(MAX_USEQ, "SELECT max(coalesce((SELECT max(useq) FROM c2c_inbox WHERE sdkappid=?1 AND user_no=?2),0)," \
               "coalesce((SELECT max(useq) FROM c2c_inbox_log WHERE sdkappid=?1 AND user_no=?2),0))") \
   X(LOG_COUNT, "SELECT count(*) FROM c2c_inbox_log") \
-  X(LOG_NTH, "SELECT user_no,sdkappid,useq FROM c2c_inbox_log ORDER BY user_no,sdkappid,useq LIMIT 1 OFFSET ?1") \
+  X(LOG_NTH, "SELECT user_no,sdkappid,useq FROM c2c_inbox_log WHERE (user_no,sdkappid,useq)>(?1,?2,?3)" \
+             " ORDER BY user_no,sdkappid,useq LIMIT 1 OFFSET ?4") \
   X(LOG_MERGE, "INSERT OR FAIL INTO c2c_inbox(sdkappid,user_no,useq,kind,conv,seq,at) SELECT " LOG_COLS " FROM c2c_inbox_log" \
-               " WHERE (user_no,sdkappid,useq)<=(?1,?2,?3)") \
-  X(LOG_DELETE, "DELETE FROM c2c_inbox_log WHERE (user_no,sdkappid,useq)<=(?1,?2,?3)") \
+               " WHERE (user_no,sdkappid,useq)>(?4,?5,?6) AND (user_no,sdkappid,useq)<=(?1,?2,?3)") \
+  X(LOG_DELETE, "DELETE FROM c2c_inbox_log WHERE (user_no,sdkappid,useq)>(?4,?5,?6) AND (user_no,sdkappid,useq)<=(?1,?2,?3)") \
   X(RLOG_COUNT, "SELECT count(*) FROM c2c_recent_log") \
-  X(RLOG_NTH, "SELECT user_no,sdkappid,peer_no FROM c2c_recent_log ORDER BY user_no,sdkappid,peer_no LIMIT 1 OFFSET ?1") \
+  X(RLOG_NTH, "SELECT user_no,sdkappid,peer_no FROM c2c_recent_log WHERE (user_no,sdkappid,peer_no)>(?1,?2,?3)" \
+              " ORDER BY user_no,sdkappid,peer_no LIMIT 1 OFFSET ?4") \
   X(RLOG_MERGE, "INSERT OR IGNORE INTO c2c_recent(sdkappid,user_no,peer_no) SELECT sdkappid,user_no,peer_no" \
-                " FROM c2c_recent_log WHERE (user_no,sdkappid,peer_no)<=(?1,?2,?3)") \
-  X(RLOG_DELETE, "DELETE FROM c2c_recent_log WHERE (user_no,sdkappid,peer_no)<=(?1,?2,?3)") \
+                " FROM c2c_recent_log WHERE (user_no,sdkappid,peer_no)>(?4,?5,?6) AND (user_no,sdkappid,peer_no)<=(?1,?2,?3)") \
+  X(RLOG_DELETE, "DELETE FROM c2c_recent_log WHERE (user_no,sdkappid,peer_no)>(?4,?5,?6)" \
+                 " AND (user_no,sdkappid,peer_no)<=(?1,?2,?3)") \
   X(DEDUPE, "SELECT min(seq),time_s,cseq FROM c2c_msg" IMP_IDX " WHERE sdkappid=?1 AND conv=?2 AND random=?3" \
             " AND from_no=?4 AND time_s>=?5" IMP_ROW) \
   X(DEDUPE_IMPORT, "SELECT min(seq),time_s,cseq FROM c2c_msg" IMP_IDX " WHERE sdkappid=?1 AND conv=?2" \
@@ -270,6 +273,8 @@ struct sqmsg {
   sqpend_t pend;         /* the appends' rows not yet written (sqlite_msg_pend.c) */
   sqtrim_t trim;         /* the conversation trim in progress (sqlite_msg_trim.c) */
   sqnf_t nf;             /* conversations without a message (sqlite_msg_nf.c) */
+  int64_t sweep[2][3];   /* per log (SQ_LOG_*): the key the last idle chunk ended at; the next
+                          * chunk starts past it ({-1, 0, 0}: at the log's first key) */
 };
 
 /* The connection's state, made on first use; NULL: out of memory. */
@@ -302,16 +307,20 @@ static inline int scalar(sqlite3_stmt *st, int64_t *out)
  * its last row; a connection sets its caps with sq__msg_log_caps (the
  * tests of both paths); -DLOG_ON_CAP_INBOX=0 -DLOG_ON_CAP_RECENT=0 builds
  * a server with both off, for an A/B. */
-#define LOG_CAP_ROWS 4096   /* the cap of a log that is on: past it rows go straight to the table */
+/* 65,536 and 16,384 since wave 16 (docs/decisions/messaging-c2c-storage.md
+ * §23): an idle writer keeps a log near LOG_MIN_ROWS, and a chunk, taken
+ * where the last one ended, holds rows a user gathered over a whole sweep,
+ * which share that user's table pages. */
+#define LOG_CAP_ROWS 65536  /* the cap of a log that is on: past it rows go straight to the table */
 #ifndef LOG_ON_CAP_INBOX
 #define LOG_ON_CAP_INBOX LOG_CAP_ROWS  /* a new connection's inbox log cap (0: off) */
 #endif
 #ifndef LOG_ON_CAP_RECENT
 #define LOG_ON_CAP_RECENT LOG_CAP_ROWS /* a new connection's conversation log cap (0: off) */
 #endif
-/* 2,048 since wave 15 (docs/decisions/messaging-c2c-storage.md §22): a chunk's rows share
- * table pages, so small commits write about half the bytes; a chunk is a stop of ~5 ms */
-#define LOG_MIN_ROWS 2048   /* an idle writer merges once the log holds this many */
+/* A chunk of 2,048 since wave 15 (docs/decisions/messaging-c2c-storage.md §22): a
+ * chunk is a stop an acknowledgement may wait behind */
+#define LOG_MIN_ROWS 16384  /* an idle writer merges once the log holds this many */
 #define LOG_CHUNK_ROWS 2048 /* rows per merge transaction: bounds the stop an acknowledgement waits behind */
 
 enum { SQ_LOG_INBOX, SQ_LOG_RECENT }; /* c2c_inbox_log → c2c_inbox, c2c_recent_log → c2c_recent */
