@@ -193,10 +193,11 @@ int main(int argc, char **argv)
          (double)(b1 - b0) / msgs, merge, chunks, chunks ? chunk_sum_ms / chunks : 0, chunk_max_ms);
   /* the hourly passes' first steps, each merging a whole log first (sqlite_msg_log.c): the stop they make now */
   int64_t deleted;
+  int pmore;
   uint32_t next;
   if ((rc = store_exec(s, "PRAGMA wal_checkpoint(TRUNCATE)"))) return die("checkpoint", rc); /* no checkpoint inside the steps' COMMITs */
   double t0 = now_s();
-  if ((rc = store_exec(s, "BEGIN IMMEDIATE")) || (rc = store_msg_purge(s, a.sdkappid, 0, 1000, &deleted)) ||
+  if ((rc = store_exec(s, "BEGIN IMMEDIATE")) || (rc = store_msg_purge(s, a.sdkappid, 0, 1000, &deleted, &pmore)) ||
       (rc = store_exec(s, "COMMIT")))
     return die("purge step", rc);
   double t1 = now_s();

@@ -190,10 +190,12 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
                   " LIMIT 1),1 UNION ALL SELECT (SELECT user_no FROM c2c_recent WHERE user_no>u.n ORDER BY user_no LIMIT 1)," \
                   "k+1 FROM u WHERE u.n IS NOT NULL AND k<?4) SELECT n,(SELECT 1 FROM c2c_recent r WHERE r.user_no=u.n" \
                   " AND r.sdkappid=?1 LIMIT 1 OFFSET ?3) IS NOT NULL FROM u WHERE n IS NOT NULL") \
-  X(PURGE_MSG, "DELETE FROM c2c_msg WHERE id IN (SELECT id FROM c2c_msg m WHERE sdkappid=?1 AND time_s<?2" \
+  X(PURGE_WINDOW, "SELECT max(id) FROM (SELECT id FROM c2c_msg WHERE id>?1 ORDER BY id LIMIT ?2)") \
+  X(PURGE_MSG, "DELETE FROM c2c_msg WHERE id IN (SELECT id FROM c2c_msg m WHERE id>?4 AND id<=?5 AND sdkappid=?1 AND time_s<?2" \
                " AND seq<(SELECT max(seq) FROM c2c_msg m2 WHERE m2.sdkappid=m.sdkappid AND m2.conv=m.conv)" \
                " ORDER BY id LIMIT ?3)") \
-  X(INBOX_NEXT_USER, "SELECT user_no FROM c2c_inbox WHERE user_no>?1 ORDER BY user_no LIMIT 1") \
+  X(INBOX_NEXT_USER, "SELECT min(u) FROM (SELECT (SELECT user_no FROM c2c_inbox WHERE user_no>?1 ORDER BY user_no LIMIT 1) u" \
+                     " UNION ALL SELECT (SELECT user_no FROM c2c_inbox_log WHERE user_no>?1 ORDER BY user_no LIMIT 1))") \
   X(PURGE_INBOX, "DELETE FROM c2c_inbox WHERE sdkappid=?1 AND user_no=?2 AND useq IN (SELECT useq FROM c2c_inbox" \
                  " WHERE sdkappid=?1 AND user_no=?2 AND at<?3 AND useq<(SELECT max(useq) FROM c2c_inbox" \
                  " WHERE sdkappid=?1 AND user_no=?2) ORDER BY useq LIMIT ?4)")
@@ -267,6 +269,8 @@ struct sqmsg {
    * walk reached the last user (the next call of the pass skips it) */
   uint32_t walk_app, walk_user;
   int walk_done;
+  int msgs_done;         /* this pass has scanned c2c_msg to its end: the calls walk the inbox */
+  int64_t msg_after;     /* this pass's scan of c2c_msg: the rowid its last window ended at */
   int appending;         /* inside sqm_append: statements run without writing the held rows first */
   int imported;          /* imported messages exist: 0 not known yet, 1 none, 2 some (never lowered) */
   int appends;           /* this connection has appended (the writer's): its "none" stays true */
@@ -329,11 +333,14 @@ enum { SQ_LOG_INBOX, SQ_LOG_RECENT }; /* c2c_inbox_log → c2c_inbox, c2c_recent
  * A new connection has LOG_ON_CAP_INBOX and LOG_ON_CAP_RECENT. IMC_E_NOMEM. */
 int sq__msg_log_caps(store_t *s, int64_t inbox, int64_t recent);
 
-/* Move every row of log (SQ_LOG_…) into its table, atomically: inside the
+/* Move the rows of log (SQ_LOG_…) whose key (user_no, sdkappid, useq or
+ * peer_no) is > lo and <= hi into its table, atomically: inside the
  * caller's transaction, or in a savepoint of its own outside one. Returns
  * 0, IMC_E_IO, IMC_E_BUSY (the caller's transaction is then to be rolled
- * back). */
-int sq__log_merge_all(store_t *s, int log);
+ * back). {-1, 0, 0} is below every key, {INT64_MAX, 0, 0} above. */
+int sq__log_merge_keys(store_t *s, int log, const int64_t lo[3], const int64_t hi[3]);
+/* The same for one user's rows in one app. */
+int sq__log_merge_user(store_t *s, int log, uint32_t app, uint32_t user);
 /* store_msg_vtab_t.merge (store_msg.h): a chunk of the inbox log, else one of the conversation log. */
 int sq__log_merge_step(store_t *s, int mode, int *more);
 

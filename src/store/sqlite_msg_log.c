@@ -49,12 +49,17 @@
  * too) take the inbox and its log; RECENT_ROWS takes c2c_recent's rows and
  * the log's that the table lacks — an upsert of read_seq, pin, hide or
  * clear writes c2c_recent directly while the pair's log row waits, and the
- * merge's INSERT OR IGNORE then leaves that row as it is. The retention
- * purge's walk over c2c_inbox and the conversation trim and its walk over
- * c2c_recent merge their log whole first (sqlite_msg.c; at most the cap,
- * hourly). A restart finds the logs as committed; idle turns merge them.
+ * merge's INSERT OR IGNORE then leaves that row as it is. The hourly
+ * passes read the tables alone, so they merge first the rows they are about
+ * to read, by key range (sqlite_msg.c, sqlite_msg_trim.c): the retention
+ * purge each user's inbox events as its walk reaches the user (the walk
+ * finds users in the inbox or its log), the conversation trim its user's
+ * rows, the trim's walk the rows of the users its step reaches. Until
+ * wave 16 each merged a whole log first, a stop that grew with the cap.
+ * A restart finds the logs as committed; idle turns merge them.
  *
- * State: none of its own; runs on the connection's thread. */
+ * State: the sweep's position per log (struct sqmsg.sweep); runs on the
+ * connection's thread. */
 #include "store/sqlite_msg_int.h"
 #include "util/err.h"
 
@@ -101,13 +106,19 @@ static int merge_range(store_t *s, int log, const int64_t lo[3], const int64_t h
   return rc;
 }
 
-int sq__log_merge_all(store_t *s, int log)
+int sq__log_merge_keys(store_t *s, int log, const int64_t lo[3], const int64_t hi[3])
 {
   int64_t moved;
-  int rc = merge_range(s, log, key_first, key_last, &moved);
+  int rc = merge_range(s, log, lo, hi, &moved);
   struct sqmsg *m = *sq__msg_slot(s);
-  if (!rc && m) *rows_of(m, log) = 0;
+  if (!rc && m) *rows_of(m, log) = *rows_of(m, log) > moved ? *rows_of(m, log) - moved : 0;
   return rc;
+}
+
+int sq__log_merge_user(store_t *s, int log, uint32_t app, uint32_t user)
+{
+  const int64_t lo[3] = { user, app, -1 }, hi[3] = { user, app, INT64_MAX };
+  return sq__log_merge_keys(s, log, lo, hi);
 }
 
 /* One chunk of log if it holds min rows or more: the first LOG_CHUNK_ROWS

@@ -130,8 +130,10 @@ static void test_since_in_both(void **st)
   store_close(s);
 }
 
-/* The purge merges the log before its walk over the inbox: expired events
- * go whether they were merged or not, and each user's newest stays. */
+/* The purge's walk merges each user's logged events as it reaches the
+ * user, and finds users whose events are all in the log: expired events go
+ * whether they were merged or not, and each user's newest stays. Fails
+ * when the walk looks for users in c2c_inbox alone. */
 static void test_purge_merges_log(void **st)
 {
   (void)st;
@@ -142,12 +144,20 @@ static void test_purge_merges_log(void **st)
   assert_int_equal(store_open(dir, &s), 0);
   assert_int_equal(sq__msg_log_caps(s, LOG_CAP_ROWS, LOG_CAP_ROWS), 0); /* logs on (the default; explicit, so these tests hold in a build with them off) */
   split_backlog(s, 5, 6);
-  for (int k = 0; k < 10; k++) assert_int_equal(store_msg_purge(s, APP, T0 + 1000, 1000, &n), 0);
+  for (uint32_t k = 1; k <= 3; k++) send(s, 9, 10, 900 + k); /* users 9 and 10: events in the log only */
+  assert_int_equal(rows_count(s, "c2c_inbox WHERE user_no IN (9,10)"), 0);
+  int more;
+  for (int k = 0; k < 10; k++) assert_int_equal(store_msg_purge(s, APP, T0 + 1000, 1000, &n, &more), 0);
   assert_int_equal(store_msg_inbox_page(s, APP, 6, 0, 100, 0, on_ev, &p, &max), 0);
   assert_int_equal(max, 20);
   assert_int_equal(p.n, 1);
   assert_int_equal(p.useq[0], 20);
-  assert_int_equal(rows_count(s, "c2c_inbox_log"), 0);
+  p = (page_t){ 0 };
+  assert_int_equal(store_msg_inbox_page(s, APP, 10, 0, 100, 0, on_ev, &p, &max), 0); /* the walk found user 10 in the log */
+  assert_int_equal(max, 3);
+  assert_int_equal(p.n, 1);
+  assert_int_equal(p.useq[0], 3);
+  assert_int_equal(rows_count(s, "c2c_inbox_log"), 0); /* each user's events merged as the walk reached it */
   store_close(s);
 }
 
