@@ -29,8 +29,14 @@
  * (wall clock), CPU microseconds per message (user + system of the process:
  * less disturbed by other load than wall time; the total line also gives the
  * system part alone) and bytes passed to write
- * calls per message (/proc/self/io wchar: WAL frames plus checkpoints). The
- * data directory is a fresh temporary one unless --dir is given.
+ * calls per message (/proc/self/io wchar: WAL frames plus checkpoints).
+ * Then a line "passes": the wall time of the first step of the retention
+ * purge (store_msg_purge, nothing expired) and of the conversation trim's
+ * walk (store_msg_recent_users), each in a transaction of its own; each
+ * merges a whole log first, so this is the stop the hourly passes make
+ * with the logs as the run left them (after a checkpoint, so that neither
+ * COMMIT runs one). The data directory is a fresh
+ * temporary one unless --dir is given.
  */
 #include "store/store.h"
 #include "store/store_msg.h"
@@ -80,6 +86,8 @@ static int die(const char *what, int rc)
   fprintf(stderr, "c2c_store_bench: %s failed (%d)\n", what, rc);
   return 1;
 }
+
+static void no_account(void *ud, const char *id, uint32_t user_no) { (void)ud; (void)id; (void)user_no; }
 
 int main(int argc, char **argv)
 {
@@ -183,6 +191,20 @@ int main(int argc, char **argv)
          " write_bytes_per_msg=%.0f merge=%ld merge_calls=%ld merge_call_avg_ms=%.2f merge_call_max_ms=%.2f\n", users, peers,
          meter, savepoint, batch, msgs, msgs / (w1 - w0), (c1 - c0) * 1e6 / msgs, (k1 - k0) * 1e6 / msgs,
          (double)(b1 - b0) / msgs, merge, chunks, chunks ? chunk_sum_ms / chunks : 0, chunk_max_ms);
+  /* the hourly passes' first steps, each merging a whole log first (sqlite_msg_log.c): the stop they make now */
+  int64_t deleted;
+  int pmore;
+  uint32_t next;
+  if ((rc = store_exec(s, "PRAGMA wal_checkpoint(TRUNCATE)"))) return die("checkpoint", rc); /* no checkpoint inside the steps' COMMITs */
+  double t0 = now_s();
+  if ((rc = store_exec(s, "BEGIN IMMEDIATE")) || (rc = store_msg_purge(s, a.sdkappid, 0, 1000, &deleted, &pmore)) ||
+      (rc = store_exec(s, "COMMIT")))
+    return die("purge step", rc);
+  double t1 = now_s();
+  if ((rc = store_exec(s, "BEGIN IMMEDIATE")) ||
+      (rc = store_msg_recent_users(s, a.sdkappid, 100, 0, 20, no_account, NULL, &next)) || (rc = store_exec(s, "COMMIT")))
+    return die("recent walk step", rc);
+  printf("passes purge_step_ms=%.2f recent_walk_step_ms=%.2f\n", (t1 - t0) * 1e3, (now_s() - t1) * 1e3);
   store_close(s);
   free(no);
   if (dir == tmp) {

@@ -260,7 +260,10 @@ void im_c2c_typing(im_c2c_t *c, uint32_t app, uint32_t user, const char *user_id
 /* ---- retention pass ------------------------------------------------------------------ */
 #define PURGE_CHUNK 2000
 
-/* The conversation-list trim walks user numbers in steps, one writer job
+/* The purge deletes in steps, one writer job each, while a step deleted
+ * anything or says more (store_msg_purge: a step scans at most a window of
+ * the messages or visits at most a bounded number of users). The
+ * conversation-list trim walks user numbers in steps, one writer job
  * each: a step reads at most PURGE_CHUNK rows (a user costs a seek and at
  * most kept + 1 rows); then each user it found over the limit is trimmed in
  * steps of at most PURGE_CHUNK rows read, one writer job each
@@ -279,6 +282,7 @@ typedef struct purge_job {
   uint32_t *apps;
   size_t napps, capps, cur;
   int64_t before, gbefore, deleted, total, kept; /* gbefore: the app's group retention horizon */
+  int more;                                      /* the last C2C purge step stopped at its bound (store_msg_purge) */
   uint32_t *users;
   size_t nusers, cusers, ui;   /* phase 2: the users found by the last walk step; users[ui] is the next to trim */
   int oom;
@@ -323,7 +327,7 @@ static int purge_run(store_t *s, c2c_job_t *jj)
     return rc ? rc : j->oom ? IMC_E_NOMEM : 0;
   case 1: {
     int64_t rel = 0, grp = 0; /* relationship event payloads (c2c_rel.c) go with their inbox events */
-    if ((rc = store_msg_purge(s, j->apps[j->cur], j->before, PURGE_CHUNK, &j->deleted)) ||
+    if ((rc = store_msg_purge(s, j->apps[j->cur], j->before, PURGE_CHUNK, &j->deleted, &j->more)) ||
         (rc = store_rel_event_purge(s, j->apps[j->cur], j->before, PURGE_CHUNK, &rel)) ||
         (rc = store_grp_msg_purge(s, j->apps[j->cur], j->gbefore, PURGE_CHUNK, &grp)))
       return rc;
@@ -384,7 +388,7 @@ static void purge_done(c2c_job_t *jj, int rc)
   if (j->phase == 0) { j->phase = 1; j->cur = 0; }
   else if (j->phase == 1) {
     j->total += j->deleted;
-    if (!j->deleted) j->phase = 2; /* nothing older left: trim the conversation lists */
+    if (!j->deleted && !j->more) j->phase = 2; /* nothing older left: trim the conversation lists */
   } else {
     j->total += j->deleted;
     if (!j->walk_user && j->ui >= j->nusers) { /* the walk over the app's users and their trims are done */

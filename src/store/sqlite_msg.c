@@ -89,6 +89,7 @@ struct sqmsg *sq__msg_state(store_t *s)
   if (!*slot && (*slot = calloc(1, sizeof **slot))) {
     (*slot)->pend.log_cap = LOG_ON_CAP_INBOX; /* both on (sqlite_msg_int.h) */
     (*slot)->pend.rlog_cap = LOG_ON_CAP_RECENT;
+    (*slot)->sweep[SQ_LOG_INBOX][0] = (*slot)->sweep[SQ_LOG_RECENT][0] = -1; /* from the first key */
   }
   return *slot;
 }
@@ -504,46 +505,68 @@ static int sqm_receipt_wanted(store_t *s, uint32_t sdkappid, uint64_t conv, uint
  * steps through the user numbers of every app (the inbox leads with user_no,
  * migration 26: one seek per step, where filtering on the app would scan
  * other apps' events); a number without events in this app deletes nothing. */
-static int purge_inbox(store_t *s, struct sqmsg *m, uint32_t sdkappid, int64_t before_s, int limit, int64_t *deleted)
+static int purge_inbox(store_t *s, struct sqmsg *m, uint32_t sdkappid, int64_t before_s, int limit, int64_t *deleted,
+                       int *more)
 {
   int64_t user, left = limit;
   int rc;
-  if (m->walk_app != sdkappid) { m->walk_app = sdkappid; m->walk_user = 0; m->walk_done = 0; }
   if (m->walk_done) { m->walk_done = 0; return 0; } /* walked to the end already in this pass */
-  while (left > 0) {
+  for (int visited = 0; left > 0; visited++) {
+    if (visited == STORE_PURGE_WALK_USERS) { *more = 1; return 0; } /* a bounded stop: the next call goes on from walk_user */
     sqlite3_stmt *st = stmt(s, M_INBOX_NEXT_USER);
     if (!st) return IMC_E_IO;
     BIND(st, m->walk_user);
     if ((rc = scalar(st, &user))) return rc;
-    if (!user) { m->walk_user = 0; m->walk_done = *deleted > 0; return 0; } /* the next call starts a pass */
+    if (!user) { /* the next call starts a pass */
+      m->walk_user = 0;
+      m->walk_done = *deleted > 0;
+      m->msgs_done = 0;
+      m->msg_after = 0;
+      return 0;
+    }
+    if ((rc = sq__log_merge_user(s, SQ_LOG_INBOX, sdkappid, (uint32_t)user))) return rc; /* its logged events too */
     if (!(st = stmt(s, M_PURGE_INBOX))) return IMC_E_IO;
     BIND(st, sdkappid, user, before_s, left);
     if ((rc = run(st))) return rc;
     int n = sqlite3_changes(sq__db(s));
     *deleted += n;
-    if (n == left) return 0; /* this user may have more: start from it next time */
+    if (n == left) { *more = 1; return 0; } /* this user may have more: start from it next time */
     left -= n;
     m->walk_user = (uint32_t)user;
   }
   return 0;
 }
 
-static int sqm_purge(store_t *s, uint32_t sdkappid, int64_t before_s, int limit, int64_t *deleted)
+static int sqm_purge(store_t *s, uint32_t sdkappid, int64_t before_s, int limit, int64_t *deleted, int *more)
 {
   struct sqmsg *m = state(s);
   sqlite3_stmt *st = stmt(s, M_PURGE_MSG);
   int rc;
   *deleted = 0;
+  *more = 0;
   if (!m || !st) return m ? IMC_E_IO : IMC_E_NOMEM;
-  BIND(st, sdkappid, before_s, limit);
+  if (m->walk_app != sdkappid) {
+    m->walk_app = sdkappid; m->walk_user = 0; m->walk_done = 0; m->msgs_done = 0; m->msg_after = 0;
+  }
+  if (m->msgs_done) return purge_inbox(s, m, sdkappid, before_s, limit, deleted, more);
+  /* the messages first, a window of STORE_PURGE_SCAN_ROWS rows (rowid order, every app's) per call */
+  int64_t end = 0;
+  sqlite3_stmt *w = stmt(s, M_PURGE_WINDOW);
+  if (!w) return IMC_E_IO;
+  BIND(w, m->msg_after, STORE_PURGE_SCAN_ROWS);
+  if ((rc = scalar(w, &end))) return rc;
+  if (!end) { /* past the last row: the inbox walk follows */
+    m->msgs_done = 1;
+    return purge_inbox(s, m, sdkappid, before_s, limit, deleted, more);
+  }
+  BIND(st, sdkappid, before_s, limit, m->msg_after, end);
   if ((rc = run(st))) return rc;
   *deleted = sqlite3_changes(sq__db(s));
   if (*deleted) sq__live_win_clear(m, sdkappid); /* a deleted message may sit in a window (a retention shorter than it) */
   if (*deleted) sq__trim_reset(m, sdkappid, 0);   /* a conversation's last message may be gone (sqlite_msg_trim.c) */
-  if (*deleted == limit) return 0; /* more messages first; the inbox walk follows */
-  /* the walk reads c2c_inbox: merge the log (at most LOG_CAP_ROWS, sqlite_msg_log.c) first */
-  if ((rc = sq__log_merge_all(s, SQ_LOG_INBOX))) return rc;
-  return purge_inbox(s, m, sdkappid, before_s, limit - (int)*deleted, deleted);
+  if (*deleted < limit) m->msg_after = end;       /* else the window may hold more: again */
+  *more = 1;
+  return 0;
 }
 
 static int sqm_account_id(store_t *s, uint32_t sdkappid, uint32_t user_no, char *buf, size_t cap)
@@ -573,9 +596,20 @@ static int sqm_recent_users(store_t *s, uint32_t sdkappid, int more_than, uint32
   int rc = 0, n = 0;
   *next_user = 0;
   if (max_users < 1 || more_than < 0) return IMC_E_INVAL;
-  if ((rc = sq__log_merge_all(s, SQ_LOG_RECENT))) return rc; /* as the trim (sqlite_msg_trim.c) */
+  /* the step counts c2c_recent's rows: first merge the conversation log's rows of the users it will reach
+   * (those up to the max_users-th user number after after_user in the table, or all past after_user when
+   * the table has fewer), as the trim merges its user's (sqlite_msg_trim.c) */
   sqlite3_stmt *st = stmt(s, M_RECENT_USERS);
   if (!st) return IMC_E_IO;
+  int64_t last = 0;
+  BIND(st, sdkappid, after_user, more_than, max_users);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) { last = sqlite3_column_int64(st, 0); n++; }
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE) return sq__map_rc(rc);
+  const int64_t lo[3] = { after_user, INT64_MAX, 0 }, hi[3] = { n < max_users ? INT64_MAX : last, INT64_MAX, 0 };
+  if ((rc = sq__log_merge_keys(s, SQ_LOG_RECENT, lo, hi))) return rc;
+  if (!(st = stmt(s, M_RECENT_USERS))) return IMC_E_IO;
+  n = 0;
   BIND(st, sdkappid, after_user, more_than, max_users);
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     uint32_t u = (uint32_t)sqlite3_column_int64(st, 0);

@@ -138,15 +138,18 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
   X(MAX_USEQ, "SELECT max(coalesce((SELECT max(useq) FROM c2c_inbox WHERE sdkappid=?1 AND user_no=?2),0)," \
               "coalesce((SELECT max(useq) FROM c2c_inbox_log WHERE sdkappid=?1 AND user_no=?2),0))") \
   X(LOG_COUNT, "SELECT count(*) FROM c2c_inbox_log") \
-  X(LOG_NTH, "SELECT user_no,sdkappid,useq FROM c2c_inbox_log ORDER BY user_no,sdkappid,useq LIMIT 1 OFFSET ?1") \
+  X(LOG_NTH, "SELECT user_no,sdkappid,useq FROM c2c_inbox_log WHERE (user_no,sdkappid,useq)>(?1,?2,?3)" \
+             " ORDER BY user_no,sdkappid,useq LIMIT 1 OFFSET ?4") \
   X(LOG_MERGE, "INSERT OR FAIL INTO c2c_inbox(sdkappid,user_no,useq,kind,conv,seq,at) SELECT " LOG_COLS " FROM c2c_inbox_log" \
-               " WHERE (user_no,sdkappid,useq)<=(?1,?2,?3)") \
-  X(LOG_DELETE, "DELETE FROM c2c_inbox_log WHERE (user_no,sdkappid,useq)<=(?1,?2,?3)") \
+               " WHERE (user_no,sdkappid,useq)>(?4,?5,?6) AND (user_no,sdkappid,useq)<=(?1,?2,?3)") \
+  X(LOG_DELETE, "DELETE FROM c2c_inbox_log WHERE (user_no,sdkappid,useq)>(?4,?5,?6) AND (user_no,sdkappid,useq)<=(?1,?2,?3)") \
   X(RLOG_COUNT, "SELECT count(*) FROM c2c_recent_log") \
-  X(RLOG_NTH, "SELECT user_no,sdkappid,peer_no FROM c2c_recent_log ORDER BY user_no,sdkappid,peer_no LIMIT 1 OFFSET ?1") \
+  X(RLOG_NTH, "SELECT user_no,sdkappid,peer_no FROM c2c_recent_log WHERE (user_no,sdkappid,peer_no)>(?1,?2,?3)" \
+              " ORDER BY user_no,sdkappid,peer_no LIMIT 1 OFFSET ?4") \
   X(RLOG_MERGE, "INSERT OR IGNORE INTO c2c_recent(sdkappid,user_no,peer_no) SELECT sdkappid,user_no,peer_no" \
-                " FROM c2c_recent_log WHERE (user_no,sdkappid,peer_no)<=(?1,?2,?3)") \
-  X(RLOG_DELETE, "DELETE FROM c2c_recent_log WHERE (user_no,sdkappid,peer_no)<=(?1,?2,?3)") \
+                " FROM c2c_recent_log WHERE (user_no,sdkappid,peer_no)>(?4,?5,?6) AND (user_no,sdkappid,peer_no)<=(?1,?2,?3)") \
+  X(RLOG_DELETE, "DELETE FROM c2c_recent_log WHERE (user_no,sdkappid,peer_no)>(?4,?5,?6)" \
+                 " AND (user_no,sdkappid,peer_no)<=(?1,?2,?3)") \
   X(DEDUPE, "SELECT min(seq),time_s,cseq FROM c2c_msg" IMP_IDX " WHERE sdkappid=?1 AND conv=?2 AND random=?3" \
             " AND from_no=?4 AND time_s>=?5" IMP_ROW) \
   X(DEDUPE_IMPORT, "SELECT min(seq),time_s,cseq FROM c2c_msg" IMP_IDX " WHERE sdkappid=?1 AND conv=?2" \
@@ -187,10 +190,12 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
                   " LIMIT 1),1 UNION ALL SELECT (SELECT user_no FROM c2c_recent WHERE user_no>u.n ORDER BY user_no LIMIT 1)," \
                   "k+1 FROM u WHERE u.n IS NOT NULL AND k<?4) SELECT n,(SELECT 1 FROM c2c_recent r WHERE r.user_no=u.n" \
                   " AND r.sdkappid=?1 LIMIT 1 OFFSET ?3) IS NOT NULL FROM u WHERE n IS NOT NULL") \
-  X(PURGE_MSG, "DELETE FROM c2c_msg WHERE id IN (SELECT id FROM c2c_msg m WHERE sdkappid=?1 AND time_s<?2" \
+  X(PURGE_WINDOW, "SELECT max(id) FROM (SELECT id FROM c2c_msg WHERE id>?1 ORDER BY id LIMIT ?2)") \
+  X(PURGE_MSG, "DELETE FROM c2c_msg WHERE id IN (SELECT id FROM c2c_msg m WHERE id>?4 AND id<=?5 AND sdkappid=?1 AND time_s<?2" \
                " AND seq<(SELECT max(seq) FROM c2c_msg m2 WHERE m2.sdkappid=m.sdkappid AND m2.conv=m.conv)" \
                " ORDER BY id LIMIT ?3)") \
-  X(INBOX_NEXT_USER, "SELECT user_no FROM c2c_inbox WHERE user_no>?1 ORDER BY user_no LIMIT 1") \
+  X(INBOX_NEXT_USER, "SELECT min(u) FROM (SELECT (SELECT user_no FROM c2c_inbox WHERE user_no>?1 ORDER BY user_no LIMIT 1) u" \
+                     " UNION ALL SELECT (SELECT user_no FROM c2c_inbox_log WHERE user_no>?1 ORDER BY user_no LIMIT 1))") \
   X(PURGE_INBOX, "DELETE FROM c2c_inbox WHERE sdkappid=?1 AND user_no=?2 AND useq IN (SELECT useq FROM c2c_inbox" \
                  " WHERE sdkappid=?1 AND user_no=?2 AND at<?3 AND useq<(SELECT max(useq) FROM c2c_inbox" \
                  " WHERE sdkappid=?1 AND user_no=?2) ORDER BY useq LIMIT ?4)")
@@ -264,12 +269,16 @@ struct sqmsg {
    * walk reached the last user (the next call of the pass skips it) */
   uint32_t walk_app, walk_user;
   int walk_done;
+  int msgs_done;         /* this pass has scanned c2c_msg to its end: the calls walk the inbox */
+  int64_t msg_after;     /* this pass's scan of c2c_msg: the rowid its last window ended at */
   int appending;         /* inside sqm_append: statements run without writing the held rows first */
   int imported;          /* imported messages exist: 0 not known yet, 1 none, 2 some (never lowered) */
   int appends;           /* this connection has appended (the writer's): its "none" stays true */
   sqpend_t pend;         /* the appends' rows not yet written (sqlite_msg_pend.c) */
   sqtrim_t trim;         /* the conversation trim in progress (sqlite_msg_trim.c) */
   sqnf_t nf;             /* conversations without a message (sqlite_msg_nf.c) */
+  int64_t sweep[2][3];   /* per log (SQ_LOG_*): the key the last idle chunk ended at; the next
+                          * chunk starts past it ({-1, 0, 0}: at the log's first key) */
 };
 
 /* The connection's state, made on first use; NULL: out of memory. */
@@ -302,16 +311,20 @@ static inline int scalar(sqlite3_stmt *st, int64_t *out)
  * its last row; a connection sets its caps with sq__msg_log_caps (the
  * tests of both paths); -DLOG_ON_CAP_INBOX=0 -DLOG_ON_CAP_RECENT=0 builds
  * a server with both off, for an A/B. */
-#define LOG_CAP_ROWS 4096   /* the cap of a log that is on: past it rows go straight to the table */
+/* 65,536 and 16,384 since wave 16 (docs/decisions/messaging-c2c-storage.md
+ * §23): an idle writer keeps a log near LOG_MIN_ROWS, and a chunk, taken
+ * where the last one ended, holds rows a user gathered over a whole sweep,
+ * which share that user's table pages. */
+#define LOG_CAP_ROWS 65536  /* the cap of a log that is on: past it rows go straight to the table */
 #ifndef LOG_ON_CAP_INBOX
 #define LOG_ON_CAP_INBOX LOG_CAP_ROWS  /* a new connection's inbox log cap (0: off) */
 #endif
 #ifndef LOG_ON_CAP_RECENT
 #define LOG_ON_CAP_RECENT LOG_CAP_ROWS /* a new connection's conversation log cap (0: off) */
 #endif
-/* 2,048 since wave 15 (docs/decisions/messaging-c2c-storage.md §22): a chunk's rows share
- * table pages, so small commits write about half the bytes; a chunk is a stop of ~5 ms */
-#define LOG_MIN_ROWS 2048   /* an idle writer merges once the log holds this many */
+/* A chunk of 2,048 since wave 15 (docs/decisions/messaging-c2c-storage.md §22): a
+ * chunk is a stop an acknowledgement may wait behind */
+#define LOG_MIN_ROWS 16384  /* an idle writer merges once the log holds this many */
 #define LOG_CHUNK_ROWS 2048 /* rows per merge transaction: bounds the stop an acknowledgement waits behind */
 
 enum { SQ_LOG_INBOX, SQ_LOG_RECENT }; /* c2c_inbox_log → c2c_inbox, c2c_recent_log → c2c_recent */
@@ -320,11 +333,14 @@ enum { SQ_LOG_INBOX, SQ_LOG_RECENT }; /* c2c_inbox_log → c2c_inbox, c2c_recent
  * A new connection has LOG_ON_CAP_INBOX and LOG_ON_CAP_RECENT. IMC_E_NOMEM. */
 int sq__msg_log_caps(store_t *s, int64_t inbox, int64_t recent);
 
-/* Move every row of log (SQ_LOG_…) into its table, atomically: inside the
+/* Move the rows of log (SQ_LOG_…) whose key (user_no, sdkappid, useq or
+ * peer_no) is > lo and <= hi into its table, atomically: inside the
  * caller's transaction, or in a savepoint of its own outside one. Returns
  * 0, IMC_E_IO, IMC_E_BUSY (the caller's transaction is then to be rolled
- * back). */
-int sq__log_merge_all(store_t *s, int log);
+ * back). {-1, 0, 0} is below every key, {INT64_MAX, 0, 0} above. */
+int sq__log_merge_keys(store_t *s, int log, const int64_t lo[3], const int64_t hi[3]);
+/* The same for one user's rows in one app. */
+int sq__log_merge_user(store_t *s, int log, uint32_t app, uint32_t user);
 /* store_msg_vtab_t.merge (store_msg.h): a chunk of the inbox log, else one of the conversation log. */
 int sq__log_merge_step(store_t *s, int mode, int *more);
 

@@ -15,21 +15,27 @@
  * straight into c2c_inbox and c2c_recent, whose keys lead with the user,
  * every row of a small commit dirtied a page of its own (4 KB of WAL per
  * row, most of a send's WAL volume and of the writer's instructions:
- * docs/decisions/messaging-c2c-storage.md §16–§18). A log stays small (at
- * most LOG_CAP_ROWS rows, a few dozen pages), so the rows of a small commit
- * share its few pages, and its key makes every read of it a seek: a sync
- * page, max(useq), a user's conversation rows cost what their own rows
- * cost, not a scan of the log (§17's unkeyed log cost a sync page ~2.2 M
- * instructions at its cap).
+ * docs/decisions/messaging-c2c-storage.md §16–§18). A log is much smaller
+ * than its table (at most LOG_CAP_ROWS rows, a few hundred pages), so the
+ * rows of a commit share its pages, and its key makes every read of it a
+ * seek: a sync page, max(useq), a user's conversation rows cost what their
+ * own rows cost, not a scan of the log (§17's unkeyed log cost a sync page
+ * ~2.2 M instructions at a cap of 4,096).
  *
- * The merge moves a log's first rows in key order into its table, in chunks
- * of LOG_CHUNK_ROWS, each one transaction (INSERT … SELECT, then DELETE of
+ * The merge moves a log's rows into its table in chunks of LOG_CHUNK_ROWS
+ * rows in key order, each one transaction (INSERT … SELECT, then DELETE of
  * the same key range): every snapshot sees each row exactly once, in the
- * log or in the table. The INSERTs are OR FAIL / OR IGNORE: with the default
+ * log or in the table. Idle chunks sweep the keys: each starts past the
+ * key the last one ended at (sqmsg.sweep), and past the last key the sweep
+ * starts again at the first. So a user's rows wait in the log for a whole
+ * sweep, about LOG_MIN_ROWS rows' worth of traffic, and a chunk moves them
+ * together into that user's few table pages: in a table much larger than a
+ * chunk (a day of traffic), a chunk of the log's first rows dirtied about a
+ * table page per row (§23). The INSERTs are OR FAIL / OR IGNORE: with the default
  * ABORT, SQLite gave the many-row statement a statement journal and copied
  * every table page it first touched into it (about a page per row;
  * docs/decisions/messaging-c2c-storage.md §20). A failing merge fails its
- * caller, which rolls back (merge_upto's savepoint, or the job's). The writer thread merges one chunk per call after a
+ * caller, which rolls back (merge_range's savepoint, or the job's). The writer thread merges one chunk per call after a
  * batch while no job waits and a log holds LOG_MIN_ROWS or more (a merge of
  * a few rows dirties as many table pages as writing them directly did),
  * the inbox log's chunks first. An append that finds a log at its cap
@@ -43,16 +49,22 @@
  * too) take the inbox and its log; RECENT_ROWS takes c2c_recent's rows and
  * the log's that the table lacks — an upsert of read_seq, pin, hide or
  * clear writes c2c_recent directly while the pair's log row waits, and the
- * merge's INSERT OR IGNORE then leaves that row as it is. The retention
- * purge's walk over c2c_inbox and the conversation trim and its walk over
- * c2c_recent merge their log whole first (sqlite_msg.c; at most the cap,
- * hourly). A restart finds the logs as committed; idle turns merge them.
+ * merge's INSERT OR IGNORE then leaves that row as it is. The hourly
+ * passes read the tables alone, so they merge first the rows they are about
+ * to read, by key range (sqlite_msg.c, sqlite_msg_trim.c): the retention
+ * purge each user's inbox events as its walk reaches the user (the walk
+ * finds users in the inbox or its log), the conversation trim its user's
+ * rows, the trim's walk the rows of the users its step reaches. Until
+ * wave 16 each merged a whole log first, a stop that grew with the cap.
+ * A restart finds the logs as committed; idle turns merge them.
  *
- * State: none of its own; runs on the connection's thread. */
+ * State: the sweep's position per log (struct sqmsg.sweep); runs on the
+ * connection's thread. */
 #include "store/sqlite_msg_int.h"
 #include "util/err.h"
 
 #include <stdint.h>
+#include <string.h>
 
 static const struct { int count, nth, ins, del; } logs[] = {
   [SQ_LOG_INBOX] = { M_LOG_COUNT, M_LOG_NTH, M_LOG_MERGE, M_LOG_DELETE },
@@ -64,26 +76,28 @@ static int64_t *rows_of(struct sqmsg *m, int log)
   return log == SQ_LOG_INBOX ? &m->pend.log_rows : &m->pend.rlog_rows;
 }
 
-static int run_upto(store_t *s, int id, const int64_t key[3])
+static int run_range(store_t *s, int id, const int64_t lo[3], const int64_t hi[3])
 {
   sqlite3_stmt *st = sq__msg_stmt(s, id);
   if (!st) return IMC_E_IO;
-  BIND(st, key[0], key[1], key[2]);
+  BIND(st, hi[0], hi[1], hi[2], lo[0], lo[1], lo[2]);
   int rc = sq__map_rc(sqlite3_step(st));
   sqlite3_reset(st);
   return rc;
 }
 
-/* Move the log's rows with key <= key into its table, atomically: inside
- * the caller's transaction, or in a savepoint of its own outside one.
- * *moved: the rows taken from the log. */
-static int merge_upto(store_t *s, int log, const int64_t key[3], int64_t *moved)
+static const int64_t key_first[3] = { -1, 0, 0 }, key_last[3] = { INT64_MAX, 0, 0 }; /* below / above every key */
+
+/* Move the log's rows with lo < key <= hi into its table, atomically:
+ * inside the caller's transaction, or in a savepoint of its own outside
+ * one. *moved: the rows taken from the log. */
+static int merge_range(store_t *s, int log, const int64_t lo[3], const int64_t hi[3], int64_t *moved)
 {
   sqlite3 *db = sq__db(s);
   int own = sqlite3_get_autocommit(db); /* outside a transaction: the two statements need one of their own */
   if (own && sqlite3_exec(db, "SAVEPOINT log_merge", NULL, NULL, NULL) != SQLITE_OK) return IMC_E_BUSY;
-  int rc = run_upto(s, logs[log].ins, key);
-  if (!rc) rc = run_upto(s, logs[log].del, key);
+  int rc = run_range(s, logs[log].ins, lo, hi);
+  if (!rc) rc = run_range(s, logs[log].del, lo, hi);
   *moved = rc ? 0 : sqlite3_changes(db);
   if (own) {
     if (rc) sqlite3_exec(db, "ROLLBACK TO log_merge", NULL, NULL, NULL);
@@ -92,36 +106,46 @@ static int merge_upto(store_t *s, int log, const int64_t key[3], int64_t *moved)
   return rc;
 }
 
-int sq__log_merge_all(store_t *s, int log)
+int sq__log_merge_keys(store_t *s, int log, const int64_t lo[3], const int64_t hi[3])
 {
-  static const int64_t all[3] = { INT64_MAX, 0, 0 };
   int64_t moved;
-  int rc = merge_upto(s, log, all, &moved);
+  int rc = merge_range(s, log, lo, hi, &moved);
   struct sqmsg *m = *sq__msg_slot(s);
-  if (!rc && m) *rows_of(m, log) = 0;
+  if (!rc && m) *rows_of(m, log) = *rows_of(m, log) > moved ? *rows_of(m, log) - moved : 0;
   return rc;
 }
 
-/* One chunk of log if it holds min rows or more: its first LOG_CHUNK_ROWS
- * rows in key order (all when fewer). *did: a chunk moved. */
+int sq__log_merge_user(store_t *s, int log, uint32_t app, uint32_t user)
+{
+  const int64_t lo[3] = { user, app, -1 }, hi[3] = { user, app, INT64_MAX };
+  return sq__log_merge_keys(s, log, lo, hi);
+}
+
+/* One chunk of log if it holds min rows or more: the first LOG_CHUNK_ROWS
+ * rows in key order past the key the last chunk ended at (m->sweep), or
+ * all the rows past it, after which the next chunk starts at the log's
+ * first key again. *did: a chunk moved. */
 static int step(store_t *s, struct sqmsg *m, int log, int64_t min, int *did)
 {
-  int64_t n, moved, key[3] = { INT64_MAX, 0, 0 };
+  int64_t n, moved, hi[3], *lo = m->sweep[log];
   int rc = scalar(sq__msg_stmt(s, logs[log].count), &n);
   *did = 0;
   if (rc) return rc;
   *rows_of(m, log) = n; /* the estimate corrected (a rollback or an ignored duplicate leaves it high) */
   if (n < min) return 0;
-  if (n > LOG_CHUNK_ROWS) { /* the chunk's last key */
-    sqlite3_stmt *st = sq__msg_stmt(s, logs[log].nth);
-    if (!st) return IMC_E_IO;
-    sqlite3_bind_int64(st, 1, LOG_CHUNK_ROWS - 1);
-    rc = sqlite3_step(st);
-    for (int c = 0; c < 3 && rc == SQLITE_ROW; c++) key[c] = sqlite3_column_int64(st, c);
-    sqlite3_reset(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sq__map_rc(rc);
-  }
-  if ((rc = merge_upto(s, log, key, &moved))) return rc;
+  sqlite3_stmt *st = sq__msg_stmt(s, logs[log].nth); /* the chunk's last key */
+  if (!st) return IMC_E_IO;
+  BIND(st, lo[0], lo[1], lo[2], LOG_CHUNK_ROWS - 1);
+  rc = sqlite3_step(st);
+  int last = rc == SQLITE_DONE; /* fewer rows than a chunk past lo: take them all, then wrap */
+  if (rc == SQLITE_ROW)
+    for (int c = 0; c < 3; c++) hi[c] = sqlite3_column_int64(st, c);
+  else
+    memcpy(hi, key_last, sizeof hi);
+  sqlite3_reset(st);
+  if (rc != SQLITE_ROW && !last) return sq__map_rc(rc);
+  if ((rc = merge_range(s, log, lo, hi, &moved))) return rc;
+  memcpy(lo, last ? key_first : hi, sizeof hi);
   *rows_of(m, log) = n - moved;
   *did = 1;
   return 0;

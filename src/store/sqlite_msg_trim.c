@@ -86,8 +86,8 @@ void sq__trim_free(struct sqmsg *m)
 static int start(store_t *s, struct sqmsg *m, uint32_t app, uint32_t user, int keep)
 {
   sqtrim_t *t = &m->trim;
-  /* the walk reads c2c_recent alone: a row still in the conversation log counts too (at most its cap) */
-  int rc = sq__log_merge_all(s, SQ_LOG_RECENT);
+  /* the walk reads c2c_recent alone: the user's rows still in the conversation log count too */
+  int rc = sq__log_merge_user(s, SQ_LOG_RECENT, app, user);
   if (rc) return rc;
   free(t->heap);
   t->heap = keep ? malloc((size_t)keep * sizeof *t->heap) : NULL;

@@ -58,9 +58,9 @@ int store_msg_receipt_wanted(store_t *s, uint32_t app, uint64_t conv, uint32_t f
 {
   return M(s)->receipt_wanted(s, app, conv, from, after, upto, yes);
 }
-int store_msg_purge(store_t *s, uint32_t app, int64_t before, int limit, int64_t *deleted)
+int store_msg_purge(store_t *s, uint32_t app, int64_t before, int limit, int64_t *deleted, int *more)
 {
-  return M(s)->purge(s, app, before, limit, deleted);
+  return M(s)->purge(s, app, before, limit, deleted, more);
 }
 int store_msg_recent_trim(store_t *s, uint32_t app, uint32_t user, int keep, int max_rows, int64_t *deleted, int *more)
 {

@@ -133,7 +133,7 @@ typedef struct store_msg_vtab {
                 int64_t *n);
   int (*receipt_wanted)(store_t *, uint32_t sdkappid, uint64_t conv, uint32_t from_no, uint32_t after_seq,
                         uint32_t upto_seq, int *yes);
-  int (*purge)(store_t *, uint32_t sdkappid, int64_t before_s, int limit, int64_t *deleted);
+  int (*purge)(store_t *, uint32_t sdkappid, int64_t before_s, int limit, int64_t *deleted, int *more);
   int (*recent_trim)(store_t *, uint32_t sdkappid, uint32_t user_no, int keep, int max_rows, int64_t *deleted,
                      int *more);
   int (*account_id)(store_t *, uint32_t sdkappid, uint32_t user_no, char *buf, size_t cap);
@@ -181,9 +181,17 @@ int store_msg_unread(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t from
 /* *yes = 1 if a message from from_no in (after_seq, upto_seq] asked for a read receipt. */
 int store_msg_receipt_wanted(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t from_no, uint32_t after_seq,
                              uint32_t upto_seq, int *yes);
-/* Delete at most limit of the app's oldest messages and inbox events with
- * time < before_s; *deleted = rows deleted (< limit: nothing older is left). */
-int store_msg_purge(store_t *s, uint32_t sdkappid, int64_t before_s, int limit, int64_t *deleted);
+/* One bounded step of deleting the app's messages and inbox events with
+ * time < before_s (each conversation's and each user's newest stay): at
+ * most limit rows; *deleted = rows deleted. A pass first scans the
+ * messages, STORE_PURGE_SCAN_ROWS rows of the table (rowid order, every
+ * app's) per call, then walks the inbox, at most STORE_PURGE_WALK_USERS
+ * users per call (a seek each, whatever it deletes). *more = 1: call again
+ * (the pass resumes where this call stopped; a call for another app starts
+ * a pass over); 0: the pass is done. */
+#define STORE_PURGE_SCAN_ROWS 4096
+#define STORE_PURGE_WALK_USERS 256
+int store_msg_purge(store_t *s, uint32_t sdkappid, int64_t before_s, int limit, int64_t *deleted, int *more);
 /* One bounded step of keeping the user's `keep` most recent unpinned
  * conversation rows (pinned ones always stay; most recent: the newest
  * message without STORE_MSG_NO_LAST, then the higher seq, then the higher

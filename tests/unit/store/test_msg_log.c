@@ -130,8 +130,10 @@ static void test_since_in_both(void **st)
   store_close(s);
 }
 
-/* The purge merges the log before its walk over the inbox: expired events
- * go whether they were merged or not, and each user's newest stays. */
+/* The purge's walk merges each user's logged events as it reaches the
+ * user, and finds users whose events are all in the log: expired events go
+ * whether they were merged or not, and each user's newest stays. Fails
+ * when the walk looks for users in c2c_inbox alone. */
 static void test_purge_merges_log(void **st)
 {
   (void)st;
@@ -142,12 +144,20 @@ static void test_purge_merges_log(void **st)
   assert_int_equal(store_open(dir, &s), 0);
   assert_int_equal(sq__msg_log_caps(s, LOG_CAP_ROWS, LOG_CAP_ROWS), 0); /* logs on (the default; explicit, so these tests hold in a build with them off) */
   split_backlog(s, 5, 6);
-  for (int k = 0; k < 10; k++) assert_int_equal(store_msg_purge(s, APP, T0 + 1000, 1000, &n), 0);
+  for (uint32_t k = 1; k <= 3; k++) send(s, 9, 10, 900 + k); /* users 9 and 10: events in the log only */
+  assert_int_equal(rows_count(s, "c2c_inbox WHERE user_no IN (9,10)"), 0);
+  int more;
+  for (int k = 0; k < 10; k++) assert_int_equal(store_msg_purge(s, APP, T0 + 1000, 1000, &n, &more), 0);
   assert_int_equal(store_msg_inbox_page(s, APP, 6, 0, 100, 0, on_ev, &p, &max), 0);
   assert_int_equal(max, 20);
   assert_int_equal(p.n, 1);
   assert_int_equal(p.useq[0], 20);
-  assert_int_equal(rows_count(s, "c2c_inbox_log"), 0);
+  p = (page_t){ 0 };
+  assert_int_equal(store_msg_inbox_page(s, APP, 10, 0, 100, 0, on_ev, &p, &max), 0); /* the walk found user 10 in the log */
+  assert_int_equal(max, 3);
+  assert_int_equal(p.n, 1);
+  assert_int_equal(p.useq[0], 3);
+  assert_int_equal(rows_count(s, "c2c_inbox_log"), 0); /* each user's events merged as the walk reached it */
   store_close(s);
 }
 
@@ -177,9 +187,10 @@ static void test_miss_after_rollback(void **st)
   store_close(s);
 }
 
-/* The log has a cap (LOG_CAP_ROWS, 4,096 rows): events past it go straight
- * to c2c_inbox, and reads still see every event once. An idle merge waits
- * for LOG_MIN_ROWS rows, then moves chunks of LOG_CHUNK_ROWS. */
+/* The log has a cap (LOG_CAP_ROWS): events past it go straight to
+ * c2c_inbox, and reads still see every event once. An idle merge waits for
+ * LOG_MIN_ROWS rows, then moves chunks of LOG_CHUNK_ROWS until fewer than
+ * LOG_MIN_ROWS are left. */
 static void test_cap_and_idle_merge(void **st)
 {
   (void)st;
@@ -187,27 +198,80 @@ static void test_cap_and_idle_merge(void **st)
   int more;
   assert_int_equal(store_open(dir, &s), 0);
   assert_int_equal(sq__msg_log_caps(s, LOG_CAP_ROWS, LOG_CAP_ROWS), 0); /* logs on (the default; explicit, so these tests hold in a build with them off) */
-  assert_true(200 < LOG_MIN_ROWS && LOG_CAP_ROWS == 4096);
+  assert_true(200 < LOG_MIN_ROWS && LOG_MIN_ROWS + LOG_CHUNK_ROWS <= LOG_CAP_ROWS && LOG_CAP_ROWS % 4 == 0);
+  const uint32_t t = LOG_CAP_ROWS / 2 + 52; /* sends in all: 2t events, 104 past the cap */
+  const uint32_t n20 = t / 2, n12 = (t + 1) / 3; /* user 20's events (even i), user 12's (i % 3 == 2) */
   for (uint32_t i = 1; i <= 100; i++) send(s, 10 + i % 3, 20 + i % 2, i);
   assert_int_equal(store_msg_merge(s, STORE_MERGE_IDLE, &more), 0); /* 200 rows: not worth a merge yet */
   assert_int_equal(rows_count(s, "c2c_inbox_log"), 200);
   assert_int_equal(store_msg_merge(s, STORE_MERGE_BUSY, &more), 0);
   assert_int_equal(rows_count(s, "c2c_inbox_log"), 200);
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
-  for (uint32_t i = 101; i <= 2100; i++) send(s, 10 + i % 3, 20 + i % 2, i);
+  for (uint32_t i = 101; i <= t; i++) send(s, 10 + i % 3, 20 + i % 2, i);
   assert_int_equal(store_exec(s, "COMMIT"), 0);
-  assert_int_equal(rows_count(s, "c2c_inbox_log"), 4096);
+  assert_int_equal(rows_count(s, "c2c_inbox_log"), LOG_CAP_ROWS);
   assert_int_equal(rows_count(s, "c2c_inbox"), 104);
-  assert_int_equal(read_page(s, 20, 0, 256, 0, 1050), 256);
-  assert_int_equal(read_page(s, 21, 800, 256, 0, 1050), 250);
-  assert_int_equal(read_page(s, 12, 500, 256, 0, 700), 200);
+  assert_int_equal(read_page(s, 20, 0, 256, 0, n20), 256);
+  assert_int_equal(read_page(s, 21, n20 - 250, 256, 0, n20), 250);
+  assert_int_equal(read_page(s, 12, n12 - 200, 256, 0, n12), 200);
   assert_int_equal(store_msg_merge(s, STORE_MERGE_IDLE, &more), 0);
   assert_int_equal(more, 1);
-  assert_int_equal(rows_count(s, "c2c_inbox_log"), 4096 - LOG_CHUNK_ROWS);
+  assert_int_equal(rows_count(s, "c2c_inbox_log"), LOG_CAP_ROWS - LOG_CHUNK_ROWS);
   while (more) assert_int_equal(store_msg_merge(s, STORE_MERGE_IDLE, &more), 0);
+  int64_t left = rows_count(s, "c2c_inbox_log");
+  assert_true(left < LOG_MIN_ROWS && left >= LOG_MIN_ROWS - LOG_CHUNK_ROWS); /* the idle minimum stays */
+  assert_int_equal(rows_count(s, "c2c_inbox"), 2 * t - left);
+  assert_int_equal(read_page(s, 20, n20 - 150, 256, 0, n20), 150);
+  assert_int_equal(read_page(s, 10, 0, 256, 0, t / 3), 256);
+  merge_all(s);
   assert_int_equal(rows_count(s, "c2c_inbox_log"), 0);
-  assert_int_equal(rows_count(s, "c2c_inbox"), 4200);
-  assert_int_equal(read_page(s, 20, 900, 256, 0, 1050), 150);
+  assert_int_equal(rows_count(s, "c2c_inbox"), 2 * t);
+  store_close(s);
+}
+
+/* Idle chunks sweep the log's keys: each starts where the last one ended,
+ * not at the log's first key, so rows that arrive meanwhile at low keys
+ * (here user 1's) wait for the sweep to come round, and a user's rows move
+ * together; past the last key the sweep starts again at the first. Fails
+ * when every chunk takes the log's first rows. */
+static void test_sweep(void **st)
+{
+  (void)st;
+  store_t *s;
+  int more;
+  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(sq__msg_log_caps(s, LOG_CAP_ROWS, LOG_CAP_ROWS), 0);
+  const uint32_t users = 64, per = (LOG_MIN_ROWS + LOG_CHUNK_ROWS) / users / 2 + 1; /* sends to each of users 101..164 */
+  assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
+  for (uint32_t u = 101; u < 101 + users; u++)
+    for (uint32_t k = 0; k < per; k++) send(s, 1000 + u, u, u * 1000 + k); /* events of u and of its peer 1000+u */
+  assert_int_equal(store_exec(s, "COMMIT"), 0);
+  const int64_t total = 2 * users * per;
+  assert_true(total >= LOG_MIN_ROWS + LOG_CHUNK_ROWS && total <= LOG_CAP_ROWS);
+  assert_int_equal(store_msg_merge(s, STORE_MERGE_IDLE, &more), 0); /* the first chunk: the lowest keys */
+  assert_int_equal(rows_count(s, "c2c_inbox_log"), total - LOG_CHUNK_ROWS);
+  uint32_t low = (uint32_t)(LOG_CHUNK_ROWS / per); /* users 101.. whose rows all moved */
+  assert_true(low >= 1 && low < users);
+  assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
+  for (uint32_t k = 0; k < 16; k++) send(s, 2, 1, 7000000 + k); /* user 1 and user 2: below every key left */
+  assert_int_equal(store_exec(s, "COMMIT"), 0);
+  assert_int_equal(store_msg_merge(s, STORE_MERGE_IDLE, &more), 0); /* the second chunk: past the first */
+  assert_int_equal(rows_count(s, "c2c_inbox_log"), total + 32 - 2 * LOG_CHUNK_ROWS);
+  assert_int_equal(rows_count(s, "c2c_inbox WHERE user_no IN (1,2)"), 0); /* the sweep has not come round */
+  assert_int_equal(read_page(s, 1, 0, 256, 0, 16), 16); /* read from the log meanwhile */
+  /* the chunks go on past the other keys (topped up at high keys, users 9000 and 9001), wrap, and reach users 1 and 2 */
+  int rounds = 0;
+  while (rows_count(s, "c2c_inbox WHERE user_no IN (1,2)") == 0) {
+    assert_true(++rounds <= 64);
+    int64_t have = rows_count(s, "c2c_inbox_log");
+    assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
+    for (uint32_t k = 0; have + 2 * (int64_t)k < LOG_MIN_ROWS; k++) send(s, 9000, 9001, 9000000 + (uint32_t)rounds * 10000 + k);
+    assert_int_equal(store_exec(s, "COMMIT"), 0);
+    assert_int_equal(store_msg_merge(s, STORE_MERGE_IDLE, &more), 0);
+  }
+  assert_true(rounds > 2); /* the rest of the first pass came first */
+  assert_int_equal(rows_count(s, "c2c_inbox WHERE user_no IN (1,2)"), 32);
+  assert_int_equal(read_page(s, 1, 0, 256, 0, 16), 16);
   store_close(s);
 }
 
@@ -219,6 +283,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_purge_merges_log, setup, teardown),
     cmocka_unit_test_setup_teardown(test_miss_after_rollback, setup, teardown),
     cmocka_unit_test_setup_teardown(test_cap_and_idle_merge, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_sweep, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

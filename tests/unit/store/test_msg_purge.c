@@ -14,10 +14,13 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <string.h>
 
+#include "store/sqlite_msg_int.h"
 #include "store/store.h"
 #include "store/store_msg.h"
 #include "util/err.h"
+#include "store_rows.h"
 #include "tmpdir.h"
 
 #define APP 1400000001u
@@ -62,19 +65,21 @@ static void test_purge_walk_two_apps(void **st)
       for (int k = 0; k < 4; k++)
         assert_int_equal(store_msg_inbox_add(s, a ? APP2 : APP, users[a][u], STORE_EV_READ, 1, 1, 100 + k, &useq), 0);
   /* chunks of 2 below t = 1000: three events of each of APP's four users */
-  int calls = 0;
+  int calls = 0, more;
   do {
-    assert_int_equal(store_msg_purge(s, APP, 1000, 2, &n), 0);
+    assert_int_equal(store_msg_purge(s, APP, 1000, 2, &n, &more), 0);
     total += n;
-  } while (n == 2 && ++calls < 100);
+    assert_int_equal(more, n == 2); /* a walk of four users stops only at the limit */
+  } while (more && ++calls < 100);
   assert_int_equal(total, 12);
   for (int u = 0; u < 4; u++) {
     assert_int_equal(inbox_len(s, APP, users[0][u]), 1);
     assert_int_equal(inbox_len(s, APP2, users[1][u]), 4);
   }
   /* a second pass finds nothing more */
-  assert_int_equal(store_msg_purge(s, APP, 1000, 2, &n), 0);
+  assert_int_equal(store_msg_purge(s, APP, 1000, 2, &n, &more), 0);
   assert_int_equal(n, 0);
+  assert_int_equal(more, 0);
   store_close(s);
 }
 
@@ -146,11 +151,69 @@ static void test_recent_users_walk(void **st)
   store_close(s);
 }
 
+/* The inbox walk is bounded by the users it visits, not only by the rows
+ * it deletes: with a limit no call reaches, a call stops after
+ * STORE_PURGE_WALK_USERS users and says more; the next goes on from there
+ * (the messages' scan is not repeated) and ends the pass. Fails when a
+ * call walks every user. */
+static void test_purge_walk_bounded(void **st)
+{
+  (void)st;
+  store_t *s;
+  uint32_t useq;
+  int64_t n;
+  int more;
+  const uint32_t users = STORE_PURGE_WALK_USERS + 44;
+  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
+  for (uint32_t u = 1; u <= users; u++)
+    for (int k = 0; k < 2; k++) assert_int_equal(store_msg_inbox_add(s, APP, u, STORE_EV_READ, 1, 1, 100 + k, &useq), 0);
+  assert_int_equal(store_exec(s, "COMMIT"), 0);
+  assert_int_equal(store_msg_purge(s, APP, 1000, 100000, &n, &more), 0);
+  assert_int_equal(n, STORE_PURGE_WALK_USERS); /* each user's older event; its newest stays */
+  assert_int_equal(more, 1);
+  assert_int_equal(store_msg_purge(s, APP, 1000, 100000, &n, &more), 0);
+  assert_int_equal(n, 44);
+  assert_int_equal(more, 0);
+  for (uint32_t u = 1; u <= users; u += 37) assert_int_equal(inbox_len(s, APP, u), 1);
+  assert_int_equal(inbox_len(s, APP, users), 1);
+  store_close(s);
+}
+
+/* The messages' scan is bounded too: a call reads one window of
+ * STORE_PURGE_SCAN_ROWS rows in rowid order and says more, so a pass over
+ * a table of 2.x windows takes at least three calls, whatever the limit;
+ * expired messages go in every window, each conversation's newest stays.
+ * Fails when one call scans the whole table. */
+static void test_purge_msg_windows(void **st)
+{
+  (void)st;
+  store_t *s;
+  int64_t n, total = 0;
+  int more, calls = 0;
+  const uint32_t msgs = 2 * STORE_PURGE_SCAN_ROWS + 10;
+  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
+  for (uint32_t i = 1; i <= msgs; i++) rows_send(s, APP, 0, 1, 2 + i % 2, i); /* time i, two conversations */
+  assert_int_equal(store_exec(s, "COMMIT"), 0);
+  do {
+    assert_int_equal(store_msg_purge(s, APP, msgs / 2, 100000, &n, &more), 0);
+    if (!calls) assert_int_equal(more, 1);
+    total += n;
+  } while (more && ++calls < 1000);
+  assert_true(calls >= 3);
+  assert_int_equal(rows_count(s, "c2c_msg"), msgs - (msgs / 2 - 1)); /* times 1 .. msgs/2 - 1 went */
+  assert_true(total > msgs / 2 - 1); /* and inbox events with them */
+  store_close(s);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_purge_walk_two_apps, setup, teardown),
     cmocka_unit_test_setup_teardown(test_recent_users_walk, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_purge_walk_bounded, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_purge_msg_windows, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -42,7 +42,7 @@ static int teardown(void **st)
 
 static void send(store_t *s, uint32_t from, uint32_t to, uint32_t random) { rows_send(s, APP, T0, from, to, random); }
 
-#define MAXPEER 4200
+#define MAXPEER (LOG_CAP_ROWS / 2 + LOG_MIN_ROWS + LOG_CHUNK_ROWS + 256)
 typedef struct list { int n, seen[MAXPEER]; store_recent_t row[MAXPEER]; } list_t;
 
 static void on_row(void *ud, const store_recent_t *r)
@@ -134,7 +134,8 @@ static void on_user(void *ud, const char *id, uint32_t no)
 }
 
 /* The trim keeps the newest `keep` rows of a user whether they were merged
- * or still in the log, and its walk counts logged rows. */
+ * or still in the log, and its walk counts logged rows; each merges only
+ * the rows it reads (the trim its user's), not the whole log. */
 static void test_trim_counts_logged_rows(void **st)
 {
   (void)st;
@@ -160,7 +161,8 @@ static void test_trim_counts_logged_rows(void **st)
   assert_int_equal(n, 5);
   assert_int_equal(list(s, 1, &L), 3);
   assert_int_equal(L.seen[7] + L.seen[8] + L.seen[9], 3); /* the newest three */
-  assert_int_equal(rows_count(s, "c2c_recent_log"), 0);
+  assert_int_equal(rows_count(s, "c2c_recent_log"), 2); /* the trim merged its user's rows only: (8,1) and (9,1) wait */
+  assert_int_equal(rows_count(s, "c2c_recent_log WHERE user_no=1"), 0);
   merge_all(s);
   assert_int_equal(list(s, 1, &L), 3);
   send(s, 1, 2, 20); /* a trimmed conversation comes back with its next message */
@@ -179,35 +181,36 @@ static void test_cap_and_chunks(void **st)
   int more;
   assert_int_equal(store_open(dir, &s), 0);
   assert_int_equal(sq__msg_log_caps(s, LOG_CAP_ROWS, LOG_CAP_ROWS), 0); /* logs on (the default; explicit, so these tests hold in a build with them off) */
-  const uint32_t n = 1500; /* users writing to user 1 below: 2n rows, enough for one idle merge and a rest */
-  assert_true(LOG_CAP_ROWS == 4096 && 2 * n >= LOG_MIN_ROWS && 2 * n > LOG_CHUNK_ROWS && 2 * n <= LOG_CAP_ROWS);
+  const uint32_t top = 100 + LOG_CAP_ROWS / 2 + 52; /* user 1's peers 2..top: 104 rows past the cap below */
+  const uint32_t n = (LOG_MIN_ROWS + LOG_CHUNK_ROWS) / 2; /* users writing to user 1 below: 2n rows, one idle merge and a rest */
+  assert_true(2 * n >= LOG_MIN_ROWS && 2 * n > LOG_CHUNK_ROWS && 2 * n <= LOG_CAP_ROWS && top + n < MAXPEER);
   for (uint32_t p = 2; p <= 100; p++) send(s, 1, p, p);
   assert_int_equal(rows_count(s, "c2c_recent_log"), 198);
   assert_int_equal(store_msg_merge(s, STORE_MERGE_IDLE, &more), 0); /* below the idle minimum: nothing */
   assert_int_equal(rows_count(s, "c2c_recent_log"), 198);
   merge_all(s);
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
-  for (uint32_t p = 101; p <= 2200; p++) send(s, 1, p, p); /* 4,200 rows: 4,096 to the log, 104 direct */
+  for (uint32_t p = 101; p <= top; p++) send(s, 1, p, p); /* LOG_CAP_ROWS to the log, 104 direct */
   assert_int_equal(store_exec(s, "COMMIT"), 0);
-  assert_int_equal(rows_count(s, "c2c_recent_log"), 4096);
+  assert_int_equal(rows_count(s, "c2c_recent_log"), LOG_CAP_ROWS);
   assert_int_equal(rows_count(s, "c2c_recent"), 198 + 104);
-  assert_int_equal(list(s, 1, &L), 2199);
-  assert_int_equal(L.row[2200].last_seq, 1);
+  assert_int_equal(list(s, 1, &L), top - 1);
+  assert_int_equal(L.row[top].last_seq, 1);
   merge_all(s); /* the inbox log first, then the conversation log's chunks */
   assert_int_equal(rows_count(s, "c2c_recent_log"), 0);
-  assert_int_equal(rows_count(s, "c2c_recent"), 4398);
+  assert_int_equal(rows_count(s, "c2c_recent"), 2 * (top - 1));
 
-  for (uint32_t p = 2201; p <= 2200 + n; p++) send(s, p, 1, p); /* 2n rows in the log */
+  for (uint32_t p = top + 1; p <= top + n; p++) send(s, p, 1, p); /* 2n rows in the log */
   do assert_int_equal(store_msg_merge(s, STORE_MERGE_IDLE, &more), 0); /* the inbox log's chunks */
   while (rows_count(s, "c2c_recent_log") == 2 * n);
   int64_t left = rows_count(s, "c2c_recent_log");
   assert_true(left > 0 && left <= 2 * n - LOG_CHUNK_ROWS); /* one chunk of users moved, the rest waits */
-  assert_int_equal(list(s, 1, &L), 2199 + n);
-  assert_int_equal(list(s, 2200 + n, &L), 1);
-  assert_int_equal(list(s, 2201, &L), 1);
+  assert_int_equal(list(s, 1, &L), top - 1 + n);
+  assert_int_equal(list(s, top + n, &L), 1);
+  assert_int_equal(list(s, top + 1, &L), 1);
   while (more) assert_int_equal(store_msg_merge(s, STORE_MERGE_IDLE, &more), 0);
   assert_true(rows_count(s, "c2c_recent_log") < LOG_MIN_ROWS);
-  assert_int_equal(list(s, 1, &L), 2199 + n);
+  assert_int_equal(list(s, 1, &L), top - 1 + n);
   store_close(s);
 }
 
