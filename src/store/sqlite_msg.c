@@ -510,18 +510,16 @@ static int purge_inbox(store_t *s, struct sqmsg *m, uint32_t sdkappid, int64_t b
 {
   int64_t user, left = limit;
   int rc;
-  if (m->walk_done) { m->walk_done = 0; return 0; } /* walked to the end already in this pass */
   for (int visited = 0; left > 0; visited++) {
     if (visited == STORE_PURGE_WALK_USERS) { *more = 1; return 0; } /* a bounded stop: the next call goes on from walk_user */
     sqlite3_stmt *st = stmt(s, M_INBOX_NEXT_USER);
     if (!st) return IMC_E_IO;
     BIND(st, m->walk_user);
     if ((rc = scalar(st, &user))) return rc;
-    if (!user) { /* the next call starts a pass */
+    if (!user) { /* the end of the pass */
       m->walk_user = 0;
-      m->walk_done = *deleted > 0;
-      m->msgs_done = 0;
-      m->msg_after = 0;
+      if (*deleted > 0) m->walk_done = 1; /* the chain calls once more (it deleted): that call ends the pass */
+      else m->msgs_done = 0, m->msg_after = 0;
       return 0;
     }
     if ((rc = sq__log_merge_user(s, SQ_LOG_INBOX, sdkappid, (uint32_t)user))) return rc; /* its logged events too */
@@ -545,8 +543,10 @@ static int sqm_purge(store_t *s, uint32_t sdkappid, int64_t before_s, int limit,
   *deleted = 0;
   *more = 0;
   if (!m || !st) return m ? IMC_E_IO : IMC_E_NOMEM;
-  if (m->walk_app != sdkappid) {
+  if (m->walk_app != sdkappid || m->walk_done) { /* another app, or the call after a pass ended: a new pass */
+    int ended = m->walk_app == sdkappid && m->walk_done;
     m->walk_app = sdkappid; m->walk_user = 0; m->walk_done = 0; m->msgs_done = 0; m->msg_after = 0;
+    if (ended) return 0; /* nothing more in this pass; the next call starts one */
   }
   if (m->msgs_done) return purge_inbox(s, m, sdkappid, before_s, limit, deleted, more);
   /* the messages first, a window of STORE_PURGE_SCAN_ROWS rows (rowid order, every app's) per call */
