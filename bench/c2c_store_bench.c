@@ -32,10 +32,10 @@
  * calls per message (/proc/self/io wchar: WAL frames plus checkpoints).
  * Then a line "passes": the wall time of the first step of the retention
  * purge (store_msg_purge, nothing expired) and of the conversation trim's
- * walk (store_msg_recent_users), each in a transaction of its own; each
- * merges a whole log first, so this is the stop the hourly passes make
- * with the logs as the run left them (after a checkpoint, so that neither
- * COMMIT runs one). The data directory is a fresh
+ * walk (store_msg_recent_users), each in a transaction of its own, with
+ * the logs as the run left them (after a checkpoint, so that neither
+ * COMMIT runs one): the stop an hourly pass's step makes (each merges the
+ * log rows it reads first; until wave 16 a whole log). The data directory is a fresh
  * temporary one unless --dir is given.
  */
 #include "store/store.h"
@@ -191,7 +191,7 @@ int main(int argc, char **argv)
          " write_bytes_per_msg=%.0f merge=%ld merge_calls=%ld merge_call_avg_ms=%.2f merge_call_max_ms=%.2f\n", users, peers,
          meter, savepoint, batch, msgs, msgs / (w1 - w0), (c1 - c0) * 1e6 / msgs, (k1 - k0) * 1e6 / msgs,
          (double)(b1 - b0) / msgs, merge, chunks, chunks ? chunk_sum_ms / chunks : 0, chunk_max_ms);
-  /* the hourly passes' first steps, each merging a whole log first (sqlite_msg_log.c): the stop they make now */
+  /* the hourly passes' first steps: the stop each makes (store_msg.h) */
   int64_t deleted;
   int pmore;
   uint32_t next;

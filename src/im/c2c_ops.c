@@ -283,6 +283,7 @@ typedef struct purge_job {
   size_t napps, capps, cur;
   int64_t before, gbefore, deleted, total, kept; /* gbefore: the app's group retention horizon */
   int more;                                      /* the last C2C purge step stopped at its bound (store_msg_purge) */
+  int msg_done;                                  /* the app's C2C purge pass has ended: later steps purge the rest only */
   uint32_t *users;
   size_t nusers, cusers, ui;   /* phase 2: the users found by the last walk step; users[ui] is the next to trim */
   int oom;
@@ -327,10 +328,14 @@ static int purge_run(store_t *s, c2c_job_t *jj)
     return rc ? rc : j->oom ? IMC_E_NOMEM : 0;
   case 1: {
     int64_t rel = 0, grp = 0; /* relationship event payloads (c2c_rel.c) go with their inbox events */
-    if ((rc = store_msg_purge(s, j->apps[j->cur], j->before, PURGE_CHUNK, &j->deleted, &j->more)) ||
+    j->deleted = 0;
+    j->more = 0;
+    /* once the C2C pass said it ended, a step that goes on for the others' sake does not start another */
+    if ((!j->msg_done && (rc = store_msg_purge(s, j->apps[j->cur], j->before, PURGE_CHUNK, &j->deleted, &j->more))) ||
         (rc = store_rel_event_purge(s, j->apps[j->cur], j->before, PURGE_CHUNK, &rel)) ||
         (rc = store_grp_msg_purge(s, j->apps[j->cur], j->gbefore, PURGE_CHUNK, &grp)))
       return rc;
+    if (!j->more) j->msg_done = 1;
     j->deleted += rel + grp; /* another step while any deleted anything */
     return 0;
   }
@@ -385,7 +390,7 @@ static void purge_done(c2c_job_t *jj, int rc)
     free(j);
     return;
   }
-  if (j->phase == 0) { j->phase = 1; j->cur = 0; }
+  if (j->phase == 0) { j->phase = 1; j->cur = 0; j->msg_done = 0; }
   else if (j->phase == 1) {
     j->total += j->deleted;
     if (!j->deleted && !j->more) j->phase = 2; /* nothing older left: trim the conversation lists */
@@ -394,6 +399,7 @@ static void purge_done(c2c_job_t *jj, int rc)
     if (!j->walk_user && j->ui >= j->nusers) { /* the walk over the app's users and their trims are done */
       j->phase = 1;
       j->cur++;
+      j->msg_done = 0;
     }
   }
   purge_next(c, j);

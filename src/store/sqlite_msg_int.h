@@ -264,9 +264,10 @@ struct sqmsg {
   sqlite3_stmt *st[M__COUNT];
   u64map_t apps;         /* sdkappid → app_cache_t */
   size_t entries;
-  /* the retention purge's walk over the inbox, one user at a time: users
-   * up to walk_user of app walk_app are done in this pass; walk_done: the
-   * walk reached the last user (the next call of the pass skips it) */
+  /* the retention purge's pass over app walk_app (store_msg_purge): the
+   * messages' windows, then the walk over the inbox one user at a time,
+   * users up to walk_user done; walk_done: the pass ended having deleted
+   * rows (the next call returns nothing and ends it) */
   uint32_t walk_app, walk_user;
   int walk_done;
   int msgs_done;         /* this pass has scanned c2c_msg to its end: the calls walk the inbox */

@@ -188,7 +188,9 @@ int store_msg_receipt_wanted(store_t *s, uint32_t sdkappid, uint64_t conv, uint3
  * app's) per call, then walks the inbox, at most STORE_PURGE_WALK_USERS
  * users per call (a seek each, whatever it deletes). *more = 1: call again
  * (the pass resumes where this call stopped; a call for another app starts
- * a pass over); 0: the pass is done. */
+ * a pass over); 0: the pass is done. A call right after a pass that ended
+ * having deleted rows deletes nothing and says 0 (for callers that go on
+ * while a step deleted anything); the call after that starts a new pass. */
 #define STORE_PURGE_SCAN_ROWS 4096
 #define STORE_PURGE_WALK_USERS 256
 int store_msg_purge(store_t *s, uint32_t sdkappid, int64_t before_s, int limit, int64_t *deleted, int *more);
