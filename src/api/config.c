@@ -9,7 +9,7 @@ const cfg_def_t api_cfg_defs[] = {
   { "listen", CFG_STR, F(listen), "127.0.0.1:8080", 0, 0, "HOST:PORT to listen on (port 0 picks a free port)" },
   { "data", CFG_STR, F(data), "./var", 0, 0, "data directory (SQLite database imcloud.db)" },
   { "port_file", CFG_STR, F(port_file), "", 0, 0, "write the listening port to this file once ready" },
-  { "log_level", CFG_STR, F(log_level), "info", 0, 0, "the diagnostic log on stderr: debug, info, warn, error, or off (no diagnostic line at all); the access log has its own switch (access_log) and off does not silence it" },
+  { "log_level", CFG_STR, F(log_level), "info", 0, 0, "the diagnostic log on stderr: debug, info, warn, error, or off (no diagnostic line once the server listens; a failure to start is still printed); the access log has its own switch (access_log) and off does not silence it" },
   { "access_log", CFG_STR, F(access_log), "off", 0, 0, "one line per REST call and per WebSocket session, whatever log_level is (log_level off does not silence it): off, stderr, or a file path (appended to, created if missing)" },
   { "turn_log", CFG_STR, F(turn_log), "", 0, 0, "a diagnostic: record the event loop's turns (time per phase) and the HTTP requests they served (when each was read, its reply queued and written), the newest 131,072 turns and 65,536 requests, and write them to this file when the server stops (docs/operator-api.md \"Turn log\"); \"\" = off" },
   { "ws_path", CFG_STR, F(ws_path), "/ws", 0, 0, "URL path of the client WebSocket" },

@@ -564,6 +564,8 @@ int api_serve(const api_cfg_t *cfg)
   char vq[160];
   IMC_INFO("server", "msg=\"listening\" addr=%s:%d data=%s apps=%zu ws=%s version=%s", host, bound, cfg->data,
            tenant_registry_app_count(srv.reg), cfg->ws_path, imc_log_q(vq, sizeof vq, imc_version_build()));
+  imc_log_level_t lvl; /* listening: the configured level from now on (cli_serve started at most at error) */
+  if (!imc_log_level_parse(cfg->log_level, &lvl)) imc_log_level = lvl;
   uv_timer_init(&loop, &srv.tick);
   uv_timer_init(&loop, &srv.stop_timer);
   uv_timer_init(&loop, &srv.live_timer);

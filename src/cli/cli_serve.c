@@ -43,7 +43,10 @@ int cli_serve(int argc, char **argv)
     cfg_free(api_cfg_defs, &cfg);
     return rc == IMC_E_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAIL; /* malformed line, or a bad value */
   }
-  imc_log_level = lvl;
+  /* Until the server listens, at least errors: a server that cannot start
+   * says why at --log-level off too (api_serve applies the level once it
+   * listens; docs/decisions/logging-switches.md). */
+  imc_log_level = lvl < IMC_LOG_ERROR ? lvl : IMC_LOG_ERROR;
   int status = api_serve(&cfg);
   imc_log_access_close();
   cfg_free(api_cfg_defs, &cfg);

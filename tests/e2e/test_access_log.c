@@ -8,9 +8,9 @@
  * with a message naming the setting.
  *
  * The two switches are independent (docs/decisions/logging-switches.md):
- * --log-level off writes no diagnostic line at all, from start to a forced
- * exit (a second signal while work is in flight: that line was written
- * past the level until 2026-12-03), and an access log that was asked for
+ * --log-level off writes no diagnostic line, from start to a forced exit
+ * (a second signal while work is in flight: that line was written past the
+ * level until 2026-12-03; a failure to start is printed: test_cli.c), and an access log that was asked for
  * still gets its lines at --log-level off, with nothing else beside them. */
 #include <stdarg.h>
 #include <stddef.h>

@@ -241,7 +241,8 @@ static void test_exit_status_and_messages(void **st)
   assert_string_equal(out, "{\"apps\":[]}\n");
 }
 
-/* serve: build info in the start line; a taken port says so and how to pick another. */
+/* serve: build info in the start line; a taken port says so and how to pick
+ * another, at --log-level off too. */
 static void test_serve_start_line_and_port_in_use(void **st)
 {
   (void)st;
@@ -259,6 +260,19 @@ static void test_serve_start_line_and_port_in_use(void **st)
   assert_non_null(strstr(err, "--listen HOST:PORT"));
   assert_non_null(strstr(err, "IMCLOUD_LISTEN=127.0.0.1:8081 make run"));
   assert_null(strstr(err, "msg=\"listening\""));
+  /* at --log-level off too: a server that cannot start says why (it was
+   * silent until 2026-12-04: exit 1 and not a word) */
+  rc = run(out, sizeof out, err, sizeof err, "serve --log-level off --listen 127.0.0.1:%d --data '%s'", srv.port, other);
+  assert_int_equal(rc, 1);
+  assert_non_null(strstr(err, "address already in use"));
+  char file[400]; /* a data directory that cannot be made: its parent is a file */
+  snprintf(file, sizeof file, "%s/plain-file", box.dir);
+  FILE *f = fopen(file, "w");
+  assert_non_null(f);
+  fclose(f);
+  rc = run(out, sizeof out, err, sizeof err, "serve --log-level off --listen 127.0.0.1:0 --data '%s/sub'", file);
+  assert_int_equal(rc, 1);
+  assert_non_null(strstr(err, "cannot create data directory"));
   assert_int_equal(e2e_finish(&srv), 0);
 }
 
