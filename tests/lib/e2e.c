@@ -441,7 +441,7 @@ size_t e2e_recv_stamped(int fd, char *buf, size_t cap, struct timespec *at)
 {
   struct pollfd p = { .fd = fd, .events = POLLIN };
   memset(at, 0, sizeof *at);
-  if (poll(&p, 1, 10000) != 1) return 0;
+  if (poll(&p, 1, 30000) != 1) return 0;
   char ctl[256];
   struct iovec iov = { buf, cap };
   struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof ctl };

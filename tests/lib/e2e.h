@@ -98,7 +98,7 @@ int e2e_ws_login(int port, uint32_t sdkappid, const char *key, const char *user,
  * timestamps instead of from timings. */
 /* Ask the kernel to stamp what fd receives (SO_TIMESTAMPNS). 0 or -1. */
 int e2e_stamp_on(int fd);
-/* Wait up to 10 s for bytes on fd and read them with the receive timestamp of
+/* Wait up to 30 s for bytes on fd and read them with the receive timestamp of
  * the first segment (zero if fd is not stamped). Returns the bytes read, 0
  * on timeout or EOF. */
 size_t e2e_recv_stamped(int fd, char *buf, size_t cap, struct timespec *at);
