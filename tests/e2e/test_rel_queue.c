@@ -27,6 +27,18 @@ static void sleep_ms(int ms)
   nanosleep(&ts, NULL);
 }
 
+/* Wait (up to 30 s) until `inflight` writer jobs are submitted and not
+ * done, `queued` of them not yet taken by the writer thread. */
+static void wait_writer(int port, long long inflight, long long queued)
+{
+  for (int waited = 0; waited < 30000; waited += 10) {
+    if (e2e_healthz_stat(port, "admission", "inflight") == inflight && e2e_healthz_stat(port, "writer", "queued") == queued)
+      return;
+    sleep_ms(10);
+  }
+  fail_msg("the writer never had %lld jobs in flight with %lld queued", inflight, queued);
+}
+
 static int v4_send(int port, uint32_t app, const char *key, const char *cmd, const char *json_body)
 {
   char sig[1024], req[4096];
@@ -75,9 +87,11 @@ static void test_full_queue_refuses_and_undoes(void **st)
   assert_int_equal(store_open(srv.dir, &lock), 0);
   assert_int_equal(store_exec(lock, "BEGIN IMMEDIATE"), 0);
   int fd1 = v4_send(srv.port, app, key, "sns/friend_add", ADD("q_a", "q_b"));
-  sleep_ms(300); /* the writer took it and waits for the lock */
+  /* the writer took it and waits for the lock (polled, not a fixed sleep:
+   * under the sanitizers on a busy host 300 ms was not always enough) */
+  wait_writer(srv.port, 1, 0);
   int fd2 = v4_send(srv.port, app, key, "sns/friend_add", ADD("q_a", "q_c"));
-  sleep_ms(300);
+  wait_writer(srv.port, 2, 1); /* and this one waits in the queue's one slot */
   int fd3 = v4_send(srv.port, app, key, "sns/friend_add", ADD("q_a", "q_d"));
   json_t *r3 = read_reply(fd3);
   assert_int_equal(json_integer_value(json_object_get(r3, "ErrorCode")), 60018);
