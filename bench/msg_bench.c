@@ -585,8 +585,7 @@ static void print_stages(void)
   char buf[16384]; /* the checkpointer's counters since the start (store_ckpt.h) */
   const char *body = http_get("/healthz", buf, sizeof buf);
   json_t *o = body ? json_loads(body, 0, NULL) : NULL, *ck = json_object_get(o, "ckpt");
-  static const char *const keys[] = { "runs", "pinned", "slices", "copy_frames_max", "wal_pages_max", "p99_us", "max_us",
-                                      "total_us", "blocking_cpu_us", "blocking_max_us", "db_sync_max_us" };
+  static const char *const keys[] = { "runs", "pinned", "wal_pages_max", "p99_us", "max_us", "total_us", "blocking_cpu_us", "blocking_max_us", "db_sync_max_us" };
   for (size_t i = 0; ck && i < sizeof keys / sizeof keys[0]; i++)
     printf(" ckpt_%s=%lld", keys[i], (long long)json_integer_value(json_object_get(ck, keys[i])));
   json_decref(o);

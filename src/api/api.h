@@ -47,7 +47,6 @@ typedef struct api_cfg {
   int64_t writer_pace_us;     /* a small COMMIT waits this long after the previous one (store_writer.h, "Pacing"); 0 = off */
   int64_t writer_pace_jobs;   /* a COMMIT of this many jobs does not wait */
   int64_t wal_checkpoint_pinned; /* 1: pinned checkpoint rounds (store_ckpt.h) */
-  int64_t wal_checkpoint_slice_pages; /* sliced checkpoints' pages per slice, 0 = off (store_ckpt.h) */
   int64_t wal_checkpoint_pages; /* the writer checkpoints past this many WAL pages (store_ckpt.h) */
   int64_t reader_threads;     /* read-only connections on worker threads */
   int64_t reader_max_jobs;    /* reader queue cap */

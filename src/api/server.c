@@ -130,7 +130,7 @@ static void healthz(api_srv_t *srv, net_req_t *req)
   if (srv->writer) {
     store_ckpt_stats_t ck;
     store_writer_ckpt_stats(srv->writer, &ck);
-    json_object_set_new(o, "ckpt", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "runs", (json_int_t)ck.runs,
+    json_object_set_new(o, "ckpt", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "runs", (json_int_t)ck.runs,
                                              "failed", (json_int_t)ck.failed, "wal_pages", (json_int_t)ck.wal_pages,
                                              "wal_pages_max", (json_int_t)ck.wal_pages_max,
                                              "p99_us", (json_int_t)imc_hist_pct_us(&ck.took, 99),
@@ -138,8 +138,6 @@ static void healthz(api_srv_t *srv, net_req_t *req)
                                              "total_us", (json_int_t)(ck.took_ns / 1000),
                                              "blocking_cpu_us", (json_int_t)(ck.blocking_cpu_ns / 1000),
                                              "pinned", (json_int_t)ck.pinned,
-                                             "slices", (json_int_t)ck.slices,
-                                             "copy_frames_max", (json_int_t)ck.copy_frames_max,
                                              "blocking_max_us", (json_int_t)(ck.took_blocking.max_ns / 1000),
                                              "db_sync_failed", (json_int_t)ck.db_sync_failed,
                                              "db_sync_max_us", (json_int_t)(ck.db_sync.max_ns / 1000)));
@@ -407,7 +405,6 @@ int api_srv_open(api_srv_t *srv, const api_cfg_t *cfg, uv_loop_t *loop)
   }
   store_writer_set_ckpt_pages(srv->writer, (int)cfg->wal_checkpoint_pages);
   store_writer_set_ckpt_pinned(srv->writer, (int)cfg->wal_checkpoint_pinned);
-  store_writer_set_ckpt_slice(srv->writer, (int)cfg->wal_checkpoint_slice_pages);
   store_writer_set_pace(srv->writer, (unsigned)cfg->writer_pace_us, (size_t)cfg->writer_pace_jobs);
   if ((rc = store_reader_start(loop, cfg->data, (size_t)cfg->reader_threads, (size_t)cfg->reader_max_jobs, &srv->reader))) {
     IMC_ERROR("server", "msg=\"cannot start the store readers\" err=%s", imc_err_name(rc));

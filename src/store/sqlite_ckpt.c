@@ -10,7 +10,6 @@
 #include "util/err.h"
 #include "util/log.h"
 
-#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -222,11 +221,9 @@ static uint64_t thread_cpu_ns(void)
 void store_ckpt_blocking(store_ckpt_t *c)
 {
   sqlite3 *db = store__sqlite_db(c->s);
-  int log = 0, ckpt = 0, before = c->backfilled; /* the frames copied before: the pinned rounds' or slices' */
+  int log = 0, ckpt = 0;
   uint64_t t0 = now_ns(), c0 = thread_cpu_ns();
   int rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &ckpt);
-  if (rc == SQLITE_OK && ckpt > before && (uint64_t)(ckpt - before) > c->st.copy_frames_max)
-    c->st.copy_frames_max = (uint64_t)(ckpt - before);
   uint64_t took = now_ns() - t0;
   imc_hist_add(&c->st.took, took);
   imc_hist_add(&c->st.took_blocking, took);
@@ -236,11 +233,6 @@ void store_ckpt_blocking(store_ckpt_t *c)
   if (rc != SQLITE_OK) {
     c->st.failed++;
     IMC_WARN("store", "msg=\"checkpoint failed\" err=\"%s\"", sqlite3_errmsg(db));
-  }
-  if (c->mark) { /* a slice: copied up to the pin's mark at most; the WAL goes on */
-    c->st.slices++;
-    if (rc == SQLITE_OK && ckpt > c->backfilled) c->backfilled = ckpt;
-    return;
   }
   c->wal_pages = 0; /* the next COMMIT tells whether the WAL restarted */
   c->backfilled = 0;
@@ -260,40 +252,9 @@ static void pinned_round(store_ckpt_t *c)
   c->syncing = 1;
 }
 
-/* Sliced checkpoints (store_ckpt.h): the writer thread, between batches.
- * 1: run a blocking round (a slice while c->mark, else the whole round). */
-static int slice_run(store_ckpt_t *c)
-{
-  if (c->renew) { /* the slice has run: the pin begins again at the WAL's end, below */
-    pin_end(c);
-    c->mark = c->renew = 0;
-  }
-  int due = c->wal_pages >= c->pages;
-  /* a slice once `slice` frames follow the mark; at the threshold, the last one first (the whole round then copies
-   * only what followed the mark) */
-  if (c->mark && (due ? c->mark > c->backfilled : c->wal_pages - c->mark >= c->slice)) {
-    c->renew = 1;
-    return 1;
-  }
-  if (due) { /* the whole round: no pin, so it reaches the WAL's end, syncs the database, and the WAL restarts */
-    pin_end(c);
-    c->mark = 0;
-    return 1;
-  }
-  if (!c->mark && c->wal_pages - c->backfilled >= c->slice && pin_begin(c) == SQLITE_OK) c->mark = c->wal_pages;
-  return 0;
-}
-
 int store_ckpt_run(store_ckpt_t *c)
 {
   if (!c->s || c->broken) return 0;
-  int slicing = !c->pinned_on && c->slice > 0 && c->pin;
-  if (!slicing && c->mark) { /* slices turned off: the pin ends */
-    pin_end(c);
-    c->mark = c->renew = 0;
-  }
-  assert(!c->mark || !c->syncing); /* the pin serves one mode at a time */
-  if (slicing && !c->syncing) return slice_run(c);
   if (c->syncing) {
     pthread_mutex_lock(&c->mu);
     if (c->wal_pages >= STORE_CKPT_WAL_CAP * c->pages) /* the bound on the WAL: wait for the sync */

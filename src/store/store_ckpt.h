@@ -84,29 +84,6 @@
  * time (the writer waits under the writer's mutex); what the round does
  * and its durability are SQLite's, unchanged.
  *
- * Sliced checkpoints (issue 13, wave 17; off unless slice > 0, and only
- * with pinned rounds off). A blocking round copies every distinct page of
- * the WAL at once, and every job handed over meanwhile waits: ~20 ms for a
- * WAL of 16,384 frames over a small database, 70-280 ms over a big one
- * whose pages are nearly all distinct (docs/BENCHMARKS.md, wave 16). Here
- * the copy is cut into slices of about `slice` frames, each a short
- * blocking round between batches, with SQLite's own bound: a PASSIVE
- * checkpoint copies no frame past the oldest snapshot a reader still reads
- * (the read mark it holds). The pin connection is that reader: once
- * `slice` frames wait uncopied, it opens a read transaction at the WAL's
- * end (its mark); once `slice` more have been committed, a blocking round
- * copies up to the mark, the pin ends and opens again at the new end. A
- * slice never reaches the WAL's end while the pin is held, so SQLite
- * neither syncs the database nor lets the WAL restart in it: the database
- * file's pages are written (the VFS's write-back hint starts their
- * write-back) and the frames stay in the WAL, intact. At the threshold
- * (`pages`) the pin ends and a whole blocking round copies what is left
- * (about one or two slices), syncs the database as before, and the next
- * COMMIT restarts the WAL. Durability is SQLite's, unchanged: a
- * checkpoint bounded by a reader is an ordinary PASSIVE checkpoint. The
- * cost: a page dirtied again after its slice is copied again (small
- * databases, hot pages), where one round copied it once.
- *
  * Thread: the writer thread (the hook runs inside its COMMITs) except the
  * blocking rounds (the sync thread, while the writer waits) and the
  * round thread's part (pin, cc, db_fd during a round; results under mu); the writer copies the counters
@@ -137,8 +114,6 @@
 typedef struct store_ckpt_stats {
   uint64_t runs;            /* checkpoints completed (pinned rounds and blocking ones) */
   uint64_t pinned;          /* pinned rounds started (on the round thread: copy and database sync) */
-  uint64_t slices;          /* blocking rounds bounded by the pin's mark (sliced checkpoints) */
-  uint64_t copy_frames_max; /* the most WAL frames one blocking round (a slice or a whole one) copied */
   uint64_t failed;          /* checkpoints that returned an error (SQLITE_BUSY included: the CLI's) */
   uint64_t db_sync_failed;  /* a pinned round's database sync failed: no more checkpoints (sticky) */
   uint64_t wal_pages;       /* pages in the WAL after the last COMMIT */
@@ -155,9 +130,6 @@ typedef struct store_ckpt {
   store_t *s;
   int pages;                /* the threshold: STORE_CKPT_PAGES unless set otherwise */
   int pinned_on;            /* start cycles of pinned rounds (else each checkpoint is a blocking one) */
-  int slice;                /* sliced checkpoints: frames per slice (0: off; ignored while pinned_on) */
-  int mark;                 /* sliced: the WAL's length when the pin's read transaction began (0: no pin) */
-  int renew;                /* sliced: a slice ran; the pin ends and begins again at the next call */
   int wal_pages;            /* after the last COMMIT (the hook) */
   int backfilled;           /* frames of the WAL the pinned rounds of this cycle have copied */
   int rounds;               /* pinned rounds in this cycle */
@@ -218,18 +190,14 @@ void store_ckpt_stop(store_ckpt_t *c);
 /* Between transactions (writer thread): start a cycle if the last COMMIT
  * left at least c->pages pages in the WAL, or, in a cycle whose database
  * sync has returned, end the pin and run its next round ("Pinned rounds"
- * above); with slices (c->slice > 0, pinned rounds off), open or renew the
- * pin and ask for a slice or the whole round ("Sliced checkpoints"). Never
- * waits for a database sync. Returns 1 when the next round is
+ * above). Never waits for a database sync. Returns 1 when the next round is
  * a blocking one: the caller runs store_ckpt_blocking before the next
  * transaction (on a thread of its choice, while no other thread uses s),
  * else 0. */
 int store_ckpt_run(store_ckpt_t *c);
 /* The blocking round store_ckpt_run asked for: a PASSIVE checkpoint on s
  * with SQLite's own syncs (the WAL before the copy, the database after),
- * after which the next transaction restarts the WAL if it was all copied;
- * or, while the pin is held (a slice), the copy up to its mark, with no
- * database sync and no restart.
+ * after which the next transaction restarts the WAL if it was all copied.
  * Any thread, while the writer thread waits and no other uses s: the
  * writer hands it to its sync thread (store_writer.h, "Checkpoints"). */
 void store_ckpt_blocking(store_ckpt_t *c);

@@ -268,10 +268,6 @@ void store_writer_set_pace(store_writer_t *w, unsigned pace_us, size_t pace_jobs
 /* on (1) or off (0, the default): pinned checkpoint rounds (store_ckpt.h),
  * from the next batch on (loop thread). */
 void store_writer_set_ckpt_pinned(store_writer_t *w, int on);
-/* Sliced checkpoints (store_ckpt.h) of about pages frames each, 0 = off
- * (the default), from the next batch on; pinned rounds take precedence
- * (loop thread). */
-void store_writer_set_ckpt_slice(store_writer_t *w, int pages);
 /* The checkpoint counters as of the last batch (store_ckpt.h; loop thread). */
 void store_writer_ckpt_stats(store_writer_t *w, store_ckpt_stats_t *out);
 

@@ -68,7 +68,6 @@ struct store_writer {
   store_ckpt_stats_t ck_stats;       /* under mu: a copy of ck.st after each batch */
   int ckpt_pages;                    /* under mu: the threshold to use from the next batch on (0: unchanged) */
   int ckpt_pinned;                   /* under mu: pinned rounds on (1) or off (0) from the next batch on */
-  int ckpt_slice;                    /* under mu: sliced checkpoints' frames per slice (0: off) from the next batch on */
   int ckpt_asked;                    /* under mu: the writer waits for the sync thread to run a blocking round */
   void (*stopped)(void *);
   void *stopped_arg;
@@ -352,7 +351,6 @@ static void *writer_main(void *arg)
     w->q_len = 0;
     if (w->ckpt_pages) { w->ck.pages = w->ckpt_pages; w->ckpt_pages = 0; }
     w->ck.pinned_on = w->ckpt_pinned;
-    w->ck.slice = w->ckpt_slice;
     pthread_mutex_unlock(&w->mu);
     store_writer_stats_t st = { 0 };
     last = run_batch(w, batch, &st);
@@ -715,14 +713,6 @@ void store_writer_set_ckpt_pinned(store_writer_t *w, int on)
 {
   pthread_mutex_lock(&w->mu);
   w->ckpt_pinned = on != 0;
-  pthread_mutex_unlock(&w->mu);
-}
-
-void store_writer_set_ckpt_slice(store_writer_t *w, int pages)
-{
-  assert(pages >= 0);
-  pthread_mutex_lock(&w->mu);
-  w->ckpt_slice = pages;
   pthread_mutex_unlock(&w->mu);
 }
 

@@ -101,8 +101,8 @@ static int ack_lines(const char *path)
 }
 
 /* args: the server's extra arguments (the first start only); ckpt: checkpoints
- * (2: pinned rounds, 4: slices) must have run before the kill; 3: the writer
- * must have waited for its pace (writer_pace_us) before the kill. */
+ * (2: pinned rounds) must have run before the kill; 3: the writer must have
+ * waited for its pace (writer_pace_us) before the kill. */
 static void kill9_keeps_acknowledged_messages(const char *const *args, int ckpt)
 {
   char ack_path[300];
@@ -119,7 +119,7 @@ static void kill9_keeps_acknowledged_messages(const char *const *args, int ckpt)
   for (int waited = 0; ack_lines(ack_path) < 300 && waited < 30000; waited += 20) usleep(20 * 1000);
   usleep(300 * 1000);
   if (ckpt == 3) assert_true(e2e_healthz_stat(srv.port, "sync", "paced") > 0);
-  else if (ckpt) assert_true(e2e_healthz_stat(srv.port, "ckpt", ckpt == 2 ? "pinned" : ckpt == 4 ? "slices" : "runs") > 0);
+  else if (ckpt) assert_true(e2e_healthz_stat(srv.port, "ckpt", ckpt == 2 ? "pinned" : "runs") > 0);
   e2e_server_kill(&srv);          /* SIGKILL while messages are flowing */
   waitpid(pid, NULL, 0);
   assert_int_equal(e2e_server_start(&srv, NULL), 0);
@@ -218,16 +218,6 @@ static void test_kill9_during_pinned_checkpoints(void **st)
   kill9_keeps_acknowledged_messages(args, 2);
 }
 
-/* The same with sliced checkpoints (store_ckpt.h): slices copy pages into
- * the database file with no database sync while a read transaction keeps
- * the WAL from restarting; the whole round at the threshold syncs. */
-static void test_kill9_during_sliced_checkpoints(void **st)
-{
-  (void)st;
-  static const char *const args[] = { "--wal-checkpoint-pages", "64", "--wal-checkpoint-slice-pages", "16", NULL };
-  kill9_keeps_acknowledged_messages(args, 4);
-}
-
 /* The same with COMMITs paced (writer_pace_us, off by default; store-pipeline.md
  * "Pacing"): a paced transaction gathers later sends into its COMMIT, and
  * none of them is acknowledged before the sync that covers it. */
@@ -275,7 +265,6 @@ int main(void)
   const struct CMUnitTest tests[] = { cmocka_unit_test(test_kill9_keeps_acknowledged_messages),
                                       cmocka_unit_test(test_kill9_during_checkpoints),
                                       cmocka_unit_test(test_kill9_during_pinned_checkpoints),
-                                      cmocka_unit_test(test_kill9_during_sliced_checkpoints),
                                       cmocka_unit_test(test_kill9_with_paced_commits),
                                       cmocka_unit_test(test_resend_after_kill9_is_deduplicated) };
   return cmocka_run_group_tests(tests, NULL, NULL);

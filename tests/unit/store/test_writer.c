@@ -851,59 +851,6 @@ static void test_ckpt_pinned(void **st)
   assert_scratch_rows(N);
 }
 
-/* Sliced checkpoints (store_ckpt.h): with a threshold of 256 pages and
- * slices of 64, sustained batches of 32 pages each are checkpointed by
- * blocking rounds that each copy about a slice (a slice's frames plus one
- * batch), the WAL still restarts at the threshold (its length falls), stays
- * bounded, and every row is there after the writer stops. The same writes
- * without slices copy the whole WAL (at least the threshold) in one round:
- * the bound is the slices'. */
-static void sliced_run(int slice, store_ckpt_stats_t *cs)
-{
-  enum { N = 60, PAGES = 256 };
-  make_scratch();
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  store_writer_t *w;
-  assert_int_equal(store_writer_start(&loop, dir, 1000, &w), 0);
-  store_writer_set_ckpt_pages(w, PAGES);
-  store_writer_set_ckpt_slice(w, slice);
-  static tjob_t jobs[N];
-  int restarted = 0;
-  memset(cs, 0, sizeof *cs);
-  for (int i = 0; i < N; i++) {
-    uint64_t before = cs->wal_pages;
-    one_blob(&loop, w, &jobs[i]);
-    ckpt_stats_after(w, before, cs);
-    if (cs->wal_pages < before) restarted++;
-  }
-  assert_true(restarted >= 2);
-  assert_int_equal(cs->failed, 0);
-  assert_true(cs->wal_pages_max < PAGES + 40);
-  stop(&loop, w);
-  assert_scratch_rows(N);
-}
-
-static void test_ckpt_sliced(void **st)
-{
-  (void)st;
-  enum { SLICE = 64, BATCH = 33 }; /* a batch: 32 pages of data and the table's page */
-  store_ckpt_stats_t cs;
-  sliced_run(SLICE, &cs);
-  assert_true(cs.slices >= 4);
-  assert_true(cs.runs > cs.slices); /* the whole rounds at the threshold */
-  print_message("sliced: %llu slices in %llu blocking rounds, the most one copied %llu frames\n",
-                (unsigned long long)cs.slices, (unsigned long long)cs.runs, (unsigned long long)cs.copy_frames_max);
-  if (cs.copy_frames_max > SLICE + 2 * BATCH) fail_msg("a round copied %llu frames", (unsigned long long)cs.copy_frames_max);
-  assert_int_equal(test_tmpdir_remove(dir), 0); /* the same writes in a new store, without slices */
-  assert_int_equal(test_tmpdir_make(dir, sizeof dir, "writer"), 0);
-  sliced_run(0, &cs);
-  print_message("whole: %llu rounds, the most one copied %llu frames\n", (unsigned long long)cs.runs,
-                (unsigned long long)cs.copy_frames_max);
-  assert_int_equal(cs.slices, 0);
-  assert_true(cs.copy_frames_max >= 256);
-}
-
 /* A turn that submits STORE_WRITER_HANDOFF_MAX jobs hands them over without
  * waiting for its end; one job fewer stays with the loop. */
 static void test_handoff_at_max(void **st)
@@ -1397,7 +1344,6 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_stages, setup, teardown),
     cmocka_unit_test_setup_teardown(test_wal_bounded, setup, teardown),
     cmocka_unit_test_setup_teardown(test_ckpt_pinned, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_ckpt_sliced, setup, teardown),
     cmocka_unit_test_setup_teardown(test_ckpt_after_sync, setup, teardown),
     cmocka_unit_test_setup_teardown(test_commit_waits_for_sync, setup, teardown),
     cmocka_unit_test_setup_teardown(test_absorbed_group_fails, setup, teardown),
