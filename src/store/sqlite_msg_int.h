@@ -15,11 +15,17 @@
 #include "util/err.h"
 #include "util/u64map.h"
 
-#define PEND_MSGS 32                  /* messages held before they are written (a cap, then a flush) */
+#ifndef PEND_MSGS                   /* overridable for measurements (-DPEND_MSGS=…) */
+#define PEND_MSGS 8192                /* messages held before they are written (a cap, then a flush; messaging-c2c-storage.md §24) */
+#endif
 #define PEND_ROWS (2 * PEND_MSGS)     /* inbox events / conversation rows held */
+#define PEND_BODY_BYTES (4u << 20)    /* held bodies' bytes: a message that would pass it is held after a flush */
+#define PEND_HASH (2 * PEND_MSGS)     /* buckets of the held messages' conversation chains (a power of two) */
 #define PEND_SIZES 7                  /* multi-row statements of 1, 2, 4 … 64 rows */
 
-typedef struct pend_msg { store_msg_t m; size_t body_off; } pend_msg_t;
+/* next: the index + 1 of the next held message of the same bucket, in
+ * append order (0: the last) */
+typedef struct pend_msg { store_msg_t m; size_t body_off; int32_t next; } pend_msg_t;
 typedef struct pend_ev { uint32_t app, user, useq, seq; int kind; uint64_t conv; int64_t at; } pend_ev_t;
 typedef struct pend_recent { uint32_t app, user, peer; } pend_recent_t;
 
@@ -30,6 +36,7 @@ typedef struct sqpend {
   int nmsg, nev, nrecent;
   char *body;                        /* the held messages' bodies, back to back */
   size_t body_len, body_cap;
+  int32_t head[PEND_HASH], tail[PEND_HASH]; /* per bucket of (app, conv): its first and last held message's index + 1 */
   sqlite3_stmt *st[5][PEND_SIZES];   /* [table][log2 rows], prepared on first use */
   int64_t log_rows;                  /* rows in c2c_inbox_log, an estimate (sqlite_msg_log.c) */
   int64_t rlog_rows;                 /* rows in c2c_recent_log, an estimate (sqlite_msg_log.c) */
@@ -59,6 +66,10 @@ static inline int sq__pend_any(const sqpend_t *p) { return p->nmsg || p->nev || 
  * sender and random, time_s >= since_s) or importmsg's (same cseq, random
  * and time_s), lowest seq first; NULL when none. */
 const store_msg_t *sq__pend_dup(const sqpend_t *p, const store_msg_append_t *a);
+/* The held messages of (app, conv) in append order (seq ascending):
+ * for (int i = sq__pend_conv_next(p, -1, app, conv); i >= 0; i = sq__pend_conv_next(p, i, app, conv)) …p->msg[i]…
+ * Each step skips the bucket's messages of other conversations. */
+int sq__pend_conv_next(const sqpend_t *p, int i, uint32_t app, uint64_t conv);
 
 void sq__pend_free(sqpend_t *p);
 

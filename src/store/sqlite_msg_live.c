@@ -265,9 +265,10 @@ static int match_live_send(store_t *s, struct sqmsg *m, app_cache_t *ac, const s
   if (!rc && !l.full && (w = sq__win_new(k->time_s))) {
     int ok = 1;
     for (uint32_t i = l.n; i-- > 0 && ok;) ok = !sq__win_push(&w, &l.e[i], k->time_s);
-    for (int i = 0; i < m->pend.nmsg && ok; i++) {
+    for (int i = sq__pend_conv_next(&m->pend, -1, in->sdkappid, in->conv); i >= 0 && ok;
+         i = sq__pend_conv_next(&m->pend, i, in->sdkappid, in->conv)) {
       const store_msg_t *h = &m->pend.msg[i].m;
-      if (h->sdkappid == in->sdkappid && h->conv == in->conv && !(h->flags & STORE_MSG_IMPORTED))
+      if (!(h->flags & STORE_MSG_IMPORTED))
         ok = !sq__win_push(&w, &(sqwin_ent_t){ h->seq, h->random, h->from_no, h->cseq, h->time_s }, k->time_s);
     }
     if (ok && !u64map_put(&ac->win, in->conv, w)) m->entries += w->n + 1;

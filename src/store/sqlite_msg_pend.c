@@ -26,6 +26,7 @@
 #include "store/sqlite_msg_int.h"
 #include "util/err.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,8 +116,18 @@ int sq__pend_flush(store_t *s, sqpend_t *p)
   return rc;
 }
 
+static uint32_t bucket(uint32_t app, uint64_t conv)
+{
+  uint64_t h = (conv ^ ((uint64_t)app << 32 | app)) * 0x9E3779B97F4A7C15ull;
+  return (uint32_t)(h >> 32) & (PEND_HASH - 1);
+}
+
 void sq__pend_drop(sqpend_t *p)
 {
+  for (int i = 0; i < p->nmsg; i++) { /* the chains' buckets: only those the held messages used */
+    uint32_t b = bucket(p->msg[i].m.sdkappid, p->msg[i].m.conv);
+    p->head[b] = p->tail[b] = 0;
+  }
   p->nmsg = p->nev = p->nrecent = 0;
   p->body_len = 0;
 }
@@ -124,7 +135,8 @@ void sq__pend_drop(sqpend_t *p)
 int sq__pend_msg(store_t *s, sqpend_t *p, const store_msg_t *m)
 {
   int rc;
-  if (p->nmsg == PEND_MSGS && (rc = sq__pend_flush(s, p))) return rc;
+  if ((p->nmsg == PEND_MSGS || (p->nmsg && p->body_len + m->body_len > PEND_BODY_BYTES)) && (rc = sq__pend_flush(s, p)))
+    return rc;
   if (p->body_len + m->body_len > p->body_cap) {
     size_t cap = p->body_cap ? p->body_cap : 8192;
     while (cap < p->body_len + m->body_len) cap *= 2;
@@ -133,7 +145,13 @@ int sq__pend_msg(store_t *s, sqpend_t *p, const store_msg_t *m)
     p->body = b;
     p->body_cap = cap;
   }
-  pend_msg_t *h = &p->msg[p->nmsg++];
+  int i = p->nmsg++;
+  pend_msg_t *h = &p->msg[i];
+  uint32_t b = bucket(m->sdkappid, m->conv);
+  if (p->tail[b]) p->msg[p->tail[b] - 1].next = i + 1;
+  else p->head[b] = i + 1;
+  p->tail[b] = i + 1;
+  h->next = 0;
   h->m = *m;
   h->m.from_id = h->m.to_id = NULL;
   h->body_off = p->body_len;
@@ -159,12 +177,23 @@ int sq__pend_recent(store_t *s, sqpend_t *p, uint32_t app, uint32_t user, uint32
   return 0;
 }
 
+int sq__pend_conv_next(const sqpend_t *p, int i, uint32_t app, uint64_t conv)
+{
+  int32_t n = i < 0 ? p->head[bucket(app, conv)] : p->msg[i].next;
+  for (; n; n = p->msg[n - 1].next) {
+    assert(n <= p->nmsg);
+    const store_msg_t *m = &p->msg[n - 1].m;
+    if (m->sdkappid == app && m->conv == conv) return n - 1;
+  }
+  return -1;
+}
+
 const store_msg_t *sq__pend_dup(const sqpend_t *p, const store_msg_append_t *a)
 {
   const store_msg_t *in = &a->m;
-  for (int i = 0; i < p->nmsg; i++) { /* held in append order: seq ascending per conversation */
-    const store_msg_t *m = &p->msg[i].m;
-    if (m->sdkappid != in->sdkappid || m->conv != in->conv || m->random != in->random) continue;
+  for (int i = sq__pend_conv_next(p, -1, in->sdkappid, in->conv); i >= 0; i = sq__pend_conv_next(p, i, in->sdkappid, in->conv)) {
+    const store_msg_t *m = &p->msg[i].m; /* held in append order: seq ascending per conversation */
+    if (m->random != in->random) continue;
     if (a->import_dedupe ? m->cseq == in->cseq && m->time_s == in->time_s
                          : m->from_no == in->from_no && m->time_s >= a->dedupe_since_s)
       return m;

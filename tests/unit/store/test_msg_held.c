@@ -1,0 +1,159 @@
+/* The rows of C2C appends held back (sqlite_msg_pend.c; messaging-c2c-storage.md
+ * §24): thousands of messages held in one transaction, over thousands of
+ * conversations (their chains share buckets), answer the send dedupe
+ * exactly — the held match with the lowest seq, never one of another
+ * conversation of the same bucket — across the flush of a full buffer; and
+ * the held bodies stay under their byte cap: big messages are flushed on
+ * the way, every one is stored whole. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store.h"
+#include "store/store_msg.h"
+#include "store/sqlite_msg_int.h"
+#include "util/err.h"
+#include "tmpdir.h"
+
+#define APP 1400000001u
+#define T0 1700000000
+
+static char dir[64];
+
+static int setup(void **st)
+{
+  (void)st;
+  return test_tmpdir_make(dir, sizeof dir, "msgheld");
+}
+
+static int teardown(void **st)
+{
+  (void)st;
+  return test_tmpdir_remove(dir);
+}
+
+static uint64_t rng = 0x9E3779B97F4A7C15ULL;
+static uint32_t rnd(uint32_t n) { rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17; return (uint32_t)(rng % n); }
+
+/* The model: per conversation (index by user pair), each message's random and sender in seq order. */
+#define USERS 60
+#define NEW (PEND_MSGS + PEND_MSGS / 2) /* new messages: one full buffer flushed on the way, half a buffer held at the end */
+typedef struct mm { uint32_t from, random; } mm_t;
+static mm_t *conv_msgs[USERS][USERS];
+static uint32_t conv_n[USERS][USERS];
+
+/* User numbers spread over 31 bits: the conversations' keys land in
+ * buckets at random, so chains are shared (small consecutive numbers are
+ * spread evenly by the bucket hash, and would share none). */
+static uint32_t user_no[USERS + 1];
+
+static void test_many_conversations_held(void **st)
+{
+  (void)st;
+  store_t *s;
+  for (int u = 1; u <= USERS; u++) user_no[u] = 1 + rnd(1u << 30) * 2 + (uint32_t)(u & 1);
+  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
+  int dups = 0, news = 0, i = 0;
+  for (; news < NEW; i++) {
+    uint32_t from = 1 + rnd(USERS), to = 1 + rnd(USERS - 1);
+    if (to >= from) to++;
+    uint32_t lo = from < to ? from : to, hi = from < to ? to : from, random = rnd(4);
+    store_msg_append_t a;
+    memset(&a, 0, sizeof a);
+    a.m = (store_msg_t){ APP, store_c2c_conv(user_no[from], user_no[to]), 0, user_no[from], user_no[to], T0, 0, random, 0,
+                         604800, "{}", 2, NULL, NULL };
+    a.dedupe_since_s = T0 - 60;
+    a.inbox_from = a.inbox_to = a.recent_from = a.recent_to = 1;
+    uint32_t want = 0, n = conv_n[lo - 1][hi - 1];
+    for (uint32_t k = 0; k < n && !want; k++)
+      if (conv_msgs[lo - 1][hi - 1][k].random == random && conv_msgs[lo - 1][hi - 1][k].from == from) want = k + 1;
+    assert_int_equal(store_msg_append(s, &a), 0);
+    if (want) {
+      if (!a.dup || a.m.seq != want) fail_msg("append %d: dup %d seq %u, want the duplicate of seq %u", i, a.dup, a.m.seq, want);
+      dups++;
+      continue;
+    }
+    if (a.dup || a.m.seq != n + 1) fail_msg("append %d: dup %d seq %u, want a new seq %u", i, a.dup, a.m.seq, n + 1);
+    mm_t **v = &conv_msgs[lo - 1][hi - 1];
+    assert_non_null(*v = realloc(*v, (n + 1) * sizeof **v));
+    (*v)[n] = (mm_t){ from, random };
+    conv_n[lo - 1][hi - 1] = n + 1;
+    news++;
+  }
+  /* the held messages' chains: each conversation's, in seq order, and together every held message once */
+  struct sqmsg *m = sq__msg_state(s);
+  int held = 0, shared = 0;
+  for (uint32_t lo = 1; lo <= USERS; lo++)
+    for (uint32_t hi = lo + 1; hi <= USERS; hi++) {
+      uint64_t conv = store_c2c_conv(user_no[lo], user_no[hi]);
+      uint32_t last = 0;
+      for (int i = sq__pend_conv_next(&m->pend, -1, APP, conv); i >= 0; i = sq__pend_conv_next(&m->pend, i, APP, conv)) {
+        if (m->pend.msg[i].m.conv != conv) fail_msg("conversation %u-%u's chain holds another's message", lo, hi);
+        shared += m->pend.msg[i].next && m->pend.msg[m->pend.msg[i].next - 1].m.conv != conv; /* its bucket's next is another's */
+        assert_true(m->pend.msg[i].m.seq > last);
+        last = m->pend.msg[i].m.seq;
+        held++;
+      }
+    }
+  assert_int_equal(held, m->pend.nmsg);
+  assert_int_equal(held, NEW - PEND_MSGS);
+  assert_true(shared > 0);
+  assert_int_equal(store_exec(s, "COMMIT"), 0);
+  print_message("%d appends, %d of them resends; %d messages held at the end, %d followed in their chain by another "
+                "conversation's\n", i, dups, held, shared);
+  assert_true(dups > i / 8); /* 8 (sender, random) pairs per conversation: many resends */
+  for (int a = 0; a < USERS; a++)
+    for (int b = 0; b < USERS; b++) free(conv_msgs[a][b]);
+  store_close(s);
+}
+
+/* Messages of 12 KB, more than PEND_BODY_BYTES of them in one transaction. */
+static size_t got_len;
+static void take_len(void *ud, const store_msg_t *m) { (void)ud; got_len = m->body_len; }
+
+static void test_held_bodies_capped(void **st)
+{
+  (void)st;
+  enum { BODY = 12 * 1024, M = (int)(PEND_BODY_BYTES / BODY) * 2 + 3 };
+  char *body = malloc(BODY);
+  assert_non_null(body);
+  memset(body, 'x', BODY);
+  body[0] = '{';
+  body[BODY - 1] = '}';
+  store_t *s;
+  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
+  for (int i = 0; i < M; i++) {
+    store_msg_append_t a;
+    memset(&a, 0, sizeof a);
+    a.m = (store_msg_t){ APP, store_c2c_conv(1, 2), 0, 1, 2, T0, 0, (uint32_t)i, 0, 604800, body, BODY, NULL, NULL };
+    a.inbox_from = a.inbox_to = 1;
+    assert_int_equal(store_msg_append(s, &a), 0);
+    assert_int_equal(a.m.seq, i + 1);
+    struct sqmsg *m = sq__msg_state(s);
+    assert_true(m->pend.body_len <= PEND_BODY_BYTES); /* the cap, on the way */
+  }
+  assert_int_equal(store_exec(s, "COMMIT"), 0);
+  for (int i = 0; i < M; i++) {
+    got_len = 0;
+    assert_int_equal(store_msg_get(s, APP, store_c2c_conv(1, 2), (uint32_t)i + 1, take_len, NULL), 0);
+    assert_int_equal(got_len, BODY);
+  }
+  store_close(s);
+  free(body);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(test_many_conversations_held, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_held_bodies_capped, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
