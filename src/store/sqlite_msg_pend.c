@@ -7,7 +7,7 @@
  * of the writer's instructions per message. Here sqlite_msg.c hands the
  * rows to this buffer, which writes them with one multi-row statement per
  * table and power of two (1, 2, 4 … 64 rows) when it is full (PEND_MSGS
- * messages), before any other statement of sqlite_msg.c on the connection
+ * messages, or PEND_BODY_BYTES of bodies), before any other statement of sqlite_msg.c on the connection
  * (every read sees them), before every transaction statement (sq_exec: a
  * SAVEPOINT, RELEASE or COMMIT writes them into the scope they were made in)
  * and at once outside a transaction. A ROLLBACK or ROLLBACK TO forgets them:
@@ -20,6 +20,10 @@
  * new connection since wave 12: every row goes straight to its table). A failing flush
  * fails whoever triggered it (the append's job, the RELEASE, the COMMIT),
  * and the writer rolls that back.
+ *
+ * Each held message is on its conversation's chain (a bucket by app and
+ * conversation: first, last, next), which the send dedupe and the window
+ * load walk instead of every held message (messaging-c2c-storage.md §24).
  *
  * State: one sqpend_t per connection (in struct sqmsg), used by the
  * connection's thread only. */
