@@ -7,8 +7,9 @@
  * of the writer's instructions per message. Here sqlite_msg.c hands the
  * rows to this buffer, which writes them with one multi-row statement per
  * table and power of two (1, 2, 4 … 64 rows) when it is full (PEND_MSGS
- * messages, or PEND_BODY_BYTES of bodies), before any other statement of sqlite_msg.c on the connection
- * (every read sees them), before every transaction statement (sq_exec: a
+ * messages, or PEND_BODY_BYTES of bodies), before any other statement of
+ * sqlite_msg.c on the connection (every read sees them), before every
+ * transaction statement (sq_exec: a
  * SAVEPOINT, RELEASE or COMMIT writes them into the scope they were made in)
  * and at once outside a transaction. A ROLLBACK or ROLLBACK TO forgets them:
  * every held row was made after the last transaction statement, so any
@@ -120,6 +121,9 @@ int sq__pend_flush(store_t *s, sqpend_t *p)
   return rc;
 }
 
+_Static_assert((PEND_HASH & (PEND_HASH - 1)) == 0, "PEND_HASH is a power of two");
+
+/* The bucket of (app, conv) (Fibonacci hashing: consecutive user numbers spread evenly). */
 static uint32_t bucket(uint32_t app, uint64_t conv)
 {
   uint64_t h = (conv ^ ((uint64_t)app << 32 | app)) * 0x9E3779B97F4A7C15ull;
@@ -195,7 +199,8 @@ int sq__pend_conv_next(const sqpend_t *p, int i, uint32_t app, uint64_t conv)
 const store_msg_t *sq__pend_dup(const sqpend_t *p, const store_msg_append_t *a)
 {
   const store_msg_t *in = &a->m;
-  for (int i = sq__pend_conv_next(p, -1, in->sdkappid, in->conv); i >= 0; i = sq__pend_conv_next(p, i, in->sdkappid, in->conv)) {
+  for (int i = sq__pend_conv_next(p, -1, in->sdkappid, in->conv); i >= 0;
+       i = sq__pend_conv_next(p, i, in->sdkappid, in->conv)) {
     const store_msg_t *m = &p->msg[i].m; /* held in append order: seq ascending per conversation */
     if (m->random != in->random) continue;
     if (a->import_dedupe ? m->cseq == in->cseq && m->time_s == in->time_s
