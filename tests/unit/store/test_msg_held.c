@@ -93,11 +93,12 @@ static void test_many_conversations_held(void **st)
     for (uint32_t hi = lo + 1; hi <= USERS; hi++) {
       uint64_t conv = store_c2c_conv(user_no[lo], user_no[hi]);
       uint32_t last = 0;
-      for (int i = sq__pend_conv_next(&m->pend, -1, APP, conv); i >= 0; i = sq__pend_conv_next(&m->pend, i, APP, conv)) {
-        if (m->pend.msg[i].m.conv != conv) fail_msg("conversation %u-%u's chain holds another's message", lo, hi);
-        shared += m->pend.msg[i].next && m->pend.msg[m->pend.msg[i].next - 1].m.conv != conv; /* its bucket's next is another's */
-        assert_true(m->pend.msg[i].m.seq > last);
-        last = m->pend.msg[i].m.seq;
+      for (int k = sq__pend_conv_next(&m->pend, -1, APP, conv); k >= 0; k = sq__pend_conv_next(&m->pend, k, APP, conv)) {
+        const pend_msg_t *h = &m->pend.msg[k];
+        if (h->m.conv != conv) fail_msg("conversation %u-%u's chain holds another's message", lo, hi);
+        shared += h->next && m->pend.msg[h->next - 1].m.conv != conv; /* its bucket's next is another's */
+        assert_true(h->m.seq > last);
+        last = h->m.seq;
         held++;
       }
     }
