@@ -31,7 +31,7 @@
  * system part alone) and bytes passed to write
  * calls per message (/proc/self/io wchar: WAL frames plus checkpoints).
  * Then a line "passes": the wall time of the first step of the retention
- * purge (store_msg_purge, nothing expired) and of the conversation trim's
+ * purge (store_msg_purge_msgs, nothing expired) and of the conversation trim's
  * walk (store_msg_recent_users), each in a transaction of its own, with
  * the logs as the run left them (after a checkpoint, so that neither
  * COMMIT runs one): the stop an hourly pass's step makes (each merges the
@@ -192,12 +192,13 @@ int main(int argc, char **argv)
          meter, savepoint, batch, msgs, msgs / (w1 - w0), (c1 - c0) * 1e6 / msgs, (k1 - k0) * 1e6 / msgs,
          (double)(b1 - b0) / msgs, merge, chunks, chunks ? chunk_sum_ms / chunks : 0, chunk_max_ms);
   /* the hourly passes' first steps: the stop each makes (store_msg.h) */
-  int64_t deleted;
+  int64_t deleted, cursor = 0;
+  const store_msg_cut_t cut = { a.sdkappid, 0 };
   int pmore;
   uint32_t next;
   if ((rc = store_exec(s, "PRAGMA wal_checkpoint(TRUNCATE)"))) return die("checkpoint", rc); /* no checkpoint inside the steps' COMMITs */
   double t0 = now_s();
-  if ((rc = store_exec(s, "BEGIN IMMEDIATE")) || (rc = store_msg_purge(s, a.sdkappid, 0, 1000, &deleted, &pmore)) ||
+  if ((rc = store_exec(s, "BEGIN IMMEDIATE")) || (rc = store_msg_purge_msgs(s, &cut, 1, 1000, &cursor, &deleted, &pmore)) ||
       (rc = store_exec(s, "COMMIT")))
     return die("purge step", rc);
   double t1 = now_s();

@@ -8,6 +8,7 @@
 #include "util/clock.h"
 #include "util/err.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -260,32 +261,42 @@ void im_c2c_typing(im_c2c_t *c, uint32_t app, uint32_t user, const char *user_id
 /* ---- retention pass ------------------------------------------------------------------ */
 #define PURGE_CHUNK 2000
 
-/* The purge deletes in steps, one writer job each, while a step deleted
- * anything or says more (store_msg_purge: a step scans at most a window of
- * the messages or visits at most a bounded number of users). The
- * conversation-list trim walks user numbers in steps, one writer job
- * each: a step reads at most PURGE_CHUNK rows (a user costs a seek and at
- * most kept + 1 rows); then each user it found over the limit is trimmed in
- * steps of at most PURGE_CHUNK rows read, one writer job each
- * (store_msg_recent_trim), however many rows the user has. Never a
- * statement over a whole app or a whole user on the writer. */
+/* The pass, in steps of one writer job each (a step never runs a statement
+ * over a whole table, app or user):
+ * 1. the C2C messages of every app, in one read of the message table
+ *    (store_msg_purge_msgs: a window of its rows per step), each app with
+ *    the horizon it had when the pass started;
+ * 2. per app, its inbox events (store_msg_purge_inbox: a bounded walk over
+ *    the app's user numbers) with its relationship event payloads and group
+ *    messages, steps while the walk says more or the others delete anything;
+ * 3. per app, the conversation-list trim: a step of the walk over the app's
+ *    user numbers reads at most PURGE_CHUNK rows (a user costs a seek and at
+ *    most kept + 1 rows); then each user it found over the limit is trimmed
+ *    in steps of at most PURGE_CHUNK rows read (store_msg_recent_trim),
+ *    however many rows the user has. */
 static int trim_users_per_step(int64_t kept)
 {
   int64_t n = PURGE_CHUNK / (kept + 2);
   return n < 1 ? 1 : (int)n;
 }
 
+enum { PURGE_APPS, PURGE_MSGS, PURGE_APP, PURGE_TRIM };
+
 typedef struct purge_job {
   c2c_job_t base;
-  int phase;                   /* 0 list apps, 1 purge one app's chunk, 2 trim one app's conversations (a step) */
-  uint32_t walk_user;          /* phase 2: the user numbers up to this one are done (0: start; back to 0: end) */
-  uint32_t *apps;
+  int phase;                   /* PURGE_*: the step the job runs next */
+  uint32_t *apps;              /* the apps listed by PURGE_APPS; apps[cur] is the one PURGE_APP and PURGE_TRIM work on */
   size_t napps, capps, cur;
-  int64_t before, gbefore, deleted, total, kept; /* gbefore: the app's group retention horizon */
-  int more;                                      /* the last C2C purge step stopped at its bound (store_msg_purge) */
-  int msg_done;                                  /* the app's C2C purge pass has ended: later steps purge the rest only */
+  store_msg_cut_t *cuts;       /* PURGE_MSGS: every app's C2C horizon, by sdkappid (napps entries) */
+  int64_t msg_cursor;          /* PURGE_MSGS: where the next window starts (store_msg_purge_msgs) */
+  uint32_t inbox_cursor;       /* PURGE_APP: where the app's inbox walk goes on (store_msg_purge_inbox) */
+  int inbox_done;              /* PURGE_APP: the app's inbox walk has ended; later steps purge the rest only */
+  int more;                    /* the last step's walk or scan stopped at its bound */
+  int64_t before, gbefore, deleted, others, total, kept; /* gbefore: the app's group horizon; others: the
+                                                          * relationship and group rows the last step deleted */
+  uint32_t walk_user;          /* PURGE_TRIM: the user numbers up to this one are done (0: start; back to 0: end) */
   uint32_t *users;
-  size_t nusers, cusers, ui;   /* phase 2: the users found by the last walk step; users[ui] is the next to trim */
+  size_t nusers, cusers, ui;   /* PURGE_TRIM: the users found by the last walk step; users[ui] is the next to trim */
   int oom;
   void (*done)(void *, int, int64_t);
   void *ud;
@@ -322,25 +333,26 @@ static int purge_run(store_t *s, c2c_job_t *jj)
 {
   purge_job_t *j = (purge_job_t *)jj;
   int rc;
+  j->deleted = j->others = 0;
+  j->more = 0;
   switch (j->phase) {
-  case 0:
+  case PURGE_APPS:
     rc = store_app_list(s, 0, app_row, j);
     return rc ? rc : j->oom ? IMC_E_NOMEM : 0;
-  case 1: {
+  case PURGE_MSGS:
+    return store_msg_purge_msgs(s, j->cuts, j->napps, PURGE_CHUNK, &j->msg_cursor, &j->deleted, &j->more);
+  case PURGE_APP: {
     int64_t rel = 0, grp = 0; /* relationship event payloads (c2c_rel.c) go with their inbox events */
-    j->deleted = 0;
-    j->more = 0;
-    /* once the C2C pass said it ended, a step that goes on for the others' sake does not start another */
-    if ((!j->msg_done && (rc = store_msg_purge(s, j->apps[j->cur], j->before, PURGE_CHUNK, &j->deleted, &j->more))) ||
-        (rc = store_rel_event_purge(s, j->apps[j->cur], j->before, PURGE_CHUNK, &rel)) ||
-        (rc = store_grp_msg_purge(s, j->apps[j->cur], j->gbefore, PURGE_CHUNK, &grp)))
+    uint32_t app = j->apps[j->cur];
+    if ((!j->inbox_done &&
+         (rc = store_msg_purge_inbox(s, app, j->before, PURGE_CHUNK, &j->inbox_cursor, &j->deleted, &j->more))) ||
+        (rc = store_rel_event_purge(s, app, j->before, PURGE_CHUNK, &rel)) ||
+        (rc = store_grp_msg_purge(s, app, j->gbefore, PURGE_CHUNK, &grp)))
       return rc;
-    if (!j->more) j->msg_done = 1;
-    j->deleted += rel + grp; /* another step while any deleted anything */
+    j->others = rel + grp;
     return 0;
   }
   default:
-    j->deleted = 0;
     if (j->ui < j->nusers) { /* a step of the next user's trim */
       int more;
       if ((rc = store_msg_recent_trim(s, j->apps[j->cur], j->users[j->ui], (int)j->kept, PURGE_CHUNK, &j->deleted,
@@ -359,20 +371,36 @@ static int purge_run(store_t *s, c2c_job_t *jj)
 
 static void purge_done(c2c_job_t *jj, int rc);
 
+static void purge_end(im_c2c_t *c, purge_job_t *j, int rc)
+{
+  c->purging = 0;
+  if (j->done) j->done(j->ud, rc, j->total);
+  free(j->apps);
+  free(j->cuts);
+  free(j->users);
+  free(j);
+}
+
+static int cut_cmp(const void *a, const void *b)
+{
+  uint32_t x = ((const store_msg_cut_t *)a)->sdkappid, y = ((const store_msg_cut_t *)b)->sdkappid;
+  return (x > y) - (x < y);
+}
+
 static void purge_next(im_c2c_t *c, purge_job_t *j)
 {
-  if (j->cur >= j->napps || c->stopping) {
-    c->purging = 0;
-    if (j->done) j->done(j->ud, 0, j->total);
-    free(j->apps);
-    free(j->users);
-    free(j);
-    return;
+  if (c->stopping || !j->napps || j->cur >= j->napps) { purge_end(c, j, 0); return; }
+  int64_t now = imc_clock_now_s();
+  if (j->phase == PURGE_MSGS && !j->cuts) { /* the pass's horizons, once */
+    if (!(j->cuts = malloc(j->napps * sizeof *j->cuts))) { purge_end(c, j, IMC_E_NOMEM); return; }
+    for (size_t i = 0; i < j->napps; i++) j->cuts[i] = (store_msg_cut_t){ j->apps[i], c2c__since(c, j->apps[i], now) };
+    qsort(j->cuts, j->napps, sizeof *j->cuts, cut_cmp);
+    for (size_t i = 1; i < j->napps; i++) assert(j->cuts[i].sdkappid > j->cuts[i - 1].sdkappid); /* apps are listed once */
   }
   uint32_t app = j->apps[j->cur];
-  if (j->phase == 1) {
-    j->before = c2c__since(c, app, imc_clock_now_s());
-    j->gbefore = imc_clock_now_s() - im_limit(c->lim, app, IM_LIMIT_GROUP_RETENTION_S); /* im_group_since */
+  if (j->phase == PURGE_APP) {
+    j->before = c2c__since(c, app, now);
+    j->gbefore = now - im_limit(c->lim, app, IM_LIMIT_GROUP_RETENTION_S); /* im_group_since */
   }
   j->kept = im_limit(c->lim, app, IM_LIMIT_RECENT_KEPT);
   c2c__submit(c, &j->base, 0);
@@ -382,24 +410,25 @@ static void purge_done(c2c_job_t *jj, int rc)
 {
   purge_job_t *j = (purge_job_t *)jj;
   im_c2c_t *c = jj->c;
-  if (rc) {
-    c->purging = 0;
-    if (j->done) j->done(j->ud, rc, j->total);
-    free(j->apps);
-    free(j->users);
-    free(j);
-    return;
-  }
-  if (j->phase == 0) { j->phase = 1; j->cur = 0; j->msg_done = 0; }
-  else if (j->phase == 1) {
-    j->total += j->deleted;
-    if (!j->deleted && !j->more) j->phase = 2; /* nothing older left: trim the conversation lists */
-  } else {
-    j->total += j->deleted;
-    if (!j->walk_user && j->ui >= j->nusers) { /* the walk over the app's users and their trims are done */
-      j->phase = 1;
+  if (rc) { purge_end(c, j, rc); return; }
+  j->total += j->deleted + j->others;
+  switch (j->phase) {
+  case PURGE_APPS:
+    j->phase = PURGE_MSGS;
+    break;
+  case PURGE_MSGS:
+    if (!j->more) { j->phase = PURGE_APP; j->cur = 0; j->inbox_cursor = 0; j->inbox_done = 0; }
+    break;
+  case PURGE_APP:
+    if (!j->inbox_done && !j->more) j->inbox_done = 1;
+    if (j->inbox_done && !j->others) j->phase = PURGE_TRIM; /* nothing older left: trim the conversation lists */
+    break;
+  default:
+    if (!j->walk_user && j->ui >= j->nusers) { /* the walk over the app's users and their trims are done: the next app */
+      j->phase = PURGE_APP;
       j->cur++;
-      j->msg_done = 0;
+      j->inbox_cursor = 0;
+      j->inbox_done = 0;
     }
   }
   purge_next(c, j);
@@ -408,7 +437,7 @@ static void purge_done(c2c_job_t *jj, int rc)
 void im_c2c_purge(im_c2c_t *c, void (*done)(void *ud, int rc, int64_t deleted), void *ud)
 {
   if (c->purging || c->stopping) return;
-  purge_job_t *j = calloc(1, sizeof *j);
+  purge_job_t *j = calloc(1, sizeof *j); /* phase PURGE_APPS */
   if (!j) { if (done) done(ud, IMC_E_NOMEM, 0); return; }
   c->purging = 1;
   j->done = done;

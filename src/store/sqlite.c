@@ -417,6 +417,18 @@ static int sq_account_get(store_t *s, uint32_t sdkappid, const char *user_id, ui
   return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? IMC_E_NOTFOUND : map_rc(rc);
 }
 
+int sq__app_next_user(store_t *s, uint32_t sdkappid, int64_t *no)
+{
+  sqlite3_stmt *st = stmt_bound((sq_t *)s, S_APP_NEXT_USER);
+  if (!st) return IMC_E_IO;
+  sqlite3_bind_int64(st, 1, sdkappid);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) *no = sqlite3_column_int64(st, 0);
+  sqlite3_reset(st);
+  if (rc == SQLITE_DONE) return IMC_E_NOTFOUND; /* no such app */
+  return rc == SQLITE_ROW ? 0 : map_rc(rc);
+}
+
 /* Called inside a transaction (the writer's batch or an autocommit wrapper). */
 static int account_import_txn(sq_t *q, uint32_t sdkappid, const char *user_id, const char *nick, const char *face,
                               int64_t now_s, uint32_t *user_no)
@@ -442,15 +454,9 @@ static int account_import_txn(sq_t *q, uint32_t sdkappid, const char *user_id, c
    * account was a sixth of a new user's login in the writer) */
   sqlite3_stmt *st;
   int64_t no = 0;
-  if (!sq__login_next_no(&q->base, sdkappid, &no)) { /* once per write transaction and app (sqlite_login.c) */
-    if (!(st = stmt_bound(q, S_APP_NEXT_USER))) return IMC_E_IO;
-    sqlite3_bind_int64(st, 1, sdkappid);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) no = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    if (rc == SQLITE_DONE) return IMC_E_NOTFOUND; /* no such app */
-    if (rc != SQLITE_ROW) return map_rc(rc);
-  }
+  if (!sq__login_next_no(&q->base, sdkappid, &no) && /* once per write transaction and app (sqlite_login.c) */
+      (rc = sq__app_next_user(&q->base, sdkappid, &no)))
+    return rc;
   if (no <= 0 || no > UINT32_MAX) return IMC_E_RANGE;
   st = stmt_bound(q, S_ACC_INS);
   if (!st) return IMC_E_IO;

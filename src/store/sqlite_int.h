@@ -116,6 +116,10 @@ void sq__login_free(sqlite3 *db, struct sqlogin *l);
  * sq__login_next_no 1 with *no when known; _set after an account was inserted
  * (write lock held) with the number after it; sq__login_rollback: a ROLLBACK ran. */
 int sq__login_next_no(store_t *s, uint32_t sdkappid, int64_t *no);
+/* The app's next user number (S_APP_NEXT_USER): above every account's,
+ * deleted ones' included, since numbers are never reused, so no row of the
+ * app's users has a number at or past it. IMC_E_NOTFOUND: no such app. */
+int sq__app_next_user(store_t *s, uint32_t sdkappid, int64_t *no);
 void sq__login_next_no_set(store_t *s, uint32_t sdkappid, int64_t next);
 void sq__login_rollback(store_t *s);
 

@@ -1,7 +1,7 @@
 /* sqlite_msg.c — the SQLite backend of store_msg.h.
  *
  * Tables (migration 10 in sqlite_schema.c): c2c_msg (rowid order ≈ time
- * order, so the retention purge walks it from the start; UNIQUE(conv,
+ * order; the retention purge reads it once per pass for every app; UNIQUE(conv,
  * sdkappid, seq) for history and sync, migration 27; an index on (conv,
  * sdkappid, random) for imported rows only, migration 30: live messages
  * are found by sqlite_msg_live.c without one), c2c_inbox (per-user
@@ -36,6 +36,7 @@
 #include "util/err.h"
 #include "util/u64map.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,6 +73,8 @@ void sq__msg_free(struct sqmsg *m)
   sq__trim_free(m);
   sq__nf_free(&m->nf);
   cache_clear(m);
+  free(m->purge_ids);
+  free(m->purge_apps);
   free(m);
 }
 
@@ -499,73 +502,123 @@ static int sqm_receipt_wanted(store_t *s, uint32_t sdkappid, uint64_t conv, uint
   return rc;
 }
 
-/* Delete up to limit expired inbox events, walking the app's users from
- * where the previous call stopped (the inbox is clustered by user, with no
- * time order across users). A user's newest event always stays. The walk
- * steps through the user numbers of every app (the inbox leads with user_no,
- * migration 26: one seek per step, where filtering on the app would scan
- * other apps' events); a number without events in this app deletes nothing. */
-static int purge_inbox(store_t *s, struct sqmsg *m, uint32_t sdkappid, int64_t before_s, int limit, int64_t *deleted,
-                       int *more)
+/* The app's user numbers are below this one (sq__app_next_user); an app
+ * without a row (a store used without apps, as some tests do) is not bounded. */
+static int user_end(store_t *s, uint32_t sdkappid, int64_t *end)
 {
-  int64_t user, left = limit;
+  int rc = sq__app_next_user(s, sdkappid, end);
+  if (rc == IMC_E_NOTFOUND) *end = INT64_MAX, rc = 0;
+  return rc;
+}
+
+/* store_msg.h: the inbox walk of one app. The inbox leads with user_no
+ * (migration 26), so each step is a seek to the next number with events in
+ * any app (apps share numbers) below the app's end; a number without events
+ * of this app deletes nothing. */
+static int sqm_purge_inbox(store_t *s, uint32_t sdkappid, int64_t before_s, int limit, uint32_t *cursor,
+                           int64_t *deleted, int *more)
+{
+  int64_t user, end, left = limit;
   int rc;
-  for (int visited = 0; left > 0; visited++) {
-    if (visited == STORE_PURGE_WALK_USERS) { *more = 1; return 0; } /* a bounded stop: the next call goes on from walk_user */
+  *deleted = 0;
+  *more = 0;
+  if (limit < 1) return IMC_E_INVAL;
+  if ((rc = user_end(s, sdkappid, &end))) return rc;
+  for (int visited = 0;; visited++) {
+    if (visited == STORE_PURGE_WALK_USERS) { *more = 1; return 0; } /* a bounded stop: the next call goes on */
     sqlite3_stmt *st = stmt(s, M_INBOX_NEXT_USER);
     if (!st) return IMC_E_IO;
-    BIND(st, m->walk_user);
+    BIND(st, *cursor, end);
     if ((rc = scalar(st, &user))) return rc;
-    if (!user) { /* the end of the pass */
-      m->walk_user = 0;
-      if (*deleted > 0) m->walk_done = 1; /* the chain calls once more (it deleted): that call ends the pass */
-      else m->msgs_done = 0, m->msg_after = 0;
-      return 0;
-    }
+    if (!user) { *cursor = 0; return 0; } /* the walk is done */
+    assert(user > *cursor && user < end);
     if ((rc = sq__log_merge_user(s, SQ_LOG_INBOX, sdkappid, (uint32_t)user))) return rc; /* its logged events too */
     if (!(st = stmt(s, M_PURGE_INBOX))) return IMC_E_IO;
     BIND(st, sdkappid, user, before_s, left);
     if ((rc = run(st))) return rc;
     int n = sqlite3_changes(sq__db(s));
     *deleted += n;
-    if (n == left) { *more = 1; return 0; } /* this user may have more: start from it next time */
+    if (n == left) { *cursor = (uint32_t)user - 1; *more = 1; return 0; } /* this user may have more: it again */
     left -= n;
-    m->walk_user = (uint32_t)user;
+    *cursor = (uint32_t)user;
   }
-  return 0;
 }
 
-static int sqm_purge(store_t *s, uint32_t sdkappid, int64_t before_s, int limit, int64_t *deleted, int *more)
+static const store_msg_cut_t *cut_of(const store_msg_cut_t *cuts, size_t n, uint32_t sdkappid)
+{
+  size_t lo = 0, hi = n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (cuts[mid].sdkappid < sdkappid) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < n && cuts[lo].sdkappid == sdkappid ? &cuts[lo] : NULL;
+}
+
+/* store_msg.h: one window of the pass over every app's messages. The
+ * window's rows older than the latest horizon are read first (rowid, app,
+ * time: the row's first columns, never a body's overflow pages) and those
+ * past their own app's horizon remembered; then each is deleted unless it
+ * is its conversation's newest,
+ * at most limit. A deletion drops its app's dedupe windows and trims in
+ * progress (a deleted message may sit in a window when a retention is
+ * shorter than it; a conversation's last message may be gone). */
+static int sqm_purge_msgs(store_t *s, const store_msg_cut_t *cuts, size_t n, int limit, int64_t *cursor,
+                          int64_t *deleted, int *more)
 {
   struct sqmsg *m = state(s);
-  sqlite3_stmt *st = stmt(s, M_PURGE_MSG);
   int rc;
   *deleted = 0;
   *more = 0;
-  if (!m || !st) return m ? IMC_E_IO : IMC_E_NOMEM;
-  if (m->walk_app != sdkappid || m->walk_done) { /* another app, or the call after a pass ended: a new pass */
-    int ended = m->walk_app == sdkappid && m->walk_done;
-    m->walk_app = sdkappid; m->walk_user = 0; m->walk_done = 0; m->msgs_done = 0; m->msg_after = 0;
-    if (ended) return 0; /* nothing more in this pass; the next call starts one */
+  if (n < 1 || limit < 1) return IMC_E_INVAL;
+  for (size_t i = 1; i < n; i++)
+    if (cuts[i].sdkappid <= cuts[i - 1].sdkappid) return IMC_E_INVAL;
+  if (!m) return IMC_E_NOMEM;
+  if (!m->purge_ids && !(m->purge_ids = malloc(STORE_PURGE_SCAN_ROWS * sizeof *m->purge_ids))) return IMC_E_NOMEM;
+  if (!m->purge_apps && !(m->purge_apps = malloc(STORE_PURGE_SCAN_ROWS * sizeof *m->purge_apps))) return IMC_E_NOMEM;
+  int64_t end = 0, rows = 0, latest = INT64_MIN; /* the window: rowids (*cursor, end], rows of them */
+  for (size_t k = 0; k < n; k++) if (cuts[k].before_s > latest) latest = cuts[k].before_s;
+  sqlite3_stmt *st = stmt(s, M_PURGE_WINDOW);
+  if (!st) return IMC_E_IO;
+  BIND(st, *cursor, STORE_PURGE_SCAN_ROWS);
+  if ((rc = sqlite3_step(st)) == SQLITE_ROW) end = sqlite3_column_int64(st, 0), rows = sqlite3_column_int64(st, 1);
+  sqlite3_reset(st);
+  if (rc != SQLITE_ROW) return sq__map_rc(rc);
+  if (!rows) { *cursor = 0; return 0; } /* past the last row: the pass is done */
+  /* the window's rows older than the latest horizon (the SQL filters, so a window with nothing expired yields
+   * nothing), then each app's own horizon */
+  if (!(st = stmt(s, M_PURGE_SCAN))) return IMC_E_IO;
+  BIND(st, *cursor, end, latest);
+  int nids = 0, i;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    int64_t id = sqlite3_column_int64(st, 0);
+    uint32_t app = (uint32_t)sqlite3_column_int64(st, 1);
+    const store_msg_cut_t *c = cut_of(cuts, n, app);
+    assert(nids < STORE_PURGE_SCAN_ROWS && id > *cursor && id <= end);
+    if (c && sqlite3_column_int64(st, 2) < c->before_s) m->purge_ids[nids] = id, m->purge_apps[nids++] = app;
   }
-  if (m->msgs_done) return purge_inbox(s, m, sdkappid, before_s, limit, deleted, more);
-  /* the messages first, a window of STORE_PURGE_SCAN_ROWS rows (rowid order, every app's) per call */
-  int64_t end = 0;
-  sqlite3_stmt *w = stmt(s, M_PURGE_WINDOW);
-  if (!w) return IMC_E_IO;
-  BIND(w, m->msg_after, STORE_PURGE_SCAN_ROWS);
-  if ((rc = scalar(w, &end))) return rc;
-  if (!end) { /* past the last row: the inbox walk follows */
-    m->msgs_done = 1;
-    return purge_inbox(s, m, sdkappid, before_s, limit, deleted, more);
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE) return sq__map_rc(rc);
+  assert(rows <= STORE_PURGE_SCAN_ROWS);
+  rc = 0;
+  for (i = 0; i < nids && *deleted < limit; i++) {
+    if (!(st = stmt(s, M_PURGE_MSG))) { rc = IMC_E_IO; break; }
+    BIND(st, m->purge_ids[i]);
+    if ((rc = run(st))) break;
+    if (sqlite3_changes(sq__db(s))) (*deleted)++;
+    else m->purge_apps[i] = 0; /* its conversation's newest: kept */
   }
-  BIND(st, sdkappid, before_s, limit, m->msg_after, end);
-  if ((rc = run(st))) return rc;
-  *deleted = sqlite3_changes(sq__db(s));
-  if (*deleted) sq__live_win_clear(m, sdkappid); /* a deleted message may sit in a window (a retention shorter than it) */
-  if (*deleted) sq__trim_reset(m, sdkappid, 0);   /* a conversation's last message may be gone (sqlite_msg_trim.c) */
-  if (*deleted < limit) m->msg_after = end;       /* else the window may hold more: again */
-  *more = 1;
+  uint32_t cleared = 0;
+  for (int k = 0; k < i; k++)
+    if (m->purge_apps[k] && m->purge_apps[k] != cleared) {
+      cleared = m->purge_apps[k];
+      sq__live_win_clear(m, cleared);
+      sq__trim_reset(m, cleared, 0);
+    }
+  if (rc) return rc;
+  if (i < nids) { *cursor = m->purge_ids[i] - 1; *more = 1; return 0; } /* at the limit: the rest of the window again */
+  *cursor = rows < STORE_PURGE_SCAN_ROWS ? 0 : end;
+  *more = rows == STORE_PURGE_SCAN_ROWS;
   return 0;
 }
 
@@ -599,18 +652,19 @@ static int sqm_recent_users(store_t *s, uint32_t sdkappid, int more_than, uint32
   /* the step counts c2c_recent's rows: first merge the conversation log's rows of the users it will reach
    * (those up to the max_users-th user number after after_user in the table, or all past after_user when
    * the table has fewer), as the trim merges its user's (sqlite_msg_trim.c) */
+  int64_t last = 0, end;
+  if ((rc = user_end(s, sdkappid, &end))) return rc;
   sqlite3_stmt *st = stmt(s, M_RECENT_USERS);
   if (!st) return IMC_E_IO;
-  int64_t last = 0;
-  BIND(st, sdkappid, after_user, more_than, max_users);
+  BIND(st, sdkappid, after_user, more_than, max_users, end);
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) { last = sqlite3_column_int64(st, 0); n++; }
   sqlite3_reset(st);
   if (rc != SQLITE_DONE) return sq__map_rc(rc);
-  const int64_t lo[3] = { after_user, INT64_MAX, 0 }, hi[3] = { n < max_users ? INT64_MAX : last, INT64_MAX, 0 };
+  const int64_t lo[3] = { after_user, INT64_MAX, 0 }, hi[3] = { n < max_users ? end - 1 : last, INT64_MAX, 0 };
   if ((rc = sq__log_merge_keys(s, SQ_LOG_RECENT, lo, hi))) return rc;
   if (!(st = stmt(s, M_RECENT_USERS))) return IMC_E_IO;
   n = 0;
-  BIND(st, sdkappid, after_user, more_than, max_users);
+  BIND(st, sdkappid, after_user, more_than, max_users, end);
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     uint32_t u = (uint32_t)sqlite3_column_int64(st, 0);
     if (sqlite3_column_int(st, 1)) cb(ud, NULL, u);
@@ -623,7 +677,8 @@ static int sqm_recent_users(store_t *s, uint32_t sdkappid, int more_than, uint32
 }
 
 const store_msg_vtab_t sq__msg_vtab = {
-  3, sqm_append, inbox_add, sqm_inbox_page, sqm_get, sqm_find_key, sqm_history, sqm_set_flags, sqm_set_body,
-  sqm_recent_list, sqm_recent_get, sqm_recent_set, sqm_unread, sqm_receipt_wanted, sqm_purge, sq__trim_step,
+  4, sqm_append, inbox_add, sqm_inbox_page, sqm_get, sqm_find_key, sqm_history, sqm_set_flags, sqm_set_body,
+  sqm_recent_list, sqm_recent_get, sqm_recent_set, sqm_unread, sqm_receipt_wanted, sqm_purge_msgs, sqm_purge_inbox,
+  sq__trim_step,
   sqm_account_id, sqm_recent_users, sq__log_merge_step,
 };

@@ -197,16 +197,18 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
   X(RECEIPT, "SELECT 1 FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND seq>?3 AND seq<=?4 AND from_no=?5" \
              " AND (flags&8)!=0 LIMIT 1") \
   X(ACCOUNT_ID, "SELECT user_id FROM accounts WHERE sdkappid=?1 AND user_no=?2") \
-  X(RECENT_USERS, "WITH RECURSIVE u(n,k) AS (SELECT (SELECT user_no FROM c2c_recent WHERE user_no>?2 ORDER BY user_no" \
-                  " LIMIT 1),1 UNION ALL SELECT (SELECT user_no FROM c2c_recent WHERE user_no>u.n ORDER BY user_no LIMIT 1)," \
+  X(RECENT_USERS, "WITH RECURSIVE u(n,k) AS (SELECT (SELECT user_no FROM c2c_recent WHERE user_no>?2 AND user_no<?5" \
+                  " ORDER BY user_no LIMIT 1),1 UNION ALL SELECT (SELECT user_no FROM c2c_recent WHERE user_no>u.n" \
+                  " AND user_no<?5 ORDER BY user_no LIMIT 1)," \
                   "k+1 FROM u WHERE u.n IS NOT NULL AND k<?4) SELECT n,(SELECT 1 FROM c2c_recent r WHERE r.user_no=u.n" \
                   " AND r.sdkappid=?1 LIMIT 1 OFFSET ?3) IS NOT NULL FROM u WHERE n IS NOT NULL") \
-  X(PURGE_WINDOW, "SELECT max(id) FROM (SELECT id FROM c2c_msg WHERE id>?1 ORDER BY id LIMIT ?2)") \
-  X(PURGE_MSG, "DELETE FROM c2c_msg WHERE id IN (SELECT id FROM c2c_msg m WHERE id>?4 AND id<=?5 AND sdkappid=?1 AND time_s<?2" \
-               " AND seq<(SELECT max(seq) FROM c2c_msg m2 WHERE m2.sdkappid=m.sdkappid AND m2.conv=m.conv)" \
-               " ORDER BY id LIMIT ?3)") \
-  X(INBOX_NEXT_USER, "SELECT min(u) FROM (SELECT (SELECT user_no FROM c2c_inbox WHERE user_no>?1 ORDER BY user_no LIMIT 1) u" \
-                     " UNION ALL SELECT (SELECT user_no FROM c2c_inbox_log WHERE user_no>?1 ORDER BY user_no LIMIT 1))") \
+  X(PURGE_WINDOW, "SELECT max(id),count(*) FROM (SELECT id FROM c2c_msg WHERE id>?1 ORDER BY id LIMIT ?2)") \
+  X(PURGE_SCAN, "SELECT id,sdkappid,time_s FROM c2c_msg WHERE id>?1 AND id<=?2 AND time_s<?3 ORDER BY id") \
+  X(PURGE_MSG, "DELETE FROM c2c_msg WHERE id=?1 AND seq<(SELECT max(seq) FROM c2c_msg m2" \
+               " WHERE m2.sdkappid=c2c_msg.sdkappid AND m2.conv=c2c_msg.conv)") \
+  X(INBOX_NEXT_USER, "SELECT min(u) FROM (SELECT (SELECT user_no FROM c2c_inbox WHERE user_no>?1 AND user_no<?2" \
+                     " ORDER BY user_no LIMIT 1) u UNION ALL SELECT (SELECT user_no FROM c2c_inbox_log" \
+                     " WHERE user_no>?1 AND user_no<?2 ORDER BY user_no LIMIT 1))") \
   X(PURGE_INBOX, "DELETE FROM c2c_inbox WHERE sdkappid=?1 AND user_no=?2 AND useq IN (SELECT useq FROM c2c_inbox" \
                  " WHERE sdkappid=?1 AND user_no=?2 AND at<?3 AND useq<(SELECT max(useq) FROM c2c_inbox" \
                  " WHERE sdkappid=?1 AND user_no=?2) ORDER BY useq LIMIT ?4)")
@@ -275,14 +277,8 @@ struct sqmsg {
   sqlite3_stmt *st[M__COUNT];
   u64map_t apps;         /* sdkappid → app_cache_t */
   size_t entries;
-  /* the retention purge's pass over app walk_app (store_msg_purge): the
-   * messages' windows, then the walk over the inbox one user at a time,
-   * users up to walk_user done; walk_done: the pass ended having deleted
-   * rows (the next call returns nothing and ends it) */
-  uint32_t walk_app, walk_user;
-  int walk_done;
-  int msgs_done;         /* this pass has scanned c2c_msg to its end: the calls walk the inbox */
-  int64_t msg_after;     /* this pass's scan of c2c_msg: the rowid its last window ended at */
+  int64_t *purge_ids;    /* store_msg_purge_msgs: a window's expired rowids (STORE_PURGE_SCAN_ROWS each, made on */
+  uint32_t *purge_apps;  /* first use) and their apps (0 once a row was kept as its conversation's newest) */
   int appending;         /* inside sqm_append: statements run without writing the held rows first */
   int imported;          /* imported messages exist: 0 not known yet, 1 none, 2 some (never lowered) */
   int appends;           /* this connection has appended (the writer's): its "none" stays true */

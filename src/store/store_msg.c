@@ -58,9 +58,15 @@ int store_msg_receipt_wanted(store_t *s, uint32_t app, uint64_t conv, uint32_t f
 {
   return M(s)->receipt_wanted(s, app, conv, from, after, upto, yes);
 }
-int store_msg_purge(store_t *s, uint32_t app, int64_t before, int limit, int64_t *deleted, int *more)
+int store_msg_purge_msgs(store_t *s, const store_msg_cut_t *cuts, size_t n, int limit, int64_t *cursor,
+                         int64_t *deleted, int *more)
 {
-  return M(s)->purge(s, app, before, limit, deleted, more);
+  return M(s)->purge_msgs(s, cuts, n, limit, cursor, deleted, more);
+}
+int store_msg_purge_inbox(store_t *s, uint32_t app, int64_t before, int limit, uint32_t *cursor, int64_t *deleted,
+                          int *more)
+{
+  return M(s)->purge_inbox(s, app, before, limit, cursor, deleted, more);
 }
 int store_msg_recent_trim(store_t *s, uint32_t app, uint32_t user, int keep, int max_rows, int64_t *deleted, int *more)
 {

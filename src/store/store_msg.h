@@ -110,10 +110,16 @@ typedef struct store_recent {
 
 typedef void (*store_msg_cb)(void *ud, const store_msg_t *m);
 typedef void (*store_inbox_cb)(void *ud, const store_inbox_ev_t *e);
+/* One app's retention horizon in a purge pass (store_msg_purge_msgs). */
+typedef struct store_msg_cut {
+  uint32_t sdkappid;
+  int64_t before_s;
+} store_msg_cut_t;
 typedef void (*store_recent_cb)(void *ud, const store_recent_t *r);
 
 typedef struct store_msg_vtab {
-  int version;  /* 2: merge added; 3: recent_trim in bounded steps (max_rows, more) */
+  int version;  /* 2: merge added; 3: recent_trim in bounded steps (max_rows, more); 4: purge split into
+                 * purge_msgs (every app in one pass) and purge_inbox (one app's users) */
   int (*append)(store_t *, store_msg_append_t *a);
   int (*inbox_add)(store_t *, uint32_t sdkappid, uint32_t user_no, store_ev_kind_t kind, uint64_t conv, uint32_t seq,
                    int64_t at_s, uint32_t *useq);
@@ -133,7 +139,10 @@ typedef struct store_msg_vtab {
                 int64_t *n);
   int (*receipt_wanted)(store_t *, uint32_t sdkappid, uint64_t conv, uint32_t from_no, uint32_t after_seq,
                         uint32_t upto_seq, int *yes);
-  int (*purge)(store_t *, uint32_t sdkappid, int64_t before_s, int limit, int64_t *deleted, int *more);
+  int (*purge_msgs)(store_t *, const store_msg_cut_t *cuts, size_t n, int limit, int64_t *cursor, int64_t *deleted,
+                    int *more);
+  int (*purge_inbox)(store_t *, uint32_t sdkappid, int64_t before_s, int limit, uint32_t *cursor, int64_t *deleted,
+                     int *more);
   int (*recent_trim)(store_t *, uint32_t sdkappid, uint32_t user_no, int keep, int max_rows, int64_t *deleted,
                      int *more);
   int (*account_id)(store_t *, uint32_t sdkappid, uint32_t user_no, char *buf, size_t cap);
@@ -181,19 +190,31 @@ int store_msg_unread(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t from
 /* *yes = 1 if a message from from_no in (after_seq, upto_seq] asked for a read receipt. */
 int store_msg_receipt_wanted(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t from_no, uint32_t after_seq,
                              uint32_t upto_seq, int *yes);
-/* One bounded step of deleting the app's messages and inbox events with
- * time < before_s (each conversation's and each user's newest stay): at
- * most limit rows; *deleted = rows deleted. A pass first scans the
- * messages, STORE_PURGE_SCAN_ROWS rows of the table (rowid order, every
- * app's) per call, then walks the inbox, at most STORE_PURGE_WALK_USERS
- * users per call (a seek each, whatever it deletes). *more = 1: call again
- * (the pass resumes where this call stopped; a call for another app starts
- * a pass over); 0: the pass is done. A call right after a pass that ended
- * having deleted rows deletes nothing and says 0 (for callers that go on
- * while a step deleted anything); the call after that starts a new pass. */
+/* The retention purge, in bounded steps (the caller keeps the cursor; a
+ * step never reads a whole table or a whole app):
+ *
+ * store_msg_purge_msgs: a pass deleting the expired messages of every app in
+ * cuts[0..n) (n >= 1, sorted by sdkappid, each once): a message of such an
+ * app with time_s < its before_s goes unless it is its conversation's newest;
+ * other apps' messages stay. One pass reads the table once for all the apps
+ * (rowid order), at most STORE_PURGE_SCAN_ROWS rows per call, and deletes at
+ * most limit rows per call. *cursor = 0 starts a pass; each call stores where
+ * the next one goes on. *more = 1: call again with it; 0: the pass has read
+ * the last row. IMC_E_INVAL (n < 1, limit < 1, cuts not ascending).
+ *
+ * store_msg_purge_inbox: deleting the app's inbox events with at < before_s
+ * (each user's newest stays): visits the app's user numbers above *cursor
+ * (0: from the first) and below the app's next user number (numbers are
+ * never reused; an app without a row is not bounded), at most
+ * STORE_PURGE_WALK_USERS per call (a seek each, whatever it deletes), and
+ * deletes at most limit events per call. *cursor: where the next call goes
+ * on; *more = 1: call again with it; 0: the walk is done. */
 #define STORE_PURGE_SCAN_ROWS 4096
 #define STORE_PURGE_WALK_USERS 256
-int store_msg_purge(store_t *s, uint32_t sdkappid, int64_t before_s, int limit, int64_t *deleted, int *more);
+int store_msg_purge_msgs(store_t *s, const store_msg_cut_t *cuts, size_t n, int limit, int64_t *cursor,
+                         int64_t *deleted, int *more);
+int store_msg_purge_inbox(store_t *s, uint32_t sdkappid, int64_t before_s, int limit, uint32_t *cursor,
+                          int64_t *deleted, int *more);
 /* One bounded step of keeping the user's `keep` most recent unpinned
  * conversation rows (pinned ones always stay; most recent: the newest
  * message without STORE_MSG_NO_LAST, then the higher seq, then the higher
@@ -211,8 +232,9 @@ int store_msg_recent_trim(store_t *s, uint32_t sdkappid, uint32_t user_no, int k
 int store_msg_account_id(store_t *s, uint32_t sdkappid, uint32_t user_no, char *buf, size_t cap);
 /* One bounded step of a walk over user numbers for the users of the app
  * with more than more_than conversation rows (cb gets user_id NULL and the
- * user number): the next max_users (>= 1) numbers above after_user that
- * have a conversation row in any app (apps share numbers), each checked
+ * user number): the next max_users (>= 1) numbers above after_user and
+ * below the app's next user number that have a conversation row in any app
+ * (apps share numbers), each checked
  * with one seek and at most more_than + 1 rows. *next_user: the last number
  * visited, the after_user of the next step; 0 when the walk has reached
  * the end. A whole walk starts at after_user 0. */

@@ -20,6 +20,28 @@ static inline void rows_send(store_t *s, uint32_t app, int64_t t0, uint32_t from
   assert_int_equal(store_msg_append(s, &a), 0);
 }
 
+/* A whole retention pass of one app (both purge walks to their ends, in
+ * steps of limit rows); *msgs (if not NULL) = the messages deleted. Returns
+ * every row deleted. */
+static inline int64_t rows_purge_app(store_t *s, uint32_t app, int64_t before, int limit, int64_t *msgs)
+{
+  const store_msg_cut_t cut = { app, before };
+  int64_t n, total = 0, cursor = 0;
+  uint32_t ucursor = 0;
+  int more, calls = 0;
+  do {
+    assert_int_equal(store_msg_purge_msgs(s, &cut, 1, limit, &cursor, &n, &more), 0);
+    total += n;
+  } while (more && ++calls < 1000000);
+  if (msgs) *msgs = total;
+  do {
+    assert_int_equal(store_msg_purge_inbox(s, app, before, limit, &ucursor, &n, &more), 0);
+    total += n;
+  } while (more && ++calls < 1000000);
+  assert_false(more);
+  return total;
+}
+
 static inline int64_t rows_count(store_t *s, const char *table)
 {
   char sql[96];
