@@ -38,6 +38,7 @@
  * log rows it reads first; until wave 16 a whole log). The data directory is a fresh
  * temporary one unless --dir is given.
  */
+#include "bench_store.h"
 #include "store/store.h"
 #include "store/store_msg.h"
 #include "util/clock.h"
@@ -119,22 +120,11 @@ int main(int argc, char **argv)
   int64_t cust;
   int rc;
   store_app_t a = { 0 };
+  uint32_t *no;
+  const char *what;
   if ((rc = store_open(dir, &s))) return die("store_open", rc);
-  if ((rc = store_customer_create(s, "bench", 1, &cust)) || (rc = store_app_next_sdkappid(s, &a.sdkappid)))
-    return die("app", rc);
-  a.customer_id = cust;
-  strcpy(a.name, "bench"); strcpy(a.secret_key, "k"); strcpy(a.region, "china");
-  strcpy(a.scheme, "legacy"); strcpy(a.edition, "legacy");
-  a.n_admins = 1; strcpy(a.admins[0], "administrator");
-  if ((rc = store_app_insert(s, &a))) return die("store_app_insert", rc);
-  uint32_t *no = malloc((size_t)users * sizeof *no);
-  if (!no || (rc = store_exec(s, "BEGIN IMMEDIATE"))) return die("accounts", rc);
-  for (long u = 0; u < users; u++) {
-    char uid[32];
-    snprintf(uid, sizeof uid, "sb%ld", u);
-    if ((rc = store_account_import(s, a.sdkappid, uid, NULL, NULL, 1, &no[u]))) return die("store_account_import", rc);
-  }
-  if ((rc = store_exec(s, "COMMIT"))) return die("COMMIT", rc);
+  if ((rc = store_customer_create(s, "bench", 1, &cust))) return die("customer", rc);
+  if ((rc = bench_store_app(s, cust, users, "sb", &a.sdkappid, &no, &what))) return die(what, rc);
 
   for (int more = 1; more;) /* the writer idles before the load, as a server's does after start */
     if ((rc = store_msg_merge(s, STORE_MERGE_IDLE, &more))) return die("merge", rc);

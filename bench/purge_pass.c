@@ -20,6 +20,7 @@
  * --dir DIR --fill 1 fills DIR and runs the pass; --fill 0 runs the pass on
  * what DIR holds (so binaries can be compared on one database).
  */
+#include "bench_store.h"
 #include "store/store.h"
 #include "store/store_msg.h"
 #include "util/clock.h"
@@ -59,21 +60,10 @@ static void no_user(void *ud, const char *id, uint32_t user_no) { (void)ud; (voi
 static int fill_app(store_t *s, int64_t cust, long users, long msgs)
 {
   store_app_t a = { 0 };
+  uint32_t *no;
+  const char *what;
   int rc;
-  if ((rc = store_app_next_sdkappid(s, &a.sdkappid))) return die("app number", rc);
-  a.customer_id = cust;
-  strcpy(a.name, "bench"); strcpy(a.secret_key, "k"); strcpy(a.region, "china");
-  strcpy(a.scheme, "legacy"); strcpy(a.edition, "legacy");
-  a.n_admins = 1; strcpy(a.admins[0], "administrator");
-  if ((rc = store_app_insert(s, &a))) return die("store_app_insert", rc);
-  uint32_t *no = malloc((size_t)users * sizeof *no);
-  if (!no || (rc = store_exec(s, "BEGIN IMMEDIATE"))) return die("accounts", rc);
-  for (long u = 0; u < users; u++) {
-    char uid[32];
-    snprintf(uid, sizeof uid, "u%ld", u);
-    if ((rc = store_account_import(s, a.sdkappid, uid, NULL, NULL, 1, &no[u]))) return die("account", rc);
-  }
-  if ((rc = store_exec(s, "COMMIT"))) return die("COMMIT", rc);
+  if ((rc = bench_store_app(s, cust, users, "u", &a.sdkappid, &no, &what))) return die(what, rc);
   int64_t t_s = (int64_t)time(NULL);
   for (long done = 0; done < msgs;) {
     if ((rc = store_exec(s, "BEGIN IMMEDIATE"))) return die("BEGIN", rc);
