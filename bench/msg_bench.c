@@ -20,7 +20,10 @@
  *
  *   msg_bench --port P --sdkappid N --key K --conns N [--procs P] [--window W]
  *             [--batch B] [--seconds S] [--rate R] [--spread 0|1] [--sources 8] [--host H] [--server-pid PID]
- *             [--timeline 0|1]
+ *             [--timeline 0|1] [--pad N]
+ *
+ * --pad N appends N characters to every message's text (the default, 0,
+ * sends ~25 characters).
  *
  * Output (parent, one line): conns ok_logins acked failed elapsed_ms msgs_per_s
  * p50_ms p99_ms (send → the reply read), arrived_p50_ms arrived_p99_ms
@@ -107,8 +110,9 @@ static struct {
   int port, conns, procs, window, batch, seconds, sources, first, server_pid;
   double rate;
   unsigned sdkappid;
-  int spread, timeline;
-} opt = { "127.0.0.1", NULL, 0, 1000, 1, 16, 1, 10, 8, 0, 0, 0, 0, 1, 0 };
+  int spread, timeline, pad;
+} opt = { "127.0.0.1", NULL, 0, 1000, 1, 16, 1, 10, 8, 0, 0, 0, 0, 1, 0, 0 };
+static char *pad_text;          /* opt.pad 'x's, appended to every message's text */
 
 static uv_loop_t *loop;
 static conn_t *conns;
@@ -182,17 +186,19 @@ static uint32_t rnd(uint32_t n) { rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng 
 /* One write of opt.batch send frames. */
 static void send_batch(conn_t *c)
 {
-  unsigned char buf[8192];
+  static unsigned char *buf;
+  static char *text;
+  const size_t text_cap = 256 + (size_t)opt.pad;
+  if (!buf && (!(buf = malloc((size_t)opt.batch * (text_cap + 16))) || !(text = malloc(text_cap)))) abort();
   size_t off = 0;
   uint64_t t = now_us();
   for (int i = 0; i < opt.batch; i++) {
-    char text[256];
     int to = (int)rnd((uint32_t)opt.conns - 1);
     int me = opt.first + c->idx;
     if (to >= me) to++;
     uint32_t id = ++c->next_id;
-    int n = snprintf(text, sizeof text, "{\"id\":%u,\"op\":\"send\",\"to\":\"mb%d\",\"body\":[{\"MsgType\":\"TIMTextElem\","
-                     "\"MsgContent\":{\"Text\":\"benchmark message %u\"}}]}", id, to, id);
+    int n = snprintf(text, text_cap, "{\"id\":%u,\"op\":\"send\",\"to\":\"mb%d\",\"body\":[{\"MsgType\":\"TIMTextElem\","
+                     "\"MsgContent\":{\"Text\":\"benchmark message %u%s\"}}]}", id, to, id, pad_text);
     off += frame(text, (size_t)n, buf + off);
     c->sent_us[c->tail] = t;
     c->tail = (c->tail + 1) % RING;
@@ -647,15 +653,19 @@ int main(int argc, char **argv)
     { "--timeline", 'i', &opt.timeline },
     { "--sources", 'i', &opt.sources },
     { "--server-pid", 'i', &opt.server_pid },
+    { "--pad", 'i', &opt.pad },
     { NULL, 0, NULL },
   };
   if (bench_parse_opts(argc, argv, opts)) return 2;
   if (!opt.port || !opt.sdkappid || !opt.key || opt.conns < 2 || opt.procs < 1 || opt.procs > 64 || opt.batch < 1 ||
-      opt.batch > 16 || opt.window < opt.batch || opt.window > RING) {
+      opt.batch > 16 || opt.window < opt.batch || opt.window > RING || opt.pad < 0 || opt.pad > 60000) {
     fprintf(stderr, "usage: msg_bench --port P --sdkappid N --key K --conns N [--procs P] [--window W] [--batch B]\n"
-                    "                 [--seconds S] [--rate R] [--spread 0|1] [--sources S] [--host H]\n");
+                    "                 [--seconds S] [--rate R] [--spread 0|1] [--sources S] [--host H] [--pad 0..60000]\n");
     return 2;
   }
+  if (!(pad_text = malloc((size_t)opt.pad + 1))) return 1;
+  memset(pad_text, 'x', (size_t)opt.pad);
+  pad_text[opt.pad] = 0;
   int fds[64][2], ready[2], go[2];
   pid_t pids[64];
   if (pipe(ready) || pipe(go)) return 1;

@@ -26,7 +26,8 @@
 #    100 ms of sending on stderr (msg_bench.c, --timeline).
 #    With RATE, only the capped run, at RATE messages/s (before/after
 #    comparisons of the latency at a fixed rate), and nothing else; with
-#    ONLY8=1 in the environment, only the eight-per-write run.
+#    ONLY8=1 in the environment, only the eight-per-write run. PAD=N
+#    (environment) appends N characters to every message's text.
 # 2. Offline sync: 1,000 messages in one conversation, server restarted (an
 #    empty SQLite cache; the OS page cache stays warm), then one sync page of
 #    1,000 events; first run cold, then warm.
@@ -58,7 +59,7 @@ run_load() { # label window batch rate
   procs=$(( (USERS + 4999) / 5000 ))
   cpu0=$(cpu_ms $spid)
   res=$(taskset -c 1 build/bench/msg_bench --port "$port" --sdkappid "$app" --key "$key" --conns "$USERS" \
-        --procs "$procs" --window "$2" --batch "$3" --rate "$4" --spread "${SPREAD:-1}" --timeline "${TIMELINE:-0}" --seconds "$SECS" --server-pid "$spid")
+        --procs "$procs" --window "$2" --batch "$3" --rate "$4" --spread "${SPREAD:-1}" --timeline "${TIMELINE:-0}" --pad "${PAD:-0}" --seconds "$SECS" --server-pid "$spid")
   cpu1=$(cpu_ms $spid)
   rss=$(rss_kb $spid)
   stop_server

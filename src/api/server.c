@@ -119,8 +119,10 @@ static void healthz(api_srv_t *srv, net_req_t *req)
                                            "cutoffs", (json_int_t)gs.live_cutoffs, "slices", (json_int_t)gs.live_slices));
   uint64_t paused, pauses, resumes;
   cws_admit_stats(srv, &paused, &pauses, &resumes);
-  json_object_set_new(o, "admission", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "inflight", (json_int_t)ws.inflight,
-                                                "inflight_max", (json_int_t)ws.inflight_max, "high",
+  json_object_set_new(o, "admission", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "inflight", (json_int_t)ws.inflight,
+                                                "inflight_max", (json_int_t)ws.inflight_max, "inflight_bytes",
+                                                (json_int_t)ws.inflight_bytes, "inflight_bytes_max",
+                                                (json_int_t)ws.inflight_bytes_max, "high",
                                                 (json_int_t)srv->cfg->ws_admit_high_jobs, "low",
                                                 (json_int_t)srv->cfg->ws_admit_low_jobs, "paused", (json_int_t)paused,
                                                 "pauses", (json_int_t)pauses, "resumes", (json_int_t)resumes));

@@ -23,17 +23,17 @@
  *
  * Admission by backpressure (docs/decisions/store-pipeline.md): before
  * each read of a logged-in connection (net's on_ws_read), if the writer's
- * jobs in flight (store_writer_inflight: submitted, done() not yet run) have
+ * load (its jobs in flight, store_writer_inflight: submitted, done() not yet
+ * run, each counting one more per ADMIT_UNIT_BYTES of message it holds) has
  * reached cfg->ws_admit_high_jobs, the connection is not read but paused:
  * its bytes wait in the kernel's socket buffer (TCP flow control slows the
- * client once it fills) and it joins the end of a FIFO. So the jobs in
- * flight exceed the high watermark by at most the frames of the one read
- * that crossed it. Once per turn, in the prepare callback, while the jobs in
- * flight plus those the connections resumed in the last turns are expected
- * to bring are at most cfg->ws_admit_low_jobs, connections leave the FIFO's
- * head and are read again (net_ws_resume_read; net reads them in that
- * order), as many as the room up to the high watermark holds at the
- * measured frames per resumed
+ * client once it fills) and it joins the end of a FIFO. So the load
+ * exceeds the high watermark by at most the frames of the one read that
+ * crossed it. Once per turn, in the prepare callback, while the load plus
+ * what the connections resumed in the last turns are expected to bring is
+ * at most cfg->ws_admit_low_jobs, connections leave the FIFO's head and are
+ * read again (net_ws_resume_read; net reads them in that order), as many as
+ * the room up to the high watermark holds at the measured units per resumed
  * connection. Paused first, resumed first; a resumed connection that is
  * paused again goes to the end: none starves. Logins (not yet online) are
  * never paused; REST has its own limits. A connection that closed while
@@ -59,8 +59,9 @@ typedef struct pace_wait {
   cws_login_req_t *req;  /* owned */
 } pace_wait_t;
 
-/* Frames a resumed connection is assumed to bring in its first read until
- * measured: a client's window (msg_bench's 16 at 8 per write). */
+/* Load units (short frames) a resumed connection is assumed to bring in its
+ * first read until measured: a client's window (msg_bench's 16 at 8 per
+ * write). */
 #define ADMIT_PER_READ_START 16
 #define ADMIT_PER_READ_MAX 4096
 /* Turns a resumed batch's expected frames count against the room: the
@@ -71,12 +72,12 @@ typedef struct pace_wait {
 typedef struct admit {
   cws_conn_t **ring;     /* paused connections (held), oldest at head */
   size_t head, len, cap;
-  size_t reserved;       /* frames the connections resumed recently are still expected to bring */
+  size_t reserved;       /* load units the connections resumed recently are still expected to bring */
   int reserve_turns;     /* prepare calls left before reserved is dropped */
   size_t resumed_last;   /* connections resumed in the last batch */
-  uint64_t frames;       /* frames of online connections (ever) */
+  uint64_t frames;       /* text frames of online connections (ever), in load units (see load()) */
   uint64_t frames_at_resume;
-  uint32_t per_read;     /* estimated frames per resumed connection's read */
+  uint32_t per_read;     /* estimated load units per resumed connection's read */
   uint64_t pauses, resumes;
 } admit_t;
 
@@ -115,6 +116,17 @@ static void start_timed(api_srv_t *srv, struct cws_pace *p, net_ws_t *ws, cws_co
 }
 
 /* ---- admission by backpressure ------------------------------------------------ */
+/* The load admission weighs, in units of one job: the writer's jobs in
+ * flight, plus one unit per ADMIT_UNIT_BYTES of payload they hold
+ * (store_job_t.bytes: a message's body). A flood of 12 KiB messages then
+ * pauses at a quarter of the jobs a flood of short ones does, so the bodies
+ * held (and a COMMIT's size) stay near watermark × ADMIT_UNIT_BYTES. A
+ * frame read counts in the same units (1 + its length / ADMIT_UNIT_BYTES). */
+#define ADMIT_UNIT_BYTES 4096u
+static size_t load(const api_srv_t *srv)
+{
+  return store_writer_inflight(srv->writer) + (size_t)(store_writer_inflight_bytes(srv->writer) / ADMIT_UNIT_BYTES);
+}
 static size_t admit_high(const api_srv_t *srv) { return (size_t)srv->cfg->ws_admit_high_jobs; }
 static size_t admit_low(const api_srv_t *srv)
 {
@@ -163,7 +175,7 @@ static void admit_resume(api_srv_t *srv, struct cws_pace *p)
     a->resumed_last = 0;
   }
   if (!a->len || !srv->writer) return;
-  size_t inflight = store_writer_inflight(srv->writer), high = admit_high(srv);
+  size_t inflight = load(srv), high = admit_high(srv);
   if (inflight + a->reserved > admit_low(srv) && high) return;
   size_t room = high > inflight + a->reserved ? high - inflight - a->reserved : 0;
   size_t n = high ? room / a->per_read : a->len; /* off (high 0): everyone */
@@ -191,7 +203,7 @@ int cws_admit_on_read(void *ud, net_ws_t *ws)
 {
   api_srv_t *srv = ud;
   struct cws_pace *p = srv->pace;
-  if (!p || !srv->writer || !admit_high(srv) || store_writer_inflight(srv->writer) < admit_high(srv)) return 0;
+  if (!p || !srv->writer || !admit_high(srv) || load(srv) < admit_high(srv)) return 0;
   cws_conn_t *c = net_ws_data(ws);
   if (!c || cws_state(c) != CWS_ONLINE || !cws_usable(c)) return 0; /* logins are paced on their own */
   if (ring_push(&p->admit, cws_hold(c))) { cws_release(c); return 0; } /* no room to wait: read (the writer's cap answers) */
@@ -205,8 +217,10 @@ void cws_admit_on_text(void *ud, net_ws_t *ws, const char *data, size_t len)
   api_srv_t *srv = ud;
   cws_on_text(ud, ws, data, len);
   if (!srv->pace) return;
-  srv->pace->admit.frames++;
-  if (srv->pace->admit.reserved) srv->pace->admit.reserved--;
+  admit_t *a = &srv->pace->admit;
+  size_t units = 1 + len / ADMIT_UNIT_BYTES;
+  a->frames += units;
+  a->reserved = a->reserved > units ? a->reserved - units : 0;
 }
 
 void cws_admit_stats(const api_srv_t *srv, uint64_t *paused, uint64_t *pauses, uint64_t *resumes)

@@ -351,6 +351,7 @@ void im_c2c_send(im_c2c_t *c, im_send_t *in, im_sent_cb cb, void *ud)
   j->base.run = send_run;
   j->base.done = send_done;
   j->base.job.rerun_safe = 1; /* send_run recomputes every output; its count follows the rollback (store_writer.h) */
+  j->base.job.bytes = (uint32_t)in->body_len; /* admission weighs it (store_job_t.bytes) */
   c2c__submit(c, &j->base, j->online); /* an online-only message only reads the sender's name */
 }
 

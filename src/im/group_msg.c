@@ -158,6 +158,7 @@ void im_group_send(im_groups_t *G, im_gsend_t *in, int64_t now_s, im_gdone_cb cb
   }
   j->run = run_send;
   j->done = done_send;
+  j->job.bytes = (uint32_t)m.body_len; /* admission weighs it (store_job_t.bytes) */
   grp__submit(j, 0);
 }
 
@@ -297,6 +298,7 @@ void im_group_msg_modify(im_groups_t *G, uint32_t sdkappid, const char *group_id
   j->msg = (store_grp_msg_t){ .sdkappid = sdkappid, .group_no = g->group_no, .seq = seq, .body_len = len };
   j->run = run_modify;
   j->done = done_modify_msg;
+  j->job.bytes = (uint32_t)len;
   grp__submit(j, 0);
 }
 

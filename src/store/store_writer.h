@@ -150,6 +150,10 @@ typedef struct store_job {
    * nothing outside the transaction, and a second run recomputes every
    * output the first one set. Such jobs share one SAVEPOINT (see Batches). */
   uint8_t rerun_safe;
+  /* The memory the job holds until done() (its payload: a message's body),
+   * set by the submitter; summed in store_writer_inflight_bytes, which
+   * admission weighs beside the count (src/api/ws_pace.c). 0: small. */
+  uint32_t bytes;
   /* private */
   struct store_job *next;
   int rc;
@@ -171,6 +175,8 @@ typedef struct store_writer_stats {
   size_t unsynced;          /* batches committed whose sync has not returned, now (0 or 1, see Sync) */
   size_t inflight;          /* jobs submitted whose done() has not run yet, now (store_writer_inflight) */
   size_t inflight_max;      /* the highest inflight since the start */
+  uint64_t inflight_bytes;  /* the bytes those jobs hold (store_job_t.bytes), now */
+  uint64_t inflight_bytes_max; /* the highest inflight_bytes since the start */
 } store_writer_stats_t;
 
 /* done() calls made per loop turn: completed jobs are taken in one go (one
@@ -253,6 +259,8 @@ void store_writer_on_more(store_writer_t *w, void (*more)(void *arg), void *arg)
  * max_jobs, counts only the jobs not yet taken by the writer thread). The
  * loop's admission control reads it (src/api/ws_pace.c). Loop thread. */
 size_t store_writer_inflight(const store_writer_t *w);
+/* The bytes the jobs in flight hold (their store_job_t.bytes); loop thread. */
+uint64_t store_writer_inflight_bytes(const store_writer_t *w);
 /* A snapshot of the counters (loop thread). */
 void store_writer_stats(store_writer_t *w, store_writer_stats_t *out);
 /* The stage histograms (see Stages) since the start, owned by w, valid until

@@ -57,6 +57,7 @@ struct store_writer {
   size_t q_len_seen;                 /* loop thread: q_len at the last hand-over, ≥ the true q_len */
   size_t inflight;                   /* loop thread: submitted and taken, done() not yet called */
   size_t inflight_max;               /* loop thread: the highest inflight ever */
+  uint64_t inflight_bytes, inflight_bytes_max; /* loop thread: the bytes those jobs hold (store_job_t.bytes) */
   size_t want;                       /* under mu: a hand-over that leaves this many jobs queued wakes the writer (0: none) */
   uint64_t pace_ns;                  /* under mu: the pace (store_writer.h, "Pacing"); 0 = off */
   size_t pace_jobs;                  /* under mu: a transaction of this many jobs commits without waiting for the pace */
@@ -521,8 +522,9 @@ static void on_wake_run(uv_poll_t *p, int status, int events)
     store_job_t *next = done->next;
     done->next = NULL;
     count_stages(w, done);
-    assert(w->inflight > 0);
+    assert(w->inflight > 0 && w->inflight_bytes >= done->bytes);
     w->inflight--;
+    w->inflight_bytes -= done->bytes;
     done->done(done->arg, done->rc); /* may submit: after stop, that completes at once (next turn) */
     done = next;
   }
@@ -656,6 +658,7 @@ int store_writer_submit(store_writer_t *w, store_job_t *job)
     append(&w->d_head, &w->d_tail, job, job);
     pthread_mutex_unlock(&w->mu);
     w->inflight++;
+    w->inflight_bytes += job->bytes;
     wake_loop(w);
     return 0;
   }
@@ -670,6 +673,7 @@ int store_writer_submit(store_writer_t *w, store_job_t *job)
   }
   append(&w->p_head, &w->p_tail, job, job);
   if (++w->inflight > w->inflight_max) w->inflight_max = w->inflight;
+  if ((w->inflight_bytes += job->bytes) > w->inflight_bytes_max) w->inflight_bytes_max = w->inflight_bytes;
   if (w->p_len++ == 0) { /* the idle handle: a job submitted by a prepare callback that runs after ours in this
                           * turn must not wait for the poll to return; with it the poll does not block */
     uv_prepare_start(&w->prep, on_prepare);
@@ -733,6 +737,9 @@ void store_writer_stats(store_writer_t *w, store_writer_stats_t *out)
   pthread_mutex_unlock(&w->mu);
   out->inflight = w->inflight;
   out->inflight_max = w->inflight_max;
+  out->inflight_bytes = w->inflight_bytes;
+  out->inflight_bytes_max = w->inflight_bytes_max;
 }
 
 size_t store_writer_inflight(const store_writer_t *w) { return w->inflight; }
+uint64_t store_writer_inflight_bytes(const store_writer_t *w) { return w->inflight_bytes; }

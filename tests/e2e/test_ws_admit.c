@@ -15,7 +15,9 @@
  * (its own server: a watermark of one job, a 1 s idle timeout, the
  * writer's sync held by IMCLOUD_TEST_SYNC_HOLD so the one send stays in
  * flight) checks that a client paused for three idle timeouts while it
- * keeps pinging is not closed (4004): the server did not read its pings. */
+ * keeps pinging is not closed (4004): the server did not read its pings.
+ * A fourth (the sync held again) checks that admission weighs the bytes a
+ * job holds: 32 sends of ~12 KB stop at about half that many in flight. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -220,12 +222,103 @@ static void test_paused_pinging_client_stays_open(void **st)
   wsc_close(&a);
 }
 
+/* ---- big messages weigh more ---- */
+#define BIG_CONNS 4
+#define BIG_SENDS 8
+#define BIG_TEXT 12000 /* a body of ~12 KB: three units beside its job's one (4 KiB each) */
+
+static void big_send(wsc_t *c, int i, int k)
+{
+  static char msg[BIG_TEXT + 256], text[BIG_TEXT + 1];
+  memset(text, 'a' + i, BIG_TEXT);
+  text[BIG_TEXT] = 0;
+  snprintf(msg, sizeof msg,
+           "{\"id\":%d,\"op\":\"send\",\"to\":\"big_%d\",\"body\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":"
+           "{\"Text\":\"%d %s\"}}]}",
+           k + 1, (i + 1) % BIG_CONNS, k, text);
+  assert_int_equal(e2e_ws_send_text(c[i].fd, msg), 0);
+}
+
+/* The writer's sync held (nothing completes), a watermark of 64 units:
+ * BIG_CONNS clients each send BIG_SENDS messages of ~12 KB (32 jobs in
+ * all, half the watermark by count alone). Each holds 12 KB, so admission
+ * counts it as 1 + 2 units (admission.inflight_bytes / 4 KiB, over all of
+ * them): the server pauses connections once ~16 are in flight and holds
+ * at most the watermark's worth of bodies plus one read's (64 KiB). Released, every
+ * send is acknowledged in order. Fails when admission counts jobs alone
+ * (all 32 read, no pause). */
+static void test_big_messages_weigh_more(void **st)
+{
+  (void)st;
+  wsc_t c[BIG_CONNS];
+  for (int i = 0; i < BIG_CONNS; i++) {
+    char user[32];
+    snprintf(user, sizeof user, "big_%d", i);
+    assert_int_equal(wsc_login(&c[i], srv.port, app, key, user, "Web"), 0);
+  }
+  for (int waited = 0; healthz_int("admission", "inflight") && waited < 30000; waited += 10) sleep_ms(10);
+  e2e_sync_hold(hold, 1);
+  json_int_t pauses0 = healthz_int("admission", "pauses");
+  for (int k = 0; k < BIG_SENDS; k++)
+    for (int i = 0; i < BIG_CONNS; i++) big_send(c, i, k);
+  /* wait until the server has read what it will read (the count stops moving) */
+  json_int_t n = -1, last = -2;
+  for (int waited = 0; (n != last || n < 1) && waited < 20000; waited += 200) {
+    last = n;
+    sleep_ms(200);
+    n = healthz_int("admission", "inflight");
+  }
+  json_int_t bytes = healthz_int("admission", "inflight_bytes");
+  if (n >= BIG_CONNS * BIG_SENDS)
+    fail_msg("all %lld sends were read (%lld bytes in flight): admission did not weigh their bytes", (long long)n,
+             (long long)bytes);
+  assert_true(healthz_int("admission", "pauses") > pauses0);
+  assert_true(healthz_int("admission", "paused") >= 1);
+  /* the load stopped within one read past the watermark: a read takes at most 64 KiB (NET_READ_BUF), i.e. 16
+   * units of bytes and at most six of these frames */
+  if (n + bytes / 4096 > 64 + 16 + 65536 / BIG_TEXT + 1)
+    fail_msg("%lld jobs holding %lld bytes in flight: past the watermark of 64 units by more than one read",
+             (long long)n, (long long)bytes);
+  assert_true(bytes >= n * BIG_TEXT);
+  e2e_sync_hold(hold, 0);
+  static char buf[1 << 16];
+  for (int i = 0; i < BIG_CONNS; i++) {
+    int next = 1, op = 0, cc = 0;
+    while (next <= BIG_SENDS) {
+      int r = e2e_ws_recv(c[i].fd, &op, buf, sizeof buf, 20000, &cc);
+      if (r < 0 || op == 8) fail_msg("conn %d: ended after %d of %d acks", i, next - 1, BIG_SENDS);
+      if (op != 1 || strncmp(buf, "{\"id\":", 6)) continue;
+      json_t *o = json_loadb(buf, (size_t)r, 0, NULL);
+      assert_non_null(o);
+      const char *opname = json_string_value(json_object_get(o, "op"));
+      if (opname && !strcmp(opname, "send")) {
+        if (jint(o, "code") != 0) fail_msg("conn %d: send %d refused: %.200s", i, next, buf);
+        assert_int_equal(jint(o, "id"), next);
+        next++;
+      }
+      json_decref(o);
+    }
+  }
+  for (int waited = 0; healthz_int("admission", "inflight") && waited < 30000; waited += 10) sleep_ms(10);
+  assert_int_equal(healthz_int("admission", "inflight_bytes"), 0);
+  assert_true(healthz_int("admission", "inflight_bytes_max") >= bytes);
+  for (int i = 0; i < BIG_CONNS; i++) wsc_close(&c[i]);
+}
+
+static int setup_big(void **st)
+{
+  (void)st;
+  static const char *const args[] = { "--ws-admit-high-jobs", "64", "--ws-admit-low-jobs", "32", NULL };
+  return e2e_start_sync_held(&srv, hold, sizeof hold, "admitbig", "singapore", &app, key, args);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_pipelined_sends_wait_not_refused, setup, teardown),
     cmocka_unit_test_setup_teardown(test_close_while_paused, setup, teardown),
     cmocka_unit_test_setup_teardown(test_paused_pinging_client_stays_open, setup_idle, teardown_idle),
+    cmocka_unit_test_setup_teardown(test_big_messages_weigh_more, setup_big, teardown_idle),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
