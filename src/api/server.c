@@ -82,11 +82,13 @@ static void healthz(api_srv_t *srv, net_req_t *req)
   ws_status_subs_stats(srv, &subs, &sub_targets, &sub_users);
   uint64_t waiting, deferred;
   cws_pace_stats(srv, &waiting, &deferred);
-  json_t *o = json_pack("{s:s,s:{s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I},"
+  json_t *o = json_pack("{s:s,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I},"
                         "s:{s:I,s:I,s:I},s:{s:I,s:I}}",
                         "status", srv->stopping ? "stopping" : "ok",
                         "writer", "queued", (json_int_t)ws.queued, "max_jobs", (json_int_t)ws.max_jobs,
-                        "refused", (json_int_t)ws.refused, "jobs", (json_int_t)ws.jobs, "batches", (json_int_t)ws.batches,
+                        "refused", (json_int_t)ws.refused, "max_bytes", (json_int_t)srv->cfg->writer_max_bytes,
+                        "refused_bytes", (json_int_t)ws.refused_bytes, "jobs", (json_int_t)ws.jobs, "batches",
+                        (json_int_t)ws.batches,
                         "reader", "queued", (json_int_t)rs.queued, "max_jobs", (json_int_t)rs.max_jobs,
                         "refused", (json_int_t)rs.refused, "jobs", (json_int_t)rs.jobs,
                         "changes", "seq", (json_int_t)c->seq, "polls", (json_int_t)c->polls, "rows", (json_int_t)c->rows,
@@ -406,6 +408,7 @@ int api_srv_open(api_srv_t *srv, const api_cfg_t *cfg, uv_loop_t *loop)
     return rc;
   }
   store_writer_set_ckpt_pages(srv->writer, (int)cfg->wal_checkpoint_pages);
+  store_writer_set_max_bytes(srv->writer, (uint64_t)cfg->writer_max_bytes);
   store_writer_set_ckpt_pinned(srv->writer, (int)cfg->wal_checkpoint_pinned);
   store_writer_set_pace(srv->writer, (unsigned)cfg->writer_pace_us, (size_t)cfg->writer_pace_jobs);
   if ((rc = store_reader_start(loop, cfg->data, (size_t)cfg->reader_threads, (size_t)cfg->reader_max_jobs, &srv->reader))) {
@@ -530,6 +533,10 @@ int api_serve(const api_cfg_t *cfg)
     IMC_WARN("server", "msg=\"ws_max_frame_bytes is below the send-frame cap: a message near msg_max_bytes may not fit "
              "(close 1009)\" ws_max_frame_bytes=%zu send_frame_cap=%zu", ncfg.max_ws_frame_bytes,
              cws_msg_frame_bytes(cfg->msg_max_bytes));
+  if (cfg->writer_max_bytes && cfg->ws_admit_high_jobs * 4096 >= cfg->writer_max_bytes)
+    IMC_WARN("server", "msg=\"ws_admit_high_jobs (in 4 KiB units) reaches writer_max_bytes: WebSocket sends of long "
+             "messages past the byte cap are refused (60018) instead of waiting\" ws_admit_high_jobs=%lld "
+             "writer_max_bytes=%lld", (long long)cfg->ws_admit_high_jobs, (long long)cfg->writer_max_bytes);
   if (cfg->ws_admit_high_jobs >= cfg->writer_max_jobs)
     IMC_WARN("server", "msg=\"ws_admit_high_jobs is not below writer_max_jobs: WebSocket sends past the writer's cap are "
              "refused (60018) instead of waiting\" ws_admit_high_jobs=%lld writer_max_jobs=%lld",

@@ -252,9 +252,24 @@ static void pinned_round(store_ckpt_t *c)
   c->syncing = 1;
 }
 
+/* journal_size_limit from the threshold (STORE_CKPT_WAL_KEEP), when it changed. */
+static void wal_keep(store_ckpt_t *c)
+{
+  sqlite3 *db = store__sqlite_db(c->s);
+  sqlite3_stmt *st;
+  int64_t page = 0;
+  if (sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &st, NULL) != SQLITE_OK) return;
+  if (sqlite3_step(st) == SQLITE_ROW) page = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  char sql[80];
+  snprintf(sql, sizeof sql, "PRAGMA journal_size_limit=%lld", (long long)(page * c->pages * STORE_CKPT_WAL_KEEP));
+  if (page > 0 && sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK) c->limit_pages = c->pages;
+}
+
 int store_ckpt_run(store_ckpt_t *c)
 {
   if (!c->s || c->broken) return 0;
+  if (c->limit_pages != c->pages) wal_keep(c);
   if (c->syncing) {
     pthread_mutex_lock(&c->mu);
     if (c->wal_pages >= STORE_CKPT_WAL_CAP * c->pages) /* the bound on the WAL: wait for the sync */

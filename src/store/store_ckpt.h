@@ -109,6 +109,12 @@
 #define STORE_CKPT_FINAL_DIV 32
 #define STORE_CKPT_WAL_CAP 4
 #define STORE_CKPT_ROUNDS_MAX 16
+/* The WAL file a restart leaves on disk: at most STORE_CKPT_WAL_KEEP times
+ * the threshold (PRAGMA journal_size_limit on the writer's connection, set
+ * by store_ckpt_run from the threshold): after a burst that grew it past
+ * that, SQLite truncates it at the first COMMIT after the restart; below
+ * it, the file is reused as it is (overwriting costs less than appending). */
+#define STORE_CKPT_WAL_KEEP 2
 #define STORE_CKPT_ROUND_NICE 5 /* the round thread's nice steps above the writer's level (sqlite_ckpt.c round_main) */
 
 typedef struct store_ckpt_stats {
@@ -129,6 +135,7 @@ typedef struct store_ckpt_stats {
 typedef struct store_ckpt {
   store_t *s;
   int pages;                /* the threshold: STORE_CKPT_PAGES unless set otherwise */
+  int limit_pages;          /* the threshold the connection's journal_size_limit was set from (0: not yet) */
   int pinned_on;            /* start cycles of pinned rounds (else each checkpoint is a blocking one) */
   int wal_pages;            /* after the last COMMIT (the hook) */
   int backfilled;           /* frames of the WAL the pinned rounds of this cycle have copied */

@@ -165,7 +165,8 @@ typedef struct store_writer store_writer_t;
 typedef struct store_writer_stats {
   uint64_t batches;         /* transactions committed or attempted */
   uint64_t jobs, failed_jobs;
-  uint64_t refused;         /* submits refused with IMC_E_OVERLOADED */
+  uint64_t refused;         /* submits refused with IMC_E_OVERLOADED (by either cap) */
+  uint64_t refused_bytes;   /* of those, refused by the byte cap */
   uint64_t txn_lost;        /* transactions the engine rolled back on its own */
   uint64_t syncs;           /* fdatasyncs of the WAL by the sync thread */
   uint64_t sync_failed;     /* syncs that failed (or came after a failed one: see Sync) */
@@ -237,8 +238,9 @@ void store__helper_start(const char *name, int lower);
 int store_writer_start(uv_loop_t *loop, const char *data_dir, size_t max_jobs, store_writer_t **out);
 /* Queue a job (loop thread); it reaches the writer thread at the end of the
  * loop turn (see Hand-over). 0: queued, done() will be called exactly once.
- * IMC_E_OVERLOADED: the queue holds max_jobs jobs; nothing was queued and
- * done() will not be called. After store_writer_stop the job is failed with
+ * IMC_E_OVERLOADED: the queue holds max_jobs jobs, or the job's bytes would
+ * take the jobs in flight past the byte cap (store_writer_set_max_bytes);
+ * nothing was queued and done() will not be called. After store_writer_stop the job is failed with
  * IMC_E_SHUTDOWN (returns 0; done is still called, asynchronously). */
 int store_writer_submit(store_writer_t *w, store_job_t *job);
 /* Hand the jobs submitted so far to the writer thread now instead of at the
@@ -273,6 +275,10 @@ void store_writer_set_ckpt_pages(store_writer_t *w, int pages);
  * until pace_us µs after the previous COMMIT; pace_us 0 turns it off (the
  * default). From the writer's next wait on (loop thread). */
 void store_writer_set_pace(store_writer_t *w, unsigned pace_us, size_t pace_jobs);
+/* The byte cap: a job with bytes (store_job_t.bytes) is refused while the
+ * jobs in flight hold more than max_bytes with it (0: no cap, the default).
+ * Jobs without bytes are never refused by it. Loop thread. */
+void store_writer_set_max_bytes(store_writer_t *w, uint64_t max_bytes);
 /* on (1) or off (0, the default): pinned checkpoint rounds (store_ckpt.h),
  * from the next batch on (loop thread). */
 void store_writer_set_ckpt_pinned(store_writer_t *w, int on);

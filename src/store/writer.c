@@ -58,6 +58,8 @@ struct store_writer {
   size_t inflight;                   /* loop thread: submitted and taken, done() not yet called */
   size_t inflight_max;               /* loop thread: the highest inflight ever */
   uint64_t inflight_bytes, inflight_bytes_max; /* loop thread: the bytes those jobs hold (store_job_t.bytes) */
+  uint64_t max_bytes;                /* loop thread: the byte cap (0: none) */
+  uint64_t refused_bytes;            /* loop thread: submits refused by it */
   size_t want;                       /* under mu: a hand-over that leaves this many jobs queued wakes the writer (0: none) */
   uint64_t pace_ns;                  /* under mu: the pace (store_writer.h, "Pacing"); 0 = off */
   size_t pace_jobs;                  /* under mu: a transaction of this many jobs commits without waiting for the pace */
@@ -662,6 +664,13 @@ int store_writer_submit(store_writer_t *w, store_job_t *job)
     wake_loop(w);
     return 0;
   }
+  if (job->bytes && w->max_bytes && w->inflight_bytes + job->bytes > w->max_bytes) {
+    w->refused_bytes++;
+    pthread_mutex_lock(&w->mu);
+    w->stats.refused++;
+    pthread_mutex_unlock(&w->mu);
+    return IMC_E_OVERLOADED;
+  }
   if (w->q_len_seen + w->p_len >= w->max_jobs) {
     /* full by the last count: the writer may have taken the queue since */
     pthread_mutex_lock(&w->mu);
@@ -704,6 +713,8 @@ void store_writer_set_ckpt_pages(store_writer_t *w, int pages)
   pthread_mutex_unlock(&w->mu);
 }
 
+void store_writer_set_max_bytes(store_writer_t *w, uint64_t max_bytes) { w->max_bytes = max_bytes; }
+
 void store_writer_set_pace(store_writer_t *w, unsigned pace_us, size_t pace_jobs)
 {
   pthread_mutex_lock(&w->mu);
@@ -738,6 +749,7 @@ void store_writer_stats(store_writer_t *w, store_writer_stats_t *out)
   out->inflight = w->inflight;
   out->inflight_max = w->inflight_max;
   out->inflight_bytes = w->inflight_bytes;
+  out->refused_bytes = w->refused_bytes;
   out->inflight_bytes_max = w->inflight_bytes_max;
 }
 

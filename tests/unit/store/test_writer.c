@@ -267,6 +267,55 @@ static void test_queue_cap(void **st)
   assert_false(account_exists(app, "c5"));
 }
 
+/* The byte cap (store_writer_set_max_bytes): jobs holding bytes are taken
+ * while the jobs in flight hold at most the cap with them, refused beyond
+ * (IMC_E_OVERLOADED, done() never called, counted), and taken again once
+ * earlier ones completed; a job without bytes is never refused by it.
+ * Admission's count of the bytes (store_writer_inflight_bytes) follows
+ * every job from submit to done(). */
+static void test_byte_cap(void **st)
+{
+  (void)st;
+  uint32_t app = make_app();
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  store_writer_t *w;
+  assert_int_equal(store_writer_start(&loop, dir, 100, &w), 0);
+  store_writer_set_max_bytes(w, 10000);
+  gate_init();
+  ndone = 0;
+  assert_int_equal(store_writer_submit(w, &gate.job), 0);
+  store_writer_flush(w);
+  gate_wait_entered(); /* nothing completes until the gate opens */
+  static const char *uids[] = { "b0", "b1", "b2", "b3", "b4" };
+  tjob_t jobs[5];
+  static const uint32_t bytes[5] = { 6000, 4000, 1, 0, 5000 };
+  static const int taken[5] = { 1, 1, 0, 1, 0 };
+  for (int i = 0; i < 5; i++) {
+    tjob_init(&jobs[i], app, uids[i], 0);
+    jobs[i].job.bytes = bytes[i];
+    assert_int_equal(store_writer_submit(w, &jobs[i].job), taken[i] ? 0 : IMC_E_OVERLOADED);
+  }
+  assert_int_equal(store_writer_inflight_bytes(w), 10000);
+  store_writer_stats_t ws;
+  store_writer_stats(w, &ws);
+  assert_int_equal(ws.refused, 2);
+  assert_int_equal(ws.refused_bytes, 2);
+  assert_int_equal(ws.inflight_bytes_max, 10000);
+  gate_release();
+  while (ndone < 4) uv_run(&loop, UV_RUN_ONCE);
+  assert_int_equal(store_writer_inflight_bytes(w), 0);
+  assert_int_equal(store_writer_submit(w, &jobs[4].job), 0); /* room again */
+  assert_int_equal(store_writer_inflight_bytes(w), 5000);
+  while (ndone < 5) uv_run(&loop, UV_RUN_ONCE);
+  assert_int_equal(store_writer_inflight_bytes(w), 0);
+  stop(&loop, w);
+  for (int i = 0; i < 5; i++) {
+    assert_int_equal(jobs[i].done_calls, i == 2 ? 0 : 1);
+    assert_int_equal(account_exists(app, uids[i]), i != 2);
+  }
+}
+
 /* Batch [a, b, FULL, d, e]: SQLite rolls the whole transaction back in the
  * third job. a and b were undone with it (IMC_E_IO, absent); the failing job
  * reports its error; d and e run in a fresh transaction and commit (0,
@@ -788,6 +837,50 @@ static void one_blob(uv_loop_t *loop, store_writer_t *w, tjob_t *j)
   assert_int_equal(store_writer_submit(w, &j->job), 0);
   while (!ndone) uv_run(loop, UV_RUN_ONCE);
   assert_int_equal(j->done_rc, 0);
+}
+
+static int burst_run(store_t *s, void *arg)
+{
+  (void)arg;
+  for (int i = 0; i < 40; i++) /* 40 × 32 pages: twenty times the threshold below */
+    if (store_exec(s, "INSERT INTO scratch(b) VALUES(randomblob(131072))")) return IMC_E_IO;
+  return 0;
+}
+
+/* After a burst that grew the WAL far past the threshold (one COMMIT of
+ * ~1,300 pages against 64), the WAL file does not stay that long: once a
+ * checkpoint has copied it and it restarts, the first COMMIT truncates it
+ * to STORE_CKPT_WAL_KEEP thresholds (journal_size_limit). Fails without
+ * the limit (the file keeps the burst's length). */
+static void test_wal_kept_after_burst(void **st)
+{
+  (void)st;
+  enum { PAGES = 64 };
+  make_scratch();
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  store_writer_t *w;
+  assert_int_equal(store_writer_start(&loop, dir, 1000, &w), 0);
+  store_writer_set_ckpt_pages(w, PAGES);
+  static tjob_t jobs[40];
+  one_blob(&loop, w, &jobs[0]); /* the threshold is in use from this batch on */
+  jobs[1] = (tjob_t){ .job = { .run = burst_run, .done = tdone, .arg = &jobs[1] } };
+  ndone = 0;
+  assert_int_equal(store_writer_submit(w, &jobs[1].job), 0);
+  while (!ndone) uv_run(&loop, UV_RUN_ONCE);
+  assert_int_equal(jobs[1].done_rc, 0);
+  long burst = file_size("imcloud.db-wal");
+  assert_true(burst > 20L * PAGES * 4096);
+  const long keep = (long)STORE_CKPT_WAL_KEEP * PAGES * 4096;
+  long n = burst;
+  for (int i = 2; i < 40 && n > keep + 33L * (4096 + 24); i++) { /* small batches until the WAL has restarted */
+    one_blob(&loop, w, &jobs[i]);
+    n = file_size("imcloud.db-wal");
+  }
+  if (n > keep + 33L * (4096 + 24))
+    fail_msg("the WAL file stayed at %ld bytes after the burst (%ld): more than %d thresholds and a batch", n, burst,
+             STORE_CKPT_WAL_KEEP);
+  stop(&loop, w);
 }
 
 /* Pinned rounds (store_ckpt.h): while a checkpoint's database sync is held
@@ -1343,6 +1436,8 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_helpers_under_rt_loop, setup, teardown),
     cmocka_unit_test_setup_teardown(test_stages, setup, teardown),
     cmocka_unit_test_setup_teardown(test_wal_bounded, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_wal_kept_after_burst, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_byte_cap, setup, teardown),
     cmocka_unit_test_setup_teardown(test_ckpt_pinned, setup, teardown),
     cmocka_unit_test_setup_teardown(test_ckpt_after_sync, setup, teardown),
     cmocka_unit_test_setup_teardown(test_commit_waits_for_sync, setup, teardown),
