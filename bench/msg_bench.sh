@@ -33,7 +33,8 @@
 #    1,000 events; first run cold, then warm.
 # 3. The writer's storage work alone (c2c_store_bench on core 0: no network,
 #    200,000 messages to random peers of 10,000 users, commits of 10,000).
-# Each load line carries the server's CPU time and RSS during the run, and
+# Each load line carries the server's CPU time, RSS at the end of the run
+# and peak RSS (server_hwm_kb: VmHWM), and
 # over the sending period jobs per commit, frames per write and server CPU
 # per acknowledged message, whole process and event-loop thread alone
 # (loop_cpu_us_per_msg; msg_bench.c). Instructions per message, steady under
@@ -48,6 +49,7 @@ USERS=${1:-10000}
 SECS=${2:-10}
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 rss_kb() { awk '/^VmRSS:/ {print $2}' /proc/$1/status; }
+hwm_kb() { awk '/^VmHWM:/ {print $2}' /proc/$1/status; } # peak RSS
 cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000 / hz)}' /proc/$1/stat; }
 
 . bench/bench_lib.sh
@@ -62,8 +64,9 @@ run_load() { # label window batch rate
         --procs "$procs" --window "$2" --batch "$3" --rate "$4" --spread "${SPREAD:-1}" --timeline "${TIMELINE:-0}" --pad "${PAD:-0}" --seconds "$SECS" --server-pid "$spid")
   cpu1=$(cpu_ms $spid)
   rss=$(rss_kb $spid)
+  hwm=$(hwm_kb $spid)
   stop_server
-  echo "$1 $res server_cpu_ms=$((cpu1 - cpu0)) server_rss_kb=$rss"
+  echo "$1 $res server_cpu_ms=$((cpu1 - cpu0)) server_rss_kb=$rss server_hwm_kb=$hwm"
   rm -rf "$dir"
   last=$res
 }
