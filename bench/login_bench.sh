@@ -15,7 +15,10 @@
 # server with --bench-no-meter (logins not metered: no usage_login row, no
 # DAU/MAU count) to measure what metering costs on the login path:
 #   sh bench/login_bench.sh 10000; METER=off sh bench/login_bench.sh 10000
+# SHIELD=1 (environment): every other thread that may move leaves core 0 for
+# the run (bench/shield.sh; the masks come back at the end).
 set -e
+[ -z "$SHIELD" ] || [ -n "$SHIELD_ON" ] || exec sh "$(dirname "$0")/shield.sh" run sh "$0" "$@" # SHIELD=1: bench/shield.sh
 cd "$(dirname "$0")/.."
 make -s all build/bench/loadgen >/dev/null
 BIN=${IMCLOUD_BIN:-$PWD/build/imcloud}

@@ -28,6 +28,8 @@
 # it shares core 1 with the load generator, which saturates that core, and
 # without it the probe's figures include its own wait for the core.
 # SERVER_ARGS (environment) adds server options (e.g. SERVER_ARGS="--ws-login-turn-us 500").
+# SHIELD=1 (environment): every other thread that may move leaves core 0 for
+# the run (bench/shield.sh; the masks come back at the end).
 # PRIO (default none) prefixes the server and the load generator (e.g.
 # PRIO="chrt -f 1" on a box loaded by other work). LG_PROCS (default 1)
 # spreads the load generator over that many processes; LG_ARGS adds
@@ -90,6 +92,7 @@
 # script itself runs on core 1 (taskset -p), so its polling never runs on
 # the server's core.
 set -e
+[ -z "$SHIELD" ] || [ -n "$SHIELD_ON" ] || exec sh "$(dirname "$0")/shield.sh" run sh "$0" "$@" # SHIELD=1: bench/shield.sh
 cd "$(dirname "$0")/.."
 # the script's own polling (grep, sleep: a fork and exec every 20 ms during a
 # storm) runs on the load core: unpinned, it landed on core 0 and preempted
