@@ -18,6 +18,7 @@ const cfg_def_t api_cfg_defs[] = {
   { "max_body_bytes", CFG_INT, F(max_body_bytes), "0", 0, 67108864, "largest HTTP body (413 / 93000 beyond); 0 = the larger of 1 MiB and the largest body cap of a route that carries messages (64 KiB + 6 × msg_max_bytes per message, at most 16 MiB), so every valid message fits" },
   { "ws_max_frame_bytes", CFG_INT, F(ws_max_frame_bytes), "0", 0, 16777216, "largest WebSocket message (close 1009 beyond); 0 = the larger of 64 KiB and 6 × msg_max_bytes + 4 KiB, so every valid message fits a send frame" },
   { "ws_max_queued_bytes", CFG_INT, F(ws_max_queued_bytes), "4194304", 65536, 1073741824, "send-queue cap per connection (close 1008 beyond)" },
+  { "ws_close_grace_ms", CFG_INT, F(ws_close_grace_ms), "5000", 100, 600000, "a closing WebSocket (close frame sent or received) is torn down at most this long after the close began: output its peer has not taken by then is dropped" },
   { "ws_login_timeout_ms", CFG_INT, F(ws_login_timeout_ms), "10000", 100, 600000, "close a WebSocket not logged in by then (4001)" },
   { "ws_logins_per_turn", CFG_INT, F(ws_logins_per_turn), "32", 1, 100000, "WebSocket logins verified per event-loop turn; later ones wait for the next turns, in order (a storm does not starve other requests)" },
   { "ws_login_turn_us", CFG_INT, F(ws_login_turn_us), "1000", 1, 1000000, "time (µs) the logins started in one event-loop turn may take; once spent, later ones wait for the next turns, as beyond ws_logins_per_turn" },

@@ -46,6 +46,7 @@ void net_cfg_defaults(net_cfg_t *c)
   c->max_body_bytes = 1 << 20;
   c->max_ws_frame_bytes = 64 * 1024;
   c->ws_max_queued_bytes = 4 << 20;
+  c->ws_close_grace_ms = NET_WS_CLOSE_GRACE_MS;
   c->request_timeout_ms = 10000;
   c->keepalive_idle_ms = 60000;
   c->read_turn_us = NET_READ_TURN_US;
@@ -98,7 +99,11 @@ static void fire(struct net_conn *c)
 {
   if (c->flags & CF_CLOSED) return;
   if (c->flags & CF_WS) {
-    if (c->flags & CF_WS_CLOSING) { net__close(c); return; }  /* peer never answered our close */
+    if (c->flags & CF_WS_CLOSING) { /* the close's grace is over: drop what the peer did not take */
+      if (net__queued(c)) c->srv->ws_close_timeouts++;
+      net__really_close(c);
+      return;
+    }
     if (c->srv->h.on_ws_deadline) c->srv->h.on_ws_deadline(c->srv->h.ud, c);
   } else {
     net__http_deadline(c);
@@ -235,6 +240,8 @@ void net__notify_ws_close(struct net_conn *c, int code)
   if ((c->flags & CF_WS_CLOSING) && c->close_code) return; /* already delivered */
   c->flags |= CF_WS_CLOSING | CF_WS_NOTIFY;
   c->close_code = (uint16_t)code;
+  /* torn down by then whatever its peer does (fire); a dead peer's closes now */
+  net__set_deadline(c, net__now(s) + (s->cfg.ws_close_grace_ms ? s->cfg.ws_close_grace_ms : NET_WS_CLOSE_GRACE_MS));
   if (s->notify_len == s->notify_cap) {
     size_t ncap = s->notify_cap ? s->notify_cap * 2 : 64;
     struct net_conn **n = realloc(s->notify, ncap * sizeof *n);
@@ -616,6 +623,7 @@ void net_server_stats(const net_server_t *s, net_stats_t *o)
   o->bytes_out = s->bytes_out;
   o->ws_writes = s->ws_writes;
   o->ws_frames = s->ws_frames;
+  o->ws_close_timeouts = s->ws_close_timeouts;
   o->fresh_deferred = s->fresh_deferred;
   o->read_deferred = s->read_deferred;
   o->write_deferred = s->write_deferred;

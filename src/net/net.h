@@ -44,6 +44,12 @@ typedef struct net_cfg {
   size_t max_body_bytes;       /* 413 beyond */
   size_t max_ws_frame_bytes;   /* frame and reassembled message; close 1009 beyond */
   size_t ws_max_queued_bytes;  /* send queue of one WebSocket; close 1008 beyond */
+  /* A closing WebSocket (close frame sent or received) is torn down at most
+   * this long after the close began: output its peer has not taken by then
+   * (a slow consumer's full queue, the close frame queued behind it) is
+   * dropped and the socket closed, so a peer that stops reading holds
+   * neither queue nor descriptor past it. Default NET_WS_CLOSE_GRACE_MS. */
+  uint32_t ws_close_grace_ms;
   uint32_t request_timeout_ms; /* a started request must complete within; 408 */
   uint32_t keepalive_idle_ms;  /* idle keep-alive connections are closed */
   /* A loop turn's budgets (src/net/net_int.h, "loop turn budgets"): the
@@ -92,6 +98,9 @@ typedef struct net_cfg {
 #define NET_FD_TABLE 65536
 /* 100 µs: the shortest slice Linux takes (6.12 on; others ignore it). */
 #define NET_LOOP_SLICE_US 100
+/* 5 s: a peer that reads at all takes a full 4 MiB queue in far less on
+ * any link a chat client uses; one that does not is let go. */
+#define NET_WS_CLOSE_GRACE_MS 5000
 
 typedef struct net_handlers {
   void *ud;
@@ -121,7 +130,8 @@ typedef struct net_handlers {
 } net_handlers_t;
 
 /* 127.0.0.1:0, "/ws", 8 KiB headers, 1 MiB bodies, 64 KiB frames, 4 MiB
- * send queue, 10 s request timeout, 60 s keep-alive, the turn budgets above. */
+ * send queue, 5 s close grace, 10 s request timeout, 60 s keep-alive, the
+ * turn budgets above. */
 void net_cfg_defaults(net_cfg_t *cfg);
 
 /* Listen. cfg strings must outlive the server; h is copied. 0 or
@@ -174,6 +184,9 @@ void net_server_close(net_server_t *s, void (*done)(void *arg), void *arg);
 typedef struct net_stats {
   size_t connections, websockets, requests_in_flight;
   uint64_t bytes_in, bytes_out, ws_writes, ws_frames, fresh_deferred, events;
+  /* closing WebSockets torn down at the end of cfg.ws_close_grace_ms with
+   * output their peer had not taken (dropped) */
+  uint64_t ws_close_timeouts;
   uint64_t read_deferred, write_deferred, notice_deferred, accept_deferred;
   uint64_t turns, turns_over_2ms, turns_over_5ms, turn_p50_us, turn_p99_us, turn_max_us;
 } net_stats_t;

@@ -176,6 +176,7 @@ struct net_server {
   size_t websockets;
   uint64_t bytes_in, bytes_out;
   uint64_t ws_writes, ws_frames; /* write calls (send or sendmsg) on WebSockets that wrote bytes; frames they completed */
+  uint64_t ws_close_timeouts;   /* closing WebSockets torn down with output their peer had not taken (conn.c fire) */
   uint64_t fresh_deferred;      /* events of opening connections left for a later turn (on_events) */
   uint64_t events;              /* connection events epoll reported (one per edge) */
   struct net_conn **again;      /* connections with input to read in a later turn, oldest first; a closed
