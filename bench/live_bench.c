@@ -47,7 +47,10 @@
  * cut-offs), the server's CPU share, the share of the step its loop
  * thread spent runnable but waiting for a CPU (/proc schedstat: high on a
  * box shared with other work, and then the latencies are the box's), CPU
- * per delivery and RSS (with --server-pid), the load generator's CPU share and CPU per delivery
+ * per delivery and RSS (with --server-pid), the high-water mark of what the
+ * send queues held since the server started (server_queued_max_bytes,
+ * /healthz ws_out.queued_bytes_max: a frame queued to many members counts
+ * once), the load generator's CPU share and CPU per delivery
  * (workers + publisher; on a box shared with other work both processes only
  * get their share of their core, so compare CPU per delivery, not rates)
  * and the load average.
@@ -458,7 +461,7 @@ static int v4(const char *cmd, const char *body)
   return 0;
 }
 
-typedef struct health { long long deliveries, dropped, cutoffs, slices, writes, frames, bytes; } health_t;
+typedef struct health { long long deliveries, dropped, cutoffs, slices, writes, frames, bytes, queued_max; } health_t;
 
 static long long jnum(const char *s, const char *obj, const char *key)
 {
@@ -481,6 +484,7 @@ static void health(health_t *h)
   h->writes = jnum(s, "\"ws_out\"", "writes");
   h->frames = jnum(s, "\"ws_out\"", "frames");
   h->bytes = jnum(s, "\"ws_out\"", "bytes");
+  h->queued_max = jnum(s, "\"ws_out\"", "queued_bytes_max"); /* since the start (-1 before wave 19) */
 }
 
 /* The publisher's blocking WebSocket. */
@@ -609,7 +613,7 @@ static void report(int step, const char *label, long rate, long long published, 
          "read_max_ms=%.1f latency_sampled=%llu frames_per_write=%.1f writes_per_s=%.0f bytes_per_write=%.0f "
          "slices_per_s=%.0f writes_per_slice=%.0f "
          "server_dropped=%lld server_cutoffs=%lld server_cpu_pct=%.0f server_runq_wait_pct=%.0f server_ns_per_delivery=%.0f "
-         "server_rss_kb=%ld loadgen_cpu_pct=%.0f loadgen_ns_per_delivery=%.0f reads_without_stamp=%llu loadavg=%.2f\n",
+         "server_rss_kb=%ld server_queued_max_bytes=%lld loadgen_cpu_pct=%.0f loadgen_ns_per_delivery=%.0f reads_without_stamp=%llu loadavg=%.2f\n",
          label, step, rate, published, pub_acked, pub_failed, (unsigned long long)recv, expected,
          recv * 1e6 / (double)t_pub_us, pub_acked * 1e6 / (double)t_pub_us, p50, p99, pmax, r50, r99, rmax,
          (unsigned long long)sampled, writes > 0 ? (double)(h1->frames - h0->frames) / (double)writes : 0,
@@ -618,7 +622,7 @@ static void report(int step, const char *label, long rate, long long published, 
          h1->slices > h0->slices ? (double)writes / (double)(h1->slices - h0->slices) : 0,
          h1->dropped - h0->dropped, h1->cutoffs - h0->cutoffs, (scpu1 - scpu0) * 100000.0 / (double)wall_us,
          swait_pct, (double)(scpu1 - scpu0) * per, opt.server_pid ? bench_proc_rss_kb(opt.server_pid) : -1L,
-         (lcpu1 - lcpu0) * 100000.0 / (double)wall_us, (double)(lcpu1 - lcpu0) * per, (unsigned long long)nostamp,
+         h1->queued_max, (lcpu1 - lcpu0) * 100000.0 / (double)wall_us, (double)(lcpu1 - lcpu0) * per, (unsigned long long)nostamp,
          loadavg[0]);
   fflush(stdout);
 }

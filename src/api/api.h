@@ -31,6 +31,7 @@ typedef struct api_cfg {
   int64_t ws_max_frame_bytes;
   int64_t ws_max_queued_bytes;
   int64_t ws_close_grace_ms;
+  int64_t ws_max_queued_total;
   int64_t ws_login_timeout_ms;
   int64_t ws_logins_per_turn; /* logins verified per loop turn; the rest wait (ws_pace.c) */
   int64_t ws_login_turn_us;   /* time the logins started in one turn may take; the rest wait (ws_pace.c) */

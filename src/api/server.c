@@ -128,9 +128,12 @@ static void healthz(api_srv_t *srv, net_req_t *req)
                                                 (json_int_t)srv->cfg->ws_admit_high_jobs, "low",
                                                 (json_int_t)srv->cfg->ws_admit_low_jobs, "paused", (json_int_t)paused,
                                                 "pauses", (json_int_t)pauses, "resumes", (json_int_t)resumes));
-  json_object_set_new(o, "ws_out", json_pack("{s:I,s:I,s:I,s:I}", "writes", (json_int_t)ns.ws_writes, "frames",
-                                             (json_int_t)ns.ws_frames, "bytes", (json_int_t)ns.bytes_out,
-                                             "close_timeouts", (json_int_t)ns.ws_close_timeouts));
+  json_object_set_new(o, "ws_out", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "writes", (json_int_t)ns.ws_writes,
+                                             "frames", (json_int_t)ns.ws_frames, "bytes", (json_int_t)ns.bytes_out,
+                                             "close_timeouts", (json_int_t)ns.ws_close_timeouts, "queued_bytes",
+                                             (json_int_t)ns.queued_mem, "queued_bytes_max", (json_int_t)ns.queued_mem_max,
+                                             "queued_cap", (json_int_t)srv->cfg->ws_max_queued_total, "shed",
+                                             (json_int_t)ns.ws_shed));
   json_object_set_new(o, "stages", writer_stages(srv, 0));
   if (srv->writer) {
     store_ckpt_stats_t ck;
@@ -477,6 +480,7 @@ void api_net_cfg(const api_cfg_t *cfg, net_cfg_t *n)
   }
   n->ws_max_queued_bytes = (size_t)cfg->ws_max_queued_bytes;
   n->ws_close_grace_ms = (uint32_t)cfg->ws_close_grace_ms;
+  n->ws_max_queued_total = (uint64_t)cfg->ws_max_queued_total;
   n->request_timeout_ms = (uint32_t)cfg->request_timeout_ms;
   n->keepalive_idle_ms = (uint32_t)cfg->keepalive_idle_ms;
   if (cfg->net_read_turn_us) n->read_turn_us = (uint32_t)cfg->net_read_turn_us;

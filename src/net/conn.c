@@ -624,6 +624,9 @@ void net_server_stats(const net_server_t *s, net_stats_t *o)
   o->ws_writes = s->ws_writes;
   o->ws_frames = s->ws_frames;
   o->ws_close_timeouts = s->ws_close_timeouts;
+  o->queued_mem = s->queued_mem;
+  o->queued_mem_max = s->queued_mem_max;
+  o->ws_shed = s->ws_shed;
   o->fresh_deferred = s->fresh_deferred;
   o->read_deferred = s->read_deferred;
   o->write_deferred = s->write_deferred;

@@ -50,6 +50,13 @@ typedef struct net_cfg {
    * dropped and the socket closed, so a peer that stops reading holds
    * neither queue nor descriptor past it. Default NET_WS_CLOSE_GRACE_MS. */
   uint32_t ws_close_grace_ms;
+  /* All connections' output queues together (bytes held: a frame queued to
+   * many connections counts once); 0 = no cap. Past it, a send to a
+   * WebSocket that already holds NET_SHED_MIN_QUEUED or more unsent is not
+   * queued: that connection is shed (its unsent output dropped, closed with
+   * 1008), so the slowest readers give memory back first and a connection
+   * that keeps up is never shed. Default 0 here; the server sets its own. */
+  uint64_t ws_max_queued_total;
   uint32_t request_timeout_ms; /* a started request must complete within; 408 */
   uint32_t keepalive_idle_ms;  /* idle keep-alive connections are closed */
   /* A loop turn's budgets (src/net/net_int.h, "loop turn budgets"): the
@@ -101,6 +108,10 @@ typedef struct net_cfg {
 /* 5 s: a peer that reads at all takes a full 4 MiB queue in far less on
  * any link a chat client uses; one that does not is let go. */
 #define NET_WS_CLOSE_GRACE_MS 5000
+/* 64 KiB: far behind what a chat client that reads has outstanding (a few
+ * pushes), and what a connection may hold at most beyond the server-wide
+ * cap (with one frame more). */
+#define NET_SHED_MIN_QUEUED 65536
 
 typedef struct net_handlers {
   void *ud;
@@ -187,6 +198,10 @@ typedef struct net_stats {
   /* closing WebSockets torn down at the end of cfg.ws_close_grace_ms with
    * output their peer had not taken (dropped) */
   uint64_t ws_close_timeouts;
+  /* queued_mem: bytes the output queues hold now (a frame shared by many
+   * queues once), queued_mem_max its high-water mark, ws_shed WebSockets
+   * shed because it passed cfg.ws_max_queued_total */
+  uint64_t queued_mem, queued_mem_max, ws_shed;
   uint64_t read_deferred, write_deferred, notice_deferred, accept_deferred;
   uint64_t turns, turns_over_2ms, turns_over_5ms, turn_p50_us, turn_p99_us, turn_max_us;
 } net_stats_t;

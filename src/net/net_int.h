@@ -76,8 +76,9 @@ typedef struct net_out {
 } net_out_t;
 
 /* msgs: WebSocket frames in bytes; small: room for NET_SMALL_FRAME bytes,
- * kept for reuse once unreferenced (ws.c) */
-struct net_frame { uint32_t refs; uint32_t len; uint32_t msgs; uint32_t small; char bytes[]; };
+ * kept for reuse once unreferenced (ws.c); queued: connection queues that
+ * hold it (its bytes count once in the server's queued_mem while any does) */
+struct net_frame { uint32_t refs; uint32_t len; uint32_t msgs; uint32_t small; uint32_t queued; char bytes[]; };
 #define NET_SMALL_FRAME 496       /* with the header, 512 bytes */
 
 typedef struct http_state http_state_t;  /* http.c: parser + request being read */
@@ -177,6 +178,11 @@ struct net_server {
   uint64_t bytes_in, bytes_out;
   uint64_t ws_writes, ws_frames; /* write calls (send or sendmsg) on WebSockets that wrote bytes; frames they completed */
   uint64_t ws_close_timeouts;   /* closing WebSockets torn down with output their peer had not taken (conn.c fire) */
+  /* Memory the connections' output queues hold: inline chunks' bytes, and
+   * each shared frame's bytes once however many queues hold it (out.c);
+   * its high-water mark; WebSockets shed (closed, their unsent output
+   * dropped) because it passed cfg.ws_max_queued_total (ws.c). */
+  uint64_t queued_mem, queued_mem_max, ws_shed;
   uint64_t fresh_deferred;      /* events of opening connections left for a later turn (on_events) */
   uint64_t events;              /* connection events epoll reported (one per edge) */
   struct net_conn **again;      /* connections with input to read in a later turn, oldest first; a closed
@@ -271,6 +277,11 @@ void net__resume_read(struct net_conn *c);
 void net__read_stop(struct net_conn *c);
 void net__read_later(struct net_conn *c);            /* read c in a later turn, behind those waiting (conn.c) */
 uint32_t net__queued(const struct net_conn *c);       /* output bytes not yet written */
+/* What queueing f (or len inline bytes when f is NULL) would add to the
+ * server's queued_mem: 0 for a frame some queue holds already. */
+uint64_t net__queued_mem_add(const net_frame_t *f, size_t len);
+/* Drop c's unsent output, except a chunk already partly written. */
+void net__out_drop(struct net_conn *c);
 /* "ip:port" or "[ipv6]:port" of the peer into buf (cap >= NET_PEER_MAX); "?" if unknown. */
 #define NET_PEER_MAX 56
 const char *net__peer_name(const struct net_conn *c, char *buf, size_t cap);

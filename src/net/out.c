@@ -23,6 +23,7 @@
 #include "util/err.h"
 #include "util/turnlog.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,12 +86,51 @@ static void chunk_free(net_server_t *s, wchunk_t *w)
 
 void net__chunk_drop(net_server_t *s, wchunk_t *w) { chunk_free(s, w); }
 
+/* The bytes a queued chunk holds: counted once queued (enqueue), given back
+ * when it leaves its queue, written or dropped (a shared frame's once no
+ * queue holds it). */
+static void mem_add(net_server_t *s, const wchunk_t *w)
+{
+  if (w->frame && w->frame->queued++) return;
+  s->queued_mem += w->frame ? w->frame->len : w->len;
+  if (s->queued_mem > s->queued_mem_max) s->queued_mem_max = s->queued_mem;
+}
+
+static void chunk_done(net_server_t *s, wchunk_t *w)
+{
+  if (!w->frame || !--w->frame->queued) {
+    uint32_t n = w->frame ? w->frame->len : w->len;
+    assert(s->queued_mem >= n);
+    s->queued_mem -= n;
+  }
+  chunk_free(s, w);
+}
+
+uint64_t net__queued_mem_add(const net_frame_t *f, size_t len) { return f && f->queued ? 0 : (uint64_t)len; }
+
+/* Drop c's unsent output but a chunk already partly written (the peer has
+ * part of that frame: the rest must follow, or the stream breaks). */
+void net__out_drop(struct net_conn *c)
+{
+  net_out_t *o = c->out;
+  if (!o) return;
+  if (!o->off) { net__out_free(c); return; }
+  wchunk_t *keep = o->head;
+  for (wchunk_t *w = keep->next, *n; w; w = n) {
+    n = w->next;
+    o->bytes -= w->len;
+    chunk_done(c->srv, w);
+  }
+  keep->next = NULL;
+  o->tail = keep;
+}
+
 void net__out_free(struct net_conn *c)
 {
   net_server_t *s = c->srv;
   net_out_t *o = c->out;
   if (!o) return;
-  for (wchunk_t *w = o->head, *n; w; w = n) { n = w->next; chunk_free(s, w); }
+  for (wchunk_t *w = o->head, *n; w; w = n) { n = w->next; chunk_done(s, w); }
   c->out = NULL;
   if (s->out_pooled >= NET_POOL_MAX) { free(o); return; }
   o->head = (wchunk_t *)s->out_pool; /* the pool's link */
@@ -155,7 +195,7 @@ void net__flush_one(struct net_conn *c)
       k -= (ssize_t)rest;
       o->head = w->next;
       o->off = 0;
-      chunk_free(s, w);
+      chunk_done(s, w);
     }
     if (!o->head) break;
   }
@@ -373,6 +413,7 @@ static int enqueue(struct net_conn *c, wchunk_t *w)
   if (o->tail) o->tail->next = w; else o->head = w;
   o->tail = w;
   o->bytes += (uint32_t)w->len;
+  mem_add(s, w);
   if (!(c->flags & CF_WANT_OUT)) net__list_flush(c); /* else EPOLLOUT writes it */
   return 0;
 }

@@ -90,6 +90,7 @@ net_frame_t *net_frame_new_text(const char *data, size_t len)
     f->small = (uint32_t)small;
   }
   f->refs = 1;
+  f->queued = 0;
   f->len = (uint32_t)encode(1, data, len, (uint8_t *)f->bytes);
   f->msgs = 1;
   return f;
@@ -103,6 +104,7 @@ net_frame_t *net_frame_concat(net_frame_t *const *fs, size_t n)
   net_frame_t *f = malloc(sizeof *f + len);
   if (!f) return NULL;
   f->refs = 1;
+  f->queued = 0;
   f->len = (uint32_t)len;
   f->msgs = 0;
   f->small = 0;
@@ -136,24 +138,41 @@ void net_frame_unref(net_frame_t *f)
 
 size_t net_frame_bytes(const net_frame_t *f) { return f->len; }
 
-static int over_cap(struct net_conn *c, size_t add)
+/* Whether a send of add bytes (f: a shared frame, or NULL) to c must not be
+ * queued: past c's own cap it is closed (1008); past the server-wide cap
+ * (cfg.ws_max_queued_total, the bytes every queue holds) it is shed if it
+ * holds NET_SHED_MIN_QUEUED or more: its unsent output is dropped at once
+ * (the memory comes back now, not when its peer reads) and it is closed
+ * (1008). One that holds less is still served, so the server's queues hold
+ * at most the cap plus that much per connection (and one frame more). */
+static int over_cap(struct net_conn *c, size_t add, const net_frame_t *f)
 {
-  if ((size_t)net__queued(c) + add <= c->srv->cfg.ws_max_queued_bytes) return 0;
-  net_ws_close(c, 1008, "slow consumer: send queue full");
+  net_server_t *s = c->srv;
+  size_t q = net__queued(c);
+  if (q + add > s->cfg.ws_max_queued_bytes) {
+    net_ws_close(c, 1008, "slow consumer: send queue full");
+    return 1;
+  }
+  if (!s->cfg.ws_max_queued_total || q < NET_SHED_MIN_QUEUED ||
+      s->queued_mem + net__queued_mem_add(f, add) <= s->cfg.ws_max_queued_total)
+    return 0;
+  s->ws_shed++;
+  net__out_drop(c);
+  net_ws_close(c, 1008, "slow consumer: server send queues full");
   return 1;
 }
 
 int net_ws_send_text(net_ws_t *c, const char *data, size_t len)
 {
   if (c->flags & (CF_WS_CLOSING | CF_CLOSED)) return IMC_E_SHUTDOWN;
-  if (over_cap(c, len + 10)) return IMC_E_BUSY;
+  if (over_cap(c, len + 10, NULL)) return IMC_E_BUSY;
   return send_frame(c, 1, data, len);
 }
 
 int net_ws_send_frame(net_ws_t *c, net_frame_t *f)
 {
   if (c->flags & (CF_WS_CLOSING | CF_CLOSED)) return IMC_E_SHUTDOWN;
-  if (over_cap(c, f->len)) return IMC_E_BUSY;
+  if (over_cap(c, f->len, f)) return IMC_E_BUSY;
   return net__queue_frame(c, f);
 }
 

@@ -1,7 +1,13 @@
-/* End-to-end: a WebSocket closed as a slow consumer (1008, its send queue
- * full) whose peer never reads again is closed for good and its queued
- * output freed: neither its descriptor nor its queue outlives the close,
- * whatever the peer does. */
+/* End-to-end, slow consumers against the real server:
+ *  - a WebSocket closed as a slow consumer (1008, its send queue full) whose
+ *    peer never reads again is closed for good and its queued output freed
+ *    within ws_close_grace_ms: neither its descriptor nor its queue outlives
+ *    the close, whatever the peer does;
+ *  - the server-wide cap on what the send queues hold (ws_max_queued_total):
+ *    several readers that stopped are shed (their unsent output dropped,
+ *    1008 "server send queues full") while the queues stay within the cap
+ *    plus 64 KiB and a frame per connection, and a reader that keeps up
+ *    gets every message, in order. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -114,10 +120,98 @@ static void test_slow_consumer_closed_for_good(void **st)
   assert_int_equal(e2e_finish(&srv), 0);
 }
 
+/* big message k from pub to user to (random k + 1); acks read per 100 */
+static void send_to(wsc_t *pub, const char *const *to, int nto, int from, int n)
+{
+  static char frame[sizeof big + 256];
+  for (int i = from; i < n; i += 100) {
+    int first = pub->next_id + 1;
+    for (int k = i; k < i + 100 && k < n; k++) {
+      snprintf(frame, sizeof frame, "{\"id\":%d,\"op\":\"send\",\"to\":\"%s\",\"random\":%d,\"body\":"
+               "[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"%d %s\"}}]}", ++pub->next_id, to[k % nto], k + 1, k, big);
+      assert_int_equal(e2e_ws_send_text(pub->fd, frame), 0);
+    }
+    for (int id = first; id <= pub->next_id; id++) assert_int_equal(rcode(wsc_take(pub, match_id, &id, 60000)), 0);
+  }
+}
+
+static void test_queues_capped_server_wide(void **st)
+{
+  (void)st;
+  enum { CAP = 1 << 20, SLOW = 3, N = 2400, PER = 16 }; /* every 16th message to the reader */
+  static const char *const args[] = { "--ws-max-queued-total", "1048576", "--ws-close-grace-ms", "60000", NULL };
+  assert_int_equal(e2e_start(&srv, "china", &app, key, args), 0);
+  memset(big, 'q', sizeof big - 1);
+  static const char *const names[SLOW] = { "s0", "s1", "s2" };
+  wsc_t slow[SLOW], rd, pub;
+  int rcvbuf = 128 * 1024, one = 1;
+  for (int i = 0; i < SLOW; i++) {
+    assert_int_equal(wsc_login(&slow[i], srv.port, app, key, names[i], "Web"), 0);
+    json_t *ev = wsc_sync_live(&slow[i]);
+    assert_non_null(ev);
+    json_decref(ev);
+    setsockopt(slow[i].fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  }
+  assert_int_equal(wsc_login(&rd, srv.port, app, key, "rd", "Web"), 0);
+  json_t *ev = wsc_sync_live(&rd);
+  assert_non_null(ev);
+  json_decref(ev);
+  assert_int_equal(wsc_login(&pub, srv.port, app, key, "pw", "Web"), 0);
+  ev = wsc_sync_live(&pub);
+  assert_non_null(ev);
+  json_decref(ev);
+  setsockopt(pub.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  /* ~19 MB to the three that do not read (past their kernel buffers, then
+   * past the cap), every 16th message to the reader, which reads them all */
+  const char *to[PER];
+  for (int k = 0; k < PER; k++) to[k] = k == PER - 1 ? "rd" : names[k % SLOW];
+  int got = 0;
+  static char buf[1 << 16];
+  for (int i = 0; i < N; i += 200) {
+    send_to(&pub, to, PER, i, i + 200);
+    int op = 0, cc = 0;
+    while (got < (i + 200) / PER && e2e_ws_recv(rd.fd, &op, buf, sizeof buf, 30000, &cc) >= 0) {
+      assert_int_equal(op, 1);
+      if (!strstr(buf, "\"type\":\"msg\"")) continue;
+      char want[32];
+      snprintf(want, sizeof want, "\"Text\":\"%d ", got * PER + PER - 1);
+      assert_non_null(strstr(buf, want)); /* in order, none missing */
+      got++;
+    }
+  }
+  assert_int_equal(got, N / PER);
+  json_int_t shed = health("ws_out.shed"), peak = health("ws_out.queued_bytes_max");
+  fprintf(stderr, "shed %lld, queues' peak %lld bytes (cap %d)\n", (long long)shed, (long long)peak, CAP);
+  assert_int_equal(shed, SLOW);
+  assert_true(peak > CAP / 2);
+  assert_true(peak <= CAP + (json_int_t)(SLOW + 2) * (65536 + (json_int_t)sizeof big + 256));
+  /* each shed one finds what its buffers held, then the close: 1008 and why */
+  for (int i = 0; i < SLOW; i++) {
+    int op = 0, cc = 0, n, frames = 0;
+    while ((n = e2e_ws_recv(slow[i].fd, &op, buf, sizeof buf, 10000, &cc)) >= 0 && op != 8) frames++;
+    fprintf(stderr, "%s: %d frames, then op %d code %d\n", names[i], frames, op, cc);
+    assert_int_equal(op, 8);
+    assert_int_equal(cc, 1008);
+    assert_non_null(memmem(buf, (size_t)n, "server send queues full", 23));
+    wsc_close(&slow[i]);
+  }
+  /* the reader was never shed: it still sends and receives */
+  assert_int_equal(rcode(wsc_rpc(&rd, "send", "\"to\":\"pw\",\"body\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"still here\"}}]")), 0);
+  json_t *p = wsc_push(&pub, "msg", 10000);
+  assert_non_null(p);
+  json_decref(p);
+  for (int t = 0; t < 100 && health("ws_out.queued_bytes"); t++) usleep(100 * 1000);
+  assert_int_equal(health("ws_out.queued_bytes"), 0);
+  wsc_close(&rd);
+  wsc_close(&pub);
+  assert_int_equal(e2e_finish(&srv), 0);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_slow_consumer_closed_for_good),
+    cmocka_unit_test(test_queues_capped_server_wide),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
