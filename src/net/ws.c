@@ -11,6 +11,7 @@
 #include "net/net_int.h"
 #include "util/err.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,6 +75,8 @@ static int send_frame(struct net_conn *c, int opcode, const char *data, size_t l
  * slow paths (unlink_chunk, malloc_consolidate) were 16 % of the loop's
  * samples. Kept after such a burst: at most 8 MiB. */
 #define FRAME_POOL_MAX 16384
+_Static_assert(offsetof(struct net_frame, bytes) % sizeof(void *) == 0, "pooled frames hold an aligned link");
+_Static_assert(sizeof(struct net_frame) + NET_SMALL_FRAME == 512, "a small frame is 512 bytes");
 static __thread struct { net_frame_t *head; unsigned n; } frame_pool;
 
 net_frame_t *net_frame_new_text(const char *data, size_t len)
