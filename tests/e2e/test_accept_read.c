@@ -42,19 +42,6 @@ static int teardown(void **st)
   return e2e_finish(&srv);
 }
 
-/* Descriptors the server process holds. */
-static int server_fds(void)
-{
-  char path[64];
-  snprintf(path, sizeof path, "/proc/%d/fd", (int)srv.pid);
-  DIR *d = opendir(path);
-  assert_non_null(d);
-  int n = 0;
-  for (struct dirent *e; (e = readdir(d));)
-    if (e->d_name[0] != '.') n++;
-  closedir(d);
-  return n;
-}
 
 /* SILENT connections that send nothing: the server holds no descriptor for
  * them, though a later connection (behind them in the kernel's queue if
@@ -67,14 +54,14 @@ static void test_silent_connection_not_accepted(void **st)
   int rest = e2e_connect(srv.port);
   assert_true(rest >= 0);
   (void)e2e_healthz_counter(rest, "socket_events"); /* rest is accepted and served */
-  int before = server_fds();
+  int before = e2e_server_fds(&srv);
   int fd[SILENT];
   for (int i = 0; i < SILENT; i++) assert_true((fd[i] = e2e_connect(srv.port)) >= 0);
   int late = e2e_connect(srv.port);
   assert_true(late >= 0);
   assert_int_equal(e2e_send(late, get, sizeof get - 1), 0);
   assert_int_equal(e2e_http_read(late, body, sizeof body, 5000), 200);
-  int during = server_fds();
+  int during = e2e_server_fds(&srv);
   print_message("server descriptors: %d before, %d with %d silent connections and one served\n", before, during, SILENT);
   if (during >= before + SILENT) fail_msg("%d silent connections hold descriptors in the server (%d -> %d)", SILENT, before, during);
   for (int i = 0; i < SILENT; i++) {

@@ -14,7 +14,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -40,30 +39,6 @@ static int rcode(json_t *r)
   return c;
 }
 
-/* descriptors the server process holds */
-static int server_fds(void)
-{
-  char path[64];
-  snprintf(path, sizeof path, "/proc/%d/fd", (int)srv.pid);
-  DIR *d = opendir(path);
-  assert_non_null(d);
-  int n = 0;
-  for (struct dirent *e; (e = readdir(d));) n += e->d_name[0] != '.';
-  closedir(d);
-  return n;
-}
-
-static json_int_t health(const char *path)
-{
-  static char buf[1 << 16];
-  assert_int_equal(e2e_http(srv.port, "GET", "/healthz", NULL, NULL, buf, sizeof buf), 200);
-  json_t *o = json_loads(buf, 0, NULL);
-  assert_non_null(o);
-  json_int_t v = jint(o, path);
-  json_decref(o);
-  return v;
-}
-
 /* A logged-in, live-synced user stops reading; another sends it ~11 MB of
  * messages: past the kernel's socket buffers (up to 4 MiB + its 128 KiB)
  * and the 4 MiB send queue, so it is cut off (1008) with its queue full
@@ -86,7 +61,7 @@ static void test_slow_consumer_closed_for_good(void **st)
   int rcvbuf = 128 * 1024, one = 1;
   setsockopt(slow.fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
   setsockopt(pub.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  int before = server_fds();
+  int before = e2e_server_fds(&srv);
   static char frame[sizeof big + 256];
   enum { N = 1400 };
   for (int i = 0; i < N; i += 100) { /* 100 pipelined at a time, all acknowledged */
@@ -101,10 +76,10 @@ static void test_slow_consumer_closed_for_good(void **st)
   /* its socket is closed within the grace although its peer never read
    * again (a minute at most here: sanitizer builds on a busy host) */
   int after = before;
-  for (int t = 0; t < 600 && (after = server_fds()) >= before; t++) usleep(100 * 1000);
+  for (int t = 0; t < 600 && (after = e2e_server_fds(&srv)) >= before; t++) usleep(100 * 1000);
   fprintf(stderr, "server descriptors: %d before the flood, %d after\n", before, after);
   assert_int_equal(after, before - 1);
-  assert_int_equal(health("ws_out.close_timeouts"), 1);
+  assert_int_equal(e2e_healthz_stat(srv.port, "ws_out", "close_timeouts"), 1);
   /* the peer finds what its own buffers held, then the end of the stream
    * (its queue and the close frame were dropped) */
   static char buf[1 << 16];
@@ -180,7 +155,7 @@ static void test_queues_capped_server_wide(void **st)
     }
   }
   assert_int_equal(got, N / PER);
-  json_int_t shed = health("ws_out.shed"), peak = health("ws_out.queued_bytes_max");
+  long long shed = e2e_healthz_stat(srv.port, "ws_out", "shed"), peak = e2e_healthz_stat(srv.port, "ws_out", "queued_bytes_max");
   fprintf(stderr, "shed %lld, queues' peak %lld bytes (cap %d)\n", (long long)shed, (long long)peak, CAP);
   assert_int_equal(shed, SLOW);
   assert_true(peak > CAP / 2);
@@ -200,8 +175,8 @@ static void test_queues_capped_server_wide(void **st)
   json_t *p = wsc_push(&pub, "msg", 10000);
   assert_non_null(p);
   json_decref(p);
-  for (int t = 0; t < 100 && health("ws_out.queued_bytes"); t++) usleep(100 * 1000);
-  assert_int_equal(health("ws_out.queued_bytes"), 0);
+  for (int t = 0; t < 100 && e2e_healthz_stat(srv.port, "ws_out", "queued_bytes"); t++) usleep(100 * 1000);
+  assert_int_equal(e2e_healthz_stat(srv.port, "ws_out", "queued_bytes"), 0);
   wsc_close(&rd);
   wsc_close(&pub);
   assert_int_equal(e2e_finish(&srv), 0);

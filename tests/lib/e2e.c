@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <jansson.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -505,6 +506,19 @@ unsigned long long e2e_healthz_counter(int fd, const char *name)
   unsigned long long v = p ? strtoull(p + strlen(key), &end, 10) : 0;
   if (!p || end == p + strlen(key)) { errno = 0; die(key); }
   return v;
+}
+
+int e2e_server_fds(const e2e_server_t *srv)
+{
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/fd", (int)srv->pid);
+  DIR *d = opendir(path);
+  if (!d) die(path);
+  int n = 0;
+  for (struct dirent *e; (e = readdir(d));)
+    if (e->d_name[0] != '.') n++;
+  closedir(d);
+  return n;
 }
 
 long long e2e_healthz_stat(int port, const char *section, const char *field)

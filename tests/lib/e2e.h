@@ -126,6 +126,9 @@ unsigned long long e2e_healthz_counter(int fd, const char *name);
  * integer. */
 long long e2e_healthz_stat(int port, const char *section, const char *field);
 
+/* Descriptors the server process holds now (/proc/PID/fd). */
+int e2e_server_fds(const e2e_server_t *srv);
+
 /* Make a UserSig with the project's own generator (expire seconds). */
 void e2e_usersig(uint32_t sdkappid, const char *key, const char *user, int64_t expire_s, char *out, size_t cap);
 
