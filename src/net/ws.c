@@ -11,6 +11,7 @@
 #include "net/net_int.h"
 #include "util/err.h"
 
+#include <assert.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,6 +134,7 @@ void net_ws_resume_read(net_ws_t *c)
 void net_frame_unref(net_frame_t *f)
 {
   if (!f || --f->refs) return;
+  assert(!f->queued); /* every queue holding it holds a reference too (out.c) */
   if (!f->small || frame_pool.n >= FRAME_POOL_MAX) { free(f); return; }
   memcpy(f->bytes, &frame_pool.head, sizeof f);
   frame_pool.head = f;
