@@ -28,8 +28,6 @@
 #    comparisons of the latency at a fixed rate), and nothing else; with
 #    ONLY8=1 in the environment, only the eight-per-write run. PAD=N
 #    (environment) appends N characters to every message's text.
-# SHIELD=1 (environment): every other thread that may move leaves core 0 for
-# the run (bench/shield.sh; the masks come back at the end).
 # 2. Offline sync: 1,000 messages in one conversation, server restarted (an
 #    empty SQLite cache; the OS page cache stays warm), then one sync page of
 #    1,000 events; first run cold, then warm.
@@ -43,6 +41,8 @@
 # other load: bench/msg_loop_cost.sh. The app is a legacy-scheme app: no
 # account cap (trial apps stop at 100 accounts). IMCLOUD_BIN picks another
 # server binary (before/after comparisons).
+# SHIELD=1 (environment): every other thread that may move leaves core 0 for
+# the run (bench/shield.sh; the masks come back at the end).
 set -e
 [ -z "$SHIELD" ] || [ -n "$SHIELD_ON" ] || exec sh "$(dirname "$0")/shield.sh" run sh "$0" "$@" # SHIELD=1: bench/shield.sh
 cd "$(dirname "$0")/.."

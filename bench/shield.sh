@@ -15,8 +15,9 @@
 # CPUs.
 #
 # Why: on this VM the sandbox's agent (PID 1, nice -10, threads
-# tokio-rt-worker) runs every ~0.5 s on whichever core it finds and took
-# core 0 from the server's event loop for 4–6 ms at a time, invisible to
+# tokio-rt-worker) runs every ~0.5-1 s on whichever core it finds and took
+# core 0 from the server's event loop for up to 5.5 ms at a time (21 ms
+# once), invisible to
 # /proc/stat's steal (docs/BENCHMARKS.md, "Issue 11, wave 19").
 # login_storm_rest.sh, login_bench.sh and msg_bench.sh call it when SHIELD=1
 # is in their environment (through `run`; the masks come back when the
@@ -47,7 +48,7 @@ off)
 run)
   shift
   sh "$0" on
-  trap 'sh "$0" off' INT TERM
+  trap 'sh "$0" off; exit 130' INT TERM
   rc=0
   SHIELD_ON=1 "$@" || rc=$?
   trap - INT TERM

@@ -240,8 +240,6 @@ void net__notify_ws_close(struct net_conn *c, int code)
   if ((c->flags & CF_WS_CLOSING) && c->close_code) return; /* already delivered */
   c->flags |= CF_WS_CLOSING | CF_WS_NOTIFY;
   c->close_code = (uint16_t)code;
-  /* torn down by then whatever its peer does (fire); a dead peer's closes now */
-  net__set_deadline(c, net__now(s) + (s->cfg.ws_close_grace_ms ? s->cfg.ws_close_grace_ms : NET_WS_CLOSE_GRACE_MS));
   if (s->notify_len == s->notify_cap) {
     size_t ncap = s->notify_cap ? s->notify_cap * 2 : 64;
     struct net_conn **n = realloc(s->notify, ncap * sizeof *n);
@@ -250,6 +248,10 @@ void net__notify_ws_close(struct net_conn *c, int code)
     s->notify_cap = ncap;
   }
   s->notify[s->notify_len++] = c;
+  /* torn down by then whatever its peer does (fire; a dead peer's closes
+   * now). Armed only with the notice queued: fire frees a connection whose
+   * notice is not pending, and the application must hear of every close. */
+  net__set_deadline(c, net__now(s) + (s->cfg.ws_close_grace_ms ? s->cfg.ws_close_grace_ms : NET_WS_CLOSE_GRACE_MS));
 }
 
 /* ---- input ------------------------------------------------------------------------- */
