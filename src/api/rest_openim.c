@@ -388,11 +388,21 @@ void rest_modify_c2c_msg(rest_ctx_t *c)
   int rc = account(c, "From_Account", IMC_E_MSG_FROM, IMC_E_MSG_FROM, &from_id, &from);
   if (!rc) rc = account(c, "To_Account", IMC_E_MSG_TO, IMC_E_MSG_TO_UNKNOWN, &to_id, &to);
   if (!rc) rc = msg_key_field(c, &key);
-  if (!rc) rc = im_msg_pack(json_object_get(c->body, "MsgBody"), json_object_get(c->body, "CloudCustomData"), NULL,
-                            (size_t)im_limit(&c->srv->limits, c->sdkappid, IM_LIMIT_MSG_MAX_BYTES), &body, &len, why,
-                            sizeof why);
+  /* each of MsgBody and CloudCustomData is replaced only when present; one of them must be */
+  json_t *mb = json_object_get(c->body, "MsgBody"), *cloud = json_object_get(c->body, "CloudCustomData");
+  size_t max = (size_t)im_limit(&c->srv->limits, c->sdkappid, IM_LIMIT_MSG_MAX_BYTES);
+  if (!rc && !mb && !cloud) rc = imc_errf(why, sizeof why, IMC_E_MSG_BODY_NOT_ARRAY, "MsgBody or CloudCustomData is required");
+  else if (!rc && mb) rc = im_msg_pack(mb, cloud, NULL, max, &body, &len, why, sizeof why);
+  else if (!rc && !json_is_string(cloud)) rc = imc_errf(why, sizeof why, IMC_E_MSG_JSON, "CloudCustomData must be a string");
+  else if (!rc) {
+    json_t *o = json_pack("{s:O}", "CloudCustomData", cloud);
+    body = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (!body) rc = IMC_E_NOMEM;
+    else len = strlen(body);
+  }
   if (rc) { rest_reply_err(c, rc, why[0] ? why : NULL, NULL); return; }
-  im_c2c_modify(c->srv->c2c, c->sdkappid, from, to, key, body, len, done_ok, c);
+  im_c2c_modify(c->srv->c2c, c->sdkappid, from, to, key, body, len, max, done_ok, c);
 }
 
 void rest_admin_set_msg_read(rest_ctx_t *c)
@@ -471,5 +481,5 @@ void rest_get_c2c_unread_msg_num(rest_ctx_t *c)
       else json_array_append(u->peers, v);
     }
   }
-  im_c2c_conversations(c->srv->c2c, c->sdkappid, user, 0, unread_done, c);
+  im_c2c_conversations(c->srv->c2c, c->sdkappid, user, 0, 1, unread_done, c);
 }

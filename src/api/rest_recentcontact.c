@@ -123,7 +123,7 @@ void rest_recentcontact_get_list(rest_ctx_t *c)
     rest_reply_err(c, IMC_E_CONV_PARAM, "TimeStamp, StartIndex, TopTimeStamp, TopStartIndex and AssistFlags are non-negative integers", NULL);
     return;
   }
-  im_c2c_conversations(c->srv->c2c, c->sdkappid, user, 0, list_done, c);
+  im_c2c_conversations(c->srv->c2c, c->sdkappid, user, 0, 0, list_done, c);
 }
 
 static void delete_done(void *ud, int rc)

@@ -527,7 +527,7 @@ void cws_op_conversations(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *i
   (void)req;
   pending_t *p = pending_new(srv, c, id, "conversations");
   if (!p) { reply(ws, id, "conversations", IMC_E_NOMEM, NULL, NULL); return; }
-  im_c2c_conversations(srv->c2c, sess(c)->sdkappid, sess(c)->user_no, 0, convs_done, p);
+  im_c2c_conversations(srv->c2c, sess(c)->sdkappid, sess(c)->user_no, 0, 0, convs_done, p);
 }
 
 void cws_op_pin(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)

@@ -299,7 +299,7 @@ static void send_online(im_c2c_t *c, im_send_t *in, int64_t now, im_sent_cb cb, 
   store_msg_t m = { in->sdkappid, store_c2c_conv(in->from_no, in->to_no), 0, in->from_no, in->to_no, now, in->cseq,
                     in->random, in->flags, 0, in->body, in->body_len, in->from_id, in->to_id };
   im_event_t ev = { IM_EV_ONLINE_MSG, in->sdkappid, in->to_no, 0, m.conv, 0, now, in->from_id, &m, NULL };
-  c2c__deliver(c, &ev, 0);
+  c2c__deliver(c, &ev, in->to_no == in->from_no ? in->from_sid : 0); /* the sending device has the reply */
   if (in->sync_other == IM_SYNC_YES && in->to_no != in->from_no) {
     ev.user_no = in->from_no;
     ev.peer_id = in->to_id;
@@ -327,7 +327,6 @@ void im_c2c_send(im_c2c_t *c, im_send_t *in, im_sent_cb cb, void *ud)
   a->m = (store_msg_t){ in->sdkappid, store_c2c_conv(in->from_no, in->to_no), 0, in->from_no, in->to_no,
                         in->import_mode ? in->time_s : now, in->cseq, in->random, in->flags, in->life_s,
                         j->in.body, in->body_len, NULL, NULL };
-  int recent = !(in->flags & STORE_MSG_NO_LAST);
   switch (in->import_mode) {
   case 2: /* history: read, not pushed */
     a->m.flags |= STORE_MSG_IMPORTED;
@@ -346,7 +345,13 @@ void im_c2c_send(im_c2c_t *c, im_send_t *in, im_sent_cb cb, void *ud)
     if (a->dedupe_since_s <= 0) a->dedupe_since_s = 1;
     a->inbox_to = 1;
     a->inbox_from = in->sync_other == IM_SYNC_YES;
-    a->recent_from = a->recent_to = (uint8_t)recent;
+    /* NoLastMsg messages make the rows too: their unread counts need one;
+     * the lists' last message leaves them out (RECENT_LASTJOIN) */
+    a->recent_from = a->recent_to = 1;
+    if (in->sync_other == IM_SYNC_NO && in->to_no != in->from_no) { /* §2.2: not synced to From_Account at all */
+      a->m.flags |= STORE_MSG_NOT_FROM;
+      a->recent_from = 0;
+    }
   }
   j->base.run = send_run;
   j->base.done = send_done;

@@ -105,7 +105,7 @@ typedef struct im_send {
   uint32_t cseq, random;       /* MsgSeq (caller's, or random) and MsgRandom */
   uint32_t flags;              /* STORE_MSG_NO_UNREAD | STORE_MSG_NO_LAST | STORE_MSG_NEED_RECEIPT */
   int64_t life_s;              /* 0 = online only: pushed to live sessions, never stored */
-  uint8_t sync_other;          /* YES: the sender's devices get it (inbox); DEFAULT/NO: history only */
+  uint8_t sync_other;          /* YES: the sender's devices get it (inbox); DEFAULT: the sender's history only; NO: not the sender's at all */
   uint8_t import_mode;         /* 0 send; 2 import as read, no push; 5 import unread, pushed */
   int64_t time_s;              /* import: the caller's MsgTimeStamp; else ignored (server time) */
   uint32_t from_sid;           /* the sending session (0 = REST): it gets the reply, not a push */
@@ -177,10 +177,13 @@ typedef void (*im_done_cb)(void *ud, int rc);
  * IMC_E_MSG_NOT_SENDER, IMC_E_MSG_RECALL_LATE. */
 void im_c2c_recall(im_c2c_t *c, uint32_t sdkappid, uint32_t actor_no, uint32_t from_no, uint32_t to_no,
                    const char *key, im_done_cb cb, void *ud);
-/* Replace the body of message `key` (packed; ownership taken); both users
- * get a MODIFY event. IMC_E_MSG_KEY, IMC_E_MSG_NOT_FOUND. */
+/* Replace members of message `key` (from_no's): body is a packed object
+ * (ownership taken) of the members to replace (MsgBody, CloudCustomData);
+ * the stored message's other members stay, and the result is at most
+ * max_bytes. Both users get a MODIFY event. IMC_E_MSG_KEY,
+ * IMC_E_MSG_NOT_FOUND, IMC_E_MSG_TOO_BIG. */
 void im_c2c_modify(im_c2c_t *c, uint32_t sdkappid, uint32_t from_no, uint32_t to_no, const char *key, char *body,
-                   size_t len, im_done_cb cb, void *ud);
+                   size_t len, size_t max_bytes, im_done_cb cb, void *ud);
 /* user_no has read its conversation with peer_no up to upto_seq (0 = the
  * newest message), or — when upto_seq is 0 and upto_time_s > 0 — up to the
  * newest message at or before upto_time_s. Read positions never move back.
@@ -204,9 +207,11 @@ typedef void (*im_convs_cb)(void *ud, int rc, const im_conv_list_t *l);
 /* The user's conversations: pinned first (latest pin first), then by last
  * message time (newest first); deleted ones hidden until a newer message;
  * at most the app's recent-conversation limit of unpinned ones; with unread
- * counts. peer_no != 0: only that conversation (if it exists). */
-void im_c2c_conversations(im_c2c_t *c, uint32_t sdkappid, uint32_t user_no, uint32_t peer_no, im_convs_cb cb,
-                          void *ud);
+ * counts. peer_no != 0: only that conversation (if it exists). unlisted:
+ * also the conversations no list shows (only NoLastMsg messages, last_seq
+ * 0), after the others: their unread counts. */
+void im_c2c_conversations(im_c2c_t *c, uint32_t sdkappid, uint32_t user_no, uint32_t peer_no, int unlisted,
+                          im_convs_cb cb, void *ud);
 /* Pin (1) or unpin (0) a conversation; the user's devices get CONV_PIN.
  * Pinning fails with IMC_E_CONV_PINNED (51012) when the user already has
  * max_pinned other pinned conversations (0 = no bound); the count is taken

@@ -9,6 +9,7 @@
 #include "util/err.h"
 
 #include <assert.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,8 +25,8 @@ typedef struct op_job {
   uint32_t upto;               /* read: the position; pin: the bound on pinned conversations */
   int64_t upto_t, now, window;
   int flag;
-  char *body;
-  size_t len;
+  char *body;                  /* modify: the fields to replace, packed (im_msg_pack's members) */
+  size_t len, max_bytes;
   store_msg_t *m;              /* the message concerned (copy) */
   char a_id[33], b_id[33];
   op_ev_t ev[2];
@@ -41,17 +42,50 @@ static void take_msg(void *ud, const store_msg_t *m)
   j->m = c2c__msg_copy(m);
 }
 
-/* The message of j->key in conversation (a, b), sent by a. */
+/* The message of j->key in conversation (a, b), sent by a: the peer may
+ * have sent a message with the same key (MsgSeq and MsgRandom are the
+ * callers'), which is not the one meant. A user (actor) naming only the
+ * peer's message is told it is not theirs. */
 static int find(store_t *s, op_job_t *j)
 {
   uint32_t cseq, random;
   int64_t t;
+  uint64_t conv = store_c2c_conv(j->a, j->b);
   if (im_msg_key_parse(j->key, &cseq, &random, &t)) return IMC_E_MSG_KEY;
-  int rc = store_msg_find_key(s, j->app, store_c2c_conv(j->a, j->b), cseq, random, t, take_msg, j);
+  int rc = store_msg_find_key_from(s, j->app, conv, j->a, cseq, random, t, take_msg, j);
+  if (rc == IMC_E_NOTFOUND && j->actor && !(rc = store_msg_find_key(s, j->app, conv, cseq, random, t, take_msg, j)))
+    rc = IMC_E_MSG_NOT_SENDER;
   if (rc == IMC_E_NOTFOUND) return IMC_E_MSG_NOT_FOUND;
   if (rc) return rc;
   if (!j->m) return IMC_E_NOMEM;
-  if (j->m->from_no != j->a) return j->actor ? IMC_E_MSG_NOT_SENDER : IMC_E_MSG_NOT_FOUND;
+  assert(j->m->from_no == j->a);
+  return 0;
+}
+
+/* modify_c2c_msg replaces only the members it names (MsgBody,
+ * CloudCustomData): the stored message's others (OfflinePushInfo too) stay.
+ * *out (malloc'd) is the stored object with those members replaced, in
+ * im_msg_pack's member order, at most max_bytes (IMC_E_MSG_TOO_BIG). */
+static int merge_body(const store_msg_t *m, const char *fields, size_t flen, size_t max_bytes, char **out, size_t *len)
+{
+  static const char *const order[] = { "MsgBody", "CloudCustomData", "OfflinePushInfo" };
+  json_t *old = json_loadb(m->body, m->body_len, 0, NULL), *neu = json_loadb(fields, flen, 0, NULL);
+  json_t *o = json_object();
+  int rc = json_is_object(old) && json_is_object(neu) && o ? 0 : IMC_E_NOMEM;
+  for (size_t i = 0; !rc && i < sizeof order / sizeof *order; i++) {
+    json_t *v = json_object_get(neu, order[i]);
+    if (!v) v = json_object_get(old, order[i]);
+    if (v && json_object_set(o, order[i], v)) rc = IMC_E_NOMEM;
+  }
+  char *txt = rc ? NULL : json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  if (!rc && !txt) rc = IMC_E_NOMEM;
+  if (!rc && strlen(txt) > max_bytes) rc = IMC_E_MSG_TOO_BIG;
+  json_decref(old);
+  json_decref(neu);
+  json_decref(o);
+  if (rc) { free(txt); return rc; }
+  *out = txt;
+  *len = strlen(txt);
   return 0;
 }
 
@@ -106,11 +140,16 @@ static int op_run(store_t *s, c2c_job_t *jj)
     if ((rc = store_msg_set_flags(s, j->app, conv, j->m->seq, STORE_MSG_RECALLED))) return rc;
     j->m->flags |= STORE_MSG_RECALLED;
     return both(s, j, IM_EV_RECALL);
-  case OP_MODIFY:
-    if ((rc = find(s, j))) return rc;
-    if ((rc = store_msg_set_body(s, j->app, conv, j->m->seq, j->body, j->len))) return rc;
+  case OP_MODIFY: {
+    char *merged;
+    size_t mlen;
+    if ((rc = find(s, j)) || (rc = merge_body(j->m, j->body, j->len, j->max_bytes, &merged, &mlen))) return rc;
+    rc = store_msg_set_body(s, j->app, conv, j->m->seq, merged, mlen);
+    free(merged);
+    if (rc) return rc;
     if ((rc = store_msg_get(s, j->app, conv, j->m->seq, take_msg, j))) return rc;
     return j->m ? both(s, j, IM_EV_MODIFY) : IMC_E_NOMEM;
+  }
   case OP_READ: {
     store_recent_t r;
     uint32_t upto = 0;
@@ -139,12 +178,19 @@ static int op_run(store_t *s, c2c_job_t *jj)
     if ((rc = store_msg_recent_set(s, j->app, j->a, j->b, "pinned_at_s", j->flag ? j->now : 0))) return rc;
     return add_ev(s, j, IM_EV_CONV_PIN, j->a, (uint32_t)j->flag);
   case OP_DELETE: {
+    /* Everything up to the conversation's newest message is hidden (and
+     * cleared): NoLastMsg messages too, which do not move last_seq. With no
+     * message yet nothing is hidden, so the first message shows the
+     * conversation again (a row kept only by a pin is unpinned below). */
     store_recent_t r;
+    uint32_t upto = 0;
+    if ((rc = store_msg_history(s, j->app, conv, 0, 0, 0, INT64_MAX, 1, newest, &upto))) return rc;
     rc = store_msg_recent_get(s, j->app, j->a, j->b, &r);
-    if (rc == IMC_E_NOTFOUND) return 0; /* nothing to delete */
-    if (rc) return rc;
-    if ((rc = store_msg_recent_set(s, j->app, j->a, j->b, "hidden_seq", r.last_seq ? r.last_seq : 1)) ||
-        (j->flag && (rc = store_msg_recent_set(s, j->app, j->a, j->b, "cleared_seq", r.last_seq))))
+    if (rc == IMC_E_NOTFOUND && !(j->flag && upto)) return 0; /* nothing listed, nothing to clear */
+    if (rc && rc != IMC_E_NOTFOUND) return rc;
+    if (rc) r = (store_recent_t){ 0 };
+    if ((rc = store_msg_recent_set(s, j->app, j->a, j->b, "hidden_seq", upto)) ||
+        (j->flag && (rc = store_msg_recent_set(s, j->app, j->a, j->b, "cleared_seq", upto))))
       return rc;
     if ((j->flag || r.pinned_at_s) && (rc = store_msg_recent_set(s, j->app, j->a, j->b, "pinned_at_s", 0))) return rc;
     return add_ev(s, j, IM_EV_CONV_DEL, j->a, (uint32_t)j->flag);
@@ -206,13 +252,14 @@ void im_c2c_recall(im_c2c_t *c, uint32_t app, uint32_t actor, uint32_t from_no, 
 }
 
 void im_c2c_modify(im_c2c_t *c, uint32_t app, uint32_t from_no, uint32_t to_no, const char *key, char *body,
-                   size_t len, im_done_cb cb, void *ud)
+                   size_t len, size_t max_bytes, im_done_cb cb, void *ud)
 {
   op_job_t *j = op_new(c, OP_MODIFY, app, from_no, to_no, cb, ud);
   if (!j) { free(body); return; }
   snprintf(j->key, sizeof j->key, "%s", key);
   j->body = body;
   j->len = len;
+  j->max_bytes = max_bytes;
   c2c__submit(c, &j->base, 0);
 }
 

@@ -255,7 +255,8 @@ static int hist_run(store_t *s, c2c_job_t *jj)
     if (rc) return rc;
     if (!j->before || seq < j->before) j->before = seq;
   }
-  rc = store_msg_history(s, j->app, conv, j->before, r.cleared_seq, j->min_t, j->max_t, j->limit + 1, hist_msg, j);
+  rc = store_msg_history_seen(s, j->app, conv, j->user, j->before, r.cleared_seq, j->min_t, j->max_t, j->limit + 1,
+                              hist_msg, j);
   return rc ? rc : j->oom ? IMC_E_NOMEM : 0;
 }
 
@@ -305,6 +306,7 @@ typedef struct conv_job {
   c2c_job_t base;
   uint32_t app, user, peer;
   int64_t since, kept;
+  int unlisted;        /* also rows with no listed message (unread counts) */
   im_conv_t *convs;
   char **ids;          /* owns the peer ids of every row read (nids of them) */
   size_t n, nids, cap;
@@ -318,7 +320,7 @@ static void conv_row(void *ud, const store_recent_t *r)
   conv_job_t *j = ud;
   if (j->oom || (j->peer && r->peer_no != j->peer)) return;
   int hidden = r->hidden_seq && r->last_seq <= r->hidden_seq;
-  if (hidden || (!r->last_seq && !r->pinned_at_s)) return;
+  if (hidden || (!r->last_seq && !r->pinned_at_s && !j->unlisted)) return;
   if (j->n == j->cap) {
     size_t nc = j->cap ? j->cap * 2 : 16;
     im_conv_t *a = realloc(j->convs, nc * sizeof *a);
@@ -378,13 +380,15 @@ static void conv_done(c2c_job_t *jj, int rc)
   free(j);
 }
 
-void im_c2c_conversations(im_c2c_t *c, uint32_t app, uint32_t user, uint32_t peer, im_convs_cb cb, void *ud)
+void im_c2c_conversations(im_c2c_t *c, uint32_t app, uint32_t user, uint32_t peer, int unlisted, im_convs_cb cb,
+                          void *ud)
 {
   conv_job_t *j = calloc(1, sizeof *j);
   if (!j) { cb(ud, IMC_E_NOMEM, NULL); return; }
   j->app = app;
   j->user = user;
   j->peer = peer;
+  j->unlisted = unlisted;
   j->since = c2c__since(c, app, imc_clock_now_s());
   j->kept = im_limit(c->lim, app, IM_LIMIT_RECENT_KEPT);
   j->cb = cb;

@@ -385,24 +385,25 @@ static int sqm_get(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t seq, s
   return rc ? rc : n ? 0 : IMC_E_NOTFOUND;
 }
 
-static int sqm_find_key(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t cseq, uint32_t random, int64_t time_s,
-                        store_msg_cb cb, void *ud)
+static int sqm_find_key(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t from_no, uint32_t cseq, uint32_t random,
+                        int64_t time_s, store_msg_cb cb, void *ud)
 {
   struct sqmsg *m = state(s);
   uint32_t seq = 0;
   int rc = m ? flush(s, m) : IMC_E_NOMEM;
-  if (!rc) rc = sq__live_find_key(s, m, sdkappid, conv, cseq, random, time_s, &seq);
+  if (!rc) rc = sq__live_find_key(s, m, sdkappid, conv, from_no, cseq, random, time_s, &seq);
   if (rc) return rc;
   return seq ? sqm_get(s, sdkappid, conv, seq, cb, ud) : IMC_E_NOTFOUND;
 }
 
-static int sqm_history(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t before_seq, uint32_t after_seq,
-                       int64_t min_t, int64_t max_t, int limit, store_msg_cb cb, void *ud)
+static int sqm_history(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t viewer_no, uint32_t before_seq,
+                       uint32_t after_seq, int64_t min_t, int64_t max_t, int limit, store_msg_cb cb, void *ud)
 {
   sqlite3_stmt *st = stmt(s, M_HISTORY);
   int n;
   if (!st) return IMC_E_IO;
-  BIND(st, sdkappid, (int64_t)conv, before_seq ? (int64_t)before_seq : INT64_MAX, after_seq, min_t, max_t, limit);
+  BIND(st, sdkappid, (int64_t)conv, before_seq ? (int64_t)before_seq : INT64_MAX, after_seq, min_t, max_t, limit,
+       viewer_no);
   return each_msg(st, cb, ud, &n);
 }
 

@@ -104,7 +104,8 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
  * stored per message (docs/decisions/messaging-c2c-storage.md §4). */
 #define RECENT_CONV "(CASE WHEN r.user_no<r.peer_no THEN (r.user_no<<32)|r.peer_no ELSE (r.peer_no<<32)|r.user_no END)"
 #define RECENT_LASTJOIN " LEFT JOIN c2c_msg l ON l.id=(SELECT m.id FROM c2c_msg m WHERE m.sdkappid=r.sdkappid" \
-                        " AND m.conv=" RECENT_CONV " AND (m.flags&4)=0 ORDER BY m.seq DESC LIMIT 1)"
+                        " AND m.conv=" RECENT_CONV " AND (m.flags&4)=0 AND NOT ((m.flags&64)!=0 AND m.from_no=r.user_no)" \
+                        " ORDER BY m.seq DESC LIMIT 1)"
 
 /* MsgRandom lookups (dedupe, MsgKey) of imported messages go through the
  * partial index on imported rows (migration 30), named: left to itself the
@@ -164,7 +165,7 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
   X(DEDUPE, "SELECT min(seq),time_s,cseq FROM c2c_msg" IMP_IDX " WHERE sdkappid=?1 AND conv=?2 AND random=?3" \
             " AND from_no=?4 AND time_s>=?5" IMP_ROW) \
   X(DEDUPE_IMPORT, "SELECT min(seq),time_s,cseq FROM c2c_msg" IMP_IDX " WHERE sdkappid=?1 AND conv=?2" \
-                   " AND random=?3 AND cseq=?4 AND time_s=?5" IMP_ROW) \
+                   " AND random=?3 AND cseq=?4 AND time_s=?5 AND (?6=0 OR from_no=?6)" IMP_ROW) \
   X(INBOX_INS, "INSERT INTO c2c_inbox_log(sdkappid,user_no,useq,kind,conv,seq,at) VALUES(?1,?2,?3,?4,?5,?6,?7)") \
   X(INBOX_INS_DIRECT, "INSERT INTO c2c_inbox(sdkappid,user_no,useq,kind,conv,seq,at) VALUES(?1,?2,?3,?4,?5,?6,?7)") \
   X(RECENT_READ, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,read_seq) VALUES(?1,?2,?3,?4)" \
@@ -189,7 +190,8 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
                 "(CASE WHEN (i.conv>>32)=i.user_no THEN i.conv&4294967295 ELSE i.conv>>32 END) ORDER BY i.useq") \
   X(GET, "SELECT " MSGCOLS " FROM c2c_msg m" MSGJOIN " WHERE m.sdkappid=?1 AND m.conv=?2 AND m.seq=?3") \
   X(HISTORY, "SELECT " MSGCOLS " FROM c2c_msg m" MSGJOIN " WHERE m.sdkappid=?1 AND m.conv=?2 AND m.seq<?3 AND m.seq>?4" \
-             " AND m.time_s>=?5 AND m.time_s<=?6 ORDER BY m.seq DESC LIMIT ?7") \
+             " AND m.time_s>=?5 AND m.time_s<=?6 AND NOT ((m.flags&64)!=0 AND m.from_no=?8)" \
+             " ORDER BY m.seq DESC LIMIT ?7") \
   X(SET_FLAGS, "UPDATE c2c_msg SET flags=flags|?4 WHERE sdkappid=?1 AND conv=?2 AND seq=?3") \
   X(SET_BODY, "UPDATE c2c_msg SET body=?4, flags=flags|16 WHERE sdkappid=?1 AND conv=?2 AND seq=?3") \
   X(UNREAD, "SELECT count(*) FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND seq>?3 AND from_no=?4 AND time_s>=?5" \
@@ -369,9 +371,10 @@ int sq__live_conv_next(store_t *s, app_cache_t *ac, uint32_t sdkappid, uint64_t 
 int sq__live_conv_set(struct sqmsg *m, app_cache_t *ac, uint64_t conv, uint32_t used, int64_t last_live);
 /* The send's (or importmsg's) first duplicate: fills a->dup, m.seq, m.time_s, m.cseq. Inside an append. */
 int sq__live_find_dup(store_t *s, struct sqmsg *m, app_cache_t *ac, store_msg_append_t *a, int64_t last_live);
-/* The seq of the first message with MsgKey (cseq, random, time_s), 0 when none; the held rows must be written. */
-int sq__live_find_key(store_t *s, struct sqmsg *m, uint32_t sdkappid, uint64_t conv, uint32_t cseq, uint32_t random,
-                      int64_t time_s, uint32_t *seq);
+/* The seq of the first message with MsgKey (cseq, random, time_s) (from from_no only, unless 0), 0 when none; the
+ * held rows must be written. */
+int sq__live_find_key(store_t *s, struct sqmsg *m, uint32_t sdkappid, uint64_t conv, uint32_t from_no, uint32_t cseq,
+                      uint32_t random, int64_t time_s, uint32_t *seq);
 /* A live append joins its conversation's window (if loaded). */
 void sq__live_win_add(struct sqmsg *m, app_cache_t *ac, const store_msg_t *in, int64_t since_s);
 /* Forget every window of an app. */

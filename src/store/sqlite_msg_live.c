@@ -160,7 +160,12 @@ static int walk_second(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t be
 }
 
 /* A match: the lowest seq seen so far. */
-typedef struct match { uint32_t random, from_no, cseq, seq, out_cseq; int64_t time_s, out_time; int key; } match_t;
+typedef struct match {
+  uint32_t random, from_no, cseq, seq, out_cseq;
+  int64_t time_s, out_time;
+  int key;
+  uint32_t key_from; /* key: only this sender's messages (0: any; importmsg's dedupe matches either side) */
+} match_t;
 
 static void match_take(match_t *k, uint32_t seq, int64_t time_s, uint32_t cseq)
 {
@@ -175,7 +180,8 @@ static int match_ent(void *ud, const sqwin_ent_t *e)
 {
   match_t *k = ud;
   if (e->random == k->random &&
-      (k->key ? e->cseq == k->cseq && e->time_s == k->time_s : e->from_no == k->from_no && e->time_s >= k->time_s))
+      (k->key ? e->cseq == k->cseq && e->time_s == k->time_s && (!k->key_from || e->from_no == k->key_from)
+              : e->from_no == k->from_no && e->time_s >= k->time_s))
     match_take(k, e->seq, e->time_s, e->cseq);
   return 0;
 }
@@ -186,7 +192,8 @@ static int match_imported(store_t *s, struct sqmsg *m, uint32_t sdkappid, uint64
   if (!any_imported(s, m)) return 0;
   sqlite3_stmt *st = stmt(s, k->key ? M_DEDUPE_IMPORT : M_DEDUPE);
   if (!st) return IMC_E_IO;
-  BIND(st, sdkappid, (int64_t)conv, k->random, k->key ? k->cseq : k->from_no, k->time_s);
+  if (k->key) BIND(st, sdkappid, (int64_t)conv, k->random, k->cseq, k->time_s, k->key_from);
+  else BIND(st, sdkappid, (int64_t)conv, k->random, k->from_no, k->time_s);
   int rc = sqlite3_step(st);
   if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
     match_take(k, (uint32_t)sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
@@ -287,7 +294,7 @@ int sq__live_find_dup(store_t *s, struct sqmsg *m, app_cache_t *ac, store_msg_ap
 {
   const store_msg_t *in = &a->m;
   match_t k = { in->random, in->from_no, in->cseq, 0, 0, a->import_dedupe ? in->time_s : a->dedupe_since_s, 0,
-                a->import_dedupe };
+                a->import_dedupe, 0 };
   int rc = match_imported(s, m, in->sdkappid, in->conv, &k);
   if (!rc && !k.key) rc = match_live_send(s, m, ac, in, &k);
   if (!rc && k.key && in->time_s <= last_live) rc = walk_second(s, in->sdkappid, in->conv, in->seq, in->time_s, match_ent, &k);
@@ -306,10 +313,10 @@ int sq__live_find_dup(store_t *s, struct sqmsg *m, app_cache_t *ac, store_msg_ap
 /* MsgKey (cseq, random, time_s): imported messages through the partial
  * index, live ones among the messages of second time_s (walk_second: a
  * binary search over seq, not a walk over every newer message). */
-int sq__live_find_key(store_t *s, struct sqmsg *m, uint32_t sdkappid, uint64_t conv, uint32_t cseq, uint32_t random,
-                      int64_t time_s, uint32_t *seq)
+int sq__live_find_key(store_t *s, struct sqmsg *m, uint32_t sdkappid, uint64_t conv, uint32_t from_no, uint32_t cseq,
+                      uint32_t random, int64_t time_s, uint32_t *seq)
 {
-  match_t k = { random, 0, cseq, 0, 0, time_s, 0, 1 };
+  match_t k = { random, 0, cseq, 0, 0, time_s, 0, 1, from_no };
   int rc = match_imported(s, m, sdkappid, conv, &k);
   if (!rc) rc = walk_second(s, sdkappid, conv, UINT32_MAX, time_s, match_ent, &k);
   *seq = k.seq;

@@ -22,12 +22,22 @@ int store_msg_get(store_t *s, uint32_t app, uint64_t conv, uint32_t seq, store_m
 int store_msg_find_key(store_t *s, uint32_t app, uint64_t conv, uint32_t cseq, uint32_t random, int64_t t,
                        store_msg_cb cb, void *ud)
 {
-  return M(s)->find_key(s, app, conv, cseq, random, t, cb, ud);
+  return M(s)->find_key(s, app, conv, 0, cseq, random, t, cb, ud);
+}
+int store_msg_find_key_from(store_t *s, uint32_t app, uint64_t conv, uint32_t from_no, uint32_t cseq, uint32_t random,
+                            int64_t t, store_msg_cb cb, void *ud)
+{
+  return M(s)->find_key(s, app, conv, from_no, cseq, random, t, cb, ud);
 }
 int store_msg_history(store_t *s, uint32_t app, uint64_t conv, uint32_t before, uint32_t after, int64_t min_t,
                       int64_t max_t, int limit, store_msg_cb cb, void *ud)
 {
-  return M(s)->history(s, app, conv, before, after, min_t, max_t, limit, cb, ud);
+  return M(s)->history(s, app, conv, 0, before, after, min_t, max_t, limit, cb, ud);
+}
+int store_msg_history_seen(store_t *s, uint32_t app, uint64_t conv, uint32_t viewer, uint32_t before, uint32_t after,
+                           int64_t min_t, int64_t max_t, int limit, store_msg_cb cb, void *ud)
+{
+  return M(s)->history(s, app, conv, viewer, before, after, min_t, max_t, limit, cb, ud);
 }
 int store_msg_set_flags(store_t *s, uint32_t app, uint64_t conv, uint32_t seq, uint32_t bits)
 {

@@ -33,6 +33,7 @@ enum {
   STORE_MSG_NEED_RECEIPT = 1u << 3,  /* IsNeedReadReceipt */
   STORE_MSG_MODIFIED     = 1u << 4,  /* body replaced by modify_c2c_msg */
   STORE_MSG_IMPORTED     = 1u << 5,  /* importmsg */
+  STORE_MSG_NOT_FROM     = 1u << 6,  /* SyncOtherMachine 2: not in the sender's history nor lists */
 };
 
 /* Inbox event kinds. */
@@ -126,10 +127,10 @@ typedef struct store_msg_vtab {
   int (*inbox_page)(store_t *, uint32_t sdkappid, uint32_t user_no, uint32_t after_useq, int limit, int64_t since_s,
                     store_inbox_cb cb, void *ud, uint32_t *max_useq);
   int (*get)(store_t *, uint32_t sdkappid, uint64_t conv, uint32_t seq, store_msg_cb cb, void *ud);
-  int (*find_key)(store_t *, uint32_t sdkappid, uint64_t conv, uint32_t cseq, uint32_t random, int64_t time_s,
-                  store_msg_cb cb, void *ud);
-  int (*history)(store_t *, uint32_t sdkappid, uint64_t conv, uint32_t before_seq, uint32_t after_seq,
-                 int64_t min_time_s, int64_t max_time_s, int limit, store_msg_cb cb, void *ud);
+  int (*find_key)(store_t *, uint32_t sdkappid, uint64_t conv, uint32_t from_no, uint32_t cseq, uint32_t random,
+                  int64_t time_s, store_msg_cb cb, void *ud);
+  int (*history)(store_t *, uint32_t sdkappid, uint64_t conv, uint32_t viewer_no, uint32_t before_seq,
+                 uint32_t after_seq, int64_t min_time_s, int64_t max_time_s, int limit, store_msg_cb cb, void *ud);
   int (*set_flags)(store_t *, uint32_t sdkappid, uint64_t conv, uint32_t seq, uint32_t set_bits);
   int (*set_body)(store_t *, uint32_t sdkappid, uint64_t conv, uint32_t seq, const char *body, size_t len);
   int (*recent_list)(store_t *, uint32_t sdkappid, uint32_t user_no, store_recent_cb cb, void *ud);
@@ -164,13 +165,23 @@ int store_msg_inbox_page(store_t *s, uint32_t sdkappid, uint32_t user_no, uint32
                          int64_t since_s, store_inbox_cb cb, void *ud, uint32_t *max_useq);
 /* One message; IMC_E_NOTFOUND. */
 int store_msg_get(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t seq, store_msg_cb cb, void *ud);
-/* The message of a MsgKey (cseq, random, time_s) in conv; IMC_E_NOTFOUND. */
+/* The message of a MsgKey (cseq, random, time_s) in conv; IMC_E_NOTFOUND.
+ * Both sides of a conversation may send the same key (MsgSeq and MsgRandom
+ * are the callers'): then the lowest seq. store_msg_find_key_from takes
+ * only from_no's messages (0: any sender). */
 int store_msg_find_key(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t cseq, uint32_t random, int64_t time_s,
                        store_msg_cb cb, void *ud);
+int store_msg_find_key_from(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t from_no, uint32_t cseq,
+                            uint32_t random, int64_t time_s, store_msg_cb cb, void *ud);
 /* Messages of conv with after_seq < seq < before_seq (before_seq 0 = no
- * bound) and min_time_s <= time_s <= max_time_s, newest first, at most limit. */
+ * bound) and min_time_s <= time_s <= max_time_s, newest first, at most limit.
+ * store_msg_history_seen: those viewer_no sees, without its own messages
+ * flagged STORE_MSG_NOT_FROM (viewer_no 0: every message). */
 int store_msg_history(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t before_seq, uint32_t after_seq,
                       int64_t min_time_s, int64_t max_time_s, int limit, store_msg_cb cb, void *ud);
+int store_msg_history_seen(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t viewer_no, uint32_t before_seq,
+                           uint32_t after_seq, int64_t min_time_s, int64_t max_time_s, int limit, store_msg_cb cb,
+                           void *ud);
 /* OR bits into a message's flags; IMC_E_NOTFOUND. */
 int store_msg_set_flags(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t seq, uint32_t set_bits);
 /* Replace a message's body (and set STORE_MSG_MODIFIED); IMC_E_NOTFOUND. */
