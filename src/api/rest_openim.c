@@ -184,11 +184,15 @@ static void batch_finish(batch_t *b)
   else rest_reply_err(c, b->first_err, NULL, o);
 }
 
-static void batch_error(batch_t *b, const char *to, int rc)
+/* to_v: the target as the request gave it (echoed when it is not a string), or NULL */
+static void batch_error_v(batch_t *b, const char *to, json_t *to_v, int rc)
 {
-  json_array_append_new(b->errors, json_pack("{s:s,s:i}", "To_Account", to, "ErrorCode", imc_err_compat(rc)));
+  json_t *t = to_v && !json_is_string(to_v) ? json_incref(to_v) : json_string(to);
+  json_array_append_new(b->errors, json_pack("{s:o,s:i}", "To_Account", t, "ErrorCode", imc_err_compat(rc)));
   if (!b->first_err) b->first_err = rc;
 }
+
+static void batch_error(batch_t *b, const char *to, int rc) { batch_error_v(b, to, NULL, rc); }
 
 typedef struct batch_one { batch_t *b; char to[33]; } batch_one_t;
 
@@ -235,7 +239,7 @@ void rest_batchsendmsg(rest_ctx_t *c)
   json_array_foreach(to, i, v) {
     uint32_t no;
     const char *id = json_is_string(v) ? json_string_value(v) : "";
-    if (!json_is_string(v) || !tenant_user_id_valid(id)) { batch_error(b, id, IMC_E_MSG_TO); continue; }
+    if (!json_is_string(v) || !tenant_user_id_valid(id)) { batch_error_v(b, id, v, IMC_E_MSG_TO); continue; }
     if (tenant_registry_account_find(c->srv->reg, c->sdkappid, id, &no)) { batch_error(b, id, IMC_E_MSG_TO_UNKNOWN); continue; }
     batch_one_t *one = calloc(1, sizeof *one);
     im_send_t t = in;
@@ -410,11 +414,13 @@ void rest_admin_set_msg_read(rest_ctx_t *c)
   const char *user_id, *peer_id;
   uint32_t user, peer;
   int64_t t;
+  const char *why = "Report_Account is invalid or not imported"; /* the codes' own texts name sendmsg's fields */
   int rc = account(c, "Report_Account", IMC_E_MSG_FROM, IMC_E_MSG_FROM, &user_id, &user);
-  if (!rc) rc = account(c, "Peer_Account", IMC_E_MSG_TO, IMC_E_MSG_TO_UNKNOWN, &peer_id, &peer);
-  if (!rc) rc = int_in(c->body, "MsgReadTime", 1, INT64_MAX / 2, imc_clock_now_s(), IMC_E_MSG_TIMESTAMP,
-                       IMC_E_MSG_TIMESTAMP, &t);
-  if (rc) { rest_reply_err(c, rc, NULL, NULL); return; }
+  if (!rc && (why = "Peer_Account is invalid or not imported"))
+    rc = account(c, "Peer_Account", IMC_E_MSG_TO, IMC_E_MSG_TO_UNKNOWN, &peer_id, &peer);
+  if (!rc && (why = "MsgReadTime must be a positive integer (unix seconds)"))
+    rc = int_in(c->body, "MsgReadTime", 1, INT64_MAX / 2, imc_clock_now_s(), IMC_E_MSG_TIMESTAMP, IMC_E_MSG_TIMESTAMP, &t);
+  if (rc) { rest_reply_err(c, rc, why, NULL); return; }
   im_c2c_read(c->srv->c2c, c->sdkappid, user, peer, 0, t, done_ok, c);
 }
 

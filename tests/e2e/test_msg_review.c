@@ -12,7 +12,9 @@
  *    admin_msgwithdraw and modify_c2c_msg act on the named sender's one;
  *  - modify_c2c_msg changes MsgBody and CloudCustomData independently;
  *  - an online-only message to oneself reaches the user's other live
- *    devices, not the sending one.
+ *    devices, not the sending one;
+ *  - admin_set_msg_read's errors name its fields; batchsendmsg echoes a
+ *    target that is not a string as given.
  * Each test uses its own users. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -405,6 +407,34 @@ static void test_online_only_to_self(void **st)
   wsc_close(&a2);
 }
 
+/* ---- 9. errors name the request's own fields ------------------------------------------ */
+static void test_errors_name_fields(void **st)
+{
+  (void)st;
+  import_users(srv.port, app, key, (const char *const[]){ "e0", "e1", NULL });
+  json_t *r = v4(srv.port, app, key, "openim/admin_set_msg_read",
+                 "{\"Report_Account\":\"e0\",\"Peer_Account\":\"e1\",\"MsgReadTime\":0}");
+  assert_non_null(r);
+  assert_int_equal(jint(r, "ErrorCode"), 90006);
+  assert_non_null(strstr(jstr(r, "ErrorInfo"), "MsgReadTime"));
+  json_decref(r);
+  r = v4(srv.port, app, key, "openim/admin_set_msg_read", "{\"Report_Account\":\"nobody_here\",\"Peer_Account\":\"e1\"}");
+  assert_non_null(r);
+  assert_int_equal(jint(r, "ErrorCode"), 90008);
+  assert_non_null(strstr(jstr(r, "ErrorInfo"), "Report_Account"));
+  json_decref(r);
+  /* a target that is not a string is echoed as given */
+  r = v4(srv.port, app, key, "openim/batchsendmsg",
+         "{\"From_Account\":\"e0\",\"To_Account\":[5,\"e1\"],\"MsgRandom\":3,\"MsgBody\":" TEXT("b") "}");
+  assert_non_null(r);
+  json_t *e = json_array_get(json_object_get(r, "ErrorList"), 0);
+  assert_non_null(e);
+  assert_true(json_is_integer(json_object_get(e, "To_Account")));
+  assert_int_equal(jint(e, "To_Account"), 5);
+  assert_int_equal(json_array_size(json_object_get(r, "ErrorList")), 1);
+  json_decref(r);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -416,6 +446,7 @@ int main(void)
     cmocka_unit_test(test_shared_msgkey),
     cmocka_unit_test(test_modify_fields_independent),
     cmocka_unit_test(test_online_only_to_self),
+    cmocka_unit_test(test_errors_name_fields),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
