@@ -420,10 +420,51 @@ int cws_send_fast(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const char *data,
 }
 
 /* ---- sync ------------------------------------------------------------------------------------ */
+/* A sync page's reply as fixed-format text: the events that are messages
+ * through wsm_push_text (their packed bodies copied, not parsed), the others
+ * through their jansson form; byte for byte what the jansson reply below
+ * makes. 0, or the writer's error (the caller then builds that reply). */
+static int sync_text(jsonw_t *w, const pending_t *p, const im_sync_page_t *page)
+{
+  const char *ok = imc_strerror(0);
+  jsonw_reset(w);
+  jsonw_lit(w, "{\"id\":");
+  if (p->id) jsonw_json(w, p->id);
+  else if (p->id_is_num) jsonw_i64(w, p->id_num);
+  else jsonw_lit(w, "null");
+  jsonw_lit(w, ",\"op\":\"sync\",\"code\":");
+  jsonw_i64(w, imc_err_compat(0));
+  jsonw_lit(w, ",\"msg\":");
+  jsonw_str(w, ok, strlen(ok));
+  jsonw_lit(w, ",\"events\":[");
+  for (size_t i = 0; i < page->n && !w->failed; i++) {
+    if (i) jsonw_lit(w, ",");
+    size_t mark = w->len;
+    if (!wsm_push_text(w, &page->evs[i]) || w->failed) continue;
+    w->len = mark; /* not a message in packed form: what wsm_push_text wrote goes */
+    w->buf[mark] = 0;
+    json_t *o = wsm_event_json(&page->evs[i]);
+    if (!o) return IMC_E_NOMEM;
+    jsonw_json(w, o);
+    json_decref(o);
+  }
+  jsonw_lit(w, "],\"cursor\":");
+  jsonw_u64(w, page->cursor);
+  if (page->complete) jsonw_lit(w, ",\"complete\":true}");
+  else jsonw_lit(w, ",\"complete\":false}");
+  return w->failed;
+}
+
 static void synced(void *ud, int rc, im_session_t *s, const im_sync_page_t *page)
 {
   pending_t *p = ud;
   (void)s;
+  net_ws_t *ws = !rc && page ? pending_ws(p) : NULL;
+  if (ws && !sync_text(&p->srv->frame_text, p, page)) {
+    net_ws_send_text(ws, p->srv->frame_text.buf, p->srv->frame_text.len);
+    pending_free(p);
+    return;
+  }
   json_t *extra = NULL;
   if (!rc && page) {
     json_t *evs = json_array();
