@@ -212,6 +212,22 @@ static const http_parser_settings settings = {
   .on_headers_complete = on_headers_complete, .on_body = on_body, .on_message_complete = on_complete,
 };
 
+/* Reading resumes once the pipeline has room and the replies queued are
+ * under NET_HTTP_MAX_QUEUED: a client that sends requests and never reads
+ * its replies is not read either (its requests wait in the kernel), so its
+ * replies cannot grow the server's memory without bound. */
+static void resume_if_room(struct net_conn *c)
+{
+  http_state_t *h = c->u.http;
+  if (h && h->npending < NET_MAX_PIPELINE && net__queued(c) < NET_HTTP_MAX_QUEUED && (c->flags & CF_READ_PAUSED) &&
+      !h->failed && !h->stop && !h->eof && !(c->flags & CF_FAKE)) {
+    c->flags &= (uint16_t)~CF_READ_PAUSED;
+    net__resume_read(c);
+    /* a request cut by the pause gets its time again: the server, not the client, held it */
+    if (!net__scan_idle(&h->scan)) net__set_deadline(c, net__now(c->srv) + c->srv->cfg.request_timeout_ms);
+  }
+}
+
 /* Queue every reply that is ready at the head of the pipeline. */
 static void drain(struct net_conn *c)
 {
@@ -230,11 +246,7 @@ static void drain(struct net_conn *c)
   if (!h || (c->flags & CF_CLOSE_AFTER_WRITE)) return;
   if (!h->head && h->eof) { net__close(c); return; } /* everything the client sent is answered */
   if (!h->head && net__scan_idle(&h->scan)) net__set_deadline(c, net__now(c->srv) + c->srv->cfg.keepalive_idle_ms);
-  if (h->npending < NET_MAX_PIPELINE && (c->flags & CF_READ_PAUSED) && !h->failed && !h->stop && !h->eof &&
-      !(c->flags & CF_FAKE)) {
-    c->flags &= (uint16_t)~CF_READ_PAUSED;
-    net__resume_read(c);
-  }
+  resume_if_room(c);
 }
 
 static const struct { int status; const char *reason; } reasons[] = {
@@ -485,16 +497,20 @@ void net__http_feed(struct net_conn *c, char *data, size_t len)
     net__read_stop(c);
     return;
   }
-  if (h->npending >= NET_MAX_PIPELINE && !(c->flags & CF_FAKE)) {
+  if ((h->npending >= NET_MAX_PIPELINE || net__queued(c) >= NET_HTTP_MAX_QUEUED) && !(c->flags & CF_FAKE)) {
     c->flags |= CF_READ_PAUSED;
     net__read_stop(c);
+    /* waiting for the client to read its replies: it has keepalive_idle_ms to read again (net__http_deadline) */
+    if (net__queued(c) >= NET_HTTP_MAX_QUEUED) net__set_deadline(c, net__now(c->srv) + c->srv->cfg.keepalive_idle_ms);
   }
 }
 
 void net__http_written(struct net_conn *c)
 {
   http_state_t *h = c->u.http;
-  if (!h || !h->trace_out) return;
+  if (!h) return;
+  resume_if_room(c); /* everything queued is written */
+  if (!h->trace_out) return;
   imc_turnlog_req_mark(h->trace_out, IMC_TL_WRITTEN);
   h->trace_out = 0;
 }
@@ -502,8 +518,14 @@ void net__http_written(struct net_conn *c)
 void net__http_deadline(struct net_conn *c)
 {
   http_state_t *h = c->u.http;
-  if (h && !h->failed && !net__scan_idle(&h->scan)) http_fail(c, 408, IMC_E_TIMEOUT, "the request was not complete in time");
-  else net__close(c);
+  if (h && (c->flags & CF_READ_PAUSED) && net__queued(c) >= NET_HTTP_MAX_QUEUED) {
+    net__out_drop(c); /* it read nothing of its replies for keepalive_idle_ms: a 408 would wait behind them */
+    net__close(c);
+  } else if (h && !h->failed && !net__scan_idle(&h->scan)) {
+    http_fail(c, 408, IMC_E_TIMEOUT, "the request was not complete in time");
+  } else {
+    net__close(c);
+  }
 }
 
 void net__http_eof(struct net_conn *c)

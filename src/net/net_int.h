@@ -12,6 +12,10 @@
 #define NET_WHEEL_TICK_MS 250
 #define NET_READ_BUF (64 * 1024)
 #define NET_MAX_PIPELINE 32
+/* HTTP replies queued on a connection past which it is not read (http.c): a
+ * pipelining client that never reads holds at most this plus one read's
+ * replies. */
+#define NET_HTTP_MAX_QUEUED (1u << 20)
 
 /* ---- loop turn budgets -------------------------------------------------------
  * A loop turn (libuv) runs: timers (the deadline wheel), idle (on_again:
@@ -298,7 +302,7 @@ void net__http_feed(struct net_conn *c, char *data, size_t len);
 void net__http_free(struct net_conn *c);
 void net__http_orphan(struct net_conn *c);       /* connection gone: detach requests */
 void net__http_deadline(struct net_conn *c);
-void net__http_written(struct net_conn *c);      /* its queue was written out: the turn log's mark (util/turnlog.h) */
+void net__http_written(struct net_conn *c);      /* its queue was written out: reading resumes if it paused for room; the turn log's mark (util/turnlog.h) */
 void net__http_eof(struct net_conn *c);          /* the client half-closed */
 /* Field lines named `name` (case-insensitive): how many; the i-th value. */
 size_t net__req_field_count(const net_req_t *r, const char *name);

@@ -297,10 +297,14 @@ static void on_frame(struct net_conn *c, int fin, int op, char *p, size_t n)
   case 0x8: { /* close: answer with the same code, then close */
     uint16_t code = n >= 2 ? (uint16_t)((unsigned char)p[0] << 8 | (unsigned char)p[1]) : 1000;
     if (n == 1 || (n >= 2 && (code < 1000 || code == 1004 || code == 1005 || code == 1006 || (code > 1014 && code < 3000) || code > 4999))) code = 1002;
+    else if (n > 2 && !utf8_ok((const unsigned char *)p + 2, n - 2)) code = 1007; /* RFC 6455 §5.5.1, §8.1: the reason is UTF-8 */
     net_ws_close(c, code, NULL);
     return;
   }
-  case 0x9: activity(c); send_frame(c, 0xA, p, n); return; /* ping → pong */
+  case 0x9: /* ping → pong, under the send queue's cap as any reply (a peer pinging and never reading is closed, 1008) */
+    activity(c);
+    if (!over_cap(c, n + NET_WS_HEAD_MAX, NULL)) send_frame(c, 0xA, p, n);
+    return;
   case 0xA: activity(c); return;                            /* pong */
   default: fail(c, 1002, "unknown opcode"); return;
   }

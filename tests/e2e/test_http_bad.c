@@ -10,6 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "e2e.h"
@@ -139,11 +144,77 @@ static void test_graceful_stop(void **st)
   assert_non_null(strstr(out, "\"Imported\""));
 }
 
+/* A loopback connection whose receive buffer is small from the start (set
+ * before connect: shrinking it after the window was advertised makes the
+ * kernel drop data and wait on retransmissions), its sends timing out after
+ * 2 s. */
+static int connect_small(int port)
+{
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  int small = 4096;
+  struct timeval to = { 2, 0 };
+  struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd < 0) return -1;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &to, sizeof to);
+  if (connect(fd, (struct sockaddr *)&a, sizeof a)) { close(fd); return -1; }
+  return fd;
+}
+
+/* A client that pipelines requests and never reads its replies is not read
+ * either once 1 MiB of replies waits for it (NET_HTTP_MAX_QUEUED): the
+ * server kept reading such a client and queued its replies without bound
+ * (hundreds of MB). When the client reads again, every request is answered. */
+static void test_unread_pipeline_is_not_read(void **st)
+{
+  (void)st;
+  static const char req[] = "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n";
+  const size_t rl = sizeof req - 1;
+  char *batch = malloc(rl * 1000);
+  assert_non_null(batch);
+  for (int i = 0; i < 1000; i++) memcpy(batch + (size_t)i * rl, req, rl);
+  int fd = connect_small(srv.port);
+  assert_true(fd >= 0);
+  size_t sent = 0;
+  int blocked = 0;
+  for (int b = 0; b < 2000 && !blocked; b++) { /* at most 70 MB */
+    for (size_t off = 0; off < rl * 1000;) {
+      ssize_t w = send(fd, batch + off, rl * 1000 - off, MSG_NOSIGNAL);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) { blocked = 1; break; }
+      off += (size_t)w;
+      sent += (size_t)w;
+    }
+  }
+  free(batch);
+  assert_true(blocked); /* the server stopped reading us */
+  still_serving();
+  /* read: the server reads again and answers every whole request sent */
+  size_t want = sent / rl, got = 0;
+  char buf[65536], tail[3] = { 0 };
+  while (got < want) {
+    struct pollfd pf = { fd, POLLIN, 0 };
+    if (poll(&pf, 1, 10000) <= 0) break;
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    for (ssize_t i = 0; i < n; i++) { /* one "\r\n\r\n" per reply (the header's end) */
+      if (buf[i] == '\n' && tail[0] == '\r' && tail[1] == '\n' && tail[2] == '\r') got++;
+      tail[0] = tail[1];
+      tail[1] = tail[2];
+      tail[2] = buf[i];
+    }
+  }
+  close(fd);
+  if (got != want) fail_msg("%zu replies for %zu requests", got, want);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_malformed), cmocka_unit_test(test_oversize), cmocka_unit_test(test_slow_client),
-    cmocka_unit_test(test_keepalive_and_pipelining), cmocka_unit_test(test_graceful_stop),
+    cmocka_unit_test(test_keepalive_and_pipelining), cmocka_unit_test(test_unread_pipeline_is_not_read),
+    cmocka_unit_test(test_graceful_stop),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -6,10 +6,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "e2e.h"
@@ -20,7 +24,8 @@ static char key[80];
 /* The login deadline is long enough for test_login_errors' nine requests on
  * one connection under the sanitizers on a busy CI host (700 ms was not),
  * and short enough for test_login_timeout to wait for it. */
-static const char *const ws_args[] = { "--ws-login-timeout-ms", "3000", "--ws-max-frame-bytes", "4096", NULL };
+static const char *const ws_args[] = { "--ws-login-timeout-ms", "3000", "--ws-max-frame-bytes", "4096",
+                                       "--ws-max-queued-bytes", "1048576", NULL };
 
 static int setup(void **st)
 {
@@ -186,6 +191,16 @@ static void test_bad_frames(void **st)
   assert_int_equal(e2e_send(fd, nonminimal, sizeof nonminimal - 1), 0);
   expect_close(fd, 1002);
   close(fd);
+  /* a close frame whose reason is not UTF-8 (RFC 6455 §5.5.1, §8.1): 1007, not an echo of its code */
+  fd = e2e_ws_connect(srv.port, "/ws");
+  assert_int_equal(e2e_ws_send_frame(fd, 8, 1, "\x03\xe8\xff\xfe", 4, 1), 0);
+  expect_close(fd, 1007);
+  close(fd);
+  /* a valid reason: the code is echoed */
+  fd = e2e_ws_connect(srv.port, "/ws");
+  assert_int_equal(e2e_ws_send_frame(fd, 8, 1, "\x0b\xb9" "bye", 5, 1), 0);
+  expect_close(fd, 3001);
+  close(fd);
   /* fragmented text is reassembled */
   char buf[4096];
   fd = e2e_ws_connect(srv.port, "/ws");
@@ -313,6 +328,75 @@ static void test_upgrade_and_frame_in_one_write(void **st)
   close(fd);
 }
 
+/* A loopback connection whose receive buffer is small from the start (set
+ * before connect: shrinking it after the window was advertised makes the
+ * kernel drop data and wait on retransmissions), its sends timing out after
+ * 2 s. */
+static int connect_small(int port)
+{
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  int small = 4096;
+  struct timeval to = { 2, 0 };
+  struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd < 0) return -1;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &to, sizeof to);
+  if (connect(fd, (struct sockaddr *)&a, sizeof a)) { close(fd); return -1; }
+  return fd;
+}
+
+/* Pongs are replies like any other: a peer that pings and never reads is
+ * closed (1008) once its queue passes ws_max_queued_bytes (1 MiB here),
+ * instead of the server queueing pongs without bound (it did: GBs). */
+static void test_ping_flood_is_capped(void **st)
+{
+  (void)st;
+  int fd = connect_small(srv.port); /* the kernel keeps little of the pongs for us: they stay in the server's queue */
+  assert_true(fd >= 0);
+  static const char up[] = "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+  assert_int_equal(e2e_send(fd, up, sizeof up - 1), 0);
+  char head[1024];
+  size_t hl = 0;
+  while (hl < 4 || memcmp(head + hl - 4, "\r\n\r\n", 4)) { /* the 101 answer, byte by byte: no frame read with it */
+    assert_true(hl + 1 < sizeof head);
+    assert_int_equal(recv(fd, head + hl, 1, 0), 1);
+    hl++;
+  }
+  assert_memory_equal(head, "HTTP/1.1 101", 12);
+  char pay[125];
+  memset(pay, 'p', sizeof pay);
+  size_t sent = 0;
+  /* 8 MiB of pings, eight times the cap, unread; the server stops reading us first (its close is queued) */
+  for (int i = 0; i < 8 * 8400; i++) {
+    if (e2e_ws_send_frame(fd, 9, 1, pay, sizeof pay, 1)) break;
+    sent += sizeof pay;
+  }
+  assert_true(sent >= (1u << 20)); /* enough to pass the cap */
+  /* the pongs the server kept, then its close (1008), or the end of the
+   * connection if the close grace (5 s) tore it down before we read that far */
+  char buf[4096];
+  int op = 0, cc = 0, pongs = 0;
+  for (;;) {
+    int n = e2e_ws_recv(fd, &op, buf, sizeof buf, 8000, &cc);
+    if (n < 0) {
+      char b;
+      ssize_t r = recv(fd, &b, 1, MSG_DONTWAIT);
+      if (!(r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK)))
+        fail_msg("the connection stays open after %d pongs", pongs);
+      break;
+    }
+    if (op == 10) pongs++;
+    if (op == 8) { assert_int_equal(cc, 1008); break; }
+  }
+  assert_true((size_t)pongs * sizeof pay < sent); /* not every ping was answered */
+  close(fd);
+  fd = e2e_ws_login(srv.port, app, key, "after-pings", "Web", NULL, 0);
+  assert_true(fd >= 0);
+  close(fd);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -320,7 +404,7 @@ int main(void)
     cmocka_unit_test(test_bad_json_keeps_connection), cmocka_unit_test(test_second_device_same_platform),
     cmocka_unit_test(test_login_timeout), cmocka_unit_test(test_bad_frames), cmocka_unit_test(test_login_usage_is_durable),
     cmocka_unit_test(test_graceful_stop_with_open_connections), cmocka_unit_test(test_pings_keep_an_idle_session),
-    cmocka_unit_test(test_upgrade_and_frame_in_one_write),
+    cmocka_unit_test(test_upgrade_and_frame_in_one_write), cmocka_unit_test(test_ping_flood_is_capped),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
