@@ -63,23 +63,42 @@ static void list_done(void *ud, int rc, const im_conv_list_t *l)
   if (rc) { rest_reply_err(c, rc, NULL, NULL); return; }
   int64_t page = im_limit(&c->srv->limits, c->sdkappid, IM_LIMIT_RECENT_PAGE);
   int pin_support = r->flags & 1;
+  /* rest-api-reference §2.7: AssistFlags bit 1 asks for empty conversations
+   * too (pinned before any message: no last message) */
+  im_conv_t *cv = l->convs, *full = NULL;
+  size_t n = l->n;
+  if (!(r->flags & 2)) {
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) m += cv[i].last_seq != 0;
+    if (m < n) {
+      if (!(full = malloc((m ? m : 1) * sizeof *full))) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
+      for (size_t i = 0, k = 0; i < n; i++) if (cv[i].last_seq) full[k++] = cv[i];
+      cv = full;
+      n = m;
+    }
+  }
   size_t npinned = 0;
-  while (npinned < l->n && l->convs[npinned].pinned_at_s) npinned++;
+  while (npinned < n && cv[npinned].pinned_at_s) npinned++;
   json_t *items = json_array();
   int64_t left = page;
   int complete = 1;
   if (pin_support) {
-    size_t start = skip(l->convs, 0, npinned, 1, r->top_ts, r->top_idx), end = start;
-    while (end < npinned && left > 0) { json_array_append_new(items, item(&l->convs[end], 1)); end++; left--; }
-    cursor(l->convs, start, end, 1, &r->top_ts, &r->top_idx);
+    size_t start = skip(cv, 0, npinned, 1, r->top_ts, r->top_idx), end = start;
+    while (end < npinned && left > 0) { json_array_append_new(items, item(&cv[end], 1)); end++; left--; }
+    cursor(cv, start, end, 1, &r->top_ts, &r->top_idx);
     if (end < npinned) complete = 0;
   }
   /* without pin support pinned conversations are listed among the others by time */
-  im_conv_t *rest = l->convs ? l->convs + (pin_support ? npinned : 0) : NULL; /* NULL + 0 is undefined */
-  size_t nrest = l->n - (pin_support ? npinned : 0);
+  im_conv_t *rest = cv ? cv + (pin_support ? npinned : 0) : NULL; /* NULL + 0 is undefined */
+  size_t nrest = n - (pin_support ? npinned : 0);
   im_conv_t *sorted = NULL;
   if (!pin_support && npinned) {
-    if (!(sorted = malloc(nrest * sizeof *sorted))) { json_decref(items); rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
+    if (!(sorted = malloc(nrest * sizeof *sorted))) {
+      free(full);
+      json_decref(items);
+      rest_reply_err(c, IMC_E_NOMEM, NULL, NULL);
+      return;
+    }
     memcpy(sorted, rest, nrest * sizeof *sorted);
     for (size_t i = 1; i < nrest; i++) { /* insertion sort by time: at most a few hundred rows */
       im_conv_t x = sorted[i];
@@ -94,6 +113,7 @@ static void list_done(void *ud, int rc, const im_conv_list_t *l)
   cursor(rest, start, end, 0, &r->ts, &r->idx);
   if (end < nrest) complete = 0;
   free(sorted);
+  free(full);
   json_t *o = json_pack("{s:o,s:i,s:I,s:I,s:I,s:I}", "SessionItem", items, "CompleteFlag", complete, "TimeStamp",
                         (json_int_t)r->ts, "StartIndex", (json_int_t)r->idx, "TopTimeStamp", (json_int_t)r->top_ts,
                         "TopStartIndex", (json_int_t)r->top_idx);

@@ -356,7 +356,8 @@ static int conv_run(store_t *s, c2c_job_t *jj)
   size_t out = 0;
   int64_t others = 0;
   for (size_t i = 0; i < j->n; i++) {
-    if (!j->convs[i].pinned_at_s && others++ >= j->kept) continue;
+    /* rows no list shows (unlisted: only NoLastMsg messages) do not take a list's place */
+    if (!j->convs[i].pinned_at_s && j->convs[i].last_seq && others++ >= j->kept) continue;
     j->convs[out++] = j->convs[i];
   }
   j->n = out; /* the ids array still owns every string */

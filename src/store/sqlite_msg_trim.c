@@ -11,7 +11,10 @@
  *   phase 1  walks every row once, keeping the `keep` most recent unpinned
  *            ones seen so far in a min-heap; at the end its root is the bar;
  *   phase 2  walks every row again and deletes the unpinned rows below the
- *            bar, each by its key (still unpinned).
+ *            bar, each by its key (still unpinned). A row whose history the
+ *            user cleared (ClearRamble: cleared_seq) is hidden instead, as a
+ *            conversation delete hides it: the clear must outlive the list
+ *            (a row made again by a later message would show the history).
  *
  * Between calls other writer jobs run. A row's recency only rises (a new
  * message), so the heap's rows stay at or above the bar: a row below it has
@@ -99,7 +102,7 @@ static int start(store_t *s, struct sqmsg *m, uint32_t app, uint32_t user, int k
 
 /* Read up to lim rows after t->after; phase 1 ranks them, phase 2 collects
  * those to delete into del (*ndel). *got: rows read. */
-static int walk(store_t *s, sqtrim_t *t, int lim, uint32_t *del, int *ndel, int *got)
+static int walk(store_t *s, sqtrim_t *t, int lim, sqtrim_key_t *del, int *ndel, int *got)
 {
   sqlite3_stmt *st = sq__msg_stmt(s, M_TRIM_ROWS);
   int rc;
@@ -114,7 +117,7 @@ static int walk(store_t *s, sqtrim_t *t, int lim, uint32_t *del, int *ndel, int 
     (*got)++;
     if (pinned) continue;
     if (t->phase == 1) offer(t, &k);
-    else if (!t->keep || key_less(&k, &t->bar)) del[(*ndel)++] = k.peer;
+    else if (!t->keep || key_less(&k, &t->bar)) del[(*ndel)++] = k;
   }
   sqlite3_reset(st);
   return sq__map_rc(rc);
@@ -125,7 +128,7 @@ int sq__trim_step(store_t *s, uint32_t app, uint32_t user, int keep, int max_row
   struct sqmsg *m = sq__msg_state(s);
   sqtrim_t *t = m ? &m->trim : NULL;
   int rc = 0, budget = max_rows;
-  uint32_t *del = NULL;
+  sqtrim_key_t *del = NULL;
   *deleted = 0;
   *more = 0;
   if (!m) return IMC_E_NOMEM;
@@ -137,12 +140,16 @@ int sq__trim_step(store_t *s, uint32_t app, uint32_t user, int keep, int max_row
     if (t->phase == 2 && !del && !(del = malloc((size_t)budget * sizeof *del))) { rc = IMC_E_NOMEM; break; }
     if ((rc = walk(s, t, budget, del, &ndel, &got))) break;
     for (int i = 0; i < ndel && !rc; i++) {
-      sqlite3_stmt *st = sq__msg_stmt(s, M_TRIM_DEL);
-      if (!st) { rc = IMC_E_IO; break; }
-      BIND(st, app, user, del[i]);
+      sqlite3_stmt *st = sq__msg_stmt(s, M_TRIM_DEL), *hide = sq__msg_stmt(s, M_TRIM_HIDE);
+      if (!st || !hide) { rc = IMC_E_IO; break; }
+      BIND(st, app, user, del[i].peer);
       rc = sq__map_rc(sqlite3_step(st));
       sqlite3_reset(st);
       if (!rc) *deleted += sqlite3_changes(sq__db(s));
+      if (rc) break;
+      BIND(hide, app, user, del[i].peer, del[i].seq);
+      rc = sq__map_rc(sqlite3_step(hide));
+      sqlite3_reset(hide);
     }
     budget -= got;
     if (!rc && budget > 0) { /* fewer rows than asked for: the phase's walk reached the user's last row */

@@ -14,7 +14,9 @@
  *  - an online-only message to oneself reaches the user's other live
  *    devices, not the sending one;
  *  - admin_set_msg_read's errors name its fields; batchsendmsg echoes a
- *    target that is not a string as given.
+ *    target that is not a string as given;
+ *  - recentcontact/get_list lists a conversation pinned before any message
+ *    only with AssistFlags bit 1.
  * Each test uses its own users. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -407,6 +409,35 @@ static void test_online_only_to_self(void **st)
   wsc_close(&a2);
 }
 
+/* ---- 10. get_list lists empty conversations only with AssistFlags bit 1 ------------------ */
+static void test_empty_conversations_on_request(void **st)
+{
+  (void)st;
+  import_users(srv.port, app, key, (const char *const[]){ "em_peer", NULL });
+  wsc_t a;
+  login_live(&a, "em_a", "Web");
+  expect_code(wsc_rpc(&a, "pin", "\"peer\":\"em_peer\",\"pinned\":true"), 0); /* no message yet */
+  for (int flags = 0; flags < 4; flags++) {
+    json_t *r = v4(srv.port, app, key, "recentcontact/get_list",
+                   "{\"From_Account\":\"em_a\",\"TimeStamp\":0,\"StartIndex\":0,\"TopTimeStamp\":0,"
+                   "\"TopStartIndex\":0,\"AssistFlags\":%d}", flags);
+    assert_non_null(r);
+    assert_int_equal(jint(r, "ErrorCode"), 0);
+    json_t *items = json_object_get(r, "SessionItem");
+    if (flags & 2) {
+      assert_int_equal(json_array_size(items), 1);
+      json_t *it = json_array_get(items, 0);
+      assert_string_equal(jstr(it, "To_Account"), "em_peer");
+      assert_int_equal(jint(it, "MsgTime"), 0);
+      assert_int_equal(jint(it, "TopFlag"), 1);
+    } else if (json_array_size(items)) {
+      fail_msg("AssistFlags %d lists an empty conversation: %s", flags, json_dumps(r, JSON_COMPACT));
+    }
+    json_decref(r);
+  }
+  wsc_close(&a);
+}
+
 /* ---- 9. errors name the request's own fields ------------------------------------------ */
 static void test_errors_name_fields(void **st)
 {
@@ -447,6 +478,7 @@ int main(void)
     cmocka_unit_test(test_modify_fields_independent),
     cmocka_unit_test(test_online_only_to_self),
     cmocka_unit_test(test_errors_name_fields),
+    cmocka_unit_test(test_empty_conversations_on_request),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

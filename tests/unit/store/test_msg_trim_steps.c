@@ -178,11 +178,46 @@ static void test_changes_between_steps(void **st)
   store_close(s);
 }
 
+/* A row whose history the user cleared (ClearRamble) is hidden by the trim,
+ * not deleted: deleted, a later message would make it again without its
+ * cleared_seq and show the cleared history. A conversation holding only
+ * NoLastMsg messages ranks by its newest message, not as the oldest (its row
+ * carries the unread count). Fails when the trim deletes cleared rows or
+ * ranks NoLastMsg-only rows at time 0. */
+static void test_cleared_and_nolast_rows(void **st)
+{
+  (void)st;
+  store_t *s;
+  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
+  for (uint32_t p = 2; p < 12; p++) rows_send(s, APP, T0, 1, p, p); /* peer p at time T0 + p */
+  assert_int_equal(store_msg_recent_set(s, APP, 1, 2, "cleared_seq", 1), 0); /* the oldest: cleared */
+  store_msg_append_t a; /* peer 20's only message, NoLastMsg, the newest of all */
+  memset(&a, 0, sizeof a);
+  a.m = (store_msg_t){ APP, store_c2c_conv(20, 1), 0, 20, 1, T0 + 100, 7, 7, STORE_MSG_NO_LAST, 604800, "{}", 2,
+                       NULL, NULL };
+  a.inbox_to = a.recent_from = a.recent_to = 1;
+  assert_int_equal(store_msg_append(s, &a), 0);
+  assert_int_equal(store_exec(s, "COMMIT"), 0);
+  int64_t total = 0;
+  while (step(s, 3, 50, &total)) {}
+  store_recent_t r;
+  assert_int_equal(store_msg_recent_get(s, APP, 1, 2, &r), 0); /* kept, hidden, still cleared */
+  assert_int_equal(r.cleared_seq, 1);
+  assert_true(r.hidden_seq >= r.last_seq && r.last_seq == 1);
+  assert_int_equal(store_msg_recent_get(s, APP, 1, 20, &r), 0); /* among the 3 most recent */
+  assert_int_equal(store_msg_recent_get(s, APP, 1, 11, &r), 0);
+  assert_int_equal(store_msg_recent_get(s, APP, 1, 10, &r), 0);
+  for (uint32_t p = 3; p < 10; p++) assert_int_equal(store_msg_recent_get(s, APP, 1, p, &r), IMC_E_NOTFOUND);
+  store_close(s);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_steps, setup, teardown),
     cmocka_unit_test_setup_teardown(test_changes_between_steps, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_cleared_and_nolast_rows, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
