@@ -180,13 +180,29 @@ static void split_url(net_req_t *r)
   if (frag) *frag = 0;
 }
 
+/* Whether a Connection field of r lists "close" (RFC 9110 §7.6.1: a list of
+ * tokens; empty elements and OWS are ignored, §5.6.1.2). http-parser misses
+ * it behind an empty element (", close"). */
+static int asks_close(const net_req_t *r)
+{
+  const char *v;
+  for (size_t k = 0; (v = net__req_field(r, "connection", k)); k++)
+    for (const char *e = v; *e;) {
+      while (*e == ' ' || *e == '\t' || *e == ',') e++;
+      const char *t = e;
+      while (*e && *e != ',' && *e != ' ' && *e != '\t') e++;
+      if (e - t == 5 && !strncasecmp(t, "close", 5)) return 1;
+    }
+  return 0;
+}
+
 static int on_complete(http_parser *p)
 {
   struct net_conn *c = conn_of(p);
   http_state_t *h = c->u.http;
   net_req_t *r = h->cur;
   h->cur = NULL;
-  r->keep_alive = (uint8_t)http_should_keep_alive(p);
+  r->keep_alive = (uint8_t)(http_should_keep_alive(p) && !asks_close(r));
   split_url(r);
   if (!r->path) { req_free(r); return -1; }
   if (h->tail) h->tail->next = r; else h->head = r;
@@ -252,7 +268,7 @@ static void drain(struct net_conn *c)
 static const struct { int status; const char *reason; } reasons[] = {
   { 101, "Switching Protocols" }, { 200, "OK" }, { 201, "Created" }, { 204, "No Content" }, { 400, "Bad Request" },
   { 401, "Unauthorized" }, { 403, "Forbidden" }, { 404, "Not Found" }, { 405, "Method Not Allowed" },
-  { 408, "Request Timeout" }, { 411, "Length Required" }, { 413, "Content Too Large" },
+  { 408, "Request Timeout" }, { 411, "Length Required" }, { 413, "Content Too Large" }, { 414, "URI Too Long" },
   { 426, "Upgrade Required" }, { 431, "Request Header Fields Too Large" }, { 500, "Internal Server Error" },
   { 501, "Not Implemented" }, { 503, "Service Unavailable" }, { 505, "HTTP Version Not Supported" },
 };

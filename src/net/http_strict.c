@@ -83,6 +83,10 @@ static int check_request_line(http_scan_t *s, const char *l, size_t n, const cha
     if (tlen != 1 || mlen != 7 || memcmp(l, "OPTIONS", 7)) FAIL(400, "request-line: asterisk-form is for OPTIONS only (RFC 9112 §3.2.4)");
   } else if (t[0] != '/' && !(tlen > 7 && !strncasecmp(t, "http://", 7)) && !(tlen > 8 && !strncasecmp(t, "https://", 8))) {
     FAIL(400, "request-line: the request-target must be origin-form or absolute-form (RFC 9112 §3.2)");
+  } else if (t[0] != '/') {
+    size_t a = t[4] == ':' ? 7 : 8; /* the authority's first byte */
+    if (t[a] == '/' || t[a] == '?' || t[a] == '#' || t[a] == ':')
+      FAIL(400, "request-line: an http(s) URI must have a host (RFC 9110 §4.2.1)");
   }
   s->minor = (uint8_t)(v[7] - '0');
   return 0;
@@ -267,6 +271,7 @@ static size_t line_cap(const http_scan_t *s, const net_cfg_t *cfg)
 static int too_long(const http_scan_t *s, const char **why)
 {
   if (s->mode == HS_CHUNK_SIZE) FAIL(400, "chunk-size line too long");
+  if (s->mode == HS_START) FAIL(414, "request-line too long (RFC 9112 §3)"); /* the request-target is what grows it */
   FAIL(431, "request header section too large");
 }
 

@@ -45,9 +45,11 @@ typedef struct conf_case {
 static const char *status_line(int status)
 {
   switch (status) {
+  case 200: return "HTTP/1.1 200 OK\r\n";
   case 400: return "HTTP/1.1 400 Bad Request\r\n";
   case 404: return "HTTP/1.1 404 Not Found\r\n";
   case 413: return "HTTP/1.1 413 Content Too Large\r\n";
+  case 414: return "HTTP/1.1 414 URI Too Long\r\n";
   case 426: return "HTTP/1.1 426 Upgrade Required\r\n";
   case 431: return "HTTP/1.1 431 Request Header Fields Too Large\r\n";
   case 501: return "HTTP/1.1 501 Not Implemented\r\n";
@@ -135,8 +137,22 @@ static void test_rfc9112_request_line(void **st)
       "request-line: asterisk-form is for OPTIONS only (RFC 9112 §3.2.4)", NULL },
     { "§3.2 request-target form", "GET healthz HTTP/1.1\r\nHost: x\r\n\r\n", 400,
       "request-line: the request-target must be origin-form or absolute-form (RFC 9112 §3.2)", NULL },
+    { "RFC 9110 §4.2.1 http URI without a host", "GET http:///healthz HTTP/1.1\r\nHost: x\r\n\r\n", 400,
+      "request-line: an http(s) URI must have a host (RFC 9110 §4.2.1)", NULL },
+    { "RFC 9110 §4.2.1 https URI with a port only", "GET https://:443/healthz HTTP/1.1\r\nHost: x\r\n\r\n", 400,
+      "request-line: an http(s) URI must have a host (RFC 9110 §4.2.1)", NULL },
   };
   RUN(t);
+  /* §3: a request-line longer than the server accepts is answered 414, not 431 */
+  size_t n = 20000;
+  char *req = malloc(n + 64);
+  assert_non_null(req);
+  int h = sprintf(req, "GET /healthz?");
+  memset(req + h, 'a', n);
+  strcpy(req + h + n, " HTTP/1.1\r\nHost: x\r\n\r\n");
+  const conf_case_t long_line = { "§3 request-line too long", req, 414, "request-line too long (RFC 9112 §3)", NULL };
+  run_case(&long_line);
+  free(req);
 }
 
 /* RFC 9112 §5: field lines. */
@@ -156,6 +172,11 @@ static void test_rfc9112_fields(void **st)
       "field line: the name must be a token followed by a colon (RFC 9112 §5)", NULL },
     { "RFC 9110 §5.5 NUL in a value", "GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: a\x7f\r\n\r\n", 400,
       "control character in a field value (RFC 9110 §5.5)", NULL },
+    /* RFC 9110 §5.6.1.2: empty list elements are ignored; §9.6: nothing after "close" is processed */
+    { "§9.6 close behind an empty element", "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: , close\r\n\r\n"
+      "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 200, NULL, NULL },
+    { "§9.6 close in a second Connection field", "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n"
+      "Connection: ,Close\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 200, NULL, NULL },
   };
   RUN(t);
 }
