@@ -12,6 +12,7 @@
 #include "util/turnlog.h"
 
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -146,6 +147,15 @@ static int on_headers_complete(http_parser *p)
   if (k >= sizeof r->method) k = sizeof r->method - 1; /* as snprintf truncated */
   memcpy(r->method, m, k);
   r->method[k] = 0;
+  /* RFC 9110 §10.1.1: a client that expects 100-continue waits for it before
+   * its body. Sent when nothing earlier is unanswered (an interim answer
+   * must not pass their replies); otherwise the client sends the body after
+   * its own wait, which the RFC allows it. */
+  const char *ex = net__req_field(r, "expect", 0);
+  http_state_t *h = c->u.http;
+  if (ex && !strcasecmp(ex, "100-continue") && r->minor >= 1 && !h->head &&
+      ((p->flags & F_CHUNKED) || (p->content_length > 0 && p->content_length != ULLONG_MAX)))
+    net__queue(c, "HTTP/1.1 100 Continue\r\n\r\n", 25);
   return 0; /* version, framing and caps were checked by the scanner */
 }
 

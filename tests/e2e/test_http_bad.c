@@ -144,6 +144,31 @@ static void test_graceful_stop(void **st)
   assert_non_null(strstr(out, "\"Imported\""));
 }
 
+/* RFC 9110 §10.1.1: "Expect: 100-continue" is answered 100 before the body
+ * is sent (the server waited for the body first), then the final answer. */
+static void test_expect_continue(void **st)
+{
+  (void)st;
+  static const char head[] = "POST /healthz HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n";
+  static const char interim[] = "HTTP/1.1 100 Continue\r\n\r\n";
+  char buf[4096];
+  int fd = e2e_connect(srv.port);
+  assert_true(fd >= 0);
+  assert_int_equal(e2e_send(fd, head, sizeof head - 1), 0);
+  size_t got = 0;
+  while (got < sizeof interim - 1) { /* the interim answer, before any body byte was sent */
+    struct pollfd pf = { fd, POLLIN, 0 };
+    if (poll(&pf, 1, 3000) <= 0) fail_msg("no 100 Continue before the body");
+    ssize_t n = recv(fd, buf + got, sizeof interim - 1 - got, 0);
+    assert_true(n > 0);
+    got += (size_t)n;
+  }
+  assert_memory_equal(buf, interim, sizeof interim - 1);
+  assert_int_equal(e2e_send(fd, "ab", 2), 0);
+  assert_int_equal(e2e_http_read(fd, buf, sizeof buf, 3000), 200);
+  close(fd);
+}
+
 /* A loopback connection whose receive buffer is small from the start (set
  * before connect: shrinking it after the window was advertised makes the
  * kernel drop data and wait on retransmissions), its sends timing out after
@@ -214,6 +239,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_malformed), cmocka_unit_test(test_oversize), cmocka_unit_test(test_slow_client),
     cmocka_unit_test(test_keepalive_and_pipelining), cmocka_unit_test(test_unread_pipeline_is_not_read),
+    cmocka_unit_test(test_expect_continue),
     cmocka_unit_test(test_graceful_stop),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
