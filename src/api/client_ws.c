@@ -57,6 +57,14 @@ typedef struct login_job {
 } login_job_t;
 
 /* ---- ownership -------------------------------------------------------------- */
+/* Requests one connection may have in flight (each holds the connection):
+ * past it a request is answered 60018 and nothing is done. Admission
+ * (ws_admit_high_jobs) pauses a connection long before this; with it off
+ * (0), one client pipelining 65,535 requests overflowed the hold count and
+ * aborted the server. */
+#define CWS_HOLDS_MAX 16384
+_Static_assert(CWS_HOLDS_MAX < UINT16_MAX, "holds is a uint16_t");
+
 cws_conn_t *cws_hold(cws_conn_t *c)
 {
   assert(c && c->holds > 0 && c->holds < UINT16_MAX);
@@ -624,8 +632,9 @@ void cws_on_text(void *ud, net_ws_t *ws, const char *data, size_t len)
   api_srv_t *srv = ud;
   cws_conn_t *c = net_ws_data(ws);
   if (!c || !cws_usable(c)) return;
-  if (!cws_send_fast(srv, ws, c, data, len)) return; /* a plain send, read without jansson (ws_msg.c) */
-  if (login_fast(srv, ws, c, data, len)) return;
+  int full = c->holds >= CWS_HOLDS_MAX; /* a request would hold it once more: refused below */
+  if (!full && !cws_send_fast(srv, ws, c, data, len)) return; /* a plain send, read without jansson (ws_msg.c) */
+  if (!full && login_fast(srv, ws, c, data, len)) return;
   json_error_t jerr;
   json_t *req = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
   if (!req || !json_is_object(req)) {
@@ -641,6 +650,11 @@ void cws_on_text(void *ud, net_ws_t *ws, const char *data, size_t len)
   json_t *op = json_object_get(req, "op");
   if (!json_is_string(op)) { reply(ws, id, NULL, IMC_E_JSON_PARSE, "op must be a string", NULL); json_decref(req); return; }
   const char *name = json_string_value(op);
+  if (full && strcmp(name, "heartbeat") && strcmp(name, "logout")) {
+    reply(ws, id, name, IMC_E_OVERLOADED, "too many requests in flight on this connection: wait for their replies", NULL);
+    json_decref(req);
+    return;
+  }
   const cws_op_t *o = cws_ops;
   while (o->name && strcmp(o->name, name)) o++;
   if (!op_refused(srv, ws, c, o, name, id, len)) o->fn(srv, ws, c, id, req);

@@ -74,7 +74,7 @@ int sq__pend_conv_next(const sqpend_t *p, int i, uint32_t app, uint64_t conv);
 void sq__pend_free(sqpend_t *p);
 
 /* ---- the send dedupe window of a conversation (sqlite_msg_win.c) ---- */
-#define WIN_MAX 4096 /* entries per conversation; past it the table answers (a walk back) */
+#define WIN_MAX 65536 /* entries per conversation (1.5 MiB); past it the table answers (a walk back) */
 
 typedef struct sqwin_ent { uint32_t seq, random, from_no, cseq; int64_t time_s; } sqwin_ent_t;
 /* Every live message of the conversation with time_s >= lo, ascending seq. */

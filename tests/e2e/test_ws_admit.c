@@ -312,6 +312,71 @@ static int setup_big(void **st)
   return e2e_start_sync_held(&srv, hold, sizeof hold, "admitbig", "singapore", &app, key, args);
 }
 
+static int setup_unpaced(void **st)
+{
+  (void)st;
+  static const char *const args[] = { "--ws-admit-high-jobs", "0", NULL }; /* admission off: nothing pauses a client */
+  return e2e_start_sync_held(&srv, hold, sizeof hold, "admitoff", "singapore", &app, key, args);
+}
+
+/* With admission off, one client pipelines more requests than a connection
+ * may have in flight (16,384, client_ws.c CWS_HOLDS_MAX) while no job can
+ * complete: those past the cap are answered 60018 at once, the others when
+ * the writer goes on, and the server lives (it aborted on the hold count's
+ * overflow at 65,535). */
+static void test_inflight_cap_per_connection(void **st)
+{
+  (void)st;
+  enum { N = 16500 };
+  static char names[64][16];
+  const char *users[65];
+  for (int i = 0; i < 64; i++) { snprintf(names[i], sizeof names[i], "cap_b%d", i); users[i] = names[i]; }
+  users[64] = NULL;
+  import_users(srv.port, app, key, users); /* 64 peers: one conversation's held rows make each dedupe walk longer */
+  wsc_t a;
+  assert_int_equal(wsc_login(&a, srv.port, app, key, "cap_a", "Web"), 0);
+  for (int waited = 0; healthz_int("admission", "inflight") && waited < 30000; waited += 10) sleep_ms(10);
+  e2e_sync_hold(hold, 1);
+  static char msg[256], buf[1 << 16];
+  int refused = 0, ok = 0, op = 0, cc = 0;
+  for (int k = 1; k <= N; k++) {
+    snprintf(msg, sizeof msg, "{\"id\":%d,\"op\":\"send\",\"to\":\"cap_b%d\",\"body\":[{\"MsgType\":\"TIMTextElem\","
+             "\"MsgContent\":{\"Text\":\"c%d\"}}]}", k, k % 64, k);
+    assert_int_equal(e2e_ws_send_text(a.fd, msg), 0);
+  }
+  int released = 0;
+  while (refused + ok < N) {
+    if (refused && !released) { e2e_sync_hold(hold, 0); released = 1; } /* refusals come at once: let the rest complete */
+    int n = e2e_ws_recv(a.fd, &op, buf, sizeof buf, 20000, &cc);
+    if (n < 0 || op == 8) {
+      e2e_sync_hold(hold, 0);
+      fail_msg("connection ended after %d acks and %d refusals", ok, refused);
+    }
+    if (op != 1) continue;
+    json_t *o = json_loadb(buf, (size_t)n, 0, NULL);
+    assert_non_null(o);
+    const char *opname = json_string_value(json_object_get(o, "op"));
+    if (opname && !strcmp(opname, "send")) {
+      if (jint(o, "code") == 60018) {
+        assert_non_null(strstr(buf, "too many requests in flight"));
+        refused++;
+      }
+      else if (jint(o, "code") == 0) ok++;
+      else fail_msg("unexpected answer %s", buf);
+    }
+    json_decref(o);
+  }
+  e2e_sync_hold(hold, 0);
+  /* the socket's own hold + 16,383 requests at most were in flight; a few may have completed before the hold */
+  assert_true(refused >= 1 && refused <= N - 16383);
+  assert_int_equal(ok + refused, N);
+  json_t *r = wsc_rpc(&a, "send", "\"to\":\"cap_b0\",\"body\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"after\"}}]");
+  assert_non_null(r);
+  assert_int_equal(jint(r, "code"), 0);
+  json_decref(r);
+  wsc_close(&a);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -319,6 +384,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_close_while_paused, setup, teardown),
     cmocka_unit_test_setup_teardown(test_paused_pinging_client_stays_open, setup_idle, teardown_idle),
     cmocka_unit_test_setup_teardown(test_big_messages_weigh_more, setup_big, teardown_idle),
+    cmocka_unit_test_setup_teardown(test_inflight_cap_per_connection, setup_unpaced, teardown_idle),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
