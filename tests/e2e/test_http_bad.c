@@ -169,24 +169,6 @@ static void test_expect_continue(void **st)
   close(fd);
 }
 
-/* A loopback connection whose receive buffer is small from the start (set
- * before connect: shrinking it after the window was advertised makes the
- * kernel drop data and wait on retransmissions), its sends timing out after
- * 2 s. */
-static int connect_small(int port)
-{
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  int small = 4096;
-  struct timeval to = { 2, 0 };
-  struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (fd < 0) return -1;
-  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &to, sizeof to);
-  if (connect(fd, (struct sockaddr *)&a, sizeof a)) { close(fd); return -1; }
-  return fd;
-}
-
 /* A client that pipelines requests and never reads its replies is not read
  * either once 1 MiB of replies waits for it (NET_HTTP_MAX_QUEUED): the
  * server kept reading such a client and queued its replies without bound
@@ -199,7 +181,7 @@ static void test_unread_pipeline_is_not_read(void **st)
   char *batch = malloc(rl * 1000);
   assert_non_null(batch);
   for (int i = 0; i < 1000; i++) memcpy(batch + (size_t)i * rl, req, rl);
-  int fd = connect_small(srv.port);
+  int fd = e2e_connect_small(srv.port);
   assert_true(fd >= 0);
   size_t sent = 0;
   int blocked = 0;

@@ -328,31 +328,13 @@ static void test_upgrade_and_frame_in_one_write(void **st)
   close(fd);
 }
 
-/* A loopback connection whose receive buffer is small from the start (set
- * before connect: shrinking it after the window was advertised makes the
- * kernel drop data and wait on retransmissions), its sends timing out after
- * 2 s. */
-static int connect_small(int port)
-{
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  int small = 4096;
-  struct timeval to = { 2, 0 };
-  struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (fd < 0) return -1;
-  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &to, sizeof to);
-  if (connect(fd, (struct sockaddr *)&a, sizeof a)) { close(fd); return -1; }
-  return fd;
-}
-
 /* Pongs are replies like any other: a peer that pings and never reads is
  * closed (1008) once its queue passes ws_max_queued_bytes (1 MiB here),
  * instead of the server queueing pongs without bound (it did: GBs). */
 static void test_ping_flood_is_capped(void **st)
 {
   (void)st;
-  int fd = connect_small(srv.port); /* the kernel keeps little of the pongs for us: they stay in the server's queue */
+  int fd = e2e_connect_small(srv.port); /* the kernel keeps little of the pongs for us: they stay in the server's queue */
   assert_true(fd >= 0);
   static const char up[] = "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";

@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <sys/prctl.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 static void die(const char *what)
@@ -195,6 +196,20 @@ int e2e_connect(int port)
   if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) { close(fd); return -1; }
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return fd;
+}
+
+int e2e_connect_small(int port)
+{
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  int small = 4096;
+  struct timeval to = { 2, 0 };
+  struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd < 0) return -1;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &to, sizeof to);
+  if (connect(fd, (struct sockaddr *)&a, sizeof a)) { close(fd); return -1; }
   return fd;
 }
 

@@ -61,6 +61,11 @@ char *e2e_server_log(const e2e_server_t *srv);
 
 /* Connect to 127.0.0.1:port; returns fd or -1. */
 int e2e_connect(int port);
+/* A loopback connection whose receive buffer is small (4 KiB) from the start
+ * (set before connect: shrinking it after the window was advertised makes
+ * the kernel drop data and wait on retransmissions) and whose sends time
+ * out after 2 s: a peer that reads slowly, to fill the server's queues. */
+int e2e_connect_small(int port);
 /* Send all bytes. 0 or -1. */
 int e2e_send(int fd, const void *buf, size_t len);
 /* Read until the peer closes, cap-1 bytes are in, or timeout_ms passes with
