@@ -328,7 +328,7 @@ static void test_inflight_cap_per_connection(void **st)
 {
   (void)st;
   enum { N = 16500 };
-  static char names[64][16];
+  static char names[64][24];
   const char *users[65];
   for (int i = 0; i < 64; i++) { snprintf(names[i], sizeof names[i], "cap_b%d", i); users[i] = names[i]; }
   users[64] = NULL;
