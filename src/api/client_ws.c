@@ -36,6 +36,7 @@ struct cws_conn {
   uint8_t state;         /* CWS_* */
   uint8_t logout : 1;    /* closed by logout or kick: no PushOnline */
   uint8_t metered : 1;   /* counted as an open connection of its app (meter) */
+  uint8_t ended : 1;     /* end_session ran: its access-log line is written once */
   uint32_t login_s;      /* login time (unix s, truncated) for the access log */
 };                       /* the UserID is not kept here: cws_user_id looks it up by user_no */
 _Static_assert(sizeof(struct cws_conn) <= 48, "memory per idle connection is a product metric: no per-connection UserID copy");
@@ -164,15 +165,17 @@ static void end_session(api_srv_t *srv, cws_conn_t *c, int code)
 {
   if (c->metered) { api_quota_session(srv, c->sess.sdkappid, -1); c->metered = 0; }
   if (c->sess.sid) ws_status_subs_session_gone(srv, c->sess.sdkappid, c->sess.user_no, c->sess.sid);
-  if (!c->sess.linked) {
-    if (srv->c2c) im_c2c_session_gone(srv->c2c, c->sess.sdkappid, c->sess.user_no); /* unlinked by an account delete */
-    return;
-  }
   int64_t now = imc_clock_now_s();
-  im_presence_remove(srv->presence, &c->sess, c->logout, now, srv->cfg->push_online_keep_s);
-  if (srv->c2c) im_c2c_session_gone(srv->c2c, c->sess.sdkappid, c->sess.user_no);
-  ws_status_session_end(srv, &c->sess, tenant_registry_account_id(srv->reg, c->sess.sdkappid, c->sess.user_no), c->logout,
-                        now + srv->cfg->push_online_keep_s);
+  if (!c->sess.linked) { /* unlinked already: by an account delete, or displaced by a login on its platform */
+    if (srv->c2c) im_c2c_session_gone(srv->c2c, c->sess.sdkappid, c->sess.user_no);
+  } else {
+    im_presence_remove(srv->presence, &c->sess, c->logout, now, srv->cfg->push_online_keep_s);
+    if (srv->c2c) im_c2c_session_gone(srv->c2c, c->sess.sdkappid, c->sess.user_no);
+    ws_status_session_end(srv, &c->sess, tenant_registry_account_id(srv->reg, c->sess.sdkappid, c->sess.user_no),
+                          c->logout, now + srv->cfg->push_online_keep_s);
+  }
+  if (c->ended || !c->sess.sid) return; /* a session that never logged in has no line */
+  c->ended = 1;
   IMC_ACCESS("ws", "event=session_end app=%u user_no=%u platform=%s duration_s=%lld close=%d remote=%s",
              c->sess.sdkappid, c->sess.user_no, im_platform_name((im_platform_t)c->sess.platform),
              (long long)(now - c->login_s), code, net_ws_remote(c->sess.conn));

@@ -40,10 +40,10 @@ static void sleep_ms(int ms)
   nanosleep(&ts, NULL);
 }
 
-static void start(const char *const *args)
+static void start_in(const char *region, const char *const *args)
 {
   e2e_dir_init(&srv);
-  e2e_make_app(&srv, "singapore", &app, key);
+  e2e_make_app(&srv, region, &app, key);
   snprintf(path, sizeof path, "%s/access.log", srv.dir);
   const char *argv[8];
   int n = 0;
@@ -51,6 +51,8 @@ static void start(const char *const *args)
   argv[n] = NULL;
   assert_int_equal(e2e_server_start(&srv, argv), 0);
 }
+
+static void start(const char *const *args) { start_in("singapore", args); }
 
 static int teardown(void **st)
 {
@@ -125,6 +127,44 @@ static void test_file(void **st)
   traffic(path);
   expect_lines(path, 1);
   expect_lines(srv.log_path, 0);
+}
+
+/* A session displaced by a login on its platform (close 4002) has its line
+ * too, once: it was unlinked from presence before its close, and its line
+ * was skipped. */
+static void test_displaced_session_line(void **st)
+{
+  (void)st;
+  static const char *const args[] = { "--access-log", "FILE", NULL };
+  start_in("china", args); /* its trial edition keeps one device per platform (singapore's keeps several) */
+  json_decref(v4(srv.port, app, key, "im_open_login_svc/account_import", "{\"UserID\":\"al_twice\"}"));
+  wsc_t a, b;
+  assert_int_equal(wsc_login(&a, srv.port, app, key, "al_twice", "Web"), 0);
+  assert_int_equal(wsc_login(&b, srv.port, app, key, "al_twice", "Web"), 0); /* a is kicked: 4002 */
+  int lines = 0;
+  for (int waited = 0; waited < 10000 && !lines; waited += 20) {
+    char *log = read_file(path);
+    for (const char *p = log; (p = strstr(p, "event=session_end")); p++) {
+      const char *nl = strchr(p, '\n'), *c = strstr(p, "close=4002");
+      if (c && (!nl || c < nl)) lines++;
+    }
+    free(log);
+    if (!lines) sleep_ms(20);
+  }
+  if (!lines) { char *l = read_file(path); fprintf(stderr, "%s", l); free(l); fail_msg("no session_end line with close=4002 in %s", path); }
+  wsc_close(&a);
+  wsc_close(&b);
+  sleep_ms(300); /* b's own line, and nothing more for a */
+  char *log = read_file(path);
+  int n4002 = 0, all = 0;
+  for (const char *p = log; (p = strstr(p, "event=session_end")); p++) {
+    all++;
+    const char *nl = strchr(p, '\n'), *c = strstr(p, "close=4002");
+    if (c && (!nl || c < nl)) n4002++;
+  }
+  free(log);
+  assert_int_equal(n4002, 1);
+  assert_true(all >= 1 && all <= 2);
 }
 
 static void test_unopenable_file_refused(void **st)
@@ -233,6 +273,7 @@ int main(void)
     cmocka_unit_test_teardown(test_default_off, teardown),
     cmocka_unit_test_teardown(test_stderr_at_warn, teardown),
     cmocka_unit_test_teardown(test_file, teardown),
+    cmocka_unit_test_teardown(test_displaced_session_line, teardown),
     cmocka_unit_test(test_unopenable_file_refused),
     cmocka_unit_test_teardown(test_off_is_silent, teardown_exited),
     cmocka_unit_test_teardown(test_off_keeps_access_log, teardown_exited),
