@@ -189,9 +189,16 @@ static int64_t im_limit_of_app(void *ud, uint32_t sdkappid, im_limit_t which, in
   return n == PLAN_UNLIMITED ? INT64_MAX / 4 : n > 0 ? n * 86400 : dflt; /* days */
 }
 
+static int im_limit_app_known(void *ud, uint32_t sdkappid)
+{
+  const tenant_app_t *app = tenant_registry_app(((api_srv_t *)ud)->reg, sdkappid);
+  return app && app->plan.ready;
+}
+
 void api_quota_im_limits(api_srv_t *srv, im_limits_t *lim)
 {
   lim->per_app = im_limit_of_app;
+  lim->known = im_limit_app_known;
   lim->ud = srv;
 }
 

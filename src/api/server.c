@@ -11,6 +11,7 @@
  * is queued, stops the reader pool, closes the handles and returns 0. A second signal exits at once
  * (status 130); SQLite's WAL keeps every committed transaction. */
 #include "api/rel_api.h"
+#include "store/store_msg.h"
 #include "util/clock.h"
 #include "util/date.h"
 #include "util/err.h"
@@ -200,6 +201,26 @@ static void load_kick(void *ud, uint32_t sdkappid, uint32_t user_no, int64_t at_
   if (api_set_kicked_at(srv, sdkappid, user_no, at_s)) srv->exit_status = 1; /* OOM: refuse to start */
 }
 
+/* The C2C purge floors read at startup, handed to messaging once it runs. */
+typedef struct floors {
+  store_msg_cut_t *v;
+  size_t n, cap;
+  int oom;
+} floors_t;
+
+static void load_floor(void *ud, const store_msg_cut_t *f)
+{
+  floors_t *fl = ud;
+  if (fl->n == fl->cap) {
+    size_t nc = fl->cap ? fl->cap * 2 : 16;
+    store_msg_cut_t *v = realloc(fl->v, nc * sizeof *v);
+    if (!v) { fl->oom = 1; return; }
+    fl->v = v;
+    fl->cap = nc;
+  }
+  fl->v[fl->n++] = *f;
+}
+
 static void on_tick_run(uv_timer_t *t)
 {
   api_srv_t *srv = t->data;
@@ -379,6 +400,7 @@ static void msg_limits_init(api_srv_t *srv)
 int api_srv_open(api_srv_t *srv, const api_cfg_t *cfg, uv_loop_t *loop)
 {
   int rc;
+  floors_t floors = { 0 };
   memset(srv, 0, sizeof *srv);
   u64map_init(&srv->kicks);
   u64map_init(&srv->quota_pending);
@@ -401,14 +423,17 @@ int api_srv_open(api_srv_t *srv, const api_cfg_t *cfg, uv_loop_t *loop)
       (rc = rel_create(&srv->rel)) || (rc = rel_load(srv->rel, srv->store)) || (rc = ws_status_init(srv)) ||
       (rc = ws_status_restore(srv)) ||
       (rc = meter_create((int)cfg->billing_tz_offset_s, &srv->meter)) ||
-      (rc = meter_load(srv->meter, srv->store, imc_clock_now_s())) || (rc = groups_init(srv))) {
+      (rc = meter_load(srv->meter, srv->store, imc_clock_now_s())) || (rc = groups_init(srv)) ||
+      (rc = store_msg_floors(srv->store, load_floor, &floors)) || (rc = floors.oom ? IMC_E_NOMEM : 0)) {
     IMC_ERROR("server", "msg=\"startup failed\" err=%s", imc_err_name(rc));
+    free(floors.v);
     return rc;
   }
   store_close(srv->store); /* from here on the loop reaches the database only through the writer and the readers */
   srv->store = NULL;
   if ((rc = store_writer_start(loop, cfg->data, (size_t)cfg->writer_max_jobs, &srv->writer))) {
     IMC_ERROR("server", "msg=\"cannot start the store writer\" err=%s", imc_err_name(rc));
+    free(floors.v);
     return rc;
   }
   store_writer_set_ckpt_pages(srv->writer, (int)cfg->wal_checkpoint_pages);
@@ -417,14 +442,18 @@ int api_srv_open(api_srv_t *srv, const api_cfg_t *cfg, uv_loop_t *loop)
   store_writer_set_pace(srv->writer, (unsigned)cfg->writer_pace_us, (size_t)cfg->writer_pace_jobs);
   if ((rc = store_reader_start(loop, cfg->data, (size_t)cfg->reader_threads, (size_t)cfg->reader_max_jobs, &srv->reader))) {
     IMC_ERROR("server", "msg=\"cannot start the store readers\" err=%s", imc_err_name(rc));
+    free(floors.v);
     api_srv_stop_storage(srv);
     return rc;
   }
   msg_limits_init(srv);
   im_c2c_hooks_t hooks;
   cws_msg_hooks(srv, &hooks);
-  if ((rc = im_c2c_create(srv->writer, srv->reader, srv->presence, &srv->limits, &hooks, &srv->c2c))) {
+  if ((rc = im_c2c_create(srv->writer, srv->reader, srv->presence, &srv->limits, &hooks, &srv->c2c)))
     IMC_ERROR("server", "msg=\"cannot start messaging\" err=%s", imc_err_name(rc));
+  for (size_t i = 0; !rc && i < floors.n; i++) rc = im_c2c_floor_set(srv->c2c, floors.v[i].sdkappid, floors.v[i].before_s);
+  free(floors.v);
+  if (rc) {
     api_srv_stop_storage(srv);
     return rc;
   }

@@ -39,6 +39,7 @@ int im_c2c_create(store_writer_t *w, store_reader_t *r, im_presence_t *p, const 
   c->lim = lim;
   c->h = *h;
   u64map_init(&c->committed);
+  u64map_init(&c->floor);
   c->rng = (uint64_t)imc_clock_mono_ms() * 0x9E3779B97F4A7C15ULL | 1;
   *out = c;
   return 0;
@@ -48,6 +49,7 @@ void im_c2c_free(im_c2c_t *c)
 {
   if (!c) return;
   u64map_free(&c->committed);
+  u64map_free(&c->floor);
   free(c);
   c2c__send_pool_drain();
 }
@@ -117,7 +119,20 @@ size_t im_c2c_committed_users(const im_c2c_t *c) { return c->committed.len; }
 
 int64_t c2c__since(const im_c2c_t *c, uint32_t app, int64_t now_s)
 {
-  return now_s - im_limit(c->lim, app, IM_LIMIT_RETENTION_S);
+  int64_t since = now_s - im_limit(c->lim, app, IM_LIMIT_RETENTION_S);
+  int64_t floor = (int64_t)(intptr_t)u64map_get(&c->floor, app);
+  return floor > since ? floor : since;
+}
+
+int c2c__floor_raise(im_c2c_t *c, uint32_t app, int64_t before_s)
+{
+  if (before_s <= (int64_t)(intptr_t)u64map_get(&c->floor, app)) return 0;
+  return u64map_put(&c->floor, app, (void *)(intptr_t)before_s);
+}
+
+int im_c2c_floor_set(im_c2c_t *c, uint32_t sdkappid, int64_t before_s)
+{
+  return c2c__floor_raise(c, sdkappid, before_s);
 }
 
 void c2c__deliver(im_c2c_t *c, const im_event_t *ev, uint32_t except_sid)

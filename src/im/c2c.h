@@ -238,11 +238,16 @@ void im_c2c_rel_deliver(im_c2c_t *c, uint32_t sdkappid, uint32_t user_no, uint32
                         const char *payload);
 
 /* ---- maintenance ------------------------------------------------------------------- */
-/* Start a retention pass: for every app, delete messages and inbox events
- * older than its retention, group messages older than its group retention
- * (IM_LIMIT_GROUP_RETENTION_S), and trim conversation rows beyond its kept
- * limit, in bounded jobs on the writer (never on the loop). No-op while a
- * pass runs. done (may be NULL) gets the number of rows deleted. */
+/* Start a retention pass: for every app whose edition is known
+ * (im_limit_known; another is left alone and logged), delete messages and
+ * inbox events older than its retention, group messages older than its
+ * group retention (IM_LIMIT_GROUP_RETENTION_S), and trim conversation rows
+ * beyond its kept limit, in bounded jobs on the writer (never on the loop).
+ * Each app's C2C horizon becomes its floor (store_msg_floors): reads show
+ * nothing older from then on, whatever its retention later becomes. No-op
+ * while a pass runs. done (may be NULL) gets the number of rows deleted. */
 void im_c2c_purge(im_c2c_t *c, void (*done)(void *ud, int rc, int64_t deleted), void *ud);
+/* At startup: the app's purge floor as stored (store_msg_floors). IMC_E_NOMEM. */
+int im_c2c_floor_set(im_c2c_t *c, uint32_t sdkappid, int64_t before_s);
 
 #endif

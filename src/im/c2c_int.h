@@ -18,6 +18,7 @@ struct im_c2c {
                                 while a sync page of the user is read (c2c.c) */
   size_t in_flight;
   uint64_t rng;              /* xorshift64* state for MsgSeq when absent */
+  u64map_t floor;            /* sdkappid → the app's purge floor (store_msg_floors; as a pointer value, > 0) */
   int purging;
   int stopping;              /* im_c2c_stop: no new retention steps */
 };
@@ -51,7 +52,11 @@ void c2c__committed_done(im_c2c_t *c, uint32_t sdkappid, uint32_t user_no);
 void c2c__deliver(im_c2c_t *c, const im_event_t *ev, uint32_t except_sid);
 /* Deep copy of a message (one allocation; free with free()). NULL on OOM. */
 store_msg_t *c2c__msg_copy(const store_msg_t *m);
-/* now - retention of the app: the oldest visible time. */
+/* The oldest visible time of the app's messages: now - its retention, or
+ * its purge floor when that is later (the purge keeps each conversation's
+ * newest message, however old). */
 int64_t c2c__since(const im_c2c_t *c, uint32_t sdkappid, int64_t now_s);
+/* Raise the app's floor to before_s (never lowered). IMC_E_NOMEM. */
+int c2c__floor_raise(im_c2c_t *c, uint32_t sdkappid, int64_t before_s);
 
 #endif

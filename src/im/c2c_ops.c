@@ -7,6 +7,7 @@
 #include "store/store_rel.h"
 #include "util/clock.h"
 #include "util/err.h"
+#include "util/log.h"
 
 #include <assert.h>
 #include <jansson.h>
@@ -334,7 +335,9 @@ typedef struct purge_job {
   int phase;                   /* PURGE_*: the step the job runs next */
   uint32_t *apps;              /* the apps listed by PURGE_APPS; apps[cur] is the one PURGE_APP and PURGE_TRIM work on */
   size_t napps, capps, cur;
-  store_msg_cut_t *cuts;       /* PURGE_MSGS: every app's C2C horizon, by sdkappid (napps entries) */
+  store_msg_cut_t *cuts;       /* PURGE_MSGS: the C2C horizon of every app whose edition is known, by sdkappid
+                                * (ncuts entries; each also the app's floor from then on) */
+  size_t ncuts;
   int64_t msg_cursor;          /* PURGE_MSGS: where the next window starts (store_msg_purge_msgs) */
   uint32_t inbox_cursor;       /* PURGE_APP: where the app's inbox walk goes on (store_msg_purge_inbox) */
   int inbox_done;              /* PURGE_APP: the app's inbox walk has ended; later steps purge the rest only */
@@ -387,7 +390,7 @@ static int purge_run(store_t *s, c2c_job_t *jj)
     rc = store_app_list(s, 0, app_row, j);
     return rc ? rc : j->oom ? IMC_E_NOMEM : 0;
   case PURGE_MSGS:
-    return store_msg_purge_msgs(s, j->cuts, j->napps, PURGE_CHUNK, &j->msg_cursor, &j->deleted, &j->more);
+    return store_msg_purge_msgs(s, j->cuts, j->ncuts, PURGE_CHUNK, &j->msg_cursor, &j->deleted, &j->more);
   case PURGE_APP: {
     int64_t rel = 0, grp = 0; /* relationship event payloads (c2c_rel.c) go with their inbox events */
     uint32_t app = j->apps[j->cur];
@@ -434,16 +437,49 @@ static int cut_cmp(const void *a, const void *b)
   return (x > y) - (x < y);
 }
 
+/* The pass's C2C horizons, once: only apps whose edition is known (an app
+ * whose edition could not be read is not purged or trimmed by guesses at
+ * its retention), each raised into the app's floor before the store is
+ * asked to delete anything older (c2c__since). */
+static int purge_cuts(im_c2c_t *c, purge_job_t *j, int64_t now)
+{
+  if (!(j->cuts = malloc(j->napps * sizeof *j->cuts))) return IMC_E_NOMEM;
+  for (size_t i = 0; i < j->napps; i++) {
+    if (!im_limit_known(c->lim, j->apps[i])) continue; /* logged when its own phases skip it */
+    int64_t before = c2c__since(c, j->apps[i], now);
+    if (c2c__floor_raise(c, j->apps[i], before)) continue; /* not remembered on the loop: not purged this pass */
+    j->cuts[j->ncuts++] = (store_msg_cut_t){ j->apps[i], before };
+  }
+  qsort(j->cuts, j->ncuts, sizeof *j->cuts, cut_cmp);
+  for (size_t i = 1; i < j->ncuts; i++) assert(j->cuts[i].sdkappid > j->cuts[i - 1].sdkappid); /* apps are listed once */
+  return 0;
+}
+
+/* The per-app phases go past an app whose edition is not known (now: it
+ * may have become so since the pass began). */
+static void purge_skip_unknown(im_c2c_t *c, purge_job_t *j)
+{
+  while (j->phase != PURGE_MSGS && j->cur < j->napps && !im_limit_known(c->lim, j->apps[j->cur])) {
+    IMC_WARN("c2c", "msg=\"retention pass skips an app whose edition is not known\" app=%u", j->apps[j->cur]);
+    j->phase = PURGE_APP;
+    j->cur++;
+    j->inbox_cursor = 0;
+    j->inbox_done = 0;
+    j->walk_user = 0;
+    j->nusers = j->ui = 0;
+  }
+}
+
 static void purge_next(im_c2c_t *c, purge_job_t *j)
 {
-  if (c->stopping || !j->napps || j->cur >= j->napps) { purge_end(c, j, 0); return; }
   int64_t now = imc_clock_now_s();
-  if (j->phase == PURGE_MSGS && !j->cuts) { /* the pass's horizons, once */
-    if (!(j->cuts = malloc(j->napps * sizeof *j->cuts))) { purge_end(c, j, IMC_E_NOMEM); return; }
-    for (size_t i = 0; i < j->napps; i++) j->cuts[i] = (store_msg_cut_t){ j->apps[i], c2c__since(c, j->apps[i], now) };
-    qsort(j->cuts, j->napps, sizeof *j->cuts, cut_cmp);
-    for (size_t i = 1; i < j->napps; i++) assert(j->cuts[i].sdkappid > j->cuts[i - 1].sdkappid); /* apps are listed once */
+  if (j->phase == PURGE_MSGS && !j->cuts) {
+    int rc = purge_cuts(c, j, now);
+    if (rc) { purge_end(c, j, rc); return; }
+    if (!j->ncuts) { j->phase = PURGE_APP; j->cur = 0; }
   }
+  purge_skip_unknown(c, j);
+  if (c->stopping || !j->napps || j->cur >= j->napps) { purge_end(c, j, 0); return; }
   uint32_t app = j->apps[j->cur];
   if (j->phase == PURGE_APP) {
     j->before = c2c__since(c, app, now);

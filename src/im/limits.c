@@ -9,6 +9,11 @@ int64_t im_limit(const im_limits_t *defaults, uint32_t sdkappid, im_limit_t whic
   return defaults->per_app ? defaults->per_app(defaults->ud, sdkappid, which, v) : v;
 }
 
+int im_limit_known(const im_limits_t *defaults, uint32_t sdkappid)
+{
+  return !defaults->per_app || !defaults->known || defaults->known(defaults->ud, sdkappid);
+}
+
 const char *im_limit_name(im_limit_t which)
 {
   static const char *const names[IM_LIMIT__COUNT] = {

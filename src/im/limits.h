@@ -41,11 +41,17 @@ static inline size_t im_page_ev_bytes(size_t body_len) { return body_len + IM_PA
 typedef struct im_limits {
   int64_t v[IM_LIMIT__COUNT];
   int64_t (*per_app)(void *ud, uint32_t sdkappid, im_limit_t which, int64_t dflt);
+  int (*known)(void *ud, uint32_t sdkappid); /* with per_app: 1 when it answers from the app's edition */
   void *ud;
 } im_limits_t;
 
 /* The limit `which` for app sdkappid. */
 int64_t im_limit(const im_limits_t *defaults, uint32_t sdkappid, im_limit_t which);
+/* 1 when the app's limits are its own (its edition is known, or no per-app
+ * answer is installed: the configuration decides), 0 when im_limit falls
+ * back on a default for want of the app's edition. What deletes data by a
+ * limit (the retention pass, the conversation trim) asks first. */
+int im_limit_known(const im_limits_t *defaults, uint32_t sdkappid);
 /* Name of a limit ("msg_max_bytes", …) for logs and docs. */
 const char *im_limit_name(im_limit_t which);
 

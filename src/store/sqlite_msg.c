@@ -579,7 +579,14 @@ static int sqm_purge_msgs(store_t *s, const store_msg_cut_t *cuts, size_t n, int
   if (!m->purge_apps && !(m->purge_apps = malloc(STORE_PURGE_SCAN_ROWS * sizeof *m->purge_apps))) return IMC_E_NOMEM;
   int64_t end = 0, rows = 0, latest = INT64_MIN; /* the window: rowids (*cursor, end], rows of them */
   for (size_t k = 0; k < n; k++) if (cuts[k].before_s > latest) latest = cuts[k].before_s;
-  sqlite3_stmt *st = stmt(s, M_PURGE_WINDOW);
+  sqlite3_stmt *st;
+  if (!*cursor) /* a pass begins: the horizons become floors first (in the transaction of the first deletes) */
+    for (size_t k = 0; k < n; k++) {
+      if (!(st = stmt(s, M_FLOOR_RAISE))) return IMC_E_IO;
+      BIND(st, cuts[k].sdkappid, cuts[k].before_s);
+      if ((rc = run(st))) return rc;
+    }
+  if (!(st = stmt(s, M_PURGE_WINDOW))) return IMC_E_IO;
   if (!st) return IMC_E_IO;
   BIND(st, *cursor, STORE_PURGE_SCAN_ROWS);
   if ((rc = sqlite3_step(st)) == SQLITE_ROW) end = sqlite3_column_int64(st, 0), rows = sqlite3_column_int64(st, 1);
@@ -621,6 +628,18 @@ static int sqm_purge_msgs(store_t *s, const store_msg_cut_t *cuts, size_t n, int
   *cursor = rows < STORE_PURGE_SCAN_ROWS ? 0 : end;
   *more = rows == STORE_PURGE_SCAN_ROWS;
   return 0;
+}
+
+/* store_msg.h: every app's purge floor, in sdkappid order. */
+static int sqm_floors(store_t *s, void (*cb)(void *, const store_msg_cut_t *), void *ud)
+{
+  sqlite3_stmt *st = stmt(s, M_FLOOR_LIST);
+  if (!st) return IMC_E_IO;
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    cb(ud, &(store_msg_cut_t){ (uint32_t)sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1) });
+  sqlite3_reset(st);
+  return rc == SQLITE_DONE ? 0 : sq__map_rc(rc);
 }
 
 static int sqm_account_id(store_t *s, uint32_t sdkappid, uint32_t user_no, char *buf, size_t cap)
@@ -678,8 +697,8 @@ static int sqm_recent_users(store_t *s, uint32_t sdkappid, int more_than, uint32
 }
 
 const store_msg_vtab_t sq__msg_vtab = {
-  4, sqm_append, inbox_add, sqm_inbox_page, sqm_get, sqm_find_key, sqm_history, sqm_set_flags, sqm_set_body,
+  5, sqm_append, inbox_add, sqm_inbox_page, sqm_get, sqm_find_key, sqm_history, sqm_set_flags, sqm_set_body,
   sqm_recent_list, sqm_recent_get, sqm_recent_set, sqm_unread, sqm_receipt_wanted, sqm_purge_msgs, sqm_purge_inbox,
   sq__trim_step,
-  sqm_account_id, sqm_recent_users, sq__log_merge_step,
+  sqm_account_id, sqm_recent_users, sq__log_merge_step, sqm_floors,
 };

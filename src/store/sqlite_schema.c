@@ -290,6 +290,10 @@ const char *const sq__migrations[] = {
   "ALTER TABLE c2c_inbox_log_v32 RENAME TO c2c_inbox_log;"
   "CREATE TABLE c2c_recent_log(sdkappid INTEGER NOT NULL, user_no INTEGER NOT NULL, peer_no INTEGER NOT NULL,"
   " PRIMARY KEY(user_no, sdkappid, peer_no)) WITHOUT ROWID;",
+  /* 33: each app's highest C2C purge horizon (sqlite_msg.c sqm_purge_msgs): the purge keeps every
+   * conversation's newest row however old, so reads take this as a floor — a longer retention later
+   * (an edition upgrade, an add-on bought again) does not bring a purged conversation's last message back */
+  "CREATE TABLE c2c_purge_floor(sdkappid INTEGER PRIMARY KEY, before_s INTEGER NOT NULL);",
 };
 
 const int sq__schema_version = (int)(sizeof sq__migrations / sizeof sq__migrations[0]);

@@ -73,6 +73,10 @@ int store_msg_purge_msgs(store_t *s, const store_msg_cut_t *cuts, size_t n, int 
 {
   return M(s)->purge_msgs(s, cuts, n, limit, cursor, deleted, more);
 }
+int store_msg_floors(store_t *s, void (*cb)(void *ud, const store_msg_cut_t *floor), void *ud)
+{
+  return M(s)->floors(s, cb, ud);
+}
 int store_msg_purge_inbox(store_t *s, uint32_t app, int64_t before, int limit, uint32_t *cursor, int64_t *deleted,
                           int *more)
 {

@@ -120,7 +120,7 @@ typedef void (*store_recent_cb)(void *ud, const store_recent_t *r);
 
 typedef struct store_msg_vtab {
   int version;  /* 2: merge added; 3: recent_trim in bounded steps (max_rows, more); 4: purge split into
-                 * purge_msgs (every app in one pass) and purge_inbox (one app's users) */
+                 * purge_msgs (every app in one pass) and purge_inbox (one app's users); 5: purge floors */
   int (*append)(store_t *, store_msg_append_t *a);
   int (*inbox_add)(store_t *, uint32_t sdkappid, uint32_t user_no, store_ev_kind_t kind, uint64_t conv, uint32_t seq,
                    int64_t at_s, uint32_t *useq);
@@ -150,6 +150,7 @@ typedef struct store_msg_vtab {
   int (*recent_users)(store_t *, uint32_t sdkappid, int more_than, uint32_t after_user, int max_users,
                       store_account_cb cb, void *ud, uint32_t *next_user);
   int (*merge)(store_t *, int mode, int *more);
+  int (*floors)(store_t *, void (*cb)(void *, const store_msg_cut_t *), void *ud);
 } store_msg_vtab_t;
 
 /* Append a message (see store_msg_append_t). IMC_E_RANGE when a sequence
@@ -211,7 +212,9 @@ int store_msg_receipt_wanted(store_t *s, uint32_t sdkappid, uint64_t conv, uint3
  * (rowid order), at most STORE_PURGE_SCAN_ROWS rows per call, and deletes at
  * most limit rows per call. *cursor = 0 starts a pass; each call stores where
  * the next one goes on. *more = 1: call again with it; 0: the pass has read
- * the last row. IMC_E_INVAL (n < 1, limit < 1, cuts not ascending).
+ * the last row. IMC_E_INVAL (n < 1, limit < 1, cuts not ascending). A
+ * call with *cursor = 0 first raises each app's floor to its before_s
+ * (store_msg_floors; a floor is never lowered), in the same transaction.
  *
  * store_msg_purge_inbox: deleting the app's inbox events with at < before_s
  * (each user's newest stays): visits the app's user numbers above *cursor
@@ -226,6 +229,11 @@ int store_msg_purge_msgs(store_t *s, const store_msg_cut_t *cuts, size_t n, int 
                          int64_t *deleted, int *more);
 int store_msg_purge_inbox(store_t *s, uint32_t sdkappid, int64_t before_s, int limit, uint32_t *cursor,
                           int64_t *deleted, int *more);
+/* Every app's purge floor (sdkappid order): the highest before_s a purge
+ * pass started with. The purge keeps each conversation's newest message
+ * however old it is, so a message older than its app's floor is shown by
+ * no read, whatever the app's retention is now. */
+int store_msg_floors(store_t *s, void (*cb)(void *ud, const store_msg_cut_t *floor), void *ud);
 /* One bounded step of keeping the user's `keep` most recent unpinned
  * conversation rows (pinned ones always stay; most recent: the newest
  * message without STORE_MSG_NO_LAST, then the higher seq, then the higher

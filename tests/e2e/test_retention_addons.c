@@ -287,6 +287,31 @@ static void test_c2c_longer_than_group(void **st)
   /* the first order's retry (the same derived reference) no longer is the setting: refused, not replayed */
   refused(409, "{\"addon\":\"c2c_roaming_months\",\"value\":2}", "EXISTS", "a later c2c_roaming_months order replaced");
   expect_stored(0, 1); /* c_at is deleted; a conversation's newest row stays (its sequence goes on), not shown */
+
+  /* a longer retention again (30 days) does not bring the kept row back:
+   * the 7-day pass's horizon is the app's floor, and it survives a restart */
+  json_decref(op(201, "POST", "addons", "{\"addon\":\"c2c_roaming_months\",\"value\":1}"));
+  for (int round = 0; round < 2; round++) {
+    expect_roam("");
+    assert_int_equal(wsc_login(&b, srv.port, app, key, "c_bob", "Web"), 0);
+    r = wsc_rpc(&b, "history", "\"peer\":\"c_alice\"");
+    assert_int_equal(jint(r, "code"), 0);
+    msg_texts(json_object_get(r, "msgs"), "body", got, sizeof got);
+    assert_string_equal(got, "");
+    json_decref(r);
+    sync_texts(&b, got, sizeof got);
+    assert_string_equal(got, "");
+    wsc_close(&b);
+    if (!round) {
+      assert_int_equal(e2e_server_stop(&srv), 0);
+      assert_int_equal(e2e_server_start(&srv, args), 0);
+    }
+  }
+  expect_stored(0, 1);
+  /* a message sent now is shown */
+  ok(call("openim/sendmsg", "{\"From_Account\":\"c_alice\",\"To_Account\":\"c_bob\",\"MsgRandom\":77,"
+                            "\"MsgBody\":" TEXT("c_new") "}"));
+  expect_roam("c_new");
 }
 
 /* S-2022 pro with the 30-day tier (P-46): group and C2C history both 30 days,

@@ -291,6 +291,59 @@ static void test_purge_msgs_every_app(void **st)
  * three numbers, not 600. Fails when a walk goes on to the other app's
  * numbers (the inbox walk would say more after STORE_PURGE_WALK_USERS
  * numbers; the trim walk would take steps past number 3). */
+static store_msg_cut_t floors_got[8];
+static int nfloors;
+static void floor_row(void *ud, const store_msg_cut_t *f)
+{
+  (void)ud;
+  assert_true(nfloors < 8);
+  floors_got[nfloors++] = *f;
+}
+
+static void floors_are(store_t *s, int n, const store_msg_cut_t *want)
+{
+  nfloors = 0;
+  assert_int_equal(store_msg_floors(s, floor_row, NULL), 0);
+  assert_int_equal(nfloors, n);
+  for (int i = 0; i < n; i++) {
+    assert_int_equal(floors_got[i].sdkappid, want[i].sdkappid);
+    assert_int_equal(floors_got[i].before_s, want[i].before_s);
+  }
+}
+
+/* A pass's horizons become the apps' floors when it begins (a call with
+ * cursor 0), in the transaction of its first deletes; a shorter horizon later
+ * never lowers one, and an app left out of the pass keeps its own. */
+static void test_purge_floors(void **st)
+{
+  (void)st;
+  store_t *s;
+  int64_t n, cursor = 0;
+  int more;
+  assert_int_equal(store_open(dir, &s), 0);
+  floors_are(s, 0, NULL);
+  rows_send(s, APP, 0, 1, 2, 10);
+  rows_send(s, APP, 0, 1, 2, 20);
+  const store_msg_cut_t first[2] = { { APP, 100 }, { APP2, 50 } };
+  assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
+  assert_int_equal(store_msg_purge_msgs(s, first, 2, 10, &cursor, &n, &more), 0);
+  assert_int_equal(store_exec(s, "ROLLBACK"), 0); /* undone with the deletes */
+  floors_are(s, 0, NULL);
+  cursor = 0;
+  assert_int_equal(store_msg_purge_msgs(s, first, 2, 10, &cursor, &n, &more), 0);
+  assert_int_equal(n, 1); /* the older row; the conversation's newest (time 20) stays */
+  floors_are(s, 2, first);
+  const store_msg_cut_t shorter[1] = { { APP, 30 } }; /* a longer retention: an earlier horizon */
+  cursor = 0;
+  assert_int_equal(store_msg_purge_msgs(s, shorter, 1, 10, &cursor, &n, &more), 0);
+  floors_are(s, 2, first);
+  const store_msg_cut_t later[1] = { { APP2, 200 } };
+  cursor = 0;
+  assert_int_equal(store_msg_purge_msgs(s, later, 1, 10, &cursor, &n, &more), 0);
+  floors_are(s, 2, ((const store_msg_cut_t[]){ { APP, 100 }, { APP2, 200 } }));
+  store_close(s);
+}
+
 static void test_walks_end_at_app_users(void **st)
 {
   (void)st;
@@ -362,6 +415,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_purge_msg_windows, setup, teardown),
     cmocka_unit_test_setup_teardown(test_purge_msgs_every_app, setup, teardown),
     cmocka_unit_test_setup_teardown(test_walks_end_at_app_users, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_purge_floors, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,219 @@
+/* Unit tests for the C2C retention pass (src/im/c2c_ops.c) over a real
+ * writer thread and loop:
+ *  - an app whose edition is not known (im_limits_t.known answers 0) is
+ *    left alone: none of its messages is deleted, none of its conversation
+ *    rows trimmed, and it gets no purge floor; the app next to it, whose
+ *    edition is known, is purged, trimmed and gets its floor;
+ *  - a pass that finds no app known deletes nothing and ends. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <uv.h>
+
+#include "im/c2c.h"
+#include "im/presence.h"
+#include "store/store.h"
+#include "store/store_msg.h"
+#include "store/store_reader.h"
+#include "store/store_writer.h"
+#include "store/sqlite_msg_int.h"
+#include "store_rows.h"
+#include "tmpdir.h"
+#include "util/err.h"
+
+#define KNOWN 1400000001u
+#define UNKNOWN 1400000002u
+#define RET_S (7 * 86400)
+
+static char dir[64];
+static uint32_t known_apps[2];
+static size_t nknown;
+
+static int64_t per_app(void *ud, uint32_t sdkappid, im_limit_t which, int64_t dflt)
+{
+  (void)ud;
+  (void)sdkappid;
+  (void)which;
+  return dflt; /* the configured value: what a server uses for an app whose edition it cannot read */
+}
+
+static int known(void *ud, uint32_t sdkappid)
+{
+  (void)ud;
+  for (size_t i = 0; i < nknown; i++)
+    if (known_apps[i] == sdkappid) return 1;
+  return 0;
+}
+
+static void app_insert(store_t *s, int64_t cust, uint32_t id)
+{
+  store_app_t a;
+  memset(&a, 0, sizeof a);
+  a.sdkappid = id;
+  a.customer_id = cust;
+  strcpy(a.name, "t");
+  memset(a.secret_key, 'a', 64);
+  strcpy(a.region, "china");
+  strcpy(a.scheme, "s2022");
+  strcpy(a.edition, "trial");
+  strcpy(a.status, "active");
+  assert_int_equal(store_app_insert(s, &a), 0);
+}
+
+/* Both apps: users 1, 2, 3; user 1 wrote to 2 at times 10 and 20 and to 3
+ * at time 30 (all long past any retention). */
+static int setup(void **st)
+{
+  (void)st;
+  assert_int_equal(test_tmpdir_make(dir, sizeof dir, "c2cpurge"), 0);
+  store_t *s;
+  int64_t cust;
+  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(store_customer_create(s, "c", 1, &cust), 0);
+  const uint32_t apps[2] = { KNOWN, UNKNOWN };
+  for (int a = 0; a < 2; a++) {
+    app_insert(s, cust, apps[a]);
+    uint32_t no[3];
+    const char *ids[3] = { "u1", "u2", "u3" };
+    for (int u = 0; u < 3; u++) assert_int_equal(store_account_import(s, apps[a], ids[u], NULL, NULL, 1, &no[u]), 0);
+    rows_send(s, apps[a], 0, no[0], no[1], 10);
+    rows_send(s, apps[a], 0, no[0], no[1], 20);
+    rows_send(s, apps[a], 0, no[0], no[2], 30);
+  }
+  store_close(s);
+  return 0;
+}
+
+static int teardown(void **st)
+{
+  (void)st;
+  return test_tmpdir_remove(dir);
+}
+
+typedef struct {
+  int done, rc;
+  int64_t deleted;
+} pass_t;
+
+static void pass_done(void *ud, int rc, int64_t deleted)
+{
+  pass_t *p = ud;
+  p->done = 1;
+  p->rc = rc;
+  p->deleted = deleted;
+}
+
+/* One whole retention pass on a running writer: retention RET_S, one
+ * conversation kept per user. */
+static pass_t run_pass(void)
+{
+  uv_loop_t loop;
+  assert_int_equal(uv_loop_init(&loop), 0);
+  store_writer_t *w;
+  store_reader_t *r;
+  im_presence_t *p;
+  im_c2c_t *c;
+  assert_int_equal(store_writer_start(&loop, dir, 1000, &w), 0);
+  assert_int_equal(store_reader_start(&loop, dir, 1, 100, &r), 0);
+  assert_int_equal(im_presence_create(&p), 0);
+  im_limits_t lim;
+  memset(&lim, 0, sizeof lim);
+  lim.v[IM_LIMIT_RETENTION_S] = lim.v[IM_LIMIT_GROUP_RETENTION_S] = RET_S;
+  lim.v[IM_LIMIT_RECENT_KEPT] = 1;
+  lim.per_app = per_app;
+  lim.known = known;
+  im_c2c_hooks_t hooks;
+  memset(&hooks, 0, sizeof hooks);
+  assert_int_equal(im_c2c_create(w, r, p, &lim, &hooks, &c), 0);
+  pass_t pass = { 0 };
+  im_c2c_purge(c, pass_done, &pass);
+  for (int i = 0; i < 100000 && !pass.done; i++) uv_run(&loop, UV_RUN_ONCE);
+  assert_true(pass.done);
+  im_c2c_free(c);
+  store_writer_stop(w, NULL, NULL);
+  store_reader_stop(r, NULL, NULL);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  assert_int_equal(uv_loop_close(&loop), 0);
+  im_presence_free(p);
+  return pass;
+}
+
+static int64_t count_of(store_t *s, const char *sql_tail, uint32_t app)
+{
+  char sql[256];
+  snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE sdkappid=%u", sql_tail, app);
+  sqlite3_stmt *q;
+  assert_int_equal(sqlite3_prepare_v2(store__sqlite_db(s), sql, -1, &q, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+  int64_t n = sqlite3_column_int64(q, 0);
+  sqlite3_finalize(q);
+  return n;
+}
+
+static store_msg_cut_t floors[4];
+static int nfloors;
+static void floor_row(void *ud, const store_msg_cut_t *f)
+{
+  (void)ud;
+  assert_true(nfloors < 4);
+  floors[nfloors++] = *f;
+}
+
+static void test_unknown_app_left_alone(void **st)
+{
+  (void)st;
+  known_apps[0] = KNOWN;
+  nknown = 1;
+  int64_t now = (int64_t)time(NULL);
+  pass_t p = run_pass();
+  assert_int_equal(p.rc, 0);
+  assert_true(p.deleted >= 2); /* the known app's time-10 message and one of its user 1's conversations, at least */
+  store_t *s;
+  assert_int_equal(store_open(dir, &s), 0);
+  /* the known app: each conversation keeps its newest message; user 1 keeps one conversation row */
+  assert_int_equal(count_of(s, "c2c_msg", KNOWN), 2);
+  assert_int_equal(count_of(s, "(SELECT sdkappid FROM c2c_recent WHERE user_no=1 UNION ALL"
+                               " SELECT sdkappid FROM c2c_recent_log WHERE user_no=1)", KNOWN), 1);
+  /* the other: untouched */
+  assert_int_equal(count_of(s, "c2c_msg", UNKNOWN), 3);
+  assert_int_equal(count_of(s, "(SELECT sdkappid FROM c2c_recent WHERE user_no=1 UNION ALL"
+                               " SELECT sdkappid FROM c2c_recent_log WHERE user_no=1)", UNKNOWN), 2);
+  nfloors = 0;
+  assert_int_equal(store_msg_floors(s, floor_row, NULL), 0);
+  assert_int_equal(nfloors, 1);
+  assert_int_equal(floors[0].sdkappid, KNOWN);
+  assert_true(floors[0].before_s >= now - RET_S && floors[0].before_s <= (int64_t)time(NULL) - RET_S);
+  store_close(s);
+}
+
+static void test_no_app_known(void **st)
+{
+  (void)st;
+  nknown = 0;
+  pass_t p = run_pass();
+  assert_int_equal(p.rc, 0);
+  assert_int_equal(p.deleted, 0);
+  store_t *s;
+  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(count_of(s, "c2c_msg", KNOWN), 3);
+  assert_int_equal(count_of(s, "c2c_msg", UNKNOWN), 3);
+  nfloors = 0;
+  assert_int_equal(store_msg_floors(s, floor_row, NULL), 0);
+  assert_int_equal(nfloors, 0);
+  store_close(s);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(test_unknown_app_left_alone, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_no_app_known, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
