@@ -228,13 +228,17 @@ static int inbox_add(store_t *s, uint32_t sdkappid, uint32_t user_no, store_ev_k
 }
 
 /* Make sure the user has a conversation row for peer (INSERT OR IGNORE,
- * held with the append's other rows). An existing row is not rewritten (the
+ * held with the append's other rows) for the message seq. A row made now
+ * starts read up to seq - 1: a conversation the trim forgot (its row
+ * deleted) comes back with the message that brings it, not with every
+ * older message of the peer's unread (a new conversation's first message
+ * has seq 1: nothing before it). An existing row is not rewritten (the
  * last seq and time come from the log), and a row this connection already
  * made sure of is not even looked up: only this connection deletes rows
  * (recent_trim, which forgets the app's set). both: the peer's row for user
  * too. The set is keyed by conversation, one entry for both rows (bit 1: the
  * lower-numbered user's row, bit 2: the other's): one lookup per message. */
-static int recent_add(store_t *s, uint32_t sdkappid, uint32_t user, uint32_t peer, int both)
+static int recent_add(store_t *s, uint32_t sdkappid, uint32_t user, uint32_t peer, uint32_t seq, int both)
 {
   struct sqmsg *m = state(s);
   app_cache_t *a = m ? app_cache(s, m, sdkappid) : NULL;
@@ -243,8 +247,9 @@ static int recent_add(store_t *s, uint32_t sdkappid, uint32_t user, uint32_t pee
   uintptr_t mine = user <= peer ? 1u : 2u, theirs = both ? mine ^ 3u : 0;
   uintptr_t have = (uintptr_t)u64map_get(&a->recent, conv);
   int rc;
-  if (!(have & mine) && (rc = sq__pend_recent(s, &m->pend, sdkappid, user, peer))) return rc;
-  if ((theirs & ~have) && (rc = sq__pend_recent(s, &m->pend, sdkappid, peer, user))) return rc;
+  assert(seq >= 1);
+  if (!(have & mine) && (rc = sq__pend_recent(s, &m->pend, sdkappid, user, peer, seq - 1))) return rc;
+  if ((theirs & ~have) && (rc = sq__pend_recent(s, &m->pend, sdkappid, peer, user, seq - 1))) return rc;
   return (have | mine | theirs) == have ? 0 : put_counted(m, &a->recent, conv, have | mine | theirs);
 }
 
@@ -275,8 +280,9 @@ static int append(store_t *s, struct sqmsg *m, store_msg_append_t *a)
   if (a->inbox_to && pair &&
       (rc = inbox_ev(s, in->sdkappid, in->to_no, STORE_EV_MSG, in->conv, in->seq, in->time_s, &a->useq_to)))
     return rc;
-  if (a->recent_from && (rc = recent_add(s, in->sdkappid, in->from_no, in->to_no, a->recent_to && pair))) return rc;
-  if (!a->recent_from && a->recent_to && pair && (rc = recent_add(s, in->sdkappid, in->to_no, in->from_no, 0)))
+  if (a->recent_from && (rc = recent_add(s, in->sdkappid, in->from_no, in->to_no, in->seq, a->recent_to && pair)))
+    return rc;
+  if (!a->recent_from && a->recent_to && pair && (rc = recent_add(s, in->sdkappid, in->to_no, in->from_no, in->seq, 0)))
     return rc;
   if (a->read_to) { /* an upsert of read_seq: the same result before or after the held INSERT OR IGNORE */
     sqlite3_stmt *st = stmt(s, M_RECENT_READ);

@@ -27,7 +27,7 @@
  * append order (0: the last) */
 typedef struct pend_msg { store_msg_t m; size_t body_off; int32_t next; } pend_msg_t;
 typedef struct pend_ev { uint32_t app, user, useq, seq; int kind; uint64_t conv; int64_t at; } pend_ev_t;
-typedef struct pend_recent { uint32_t app, user, peer; } pend_recent_t;
+typedef struct pend_recent { uint32_t app, user, peer, read_seq; } pend_recent_t;
 
 typedef struct sqpend {
   pend_msg_t msg[PEND_MSGS];
@@ -48,7 +48,7 @@ typedef struct sqpend {
  * IMC_E_NOMEM, or a flush error (the caller's job fails and rolls back). */
 int sq__pend_msg(store_t *s, sqpend_t *p, const store_msg_t *m);
 int sq__pend_ev(store_t *s, sqpend_t *p, const pend_ev_t *e);
-int sq__pend_recent(store_t *s, sqpend_t *p, uint32_t app, uint32_t user, uint32_t peer);
+int sq__pend_recent(store_t *s, sqpend_t *p, uint32_t app, uint32_t user, uint32_t peer, uint32_t read_seq);
 
 /* Write every held row, in multi-row statements, into the innermost open
  * savepoint; the buffer is empty afterwards either way. On an error the
@@ -131,9 +131,15 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
  * merged yet, with the fields a new row has (0). A pair can be in both (an upsert of read_seq, pin, hide or
  * clear made the row while its log row waited): the log's is then left out, so each pair comes once. */
 #define RECENT_ROWS(cond) "(SELECT sdkappid,user_no,peer_no,read_seq,pinned_at,hidden_seq,cleared_seq FROM c2c_recent" \
-  " WHERE sdkappid=?1 AND user_no=?2" cond " UNION ALL SELECT sdkappid,user_no,peer_no,0,0,0,0 FROM c2c_recent_log g_log" \
+  " WHERE sdkappid=?1 AND user_no=?2" cond " UNION ALL SELECT sdkappid,user_no,peer_no,read_seq,0,0,0 FROM c2c_recent_log g_log" \
   " WHERE sdkappid=?1 AND user_no=?2" cond " AND NOT EXISTS (SELECT 1 FROM c2c_recent x WHERE x.user_no=g_log.user_no" \
   " AND x.sdkappid=g_log.sdkappid AND x.peer_no=g_log.peer_no))"
+
+/* A conversation row's read_seq while it waits in the log (0: none there):
+ * an upsert that makes the c2c_recent row first takes it along, since the
+ * merge's INSERT OR IGNORE then leaves that row as it is. */
+#define RECENT_LOG_READ "coalesce((SELECT g.read_seq FROM c2c_recent_log g WHERE g.user_no=?2 AND g.sdkappid=?1" \
+  " AND g.peer_no=?3),0)"
 
 #define IMP_IDX " INDEXED BY c2c_msg_imported"
 #define IMP_ROW " AND (flags&32)!=0"
@@ -158,7 +164,7 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
   X(RLOG_COUNT, "SELECT count(*) FROM c2c_recent_log") \
   X(RLOG_NTH, "SELECT user_no,sdkappid,peer_no FROM c2c_recent_log WHERE (user_no,sdkappid,peer_no)>(?1,?2,?3)" \
               " ORDER BY user_no,sdkappid,peer_no LIMIT 1 OFFSET ?4") \
-  X(RLOG_MERGE, "INSERT OR IGNORE INTO c2c_recent(sdkappid,user_no,peer_no) SELECT sdkappid,user_no,peer_no" \
+  X(RLOG_MERGE, "INSERT OR IGNORE INTO c2c_recent(sdkappid,user_no,peer_no,read_seq) SELECT sdkappid,user_no,peer_no,read_seq" \
                 " FROM c2c_recent_log WHERE (user_no,sdkappid,peer_no)>(?4,?5,?6) AND (user_no,sdkappid,peer_no)<=(?1,?2,?3)") \
   X(RLOG_DELETE, "DELETE FROM c2c_recent_log WHERE (user_no,sdkappid,peer_no)>(?4,?5,?6)" \
                  " AND (user_no,sdkappid,peer_no)<=(?1,?2,?3)") \
@@ -168,13 +174,13 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
                    " AND random=?3 AND cseq=?4 AND time_s=?5 AND (?6=0 OR from_no=?6)" IMP_ROW) \
   X(INBOX_INS, "INSERT INTO c2c_inbox_log(sdkappid,user_no,useq,kind,conv,seq,at) VALUES(?1,?2,?3,?4,?5,?6,?7)") \
   X(INBOX_INS_DIRECT, "INSERT INTO c2c_inbox(sdkappid,user_no,useq,kind,conv,seq,at) VALUES(?1,?2,?3,?4,?5,?6,?7)") \
-  X(RECENT_READ, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,read_seq) VALUES(?1,?2,?3,?4)" \
+  X(RECENT_READ, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,read_seq) VALUES(?1,?2,?3,max(?4," RECENT_LOG_READ "))" \
                  " ON CONFLICT DO UPDATE SET read_seq=max(read_seq, excluded.read_seq)") \
-  X(RECENT_PIN, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,pinned_at) VALUES(?1,?2,?3,?4)" \
+  X(RECENT_PIN, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,pinned_at,read_seq) VALUES(?1,?2,?3,?4," RECENT_LOG_READ ")" \
                 " ON CONFLICT DO UPDATE SET pinned_at=excluded.pinned_at") \
-  X(RECENT_HIDE, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,hidden_seq) VALUES(?1,?2,?3,?4)" \
+  X(RECENT_HIDE, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,hidden_seq,read_seq) VALUES(?1,?2,?3,?4," RECENT_LOG_READ ")" \
                  " ON CONFLICT DO UPDATE SET hidden_seq=excluded.hidden_seq") \
-  X(RECENT_CLEAR, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,cleared_seq) VALUES(?1,?2,?3,?4)" \
+  X(RECENT_CLEAR, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,cleared_seq,read_seq) VALUES(?1,?2,?3,?4," RECENT_LOG_READ ")" \
                   " ON CONFLICT DO UPDATE SET cleared_seq=max(cleared_seq, excluded.cleared_seq)") \
   X(RECENT_LIST, "SELECT r.peer_no,coalesce(a.user_id,''),coalesce(l.seq,0),coalesce(l.time_s,0),r.read_seq,r.pinned_at," \
                  "r.hidden_seq,r.cleared_seq FROM " RECENT_ROWS("") " r" RECENT_LASTJOIN \

@@ -42,10 +42,10 @@ static const struct { const char *head, *row; int cols; } tables[] = {
   [T_MSG] = { "INSERT OR FAIL INTO c2c_msg(sdkappid,conv,seq,from_no,to_no,time_s,cseq,random,flags,life_s,body) VALUES",
               "(?,?,?,?,?,?,?,?,?,?,?)", 11 },
   [T_EV] = { "INSERT OR FAIL INTO c2c_inbox_log(sdkappid,user_no,useq,kind,conv,seq,at) VALUES", "(?,?,?,?,?,?,?)", 7 },
-  [T_RECENT] = { "INSERT OR IGNORE INTO c2c_recent_log(sdkappid,user_no,peer_no) VALUES", "(?,?,?)", 3 },
+  [T_RECENT] = { "INSERT OR IGNORE INTO c2c_recent_log(sdkappid,user_no,peer_no,read_seq) VALUES", "(?,?,?,?)", 4 },
   /* a log at its cap: straight into the inbox, the conversation rows (sqlite_msg_log.c) */
   [T_EV_DIRECT] = { "INSERT OR FAIL INTO c2c_inbox(sdkappid,user_no,useq,kind,conv,seq,at) VALUES", "(?,?,?,?,?,?,?)", 7 },
-  [T_RECENT_DIRECT] = { "INSERT OR IGNORE INTO c2c_recent(sdkappid,user_no,peer_no) VALUES", "(?,?,?)", 3 },
+  [T_RECENT_DIRECT] = { "INSERT OR IGNORE INTO c2c_recent(sdkappid,user_no,peer_no,read_seq) VALUES", "(?,?,?,?)", 4 },
 };
 
 /* The statement writing 2^k rows of table t, prepared on first use. */
@@ -83,6 +83,7 @@ static void bind_row(sqlite3_stmt *st, int t, int first, const sqpend_t *p, int 
     sqlite3_bind_int64(st, c, r->app);
     sqlite3_bind_int64(st, c + 1, r->user);
     sqlite3_bind_int64(st, c + 2, r->peer);
+    sqlite3_bind_int64(st, c + 3, r->read_seq);
   }
 }
 
@@ -177,11 +178,11 @@ int sq__pend_ev(store_t *s, sqpend_t *p, const pend_ev_t *e)
   return 0;
 }
 
-int sq__pend_recent(store_t *s, sqpend_t *p, uint32_t app, uint32_t user, uint32_t peer)
+int sq__pend_recent(store_t *s, sqpend_t *p, uint32_t app, uint32_t user, uint32_t peer, uint32_t read_seq)
 {
   int rc;
   if (p->nrecent == PEND_ROWS && (rc = sq__pend_flush(s, p))) return rc;
-  p->recent[p->nrecent++] = (pend_recent_t){ app, user, peer };
+  p->recent[p->nrecent++] = (pend_recent_t){ app, user, peer, read_seq };
   return 0;
 }
 

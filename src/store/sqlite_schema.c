@@ -294,6 +294,10 @@ const char *const sq__migrations[] = {
    * conversation's newest row however old, so reads take this as a floor — a longer retention later
    * (an edition upgrade, an add-on bought again) does not bring a purged conversation's last message back */
   "CREATE TABLE c2c_purge_floor(sdkappid INTEGER PRIMARY KEY, before_s INTEGER NOT NULL);",
+  /* 34: a conversation row made by a message starts read up to the message before it (sqlite_msg.c
+   * recent_add): a conversation the trim forgot comes back without the peer's older messages unread;
+   * the log's rows carry it into c2c_recent (RLOG_MERGE) */
+  "ALTER TABLE c2c_recent_log ADD COLUMN read_seq INTEGER NOT NULL DEFAULT 0;",
 };
 
 const int sq__schema_version = (int)(sizeof sq__migrations / sizeof sq__migrations[0]);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "e2e.h"
+#include "e2e_msg.h"
 
 static e2e_server_t srv;
 static uint32_t app;
@@ -30,6 +31,28 @@ static int setup(void **st)
   (void)st;
   static const char *const args[] = { "--msg-purge-interval-s", "1", NULL };
   return e2e_start(&srv, "singapore", &app, key, args);
+}
+
+/* A legacy app (unlimited accounts, 100 recent conversations kept). */
+static int setup_legacy(void **st)
+{
+  (void)st;
+  static const char *const args[] = { "--msg-purge-interval-s", "1", NULL };
+  char out[4096];
+  e2e_dir_init(&srv);
+  if (e2e_cli(&srv, out, sizeof out, "customer create --name trim --json")) return -1;
+  json_t *c = json_loads(out, 0, NULL);
+  long long cust = c ? (long long)json_integer_value(json_object_get(c, "id")) : 0;
+  json_decref(c);
+  if (e2e_cli(&srv, out, sizeof out, "app create --customer %lld --name trim --region china --scheme legacy"
+                                     " --created-at 2019-01-01 --json", cust))
+    return -1;
+  json_t *a = json_loads(out, 0, NULL);
+  if (!a) return -1;
+  app = (uint32_t)json_integer_value(json_object_get(a, "sdkappid"));
+  snprintf(key, sizeof key, "%s", json_string_value(json_object_get(a, "key")));
+  json_decref(a);
+  return e2e_server_start(&srv, args);
 }
 
 static int teardown(void **st)
@@ -104,10 +127,92 @@ static void test_trim_in_steps(void **st)
   sqlite3_close(db);
 }
 
+/* The user's conversation rows in the table and in its log. */
+static int rows_all(sqlite3 *db, uint32_t user)
+{
+  sqlite3_stmt *st;
+  assert_int_equal(sqlite3_prepare_v2(db, "SELECT (SELECT count(*) FROM c2c_recent WHERE sdkappid=?1 AND user_no=?2)"
+                                          "+(SELECT count(*) FROM c2c_recent_log g WHERE sdkappid=?1 AND user_no=?2 AND NOT"
+                                          " EXISTS (SELECT 1 FROM c2c_recent r WHERE r.sdkappid=g.sdkappid AND"
+                                          " r.user_no=g.user_no AND r.peer_no=g.peer_no))", -1, &st, NULL),
+                   SQLITE_OK);
+  sqlite3_bind_int64(st, 1, app);
+  sqlite3_bind_int64(st, 2, user);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  int n = sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
+  return n;
+}
+
+static json_int_t unread_from(const char *user, const char *peer)
+{
+  json_t *r = v4(srv.port, app, key, "openim/get_c2c_unread_msg_num", "{\"To_Account\":\"%s\",\"Peer_Account\":[\"%s\"]}",
+                 user, peer);
+  assert_non_null(r);
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  json_int_t n = jint(json_array_get(json_object_get(r, "C2CUnreadMsgNumList"), 0), "C2CUnreadMsgNum");
+  json_decref(r);
+  return n;
+}
+
+static void sent(json_t *r)
+{
+  assert_non_null(r);
+  if (jint(r, "ErrorCode")) fail_msg("%s", json_dumps(r, JSON_COMPACT));
+  json_decref(r);
+}
+
+/* A conversation the trim forgot comes back with the message that brings
+ * it: that one is unread, not every older message of the peer's (the row
+ * made again starts read up to the message before). A legacy app: 102
+ * accounts (trial allows 100), 100 conversations kept. */
+static void test_trimmed_conversation_comes_back_read(void **st)
+{
+  (void)st;
+  char peers[101][8];
+  const char *users[103];
+  users[0] = "tu";
+  for (int i = 0; i < 101; i++) {
+    snprintf(peers[i], sizeof peers[i], "p%03d", i);
+    users[i + 1] = peers[i];
+  }
+  users[102] = NULL;
+  import_users(srv.port, app, key, users);
+  for (int k = 0; k < 3; k++) /* p000 writes first: its conversation is tu's oldest */
+    sent(v4(srv.port, app, key, "openim/sendmsg", "{\"From_Account\":\"p000\",\"To_Account\":\"tu\",\"MsgRandom\":%d,"
+                                                  "\"MsgBody\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"old\"}}]}",
+            k + 1));
+  assert_int_equal(unread_from("tu", "p000"), 3);
+  usleep(1100000); /* the next second: the other 100 conversations are more recent */
+  char body[2048];
+  size_t n = (size_t)snprintf(body, sizeof body, "{\"From_Account\":\"tu\",\"MsgRandom\":9,\"To_Account\":[");
+  for (int i = 1; i <= 100; i++) n += (size_t)snprintf(body + n, sizeof body - n, "%s\"%s\"", i > 1 ? "," : "", peers[i]);
+  snprintf(body + n, sizeof body - n, "],\"MsgBody\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"hi\"}}]}");
+  sent(v4(srv.port, app, key, "openim/batchsendmsg", "%s", body));
+  /* the pass (every second) trims tu's list to the trial edition's 100: p000's row goes */
+  sqlite3 *db = db_open();
+  uint32_t tu = 0;
+  sqlite3_stmt *q;
+  assert_int_equal(sqlite3_prepare_v2(db, "SELECT user_no FROM accounts WHERE sdkappid=?1 AND user_id='tu'", -1, &q, NULL),
+                   SQLITE_OK);
+  sqlite3_bind_int64(q, 1, app);
+  assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+  tu = (uint32_t)sqlite3_column_int64(q, 0);
+  sqlite3_finalize(q);
+  for (int tries = 0; tries < 300 && rows_all(db, tu) != 100; tries++) usleep(100000);
+  assert_int_equal(rows_all(db, tu), 100);
+  sqlite3_close(db);
+  sent(v4(srv.port, app, key, "openim/sendmsg", "{\"From_Account\":\"p000\",\"To_Account\":\"tu\",\"MsgRandom\":4,"
+                                                "\"MsgBody\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"new\"}}]}"));
+  assert_int_equal(unread_from("tu", "p000"), 1);
+  assert_int_equal(unread_from("p000", "tu"), 0);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_trim_in_steps, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_trimmed_conversation_comes_back_read, setup_legacy, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

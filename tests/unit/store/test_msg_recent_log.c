@@ -374,6 +374,49 @@ static void test_logs_off_read_and_drain(void **st)
   store_close(s);
 }
 
+/* A conversation row made by a message with seq > 1 (its old row deleted,
+ * as the trim does) starts read up to the message before; the log's row
+ * carries it to readers, to a pin made while it waits, and through the
+ * merge; with the logs off the row is written straight with it. */
+static void test_row_made_again_starts_read(void **st)
+{
+  (void)st;
+  for (int logs = 1; logs >= 0; logs--) {
+    store_t *s;
+    store_recent_t r;
+    int64_t n;
+    uint32_t to = logs ? 2 : 3; /* one conversation per round: 1 → to */
+    assert_int_equal(store_open(dir, &s), 0);
+    assert_int_equal(sq__msg_log_caps(s, logs ? LOG_CAP_ROWS : 0, logs ? LOG_CAP_ROWS : 0), 0);
+    for (uint32_t i = 1; i <= 4; i++) send(s, 1, to, i);
+    assert_int_equal(store_msg_recent_get(s, APP, to, 1, &r), 0);
+    assert_int_equal(r.read_seq, 0); /* the conversation's first message made the row: nothing before it */
+    merge_all(s);
+    char sql[128];
+    snprintf(sql, sizeof sql, "DELETE FROM c2c_recent WHERE user_no=%u", to); /* the trim forgets it */
+    assert_int_equal(sqlite3_exec(store__sqlite_db(s), sql, NULL, NULL, NULL), SQLITE_OK);
+    store_close(s); /* a new connection: nothing cached about the rows */
+    assert_int_equal(store_open(dir, &s), 0);
+    assert_int_equal(sq__msg_log_caps(s, logs ? LOG_CAP_ROWS : 0, logs ? LOG_CAP_ROWS : 0), 0);
+    send(s, 1, to, 5);
+    assert_int_equal(store_msg_recent_get(s, APP, to, 1, &r), 0);
+    assert_int_equal(r.last_seq, 5);
+    assert_int_equal(r.read_seq, 4);
+    assert_int_equal(rows_count(s, "c2c_recent_log"), logs ? 2 : 0); /* logs on: both rows wait there */
+    assert_int_equal(store_msg_recent_set(s, APP, to, 1, "pinned_at_s", T0), 0); /* made in c2c_recent first */
+    merge_all(s);
+    assert_int_equal(rows_count(s, "c2c_recent_log"), 0);
+    assert_int_equal(store_msg_recent_get(s, APP, to, 1, &r), 0);
+    assert_int_equal(r.read_seq, 4);
+    assert_int_equal(r.pinned_at_s, T0);
+    assert_int_equal(store_msg_unread(s, APP, store_c2c_conv(1, to), 1, r.read_seq, 0, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(store_msg_recent_get(s, APP, 1, to, &r), 0); /* the sender's row was kept: unchanged */
+    assert_int_equal(r.read_seq, 0);
+    store_close(s);
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -384,6 +427,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_merges_need_no_statement_journal, setup, teardown),
     cmocka_unit_test_setup_teardown(test_upgrade_keeps_logged_events, setup, teardown),
     cmocka_unit_test_setup_teardown(test_logs_off_read_and_drain, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_row_made_again_starts_read, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
