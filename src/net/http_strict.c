@@ -115,10 +115,22 @@ static int host_ok(const char *v, size_t n)
   return 1;
 }
 
+/* What http-parser is handed for a Transfer-Encoding line. It takes only a
+ * value that is exactly "chunked": empty list elements (RFC 9110 §5.6.1.2:
+ * a recipient MUST accept them), as in "chunked," or ", chunked", it reads as
+ * an unknown coding and refuses. The framing is decided here (head_done), so
+ * a line whose codings are only chunked is handed on in its canonical form
+ * and a line of empty elements not at all; any other coding ends the
+ * request at head_done (400 or 501) before a body is read. */
+enum { HS_TE_AS_IS, HS_TE_CANONICAL, HS_TE_DROP };
+static const char te_canonical[] = "Transfer-Encoding: chunked\r\n";
+
 /* One Transfer-Encoding field value: a list of transfer codings. */
 static int note_te(http_scan_t *s, const char *v, size_t n, const char **why)
 {
   size_t i = 0;
+  int here = 0; /* codings in this field */
+  s->te_line = n == 7 && !strncasecmp(v, "chunked", 7) ? HS_TE_AS_IS : HS_TE_DROP;
   for (;;) {
     while (i < n && (is_ws((unsigned char)v[i]) || v[i] == ',')) i++; /* empty list elements are allowed */
     if (i >= n) return 0;
@@ -130,6 +142,7 @@ static int note_te(http_scan_t *s, const char *v, size_t n, const char **why)
     s->te_codings++;
     if (chunked) { s->te_chunked++; s->te_last_chunked = 1; }
     else { s->te_unknown = 1; s->te_last_chunked = 0; }
+    if (s->te_line != HS_TE_AS_IS) s->te_line = ++here == 1 && chunked ? HS_TE_CANONICAL : HS_TE_AS_IS;
   }
 }
 
@@ -369,11 +382,15 @@ int net__scan(http_scan_t *s, const net_cfg_t *cfg, const char *data, size_t len
     if (n < 2 || l[n - 2] != '\r') { *why = "bare LF: lines must end with CRLF (RFC 9112 §2.2)"; SCAN_FAIL(400); }
     if (s->mode == HS_START || s->mode == HS_FIELDS || s->mode == HS_TRAILERS) s->head_bytes += (uint32_t)n;
     int ended = (s->mode == HS_FIELDS || s->mode == HS_TRAILERS) && n == 2;
+    s->te_line = HS_TE_AS_IS;
     int st = on_line(s, cfg, l, n - 2, why);
     if (st) SCAN_FAIL(st);
     o += avail;
     int stop;
-    if (s->line_len) { /* the carried line: not in place, handed on alone */
+    if (s->te_line != HS_TE_AS_IS) { /* a Transfer-Encoding line http-parser would misread: its canonical form, or nothing */
+      s->line_len = 0;
+      stop = run_flush(&run, cb) || (s->te_line == HS_TE_CANONICAL && cb->emit(cb->ud, te_canonical, sizeof te_canonical - 1));
+    } else if (s->line_len) { /* the carried line: not in place, handed on alone */
       s->line_len = 0;
       stop = run_flush(&run, cb) || cb->emit(cb->ud, l, n);
     } else {

@@ -101,6 +101,7 @@ typedef struct http_scan {
   uint32_t te_codings, te_chunked;
   uint8_t mode, minor, crlf, started;
   uint8_t n_host, n_cl, n_te, te_last_chunked, te_unknown;
+  uint8_t te_line;              /* the Transfer-Encoding line just checked: HS_TE_* (http_strict.c) */
 } http_scan_t;
 
 typedef struct net_scan_cb {

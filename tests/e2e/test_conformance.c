@@ -214,6 +214,13 @@ static void test_rfc9112_framing(void **st)
       "chunked must be the final transfer coding of a request (RFC 9112 §6.3)", NULL },
     { "§6.1 chunked twice", "POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n", 400,
       "chunked applied more than once (RFC 9112 §6.1)", NULL },
+    /* RFC 9110 §5.6.1.2: empty list elements are accepted (http-parser alone refuses them) */
+    { "§6.1 chunked, (an empty element after)", "POST /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+      "Transfer-Encoding: chunked,\r\n\r\n3\r\nabc\r\n0\r\n\r\n", 200, NULL, NULL },
+    { "§6.1 , chunked (an empty element before)", "POST /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+      "Transfer-Encoding: , chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", 200, NULL, NULL },
+    { "§6.1 a field of empty elements beside chunked", "POST /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+      "Transfer-Encoding: ,\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", 200, NULL, NULL },
     { "§6.1 empty Transfer-Encoding", "POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: \r\n\r\n", 400,
       "empty Transfer-Encoding (RFC 9112 §6.1)", NULL },
     { "§6.1 unknown transfer coding", "POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501,
