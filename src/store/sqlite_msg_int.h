@@ -34,6 +34,7 @@ typedef struct sqpend {
   pend_ev_t ev[PEND_ROWS];
   pend_recent_t recent[PEND_ROWS];
   int nmsg, nev, nrecent;
+  int nimported;                     /* held messages that are imported (STORE_MSG_IMPORTED): never in a window */
   char *body;                        /* the held messages' bodies, back to back */
   size_t body_len, body_cap;
   int32_t head[PEND_HASH], tail[PEND_HASH]; /* per bucket of (app, conv): its first and last held message's index + 1 */
@@ -74,22 +75,28 @@ int sq__pend_conv_next(const sqpend_t *p, int i, uint32_t app, uint64_t conv);
 void sq__pend_free(sqpend_t *p);
 
 /* ---- the send dedupe window of a conversation (sqlite_msg_win.c) ---- */
-#define WIN_MAX 65536 /* entries per conversation (1.5 MiB); past it the table answers (a walk back) */
+#define WIN_MAX 65536    /* entries per conversation (2 MiB with its hash); full, the oldest half goes (capped) */
+#define WIN_HASH_MIN 64  /* a window of this capacity or more has a hash of (random, sender) */
 
 typedef struct sqwin_ent { uint32_t seq, random, from_no, cseq; int64_t time_s; } sqwin_ent_t;
-/* Every live message of the conversation with time_s >= lo, ascending seq. */
-typedef struct sqwin { int64_t lo; uint32_t n, cap; sqwin_ent_t e[]; } sqwin_t;
+/* Every live message of the conversation with time_s >= lo, ascending seq;
+ * capped: the window dropped entries within the dedupe window to stay at
+ * WIN_MAX (sqlite_msg_win.c): it answers for sends whose since is below lo
+ * too. The hash slots (cap >= WIN_HASH_MIN) follow e[cap]. */
+typedef struct sqwin { int64_t lo; uint32_t n, cap, capped; sqwin_ent_t e[]; } sqwin_t;
 
 /* An empty window complete from lo (INT64_MIN: the conversation has no
  * message). NULL: out of memory. Free with free(). */
 sqwin_t *sq__win_new(int64_t lo);
 /* The first (lowest seq) entry of sender from_no with random and
- * time_s >= since_s, NULL when none. Exact only for since_s >= w->lo. */
+ * time_s >= since_s, NULL when none. Exact only for since_s >= w->lo (a
+ * capped window: among the entries it kept). */
 const sqwin_ent_t *sq__win_find(const sqwin_t *w, uint32_t random, uint32_t from_no, int64_t since_s);
 /* Add a live message (its seq above every entry's; one older than lo is
- * not kept). since_s: the current send's since, used to prune when full.
- * *w may move (realloc). -1: full at WIN_MAX, or out of memory (*w
- * unchanged); the caller frees it and answers from the table. */
+ * not kept). since_s: the current send's since, used to prune when full;
+ * full at WIN_MAX within since, the oldest half is dropped (capped). *w
+ * may move (realloc). -1: out of memory (*w unchanged); the caller frees
+ * it and answers from the table. */
 int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
 
 /* ---- the statements and the connection's state (sqlite_msg.c) ---- */

@@ -203,15 +203,16 @@ static int match_imported(store_t *s, struct sqmsg *m, uint32_t sdkappid, uint64
 }
 
 /* Loading a window: the walk's rows, newest first, into a buffer of at most
- * WIN_MAX entries (full: the window is given up, the match still taken). */
+ * WIN_MAX entries; the walk stops there (full: the window starts capped,
+ * and the match is taken among those rows, as a capped window's is). */
 typedef struct load { match_t *k; sqwin_ent_t *e; uint32_t n; int full; } load_t;
 
 static int load_ent(void *ud, const sqwin_ent_t *e)
 {
   load_t *l = ud;
+  if (l->n == WIN_MAX) { l->full = 1; return 1; }
   match_ent(l->k, e);
-  if (l->n < WIN_MAX) l->e[l->n++] = *e;
-  else l->full = 1;
+  l->e[l->n++] = *e;
   return 0;
 }
 
@@ -233,7 +234,7 @@ static void win_drop(struct sqmsg *m, app_cache_t *ac, uint64_t conv)
 }
 
 /* Add a live message to its conversation's window, if it has one. A window
- * that is full (or cannot grow) is dropped: the next send walks back. */
+ * that cannot grow (out of memory) is dropped: the next send walks back. */
 void sq__live_win_add(struct sqmsg *m, app_cache_t *ac, const store_msg_t *in, int64_t since_s)
 {
   sqwin_t *w = u64map_get(&ac->win, in->conv), *was = w;
@@ -252,25 +253,33 @@ void sq__live_win_add(struct sqmsg *m, app_cache_t *ac, const store_msg_t *in, i
   m->entries = m->entries + w->n - (size_t)n0; /* size_t: a prune may have shrunk it */
 }
 
-/* The send dedupe among live messages: from the conversation's window, or
- * (no window, or one starting after since) a walk back over the written
- * messages, which also loads the window: the written rows (newest first
- * from the walk) and the conversation's held live rows (newer than every
- * written one, in seq order). The held rows' own match is sq__pend_dup's. */
-static int match_live_send(store_t *s, struct sqmsg *m, app_cache_t *ac, const store_msg_t *in, match_t *k)
+/* The send dedupe among live messages: from the conversation's window
+ * (*from_window = 1: it holds the conversation's held live rows too, pushed
+ * as they were appended), or (no window, or one starting after since) a
+ * walk back over the written messages, which also loads the window: the
+ * written rows (newest first from the walk) and the conversation's held
+ * live rows (newer than every written one, in seq order). The held rows'
+ * own match is then sq__pend_dup's. */
+static int match_live_send(store_t *s, struct sqmsg *m, app_cache_t *ac, const store_msg_t *in, match_t *k,
+                           int *from_window)
 {
   sqwin_t *w = u64map_get(&ac->win, in->conv);
-  if (w && k->time_s >= w->lo) {
+  *from_window = 0;
+  if (w && (k->time_s >= w->lo || w->capped)) {
     const sqwin_ent_t *e = sq__win_find(w, k->random, k->from_no, k->time_s);
     if (e) match_take(k, e->seq, e->time_s, e->cseq);
+    *from_window = 1;
     return 0;
   }
   win_drop(m, ac, in->conv);
   load_t l = { k, malloc(WIN_MAX * sizeof(sqwin_ent_t)), 0, 0 };
   if (!l.e) return IMC_E_NOMEM;
   int rc = walk_live(s, in->sdkappid, in->conv, in->seq, k->time_s, load_ent, &l);
-  if (!rc && !l.full && (w = sq__win_new(k->time_s))) {
+  /* full: complete from just above the oldest row loaded (older ones were left in the table; times never
+   * decrease along seq), and capped */
+  if (!rc && (w = sq__win_new(l.full ? l.e[l.n - 1].time_s + 1 : k->time_s))) {
     int ok = 1;
+    w->capped = l.full;
     for (uint32_t i = l.n; i-- > 0 && ok;) ok = !sq__win_push(&w, &l.e[i], k->time_s);
     for (int i = sq__pend_conv_next(&m->pend, -1, in->sdkappid, in->conv); i >= 0 && ok;
          i = sq__pend_conv_next(&m->pend, i, in->sdkappid, in->conv)) {
@@ -295,11 +304,14 @@ int sq__live_find_dup(store_t *s, struct sqmsg *m, app_cache_t *ac, store_msg_ap
   const store_msg_t *in = &a->m;
   match_t k = { in->random, in->from_no, in->cseq, 0, 0, a->import_dedupe ? in->time_s : a->dedupe_since_s, 0,
                 a->import_dedupe, 0 };
+  int from_window = 0;
   int rc = match_imported(s, m, in->sdkappid, in->conv, &k);
-  if (!rc && !k.key) rc = match_live_send(s, m, ac, in, &k);
+  if (!rc && !k.key) rc = match_live_send(s, m, ac, in, &k, &from_window);
   if (!rc && k.key && in->time_s <= last_live) rc = walk_second(s, in->sdkappid, in->conv, in->seq, in->time_s, match_ent, &k);
   if (rc) return rc;
-  const store_msg_t *h = sq__pend_dup(&m->pend, a);
+  /* the held rows: a window that answered has every held live row of its conversation already (a hot
+   * conversation's chain would be walked whole by every send); held imported rows are never in one */
+  const store_msg_t *h = from_window && !m->pend.nimported ? NULL : sq__pend_dup(&m->pend, a);
   if (h) match_take(&k, h->seq, h->time_s, h->cseq);
   if (k.seq) {
     a->dup = 1;

@@ -137,7 +137,7 @@ void sq__pend_drop(sqpend_t *p)
     uint32_t b = bucket(p->msg[i].m.sdkappid, p->msg[i].m.conv);
     p->head[b] = p->tail[b] = 0;
   }
-  p->nmsg = p->nev = p->nrecent = 0;
+  p->nmsg = p->nev = p->nrecent = p->nimported = 0;
   p->body_len = 0;
 }
 
@@ -156,6 +156,7 @@ int sq__pend_msg(store_t *s, sqpend_t *p, const store_msg_t *m)
   }
   int i = p->nmsg++;
   pend_msg_t *h = &p->msg[i];
+  p->nimported += (m->flags & STORE_MSG_IMPORTED) != 0;
   uint32_t b = bucket(m->sdkappid, m->conv);
   if (p->tail[b]) p->msg[p->tail[b] - 1].next = i + 1;
   else p->head[b] = i + 1;

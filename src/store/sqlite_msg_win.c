@@ -11,30 +11,82 @@
  * along seq: the append clamps them), pushes every live append of the
  * conversation, and frees every window with the other caches on any
  * ROLLBACK. Entries older than the current since are pruned when the window
- * is full; a window that still holds WIN_MAX entries is given up (the
- * caller then answers from the table, exactly, walking back).
+ * is full.
  *
- * State: owned by the connection's caches (struct sqmsg), one thread. */
+ * Bounded by count (§29): a window never holds more than WIN_MAX entries.
+ * One that is full of entries within the dedupe window drops its oldest
+ * half and is marked capped: lo rises past the dropped entries (it stays
+ * complete from lo), and the dedupe of its conversation covers the newest
+ * WIN_MAX / 2 … WIN_MAX sends while the conversation sends faster than
+ * WIN_MAX per dedupe window; it is exact again once since passes lo.
+ *
+ * A lookup in a window of WIN_HASH_MIN entries or more goes through a hash
+ * of (random, sender) kept after the entries in the same allocation (twice
+ * the capacity in slots, each an entry's index + 1, 0 empty; rebuilt when
+ * the entries move), not a scan of every entry.
+ *
+ * State: owned by the connection's caches (struct sqmsg), one thread;
+ * freed with free(). */
 #include "store/sqlite_msg_int.h"
 
 #include <stdlib.h>
+#include <string.h>
+
+_Static_assert((WIN_MAX & (WIN_MAX - 1)) == 0 && (WIN_HASH_MIN & (WIN_HASH_MIN - 1)) == 0,
+               "capacities are powers of two");
+
+static uint32_t *slots(const sqwin_t *w) { return w->cap >= WIN_HASH_MIN ? (uint32_t *)&w->e[w->cap] : NULL; }
+static size_t win_bytes(uint32_t cap)
+{
+  return sizeof(sqwin_t) + cap * sizeof(sqwin_ent_t) + (cap >= WIN_HASH_MIN ? 2u * cap * sizeof(uint32_t) : 0);
+}
+static uint32_t slot_of(uint32_t random, uint32_t from_no, uint32_t mask)
+{
+  return (uint32_t)(((uint64_t)random * 0x9E3779B97F4A7C15ull ^ (uint64_t)from_no * 0xC2B2AE3D27D4EB4Full) >> 32) & mask;
+}
+
+static void hash_put(sqwin_t *w, uint32_t *h, uint32_t i)
+{
+  uint32_t mask = 2 * w->cap - 1, k = slot_of(w->e[i].random, w->e[i].from_no, mask);
+  while (h[k]) k = (k + 1) & mask;
+  h[k] = i + 1;
+}
+
+static void hash_build(sqwin_t *w)
+{
+  uint32_t *h = slots(w);
+  if (!h) return;
+  memset(h, 0, 2u * w->cap * sizeof *h);
+  for (uint32_t i = 0; i < w->n; i++) hash_put(w, h, i);
+}
 
 const sqwin_ent_t *sq__win_find(const sqwin_t *w, uint32_t random, uint32_t from_no, int64_t since_s)
 {
-  for (uint32_t i = 0; i < w->n; i++) { /* ascending seq: the first match is the original */
-    const sqwin_ent_t *e = &w->e[i];
-    if (e->random == random && e->from_no == from_no && e->time_s >= since_s) return e;
+  const uint32_t *h = slots(w);
+  if (!h) {
+    for (uint32_t i = 0; i < w->n; i++) { /* ascending seq: the first match is the original */
+      const sqwin_ent_t *e = &w->e[i];
+      if (e->random == random && e->from_no == from_no && e->time_s >= since_s) return e;
+    }
+    return NULL;
   }
-  return NULL;
+  const sqwin_ent_t *best = NULL;
+  uint32_t mask = 2 * w->cap - 1;
+  for (uint32_t k = slot_of(random, from_no, mask); h[k]; k = (k + 1) & mask) {
+    const sqwin_ent_t *e = &w->e[h[k] - 1];
+    if (e->random == random && e->from_no == from_no && e->time_s >= since_s && (!best || e < best)) best = e;
+  }
+  return best;
 }
 
 sqwin_t *sq__win_new(int64_t lo)
 {
-  sqwin_t *w = malloc(sizeof *w + 8 * sizeof w->e[0]);
+  sqwin_t *w = malloc(win_bytes(8));
   if (!w) return NULL;
   w->lo = lo;
   w->n = 0;
   w->cap = 8;
+  w->capped = 0;
   return w;
 }
 
@@ -46,23 +98,41 @@ static void prune(sqwin_t *w, int64_t since_s)
   uint32_t k = 0;
   for (uint32_t i = 0; i < w->n; i++)
     if (w->e[i].time_s >= since_s) w->e[k++] = w->e[i];
-  w->n = k;
+  if (k < w->n) { w->n = k; hash_build(w); }
   w->lo = since_s;
+}
+
+/* Full at WIN_MAX with every entry within since: drop the oldest half. The
+ * window stays complete from lo (every dropped entry is older than the new
+ * lo: times never decrease along seq). */
+static void drop_half(sqwin_t *w)
+{
+  uint32_t half = w->n / 2;
+  int64_t last = w->e[half - 1].time_s;
+  memmove(w->e, w->e + half, (w->n - half) * sizeof w->e[0]);
+  w->n -= half;
+  if (last + 1 > w->lo) w->lo = last + 1;
+  w->capped = 1;
+  hash_build(w);
 }
 
 int sq__win_push(sqwin_t **wp, const sqwin_ent_t *e, int64_t since_s)
 {
   sqwin_t *w = *wp;
-  if (e->time_s < w->lo) return 0; /* below the window: a later since >= lo cannot match it */
+  if (e->time_s < w->lo && !w->capped) return 0; /* below the window: a later since >= lo cannot match it */
   if (w->n == w->cap) prune(w, since_s);
+  if (w->n == w->cap && w->cap >= WIN_MAX) drop_half(w);
   if (w->n == w->cap) {
-    if (w->cap >= WIN_MAX) return -1;
     uint32_t cap = w->cap * 2;
-    sqwin_t *g = realloc(w, sizeof *g + cap * sizeof g->e[0]);
+    sqwin_t *g = realloc(w, win_bytes(cap));
     if (!g) return -1;
     *wp = w = g;
     w->cap = cap;
+    hash_build(w); /* the slots moved (they follow the entries) and doubled */
   }
-  w->e[w->n++] = *e;
+  w->e[w->n] = *e;
+  uint32_t *h = slots(w);
+  if (h) hash_put(w, h, w->n);
+  w->n++;
   return 0;
 }

@@ -18,6 +18,7 @@
 #include "store/store_msg.h"
 #include "util/err.h"
 #include "store/sqlite_int.h"
+#include "store/sqlite_msg_int.h"
 #include "store_rows.h"
 #include "tmpdir.h"
 
@@ -175,6 +176,71 @@ static void test_past_the_window_cap(void **st)
   store_close(s);
 }
 
+/* A send of one conversation with random r from sender 1 + (r & 1); the
+ * seq it got, *dup whether it was a duplicate. */
+static uint32_t send_hot(store_t *s, uint32_t r, int *dup)
+{
+  store_msg_append_t a;
+  uint32_t from = 1 + (r & 1);
+  memset(&a, 0, sizeof a);
+  a.m = (store_msg_t){ APP, store_c2c_conv(1, 2), 0, from, 3 - from, T0, r, r, 0, 604800, "{}", 2, NULL, NULL };
+  a.dedupe_since_s = T0 - WINDOW_S;
+  a.inbox_to = a.recent_from = a.recent_to = 1;
+  assert_int_equal(store_msg_append(s, &a), 0);
+  *dup = a.dup;
+  return a.m.seq;
+}
+
+static const sqwin_t *hot_window(store_t *s)
+{
+  struct sqmsg *m = sq__msg_state(s);
+  app_cache_t *ac = m ? u64map_get(&m->apps, APP) : NULL;
+  return ac ? u64map_get(&ac->win, store_c2c_conv(1, 2)) : NULL;
+}
+
+/* More sends in the dedupe window than a window holds (WIN_MAX): the
+ * window drops its oldest half and stays (capped), answering from memory;
+ * the dedupe then covers the newest sends only (§29). After a restart the
+ * window is loaded from the newest WIN_MAX rows, not the whole window. */
+static void test_window_capped(void **st)
+{
+  (void)st;
+  enum { HOT = WIN_MAX + WIN_MAX / 2 + 1000 };
+  store_t *s;
+  int dup;
+  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
+  for (uint32_t r = 0; r < HOT; r++) {
+    assert_int_equal(send_hot(s, r, &dup), r + 1);
+    assert_false(dup);
+    if (r % 10000 == 9999) { assert_int_equal(store_exec(s, "COMMIT"), 0); assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0); }
+  }
+  assert_int_equal(store_exec(s, "COMMIT"), 0);
+  const sqwin_t *w = hot_window(s);
+  assert_non_null(w); /* kept, not given up */
+  assert_true(w->capped);
+  assert_true(w->n >= WIN_MAX / 2 && w->n <= WIN_MAX);
+  assert_int_equal(w->e[w->n - 1].seq, HOT);
+  assert_int_equal(send_hot(s, HOT - 1, &dup), HOT); /* the newest: a duplicate */
+  assert_true(dup);
+  assert_int_equal(send_hot(s, HOT - WIN_MAX / 4, &dup), HOT - WIN_MAX / 4 + 1);
+  assert_true(dup);
+  assert_int_equal(send_hot(s, 2, &dup), HOT + 1); /* past what the window keeps: stored again */
+  assert_false(dup);
+  store_close(s);
+  assert_int_equal(store_open(dir, &s), 0); /* no window: the first send loads the newest WIN_MAX rows */
+  assert_int_equal(send_hot(s, HOT - 2, &dup), HOT - 1);
+  assert_true(dup);
+  w = hot_window(s);
+  assert_non_null(w);
+  assert_true(w->capped && w->n <= WIN_MAX);
+  assert_int_equal(send_hot(s, 4, &dup), HOT + 2);
+  assert_false(dup);
+  assert_int_equal(send_hot(s, 2, &dup), HOT + 1); /* the earlier resend is among the newest */
+  assert_true(dup);
+  store_close(s);
+}
+
 /* A second connection (a reader's) that looked for imported messages
  * before the writer imported one still finds it by its MsgKey. */
 static void test_reader_sees_later_import(void **st)
@@ -264,6 +330,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_against_model, setup, teardown),
     cmocka_unit_test_setup_teardown(test_past_the_window_cap, setup, teardown),
     cmocka_unit_test_setup_teardown(test_reader_sees_later_import, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_window_capped, setup, teardown),
     cmocka_unit_test_setup_teardown(test_key_by_second, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
