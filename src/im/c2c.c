@@ -124,6 +124,12 @@ int64_t c2c__since(const im_c2c_t *c, uint32_t app, int64_t now_s)
   return floor > since ? floor : since;
 }
 
+int64_t c2c__floor(const im_c2c_t *c, uint32_t app)
+{
+  void *v = u64map_get(&c->floor, app);
+  return v ? (int64_t)(intptr_t)v : INT64_MIN;
+}
+
 int c2c__floor_raise(im_c2c_t *c, uint32_t app, int64_t before_s)
 {
   if (before_s <= (int64_t)(intptr_t)u64map_get(&c->floor, app)) return 0;

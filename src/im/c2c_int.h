@@ -56,6 +56,8 @@ store_msg_t *c2c__msg_copy(const store_msg_t *m);
  * its purge floor when that is later (the purge keeps each conversation's
  * newest message, however old). */
 int64_t c2c__since(const im_c2c_t *c, uint32_t sdkappid, int64_t now_s);
+/* The app's purge floor: no read shows a message older (INT64_MIN: none yet). */
+int64_t c2c__floor(const im_c2c_t *c, uint32_t sdkappid);
 /* Raise the app's floor to before_s (never lowered). IMC_E_NOMEM. */
 int c2c__floor_raise(im_c2c_t *c, uint32_t sdkappid, int64_t before_s);
 

@@ -344,6 +344,8 @@ typedef struct purge_job {
   int more;                    /* the last step's walk or scan stopped at its bound */
   int64_t before, gbefore, deleted, others, total, kept; /* gbefore: the app's group horizon; others: the
                                                           * relationship and group rows the last step deleted */
+  int64_t floor;               /* PURGE_TRIM: the app's purge floor (INT64_MIN: none): cleared rows whose history is
+                                * all below it go (store_msg_recent_trim) */
   uint32_t walk_user;          /* PURGE_TRIM: the user numbers up to this one are done (0: start; back to 0: end) */
   uint32_t *users;
   size_t nusers, cusers, ui;   /* PURGE_TRIM: the users found by the last walk step; users[ui] is the next to trim */
@@ -405,7 +407,7 @@ static int purge_run(store_t *s, c2c_job_t *jj)
   default:
     if (j->ui < j->nusers) { /* a step of the next user's trim */
       int more;
-      if ((rc = store_msg_recent_trim(s, j->apps[j->cur], j->users[j->ui], (int)j->kept, PURGE_CHUNK, &j->deleted,
+      if ((rc = store_msg_recent_trim(s, j->apps[j->cur], j->users[j->ui], (int)j->kept, j->floor, PURGE_CHUNK, &j->deleted,
                                       &more)))
         return rc;
       if (!more) j->ui++;
@@ -486,6 +488,7 @@ static void purge_next(im_c2c_t *c, purge_job_t *j)
     j->gbefore = now - im_limit(c->lim, app, IM_LIMIT_GROUP_RETENTION_S); /* im_group_since */
   }
   j->kept = im_limit(c->lim, app, IM_LIMIT_RECENT_KEPT);
+  j->floor = c2c__floor(c, app);
   c2c__submit(c, &j->base, 0);
 }
 

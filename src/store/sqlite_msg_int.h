@@ -200,6 +200,10 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
                " FROM c2c_recent r" RECENT_LASTJOIN \
                " WHERE r.sdkappid=?1 AND r.user_no=?2 AND r.peer_no>?3 ORDER BY r.peer_no LIMIT ?4") \
   X(TRIM_DEL, "DELETE FROM c2c_recent WHERE sdkappid=?1 AND user_no=?2 AND peer_no=?3 AND pinned_at=0 AND cleared_seq=0") \
+  /* a cleared row whose cleared messages are all older than the horizon (?4): its clear hides nothing a read shows */ \
+  X(TRIM_GONE, "DELETE FROM c2c_recent WHERE sdkappid=?1 AND user_no=?2 AND peer_no=?3 AND pinned_at=0 AND cleared_seq>0" \
+               " AND NOT EXISTS (SELECT 1 FROM c2c_msg m WHERE m.sdkappid=?1 AND m.conv=?5" \
+               " AND m.seq<=c2c_recent.cleared_seq AND m.time_s>=?4)") \
   X(TRIM_HIDE, "UPDATE c2c_recent SET hidden_seq=max(hidden_seq,?4) WHERE sdkappid=?1 AND user_no=?2 AND peer_no=?3" \
                " AND pinned_at=0 AND cleared_seq>0") \
   X(INBOX_PAGE, "SELECT i.useq,i.kind,i.conv,i.seq,i.at," MSGCOLS ",coalesce(pa.user_id,'') FROM (" INBOX_EVS ") i" \
@@ -377,7 +381,8 @@ int sq__log_merge_step(store_t *s, int mode, int *more);
 
 /* ---- one user's conversation trim in bounded steps (sqlite_msg_trim.c) ---- */
 /* store_msg_vtab_t.recent_trim (store_msg.h). */
-int sq__trim_step(store_t *s, uint32_t sdkappid, uint32_t user_no, int keep, int max_rows, int64_t *deleted, int *more);
+int sq__trim_step(store_t *s, uint32_t sdkappid, uint32_t user_no, int keep, int64_t before_s, int max_rows,
+                  int64_t *deleted, int *more);
 /* Forget the trim in progress (it starts over at its next call): a rollback
  * (its deletes may be undone), a pin change of its user, a purge of its app
  * (a row's last message may be gone). app 0: whichever app. */

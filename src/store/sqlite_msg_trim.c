@@ -14,7 +14,11 @@
  *            bar, each by its key (still unpinned). A row whose history the
  *            user cleared (ClearRamble: cleared_seq) is hidden instead, as a
  *            conversation delete hides it: the clear must outlive the list
- *            (a row made again by a later message would show the history).
+ *            (a row made again by a later message would show the history),
+ *            until every message it cleared is older than the app's
+ *            retention horizon (before_s, with the app's purge floor: no
+ *            read shows them again, whatever the retention becomes): then it
+ *            is deleted as well (messaging-c2c-storage.md §30).
  *
  * Between calls other writer jobs run. A row's recency only rises (a new
  * message), so the heap's rows stay at or above the bar: a row below it has
@@ -123,7 +127,8 @@ static int walk(store_t *s, sqtrim_t *t, int lim, sqtrim_key_t *del, int *ndel, 
   return sq__map_rc(rc);
 }
 
-int sq__trim_step(store_t *s, uint32_t app, uint32_t user, int keep, int max_rows, int64_t *deleted, int *more)
+int sq__trim_step(store_t *s, uint32_t app, uint32_t user, int keep, int64_t before_s, int max_rows, int64_t *deleted,
+                  int *more)
 {
   struct sqmsg *m = sq__msg_state(s);
   sqtrim_t *t = m ? &m->trim : NULL;
@@ -139,14 +144,24 @@ int sq__trim_step(store_t *s, uint32_t app, uint32_t user, int keep, int max_row
     int got, ndel = 0;
     if (t->phase == 2 && !del && !(del = malloc((size_t)budget * sizeof *del))) { rc = IMC_E_NOMEM; break; }
     if ((rc = walk(s, t, budget, del, &ndel, &got))) break;
-    for (int i = 0; i < ndel && !rc; i++) {
-      sqlite3_stmt *st = sq__msg_stmt(s, M_TRIM_DEL), *hide = sq__msg_stmt(s, M_TRIM_HIDE);
-      if (!st || !hide) { rc = IMC_E_IO; break; }
+    for (int i = 0; i < ndel && !rc; i++) { /* unpinned and uncleared: deleted; cleared: deleted or hidden */
+      sqlite3_stmt *st = sq__msg_stmt(s, M_TRIM_DEL), *gone = sq__msg_stmt(s, M_TRIM_GONE),
+                   *hide = sq__msg_stmt(s, M_TRIM_HIDE);
+      if (!st || !gone || !hide) { rc = IMC_E_IO; break; }
       BIND(st, app, user, del[i].peer);
       rc = sq__map_rc(sqlite3_step(st));
       sqlite3_reset(st);
-      if (!rc) *deleted += sqlite3_changes(sq__db(s));
       if (rc) break;
+      int n = sqlite3_changes(sq__db(s));
+      if (!n && before_s != INT64_MIN) {
+        BIND(gone, app, user, del[i].peer, before_s, (int64_t)store_c2c_conv(user, del[i].peer));
+        rc = sq__map_rc(sqlite3_step(gone));
+        sqlite3_reset(gone);
+        if (rc) break;
+        n = sqlite3_changes(sq__db(s));
+      }
+      *deleted += n;
+      if (n) continue;
       BIND(hide, app, user, del[i].peer, del[i].seq);
       rc = sq__map_rc(sqlite3_step(hide));
       sqlite3_reset(hide);

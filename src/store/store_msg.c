@@ -82,9 +82,10 @@ int store_msg_purge_inbox(store_t *s, uint32_t app, int64_t before, int limit, u
 {
   return M(s)->purge_inbox(s, app, before, limit, cursor, deleted, more);
 }
-int store_msg_recent_trim(store_t *s, uint32_t app, uint32_t user, int keep, int max_rows, int64_t *deleted, int *more)
+int store_msg_recent_trim(store_t *s, uint32_t app, uint32_t user, int keep, int64_t before_s, int max_rows,
+                          int64_t *deleted, int *more)
 {
-  return M(s)->recent_trim(s, app, user, keep, max_rows, deleted, more);
+  return M(s)->recent_trim(s, app, user, keep, before_s, max_rows, deleted, more);
 }
 int store_msg_account_id(store_t *s, uint32_t app, uint32_t user, char *buf, size_t cap)
 {

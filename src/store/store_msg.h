@@ -144,7 +144,7 @@ typedef struct store_msg_vtab {
                     int *more);
   int (*purge_inbox)(store_t *, uint32_t sdkappid, int64_t before_s, int limit, uint32_t *cursor, int64_t *deleted,
                      int *more);
-  int (*recent_trim)(store_t *, uint32_t sdkappid, uint32_t user_no, int keep, int max_rows, int64_t *deleted,
+  int (*recent_trim)(store_t *, uint32_t sdkappid, uint32_t user_no, int keep, int64_t before_s, int max_rows, int64_t *deleted,
                      int *more);
   int (*account_id)(store_t *, uint32_t sdkappid, uint32_t user_no, char *buf, size_t cap);
   int (*recent_users)(store_t *, uint32_t sdkappid, int more_than, uint32_t after_user, int max_users,
@@ -243,10 +243,15 @@ int store_msg_floors(store_t *s, void (*cb)(void *ud, const store_msg_cut_t *flo
  * trim resumes where this step stopped; a call for another user, app or
  * keep starts over, as a pin change of the user, a purge of the app or a
  * rollback does). A row that gains a message between steps is judged by
- * its newest one. A whole trim reads each row twice. IMC_E_INVAL (keep < 0,
- * max_rows < 1), IMC_E_NOMEM, IMC_E_IO, IMC_E_BUSY. */
-int store_msg_recent_trim(store_t *s, uint32_t sdkappid, uint32_t user_no, int keep, int max_rows, int64_t *deleted,
-                          int *more);
+ * its newest one. A whole trim reads each row twice. A trimmed row whose
+ * history the user cleared (cleared_seq) is hidden, not deleted (a row made
+ * again by a later message would show that history), unless every message
+ * it cleared is older than before_s, the app's retention horizon (with
+ * its purge floor: shown by no read any more): then it is deleted too
+ * (INT64_MIN: never). IMC_E_INVAL (keep < 0, max_rows < 1), IMC_E_NOMEM,
+ * IMC_E_IO, IMC_E_BUSY. */
+int store_msg_recent_trim(store_t *s, uint32_t sdkappid, uint32_t user_no, int keep, int64_t before_s, int max_rows,
+                          int64_t *deleted, int *more);
 /* The UserID of a user number; IMC_E_NOTFOUND, IMC_E_TOOBIG (cap). */
 int store_msg_account_id(store_t *s, uint32_t sdkappid, uint32_t user_no, char *buf, size_t cap);
 /* One bounded step of a walk over user numbers for the users of the app

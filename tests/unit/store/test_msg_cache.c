@@ -55,7 +55,7 @@ static void test_recent_row_after_trim(void **st)
   assert_int_equal(send(s, 1, 3, 2, &a), 0);
   assert_int_equal(store_msg_recent_get(s, APP, 1, 2, &r), 0);
   int more;
-  assert_int_equal(store_msg_recent_trim(s, APP, 1, 1, 1000, &n, &more), 0); /* keeps 1 → 3, drops 1 → 2 */
+  assert_int_equal(store_msg_recent_trim(s, APP, 1, 1, INT64_MIN, 1000, &n, &more), 0); /* keeps 1 → 3, drops 1 → 2 */
   assert_int_equal(more, 0);
   assert_int_equal(n, 1);
   assert_int_equal(store_msg_recent_get(s, APP, 1, 2, &r), IMC_E_NOTFOUND);

@@ -156,7 +156,7 @@ static void test_trim_counts_logged_rows(void **st)
 
   for (uint32_t p = 8; p <= 9; p++) send(s, 1, p, p); /* two more in the log */
   int tmore;
-  assert_int_equal(store_msg_recent_trim(s, APP, 1, 3, 1000, &n, &tmore), 0);
+  assert_int_equal(store_msg_recent_trim(s, APP, 1, 3, INT64_MIN, 1000, &n, &tmore), 0);
   assert_int_equal(tmore, 0);
   assert_int_equal(n, 5);
   assert_int_equal(list(s, 1, &L), 3);

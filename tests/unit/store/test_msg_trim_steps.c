@@ -112,7 +112,7 @@ static int step(store_t *s, int keep, int max_rows, int64_t *total)
 {
   int64_t n = -1;
   int more = -1;
-  assert_int_equal(store_msg_recent_trim(s, APP, 1, keep, max_rows, &n, &more), 0);
+  assert_int_equal(store_msg_recent_trim(s, APP, 1, keep, INT64_MIN, max_rows, &n, &more), 0);
   assert_true(n >= 0 && n <= max_rows && (more == 0 || more == 1));
   *total += n;
   return more;
@@ -212,12 +212,57 @@ static void test_cleared_and_nolast_rows(void **st)
   store_close(s);
 }
 
+/* A trimmed cleared row is deleted, not kept hidden, once every message
+ * it cleared is older than the horizon given (the app's purge floor); one
+ * that cleared a message at or above the horizon is still hidden; with
+ * INT64_MIN (no floor) every cleared row stays. */
+static void test_cleared_rows_past_the_floor(void **st)
+{
+  (void)st;
+  store_t *s;
+  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
+  for (uint32_t p = 2; p < 12; p++) rows_send(s, APP, T0, 1, p, p); /* peer p at time T0 + p, seq 1 */
+  rows_send(s, APP, T0, 1, 3, 5);                                     /* peer 3: a second message, T0 + 5 */
+  for (uint32_t p = 2; p < 5; p++) assert_int_equal(store_msg_recent_set(s, APP, 1, p, "cleared_seq", p == 3 ? 2 : 1), 0);
+  assert_int_equal(store_exec(s, "COMMIT"), 0);
+  int64_t n, total = 0;
+  int more;
+  do assert_int_equal(store_msg_recent_trim(s, APP, 1, 3, INT64_MIN, 50, &n, &more), 0); while (more);
+  store_recent_t r;
+  for (uint32_t p = 2; p < 5; p++) assert_int_equal(store_msg_recent_get(s, APP, 1, p, &r), 0); /* no floor: hidden */
+  /* the floor at T0 + 4: peers 2 and 4 cleared only older messages (T0 + 2, T0 + 4 is not older), peer 3
+   * cleared one at T0 + 5 */
+  do {
+    assert_int_equal(store_msg_recent_trim(s, APP, 1, 3, T0 + 4, 50, &n, &more), 0);
+    total += n;
+  } while (more);
+  assert_int_equal(total, 1);
+  assert_int_equal(store_msg_recent_get(s, APP, 1, 2, &r), IMC_E_NOTFOUND);
+  assert_int_equal(store_msg_recent_get(s, APP, 1, 3, &r), 0);
+  assert_int_equal(r.cleared_seq, 2);
+  assert_true(r.hidden_seq >= r.last_seq);
+  assert_int_equal(store_msg_recent_get(s, APP, 1, 4, &r), 0);
+  assert_int_equal(r.cleared_seq, 1);
+  /* a later floor: peer 4's goes too */
+  total = 0;
+  do {
+    assert_int_equal(store_msg_recent_trim(s, APP, 1, 3, T0 + 5, 50, &n, &more), 0);
+    total += n;
+  } while (more);
+  assert_int_equal(total, 1);
+  assert_int_equal(store_msg_recent_get(s, APP, 1, 4, &r), IMC_E_NOTFOUND);
+  assert_int_equal(store_msg_recent_get(s, APP, 1, 3, &r), 0);
+  store_close(s);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_steps, setup, teardown),
     cmocka_unit_test_setup_teardown(test_changes_between_steps, setup, teardown),
     cmocka_unit_test_setup_teardown(test_cleared_and_nolast_rows, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_cleared_rows_past_the_floor, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
