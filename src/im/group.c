@@ -8,6 +8,7 @@
 #include "util/err.h"
 
 #include <stdio.h>
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,6 +38,7 @@ static void group_free(im_group_t *g)
   json_decref(g->info);
   gset_free(&g->members);
   gset_free(&g->live);
+  gset_free(&g->live_users);
   u64map_free(&g->muted);
   u64map_free(&g->pending);
   free(g);
@@ -249,10 +251,7 @@ im_grole_t im_group_role(const im_group_t *g, uint32_t user_no)
   if (!user_no) return IM_GR_NONE;
   if (im_gtype_info(g->type)->live) {
     if (user_no == g->owner_no) return IM_GR_OWNER;
-    uint64_t pos = 0, v;
-    while (gset_next(&g->live, &pos, &v))
-      if ((uint32_t)v == user_no) return IM_GR_MEMBER;
-    return IM_GR_NONE;
+    return gset_get(&g->live_users, user_no) ? IM_GR_MEMBER : IM_GR_NONE;
   }
   uint32_t p = gset_get(&g->members, user_no);
   return p ? GM_ROLE(p) : IM_GR_NONE;
@@ -377,6 +376,25 @@ int im_groups_load(im_groups_t *G, store_t *s, int64_t now_s)
 }
 
 /* ---- live rooms: per-session membership ----------------------------------------------- */
+/* One session of user_no left the room: its count in live_users drops. */
+static void live_user_gone(im_group_t *g, uint32_t user_no)
+{
+  uint32_t n = gset_get(&g->live_users, user_no);
+  assert(n > 0);
+  if (n > 1) (void)gset_put(&g->live_users, user_no, n - 1); /* a replace never allocates */
+  else gset_del(&g->live_users, user_no);
+}
+
+/* Take session sid out of the room (1) or not (0: it was not in it). */
+static int live_del(im_groups_t *G, im_group_t *g, uint32_t sid)
+{
+  uint32_t user_no = gset_get(&g->live, sid);
+  if (!user_no || !gset_del(&g->live, sid)) return 0;
+  live_user_gone(g, user_no);
+  G->st.live_sessions--;
+  return 1;
+}
+
 int im_group_live_join(im_groups_t *G, uint32_t sdkappid, const char *group_id, im_session_t *s, char *why, size_t cap)
 {
   im_group_t *g = grp__usable(G, sdkappid, group_id);
@@ -396,8 +414,13 @@ int im_group_live_join(im_groups_t *G, uint32_t sdkappid, const char *group_id, 
     ss->group_nos = n;
     ss->cap = ncap;
   }
+  uint32_t had = gset_get(&g->live_users, s->user_no);
+  if (gset_put(&g->live_users, s->user_no, had + 1)) return IMC_E_NOMEM;
   grp__live_joining(G, g, s->sid);
-  if (gset_put(&g->live, s->sid, s->user_no)) return IMC_E_NOMEM;
+  if (gset_put(&g->live, s->sid, s->user_no)) {
+    live_user_gone(g, s->user_no);
+    return IMC_E_NOMEM;
+  }
   ss->group_nos[ss->n++] = g->group_no;
   G->st.live_sessions++;
   return 0;
@@ -405,7 +428,7 @@ int im_group_live_join(im_groups_t *G, uint32_t sdkappid, const char *group_id, 
 
 static void live_leave(im_groups_t *G, im_group_t *g, uint32_t sid)
 {
-  if (gset_del(&g->live, sid)) G->st.live_sessions--;
+  live_del(G, g, sid);
   gsess_t *ss = u64map_get(&G->sess, sid);
   for (uint32_t k = 0; ss && k < ss->n; k++)
     if (ss->group_nos[k] == g->group_no) { ss->group_nos[k] = ss->group_nos[--ss->n]; break; }
@@ -427,7 +450,7 @@ void im_group_session_gone(im_groups_t *G, im_session_t *s)
   if (ss->lag_ms) G->st.live_lagging--;
   for (uint32_t k = 0; k < ss->n; k++) {
     im_group_t *g = grp__by_no(G, ss->sdkappid, ss->group_nos[k]);
-    if (g && gset_del(&g->live, s->sid)) G->st.live_sessions--;
+    if (g) live_del(G, g, s->sid);
   }
   free(ss->group_nos);
   free(ss);

@@ -39,6 +39,7 @@ struct im_group {
   u64map_t muted;              /* user_no → mute deadline (uintptr) */
   u64map_t pending;            /* user_no → 1: applications waiting (Public) */
   gset_t live;                 /* live: sid → user_no */
+  gset_t live_users;           /* live: user_no → how many of its sessions are in the room (never 0) */
   struct glive *lv;            /* live: the coalescing batch (group_live.c), NULL until a busy room needs one */
   int creating;                /* the create job is in flight: invisible to everything else */
   int dissolving;              /* the dissolve job is in flight: refuses everything */

@@ -115,35 +115,73 @@ static int host_ok(const char *v, size_t n)
   return 1;
 }
 
+/* quoted-string (RFC 9110 §5.6.4) at l[*i] == '"': *i past its closing
+ * quote. 0, or -1 when it is not one. */
+static int skip_quoted(const char *l, size_t n, size_t *i)
+{
+  for ((*i)++;; (*i)++) {
+    if (*i >= n) return -1;
+    unsigned char c = (unsigned char)l[*i];
+    if (c == '"') { (*i)++; return 0; }
+    if (c == '\\') { if (++*i >= n) return -1; c = (unsigned char)l[*i]; }
+    if ((c < 0x20 && c != '\t') || c == 0x7f) return -1;
+  }
+}
+
 /* What http-parser is handed for a Transfer-Encoding line. It takes only a
  * value that is exactly "chunked": empty list elements (RFC 9110 §5.6.1.2:
  * a recipient MUST accept them), as in "chunked," or ", chunked", it reads as
- * an unknown coding and refuses. The framing is decided here (head_done), so
- * a line whose codings are only chunked is handed on in its canonical form
- * and a line of empty elements not at all; any other coding ends the
- * request at head_done (400 or 501) before a body is read. */
+ * an unknown coding and refuses, and it does not take whitespace after the
+ * value. The value is checked here against the whole grammar (codings and
+ * their parameters) and the framing decided here (head_done), so a line
+ * whose one coding is chunked is handed on in its canonical form and a line
+ * of empty elements not at all; a line with any other coding is handed on
+ * as it is and the request ends at head_done (400 or 501) before a body is
+ * read. */
 enum { HS_TE_AS_IS, HS_TE_CANONICAL, HS_TE_DROP };
 static const char te_canonical[] = "Transfer-Encoding: chunked\r\n";
 
-/* One Transfer-Encoding field value: a list of transfer codings. */
+/* One Transfer-Encoding field value: #transfer-coding (RFC 9112 §6.1), each
+ * token *( OWS ";" OWS token BWS "=" BWS ( token / quoted-string ) )
+ * (RFC 9110 §10.1.4), empty elements allowed. */
 static int note_te(http_scan_t *s, const char *v, size_t n, const char **why)
 {
   size_t i = 0;
-  int here = 0; /* codings in this field */
-  s->te_line = n == 7 && !strncasecmp(v, "chunked", 7) ? HS_TE_AS_IS : HS_TE_DROP;
+  int here = 0, chunked_here = 0; /* codings in this field, of which chunked */
   for (;;) {
     while (i < n && (is_ws((unsigned char)v[i]) || v[i] == ',')) i++; /* empty list elements are allowed */
-    if (i >= n) return 0;
+    if (i >= n) break;
     size_t t0 = i;
     while (i < n && is_tchar((unsigned char)v[i])) i++;
     if (i == t0) FAIL(400, "Transfer-Encoding: not a list of transfer codings (RFC 9112 §6.1)");
     int chunked = i - t0 == 7 && !strncasecmp(v + t0, "chunked", 7);
-    while (i < n && v[i] != ',') i++; /* transfer-parameters: only the coding's name matters here */
+    for (;;) { /* transfer-parameters, then the end of the element */
+      while (i < n && is_ws((unsigned char)v[i])) i++;
+      if (i >= n || v[i] == ',') break;
+      if (v[i++] != ';') FAIL(400, "Transfer-Encoding: not a list of transfer codings (RFC 9112 §6.1)");
+      while (i < n && is_ws((unsigned char)v[i])) i++;
+      size_t p0 = i;
+      while (i < n && is_tchar((unsigned char)v[i])) i++;
+      if (i == p0) FAIL(400, "Transfer-Encoding: malformed transfer-parameter (RFC 9110 §10.1.4)");
+      while (i < n && is_ws((unsigned char)v[i])) i++;
+      if (i >= n || v[i++] != '=') FAIL(400, "Transfer-Encoding: malformed transfer-parameter (RFC 9110 §10.1.4)");
+      while (i < n && is_ws((unsigned char)v[i])) i++;
+      if (i < n && v[i] == '"') {
+        if (skip_quoted(v, n, &i)) FAIL(400, "Transfer-Encoding: malformed transfer-parameter (RFC 9110 §10.1.4)");
+      } else {
+        p0 = i;
+        while (i < n && is_tchar((unsigned char)v[i])) i++;
+        if (i == p0) FAIL(400, "Transfer-Encoding: malformed transfer-parameter (RFC 9110 §10.1.4)");
+      }
+    }
     s->te_codings++;
+    here++;
+    chunked_here += chunked;
     if (chunked) { s->te_chunked++; s->te_last_chunked = 1; }
     else { s->te_unknown = 1; s->te_last_chunked = 0; }
-    if (s->te_line != HS_TE_AS_IS) s->te_line = ++here == 1 && chunked ? HS_TE_CANONICAL : HS_TE_AS_IS;
   }
+  s->te_line = !here ? HS_TE_DROP : here == 1 && chunked_here ? HS_TE_CANONICAL : HS_TE_AS_IS;
+  return 0;
 }
 
 /* field-line = field-name ":" OWS field-value OWS (§5), l without CRLF. */
@@ -230,13 +268,7 @@ static int check_chunk_line(http_scan_t *s, const net_cfg_t *cfg, const char *l,
     i = j + 1;
     while (i < n && is_ws((unsigned char)l[i])) i++;
     if (i < n && l[i] == '"') {
-      for (i++;; i++) {
-        if (i >= n) FAIL(400, "malformed chunk extension (RFC 9112 §7.1.1)");
-        unsigned char c = (unsigned char)l[i];
-        if (c == '"') { i++; break; }
-        if (c == '\\') { if (++i >= n) FAIL(400, "malformed chunk extension (RFC 9112 §7.1.1)"); c = (unsigned char)l[i]; }
-        if ((c < 0x20 && c != '\t') || c == 0x7f) FAIL(400, "malformed chunk extension (RFC 9112 §7.1.1)");
-      }
+      if (skip_quoted(l, n, &i)) FAIL(400, "malformed chunk extension (RFC 9112 §7.1.1)");
     } else {
       t0 = i;
       while (i < n && is_tchar((unsigned char)l[i])) i++;
