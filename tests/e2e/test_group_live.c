@@ -482,12 +482,62 @@ static void test_stored_group_slow_member_resyncs(void **st)
   finish();
 }
 
+/* REST get_role_in_group of user in room: its Role. */
+static void role_is(const char *room, const char *user, const char *want)
+{
+  json_t *r = v4(srv.port, app, key, "group_open_http_svc/get_role_in_group", "{\"GroupId\":\"%s\",\"User_Account\":[\"%s\"]}",
+                 room, user);
+  assert_non_null(r);
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  const char *got = jstr(json_array_get(json_object_get(r, "UserIdList"), 0), "Role");
+  if (strcmp(got, want)) fail_msg("%s in %s: %s, want %s", user, room, got, want);
+  json_decref(r);
+}
+
+/* A live room's member is a member while any of its sessions is in the room:
+ * two sessions (two platforms) join, one quits, then the other's connection
+ * closes (the room's count per user, group.c live_users). */
+static void test_live_role_per_user(void **st)
+{
+  (void)st;
+  start(NULL);
+  wsc_t owner, web, android;
+  login(&owner, "lo");
+  create_room(&owner, "rr");
+  assert_int_equal(wsc_login(&web, srv.port, app, key, "lu", "Web"), 0);
+  assert_int_equal(wsc_login(&android, srv.port, app, key, "lu", "Android"), 0);
+  role_is("rr", "lu", "NotMember");
+  join(&web, "rr");
+  join(&android, "rr");
+  join(&android, "rr"); /* again: nothing changes */
+  role_is("rr", "lu", "Member");
+  role_is("rr", "lo", "Owner");
+  assert_int_equal(rcode(wsc_rpc(&android, "group_quit", "\"group_id\":\"rr\"")), 0);
+  role_is("rr", "lu", "Member"); /* the Web session is still in */
+  join(&android, "rr");
+  assert_int_equal(rcode(wsc_rpc(&web, "group_quit", "\"group_id\":\"rr\"")), 0);
+  role_is("rr", "lu", "Member");
+  wsc_close(&android); /* its session goes with the connection */
+  for (int i = 0; i < 100; i++) {
+    json_t *r = v4(srv.port, app, key, "group_open_http_svc/get_role_in_group",
+                   "{\"GroupId\":\"rr\",\"User_Account\":[\"lu\"]}");
+    int gone = !strcmp(jstr(json_array_get(json_object_get(r, "UserIdList"), 0), "Role"), "NotMember");
+    json_decref(r);
+    if (gone) break;
+    usleep(20000);
+  }
+  role_is("rr", "lu", "NotMember");
+  wsc_close(&web);
+  wsc_close(&owner);
+  assert_int_equal(e2e_finish(&srv), 0);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_live_drops), cmocka_unit_test(test_live_lag_cutoff), cmocka_unit_test(test_live_coalescing),
     cmocka_unit_test(test_live_walk_slices), cmocka_unit_test(test_live_dissolve_mid_walk),
-    cmocka_unit_test(test_stored_group_slow_member_resyncs),
+    cmocka_unit_test(test_stored_group_slow_member_resyncs), cmocka_unit_test(test_live_role_per_user),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
