@@ -144,7 +144,9 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
 
 /* A conversation row's read_seq while it waits in the log (0: none there):
  * an upsert that makes the c2c_recent row first takes it along, since the
- * merge's INSERT OR IGNORE then leaves that row as it is. */
+ * merge's INSERT OR IGNORE then leaves that row as it is. Only then: a row
+ * already in c2c_recent is the row (a log row of the same key, written when
+ * the writer's cache had forgotten the row, is a stale copy the merge drops). */
 #define RECENT_LOG_READ "coalesce((SELECT g.read_seq FROM c2c_recent_log g WHERE g.user_no=?2 AND g.sdkappid=?1" \
   " AND g.peer_no=?3),0)"
 
@@ -182,7 +184,7 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
   X(INBOX_INS, "INSERT INTO c2c_inbox_log(sdkappid,user_no,useq,kind,conv,seq,at) VALUES(?1,?2,?3,?4,?5,?6,?7)") \
   X(INBOX_INS_DIRECT, "INSERT INTO c2c_inbox(sdkappid,user_no,useq,kind,conv,seq,at) VALUES(?1,?2,?3,?4,?5,?6,?7)") \
   X(RECENT_READ, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,read_seq) VALUES(?1,?2,?3,max(?4," RECENT_LOG_READ "))" \
-                 " ON CONFLICT DO UPDATE SET read_seq=max(read_seq, excluded.read_seq)") \
+                 " ON CONFLICT DO UPDATE SET read_seq=max(read_seq, ?4)") \
   X(RECENT_PIN, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,pinned_at,read_seq) VALUES(?1,?2,?3,?4," RECENT_LOG_READ ")" \
                 " ON CONFLICT DO UPDATE SET pinned_at=excluded.pinned_at") \
   X(RECENT_HIDE, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,hidden_seq,read_seq) VALUES(?1,?2,?3,?4," RECENT_LOG_READ ")" \

@@ -91,7 +91,11 @@ sqwin_t *sq__win_new(int64_t lo)
 }
 
 /* Drop the entries older than since_s (they can match no later send with
- * a since at least as large) and raise lo to it. */
+ * a since at least as large) and raise lo to it. The window is then
+ * complete from since_s (whatever a capped window dropped was older than
+ * its lo), so no longer capped: a later send with a since below lo (the
+ * clock stepped back) is answered by a walk over the table, which finds
+ * what this prune dropped. */
 static void prune(sqwin_t *w, int64_t since_s)
 {
   if (since_s <= w->lo) return;
@@ -100,6 +104,7 @@ static void prune(sqwin_t *w, int64_t since_s)
     if (w->e[i].time_s >= since_s) w->e[k++] = w->e[i];
   if (k < w->n) { w->n = k; hash_build(w); }
   w->lo = since_s;
+  w->capped = 0;
 }
 
 /* Full at WIN_MAX with every entry within since: drop the oldest half. The

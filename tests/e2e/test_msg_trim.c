@@ -169,7 +169,7 @@ static void sent(json_t *r)
 static void test_trimmed_conversation_comes_back_read(void **st)
 {
   (void)st;
-  char peers[101][8];
+  char peers[101][16];
   const char *users[103];
   users[0] = "tu";
   for (int i = 0; i < 101; i++) {

@@ -417,6 +417,39 @@ static void test_row_made_again_starts_read(void **st)
   }
 }
 
+/* A read report on a row the table has while a stale copy of it waits in
+ * the log (the writer's cache had forgotten the row: a restart) sets what
+ * was reported, not the copy's read position (found by review: "read up to
+ * 2" set 4 and hid two unread messages). */
+static void test_read_report_on_a_known_row(void **st)
+{
+  (void)st;
+  store_t *s;
+  store_recent_t r;
+  int64_t n;
+  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(sq__msg_log_caps(s, LOG_CAP_ROWS, LOG_CAP_ROWS), 0);
+  for (uint32_t i = 1; i <= 4; i++) send(s, 1, 2, i);
+  assert_int_equal(store_msg_recent_set(s, APP, 2, 1, "read_seq", 1), 0);
+  merge_all(s);
+  store_close(s);
+  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(sq__msg_log_caps(s, LOG_CAP_ROWS, LOG_CAP_ROWS), 0);
+  send(s, 1, 2, 5); /* a cold cache: the row's copy goes to the log with read_seq 4 */
+  assert_int_equal(rows_count(s, "c2c_recent_log WHERE user_no=2"), 1);
+  assert_int_equal(store_msg_recent_get(s, APP, 2, 1, &r), 0);
+  assert_int_equal(r.read_seq, 1); /* the table's row */
+  assert_int_equal(store_msg_recent_set(s, APP, 2, 1, "read_seq", 2), 0);
+  assert_int_equal(store_msg_recent_get(s, APP, 2, 1, &r), 0);
+  assert_int_equal(r.read_seq, 2);
+  assert_int_equal(store_msg_unread(s, APP, store_c2c_conv(1, 2), 1, r.read_seq, 0, &n), 0);
+  assert_int_equal(n, 3);
+  merge_all(s);
+  assert_int_equal(store_msg_recent_get(s, APP, 2, 1, &r), 0);
+  assert_int_equal(r.read_seq, 2);
+  store_close(s);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -428,6 +461,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_upgrade_keeps_logged_events, setup, teardown),
     cmocka_unit_test_setup_teardown(test_logs_off_read_and_drain, setup, teardown),
     cmocka_unit_test_setup_teardown(test_row_made_again_starts_read, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_read_report_on_a_known_row, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
