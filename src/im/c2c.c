@@ -121,6 +121,7 @@ int64_t c2c__since(const im_c2c_t *c, uint32_t app, int64_t now_s)
 {
   int64_t since = now_s - im_limit(c->lim, app, IM_LIMIT_RETENTION_S);
   int64_t floor = (int64_t)(intptr_t)u64map_get(&c->floor, app);
+  if (floor > now_s) floor = now_s; /* a pass ran while the clock was ahead: what is sent now still shows */
   return floor > since ? floor : since;
 }
 

@@ -54,7 +54,8 @@ void c2c__deliver(im_c2c_t *c, const im_event_t *ev, uint32_t except_sid);
 store_msg_t *c2c__msg_copy(const store_msg_t *m);
 /* The oldest visible time of the app's messages: now - its retention, or
  * its purge floor when that is later (the purge keeps each conversation's
- * newest message, however old). */
+ * newest message, however old), at most now (a floor set while the clock
+ * was ahead hides nothing sent since it came back). */
 int64_t c2c__since(const im_c2c_t *c, uint32_t sdkappid, int64_t now_s);
 /* The app's purge floor: no read shows a message older (INT64_MIN: none yet). */
 int64_t c2c__floor(const im_c2c_t *c, uint32_t sdkappid);

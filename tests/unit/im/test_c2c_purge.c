@@ -4,7 +4,9 @@
  *    left alone: none of its messages is deleted, none of its conversation
  *    rows trimmed, and it gets no purge floor; the app next to it, whose
  *    edition is known, is purged, trimmed and gets its floor;
- *  - a pass that finds no app known deletes nothing and ends. */
+ *  - a pass that finds no app known deletes nothing and ends;
+ *  - a floor in the future (a pass ran while the clock was ahead) hides
+ *    nothing sent now, and an older floor hides what is below it. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -209,11 +211,71 @@ static void test_no_app_known(void **st)
   store_close(s);
 }
 
+typedef struct hist { int done, rc; size_t n; } hist_t;
+static void hist_done(void *ud, int rc, const im_msg_list_t *l)
+{
+  hist_t *h = ud;
+  h->done = 1;
+  h->rc = rc;
+  h->n = l ? l->n : 0;
+}
+
+/* Messages of user 1's conversation with user 2 of app KNOWN that a history
+ * read returns with the app's floor at floor_s. */
+static size_t history_with_floor(int64_t floor_s)
+{
+  uv_loop_t loop;
+  assert_int_equal(uv_loop_init(&loop), 0);
+  store_writer_t *w;
+  store_reader_t *r;
+  im_presence_t *p;
+  im_c2c_t *c;
+  assert_int_equal(store_writer_start(&loop, dir, 1000, &w), 0);
+  assert_int_equal(store_reader_start(&loop, dir, 1, 100, &r), 0);
+  assert_int_equal(im_presence_create(&p), 0);
+  im_limits_t lim;
+  memset(&lim, 0, sizeof lim);
+  lim.v[IM_LIMIT_RETENTION_S] = lim.v[IM_LIMIT_GROUP_RETENTION_S] = RET_S;
+  lim.v[IM_LIMIT_RECENT_KEPT] = 100;
+  lim.v[IM_LIMIT_PAGE_BYTES] = 1 << 20;
+  im_c2c_hooks_t hooks;
+  memset(&hooks, 0, sizeof hooks);
+  assert_int_equal(im_c2c_create(w, r, p, &lim, &hooks, &c), 0);
+  assert_int_equal(im_c2c_floor_set(c, KNOWN, floor_s), 0);
+  hist_t h = { 0 };
+  im_c2c_history(c, KNOWN, 1, 2, 0, 0, 0, NULL, 100, hist_done, &h);
+  for (int i = 0; i < 100000 && !h.done; i++) uv_run(&loop, UV_RUN_ONCE);
+  assert_true(h.done);
+  assert_int_equal(h.rc, 0);
+  im_c2c_free(c);
+  store_writer_stop(w, NULL, NULL);
+  store_reader_stop(r, NULL, NULL);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  assert_int_equal(uv_loop_close(&loop), 0);
+  im_presence_free(p);
+  return h.n;
+}
+
+static void test_floor_ahead_of_the_clock(void **st)
+{
+  (void)st;
+  store_t *s;
+  int64_t now = (int64_t)time(NULL);
+  assert_int_equal(store_open(dir, &s), 0);
+  rows_send(s, KNOWN, now - 100, 1, 2, 50); /* at now - 50 */
+  rows_send(s, KNOWN, now, 1, 2, 60);       /* at now + 60 */
+  store_close(s);
+  assert_int_equal(history_with_floor(now - 3600), 2);
+  assert_int_equal(history_with_floor(now - 10), 1);      /* the one below the floor is hidden */
+  assert_int_equal(history_with_floor(now + 86400), 1);   /* a floor ahead of the clock counts as now */
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_unknown_app_left_alone, setup, teardown),
     cmocka_unit_test_setup_teardown(test_no_app_known, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_floor_ahead_of_the_clock, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
