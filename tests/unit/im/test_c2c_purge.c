@@ -111,38 +111,60 @@ static void pass_done(void *ud, int rc, int64_t deleted)
   p->deleted = deleted;
 }
 
-/* One whole retention pass on a running writer: retention RET_S, one
- * conversation kept per user. */
-static pass_t run_pass(void)
-{
+/* The messaging core over a running writer and reader on dir: retention
+ * RET_S, kept conversations per user `kept`, the apps in known_apps known. */
+typedef struct env {
   uv_loop_t loop;
-  assert_int_equal(uv_loop_init(&loop), 0);
   store_writer_t *w;
   store_reader_t *r;
   im_presence_t *p;
-  im_c2c_t *c;
-  assert_int_equal(store_writer_start(&loop, dir, 1000, &w), 0);
-  assert_int_equal(store_reader_start(&loop, dir, 1, 100, &r), 0);
-  assert_int_equal(im_presence_create(&p), 0);
   im_limits_t lim;
-  memset(&lim, 0, sizeof lim);
-  lim.v[IM_LIMIT_RETENTION_S] = lim.v[IM_LIMIT_GROUP_RETENTION_S] = RET_S;
-  lim.v[IM_LIMIT_RECENT_KEPT] = 1;
-  lim.per_app = per_app;
-  lim.known = known;
+  im_c2c_t *c;
+} env_t;
+
+static void env_start(env_t *e, int64_t kept)
+{
+  memset(e, 0, sizeof *e);
+  assert_int_equal(uv_loop_init(&e->loop), 0);
+  assert_int_equal(store_writer_start(&e->loop, dir, 1000, &e->w), 0);
+  assert_int_equal(store_reader_start(&e->loop, dir, 1, 100, &e->r), 0);
+  assert_int_equal(im_presence_create(&e->p), 0);
+  e->lim.v[IM_LIMIT_RETENTION_S] = e->lim.v[IM_LIMIT_GROUP_RETENTION_S] = RET_S;
+  e->lim.v[IM_LIMIT_RECENT_KEPT] = kept;
+  e->lim.v[IM_LIMIT_PAGE_BYTES] = 1 << 20;
+  e->lim.per_app = per_app;
+  e->lim.known = known;
   im_c2c_hooks_t hooks;
   memset(&hooks, 0, sizeof hooks);
-  assert_int_equal(im_c2c_create(w, r, p, &lim, &hooks, &c), 0);
+  assert_int_equal(im_c2c_create(e->w, e->r, e->p, &e->lim, &hooks, &e->c), 0);
+}
+
+/* Run the loop until *done. */
+static void env_wait(env_t *e, const int *done)
+{
+  for (int i = 0; i < 100000 && !*done; i++) uv_run(&e->loop, UV_RUN_ONCE);
+  assert_true(*done);
+}
+
+static void env_stop(env_t *e)
+{
+  im_c2c_free(e->c);
+  store_writer_stop(e->w, NULL, NULL);
+  store_reader_stop(e->r, NULL, NULL);
+  uv_run(&e->loop, UV_RUN_DEFAULT);
+  assert_int_equal(uv_loop_close(&e->loop), 0);
+  im_presence_free(e->p);
+}
+
+/* One whole retention pass: one conversation kept per user. */
+static pass_t run_pass(void)
+{
+  env_t e;
+  env_start(&e, 1);
   pass_t pass = { 0 };
-  im_c2c_purge(c, pass_done, &pass);
-  for (int i = 0; i < 100000 && !pass.done; i++) uv_run(&loop, UV_RUN_ONCE);
-  assert_true(pass.done);
-  im_c2c_free(c);
-  store_writer_stop(w, NULL, NULL);
-  store_reader_stop(r, NULL, NULL);
-  uv_run(&loop, UV_RUN_DEFAULT);
-  assert_int_equal(uv_loop_close(&loop), 0);
-  im_presence_free(p);
+  im_c2c_purge(e.c, pass_done, &pass);
+  env_wait(&e, &pass.done);
+  env_stop(&e);
   return pass;
 }
 
@@ -224,35 +246,16 @@ static void hist_done(void *ud, int rc, const im_msg_list_t *l)
  * read returns with the app's floor at floor_s. */
 static size_t history_with_floor(int64_t floor_s)
 {
-  uv_loop_t loop;
-  assert_int_equal(uv_loop_init(&loop), 0);
-  store_writer_t *w;
-  store_reader_t *r;
-  im_presence_t *p;
-  im_c2c_t *c;
-  assert_int_equal(store_writer_start(&loop, dir, 1000, &w), 0);
-  assert_int_equal(store_reader_start(&loop, dir, 1, 100, &r), 0);
-  assert_int_equal(im_presence_create(&p), 0);
-  im_limits_t lim;
-  memset(&lim, 0, sizeof lim);
-  lim.v[IM_LIMIT_RETENTION_S] = lim.v[IM_LIMIT_GROUP_RETENTION_S] = RET_S;
-  lim.v[IM_LIMIT_RECENT_KEPT] = 100;
-  lim.v[IM_LIMIT_PAGE_BYTES] = 1 << 20;
-  im_c2c_hooks_t hooks;
-  memset(&hooks, 0, sizeof hooks);
-  assert_int_equal(im_c2c_create(w, r, p, &lim, &hooks, &c), 0);
-  assert_int_equal(im_c2c_floor_set(c, KNOWN, floor_s), 0);
+  env_t e;
+  env_start(&e, 100);
+  known_apps[0] = KNOWN;
+  nknown = 1;
+  assert_int_equal(im_c2c_floor_set(e.c, KNOWN, floor_s), 0);
   hist_t h = { 0 };
-  im_c2c_history(c, KNOWN, 1, 2, 0, 0, 0, NULL, 100, hist_done, &h);
-  for (int i = 0; i < 100000 && !h.done; i++) uv_run(&loop, UV_RUN_ONCE);
-  assert_true(h.done);
+  im_c2c_history(e.c, KNOWN, 1, 2, 0, 0, 0, NULL, 100, hist_done, &h);
+  env_wait(&e, &h.done);
   assert_int_equal(h.rc, 0);
-  im_c2c_free(c);
-  store_writer_stop(w, NULL, NULL);
-  store_reader_stop(r, NULL, NULL);
-  uv_run(&loop, UV_RUN_DEFAULT);
-  assert_int_equal(uv_loop_close(&loop), 0);
-  im_presence_free(p);
+  env_stop(&e);
   return h.n;
 }
 
