@@ -4,7 +4,8 @@
  * join / lookup / leave are timed. No server, no storage: the structure the
  * server holds for each non-live group (and, keyed by session, each live
  * room). The slowest single join and leave (thread CPU) show a resize that
- * ran inside one call.
+ * ran inside one call. Also a live room's member test: the walk over its
+ * sessions it was until wave 21 against the lookup it is now.
  *
  *   build/bench/bench_group_members [N=100000]
  */
@@ -65,6 +66,26 @@ int main(int argc, char **argv)
   printf("steady leave       %.1f ns each\n", t_leave / k * 1e9);
   printf("steady join        %.1f ns each\n", (now_s() - t0) / k * 1e9);
   printf("lookup             %.1f ns each (%llu found)\n", t_get / n * 1e9, (unsigned long long)found);
+  /* a live room's member test (im_group_role): until wave 21 a walk over the room's sessions (sid → user)
+   * looking for the user, now a lookup in the room's per-user count set; here the sessions are the
+   * members' own (one each), the user asked for the last one found by the walk (its worst case) */
+  gset_t live = { 0 }, users = { 0 };
+  for (uint32_t u = 1; u <= n; u++)
+    if (gset_put(&live, u + 1000000, u) || gset_put(&users, u, 1)) { fprintf(stderr, "out of memory\n"); return 1; }
+  uint32_t probes = 200, hits = 0;
+  t0 = now_s();
+  for (uint32_t q = 0; q < probes; q++) {
+    uint64_t pos = 0, v;
+    while (gset_next(&live, &pos, &v))
+      if ((uint32_t)v == n + 1) { hits++; break; } /* nobody: the whole room is walked */
+  }
+  double t_walk = (now_s() - t0) / probes;
+  t0 = now_s();
+  for (uint32_t u = 1; u <= n; u++) hits += gset_get(&users, u) != 0;
+  printf("live room member test: walk over %u sessions %.1f us; lookup %.1f ns (%u found)\n", n, t_walk * 1e6,
+         (now_s() - t0) / n * 1e9, hits);
+  gset_free(&live);
+  gset_free(&users);
   t0 = now_s();
   slowest = 0;
   for (uint32_t u = 1; u <= n; u++) {
