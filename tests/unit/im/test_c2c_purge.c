@@ -156,17 +156,21 @@ static void env_stop(env_t *e)
   im_presence_free(e->p);
 }
 
-/* One whole retention pass: one conversation kept per user. */
-static pass_t run_pass(void)
+/* One whole retention pass: one conversation kept per user; floor_s > 0:
+ * the known app's floor before the pass. */
+static pass_t run_pass_floor(int64_t floor_s)
 {
   env_t e;
   env_start(&e, 1);
+  if (floor_s) assert_int_equal(im_c2c_floor_set(e.c, KNOWN, floor_s), 0);
   pass_t pass = { 0 };
   im_c2c_purge(e.c, pass_done, &pass);
   env_wait(&e, &pass.done);
   env_stop(&e);
   return pass;
 }
+
+static pass_t run_pass(void) { return run_pass_floor(0); }
 
 static int64_t count_of(store_t *s, const char *sql_tail, uint32_t app)
 {
@@ -273,12 +277,47 @@ static void test_floor_ahead_of_the_clock(void **st)
   assert_int_equal(history_with_floor(now + 86400), 1);   /* a floor ahead of the clock counts as now */
 }
 
+/* User 1 cleared its conversation with user 2 (trimmed by the pass: 1 kept).
+ * With the floor behind the clock the trim deletes the row (its cleared
+ * messages are all below the floor); with the floor ahead of the clock
+ * (reads then take now, and what is below the floor but above now shows
+ * again) it only hides it. */
+static void cleared_row_after_pass(int64_t floor_s, int want_row)
+{
+  store_t *s;
+  known_apps[0] = KNOWN;
+  nknown = 1;
+  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(store_msg_recent_set(s, KNOWN, 1, 2, "cleared_seq", 2), 0);
+  store_close(s);
+  assert_int_equal(run_pass_floor(floor_s).rc, 0);
+  assert_int_equal(store_open(dir, &s), 0);
+  store_recent_t r;
+  assert_int_equal(store_msg_recent_get(s, KNOWN, 1, 2, &r), want_row ? 0 : IMC_E_NOTFOUND);
+  if (want_row) assert_int_equal(r.cleared_seq, 2);
+  store_close(s);
+}
+
+static void test_clear_goes_below_the_floor(void **st)
+{
+  (void)st;
+  cleared_row_after_pass(0, 0);
+}
+
+static void test_clear_stays_while_the_clock_is_behind(void **st)
+{
+  (void)st;
+  cleared_row_after_pass((int64_t)time(NULL) + 86400, 1);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_unknown_app_left_alone, setup, teardown),
     cmocka_unit_test_setup_teardown(test_no_app_known, setup, teardown),
     cmocka_unit_test_setup_teardown(test_floor_ahead_of_the_clock, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_clear_goes_below_the_floor, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_clear_stays_while_the_clock_is_behind, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
