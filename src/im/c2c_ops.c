@@ -475,13 +475,14 @@ static void purge_skip_unknown(im_c2c_t *c, purge_job_t *j)
 static void purge_next(im_c2c_t *c, purge_job_t *j)
 {
   int64_t now = imc_clock_now_s();
+  if (c->stopping || !j->napps) { purge_end(c, j, 0); return; }
   if (j->phase == PURGE_MSGS && !j->cuts) {
     int rc = purge_cuts(c, j, now);
     if (rc) { purge_end(c, j, rc); return; }
     if (!j->ncuts) { j->phase = PURGE_APP; j->cur = 0; }
   }
   purge_skip_unknown(c, j);
-  if (c->stopping || !j->napps || j->cur >= j->napps) { purge_end(c, j, 0); return; }
+  if (j->cur >= j->napps) { purge_end(c, j, 0); return; }
   uint32_t app = j->apps[j->cur];
   if (j->phase == PURGE_APP) {
     j->before = c2c__since(c, app, now);

@@ -593,7 +593,6 @@ static int sqm_purge_msgs(store_t *s, const store_msg_cut_t *cuts, size_t n, int
       if ((rc = run(st))) return rc;
     }
   if (!(st = stmt(s, M_PURGE_WINDOW))) return IMC_E_IO;
-  if (!st) return IMC_E_IO;
   BIND(st, *cursor, STORE_PURGE_SCAN_ROWS);
   if ((rc = sqlite3_step(st)) == SQLITE_ROW) end = sqlite3_column_int64(st, 0), rows = sqlite3_column_int64(st, 1);
   sqlite3_reset(st);
