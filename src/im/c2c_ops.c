@@ -447,7 +447,7 @@ static int purge_cuts(im_c2c_t *c, purge_job_t *j, int64_t now)
 {
   if (!(j->cuts = malloc(j->napps * sizeof *j->cuts))) return IMC_E_NOMEM;
   for (size_t i = 0; i < j->napps; i++) {
-    if (!im_limit_known(c->lim, j->apps[i])) continue; /* logged when its own phases skip it */
+    if (!im_limit_known(c->lim, j->apps[i])) continue; /* not purged this pass; its phases log the skip if still unknown */
     int64_t before = c2c__since(c, j->apps[i], now);
     if (c2c__floor_raise(c, j->apps[i], before)) continue; /* not remembered on the loop: not purged this pass */
     j->cuts[j->ncuts++] = (store_msg_cut_t){ j->apps[i], before };

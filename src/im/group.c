@@ -7,8 +7,8 @@
 #include "util/date.h"
 #include "util/err.h"
 
-#include <stdio.h>
 #include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

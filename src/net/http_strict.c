@@ -128,6 +128,26 @@ static int skip_quoted(const char *l, size_t n, size_t *i)
   }
 }
 
+/* One parameter after its ";" (chunk-ext, RFC 9112 §7.1.1; transfer-parameter,
+ * RFC 9110 §10.1.4): BWS name [ BWS "=" BWS ( token / quoted-string ) ],
+ * the value required when need_value. *i: past it. 0, or -1 when malformed. */
+static int skip_param(const char *l, size_t n, size_t *i, int need_value)
+{
+  while (*i < n && is_ws((unsigned char)l[*i])) (*i)++;
+  size_t t0 = *i;
+  while (*i < n && is_tchar((unsigned char)l[*i])) (*i)++;
+  if (*i == t0) return -1;
+  size_t j = *i;
+  while (j < n && is_ws((unsigned char)l[j])) j++;
+  if (j >= n || l[j] != '=') return need_value ? -1 : 0;
+  *i = j + 1;
+  while (*i < n && is_ws((unsigned char)l[*i])) (*i)++;
+  if (*i < n && l[*i] == '"') return skip_quoted(l, n, i);
+  t0 = *i;
+  while (*i < n && is_tchar((unsigned char)l[*i])) (*i)++;
+  return *i == t0 ? -1 : 0;
+}
+
 /* What http-parser is handed for a Transfer-Encoding line. It takes only a
  * value that is exactly "chunked": empty list elements (RFC 9110 §5.6.1.2:
  * a recipient MUST accept them), as in "chunked," or ", chunked", it reads as
@@ -159,20 +179,7 @@ static int note_te(http_scan_t *s, const char *v, size_t n, const char **why)
       while (i < n && is_ws((unsigned char)v[i])) i++;
       if (i >= n || v[i] == ',') break;
       if (v[i++] != ';') FAIL(400, "Transfer-Encoding: not a list of transfer codings (RFC 9112 §6.1)");
-      while (i < n && is_ws((unsigned char)v[i])) i++;
-      size_t p0 = i;
-      while (i < n && is_tchar((unsigned char)v[i])) i++;
-      if (i == p0) FAIL(400, "Transfer-Encoding: malformed transfer-parameter (RFC 9110 §10.1.4)");
-      while (i < n && is_ws((unsigned char)v[i])) i++;
-      if (i >= n || v[i++] != '=') FAIL(400, "Transfer-Encoding: malformed transfer-parameter (RFC 9110 §10.1.4)");
-      while (i < n && is_ws((unsigned char)v[i])) i++;
-      if (i < n && v[i] == '"') {
-        if (skip_quoted(v, n, &i)) FAIL(400, "Transfer-Encoding: malformed transfer-parameter (RFC 9110 §10.1.4)");
-      } else {
-        p0 = i;
-        while (i < n && is_tchar((unsigned char)v[i])) i++;
-        if (i == p0) FAIL(400, "Transfer-Encoding: malformed transfer-parameter (RFC 9110 §10.1.4)");
-      }
+      if (skip_param(v, n, &i, 1)) FAIL(400, "Transfer-Encoding: malformed transfer-parameter (RFC 9110 §10.1.4)");
     }
     s->te_codings++;
     here++;
@@ -257,23 +264,7 @@ static int check_chunk_line(http_scan_t *s, const net_cfg_t *cfg, const char *l,
   if (i == 0) FAIL(400, "chunk-size must be hexadecimal digits (RFC 9112 §7.1)");
   while (i < n) { /* chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] ) */
     while (i < n && is_ws((unsigned char)l[i])) i++;
-    if (i >= n || l[i++] != ';') FAIL(400, "malformed chunk extension (RFC 9112 §7.1.1)");
-    while (i < n && is_ws((unsigned char)l[i])) i++;
-    size_t t0 = i;
-    while (i < n && is_tchar((unsigned char)l[i])) i++;
-    if (i == t0) FAIL(400, "malformed chunk extension (RFC 9112 §7.1.1)");
-    size_t j = i;
-    while (j < n && is_ws((unsigned char)l[j])) j++;
-    if (j >= n || l[j] != '=') continue;
-    i = j + 1;
-    while (i < n && is_ws((unsigned char)l[i])) i++;
-    if (i < n && l[i] == '"') {
-      if (skip_quoted(l, n, &i)) FAIL(400, "malformed chunk extension (RFC 9112 §7.1.1)");
-    } else {
-      t0 = i;
-      while (i < n && is_tchar((unsigned char)l[i])) i++;
-      if (i == t0) FAIL(400, "malformed chunk extension (RFC 9112 §7.1.1)");
-    }
+    if (i >= n || l[i++] != ';' || skip_param(l, n, &i, 0)) FAIL(400, "malformed chunk extension (RFC 9112 §7.1.1)");
   }
   s->body_total += size;
   if (s->body_total > cfg->max_body_bytes) FAIL(413, "request body too large");
