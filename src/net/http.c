@@ -195,9 +195,9 @@ static void split_url(net_req_t *r)
  * it behind an empty element (", close"). */
 static int asks_close(const net_req_t *r)
 {
-  const char *v;
-  for (size_t k = 0; (v = net__req_field(r, "connection", k)); k++)
-    for (const char *e = v; *e;) {
+  const char *k, *v;
+  for (size_t o = 0; (k = net__req_field_next(r, &o, &v));) /* one pass over the fields */
+    for (const char *e = strcasecmp(k, "connection") ? "" : v; *e;) {
       while (*e == ' ' || *e == '\t' || *e == ',') e++;
       const char *t = e;
       while (*e && *e != ',' && *e != ' ' && *e != '\t') e++;
@@ -600,13 +600,6 @@ const char *net_req_remote(const net_req_t *r) { return r->remote; }
 const char *net_req_body(const net_req_t *r, size_t *len) { *len = r->body_len; return r->body ? r->body : ""; }
 
 const char *net_req_header(const net_req_t *r, const char *name) { return net__req_field(r, name, 0); }
-
-size_t net__req_field_count(const net_req_t *r, const char *name)
-{
-  size_t n = 0;
-  while (net__req_field(r, name, n)) n++;
-  return n;
-}
 
 const char *net__req_field_next(const net_req_t *r, size_t *off, const char **value)
 {

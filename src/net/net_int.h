@@ -306,7 +306,6 @@ void net__http_deadline(struct net_conn *c);
 void net__http_written(struct net_conn *c);      /* its queue was written out: reading resumes if it paused for room; the turn log's mark (util/turnlog.h) */
 void net__http_eof(struct net_conn *c);          /* the client half-closed */
 /* Field lines named `name` (case-insensitive): how many; the i-th value. */
-size_t net__req_field_count(const net_req_t *r, const char *name);
 const char *net__req_field(const net_req_t *r, const char *name, size_t i);
 /* The field line after offset *off (0 for the first): its lower-case name,
  * *value set and *off advanced; NULL after the last. One pass over the
