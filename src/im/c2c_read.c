@@ -210,6 +210,10 @@ typedef struct hist_job {
   int oom;
   int cut;                     /* the page stopped at its byte budget: not complete */
   size_t bytes, max_bytes;     /* im_page_ev_bytes of the kept messages; IM_LIMIT_PAGE_BYTES */
+  uint32_t next_cseq, next_random; /* the MsgKey of the message the budget cut (cut = 1) */
+  int64_t next_t;
+  size_t page;                 /* messages of the page (hist_page_end); the rest of msgs[] are not sent */
+  int more;                    /* something older is left: Complete 0 */
   im_msgs_cb cb;
   void *ud;
 } hist_job_t;
@@ -219,7 +223,13 @@ static void hist_msg(void *ud, const store_msg_t *m)
   hist_job_t *j = ud;
   if (j->oom || j->cut) return;
   size_t cost = im_page_ev_bytes(m->body_len);
-  if (j->n && j->bytes + cost > j->max_bytes) { j->cut = 1; return; } /* the byte budget; the first always goes */
+  if (j->n && j->bytes + cost > j->max_bytes) { /* the byte budget; the first always goes */
+    j->cut = 1;
+    j->next_cseq = m->cseq;
+    j->next_random = m->random;
+    j->next_t = m->time_s;
+    return;
+  }
   j->bytes += cost;
   if (j->n == j->cap) {
     size_t nc = j->cap ? j->cap * 2 : 16;
@@ -232,7 +242,79 @@ static void hist_msg(void *ud, const store_msg_t *m)
   j->n++;
 }
 
-static void key_seq(void *ud, const store_msg_t *m) { *(uint32_t *)ud = m->seq; }
+/* The oldest message a MsgKey names: both users may send the same key
+ * (hist_page_end keeps such messages on one page, so paging goes on below
+ * the oldest). */
+static void key_seq(void *ud, const store_msg_t *m)
+{
+  uint32_t *seq = ud;
+  if (!*seq || m->seq < *seq) *seq = m->seq;
+}
+
+static int same_key(const store_msg_t *m, uint32_t cseq, uint32_t random, int64_t t)
+{
+  return m->cseq == cseq && m->random == random && m->time_s == t;
+}
+
+/* A walk past a page made only of one MsgKey: appends the older messages
+ * of that key to the page. */
+typedef struct grp_walk {
+  hist_job_t *j;
+  const store_msg_t *key;  /* a message of the page (all share its key) */
+  int seen, other;         /* rows this round; a message with another key came */
+} grp_walk_t;
+
+static void grp_msg(void *ud, const store_msg_t *m)
+{
+  grp_walk_t *g = ud;
+  hist_job_t *j = g->j;
+  g->seen++;
+  if (g->other || j->oom) return;
+  if (!same_key(m, g->key->cseq, g->key->random, g->key->time_s)) { g->other = 1; return; }
+  if (j->n == j->cap) {
+    size_t nc = j->cap * 2;
+    store_msg_t **a = realloc(j->msgs, nc * sizeof *a);
+    if (!a) { j->oom = 1; return; }
+    j->msgs = a;
+    j->cap = nc;
+  }
+  if (!(j->msgs[j->n] = c2c__msg_copy(m))) { j->oom = 1; return; }
+  j->n++;
+}
+
+/* Where the page ends. A page never ends between two messages that share a
+ * MsgKey (REST pages continue below a LastMsgKey, which cannot tell them
+ * apart): the messages of the next message's key leave the page, or, when
+ * they are the whole page, every message of that key joins it. */
+static int hist_page_end(store_t *s, hist_job_t *j, uint64_t conv, uint32_t after)
+{
+  size_t lim = (size_t)j->limit;
+  j->page = j->n < lim ? j->n : lim;
+  j->more = j->cut || j->n > lim;
+  if (!j->more || !j->page) return 0;
+  const store_msg_t *last = j->msgs[j->page - 1];
+  uint32_t nc = j->cut ? j->next_cseq : j->msgs[j->page]->cseq, nr = j->cut ? j->next_random : j->msgs[j->page]->random;
+  int64_t nt = j->cut ? j->next_t : j->msgs[j->page]->time_s;
+  if (!same_key(last, nc, nr, nt)) return 0;
+  size_t keep = j->page;
+  while (keep && same_key(j->msgs[keep - 1], nc, nr, nt)) keep--;
+  if (keep) { j->page = keep; return 0; }
+  /* the whole page is one key: take every message of it */
+  for (size_t i = j->page; i < j->n; i++) free(j->msgs[i]);
+  j->n = j->page;
+  grp_walk_t g = { j, j->msgs[0], 0, 0 };
+  for (;;) {
+    g.seen = 0;
+    uint32_t before = j->msgs[j->n - 1]->seq;
+    int rc = store_msg_history_seen(s, j->app, conv, j->user, before, after, j->min_t, j->max_t, 16, grp_msg, &g);
+    if (rc) return rc;
+    if (j->oom) return IMC_E_NOMEM;
+    if (g.other || g.seen < 16) break;
+  }
+  j->page = j->n;
+  j->more = g.other;
+  return 0;
+}
 
 static int hist_run(store_t *s, c2c_job_t *jj)
 {
@@ -257,7 +339,8 @@ static int hist_run(store_t *s, c2c_job_t *jj)
   }
   rc = store_msg_history_seen(s, j->app, conv, j->user, j->before, r.cleared_seq, j->min_t, j->max_t, j->limit + 1,
                               hist_msg, j);
-  return rc ? rc : j->oom ? IMC_E_NOMEM : 0;
+  if (!rc && j->oom) rc = IMC_E_NOMEM;
+  return rc ? rc : hist_page_end(s, j, conv, r.cleared_seq);
 }
 
 static void hist_done(c2c_job_t *jj, int rc)
@@ -266,8 +349,8 @@ static void hist_done(c2c_job_t *jj, int rc)
   im_msg_list_t l = { NULL, 0, 1, j->peer_read };
   store_msg_t *arr = NULL;
   if (!rc) {
-    l.complete = !j->cut && j->n <= (size_t)j->limit;
-    l.n = j->n <= (size_t)j->limit ? j->n : (size_t)j->limit;
+    l.complete = !j->more;
+    l.n = j->page;
     if (l.n && !(arr = malloc(l.n * sizeof *arr))) rc = IMC_E_NOMEM;
     for (size_t i = 0; arr && i < l.n; i++) arr[i] = *j->msgs[i];
     l.msgs = arr;

@@ -9,7 +9,8 @@
  *  - sendmsg SyncOtherMachine 2 stores the message for the recipient only
  *    (not in the sender's roaming, list or devices), 1 and absent for both;
  *  - a MsgKey shared by two messages of a conversation (one per sender):
- *    admin_msgwithdraw and modify_c2c_msg act on the named sender's one;
+ *    admin_msgwithdraw and modify_c2c_msg act on the named sender's one,
+ *    and paging by LastMsgKey walks both (no page ends between them);
  *  - modify_c2c_msg changes MsgBody and CloudCustomData independently;
  *  - an online-only message to oneself reaches the user's other live
  *    devices, not the sending one;
@@ -342,6 +343,66 @@ static void test_shared_msgkey(void **st)
   }
 }
 
+/* Every page of op's roaming with peer, MaxCnt cnt, each page continued by
+ * its LastMsgTime and LastMsgKey: the texts, newest first, joined by ",". */
+static void roam_walk(const char *op, const char *peer, int cnt, char *out, size_t cap)
+{
+  char last_key[64] = "";
+  long long max_t = (long long)time(NULL) + 10;
+  size_t len = 0;
+  out[0] = 0;
+  for (int page = 0;; page++) {
+    if (page > 20) fail_msg("MaxCnt %d: the walk does not end: %s", cnt, out);
+    json_t *h = v4(srv.port, app, key, "openim/admin_getroammsg",
+                   "{\"Operator_Account\":\"%s\",\"Peer_Account\":\"%s\",\"MaxCnt\":%d,\"MinTime\":0,\"MaxTime\":%lld,"
+                   "\"LastMsgKey\":\"%s\"}", op, peer, cnt, max_t, last_key);
+    assert_non_null(h);
+    if (jint(h, "ErrorCode") != 0) fail_msg("roam walk: %s", json_dumps(h, JSON_COMPACT));
+    json_t *m;
+    size_t i;
+    json_array_foreach(json_object_get(h, "MsgList"), i, m)
+      len += (size_t)snprintf(out + len, len < cap ? cap - len : 0, "%s%s", len ? "," : "", body_text(m));
+    assert_true(len < cap);
+    int done = (int)jint(h, "Complete");
+    if (!done && !jint(h, "MsgCnt")) fail_msg("an empty page that is not complete");
+    max_t = (long long)jint(h, "LastMsgTime");
+    snprintf(last_key, sizeof last_key, "%s", jstr(h, "LastMsgKey"));
+    json_decref(h);
+    if (done) break;
+  }
+}
+
+/* A page never ends between the two messages of one MsgKey: the next page,
+ * continued by that key, would start below both and leave one out. */
+static void test_shared_msgkey_paging(void **st)
+{
+  (void)st;
+  import_users(srv.port, app, key, (const char *const[]){ "pg0", "pg1", NULL });
+  send_rest("pg0", "pg1", 100, "", "X", NULL, 0);
+  char mka[64], mkb[64];
+  int attempt;
+  for (attempt = 1; attempt <= 5; attempt++) {
+    time_t t0 = time(NULL);
+    while (time(NULL) == t0) usleep(2000);
+    int64_t ta = send_rest("pg0", "pg1", attempt, ",\"MsgSeq\":9", "A", mka, sizeof mka);
+    int64_t tb = send_rest("pg1", "pg0", attempt, ",\"MsgSeq\":9", "B", mkb, sizeof mkb);
+    if (ta == tb) break;
+    send_rest("pg0", "pg1", 200 + attempt, "", "Z", NULL, 0); /* a missed second: the walk must show these too */
+  }
+  if (attempt > 5) fail_msg("the two sends never fell within one second");
+  assert_string_equal(mka, mkb);
+  send_rest("pg0", "pg1", 300, "", "Y", NULL, 0);
+  char all[512], walk[512];
+  roam_texts("pg0", "pg1", all, sizeof all);
+  assert_non_null(strstr(all, "Y,B,A"));
+  for (int cnt = 1; cnt <= 4; cnt++) {
+    roam_walk("pg0", "pg1", cnt, walk, sizeof walk);
+    if (strcmp(walk, all)) fail_msg("MaxCnt %d walks %s, the whole history is %s", cnt, walk, all);
+    roam_walk("pg1", "pg0", cnt, walk, sizeof walk);
+    if (strcmp(walk, all)) fail_msg("pg1, MaxCnt %d walks %s, the whole history is %s", cnt, walk, all);
+  }
+}
+
 /* ---- 7. modify_c2c_msg: MsgBody and CloudCustomData independently ----------------- */
 static void test_modify_fields_independent(void **st)
 {
@@ -475,6 +536,7 @@ int main(void)
     cmocka_unit_test(test_first_nolastmsg_unread),
     cmocka_unit_test(test_sync_other_machine),
     cmocka_unit_test(test_shared_msgkey),
+    cmocka_unit_test(test_shared_msgkey_paging),
     cmocka_unit_test(test_modify_fields_independent),
     cmocka_unit_test(test_online_only_to_self),
     cmocka_unit_test(test_errors_name_fields),
