@@ -7,7 +7,9 @@
  *    15 MB, past the 4 MiB send queue: close 1008);
  *  - history pages of those messages stop early with complete false and
  *    continue from before_seq;
- *  - group_sync and group_history do the same for a group's messages. */
+ *  - group_sync and group_history do the same for a group's messages;
+ *  - a REST roaming page cut by bytes does not end between two messages
+ *    that share a MsgKey. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -17,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "e2e.h"
@@ -207,11 +210,82 @@ static void test_group_sync_and_history_pages(void **st)
   wsc_close(&c);
 }
 
+/* One REST roaming page (MaxCnt 100) of sp_a with sp_b below max_t and
+ * last (""), appended as text indexes to idx[*n]; returns Complete and
+ * moves max_t and last on. */
+static int roam_page(long long *max_t, char *last, size_t cap, int *idx, int *n)
+{
+  json_t *r = v4(srv.port, app, key, "openim/admin_getroammsg",
+                 "{\"Operator_Account\":\"sp_a\",\"Peer_Account\":\"sp_b\",\"MaxCnt\":100,\"MaxTime\":%lld,"
+                 "\"LastMsgKey\":\"%s\"}", *max_t, last);
+  assert_non_null(r);
+  if (jint(r, "ErrorCode")) fail_msg("admin_getroammsg: %s", json_dumps(r, JSON_COMPACT));
+  size_t i;
+  json_t *m;
+  json_array_foreach(json_object_get(r, "MsgList"), i, m) {
+    const char *t = jstr(json_array_get(json_object_get(m, "MsgBody"), 0), "MsgContent.Text");
+    assert_int_equal(strlen(t), BIG);
+    assert_true(*n < 64);
+    idx[(*n)++] = (t[0] - '0') * 100 + (t[1] - '0') * 10 + (t[2] - '0');
+  }
+  int done = (int)jint(r, "Complete");
+  *max_t = (long long)jint(r, "LastMsgTime");
+  snprintf(last, cap, "%s", jstr(r, "LastMsgKey"));
+  json_decref(r);
+  return done;
+}
+
+/* Send big message i from → to with MsgSeq 5 and MsgRandom rnd; its MsgTime. */
+static int64_t send_keyed(int i, const char *from, const char *to, int rnd)
+{
+  set_index(i);
+  json_t *r = v4(srv.port, app, key, "openim/sendmsg",
+                 "{\"From_Account\":\"%s\",\"To_Account\":\"%s\",\"MsgSeq\":5,\"MsgRandom\":%d,"
+                 "\"MsgBody\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"%s\"}}]}", from, to, rnd, text);
+  assert_non_null(r);
+  if (jint(r, "ErrorCode")) fail_msg("sendmsg: %s", json_dumps(r, JSON_COMPACT));
+  int64_t t = jint(r, "MsgTime");
+  json_decref(r);
+  return t;
+}
+
+/* A page cut by its byte budget does not end between the two messages of
+ * one MsgKey (one per user, same MsgSeq and MsgRandom in one second): a walk
+ * by LastMsgKey would go on below both and leave one out. */
+static void test_shared_key_at_the_byte_cut(void **st)
+{
+  (void)st;
+  static const char *const users[] = { "sp_a", "sp_b", NULL };
+  import_users(srv.port, app, key, users);
+  int per_page = (int)(PAGE_BYTES / (BIG + 60)); /* what a page holds: the first test checks the budget */
+  int i = 0, attempt;
+  send_keyed(i++, "sp_a", "sp_b", 1000);
+  for (attempt = 1; attempt <= 5; attempt++) {
+    time_t t0 = time(NULL);
+    while (time(NULL) == t0) usleep(2000);
+    int64_t ta = send_keyed(i++, "sp_a", "sp_b", attempt);
+    int64_t tb = send_keyed(i++, "sp_b", "sp_a", attempt);
+    if (ta == tb) break;
+  }
+  if (attempt > 5) fail_msg("the two sends never fell within one second");
+  int pair_newer = i - 1;
+  for (int k = 1; k < per_page; k++) send_keyed(i++, "sp_a", "sp_b", 2000 + k); /* the pair's newer one ends page 1 */
+  int idx[64], n = 0, pages = 0;
+  long long max_t = (long long)time(NULL) + 10;
+  char last[64] = "";
+  while (!roam_page(&max_t, last, sizeof last, idx, &n)) assert_true(++pages < 40);
+  assert_int_equal(n, i);
+  for (int k = 0; k < n; k++)
+    if (idx[k] != i - 1 - k) fail_msg("message %d of the walk is %d, not %d (the pair: %d, %d)", k, idx[k], i - 1 - k,
+                                      pair_newer, pair_newer - 1);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_c2c_sync_and_history_pages),
     cmocka_unit_test(test_group_sync_and_history_pages),
+    cmocka_unit_test(test_shared_key_at_the_byte_cut),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
