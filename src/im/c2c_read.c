@@ -218,6 +218,20 @@ typedef struct hist_job {
   void *ud;
 } hist_job_t;
 
+/* Append a copy of m to the page (j->oom on failure). */
+static void hist_keep(hist_job_t *j, const store_msg_t *m)
+{
+  if (j->n == j->cap) {
+    size_t nc = j->cap ? j->cap * 2 : 16;
+    store_msg_t **a = realloc(j->msgs, nc * sizeof *a);
+    if (!a) { j->oom = 1; return; }
+    j->msgs = a;
+    j->cap = nc;
+  }
+  if (!(j->msgs[j->n] = c2c__msg_copy(m))) { j->oom = 1; return; }
+  j->n++;
+}
+
 static void hist_msg(void *ud, const store_msg_t *m)
 {
   hist_job_t *j = ud;
@@ -231,15 +245,7 @@ static void hist_msg(void *ud, const store_msg_t *m)
     return;
   }
   j->bytes += cost;
-  if (j->n == j->cap) {
-    size_t nc = j->cap ? j->cap * 2 : 16;
-    store_msg_t **a = realloc(j->msgs, nc * sizeof *a);
-    if (!a) { j->oom = 1; return; }
-    j->msgs = a;
-    j->cap = nc;
-  }
-  if (!(j->msgs[j->n] = c2c__msg_copy(m))) { j->oom = 1; return; }
-  j->n++;
+  hist_keep(j, m);
 }
 
 /* The oldest message a MsgKey names: both users may send the same key
@@ -271,15 +277,7 @@ static void grp_msg(void *ud, const store_msg_t *m)
   g->seen++;
   if (g->other || j->oom) return;
   if (!same_key(m, g->key->cseq, g->key->random, g->key->time_s)) { g->other = 1; return; }
-  if (j->n == j->cap) {
-    size_t nc = j->cap * 2;
-    store_msg_t **a = realloc(j->msgs, nc * sizeof *a);
-    if (!a) { j->oom = 1; return; }
-    j->msgs = a;
-    j->cap = nc;
-  }
-  if (!(j->msgs[j->n] = c2c__msg_copy(m))) { j->oom = 1; return; }
-  j->n++;
+  hist_keep(j, m);
 }
 
 /* Where the page ends. A page never ends between two messages that share a
