@@ -97,8 +97,9 @@ static void sent_json(const im_sent_t *r, json_t *o)
   json_object_set_new(o, "MsgKey", json_string(key));
 }
 
-/* The fields sendmsg and batchsendmsg share, into in (body packed). */
-static int parse_send(rest_ctx_t *c, im_send_t *in, char *why, size_t cap)
+/* The fields sendmsg and batchsendmsg share, into in (body packed, at most
+ * max_bytes: IMC_E_MSG_TOO_BIG). */
+static int parse_send(rest_ctx_t *c, im_send_t *in, size_t max_bytes, char *why, size_t cap)
 {
   api_srv_t *srv = c->srv;
   int rc, has_seq, has_random, receipt, ext;
@@ -135,9 +136,7 @@ static int parse_send(rest_ctx_t *c, im_send_t *in, char *why, size_t cap)
   in->flags = (ctl & 1 ? STORE_MSG_NO_UNREAD : 0) | (ctl & 2 ? STORE_MSG_NO_LAST : 0) |
               (receipt ? STORE_MSG_NEED_RECEIPT : 0);
   return im_msg_pack(json_object_get(c->body, "MsgBody"), json_object_get(c->body, "CloudCustomData"),
-                     json_object_get(c->body, "OfflinePushInfo"),
-                     (size_t)im_limit(&srv->limits, c->sdkappid, IM_LIMIT_MSG_MAX_BYTES), &in->body, &in->body_len,
-                     why, cap);
+                     json_object_get(c->body, "OfflinePushInfo"), max_bytes, &in->body, &in->body_len, why, cap);
 }
 
 /* ---- sendmsg ------------------------------------------------------------------------- */
@@ -157,7 +156,7 @@ void rest_sendmsg(rest_ctx_t *c)
   const char *to_id;
   memset(&in, 0, sizeof in);
   int rc = account(c, "To_Account", IMC_E_MSG_TO, IMC_E_MSG_TO_UNKNOWN, &to_id, &in.to_no);
-  if (!rc) rc = parse_send(c, &in, why, sizeof why);
+  if (!rc) rc = parse_send(c, &in, (size_t)im_limit(&c->srv->limits, c->sdkappid, IM_LIMIT_MSG_MAX_BYTES), why, sizeof why);
   if (rc) { rest_reply_err(c, rc, why[0] ? why : NULL, NULL); return; }
   snprintf(in.to_id, sizeof in.to_id, "%s", to_id);
   im_c2c_send(c->srv->c2c, &in, sendmsg_done, c);
@@ -220,12 +219,13 @@ void rest_batchsendmsg(rest_ctx_t *c)
     rest_reply_err(c, IMC_E_TOO_MANY_ACCOUNTS, "To_Account holds at most 500 UserIDs", NULL);
     return;
   }
-  int rc = parse_send(c, &in, why, sizeof why);
-  if (!rc && in.body_len > BATCH_PACKET_MAX_BYTES) {
-    rc = imc_errf(why, sizeof why, IMC_E_MSG_BATCH_TOO_BIG, "the message is %zu bytes packed (batchsendmsg: at most %d)",
-                  in.body_len, BATCH_PACKET_MAX_BYTES);
-    free(in.body);
-  }
+  /* a batch's message is held to the smaller of msg_max_bytes (93000) and the batch packet (90055) */
+  size_t max = (size_t)im_limit(&c->srv->limits, c->sdkappid, IM_LIMIT_MSG_MAX_BYTES);
+  int batch_bound = max > BATCH_PACKET_MAX_BYTES;
+  int rc = parse_send(c, &in, batch_bound ? BATCH_PACKET_MAX_BYTES : max, why, sizeof why);
+  if (rc == IMC_E_MSG_TOO_BIG && batch_bound)
+    rc = imc_errf(why, sizeof why, IMC_E_MSG_BATCH_TOO_BIG, "the message is over %d bytes packed (batchsendmsg's bound)",
+                  BATCH_PACKET_MAX_BYTES);
   if (rc) { rest_reply_err(c, rc, why[0] ? why : NULL, NULL); return; }
   batch_t *b = calloc(1, sizeof *b);
   if (!b) { free(in.body); rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
@@ -316,7 +316,9 @@ static void roam_done(void *ud, int rc, const im_msg_list_t *l)
     json_t *item = json_pack("{s:s,s:s,s:I,s:I,s:I,s:i,s:i,s:s}", "From_Account", m->from_id, "To_Account", m->to_id,
                              "MsgSeq", (json_int_t)m->cseq, "MsgRandom", (json_int_t)m->random, "MsgTimeStamp",
                              (json_int_t)m->time_s, "MsgFlagBits", m->flags & STORE_MSG_RECALLED ? 8 : 0,
-                             "IsPeerRead", m->from_no == *op_no && m->seq <= l->peer_read_seq, "MsgKey", key);
+                             "IsPeerRead",
+                             m->from_no == *op_no && (m->seq <= l->peer_read_seq || (m->flags & STORE_MSG_READ_IMPORT)),
+                             "MsgKey", key);
     json_object_set(item, "MsgBody", json_object_get(content, "MsgBody"));
     json_t *cc = json_object_get(content, "CloudCustomData");
     json_object_set_new(item, "CloudCustomData", cc ? json_incref(cc) : json_string(""));

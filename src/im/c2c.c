@@ -350,11 +350,10 @@ void im_c2c_send(im_c2c_t *c, im_send_t *in, im_sent_cb cb, void *ud)
                         in->import_mode ? in->time_s : now, in->cseq, in->random, in->flags, in->life_s,
                         j->in.body, in->body_len, NULL, NULL };
   switch (in->import_mode) {
-  case 2: /* history: read, not pushed */
-    a->m.flags |= STORE_MSG_IMPORTED;
+  case 2: /* history: read, not pushed (the message alone: earlier unread messages stay unread) */
+    a->m.flags |= STORE_MSG_IMPORTED | STORE_MSG_READ_IMPORT;
     a->import_dedupe = 1;
     a->recent_from = a->recent_to = 1;
-    a->read_to = 1;
     break;
   case 5: /* realtime: unread, pushed */
     a->m.flags |= STORE_MSG_IMPORTED;

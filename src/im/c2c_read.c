@@ -400,8 +400,10 @@ static void conv_row(void *ud, const store_recent_t *r)
 {
   conv_job_t *j = ud;
   if (j->oom || (j->peer && r->peer_no != j->peer)) return;
+  /* a deleted conversation is not listed; unread counts (unlisted) count its
+   * messages since the delete, which only NoLastMsg ones can be */
   int hidden = r->hidden_seq && r->last_seq <= r->hidden_seq;
-  if (hidden || (!r->last_seq && !r->pinned_at_s && !j->unlisted)) return;
+  if ((hidden && !j->unlisted) || (!r->last_seq && !r->pinned_at_s && !j->unlisted)) return;
   if (j->n == j->cap) {
     size_t nc = j->cap ? j->cap * 2 : 16;
     im_conv_t *a = realloc(j->convs, nc * sizeof *a);
@@ -412,8 +414,11 @@ static void conv_row(void *ud, const store_recent_t *r)
     j->cap = nc;
   }
   if (!(j->ids[j->nids] = strdup(r->peer_id ? r->peer_id : ""))) { j->oom = 1; return; }
-  j->convs[j->n] = (im_conv_t){ r->peer_no, j->ids[j->nids++], r->last_seq, r->last_time_s,
-                                r->read_seq > r->cleared_seq ? r->read_seq : r->cleared_seq, 0, r->pinned_at_s };
+  uint32_t read = r->read_seq > r->cleared_seq ? r->read_seq : r->cleared_seq;
+  if (hidden && r->hidden_seq > read) read = r->hidden_seq;
+  /* a hidden row takes no list's place (last_seq 0: conv_run's cap skips it) */
+  j->convs[j->n] = (im_conv_t){ r->peer_no, j->ids[j->nids++], hidden ? 0 : r->last_seq, r->last_time_s, read, 0,
+                                hidden ? 0 : r->pinned_at_s };
   j->n++;
 }
 

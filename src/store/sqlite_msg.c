@@ -284,12 +284,6 @@ static int append(store_t *s, struct sqmsg *m, store_msg_append_t *a)
     return rc;
   if (!a->recent_from && a->recent_to && pair && (rc = recent_add(s, in->sdkappid, in->to_no, in->from_no, in->seq, 0)))
     return rc;
-  if (a->read_to) { /* an upsert of read_seq: the same result before or after the held INSERT OR IGNORE */
-    sqlite3_stmt *st = stmt(s, M_RECENT_READ);
-    if (!st) return IMC_E_IO;
-    BIND(st, in->sdkappid, in->to_no, in->from_no, in->seq);
-    if ((rc = run(st))) return rc;
-  }
   return 0;
 }
 

@@ -198,8 +198,8 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
                 "r.cleared_seq FROM " RECENT_ROWS(" AND peer_no=?3") " r" RECENT_LASTJOIN) \
   /* a conversation with only NoLastMsg messages ranks by its newest one (its unread count needs the row) */ \
   X(TRIM_ROWS, "SELECT r.peer_no,r.pinned_at,coalesce(l.time_s,(SELECT x.time_s FROM c2c_msg x WHERE" \
-               " x.sdkappid=r.sdkappid AND x.conv=" RECENT_CONV " ORDER BY x.seq DESC LIMIT 1),0),coalesce(l.seq,0)" \
-               " FROM c2c_recent r" RECENT_LASTJOIN \
+               " x.sdkappid=r.sdkappid AND x.conv=" RECENT_CONV " ORDER BY x.seq DESC LIMIT 1),0),coalesce(l.seq,0)," \
+               "r.hidden_seq>0 AND coalesce(l.seq,0)<=r.hidden_seq FROM c2c_recent r" RECENT_LASTJOIN \
                " WHERE r.sdkappid=?1 AND r.user_no=?2 AND r.peer_no>?3 ORDER BY r.peer_no LIMIT ?4") \
   X(TRIM_DEL, "DELETE FROM c2c_recent WHERE sdkappid=?1 AND user_no=?2 AND peer_no=?3 AND pinned_at=0 AND cleared_seq=0") \
   /* a cleared row whose cleared messages are all older than the horizon (?4): its clear hides nothing a read shows */ \
@@ -219,7 +219,7 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
   X(SET_FLAGS, "UPDATE c2c_msg SET flags=flags|?4 WHERE sdkappid=?1 AND conv=?2 AND seq=?3") \
   X(SET_BODY, "UPDATE c2c_msg SET body=?4, flags=flags|16 WHERE sdkappid=?1 AND conv=?2 AND seq=?3") \
   X(UNREAD, "SELECT count(*) FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND seq>?3 AND from_no=?4 AND time_s>=?5" \
-            " AND (flags&3)=0") \
+            " AND (flags&131)=0") /* not recalled, NoUnread or read when imported */ \
   X(RECEIPT, "SELECT 1 FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND seq>?3 AND seq<=?4 AND from_no=?5" \
              " AND (flags&8)!=0 LIMIT 1") \
   X(ACCOUNT_ID, "SELECT user_id FROM accounts WHERE sdkappid=?1 AND user_no=?2") \
@@ -296,10 +296,10 @@ typedef struct sqtrim {
   int keep;
   int phase;             /* 0 none in progress, 1 ranking the rows, 2 deleting those below the keep-th */
   uint32_t after;        /* the phase's walk has done the peers up to this one */
-  int64_t unpinned;      /* phase 1: unpinned rows seen */
+  int64_t unpinned;      /* phase 1: unpinned rows seen (hidden ones too) */
   uint32_t n;            /* phase 1: entries in heap */
-  sqtrim_key_t *heap;    /* the keep most recent unpinned rows seen so far, a min-heap (keep entries) */
-  sqtrim_key_t bar;      /* phase 2: rows below it are deleted (the keep-th most recent) */
+  sqtrim_key_t *heap;    /* the keep most recent unpinned listed rows seen so far, a min-heap (keep entries) */
+  sqtrim_key_t bar;      /* phase 2: rows below it are deleted (the keep-th most recent listed row) */
 } sqtrim_t;
 
 struct sqmsg {

@@ -9,7 +9,10 @@
  * stopped) and deletes at most as many:
  *
  *   phase 1  walks every row once, keeping the `keep` most recent unpinned
- *            ones seen so far in a min-heap; at the end its root is the bar;
+ *            listed ones seen so far in a min-heap; at the end its root is
+ *            the bar. A row the user deleted (hidden: no message since its
+ *            hidden_seq) takes no place: it is not in the list, and counted
+ *            among the kept it pushed listed conversations out;
  *   phase 2  walks every row again and deletes the unpinned rows below the
  *            bar, each by its key (still unpinned). A row whose history the
  *            user cleared (ClearRamble: cleared_seq) is hidden instead, as a
@@ -58,11 +61,11 @@ static void sift_down(sqtrim_key_t *h, uint32_t n, uint32_t i)
   }
 }
 
-/* Phase 1: an unpinned row joins the keep most recent seen so far. */
-static void offer(sqtrim_t *t, const sqtrim_key_t *k)
+/* Phase 1: an unpinned row joins the keep most recent listed ones seen so far. */
+static void offer(sqtrim_t *t, const sqtrim_key_t *k, int hidden)
 {
   t->unpinned++;
-  if (!t->keep) return;
+  if (!t->keep || hidden) return;
   if (t->n < (uint32_t)t->keep) {
     uint32_t i = t->n++;
     t->heap[i] = *k;
@@ -116,11 +119,11 @@ static int walk(store_t *s, sqtrim_t *t, int lim, sqtrim_key_t *del, int *ndel, 
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     sqtrim_key_t k = { sqlite3_column_int64(st, 2), (uint32_t)sqlite3_column_int64(st, 3),
                        (uint32_t)sqlite3_column_int64(st, 0) };
-    int pinned = sqlite3_column_int64(st, 1) != 0;
+    int pinned = sqlite3_column_int64(st, 1) != 0, hidden = sqlite3_column_int64(st, 4) != 0;
     t->after = k.peer;
     (*got)++;
     if (pinned) continue;
-    if (t->phase == 1) offer(t, &k);
+    if (t->phase == 1) offer(t, &k, hidden);
     else if (!t->keep || key_less(&k, &t->bar)) del[(*ndel)++] = k;
   }
   sqlite3_reset(st);
@@ -168,7 +171,9 @@ int sq__trim_step(store_t *s, uint32_t app, uint32_t user, int keep, int64_t bef
     }
     budget -= got;
     if (!rc && budget > 0) { /* fewer rows than asked for: the phase's walk reached the user's last row */
-      if (t->phase == 1 && t->unpinned > keep) {
+      /* a heap short of keep: fewer listed rows than kept, none goes (a hidden row
+       * deleted could come back listed with its old messages: RECENT_LASTJOIN) */
+      if (t->phase == 1 && t->unpinned > keep && (!keep || t->n == (uint32_t)keep)) {
         t->bar = keep ? t->heap[0] : (sqtrim_key_t){ 0, 0, 0 };
         t->phase = 2;
         t->after = 0;

@@ -34,6 +34,8 @@ enum {
   STORE_MSG_MODIFIED     = 1u << 4,  /* body replaced by modify_c2c_msg */
   STORE_MSG_IMPORTED     = 1u << 5,  /* importmsg */
   STORE_MSG_NOT_FROM     = 1u << 6,  /* SyncOtherMachine 2: not in the sender's history nor lists */
+  STORE_MSG_READ_IMPORT  = 1u << 7,  /* importmsg SyncFromOldSystem 2: the recipient has read it (never unread,
+                                      * IsPeerRead); the read position does not move past earlier messages */
 };
 
 /* Inbox event kinds. */
@@ -81,7 +83,6 @@ typedef struct store_msg_append {
   uint8_t inbox_from, inbox_to;   /* append an inbox event to sender / recipient */
   uint8_t recent_from, recent_to; /* make sure sender / recipient have a conversation row (an existing row is not
                                    * rewritten: its last seq and time are derived from the log) */
-  uint8_t read_to;                /* the recipient has read it (importmsg 2) */
   /* out */
   uint8_t dup;
   uint32_t useq_from, useq_to;    /* 0 when no event was appended */

@@ -6,6 +6,8 @@
  *    the user's roaming, NoLastMsg ones included, also when the
  *    conversation only ever held NoLastMsg messages; the peer keeps them;
  *  - a first NoLastMsg message is unread but does not list the conversation;
+ *    so is one in a conversation the user deleted;
+ *  - importmsg SyncFromOldSystem 2 reads the imported message only;
  *  - sendmsg SyncOtherMachine 2 stores the message for the recipient only
  *    (not in the sender's roaming, list or devices), 1 and absent for both;
  *  - a MsgKey shared by two messages of a conversation (one per sender):
@@ -247,6 +249,74 @@ static void test_first_nolastmsg_unread(void **st)
   if (jint(r, "AllC2CUnreadMsgNum") != 1) fail_msg("all unread of r0: %s", json_dumps(r, JSON_COMPACT));
   json_decref(r);
   assert_false(listed("r0", "r9", NULL));        /* NoLastMsg does not bring it into the list */
+}
+
+/* The unread count of user from peer: the peer's own entry and the total. */
+static void expect_unread(const char *user, const char *peer, int n, int all)
+{
+  json_t *r = v4(srv.port, app, key, "openim/get_c2c_unread_msg_num", "{\"To_Account\":\"%s\",\"Peer_Account\":[\"%s\"]}",
+                 user, peer);
+  assert_non_null(r);
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  if (jint(json_array_get(json_object_get(r, "C2CUnreadMsgNumList"), 0), "C2CUnreadMsgNum") != n)
+    fail_msg("unread of %s from %s, want %d: %s", user, peer, n, json_dumps(r, JSON_COMPACT));
+  json_decref(r);
+  r = v4(srv.port, app, key, "openim/get_c2c_unread_msg_num", "{\"To_Account\":\"%s\"}", user);
+  assert_non_null(r);
+  if (jint(r, "AllC2CUnreadMsgNum") != all) fail_msg("all unread of %s, want %d: %s", user, all, json_dumps(r, JSON_COMPACT));
+  json_decref(r);
+}
+
+/* A NoLastMsg message in a conversation the user deleted is unread at
+ * once (it does not list the conversation again); what was there before
+ * the delete is not counted until a listed message shows it again. */
+static void test_nolastmsg_after_delete(void **st)
+{
+  (void)st;
+  import_users(srv.port, app, key, (const char *const[]){ "nd_a", "nd_b", NULL });
+  send_rest("nd_a", "nd_b", 1, "", "one", NULL, 0);
+  send_rest("nd_a", "nd_b", 2, "", "two", NULL, 0);
+  expect_code(v4(srv.port, app, key, "openim/admin_set_msg_read",
+                 "{\"Report_Account\":\"nd_b\",\"Peer_Account\":\"nd_a\",\"MsgReadTime\":%lld}", (long long)time(NULL) + 5), 0);
+  send_rest("nd_a", "nd_b", 3, "", "three", NULL, 0); /* unread when deleted */
+  expect_code(v4(srv.port, app, key, "recentcontact/delete",
+                 "{\"From_Account\":\"nd_b\",\"Type\":1,\"To_Account\":\"nd_a\",\"ClearRamble\":0}"), 0);
+  expect_unread("nd_b", "nd_a", 0, 0);
+  send_rest("nd_a", "nd_b", 4, ",\"SendMsgControl\":[\"NoLastMsg\"]", "quiet", NULL, 0);
+  expect_unread("nd_b", "nd_a", 1, 1);
+  assert_false(listed("nd_b", "nd_a", NULL));
+  send_rest("nd_a", "nd_b", 5, "", "five", NULL, 0); /* listed again: counted from the read position */
+  assert_true(listed("nd_b", "nd_a", NULL));
+  expect_unread("nd_b", "nd_a", 3, 3);
+}
+
+/* importmsg SyncFromOldSystem 2 stores the message as read by the
+ * recipient: it is never unread and shows IsPeerRead to its sender, and the
+ * recipient's earlier unread messages stay unread. */
+static void test_history_import_reads_itself(void **st)
+{
+  (void)st;
+  import_users(srv.port, app, key, (const char *const[]){ "hi_a", "hi_b", NULL });
+  char live[64];
+  send_rest("hi_a", "hi_b", 1, "", "live", live, sizeof live);
+  expect_unread("hi_b", "hi_a", 1, 1);
+  long long t = (long long)time(NULL);
+  expect_code(v4(srv.port, app, key, "openim/importmsg",
+                 "{\"SyncFromOldSystem\":2,\"From_Account\":\"hi_a\",\"To_Account\":\"hi_b\",\"MsgSeq\":3,\"MsgRandom\":4,"
+                 "\"MsgTimeStamp\":%lld,\"MsgBody\":" TEXT("old") "}", t), 0);
+  expect_unread("hi_b", "hi_a", 1, 1); /* the live one is still unread, the imported one never is */
+  char imported[64];
+  snprintf(imported, sizeof imported, "3_4_%lld", t);
+  json_t *h = roam("hi_a", "hi_b");
+  json_t *mi = roam_find(h, "hi_a", imported), *ml = roam_find(h, "hi_a", live);
+  assert_non_null(mi);
+  assert_non_null(ml);
+  assert_int_equal(jint(mi, "IsPeerRead"), 1);
+  assert_int_equal(jint(ml, "IsPeerRead"), 0);
+  json_decref(h);
+  expect_code(v4(srv.port, app, key, "openim/admin_set_msg_read",
+                 "{\"Report_Account\":\"hi_b\",\"Peer_Account\":\"hi_a\",\"MsgReadTime\":%lld}", t + 5), 0);
+  expect_unread("hi_b", "hi_a", 0, 0);
 }
 
 /* ---- 5. sendmsg SyncOtherMachine ---------------------------------------------------- */
@@ -534,6 +604,8 @@ int main(void)
     cmocka_unit_test(test_clear_hides_nolastmsg),
     cmocka_unit_test(test_clear_nolastmsg_only),
     cmocka_unit_test(test_first_nolastmsg_unread),
+    cmocka_unit_test(test_nolastmsg_after_delete),
+    cmocka_unit_test(test_history_import_reads_itself),
     cmocka_unit_test(test_sync_other_machine),
     cmocka_unit_test(test_shared_msgkey),
     cmocka_unit_test(test_shared_msgkey_paging),

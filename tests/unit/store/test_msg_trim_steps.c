@@ -256,6 +256,39 @@ static void test_cleared_rows_past_the_floor(void **st)
   store_close(s);
 }
 
+/* A conversation the user deleted (hidden: no message since its
+ * hidden_seq) takes none of the keep places: the keep most recent listed
+ * conversations stay; a hidden row more recent than the keep-th listed one
+ * stays too (deleted, a read report or NoLastMsg message would make it
+ * again, listed with its old messages), an older one goes; with fewer
+ * listed rows than keep nothing goes. Fails when the most recent
+ * conversations, deleted, push listed ones out of the list. */
+static void test_hidden_rows_take_no_place(void **st)
+{
+  (void)st;
+  store_t *s;
+  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
+  for (uint32_t p = 2; p < 12; p++) rows_send(s, APP, T0, 1, p, p); /* peer p at time T0 + p, seq 1 */
+  for (uint32_t p = 9; p < 12; p++) assert_int_equal(store_msg_recent_set(s, APP, 1, p, "hidden_seq", 1), 0);
+  assert_int_equal(store_msg_recent_set(s, APP, 1, 2, "hidden_seq", 1), 0);
+  assert_int_equal(store_exec(s, "COMMIT"), 0);
+  int64_t total = 0;
+  while (step(s, 7, 50, &total)) {} /* 6 listed, fewer than 7: nothing goes */
+  assert_int_equal(total, 0);
+  while (step(s, 3, 50, &total)) {}
+  store_recent_t r;
+  for (uint32_t p = 6; p < 12; p++) assert_int_equal(store_msg_recent_get(s, APP, 1, p, &r), 0);
+  for (uint32_t p = 2; p < 6; p++) assert_int_equal(store_msg_recent_get(s, APP, 1, p, &r), IMC_E_NOTFOUND);
+  assert_int_equal(total, 4);
+  rows_t L;
+  list(s, &L);
+  int listed = 0;
+  for (int i = 0; i < L.n; i++) listed += L.r[i].peer >= 6 && L.r[i].peer <= 8;
+  assert_int_equal(listed, 3);
+  store_close(s);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -263,6 +296,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_changes_between_steps, setup, teardown),
     cmocka_unit_test_setup_teardown(test_cleared_and_nolast_rows, setup, teardown),
     cmocka_unit_test_setup_teardown(test_cleared_rows_past_the_floor, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_hidden_rows_take_no_place, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
