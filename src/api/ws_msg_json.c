@@ -60,6 +60,8 @@ json_t *wsm_event_json(const im_event_t *ev)
       char key[48];
       im_msg_key(ev->msg->cseq, ev->msg->random, ev->msg->time_s, key, sizeof key);
       json_object_set_new(o, "msg_key", json_string(key));
+    } else {
+      json_object_set_new(o, "expired", json_true()); /* the recalled message is past retention */
     }
     break;
   }

@@ -25,6 +25,7 @@ typedef struct op_job {
   char key[64];
   uint32_t upto;               /* read: the position; pin: the bound on pinned conversations */
   int64_t upto_t, now, window;
+  int64_t since;               /* recall/modify: messages before it are past retention (c2c__since), as if gone */
   int flag;
   char *body;                  /* modify: the fields to replace, packed (im_msg_pack's members) */
   size_t len, max_bytes;
@@ -46,7 +47,9 @@ static void take_msg(void *ud, const store_msg_t *m)
 /* The message of j->key in conversation (a, b), sent by a: the peer may
  * have sent a message with the same key (MsgSeq and MsgRandom are the
  * callers'), which is not the one meant. A user (actor) naming only the
- * peer's message is told it is not theirs. */
+ * peer's message is told it is not theirs. A message past the app's
+ * retention is not found, as no read shows it (the purge may not have run
+ * yet). */
 static int find(store_t *s, op_job_t *j)
 {
   uint32_t cseq, random;
@@ -56,6 +59,7 @@ static int find(store_t *s, op_job_t *j)
   int rc = store_msg_find_key_from(s, j->app, conv, j->a, cseq, random, t, take_msg, j);
   if (rc == IMC_E_NOTFOUND && j->actor && !(rc = store_msg_find_key(s, j->app, conv, cseq, random, t, take_msg, j)))
     rc = IMC_E_MSG_NOT_SENDER;
+  if ((!rc || rc == IMC_E_MSG_NOT_SENDER) && j->m && j->m->time_s < j->since) rc = IMC_E_NOTFOUND;
   if (rc == IMC_E_NOTFOUND) return IMC_E_MSG_NOT_FOUND;
   if (rc) return rc;
   if (!j->m) return IMC_E_NOMEM;
@@ -234,6 +238,7 @@ static op_job_t *op_new(im_c2c_t *c, int op, uint32_t app, uint32_t a, uint32_t 
   j->b = b;
   j->now = imc_clock_now_s();
   j->window = im_limit(c->lim, app, IM_LIMIT_RECALL_WINDOW_S);
+  j->since = c2c__since(c, app, j->now);
   j->cb = cb;
   j->ud = ud;
   j->base.c = c;

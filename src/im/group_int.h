@@ -162,6 +162,7 @@ struct gjob {
   size_t n_users;
   int mode;
   int64_t value, now_s;
+  int64_t since_s;             /* recall, modify: messages before it are past retention, as if gone */
   json_t *changes;
   /* an optional system notice appended in the same transaction */
   int notice;

@@ -201,7 +201,7 @@ static int run_recall(store_t *s, gjob_t *j)
   for (size_t i = 0; i < j->n_users; i++) {
     one_msg_t o = { 0 };
     uint32_t seq = j->users[i];
-    int rc = seq ? store_grp_msg_history(s, j->sdkappid, j->group_no, seq - 1, seq, 0, 0, 1, one_row, &o) : 0;
+    int rc = seq ? store_grp_msg_history(s, j->sdkappid, j->group_no, seq - 1, seq, j->since_s, 0, 1, one_row, &o) : 0;
     if (rc) return rc;
     if (!o.found || (o.m.flags & STORE_GMSG_SYSTEM)) { j->res.codes[i] = IMC_E_GROUP_MSG_NOT_FOUND; continue; }
     if (o.m.flags & STORE_GMSG_RECALLED) { j->res.codes[i] = IMC_E_GROUP_MSG_RECALLED; continue; }
@@ -253,19 +253,25 @@ void im_group_recall(im_groups_t *G, uint32_t sdkappid, const char *group_id, ui
   j->actor_no = actor_no;
   j->mode = r == IM_GR_OWNER || r == IM_GR_ADMIN;  /* may recall anyone's */
   j->value = now_s - im_limit(G->lim, sdkappid, IM_LIMIT_RECALL_WINDOW_S);
+  j->since_s = im_group_since(G, sdkappid);
   j->run = run_recall;
   j->done = done_recall;
   grp__submit(j, 0);
 }
 
+/* A message past retention is not found (no read shows it; the purge may
+ * not have deleted it yet). */
 static int run_modify(store_t *s, gjob_t *j)
 {
   one_msg_t o = { 0 };
-  int rc = store_grp_msg_set_body(s, j->sdkappid, j->group_no, j->msg.seq, j->body, j->msg.body_len);
+  int rc = j->msg.seq ? store_grp_msg_history(s, j->sdkappid, j->group_no, j->msg.seq - 1, j->msg.seq, j->since_s, 0, 1,
+                                              one_row, &o)
+                      : 0;
+  if (rc) return rc;
+  if (!o.found) return IMC_E_GROUP_MSG_NOT_FOUND;
+  rc = store_grp_msg_set_body(s, j->sdkappid, j->group_no, j->msg.seq, j->body, j->msg.body_len);
   if (rc == IMC_E_NOTFOUND) return IMC_E_GROUP_MSG_NOT_FOUND;
-  if (!rc) rc = store_grp_msg_history(s, j->sdkappid, j->group_no, j->msg.seq - 1, j->msg.seq, 0, 0, 1, one_row, &o);
-  if (!rc && o.found) rc = push_list(s, &o.m, j->to, j->n_to);
-  return rc;
+  return rc ? rc : push_list(s, &o.m, j->to, j->n_to);
 }
 
 static void done_modify_msg(gjob_t *j, int rc)
@@ -296,6 +302,7 @@ void im_group_msg_modify(im_groups_t *G, uint32_t sdkappid, const char *group_id
   j->group_no = g->group_no;
   j->body = body;
   j->msg = (store_grp_msg_t){ .sdkappid = sdkappid, .group_no = g->group_no, .seq = seq, .body_len = len };
+  j->since_s = im_group_since(G, sdkappid);
   j->run = run_modify;
   j->done = done_modify_msg;
   j->job.bytes = (uint32_t)len;

@@ -137,6 +137,15 @@ static void test_group_retention_boundary(void **st)
                                  "\"Random\":2,\"MsgBody\":" TEXT("at") "}]}",
           (long long)(now_s - RETENTION - 1), (long long)(now_s - RETENTION)));
   ok(call(G("send_group_msg"), "{\"GroupId\":\"ret-2\",\"From_Account\":\"r_alice\",\"Random\":3,\"MsgBody\":" TEXT("new") "}"));
+  /* a message past retention is not there to recall or modify either (10030), purged yet or not */
+  json_t *rc = call(G("group_msg_recall"), "{\"GroupId\":\"ret-2\",\"MsgSeqList\":[{\"MsgSeq\":2}]}");
+  assert_non_null(rc);
+  assert_int_equal(jint(json_array_get(json_object_get(rc, "RecallRetList"), 0), "RetCode"), 10030);
+  json_decref(rc);
+  rc = call("openim/modify_group_msg", "{\"GroupId\":\"ret-2\",\"MsgSeq\":2,\"MsgBody\":" TEXT("m") "}");
+  assert_non_null(rc);
+  assert_int_equal(jint(rc, "ErrorCode"), 10030);
+  json_decref(rc);
 
   /* REST: the expired ones are left out (seq 1, the GroupCreated notice, is
    * stamped with the imported CreateTime: expired too), so the page stops

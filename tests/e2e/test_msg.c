@@ -695,6 +695,29 @@ static void test_retention_boundary(void **st)
   store_close(s);
 }
 
+/* A message past retention is not there for admin_msgwithdraw or
+ * modify_c2c_msg (20022), as for every read, also before the purge pass
+ * deletes it (a conversation's newest message is never purged). */
+static void test_expired_targets(void **st)
+{
+  (void)st;
+  import_users(srv.port, app, key, (const char *const[]){ "x_alice", "x_bob", NULL });
+  long long old_t = (long long)(now_s - RETENTION - 10), live_t = (long long)(now_s - RETENTION + 600);
+  expect_code(v4(srv.port, app, key, "openim/importmsg",
+                 "{\"SyncFromOldSystem\":2,\"From_Account\":\"x_alice\",\"To_Account\":\"x_bob\",\"MsgSeq\":9,\"MsgRandom\":9,"
+                 "\"MsgTimeStamp\":%lld,\"MsgBody\":" TEXT("kept") "}", live_t), 0);
+  expect_code(v4(srv.port, app, key, "openim/importmsg",
+                 "{\"SyncFromOldSystem\":2,\"From_Account\":\"x_alice\",\"To_Account\":\"x_bob\",\"MsgSeq\":7,\"MsgRandom\":8,"
+                 "\"MsgTimeStamp\":%lld,\"MsgBody\":" TEXT("gone") "}", old_t), 0); /* the newest: never purged */
+  expect_code(v4(srv.port, app, key, "openim/modify_c2c_msg",
+                 "{\"From_Account\":\"x_alice\",\"To_Account\":\"x_bob\",\"MsgKey\":\"7_8_%lld\",\"MsgBody\":" TEXT("m") "}",
+                 old_t), 20022);
+  expect_code(v4(srv.port, app, key, "openim/admin_msgwithdraw",
+                 "{\"From_Account\":\"x_alice\",\"To_Account\":\"x_bob\",\"MsgKey\":\"7_8_%lld\"}", old_t), 20022);
+  expect_code(v4(srv.port, app, key, "openim/admin_msgwithdraw",
+                 "{\"From_Account\":\"x_alice\",\"To_Account\":\"x_bob\",\"MsgKey\":\"9_9_%lld\"}", live_t), 0);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -710,6 +733,7 @@ int main(void)
     cmocka_unit_test(test_isolation_and_permissions),
     cmocka_unit_test(test_online_typing_modify),
     cmocka_unit_test(test_retention_boundary),
+    cmocka_unit_test(test_expired_targets),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
