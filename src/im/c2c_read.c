@@ -135,13 +135,55 @@ static void sync_trim(sync_job_t *j)
   b->n = i;
 }
 
+/* Leave out the events of messages the user cleared (ClearRamble,
+ * conv_delete clear): a device syncing from an old cursor must not get the
+ * content the user deleted. They stay behind the cursor, as expired ones.
+ * One conversation row read per conversation of the page (the last few
+ * remembered). */
+static int sync_cleared(store_t *s, sync_job_t *j)
+{
+  struct { uint64_t conv; uint32_t cleared; } seen[8];
+  size_t nseen = 0, next = 0, k = 0;
+  evbuf_t *b = &j->buf;
+  for (size_t i = 0; i < b->n; i++) {
+    im_event_t *e = &b->evs[i];
+    int about_msg = e->kind == IM_EV_MSG || e->kind == IM_EV_MODIFY || e->kind == IM_EV_RECALL;
+    uint32_t cleared = 0;
+    if (about_msg) {
+      size_t f = 0;
+      while (f < nseen && seen[f].conv != e->conv) f++;
+      if (f == nseen) {
+        uint32_t hi = (uint32_t)(e->conv >> 32), lo = (uint32_t)e->conv, peer = hi == j->user ? lo : hi;
+        store_recent_t r;
+        int rc = store_msg_recent_get(s, j->app, j->user, peer, &r);
+        if (rc && rc != IMC_E_NOTFOUND) return rc;
+        f = next;
+        next = (next + 1) % (sizeof seen / sizeof seen[0]);
+        if (nseen < sizeof seen / sizeof seen[0]) nseen++;
+        seen[f].conv = e->conv;
+        seen[f].cleared = rc ? 0 : r.cleared_seq;
+      }
+      cleared = seen[f].cleared;
+    }
+    if (about_msg && e->seq <= cleared) {
+      free((void *)e->msg);
+      free((void *)e->peer_id);
+      free((void *)e->payload);
+      continue;
+    }
+    b->evs[k++] = *e;
+  }
+  b->n = k;
+  return 0;
+}
+
 static int sync_run(store_t *s, c2c_job_t *jj)
 {
   sync_job_t *j = (sync_job_t *)jj;
   int rc = store_msg_inbox_page(s, j->app, j->user, j->after, j->limit, j->since, sync_ev, j, &j->max_useq);
   if (rc) return rc;
   if (j->buf.oom) return IMC_E_NOMEM;
-  if ((rc = rel_payloads(s, j))) return rc;
+  if ((rc = rel_payloads(s, j)) || (rc = sync_cleared(s, j))) return rc;
   sync_trim(j);
   return j->after > j->max_useq ? IMC_E_INVAL : 0;
 }

@@ -5,6 +5,7 @@
  *  - recentcontact/delete with ClearRamble hides every earlier message from
  *    the user's roaming, NoLastMsg ones included, also when the
  *    conversation only ever held NoLastMsg messages; the peer keeps them;
+ *    a device syncing from an old cursor gets none of them either;
  *  - a first NoLastMsg message is unread but does not list the conversation;
  *    so is one in a conversation the user deleted;
  *  - importmsg SyncFromOldSystem 2 reads the imported message only;
@@ -210,6 +211,50 @@ static void test_clear_hides_nolastmsg(void **st)
   roam_texts("s0", "s1", texts, sizeof texts);
   assert_string_equal(texts, "after");
   assert_int_equal(roam_count("s0", "s1"), 1);
+}
+
+/* A device that syncs from an old cursor after a ClearRamble gets none of
+ * the cleared messages (nor their recall or modify events): only what came
+ * after, and the conv_delete event. */
+static void test_clear_hides_from_sync(void **st)
+{
+  (void)st;
+  import_users(srv.port, app, key, (const char *const[]){ "cs0", "cs1", NULL });
+  char mk[64];
+  send_rest("cs1", "cs0", 1, "", "gone1", mk, sizeof mk);
+  send_rest("cs1", "cs0", 2, "", "gone2", NULL, 0);
+  expect_code(v4(srv.port, app, key, "openim/modify_c2c_msg",
+                 "{\"From_Account\":\"cs1\",\"To_Account\":\"cs0\",\"MsgKey\":\"%s\",\"MsgBody\":" TEXT("gone1b") "}", mk), 0);
+  expect_code(v4(srv.port, app, key, "recentcontact/delete",
+                 "{\"From_Account\":\"cs0\",\"Type\":1,\"To_Account\":\"cs1\",\"ClearRamble\":1}"), 0);
+  expect_code(v4(srv.port, app, key, "openim/admin_msgwithdraw",
+                 "{\"From_Account\":\"cs1\",\"To_Account\":\"cs0\",\"MsgKey\":\"%s\"}", mk), 0);
+  send_rest("cs1", "cs0", 3, "", "kept", NULL, 0);
+  wsc_t d;
+  assert_int_equal(wsc_login(&d, srv.port, app, key, "cs0", "Web"), 0);
+  json_t *evs = wsc_sync_live(&d);
+  assert_non_null(evs);
+  size_t i;
+  json_t *e;
+  int msgs = 0, deleted = 0;
+  json_array_foreach(evs, i, e) {
+    const char *type = jstr(e, "type");
+    if (!strcmp(type, "msg") || !strcmp(type, "modify") || !strcmp(type, "recall")) {
+      if (strcmp(type, "msg") || strcmp(jstr(json_array_get(json_object_get(json_object_get(e, "msg"), "body"), 0),
+                                              "MsgContent.Text"), "kept"))
+        fail_msg("a new device's sync holds a cleared message's event: %s", json_dumps(evs, JSON_COMPACT));
+      msgs++;
+    }
+    deleted += !strcmp(type, "conv_delete");
+  }
+  assert_int_equal(msgs, 1);
+  assert_int_equal(deleted, 1);
+  json_decref(evs);
+  wsc_close(&d);
+  send_rest("cs0", "cs1", 4, "", "reply", NULL, 0); /* the peer keeps everything */
+  char texts[256];
+  roam_texts("cs1", "cs0", texts, sizeof texts);
+  assert_string_equal(texts, "reply,kept,gone2,gone1b");
 }
 
 /* ---- 3. ClearRamble on a conversation of NoLastMsg messages only ------------------- */
@@ -603,6 +648,7 @@ int main(void)
     cmocka_unit_test(test_pin_delete_then_first_message),
     cmocka_unit_test(test_clear_hides_nolastmsg),
     cmocka_unit_test(test_clear_nolastmsg_only),
+    cmocka_unit_test(test_clear_hides_from_sync),
     cmocka_unit_test(test_first_nolastmsg_unread),
     cmocka_unit_test(test_nolastmsg_after_delete),
     cmocka_unit_test(test_history_import_reads_itself),
