@@ -219,13 +219,14 @@ void rest_batchsendmsg(rest_ctx_t *c)
     rest_reply_err(c, IMC_E_TOO_MANY_ACCOUNTS, "To_Account holds at most 500 UserIDs", NULL);
     return;
   }
-  /* a batch's message is held to the smaller of msg_max_bytes (93000) and the batch packet (90055) */
+  /* a batch's message is held to the smaller of msg_max_bytes and the batch packet: over it, 90055 (the only
+   * size code of batchsendmsg, rest-api-reference §2.2) */
   size_t max = (size_t)im_limit(&c->srv->limits, c->sdkappid, IM_LIMIT_MSG_MAX_BYTES);
-  int batch_bound = max > BATCH_PACKET_MAX_BYTES;
-  int rc = parse_send(c, &in, batch_bound ? BATCH_PACKET_MAX_BYTES : max, why, sizeof why);
-  if (rc == IMC_E_MSG_TOO_BIG && batch_bound)
-    rc = imc_errf(why, sizeof why, IMC_E_MSG_BATCH_TOO_BIG, "the message is over %d bytes packed (batchsendmsg's bound)",
-                  BATCH_PACKET_MAX_BYTES);
+  if (max > BATCH_PACKET_MAX_BYTES) max = BATCH_PACKET_MAX_BYTES;
+  int rc = parse_send(c, &in, max, why, sizeof why);
+  if (rc == IMC_E_MSG_TOO_BIG)
+    rc = imc_errf(why, sizeof why, IMC_E_MSG_BATCH_TOO_BIG, "the message is over %zu bytes packed (batchsendmsg's bound)",
+                  max);
   if (rc) { rest_reply_err(c, rc, why[0] ? why : NULL, NULL); return; }
   batch_t *b = calloc(1, sizeof *b);
   if (!b) { free(in.body); rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
@@ -352,7 +353,7 @@ void rest_admin_getroammsg(rest_ctx_t *c)
   if (rc) { rest_reply_err(c, rc, NULL, NULL); return; }
   if (max_t && min_t > max_t) { rest_reply_err(c, IMC_E_MSG_TIMESTAMP, "MinTime is after MaxTime", NULL); return; }
   const char *key = last && json_string_length(last) ? json_string_value(last) : NULL;
-  im_c2c_history(c->srv->c2c, c->sdkappid, *op_no, peer, 0, min_t, max_t, key,
+  im_c2c_history(c->srv->c2c, c->sdkappid, *op_no, peer, 0, min_t, max_t, key, 1,
                  (int)(max_cnt > ROAM_MAX_CNT ? ROAM_MAX_CNT : max_cnt), roam_done, c);
 }
 

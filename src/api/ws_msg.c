@@ -515,7 +515,7 @@ void cws_op_history(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, jso
   }
   pending_t *p = pending_new(srv, c, id, "history");
   if (!p) { reply(ws, id, "history", IMC_E_NOMEM, NULL, NULL); return; }
-  im_c2c_history(srv->c2c, sess(c)->sdkappid, sess(c)->user_no, peer, before, 0, 0, NULL, (int)limit, history_done, p);
+  im_c2c_history(srv->c2c, sess(c)->sdkappid, sess(c)->user_no, peer, before, 0, 0, NULL, 0, (int)limit, history_done, p);
 }
 
 /* ---- recall, read, pin, delete, typing --------------------------------------------------------- */

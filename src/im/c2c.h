@@ -163,9 +163,12 @@ typedef void (*im_msgs_cb)(void *ud, int rc, const im_msg_list_t *l);
  * retention, after the user's ClearRamble point, with seq < before_seq
  * (0 = newest), min_time_s <= time <= max_time_s (0 = unbounded), newest
  * first, at most limit. last_key (may be NULL): continue below that MsgKey
- * (IMC_E_MSG_KEY if it names no message of the conversation). */
+ * (IMC_E_MSG_KEY if it names no message of the conversation). keyed: the
+ * caller continues by the last message's MsgKey (REST): the page ends at a
+ * message that is the oldest of its key (more than limit when it must). */
 void im_c2c_history(im_c2c_t *c, uint32_t sdkappid, uint32_t user_no, uint32_t peer_no, uint32_t before_seq,
-                    int64_t min_time_s, int64_t max_time_s, const char *last_key, int limit, im_msgs_cb cb, void *ud);
+                    int64_t min_time_s, int64_t max_time_s, const char *last_key, int keyed, int limit, im_msgs_cb cb,
+                    void *ud);
 
 /* ---- changes to existing messages and conversations ---------------------------- */
 typedef void (*im_done_cb)(void *ud, int rc);

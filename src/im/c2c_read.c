@@ -139,33 +139,37 @@ static void sync_trim(sync_job_t *j)
  * conv_delete clear): a device syncing from an old cursor must not get the
  * content the user deleted. They stay behind the cursor, as expired ones.
  * One conversation row read per conversation of the page (the last few
- * remembered). */
+ * remembered); every read comes before any event is dropped, so a failed
+ * read leaves the page whole for its owner to free. */
 static int sync_cleared(store_t *s, sync_job_t *j)
 {
   struct { uint64_t conv; uint32_t cleared; } seen[8];
   size_t nseen = 0, next = 0, k = 0;
   evbuf_t *b = &j->buf;
+  if (!b->n) return 0;
+  uint32_t *cleared = calloc(b->n, sizeof *cleared); /* per event: its conversation's cleared_seq */
+  if (!cleared) return IMC_E_NOMEM;
+  for (size_t i = 0; i < b->n; i++) {
+    const im_event_t *e = &b->evs[i];
+    if (e->kind != IM_EV_MSG && e->kind != IM_EV_MODIFY && e->kind != IM_EV_RECALL) continue;
+    size_t f = 0;
+    while (f < nseen && seen[f].conv != e->conv) f++;
+    if (f == nseen) {
+      uint32_t hi = (uint32_t)(e->conv >> 32), lo = (uint32_t)e->conv, peer = hi == j->user ? lo : hi;
+      store_recent_t r;
+      int rc = store_msg_recent_get(s, j->app, j->user, peer, &r);
+      if (rc && rc != IMC_E_NOTFOUND) { free(cleared); return rc; }
+      f = next;
+      next = (next + 1) % (sizeof seen / sizeof seen[0]);
+      if (nseen < sizeof seen / sizeof seen[0]) nseen++;
+      seen[f].conv = e->conv;
+      seen[f].cleared = rc ? 0 : r.cleared_seq;
+    }
+    cleared[i] = seen[f].cleared;
+  }
   for (size_t i = 0; i < b->n; i++) {
     im_event_t *e = &b->evs[i];
-    int about_msg = e->kind == IM_EV_MSG || e->kind == IM_EV_MODIFY || e->kind == IM_EV_RECALL;
-    uint32_t cleared = 0;
-    if (about_msg) {
-      size_t f = 0;
-      while (f < nseen && seen[f].conv != e->conv) f++;
-      if (f == nseen) {
-        uint32_t hi = (uint32_t)(e->conv >> 32), lo = (uint32_t)e->conv, peer = hi == j->user ? lo : hi;
-        store_recent_t r;
-        int rc = store_msg_recent_get(s, j->app, j->user, peer, &r);
-        if (rc && rc != IMC_E_NOTFOUND) return rc;
-        f = next;
-        next = (next + 1) % (sizeof seen / sizeof seen[0]);
-        if (nseen < sizeof seen / sizeof seen[0]) nseen++;
-        seen[f].conv = e->conv;
-        seen[f].cleared = rc ? 0 : r.cleared_seq;
-      }
-      cleared = seen[f].cleared;
-    }
-    if (about_msg && e->seq <= cleared) {
+    if (cleared[i] && e->seq <= cleared[i]) { /* 0: not about a message, or nothing cleared */
       free((void *)e->msg);
       free((void *)e->peer_id);
       free((void *)e->payload);
@@ -173,6 +177,7 @@ static int sync_cleared(store_t *s, sync_job_t *j)
     }
     b->evs[k++] = *e;
   }
+  free(cleared);
   b->n = k;
   return 0;
 }
@@ -252,8 +257,7 @@ typedef struct hist_job {
   int oom;
   int cut;                     /* the page stopped at its byte budget: not complete */
   size_t bytes, max_bytes;     /* im_page_ev_bytes of the kept messages; IM_LIMIT_PAGE_BYTES */
-  uint32_t next_cseq, next_random; /* the MsgKey of the message the budget cut (cut = 1) */
-  int64_t next_t;
+  int keyed;                   /* continued by LastMsgKey (REST): see hist_page_end */
   size_t page;                 /* messages of the page (hist_page_end); the rest of msgs[] are not sent */
   int more;                    /* something older is left: Complete 0 */
   im_msgs_cb cb;
@@ -279,80 +283,70 @@ static void hist_msg(void *ud, const store_msg_t *m)
   hist_job_t *j = ud;
   if (j->oom || j->cut) return;
   size_t cost = im_page_ev_bytes(m->body_len);
-  if (j->n && j->bytes + cost > j->max_bytes) { /* the byte budget; the first always goes */
-    j->cut = 1;
-    j->next_cseq = m->cseq;
-    j->next_random = m->random;
-    j->next_t = m->time_s;
-    return;
-  }
+  if (j->n && j->bytes + cost > j->max_bytes) { j->cut = 1; return; } /* the byte budget; the first always goes */
   j->bytes += cost;
   hist_keep(j, m);
 }
 
-/* The oldest message a MsgKey names: both users may send the same key
- * (hist_page_end keeps such messages on one page, so paging goes on below
- * the oldest). */
-static void key_seq(void *ud, const store_msg_t *m)
+static void key_seq(void *ud, const store_msg_t *m) { *(uint32_t *)ud = m->seq; }
+
+/* *yes: m is the oldest message of its MsgKey in the conversation (any
+ * sender, seen or not), the one a LastMsgKey continues below
+ * (store_msg_find_key answers the oldest). */
+static int oldest_of_key(store_t *s, hist_job_t *j, uint64_t conv, const store_msg_t *m, int *yes)
 {
-  uint32_t *seq = ud;
-  if (!*seq || m->seq < *seq) *seq = m->seq;
+  uint32_t seq = 0;
+  int rc = store_msg_find_key(s, j->app, conv, m->cseq, m->random, m->time_s, key_seq, &seq);
+  if (rc && rc != IMC_E_NOTFOUND) return rc;
+  *yes = !seq || seq >= m->seq;
+  return 0;
 }
 
-static int same_key(const store_msg_t *m, uint32_t cseq, uint32_t random, int64_t t)
+static void ext_msg(void *ud, const store_msg_t *m)
 {
-  return m->cseq == cseq && m->random == random && m->time_s == t;
+  hist_job_t *j = ud;
+  if (!j->oom) hist_keep(j, m);
 }
 
-/* A walk past a page made only of one MsgKey: appends the older messages
- * of that key to the page. */
-typedef struct grp_walk {
-  hist_job_t *j;
-  const store_msg_t *key;  /* a message of the page (all share its key) */
-  int seen, other;         /* rows this round; a message with another key came */
-} grp_walk_t;
-
-static void grp_msg(void *ud, const store_msg_t *m)
-{
-  grp_walk_t *g = ud;
-  hist_job_t *j = g->j;
-  g->seen++;
-  if (g->other || j->oom) return;
-  if (!same_key(m, g->key->cseq, g->key->random, g->key->time_s)) { g->other = 1; return; }
-  hist_keep(j, m);
-}
-
-/* Where the page ends. A page never ends between two messages that share a
- * MsgKey (REST pages continue below a LastMsgKey, which cannot tell them
- * apart): the messages of the next message's key leave the page, or, when
- * they are the whole page, every message of that key joins it. */
+/* Where a REST page ends (keyed). Two users may send the same MsgKey (the
+ * same MsgSeq and MsgRandom in one second), and a LastMsgKey continues
+ * below the oldest message of that key: a page ending at a newer one would
+ * make the next page skip everything down to the oldest. So the page ends
+ * at its last message that is the oldest of its key; when none is, older
+ * messages join the page until one is (messages of one key share their
+ * second, so this ends within it; at most 64 rounds of 16). */
 static int hist_page_end(store_t *s, hist_job_t *j, uint64_t conv, uint32_t after)
 {
   size_t lim = (size_t)j->limit;
+  int rc, yes = 0;
   j->page = j->n < lim ? j->n : lim;
   j->more = j->cut || j->n > lim;
-  if (!j->more || !j->page) return 0;
-  const store_msg_t *last = j->msgs[j->page - 1];
-  uint32_t nc = j->cut ? j->next_cseq : j->msgs[j->page]->cseq, nr = j->cut ? j->next_random : j->msgs[j->page]->random;
-  int64_t nt = j->cut ? j->next_t : j->msgs[j->page]->time_s;
-  if (!same_key(last, nc, nr, nt)) return 0;
-  size_t keep = j->page;
-  while (keep && same_key(j->msgs[keep - 1], nc, nr, nt)) keep--;
-  if (keep) { j->page = keep; return 0; }
-  /* the whole page is one key: take every message of it */
-  for (size_t i = j->page; i < j->n; i++) free(j->msgs[i]);
-  j->n = j->page;
-  grp_walk_t g = { j, j->msgs[0], 0, 0 };
-  for (;;) {
-    g.seen = 0;
-    uint32_t before = j->msgs[j->n - 1]->seq;
-    int rc = store_msg_history_seen(s, j->app, conv, j->user, before, after, j->min_t, j->max_t, 16, grp_msg, &g);
+  if (!j->keyed || !j->more || !j->page) return 0;
+  for (size_t e = j->page; e > 0; e--) {
+    if ((rc = oldest_of_key(s, j, conv, j->msgs[e - 1], &yes))) return rc;
+    if (yes) { j->page = e; return 0; }
+  }
+  for (size_t i = 1; i < j->n; i++) free(j->msgs[i]); /* none is: from the first message on */
+  j->n = 1;
+  for (int rounds = 0; !yes && rounds < 64; rounds++) {
+    size_t from = j->n;
+    rc = store_msg_history_seen(s, j->app, conv, j->user, j->msgs[j->n - 1]->seq, after, j->min_t, j->max_t, 16,
+                                ext_msg, j);
     if (rc) return rc;
     if (j->oom) return IMC_E_NOMEM;
-    if (g.other || g.seen < 16) break;
+    size_t got = j->n - from, e = from;
+    for (; e < j->n && !yes; e++)
+      if ((rc = oldest_of_key(s, j, conv, j->msgs[e], &yes))) return rc;
+    for (size_t i = e; i < j->n; i++) free(j->msgs[i]); /* past the one that is */
+    if (yes) {
+      j->n = e;
+      j->more = e < from + got || got == 16; /* what was read past it, or a full round: maybe more */
+    } else if (got < 16) {
+      j->more = 0; /* the oldest reached */
+      break;
+    }
   }
   j->page = j->n;
-  j->more = g.other;
   return 0;
 }
 
@@ -403,7 +397,7 @@ static void hist_done(c2c_job_t *jj, int rc)
 }
 
 void im_c2c_history(im_c2c_t *c, uint32_t app, uint32_t user, uint32_t peer, uint32_t before_seq, int64_t min_t,
-                    int64_t max_t, const char *last_key, int limit, im_msgs_cb cb, void *ud)
+                    int64_t max_t, const char *last_key, int keyed, int limit, im_msgs_cb cb, void *ud)
 {
   hist_job_t *j = calloc(1, sizeof *j);
   if (!j) { cb(ud, IMC_E_NOMEM, NULL); return; }
@@ -417,6 +411,7 @@ void im_c2c_history(im_c2c_t *c, uint32_t app, uint32_t user, uint32_t peer, uin
   j->limit = limit > 0 ? limit : 1;
   j->max_bytes = (size_t)im_limit(c->lim, app, IM_LIMIT_PAGE_BYTES);
   if (last_key) snprintf(j->key, sizeof j->key, "%s", last_key);
+  j->keyed = keyed;
   j->cb = cb;
   j->ud = ud;
   j->base.run = hist_run;

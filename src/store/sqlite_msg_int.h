@@ -196,9 +196,11 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
                  " LEFT JOIN accounts a ON a.sdkappid=r.sdkappid AND a.user_no=r.peer_no") \
   X(RECENT_GET, "SELECT r.peer_no,'',coalesce(l.seq,0),coalesce(l.time_s,0),r.read_seq,r.pinned_at,r.hidden_seq," \
                 "r.cleared_seq FROM " RECENT_ROWS(" AND peer_no=?3") " r" RECENT_LASTJOIN) \
-  /* a conversation with only NoLastMsg messages ranks by its newest one (its unread count needs the row) */ \
-  X(TRIM_ROWS, "SELECT r.peer_no,r.pinned_at,coalesce(l.time_s,(SELECT x.time_s FROM c2c_msg x WHERE" \
-               " x.sdkappid=r.sdkappid AND x.conv=" RECENT_CONV " ORDER BY x.seq DESC LIMIT 1),0),coalesce(l.seq,0)," \
+  /* a conversation with only NoLastMsg messages, or one the user deleted (hidden), ranks by its newest
+   * message of any kind (its unread count needs the row: a NoLastMsg message since the delete) */ \
+  X(TRIM_ROWS, "SELECT r.peer_no,r.pinned_at,CASE WHEN l.seq IS NULL OR (r.hidden_seq>0 AND l.seq<=r.hidden_seq)" \
+               " THEN coalesce((SELECT x.time_s FROM c2c_msg x WHERE x.sdkappid=r.sdkappid AND x.conv=" RECENT_CONV \
+               " ORDER BY x.seq DESC LIMIT 1),0) ELSE l.time_s END,coalesce(l.seq,0)," \
                "r.hidden_seq>0 AND coalesce(l.seq,0)<=r.hidden_seq FROM c2c_recent r" RECENT_LASTJOIN \
                " WHERE r.sdkappid=?1 AND r.user_no=?2 AND r.peer_no>?3 ORDER BY r.peer_no LIMIT ?4") \
   X(TRIM_DEL, "DELETE FROM c2c_recent WHERE sdkappid=?1 AND user_no=?2 AND peer_no=?3 AND pinned_at=0 AND cleared_seq=0") \

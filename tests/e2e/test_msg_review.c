@@ -487,8 +487,10 @@ static void roam_walk(const char *op, const char *peer, int cnt, char *out, size
   }
 }
 
-/* A page never ends between the two messages of one MsgKey: the next page,
- * continued by that key, would start below both and leave one out. */
+/* Two messages of one MsgKey (one per user, in one second) with another
+ * message between them: a page walk by LastMsgKey, which continues below
+ * the oldest message of that key, must not skip what lies between (the
+ * page ends at a message that is the oldest of its key). */
 static void test_shared_msgkey_paging(void **st)
 {
   (void)st;
@@ -500,8 +502,9 @@ static void test_shared_msgkey_paging(void **st)
     time_t t0 = time(NULL);
     while (time(NULL) == t0) usleep(2000);
     int64_t ta = send_rest("pg0", "pg1", attempt, ",\"MsgSeq\":9", "A", mka, sizeof mka);
+    int64_t tc = send_rest("pg1", "pg0", 50 + attempt, ",\"MsgSeq\":10", "C", NULL, 0); /* between the two */
     int64_t tb = send_rest("pg1", "pg0", attempt, ",\"MsgSeq\":9", "B", mkb, sizeof mkb);
-    if (ta == tb) break;
+    if (ta == tb && tc == ta) break;
     send_rest("pg0", "pg1", 200 + attempt, "", "Z", NULL, 0); /* a missed second: the walk must show these too */
   }
   if (attempt > 5) fail_msg("the two sends never fell within one second");
@@ -509,7 +512,7 @@ static void test_shared_msgkey_paging(void **st)
   send_rest("pg0", "pg1", 300, "", "Y", NULL, 0);
   char all[512], walk[512];
   roam_texts("pg0", "pg1", all, sizeof all);
-  assert_non_null(strstr(all, "Y,B,A"));
+  assert_non_null(strstr(all, "Y,B,C,A"));
   for (int cnt = 1; cnt <= 4; cnt++) {
     roam_walk("pg0", "pg1", cnt, walk, sizeof walk);
     if (strcmp(walk, all)) fail_msg("MaxCnt %d walks %s, the whole history is %s", cnt, walk, all);
@@ -629,6 +632,17 @@ static void test_errors_name_fields(void **st)
   assert_non_null(r);
   assert_int_equal(jint(r, "ErrorCode"), 90008);
   assert_non_null(strstr(jstr(r, "ErrorInfo"), "Report_Account"));
+  json_decref(r);
+  /* a batch past msg_max_bytes (12,288 here) too answers its own 90055, not sendmsg's 93000 */
+  char *big = malloc(13001);
+  assert_non_null(big);
+  memset(big, 'x', 13000);
+  big[13000] = 0;
+  r = v4(srv.port, app, key, "openim/batchsendmsg",
+         "{\"From_Account\":\"e0\",\"To_Account\":[\"e1\"],\"MsgRandom\":4,\"MsgBody\":" TEXT("%s") "}", big);
+  free(big);
+  assert_non_null(r);
+  assert_int_equal(jint(r, "ErrorCode"), 90055);
   json_decref(r);
   /* a target that is not a string is echoed as given */
   r = v4(srv.port, app, key, "openim/batchsendmsg",

@@ -256,7 +256,7 @@ static size_t history_with_floor(int64_t floor_s)
   nknown = 1;
   assert_int_equal(im_c2c_floor_set(e.c, KNOWN, floor_s), 0);
   hist_t h = { 0 };
-  im_c2c_history(e.c, KNOWN, 1, 2, 0, 0, 0, NULL, 100, hist_done, &h);
+  im_c2c_history(e.c, KNOWN, 1, 2, 0, 0, 0, NULL, 0, 100, hist_done, &h);
   env_wait(&e, &h.done);
   assert_int_equal(h.rc, 0);
   env_stop(&e);

@@ -289,6 +289,37 @@ static void test_hidden_rows_take_no_place(void **st)
   store_close(s);
 }
 
+/* A deleted conversation that got a NoLastMsg message since the delete
+ * (unread, still hidden: it lists nothing) ranks by that message, as a
+ * NoLastMsg-only conversation does: deleted, the row would lose that unread
+ * count and, made again by the next such message, its delete. Fails when
+ * the trim ranks a hidden row by its last listed message. */
+static void test_hidden_row_with_news_stays(void **st)
+{
+  (void)st;
+  store_t *s;
+  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
+  for (uint32_t p = 2; p < 7; p++) rows_send(s, APP, T0, 1, p, p); /* peer p at time T0 + p */
+  assert_int_equal(store_msg_recent_set(s, APP, 1, 2, "hidden_seq", 1), 0);
+  store_msg_append_t a; /* then peer 2 sends a NoLastMsg message, the newest of all */
+  memset(&a, 0, sizeof a);
+  a.m = (store_msg_t){ APP, store_c2c_conv(2, 1), 0, 2, 1, T0 + 100, 7, 7, STORE_MSG_NO_LAST, 604800, "{}", 2,
+                       NULL, NULL };
+  a.inbox_to = a.recent_from = a.recent_to = 1;
+  assert_int_equal(store_msg_append(s, &a), 0);
+  assert_int_equal(store_exec(s, "COMMIT"), 0);
+  int64_t total = 0;
+  while (step(s, 3, 50, &total)) {}
+  store_recent_t r;
+  assert_int_equal(store_msg_recent_get(s, APP, 1, 2, &r), 0); /* kept, still deleted */
+  assert_int_equal(r.hidden_seq, 1);
+  assert_int_equal(store_msg_recent_get(s, APP, 1, 3, &r), IMC_E_NOTFOUND); /* the oldest listed one went */
+  for (uint32_t p = 4; p < 7; p++) assert_int_equal(store_msg_recent_get(s, APP, 1, p, &r), 0);
+  assert_int_equal(total, 1);
+  store_close(s);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -297,6 +328,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_cleared_and_nolast_rows, setup, teardown),
     cmocka_unit_test_setup_teardown(test_cleared_rows_past_the_floor, setup, teardown),
     cmocka_unit_test_setup_teardown(test_hidden_rows_take_no_place, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_hidden_row_with_news_stays, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
