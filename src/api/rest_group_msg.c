@@ -9,6 +9,7 @@
 #include "util/clock.h"
 #include "util/err.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,8 +70,17 @@ int grp_req_targets(api_srv_t *srv, uint32_t sdkappid, json_t *list, uint32_t *t
     return imc_errf(why, cap, rc, "%s", pv.msg);
   if (!json_is_array(list) || !json_array_size(list))
     return imc_errf(why, cap, IMC_E_GROUP_PARAM, "To_Account must be a non-empty array of UserIDs");
-  if (json_array_size(list) > STORE_GMSG_TARGETS_MAX)
-    return imc_errf(why, cap, IMC_E_GROUP_TOO_MANY, "To_Account holds at most %d accounts", STORE_GMSG_TARGETS_MAX);
+  /* at most STORE_GMSG_TARGETS_MAX names, a name given twice counting once (before any lookup) */
+  const char *names[STORE_GMSG_TARGETS_MAX];
+  size_t nnames = 0;
+  json_array_foreach(list, i, e) {
+    const char *id = json_is_string(e) ? json_string_value(e) : NULL;
+    for (k = 0; id && k < nnames && strcmp(names[k], id); k++) {}
+    if (id && k < nnames) continue;
+    if (nnames == STORE_GMSG_TARGETS_MAX)
+      return imc_errf(why, cap, IMC_E_GROUP_TOO_MANY, "To_Account holds at most %d accounts", STORE_GMSG_TARGETS_MAX);
+    names[nnames++] = id ? id : "";
+  }
   if (!(ids = json_array())) return IMC_E_NOMEM;
   in->n_to = 0;
   json_array_foreach(list, i, e) {
@@ -80,7 +90,8 @@ int grp_req_targets(api_srv_t *srv, uint32_t sdkappid, json_t *list, uint32_t *t
       return imc_errf(why, cap, IMC_E_GROUP_USER, "To_Account[%zu] is not an imported account", i);
     }
     for (k = 0; k < in->n_to && to[k] != no; k++) {}
-    if (k < in->n_to) continue;
+    if (k < in->n_to) continue; /* a name given twice counts once */
+    assert(in->n_to < STORE_GMSG_TARGETS_MAX);
     to[in->n_to++] = no;
     json_array_append(ids, e);
   }
@@ -412,7 +423,7 @@ void rest_delete_group_msg_by_sender(rest_ctx_t *c)
 void rest_modify_group_msg(rest_ctx_t *c)
 {
   const char *gid;
-  char why[320];
+  char why[320] = "";
   char *body;
   size_t len;
   int rc;
@@ -422,7 +433,18 @@ void rest_modify_group_msg(rest_ctx_t *c)
     rest_reply_err(c, IMC_E_GROUP_PARAM, "MsgSeq must be a positive integer", NULL);
     return;
   }
-  if ((rc = pack(c, c->body, 0, &body, &len, why, sizeof why))) { rest_reply_err(c, rc, why, NULL); return; }
+  /* each of MsgBody and CloudCustomData is replaced only when present (as modify_c2c_msg); one of them must be */
+  json_t *mb = json_object_get(c->body, "MsgBody"), *cloud = json_object_get(c->body, "CloudCustomData");
+  if (mb || !cloud) rc = pack(c, c->body, 0, &body, &len, why, sizeof why);
+  else if (!json_is_string(cloud)) rc = imc_errf(why, sizeof why, IMC_E_GROUP_PARAM, "CloudCustomData must be a string");
+  else {
+    json_t *o = json_pack("{s:O}", "CloudCustomData", cloud);
+    body = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    rc = body ? 0 : IMC_E_NOMEM;
+    len = body ? strlen(body) : 0;
+  }
+  if (rc) { rest_reply_err(c, rc, why[0] ? why : NULL, NULL); return; }
   im_group_msg_modify(c->srv->groups, c->sdkappid, gid, (uint32_t)json_integer_value(seq), body, len, reply_plain, c);
 }
 

@@ -69,7 +69,7 @@ const rest_route_t rest_routes[] = {
   { "group_open_http_svc", "get_group_shutted_uin", rest_get_group_muted_account, API_AUTH_ADMIN, 0, 16 * KB, API_GATE_NONE, API_METER_REST_CALL, "older name of get_group_muted_account" },
   { "group_open_http_svc", "get_role_in_group", rest_get_role_in_group, API_AUTH_ADMIN, 0, 64 * KB, API_GATE_NONE, API_METER_REST_CALL, "roles of up to 500 accounts (NotMember)" },
   { "group_open_http_svc", "change_group_owner", rest_change_group_owner, API_AUTH_ADMIN, 0, 16 * KB, API_GATE_NONE, API_METER_REST_CALL, "transfer ownership to a member" },
-  { "group_open_http_svc", "send_group_msg", rest_send_group_msg, API_AUTH_ADMIN, 0, REST_BODY_MSGS(1), API_GATE_NONE, API_METER_REST_CALL | API_METER_GROUP_MSG, "send a group message (MsgSeq, MsgTime); dedupe by sender + Random" },
+  { "group_open_http_svc", "send_group_msg", rest_send_group_msg, API_AUTH_ADMIN, 0, REST_BODY_MSGS(1), API_GATE_NONE, API_METER_REST_CALL | API_METER_GROUP_MSG, "send a group message (MsgSeq, MsgTime); stored ones dedupe by sender + Random" },
   { "group_open_http_svc", "send_group_system_notification", rest_send_group_system_notification, API_AUTH_ADMIN, 0, 64 * KB, API_GATE_NONE, API_METER_REST_CALL, "an online-only notice to members" },
   { "group_open_http_svc", "import_group_msg", rest_import_group_msg, API_AUTH_ADMIN, 0, REST_BODY_MSGS(GRP_IMPORT_MSGS_MAX), API_GATE_NONE, API_METER_REST_CALL, "import up to 20 historical messages in time order" },
   { "group_open_http_svc", "group_msg_get_simple", rest_group_msg_get_simple, API_AUTH_ADMIN, 0, 16 * KB, API_GATE_NONE, API_METER_REST_CALL, "group history, newest first (IsFinished)" },

@@ -329,8 +329,9 @@ void cws_op_group_join(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, 
   if (g) im_group_view(g, &v);
   if (g && im_gtype_info(v.type)->live) { /* a live room: this session joins */
     char why[320] = "";
-    int rc = im_group_live_join(srv->groups, s->sdkappid, gid, s, why, sizeof why);
-    cws_reply(ws, id, "group_join", rc, why[0] ? why : NULL, rc ? NULL : json_pack("{s:s}", "result", "joined"));
+    int already, rc = im_group_live_join(srv->groups, s->sdkappid, gid, s, &already, why, sizeof why);
+    cws_reply(ws, id, "group_join", rc, why[0] ? why : NULL,
+              rc ? NULL : json_pack("{s:s}", "result", already ? "already" : "joined"));
     return;
   }
   gpend_t *p = gpend_new(srv, c, id, "group_join", req);

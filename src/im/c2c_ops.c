@@ -3,6 +3,7 @@
  * change is one writer job that appends the events it causes to the users'
  * inboxes; done() delivers them to live devices, then answers the caller. */
 #include "im/c2c_int.h"
+#include "im/msgbody.h"
 #include "store/store_grp.h"
 #include "store/store_rel.h"
 #include "util/clock.h"
@@ -10,7 +11,6 @@
 #include "util/log.h"
 
 #include <assert.h>
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,33 +64,6 @@ static int find(store_t *s, op_job_t *j)
   if (rc) return rc;
   if (!j->m) return IMC_E_NOMEM;
   assert(j->m->from_no == j->a);
-  return 0;
-}
-
-/* modify_c2c_msg replaces only the members it names (MsgBody,
- * CloudCustomData): the stored message's others (OfflinePushInfo too) stay.
- * *out (malloc'd) is the stored object with those members replaced, in
- * im_msg_pack's member order, at most max_bytes (IMC_E_MSG_TOO_BIG). */
-static int merge_body(const store_msg_t *m, const char *fields, size_t flen, size_t max_bytes, char **out, size_t *len)
-{
-  static const char *const order[] = { "MsgBody", "CloudCustomData", "OfflinePushInfo" };
-  json_t *old = json_loadb(m->body, m->body_len, 0, NULL), *neu = json_loadb(fields, flen, 0, NULL);
-  json_t *o = json_object();
-  int rc = json_is_object(old) && json_is_object(neu) && o ? 0 : IMC_E_NOMEM;
-  for (size_t i = 0; !rc && i < sizeof order / sizeof *order; i++) {
-    json_t *v = json_object_get(neu, order[i]);
-    if (!v) v = json_object_get(old, order[i]);
-    if (v && json_object_set(o, order[i], v)) rc = IMC_E_NOMEM;
-  }
-  char *txt = rc ? NULL : json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-  if (!rc && !txt) rc = IMC_E_NOMEM;
-  if (!rc && strlen(txt) > max_bytes) rc = IMC_E_MSG_TOO_BIG;
-  json_decref(old);
-  json_decref(neu);
-  json_decref(o);
-  if (rc) { free(txt); return rc; }
-  *out = txt;
-  *len = strlen(txt);
   return 0;
 }
 
@@ -148,7 +121,8 @@ static int op_run(store_t *s, c2c_job_t *jj)
   case OP_MODIFY: {
     char *merged;
     size_t mlen;
-    if ((rc = find(s, j)) || (rc = merge_body(j->m, j->body, j->len, j->max_bytes, &merged, &mlen))) return rc;
+    if ((rc = find(s, j)) || (rc = im_msg_merge(j->m->body, j->m->body_len, j->body, j->len, j->max_bytes, &merged, &mlen)))
+      return rc;
     rc = store_msg_set_body(s, j->app, conv, j->m->seq, merged, mlen);
     free(merged);
     if (rc) return rc;

@@ -395,12 +395,14 @@ static int live_del(im_groups_t *G, im_group_t *g, uint32_t sid)
   return 1;
 }
 
-int im_group_live_join(im_groups_t *G, uint32_t sdkappid, const char *group_id, im_session_t *s, char *why, size_t cap)
+int im_group_live_join(im_groups_t *G, uint32_t sdkappid, const char *group_id, im_session_t *s, int *already,
+                       char *why, size_t cap)
 {
   im_group_t *g = grp__usable(G, sdkappid, group_id);
+  *already = 0;
   if (!g) return imc_errf(why, cap, IMC_E_GROUP_GONE, "group %.48s does not exist", group_id);
   if (!im_gtype_info(g->type)->live) return IMC_E_GROUP_TYPE_OP;
-  if (gset_get(&g->live, s->sid)) return 0;
+  if (gset_get(&g->live, s->sid)) { *already = 1; return 0; }
   gsess_t *ss = u64map_get(&G->sess, s->sid);
   if (!ss) {
     if (!(ss = calloc(1, sizeof *ss))) return IMC_E_NOMEM;

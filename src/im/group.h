@@ -298,9 +298,10 @@ void im_group_add(im_groups_t *G, uint32_t sdkappid, const char *group_id, uint3
 void im_group_reject(im_groups_t *G, uint32_t sdkappid, const char *group_id, uint32_t actor_no,
                      const uint32_t *users, size_t n, im_gdone_cb cb, void *ud);
 
-/* Live groups: a session joins / leaves (quit, or its connection closed). */
-int im_group_live_join(im_groups_t *G, uint32_t sdkappid, const char *group_id, im_session_t *s, char *why,
-                       size_t cap);
+/* Live groups: a session joins / leaves (quit, or its connection closed).
+ * *already: the session was in the room (nothing changed). */
+int im_group_live_join(im_groups_t *G, uint32_t sdkappid, const char *group_id, im_session_t *s, int *already,
+                       char *why, size_t cap);
 int im_group_live_quit(im_groups_t *G, uint32_t sdkappid, const char *group_id, im_session_t *s);
 void im_group_session_gone(im_groups_t *G, im_session_t *s);
 

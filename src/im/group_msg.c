@@ -9,6 +9,7 @@
  * the same loop turn (group.c grp__deliver).
  */
 #include "im/group_int.h"
+#include "im/msgbody.h"
 #include "meter/meter.h"
 #include "util/clock.h"
 #include "util/err.h"
@@ -259,26 +260,67 @@ void im_group_recall(im_groups_t *G, uint32_t sdkappid, const char *group_id, ui
   grp__submit(j, 0);
 }
 
-/* A message past retention is not found (no read shows it; the purge may
- * not have deleted it yet). */
+/* The message being modified, with copies of what its row points to. */
+typedef struct mod_msg {
+  int found, oom;
+  store_grp_msg_t m;
+  char *body, *to_json;
+  char from_id[33];
+} mod_msg_t;
+
+static void mod_row(void *ud, const store_grp_msg_t *m)
+{
+  mod_msg_t *o = ud;
+  o->found = 1;
+  o->m = *m;
+  snprintf(o->from_id, sizeof o->from_id, "%s", m->from_id ? m->from_id : "");
+  o->body = malloc(m->body_len + 1);
+  o->to_json = m->to_json ? strdup(m->to_json) : NULL;
+  if (!o->body || (m->to_json && !o->to_json)) { o->oom = 1; return; }
+  memcpy(o->body, m->body, m->body_len);
+  o->body[m->body_len] = 0;
+}
+
+/* The members named replace the stored ones, the others stay (as
+ * modify_c2c_msg: im_msg_merge). A message past retention is not found (no
+ * read shows it; the purge may not have deleted it yet). The push carries
+ * the whole message as stored now (sender, time, random, targets). */
 static int run_modify(store_t *s, gjob_t *j)
 {
-  one_msg_t o = { 0 };
+  mod_msg_t o = { 0 };
+  char *merged = NULL;
+  size_t mlen = 0;
   int rc = j->msg.seq ? store_grp_msg_history(s, j->sdkappid, j->group_no, j->msg.seq - 1, j->msg.seq, j->since_s, 0, 1,
-                                              one_row, &o)
+                                              mod_row, &o)
                       : 0;
-  if (rc) return rc;
-  if (!o.found) return IMC_E_GROUP_MSG_NOT_FOUND;
-  rc = store_grp_msg_set_body(s, j->sdkappid, j->group_no, j->msg.seq, j->body, j->msg.body_len);
-  if (rc == IMC_E_NOTFOUND) return IMC_E_GROUP_MSG_NOT_FOUND;
-  return rc ? rc : push_list(s, &o.m, j->to, j->n_to);
+  if (!rc && o.oom) rc = IMC_E_NOMEM;
+  if (!rc && (!o.found || (o.m.flags & STORE_GMSG_SYSTEM))) rc = IMC_E_GROUP_MSG_NOT_FOUND; /* as recall: not notices */
+  if (!rc) rc = im_msg_merge(o.body, o.m.body_len, j->body, j->msg.body_len, (size_t)j->value, &merged, &mlen);
+  if (rc == IMC_E_MSG_TOO_BIG) rc = IMC_E_GROUP_MSG_TOO_LONG;
+  if (!rc) rc = store_grp_msg_set_body(s, j->sdkappid, j->group_no, j->msg.seq, merged, mlen);
+  if (rc == IMC_E_NOTFOUND) rc = IMC_E_GROUP_MSG_NOT_FOUND;
+  if (!rc) rc = push_list(s, &o.m, j->to, j->n_to);
+  free(o.body);
+  if (rc) { free(merged); free(o.to_json); return rc; }
+  free(j->body);
+  j->body = merged;
+  free(j->to_json);
+  j->to_json = o.to_json;
+  snprintf(j->from_id, sizeof j->from_id, "%s", o.from_id);
+  j->msg = o.m;
+  j->msg.body = j->body;
+  j->msg.body_len = mlen;
+  j->msg.from_id = j->from_id;
+  j->msg.to_json = j->to_json;
+  j->msg.to = NULL;
+  j->msg.n_to = 0;
+  return 0;
 }
 
 static void done_modify_msg(gjob_t *j, int rc)
 {
   im_group_t *g = grp__by_no(j->G, j->sdkappid, j->group_no);
   if (!rc && g) {
-    j->msg.body = j->body;
     j->msg.flags |= STORE_GMSG_MODIFIED;
     im_gevent_t ev = { IM_GEV_MODIFY, g->sdkappid, g->group_id, g->type, &j->msg, NULL };
     grp__deliver(j->G, g, &ev, j->n_to[0] ? j->to : NULL, j->n_to[0], 0);
@@ -303,6 +345,7 @@ void im_group_msg_modify(im_groups_t *G, uint32_t sdkappid, const char *group_id
   j->body = body;
   j->msg = (store_grp_msg_t){ .sdkappid = sdkappid, .group_no = g->group_no, .seq = seq, .body_len = len };
   j->since_s = im_group_since(G, sdkappid);
+  j->value = im_limit(G->lim, sdkappid, IM_LIMIT_MSG_MAX_BYTES); /* the merged message's bound */
   j->run = run_modify;
   j->done = done_modify_msg;
   j->job.bytes = (uint32_t)len;

@@ -460,3 +460,27 @@ int im_msg_pack_tok(const jsonr_doc_t *d, uint32_t body, uint32_t cloud, uint32_
   *out = text;
   return 0;
 }
+
+int im_msg_merge(const char *old_text, size_t olen, const char *fields, size_t flen, size_t max_bytes, char **out,
+                 size_t *len)
+{
+  static const char *const order[] = { "MsgBody", "CloudCustomData", "OfflinePushInfo" };
+  json_t *old = json_loadb(old_text, olen, 0, NULL), *neu = json_loadb(fields, flen, 0, NULL);
+  json_t *o = json_object();
+  int rc = json_is_object(old) && json_is_object(neu) && o ? 0 : IMC_E_NOMEM;
+  for (size_t i = 0; !rc && i < sizeof order / sizeof *order; i++) {
+    json_t *v = json_object_get(neu, order[i]);
+    if (!v) v = json_object_get(old, order[i]);
+    if (v && json_object_set(o, order[i], v)) rc = IMC_E_NOMEM;
+  }
+  char *txt = rc ? NULL : json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  if (!rc && !txt) rc = IMC_E_NOMEM;
+  if (!rc && strlen(txt) > max_bytes) rc = IMC_E_MSG_TOO_BIG;
+  json_decref(old);
+  json_decref(neu);
+  json_decref(o);
+  if (rc) { free(txt); return rc; }
+  *out = txt;
+  *len = strlen(txt);
+  return 0;
+}

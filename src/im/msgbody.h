@@ -44,6 +44,15 @@ int im_push_info_check(const json_t *info, char *why, size_t cap);
 int im_msg_pack(const json_t *body, const json_t *cloud, const json_t *push, size_t max_bytes, char **out,
                 size_t *len, char *why, size_t cap);
 
+/* A modification (modify_c2c_msg, modify_group_msg) replaces only the
+ * members it names: old (a stored packed object) with those of fields (a
+ * packed object of the members given) in their place, the others kept, in
+ * im_msg_pack's member order, at most max_bytes (IMC_E_MSG_TOO_BIG). *out
+ * malloc'd (caller frees); IMC_E_NOMEM also when old or fields is not an
+ * object. */
+int im_msg_merge(const char *old, size_t olen, const char *fields, size_t flen, size_t max_bytes, char **out,
+                 size_t *len);
+
 /* im_msg_pack on a jsonr document (the WebSocket send hot path): body,
  * cloud and push are token indices of d (JSONR_NONE = absent). 0 when the
  * message passes every rule above: *out (malloc'd, caller frees) and *len

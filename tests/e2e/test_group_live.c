@@ -509,7 +509,11 @@ static void test_live_role_per_user(void **st)
   role_is("rr", "lu", "NotMember");
   join(&web, "rr");
   join(&android, "rr");
-  join(&android, "rr"); /* again: nothing changes */
+  json_t *again = wsc_rpc(&android, "group_join", "\"group_id\":\"rr\""); /* again: nothing changes */
+  assert_non_null(again);
+  assert_int_equal(jint(again, "code"), 0);
+  assert_string_equal(jstr(again, "result"), "already");
+  json_decref(again);
   role_is("rr", "lu", "Member");
   role_is("rr", "lo", "Owner");
   assert_int_equal(rcode(wsc_rpc(&android, "group_quit", "\"group_id\":\"rr\"")), 0);

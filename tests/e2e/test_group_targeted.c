@@ -200,6 +200,11 @@ static void test_refused(void **st)
   json_t *r = call(G("get_group_info"), "{\"GroupIdList\":[\"tg\"]}");
   assert_int_equal(jint(json_array_get(json_object_get(r, "GroupInfo"), 0), "NextMsgSeq"), 8); /* nothing taken */
   json_decref(r);
+  /* 51 names, one account: a name given twice counts once */
+  n = (size_t)snprintf(list, sizeof list, "[");
+  for (int i = 0; i < 51; i++) n += (size_t)snprintf(list + n, sizeof list - n, "%s\"t_a\"", i ? "," : "");
+  snprintf(list + n, sizeof list - n, "]");
+  assert_int_equal(code(send_msg("t_owner", list, 14, "x")), 0);
   /* an edition without targeted messages */
   import_users(srv.port, free_app, free_key, (const char *const[]){ "f_owner", NULL });
   r = v4(srv.port, free_app, free_key, G("create_group"), "{\"Type\":\"Public\",\"Name\":\"f\",\"GroupId\":\"tg\",\"Owner_Account\":\"f_owner\"}");

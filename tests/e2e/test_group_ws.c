@@ -255,6 +255,49 @@ static void test_sync_and_unread(void **st)
   wsc_close(&d);
 }
 
+/* ---- modify_group_msg: the push is the whole message; members not named are kept ----------------------- */
+static void test_modify_push(void **st)
+{
+  (void)st;
+  wsc_t a, b;
+  login(&a, "wa");
+  login(&b, "wb");
+  create(&a, "\"type\":\"Public\",\"name\":\"mod\",\"group_id\":\"w-mod\",\"members\":[\"wb\"]");
+  json_t *r = wsc_rpc(&b, "group_send", "\"group_id\":\"w-mod\",\"random\":77,\"cloud_custom_data\":\"cc\",\"body\":" TEXT("v1"));
+  assert_int_equal(jint(r, "code"), 0);
+  json_int_t seq = jint(r, "seq"), t = jint(r, "time");
+  json_decref(r);
+  json_decref(wsc_push(&a, "group_msg", 3000));
+  r = v4(srv.port, app, key, "openim/modify_group_msg", "{\"GroupId\":\"w-mod\",\"MsgSeq\":%lld,\"MsgBody\":" TEXT("v2") "}",
+         (long long)seq);
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  json_decref(r);
+  json_t *p = wsc_push(&a, "group_modify", 3000);
+  if (!p) fail_msg("no group_modify push");
+  json_t *m = json_object_get(p, "msg");
+  if (strcmp(jstr(m, "from"), "wb") || jint(m, "time") != t || jint(m, "random") != 77 || jint(m, "seq") != seq ||
+      strcmp(jstr(m, "cloud_custom_data"), "cc") || strcmp(jstr(json_array_get(json_object_get(m, "body"), 0), "MsgContent.Text"), "v2") ||
+      !json_is_true(json_object_get(m, "modified")))
+    fail_msg("group_modify push: %s", json_dumps(p, JSON_COMPACT));
+  json_decref(p);
+  /* CloudCustomData alone: the body stays */
+  r = v4(srv.port, app, key, "openim/modify_group_msg", "{\"GroupId\":\"w-mod\",\"MsgSeq\":%lld,\"CloudCustomData\":\"cc2\"}",
+         (long long)seq);
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  json_decref(r);
+  r = wsc_rpc(&a, "group_history", "\"group_id\":\"w-mod\",\"limit\":1");
+  m = json_array_get(json_object_get(r, "msgs"), 0);
+  assert_string_equal(jstr(m, "cloud_custom_data"), "cc2");
+  assert_string_equal(jstr(json_array_get(json_object_get(m, "body"), 0), "MsgContent.Text"), "v2");
+  json_decref(r);
+  /* the creation notice is not a message to modify */
+  r = v4(srv.port, app, key, "openim/modify_group_msg", "{\"GroupId\":\"w-mod\",\"MsgSeq\":1,\"MsgBody\":" TEXT("x") "}");
+  assert_int_equal(jint(r, "ErrorCode"), 10030);
+  json_decref(r);
+  wsc_close(&a);
+  wsc_close(&b);
+}
+
 /* ---- live rooms ---------------------------------------------------------------------------------------- */
 static void test_live_room(void **st)
 {
@@ -316,7 +359,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_join_rules), cmocka_unit_test(test_send_permissions_mute), cmocka_unit_test(test_sync_and_unread),
-    cmocka_unit_test(test_live_room),
+    cmocka_unit_test(test_live_room), cmocka_unit_test(test_modify_push),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
