@@ -178,6 +178,16 @@ static void test_changes_between_steps(void **st)
   store_close(s);
 }
 
+/* Peer from sends user 1 a NoLastMsg message at time t (inside a transaction). */
+static void nolast_send(store_t *s, uint32_t from, int64_t t)
+{
+  store_msg_append_t a;
+  memset(&a, 0, sizeof a);
+  a.m = (store_msg_t){ APP, store_c2c_conv(from, 1), 0, from, 1, t, 7, 7, STORE_MSG_NO_LAST, 604800, "{}", 2, NULL, NULL };
+  a.inbox_to = a.recent_from = a.recent_to = 1;
+  assert_int_equal(store_msg_append(s, &a), 0);
+}
+
 /* A row whose history the user cleared (ClearRamble) is hidden by the trim,
  * not deleted: deleted, a later message would make it again without its
  * cleared_seq and show the cleared history. A conversation holding only
@@ -192,12 +202,7 @@ static void test_cleared_and_nolast_rows(void **st)
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
   for (uint32_t p = 2; p < 12; p++) rows_send(s, APP, T0, 1, p, p); /* peer p at time T0 + p */
   assert_int_equal(store_msg_recent_set(s, APP, 1, 2, "cleared_seq", 1), 0); /* the oldest: cleared */
-  store_msg_append_t a; /* peer 20's only message, NoLastMsg, the newest of all */
-  memset(&a, 0, sizeof a);
-  a.m = (store_msg_t){ APP, store_c2c_conv(20, 1), 0, 20, 1, T0 + 100, 7, 7, STORE_MSG_NO_LAST, 604800, "{}", 2,
-                       NULL, NULL };
-  a.inbox_to = a.recent_from = a.recent_to = 1;
-  assert_int_equal(store_msg_append(s, &a), 0);
+  nolast_send(s, 20, T0 + 100); /* peer 20's only message, NoLastMsg, the newest of all */
   assert_int_equal(store_exec(s, "COMMIT"), 0);
   int64_t total = 0;
   while (step(s, 3, 50, &total)) {}
@@ -302,12 +307,7 @@ static void test_hidden_row_with_news_stays(void **st)
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
   for (uint32_t p = 2; p < 7; p++) rows_send(s, APP, T0, 1, p, p); /* peer p at time T0 + p */
   assert_int_equal(store_msg_recent_set(s, APP, 1, 2, "hidden_seq", 1), 0);
-  store_msg_append_t a; /* then peer 2 sends a NoLastMsg message, the newest of all */
-  memset(&a, 0, sizeof a);
-  a.m = (store_msg_t){ APP, store_c2c_conv(2, 1), 0, 2, 1, T0 + 100, 7, 7, STORE_MSG_NO_LAST, 604800, "{}", 2,
-                       NULL, NULL };
-  a.inbox_to = a.recent_from = a.recent_to = 1;
-  assert_int_equal(store_msg_append(s, &a), 0);
+  nolast_send(s, 2, T0 + 100); /* then peer 2 sends a NoLastMsg message, the newest of all */
   assert_int_equal(store_exec(s, "COMMIT"), 0);
   int64_t total = 0;
   while (step(s, 3, 50, &total)) {}
