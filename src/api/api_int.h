@@ -439,6 +439,12 @@ int api_fresh_load(store_t *s, api_fresh_t *f, int64_t customer_id, uint32_t sdk
 /* Loop thread: upsert each into the registry; the sessions of a suspended
  * app end with close code 4005. Frees the list. */
 void api_fresh_apply(api_srv_t *srv, api_fresh_t *f);
+/* Loop thread: the meter dates app's events in its billing zone tz (M-1,
+ * meter_app_zone's answer tz_rc / tz, read on a store thread) from now on:
+ * an app made or changed while the server runs. A zone that differs from
+ * the one its events so far were dated in is logged and waits for a restart
+ * (meter_app_tz). */
+void api_app_zone(api_srv_t *srv, uint32_t sdkappid, int tz, int tz_rc);
 
 /* ---- change log (changes.c) ----------------------------------------------- */
 /* Start following the log after its current end (read on s at startup,

@@ -38,6 +38,7 @@ typedef struct change_item {
   store_app_t app;               /* app kinds */
   tenant_lifecycle_t lc;         /* app kinds: plan facts (zeroed = not ready when they could not be computed) */
   int lc_rc;
+  int tz, tz_rc;                 /* app kinds: its billing zone (M-1: its region's, else the server's) */
   change_acct_t *accts;          /* app.create: the app's accounts */
   size_t n_accts, cap_accts;
   char value[128];               /* meta */
@@ -48,6 +49,7 @@ typedef struct change_poll {
   api_srv_t *srv;
   int64_t after;                 /* in: last applied seq */
   int64_t day;                   /* in: today in the billing zone (life cycles) */
+  int default_tz;                /* in: the server's billing zone (apps of a region without its own) */
   int64_t last;                  /* out: seq of the last row read */
   int rows;                      /* rows read */
   change_item_t items[CHANGES_PAGE];
@@ -85,6 +87,7 @@ static int load_app(store_t *s, change_item_t *it, int64_t day)
   int rc = key_app(it, &id);
   if (!rc) rc = store_app_get(s, id, &it->app);
   if (rc) return rc;
+  it->tz_rc = meter_app_zone(s, id, it->tz, &it->tz); /* in: the server's zone (poll_run) */
   store_order_t *v = NULL;
   int n = 0;
   it->lc_rc = tenant_app_orders(s, id, &v, &n);
@@ -117,6 +120,7 @@ static int apply_app(api_srv_t *srv, change_item_t *it)
   int rc = tenant_registry_app_upsert(srv->reg, &it->app, &it->lc);
   for (size_t i = 0; i < it->n_accts && !rc && !known; i++)
     rc = tenant_registry_account_put(srv->reg, it->app.sdkappid, it->accts[i].user_id, it->accts[i].user_no);
+  if (!rc) api_app_zone(srv, it->app.sdkappid, it->tz, it->tz_rc);
   if (!rc) {
     srv->changes.apps_reloaded++;
     IMC_INFO("changes", "msg=\"app reloaded\" app=%u kind=%s seq=%lld status=%s edition=%s lc=%s plan_ready=%d",
@@ -191,6 +195,7 @@ static int poll_run(store_t *s, void *arg)
   int rc = store_changes_since(s, p->after, CHANGES_PAGE, on_row, p);
   for (int i = 0; i < p->n && !rc; i++) {
     const struct change_kind *k = kind_of(p->items[i].row.kind);
+    p->items[i].tz = p->default_tz;
     p->items[i].rc = k ? k->load(s, &p->items[i], p->day) : 0;
   }
   return rc;
@@ -235,6 +240,7 @@ static void poll_submit(api_srv_t *srv)
   p->srv = srv;
   p->after = srv->changes.seq;
   p->day = imc_day_of(imc_clock_now_s(), srv->tz_offset_s);
+  p->default_tz = srv->tz_offset_s;
   p->job.run = poll_run;
   p->job.done = poll_done;
   p->job.arg = p;

@@ -104,6 +104,14 @@ void api_fresh_apply(api_srv_t *srv, api_fresh_t *f)
   memset(f, 0, sizeof *f);
 }
 
+void api_app_zone(api_srv_t *srv, uint32_t sdkappid, int tz, int tz_rc)
+{
+  int rc = tz_rc ? tz_rc : srv->meter ? meter_app_tz(srv->meter, sdkappid, tz) : 0;
+  if (rc)
+    IMC_WARN("meter", "msg=\"billing zone not applied: the app's events stay dated in the zone they were\" app=%u err=%s",
+             sdkappid, imc_err_name(rc));
+}
+
 /* ---- the jobs ------------------------------------------------------------------ */
 typedef struct job_run {
   store_job_t job;
@@ -115,6 +123,7 @@ typedef struct job_run {
   json_t *result;                /* built by run() */
   api_fresh_t fresh;
   int64_t next_overdue_s;        /* -1: unknown (keep the arrears schedule) */
+  int64_t again_s;               /* > at: due again then (a bill run that left apps whose month has not ended) */
   char err[256];
   /* a job in steps (the day change): run() sets more = 1 to be submitted again
    * as a new writer job; each step is its own bounded transaction */
@@ -300,8 +309,9 @@ static int run_bill(store_t *s, job_run_t *r)
   char m[16];
   snprintf(m, sizeof m, "%04d-%02d", d->month / 100, d->month % 100);
   const meter_bill_run_stats_t *st = &d->bill;
-  r->result = json_pack("{s:s,s:i,s:i,s:i,s:i,s:i,s:i}", "month", m, "apps", st->apps, "issued", st->issued, "existing",
-                        st->existing, "paid", st->paid, "failed", st->failed, "steps", d->steps);
+  r->result = json_pack("{s:s,s:i,s:i,s:i,s:i,s:i,s:i,s:i}", "month", m, "apps", st->apps, "issued", st->issued, "existing",
+                        st->existing, "paid", st->paid, "failed", st->failed, "later", st->later, "steps", d->steps);
+  if (st->later) r->again_s = st->later_s; /* apps of a region west of the billing zone: billed when their month ends */
   if (r->result && st->failed) json_object_set_new(r->result, "first_failure", json_string(d->first));
   return r->result ? 0 : IMC_E_NOMEM;
 }
@@ -370,7 +380,7 @@ static void job_finish(api_srv_t *srv, job_run_t *r, int rc)
   if (!rc) {
     api_fresh_apply(srv, &r->fresh);
     if (r->next_overdue_s >= 0) srv->jobs.next_s[JOB_ARREARS] = r->next_overdue_s ? r->next_overdue_s : INT64_MAX;
-    srv->jobs.next_s[r->idx] = next_due(srv, r->idx, r->at);
+    srv->jobs.next_s[r->idx] = r->again_s > r->at ? r->again_s : next_due(srv, r->idx, r->at);
     if (r->idx == JOB_ARREARS && srv->jobs.next_s[JOB_ARREARS] <= r->at) srv->jobs.next_s[JOB_ARREARS] = INT64_MAX;
     char *t = r->result ? json_dumps(r->result, JSON_COMPACT) : NULL;
     IMC_INFO("jobs", "msg=\"job ran\" job=%s at=%s result=%s", jobs[r->idx].name, at, t ? t : "{}");

@@ -37,6 +37,7 @@ typedef struct op_req {
   int created;        /* apps_create: `app` goes into the registry at once */
   store_app_t app;
   tenant_lifecycle_t lc; /* its life cycle (no orders yet); zeroed = plan not ready */
+  int tz, tz_rc;      /* apps_create: its billing zone (M-1), for the meter */
   int (*run)(struct op_req *o, store_t *s);
   void (*applied)(struct op_req *o); /* loop thread, after a 200 write committed: memory follows */
   api_fresh_t fresh;  /* apps a write changed: into the registry before the reply */
@@ -133,6 +134,7 @@ static int apps_create(op_req_t *o, store_t *s)
     o->app = a;
     o->created = 1;
     if (tenant_lifecycle(&a, NULL, 0, imc_day_of(p.now_s, o->srv->tz_offset_s), &o->lc)) memset(&o->lc, 0, sizeof o->lc);
+    o->tz_rc = meter_app_zone(s, a.sdkappid, o->srv->tz_offset_s, &o->tz);
   }
   if (rc == IMC_E_NOTFOUND) return fail(o, 404, rc, "no such customer");
   if (rc) return rc;
@@ -338,7 +340,7 @@ static int order_status(int rc)
   case IMC_E_NOTFOUND: return 404;
   case IMC_E_EXISTS: return 409;
   case IMC_E_WALLET_FUNDS: return 402;
-  case IMC_E_PLAN_EDITION_CHANGE: case IMC_E_PLAN_EXPIRED: return 409;
+  case IMC_E_PLAN_EDITION_CHANGE: case IMC_E_PLAN_EXPIRED: case IMC_E_BILL_MONTH_ISSUED: return 409;
   default: return 400;
   }
 }
@@ -618,6 +620,7 @@ static void job_done(void *arg, int rc)
     if (o->applied && o->status == 200) o->applied(o);
     if (o->created && tenant_registry_app_upsert(o->srv->reg, &o->app, &o->lc))
       IMC_WARN("operator", "msg=\"new app not in the registry until the change log brings it\" app=%u", o->app.sdkappid);
+    if (o->created) api_app_zone(o->srv, o->app.sdkappid, o->tz, o->tz_rc); /* before its first event */
     api_fresh_apply(o->srv, &o->fresh); /* apps an order, a status change or a top-up changed */
     api_reply_json(o->req, o->status, o->out);
   }

@@ -157,10 +157,12 @@ static int run(const char *data, int32_t month, int json)
   char ms[16];
   snprintf(ms, sizeof ms, "%04d-%02d", month / 100, month % 100);
   if (json)
-    print_json(json_pack("{s:s,s:i,s:i,s:i,s:i,s:i,s:s?}", "month", ms, "apps", st.apps, "issued", st.issued, "existing",
-                         st.existing, "paid", st.paid, "failed", st.failed, "first_failure", st.failed ? err : NULL));
-  else printf("%04d-%02d: %d apps, %d bills issued (%d paid from the wallet), %d already issued, %d failed%s%s\n", month / 100,
-              month % 100, st.apps, st.issued, st.paid, st.existing, st.failed, st.failed ? ": " : "", st.failed ? err : "");
+    print_json(json_pack("{s:s,s:i,s:i,s:i,s:i,s:i,s:i,s:s?}", "month", ms, "apps", st.apps, "issued", st.issued, "existing",
+                         st.existing, "paid", st.paid, "failed", st.failed, "later", st.later, "first_failure",
+                         st.failed ? err : NULL));
+  else printf("%04d-%02d: %d apps, %d bills issued (%d paid from the wallet), %d already issued, %d failed%s%s%s\n",
+              month / 100, month % 100, st.apps, st.issued, st.paid, st.existing, st.failed, st.failed ? ": " : "",
+              st.failed ? err : "", st.later ? "; apps whose month has not ended in their zone are left for a later run" : "");
   return st.failed ? CLI_EXIT_FAIL : 0;
 }
 

@@ -25,7 +25,7 @@ static const char app_usage[] =
   "       imcloud app state --sdkappid N [--at YYYY-MM-DD]\n"
   "       imcloud app push-approve --sdkappid N [on|off]   (intl Pro all-member push; on 48 h after approval)\n"
   "  (every form takes --data DIR and --json)\n"
-  "  upgrade buys the edition's package from the day (--at: an order made on an earlier day, priced by the\n"
+  "  upgrade buys the edition's package from the day (--at: an order made on an earlier day of a month not billed yet, priced by the\n"
   "  book in force that day); it runs to the day before the same day next month. --approved turns a legacy\n"
   "  app into trial (P-07). Orders are paid from the customer's wallet; a short balance changes nothing.";
 

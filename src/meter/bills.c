@@ -354,7 +354,12 @@ static int bill_ids(store_t *s, int in_txn, int32_t month, int64_t now_s, int de
       const store_app_t *a = &k->app[j];
       if ((rc = zone_of(s, &zs, a, default_tz, &k->tz[m]))) break;
       if (a->created_at_s >= month_end(month, k->tz[m])) continue; /* created after the month: nothing to bill */
-      if (now_s < month_end(month, k->tz[m])) { rc = imc_errf(err, cap, IMC_E_BILL_MONTH, "app %u: %04d-%02d has not ended in its zone", a->sdkappid, month / 100, month % 100); break; }
+      int64_t end = month_end(month, k->tz[m]);
+      if (now_s < end) { /* not ended in its zone (west of the run's): left for a later run, the others go on */
+        st->later++;
+        if (!st->later_s || end < st->later_s) st->later_s = end;
+        continue;
+      }
       if (m != j) k->app[m] = *a;
       k->id[m++] = a->sdkappid;
     }

@@ -347,6 +347,9 @@ typedef struct meter_bill_run_stats {
   int apps;                    /* apps that existed before the month ended */
   int issued, existing, paid;  /* bills issued now, found already issued, paid now from the wallet */
   int failed;                  /* apps that could not be billed (err names the first) */
+  int later;                   /* apps left for later: the month has not ended in their zone (a region west of
+                                * the run's zone); a run after later_s bills them */
+  int64_t later_s;             /* the earliest moment one of them can be billed (0: none) */
 } meter_bill_run_stats_t;
 
 /* The bill run of usage month yyyymm (at 00:00 on the 1st of the next month,

@@ -328,14 +328,33 @@ static int ref_ok(place_t *p, const char *reference)
   return failf(p->err, p->errcap, IMC_E_INVAL, "a reference is 1-%d printable ASCII bytes", TENANT_ORDER_REF_MAX);
 }
 
-static int run_txn(place_t *p, store_order_t *o, const bill_order_t *bo, int held, const char *set_edition, int64_t now_s,
-                   store_order_t *out, int *replayed)
+/* An order dated in a month whose bill is issued would be paid and shown on
+ * no bill (a bill is never changed; a correction reprices usage, not
+ * orders): refused (L-2: a package starts on its purchase day). */
+static int month_open(place_t *p, int64_t day)
+{
+  int y, m, d;
+  imc_civil_from_days(day, &y, &m, &d);
+  store_bill_t b;
+  int rc = store_bill_get(p->s, p->app.sdkappid, y * 100 + m, &b);
+  if (rc == IMC_E_NOTFOUND) return 0;
+  if (rc) return failf(p->err, p->errcap, rc, "app %u: storage error", p->app.sdkappid);
+  return failf(p->err, p->errcap, IMC_E_BILL_MONTH_ISSUED,
+               "the %04d-%02d bill of app %u is issued (%s): an order cannot start in a billed month", y, m,
+               p->app.sdkappid, b.number);
+}
+
+/* dated: the order starts on the day the caller gave (upgrade, add-on), which must be in a month not billed
+ * yet (month_open); a renewal starts where the package's last period ends. */
+static int run_txn(place_t *p, store_order_t *o, const bill_order_t *bo, int held, const char *set_edition, int dated,
+                   int64_t now_s, store_order_t *out, int *replayed)
 {
   txn_t t;
   int rc = txn_open(&t, p->s);
   if (rc) return failf(p->err, p->errcap, rc, "database busy");
   rc = replay(p, o, out, replayed);
   if (rc == 1) return txn_close(&t, 0);
+  if (!rc && dated) rc = month_open(p, o->start_day);
   if (!rc) rc = record(p, o, bo, held, now_s);
   if (!rc && set_edition) rc = store_app_set(p->s, p->app.sdkappid, "edition", set_edition);
   if ((rc = txn_close(&t, rc))) {
@@ -410,7 +429,7 @@ int tenant_app_upgrade(store_t *s, uint32_t sdkappid, const char *edition, int64
   int incl;
   if ((rc = bill_order_price(p.book, &bo, e, &fen, &kind, &incl, err, errcap))) goto done;
   if (kind == BILL_POSTPAID) o.end_day = imc_days_from_civil(9999, 12, 31); /* P-51: billed monthly until changed */
-  rc = run_txn(&p, &o, &bo, e, edition, now_s, out, replayed);
+  rc = run_txn(&p, &o, &bo, e, edition, 1, now_s, out, replayed);
 done:
   free(p.orders);
   return rc;
@@ -457,7 +476,7 @@ int tenant_app_renew(store_t *s, uint32_t sdkappid, int64_t day, const char *ref
   snprintf(o.reference, sizeof o.reference, "%s", ref);
   int e = edition_of(&p, o.item);
   bill_order_t bo = { .edition = e, .start_day = o.start_day, .periods = 1 };
-  rc = run_txn(&p, &o, &bo, e, NULL, now_s, out, replayed);
+  rc = run_txn(&p, &o, &bo, e, NULL, 0, now_s, out, replayed);
 done:
   free(p.orders);
   return rc;
@@ -498,6 +517,7 @@ static int retention_buy(place_t *p, const char *addon, int64_t value, const cha
   if ((rc = txn_open(&t, p->s))) return failf(p->err, p->errcap, rc, "database busy");
   rc = replay(p, &o, out, replayed);
   if (rc == 1) return txn_close(&t, 0);
+  if (!rc) rc = month_open(p, o.start_day);
   if (!rc) rc = store_order_insert(p->s, &o, &o.id);
   if ((rc = txn_close(&t, rc))) {
     if (p->errcap && !p->err[0]) snprintf(p->err, p->errcap, "%s", imc_strerror(rc));
@@ -565,7 +585,7 @@ int tenant_addon_buy(store_t *s, uint32_t sdkappid, const char *addon, int64_t v
   if ((rc = tenant_lifecycle(&p.app, p.orders, p.norders, start, &at))) goto done;
   bill_order_t bo = { .is_addon = 1, .addon = a, .value = value, .start_day = start, .periods = 1 };
   snprintf(bo.value_name, sizeof bo.value_name, "%s", o.value_name);
-  rc = run_txn(&p, &o, &bo, at.edition, NULL, now_s, out, replayed);
+  rc = run_txn(&p, &o, &bo, at.edition, NULL, 1, now_s, out, replayed);
 done:
   free(p.orders);
   return rc;

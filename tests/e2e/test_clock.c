@@ -20,7 +20,12 @@
  *    operator API and `imcloud bill --json`; later days and a restart issue
  *    nothing more;
  *  - the day change over 120 apps with --day-batch 50 runs in 8 bounded
- *    writer transactions. */
+ *    writer transactions;
+ *  - apps of a region whose zone is west of the server's (germany, UTC+1),
+ *    made while the server runs: logins dated in the region's zone; the
+ *    bill run bills the other apps at 00:00 and these when their month
+ *    ends, with the logins of their last hours;
+ *  - an order dated in a month already billed is refused (409). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -34,6 +39,7 @@
 #include <unistd.h>
 
 #include "e2e.h"
+#include "e2e_msg.h"
 #include "store/store.h"
 
 static e2e_server_t srv;
@@ -95,8 +101,6 @@ static json_t *callf(int want, const char *method, const char *body, const char 
   return o;
 }
 
-static int64_t jint(json_t *o, const char *k) { return json_integer_value(json_object_get(o, k)); }
-static const char *jstr(json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
 
 /* Move the clock; returns the list of jobs that ran (new reference). */
 static json_t *clock_to(const char *now)
@@ -415,6 +419,16 @@ static void test_bill_run_and_arrears(void **st)
     json_decref(l);
   }
   json_decref(q);
+  /* an order dated in October, billed now, would be paid and on no bill: refused (409); dated in November it is taken */
+  json_t *no = callf(409, "POST", "{\"addon\":\"history_days\",\"value\":90,\"at\":\"2026-10-20\"}",
+                     "/operator/v1/apps/%u/addons", ax);
+  assert_string_equal(jstr(no, "error.code"), "BILL_MONTH_ISSUED");
+  json_decref(no);
+  no = callf(409, "POST", "{\"edition\":\"ultimate\",\"at\":\"2026-10-31\"}", "/operator/v1/apps/%u/upgrade", ax);
+  assert_string_equal(jstr(no, "error.code"), "BILL_MONTH_ISSUED");
+  json_decref(no);
+  json_decref(callf(201, "POST", "{\"addon\":\"history_days\",\"value\":90,\"at\":\"2026-11-01\"}",
+                    "/operator/v1/apps/%u/addons", ax));
   /* a second pass of the same instant bills nothing twice */
   assert_int_equal(e2e_cli(&srv, out, sizeof out, "bill run --month 2026-10 --json"), 0);
   assert_non_null(strstr(out, "\"issued\":0"));
@@ -636,6 +650,104 @@ static int setup_steps(void **st)
   return start(args);
 }
 
+/* ---- a region zone west of the server's (M-1) ------------------------------------ */
+static int setup_zone(void **st)
+{
+  (void)st;
+  static const char *const args[] = { "--test-clock", "--test-clock-start", "2027-04-29", NULL };
+  char out[512];
+  e2e_dir_init(&srv);
+  if (e2e_cli(&srv, out, sizeof out, "customer create --name first --json")) return -1;
+  if (e2e_cli(&srv, out, sizeof out, "operator token --json")) return -1;
+  json_t *j = json_loads(out, 0, NULL);
+  if (!j) return -1;
+  snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", json_string_value(json_object_get(j, "token")));
+  json_decref(j);
+  store_t *s;
+  if (store_open(srv.dir, &s)) return -1;
+  int rc = store_meta_set(s, "billing_tz:germany", "3600"); /* UTC+1, set before the server starts */
+  store_close(s);
+  return rc || e2e_server_start(&srv, args) ? -1 : 0;
+}
+
+/* A legacy app (created 2019) of region germany, made while the server runs. */
+static uint32_t zone_app(const char *region, char key[80])
+{
+  char body[200];
+  int64_t cust = new_customer(region, 0);
+  snprintf(body, sizeof body, "{\"customer_id\":%lld,\"name\":\"z\",\"region\":\"%s\",\"created_at\":\"2019-01-01\"}",
+           (long long)cust, region);
+  json_t *a = callf(201, "POST", body, "/operator/v1/apps");
+  uint32_t id = (uint32_t)jint(a, "sdkappid");
+  snprintf(key, 80, "%s", jstr(a, "key"));
+  json_decref(a);
+  return id;
+}
+
+static void zone_login(uint32_t app, const char *key, const char *user)
+{
+  char sig[1024], msg[2048], out[2048] = "";
+  e2e_usersig(app, key, user, 100000000, sig, sizeof sig); /* signed at the wall clock, valid at the test clock's */
+  snprintf(msg, sizeof msg, "{\"id\":1,\"op\":\"login\",\"sdkappid\":%u,\"user_id\":\"%s\",\"usersig\":\"%s\","
+           "\"platform\":\"Web\",\"device_id\":\"d-%s\"}", app, user, sig, user);
+  for (int i = 0; i < 100; i++, usleep(50 * 1000)) { /* until the server knows the app */
+    int fd = e2e_ws_connect(srv.port, "/ws");
+    assert_true(fd >= 0);
+    int ok = !e2e_ws_send_text(fd, msg) && e2e_ws_recv_text(fd, out, sizeof out, 5000) >= 0 && strstr(out, "\"code\":0");
+    close(fd);
+    if (ok) return;
+  }
+  fail_msg("%s could not log in to %u: %s", user, app, out);
+}
+
+/* The total of app's April 2027 bill; -1: none issued. */
+static int64_t april_bill(uint32_t app)
+{
+  json_t *l = callf(200, "GET", NULL, "/operator/v1/apps/%u/bills", app), *b;
+  size_t i;
+  int64_t total = -1;
+  json_array_foreach(json_object_get(l, "bills"), i, b) if (!strcmp(jstr(b, "bill_month"), "2027-04")) total = jint(b, "total_fen");
+  json_decref(l);
+  return total;
+}
+
+/* An app of a region whose billing zone is west of the server's, created
+ * while the server runs: its logins are dated in its own zone (they were
+ * dated in the server's until a restart), and the bill run at 00:00 on the
+ * 1st in the server's zone bills the other apps at once and this one when
+ * its own month ends (it failed the whole run, retried each minute for 7
+ * hours), with the logins of its last hours in April. */
+static void test_region_zone(void **st)
+{
+  (void)st;
+  char kg[80], kc[80];
+  uint32_t g = zone_app("germany", kg), c = zone_app("china", kc);
+  json_decref(clock_to("2027-04-30T06:30:00+08:00")); /* 2027-04-29 23:30 in UTC+1 */
+  zone_login(g, kg, "g1");
+  zone_login(c, kc, "c1");
+  json_t *u = callf(200, "GET", NULL, "/operator/v1/apps/%u/usage?month=2027-04", g);
+  assert_int_equal(jint(u, "tz_offset_s"), 3600);
+  assert_int_equal(jint(u, "peak_dau"), 1);
+  assert_string_equal(jstr(u, "peak_dau_date"), "2027-04-29");
+  json_decref(u);
+  json_t *ran = clock_to("2027-05-01T00:00:00+08:00"); /* 2027-04-30 17:00 in UTC+1 */
+  assert_int_equal(ran_sum(ran, "bill_run", "failed"), 0);
+  assert_true(ran_sum(ran, "bill_run", "issued") >= 1); /* the china app, at once */
+  assert_int_equal(ran_sum(ran, "bill_run", "later"), 1);  /* the germany app: its April goes on */
+  json_decref(ran);
+  assert_int_equal(april_bill(c), 100000); /* P-03 */
+  assert_int_equal(april_bill(g), -1);
+  zone_login(g, kg, "g2"); /* 30 April in its zone */
+  ran = clock_to("2027-05-01T07:00:00+08:00"); /* 00:00 on 1 May in UTC+1 */
+  assert_int_equal(ran_sum(ran, "bill_run", "issued"), 1);
+  assert_int_equal(ran_sum(ran, "bill_run", "later"), 0);
+  json_decref(ran);
+  u = callf(200, "GET", NULL, "/operator/v1/apps/%u/usage?month=2027-04", g);
+  assert_int_equal(jint(u, "mau"), 2);
+  json_decref(u);
+  assert_int_equal(april_bill(g), 100000); /* P-03: peak DAU 1, one started block of 10,000 DAU, 1,000 yuan */
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -646,6 +758,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_bill_run_and_arrears, setup_billing, stop),
     cmocka_unit_test_setup_teardown(test_late_usage_correction, setup_billing, stop),
     cmocka_unit_test_setup_teardown(test_day_job_steps, setup_steps, stop),
+    cmocka_unit_test_setup_teardown(test_region_zone, setup_zone, stop),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
