@@ -339,6 +339,7 @@ static int month_open(place_t *p, int64_t day)
   int rc = store_bill_get(p->s, p->app.sdkappid, y * 100 + m, &b);
   if (rc == IMC_E_NOTFOUND) return 0;
   if (rc) return failf(p->err, p->errcap, rc, "app %u: storage error", p->app.sdkappid);
+  free(b.body); /* the document: store_bill_get's copy */
   return failf(p->err, p->errcap, IMC_E_BILL_MONTH_ISSUED,
                "the %04d-%02d bill of app %u is issued (%s): an order cannot start in a billed month", y, m,
                p->app.sdkappid, b.number);
