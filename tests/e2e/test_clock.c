@@ -45,9 +45,9 @@
 static e2e_server_t srv;
 static char auth[160];
 
-/* A data directory with a customer (so `operator token` has a database),
- * the operator token known before the server starts, then the server. */
-static int start(const char *const *args)
+/* A data directory with a customer (so `operator token` has a database)
+ * and the operator token known before the server starts. */
+static int prepare(void)
 {
   char out[512];
   e2e_dir_init(&srv);
@@ -57,6 +57,13 @@ static int start(const char *const *args)
   if (!j) return -1;
   snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", json_string_value(json_object_get(j, "token")));
   json_decref(j);
+  return 0;
+}
+
+/* prepare, then the server. */
+static int start(const char *const *args)
+{
+  if (prepare()) return -1;
   if (e2e_server_start(&srv, args)) {
     char *log = e2e_server_log(&srv);
     fprintf(stderr, "server did not start:\n%s\n", log ? log : "");
@@ -655,14 +662,7 @@ static int setup_zone(void **st)
 {
   (void)st;
   static const char *const args[] = { "--test-clock", "--test-clock-start", "2027-04-29", NULL };
-  char out[512];
-  e2e_dir_init(&srv);
-  if (e2e_cli(&srv, out, sizeof out, "customer create --name first --json")) return -1;
-  if (e2e_cli(&srv, out, sizeof out, "operator token --json")) return -1;
-  json_t *j = json_loads(out, 0, NULL);
-  if (!j) return -1;
-  snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", json_string_value(json_object_get(j, "token")));
-  json_decref(j);
+  if (prepare()) return -1;
   store_t *s;
   if (store_open(srv.dir, &s)) return -1;
   int rc = store_meta_set(s, "billing_tz:germany", "3600"); /* UTC+1, set before the server starts */
