@@ -16,6 +16,9 @@
  *                   own writer transaction (run_bill, meter_bill_run_apps);
  *                   bills the wallet covers are paid. Idempotent: a crash
  *                   half-way is finished by the run at the next start.
+ *                   Apps whose month has not ended in their region's zone
+ *                   are left; the job is due again when the first of those
+ *                   months ends (again_s).
  *   day             00:00 every day, in bounded steps (run_day): correction
  *                   documents for billed months whose usage changed since
  *                   (meter_bill_corrections_step), every app's life-cycle jobs

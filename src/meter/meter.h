@@ -358,9 +358,11 @@ typedef struct meter_bill_run_stats {
  * when in_txn, e.g. a writer job): a crash half-way loses nothing
  * committed, and a second run bills no app twice and skips none. An app that
  * cannot be billed (book, orders, pricing — refused before anything is
- * written) is counted in failed (first reason in err) and the run goes on; a
+ * written) is counted in failed (first reason in err) and the run goes on;
+ * an app whose month has not ended in its own zone (a region west of
+ * default_tz) is counted in later and left for a run after later_s; a
  * storage error stops the run and rolls back the batch in progress. 0, or IMC_E_BILL_MONTH (the month has
- * not ended) / storage errors that stop the run. */
+ * not ended in default_tz) / storage errors that stop the run. */
 int meter_bill_run(struct store *s, int in_txn, int32_t yyyymm, int64_t now_s, int default_tz, meter_orders_fn orders, void *ud,
                    meter_bill_run_stats_t *out, char *err, size_t errcap);
 /* One step of a bill run in the caller's transaction (the server's bill_run

@@ -329,8 +329,9 @@ static int ref_ok(place_t *p, const char *reference)
 }
 
 /* An order dated in a month whose bill is issued would be paid and shown on
- * no bill (a bill is never changed; a correction reprices usage, not
- * orders): refused (L-2: a package starts on its purchase day). */
+ * no bill: a bill is never changed, and a correction of that month is
+ * queued only by a change of its usage rows (bill_recheck), not by an order.
+ * Refused (IMC_E_BILL_MONTH_ISSUED). */
 static int month_open(place_t *p, int64_t day)
 {
   int y, m, d;
