@@ -298,6 +298,15 @@ const char *const sq__migrations[] = {
    * recent_add): a conversation the trim forgot comes back without the peer's older messages unread;
    * the log's rows carry it into c2c_recent (RLOG_MERGE) */
   "ALTER TABLE c2c_recent_log ADD COLUMN read_seq INTEGER NOT NULL DEFAULT 0;",
+  /* 35: an order queues the app's billed months from the month its period starts (meter/corrections.c):
+   * a renewal made in grace across a month end starts in a month whose bill may be issued, and the
+   * correction of that month lists it (docs/decisions/billing-corrections.md). start_day counts days
+   * from 1970-01-01; a month is yyyymm. */
+  "CREATE TRIGGER bill_recheck_orders_INSERT AFTER INSERT ON orders BEGIN"
+  " INSERT INTO bill_recheck(sdkappid,month) SELECT b.sdkappid, b.month FROM bills b"
+  " WHERE b.sdkappid=NEW.sdkappid AND b.corrects=0"
+  " AND b.month >= CAST(strftime('%Y%m', NEW.start_day*86400, 'unixepoch') AS INTEGER)"
+  " AND NOT EXISTS(SELECT 1 FROM bill_recheck r WHERE r.sdkappid=b.sdkappid AND r.month=b.month); END;",
 };
 
 const int sq__schema_version = (int)(sizeof sq__migrations / sizeof sq__migrations[0]);

@@ -328,10 +328,11 @@ static int ref_ok(place_t *p, const char *reference)
   return failf(p->err, p->errcap, IMC_E_INVAL, "a reference is 1-%d printable ASCII bytes", TENANT_ORDER_REF_MAX);
 }
 
-/* An order dated in a month whose bill is issued would be paid and shown on
- * no bill: a bill is never changed, and a correction of that month is
- * queued only by a change of its usage rows (bill_recheck), not by an order.
- * Refused (IMC_E_BILL_MONTH_ISSUED). */
+/* An order the caller dates (upgrade, add-on) must start in a month whose
+ * bill is not issued: refused otherwise (IMC_E_BILL_MONTH_ISSUED); the caller
+ * chose the day. A renewal starts where the package's last period ends,
+ * which may be in a billed month: its insert queues that month's correction
+ * (trigger bill_recheck_orders_INSERT, migration 35). */
 static int month_open(place_t *p, int64_t day)
 {
   int y, m, d;

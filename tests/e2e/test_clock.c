@@ -25,7 +25,8 @@
  *    made while the server runs: logins dated in the region's zone; the
  *    bill run bills the other apps at 00:00 and these when their month
  *    ends, with the logins of their last hours;
- *  - an order dated in a month already billed is refused (409). */
+ *  - an order dated in a month already billed is refused (409); a renewal
+ *    whose period starts in a billed month is corrected onto that month. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -592,6 +593,52 @@ static void test_late_usage_correction(void **st)
   json_decref(b0);
 }
 
+/* ---- a renewal whose period starts in a billed month ---------------------------------- */
+/* Bought on 31 August (to 29 September); September is billed at 00:00 on
+ * 1 October; renewed in grace on 3 October, the new period starts on
+ * 30 September, in the billed month. No usage row of September changes
+ * after its bill, so only the order can queue the month: the next day job
+ * issues a correction of September's bill that lists the renewal (before,
+ * the 999 yuan were paid and on no document). */
+static void test_renewal_into_billed_month(void **st)
+{
+  (void)st;
+  int64_t cust = new_customer("rn", 2 * 99900);
+  uint32_t app = new_app(cust, NULL);
+  json_decref(callf(201, "POST", "{\"edition\":\"pro\"}", "/operator/v1/apps/%u/upgrade", app));
+  json_decref(clock_to("2026-10-03T12:00:00+08:00"));
+  json_t *l = callf(200, "GET", NULL, "/operator/v1/apps/%u/bills", app), *b, *sep = NULL;
+  size_t i;
+  json_array_foreach(json_object_get(l, "bills"), i, b) if (!strcmp(jstr(b, "bill_month"), "2026-09")) sep = b;
+  assert_non_null(sep);
+  assert_int_equal(jint(sep, "prepaid_fen"), 0); /* the August order is on August's bill */
+  assert_int_equal(json_array_size(json_object_get(sep, "corrections")), 0);
+  char number[32];
+  snprintf(number, sizeof number, "%s", jstr(sep, "number"));
+  json_decref(l);
+  json_t *o = callf(201, "POST", "{}", "/operator/v1/apps/%u/renew", app);
+  assert_string_equal(jstr(json_object_get(o, "order"), "valid_from"), "2026-09-30");
+  json_decref(o);
+  json_t *ran = clock_to("2026-10-04T00:00:00+08:00");
+  assert_int_equal(ran_sum(ran, "day", "corrections"), 1);
+  json_decref(ran);
+  l = callf(200, "GET", NULL, "/operator/v1/apps/%u/bills", app);
+  sep = NULL;
+  json_array_foreach(json_object_get(l, "bills"), i, b) if (!strcmp(jstr(b, "bill_month"), "2026-09")) sep = b;
+  assert_non_null(sep);
+  assert_int_equal(jint(sep, "prepaid_fen"), 0); /* the bill itself is never edited */
+  json_t *corr = json_object_get(sep, "corrections");
+  assert_int_equal(json_array_size(corr), 1);
+  json_t *k = json_array_get(corr, 0);
+  assert_string_equal(jstr(k, "corrects"), number);
+  assert_int_equal(jint(k, "prepaid_fen"), 99900); /* the renewal, paid from the wallet */
+  assert_int_equal(jint(k, "difference_fen"), 0);
+  json_decref(l);
+  ran = clock_to("2026-10-05T00:00:00+08:00"); /* idempotent */
+  assert_int_equal(ran_sum(ran, "day", "corrections"), 0);
+  json_decref(ran);
+}
+
 /* ---- the day change in bounded steps ------------------------------------------- */
 static void test_day_job_steps(void **st)
 {
@@ -755,6 +802,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_clock_off, setup_real, stop),
     cmocka_unit_test_setup_teardown(test_package_lifecycle, setup_lapse, stop),
     cmocka_unit_test_setup_teardown(test_order_short_balance, setup_clock, stop),
+    cmocka_unit_test_setup_teardown(test_renewal_into_billed_month, setup_lapse, stop),
     cmocka_unit_test_setup_teardown(test_bill_run_and_arrears, setup_billing, stop),
     cmocka_unit_test_setup_teardown(test_late_usage_correction, setup_billing, stop),
     cmocka_unit_test_setup_teardown(test_day_job_steps, setup_steps, stop),
