@@ -321,7 +321,8 @@ static void test_upgrade_keeps_logged_events(void **st)
                                 " kind INTEGER NOT NULL, conv INTEGER NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL);"
                                 "INSERT INTO l31 SELECT sdkappid,user_no,useq,kind,conv,seq,at FROM c2c_inbox_log ORDER BY useq DESC;"
                                 "DROP TABLE c2c_inbox_log; ALTER TABLE l31 RENAME TO c2c_inbox_log;"
-                                "DROP TABLE c2c_recent_log; DROP TABLE c2c_purge_floor; PRAGMA user_version=31;",
+                                "DROP TABLE c2c_recent_log; DROP TABLE c2c_purge_floor; DROP TRIGGER bill_recheck_orders_INSERT;"
+                                " PRAGMA user_version=31;",
                                 NULL, NULL, NULL),
                    SQLITE_OK);
   store_close(s);
