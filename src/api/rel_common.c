@@ -258,6 +258,9 @@ void rel_check_reply(rest_ctx_t *c, const rel_user_t *a, json_t *to, rel_kind_t 
                      const char *items_key)
 {
   json_t *items = json_array(), *fail = json_array(), *v;
+  /* the peer's side is keyed by From_Account's UserID: a From_Account with no rows of its own has no record
+   * (a is NULL; rel_from checked the name), and the peer may still hold it */
+  const char *from = json_string_value(json_object_get(c->body, "From_Account"));
   size_t i;
   json_array_foreach(to, i, v) {
     const char *id;
@@ -271,7 +274,7 @@ void rel_check_reply(rest_ctx_t *c, const rel_user_t *a, json_t *to, rel_kind_t 
       continue;
     }
     int ab = rel_get(a, kind, id) != NULL;
-    int ba = both && a && rel_get(rel_user(c->srv->rel, c->sdkappid, no), kind, a->id) != NULL;
+    int ba = both && from && rel_get(rel_user(c->srv->rel, c->sdkappid, no), kind, from) != NULL;
     json_array_append_new(items, json_pack("{s:s,s:s,s:i,s:s}", "To_Account", id, "Relation", names[ab | ba << 1],
                                            "ResultCode", 0, "ResultInfo", ""));
   }

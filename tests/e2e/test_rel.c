@@ -592,15 +592,22 @@ static void test_friendship_required(void **st)
 static void test_restart_durable(void **st)
 {
   (void)st;
-  const char *const u[] = { "r_a", "r_b", NULL };
+  const char *const u[] = { "r_a", "r_b", "r_c", "r_d", "r_e", NULL };
   users(u);
   EXPECT(0, V4("sns/friend_add", "{\"From_Account\":\"r_a\",\"ForceAddFlags\":1,\"AddFriendItem\":[{\"To_Account\":\"r_b\",\"AddSource\":\"AddSource_Type_X\",\"Remark\":\"kept\"}]}"));
-  EXPECT(0, V4("sns/black_list_add", "{\"From_Account\":\"r_b\",\"To_Account\":[\"p_ann\"]}"));
+  EXPECT(0, V4("sns/black_list_add", "{\"From_Account\":\"r_b\",\"To_Account\":[\"p_ann\",\"r_e\"]}"));
+  /* one-way rows: r_d and r_e hold none of their own */
+  EXPECT(0, V4("sns/friend_import", "{\"From_Account\":\"r_c\",\"AddFriendItem\":[{\"To_Account\":\"r_d\",\"AddSource\":\"AddSource_Type_X\"}]}"));
   set_profile("r_a", "{\"Tag\":\"Tag_Profile_IM_Nick\",\"Value\":\"Durable\"}");
   e2e_server_kill(&srv); /* kill -9: acknowledged means durable */
   assert_int_equal(e2e_server_start(&srv, NULL), 0);
   assert_string_equal(relation("r_a", "r_b", "CheckResult_Type_Both"), "CheckResult_Type_BothWay");
-  json_t *r = ok_code(V4("profile/portrait_get", "{\"To_Account\":[\"r_a\",\"p_bob\"],\"TagList\":[\"Tag_Profile_IM_Nick\",\"Tag_Profile_Custom_Hobby\"]}"), 0);
+  /* the peer's side of a From_Account that has no rows (it had no record after a restart: NoRelation / NO) */
+  assert_string_equal(relation("r_d", "r_c", "CheckResult_Type_Both"), "CheckResult_Type_BWithA");
+  json_t *r = ok_code(V4("sns/black_list_check", "{\"From_Account\":\"r_e\",\"To_Account\":[\"r_b\"],\"CheckType\":\"BlackCheckResult_Type_Both\"}"), 0);
+  assert_string_equal(item_str(r, "BlackListCheckItem", 0, "Relation"), "BlackCheckResult_Type_BWithA");
+  json_decref(r);
+  r = ok_code(V4("profile/portrait_get", "{\"To_Account\":[\"r_a\",\"p_bob\"],\"TagList\":[\"Tag_Profile_IM_Nick\",\"Tag_Profile_Custom_Hobby\"]}"), 0);
   assert_string_equal(jstr(json_array_get(json_object_get(json_array_get(json_object_get(r, "UserProfileItem"), 0), "ProfileItem"), 0), "Value"), "Durable");
   assert_string_equal(jstr(json_array_get(json_object_get(json_array_get(json_object_get(r, "UserProfileItem"), 1), "ProfileItem"), 0), "Value"), "Bobby");
   json_decref(r);
