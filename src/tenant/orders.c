@@ -449,7 +449,7 @@ int tenant_app_renew(store_t *s, uint32_t sdkappid, int64_t day, const char *ref
   char ref[TENANT_ORDER_REF_MAX + 1];
   if (reference) snprintf(ref, sizeof ref, "%s", reference);
   else snprintf(ref, sizeof ref, "renew-%.16s-%lld", p.app.edition, (long long)day);
-  if ((rc = ref_ok(&p, ref))) goto done;
+  if ((rc = ref_ok(&p, reference ? reference : ref))) goto done; /* the caller's: a copy is cut at the limit */
   if ((rc = pre_replay(&p, "package", p.app.edition, 0, "", ref, out, replayed))) { rc = rc == 1 ? 0 : rc; goto done; }
   const store_order_t *last = NULL;
   for (int i = 0; i < p.norders; i++)
@@ -459,6 +459,11 @@ int tenant_app_renew(store_t *s, uint32_t sdkappid, int64_t day, const char *ref
   if (!last) {
     rc = failf(err, errcap, IMC_E_PLAN_EDITION_CHANGE, "app %u holds no %s package to renew (%s)", sdkappid, p.app.edition,
                edition_of(&p, p.app.edition) == 0 ? "the free edition has none" : "buy one: imcloud app upgrade");
+    goto done;
+  }
+  if (!strcmp(last->pay, "postpaid")) { /* P-51: it runs, billed monthly, until the next package order */
+    rc = failf(err, errcap, IMC_E_EXISTS, "app %u's %s package is postpaid: it runs and is billed monthly until the edition "
+               "changes (P-51); there is no period to renew", sdkappid, p.app.edition);
     goto done;
   }
   if (last->start_day > day) {
@@ -496,7 +501,7 @@ static int retention_buy(place_t *p, const char *addon, int64_t value, const cha
   char ref[TENANT_ORDER_REF_MAX + 1];
   if (reference) snprintf(ref, sizeof ref, "%s", reference);
   else snprintf(ref, sizeof ref, "addon-%.20s-%lld-%lld", addon, (long long)value, (long long)day);
-  int rc = ref_ok(p, ref);
+  int rc = ref_ok(p, reference ? reference : ref); /* the caller's: a copy is cut at the limit */
   if (rc) return rc;
   if ((rc = pre_replay(p, "addon", addon, value, "", ref, out, replayed))) {
     if (rc != 1) return rc;
@@ -551,7 +556,7 @@ int tenant_addon_buy(store_t *s, uint32_t sdkappid, const char *addon, int64_t v
   if (reference) snprintf(ref, sizeof ref, "%s", reference);
   else snprintf(ref, sizeof ref, "addon-%.20s-%lld%s%.15s-%lld", addon, (long long)value, value_name ? "-" : "",
                 value_name ? value_name : "", (long long)day);
-  if ((rc = ref_ok(&p, ref))) goto done;
+  if ((rc = ref_ok(&p, reference ? reference : ref))) goto done; /* the caller's: a copy is cut at the limit */
   if ((rc = pre_replay(&p, "addon", addon, value, value_name, ref, out, replayed))) { rc = rc == 1 ? 0 : rc; goto done; }
   if ((rc = book_in_force(&p, day))) goto done;
   store_order_t o;

@@ -7,7 +7,8 @@
  *    29 September; grace from 30 September (limits of trial); on 7 October the
  *    day job suspends the app: its WebSocket session is closed with 4005,
  *    REST answers 60020; renewing resumes it;
- *  - an order refused for lack of balance changes nothing;
+ *  - an order refused for lack of balance changes nothing; a postpaid package
+ *    cannot be renewed (409) and runs on; references over 40 bytes refused;
  *  - two pro apps with imported October usage are billed on 1 November by
  *    the server's bill run, each bill equal to `imcloud quote` for the same
  *    usage and package to the fen; unpaid, they suspend both customers' apps
@@ -593,6 +594,54 @@ static void test_late_usage_correction(void **st)
   json_decref(b0);
 }
 
+/* ---- renewals that are not one ------------------------------------------------------- */
+/* A postpaid package (intl, P-51) runs until the edition changes: `renew`
+ * is refused (409) and the package keeps running (each renewal used to
+ * record another order for the same month and end the package after it:
+ * grace, then suspended). A reference over 40 bytes is refused by renew and
+ * by add-ons as by upgrade (it was cut to 40 bytes, so two different
+ * references named one order and the second answered "replayed"). */
+static void test_renew_refusals(void **st)
+{
+  (void)st;
+  int64_t cust = new_customer("pp", 100000000);
+  char body[200];
+  snprintf(body, sizeof body, "{\"customer_id\":%lld,\"name\":\"sg\",\"region\":\"singapore\"}", (long long)cust);
+  json_t *a = callf(201, "POST", body, "/operator/v1/apps");
+  uint32_t sg = (uint32_t)jint(a, "sdkappid");
+  json_decref(a);
+  json_decref(callf(201, "POST", "{\"edition\":\"pro\"}", "/operator/v1/apps/%u/upgrade", sg));
+  json_t *o = callf(409, "POST", "{\"reference\":\"ra\"}", "/operator/v1/apps/%u/renew", sg);
+  assert_string_equal(jstr(json_object_get(o, "error"), "code"), "EXISTS");
+  json_decref(o);
+  json_decref(callf(409, "POST", "{}", "/operator/v1/apps/%u/renew", sg));
+  json_decref(clock_to("2027-02-10T00:00:00+08:00"));
+  o = callf(200, "GET", NULL, "/operator/v1/apps/%u/state", sg);
+  assert_string_equal(jstr(o, "state"), "active");
+  assert_string_equal(jstr(o, "status"), "active");
+  assert_string_equal(jstr(o, "package_until"), "9999-12-31");
+  json_decref(o);
+  /* references: 40 bytes taken, 41 refused, nothing recorded */
+  uint32_t cn = new_app(cust, NULL);
+  json_decref(callf(201, "POST", "{\"edition\":\"pro\"}", "/operator/v1/apps/%u/upgrade", cn));
+  char r40[41], b2[200];
+  memset(r40, 'R', 40);
+  r40[40] = 0;
+  snprintf(b2, sizeof b2, "{\"reference\":\"%s-first\"}", r40);
+  json_decref(callf(400, "POST", b2, "/operator/v1/apps/%u/renew", cn));
+  snprintf(b2, sizeof b2, "{\"addon\":\"history_days\",\"value\":90,\"reference\":\"%s-x\"}", r40);
+  json_decref(callf(400, "POST", b2, "/operator/v1/apps/%u/addons", cn));
+  snprintf(b2, sizeof b2, "{\"addon\":\"local_audit\",\"reference\":\"%s-x\"}", r40);
+  json_decref(callf(400, "POST", b2, "/operator/v1/apps/%u/addons", cn));
+  o = callf(200, "GET", NULL, "/operator/v1/apps/%u/addons", cn);
+  assert_int_equal(json_array_size(json_object_get(o, "addons")), 0);
+  json_decref(o);
+  snprintf(b2, sizeof b2, "{\"reference\":\"%s\"}", r40);
+  o = callf(201, "POST", b2, "/operator/v1/apps/%u/renew", cn);
+  assert_string_equal(jstr(json_object_get(o, "order"), "reference"), r40);
+  json_decref(o);
+}
+
 /* ---- a renewal whose period starts in a billed month ---------------------------------- */
 /* Bought on 31 August (to 29 September); September is billed at 00:00 on
  * 1 October; renewed in grace on 3 October, the new period starts on
@@ -803,6 +852,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_package_lifecycle, setup_lapse, stop),
     cmocka_unit_test_setup_teardown(test_order_short_balance, setup_clock, stop),
     cmocka_unit_test_setup_teardown(test_renewal_into_billed_month, setup_lapse, stop),
+    cmocka_unit_test_setup_teardown(test_renew_refusals, setup_clock, stop),
     cmocka_unit_test_setup_teardown(test_bill_run_and_arrears, setup_billing, stop),
     cmocka_unit_test_setup_teardown(test_late_usage_correction, setup_billing, stop),
     cmocka_unit_test_setup_teardown(test_day_job_steps, setup_steps, stop),
