@@ -183,8 +183,8 @@ static int64_t im_limit_of_app(void *ud, uint32_t sdkappid, im_limit_t which, in
   default: return dflt;
   }
   const tenant_app_t *app = tenant_registry_app(srv->reg, sdkappid);
-  if (!app || !app->plan.ready) return dflt;
-  int64_t n = plan_limit(&app->plan, imc_clock_now_s(), id);
+  if (!app || !app->keep.ready) return dflt;
+  int64_t n = plan_limit(&app->keep, imc_clock_now_s(), id); /* limits on stored data: the package's in grace */
   if (which == IM_LIMIT_RECENT_KEPT) return n == PLAN_UNLIMITED ? INT32_MAX : n > 0 ? n : dflt;
   return n == PLAN_UNLIMITED ? INT64_MAX / 4 : n > 0 ? n * 86400 : dflt; /* days */
 }
@@ -192,7 +192,7 @@ static int64_t im_limit_of_app(void *ud, uint32_t sdkappid, im_limit_t which, in
 static int im_limit_app_known(void *ud, uint32_t sdkappid)
 {
   const tenant_app_t *app = tenant_registry_app(((api_srv_t *)ud)->reg, sdkappid);
-  return app && app->plan.ready;
+  return app && app->keep.ready;
 }
 
 void api_quota_im_limits(api_srv_t *srv, im_limits_t *lim)

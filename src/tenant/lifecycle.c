@@ -4,8 +4,10 @@
  *  FREE    the app is on its scheme's free edition (L-1) or legacy: no package.
  *  ACTIVE  a package order covers the day: the highest such edition applies.
  *  GRACE   the last package period ended less than grace_days ago (L-3,
- *          P-11): the limits fall back to the free edition's; renewing
- *          continues the period.
+ *          P-11): the limits fall back to the free edition's, except those
+ *          on stored data (history retention, recent conversations kept:
+ *          `keep`), which stay the package's so that nothing is purged or
+ *          trimmed before the app is renewed; renewing continues the period.
  *  LAPSED  grace is over: the service stops (the app is suspended by
  *          tenant_app_lifecycle_run) until a renewal.
  *
@@ -66,6 +68,7 @@ int tenant_lifecycle(const store_app_t *app, const store_order_t *orders, int n,
   if (held < 0) return IMC_E_BILL_EDITION;
   out->package_edition = -1;
   out->package_end_day = out->grace_end_day = -1;
+  int last = -1; /* the edition of the package period ending last among those begun by the day */
   for (int i = 0; i < n; i++) {
     const store_order_t *o = &orders[i];
     if (strcmp(o->kind, "package")) continue;
@@ -73,7 +76,10 @@ int tenant_lifecycle(const store_app_t *app, const store_order_t *orders, int n,
     if (e < 0) continue;
     int64_t end = postpaid_end(orders, n, i);
     if (o->start_day <= day && day <= end && e > out->package_edition) out->package_edition = e;
-    if (o->start_day <= day && end > out->package_end_day) out->package_end_day = end;
+    if (o->start_day <= day && (end > out->package_end_day || (end == out->package_end_day && e > last))) {
+      out->package_end_day = end;
+      last = e;
+    }
   }
   int64_t grace = plan_grace_days(s);
   if (out->package_edition >= 0) {
@@ -98,6 +104,10 @@ int tenant_lifecycle(const store_app_t *app, const store_order_t *orders, int n,
       if (v > out->plan.hold[addon_holds[k].hold]) (void)plan_app_hold(&out->plan, addon_holds[k].hold, v); /* refused: no effect */
     }
   }
+  out->keep = out->plan;
+  if ((out->state == TENANT_LC_GRACE || out->state == TENANT_LC_LAPSED) && last > 0 &&
+      (rc = plan_app_init(&out->keep, app->scheme, plan_edition_code(s, last), app->region)))
+    return rc;
   return 0;
 }
 

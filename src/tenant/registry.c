@@ -251,7 +251,7 @@ int tenant_registry_app_upsert(tenant_registry_t *r, const store_app_t *rec, con
     if (u64map_put(&r->apps, rec->sdkappid, a)) { acct_free(a->accounts); free(a); return IMC_E_NOMEM; }
   }
   a->rec = *rec; /* an update keeps the accounts */
-  if (lc) { a->plan = lc->plan; a->lc_state = lc->state; }
+  if (lc) { a->plan = lc->plan; a->keep = lc->keep; a->lc_state = lc->state; }
   return 0;
 }
 
@@ -296,10 +296,12 @@ int tenant_registry_refresh_plans(tenant_registry_t *r, store_t *s, int64_t day)
       rc = tenant_app_push_approved(s, a->rec.sdkappid, &lc.plan.push_approved_at_s);
     if (rc) {
       memset(&a->plan, 0, sizeof a->plan); /* not ready: refuse rather than guess */
+      memset(&a->keep, 0, sizeof a->keep);
       if (!first) first = rc;
       continue;
     }
     a->plan = lc.plan;
+    a->keep = lc.keep;
     a->lc_state = lc.state;
   }
   free(v);

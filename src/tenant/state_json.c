@@ -31,9 +31,9 @@ json_t *tenant_app_state_json(store_t *s, uint32_t sdkappid, int64_t day, int64_
   json_object_set_new(o, "suspended_by", by[0] ? json_string(by) : json_null());
   json_object_set_new(o, "push_approved_at", lc.plan.push_approved_at_s ? json_integer(lc.plan.push_approved_at_s) : json_null());
   json_object_set_new(o, "all_member_push", json_boolean(plan_limit(&lc.plan, now_s, PLAN_F_ALL_MEMBER_PUSH) == 1));
-  /* the retention in force (days; the add-ons of retention.c raise it) */
-  json_object_set_new(o, "history_days", json_integer(plan_limit(&lc.plan, now_s, PLAN_L_HISTORY_DAYS)));
-  json_object_set_new(o, "c2c_history_days", json_integer(plan_limit(&lc.plan, now_s, PLAN_L_C2C_HISTORY_DAYS)));
+  /* the retention in force (days; the add-ons of retention.c raise it; in grace and after, the package's: keep) */
+  json_object_set_new(o, "history_days", json_integer(plan_limit(&lc.keep, now_s, PLAN_L_HISTORY_DAYS)));
+  json_object_set_new(o, "c2c_history_days", json_integer(plan_limit(&lc.keep, now_s, PLAN_L_C2C_HISTORY_DAYS)));
   return o;
 }
 

@@ -92,6 +92,10 @@ typedef struct tenant_lifecycle {
   int64_t package_end_day;   /* last day of the latest package period begun by the day, -1 none */
   int64_t grace_end_day;     /* last day to renew (L-3: end + the book's grace days), -1 none */
   plan_app_t plan;           /* the facts plan_check takes: effective edition, region, add-ons in force */
+  plan_app_t keep;           /* the facts of the limits on stored data (C2C and group history retention, recent
+                              * conversations kept): plan's, except in grace and after a lapse, where they stay the
+                              * last package's edition's (without add-ons), so a renewal resumes the app with
+                              * everything intact (P-45) while admission limits fall back to the free edition's */
 } tenant_lifecycle_t;
 
 /* Pure: the app's state on `day` from its record and all its orders (any
@@ -257,6 +261,7 @@ typedef struct tenant_app {
    * tenant_registry_refresh_plans; `plan.ready` is 0 (every check refused)
    * when the record or the orders could not be read. */
   plan_app_t plan;
+  plan_app_t keep;           /* tenant_lifecycle_t.keep: the limits on stored data */
   tenant_lc_state_t lc_state;
 } tenant_app_t;
 

@@ -6,7 +6,8 @@
  *  - a pro package bought on 31 August through the operator API runs to
  *    29 September; grace from 30 September (limits of trial); on 7 October the
  *    day job suspends the app: its WebSocket session is closed with 4005,
- *    REST answers 60020; renewing resumes it;
+ *    REST answers 60020; renewing resumes it; in grace an ultimate package's
+ *    30 days of history are kept (not purged to trial's 7);
  *  - an order refused for lack of balance changes nothing; a postpaid package
  *    cannot be renewed (409) and runs on; references over 40 bytes refused;
  *  - two pro apps with imported October usage are billed on 1 November by
@@ -594,6 +595,40 @@ static void test_late_usage_correction(void **st)
   json_decref(b0);
 }
 
+/* ---- grace keeps the stored data ----------------------------------------------------- */
+/* In grace (and after the lapse) the limits fall back to trial's, but not
+ * those on stored data: ultimate's 30 days of history stay, so the
+ * retention pass of a grace day purges nothing a renewal would want back
+ * (it purged everything older than trial's 7 days, for good). */
+static void test_grace_keeps_history(void **st)
+{
+  (void)st;
+  int64_t cust = new_customer("gk", 2 * 299900);
+  char key[80];
+  uint32_t app = new_app(cust, key);
+  json_decref(callf(201, "POST", "{\"edition\":\"ultimate\"}", "/operator/v1/apps/%u/upgrade", app));
+  assert_int_equal(v4_code(app, key, "im_open_login_svc/multiaccount_import", "{\"Accounts\":[\"ga\",\"gb\"]}"), 0);
+  json_decref(clock_to("2026-09-15T12:00:00+08:00"));
+  assert_int_equal(v4_code(app, key, "openim/sendmsg", "{\"From_Account\":\"ga\",\"To_Account\":\"gb\",\"MsgRandom\":7,"
+                                                        "\"MsgBody\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"kept\"}}]}"), 0);
+  json_decref(clock_to("2026-10-02T12:00:00+08:00")); /* grace since 30 September; 17 days after the message */
+  json_t *o = callf(200, "GET", NULL, "/operator/v1/apps/%u/state", app);
+  assert_string_equal(jstr(o, "state"), "grace");
+  assert_string_equal(jstr(o, "limits_of"), "trial");
+  assert_int_equal(jint(o, "c2c_history_days"), 30);
+  json_decref(o);
+  json_t *r = v4(srv.port, app, key, "openim/admin_getroammsg",
+                 "{\"Operator_Account\":\"gb\",\"Peer_Account\":\"ga\",\"MaxCnt\":10,\"MinTime\":0,\"MaxTime\":0}");
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  assert_int_equal(jint(r, "MsgCnt"), 1);
+  json_decref(r);
+  json_decref(callf(201, "POST", "{}", "/operator/v1/apps/%u/renew", app));
+  r = v4(srv.port, app, key, "openim/admin_getroammsg",
+         "{\"Operator_Account\":\"gb\",\"Peer_Account\":\"ga\",\"MaxCnt\":10,\"MinTime\":0,\"MaxTime\":0}");
+  assert_int_equal(jint(r, "MsgCnt"), 1);
+  json_decref(r);
+}
+
 /* ---- renewals that are not one ------------------------------------------------------- */
 /* A postpaid package (intl, P-51) runs until the edition changes: `renew`
  * is refused (409) and the package keeps running (each renewal used to
@@ -852,6 +887,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_package_lifecycle, setup_lapse, stop),
     cmocka_unit_test_setup_teardown(test_order_short_balance, setup_clock, stop),
     cmocka_unit_test_setup_teardown(test_renewal_into_billed_month, setup_lapse, stop),
+    cmocka_unit_test_setup_teardown(test_grace_keeps_history, setup_lapse, stop),
     cmocka_unit_test_setup_teardown(test_renew_refusals, setup_clock, stop),
     cmocka_unit_test_setup_teardown(test_bill_run_and_arrears, setup_billing, stop),
     cmocka_unit_test_setup_teardown(test_late_usage_correction, setup_billing, stop),
