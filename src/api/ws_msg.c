@@ -84,18 +84,20 @@ static net_ws_t *pending_ws(pending_t *p)
 }
 
 /* Reply if the connection is still open and still the same login; release. */
-static void pending_reply(pending_t *p, int rc, json_t *extra)
+static void pending_reply_msg(pending_t *p, int rc, const char *msg, json_t *extra)
 {
   net_ws_t *ws = pending_ws(p);
   if (ws) {
     json_t *id = pending_id(p);
-    reply(ws, id, p->op, rc, NULL, extra);
+    reply(ws, id, p->op, rc, msg, extra);
     json_decref(id);
   } else {
     json_decref(extra);
   }
   pending_free(p);
 }
+
+static void pending_reply(pending_t *p, int rc, json_t *extra) { pending_reply_msg(p, rc, NULL, extra); }
 
 static void done_reply(void *ud, int rc) { pending_reply(ud, rc, NULL); }
 
@@ -471,7 +473,7 @@ static void synced(void *ud, int rc, im_session_t *s, const im_sync_page_t *page
     for (size_t i = 0; i < page->n; i++) json_array_append_new(evs, wsm_event_json(&page->evs[i]));
     extra = json_pack("{s:o,s:I,s:b}", "events", evs, "cursor", (json_int_t)page->cursor, "complete", page->complete);
   }
-  pending_reply(p, rc, extra);
+  pending_reply_msg(p, rc, rc == IMC_E_INVAL ? "cursor is beyond the user's last event" : NULL, extra);
 }
 
 void cws_op_sync(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)

@@ -53,6 +53,7 @@ typedef struct sync_job {
   uint32_t rows, last_useq;    /* inbox rows read (kept or skipped) and the last one's useq */
   int limit;
   int cut;                     /* the page stopped at its byte budget: more follow */
+  int was_live;                /* the session was live when the page was asked for (a refusal puts it back) */
   size_t bytes, max_bytes;     /* im_page_ev_bytes of the kept events; IM_LIMIT_PAGE_BYTES */
   int64_t since, now;
   evbuf_t buf;
@@ -203,7 +204,14 @@ static void sync_done(c2c_job_t *jj, int rc)
   if (s) s->sync_busy = 0;
   c2c__committed_done(c, j->app, j->user); /* kept only for another page of the user in flight */
   if (!s) { j->cb(j->ud, rc, NULL, NULL); goto out; }
-  if (rc) { j->cb(j->ud, rc, s, NULL); goto out; }
+  if (rc) {
+    /* a refused page changes nothing: a session that was live goes on receiving pushes, unless an event
+     * of the user committed while it was quiet (pushed to nobody here): then it stays quiet, and the
+     * next sync that completes brings it (docs/protocol.md "sync") */
+    if (j->was_live && seen <= s->cursor) s->live = 1;
+    j->cb(j->ud, rc, s, NULL);
+    goto out;
+  }
   im_sync_page_t page = { j->buf.evs, j->buf.n, j->after, 0 };
   if (j->cut || j->rows == (uint32_t)j->limit) {
     page.cursor = j->last_useq; /* a full page (expired messages skipped) or its byte budget: more may follow */
@@ -239,6 +247,7 @@ int im_c2c_sync(im_c2c_t *c, im_session_t *s, uint32_t cursor, int limit, im_syn
   j->ud = ud;
   j->base.run = sync_run;
   j->base.done = sync_done;
+  j->was_live = s->live;
   s->live = 0;     /* quiet until a page completes: no push can overtake the pages */
   s->sync_busy = 1;
   c2c__submit(c, &j->base, 1);

@@ -1,0 +1,91 @@
+/* End-to-end: one-to-one corner cases found by the wave-23 review, against
+ * the real server on the wall clock (docs/protocol.md, docs/rest-api.md):
+ *  - a refused sync page (cursor beyond the user's last event) leaves a
+ *    live session live, and says why.
+ * Each test uses its own users. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "e2e.h"
+#include "e2e_msg.h"
+
+static e2e_server_t srv;
+static uint32_t app;
+static char key[80];
+
+#define TEXT(t) "[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"" t "\"}}]"
+
+static int setup(void **st)
+{
+  (void)st;
+  return e2e_start(&srv, "china", &app, key, NULL);
+}
+
+static int teardown(void **st)
+{
+  (void)st;
+  return e2e_finish(&srv);
+}
+
+static void login_live(wsc_t *c, const char *user, const char *platform)
+{
+  assert_int_equal(wsc_login(c, srv.port, app, key, user, platform), 0);
+  json_t *evs = wsc_sync_live(c);
+  assert_non_null(evs);
+  json_decref(evs);
+}
+
+static void users(const char *const *u) { import_users(srv.port, app, key, u); }
+
+/* WebSocket send on c to peer; must succeed. */
+static void send_ws(wsc_t *c, const char *to, const char *text)
+{
+  json_t *r = wsc_rpc(c, "send", "\"to\":\"%s\",\"body\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"%s\"}}]",
+                      to, text);
+  assert_non_null(r);
+  if (jint(r, "code") != 0) fail_msg("send to %s: %s", to, json_dumps(r, JSON_COMPACT));
+  json_decref(r);
+}
+
+/* ---- a refused sync ------------------------------------------------------------------- */
+static void test_refused_sync_stays_live(void **st)
+{
+  (void)st;
+  const char *const u[] = { "rs_a", "rs_b", NULL };
+  users(u);
+  wsc_t a, b;
+  login_live(&a, "rs_a", "Web");
+  login_live(&b, "rs_b", "Web");
+  send_ws(&b, "rs_a", "one");
+  json_t *p = wsc_push(&a, "msg", 5000);
+  assert_non_null(p);
+  json_decref(p);
+  json_t *r = wsc_rpc(&a, "sync", "\"cursor\":99999");
+  assert_int_equal(jint(r, "code"), 70402);
+  assert_non_null(strstr(jstr(r, "msg"), "beyond the user's last event"));
+  json_decref(r);
+  send_ws(&b, "rs_a", "two"); /* before: never pushed, the session had gone quiet */
+  p = wsc_push(&a, "msg", 5000);
+  assert_non_null(p);
+  assert_string_equal(jstr(json_array_get(json_object_get(json_object_get(p, "msg"), "body"), 0), "MsgContent.Text"), "two");
+  json_decref(p);
+  wsc_close(&a);
+  wsc_close(&b);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_refused_sync_stays_live),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
