@@ -1,7 +1,8 @@
 /* End-to-end: one-to-one corner cases found by the wave-23 review, against
  * the real server on the wall clock (docs/protocol.md, docs/rest-api.md):
  *  - a refused sync page (cursor beyond the user's last event) leaves a
- *    live session live, and says why.
+ *    live session live, and says why;
+ *  - `read` with seq 0 reads nothing and sends no receipt.
  * Each test uses its own users. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -82,10 +83,52 @@ static void test_refused_sync_stays_live(void **st)
   wsc_close(&b);
 }
 
+/* ---- read up to 0 ----------------------------------------------------------------------- */
+static int64_t unread_of(wsc_t *c, const char *peer)
+{
+  json_t *r = wsc_rpc(c, "conversations", "%s", ""), *cv;
+  size_t i;
+  int64_t n = -1;
+  json_array_foreach(json_object_get(r, "conversations"), i, cv) if (!strcmp(jstr(cv, "peer"), peer)) n = jint(cv, "unread");
+  json_decref(r);
+  return n;
+}
+
+static void test_read_seq_zero(void **st)
+{
+  (void)st;
+  const char *const u[] = { "rz_a", "rz_b", NULL };
+  users(u);
+  wsc_t a, b;
+  login_live(&a, "rz_a", "Web");
+  login_live(&b, "rz_b", "Web");
+  for (int i = 0; i < 2; i++) {
+    json_t *r = wsc_rpc(&b, "send", "\"to\":\"rz_a\",\"need_receipt\":true,\"body\":" TEXT("r"));
+    assert_int_equal(jint(r, "code"), 0);
+    json_decref(r);
+  }
+  assert_int_equal(unread_of(&a, "rz_b"), 2);
+  json_t *r = wsc_rpc(&a, "read", "\"peer\":\"rz_b\",\"seq\":0");
+  assert_int_equal(jint(r, "code"), 0);
+  json_decref(r);
+  assert_int_equal(unread_of(&a, "rz_b"), 2); /* before: 0, and two receipts for unread messages */
+  assert_null(wsc_push(&b, "receipt", 500));
+  r = wsc_rpc(&a, "read", "\"peer\":\"rz_b\"");
+  assert_int_equal(jint(r, "code"), 0);
+  json_decref(r);
+  assert_int_equal(unread_of(&a, "rz_b"), 0);
+  json_t *p = wsc_push(&b, "receipt", 5000);
+  assert_non_null(p);
+  json_decref(p);
+  wsc_close(&a);
+  wsc_close(&b);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_refused_sync_stays_live),
+    cmocka_unit_test(test_read_seq_zero),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
