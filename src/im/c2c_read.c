@@ -447,7 +447,8 @@ static void conv_row(void *ud, const store_recent_t *r)
   conv_job_t *j = ud;
   if (j->oom || (j->peer && r->peer_no != j->peer)) return;
   /* a deleted conversation is not listed; unread counts (unlisted) count its
-   * messages since the delete, which only NoLastMsg ones can be */
+   * messages since the delete, which only NoLastMsg ones can be (and once a
+   * listed message shows it again, still only those since the delete) */
   int hidden = r->hidden_seq && r->last_seq <= r->hidden_seq;
   if ((hidden && !j->unlisted) || (!r->last_seq && !r->pinned_at_s && !j->unlisted)) return;
   if (j->n == j->cap) {
@@ -460,8 +461,10 @@ static void conv_row(void *ud, const store_recent_t *r)
     j->cap = nc;
   }
   if (!(j->ids[j->nids] = strdup(r->peer_id ? r->peer_id : ""))) { j->oom = 1; return; }
+  /* unread counts what came after the read position, the clear and the delete: a conversation a
+   * message brought back after a delete counts only what came since the delete */
   uint32_t read = r->read_seq > r->cleared_seq ? r->read_seq : r->cleared_seq;
-  if (hidden && r->hidden_seq > read) read = r->hidden_seq;
+  if (r->hidden_seq > read) read = r->hidden_seq;
   /* a hidden row takes no list's place (last_seq 0: conv_run's cap skips it) */
   j->convs[j->n] = (im_conv_t){ r->peer_no, j->ids[j->nids++], hidden ? 0 : r->last_seq, r->last_time_s, read, 0,
                                 hidden ? 0 : r->pinned_at_s };

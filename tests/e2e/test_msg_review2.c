@@ -2,7 +2,9 @@
  * the real server on the wall clock (docs/protocol.md, docs/rest-api.md):
  *  - a refused sync page (cursor beyond the user's last event) leaves a
  *    live session live, and says why;
- *  - `read` with seq 0 reads nothing and sends no receipt.
+ *  - `read` with seq 0 reads nothing and sends no receipt;
+ *  - a conversation deleted with 5 unread and brought back by a message
+ *    counts 1 unread (it counted 6), on the WebSocket and in REST.
  * Each test uses its own users. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -124,11 +126,36 @@ static void test_read_seq_zero(void **st)
   wsc_close(&b);
 }
 
+/* ---- a delete forgets the unread count ------------------------------------------------ */
+static void test_delete_forgets_unread(void **st)
+{
+  (void)st;
+  const char *const u[] = { "du_a", "du_b", NULL };
+  users(u);
+  wsc_t a, b;
+  login_live(&a, "du_a", "Web");
+  login_live(&b, "du_b", "Web");
+  for (int i = 0; i < 5; i++) send_ws(&b, "du_a", "old");
+  assert_int_equal(unread_of(&a, "du_b"), 5);
+  json_t *r = wsc_rpc(&a, "conv_delete", "\"peer\":\"du_b\"");
+  assert_int_equal(jint(r, "code"), 0);
+  json_decref(r);
+  assert_int_equal(unread_of(&a, "du_b"), -1); /* not listed */
+  send_ws(&b, "du_a", "new");
+  assert_int_equal(unread_of(&a, "du_b"), 1);
+  r = v4(srv.port, app, key, "openim/get_c2c_unread_msg_num", "{\"To_Account\":\"du_a\"}");
+  assert_int_equal(jint(r, "AllC2CUnreadMsgNum"), 1);
+  json_decref(r);
+  wsc_close(&a);
+  wsc_close(&b);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_refused_sync_stays_live),
     cmocka_unit_test(test_read_seq_zero),
+    cmocka_unit_test(test_delete_forgets_unread),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
