@@ -105,8 +105,8 @@ void rest_portrait_set(rest_ctx_t *c);
 void rest_portrait_get(rest_ctx_t *c);
 /* The profile value of a tag as the API shows it (default when unset); new reference. */
 json_t *rel_profile_value(const rel_user_t *u, const char *tag);
-/* 1 if the user's AdminForbidType is SendOut. */
-int rel_profile_send_forbidden(const rel_user_t *u);
+/* 1 if the user's AdminForbidType is SendOut: its friend_add items are refused (30009). */
+int rel_profile_add_forbidden(const rel_user_t *u);
 /* The AllowType of a user ("AllowType_Type_NeedConfirm" when unset). */
 const char *rel_profile_allow_type(const rel_user_t *u);
 /* account_import's Nick / FaceUrl: writer-thread part and loop part. */
@@ -149,8 +149,8 @@ void rest_black_list_delete(rest_ctx_t *c);
 void rest_black_list_get(rest_ctx_t *c);
 void rest_black_list_check(rest_ctx_t *c);
 
-/* The relationship checks of a C2C send over WebSocket: 0, IMC_E_MSG_FORBIDDEN
- * (20012), IMC_E_MSG_BLOCKED (20007), IMC_E_MSG_NOT_FRIENDS / _NOT_PEER_FRIEND /
+/* The relationship checks of a C2C send or typing over WebSocket: 0,
+ * IMC_E_MSG_BLOCKED (20007), IMC_E_MSG_NOT_FRIENDS / _NOT_PEER_FRIEND /
  * _NOT_OWN_FRIEND (20009–20011, when the app requires friendship). */
 int rel_c2c_check(api_srv_t *srv, uint32_t app, uint32_t from_no, const char *from_id, uint32_t to_no, const char *to_id);
 

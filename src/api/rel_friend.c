@@ -138,6 +138,7 @@ static int add_one(rest_ctx_t *c, relreq_t *rr, rel_user_t *a, json_t *item, int
   if (!json_is_object(item)) return IMC_E_REL_PARAM;
   int rc = peer_rec(c, a, json_object_get(item, "To_Account"), to_id, &b);
   if (rc) return rc;
+  if (rel_profile_add_forbidden(a)) return IMC_E_REL_ADD_FORBIDDEN; /* AdminForbid_Type_SendOut: no friend requests */
   json_t *source = json_object_get(item, "AddSource");
   if (!source_ok(source) || opt_str(item, "Remark", REL_REMARK_MAX_BYTES, &remark) ||
       opt_str(item, "AddWording", REL_WORDING_MAX_BYTES, &wording) || opt_str(item, "GroupName", REL_FLIST_NAME_MAX_BYTES, &group))

@@ -94,7 +94,7 @@ json_t *rel_profile_value(const rel_user_t *u, const char *tag)
   return json_string("");
 }
 
-int rel_profile_send_forbidden(const rel_user_t *u)
+int rel_profile_add_forbidden(const rel_user_t *u)
 {
   const char *v = rel_val(u, REL_K_PROFILE, "Tag_Profile_IM_AdminForbidType");
   return v && !strcmp(v, "\"AdminForbid_Type_SendOut\"");

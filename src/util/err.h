@@ -81,6 +81,7 @@
   X(REL_FLISTS_FULL,      30011, "too many friend lists")                       \
   X(REL_IN_OWN_BLACK,     30515, "the peer is in your blocklist")               \
   X(REL_DENY_ANY,         30516, "the peer accepts no friend requests")         \
+  X(REL_ADD_FORBIDDEN,    30009, "the user may not send friend requests (Tag_Profile_IM_AdminForbidType SendOut)") \
   X(REL_IN_PEER_BLACK,    30525, "you are in the peer's blocklist")             \
   X(REL_PENDING,          30539, "friend request sent; waiting for the peer to accept") \
   X(REL_NO_PENDING,       30614, "no pending friend request from that user")    \

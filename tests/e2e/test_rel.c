@@ -1,7 +1,8 @@
 /* End-to-end: relationships against the real server — profiles
  * (profile/portrait_*), friends (sns/friend_*), friend lists (sns/group_*),
  * blocklists (sns/black_list_*), their WebSocket ops and pushes, the C2C
- * send checks they add (20007, 20009–20011, 20012), the app settings of the
+ * send checks they add (20007, 20009–20011; typing too), AdminForbidType
+ * SendOut (no friend requests, 30009), the app settings of the
  * operator API, the edition's friend cap at N and N+1, and durability
  * across a restart. Each test uses its own users. */
 #include <stdarg.h>
@@ -191,6 +192,8 @@ static void test_profile_tags(void **st)
   json_decref(r);
 }
 
+static const char *relation(const char *from, const char *to, const char *type);
+
 static void test_profile_push_and_forbid(void **st)
 {
   (void)st;
@@ -213,14 +216,18 @@ static void test_profile_push_and_forbid(void **st)
   json_decref(p);
   assert_null(wsc_push(&c, "profile", 300)); /* not a friend: nothing */
 
-  /* AdminForbidType SendOut stops the user's sends */
+  /* AdminForbidType SendOut: no friend requests (30009); messages still go (it stopped them with 20012) */
   set_profile("pp_a", "{\"Tag\":\"Tag_Profile_IM_AdminForbidType\",\"Value\":\"AdminForbid_Type_SendOut\"}");
   json_t *r = wsc_rpc(&a2, "send", "\"to\":\"pp_b\",\"body\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"x\"}}]");
-  assert_int_equal(jint(r, "code"), 20012);
-  json_decref(r);
-  set_profile("pp_a", "{\"Tag\":\"Tag_Profile_IM_AdminForbidType\",\"Value\":\"AdminForbid_Type_None\"}");
-  r = wsc_rpc(&a2, "send", "\"to\":\"pp_b\",\"body\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"x\"}}]");
   assert_int_equal(jint(r, "code"), 0);
+  json_decref(r);
+  r = ok_code(V4("sns/friend_add", "{\"From_Account\":\"pp_a\",\"AddFriendItem\":[{\"To_Account\":\"pp_c\",\"AddSource\":\"AddSource_Type_Web\"}]}"), 0);
+  assert_int_equal(item_code(r, "ResultItem", 0), 30009);
+  json_decref(r);
+  assert_string_equal(relation("pp_a", "pp_c", "CheckResult_Type_Both"), "CheckResult_Type_NoRelation");
+  set_profile("pp_a", "{\"Tag\":\"Tag_Profile_IM_AdminForbidType\",\"Value\":\"AdminForbid_Type_None\"}");
+  r = ok_code(V4("sns/friend_add", "{\"From_Account\":\"pp_a\",\"ForceAddFlags\":1,\"AddFriendItem\":[{\"To_Account\":\"pp_c\",\"AddSource\":\"AddSource_Type_Web\"}]}"), 0);
+  assert_int_equal(item_code(r, "ResultItem", 0), 0);
   json_decref(r);
   wsc_close(&a2);
   wsc_close(&b);
@@ -511,6 +518,10 @@ static void test_blocklist_and_c2c(void **st)
   r = wsc_rpc(&a, "send", "\"to\":\"b_b\",\"body\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"x\"}}]");
   assert_int_equal(jint(r, "code"), 20007);
   json_decref(r);
+  r = wsc_rpc(&a, "typing", "\"peer\":\"b_b\""); /* nor show it typing (it reached the blocker) */
+  assert_int_equal(jint(r, "code"), 20007);
+  json_decref(r);
+  assert_null(wsc_push(&b, "typing", 300));
   r = wsc_rpc(&b, "send", "\"to\":\"b_a\",\"body\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"x\"}}]");
   assert_int_equal(jint(r, "code"), 0); /* the blocker may still write */
   json_decref(r);
