@@ -149,7 +149,18 @@ void rest_black_list_delete(rest_ctx_t *c);
 void rest_black_list_get(rest_ctx_t *c);
 void rest_black_list_check(rest_ctx_t *c);
 
+/* Global mute (rel_mute.c): the user's META rows holding the end of its mute
+ * (seconds; REL_MUTE_EVER: forever). rel_mute_left: seconds left (4294967295
+ * for forever, 0 when not muted); u may be NULL. */
+#define REL_MUTE_C2C "mute_c2c_until"
+#define REL_MUTE_GROUP "mute_group_until"
+#define REL_MUTE_EVER INT64_MAX
+int64_t rel_mute_left(const rel_user_t *u, const char *key, int64_t now_s);
+void rest_setnospeaking(rest_ctx_t *c);
+void rest_getnospeaking(rest_ctx_t *c);
+
 /* The relationship checks of a C2C send or typing over WebSocket: 0,
+ * IMC_E_MSG_FORBIDDEN (20012, the sender is muted: setnospeaking),
  * IMC_E_MSG_BLOCKED (20007), IMC_E_MSG_NOT_FRIENDS / _NOT_PEER_FRIEND /
  * _NOT_OWN_FRIEND (20009–20011, when the app requires friendship). */
 int rel_c2c_check(api_srv_t *srv, uint32_t app, uint32_t from_no, const char *from_id, uint32_t to_no, const char *to_id);

@@ -51,6 +51,8 @@ const rest_route_t rest_routes[] = {
   { "recentcontact",     "get_contact_group",    rest_get_contact_group,     API_AUTH_ADMIN, 0,   16 * KB, PLAN_F_CONVERSATION_GROUPS, API_METER_REST_CALL, "a page of grouped or marked conversations and the groups" },
   { "recentcontact",     "search_contact_group", rest_search_contact_group,  API_AUTH_ADMIN, 0,   16 * KB, PLAN_F_CONVERSATION_GROUPS, API_METER_REST_CALL, "the groups and marks of up to 100 conversations" },
   { "recentcontact",     "mark_contact",         rest_mark_contact,          API_AUTH_ADMIN, 0,   64 * KB, PLAN_F_CONVERSATION_MARKS, API_METER_REST_CALL, "set or clear marks of up to 100 conversations" },
+  { "openconfigsvr",     "setnospeaking",       rest_setnospeaking,          API_AUTH_ADMIN, 0,   16 * KB, API_GATE_NONE, API_METER_REST_CALL, "mute a user's one-to-one and/or group messages for N seconds (0 ends, 4294967295 forever)" },
+  { "openconfigsvr",     "getnospeaking",       rest_getnospeaking,          API_AUTH_ADMIN, 0,   16 * KB, API_GATE_NONE, API_METER_REST_CALL, "seconds left of a user's global mute" },
   { "openconfigsvr",     "getappinfo",          rest_getappinfo,             API_AUTH_ADMIN, 0,   16 * KB, API_GATE_NONE, API_METER_REST_CALL, "the last 30 days of metered figures (docs/metering.md), one Result per day" },
   { "group_open_http_svc", "create_group", rest_create_group, API_AUTH_ADMIN, 0, 64 * KB, API_GATE_NONE, API_METER_REST_CALL, "create a group of any type (custom GroupId, owner, initial members)" },
   { "group_open_http_svc", "destroy_group", rest_destroy_group, API_AUTH_ADMIN, 0, 16 * KB, API_GATE_NONE, API_METER_REST_CALL, "dissolve a group: members notified, history and members deleted" },

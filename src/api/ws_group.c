@@ -1,6 +1,7 @@
 /* ws_group.c — the group side of the client WebSocket protocol
  * (docs/protocol.md): the pushes of the group core (one encoded frame per
  * event, shared by every receiving connection). Loop thread only. */
+#include "api/rel_api.h"
 #include "api/rest_group.h"
 #include "im/msgbody.h"
 #include "util/clock.h"
@@ -491,6 +492,10 @@ void cws_op_group_send(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, 
   in.from_no = s->user_no;
   const char *from_id = cws_user_id(srv, c);
   if (!from_id) { cws_reply(ws, id, "group_send", IMC_E_USER_NOT_FOUND, "the sender's account is gone", NULL); return; }
+  if (rel_mute_left(rel_user(srv->rel, s->sdkappid, s->user_no), REL_MUTE_GROUP, imc_clock_now_s())) {
+    cws_reply(ws, id, "group_send", IMC_E_GROUP_MUTED, "the sender is muted in every group (openconfigsvr/setnospeaking)", NULL);
+    return;
+  }
   snprintf(in.from_id, sizeof in.from_id, "%s", from_id);
   in.from_sid = s->sid;
   v = json_object_get(req, "random");

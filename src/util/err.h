@@ -86,6 +86,13 @@
   X(REL_PENDING,          30539, "friend request sent; waiting for the peer to accept") \
   X(REL_NO_PENDING,       30614, "no pending friend request from that user")    \
   X(REL_NOT_FRIEND,       31704, "not friends")                                 \
+  /* global mute (openconfigsvr/setnospeaking, getnospeaking) */                \
+  X(MUTE_PARAM,           130001, "invalid global mute request")                \
+  X(MUTE_GET_ACCOUNT,     130002, "Get_Account is missing or not a UserID")     \
+  X(MUTE_GET_USER,        130003, "Get_Account is not imported")                \
+  X(MUTE_SET_ACCOUNT,     130004, "Set_Account is missing or not a UserID")     \
+  X(MUTE_SET_USER,        130005, "Set_Account is not imported")                \
+  X(MUTE_NO_TIME,         130008, "give C2CmsgNospeakingTime or GroupmsgNospeakingTime") \
   /* client WebSocket protocol (docs/protocol.md) */                            \
   X(WS_NOT_LOGGED_IN,     70003, "log in first")                                \
   X(WS_UNKNOWN_OP,        60009, "unknown op")                                  \
@@ -150,7 +157,7 @@
   X(MSG_NOT_FRIENDS,      20009, "C2C needs friendship: the users are not friends") \
   X(MSG_NOT_PEER_FRIEND,  20010, "C2C needs friendship: the sender is not in the recipient's friend list") \
   X(MSG_NOT_OWN_FRIEND,   20011, "C2C needs friendship: the recipient is not in the sender's friend list") \
-  X(MSG_FORBIDDEN,        20012, "the sender is forbidden to send (AdminForbidType)") \
+  X(MSG_FORBIDDEN,        20012, "the sender is muted (openconfigsvr/setnospeaking)") \
   /* billing and quotes (pure library; CLI and operator API only) */           \
   X(BILL_SCHEME,          0,     "unknown price-book scheme")                   \
   X(BILL_EDITION,         0,     "unknown edition for this scheme")             \

@@ -2,7 +2,8 @@
  * (profile/portrait_*), friends (sns/friend_*), friend lists (sns/group_*),
  * blocklists (sns/black_list_*), their WebSocket ops and pushes, the C2C
  * send checks they add (20007, 20009–20011; typing too), AdminForbidType
- * SendOut (no friend requests, 30009), the app settings of the
+ * SendOut (no friend requests, 30009), global mute (setnospeaking: 20012,
+ * 10017; durable), the app settings of the
  * operator API, the edition's friend cap at N and N+1, and durability
  * across a restart. Each test uses its own users. */
 #include <stdarg.h>
@@ -632,6 +633,60 @@ static void test_restart_durable(void **st)
   assert_int_equal(wait_operator(), 0);
 }
 
+/* ---- global mute (openconfigsvr/setnospeaking) ---------------------------------------- */
+static void test_global_mute(void **st)
+{
+  (void)st;
+  const char *const u[] = { "gm_a", "gm_b", NULL };
+  users(u);
+  EXPECT(0, V4("group_open_http_svc/create_group", "{\"Owner_Account\":\"gm_a\",\"Type\":\"Public\",\"Name\":\"m\",\"GroupId\":\"gm-g\"}"));
+  /* refused requests change nothing */
+  EXPECT(130008, V4("openconfigsvr/setnospeaking", "{\"Set_Account\":\"gm_a\"}"));
+  EXPECT(130001, V4("openconfigsvr/setnospeaking", "{\"Set_Account\":\"gm_a\",\"C2CmsgNospeakingTime\":-1}"));
+  EXPECT(130001, V4("openconfigsvr/setnospeaking", "{\"Set_Account\":\"gm_a\",\"C2CmsgNospeakingTime\":60,\"GroupmsgNospeakingTime\":\"1\"}"));
+  EXPECT(130005, V4("openconfigsvr/setnospeaking", "{\"Set_Account\":\"gm_nobody\",\"C2CmsgNospeakingTime\":60}"));
+  EXPECT(130004, V4("openconfigsvr/setnospeaking", "{\"Set_Account\":7,\"C2CmsgNospeakingTime\":60}"));
+  EXPECT(130003, V4("openconfigsvr/getnospeaking", "{\"Get_Account\":\"gm_nobody\"}"));
+  json_t *r = ok_code(V4("openconfigsvr/getnospeaking", "{\"Get_Account\":\"gm_a\"}"), 0);
+  assert_int_equal(jint(r, "C2CmsgNospeakingTime"), 0);
+  assert_int_equal(jint(r, "GroupmsgNospeakingTime"), 0);
+  json_decref(r);
+  EXPECT(0, V4("openconfigsvr/setnospeaking", "{\"Set_Account\":\"gm_a\",\"C2CmsgNospeakingTime\":600,\"GroupmsgNospeakingTime\":4294967295}"));
+  r = ok_code(V4("openconfigsvr/getnospeaking", "{\"Get_Account\":\"gm_a\"}"), 0);
+  assert_true(jint(r, "C2CmsgNospeakingTime") > 590 && jint(r, "C2CmsgNospeakingTime") <= 600);
+  assert_int_equal(jint(r, "GroupmsgNospeakingTime"), 4294967295LL);
+  json_decref(r);
+  e2e_server_kill(&srv); /* durable before the reply */
+  assert_int_equal(e2e_server_start(&srv, NULL), 0);
+  assert_int_equal(wait_operator(), 0);
+  wsc_t a;
+  login(&a, "gm_a", "Web");
+  r = wsc_rpc(&a, "send", "\"to\":\"gm_b\",\"body\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"x\"}}]");
+  assert_int_equal(jint(r, "code"), 20012);
+  json_decref(r);
+  r = wsc_rpc(&a, "typing", "\"peer\":\"gm_b\"");
+  assert_int_equal(jint(r, "code"), 20012);
+  json_decref(r);
+  r = wsc_rpc(&a, "group_send", "\"group_id\":\"gm-g\",\"random\":1,\"body\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"x\"}}]");
+  assert_int_equal(jint(r, "code"), 10017);
+  json_decref(r);
+  /* the administrator's REST send is not checked */
+  EXPECT(0, V4("openim/sendmsg", "{\"From_Account\":\"gm_a\",\"To_Account\":\"gm_b\",\"MsgRandom\":1,\"MsgBody\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"r\"}}]}"));
+  /* 0 ends a mute; the other one stays */
+  EXPECT(0, V4("openconfigsvr/setnospeaking", "{\"Set_Account\":\"gm_a\",\"C2CmsgNospeakingTime\":0}"));
+  r = wsc_rpc(&a, "send", "\"to\":\"gm_b\",\"body\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"x\"}}]");
+  assert_int_equal(jint(r, "code"), 0);
+  json_decref(r);
+  r = wsc_rpc(&a, "group_send", "\"group_id\":\"gm-g\",\"random\":2,\"body\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"x\"}}]");
+  assert_int_equal(jint(r, "code"), 10017);
+  json_decref(r);
+  EXPECT(0, V4("openconfigsvr/setnospeaking", "{\"Set_Account\":\"gm_a\",\"GroupmsgNospeakingTime\":0}"));
+  r = wsc_rpc(&a, "group_send", "\"group_id\":\"gm-g\",\"random\":3,\"body\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"x\"}}]");
+  assert_int_equal(jint(r, "code"), 0);
+  json_decref(r);
+  wsc_close(&a);
+}
+
 static void test_account_delete_clears_relations(void **st)
 {
   (void)st;
@@ -698,6 +753,7 @@ int main(void)
     cmocka_unit_test(test_blocklist_and_c2c),
     cmocka_unit_test(test_friendship_required),
     cmocka_unit_test(test_restart_durable),
+    cmocka_unit_test(test_global_mute),
     cmocka_unit_test(test_account_delete_clears_relations),
     cmocka_unit_test(test_tenant_isolation),
   };
