@@ -48,6 +48,7 @@ typedef struct api_srv {
   const api_cfg_t *cfg;
   net_server_t *net;
   store_t *store;                /* startup only (load, token); closed before the loop runs */
+  int lock_fd;                   /* DIR/imcloud.lock, flock'd while the server runs (server.c data_lock); -1 none */
   store_writer_t *writer;        /* all writes */
   store_reader_t *reader;        /* reads off the loop: the change log, slow reads */
   tenant_registry_t *reg;

@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -393,6 +394,35 @@ static void msg_limits_init(api_srv_t *srv)
   api_quota_im_limits(srv, &srv->limits); /* retention and recent conversations: the app's edition */
 }
 
+/* One server per data directory: each keeps the database's state in memory
+ * (accounts, sequences, relationships) and would not see another's writes.
+ * An exclusive flock on DIR/imcloud.lock, held until the process ends (the
+ * kernel drops it on any exit, kill -9 included); the file holds the pid.
+ * The CLI's commands do not take it: they write through SQLite and the
+ * change log a running server reads. 0, or IMC_E_BUSY (in use) / IMC_E_IO. */
+static int data_lock(api_srv_t *srv, const char *dir)
+{
+  char path[4096], pid[32] = "";
+  snprintf(path, sizeof path, "%s/imcloud.lock", dir);
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    IMC_ERROR("server", "msg=\"cannot open the data directory's lock\" path=%s errno=%d", path, errno);
+    return IMC_E_IO;
+  }
+  if (flock(fd, LOCK_EX | LOCK_NB)) {
+    ssize_t n = errno == EWOULDBLOCK ? pread(fd, pid, sizeof pid - 1, 0) : -1;
+    if (n > 0) pid[strcspn(pid, "\n")] = 0;
+    else pid[0] = 0;
+    IMC_ERROR("server", "msg=\"the data directory is in use by another imcloud server\" pid=%s dir=%s", pid[0] ? pid : "?", dir);
+    close(fd);
+    return IMC_E_BUSY;
+  }
+  int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+  if (ftruncate(fd, 0) || pwrite(fd, pid, (size_t)len, 0) != len) { /* only informative: the lock is what counts */ }
+  srv->lock_fd = fd;
+  return 0;
+}
+
 /* The server state up to (not including) the listener: storage loaded, the
  * writer, the reader pool and messaging running on loop (initialized by the
  * caller). On failure everything started is stopped again (loop run until the
@@ -412,6 +442,8 @@ int api_srv_open(api_srv_t *srv, const api_cfg_t *cfg, uv_loop_t *loop)
     IMC_ERROR("server", "msg=\"cannot create data directory\" dir=%s errno=%d", cfg->data, errno);
     return IMC_E_IO;
   }
+  srv->lock_fd = -1;
+  if ((rc = data_lock(srv, cfg->data))) return rc;
   if ((rc = store_open(cfg->data, &srv->store))) {
     IMC_ERROR("server", "msg=\"cannot open the database\" dir=%s err=%s", cfg->data, imc_err_name(rc));
     return rc;
@@ -488,6 +520,8 @@ void api_srv_release(api_srv_t *srv)
   store_close(srv->store);
   srv->c2c = NULL; srv->groups = NULL; srv->meter = NULL; srv->presence = NULL; srv->reg = NULL; srv->store = NULL;
   srv->rel = NULL;
+  if (srv->lock_fd > 0) close(srv->lock_fd); /* the data directory's lock: the next server may start */
+  srv->lock_fd = -1;
 }
 
 void api_net_cfg(const api_cfg_t *cfg, net_cfg_t *n)

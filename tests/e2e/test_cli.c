@@ -242,7 +242,8 @@ static void test_exit_status_and_messages(void **st)
 }
 
 /* serve: build info in the start line; a taken port says so and how to pick
- * another, at --log-level off too. */
+ * another, at --log-level off too; a data directory in use by a server is
+ * refused. */
 static void test_serve_start_line_and_port_in_use(void **st)
 {
   (void)st;
@@ -273,6 +274,17 @@ static void test_serve_start_line_and_port_in_use(void **st)
   rc = run(out, sizeof out, err, sizeof err, "serve --log-level off --listen 127.0.0.1:0 --data '%s/sub'", file);
   assert_int_equal(rc, 1);
   assert_non_null(strstr(err, "cannot create data directory"));
+  /* a second server on a data directory in use refuses to start (it ran, and the two broke each
+   * other's sequences: 70402 "already exists"), and names the first one's pid */
+  rc = run(out, sizeof out, err, sizeof err, "serve --log-level off --listen 127.0.0.1:0 --data '%s'", srv.dir);
+  assert_int_equal(rc, 1);
+  assert_non_null(strstr(err, "in use by another imcloud server"));
+  char pid[32];
+  snprintf(pid, sizeof pid, "pid=%d ", (int)srv.pid);
+  assert_non_null(strstr(err, pid));
+  assert_int_equal(e2e_server_stop(&srv), 0);
+  /* the lock goes with the process: the same directory serves again */
+  assert_int_equal(e2e_server_start(&srv, NULL), 0);
   assert_int_equal(e2e_finish(&srv), 0);
 }
 
