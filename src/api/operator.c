@@ -91,7 +91,7 @@ static int customers_create(op_req_t *o, store_t *s)
   int64_t id;
   if (!json_is_string(name)) return fail(o, 400, IMC_E_INVAL, "name (string) is required");
   int rc = tenant_customer_create(s, json_string_value(name), imc_clock_now_s(), &id);
-  if (rc == IMC_E_INVAL) return fail(o, 400, rc, "name must be 1-127 bytes");
+  if (rc == IMC_E_INVAL) return fail(o, 400, rc, "name must be 1-127 bytes of UTF-8 text (no control characters)");
   if (rc) return rc;
   o->status = 201;
   o->out = json_pack("{s:I}", "id", (json_int_t)id);

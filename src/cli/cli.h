@@ -93,6 +93,11 @@ int cli_parse(int argc, char **argv, const cli_opt_t *opts, const char *usage,
 int cli_parse_exit(int rc);
 /* Print "imcloud <verb>: <reason>\n" to stderr. */
 void cli_err(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Print o (stolen) as one line of compact JSON. NULL (a json_pack that
+ * failed: text that is not UTF-8, or no memory) prints a message on stderr
+ * instead of crashing; the command's outcome is unchanged. */
+struct json_t;
+void cli_print_json(struct json_t *o);
 
 #define CLI_EXIT_USAGE 2  /* malformed command line */
 #define CLI_EXIT_FAIL 1   /* bad value, refused request, failure */

@@ -39,13 +39,6 @@ static json_t *app_json(const store_app_t *a, int64_t accounts)
   return o;
 }
 
-static void print_json(json_t *o)
-{
-  char *t = json_dumps(o, JSON_COMPACT);
-  printf("%s\n", t);
-  free(t);
-  json_decref(o);
-}
 
 static void on_app(void *ud, const store_app_t *a) { json_array_append_new(ud, app_json(a, -1)); }
 
@@ -105,7 +98,7 @@ static int app_create(const char *data, int64_t customer, const char *name, cons
   if (json) {
     json_t *o = app_json(&a, -1);
     json_object_set_new(o, "scheme_reason", json_string(why));
-    print_json(o);
+    cli_print_json(o);
     return 0;
   }
   printf("created app %u \"%s\" for customer %lld in %s at %s\n"
@@ -171,7 +164,7 @@ int cli_app(int argc, char **argv)
     rc = store_app_list(s, customer, on_app, arr);
     store_close(s);
     if (rc) { json_decref(arr); cli_err("app", "%s", imc_strerror(rc)); return CLI_EXIT_FAIL; }
-    if (json) { print_json(json_pack("{s:o}", "apps", arr)); return 0; }
+    if (json) { cli_print_json(json_pack("{s:o}", "apps", arr)); return 0; }
     print_list(arr);
     json_decref(arr);
     return 0;
@@ -188,7 +181,7 @@ int cli_app(int argc, char **argv)
     store_close(s);
     if (rc == IMC_E_NOTFOUND) { cli_err("app", "no app %lld (imcloud app list)", (long long)id); return CLI_EXIT_FAIL; }
     if (rc) { cli_err("app", "%s", imc_strerror(rc)); return CLI_EXIT_FAIL; }
-    if (json) print_json(app_json(&a, n));
+    if (json) cli_print_json(app_json(&a, n));
     else print_show(&a, n);
     return 0;
   }

@@ -6,7 +6,10 @@
 #include "util/num.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -22,6 +25,15 @@ void cli_err(const char *verb, const char *fmt, ...)
   vfprintf(stderr, fmt, ap);
   va_end(ap);
   fputc('\n', stderr);
+}
+
+void cli_print_json(json_t *o)
+{
+  char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
+  if (t) printf("%s\n", t);
+  else fprintf(stderr, "imcloud: the result cannot be shown as JSON (text that is not UTF-8, or out of memory)\n");
+  free(t);
+  json_decref(o);
 }
 
 static void print_usage(const char *usage, const cli_opt_t *opts)

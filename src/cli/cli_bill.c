@@ -32,13 +32,6 @@ static const char usage[] =
 
 #define DEFAULT_TZ IMC_TZ_CHINA_S
 
-static void print_json(json_t *o)
-{
-  char *t = json_dumps(o, JSON_COMPACT);
-  printf("%s\n", t);
-  free(t);
-  json_decref(o);
-}
 
 static void print_text(json_t *o)
 {
@@ -133,7 +126,7 @@ static int show(const char *data, uint32_t app, int32_t month, int json, int csv
   }
   store_close(s);
   if (rc) { cli_err("bill", "%s", err[0] ? err : imc_strerror(rc)); return CLI_EXIT_FAIL; }
-  if (json) print_json(o);
+  if (json) cli_print_json(o);
   else {
     if (csv) print_csv(o);
     else print_text(o);
@@ -157,7 +150,7 @@ static int run(const char *data, int32_t month, int json)
   char ms[16];
   snprintf(ms, sizeof ms, "%04d-%02d", month / 100, month % 100);
   if (json)
-    print_json(json_pack("{s:s,s:i,s:i,s:i,s:i,s:i,s:i,s:s?}", "month", ms, "apps", st.apps, "issued", st.issued, "existing",
+    cli_print_json(json_pack("{s:s,s:i,s:i,s:i,s:i,s:i,s:i,s:s?}", "month", ms, "apps", st.apps, "issued", st.issued, "existing",
                          st.existing, "paid", st.paid, "failed", st.failed, "later", st.later, "first_failure",
                          st.failed ? err : NULL));
   else printf("%04d-%02d: %d apps, %d bills issued (%d paid from the wallet), %d already issued, %d failed%s%s%s\n",
@@ -205,7 +198,7 @@ int cli_bill(int argc, char **argv)
     rc = meter_bill_settle(s, customer, imc_clock_now_s(), &paid);
     store_close(s);
     if (rc) { cli_err("bill settle", "%s", rc == IMC_E_NOTFOUND ? "no such customer" : imc_strerror(rc)); return CLI_EXIT_FAIL; }
-    if (json) print_json(json_pack("{s:I,s:i}", "customer_id", (json_int_t)customer, "paid", paid));
+    if (json) cli_print_json(json_pack("{s:I,s:i}", "customer_id", (json_int_t)customer, "paid", paid));
     else printf("customer %lld: %d bills paid from the wallet\n", (long long)customer, paid);
     return 0;
   }

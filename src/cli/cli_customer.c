@@ -8,6 +8,7 @@
 #include "tenant/tenant.h"
 #include "util/clock.h"
 #include "util/err.h"
+#include "util/utf8.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -25,26 +26,22 @@ static void on_customer(void *ud, const store_customer_t *c)
   json_array_append_new(arr, json_pack("{s:I,s:s,s:I}", "id", (json_int_t)c->id, "name", c->name, "created_at", (json_int_t)c->created_at_s));
 }
 
-static void print_json(json_t *o)
-{
-  char *t = json_dumps(o, JSON_COMPACT);
-  printf("%s\n", t);
-  free(t);
-  json_decref(o);
-}
 
 static int create(const char *data, const char *name, int json)
 {
   store_t *s;
   int64_t id, now = imc_clock_now_s();
   /* refuse a bad name before anything is created on disk */
-  if (!*name || strlen(name) > 127) { cli_err("customer", "--name must be 1-127 bytes"); return CLI_EXIT_FAIL; }
+  if (!*name || strlen(name) > 127 || !imc_utf8_text(name)) {
+    cli_err("customer", "--name must be 1-127 bytes of UTF-8 text (no control characters)");
+    return CLI_EXIT_FAIL;
+  }
   int rc = cli_store_create("customer", data, &s);
   if (rc) return rc;
   rc = tenant_customer_create(s, name, now, &id);
   store_close(s);
   if (rc) { cli_err("customer", "%s", imc_strerror(rc)); return CLI_EXIT_FAIL; }
-  if (json) { print_json(json_pack("{s:I,s:s,s:I}", "id", (json_int_t)id, "name", name, "created_at", (json_int_t)now)); return 0; }
+  if (json) { cli_print_json(json_pack("{s:I,s:s,s:I}", "id", (json_int_t)id, "name", name, "created_at", (json_int_t)now)); return 0; }
   char when[64];
   printf("created customer %lld \"%s\" in %s at %s\n"
          "next: imcloud app create --customer %lld --name NAME --region china --data %s\n",
@@ -65,7 +62,7 @@ static int big_groups(const char *data, int64_t customer, int64_t extra, int jso
   store_close(s);
   if (rc == IMC_E_NOTFOUND) { cli_err("customer", "no customer %lld", (long long)customer); return CLI_EXIT_FAIL; }
   if (rc) { cli_err("customer", "%s", imc_strerror(rc)); return CLI_EXIT_FAIL; }
-  if (json) { print_json(json_pack("{s:I,s:I}", "customer_id", (json_int_t)customer, "big_groups_extra", (json_int_t)extra)); return 0; }
+  if (json) { cli_print_json(json_pack("{s:I,s:I}", "customer_id", (json_int_t)customer, "big_groups_extra", (json_int_t)extra)); return 0; }
   printf("customer %lld: %lld 10,000-member groups added to the edition's quota (P-17)\n", (long long)customer,
          (long long)extra);
   return 0;
@@ -105,7 +102,7 @@ int cli_customer(int argc, char **argv)
   rc = store_customer_list(s, on_customer, arr);
   store_close(s);
   if (rc) { json_decref(arr); cli_err("customer", "%s", imc_strerror(rc)); return CLI_EXIT_FAIL; }
-  if (json) { print_json(json_pack("{s:o}", "customers", arr)); return 0; }
+  if (json) { cli_print_json(json_pack("{s:o}", "customers", arr)); return 0; }
   size_t i;
   json_t *v;
   char when[64];

@@ -36,13 +36,6 @@ static const char addon_usage[] =
   "  add-ons: avchatroom_unlimited, member_cap=N, groups_per_user=N, local_audit, av_call=basic|advanced|premium,\n"
   "  retention (postpaid, until changed; 0 ends it): c2c_roaming_months=N (s2019, s2020), history_days=N (s2022, intl, legacy)";
 
-static void print_json(json_t *o)
-{
-  char *t = json_dumps(o, JSON_COMPACT);
-  printf("%s\n", t);
-  free(t);
-  json_decref(o);
-}
 
 
 /* --at: a day no later than today; default today (billing time zone, M-1). */
@@ -91,7 +84,7 @@ static int finish(const char *verb, store_t *s, uint32_t sdkappid, int64_t now_s
   if (json) {
     json_t *o = json_pack("{s:o}", "state", st);
     if (order) { json_object_set_new(o, "order", order); json_object_set_new(o, "replayed", json_boolean(replayed)); }
-    print_json(o);
+    cli_print_json(o);
     return 0;
   }
   json_decref(order);
@@ -197,7 +190,7 @@ int cli_app_life(int argc, char **argv)
   json_t *st = tenant_app_state_json(s, id, day, now_s);
   store_close(s);
   if (!st) { cli_err("app", "no such app"); return CLI_EXIT_FAIL; }
-  if (o.json) { print_json(st); return 0; }
+  if (o.json) { cli_print_json(st); return 0; }
   const char *k;
   json_t *v;
   json_object_foreach(st, k, v) {
@@ -284,7 +277,7 @@ int cli_addon(int argc, char **argv)
   if (o.json) {
     char d[16];
     imc_date_format(day, d, sizeof d);
-    print_json(json_pack("{s:I,s:s,s:o}", "sdkappid", (json_int_t)id, "date", d, "addons", arr));
+    cli_print_json(json_pack("{s:I,s:s,s:o}", "sdkappid", (json_int_t)id, "date", d, "addons", arr));
   } else {
     json_decref(arr);
   }

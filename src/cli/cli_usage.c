@@ -8,6 +8,7 @@
 #include "util/clock.h"
 #include "util/date.h"
 #include "util/err.h"
+#include "util/utf8.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -27,13 +28,6 @@ static const char usage[] =
 
 #define DEFAULT_TZ IMC_TZ_CHINA_S
 
-static void print_json(json_t *o)
-{
-  char *t = json_dumps(o, JSON_COMPACT);
-  printf("%s\n", t);
-  free(t);
-  json_decref(o);
-}
 
 static char *read_file(const char *path, size_t max, size_t *len)
 {
@@ -122,7 +116,7 @@ static int show(const char *data, uint32_t app, const char *month, int json, int
     cli_err("usage", "%s", rc == IMC_E_NOTFOUND ? "no such app" : rc == IMC_E_CONFIG ? "the billing_tz setting of the app's region is invalid" : imc_strerror(rc));
     return CLI_EXIT_FAIL;
   }
-  if (json) print_json(meter_report_json(&r));
+  if (json) cli_print_json(meter_report_json(&r));
   else if (csv) print_csv(&r);
   else print_text(&r);
   return 0;
@@ -144,7 +138,7 @@ static int import(const char *data, uint32_t app, const char *month, const char 
   store_close(s);
   free(text);
   if (rc) { cli_err("usage import", "%s: %s", file, err); return CLI_EXIT_FAIL; }
-  if (json) print_json(json_pack("{s:I,s:I,s:s}", "sdkappid", (json_int_t)app, "document", (json_int_t)id, "source", file));
+  if (json) cli_print_json(json_pack("{s:I,s:I,s:s}", "sdkappid", (json_int_t)app, "document", (json_int_t)id, "source", file));
   else printf("imported %s for app %u (document %lld)\n", file, app, (long long)id);
   return 0;
 }
@@ -154,7 +148,11 @@ static int record_minutes(const char *data, uint32_t app, const char *kind, int6
 {
   const char *verb = "usage record-minutes";
   if (!kind || meter_call_kind(kind) < 0) { cli_err(verb, "--kind must be audio, video_sd, video_hd or video_fhd"); return CLI_EXIT_USAGE; }
-  if (!event_id || !event_id[0] || strlen(event_id) > 64) { cli_err(verb, "--event-id is required (1-64 bytes)"); return CLI_EXIT_USAGE; }
+  if (!event_id) { cli_err(verb, "--event-id is required (1-64 bytes of UTF-8 text, no control characters)"); return CLI_EXIT_USAGE; }
+  if (!event_id[0] || strlen(event_id) > 64 || !imc_utf8_text(event_id)) {
+    cli_err(verb, "--event-id must be 1-64 bytes of UTF-8 text (no control characters)");
+    return CLI_EXIT_FAIL;
+  }
   if (minutes <= 0) { cli_err(verb, "--minutes is required"); return CLI_EXIT_USAGE; }
   int y, m, d;
   if (date && imc_date_parse(date, &y, &m, &d)) { cli_err(verb, "--date must be YYYY-MM-DD"); return CLI_EXIT_USAGE; }
@@ -169,7 +167,7 @@ static int record_minutes(const char *data, uint32_t app, const char *kind, int6
   char ds[16];
   snprintf(ds, sizeof ds, "%04d-%02d-%02d", day / 10000, day / 100 % 100, day % 100);
   if (json)
-    print_json(json_pack("{s:I,s:s,s:s,s:I,s:s,s:b}", "sdkappid", (json_int_t)app, "date", ds, "kind", kind,
+    cli_print_json(json_pack("{s:I,s:s,s:s,s:I,s:s,s:b}", "sdkappid", (json_int_t)app, "date", ds, "kind", kind,
                          "minutes", (json_int_t)minutes, "event_id", event_id, "replayed", replayed));
   else printf("%s %lld %s minutes on %s for app %u%s\n", replayed ? "already recorded:" : "recorded", (long long)minutes, kind,
               ds, app, replayed ? " (nothing added)" : "");

@@ -21,13 +21,6 @@ static const char usage[] =
   "  Amounts are integer fen (100 fen = 1 元). A reference is unique per customer: repeating a top-up\n"
   "  with the same reference and amount changes nothing (safe to retry). The data directory must exist.";
 
-static void print_json(json_t *o)
-{
-  char *t = json_dumps(o, JSON_COMPACT);
-  printf("%s\n", t);
-  free(t);
-  json_decref(o);
-}
 
 static void on_entry(void *ud, const store_ledger_t *e) { json_array_append_new(ud, tenant_ledger_json(e)); }
 
@@ -78,7 +71,7 @@ int cli_wallet(int argc, char **argv)
     if (json) {
       json_t *o = tenant_ledger_json(&e);
       json_object_set_new(o, "replayed", json_boolean(e.replayed));
-      print_json(o);
+      cli_print_json(o);
     } else {
       char amt[80], bal[80];
       printf("%s %s to customer %lld (entry %lld, reference %s)\nbalance %s\n",
@@ -96,7 +89,7 @@ int cli_wallet(int argc, char **argv)
   store_close(s);
   if (rc == IMC_E_NOTFOUND) { json_decref(arr); cli_err("wallet", "--customer: no customer %lld (imcloud customer list)", (long long)customer); return CLI_EXIT_FAIL; }
   if (rc) { json_decref(arr); cli_err("wallet", "%s", imc_strerror(rc)); return CLI_EXIT_FAIL; }
-  if (json) { print_json(json_pack("{s:I,s:I,s:o}", "customer_id", (json_int_t)customer, "balance_fen", (json_int_t)bal, "entries", arr)); return 0; }
+  if (json) { cli_print_json(json_pack("{s:I,s:I,s:o}", "customer_id", (json_int_t)customer, "balance_fen", (json_int_t)bal, "entries", arr)); return 0; }
   char money[80], when[64], a[40], b[40];
   printf("customer %lld \"%s\": balance %s\n", (long long)customer, c.name, cli_fmt_money(bal, money, sizeof money));
   if (json_array_size(arr))

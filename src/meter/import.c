@@ -8,6 +8,7 @@
 #include "store/store.h"
 #include "util/date.h"
 #include "util/err.h"
+#include "util/utf8.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -78,6 +79,7 @@ int meter_import(store_t *s, uint32_t app, int32_t yyyymm, const char *source, c
                  int64_t now_s, int64_t *doc_id, char *err, size_t cap)
 {
   if (cap) err[0] = 0;
+  if (!source || !imc_utf8_valid(source, strlen(source))) return ierr(err, cap, "the document's source name must be UTF-8");
   store_app_t a;
   int rc = store_app_get(s, app, &a);
   if (rc) return rc == IMC_E_NOTFOUND ? imc_errf(err, cap, rc, "no app %u", app) : rc;

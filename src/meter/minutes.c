@@ -6,6 +6,7 @@
 #include "store/store.h"
 #include "util/date.h"
 #include "util/err.h"
+#include "util/utf8.h"
 
 #include <string.h>
 
@@ -15,7 +16,8 @@ int meter_record_minutes(store_t *s, uint32_t app, const char *kind, int64_t min
 {
   int k = kind ? meter_call_kind(kind) : IMC_E_INVAL;
   if (k < 0) return imc_errf(err, cap, IMC_E_INVAL, "kind must be audio, video_sd, video_hd or video_fhd");
-  if (!event_id || !event_id[0] || strlen(event_id) > 64) return imc_errf(err, cap, IMC_E_INVAL, "event_id must be 1-64 bytes");
+  if (!event_id || !event_id[0] || strlen(event_id) > 64 || !imc_utf8_text(event_id))
+    return imc_errf(err, cap, IMC_E_INVAL, "event_id must be 1-64 bytes of UTF-8 text (no control characters)");
   if (minutes <= 0 || minutes > 1000000000) return imc_errf(err, cap, IMC_E_INVAL, "minutes must be 1..1000000000");
   int y, m, d, tz;
   if (date && imc_date_parse(date, &y, &m, &d)) return imc_errf(err, cap, IMC_E_INVAL, "date must be YYYY-MM-DD");

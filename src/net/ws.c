@@ -10,6 +10,7 @@
  * here (memory per idle connection is a product metric). Loop thread only. */
 #include "net/net_int.h"
 #include "util/err.h"
+#include "util/utf8.h"
 
 #include <assert.h>
 #include <stddef.h>
@@ -21,35 +22,6 @@ struct ws_state {
   char *msg; size_t msg_len;              /* fragmented message so far */
   uint8_t in_msg;
 };
-
-/* Strict UTF-8 (no overlongs, surrogates or code points above U+10FFFF). */
-static int utf8_ok(const unsigned char *s, size_t n)
-{
-  size_t i = 0;
-  while (i < n) {
-    if (n - i >= 8) { /* eight ASCII bytes at once: most text is ASCII */
-      uint64_t x;
-      memcpy(&x, s + i, 8);
-      if (!(x & 0x8080808080808080ull)) { i += 8; continue; }
-    }
-    unsigned char c = s[i];
-    if (c < 0x80) { i++; continue; }
-    size_t need;
-    uint32_t cp;
-    if (c >= 0xc2 && c <= 0xdf) { need = 1; cp = c & 0x1f; }
-    else if (c >= 0xe0 && c <= 0xef) { need = 2; cp = c & 0x0f; }
-    else if (c >= 0xf0 && c <= 0xf4) { need = 3; cp = c & 0x07; }
-    else return 0;
-    for (size_t k = 1; k <= need; k++) {
-      if (i + k >= n || (s[i + k] & 0xc0) != 0x80) return 0;
-      cp = cp << 6 | (s[i + k] & 0x3f);
-    }
-    if ((need == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (need == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-      return 0;
-    i += need + 1;
-  }
-  return 1;
-}
 
 /* Write one final, unmasked server frame of data[0..len) at dst (room for
  * NET_WS_HEAD_MAX + len); its length. */
@@ -260,7 +232,7 @@ static void on_frame(struct net_conn *c, int fin, int op, char *p, size_t n)
   case 0x1: /* text */
     if (w && w->in_msg) { fail(c, 1002, "new message inside a fragmented one"); return; }
     if (fin) {
-      if (!utf8_ok((unsigned char *)p, n)) { fail(c, 1007, "text is not valid UTF-8"); return; }
+      if (!imc_utf8_valid((unsigned char *)p, n)) { fail(c, 1007, "text is not valid UTF-8"); return; }
       activity(c);
       if (s->h.on_ws_text) s->h.on_ws_text(s->h.ud, c, p, n);
       return;
@@ -282,7 +254,7 @@ static void on_frame(struct net_conn *c, int fin, int op, char *p, size_t n)
     }
     if (!fin) return;
     w->in_msg = 0;
-    if (!utf8_ok((unsigned char *)w->msg, w->msg_len)) { fail(c, 1007, "text is not valid UTF-8"); return; }
+    if (!imc_utf8_valid((unsigned char *)w->msg, w->msg_len)) { fail(c, 1007, "text is not valid UTF-8"); return; }
     {
       char *m = w->msg;
       size_t ml = w->msg_len;
@@ -297,7 +269,7 @@ static void on_frame(struct net_conn *c, int fin, int op, char *p, size_t n)
   case 0x8: { /* close: answer with the same code, then close */
     uint16_t code = n >= 2 ? (uint16_t)((unsigned char)p[0] << 8 | (unsigned char)p[1]) : 1000;
     if (n == 1 || (n >= 2 && (code < 1000 || code == 1004 || code == 1005 || code == 1006 || (code > 1014 && code < 3000) || code > 4999))) code = 1002;
-    else if (n > 2 && !utf8_ok((const unsigned char *)p + 2, n - 2)) code = 1007; /* RFC 6455 §5.5.1, §8.1: the reason is UTF-8 */
+    else if (n > 2 && !imc_utf8_valid((const unsigned char *)p + 2, n - 2)) code = 1007; /* RFC 6455 §5.5.1, §8.1: the reason is UTF-8 */
     net_ws_close(c, code, NULL);
     return;
   }

@@ -3,6 +3,7 @@
 #include "auth/optoken.h"
 #include "billing/billing_scheme.h"
 #include "util/err.h"
+#include "util/utf8.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -15,7 +16,8 @@ int tenant_user_id_valid(const char *uid)
   return 1;
 }
 
-static int name_ok(const char *name) { return name && *name && strlen(name) <= 127; }
+/* 1-127 bytes of UTF-8 text without control characters (JSON shows every stored name) */
+static int name_ok(const char *name) { return name && *name && strlen(name) <= 127 && imc_utf8_text(name); }
 
 int tenant_customer_create(store_t *s, const char *name, int64_t now_s, int64_t *id)
 {
@@ -55,7 +57,7 @@ int tenant_app_check(const tenant_app_params_t *p, const char **field, const cha
   bill_scheme_t scheme;
   const char *f = NULL, *r = NULL;
   int rc = IMC_E_INVAL;
-  if (!name_ok(p->name)) f = "name", r = "must be 1-127 bytes";
+  if (!name_ok(p->name)) f = "name", r = "must be 1-127 bytes of UTF-8 text (no control characters)";
   else if (!bill_region_known(p->region)) f = "region", r = "must be one of china, singapore, india, korea, germany, usa, japan, indonesia";
   else if (p->scheme && bill_scheme_parse(p->scheme, &scheme)) f = "scheme", r = "must be one of legacy, s2019, s2020, s2022, intl", rc = IMC_E_BILL_SCHEME;
   else if (p->created_at_s > p->now_s) f = "created_at", r = "must not be in the future";

@@ -5,6 +5,7 @@
  * signs per kind, input limits, idempotent references. */
 #include "tenant/tenant.h"
 #include "util/err.h"
+#include "util/utf8.h"
 
 #include <jansson.h>
 #include <string.h>
@@ -38,7 +39,7 @@ int tenant_wallet_check(int64_t amount_fen, const char *reason, const char *refe
 {
   const char *f = NULL, *r = NULL;
   if (amount_fen < 1 || amount_fen > TENANT_WALLET_MAX_FEN) f = "amount_fen", r = "must be an integer 1..10^14";
-  else if (!reason || !reason[0] || strlen(reason) > 200) f = "reason", r = "must be 1-200 bytes";
+  else if (!reason || !reason[0] || strlen(reason) > 200 || !imc_utf8_text(reason)) f = "reason", r = "must be 1-200 bytes of UTF-8 text (no control characters)";
   else if (!reference || !printable(reference, 64)) f = "reference", r = "must be 1-64 printable ASCII bytes, no space";
   if (field) *field = f;
   if (rule) *rule = r;

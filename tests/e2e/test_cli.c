@@ -216,6 +216,11 @@ static void test_exit_status_and_messages(void **st)
     { "wallet topup --customer 1 --amount-fen 5 --reference 'has space'", "--reference: \"has space\" must be 1-64 printable", "reason" },
     { "wallet topup --customer 1 --amount-fen 5 --reason ''", "--reason: \"\" must be 1-200 bytes", "reference" },
     { "wallet show --customer 4242", "--customer: no customer 4242", NULL },
+    /* text that is not UTF-8 (a GBK terminal): refused before anything is written (it was stored, then
+     * --json crashed and the rows vanished from every JSON listing) */
+    { "customer create --name \"$(printf 'x\\377')\" --json", "--name must be 1-127 bytes of UTF-8 text", NULL },
+    { "app create --customer 1 --name \"$(printf 'x\\377')\" --region china", "must be 1-127 bytes of UTF-8 text", NULL },
+    { "wallet topup --customer 1 --amount-fen 5 --reason \"$(printf 'x\\377')\"", "must be 1-200 bytes of UTF-8 text", NULL },
     { "usersig gen --sdkappid 1400000001 --key 5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e --identifier u --expire -5",
       "--expire: \"-5\" is not an integer in [1,", NULL },
     { "usersig gen --sdkappid 1400000001 --key zz --identifier u", "--key: the secret key of an app is 64 hex digits", "identifier" },
@@ -239,6 +244,10 @@ static void test_exit_status_and_messages(void **st)
   /* nothing was created by the refused commands */
   assert_int_equal(run(out, sizeof out, err, sizeof err, "app list --json --data '%s'", d), 0);
   assert_string_equal(out, "{\"apps\":[]}\n");
+  assert_int_equal(run(out, sizeof out, err, sizeof err, "customer list --json --data '%s'", d), 0);
+  assert_null(strstr(out, "\"id\":2"));
+  assert_int_equal(run(out, sizeof out, err, sizeof err, "wallet show --customer 1 --json --data '%s'", d), 0);
+  assert_non_null(strstr(out, "\"balance_fen\":0,"));
 }
 
 /* serve: build info in the start line; a taken port says so and how to pick
