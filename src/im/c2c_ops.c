@@ -102,7 +102,7 @@ typedef struct pin_count { uint32_t peer, n; } pin_count_t;
 static void count_pinned(void *ud, const store_recent_t *r)
 {
   pin_count_t *pc = ud;
-  if (r->pinned_at_s && r->peer_no != pc->peer) pc->n++;
+  if (r->pinned_at_s && r->peer_no != pc->peer && r->peer_id && r->peer_id[0]) pc->n++; /* a deleted peer's row is listed nowhere */
 }
 
 static int op_run(store_t *s, c2c_job_t *jj)

@@ -446,6 +446,7 @@ static void conv_row(void *ud, const store_recent_t *r)
 {
   conv_job_t *j = ud;
   if (j->oom || (j->peer && r->peer_no != j->peer)) return;
+  if (!r->peer_id || !r->peer_id[0]) return; /* the peer's account was deleted: a conversation no call could name (it showed as "") */
   /* a deleted conversation is not listed; unread counts (unlisted) count its
    * messages since the delete, which only NoLastMsg ones can be (and once a
    * listed message shows it again, still only those since the delete) */

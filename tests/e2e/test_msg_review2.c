@@ -4,7 +4,9 @@
  *    live session live, and says why;
  *  - `read` with seq 0 reads nothing and sends no receipt;
  *  - a conversation deleted with 5 unread and brought back by a message
- *    counts 1 unread (it counted 6), on the WebSocket and in REST.
+ *    counts 1 unread (it counted 6), on the WebSocket and in REST;
+ *  - a conversation with an account since deleted leaves the lists (it
+ *    stayed as a pinned "peer":"" no call could delete or unpin).
  * Each test uses its own users. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -150,12 +152,44 @@ static void test_delete_forgets_unread(void **st)
   wsc_close(&b);
 }
 
+/* ---- a deleted peer ------------------------------------------------------------------------ */
+static void test_deleted_peer_leaves_lists(void **st)
+{
+  (void)st;
+  const char *const u[] = { "dp_a", "dp_b", "dp_c", NULL };
+  users(u);
+  wsc_t a;
+  login_live(&a, "dp_a", "Web");
+  send_ws(&a, "dp_b", "to b");
+  send_ws(&a, "dp_c", "to c");
+  json_t *r = wsc_rpc(&a, "pin", "\"peer\":\"dp_b\",\"pinned\":true");
+  assert_int_equal(jint(r, "code"), 0);
+  json_decref(r);
+  r = v4(srv.port, app, key, "im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"dp_b\"}]}");
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  json_decref(r);
+  r = wsc_rpc(&a, "conversations", "%s", "");
+  json_t *convs = json_object_get(r, "conversations"), *cv;
+  size_t i;
+  json_array_foreach(convs, i, cv) if (!jstr(cv, "peer")[0]) fail_msg("a nameless conversation: %s", json_dumps(r, JSON_COMPACT));
+  assert_int_equal(json_array_size(convs), 1);
+  assert_string_equal(jstr(json_array_get(convs, 0), "peer"), "dp_c");
+  json_decref(r);
+  r = v4(srv.port, app, key, "recentcontact/get_list", "{\"From_Account\":\"dp_a\",\"TimeStamp\":0,\"StartIndex\":0,"
+         "\"TopTimeStamp\":0,\"TopStartIndex\":0,\"AssistFlags\":15}");
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  assert_int_equal(json_array_size(json_object_get(r, "SessionItem")), 1);
+  json_decref(r);
+  wsc_close(&a);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_refused_sync_stays_live),
     cmocka_unit_test(test_read_seq_zero),
     cmocka_unit_test(test_delete_forgets_unread),
+    cmocka_unit_test(test_deleted_peer_leaves_lists),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
