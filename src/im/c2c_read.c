@@ -450,7 +450,9 @@ static void conv_row(void *ud, const store_recent_t *r)
   /* a deleted conversation is not listed; unread counts (unlisted) count its
    * messages since the delete, which only NoLastMsg ones can be (and once a
    * listed message shows it again, still only those since the delete) */
-  int hidden = r->hidden_seq && r->last_seq <= r->hidden_seq;
+  /* a delete unpins; a pin after it brings the conversation back (it was pinned, counted in the 50, and
+   * shown nowhere) */
+  int hidden = r->hidden_seq && r->last_seq <= r->hidden_seq && !r->pinned_at_s;
   if ((hidden && !j->unlisted) || (!r->last_seq && !r->pinned_at_s && !j->unlisted)) return;
   if (j->n == j->cap) {
     size_t nc = j->cap ? j->cap * 2 : 16;

@@ -6,7 +6,9 @@
  *  - a conversation deleted with 5 unread and brought back by a message
  *    counts 1 unread (it counted 6), on the WebSocket and in REST;
  *  - a conversation with an account since deleted leaves the lists (it
- *    stayed as a pinned "peer":"" no call could delete or unpin).
+ *    stayed as a pinned "peer":"" no call could delete or unpin);
+ *  - pinning a deleted conversation brings it back, pinned (it was pinned,
+ *    counted in the 50, and listed nowhere).
  * Each test uses its own users. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -183,6 +185,31 @@ static void test_deleted_peer_leaves_lists(void **st)
   wsc_close(&a);
 }
 
+/* ---- a pin after a delete ------------------------------------------------------------------ */
+static void test_pin_after_delete_shows(void **st)
+{
+  (void)st;
+  const char *const u[] = { "pd_a", "pd_b", NULL };
+  users(u);
+  wsc_t a;
+  login_live(&a, "pd_a", "Web");
+  send_ws(&a, "pd_b", "x");
+  json_t *r = wsc_rpc(&a, "conv_delete", "\"peer\":\"pd_b\"");
+  assert_int_equal(jint(r, "code"), 0);
+  json_decref(r);
+  assert_int_equal(unread_of(&a, "pd_b"), -1);
+  r = wsc_rpc(&a, "pin", "\"peer\":\"pd_b\",\"pinned\":true");
+  assert_int_equal(jint(r, "code"), 0);
+  json_decref(r);
+  r = wsc_rpc(&a, "conversations", "%s", "");
+  json_t *cv = json_array_get(json_object_get(r, "conversations"), 0);
+  assert_string_equal(jstr(cv, "peer"), "pd_b");
+  assert_true(json_is_true(json_object_get(cv, "pinned")));
+  assert_int_equal(jint(cv, "unread"), 0);
+  json_decref(r);
+  wsc_close(&a);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -190,6 +217,7 @@ int main(void)
     cmocka_unit_test(test_read_seq_zero),
     cmocka_unit_test(test_delete_forgets_unread),
     cmocka_unit_test(test_deleted_peer_leaves_lists),
+    cmocka_unit_test(test_pin_after_delete_shows),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
