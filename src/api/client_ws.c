@@ -650,7 +650,12 @@ void cws_on_text(void *ud, net_ws_t *ws, const char *data, size_t len)
     return;
   }
   json_t *id = json_object_get(req, "id");
-  if (id && !json_is_string(id) && !json_is_integer(id)) id = NULL;
+  if (json_is_null(id)) id = NULL; /* as absent */
+  if (id && !json_is_string(id) && !json_is_integer(id)) { /* refused unrun: its reply could not carry it */
+    reply(ws, NULL, json_string_value(json_object_get(req, "op")), IMC_E_JSON_PARSE, "id must be a string or an integer", NULL);
+    json_decref(req);
+    return;
+  }
   json_t *op = json_object_get(req, "op");
   if (!json_is_string(op)) { reply(ws, id, NULL, IMC_E_JSON_PARSE, "op must be a string", NULL); json_decref(req); return; }
   const char *name = json_string_value(op);

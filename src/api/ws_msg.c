@@ -348,7 +348,8 @@ static int tok_id(const jsonr_doc_t *d, uint32_t v, json_t **id, int64_t *num, i
   if (v == JSONR_NONE) return 0;
   const jsonr_tok_t *t = &d->t[v];
   if (t->type == JSONR_INTEGER) { *num = jsonr_int(d, v); *is_num = 1; return 0; }
-  if (t->type != JSONR_STRING) return 0;
+  if (t->type == JSONR_NULL) return 0;             /* as absent */
+  if (t->type != JSONR_STRING) return IMC_E_INVAL; /* the general path refuses it (an id no reply could echo) */
   else if (!(t->flags & JSONR_F_ESCAPED)) *id = json_stringn_nocheck(d->s + t->start, t->len);
   else {
     char *b = malloc(t->len ? t->len : 1);

@@ -8,7 +8,9 @@
  *  - a conversation with an account since deleted leaves the lists (it
  *    stayed as a pinned "peer":"" no call could delete or unpin);
  *  - pinning a deleted conversation brings it back, pinned (it was pinned,
- *    counted in the 50, and listed nowhere).
+ *    counted in the 50, and listed nowhere);
+ *  - a request whose id is not a string or an integer is refused unrun
+ *    (a send ran and its reply said "id":null).
  * Each test uses its own users. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -49,6 +51,13 @@ static void login_live(wsc_t *c, const char *user, const char *platform)
   json_t *evs = wsc_sync_live(c);
   assert_non_null(evs);
   json_decref(evs);
+}
+
+/* any reply (a frame with a code) */
+static int match_type_resp_any(json_t *o, const void *arg)
+{
+  (void)arg;
+  return json_object_get(o, "code") != NULL;
 }
 
 static void users(const char *const *u) { import_users(srv.port, app, key, u); }
@@ -210,6 +219,32 @@ static void test_pin_after_delete_shows(void **st)
   wsc_close(&a);
 }
 
+/* ---- ids a reply cannot echo ----------------------------------------------------------------- */
+static void test_bad_id_refused(void **st)
+{
+  (void)st;
+  const char *const u[] = { "bi_a", "bi_b", NULL };
+  users(u);
+  wsc_t a;
+  login_live(&a, "bi_a", "Web");
+  static const char *const ids[] = { "1.5", "true", "[7]", "{\"n\":7}" };
+  char frame[512];
+  for (size_t i = 0; i < sizeof ids / sizeof *ids; i++) {
+    snprintf(frame, sizeof frame, "{\"id\":%s,\"op\":\"send\",\"to\":\"bi_b\",\"body\":" TEXT("x") "}", ids[i]);
+    assert_int_equal(e2e_ws_send_text(a.fd, frame), 0);
+    json_t *r = wsc_take(&a, match_type_resp_any, NULL, 5000);
+    assert_non_null(r);
+    assert_int_equal(jint(r, "code"), 60003);
+    json_decref(r);
+  }
+  json_t *h = v4(srv.port, app, key, "openim/admin_getroammsg",
+                 "{\"Operator_Account\":\"bi_a\",\"Peer_Account\":\"bi_b\",\"MaxCnt\":10,\"MinTime\":0,\"MaxTime\":%lld}",
+                 (long long)time(NULL) + 10);
+  assert_int_equal(jint(h, "MsgCnt"), 0); /* none ran */
+  json_decref(h);
+  wsc_close(&a);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -218,6 +253,7 @@ int main(void)
     cmocka_unit_test(test_delete_forgets_unread),
     cmocka_unit_test(test_deleted_peer_leaves_lists),
     cmocka_unit_test(test_pin_after_delete_shows),
+    cmocka_unit_test(test_bad_id_refused),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
