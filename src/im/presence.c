@@ -75,11 +75,13 @@ int im_presence_add(im_presence_t *p, im_session_t *s, int multi_device, im_sess
     if (!(e = calloc(1, sizeof *e))) return IMC_E_NOMEM;
     if (u64map_put(&p->users, key, e)) { free(e); return IMC_E_NOMEM; }
   }
-  if (!multi_device) {
+  {
+    /* one session per platform, or with several devices per platform one per device: a reconnect from
+     * the same device displaces its half-open predecessor (equal device hashes of two devices would too) */
     im_session_t **pp = &e->head;
     while (*pp) {
       im_session_t *cur = *pp;
-      if (cur->platform == s->platform) {
+      if (cur->platform == s->platform && (!multi_device || (s->device_hash && cur->device_hash == s->device_hash))) {
         *pp = cur->next;
         cur->linked = 0;
         cur->next = *displaced;

@@ -1,7 +1,7 @@
 /* End-to-end: the edition's limits and gates at the points of use that exist
  * in the server today (issue 12 §2), with the trial edition's small numbers:
  * 100 accounts per app (70398, REST and login), 100 free DAU (72000), one
- * device per platform (ultimate keeps several), and a suspended app
+ * device per platform (ultimate keeps several, one per device_id), and a suspended app
  * (60016 for REST and login, connected sessions closed with 4005). Each
  * limit is tested at N (allowed) and N+1 (refused with the code). */
 #include <stdarg.h>
@@ -147,9 +147,17 @@ static void test_multi_device_gate(void **st)
   assert_int_equal(e2e_cli(&srv, out, sizeof out, "wallet topup --customer 1 --amount-fen 100000000"), 0);
   assert_int_equal(e2e_cli(&srv, out, sizeof out, "app upgrade --sdkappid %u --edition ultimate", app), 0);
   settle();
-  assert_int_equal(login_code("u011", "Web", &a), 0);
-  assert_int_equal(login_code("u011", "Web", &b), 0);
+  a = e2e_ws_login_dev(srv.port, app, key, "u011", "Web", "laptop", NULL, 0);
+  b = e2e_ws_login_dev(srv.port, app, key, "u011", "Web", "desktop", NULL, 0);
+  assert_true(a >= 0 && b >= 0);
   assert_true(e2e_ws_recv(a, &op, buf, sizeof buf, 700, &cc) < 0); /* nothing: still online */
+  /* but a reconnect from the same device replaces its predecessor (it stayed, half-open, getting pushes) */
+  int b2 = e2e_ws_login_dev(srv.port, app, key, "u011", "Web", "desktop", NULL, 0);
+  assert_true(b2 >= 0);
+  assert_true(e2e_ws_recv(b, &op, buf, sizeof buf, 3000, &cc) > 0);
+  assert_non_null(strstr(buf, "\"type\":\"kicked\""));
+  assert_true(e2e_ws_recv(a, &op, buf, sizeof buf, 500, &cc) < 0); /* the other device stays */
+  close(b2);
   json_t *r = v4("openim/query_online_status", "{\"To_Account\":[\"u011\"],\"IsNeedDetail\":1}");
   assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(r, "QueryResult"), 0), "Status")), "Online");
   json_decref(r);
