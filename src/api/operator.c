@@ -340,7 +340,7 @@ static int order_status(int rc)
   case IMC_E_NOTFOUND: return 404;
   case IMC_E_EXISTS: return 409;
   case IMC_E_WALLET_FUNDS: return 402;
-  case IMC_E_PLAN_EDITION_CHANGE: case IMC_E_PLAN_EXPIRED: case IMC_E_BILL_MONTH_ISSUED: return 409;
+  case IMC_E_PLAN_EDITION_CHANGE: case IMC_E_PLAN_EXPIRED: case IMC_E_BILL_MONTH_ISSUED: case IMC_E_APP_IN_ARREARS: return 409;
   default: return 400;
   }
 }
@@ -388,6 +388,11 @@ static int life_finish(op_req_t *o, store_t *s, const store_order_t *ord, int re
   char err[256] = "";
   int rc = tenant_app_lifecycle_run(s, id, today, now, &ran, err, sizeof err);
   if (rc) return rc;
+  /* a renewal resumes a lapsed app, but not past an overdue bill of its customer (P-14, P-45): the
+   * arrears pass suspends it again at once (it ran only at the next day change) */
+  store_app_t a;
+  meter_arrears_stats_t ar;
+  if ((rc = store_app_get(s, id, &a)) || (rc = meter_arrears_run(s, a.customer_id, 0, now, o->srv->tz_offset_s, &ar))) return rc;
   if ((rc = api_fresh_load(s, &o->fresh, 0, id, today))) return rc;
   json_t *st = tenant_app_state_json(s, id, today, now);
   if (!st) return IMC_E_NOMEM;

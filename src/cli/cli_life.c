@@ -5,6 +5,7 @@
  * (so a renewal resumes a lapsed app at once) and prints. */
 #include "billing/billing.h"
 #include "cli/cli.h"
+#include "meter/meter.h"
 #include "store/store.h"
 #include "tenant/tenant.h"
 #include "util/clock.h"
@@ -74,6 +75,10 @@ static int finish(const char *verb, store_t *s, uint32_t sdkappid, int64_t now_s
   char err[256] = "";
   int64_t today = imc_day_of(now_s, IMC_TZ_CHINA_S);
   int rc = tenant_app_lifecycle_run(s, sdkappid, today, now_s, &ran, err, sizeof err);
+  /* a renewal resumes a lapsed app, but not past an overdue bill of its customer (P-14, P-45) */
+  store_app_t a;
+  meter_arrears_stats_t ar;
+  if (!rc && !(rc = store_app_get(s, sdkappid, &a))) rc = meter_arrears_run(s, a.customer_id, 0, now_s, IMC_TZ_CHINA_S, &ar);
   json_t *st = rc ? NULL : tenant_app_state_json(s, sdkappid, today, now_s);
   store_close(s);
   if (rc || !st) {

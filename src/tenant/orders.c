@@ -639,6 +639,11 @@ int tenant_app_resume(store_t *s, uint32_t sdkappid, int64_t day, char *err, siz
   if (rc) return failf(err, errcap, rc, "app %u: %s", sdkappid, rc == IMC_E_NOTFOUND ? "no such app" : imc_strerror(rc));
   if (lc.state == TENANT_LC_LAPSED)
     return failf(err, errcap, IMC_E_PLAN_EXPIRED, "the %s package of app %u lapsed: renew it (imcloud app renew)", a.edition, sdkappid);
+  char by[16];
+  if ((rc = tenant_app_suspended_by(s, sdkappid, by, sizeof by))) return failf(err, errcap, rc, "app %u: storage error", sdkappid);
+  if (!strcmp(by, "arrears")) /* P-14, P-45: only paying ends it */
+    return failf(err, errcap, IMC_E_APP_IN_ARREARS, "app %u is suspended for arrears: a top-up that pays the customer's "
+                 "overdue bills resumes it", sdkappid);
   return set_status(s, sdkappid, "active", "");
 }
 

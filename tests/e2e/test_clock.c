@@ -15,7 +15,9 @@
  *    usage and package to the fen; unpaid, they suspend both customers' apps
  *    7 days after issue (60016); a top-up through the CLI (learned from the
  *    change log) and one through the operator API pay the bills and resume
- *    the apps;
+ *    the apps; the operator's resume of an app suspended for arrears is
+ *    refused (409), and a renewal of a lapsed app leaves it suspended for
+ *    arrears while its customer has an overdue bill;
  *  - late October usage after that bill (call minutes, an import raising DAU)
  *    → the next day job issues correction IMC-2026-10-000002 referencing
  *    the bill, equal to `imcloud quote` for the corrected usage, shown by the
@@ -464,6 +466,12 @@ static void test_bill_run_and_arrears(void **st)
   assert_int_equal(jint(o, "apps_resumed"), 0);
   json_decref(o);
   assert_string_equal(app_status(ay, by, sizeof by), "suspended");
+  /* nor does the operator's resume (it answered 200 and the app served until the next day change) */
+  o = callf(409, "POST", "{}", "/operator/v1/apps/%u/resume", ay);
+  assert_string_equal(jstr(json_object_get(o, "error"), "code"), "APP_IN_ARREARS");
+  json_decref(o);
+  assert_string_equal(app_status(ay, by, sizeof by), "suspended");
+  assert_string_equal(by, "arrears");
   /* the operator API top-up that covers the bill: paid and resumed before the reply */
   o = callf(201, "POST", "{\"amount_fen\":400000,\"reference\":\"bank-y\"}", "/operator/v1/customers/%lld/wallet/topups", (long long)cy);
   assert_int_equal(jint(o, "bills_paid"), 1);
@@ -723,6 +731,39 @@ static void test_renewal_into_billed_month(void **st)
   json_decref(ran);
 }
 
+/* ---- a renewal does not resume past an overdue bill -------------------------------------- */
+/* October's pro package lapses on 8 November, the day October's unpaid
+ * overage bill becomes overdue. A renewal paid from a later top-up (too
+ * small for the bill) records the period but leaves the app suspended, now
+ * for arrears (it resumed the app until the next day change). */
+static void test_renewal_in_arrears(void **st)
+{
+  (void)st;
+  int64_t cust = new_customer("ra", 99900);
+  char key[80], path[400], out[4096];
+  uint32_t app = new_app(cust, key);
+  json_decref(callf(201, "POST", "{\"edition\":\"pro\"}", "/operator/v1/apps/%u/upgrade", app));
+  snprintf(path, sizeof path, "%s/oct-ra.json", srv.dir);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs("{\"days\": [{\"date\": \"2026-10-07\", \"dau\": 50000}]}", f);
+  fclose(f);
+  assert_int_equal(e2e_cli(&srv, out, sizeof out, "usage import --sdkappid %u '%s'", app, path), 0);
+  json_decref(clock_to("2026-11-08T00:00:00+08:00"));
+  char by[16];
+  assert_string_equal(app_status(app, by, sizeof by), "suspended");
+  json_t *o = callf(201, "POST", "{\"amount_fen\":100000,\"reference\":\"part\"}", "/operator/v1/customers/%lld/wallet/topups",
+                    (long long)cust);
+  assert_int_equal(jint(o, "bills_paid"), 0);
+  json_decref(o);
+  o = callf(201, "POST", "{}", "/operator/v1/apps/%u/renew", app);
+  assert_string_equal(jstr(json_object_get(o, "state"), "state"), "active");
+  assert_string_equal(jstr(json_object_get(o, "state"), "status"), "suspended");
+  assert_string_equal(jstr(json_object_get(o, "state"), "suspended_by"), "arrears");
+  json_decref(o);
+  assert_int_equal(v4_code(app, key, "im_open_login_svc/account_check", "{\"CheckItem\":[{\"UserID\":\"u1\"}]}"), 60016);
+}
+
 /* ---- the day change in bounded steps ------------------------------------------- */
 static void test_day_job_steps(void **st)
 {
@@ -891,6 +932,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_renew_refusals, setup_clock, stop),
     cmocka_unit_test_setup_teardown(test_bill_run_and_arrears, setup_billing, stop),
     cmocka_unit_test_setup_teardown(test_late_usage_correction, setup_billing, stop),
+    cmocka_unit_test_setup_teardown(test_renewal_in_arrears, setup_billing, stop),
     cmocka_unit_test_setup_teardown(test_day_job_steps, setup_steps, stop),
     cmocka_unit_test_setup_teardown(test_region_zone, setup_zone, stop),
   };
