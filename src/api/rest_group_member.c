@@ -19,6 +19,7 @@ typedef struct mst {
   size_t n;
   json_t *filter, *roles, *out;
   int64_t now_s;
+  size_t scanned;              /* get_group_member_info: rows read for the page, kept by MemberRoleFilter or not */
 } mst_t;
 
 static void mst_free(void *arg)
@@ -175,6 +176,7 @@ static void members_row(void *ud, uint32_t app, uint32_t gno, const store_grp_me
 {
   (void)app; (void)gno;
   mst_t *m = ((rest_ctx_t *)ud)->data;
+  m->scanned++;
   if (json_is_array(m->roles)) {
     size_t i;
     json_t *v;
@@ -194,10 +196,11 @@ static void members_done(void *ud, int rc)
   im_group_view_t v = { 0 };
   if (g) im_group_view(g, &v);
   json_t *extra = json_pack("{s:I,s:O}", "MemberNum", (json_int_t)v.member_num, "MemberList", m->out);
-  /* Next: the offset of the following page while more may follow ("" when done) */
-  int64_t next = m->now_s + (int64_t)json_array_size(m->out);
+  /* Next: the offset of the following page while more may follow ("" when done): the rows read, not the
+   * members kept, so a MemberRoleFilter page that kept few (or none) still leads on */
+  int64_t next = m->now_s + (int64_t)m->scanned;
   json_object_set_new(extra, "Next", json_string(""));
-  if (g && next < (int64_t)v.member_num && (int64_t)json_array_size(m->out) == json_integer_value(json_object_get(c->body, "Limit"))) {
+  if (g && next < (int64_t)v.member_num && (int64_t)m->scanned == json_integer_value(json_object_get(c->body, "Limit"))) {
     char buf[24];
     snprintf(buf, sizeof buf, "%lld", (long long)next);
     json_object_set_new(extra, "Next", json_string(buf));
@@ -230,6 +233,11 @@ void rest_get_group_member_info(rest_ctx_t *c)
     offset = json_string_length(next) ? strtoll(json_string_value(next), &end, 10) : 0;
     if (json_string_length(next) && (*end || offset < 0)) { rest_reply_err(c, IMC_E_GROUP_PARAM, "Next is not a cursor of this API", NULL); return; }
   }
+  json_t *roles = json_object_get(c->body, "MemberRoleFilter"), *r;
+  size_t i;
+  int roles_ok = !roles || json_is_array(roles);
+  if (roles_ok) json_array_foreach(roles, i, r) roles_ok &= json_is_string(r);
+  if (!roles_ok) { rest_reply_err(c, IMC_E_GROUP_PARAM, "MemberRoleFilter must be an array of role names (Owner, Admin, Member)", NULL); return; }
   mst_t *m = mst_new(c, 0);
   if (!m) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
   m->out = json_array();
