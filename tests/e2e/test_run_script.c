@@ -43,13 +43,15 @@ static char *slurp(const char *path)
 }
 
 /* Start `sh scripts/run.sh` with IMCLOUD_DATA=<box>/data and IMCLOUD_LISTEN=listen. */
+static const char *run_data = "data"; /* the data directory under box.dir */
+
 static void run_start(run_t *r, const char *listen, const char *tag)
 {
   char bin[600], data[400];
   const char *b = e2e_bin();
   if (b[0] == '/') snprintf(bin, sizeof bin, "%s", b);
   else { char cwd[512]; snprintf(bin, sizeof bin, "%s/%s", getcwd(cwd, sizeof cwd) ? cwd : ".", b); }
-  snprintf(data, sizeof data, "%s/data", box.dir);
+  snprintf(data, sizeof data, "%s/%s", box.dir, run_data);
   snprintf(r->out, sizeof r->out, "%s/%s.out", box.dir, tag);
   snprintf(r->err, sizeof r->err, "%s/%s.err", box.dir, tag);
   r->pid = fork();
@@ -185,11 +187,20 @@ static void test_banner_exports_work_when_pasted(void **st)
   assert_non_null(strstr(o, "\nexport SDKAPPID="));
   port = banner_port(o);
 
-  /* a third start on the same port: the server's message, no banner */
-  char listen[64];
+  /* a third start on the same data directory: refused, the running server named, no banner */
   run_t r3;
+  run_start(&r3, "127.0.0.1:0", "third-dir");
+  o = run_banner(&r3, &exited, &status);
+  assert_true(exited);
+  assert_true(status != 0);
+  assert_null(strstr(o, "export SDKAPPID"));
+  assert_non_null(strstr(slurp(r3.err), "in use by another imcloud server"));
+  /* a fourth, on another data directory and the same port: the server's message, no banner */
+  char listen[64];
   snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
+  run_data = "data-other";
   run_start(&r3, listen, "third");
+  run_data = "data";
   o = run_banner(&r3, &exited, &status);
   assert_true(exited);
   assert_true(status != 0);
