@@ -3,7 +3,8 @@
  * line works when pasted into a shell (the README tour's first step succeeds
  * with those values), a second start still says where the operator token
  * comes from, and a taken port prints the server's "address already in use"
- * and no banner; scripts/deps.sh says which systems it supports. Runs the script with the real binary (IMCLOUD_BIN); the
+ * and no banner (a data directory in use: the running server named);
+ * scripts/deps.sh says which systems it supports. Runs the script with the real binary (IMCLOUD_BIN); the
  * working directory is the repository root, as under `make check`. */
 #include <stdarg.h>
 #include <stddef.h>
