@@ -30,6 +30,8 @@ enum {
   REL_CGROUP_CONVS_MAX = 1000,   /* conversations per group (51008) */
   REL_MARK_BATCH_MAX = 100,      /* conversations per mark_contact (51006) */
   REL_PINNED_MAX = 50,           /* pinned conversations (51012) */
+  REL_BLACK_MAX = 1000,          /* blocklist entries per user (30013) */
+  REL_PENDING_MAX = 100,         /* pending friend requests a user has sent, and has received (30012) */
   REL_STATUS_TEXT_MAX_BYTES = 100, /* a custom status text */
   REL_SUBSCRIBE_MAX = 100,       /* users per status_subscribe / status_get */
 };

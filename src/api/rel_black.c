@@ -56,6 +56,7 @@ static void change(rest_ctx_t *c, int add)
   json_array_foreach(to, i, v) {
     const char *id;
     rc = peer_of(c, a, v, &id, &b);
+    if (!rc && add && !rel_get(a, REL_K_BLACK, id) && rel_count(a, REL_K_BLACK) >= REL_BLACK_MAX) rc = IMC_E_REL_BLACK_FULL;
     if (!rc && add && !rel_get(a, REL_K_BLACK, id)) {
       rc = rel_txn_put(&rr->txn, a, REL_K_BLACK, id, t);
       if (!rc) rc = rel_friend_unlink(rr, a, b);

@@ -154,6 +154,12 @@ static int add_one(rest_ctx_t *c, relreq_t *rr, rel_user_t *a, json_t *item, int
     const char *allow = rel_profile_allow_type(b);
     if (!strcmp(allow, "AllowType_Type_DenyAny")) { json_decref(groups); return IMC_E_REL_DENY_ANY; }
     if (!strcmp(allow, "AllowType_Type_NeedConfirm")) {
+      /* a request already pending is renewed; a new one needs room on both sides */
+      if (!rel_get(a, REL_K_PEND_OUT, b->id) &&
+          (rel_count(a, REL_K_PEND_OUT) >= REL_PENDING_MAX || rel_count(b, REL_K_PEND_IN) >= REL_PENDING_MAX)) {
+        json_decref(groups);
+        return IMC_E_REL_PENDING_FULL;
+      }
       json_t *out = json_pack("{s:I,s:O,s:s,s:s,s:o,s:s}", "AddTime", (json_int_t)now, "AddSource", source, "AddWording",
                               wording ? json_string_value(wording) : "", "Remark", remark ? json_string_value(remark) : "",
                               "Group", groups, "AddType", both ? "Add_Type_Both" : "Add_Type_Single");

@@ -79,6 +79,8 @@
   X(REL_PARAM,            30001, "invalid relationship request")                \
   X(REL_USER,             30003, "account not imported")                        \
   X(REL_FLISTS_FULL,      30011, "too many friend lists")                       \
+  X(REL_PENDING_FULL,     30012, "too many pending friend requests (100 sent or received per user)") \
+  X(REL_BLACK_FULL,       30013, "the blocklist is full (1,000 users)")         \
   X(REL_IN_OWN_BLACK,     30515, "the peer is in your blocklist")               \
   X(REL_DENY_ANY,         30516, "the peer accepts no friend requests")         \
   X(REL_ADD_FORBIDDEN,    30009, "the user may not send friend requests (Tag_Profile_IM_AdminForbidType SendOut)") \
