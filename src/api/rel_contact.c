@@ -116,6 +116,11 @@ void rest_create_contact_group(rest_ctx_t *c)
     json_t *name = json_object_get(it, "GroupName");
     if (!name_ok(name)) { rest_reply_err(c, IMC_E_CONV_GROUP_NAME, NULL, NULL); return; }
     if (rel_get(u, REL_K_CGROUP, json_string_value(name))) { rest_reply_err(c, IMC_E_CONV_PARAM, "a conversation group of that name exists", NULL); return; }
+    for (size_t k = 0; k < i; k++) /* a name twice in the request: the second replaced the first, reported made */
+      if (!strcmp(json_string_value(json_object_get(json_array_get(items, k), "GroupName")), json_string_value(name))) {
+        rest_reply_err(c, IMC_E_CONV_PARAM, "GroupContactItem names a group twice", NULL);
+        return;
+      }
     if (!json_is_array(json_object_get(it, "ContactItem")) || json_array_size(json_object_get(it, "ContactItem")) > REL_CGROUP_CONVS_MAX) {
       rest_reply_err(c, IMC_E_CONV_GROUP_CONVS, "ContactItem is an array of at most 1000 conversations", NULL);
       return;

@@ -468,6 +468,15 @@ static void test_friend_get_paging_import_update(void **st)
   r = ok_code(V4("sns/group_get", "{\"From_Account\":\"g_me\"}"), 0);
   assert_int_equal((int)json_array_size(json_object_get(r, "ResultItem")), 2); /* unchanged */
   json_decref(r);
+  /* a name given twice makes one list: 30 new names, one of them twice, reach 32 exactly (it was counted
+   * as 31 new and refused) */
+  len = 0;
+  for (int i = 0; i < 30; i++) len += (size_t)snprintf(names + len, sizeof names - len, "%s\"l%02d\"", i ? "," : "", i);
+  snprintf(names + len, sizeof names - len, ",\"l29\"");
+  EXPECT(0, V4("sns/group_add", "{\"From_Account\":\"g_me\",\"GroupName\":[%s]}", names));
+  r = ok_code(V4("sns/group_get", "{\"From_Account\":\"g_me\"}"), 0);
+  assert_int_equal((int)json_array_size(json_object_get(r, "ResultItem")), 32);
+  json_decref(r);
 }
 
 /* the test app is on its scheme's free edition: 20 friends per user */

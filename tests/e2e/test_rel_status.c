@@ -106,6 +106,15 @@ static void test_contact_groups(void **st)
   EXPECT(51011, V4("recentcontact/create_contact_group", "{\"From_Account\":\"cg_me\",\"GroupContactItem\":[{\"GroupName\":\"%s\",\"ContactItem\":[]}]}",
                    "123456789012345678901234567890123"));
   EXPECT(50002, V4("recentcontact/create_contact_group", "{\"From_Account\":\"cg_me\",\"GroupContactItem\":[{\"GroupName\":\"work\",\"ContactItem\":[]}]}"));
+  /* a name twice in one request: refused whole (the second replaced the first, both reported made) */
+  EXPECT(50002, V4("recentcontact/create_contact_group", "{\"From_Account\":\"cg_me\",\"GroupContactItem\":[{\"GroupName\":\"twice\","
+                   "\"ContactItem\":[]},{\"GroupName\":\"twice\",\"ContactItem\":[]}]}"));
+  json_t *tw = ok_code(V4("recentcontact/get_contact_group", "{\"From_Account\":\"cg_me\",\"StartIndex\":0}"), 0);
+  char *tws = json_dumps(tw, JSON_COMPACT);
+  assert_non_null(strstr(tws, "\"work\""));
+  assert_null(strstr(tws, "twice"));
+  free(tws);
+  json_decref(tw);
   char body[4096];
   size_t len = (size_t)snprintf(body, sizeof body, "{\"From_Account\":\"cg_me\",\"GroupContactItem\":[");
   for (int i = 0; i < 18; i++) len += (size_t)snprintf(body + len, sizeof body - len, "%s{\"GroupName\":\"g%02d\",\"ContactItem\":[]}", i ? "," : "", i);
