@@ -132,6 +132,11 @@ void rest_flist_get(rest_ctx_t *c);
  * val (a JSON object, borrowed); bumps from's friend sequence and queues a
  * friend_added push. 0 or IMC_E_NOMEM. */
 int rel_friend_link(relreq_t *rr, rel_user_t *from, rel_user_t *to, json_t *val);
+/* The friend lists named by groups (an array of names, edited in place) for
+ * u when a request is accepted: the missing ones are made (flists_changed
+ * pushed), a name that is no longer valid or no longer fits under the 32
+ * lists is dropped from groups. 0 or IMC_E_NOMEM. */
+int rel_groups_keep(relreq_t *rr, rel_user_t *u, json_t *groups);
 /* Remove `to` from from's list (no-op when absent), bump, push friend_deleted. */
 int rel_friend_unlink(relreq_t *rr, rel_user_t *from, rel_user_t *to);
 /* Drop the pending requests between a and b, both directions. */

@@ -52,30 +52,62 @@ static int opt_str(json_t *item, const char *name, size_t max, json_t **out)
   return 0;
 }
 
-/* Make sure friend list `name` exists for u (created at most up to the cap). */
-static int flist_ensure(relreq_t *rr, rel_user_t *u, const char *name)
+/* A list of friend list names (array of strings): 0 when every name is valid
+ * and the lists missing fit under the cap, else IMC_E_REL_PARAM /
+ * IMC_E_REL_FLISTS_FULL. Changes nothing. */
+static int groups_check(const rel_user_t *u, json_t *groups)
 {
-  if (!name[0] || strlen(name) > REL_FLIST_NAME_MAX_BYTES) return IMC_E_REL_PARAM;
-  if (rel_get(u, REL_K_FLIST, name)) return 0;
-  if (rel_count(u, REL_K_FLIST) >= REL_FLISTS_MAX) return IMC_E_REL_FLISTS_FULL;
-  char t[24];
-  snprintf(t, sizeof t, "%lld", (long long)imc_clock_now_s());
-  int rc = rel_txn_put(&rr->txn, u, REL_K_FLIST, name, t);
-  if (!rc) rc = rel_txn_bump(&rr->txn, u, "flist_seq", NULL);
-  return rc;
-}
-
-/* A list of friend list names (array of strings), each ensured. */
-static int groups_ensure(relreq_t *rr, rel_user_t *u, json_t *groups)
-{
-  size_t i;
+  size_t i, k, fresh = 0;
   json_t *g;
   if (!groups) return 0;
   if (!json_is_array(groups)) return IMC_E_REL_PARAM;
   json_array_foreach(groups, i, g) {
-    if (!json_is_string(g)) return IMC_E_REL_PARAM;
-    int rc = flist_ensure(rr, u, json_string_value(g));
+    if (!json_is_string(g) || !json_string_length(g) || json_string_length(g) > REL_FLIST_NAME_MAX_BYTES) return IMC_E_REL_PARAM;
+    int again = 0;
+    for (k = 0; k < i && !again; k++) again = !strcmp(json_string_value(json_array_get(groups, k)), json_string_value(g));
+    fresh += !again && !rel_get(u, REL_K_FLIST, json_string_value(g));
+  }
+  return rel_count(u, REL_K_FLIST) + fresh > REL_FLISTS_MAX ? IMC_E_REL_FLISTS_FULL : 0;
+}
+
+/* Make the lists of groups that u lacks, after groups_check passed (a refused
+ * item makes none); the owner's devices learn it (flists_changed). */
+static int groups_make(relreq_t *rr, rel_user_t *u, json_t *groups)
+{
+  size_t i;
+  json_t *g;
+  int64_t seq = 0;
+  char t[24];
+  snprintf(t, sizeof t, "%lld", (long long)imc_clock_now_s());
+  json_array_foreach(groups, i, g) {
+    if (rel_get(u, REL_K_FLIST, json_string_value(g))) continue;
+    int rc = rel_txn_put(&rr->txn, u, REL_K_FLIST, json_string_value(g), t);
+    if (!rc) rc = rel_txn_bump(&rr->txn, u, "flist_seq", &seq);
     if (rc) return rc;
+  }
+  if (seq) relreq_push(rr, u->user_no, json_pack("{s:s,s:I}", "type", "flists_changed", "seq", (json_int_t)seq));
+  return 0;
+}
+
+/* groups_check, then groups_make. */
+static int groups_ensure(relreq_t *rr, rel_user_t *u, json_t *groups)
+{
+  int rc = groups_check(u, groups);
+  return rc || !groups ? rc : groups_make(rr, u, groups);
+}
+
+int rel_groups_keep(relreq_t *rr, rel_user_t *u, json_t *groups)
+{
+  size_t i = 0;
+  if (!json_is_array(groups)) return 0;
+  while (i < json_array_size(groups)) { /* a name that is not valid or no longer fits goes; the rest are made */
+    json_t *one = json_pack("[O]", json_array_get(groups, i));
+    int rc = one ? groups_check(u, one) : IMC_E_NOMEM;
+    if (!rc) rc = groups_make(rr, u, one);
+    json_decref(one);
+    if (rc == IMC_E_NOMEM) return rc;
+    if (rc) json_array_remove(groups, i);
+    else i++;
   }
   return 0;
 }
@@ -338,7 +370,7 @@ static int update_one(rest_ctx_t *c, relreq_t *rr, rel_user_t *a, json_t *item, 
   if (!json_is_array(sns) || json_array_size(sns) == 0) return IMC_E_REL_PARAM;
   json_t *val = rel_json(rel_val(a, REL_K_FRIEND, b->id));
   if (!val) return IMC_E_REL_NOT_FRIEND;
-  int custom = 0;
+  int custom = 0, regroup = 0;
   json_array_foreach(sns, i, it) {
     json_t *tag = json_object_get(it, "Tag"), *v = json_object_get(it, "Value");
     const char *t = json_string_value(tag);
@@ -347,7 +379,7 @@ static int update_one(rest_ctx_t *c, relreq_t *rr, rel_user_t *a, json_t *item, 
       if (!json_is_string(v) || json_string_length(v) > REL_REMARK_MAX_BYTES) rc = IMC_E_REL_PARAM;
       else json_object_set(val, "Remark", v);
     } else if (!strcmp(t, "Tag_SNS_IM_Group")) {
-      if (!(rc = groups_ensure(rr, a, v))) json_object_set(val, "Group", v);
+      if (!(rc = groups_check(a, v))) json_object_set(val, "Group", v), regroup = 1; /* made once every tag passed */
     } else if (!strncmp(t, "Tag_SNS_Custom_", 15) && rel_settings_custom_type(rel_user(c->srv->rel, c->sdkappid, 0), t)) {
       if (!json_is_string(v) || json_string_length(v) > REL_VALUE_MAX_BYTES) rc = IMC_E_REL_PARAM;
       else {
@@ -358,7 +390,8 @@ static int update_one(rest_ctx_t *c, relreq_t *rr, rel_user_t *a, json_t *item, 
     } else rc = IMC_E_REL_PARAM;
     if (rc) { json_decref(val); return rc; }
   }
-  rc = put_json(rr, a, REL_K_FRIEND, b->id, val);
+  rc = regroup ? groups_make(rr, a, json_object_get(val, "Group")) : 0;
+  if (!rc) rc = put_json(rr, a, REL_K_FRIEND, b->id, val);
   json_decref(val);
   if (!rc) rc = rel_txn_bump(&rr->txn, a, custom ? "friend_cseq" : "friend_seq", NULL);
   if (!rc) relreq_push(rr, a->user_no, json_pack("{s:s,s:s}", "type", "friend_updated", "peer", b->id));

@@ -77,10 +77,14 @@ static int respond(api_srv_t *srv, relreq_t *rr, rel_user_t *b, rel_user_t *a, c
   int64_t now = imc_clock_now_s();
   rc = rel_pending_drop(rr, a, b);
   if (!rc && need_a) {
-    json_t *va = json_pack("{s:I,s:o,s:o,s:o,s:o}", "AddTime", (json_int_t)now, "AddSource", field_or(req, "AddSource", json_string("")),
+    json_t *groups = json_deep_copy(json_object_get(req, "Group")); /* the lists the requester named: made now */
+    if (!json_is_array(groups)) { json_decref(groups); groups = json_array(); }
+    rc = groups ? rel_groups_keep(rr, a, groups) : IMC_E_NOMEM;
+    json_t *va = rc ? NULL : json_pack("{s:I,s:o,s:o,s:o,s:o}", "AddTime", (json_int_t)now, "AddSource", field_or(req, "AddSource", json_string("")),
                            "AddWording", field_or(req, "AddWording", json_string("")), "Remark", field_or(req, "Remark", json_string("")),
-                           "Group", field_or(req, "Group", json_array()));
-    rc = va ? rel_friend_link(rr, a, b, va) : IMC_E_NOMEM;
+                           "Group", groups);
+    if (rc) json_decref(groups);
+    else rc = va ? rel_friend_link(rr, a, b, va) : IMC_E_NOMEM;
     json_decref(va);
   }
   if (!rc && need_b) {

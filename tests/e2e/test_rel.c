@@ -300,7 +300,7 @@ static void test_pending_accept_other_device(void **st)
   login(&b1, "pd_b", "Web");
   login(&b2, "pd_b", "iPhone");
   login(&c, "pd_c", "Web");
-  json_t *r = ok_code(V4("sns/friend_add", "{\"From_Account\":\"pd_a\",\"AddFriendItem\":[{\"To_Account\":\"pd_b\",\"AddSource\":\"AddSource_Type_App\",\"AddWording\":\"hi b\",\"Remark\":\"bee\"},"
+  json_t *r = ok_code(V4("sns/friend_add", "{\"From_Account\":\"pd_a\",\"AddFriendItem\":[{\"To_Account\":\"pd_b\",\"AddSource\":\"AddSource_Type_App\",\"AddWording\":\"hi b\",\"Remark\":\"bee\",\"GroupName\":\"Family\"},"
                          "{\"To_Account\":\"pd_c\",\"AddSource\":\"AddSource_Type_App\"}]}"), 0);
   assert_int_equal(item_code(r, "ResultItem", 0), 30539);
   json_decref(r);
@@ -338,6 +338,26 @@ static void test_pending_accept_other_device(void **st)
   assert_string_equal(relation("pd_a", "pd_b", "CheckResult_Type_Both"), "CheckResult_Type_BothWay");
   r = ok_code(V4("sns/friend_get_list", "{\"From_Account\":\"pd_a\",\"To_Account\":[\"pd_b\"],\"TagList\":[\"Tag_SNS_IM_Remark\"]}"), 0);
   assert_string_equal(jstr(json_array_get(json_object_get(json_array_get(json_object_get(r, "InfoItem"), 0), "SnsProfileItem"), 0), "Value"), "bee");
+  json_decref(r);
+  /* the friend list the request named exists now, with b in it (it was named and never made) */
+  p = wsc_push(&a, "flists_changed", 3000);
+  assert_non_null(p);
+  json_decref(p);
+  r = ok_code(V4("sns/group_get", "{\"From_Account\":\"pd_a\",\"NeedFriend\":\"Need_Friend_Type_Yes\",\"GroupName\":[\"Family\"]}"), 0);
+  assert_int_equal((int)json_array_size(json_object_get(r, "ResultItem")), 1);
+  assert_string_equal(json_string_value(json_array_get(json_object_get(json_array_get(json_object_get(r, "ResultItem"), 0), "To_Account"), 0)), "pd_b");
+  json_decref(r);
+  /* items refused make no list */
+  r = ok_code(V4("sns/friend_update", "{\"From_Account\":\"pd_a\",\"UpdateItem\":[{\"To_Account\":\"pd_b\",\"SnsItem\":["
+                 "{\"Tag\":\"Tag_SNS_IM_Group\",\"Value\":[\"Leaked1\"]},{\"Tag\":\"Tag_SNS_IM_Remark\",\"Value\":7}]}]}"), 0);
+  assert_int_equal(item_code(r, "ResultItem", 0), 30001);
+  json_decref(r);
+  r = ok_code(V4("sns/friend_import", "{\"From_Account\":\"pd_a\",\"AddFriendItem\":[{\"To_Account\":\"pd_c\",\"AddSource\":\"AddSource_Type_X\","
+                 "\"GroupName\":[\"Leaked2\",7]}]}"), 0);
+  assert_int_equal(item_code(r, "ResultItem", 0), 30001);
+  json_decref(r);
+  r = ok_code(V4("sns/group_get", "{\"From_Account\":\"pd_a\"}"), 0);
+  assert_int_equal((int)json_array_size(json_object_get(r, "ResultItem")), 1); /* Family only */
   json_decref(r);
   /* answered once: a second answer finds nothing */
   r = wsc_rpc(&b1, "friend_response", "\"peer\":\"pd_a\",\"action\":\"reject\"");
