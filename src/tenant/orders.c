@@ -388,7 +388,18 @@ int tenant_app_upgrade(store_t *s, uint32_t sdkappid, const char *edition, int64
   if (reference) snprintf(ref, sizeof ref, "%s", reference);
   else snprintf(ref, sizeof ref, "package-%.16s-%lld", edition ? edition : "", (long long)day);
   if ((rc = ref_ok(&p, reference ? reference : ref))) goto done;
-  if ((rc = pre_replay(&p, "package", edition ? edition : "", 0, "", ref, out, replayed))) { rc = rc == 1 ? 0 : rc; goto done; }
+  if ((rc = pre_replay(&p, "package", edition ? edition : "", 0, "", ref, out, replayed))) {
+    if (rc != 1) goto done;
+    rc = 0;
+    /* a retry returns the order only while no later package order replaced it: after one (a postpaid
+     * change back to this edition on the same day, P-57) the same command asks for a new order */
+    for (int i = 0; i < p.norders && !rc; i++)
+      if (!strcmp(p.orders[i].kind, "package") && p.orders[i].id > out->id) {
+        *replayed = 0;
+        rc = failf(err, errcap, IMC_E_EXISTS, "reference %s is an order a later package order replaced: give a new reference", ref);
+      }
+    goto done;
+  }
   int e = edition_of(&p, edition), cur = edition_of(&p, p.app.edition);
   if (e < 0) { rc = failf(err, errcap, IMC_E_BILL_EDITION, "%s has no edition '%s'", p.app.scheme, edition ? edition : ""); goto done; }
   if (e == 0) {

@@ -664,6 +664,16 @@ static void test_renew_refusals(void **st)
   assert_string_equal(jstr(o, "status"), "active");
   assert_string_equal(jstr(o, "package_until"), "9999-12-31");
   json_decref(o);
+  /* changed down and back up, then down again on the same day (P-57): the third order is not the first
+   * one replayed (it answered 200 "replayed" and the edition stayed pro) */
+  json_decref(callf(201, "POST", "{\"edition\":\"standard\"}", "/operator/v1/apps/%u/upgrade", sg));
+  json_decref(callf(201, "POST", "{\"edition\":\"pro\"}", "/operator/v1/apps/%u/upgrade", sg));
+  o = callf(409, "POST", "{\"edition\":\"standard\"}", "/operator/v1/apps/%u/upgrade", sg);
+  assert_string_equal(jstr(json_object_get(o, "error"), "code"), "EXISTS");
+  json_decref(o);
+  o = callf(201, "POST", "{\"edition\":\"standard\",\"reference\":\"down-again\"}", "/operator/v1/apps/%u/upgrade", sg);
+  assert_string_equal(jstr(json_object_get(o, "state"), "edition"), "standard");
+  json_decref(o);
   /* references: 40 bytes taken, 41 refused, nothing recorded */
   uint32_t cn = new_app(cust, NULL);
   json_decref(callf(201, "POST", "{\"edition\":\"pro\"}", "/operator/v1/apps/%u/upgrade", cn));
