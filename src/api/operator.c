@@ -137,6 +137,7 @@ static int apps_create(op_req_t *o, store_t *s)
     o->tz_rc = meter_app_zone(s, a.sdkappid, o->srv->tz_offset_s, &o->tz);
   }
   if (rc == IMC_E_NOTFOUND) return fail(o, 404, rc, "no such customer");
+  if (rc == IMC_E_APP_BACKDATED) return fail(o, 409, rc, imc_strerror(rc));
   if (rc) return rc;
   o->status = 201;
   o->out = app_json(&a);

@@ -90,6 +90,7 @@ static int app_create(const char *data, int64_t customer, const char *name, cons
   store_close(s);
   if (rc) {
     if (rc == IMC_E_NOTFOUND) cli_err("app", "--customer: no customer %lld (imcloud customer list)", (long long)customer);
+    else if (rc == IMC_E_APP_BACKDATED) cli_err("app", "--created-at: %s", imc_strerror(rc));
     else cli_err("app", "%s", imc_strerror(rc));
     return CLI_EXIT_FAIL;
   }

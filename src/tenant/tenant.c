@@ -25,6 +25,13 @@ int tenant_customer_create(store_t *s, const char *name, int64_t now_s, int64_t 
   return store_customer_create(s, name, now_s, id);
 }
 
+/* 1 if an account whose first app was created at t is legacy (P-01). */
+static int tenant_legacy_first(int64_t t)
+{
+  bill_scheme_t sc;
+  return !bill_scheme_resolve(t, "china", &sc) && sc == BILL_SCHEME_LEGACY;
+}
+
 static int app_create_txn(store_t *s, const tenant_app_params_t *p, store_app_t *a)
 {
   store_customer_t c;
@@ -36,6 +43,13 @@ static int app_create_txn(store_t *s, const tenant_app_params_t *p, store_app_t 
   a->customer_id = p->customer_id;
   a->created_at_s = p->created_at_s ? p->created_at_s : p->now_s;
   if ((rc = store_customer_first_app_created(s, p->customer_id, &first))) return rc;
+  /* P-01, P-50: the customer's first app decides the scheme of all its apps. One dated before the apps it
+   * has, across a cutoff, would change how those are billed (legacy, the original international scheme)
+   * behind their backs: refused (import a customer's apps oldest first) */
+  if (first != INT64_MAX && a->created_at_s < first &&
+      (tenant_legacy_first(a->created_at_s) != tenant_legacy_first(first) ||
+       bill_scheme_original_intl(a->created_at_s) != bill_scheme_original_intl(first)))
+    return IMC_E_APP_BACKDATED;
   if (a->created_at_s < first) first = a->created_at_s;
   if (p->scheme) rc = bill_scheme_parse(p->scheme, &scheme);
   else rc = bill_scheme_resolve(first, p->region, &scheme); /* P-01, P-40, P-50 */

@@ -250,6 +250,29 @@ static void test_exit_status_and_messages(void **st)
   assert_non_null(strstr(out, "\"balance_fen\":0,"));
 }
 
+/* P-01 / P-50: a customer's first app decides the scheme of all its apps; an
+ * app dated before the apps a customer has, across a cutoff, is refused (it
+ * was made legacy while the others stayed s2022 and their bills changed). */
+static void test_backdated_app_refused(void **st)
+{
+  (void)st;
+  const char *d = fresh_data("backdated");
+  assert_int_equal(run(out, sizeof out, err, sizeof err, "customer create --name c --data '%s'", d), 0);
+  assert_int_equal(run(out, sizeof out, err, sizeof err, "app create --customer 1 --name now --region china --data '%s'", d), 0);
+  int rc = run(out, sizeof out, err, sizeof err, "app create --customer 1 --name old --region china --created-at 2018-01-01 --data '%s'", d);
+  assert_int_equal(rc, 1);
+  assert_non_null(strstr(err, "--created-at: created_at is before the customer's first app"));
+  /* after the cutoffs it is taken */
+  assert_int_equal(run(out, sizeof out, err, sizeof err, "app create --customer 1 --name y25 --region china --created-at 2025-01-01 --data '%s'", d), 0);
+  assert_int_equal(run(out, sizeof out, err, sizeof err, "app list --json --data '%s'", d), 0);
+  assert_null(strstr(out, "\"old\""));
+  assert_null(strstr(out, "legacy"));
+  /* a new customer's first app may be as old as it is */
+  assert_int_equal(run(out, sizeof out, err, sizeof err, "customer create --name d --data '%s'", d), 0);
+  assert_int_equal(run(out, sizeof out, err, sizeof err, "app create --customer 2 --name old --region china --created-at 2018-01-01 --data '%s'", d), 0);
+  assert_non_null(strstr(out, "legacy"));
+}
+
 /* serve: build info in the start line; a taken port says so and how to pick
  * another, at --log-level off too; a data directory in use by a server is
  * refused. */
@@ -303,6 +326,7 @@ int main(void)
     cmocka_unit_test(test_read_only_creates_nothing), cmocka_unit_test(test_version),
     cmocka_unit_test(test_app_create_names_its_book), cmocka_unit_test(test_human_and_json_output),
     cmocka_unit_test(test_exit_status_and_messages), cmocka_unit_test(test_serve_start_line_and_port_in_use),
+    cmocka_unit_test(test_backdated_app_refused),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
