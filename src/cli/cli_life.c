@@ -35,7 +35,7 @@ static const char addon_usage[] =
   "       imcloud addon list --sdkappid N [--at YYYY-MM-DD]\n"
   "  (every form takes --data DIR and --json)\n"
   "  add-ons: avchatroom_unlimited, member_cap=N, groups_per_user=N, local_audit, av_call=basic|advanced|premium,\n"
-  "  retention (postpaid, until changed; 0 ends it): c2c_roaming_months=N (s2019, s2020), history_days=N (s2022, intl, legacy)";
+  "  retention (postpaid, until changed; 0 ends it): c2c_roaming_months=N (s2019, s2020), history_days=N (s2022 pro, ultimate)";
 
 
 

@@ -59,7 +59,8 @@
  *   second login on the same platform
  *       plan_check(P, now, PLAN_F_MULTI_DEVICE, 0, 0, &v) != 0 -> kick the older one (today's behaviour)
  *   send to an AVChatRoom: plan_check_live_element(P, MsgType, &v) per element  10007
- *   AVChatRoom join: PLAN_F_LIVE_GROUP_HISTORY decides whether earlier messages are sent
+ *   AVChatRoom join: PLAN_F_LIVE_GROUP_HISTORY would decide whether earlier messages are sent (not
+ *       read yet: live rooms keep no messages; docs/editions.md says so)
  *   history, sync, purge job: plan_limit(P, now, PLAN_L_HISTORY_DAYS / PLAN_L_C2C_HISTORY_DAYS)
  *   conversation list: plan_limit(P, now, PLAN_L_RECENT_CONVERSATIONS)
  *   feature endpoints: plan_check(P, now, PLAN_F_x, 0, 0, &v) — all-member push 90045,
