@@ -92,6 +92,14 @@ const plan_app_t *grp__plan(const im_groups_t *G, uint32_t sdkappid)
   return p ? p : &none;
 }
 
+int grp__community_gate(const plan_app_t *plan, const im_group_t *g, int64_t now_s, char *why, size_t cap)
+{
+  plan_verdict_t v;
+  if (g->type != IM_GT_COMMUNITY || !plan_check(plan, now_s, PLAN_F_COMMUNITY, 0, 0, &v)) return 0;
+  return imc_errf(why, cap, v.err, "%s; the community keeps its members and history, but no one joins or sends until the "
+                  "edition has communities again (P-57)", v.msg);
+}
+
 size_t im_groups_in_flight(const im_groups_t *G) { return G->in_flight; }
 
 static uint64_t id_hash(uint32_t sdkappid, const char *id)

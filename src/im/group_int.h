@@ -103,6 +103,9 @@ int grp__member_put(im_groups_t *G, im_group_t *g, uint32_t user_no, im_grole_t 
 void grp__member_del(im_groups_t *G, im_group_t *g, uint32_t user_no);
 void grp__set_muted(im_group_t *g, uint32_t user_no, int64_t until);
 const plan_app_t *grp__plan(const im_groups_t *G, uint32_t sdkappid);
+/* A Community group of an app whose edition lost communities (P-57: intl Pro -> Standard): joining,
+ * adding and sending are refused with the feature's code (11000) and why; 0 otherwise. */
+int grp__community_gate(const plan_app_t *plan, const im_group_t *g, int64_t now_s, char *why, size_t cap);
 gapp_t *grp__app(im_groups_t *G, uint32_t sdkappid);
 /* P-53: today's net new groups of the app at now_s; delta ±1 records a
  * creation / a same-day dissolution. */

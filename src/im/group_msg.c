@@ -112,6 +112,7 @@ void im_group_send(im_groups_t *G, im_gsend_t *in, int64_t now_s, im_gdone_cb cb
     else if (all && !strcmp(all, "On") && !in->admin)
       rc = imc_errf(why, sizeof why, IMC_E_GROUP_MUTED, "the whole group is muted (MuteAllMember)");
   }
+  if (!rc) rc = grp__community_gate(grp__plan(G, in->sdkappid), g, now_s, why, sizeof why);
   if (!rc && ti->live && in->body_json) rc = live_elements(grp__plan(G, in->sdkappid), in->body_json, why, sizeof why);
   if (!rc && in->n_to) rc = targets(g, in, NULL, why, sizeof why);
   if (rc) { free(body); grp__fail(cb, ud, rc, why); return; }

@@ -437,6 +437,7 @@ void im_group_add(im_groups_t *G, uint32_t sdkappid, const char *group_id, uint3
   if (!g) { grp__fail(cb, ud, IMC_E_GROUP_GONE, NULL); return; }
   if ((rc = may_add(g, actor_no, mode, why, sizeof why))) { grp__fail(cb, ud, rc, why); return; }
   const plan_app_t *plan = grp__plan(G, sdkappid);
+  if ((rc = grp__community_gate(plan, g, now_s, why, sizeof why))) { grp__fail(cb, ud, rc, why); return; }
   gjob_t *j = grp__job(G, sdkappid, cb, ud);
   if (!j || !(j->res.results = calloc(n ? n : 1, 1)) || !(j->mem = calloc(n ? n : 1, sizeof *j->mem)) ||
       !(j->users = calloc(n ? n : 1, sizeof *j->users))) {

@@ -161,11 +161,16 @@ static uint32_t new_app(int64_t customer, char key[80])
   return id;
 }
 
-/* The ErrorCode of a v4 call as the App admin. */
+/* The ErrorCode of a v4 call as the App admin (signed at the wall clock for years: valid at the test
+ * clock's months ahead). */
 static int64_t v4_code(uint32_t app, const char *key, const char *cmd, const char *body)
 {
   static char out[8192];
-  assert_int_equal(e2e_v4(srv.port, app, key, "administrator", cmd, body, out, sizeof out), 200);
+  char sig[1024], target[1400];
+  e2e_usersig(app, key, "administrator", 100000000, sig, sizeof sig);
+  snprintf(target, sizeof target, "/v4/%s?sdkappid=%u&identifier=administrator&usersig=%s&random=%u&contenttype=json", cmd, app,
+           sig, (unsigned)rand());
+  assert_int_equal(e2e_http(srv.port, "POST", target, "Content-Type: application/json\r\n", body, out, sizeof out), 200);
   json_t *o = json_loads(out, 0, NULL);
   assert_non_null(o);
   int64_t code = jint(o, "ErrorCode");
@@ -652,8 +657,13 @@ static void test_renew_refusals(void **st)
   snprintf(body, sizeof body, "{\"customer_id\":%lld,\"name\":\"sg\",\"region\":\"singapore\"}", (long long)cust);
   json_t *a = callf(201, "POST", body, "/operator/v1/apps");
   uint32_t sg = (uint32_t)jint(a, "sdkappid");
+  char sgkey[80];
+  snprintf(sgkey, sizeof sgkey, "%s", jstr(a, "key"));
   json_decref(a);
   json_decref(callf(201, "POST", "{\"edition\":\"pro\"}", "/operator/v1/apps/%u/upgrade", sg));
+  assert_int_equal(v4_code(sg, sgkey, "im_open_login_svc/multiaccount_import", "{\"Accounts\":[\"c1\",\"c2\",\"c3\"]}"), 0);
+  assert_int_equal(v4_code(sg, sgkey, "group_open_http_svc/create_group", "{\"Type\":\"Community\",\"Name\":\"c\","
+                                                                       "\"GroupId\":\"@TGS#_pp\",\"Owner_Account\":\"c1\"}"), 0);
   json_t *o = callf(409, "POST", "{\"reference\":\"ra\"}", "/operator/v1/apps/%u/renew", sg);
   assert_string_equal(jstr(json_object_get(o, "error"), "code"), "EXISTS");
   json_decref(o);
@@ -674,6 +684,11 @@ static void test_renew_refusals(void **st)
   o = callf(201, "POST", "{\"edition\":\"standard\",\"reference\":\"down-again\"}", "/operator/v1/apps/%u/upgrade", sg);
   assert_string_equal(jstr(json_object_get(o, "state"), "edition"), "standard");
   json_decref(o);
+  /* Standard has no communities (P-57): the one made on Pro takes no member and no message (both went on) */
+  usleep(300 * 1000); /* the change log reaches the server's registry */
+  assert_int_equal(v4_code(sg, sgkey, "group_open_http_svc/add_group_member", "{\"GroupId\":\"@TGS#_pp\",\"MemberList\":[{\"Member_Account\":\"c2\"}]}"), 11000);
+  assert_int_equal(v4_code(sg, sgkey, "group_open_http_svc/send_group_msg", "{\"GroupId\":\"@TGS#_pp\",\"From_Account\":\"c1\",\"Random\":1,"
+                                                                          "\"MsgBody\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"x\"}}]}"), 11000);
   /* references: 40 bytes taken, 41 refused, nothing recorded */
   uint32_t cn = new_app(cust, NULL);
   json_decref(callf(201, "POST", "{\"edition\":\"pro\"}", "/operator/v1/apps/%u/upgrade", cn));
