@@ -34,6 +34,10 @@ int cli_serve(int argc, char **argv)
     snprintf(err, sizeof err, "log_level: \"%s\" is not one of debug, info, warn, error, off", cfg.log_level);
     rc = IMC_E_CONFIG;
   }
+  if (!rc && (cfg.ws_path[0] != '/' || strchr(cfg.ws_path, '?') || strchr(cfg.ws_path, ' '))) {
+    snprintf(err, sizeof err, "ws_path: \"%s\" must be a URL path starting with /", cfg.ws_path);
+    rc = IMC_E_CONFIG;
+  }
   if (!rc && imc_log_access_open(cfg.access_log)) {
     snprintf(err, sizeof err, "access_log: cannot open \"%s\": %s", cfg.access_log, strerror(errno));
     rc = IMC_E_CONFIG;
