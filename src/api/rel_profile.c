@@ -54,7 +54,8 @@ static int check_item(api_srv_t *srv, uint32_t app, const char *tag, json_t *val
 {
   const struct tag_rule *r = rule_of(tag);
   if (!r) {
-    const char *ctype = rel_settings_custom_type(app_rec(srv, app), tag);
+    /* a profile takes declared Tag_Profile_Custom_ tags (a declared Tag_SNS_Custom_ tag is a friend's field) */
+    const char *ctype = strncmp(tag, "Tag_Profile_Custom_", 19) ? NULL : rel_settings_custom_type(app_rec(srv, app), tag);
     if (!ctype) return imc_errf(why, cap, IMC_E_PROFILE_TAG, "unknown tag %.64s (custom tags are declared per app through the operator API)", tag);
     if (!strcmp(ctype, "integer")) {
       if (!json_is_integer(val)) return imc_errf(why, cap, IMC_E_PROFILE_TYPE, "%.64s takes an integer", tag);
@@ -168,7 +169,8 @@ void rest_portrait_get(rest_ctx_t *c)
   }
   json_array_foreach(tags, j, v) {
     if (!json_is_string(v)) { rest_reply_err(c, IMC_E_PROFILE_PARAM, "TagList holds strings", NULL); return; }
-    if (!rule_of(json_string_value(v)) && !rel_settings_custom_type(app_rec(c->srv, c->sdkappid), json_string_value(v))) {
+    if (!rule_of(json_string_value(v)) && (strncmp(json_string_value(v), "Tag_Profile_Custom_", 19) ||
+                                           !rel_settings_custom_type(app_rec(c->srv, c->sdkappid), json_string_value(v)))) {
       imc_errf(why, sizeof why, IMC_E_PROFILE_TAG, "unknown tag %.64s", json_string_value(v));
       rest_reply_err(c, IMC_E_PROFILE_TAG, why, NULL);
       return;

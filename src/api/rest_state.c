@@ -18,6 +18,10 @@ static void query_status(rest_ctx_t *c, const char *field)
   }
   if (json_array_size(arr) > QUERY_MAX) { rest_reply_err(c, IMC_E_TOO_MANY_ACCOUNTS, "To_Account holds at most 500 UserIDs", NULL); return; }
   if (need && !json_is_integer(need)) { rest_reply_err(c, IMC_E_JSON_TYPE, "IsNeedDetail must be 0 or 1", NULL); return; }
+  if (need && json_integer_value(need) != 0 && json_integer_value(need) != 1) {
+    rest_reply_err(c, IMC_E_INVAL, "IsNeedDetail must be 0 or 1", NULL); /* 2 or -1 was taken as 0 */
+    return;
+  }
   int detail = need && json_integer_value(need) == 1;
   int64_t now = imc_clock_now_s();
   json_t *result = json_array(), *errors = json_array();

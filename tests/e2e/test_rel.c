@@ -186,6 +186,11 @@ static void test_profile_tags(void **st)
   assert_int_equal(op_post("/operator/v1/apps/%u/relationship-settings", "{\"nonsense\":1}", out, sizeof out), 400);
   set_profile("p_ann", "{\"Tag\":\"Tag_Profile_Custom_Hobby\",\"Value\":\"chess\"},{\"Tag\":\"Tag_Profile_Custom_Age\",\"Value\":30}");
   EXPECT(40610, V4("profile/portrait_set", "{\"From_Account\":\"p_ann\",\"ProfileItem\":[{\"Tag\":\"Tag_Profile_Custom_Age\",\"Value\":\"x\"}]}"));
+  /* a declared friend field is no profile tag (it was stored and shown as one) */
+  assert_int_equal(op_post("/operator/v1/apps/%u/relationship-settings", "{\"sns_custom_tags\":{\"Tag_SNS_Custom_Note\":\"string\"}}",
+                           out, sizeof out), 200);
+  EXPECT(40009, V4("profile/portrait_set", "{\"From_Account\":\"p_ann\",\"ProfileItem\":[{\"Tag\":\"Tag_SNS_Custom_Note\",\"Value\":\"x\"}]}"));
+  EXPECT(40009, V4("profile/portrait_get", "{\"To_Account\":[\"p_ann\"],\"TagList\":[\"Tag_SNS_Custom_Note\"]}"));
   r = ok_code(V4("profile/portrait_get", "{\"To_Account\":[\"p_ann\"],\"TagList\":[\"Tag_Profile_Custom_Hobby\",\"Tag_Profile_Custom_Age\"]}"), 0);
   json_t *pi = json_object_get(json_array_get(json_object_get(r, "UserProfileItem"), 0), "ProfileItem");
   assert_string_equal(jstr(json_array_get(pi, 0), "Value"), "chess");

@@ -282,6 +282,9 @@ static void test_status_subscribe_push_restart(void **st)
   r = ok_code(V4("openim/query_online_status", "{\"To_Account\":[\"st_b\"]}"), 0);
   assert_string_equal(jstr(json_array_get(json_object_get(r, "QueryResult"), 0), "Status"), "Offline");
   json_decref(r);
+  /* IsNeedDetail is 0 or 1 (2 and -1 were taken as 0) */
+  EXPECT(70402, V4("openim/query_online_status", "{\"To_Account\":[\"st_b\"],\"IsNeedDetail\":2}"));
+  EXPECT(70402, V4("openim/query_online_status", "{\"To_Account\":[\"st_b\"],\"IsNeedDetail\":-1}"));
   wsc_close(&a);
 }
 
