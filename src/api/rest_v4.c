@@ -163,7 +163,8 @@ void rest_v4_handle(api_srv_t *srv, net_req_t *req)
 
   char buf[1024];
   int64_t app_id;
-  if (query(req, "sdkappid", buf, sizeof buf) < 0) { rest_reply_err(c, IMC_E_SDKAPPID_MISSING, NULL, NULL); return; }
+  int qn = query(req, "sdkappid", buf, sizeof buf);
+  if (qn == -1) { rest_reply_err(c, IMC_E_SDKAPPID_MISSING, NULL, NULL); return; }
   if (imc_parse_i64(buf, 1, UINT32_MAX, &app_id)) { rest_reply_err(c, IMC_E_APP_INVALID, NULL, NULL); return; }
   c->sdkappid = (uint32_t)app_id;
   const tenant_app_t *app = tenant_registry_app(srv->reg, c->sdkappid);

@@ -644,6 +644,7 @@ int net_req_query_param(const net_req_t *r, const char *name, char *buf, size_t 
           int hi = hexval(v[1]), lo = hexval(v[2]);
           if (hi < 0 || lo < 0) return -2;
           ch = (char)(hi * 16 + lo);
+          if (!ch) return -2; /* %00 would cut the C string short: "administrator%00x" read as administrator */
           v += 2;
         } else if (ch == '+') ch = ' ';
         if (o + 1 >= cap) return -2;

@@ -215,7 +215,7 @@ const char *net_req_method(const net_req_t *r);   /* "GET", "POST", … */
 const char *net_req_path(const net_req_t *r);     /* path without the query */
 const char *net_req_query(const net_req_t *r);    /* raw query, "" if none */
 /* Percent-decoded value of a query parameter into buf: its length (≥ 0), or
- * -1 if absent, -2 if it does not fit cap or is badly encoded. */
+ * -1 if absent, -2 if it does not fit cap or is badly encoded (%00 included). */
 int net_req_query_param(const net_req_t *r, const char *name, char *buf, size_t cap);
 /* Header value (case-insensitive name), NULL if absent. */
 const char *net_req_header(const net_req_t *r, const char *name);

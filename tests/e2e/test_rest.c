@@ -114,6 +114,9 @@ static void test_auth_errors(void **st)
   struct { const char *fmt; int code; } cases[] = {
     { "/v4/im_open_login_svc/account_check?identifier=administrator&usersig=%2$s", 60012 },
     { "/v4/im_open_login_svc/account_check?sdkappid=abc&identifier=administrator&usersig=%2$s", 60006 },
+    { "/v4/im_open_login_svc/account_check?sdkappid=%%zz&identifier=administrator&usersig=%2$s", 60006 }, /* was 60012 "missing" */
+    /* %00 ends no value early: this identifier is not the administrator (it was read as one) */
+    { "/v4/im_open_login_svc/account_check?sdkappid=%1$u&identifier=administrator%%00evil&usersig=%2$s", 60004 },
     { "/v4/im_open_login_svc/account_check?sdkappid=1399999999&identifier=administrator&usersig=%2$s", 70020 },
     { "/v4/im_open_login_svc/account_check?sdkappid=%1$u&usersig=%2$s", 60004 },
     { "/v4/im_open_login_svc/account_check?sdkappid=%1$u&identifier=administrator", 60005 },
