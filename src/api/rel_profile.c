@@ -110,6 +110,14 @@ const char *rel_profile_allow_type(const rel_user_t *u)
 }
 
 /* ---- portrait_set --------------------------------------------------------------- */
+typedef struct profile_push { relreq_t *rr; json_t *frame; } profile_push_t;
+
+static void push_holder(void *ud, rel_user_t *h)
+{
+  profile_push_t *pp = ud;
+  relreq_push(pp->rr, h->user_no, json_incref(pp->frame));
+}
+
 void rest_portrait_set(rest_ctx_t *c)
 {
   char why[200];
@@ -140,16 +148,12 @@ void rest_portrait_set(rest_ctx_t *c)
     if (rc) { json_decref(changed); rest_reply_err(c, rc, NULL, NULL); return; }
     json_array_append_new(changed, json_pack("{s:O,s:O}", "Tag", json_object_get(it, "Tag"), "Value", json_object_get(it, "Value")));
   }
-  /* the user's devices and the online users of its friend list learn the change */
-  json_t *push = json_pack("{s:s,s:s,s:o}", "type", "profile", "user", u->id, "items", changed);
-  relreq_push(rr, u->user_no, json_incref(push));
-  size_t n;
-  const rel_row_t *fr = rel_rows(u, REL_K_FRIEND, &n);
-  for (size_t k = 0; k < n; k++) {
-    uint32_t no;
-    if (!tenant_registry_account_find(c->srv->reg, c->sdkappid, fr[k].key, &no)) relreq_push(rr, no, json_incref(push));
-  }
-  json_decref(push);
+  /* the user's devices and the users who have it in their friend lists learn the change (not the users in
+   * its own list: a one-way friend_import holder heard nothing, a stranger on the user's list did) */
+  profile_push_t pp = { rr, json_pack("{s:s,s:s,s:o}", "type", "profile", "user", u->id, "items", changed) };
+  relreq_push(rr, u->user_no, json_incref(pp.frame));
+  rel_friend_holders(c->srv->rel, c->sdkappid, u->id, push_holder, &pp);
+  json_decref(pp.frame);
   relreq_commit(c, NULL);
 }
 

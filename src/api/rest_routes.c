@@ -28,7 +28,7 @@ const rest_route_t rest_routes[] = {
   { "openim",            "modify_c2c_msg",      rest_modify_c2c_msg,         API_AUTH_ADMIN, 0,   REST_BODY_MSGS(1), API_GATE_NONE, API_METER_REST_CALL, "replace the body of a one-to-one message" },
   { "recentcontact",     "get_list",            rest_recentcontact_get_list, API_AUTH_ADMIN, 0,   16 * KB, API_GATE_NONE, API_METER_REST_CALL, "a user's conversations, pinned first, paged" },
   { "recentcontact",     "delete",              rest_recentcontact_delete,   API_AUTH_ADMIN, 0,   16 * KB, API_GATE_NONE, API_METER_REST_CALL, "delete a conversation (ClearRamble: and its history)" },
-  { "profile",           "portrait_set",        rest_portrait_set,           API_AUTH_ADMIN, 0,   64 * KB, API_GATE_NONE, API_METER_REST_CALL, "set profile tags of a user (standard and declared custom tags); pushed to its friends" },
+  { "profile",           "portrait_set",        rest_portrait_set,           API_AUTH_ADMIN, 0,   64 * KB, API_GATE_NONE, API_METER_REST_CALL, "set profile tags of a user (standard and declared custom tags); pushed to those who list it as a friend" },
   { "profile",           "portrait_get",        rest_portrait_get,           API_AUTH_ADMIN, 0,   64 * KB, API_GATE_NONE, API_METER_REST_CALL, "profile tags of up to 100 users" },
   { "sns",               "friend_add",          rest_friend_add,             API_AUTH_ADMIN, 0,   64 * KB, API_GATE_NONE, API_METER_REST_CALL, "add friends (single/both, AllowType, pending requests 30539)" },
   { "sns",               "friend_import",       rest_friend_import,          API_AUTH_ADMIN, 0,   64 * KB, API_GATE_NONE, API_METER_REST_CALL, "import up to 1,000 friends one-way, no confirmation" },

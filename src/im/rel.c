@@ -10,10 +10,65 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Who holds a UserID in their friend list: app << 32 | hash(peer id) → the
+ * user numbers with such a friend row (a hash shared by two ids shares a
+ * list: readers check the row). Kept by row_set and rel_user_drop. */
+typedef struct holders { uint32_t n, cap; uint32_t v[]; } holders_t;
+
 struct rel {
   u64map_t users;              /* app << 32 | user_no → rel_user_t* (user_no 0: app settings) */
+  u64map_t holders;            /* friend rows, reversed: holders_t* */
   size_t bytes;                /* records, row arrays and strings */
 };
+
+static uint64_t holder_key(uint32_t app, const char *id)
+{
+  uint32_t h = 2166136261u; /* FNV-1a */
+  for (; *id; id++) h = (h ^ (uint8_t)*id) * 16777619u;
+  return (uint64_t)app << 32 | h;
+}
+
+static int holder_add(rel_t *r, uint32_t app, const char *id, uint32_t user)
+{
+  uint64_t k = holder_key(app, id);
+  holders_t *h = u64map_get(&r->holders, k);
+  if (!h || h->n == h->cap) { /* a new list, copied over: the map keeps the old one if the put fails */
+    uint32_t cap = h ? h->cap * 2 : 2, n = h ? h->n : 0;
+    holders_t *nh = malloc(sizeof *nh + cap * sizeof nh->v[0]);
+    if (!nh) return IMC_E_NOMEM;
+    nh->n = n;
+    nh->cap = cap;
+    if (n) memcpy(nh->v, h->v, n * sizeof nh->v[0]);
+    if (u64map_put(&r->holders, k, nh)) { free(nh); return IMC_E_NOMEM; }
+    r->bytes += sizeof *nh + cap * sizeof nh->v[0];
+    if (h) { r->bytes -= sizeof *h + h->cap * sizeof h->v[0]; free(h); }
+    h = nh;
+  }
+  h->v[h->n++] = user;
+  return 0;
+}
+
+static void holder_del(rel_t *r, uint32_t app, const char *id, uint32_t user)
+{
+  uint64_t k = holder_key(app, id);
+  holders_t *h = u64map_get(&r->holders, k);
+  for (uint32_t i = 0; h && i < h->n; i++)
+    if (h->v[i] == user) { h->v[i] = h->v[--h->n]; break; }
+  if (h && !h->n) {
+    r->bytes -= sizeof *h + h->cap * sizeof h->v[0];
+    u64map_del(&r->holders, k);
+    free(h);
+  }
+}
+
+void rel_friend_holders(const rel_t *r, uint32_t app, const char *id, void (*cb)(void *ud, rel_user_t *u), void *ud)
+{
+  const holders_t *h = u64map_get(&r->holders, holder_key(app, id));
+  for (uint32_t i = 0; h && i < h->n; i++) {
+    rel_user_t *u = rel_user(r, app, h->v[i]);
+    if (u && rel_get(u, REL_K_FRIEND, id)) cb(ud, u);
+  }
+}
 
 /* app settings live at user_no 0: the key stays non-zero because SDKAppIDs are */
 static uint64_t key_of(uint32_t app, uint32_t user) { return (uint64_t)app << 32 | user; }
@@ -23,6 +78,7 @@ int rel_create(rel_t **out)
   rel_t *r = calloc(1, sizeof *r);
   if (!r) return IMC_E_NOMEM;
   u64map_init(&r->users);
+  u64map_init(&r->holders);
   *out = r;
   return 0;
 }
@@ -43,6 +99,8 @@ void rel_free(rel_t *r)
   void *v;
   for (u64map_iter_init(&r->users, &it); u64map_next(&r->users, &it, NULL, &v);) user_free(v);
   u64map_free(&r->users);
+  for (u64map_iter_init(&r->holders, &it); u64map_next(&r->holders, &it, NULL, &v);) free(v);
+  u64map_free(&r->holders);
   free(r);
 }
 
@@ -87,6 +145,7 @@ void rel_user_drop(rel_t *r, uint32_t app, uint32_t user)
 {
   rel_user_t *u = u64map_del(&r->users, key_of(app, user));
   if (!u) return;
+  for (uint32_t i = 0; i < u->k[REL_K_FRIEND].n; i++) holder_del(r, app, u->k[REL_K_FRIEND].v[i].key, user);
   r->bytes -= rows_bytes(u);
   user_free(u);
 }
@@ -144,6 +203,7 @@ static int row_set(rel_t *r, rel_user_t *u, rel_kind_t kind, const char *key, co
   if (old) *old = NULL;
   if (!val) {
     if (!found) return 0;
+    if (kind == REL_K_FRIEND) holder_del(r, u->sdkappid, key, u->user_no);
     r->bytes -= strlen(rs->v[i].key) + strlen(rs->v[i].val) + 2;
     free(rs->v[i].key);
     if (old) *old = rs->v[i].val; else free(rs->v[i].val);
@@ -162,10 +222,16 @@ static int row_set(rel_t *r, rel_user_t *u, rel_kind_t kind, const char *key, co
   }
   char *nk = strdup(key);
   if (!nk) { free(nv); return IMC_E_NOMEM; }
+  if (kind == REL_K_FRIEND && holder_add(r, u->sdkappid, key, u->user_no)) { free(nv); free(nk); return IMC_E_NOMEM; }
   if (rs->n == rs->cap) {
     uint32_t cap = rs->cap ? rs->cap * 2 : 4;
     rel_row_t *v = realloc(rs->v, cap * sizeof *v);
-    if (!v) { free(nv); free(nk); return IMC_E_NOMEM; }
+    if (!v) {
+      if (kind == REL_K_FRIEND) holder_del(r, u->sdkappid, key, u->user_no);
+      free(nv);
+      free(nk);
+      return IMC_E_NOMEM;
+    }
     r->bytes += (cap - rs->cap) * sizeof *v;
     rs->v = v;
     rs->cap = cap;

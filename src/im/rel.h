@@ -64,6 +64,9 @@ rel_user_t *rel_user_ensure(rel_t *r, uint32_t sdkappid, uint32_t user_no, const
 /* Forget a user (account deleted). */
 void rel_user_drop(rel_t *r, uint32_t sdkappid, uint32_t user_no);
 
+/* Call cb for every user of app holding the UserID id in its friend list
+ * (a reverse index kept with the rows: no walk of the app's users). */
+void rel_friend_holders(const rel_t *r, uint32_t app, const char *id, void (*cb)(void *ud, rel_user_t *u), void *ud);
 /* Call cb for every record (apps' settings records included). */
 void rel_each_user(rel_t *r, void (*cb)(void *ud, rel_user_t *u), void *ud);
 

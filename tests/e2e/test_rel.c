@@ -203,7 +203,7 @@ static const char *relation(const char *from, const char *to, const char *type);
 static void test_profile_push_and_forbid(void **st)
 {
   (void)st;
-  const char *const u[] = { "pp_a", "pp_b", "pp_c", NULL };
+  const char *const u[] = { "pp_a", "pp_b", "pp_c", "pp_d", NULL };
   users(u);
   allow("pp_b", "AllowAny");
   EXPECT(0, V4("sns/friend_add", "{\"From_Account\":\"pp_a\",\"AddFriendItem\":[{\"To_Account\":\"pp_b\",\"AddSource\":\"AddSource_Type_Web\"}]}"));
@@ -221,6 +221,18 @@ static void test_profile_push_and_forbid(void **st)
   assert_non_null(p);
   json_decref(p);
   assert_null(wsc_push(&c, "profile", 300)); /* not a friend: nothing */
+  /* one-way rows: c lists a (c hears of a's changes), a lists d (d does not): it was the other way round */
+  EXPECT(0, V4("sns/friend_import", "{\"From_Account\":\"pp_c\",\"AddFriendItem\":[{\"To_Account\":\"pp_a\",\"AddSource\":\"AddSource_Type_X\"}]}"));
+  EXPECT(0, V4("sns/friend_import", "{\"From_Account\":\"pp_a\",\"AddFriendItem\":[{\"To_Account\":\"pp_d\",\"AddSource\":\"AddSource_Type_X\"}]}"));
+  wsc_t d;
+  login(&d, "pp_d", "Web");
+  set_profile("pp_a", "{\"Tag\":\"Tag_Profile_IM_Nick\",\"Value\":\"Beta\"}");
+  p = wsc_push(&c, "profile", 3000);
+  assert_non_null(p);
+  assert_string_equal(jstr(p, "user"), "pp_a");
+  json_decref(p);
+  assert_null(wsc_push(&d, "profile", 300));
+  wsc_close(&d);
 
   /* AdminForbidType SendOut: no friend requests (30009); messages still go (it stopped them with 20012) */
   set_profile("pp_a", "{\"Tag\":\"Tag_Profile_IM_AdminForbidType\",\"Value\":\"AdminForbid_Type_SendOut\"}");
@@ -230,7 +242,7 @@ static void test_profile_push_and_forbid(void **st)
   r = ok_code(V4("sns/friend_add", "{\"From_Account\":\"pp_a\",\"AddFriendItem\":[{\"To_Account\":\"pp_c\",\"AddSource\":\"AddSource_Type_Web\"}]}"), 0);
   assert_int_equal(item_code(r, "ResultItem", 0), 30009);
   json_decref(r);
-  assert_string_equal(relation("pp_a", "pp_c", "CheckResult_Type_Both"), "CheckResult_Type_NoRelation");
+  assert_string_equal(relation("pp_a", "pp_c", "CheckResult_Type_Both"), "CheckResult_Type_BWithA"); /* c's import only */
   set_profile("pp_a", "{\"Tag\":\"Tag_Profile_IM_AdminForbidType\",\"Value\":\"AdminForbid_Type_None\"}");
   r = ok_code(V4("sns/friend_add", "{\"From_Account\":\"pp_a\",\"ForceAddFlags\":1,\"AddFriendItem\":[{\"To_Account\":\"pp_c\",\"AddSource\":\"AddSource_Type_Web\"}]}"), 0);
   assert_int_equal(item_code(r, "ResultItem", 0), 0);

@@ -15,6 +15,29 @@
 #include "tmpdir.h"
 #include "util/err.h"
 
+static void holder_name(void *ud, rel_user_t *u)
+{
+  char *out = ud;
+  snprintf(out + strlen(out), 256 - strlen(out), "%s,", u->id);
+}
+
+/* The holders of id in app, in user-number order of insertion, "a,b," (sorted for the check). */
+static const char *holders_of(rel_t *r, uint32_t app, const char *id)
+{
+  static char out[256];
+  out[0] = 0;
+  rel_friend_holders(r, app, id, holder_name, out);
+  /* two names at most here: order them */
+  char *c = strchr(out, ',');
+  if (c && c[1] && strcmp(out, c + 1) > 0) {
+    char first[128], rest[128];
+    snprintf(first, sizeof first, "%.*s", (int)(c - out + 1), out);
+    snprintf(rest, sizeof rest, "%s", c + 1);
+    snprintf(out, sizeof out, "%s%s", rest, first);
+  }
+  return out;
+}
+
 static void test_rows_sorted_and_counted(void **st)
 {
   (void)st;
@@ -136,9 +159,41 @@ static void test_write_and_load(void **st)
   assert_string_equal(rel_val(a, REL_K_FRIEND, "bob"), "{\"Remark\":\"b\"}");
   assert_string_equal(rel_val(rel_user(r, 7, 0), REL_K_APP, "c2c_friendship_required"), "true");
   assert_null(rel_user(r, 7, bob));
+  /* the reverse index is built by the load too */
+  assert_string_equal(holders_of(r, 7, "bob"), "alice,");
   rel_free(r);
   store_close(s);
   test_tmpdir_remove(dir);
+}
+
+/* Who holds a UserID as a friend: kept through puts, deletes, undo and a dropped user; other apps and
+ * other kinds of rows are not holders. */
+static void test_friend_holders(void **st)
+{
+  (void)st;
+  rel_t *r;
+  assert_int_equal(rel_create(&r), 0);
+  rel_user_t *a = rel_user_ensure(r, 7, 1, "ann"), *b = rel_user_ensure(r, 7, 2, "ben"), *x = rel_user_ensure(r, 8, 1, "ann");
+  rel_txn_t t;
+  rel_txn_init(&t, r);
+  assert_int_equal(rel_txn_put(&t, a, REL_K_FRIEND, "zed", "{}"), 0);
+  assert_int_equal(rel_txn_put(&t, b, REL_K_FRIEND, "zed", "{}"), 0);
+  assert_int_equal(rel_txn_put(&t, b, REL_K_FRIEND, "zed", "{\"Remark\":\"again\"}"), 0); /* a replaced row: once */
+  assert_int_equal(rel_txn_put(&t, x, REL_K_FRIEND, "zed", "{}"), 0);                       /* another app */
+  assert_int_equal(rel_txn_put(&t, a, REL_K_BLACK, "yan", "1"), 0);                           /* not a friend row */
+  rel_txn_free(&t);
+  assert_string_equal(holders_of(r, 7, "zed"), "ann,ben,");
+  assert_string_equal(holders_of(r, 8, "zed"), "ann,");
+  assert_string_equal(holders_of(r, 7, "yan"), "");
+  rel_txn_init(&t, r);
+  assert_int_equal(rel_txn_del(&t, a, REL_K_FRIEND, "zed"), 0);
+  assert_string_equal(holders_of(r, 7, "zed"), "ben,");
+  rel_txn_undo(&t); /* the delete undone: ann holds zed again */
+  rel_txn_free(&t);
+  assert_string_equal(holders_of(r, 7, "zed"), "ann,ben,");
+  rel_user_drop(r, 7, 2);
+  assert_string_equal(holders_of(r, 7, "zed"), "ann,");
+  rel_free(r);
 }
 
 int main(void)
@@ -146,6 +201,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_rows_sorted_and_counted),
     cmocka_unit_test(test_undo_restores_newest_first),
+    cmocka_unit_test(test_friend_holders),
     cmocka_unit_test(test_write_and_load),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
