@@ -205,7 +205,7 @@ void rest_del_contact_group(rest_ctx_t *c)
     json_array_append_new(out, json_pack("{s:O,s:i,s:s}", "GroupName", n, "ResultCode", rc ? imc_err_compat(rc) : 0,
                                          "ResultInfo", rc ? "no conversation group of that name" : ""));
   }
-  push_groups(rr, u);
+  if (rr->txn.n) push_groups(rr, u); /* a group deleted: the devices learn it (none deleted wrote an event all the same) */
   relreq_commit(c, json_pack("{s:o}", "ResultItem", out));
 }
 
@@ -311,6 +311,7 @@ static int mark_one(relreq_t *rr, rel_user_t *u, json_t *item, json_t **result)
   json_t *m = rc ? NULL : rel_json(rel_val(u, REL_K_MARK, id));
   if (!m) m = json_object();
   json_array_foreach(json_object_get(m, "marks"), i, v) bits |= 1ull << (json_integer_value(v) & 63);
+  uint64_t stored = bits; /* a refused item reports what is stored */
   json_array_foreach(set, i, v) {
     if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 63) rc = IMC_E_CONV_PARAM;
     else bits |= 1ull << json_integer_value(v);
@@ -320,6 +321,7 @@ static int mark_one(relreq_t *rr, rel_user_t *u, json_t *item, json_t **result)
     else bits &= ~(1ull << json_integer_value(v));
   }
   json_t *list = json_array();
+  if (rc) bits = stored;
   for (int b = 0; b < 64; b++) if (bits >> b & 1) json_array_append_new(list, json_integer(b));
   json_object_set_new(m, "marks", list);
   if (custom) json_object_set(m, "custom", custom);
@@ -346,12 +348,21 @@ void rest_mark_contact(rest_ctx_t *c)
     return;
   }
   if (json_array_size(items) > REL_MARK_BATCH_MAX) { rest_reply_err(c, IMC_E_CONV_MARK_BATCH, NULL, NULL); return; }
-  json_t *out = json_array();
+  json_t *out = json_array(), *changed = json_array();
   json_array_foreach(items, i, it) {
     json_t *r = NULL;
-    if (mark_one(rr, u, it, &r)) { json_decref(r); json_decref(out); rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
+    if (mark_one(rr, u, it, &r)) {
+      json_decref(r);
+      json_decref(out);
+      json_decref(changed);
+      rest_reply_err(c, IMC_E_NOMEM, NULL, NULL);
+      return;
+    }
     json_array_append_new(out, r);
+    if (!json_integer_value(json_object_get(r, "ResultCode"))) json_array_append(changed, r);
   }
-  relreq_push(rr, u->user_no, json_pack("{s:s,s:O}", "type", "contact_marks_changed", "items", out));
+  /* the devices learn what changed: nothing when every item was refused (it wrote an event all the same) */
+  if (json_array_size(changed)) relreq_push(rr, u->user_no, json_pack("{s:s,s:o}", "type", "contact_marks_changed", "items", changed));
+  else json_decref(changed);
   relreq_commit(c, json_pack("{s:o}", "ResultItem", out));
 }

@@ -161,6 +161,20 @@ static void test_contact_groups(void **st)
   assert_non_null(p);
   json_decref(p);
   EXPECT(0, V4("recentcontact/mark_contact", "{\"From_Account\":\"cg_me\",\"MarkItem\":[{\"ContactItem\":{\"Type\":1,\"To_Account\":\"cg_b\"},\"ClearMark\":[5]}]}"));
+  p = wsc_push(&d2, "contact_marks_changed", 3000);
+  assert_non_null(p);
+  json_decref(p);
+  while ((p = wsc_push(&d2, "contact_groups_changed", 300))) json_decref(p); /* the earlier changes' */
+  /* a refused item reports the marks stored (it showed the ones asked for) and changes nothing: no event */
+  r = ok_code(V4("recentcontact/mark_contact", "{\"From_Account\":\"cg_me\",\"MarkItem\":[{\"ContactItem\":{\"Type\":1,\"To_Account\":\"cg_b\"},"
+                 "\"SetMark\":[2,64]}]}"), 0);
+  m0 = json_array_get(json_object_get(r, "ResultItem"), 0);
+  assert_int_equal(jint(m0, "ResultCode"), 50002);
+  assert_int_equal((int)json_array_size(json_object_get(m0, "MarkList")), 2); /* 1 and 63 */
+  json_decref(r);
+  EXPECT(0, V4("recentcontact/del_contact_group", "{\"From_Account\":\"cg_me\",\"GroupName\":[\"nosuch\"]}")); /* per item 50002 */
+  assert_null(wsc_push(&d2, "contact_marks_changed", 300));
+  assert_null(wsc_push(&d2, "contact_groups_changed", 300));
   static char marks[1 << 15];
   len = (size_t)snprintf(marks, sizeof marks, "{\"From_Account\":\"cg_me\",\"MarkItem\":[");
   for (int i = 0; i < 101; i++)
