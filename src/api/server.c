@@ -528,6 +528,7 @@ void api_net_cfg(const api_cfg_t *cfg, net_cfg_t *n)
 {
   net_cfg_defaults(n);
   n->ws_path = cfg->ws_path;
+  n->plain_error_prefix = "/operator/";
   n->max_header_bytes = (size_t)cfg->max_header_bytes;
   n->max_body_bytes = (size_t)cfg->max_body_bytes;
   if (!n->max_body_bytes) {

@@ -315,14 +315,17 @@ int net_req_reply(net_req_t *r, int status, const char *content_type, const char
   return 0;
 }
 
-/* Answer r with an error in the v4 envelope (ErrorInfo says why) and close
- * after it; nothing more is read from the connection. */
-static void fail_req(struct net_conn *c, net_req_t *r, int status, int err, const char *why, const char *extra)
+/* Answer r with an error in the v4 envelope (ErrorInfo says why), or in the
+ * operator API's shape when plain, and close after it; nothing more is read
+ * from the connection. */
+static void fail_req(struct net_conn *c, net_req_t *r, int status, int err, const char *why, const char *extra, int plain)
 {
   http_state_t *h = c->u.http;
   char body[400];
-  int bl = snprintf(body, sizeof body, "{\"ActionStatus\":\"FAIL\",\"ErrorCode\":%d,\"ErrorInfo\":\"%s%s%s\"}",
-                    imc_err_compat(err), imc_strerror(err), why ? ": " : "", why ? why : "");
+  int bl = plain ? snprintf(body, sizeof body, "{\"error\":{\"code\":\"%s\",\"message\":\"%s%s%s\"}}", imc_err_name(err),
+                            imc_strerror(err), why ? ": " : "", why ? why : "")
+                 : snprintf(body, sizeof body, "{\"ActionStatus\":\"FAIL\",\"ErrorCode\":%d,\"ErrorInfo\":\"%s%s%s\"}",
+                            imc_err_compat(err), imc_strerror(err), why ? ": " : "", why ? why : "");
   if (bl < 0 || (size_t)bl >= sizeof body) bl = 0;
   h->failed = 1;
   net__read_stop(c);
@@ -338,6 +341,8 @@ static void http_fail(struct net_conn *c, int status, int err, const char *why)
 {
   http_state_t *h = c->u.http;
   if (h->failed) return;
+  const char *pre = c->srv->cfg.plain_error_prefix; /* the request line read so far names the API */
+  int plain = pre && h->cur && h->cur->url && h->cur->url_len >= strlen(pre) && !strncmp(h->cur->url, pre, strlen(pre));
   if (h->cur) { req_free(h->cur); h->cur = NULL; }
   net_req_t *r = calloc(1, sizeof *r);
   if (!r) { h->failed = 1; net__close(c); return; }
@@ -345,7 +350,7 @@ static void http_fail(struct net_conn *c, int status, int err, const char *why)
   if (h->tail) h->tail->next = r; else h->head = r;
   h->tail = r;
   h->npending++;
-  fail_req(c, r, status, err, why, NULL);
+  fail_req(c, r, status, err, why, NULL, plain);
 }
 
 static void ws_upgrade(struct net_conn *c, net_req_t *r, char *rest, size_t rest_len)
@@ -356,7 +361,7 @@ static void ws_upgrade(struct net_conn *c, net_req_t *r, char *rest, size_t rest
   int status = net__ws_check(r, c->srv->cfg.ws_path, accept, &why, &extra);
   if (!status && (h->head != r || h->npending != 1)) { status = 400; why = "a WebSocket handshake must not be pipelined behind unanswered requests"; }
   if (!status && h->stop) { status = 400; why = "websocket handshake: Connection: close"; }
-  if (status) { fail_req(c, r, status, IMC_E_HTTP_PARSE, why, extra); return; }
+  if (status) { fail_req(c, r, status, IMC_E_HTTP_PARSE, why, extra, 0); return; }
   static const char head[] = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                              "Sec-WebSocket-Accept: ";
   size_t al = strlen(accept), n = sizeof head - 1; /* accept: 28 base64 bytes (net__ws_check) */

@@ -40,6 +40,10 @@ typedef struct net_cfg {
   const char *host;            /* listen address */
   int port;                    /* 0 = ephemeral (see net_server_port) */
   const char *ws_path;         /* upgrade path, e.g. "/ws" */
+  /* Errors the HTTP layer answers itself (413, 431, 400, 408) are in the v4
+   * envelope, except for a request whose path starts with this prefix (NULL:
+   * none): {"error":{"code","message"}}, the operator API's shape. */
+  const char *plain_error_prefix;
   size_t max_header_bytes;     /* request line + headers; 431 beyond */
   size_t max_body_bytes;       /* 413 beyond */
   size_t max_ws_frame_bytes;   /* frame and reassembled message; close 1009 beyond */
