@@ -25,6 +25,7 @@ typedef struct api_cfg {
   char *turn_log;             /* write the loop's turn log here when the server stops ("" = no; util/turnlog.h) */
   char *access_log;           /* off, stderr or a file path (util/log.h imc_log_access_open) */
   char *ws_path;
+  char *pricebooks_dir;       /* operator price books for bills ("" = the database setting, else the built-in books) */
   int64_t rest_rate_limit;    /* calls/s per app (60011) */
   int64_t max_header_bytes;
   int64_t max_body_bytes;

@@ -13,6 +13,7 @@ const cfg_def_t api_cfg_defs[] = {
   { "access_log", CFG_STR, F(access_log), "off", 0, 0, "one line per REST call and per WebSocket session, whatever log_level is (log_level off does not silence it): off, stderr, or a file path (appended to, created if missing)" },
   { "turn_log", CFG_STR, F(turn_log), "", 0, 0, "a diagnostic: record the event loop's turns (time per phase) and the HTTP requests they served (when each was read, its reply queued and written), the newest 131,072 turns and 65,536 requests, and write them to this file when the server stops (docs/operator-api.md \"Turn log\"); \"\" = off" },
   { "ws_path", CFG_STR, F(ws_path), "/ws", 0, 0, "URL path of the client WebSocket" },
+  { "pricebooks_dir", CFG_STR, F(pricebooks_dir), "", 0, 0, "a directory of operator price books (<scheme>.json) the bill run and corrections price with, as `imcloud bill --pricebooks DIR`: the books no seed prices (intl Standard and Pro, the original international scheme); \"\" = the built-in books" },
   { "rest_rate_limit", CFG_INT, F(rest_rate_limit), "200", 1, 1000000, "REST calls per second per app (60011 beyond)" },
   { "max_header_bytes", CFG_INT, F(max_header_bytes), "8192", 1024, 1048576, "largest HTTP header block (431 beyond)" },
   { "max_body_bytes", CFG_INT, F(max_body_bytes), "0", 0, 67108864, "largest HTTP body (413 / 93000 beyond); 0 = the larger of 1 MiB and the largest body cap of a route that carries messages (64 KiB + 6 × msg_max_bytes per message, at most 16 MiB), so every valid message fits" },

@@ -24,8 +24,8 @@ static const char usage[] =
   "  and the correction documents that follow it (--json: \"corrections\").\n"
   "  run: bills every app for the month (default: the previous month in UTC+8); running it\n"
   "  again bills nothing twice. settle: pays open bills from the wallet, oldest first.\n"
-  "  --pricebooks DIR bills with DIR/<scheme>.json (the operator's prices; default: the setting\n"
-  "  pricebooks_dir, else the built-in books). An app whose bill needs a price the book leaves\n"
+  "  --pricebooks DIR bills with DIR/<scheme>.json (the operator's prices; default: the built-in\n"
+  "  books; the server takes serve --pricebooks-dir DIR). An app whose bill needs a price the book leaves\n"
   "  to the operator (intl Standard/Pro, MAU overage; bandwidth outside china) is refused,\n"
   "  naming what is missing; an app on the original international scheme (P-50) is billed only\n"
   "  with DIR/intl_original.json and refused while there is none.";

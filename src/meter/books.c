@@ -1,6 +1,7 @@
 /* books.c — the price book an app is billed with: DIR/<scheme>.json when the
- * operator gave a directory of books (`imcloud bill --pricebooks DIR`, or the
- * database setting "pricebooks_dir" for the server), else the built-in book.
+ * operator gave a directory of books (`imcloud bill --pricebooks DIR`,
+ * `imcloud serve --pricebooks-dir DIR`: meter_pricebooks_dir; else a meta row
+ * "pricebooks_dir", which no command writes), else the built-in book.
  * An operator sets the prices the seeds leave open (P-59, P-20) in such a
  * copy. A file is loaded once per process and kept for its life (a server
  * picks up an edited book at restart); a directory without the scheme's file
@@ -139,7 +140,7 @@ const bill_book_t *meter__book(store_t *s, const store_app_t *a, int *rc, char *
                    "app %u is on the original international scheme (its customer %lld created an app before 2022-12-26, P-50): "
                    "no seed gives its prices; it is billed once the operator puts its book at %s/intl_original.json%s",
                    a->sdkappid, (long long)a->customer_id, dir[0] ? dir : "DIR",
-                   dir[0] ? "" : " (DIR: the setting pricebooks_dir, or imcloud bill --pricebooks DIR)");
+                   dir[0] ? "" : " (DIR: imcloud serve --pricebooks-dir DIR, or imcloud bill --pricebooks DIR)");
     return NULL;
   }
   const bill_book_t *b = bill_book_builtin(scheme);

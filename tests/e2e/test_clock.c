@@ -17,7 +17,8 @@
  *    change log) and one through the operator API pay the bills and resume
  *    the apps; the operator's resume of an app suspended for arrears is
  *    refused (409), and a renewal of a lapsed app leaves it suspended for
- *    arrears while its customer has an overdue bill;
+ *    arrears while its customer has an overdue bill; the bill run prices an
+ *    intl Standard app with the operator's books (serve --pricebooks-dir);
  *  - late October usage after that bill (call minutes, an import raising DAU)
  *    → the next day job issues correction IMC-2026-10-000002 referencing
  *    the bill, equal to `imcloud quote` for the corrected usage, shown by the
@@ -41,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "e2e.h"
@@ -789,6 +791,62 @@ static void test_renewal_in_arrears(void **st)
   assert_int_equal(v4_code(app, key, "im_open_login_svc/account_check", "{\"CheckItem\":[{\"UserID\":\"u1\"}]}"), 60016);
 }
 
+/* ---- the server's operator price books (serve --pricebooks-dir) ----------------------- */
+/* An intl Standard app is billed by the server's bill run with the
+ * operator's prices (no seed gives them; without a book of the operator's
+ * the run refuses the app). The setting was documented and could not be
+ * given to the server. */
+static int setup_books(void **st)
+{
+  (void)st;
+  if (prepare()) return -1;
+  FILE *in = fopen("data/pricebooks/intl.json", "rb");
+  json_t *book = in ? json_loadf(in, 0, NULL) : NULL;
+  if (in) fclose(in);
+  if (!book) return -1;
+  json_t *ed;
+  size_t i;
+  json_array_foreach(json_object_get(book, "editions"), i, ed) {
+    json_t *pk = json_object_get(ed, "package");
+    if (!json_is_object(pk)) continue;
+    json_object_del(pk, "operator_config");
+    if (!strcmp(json_string_value(json_object_get(ed, "code")), "standard")) json_object_set_new(pk, "fen", json_integer(150000));
+  }
+  json_array_foreach(json_object_get(book, "items"), i, ed) {
+    json_object_del(ed, "operator_config");
+    if (!strcmp(json_string_value(json_object_get(ed, "code")), "mau_overage")) json_object_set_new(ed, "block_fen", json_integer(80000));
+  }
+  json_object_set_new(book, "operator_config", json_false());
+  static char books[400];
+  char path[480];
+  snprintf(books, sizeof books, "%s/books", srv.dir);
+  if (mkdir(books, 0700)) { json_decref(book); return -1; }
+  snprintf(path, sizeof path, "%s/intl.json", books);
+  int rc = json_dump_file(book, path, 0);
+  json_decref(book);
+  static const char *args[] = { "--test-clock", "--test-clock-start", "2026-10-01", "--pricebooks-dir", books, NULL };
+  return rc || e2e_server_start(&srv, args) ? -1 : 0;
+}
+
+static void test_operator_books(void **st)
+{
+  (void)st;
+  int64_t cust = new_customer("ob", 100000000);
+  char body[200];
+  snprintf(body, sizeof body, "{\"customer_id\":%lld,\"name\":\"sg\",\"region\":\"singapore\"}", (long long)cust);
+  json_t *a = callf(201, "POST", body, "/operator/v1/apps");
+  uint32_t sg = (uint32_t)jint(a, "sdkappid");
+  json_decref(a);
+  json_decref(callf(201, "POST", "{\"edition\":\"standard\"}", "/operator/v1/apps/%u/upgrade", sg));
+  json_t *ran = clock_to("2026-11-01T00:00:00+08:00");
+  assert_int_equal(ran_sum(ran, "bill_run", "failed"), 0);
+  json_decref(ran);
+  json_t *l = callf(200, "GET", NULL, "/operator/v1/apps/%u/bills", sg);
+  assert_int_equal(json_array_size(json_object_get(l, "bills")), 1);
+  assert_int_equal(jint(json_array_get(json_object_get(l, "bills"), 0), "total_fen"), 150000);
+  json_decref(l);
+}
+
 /* ---- the day change in bounded steps ------------------------------------------- */
 static void test_day_job_steps(void **st)
 {
@@ -958,6 +1016,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_bill_run_and_arrears, setup_billing, stop),
     cmocka_unit_test_setup_teardown(test_late_usage_correction, setup_billing, stop),
     cmocka_unit_test_setup_teardown(test_renewal_in_arrears, setup_billing, stop),
+    cmocka_unit_test_setup_teardown(test_operator_books, setup_books, stop),
     cmocka_unit_test_setup_teardown(test_day_job_steps, setup_steps, stop),
     cmocka_unit_test_setup_teardown(test_region_zone, setup_zone, stop),
   };

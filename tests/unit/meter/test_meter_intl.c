@@ -90,7 +90,7 @@ static void test_refused_then_operator_book(void **st)
   assert_int_equal(meter_bill_compute(s, orig2, 202610, TZ, standard_orders, NULL, &json, t, err, sizeof err), IMC_E_BILL_BOOK);
   assert_non_null(strstr(err, "is on the original international scheme"));
   assert_non_null(strstr(err, "before 2022-12-26, P-50"));
-  assert_non_null(strstr(err, "at DIR/intl_original.json (DIR: the setting pricebooks_dir"));
+  assert_non_null(strstr(err, "at DIR/intl_original.json (DIR: imcloud serve --pricebooks-dir DIR"));
   assert_int_equal(meter_bill_compute(s, std, 202610, TZ, standard_orders, NULL, &json, t, err, sizeof err), IMC_E_BILL_BOOK);
   char want[256];
   snprintf(want, sizeof want, "app %u (intl standard, singapore) is not billed until the operator sets the standard package price (P-59); "
