@@ -176,11 +176,11 @@ int cli_bill(int argc, char **argv)
     { 0 }
   };
   int rc = cli_parse(argc, argv, opts, usage, pos, 2, &npos);
-  if (rc) return rc > 0 ? 0 : CLI_EXIT_USAGE;
+  if (rc) return rc > 0 ? 0 : cli_parse_exit(rc);
   int32_t month = 0;
   int y, m;
   if (month_s) {
-    if (imc_month_parse(month_s, &y, &m)) { cli_err("bill", "--month must be YYYY-MM"); return CLI_EXIT_USAGE; }
+    if (imc_month_parse(month_s, &y, &m)) { cli_err("bill", "--month must be YYYY-MM"); return CLI_EXIT_FAIL; }
     month = y * 100 + m;
   }
   if (json && csv) { cli_err("bill", "give --json or --csv, not both"); return CLI_EXIT_USAGE; }

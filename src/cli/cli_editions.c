@@ -28,13 +28,13 @@ int cli_editions(int argc, char **argv)
     { 0 }
   };
   int rc = cli_parse(argc, argv, opts, usage, pos, 1, &npos);
-  if (rc) return rc > 0 ? 0 : CLI_EXIT_USAGE;
+  if (rc) return rc > 0 ? 0 : cli_parse_exit(rc);
   if (npos) { cli_err("editions", "unexpected argument '%s'", pos[0]); return CLI_EXIT_USAGE; }
   if (json && markdown) { cli_err("editions", "--json and --markdown exclude each other"); return CLI_EXIT_USAGE; }
   bill_scheme_t s = BILL_SCHEME_S2022;
   if (scheme && bill_scheme_parse(scheme, &s)) {
     cli_err("editions", "unknown scheme '%s' (legacy, s2019, s2020, s2022, intl)", scheme);
-    return CLI_EXIT_USAGE;
+    return CLI_EXIT_FAIL;
   }
   const char *why = plan_catalog_error();
   if (why) { cli_err("editions", "edition catalog: %s", why); return CLI_EXIT_FAIL; }

@@ -45,9 +45,9 @@ static int day_of(const char *verb, const char *at, int64_t now_s, int64_t *day)
   int64_t today = imc_day_of(now_s, IMC_TZ_CHINA_S);
   int y, m, d;
   if (!at) { *day = today; return 0; }
-  if (imc_date_parse(at, &y, &m, &d)) { cli_err(verb, "--at must be a date YYYY-MM-DD"); return CLI_EXIT_USAGE; }
+  if (imc_date_parse(at, &y, &m, &d)) { cli_err(verb, "--at must be a date YYYY-MM-DD"); return CLI_EXIT_FAIL; }
   *day = imc_days_from_civil(y, m, d);
-  if (*day > today) { cli_err(verb, "--at is in the future"); return CLI_EXIT_USAGE; }
+  if (*day > today) { cli_err(verb, "--at is in the future"); return CLI_EXIT_FAIL; }
   return 0;
 }
 
@@ -131,7 +131,7 @@ static int parse(int argc, char **argv, opts_t *o, const char *usage)
     { 0 }
   };
   int rc = cli_parse(argc, argv, opts, usage, o->pos, 3, &o->npos);
-  if (rc) return rc > 0 ? 1 : -CLI_EXIT_USAGE;
+  if (rc) return rc > 0 ? 1 : -cli_parse_exit(rc); /* a bad value 1, a malformed line 2 */
   return 0;
 }
 
@@ -139,7 +139,7 @@ int cli_app_life(int argc, char **argv)
 {
   opts_t o;
   int rc = parse(argc, argv, &o, app_usage);
-  if (rc) return rc > 0 ? 0 : CLI_EXIT_USAGE;
+  if (rc) return rc > 0 ? 0 : -rc;
   const char *sub = o.npos ? o.pos[0] : "";
   int want_pos = !strcmp(sub, "auto-renew") ? 2 : 1;
   if (!strcmp(sub, "push-approve") && o.npos == 1) { o.pos[1] = "on"; o.npos = 2; } /* default: approve now */
@@ -219,7 +219,7 @@ int cli_addon(int argc, char **argv)
 {
   opts_t o;
   int rc = parse(argc, argv, &o, addon_usage);
-  if (rc) return rc > 0 ? 0 : CLI_EXIT_USAGE;
+  if (rc) return rc > 0 ? 0 : -rc;
   if (o.npos < 1 || (strcmp(o.pos[0], "buy") && strcmp(o.pos[0], "list"))) { cli_err("addon", "expected 'buy' or 'list'"); return CLI_EXIT_USAGE; }
   int buy = !strcmp(o.pos[0], "buy");
   if (o.npos != (buy ? 2 : 1)) { cli_err("addon", buy ? "buy takes one ADDON[=VALUE]" : "list takes no argument"); return CLI_EXIT_USAGE; }
@@ -233,16 +233,16 @@ int cli_addon(int argc, char **argv)
   if (buy) {
     const char *arg = o.pos[1], *eq = strchr(arg, '=');
     size_t n = eq ? (size_t)(eq - arg) : strlen(arg);
-    if (n == 0 || n >= sizeof name) { cli_err("addon", "unknown add-on '%s'", arg); return CLI_EXIT_USAGE; }
+    if (n == 0 || n >= sizeof name) { cli_err("addon", "unknown add-on '%s'", arg); return CLI_EXIT_FAIL; }
     memcpy(name, arg, n);
     if (!eq && tenant_retention_addon(name, NULL)) { cli_err("addon", "%s takes a value: %s=N (0 ends it)", name, name); return CLI_EXIT_USAGE; }
     if (eq) {
       if (eq[1] >= '0' && eq[1] <= '9') {
         /* 0 only ends a retention add-on (back to the free retention) */
-        if (imc_parse_i64(eq + 1, tenant_retention_addon(name, NULL) ? 0 : 1, BILL_USAGE_MAX, &value)) { cli_err("addon", "bad number in '%s'", arg); return CLI_EXIT_USAGE; }
+        if (imc_parse_i64(eq + 1, tenant_retention_addon(name, NULL) ? 0 : 1, BILL_USAGE_MAX, &value)) { cli_err("addon", "bad number in '%s'", arg); return CLI_EXIT_FAIL; }
       } else if (!eq[1] || strlen(eq + 1) >= sizeof vname) {
         cli_err("addon", "bad value in '%s'", arg);
-        return CLI_EXIT_USAGE;
+        return CLI_EXIT_FAIL;
       } else {
         snprintf(vname, sizeof vname, "%s", eq + 1);
       }

@@ -95,7 +95,7 @@ static void print_text(const meter_report_t *r)
 static int parse_month(const char *verb, const char *s, int32_t *out)
 {
   int y, m;
-  if (imc_month_parse(s, &y, &m)) { cli_err(verb, "--month must be YYYY-MM"); return CLI_EXIT_USAGE; }
+  if (imc_month_parse(s, &y, &m)) { cli_err(verb, "--month must be YYYY-MM"); return CLI_EXIT_FAIL; }
   *out = y * 100 + m;
   return 0;
 }
@@ -147,7 +147,8 @@ static int record_minutes(const char *data, uint32_t app, const char *kind, int6
                           const char *date, int json)
 {
   const char *verb = "usage record-minutes";
-  if (!kind || meter_call_kind(kind) < 0) { cli_err(verb, "--kind must be audio, video_sd, video_hd or video_fhd"); return CLI_EXIT_USAGE; }
+  if (!kind) { cli_err(verb, "--kind is required (audio, video_sd, video_hd or video_fhd)"); return CLI_EXIT_USAGE; }
+  if (meter_call_kind(kind) < 0) { cli_err(verb, "--kind must be audio, video_sd, video_hd or video_fhd"); return CLI_EXIT_FAIL; }
   if (!event_id) { cli_err(verb, "--event-id is required (1-64 bytes of UTF-8 text, no control characters)"); return CLI_EXIT_USAGE; }
   if (!event_id[0] || strlen(event_id) > 64 || !imc_utf8_text(event_id)) {
     cli_err(verb, "--event-id must be 1-64 bytes of UTF-8 text (no control characters)");
@@ -155,7 +156,7 @@ static int record_minutes(const char *data, uint32_t app, const char *kind, int6
   }
   if (minutes <= 0) { cli_err(verb, "--minutes is required"); return CLI_EXIT_USAGE; }
   int y, m, d;
-  if (date && imc_date_parse(date, &y, &m, &d)) { cli_err(verb, "--date must be YYYY-MM-DD"); return CLI_EXIT_USAGE; }
+  if (date && imc_date_parse(date, &y, &m, &d)) { cli_err(verb, "--date must be YYYY-MM-DD"); return CLI_EXIT_FAIL; }
   store_t *s;
   int rc, replayed = 0;
   int32_t day;
@@ -193,7 +194,7 @@ int cli_usage(int argc, char **argv)
     { 0 }
   };
   int rc = cli_parse(argc, argv, opts, usage, pos, 3, &npos);
-  if (rc) return rc > 0 ? 0 : CLI_EXIT_USAGE;
+  if (rc) return rc > 0 ? 0 : cli_parse_exit(rc);
   if (!app) { cli_err("usage", "--sdkappid is required"); return CLI_EXIT_USAGE; }
   if (npos == 0) return show(data, (uint32_t)app, month, json, csv);
   if (!strcmp(pos[0], "import")) {

@@ -138,15 +138,24 @@ static void test_life_cycle(void **st)
   o = cli_json("app resume --sdkappid %u", app);
   assert_string_equal(jstr(o, "state", "status"), "active");
   json_decref(o);
-  /* bad command lines: exit 2, nothing on stdout */
+  /* malformed command lines: exit 2; bad values: exit 1 (README); nothing on stdout */
   static const char *const bad[] = {
     "app upgrade --sdkappid 1400000001", "app upgrade --edition pro", "app auto-renew --sdkappid 1400000001 maybe",
-    "app renew --sdkappid 1400000001 --at 2025-02-30", "app renew --sdkappid 1400000001 --at 2999-01-01",
-    "addon buy --sdkappid 1400000001", "addon frob --sdkappid 1400000001", "addon buy --sdkappid 1400000001 member_cap=", "addon buy --sdkappid 1400000001 member_cap=0",
+    "addon buy --sdkappid 1400000001", "addon frob --sdkappid 1400000001",
   };
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     int rc = e2e_cli(&box, out, sizeof out, "%s", bad[i]);
     if (rc != 2) fail_msg("imcloud %s: exit %d, want 2", bad[i], rc);
+    assert_string_equal(out, "");
+  }
+  static const char *const bad_value[] = {
+    "app renew --sdkappid 1400000001 --at 2025-02-30", "app renew --sdkappid 1400000001 --at 2999-01-01",
+    "addon buy --sdkappid 1400000001 member_cap=", "addon buy --sdkappid 1400000001 member_cap=0",
+    "addon buy --sdkappid 1400000001 member_cap=99999999999999999999", "app state --sdkappid abc",
+  };
+  for (size_t i = 0; i < sizeof bad_value / sizeof *bad_value; i++) {
+    int rc = e2e_cli(&box, out, sizeof out, "%s", bad_value[i]);
+    if (rc != 1) fail_msg("imcloud %s: exit %d, want 1 (a bad value; it was 2)", bad_value[i], rc);
     assert_string_equal(out, "");
   }
   /* intl Pro: postpaid package (no debit); all-member push approved now is still off (48 h) */
