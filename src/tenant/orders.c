@@ -461,7 +461,17 @@ int tenant_app_renew(store_t *s, uint32_t sdkappid, int64_t day, const char *ref
   if (reference) snprintf(ref, sizeof ref, "%s", reference);
   else snprintf(ref, sizeof ref, "renew-%.16s-%lld", p.app.edition, (long long)day);
   if ((rc = ref_ok(&p, reference ? reference : ref))) goto done; /* the caller's: a copy is cut at the limit */
-  if ((rc = pre_replay(&p, "package", p.app.edition, 0, "", ref, out, replayed))) { rc = rc == 1 ? 0 : rc; goto done; }
+  if ((rc = pre_replay(&p, "package", p.app.edition, 0, "", ref, out, replayed))) {
+    /* a renewal continues a period (period > 0, or a first day before its start): the reference of a
+     * purchase is not one, and answering it as replayed renewed nothing (a renewal made long after a
+     * lapse starts afresh and looks like a purchase: its retry is refused too, never done twice) */
+    if (rc == 1 && !(out->period > 0 || out->anchor_day != out->start_day)) {
+      *replayed = 0;
+      rc = failf(err, errcap, IMC_E_EXISTS, "reference %s was used for a purchase, not a renewal: give a new reference", ref);
+    }
+    rc = rc == 1 ? 0 : rc;
+    goto done;
+  }
   const store_order_t *last = NULL;
   for (int i = 0; i < p.norders; i++)
     if (!strcmp(p.orders[i].kind, "package") && !strcmp(p.orders[i].item, p.app.edition) &&

@@ -710,6 +710,15 @@ static void test_renew_refusals(void **st)
   o = callf(201, "POST", b2, "/operator/v1/apps/%u/renew", cn);
   assert_string_equal(jstr(json_object_get(o, "order"), "reference"), r40);
   json_decref(o);
+  o = callf(200, "POST", b2, "/operator/v1/apps/%u/renew", cn); /* a retry: the same renewal */
+  assert_true(json_is_true(json_object_get(o, "replayed")));
+  json_decref(o);
+  /* a purchase's reference given to renew names no renewal (it answered "replayed" and renewed nothing) */
+  uint32_t cn2 = new_app(cust, NULL);
+  json_decref(callf(201, "POST", "{\"edition\":\"pro\",\"reference\":\"up-1\"}", "/operator/v1/apps/%u/upgrade", cn2));
+  o = callf(409, "POST", "{\"reference\":\"up-1\"}", "/operator/v1/apps/%u/renew", cn2);
+  assert_string_equal(jstr(json_object_get(o, "error"), "code"), "EXISTS");
+  json_decref(o);
 }
 
 /* ---- a renewal whose period starts in a billed month ---------------------------------- */
