@@ -50,6 +50,14 @@
   X(ACC_REG, "INSERT OR IGNORE INTO usage_reg(sdkappid,user_no,created_at) VALUES(?1,?2,?3)") \
   X(ACC_UPD, "UPDATE accounts SET nick=coalesce(?3,nick), face_url=coalesce(?4,face_url) WHERE sdkappid=?1 AND user_id=?2") \
   X(ACC_DEL, "DELETE FROM accounts WHERE sdkappid=?1 AND user_id=?2") \
+  /* the peers' conversation rows with a deleted account (?2: its user_no), found through its own rows (a key \
+   * lookup per peer): no list shows them, and the trim would count them among the kept */ \
+  X(ACC_DEL_PEER_ROWS, "DELETE FROM c2c_recent WHERE sdkappid=?1 AND peer_no=?2 AND user_no IN" \
+                       " (SELECT peer_no FROM c2c_recent WHERE sdkappid=?1 AND user_no=?2" \
+                       " UNION SELECT peer_no FROM c2c_recent_log WHERE user_no=?2 AND sdkappid=?1)") \
+  X(ACC_DEL_PEER_LOG, "DELETE FROM c2c_recent_log WHERE sdkappid=?1 AND peer_no=?2 AND user_no IN" \
+                      " (SELECT peer_no FROM c2c_recent WHERE sdkappid=?1 AND user_no=?2" \
+                      " UNION SELECT peer_no FROM c2c_recent_log WHERE user_no=?2 AND sdkappid=?1)") \
   X(ACC_COUNT, "SELECT count(*) FROM accounts WHERE sdkappid=?1") \
   X(ACC_EACH, "SELECT user_id,user_no FROM accounts WHERE sdkappid=?1") \
   X(USAGE_DAU, "SELECT count(*) FROM usage_login WHERE sdkappid=?1 AND day=?2") \
@@ -496,11 +504,23 @@ static int sq_account_import(store_t *s, uint32_t sdkappid, const char *user_id,
 
 static int sq_account_delete(store_t *s, uint32_t sdkappid, const char *user_id)
 {
+  uint32_t no = 0;
+  int rc = sq__msg_flush(s); /* held C2C rows first: the peers' rows below may be among them */
+  if (!rc && !(rc = s->vt->account_get(s, sdkappid, user_id, &no))) {
+    for (int k = 0; k < 2 && !rc; k++) {
+      sqlite3_stmt *d = stmt(Q(s), k ? S_ACC_DEL_PEER_LOG : S_ACC_DEL_PEER_ROWS);
+      if (!d) return IMC_E_IO;
+      sqlite3_bind_int64(d, 1, sdkappid);
+      sqlite3_bind_int64(d, 2, no);
+      rc = sq__run(d);
+    }
+  }
+  if (rc) return rc; /* IMC_E_NOTFOUND: no such account */
   sqlite3_stmt *st = stmt(Q(s), S_ACC_DEL);
   if (!st) return IMC_E_IO;
   sqlite3_bind_int64(st, 1, sdkappid);
   sq__bind_text(st, 2, user_id);
-  int rc = sq__run(st);
+  rc = sq__run(st);
   if (!rc && sqlite3_changes(Q(s)->db) == 0) rc = IMC_E_NOTFOUND;
   return rc;
 }

@@ -7,7 +7,10 @@
  * limit, 9 at it, the others under it, and users 5 and 50 of an app the
  * server does not host over it; the app's next user number is raised past
  * 60, as its accounts would have it. After a pass (every second here) the app's
- * users 5 and 59 have exactly 100 rows, everyone else's count is unchanged. */
+ * users 5 and 59 have exactly 100 rows, everyone else's count is unchanged.
+ * A deleted account's conversations leave its peers' lists at once, so the
+ * trim keeps the 100 most recent conversations users can see (it counted
+ * rows nobody could name among them and deleted real ones). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -59,6 +62,31 @@ static int teardown(void **st)
 {
   (void)st;
   return e2e_finish(&srv);
+}
+
+static int setup_trial(void **st)
+{
+  (void)st;
+  static const char *const args[] = { "--msg-purge-interval-s", "1", NULL };
+  return e2e_start(&srv, "china", &app, key, args);
+}
+
+static int listed_of(const char *user)
+{
+  json_t *r = v4(srv.port, app, key, "recentcontact/get_list", "{\"From_Account\":\"%s\",\"TimeStamp\":0,\"StartIndex\":0,"
+                 "\"TopTimeStamp\":0,\"TopStartIndex\":0,\"AssistFlags\":15}", user);
+  assert_non_null(r);
+  int n = (int)json_array_size(json_object_get(r, "SessionItem"));
+  json_decref(r);
+  return n;
+}
+
+static void send_to_tu(const char *from, int rnd)
+{
+  json_t *r = v4(srv.port, app, key, "openim/sendmsg", "{\"From_Account\":\"%s\",\"To_Account\":\"tu\",\"MsgRandom\":%d,"
+                 "\"MsgBody\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"x\"}}]}", from, rnd);
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  json_decref(r);
 }
 
 static sqlite3 *db_open(void)
@@ -208,11 +236,48 @@ static void test_trimmed_conversation_comes_back_read(void **st)
   assert_int_equal(unread_from("p000", "tu"), 0);
 }
 
+static void test_deleted_peers_take_no_place(void **st)
+{
+  (void)st;
+  char p[16];
+  json_decref(v4(srv.port, app, key, "im_open_login_svc/account_import", "{\"UserID\":\"tu\"}"));
+  for (int i = 0; i < 99; i++) {
+    snprintf(p, sizeof p, "p%03d", i);
+    json_decref(v4(srv.port, app, key, "im_open_login_svc/account_import", "{\"UserID\":\"%s\"}", p));
+    send_to_tu(p, i + 1);
+  }
+  assert_int_equal(listed_of("tu"), 99);
+  for (int i = 90; i < 99; i++) {
+    json_t *r = v4(srv.port, app, key, "im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"p%03d\"}]}", i);
+    assert_int_equal(jint(r, "ErrorCode"), 0);
+    json_decref(r);
+  }
+  assert_int_equal(listed_of("tu"), 90);
+  for (int i = 0; i < 9; i++) { /* 99 conversations tu can see, under the 100 kept */
+    snprintf(p, sizeof p, "q%03d", i);
+    json_decref(v4(srv.port, app, key, "im_open_login_svc/account_import", "{\"UserID\":\"%s\"}", p));
+    send_to_tu(p, 1000 + i);
+  }
+  assert_int_equal(listed_of("tu"), 99);
+  sleep(3); /* a few retention passes (one per second) */
+  assert_int_equal(listed_of("tu"), 99);
+  sqlite3 *db = db_open();
+  sqlite3_stmt *q;
+  assert_int_equal(sqlite3_prepare_v2(db, "SELECT user_no FROM accounts WHERE sdkappid=?1 AND user_id='tu'", -1, &q, NULL), SQLITE_OK);
+  sqlite3_bind_int64(q, 1, app);
+  assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+  uint32_t tu = (uint32_t)sqlite3_column_int64(q, 0);
+  sqlite3_finalize(q);
+  assert_int_equal(rows(db, app, tu), 99); /* the deleted peers' rows are gone */
+  sqlite3_close(db);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_trim_in_steps, setup, teardown),
     cmocka_unit_test_setup_teardown(test_trimmed_conversation_comes_back_read, setup_legacy, teardown),
+    cmocka_unit_test_setup_teardown(test_deleted_peers_take_no_place, setup_trial, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
