@@ -612,6 +612,8 @@ static int login_fast(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const char *d
   uint32_t op, idt, app, field[LOGIN_FIELDS];
   login_members(&d, &op, &idt, &app, field);
   if (op == JSONR_NONE || t[op].type != JSONR_STRING || !jsonr_str_eq(&d, op, "login", 5)) return 0;
+  /* an id no reply could carry: the general path refuses the frame unrun */
+  if (idt != JSONR_NONE && t[idt].type != JSONR_STRING && t[idt].type != JSONR_INTEGER && t[idt].type != JSONR_NULL) return 0;
   const cws_op_t *o = &cws_ops[0];
   assert(o->fn == op_login);
   /* room for every decoded string (never longer than the frame) and its NUL */

@@ -2,9 +2,9 @@
  * (rest-api-reference §2.6): the standard tags with their value rules, the
  * custom Tag_Profile_Custom_* tags an app declares (operator API,
  * rel_settings.c), account_import's Nick/FaceUrl as Tag_Profile_IM_Nick /
- * Tag_Profile_IM_Image, and the `profile` push to the user's devices and to
- * the online users in the user's friend list. Values are stored as JSON
- * texts in REL_K_PROFILE rows. */
+ * Tag_Profile_IM_Image, and the `profile` event to the user's devices and to
+ * the users who have it in their friend lists (rel_friend_holders). Values
+ * are stored as JSON texts in REL_K_PROFILE rows. */
 #include "api/rel_api.h"
 #include "store/store_rel.h"
 #include "util/err.h"

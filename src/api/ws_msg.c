@@ -229,7 +229,7 @@ static int send_parties(api_srv_t *srv, cws_conn_t *c, const char *to, const cha
   im_session_t *s = sess(c);
   if (!to || !tenant_user_id_valid(to)) return IMC_E_MSG_TO;
   if (tenant_registry_account_find(srv->reg, s->sdkappid, to, to_no)) return IMC_E_MSG_TO_UNKNOWN;
-  /* profile forbid, blocklist, the app's friendship rule (REST sendmsg skips these) */
+  /* global mute, blocklist, the app's friendship rule (REST sendmsg skips these) */
   if (!(*from_id = cws_user_id(srv, c))) return IMC_E_USER_NOT_FOUND;
   return rel_c2c_check(srv, s->sdkappid, s->user_no, *from_id, *to_no, to);
 }

@@ -243,6 +243,20 @@ static void test_bad_id_refused(void **st)
   assert_int_equal(jint(h, "MsgCnt"), 0); /* none ran */
   json_decref(h);
   wsc_close(&a);
+  /* a login too (its fast path logged the user in and answered "id":null) */
+  char sig[1024], login[2048], out[2048];
+  e2e_usersig(app, key, "bi_a", 86400, sig, sizeof sig);
+  int fd = e2e_ws_connect(srv.port, "/ws");
+  assert_true(fd >= 0);
+  snprintf(login, sizeof login, "{\"id\":true,\"op\":\"login\",\"sdkappid\":%u,\"user_id\":\"bi_a\",\"usersig\":\"%s\","
+           "\"platform\":\"Web\",\"device_id\":\"d1\"}", app, sig);
+  assert_int_equal(e2e_ws_send_text(fd, login), 0);
+  assert_true(e2e_ws_recv_text(fd, out, sizeof out, 5000) >= 0);
+  assert_non_null(strstr(out, "\"code\":60003"));
+  assert_int_equal(e2e_ws_send_text(fd, "{\"id\":2,\"op\":\"heartbeat\"}"), 0);
+  assert_true(e2e_ws_recv_text(fd, out, sizeof out, 5000) >= 0);
+  assert_non_null(strstr(out, "\"code\":70003")); /* not logged in */
+  close(fd);
 }
 
 int main(void)
