@@ -179,7 +179,7 @@ static void markdown(rb_t *b, int all, bill_scheme_t only)
          "- Expiry: the day after the last package period the app is in grace for the book's grace days\n"
          "  (L-3, P-11): its limits fall back to the free edition's and its add-ons stop raising them,\n"
          "  except the limits on stored data: C2C and group history retention and recent conversations\n"
-         "  kept stay the package edition's (without add-ons) in grace and after the lapse, so the\n"
+         "  kept stay the package edition's (with its retention add-ons, unbilled) in grace and after the lapse, so the\n"
          "  retention pass and the trim remove nothing a renewal brings back (`tenant_lifecycle_t.keep`).\n"
          "  After the grace the app is suspended (status `suspended`, by `lapse`); a renewal resumes it\n"
          "  with everything intact (P-45). An operator suspension (`app suspend`) lasts until\n"

@@ -105,9 +105,20 @@ int tenant_lifecycle(const store_app_t *app, const store_order_t *orders, int n,
     }
   }
   out->keep = out->plan;
-  if ((out->state == TENANT_LC_GRACE || out->state == TENANT_LC_LAPSED) && last > 0 &&
-      (rc = plan_app_init(&out->keep, app->scheme, plan_edition_code(s, last), app->region)))
-    return rc;
+  if ((out->state == TENANT_LC_GRACE || out->state == TENANT_LC_LAPSED) && last > 0) {
+    if ((rc = plan_app_init(&out->keep, app->scheme, plan_edition_code(s, last), app->region))) return rc;
+    /* with the retention add-ons in force, which a renewal brings back (they run until their next order):
+     * not billed for the grace days (the bill reads plan's holds), but nothing they keep is purged */
+    for (int i = 0; i < n; i++) {
+      const store_order_t *o = &orders[i];
+      if (strcmp(o->kind, "addon") || !tenant_order_in_force(orders, n, i, day)) continue;
+      for (size_t k = 0; k < sizeof addon_holds / sizeof *addon_holds; k++)
+        if (!strcmp(o->item, addon_holds[k].addon) &&
+            (addon_holds[k].hold == PLAN_HOLD_HISTORY_DAYS || addon_holds[k].hold == PLAN_HOLD_ROAMING_MONTHS) &&
+            o->value > out->keep.hold[addon_holds[k].hold])
+          (void)plan_app_hold(&out->keep, addon_holds[k].hold, o->value); /* refused: no effect */
+    }
+  }
   return 0;
 }
 

@@ -94,7 +94,7 @@ typedef struct tenant_lifecycle {
   plan_app_t plan;           /* the facts plan_check takes: effective edition, region, add-ons in force */
   plan_app_t keep;           /* the facts of the limits on stored data (C2C and group history retention, recent
                               * conversations kept): plan's, except in grace and after a lapse, where they stay the
-                              * last package's edition's (without add-ons), so a renewal resumes the app with
+                              * last package's edition's with the retention add-ons in force, so a renewal resumes the app with
                               * everything intact (P-45) while admission limits fall back to the free edition's */
 } tenant_lifecycle_t;
 

@@ -612,21 +612,37 @@ static void test_late_usage_correction(void **st)
 
 /* ---- grace keeps the stored data ----------------------------------------------------- */
 /* In grace (and after the lapse) the limits fall back to trial's, but not
- * those on stored data: ultimate's 30 days of history stay, so the
+ * those on stored data: ultimate's 30 days of history stay (and a pro
+ * app's history_days add-on, which a renewal brings back), so the
  * retention pass of a grace day purges nothing a renewal would want back
  * (it purged everything older than trial's 7 days, for good). */
 static void test_grace_keeps_history(void **st)
 {
   (void)st;
-  int64_t cust = new_customer("gk", 2 * 299900);
-  char key[80];
-  uint32_t app = new_app(cust, key);
+  int64_t cust = new_customer("gk", 3 * 299900);
+  char key[80], key2[80];
+  uint32_t app = new_app(cust, key), app2 = new_app(cust, key2);
   json_decref(callf(201, "POST", "{\"edition\":\"ultimate\"}", "/operator/v1/apps/%u/upgrade", app));
-  assert_int_equal(v4_code(app, key, "im_open_login_svc/multiaccount_import", "{\"Accounts\":[\"ga\",\"gb\"]}"), 0);
+  /* pro keeps 7 days; its retention add-on 30 (it ends only with its next order: a renewal brings it back) */
+  json_decref(callf(201, "POST", "{\"edition\":\"pro\"}", "/operator/v1/apps/%u/upgrade", app2));
+  json_decref(callf(201, "POST", "{\"addon\":\"history_days\",\"value\":30}", "/operator/v1/apps/%u/addons", app2));
+  uint32_t apps[2] = { app, app2 };
+  const char *keys[2] = { key, key2 };
+  for (int i = 0; i < 2; i++)
+    assert_int_equal(v4_code(apps[i], keys[i], "im_open_login_svc/multiaccount_import", "{\"Accounts\":[\"ga\",\"gb\"]}"), 0);
   json_decref(clock_to("2026-09-15T12:00:00+08:00"));
-  assert_int_equal(v4_code(app, key, "openim/sendmsg", "{\"From_Account\":\"ga\",\"To_Account\":\"gb\",\"MsgRandom\":7,"
-                                                        "\"MsgBody\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"kept\"}}]}"), 0);
+  for (int i = 0; i < 2; i++)
+    assert_int_equal(v4_code(apps[i], keys[i], "openim/sendmsg", "{\"From_Account\":\"ga\",\"To_Account\":\"gb\",\"MsgRandom\":7,"
+                                                                 "\"MsgBody\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"kept\"}}]}"), 0);
   json_decref(clock_to("2026-10-02T12:00:00+08:00")); /* grace since 30 September; 17 days after the message */
+  json_t *o2 = callf(200, "GET", NULL, "/operator/v1/apps/%u/state", app2);
+  assert_string_equal(jstr(o2, "state"), "grace");
+  assert_int_equal(jint(o2, "c2c_history_days"), 30);
+  json_decref(o2);
+  json_t *r2 = v4(srv.port, app2, key2, "openim/admin_getroammsg",
+                  "{\"Operator_Account\":\"gb\",\"Peer_Account\":\"ga\",\"MaxCnt\":10,\"MinTime\":0,\"MaxTime\":0}");
+  assert_int_equal(jint(r2, "MsgCnt"), 1); /* the add-on's 30 days hold in grace too */
+  json_decref(r2);
   json_t *o = callf(200, "GET", NULL, "/operator/v1/apps/%u/state", app);
   assert_string_equal(jstr(o, "state"), "grace");
   assert_string_equal(jstr(o, "limits_of"), "trial");
