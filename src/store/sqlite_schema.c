@@ -307,6 +307,12 @@ const char *const sq__migrations[] = {
   " WHERE b.sdkappid=NEW.sdkappid AND b.corrects=0"
   " AND b.month >= CAST(strftime('%Y%m', NEW.start_day*86400, 'unixepoch') AS INTEGER)"
   " AND NOT EXISTS(SELECT 1 FROM bill_recheck r WHERE r.sdkappid=b.sdkappid AND r.month=b.month); END;",
+  /* 36: the orders recorded before migration 35 whose period starts in a month billed before them (a
+   * renewal in grace across a month end): queued once, as the trigger queues new ones (a month priced
+   * again without a change issues nothing) */
+  "INSERT OR IGNORE INTO bill_recheck(sdkappid,month) SELECT DISTINCT b.sdkappid, b.month FROM orders o"
+  " JOIN bills b ON b.sdkappid=o.sdkappid AND b.corrects=0"
+  " AND b.month=CAST(strftime('%Y%m', o.start_day*86400, 'unixepoch') AS INTEGER) WHERE o.at > b.issued_at;",
 };
 
 const int sq__schema_version = (int)(sizeof sq__migrations / sizeof sq__migrations[0]);

@@ -610,6 +610,30 @@ static void test_late_usage_correction(void **st)
   json_decref(b0);
 }
 
+/* The same renewal recorded by a server before migration 35 (no trigger): migration 36 queues the month
+ * once, and the next day job corrects it (it stayed on no document). Emulated: the queue emptied and the
+ * database marked as version 35 before a restart. */
+static void test_migration_queues_old_renewals(void **st)
+{
+  (void)st;
+  int64_t cust = new_customer("mq", 2 * 99900);
+  uint32_t app = new_app(cust, NULL);
+  json_decref(callf(201, "POST", "{\"edition\":\"pro\"}", "/operator/v1/apps/%u/upgrade", app));
+  json_decref(clock_to("2026-10-03T12:00:00+08:00"));
+  json_decref(callf(201, "POST", "{}", "/operator/v1/apps/%u/renew", app));
+  assert_int_equal(e2e_server_stop(&srv), 0);
+  store_t *s;
+  assert_int_equal(store_open(srv.dir, &s), 0);
+  assert_int_equal(store_exec(s, "DELETE FROM bill_recheck"), 0);
+  assert_int_equal(store_exec(s, "PRAGMA user_version=35"), 0);
+  store_close(s);
+  static const char *const again[] = { "--test-clock", "--test-clock-start", "2026-10-03", NULL };
+  assert_int_equal(e2e_server_start(&srv, again), 0);
+  json_t *ran = clock_to("2026-10-04T00:00:00+08:00");
+  assert_int_equal(ran_sum(ran, "day", "corrections"), 1);
+  json_decref(ran);
+}
+
 /* ---- grace keeps the stored data ----------------------------------------------------- */
 /* In grace (and after the lapse) the limits fall back to trial's, but not
  * those on stored data: ultimate's 30 days of history stay (and a pro
@@ -1036,6 +1060,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_package_lifecycle, setup_lapse, stop),
     cmocka_unit_test_setup_teardown(test_order_short_balance, setup_clock, stop),
     cmocka_unit_test_setup_teardown(test_renewal_into_billed_month, setup_lapse, stop),
+    cmocka_unit_test_setup_teardown(test_migration_queues_old_renewals, setup_lapse, stop),
     cmocka_unit_test_setup_teardown(test_grace_keeps_history, setup_lapse, stop),
     cmocka_unit_test_setup_teardown(test_renew_refusals, setup_clock, stop),
     cmocka_unit_test_setup_teardown(test_bill_run_and_arrears, setup_billing, stop),
