@@ -512,6 +512,8 @@ static int app_resume(op_req_t *o, store_t *s)
   int rc = app_exists(o, s, &a);
   if (rc) return rc == 1 ? 0 : rc;
   char err[256] = "";
+  meter_arrears_stats_t ar; /* the arrears as they are now: paid bills end them (P-45) before the check below */
+  if ((rc = meter_arrears_run(s, a.customer_id, 0, imc_clock_now_s(), o->srv->tz_offset_s, &ar))) return rc;
   if ((rc = tenant_app_resume(s, a.sdkappid, imc_day_of(imc_clock_now_s(), o->srv->tz_offset_s), err, sizeof err)))
     return fatal_or_fail(o, rc, err);
   return life_finish(o, s, NULL, 0);

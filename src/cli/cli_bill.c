@@ -196,8 +196,10 @@ int cli_bill(int argc, char **argv)
     if ((rc = cli_store_open("bill settle", data, &s))) return rc;
     int paid = 0;
     store_customer_t cu;
+    meter_arrears_stats_t ar;
     rc = store_customer_get(s, customer, &cu); /* a customer that does not exist has nothing to settle: say so */
-    if (!rc) rc = meter_bill_settle(s, customer, imc_clock_now_s(), &paid);
+    /* pay, then end the arrears the payment ends (the customer's apps resumed, as a top-up does) */
+    if (!rc && !(rc = meter_arrears_run(s, customer, 1, imc_clock_now_s(), IMC_TZ_CHINA_S, &ar))) paid = ar.bills_paid;
     store_close(s);
     if (rc) { cli_err("bill settle", "%s", rc == IMC_E_NOTFOUND ? "no such customer" : imc_strerror(rc)); return CLI_EXIT_FAIL; }
     if (json) cli_print_json(json_pack("{s:I,s:i}", "customer_id", (json_int_t)customer, "paid", paid));

@@ -178,7 +178,11 @@ int cli_app_life(int argc, char **argv)
     return finish("app", s, id, now_s, NULL, 0, o.json);
   }
   if (!strcmp(sub, "resume")) {
-    if ((rc = tenant_app_resume(s, id, imc_day_of(now_s, IMC_TZ_CHINA_S), err, sizeof err))) return order_failed("app", s, rc, err);
+    store_app_t a;
+    meter_arrears_stats_t ar; /* the arrears as they are now: paid bills end them (P-45) before the check below */
+    if ((rc = store_app_get(s, id, &a)) || (rc = meter_arrears_run(s, a.customer_id, 0, now_s, IMC_TZ_CHINA_S, &ar)) ||
+        (rc = tenant_app_resume(s, id, imc_day_of(now_s, IMC_TZ_CHINA_S), err, sizeof err)))
+      return order_failed("app", s, rc, err[0] ? err : rc == IMC_E_NOTFOUND ? "no such app" : "");
     return finish("app", s, id, now_s, NULL, 0, o.json);
   }
   if (!strcmp(sub, "auto-renew")) {

@@ -838,6 +838,17 @@ static void test_renewal_in_arrears(void **st)
   assert_string_equal(jstr(json_object_get(o, "state"), "suspended_by"), "arrears");
   json_decref(o);
   assert_int_equal(v4_code(app, key, "im_open_login_svc/account_check", "{\"CheckItem\":[{\"UserID\":\"u1\"}]}"), 60016);
+  /* with the server stopped, the CLI: a top-up, then bill settle pays the bill and ends the arrears (it paid and
+   * left the app suspended, and app resume was refused for arrears already paid) */
+  assert_int_equal(e2e_server_stop(&srv), 0);
+  assert_int_equal(e2e_cli(&srv, out, sizeof out, "wallet topup --customer %lld --amount-fen 500000 --reference cli-pay", (long long)cust), 0);
+  assert_int_equal(e2e_cli(&srv, out, sizeof out, "bill settle --customer %lld --json", (long long)cust), 0);
+  assert_non_null(strstr(out, "\"paid\":1"));
+  assert_int_equal(e2e_cli(&srv, out, sizeof out, "app state --sdkappid %u --json", app), 0);
+  assert_non_null(strstr(out, "\"status\":\"active\""));
+  assert_int_equal(e2e_cli(&srv, out, sizeof out, "app resume --sdkappid %u", app), 0);
+  static const char *const again[] = { "--test-clock", "--test-clock-start", "2026-11-08", NULL };
+  assert_int_equal(e2e_server_start(&srv, again), 0); /* the teardown stops it */
 }
 
 /* ---- the server's operator price books (serve --pricebooks-dir) ----------------------- */
