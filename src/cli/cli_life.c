@@ -147,7 +147,7 @@ int cli_app_life(int argc, char **argv)
   if (o.npos != want_pos) { cli_err("app", "%s: unexpected arguments (see imcloud app %s --help)", sub, sub); return CLI_EXIT_USAGE; }
   if (!o.sdkappid) { cli_err("app", "%s needs --sdkappid", sub); return CLI_EXIT_USAGE; }
   if (!strcmp(sub, "upgrade") && !o.edition) { cli_err("app", "upgrade needs --edition"); return CLI_EXIT_USAGE; }
-  if (want_pos == 2 && strcmp(o.pos[1], "on") && strcmp(o.pos[1], "off")) { cli_err("app", "%s takes on or off", sub); return CLI_EXIT_USAGE; }
+  if (want_pos == 2 && strcmp(o.pos[1], "on") && strcmp(o.pos[1], "off")) { cli_err("app", "%s takes on or off", sub); return CLI_EXIT_FAIL; }
   int64_t now_s = imc_clock_now_s(), day;
   if ((rc = day_of("app", o.at, now_s, &day))) return rc;
   uint32_t id = (uint32_t)o.sdkappid;

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 
 int cli_serve(int argc, char **argv)
 {
@@ -36,6 +37,11 @@ int cli_serve(int argc, char **argv)
   }
   if (!rc && (cfg.ws_path[0] != '/' || strchr(cfg.ws_path, '?') || strchr(cfg.ws_path, ' '))) {
     snprintf(err, sizeof err, "ws_path: \"%s\" must be a URL path starting with /", cfg.ws_path);
+    rc = IMC_E_CONFIG;
+  }
+  struct stat sb;
+  if (!rc && cfg.pricebooks_dir[0] && (stat(cfg.pricebooks_dir, &sb) || !S_ISDIR(sb.st_mode))) {
+    snprintf(err, sizeof err, "pricebooks_dir: \"%s\" is not a directory", cfg.pricebooks_dir);
     rc = IMC_E_CONFIG;
   }
   if (!rc && imc_log_access_open(cfg.access_log)) {

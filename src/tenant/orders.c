@@ -393,8 +393,8 @@ int tenant_app_upgrade(store_t *s, uint32_t sdkappid, const char *edition, int64
     rc = 0;
     /* a retry returns the order only while no later package order replaced it: after one (a postpaid
      * change back to this edition on the same day, P-57) the same command asks for a new order */
-    for (int i = 0; i < p.norders && !rc; i++)
-      if (!strcmp(p.orders[i].kind, "package") && p.orders[i].id > out->id) {
+    for (int i = 0; i < p.norders && !rc; i++) /* a renewal of the same edition replaces nothing */
+      if (!strcmp(p.orders[i].kind, "package") && p.orders[i].id > out->id && strcmp(p.orders[i].item, out->item)) {
         *replayed = 0;
         rc = failf(err, errcap, IMC_E_EXISTS, "reference %s is an order a later package order replaced: give a new reference", ref);
       }

@@ -231,6 +231,7 @@ static void test_exit_status_and_messages(void **st)
     { "serve --log-level loud", "log_level: \"loud\" is not one of", NULL },
     { "serve --max-body-bytes 5x", "max_body_bytes: \"5x\" is not an integer", NULL },
     { "serve --ws-path ws2", "ws_path: \"ws2\" must be a URL path starting with /", NULL }, /* it served on no path */
+    { "serve --pricebooks-dir /nonexistent/books", "pricebooks_dir: \"/nonexistent/books\" is not a directory", NULL },
     { "bill settle --customer 4242", "no such customer", NULL },                            /* it said "0 bills paid" */
     { "quote --scheme s2022 --edition pro --bill-month 1999-01", "--bill-month: \"1999-01\" is before", NULL },
     { "quote --scheme s2022 --edition pro --bill-month 2026-10 --peak-dau -1", "--peak-dau: \"-1\"", NULL },

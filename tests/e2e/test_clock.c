@@ -753,6 +753,10 @@ static void test_renew_refusals(void **st)
   o = callf(200, "POST", b2, "/operator/v1/apps/%u/renew", cn); /* a retry: the same renewal */
   assert_true(json_is_true(json_object_get(o, "replayed")));
   json_decref(o);
+  /* the purchase retried after its renewal is still that purchase (a renewal replaces no order) */
+  o = callf(200, "POST", "{\"edition\":\"pro\"}", "/operator/v1/apps/%u/upgrade", cn);
+  assert_true(json_is_true(json_object_get(o, "replayed")));
+  json_decref(o);
   /* a purchase's reference given to renew names no renewal (it answered "replayed" and renewed nothing) */
   uint32_t cn2 = new_app(cust, NULL);
   json_decref(callf(201, "POST", "{\"edition\":\"pro\",\"reference\":\"up-1\"}", "/operator/v1/apps/%u/upgrade", cn2));
