@@ -425,7 +425,7 @@ void cws_login_start(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const cws_logi
     reply(ws, id, "login", IMC_E_USER_ID, NULL, NULL);
     return;
   }
-  if (!sig) { reply(ws, id, "login", IMC_E_SIG_EMPTY, NULL, NULL); return; }
+  if (!sig) { reply(ws, id, "login", IMC_E_SIG_EMPTY, "usersig is missing, empty, not a string or longer than 4,096 bytes", NULL); return; }
   if (!r->platform || im_platform_parse(r->platform, &plat)) {
     reply(ws, id, "login", IMC_E_WS_PLATFORM, "platform must be one of iPhone, Android, Web, PC, iPad, Mac", NULL);
     return;

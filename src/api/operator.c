@@ -25,6 +25,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 typedef struct op_req {
   store_job_t job;
@@ -640,7 +641,7 @@ void op_handle(api_srv_t *srv, net_req_t *req)
 {
   const char *auth = net_req_header(req, "authorization");
   const char *path = net_req_path(req), *method = net_req_method(req);
-  if (!auth || strncmp(auth, "Bearer ", 7) || auth_optoken_check(auth + 7, srv->op_token_hash)) {
+  if (!auth || strncasecmp(auth, "Bearer ", 7) || auth_optoken_check(auth + 7, srv->op_token_hash)) { /* the scheme is case-insensitive (RFC 9110 §11.1) */
     reply_err(req, 401, IMC_E_OP_AUTH, "send Authorization: Bearer <operator token> (imcloud operator token)");
     return;
   }

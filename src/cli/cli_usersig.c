@@ -35,6 +35,9 @@ int cli_usersig(int argc, char **argv)
   size_t klen = strlen(key), hex = 0;
   while (hex < klen && isxdigit((unsigned char)key[hex])) hex++;
   if (klen != 64 || hex != klen) { cli_err("usersig", "--key: the secret key of an app is 64 hex digits (imcloud app show)"); return CLI_EXIT_FAIL; }
+  char lower[65]; /* keys are lower-case hex: an upper-case copy signed with different bytes, which the server refused (70009) */
+  for (size_t i = 0; i <= klen; i++) lower[i] = (char)tolower((unsigned char)key[i]);
+  key = lower;
   if (!tenant_user_id_valid(ident)) { cli_err("usersig", "--identifier: \"%s\" is not a UserID (1-32 printable ASCII bytes, no space)", ident); return CLI_EXIT_FAIL; }
   if (!strcmp(pos[0], "gen")) {
     char sig[AUTH_USERSIG_MAX];

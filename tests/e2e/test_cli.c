@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <jansson.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,6 +118,15 @@ static void test_version(void **st)
   assert_int_equal(run(out, sizeof out, err, sizeof err, "version"), 0);
   assert_string_equal(out, a);
   assert_int_equal(run(out, sizeof out, err, sizeof err, "version extra"), 2);
+  assert_int_equal(run(out, sizeof out, err, sizeof err, "version --help"), 0); /* it exited 2 */
+  assert_non_null(strstr(out, "usage: imcloud version"));
+  /* usersig gen: an upper-case key signs as the key (the server refused the signature of the upper-case bytes) */
+  static const char lo[] = "5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e";
+  char up[65], sig[1024];
+  for (size_t i = 0; i < sizeof up; i++) up[i] = (char)toupper((unsigned char)lo[i]);
+  assert_int_equal(run(out, sizeof out, err, sizeof err, "usersig gen --sdkappid 1400000001 --key %s --identifier u", up), 0);
+  snprintf(sig, sizeof sig, "%.*s", (int)strcspn(out, "\n"), out);
+  assert_int_equal(run(out, sizeof out, err, sizeof err, "usersig verify --sdkappid 1400000001 --key %s --identifier u '%s'", lo, sig), 0);
 }
 
 static void test_app_create_names_its_book(void **st)

@@ -256,6 +256,15 @@ static void test_bad_id_refused(void **st)
   assert_int_equal(e2e_ws_send_text(fd, "{\"id\":2,\"op\":\"heartbeat\"}"), 0);
   assert_true(e2e_ws_recv_text(fd, out, sizeof out, 5000) >= 0);
   assert_non_null(strstr(out, "\"code\":70003")); /* not logged in */
+  /* a usersig too long says so (it said "UserSig is empty") */
+  static char longsig[5001], big[6000];
+  memset(longsig, 'a', 5000);
+  snprintf(big, sizeof big, "{\"id\":3,\"op\":\"login\",\"sdkappid\":%u,\"user_id\":\"bi_a\",\"usersig\":\"%s\","
+           "\"platform\":\"Web\",\"device_id\":\"d1\"}", app, longsig);
+  assert_int_equal(e2e_ws_send_text(fd, big), 0);
+  assert_true(e2e_ws_recv_text(fd, out, sizeof out, 5000) >= 0);
+  assert_non_null(strstr(out, "\"code\":70002"));
+  assert_non_null(strstr(out, "longer than 4,096 bytes"));
   close(fd);
 }
 

@@ -64,6 +64,9 @@ static void test_auth(void **st)
   char buf[1024];
   assert_int_equal(e2e_http(srv.port, "GET", "/operator/v1/customers", NULL, NULL, buf, sizeof buf), 401);
   assert_int_equal(e2e_http(srv.port, "GET", "/operator/v1/customers", "Authorization: Bearer nope\r\n", NULL, buf, sizeof buf), 401);
+  char lower[200]; /* the scheme is case-insensitive (RFC 9110 §11.1; "bearer" was 401) */
+  snprintf(lower, sizeof lower, "Authorization: bearer %s", auth + strlen("Authorization: Bearer "));
+  assert_int_equal(e2e_http(srv.port, "GET", "/operator/v1/customers", lower, NULL, buf, sizeof buf), 200);
   json_t *j;
   assert_int_equal(call("GET", "/operator/v1/nothing", NULL, &j), 404);
   json_decref(j);
