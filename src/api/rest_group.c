@@ -25,6 +25,26 @@ int grp_req_id(json_t *body, const char *name, const char **out)
   return 0;
 }
 
+int grp_req_opt(rest_ctx_t *c, const char *const *flags, const char *const *ints)
+{
+  char why[96];
+  for (; flags && *flags; flags++) {
+    json_t *v = json_object_get(c->body, *flags);
+    if (v && (!json_is_integer(v) || (json_integer_value(v) != 0 && json_integer_value(v) != 1))) {
+      snprintf(why, sizeof why, "%s must be 0 or 1", *flags);
+      return rest_reply_err(c, IMC_E_GROUP_PARAM, why, NULL), -1;
+    }
+  }
+  for (; ints && *ints; ints++) {
+    json_t *v = json_object_get(c->body, *ints);
+    if (v && (!json_is_integer(v) || json_integer_value(v) < 0)) {
+      snprintf(why, sizeof why, "%s must be a non-negative integer", *ints);
+      return rest_reply_err(c, IMC_E_GROUP_PARAM, why, NULL), -1;
+    }
+  }
+  return 0;
+}
+
 int grp_req_account(api_srv_t *srv, uint32_t sdkappid, json_t *v, uint32_t *no)
 {
   if (!json_is_string(v) || !tenant_user_id_valid(json_string_value(v))) return IMC_E_GROUP_USER;
@@ -471,6 +491,9 @@ void rest_get_joined_group_list(rest_ctx_t *c)
     rest_reply_err(c, IMC_E_GROUP_USER, "Member_Account is not an imported account", NULL);
     return;
   }
+  static const char *const flags[] = { "WithHugeGroups", "WithNoActiveGroups", NULL }, *const ints[] = { "Limit", "Offset", NULL };
+  if (grp_req_opt(c, flags, ints)) return; /* a wrong type was read as 0 */
+  if (f && !json_is_object(f)) { rest_reply_err(c, IMC_E_GROUP_PARAM, "ResponseFilter must be an object", NULL); return; }
   joined_st_t *st = calloc(1, sizeof *st);
   if (!st) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
   c->data = st;

@@ -165,6 +165,10 @@ void rest_delete_group_member(rest_ctx_t *c)
   uint32_t *u;
   size_t n;
   if (grp_req_id(c->body, "GroupId", &gid)) { rest_reply_err(c, IMC_E_GROUP_PARAM, "GroupId is required", NULL); return; }
+  static const char *const flags[] = { "Silence", NULL };
+  if (grp_req_opt(c, flags, NULL)) return;
+  json_t *reason = json_object_get(c->body, "Reason");
+  if (reason && !json_is_string(reason)) { rest_reply_err(c, IMC_E_GROUP_PARAM, "Reason must be a string", NULL); return; }
   if (accounts(c, "MemberToDel_Account", GRP_DELETE_MEMBERS_MAX, &u, &n)) return;
   im_group_remove(c->srv->groups, c->sdkappid, gid, 0, IM_GDEL_KICK, u, n,
                   json_integer_value(json_object_get(c->body, "Silence")) == 1, imc_clock_now_s(), reply_plain, c);

@@ -363,6 +363,8 @@ void rest_group_msg_get_simple(rest_ctx_t *c)
   im_group_view_t v;
   im_group_view(g, &v);
   if (!im_gtype_info(v.type)->history) { rest_reply_err(c, IMC_E_GROUP_NO_HISTORY, NULL, NULL); return; }
+  static const char *const flags[] = { "WithRecalledMsg", NULL };
+  if (grp_req_opt(c, flags, NULL)) return;
   hist_t *h = calloc(1, sizeof *h);
   if (!h) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
   c->data = h;

@@ -184,6 +184,14 @@ static void test_members(void **st)
   }
   assert_string_equal(got, "m2,m3,");
   assert_int_equal(code(call(G("get_group_member_info"), "{\"GroupId\":\"mem-1\",\"MemberRoleFilter\":\"Admin\"}")), 10004);
+  /* optional fields of the wrong type answer 10004 (they were read as 0 and the request ran) */
+  assert_int_equal(code(call(G("get_joined_group_list"), "{\"Member_Account\":\"m1\",\"Offset\":\"abc\"}")), 10004);
+  assert_int_equal(code(call(G("get_joined_group_list"), "{\"Member_Account\":\"m1\",\"Limit\":1.5}")), 10004);
+  assert_int_equal(code(call(G("get_joined_group_list"), "{\"Member_Account\":\"m1\",\"WithHugeGroups\":\"1\"}")), 10004);
+  assert_int_equal(code(call(G("get_joined_group_list"), "{\"Member_Account\":\"m1\",\"ResponseFilter\":[1]}")), 10004);
+  assert_int_equal(code(call(G("delete_group_member"), "{\"GroupId\":\"mem-1\",\"Silence\":\"yes\",\"MemberToDel_Account\":[\"m3\"]}")), 10004);
+  assert_int_equal(code(call(G("delete_group_member"), "{\"GroupId\":\"mem-1\",\"Reason\":7,\"MemberToDel_Account\":[\"m3\"]}")), 10004);
+  assert_int_equal(code(call(G("group_msg_get_simple"), "{\"GroupId\":\"mem-1\",\"ReqMsgNumber\":1,\"WithRecalledMsg\":\"1\"}")), 10004);
   /* member settings */
   assert_int_equal(code(call(G("modify_group_member_info"), "{\"GroupId\":\"mem-1\",\"Member_Account\":\"m3\",\"NameCard\":\"card\","
                               "\"MsgFlag\":\"AcceptNotNotify\",\"AppMemberDefinedData\":[{\"Key\":\"a\",\"Value\":\"b\"}]}")), 0);
