@@ -137,6 +137,8 @@ int rel_friend_link(relreq_t *rr, rel_user_t *from, rel_user_t *to, json_t *val)
  * pushed), a name that is no longer valid or no longer fits under the 32
  * lists is dropped from groups. 0 or IMC_E_NOMEM. */
 int rel_groups_keep(relreq_t *rr, rel_user_t *u, json_t *groups);
+/* 1 if arr[i] is a string an earlier element of arr already is (a name given twice counts once). */
+int rel_str_repeated(json_t *arr, size_t i);
 /* Remove `to` from from's list (no-op when absent), bump, push friend_deleted. */
 int rel_friend_unlink(relreq_t *rr, rel_user_t *from, rel_user_t *to);
 /* Drop the pending requests between a and b, both directions. */

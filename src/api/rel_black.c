@@ -141,7 +141,8 @@ int rel_c2c_check(api_srv_t *srv, uint32_t app, uint32_t from_no, const char *fr
 {
   /* either user may have no record (no profile, no rows): rel_get of NULL finds nothing */
   const rel_user_t *from = rel_user(srv->rel, app, from_no), *to = rel_user(srv->rel, app, to_no);
-  if (rel_mute_left(from, REL_MUTE_C2C, imc_clock_now_s())) return IMC_E_MSG_FORBIDDEN;
+  if (rel_val(from, REL_K_META, REL_MUTE_C2C) && rel_mute_left(from, REL_MUTE_C2C, imc_clock_now_s())) /* a send reads no clock */
+    return IMC_E_MSG_FORBIDDEN;
   if (rel_get(to, REL_K_BLACK, from_id)) return IMC_E_MSG_BLOCKED;
   if (!rel_settings_c2c_friendship(rel_user(srv->rel, app, 0))) return 0;
   int from_has = rel_get(from, REL_K_FRIEND, to_id) != NULL, to_has = rel_get(to, REL_K_FRIEND, from_id) != NULL;

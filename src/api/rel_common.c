@@ -170,6 +170,14 @@ int rel_from(rest_ctx_t *c, const char *field, int create, int param_err, int no
   return 0;
 }
 
+int rel_str_repeated(json_t *arr, size_t i)
+{
+  const char *s = json_string_value(json_array_get(arr, i));
+  for (size_t k = 0; s && k < i; k++)
+    if (json_is_string(json_array_get(arr, k)) && !strcmp(json_string_value(json_array_get(arr, k)), s)) return 1;
+  return 0;
+}
+
 int rel_peer(api_srv_t *srv, uint32_t app, json_t *v, const char **id, uint32_t *no)
 {
   if (!json_is_string(v) || !tenant_user_id_valid(json_string_value(v))) return IMC_E_USER_ID;

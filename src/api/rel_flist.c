@@ -66,11 +66,7 @@ void rest_flist_add(rest_ctx_t *c)
     return;
   }
   size_t fresh = 0;
-  json_array_foreach(names, i, n) {
-    int again = 0; /* a name given twice makes one list */
-    for (j = 0; j < i && !again; j++) again = !strcmp(json_string_value(json_array_get(names, j)), json_string_value(n));
-    fresh += !again && !rel_get(a, REL_K_FLIST, json_string_value(n));
-  }
+  json_array_foreach(names, i, n) fresh += !rel_str_repeated(names, i) && !rel_get(a, REL_K_FLIST, json_string_value(n)); /* twice: one list */
   if (rel_count(a, REL_K_FLIST) + fresh > REL_FLISTS_MAX) { rest_reply_err(c, IMC_E_REL_FLISTS_FULL, NULL, NULL); return; }
   char t[24];
   snprintf(t, sizeof t, "%lld", (long long)imc_clock_now_s());

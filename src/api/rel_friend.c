@@ -57,15 +57,13 @@ static int opt_str(json_t *item, const char *name, size_t max, json_t **out)
  * IMC_E_REL_FLISTS_FULL. Changes nothing. */
 static int groups_check(const rel_user_t *u, json_t *groups)
 {
-  size_t i, k, fresh = 0;
+  size_t i, fresh = 0;
   json_t *g;
   if (!groups) return 0;
   if (!json_is_array(groups)) return IMC_E_REL_PARAM;
   json_array_foreach(groups, i, g) {
     if (!json_is_string(g) || !json_string_length(g) || json_string_length(g) > REL_FLIST_NAME_MAX_BYTES) return IMC_E_REL_PARAM;
-    int again = 0;
-    for (k = 0; k < i && !again; k++) again = !strcmp(json_string_value(json_array_get(groups, k)), json_string_value(g));
-    fresh += !again && !rel_get(u, REL_K_FLIST, json_string_value(g));
+    fresh += !rel_str_repeated(groups, i) && !rel_get(u, REL_K_FLIST, json_string_value(g));
   }
   return rel_count(u, REL_K_FLIST) + fresh > REL_FLISTS_MAX ? IMC_E_REL_FLISTS_FULL : 0;
 }

@@ -492,7 +492,8 @@ void cws_op_group_send(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, 
   in.from_no = s->user_no;
   const char *from_id = cws_user_id(srv, c);
   if (!from_id) { cws_reply(ws, id, "group_send", IMC_E_USER_NOT_FOUND, "the sender's account is gone", NULL); return; }
-  if (rel_mute_left(rel_user(srv->rel, s->sdkappid, s->user_no), REL_MUTE_GROUP, imc_clock_now_s())) {
+  const rel_user_t *ru = rel_user(srv->rel, s->sdkappid, s->user_no);
+  if (rel_val(ru, REL_K_META, REL_MUTE_GROUP) && rel_mute_left(ru, REL_MUTE_GROUP, imc_clock_now_s())) { /* the clock only if muted once */
     cws_reply(ws, id, "group_send", IMC_E_GROUP_MUTED, "the sender is muted in every group (openconfigsvr/setnospeaking)", NULL);
     return;
   }

@@ -45,5 +45,8 @@ int bill_scheme_resolve(int64_t first_app_created_s, const char *region, bill_sc
  * prices no seed gives: 1 if first_app_created_s (the account's first app)
  * is before that instant, else 0. */
 int bill_scheme_original_intl(int64_t first_app_created_s);
+/* P-01: 1 if an account whose first IM app was created at first_app_created_s
+ * is legacy (before 2019-12-27 00:00:00 UTC+8), else 0. */
+int bill_scheme_legacy(int64_t first_app_created_s);
 
 #endif

@@ -50,12 +50,16 @@ int bill_region_overseas(const char *region)
   return i >= 0 && regions[i].overseas;
 }
 
-int bill_scheme_resolve(int64_t first_app_created_s, const char *region, bill_scheme_t *out)
+int bill_scheme_legacy(int64_t first_app_created_s)
 {
   /* P-01: 2019-12-27 00:00:00 China Standard Time. */
-  const int64_t legacy_cutoff_s = imc_day_start(imc_days_from_civil(2019, 12, 27), IMC_TZ_CHINA_S);
+  return first_app_created_s < imc_day_start(imc_days_from_civil(2019, 12, 27), IMC_TZ_CHINA_S);
+}
+
+int bill_scheme_resolve(int64_t first_app_created_s, const char *region, bill_scheme_t *out)
+{
   if (region_index(region) < 0) return IMC_E_INVAL;
-  if (first_app_created_s < legacy_cutoff_s) *out = BILL_SCHEME_LEGACY;
+  if (bill_scheme_legacy(first_app_created_s)) *out = BILL_SCHEME_LEGACY;
   else if (bill_region_overseas(region)) *out = BILL_SCHEME_INTL;  /* P-50 */
   else *out = BILL_SCHEME_S2022;                                   /* P-40 */
   return 0;

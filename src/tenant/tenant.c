@@ -25,13 +25,6 @@ int tenant_customer_create(store_t *s, const char *name, int64_t now_s, int64_t 
   return store_customer_create(s, name, now_s, id);
 }
 
-/* 1 if an account whose first app was created at t is legacy (P-01). */
-static int tenant_legacy_first(int64_t t)
-{
-  bill_scheme_t sc;
-  return !bill_scheme_resolve(t, "china", &sc) && sc == BILL_SCHEME_LEGACY;
-}
-
 static int app_create_txn(store_t *s, const tenant_app_params_t *p, store_app_t *a)
 {
   store_customer_t c;
@@ -47,7 +40,7 @@ static int app_create_txn(store_t *s, const tenant_app_params_t *p, store_app_t 
    * has, across a cutoff, would change how those are billed (legacy, the original international scheme)
    * behind their backs: refused (import a customer's apps oldest first) */
   if (first != INT64_MAX && a->created_at_s < first &&
-      (tenant_legacy_first(a->created_at_s) != tenant_legacy_first(first) ||
+      (bill_scheme_legacy(a->created_at_s) != bill_scheme_legacy(first) ||
        bill_scheme_original_intl(a->created_at_s) != bill_scheme_original_intl(first)))
     return IMC_E_APP_BACKDATED;
   if (a->created_at_s < first) first = a->created_at_s;
