@@ -1,8 +1,9 @@
 #!/bin/sh
 # The whole test suite, as CI runs it (`make check` after scripts/deps.sh):
 # 1. normal build: unit tests, end-to-end tests (real server, real sockets)
-# 2. interop tests (Node: npm tls-sig-api-v2 tokens against the real server)
-# 3. ASan+UBSan build of the unit and end-to-end tests
+# 2. interop tests (Node: npm tls-sig-api-v2 tokens, `ws` and headless Chromium
+#    clients against the real server)
+# 3. ASan+UBSan build of the unit, end-to-end and interop tests
 # 4. libFuzzer targets replaying their seed corpora (clang)
 # Ends with exactly one line "N passed, N failed"; exit status 0 iff none failed.
 cd "$(dirname "$0")/.."
@@ -30,6 +31,8 @@ if make -j"$JOBS" BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fn
   E2E=$(ls build-asan/tests/e2e/test_* 2>/dev/null | grep -v '\.d$')
   sh scripts/run-tests.sh asan-unit $UNIT
   IMCLOUD_BIN=$PWD/build-asan/imcloud sh scripts/run-tests.sh asan-e2e $E2E
+  # the interop clients (a browser's frames among them) against the sanitized server too
+  [ ! -f tests/interop/run.sh ] || IMCLOUD_BIN=$PWD/build-asan/imcloud sh scripts/run-tests.sh asan-interop tests/interop/run.sh
 else
   echo "!! sanitizer build failed"; read tp tf < "$TEST_TOTALS"; echo "$tp $((tf + 1))" > "$TEST_TOTALS"
 fi

@@ -10,7 +10,7 @@ set -e
 cd "$(dirname "$0")/.."
 PKGS="build-essential pkg-config clang libclang-rt-14-dev \
  libuv1-dev libhttp-parser-dev libwslay-dev libjansson-dev libsqlite3-dev \
- libssl-dev zlib1g-dev libroaring-dev libcmocka-dev sqlite3 nodejs npm curl"
+ libssl-dev zlib1g-dev libroaring-dev libcmocka-dev sqlite3 nodejs npm curl chromium"
 
 if ! command -v apt-get >/dev/null 2>&1 || ! command -v dpkg-query >/dev/null 2>&1; then
   # Not an apt system: check, do not install.

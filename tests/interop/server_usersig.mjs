@@ -2,45 +2,23 @@
 // over WebSocket (client `ws`) and call the REST API of the real server;
 // tampered, expired, wrong-app and wrong-identifier ones fail with 70009,
 // 70001, 70014 and 70013. Prints "tests: N passed, M failed".
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { startServer, rest as restCall, makeChecks } from './lib/harness.mjs';
 
 const require = createRequire(import.meta.url);
 const TLSSigAPIv2 = require('tls-sig-api-v2');
 const WebSocket = require('ws');
 
-const BIN = process.env.IMCLOUD_BIN || path.resolve('build/imcloud');
-const dir = mkdtempSync(path.join(tmpdir(), 'imcloud-interop-'));
-let passed = 0, failed = 0;
-function check(name, cond, detail) {
-  if (cond) { passed++; console.log(`ok - ${name}`); }
-  else { failed++; console.log(`not ok - ${name} ${detail ?? ''}`); }
-}
-const cli = (...args) => JSON.parse(execFileSync(BIN, [...args, '--json', '--data', dir]).toString());
-
-const cust = cli('customer', 'create', '--name', 'interop');
-const app = cli('app', 'create', '--customer', String(cust.id), '--name', 'interop', '--region', 'china');
-const app2 = cli('app', 'create', '--customer', String(cust.id), '--name', 'other', '--region', 'china');
-const portFile = path.join(dir, 'port');
-const server = spawn(BIN, ['serve', '--listen', '127.0.0.1:0', '--data', dir, '--port-file', portFile],
-                     { stdio: ['ignore', 'ignore', 'pipe'] });
-let serverLog = '';
-server.stderr.on('data', d => { serverLog += d; });
-for (let i = 0; i < 1500 && !existsSync(portFile); i++) await new Promise(r => setTimeout(r, 10));
-const port = Number(readFileSync(portFile, 'utf8'));
-const base = `http://127.0.0.1:${port}`;
+const t = makeChecks();
+const check = t.check;
+const srv = await startServer(['interop', 'other']);
+const [app, app2] = srv.apps;
+const port = srv.port;
 
 const api = new TLSSigAPIv2.Api(app.sdkappid, app.key);
 const apiWrongApp = new TLSSigAPIv2.Api(app2.sdkappid, app.key);  // token claims app2, signed with app1's key
 
-async function rest(cmd, sig, identifier, body, sdkappid = app.sdkappid) {
-  const url = `${base}/v4/${cmd}?sdkappid=${sdkappid}&identifier=${identifier}&usersig=${sig}&random=${Math.floor(Math.random() * 4294967295)}&contenttype=json`;
-  const r = await fetch(url, { method: 'POST', body: JSON.stringify(body) });
-  return { status: r.status, json: await r.json() };
-}
+const rest = (cmd, sig, identifier, body, sdkappid = app.sdkappid) => restCall(srv.base, sdkappid, cmd, sig, identifier, body);
 
 function login(user, sig, sdkappid = app.sdkappid) {
   return new Promise((resolve, reject) => {
@@ -99,10 +77,7 @@ try {
 } catch (e) {
   check('no exception', false, e.stack);
 } finally {
-  server.kill('SIGTERM');
-  const code = await new Promise(r => server.on('exit', c => r(c)));
-  check('server exits 0 on SIGTERM', code === 0, serverLog.slice(-2000));
-  rmSync(dir, { recursive: true, force: true });
+  const code = await srv.stop();
+  check('server exits 0 on SIGTERM', code === 0, srv.log().slice(-2000));
 }
-console.log(`tests: ${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+t.done();
