@@ -219,6 +219,35 @@ void rest_submit(rest_ctx_t *c, int (*run)(store_t *, void *), void (*after)(res
  * *out, or IMC_E_INVAL (missing) / IMC_E_JSON_TYPE / IMC_E_USER_ID. */
 int rest_user_id(json_t *obj, const char **out);
 
+/* ---- optional request fields, checked by kind (rest_fields.c) ------------ */
+/* A handler declares what its optional fields must be, one row each, and
+ * checks them before reading any (jansson reads a wrong type as absent or 0). */
+typedef enum {
+  REST_F_INT,                    /* an integer in [min, max] */
+  REST_F_STR,                    /* a string */
+  REST_F_STRS,                   /* an array of strings */
+  REST_F_OBJ,                    /* an object; its own fields by sub (may be NULL) */
+} rest_fkind_t;
+typedef struct rest_field {
+  const char *name;              /* NULL ends a table */
+  rest_fkind_t kind;
+  int64_t min, max;              /* REST_F_INT */
+  const struct rest_field *sub;  /* REST_F_OBJ */
+} rest_field_t;
+#define REST_FLAG(n) { (n), REST_F_INT, 0, 1, NULL }
+#define REST_INT(n, lo, hi) { (n), REST_F_INT, (lo), (hi), NULL }
+#define REST_STR(n) { (n), REST_F_STR, 0, 0, NULL }
+#define REST_STRS(n) { (n), REST_F_STRS, 0, 0, NULL }
+#define REST_OBJ(n, sub) { (n), REST_F_OBJ, 0, 0, (sub) }
+#define REST_FIELDS_END { NULL, REST_F_INT, 0, 0, NULL }
+/* Each field of fields present in obj (a non-object holds none) has its
+ * kind and range. 0, or err with why naming the field as where + name
+ * ("MsgList[2]." + "Random", "ResponseFilter." + "MemberInfoFilter"). */
+int rest_fields_check(const json_t *obj, const char *where, const rest_field_t *fields, int err, char *why, size_t cap);
+/* rest_fields_check of the request body: 0, or -1 after answering err
+ * naming the field (c is freed: the caller returns). */
+int rest_fields_req(rest_ctx_t *c, const rest_field_t *fields, int err);
+
 /* Handle a request whose path starts with /v4/. */
 void rest_v4_handle(api_srv_t *srv, net_req_t *req);
 

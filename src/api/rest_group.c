@@ -25,26 +25,6 @@ int grp_req_id(json_t *body, const char *name, const char **out)
   return 0;
 }
 
-int grp_req_opt(rest_ctx_t *c, const char *const *flags, const char *const *ints)
-{
-  char why[96];
-  for (; flags && *flags; flags++) {
-    json_t *v = json_object_get(c->body, *flags);
-    if (v && (!json_is_integer(v) || (json_integer_value(v) != 0 && json_integer_value(v) != 1))) {
-      snprintf(why, sizeof why, "%s must be 0 or 1", *flags);
-      return rest_reply_err(c, IMC_E_GROUP_PARAM, why, NULL), -1;
-    }
-  }
-  for (; ints && *ints; ints++) {
-    json_t *v = json_object_get(c->body, *ints);
-    if (v && (!json_is_integer(v) || json_integer_value(v) < 0)) {
-      snprintf(why, sizeof why, "%s must be a non-negative integer", *ints);
-      return rest_reply_err(c, IMC_E_GROUP_PARAM, why, NULL), -1;
-    }
-  }
-  return 0;
-}
-
 int grp_req_account(api_srv_t *srv, uint32_t sdkappid, json_t *v, uint32_t *no)
 {
   if (!json_is_string(v) || !tenant_user_id_valid(json_string_value(v))) return IMC_E_GROUP_USER;
@@ -353,6 +333,12 @@ void rest_get_group_info(rest_ctx_t *c)
   json_t *ids = json_object_get(c->body, "GroupIdList"), *f = json_object_get(c->body, "ResponseFilter");
   if (!json_is_array(ids) || !json_array_size(ids)) { rest_reply_err(c, IMC_E_GROUP_PARAM, "GroupIdList must be a non-empty array", NULL); return; }
   if (json_array_size(ids) > GRP_INFO_IDS_MAX) { rest_reply_err(c, IMC_E_GROUP_TOO_MANY, "GroupIdList holds at most 50 groups", NULL); return; }
+  /* a filter of the wrong type read as absent: every field (and the members) came back */
+  static const rest_field_t filter[] = { REST_STRS("GroupBaseInfoFilter"), REST_STRS("MemberInfoFilter"),
+                                         REST_STRS("AppDefinedDataFilter_Group"),
+                                         REST_STRS("AppDefinedDataFilter_GroupMember"), REST_FIELDS_END };
+  static const rest_field_t fields[] = { REST_OBJ("ResponseFilter", filter), REST_FIELDS_END };
+  if (rest_fields_req(c, fields, IMC_E_GROUP_PARAM)) return;
   info_st_t *st = calloc(1, sizeof *st);
   if (!st) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
   c->data = st;
@@ -491,9 +477,12 @@ void rest_get_joined_group_list(rest_ctx_t *c)
     rest_reply_err(c, IMC_E_GROUP_USER, "Member_Account is not an imported account", NULL);
     return;
   }
-  static const char *const flags[] = { "WithHugeGroups", "WithNoActiveGroups", NULL }, *const ints[] = { "Limit", "Offset", NULL };
-  if (grp_req_opt(c, flags, ints)) return; /* a wrong type was read as 0 */
-  if (f && !json_is_object(f)) { rest_reply_err(c, IMC_E_GROUP_PARAM, "ResponseFilter must be an object", NULL); return; }
+  /* a wrong type was read as 0 or absent */
+  static const rest_field_t filter[] = { REST_STRS("GroupBaseInfoFilter"), REST_STRS("SelfInfoFilter"), REST_FIELDS_END };
+  static const rest_field_t fields[] = { REST_FLAG("WithHugeGroups"), REST_FLAG("WithNoActiveGroups"),
+                                         REST_INT("Limit", 1, GRP_JOINED_LIST_MAX), REST_INT("Offset", 0, INT64_MAX),
+                                         REST_FLAG("SupportTopic"), REST_OBJ("ResponseFilter", filter), REST_FIELDS_END };
+  if (rest_fields_req(c, fields, IMC_E_GROUP_PARAM)) return;
   joined_st_t *st = calloc(1, sizeof *st);
   if (!st) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
   c->data = st;

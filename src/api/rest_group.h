@@ -25,9 +25,6 @@
 
 /* body[name] as a GroupId string: 0 or IMC_E_GROUP_PARAM. */
 int grp_req_id(json_t *body, const char *name, const char **out);
-/* Optional fields of the request, checked: each name of flags (NULL-ended) absent or 0/1, each of ints
- * absent or a non-negative integer. 0, or -1 after answering 10004 naming the field. */
-int grp_req_opt(rest_ctx_t *c, const char *const *flags, const char *const *ints);
 /* An imported account (a string naming one): 0 and *no, or IMC_E_GROUP_USER. */
 int grp_req_account(api_srv_t *srv, uint32_t sdkappid, json_t *v, uint32_t *no);
 /* To_Account (REST) / to (WebSocket) of a group send: the edition gate

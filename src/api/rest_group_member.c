@@ -165,10 +165,8 @@ void rest_delete_group_member(rest_ctx_t *c)
   uint32_t *u;
   size_t n;
   if (grp_req_id(c->body, "GroupId", &gid)) { rest_reply_err(c, IMC_E_GROUP_PARAM, "GroupId is required", NULL); return; }
-  static const char *const flags[] = { "Silence", NULL };
-  if (grp_req_opt(c, flags, NULL)) return;
-  json_t *reason = json_object_get(c->body, "Reason");
-  if (reason && !json_is_string(reason)) { rest_reply_err(c, IMC_E_GROUP_PARAM, "Reason must be a string", NULL); return; }
+  static const rest_field_t fields[] = { REST_FLAG("Silence"), REST_STR("Reason"), REST_FIELDS_END };
+  if (rest_fields_req(c, fields, IMC_E_GROUP_PARAM)) return;
   if (accounts(c, "MemberToDel_Account", GRP_DELETE_MEMBERS_MAX, &u, &n)) return;
   im_group_remove(c->srv->groups, c->sdkappid, gid, 0, IM_GDEL_KICK, u, n,
                   json_integer_value(json_object_get(c->body, "Silence")) == 1, imc_clock_now_s(), reply_plain, c);
@@ -237,11 +235,10 @@ void rest_get_group_member_info(rest_ctx_t *c)
     offset = json_string_length(next) ? strtoll(json_string_value(next), &end, 10) : 0;
     if (json_string_length(next) && (*end || offset < 0)) { rest_reply_err(c, IMC_E_GROUP_PARAM, "Next is not a cursor of this API", NULL); return; }
   }
-  json_t *roles = json_object_get(c->body, "MemberRoleFilter"), *r;
-  size_t i;
-  int roles_ok = !roles || json_is_array(roles);
-  if (roles_ok) json_array_foreach(roles, i, r) roles_ok &= json_is_string(r);
-  if (!roles_ok) { rest_reply_err(c, IMC_E_GROUP_PARAM, "MemberRoleFilter must be an array of role names (Owner, Admin, Member)", NULL); return; }
+  /* a filter of the wrong type read as absent: every field of every member came back */
+  static const rest_field_t fields[] = { REST_STRS("MemberRoleFilter"), REST_STRS("MemberInfoFilter"),
+                                         REST_STRS("AppDefinedDataFilter_GroupMember"), REST_FIELDS_END };
+  if (rest_fields_req(c, fields, IMC_E_GROUP_PARAM)) return;
   mst_t *m = mst_new(c, 0);
   if (!m) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
   m->out = json_array();

@@ -153,6 +153,10 @@ void rest_send_group_msg(rest_ctx_t *c)
       else { rest_reply_err(c, IMC_E_GROUP_PARAM, "SendMsgControl values are NoUnread and NoLastMsg", NULL); return; }
     }
   }
+  /* ForbidCallbackControl is accepted (no webhooks yet), SupportMessageExtension too (no extensions yet) */
+  static const rest_field_t fields[] = { REST_STRS("ForbidCallbackControl"), REST_FLAG("SupportMessageExtension"),
+                                         REST_FIELDS_END };
+  if (rest_fields_req(c, fields, IMC_E_GROUP_PARAM)) return;
   if (json_object_get(c->body, "TopicId")) { rest_reply_err(c, IMC_E_GROUP_PARAM, "community topics are not supported yet", NULL); return; }
   uint32_t to[STORE_GMSG_TARGETS_MAX];
   char *to_json = NULL;
@@ -215,6 +219,9 @@ void rest_import_group_msg(rest_ctx_t *c)
   if (grp_req_id(c->body, "GroupId", &gid)) { rest_reply_err(c, IMC_E_GROUP_PARAM, "GroupId is required", NULL); return; }
   if (!json_is_array(list) || !n) { rest_reply_err(c, IMC_E_GROUP_PARAM, "MsgList must be a non-empty array", NULL); return; }
   if (n > GRP_IMPORT_MSGS_MAX) { rest_reply_err(c, IMC_E_GROUP_TOO_MANY, "MsgList holds at most 20 messages", NULL); return; }
+  /* RecentContactFlag is accepted, 0 or 1, and changes nothing */
+  static const rest_field_t fields[] = { REST_FLAG("RecentContactFlag"), REST_FIELDS_END };
+  if (rest_fields_req(c, fields, IMC_E_GROUP_PARAM)) return;
   im_group_t *g = im_group_find(c->srv->groups, c->sdkappid, gid);
   if (!g) { rest_reply_err(c, IMC_E_GROUP_GONE, NULL, NULL); return; }
   im_group_view_t gv;
@@ -231,6 +238,10 @@ void rest_import_group_msg(rest_ctx_t *c)
     snprintf(in->group_id, sizeof in->group_id, "%.63s", gid);
     in->admin = 1;
     in->import = 1;
+    if (!json_is_object(e)) {
+      rc = imc_errf(why, sizeof why, IMC_E_GROUP_PARAM, "MsgList[%zu] must be an object", i);
+      break;
+    }
     if (!json_object_get(e, "From_Account") || sender(c, e, &in->from_no, in->from_id)) {
       rc = imc_errf(why, sizeof why, IMC_E_GROUP_USER, "MsgList[%zu].From_Account must be an imported account", i);
       break;
@@ -363,8 +374,8 @@ void rest_group_msg_get_simple(rest_ctx_t *c)
   im_group_view_t v;
   im_group_view(g, &v);
   if (!im_gtype_info(v.type)->history) { rest_reply_err(c, IMC_E_GROUP_NO_HISTORY, NULL, NULL); return; }
-  static const char *const flags[] = { "WithRecalledMsg", NULL };
-  if (grp_req_opt(c, flags, NULL)) return;
+  static const rest_field_t fields[] = { REST_FLAG("WithRecalledMsg"), REST_FIELDS_END };
+  if (rest_fields_req(c, fields, IMC_E_GROUP_PARAM)) return;
   hist_t *h = calloc(1, sizeof *h);
   if (!h) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
   c->data = h;
