@@ -227,6 +227,7 @@ typedef enum {
   REST_F_STR,                    /* a string */
   REST_F_STRS,                   /* an array of strings */
   REST_F_OBJ,                    /* an object; its own fields by sub (may be NULL) */
+  REST_F_NOT_YET,                /* refused whenever present: a feature imcloud does not have yet */
 } rest_fkind_t;
 typedef struct rest_field {
   const char *name;              /* NULL ends a table */
@@ -239,6 +240,7 @@ typedef struct rest_field {
 #define REST_STR(n) { (n), REST_F_STR, 0, 0, NULL }
 #define REST_STRS(n) { (n), REST_F_STRS, 0, 0, NULL }
 #define REST_OBJ(n, sub) { (n), REST_F_OBJ, 0, 0, (sub) }
+#define REST_NOT_YET(n) { (n), REST_F_NOT_YET, 0, 0, NULL }
 #define REST_FIELDS_END { NULL, REST_F_INT, 0, 0, NULL }
 /* Each field of fields present in obj (a non-object holds none) has its
  * kind and range. 0, or err with why naming the field as where + name

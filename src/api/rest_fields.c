@@ -48,6 +48,8 @@ int rest_fields_check(const json_t *obj, const char *where, const rest_field_t *
         if (rc) return rc;
       }
       break;
+    case REST_F_NOT_YET:
+      return bad(why, cap, err, where, f->name, "is not supported yet");
     }
   }
   return 0;

@@ -25,6 +25,8 @@ int grp_req_id(json_t *body, const char *name, const char **out)
   return 0;
 }
 
+const rest_field_t grp_no_topic[] = { REST_NOT_YET("TopicId"), REST_FIELDS_END };
+
 int grp_req_account(api_srv_t *srv, uint32_t sdkappid, json_t *v, uint32_t *no)
 {
   if (!json_is_string(v) || !tenant_user_id_valid(json_string_value(v))) return IMC_E_GROUP_USER;

@@ -25,6 +25,10 @@
 
 /* body[name] as a GroupId string: 0 or IMC_E_GROUP_PARAM. */
 int grp_req_id(json_t *body, const char *name, const char **out);
+/* The fields a command of the reference takes for community topics, which
+ * imcloud does not have yet (docs/decisions/groups.md §1): TopicId, refused
+ * with 10004 by rest_fields_req rather than acting on the whole group. */
+extern const rest_field_t grp_no_topic[];
 /* An imported account (a string naming one): 0 and *no, or IMC_E_GROUP_USER. */
 int grp_req_account(api_srv_t *srv, uint32_t sdkappid, json_t *v, uint32_t *no);
 /* To_Account (REST) / to (WebSocket) of a group send: the edition gate

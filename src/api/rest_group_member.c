@@ -352,7 +352,7 @@ void rest_forbid_send_msg(rest_ctx_t *c)
   size_t n;
   json_t *t = json_object_get(c->body, "MuteTime");
   if (grp_req_id(c->body, "GroupId", &gid)) { rest_reply_err(c, IMC_E_GROUP_PARAM, "GroupId is required", NULL); return; }
-  if (json_object_get(c->body, "TopicId")) { rest_reply_err(c, IMC_E_GROUP_PARAM, "community topics are not supported yet", NULL); return; }
+  if (rest_fields_req(c, grp_no_topic, IMC_E_GROUP_PARAM)) return;
   if (!json_is_integer(t) || json_integer_value(t) < 0 || json_integer_value(t) > UINT32_MAX) {
     rest_reply_err(c, IMC_E_GROUP_PARAM, "MuteTime must be 0..4294967295 seconds", NULL);
     return;
@@ -382,6 +382,7 @@ void rest_get_group_muted_account(rest_ctx_t *c)
 {
   const char *gid;
   if (grp_req_id(c->body, "GroupId", &gid)) { rest_reply_err(c, IMC_E_GROUP_PARAM, "GroupId is required", NULL); return; }
+  if (rest_fields_req(c, grp_no_topic, IMC_E_GROUP_PARAM)) return;
   im_group_t *g = im_group_find(c->srv->groups, c->sdkappid, gid);
   if (!g) { rest_reply_err(c, IMC_E_GROUP_GONE, NULL, NULL); return; }
   im_group_view_t v;

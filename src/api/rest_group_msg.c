@@ -155,9 +155,8 @@ void rest_send_group_msg(rest_ctx_t *c)
   }
   /* ForbidCallbackControl is accepted (no webhooks yet), SupportMessageExtension too (no extensions yet) */
   static const rest_field_t fields[] = { REST_STRS("ForbidCallbackControl"), REST_FLAG("SupportMessageExtension"),
-                                         REST_FIELDS_END };
+                                         REST_NOT_YET("TopicId"), REST_FIELDS_END };
   if (rest_fields_req(c, fields, IMC_E_GROUP_PARAM)) return;
-  if (json_object_get(c->body, "TopicId")) { rest_reply_err(c, IMC_E_GROUP_PARAM, "community topics are not supported yet", NULL); return; }
   uint32_t to[STORE_GMSG_TARGETS_MAX];
   char *to_json = NULL;
   if ((v = json_object_get(c->body, "To_Account")) &&
@@ -178,6 +177,7 @@ void rest_send_group_system_notification(rest_ctx_t *c)
   json_t *content = json_object_get(c->body, "Content"), *to = json_object_get(c->body, "ToMembers_Account"), *v;
   size_t i, n = json_array_size(to);
   if (grp_req_id(c->body, "GroupId", &gid)) { rest_reply_err(c, IMC_E_GROUP_PARAM, "GroupId is required", NULL); return; }
+  if (rest_fields_req(c, grp_no_topic, IMC_E_GROUP_PARAM)) return;
   if (!json_is_string(content) || !json_string_length(content)) { rest_reply_err(c, IMC_E_GROUP_PARAM, "Content must be a non-empty string", NULL); return; }
   if (to && !json_is_array(to)) { rest_reply_err(c, IMC_E_GROUP_PARAM, "ToMembers_Account must be an array", NULL); return; }
   if (n > GRP_NOTIFY_TARGETS_MAX) { rest_reply_err(c, IMC_E_GROUP_TOO_MANY, "ToMembers_Account holds at most 500 accounts", NULL); return; }
@@ -220,7 +220,7 @@ void rest_import_group_msg(rest_ctx_t *c)
   if (!json_is_array(list) || !n) { rest_reply_err(c, IMC_E_GROUP_PARAM, "MsgList must be a non-empty array", NULL); return; }
   if (n > GRP_IMPORT_MSGS_MAX) { rest_reply_err(c, IMC_E_GROUP_TOO_MANY, "MsgList holds at most 20 messages", NULL); return; }
   /* RecentContactFlag is accepted, 0 or 1, and changes nothing */
-  static const rest_field_t fields[] = { REST_FLAG("RecentContactFlag"), REST_FIELDS_END };
+  static const rest_field_t fields[] = { REST_FLAG("RecentContactFlag"), REST_NOT_YET("TopicId"), REST_FIELDS_END };
   if (rest_fields_req(c, fields, IMC_E_GROUP_PARAM)) return;
   im_group_t *g = im_group_find(c->srv->groups, c->sdkappid, gid);
   if (!g) { rest_reply_err(c, IMC_E_GROUP_GONE, NULL, NULL); return; }
@@ -374,7 +374,7 @@ void rest_group_msg_get_simple(rest_ctx_t *c)
   im_group_view_t v;
   im_group_view(g, &v);
   if (!im_gtype_info(v.type)->history) { rest_reply_err(c, IMC_E_GROUP_NO_HISTORY, NULL, NULL); return; }
-  static const rest_field_t fields[] = { REST_FLAG("WithRecalledMsg"), REST_FIELDS_END };
+  static const rest_field_t fields[] = { REST_FLAG("WithRecalledMsg"), REST_NOT_YET("TopicId"), REST_FIELDS_END };
   if (rest_fields_req(c, fields, IMC_E_GROUP_PARAM)) return;
   hist_t *h = calloc(1, sizeof *h);
   if (!h) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
@@ -409,6 +409,7 @@ void rest_group_msg_recall(rest_ctx_t *c)
   uint32_t seqs[GRP_RECALL_MAX];
   if (grp_req_id(c->body, "GroupId", &gid)) { rest_reply_err(c, IMC_E_GROUP_PARAM, "GroupId is required", NULL); return; }
   if (!json_is_array(list) || !n) { rest_reply_err(c, IMC_E_GROUP_PARAM, "MsgSeqList must be a non-empty array", NULL); return; }
+  if (rest_fields_req(c, grp_no_topic, IMC_E_GROUP_PARAM)) return;
   if (n > GRP_RECALL_MAX) { rest_reply_err(c, IMC_E_GROUP_TOO_MANY, "MsgSeqList holds at most 10 messages", NULL); return; }
   json_array_foreach(list, i, e) {
     json_t *s = json_object_get(e, "MsgSeq");
@@ -430,6 +431,7 @@ void rest_delete_group_msg_by_sender(rest_ctx_t *c)
     rest_reply_err(c, IMC_E_GROUP_USER, "Sender_Account is not an imported account", NULL);
     return;
   }
+  if (rest_fields_req(c, grp_no_topic, IMC_E_GROUP_PARAM)) return;
   im_group_delete_by_sender(c->srv->groups, c->sdkappid, gid, no, reply_plain, c);
 }
 
@@ -446,6 +448,7 @@ void rest_modify_group_msg(rest_ctx_t *c)
     rest_reply_err(c, IMC_E_GROUP_PARAM, "MsgSeq must be a positive integer", NULL);
     return;
   }
+  if (rest_fields_req(c, grp_no_topic, IMC_E_GROUP_PARAM)) return;
   /* each of MsgBody and CloudCustomData is replaced only when present (as modify_c2c_msg); one of them must be */
   json_t *mb = json_object_get(c->body, "MsgBody"), *cloud = json_object_get(c->body, "CloudCustomData");
   if (mb || !cloud) rc = pack(c, c->body, 0, &body, &len, why, sizeof why);

@@ -3,7 +3,8 @@
  * items of the wrong type, an out-of-range flag) are refused with the
  * service's "invalid parameter" code (groups: 10004) and change nothing.
  * jansson reads such a field as absent or 0, so a handler that only read it
- * ran as if it were not given: a filter returned everything. Each table row is one request
+ * ran as if it were not given: a filter returned everything, a recall with
+ * a TopicId recalled the group's message. Each table row is one request
  * that must be refused; each test then checks that the state is what it
  * was and that the well-typed request still works. */
 #include <stdarg.h>
@@ -56,10 +57,11 @@ static const char *timed(const char *body)
 static void refused(const bad_t *rows, int code, const char *success_field)
 {
   for (const bad_t *b = rows; b->cmd; b++) {
-    json_t *r = call(b->cmd, timed(b->body));
+    const char *body = timed(b->body);
+    json_t *r = call(b->cmd, body);
     if (jint(r, "ErrorCode") != code || json_object_get(r, success_field)) {
       char *s = json_dumps(r, 0);
-      print_error("%s %s -> %s\n", b->cmd, b->body, s);
+      print_error("%s %s -> %s\n", b->cmd, body, s);
       free(s);
       json_decref(r);
       fail();
@@ -117,7 +119,7 @@ static int teardown(void **st)
   return e2e_finish(&srv);
 }
 
-/* ---- import_group_msg: RecentContactFlag, the MsgList items ---------------------------- */
+/* ---- import_group_msg: RecentContactFlag, TopicId, the MsgList items ---------------------------- */
 #define IMP(extra, item) "{\"GroupId\":\"" GID "\"" extra ",\"MsgList\":[" item "]}"
 #define ITEM "{\"From_Account\":\"bob\",\"SendTime\":$T,\"Random\":7,\"MsgBody\":" TEXT("imported") "}"
 
@@ -129,6 +131,7 @@ static void test_import_group_msg(void **st)
     { G("import_group_msg"), IMP(",\"RecentContactFlag\":[1]", ITEM) },
     { G("import_group_msg"), IMP(",\"RecentContactFlag\":2", ITEM) },
     { G("import_group_msg"), IMP(",\"RecentContactFlag\":-1", ITEM) },
+    { G("import_group_msg"), IMP(",\"TopicId\":\"" GID "@TOPIC#_a\"", ITEM) },
     { G("import_group_msg"), IMP("", "5") },
     { G("import_group_msg"), IMP("", ITEM ",\"x\"") },
     { G("import_group_msg"), IMP("", "{\"From_Account\":\"bob\",\"SendTime\":\"$T\",\"Random\":7,\"MsgBody\":" TEXT("x") "}") },
@@ -250,6 +253,51 @@ static void test_send_group_msg(void **st)
   json_decref(r);
 }
 
+/* ---- TopicId: refused by every command that takes it (topics do not exist yet), not read as the group's ---- */
+static void test_topic_id(void **st)
+{
+  (void)st;
+  json_t *m = newest();
+  json_int_t seq = jint(m, "MsgSeq"), flags = jint(m, "MsgFlagBits");
+  const char *from = jstr(m, "From_Account");
+  char who[40], text[64];
+  snprintf(who, sizeof who, "%s", from);
+  snprintf(text, sizeof text, "%s", text_of(m));
+  json_decref(m);
+  assert_int_equal(flags, 0);
+  bad_t rows[8] = { { NULL, NULL } };
+  static char b[3][512];
+  snprintf(b[0], sizeof b[0], "{\"GroupId\":\"" GID "\",\"TopicId\":\"t\",\"MsgSeqList\":[{\"MsgSeq\":%lld}]}", (long long)seq);
+  snprintf(b[1], sizeof b[1], "{\"GroupId\":\"" GID "\",\"TopicId\":\"t\",\"Sender_Account\":\"%s\"}", who);
+  snprintf(b[2], sizeof b[2], "{\"GroupId\":\"" GID "\",\"TopicId\":\"t\",\"MsgSeq\":%lld,\"MsgBody\":" TEXT("changed") "}",
+           (long long)seq);
+  rows[0] = (bad_t){ G("group_msg_recall"), b[0] };
+  rows[1] = (bad_t){ G("delete_group_msg_by_sender"), b[1] };
+  rows[2] = (bad_t){ "openim/modify_group_msg", b[2] };
+  rows[3] = (bad_t){ G("send_group_system_notification"), "{\"GroupId\":\"" GID "\",\"TopicId\":\"t\",\"Content\":\"hi\"}" };
+  rows[4] = (bad_t){ G("group_msg_get_simple"), "{\"GroupId\":\"" GID "\",\"TopicId\":\"t\",\"ReqMsgNumber\":1}" };
+  rows[5] = (bad_t){ G("get_group_muted_account"), "{\"GroupId\":\"" GID "\",\"TopicId\":\"t\"}" };
+  rows[6] = (bad_t){ G("forbid_send_msg"), "{\"GroupId\":\"" GID "\",\"TopicId\":\"t\",\"Members_Account\":[\"bob\"],\"MuteTime\":60}" };
+  json_int_t next = next_seq();
+  refused(rows, 10004, "RecallRetList");
+  for (const bad_t *r = rows; r->cmd; r++) { /* the read commands answered no list either */
+    json_t *o = call(r->cmd, r->body);
+    assert_null(json_object_get(o, "RspMsgList"));
+    assert_null(json_object_get(o, "MutedAccountList"));
+    json_decref(o);
+  }
+  /* the group's message is neither recalled, deleted nor changed; nobody muted */
+  assert_int_equal(next_seq(), next);
+  m = newest();
+  assert_int_equal(jint(m, "MsgSeq"), seq);
+  assert_int_equal(jint(m, "MsgFlagBits"), 0);
+  assert_string_equal(text_of(m), text);
+  json_decref(m);
+  json_t *r = call(G("get_group_muted_account"), "{\"GroupId\":\"" GID "\"}");
+  assert_int_equal(json_array_size(json_object_get(r, "MutedAccountList")), 0);
+  json_decref(r);
+}
+
 /* ---- delete_group_member, group_msg_get_simple (the rows of the first sweep, through the same table) ---- */
 static void test_group_flags(void **st)
 {
@@ -272,6 +320,7 @@ int main(void)
     cmocka_unit_test(test_get_group_info_filters),
     cmocka_unit_test(test_get_group_member_info_filters),
     cmocka_unit_test(test_get_joined_group_list),
+    cmocka_unit_test(test_topic_id),
     cmocka_unit_test(test_import_group_msg),
     cmocka_unit_test(test_send_group_msg),
     cmocka_unit_test(test_group_flags),
