@@ -75,7 +75,7 @@ void rest_flist_add(rest_ctx_t *c)
   json_t *results = json_array();
   json_array_foreach(to, j, v) {
     const char *peer = json_is_string(v) ? json_string_value(v) : "";
-    int r = 0;
+    int r = tenant_user_id_valid(peer) ? 0 : IMC_E_REL_PARAM; /* not a UserID: a bad item, not "not friends" */
     json_array_foreach(names, i, n) if (!r) r = regroup(rr, a, peer, json_string_value(n), 1);
     if (r == IMC_E_NOMEM) rc = r;
     json_array_append_new(results, json_pack("{s:s,s:i,s:s}", "To_Account", peer, "ResultCode", r ? imc_err_compat(r) : 0,

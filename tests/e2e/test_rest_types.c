@@ -314,6 +314,23 @@ static void test_group_flags(void **st)
   json_decref(r);
 }
 
+/* ---- sns/group_add: To_Account items that are not UserIDs are bad items (30001), not "not friends" (31704) ---- */
+static void test_flist_add_items(void **st)
+{
+  (void)st;
+  json_t *r = call("sns/friend_import", "{\"From_Account\":\"alice\",\"AddFriendItem\":[{\"To_Account\":\"bob\","
+                                        "\"AddSource\":\"AddSource_Type_Test\"}]}");
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  json_decref(r);
+  r = call("sns/group_add", "{\"From_Account\":\"alice\",\"GroupName\":[\"L1\"],\"To_Account\":[\"bob\",5,[\"carol\"],\"carol\"]}");
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  json_t *items = json_object_get(r, "ResultItem");
+  assert_int_equal(json_array_size(items), 4);
+  static const int want[] = { 0, 30001, 30001, 31704 };
+  for (size_t i = 0; i < 4; i++) assert_int_equal(jint(json_array_get(items, i), "ResultCode"), want[i]);
+  json_decref(r);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -324,6 +341,7 @@ int main(void)
     cmocka_unit_test(test_import_group_msg),
     cmocka_unit_test(test_send_group_msg),
     cmocka_unit_test(test_group_flags),
+    cmocka_unit_test(test_flist_add_items),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
