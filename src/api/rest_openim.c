@@ -484,9 +484,10 @@ void rest_get_c2c_unread_msg_num(rest_ctx_t *c)
     json_array_foreach(peers, i, v) {
       uint32_t no;
       const char *id = json_is_string(v) ? json_string_value(v) : "";
-      if (!tenant_user_id_valid(id) || tenant_registry_account_find(c->srv->reg, c->sdkappid, id, &no))
-        json_array_append_new(u->errors, json_pack("{s:s,s:i}", "Peer_Account", id, "ErrorCode",
-                                                   imc_err_compat(IMC_E_MSG_TO_UNKNOWN)));
+      /* an item that is not a UserID is echoed as given with 90003 (it read as "" not imported) */
+      int rc = !tenant_user_id_valid(id) ? IMC_E_MSG_TO
+             : tenant_registry_account_find(c->srv->reg, c->sdkappid, id, &no) ? IMC_E_MSG_TO_UNKNOWN : 0;
+      if (rc) json_array_append_new(u->errors, json_pack("{s:O,s:i}", "Peer_Account", v, "ErrorCode", imc_err_compat(rc)));
       else json_array_append(u->peers, v);
     }
   }

@@ -331,6 +331,22 @@ static void test_flist_add_items(void **st)
   json_decref(r);
 }
 
+/* ---- openim/get_c2c_unread_msg_num: Peer_Account items that are not UserIDs ------------------------ */
+static void test_unread_peer_items(void **st)
+{
+  (void)st;
+  json_t *r = call("openim/get_c2c_unread_msg_num", "{\"To_Account\":\"alice\",\"Peer_Account\":[\"bob\",7,\"nobody\"]}");
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  assert_int_equal(json_array_size(json_object_get(r, "C2CUnreadMsgNumList")), 1);
+  json_t *errs = json_object_get(r, "ErrorList");
+  assert_int_equal(json_array_size(errs), 2);
+  assert_int_equal(json_integer_value(json_object_get(json_array_get(errs, 0), "Peer_Account")), 7); /* as given, not "" */
+  assert_int_equal(jint(json_array_get(errs, 0), "ErrorCode"), 90003);
+  assert_string_equal(jstr(json_array_get(errs, 1), "Peer_Account"), "nobody");
+  assert_int_equal(jint(json_array_get(errs, 1), "ErrorCode"), 90012);
+  json_decref(r);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -342,6 +358,7 @@ int main(void)
     cmocka_unit_test(test_send_group_msg),
     cmocka_unit_test(test_group_flags),
     cmocka_unit_test(test_flist_add_items),
+    cmocka_unit_test(test_unread_peer_items),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
