@@ -342,7 +342,8 @@ static int order_status(int rc)
   case IMC_E_NOTFOUND: return 404;
   case IMC_E_EXISTS: return 409;
   case IMC_E_WALLET_FUNDS: return 402;
-  case IMC_E_PLAN_EDITION_CHANGE: case IMC_E_PLAN_EXPIRED: case IMC_E_BILL_MONTH_ISSUED: case IMC_E_APP_IN_ARREARS: return 409;
+  case IMC_E_PLAN_EDITION_CHANGE: case IMC_E_PLAN_EXPIRED: case IMC_E_BILL_MONTH_ISSUED: case IMC_E_APP_IN_ARREARS:
+  case IMC_E_ORDER_BEFORE_APP: return 409;
   default: return 400;
   }
 }
@@ -414,6 +415,17 @@ static int app_exists(op_req_t *o, store_t *s, store_app_t *a)
   return rc;
 }
 
+/* The app of an order dated `day`: app_exists, then refused (1, 409
+ * ORDER_BEFORE_APP) when the day is before the app was created. */
+static int order_app(op_req_t *o, store_t *s, int64_t day, store_app_t *a)
+{
+  int rc = app_exists(o, s, a);
+  if (rc) return rc;
+  char err[160];
+  if ((rc = tenant_order_day_check(a, day, o->srv->tz_offset_s, err, sizeof err))) return fail(o, order_status(rc), rc, err), 1;
+  return 0;
+}
+
 static int app_upgrade(op_req_t *o, store_t *s)
 {
   json_t *ed = json_object_get(o->body, "edition"), *appr = json_object_get(o->body, "approved");
@@ -423,7 +435,7 @@ static int app_upgrade(op_req_t *o, store_t *s)
   const char *ref;
   store_app_t a;
   int rc;
-  if (body_day(o, now, &day) || body_ref(o, &ref) || (rc = app_exists(o, s, &a)) == 1) return 0;
+  if (body_day(o, now, &day) || body_ref(o, &ref) || (rc = order_app(o, s, day, &a)) == 1) return 0;
   if (rc) return rc;
   char err[256] = "";
   if (!strcmp(a.scheme, "legacy")) { /* P-07: trial first, by approval */
@@ -445,7 +457,7 @@ static int app_renew(op_req_t *o, store_t *s)
   const char *ref;
   store_app_t a;
   int rc;
-  if (body_day(o, now, &day) || body_ref(o, &ref) || (rc = app_exists(o, s, &a)) == 1) return 0;
+  if (body_day(o, now, &day) || body_ref(o, &ref) || (rc = order_app(o, s, day, &a)) == 1) return 0;
   if (rc) return rc;
   char err[256] = "";
   store_order_t ord;
@@ -469,7 +481,7 @@ static int addon_buy(op_req_t *o, store_t *s)
   const char *ref;
   store_app_t a;
   int rc;
-  if (body_day(o, now, &day) || body_ref(o, &ref) || (rc = app_exists(o, s, &a)) == 1) return 0;
+  if (body_day(o, now, &day) || body_ref(o, &ref) || (rc = order_app(o, s, day, &a)) == 1) return 0;
   if (rc) return rc;
   char err[256] = "";
   store_order_t ord;

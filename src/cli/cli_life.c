@@ -26,8 +26,8 @@ static const char app_usage[] =
   "       imcloud app state --sdkappid N [--at YYYY-MM-DD]\n"
   "       imcloud app push-approve --sdkappid N [on|off]   (intl Pro all-member push; on 48 h after approval)\n"
   "  (every form takes --data DIR and --json)\n"
-  "  upgrade buys the edition's package from the day (--at: an order made on an earlier day of a month not billed yet, priced by the\n"
-  "  book in force that day); it runs to the day before the same day next month. --approved turns a legacy\n"
+  "  upgrade buys the edition's package from the day (--at: an order made on an earlier day of a month not billed yet, not before\n"
+  "  the app was created, priced by the book in force that day); it runs to the day before the same day next month. --approved turns a legacy\n"
   "  app into trial (P-07). Orders are paid from the customer's wallet; a short balance changes nothing.";
 
 static const char addon_usage[] =
@@ -159,6 +159,7 @@ int cli_app_life(int argc, char **argv)
   if (!strcmp(sub, "upgrade") || !strcmp(sub, "renew")) {
     store_app_t a;
     if ((rc = store_app_get(s, id, &a))) return order_failed("app", s, rc, rc == IMC_E_NOTFOUND ? "no such app" : "");
+    if ((rc = tenant_order_day_check(&a, day, IMC_TZ_CHINA_S, err, sizeof err))) return order_failed("app", s, rc, err);
     if (!strcmp(sub, "upgrade") && !strcmp(a.scheme, "legacy")) {
       if (strcmp(o.edition, "trial"))
         return order_failed("app", s, IMC_E_PLAN_EDITION_CHANGE, "a legacy app becomes trial first (--edition trial --approved), then upgrades (P-07)");
@@ -257,7 +258,10 @@ int cli_addon(int argc, char **argv)
   if (buy) {
     char err[256] = "";
     store_order_t ord;
+    store_app_t a;
     int replayed = 0;
+    if ((rc = store_app_get(s, id, &a))) return order_failed("addon", s, rc, rc == IMC_E_NOTFOUND ? "no such app" : "");
+    if ((rc = tenant_order_day_check(&a, day, IMC_TZ_CHINA_S, err, sizeof err))) return order_failed("addon", s, rc, err);
     rc = tenant_addon_buy(s, id, name, value, vname[0] ? vname : NULL, day, o.reference, now_s, &ord, &replayed, err, sizeof err);
     if (rc) return order_failed("addon", s, rc, err);
     if (!o.json) print_order(&ord, replayed, ord.end_day);

@@ -376,6 +376,17 @@ static void order_period(store_order_t *o, int64_t anchor, int32_t k)
   o->end_day = bill_period_start(anchor, k + 1) - 1; /* L-2: T to T-1 */
 }
 
+int tenant_order_day_check(const store_app_t *a, int64_t day, int tz_offset_s, char *err, size_t errcap)
+{
+  int64_t created = imc_day_of(a->created_at_s, tz_offset_s);
+  if (day >= created) return 0;
+  char d[16], c[16];
+  imc_date_format(day, d, sizeof d);
+  imc_date_format(created, c, sizeof c);
+  return failf(err, errcap, IMC_E_ORDER_BEFORE_APP, "app %u was created on %s: no order can be dated %s, before it",
+               a->sdkappid, c, d);
+}
+
 /* ---- upgrade: a package order ------------------------------------------------------ */
 int tenant_app_upgrade(store_t *s, uint32_t sdkappid, const char *edition, int64_t day, const char *reference,
                        int64_t now_s, store_order_t *out, int *replayed, char *err, size_t errcap)

@@ -134,6 +134,14 @@ int tenant_app_state(store_t *s, uint32_t sdkappid, int64_t day, store_app_t *ap
  * a lower one is ordered after it). While two packages run, the higher one
  * applies. An intl package is postpaid (P-51): recorded without a debit,
  * valid until the next change. */
+/* Whether an order of app a may be dated `day` (a day index in the zone
+ * tz_offset_s the caller reads its days in): 0, or IMC_E_ORDER_BEFORE_APP
+ * with err when day is before the day the app was created in that zone (the
+ * order would run, and be paid, for days no bill of the app covers). The
+ * front ends (CLI, operator API) call it before an upgrade, renewal or
+ * add-on dated by the operator; the app's creation time comes from the same
+ * clock as the order's day (imc_clock_now_s: the server's test clock). */
+int tenant_order_day_check(const store_app_t *a, int64_t day, int tz_offset_s, char *err, size_t errcap);
 int tenant_app_upgrade(store_t *s, uint32_t sdkappid, const char *edition, int64_t day, const char *reference,
                        int64_t now_s, store_order_t *out, int *replayed, char *err, size_t errcap);
 /* renew: the next period of the app's edition package (continues the

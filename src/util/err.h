@@ -170,6 +170,7 @@
   X(BILL_BOOK,            0,     "price book data is invalid")                  \
   X(BILL_NO_BOOK,         0,     "no price book in force for that date")        \
   X(BILL_MONTH_ISSUED,    0,     "that month's bill is already issued")        \
+  X(ORDER_BEFORE_APP,     0,     "the order is dated before the app was created") \
   X(APP_IN_ARREARS,       0,     "suspended for arrears: a top-up that pays the overdue bills resumes it") \
   X(APP_BACKDATED,        0,     "created_at is before the customer's first app, across a P-01 / P-50 cutoff: the existing apps' scheme would change; create a customer's apps oldest first") \
   X(BILL_USAGE,           0,     "invalid usage for this bill")                 \

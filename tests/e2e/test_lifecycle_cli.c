@@ -66,7 +66,7 @@ static void test_life_cycle(void **st)
   json_t *c = cli_json("customer create --name buyer");
   long long cust = (long long)json_integer_value(json_object_get(c, "id"));
   json_decref(c);
-  json_t *a = cli_json("app create --customer %lld --name shop --region china", cust);
+  json_t *a = cli_json("app create --customer %lld --name shop --region china --created-at 2025-01-01", cust);
   unsigned app = (unsigned)json_integer_value(json_object_get(a, "sdkappid"));
   json_decref(a);
   /* nothing in the wallet: the order is refused and nothing changes */
