@@ -590,7 +590,7 @@ int api_serve(const api_cfg_t *cfg)
     return 1; /* a bad value: exit 1, as every command (cli.h) */
   }
   if ((rc = start_test_clock(cfg))) { IMC_ERROR("server", "msg=\"test_clock_start must be YYYY-MM-DD\""); return 1; }
-  if (cfg->pricebooks_dir && cfg->pricebooks_dir[0]) meter_pricebooks_dir(cfg->pricebooks_dir); /* the bill run's books */
+  if (cfg->pricebooks_dir && cfg->pricebooks_dir[0]) tenant_pricebooks_dir(cfg->pricebooks_dir); /* the books of the bill run and the orders */
   uv_loop_init(&loop);
   if ((rc = api_srv_open(&srv, cfg, &loop))) goto out;
   if ((rc = cws_pace_init(&srv))) {

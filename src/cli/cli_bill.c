@@ -6,6 +6,7 @@
 #include "cli/cli.h"
 #include "meter/meter.h"
 #include "store/store.h"
+#include "tenant/tenant.h"
 #include "util/clock.h"
 #include "util/date.h"
 #include "util/err.h"
@@ -184,7 +185,7 @@ int cli_bill(int argc, char **argv)
     month = y * 100 + m;
   }
   if (json && csv) { cli_err("bill", "give --json or --csv, not both"); return CLI_EXIT_USAGE; }
-  if (books) meter_pricebooks_dir(books);
+  if (books) tenant_pricebooks_dir(books);
   if (npos == 0) {
     if (!app || !month) { cli_err("bill", "--sdkappid and --month are required"); return CLI_EXIT_USAGE; }
     return show(data, (uint32_t)app, month, json, csv);

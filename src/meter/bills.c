@@ -22,9 +22,9 @@ int meter_orders_none(void *ud, store_t *s, const store_app_t *app, int32_t mont
                       char *err, size_t errcap)
 {
   (void)ud; (void)s; (void)month; (void)orders; (void)cap;
-  int rc;
-  const bill_book_t *b = meter__book(s, app, &rc, err, errcap);
-  if (!b) return rc;
+  const bill_book_t *b;
+  int rc = tenant_app_book(s, app, &b, err, errcap);
+  if (rc) return rc;
   *n = 0;
   if (bill_book_edition_find(b, app->edition) == bill_book_free_edition(b)) return 0;
   return imc_errf(err, errcap, IMC_E_BILL_EDITION,
@@ -54,7 +54,7 @@ static void to_usage(const meter_report_t *r, const bill_book_t *b, bill_usage_t
  * cannot price: one whose edition depends on prices the operator has not set
  * (P-59, P-20; bill_book_placeholders). err names what is missing. (An app on
  * the original international scheme, P-50, has no book until the operator
- * gives one: meter__book refuses it.) */
+ * gives one: tenant_app_book refuses it.) */
 static int refuse_unpriced(const store_app_t *a, const bill_book_t *b, char *err, size_t cap)
 {
   char missing[400];
@@ -72,8 +72,8 @@ static int price(store_t *s, const store_app_t *ap, int32_t month, int tz, meter
   uint32_t app = a.sdkappid;
   int rc;
   jsonw_reset(w);
-  const bill_book_t *b = meter__book(s, &a, &rc, err, cap);
-  if (!b) return rc;
+  const bill_book_t *b;
+  if ((rc = tenant_app_book(s, &a, &b, err, cap))) return rc;
   meter_report_t *r = rep ? NULL : malloc(sizeof *r);
   bill_t *bill = work ? work : malloc(sizeof *bill);
   bill_order_t orders[BILL_MAX_ORDERS];
@@ -295,7 +295,7 @@ typedef struct run_batch {
 static int issue_batch(store_t *s, run_batch_t *k, size_t m, int32_t month, int64_t now_s, meter_orders_fn fn, void *ud,
                        int unbilled, meter_bill_run_stats_t *st, char *err, size_t cap)
 {
-  int rc = meter__books_pin(s);
+  int rc = tenant_books_pin(s);
   if (!rc && (rc = meter__report_apps(s, k->id, k->tz, m, month, k->rep))) imc_errf(err, cap, rc, "reading the usage of %zu apps: %s", m, imc_strerror(rc));
   wallet_memo_t memo = { 0 };
   int64_t next_seq = 0; /* the batch is inside one transaction: max(seq) is read for its first bill only */
@@ -312,7 +312,7 @@ static int issue_batch(store_t *s, run_batch_t *k, size_t m, int32_t month, int6
     if (existed) { st->existing++; free(b.body); }
     else { st->issued++; st->paid += b.paid; }
   }
-  meter__books_unpin();
+  tenant_books_unpin();
   return rc;
 }
 

@@ -314,11 +314,7 @@ int meter_orders_none(void *ud, struct store *s, const struct store_app *app, in
 int meter_orders_tenant(void *ud, struct store *s, const struct store_app *app, int32_t yyyymm,
                         struct bill_order *orders, int cap, int *n, char *err, size_t errcap);
 
-/* Bill with the price books in dir (DIR/<scheme>.json; a scheme without a
- * file keeps the built-in book) instead of the database setting
- * "pricebooks_dir": `imcloud bill --pricebooks DIR`. NULL or "" clears it.
- * For the process; thread-safe. */
-void meter_pricebooks_dir(const char *dir);
+/* (The books bills are priced with: tenant_app_book, tenant_pricebooks_dir.) */
 
 /* Price app's usage month from storage (meter_report) and its orders with
  * bill_compute (not strict: a book ignores usage it does not bill). Writes

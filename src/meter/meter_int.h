@@ -47,17 +47,5 @@ int meter__usage_retention(struct store *s, const struct store_app *app, int32_t
  * downwards) is credited at once (`refund`, same reference). 0 or storage errors. */
 int meter__bill_settle_new(struct store *s, struct store_bill *b, int64_t now_s);
 
-/* The price book app a is billed with (books.c): DIR/<scheme>.json of the
- * operator's directory (meter_pricebooks_dir, else the setting
- * "pricebooks_dir"), else the built-in book. NULL with *rc and err:
- * IMC_E_BILL_SCHEME, IMC_E_BILL_BOOK (unreadable or invalid book), storage
- * errors. The book lives as long as the process. */
-struct bill_book;
-const struct bill_book *meter__book(struct store *s, const struct store_app *a, int *rc, char *err, size_t errcap);
-/* For the calling thread, until meter__books_unpin: meter__book uses the
- * setting "pricebooks_dir" as read now instead of reading it per call (a
- * bill run pins it for one transaction). 0 or storage errors (nothing pinned). */
-int meter__books_pin(struct store *s);
-void meter__books_unpin(void);
 
 #endif

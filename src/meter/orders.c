@@ -68,16 +68,14 @@ int meter_orders_tenant(void *ud, store_t *s, const store_app_t *app, int32_t mo
 {
   (void)ud;
   *n = 0;
-  bill_scheme_t scheme;
-  if (bill_scheme_parse(app->scheme, &scheme))
-    return imc_errf(err, errcap, IMC_E_BILL_SCHEME, "app %u has an unknown scheme \"%s\"", app->sdkappid, app->scheme);
-  const bill_book_t *b = bill_book_builtin(scheme);
-  if (!b) return imc_errf(err, errcap, IMC_E_BILL_BOOK, "built-in %s price book: %s", app->scheme, bill_book_builtin_error(scheme));
+  const bill_book_t *b; /* the book the bill is priced with: the orders' edition codes are its */
+  int rc = tenant_app_book(s, app, &b, err, errcap);
+  if (rc) return rc;
   int y = month / 100, m = month % 100;
   int64_t first = imc_days_from_civil(y, m, 1), last = first + imc_days_in_month(y, m) - 1;
   store_order_t *v = NULL;
-  int nv = 0, rc = tenant_app_orders(s, app->sdkappid, &v, &nv);
-  if (rc) return imc_errf(err, errcap, rc, "orders of app %u: %s", app->sdkappid, imc_strerror(rc));
+  int nv = 0;
+  if ((rc = tenant_app_orders(s, app->sdkappid, &v, &nv))) return imc_errf(err, errcap, rc, "orders of app %u: %s", app->sdkappid, imc_strerror(rc));
   char *done = calloc((size_t)nv + 1, 1);
   if (!done) { free(v); return IMC_E_NOMEM; }
   for (int i = 0; i < nv && !rc; i++) {

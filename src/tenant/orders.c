@@ -3,8 +3,8 @@
  * suspension after the grace period and resumption (docs/editions.md,
  * "Purchases and the life cycle").
  *
- * An order is priced by the app's price book on its day T (bill_order_price:
- * the same function the bills use), valid T to T-1 of the next month (L-2,
+ * An order is priced by the app's price book on its day T (tenant_app_book
+ * and bill_order_price: the book and the function the bills use), valid T to T-1 of the next month (L-2,
  * bill_period_start), debits the customer's wallet with an `order` ledger
  * entry and is recorded, all in one transaction: a short balance
  * (IMC_E_WALLET_FUNDS) or any other refusal writes nothing. References are
@@ -213,14 +213,16 @@ static int edition_of(const place_t *p, const char *code)
   return code ? bill_book_edition_find(p->book, code) : -1;
 }
 
-/* The order's price book: "s2022@2022-06-01" (its first day, or "open"). */
+/* The order's price book: "s2022@2022-06-01" (its first day, or "open"),
+ * "intl@2022-12-26 (operator)" for an operator's book (tenant_app_book). */
 static void book_label(const place_t *p, char *out, size_t cap)
 {
   int64_t from, to;
   bill_book_effective(p->book, &from, &to);
   char d[16];
   imc_date_format(from == INT64_MIN ? 0 : from, d, sizeof d);
-  snprintf(out, cap, "%s@%s", bill_scheme_name(p->scheme), from == INT64_MIN ? "open" : d);
+  snprintf(out, cap, "%s@%s%s", bill_scheme_name(p->scheme), from == INT64_MIN ? "open" : d,
+           tenant_book_is_operator(p->book) ? " (operator)" : "");
 }
 
 /* Price, debit and record one order period; the caller holds the transaction. */
@@ -270,8 +272,7 @@ static int place_open(place_t *p, store_t *s, uint32_t sdkappid, char *err, size
   int rc = store_app_get(s, sdkappid, &p->app);
   if (rc) return failf(err, errcap, rc, rc == IMC_E_NOTFOUND ? "no app %u" : "app %u: storage error", sdkappid);
   if (bill_scheme_parse(p->app.scheme, &p->scheme)) return failf(err, errcap, IMC_E_BILL_SCHEME, "app %u has an unknown scheme", sdkappid);
-  if (!(p->book = bill_book_builtin(p->scheme)))
-    return failf(err, errcap, IMC_E_BILL_BOOK, "built-in %s book: %s", p->app.scheme, bill_book_builtin_error(p->scheme));
+  if ((rc = tenant_app_book(s, &p->app, &p->book, err, errcap))) return rc; /* the book its bills are priced with */
   return tenant_app_orders(s, sdkappid, &p->orders, &p->norders);
 }
 

@@ -114,9 +114,33 @@ int tenant_app_orders(store_t *s, uint32_t sdkappid, store_order_t **out, int *n
 /* Load the app and its orders and compute its state on `day`. */
 int tenant_app_state(store_t *s, uint32_t sdkappid, int64_t day, store_app_t *app, tenant_lifecycle_t *lc);
 
+/* ---- price books (books.c) ------------------------------------------------- */
+/* The price book of app a: the one its orders are priced with (below) and
+ * its bills are computed with (meter) — DIR/<scheme>.json of the operator's
+ * directory (tenant_pricebooks_dir, else the meta setting "pricebooks_dir"),
+ * else the built-in book; an intl app on the original international scheme
+ * (P-50) only DIR/intl_original.json. *book lives as long as the process.
+ * Errors (err says which): IMC_E_BILL_SCHEME, IMC_E_BILL_BOOK (unreadable,
+ * invalid or of another scheme; P-50 without the operator's book), storage
+ * errors. Thread-safe. */
+struct bill_book;
+int tenant_app_book(store_t *s, const store_app_t *a, const struct bill_book **book, char *err, size_t errcap);
+/* 1 if b is an operator's book (not the built-in book of its scheme). */
+int tenant_book_is_operator(const struct bill_book *b);
+/* Use the books in dir (DIR/<scheme>.json; a scheme without a file keeps the
+ * built-in book) instead of the setting "pricebooks_dir": `imcloud bill
+ * --pricebooks DIR`, `imcloud serve --pricebooks-dir DIR`. NULL or "" clears
+ * it. For the process; thread-safe. */
+void tenant_pricebooks_dir(const char *dir);
+/* For the calling thread, until tenant_books_unpin: tenant_app_book uses the
+ * setting "pricebooks_dir" as read now instead of reading it per call (a
+ * bill run pins it for one transaction). 0 or storage errors (nothing pinned). */
+int tenant_books_pin(store_t *s);
+void tenant_books_unpin(void);
+
 #define TENANT_ORDER_REF_MAX 40
 
-/* Orders. Each is priced by the app's built-in price book on `day` (T),
+/* Orders. Each is priced by the app's price book (tenant_app_book) on `day` (T),
  * runs T to T-1 (L-2), debits the customer's wallet (`order` ledger entry,
  * reference "order-<sdkappid>-<reference>") when prepaid and not free, and
  * is recorded — in one transaction; any refusal writes nothing. reference:

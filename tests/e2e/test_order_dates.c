@@ -5,7 +5,13 @@
  *    created is refused (409 ORDER_BEFORE_APP through the API, exit 1 from
  *    the CLI) and changes nothing (wallet, edition, orders); the creation
  *    day itself is accepted, for an app made now and for one given an
- *    earlier created_at. */
+ *    earlier created_at;
+ *  - with `serve --pricebooks-dir DIR` an order is priced by the operator's
+ *    book, the one the app's bill is computed with (tenant_app_book): an
+ *    intl Standard package (postpaid, P-51) and an s2022 Pro package
+ *    (prepaid: the wallet is debited at the operator's price) record the
+ *    operator's price and book "… (operator)", and the month's bill charges
+ *    exactly the recorded price. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -16,12 +22,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "e2e.h"
 #include "e2e_msg.h"
 
 static e2e_server_t srv;
 static char auth[160];
+static char books[400];
 
 /* A data directory with a customer (so `operator token` has a database), the token, then the server. */
 static int start(const char *const *args)
@@ -146,10 +154,111 @@ static void test_order_before_app(void **st)
   json_decref(o);
 }
 
+/* ---- the operator's price books ------------------------------------------------- */
+/* data/pricebooks/<scheme>.json with the operator's marks removed and the package of `edition` at fen. */
+static int write_book(const char *scheme, const char *edition, int64_t fen)
+{
+  char path[480];
+  snprintf(path, sizeof path, "data/pricebooks/%s.json", scheme);
+  FILE *in = fopen(path, "rb");
+  json_t *book = in ? json_loadf(in, 0, NULL) : NULL;
+  if (in) fclose(in);
+  if (!book) return -1;
+  json_t *ed;
+  size_t i;
+  json_array_foreach(json_object_get(book, "editions"), i, ed) {
+    json_t *pk = json_object_get(ed, "package");
+    if (!json_is_object(pk)) continue;
+    json_object_del(pk, "operator_config");
+    if (!strcmp(json_string_value(json_object_get(ed, "code")), edition)) json_object_set_new(pk, "fen", json_integer(fen));
+  }
+  json_array_foreach(json_object_get(book, "items"), i, ed) json_object_del(ed, "operator_config");
+  json_object_set_new(book, "operator_config", json_false());
+  snprintf(path, sizeof path, "%s/%s.json", books, scheme);
+  int rc = json_dump_file(book, path, 0);
+  json_decref(book);
+  return rc;
+}
+
+static int setup_books(void **st)
+{
+  (void)st;
+  snprintf(books, sizeof books, "/tmp/imcloud-e2e-books-XXXXXX");
+  if (!mkdtemp(books)) return -1;
+  /* built-in: intl Standard 99,900 and s2022 Pro 99,900 fen a month */
+  if (write_book("intl", "standard", 150000) || write_book("s2022", "pro", 123400)) return -1;
+  static const char *args[] = { "--test-clock", "--test-clock-start", "2026-10-01", "--pricebooks-dir", books, NULL };
+  return start(args);
+}
+
+static int stop_books(void **st)
+{
+  char cmd[480];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", books);
+  if (system(cmd)) fprintf(stderr, "could not remove %s\n", books);
+  return stop(st);
+}
+
+/* The amount of the bill line whose code starts with "package", and that it is the only one. */
+static int64_t package_line(json_t *bill)
+{
+  json_t *e, *line = NULL;
+  size_t i;
+  json_array_foreach(json_object_get(bill, "lines"), i, e) {
+    if (strncmp(jstr(e, "code"), "package", 7)) continue;
+    assert_null(line);
+    line = e;
+  }
+  if (!line) fail_msg("no package line: %s", json_dumps(bill, JSON_COMPACT));
+  return jint(line, "amount_fen");
+}
+
+static void test_order_priced_by_operator_book(void **st)
+{
+  (void)st;
+  const int64_t topup = 10000000;
+  int64_t cust = new_customer("books", topup);
+  json_t *a = new_app(cust, "singapore", NULL);
+  uint32_t sg = (uint32_t)jint(a, "sdkappid");
+  json_decref(a);
+  a = new_app(cust, "china", NULL);
+  uint32_t cn = (uint32_t)jint(a, "sdkappid");
+  json_decref(a);
+
+  json_t *o = callf(201, "POST", "{\"edition\":\"standard\"}", "/operator/v1/apps/%u/upgrade", sg);
+  assert_string_equal(jstr(o, "order.pay"), "postpaid");
+  assert_int_equal(jint(o, "order.price_fen"), 150000);
+  assert_string_equal(jstr(o, "order.book"), "intl@2022-12-26 (operator)");
+  json_decref(o);
+  o = callf(201, "POST", "{\"edition\":\"pro\"}", "/operator/v1/apps/%u/upgrade", cn);
+  assert_string_equal(jstr(o, "order.pay"), "prepaid");
+  assert_int_equal(jint(o, "order.price_fen"), 123400);
+  assert_string_equal(jstr(o, "order.book"), "s2022@2022-06-01 (operator)");
+  json_decref(o);
+  json_t *w = callf(200, "GET", NULL, "/operator/v1/customers/%lld/wallet", (long long)cust);
+  assert_int_equal(jint(w, "balance_fen"), topup - 123400); /* debited at the operator's price */
+  json_decref(w);
+
+  json_t *ran = callf(200, "POST", "{\"now\":\"2026-11-01T00:00:00+08:00\"}", "/operator/v1/clock");
+  json_decref(ran);
+  /* each bill charges the package at the order's recorded price */
+  uint32_t apps[2] = { sg, cn };
+  int64_t want[2] = { 150000, 123400 };
+  for (int i = 0; i < 2; i++) {
+    json_t *l = callf(200, "GET", NULL, "/operator/v1/apps/%u/bills", apps[i]);
+    assert_int_equal(json_array_size(json_object_get(l, "bills")), 1);
+    json_t *bill = json_array_get(json_object_get(l, "bills"), 0);
+    assert_int_equal(package_line(bill), want[i]);
+    assert_int_equal(jint(bill, "total_fen"), want[i]);
+    json_decref(l);
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_order_before_app, setup_dates, stop),
+    cmocka_unit_test_setup_teardown(test_order_priced_by_operator_book, setup_books, stop_books),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,7 +4,7 @@
  * while its package price and MAU overage rate are the built-in book's
  * placeholders (P-59), with a message naming them; the bill run skips both,
  * counts them and records the first reason, and bills the rest; with the
- * operator's book (meter_pricebooks_dir, prices set) the Standard app is
+ * operator's book (tenant_pricebooks_dir, prices set) the Standard app is
  * billed at the operator's prices; the original-scheme apps stay refused,
  * naming where their book goes, until the operator's intl_original.json
  * bills them at its own prices. */
@@ -22,6 +22,7 @@
 #include "billing/billing.h"
 #include "meter/meter.h"
 #include "store/store.h"
+#include "tenant/tenant.h"
 #include "util/date.h"
 #include "util/err.h"
 #include "tmpdir.h"
@@ -69,7 +70,7 @@ static int setup(void **st)
 static int teardown(void **st)
 {
   (void)st;
-  meter_pricebooks_dir(NULL);
+  tenant_pricebooks_dir(NULL);
   store_close(s);
   return test_tmpdir_remove(dir);
 }
@@ -137,7 +138,7 @@ static void test_refused_then_operator_book(void **st)
   snprintf(path, sizeof path, "%s/intl.json", books);
   assert_int_equal(json_dump_file(book, path, 0), 0);
   json_decref(book);
-  meter_pricebooks_dir(books);
+  tenant_pricebooks_dir(books);
   assert_int_equal(store_usage_login(s, std, 20261005, 1), 0);
   assert_int_equal(meter_bill_run(s, 0, 202610, nov1, TZ, standard_orders, NULL, &r, err, sizeof err), 0);
   assert_int_equal(r.issued, 1);                 /* the Standard app; the original-scheme apps stay refused */
@@ -172,7 +173,7 @@ static void test_refused_then_operator_book(void **st)
   assert_int_equal(store_bill_get(s, orig, 202610, &b), 0);
   assert_int_equal(b.total_fen, 0);
   free(b.body);
-  meter_pricebooks_dir(NULL);
+  tenant_pricebooks_dir(NULL);
 }
 
 int main(void)

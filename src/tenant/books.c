@@ -1,6 +1,8 @@
-/* books.c — the price book an app is billed with: DIR/<scheme>.json when the
+/* books.c — the price book of an app, the one its orders are priced with
+ * (orders.c) and its bills are computed with (meter/bills.c, meter/orders.c):
+ * DIR/<scheme>.json when the
  * operator gave a directory of books (`imcloud bill --pricebooks DIR`,
- * `imcloud serve --pricebooks-dir DIR`: meter_pricebooks_dir; else a meta row
+ * `imcloud serve --pricebooks-dir DIR`: tenant_pricebooks_dir; else a meta row
  * "pricebooks_dir", which no command writes), else the built-in book.
  * An operator sets the prices the seeds leave open (P-59, P-20) in such a
  * copy. A file is loaded once per process and kept for its life (a server
@@ -11,9 +13,8 @@
  * DIR/intl_original.json (an intl-format book, "scheme": "intl") and refused
  * while there is none. Thread-safe (a mutex around the cache). */
 #include "billing/billing.h"
-#include "meter/meter.h"
-#include "meter/meter_int.h"
 #include "store/store.h"
+#include "tenant/tenant.h"
 #include "util/err.h"
 
 #include <pthread.h>
@@ -26,7 +27,7 @@
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static char override_dir[512];
 static struct { char path[600]; bill_book_t *book; } cache[BOOKS_CACHED];
-static __thread struct { int on; char dir[512]; } pinned; /* meter__books_pin */
+static __thread struct { int on; char dir[512]; } pinned; /* tenant_books_pin */
 
 /* The setting "pricebooks_dir" ("" when unset) into dir. */
 static int setting_dir(store_t *s, char *dir, size_t cap)
@@ -36,16 +37,16 @@ static int setting_dir(store_t *s, char *dir, size_t cap)
   return r == IMC_E_NOTFOUND ? 0 : r;
 }
 
-int meter__books_pin(store_t *s)
+int tenant_books_pin(store_t *s)
 {
   int rc = setting_dir(s, pinned.dir, sizeof pinned.dir);
   pinned.on = !rc;
   return rc;
 }
 
-void meter__books_unpin(void) { pinned.on = 0; }
+void tenant_books_unpin(void) { pinned.on = 0; }
 
-void meter_pricebooks_dir(const char *dir)
+void tenant_pricebooks_dir(const char *dir)
 {
   pthread_mutex_lock(&mu);
   snprintf(override_dir, sizeof override_dir, "%s", dir ? dir : "");
@@ -104,7 +105,8 @@ static int original_intl(store_t *s, const store_app_t *a, bill_scheme_t scheme,
   return rc;
 }
 
-const bill_book_t *meter__book(store_t *s, const store_app_t *a, int *rc, char *err, size_t cap)
+/* The book, or NULL with *rc and err. */
+static const bill_book_t *resolve(store_t *s, const store_app_t *a, int *rc, char *err, size_t cap)
 {
   bill_scheme_t scheme;
   if ((*rc = bill_scheme_parse(a->scheme, &scheme))) {
@@ -146,4 +148,17 @@ const bill_book_t *meter__book(store_t *s, const store_app_t *a, int *rc, char *
   const bill_book_t *b = bill_book_builtin(scheme);
   *rc = b ? 0 : imc_errf(err, cap, IMC_E_BILL_BOOK, "built-in %s price book: %s", a->scheme, bill_book_builtin_error(scheme));
   return b;
+}
+
+int tenant_app_book(store_t *s, const store_app_t *a, const bill_book_t **book, char *err, size_t errcap)
+{
+  int rc = 0;
+  if (errcap) err[0] = 0;
+  *book = resolve(s, a, &rc, err, errcap);
+  return *book ? 0 : rc ? rc : IMC_E_BILL_BOOK;
+}
+
+int tenant_book_is_operator(const bill_book_t *b)
+{
+  return b != bill_book_builtin(bill_book_scheme(b));
 }
