@@ -105,6 +105,8 @@ static void fire(struct net_conn *c)
       return;
     }
     if (c->srv->h.on_ws_deadline) c->srv->h.on_ws_deadline(c->srv->h.ud, c);
+  } else if (net__lingering(c)) {
+    net__really_close(c); /* NET_LINGER_MS passed: what the client still sends meets a reset */
   } else {
     net__http_deadline(c);
   }
@@ -193,8 +195,9 @@ void net__really_close(struct net_conn *c)
   if (c->flags & CF_CLOSED) return;
   wheel_unlink(c);
   c->flags |= CF_CLOSED;
-  if (!(c->flags & CF_WS)) net__http_orphan(c);
-  else s->websockets--;
+  if (c->flags & CF_WS) s->websockets--;
+  else if (net__lingering(c)) s->lingering--;
+  else net__http_orphan(c);
   if (c == s->socketless) s->socketless = NULL;
   if (c->flags & CF_AGAIN) { /* rare (a deadline, a kick, shutdown): the list holds no freed connection */
     for (size_t i = 0; i < s->again_len; i++)
@@ -222,7 +225,8 @@ void net__conn_free(struct net_conn *c)
 {
   net_server_t *s = c->srv;
   net__out_free(c);
-  if (c->flags & CF_WS) net__ws_free(c); else net__http_free(c);
+  if (c->flags & CF_WS) net__ws_free(c);
+  else if (!net__lingering(c)) net__http_free(c);
   free(c);
   s->open_handles--; /* while closing, finish_close polls for this to reach zero */
 }
@@ -291,11 +295,13 @@ static int read_once(struct net_conn *c)
   }
   if (n == 0) { /* the peer shut down its sending side */
     if (c->flags & CF_WS) { if (!(c->flags & CF_WS_CLOSING)) net__notify_ws_close(c, 1006); net__close(c); }
+    else if (net__lingering(c)) net__really_close(c); /* the client closed first: nothing is left unread */
     else net__http_eof(c); /* a half-close: the replies still go out */
     return 0;
   }
   s->bytes_in += (uint64_t)n;
   if (c->flags & CF_WS) net__ws_feed(c, s->rbuf, (size_t)n);
+  else if (net__lingering(c)) net__linger_discard(c, (size_t)n);
   else net__http_feed(c, s->rbuf, (size_t)n);
   return n == NET_READ_BUF;
 }
@@ -445,6 +451,11 @@ static void accept_some(net_server_t *s)
       imc_turnlog_leave(tp);
       if (errno == EINTR || errno == ECONNABORTED) continue;
       if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        /* lingering connections only protect replies already written: they
+         * give their descriptors to new clients (reaped at most once: the
+         * count is then zero) */
+        size_t reaped = net__linger_reap(s);
+        if (reaped) { IMC_INFO("net", "msg=\"lingering connections closed\" n=%zu err=%s", reaped, strerror(errno)); continue; }
         IMC_WARN("net", "msg=\"accept paused\" err=%s", strerror(errno));
         accept_pause(s); /* level-triggered: retrying now would spin */
       }
@@ -689,6 +700,7 @@ void net_server_close(net_server_t *s, void (*done)(void *), void *arg)
     struct net_conn *c = fd < s->by_fd_cap ? s->by_fd[fd] : s->socketless;
     if (!c) continue;
     if (c->flags & CF_WS) net_ws_close(c, 1001, "server shutting down");
+    else if (net__lingering(c)) net__really_close(c);
     else net__close(c);
   }
   /* reuse the wheel timer as a short poll for the last connections */

@@ -5,7 +5,8 @@
  * on_http, and answered in request order even when the application replies
  * asynchronously. Every reply, an error reply included, is an entry of the
  * connection's pipeline: an error on a later request is queued behind the
- * replies still pending and goes out after them, then the connection closes.
+ * replies still pending and goes out after them, then the connection closes
+ * (lingering, linger.c: the client still sending its body gets the reply).
  * A client that half-closes still gets the replies to what it sent. */
 #include "net/net_int.h"
 #include "util/err.h"
@@ -42,6 +43,8 @@ struct http_state {
   uint8_t stop;                 /* a request without keep-alive: read nothing more */
   uint8_t eof;                  /* the client half-closed: close once all is answered */
   uint8_t perr;                 /* http-parser refused what the scanner let through */
+  uint8_t linger;               /* the reply that closes the connection is queued, the client may still be
+                                   sending: linger once it is written (linger.c) */
   uint32_t trace_out;           /* the turn log's id of the last reply queued, until written (net__http_written) */
 };
 
@@ -267,7 +270,7 @@ static void drain(struct net_conn *c)
     net__queue(c, r->resp, r->resp_len);
     int keep = r->keep_alive;
     req_free(r);
-    if (!keep) { net__close(c); return; }
+    if (!keep) { h->linger = !h->eof; net__close(c); return; }
   }
   if (!h || (c->flags & CF_CLOSE_AFTER_WRITE)) return;
   if (!h->head && h->eof) { net__close(c); return; } /* everything the client sent is answered */
@@ -535,6 +538,8 @@ void net__http_feed(struct net_conn *c, char *data, size_t len)
     if (net__queued(c) >= NET_HTTP_MAX_QUEUED) net__set_deadline(c, net__now(c->srv) + c->srv->cfg.keepalive_idle_ms);
   }
 }
+
+int net__http_wants_linger(const struct net_conn *c) { return c->u.http && c->u.http->linger; }
 
 void net__http_written(struct net_conn *c)
 {

@@ -116,15 +116,25 @@ typedef struct ws_state ws_state_t;      /* ws.c: partial frame + message */
  * server's own epoll set (one uv_poll_t watches that set), so an idle
  * connection costs this struct, one slot of the server's fd table and the
  * kernel's socket. Freed at the end of the loop turn in which it was closed
- * (after its on_ws_close), never inside a callback. */
+ * (after its on_ws_close), never inside a callback. An HTTP connection
+ * closing after a reply lingers (linger.c): its HTTP state is freed and the
+ * union below marks the state instead (u.linger), and its byte budget
+ * takes the WebSocket-only idle_ms, so lingering costs no field. */
 struct net_conn {
   net_server_t *srv;
   struct net_conn *tw_next, *tw_prev; /* timer wheel slot list; once closed, tw_next links srv->dead */
   net_out_t *out;               /* queued output, NULL when none */
-  union { http_state_t *http; ws_state_t *ws; } u;
+  union {
+    http_state_t *http;         /* HTTP: NULL until its first input */
+    ws_state_t *ws;             /* CF_WS */
+    const char *linger;         /* HTTP lingering: &net__linger_mark (net__lingering) */
+  } u;
   void *data;                   /* application data (WebSocket) */
   uint32_t deadline_tick;       /* wheel tick of the deadline, 0 = none */
-  uint32_t idle_ms;             /* WebSocket idle timeout re-armed by peer activity, 0 = none */
+  union {
+    uint32_t idle_ms;           /* WebSocket idle timeout re-armed by peer activity, 0 = none */
+    uint32_t linger_left;       /* HTTP lingering: bytes it may still discard (NET_LINGER_BYTES at the start) */
+  };
   int fd;                       /* -1 without a socket (fuzzing) */
   uint16_t close_code;
   uint16_t flags;               /* CF_* */
@@ -184,6 +194,7 @@ struct net_server {
   size_t open_handles;          /* connections not yet freed */
   size_t requests_in_flight;
   size_t websockets;
+  size_t lingering;             /* HTTP connections lingering (linger.c), counted in nconns too */
   uint64_t bytes_in, bytes_out;
   uint64_t ws_writes, ws_frames; /* write calls (send or sendmsg) on WebSockets that wrote bytes; frames they completed */
   uint64_t ws_close_timeouts;   /* closing WebSockets torn down with output their peer had not taken (conn.c fire) */
@@ -224,6 +235,42 @@ struct net_server {
   int hold_output;              /* net_server_hold_output called in this turn */
   uint64_t held_since_ms;       /* loop time of the first turn whose WebSocket output is held, 0 = none held */
 };
+
+/* ---- lingering close (linger.c) ----------------------------------------------
+ * An HTTP connection the server closes after a reply (an error reply, or
+ * one to a request without keep-alive) while the client may still be
+ * sending (a body the server refused, the rest of a pipeline) is not closed
+ * at once: closing a socket with unread input makes the kernel answer with
+ * a reset, which destroys the reply before the client has read it (a client
+ * that sends its whole body before reading sees ECONNRESET, not the 413).
+ * Once its reply is written the server shuts down its sending side (the
+ * client reads the reply, then EOF) and reads and discards input until the
+ * client closes, NET_LINGER_BYTES are discarded or NET_LINGER_MS pass,
+ * whichever comes first (Apache's lingering close, nginx's lingering_time
+ * and lingering_timeout). A lingering connection holds its descriptor and
+ * its 64-byte struct (its HTTP state is freed) and counts in nconns as any
+ * connection; out of descriptors, accepting closes every lingering
+ * connection at once (net__linger_reap). Not while the server is closing,
+ * and not for a client that half-closed (nothing of it is unread). */
+#define NET_LINGER_MS 2000
+#define NET_LINGER_BYTES (1u << 20)
+extern const char net__linger_mark;
+static inline int net__lingering(const struct net_conn *c)
+{
+  return !(c->flags & CF_WS) && c->u.linger == &net__linger_mark;
+}
+/* c's output is written and it was to close (CF_CLOSE_AFTER_WRITE): start
+ * lingering if it is an HTTP connection whose reply must survive
+ * (net__http_wants_linger). 1 if it lingers now (open, reading), 0 if the
+ * caller closes it. */
+int net__linger_start(struct net_conn *c);
+/* n bytes read from lingering c were dropped: closes it once its budget is spent. */
+void net__linger_discard(struct net_conn *c, size_t n);
+/* Close every lingering connection now (out of descriptors). Returns how many. */
+size_t net__linger_reap(net_server_t *s);
+/* http.c: whether c's HTTP state asks for a lingering close (a reply that
+ * closes the connection was queued, and the client has not half-closed). */
+int net__http_wants_linger(const struct net_conn *c);
 
 /* conn.c: descriptors, input, closing. net__update_events makes the
  * epoll registration match CF_READING / CF_WANT_OUT; net__conn_free frees

@@ -158,7 +158,7 @@ void net__flush_one(struct net_conn *c)
   net_out_t *o = c->out;
   if (!o || (c->flags & CF_FAKE)) {
     net__out_free(c);
-    if (c->flags & CF_CLOSE_AFTER_WRITE) net__really_close(c);
+    if ((c->flags & CF_CLOSE_AFTER_WRITE) && !net__linger_start(c)) net__really_close(c);
     return;
   }
   for (;;) {
@@ -202,7 +202,8 @@ void net__flush_one(struct net_conn *c)
   net__out_free(c);
   if (!(c->flags & CF_WS)) net__http_written(c);
   c->flags &= (uint16_t)~CF_WANT_OUT;
-  if (c->flags & CF_CLOSE_AFTER_WRITE) { net__really_close(c); return; } /* close() leaves the epoll set */
+  /* close() leaves the epoll set; an HTTP connection after its reply may linger instead (linger.c) */
+  if ((c->flags & CF_CLOSE_AFTER_WRITE) && !net__linger_start(c)) { net__really_close(c); return; }
   net__update_events(c);
 }
 
