@@ -257,6 +257,16 @@ static void resume_if_room(struct net_conn *c)
   }
 }
 
+/* Close c once its replies are written. A client that takes none of them
+ * for keepalive_idle_ms is cut off then (net__http_deadline), its unsent
+ * output dropped: a closing connection holds its output and descriptor no
+ * longer than a paused reader's. */
+static void close_after_replies(struct net_conn *c)
+{
+  net__close(c);
+  net__set_deadline(c, net__now(c->srv) + c->srv->cfg.keepalive_idle_ms);
+}
+
 /* Queue every reply that is ready at the head of the pipeline. */
 static void drain(struct net_conn *c)
 {
@@ -270,10 +280,10 @@ static void drain(struct net_conn *c)
     net__queue(c, r->resp, r->resp_len);
     int keep = r->keep_alive;
     req_free(r);
-    if (!keep) { h->linger = !h->eof; net__close(c); return; }
+    if (!keep) { h->linger = !h->eof; close_after_replies(c); return; }
   }
   if (!h || (c->flags & CF_CLOSE_AFTER_WRITE)) return;
-  if (!h->head && h->eof) { net__close(c); return; } /* everything the client sent is answered */
+  if (!h->head && h->eof) { close_after_replies(c); return; } /* everything the client sent is answered */
   if (!h->head && net__scan_idle(&h->scan)) net__set_deadline(c, net__now(c->srv) + c->srv->cfg.keepalive_idle_ms);
   resume_if_room(c);
 }
@@ -554,9 +564,13 @@ void net__http_written(struct net_conn *c)
 void net__http_deadline(struct net_conn *c)
 {
   http_state_t *h = c->u.http;
-  if (h && (c->flags & CF_READ_PAUSED) && net__queued(c) >= NET_HTTP_MAX_QUEUED) {
-    net__out_drop(c); /* it read nothing of its replies for keepalive_idle_ms: a 408 would wait behind them */
-    net__close(c);
+  if (c->flags & CF_CLOSE_AFTER_WRITE) {
+    net__really_close(c); /* closing, it took none of its last replies for keepalive_idle_ms (close_after_replies) */
+  } else if (h && (c->flags & CF_READ_PAUSED) && net__queued(c) >= NET_HTTP_MAX_QUEUED) {
+    /* it read nothing of its replies for keepalive_idle_ms: a 408 would wait
+     * behind them, and a close that waits for them to be written would wait
+     * as long as the client likes */
+    net__really_close(c);
   } else if (h && !h->failed && !net__scan_idle(&h->scan)) {
     http_fail(c, 408, IMC_E_TIMEOUT, "the request was not complete in time");
   } else {
