@@ -300,8 +300,10 @@ static int read_once(struct net_conn *c)
     return 0;
   }
   s->bytes_in += (uint64_t)n;
+  /* a lingering connection is read on to EAGAIN or its EOF (a later turn):
+   * a FIN that came with these bytes raises no edge of its own */
   if (c->flags & CF_WS) net__ws_feed(c, s->rbuf, (size_t)n);
-  else if (net__lingering(c)) net__linger_discard(c, (size_t)n);
+  else if (net__lingering(c)) { net__linger_discard(c, (size_t)n); return 1; }
   else net__http_feed(c, s->rbuf, (size_t)n);
   return n == NET_READ_BUF;
 }

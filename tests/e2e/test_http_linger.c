@@ -216,6 +216,25 @@ static void test_linger_ends_at_time_bound(void **st)
   if (closed_at < 1500 || closed_at > 3500) fail_msg("closed after %llu ms, not about 2 s", (unsigned long long)closed_at);
 }
 
+/* A client that closes its side with its last bytes (data and FIN in one
+ * event): the server reads on to the EOF and closes then, instead of
+ * holding the connection until the time bound. */
+static void test_linger_ends_at_client_eof(void **st)
+{
+  (void)st;
+  int fd = lingering_connection();
+  char bytes[1000];
+  memset(bytes, 'd', sizeof bytes);
+  usleep(100000);
+  uint64_t t0 = now_ms();
+  assert_int_equal(e2e_send(fd, bytes, sizeof bytes), 0);
+  shutdown(fd, SHUT_WR);
+  while (server_holds(fd) && now_ms() - t0 < 3000) usleep(20000);
+  uint64_t took = now_ms() - t0;
+  close(fd);
+  if (took > 1000) fail_msg("the server held the connection %llu ms after the client's EOF", (unsigned long long)took);
+}
+
 /* A client that keeps sending: the server stops at NET_LINGER_BYTES (1 MiB)
  * and closes; the client's sends then fail long before 32 MiB (what the
  * time bound alone would let a loopback client push in 2 s is far more). */
@@ -312,7 +331,8 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_413_after_one_write), cmocka_unit_test(test_400_and_431_after_one_write),
-    cmocka_unit_test(test_linger_ends_at_time_bound), cmocka_unit_test(test_linger_ends_at_byte_bound),
+    cmocka_unit_test(test_linger_ends_at_time_bound), cmocka_unit_test(test_linger_ends_at_client_eof),
+    cmocka_unit_test(test_linger_ends_at_byte_bound),
     cmocka_unit_test(test_fd_pressure_ends_lingering), cmocka_unit_test(test_unread_closing_reply_is_bounded),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
