@@ -42,6 +42,11 @@ static void print_text(json_t *o)
   printf("%s  app %lld  %s  edition %s  status %s\n", json_is_string(num) ? json_string_value(num) : "PREVIEW (not issued)",
          (long long)json_integer_value(json_object_get(o, "sdkappid")), json_string_value(json_object_get(o, "bill_month")),
          json_string_value(json_object_get(o, "edition")), json_string_value(json_object_get(o, "status")));
+  json_t *sc = json_object_get(o, "scheme_change");
+  if (json_is_object(sc)) /* the month of a move to another scheme (P-07): both books price it */
+    printf("  scheme %s until %s, %s from %s (P-07)\n", json_string_value(json_object_get(sc, "from_scheme")),
+           json_string_value(json_object_get(sc, "until")), json_string_value(json_object_get(o, "scheme")),
+           json_string_value(json_object_get(sc, "day")));
   size_t i;
   json_t *l;
   json_array_foreach(json_object_get(o, "lines"), i, l) {

@@ -64,30 +64,134 @@ static int refuse_unpriced(const store_app_t *a, const bill_book_t *b, char *err
   return 0;
 }
 
-/* meter__bill_price with the JSON rendered into w (reset first; w->buf holds it on success). */
-static int price(store_t *s, const store_app_t *ap, int32_t month, int tz, meter_orders_fn orders_fn, void *ud,
-                 const meter_report_t *rep, bill_t *work, jsonw_t *w, int64_t totals[3], char *err, size_t cap)
+/* One part of a month's bill: app a (with the scheme and edition of the
+ * part) priced with book b on the usage in r and its orders of that scheme
+ * into bill. retention: add the retention add-ons held in the month
+ * (meter__usage_retention). */
+static int price_part(store_t *s, const store_app_t *a, int32_t month, const meter_report_t *r, int retention,
+                      meter_orders_fn orders_fn, void *ud, const bill_book_t *b, bill_t *bill, char *err, size_t cap)
 {
-  const store_app_t a = *ap;
-  uint32_t app = a.sdkappid;
   int rc;
-  jsonw_reset(w);
-  const bill_book_t *b;
-  if ((rc = tenant_app_book(s, &a, &b, err, cap))) return rc;
-  meter_report_t *r = rep ? NULL : malloc(sizeof *r);
-  bill_t *bill = work ? work : malloc(sizeof *bill);
   bill_order_t orders[BILL_MAX_ORDERS];
   int n = 0;
   bill_usage_t u;
-  if ((!rep && !r) || !bill) { rc = IMC_E_NOMEM; goto out; }
-  if ((rc = refuse_unpriced(&a, b, err, cap))) goto out;
-  if (!rep && (rc = meter__report_tz(s, app, month, tz, 1, r))) { imc_errf(err, cap, rc, "usage of app %u: %s", app, imc_strerror(rc)); goto out; }
-  to_usage(rep ? rep : r, b, &u);
-  if ((rc = meter__usage_retention(s, &a, month, &u, err, cap))) goto out; /* P-21, P-35, P-46: from the orders */
-  if ((rc = orders_fn(ud, s, &a, month, orders, BILL_MAX_ORDERS, &n, err, cap))) goto out;
+  to_usage(r, b, &u);
+  if (retention && (rc = meter__usage_retention(s, a, month, &u, err, cap))) return rc; /* P-21, P-35, P-46: from the orders */
+  if ((rc = orders_fn(ud, s, a, month, orders, BILL_MAX_ORDERS, &n, err, cap))) return rc;
   bill_input_t in = { .month = month, .orders = orders, .norders = n, .usage = &u, .strict = 0 };
-  if ((rc = bill_compute(b, &in, bill, err, cap))) goto out;
+  return bill_compute(b, &in, bill, err, cap);
+}
+
+/* The book of a (refused when it cannot price a's bill), or NULL with *rc. */
+static const bill_book_t *part_book(store_t *s, const store_app_t *a, int *rc, char *err, size_t cap)
+{
+  const bill_book_t *b = NULL;
+  if (!(*rc = tenant_app_book(s, a, &b, err, cap)) && (*rc = refuse_unpriced(a, b, err, cap))) b = NULL;
+  return b;
+}
+
+/* The month an app moved to another scheme (P-07) is one bill: the lines of
+ * the days before the move, priced on the scheme it left (old), come first,
+ * their detail naming the scheme and days; the amounts add up
+ * (docs/decisions/billing-scheme-change.md). IMC_E_BILL_USAGE when the lines
+ * do not fit one bill. */
+static int merge_old(bill_t *bill, const bill_t *old, const char *scheme, int64_t first_day, int64_t switch_day, char *err,
+                     size_t cap)
+{
+  if (bill->nlines + old->nlines > BILL_MAX_LINES || bill->nbreaks + old->nbreaks > BILL_MAX_BREAKS)
+    return imc_errf(err, cap, IMC_E_BILL_USAGE, "the %s part and the rest of %04d-%02d have more than %d lines together", scheme,
+                    bill->month / 100, bill->month % 100, BILL_MAX_LINES);
+  char a[16], b[16];
+  imc_date_format(first_day, a, sizeof a);
+  imc_date_format(switch_day - 1, b, sizeof b);
+  memmove(bill->lines + old->nlines, bill->lines, (size_t)bill->nlines * sizeof *bill->lines);
+  for (int i = 0; i < old->nlines; i++) {
+    bill->lines[i] = old->lines[i];
+    snprintf(bill->lines[i].detail, sizeof bill->lines[i].detail, "%s %s..%s: %s", scheme, a, b, old->lines[i].detail);
+  }
+  bill->nlines += old->nlines;
+  for (int i = 0; i < old->nbreaks; i++)
+    snprintf(bill->breaks[bill->nbreaks++], sizeof bill->breaks[0], "%s %s..%s: %s", scheme, a, b, old->breaks[i]);
+  bill->total_fen += old->total_fen;
+  bill->prepaid_fen += old->prepaid_fen;
+  bill->postpaid_fen += old->postpaid_fen;
+  return 0;
+}
+
+/* The bill of a month the app moved in: the two parts, each on its own days
+ * (meter__report_days), merged into bill; *book = the new scheme's. */
+static int price_split(store_t *s, const store_app_t *a, const store_app_t *old, int32_t month, int tz, int64_t first_day,
+                       int64_t switch_day, meter_orders_fn orders_fn, void *ud, bill_t *bill, const bill_book_t **book,
+                       char *err, size_t cap)
+{
+  int rc, sw_dd = (int)(switch_day - first_day + 1);
+  const bill_book_t *ob = part_book(s, old, &rc, err, cap);
+  if (!ob) return rc;
+  if (!(*book = part_book(s, a, &rc, err, cap))) return rc;
+  meter_report_t *r = malloc(sizeof *r);
+  bill_t *ob_bill = malloc(sizeof *ob_bill);
+  if (!r || !ob_bill) { rc = IMC_E_NOMEM; goto out; }
+  if ((rc = meter__report_days(s, a->sdkappid, month, tz, 1, sw_dd - 1, r)) ||
+      (rc = price_part(s, old, month, r, 0, orders_fn, ud, ob, ob_bill, err, cap))) goto out; /* legacy holds no retention (P-08) */
+  if ((rc = meter__report_days(s, a->sdkappid, month, tz, sw_dd, 31, r)) ||
+      (rc = price_part(s, a, month, r, 1, orders_fn, ud, *book, bill, err, cap))) goto out;
+  rc = merge_old(bill, ob_bill, old->scheme, first_day, switch_day, err, cap);
+out:
+  if (rc && rc != IMC_E_NOMEM && cap && !err[0]) imc_errf(err, cap, rc, "usage of app %u: %s", a->sdkappid, imc_strerror(rc));
+  free(r);
+  free(ob_bill);
+  return rc;
+}
+
+/* meter__bill_price with the JSON rendered into w (reset first; w->buf holds it on success).
+ * An app that moved to another scheme (P-07, tenant_app_scheme_change) is
+ * billed on the scheme it left for the months before the move, on both for
+ * the month of the move (price_split), on its scheme since for the rest. */
+static int price(store_t *s, const store_app_t *ap, int32_t month, int tz, meter_orders_fn orders_fn, void *ud,
+                 const meter_report_t *rep, bill_t *work, jsonw_t *w, int64_t totals[3], char *err, size_t cap)
+{
+  store_app_t a = *ap, old = *ap;
+  uint32_t app = a.sdkappid;
+  int rc;
+  jsonw_reset(w);
+  tenant_scheme_change_t ch;
+  if ((rc = tenant_app_scheme_change(s, app, &ch))) return imc_errf(err, cap, rc, "the scheme history of app %u: %s", app, imc_strerror(rc));
+  int y = month / 100, m = month % 100;
+  int64_t first = imc_days_from_civil(y, m, 1), last = first + imc_days_in_month(y, m) - 1;
+  int64_t switch_day = ch.at_s ? imc_day_of(ch.at_s, tz) : INT64_MIN; /* the first day on the new scheme, in the billing zone */
+  if (ch.at_s) {
+    snprintf(old.scheme, sizeof old.scheme, "%s", ch.scheme);
+    snprintf(old.edition, sizeof old.edition, "%s", ch.edition);
+  }
+  if (switch_day > last) a = old; /* a month before the move: on the book in force then */
+  int split = switch_day > first && switch_day <= last;
+  const bill_book_t *b = split ? NULL : part_book(s, &a, &rc, err, cap);
+  if (!split && !b) return rc;
+  meter_report_t *r = rep || split ? NULL : malloc(sizeof *r);
+  bill_t *bill = work ? work : malloc(sizeof *bill);
+  if ((!rep && !split && !r) || !bill) { rc = IMC_E_NOMEM; goto out; }
+  if (split) {
+    if ((rc = price_split(s, &a, &old, month, tz, first, switch_day, orders_fn, ud, bill, &b, err, cap))) goto out;
+  } else {
+    if (!rep && (rc = meter__report_tz(s, app, month, tz, 1, r))) { imc_errf(err, cap, rc, "usage of app %u: %s", app, imc_strerror(rc)); goto out; }
+    if ((rc = price_part(s, &a, month, rep ? rep : r, 1, orders_fn, ud, b, bill, err, cap))) goto out;
+  }
   bill_render_json(b, bill, w);
+  if (split && !w->failed && w->len && w->buf[w->len - 1] == '}') { /* the document says when the scheme changed */
+    char day[16], until[16];
+    imc_date_format(switch_day, day, sizeof day);
+    imc_date_format(switch_day - 1, until, sizeof until);
+    w->buf[--w->len] = 0;
+    jsonw_lit(w, ",\"scheme_change\":{\"from_scheme\":");
+    jsonw_str(w, old.scheme, strlen(old.scheme));
+    jsonw_lit(w, ",\"from_edition\":");
+    jsonw_str(w, old.edition, strlen(old.edition));
+    jsonw_lit(w, ",\"until\":");
+    jsonw_str(w, until, strlen(until));
+    jsonw_lit(w, ",\"day\":");
+    jsonw_str(w, day, strlen(day));
+    jsonw_lit(w, "}}");
+  }
   if ((rc = w->failed)) { imc_errf(err, cap, rc, "rendering the bill of app %u: %s", app, imc_strerror(rc)); goto out; }
   totals[0] = bill->total_fen;
   totals[1] = bill->prepaid_fen;

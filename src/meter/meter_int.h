@@ -13,6 +13,17 @@
  * peak_dau_date is 0 when an imported day holds the peak. */
 int meter__report_tz(struct store *s, uint32_t app, int32_t yyyymm, int tz, int for_bill, meter_report_t *out);
 
+/* The bill's figures of the days from_dd..to_dd (days of the month,
+ * clamped to it) of app's month in zone tz, as meter__report_tz gives them
+ * for a month with no usage on the other days: logins (DAU, MAU), daily
+ * rows and imported daily figures of those days only, group figures of
+ * those days; the undated month-level imported figures (a document's
+ * peak_dau, mau, call_minutes, …) count with the month's first day, so only
+ * a range starting on the 1st has them. Registrations and the document
+ * count are 0. The bill of a month an app changed scheme in prices each
+ * part on its own (bills.c). 0, IMC_E_NOMEM, IMC_E_IO. */
+int meter__report_days(struct store *s, uint32_t app, int32_t yyyymm, int tz, int from_dd, int to_dd, meter_report_t *out);
+
 /* The bill's part of meter__report_tz (for_bill = 1) for the apps apps[0..n)
  * (strictly ascending sdkappid, each existing, apps[i] in zone tz[i]) into
  * out[0..n), reading each usage table once for all of them (one statement

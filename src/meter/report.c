@@ -213,6 +213,31 @@ int meter__report_tz(store_t *s, uint32_t app, int32_t yyyymm, int tz, int for_b
   return 0;
 }
 
+int meter__report_days(store_t *s, uint32_t app, int32_t yyyymm, int tz, int from_dd, int to_dd, meter_report_t *out)
+{
+  rep_ctx_t c;
+  rep_begin(&c, out, app, yyyymm, tz);
+  meter_report_t *r = out;
+  if (from_dd < 1) from_dd = 1;
+  if (to_dd > r->ndays) to_dd = r->ndays;
+  int32_t first = yyyymm * 100 + from_dd, last = yyyymm * 100 + to_dd;
+  int rc = store_usage_login_each(s, app, first, last, on_login, &c);
+  mau_close(&c);
+  if (!rc) rc = c.rc;
+  if (!rc) rc = store_usage_day_each(s, 0, app, first, last, on_day, &c);
+  if (!rc) rc = store_usage_group_each(s, app, c.groups_until_s, on_group, &c);
+  if (!rc) rc = groups(&c);
+  for (int i = 0; !rc && i < r->ndays; i++) /* the group figures of the days outside the range */
+    if (i + 1 < from_dd || i + 1 > to_dd) {
+      int32_t date = r->days[i].date;
+      memset(&r->days[i], 0, sizeof r->days[i]);
+      r->days[i].date = date;
+    }
+  /* imported daily rows of the range; the undated month-level ones (day 00) with the first day */
+  if (!rc) rc = store_usage_day_each(s, 1, app, from_dd == 1 ? yyyymm * 100 : first, last, on_import, &c);
+  return rep_end(&c, rc);
+}
+
 /* ---- a batch of apps: one statement per usage table ----------------------------- */
 typedef struct batch {
   rep_ctx_t *c;                /* one per app, in the order of apps */

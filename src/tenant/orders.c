@@ -645,10 +645,29 @@ int tenant_app_legacy_to_trial(store_t *s, uint32_t sdkappid, int approved, int6
   if ((rc = bill_scheme_resolve(now_s, a.region, &to))) return failf(err, errcap, rc, "region %s", a.region); /* P-40, P-50 */
   txn_t t;
   if ((rc = txn_open(&t, s))) return failf(err, errcap, rc, "database busy");
+  char was[96];
+  snprintf(was, sizeof was, "%lld %s %s", (long long)now_s, a.scheme, a.edition); /* the bills' scheme history */
   rc = store_app_set(s, sdkappid, "scheme", bill_scheme_name(to));
   if (!rc) rc = store_app_set(s, sdkappid, "edition", bill_scheme_free_edition(to));
+  if (!rc) rc = meta_app_set(s, sdkappid, "scheme_change", was);
   rc = txn_close(&t, rc);
   return rc ? failf(err, errcap, rc, "%s", imc_strerror(rc)) : 0;
+}
+
+int tenant_app_scheme_change(store_t *s, uint32_t sdkappid, tenant_scheme_change_t *out)
+{
+  memset(out, 0, sizeof *out);
+  char v[96];
+  int rc = meta_app_get(s, sdkappid, "scheme_change", v, sizeof v);
+  if (rc || !v[0]) return rc;
+  long long at;
+  int used = 0;
+  if (sscanf(v, "%lld %15s %23s%n", &at, out->scheme, out->edition, &used) != 3 || v[used] || at <= 0) {
+    memset(out, 0, sizeof *out);
+    return IMC_E_CONFIG;
+  }
+  out->at_s = at;
+  return 0;
 }
 
 /* ---- suspension ----------------------------------------------------------------------------- */

@@ -216,6 +216,15 @@ int tenant_order_in_force(const store_order_t *v, int n, int i, int64_t day);
  * (s2022 trial in China, intl developer overseas) once the operator
  * approved (approved != 0; else IMC_E_PLAN_EDITION_CHANGE). */
 int tenant_app_legacy_to_trial(store_t *s, uint32_t sdkappid, int approved, int64_t now_s, char *err, size_t errcap);
+/* The app's move to another scheme (P-07), kept with its time in the same
+ * transaction as the move (meta "app.<sdkappid>.scheme_change" =
+ * "<unix seconds> <scheme> <edition>", written once: an app leaves legacy
+ * once and never returns). Bills price the usage before it on the scheme it
+ * left (docs/decisions/billing-scheme-change.md). *out: at_s = 0 when the
+ * app never changed scheme; else when, and the scheme and edition it was on
+ * before. 0, IMC_E_CONFIG (a malformed value), storage errors. */
+typedef struct tenant_scheme_change { int64_t at_s; char scheme[16]; char edition[24]; } tenant_scheme_change_t;
+int tenant_app_scheme_change(store_t *s, uint32_t sdkappid, tenant_scheme_change_t *out);
 
 /* Auto-renew setting (default off). */
 int tenant_app_auto_renew(store_t *s, uint32_t sdkappid, int *on);
