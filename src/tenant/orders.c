@@ -276,12 +276,24 @@ static int place_open(place_t *p, store_t *s, uint32_t sdkappid, char *err, size
   return tenant_app_orders(s, sdkappid, &p->orders, &p->norders);
 }
 
+/* An order is dated on a day the app's book priced it: from the book's first
+ * day, and for an app moved off legacy (P-07) from the day of the move (its
+ * bills price the days before on legacy, with legacy's orders only). */
 static int book_in_force(place_t *p, int64_t day)
 {
   int64_t from, to;
+  char a[16], b[16];
+  tenant_scheme_change_t ch;
+  int rc = tenant_app_scheme_change(p->s, p->app.sdkappid, &ch);
+  if (rc) return failf(p->err, p->errcap, rc, "app %u: its scheme history: %s", p->app.sdkappid, imc_strerror(rc));
+  if (ch.at_s && day < imc_day_of(ch.at_s, IMC_TZ_CHINA_S)) { /* order days are China days, as today's */
+    imc_date_format(imc_day_of(ch.at_s, IMC_TZ_CHINA_S), b, sizeof b);
+    imc_date_format(day, a, sizeof a);
+    return failf(p->err, p->errcap, IMC_E_BILL_NO_BOOK, "app %u moved from %s to %s on %s (P-07); no order can be dated %s",
+                 p->app.sdkappid, ch.scheme, p->app.scheme, b, a);
+  }
   bill_book_effective(p->book, &from, &to);
   if (day >= from) return 0;
-  char a[16], b[16];
   imc_date_format(day, a, sizeof a);
   imc_date_format(from, b, sizeof b);
   return failf(p->err, p->errcap, IMC_E_BILL_NO_BOOK, "the %s price book starts on %s; no order can be dated %s",

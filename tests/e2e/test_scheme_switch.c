@@ -1,6 +1,7 @@
 /* End-to-end: a legacy app moved to the current scheme (P-07: `upgrade
  * trial` with approval, then pro) is billed on the book in force on each day
  * (docs/decisions/billing-scheme-change.md), on a test-clock server:
+ *  - an order dated before the move is refused (400 BILL_NO_BOOK);
  *  - the month of the move: the days before it on legacy (P-03, P-05), the
  *    days from it on s2022 (trial: nothing; pro: its package and P-42 DAU
  *    overage on the days since the move only), one bill that says when the
@@ -165,6 +166,13 @@ static void test_month_of_the_move(void **st)
   /* the move on 10 January: t stays trial, p goes on to pro (999 元) */
   to_trial(t);
   to_trial(p);
+  /* an s2022 order cannot be dated before the move (those days are legacy's, whose bill lists legacy orders only) */
+  json_t *no = callf(400, "POST", "{\"edition\":\"pro\",\"at\":\"2027-01-09\"}", "/operator/v1/apps/%u/upgrade", p);
+  assert_string_equal(jstr(no, "error.code"), "BILL_NO_BOOK");
+  json_decref(no);
+  json_t *w = callf(200, "GET", NULL, "/operator/v1/customers/%lld/wallet", (long long)cust);
+  assert_int_equal(jint(w, "balance_fen"), 2000000); /* nothing was debited */
+  json_decref(w);
   json_decref(callf(201, "POST", "{\"edition\":\"pro\"}", "/operator/v1/apps/%u/upgrade", p));
   /* 20 January, on s2022: peak DAU 12,000 for p */
   import(p, "p20", "{\"days\":[{\"date\":\"2027-01-20\",\"dau\":12000}]}");
