@@ -201,7 +201,8 @@ static void delete_after(rest_ctx_t *c, int rc)
       cws_kick_user(c->srv, c->sdkappid, user_no, "account deleted", 4003);
       im_session_t *left = im_presence_forget(c->srv->presence, c->sdkappid, user_no);
       (void)left; /* cws_kick_user already closed every live session */
-      tenant_registry_account_remove(c->srv->reg, c->sdkappid, b->item[i].user_id);
+      /* removed; its number kept for history reads by UserID (out of memory: only that is lost) */
+      (void)tenant_registry_account_gone(c->srv->reg, c->sdkappid, b->item[i].user_id, user_no);
       rel_account_deleted(c->srv, c->sdkappid, user_no, b->item[i].user_id); /* a re-import starts with no relations */
     }
     int code = b->item[i].rc == IMC_E_NOTFOUND ? IMC_E_USER_NOT_FOUND : b->item[i].rc;

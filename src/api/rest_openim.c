@@ -344,7 +344,12 @@ void rest_admin_getroammsg(rest_ctx_t *c)
   c->data = op_no;
   c->data_free = free;
   int rc = account(c, "Operator_Account", IMC_E_MSG_FROM, IMC_E_MSG_FROM, &op_id, op_no);
-  if (!rc) rc = account(c, "Peer_Account", IMC_E_MSG_TO, IMC_E_MSG_TO_UNKNOWN, &peer_id, &peer);
+  if (!rc) { /* a deleted peer's messages are kept: found by its UserID while no account has it */
+    json_t *v = json_object_get(c->body, "Peer_Account");
+    peer_id = json_string_value(v);
+    if (!json_is_string(v) || !tenant_user_id_valid(peer_id)) rc = IMC_E_MSG_TO;
+    else if (tenant_registry_account_find_gone(c->srv->reg, c->sdkappid, peer_id, &peer)) rc = IMC_E_MSG_TO_UNKNOWN;
+  }
   if (!rc) rc = int_in(c->body, "MaxCnt", 1, INT32_MAX, ROAM_MAX_CNT, IMC_E_MSG_JSON, IMC_E_MSG_JSON, &max_cnt);
   if (!rc) rc = int_in(c->body, "MinTime", 0, INT64_MAX / 2, 0, IMC_E_MSG_TIMESTAMP, IMC_E_MSG_TIMESTAMP, &min_t);
   if (!rc) rc = int_in(c->body, "MaxTime", 0, INT64_MAX / 2, 0, IMC_E_MSG_TIMESTAMP, IMC_E_MSG_TIMESTAMP, &max_t);

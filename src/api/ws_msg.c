@@ -122,14 +122,22 @@ static int opt_bool(json_t *req, const char *name, int *out)
   return 0;
 }
 
-/* The peer named by "peer" (or "to"): its user number. */
-static int peer_of(api_srv_t *srv, cws_conn_t *c, json_t *req, const char *name, const char **id, uint32_t *no)
+/* The peer named by "peer" (or "to"): its user number. gone: a deleted
+ * account's too (history reads only: tenant_registry_account_find_gone). */
+static int peer_lookup(api_srv_t *srv, cws_conn_t *c, json_t *req, const char *name, int gone, const char **id,
+                       uint32_t *no)
 {
   json_t *v = json_object_get(req, name);
   if (!json_is_string(v) || !tenant_user_id_valid(json_string_value(v))) return IMC_E_MSG_TO;
   *id = json_string_value(v);
-  if (tenant_registry_account_find(srv->reg, sess(c)->sdkappid, *id, no)) return IMC_E_MSG_TO_UNKNOWN;
+  if ((gone ? tenant_registry_account_find_gone : tenant_registry_account_find)(srv->reg, sess(c)->sdkappid, *id, no))
+    return IMC_E_MSG_TO_UNKNOWN;
   return 0;
+}
+
+static int peer_of(api_srv_t *srv, cws_conn_t *c, json_t *req, const char *name, const char **id, uint32_t *no)
+{
+  return peer_lookup(srv, c, req, name, 0, id, no);
 }
 
 /* ---- delivery hooks: one encoded frame per user, shared by their devices ------- */
@@ -510,7 +518,7 @@ void cws_op_history(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, jso
 {
   const char *peer_id;
   uint32_t peer, before = 0, limit = 20;
-  int rc = peer_of(srv, c, req, "peer", &peer_id, &peer);
+  int rc = peer_lookup(srv, c, req, "peer", 1, &peer_id, &peer); /* a deleted peer's messages are kept */
   if (rc) { reply(ws, id, "history", rc, NULL, NULL); return; }
   if (opt_u32(req, "before_seq", &before, NULL) || opt_u32(req, "limit", &limit, NULL) || limit < 1 || limit > 100) {
     reply(ws, id, "history", IMC_E_INVAL, "before_seq must be an integer, limit 1..100", NULL);

@@ -60,6 +60,7 @@
                       " UNION SELECT peer_no FROM c2c_recent_log WHERE user_no=?2 AND sdkappid=?1)") \
   X(ACC_COUNT, "SELECT count(*) FROM accounts WHERE sdkappid=?1") \
   X(ACC_EACH, "SELECT user_id,user_no FROM accounts WHERE sdkappid=?1") \
+  X(ACC_GONE_EACH, "SELECT user_id,user_no FROM accounts_gone WHERE sdkappid=?1 ORDER BY user_no") /* migration 37 */ \
   X(USAGE_DAU, "SELECT count(*) FROM usage_login WHERE sdkappid=?1 AND day=?2") \
   X(KICK_SET, "INSERT INTO kicks(sdkappid,user_no,kicked_at) VALUES(?1,?2,?3) ON CONFLICT(sdkappid,user_no)" \
               " DO UPDATE SET kicked_at=max(kicked_at,excluded.kicked_at)") \
@@ -539,9 +540,9 @@ static int count1(sq_t *q, int id, int64_t a, int64_t b, int64_t *n)
 
 static int sq_account_count(store_t *s, uint32_t sdkappid, int64_t *n) { return count1(Q(s), S_ACC_COUNT, sdkappid, 0, n); }
 
-static int sq_account_each(store_t *s, uint32_t sdkappid, store_account_cb cb, void *ud)
+static int account_rows(store_t *s, int id, uint32_t sdkappid, store_account_cb cb, void *ud)
 {
-  sqlite3_stmt *st = stmt(Q(s), S_ACC_EACH);
+  sqlite3_stmt *st = stmt(Q(s), id);
   int rc;
   if (!st) return IMC_E_IO;
   sqlite3_bind_int64(st, 1, sdkappid);
@@ -549,6 +550,16 @@ static int sq_account_each(store_t *s, uint32_t sdkappid, store_account_cb cb, v
     cb(ud, (const char *)sqlite3_column_text(st, 0), (uint32_t)sqlite3_column_int64(st, 1));
   sqlite3_reset(st);
   return map_rc(rc);
+}
+
+static int sq_account_each(store_t *s, uint32_t sdkappid, store_account_cb cb, void *ud)
+{
+  return account_rows(s, S_ACC_EACH, sdkappid, cb, ud);
+}
+
+static int sq_account_gone_each(store_t *s, uint32_t sdkappid, store_account_cb cb, void *ud)
+{
+  return account_rows(s, S_ACC_GONE_EACH, sdkappid, cb, ud);
 }
 
 static int sq_usage_dau(store_t *s, uint32_t sdkappid, int32_t day, int64_t *n) { return count1(Q(s), S_USAGE_DAU, sdkappid, day, n); }
@@ -617,6 +628,7 @@ static const store_vtab_t sqlite_vtab = {
   squ_bill_corrections, squ_bill_recheck_each, squ_bill_recheck_done, squ_bill_month_apps,
   squ_apps_each, sq_app_get_many,
   sq__defer_add,
+  sq_account_gone_each,
 };
 
 sqlite3 *store__sqlite_db(store_t *s) { return Q(s)->db; }

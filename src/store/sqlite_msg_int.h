@@ -100,8 +100,13 @@ const sqwin_ent_t *sq__win_find(const sqwin_t *w, uint32_t random, uint32_t from
 int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
 
 /* ---- the statements and the connection's state (sqlite_msg.c) ---- */
+/* The UserID of a number whose accounts row is gone (a deleted account, migration 37), or NULL: read only
+ * when the accounts join found no row (coalesce evaluates its arguments in turn, so a live account's
+ * name costs no extra seek). */
+#define SQ_GONE_ID(app, no) "(SELECT ag.user_id FROM accounts_gone ag WHERE ag.sdkappid=" app " AND ag.user_no=" no ")"
 #define MSGCOLS "m.sdkappid,m.conv,m.seq,m.from_no,m.to_no,m.time_s,m.cseq,m.random,m.flags,m.life_s,m.body," \
-                "coalesce(fa.user_id,''),coalesce(ta.user_id,'')"
+                "coalesce(fa.user_id," SQ_GONE_ID("m.sdkappid", "m.from_no") ",'')," \
+                "coalesce(ta.user_id," SQ_GONE_ID("m.sdkappid", "m.to_no") ",'')"
 #define MSGJOIN " LEFT JOIN accounts fa ON fa.sdkappid=m.sdkappid AND fa.user_no=m.from_no" \
                 " LEFT JOIN accounts ta ON ta.sdkappid=m.sdkappid AND ta.user_no=m.to_no"
 
@@ -130,6 +135,8 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
  * key order, merged by the compound's ORDER BY. An event is in exactly one of them (the merge moves it
  * in one transaction). */
 #define LOG_COLS "sdkappid,user_no,useq,kind,conv,seq,at"
+/* the other user of an inbox event i's conversation */
+#define INBOX_PEER "(CASE WHEN (i.conv>>32)=i.user_no THEN i.conv&4294967295 ELSE i.conv>>32 END)"
 #define INBOX_EVS "SELECT " LOG_COLS " FROM c2c_inbox WHERE sdkappid=?1 AND user_no=?2 AND useq>?3 AND at>=?4" \
                   " UNION ALL SELECT " LOG_COLS " FROM c2c_inbox_log WHERE sdkappid=?1 AND user_no=?2 AND useq>?3" \
                   " AND at>=?4 ORDER BY useq LIMIT ?5"
@@ -210,10 +217,10 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
                " AND m.seq<=c2c_recent.cleared_seq AND m.time_s>=?4)") \
   X(TRIM_HIDE, "UPDATE c2c_recent SET hidden_seq=max(hidden_seq,?4) WHERE sdkappid=?1 AND user_no=?2 AND peer_no=?3" \
                " AND pinned_at=0 AND cleared_seq>0") \
-  X(INBOX_PAGE, "SELECT i.useq,i.kind,i.conv,i.seq,i.at," MSGCOLS ",coalesce(pa.user_id,'') FROM (" INBOX_EVS ") i" \
+  X(INBOX_PAGE, "SELECT i.useq,i.kind,i.conv,i.seq,i.at," MSGCOLS ",coalesce(pa.user_id," \
+                SQ_GONE_ID("i.sdkappid", INBOX_PEER) ",'') FROM (" INBOX_EVS ") i" \
                 " LEFT JOIN c2c_msg m ON m.sdkappid=i.sdkappid AND m.conv=i.conv AND m.seq=i.seq AND m.time_s>=?4" \
-                MSGJOIN " LEFT JOIN accounts pa ON pa.sdkappid=i.sdkappid AND pa.user_no=" \
-                "(CASE WHEN (i.conv>>32)=i.user_no THEN i.conv&4294967295 ELSE i.conv>>32 END) ORDER BY i.useq") \
+                MSGJOIN " LEFT JOIN accounts pa ON pa.sdkappid=i.sdkappid AND pa.user_no=" INBOX_PEER " ORDER BY i.useq") \
   X(GET, "SELECT " MSGCOLS " FROM c2c_msg m" MSGJOIN " WHERE m.sdkappid=?1 AND m.conv=?2 AND m.seq=?3") \
   X(HISTORY, "SELECT " MSGCOLS " FROM c2c_msg m" MSGJOIN " WHERE m.sdkappid=?1 AND m.conv=?2 AND m.seq<?3 AND m.seq>?4" \
              " AND m.time_s>=?5 AND m.time_s<=?6 AND NOT ((m.flags&64)!=0 AND m.from_no=?8)" \

@@ -313,6 +313,16 @@ const char *const sq__migrations[] = {
   "INSERT OR IGNORE INTO bill_recheck(sdkappid,month) SELECT DISTINCT b.sdkappid, b.month FROM orders o"
   " JOIN bills b ON b.sdkappid=o.sdkappid AND b.corrects=0"
   " AND b.month=CAST(strftime('%Y%m', o.start_day*86400, 'unixepoch') AS INTEGER) WHERE o.at > b.issued_at;",
+  /* 37: a deleted account's number keeps its UserID (a trigger, in the deleting transaction, whichever
+   * process deletes): the messages it exchanged still name it (sqlite_msg_int.h SQ_GONE_ID), and a peer
+   * may still read that history by its UserID while no account has it (tenant.h
+   * tenant_registry_account_find_gone). Numbers are never reused (migration 29), so a number here never
+   * names a later account; nothing that counts, checks or lists accounts reads this table. Accounts
+   * deleted before this migration keep no name. */
+  "CREATE TABLE accounts_gone(sdkappid INTEGER NOT NULL, user_no INTEGER NOT NULL, user_id TEXT NOT NULL,"
+  " PRIMARY KEY(sdkappid, user_no)) WITHOUT ROWID;"
+  "CREATE TRIGGER accounts_gone_kept AFTER DELETE ON accounts BEGIN"
+  " INSERT OR REPLACE INTO accounts_gone(sdkappid,user_no,user_id) VALUES(OLD.sdkappid, OLD.user_no, OLD.user_id); END;",
 };
 
 const int sq__schema_version = (int)(sizeof sq__migrations / sizeof sq__migrations[0]);

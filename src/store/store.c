@@ -27,6 +27,7 @@ int store_account_delete(store_t *s, uint32_t a, const char *u) { return s->vt->
 int store_account_get(store_t *s, uint32_t a, const char *u, uint32_t *no) { return s->vt->account_get(s, a, u, no); }
 int store_account_count(store_t *s, uint32_t a, int64_t *n) { return s->vt->account_count(s, a, n); }
 int store_account_each(store_t *s, uint32_t a, store_account_cb cb, void *ud) { return s->vt->account_each(s, a, cb, ud); }
+int store_account_gone_each(store_t *s, uint32_t a, store_account_cb cb, void *ud) { return s->vt->account_gone_each(s, a, cb, ud); }
 int store_usage_login(store_t *s, uint32_t a, int32_t d, uint32_t u) { return s->vt->usage_login(s, a, d, u); }
 int store_usage_dau(store_t *s, uint32_t a, int32_t d, int64_t *n) { return s->vt->usage_dau(s, a, d, n); }
 int store_wallet_balance(store_t *s, int64_t c, int64_t *b) { return s->vt->wallet_balance(s, c, b); }

@@ -212,6 +212,7 @@ typedef struct store_vtab {
                          store_usage_row_cb, void *);
   int (*app_get_many)(store_t *, const uint32_t *sdkappids, size_t n, store_app_cb, void *);
   int (*usage_add_at_commit)(store_t *, uint32_t sdkappid, int32_t day, const char *metric, int64_t n);
+  int (*account_gone_each)(store_t *, uint32_t sdkappid, store_account_cb, void *);
 } store_vtab_t;
 
 struct store { const store_vtab_t *vt; };
@@ -270,6 +271,13 @@ int store_account_delete(store_t *s, uint32_t sdkappid, const char *user_id);   
 int store_account_get(store_t *s, uint32_t sdkappid, const char *user_id, uint32_t *user_no); /* IMC_E_NOTFOUND */
 int store_account_count(store_t *s, uint32_t sdkappid, int64_t *n);
 int store_account_each(store_t *s, uint32_t sdkappid, store_account_cb cb, void *ud);
+/* Every deleted account of the app whose UserID is kept (deleted since
+ * migration 37), ascending user number: a UserID deleted more than once
+ * comes once per number, its latest deletion last. A deleted account is no
+ * account: store_account_get/count/each and the account rules never see it;
+ * only the names of stored messages (store_msg.h from_id, to_id, peer_id)
+ * and history lookups by UserID (tenant_registry_account_find_gone) do. */
+int store_account_gone_each(store_t *s, uint32_t sdkappid, store_account_cb cb, void *ud);
 
 /* Record that user_no logged in on that natural day; idempotent. */
 int store_usage_login(store_t *s, uint32_t sdkappid, int32_t day_yyyymmdd, uint32_t user_no);

@@ -68,7 +68,8 @@ typedef struct store_msg {
   int64_t life_s;            /* MsgLifeTime (offline delivery window) */
   const char *body;          /* JSON object text {"MsgBody":…, …}; not NUL-terminated on output */
   size_t body_len;
-  const char *from_id, *to_id; /* output only: the accounts' UserIDs ("" if deleted) */
+  const char *from_id, *to_id; /* output only: the accounts' UserIDs (a deleted account's too, migration 37;
+                                * "" for one deleted before it) */
 } store_msg_t;
 
 /* One append. The backend assigns seq (and useqs) unless it finds a
@@ -94,7 +95,7 @@ typedef struct store_inbox_ev {
   uint64_t conv;
   uint32_t seq;
   int64_t at_s;
-  const char *peer_id;       /* the other user of conv ("" if deleted) */
+  const char *peer_id;       /* the other user of conv (deleted: as from_id) */
   const store_msg_t *msg;    /* the message at (conv, seq) if it still exists, else NULL */
 } store_inbox_ev_t;
 

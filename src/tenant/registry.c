@@ -235,12 +235,21 @@ static void acct_free(tenant_accounts_t *t)
 /* ---- loading ------------------------------------------------------------------ */
 typedef struct load_ctx { tenant_registry_t *r; store_t *s; int rc; } load_ctx_t;
 
-typedef struct acct_load { tenant_accounts_t *t; int rc; } acct_load_t;
+typedef struct acct_load { tenant_accounts_t **t; int rc; } acct_load_t;
+
+static int acct_put(tenant_accounts_t *t, const char *uid, uint32_t user_no);
+
+/* Put into *t, made on first use (an app's deleted accounts: most apps have none). */
+static int acct_put_new(tenant_accounts_t **t, const char *uid, uint32_t user_no)
+{
+  if (!*t && !(*t = calloc(1, sizeof **t))) return IMC_E_NOMEM;
+  return acct_put(*t, uid, user_no);
+}
 
 static void on_account_load(void *ud, const char *uid, uint32_t user_no)
 {
   acct_load_t *l = ud;
-  if (!l->rc) l->rc = acct_put(l->t, uid, user_no);
+  if (!l->rc) l->rc = acct_put_new(l->t, uid, user_no);
 }
 
 int tenant_registry_app_upsert(tenant_registry_t *r, const store_app_t *rec, const tenant_lifecycle_t *lc)
@@ -268,9 +277,10 @@ static int load_accounts(tenant_registry_t *r, store_t *s)
   for (u64map_iter_init(&r->apps, &it); u64map_next(&r->apps, &it, NULL, &v);) {
     tenant_app_t *a = v;
     if (a->accounts->len) continue;
-    acct_load_t l = { a->accounts, 0 };
+    acct_load_t l = { &a->accounts, 0 }, g = { &a->gone, 0 };
     int rc = store_account_each(s, a->rec.sdkappid, on_account_load, &l);
-    if (rc || l.rc) return rc ? rc : l.rc;
+    if (!rc && !l.rc) rc = store_account_gone_each(s, a->rec.sdkappid, on_account_load, &g); /* the latest deletion last */
+    if (rc || l.rc || g.rc) return rc ? rc : l.rc ? l.rc : g.rc;
   }
   return 0;
 }
@@ -333,6 +343,7 @@ static void app_free(void *v)
 {
   tenant_app_t *a = v;
   acct_free(a->accounts);
+  acct_free(a->gone);
   free(a);
 }
 
@@ -370,6 +381,25 @@ void tenant_registry_account_remove(tenant_registry_t *r, uint32_t sdkappid, con
 {
   tenant_app_t *a = u64map_get(&r->apps, sdkappid);
   if (a) acct_del(a->accounts, user_id);
+}
+
+int tenant_registry_account_gone(tenant_registry_t *r, uint32_t sdkappid, const char *user_id, uint32_t user_no)
+{
+  tenant_app_t *a = u64map_get(&r->apps, sdkappid);
+  if (!a) return IMC_E_NOTFOUND;
+  acct_del(a->accounts, user_id);
+  return acct_put_new(&a->gone, user_id, user_no);
+}
+
+int tenant_registry_account_find_gone(const tenant_registry_t *r, uint32_t sdkappid, const char *user_id,
+                                      uint32_t *user_no)
+{
+  if (!tenant_registry_account_find(r, sdkappid, user_id, user_no)) return 0;
+  const tenant_app_t *a = tenant_registry_app(r, sdkappid);
+  acct_slot_t *s = a && a->gone ? acct_find(a->gone, user_id, hash_str(user_id), NULL) : NULL;
+  if (!s) return IMC_E_NOTFOUND;
+  *user_no = s->user_no;
+  return 0;
 }
 
 const char *tenant_registry_account_id(const tenant_registry_t *r, uint32_t sdkappid, uint32_t user_no)

@@ -297,6 +297,7 @@ typedef struct tenant_accounts tenant_accounts_t; /* private: UserID → user_no
 typedef struct tenant_app {
   store_app_t rec;
   tenant_accounts_t *accounts;
+  tenant_accounts_t *gone;   /* deleted accounts: UserID → the number of its latest deletion (NULL: none) */
   /* The facts plan_check takes for this app (edition in force, region,
    * add-ons in force) as of the last load, reload or
    * tenant_registry_refresh_plans; `plan.ready` is 0 (every check refused)
@@ -334,6 +335,17 @@ int tenant_registry_account_find(const tenant_registry_t *r, uint32_t sdkappid, 
 /* Record a durable account (after its write committed). IMC_E_NOTFOUND (app), IMC_E_NOMEM. */
 int tenant_registry_account_put(tenant_registry_t *r, uint32_t sdkappid, const char *user_id, uint32_t user_no);
 void tenant_registry_account_remove(tenant_registry_t *r, uint32_t sdkappid, const char *user_id);
+/* Remove a deleted account (after its delete committed) and remember its
+ * number under its UserID for tenant_registry_account_find_gone (a later
+ * deletion of the same UserID replaces it). IMC_E_NOTFOUND (app), IMC_E_NOMEM. */
+int tenant_registry_account_gone(tenant_registry_t *r, uint32_t sdkappid, const char *user_id, uint32_t user_no);
+/* For reading stored history by UserID only (never to send, count or check
+ * accounts): the account's number, or, when no account has the UserID, the
+ * number of the latest deleted account that had it (its messages are kept
+ * and still name it, store.h store_account_gone_each). 0 and *user_no, or
+ * IMC_E_NOTFOUND. */
+int tenant_registry_account_find_gone(const tenant_registry_t *r, uint32_t sdkappid, const char *user_id,
+                                      uint32_t *user_no);
 /* The UserID of account user_no, or NULL (no such account or app). The
  * string is the registry's: valid until the account is removed. */
 const char *tenant_registry_account_id(const tenant_registry_t *r, uint32_t sdkappid, uint32_t user_no);

