@@ -203,6 +203,7 @@ typedef struct im_conv {
   uint32_t read_seq;
   int64_t unread;
   int64_t pinned_at_s;
+  int64_t pin_seq;            /* among pins of one second: higher = pinned later */
 } im_conv_t;
 typedef struct im_conv_list { im_conv_t *convs; size_t n; } im_conv_list_t;
 typedef void (*im_convs_cb)(void *ud, int rc, const im_conv_list_t *l);

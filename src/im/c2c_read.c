@@ -470,7 +470,7 @@ static void conv_row(void *ud, const store_recent_t *r)
   if (r->hidden_seq > read) read = r->hidden_seq;
   /* a hidden row takes no list's place (last_seq 0: conv_run's cap skips it) */
   j->convs[j->n] = (im_conv_t){ r->peer_no, j->ids[j->nids++], hidden ? 0 : r->last_seq, r->last_time_s, read, 0,
-                                hidden ? 0 : r->pinned_at_s };
+                                hidden ? 0 : r->pinned_at_s, hidden ? 0 : r->pin_seq };
   j->n++;
 }
 
@@ -479,6 +479,7 @@ static int conv_cmp(const void *a, const void *b)
   const im_conv_t *x = a, *y = b;
   if ((x->pinned_at_s != 0) != (y->pinned_at_s != 0)) return x->pinned_at_s ? -1 : 1;
   if (x->pinned_at_s != y->pinned_at_s) return x->pinned_at_s > y->pinned_at_s ? -1 : 1;
+  if (x->pin_seq != y->pin_seq) return x->pin_seq > y->pin_seq ? -1 : 1; /* pins of one second: latest first */
   if (x->last_time_s != y->last_time_s) return x->last_time_s > y->last_time_s ? -1 : 1;
   return x->peer_no < y->peer_no ? -1 : x->peer_no > y->peer_no;
 }

@@ -436,6 +436,7 @@ static void row_recent(sqlite3_stmt *st, store_recent_t *r)
   r->pinned_at_s = sqlite3_column_int64(st, 5);
   r->hidden_seq = (uint32_t)sqlite3_column_int64(st, 6);
   r->cleared_seq = (uint32_t)sqlite3_column_int64(st, 7);
+  r->pin_seq = sqlite3_column_int64(st, 8);
 }
 
 static int sqm_recent_list(store_t *s, uint32_t sdkappid, uint32_t user_no, store_recent_cb cb, void *ud)

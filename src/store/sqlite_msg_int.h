@@ -144,8 +144,8 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
 /* A user's conversation rows (cond: "" or " AND peer_no=?3"): c2c_recent's, and c2c_recent_log's not
  * merged yet, with the fields a new row has (0). A pair can be in both (an upsert of read_seq, pin, hide or
  * clear made the row while its log row waited): the log's is then left out, so each pair comes once. */
-#define RECENT_ROWS(cond) "(SELECT sdkappid,user_no,peer_no,read_seq,pinned_at,hidden_seq,cleared_seq FROM c2c_recent" \
-  " WHERE sdkappid=?1 AND user_no=?2" cond " UNION ALL SELECT sdkappid,user_no,peer_no,read_seq,0,0,0 FROM c2c_recent_log g_log" \
+#define RECENT_ROWS(cond) "(SELECT sdkappid,user_no,peer_no,read_seq,pinned_at,hidden_seq,cleared_seq,pin_seq FROM c2c_recent" \
+  " WHERE sdkappid=?1 AND user_no=?2" cond " UNION ALL SELECT sdkappid,user_no,peer_no,read_seq,0,0,0,0 FROM c2c_recent_log g_log" \
   " WHERE sdkappid=?1 AND user_no=?2" cond " AND NOT EXISTS (SELECT 1 FROM c2c_recent x WHERE x.user_no=g_log.user_no" \
   " AND x.sdkappid=g_log.sdkappid AND x.peer_no=g_log.peer_no))"
 
@@ -192,17 +192,21 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
   X(INBOX_INS_DIRECT, "INSERT INTO c2c_inbox(sdkappid,user_no,useq,kind,conv,seq,at) VALUES(?1,?2,?3,?4,?5,?6,?7)") \
   X(RECENT_READ, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,read_seq) VALUES(?1,?2,?3,max(?4," RECENT_LOG_READ "))" \
                  " ON CONFLICT DO UPDATE SET read_seq=max(read_seq, ?4)") \
-  X(RECENT_PIN, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,pinned_at,read_seq) VALUES(?1,?2,?3,?4," RECENT_LOG_READ ")" \
-                " ON CONFLICT DO UPDATE SET pinned_at=excluded.pinned_at") \
+  /* a pin (?4 > 0) also takes the next of the user's pin orders (migration 38): pins within one second \
+   * list latest first; an unpin clears it */ \
+  X(RECENT_PIN, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,pinned_at,pin_seq,read_seq) VALUES(?1,?2,?3,?4," \
+                "CASE WHEN ?4>0 THEN (SELECT coalesce(max(p.pin_seq),0)+1 FROM c2c_recent p WHERE p.user_no=?2" \
+                " AND p.sdkappid=?1) ELSE 0 END," RECENT_LOG_READ ")" \
+                " ON CONFLICT DO UPDATE SET pinned_at=excluded.pinned_at, pin_seq=excluded.pin_seq") \
   X(RECENT_HIDE, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,hidden_seq,read_seq) VALUES(?1,?2,?3,?4," RECENT_LOG_READ ")" \
                  " ON CONFLICT DO UPDATE SET hidden_seq=excluded.hidden_seq") \
   X(RECENT_CLEAR, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,cleared_seq,read_seq) VALUES(?1,?2,?3,?4," RECENT_LOG_READ ")" \
                   " ON CONFLICT DO UPDATE SET cleared_seq=max(cleared_seq, excluded.cleared_seq)") \
   X(RECENT_LIST, "SELECT r.peer_no,coalesce(a.user_id,''),coalesce(l.seq,0),coalesce(l.time_s,0),r.read_seq,r.pinned_at," \
-                 "r.hidden_seq,r.cleared_seq FROM " RECENT_ROWS("") " r" RECENT_LASTJOIN \
+                 "r.hidden_seq,r.cleared_seq,r.pin_seq FROM " RECENT_ROWS("") " r" RECENT_LASTJOIN \
                  " LEFT JOIN accounts a ON a.sdkappid=r.sdkappid AND a.user_no=r.peer_no") \
   X(RECENT_GET, "SELECT r.peer_no,'',coalesce(l.seq,0),coalesce(l.time_s,0),r.read_seq,r.pinned_at,r.hidden_seq," \
-                "r.cleared_seq FROM " RECENT_ROWS(" AND peer_no=?3") " r" RECENT_LASTJOIN) \
+                "r.cleared_seq,r.pin_seq FROM " RECENT_ROWS(" AND peer_no=?3") " r" RECENT_LASTJOIN) \
   /* a conversation with only NoLastMsg messages, or one the user deleted (hidden), ranks by its newest
    * message of any kind (its unread count needs the row: a NoLastMsg message since the delete) */ \
   X(TRIM_ROWS, "SELECT r.peer_no,r.pinned_at,CASE WHEN l.seq IS NULL OR (r.hidden_seq>0 AND l.seq<=r.hidden_seq)" \

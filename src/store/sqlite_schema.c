@@ -323,6 +323,10 @@ const char *const sq__migrations[] = {
   " PRIMARY KEY(sdkappid, user_no)) WITHOUT ROWID;"
   "CREATE TRIGGER accounts_gone_kept AFTER DELETE ON accounts BEGIN"
   " INSERT OR REPLACE INTO accounts_gone(sdkappid,user_no,user_id) VALUES(OLD.sdkappid, OLD.user_no, OLD.user_id); END;",
+  /* 38: the order of a user's pins (sqlite_msg_int.h RECENT_PIN): one above the user's highest at each pin, 0
+   * unpinned. pinned_at keeps seconds (the wire's TopTimeStamp); pins within one second were ordered by last
+   * message time instead of latest pin first. Rows pinned before it keep 0 (their seconds order them). */
+  "ALTER TABLE c2c_recent ADD COLUMN pin_seq INTEGER NOT NULL DEFAULT 0;",
 };
 
 const int sq__schema_version = (int)(sizeof sq__migrations / sizeof sq__migrations[0]);

@@ -107,6 +107,7 @@ typedef struct store_recent {
   int64_t last_time_s;        /* its time (0: none); both derived from the message log when read */
   uint32_t read_seq;          /* this user has read up to here */
   int64_t pinned_at_s;        /* 0 = not pinned */
+  int64_t pin_seq;            /* pinned: the user's pin order, higher = pinned later (0: pinned before migration 38) */
   uint32_t hidden_seq;        /* deleted at this last_seq: hidden until a newer message */
   uint32_t cleared_seq;       /* history up to here deleted for this user (ClearRamble) */
 } store_recent_t;

@@ -1,16 +1,16 @@
-/* End-to-end: one-to-one messages of an account since deleted, and the order
- * of pinned conversations (docs/protocol.md, docs/rest-api.md):
- *  - a deleted account's messages keep its UserID in its peers' sync
- *    (`from`, `to`, `peer`), in REST admin_getroammsg and WebSocket history
- *    (the peer asks by its UserID while no account has it), also after a
- *    restart; they showed "" (the name came from the accounts row, deleted).
- *    The number stays the deleted account's: a re-import of the same UserID
- *    is a new account with a new number and an empty history, and the
- *    deleted account counts nowhere (account_check, the app's accounts);
- *  - pins within one second keep pin order (latest pin first) in
- *    `conversations` and recentcontact/get_list; they followed last
- *    message time (the pin time was kept in seconds).
- * Each test uses its own users. */
+/* End-to-end: one-to-one messages of an account since deleted
+ * (docs/rest-api.md account_delete, docs/protocol.md history): its messages
+ * keep its UserID in its peers' sync (`from`, `to`, `peer`), REST
+ * admin_getroammsg and WebSocket history (the peer asks by its UserID while
+ * no account has it), also after a restart; they showed "" (the name came
+ * from the accounts row, deleted). It is no account: not counted, not
+ * imported for account_check, not in the lists, no message to it. A
+ * re-import of the UserID is a new account with a new number and an empty
+ * conversation, and the old messages still name it.
+ * Pinned conversations list latest pin first also for pins within one
+ * second (`conversations`, recentcontact/get_list): they followed last
+ * message time there (the pin time is kept in seconds; migration 38 adds a
+ * pin order). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -43,14 +43,6 @@ static int teardown(void **st)
 }
 
 static void users(const char *const *u) { import_users(srv.port, app, key, u); }
-
-static __attribute__((unused)) void login_live(wsc_t *c, const char *user)
-{
-  assert_int_equal(wsc_login(c, srv.port, app, key, user, "Web"), 0);
-  json_t *evs = wsc_sync_live(c);
-  assert_non_null(evs);
-  json_decref(evs);
-}
 
 /* REST sendmsg from → to with text (also to the sender's devices); must succeed. */
 static void send_rest(const char *from, const char *to, const char *text)
@@ -226,10 +218,55 @@ static void test_deleted_account_keeps_its_name(void **st)
   assert_string_equal(out, "dn_a:dn_b>dn_a:four");
 }
 
+/* ---- pins within one second: latest pin first --------------------------------------------- */
+static void test_pins_in_one_second_latest_first(void **st)
+{
+  (void)st;
+  const char *const u[] = { "ph_a", "ph_1", "ph_2", "ph_3", "ph_4", NULL };
+  users(u);
+  /* last message times (and numbers) order them 1, 2, 3, 4 among equals: the pins go the other way */
+  send_rest("ph_4", "ph_a", "m4");
+  send_rest("ph_3", "ph_a", "m3");
+  send_rest("ph_2", "ph_a", "m2");
+  send_rest("ph_1", "ph_a", "m1");
+  wsc_t a;
+  assert_int_equal(wsc_login(&a, srv.port, app, key, "ph_a", "Web"), 0);
+  const char *order[] = { "ph_1", "ph_2", "ph_3" };
+  for (int i = 0; i < 3; i++) {
+    json_t *r = wsc_rpc(&a, "pin", "\"peer\":\"%s\",\"pinned\":true", order[i]);
+    assert_non_null(r);
+    assert_int_equal(jint(r, "code"), 0);
+    json_decref(r);
+  }
+  json_t *r = wsc_rpc(&a, "conversations", "%s", "");
+  assert_non_null(r);
+  char out[512] = "";
+  json_t *cv;
+  size_t i;
+  json_array_foreach(json_object_get(r, "conversations"), i, cv)
+    snprintf(out + strlen(out), sizeof out - strlen(out), "%s%s%s", out[0] ? "," : "", jstr(cv, "peer"),
+             json_is_true(json_object_get(cv, "pinned")) ? "*" : "");
+  json_decref(r);
+  assert_string_equal(out, "ph_3*,ph_2*,ph_1*,ph_4");
+  contacts("ph_a", out, sizeof out);
+  assert_string_equal(out, "ph_3,ph_2,ph_1,ph_4");
+  /* an unpin and a pin again: it goes first */
+  r = wsc_rpc(&a, "pin", "\"peer\":\"ph_2\",\"pinned\":false");
+  json_decref(r);
+  r = wsc_rpc(&a, "pin", "\"peer\":\"ph_1\",\"pinned\":true");
+  json_decref(r);
+  r = wsc_rpc(&a, "pin", "\"peer\":\"ph_2\",\"pinned\":true");
+  json_decref(r);
+  contacts("ph_a", out, sizeof out);
+  assert_string_equal(out, "ph_2,ph_1,ph_3,ph_4");
+  wsc_close(&a);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_deleted_account_keeps_its_name),
+    cmocka_unit_test(test_pins_in_one_second_latest_first),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
