@@ -486,6 +486,11 @@ int api_changes_init(api_srv_t *srv, store_t *s);
 /* Start the poll timer (loop thread; closed with the other handles). */
 void api_changes_start(api_srv_t *srv);
 
+/* ---- settings (config.c) -------------------------------------------------- */
+/* Split a listen setting "HOST:PORT" (HOST an IPv4 or IPv6 address, PORT
+ * 0-65535) into host (cap bytes) and port. 0 or IMC_E_CONFIG. */
+int api_cfg_listen_parse(const char *s, char *host, size_t cap, int *port);
+
 /* ---- server (server.c) ---------------------------------------------------- */
 /* Kicked-at time of a user (0 if never kicked). */
 int64_t api_kicked_at(api_srv_t *srv, uint32_t sdkappid, uint32_t user_no);

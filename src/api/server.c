@@ -314,18 +314,6 @@ static void on_signal(uv_signal_t *h, int signum)
 }
 
 /* ---- start -------------------------------------------------------------------- */
-static int parse_listen(const char *s, char *host, size_t cap, int *port)
-{
-  const char *colon = strrchr(s, ':');
-  int64_t p;
-  if (!colon || (size_t)(colon - s) >= cap || colon == s) return IMC_E_CONFIG;
-  if (imc_parse_i64(colon + 1, 0, 65535, &p)) return IMC_E_CONFIG;
-  memcpy(host, s, (size_t)(colon - s));
-  host[colon - s] = 0;
-  *port = (int)p;
-  return 0;
-}
-
 static int write_port_file(const char *path, int port)
 {
   char tmp[1024];
@@ -585,7 +573,7 @@ int api_serve(const api_cfg_t *cfg)
    * free memory at its top instead. */
   mallopt(M_TRIM_THRESHOLD, API_MALLOC_TRIM_THRESHOLD_BYTES);
 #endif
-  if ((rc = parse_listen(cfg->listen, host, sizeof host, &port))) {
+  if ((rc = api_cfg_listen_parse(cfg->listen, host, sizeof host, &port))) {
     IMC_ERROR("server", "msg=\"listen must be HOST:PORT\" listen=%s", cfg->listen);
     return 1; /* a bad value: exit 1, as every command (cli.h) */
   }

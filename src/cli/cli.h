@@ -10,7 +10,8 @@
  * human output shows local date-times with their zone and money as 元 next to
  * fen. Errors print one line "imcloud <verb>: <reason>" on stderr (values in
  * single quotes, option names bare) and exit 2 for a malformed command line
- * (unknown option or subcommand, missing option or value) or 1 for a bad value
+ * (unknown option or subcommand, missing option or value, a single-valued
+ * option given twice) or 1 for a bad value
  * or a refused request; nothing is printed on stdout on error. Subcommands
  * work whether or not a server runs on the same directory (SQLite WAL; the
  * server notices changes).
@@ -68,6 +69,7 @@ const char *cli_fmt_money(int64_t fen, char *buf, size_t cap);
 typedef enum { CLI_FLAG, CLI_STR, CLI_I64, CLI_MULTI } cli_opt_kind_t;
 
 #define CLI_MULTI_MAX 32
+#define CLI_OPTS_MAX 32 /* rows of one option table */
 typedef struct cli_multi { int n; const char *v[CLI_MULTI_MAX]; } cli_multi_t;
 
 typedef struct cli_opt {
@@ -79,10 +81,13 @@ typedef struct cli_opt {
 } cli_opt_t;
 
 /* Parse argv[1..] (argv[0] is the verb) against opts (terminated by a row
- * with name NULL). Accepts "--name value" and "--name=value". Positional
+ * with name NULL, at most CLI_OPTS_MAX rows). Accepts "--name value" and
+ * "--name=value"; a CLI_STR or CLI_I64 option may be given once (only
+ * CLI_MULTI repeats; a repeated CLI_FLAG is the same flag). Positional
  * arguments are stored in pos[0..*npos) up to pos_cap. On error prints
  * "imcloud <verb>: <reason>" to stderr and returns IMC_E_USAGE (malformed:
- * unknown option, missing value, too many arguments) or IMC_E_INVAL (a value
+ * unknown option, missing value, "--name given twice", too many arguments)
+ * or IMC_E_INVAL (a value
  * that is not an integer in the option's range); "--help" prints usage (from
  * `usage`, the help column and the exit statuses) to stdout and returns 1.
  * cli_parse_exit() turns that result into the exit status. */

@@ -5,6 +5,7 @@
 #include "util/err.h"
 #include "util/num.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
@@ -15,7 +16,7 @@
 
 const char cli_exit_help[] =
   "exit status: 0 success, 1 bad value or refused request, 2 malformed command line\n"
-  "             (unknown command or option, missing option or value)\n";
+  "             (unknown command or option, missing option or value, an option given twice)\n";
 
 void cli_err(const char *verb, const char *fmt, ...)
 {
@@ -53,6 +54,10 @@ int cli_parse(int argc, char **argv, const cli_opt_t *opts, const char *usage,
               char **pos, int pos_cap, int *npos)
 {
   const char *verb = argv[0];
+  unsigned char given[CLI_OPTS_MAX] = { 0 }; /* a single-valued option given once: a second is refused */
+  size_t nopts = 0;
+  while (opts[nopts].name) nopts++;
+  assert(nopts <= CLI_OPTS_MAX);
   *npos = 0;
   for (int i = 1; i < argc; i++) {
     char *a = argv[i];
@@ -67,6 +72,11 @@ int cli_parse(int argc, char **argv, const cli_opt_t *opts, const char *usage,
     const cli_opt_t *o = opts;
     for (; o->name; o++) if (strlen(o->name) == nlen && !strncmp(o->name, a, nlen)) break;
     if (!o->name) { cli_err(verb, "unknown option %.*s", (int)nlen, a); return IMC_E_USAGE; }
+    /* `--edition pro --edition trial` took the last value: an order or a top-up the operator did not mean */
+    if ((o->kind == CLI_STR || o->kind == CLI_I64) && given[o - opts]++) {
+      cli_err(verb, "%s given twice", o->name);
+      return IMC_E_USAGE;
+    }
     if (o->kind == CLI_FLAG) {
       if (eq) { cli_err(verb, "option %s takes no value", o->name); return IMC_E_USAGE; }
       *(int *)o->out = 1;

@@ -22,28 +22,20 @@ int cli_serve(int argc, char **argv)
       printf("\n%s", cli_exit_help);
       return 0;
     }
-    if (!strcmp(argv[i], "--config") && i + 1 < argc) config_path = argv[i + 1];
-    else if (!strncmp(argv[i], "--config=", 9)) config_path = argv[i] + 9;
+    const char *path = !strcmp(argv[i], "--config") ? (i + 1 < argc ? argv[++i] : "") :
+                       !strncmp(argv[i], "--config=", 9) ? argv[i] + 9 : NULL;
+    if (!path) continue;
+    if (!path[0]) { cli_err("serve", "option --config needs a value"); return CLI_EXIT_USAGE; }
+    if (config_path) { cli_err("serve", "--config given twice"); return CLI_EXIT_USAGE; }
+    config_path = path;
   }
   static const char *const extra[] = { "--config", NULL };
   int rc = cfg_defaults(api_cfg_defs, &cfg);
   if (!rc && config_path) rc = cfg_load_file(api_cfg_defs, &cfg, config_path, err, sizeof err);
   if (!rc) rc = cfg_load_env(api_cfg_defs, &cfg, err, sizeof err);
   if (!rc) rc = cfg_load_args(api_cfg_defs, &cfg, argc, argv, extra, NULL, err, sizeof err);
-  imc_log_level_t lvl;
-  if (!rc && imc_log_level_parse(cfg.log_level, &lvl)) {
-    snprintf(err, sizeof err, "log_level: \"%s\" is not one of debug, info, warn, error, off", cfg.log_level);
-    rc = IMC_E_CONFIG;
-  }
-  if (!rc && (cfg.ws_path[0] != '/' || strchr(cfg.ws_path, '?') || strchr(cfg.ws_path, ' '))) {
-    snprintf(err, sizeof err, "ws_path: \"%s\" must be a URL path starting with /", cfg.ws_path);
-    rc = IMC_E_CONFIG;
-  }
-  struct stat sb;
-  if (!rc && cfg.pricebooks_dir[0] && (stat(cfg.pricebooks_dir, &sb) || !S_ISDIR(sb.st_mode))) {
-    snprintf(err, sizeof err, "pricebooks_dir: \"%s\" is not a directory", cfg.pricebooks_dir);
-    rc = IMC_E_CONFIG;
-  }
+  imc_log_level_t lvl = IMC_LOG_INFO;
+  if (!rc) imc_log_level_parse(cfg.log_level, &lvl); /* checked as it was set (api_cfg_defs) */
   if (!rc && imc_log_access_open(cfg.access_log)) {
     snprintf(err, sizeof err, "access_log: cannot open \"%s\": %s", cfg.access_log, strerror(errno));
     rc = IMC_E_CONFIG;

@@ -17,6 +17,10 @@ static const cfg_def_t *find(const cfg_def_t *defs, const char *name, size_t len
 static int set_def(const cfg_def_t *d, void *obj, const char *value, char *err, size_t errcap)
 {
   char *field = (char *)obj + d->offset;
+  if (d->check) {
+    char why[256] = "";
+    if (d->check(value, why, sizeof why)) { snprintf(err, errcap, "%s: %s", d->name, why); return IMC_E_CONFIG; }
+  }
   switch (d->type) {
   case CFG_STR: {
     char *copy = strdup(value);
@@ -47,7 +51,7 @@ static int set_def(const cfg_def_t *d, void *obj, const char *value, char *err, 
 
 int cfg_defaults(const cfg_def_t *defs, void *obj)
 {
-  char err[128];
+  char err[384];
   for (const cfg_def_t *d = defs; d->name; d++) {
     int rc = set_def(d, obj, d->def, err, sizeof err);
     if (rc) return rc;
@@ -81,7 +85,7 @@ int cfg_load_file(const cfg_def_t *defs, void *obj, const char *path, char *err,
     while (isspace((unsigned char)*p)) p++;
     if (*p == '=') { p++; while (isspace((unsigned char)*p)) p++; }
     *kend = 0;
-    char sub[512];
+    char sub[640];
     rc = cfg_set(defs, obj, k, p, sub, sizeof sub);
     if (rc) snprintf(err, errcap, "%s:%d: %s", path, lineno, sub);
   }
@@ -98,7 +102,7 @@ int cfg_load_env(const cfg_def_t *defs, void *obj, char *err, size_t errcap)
     var[o] = 0;
     const char *v = getenv(var);
     if (!v) continue;
-    char sub[256];
+    char sub[640];
     int rc = set_def(d, obj, v, sub, sizeof sub);
     if (rc) { snprintf(err, errcap, "%s: %s", var, sub); return rc; }
   }
@@ -112,8 +116,8 @@ static int listed(const char *const *names, const char *name, size_t len)
   return 0;
 }
 
-int cfg_load_args(const cfg_def_t *defs, void *obj, int argc, char **argv,
-                  const char *const *extra, const char *const *extra_bool, char *err, size_t errcap)
+static int load_args(const cfg_def_t *defs, void *obj, int argc, char **argv, const char *const *extra,
+                     const char *const *extra_bool, unsigned char *given, char *err, size_t errcap)
 {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -128,6 +132,7 @@ int cfg_load_args(const cfg_def_t *defs, void *obj, int argc, char **argv,
     name[len - 2] = 0;
     const cfg_def_t *d = find(defs, name, strlen(name));
     if (!d) { snprintf(err, errcap, "unknown option \"%.*s\"", (int)len, a); return IMC_E_USAGE; }
+    if (given[d - defs]++) { snprintf(err, errcap, "%.*s given twice", (int)len, a); return IMC_E_USAGE; }
     const char *v;
     if (eq) v = eq + 1;
     else if (d->type == CFG_BOOL) v = "true";
@@ -137,6 +142,18 @@ int cfg_load_args(const cfg_def_t *defs, void *obj, int argc, char **argv,
     if (rc) return rc;
   }
   return 0;
+}
+
+int cfg_load_args(const cfg_def_t *defs, void *obj, int argc, char **argv,
+                  const char *const *extra, const char *const *extra_bool, char *err, size_t errcap)
+{
+  size_t ndefs = 0;
+  while (defs[ndefs].name) ndefs++;
+  unsigned char *given = calloc(ndefs ? ndefs : 1, 1); /* a flag given twice took the last value */
+  if (!given) return IMC_E_NOMEM;
+  int rc = load_args(defs, obj, argc, argv, extra, extra_bool, given, err, errcap);
+  free(given);
+  return rc;
 }
 
 void cfg_print_help(const cfg_def_t *defs, FILE *f)

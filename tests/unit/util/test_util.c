@@ -98,10 +98,17 @@ static void test_dates(void **st)
 }
 
 struct conf { char *listen; int64_t rate; int flag; };
+static int check_has_colon(const char *v, char *err, size_t cap)
+{
+  if (strchr(v, ':')) return 0;
+  snprintf(err, cap, "\"%s\" is not HOST:PORT", v);
+  return IMC_E_CONFIG;
+}
+
 static const cfg_def_t defs[] = {
-  { "listen", CFG_STR, offsetof(struct conf, listen), "127.0.0.1:8080", 0, 0, "HOST:PORT" },
-  { "rest_rate_limit", CFG_INT, offsetof(struct conf, rate), "200", 1, 1000000, "calls/s" },
-  { "test_clock", CFG_BOOL, offsetof(struct conf, flag), "false", 0, 0, "test clock" },
+  { "listen", CFG_STR, offsetof(struct conf, listen), "127.0.0.1:8080", 0, 0, "HOST:PORT", check_has_colon },
+  { "rest_rate_limit", CFG_INT, offsetof(struct conf, rate), "200", 1, 1000000, "calls/s", NULL },
+  { "test_clock", CFG_BOOL, offsetof(struct conf, flag), "false", 0, 0, "test clock", NULL },
   { 0 }
 };
 
@@ -168,6 +175,22 @@ static void test_config(void **st)
   fclose(f);
   assert_int_equal(cfg_load_file(defs, &c, path, err, sizeof err), IMC_E_NOTFOUND);
   assert_non_null(strstr(err, ":2:"));
+  /* a value the row's check refuses names the file and the line (it was reported at start, without either) */
+  f = fopen(path, "w");
+  fputs("# x\nrest_rate_limit 5\nlisten nowhere\n", f);
+  fclose(f);
+  assert_int_equal(cfg_load_file(defs, &c, path, err, sizeof err), IMC_E_CONFIG);
+  char want[128];
+  snprintf(want, sizeof want, "%s:3: listen: \"nowhere\" is not HOST:PORT", path);
+  assert_string_equal(err, want);
+  setenv("IMCLOUD_LISTEN", "nowhere", 1);
+  assert_int_equal(cfg_load_env(defs, &c, err, sizeof err), IMC_E_CONFIG);
+  assert_string_equal(err, "IMCLOUD_LISTEN: listen: \"nowhere\" is not HOST:PORT");
+  unsetenv("IMCLOUD_LISTEN");
+  /* a flag given twice is refused, not the last one taken */
+  char *twice[] = { "serve", "--rest-rate-limit=7", "--rest-rate-limit", "8", NULL };
+  assert_int_equal(cfg_load_args(defs, &c, 4, twice, NULL, NULL, err, sizeof err), IMC_E_USAGE);
+  assert_string_equal(err, "--rest-rate-limit given twice");
   unlink(path);
   cfg_free(defs, &c);
   assert_null(c.listen);

@@ -1,0 +1,179 @@
+/* End-to-end: small defects of the command line and the operator surface —
+ * a single-valued option given twice is refused (it took the last value),
+ * each subcommand's --help lists the options it takes, a bad value in the
+ * --config file names the file and the line. Runs the real binary. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "e2e.h"
+
+static e2e_server_t box; /* only its data directory: no server needed */
+static char out[1 << 16], err[8192];
+
+/* Run `imcloud ARGS` (a shell fragment, no --data added) with TZ=CST-8;
+ * capture stdout and stderr; return the exit status. */
+static int run(const char *fmt, ...)
+{
+  char args[2048], cmd[4096];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(args, sizeof args, fmt, ap);
+  va_end(ap);
+  snprintf(cmd, sizeof cmd, "TZ=CST-8 '%s' %s >'%s/out' 2>'%s/err' </dev/null", e2e_bin(), args, box.dir, box.dir);
+  int st = system(cmd);
+  static const char *const names[2] = { "out", "err" };
+  char *bufs[2] = { out, err };
+  size_t caps[2] = { sizeof out, sizeof err };
+  for (int i = 0; i < 2; i++) {
+    char path[320];
+    snprintf(path, sizeof path, "%s/%s", box.dir, names[i]);
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(bufs[i], 1, caps[i] - 1, f) : 0;
+    if (f) fclose(f);
+    bufs[i][n] = 0;
+  }
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+static int exists(const char *path)
+{
+  struct stat st;
+  return stat(path, &st) == 0;
+}
+
+static int setup(void **st)
+{
+  (void)st;
+  e2e_dir_init(&box);
+  return 0;
+}
+
+static int teardown(void **st)
+{
+  (void)st;
+  e2e_dir_remove(&box);
+  return 0;
+}
+
+/* A fresh data directory with one customer (1) holding 1,000 元; returns its path (static). */
+static const char *fresh_data(const char *name)
+{
+  static char dir[400];
+  snprintf(dir, sizeof dir, "%s/%s", box.dir, name);
+  if (run("customer create --name acme --data '%s'", dir)) fail_msg("customer create: %s", err);
+  if (run("wallet topup --customer 1 --amount-fen 100000 --reference seed --data '%s'", dir)) fail_msg("topup: %s", err);
+  return dir;
+}
+
+/* A repeated single-valued option is refused (exit 2, the option named) and
+ * changes nothing; before, the last value silently won: `--edition pro
+ * --edition trial` bought trial, `--amount-fen 100 --amount-fen 200` topped
+ * up 200. */
+static void test_repeated_option_refused(void **st)
+{
+  (void)st;
+  const char *d = fresh_data("twice");
+  assert_int_equal(run("app create --customer 1 --name a --region china --data '%s'", d), 0);
+  static const struct { const char *args, *opt; } cases[] = {
+    { "app create --customer 1 --name b --name c --region china", "--name" },
+    { "app upgrade --sdkappid 1400000001 --edition pro --edition ultimate", "--edition" },
+    { "app renew --sdkappid 1400000001 --reference r1 --reference=r2", "--reference" },
+    { "addon buy --sdkappid 1400000001 local_audit --at 2026-12-01 --at 2026-12-02", "--at" },
+    { "addon buy --sdkappid 1400000001 --sdkappid 1400000001 local_audit", "--sdkappid" },
+    { "wallet topup --customer 1 --amount-fen 100 --amount-fen 200", "--amount-fen" },
+    { "usage record-minutes --sdkappid 1400000001 --kind audio --minutes 5 --minutes 50 --event-id e1", "--minutes" },
+    { "bill settle --customer 1 --customer 2", "--customer" },
+    { "customer create --name x --name y", "--name" },
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    int rc = run("%s --data '%s'", cases[i].args, d);
+    char want[64];
+    snprintf(want, sizeof want, "%s given twice", cases[i].opt);
+    if (rc != 2 || !strstr(err, want) || out[0]) fail_msg("%s: exit %d, stderr %s, stdout %s", cases[i].args, rc, err, out);
+  }
+  /* nothing happened: one app, trial; the wallet untouched; no order, no minutes, one customer */
+  assert_int_equal(run("app list --json --data '%s'", d), 0);
+  assert_null(strstr(out, "\"name\":\"b\""));
+  assert_null(strstr(out, "\"name\":\"c\""));
+  assert_non_null(strstr(out, "\"edition\":\"trial\""));
+  assert_int_equal(run("wallet show --customer 1 --json --data '%s'", d), 0);
+  assert_non_null(strstr(out, "\"balance_fen\":100000"));
+  assert_int_equal(run("addon list --sdkappid 1400000001 --json --data '%s'", d), 0);
+  assert_non_null(strstr(out, "\"addons\":[]"));
+  assert_int_equal(run("customer list --json --data '%s'", d), 0);
+  assert_null(strstr(out, "\"id\":2"));
+  /* a flag repeated is the same flag; a multi-valued option repeats */
+  assert_int_equal(run("app list --json --json --data '%s'", d), 0);
+  assert_int_equal(run("quote --scheme s2022 --edition pro --bill-month 2026-11 --addon local_audit --addon member_cap=2000"), 0);
+  /* serve: a flag and --config given twice (nothing created) */
+  char dir[420];
+  snprintf(dir, sizeof dir, "%s/serve-twice", box.dir);
+  assert_int_equal(run("serve --log-level off --listen 127.0.0.1:0 --listen 127.0.0.1:1 --data '%s'", dir), 2);
+  assert_non_null(strstr(err, "--listen given twice"));
+  assert_int_equal(run("serve --log-level off --config /dev/null --config=/dev/null --data '%s'", dir), 2);
+  assert_non_null(strstr(err, "--config given twice"));
+  assert_int_equal(run("serve --log-level off --data '%s' --config", dir), 2);
+  assert_non_null(strstr(err, "--config needs a value"));
+  assert_false(exists(dir));
+  /* documented with the exit statuses */
+  assert_int_equal(run("wallet --help"), 0);
+  assert_non_null(strstr(out, "an option given twice"));
+}
+
+/* A bad value in the --config file is reported as FILE:LINE: name: reason
+ * (log_level, ws_path, listen, test_clock_start, pricebooks_dir were checked
+ * after every source was read and named neither), before anything is
+ * created; a variable names itself. */
+static void test_config_file_line(void **st)
+{
+  (void)st;
+  static const struct { const char *line, *want; } cases[] = {
+    { "log_level loud", "log_level: \"loud\" is not one of debug, info, warn, error, off" },
+    { "ws_path = chat", "ws_path: \"chat\" must be a URL path starting with /" },
+    { "listen localhost", "listen: \"localhost\" is not HOST:PORT" },
+    { "test_clock_start 2026-13-01", "test_clock_start: \"2026-13-01\" is not a date YYYY-MM-DD" },
+    { "pricebooks_dir /nonexistent/books", "pricebooks_dir: \"/nonexistent/books\" is not a directory" },
+    { "rest_rate_limit 1e9x", "rest_rate_limit: \"1e9x\" is not an integer" },
+  };
+  char conf[400], dir[400], want[512];
+  snprintf(conf, sizeof conf, "%s/serve.conf", box.dir);
+  snprintf(dir, sizeof dir, "%s/config-data", box.dir);
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    FILE *f = fopen(conf, "w");
+    assert_non_null(f);
+    fprintf(f, "# settings\nlisten 127.0.0.1:0\n\n%s\n", cases[i].line);
+    fclose(f);
+    int rc = run("serve --config '%s' --data '%s'", conf, dir);
+    snprintf(want, sizeof want, "imcloud serve: %s:4: %s", conf, cases[i].want);
+    if (rc != 1 || strncmp(err, want, strlen(want))) fail_msg("%s: exit %d, stderr %s", cases[i].line, rc, err);
+    assert_false(exists(dir));
+  }
+  /* the environment and a flag name themselves */
+  assert_int_equal(run("serve --data '%s' --listen 127.0.0.1:0 --ws-path chat", dir), 1);
+  assert_string_equal(err, "imcloud serve: ws_path: \"chat\" must be a URL path starting with /\n");
+  setenv("IMCLOUD_LOG_LEVEL", "loud", 1);
+  assert_int_equal(run("serve --data '%s' --listen 127.0.0.1:0", dir), 1);
+  unsetenv("IMCLOUD_LOG_LEVEL");
+  assert_string_equal(err, "imcloud serve: IMCLOUD_LOG_LEVEL: log_level: \"loud\" is not one of debug, info, warn, error, off\n");
+  assert_false(exists(dir));
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_repeated_option_refused),
+    cmocka_unit_test(test_config_file_line),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
