@@ -17,7 +17,7 @@ static const char usage[] =
   "usage: imcloud app create --customer ID --name NAME --region REGION [--created-at YYYY-MM-DD] [--scheme S] [--json]\n"
   "       imcloud app list [--customer ID] [--json]\n"
   "       imcloud app show SDKAPPID [--json]\n"
-  "       imcloud app upgrade|renew|suspend|resume|auto-renew|state --sdkappid N ... (imcloud app upgrade --help)\n"
+  "       imcloud app upgrade|renew|suspend|resume|auto-renew|state|push-approve --sdkappid N ... (imcloud app upgrade --help)\n"
   "  (every form takes --data DIR, default ./var; the customer must exist: imcloud customer create)";
 
 #define REGIONS "china, singapore, india, korea, germany, usa, japan, indonesia"

@@ -5,14 +5,21 @@
 #include "cli/cli.h"
 
 #include <stdio.h>
+#include <string.h>
 
 int cli_doc(int argc, char **argv)
 {
   char *pos[2];
   int npos = 0;
+  for (int i = 1; i < argc; i++)
+    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { /* the names, then the exit statuses (the list came after them) */
+      printf("usage: imcloud doc NAME\n\nNAME is one of:\n");
+      api_doc_list(stdout);
+      printf("\n%s", cli_exit_help);
+      return 0;
+    }
   static const cli_opt_t opts[] = { { 0, 0, 0, 0, 0, 0 } };
-  int rc = cli_parse(argc, argv, opts, "usage: imcloud doc NAME\n\nNAME is one of:", pos, 2, &npos);
-  if (rc == 1) { api_doc_list(stdout); return 0; }
+  int rc = cli_parse(argc, argv, opts, "", pos, 2, &npos);
   if (rc) return CLI_EXIT_USAGE;
   if (npos != 1) {
     cli_err("doc", "name one document; one of:");

@@ -18,26 +18,46 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char app_usage[] =
-  "usage: imcloud app upgrade --sdkappid N --edition E [--at YYYY-MM-DD] [--reference REF] [--approved]\n"
-  "       imcloud app renew --sdkappid N [--at YYYY-MM-DD] [--reference REF]\n"
-  "       imcloud app suspend|resume --sdkappid N\n"
-  "       imcloud app auto-renew --sdkappid N on|off\n"
-  "       imcloud app state --sdkappid N [--at YYYY-MM-DD]\n"
-  "       imcloud app push-approve --sdkappid N [on|off]   (intl Pro all-member push; on 48 h after approval)\n"
+/* The options of this file's forms: --data and --json on every form, the
+ * others where a row names them (a form's --help lists exactly its options;
+ * any other is refused as unknown). */
+enum { O_SDKAPPID = 1, O_EDITION = 2, O_AT = 4, O_REFERENCE = 8, O_APPROVED = 16 };
+
+static const struct form {
+  const char *cmd, *verb;
+  unsigned opts;
+  const char *usage; /* after "imcloud CMD " */
+} forms[] = {
+  { "app", "upgrade", O_SDKAPPID | O_EDITION | O_AT | O_REFERENCE | O_APPROVED,
+    "upgrade --sdkappid N --edition E [--at YYYY-MM-DD] [--reference REF] [--approved]" },
+  { "app", "renew", O_SDKAPPID | O_AT | O_REFERENCE, "renew --sdkappid N [--at YYYY-MM-DD] [--reference REF]" },
+  { "app", "suspend", O_SDKAPPID, "suspend --sdkappid N" },
+  { "app", "resume", O_SDKAPPID, "resume --sdkappid N" },
+  { "app", "auto-renew", O_SDKAPPID, "auto-renew --sdkappid N on|off" },
+  { "app", "state", O_SDKAPPID | O_AT, "state --sdkappid N [--at YYYY-MM-DD]" },
+  { "app", "push-approve", O_SDKAPPID, "push-approve --sdkappid N [on|off]   (intl Pro all-member push; on 48 h after approval)" },
+  { "addon", "buy", O_SDKAPPID | O_AT | O_REFERENCE, "buy --sdkappid N ADDON[=VALUE] [--at YYYY-MM-DD] [--reference REF]" },
+  { "addon", "list", O_SDKAPPID | O_AT, "list --sdkappid N [--at YYYY-MM-DD]" },
+};
+#define NFORMS (sizeof forms / sizeof *forms)
+
+static const char app_notes[] =
   "  (every form takes --data DIR and --json)\n"
   "  upgrade buys the edition's package from the day (--at: an order made on an earlier day of a month not billed yet, not before\n"
   "  the app was created, priced by the book in force that day); it runs to the day before the same day next month. --approved turns a legacy\n"
   "  app into trial (P-07). Orders are paid from the customer's wallet; a short balance changes nothing.";
 
-static const char addon_usage[] =
-  "usage: imcloud addon buy --sdkappid N ADDON[=VALUE] [--at YYYY-MM-DD] [--reference REF]\n"
-  "       imcloud addon list --sdkappid N [--at YYYY-MM-DD]\n"
+static const char addon_notes[] =
   "  (every form takes --data DIR and --json)\n"
   "  add-ons: avchatroom_unlimited, member_cap=N, groups_per_user=N, local_audit, av_call=basic|advanced|premium,\n"
   "  retention (postpaid, until changed; 0 ends it): c2c_roaming_months=N (s2019, s2020), history_days=N (s2022 pro, ultimate)";
 
-
+static const struct form *form_find(const char *cmd, const char *verb)
+{
+  for (size_t i = 0; verb && i < NFORMS; i++)
+    if (!strcmp(forms[i].cmd, cmd) && !strcmp(forms[i].verb, verb)) return &forms[i];
+  return NULL;
+}
 
 /* --at: a day no later than today; default today (billing time zone, M-1). */
 static int day_of(const char *verb, const char *at, int64_t now_s, int64_t *day)
@@ -116,29 +136,53 @@ typedef struct opts {
   char *pos[3];
 } opts_t;
 
-static int parse(int argc, char **argv, opts_t *o, const char *usage)
+/* Parse against the options of one form (f), or of every form of cmd (f NULL). */
+static int parse_form(int argc, char **argv, opts_t *o, const char *cmd, const struct form *f)
 {
   memset(o, 0, sizeof *o);
   o->data = "./var";
-  const cli_opt_t opts[] = {
-    { "--sdkappid", CLI_I64, &o->sdkappid, 1, UINT32_MAX, "N  the app" },
-    { "--edition", CLI_STR, &o->edition, 0, 0, "E  edition to buy (upgrade)" },
-    { "--at", CLI_STR, &o->at, 0, 0, "YYYY-MM-DD  the order's day (default today)" },
-    { "--reference", CLI_STR, &o->reference, 0, 0, "REF  idempotency reference, 1-40 bytes (default: derived from the command and day)" },
-    { "--approved", CLI_FLAG, &o->approved, 0, 0, "the operator approved a legacy app's move to trial (P-07)" },
-    { "--data", CLI_STR, &o->data, 0, 0, "DIR  data directory (default ./var)" },
-    { "--json", CLI_FLAG, &o->json, 0, 0, "print one JSON object" },
-    { 0 }
+  const struct { unsigned bit; cli_opt_t opt; } all[] = { /* bit 0: every form */
+    { O_SDKAPPID, { "--sdkappid", CLI_I64, &o->sdkappid, 1, UINT32_MAX, "N  the app" } },
+    { O_EDITION, { "--edition", CLI_STR, &o->edition, 0, 0, "E  edition to buy (upgrade)" } },
+    { O_AT, { "--at", CLI_STR, &o->at, 0, 0, "YYYY-MM-DD  the order's day (default today)" } },
+    { O_REFERENCE, { "--reference", CLI_STR, &o->reference, 0, 0, "REF  idempotency reference, 1-40 bytes (default: derived from the command and day)" } },
+    { O_APPROVED, { "--approved", CLI_FLAG, &o->approved, 0, 0, "the operator approved a legacy app's move to trial (P-07)" } },
+    { 0, { "--data", CLI_STR, &o->data, 0, 0, "DIR  data directory (default ./var)" } },
+    { 0, { "--json", CLI_FLAG, &o->json, 0, 0, "print one JSON object" } },
   };
+  unsigned mask = 0;
+  char usage[2048];
+  size_t n = 0;
+  for (size_t i = 0; i < NFORMS; i++) {
+    if (strcmp(forms[i].cmd, cmd) || (f && f != &forms[i])) continue;
+    mask |= forms[i].opts;
+    n += (size_t)snprintf(usage + n, sizeof usage - n, "%s imcloud %s %s\n", n ? "      " : "usage:", cmd, forms[i].usage);
+  }
+  snprintf(usage + n, sizeof usage - n, "%s", strcmp(cmd, "app") ? addon_notes : app_notes);
+  cli_opt_t opts[sizeof all / sizeof *all + 1];
+  size_t k = 0;
+  for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+    if (!all[i].bit || mask & all[i].bit) opts[k++] = all[i].opt;
+  memset(&opts[k], 0, sizeof opts[k]);
   int rc = cli_parse(argc, argv, opts, usage, o->pos, 3, &o->npos);
   if (rc) return rc > 0 ? 1 : -cli_parse_exit(rc); /* a bad value 1, a malformed line 2 */
   return 0;
 }
 
+/* The form is argv[1] (imcloud addon buy …), or, when options come first,
+ * the first positional argument: parsed again with that form's options. */
+static int parse(int argc, char **argv, opts_t *o, const char *cmd)
+{
+  const struct form *f = form_find(cmd, argc > 1 ? argv[1] : NULL);
+  int rc = parse_form(argc, argv, o, cmd, f);
+  if (!rc && !f && o->npos && (f = form_find(cmd, o->pos[0]))) rc = parse_form(argc, argv, o, cmd, f);
+  return rc;
+}
+
 int cli_app_life(int argc, char **argv)
 {
   opts_t o;
-  int rc = parse(argc, argv, &o, app_usage);
+  int rc = parse(argc, argv, &o, "app");
   if (rc) return rc > 0 ? 0 : -rc;
   const char *sub = o.npos ? o.pos[0] : "";
   int want_pos = !strcmp(sub, "auto-renew") ? 2 : 1;
@@ -214,22 +258,18 @@ int cli_app_life(int argc, char **argv)
 
 int cli_app_life_verb(const char *sub)
 {
-  static const char *const verbs[] = { "upgrade", "renew", "suspend", "resume", "auto-renew", "state", "push-approve" };
-  for (size_t i = 0; sub && i < sizeof verbs / sizeof *verbs; i++)
-    if (!strcmp(sub, verbs[i])) return 1;
-  return 0;
+  return form_find("app", sub) != NULL;
 }
 
 int cli_addon(int argc, char **argv)
 {
   opts_t o;
-  int rc = parse(argc, argv, &o, addon_usage);
+  int rc = parse(argc, argv, &o, "addon");
   if (rc) return rc > 0 ? 0 : -rc;
   if (o.npos < 1 || (strcmp(o.pos[0], "buy") && strcmp(o.pos[0], "list"))) { cli_err("addon", "expected 'buy' or 'list'"); return CLI_EXIT_USAGE; }
   int buy = !strcmp(o.pos[0], "buy");
   if (o.npos != (buy ? 2 : 1)) { cli_err("addon", buy ? "buy takes one ADDON[=VALUE]" : "list takes no argument"); return CLI_EXIT_USAGE; }
   if (!o.sdkappid) { cli_err("addon", "--sdkappid is required"); return CLI_EXIT_USAGE; }
-  if (o.edition || o.approved) { cli_err("addon", "--edition and --approved belong to imcloud app"); return CLI_EXIT_USAGE; }
   int64_t now_s = imc_clock_now_s(), day;
   if ((rc = day_of("addon", o.at, now_s, &day))) return rc;
   uint32_t id = (uint32_t)o.sdkappid;

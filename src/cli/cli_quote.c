@@ -18,7 +18,7 @@ static const char usage[] =
   "                     [--peak-dau N] [--mau N] [--peak-groups N] [--bandwidth-mbps N,N,...]\n"
   "                     [--c2c-roaming-months N] [--history-days N]\n"
   "                     [--addon NAME[=VALUE]]... [--json] [--compare]\n"
-  "                     [--call-minutes KIND=N,...] [--usage FILE] [--pricebooks DIR]\n"
+  "                     [--call-minutes KIND=N,...] [--usage FILE] [--pricebooks DIR] [--data DIR]\n"
   "\n"
   "  editions: legacy: legacy; s2019, s2020: trial, pro; s2022: trial, pro, ultimate;\n"
   "            intl: developer, standard, pro\n"
@@ -27,7 +27,8 @@ static const char usage[] =
   "  --bill-month is the usage month. --compare prices the usage on every edition of the\n"
   "  scheme, marks editions whose hard limits it breaks and names the cheapest.\n"
   "  --usage FILE reads a usage document (docs/billing.md); --pricebooks DIR uses DIR/<scheme>.json\n"
-  "  instead of the built-in price book. Money is printed in 元 (JSON: integer fen).\n";
+  "  instead of the built-in price book. Money is printed in 元 (JSON: integer fen). --data DIR is\n"
+  "  accepted as by every command and unused (a quote reads no data).\n";
 
 static char *read_file(const char *path, size_t max, size_t *len)
 {

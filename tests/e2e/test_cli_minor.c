@@ -169,11 +169,65 @@ static void test_config_file_line(void **st)
   assert_false(exists(dir));
 }
 
+/* Each command's --help lists exactly the options its parser takes: every
+ * listed option is accepted, every option some other command lists is
+ * refused as unknown (addon --help listed --edition and --approved, which
+ * only app upgrade takes; app suspend took --at and --reference and ignored
+ * them). */
+static void test_help_lists_accepted_options(void **st)
+{
+  (void)st;
+  static const char *const cmds[] = {
+    "customer", "app", "app upgrade", "app renew", "app suspend", "app resume", "app auto-renew", "app state",
+    "app push-approve", "addon", "addon buy", "addon list", "usersig", "wallet", "operator", "usage", "bill", "editions",
+  };
+  enum { NC = sizeof cmds / sizeof *cmds, MAXO = 24 };
+  static char listed[NC][MAXO][40], all[NC * MAXO][40];
+  int nl[NC] = { 0 }, na = 0;
+  for (int c = 0; c < NC; c++) {
+    assert_int_equal(run("%s --help", cmds[c]), 0);
+    for (char *line = out; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+      char name[32];
+      if (sscanf(line, "  --%30[a-z-] ", name) != 1) continue;
+      assert_true(nl[c] < MAXO);
+      snprintf(listed[c][nl[c]++], 40, "--%s", name);
+      int seen = 0;
+      for (int i = 0; i < na; i++) seen |= !strcmp(all[i], listed[c][nl[c] - 1]);
+      if (!seen) snprintf(all[na++], 40, "--%s", name);
+    }
+    assert_true(nl[c] > 0);
+  }
+  for (int c = 0; c < NC; c++)
+    for (int i = 0; i < na; i++) {
+      int is_listed = 0;
+      for (int k = 0; k < nl[c]; k++) is_listed |= !strcmp(listed[c][k], all[i]);
+      run("%s %s 1 --help", cmds[c], all[i]);
+      int unknown = strstr(err, "unknown option") != NULL;
+      if (is_listed == unknown) fail_msg("imcloud %s: %s is %slisted in --help but %s", cmds[c], all[i], is_listed ? "" : "not ",
+                                         unknown ? "refused as unknown" : "accepted");
+    }
+  /* addon's help no longer offers app's options; each form lists its own */
+  assert_int_equal(run("addon --help"), 0);
+  assert_null(strstr(out, "--edition"));
+  assert_null(strstr(out, "--approved"));
+  assert_int_equal(run("addon list --help"), 0);
+  assert_null(strstr(out, "--reference"));
+  assert_non_null(strstr(out, "usage: imcloud addon list"));
+  assert_null(strstr(out, "addon buy"));
+  /* doc: the names before the exit statuses (they came after) */
+  assert_int_equal(run("doc --help"), 0);
+  char *names = strstr(out, "rest-routes"), *exits = strstr(out, "exit status");
+  assert_non_null(names);
+  assert_non_null(exits);
+  assert_true(names < exits);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_repeated_option_refused),
     cmocka_unit_test(test_config_file_line),
+    cmocka_unit_test(test_help_lists_accepted_options),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
