@@ -729,7 +729,11 @@ int op_token_init(api_srv_t *srv)
   if ((rc = auth_optoken_new(token, sizeof token, hash, sizeof hash))) return rc;
   if ((rc = store_meta_set(srv->store, "operator_token_sha256", hash))) return rc;
   memcpy(srv->op_token_hash, hash, sizeof srv->op_token_hash - 1); srv->op_token_hash[sizeof srv->op_token_hash - 1] = 0;
-  /* printed once; only the hash is kept */
-  IMC_WARN("operator", "msg=\"new operator API token (shown once; rotate with imcloud operator token)\" operator_token=%s", token);
+  /* Shown once (only the hash is kept), on stdout whatever log_level is: at
+   * --log-level off the log line was the only place and said nothing, and a
+   * secret does not belong in a log that is shipped and kept. */
+  printf("new operator API token: %s (shown once, only its hash is kept; imcloud operator token --data DIR makes another)\n", token);
+  fflush(stdout);
+  IMC_WARN("operator", "msg=\"new operator API token printed on stdout (shown once)\"");
   return 0;
 }

@@ -578,16 +578,38 @@ int api_serve(const api_cfg_t *cfg)
     return 1; /* a bad value: exit 1, as every command (cli.h) */
   }
   if ((rc = start_test_clock(cfg))) { IMC_ERROR("server", "msg=\"test_clock_start must be YYYY-MM-DD\""); return 1; }
+  net_cfg_t ncfg;
+  api_net_cfg(cfg, &ncfg);
+  ncfg.host = host;
+  ncfg.port = port;
+  /* the address first: a server that cannot listen creates nothing (no data
+   * directory, database, operator token or access log) */
+  int lfd;
+  if ((rc = net_listen(&ncfg, &lfd))) {
+    if (rc == IMC_E_ADDR_IN_USE)
+      IMC_ERROR("server", "msg=\"address already in use: another process listens on %s; pick another address with "
+                "--listen HOST:PORT (or IMCLOUD_LISTEN=127.0.0.1:8081 make run)\" listen=%s err=%s", cfg->listen, cfg->listen,
+                imc_err_name(rc));
+    else IMC_ERROR("server", "msg=\"cannot listen\" listen=%s err=%s", cfg->listen, imc_err_name(rc));
+    return 1;
+  }
+  if (imc_log_access_open(cfg->access_log)) {
+    char qp[256], qe[128];
+    int e = errno;
+    IMC_ERROR("server", "msg=\"access_log: cannot open the file\" path=%s err=%s", imc_log_q(qp, sizeof qp, cfg->access_log),
+              imc_log_q(qe, sizeof qe, strerror(e)));
+    close(lfd);
+    return 1;
+  }
   if (cfg->pricebooks_dir && cfg->pricebooks_dir[0]) tenant_pricebooks_dir(cfg->pricebooks_dir); /* the books of the bill run and the orders */
   uv_loop_init(&loop);
-  if ((rc = api_srv_open(&srv, cfg, &loop))) goto out;
+  if ((rc = api_srv_open(&srv, cfg, &loop))) { close(lfd); goto out; }
   if ((rc = cws_pace_init(&srv))) {
     IMC_ERROR("server", "msg=\"cannot start login pacing\" err=%s", imc_err_name(rc));
+    close(lfd);
     api_srv_stop_storage(&srv);
     goto out;
   }
-  net_cfg_t ncfg;
-  api_net_cfg(cfg, &ncfg);
   if (ncfg.max_ws_frame_bytes < cws_msg_frame_bytes(cfg->msg_max_bytes))
     IMC_WARN("server", "msg=\"ws_max_frame_bytes is below the send-frame cap: a message near msg_max_bytes may not fit "
              "(close 1009)\" ws_max_frame_bytes=%zu send_frame_cap=%zu", ncfg.max_ws_frame_bytes,
@@ -604,16 +626,10 @@ int api_serve(const api_cfg_t *cfg)
     IMC_WARN("server", "msg=\"max_body_bytes is below a message route's body cap: a REST body carrying messages near "
              "msg_max_bytes may not fit (413)\" max_body_bytes=%zu route_body_cap=%zu", ncfg.max_body_bytes,
              rest_routes_body_bytes_max(cfg->msg_max_bytes));
-  ncfg.host = host;
-  ncfg.port = port;
   net_handlers_t h;
   api_net_handlers(&srv, &h);
-  if ((rc = net_server_start(&loop, &ncfg, &h, &srv.net))) {
-    if (rc == IMC_E_ADDR_IN_USE)
-      IMC_ERROR("server", "msg=\"address already in use: another process listens on %s; pick another address with "
-                "--listen HOST:PORT (or IMCLOUD_LISTEN=127.0.0.1:8081 make run)\" listen=%s err=%s", cfg->listen, cfg->listen,
-                imc_err_name(rc));
-    else IMC_ERROR("server", "msg=\"cannot listen\" listen=%s err=%s", cfg->listen, imc_err_name(rc));
+  if ((rc = net_server_start_fd(&loop, &ncfg, &h, lfd, &srv.net))) {
+    IMC_ERROR("server", "msg=\"cannot listen\" listen=%s err=%s", cfg->listen, imc_err_name(rc));
     cws_pace_close(&srv);
     api_srv_stop_storage(&srv);
     goto out;

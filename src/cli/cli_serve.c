@@ -5,9 +5,7 @@
 #include "util/err.h"
 #include "util/log.h"
 
-#include <errno.h>
 #include <string.h>
-#include <sys/stat.h>
 
 int cli_serve(int argc, char **argv)
 {
@@ -36,16 +34,14 @@ int cli_serve(int argc, char **argv)
   if (!rc) rc = cfg_load_args(api_cfg_defs, &cfg, argc, argv, extra, NULL, err, sizeof err);
   imc_log_level_t lvl = IMC_LOG_INFO;
   if (!rc) imc_log_level_parse(cfg.log_level, &lvl); /* checked as it was set (api_cfg_defs) */
-  if (!rc && imc_log_access_open(cfg.access_log)) {
-    snprintf(err, sizeof err, "access_log: cannot open \"%s\": %s", cfg.access_log, strerror(errno));
-    rc = IMC_E_CONFIG;
-  }
   if (rc) {
     cli_err("serve", "%s", err[0] ? err : imc_strerror(rc));
     cfg_free(api_cfg_defs, &cfg);
     return rc == IMC_E_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAIL; /* malformed line, or a bad value */
   }
-  /* Until the server listens, at least errors: a server that cannot start
+  /* api_serve binds the address before it creates anything (data
+   * directory, operator token, access log file).
+   * Until the server listens, at least errors: a server that cannot start
    * says why at --log-level off too (api_serve applies the level once it
    * listens; docs/decisions/logging-switches.md). */
   imc_log_level = lvl < IMC_LOG_ERROR ? lvl : IMC_LOG_ERROR;

@@ -535,7 +535,7 @@ static void on_events(uv_poll_t *p, int status, int events)
 static void on_again(uv_idle_t *h) { take_events(h->data); }
 
 /* ---- server ------------------------------------------------------------------------ */
-static int listen_on(const net_cfg_t *cfg, int *fd_out)
+int net_listen(const net_cfg_t *cfg, int *fd_out)
 {
   struct sockaddr_storage addr;
   socklen_t alen = sizeof(struct sockaddr_in);
@@ -569,8 +569,13 @@ static int listen_on(const net_cfg_t *cfg, int *fd_out)
 
 int net_server_start(uv_loop_t *loop, const net_cfg_t *cfg, const net_handlers_t *h, net_server_t **out)
 {
-  int lfd, rc = listen_on(cfg, &lfd);
+  int lfd, rc = net_listen(cfg, &lfd);
   if (rc) return rc;
+  return net_server_start_fd(loop, cfg, h, lfd, out);
+}
+
+int net_server_start_fd(uv_loop_t *loop, const net_cfg_t *cfg, const net_handlers_t *h, int lfd, net_server_t **out)
+{
   unsigned fds = net__fd_table_reserve(cfg->fd_table);
   if (fds) IMC_INFO("net", "msg=\"descriptor table sized\" fds=%u", fds);
   uint64_t slice_ns = net__loop_slice_set(cfg->loop_slice_us);

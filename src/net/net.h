@@ -153,6 +153,14 @@ void net_cfg_defaults(net_cfg_t *cfg);
  * IMC_E_ADDR_IN_USE (another process listens there), IMC_E_IO (bind/listen
  * failed otherwise), IMC_E_CONFIG (bad address), IMC_E_NOMEM. */
 int net_server_start(uv_loop_t *loop, const net_cfg_t *cfg, const net_handlers_t *h, net_server_t **out);
+/* The two halves of net_server_start, for a caller that must know the
+ * address is free before it creates anything (imcloud serve binds, then
+ * opens its data directory): net_listen binds and listens on cfg's host and
+ * port (the same errors; *fd_out is the caller's until handed over);
+ * net_server_start_fd serves that socket and owns it from the call on
+ * (closed on failure too). */
+int net_listen(const net_cfg_t *cfg, int *fd_out);
+int net_server_start_fd(uv_loop_t *loop, const net_cfg_t *cfg, const net_handlers_t *h, int lfd, net_server_t **out);
 /* The bound port. */
 int net_server_port(const net_server_t *s);
 /* Stop accepting new connections (existing ones continue). */

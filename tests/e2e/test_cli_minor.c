@@ -1,14 +1,20 @@
 /* End-to-end: small defects of the command line and the operator surface —
  * a single-valued option given twice is refused (it took the last value),
  * each subcommand's --help lists the options it takes, a bad value in the
- * --config file names the file and the line. Runs the real binary. */
+ * --config file names the file and the line, the first operator token is
+ * shown at any log level, serve on a taken port creates nothing, HEAD is
+ * answered like GET without a body. Runs the real binary. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,12 +228,136 @@ static void test_help_lists_accepted_options(void **st)
   assert_true(names < exits);
 }
 
+/* `serve ARGS` in the background, stdout and stderr to DIR/serve.out and
+ * DIR/serve.err (box.dir), the port file DIR/port; waits until it listens.
+ * Returns the pid (the port in *port), or 0 if it exited first. */
+static pid_t serve_bg(const char *data, const char *const *extra, int *port)
+{
+  char pf[400], so[400], se[400];
+  snprintf(pf, sizeof pf, "%s/port", box.dir);
+  snprintf(so, sizeof so, "%s/serve.out", box.dir);
+  snprintf(se, sizeof se, "%s/serve.err", box.dir);
+  unlink(pf);
+  const char *argv[32] = { e2e_bin(), "serve", "--listen", "127.0.0.1:0", "--data", data, "--port-file", pf };
+  int n = 8;
+  for (int i = 0; extra && extra[i] && n < 31; i++) argv[n++] = extra[i];
+  argv[n] = NULL;
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    int o = open(so, O_WRONLY | O_CREAT | O_TRUNC, 0644), e = open(se, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(o, 1);
+    dup2(e, 2);
+    execv(argv[0], (char *const *)argv);
+    _exit(127);
+  }
+  for (int i = 0; i < 1500; i++) {
+    FILE *f = fopen(pf, "r");
+    if (f) {
+      int ok = fscanf(f, "%d", port) == 1 && *port > 0;
+      fclose(f);
+      if (ok) return pid;
+    }
+    if (waitpid(pid, NULL, WNOHANG) == pid) return 0;
+    usleep(10000);
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+  return 0;
+}
+
+static int serve_stop(pid_t pid)
+{
+  int st = 0;
+  kill(pid, SIGTERM);
+  waitpid(pid, &st, 0);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static void slurp(const char *name, char *buf, size_t cap)
+{
+  char path[400];
+  snprintf(path, sizeof path, "%s/%s", box.dir, name);
+  FILE *f = fopen(path, "r");
+  size_t n = f ? fread(buf, 1, cap - 1, f) : 0;
+  if (f) fclose(f);
+  buf[n] = 0;
+}
+
+/* The operator token made at the first start is printed on stdout at
+ * --log-level off too (it was only a warn log line: at off the operator
+ * could never learn it), and it works; a second start prints none. */
+static void test_first_token_shown_at_log_level_off(void **st)
+{
+  (void)st;
+  char dir[400];
+  int port = 0;
+  snprintf(dir, sizeof dir, "%s/token-data", box.dir);
+  static const char *const off[] = { "--log-level", "off", NULL };
+  pid_t pid = serve_bg(dir, off, &port);
+  assert_true(pid > 0);
+  slurp("serve.out", out, sizeof out);
+  slurp("serve.err", err, sizeof err);
+  assert_string_equal(err, "");
+  char token[128] = "";
+  const char *p = strstr(out, "new operator API token: imc_op_");
+  if (!p || sscanf(p, "new operator API token: %127s", token) != 1) fail_msg("no token on stdout: %s", out);
+  char hdr[256], body[4096];
+  snprintf(hdr, sizeof hdr, "Authorization: Bearer %s\r\n", token);
+  assert_int_equal(e2e_http(port, "GET", "/operator/v1/customers", hdr, NULL, body, sizeof body), 200);
+  assert_int_equal(e2e_http(port, "GET", "/operator/v1/customers", "Authorization: Bearer imc_op_00\r\n", NULL, body, sizeof body), 401);
+  assert_int_equal(serve_stop(pid), 0);
+  /* at the default level the log says it was printed, without the secret */
+  char dir2[400];
+  snprintf(dir2, sizeof dir2, "%s/token-data2", box.dir);
+  pid = serve_bg(dir2, NULL, &port);
+  assert_true(pid > 0);
+  slurp("serve.out", out, sizeof out);
+  slurp("serve.err", err, sizeof err);
+  assert_non_null(strstr(out, "new operator API token: imc_op_"));
+  assert_non_null(strstr(err, "new operator API token printed on stdout"));
+  assert_null(strstr(err, "imc_op_"));
+  assert_int_equal(serve_stop(pid), 0);
+  /* the token exists now: nothing printed */
+  pid = serve_bg(dir, off, &port);
+  assert_true(pid > 0);
+  slurp("serve.out", out, sizeof out);
+  assert_null(strstr(out, "imc_op_"));
+  assert_int_equal(serve_stop(pid), 0);
+}
+
+/* serve on an address in use fails before it creates anything: no data
+ * directory, database, operator token or access log file (it created the
+ * directory, the database and the token, then failed to listen). */
+static void test_port_in_use_creates_nothing(void **st)
+{
+  (void)st;
+  int lfd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+  socklen_t alen = sizeof a;
+  assert_int_equal(bind(lfd, (struct sockaddr *)&a, sizeof a), 0);
+  assert_int_equal(listen(lfd, 8), 0);
+  assert_int_equal(getsockname(lfd, (struct sockaddr *)&a, &alen), 0);
+  char dir[400], acc[400];
+  snprintf(dir, sizeof dir, "%s/in-use", box.dir);
+  snprintf(acc, sizeof acc, "%s/access.log", box.dir);
+  int rc = run("serve --log-level off --listen 127.0.0.1:%d --data '%s' --access-log '%s'", ntohs(a.sin_port), dir, acc);
+  assert_int_equal(rc, 1);
+  assert_non_null(strstr(err, "address already in use"));
+  assert_string_equal(out, "");
+  assert_false(exists(dir));
+  assert_false(exists(acc));
+  close(lfd);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_repeated_option_refused),
     cmocka_unit_test(test_config_file_line),
     cmocka_unit_test(test_help_lists_accepted_options),
+    cmocka_unit_test(test_first_token_shown_at_log_level_off),
+    cmocka_unit_test(test_port_in_use_creates_nothing),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
