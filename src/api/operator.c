@@ -660,12 +660,16 @@ void op_handle(api_srv_t *srv, net_req_t *req)
   const struct op_route *r = NULL;
   int64_t id = 0;
   char allow[64] = "";
+  /* HEAD is GET without the body (RFC 9110 §9.3.2): the GET route runs, the
+   * net layer sends its status and headers only; it was answered 405 */
+  const char *as = !strcmp(method, "HEAD") ? "GET" : method;
   for (size_t i = 0; i < sizeof routes / sizeof routes[0] && !r; i++) {
     if (!route_matches(&routes[i], path, &id)) continue;
-    if (!strcmp(method, routes[i].method)) r = &routes[i];
+    if (!strcmp(as, routes[i].method)) r = &routes[i];
     else if (!strstr(allow, routes[i].method)) {
       size_t n = strlen(allow);
-      snprintf(allow + n, sizeof allow - n, "%s%s", n ? ", " : "", routes[i].method);
+      snprintf(allow + n, sizeof allow - n, "%s%s%s", n ? ", " : "", routes[i].method,
+               !strcmp(routes[i].method, "GET") ? ", HEAD" : "");
     }
   }
   if (!r && allow[0]) {
@@ -686,7 +690,7 @@ void op_handle(api_srv_t *srv, net_req_t *req)
   o->req = req;
   o->id = id;
   o->run = r->run;
-  if (!strcmp(method, "POST")) {
+  if (!strcmp(r->method, "POST")) {
     size_t len;
     json_error_t jerr;
     char msg[256];
@@ -714,7 +718,7 @@ void op_handle(api_srv_t *srv, net_req_t *req)
   o->job.run = job_run;
   o->job.done = job_done;
   o->job.arg = o;
-  int rc = strcmp(method, "GET") ? store_writer_submit(srv->writer, &o->job) : store_reader_submit(srv->reader, &o->job);
+  int rc = strcmp(r->method, "GET") ? store_writer_submit(srv->writer, &o->job) : store_reader_submit(srv->reader, &o->job);
   if (rc) { json_decref(o->body); free(o); reply_err(req, 503, rc, NULL); return; } /* queue full */
   srv->jobs_in_flight++;
 }

@@ -350,6 +350,76 @@ static void test_port_in_use_creates_nothing(void **st)
   close(lfd);
 }
 
+/* The Content-Length of the first reply in buf (-1 if none). */
+static long content_length(const char *reply)
+{
+  const char *p = strstr(reply, "Content-Length: ");
+  return p ? strtol(p + 16, NULL, 10) : -1;
+}
+
+/* HEAD on a path served by GET answers what GET answers, without the body
+ * (the operator API's GET routes answered 405); pipelined HEAD then GET on
+ * one connection: the HEAD reply carries no body byte, so the GET reply
+ * follows it at once and is whole. */
+static void test_head_like_get(void **st)
+{
+  (void)st;
+  e2e_server_t srv;
+  uint32_t app;
+  char key[80];
+  assert_int_equal(e2e_start(&srv, "china", &app, key, NULL), 0);
+  char *log = e2e_server_log(&srv), token[128] = "";
+  const char *t = strstr(log, "new operator API token: ");
+  assert_non_null(t);
+  assert_int_equal(sscanf(t, "new operator API token: %127s", token), 1);
+  free(log);
+  char auth[200], req[2048];
+  snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", token);
+  static const char *const paths[] = { "/operator/v1/customers", "/operator/v1/apps/1400000001", "/healthz/stages" };
+  for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
+    int fd = e2e_connect(srv.port);
+    assert_true(fd >= 0);
+    int n = snprintf(req, sizeof req, "HEAD %s HTTP/1.1\r\nHost: x\r\n%s\r\nGET %s HTTP/1.1\r\nHost: x\r\n%s\r\n", paths[i],
+                     auth, paths[i], auth);
+    assert_int_equal(e2e_send(fd, req, (size_t)n), 0);
+    size_t got = e2e_recv_all(fd, out, sizeof out, 1500);
+    close(fd);
+    out[got] = 0;
+    if (strncmp(out, "HTTP/1.1 200 OK\r\n", 17)) fail_msg("HEAD %s: %s", paths[i], out);
+    char *end = strstr(out, "\r\n\r\n");
+    assert_non_null(end);
+    long head_len = content_length(out);
+    /* the next bytes are the GET reply's status line, not a body */
+    if (strncmp(end + 4, "HTTP/1.1 200 OK\r\n", 17)) fail_msg("HEAD %s sent a body: %s", paths[i], end + 4);
+    char *get = end + 4, *gend = strstr(get, "\r\n\r\n");
+    assert_non_null(gend);
+    long get_len = content_length(get);
+    assert_true(get_len > 2);
+    assert_int_equal((long)strlen(gend + 4), get_len); /* the whole GET body, nothing after it */
+    assert_true(gend[4] == '{');
+    if (strncmp(paths[i], "/healthz", 8)) assert_int_equal(head_len, get_len); /* healthz's counters move between the two */
+    else assert_true(head_len > 0);
+  }
+  /* a path only POST serves: 405, and Allow names GET with HEAD where GET is allowed */
+  int fd = e2e_connect(srv.port);
+  int n = snprintf(req, sizeof req, "HEAD /operator/v1/apps/1400000001/upgrade HTTP/1.1\r\nHost: x\r\n%s\r\n", auth);
+  assert_int_equal(e2e_send(fd, req, (size_t)n), 0);
+  size_t got = e2e_recv_all(fd, out, sizeof out, 1000);
+  close(fd);
+  out[got] = 0;
+  assert_true(!strncmp(out, "HTTP/1.1 405 ", 13));
+  assert_non_null(strstr(out, "Allow: POST\r\n"));
+  assert_true(strstr(out, "\r\n\r\n")[4] == 0);
+  fd = e2e_connect(srv.port);
+  n = snprintf(req, sizeof req, "DELETE /operator/v1/customers HTTP/1.1\r\nHost: x\r\n%s\r\n", auth);
+  assert_int_equal(e2e_send(fd, req, (size_t)n), 0);
+  got = e2e_recv_all(fd, out, sizeof out, 1000);
+  close(fd);
+  out[got] = 0;
+  assert_non_null(strstr(out, "Allow: GET, HEAD, POST\r\n"));
+  assert_int_equal(e2e_finish(&srv), 0);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -358,6 +428,7 @@ int main(void)
     cmocka_unit_test(test_help_lists_accepted_options),
     cmocka_unit_test(test_first_token_shown_at_log_level_off),
     cmocka_unit_test(test_port_in_use_creates_nothing),
+    cmocka_unit_test(test_head_like_get),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

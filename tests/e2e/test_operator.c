@@ -262,11 +262,11 @@ static void test_wrong_method_is_405_with_allow(void **st)
   char buf[4096];
   raw("DELETE", "/operator/v1/customers", buf, sizeof buf);
   assert_true(!strncmp(buf, "HTTP/1.1 405", 12));
-  assert_non_null(strstr(buf, "Allow: GET, POST\r\n"));
+  assert_non_null(strstr(buf, "Allow: GET, HEAD, POST\r\n")); /* HEAD with GET (RFC 9110 §9.3.2) */
   assert_non_null(strstr(buf, "\"code\":\"METHOD\""));
   raw("POST", "/operator/v1/apps/1400000001", buf, sizeof buf);
   assert_true(!strncmp(buf, "HTTP/1.1 405", 12));
-  assert_non_null(strstr(buf, "Allow: GET\r\n"));
+  assert_non_null(strstr(buf, "Allow: GET, HEAD\r\n"));
   raw("GET", "/operator/v1/customers/1/wallet/topups", buf, sizeof buf);
   assert_true(!strncmp(buf, "HTTP/1.1 405", 12));
   assert_non_null(strstr(buf, "Allow: POST\r\n"));
