@@ -236,8 +236,8 @@ int cli_app_life(int argc, char **argv)
     return finish("app", s, id, now_s, NULL, 0, o.json);
   }
   if (!strcmp(sub, "push-approve")) {
-    if ((rc = tenant_app_set_push_approved(s, id, !strcmp(o.pos[1], "on") ? now_s : 0)))
-      return order_failed("app", s, rc, rc == IMC_E_NOTFOUND ? "no such app" : "");
+    if ((rc = tenant_app_set_push_approved(s, id, !strcmp(o.pos[1], "on") ? now_s : 0, err, sizeof err)))
+      return order_failed("app", s, rc, err);
     return finish("app", s, id, now_s, NULL, 0, o.json);
   }
   /* state: read only (no jobs run), on --at or today */

@@ -244,6 +244,11 @@ int64_t plan_edition_max(bill_scheme_t s, int edition, plan_item_t what);
 /* Rule ids of the edition's limits / features ("§6, P-49"). */
 const char *plan_edition_rule(bill_scheme_t s, int edition, int features);
 
+/* 1 if an edition of the scheme has all-member push on application (the
+ * intl book, §6: on 48 h after the operator's approval), so an approval can
+ * be recorded for its apps; 0 for a book that does not sell it. */
+int plan_push_on_application(bill_scheme_t s);
+
 /* L-3, P-11: days an app has to renew after its edition package expired,
  * before the service stops (the book's "lifecycle"); -1 for a scheme without
  * packages (legacy). */

@@ -328,6 +328,14 @@ static const plan_edition_t *edition(bill_scheme_t s, int e)
   return p && e >= 0 && e < p->neditions ? &p->ed[e] : NULL;
 }
 
+int plan_push_on_application(bill_scheme_t s)
+{
+  const plan_scheme_t *p = plan__scheme(s);
+  for (int e = 0; p && e < p->neditions; e++)
+    if (p->ed[e].value[PLAN_F_ALL_MEMBER_PUSH] == PLAN_FEAT_ON_APPLICATION) return 1;
+  return 0;
+}
+
 int plan_editions(bill_scheme_t s) { const plan_scheme_t *p = plan__scheme(s); return p ? p->neditions : 0; }
 const char *plan_edition_code(bill_scheme_t s, int e) { const plan_edition_t *x = edition(s, e); return x ? x->code : NULL; }
 const char *plan_edition_name_zh(bill_scheme_t s, int e) { const plan_edition_t *x = edition(s, e); return x ? x->name_zh : NULL; }

@@ -146,12 +146,24 @@ int tenant_app_push_approved(store_t *s, uint32_t sdkappid, int64_t *at_s)
   return rc;
 }
 
-int tenant_app_set_push_approved(store_t *s, uint32_t sdkappid, int64_t at_s)
+int tenant_app_set_push_approved(store_t *s, uint32_t sdkappid, int64_t at_s, char *err, size_t errcap)
 {
   store_app_t a;
+  bill_scheme_t sch;
   int rc = store_app_get(s, sdkappid, &a);
-  if (rc) return rc;
-  if (at_s < 0) return IMC_E_INVAL;
+  if (rc) return imc_errf(err, errcap, rc, "%s", rc == IMC_E_NOTFOUND ? "no such app" : imc_strerror(rc));
+  if (at_s < 0) return imc_errf(err, errcap, IMC_E_INVAL, "the approval time is negative");
+  if (bill_scheme_parse(a.scheme, &sch)) return imc_errf(err, errcap, IMC_E_BILL_SCHEME, "app %u has an unknown scheme", sdkappid);
+  if (!plan_push_on_application(sch)) { /* it recorded an approval the s2022 book does not sell */
+    char with[96] = "";
+    size_t n = 0;
+    for (int e = 0; e < plan_editions(sch) && n < sizeof with; e++)
+      if (plan_edition_value(sch, e, PLAN_F_ALL_MEMBER_PUSH) == PLAN_FEAT_ON)
+        n += (size_t)snprintf(with + n, sizeof with - n, "%s%s", n ? ", " : "", plan_edition_code(sch, e));
+    return imc_errf(err, errcap, IMC_E_BILL_ADDON_FORBIDDEN,
+                    "the %s price book sells no all-member push on application (intl Pro, §6): its editions with all-member push: %s",
+                    a.scheme, with[0] ? with : "none");
+  }
   char v[24];
   snprintf(v, sizeof v, "%lld", (long long)at_s);
   return meta_app_set(s, sdkappid, "push_approved_at", at_s ? v : "");

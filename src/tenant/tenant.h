@@ -245,7 +245,11 @@ int tenant_app_set_arrears(store_t *s, uint32_t sdkappid, int arrears, int64_t d
  * gate opens the book's delay (48 h) later (plan_check). tenant_app_state
  * and the registry copy it into plan.push_approved_at_s. */
 int tenant_app_push_approved(store_t *s, uint32_t sdkappid, int64_t *at_s);
-int tenant_app_set_push_approved(store_t *s, uint32_t sdkappid, int64_t at_s);
+/* Set: IMC_E_NOTFOUND (no app), IMC_E_INVAL (at_s < 0), or
+ * IMC_E_BILL_ADDON_FORBIDDEN with a message in err when the app's price book
+ * does not sell all-member push on application (plan_push_on_application:
+ * every book but intl), as a retention add-on its book does not sell. */
+int tenant_app_set_push_approved(store_t *s, uint32_t sdkappid, int64_t at_s, char *err, size_t errcap);
 /* P-17: how many 10,000-member groups an operator added to a customer's
  * quota (a ticket; meta "customer.<id>.big_groups_extra", so the server
  * learns a change through the change log). 0 when never set. Set: extra in

@@ -420,6 +420,34 @@ static void test_head_like_get(void **st)
   assert_int_equal(e2e_finish(&srv), 0);
 }
 
+/* app push-approve records an approval only where the price book sells
+ * all-member push on application (intl Pro, §6); on an s2022 app it was
+ * accepted and recorded (push_approved_at set) though the book does not sell
+ * it: now refused as an add-on the book does not sell (exit 1, nothing recorded). */
+static void test_push_approve_only_where_sold(void **st)
+{
+  (void)st;
+  const char *d = fresh_data("push");
+  assert_int_equal(run("app create --customer 1 --name cn --region china --data '%s'", d), 0);     /* 1400000001, s2022 */
+  assert_int_equal(run("app create --customer 1 --name sg --region singapore --data '%s'", d), 0); /* 1400000002, intl */
+  assert_int_equal(run("app upgrade --sdkappid 1400000001 --edition pro --data '%s'", d), 0);
+  assert_int_equal(run("app push-approve --sdkappid 1400000001 --data '%s'", d), 1);
+  assert_string_equal(err, "imcloud app: the s2022 price book sells no all-member push on application (intl Pro, §6): "
+                           "its editions with all-member push: ultimate\n");
+  assert_string_equal(out, "");
+  /* the same shape as a retention add-on the book does not sell */
+  assert_int_equal(run("addon buy --sdkappid 1400000001 c2c_roaming_months=1 --data '%s'", d), 1);
+  assert_non_null(strstr(err, "the s2022 price book sells no c2c_roaming_months"));
+  assert_int_equal(run("app state --sdkappid 1400000001 --json --data '%s'", d), 0);
+  assert_non_null(strstr(out, "\"push_approved_at\":null"));
+  assert_int_equal(run("app push-approve --sdkappid 1400000001 off --data '%s'", d), 1);
+  /* intl: recorded */
+  assert_int_equal(run("app push-approve --sdkappid 1400000002 --json --data '%s'", d), 0);
+  assert_null(strstr(out, "\"push_approved_at\":null"));
+  assert_int_equal(run("app push-approve --sdkappid 1400000009 --data '%s'", d), 1);
+  assert_string_equal(err, "imcloud app: no such app\n");
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -429,6 +457,7 @@ int main(void)
     cmocka_unit_test(test_first_token_shown_at_log_level_off),
     cmocka_unit_test(test_port_in_use_creates_nothing),
     cmocka_unit_test(test_head_like_get),
+    cmocka_unit_test(test_push_approve_only_where_sold),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

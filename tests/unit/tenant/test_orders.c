@@ -348,7 +348,7 @@ static void test_intl_and_legacy(void **st)
   tenant_lifecycle_t pl = state(app, D(2026, 7, 20));
   plan_verdict_t v;
   assert_int_equal(plan_check(&pl.plan, NOW, PLAN_F_ALL_MEMBER_PUSH, 0, 0, &v), IMC_E_PLAN_PUSH);
-  assert_int_equal(tenant_app_set_push_approved(s, app, NOW), 0);
+  assert_int_equal(tenant_app_set_push_approved(s, app, NOW, err, sizeof err), 0);
   pl = state(app, D(2026, 7, 20));
   assert_int_equal(pl.plan.push_approved_at_s, NOW);
   assert_int_equal(plan_check(&pl.plan, NOW + 48 * 3600 - 1, PLAN_F_ALL_MEMBER_PUSH, 0, 0, &v), IMC_E_PLAN_PUSH);
@@ -411,7 +411,13 @@ static void test_registry_plans(void **st)
    * push approval comes along */
   uint32_t intl = new_app("singapore", NULL), idle = new_app("china", NULL);
   assert_int_equal(tenant_app_upgrade(s, intl, "pro", D(2026, 6, 1), NULL, NOW, &o, &replayed, err, sizeof err), 0);
-  assert_int_equal(tenant_app_set_push_approved(s, intl, NOW), 0);
+  assert_int_equal(tenant_app_set_push_approved(s, intl, NOW, err, sizeof err), 0);
+  /* the s2022 book sells no push on application (ultimate has it outright): refused, nothing recorded */
+  assert_int_equal(tenant_app_set_push_approved(s, idle, NOW, err, sizeof err), IMC_E_BILL_ADDON_FORBIDDEN);
+  assert_string_equal(err, "the s2022 price book sells no all-member push on application (intl Pro, §6): its editions with all-member push: ultimate");
+  int64_t at = -1;
+  assert_int_equal(tenant_app_push_approved(s, idle, &at), 0);
+  assert_int_equal(at, 0);
   assert_int_equal(tenant_registry_load(s, &r), 0);
   assert_int_equal(tenant_registry_refresh_plans(r, s, D(2026, 6, 20)), 0);
   assert_int_equal(tenant_registry_app(r, app)->lc_state, TENANT_LC_ACTIVE);
