@@ -142,6 +142,10 @@ typedef struct bill_order {
   char value_name[16];  /* add-on named value (av_call=basic) or "" */
   int64_t start_day;    /* day index (util/date.h) of T */
   int32_t periods;      /* >= 1 */
+  int64_t end_day;      /* 0: runs its periods (then its grace days); else the last day it
+                         * is in force, before the end of its periods: a postpaid package
+                         * replaced by the app's next package order (P-51), no grace days;
+                         * before start_day when replaced on its first day */
 } bill_order_t;
 
 /* Day index of the first day of period k of an order starting on start_day:

@@ -8,7 +8,9 @@
  *     the free edition (L-1); its free quotas and limits apply to the whole
  *     month (decision billing-edition-changes);
  *  2. prepaid lines: one per order whose period k starts inside the month
- *     (L-2: T to T-1, so a period is charged in the month it starts);
+ *     (L-2: T to T-1, so a period is charged in the month it starts); of
+ *     the postpaid packages (intl, P-51) one, the highest edition's; an
+ *     order replaced early (end_day) holds no day and no period after it;
  *  3. postpaid lines: one per book item with a non-zero quantity, through the
  *     formula table below;
  *  4. hard-limit breaks of the bill edition (users, groups, capped quotas);
@@ -27,8 +29,8 @@ typedef struct ctx {
   const bill_input_t *in;
   bill_t *out;
   int64_t first_day, last_day;
-  int64_t call_included;   /* minutes of av_call packages in force this month */
-  int call_package;        /* an av_call package is in force */
+  int64_t call_included;   /* minutes of the av_call periods starting this month */
+  int call_package;        /* an av_call package is in force on a day of the month */
   char *err;
   size_t errcap;
 } ctx_t;
@@ -64,31 +66,43 @@ static int64_t month_index_of_day(int64_t day)
   return (int64_t)y * 12 + (m - 1);
 }
 
+/* First day after the order: the end of its periods, or the day after its
+ * end_day when it was replaced earlier. */
+static int64_t order_end(const bill_order_t *o)
+{
+  int64_t end = bill_period_start(o->start_day, o->periods);
+  return o->end_day && o->end_day + 1 < end ? o->end_day + 1 : end;
+}
+
 /* Period k of the order that starts inside the bill month, or -1. Period k
- * always starts in month(T) + k because the day is clamped, not carried. */
+ * always starts in month(T) + k because the day is clamped, not carried; a
+ * period starting after a replaced order's end_day does not exist. */
 static int32_t period_starting_in(const ctx_t *c, const bill_order_t *o)
 {
   int64_t k = month_index_of_day(c->first_day) - month_index_of_day(o->start_day);
-  return k >= 0 && k < o->periods ? (int32_t)k : -1;
+  if (k < 0 || k >= o->periods) return -1;
+  return bill_period_start(o->start_day, (int32_t)k) < order_end(o) ? (int32_t)k : -1;
 }
 
 static int order_covers(const bill_order_t *o, int64_t day)
 {
-  return day >= o->start_day && day < bill_period_start(o->start_day, o->periods);
+  return day >= o->start_day && day < order_end(o);
 }
 
 static int order_overlaps(const ctx_t *c, const bill_order_t *o)
 {
-  return o->start_day <= c->last_day && bill_period_start(o->start_day, o->periods) > c->first_day;
+  return o->start_day <= c->last_day && order_end(o) > c->first_day;
 }
 
 /* A package held on a day of the month, or whose grace days (the book's
  * lifecycle.grace_days after its last period, L-3, P-11) fall in it: the
  * app is still on that edition, lapsed, not back on the free one (P-44: an
- * s2022 app cannot return to trial; decision billing-edition-changes). */
+ * s2022 app cannot return to trial; decision billing-edition-changes). A
+ * replaced package (end_day) has no grace days: the next one follows it. */
 static int package_in_month(const ctx_t *c, const bill_order_t *o)
 {
-  return o->start_day <= c->last_day && bill_period_start(o->start_day, o->periods) + c->b->grace_days > c->first_day;
+  int64_t grace = o->end_day ? 0 : c->b->grace_days;
+  return o->start_day <= c->last_day && order_end(o) > o->start_day && order_end(o) + grace > c->first_day;
 }
 
 /* Edition held on `day`: the highest-ranked package covering it, else free. */
@@ -187,6 +201,7 @@ static int prepaid_package(ctx_t *c, const bill_order_t *o, int32_t k)
   bill_line_t *l = line_add(c, "package", ed->package_kind, ed->name_zh, ed->name_en, "月", "month", ed->package_rule);
   if (!l) return too_many_lines(c);
   int64_t ps = bill_period_start(o->start_day, k), pe = bill_period_start(o->start_day, k + 1) - 1;
+  if (pe >= order_end(o)) pe = order_end(o) - 1; /* replaced on its last day in force */
   int y1, m1, d1, y2, m2, d2;
   imc_civil_from_days(ps, &y1, &m1, &d1);
   imc_civil_from_days(pe, &y2, &m2, &d2);
@@ -252,17 +267,23 @@ int bill_order_price(const bill_book_t *b, const bill_order_t *o, int held, int6
   return 0;
 }
 
-/* av_call packages in force on any day of the month give their minutes. */
+/* P-46, decision billing-call-minutes: a period's minutes count in the month
+ * the period starts, as its fee is charged (L-2), so a period that spans two
+ * months gives its minutes once. An av_call package in force on any day of
+ * the month lets the month's minutes be billed (beyond the pool); without one
+ * they are not billable (a quote refuses them, a bill lists a break). */
 static int call_packages(ctx_t *c)
 {
   const book_addon_t *a = &c->b->addons[BILL_ADDON_AV_CALL];
   for (int i = 0; i < c->in->norders; i++) {
     const bill_order_t *o = &c->in->orders[i];
     if (!o->is_addon || o->addon != BILL_ADDON_AV_CALL || !order_overlaps(c, o) || !a->present) continue;
-    int64_t day = o->start_day > c->first_day ? o->start_day : c->first_day;
+    int32_t k = period_starting_in(c, o);
+    int64_t day = k >= 0 ? bill_period_start(o->start_day, k) : c->first_day;
     const book_offer_t *of = find_offer(a, edition_at(c, day), o);
     if (!of) continue; /* reported by prepaid_addon when its period starts here */
     c->call_package = 1;
+    if (k < 0) continue; /* its minutes counted in the month the period started */
     if (__builtin_add_overflow(c->call_included, of->included_minutes, &c->call_included))
       return failf(c, IMC_E_BILL_USAGE, "call minutes overflow");
   }
@@ -364,6 +385,7 @@ static int f_tier_by_edition(ctx_t *c, const book_item_t *it)
 static int f_call_minutes(ctx_t *c, const book_item_t *it)
 {
   const bill_usage_t *u = c->in->usage;
+  if (!c->call_package) return 0; /* not billable: a limit break (limit_breaks) */
   int64_t pool = c->call_included;
   for (int i = 0; i < it->nkinds; i++) {
     const book_call_kind_t *k = &it->kinds[i];
@@ -508,6 +530,13 @@ static void limit_breaks(ctx_t *c)
     imc_fmt_group(ed->lim_groups, b, sizeof b);
     add_break(c, "peak groups %s exceed %s's %s groups", a, ed->code, b);
   }
+  /* P-46: call minutes need an av_call package in force (a quote refuses them) */
+  int64_t mins = 0;
+  for (int i = 0; i < BILL_CALL_KINDS; i++) mins += u->call_minutes[i]; /* each <= 10^12 */
+  if (mins && !c->call_package) {
+    imc_fmt_group(mins, a, sizeof a);
+    add_break(c, "call minutes %s without an av_call package in force (P-46): not billed", a);
+  }
 }
 
 /* ---- entry -------------------------------------------------------------------- */
@@ -538,14 +567,23 @@ int bill_compute(const bill_book_t *b, const bill_input_t *in, bill_t *out, char
     const bill_order_t *o = &in->orders[i];
     if (!o->is_addon && package_in_month(&c, o) && o->edition > out->edition) out->edition = o->edition;
   }
-  /* 2. prepaid: periods starting this month */
+  /* 2. prepaid: periods starting this month; of the postpaid packages (intl,
+   * P-51) one fee a month, the highest edition's among the periods starting
+   * in it (decision billing-edition-changes) */
+  const bill_order_t *monthly = NULL;
+  int32_t monthly_k = -1;
   for (int i = 0; i < in->norders; i++) {
     const bill_order_t *o = &in->orders[i];
     int32_t k = period_starting_in(&c, o);
     if (k < 0) continue;
+    if (!o->is_addon && b->editions[o->edition].package_kind == BILL_POSTPAID) {
+      if (!monthly || o->edition > monthly->edition) { monthly = o; monthly_k = k; }
+      continue;
+    }
     rc = o->is_addon ? prepaid_addon(&c, o, k) : prepaid_package(&c, o, k);
     if (rc) return rc;
   }
+  if (monthly && (rc = prepaid_package(&c, monthly, monthly_k))) return rc;
   if ((rc = call_packages(&c))) return rc;
   if (in->strict && (rc = strict_check(&c))) return rc;
   /* 3. postpaid items */

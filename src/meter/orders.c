@@ -9,9 +9,10 @@
  * 0..max, and one single-period order each otherwise. A postpaid package
  * (intl, P-51) runs until the app's next package order: it gets the periods
  * that reach the end of the usage month or that next order, whichever is
- * first. Retention add-ons (tenant/retention.c) are not orders to the
- * billing library: they are priced as the usage month's c2c_roaming_months /
- * history_days (meter__usage_retention). */
+ * first, and ends there (bill_order_t.end_day: the bill neither charges nor
+ * holds it after the next order). Retention add-ons (tenant/retention.c) are
+ * not orders to the billing library: they are priced as the usage month's
+ * c2c_roaming_months / history_days (meter__usage_retention). */
 #include "billing/billing.h"
 #include "meter/meter.h"
 #include "meter/meter_int.h"
@@ -39,16 +40,25 @@ static int same_group(const store_order_t *a, const store_order_t *b)
          !strcmp(a->value_name, b->value_name) && a->anchor_day == b->anchor_day && !strcmp(a->pay, b->pay);
 }
 
-/* Last day a postpaid package row runs: until the next package order. */
-static int64_t postpaid_end(const store_order_t *v, int n, int i)
+/* The day before the app's next package order after row i (before its own
+ * start when replaced on its first day), or -1 when none follows: a
+ * postpaid package runs until then (P-51). */
+static int64_t replaced_on(const store_order_t *v, int n, int i)
 {
-  int64_t end = v[i].end_day;
+  int64_t end = -1;
   for (int j = 0; j < n; j++) {
     if (j == i || strcmp(v[j].kind, "package")) continue;
     int later = v[j].start_day > v[i].start_day || (v[j].start_day == v[i].start_day && v[j].id > v[i].id);
-    if (later && v[j].start_day - 1 < end) end = v[j].start_day - 1;
+    if (later && (end < 0 || v[j].start_day - 1 < end)) end = v[j].start_day - 1;
   }
   return end;
+}
+
+/* Last day a postpaid package row runs: until the next package order. */
+static int64_t postpaid_end(const store_order_t *v, int n, int i)
+{
+  int64_t r = replaced_on(v, n, i);
+  return r >= 0 && r < v[i].end_day ? r : v[i].end_day;
 }
 
 static int to_bill(const bill_book_t *b, const store_order_t *o, int64_t start, int32_t periods, bill_order_t *out,
@@ -122,6 +132,10 @@ int meter_orders_tenant(void *ud, store_t *s, const store_app_t *app, int32_t mo
       }
       if (*n >= cap) { rc = imc_errf(err, errcap, IMC_E_BILL_USAGE, "app %u has more than %d orders touching %04d-%02d", app->sdkappid, cap, y, m); break; }
       if ((rc = to_bill(b, &v[j], start, periods, &orders[*n], err, errcap))) break;
+      if (!strcmp(v[j].pay, "postpaid") && !strcmp(v[j].kind, "package")) {
+        int64_t r = replaced_on(v, nv, j); /* its period ends there, for the fee and the edition */
+        if (r >= 0) orders[*n].end_day = r < start ? start - 1 : r;
+      }
       (*n)++;
       if (contiguous) { for (int k = j; k < nv; k++) if (same_group(o, &v[k])) done[k] = 1; }
     }
