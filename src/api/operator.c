@@ -270,7 +270,7 @@ static int app_call_minutes(op_req_t *o, store_t *s)
                                : IMC_E_NOTFOUND;
   if (rc == IMC_E_NOTFOUND) return fail(o, 404, rc, "no such app");
   if (rc == IMC_E_INVAL || rc == IMC_E_METER_LATE) return fail(o, 400, rc, err);
-  if (rc == IMC_E_EXISTS) return fail(o, 409, rc, err);
+  if (rc == IMC_E_EXISTS || rc == IMC_E_METER_NO_CALL_PACKAGE) return fail(o, 409, rc, err);
   if (rc) return rc;
   char ds[16];
   snprintf(ds, sizeof ds, "%04d-%02d-%02d", day / 10000, day / 100 % 100, day % 100);

@@ -5,6 +5,7 @@
  * transaction. */
 #include "billing/billing.h"
 #include "meter/meter.h"
+#include "meter/meter_int.h"
 #include "store/store.h"
 #include "util/date.h"
 #include "util/err.h"
@@ -98,6 +99,15 @@ int meter_import(store_t *s, uint32_t app, int32_t yyyymm, const char *source, c
   if (!rc) rc = collect(root, yyyymm, &u, rows, &n, err, cap);
   json_decref(root);
   if (rc) return rc;
+  int64_t mins = 0;
+  for (int i = 0; i < BILL_CALL_KINDS; i++) mins |= u.call_minutes[i];
+  if (mins) { /* P-46: only a month with an av_call package in force has billable minutes */
+    int64_t first = imc_days_from_civil(yyyymm / 100, yyyymm % 100, 1);
+    char in[32];
+    snprintf(in, sizeof in, "in %04d-%02d", yyyymm / 100, yyyymm % 100);
+    if ((rc = meter__call_package_in(s, app, first, first + imc_days_in_month(yyyymm / 100, yyyymm % 100) - 1, in, err, cap)))
+      return rc;
+  }
   if ((rc = store_exec(s, "BEGIN IMMEDIATE"))) return imc_errf(err, cap, rc, "the database is busy");
   rc = store_usage_import_doc(s, app, yyyymm, source, text, now_s, doc_id);
   for (int i = 0; !rc && i < n; i++) rc = store_usage_import_put(s, app, rows[i].day, rows[i].metric, rows[i].value, *doc_id);

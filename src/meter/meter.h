@@ -263,7 +263,9 @@ int64_t meter_mbps(int64_t bps);
  * figure, in one transaction. A figure imported again for the same day
  * replaces the earlier import. err gets a one-line reason.
  * 0, IMC_E_NOTFOUND (no such app), IMC_E_BILL_USAGE (invalid document),
- * IMC_E_IO / IMC_E_BUSY. *doc_id = the stored document's id. */
+ * IMC_E_METER_NO_CALL_PACKAGE (call minutes for a month in which no av_call
+ * add-on is in force on any day, P-46), IMC_E_IO / IMC_E_BUSY. *doc_id =
+ * the stored document's id. */
 int meter_import(struct store *s, uint32_t app, int32_t yyyymm, const char *source, const char *text, size_t len,
                  int64_t now_s, int64_t *doc_id, char *err, size_t errcap);
 
@@ -283,8 +285,9 @@ int meter_appinfo(struct store *s, uint32_t app, int64_t now_s, int default_tz, 
  * the app's zone. A replay with the same values changes nothing
  * (*replayed = 1). *day_out = yyyymmdd. Errors with a reason in err:
  * IMC_E_INVAL (kind, minutes 1..10^9, event id, date), IMC_E_NOTFOUND (app),
- * IMC_E_METER_LATE (a future day or more than 35 days back), IMC_E_EXISTS
- * (the id was used with other values), storage errors. */
+ * IMC_E_METER_LATE (a future day or more than 35 days back),
+ * IMC_E_METER_NO_CALL_PACKAGE (no av_call add-on in force that day, P-46),
+ * IMC_E_EXISTS (the id was used with other values), storage errors. */
 int meter_record_minutes(struct store *s, uint32_t app, const char *kind, int64_t minutes, const char *event_id,
                          const char *date, int64_t now_s, int default_tz, int32_t *day_out, int *replayed,
                          char *err, size_t errcap);

@@ -59,4 +59,12 @@ int meter__usage_retention(struct store *s, const struct store_app *app, int32_t
 int meter__bill_settle_new(struct store *s, struct store_bill *b, int64_t now_s);
 
 
+/* P-46 (minutes.c): 0 when an av_call add-on order of app is in force on a
+ * day of first_day..last_day (day indexes), else IMC_E_METER_NO_CALL_PACKAGE
+ * with a one-line reason in err naming `what` (the day or month asked);
+ * storage errors. Call minutes are recorded only then, as a quote and a
+ * bill price them only then (decision billing-call-minutes). */
+int meter__call_package_in(struct store *s, uint32_t app, int64_t first_day, int64_t last_day, const char *what,
+                           char *err, size_t errcap);
+
 #endif

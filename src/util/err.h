@@ -203,6 +203,7 @@
   X(CLOCK_BACKWARDS,      0,     "the clock never moves backwards")             \
   /* metering (docs/metering.md) */                                             \
   X(METER_LATE,           0,     "usage event older than the 35-day late window") \
+  X(METER_NO_CALL_PACKAGE, 0,    "call minutes need an av_call package in force (P-46)") \
   /* end */
 
 typedef enum {

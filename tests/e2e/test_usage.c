@@ -132,14 +132,32 @@ static void test_record_minutes_once(void **st)
   struct tm tm;
   gmtime_r(&now, &tm);
   strftime(month, sizeof month, "%Y-%m", &tm);
-  assert_int_equal(e2e_cli(&srv, out, sizeof out, "usage record-minutes --sdkappid %u --kind video_hd --minutes 25 --event-id call-9 --json", app), 0);
+  /* P-46: minutes need an av_call package in force on their day (the app is on trial) */
+  assert_int_equal(e2e_cli(&srv, out, sizeof out, "usage record-minutes --sdkappid %u --kind video_hd --minutes 25 --event-id call-9 --json", app), 1);
+  char *log = e2e_server_log(&srv);
+  assert_non_null(strstr(log, "no av_call package in force on "));
+  free(log);
+  /* a second app of the same customer with pro and av_call bought on the real day (the CLI's clock;
+   * the first app gets its package on the server's test-clock day in test_operator_usage) */
+  assert_int_equal(e2e_cli(&srv, out, sizeof out, "app create --customer 1 --name minutes --region china --json"), 0);
+  json_t *a = json_loads(out, 0, NULL);
+  assert_non_null(a);
+  uint32_t app2 = (uint32_t)json_integer_value(json_object_get(a, "sdkappid"));
+  json_decref(a);
+  assert_int_equal(e2e_cli(&srv, out, sizeof out, "wallet topup --customer 1 --amount-fen 400000 --reference minutes"), 0);
+  assert_int_equal(e2e_cli(&srv, out, sizeof out, "app upgrade --sdkappid %u --edition pro", app2), 0);
+  assert_int_equal(e2e_cli(&srv, out, sizeof out, "addon buy --sdkappid %u av_call=basic", app2), 0);
+  assert_int_equal(e2e_cli(&srv, out, sizeof out, "usage record-minutes --sdkappid %u --kind video_hd --minutes 25 --event-id call-9 --json", app2), 0);
   assert_non_null(strstr(out, "\"replayed\":false"));
-  assert_int_equal(e2e_cli(&srv, out, sizeof out, "usage record-minutes --sdkappid %u --kind video_hd --minutes 25 --event-id call-9 --json", app), 0);
+  assert_int_equal(e2e_cli(&srv, out, sizeof out, "usage record-minutes --sdkappid %u --kind video_hd --minutes 25 --event-id call-9 --json", app2), 0);
   assert_non_null(strstr(out, "\"replayed\":true"));
-  assert_int_equal(e2e_cli(&srv, out, sizeof out, "usage record-minutes --sdkappid %u --kind video_hd --minutes 26 --event-id call-9", app), 1);
-  assert_int_equal(e2e_cli(&srv, out, sizeof out, "usage record-minutes --sdkappid %u --kind smell --minutes 1 --event-id x", app), 1); /* a bad value */
-  assert_int_equal(e2e_cli(&srv, out, sizeof out, "usage record-minutes --sdkappid %u --kind audio --minutes 1 --event-id old --date 2020-01-01", app), 1);
-  json_t *o = usage_json(month);
+  assert_int_equal(e2e_cli(&srv, out, sizeof out, "usage record-minutes --sdkappid %u --kind video_hd --minutes 26 --event-id call-9", app2), 1);
+  assert_int_equal(e2e_cli(&srv, out, sizeof out, "usage record-minutes --sdkappid %u --kind smell --minutes 1 --event-id x", app2), 1); /* a bad value */
+  assert_int_equal(e2e_cli(&srv, out, sizeof out, "usage record-minutes --sdkappid %u --kind audio --minutes 1 --event-id old --date 2020-01-01", app2), 1);
+  static char big[1 << 16];
+  assert_int_equal(e2e_cli(&srv, big, sizeof big, "usage --sdkappid %u --month %s --json", app2, month), 0);
+  json_t *o = json_loads(big, 0, NULL);
+  assert_non_null(o);
   assert_int_equal(json_integer_value(json_object_get(json_object_get(o, "call_minutes"), "video_hd")), 25);
   assert_int_equal(json_integer_value(json_object_get(json_object_get(json_array_get(json_object_get(o, "days"), (size_t)tm.tm_mday - 1),
                                                                       "call_minutes"), "video_hd")), 25);
@@ -202,9 +220,18 @@ static void test_operator_usage(void **st)
   assert_int_equal(e2e_http(srv.port, "GET", target, hdr, NULL, body, sizeof body), 400);
   assert_int_equal(e2e_http(srv.port, "GET", "/operator/v1/apps/7/usage?month=2026-11", hdr, NULL, body, sizeof body), 404);
   assert_int_equal(e2e_http(srv.port, "GET", target, NULL, NULL, body, sizeof body), 401);
-  /* call minutes through the API: counted once, on the test clock's day (30 Nov) */
+  /* call minutes through the API: counted once, on the test clock's day (30 Nov), once an
+   * av_call package is in force that day (P-46: 409 before; the CLI's orders are on the real day) */
   snprintf(target, sizeof target, "/operator/v1/apps/%u/call-minutes", app);
   static const char rec[] = "{\"kind\":\"audio\",\"minutes\":12,\"event_id\":\"api-call-1\"}";
+  assert_int_equal(e2e_http(srv.port, "POST", target, hdr, rec, body, sizeof body), 409);
+  assert_non_null(strstr(body, "METER_NO_CALL_PACKAGE"));
+  assert_non_null(strstr(body, "no av_call package in force on 2026-11-30"));
+  char t2[128];
+  snprintf(t2, sizeof t2, "/operator/v1/apps/%u/upgrade", app);
+  assert_int_equal(e2e_http(srv.port, "POST", t2, hdr, "{\"edition\":\"pro\"}", body, sizeof body), 201);
+  snprintf(t2, sizeof t2, "/operator/v1/apps/%u/addons", app);
+  assert_int_equal(e2e_http(srv.port, "POST", t2, hdr, "{\"addon\":\"av_call\",\"value\":\"basic\"}", body, sizeof body), 201);
   assert_int_equal(e2e_http(srv.port, "POST", target, hdr, rec, body, sizeof body), 201);
   assert_non_null(strstr(body, "\"date\":\"2026-11-30\""));
   assert_int_equal(e2e_http(srv.port, "POST", target, hdr, rec, body, sizeof body), 200);

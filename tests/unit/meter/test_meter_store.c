@@ -226,6 +226,17 @@ static void test_import(void **st)
   for (uint32_t u = 1; u <= 30; u++) assert_int_equal(store_usage_login(s, app, 20261002, u), 0);
   int rep;
   assert_int_equal(store_usage_event(s, app, "c1", 20261003, "call_audio", 7, 1, &rep), 0);
+  /* P-46: call minutes for a month without an av_call package in force are refused, nothing stored */
+  assert_int_equal(meter_import(s, app, 0, "oct.json", doc, strlen(doc), 5, &id, err, sizeof err), IMC_E_METER_NO_CALL_PACKAGE);
+  assert_non_null(strstr(err, "no av_call package in force in 2026-10"));
+  store_order_t o = { .sdkappid = app, .at_s = 1, .kind = "addon", .item = "av_call", .value_name = "basic",
+                      .anchor_day = imc_days_from_civil(2026, 9, 20), .start_day = imc_days_from_civil(2026, 9, 20),
+                      .end_day = imc_days_from_civil(2026, 10, 19), .book = "s2022", .pay = "prepaid" };
+  store_app_t a;
+  int64_t oid;
+  assert_int_equal(store_app_get(s, app, &a), 0);
+  o.customer_id = a.customer_id;
+  assert_int_equal(store_order_insert(s, &o, &oid), 0);
   assert_int_equal(meter_import(s, app, 0, "oct.json", doc, strlen(doc), 5, &id, err, sizeof err), 0);
   meter_report_t r;
   assert_int_equal(meter_report(s, app, 202610, TZ, &r), 0);
