@@ -397,7 +397,10 @@ static int f_call_minutes(ctx_t *c, const book_item_t *it)
     if (!excess) continue;
     bill_line_t *l = line_add(c, it->code, BILL_POSTPAID, k->name_zh, k->name_en, it->unit_zh, it->unit_en, it->rule);
     if (!l) return too_many_lines(c);
-    snprintf(l->detail, sizeof l->detail, "%s: %lld of %lld min beyond the package", k->kind, (long long)excess, (long long)mins);
+    char es[32], ms[32];
+    imc_fmt_group(excess, es, sizeof es);
+    imc_fmt_group(mins, ms, sizeof ms);
+    snprintf(l->detail, sizeof l->detail, "%s: %s of %s min beyond the package", k->kind, es, ms);
     int rc = line_price(c, l, excess, k->fen_per_1000, 1000);
     if (rc) return rc;
   }

@@ -112,8 +112,14 @@ static void line_cells(const bill_line_t *l, char *item, size_t icap, char *qty,
                        char *amt, size_t acap)
 {
   snprintf(item, icap, "%s / %s", l->name_zh, l->name_en);
-  snprintf(qty, qcap, "%lld", (long long)l->quantity);
-  snprintf(unit, ucap, "%s / %s", l->unit_zh, l->unit_en);
+  if (l->per > 1) { /* a per-1,000-minute rate (the only per > 1): the quantity is minutes, the
+                     * rate's block is named on the price row ("7.00 元 per 1,000 min") */
+    imc_fmt_group(l->quantity, qty, qcap);
+    snprintf(unit, ucap, "分钟 / min");
+  } else {
+    snprintf(qty, qcap, "%lld", (long long)l->quantity);
+    snprintf(unit, ucap, "%s / %s", l->unit_zh, l->unit_en);
+  }
   bill_fen_format(l->amount_fen, amt, acap);
 }
 

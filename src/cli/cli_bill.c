@@ -10,6 +10,7 @@
 #include "util/clock.h"
 #include "util/date.h"
 #include "util/err.h"
+#include "util/num.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -50,11 +51,20 @@ static void print_text(json_t *o)
   size_t i;
   json_t *l;
   json_array_foreach(json_object_get(o, "lines"), i, l) {
-    char amt[32];
+    char amt[32], qty[32], rate[96] = "";
     bill_fen_format(json_integer_value(json_object_get(l, "amount_fen")), amt, sizeof amt);
-    printf("  %-9s %-44s %14lld %-10s %14s 元  %s\n", json_string_value(json_object_get(l, "kind")),
-           json_string_value(json_object_get(l, "name_en")), (long long)json_integer_value(json_object_get(l, "quantity")),
-           json_string_value(json_object_get(l, "unit")), amt, json_string_value(json_object_get(l, "rule")));
+    json_int_t per = json_integer_value(json_object_get(l, "per"));
+    const char *unit = json_string_value(json_object_get(l, "unit"));
+    snprintf(qty, sizeof qty, "%lld", (long long)json_integer_value(json_object_get(l, "quantity")));
+    if (per > 1) { /* a per-1,000-minute rate: the quantity is minutes; the rate says its block */
+      char up[32];
+      imc_fmt_group(json_integer_value(json_object_get(l, "quantity")), qty, sizeof qty);
+      bill_fen_format(json_integer_value(json_object_get(l, "unit_price_fen")), up, sizeof up);
+      snprintf(rate, sizeof rate, "  (%s 元 per %s)", up, unit);
+      unit = "min";
+    }
+    printf("  %-9s %-44s %14s %-10s %14s 元  %s%s\n", json_string_value(json_object_get(l, "kind")),
+           json_string_value(json_object_get(l, "name_en")), qty, unit, amt, json_string_value(json_object_get(l, "rule")), rate);
   }
   printf("  total %s 元\n", total);
   json_t *c;

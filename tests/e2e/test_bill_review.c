@@ -5,7 +5,8 @@
  *    200,000 audio minutes imported for January: the January bill's call
  *    overage equals `imcloud quote --addon av_call=basic` for that usage
  *    (90,000 min x 7 元/1,000 = 630 元), the December period's minutes not
- *    counted again;
+ *    counted again; the text bill prints the minutes (90,000 分钟 / min)
+ *    and the rate per 1,000 min apart;
  *  - P-46: call minutes on a trial app are refused by the operator API (409
  *    METER_NO_CALL_PACKAGE) and by `usage import`, as the quote refuses them;
  *  - P-51: intl Standard 2027-01-10, Pro 01-11, Standard 01-12: January
@@ -174,6 +175,20 @@ static void test_call_period_counts_once(void **st)
   assert_int_equal(jint(b, "postpaid_fen"), jint(q, "postpaid_fen"));
   json_decref(b);
   json_decref(q);
+  /* the text bill: the minutes beyond the package and the per-1,000 rate, not "90,000 x 1,000 min" */
+  static char out2[1 << 14];
+  assert_int_equal(e2e_cli(&srv, out2, sizeof out2, "bill --sdkappid %u --month 2027-01", app), 0);
+  const char *row = strstr(out2, "Audio ");
+  assert_non_null(row);
+  assert_non_null(strstr(row, " 90,000 min "));
+  assert_non_null(strstr(row, "(7.00 元 per 1,000 min)"));
+  /* the quote's text table: the same */
+  assert_int_equal(e2e_cli(&srv, out2, sizeof out2,
+                           "quote --scheme s2022 --edition pro --addon av_call=basic --bill-month 2027-01 --call-minutes audio=200000"), 0);
+  assert_non_null(strstr(out2, "90,000  分钟 / min"));
+  assert_non_null(strstr(out2, "7.00 元 per 1,000 min"));
+  assert_non_null(strstr(out2, "audio: 90,000 of 200,000 min beyond the"));
+  assert_null(strstr(out2, "千分钟"));
 }
 
 static void test_trial_minutes_refused(void **st)

@@ -117,8 +117,9 @@ static void test_columns_align_by_display_width(void **st)
     json_t *l;
     json_array_foreach(lines, k, l) {
       char unit[256], row[1024];
-      snprintf(unit, sizeof unit, "%s / %s", json_string_value(json_object_get(l, "unit_zh")),
-               json_string_value(json_object_get(l, "unit")));
+      if (json_integer_value(json_object_get(l, "per")) > 1) snprintf(unit, sizeof unit, "分钟 / min"); /* minutes, rate per 1,000 */
+      else snprintf(unit, sizeof unit, "%s / %s", json_string_value(json_object_get(l, "unit_zh")),
+                    json_string_value(json_object_get(l, "unit")));
       const char *e = strchr(p, '\n');
       assert_non_null(e);
       memcpy(row, p, (size_t)(e - p));
