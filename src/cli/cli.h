@@ -55,6 +55,11 @@ struct store;
  * nothing is created). Prints "no imcloud data in DIR — use --data DIR" or
  * the open error and returns CLI_EXIT_FAIL; 0 on success. */
 int cli_store_open(const char *verb, const char *data, struct store **out);
+/* The billing zone (seconds east of UTC) the server stored in the data
+ * directory last opened by cli_store_open (`serve --billing-tz-offset-s`,
+ * meter_zone_default), else UTC+8: what the CLI dates, prices and records
+ * in, as the server does. */
+int cli_billing_tz(void);
 /* Open the store, creating the directory and the database if needed (only
  * the commands that make the first data: serve, customer create). */
 int cli_store_create(const char *verb, const char *data, struct store **out);

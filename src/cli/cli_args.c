@@ -1,7 +1,9 @@
 /* cli_args.c — the table-driven option parser of cli.h, the exit-status
  * convention, and the data-directory openers every subcommand shares. */
 #include "cli/cli.h"
+#include "meter/meter.h"
 #include "store/store.h"
+#include "util/date.h"
 #include "util/err.h"
 #include "util/num.h"
 
@@ -106,6 +108,10 @@ int cli_parse(int argc, char **argv, const cli_opt_t *opts, const char *usage,
   return 0;
 }
 
+/* The server's billing zone as stored in the data directory (M-1), read by
+ * cli_store_open; UTC+8 until then or when no server has opened it. */
+static int billing_tz = IMC_TZ_CHINA_S;
+
 int cli_store_open(const char *verb, const char *data, store_t **out)
 {
   char path[4096];
@@ -117,13 +123,28 @@ int cli_store_open(const char *verb, const char *data, store_t **out)
   }
   int rc = store_open(data, out);
   if (rc) { cli_err(verb, "cannot open the database in %s: %s", data, imc_strerror(rc)); return CLI_EXIT_FAIL; }
+  if ((rc = meter_zone_default(*out, IMC_TZ_CHINA_S, &billing_tz))) {
+    cli_err(verb, "the stored billing zone (meta %s): %s", METER_ZONE_KEY, imc_strerror(rc));
+    store_close(*out);
+    *out = NULL;
+    return CLI_EXIT_FAIL;
+  }
   return 0;
 }
+
+int cli_billing_tz(void) { return billing_tz; }
 
 int cli_store_create(const char *verb, const char *data, store_t **out)
 {
   if (mkdir(data, 0700) && errno != EEXIST) { cli_err(verb, "cannot create data directory %s: %s", data, strerror(errno)); return CLI_EXIT_FAIL; }
   int rc = store_open(data, out);
   if (rc) { cli_err(verb, "cannot open the database in %s: %s", data, imc_strerror(rc)); return CLI_EXIT_FAIL; }
+  if ((rc = meter_zone_default(*out, IMC_TZ_CHINA_S, &billing_tz))) {
+    cli_err(verb, "the stored billing zone (meta %s): %s", METER_ZONE_KEY, imc_strerror(rc));
+    store_close(*out);
+    *out = NULL;
+    return CLI_EXIT_FAIL;
+  }
   return 0;
 }
+

@@ -32,7 +32,7 @@ static const char usage[] =
   "  naming what is missing; an app on the original international scheme (P-50) is billed only\n"
   "  with DIR/intl_original.json and refused while there is none.";
 
-#define DEFAULT_TZ IMC_TZ_CHINA_S
+#define DEFAULT_TZ cli_billing_tz() /* the server's zone (after cli_store_open) */
 
 
 static void print_text(json_t *o)
@@ -215,7 +215,7 @@ int cli_bill(int argc, char **argv)
     meter_arrears_stats_t ar;
     rc = store_customer_get(s, customer, &cu); /* a customer that does not exist has nothing to settle: say so */
     /* pay, then end the arrears the payment ends (the customer's apps resumed, as a top-up does) */
-    if (!rc && !(rc = meter_arrears_run(s, customer, 1, imc_clock_now_s(), IMC_TZ_CHINA_S, &ar))) paid = ar.bills_paid;
+    if (!rc && !(rc = meter_arrears_run(s, customer, 1, imc_clock_now_s(), cli_billing_tz(), &ar))) paid = ar.bills_paid;
     store_close(s);
     if (rc) { cli_err("bill settle", "%s", rc == IMC_E_NOTFOUND ? "no such customer" : imc_strerror(rc)); return CLI_EXIT_FAIL; }
     if (json) cli_print_json(json_pack("{s:I,s:i}", "customer_id", (json_int_t)customer, "paid", paid));

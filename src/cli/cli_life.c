@@ -62,7 +62,7 @@ static const struct form *form_find(const char *cmd, const char *verb)
 /* --at: a day no later than today; default today (billing time zone, M-1). */
 static int day_of(const char *verb, const char *at, int64_t now_s, int64_t *day)
 {
-  int64_t today = imc_day_of(now_s, IMC_TZ_CHINA_S);
+  int64_t today = imc_day_of(now_s, cli_billing_tz());
   int y, m, d;
   if (!at) { *day = today; return 0; }
   if (imc_date_parse(at, &y, &m, &d)) { cli_err(verb, "--at must be a date YYYY-MM-DD"); return CLI_EXIT_FAIL; }
@@ -93,12 +93,12 @@ static int finish(const char *verb, store_t *s, uint32_t sdkappid, int64_t now_s
 {
   tenant_run_t ran;
   char err[256] = "";
-  int64_t today = imc_day_of(now_s, IMC_TZ_CHINA_S);
+  int64_t today = imc_day_of(now_s, cli_billing_tz());
   int rc = tenant_app_lifecycle_run(s, sdkappid, today, now_s, &ran, err, sizeof err);
   /* a renewal resumes a lapsed app, but not past an overdue bill of its customer (P-14, P-45) */
   store_app_t a;
   meter_arrears_stats_t ar;
-  if (!rc && !(rc = store_app_get(s, sdkappid, &a))) rc = meter_arrears_run(s, a.customer_id, 0, now_s, IMC_TZ_CHINA_S, &ar);
+  if (!rc && !(rc = store_app_get(s, sdkappid, &a))) rc = meter_arrears_run(s, a.customer_id, 0, now_s, cli_billing_tz(), &ar);
   json_t *st = rc ? NULL : tenant_app_state_json(s, sdkappid, today, now_s);
   store_close(s);
   if (rc || !st) {
@@ -193,17 +193,17 @@ int cli_app_life(int argc, char **argv)
   if (!strcmp(sub, "upgrade") && !o.edition) { cli_err("app", "upgrade needs --edition"); return CLI_EXIT_USAGE; }
   if (want_pos == 2 && strcmp(o.pos[1], "on") && strcmp(o.pos[1], "off")) { cli_err("app", "%s takes on or off", sub); return CLI_EXIT_FAIL; }
   int64_t now_s = imc_clock_now_s(), day;
-  if ((rc = day_of("app", o.at, now_s, &day))) return rc;
   uint32_t id = (uint32_t)o.sdkappid;
   store_t *s;
   if ((rc = cli_store_open("app", o.data, &s))) return rc;
+  if ((rc = day_of("app", o.at, now_s, &day))) { store_close(s); return rc; } /* in the stored zone */
   char err[256] = "";
   store_order_t ord;
   int replayed = 0;
   if (!strcmp(sub, "upgrade") || !strcmp(sub, "renew")) {
     store_app_t a;
     if ((rc = store_app_get(s, id, &a))) return order_failed("app", s, rc, rc == IMC_E_NOTFOUND ? "no such app" : "");
-    if ((rc = tenant_order_day_check(&a, day, IMC_TZ_CHINA_S, err, sizeof err))) return order_failed("app", s, rc, err);
+    if ((rc = tenant_order_day_check(&a, day, cli_billing_tz(), err, sizeof err))) return order_failed("app", s, rc, err);
     if (!strcmp(sub, "upgrade") && !strcmp(a.scheme, "legacy")) {
       if (strcmp(o.edition, "trial"))
         return order_failed("app", s, IMC_E_PLAN_EDITION_CHANGE, "a legacy app becomes trial first (--edition trial --approved), then upgrades (P-07)");
@@ -225,8 +225,8 @@ int cli_app_life(int argc, char **argv)
   if (!strcmp(sub, "resume")) {
     store_app_t a;
     meter_arrears_stats_t ar; /* the arrears as they are now: paid bills end them (P-45) before the check below */
-    if ((rc = store_app_get(s, id, &a)) || (rc = meter_arrears_run(s, a.customer_id, 0, now_s, IMC_TZ_CHINA_S, &ar)) ||
-        (rc = tenant_app_resume(s, id, imc_day_of(now_s, IMC_TZ_CHINA_S), err, sizeof err)))
+    if ((rc = store_app_get(s, id, &a)) || (rc = meter_arrears_run(s, a.customer_id, 0, now_s, cli_billing_tz(), &ar)) ||
+        (rc = tenant_app_resume(s, id, imc_day_of(now_s, cli_billing_tz()), err, sizeof err)))
       return order_failed("app", s, rc, err[0] ? err : rc == IMC_E_NOTFOUND ? "no such app" : "");
     return finish("app", s, id, now_s, NULL, 0, o.json);
   }
@@ -270,8 +270,7 @@ int cli_addon(int argc, char **argv)
   int buy = !strcmp(o.pos[0], "buy");
   if (o.npos != (buy ? 2 : 1)) { cli_err("addon", buy ? "buy takes one ADDON[=VALUE]" : "list takes no argument"); return CLI_EXIT_USAGE; }
   if (!o.sdkappid) { cli_err("addon", "--sdkappid is required"); return CLI_EXIT_USAGE; }
-  int64_t now_s = imc_clock_now_s(), day;
-  if ((rc = day_of("addon", o.at, now_s, &day))) return rc;
+  int64_t now_s = imc_clock_now_s(), day = 0;
   uint32_t id = (uint32_t)o.sdkappid;
   char name[32] = "", vname[16] = "";
   int64_t value = 0;
@@ -295,13 +294,14 @@ int cli_addon(int argc, char **argv)
   }
   store_t *s;
   if ((rc = cli_store_open("addon", o.data, &s))) return rc;
+  if ((rc = day_of("addon", o.at, now_s, &day))) { store_close(s); return rc; } /* in the stored zone */
   if (buy) {
     char err[256] = "";
     store_order_t ord;
     store_app_t a;
     int replayed = 0;
     if ((rc = store_app_get(s, id, &a))) return order_failed("addon", s, rc, rc == IMC_E_NOTFOUND ? "no such app" : "");
-    if ((rc = tenant_order_day_check(&a, day, IMC_TZ_CHINA_S, err, sizeof err))) return order_failed("addon", s, rc, err);
+    if ((rc = tenant_order_day_check(&a, day, cli_billing_tz(), err, sizeof err))) return order_failed("addon", s, rc, err);
     rc = tenant_addon_buy(s, id, name, value, vname[0] ? vname : NULL, day, o.reference, now_s, &ord, &replayed, err, sizeof err);
     if (rc) return order_failed("addon", s, rc, err);
     if (!o.json) print_order(&ord, replayed, ord.end_day);

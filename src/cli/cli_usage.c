@@ -26,7 +26,7 @@ static const char usage[] =
   "  record-minutes: KIND is audio, video_sd, video_hd or video_fhd; an event id counts once;\n"
   "  --date defaults to today and may be at most 35 days back.";
 
-#define DEFAULT_TZ IMC_TZ_CHINA_S
+#define DEFAULT_TZ cli_billing_tz() /* the server's zone (after cli_store_open) */
 
 
 static char *read_file(const char *path, size_t max, size_t *len)

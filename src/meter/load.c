@@ -25,6 +25,26 @@ int meter_app_zone(store_t *s, uint32_t app, int default_tz, int *tz)
   return 0;
 }
 
+int meter_zone_default(store_t *s, int fallback_tz, int *tz)
+{
+  char val[32];
+  int rc = store_meta_get(s, METER_ZONE_KEY, val, sizeof val);
+  if (rc == IMC_E_NOTFOUND) { *tz = fallback_tz; return 0; }
+  if (rc) return rc == IMC_E_TOOBIG ? IMC_E_CONFIG : rc;
+  int64_t v;
+  if (imc_parse_i64(val, -14 * 3600, 14 * 3600, &v)) return IMC_E_CONFIG;
+  *tz = (int)v;
+  return 0;
+}
+
+int meter_zone_default_set(store_t *s, int tz)
+{
+  if (tz < -14 * 3600 || tz > 14 * 3600) return IMC_E_INVAL;
+  char val[32];
+  snprintf(val, sizeof val, "%d", tz);
+  return store_meta_set(s, METER_ZONE_KEY, val);
+}
+
 typedef struct load_ctx {
   meter_t *m;
   store_t *s;

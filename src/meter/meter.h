@@ -210,6 +210,16 @@ struct store;
  * default_tz. 0, IMC_E_NOTFOUND (no such app), IMC_E_CONFIG (bad setting). */
 int meter_app_zone(struct store *s, uint32_t app, int default_tz, int *tz_offset_s);
 
+/* The server's default billing zone (M-1, `serve --billing-tz-offset-s`), as
+ * the server stores it at start in the meta setting "billing_tz" so that the
+ * CLI prices, dates and records in the same zone: *tz = the stored value,
+ * else fallback_tz (a data directory no server has opened). 0,
+ * IMC_E_CONFIG (bad setting), storage errors. meter_zone_default_set stores
+ * tz (-14 h..+14 h in seconds, else IMC_E_INVAL). */
+#define METER_ZONE_KEY "billing_tz"
+int meter_zone_default(struct store *s, int fallback_tz, int *tz_offset_s);
+int meter_zone_default_set(struct store *s, int tz_offset_s);
+
 /* Rebuild the core after a restart: for every app, the logins of the days
  * from the first day of the month containing (now − METER_LATE_DAYS) up to
  * now, from usage_login rows (and the stored peaks of those days, so a peak

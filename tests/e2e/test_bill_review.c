@@ -11,7 +11,9 @@
  *    METER_NO_CALL_PACKAGE) and by `usage import`, as the quote refuses them;
  *  - P-51: intl Standard 2027-01-10, Pro 01-11, Standard 01-12: January
  *    pays one package fee (Pro's 2,999 元), February is priced on Standard
- *    and pays 999 元 once. */
+ *    and pays 999 元 once;
+ *  - M-1: with a second server started with --billing-tz-offset-s 0, the
+ *    CLI's usage report is in that zone (it used UTC+8). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -236,6 +238,40 @@ static void test_intl_one_fee_a_month(void **st)
   json_decref(feb);
 }
 
+/* M-1: a server started with --billing-tz-offset-s 0 stores its zone; the
+ * CLI reads it (it used UTC+8 whatever the server's setting): the usage
+ * report says tz_offset_s 0 like the operator API's, and --at dates are
+ * checked against today in that zone. */
+static e2e_server_t srv0;
+static uint32_t app0;
+
+static int setup_utc(void **st)
+{
+  (void)st;
+  char key[80];
+  static const char *const args[] = { "--billing-tz-offset-s", "0", NULL };
+  return e2e_start(&srv0, "china", &app0, key, args);
+}
+
+static int teardown_utc(void **st)
+{
+  (void)st;
+  return e2e_finish(&srv0);
+}
+
+static void test_cli_uses_server_zone(void **st)
+{
+  (void)st;
+  static char out[1 << 16];
+  assert_int_equal(e2e_cli(&srv0, out, sizeof out, "usage --sdkappid %u --month 2026-11 --json", app0), 0);
+  json_t *o = json_loads(out, 0, NULL);
+  assert_non_null(o);
+  assert_int_equal(jint(o, "tz_offset_s"), 0);
+  json_decref(o);
+  assert_int_equal(e2e_cli(&srv0, out, sizeof out, "usage --sdkappid %u --month 2026-11", app0), 0);
+  assert_non_null(strstr(out, "(UTC+0:00)"));
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -243,5 +279,7 @@ int main(void)
     cmocka_unit_test(test_trial_minutes_refused),
     cmocka_unit_test(test_intl_one_fee_a_month),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  const struct CMUnitTest utc[] = { cmocka_unit_test(test_cli_uses_server_zone) };
+  int failed = cmocka_run_group_tests(tests, setup, teardown);
+  return failed + cmocka_run_group_tests(utc, setup_utc, teardown_utc);
 }
