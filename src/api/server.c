@@ -443,6 +443,7 @@ int api_srv_open(api_srv_t *srv, const api_cfg_t *cfg, uv_loop_t *loop)
       (rc = rel_create(&srv->rel)) || (rc = rel_load(srv->rel, srv->store)) || (rc = ws_status_init(srv)) ||
       (rc = ws_status_restore(srv)) ||
       (rc = meter_zone_default_set(srv->store, (int)cfg->billing_tz_offset_s)) || /* for the CLI */
+      (rc = tenant_pricebooks_dir_record(srv->store, cfg->pricebooks_dir)) || /* for the CLI too */
       (rc = meter_create((int)cfg->billing_tz_offset_s, &srv->meter)) ||
       (rc = meter_load(srv->meter, srv->store, imc_clock_now_s())) || (rc = groups_init(srv)) ||
       (rc = store_msg_floors(srv->store, load_floor, &floors)) || (rc = floors.oom ? IMC_E_NOMEM : 0)) {

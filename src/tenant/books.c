@@ -2,8 +2,11 @@
  * (orders.c) and its bills are computed with (meter/bills.c, meter/orders.c):
  * DIR/<scheme>.json when the
  * operator gave a directory of books (`imcloud bill --pricebooks DIR`,
- * `imcloud serve --pricebooks-dir DIR`: tenant_pricebooks_dir; else a meta row
- * "pricebooks_dir", which no command writes), else the built-in book.
+ * `imcloud serve --pricebooks-dir DIR`: tenant_pricebooks_dir; else the meta
+ * row "pricebooks_dir", which `serve` writes at every start with its own
+ * directory or "" (tenant_pricebooks_dir_record): the CLI's orders and bills
+ * on a data directory use the books of the server last started on it), else
+ * the built-in book.
  * An operator sets the prices the seeds leave open (P-59, P-20) in such a
  * copy. A file is loaded once per process and kept for its life (a server
  * picks up an edited book at restart); a directory without the scheme's file
@@ -17,6 +20,7 @@
 #include "tenant/tenant.h"
 #include "util/err.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +55,14 @@ void tenant_pricebooks_dir(const char *dir)
   pthread_mutex_lock(&mu);
   snprintf(override_dir, sizeof override_dir, "%s", dir ? dir : "");
   pthread_mutex_unlock(&mu);
+}
+
+int tenant_pricebooks_dir_record(store_t *s, const char *dir)
+{
+  char abs[PATH_MAX] = "";
+  if (dir && dir[0] && !realpath(dir, abs)) return IMC_E_CONFIG;
+  if (strlen(abs) >= sizeof override_dir) return IMC_E_CONFIG; /* longer than any reader takes */
+  return store_meta_set(s, "pricebooks_dir", abs);
 }
 
 /* Load path (cached). NULL with *rc: IMC_E_NOTFOUND (no such file), else

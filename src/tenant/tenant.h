@@ -132,6 +132,12 @@ int tenant_book_is_operator(const struct bill_book *b);
  * --pricebooks DIR`, `imcloud serve --pricebooks-dir DIR`. NULL or "" clears
  * it. For the process; thread-safe. */
 void tenant_pricebooks_dir(const char *dir);
+/* Record dir (its absolute path; NULL or "" = the built-in books) as the
+ * setting "pricebooks_dir" of the data directory, which every process
+ * without tenant_pricebooks_dir reads: `serve` at start, so that the CLI's
+ * orders and bills use the server's books. 0, IMC_E_CONFIG (dir does not
+ * resolve, or its path is over 511 bytes), storage errors. */
+int tenant_pricebooks_dir_record(store_t *s, const char *dir);
 /* For the calling thread, until tenant_books_unpin: tenant_app_book uses the
  * setting "pricebooks_dir" as read now instead of reading it per call (a
  * bill run pins it for one transaction). 0 or storage errors (nothing pinned). */

@@ -11,7 +11,9 @@
  *    intl Standard package (postpaid, P-51) and an s2022 Pro package
  *    (prepaid: the wallet is debited at the operator's price) record the
  *    operator's price and book "… (operator)", and the month's bill charges
- *    exactly the recorded price. */
+ *    exactly the recorded price; the CLI on the same data directory (which
+ *    reads the books the server recorded at its start) prices an order the
+ *    same way. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -252,6 +254,18 @@ static void test_order_priced_by_operator_book(void **st)
     assert_int_equal(jint(bill, "total_fen"), want[i]);
     json_decref(l);
   }
+
+  /* the CLI, without --pricebooks, uses the books the server was started with */
+  a = new_app(cust, "china", NULL);
+  uint32_t cli_app = (uint32_t)jint(a, "sdkappid");
+  json_decref(a);
+  char out[4096];
+  assert_int_equal(e2e_cli(&srv, out, sizeof out, "app upgrade --sdkappid %u --edition pro --json", cli_app), 0);
+  json_t *c = json_loads(out, 0, NULL);
+  assert_non_null(c);
+  assert_int_equal(jint(c, "order.price_fen"), 123400);
+  assert_string_equal(jstr(c, "order.book"), "s2022@2022-06-01 (operator)");
+  json_decref(c);
 }
 
 int main(void)
