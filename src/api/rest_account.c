@@ -185,7 +185,11 @@ static int delete_run(store_t *s, void *arg)
 {
   rest_ctx_t *c = arg;
   batch_t *b = c->data;
-  for (int i = 0; i < b->n; i++) b->item[i].rc = store_account_delete(s, c->sdkappid, b->item[i].user_id);
+  for (int i = 0; i < b->n; i++) {
+    b->item[i].rc = store_account_delete(s, c->sdkappid, b->item[i].user_id);
+    /* it leaves its groups in the same transaction (user_no: looked up before the job) */
+    if (!b->item[i].rc && b->item[i].user_no) b->item[i].rc = store_grp_user_gone(s, c->sdkappid, b->item[i].user_no);
+  }
   return 0;
 }
 
@@ -204,6 +208,7 @@ static void delete_after(rest_ctx_t *c, int rc)
       /* removed; its number kept for history reads by UserID (out of memory: only that is lost) */
       (void)tenant_registry_account_gone(c->srv->reg, c->sdkappid, b->item[i].user_id, user_no);
       rel_account_deleted(c->srv, c->sdkappid, user_no, b->item[i].user_id); /* a re-import starts with no relations */
+      im_groups_user_gone(c->srv->groups, c->sdkappid, user_no); /* its group rows went in delete_run */
     }
     int code = b->item[i].rc == IMC_E_NOTFOUND ? IMC_E_USER_NOT_FOUND : b->item[i].rc;
     json_array_append_new(items, json_pack("{s:i,s:s,s:s}", "ResultCode", imc_err_compat(code), "ResultInfo",
@@ -247,6 +252,8 @@ void rest_account_delete(rest_ctx_t *c)
   }
   if (!(b->bad = json_array())) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
   delete_bad_items(arr, b->bad);
+  for (int i = 0; i < b->n; i++) /* for its group rows (delete_run); 0: no such account */
+    if (tenant_registry_account_find(c->srv->reg, c->sdkappid, b->item[i].user_id, &b->item[i].user_no)) b->item[i].user_no = 0;
   rest_submit(c, delete_run, delete_after);
 }
 

@@ -240,6 +240,19 @@ void grp__member_del(im_groups_t *G, im_group_t *g, uint32_t user_no)
   G->st.memberships--;
 }
 
+void im_groups_user_gone(im_groups_t *G, uint32_t sdkappid, uint32_t user_no)
+{
+  gapp_t *a = u64map_get(&G->apps, sdkappid);
+  for (size_t i = 0; a && user_no && i < a->n; i++) {
+    im_group_t *g = grp__by_no(G, sdkappid, a->nos[i]);
+    if (!g) continue;
+    grp__member_del(G, g, user_no);          /* with its mute */
+    u64map_del(&g->muted, user_no);          /* a live room's mute */
+    u64map_del(&g->pending, user_no);        /* an application */
+    if (g->owner_no == user_no) { g->owner_no = 0; g->owner_id[0] = 0; }
+  }
+}
+
 void grp__set_muted(im_group_t *g, uint32_t user_no, int64_t until)
 {
   uint32_t p = gset_get(&g->members, user_no);

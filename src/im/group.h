@@ -239,6 +239,11 @@ void im_groups_each(const im_groups_t *G, uint32_t sdkappid, int type, uint32_t 
 int64_t im_groups_count(const im_groups_t *G, uint32_t sdkappid, int live);
 int64_t im_groups_of_user(const im_groups_t *G, uint32_t sdkappid, uint32_t user_no);
 
+/* A deleted account (after store_grp_user_gone committed): it leaves every
+ * group of the app in memory — memberships, mutes, applications — and the
+ * groups it owned become ownerless. No notices, no pushes. */
+void im_groups_user_gone(im_groups_t *G, uint32_t sdkappid, uint32_t user_no);
+
 /* ---- operations -------------------------------------------------------------------- */
 /* Who acts: the App admin (REST, actor_no 0) or a user (actor_no). */
 typedef struct im_gres {

@@ -457,8 +457,23 @@ static int msg_expired(store_t *s, uint32_t app, uint32_t gno, uint32_t seq, int
   return 0;
 }
 
+/* ---- a deleted account -------------------------------------------------------------- */
+static int user_gone(store_t *s, uint32_t app, uint32_t user_no)
+{
+  static const char *const sql[] = { "DELETE FROM grp_member WHERE sdkappid=?1 AND user_no=?2",
+                                     "UPDATE grp SET owner_no=0 WHERE sdkappid=?1 AND owner_no=?2" };
+  for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
+    sqlite3_stmt *st;
+    int rc;
+    if (prep(s, sql[i], &st)) return IMC_E_IO;
+    BIND(st, app, user_no);
+    if ((rc = done(st))) return rc;
+  }
+  return 0;
+}
+
 const store_grp_vtab_t sq__grp_vtab = {
   1, g_put, g_del, g_each, m_put, m_del, m_set, m_each, m_get, m_joined,
   msg_append, msg_history, msg_set_flags, msg_set_body, msg_del_sender, msg_unread, msg_last_seq,
-  msg_purge, msg_expired, msg_history_as, msg_targets,
+  msg_purge, msg_expired, msg_history_as, msg_targets, user_gone,
 };

@@ -26,6 +26,7 @@ int store_grp_member_get(store_t *s, uint32_t app, uint32_t g, uint32_t u, store
 {
   return G(s)->member_get(s, app, g, u, cb, ud);
 }
+int store_grp_user_gone(store_t *s, uint32_t app, uint32_t u) { return G(s)->user_gone(s, app, u); }
 int store_grp_joined(store_t *s, uint32_t app, uint32_t u, store_grp_member_cb cb, void *ud)
 {
   return G(s)->joined(s, app, u, cb, ud);

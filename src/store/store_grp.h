@@ -108,6 +108,7 @@ typedef struct store_grp_vtab {
   int (*msg_history_as)(store_t *, uint32_t sdkappid, uint32_t group_no, uint32_t after_seq, uint32_t upto_seq,
                         int64_t since_s, int newest_first, int limit, uint32_t viewer, store_grp_msg_cb cb, void *ud);
   int (*msg_targets)(store_t *, uint32_t sdkappid, uint32_t group_no, uint32_t seq, uint32_t *to, size_t *n);
+  int (*user_gone)(store_t *, uint32_t sdkappid, uint32_t user_no);
 } store_grp_vtab_t;
 
 /* Insert or replace a group row (members and messages untouched). */
@@ -133,6 +134,10 @@ int store_grp_member_each(store_t *s, uint32_t sdkappid, uint32_t group_no, int6
 /* One member (not an application); IMC_E_NOTFOUND. */
 int store_grp_member_get(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t user_no, store_grp_member_cb cb,
                          void *ud);
+/* A deleted account leaves every group of the app: its member rows (mutes
+ * in live rooms and applications included) are deleted and the groups it
+ * owned become ownerless (owner_no 0). Messages it sent stay. */
+int store_grp_user_gone(store_t *s, uint32_t sdkappid, uint32_t user_no);
 /* The member rows (not applications) of one user in every group of the app. */
 int store_grp_joined(store_t *s, uint32_t sdkappid, uint32_t user_no, store_grp_member_cb cb, void *ud);
 /* Append a message (a TARGETED one with its recipients m->to): seq = the group's last (store_grp_msg_last_seq) + 1 unless a duplicate exists

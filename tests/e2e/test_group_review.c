@@ -1,0 +1,155 @@
+/* End-to-end: group defects found in review (2026-12-05), each checked
+ * through the real interfaces: a deleted account leaves its groups (across a
+ * restart), … (one test per defect, in the order of the fixes). The app is
+ * on the free "trial" edition (account_delete is allowed). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "e2e.h"
+#include "e2e_msg.h"
+
+static e2e_server_t srv;
+static uint32_t app;
+static char key[80];
+
+#define TEXT(t) "[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"" t "\"}}]"
+#define G(cmd) "group_open_http_svc/" cmd
+
+static int setup(void **st)
+{
+  (void)st;
+  return e2e_start(&srv, "china", &app, key, NULL);
+}
+
+static int teardown(void **st)
+{
+  (void)st;
+  return e2e_finish(&srv);
+}
+
+/* A REST call as the App admin: the parsed reply (caller decrefs). */
+static json_t *call(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static json_t *call(const char *cmd, const char *fmt, ...)
+{
+  static char body[1 << 16];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(body, sizeof body, fmt, ap);
+  va_end(ap);
+  json_t *r = v4(srv.port, app, key, cmd, "%s", body);
+  assert_non_null(r);
+  return r;
+}
+
+static int code(json_t *r)
+{
+  int c = (int)jint(r, "ErrorCode");
+  if (c) fprintf(stderr, "reply: %s\n", jstr(r, "ErrorInfo"));
+  json_decref(r);
+  return c;
+}
+
+static void restart(void)
+{
+  int status = e2e_server_stop(&srv);
+  if (status) { char *log = e2e_server_log(&srv); fprintf(stderr, "%s\n", log); free(log); }
+  assert_int_equal(status, 0);
+  assert_int_equal(e2e_server_start(&srv, NULL), 0);
+}
+
+/* The group's info (GroupInfo[0]) from a reply the caller frees. */
+static json_t *info_of(const char *group_id, json_t **reply)
+{
+  *reply = call(G("get_group_info"), "{\"GroupIdList\":[\"%s\"]}", group_id);
+  return json_array_get(json_object_get(*reply, "GroupInfo"), 0);
+}
+
+static const char *role_of(const char *group_id, const char *user, char *out, size_t cap)
+{
+  json_t *r = call(G("get_role_in_group"), "{\"GroupId\":\"%s\",\"User_Account\":[\"%s\"]}", group_id, user);
+  snprintf(out, cap, "%s", jstr(json_array_get(json_object_get(r, "UserIdList"), 0), "Role"));
+  json_decref(r);
+  return out;
+}
+
+/* The members' accounts of get_group_info, joined by ",". */
+static void members_of(json_t *info, char *out, size_t cap)
+{
+  json_t *m;
+  size_t i;
+  out[0] = 0;
+  json_array_foreach(json_object_get(info, "MemberList"), i, m)
+    snprintf(out + strlen(out), cap - strlen(out), "%s%s:%s", out[0] ? "," : "", jstr(m, "Member_Account"), jstr(m, "Role"));
+}
+
+/* ---- 1. a deleted account leaves every group ------------------------------------------------ */
+static void check_deleted_gone(void)
+{
+  char got[256];
+  json_t *r, *in = info_of("del-pub", &r);
+  assert_string_equal(jstr(in, "Owner_Account"), "");
+  assert_int_equal(jint(in, "MemberNum"), 1);
+  members_of(in, got, sizeof got);
+  assert_string_equal(got, "dl3:Member");
+  json_decref(r);
+  in = info_of("del-work", &r);
+  assert_string_equal(jstr(in, "Owner_Account"), "");
+  assert_int_equal(jint(in, "MemberNum"), 1);
+  json_decref(r);
+  in = info_of("del-live", &r);
+  assert_string_equal(jstr(in, "Owner_Account"), "");
+  json_decref(r);
+  r = call(G("get_group_muted_account"), "{\"GroupId\":\"del-live\"}");
+  assert_int_equal(json_array_size(json_object_get(r, "Mute_Account_List")), 0);
+  json_decref(r);
+}
+
+static void test_deleted_account_leaves_groups(void **st)
+{
+  (void)st;
+  static const char *const u[] = { "dl1", "dl2", "dl3", NULL };
+  import_users(srv.port, app, key, u);
+  assert_int_equal(code(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"d\",\"GroupId\":\"del-pub\",\"Owner_Account\":\"dl1\","
+                                                "\"MemberList\":[{\"Member_Account\":\"dl2\",\"Role\":\"Admin\"},{\"Member_Account\":\"dl3\"}]}")), 0);
+  assert_int_equal(code(call(G("create_group"), "{\"Type\":\"Private\",\"Name\":\"d\",\"GroupId\":\"del-work\",\"Owner_Account\":\"dl1\","
+                                                "\"MemberList\":[{\"Member_Account\":\"dl3\"}]}")), 0);
+  assert_int_equal(code(call(G("create_group"), "{\"Type\":\"AVChatRoom\",\"Name\":\"d\",\"GroupId\":\"del-live\",\"Owner_Account\":\"dl1\"}")), 0);
+  assert_int_equal(code(call(G("forbid_send_msg"), "{\"GroupId\":\"del-live\",\"Members_Account\":[\"dl2\"],\"MuteTime\":3600}")), 0);
+  json_t *r = call("im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"dl1\"},{\"UserID\":\"dl2\"}]}");
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  assert_int_equal(jint(json_array_get(json_object_get(r, "ResultItem"), 0), "ResultCode"), 0);
+  assert_int_equal(jint(json_array_get(json_object_get(r, "ResultItem"), 1), "ResultCode"), 0);
+  json_decref(r);
+  check_deleted_gone();
+  restart();
+  check_deleted_gone();
+  /* a re-imported account starts outside every group */
+  import_users(srv.port, app, key, u);
+  char role[32];
+  assert_string_equal(role_of("del-pub", "dl1", role, sizeof role), "NotMember");
+  assert_string_equal(role_of("del-pub", "dl2", role, sizeof role), "NotMember");
+  r = call(G("get_joined_group_list"), "{\"Member_Account\":\"dl1\",\"WithHugeGroups\":1}");
+  assert_int_equal(jint(r, "TotalCount"), 0);
+  json_decref(r);
+  /* the App admin gives the ownerless group a new owner */
+  assert_int_equal(code(call(G("change_group_owner"), "{\"GroupId\":\"del-pub\",\"NewOwner_Account\":\"dl3\"}")), 0);
+  json_t *in = info_of("del-pub", &r);
+  assert_string_equal(jstr(in, "Owner_Account"), "dl3");
+  json_decref(r);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_deleted_account_leaves_groups),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
