@@ -186,6 +186,7 @@ typedef struct gpend {
   json_t *req;                 /* the request (held) */
   size_t bytes, max_bytes;     /* pages: im_page_ev_bytes of the kept rows; IM_LIMIT_PAGE_BYTES */
   int cut;                     /* pages: stopped at the byte budget, more follow */
+  int reset;                   /* group_sync: after_seq was past the group's last seq, read from the start */
 } gpend_t;
 
 static im_session_t *sess(cws_conn_t *c) { return (im_session_t *)cws_session(c); }
@@ -586,8 +587,9 @@ static void sync_done(void *ud, int rc)
     im_group_t *g = im_group_by_no(p->srv->groups, sess(p->c)->sdkappid, p->group_no);
     im_group_view_t v = { 0 };
     if (g) im_group_view(g, &v);
-    extra = json_pack("{s:O,s:I,s:I,s:b}", "msgs", p->acc, "seq", (json_int_t)seq, "last_seq", (json_int_t)v.last_seq,
-                      "complete", seq >= v.last_seq);
+    extra = json_pack("{s:O,s:I,s:I,s:b,s:I}", "msgs", p->acc, "seq", (json_int_t)seq, "last_seq", (json_int_t)v.last_seq,
+                      "complete", seq >= v.last_seq, "created", (json_int_t)v.created_s);
+    if (extra && p->reset) json_object_set_new(extra, "reset", json_true());
   }
   gpend_reply(p, rc, NULL, extra);
 }
@@ -635,10 +637,14 @@ void cws_op_group_sync(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, 
   if (!p) { cws_reply(ws, id, "group_sync", IMC_E_NOMEM, NULL, NULL); return; }
   p->acc = json_array();
   p->group_no = v.group_no;
-  p->user_no = (uint32_t)json_integer_value(a); /* reused: the cursor when the page is empty */
+  uint32_t after = (uint32_t)json_integer_value(a);
+  /* a cursor past the last seq is of an earlier group with this id (dissolved, the id reused): the
+   * page starts over from the first message, with "reset" (protocol.md) */
+  if (after > v.last_seq) { after = 0; p->reset = 1; }
+  p->user_no = after;                            /* reused: the cursor when the page is empty */
   p->n = v.last_seq;                             /* reused: committed before the read (sync_done) */
   p->max_bytes = (size_t)im_limit(&srv->limits, v.sdkappid, IM_LIMIT_PAGE_BYTES);
-  im_group_history_read(srv->groups, v.sdkappid, v.group_no, sess(c)->user_no, (uint32_t)json_integer_value(a), 0, 0, (int)limit, msg_row,
+  im_group_history_read(srv->groups, v.sdkappid, v.group_no, sess(c)->user_no, after, 0, 0, (int)limit, msg_row,
                         sync_done, p);
 }
 
@@ -692,6 +698,7 @@ static void list_next(gpend_t *p)
     json_object_set_new(e, "name", json_incref(json_object_get(v.info, "Name")));
     json_object_set_new(e, "last_seq", json_integer(v.last_seq));
     json_object_set_new(e, "last_msg_time", json_integer(v.last_msg_s));
+    json_object_set_new(e, "created", json_integer(v.created_s));
     json_object_set_new(e, "role", json_string(im_grole_name((im_grole_t)json_integer_value(json_object_get(e, "role")))));
     if (im_gtype_info(v.type)->unread) {
       im_group_unread_read(p->srv->groups, s->sdkappid, v.group_no, s->user_no,

@@ -146,10 +146,67 @@ static void test_deleted_account_leaves_groups(void **st)
   json_decref(r);
 }
 
+/* ---- 2. a cursor of a dissolved group whose id was reused ---------------------------------------- */
+static void login(wsc_t *c, const char *user) { assert_int_equal(wsc_login(c, srv.port, app, key, user, "Web"), 0); }
+
+static void send_text(const char *group_id, const char *from, int random, const char *text)
+{
+  assert_int_equal(code(call(G("send_group_msg"), "{\"GroupId\":\"%s\",\"From_Account\":\"%s\",\"Random\":%d,"
+                                                  "\"MsgBody\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"%s\"}}]}",
+                              group_id, from, random, text)), 0);
+}
+
+static void test_reused_id_stale_cursor(void **st)
+{
+  (void)st;
+  static const char *const u[] = { "ru1", "ru2", NULL };
+  import_users(srv.port, app, key, u);
+  assert_int_equal(code(call(G("create_group"), "{\"Type\":\"Private\",\"Name\":\"r\",\"GroupId\":\"reuse\",\"Owner_Account\":\"ru1\","
+                                                "\"MemberList\":[{\"Member_Account\":\"ru2\"}]}")), 0);
+  for (int i = 0; i < 7; i++) send_text("reuse", "ru1", 10 + i, "old");
+  wsc_t b;
+  login(&b, "ru2");
+  json_t *r = wsc_rpc(&b, "group_sync", "\"group_id\":\"reuse\",\"after_seq\":0");
+  json_int_t old_last = jint(r, "seq");
+  assert_true(old_last >= 8);
+  json_decref(r);
+  assert_int_equal(code(call(G("destroy_group"), "{\"GroupId\":\"reuse\"}")), 0);
+  assert_int_equal(code(call(G("create_group"), "{\"Type\":\"Private\",\"Name\":\"r\",\"GroupId\":\"reuse\",\"Owner_Account\":\"ru1\","
+                                                "\"MemberList\":[{\"Member_Account\":\"ru2\"}]}")), 0);
+  send_text("reuse", "ru1", 99, "new");
+  /* the member's cursor is of the old group: the page starts over, flagged */
+  r = wsc_rpc(&b, "group_sync", "\"group_id\":\"reuse\",\"after_seq\":%lld", (long long)old_last);
+  assert_int_equal(jint(r, "code"), 0);
+  assert_true(jint(r, "last_seq") < old_last);
+  assert_true(json_is_true(json_object_get(r, "reset")));
+  assert_true(json_is_true(json_object_get(r, "complete")));
+  assert_true(jint(r, "created") > 0);
+  char got[128];
+  msg_texts(json_object_get(r, "msgs"), "body", got, sizeof got);
+  assert_string_equal(got, "new");
+  json_int_t created = jint(r, "created");
+  json_decref(r);
+  /* a cursor within the group: no reset */
+  r = wsc_rpc(&b, "group_sync", "\"group_id\":\"reuse\",\"after_seq\":1");
+  assert_null(json_object_get(r, "reset"));
+  json_decref(r);
+  /* group_list carries the creation stamp the client compares */
+  r = wsc_rpc(&b, "group_list", "%s", "");
+  json_t *e;
+  size_t i;
+  int seen = 0;
+  json_array_foreach(json_object_get(r, "groups"), i, e)
+    if (!strcmp(jstr(e, "group_id"), "reuse")) { seen = 1; assert_int_equal(jint(e, "created"), created); }
+  assert_true(seen);
+  json_decref(r);
+  wsc_close(&b);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_deleted_account_leaves_groups),
+    cmocka_unit_test(test_reused_id_stale_cursor),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
