@@ -97,6 +97,13 @@ int im_group_msg_pack(const json_t *body, const json_t *cloud, const json_t *pus
                       char **out, size_t *len, char *why, size_t cap);
 /* AppMemberDefinedData (≤ 5 keys, value ≤ 64 B) and NameCard (≤ 50 B). */
 int im_group_member_data_check(json_t *data, char *why, size_t cap);
+/* Apply a checked AppDefinedData (member 0) or AppMemberDefinedData (member
+ * 1) change to the stored set old (an array, or NULL for none) key by key: a
+ * key with an empty Value is deleted, another replaces or adds its key; the
+ * others stay. *out: the new set (new reference, caller owns). 0,
+ * IMC_E_GROUP_PARAM with why when the result holds more keys than the
+ * field allows (10 / 5), IMC_E_NOMEM. */
+int im_group_kv_merge(const json_t *old, const json_t *changes, int member, json_t **out, char *why, size_t cap);
 int im_group_name_card_check(json_t *card, char *why, size_t cap);
 
 /* ---- the registry --------------------------------------------------------------- */

@@ -45,6 +45,16 @@ static void done_modify(gjob_t *j, int rc)
   grp__finish(j, 0);
 }
 
+/* next[k] = changes[k] for every key of changes but skip. 0 or -1 (OOM). */
+static int update_but(json_t *next, json_t *changes, const char *skip)
+{
+  const char *k;
+  json_t *v;
+  json_object_foreach(changes, k, v)
+    if (strcmp(k, skip) && json_object_set(next, k, v)) return -1;
+  return 0;
+}
+
 void im_group_modify(im_groups_t *G, uint32_t sdkappid, const char *group_id, uint32_t actor_no, json_t *changes,
                      int64_t max_members, int64_t now_s, im_gdone_cb cb, void *ud)
 {
@@ -75,9 +85,19 @@ void im_group_modify(im_groups_t *G, uint32_t sdkappid, const char *group_id, ui
     if (rc) { json_decref(changes); grp__fail(cb, ud, rc, v.msg); return; }
     json_object_set_new(changes, "MaxMemberNum", json_integer(max_members));
   }
+  json_t *ad = json_object_get(changes, "AppDefinedData");
+  if (ad) { /* per key: an empty Value deletes (the notice keeps the request's change) */
+    json_t *merged;
+    int rc = im_group_kv_merge(json_object_get(g->info, "AppDefinedData"), ad, 0, &merged, v.msg, sizeof v.msg);
+    if (rc) { json_decref(changes); grp__fail(cb, ud, rc, rc == IMC_E_NOMEM ? NULL : v.msg); return; }
+    ad = merged;
+  }
   gjob_t *j = grp__job(G, sdkappid, cb, ud);
   json_t *next = json_deep_copy(g->info);
-  if (!j || !next || json_object_update(next, changes)) {
+  if (next && ad && json_array_size(ad) && json_object_set_new(next, "AppDefinedData", ad)) { json_decref(next); next = NULL; }
+  else if (next && ad && !json_array_size(ad)) { json_object_del(next, "AppDefinedData"); json_decref(ad); }
+  else if (!next) json_decref(ad);
+  if (!j || !next || update_but(next, changes, "AppDefinedData")) {
     json_decref(next);
     json_decref(changes);
     if (j) { j->cb = NULL; grp__finish(j, IMC_E_NOMEM); }
@@ -98,6 +118,31 @@ void im_group_modify(im_groups_t *G, uint32_t sdkappid, const char *group_id, ui
 }
 
 /* ---- member settings ------------------------------------------------------------------------ */
+static void data_row(void *ud, uint32_t app, uint32_t gno, const store_grp_member_t *m)
+{
+  (void)app, (void)gno;
+  *(json_t **)ud = m->data && m->data[0] ? json_loads(m->data, 0, NULL) : NULL;
+}
+
+/* AppMemberDefinedData changes key by key (im_group_kv_merge) over the stored set, in the job (store
+ * thread): an empty Value deletes its key; the merged set is checked against the key limit. */
+static int member_data_merge(store_t *s, gjob_t *j)
+{
+  const store_grp_member_t *m = &j->mem[0];
+  json_t *old = NULL, *chg = json_loads(m->data, 0, NULL), *merged = NULL;
+  int rc = store_grp_member_get(s, j->sdkappid, j->group_no, m->user_no, data_row, &old);
+  if (!rc && !chg) rc = IMC_E_NOMEM;
+  if (!rc) rc = im_group_kv_merge(old, chg, 1, &merged, j->res.why, sizeof j->res.why);
+  char *text = NULL;
+  if (!rc && json_array_size(merged) && !(text = json_dumps(merged, JSON_COMPACT))) rc = IMC_E_NOMEM;
+  if (!rc) rc = store_grp_member_set(s, j->sdkappid, j->group_no, m->user_no, "data", 0, text ? text : "");
+  free(text);
+  json_decref(old);
+  json_decref(chg);
+  json_decref(merged);
+  return rc;
+}
+
 static int run_member_mod(store_t *s, gjob_t *j)
 {
   const store_grp_member_t *m = &j->mem[0];
@@ -113,7 +158,7 @@ static int run_member_mod(store_t *s, gjob_t *j)
     return rc;
   if (m->name_card && (rc = store_grp_member_set(s, j->sdkappid, j->group_no, m->user_no, "name_card", 0, m->name_card)))
     return rc;
-  if (m->data && (rc = store_grp_member_set(s, j->sdkappid, j->group_no, m->user_no, "data", 0, m->data))) return rc;
+  if (m->data && (rc = member_data_merge(s, j))) return rc;
   return grp__run_notice(s, j);
 }
 

@@ -166,6 +166,34 @@ int im_group_member_data_check(json_t *data, char *why, size_t cap)
   return kv_check("AppMemberDefinedData", data, MEMBERDATA_MAX_KEYS, MEMBERDATA_VALUE_MAX, why, cap);
 }
 
+int im_group_kv_merge(const json_t *old, const json_t *changes, int member, json_t **out, char *why, size_t cap)
+{
+  const char *field = member ? "AppMemberDefinedData" : "AppDefinedData";
+  int max_keys = member ? MEMBERDATA_MAX_KEYS : APPDATA_MAX_KEYS;
+  json_t *m = json_is_array(old) ? json_deep_copy(old) : json_array(), *e;
+  size_t i;
+  *out = NULL;
+  if (!m) return IMC_E_NOMEM;
+  json_array_foreach(changes, i, e) {
+    const char *k = json_string_value(json_object_get(e, "Key"));
+    json_t *v = json_object_get(e, "Value");
+    size_t at = 0;
+    json_t *o;
+    while ((o = json_array_get(m, at)) && strcmp(json_string_value(json_object_get(o, "Key")) ?: "", k)) at++;
+    int rc = 0;
+    if (!json_string_length(v)) { if (o) rc = json_array_remove(m, at); }
+    else if (o) rc = json_object_set(o, "Value", v);
+    else rc = json_array_append_new(m, json_pack("{s:s,s:O}", "Key", k, "Value", v));
+    if (rc) { json_decref(m); return IMC_E_NOMEM; }
+  }
+  if (json_array_size(m) > (size_t)max_keys) {
+    json_decref(m);
+    return imc_errf(why, cap, IMC_E_GROUP_PARAM, "%s would hold more than %d keys", field, max_keys);
+  }
+  *out = m;
+  return 0;
+}
+
 int im_group_name_card_check(json_t *card, char *why, size_t cap)
 {
   if (!json_is_string(card)) return imc_errf(why, cap, IMC_E_GROUP_PARAM, "NameCard must be a string");

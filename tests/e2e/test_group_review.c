@@ -202,11 +202,73 @@ static void test_reused_id_stale_cursor(void **st)
   wsc_close(&b);
 }
 
+/* ---- 3. AppDefinedData / AppMemberDefinedData change key by key ------------------------------------- */
+/* "k=v,…" of a [{Key, Value}] array, in its order. */
+static void kv_text(json_t *arr, char *out, size_t cap)
+{
+  json_t *e;
+  size_t i;
+  out[0] = 0;
+  json_array_foreach(arr, i, e) snprintf(out + strlen(out), cap - strlen(out), "%s%s=%s", out[0] ? "," : "", jstr(e, "Key"), jstr(e, "Value"));
+}
+
+static void app_data_is(const char *want)
+{
+  char got[512];
+  json_t *r, *in = info_of("kv", &r);
+  kv_text(json_object_get(in, "AppDefinedData"), got, sizeof got);
+  assert_string_equal(got, want);
+  json_decref(r);
+}
+
+static void member_data_is(const char *user, const char *want)
+{
+  char got[512];
+  json_t *r = call(G("get_group_member_info"), "{\"GroupId\":\"kv\"}"), *m;
+  size_t i;
+  got[0] = 0;
+  json_array_foreach(json_object_get(r, "MemberList"), i, m)
+    if (!strcmp(jstr(m, "Member_Account"), user)) kv_text(json_object_get(m, "AppMemberDefinedData"), got, sizeof got);
+  json_decref(r);
+  assert_string_equal(got, want);
+}
+
+#define KV(k, v) "{\"Key\":\"" k "\",\"Value\":\"" v "\"}"
+
+static void test_defined_data_per_key(void **st)
+{
+  (void)st;
+  static const char *const u[] = { "kv1", NULL };
+  import_users(srv.port, app, key, u);
+  assert_int_equal(code(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"kv\",\"GroupId\":\"kv\",\"Owner_Account\":\"kv1\","
+                                                "\"AppDefinedData\":[" KV("a", "1") "," KV("b", "2") "]}")), 0);
+  assert_int_equal(code(call(G("modify_group_base_info"), "{\"GroupId\":\"kv\",\"AppDefinedData\":[" KV("c", "3") "]}")), 0);
+  app_data_is("a=1,b=2,c=3");
+  assert_int_equal(code(call(G("modify_group_base_info"), "{\"GroupId\":\"kv\",\"AppDefinedData\":[" KV("a", "") "," KV("b", "9") "]}")), 0);
+  app_data_is("b=9,c=3");
+  /* the key limit (10) holds for the merged set */
+  assert_int_equal(code(call(G("modify_group_base_info"), "{\"GroupId\":\"kv\",\"AppDefinedData\":[" KV("k1", "x") "," KV("k2", "x") ","
+                                                          KV("k3", "x") "," KV("k4", "x") "," KV("k5", "x") "," KV("k6", "x") ","
+                                                          KV("k7", "x") "," KV("k8", "x") "]}")), 0);
+  assert_int_equal(code(call(G("modify_group_base_info"), "{\"GroupId\":\"kv\",\"AppDefinedData\":[" KV("k9", "x") "]}")), 10004);
+  assert_int_equal(code(call(G("modify_group_base_info"), "{\"GroupId\":\"kv\",\"AppDefinedData\":[" KV("c", "") "," KV("k9", "x") "]}")), 0);
+  app_data_is("b=9,k1=x,k2=x,k3=x,k4=x,k5=x,k6=x,k7=x,k8=x,k9=x");
+  /* members: the same rule (5 keys) */
+  assert_int_equal(code(call(G("modify_group_member_info"), "{\"GroupId\":\"kv\",\"Member_Account\":\"kv1\",\"AppMemberDefinedData\":[" KV("x", "1") "," KV("y", "2") "]}")), 0);
+  assert_int_equal(code(call(G("modify_group_member_info"), "{\"GroupId\":\"kv\",\"Member_Account\":\"kv1\",\"AppMemberDefinedData\":[" KV("z", "3") "]}")), 0);
+  member_data_is("kv1", "x=1,y=2,z=3");
+  assert_int_equal(code(call(G("modify_group_member_info"), "{\"GroupId\":\"kv\",\"Member_Account\":\"kv1\",\"AppMemberDefinedData\":[" KV("x", "") "]}")), 0);
+  member_data_is("kv1", "y=2,z=3");
+  assert_int_equal(code(call(G("modify_group_member_info"), "{\"GroupId\":\"kv\",\"Member_Account\":\"kv1\",\"AppMemberDefinedData\":[" KV("p", "1") "," KV("q", "1") "," KV("r", "1") "," KV("s", "1") "]}")), 10004);
+  member_data_is("kv1", "y=2,z=3");
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_deleted_account_leaves_groups),
     cmocka_unit_test(test_reused_id_stale_cursor),
+    cmocka_unit_test(test_defined_data_per_key),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
