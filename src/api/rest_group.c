@@ -456,6 +456,7 @@ static void joined_done(void *ud, int rc)
     im_group_t *g = im_group_by_no(c->srv->groups, c->sdkappid, (uint32_t)json_integer_value(json_object_get(r, "no")));
     if (!g) continue;
     im_group_view(g, &v);
+    if (im_gtype_info(v.type)->live) continue; /* a live room's row is a mute, not a membership */
     if (type >= 0 && (int)v.type != type) continue;
     if (v.type == IM_GT_PRIVATE && !v.last_msg_s && !st->with_inactive) continue;
     total++;

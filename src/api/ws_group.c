@@ -690,9 +690,10 @@ static void list_next(gpend_t *p)
   while (p->n < json_array_size(p->acc)) {
     json_t *e = json_array_get(p->acc, p->n++);
     im_group_t *g = im_group_by_no(p->srv->groups, s->sdkappid, (uint32_t)json_integer_value(json_object_get(e, "no")));
-    if (!g) { json_object_set_new(e, "gone", json_true()); continue; }
     im_group_view_t v;
-    im_group_view(g, &v);
+    if (g) im_group_view(g, &v);
+    /* gone, or a live room (its row is a mute, not a membership) */
+    if (!g || im_gtype_info(v.type)->live) { json_object_set_new(e, "gone", json_true()); continue; }
     json_object_set_new(e, "group_id", json_string(v.group_id));
     json_object_set_new(e, "type", json_string(im_gtype_info(v.type)->name));
     json_object_set_new(e, "name", json_incref(json_object_get(v.info, "Name")));

@@ -394,6 +394,8 @@ void im_group_members_read(im_groups_t *G, uint32_t sdkappid, uint32_t group_no,
                            store_grp_member_cb row, void (*done)(void *ud, int rc), void *ud);
 void im_group_member_read(im_groups_t *G, uint32_t sdkappid, uint32_t group_no, uint32_t user_no,
                           store_grp_member_cb row, void (*done)(void *ud, int rc), void *ud);
+/* The user's stored member rows: its non-live groups, and a row per live
+ * room where it is muted (a mute, not a membership: callers skip live groups). */
 void im_group_joined_read(im_groups_t *G, uint32_t sdkappid, uint32_t user_no, store_grp_member_cb row,
                           void (*done)(void *ud, int rc), void *ud);
 /* History pages: messages older than im_group_since are left out, and

@@ -263,12 +263,38 @@ static void test_defined_data_per_key(void **st)
   member_data_is("kv1", "y=2,z=3");
 }
 
+/* ---- 4. a mute in a live room is not a membership -------------------------------------------------- */
+static void test_live_mute_not_joined(void **st)
+{
+  (void)st;
+  static const char *const u[] = { "avm1", NULL };
+  import_users(srv.port, app, key, u);
+  assert_int_equal(code(call(G("create_group"), "{\"Type\":\"AVChatRoom\",\"Name\":\"m\",\"GroupId\":\"avm\"}")), 0);
+  assert_int_equal(code(call(G("forbid_send_msg"), "{\"GroupId\":\"avm\",\"Members_Account\":[\"avm1\"],\"MuteTime\":3600}")), 0);
+  json_t *r = call(G("get_joined_group_list"), "{\"Member_Account\":\"avm1\"}");
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  assert_int_equal(jint(r, "TotalCount"), 0);
+  assert_int_equal(json_array_size(json_object_get(r, "GroupIdList")), 0);
+  json_decref(r);
+  r = call(G("get_joined_group_list"), "{\"Member_Account\":\"avm1\",\"WithHugeGroups\":1}");
+  assert_int_equal(jint(r, "TotalCount"), 0);
+  json_decref(r);
+  wsc_t c;
+  login(&c, "avm1");
+  r = wsc_rpc(&c, "group_list", "%s", "");
+  assert_int_equal(jint(r, "code"), 0);
+  assert_int_equal(json_array_size(json_object_get(r, "groups")), 0);
+  json_decref(r);
+  wsc_close(&c);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_deleted_account_leaves_groups),
     cmocka_unit_test(test_reused_id_stale_cursor),
     cmocka_unit_test(test_defined_data_per_key),
+    cmocka_unit_test(test_live_mute_not_joined),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
