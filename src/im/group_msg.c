@@ -105,11 +105,13 @@ void im_group_send(im_groups_t *G, im_gsend_t *in, int64_t now_s, im_gdone_cb cb
     rc = imc_errf(why, sizeof why, IMC_E_GROUP_NOT_MEMBER, "only members may send to this group");
   else if (in->admin && in->from_no && !ti->live && !in->import && r == IM_GR_NONE)
     rc = imc_errf(why, sizeof why, IMC_E_GROUP_NOT_MEMBER, "From_Account is not a member of the group");
-  else if (!in->import && in->from_no && r != IM_GR_OWNER && r != IM_GR_ADMIN) {
+  else if (!in->import && in->from_no) {
+    /* a member's own mute holds whatever its role (the API accepted it, groups.md §1); MuteAllMember
+     * leaves the owner and admins free */
     int64_t until = im_group_muted_until(g, in->from_no, now_s);
     const char *all = json_string_value(json_object_get(g->info, "MuteAllMember"));
     if (until) rc = imc_errf(why, sizeof why, IMC_E_GROUP_MUTED, "muted in this group until %lld", (long long)until);
-    else if (all && !strcmp(all, "On") && !in->admin)
+    else if (all && !strcmp(all, "On") && !in->admin && r != IM_GR_OWNER && r != IM_GR_ADMIN)
       rc = imc_errf(why, sizeof why, IMC_E_GROUP_MUTED, "the whole group is muted (MuteAllMember)");
   }
   if (!rc) rc = grp__community_gate(grp__plan(G, in->sdkappid), g, now_s, why, sizeof why);

@@ -288,6 +288,42 @@ static void test_live_mute_not_joined(void **st)
   wsc_close(&c);
 }
 
+/* ---- 5. a muted owner or admin cannot send ---------------------------------------------------------- */
+static int send_code(const char *group_id, const char *from, int random)
+{
+  return code(call(G("send_group_msg"), "{\"GroupId\":\"%s\",\"From_Account\":\"%s\",\"Random\":%d,\"MsgBody\":" TEXT("x") "}",
+                   group_id, from, random));
+}
+
+static void test_muted_owner_admin(void **st)
+{
+  (void)st;
+  static const char *const u[] = { "mo1", "mo2", "mo3", NULL };
+  import_users(srv.port, app, key, u);
+  assert_int_equal(code(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"m\",\"GroupId\":\"mute-oa\",\"Owner_Account\":\"mo1\","
+                                                "\"MemberList\":[{\"Member_Account\":\"mo2\",\"Role\":\"Admin\"},{\"Member_Account\":\"mo3\"}]}")), 0);
+  assert_int_equal(code(call(G("forbid_send_msg"), "{\"GroupId\":\"mute-oa\",\"Members_Account\":[\"mo1\",\"mo2\"],\"MuteTime\":3600}")), 0);
+  assert_int_equal(send_code("mute-oa", "mo1", 1), 10017);
+  wsc_t c;
+  login(&c, "mo2");
+  json_t *r = wsc_rpc(&c, "group_send", "\"group_id\":\"mute-oa\",\"random\":2,\"body\":" TEXT("x"));
+  assert_int_equal(jint(r, "code"), 10017);
+  json_decref(r);
+  /* unmuted, they send again; MuteAllMember leaves them free, not an ordinary member */
+  assert_int_equal(code(call(G("forbid_send_msg"), "{\"GroupId\":\"mute-oa\",\"Members_Account\":[\"mo1\",\"mo2\"],\"MuteTime\":0}")), 0);
+  assert_int_equal(code(call(G("modify_group_base_info"), "{\"GroupId\":\"mute-oa\",\"MuteAllMember\":\"On\"}")), 0);
+  assert_int_equal(send_code("mute-oa", "mo1", 3), 0);
+  r = wsc_rpc(&c, "group_send", "\"group_id\":\"mute-oa\",\"random\":4,\"body\":" TEXT("x"));
+  assert_int_equal(jint(r, "code"), 0);
+  json_decref(r);
+  wsc_close(&c);
+  login(&c, "mo3");
+  r = wsc_rpc(&c, "group_send", "\"group_id\":\"mute-oa\",\"random\":5,\"body\":" TEXT("x"));
+  assert_int_equal(jint(r, "code"), 10017);
+  json_decref(r);
+  wsc_close(&c);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -295,6 +331,7 @@ int main(void)
     cmocka_unit_test(test_reused_id_stale_cursor),
     cmocka_unit_test(test_defined_data_per_key),
     cmocka_unit_test(test_live_mute_not_joined),
+    cmocka_unit_test(test_muted_owner_admin),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
