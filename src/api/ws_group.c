@@ -512,6 +512,13 @@ void cws_op_group_send(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, 
     if (k == 4) { cws_reply(ws, id, "group_send", IMC_E_GROUP_PARAM, "priority must be High, Normal, Low or Lowest", NULL); return; }
     in.priority = k;
   }
+  /* the flags are booleans (as send's: 70402 otherwise, so 1 or "yes" is not silently false) */
+  static const char *const flag_names[] = { "online_only", "no_unread", "no_last_msg" };
+  for (size_t k = 0; k < sizeof flag_names / sizeof flag_names[0]; k++)
+    if ((v = json_object_get(req, flag_names[k])) && !json_is_boolean(v)) {
+      cws_reply(ws, id, "group_send", IMC_E_INVAL, "online_only, no_unread and no_last_msg are booleans", NULL);
+      return;
+    }
   in.online_only = json_is_true(json_object_get(req, "online_only"));
   if (json_is_true(json_object_get(req, "no_unread"))) in.flags |= STORE_GMSG_NO_UNREAD;
   if (json_is_true(json_object_get(req, "no_last_msg"))) in.flags |= STORE_GMSG_NO_LAST;
@@ -614,6 +621,10 @@ void cws_op_group_history(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *i
   if (!rc && page_limit(req, &limit)) rc = IMC_E_GROUP_PARAM;
   if (!rc && b && (!json_is_integer(b) || json_integer_value(b) < 1 || json_integer_value(b) > UINT32_MAX)) rc = IMC_E_GROUP_PARAM;
   if (rc) { cws_reply(ws, id, "group_history", rc, NULL, NULL); return; }
+  if (b && json_integer_value(b) == 1) { /* nothing is before seq 1 (upto 0 would mean "no bound") */
+    cws_reply(ws, id, "group_history", 0, NULL, json_pack("{s:[],s:b}", "msgs", "more", 0));
+    return;
+  }
   gpend_t *p = gpend_new(srv, c, id, "group_history", req);
   if (!p) { cws_reply(ws, id, "group_history", IMC_E_NOMEM, NULL, NULL); return; }
   p->acc = json_array();

@@ -324,6 +324,44 @@ static void test_muted_owner_admin(void **st)
   wsc_close(&c);
 }
 
+/* ---- 7. group_history before_seq 1; 8. group_send flags are booleans ------------------------------- */
+static void test_history_before_1_and_flags(void **st)
+{
+  (void)st;
+  static const char *const u[] = { "hb1", NULL };
+  import_users(srv.port, app, key, u);
+  assert_int_equal(code(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"h\",\"GroupId\":\"hb\",\"Owner_Account\":\"hb1\"}")), 0);
+  for (int i = 0; i < 3; i++) send_text("hb", "hb1", 20 + i, "m");
+  wsc_t c;
+  login(&c, "hb1");
+  json_t *r = wsc_rpc(&c, "group_history", "\"group_id\":\"hb\",\"before_seq\":1");
+  assert_int_equal(jint(r, "code"), 0);
+  assert_int_equal(json_array_size(json_object_get(r, "msgs")), 0);
+  assert_false(json_is_true(json_object_get(r, "more")));
+  json_decref(r);
+  r = wsc_rpc(&c, "group_history", "\"group_id\":\"hb\",\"before_seq\":2");
+  assert_int_equal(json_array_size(json_object_get(r, "msgs")), 1);
+  assert_int_equal(jint(json_array_get(json_object_get(r, "msgs"), 0), "seq"), 1);
+  json_decref(r);
+  r = wsc_rpc(&c, "group_sync", "\"group_id\":\"hb\",\"after_seq\":0");
+  json_int_t last = jint(r, "last_seq");
+  json_decref(r);
+  static const char *const bad[] = { "\"online_only\":1", "\"no_unread\":\"yes\"", "\"no_last_msg\":0" };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    r = wsc_rpc(&c, "group_send", "\"group_id\":\"hb\",\"random\":%zu,\"body\":" TEXT("x") ",%s", 30 + i, bad[i]);
+    assert_int_equal(jint(r, "code"), 70402);
+    json_decref(r);
+  }
+  r = wsc_rpc(&c, "group_sync", "\"group_id\":\"hb\",\"after_seq\":0");
+  assert_int_equal(jint(r, "last_seq"), last); /* nothing stored */
+  json_decref(r);
+  r = wsc_rpc(&c, "group_send", "\"group_id\":\"hb\",\"random\":40,\"body\":" TEXT("x") ",\"online_only\":true");
+  assert_int_equal(jint(r, "code"), 0);
+  assert_int_equal(jint(r, "seq"), 0);
+  json_decref(r);
+  wsc_close(&c);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -332,6 +370,7 @@ int main(void)
     cmocka_unit_test(test_defined_data_per_key),
     cmocka_unit_test(test_live_mute_not_joined),
     cmocka_unit_test(test_muted_owner_admin),
+    cmocka_unit_test(test_history_before_1_and_flags),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
