@@ -152,7 +152,7 @@ void im_group_send(im_groups_t *G, im_gsend_t *in, int64_t now_s, im_gdone_cb cb
   j->msg.flags = m.flags | (in->import ? STORE_GMSG_IMPORTED : 0);
   if (in->n_to && targets(g, in, j, why, sizeof why)) { j->cb = NULL; grp__finish(j, IMC_E_NOMEM); grp__fail(cb, ud, IMC_E_NOMEM, NULL); return; }
   j->dedupe_since_s = in->import ? 0 : now_s - im_limit(G->lim, in->sdkappid, IM_LIMIT_DEDUPE_WINDOW_S);
-  if (!g->last_msg_s && !(m.flags & STORE_GMSG_NO_LAST)) {
+  if (!g->last_msg_s) { /* any first stored message activates the group, NoLastMsg too (groups.md §1) */
     g->last_msg_s = m.time_s;
     if (!(j->info_text = grp__info_text(g))) { j->cb = NULL; grp__finish(j, IMC_E_NOMEM); g->last_msg_s = 0; grp__fail(cb, ud, IMC_E_NOMEM, NULL); return; }
     grp__row(g, j->info_text, &j->row);

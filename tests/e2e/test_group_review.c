@@ -362,6 +362,23 @@ static void test_history_before_1_and_flags(void **st)
   wsc_close(&c);
 }
 
+/* ---- 9. a NoLastMsg message activates a Work group ----------------------------------------------- */
+static void test_nolastmsg_activates(void **st)
+{
+  (void)st;
+  static const char *const u[] = { "na1", NULL };
+  import_users(srv.port, app, key, u);
+  assert_int_equal(code(call(G("create_group"), "{\"Type\":\"Private\",\"Name\":\"n\",\"GroupId\":\"nolast\",\"Owner_Account\":\"na1\"}")), 0);
+  json_t *r = call(G("get_joined_group_list"), "{\"Member_Account\":\"na1\"}");
+  assert_int_equal(jint(r, "TotalCount"), 0); /* inactive: no message yet */
+  json_decref(r);
+  assert_int_equal(code(call(G("send_group_msg"), "{\"GroupId\":\"nolast\",\"From_Account\":\"na1\",\"Random\":1,"
+                                                  "\"SendMsgControl\":[\"NoLastMsg\"],\"MsgBody\":" TEXT("x") "}")), 0);
+  r = call(G("get_joined_group_list"), "{\"Member_Account\":\"na1\"}");
+  assert_int_equal(jint(r, "TotalCount"), 1);
+  json_decref(r);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -371,6 +388,7 @@ int main(void)
     cmocka_unit_test(test_live_mute_not_joined),
     cmocka_unit_test(test_muted_owner_admin),
     cmocka_unit_test(test_history_before_1_and_flags),
+    cmocka_unit_test(test_nolastmsg_activates),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
