@@ -680,8 +680,8 @@ static void list_row(void *ud, uint32_t app, uint32_t gno, const store_grp_membe
 {
   (void)app;
   gpend_t *p = ud;
-  json_array_append_new(p->acc, json_pack("{s:I,s:I,s:i}", "no", (json_int_t)gno, "read_seq", (json_int_t)m->read_seq,
-                                          "role", m->role));
+  json_array_append_new(p->acc, json_pack("{s:I,s:I,s:i,s:b}", "no", (json_int_t)gno, "read_seq", (json_int_t)m->read_seq,
+                                          "role", m->role, "discard", m->msg_flag == 2));
 }
 
 static void list_unread(void *ud, int rc, int64_t n)
@@ -712,7 +712,10 @@ static void list_next(gpend_t *p)
     json_object_set_new(e, "last_msg_time", json_integer(v.last_msg_s));
     json_object_set_new(e, "created", json_integer(v.created_s));
     json_object_set_new(e, "role", json_string(im_grole_name((im_grole_t)json_integer_value(json_object_get(e, "role")))));
-    if (im_gtype_info(v.type)->unread) {
+    int discard = json_is_true(json_object_get(e, "discard"));
+    json_object_del(e, "discard");
+    if (discard && im_gtype_info(v.type)->unread) json_object_set_new(e, "unread", json_integer(0)); /* MsgFlag Discard */
+    else if (im_gtype_info(v.type)->unread) {
       im_group_unread_read(p->srv->groups, s->sdkappid, v.group_no, s->user_no,
                            (uint32_t)json_integer_value(json_object_get(e, "read_seq")), list_unread, p);
       return;

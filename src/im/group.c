@@ -223,7 +223,7 @@ void grp__remove(im_groups_t *G, im_group_t *g)
 int grp__member_put(im_groups_t *G, im_group_t *g, uint32_t user_no, im_grole_t role)
 {
   uint32_t old = gset_get(&g->members, user_no);
-  uint32_t payload = GM_PRESENT | (uint32_t)role | (old & GM_MUTED);
+  uint32_t payload = GM_PRESENT | (uint32_t)role | (old & (GM_MUTED | GM_DISCARD));
   if (gset_put(&g->members, user_no, payload)) return IMC_E_NOMEM;
   if (!old) {
     user_count(G, g->sdkappid, user_no, +1);
@@ -251,6 +251,12 @@ void im_groups_user_gone(im_groups_t *G, uint32_t sdkappid, uint32_t user_no)
     u64map_del(&g->pending, user_no);        /* an application */
     if (g->owner_no == user_no) { g->owner_no = 0; g->owner_id[0] = 0; }
   }
+}
+
+void grp__set_discard(im_group_t *g, uint32_t user_no, int on)
+{
+  uint32_t p = gset_get(&g->members, user_no);
+  if (p) gset_put(&g->members, user_no, on ? p | GM_DISCARD : p & ~GM_DISCARD); /* replaces: no allocation */
 }
 
 void grp__set_muted(im_group_t *g, uint32_t user_no, int64_t until)
@@ -378,6 +384,7 @@ static void load_member(void *ud, uint32_t sdkappid, uint32_t group_no, const st
   }
   if (grp__member_put(l->G, g, m->user_no, (im_grole_t)m->role)) { l->rc = IMC_E_NOMEM; return; }
   if (m->mute_until_s) grp__set_muted(g, m->user_no, m->mute_until_s);
+  if (m->msg_flag == 2) grp__set_discard(g, m->user_no, 1);
 }
 
 int im_groups_load(im_groups_t *G, store_t *s, int64_t now_s)
@@ -496,10 +503,13 @@ void grp__deliver(im_groups_t *G, im_group_t *g, const im_gevent_t *ev, const ui
   if (im_gtype_info(g->type)->live) { grp__live_deliver(G, g, ev, except_sid); return; }
   void *f = G->h.encode(G->h.ud, ev);
   if (!f) return;
+  /* members with MsgFlag Discard get no messages (nor their recalls, changes); notices still go */
+  uint32_t skip = ev->msg && ev->kind != IM_GEV_DISSOLVED && !(ev->msg->flags & STORE_GMSG_SYSTEM) ? GM_DISCARD : 0;
   for (size_t i = 0; to && i < n_to; i++) { /* a list: its members only, once each */
     size_t k = 0;
     while (k < i && to[k] != to[i]) k++;
-    if (k < i || !gset_get(&g->members, to[i])) continue;
+    uint32_t p = gset_get(&g->members, to[i]);
+    if (k < i || !p || (p & skip)) continue;
     for (im_session_t *s = im_presence_first(G->p, g->sdkappid, to[i]); s; s = s->next) {
       if (s->sid == except_sid) continue;
       G->h.send(G->h.ud, s, f);
@@ -508,6 +518,7 @@ void grp__deliver(im_groups_t *G, im_group_t *g, const im_gevent_t *ev, const ui
   }
   uint64_t pos = 0, v;
   while (!to && gset_next(&g->members, &pos, &v)) {
+    if ((uint32_t)v & skip) continue;
     for (im_session_t *s = im_presence_first(G->p, g->sdkappid, (uint32_t)(v >> 32)); s; s = s->next) {
       if (s->sid == except_sid) continue;
       G->h.send(G->h.ud, s, f);

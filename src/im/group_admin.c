@@ -169,6 +169,7 @@ static void done_member_mod(gjob_t *j, int rc)
     /* mem[2]: the previous role and mute deadline */
     if (g && j->mem[1].role) grp__member_put(j->G, g, j->mem[0].user_no, (im_grole_t)j->mem[2].role);
     if (g && j->mem[1].mute_until_s) grp__set_muted(g, j->mem[0].user_no, j->mem[2].mute_until_s);
+    if (g && j->mem[1].msg_flag) grp__set_discard(g, j->mem[0].user_no, j->mem[2].msg_flag);
     grp__finish(j, rc);
     return;
   }
@@ -217,7 +218,9 @@ void im_group_member_modify(im_groups_t *G, uint32_t sdkappid, const char *group
   j->mem[0] = (store_grp_member_t){ .user_no = mod->user_no, .role = mod->role, .msg_flag = mod->msg_flag,
                                     .name_card = j->name_card, .data = j->data };
   j->mem[1] = (store_grp_member_t){ .role = mod->role >= 0, .msg_flag = mod->msg_flag >= 0, .mute_until_s = mod->mute_s >= 0 };
-  j->mem[2] = (store_grp_member_t){ .role = tr, .mute_until_s = im_group_muted_until(g, mod->user_no, 0) };
+  j->mem[2] = (store_grp_member_t){ .role = tr, .mute_until_s = im_group_muted_until(g, mod->user_no, 0),
+                                    .msg_flag = (gset_get(&g->members, mod->user_no) & GM_DISCARD) != 0 };
+  if (mod->msg_flag >= 0) grp__set_discard(g, mod->user_no, mod->msg_flag == 2);
   if (mod->role >= 0) grp__member_put(G, g, mod->user_no, (im_grole_t)mod->role);
   if (mod->mute_s >= 0) {
     j->mem[0].mute_until_s = mod->mute_s ? now_s + mod->mute_s : 0;

@@ -24,6 +24,7 @@ typedef struct gset {
 #define GM_ROLE(p) ((im_grole_t)((p) & 3u))
 #define GM_MUTED 4u   /* a mute deadline is in the side map */
 #define GM_PRESENT 8u /* always set, so a payload is never 0 */
+#define GM_DISCARD 16u /* MsgFlag Discard: no message pushes (notices still go) */
 
 struct im_group {
   uint32_t sdkappid, group_no;
@@ -102,6 +103,7 @@ void grp__remove(im_groups_t *G, im_group_t *g);
 int grp__member_put(im_groups_t *G, im_group_t *g, uint32_t user_no, im_grole_t role);
 void grp__member_del(im_groups_t *G, im_group_t *g, uint32_t user_no);
 void grp__set_muted(im_group_t *g, uint32_t user_no, int64_t until);
+void grp__set_discard(im_group_t *g, uint32_t user_no, int on); /* MsgFlag Discard in the member's slot */
 const plan_app_t *grp__plan(const im_groups_t *G, uint32_t sdkappid);
 /* A Community group of an app whose edition lost communities (P-57: intl Pro -> Standard): joining,
  * adding and sending are refused with the feature's code (11000) and why; 0 otherwise. */

@@ -379,6 +379,43 @@ static void test_nolastmsg_activates(void **st)
   json_decref(r);
 }
 
+/* ---- 11. MsgFlag Discard: no pushes, no unread ------------------------------------------------------- */
+static json_int_t unread_of(wsc_t *c, const char *group_id)
+{
+  json_t *r = wsc_rpc(c, "group_list", "%s", ""), *e;
+  size_t i;
+  json_int_t n = -1;
+  json_array_foreach(json_object_get(r, "groups"), i, e)
+    if (!strcmp(jstr(e, "group_id"), group_id)) n = jint(e, "unread");
+  json_decref(r);
+  return n;
+}
+
+static void test_discard_flag(void **st)
+{
+  (void)st;
+  static const char *const u[] = { "fd1", "fd2", NULL };
+  import_users(srv.port, app, key, u);
+  assert_int_equal(code(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"f\",\"GroupId\":\"discard\",\"Owner_Account\":\"fd1\","
+                                                "\"MemberList\":[{\"Member_Account\":\"fd2\"}]}")), 0);
+  assert_int_equal(code(call(G("modify_group_member_info"), "{\"GroupId\":\"discard\",\"Member_Account\":\"fd2\",\"MsgFlag\":\"Discard\"}")), 0);
+  wsc_t c;
+  login(&c, "fd2");
+  json_decref(wsc_sync_live(&c));
+  send_text("discard", "fd1", 1, "dropped");
+  json_t *push = wsc_push(&c, "group_msg", 500);
+  assert_null(push);
+  assert_int_equal(unread_of(&c, "discard"), 0);
+  /* back to AcceptAndNotify: pushed and counted again */
+  assert_int_equal(code(call(G("modify_group_member_info"), "{\"GroupId\":\"discard\",\"Member_Account\":\"fd2\",\"MsgFlag\":\"AcceptAndNotify\"}")), 0);
+  send_text("discard", "fd1", 2, "kept");
+  push = wsc_push(&c, "group_msg", 3000);
+  assert_non_null(push);
+  json_decref(push);
+  assert_true(unread_of(&c, "discard") >= 1);
+  wsc_close(&c);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -389,6 +426,7 @@ int main(void)
     cmocka_unit_test(test_muted_owner_admin),
     cmocka_unit_test(test_history_before_1_and_flags),
     cmocka_unit_test(test_nolastmsg_activates),
+    cmocka_unit_test(test_discard_flag),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
