@@ -405,24 +405,33 @@ static void walk_row(void *ud, const store_grp_msg_t *m)
   if (++w->seen == w->want) w->at = m->seq - 1;
 }
 
+int grp__unread_position(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t user_no, int64_t want,
+                         uint32_t *at)
+{
+  unread_walk_t w = { user_no, want, 0, 0, 0 };
+  uint32_t upto = 0;
+  int rc;
+  if (!w.want) {
+    rc = store_grp_msg_last_seq(s, sdkappid, group_no, &w.at);
+  } else {
+    do {
+      w.last = 0;
+      if ((rc = store_grp_msg_history(s, sdkappid, group_no, 0, upto, 0, 1, 200, walk_row, &w))) return rc;
+      upto = w.last ? w.last - 1 : 0;
+    } while (w.seen < w.want && w.last > 1);
+    if (w.seen < w.want) w.at = 0; /* fewer countable messages than asked: all of them are unread */
+  }
+  if (!rc) *at = w.at;
+  return rc;
+}
+
 static int run_read(store_t *s, gjob_t *j)
 {
   if (j->mode) { /* set_unread_msg_num: find the position */
-    unread_walk_t w = { j->users[0], j->value, 0, 0, 0 };
-    uint32_t upto = 0;
-    int rc;
-    if (!w.want) {
-      rc = store_grp_msg_last_seq(s, j->sdkappid, j->group_no, &w.at);
-    } else {
-      do {
-        w.last = 0;
-        if ((rc = store_grp_msg_history(s, j->sdkappid, j->group_no, 0, upto, 0, 1, 200, walk_row, &w))) return rc;
-        upto = w.last ? w.last - 1 : 0;
-      } while (w.seen < w.want && w.last > 1);
-      if (w.seen < w.want) w.at = 0; /* fewer countable messages than asked: all of them are unread */
-    }
+    uint32_t at;
+    int rc = grp__unread_position(s, j->sdkappid, j->group_no, j->users[0], j->value, &at);
     if (rc) return rc;
-    j->value = w.at;
+    j->value = at;
   }
   return store_grp_member_set(s, j->sdkappid, j->group_no, (uint32_t)j->users[0], "read_seq", j->value, NULL);
 }

@@ -198,6 +198,10 @@ void grp__notice(gjob_t *j, im_group_t *g, const char *kind, uint32_t actor_no, 
                  json_t *extra);
 int grp__run_notice(store_t *s, gjob_t *j);
 void grp__deliver_notice(gjob_t *j, im_group_t *g);
+/* group_admin.c, store thread: the read position of user_no that leaves exactly want messages unread (the
+ * newest that are not its own, recalled, NoUnread or notices; all of them if fewer), as set_unread_msg_num. */
+int grp__unread_position(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t user_no, int64_t want,
+                         uint32_t *at);
 /* A job reply for an immediate refusal. */
 void grp__fail(im_gdone_cb cb, void *ud, int rc, const char *why);
 

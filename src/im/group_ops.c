@@ -344,8 +344,13 @@ void im_group_dissolve(im_groups_t *G, uint32_t sdkappid, const char *group_id, 
 static int run_members(store_t *s, gjob_t *j)
 {
   int rc;
-  for (size_t i = 0; i < j->n_mem; i++)
+  for (size_t i = 0; i < j->n_mem; i++) {
+    /* import_group_member UnreadMsgNum (j->to: the counts asked): the position set_unread_msg_num would find */
+    if (j->to && j->to[i] && (rc = grp__unread_position(s, j->sdkappid, j->group_no, j->mem[i].user_no, j->to[i],
+                                                         &j->mem[i].read_seq)))
+      return rc;
     if ((rc = store_grp_member_put(s, j->sdkappid, j->group_no, &j->mem[i]))) return rc;
+  }
   return grp__run_notice(s, j);
 }
 
@@ -440,7 +445,8 @@ void im_group_add(im_groups_t *G, uint32_t sdkappid, const char *group_id, uint3
   if ((rc = grp__community_gate(plan, g, now_s, why, sizeof why))) { grp__fail(cb, ud, rc, why); return; }
   gjob_t *j = grp__job(G, sdkappid, cb, ud);
   if (!j || !(j->res.results = calloc(n ? n : 1, 1)) || !(j->mem = calloc(n ? n : 1, sizeof *j->mem)) ||
-      !(j->users = calloc(n ? n : 1, sizeof *j->users))) {
+      !(j->users = calloc(n ? n : 1, sizeof *j->users)) ||
+      (mode == IM_GADD_IMPORT && !(j->to = calloc(n ? n : 1, sizeof *j->to)))) {
     if (j) { j->cb = NULL; grp__finish(j, IMC_E_NOMEM); }
     grp__fail(cb, ud, IMC_E_NOMEM, NULL);
     return;
@@ -502,10 +508,8 @@ void im_group_add(im_groups_t *G, uint32_t sdkappid, const char *group_id, uint3
                         ? IM_GR_ADMIN : IM_GR_MEMBER;
     if (grp__member_put(G, g, m->user_no, role)) { j->res.results[i] = 0; continue; }
     u64map_del(&g->pending, m->user_no);
-    uint32_t read_seq = 0;
-    if (mode == IM_GADD_IMPORT)
-      read_seq = m->unread >= g->last_seq ? 0 : g->last_seq - m->unread;
-    else read_seq = g->last_seq; /* history before joining is not unread */
+    uint32_t read_seq = g->last_seq; /* history before joining is not unread */
+    if (mode == IM_GADD_IMPORT && j->to) j->to[j->n_mem] = m->unread; /* the position is found in the job */
     j->mem[j->n_mem] = (store_grp_member_t){ .user_no = m->user_no, .role = role,
                                              .join_s = mode == IM_GADD_IMPORT && m->join_s ? m->join_s : now_s,
                                              .read_seq = read_seq, .name_card = "", .data = m->data ? m->data : "" };

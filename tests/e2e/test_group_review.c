@@ -416,6 +416,25 @@ static void test_discard_flag(void **st)
   wsc_close(&c);
 }
 
+/* ---- 12. import_group_member UnreadMsgNum past notices --------------------------------------------- */
+static void test_import_unread_past_notices(void **st)
+{
+  (void)st;
+  static const char *const u[] = { "iu1", "iu2", "iu3", NULL };
+  import_users(srv.port, app, key, u);
+  assert_int_equal(code(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"i\",\"GroupId\":\"imp-unread\",\"Owner_Account\":\"iu1\","
+                                                "\"MemberList\":[{\"Member_Account\":\"iu3\"}]}")), 0);
+  for (int i = 0; i < 3; i++) send_text("imp-unread", "iu1", 50 + i, "m");
+  /* two notices after the messages */
+  assert_int_equal(code(call(G("add_group_member"), "{\"GroupId\":\"imp-unread\",\"MemberList\":[{\"Member_Account\":\"iu2\"}]}")), 0);
+  assert_int_equal(code(call(G("delete_group_member"), "{\"GroupId\":\"imp-unread\",\"MemberToDel_Account\":[\"iu2\"]}")), 0);
+  assert_int_equal(code(call(G("import_group_member"), "{\"GroupId\":\"imp-unread\",\"MemberList\":[{\"Member_Account\":\"iu2\",\"UnreadMsgNum\":2}]}")), 0);
+  wsc_t c;
+  login(&c, "iu2");
+  assert_int_equal(unread_of(&c, "imp-unread"), 2);
+  wsc_close(&c);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -427,6 +446,7 @@ int main(void)
     cmocka_unit_test(test_history_before_1_and_flags),
     cmocka_unit_test(test_nolastmsg_activates),
     cmocka_unit_test(test_discard_flag),
+    cmocka_unit_test(test_import_unread_past_notices),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
