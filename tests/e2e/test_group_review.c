@@ -435,6 +435,24 @@ static void test_import_unread_past_notices(void **st)
   wsc_close(&c);
 }
 
+/* ---- 15. imported message times ascend across requests ------------------------------------------ */
+static void test_import_times(void **st)
+{
+  (void)st;
+  static const char *const u[] = { "it1", NULL };
+  import_users(srv.port, app, key, u);
+  long long t0 = (long long)time(NULL) - 86400;
+  assert_int_equal(code(call(G("import_group"), "{\"Type\":\"Public\",\"Name\":\"t\",\"GroupId\":\"imp-time\",\"Owner_Account\":\"it1\","
+                                                "\"CreateTime\":%lld}", t0)), 0);
+  assert_int_equal(code(call(G("import_group_msg"), "{\"GroupId\":\"imp-time\",\"MsgList\":[{\"From_Account\":\"it1\",\"SendTime\":%lld,"
+                                                    "\"Random\":1,\"MsgBody\":" TEXT("a") "}]}", t0 + 100)), 0);
+  /* a later request may not import an earlier time after the stored one */
+  assert_int_equal(code(call(G("import_group_msg"), "{\"GroupId\":\"imp-time\",\"MsgList\":[{\"From_Account\":\"it1\",\"SendTime\":%lld,"
+                                                    "\"Random\":2,\"MsgBody\":" TEXT("b") "}]}", t0 + 50)), 10004);
+  assert_int_equal(code(call(G("import_group_msg"), "{\"GroupId\":\"imp-time\",\"MsgList\":[{\"From_Account\":\"it1\",\"SendTime\":%lld,"
+                                                    "\"Random\":3,\"MsgBody\":" TEXT("c") "}]}", t0 + 100)), 0);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -447,6 +465,7 @@ int main(void)
     cmocka_unit_test(test_nolastmsg_activates),
     cmocka_unit_test(test_discard_flag),
     cmocka_unit_test(test_import_unread_past_notices),
+    cmocka_unit_test(test_import_times),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
