@@ -404,7 +404,7 @@ static int rjob_run(store_t *s, void *arg)
   case R_HISTORY:
     return store_grp_msg_history_as(s, r->sdkappid, r->group_no, r->after, r->upto, r->since, r->newest, r->limit,
                                     r->user_no, r->hrow, r->ud);
-  case R_UNREAD: return store_grp_msg_unread(s, r->sdkappid, r->group_no, r->user_no, r->after, &r->n);
+  case R_UNREAD: return store_grp_msg_unread(s, r->sdkappid, r->group_no, r->user_no, r->after, r->since, &r->n);
   case R_EXPIRED: {
     int expired = 0, rc = store_grp_msg_expired(s, r->sdkappid, r->group_no, r->after, r->since, &expired);
     r->n = expired;
@@ -524,6 +524,7 @@ void im_group_unread_read(im_groups_t *G, uint32_t sdkappid, uint32_t group_no, 
   rjob_t *r = rnew_n(G, R_UNREAD, sdkappid, group_no, after_seq, done, ud);
   if (!r) return;
   r->user_no = user_no;
+  r->since = im_group_since(G, sdkappid); /* messages past retention are not read back, so not unread */
   rsubmit(r);
 }
 

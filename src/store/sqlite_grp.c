@@ -374,13 +374,14 @@ static int msg_del_sender(store_t *s, uint32_t app, uint32_t gno, uint32_t from,
   return 0;
 }
 
-static int msg_unread(store_t *s, uint32_t app, uint32_t gno, uint32_t user, uint32_t after, int64_t *n)
+static int msg_unread(store_t *s, uint32_t app, uint32_t gno, uint32_t user, uint32_t after, int64_t since,
+                      int64_t *n)
 {
   sqlite3_stmt *st;
   if (prep(s, "SELECT count(*) FROM grp_msg WHERE sdkappid=?1 AND group_no=?2 AND seq>?3 AND from_no!=?4"
-              " AND (flags&35)=0", &st))
+              " AND (flags&35)=0 AND time_s>=?5", &st))
     return IMC_E_IO;
-  BIND(st, app, gno, after, user);
+  BIND(st, app, gno, after, user, since);
   return scalar(st, n);
 }
 

@@ -453,6 +453,49 @@ static void test_import_times(void **st)
                                                     "\"Random\":3,\"MsgBody\":" TEXT("c") "}]}", t0 + 100)), 0);
 }
 
+/* ---- 13. unread counts leave out messages past retention ------------------------------------------ */
+/* Its own server on the test clock (no purge in the test's time): messages past the edition's retention
+ * (7 days) are no longer read back, so they no longer count as unread. */
+static void test_unread_retention(void **st)
+{
+  (void)st;
+  e2e_server_t s2;
+  uint32_t app2;
+  char key2[80], out[512], auth[160], buf[256];
+  static const char *const args[] = { "--test-clock", "--test-clock-start", "2026-11-20", "--msg-purge-interval-s", "86400", NULL };
+  e2e_dir_init(&s2);
+  e2e_make_app(&s2, "china", &app2, key2);
+  assert_int_equal(e2e_cli(&s2, out, sizeof out, "operator token --json"), 0);
+  json_t *t = json_loads(out, 0, NULL);
+  assert_non_null(t);
+  snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", json_string_value(json_object_get(t, "token")));
+  json_decref(t);
+  assert_int_equal(e2e_server_start(&s2, args), 0);
+  static const char *const u[] = { "ur1", "ur2", NULL };
+  import_users(s2.port, app2, key2, u);
+  json_t *r = v4(s2.port, app2, key2, G("create_group"), "{\"Type\":\"Public\",\"Name\":\"u\",\"GroupId\":\"ret\",\"Owner_Account\":\"ur1\","
+                                                         "\"MemberList\":[{\"Member_Account\":\"ur2\"}]}");
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  json_decref(r);
+  for (int i = 0; i < 2; i++) {
+    r = v4(s2.port, app2, key2, G("send_group_msg"), "{\"GroupId\":\"ret\",\"From_Account\":\"ur1\",\"Random\":%d,\"MsgBody\":" TEXT("old") "}", i);
+    assert_int_equal(jint(r, "ErrorCode"), 0);
+    json_decref(r);
+  }
+  wsc_t c;
+  assert_int_equal(wsc_login(&c, s2.port, app2, key2, "ur2", "Web"), 0);
+  assert_int_equal(unread_of(&c, "ret"), 2);
+  wsc_close(&c);
+  /* one retention (7 days) and a second later */
+  snprintf(buf, sizeof buf, "{\"advance_s\":%d}", 604801);
+  static char reply[1 << 16];
+  assert_int_equal(e2e_http(s2.port, "POST", "/operator/v1/clock", auth, buf, reply, sizeof reply), 200);
+  assert_int_equal(wsc_login(&c, s2.port, app2, key2, "ur2", "Web"), 0);
+  assert_int_equal(unread_of(&c, "ret"), 0);
+  wsc_close(&c);
+  assert_int_equal(e2e_finish(&s2), 0);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -466,6 +509,7 @@ int main(void)
     cmocka_unit_test(test_discard_flag),
     cmocka_unit_test(test_import_unread_past_notices),
     cmocka_unit_test(test_import_times),
+    cmocka_unit_test(test_unread_retention),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
