@@ -1,7 +1,13 @@
 /* End-to-end: group defects found in review (2026-12-05), each checked
- * through the real interfaces: a deleted account leaves its groups (across a
- * restart), … (one test per defect, in the order of the fixes). The app is
- * on the free "trial" edition (account_delete is allowed). */
+ * through the real interfaces, one test per defect in the order of the
+ * fixes: a deleted account leaves its groups (across a restart); a stale
+ * group_sync cursor of a reused group id is reset; AppDefinedData and
+ * AppMemberDefinedData change key by key; a live-room mute is not a joined
+ * group; a muted owner/admin cannot send; group_history before_seq 1 and
+ * boolean group_send flags; a NoLastMsg message activates a Work group;
+ * MsgFlag Discard; import UnreadMsgNum past notices; import SendTime order
+ * across requests; unread counts within retention (own test-clock server).
+ * The app is on the free "trial" edition (account_delete is allowed). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
