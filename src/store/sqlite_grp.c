@@ -293,7 +293,8 @@ static int msg_history_as(store_t *s, uint32_t app, uint32_t gno, uint32_t after
   int rc;
   char sql[1200];
   snprintf(sql, sizeof sql,
-           "SELECT m.seq,m.from_no,m.time_s,m.random,m.flags,m.priority,m.body,coalesce(a.user_id,''),"
+           "SELECT m.seq,m.from_no,m.time_s,m.random,m.flags,m.priority,m.body,"
+           "coalesce(a.user_id," SQ_GONE_ID("m.sdkappid", "m.from_no") ",''),"
            " CASE WHEN m.flags&64 THEN (SELECT json_group_array(b.user_id) FROM grp_msg_to t JOIN accounts b"
            " ON b.sdkappid=t.sdkappid AND b.user_no=t.user_no WHERE t.sdkappid=m.sdkappid AND t.group_no=m.group_no"
            " AND t.seq=m.seq) END FROM grp_msg m"

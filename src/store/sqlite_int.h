@@ -127,6 +127,11 @@ extern const store_msg_vtab_t sq__msg_vtab;
 extern const struct store_grp_vtab sq__grp_vtab; /* sqlite_grp.c */
 extern const struct store_rel_vtab sq__rel_vtab;
 
+/* The UserID of a number whose accounts row is gone (a deleted account, migration 37), or NULL: read only
+ * when the accounts join found no row (coalesce evaluates its arguments in turn, so a live account's
+ * name costs no extra seek). Message reads name senders with it (sqlite_msg_int.h, sqlite_grp.c). */
+#define SQ_GONE_ID(app, no) "(SELECT ag.user_id FROM accounts_gone ag WHERE ag.sdkappid=" app " AND ag.user_no=" no ")"
+
 /* The migrations (sqlite_schema.c): sq__schema_version scripts, in order. */
 extern const char *const sq__migrations[];
 extern const int sq__schema_version;

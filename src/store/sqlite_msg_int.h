@@ -100,10 +100,6 @@ const sqwin_ent_t *sq__win_find(const sqwin_t *w, uint32_t random, uint32_t from
 int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
 
 /* ---- the statements and the connection's state (sqlite_msg.c) ---- */
-/* The UserID of a number whose accounts row is gone (a deleted account, migration 37), or NULL: read only
- * when the accounts join found no row (coalesce evaluates its arguments in turn, so a live account's
- * name costs no extra seek). */
-#define SQ_GONE_ID(app, no) "(SELECT ag.user_id FROM accounts_gone ag WHERE ag.sdkappid=" app " AND ag.user_no=" no ")"
 #define MSGCOLS "m.sdkappid,m.conv,m.seq,m.from_no,m.to_no,m.time_s,m.cseq,m.random,m.flags,m.life_s,m.body," \
                 "coalesce(fa.user_id," SQ_GONE_ID("m.sdkappid", "m.from_no") ",'')," \
                 "coalesce(ta.user_id," SQ_GONE_ID("m.sdkappid", "m.to_no") ",'')"

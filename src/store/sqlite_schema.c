@@ -314,7 +314,7 @@ const char *const sq__migrations[] = {
   " JOIN bills b ON b.sdkappid=o.sdkappid AND b.corrects=0"
   " AND b.month=CAST(strftime('%Y%m', o.start_day*86400, 'unixepoch') AS INTEGER) WHERE o.at > b.issued_at;",
   /* 37: a deleted account's number keeps its UserID (a trigger, in the deleting transaction, whichever
-   * process deletes): the messages it exchanged still name it (sqlite_msg_int.h SQ_GONE_ID), and a peer
+   * process deletes): the messages it exchanged still name it (sqlite_int.h SQ_GONE_ID; group messages too), and a peer
    * may still read that history by its UserID while no account has it (tenant.h
    * tenant_registry_account_find_gone). Numbers are never reused (migration 29), so a number here never
    * names a later account; nothing that counts, checks or lists accounts reads this table. Accounts

@@ -129,6 +129,8 @@ static void test_deleted_account_leaves_groups(void **st)
                                                 "\"MemberList\":[{\"Member_Account\":\"dl3\"}]}")), 0);
   assert_int_equal(code(call(G("create_group"), "{\"Type\":\"AVChatRoom\",\"Name\":\"d\",\"GroupId\":\"del-live\",\"Owner_Account\":\"dl1\"}")), 0);
   assert_int_equal(code(call(G("forbid_send_msg"), "{\"GroupId\":\"del-live\",\"Members_Account\":[\"dl2\"],\"MuteTime\":3600}")), 0);
+  assert_int_equal(code(call(G("send_group_msg"), "{\"GroupId\":\"del-pub\",\"From_Account\":\"dl2\",\"Random\":7,"
+                                                  "\"MsgBody\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"bye\"}}]}")), 0);
   json_t *r = call("im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"dl1\"},{\"UserID\":\"dl2\"}]}");
   assert_int_equal(jint(r, "ErrorCode"), 0);
   assert_int_equal(jint(json_array_get(json_object_get(r, "ResultItem"), 0), "ResultCode"), 0);
@@ -137,6 +139,14 @@ static void test_deleted_account_leaves_groups(void **st)
   check_deleted_gone();
   restart();
   check_deleted_gone();
+  /* the deleted sender's message still names it (accounts_gone) */
+  r = call(G("group_msg_get_simple"), "{\"GroupId\":\"del-pub\",\"ReqMsgNumber\":20}");
+  json_t *e, *said = NULL;
+  size_t i;
+  json_array_foreach(json_object_get(r, "RspMsgList"), i, e) if (jint(e, "MsgRandom") == 7) said = e;
+  assert_non_null(said);
+  assert_string_equal(jstr(said, "From_Account"), "dl2");
+  json_decref(r);
   /* a re-imported account starts outside every group */
   import_users(srv.port, app, key, u);
   char role[32];
