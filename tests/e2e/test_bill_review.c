@@ -29,6 +29,7 @@
 
 #include "e2e.h"
 #include "e2e_msg.h"
+#include "e2e_op.h"
 
 static e2e_server_t srv;
 static char auth[160];
@@ -36,14 +37,8 @@ static char auth[160];
 static int setup(void **st)
 {
   (void)st;
-  char out[512];
   e2e_dir_init(&srv);
-  if (e2e_cli(&srv, out, sizeof out, "customer create --name first --json")) return -1;
-  if (e2e_cli(&srv, out, sizeof out, "operator token --json")) return -1;
-  json_t *j = json_loads(out, 0, NULL);
-  if (!j) return -1;
-  snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", json_string_value(json_object_get(j, "token")));
-  json_decref(j);
+  if (op_auth_init(&srv, "first", auth, sizeof auth)) return -1;
   /* the intl book with its fees as the operator's own (no operator_config marks) */
   FILE *in = fopen("data/pricebooks/intl.json", "rb");
   json_t *book = in ? json_loadf(in, 0, NULL) : NULL;
@@ -72,22 +67,8 @@ static int teardown(void **st)
   return e2e_finish(&srv);
 }
 
-static json_t *callf(int want, const char *method, const char *body, const char *fmt, ...)
-  __attribute__((format(printf, 4, 5)));
-static json_t *callf(int want, const char *method, const char *body, const char *fmt, ...)
-{
-  static char buf[1 << 16];
-  char target[256];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(target, sizeof target, fmt, ap);
-  va_end(ap);
-  int st = e2e_http_timeout(srv.port, method, target, auth, body, buf, sizeof buf, 120000);
-  if (st != want) fail_msg("%s %s: status %d, want %d: %.600s", method, target, st, want, buf);
-  json_t *o = json_loads(buf, 0, NULL);
-  if (!o) fail_msg("%s %s: not JSON: %.300s", method, target, buf);
-  return o;
-}
+/* an operator API call on this test's server (e2e_op.h) */
+#define callf(want, method, body, ...) op_callf(srv.port, auth, (want), (method), (body), __VA_ARGS__)
 
 static void clock_to(const char *now)
 {

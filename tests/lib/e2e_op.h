@@ -1,0 +1,45 @@
+/* e2e_op.h — the operator API from end-to-end tests (header-only; include
+ * after cmocka.h and e2e_msg.h): the Authorization header of a data
+ * directory's operator token, and calls answered as parsed JSON that fail
+ * the test on an unexpected status. Test-only. */
+#ifndef IMC_TESTS_E2E_OP_H
+#define IMC_TESTS_E2E_OP_H
+
+#include "e2e_msg.h"
+
+/* A customer named customer made by the CLI (the token needs a database),
+ * then `operator token`: "Authorization: Bearer …\r\n" into auth. 0 or -1. */
+static inline int op_auth_init(const e2e_server_t *srv, const char *customer, char *auth, size_t cap)
+{
+  char out[512];
+  if (e2e_cli(srv, out, sizeof out, "customer create --name %s --json", customer)) return -1;
+  if (e2e_cli(srv, out, sizeof out, "operator token --json")) return -1;
+  json_t *j = json_loads(out, 0, NULL);
+  const char *token = json_string_value(json_object_get(j, "token"));
+  int rc = token ? 0 : -1;
+  if (token) snprintf(auth, cap, "Authorization: Bearer %s\r\n", token);
+  json_decref(j);
+  return rc;
+}
+
+/* METHOD target (printf fmt) with body (NULL: none) on port with auth; the
+ * reply parsed (caller decrefs). Fails the test unless the status is want
+ * and the reply is JSON. One reply buffer: one call at a time. */
+static inline json_t *op_callf(int port, const char *auth, int want, const char *method, const char *body,
+                               const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static inline json_t *op_callf(int port, const char *auth, int want, const char *method, const char *body,
+                               const char *fmt, ...)
+{
+  static char buf[1 << 18];
+  char target[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(target, sizeof target, fmt, ap);
+  va_end(ap);
+  int st = e2e_http_timeout(port, method, target, auth, body, buf, sizeof buf, 120000);
+  json_t *o = json_loads(buf, 0, NULL);
+  if (!o || st != want) fail_msg("%s %s: status %d, want %d: %.600s", method, target, st, want, buf);
+  return o;
+}
+
+#endif
