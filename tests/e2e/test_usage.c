@@ -26,7 +26,10 @@ static const char *const args[] = { "--test-clock", "--test-clock-start", "2026-
 static int setup(void **st)
 {
   (void)st;
-  return e2e_start(&srv, "china", &app, key, args);
+  /* created before the test clock's day: test_operator_usage orders on it (ORDER_BEFORE_APP otherwise) */
+  e2e_dir_init(&srv);
+  e2e_make_app_at(&srv, "china", "2026-11-01", &app, key);
+  return e2e_server_start(&srv, args);
 }
 
 static int teardown(void **st)

@@ -157,18 +157,24 @@ static const char *json_field(const char *json, const char *name, char *out, siz
   return out;
 }
 
-void e2e_make_app(const e2e_server_t *srv, const char *region, uint32_t *sdkappid, char *key)
+void e2e_make_app_at(const e2e_server_t *srv, const char *region, const char *created, uint32_t *sdkappid, char *key)
 {
   char out[4096], v[128];
   if (e2e_cli(srv, out, sizeof out, "customer create --name e2e --json") != 0) die("customer create");
   if (!json_field(out, "id", v, sizeof v)) die("customer id");
-  if (e2e_cli(srv, out, sizeof out, "app create --customer %s --name e2e --region %s --json", v, region) != 0)
+  if (e2e_cli(srv, out, sizeof out, "app create --customer %s --name e2e --region %s%s%s --json", v, region,
+              created ? " --created-at " : "", created ? created : "") != 0)
     die("app create");
   if (!json_field(out, "sdkappid", v, sizeof v)) die("sdkappid");
   *sdkappid = (uint32_t)strtoul(v, NULL, 10);
   if (!json_field(out, "key", v, sizeof v)) die("key");
   memcpy(key, v, 65);
   key[64] = 0;
+}
+
+void e2e_make_app(const e2e_server_t *srv, const char *region, uint32_t *sdkappid, char *key)
+{
+  e2e_make_app_at(srv, region, NULL, sdkappid, key);
 }
 
 char *e2e_server_log(const e2e_server_t *srv)

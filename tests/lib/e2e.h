@@ -56,6 +56,10 @@ int e2e_cli(const e2e_server_t *srv, char *out, size_t cap, const char *fmt, ...
   __attribute__((format(printf, 4, 5)));
 /* Create a customer and an app via the CLI; fills sdkappid and key (65 B). */
 void e2e_make_app(const e2e_server_t *srv, const char *region, uint32_t *sdkappid, char *key);
+/* The same, the app dated created (YYYY-MM-DD; NULL: now): a server on a test
+ * clock that starts earlier than the wall clock can then take its orders
+ * (an order dated before the app's creation is refused). */
+void e2e_make_app_at(const e2e_server_t *srv, const char *region, const char *created, uint32_t *sdkappid, char *key);
 /* Server log contents (malloc'd, caller frees). */
 char *e2e_server_log(const e2e_server_t *srv);
 
