@@ -88,11 +88,12 @@ typedef struct api_admission {
   int32_t day;                   /* yyyymmdd of the login in the app's billing zone */
   uint8_t pending;               /* counted in quota_pending until api_quota_login_done */
 } api_admission_t;
-/* Admit a login of (app, user_no; known = the account exists): the users
- * limit when it creates the account (70398), the free DAU / MAU of an edition
- * without overage (72000). 0 (adm filled; call api_quota_login_done exactly
- * once later) or the refusal with its message in why. */
-int api_quota_login_admit(api_srv_t *srv, const tenant_app_t *app, int known, uint32_t user_no, int64_t now_s,
+/* Admit a login of app (known = the account exists; meter_no = the number
+ * it is metered under, tenant_registry_meter_no, 0 for a new UserID): the
+ * users limit when it creates the account (70398), the free DAU / MAU of an
+ * edition without overage (72000). 0 (adm filled; call api_quota_login_done
+ * exactly once later) or the refusal with its message in why. */
+int api_quota_login_admit(api_srv_t *srv, const tenant_app_t *app, int known, uint32_t meter_no, int64_t now_s,
                           api_admission_t *adm, char *why, size_t why_cap);
 /* The login's job completed, whatever its outcome: release the pending
  * count (the login itself is metered from its op row, api_meter_count). */

@@ -49,6 +49,7 @@ typedef struct login_job {
   json_t *id;
   uint32_t sdkappid;
   uint32_t user_no;
+  uint32_t meter_no;     /* metered under (tenant_registry_meter_no); 0: user_no, once known */
   int known;             /* account already in the registry */
   int32_t day;           /* yyyymmdd in the billing zone */
   int64_t now_s;
@@ -252,7 +253,8 @@ static int login_run(store_t *s, void *arg)
   login_job_t *j = arg;
   int rc = 0;
   if (!j->known) rc = store_account_import(s, j->sdkappid, j->user_id, NULL, NULL, j->now_s, &j->user_no);
-  if (!rc && j->day) rc = store_usage_login(s, j->sdkappid, j->day, j->user_no); /* day 0: not metered (bench_no_meter) */
+  /* day 0: not metered (bench_no_meter); a re-imported UserID under its first number */
+  if (!rc && j->day) rc = store_usage_login(s, j->sdkappid, j->day, j->meter_no ? j->meter_no : j->user_no);
   return rc;
 }
 
@@ -325,7 +327,7 @@ static void login_done(void *arg, int rc)
   reply_ok_time(ws, j->id, "login", j->now_s);
 out:
   api_quota_login_done(srv, &j->adm);
-  if (online) api_meter_count(srv, j->op->meter, j->sdkappid, j->user_no, j->now_s); /* durable and online */
+  if (online) api_meter_count(srv, j->op->meter, j->sdkappid, j->meter_no ? j->meter_no : j->user_no, j->now_s); /* durable and online */
   cws_release(c);
   json_decref(j->id);
   free(j);
@@ -451,7 +453,8 @@ void cws_login_start(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const cws_logi
   }
   api_admission_t adm;
   char why[320];
-  if ((rc = api_quota_login_admit(srv, app, known, user_no, now, &adm, why, sizeof why))) {
+  uint32_t meter_no = tenant_registry_meter_no(srv->reg, sdkappid, user_id, user_no); /* 0: a new UserID */
+  if ((rc = api_quota_login_admit(srv, app, known, meter_no, now, &adm, why, sizeof why))) {
     reply(ws, id, "login", rc, rc == IMC_E_NOMEM ? NULL : why, NULL); /* 70398, 72000 */
     return;
   }
@@ -467,6 +470,7 @@ void cws_login_start(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const cws_logi
   j->id = id ? json_incref(id) : NULL;
   j->sdkappid = sdkappid;
   j->user_no = user_no;
+  j->meter_no = meter_no;
   j->known = known;
   j->now_s = now;
   j->day = srv->cfg->bench_no_meter ? 0 : adm.day; /* the app's billing zone (M-1), as the meter counts it */

@@ -38,7 +38,7 @@ static int64_t pending(api_srv_t *srv, uint32_t app)
   return n ? *n : 0;
 }
 
-int api_quota_login_admit(api_srv_t *srv, const tenant_app_t *app, int known, uint32_t user_no, int64_t now_s,
+int api_quota_login_admit(api_srv_t *srv, const tenant_app_t *app, int known, uint32_t meter_no, int64_t now_s,
                           api_admission_t *adm, char *why, size_t why_cap)
 {
   plan_verdict_t v;
@@ -48,7 +48,7 @@ int api_quota_login_admit(api_srv_t *srv, const tenant_app_t *app, int known, ui
   adm->sdkappid = id;
   adm->day = meter_day_of(srv->meter, id, now_s);
   int in_day = 0, in_month = 0;
-  if (known) meter_seen(srv->meter, id, user_no, adm->day, &in_day, &in_month);
+  if (meter_no) meter_seen(srv->meter, id, meter_no, adm->day, &in_day, &in_month); /* a re-import: its first number */
   int64_t waiting = pending(srv, id);
   /* a login that creates the account is an import too (70398) */
   if (!known && (rc = plan_check(&app->plan, now_s, PLAN_L_USERS, (int64_t)tenant_registry_account_count(srv->reg, id) + waiting,

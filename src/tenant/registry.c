@@ -252,6 +252,22 @@ static void on_account_load(void *ud, const char *uid, uint32_t user_no)
   if (!l->rc) l->rc = acct_put_new(l->t, uid, user_no);
 }
 
+/* uid's first number into *t: kept when it has one (numbers only grow) */
+static int first_put(tenant_accounts_t **t, const char *uid, uint32_t user_no)
+{
+  if (*t && acct_find(*t, uid, hash_str(uid), NULL)) return 0;
+  return acct_put_new(t, uid, user_no);
+}
+
+typedef struct gone_load { tenant_app_t *a; int rc; } gone_load_t;
+
+static void on_gone_load(void *ud, const char *uid, uint32_t user_no) /* in number order */
+{
+  gone_load_t *l = ud;
+  if (!l->rc) l->rc = acct_put_new(&l->a->gone, uid, user_no);
+  if (!l->rc) l->rc = first_put(&l->a->first, uid, user_no);
+}
+
 int tenant_registry_app_upsert(tenant_registry_t *r, const store_app_t *rec, const tenant_lifecycle_t *lc)
 {
   tenant_app_t *a = u64map_get(&r->apps, rec->sdkappid);
@@ -277,9 +293,10 @@ static int load_accounts(tenant_registry_t *r, store_t *s)
   for (u64map_iter_init(&r->apps, &it); u64map_next(&r->apps, &it, NULL, &v);) {
     tenant_app_t *a = v;
     if (a->accounts->len) continue;
-    acct_load_t l = { &a->accounts, 0 }, g = { &a->gone, 0 };
+    acct_load_t l = { &a->accounts, 0 };
+    gone_load_t g = { a, 0 };
     int rc = store_account_each(s, a->rec.sdkappid, on_account_load, &l);
-    if (!rc && !l.rc) rc = store_account_gone_each(s, a->rec.sdkappid, on_account_load, &g); /* the latest deletion last */
+    if (!rc && !l.rc) rc = store_account_gone_each(s, a->rec.sdkappid, on_gone_load, &g); /* the latest deletion last */
     if (rc || l.rc || g.rc) return rc ? rc : l.rc ? l.rc : g.rc;
   }
   return 0;
@@ -344,6 +361,7 @@ static void app_free(void *v)
   tenant_app_t *a = v;
   acct_free(a->accounts);
   acct_free(a->gone);
+  acct_free(a->first);
   free(a);
 }
 
@@ -388,7 +406,15 @@ int tenant_registry_account_gone(tenant_registry_t *r, uint32_t sdkappid, const 
   tenant_app_t *a = u64map_get(&r->apps, sdkappid);
   if (!a) return IMC_E_NOTFOUND;
   acct_del(a->accounts, user_id);
-  return acct_put_new(&a->gone, user_id, user_no);
+  int rc = acct_put_new(&a->gone, user_id, user_no);
+  return rc ? rc : first_put(&a->first, user_id, user_no);
+}
+
+uint32_t tenant_registry_meter_no(const tenant_registry_t *r, uint32_t sdkappid, const char *user_id, uint32_t user_no)
+{
+  const tenant_app_t *a = tenant_registry_app(r, sdkappid);
+  acct_slot_t *s = a && a->first ? acct_find(a->first, user_id, hash_str(user_id), NULL) : NULL;
+  return s ? s->user_no : user_no;
 }
 
 int tenant_registry_account_find_gone(const tenant_registry_t *r, uint32_t sdkappid, const char *user_id,

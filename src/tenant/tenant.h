@@ -308,6 +308,7 @@ typedef struct tenant_app {
   store_app_t rec;
   tenant_accounts_t *accounts;
   tenant_accounts_t *gone;   /* deleted accounts: UserID → the number of its latest deletion (NULL: none) */
+  tenant_accounts_t *first;  /* deleted accounts: UserID → the first number it ever had (NULL: none) */
   /* The facts plan_check takes for this app (edition in force, region,
    * add-ons in force) as of the last load, reload or
    * tenant_registry_refresh_plans; `plan.ready` is 0 (every check refused)
@@ -356,6 +357,13 @@ int tenant_registry_account_gone(tenant_registry_t *r, uint32_t sdkappid, const 
  * IMC_E_NOTFOUND. */
 int tenant_registry_account_find_gone(const tenant_registry_t *r, uint32_t sdkappid, const char *user_id,
                                       uint32_t *user_no);
+/* The number a login of UserID user_id (its account's number user_no, 0 for
+ * a login that creates it) is metered under (DAU, MAU, usage_login): the
+ * first number the UserID ever had in the app when an account of it was
+ * deleted before, else user_no. So a deleted and re-imported account counts
+ * once a day and a month, as one user (P-33, P-43, P-52); numbers are never
+ * reused, so no other account is ever metered under it. */
+uint32_t tenant_registry_meter_no(const tenant_registry_t *r, uint32_t sdkappid, const char *user_id, uint32_t user_no);
 /* The UserID of account user_no, or NULL (no such account or app). The
  * string is the registry's: valid until the account is removed. */
 const char *tenant_registry_account_id(const tenant_registry_t *r, uint32_t sdkappid, uint32_t user_no);

@@ -326,6 +326,47 @@ static void test_getappinfo(void **st)
   assert_non_null(strstr(body, "\"ErrorCode\":60010"));                                   /* admins only */
 }
 
+/* A deleted and re-imported UserID is one user of the day and the month
+ * (P-33, P-43, P-52): its logins are metered under the first number it had
+ * (tenant_registry_meter_no), by a login that creates the account, after a
+ * REST import, and after a restart; registrations count every creation. A
+ * trial app of its own (account_delete is for free editions only). */
+static void test_reimported_account_counts_once(void **st)
+{
+  (void)st;
+  uint32_t app2;
+  char key2[80], out[1 << 16], body[4096];
+  e2e_make_app_at(&srv, "china", "2026-11-01", &app2, key2);
+  int fd = -1;
+  for (int i = 0; i < 100 && (fd = e2e_ws_login(srv.port, app2, key2, "r1", "Web", NULL, 0)) < 0; i++)
+    usleep(100 * 1000); /* the server learns the new app from the change log */
+  assert_true(fd >= 0);
+  close(fd);
+  for (int round = 0; round < 2; round++) {
+    assert_int_equal(e2e_v4(srv.port, app2, key2, "administrator", "im_open_login_svc/account_delete",
+                            "{\"DeleteItem\":[{\"UserID\":\"r1\"}]}", body, sizeof body), 200);
+    assert_non_null(strstr(body, "\"ResultCode\":0"));
+    if (round) /* imported by REST this time, then logged in */
+      assert_int_equal(e2e_v4(srv.port, app2, key2, "administrator", "im_open_login_svc/account_import",
+                              "{\"UserID\":\"r1\"}", body, sizeof body), 200);
+    assert_true((fd = e2e_ws_login(srv.port, app2, key2, "r1", "PC", NULL, 0)) >= 0);
+    close(fd);
+  }
+  e2e_server_kill(&srv);
+  assert_int_equal(e2e_server_start(&srv, args), 0);
+  assert_true((fd = e2e_ws_login(srv.port, app2, key2, "r1", "Web", NULL, 0)) >= 0);
+  close(fd);
+  assert_true((fd = e2e_ws_login(srv.port, app2, key2, "r2", "Web", NULL, 0)) >= 0);
+  close(fd);
+  assert_int_equal(e2e_cli(&srv, out, sizeof out, "usage --sdkappid %u --month 2026-11 --json", app2), 0);
+  json_t *o = json_loads(out, 0, NULL);
+  assert_non_null(o);
+  assert_int_equal(day_field(o, 30, "dau"), 2);
+  assert_int_equal(json_integer_value(json_object_get(o, "mau")), 2);
+  assert_int_equal(day_field(o, 30, "registrations"), 4); /* r1 three times, r2 */
+  json_decref(o);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -336,6 +377,7 @@ int main(void)
     cmocka_unit_test(test_operator_usage),
     cmocka_unit_test(test_c2c_messages_are_counted),
     cmocka_unit_test(test_getappinfo),
+    cmocka_unit_test(test_reimported_account_counts_once),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
