@@ -6,7 +6,8 @@
 #   system.
 # start_server ARGS…: the server on an ephemeral port pinned to core 0
 #   (`taskset -c 0`), with the benchmarks' REST rate limit and writer queue
-#   cap raised, plus ARGS; sets spid and port.
+#   cap raised (ARGS may give another cap), plus ARGS; sets spid and port.
+#   A server that exits before it listens ends the script with its log.
 new_app() {
   dir=$(mktemp -d "${TMPDIR:-/tmp}/imcloud-$1-XXXXXX")
   cid=$($BIN customer create --name bench --json --data "$dir" | sed -n 's/.*"id":\([0-9]*\).*/\1/p')
@@ -16,9 +17,14 @@ new_app() {
 }
 start_server() {
   rm -f "$dir/port"
+  # the writer cap unless ARGS give one (serve refuses a setting given twice)
+  case " $* " in *" --writer-max-jobs "*) wmj="" ;; *) wmj="--writer-max-jobs 262144" ;; esac
   taskset -c 0 $BIN serve --listen 127.0.0.1:0 --port-file "$dir/port" --data "$dir" --log-level warn \
-    --rest-rate-limit 1000000 --writer-max-jobs 262144 "$@" 2>>"$dir/server.log" &
+    --rest-rate-limit 1000000 $wmj "$@" 2>>"$dir/server.log" &
   spid=$!
-  while [ ! -s "$dir/port" ]; do sleep 0.05; done
+  while [ ! -s "$dir/port" ]; do
+    kill -0 "$spid" 2>/dev/null || { echo "server did not start:" >&2; cat "$dir/server.log" >&2; exit 1; }
+    sleep 0.05
+  done
   port=$(cat "$dir/port")
 }
