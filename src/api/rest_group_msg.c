@@ -226,9 +226,7 @@ void rest_import_group_msg(rest_ctx_t *c)
   if (!g) { rest_reply_err(c, IMC_E_GROUP_GONE, NULL, NULL); return; }
   im_group_view_t gv;
   im_group_view(g, &gv);
-  /* SendTime ascends across requests too: not before the group's LastMsgTime (the newest stored message that
-   * moves it; NoLastMsg ones and notices do not) */
-  int64_t now = imc_clock_now_s(), prev = gv.last_msg_s;
+  int64_t now = imc_clock_now_s(), prev = 0;
   im_gsend_t *ins = calloc(n, sizeof *ins);
   if (!ins) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
   int rc = 0;
@@ -250,7 +248,7 @@ void rest_import_group_msg(rest_ctx_t *c)
     }
     if (!json_is_integer(t) || json_integer_value(t) < gv.created_s || json_integer_value(t) > now || json_integer_value(t) < prev) {
       rc = imc_errf(why, sizeof why, IMC_E_GROUP_PARAM,
-                    "MsgList[%zu].SendTime must be ascending, not before the group's creation or its last message, and not in the future", i);
+                    "MsgList[%zu].SendTime must be ascending, after the group's creation and not in the future", i);
       break;
     }
     prev = in->time_s = json_integer_value(t);

@@ -5,8 +5,8 @@
  * AppMemberDefinedData change key by key; a live-room mute is not a joined
  * group; a muted owner/admin cannot send; group_history before_seq 1 and
  * boolean group_send flags; a NoLastMsg message activates a Work group;
- * MsgFlag Discard; import UnreadMsgNum past notices; import SendTime order
- * across requests; unread counts within retention (own test-clock server).
+ * MsgFlag Discard; import UnreadMsgNum past notices; unread counts within
+ * retention (own test-clock server).
  * The app is on the free "trial" edition (account_delete is allowed). */
 #include <stdarg.h>
 #include <stddef.h>
@@ -451,24 +451,6 @@ static void test_import_unread_past_notices(void **st)
   wsc_close(&c);
 }
 
-/* ---- 15. imported message times ascend across requests ------------------------------------------ */
-static void test_import_times(void **st)
-{
-  (void)st;
-  static const char *const u[] = { "it1", NULL };
-  import_users(srv.port, app, key, u);
-  long long t0 = (long long)time(NULL) - 86400;
-  assert_int_equal(code(call(G("import_group"), "{\"Type\":\"Public\",\"Name\":\"t\",\"GroupId\":\"imp-time\",\"Owner_Account\":\"it1\","
-                                                "\"CreateTime\":%lld}", t0)), 0);
-  assert_int_equal(code(call(G("import_group_msg"), "{\"GroupId\":\"imp-time\",\"MsgList\":[{\"From_Account\":\"it1\",\"SendTime\":%lld,"
-                                                    "\"Random\":1,\"MsgBody\":" TEXT("a") "}]}", t0 + 100)), 0);
-  /* a later request may not import an earlier time after the stored one */
-  assert_int_equal(code(call(G("import_group_msg"), "{\"GroupId\":\"imp-time\",\"MsgList\":[{\"From_Account\":\"it1\",\"SendTime\":%lld,"
-                                                    "\"Random\":2,\"MsgBody\":" TEXT("b") "}]}", t0 + 50)), 10004);
-  assert_int_equal(code(call(G("import_group_msg"), "{\"GroupId\":\"imp-time\",\"MsgList\":[{\"From_Account\":\"it1\",\"SendTime\":%lld,"
-                                                    "\"Random\":3,\"MsgBody\":" TEXT("c") "}]}", t0 + 100)), 0);
-}
-
 /* ---- 13. unread counts leave out messages past retention ------------------------------------------ */
 /* Its own server on the test clock (no purge in the test's time): messages past the edition's retention
  * (7 days) are no longer read back, so they no longer count as unread. */
@@ -524,7 +506,6 @@ int main(void)
     cmocka_unit_test(test_nolastmsg_activates),
     cmocka_unit_test(test_discard_flag),
     cmocka_unit_test(test_import_unread_past_notices),
-    cmocka_unit_test(test_import_times),
     cmocka_unit_test(test_unread_retention),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
