@@ -11,6 +11,7 @@ totals=${TEST_TOTALS:-/tmp/imcloud-test-totals.$$}
 for t in "$@"; do
   [ -x "$t" ] || continue
   log=$(mktemp)
+  t0=$(date +%s)
   echo "== $kind: $t"
   if [ "$kind" = fuzz ]; then
     n=$(basename "$t"); dir=tests/fuzz/corpus/$n
@@ -35,6 +36,7 @@ for t in "$@"; do
   fi
   if [ $rc != 0 ] && [ "$f" = 0 ]; then f=1; echo "!! $t exited with status $rc"; fi
   rm -f "$log"
+  echo "-- $kind: $t: $(( $(date +%s) - t0 )) s"
   read tp tf < "$totals"
   echo "$((tp + p)) $((tf + f))" > "$totals"
 done

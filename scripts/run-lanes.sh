@@ -1,0 +1,49 @@
+#!/bin/sh
+# run-lanes.sh KIND LANES BIN...: scripts/run-tests.sh over the BINs in LANES
+# parallel lanes. Each lane takes the next program from one shared queue (the
+# slow ones first, so the lanes end together) and runs it alone, so each
+# program's output stays whole; the lanes' outputs are printed when all are
+# done, lane by lane. Totals: added to $TEST_TOTALS as run-tests.sh does, or
+# printed as "N passed, M failed" when it is unset. Exit status 0 iff none
+# failed. The programs must not share ports or directories (the end-to-end
+# tests take ephemeral ports and their own temporary directories).
+kind=$1; lanes=$2; shift 2
+here=$(dirname "$0")
+dir=$(mktemp -d)
+# Measured over 20 s each in the normal build (run-tests.sh prints "-- … N s").
+slow="test_clock test_msg_pages test_msg_sync test_live_walk_members test_bill_kill test_races test_msg_trim test_msg_durability test_cli_minor test_group_live test_http_bad"
+for t in "$@"; do
+  [ -x "$t" ] || continue
+  rank=1; n=0
+  for s in $slow; do n=$((n + 1)); [ "$(basename "$t")" = "$s" ] && rank=0$n; done
+  echo "$rank $t"
+done | sort -s -k1,1 | cut -d' ' -f2- > "$dir/queue"
+
+lane() {
+  TEST_TOTALS=$dir/totals.$1; export TEST_TOTALS; echo "0 0" > "$TEST_TOTALS"
+  while :; do
+    while ! mkdir "$dir/lock" 2>/dev/null; do sleep 0.05; done
+    t=$(head -n 1 "$dir/queue")
+    [ -z "$t" ] || sed -i 1d "$dir/queue"
+    rmdir "$dir/lock"
+    [ -n "$t" ] || break
+    sh "$here/run-tests.sh" "$kind" "$t" >> "$dir/out.$1" 2>&1
+  done
+}
+i=1
+while [ $i -le "$lanes" ]; do lane $i & i=$((i + 1)); done
+wait
+
+p=0; f=0; i=1
+while [ $i -le "$lanes" ]; do
+  [ ! -f "$dir/out.$i" ] || cat "$dir/out.$i"
+  read lp lf < "$dir/totals.$i"; p=$((p + lp)); f=$((f + lf)); i=$((i + 1))
+done
+rm -rf "$dir"
+if [ -n "$TEST_TOTALS" ]; then
+  [ -f "$TEST_TOTALS" ] || echo "0 0" > "$TEST_TOTALS"
+  read tp tf < "$TEST_TOTALS"; echo "$((tp + p)) $((tf + f))" > "$TEST_TOTALS"
+else
+  echo "$p passed, $f failed"
+fi
+[ "$f" = 0 ]
