@@ -10,8 +10,8 @@
 kind=$1; lanes=$2; shift 2
 here=$(dirname "$0")
 dir=$(mktemp -d)
-# Measured over 20 s each in the normal build (run-tests.sh prints "-- … N s").
-slow="test_clock test_msg_pages test_msg_sync test_live_walk_members test_bill_kill test_races test_msg_trim test_msg_durability test_cli_minor test_group_live test_http_bad"
+# The slowest (10 s or more each, normal build, "-- … N s" lines of run-tests.sh), longest first.
+slow="test_ws_admit test_clock test_msg_pages test_msg_sync test_live_walk_members test_bill_kill test_ws_paused_gone test_races test_msg_trim test_ws test_retention_addons test_msg_durability test_cli_minor test_ws_pace test_turn_budgets test_store_pipeline test_run_script"
 for t in "$@"; do
   [ -x "$t" ] || continue
   rank=1; n=0
