@@ -1,7 +1,7 @@
 #!/bin/sh
 # The whole test suite, as CI runs it (`make check` after scripts/deps.sh):
-# 1. normal build: unit tests, end-to-end tests (real server, real sockets; in
-#    $TEST_LANES parallel lanes, default 2)
+# 1. normal build: unit tests, end-to-end tests (real server, real sockets);
+#    both in $TEST_LANES parallel lanes (default 2)
 # 2. interop tests (Node: npm tls-sig-api-v2 tokens, `ws` and headless Chromium
 #    clients against the real server)
 # 3. ASan+UBSan build of the unit, end-to-end and interop tests
@@ -9,7 +9,7 @@
 # Ends with exactly one line "N passed, N failed"; exit status 0 iff none failed.
 cd "$(dirname "$0")/.."
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
-# end-to-end tests run in this many parallel lanes (scripts/run-lanes.sh)
+# unit and end-to-end tests run in this many parallel lanes (scripts/run-lanes.sh)
 LANES=${TEST_LANES:-2}
 TEST_TOTALS=$(mktemp); echo "0 0" > "$TEST_TOTALS"; export TEST_TOTALS
 fail_build() { read tp tf < "$TEST_TOTALS"; echo "$tp passed, $((tf + 1)) failed"; exit 1; }
@@ -18,7 +18,7 @@ echo "== build"
 make -j"$JOBS" tests-build || { echo "!! build failed"; fail_build; }
 UNIT=$(ls build/tests/unit/*/test_* 2>/dev/null | grep -v '\.d$')
 E2E=$(ls build/tests/e2e/test_* 2>/dev/null | grep -v '\.d$')
-sh scripts/run-tests.sh unit $UNIT
+sh scripts/run-lanes.sh unit "$LANES" $UNIT
 IMCLOUD_BIN=$PWD/build/imcloud sh scripts/run-lanes.sh e2e "$LANES" $E2E
 
 if [ -f tests/interop/run.sh ]; then
@@ -32,7 +32,7 @@ if make -j"$JOBS" BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fn
   UNIT=$(ls build-asan/tests/unit/*/test_* 2>/dev/null | grep -v '\.d$')
   export IMC_PROPERTY_BILLS=200000
   E2E=$(ls build-asan/tests/e2e/test_* 2>/dev/null | grep -v '\.d$')
-  sh scripts/run-tests.sh asan-unit $UNIT
+  sh scripts/run-lanes.sh asan-unit "$LANES" $UNIT
   IMCLOUD_BIN=$PWD/build-asan/imcloud sh scripts/run-lanes.sh asan-e2e "$LANES" $E2E
   # the interop clients (a browser's frames among them) against the sanitized server too
   [ ! -f tests/interop/run.sh ] || IMCLOUD_BIN=$PWD/build-asan/imcloud sh scripts/run-tests.sh asan-interop tests/interop/run.sh

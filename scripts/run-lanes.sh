@@ -10,8 +10,10 @@
 kind=$1; lanes=$2; shift 2
 here=$(dirname "$0")
 dir=$(mktemp -d)
-# The slowest (10 s or more each, normal build, "-- … N s" lines of run-tests.sh), longest first.
-slow="test_ws_admit test_clock test_msg_pages test_msg_sync test_live_walk_members test_bill_kill test_ws_paused_gone test_races test_msg_trim test_ws test_retention_addons test_msg_durability test_cli_minor test_ws_pace test_turn_budgets test_store_pipeline test_run_script"
+# The slowest, longest first ("-- … N s" lines of run-tests.sh): end-to-end
+# tests of 10 s or more in the normal build, then unit tests of 14 s or more
+# under ASan.
+slow="test_ws_admit test_clock test_msg_pages test_msg_sync test_live_walk_members test_bill_kill test_ws_paused_gone test_races test_msg_trim test_ws test_retention_addons test_msg_durability test_cli_minor test_ws_pace test_turn_budgets test_store_pipeline test_run_script test_msg_recent_log test_msg_purge test_meter_store test_sqlite_vfs test_net_server test_writer test_msg_window test_msg_newconv test_msg_log test_msg_held test_msg_trim_steps test_meter_bills"
 for t in "$@"; do
   [ -x "$t" ] || continue
   rank=1; n=0
