@@ -73,7 +73,7 @@ typedef struct api_srv {
   struct rel *rel;               /* relationship rows (im/rel.h; rel_*.c) */
   struct rel_subs *subs;         /* user-status subscriptions (ws_status.c) */
   meter_t *meter;                /* usage events (DAU/MAU, connections, REST calls) */
-  u64map_t quota_pending;        /* sdkappid → logins admitted, not yet durable (boxed int64) */
+  u64map_t quota_pending;        /* sdkappid → accounts, day's and month's users admitted, not yet durable (quota.c) */
   api_jobs_t jobs;               /* scheduled jobs and the test clock (jobs.c) */
   im_groups_t *groups;           /* groups of every type (im/group.h) */
   struct cws_pace *pace;         /* logins waiting for a later loop turn (ws_pace.c) */
@@ -86,8 +86,11 @@ typedef struct api_srv {
 typedef struct api_admission {
   uint32_t sdkappid;
   int32_t day;                   /* yyyymmdd of the login in the app's billing zone */
-  uint8_t pending;               /* counted in quota_pending until api_quota_login_done */
+  uint8_t pending;               /* API_ADM_* counts of quota_pending it holds until api_quota_login_done */
 } api_admission_t;
+#define API_ADM_ACCOUNT 1u           /* creates its account: a pending account (users limit) */
+#define API_ADM_DAY 2u               /* a user not yet counted today (free DAU) */
+#define API_ADM_MONTH 4u             /* a user not yet counted this month (free MAU) */
 /* Admit a login of app (known = the account exists; meter_no = the number
  * it is metered under, tenant_registry_meter_no, 0 for a new UserID): the
  * users limit when it creates the account (70398), the free DAU / MAU of an
@@ -102,8 +105,9 @@ void api_quota_login_done(api_srv_t *srv, api_admission_t *adm);
 void api_quota_session(api_srv_t *srv, uint32_t sdkappid, int delta);
 /* 1 if the app's edition keeps several devices of one platform online. */
 int api_quota_multi_device(api_srv_t *srv, const tenant_app_t *app);
-/* Count n accounts (or logins) as pending for the app while their write is
- * in flight, so concurrent checks see them; release the same n after. */
+/* Count n accounts being created (imports) as pending for the app while
+ * their write is in flight, so concurrent users-limit checks see them;
+ * release the same n after. */
 int api_quota_reserve(api_srv_t *srv, uint32_t sdkappid, int64_t n);
 void api_quota_release(api_srv_t *srv, uint32_t sdkappid, int64_t n);
 /* Adding `adding` accounts to the app (besides those pending): 0 or 70398 with why. */

@@ -8,10 +8,14 @@
  * / plan_limit with the app's facts (tenant_app_t.plan); nothing here holds
  * a limit literal. Loop thread only.
  *
- * Logins admitted but not yet durable are counted as pending per app, so
- * that concurrent first logins of the day cannot together pass a free quota
- * (each admission sees the others); the pending count is dropped when the
- * login's job completes, whatever its outcome. */
+ * Logins and imports admitted but not yet durable are counted as pending per
+ * app, so that concurrent first logins of the day cannot together pass a free
+ * quota (each admission sees the others); each count is dropped when its job
+ * completes, whatever its outcome. An app keeps three counts, one per limit:
+ * accounts being created (a login that creates its account, account
+ * imports), users not yet counted today and users not yet counted this month.
+ * Each check adds only its own count: a login of an existing user in flight
+ * does not stand for a new account, nor an import for a day's user. */
 #include "api/api_int.h"
 #include "util/clock.h"
 #include "util/err.h"
@@ -23,19 +27,27 @@
 #include <string.h>
 
 /* ---- pending admissions ------------------------------------------------------ */
-static int64_t *pending_slot(api_srv_t *srv, uint32_t app, int create)
+typedef struct quota_pending {
+  int64_t accounts; /* accounts being created (PLAN_L_USERS) */
+  int64_t day;      /* users not yet counted on their login's day (PLAN_L_FREE_DAU) */
+  int64_t month;    /* users not yet counted in their login's month (PLAN_L_FREE_MAU) */
+} quota_pending_t;
+
+static quota_pending_t *pending_slot(api_srv_t *srv, uint32_t app, int create)
 {
-  int64_t *n = u64map_get(&srv->quota_pending, app);
+  quota_pending_t *n = u64map_get(&srv->quota_pending, app);
   if (n || !create) return n;
   if (!(n = calloc(1, sizeof *n))) return NULL;
   if (u64map_put(&srv->quota_pending, app, n)) { free(n); return NULL; }
   return n;
 }
 
-static int64_t pending(api_srv_t *srv, uint32_t app)
+static const quota_pending_t no_pending;
+
+static const quota_pending_t *pending(api_srv_t *srv, uint32_t app)
 {
-  int64_t *n = pending_slot(srv, app, 0);
-  return n ? *n : 0;
+  const quota_pending_t *n = pending_slot(srv, app, 0);
+  return n ? n : &no_pending;
 }
 
 int api_quota_login_admit(api_srv_t *srv, const tenant_app_t *app, int known, uint32_t meter_no, int64_t now_s,
@@ -49,20 +61,22 @@ int api_quota_login_admit(api_srv_t *srv, const tenant_app_t *app, int known, ui
   adm->day = meter_day_of(srv->meter, id, now_s);
   int in_day = 0, in_month = 0;
   if (meter_no) meter_seen(srv->meter, id, meter_no, adm->day, &in_day, &in_month); /* a re-import: its first number */
-  int64_t waiting = pending(srv, id);
+  const quota_pending_t *w = pending(srv, id);
   /* a login that creates the account is an import too (70398) */
-  if (!known && (rc = plan_check(&app->plan, now_s, PLAN_L_USERS, (int64_t)tenant_registry_account_count(srv->reg, id) + waiting,
-                                 1, &v)))
+  if (!known && (rc = plan_check(&app->plan, now_s, PLAN_L_USERS,
+                                 (int64_t)tenant_registry_account_count(srv->reg, id) + w->accounts, 1, &v)))
     goto refused;
-  if (!in_day && (rc = plan_check(&app->plan, now_s, PLAN_L_FREE_DAU, meter_dau(srv->meter, id, adm->day) + waiting, 1, &v)))
+  if (!in_day && (rc = plan_check(&app->plan, now_s, PLAN_L_FREE_DAU, meter_dau(srv->meter, id, adm->day) + w->day, 1, &v)))
     goto refused;
-  if (!in_month && (rc = plan_check(&app->plan, now_s, PLAN_L_FREE_MAU, meter_mau(srv->meter, id, adm->day / 100) + waiting, 1, &v)))
+  if (!in_month && (rc = plan_check(&app->plan, now_s, PLAN_L_FREE_MAU, meter_mau(srv->meter, id, adm->day / 100) + w->month, 1, &v)))
     goto refused;
   if (!known || !in_day || !in_month) {
-    int64_t *n = pending_slot(srv, id, 1);
+    quota_pending_t *n = pending_slot(srv, id, 1);
     if (!n) return IMC_E_NOMEM;
-    (*n)++;
-    adm->pending = 1;
+    adm->pending = (uint8_t)((!known ? API_ADM_ACCOUNT : 0) | (!in_day ? API_ADM_DAY : 0) | (!in_month ? API_ADM_MONTH : 0));
+    n->accounts += !known;
+    n->day += !in_day;
+    n->month += !in_month;
   }
   return 0;
 refused:
@@ -73,9 +87,13 @@ refused:
 void api_quota_login_done(api_srv_t *srv, api_admission_t *adm)
 {
   if (adm->pending) {
-    int64_t *n = pending_slot(srv, adm->sdkappid, 0);
-    assert(n && *n > 0);
-    if (n) (*n)--;
+    quota_pending_t *n = pending_slot(srv, adm->sdkappid, 0);
+    assert(n);
+    if (n) {
+      if (adm->pending & API_ADM_ACCOUNT) { assert(n->accounts > 0); n->accounts--; }
+      if (adm->pending & API_ADM_DAY) { assert(n->day > 0); n->day--; }
+      if (adm->pending & API_ADM_MONTH) { assert(n->month > 0); n->month--; }
+    }
     adm->pending = 0;
   }
 }
@@ -147,24 +165,24 @@ int api_quota_multi_device(api_srv_t *srv, const tenant_app_t *app)
 
 int api_quota_reserve(api_srv_t *srv, uint32_t sdkappid, int64_t n)
 {
-  int64_t *p = pending_slot(srv, sdkappid, 1);
+  quota_pending_t *p = pending_slot(srv, sdkappid, 1);
   if (!p) return IMC_E_NOMEM;
-  *p += n;
+  p->accounts += n;
   return 0;
 }
 
 void api_quota_release(api_srv_t *srv, uint32_t sdkappid, int64_t n)
 {
-  int64_t *p = pending_slot(srv, sdkappid, 0);
-  assert(p && *p >= n);
-  if (p) *p -= n;
+  quota_pending_t *p = pending_slot(srv, sdkappid, 0);
+  assert(p && p->accounts >= n);
+  if (p) p->accounts -= n;
 }
 
 int api_quota_accounts(api_srv_t *srv, const tenant_app_t *app, int64_t adding, char *why, size_t why_cap)
 {
   plan_verdict_t v;
   int rc = plan_check(&app->plan, imc_clock_now_s(), PLAN_L_USERS,
-                      (int64_t)tenant_registry_account_count(srv->reg, app->rec.sdkappid) + pending(srv, app->rec.sdkappid),
+                      (int64_t)tenant_registry_account_count(srv->reg, app->rec.sdkappid) + pending(srv, app->rec.sdkappid)->accounts,
                       adding, &v);
   if (rc && why && why_cap) snprintf(why, why_cap, "%s", v.msg);
   return rc;

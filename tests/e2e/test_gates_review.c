@@ -1,0 +1,226 @@
+/* End-to-end: edition limits at their point of use, found in a review
+ * (docs/editions.md).
+ *
+ *  - In-flight admissions count only against their own limit: with the
+ *    server's sync held (IMCLOUD_TEST_SYNC_HOLD), logins of existing users
+ *    stay in flight; they must not count as accounts being created (a trial
+ *    app with 60 accounts and 45 such logins still imports its 61st account,
+ *    70398 only past 100), and logins of users already counted this month
+ *    must not count as new users of the month (intl developer's free MAU,
+ *    72000 only past 100). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "e2e.h"
+#include "e2e_op.h"
+
+static e2e_server_t srv;
+static uint32_t app;
+static char key[80];
+static char hold[128];
+static char auth[256];
+static char second[64]; /* the clock body that moves to the 2nd of the month */
+
+static void sleep_ms(int ms)
+{
+  struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+  nanosleep(&ts, NULL);
+}
+
+static int teardown(void **st)
+{
+  (void)st;
+  e2e_sync_hold(hold, 0);
+  return e2e_finish(&srv);
+}
+
+static json_t *rest(const char *cmd, const char *body)
+{
+  static char out[65536];
+  assert_int_equal(e2e_v4(srv.port, app, key, "administrator", cmd, body, out, sizeof out), 200);
+  json_t *j = json_loads(out, 0, NULL);
+  if (!j) fail_msg("reply is not JSON: %s", out);
+  return j;
+}
+
+static int code_of(json_t *j) { return (int)json_integer_value(json_object_get(j, "ErrorCode")); }
+
+/* Send a v4 call as the App admin on a connection of its own without waiting
+ * for the reply (a write waits for the held sync); rest_reply reads it. */
+static int rest_send(const char *cmd, const char *body)
+{
+  char sig[1024], req[4096];
+  e2e_usersig(app, key, "administrator", 86400, sig, sizeof sig);
+  int fd = e2e_connect(srv.port);
+  assert_true(fd >= 0);
+  int n = snprintf(req, sizeof req,
+                   "POST /v4/%s?sdkappid=%u&identifier=administrator&usersig=%s&random=7&contenttype=json HTTP/1.1\r\n"
+                   "Host: x\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+                   cmd, app, sig, strlen(body), body);
+  assert_int_equal(e2e_send(fd, req, (size_t)n), 0);
+  return fd;
+}
+
+static json_t *rest_reply(int fd)
+{
+  static char out[65536];
+  assert_int_equal(e2e_http_read(fd, out, sizeof out, 30000), 200);
+  close(fd);
+  json_t *j = json_loads(out, 0, NULL);
+  if (!j) fail_msg("reply is not JSON: %s", out);
+  return j;
+}
+
+/* Import u000..u(n-1) (at most 100 per call). */
+static void import_n(int from, int to)
+{
+  char body[8192];
+  size_t off = (size_t)snprintf(body, sizeof body, "{\"Accounts\":[");
+  for (int i = from; i < to; i++) off += (size_t)snprintf(body + off, sizeof body - off, "%s\"u%03d\"", i > from ? "," : "", i);
+  snprintf(body + off, sizeof body - off, "]}");
+  json_t *r = rest("im_open_login_svc/multiaccount_import", body);
+  assert_int_equal(code_of(r), 0);
+  assert_int_equal(json_array_size(json_object_get(r, "FailAccounts")), 0);
+  json_decref(r);
+}
+
+/* Open a WebSocket and send u<i>'s login frame without waiting for the reply. */
+static int login_send(int i)
+{
+  char user[16], sig[1024], frame[1400];
+  snprintf(user, sizeof user, "u%03d", i);
+  e2e_usersig(app, key, user, 86400 * 365, sig, sizeof sig);
+  int fd = e2e_ws_connect(srv.port, "/ws");
+  assert_true(fd >= 0);
+  snprintf(frame, sizeof frame,
+           "{\"id\":1,\"op\":\"login\",\"sdkappid\":%u,\"user_id\":\"%s\",\"usersig\":\"%s\",\"platform\":\"Web\",\"device_id\":\"d\"}",
+           app, user, sig);
+  assert_int_equal(e2e_ws_send_text(fd, frame), 0);
+  return fd;
+}
+
+/* The code of the login reply on fd (-1: none within the timeout). */
+static int login_code(int fd)
+{
+  char buf[4096];
+  if (e2e_ws_recv_text(fd, buf, sizeof buf, 30000) < 0) return -1;
+  json_t *j = json_loads(buf, 0, NULL);
+  int code = j ? (int)json_integer_value(json_object_get(j, "code")) : -1;
+  json_decref(j);
+  return code;
+}
+
+static int login_now(int i)
+{
+  int fd = login_send(i), code = login_code(fd);
+  close(fd);
+  return code;
+}
+
+/* ---- in-flight logins do not count as new accounts ---------------------------------- */
+static int setup_trial(void **st)
+{
+  (void)st;
+  return e2e_start_sync_held(&srv, hold, sizeof hold, "gatesacc", "china", &app, key, NULL);
+}
+
+static void test_logins_in_flight_are_not_new_accounts(void **st)
+{
+  (void)st;
+  import_n(0, 60);
+  e2e_sync_hold(hold, 1);
+  int fds[45];
+  for (int i = 0; i < 45; i++) fds[i] = login_send(i); /* existing accounts, first login of the day: in flight */
+  sleep_ms(300);
+  /* the 61st account: 60 exist, none is being created */
+  int rfd = rest_send("im_open_login_svc/account_import", "{\"UserID\":\"u060\"}");
+  sleep_ms(300);
+  e2e_sync_hold(hold, 0);
+  json_t *r = rest_reply(rfd);
+  if (code_of(r) != 0) fail_msg("the 61st account was refused: %s", json_string_value(json_object_get(r, "ErrorInfo")));
+  json_decref(r);
+  for (int i = 0; i < 45; i++) {
+    assert_int_equal(login_code(fds[i]), 0);
+    close(fds[i]);
+  }
+  /* the limit itself still holds: 100 allowed, the 101st refused */
+  import_n(61, 100);
+  r = rest("im_open_login_svc/account_import", "{\"UserID\":\"u100\"}");
+  assert_int_equal(code_of(r), 70398);
+  json_decref(r);
+}
+
+/* ---- in-flight logins of the month's users do not count as new users of the month ---- */
+static int setup_developer(void **st)
+{
+  (void)st;
+  /* the 1st of this month in the billing zone (UTC+8), then the 2nd: one month, and the helpers' UserSigs
+   * (signed at the wall clock for a day) stay valid */
+  static char first[16];
+  time_t t = time(NULL) + 8 * 3600;
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  strftime(first, sizeof first, "%Y-%m-01", &tm);
+  strftime(second, sizeof second, "{\"now\":\"%Y-%m-02T00:00:00+08:00\"}", &tm);
+  const char *const args[] = { "--test-clock", "--test-clock-start", first, NULL };
+  int rc = e2e_start_sync_held(&srv, hold, sizeof hold, "gatesmau", "singapore", &app, key, args);
+  if (!rc) rc = op_auth_init(&srv, "gates", auth, sizeof auth);
+  sleep_ms(1200); /* the server reads the new token from its change log */
+  return rc;
+}
+
+static void test_month_users_in_flight_are_not_new(void **st)
+{
+  (void)st;
+  json_t *o = op_callf(srv.port, auth, 200, "GET", NULL, "/operator/v1/apps/%u/state", app);
+  assert_string_equal(json_string_value(json_object_get(o, "edition")), "developer");
+  json_decref(o);
+  import_n(0, 100);
+  for (int i = 0; i < 60; i++) assert_int_equal(login_now(i), 0); /* the month's users: 60 */
+  json_decref(op_callf(srv.port, auth, 200, "POST", second, "/operator/v1/clock"));
+  e2e_sync_hold(hold, 1);
+  int fds[45];
+  for (int i = 0; i < 45; i++) fds[i] = login_send(i); /* counted this month, not yet today: in flight */
+  sleep_ms(300);
+  int fd = login_send(60); /* the month's 61st user */
+  sleep_ms(300);
+  e2e_sync_hold(hold, 0);
+  assert_int_equal(login_code(fd), 0);
+  close(fd);
+  for (int i = 0; i < 45; i++) {
+    assert_int_equal(login_code(fds[i]), 0);
+    close(fds[i]);
+  }
+  /* the free MAU itself still holds: the 100th user allowed, the 101st refused (an account deleted makes room for one more) */
+  for (int i = 61; i < 100; i++) assert_int_equal(login_now(i), 0);
+  json_t *r = rest("im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"u000\"}]}");
+  assert_int_equal(code_of(r), 0);
+  json_decref(r);
+  r = rest("im_open_login_svc/account_import", "{\"UserID\":\"late\"}");
+  assert_int_equal(code_of(r), 0);
+  json_decref(r);
+  char buf[2048];
+  assert_true(e2e_ws_login(srv.port, app, key, "late", "Web", buf, sizeof buf) < 0);
+  json_t *j = json_loads(buf, 0, NULL);
+  assert_int_equal(json_integer_value(json_object_get(j, "code")), 72000);
+  json_decref(j);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(test_logins_in_flight_are_not_new_accounts, setup_trial, teardown),
+    cmocka_unit_test_setup_teardown(test_month_users_in_flight_are_not_new, setup_developer, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
