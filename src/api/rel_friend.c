@@ -26,10 +26,12 @@
 #include <string.h>
 
 /* ---- shared pieces ---------------------------------------------------------------- */
-static json_t *result_item(const char *to, int err)
+/* why: the refusal's own text (an edition limit names the limit, the edition and the editions that allow more),
+ * "" for the code's. */
+static json_t *result_item(const char *to, int err, const char *why)
 {
   return json_pack("{s:s,s:i,s:s}", "To_Account", to, "ResultCode", err ? imc_err_compat(err) : 0, "ResultInfo",
-                   err ? imc_strerror(err) : "");
+                   !err ? "" : why && why[0] ? why : imc_strerror(err));
 }
 
 static int source_ok(json_t *v)
@@ -159,11 +161,12 @@ static int peer_rec(rest_ctx_t *c, rel_user_t *self, json_t *v, const char **id,
 }
 
 /* ---- friend_add --------------------------------------------------------------------- */
-static int add_one(rest_ctx_t *c, relreq_t *rr, rel_user_t *a, json_t *item, int both, int force, const char **to_id)
+static int add_one(rest_ctx_t *c, relreq_t *rr, rel_user_t *a, json_t *item, int both, int force, const char **to_id,
+                   char *msg, size_t msg_cap)
 {
   rel_user_t *b;
   json_t *remark, *wording, *group = NULL;
-  char msg[320];
+  msg[0] = 0;
   *to_id = "";
   if (!json_is_object(item)) return IMC_E_REL_PARAM;
   int rc = peer_rec(c, a, json_object_get(item, "To_Account"), to_id, &b);
@@ -206,11 +209,11 @@ static int add_one(rest_ctx_t *c, relreq_t *rr, rel_user_t *a, json_t *item, int
       return rc ? rc : IMC_E_REL_PENDING;
     }
   }
-  if (need_a && (rc = rel_plan(c->srv, c->sdkappid, PLAN_L_FRIENDS, (int64_t)rel_count(a, REL_K_FRIEND), 1, msg, sizeof msg))) {
+  if (need_a && (rc = rel_plan(c->srv, c->sdkappid, PLAN_L_FRIENDS, (int64_t)rel_count(a, REL_K_FRIEND), 1, msg, msg_cap))) {
     json_decref(groups);
     return rc;
   }
-  if (need_b && (rc = rel_plan(c->srv, c->sdkappid, PLAN_L_FRIENDS_PEER, (int64_t)rel_count(b, REL_K_FRIEND), 1, msg, sizeof msg))) {
+  if (need_b && (rc = rel_plan(c->srv, c->sdkappid, PLAN_L_FRIENDS_PEER, (int64_t)rel_count(b, REL_K_FRIEND), 1, msg, msg_cap))) {
     json_decref(groups);
     return rc;
   }
@@ -271,9 +274,10 @@ void rest_friend_add(rest_ctx_t *c)
   size_t i;
   json_array_foreach(items, i, item) {
     const char *to;
-    rc = add_one(c, rr, a, item, both, force, &to);
+    char why[320];
+    rc = add_one(c, rr, a, item, both, force, &to, why, sizeof why);
     if (rc == IMC_E_NOMEM) { json_decref(results); json_decref(fail); rest_reply_err(c, rc, NULL, NULL); return; }
-    json_array_append_new(results, result_item(to, rc));
+    json_array_append_new(results, result_item(to, rc, why));
     if (rc) json_array_append_new(fail, json_string(to));
   }
   batch_reply(c, results, fail);
@@ -297,11 +301,12 @@ static int custom_items(rest_ctx_t *c, json_t *arr, json_t *into)
   return 0;
 }
 
-static int import_one(rest_ctx_t *c, relreq_t *rr, rel_user_t *a, json_t *item, const char **to_id)
+static int import_one(rest_ctx_t *c, relreq_t *rr, rel_user_t *a, json_t *item, const char **to_id, char *msg,
+                      size_t msg_cap)
 {
   rel_user_t *b;
   json_t *remark, *wording;
-  char msg[320];
+  msg[0] = 0;
   *to_id = "";
   if (!json_is_object(item)) return IMC_E_REL_PARAM;
   int rc = peer_rec(c, a, json_object_get(item, "To_Account"), to_id, &b);
@@ -314,7 +319,7 @@ static int import_one(rest_ctx_t *c, relreq_t *rr, rel_user_t *a, json_t *item, 
     return IMC_E_REL_PARAM;
   if (rel_get(a, REL_K_BLACK, b->id)) return IMC_E_REL_IN_OWN_BLACK;
   if (!rel_get(a, REL_K_FRIEND, b->id) &&
-      (rc = rel_plan(c->srv, c->sdkappid, PLAN_L_FRIENDS, (int64_t)rel_count(a, REL_K_FRIEND), 1, msg, sizeof msg)))
+      (rc = rel_plan(c->srv, c->sdkappid, PLAN_L_FRIENDS, (int64_t)rel_count(a, REL_K_FRIEND), 1, msg, msg_cap)))
     return rc;
   json_t *custom = json_object();
   if ((rc = custom_items(c, json_object_get(item, "CustomItem"), custom)) || (rc = groups_ensure(rr, a, groups))) {
@@ -346,9 +351,10 @@ void rest_friend_import(rest_ctx_t *c)
   size_t i;
   json_array_foreach(items, i, item) {
     const char *to;
-    rc = import_one(c, rr, a, item, &to);
+    char why[320];
+    rc = import_one(c, rr, a, item, &to, why, sizeof why);
     if (rc == IMC_E_NOMEM) { json_decref(results); json_decref(fail); rest_reply_err(c, rc, NULL, NULL); return; }
-    json_array_append_new(results, result_item(to, rc));
+    json_array_append_new(results, result_item(to, rc, why));
     if (rc) json_array_append_new(fail, json_string(to));
   }
   batch_reply(c, results, fail);
@@ -414,7 +420,7 @@ void rest_friend_update(rest_ctx_t *c)
     const char *to;
     rc = update_one(c, rr, a, item, &to);
     if (rc == IMC_E_NOMEM) { json_decref(results); rest_reply_err(c, rc, NULL, NULL); return; }
-    json_array_append_new(results, result_item(to, rc));
+    json_array_append_new(results, result_item(to, rc, NULL));
   }
   relreq_commit(c, json_pack("{s:o}", "ResultItem", results));
 }
@@ -450,7 +456,7 @@ void rest_friend_delete(rest_ctx_t *c)
       }
     }
     if (rc == IMC_E_NOMEM) { json_decref(results); rest_reply_err(c, rc, NULL, NULL); return; }
-    json_array_append_new(results, result_item(id, rc));
+    json_array_append_new(results, result_item(id, rc, NULL));
   }
   relreq_commit(c, json_pack("{s:o}", "ResultItem", results));
 }

@@ -60,17 +60,18 @@ static json_t *field_or(json_t *req, const char *k, json_t *dflt)
   return json_incref(v);
 }
 
-/* b answers a's request. */
-static int respond(api_srv_t *srv, relreq_t *rr, rel_user_t *b, rel_user_t *a, const char *action, json_t *remark)
+/* b answers a's request; a refusal's own text into msg ("" for the code's). */
+static int respond(api_srv_t *srv, relreq_t *rr, rel_user_t *b, rel_user_t *a, const char *action, json_t *remark,
+                   char *msg, size_t msg_cap)
 {
-  char msg[320];
   int rc;
+  msg[0] = 0;
   json_t *req = rel_json(rel_val(a, REL_K_PEND_OUT, b->id));
   if (!req) req = json_object(); /* the requester's side was dropped; answer with defaults */
   int agree = strcmp(action, "reject") != 0, back = !strcmp(action, "agree_and_add");
   int need_a = agree && !rel_get(a, REL_K_FRIEND, b->id), need_b = back && !rel_get(b, REL_K_FRIEND, a->id);
-  if ((need_a && (rc = rel_plan(srv, rr->app, PLAN_L_FRIENDS_PEER, (int64_t)rel_count(a, REL_K_FRIEND), 1, msg, sizeof msg))) ||
-      (need_b && (rc = rel_plan(srv, rr->app, PLAN_L_FRIENDS, (int64_t)rel_count(b, REL_K_FRIEND), 1, msg, sizeof msg)))) {
+  if ((need_a && (rc = rel_plan(srv, rr->app, PLAN_L_FRIENDS_PEER, (int64_t)rel_count(a, REL_K_FRIEND), 1, msg, msg_cap))) ||
+      (need_b && (rc = rel_plan(srv, rr->app, PLAN_L_FRIENDS, (int64_t)rel_count(b, REL_K_FRIEND), 1, msg, msg_cap)))) {
     json_decref(req);
     return rc;
   }
@@ -122,8 +123,9 @@ void cws_op_friend_response(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t 
   relreq_t *rr = relreq_alloc(srv, s->sdkappid);
   resp_wait_t *w = calloc(1, sizeof *w);
   if (!a || !rr || !w) { relreq_free(rr); free(w); reply(ws, id, "friend_response", IMC_E_NOMEM, NULL, NULL); return; }
-  int rc = respond(srv, rr, b, a, act, remark);
-  if (rc) { relreq_free(rr); free(w); reply(ws, id, "friend_response", rc, NULL, NULL); return; }
+  char why[320];
+  int rc = respond(srv, rr, b, a, act, remark, why, sizeof why);
+  if (rc) { relreq_free(rr); free(w); reply(ws, id, "friend_response", rc, why[0] ? why : NULL, NULL); return; }
   w->c = cws_hold(c);
   w->sid = s->sid;
   w->id = json_incref(id);

@@ -7,7 +7,11 @@
  *    app with 60 accounts and 45 such logins still imports its 61st account,
  *    70398 only past 100), and logins of users already counted this month
  *    must not count as new users of the month (intl developer's free MAU,
- *    72000 only past 100). */
+ *    72000 only past 100).
+ *  - A friend refused by the edition's friends per user carries the limit's
+ *    own text, as every edition refusal does (docs/editions.md): REST
+ *    friend_import / friend_add ResultInfo (30010, the peer's list 30014)
+ *    and the WebSocket friend_response msg name the limit and the edition. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -23,6 +27,7 @@
 
 #include "e2e.h"
 #include "e2e_op.h"
+#include "e2e_msg.h"
 
 static e2e_server_t srv;
 static uint32_t app;
@@ -216,11 +221,60 @@ static void test_month_users_in_flight_are_not_new(void **st)
   json_decref(j);
 }
 
+/* ---- friends per user: the refusal names the limit ------------------------------------ */
+/* ResultInfo of a batch reply's only item, which must have code want. */
+static void expect_item(json_t *r, int want, const char *says)
+{
+  json_t *it = json_array_get(json_object_get(r, "ResultItem"), 0);
+  assert_int_equal(json_integer_value(json_object_get(it, "ResultCode")), want);
+  const char *info = json_string_value(json_object_get(it, "ResultInfo"));
+  if (!info || !strstr(info, says) || !strstr(info, "s2022 trial")) fail_msg("ResultInfo %s: want \"%s\" and the edition", info, says);
+}
+
+static void test_friend_refusals_name_the_limit(void **st)
+{
+  (void)st;
+  char body[4096];
+  import_n(0, 30);
+  size_t off = (size_t)snprintf(body, sizeof body, "{\"From_Account\":\"u000\",\"AddFriendItem\":[");
+  for (int i = 1; i <= 20; i++)
+    off += (size_t)snprintf(body + off, sizeof body - off, "%s{\"To_Account\":\"u%03d\",\"AddSource\":\"AddSource_Type_t\"}",
+                            i > 1 ? "," : "", i);
+  snprintf(body + off, sizeof body - off, "]}");
+  json_t *r = rest("sns/friend_import", body); /* the 20th friend: allowed */
+  assert_int_equal(json_array_size(json_object_get(r, "Fail_Account")), 0);
+  json_decref(r);
+  r = rest("sns/friend_import", "{\"From_Account\":\"u000\",\"AddFriendItem\":[{\"To_Account\":\"u021\",\"AddSource\":\"AddSource_Type_t\"}]}");
+  expect_item(r, 30010, "friends per user");
+  json_decref(r);
+  r = rest("sns/friend_add", "{\"From_Account\":\"u000\",\"AddType\":\"Add_Type_Single\",\"ForceAddFlags\":1,"
+                           "\"AddFriendItem\":[{\"To_Account\":\"u022\",\"AddSource\":\"AddSource_Type_t\"}]}");
+  expect_item(r, 30010, "friends per user");
+  json_decref(r);
+  r = rest("sns/friend_add", "{\"From_Account\":\"u023\",\"AddType\":\"Add_Type_Both\",\"ForceAddFlags\":1,"
+                           "\"AddFriendItem\":[{\"To_Account\":\"u000\",\"AddSource\":\"AddSource_Type_t\"}]}");
+  expect_item(r, 30014, "the peer's list");
+  json_decref(r);
+  /* u024 asks u000 (needs confirmation); u000's agree_and_add would pass its own 20 */
+  r = rest("sns/friend_add", "{\"From_Account\":\"u024\",\"AddType\":\"Add_Type_Both\","
+                           "\"AddFriendItem\":[{\"To_Account\":\"u000\",\"AddSource\":\"AddSource_Type_t\"}]}");
+  json_decref(r);
+  wsc_t c;
+  assert_int_equal(wsc_login(&c, srv.port, app, key, "u000", "Web"), 0);
+  r = wsc_rpc(&c, "friend_response", "\"peer\":\"u024\",\"action\":\"agree_and_add\"");
+  assert_int_equal(jint(r, "code"), 30010);
+  const char *msg = jstr(r, "msg");
+  if (!msg || !strstr(msg, "friends per user") || !strstr(msg, "s2022 trial")) fail_msg("friend_response msg %s", msg);
+  json_decref(r);
+  wsc_close(&c);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_logins_in_flight_are_not_new_accounts, setup_trial, teardown),
     cmocka_unit_test_setup_teardown(test_month_users_in_flight_are_not_new, setup_developer, teardown),
+    cmocka_unit_test_setup_teardown(test_friend_refusals_name_the_limit, setup_trial, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
