@@ -19,6 +19,8 @@ typedef struct plan_item_def {
   const char *key;          /* book key: "friends"; NULL for derived limits */
   const char *label;        /* "friends per user" */
   int err;                  /* IMC_E_* refusal */
+  const char *unreached;    /* NULL, or why no request of this server reaches the item: it refuses nothing
+                               (docs/editions.md names these rows) */
 } plan_item_def_t;
 extern const plan_item_def_t plan__items[PLAN__COUNT];
 

@@ -120,9 +120,11 @@ static void markdown(rb_t *b, int all, bill_scheme_t only)
          "`data/pricebooks/` (per edition: `limits`, `free`, `overage`, `features`; per book:\n"
          "`capability_rules`, `decisions`, and the add-on offers that raise limits). Rule ids\n"
          "are those of `shared/spec/pricing.md`.\n\n"
-         "One row is catalogued but not enforced yet: `live_group_history_for_newcomers`. Live\n"
-         "rooms keep no messages, so a newcomer gets no earlier messages on any edition; the\n"
-         "row shows what the price books sell.\n\n"
+         "Rows no request of this server reaches refuse nothing: they show what the price books\n"
+         "sell, not a check at a point of use:\n\n");
+  for (int w = 0; w < PLAN__COUNT; w++)
+    if (plan__items[w].unreached) put(b, "- `%s`: %s.\n", plan_item_key((plan_item_t)w), plan__items[w].unreached);
+  put(b, "\n"
          "- `unlimited` is a distinct value: nothing is counted against it.\n"
          "- `A -> B`: the edition allows A; add-ons it may buy (member cap, groups per user,\n"
          "  unlimited AVChatRooms, retention tiers or history extension months) raise it up to B.\n"

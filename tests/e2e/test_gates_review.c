@@ -11,7 +11,11 @@
  *  - A friend refused by the edition's friends per user carries the limit's
  *    own text, as every edition refusal does (docs/editions.md): REST
  *    friend_import / friend_add ResultInfo (30010, the peer's list 30014)
- *    and the WebSocket friend_response msg name the limit and the edition. */
+ *    and the WebSocket friend_response msg name the limit and the edition.
+ *  - docs/editions.md (`imcloud editions --markdown`) names every feature row
+ *    no request of this server reaches: each feature is the edition gate of a
+ *    REST route or WebSocket op (`imcloud doc`), one of the gates checked
+ *    inside a handler, or listed as refusing nothing. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -269,12 +273,85 @@ static void test_friend_refusals_name_the_limit(void **st)
   wsc_close(&c);
 }
 
+/* ---- every feature row is enforced somewhere or named as reaching nothing ---------------- */
+/* Run `imcloud ARGS` and collect, from the lines of its output that start with
+ * `prefix`, the first backquoted word after column col's start ('|'-separated,
+ * 0-based; -1: the line's first backquoted word) into a space-separated list. */
+static void collect(const char *args, const char *prefix, int col, char *out, size_t cap)
+{
+  char cmd[700], line[2048];
+  snprintf(cmd, sizeof cmd, "'%s' %s", e2e_bin(), args);
+  FILE *p = popen(cmd, "r");
+  assert_non_null(p);
+  size_t n = strlen(out);
+  while (fgets(line, sizeof line, p)) {
+    if (strncmp(line, prefix, strlen(prefix))) continue;
+    char *s = line;
+    for (int c = 0; c < col && s; c++) s = strchr(s + 1, '|');
+    if (!s) continue;
+    char *a = strchr(s, '`'), *z = a ? strchr(a + 1, '`') : NULL;
+    char *bar = col >= 0 ? strchr(s + 1, '|') : NULL;
+    if (col >= 0) { /* the cell itself, unquoted, when it is not "-" */
+      if (!bar) continue;
+      *bar = 0;
+      while (*++s == ' ') {}
+      char *e = s + strlen(s);
+      while (e > s && e[-1] == ' ') *--e = 0;
+      if (!strcmp(s, "-") || !*s) continue;
+      n += (size_t)snprintf(out + n, n < cap ? cap - n : 0, " %s ", s);
+      continue;
+    }
+    if (!a || !z) continue;
+    n += (size_t)snprintf(out + n, n < cap ? cap - n : 0, " %.*s ", (int)(z - a - 1), a + 1);
+  }
+  assert_int_equal(pclose(p), 0);
+  assert_true(n < cap);
+}
+
+static int listed(const char *list, const char *key)
+{
+  char k[128];
+  snprintf(k, sizeof k, " %s ", key);
+  return strstr(list, k) != NULL;
+}
+
+static void test_unreached_rows_are_named(void **st)
+{
+  (void)st;
+  static char gates[8192], unreached[8192], items[8192];
+  /* gates of the route and op tables, and those checked inside a handler (tests: test_quota multi-device,
+   * community and targeted messages above and in test_group*) */
+  snprintf(gates, sizeof gates, " community group_targeted_messages multi_device_per_platform ");
+  collect("doc rest-routes", "| `", 4, gates, sizeof gates);
+  collect("doc ws-ops", "| `", 3, gates, sizeof gates);
+  assert_true(listed(gates, "user_status") && listed(gates, "conversation_marks"));
+  /* the rows the doc says no request reaches: "- `key`: why." */
+  collect("editions --markdown", "- `", -1, unreached, sizeof unreached);
+  /* the items table: "| label | `key` | code |", the feature rows after all_member_push */
+  collect("editions --markdown", "| ", -1, items, sizeof items);
+  /* the feature keys: from all_member_push to the first per-edition table (its first row: users) */
+  int n = 0, in = 0;
+  char *save = NULL;
+  for (char *key = strtok_r(items, " ", &save); key; key = strtok_r(NULL, " ", &save)) {
+    if (!strcmp(key, "all_member_push")) in = 1;
+    if (!strcmp(key, "users") && in) break;
+    if (!in) continue;
+    n++;
+    if (!listed(gates, key) && !listed(unreached, key))
+      fail_msg("feature %s: no route, op or handler checks it, and docs/editions.md does not say it reaches nothing", key);
+    if (listed(gates, key) && listed(unreached, key)) fail_msg("feature %s: checked, yet named as reaching nothing", key);
+  }
+  assert_true(n >= 15);
+  assert_true(listed(unreached, "daily_new_bchatrooms")); /* a limit: no BChatRoom type to create */
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_logins_in_flight_are_not_new_accounts, setup_trial, teardown),
     cmocka_unit_test_setup_teardown(test_month_users_in_flight_are_not_new, setup_developer, teardown),
     cmocka_unit_test_setup_teardown(test_friend_refusals_name_the_limit, setup_trial, teardown),
+    cmocka_unit_test(test_unreached_rows_are_named),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
