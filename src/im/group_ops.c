@@ -486,15 +486,17 @@ void im_group_add(im_groups_t *G, uint32_t sdkappid, const char *group_id, uint3
     adding++;
   }
   int64_t cur = g->members.len;
-  rc = plan_check(plan, now_s, mode == IM_GADD_IMPORT ? PLAN_L_MEMBERS_INITIAL : PLAN_L_MEMBERS, cur,
-                  (int64_t)adding, &v);
+  /* adding no one adds nothing: a group above a lowered limit (docs/editions.md: data above a limit is kept)
+   * still answers a retry or a member's join as it does under it */
+  rc = adding ? plan_check(plan, now_s, mode == IM_GADD_IMPORT ? PLAN_L_MEMBERS_INITIAL : PLAN_L_MEMBERS, cur,
+                           (int64_t)adding, &v) : 0;
   json_t *mx = json_object_get(g->info, "MaxMemberNum");
-  if (!rc && json_is_integer(mx) && cur + (int64_t)adding > json_integer_value(mx)) {
+  if (!rc && adding && json_is_integer(mx) && cur + (int64_t)adding > json_integer_value(mx)) {
     rc = mode == IM_GADD_IMPORT ? IMC_E_PLAN_MEMBERS_CAP : IMC_E_PLAN_GROUP_FULL;
     snprintf(v.msg, sizeof v.msg, "the group's MaxMemberNum is %lld", (long long)json_integer_value(mx));
   }
   /* P-17: without its own MaxMemberNum a group holds at most the big-group floor */
-  if (!rc && !json_is_integer(mx) && grp__big_check(G, sdkappid, 0, cur + (int64_t)adding, now_s, v.msg, sizeof v.msg))
+  if (!rc && adding && !json_is_integer(mx) && grp__big_check(G, sdkappid, 0, cur + (int64_t)adding, now_s, v.msg, sizeof v.msg))
     rc = mode == IM_GADD_IMPORT ? IMC_E_PLAN_MEMBERS_CAP : IMC_E_PLAN_GROUP_FULL;
   if (!rc && !adding && per_user_refused && n == 1) {
     rc = IMC_E_PLAN_GROUPS_PER_USER;

@@ -12,6 +12,10 @@
  *    own text, as every edition refusal does (docs/editions.md): REST
  *    friend_import / friend_add ResultInfo (30010, the peer's list 30014)
  *    and the WebSocket friend_response msg name the limit and the edition.
+ *  - A group above a lowered member limit (intl Pro -> Standard: 2,000 -> 200;
+ *    data above a limit is kept) answers adding an existing member as under
+ *    it — Result 2, join "already" — not 10014 "0 more refused"; a new
+ *    member is still refused.
  *  - docs/editions.md (`imcloud editions --markdown`) names every feature row
  *    no request of this server reaches: each feature is the edition gate of a
  *    REST route or WebSocket op (`imcloud doc`), one of the gates checked
@@ -273,6 +277,69 @@ static void test_friend_refusals_name_the_limit(void **st)
   wsc_close(&c);
 }
 
+/* ---- a group above a lowered member limit: adding no one is not refused ---------------- */
+static int setup_intl(void **st)
+{
+  (void)st;
+  int rc = e2e_start(&srv, "singapore", &app, key, NULL);
+  hold[0] = 0;
+  if (!rc) rc = op_auth_init(&srv, "gates", auth, sizeof auth);
+  sleep_ms(1200); /* the server reads the new token from its change log */
+  return rc;
+}
+
+static void test_existing_member_over_a_lowered_limit(void **st)
+{
+  (void)st;
+  char body[16384];
+  json_decref(op_callf(srv.port, auth, 201, "POST", "{\"edition\":\"pro\"}", "/operator/v1/apps/%u/upgrade", app));
+  sleep_ms(500);
+  for (int i = 0; i < 300; i += 100) import_n(i, i + 100);
+  size_t off = (size_t)snprintf(body, sizeof body, "{\"Owner_Account\":\"u000\",\"Type\":\"Public\",\"Name\":\"big\","
+                                                  "\"ApplyJoinOption\":\"FreeAccess\",\"MemberList\":[");
+  for (int i = 1; i < 100; i++)
+    off += (size_t)snprintf(body + off, sizeof body - off, "%s{\"Member_Account\":\"u%03d\"}", i > 1 ? "," : "", i);
+  snprintf(body + off, sizeof body - off, "]}");
+  json_t *r = rest("group_open_http_svc/create_group", body);
+  assert_int_equal(code_of(r), 0);
+  char gid[64];
+  snprintf(gid, sizeof gid, "%s", json_string_value(json_object_get(r, "GroupId")));
+  json_decref(r);
+  off = (size_t)snprintf(body, sizeof body, "{\"GroupId\":\"%s\",\"MemberList\":[", gid);
+  for (int i = 100; i < 250; i++)
+    off += (size_t)snprintf(body + off, sizeof body - off, "%s{\"Member_Account\":\"u%03d\"}", i > 100 ? "," : "", i);
+  snprintf(body + off, sizeof body - off, "]}");
+  r = rest("group_open_http_svc/add_group_member", body); /* 250 members: Pro allows 2,000 */
+  assert_int_equal(code_of(r), 0);
+  json_decref(r);
+  json_t *o = op_callf(srv.port, auth, 201, "POST", "{\"edition\":\"standard\"}", "/operator/v1/apps/%u/upgrade", app);
+  assert_string_equal(jstr(o, "state.limits_of"), "standard");
+  json_decref(o);
+  sleep_ms(500);
+  /* an existing member again: Result 2, as under the limit */
+  snprintf(body, sizeof body, "{\"GroupId\":\"%s\",\"MemberList\":[{\"Member_Account\":\"u005\"}]}", gid);
+  r = rest("group_open_http_svc/add_group_member", body);
+  if (code_of(r) != 0) fail_msg("re-adding a member: %s", json_string_value(json_object_get(r, "ErrorInfo")));
+  assert_int_equal(jint(json_array_get(json_object_get(r, "MemberList"), 0), "Result"), 2);
+  json_decref(r);
+  r = rest("group_open_http_svc/import_group_member", body);
+  assert_int_equal(code_of(r), 0);
+  assert_int_equal(jint(json_array_get(json_object_get(r, "MemberList"), 0), "Result"), 2);
+  json_decref(r);
+  wsc_t c;
+  assert_int_equal(wsc_login(&c, srv.port, app, key, "u005", "Web"), 0);
+  r = wsc_rpc(&c, "group_join", "\"group_id\":\"%s\"", gid);
+  assert_int_equal(jint(r, "code"), 0);
+  assert_string_equal(jstr(r, "result"), "already");
+  json_decref(r);
+  wsc_close(&c);
+  /* a new member is refused: 250 in use, Standard allows 200 */
+  snprintf(body, sizeof body, "{\"GroupId\":\"%s\",\"MemberList\":[{\"Member_Account\":\"u260\"}]}", gid);
+  r = rest("group_open_http_svc/add_group_member", body);
+  assert_int_equal(code_of(r), 10014);
+  json_decref(r);
+}
+
 /* ---- every feature row is enforced somewhere or named as reaching nothing ---------------- */
 /* Run `imcloud ARGS` and collect, from the lines of its output that start with
  * `prefix`, the first backquoted word after column col's start ('|'-separated,
@@ -351,6 +418,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_logins_in_flight_are_not_new_accounts, setup_trial, teardown),
     cmocka_unit_test_setup_teardown(test_month_users_in_flight_are_not_new, setup_developer, teardown),
     cmocka_unit_test_setup_teardown(test_friend_refusals_name_the_limit, setup_trial, teardown),
+    cmocka_unit_test_setup_teardown(test_existing_member_over_a_lowered_limit, setup_intl, teardown),
     cmocka_unit_test(test_unreached_rows_are_named),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
