@@ -68,6 +68,10 @@
  *       extensions 10008, live-group member list / broadcast / bans 10007, user status
  *       72001, conversation marks / groups 7013; read receipts:
  *       plan_check_read_receipts(P, now, group_type, group_max_members, &v).
+ *   Of these, the server has commands for community, targeted group messages, user
+ *   status and conversation marks / groups only; the rows no request reaches (BChatRooms,
+ *   all-member push, local search, read receipts, the live-group rows, message
+ *   extensions, group counters) say why in the catalog's item table and docs/editions.md.
  * The reply carries ErrorCode imc_err_compat(rc) and ErrorInfo v.msg.
  * Before any of these, a suspended app is refused: tenant_app_refusal(app)
  * (60020 lapsed package, 60016 otherwise) at login and on every REST call.
