@@ -365,7 +365,9 @@ void im_c2c_send(im_c2c_t *c, im_send_t *in, im_sent_cb cb, void *ud)
     a->dedupe_since_s = now - im_limit(c->lim, in->sdkappid, IM_LIMIT_DEDUPE_WINDOW_S);
     if (a->dedupe_since_s <= 0) a->dedupe_since_s = 1;
     a->inbox_to = 1;
-    a->inbox_from = in->sync_other == IM_SYNC_YES;
+    /* a message to oneself is the recipient's: its devices get it whatever SyncOtherMachine says (that names the
+     * sender's other devices); append() makes one event for the pair (inbox_to counts only for two users) */
+    a->inbox_from = in->sync_other == IM_SYNC_YES || in->to_no == in->from_no;
     /* NoLastMsg messages make the rows too: their unread counts need one;
      * the lists' last message leaves them out (RECENT_LASTJOIN) */
     a->recent_from = a->recent_to = 1;
