@@ -4,11 +4,17 @@
  *
  * get_list pages: pinned conversations (TopFlag 1, when AssistFlags bit 0 is
  * set) come first, ordered by pin time, then the others by last message time
- * (newest first). The cursors are (TopTimeStamp, TopStartIndex) and
- * (TimeStamp, StartIndex): the sort key of the last item returned and how
- * many items with that key were returned so far, so a page continues after
- * exactly the items already seen even when times tie. All zero = first page.
- * CompleteFlag 1 = nothing more.
+ * (newest first; one second's in peer order). The cursors are
+ * (TopTimeStamp, TopStartIndex): the pin time of the last pinned item
+ * returned and how many items with that pin time were returned so far; and
+ * (TimeStamp, StartIndex): the last message time of the last other item
+ * returned and that item's peer (its user number), so a page continues
+ * after exactly the items already seen even when times tie — also when a
+ * conversation already returned moved up (a new message) or left the list
+ * between the pages: a count of the items of that second would then skip
+ * one not yet returned. (At most 50 pinned conversations: with the default
+ * page of 100 they are never split.) All zero = first page. CompleteFlag 1
+ * = nothing more.
  */
 #include "api/api_int.h"
 #include "util/err.h"
@@ -29,13 +35,19 @@ static int get_i64(json_t *body, const char *name, int64_t *out)
 }
 
 /* Skip the items of [from, to) already returned by a cursor (key, idx):
- * those with a larger key, and the first idx with an equal key. */
+ * those with a larger key, then those with an equal key that were returned:
+ * pinned, the first idx of them; the others (in peer order within a key),
+ * those up to the peer idx. */
 static size_t skip(const im_conv_t *cv, size_t from, size_t to, int pinned, int64_t key, int64_t idx)
 {
-  if (!key) return from;
+  if (!key && !idx) return from;
   size_t i = from;
   while (i < to && (pinned ? cv[i].pinned_at_s : cv[i].last_time_s) > key) i++;
-  while (i < to && idx > 0 && (pinned ? cv[i].pinned_at_s : cv[i].last_time_s) == key) { i++; idx--; }
+  if (!pinned) {
+    while (i < to && cv[i].last_time_s == key && cv[i].peer_no <= idx) i++;
+    return i;
+  }
+  while (i < to && idx > 0 && cv[i].pinned_at_s == key) { i++; idx--; }
   return i;
 }
 
@@ -43,9 +55,14 @@ static size_t skip(const im_conv_t *cv, size_t from, size_t to, int pinned, int6
 static void cursor(const im_conv_t *cv, size_t start, size_t end, int pinned, int64_t *key, int64_t *idx)
 {
   if (end == start) return;
-  int64_t k = pinned ? cv[end - 1].pinned_at_s : cv[end - 1].last_time_s;
+  if (!pinned) {
+    *key = cv[end - 1].last_time_s;
+    *idx = cv[end - 1].peer_no;
+    return;
+  }
+  int64_t k = cv[end - 1].pinned_at_s;
   int64_t n = k == *key ? *idx : 0;
-  for (size_t i = start; i < end; i++) if ((pinned ? cv[i].pinned_at_s : cv[i].last_time_s) == k) n++;
+  for (size_t i = start; i < end; i++) if (cv[i].pinned_at_s == k) n++;
   *key = k;
   *idx = n;
 }
@@ -100,10 +117,14 @@ static void list_done(void *ud, int rc, const im_conv_list_t *l)
       return;
     }
     memcpy(sorted, rest, nrest * sizeof *sorted);
-    for (size_t i = 1; i < nrest; i++) { /* insertion sort by time: at most a few hundred rows */
+    for (size_t i = 1; i < nrest; i++) { /* insertion sort by time, then peer (the cursor's order): a few hundred rows */
       im_conv_t x = sorted[i];
       size_t k = i;
-      while (k > 0 && sorted[k - 1].last_time_s < x.last_time_s) { sorted[k] = sorted[k - 1]; k--; }
+      while (k > 0 && (sorted[k - 1].last_time_s < x.last_time_s ||
+                       (sorted[k - 1].last_time_s == x.last_time_s && sorted[k - 1].peer_no > x.peer_no))) {
+        sorted[k] = sorted[k - 1];
+        k--;
+      }
       sorted[k] = x;
     }
     rest = sorted;

@@ -3,6 +3,10 @@
  * (docs/protocol.md, docs/delivery.md, docs/rest-api.md):
  *  - REST sendmsg / batchsendmsg to oneself reaches the user's devices (push
  *    and sync), whatever SyncOtherMachine says;
+ *  - recentcontact/get_list pages continue after exactly the rows returned
+ *    when a returned conversation moves up or is deleted between pages (the
+ *    rows of one second used to be counted: one not yet returned was
+ *    skipped);
  * Each test uses its own users. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -45,6 +49,13 @@ static int teardown(void **st)
 {
   (void)st;
   return e2e_finish(&srv);
+}
+
+static void advance(int64_t s)
+{
+  char body[64], out[4096];
+  snprintf(body, sizeof body, "{\"advance_s\":%lld}", (long long)s);
+  assert_int_equal(e2e_http(srv.port, "POST", "/operator/v1/clock", auth, body, out, sizeof out), 200);
 }
 
 static void expect_code(json_t *r, int code)
@@ -131,10 +142,61 @@ static void test_rest_to_self_reaches_devices(void **st)
   wsc_close(&d);
 }
 
+/* ---- get_list cursors while the list changes ------------------------------------------------ */
+/* One get_list page of user continuing (*ts, *idx); the peers appended to
+ * seen ("," separated); returns CompleteFlag. */
+static int list_page(const char *user, long long *ts, long long *idx, char *seen, size_t cap)
+{
+  json_t *r = v4(srv.port, app, key, "recentcontact/get_list",
+                 "{\"From_Account\":\"%s\",\"TimeStamp\":%lld,\"StartIndex\":%lld,\"TopTimeStamp\":0,"
+                 "\"TopStartIndex\":0,\"AssistFlags\":1}", user, *ts, *idx);
+  assert_non_null(r);
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  json_t *it;
+  size_t i;
+  json_array_foreach(json_object_get(r, "SessionItem"), i, it)
+    snprintf(seen + strlen(seen), cap - strlen(seen), "%s%s", seen[0] ? "," : "", jstr(it, "To_Account"));
+  *ts = jint(r, "TimeStamp");
+  *idx = jint(r, "StartIndex");
+  int done = (int)jint(r, "CompleteFlag");
+  json_decref(r);
+  return done;
+}
+
+static void test_list_cursor_survives_changes(void **st)
+{
+  (void)st;
+  static const char *const users[] = { "l_bot", "l_p1", "l_p2", "l_p3", "l_p4", "l_p5", NULL };
+  import_users(srv.port, app, key, users);
+  /* five conversations of one second (the clock stands still): pages of 2 */
+  expect_code(v4(srv.port, app, key, "openim/batchsendmsg",
+                 "{\"From_Account\":\"l_bot\",\"To_Account\":[\"l_p1\",\"l_p2\",\"l_p3\",\"l_p4\",\"l_p5\"],"
+                 "\"MsgRandom\":9,\"MsgBody\":" TEXT("hello") "}"), 0);
+  char seen[256] = "";
+  long long ts = 0, idx = 0;
+  int pages = 0;
+  while (!list_page("l_bot", &ts, &idx, seen, sizeof seen)) assert_true(++pages < 10);
+  assert_string_equal(seen, "l_p1,l_p2,l_p3,l_p4,l_p5");
+  /* page 1, then the first row returned moves up (a reply) and the second leaves the list */
+  seen[0] = 0;
+  ts = idx = 0;
+  assert_int_equal(list_page("l_bot", &ts, &idx, seen, sizeof seen), 0);
+  assert_string_equal(seen, "l_p1,l_p2");
+  advance(5);
+  send_rest("l_p1", "l_bot", 1, "", "reply", NULL, 0);
+  expect_code(v4(srv.port, app, key, "recentcontact/delete",
+                 "{\"From_Account\":\"l_bot\",\"Type\":1,\"To_Account\":\"l_p2\"}"), 0);
+  pages = 0;
+  while (!list_page("l_bot", &ts, &idx, seen, sizeof seen)) assert_true(++pages < 10);
+  /* every row not yet returned, once (l_p1 moved above the cursor: the next first page has it) */
+  assert_string_equal(seen, "l_p1,l_p2,l_p3,l_p4,l_p5");
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_rest_to_self_reaches_devices),
+    cmocka_unit_test(test_list_cursor_survives_changes),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
