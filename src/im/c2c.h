@@ -175,7 +175,9 @@ typedef void (*im_done_cb)(void *ud, int rc);
 
 /* Recall the message `key` of conversation (from, to). actor_no = 0 is the
  * app admin (no time limit); otherwise only the sender may recall, within
- * the recall window. Both users get a RECALL event. Errors: IMC_E_MSG_KEY,
+ * the recall window. Both users get a RECALL event (each only while the
+ * message is in its history: not one it cleared, not the sender of a
+ * SyncOtherMachine 2 message; so for MODIFY). Errors: IMC_E_MSG_KEY,
  * IMC_E_MSG_NOT_FOUND (20022), IMC_E_MSG_RECALLED (20023),
  * IMC_E_MSG_NOT_SENDER, IMC_E_MSG_RECALL_LATE. */
 void im_c2c_recall(im_c2c_t *c, uint32_t sdkappid, uint32_t actor_no, uint32_t from_no, uint32_t to_no,

@@ -78,12 +78,30 @@ static int add_ev(store_t *s, op_job_t *j, im_ev_kind_t kind, uint32_t user, uin
   return rc;
 }
 
-/* Both users of a message get kind about it. */
+/* *yes: user still has the message (j->m) in its history: not a sender's
+ * message sent with SyncOtherMachine 2 (never the sender's), not cleared
+ * by the user (ClearRamble, conv_delete clear). */
+static int has_msg(store_t *s, op_job_t *j, uint32_t user, int *yes)
+{
+  store_recent_t r;
+  *yes = 0;
+  if (user == j->m->from_no && j->m->to_no != j->m->from_no && (j->m->flags & STORE_MSG_NOT_FROM)) return 0;
+  int rc = store_msg_recent_get(s, j->app, user, user == j->a ? j->b : j->a, &r);
+  if (rc && rc != IMC_E_NOTFOUND) return rc;
+  *yes = rc || !r.cleared_seq || j->m->seq > r.cleared_seq;
+  return 0;
+}
+
+/* Both users of a message get kind about it — each only while the message
+ * is in its history: the change of a message a user cleared (or never had)
+ * would hand its devices content it deleted, which sync leaves out too. */
 static int both(store_t *s, op_job_t *j, im_ev_kind_t kind)
 {
-  int rc = add_ev(s, j, kind, j->a, j->m->seq);
-  if (!rc && j->b != j->a) rc = add_ev(s, j, kind, j->b, j->m->seq);
-  return rc;
+  int rc, yes;
+  if ((rc = has_msg(s, j, j->a, &yes)) || (yes && (rc = add_ev(s, j, kind, j->a, j->m->seq)))) return rc;
+  if (j->b == j->a) return 0;
+  if ((rc = has_msg(s, j, j->b, &yes)) || (yes && (rc = add_ev(s, j, kind, j->b, j->m->seq)))) return rc;
+  return 0;
 }
 
 static int ids(store_t *s, op_job_t *j)

@@ -7,6 +7,9 @@
  *    when a returned conversation moves up or is deleted between pages (the
  *    rows of one second used to be counted: one not yet returned was
  *    skipped);
+ *  - modify and recall of a message a user cleared (ClearRamble) or never
+ *    had (the sender of SyncOtherMachine 2) are not pushed to that user's
+ *    live devices, as sync leaves them out;
  * Each test uses its own users. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -192,11 +195,64 @@ static void test_list_cursor_survives_changes(void **st)
   assert_string_equal(seen, "l_p1,l_p2,l_p3,l_p4,l_p5");
 }
 
+/* ---- changes of a message a user does not have ------------------------------------------------ */
+static void test_change_of_cleared_not_pushed(void **st)
+{
+  (void)st;
+  static const char *const users[] = { "c_a", "c_b", NULL };
+  import_users(srv.port, app, key, users);
+  wsc_t a, b;
+  login_live(&a, "c_a", "Web");
+  login_live(&b, "c_b", "Web");
+  char mk[64], mk2[64];
+  send_rest("c_a", "c_b", 1, "", "secret", mk, sizeof mk);
+  json_decref(wsc_push(&b, "msg", 2000));
+  expect_code(v4(srv.port, app, key, "recentcontact/delete",
+                 "{\"From_Account\":\"c_b\",\"Type\":1,\"To_Account\":\"c_a\",\"ClearRamble\":1}"), 0);
+  json_decref(wsc_push(&b, "conv_delete", 2000));
+  expect_code(v4(srv.port, app, key, "openim/modify_c2c_msg",
+                 "{\"From_Account\":\"c_a\",\"To_Account\":\"c_b\",\"MsgKey\":\"%s\",\"MsgBody\":" TEXT("edited") "}", mk), 0);
+  json_t *p = wsc_push(&a, "modify", 2000); /* the sender still has it */
+  assert_non_null(p);
+  json_decref(p);
+  p = wsc_push(&b, "modify", 300);
+  if (p) fail_msg("c_b cleared the message, yet its live device got its new content: %s", json_dumps(p, JSON_COMPACT));
+  expect_code(v4(srv.port, app, key, "openim/admin_msgwithdraw",
+                 "{\"From_Account\":\"c_a\",\"To_Account\":\"c_b\",\"MsgKey\":\"%s\"}", mk), 0);
+  json_decref(wsc_push(&a, "recall", 2000));
+  p = wsc_push(&b, "recall", 300);
+  if (p) fail_msg("c_b cleared the message, yet its live device got its recall: %s", json_dumps(p, JSON_COMPACT));
+  /* SyncOtherMachine 2: never the sender's; its change reaches the recipient only */
+  send_rest("c_a", "c_b", 2, ",\"SyncOtherMachine\":2", "not-mine", mk2, sizeof mk2);
+  json_decref(wsc_push(&b, "msg", 2000));
+  expect_code(v4(srv.port, app, key, "openim/modify_c2c_msg",
+                 "{\"From_Account\":\"c_a\",\"To_Account\":\"c_b\",\"MsgKey\":\"%s\",\"MsgBody\":" TEXT("edited-2") "}", mk2), 0);
+  p = wsc_push(&b, "modify", 2000);
+  assert_non_null(p);
+  json_decref(p);
+  p = wsc_push(&a, "modify", 300);
+  if (p) fail_msg("the sender of a SyncOtherMachine 2 message got its modify: %s", json_dumps(p, JSON_COMPACT));
+  /* live and sync agree: a device syncing from 0 gets no event of those messages either */
+  wsc_t b2;
+  assert_int_equal(wsc_login(&b2, srv.port, app, key, "c_b", "iPhone"), 0);
+  json_t *evs = wsc_sync_live(&b2), *e;
+  assert_non_null(evs);
+  size_t i;
+  json_array_foreach(evs, i, e)
+    if (!strcmp(jstr(e, "type"), "recall") || (!strcmp(jstr(e, "type"), "modify") && strcmp(push_text(e), "edited-2")))
+      fail_msg("sync hands c_b an event of the cleared message: %s", json_dumps(e, JSON_COMPACT));
+  json_decref(evs);
+  wsc_close(&b2);
+  wsc_close(&a);
+  wsc_close(&b);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_rest_to_self_reaches_devices),
     cmocka_unit_test(test_list_cursor_survives_changes),
+    cmocka_unit_test(test_change_of_cleared_not_pushed),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
