@@ -186,7 +186,8 @@ void im_c2c_recall(im_c2c_t *c, uint32_t sdkappid, uint32_t actor_no, uint32_t f
  * (ownership taken) of the members to replace (MsgBody, CloudCustomData);
  * the stored message's other members stay, and the result is at most
  * max_bytes. Both users get a MODIFY event. IMC_E_MSG_KEY,
- * IMC_E_MSG_NOT_FOUND, IMC_E_MSG_TOO_BIG. */
+ * IMC_E_MSG_NOT_FOUND, IMC_E_MSG_RECALLED (a recalled message is not
+ * changed), IMC_E_MSG_TOO_BIG. */
 void im_c2c_modify(im_c2c_t *c, uint32_t sdkappid, uint32_t from_no, uint32_t to_no, const char *key, char *body,
                    size_t len, size_t max_bytes, im_done_cb cb, void *ud);
 /* user_no has read its conversation with peer_no up to upto_seq (0 = the

@@ -139,8 +139,10 @@ static int op_run(store_t *s, c2c_job_t *jj)
   case OP_MODIFY: {
     char *merged;
     size_t mlen;
-    if ((rc = find(s, j)) || (rc = im_msg_merge(j->m->body, j->m->body_len, j->body, j->len, j->max_bytes, &merged, &mlen)))
-      return rc;
+    if ((rc = find(s, j))) return rc;
+    /* a recalled message stays as it was recalled: its change would push new content to both users */
+    if (j->m->flags & STORE_MSG_RECALLED) return IMC_E_MSG_RECALLED;
+    if ((rc = im_msg_merge(j->m->body, j->m->body_len, j->body, j->len, j->max_bytes, &merged, &mlen))) return rc;
     rc = store_msg_set_body(s, j->app, conv, j->m->seq, merged, mlen);
     free(merged);
     if (rc) return rc;

@@ -10,6 +10,8 @@
  *  - modify and recall of a message a user cleared (ClearRamble) or never
  *    had (the sender of SyncOtherMachine 2) are not pushed to that user's
  *    live devices, as sync leaves them out;
+ *  - modify_c2c_msg of a recalled message is refused (20023), its content
+ *    stays.
  * Each test uses its own users. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -247,12 +249,41 @@ static void test_change_of_cleared_not_pushed(void **st)
   wsc_close(&b);
 }
 
+/* ---- modify of a recalled message -------------------------------------------------------------- */
+static void test_modify_recalled_refused(void **st)
+{
+  (void)st;
+  static const char *const users[] = { "m_a", "m_b", NULL };
+  import_users(srv.port, app, key, users);
+  wsc_t b;
+  login_live(&b, "m_b", "Web");
+  char mk[64];
+  send_rest("m_a", "m_b", 1, "", "oops", mk, sizeof mk);
+  json_decref(wsc_push(&b, "msg", 2000));
+  expect_code(v4(srv.port, app, key, "openim/admin_msgwithdraw",
+                 "{\"From_Account\":\"m_a\",\"To_Account\":\"m_b\",\"MsgKey\":\"%s\"}", mk), 0);
+  json_decref(wsc_push(&b, "recall", 2000));
+  expect_code(v4(srv.port, app, key, "openim/modify_c2c_msg",
+                 "{\"From_Account\":\"m_a\",\"To_Account\":\"m_b\",\"MsgKey\":\"%s\",\"MsgBody\":" TEXT("rewritten") "}", mk), 20023);
+  json_t *p = wsc_push(&b, "modify", 300);
+  if (p) fail_msg("a recalled message was changed and pushed: %s", json_dumps(p, JSON_COMPACT));
+  json_t *h = v4(srv.port, app, key, "openim/admin_getroammsg",
+                 "{\"Operator_Account\":\"m_b\",\"Peer_Account\":\"m_a\",\"MaxCnt\":10}");
+  assert_non_null(h);
+  json_t *m = json_array_get(json_object_get(h, "MsgList"), 0);
+  assert_int_equal(jint(m, "MsgFlagBits"), 8);
+  assert_string_equal(jstr(json_array_get(json_object_get(m, "MsgBody"), 0), "MsgContent.Text"), "oops");
+  json_decref(h);
+  wsc_close(&b);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_rest_to_self_reaches_devices),
     cmocka_unit_test(test_list_cursor_survives_changes),
     cmocka_unit_test(test_change_of_cleared_not_pushed),
+    cmocka_unit_test(test_modify_recalled_refused),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
