@@ -234,7 +234,8 @@ void rest_batchsendmsg(rest_ctx_t *c)
   b->errors = json_array();
   c->data = b;
   c->data_free = free;
-  in.sync_other = IM_SYNC_DEFAULT; /* batch sends reach the sender's history only (§2.2: like sendmsg without SyncOtherMachine) */
+  /* SyncOtherMachine as sendmsg's (rest-api-reference §2.2: "like sendmsg"), per target: 1 the sender's devices get
+   * each copy, absent the sender's history only, 2 not the sender's at all */
   size_t i;
   b->pending = 1; /* held until every target is submitted */
   json_array_foreach(to, i, v) {

@@ -11,7 +11,9 @@
  *    had (the sender of SyncOtherMachine 2) are not pushed to that user's
  *    live devices, as sync leaves them out;
  *  - modify_c2c_msg of a recalled message is refused (20023), its content
- *    stays.
+ *    stays;
+ *  - batchsendmsg honours SyncOtherMachine as sendmsg does (2 kept the
+ *    copies in the sender's roaming and list, 1 reached no device).
  * Each test uses its own users. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -277,6 +279,49 @@ static void test_modify_recalled_refused(void **st)
   wsc_close(&b);
 }
 
+/* ---- batchsendmsg honours SyncOtherMachine --------------------------------------------------- */
+static void test_batch_sync_other_machine(void **st)
+{
+  (void)st;
+  static const char *const users[] = { "b_sys", "b_t1", "b_t2", NULL };
+  import_users(srv.port, app, key, users);
+  wsc_t d;
+  login_live(&d, "b_sys", "Web");
+  /* 2: not the sender's at all (a system notice to many users leaves the sender's roaming and list alone) */
+  expect_code(v4(srv.port, app, key, "openim/batchsendmsg",
+                 "{\"From_Account\":\"b_sys\",\"To_Account\":[\"b_t1\",\"b_t2\"],\"MsgRandom\":1,\"SyncOtherMachine\":2,"
+                 "\"MsgBody\":" TEXT("notice") "}"), 0);
+  for (int i = 1; i <= 2; i++) {
+    json_t *h = v4(srv.port, app, key, "openim/admin_getroammsg",
+                   "{\"Operator_Account\":\"b_sys\",\"Peer_Account\":\"b_t%d\",\"MaxCnt\":10}", i);
+    assert_non_null(h);
+    if (jint(h, "MsgCnt") != 0) fail_msg("SyncOtherMachine 2 ignored: the sender's roaming with b_t%d: %s", i, json_dumps(h, JSON_COMPACT));
+    json_decref(h);
+    h = v4(srv.port, app, key, "openim/admin_getroammsg",
+           "{\"Operator_Account\":\"b_t%d\",\"Peer_Account\":\"b_sys\",\"MaxCnt\":10}", i);
+    assert_int_equal(jint(h, "MsgCnt"), 1);
+    json_decref(h);
+  }
+  char seen[256] = "";
+  long long ts = 0, idx = 0;
+  for (int pages = 0; !list_page("b_sys", &ts, &idx, seen, sizeof seen); pages++) assert_true(pages < 10);
+  assert_string_equal(seen, "");
+  /* 1: the sender's devices get each copy */
+  expect_code(v4(srv.port, app, key, "openim/batchsendmsg",
+                 "{\"From_Account\":\"b_sys\",\"To_Account\":[\"b_t1\",\"b_t2\"],\"MsgRandom\":2,\"SyncOtherMachine\":1,"
+                 "\"MsgBody\":" TEXT("synced") "}"), 0);
+  char peers[64] = "";
+  for (int i = 0; i < 2; i++) {
+    json_t *p = wsc_push(&d, "msg", 2000);
+    if (!p) fail_msg("SyncOtherMachine 1 ignored: the sender's device got %d of 2 copies", i);
+    assert_string_equal(push_text(p), "synced");
+    snprintf(peers + strlen(peers), sizeof peers - strlen(peers), "%s%s", peers[0] ? "," : "", jstr(p, "peer"));
+    json_decref(p);
+  }
+  assert_true(!strcmp(peers, "b_t1,b_t2") || !strcmp(peers, "b_t2,b_t1"));
+  wsc_close(&d);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -284,6 +329,7 @@ int main(void)
     cmocka_unit_test(test_list_cursor_survives_changes),
     cmocka_unit_test(test_change_of_cleared_not_pushed),
     cmocka_unit_test(test_modify_recalled_refused),
+    cmocka_unit_test(test_batch_sync_other_machine),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
