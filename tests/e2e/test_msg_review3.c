@@ -6,7 +6,8 @@
  *  - recentcontact/get_list pages continue after exactly the rows returned
  *    when a returned conversation moves up or is deleted between pages (the
  *    rows of one second used to be counted: one not yet returned was
- *    skipped);
+ *    skipped), and past a page of conversations without messages (MsgTime
+ *    0) without AssistFlags bit 0 (the first page came back for ever);
  *  - modify and recall of a message a user cleared (ClearRamble) or never
  *    had (the sender of SyncOtherMachine 2) are not pushed to that user's
  *    live devices, as sync leaves them out;
@@ -199,6 +200,38 @@ static void test_list_cursor_survives_changes(void **st)
   assert_string_equal(seen, "l_p1,l_p2,l_p3,l_p4,l_p5");
 }
 
+/* ---- get_list of conversations without messages, without pin support --------------------------- */
+static void test_list_pages_of_empty_conversations(void **st)
+{
+  (void)st;
+  static const char *const users[] = { "e_u", "e_1", "e_2", "e_3", NULL };
+  import_users(srv.port, app, key, users);
+  wsc_t u;
+  login_live(&u, "e_u", "Web");
+  for (int i = 1; i <= 3; i++) expect_code(wsc_rpc(&u, "pin", "\"peer\":\"e_%d\",\"pinned\":true", i), 0);
+  /* AssistFlags 2: empty conversations too (MsgTime 0), pinned ones among the others by time */
+  char seen[256] = "";
+  long long ts = 0, idx = 0;
+  for (int pages = 0;; pages++) {
+    if (pages == 5) fail_msg("get_list never completes; rows so far: %s", seen);
+    json_t *r = v4(srv.port, app, key, "recentcontact/get_list",
+                   "{\"From_Account\":\"e_u\",\"TimeStamp\":%lld,\"StartIndex\":%lld,\"AssistFlags\":2}", ts, idx);
+    assert_non_null(r);
+    assert_int_equal(jint(r, "ErrorCode"), 0);
+    json_t *it;
+    size_t i;
+    json_array_foreach(json_object_get(r, "SessionItem"), i, it)
+      snprintf(seen + strlen(seen), sizeof seen - strlen(seen), "%s%s", seen[0] ? "," : "", jstr(it, "To_Account"));
+    ts = jint(r, "TimeStamp");
+    idx = jint(r, "StartIndex");
+    int done = (int)jint(r, "CompleteFlag");
+    json_decref(r);
+    if (done) break;
+  }
+  assert_string_equal(seen, "e_1,e_2,e_3");
+  wsc_close(&u);
+}
+
 /* ---- changes of a message a user does not have ------------------------------------------------ */
 static void test_change_of_cleared_not_pushed(void **st)
 {
@@ -327,6 +360,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_rest_to_self_reaches_devices),
     cmocka_unit_test(test_list_cursor_survives_changes),
+    cmocka_unit_test(test_list_pages_of_empty_conversations),
     cmocka_unit_test(test_change_of_cleared_not_pushed),
     cmocka_unit_test(test_modify_recalled_refused),
     cmocka_unit_test(test_batch_sync_other_machine),
