@@ -26,6 +26,7 @@ json_t *wsm_msg_json(const store_msg_t *m)
   if (m->flags & STORE_MSG_MODIFIED) json_object_set_new(o, "modified", json_true());
   if (m->flags & STORE_MSG_NEED_RECEIPT) json_object_set_new(o, "need_receipt", json_true());
   if (m->flags & STORE_MSG_NO_UNREAD) json_object_set_new(o, "no_unread", json_true());
+  if (m->flags & STORE_MSG_NO_LAST) json_object_set_new(o, "no_last_msg", json_true());
   return o;
 }
 
@@ -206,6 +207,7 @@ int wsm_push_text(jsonw_t *w, const im_event_t *ev)
   if (m->flags & STORE_MSG_MODIFIED) jsonw_lit(w, ",\"modified\":true");
   if (m->flags & STORE_MSG_NEED_RECEIPT) jsonw_lit(w, ",\"need_receipt\":true");
   if (m->flags & STORE_MSG_NO_UNREAD) jsonw_lit(w, ",\"no_unread\":true");
+  if (m->flags & STORE_MSG_NO_LAST) jsonw_lit(w, ",\"no_last_msg\":true");
   jsonw_lit(w, "}}");
   return 0;
 }

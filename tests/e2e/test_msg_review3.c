@@ -14,7 +14,9 @@
  *  - modify_c2c_msg of a recalled message is refused (20023), its content
  *    stays;
  *  - batchsendmsg honours SyncOtherMachine as sendmsg does (2 kept the
- *    copies in the sender's roaming and list, 1 reached no device).
+ *    copies in the sender's roaming and list, 1 reached no device);
+ *  - a NoLastMsg message carries "no_last_msg" to the devices (pushes,
+ *    history), as a NoUnread one carries "no_unread".
  * Each test uses its own users. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -355,6 +357,42 @@ static void test_batch_sync_other_machine(void **st)
   wsc_close(&d);
 }
 
+/* ---- the NoLastMsg flag reaches the devices -------------------------------------------------- */
+static void test_no_last_msg_flag_delivered(void **st)
+{
+  (void)st;
+  static const char *const users[] = { "n_a", "n_b", NULL };
+  import_users(srv.port, app, key, users);
+  wsc_t a, b;
+  login_live(&a, "n_a", "Web");
+  login_live(&b, "n_b", "Web");
+  send_rest("n_a", "n_b", 1, ",\"SendMsgControl\":[\"NoLastMsg\"]", "quiet", NULL, 0);
+  json_t *p = wsc_push(&b, "msg", 2000);
+  assert_non_null(p);
+  if (!json_is_true(json_object_get(json_object_get(p, "msg"), "no_last_msg")))
+    fail_msg("a NoLastMsg message reaches the device without its flag: %s", json_dumps(p, JSON_COMPACT));
+  json_decref(p);
+  json_t *r = wsc_rpc(&a, "send", "\"to\":\"n_b\",\"no_last_msg\":true,\"body\":" TEXT("quiet-ws"));
+  assert_int_equal(jint(r, "code"), 0);
+  json_decref(r);
+  p = wsc_push(&b, "msg", 2000);
+  assert_non_null(p);
+  assert_true(json_is_true(json_object_get(json_object_get(p, "msg"), "no_last_msg")));
+  json_decref(p);
+  r = wsc_rpc(&b, "history", "\"peer\":\"n_a\"");
+  assert_int_equal(json_array_size(json_object_get(r, "msgs")), 2);
+  for (size_t i = 0; i < 2; i++)
+    assert_true(json_is_true(json_object_get(json_array_get(json_object_get(r, "msgs"), i), "no_last_msg")));
+  json_decref(r);
+  send_rest("n_a", "n_b", 3, "", "loud", NULL, 0);
+  p = wsc_push(&b, "msg", 2000);
+  assert_non_null(p);
+  assert_null(json_object_get(json_object_get(p, "msg"), "no_last_msg"));
+  json_decref(p);
+  wsc_close(&a);
+  wsc_close(&b);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -364,6 +402,7 @@ int main(void)
     cmocka_unit_test(test_change_of_cleared_not_pushed),
     cmocka_unit_test(test_modify_recalled_refused),
     cmocka_unit_test(test_batch_sync_other_machine),
+    cmocka_unit_test(test_no_last_msg_flag_delivered),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -89,10 +89,11 @@ static void test_push_matches_jansson(void **st)
     size_t blen;
     char *body = rnd_body(&blen);
     static const uint32_t flags[] = { 0, STORE_MSG_RECALLED, STORE_MSG_MODIFIED, STORE_MSG_NEED_RECEIPT,
-                                      STORE_MSG_NO_UNREAD, STORE_MSG_RECALLED | STORE_MSG_NEED_RECEIPT | STORE_MSG_NO_UNREAD };
+                                      STORE_MSG_NO_UNREAD, STORE_MSG_NO_LAST,
+                                      STORE_MSG_RECALLED | STORE_MSG_NEED_RECEIPT | STORE_MSG_NO_UNREAD | STORE_MSG_NO_LAST };
     store_msg_t m = { .sdkappid = 1400000000u + rnd(1000), .seq = rnd(3) ? rnd(UINT32_MAX) : 0, .from_no = 1, .to_no = 2,
                       .time_s = 1700000000 + (int64_t)rnd(1000000), .cseq = rnd(UINT32_MAX), .random = rnd(UINT32_MAX),
-                      .flags = flags[rnd(6)], .body = body, .body_len = blen,
+                      .flags = flags[rnd(7)], .body = body, .body_len = blen,
                       .from_id = rnd(8) ? from : NULL, .to_id = to };
     im_event_t ev = { .kind = rnd(2) ? IM_EV_MSG : IM_EV_ONLINE_MSG, .sdkappid = m.sdkappid, .user_no = 2,
                       .useq = rnd(3) ? rnd(UINT32_MAX) : 0, .seq = m.seq, .at_s = m.time_s,
