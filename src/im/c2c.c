@@ -360,6 +360,7 @@ void im_c2c_send(im_c2c_t *c, im_send_t *in, im_sent_cb cb, void *ud)
     a->import_dedupe = 1;
     a->recent_from = a->recent_to = 1;
     a->inbox_to = 1;
+    a->inbox_from = in->to_no == in->from_no; /* to oneself: the recipient's event is the user's (append: one user) */
     break;
   default:
     a->dedupe_since_s = now - im_limit(c->lim, in->sdkappid, IM_LIMIT_DEDUPE_WINDOW_S);

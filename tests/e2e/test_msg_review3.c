@@ -2,7 +2,8 @@
  * against the real server on a standing test clock with get_list pages of 2
  * (docs/protocol.md, docs/delivery.md, docs/rest-api.md):
  *  - REST sendmsg / batchsendmsg to oneself reaches the user's devices (push
- *    and sync), whatever SyncOtherMachine says;
+ *    and sync), whatever SyncOtherMachine says; so does importmsg
+ *    SyncFromOldSystem 5 to oneself;
  *  - recentcontact/get_list pages continue after exactly the rows returned
  *    when a returned conversation moves up or is deleted between pages (the
  *    rows of one second used to be counted: one not yet returned was
@@ -146,9 +147,17 @@ static void test_rest_to_self_reaches_devices(void **st)
   if (!p) fail_msg("a batchsendmsg target that is the sender gets nothing on its devices");
   assert_string_equal(push_text(p), "batch-self");
   json_decref(p);
+  /* importmsg SyncFromOldSystem 5 (realtime: pushed to the recipient) to oneself */
+  expect_code(v4(srv.port, app, key, "openim/importmsg",
+                 "{\"SyncFromOldSystem\":5,\"From_Account\":\"s_me\",\"To_Account\":\"s_me\",\"MsgSeq\":1,\"MsgRandom\":4,"
+                 "\"MsgTimeStamp\":%lld,\"MsgBody\":" TEXT("imported-self") "}", (long long)time(NULL) - 60), 0);
+  p = wsc_push(&d, "msg", 2000);
+  if (!p) fail_msg("a realtime import to oneself is not pushed to the user's live device");
+  assert_string_equal(push_text(p), "imported-self");
+  json_decref(p);
   char texts[256];
   synced_texts("s_me", "iPhone", texts, sizeof texts);
-  assert_string_equal(texts, "note-to-self,self-2,batch-self");
+  assert_string_equal(texts, "note-to-self,self-2,batch-self,imported-self");
   wsc_close(&d);
 }
 
