@@ -10,8 +10,8 @@
  * human output shows local date-times with their zone and money as 元 next to
  * fen. Errors print one line "imcloud <verb>: <reason>" on stderr (values in
  * single quotes, option names bare) and exit 2 for a malformed command line
- * (unknown option or subcommand, missing option or value, a single-valued
- * option given twice) or 1 for a bad value
+ * (unknown option or subcommand, an option of another subcommand, missing
+ * option or value, a single-valued option given twice) or 1 for a bad value
  * or a refused request; nothing is printed on stdout on error. Subcommands
  * work whether or not a server runs on the same directory (SQLite WAL; the
  * server notices changes).
@@ -98,6 +98,33 @@ typedef struct cli_opt {
  * cli_parse_exit() turns that result into the exit status. */
 int cli_parse(int argc, char **argv, const cli_opt_t *opts, const char *usage,
               char **pos, int pos_cap, int *npos);
+/* A command with subcommands ("bill", "bill run", "bill settle") parses
+ * each form against exactly the options its --help lists: a row of
+ * cli_form_opt_t names the forms that take it (bit f: forms[f]; 0: every
+ * form). The form is named by the first positional argument wherever it
+ * stands ("wallet --customer 1 show"); a form with verb NULL is the command
+ * without a subcommand. With no form named (or an argument that names none)
+ * the command's every option is accepted, so the handler can name the
+ * missing or unknown subcommand. */
+typedef struct cli_form {
+  const char *verb;  /* "run"; NULL: the form without a subcommand */
+  const char *usage; /* after "imcloud CMD ": "run [--month YYYY-MM] [--json]" */
+} cli_form_t;
+
+#define CLI_FORM(f) (1u << (f))
+typedef struct cli_form_opt {
+  unsigned forms;    /* CLI_FORM(f) | …; 0: every form */
+  cli_opt_t opt;
+} cli_form_opt_t;
+
+/* cli_parse() for the form argv names (see above): --help prints that
+ * form's usage (every form's when none is named) then notes (may be NULL)
+ * and that form's options. nforms and nopts at most 32 and CLI_OPTS_MAX.
+ * *form: the index of the form parsed, -1 when none was named. Returns as
+ * cli_parse(). */
+int cli_parse_forms(int argc, char **argv, const char *cmd, const cli_form_t *forms, int nforms,
+                    const cli_form_opt_t *opts, int nopts, const char *notes, char **pos, int pos_cap, int *npos,
+                    int *form);
 /* Exit status for a non-zero cli_parse() result: 0 after --help,
  * CLI_EXIT_USAGE for IMC_E_USAGE, CLI_EXIT_FAIL for a bad value. */
 int cli_parse_exit(int rc);

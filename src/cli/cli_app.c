@@ -13,11 +13,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char usage[] =
-  "usage: imcloud app create --customer ID --name NAME --region REGION [--created-at YYYY-MM-DD] [--scheme S] [--json]\n"
-  "       imcloud app list [--customer ID] [--json]\n"
-  "       imcloud app show SDKAPPID [--json]\n"
-  "       imcloud app upgrade|renew|suspend|resume|auto-renew|state|push-approve --sdkappid N ... (imcloud app upgrade --help)\n"
+/* Each form takes exactly the options its usage names (cli_parse_forms);
+ * the life-cycle forms are cli_life.c's. */
+enum { F_CREATE, F_LIST, F_SHOW };
+static const cli_form_t forms[] = {
+  [F_CREATE] = { "create", "create --customer ID --name NAME --region REGION [--created-at YYYY-MM-DD] [--scheme S] [--json]" },
+  [F_LIST] = { "list", "list [--customer ID] [--json]" },
+  [F_SHOW] = { "show", "show SDKAPPID [--json]" },
+};
+static const char notes[] =
+  "  life cycle: imcloud app upgrade|renew|suspend|resume|auto-renew|state|push-approve --sdkappid N ... (imcloud app upgrade --help)\n"
   "  (every form takes --data DIR, default ./var; the customer must exist: imcloud customer create)";
 
 #define REGIONS "china, singapore, india, korea, germany, usa, japan, indonesia"
@@ -136,20 +141,21 @@ int cli_app(int argc, char **argv)
 {
   const char *data = "./var", *name = NULL, *region = NULL, *created = NULL, *scheme = NULL;
   int64_t customer = 0;
-  int json = 0, npos = 0;
+  int json = 0, npos = 0, form;
   char *pos[3];
   if (argc > 1 && cli_app_life_verb(argv[1])) return cli_app_life(argc, argv); /* cli_life.c */
-  const cli_opt_t opts[] = {
-    { "--customer", CLI_I64, &customer, 1, INT64_MAX, "ID  owning customer" },
-    { "--name", CLI_STR, &name, 0, 0, "NAME  app name" },
-    { "--region", CLI_STR, &region, 0, 0, "REGION  " REGIONS },
-    { "--created-at", CLI_STR, &created, 0, 0, "YYYY-MM-DD  real creation date of an imported app (decides legacy, P-01)" },
-    { "--scheme", CLI_STR, &scheme, 0, 0, "S  grandfathered scheme: " SCHEMES },
-    { "--data", CLI_STR, &data, 0, 0, "DIR  data directory (default ./var)" },
-    { "--json", CLI_FLAG, &json, 0, 0, "print one JSON object" },
-    { 0 }
+  const unsigned create = CLI_FORM(F_CREATE);
+  const cli_form_opt_t opts[] = {
+    { create | CLI_FORM(F_LIST), { "--customer", CLI_I64, &customer, 1, INT64_MAX, "ID  owning customer" } },
+    { create, { "--name", CLI_STR, &name, 0, 0, "NAME  app name" } },
+    { create, { "--region", CLI_STR, &region, 0, 0, "REGION  " REGIONS } },
+    { create, { "--created-at", CLI_STR, &created, 0, 0, "YYYY-MM-DD  real creation date of an imported app (decides legacy, P-01)" } },
+    { create, { "--scheme", CLI_STR, &scheme, 0, 0, "S  grandfathered scheme: " SCHEMES } },
+    { 0, { "--data", CLI_STR, &data, 0, 0, "DIR  data directory (default ./var)" } },
+    { 0, { "--json", CLI_FLAG, &json, 0, 0, "print one JSON object" } },
   };
-  int rc = cli_parse(argc, argv, opts, usage, pos, 3, &npos);
+  int rc = cli_parse_forms(argc, argv, "app", forms, sizeof forms / sizeof *forms, opts, sizeof opts / sizeof *opts, notes,
+                           pos, 3, &npos, &form);
   if (rc) return cli_parse_exit(rc);
   if (npos < 1) { cli_err("app", "expected \"create\", \"list\" or \"show\""); return CLI_EXIT_USAGE; }
   store_t *s;

@@ -108,6 +108,54 @@ int cli_parse(int argc, char **argv, const cli_opt_t *opts, const char *usage,
   return 0;
 }
 
+/* The form argv names: the first argument that is neither an option nor an
+ * option's value (looked up in every form's options). */
+static int form_named(int argc, char **argv, const cli_form_t *forms, int nforms, const cli_form_opt_t *opts, int nopts)
+{
+  const char *verb = NULL;
+  for (int i = 1; i < argc && !verb; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "-h")) continue;
+    if (strncmp(a, "--", 2) != 0 || a[2] == 0) { verb = a; break; }
+    if (strchr(a, '=')) continue;
+    for (int k = 0; k < nopts; k++)
+      if (!strcmp(opts[k].opt.name, a) && opts[k].opt.kind != CLI_FLAG) { i++; break; }
+  }
+  for (int f = 0; f < nforms; f++)
+    if (verb ? forms[f].verb && !strcmp(forms[f].verb, verb) : !forms[f].verb) return f;
+  return -1;
+}
+
+int cli_parse_forms(int argc, char **argv, const char *cmd, const cli_form_t *forms, int nforms,
+                    const cli_form_opt_t *opts, int nopts, const char *notes, char **pos, int pos_cap, int *npos,
+                    int *form)
+{
+  assert(nforms > 0 && nforms <= 32 && nopts < CLI_OPTS_MAX);
+  int f = form_named(argc, argv, forms, nforms, opts, nopts);
+  cli_opt_t table[CLI_OPTS_MAX + 1];
+  int n = 0;
+  for (int k = 0; k < nopts; k++)
+    if (f < 0 || !opts[k].forms || opts[k].forms & CLI_FORM(f)) table[n++] = opts[k].opt;
+  memset(&table[n], 0, sizeof table[n]);
+  /* the usage: the named form's line, or every form's (the command without a subcommand shows them all) */
+  char usage[4096];
+  size_t u = 0;
+  for (int i = 0; i < nforms; i++) {
+    if (f >= 0 && forms[f].verb && i != f) continue;
+    u += (size_t)snprintf(usage + u, sizeof usage - u, "%s imcloud %s %s\n", u ? "      " : "usage:", cmd, forms[i].usage);
+    if (u >= sizeof usage) u = sizeof usage - 1;
+  }
+  if (f >= 0 && !forms[f].verb && nforms > 1)
+    u += (size_t)snprintf(usage + u, sizeof usage - u, "  the options below are those of imcloud %s without a subcommand; "
+                          "imcloud %s SUBCOMMAND --help lists a subcommand's\n", cmd, cmd);
+  if (u >= sizeof usage) u = sizeof usage - 1;
+  snprintf(usage + u, sizeof usage - u, "%s", notes ? notes : "");
+  u = strlen(usage);
+  if (u && usage[u - 1] == '\n') usage[u - 1] = 0; /* print_usage adds one */
+  *form = f;
+  return cli_parse(argc, argv, table, usage, pos, pos_cap, npos);
+}
+
 /* The server's billing zone as stored in the data directory (M-1), read by
  * cli_store_open; UTC+8 until then or when no server has opened it. */
 static int billing_tz = IMC_TZ_CHINA_S;

@@ -17,16 +17,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char usage[] =
-  "usage: imcloud bill --sdkappid N --month YYYY-MM [--json|--csv] [--pricebooks DIR] [--data DIR]\n"
-  "       imcloud bill run [--month YYYY-MM] [--json] [--pricebooks DIR] [--data DIR]\n"
-  "       imcloud bill settle --customer ID [--json] [--data DIR]\n"
-  "  --month is the usage month. Before the bill run the bill is a preview (\"preview\": true,\n"
+/* Each form takes exactly the options its usage names (cli_parse_forms). */
+enum { F_SHOW, F_RUN, F_SETTLE };
+static const cli_form_t forms[] = {
+  [F_SHOW] = { NULL, "--sdkappid N --month YYYY-MM [--json|--csv] [--pricebooks DIR] [--data DIR]" },
+  [F_RUN] = { "run", "run [--month YYYY-MM] [--json] [--pricebooks DIR] [--data DIR]" },
+  [F_SETTLE] = { "settle", "settle --customer ID [--json] [--data DIR]" },
+};
+static const char notes[] =
+  "  The --month given is the usage month. Before the bill run the bill is a preview (\"preview\": true,\n"
   "  no number); after it, the stored numbered bill with its status (open, paid, overdue)\n"
   "  and the correction documents that follow it (--json: \"corrections\").\n"
   "  run: bills every app for the month (default: the previous month in UTC+8); running it\n"
   "  again bills nothing twice. settle: pays open bills from the wallet, oldest first.\n"
-  "  --pricebooks DIR bills with DIR/<scheme>.json (the operator's prices; default: the built-in\n"
+  "  With --pricebooks DIR the bill uses DIR/<scheme>.json (the operator's prices; default: the built-in\n"
   "  books; the server takes serve --pricebooks-dir DIR). An app whose bill needs a price the book leaves\n"
   "  to the operator (intl Standard/Pro, MAU overage; bandwidth outside china) is refused,\n"
   "  naming what is missing; an app on the original international scheme (P-50) is billed only\n"
@@ -179,19 +183,20 @@ int cli_bill(int argc, char **argv)
 {
   const char *data = "./var", *month_s = NULL, *books = NULL;
   int64_t app = 0, customer = 0;
-  int json = 0, csv = 0, npos = 0;
+  int json = 0, csv = 0, npos = 0, form;
   char *pos[2];
-  const cli_opt_t opts[] = {
-    { "--sdkappid", CLI_I64, &app, 1, UINT32_MAX, "N  the app" },
-    { "--month", CLI_STR, &month_s, 0, 0, "YYYY-MM  usage month" },
-    { "--customer", CLI_I64, &customer, 1, INT64_MAX, "ID  settle: the customer" },
-    { "--pricebooks", CLI_STR, &books, 0, 0, "DIR  the operator's price books (DIR/<scheme>.json)" },
-    { "--data", CLI_STR, &data, 0, 0, "DIR  data directory (default ./var)" },
-    { "--json", CLI_FLAG, &json, 0, 0, "print one JSON object" },
-    { "--csv", CLI_FLAG, &csv, 0, 0, "print the bill's lines as CSV" },
-    { 0 }
+  const unsigned show_run = CLI_FORM(F_SHOW) | CLI_FORM(F_RUN);
+  const cli_form_opt_t opts[] = {
+    { CLI_FORM(F_SHOW), { "--sdkappid", CLI_I64, &app, 1, UINT32_MAX, "N  the app" } },
+    { show_run, { "--month", CLI_STR, &month_s, 0, 0, "YYYY-MM  usage month" } },
+    { CLI_FORM(F_SETTLE), { "--customer", CLI_I64, &customer, 1, INT64_MAX, "ID  settle: the customer" } },
+    { show_run, { "--pricebooks", CLI_STR, &books, 0, 0, "DIR  the operator's price books (DIR/<scheme>.json)" } },
+    { 0, { "--data", CLI_STR, &data, 0, 0, "DIR  data directory (default ./var)" } },
+    { 0, { "--json", CLI_FLAG, &json, 0, 0, "print one JSON object" } },
+    { CLI_FORM(F_SHOW), { "--csv", CLI_FLAG, &csv, 0, 0, "print the bill's lines as CSV" } },
   };
-  int rc = cli_parse(argc, argv, opts, usage, pos, 2, &npos);
+  int rc = cli_parse_forms(argc, argv, "bill", forms, sizeof forms / sizeof *forms, opts, sizeof opts / sizeof *opts, notes,
+                           pos, 2, &npos, &form);
   if (rc) return rc > 0 ? 0 : cli_parse_exit(rc);
   int32_t month = 0;
   int y, m;

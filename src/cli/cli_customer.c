@@ -14,11 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char usage[] =
-  "usage: imcloud customer create --name NAME [--data DIR] [--json]\n"
-  "       imcloud customer list [--data DIR] [--json]\n"
-  "       imcloud customer big-groups --customer ID [--extra N] [--data DIR] [--json]\n"
-  "  create makes the data directory if it does not exist yet";
+/* Each form takes exactly the options its usage names (cli_parse_forms). */
+enum { F_CREATE, F_LIST, F_BIG_GROUPS };
+static const cli_form_t forms[] = {
+  [F_CREATE] = { "create", "create --name NAME [--data DIR] [--json]" },
+  [F_LIST] = { "list", "list [--data DIR] [--json]" },
+  [F_BIG_GROUPS] = { "big-groups", "big-groups --customer ID [--extra N] [--data DIR] [--json]" },
+};
+static const char notes[] = "  create makes the data directory if it does not exist yet";
 
 static void on_customer(void *ud, const store_customer_t *c)
 {
@@ -71,18 +74,19 @@ static int big_groups(const char *data, int64_t customer, int64_t extra, int jso
 int cli_customer(int argc, char **argv)
 {
   const char *data = "./var", *name = NULL;
-  int json = 0, npos = 0;
+  int json = 0, npos = 0, form;
   int64_t customer = 0, extra = -1;
   char *pos[2];
-  const cli_opt_t opts[] = {
-    { "--name", CLI_STR, &name, 0, 0, "NAME  customer name (create)" },
-    { "--customer", CLI_I64, &customer, 1, INT64_MAX, "ID  the customer (big-groups)" },
-    { "--extra", CLI_I64, &extra, 0, TENANT_BIG_GROUPS_EXTRA_MAX, "N  10,000-member groups added to the quota by a ticket (big-groups)" },
-    { "--data", CLI_STR, &data, 0, 0, "DIR  data directory (default ./var)" },
-    { "--json", CLI_FLAG, &json, 0, 0, "print one JSON object" },
-    { 0 }
+  const cli_form_opt_t opts[] = {
+    { CLI_FORM(F_CREATE), { "--name", CLI_STR, &name, 0, 0, "NAME  customer name (create)" } },
+    { CLI_FORM(F_BIG_GROUPS), { "--customer", CLI_I64, &customer, 1, INT64_MAX, "ID  the customer (big-groups)" } },
+    { CLI_FORM(F_BIG_GROUPS),
+      { "--extra", CLI_I64, &extra, 0, TENANT_BIG_GROUPS_EXTRA_MAX, "N  10,000-member groups added to the quota by a ticket (big-groups)" } },
+    { 0, { "--data", CLI_STR, &data, 0, 0, "DIR  data directory (default ./var)" } },
+    { 0, { "--json", CLI_FLAG, &json, 0, 0, "print one JSON object" } },
   };
-  int rc = cli_parse(argc, argv, opts, usage, pos, 2, &npos);
+  int rc = cli_parse_forms(argc, argv, "customer", forms, sizeof forms / sizeof *forms, opts, sizeof opts / sizeof *opts, notes,
+                           pos, 2, &npos, &form);
   if (rc) return cli_parse_exit(rc);
   if (npos != 1 || (strcmp(pos[0], "create") && strcmp(pos[0], "list") && strcmp(pos[0], "big-groups"))) {
     cli_err("customer", "expected \"create\", \"list\" or \"big-groups\"");

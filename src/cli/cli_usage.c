@@ -15,16 +15,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char usage[] =
-  "usage: imcloud usage --sdkappid N --month YYYY-MM [--json|--csv] [--data DIR]\n"
-  "       imcloud usage import --sdkappid N [--month YYYY-MM] FILE [--json] [--data DIR]\n"
-  "       imcloud usage record-minutes --sdkappid N --kind KIND --minutes N --event-id ID\n"
-  "                                    [--date YYYY-MM-DD] [--json] [--data DIR]\n"
+/* Each form takes exactly the options its usage names (cli_parse_forms). */
+enum { F_SHOW, F_IMPORT, F_RECORD };
+static const cli_form_t forms[] = {
+  [F_SHOW] = { NULL, "--sdkappid N --month YYYY-MM [--json|--csv] [--data DIR]" },
+  [F_IMPORT] = { "import", "import --sdkappid N [--month YYYY-MM] FILE [--json] [--data DIR]" },
+  [F_RECORD] = { "record-minutes", "record-minutes --sdkappid N --kind KIND --minutes N --event-id ID\n"
+                                   "                                    [--date YYYY-MM-DD] [--json] [--data DIR]" },
+};
+static const char notes[] =
   "  Days and months are natural days in the app's billing zone (M-1, default UTC+8).\n"
   "  import: a usage document (the format of `imcloud quote --usage`), kept as imported and\n"
   "  merged with metered figures (max for DAU, MAU, groups, bandwidth; call minutes added).\n"
   "  record-minutes: KIND is audio, video_sd, video_hd or video_fhd; an event id counts once;\n"
-  "  --date defaults to today and may be at most 35 days back.";
+  "  the --date of a call defaults to today and may be at most 35 days back.";
 
 #define DEFAULT_TZ cli_billing_tz() /* the server's zone (after cli_store_open) */
 
@@ -179,21 +183,22 @@ int cli_usage(int argc, char **argv)
 {
   const char *data = "./var", *month = NULL, *kind = NULL, *event_id = NULL, *date = NULL;
   int64_t app = 0, minutes = 0;
-  int json = 0, csv = 0, npos = 0;
+  int json = 0, csv = 0, npos = 0, form;
   char *pos[3];
-  const cli_opt_t opts[] = {
-    { "--sdkappid", CLI_I64, &app, 1, UINT32_MAX, "N  the app" },
-    { "--month", CLI_STR, &month, 0, 0, "YYYY-MM  usage month (import: default from the document's days)" },
-    { "--kind", CLI_STR, &kind, 0, 0, "KIND  record-minutes: audio, video_sd, video_hd, video_fhd" },
-    { "--minutes", CLI_I64, &minutes, 1, 1000000000, "N  record-minutes: minutes" },
-    { "--event-id", CLI_STR, &event_id, 0, 0, "ID  record-minutes: unique id of the call (a replay counts once)" },
-    { "--date", CLI_STR, &date, 0, 0, "YYYY-MM-DD  record-minutes: day of the call (default today)" },
-    { "--data", CLI_STR, &data, 0, 0, "DIR  data directory (default ./var)" },
-    { "--json", CLI_FLAG, &json, 0, 0, "print one JSON object" },
-    { "--csv", CLI_FLAG, &csv, 0, 0, "print CSV (days, then the month after an empty line)" },
-    { 0 }
+  const unsigned rec = CLI_FORM(F_RECORD);
+  const cli_form_opt_t opts[] = {
+    { 0, { "--sdkappid", CLI_I64, &app, 1, UINT32_MAX, "N  the app" } },
+    { CLI_FORM(F_SHOW) | CLI_FORM(F_IMPORT), { "--month", CLI_STR, &month, 0, 0, "YYYY-MM  usage month (import: default from the document's days)" } },
+    { rec, { "--kind", CLI_STR, &kind, 0, 0, "KIND  record-minutes: audio, video_sd, video_hd, video_fhd" } },
+    { rec, { "--minutes", CLI_I64, &minutes, 1, 1000000000, "N  record-minutes: minutes" } },
+    { rec, { "--event-id", CLI_STR, &event_id, 0, 0, "ID  record-minutes: unique id of the call (a replay counts once)" } },
+    { rec, { "--date", CLI_STR, &date, 0, 0, "YYYY-MM-DD  record-minutes: day of the call (default today)" } },
+    { 0, { "--data", CLI_STR, &data, 0, 0, "DIR  data directory (default ./var)" } },
+    { 0, { "--json", CLI_FLAG, &json, 0, 0, "print one JSON object" } },
+    { CLI_FORM(F_SHOW), { "--csv", CLI_FLAG, &csv, 0, 0, "print CSV (days, then the month after an empty line)" } },
   };
-  int rc = cli_parse(argc, argv, opts, usage, pos, 3, &npos);
+  int rc = cli_parse_forms(argc, argv, "usage", forms, sizeof forms / sizeof *forms, opts, sizeof opts / sizeof *opts, notes,
+                           pos, 3, &npos, &form);
   if (rc) return rc > 0 ? 0 : cli_parse_exit(rc);
   if (!app) { cli_err("usage", "--sdkappid is required"); return CLI_EXIT_USAGE; }
   if (npos == 0) return show(data, (uint32_t)app, month, json, csv);

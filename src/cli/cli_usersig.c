@@ -9,26 +9,29 @@
 #include <ctype.h>
 #include <string.h>
 
-static const char usage[] =
-  "usage: imcloud usersig gen --sdkappid N --key K --identifier U [--expire S] [--json]\n"
-  "       imcloud usersig verify --sdkappid N --key K --identifier U SIG [--json]";
+/* Each form takes exactly the options its usage names (cli_parse_forms). */
+enum { F_GEN, F_VERIFY };
+static const cli_form_t forms[] = {
+  [F_GEN] = { "gen", "gen --sdkappid N --key K --identifier U [--expire S] [--json]" },
+  [F_VERIFY] = { "verify", "verify --sdkappid N --key K --identifier U SIG [--json]" },
+};
 
 int cli_usersig(int argc, char **argv)
 {
   int64_t sdkappid = -1, expire = 15552000; /* 180 days, the official libraries' default */
   const char *key = NULL, *ident = NULL, *data = NULL;
-  int json = 0, npos = 0;
+  int json = 0, npos = 0, form;
   char *pos[3];
-  const cli_opt_t opts[] = {
-    { "--sdkappid", CLI_I64, &sdkappid, 1, UINT32_MAX, "N  the app" },
-    { "--key", CLI_STR, &key, 0, 0, "K  the app's secret key (64 hex digits)" },
-    { "--identifier", CLI_STR, &ident, 0, 0, "U  the UserID (admin or user)" },
-    { "--expire", CLI_I64, &expire, 1, 3153600000LL, "S  validity in seconds, 1..3153600000 (gen; default 15552000)" },
-    { "--json", CLI_FLAG, &json, 0, 0, "print one JSON object" },
-    { "--data", CLI_STR, &data, 0, 0, "DIR  accepted for symmetry; unused" },
-    { 0 }
+  const cli_form_opt_t opts[] = {
+    { 0, { "--sdkappid", CLI_I64, &sdkappid, 1, UINT32_MAX, "N  the app" } },
+    { 0, { "--key", CLI_STR, &key, 0, 0, "K  the app's secret key (64 hex digits)" } },
+    { 0, { "--identifier", CLI_STR, &ident, 0, 0, "U  the UserID (admin or user)" } },
+    { CLI_FORM(F_GEN), { "--expire", CLI_I64, &expire, 1, 3153600000LL, "S  validity in seconds, 1..3153600000 (gen; default 15552000)" } },
+    { 0, { "--json", CLI_FLAG, &json, 0, 0, "print one JSON object" } },
+    { 0, { "--data", CLI_STR, &data, 0, 0, "DIR  accepted for symmetry; unused" } },
   };
-  int rc = cli_parse(argc, argv, opts, usage, pos, 3, &npos);
+  int rc = cli_parse_forms(argc, argv, "usersig", forms, sizeof forms / sizeof *forms, opts, sizeof opts / sizeof *opts, NULL,
+                           pos, 3, &npos, &form);
   if (rc) return cli_parse_exit(rc);
   if (npos < 1 || (strcmp(pos[0], "gen") && strcmp(pos[0], "verify"))) { cli_err("usersig", "expected \"gen\" or \"verify\""); return CLI_EXIT_USAGE; }
   if (sdkappid < 0 || !key || !ident) { cli_err("usersig", "--sdkappid, --key and --identifier are required"); return CLI_EXIT_USAGE; }

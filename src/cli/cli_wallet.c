@@ -15,9 +15,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char usage[] =
-  "usage: imcloud wallet topup --customer ID --amount-fen N [--reference REF] [--reason TEXT] [--data DIR] [--json]\n"
-  "       imcloud wallet show --customer ID [--data DIR] [--json]\n"
+/* Each form takes exactly the options its usage names (cli_parse_forms). */
+enum { F_TOPUP, F_SHOW };
+static const cli_form_t forms[] = {
+  [F_TOPUP] = { "topup", "topup --customer ID --amount-fen N [--reference REF] [--reason TEXT] [--data DIR] [--json]" },
+  [F_SHOW] = { "show", "show --customer ID [--data DIR] [--json]" },
+};
+static const char notes[] =
   "  Amounts are integer fen (100 fen = 1 元). A reference is unique per customer: repeating a top-up\n"
   "  with the same reference and amount changes nothing (safe to retry). The data directory must exist.";
 
@@ -28,18 +32,18 @@ int cli_wallet(int argc, char **argv)
 {
   const char *data = "./var", *reference = NULL, *reason = "top-up";
   int64_t customer = 0, amount = 0;
-  int json = 0, npos = 0;
+  int json = 0, npos = 0, form;
   char *pos[2];
-  const cli_opt_t opts[] = {
-    { "--customer", CLI_I64, &customer, 1, INT64_MAX, "ID  the customer" },
-    { "--amount-fen", CLI_I64, &amount, 1, TENANT_WALLET_MAX_FEN, "N  amount in fen (topup)" },
-    { "--reference", CLI_STR, &reference, 0, 0, "REF  idempotency reference (topup; default: a fresh one)" },
-    { "--reason", CLI_STR, &reason, 0, 0, "TEXT  why (topup; default \"top-up\")" },
-    { "--data", CLI_STR, &data, 0, 0, "DIR  data directory (default ./var)" },
-    { "--json", CLI_FLAG, &json, 0, 0, "print one JSON object" },
-    { 0 }
+  const cli_form_opt_t opts[] = {
+    { 0, { "--customer", CLI_I64, &customer, 1, INT64_MAX, "ID  the customer" } },
+    { CLI_FORM(F_TOPUP), { "--amount-fen", CLI_I64, &amount, 1, TENANT_WALLET_MAX_FEN, "N  amount in fen (topup)" } },
+    { CLI_FORM(F_TOPUP), { "--reference", CLI_STR, &reference, 0, 0, "REF  idempotency reference (topup; default: a fresh one)" } },
+    { CLI_FORM(F_TOPUP), { "--reason", CLI_STR, &reason, 0, 0, "TEXT  why (topup; default \"top-up\")" } },
+    { 0, { "--data", CLI_STR, &data, 0, 0, "DIR  data directory (default ./var)" } },
+    { 0, { "--json", CLI_FLAG, &json, 0, 0, "print one JSON object" } },
   };
-  int rc = cli_parse(argc, argv, opts, usage, pos, 2, &npos);
+  int rc = cli_parse_forms(argc, argv, "wallet", forms, sizeof forms / sizeof *forms, opts, sizeof opts / sizeof *opts, notes,
+                           pos, 2, &npos, &form);
   if (rc) return cli_parse_exit(rc);
   if (npos != 1 || (strcmp(pos[0], "topup") && strcmp(pos[0], "show"))) { cli_err("wallet", "expected \"topup\" or \"show\""); return CLI_EXIT_USAGE; }
   if (!customer) { cli_err("wallet", "--customer is required"); return CLI_EXIT_USAGE; }
