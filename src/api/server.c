@@ -7,7 +7,8 @@
  *
  * Shutdown: the first SIGINT/SIGTERM stops accepting, waits (at most
  * shutdown_timeout_ms) until no HTTP request and no store job is in flight,
- * closes every connection (WebSockets get 1001), lets the writer commit what
+ * closes every connection (WebSockets get 1001; one whose peer has not taken
+ * its output ws_close_grace_ms later is reset: net_server_close), lets the writer commit what
  * is queued, stops the reader pool, closes the handles and returns 0. A second signal exits at once
  * (status 130); SQLite's WAL keeps every committed transaction. */
 #include "api/rel_api.h"

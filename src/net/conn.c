@@ -98,6 +98,11 @@ void net__set_deadline(struct net_conn *c, uint64_t at_ms)
 static void fire(struct net_conn *c)
 {
   if (c->flags & CF_CLOSED) return;
+  if (c->srv->closing && c->fd >= 0) { /* the stop's grace is over (net_server_close): reset, the kernel keeps no output */
+    struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+    setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    if (net__queued(c)) c->srv->stop_resets++;
+  }
   if (c->flags & CF_WS) {
     if (c->flags & CF_WS_CLOSING) { /* the close's grace is over: drop what the peer did not take */
       if (net__queued(c)) c->srv->ws_close_timeouts++;
@@ -683,7 +688,9 @@ static void on_final_closed(uv_handle_t *h)
 static void finish_close(uv_timer_t *t)
 {
   net_server_t *s = t->data;
+  on_wheel(t); /* the connections' deadlines still run: the stop's grace ends the last of them */
   if (s->open_handles || s->notify_len) return; /* poll until every connection is gone */
+  if (s->stop_resets) IMC_WARN("net", "msg=\"stop: connections cut off with output their peers did not take\" n=%zu", s->stop_resets);
   uv_timer_stop(t);
   uv_check_stop(&s->check);
   s->closing = s->ep >= 0 ? 6 : 5; /* 1 + the server handles below (a socketless server has no ep_poll) */
@@ -703,14 +710,22 @@ void net_server_close(net_server_t *s, void (*done)(void *), void *arg)
   s->closed_cb = done;
   s->closed_arg = arg;
   net_server_stop_accepting(s);
+  /* a peer that does not read would hold the stop for ever: each connection
+   * has the close grace to take its output, then it is reset (fire) */
+  uint64_t grace_ms = s->cfg.ws_close_grace_ms ? s->cfg.ws_close_grace_ms : NET_WS_CLOSE_GRACE_MS;
+  uint64_t until = net__now(s) + grace_ms;
   for (size_t fd = 0; fd <= s->by_fd_cap; fd++) { /* the socketless connection last */
     struct net_conn *c = fd < s->by_fd_cap ? s->by_fd[fd] : s->socketless;
     if (!c) continue;
-    if (c->flags & CF_WS) net_ws_close(c, 1001, "server shutting down");
+    if (c->flags & CF_WS) net_ws_close(c, 1001, "server shutting down"); /* its deadline: the grace (or sooner) */
     else if (net__lingering(c)) net__really_close(c);
-    else net__close(c);
+    else {
+      net__close(c);
+      net__set_deadline(c, until); /* a keep-alive deadline may be a minute away */
+    }
   }
-  /* reuse the wheel timer as a short poll for the last connections */
+  /* reuse the wheel timer as a short poll for the last connections, the
+   * deadlines run by it too */
   uv_timer_stop(&s->wheel_timer);
   uv_timer_start(&s->wheel_timer, finish_close, 5, 5);
 }

@@ -52,7 +52,8 @@ typedef struct net_cfg {
    * this long after the close began: output its peer has not taken by then
    * (a slow consumer's full queue, the close frame queued behind it) is
    * dropped and the socket closed, so a peer that stops reading holds
-   * neither queue nor descriptor past it. Default NET_WS_CLOSE_GRACE_MS. */
+   * neither queue nor descriptor past it. At net_server_close every
+   * connection gets it, HTTP too. Default NET_WS_CLOSE_GRACE_MS. */
   uint32_t ws_close_grace_ms;
   /* All connections' output queues together (bytes held: a frame queued to
    * many connections counts once); 0 = no cap. Past it, a send to a
@@ -180,9 +181,12 @@ void net_server_stop_accepting(net_server_t *s);
 void net_server_hold_output(net_server_t *s);
 /* HTTP requests handed to on_http and not yet replied. */
 size_t net_server_requests_in_flight(const net_server_t *s);
-/* Close every connection (WebSockets with 1001; their on_ws_close runs),
- * free the server, then call done(arg). Requests still unreplied are
- * orphaned: a later net_req_reply only frees them. */
+/* Close every connection (WebSockets with 1001; their on_ws_close runs;
+ * HTTP after the replies queued), free the server, then call done(arg).
+ * A connection whose peer has not taken its output ws_close_grace_ms after
+ * the call is reset (SO_LINGER 0) with that output dropped, so a peer that
+ * stopped reading delays done by at most that. Requests still unreplied
+ * are orphaned: a later net_req_reply only frees them. */
 void net_server_close(net_server_t *s, void (*done)(void *arg), void *arg);
 
 /* ws_writes: write calls (send or sendmsg) on WebSockets that wrote bytes; ws_frames: the

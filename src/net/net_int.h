@@ -197,6 +197,7 @@ struct net_server {
   size_t lingering;             /* HTTP connections lingering (linger.c), counted in nconns too */
   uint64_t bytes_in, bytes_out;
   uint64_t ws_writes, ws_frames; /* write calls (send or sendmsg) on WebSockets that wrote bytes; frames they completed */
+  size_t stop_resets;           /* connections reset at the stop's grace with output queued (conn.c fire) */
   uint64_t ws_close_timeouts;   /* closing WebSockets torn down with output their peer had not taken (conn.c fire) */
   /* Memory the connections' output queues hold: inline chunks' bytes, and
    * each shared frame's bytes once however many queues hold it (out.c);
