@@ -136,8 +136,9 @@ typedef struct opts {
   char *pos[3];
 } opts_t;
 
-/* Parse against the options of one form (f), or of every form of cmd (f NULL). */
-static int parse_form(int argc, char **argv, opts_t *o, const char *cmd, const struct form *f)
+/* Parse argv against the options of the form it names (cli_parse_forms):
+ * 0, 1 after --help, or minus the exit status. */
+static int parse(int argc, char **argv, opts_t *o, const char *cmd)
 {
   memset(o, 0, sizeof *o);
   o->data = "./var";
@@ -150,33 +151,27 @@ static int parse_form(int argc, char **argv, opts_t *o, const char *cmd, const s
     { 0, { "--data", CLI_STR, &o->data, 0, 0, "DIR  data directory (default ./var)" } },
     { 0, { "--json", CLI_FLAG, &o->json, 0, 0, "print one JSON object" } },
   };
-  unsigned mask = 0;
-  char usage[2048];
-  size_t n = 0;
+  /* cmd's forms, and each option with the forms that take it (one no form of cmd takes is left out) */
+  cli_form_t fl[NFORMS];
+  unsigned fopts[NFORMS];
+  int nf = 0, n = 0;
   for (size_t i = 0; i < NFORMS; i++) {
-    if (strcmp(forms[i].cmd, cmd) || (f && f != &forms[i])) continue;
-    mask |= forms[i].opts;
-    n += (size_t)snprintf(usage + n, sizeof usage - n, "%s imcloud %s %s\n", n ? "      " : "usage:", cmd, forms[i].usage);
+    if (strcmp(forms[i].cmd, cmd)) continue;
+    fl[nf] = (cli_form_t){ forms[i].verb, forms[i].usage };
+    fopts[nf++] = forms[i].opts;
   }
-  snprintf(usage + n, sizeof usage - n, "%s", strcmp(cmd, "app") ? addon_notes : app_notes);
-  cli_opt_t opts[sizeof all / sizeof *all + 1];
-  size_t k = 0;
-  for (size_t i = 0; i < sizeof all / sizeof *all; i++)
-    if (!all[i].bit || mask & all[i].bit) opts[k++] = all[i].opt;
-  memset(&opts[k], 0, sizeof opts[k]);
-  int rc = cli_parse(argc, argv, opts, usage, o->pos, 3, &o->npos);
+  cli_form_opt_t opts[sizeof all / sizeof *all];
+  for (size_t i = 0; i < sizeof all / sizeof *all; i++) {
+    unsigned mask = 0;
+    for (int f = 0; f < nf; f++) if (fopts[f] & all[i].bit) mask |= CLI_FORM(f);
+    if (all[i].bit && !mask) continue;
+    opts[n++] = (cli_form_opt_t){ mask, all[i].opt };
+  }
+  int form;
+  int rc = cli_parse_forms(argc, argv, cmd, fl, nf, opts, n, strcmp(cmd, "app") ? addon_notes : app_notes, o->pos, 3,
+                           &o->npos, &form);
   if (rc) return rc > 0 ? 1 : -cli_parse_exit(rc); /* a bad value 1, a malformed line 2 */
   return 0;
-}
-
-/* The form is argv[1] (imcloud addon buy …), or, when options come first,
- * the first positional argument: parsed again with that form's options. */
-static int parse(int argc, char **argv, opts_t *o, const char *cmd)
-{
-  const struct form *f = form_find(cmd, argc > 1 ? argv[1] : NULL);
-  int rc = parse_form(argc, argv, o, cmd, f);
-  if (!rc && !f && o->npos && (f = form_find(cmd, o->pos[0]))) rc = parse_form(argc, argv, o, cmd, f);
-  return rc;
 }
 
 int cli_app_life(int argc, char **argv)
