@@ -32,7 +32,7 @@ for t in "$@"; do
     if [ -n "$line" ]; then
       p=$(echo "$line" | sed 's/^tests: \([0-9]*\) passed.*/\1/')
       f=$(echo "$line" | sed 's/.* \([0-9]*\) failed.*/\1/')
-    elif [ $rc = 0 ]; then p=1; else f=1; fi
+    elif [ $rc = 0 ]; then p=1; else f=1; echo "!! $t exited with status $rc and no summary (124: the ${TEST_TIMEOUT:-300} s timeout)"; fi
   fi
   if [ $rc != 0 ] && [ "$f" = 0 ]; then f=1; echo "!! $t exited with status $rc"; fi
   rm -f "$log"

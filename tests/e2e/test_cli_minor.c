@@ -204,10 +204,15 @@ static void test_help_lists_accepted_options(void **st)
     }
     assert_true(nl[c] > 0);
   }
+  /* every listed option of each command, and a quarter of the others (a
+   * different quarter per command, so each option is tried on several
+   * commands that do not list it): the whole matrix is ~1,000 runs of the
+   * CLI, over 300 s under ASan on a loaded box */
   for (int c = 0; c < NC; c++)
     for (int i = 0; i < na; i++) {
       int is_listed = 0;
       for (int k = 0; k < nl[c]; k++) is_listed |= !strcmp(listed[c][k], all[i]);
+      if (!is_listed && (i + c) % 4) continue;
       run("%s %s 1 --help", cmds[c], all[i]);
       int unknown = strstr(err, "unknown option") != NULL;
       if (is_listed == unknown) fail_msg("imcloud %s: %s is %slisted in --help but %s", cmds[c], all[i], is_listed ? "" : "not ",

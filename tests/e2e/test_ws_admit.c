@@ -279,7 +279,11 @@ static void test_big_messages_weigh_more(void **st)
   if (n + bytes / 4096 > 64 + 16 + 65536 / BIG_TEXT + 1)
     fail_msg("%lld jobs holding %lld bytes in flight: past the watermark of 64 units by more than one read",
              (long long)n, (long long)bytes);
-  assert_true(bytes >= n * BIG_TEXT);
+  /* n counts every writer job in flight: a periodic job of the server's own
+   * (a meter flush, say) submitted while the sync is held holds no bytes, so
+   * a few such jobs are allowed for (seen under ASan on a loaded box) */
+  if (bytes < (n - 4) * BIG_TEXT)
+    fail_msg("%lld jobs in flight hold %lld bytes: the sends' bytes are not counted", (long long)n, (long long)bytes);
   e2e_sync_hold(hold, 0);
   static char buf[1 << 16];
   for (int i = 0; i < BIG_CONNS; i++) {
