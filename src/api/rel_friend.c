@@ -120,10 +120,19 @@ static int put_json(relreq_t *rr, rel_user_t *u, rel_kind_t kind, const char *ke
   return rc;
 }
 
+/* 1 if a friend row (JSON object) holds custom fields. */
+static int has_custom(json_t *row) { return json_object_size(json_object_get(row, "Custom")) > 0; }
+
 int rel_friend_link(relreq_t *rr, rel_user_t *from, rel_user_t *to, json_t *val)
 {
+  /* custom fields that appear (a friend imported with CustomItem) or are overwritten change what a caller
+   * holding the current CustomSequence has: it grows too, or friend_get would leave them out */
+  json_t *old = rel_json(rel_val(from, REL_K_FRIEND, to->id));
+  int custom = has_custom(val) || has_custom(old);
+  json_decref(old);
   int rc = put_json(rr, from, REL_K_FRIEND, to->id, val);
   if (!rc) rc = rel_txn_bump(&rr->txn, from, "friend_seq", NULL);
+  if (!rc && custom) rc = rel_txn_bump(&rr->txn, from, "friend_cseq", NULL);
   if (!rc) relreq_push(rr, from->user_no, json_pack("{s:s,s:s}", "type", "friend_added", "peer", to->id));
   return rc;
 }
@@ -374,16 +383,16 @@ static int update_one(rest_ctx_t *c, relreq_t *rr, rel_user_t *a, json_t *item, 
   if (!json_is_array(sns) || json_array_size(sns) == 0) return IMC_E_REL_PARAM;
   json_t *val = rel_json(rel_val(a, REL_K_FRIEND, b->id));
   if (!val) return IMC_E_REL_NOT_FRIEND;
-  int custom = 0, regroup = 0;
+  int custom = 0, standard = 0, regroup = 0;
   json_array_foreach(sns, i, it) {
     json_t *tag = json_object_get(it, "Tag"), *v = json_object_get(it, "Value");
     const char *t = json_string_value(tag);
     if (!t || !v) rc = IMC_E_REL_PARAM;
     else if (!strcmp(t, "Tag_SNS_IM_Remark")) {
       if (!json_is_string(v) || json_string_length(v) > REL_REMARK_MAX_BYTES) rc = IMC_E_REL_PARAM;
-      else json_object_set(val, "Remark", v);
+      else json_object_set(val, "Remark", v), standard = 1;
     } else if (!strcmp(t, "Tag_SNS_IM_Group")) {
-      if (!(rc = groups_check(a, v))) json_object_set(val, "Group", v), regroup = 1; /* made once every tag passed */
+      if (!(rc = groups_check(a, v))) json_object_set(val, "Group", v), regroup = standard = 1; /* made once every tag passed */
     } else if (!strncmp(t, "Tag_SNS_Custom_", 15) && rel_settings_custom_type(rel_user(c->srv->rel, c->sdkappid, 0), t)) {
       if (!json_is_string(v) || json_string_length(v) > REL_VALUE_MAX_BYTES) rc = IMC_E_REL_PARAM;
       else {
@@ -397,7 +406,10 @@ static int update_one(rest_ctx_t *c, relreq_t *rr, rel_user_t *a, json_t *item, 
   rc = regroup ? groups_make(rr, a, json_object_get(val, "Group")) : 0;
   if (!rc) rc = put_json(rr, a, REL_K_FRIEND, b->id, val);
   json_decref(val);
-  if (!rc) rc = rel_txn_bump(&rr->txn, a, custom ? "friend_cseq" : "friend_seq", NULL);
+  /* each sequence grows with a change of its fields: an update of both kinds grows both, or a caller
+   * holding the other current sequence would miss that part of the change */
+  if (!rc && standard) rc = rel_txn_bump(&rr->txn, a, "friend_seq", NULL);
+  if (!rc && custom) rc = rel_txn_bump(&rr->txn, a, "friend_cseq", NULL);
   if (!rc) relreq_push(rr, a->user_no, json_pack("{s:s,s:s}", "type", "friend_updated", "peer", b->id));
   return rc;
 }

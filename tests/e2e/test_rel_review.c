@@ -1,0 +1,157 @@
+/* End-to-end: defects found reviewing relationships and user status, each
+ * asserted through the real interface:
+ *  - friend_get's StandardSequence / CustomSequence grow with every change of
+ *    the fields they stand for: a friend_update of a remark and a custom
+ *    field together grew only CustomSequence (a caller holding the current
+ *    StandardSequence never saw the new remark), and a friend imported with
+ *    CustomItem grew only StandardSequence (a caller holding the current
+ *    CustomSequence never saw its custom fields).
+ * Each test uses its own users. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "e2e.h"
+#include "e2e_msg.h"
+
+static e2e_server_t srv;
+static uint32_t app;
+static char key[80];
+static char auth[160];
+
+#define V4(cmd, ...) v4(srv.port, app, key, cmd, __VA_ARGS__)
+
+static int setup(void **st)
+{
+  (void)st;
+  char out[256];
+  if (e2e_start(&srv, "china", &app, key, NULL)) return -1;
+  if (e2e_cli(&srv, out, sizeof out, "operator token --json")) return -1;
+  json_t *j = json_loads(out, 0, NULL);
+  if (!j) return -1;
+  snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", json_string_value(json_object_get(j, "token")));
+  json_decref(j);
+  for (int i = 0; i < 200; i++) { /* the token reaches the server with the change log */
+    char buf[4096];
+    if (e2e_http(srv.port, "GET", "/operator/v1/customers", auth, NULL, buf, sizeof buf) == 200) return 0;
+    usleep(50 * 1000);
+  }
+  return -1;
+}
+
+static int teardown(void **st)
+{
+  (void)st;
+  return e2e_finish(&srv);
+}
+
+static json_t *ok_code(json_t *r, int code)
+{
+  assert_non_null(r);
+  if (jint(r, "ErrorCode") != code) fail_msg("expected %d, got %s", code, json_dumps(r, JSON_COMPACT));
+  return r;
+}
+#define EXPECT(code, r) json_decref(ok_code((r), (code)))
+
+/* Declare the app's custom tags (operator API). */
+static void declare_tags(const char *body)
+{
+  char path[96], out[4096];
+  snprintf(path, sizeof path, "/operator/v1/apps/%u/relationship-settings", app);
+  int st = e2e_http(srv.port, "POST", path, auth, body, out, sizeof out);
+  if (st != 200) fail_msg("relationship-settings: %d %s", st, out);
+}
+
+/* The ValueItem of friend `peer` in a friend_get reply (borrowed; NULL if absent). */
+static json_t *value_items(json_t *r, const char *peer)
+{
+  size_t i;
+  json_t *it;
+  json_array_foreach(json_object_get(r, "UserDataItem"), i, it)
+    if (!strcmp(jstr(it, "To_Account"), peer)) return json_object_get(it, "ValueItem");
+  return NULL;
+}
+
+/* The value of tag in an array of {Tag, Value} (borrowed; NULL if absent). */
+static json_t *tag_value(json_t *items, const char *tag)
+{
+  size_t i;
+  json_t *it;
+  json_array_foreach(items, i, it)
+    if (!strcmp(jstr(it, "Tag"), tag)) return json_object_get(it, "Value");
+  return NULL;
+}
+
+/* ---- friend_get's sequences ---------------------------------------------------------------------- */
+static void test_friend_sequences_follow_their_fields(void **st)
+{
+  (void)st;
+  const char *const u[] = { "seq_a", "seq_b", "seq_c", NULL };
+  import_users(srv.port, app, key, u);
+  declare_tags("{\"sns_custom_tags\":{\"Tag_SNS_Custom_Note\":\"string\"}}");
+  EXPECT(0, V4("sns/friend_import", "{\"From_Account\":\"seq_a\",\"AddFriendItem\":[{\"To_Account\":\"seq_b\",\"AddSource\":\"AddSource_Type_X\","
+                                    "\"CustomItem\":[{\"Tag\":\"Tag_SNS_Custom_Note\",\"Value\":\"one\"}]}]}"));
+  json_t *r = ok_code(V4("sns/friend_get", "{\"From_Account\":\"seq_a\",\"StartIndex\":0}"), 0);
+  json_int_t std = jint(r, "StandardSequence"), cus = jint(r, "CustomSequence");
+  json_decref(r);
+
+  /* a remark and a custom field in one update: both sequences grow */
+  r = ok_code(V4("sns/friend_update", "{\"From_Account\":\"seq_a\",\"UpdateItem\":[{\"To_Account\":\"seq_b\",\"SnsItem\":["
+                                      "{\"Tag\":\"Tag_SNS_IM_Remark\",\"Value\":\"Bee\"},{\"Tag\":\"Tag_SNS_Custom_Note\",\"Value\":\"two\"}]}]}"), 0);
+  assert_int_equal(jint(json_array_get(json_object_get(r, "ResultItem"), 0), "ResultCode"), 0);
+  json_decref(r);
+  /* a caller holding the sequences it had gets both changes */
+  r = ok_code(V4("sns/friend_get", "{\"From_Account\":\"seq_a\",\"StartIndex\":0,\"StandardSequence\":%lld,\"CustomSequence\":%lld}",
+                 (long long)std, (long long)cus), 0);
+  assert_true(jint(r, "StandardSequence") > std);
+  assert_true(jint(r, "CustomSequence") > cus);
+  json_t *vi = value_items(r, "seq_b");
+  assert_non_null(vi);
+  assert_non_null(tag_value(vi, "Tag_SNS_IM_Remark"));
+  assert_string_equal(json_string_value(tag_value(vi, "Tag_SNS_IM_Remark")), "Bee");
+  assert_string_equal(json_string_value(tag_value(vi, "Tag_SNS_Custom_Note")), "two");
+  std = jint(r, "StandardSequence");
+  cus = jint(r, "CustomSequence");
+  json_decref(r);
+
+  /* a custom field alone grows CustomSequence only: the standard fields are left out for a current caller */
+  EXPECT(0, V4("sns/friend_update", "{\"From_Account\":\"seq_a\",\"UpdateItem\":[{\"To_Account\":\"seq_b\",\"SnsItem\":["
+                                    "{\"Tag\":\"Tag_SNS_Custom_Note\",\"Value\":\"three\"}]}]}"));
+  r = ok_code(V4("sns/friend_get", "{\"From_Account\":\"seq_a\",\"StartIndex\":0,\"StandardSequence\":%lld,\"CustomSequence\":%lld}",
+                 (long long)std, (long long)cus), 0);
+  assert_int_equal(jint(r, "StandardSequence"), std);
+  assert_true(jint(r, "CustomSequence") > cus);
+  vi = value_items(r, "seq_b");
+  assert_null(tag_value(vi, "Tag_SNS_IM_Remark"));
+  assert_string_equal(json_string_value(tag_value(vi, "Tag_SNS_Custom_Note")), "three");
+  cus = jint(r, "CustomSequence");
+  json_decref(r);
+
+  /* a friend imported with custom fields: a caller holding both current sequences gets them */
+  EXPECT(0, V4("sns/friend_import", "{\"From_Account\":\"seq_a\",\"AddFriendItem\":[{\"To_Account\":\"seq_c\",\"AddSource\":\"AddSource_Type_X\","
+                                    "\"CustomItem\":[{\"Tag\":\"Tag_SNS_Custom_Note\",\"Value\":\"new\"}]}]}"));
+  r = ok_code(V4("sns/friend_get", "{\"From_Account\":\"seq_a\",\"StartIndex\":0,\"StandardSequence\":%lld,\"CustomSequence\":%lld}",
+                 (long long)std, (long long)cus), 0);
+  assert_true(jint(r, "StandardSequence") > std);
+  assert_true(jint(r, "CustomSequence") > cus);
+  vi = value_items(r, "seq_c");
+  assert_non_null(vi);
+  assert_non_null(tag_value(vi, "Tag_SNS_Custom_Note"));
+  assert_string_equal(json_string_value(tag_value(vi, "Tag_SNS_Custom_Note")), "new");
+  json_decref(r);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_friend_sequences_follow_their_fields),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
