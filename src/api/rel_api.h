@@ -105,8 +105,10 @@ char *rel_text(json_t *o);
 /* Profiles (rel_profile.c) */
 void rest_portrait_set(rest_ctx_t *c);
 void rest_portrait_get(rest_ctx_t *c);
-/* The profile value of a tag as the API shows it (default when unset); new reference. */
-json_t *rel_profile_value(const rel_user_t *u, const char *tag);
+/* The profile value of a tag as the API shows it (default when unset: "", 0, the first value of an
+ * enumerated tag; a custom tag's by the type app_rec, the app's settings record, declares); new reference.
+ * app_rec and u may be NULL. */
+json_t *rel_profile_value(const rel_user_t *app_rec, const rel_user_t *u, const char *tag);
 /* 1 if the user's AdminForbidType is SendOut: its friend_add items are refused (30009). */
 int rel_profile_add_forbidden(const rel_user_t *u);
 /* The AllowType of a user ("AllowType_Type_NeedConfirm" when unset). */

@@ -135,7 +135,7 @@ void rest_friend_get_list(rest_ctx_t *c)
     json_array_foreach(tags, j, t) {
       const char *tag = json_string_value(t);
       if (!strncmp(tag, "Tag_Profile_", 12)) /* the friend's own profile */
-        json_array_append_new(sp, json_pack("{s:s,s:o}", "Tag", tag, "Value", rel_profile_value(peer, tag)));
+        json_array_append_new(sp, json_pack("{s:s,s:o}", "Tag", tag, "Value", rel_profile_value(rel_user(c->srv->rel, c->sdkappid, 0), peer, tag)));
       else add_tag(sp, row, tag);
     }
     json_decref(row);

@@ -85,13 +85,16 @@ static int check_item(api_srv_t *srv, uint32_t app, const char *tag, json_t *val
   return IMC_E_INTERNAL;
 }
 
-json_t *rel_profile_value(const rel_user_t *u, const char *tag)
+json_t *rel_profile_value(const rel_user_t *app_rec, const rel_user_t *u, const char *tag)
 {
   json_t *v = rel_json(rel_val(u, REL_K_PROFILE, tag));
   if (v) return v;
   const struct tag_rule *r = rule_of(tag);
   if (r && r->type == V_ENUM) return json_string(r->enums[0]);
   if (r && r->type == V_U32) return json_integer(0);
+  /* an unset custom tag shows its declared type's default: 0 for an integer, as a set one reads */
+  const char *ctype = r || strncmp(tag, "Tag_Profile_Custom_", 19) ? NULL : rel_settings_custom_type(app_rec, tag);
+  if (ctype && !strcmp(ctype, "integer")) return json_integer(0);
   return json_string("");
 }
 
@@ -194,7 +197,7 @@ void rest_portrait_get(rest_ctx_t *c)
     const rel_user_t *u = rel_user(c->srv->rel, c->sdkappid, no);
     json_t *pi = json_array(), *tag;
     json_array_foreach(tags, j, tag)
-      json_array_append_new(pi, json_pack("{s:O,s:o}", "Tag", tag, "Value", rel_profile_value(u, json_string_value(tag))));
+      json_array_append_new(pi, json_pack("{s:O,s:o}", "Tag", tag, "Value", rel_profile_value(app_rec(c->srv, c->sdkappid), u, json_string_value(tag))));
     json_array_append_new(items, json_pack("{s:s,s:o,s:i,s:s}", "To_Account", id, "ProfileItem", pi, "ResultCode", 0,
                                            "ResultInfo", ""));
   }

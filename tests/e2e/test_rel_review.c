@@ -5,7 +5,9 @@
  *    field together grew only CustomSequence (a caller holding the current
  *    StandardSequence never saw the new remark), and a friend imported with
  *    CustomItem grew only StandardSequence (a caller holding the current
- *    CustomSequence never saw its custom fields).
+ *    CustomSequence never saw its custom fields);
+ *  - an unset declared integer custom profile tag reads 0 (portrait_get,
+ *    friend_get_list), not "".
  * Each test uses its own users. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -148,10 +150,41 @@ static void test_friend_sequences_follow_their_fields(void **st)
   json_decref(r);
 }
 
+/* ---- profile defaults ------------------------------------------------------------------------------ */
+static void test_unset_integer_custom_tag_reads_zero(void **st)
+{
+  (void)st;
+  const char *const u[] = { "pd_a", "pd_b", NULL };
+  import_users(srv.port, app, key, u);
+  declare_tags("{\"profile_custom_tags\":{\"Tag_Profile_Custom_Age\":\"integer\",\"Tag_Profile_Custom_Motto\":\"string\"}}");
+  json_t *r = ok_code(V4("profile/portrait_get", "{\"To_Account\":[\"pd_a\"],\"TagList\":[\"Tag_Profile_Custom_Age\",\"Tag_Profile_Custom_Motto\"]}"), 0);
+  json_t *pi = json_object_get(json_array_get(json_object_get(r, "UserProfileItem"), 0), "ProfileItem");
+  json_t *age = tag_value(pi, "Tag_Profile_Custom_Age"), *motto = tag_value(pi, "Tag_Profile_Custom_Motto");
+  assert_true(json_is_integer(age));
+  assert_int_equal(json_integer_value(age), 0);
+  assert_true(json_is_string(motto));
+  assert_string_equal(json_string_value(motto), "");
+  json_decref(r);
+  /* the same default where a friend's profile is read */
+  EXPECT(0, V4("sns/friend_import", "{\"From_Account\":\"pd_b\",\"AddFriendItem\":[{\"To_Account\":\"pd_a\",\"AddSource\":\"AddSource_Type_X\"}]}"));
+  r = ok_code(V4("sns/friend_get_list", "{\"From_Account\":\"pd_b\",\"To_Account\":[\"pd_a\"],\"TagList\":[\"Tag_Profile_Custom_Age\"]}"), 0);
+  age = tag_value(json_object_get(json_array_get(json_object_get(r, "InfoItem"), 0), "SnsProfileItem"), "Tag_Profile_Custom_Age");
+  assert_true(json_is_integer(age));
+  assert_int_equal(json_integer_value(age), 0);
+  json_decref(r);
+  /* once set it reads as set */
+  EXPECT(0, V4("profile/portrait_set", "{\"From_Account\":\"pd_a\",\"ProfileItem\":[{\"Tag\":\"Tag_Profile_Custom_Age\",\"Value\":33}]}"));
+  r = ok_code(V4("profile/portrait_get", "{\"To_Account\":[\"pd_a\"],\"TagList\":[\"Tag_Profile_Custom_Age\"]}"), 0);
+  age = tag_value(json_object_get(json_array_get(json_object_get(r, "UserProfileItem"), 0), "ProfileItem"), "Tag_Profile_Custom_Age");
+  assert_int_equal(json_integer_value(age), 33);
+  json_decref(r);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_friend_sequences_follow_their_fields),
+    cmocka_unit_test(test_unset_integer_custom_tag_reads_zero),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
