@@ -89,6 +89,17 @@ static int groups_make(relreq_t *rr, rel_user_t *u, json_t *groups)
   return 0;
 }
 
+/* The names of groups (checked by groups_check), each once, in order of first appearance: a friend is in
+ * a list or not, so a name given twice is kept once. New reference (NULL on OOM). */
+static json_t *groups_unique(json_t *groups)
+{
+  json_t *out = json_array(), *g;
+  size_t i;
+  json_array_foreach(groups, i, g)
+    if (out && !rel_str_repeated(groups, i) && json_array_append(out, g)) { json_decref(out); out = NULL; }
+  return out;
+}
+
 /* groups_check, then groups_make. */
 static int groups_ensure(relreq_t *rr, rel_user_t *u, json_t *groups)
 {
@@ -338,7 +349,7 @@ static int import_one(rest_ctx_t *c, relreq_t *rr, rel_user_t *a, json_t *item, 
   json_t *val = json_pack("{s:I,s:O,s:s,s:s,s:I,s:o,s:o}", "AddTime", (json_int_t)(t ? json_integer_value(t) : imc_clock_now_s()),
                           "AddSource", source, "AddWording", wording ? json_string_value(wording) : "", "Remark",
                           remark ? json_string_value(remark) : "", "RemarkTime", (json_int_t)(rt ? json_integer_value(rt) : 0),
-                          "Group", groups ? json_incref(groups) : json_array(), "Custom", custom);
+                          "Group", groups ? groups_unique(groups) : json_array(), "Custom", custom);
   rc = val ? rel_friend_link(rr, a, b, val) : IMC_E_NOMEM;
   json_decref(val);
   return rc;
@@ -392,7 +403,11 @@ static int update_one(rest_ctx_t *c, relreq_t *rr, rel_user_t *a, json_t *item, 
       if (!json_is_string(v) || json_string_length(v) > REL_REMARK_MAX_BYTES) rc = IMC_E_REL_PARAM;
       else json_object_set(val, "Remark", v), standard = 1;
     } else if (!strcmp(t, "Tag_SNS_IM_Group")) {
-      if (!(rc = groups_check(a, v))) json_object_set(val, "Group", v), regroup = standard = 1; /* made once every tag passed */
+      if (!(rc = groups_check(a, v))) { /* the lists are made once every tag passed */
+        json_t *g = groups_unique(v);
+        if (!g) rc = IMC_E_NOMEM;
+        else json_object_set_new(val, "Group", g), regroup = standard = 1;
+      }
     } else if (!strncmp(t, "Tag_SNS_Custom_", 15) && rel_settings_custom_type(rel_user(c->srv->rel, c->sdkappid, 0), t)) {
       if (!json_is_string(v) || json_string_length(v) > REL_VALUE_MAX_BYTES) rc = IMC_E_REL_PARAM;
       else {

@@ -7,7 +7,9 @@
  *    CustomItem grew only StandardSequence (a caller holding the current
  *    CustomSequence never saw its custom fields);
  *  - an unset declared integer custom profile tag reads 0 (portrait_get,
- *    friend_get_list), not "".
+ *    friend_get_list), not "";
+ *  - a friend list named twice in Tag_SNS_IM_Group / GroupName puts the
+ *    friend in it once.
  * Each test uses its own users. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -180,11 +182,40 @@ static void test_unset_integer_custom_tag_reads_zero(void **st)
   json_decref(r);
 }
 
+/* ---- friend lists named twice ---------------------------------------------------------------------- */
+static void test_list_named_twice_holds_friend_once(void **st)
+{
+  (void)st;
+  const char *const u[] = { "gn_a", "gn_b", "gn_c", NULL };
+  import_users(srv.port, app, key, u);
+  EXPECT(0, V4("sns/friend_import", "{\"From_Account\":\"gn_a\",\"AddFriendItem\":["
+                                    "{\"To_Account\":\"gn_b\",\"AddSource\":\"AddSource_Type_X\"},"
+                                    "{\"To_Account\":\"gn_c\",\"AddSource\":\"AddSource_Type_X\",\"GroupName\":[\"work\",\"work\",\"home\"]}]}"));
+  EXPECT(0, V4("sns/friend_update", "{\"From_Account\":\"gn_a\",\"UpdateItem\":[{\"To_Account\":\"gn_b\",\"SnsItem\":["
+                                    "{\"Tag\":\"Tag_SNS_IM_Group\",\"Value\":[\"work\",\"work\"]}]}]}"));
+  json_t *r = ok_code(V4("sns/friend_get_list", "{\"From_Account\":\"gn_a\",\"To_Account\":[\"gn_b\",\"gn_c\"],\"TagList\":[\"Tag_SNS_IM_Group\"]}"), 0);
+  json_t *gb = tag_value(json_object_get(json_array_get(json_object_get(r, "InfoItem"), 0), "SnsProfileItem"), "Tag_SNS_IM_Group");
+  json_t *gc = tag_value(json_object_get(json_array_get(json_object_get(r, "InfoItem"), 1), "SnsProfileItem"), "Tag_SNS_IM_Group");
+  assert_int_equal(json_array_size(gb), 1);
+  assert_string_equal(json_string_value(json_array_get(gb, 0)), "work");
+  assert_int_equal(json_array_size(gc), 2);
+  assert_string_equal(json_string_value(json_array_get(gc, 0)), "work");
+  assert_string_equal(json_string_value(json_array_get(gc, 1)), "home");
+  json_decref(r);
+  /* the list is left once by deleting it: the friends stay friends in no list */
+  EXPECT(0, V4("sns/group_delete", "{\"From_Account\":\"gn_a\",\"GroupName\":[\"work\"]}"));
+  r = ok_code(V4("sns/friend_get_list", "{\"From_Account\":\"gn_a\",\"To_Account\":[\"gn_b\"],\"TagList\":[\"Tag_SNS_IM_Group\"]}"), 0);
+  assert_int_equal(json_array_size(tag_value(json_object_get(json_array_get(json_object_get(r, "InfoItem"), 0), "SnsProfileItem"),
+                                             "Tag_SNS_IM_Group")), 0);
+  json_decref(r);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_friend_sequences_follow_their_fields),
     cmocka_unit_test(test_unset_integer_custom_tag_reads_zero),
+    cmocka_unit_test(test_list_named_twice_holds_friend_once),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
