@@ -63,6 +63,16 @@ void relreq_push(relreq_t *rr, uint32_t user_no, json_t *frame);
  * A full writer queue answers 60018 and undoes the changes. */
 void relreq_commit(rest_ctx_t *c, json_t *out);
 
+/* A change request carried by another module's writer job (account_import):
+ * relreq_prepare on the loop thread before the job is submitted (0 or
+ * IMC_E_NOMEM), relreq_write in the job on the writer thread (the change set
+ * and the pushes' inbox events), relreq_written on the loop thread once the
+ * job is durable (rc 0: the changes stay and the pushes go out; otherwise
+ * nothing is sent and relreq_free undoes the set). */
+int relreq_prepare(relreq_t *rr);
+int relreq_write(store_t *s, relreq_t *rr);
+void relreq_written(relreq_t *rr, int rc);
+
 /* Without a REST request (WebSocket ops): a change request for app; free
  * with relreq_free (undoes unless committed). NULL on OOM. */
 relreq_t *relreq_alloc(api_srv_t *srv, uint32_t app);
@@ -113,6 +123,13 @@ json_t *rel_profile_value(const rel_user_t *app_rec, const rel_user_t *u, const 
 int rel_profile_add_forbidden(const rel_user_t *u);
 /* The AllowType of a user ("AllowType_Type_NeedConfirm" when unset). */
 const char *rel_profile_allow_type(const rel_user_t *u);
+/* account_import's Nick / FaceUrl of an existing account: the `profile`
+ * event of the tags whose value changes, for the user and every user holding
+ * it as a friend, as portrait_set queues it (the caller writes it with
+ * relreq_prepare / relreq_write / relreq_written and frees it). NULL with 0
+ * when nothing changes; IMC_E_NOMEM. Loop thread. */
+int rel_profile_import_events(api_srv_t *srv, uint32_t app, uint32_t user_no, const char *nick, const char *face,
+                              relreq_t **out);
 /* account_import's Nick / FaceUrl: writer-thread part and loop part. */
 int rel_profile_import_write(store_t *s, uint32_t app, uint32_t user_no, const char *nick, const char *face);
 void rel_profile_import_apply(api_srv_t *srv, uint32_t app, uint32_t user_no, const char *user_id, const char *nick,

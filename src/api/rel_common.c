@@ -130,6 +130,17 @@ void relreq_commit(rest_ctx_t *c, json_t *out)
   rest_submit(c, rest_write_run, rest_write_after); /* refused: replied, c freed, changes undone */
 }
 
+int relreq_prepare(relreq_t *rr) { return evs_prepare(rr); }
+
+int relreq_write(store_t *s, relreq_t *rr) { return write_all(s, rr); }
+
+void relreq_written(relreq_t *rr, int rc)
+{
+  if (rc) return;
+  rr->committed = 1;
+  send_pushes(rr);
+}
+
 static int ws_write_run(store_t *s, void *arg)
 {
   return write_all(s, arg);

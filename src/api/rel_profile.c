@@ -205,6 +205,35 @@ void rest_portrait_get(rest_ctx_t *c)
 }
 
 /* ---- account_import's Nick and FaceUrl -------------------------------------------- */
+int rel_profile_import_events(api_srv_t *srv, uint32_t app, uint32_t user_no, const char *nick, const char *face,
+                              relreq_t **out)
+{
+  const char *tags[2] = { "Tag_Profile_IM_Nick", "Tag_Profile_IM_Image" }, *vals[2] = { nick, face };
+  rel_user_t *u = rel_user(srv->rel, app, user_no);
+  const char *id = tenant_registry_account_id(srv->reg, app, user_no);
+  json_t *items = json_array();
+  *out = NULL;
+  if (!items) return IMC_E_NOMEM;
+  for (int i = 0; i < 2; i++) { /* only what changes: a backend that imports at every login sends the same */
+    if (!vals[i]) continue;
+    json_t *old = rel_json(rel_val(u, REL_K_PROFILE, tags[i]));
+    int same = json_is_string(old) && !strcmp(json_string_value(old), vals[i]);
+    json_decref(old);
+    if (!same) json_array_append_new(items, json_pack("{s:s,s:s}", "Tag", tags[i], "Value", vals[i]));
+  }
+  if (!id || !json_array_size(items)) { json_decref(items); return 0; }
+  relreq_t *rr = relreq_alloc(srv, app);
+  profile_push_t pp = { rr, json_pack("{s:s,s:s,s:o}", "type", "profile", "user", id, "items", items) };
+  if (!rr || !pp.frame) { json_decref(pp.frame); relreq_free(rr); return IMC_E_NOMEM; }
+  relreq_push(rr, user_no, json_incref(pp.frame));
+  rel_friend_holders(srv->rel, app, id, push_holder, &pp);
+  json_decref(pp.frame);
+  int rc = relreq_prepare(rr);
+  if (rc) { relreq_free(rr); return rc; }
+  *out = rr;
+  return 0;
+}
+
 int rel_profile_import_write(store_t *s, uint32_t app, uint32_t user_no, const char *nick, const char *face)
 {
   int rc = 0;

@@ -18,6 +18,7 @@ typedef struct import_one {
   const char *nick, *face;  /* point into c->body (kept alive by the ctx) */
   uint32_t user_no;
   int reserved;             /* a new account counted as pending (quota.c), released when freed */
+  relreq_t *profile;        /* an existing account's changed Nick / FaceUrl: the `profile` events, or NULL */
   api_srv_t *srv;
   uint32_t sdkappid;
 } import_one_t;
@@ -26,6 +27,7 @@ static void import_one_free(void *p)
 {
   import_one_t *one = p;
   if (one && one->reserved) api_quota_release(one->srv, one->sdkappid, one->reserved);
+  if (one) relreq_free(one->profile);
   free(one);
 }
 
@@ -46,6 +48,9 @@ static int import_run(store_t *s, void *arg)
   import_one_t *one = c->data;
   int rc = store_account_import(s, c->sdkappid, one->user_id, one->nick, one->face, imc_clock_now_s(), &one->user_no);
   if (!rc) rc = rel_profile_import_write(s, c->sdkappid, one->user_no, one->nick, one->face); /* Nick, FaceUrl = profile */
+  /* a changed Nick / FaceUrl is a profile change: its events are written with it (the same number:
+   * profile is made only for an account that existed) */
+  if (!rc && one->profile) rc = relreq_write(s, one->profile);
   return rc;
 }
 
@@ -56,6 +61,7 @@ static void import_after(rest_ctx_t *c, int rc)
   rc = tenant_registry_account_put(c->srv->reg, c->sdkappid, one->user_id, one->user_no);
   if (rc) { rest_reply_err(c, rc, NULL, NULL); return; }
   rel_profile_import_apply(c->srv, c->sdkappid, one->user_no, one->user_id, one->nick, one->face);
+  if (one->profile) relreq_written(one->profile, 0); /* pushed to the live devices of the user and its holders */
   rest_reply_ok(c, NULL);
 }
 
@@ -83,6 +89,9 @@ void rest_account_import(rest_ctx_t *c)
     if ((rc = api_quota_accounts(c->srv, app, 1, why, sizeof why))) { rest_reply_err(c, rc, why, NULL); return; }
     if ((rc = api_quota_reserve(c->srv, c->sdkappid, 1))) { rest_reply_err(c, rc, NULL, NULL); return; }
     one->reserved = 1;
+  } else if ((one->nick || one->face) && (rc = rel_profile_import_events(c->srv, c->sdkappid, no, one->nick, one->face, &one->profile))) {
+    rest_reply_err(c, rc, NULL, NULL);
+    return;
   }
   rest_submit(c, import_run, import_after); /* the reservation is released when the context is freed */
 }

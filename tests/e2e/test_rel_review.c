@@ -9,7 +9,10 @@
  *  - an unset declared integer custom profile tag reads 0 (portrait_get,
  *    friend_get_list), not "";
  *  - a friend list named twice in Tag_SNS_IM_Group / GroupName puts the
- *    friend in it once.
+ *    friend in it once;
+ *  - account_import's Nick / FaceUrl of an existing account, when they
+ *    change, are a `profile` event for the user and its friend holders (the
+ *    profile changed and nobody was told).
  * Each test uses its own users. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -210,12 +213,63 @@ static void test_list_named_twice_holds_friend_once(void **st)
   json_decref(r);
 }
 
+/* ---- account_import's Nick and FaceUrl are profile changes ------------------------------------------ */
+static void test_reimport_nick_is_a_profile_event(void **st)
+{
+  (void)st;
+  const char *const u[] = { "ni_a", "ni_b", NULL };
+  import_users(srv.port, app, key, u);
+  EXPECT(0, V4("sns/friend_import", "{\"From_Account\":\"ni_b\",\"AddFriendItem\":[{\"To_Account\":\"ni_a\",\"AddSource\":\"AddSource_Type_X\"}]}"));
+  wsc_t a, b;
+  assert_int_equal(wsc_login(&a, srv.port, app, key, "ni_a", "Web"), 0);
+  assert_int_equal(wsc_login(&b, srv.port, app, key, "ni_b", "Web"), 0);
+  json_decref(wsc_sync_live(&a));
+  json_decref(wsc_sync_live(&b));
+  EXPECT(0, V4("im_open_login_svc/account_import", "{\"UserID\":\"ni_a\",\"Nick\":\"Anna\",\"FaceUrl\":\"http://x/a.png\"}"));
+  /* the user's devices and those of a user holding it as a friend learn it, as from portrait_set */
+  json_t *pa = wsc_push(&a, "profile", 3000), *pb = wsc_push(&b, "profile", 3000);
+  assert_non_null(pa);
+  assert_non_null(pb);
+  assert_string_equal(jstr(pb, "user"), "ni_a");
+  json_t *items = json_object_get(pb, "items");
+  assert_int_equal(json_array_size(items), 2);
+  assert_string_equal(json_string_value(tag_value(items, "Tag_Profile_IM_Nick")), "Anna");
+  assert_string_equal(json_string_value(tag_value(items, "Tag_Profile_IM_Image")), "http://x/a.png");
+  assert_true(jint(pb, "useq") > 0); /* an inbox event: sync replays it */
+  json_decref(pa);
+  json_decref(pb);
+  /* an import that changes nothing (a backend importing at every login) is no event; a new Nick alone is */
+  EXPECT(0, V4("im_open_login_svc/account_import", "{\"UserID\":\"ni_a\",\"Nick\":\"Anna\"}"));
+  EXPECT(0, V4("im_open_login_svc/account_import", "{\"UserID\":\"ni_a\",\"Nick\":\"Ann\",\"FaceUrl\":\"http://x/a.png\"}"));
+  pb = wsc_push(&b, "profile", 3000);
+  assert_non_null(pb);
+  items = json_object_get(pb, "items");
+  assert_int_equal(json_array_size(items), 1);
+  assert_string_equal(json_string_value(tag_value(items, "Tag_Profile_IM_Nick")), "Ann");
+  json_decref(pb);
+  assert_null(wsc_push(&b, "profile", 300));
+  wsc_close(&a);
+  wsc_close(&b);
+  /* a device that was away gets the two events by sync */
+  wsc_t b2;
+  assert_int_equal(wsc_login(&b2, srv.port, app, key, "ni_b", "PC"), 0);
+  json_t *evs = wsc_sync_live(&b2);
+  assert_non_null(evs);
+  size_t i, n = 0;
+  json_t *e;
+  json_array_foreach(evs, i, e) n += jstr(e, "type") && !strcmp(jstr(e, "type"), "profile");
+  assert_int_equal(n, 2);
+  json_decref(evs);
+  wsc_close(&b2);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_friend_sequences_follow_their_fields),
     cmocka_unit_test(test_unset_integer_custom_tag_reads_zero),
     cmocka_unit_test(test_list_named_twice_holds_friend_once),
+    cmocka_unit_test(test_reimport_nick_is_a_profile_event),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
