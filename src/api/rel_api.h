@@ -105,7 +105,7 @@ void rel_push_user(api_srv_t *srv, uint32_t app, uint32_t user_no, json_t *frame
 /* An account was deleted (its deletion is durable): remove its rows and
  * every row of another user of the app that names it (friend, pending
  * request, blocklist entry; those users' sequences grow and they get
- * friend_deleted), in one write. Cost: one pass over all records. */
+ * friend_deleted / black_changed), in one write. Cost: one pass over all records. */
 void rel_account_deleted(api_srv_t *srv, uint32_t app, uint32_t user_no, const char *user_id);
 /* Parse a JSON value text of a row (NULL on bad text). */
 json_t *rel_json(const char *text);

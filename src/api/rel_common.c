@@ -241,10 +241,13 @@ static void purge_refs(void *ud, rel_user_t *u)
   if (p->rc || u->sdkappid != p->app || u->user_no == p->user_no || u->user_no == 0) return;
   for (size_t i = 0; i < sizeof refs / sizeof refs[0] && !p->rc; i++) {
     if (!rel_get(u, refs[i].kind, p->id)) continue;
+    int64_t seq = 0;
     p->rc = rel_txn_del(&p->rr->txn, u, refs[i].kind, p->id);
-    if (!p->rc && refs[i].seq) p->rc = rel_txn_bump(&p->rr->txn, u, refs[i].seq, NULL);
+    if (!p->rc && refs[i].seq) p->rc = rel_txn_bump(&p->rr->txn, u, refs[i].seq, &seq);
     if (!p->rc && refs[i].kind == REL_K_FRIEND)
       relreq_push(p->rr, u->user_no, json_pack("{s:s,s:s}", "type", "friend_deleted", "peer", p->id));
+    if (!p->rc && refs[i].kind == REL_K_BLACK) /* as every blocklist change: the holder's devices re-read it */
+      relreq_push(p->rr, u->user_no, json_pack("{s:s,s:I}", "type", "black_changed", "seq", (json_int_t)seq));
   }
 }
 

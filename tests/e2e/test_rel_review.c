@@ -12,7 +12,9 @@
  *    friend in it once;
  *  - account_import's Nick / FaceUrl of an existing account, when they
  *    change, are a `profile` event for the user and its friend holders (the
- *    profile changed and nobody was told).
+ *    profile changed and nobody was told);
+ *  - an account_delete that takes the account out of other users'
+ *    blocklists pushes them black_changed (their sequence grew silently).
  * Each test uses its own users. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -263,6 +265,28 @@ static void test_reimport_nick_is_a_profile_event(void **st)
   wsc_close(&b2);
 }
 
+/* ---- account_delete and the blocklists naming the account ------------------------------------------ */
+static void test_deleted_account_leaving_blocklist_is_pushed(void **st)
+{
+  (void)st;
+  const char *const u[] = { "bd_a", "bd_b", NULL };
+  import_users(srv.port, app, key, u);
+  EXPECT(0, V4("sns/black_list_add", "{\"From_Account\":\"bd_a\",\"To_Account\":[\"bd_b\"]}"));
+  wsc_t a;
+  assert_int_equal(wsc_login(&a, srv.port, app, key, "bd_a", "Web"), 0);
+  json_decref(wsc_sync_live(&a));
+  EXPECT(0, V4("im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"bd_b\"}]}"));
+  /* the entry left bd_a's blocklist: its devices learn it as of any blocklist change, with the new sequence */
+  json_t *p = wsc_push(&a, "black_changed", 3000);
+  assert_non_null(p);
+  json_t *r = ok_code(V4("sns/black_list_get", "{\"From_Account\":\"bd_a\",\"StartIndex\":0,\"MaxLimited\":10}"), 0);
+  assert_int_equal(json_array_size(json_object_get(r, "BlackListItem")), 0);
+  assert_int_equal(jint(p, "seq"), jint(r, "CurruentSequence"));
+  json_decref(r);
+  json_decref(p);
+  wsc_close(&a);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -270,6 +294,7 @@ int main(void)
     cmocka_unit_test(test_unset_integer_custom_tag_reads_zero),
     cmocka_unit_test(test_list_named_twice_holds_friend_once),
     cmocka_unit_test(test_reimport_nick_is_a_profile_event),
+    cmocka_unit_test(test_deleted_account_leaving_blocklist_is_pushed),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
