@@ -148,8 +148,9 @@ void rest_flist_add(rest_ctx_t *c);
 void rest_flist_delete(rest_ctx_t *c);
 void rest_flist_get(rest_ctx_t *c);
 /* Make `from` a friend of `to` (from's list gets to) with the row value
- * val (a JSON object, borrowed); bumps from's friend sequence and queues a
- * friend_added push. 0 or IMC_E_NOMEM. */
+ * val (a JSON object, borrowed); bumps from's friend sequence (and the custom
+ * one when custom fields come or go) and queues a friend_added push
+ * (friend_updated when the row existed: an overwrite). 0 or IMC_E_NOMEM. */
 int rel_friend_link(relreq_t *rr, rel_user_t *from, rel_user_t *to, json_t *val);
 /* The friend lists named by groups (an array of names, edited in place) for
  * u when a request is accepted: the missing ones are made (flists_changed

@@ -139,12 +139,13 @@ int rel_friend_link(relreq_t *rr, rel_user_t *from, rel_user_t *to, json_t *val)
   /* custom fields that appear (a friend imported with CustomItem) or are overwritten change what a caller
    * holding the current CustomSequence has: it grows too, or friend_get would leave them out */
   json_t *old = rel_json(rel_val(from, REL_K_FRIEND, to->id));
-  int custom = has_custom(val) || has_custom(old);
+  int custom = has_custom(val) || has_custom(old), existed = old != NULL;
   json_decref(old);
   int rc = put_json(rr, from, REL_K_FRIEND, to->id, val);
   if (!rc) rc = rel_txn_bump(&rr->txn, from, "friend_seq", NULL);
   if (!rc && custom) rc = rel_txn_bump(&rr->txn, from, "friend_cseq", NULL);
-  if (!rc) relreq_push(rr, from->user_no, json_pack("{s:s,s:s}", "type", "friend_added", "peer", to->id));
+  /* a friend overwritten (friend_import of one already in the list) was updated, not added */
+  if (!rc) relreq_push(rr, from->user_no, json_pack("{s:s,s:s}", "type", existed ? "friend_updated" : "friend_added", "peer", to->id));
   return rc;
 }
 

@@ -14,7 +14,9 @@
  *    change, are a `profile` event for the user and its friend holders (the
  *    profile changed and nobody was told);
  *  - an account_delete that takes the account out of other users'
- *    blocklists pushes them black_changed (their sequence grew silently).
+ *    blocklists pushes them black_changed (their sequence grew silently);
+ *  - friend_import of a friend already in the list pushes friend_updated,
+ *    not a second friend_added.
  * Each test uses its own users. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -287,6 +289,30 @@ static void test_deleted_account_leaving_blocklist_is_pushed(void **st)
   wsc_close(&a);
 }
 
+/* ---- friend_import over an existing friend ----------------------------------------------------------- */
+static void test_reimported_friend_is_updated_not_added(void **st)
+{
+  (void)st;
+  const char *const u[] = { "fi_a", "fi_b", NULL };
+  import_users(srv.port, app, key, u);
+  wsc_t a;
+  assert_int_equal(wsc_login(&a, srv.port, app, key, "fi_a", "Web"), 0);
+  json_decref(wsc_sync_live(&a));
+  const char *body = "{\"From_Account\":\"fi_a\",\"AddFriendItem\":[{\"To_Account\":\"fi_b\",\"AddSource\":\"AddSource_Type_X\",\"Remark\":\"%s\"}]}";
+  EXPECT(0, V4("sns/friend_import", body, "one"));
+  json_t *p = wsc_push(&a, "friend_added", 3000);
+  assert_non_null(p);
+  json_decref(p);
+  /* the same friend imported again is overwritten: its list already holds it, so it was updated */
+  EXPECT(0, V4("sns/friend_import", body, "two"));
+  p = wsc_push(&a, "friend_updated", 3000);
+  assert_non_null(p);
+  assert_string_equal(jstr(p, "peer"), "fi_b");
+  json_decref(p);
+  assert_null(wsc_push(&a, "friend_added", 300));
+  wsc_close(&a);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -295,6 +321,7 @@ int main(void)
     cmocka_unit_test(test_list_named_twice_holds_friend_once),
     cmocka_unit_test(test_reimport_nick_is_a_profile_event),
     cmocka_unit_test(test_deleted_account_leaving_blocklist_is_pushed),
+    cmocka_unit_test(test_reimported_friend_is_updated_not_added),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
