@@ -33,7 +33,11 @@ static int pack(rest_ctx_t *c, json_t *obj, int import, char **body, size_t *len
                            why, cap);
 }
 
-/* From_Account, or the admin's own account, or 0 (the system); its UserID into id (33 B). */
+/* The sender: From_Account, or else the App admin the request was signed
+ * as (the URL's identifier; the reference's "default = admin") — its
+ * account number when it is also an imported account, else 0 (no account:
+ * the message keeps the identifier as its sender's name). Its UserID into
+ * id (33 B). */
 static int sender(rest_ctx_t *c, json_t *obj, uint32_t *no, char *id)
 {
   json_t *from = json_object_get(obj, "From_Account");
@@ -44,8 +48,8 @@ static int sender(rest_ctx_t *c, json_t *obj, uint32_t *no, char *id)
     if (!rc) snprintf(id, 33, "%.32s", json_string_value(from));
     return rc;
   }
-  if (!tenant_registry_account_find(c->srv->reg, c->sdkappid, c->identifier, no)) /* not imported: the system sends */
-    snprintf(id, 33, "%.32s", c->identifier);
+  if (tenant_registry_account_find(c->srv->reg, c->sdkappid, c->identifier, no)) *no = 0;
+  snprintf(id, 33, "%.32s", c->identifier);
   return 0;
 }
 

@@ -228,11 +228,14 @@ static int msg_append(store_t *s, store_grp_msg_t *m, int64_t since, int *dup)
   sqlite3_stmt *st;
   int rc;
   *dup = 0;
-  if (since && m->from_no) {
+  /* the sender stored by name when it is no account (the App admin's identifier; NULL for notices) */
+  const char *by_name = !m->from_no && m->from_id && m->from_id[0] ? m->from_id : NULL;
+  if (since && (m->from_no || by_name)) {
     if (prep(s, "SELECT seq,time_s FROM grp_msg WHERE sdkappid=?1 AND group_no=?2 AND random=?3 AND from_no=?4"
-                " AND time_s>=?5 ORDER BY seq LIMIT 1", &st))
+                " AND time_s>=?5 AND (?4<>0 OR from_id=?6) ORDER BY seq LIMIT 1", &st))
       return IMC_E_IO;
     BIND(st, m->sdkappid, m->group_no, m->random, m->from_no, since);
+    sqlite3_bind_text(st, 6, by_name ? by_name : "", -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
       m->seq = (uint32_t)sqlite3_column_int64(st, 0);
@@ -247,11 +250,12 @@ static int msg_append(store_t *s, store_grp_msg_t *m, int64_t since, int *dup)
   if ((rc = last_seq(s, m->sdkappid, m->group_no, &max))) return rc;
   if (max >= UINT32_MAX) return IMC_E_RANGE;
   m->seq = (uint32_t)max + 1;
-  if (prep(s, "INSERT INTO grp_msg(sdkappid,group_no,seq,from_no,time_s,random,flags,priority,body)"
-              " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)", &st))
+  if (prep(s, "INSERT INTO grp_msg(sdkappid,group_no,seq,from_no,time_s,random,flags,priority,body,from_id)"
+              " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)", &st))
     return IMC_E_IO;
   BIND(st, m->sdkappid, m->group_no, m->seq, m->from_no, m->time_s, m->random, m->flags, m->priority);
   sqlite3_bind_text(st, 9, m->body, (int)m->body_len, SQLITE_STATIC);
+  if (by_name) sqlite3_bind_text(st, 10, by_name, -1, SQLITE_STATIC);
   if ((rc = done(st))) return rc;
   for (size_t i = 0; (m->flags & STORE_GMSG_TARGETED) && i < m->n_to; i++) {
     if (prep(s, "INSERT OR IGNORE INTO grp_msg_to(sdkappid,group_no,seq,user_no) VALUES(?1,?2,?3,?4)", &st)) return IMC_E_IO;
@@ -294,7 +298,7 @@ static int msg_history_as(store_t *s, uint32_t app, uint32_t gno, uint32_t after
   char sql[1200];
   snprintf(sql, sizeof sql,
            "SELECT m.seq,m.from_no,m.time_s,m.random,m.flags,m.priority,m.body,"
-           "coalesce(a.user_id," SQ_GONE_ID("m.sdkappid", "m.from_no") ",''),"
+           "coalesce(a.user_id," SQ_GONE_ID("m.sdkappid", "m.from_no") ",m.from_id,''),"
            " CASE WHEN m.flags&64 THEN (SELECT json_group_array(b.user_id) FROM grp_msg_to t JOIN accounts b"
            " ON b.sdkappid=t.sdkappid AND b.user_no=t.user_no WHERE t.sdkappid=m.sdkappid AND t.group_no=m.group_no"
            " AND t.seq=m.seq) END FROM grp_msg m"

@@ -327,6 +327,10 @@ const char *const sq__migrations[] = {
    * unpinned. pinned_at keeps seconds (the wire's TopTimeStamp); pins within one second were ordered by last
    * message time instead of latest pin first. Rows pinned before it keep 0 (their seconds order them). */
   "ALTER TABLE c2c_recent ADD COLUMN pin_seq INTEGER NOT NULL DEFAULT 0;",
+  /* 39: the UserID a group message was sent as when the sender is no account (from_no 0): the App admin's
+   * identifier of a REST send_group_msg without From_Account (store_grp_msg_append); NULL for system
+   * notices and for every message of an account (its name comes from accounts / accounts_gone) */
+  "ALTER TABLE grp_msg ADD COLUMN from_id TEXT;",
 };
 
 const int sq__schema_version = (int)(sizeof sq__migrations / sizeof sq__migrations[0]);

@@ -70,7 +70,8 @@ typedef struct store_grp_msg {
   int priority;              /* 0 Normal, 1 High, 2 Low, 3 Lowest */
   const char *body;          /* JSON object text; not NUL-terminated on output */
   size_t body_len;
-  const char *from_id;       /* output only */
+  const char *from_id;       /* output: the sender's UserID ("" for notices); append: kept only when from_no
+                                is 0 (a sender that is no account: the App admin's identifier) */
   const uint32_t *to;        /* append, TARGETED: the recipients' user numbers (n_to ≤ STORE_GMSG_TARGETS_MAX) */
   size_t n_to;
   const char *to_json;       /* output: a TARGETED message's recipients as a JSON array of UserIDs, else NULL */
@@ -141,7 +142,9 @@ int store_grp_user_gone(store_t *s, uint32_t sdkappid, uint32_t user_no);
 /* The member rows (not applications) of one user in every group of the app. */
 int store_grp_joined(store_t *s, uint32_t sdkappid, uint32_t user_no, store_grp_member_cb cb, void *ud);
 /* Append a message (a TARGETED one with its recipients m->to): seq = the group's last (store_grp_msg_last_seq) + 1 unless a duplicate exists
- * (same sender and random with time_s >= dedupe_since_s; 0 = no check): then
+ * (same sender and random with time_s >= dedupe_since_s; 0 = no check; a
+ * sender that is no account, from_no 0, is told by its from_id, and one
+ * without a from_id — a system notice — is never a duplicate): then
  * *dup = 1, nothing is written and m gets the original's seq and time.
  * IMC_E_RANGE past 2^32-1. */
 int store_grp_msg_append(store_t *s, store_grp_msg_t *m, int64_t dedupe_since_s, int *dup);
