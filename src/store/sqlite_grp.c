@@ -262,6 +262,16 @@ static int msg_append(store_t *s, store_grp_msg_t *m, int64_t since, int *dup)
     BIND(st, m->sdkappid, m->group_no, m->seq, m->to[i]);
     if ((rc = done(st))) return rc;
   }
+  /* LastSendMsgTime: the sender's member row takes the message's second, written only when the second
+   * is later than the one it holds, so a member's messages write its row at most once per second (a
+   * look-up through the primary key otherwise); no row (the App admin, a live room): nothing */
+  if (m->from_no && !(m->flags & STORE_GMSG_SYSTEM)) {
+    if (prep(s, "UPDATE grp_member SET last_send=?4 WHERE sdkappid=?1 AND group_no=?2 AND user_no=?3 AND role<3"
+                " AND last_send<?4", &st))
+      return IMC_E_IO;
+    BIND(st, m->sdkappid, m->group_no, m->from_no, m->time_s);
+    if ((rc = done(st))) return rc;
+  }
   return 0;
 }
 

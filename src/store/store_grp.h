@@ -146,7 +146,9 @@ int store_grp_joined(store_t *s, uint32_t sdkappid, uint32_t user_no, store_grp_
  * sender that is no account, from_no 0, is told by its from_id, and one
  * without a from_id — a system notice — is never a duplicate): then
  * *dup = 1, nothing is written and m gets the original's seq and time.
- * IMC_E_RANGE past 2^32-1. */
+ * A message of a member (from_no, not SYSTEM) raises its member row's
+ * last_send (LastSendMsgTime) to time_s; the row is written only when
+ * time_s is the later second. IMC_E_RANGE past 2^32-1. */
 int store_grp_msg_append(store_t *s, store_grp_msg_t *m, int64_t dedupe_since_s, int *dup);
 /* Messages with after_seq < seq <= upto_seq (upto 0 = no bound) and
  * time_s >= since_s (0 = any time: the retention horizon of the reads),

@@ -5,7 +5,10 @@
  *    the identifier the request was signed as: pushes, group_msg_get_simple,
  *    the WebSocket history and the group_modify push name it, across a
  *    restart; a resend with the same Random inside the window is the same
- *    message. */
+ *    message;
+ *  - LastSendMsgTime of get_group_member_info is the member's last message
+ *    time in the group (WebSocket and REST sends, imports; not notices),
+ *    across a restart. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -66,6 +69,25 @@ static void ok(json_t *r)
 {
   assert_int_equal(jint(r, "ErrorCode"), 0);
   json_decref(r);
+}
+
+static int64_t clock_now(void)
+{
+  static char reply[4096];
+  assert_int_equal(e2e_http(srv.port, "GET", "/operator/v1/clock", auth, NULL, reply, sizeof reply), 200);
+  json_t *o = json_loads(reply, 0, NULL);
+  assert_non_null(o);
+  int64_t now = (int64_t)jint(o, "now_s");
+  json_decref(o);
+  return now;
+}
+
+static void advance(int s)
+{
+  static char reply[1 << 16];
+  char body[64];
+  snprintf(body, sizeof body, "{\"advance_s\":%d}", s);
+  assert_int_equal(e2e_http(srv.port, "POST", "/operator/v1/clock", auth, body, reply, sizeof reply), 200);
 }
 
 static void restart(void)
@@ -146,10 +168,70 @@ static void test_admin_sender(void **st)
   assert_string_equal(got, "-,administrator,ab");
 }
 
+/* ---- 2. LastSendMsgTime ------------------------------------------------------------------------------- */
+/* LastSendMsgTime of each member of the group, "user=time" joined by "," in member order. */
+static void last_sends(const char *gid, char *out, size_t cap)
+{
+  json_t *r = call(G("get_group_member_info"), "{\"GroupId\":\"%s\",\"MemberInfoFilter\":[\"LastSendMsgTime\"]}", gid), *m;
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  size_t i;
+  out[0] = 0;
+  json_array_foreach(json_object_get(r, "MemberList"), i, m)
+    snprintf(out + strlen(out), cap - strlen(out), "%s%s=%lld", out[0] ? "," : "", jstr(m, "Member_Account"),
+             (long long)jint(m, "LastSendMsgTime"));
+  json_decref(r);
+}
+
+static void test_last_send_time(void **st)
+{
+  (void)st;
+  static const char *const u[] = { "la", "lb", "lc", NULL };
+  import_users(srv.port, app, key, u);
+  ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"ls\",\"GroupId\":\"ls\",\"Owner_Account\":\"la\","
+                             "\"MemberList\":[{\"Member_Account\":\"lb\"}]}"));
+  char got[256], want[256];
+  last_sends("ls", got, sizeof got);
+  assert_string_equal(got, "la=0,lb=0");
+  int64_t t0 = clock_now();
+  wsc_t a;
+  login(&a, "la");
+  json_t *r = wsc_rpc(&a, "group_send", "\"group_id\":\"ls\",\"random\":1,\"body\":" TEXT("one"));
+  assert_int_equal(jint(r, "code"), 0);
+  json_decref(r);
+  last_sends("ls", got, sizeof got);
+  snprintf(want, sizeof want, "la=%lld,lb=0", (long long)t0);
+  assert_string_equal(got, want);
+  /* later: a REST send of lb, a second message of la; a notice (lc added) and the admin's own message change nobody's */
+  advance(5);
+  ok(call(G("send_group_msg"), "{\"GroupId\":\"ls\",\"From_Account\":\"lb\",\"Random\":2,\"MsgBody\":" TEXT("two") "}"));
+  advance(3);
+  r = wsc_rpc(&a, "group_send", "\"group_id\":\"ls\",\"random\":3,\"body\":" TEXT("three"));
+  assert_int_equal(jint(r, "code"), 0);
+  json_decref(r);
+  r = wsc_rpc(&a, "group_send", "\"group_id\":\"ls\",\"random\":4,\"body\":" TEXT("four, same second"));
+  assert_int_equal(jint(r, "code"), 0);
+  json_decref(r);
+  advance(10);
+  ok(call(G("add_group_member"), "{\"GroupId\":\"ls\",\"MemberList\":[{\"Member_Account\":\"lc\"}]}"));
+  ok(call(G("send_group_msg"), "{\"GroupId\":\"ls\",\"Random\":5,\"MsgBody\":" TEXT("admin") "}"));
+  last_sends("ls", got, sizeof got);
+  snprintf(want, sizeof want, "la=%lld,lb=%lld,lc=0", (long long)t0 + 8, (long long)t0 + 5);
+  assert_string_equal(got, want);
+  /* an imported message older than lc's joining still counts as its last (only) message */
+  ok(call(G("import_group_msg"), "{\"GroupId\":\"ls\",\"MsgList\":[{\"From_Account\":\"lc\",\"SendTime\":%lld,\"Random\":6,"
+                                 "\"MsgBody\":" TEXT("imported") "}]}", (long long)t0 + 1));
+  wsc_close(&a);
+  restart();
+  last_sends("ls", got, sizeof got);
+  snprintf(want, sizeof want, "la=%lld,lb=%lld,lc=%lld", (long long)t0 + 8, (long long)t0 + 5, (long long)t0 + 1);
+  assert_string_equal(got, want);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_admin_sender),
+    cmocka_unit_test(test_last_send_time),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
