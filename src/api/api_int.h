@@ -431,6 +431,7 @@ void cws_op_group_create(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id
 void cws_op_group_join(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
 void cws_op_group_approve(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
 void cws_op_group_reject(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+void cws_op_group_applications(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
 void cws_op_group_quit(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
 void cws_op_group_invite(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
 void cws_op_group_kick(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);

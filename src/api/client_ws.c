@@ -539,6 +539,7 @@ const cws_op_t cws_ops[] = {
   { "group_join",     cws_op_group_join,     API_AUTH_USER, 1024, API_GATE_NONE, 0,      "join (Meeting, Community; live room: this session) or apply (Public)" },
   { "group_approve",  cws_op_group_approve,  API_AUTH_USER, 16 * 1024, API_GATE_NONE, 0, "owner/admin: accept applications to a Public group" },
   { "group_reject",   cws_op_group_reject,   API_AUTH_USER, 16 * 1024, API_GATE_NONE, 0, "owner/admin: refuse applications" },
+  { "group_applications", cws_op_group_applications, API_AUTH_USER, 1024, API_GATE_NONE, 0, "owner/admin: a page of the applications waiting in a Public group, oldest first" },
   { "group_invite",   cws_op_group_invite,   API_AUTH_USER, 16 * 1024, API_GATE_NONE, 0, "add users (Work: any member; others: the type's rule)" },
   { "group_quit",     cws_op_group_quit,     API_AUTH_USER, 1024, API_GATE_NONE, 0,      "leave a group (live room: this session leaves)" },
   { "group_kick",     cws_op_group_kick,     API_AUTH_USER, 16 * 1024, API_GATE_NONE, 0, "owner/admin: remove members of lower role" },

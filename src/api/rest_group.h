@@ -22,6 +22,7 @@
 #define GRP_RECALL_MAX 10
 #define GRP_IMPORT_MSGS_MAX 20
 #define GRP_NOTIFY_TARGETS_MAX 500
+#define GRP_APPLICATIONS_PAGE_MAX 100 /* WebSocket group_applications: applications per page */
 
 /* body[name] as a GroupId string: 0 or IMC_E_GROUP_PARAM. */
 int grp_req_id(json_t *body, const char *name, const char **out);

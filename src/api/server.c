@@ -380,6 +380,7 @@ static void msg_limits_init(api_srv_t *srv)
   v[IM_LIMIT_RECENT_PAGE] = cfg->msg_recent_page;
   v[IM_LIMIT_PAGE_BYTES] = cfg->ws_max_queued_bytes / 4; /* a page, a page of each other kind and pushes fit the queue */
   v[IM_LIMIT_GROUP_RETENTION_S] = cfg->msg_retention_s;
+  v[IM_LIMIT_GROUP_APPLICATIONS] = cfg->group_max_applications;
   api_quota_im_limits(srv, &srv->limits); /* retention and recent conversations: the app's edition */
 }
 

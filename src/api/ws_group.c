@@ -40,7 +40,8 @@ json_t *cws_group_msg_json(const store_grp_msg_t *m)
 
 static const char *const ev_types[] = {
   [IM_GEV_MSG] = "group_msg", [IM_GEV_RECALL] = "group_recall", [IM_GEV_MODIFY] = "group_modify",
-  [IM_GEV_SYSTEM] = "group_system", [IM_GEV_APPLY] = "group_apply", [IM_GEV_DISSOLVED] = "group_dissolved",
+  [IM_GEV_SYSTEM] = "group_system", [IM_GEV_APPLY] = "group_apply", [IM_GEV_APPLY_RESULT] = "group_apply_result",
+  [IM_GEV_DISSOLVED] = "group_dissolved",
 };
 
 static void *hook_encode(void *ud, const im_gevent_t *ev)
@@ -61,6 +62,9 @@ static void *hook_encode(void *ud, const im_gevent_t *ev)
     break;
   case IM_GEV_APPLY:
     json_object_set_new(o, "user", json_string(ev->content ? ev->content : ""));
+    break;
+  case IM_GEV_APPLY_RESULT:
+    json_object_set_new(o, "result", json_string(ev->content ? ev->content : ""));
     break;
   case IM_GEV_DISSOLVED:
     break;
@@ -412,6 +416,57 @@ void cws_op_group_reject(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id
   NEED_GROUP("group_reject");
   gpend_t *p = users_op(srv, ws, c, id, req, "group_reject", GRP_ADD_MEMBERS_MAX);
   if (p) im_group_reject(srv->groups, sess(c)->sdkappid, gid, sess(c)->user_no, p->nos, p->n, done_plain, p);
+}
+
+/* ---- the applications waiting in a Public group (owner and admins) ----------------------------------- */
+static void application_row(void *ud, uint32_t app, uint32_t gno, const store_grp_member_t *m)
+{
+  (void)app;
+  (void)gno;
+  gpend_t *p = ud;
+  if (m->user_id[0]) json_array_append_new(p->acc, json_pack("{s:s,s:I}", "user", m->user_id, "time", (json_int_t)m->join_s));
+}
+
+static void applications_done(void *ud, int rc)
+{
+  gpend_t *p = ud;
+  json_t *extra = NULL;
+  /* more: the page was full (p->n: the limit) and the group held more than offset + limit when asked (p->group_no) */
+  if (!rc) extra = json_pack("{s:O,s:I,s:b}", "applications", p->acc, "total", (json_int_t)p->user_no,
+                             "more", json_array_size(p->acc) == p->n && p->user_no > p->bytes + p->n);
+  gpend_reply(p, rc, NULL, extra);
+}
+
+void cws_op_group_applications(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
+{
+  NEED_GROUP("group_applications");
+  im_session_t *s = sess(c);
+  json_t *off = json_object_get(req, "offset"), *lim = json_object_get(req, "limit");
+  if ((off && (!json_is_integer(off) || json_integer_value(off) < 0 || json_integer_value(off) > INT32_MAX)) ||
+      (lim && (!json_is_integer(lim) || json_integer_value(lim) < 1 || json_integer_value(lim) > GRP_APPLICATIONS_PAGE_MAX))) {
+    cws_reply(ws, id, "group_applications", IMC_E_GROUP_PARAM, "offset must be 0.. and limit 1..100", NULL);
+    return;
+  }
+  im_group_t *g = im_group_find(srv->groups, s->sdkappid, gid);
+  if (!g) { cws_reply(ws, id, "group_applications", IMC_E_GROUP_GONE, NULL, NULL); return; }
+  im_grole_t r = im_group_role(g, s->user_no);
+  if (r != IM_GR_OWNER && r != IM_GR_ADMIN) {
+    cws_reply(ws, id, "group_applications", IMC_E_GROUP_PERM, "only the owner and admins see the applications", NULL);
+    return;
+  }
+  im_group_view_t v;
+  im_group_view(g, &v);
+  gpend_t *p = gpend_new(srv, c, id, "group_applications", req);
+  if (!p || !(p->acc = json_array())) {
+    if (p) gpend_reply(p, IMC_E_NOMEM, NULL, NULL);
+    else cws_reply(ws, id, "group_applications", IMC_E_NOMEM, NULL, NULL);
+    return;
+  }
+  p->n = lim ? (size_t)json_integer_value(lim) : GRP_APPLICATIONS_PAGE_MAX;
+  p->bytes = off ? (size_t)json_integer_value(off) : 0;  /* reused: the offset */
+  p->user_no = (uint32_t)im_group_applications(g);        /* reused: waiting when asked */
+  im_group_applications_read(srv->groups, v.sdkappid, v.group_no, (int64_t)p->bytes, (int)p->n, application_row,
+                             applications_done, p);
 }
 
 void cws_op_group_kick(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)

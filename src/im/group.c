@@ -273,6 +273,9 @@ uint32_t grp__member_count(const im_group_t *g)
   return im_gtype_info(g->type)->live ? g->live.len : g->members.len;
 }
 
+size_t im_group_applications(const im_group_t *g) { return g->pending.len; }
+int im_group_applied(const im_group_t *g, uint32_t user_no) { return user_no && u64map_get(&g->pending, user_no) != NULL; }
+
 im_grole_t im_group_role(const im_group_t *g, uint32_t user_no)
 {
   if (!user_no) return IM_GR_NONE;

@@ -117,6 +117,7 @@ typedef enum {
   IM_GEV_MODIFY,       /* msg: the message with its new body */
   IM_GEV_SYSTEM,       /* send_group_system_notification: content, online only */
   IM_GEV_APPLY,        /* to owner and admins: user applied to join */
+  IM_GEV_APPLY_RESULT, /* to the applicant: its application ended; content: "approved", "rejected", "dissolved" */
   IM_GEV_DISSOLVED,    /* the group is gone */
 } im_gev_kind_t;
 
@@ -126,7 +127,7 @@ typedef struct im_gevent {
   const char *group_id;
   im_gtype_t type;
   const store_grp_msg_t *msg;  /* MSG, RECALL, MODIFY */
-  const char *content;         /* SYSTEM: the notification text; APPLY: the applicant's UserID */
+  const char *content;         /* SYSTEM: the notification text; APPLY: the applicant's UserID; APPLY_RESULT: the outcome */
 } im_gevent_t;
 
 typedef struct im_group_hooks {
@@ -229,6 +230,9 @@ typedef struct im_group_view {
                                     MuteAllMember, MaxMemberNum, AppDefinedData */
 } im_group_view_t;
 void im_group_view(const im_group_t *g, im_group_view_t *out);
+/* Applications waiting in the group (Public), and whether user_no's is one. */
+size_t im_group_applications(const im_group_t *g);
+int im_group_applied(const im_group_t *g, uint32_t user_no);
 /* Role of a user (IM_GR_NONE if not a member); for live groups: IM_GR_OWNER
  * for the owner, IM_GR_MEMBER while one of the user's sessions is in. */
 im_grole_t im_group_role(const im_group_t *g, uint32_t user_no);
@@ -306,6 +310,12 @@ typedef enum {
  * only for a group-level refusal (gone, permission, limits of the group). */
 void im_group_add(im_groups_t *G, uint32_t sdkappid, const char *group_id, uint32_t actor_no, im_gadd_mode_t mode,
                   im_gmember_in_t *users, size_t n, int silence, int64_t now_s, im_gdone_cb cb, void *ud);
+/* Applications to a Public group that needs approval (group_join by a
+ * non-member): at most IM_LIMIT_GROUP_APPLICATIONS wait per group (a new one
+ * beyond: IMC_E_GROUP_APPLY_FULL); each ends when approved (IM_GADD_APPROVE),
+ * refused (im_group_reject), the group dissolved — the applicant's online
+ * sessions get IM_GEV_APPLY_RESULT for these three — or when the user
+ * becomes a member another way or its account is deleted (no push). */
 /* Refuse applications (Public). */
 void im_group_reject(im_groups_t *G, uint32_t sdkappid, const char *group_id, uint32_t actor_no,
                      const uint32_t *users, size_t n, im_gdone_cb cb, void *ud);
@@ -392,6 +402,10 @@ void im_group_set_read(im_groups_t *G, uint32_t sdkappid, const char *group_id, 
  * A full reader queue: done(ud, IMC_E_OVERLOADED) before the call returns. */
 void im_group_members_read(im_groups_t *G, uint32_t sdkappid, uint32_t group_no, int64_t offset, int limit,
                            store_grp_member_cb row, void (*done)(void *ud, int rc), void *ud);
+/* The applications waiting in the group, oldest first (store_grp_applications):
+ * rows with role 3 and join_s the time the user applied. */
+void im_group_applications_read(im_groups_t *G, uint32_t sdkappid, uint32_t group_no, int64_t offset, int limit,
+                                store_grp_member_cb row, void (*done)(void *ud, int rc), void *ud);
 void im_group_member_read(im_groups_t *G, uint32_t sdkappid, uint32_t group_no, uint32_t user_no,
                           store_grp_member_cb row, void (*done)(void *ud, int rc), void *ud);
 /* The user's stored member rows: its non-live groups, and a row per live

@@ -129,6 +129,9 @@ void grp__live_free(im_groups_t *G, im_group_t *g);
 /* Session sid is about to join live room g: messages waiting in the room's
  * batch are not for it (it gets the ones that arrive after). */
 void grp__live_joining(im_groups_t *G, im_group_t *g, uint32_t sid);
+/* Tell applicants their application ended (IM_GEV_APPLY_RESULT with result):
+ * users[0..n), or every pending applicant of g when users is NULL. */
+void grp__apply_result(im_groups_t *G, im_group_t *g, const uint32_t *users, size_t n, const char *result);
 /* Push ev to one user's sessions. */
 void grp__deliver_user(im_groups_t *G, uint32_t sdkappid, uint32_t user_no, const im_gevent_t *ev);
 

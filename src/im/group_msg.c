@@ -392,13 +392,15 @@ typedef struct rjob {
   int64_t n;
 } rjob_t;
 
-enum { R_MEMBERS, R_MEMBER, R_JOINED, R_HISTORY, R_UNREAD, R_EXPIRED };
+enum { R_MEMBERS, R_MEMBER, R_JOINED, R_HISTORY, R_UNREAD, R_EXPIRED, R_APPLICATIONS };
 
 static int rjob_run(store_t *s, void *arg)
 {
   rjob_t *r = arg;
   switch (r->kind) {
   case R_MEMBERS: return store_grp_member_each(s, r->sdkappid, r->group_no, r->offset, r->limit, r->mrow, r->ud);
+  case R_APPLICATIONS:
+    return store_grp_applications(s, r->sdkappid, r->group_no, r->offset, r->limit, r->mrow, r->ud);
   case R_MEMBER: return store_grp_member_get(s, r->sdkappid, r->group_no, r->user_no, r->mrow, r->ud);
   case R_JOINED: return store_grp_joined(s, r->sdkappid, r->user_no, r->mrow, r->ud);
   case R_HISTORY:
@@ -448,6 +450,18 @@ void im_group_members_read(im_groups_t *G, uint32_t sdkappid, uint32_t group_no,
                            store_grp_member_cb row, void (*done)(void *, int), void *ud)
 {
   rjob_t *r = rnew(G, R_MEMBERS, sdkappid, done, ud);
+  if (!r) return;
+  r->group_no = group_no;
+  r->offset = offset;
+  r->limit = limit;
+  r->mrow = row;
+  rsubmit(r);
+}
+
+void im_group_applications_read(im_groups_t *G, uint32_t sdkappid, uint32_t group_no, int64_t offset, int limit,
+                                store_grp_member_cb row, void (*done)(void *, int), void *ud)
+{
+  rjob_t *r = rnew(G, R_APPLICATIONS, sdkappid, done, ud);
   if (!r) return;
   r->group_no = group_no;
   r->offset = offset;

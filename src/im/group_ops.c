@@ -312,6 +312,7 @@ static void done_dissolve(gjob_t *j, int rc)
   if (rc) { g->dissolving = 0; grp__finish(j, rc); return; }
   im_gevent_t ev = { IM_GEV_DISSOLVED, g->sdkappid, g->group_id, g->type, NULL, NULL };
   grp__deliver(j->G, g, &ev, NULL, 0, 0);
+  grp__apply_result(j->G, g, NULL, 0, "dissolved"); /* the applications went with the group */
   grp__day_net(j->G, j->sdkappid, j->now_s, -1, g->created_s);
   grp__remove(j->G, g);
   grp__finish(j, 0);
@@ -358,12 +359,30 @@ static void done_add(gjob_t *j, int rc)
 {
   im_group_t *g = grp__by_no(j->G, j->sdkappid, j->group_no);
   if (rc) {
-    for (size_t i = 0; g && i < j->n_mem; i++) grp__member_del(j->G, g, j->mem[i].user_no);
+    for (size_t i = 0; g && i < j->n_mem; i++) {
+      grp__member_del(j->G, g, j->mem[i].user_no);
+      if (j->mode == IM_GADD_APPROVE) u64map_put(&g->pending, j->mem[i].user_no, (void *)1); /* still applying */
+    }
     grp__finish(j, rc);
     return;
   }
   grp__deliver_notice(j, g);
+  if (g && j->mode == IM_GADD_APPROVE) grp__apply_result(j->G, g, j->users, j->n_mem, "approved");
   grp__finish(j, 0);
+}
+
+void grp__apply_result(im_groups_t *G, im_group_t *g, const uint32_t *users, size_t n, const char *result)
+{
+  im_gevent_t ev = { IM_GEV_APPLY_RESULT, g->sdkappid, g->group_id, g->type, NULL, result };
+  if (users) {
+    for (size_t i = 0; i < n; i++) grp__deliver_user(G, g->sdkappid, users[i], &ev);
+    return;
+  }
+  u64map_iter_t it;
+  uint64_t user;
+  void *v;
+  u64map_iter_init(&g->pending, &it);
+  while (u64map_next(&g->pending, &it, &user, &v)) grp__deliver_user(G, g->sdkappid, (uint32_t)user, &ev);
 }
 
 static int run_apply(store_t *s, gjob_t *j)
@@ -454,11 +473,20 @@ void im_group_add(im_groups_t *G, uint32_t sdkappid, const char *group_id, uint3
   j->res.n = n;
   j->group_no = g->group_no;
   j->now_s = now_s;
+  j->mode = (int)mode;
   /* an application to a Public group that needs approval: stored as a
    * member row with role 3, pushed to the owner and admins once durable */
   if (mode == IM_GADD_JOIN && public_needs_approval(g) && im_group_role(g, actor_no) == IM_GR_NONE) {
     j->res.results[0] = 3;
     if (u64map_get(&g->pending, actor_no)) { grp__finish(j, 0); return; }
+    int64_t cap = im_limit(G->lim, sdkappid, IM_LIMIT_GROUP_APPLICATIONS);
+    if ((int64_t)g->pending.len >= cap) {
+      j->cb = NULL;
+      grp__finish(j, IMC_E_GROUP_APPLY_FULL);
+      snprintf(why, sizeof why, "%lld applications are waiting for this group (group_max_applications): the owner or an admin must approve or reject some first", (long long)cap);
+      grp__fail(cb, ud, IMC_E_GROUP_APPLY_FULL, why);
+      return;
+    }
     if (u64map_put(&g->pending, actor_no, (void *)1)) { j->cb = NULL; grp__finish(j, IMC_E_NOMEM); grp__fail(cb, ud, IMC_E_NOMEM, NULL); return; }
     j->mem[0] = (store_grp_member_t){ .user_no = actor_no, .role = IM_GR_NONE, .join_s = now_s, .name_card = "", .data = "" };
     j->n_mem = 1;
@@ -538,6 +566,7 @@ static void done_reject(gjob_t *j, int rc)
 {
   im_group_t *g = grp__by_no(j->G, j->sdkappid, j->group_no);
   for (size_t i = 0; rc && g && i < j->n_users; i++) u64map_put(&g->pending, j->users[i], (void *)1);
+  if (!rc && g) grp__apply_result(j->G, g, j->users, j->n_users, "rejected");
   grp__finish(j, rc);
 }
 

@@ -24,6 +24,7 @@ typedef enum {
   IM_LIMIT_PAGE_BYTES,        /* bytes of a sync or history page (im_page_ev_bytes per event; a page
                                  holds at least one event): a quarter of ws_max_queued_bytes */
   IM_LIMIT_GROUP_RETENTION_S, /* group history/sync/purge age: the edition's history days; else msg_retention_s */
+  IM_LIMIT_GROUP_APPLICATIONS, /* applications waiting in one Public group (10014 beyond); default 500 */
   IM_LIMIT__COUNT
 } im_limit_t;
 

@@ -185,6 +185,18 @@ static int m_each(store_t *s, uint32_t app, uint32_t gno, int64_t off, int limit
   return member_rows(st, cb, ud, &n);
 }
 
+static int m_applications(store_t *s, uint32_t app, uint32_t gno, int64_t off, int limit, store_grp_member_cb cb,
+                          void *ud)
+{
+  sqlite3_stmt *st;
+  int n;
+  if (prep(s, "SELECT " MCOLS " FROM grp_member m" MJOIN " WHERE m.sdkappid=?1 AND m.group_no=?2"
+              " AND m.role=3 ORDER BY m.join_time, m.user_no LIMIT ?3 OFFSET ?4", &st))
+    return IMC_E_IO;
+  BIND(st, app, gno, limit < 0 ? -1 : limit, off);
+  return member_rows(st, cb, ud, &n);
+}
+
 static int m_get(store_t *s, uint32_t app, uint32_t gno, uint32_t user, store_grp_member_cb cb, void *ud)
 {
   sqlite3_stmt *st;
@@ -491,5 +503,5 @@ static int user_gone(store_t *s, uint32_t app, uint32_t user_no)
 const store_grp_vtab_t sq__grp_vtab = {
   1, g_put, g_del, g_each, m_put, m_del, m_set, m_each, m_get, m_joined,
   msg_append, msg_history, msg_set_flags, msg_set_body, msg_del_sender, msg_unread, msg_last_seq,
-  msg_purge, msg_expired, msg_history_as, msg_targets, user_gone,
+  msg_purge, msg_expired, msg_history_as, msg_targets, user_gone, m_applications,
 };

@@ -22,6 +22,11 @@ int store_grp_member_each(store_t *s, uint32_t app, uint32_t g, int64_t off, int
 {
   return G(s)->member_each(s, app, g, off, limit, cb, ud);
 }
+int store_grp_applications(store_t *s, uint32_t app, uint32_t g, int64_t off, int limit, store_grp_member_cb cb,
+                           void *ud)
+{
+  return G(s)->applications(s, app, g, off, limit, cb, ud);
+}
 int store_grp_member_get(store_t *s, uint32_t app, uint32_t g, uint32_t u, store_grp_member_cb cb, void *ud)
 {
   return G(s)->member_get(s, app, g, u, cb, ud);

@@ -110,6 +110,8 @@ typedef struct store_grp_vtab {
                         int64_t since_s, int newest_first, int limit, uint32_t viewer, store_grp_msg_cb cb, void *ud);
   int (*msg_targets)(store_t *, uint32_t sdkappid, uint32_t group_no, uint32_t seq, uint32_t *to, size_t *n);
   int (*user_gone)(store_t *, uint32_t sdkappid, uint32_t user_no);
+  int (*applications)(store_t *, uint32_t sdkappid, uint32_t group_no, int64_t offset, int limit,
+                      store_grp_member_cb cb, void *ud);
 } store_grp_vtab_t;
 
 /* Insert or replace a group row (members and messages untouched). */
@@ -132,6 +134,11 @@ int store_grp_member_set(store_t *s, uint32_t sdkappid, uint32_t group_no, uint3
  * group of every app (startup rebuild; offset/limit ignored). */
 int store_grp_member_each(store_t *s, uint32_t sdkappid, uint32_t group_no, int64_t offset, int limit,
                           store_grp_member_cb cb, void *ud);
+/* The applications waiting in a group (member rows with role 3; join_s: when
+ * the user applied), oldest first then by user number, skipping offset, at
+ * most limit. */
+int store_grp_applications(store_t *s, uint32_t sdkappid, uint32_t group_no, int64_t offset, int limit,
+                           store_grp_member_cb cb, void *ud);
 /* One member (not an application); IMC_E_NOTFOUND. */
 int store_grp_member_get(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t user_no, store_grp_member_cb cb,
                          void *ud);

@@ -148,6 +148,7 @@
   X(GROUP_MSG_RECALLED,   10032, "the message was already recalled")            \
   X(GROUP_RECALL_TYPE,    10033, "this group type does not support recall")     \
   X(GROUP_NO_HISTORY,     10044, "this group type keeps no history")            \
+  X(GROUP_APPLY_FULL,     10014, "too many join applications are waiting for this group") \
   X(GROUP_MSG_TOO_LONG,   80002, "group message body is longer than the size limit") \
   X(GROUP_IMPORT_TOO_BIG, 10020, "imported group message is larger than the size limit") \
   X(CONV_MARK_BATCH,      51006, "too many conversations in one mark operation") \

@@ -1,0 +1,291 @@
+/* End-to-end: applications to join a Public group that needs approval
+ * (docs/protocol.md "Groups", docs/decisions/groups.md §1), through the real
+ * WebSocket and REST interfaces on a server with the test clock (it stands
+ * still, so application times are exact) and group_max_applications 3:
+ *  - the owner and admins list the applications waiting (group_applications:
+ *    oldest first, with the applicant and the time, paged); a member or a
+ *    stranger may not; the list survives a restart;
+ *  - the applicant's online sessions get group_apply_result when it is
+ *    approved, rejected, or the group is dissolved;
+ *  - an application ends without a push when the user is added another way
+ *    or its account is deleted;
+ *  - at most group_max_applications wait per group (10014 beyond).
+ * The app is on the free "trial" edition (account_delete is allowed). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "e2e.h"
+#include "e2e_msg.h"
+
+static e2e_server_t srv;
+static uint32_t app;
+static char key[80], auth[160];
+static const char *const args[] = { "--test-clock", "--test-clock-start", "2026-11-20", "--group-max-applications", "3",
+                                    NULL };
+
+#define G(cmd) "group_open_http_svc/" cmd
+
+static int setup(void **st)
+{
+  (void)st;
+  char out[512];
+  e2e_dir_init(&srv);
+  e2e_make_app(&srv, "china", &app, key);
+  if (e2e_cli(&srv, out, sizeof out, "operator token --json")) return -1;
+  json_t *t = json_loads(out, 0, NULL);
+  if (!t) return -1;
+  snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", json_string_value(json_object_get(t, "token")));
+  json_decref(t);
+  return e2e_server_start(&srv, args);
+}
+
+static int teardown(void **st)
+{
+  (void)st;
+  return e2e_finish(&srv);
+}
+
+static json_t *call(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static json_t *call(const char *cmd, const char *fmt, ...)
+{
+  static char body[1 << 16];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(body, sizeof body, fmt, ap);
+  va_end(ap);
+  json_t *r = v4(srv.port, app, key, cmd, "%s", body);
+  assert_non_null(r);
+  if (jint(r, "ErrorCode")) fprintf(stderr, "%s: %s\n", cmd, jstr(r, "ErrorInfo"));
+  return r;
+}
+
+static void ok(json_t *r)
+{
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  json_decref(r);
+}
+
+static int64_t clock_now(void)
+{
+  static char reply[4096];
+  assert_int_equal(e2e_http(srv.port, "GET", "/operator/v1/clock", auth, NULL, reply, sizeof reply), 200);
+  json_t *o = json_loads(reply, 0, NULL);
+  assert_non_null(o);
+  int64_t now = (int64_t)jint(o, "now_s");
+  json_decref(o);
+  return now;
+}
+
+static void advance(int s)
+{
+  static char reply[1 << 16];
+  char body[64];
+  snprintf(body, sizeof body, "{\"advance_s\":%d}", s);
+  assert_int_equal(e2e_http(srv.port, "POST", "/operator/v1/clock", auth, body, reply, sizeof reply), 200);
+}
+
+static void restart(void)
+{
+  int status = e2e_server_stop(&srv);
+  if (status) { char *log = e2e_server_log(&srv); fprintf(stderr, "%s\n", log); free(log); }
+  assert_int_equal(status, 0);
+  assert_int_equal(e2e_server_start(&srv, args), 0);
+}
+
+static void login(wsc_t *c, const char *user)
+{
+  assert_int_equal(wsc_login(c, srv.port, app, key, user, "Web"), 0);
+}
+
+static int rcode(json_t *r)
+{
+  assert_non_null(r);
+  int c = (int)jint(r, "code");
+  json_decref(r);
+  return c;
+}
+
+static void apply(wsc_t *c, const char *gid)
+{
+  json_t *r = wsc_rpc(c, "group_join", "\"group_id\":\"%s\"", gid);
+  assert_non_null(r);
+  assert_int_equal(jint(r, "code"), 0);
+  assert_string_equal(jstr(r, "result"), "pending");
+  json_decref(r);
+}
+
+/* One page of group_applications as "user@time-t0,…" into out; *more and *total from the reply. 0 or the code. */
+static int applications(wsc_t *c, const char *gid, const char *paging, int64_t t0, char *out, size_t cap, int *more,
+                        int *total)
+{
+  json_t *r = wsc_rpc(c, "group_applications", "\"group_id\":\"%s\"%s%s", gid, paging[0] ? "," : "", paging), *e;
+  assert_non_null(r);
+  int code = (int)jint(r, "code");
+  size_t i;
+  out[0] = 0;
+  json_array_foreach(json_object_get(r, "applications"), i, e)
+    snprintf(out + strlen(out), cap - strlen(out), "%s%s@%lld", out[0] ? "," : "", jstr(e, "user"),
+             (long long)(jint(e, "time") - t0));
+  if (more) *more = json_is_true(json_object_get(r, "more"));
+  if (total) *total = (int)jint(r, "total");
+  json_decref(r);
+  return code;
+}
+
+/* The next group_apply_result push of c: its result ("" if none within timeout_ms), for group gid. */
+static const char *apply_result(wsc_t *c, const char *gid, int timeout_ms)
+{
+  static char res[32];
+  json_t *r = wsc_push(c, "group_apply_result", timeout_ms);
+  res[0] = 0;
+  if (!r) return res;
+  assert_string_equal(jstr(r, "group_id"), gid);
+  assert_string_equal(jstr(r, "group_type"), "Public");
+  snprintf(res, sizeof res, "%s", jstr(r, "result"));
+  json_decref(r);
+  return res;
+}
+
+/* ---- listing, approve and reject pushes, restart -------------------------------------------------- */
+static void test_list_approve_reject(void **st)
+{
+  (void)st;
+  static const char *const u[] = { "pa", "pb", "pm", "pc", "pd", "pe", "px", NULL };
+  import_users(srv.port, app, key, u);
+  ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"ap\",\"GroupId\":\"ap\",\"Owner_Account\":\"pa\","
+                             "\"MemberList\":[{\"Member_Account\":\"pb\",\"Role\":\"Admin\"},{\"Member_Account\":\"pm\"}]}"));
+  /* the owner and the admin are offline while three users apply, ten seconds apart */
+  int64_t t0 = clock_now();
+  wsc_t c, d, e;
+  login(&c, "pc");
+  login(&d, "pd");
+  login(&e, "pe");
+  apply(&e, "ap");
+  advance(10);
+  apply(&c, "ap");
+  advance(10);
+  apply(&d, "ap");
+  apply(&d, "ap"); /* again: the same application */
+  /* the owner and the admin, logged in afterwards, find them; a member and a stranger may not look */
+  wsc_t a, b, m, x;
+  login(&a, "pa");
+  login(&b, "pb");
+  login(&m, "pm");
+  login(&x, "px");
+  char got[256];
+  int more, total;
+  assert_int_equal(applications(&a, "ap", "", t0, got, sizeof got, &more, &total), 0);
+  assert_string_equal(got, "pe@0,pc@10,pd@20");
+  assert_int_equal(more, 0);
+  assert_int_equal(total, 3);
+  assert_int_equal(applications(&b, "ap", "\"limit\":2", t0, got, sizeof got, &more, &total), 0);
+  assert_string_equal(got, "pe@0,pc@10");
+  assert_int_equal(more, 1);
+  assert_int_equal(applications(&b, "ap", "\"offset\":2,\"limit\":2", t0, got, sizeof got, &more, &total), 0);
+  assert_string_equal(got, "pd@20");
+  assert_int_equal(more, 0);
+  assert_int_equal(applications(&m, "ap", "", t0, got, sizeof got, NULL, NULL), 10007);
+  assert_int_equal(applications(&x, "ap", "", t0, got, sizeof got, NULL, NULL), 10007);
+  assert_int_equal(applications(&a, "nope", "", t0, got, sizeof got, NULL, NULL), 10010);
+  assert_int_equal(applications(&a, "ap", "\"limit\":0", t0, got, sizeof got, NULL, NULL), 10004);
+  assert_int_equal(applications(&a, "ap", "\"offset\":-1", t0, got, sizeof got, NULL, NULL), 10004);
+  /* the admin approves pc, the owner rejects pd: each applicant is told */
+  json_t *r = wsc_rpc(&b, "group_approve", "\"group_id\":\"ap\",\"users\":[\"pc\"]");
+  assert_int_equal(jint(json_array_get(json_object_get(r, "results"), 0), "result"), 1);
+  json_decref(r);
+  assert_string_equal(apply_result(&c, "ap", 3000), "approved");
+  assert_int_equal(rcode(wsc_rpc(&a, "group_reject", "\"group_id\":\"ap\",\"users\":[\"pd\"]")), 0);
+  assert_string_equal(apply_result(&d, "ap", 3000), "rejected");
+  assert_string_equal(apply_result(&e, "ap", 200), ""); /* pe's is still waiting */
+  assert_int_equal(applications(&a, "ap", "", t0, got, sizeof got, &more, &total), 0);
+  assert_string_equal(got, "pe@0");
+  assert_int_equal(total, 1);
+  wsc_close(&a); wsc_close(&b); wsc_close(&m); wsc_close(&x);
+  wsc_close(&c); wsc_close(&d); wsc_close(&e);
+  restart();
+  login(&a, "pa");
+  assert_int_equal(applications(&a, "ap", "", t0, got, sizeof got, NULL, &total), 0);
+  assert_string_equal(got, "pe@0");
+  /* and it can still be approved after the restart */
+  login(&e, "pe");
+  r = wsc_rpc(&a, "group_approve", "\"group_id\":\"ap\",\"users\":[\"pe\"]");
+  assert_int_equal(jint(json_array_get(json_object_get(r, "results"), 0), "result"), 1);
+  json_decref(r);
+  assert_string_equal(apply_result(&e, "ap", 3000), "approved");
+  assert_int_equal(applications(&a, "ap", "", t0, got, sizeof got, NULL, &total), 0);
+  assert_string_equal(got, "");
+  assert_int_equal(total, 0);
+  wsc_close(&a);
+  wsc_close(&e);
+}
+
+/* ---- the other ends of an application, and the cap -------------------------------------------------- */
+static void test_other_ends_and_cap(void **st)
+{
+  (void)st;
+  static const char *const u[] = { "qa", "qb", "qc", "qd", "qe", "qf", NULL };
+  import_users(srv.port, app, key, u);
+  ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"aq\",\"GroupId\":\"aq\",\"Owner_Account\":\"qa\"}"));
+  int64_t t0 = clock_now();
+  wsc_t a, b, c, d, e, f;
+  login(&a, "qa");
+  login(&b, "qb");
+  login(&c, "qc");
+  login(&d, "qd");
+  login(&e, "qe");
+  login(&f, "qf");
+  apply(&b, "aq");
+  apply(&c, "aq");
+  apply(&d, "aq");
+  /* the cap: a fourth application waits for room */
+  json_t *r = wsc_rpc(&e, "group_join", "\"group_id\":\"aq\"");
+  assert_int_equal(jint(r, "code"), 10014);
+  json_decref(r);
+  char got[256];
+  int total;
+  assert_int_equal(applications(&a, "aq", "", t0, got, sizeof got, NULL, &total), 0);
+  assert_string_equal(got, "qb@0,qc@0,qd@0");
+  /* qb is added by the App admin: its application ends (no result push: it is a member now) */
+  r = call(G("add_group_member"), "{\"GroupId\":\"aq\",\"MemberList\":[{\"Member_Account\":\"qb\"}]}");
+  assert_int_equal(jint(json_array_get(json_object_get(r, "MemberList"), 0), "Result"), 1);
+  json_decref(r);
+  /* qc's account is deleted: its application goes with it */
+  ok(call("im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"qc\"}]}"));
+  assert_int_equal(applications(&a, "aq", "", t0, got, sizeof got, NULL, &total), 0);
+  assert_string_equal(got, "qd@0");
+  assert_int_equal(total, 1);
+  assert_string_equal(apply_result(&b, "aq", 200), "");
+  /* room again: qe and qf apply */
+  apply(&e, "aq");
+  apply(&f, "aq");
+  /* the group is dissolved: the applicants online are told, the members get group_dissolved */
+  assert_int_equal(rcode(wsc_rpc(&a, "group_dissolve", "\"group_id\":\"aq\"")), 0);
+  assert_string_equal(apply_result(&d, "aq", 3000), "dissolved");
+  assert_string_equal(apply_result(&e, "aq", 3000), "dissolved");
+  assert_string_equal(apply_result(&f, "aq", 3000), "dissolved");
+  r = wsc_push(&b, "group_dissolved", 3000);
+  assert_non_null(r);
+  json_decref(r);
+  /* a new group with the same id starts with no applications */
+  ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"aq\",\"GroupId\":\"aq\",\"Owner_Account\":\"qa\"}"));
+  assert_int_equal(applications(&a, "aq", "", t0, got, sizeof got, NULL, &total), 0);
+  assert_string_equal(got, "");
+  wsc_close(&a); wsc_close(&b); wsc_close(&c); wsc_close(&d); wsc_close(&e); wsc_close(&f);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_list_approve_reject),
+    cmocka_unit_test(test_other_ends_and_cap),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
