@@ -56,7 +56,26 @@ static int wanted(const json_t *filter, const char *name)
   return 0;
 }
 
-json_t *grp_json(api_srv_t *srv, const im_group_t *g, const json_t *filter)
+/* The custom data set (an array of {Key, Value}) cut to the keys named in
+ * keys (an array of strings; NULL: every key), in the set's order: a new
+ * array, or NULL when no key is left (the field is then left out, as for a
+ * group or member without data). */
+static json_t *kv_pick(const json_t *set, const json_t *keys)
+{
+  size_t i;
+  json_t *e, *out;
+  if (!json_is_array(set) || !json_array_size(set)) return NULL;
+  if (!keys) return json_deep_copy(set);
+  out = json_array();
+  json_array_foreach(set, i, e) {
+    const char *k = json_string_value(json_object_get(e, "Key"));
+    if (k && wanted(keys, k)) json_array_append(out, e);
+  }
+  if (!json_array_size(out)) { json_decref(out); return NULL; }
+  return out;
+}
+
+json_t *grp_json(api_srv_t *srv, const im_group_t *g, const json_t *filter, const json_t *keys)
 {
   im_group_view_t v;
   im_group_view(g, &v);
@@ -79,13 +98,15 @@ json_t *grp_json(api_srv_t *srv, const im_group_t *g, const json_t *filter)
   ADD("NextMsgSeq", json_integer((json_int_t)v.last_seq + 1));
   ADD("MemberNum", json_integer(v.member_num));
   ADD("MaxMemberNum", json_integer(grp_max_members(srv, g)));
-  json_t *ad = json_object_get(v.info, "AppDefinedData");
-  if (ad && wanted(filter, "AppDefinedData")) json_object_set(o, "AppDefinedData", ad);
+  /* AppDefinedDataFilter_Group names the keys (and asks for the field on its own);
+   * without it, every key when the base filter keeps AppDefinedData */
+  json_t *ad = keys || wanted(filter, "AppDefinedData") ? kv_pick(json_object_get(v.info, "AppDefinedData"), keys) : NULL;
+  if (ad) json_object_set_new(o, "AppDefinedData", ad);
 #undef ADD
   return o;
 }
 
-json_t *grp_member_json(const store_grp_member_t *m, const json_t *filter)
+json_t *grp_member_json(const store_grp_member_t *m, const json_t *filter, const json_t *keys)
 {
   json_t *o = json_object();
   json_object_set_new(o, "Member_Account", json_string(m->user_id));
@@ -97,9 +118,11 @@ json_t *grp_member_json(const store_grp_member_t *m, const json_t *filter)
   ADD("LastSendMsgTime", json_integer(m->last_send_s));
   ADD("NameCard", json_string(m->name_card));
   ADD("MuteUntil", json_integer(m->mute_until_s > imc_clock_now_s() ? m->mute_until_s : 0));
-  json_t *data = m->data[0] ? json_loads(m->data, 0, NULL) : NULL;
-  if (data && wanted(filter, "AppMemberDefinedData")) json_object_set_new(o, "AppMemberDefinedData", data);
-  else json_decref(data);
+  if (keys || wanted(filter, "AppMemberDefinedData")) {
+    json_t *all = m->data[0] ? json_loads(m->data, 0, NULL) : NULL, *data = kv_pick(all, keys);
+    if (data) json_object_set_new(o, "AppMemberDefinedData", data);
+    json_decref(all);
+  }
 #undef ADD
   return o;
 }
@@ -266,6 +289,7 @@ void rest_destroy_group(rest_ctx_t *c)
 /* ---- get_group_info: profiles, then each group's members from storage ----------------------- */
 typedef struct info_st {
   json_t *ids, *out, *base_filter, *member_filter, *cur_members;
+  json_t *group_keys, *member_keys; /* AppDefinedDataFilter_Group / _GroupMember (NULL: every key) */
   size_t i;
   int with_members;
 } info_st_t;
@@ -276,7 +300,7 @@ static void info_member_row(void *ud, uint32_t app, uint32_t gno, const store_gr
 {
   (void)app; (void)gno;
   info_st_t *st = ((rest_ctx_t *)ud)->data;
-  json_array_append_new(st->cur_members, grp_member_json(m, st->member_filter));
+  json_array_append_new(st->cur_members, grp_member_json(m, st->member_filter, st->member_keys));
 }
 
 static void info_members_done(void *ud, int rc)
@@ -304,7 +328,7 @@ static void info_next(rest_ctx_t *c)
       json_array_append_new(st->out, o);
       continue;
     }
-    o = grp_json(c->srv, g, st->base_filter);
+    o = grp_json(c->srv, g, st->base_filter, st->group_keys);
     json_object_set_new(o, "ErrorCode", json_integer(0));
     json_object_set_new(o, "ErrorInfo", json_string(""));
     json_array_append_new(st->out, o);
@@ -327,6 +351,8 @@ static void info_free(void *arg)
   json_decref(st->base_filter);
   json_decref(st->member_filter);
   json_decref(st->cur_members);
+  json_decref(st->group_keys);
+  json_decref(st->member_keys);
   free(st);
 }
 
@@ -349,6 +375,8 @@ void rest_get_group_info(rest_ctx_t *c)
   st->out = json_array();
   st->base_filter = json_incref(json_object_get(f, "GroupBaseInfoFilter"));
   st->member_filter = json_incref(json_object_get(f, "MemberInfoFilter"));
+  st->group_keys = json_incref(json_object_get(f, "AppDefinedDataFilter_Group"));
+  st->member_keys = json_incref(json_object_get(f, "AppDefinedDataFilter_GroupMember"));
   /* without a filter everything is returned; with one, members only when MemberInfoFilter asks */
   st->with_members = !f || st->member_filter != NULL;
   info_next(c);
@@ -419,7 +447,7 @@ static void joined_row(void *ud, uint32_t app, uint32_t gno, const store_grp_mem
 {
   (void)app;
   joined_st_t *st = ((rest_ctx_t *)ud)->data;
-  json_array_append_new(st->rows, json_pack("{s:I,s:o}", "no", (json_int_t)gno, "self", grp_member_json(m, st->self_filter)));
+  json_array_append_new(st->rows, json_pack("{s:I,s:o}", "no", (json_int_t)gno, "self", grp_member_json(m, st->self_filter, NULL)));
 }
 
 /* WithHugeGroups: the AVChatRooms the user owns (live rooms keep no stored
@@ -434,7 +462,7 @@ static int huge_cb(void *ud, const im_group_t *g)
   if (v.owner_no != h->st->user_no) return 0;
   (*h->total)++;
   if (*h->total <= h->st->offset || (int64_t)json_array_size(h->out) >= h->st->limit) return 0;
-  json_t *o = grp_json(h->c->srv, g, h->st->base_filter);
+  json_t *o = grp_json(h->c->srv, g, h->st->base_filter, NULL);
   json_object_set_new(o, "SelfInfo", json_pack("{s:s}", "Role", "Owner"));
   json_array_append_new(h->out, o);
   return 0;
@@ -461,7 +489,7 @@ static void joined_done(void *ud, int rc)
     if (v.type == IM_GT_PRIVATE && !v.last_msg_s && !st->with_inactive) continue;
     total++;
     if (total <= st->offset || (int64_t)json_array_size(out) >= st->limit) continue;
-    json_t *o = grp_json(c->srv, g, st->base_filter);
+    json_t *o = grp_json(c->srv, g, st->base_filter, NULL);
     json_object_set(o, "SelfInfo", json_object_get(r, "self"));
     json_array_append_new(out, o);
   }

@@ -39,11 +39,16 @@ int grp_req_account(api_srv_t *srv, uint32_t sdkappid, json_t *v, uint32_t *no);
 int grp_req_targets(api_srv_t *srv, uint32_t sdkappid, json_t *list, uint32_t *to, im_gsend_t *in, char **to_json,
                     char *why, size_t cap);
 /* The group profile as the reference's fields (filter: array of field
- * names to keep, NULL = all). */
-json_t *grp_json(api_srv_t *srv, const im_group_t *g, const json_t *filter);
+ * names to keep, NULL = all). keys (AppDefinedDataFilter_Group): NULL, or
+ * an array of AppDefinedData keys: only those are returned, whatever the
+ * filter says of AppDefinedData (which is left out when none is set). A new
+ * object, caller owns; filter and keys are only read. */
+json_t *grp_json(api_srv_t *srv, const im_group_t *g, const json_t *filter, const json_t *keys);
 /* The plan's member cap of a group (0 = unlimited). */
 int64_t grp_max_members(api_srv_t *srv, const im_group_t *g);
-/* A member row as the reference's fields (filter as above). */
-json_t *grp_member_json(const store_grp_member_t *m, const json_t *filter);
+/* A member row as the reference's fields (filter as above; keys:
+ * AppDefinedDataFilter_GroupMember, the AppMemberDefinedData keys to
+ * return, as keys of grp_json). A new object, caller owns. */
+json_t *grp_member_json(const store_grp_member_t *m, const json_t *filter, const json_t *keys);
 
 #endif

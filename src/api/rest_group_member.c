@@ -18,6 +18,7 @@ typedef struct mst {
   char **datas;
   size_t n;
   json_t *filter, *roles, *out;
+  json_t *keys;                /* get_group_member_info: AppDefinedDataFilter_GroupMember (NULL: every key) */
   int64_t now_s;
   size_t scanned;              /* get_group_member_info: rows read for the page, kept by MemberRoleFilter or not */
 } mst_t;
@@ -186,7 +187,7 @@ static void members_row(void *ud, uint32_t app, uint32_t gno, const store_grp_me
     json_array_foreach(m->roles, i, v) keep |= json_is_string(v) && !strcmp(json_string_value(v), im_grole_name((im_grole_t)mr->role));
     if (!keep) return;
   }
-  json_array_append_new(m->out, grp_member_json(mr, m->filter));
+  json_array_append_new(m->out, grp_member_json(mr, m->filter, m->keys));
 }
 
 static void members_done(void *ud, int rc)
@@ -244,6 +245,7 @@ void rest_get_group_member_info(rest_ctx_t *c)
   m->out = json_array();
   m->filter = json_object_get(c->body, "MemberInfoFilter");
   m->roles = json_object_get(c->body, "MemberRoleFilter");
+  m->keys = json_object_get(c->body, "AppDefinedDataFilter_GroupMember");
   m->now_s = offset; /* reused: the page's offset */
   if (!lim) json_object_set_new(c->body, "Limit", json_integer(limit));
   im_group_members_read(c->srv->groups, c->sdkappid, v.group_no, offset, (int)limit, members_row, members_done, c);

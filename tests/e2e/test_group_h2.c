@@ -1,0 +1,162 @@
+/* End-to-end: one group defect of the 2026-12 review, on one server on
+ * the test clock (2026-11-20 00:00 UTC+8), each on its own app:
+ *  - get_group_info AppDefinedDataFilter_Group / _GroupMember and
+ *    get_group_member_info AppDefinedDataFilter_GroupMember return only the
+ *    custom keys they name (they were accepted and ignored).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "e2e.h"
+#include "e2e_msg.h"
+#include "e2e_op.h"
+
+static e2e_server_t srv;
+static uint32_t app, app_b;
+static char key[80], key_b[80];
+static char auth[200];
+static int64_t now_s;
+static const char *const args[] = { "--test-clock", "--test-clock-start", "2026-11-20", NULL };
+#define RETENTION 604800 /* trial: 7 history days */
+
+#define TEXT(t) "[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"" t "\"}}]"
+#define G(cmd) "group_open_http_svc/" cmd
+#define call(cmd, ...) v4(srv.port, app, key, cmd, __VA_ARGS__)
+#define call_b(cmd, ...) v4(srv.port, app_b, key_b, cmd, __VA_ARGS__)
+
+static int setup(void **st)
+{
+  (void)st;
+  e2e_dir_init(&srv);
+  if (op_auth_init(&srv, "h2", auth, sizeof auth)) return -1;
+  e2e_make_app_at(&srv, "china", "2026-11-01", &app, key);
+  e2e_make_app_at(&srv, "china", "2026-11-01", &app_b, key_b);
+  if (e2e_server_start(&srv, args)) return -1;
+  now_s = 1795104000; /* 2026-11-20 00:00 UTC+8 */
+  return 0;
+}
+
+static int teardown(void **st)
+{
+  (void)st;
+  return e2e_finish(&srv);
+}
+
+static void ok(json_t *r)
+{
+  assert_non_null(r);
+  if (jint(r, "ErrorCode")) fail_msg("%s", json_dumps(r, JSON_COMPACT));
+  json_decref(r);
+}
+
+/* The Key=Value pairs of a custom data array, joined by ",". */
+static void kv_text(json_t *arr, char *out, size_t cap)
+{
+  size_t i;
+  json_t *e;
+  out[0] = 0;
+  json_array_foreach(arr, i, e)
+    snprintf(out + strlen(out), cap - strlen(out), "%s%s=%s", out[0] ? "," : "", jstr(e, "Key"), jstr(e, "Value"));
+}
+
+static json_t *member_named(json_t *list, const char *name)
+{
+  size_t i;
+  json_t *m;
+  json_array_foreach(list, i, m) if (!strcmp(jstr(m, "Member_Account"), name)) return m;
+  return NULL;
+}
+
+/* ---- 1. AppDefinedDataFilter_Group / _GroupMember ------------------------------------------------- */
+#define GINFO(filter) "{\"GroupIdList\":[\"kv-1\"],\"ResponseFilter\":" filter "}"
+
+static void expect_group_data(const char *req, const char *want, int name_too)
+{
+  char got[256];
+  json_t *r = call(G("get_group_info"), "%s", req);
+  assert_non_null(r);
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  json_t *g = json_array_get(json_object_get(r, "GroupInfo"), 0);
+  assert_int_equal(jint(g, "ErrorCode"), 0);
+  json_t *ad = json_object_get(g, "AppDefinedData");
+  if (!want) assert_null(ad);
+  else {
+    assert_true(json_is_array(ad));
+    kv_text(ad, got, sizeof got);
+    assert_string_equal(got, want);
+  }
+  if (name_too) {
+    assert_string_equal(jstr(g, "Name"), "kv");
+    assert_null(json_object_get(g, "Type"));
+  }
+  json_decref(r);
+}
+
+static void test_appdata_filters(void **st)
+{
+  (void)st;
+  char got[256];
+  import_users(srv.port, app, key, (const char *const[]){ "kv_alice", "kv_bob", NULL });
+  ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"kv\",\"GroupId\":\"kv-1\",\"Owner_Account\":\"kv_alice\","
+                             "\"AppDefinedData\":[{\"Key\":\"k1\",\"Value\":\"v1\"},{\"Key\":\"k2\",\"Value\":\"v2\"},"
+                             "{\"Key\":\"k3\",\"Value\":\"v3\"}],\"MemberList\":[{\"Member_Account\":\"kv_bob\","
+                             "\"AppMemberDefinedData\":[{\"Key\":\"m1\",\"Value\":\"a\"},{\"Key\":\"m2\",\"Value\":\"b\"}]}]}"));
+  /* no filter: every key; a base filter without AppDefinedData and no key filter: none (as before) */
+  expect_group_data("{\"GroupIdList\":[\"kv-1\"]}", "k1=v1,k2=v2,k3=v3", 0);
+  expect_group_data(GINFO("{\"GroupBaseInfoFilter\":[\"Name\"]}"), NULL, 1);
+  expect_group_data(GINFO("{\"GroupBaseInfoFilter\":[\"Name\",\"AppDefinedData\"]}"), "k1=v1,k2=v2,k3=v3", 1);
+  /* the key filter names the keys, in the stored order, whatever the base filter says; unknown keys are skipped */
+  expect_group_data(GINFO("{\"GroupBaseInfoFilter\":[\"Name\"],\"AppDefinedDataFilter_Group\":[\"k3\",\"k1\",\"nope\"]}"),
+                    "k1=v1,k3=v3", 1);
+  expect_group_data(GINFO("{\"AppDefinedDataFilter_Group\":[\"k2\"]}"), "k2=v2", 0);
+  expect_group_data(GINFO("{\"AppDefinedDataFilter_Group\":[\"nope\"]}"), NULL, 0);
+  expect_group_data(GINFO("{\"AppDefinedDataFilter_Group\":[]}"), NULL, 0);
+
+  /* get_group_info's members: AppDefinedDataFilter_GroupMember */
+  json_t *r = call(G("get_group_info"), GINFO("{\"MemberInfoFilter\":[\"Role\"],\"AppDefinedDataFilter_GroupMember\":[\"m2\"]}"));
+  assert_non_null(r);
+  json_t *g = json_array_get(json_object_get(r, "GroupInfo"), 0);
+  json_t *bob = member_named(json_object_get(g, "MemberList"), "kv_bob");
+  assert_non_null(bob);
+  assert_string_equal(jstr(bob, "Role"), "Member");
+  kv_text(json_object_get(bob, "AppMemberDefinedData"), got, sizeof got);
+  assert_string_equal(got, "m2=b");
+  assert_null(json_object_get(member_named(json_object_get(g, "MemberList"), "kv_alice"), "AppMemberDefinedData"));
+  json_decref(r);
+
+  /* get_group_member_info */
+  r = call(G("get_group_member_info"), "{\"GroupId\":\"kv-1\",\"AppDefinedDataFilter_GroupMember\":[\"m1\",\"zz\"]}");
+  assert_non_null(r);
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  bob = member_named(json_object_get(r, "MemberList"), "kv_bob");
+  assert_non_null(bob);
+  assert_non_null(json_object_get(bob, "JoinTime")); /* no MemberInfoFilter: every field */
+  kv_text(json_object_get(bob, "AppMemberDefinedData"), got, sizeof got);
+  assert_string_equal(got, "m1=a");
+  json_decref(r);
+  r = call(G("get_group_member_info"), "{\"GroupId\":\"kv-1\",\"AppDefinedDataFilter_GroupMember\":[\"zz\"]}");
+  assert_null(json_object_get(member_named(json_object_get(r, "MemberList"), "kv_bob"), "AppMemberDefinedData"));
+  json_decref(r);
+  r = call(G("get_group_member_info"), "{\"GroupId\":\"kv-1\"}");
+  kv_text(json_object_get(member_named(json_object_get(r, "MemberList"), "kv_bob"), "AppMemberDefinedData"), got, sizeof got);
+  assert_string_equal(got, "m1=a,m2=b");
+  json_decref(r);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_appdata_filters),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
