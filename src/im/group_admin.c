@@ -391,14 +391,16 @@ void im_group_transfer(im_groups_t *G, uint32_t sdkappid, const char *group_id, 
 }
 
 /* ---- read position ---------------------------------------------------------------------------------- */
-/* Walking back from the newest message: the read position that leaves
- * exactly `want` messages counted as unread (store_grp_msg_unread's rule). */
-typedef struct unread_walk { uint32_t user_no; int64_t want, seen; uint32_t at, last; } unread_walk_t;
+/* Walking back from the newest message within retention: the read
+ * position that leaves exactly `want` messages counted as unread
+ * (store_grp_msg_unread's rule). oldest: the lowest seq visited. */
+typedef struct unread_walk { uint32_t user_no; int64_t want, seen; uint32_t at, last, oldest; } unread_walk_t;
 
 static void walk_row(void *ud, const store_grp_msg_t *m)
 {
   unread_walk_t *w = ud;
   w->last = m->seq;
+  if (!w->oldest || m->seq < w->oldest) w->oldest = m->seq;
   if (w->seen >= w->want || m->from_no == w->user_no ||
       (m->flags & (STORE_GMSG_RECALLED | STORE_GMSG_NO_UNREAD | STORE_GMSG_SYSTEM)))
     return;
@@ -406,20 +408,25 @@ static void walk_row(void *ud, const store_grp_msg_t *m)
 }
 
 int grp__unread_position(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t user_no, int64_t want,
-                         uint32_t *at)
+                         int64_t since_s, uint32_t *at)
 {
-  unread_walk_t w = { user_no, want, 0, 0, 0 };
+  unread_walk_t w = { user_no, want, 0, 0, 0, 0 };
   uint32_t upto = 0;
-  int rc;
-  if (!w.want) {
-    rc = store_grp_msg_last_seq(s, sdkappid, group_no, &w.at);
-  } else {
+  int rc = 0;
+  if (want) {
     do {
       w.last = 0;
-      if ((rc = store_grp_msg_history(s, sdkappid, group_no, 0, upto, 0, 1, 200, walk_row, &w))) return rc;
+      if ((rc = store_grp_msg_history(s, sdkappid, group_no, 0, upto, since_s, 1, 200, walk_row, &w))) return rc;
       upto = w.last ? w.last - 1 : 0;
     } while (w.seen < w.want && w.last > 1);
-    if (w.seen < w.want) w.at = 0; /* fewer countable messages than asked: all of them are unread */
+  }
+  /* fewer countable messages within retention than asked (or none asked):
+   * every one of them is unread, and nothing past retention — a read
+   * position among expired messages would count them again if the horizon
+   * moved back (a longer retention) before the purge removed them */
+  if (w.seen < w.want || !want) {
+    if (w.oldest) w.at = w.oldest - 1;
+    else rc = store_grp_msg_last_seq(s, sdkappid, group_no, &w.at);
   }
   if (!rc) *at = w.at;
   return rc;
@@ -429,7 +436,7 @@ static int run_read(store_t *s, gjob_t *j)
 {
   if (j->mode) { /* set_unread_msg_num: find the position */
     uint32_t at;
-    int rc = grp__unread_position(s, j->sdkappid, j->group_no, j->users[0], j->value, &at);
+    int rc = grp__unread_position(s, j->sdkappid, j->group_no, j->users[0], j->value, j->since_s, &at);
     if (rc) return rc;
     j->value = at;
   }
@@ -455,6 +462,7 @@ void im_group_set_read(im_groups_t *G, uint32_t sdkappid, const char *group_id, 
   j->users[0] = user_no;
   j->mode = unread >= 0;
   j->value = unread >= 0 ? unread : (seq > g->last_seq ? g->last_seq : seq);
+  j->since_s = im_group_since(G, sdkappid); /* only messages a read can return are counted */
   j->run = run_read;
   j->done = done_plain;
   grp__submit(j, 0);

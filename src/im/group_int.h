@@ -202,9 +202,11 @@ void grp__notice(gjob_t *j, im_group_t *g, const char *kind, uint32_t actor_no, 
 int grp__run_notice(store_t *s, gjob_t *j);
 void grp__deliver_notice(gjob_t *j, im_group_t *g);
 /* group_admin.c, store thread: the read position of user_no that leaves exactly want messages unread (the
- * newest that are not its own, recalled, NoUnread or notices; all of them if fewer), as set_unread_msg_num. */
+ * newest that are not its own, recalled, NoUnread or notices), as set_unread_msg_num. Only messages with
+ * time_s >= since_s (im_group_since: those a read can return) count: when fewer of them count than asked,
+ * all of them are unread and the position is just below the oldest of them (none: the group's last seq). */
 int grp__unread_position(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t user_no, int64_t want,
-                         uint32_t *at);
+                         int64_t since_s, uint32_t *at);
 /* A job reply for an immediate refusal. */
 void grp__fail(im_gdone_cb cb, void *ud, int rc, const char *why);
 

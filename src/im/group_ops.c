@@ -348,7 +348,7 @@ static int run_members(store_t *s, gjob_t *j)
   for (size_t i = 0; i < j->n_mem; i++) {
     /* import_group_member UnreadMsgNum (j->to: the counts asked): the position set_unread_msg_num would find */
     if (j->to && j->to[i] && (rc = grp__unread_position(s, j->sdkappid, j->group_no, j->mem[i].user_no, j->to[i],
-                                                         &j->mem[i].read_seq)))
+                                                         j->since_s, &j->mem[i].read_seq)))
       return rc;
     if ((rc = store_grp_member_put(s, j->sdkappid, j->group_no, &j->mem[i]))) return rc;
   }
@@ -474,6 +474,7 @@ void im_group_add(im_groups_t *G, uint32_t sdkappid, const char *group_id, uint3
   j->group_no = g->group_no;
   j->now_s = now_s;
   j->mode = (int)mode;
+  if (mode == IM_GADD_IMPORT) j->since_s = im_group_since(G, sdkappid); /* UnreadMsgNum counts what reads return */
   /* an application to a Public group that needs approval: stored as a
    * member row with role 3, pushed to the owner and admins once durable */
   if (mode == IM_GADD_JOIN && public_needs_approval(g) && im_group_role(g, actor_no) == IM_GR_NONE) {

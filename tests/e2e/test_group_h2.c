@@ -1,8 +1,12 @@
-/* End-to-end: one group defect of the 2026-12 review, on one server on
+/* End-to-end: two group defects of the 2026-12 review, on one server on
  * the test clock (2026-11-20 00:00 UTC+8), each on its own app:
  *  - get_group_info AppDefinedDataFilter_Group / _GroupMember and
  *    get_group_member_info AppDefinedDataFilter_GroupMember return only the
- *    custom keys they name (they were accepted and ignored).
+ *    custom keys they name (they were accepted and ignored);
+ *  - set_unread_msg_num counts only messages within the app's retention:
+ *    asked for more than there are, the read position lands just below the
+ *    oldest message a read can return, not among the expired ones (exact at
+ *    the horizon: a message at it counts, one second past it does not).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -153,10 +157,71 @@ static void test_appdata_filters(void **st)
   json_decref(r);
 }
 
+/* ---- 2. set_unread_msg_num at the retention horizon ----------------------------------------------- */
+/* bob's read position (get_group_member_info MsgSeq) and its unread count (WebSocket group_list). */
+static void expect_read(const char *user, int msg_seq, int unread)
+{
+  json_t *r = call(G("get_group_member_info"), "{\"GroupId\":\"ur-1\",\"MemberInfoFilter\":[\"MsgSeq\"]}");
+  assert_non_null(r);
+  json_t *m = member_named(json_object_get(r, "MemberList"), user);
+  assert_non_null(m);
+  assert_int_equal(jint(m, "MsgSeq"), msg_seq);
+  json_decref(r);
+  wsc_t c;
+  assert_int_equal(wsc_login(&c, srv.port, app, key, user, "Web"), 0);
+  r = wsc_rpc(&c, "group_list", "%s", "");
+  assert_non_null(r);
+  json_t *e, *row = NULL;
+  size_t i;
+  json_array_foreach(json_object_get(r, "groups"), i, e) if (!strcmp(jstr(e, "group_id"), "ur-1")) row = e;
+  assert_non_null(row);
+  assert_int_equal(jint(row, "unread"), unread);
+  json_decref(r);
+  wsc_close(&c);
+}
+
+static void test_unread_retention(void **st)
+{
+  (void)st;
+  import_users(srv.port, app, key, (const char *const[]){ "ur_alice", "ur_bob", NULL });
+  ok(call(G("import_group"), "{\"Type\":\"Public\",\"Name\":\"ur\",\"GroupId\":\"ur-1\",\"Owner_Account\":\"ur_alice\","
+                             "\"CreateTime\":%lld,\"MemberList\":[{\"Member_Account\":\"ur_bob\"}]}",
+          (long long)(now_s - RETENTION - 100)));
+  /* seq 1: GroupCreated (expired); seq 2: one second past the horizon; seq 3: exactly at it; seq 4: now.
+   * No purge runs (its default interval is an hour): 1 and 2 are stored, past retention */
+  ok(call(G("import_group_msg"), "{\"GroupId\":\"ur-1\",\"MsgList\":[{\"From_Account\":\"ur_alice\",\"SendTime\":%lld,"
+                                 "\"Random\":1,\"MsgBody\":" TEXT("past") "},{\"From_Account\":\"ur_alice\",\"SendTime\":%lld,"
+                                 "\"Random\":2,\"MsgBody\":" TEXT("at") "}]}",
+          (long long)(now_s - RETENTION - 1), (long long)(now_s - RETENTION)));
+  ok(call(G("send_group_msg"), "{\"GroupId\":\"ur-1\",\"From_Account\":\"ur_alice\",\"Random\":3,\"MsgBody\":" TEXT("new") "}"));
+  /* within retention: exact */
+  ok(call(G("set_unread_msg_num"), "{\"GroupId\":\"ur-1\",\"Member_Account\":\"ur_bob\",\"UnreadMsgNum\":1}"));
+  expect_read("ur_bob", 3, 1);
+  ok(call(G("set_unread_msg_num"), "{\"GroupId\":\"ur-1\",\"Member_Account\":\"ur_bob\",\"UnreadMsgNum\":2}"));
+  expect_read("ur_bob", 2, 2);
+  /* more than the two messages a read can return: both unread, the position just below seq 3
+   * (it was 1: the expired seq 2 was counted as the third) */
+  ok(call(G("set_unread_msg_num"), "{\"GroupId\":\"ur-1\",\"Member_Account\":\"ur_bob\",\"UnreadMsgNum\":3}"));
+  expect_read("ur_bob", 2, 2);
+  ok(call(G("set_unread_msg_num"), "{\"GroupId\":\"ur-1\",\"Member_Account\":\"ur_bob\",\"UnreadMsgNum\":100}"));
+  expect_read("ur_bob", 2, 2);
+  ok(call(G("set_unread_msg_num"), "{\"GroupId\":\"ur-1\",\"Member_Account\":\"ur_bob\",\"UnreadMsgNum\":0}"));
+  expect_read("ur_bob", 4, 0);
+  /* one second on, seq 3 is past the horizon too: only seq 4 counts */
+  json_decref(op_callf(srv.port, auth, 200, "POST", "{\"advance_s\":1}", "/operator/v1/clock"));
+  ok(call(G("set_unread_msg_num"), "{\"GroupId\":\"ur-1\",\"Member_Account\":\"ur_bob\",\"UnreadMsgNum\":2}"));
+  expect_read("ur_bob", 3, 1);
+  /* import_group_member UnreadMsgNum takes the same rule */
+  import_users(srv.port, app, key, (const char *const[]){ "ur_carol", NULL });
+  ok(call(G("import_group_member"), "{\"GroupId\":\"ur-1\",\"MemberList\":[{\"Member_Account\":\"ur_carol\",\"UnreadMsgNum\":5}]}"));
+  expect_read("ur_carol", 3, 1);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_appdata_filters),
+    cmocka_unit_test(test_unread_retention),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
