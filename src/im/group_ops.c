@@ -157,13 +157,40 @@ static void assign_id(im_groups_t *G, im_gtype_t t, uint32_t sdkappid, char *out
   } while (grp__find(G, sdkappid, out));
 }
 
+/* Writer thread: every member about to be written is still an account. A
+ * deletion (account_delete) submitted before this job ran first: its
+ * account row and group rows are gone, and a member row written now would
+ * outlive them (the request saw the account before the deletion
+ * committed). 0, IMC_E_GROUP_USER with why (the answer the request would
+ * have had after the deletion), or a storage error. */
+static int members_live(store_t *s, gjob_t *j)
+{
+  char id[64];
+  for (size_t i = 0; i < j->n_mem; i++) {
+    int rc = store_msg_account_id(s, j->sdkappid, j->mem[i].user_no, id, sizeof id);
+    if (rc == IMC_E_NOTFOUND) {
+      snprintf(j->res.why, sizeof j->res.why, "an account in the request was deleted before the change was written");
+      return IMC_E_GROUP_USER;
+    }
+    if (rc) return rc;
+  }
+  return 0;
+}
+
 static int run_create(store_t *s, gjob_t *j)
 {
   int rc;
-  /* a client creating a group knows its user number only: its UserID comes from storage */
-  if (j->row.owner_no && !j->prev_owner_id[0] &&
-      (rc = store_msg_account_id(s, j->sdkappid, j->row.owner_no, j->prev_owner_id, sizeof j->prev_owner_id)))
+  if ((rc = members_live(s, j))) return rc;
+  /* the owner's UserID from storage (a client creating a group knows its user number only), which also
+   * checks that the owner of a live room, which stores no members, is still an account */
+  if (j->row.owner_no &&
+      (rc = store_msg_account_id(s, j->sdkappid, j->row.owner_no, j->prev_owner_id, sizeof j->prev_owner_id))) {
+    if (rc == IMC_E_NOTFOUND) {
+      snprintf(j->res.why, sizeof j->res.why, "the owner's account was deleted before the group was written");
+      rc = IMC_E_GROUP_USER;
+    }
     return rc;
+  }
   if ((rc = store_grp_put(s, &j->row))) return rc;
   for (size_t i = 0; i < j->n_mem; i++)
     if ((rc = store_grp_member_put(s, j->sdkappid, j->group_no, &j->mem[i]))) return rc;
@@ -345,6 +372,7 @@ void im_group_dissolve(im_groups_t *G, uint32_t sdkappid, const char *group_id, 
 static int run_members(store_t *s, gjob_t *j)
 {
   int rc;
+  if ((rc = members_live(s, j))) return rc;
   for (size_t i = 0; i < j->n_mem; i++) {
     /* import_group_member UnreadMsgNum (j->to: the counts asked): the position set_unread_msg_num would find */
     if (j->to && j->to[i] && (rc = grp__unread_position(s, j->sdkappid, j->group_no, j->mem[i].user_no, j->to[i],

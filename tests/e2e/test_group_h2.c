@@ -1,4 +1,4 @@
-/* End-to-end: two group defects of the 2026-12 review, on one server on
+/* End-to-end: three group defects of the 2026-12 review, on one server on
  * the test clock (2026-11-20 00:00 UTC+8), each on its own app:
  *  - get_group_info AppDefinedDataFilter_Group / _GroupMember and
  *    get_group_member_info AppDefinedDataFilter_GroupMember return only the
@@ -6,7 +6,10 @@
  *  - set_unread_msg_num counts only messages within the app's retention:
  *    asked for more than there are, the read position lands just below the
  *    oldest message a read can return, not among the expired ones (exact at
- *    the horizon: a message at it counts, one second past it does not).
+ *    the horizon: a message at it counts, one second past it does not);
+ *  - add_group_member and create_group that reached the loop while an
+ *    account_delete of their user was in flight no longer write a
+ *    membership for the deleted account (10019, nothing written).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -217,11 +220,110 @@ static void test_unread_retention(void **st)
   expect_read("ur_carol", 3, 1);
 }
 
+/* ---- 3. add / create racing account_delete ------------------------------------------------------------ */
+static int code(json_t *r)
+{
+  if (!r) fail_msg("no reply");
+  int c = (int)jint(r, "ErrorCode");
+  json_decref(r);
+  return c;
+}
+
+static sqlite3 *lock_db(void)
+{
+  char path[400];
+  sqlite3 *db;
+  snprintf(path, sizeof path, "%s/imcloud.db", srv.dir);
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+  return db;
+}
+
+/* Send a v4 request on a fresh connection without waiting for the reply. */
+static int v4_send(const char *cmd, const char *body)
+{
+  char sig[1024], req[4096];
+  e2e_usersig(app, key, "administrator", 86400, sig, sizeof sig);
+  int fd = e2e_connect(srv.port);
+  assert_true(fd >= 0);
+  int n = snprintf(req, sizeof req,
+                   "POST /v4/%s?sdkappid=%u&identifier=administrator&usersig=%s&random=1&contenttype=json HTTP/1.1\r\n"
+                   "Host: t\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+                   cmd, app, sig, strlen(body), body);
+  assert_int_equal(e2e_send(fd, req, (size_t)n), 0);
+  return fd;
+}
+
+static json_t *v4_read(int fd)
+{
+  static char body[1 << 16];
+  assert_int_equal(e2e_http_read(fd, body, sizeof body, 15000), 200);
+  close(fd);
+  json_t *j = json_loads(body, 0, NULL);
+  assert_non_null(j);
+  return j;
+}
+
+/* Wait until n writer jobs are in flight (submitted, not completed). */
+static void inflight_reaches(long long n)
+{
+  for (int waited = 0; waited < 10000; waited += 10) {
+    if (e2e_healthz_stat(srv.port, "admission", "inflight") >= n) return;
+    usleep(10000);
+  }
+  fail_msg("the requests did not reach the writer");
+}
+
+static void test_add_racing_delete(void **st)
+{
+  (void)st;
+  import_users(srv.port, app, key, (const char *const[]){ "rc_owner", "rc_gone1", "rc_gone2", "rc_stay", NULL });
+  ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"race\",\"GroupId\":\"race-1\",\"Owner_Account\":\"rc_owner\"}"));
+  /* the writer waits on the lock: the deletion is in flight (the accounts still in memory) when the
+   * add and the create reach the loop, and their jobs queue after it */
+  sqlite3 *db = lock_db();
+  int del = v4_send("im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"rc_gone1\"},{\"UserID\":\"rc_gone2\"}]}");
+  inflight_reaches(1);
+  int add = v4_send(G("add_group_member"), "{\"GroupId\":\"race-1\",\"MemberList\":[{\"Member_Account\":\"rc_gone1\"}]}");
+  int cre = v4_send(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"race2\",\"GroupId\":\"race-2\",\"Owner_Account\":\"rc_stay\","
+                                       "\"MemberList\":[{\"Member_Account\":\"rc_gone2\"}]}");
+  inflight_reaches(3);
+  assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(db);
+  json_t *r = v4_read(del);
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  assert_int_equal(jint(json_array_get(json_object_get(r, "ResultItem"), 0), "ResultCode"), 0);
+  assert_int_equal(jint(json_array_get(json_object_get(r, "ResultItem"), 1), "ResultCode"), 0);
+  json_decref(r);
+  /* the add and the create were written after the deletion: refused as they would be now */
+  assert_int_equal(code(v4_read(add)), 10019);
+  assert_int_equal(code(v4_read(cre)), 10019);
+  /* no membership of a deleted account, in memory or in storage */
+  r = call(G("get_group_member_info"), "{\"GroupId\":\"race-1\"}");
+  assert_non_null(r);
+  assert_int_equal(jint(r, "MemberNum"), 1);
+  assert_int_equal(json_array_size(json_object_get(r, "MemberList")), 1);
+  assert_string_equal(jstr(json_array_get(json_object_get(r, "MemberList"), 0), "Member_Account"), "rc_owner");
+  json_decref(r);
+  r = call(G("get_group_info"), "{\"GroupIdList\":[\"race-2\"]}");
+  assert_int_equal(jint(json_array_get(json_object_get(r, "GroupInfo"), 0), "ErrorCode"), 10010);
+  json_decref(r);
+  r = call(G("get_joined_group_list"), "{\"Member_Account\":\"rc_stay\"}");
+  assert_int_equal(jint(r, "TotalCount"), 0);
+  json_decref(r);
+  /* the same requests now: the accounts are gone */
+  assert_int_equal(code(call(G("add_group_member"), "{\"GroupId\":\"race-1\",\"MemberList\":[{\"Member_Account\":\"rc_gone1\"}]}")), 10019);
+  /* and the group's place is free again: the same create without the deleted member succeeds */
+  ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"race2\",\"GroupId\":\"race-2\",\"Owner_Account\":\"rc_stay\"}"));
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_appdata_filters),
     cmocka_unit_test(test_unread_retention),
+    cmocka_unit_test(test_add_racing_delete),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
