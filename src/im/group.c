@@ -69,13 +69,13 @@ void im_groups_set_plan(im_groups_t *G, const plan_app_t *(*plan_of)(void *, uin
   G->tz_offset_s = tz_offset_s;
 }
 
-int64_t grp__day_net(im_groups_t *G, uint32_t sdkappid, int64_t now_s, int delta, int64_t created_s)
+int64_t grp__day_net(im_groups_t *G, uint32_t sdkappid, int64_t now_s, int delta, int64_t counted_s)
 {
   gapp_t *a = grp__app(G, sdkappid);
   if (!a) return 0;
   int64_t today = imc_day_of(now_s, G->tz_offset_s);
   if (a->day != today) { a->day = today; a->day_net = 0; }
-  if (delta && imc_day_of(created_s, G->tz_offset_s) == today) a->day_net += delta;
+  if (delta && imc_day_of(counted_s, G->tz_offset_s) == today) a->day_net += delta;
   return a->day_net;
 }
 
@@ -349,7 +349,7 @@ char *grp__info_text(const im_group_t *g) { return json_dumps(g->info, JSON_COMP
 void grp__row(const im_group_t *g, const char *info_text, store_grp_t *out)
 {
   *out = (store_grp_t){ g->sdkappid, g->group_no, g->group_id, g->type, g->owner_no, g->created_s, info_text,
-                        g->info_seq, g->info_time_s, g->last_msg_s, g->owner_id };
+                        g->info_seq, g->info_time_s, g->last_msg_s, g->owner_id, g->counted_s };
 }
 
 /* ---- startup rebuild ------------------------------------------------------------------ */
@@ -366,10 +366,11 @@ static void load_group(void *ud, const store_grp_t *r)
   g->owner_no = r->owner_no;
   snprintf(g->owner_id, sizeof g->owner_id, "%s", r->owner_no ? r->owner_id : "");
   g->created_s = r->created_s;
+  g->counted_s = r->counted_s ? r->counted_s : r->created_s;
   g->info_seq = r->info_seq;
   g->info_time_s = r->info_time_s;
   g->last_msg_s = r->last_msg_s;
-  grp__day_net(l->G, r->sdkappid, l->now_s, +1, r->created_s);
+  grp__day_net(l->G, r->sdkappid, l->now_s, +1, g->counted_s);
 }
 
 static void load_member(void *ud, uint32_t sdkappid, uint32_t group_no, const store_grp_member_t *m)

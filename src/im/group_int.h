@@ -34,6 +34,7 @@ struct im_group {
   uint32_t owner_no;
   char owner_id[33];           /* "" when ownerless */
   int64_t created_s, info_time_s, last_msg_s;
+  int64_t counted_s;           /* when it began here (creation, or import: not the imported CreateTime): P-53, metering */
   uint32_t info_seq, last_seq;
   json_t *info;
   gset_t members;              /* non-live: user_no → role/muted */
@@ -110,8 +111,9 @@ const plan_app_t *grp__plan(const im_groups_t *G, uint32_t sdkappid);
 int grp__community_gate(const plan_app_t *plan, const im_group_t *g, int64_t now_s, char *why, size_t cap);
 gapp_t *grp__app(im_groups_t *G, uint32_t sdkappid);
 /* P-53: today's net new groups of the app at now_s; delta ±1 records a
- * creation / a same-day dissolution. */
-int64_t grp__day_net(im_groups_t *G, uint32_t sdkappid, int64_t now_s, int delta, int64_t created_s);
+ * creation / a dissolution, counted when the group's counted_s (its creation
+ * or import) is today. */
+int64_t grp__day_net(im_groups_t *G, uint32_t sdkappid, int64_t now_s, int delta, int64_t counted_s);
 /* A group operations may touch: found, not being created or dissolved. */
 im_group_t *grp__find(const im_groups_t *G, uint32_t sdkappid, const char *group_id); /* any state */
 im_group_t *grp__usable(const im_groups_t *G, uint32_t sdkappid, const char *group_id);

@@ -194,8 +194,9 @@ static int run_create(store_t *s, gjob_t *j)
   if ((rc = store_grp_put(s, &j->row))) return rc;
   for (size_t i = 0; i < j->n_mem; i++)
     if ((rc = store_grp_member_put(s, j->sdkappid, j->group_no, &j->mem[i]))) return rc;
+  /* the metered life begins now, for an imported group too (its CreateTime is history, not a day of use here) */
   if ((rc = store_usage_group(s, j->sdkappid, j->row.group_id, im_gtype_info((im_gtype_t)j->row.type)->live,
-                              j->row.created_s, 0)))
+                              j->now_s, 0)))
     return rc;
   return grp__run_notice(s, j);
 }
@@ -205,7 +206,7 @@ static void done_create(gjob_t *j, int rc)
   im_group_t *g = grp__by_no(j->G, j->sdkappid, j->group_no);
   if (!g) { grp__finish(j, rc ? rc : IMC_E_INTERNAL); return; }
   if (rc) {
-    grp__day_net(j->G, j->sdkappid, j->now_s, -1, g->created_s);
+    grp__day_net(j->G, j->sdkappid, j->now_s, -1, g->counted_s);
     grp__remove(j->G, g);
     grp__finish(j, rc);
     return;
@@ -278,11 +279,12 @@ void im_group_create(im_groups_t *G, im_gcreate_t *in, int64_t now_s, im_gdone_c
   snprintf(g->owner_id, sizeof g->owner_id, "%s", in->owner_no ? in->owner_id : "");
   snprintf(j->prev_owner_id, sizeof j->prev_owner_id, "%s", g->owner_id);
   g->created_s = in->import && in->created_s ? in->created_s : now_s;
+  g->counted_s = now_s; /* P-53: an import is a new group of today, whatever its CreateTime */
   g->info_time_s = now_s;
   g->info_seq = 1;
   j->group_no = g->group_no;
   j->now_s = now_s;
-  grp__day_net(G, in->sdkappid, now_s, +1, g->created_s);
+  grp__day_net(G, in->sdkappid, now_s, +1, g->counted_s);
   /* members: the owner first, then the list */
   j->mem = calloc(n_initial ? n_initial : 1, sizeof *j->mem);
   j->users = calloc(n_initial ? n_initial : 1, sizeof *j->users);
@@ -311,7 +313,7 @@ void im_group_create(im_groups_t *G, im_gcreate_t *in, int64_t now_s, im_gdone_c
   grp__submit(j, 0);
   return;
 undo:
-  grp__day_net(G, in->sdkappid, now_s, -1, g->created_s);
+  grp__day_net(G, in->sdkappid, now_s, -1, g->counted_s);
   grp__remove(G, g);
   j->cb = NULL;
   grp__finish(j, rc);
@@ -340,7 +342,7 @@ static void done_dissolve(gjob_t *j, int rc)
   im_gevent_t ev = { IM_GEV_DISSOLVED, g->sdkappid, g->group_id, g->type, NULL, NULL };
   grp__deliver(j->G, g, &ev, NULL, 0, 0);
   grp__apply_result(j->G, g, NULL, 0, "dissolved"); /* the applications went with the group */
-  grp__day_net(j->G, j->sdkappid, j->now_s, -1, g->created_s);
+  grp__day_net(j->G, j->sdkappid, j->now_s, -1, g->counted_s);
   grp__remove(j->G, g);
   grp__finish(j, 0);
 }

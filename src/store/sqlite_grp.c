@@ -95,14 +95,16 @@ static int g_each(store_t *s, store_grp_cb cb, void *ud)
   sqlite3_stmt *st;
   int rc;
   if (prep(s, "SELECT g.sdkappid,g.group_no,g.group_id,g.type,g.owner_no,g.created_at,g.info,g.info_seq,g.info_time,"
-              "g.last_msg,coalesce(a.user_id,'') FROM grp g LEFT JOIN accounts a ON a.sdkappid=g.sdkappid"
+              "g.last_msg,coalesce(a.user_id,''),coalesce((SELECT max(u.created_at) FROM usage_group u"
+              " WHERE u.sdkappid=g.sdkappid AND u.group_id=g.group_id AND u.dissolved_at IS NULL),0)"
+              " FROM grp g LEFT JOIN accounts a ON a.sdkappid=g.sdkappid"
               " AND a.user_no=g.owner_no ORDER BY g.sdkappid, g.group_no", &st))
     return IMC_E_IO;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     store_grp_t g = { (uint32_t)sqlite3_column_int64(st, 0), (uint32_t)sqlite3_column_int64(st, 1), txt(st, 2),
                       sqlite3_column_int(st, 3), (uint32_t)sqlite3_column_int64(st, 4), sqlite3_column_int64(st, 5),
                       txt(st, 6), (uint32_t)sqlite3_column_int64(st, 7), sqlite3_column_int64(st, 8),
-                      sqlite3_column_int64(st, 9), txt(st, 10) };
+                      sqlite3_column_int64(st, 9), txt(st, 10), sqlite3_column_int64(st, 11) };
     cb(ud, &g);
   }
   sqlite3_finalize(st);

@@ -45,6 +45,9 @@ typedef struct store_grp {
   int64_t info_time_s;
   int64_t last_msg_s;
   const char *owner_id;      /* output only: the owner's UserID ("" if none) */
+  int64_t counted_s;         /* output only (store_grp_each): when the group's metered life began, its open
+                                usage_group row (store_usage_group): the creation, or for an imported group
+                                the import, not its CreateTime; 0 if it has none */
 } store_grp_t;
 
 typedef struct store_grp_member {
@@ -118,7 +121,8 @@ typedef struct store_grp_vtab {
 int store_grp_put(store_t *s, const store_grp_t *g);
 /* Delete a group with its members and messages (dissolve). */
 int store_grp_del(store_t *s, uint32_t sdkappid, uint32_t group_no);
-/* Every group of every app (startup rebuild). */
+/* Every group of every app (startup rebuild), with its owner's UserID and
+ * its metered life's start (counted_s). */
 int store_grp_each(store_t *s, store_grp_cb cb, void *ud);
 /* Insert or replace one member row. */
 int store_grp_member_put(store_t *s, uint32_t sdkappid, uint32_t group_no, const store_grp_member_t *m);

@@ -1,4 +1,4 @@
-/* End-to-end: three group defects of the 2026-12 review, on one server on
+/* End-to-end: four group defects of the 2026-12 review, on one server on
  * the test clock (2026-11-20 00:00 UTC+8), each on its own app:
  *  - get_group_info AppDefinedDataFilter_Group / _GroupMember and
  *    get_group_member_info AppDefinedDataFilter_GroupMember return only the
@@ -9,8 +9,10 @@
  *    the horizon: a message at it counts, one second past it does not);
  *  - add_group_member and create_group that reached the loop while an
  *    account_delete of their user was in flight no longer write a
- *    membership for the deleted account (10019, nothing written).
- */
+ *    membership for the deleted account (10019, nothing written);
+ *  - import_group counts as a new group on the day of the import: in the
+ *    daily net new group limit (P-53, 10006) and in the metered
+ *    net_new_groups and groups of that day, not on its CreateTime's day. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -318,12 +320,60 @@ static void test_add_racing_delete(void **st)
   ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"race2\",\"GroupId\":\"race-2\",\"Owner_Account\":\"rc_stay\"}"));
 }
 
+/* ---- 4. import_group in the daily figures ---------------------------------------------------------------- */
+/* A day's field of the operator usage report of 2026-11 (day: 1..30). */
+static json_int_t usage_day(int day, const char *field)
+{
+  json_t *u = op_callf(srv.port, auth, 200, "GET", NULL, "/operator/v1/apps/%u/usage?month=2026-11", app_b);
+  json_t *d = json_array_get(json_object_get(u, "days"), (size_t)day - 1);
+  char date[16];
+  snprintf(date, sizeof date, "2026-11-%02d", day);
+  assert_string_equal(jstr(d, "date"), date);
+  json_int_t v = jint(d, field);
+  json_decref(u);
+  return v;
+}
+
+static void test_import_counts_today(void **st)
+{
+  (void)st;
+  /* 10 AVChatRooms (the trial's) count in P-53 but not in the app's 100 non-live groups */
+  for (int k = 0; k < 10; k++)
+    ok(call_b(G("create_group"), "{\"Type\":\"AVChatRoom\",\"Name\":\"av\",\"GroupId\":\"imav-%d\"}", k));
+  /* 90 imported groups created on 10 November: today's net new groups reach the trial's 100 */
+  for (int k = 0; k < 90; k++)
+    ok(call_b(G("import_group"), "{\"Type\":\"Public\",\"Name\":\"imp\",\"GroupId\":\"imp-%d\","
+                                 "\"CreateTime\":%lld}", k, (long long)(now_s - 10 * 86400)));
+  assert_int_equal(code(call_b(G("import_group"), "{\"Type\":\"Public\",\"Name\":\"imp\",\"GroupId\":\"imp-x\",\"CreateTime\":%lld}",
+                               (long long)(now_s - 10 * 86400))), 10006);
+  assert_int_equal(code(call_b(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"new\"}")), 10006);
+  /* dissolving an imported group gives its place back the same day */
+  ok(call_b(G("destroy_group"), "{\"GroupId\":\"imp-0\"}"));
+  ok(call_b(G("import_group"), "{\"Type\":\"Public\",\"Name\":\"imp\",\"GroupId\":\"imp-x\",\"CreateTime\":%lld}",
+            (long long)(now_s - 10 * 86400)));
+  /* metering: the imports are today's (20 November: the test clock moved one second past midnight),
+   * 10 November is untouched; live groups are not groups (docs/decisions/metering-groups.md) */
+  assert_int_equal(usage_day(20, "net_new_groups"), 90);
+  assert_int_equal(usage_day(20, "groups"), 90);
+  assert_int_equal(usage_day(10, "net_new_groups"), 0);
+  assert_int_equal(usage_day(19, "groups"), 0);
+  /* after a restart, the daily count is rebuilt with the imports of today */
+  assert_int_equal(e2e_server_stop(&srv), 0);
+  assert_int_equal(e2e_server_start(&srv, args), 0);
+  assert_int_equal(code(call_b(G("import_group"), "{\"Type\":\"Public\",\"Name\":\"imp\",\"GroupId\":\"imp-y\",\"CreateTime\":%lld}",
+                               (long long)(now_s - 10 * 86400))), 10006);
+  ok(call_b(G("destroy_group"), "{\"GroupId\":\"imp-1\"}"));
+  ok(call_b(G("import_group"), "{\"Type\":\"Public\",\"Name\":\"imp\",\"GroupId\":\"imp-y\",\"CreateTime\":%lld}",
+            (long long)(now_s - 10 * 86400)));
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_appdata_filters),
     cmocka_unit_test(test_unread_retention),
     cmocka_unit_test(test_add_racing_delete),
+    cmocka_unit_test(test_import_counts_today),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
