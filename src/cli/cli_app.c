@@ -34,7 +34,7 @@ static json_t *app_json(const store_app_t *a, int64_t accounts)
   for (int i = 0; i < a->n_admins; i++) json_array_append_new(admins, json_string(a->admins[i]));
   int y, m, d;
   char created[32];
-  imc_civil_from_days(imc_day_of(a->created_at_s, IMC_TZ_CHINA_S), &y, &m, &d);
+  imc_civil_from_days(imc_day_of(a->created_at_s, cli_billing_tz()), &y, &m, &d);
   snprintf(created, sizeof created, "%04d-%02d-%02d", y, m, d);
   json_t *o = json_pack("{s:I,s:s,s:I,s:s,s:s,s:s,s:s,s:s,s:I,s:s,s:o}", "sdkappid", (json_int_t)a->sdkappid, "key",
                         a->secret_key, "customer_id", (json_int_t)a->customer_id, "name", a->name, "region", a->region,
@@ -65,6 +65,20 @@ static void scheme_reason(const store_app_t *a, int explicit_scheme, int64_t fir
              a->scheme, a->region, y, m, d);
 }
 
+/* The message of a value tenant_app_check refused (field, rule): names the option. */
+static int refused(const char *field, const char *rule, const char *name, const char *region, const char *scheme,
+                   const char *created)
+{
+  static const struct { const char *field, *opt; } opt_of[] = {
+    { "name", "--name" }, { "region", "--region" }, { "scheme", "--scheme" }, { "created_at", "--created-at" },
+  };
+  const char *opt = field, *val = "";
+  for (size_t i = 0; i < sizeof opt_of / sizeof *opt_of; i++) if (!strcmp(field, opt_of[i].field)) opt = opt_of[i].opt;
+  val = !strcmp(field, "name") ? name : !strcmp(field, "region") ? region : !strcmp(field, "scheme") ? scheme : created;
+  cli_err("app", "%s: \"%s\" %s", opt, val ? val : "", rule);
+  return CLI_EXIT_FAIL;
+}
+
 static int app_create(const char *data, int64_t customer, const char *name, const char *region, const char *created,
                       const char *scheme, int json)
 {
@@ -74,22 +88,17 @@ static int app_create(const char *data, int64_t customer, const char *name, cons
   /* every value is checked before the database is touched; the message names the one wrong field */
   if (created) {
     if (imc_date_parse(created, &y, &m, &d)) { cli_err("app", "--created-at: \"%s\" is not a date YYYY-MM-DD", created); return CLI_EXIT_FAIL; }
-    p.created_at_s = imc_day_start(imc_days_from_civil(y, m, d), IMC_TZ_CHINA_S);
+    p.created_at_s = imc_day_start(imc_days_from_civil(y, m, d), IMC_TZ_CHINA_S); /* the billing zone's day below */
   }
-  if (tenant_app_check(&p, &field, &rule)) {
-    static const struct { const char *field, *opt; } opt_of[] = {
-      { "name", "--name" }, { "region", "--region" }, { "scheme", "--scheme" }, { "created_at", "--created-at" },
-    };
-    const char *opt = field, *val = "";
-    for (size_t i = 0; i < sizeof opt_of / sizeof *opt_of; i++) if (!strcmp(field, opt_of[i].field)) opt = opt_of[i].opt;
-    val = !strcmp(field, "name") ? name : !strcmp(field, "region") ? region : !strcmp(field, "scheme") ? scheme : created;
-    cli_err("app", "%s: \"%s\" %s", opt, val ? val : "", rule);
-    return CLI_EXIT_FAIL;
-  }
+  if (tenant_app_check(&p, &field, &rule)) return refused(field, rule, name, region, scheme, created);
   store_t *s;
   store_app_t a;
   int64_t first = 0;
   if ((rc = cli_store_open("app", data, &s))) return rc;
+  if (created) { /* the day in the server's billing zone, as every other date of the CLI (it was UTC+8's) */
+    p.created_at_s = imc_day_start(imc_days_from_civil(y, m, d), cli_billing_tz());
+    if (tenant_app_check(&p, &field, &rule)) { store_close(s); return refused(field, rule, name, region, scheme, created); } /* in the future here */
+  }
   rc = tenant_app_create(s, &p, &a);
   if (!rc) rc = store_customer_first_app_created(s, customer, &first);
   store_close(s);
@@ -149,7 +158,7 @@ int cli_app(int argc, char **argv)
     { create | CLI_FORM(F_LIST), { "--customer", CLI_I64, &customer, 1, INT64_MAX, "ID  owning customer" } },
     { create, { "--name", CLI_STR, &name, 0, 0, "NAME  app name" } },
     { create, { "--region", CLI_STR, &region, 0, 0, "REGION  " REGIONS } },
-    { create, { "--created-at", CLI_STR, &created, 0, 0, "YYYY-MM-DD  real creation date of an imported app (decides legacy, P-01)" } },
+    { create, { "--created-at", CLI_STR, &created, 0, 0, "YYYY-MM-DD  real creation date of an imported app, a day of the billing zone (decides legacy, P-01)" } },
     { create, { "--scheme", CLI_STR, &scheme, 0, 0, "S  grandfathered scheme: " SCHEMES } },
     { 0, { "--data", CLI_STR, &data, 0, 0, "DIR  data directory (default ./var)" } },
     { 0, { "--json", CLI_FLAG, &json, 0, 0, "print one JSON object" } },
