@@ -2,6 +2,7 @@
  * the rebuild of the in-memory meter from durable rows after a restart. */
 #include "meter/meter.h"
 #include "store/store.h"
+#include "tenant/tenant.h"
 #include "util/date.h"
 #include "util/err.h"
 #include "util/num.h"
@@ -9,33 +10,10 @@
 #include <stdio.h>
 #include <string.h>
 
-int meter_app_zone(store_t *s, uint32_t app, int default_tz, int *tz)
-{
-  store_app_t a;
-  int rc = store_app_get(s, app, &a);
-  if (rc) return rc;
-  char key[64], val[32];
-  snprintf(key, sizeof key, "billing_tz:%s", a.region);
-  rc = store_meta_get(s, key, val, sizeof val);
-  if (rc == IMC_E_NOTFOUND) { *tz = default_tz; return 0; }
-  if (rc) return rc == IMC_E_TOOBIG ? IMC_E_CONFIG : rc;
-  int64_t v;
-  if (imc_parse_i64(val, -14 * 3600, 14 * 3600, &v)) return IMC_E_CONFIG;
-  *tz = (int)v;
-  return 0;
-}
+/* one reader of the zone settings, shared with the tenant's orders (tenant/zone.c) */
+int meter_app_zone(store_t *s, uint32_t app, int default_tz, int *tz) { return tenant_app_zone(s, app, default_tz, tz); }
 
-int meter_zone_default(store_t *s, int fallback_tz, int *tz)
-{
-  char val[32];
-  int rc = store_meta_get(s, METER_ZONE_KEY, val, sizeof val);
-  if (rc == IMC_E_NOTFOUND) { *tz = fallback_tz; return 0; }
-  if (rc) return rc == IMC_E_TOOBIG ? IMC_E_CONFIG : rc;
-  int64_t v;
-  if (imc_parse_i64(val, -14 * 3600, 14 * 3600, &v)) return IMC_E_CONFIG;
-  *tz = (int)v;
-  return 0;
-}
+int meter_zone_default(store_t *s, int fallback_tz, int *tz) { return tenant_zone_default(s, fallback_tz, tz); }
 
 int meter_zone_default_set(store_t *s, int tz)
 {

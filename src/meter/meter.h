@@ -216,7 +216,7 @@ int meter_app_zone(struct store *s, uint32_t app, int default_tz, int *tz_offset
  * else fallback_tz (a data directory no server has opened). 0,
  * IMC_E_CONFIG (bad setting), storage errors. meter_zone_default_set stores
  * tz (-14 h..+14 h in seconds, else IMC_E_INVAL). */
-#define METER_ZONE_KEY "billing_tz"
+#define METER_ZONE_KEY "billing_tz" /* TENANT_ZONE_KEY */
 int meter_zone_default(struct store *s, int fallback_tz, int *tz_offset_s);
 int meter_zone_default_set(struct store *s, int tz_offset_s);
 

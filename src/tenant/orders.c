@@ -289,20 +289,29 @@ static int place_open(place_t *p, store_t *s, uint32_t sdkappid, char *err, size
 }
 
 /* An order is dated on a day the app's book priced it: from the book's first
- * day, and for an app moved off legacy (P-07) from the day of the move (its
- * bills price the days before on legacy, with legacy's orders only). */
+ * day, and for an app moved off legacy (P-07) from the day of the move: the
+ * day of the move's instant in the app's billing zone (tenant_app_zone, the
+ * server's default zone as `serve` stored it), the first day its bills price
+ * on the new scheme (bills.c price); the days before are legacy's, billed
+ * with legacy's orders only. It was the China day of the move, which in
+ * another zone is a day earlier or later than the bills' (billing-scheme-change.md §6). */
 static int book_in_force(place_t *p, int64_t day)
 {
   int64_t from, to;
   char a[16], b[16];
   tenant_scheme_change_t ch;
+  int tz = IMC_TZ_CHINA_S;
   int rc = tenant_app_scheme_change(p->s, p->app.sdkappid, &ch);
+  if (!rc && ch.at_s && !(rc = tenant_zone_default(p->s, IMC_TZ_CHINA_S, &tz))) rc = tenant_app_zone(p->s, p->app.sdkappid, tz, &tz);
   if (rc) return failf(p->err, p->errcap, rc, "app %u: its scheme history: %s", p->app.sdkappid, imc_strerror(rc));
-  if (ch.at_s && day < imc_day_of(ch.at_s, IMC_TZ_CHINA_S)) { /* order days are China days, as today's */
-    imc_date_format(imc_day_of(ch.at_s, IMC_TZ_CHINA_S), b, sizeof b);
+  int64_t moved = ch.at_s ? imc_day_of(ch.at_s, tz) : INT64_MIN;
+  if (day < moved) {
+    char t[32];
+    imc_date_format(moved, b, sizeof b);
     imc_date_format(day, a, sizeof a);
-    return failf(p->err, p->errcap, IMC_E_BILL_NO_BOOK, "app %u moved from %s to %s on %s (P-07); no order can be dated %s",
-                 p->app.sdkappid, ch.scheme, p->app.scheme, b, a);
+    snprintf(t, sizeof t, "UTC%c%02d:%02d", tz < 0 ? '-' : '+', abs(tz) / 3600, abs(tz) % 3600 / 60);
+    return failf(p->err, p->errcap, IMC_E_BILL_NO_BOOK, "app %u moved from %s to %s on %s (%s, P-07); no order can be dated %s",
+                 p->app.sdkappid, ch.scheme, p->app.scheme, b, t, a);
   }
   bill_book_effective(p->book, &from, &to);
   if (day >= from) return 0;

@@ -229,6 +229,15 @@ int tenant_app_legacy_to_trial(store_t *s, uint32_t sdkappid, int approved, int6
  * left (docs/decisions/billing-scheme-change.md). *out: at_s = 0 when the
  * app never changed scheme; else when, and the scheme and edition it was on
  * before. 0, IMC_E_CONFIG (a malformed value), storage errors. */
+/* Billing zones (M-1, zone.c): tenant_app_zone: *tz = the app's region's
+ * zone (meta "billing_tz:<region>"), else default_tz; tenant_zone_default:
+ * *tz = the server's default zone as `serve` stores it (meta
+ * TENANT_ZONE_KEY), else fallback_tz. Seconds east of UTC. 0,
+ * IMC_E_NOTFOUND (no such app), IMC_E_CONFIG (a bad setting), storage
+ * errors. meter_app_zone and meter_zone_default are these. */
+#define TENANT_ZONE_KEY "billing_tz"
+int tenant_app_zone(store_t *s, uint32_t app, int default_tz, int *tz);
+int tenant_zone_default(store_t *s, int fallback_tz, int *tz);
 typedef struct tenant_scheme_change { int64_t at_s; char scheme[16]; char edition[24]; } tenant_scheme_change_t;
 int tenant_app_scheme_change(store_t *s, uint32_t sdkappid, tenant_scheme_change_t *out);
 

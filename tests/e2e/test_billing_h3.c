@@ -1,6 +1,11 @@
 /* End-to-end: dates and limits of the billing life cycle on a test-clock
  * server whose billing zone is UTC (--billing-tz-offset-s 0), not UTC+8
  * (docs/decisions/billing-scheme-change.md, docs/billing.md):
+ *  - the day of a move off legacy (P-07) is the day of its instant in the
+ *    billing zone, for orders as for bills: moved at 02:00 UTC+8 on 10
+ *    January (18:00 UTC on the 9th), an order dated 9 January is the new
+ *    scheme's and on the bill, one dated the 8th is refused (orders took the
+ *    China day, the 10th, and refused the 9th the bill prices on s2022);
  *  - `app create --created-at` dates the app in the stored billing zone
  *    (it took UTC+8's midnight whatever the zone). */
 #include <stdarg.h>
@@ -36,6 +41,67 @@ static int teardown(void **st)
   return e2e_finish(&srv);
 }
 
+#define callf(want, method, body, ...) op_callf(srv.port, auth, (want), (method), (body), __VA_ARGS__)
+
+static void clock_to(const char *now)
+{
+  char body[96];
+  snprintf(body, sizeof body, "{\"now\":\"%s\"}", now);
+  json_decref(callf(200, "POST", body, "/operator/v1/clock"));
+}
+
+/* A legacy app (its customer's first app dates from 2019, P-01) with a funded wallet; its key into key. */
+static uint32_t legacy_app(const char *name, char *key, size_t cap)
+{
+  char body[200];
+  snprintf(body, sizeof body, "{\"name\":\"%s\"}", name);
+  json_t *c = callf(201, "POST", body, "/operator/v1/customers");
+  int64_t cust = jint(c, "id");
+  json_decref(c);
+  snprintf(body, sizeof body, "{\"amount_fen\":2000000,\"reference\":\"seed-%s\"}", name);
+  json_decref(callf(201, "POST", body, "/operator/v1/customers/%lld/wallet/topups", (long long)cust));
+  snprintf(body, sizeof body, "{\"customer_id\":%lld,\"name\":\"%s\",\"region\":\"china\",\"created_at\":\"2019-06-01\"}",
+           (long long)cust, name);
+  json_t *a = callf(201, "POST", body, "/operator/v1/apps");
+  uint32_t id = (uint32_t)jint(a, "sdkappid");
+  snprintf(key, cap, "%s", jstr(a, "key"));
+  assert_string_equal(jstr(a, "scheme"), "legacy");
+  json_decref(a);
+  return id;
+}
+
+
+/* Moved at 02:00 UTC+8 on 10 January = 18:00 UTC on the 9th: the 9th is the day of the move in the
+ * billing zone (UTC), the bill's first s2022 day, and the first day an s2022 order can be dated. */
+static void test_order_on_the_day_of_the_move(void **st)
+{
+  (void)st;
+  char key[80], out[8192];
+  uint32_t app = legacy_app("moved", key, sizeof key);
+  clock_to("2027-01-10T02:00:00+08:00");
+  json_decref(callf(200, "POST", "{\"edition\":\"trial\",\"approved\":true}", "/operator/v1/apps/%u/upgrade", app));
+  json_t *o = callf(400, "POST", "{\"edition\":\"pro\",\"at\":\"2027-01-08\"}", "/operator/v1/apps/%u/upgrade", app);
+  assert_string_equal(jstr(o, "error.code"), "BILL_NO_BOOK");
+  assert_non_null(strstr(jstr(o, "error.message"), "on 2027-01-09 (UTC+00:00, P-07)"));
+  json_decref(o);
+  o = callf(201, "POST", "{\"edition\":\"pro\",\"at\":\"2027-01-09\"}", "/operator/v1/apps/%u/upgrade", app);
+  assert_string_equal(jstr(o, "order.valid_from"), "2027-01-09");
+  assert_string_equal(jstr(o, "order.book"), "s2022@2022-06-01");
+  json_decref(o);
+  /* the bill: legacy until the 8th, s2022 from the 9th, with the package dated the 9th (P-41) */
+  assert_int_equal(e2e_cli(&srv, out, sizeof out, "bill --sdkappid %u --month 2027-01 --json", app), 0);
+  json_t *b = json_loads(out, 0, NULL);
+  assert_non_null(b);
+  assert_string_equal(jstr(b, "scheme_change.until"), "2027-01-08");
+  assert_string_equal(jstr(b, "scheme_change.day"), "2027-01-09");
+  int64_t package = 0;
+  size_t i;
+  json_t *l;
+  json_array_foreach(json_object_get(b, "lines"), i, l) if (!strcmp(jstr(l, "code"), "package")) package = jint(l, "amount_fen");
+  assert_int_equal(package, 99900);
+  json_decref(b);
+}
+
 /* --created-at is a day of the billing zone the server stored (UTC here), as --at and --month are. */
 static void test_created_at_in_billing_zone(void **st)
 {
@@ -58,6 +124,7 @@ static void test_created_at_in_billing_zone(void **st)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_order_on_the_day_of_the_move),
     cmocka_unit_test(test_created_at_in_billing_zone),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
