@@ -25,15 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Whether o was priced by a book of scheme (its label "s2022@2022-06-01"): an
- * app that changed scheme (P-07) bills each month on the book in force then,
- * with that book's orders only. */
-static int of_scheme(const store_order_t *o, const char *scheme)
-{
-  size_t n = strlen(scheme);
-  return !strncmp(o->book, scheme, n) && (o->book[n] == '@' || !o->book[n]);
-}
-
 static int same_group(const store_order_t *a, const store_order_t *b)
 {
   return !strcmp(a->kind, b->kind) && !strcmp(a->item, b->item) && a->value == b->value &&
@@ -101,7 +92,7 @@ int meter_orders_tenant(void *ud, store_t *s, const store_app_t *app, int32_t mo
     if (done[i]) continue;
     const store_order_t *o = &v[i];
     if (!strcmp(o->kind, "addon") && tenant_retention_addon(o->item, NULL)) continue; /* usage, below */
-    if (!of_scheme(o, app->scheme)) continue; /* another scheme's order (P-07) */
+    if (!tenant_order_of_scheme(o, app->scheme)) continue; /* another scheme's order (P-07) */
     /* the group of o: its rows, the highest period, whether they are 0..max */
     int32_t maxp = -1, count = 0;
     int64_t end = -1;

@@ -15,7 +15,11 @@
  * effective edition may hold (plan_app_hold checks the book's offers), so a
  * lapsed package takes its add-ons' raised limits with it. A retention
  * add-on (retention.c) runs until the next order of the same add-on, so at
- * most one of each is in force on a day. */
+ * most one of each is in force on a day. Only the orders of the app's
+ * scheme count (tenant_order_of_scheme): after a move off legacy (P-07) the
+ * legacy add-ons (member caps and groups per user, free on legacy, P-48)
+ * still ran their period and raised the new edition's limits where its book
+ * sells the same value (a legacy member_cap=2000 gave pro 2,000 members). */
 #include "tenant/tenant.h"
 #include "util/err.h"
 
@@ -59,6 +63,12 @@ static int64_t postpaid_end(const store_order_t *orders, int n, int i)
   return end;
 }
 
+int tenant_order_of_scheme(const store_order_t *o, const char *scheme)
+{
+  size_t n = strlen(scheme);
+  return !strncmp(o->book, scheme, n) && (o->book[n] == '@' || !o->book[n]);
+}
+
 int tenant_lifecycle(const store_app_t *app, const store_order_t *orders, int n, int64_t day, tenant_lifecycle_t *out)
 {
   memset(out, 0, sizeof *out);
@@ -71,7 +81,7 @@ int tenant_lifecycle(const store_app_t *app, const store_order_t *orders, int n,
   int last = -1; /* the edition of the package period ending last among those begun by the day */
   for (int i = 0; i < n; i++) {
     const store_order_t *o = &orders[i];
-    if (strcmp(o->kind, "package")) continue;
+    if (strcmp(o->kind, "package") || !tenant_order_of_scheme(o, app->scheme)) continue;
     int e = edition_index(s, o->item);
     if (e < 0) continue;
     int64_t end = postpaid_end(orders, n, i);
@@ -97,7 +107,7 @@ int tenant_lifecycle(const store_app_t *app, const store_order_t *orders, int n,
   if (rc) return rc;
   for (int i = 0; i < n; i++) {
     const store_order_t *o = &orders[i];
-    if (strcmp(o->kind, "addon") || !tenant_order_in_force(orders, n, i, day)) continue;
+    if (strcmp(o->kind, "addon") || !tenant_order_of_scheme(o, app->scheme) || !tenant_order_in_force(orders, n, i, day)) continue;
     for (size_t k = 0; k < sizeof addon_holds / sizeof *addon_holds; k++) {
       if (strcmp(o->item, addon_holds[k].addon)) continue;
       int64_t v = addon_holds[k].hold == PLAN_HOLD_AVCHATROOM_UNLIMITED ? 1 : o->value;
@@ -111,7 +121,7 @@ int tenant_lifecycle(const store_app_t *app, const store_order_t *orders, int n,
      * not billed for the grace days (the bill reads plan's holds), but nothing they keep is purged */
     for (int i = 0; i < n; i++) {
       const store_order_t *o = &orders[i];
-      if (strcmp(o->kind, "addon") || !tenant_order_in_force(orders, n, i, day)) continue;
+      if (strcmp(o->kind, "addon") || !tenant_order_of_scheme(o, app->scheme) || !tenant_order_in_force(orders, n, i, day)) continue;
       for (size_t k = 0; k < sizeof addon_holds / sizeof *addon_holds; k++)
         if (!strcmp(o->item, addon_holds[k].addon) &&
             (addon_holds[k].hold == PLAN_HOLD_HISTORY_DAYS || addon_holds[k].hold == PLAN_HOLD_ROAMING_MONTHS) &&

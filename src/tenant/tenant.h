@@ -217,6 +217,11 @@ void tenant_retention_order(const store_app_t *app, const char *addon, int64_t v
  * (by start day, then id). in_force: start_day <= day <= that last day. */
 int64_t tenant_order_last_day(const store_order_t *v, int n, int i);
 int tenant_order_in_force(const store_order_t *v, int n, int i, int64_t day);
+/* 1 if order o was priced by a book of `scheme` (its label
+ * "s2022@2022-06-01", "intl@2022-12-26 (operator)"): an app that moved to
+ * another scheme (P-07) keeps the orders of the scheme it left, which
+ * neither its bills on the new scheme nor its limits count. */
+int tenant_order_of_scheme(const store_order_t *o, const char *scheme);
 
 /* P-07: a legacy app becomes its region's current scheme's free edition
  * (s2022 trial in China, intl developer overseas) once the operator

@@ -6,6 +6,9 @@
  *    January (18:00 UTC on the 9th), an order dated 9 January is the new
  *    scheme's and on the bill, one dated the 8th is refused (orders took the
  *    China day, the 10th, and refused the 9th the bill prices on s2022);
+ *  - limits after the move come from s2022 orders only: a legacy
+ *    member_cap=2000 add-on (free on legacy, P-48) gave the pro edition
+ *    2,000 members per group instead of pro's 200;
  *  - `app create --created-at` dates the app in the stored billing zone
  *    (it took UTC+8's midnight whatever the zone). */
 #include <stdarg.h>
@@ -70,6 +73,16 @@ static uint32_t legacy_app(const char *name, char *key, size_t cap)
   return id;
 }
 
+/* P-07 at the test clock's now: legacy -> trial by approval, then pro dated at (NULL: today). */
+static void move_to_pro(uint32_t app, const char *at)
+{
+  char body[96];
+  json_decref(callf(200, "POST", "{\"edition\":\"trial\",\"approved\":true}", "/operator/v1/apps/%u/upgrade", app));
+  snprintf(body, sizeof body, at ? "{\"edition\":\"pro\",\"at\":\"%s\"}" : "{\"edition\":\"pro\"%s}", at ? at : "");
+  json_t *o = callf(201, "POST", body, "/operator/v1/apps/%u/upgrade", app);
+  assert_string_equal(jstr(o, "state.edition"), "pro");
+  json_decref(o);
+}
 
 /* Moved at 02:00 UTC+8 on 10 January = 18:00 UTC on the 9th: the 9th is the day of the move in the
  * billing zone (UTC), the bill's first s2022 day, and the first day an s2022 order can be dated. */
@@ -102,6 +115,48 @@ static void test_order_on_the_day_of_the_move(void **st)
   json_decref(b);
 }
 
+/* A REST v4 call as administrator with a UserSig valid for ten years: the server's clock runs ahead
+ * of the wall clock the signature is dated with (e2e_v4's lasts a day). The parsed reply. */
+static json_t *rest(uint32_t app, const char *key, const char *cmd, const char *body)
+{
+  static char sig[1024], target[1400], out[1 << 16];
+  e2e_usersig(app, key, "administrator", 10 * 365 * 86400LL, sig, sizeof sig);
+  snprintf(target, sizeof target, "/v4/%s?sdkappid=%u&identifier=administrator&usersig=%s&random=%u&contenttype=json", cmd, app,
+           sig, (unsigned)rand());
+  assert_int_equal(e2e_http(srv.port, "POST", target, "Content-Type: application/json\r\n", body, out, sizeof out), 200);
+  return json_loads(out, 0, NULL);
+}
+
+/* create_group of a Public group for up to max members (MaxMemberCount, checked against the
+ * members per group the app's edition and add-ons allow); its ErrorCode. */
+static int64_t group_of(uint32_t app, const char *key, const char *name, int max)
+{
+  char body[200];
+  snprintf(body, sizeof body, "{\"Type\":\"Public\",\"Name\":\"%s\",\"MaxMemberCount\":%d}", name, max);
+  json_t *r = rest(app, key, "group_open_http_svc/create_group", body);
+  assert_non_null(r);
+  int64_t code = jint(r, "ErrorCode");
+  json_decref(r);
+  return code;
+}
+
+/* A legacy member_cap=2000 (free, P-48) bought on 5 January runs until 4 February; moved to pro on
+ * the 9th, the app has pro's 200 members per group, not the legacy add-on's 2,000 (pro sells 2,000
+ * for 500 yuan a month). */
+static void test_limits_after_the_move(void **st)
+{
+  (void)st;
+  char key[80];
+  uint32_t app = legacy_app("capped", key, sizeof key);
+  json_t *o = callf(201, "POST", "{\"addon\":\"member_cap\",\"value\":2000,\"at\":\"2027-01-05\"}", "/operator/v1/apps/%u/addons", app);
+  assert_string_equal(jstr(o, "order.book"), "legacy@open");
+  json_decref(o);
+  assert_int_equal(group_of(app, key, "before", 2000), 0); /* on legacy */
+  move_to_pro(app, NULL);
+  assert_int_equal(group_of(app, key, "after", 201), 10038);
+  assert_int_equal(group_of(app, key, "after200", 200), 0);
+}
+
 /* --created-at is a day of the billing zone the server stored (UTC here), as --at and --month are. */
 static void test_created_at_in_billing_zone(void **st)
 {
@@ -125,6 +180,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_order_on_the_day_of_the_move),
+    cmocka_unit_test(test_limits_after_the_move),
     cmocka_unit_test(test_created_at_in_billing_zone),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

@@ -100,6 +100,8 @@ static void test_lifecycle_pure(void **st)
   memset(o, 0, sizeof o);
   strcpy(o[0].kind, "package");
   strcpy(o[0].item, "pro");
+  strcpy(o[0].book, "s2022@2022-06-01");
+  strcpy(o[1].book, "s2022@2022-06-01");
   o[0].start_day = D(2026, 1, 31);
   o[0].end_day = D(2026, 2, 27);     /* period 1 starts Feb 28 (31 clamped), so period 0 ends Feb 27 */
   strcpy(o[1].kind, "addon");
@@ -115,6 +117,12 @@ static void test_lifecycle_pure(void **st)
   assert_int_equal(lc.edition, 1);
   assert_int_equal(plan_limit(&lc.plan, NOW, PLAN_L_MEMBERS), 2000);  /* the add-on */
   assert_int_equal(plan_limit(&lc.plan, NOW, PLAN_L_USERS), PLAN_UNLIMITED);
+  /* an order priced by another scheme's book (a legacy app's free member_cap, P-48, before its move
+   * to s2022, P-07) raises no limit of the s2022 edition: pro's own 200 */
+  strcpy(o[1].book, "legacy@open");
+  assert_int_equal(tenant_lifecycle(&a, o, 2, D(2026, 2, 27), &lc), 0);
+  assert_int_equal(plan_limit(&lc.plan, NOW, PLAN_L_MEMBERS), 200);
+  strcpy(o[1].book, "s2022@2022-06-01");
   /* Feb 28: expired; limits fall back to trial's (L-3), the add-on no longer applies */
   assert_int_equal(tenant_lifecycle(&a, o, 2, D(2026, 2, 28), &lc), 0);
   assert_int_equal(lc.state, TENANT_LC_GRACE);

@@ -41,6 +41,7 @@ static store_order_t package(int64_t id, const char *edition, int64_t from, int6
   o.start_day = from;
   o.end_day = to;
   snprintf(o.pay, sizeof o.pay, "prepaid");
+  snprintf(o.book, sizeof o.book, "s2019@2019-12-27");
   return o;
 }
 
@@ -51,6 +52,12 @@ static store_order_t retention(int64_t id, const char *addon, int64_t value, int
   tenant_retention_order(&a, addon, value, day, "ref", "s2019@2019-12-27", NOW, &o);
   o.id = id;
   return o;
+}
+
+/* The orders as priced by another scheme's book (tenant_lifecycle counts only the app's scheme's). */
+static void relabel(store_order_t *v, int n, const char *book)
+{
+  for (int i = 0; i < n; i++) snprintf(v[i].book, sizeof v[i].book, "%s", book);
 }
 
 static void test_names(void **st)
@@ -124,12 +131,14 @@ static void test_lifecycle_holds(void **st)
   assert_int_equal(plan_limit(&lc.plan, NOW, PLAN_L_C2C_HISTORY_DAYS), 7);
   /* S-2020 history extension: all history (P-35) */
   a = app_of("s2020", "pro");
+  relabel(v, 3, "s2020@2020-09-08");
   assert_int_equal(tenant_lifecycle(&a, v, 2, D(2026, 10, 20), &lc), 0);
   assert_int_equal(plan_limit(&lc.plan, NOW, PLAN_L_C2C_HISTORY_DAYS), 60);
   assert_int_equal(plan_limit(&lc.plan, NOW, PLAN_L_HISTORY_DAYS), 60);
   /* S-2022 pro, a 90-day tier: all history (P-46) */
   a = app_of("s2022", "pro");
   store_order_t w[] = { package(1, "pro", D(2026, 10, 1), D(2026, 10, 31)), retention(2, "history_days", 90, D(2026, 10, 1)) };
+  relabel(w, 2, "s2022@2022-06-01");
   assert_int_equal(tenant_lifecycle(&a, w, 2, D(2026, 10, 2), &lc), 0);
   assert_int_equal(plan_limit(&lc.plan, NOW, PLAN_L_HISTORY_DAYS), 90);
   assert_int_equal(plan_limit(&lc.plan, NOW, PLAN_L_C2C_HISTORY_DAYS), 90);
@@ -164,6 +173,7 @@ static void test_check(void **st)
   /* S-2022: the tiers the edition is offered (P-46) */
   a = app_of("s2022", "pro");
   store_order_t w[] = { package(1, "pro", D(2026, 10, 1), D(2026, 10, 31)) };
+  relabel(w, 1, "s2022@2022-06-01");
   assert_int_equal(tenant_retention_check(&a, w, 1, "history_days", 180, D(2026, 10, 1), err, sizeof err), 0);
   refused(&a, w, 1, "history_days", 45, D(2026, 10, 1), IMC_E_BILL_ADDON_FORBIDDEN, "(P-46): 30, 90, 180, 360");
   refused(&a, w, 1, "history_days", 30, D(2026, 11, 1), IMC_E_BILL_ADDON_FORBIDDEN, "s2022 trial edition (P-46): none");
