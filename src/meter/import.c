@@ -7,6 +7,7 @@
 #include "meter/meter.h"
 #include "meter/meter_int.h"
 #include "store/store.h"
+#include "tenant/tenant.h"
 #include "util/date.h"
 #include "util/err.h"
 #include "util/utf8.h"
@@ -34,6 +35,29 @@ static int month_of_days(json_t *root, int32_t *month, char *err, size_t cap)
   if (!found) return ierr(err, cap, "the document has no dated days: give the month (--month YYYY-MM)");
   *month = found;
   return 0;
+}
+
+/* The book the month's bill prices its month-level figures with (the
+ * figures are checked against it: its call kinds): the app's book, and for
+ * an app moved off legacy (P-07) the scheme it left when the month's first
+ * day is before the day of the move (billing-scheme-change.md §3, §4: a
+ * legacy month, and the month of the move, whose undated figures count with
+ * its first day). It was the app's current scheme's built-in book: a legacy
+ * month of a moved app was checked against s2022's (and an operator's book
+ * given with --pricebooks-dir was not the one checked). */
+static int month_book(store_t *s, const store_app_t *app, int32_t yyyymm, const bill_book_t **book, char *err, size_t cap)
+{
+  store_app_t a = *app;
+  tenant_scheme_change_t ch;
+  int tz, rc = tenant_app_scheme_change(s, a.sdkappid, &ch);
+  if (!rc && ch.at_s && yyyymm && !(rc = meter_zone_default(s, IMC_TZ_CHINA_S, &tz)) &&
+      !(rc = meter_app_zone(s, a.sdkappid, tz, &tz)) &&
+      imc_days_from_civil(yyyymm / 100, yyyymm % 100, 1) < imc_day_of(ch.at_s, tz)) {
+    snprintf(a.scheme, sizeof a.scheme, "%s", ch.scheme);
+    snprintf(a.edition, sizeof a.edition, "%s", ch.edition);
+  }
+  if (rc) return imc_errf(err, cap, rc, "the scheme history of app %u: %s", a.sdkappid, imc_strerror(rc));
+  return tenant_app_book(s, &a, book, err, cap);
 }
 
 typedef struct row { int32_t day; const char *metric; int64_t value; } row_t;
@@ -84,9 +108,8 @@ int meter_import(store_t *s, uint32_t app, int32_t yyyymm, const char *source, c
   store_app_t a;
   int rc = store_app_get(s, app, &a);
   if (rc) return rc == IMC_E_NOTFOUND ? imc_errf(err, cap, rc, "no app %u", app) : rc;
-  bill_scheme_t scheme;
   const bill_book_t *book = NULL;
-  if (!bill_scheme_parse(a.scheme, &scheme)) book = bill_book_builtin(scheme);
+  if (yyyymm && (rc = month_book(s, &a, yyyymm, &book, err, cap))) return rc;
   json_error_t je;
   json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
   if (!root) return ierr(err, cap, "usage JSON error at line %d column %d: %s", je.line, je.column, je.text);
@@ -95,6 +118,7 @@ int meter_import(store_t *s, uint32_t app, int32_t yyyymm, const char *source, c
   int n = 0;
   if (!json_is_object(root)) rc = ierr(err, cap, "usage must be a JSON object");
   else if (!yyyymm) rc = month_of_days(root, &yyyymm, err, cap);
+  if (!rc && !book) rc = month_book(s, &a, yyyymm, &book, err, cap); /* the month from the days */
   if (!rc) rc = bill_usage_parse_json(text, len, book, yyyymm, &u, err, cap);
   if (!rc) rc = collect(root, yyyymm, &u, rows, &n, err, cap);
   json_decref(root);

@@ -268,7 +268,10 @@ struct json_t *meter_report_json(const meter_report_t *r);
 int64_t meter_mbps(int64_t bps);
 
 /* Import a usage document (the `imcloud quote --usage` format, validated by
- * bill_usage_parse_json against the app's price book) for month yyyymm:
+ * bill_usage_parse_json against the book the month's bill prices its
+ * undated figures with: tenant_app_book's, or for an app moved off legacy
+ * the old scheme's when the month starts before the day of the move, P-07)
+ * for month yyyymm (0: the month of the document's days):
  * stores the document (source name and text kept) and one imported row per
  * figure, in one transaction. A figure imported again for the same day
  * replaces the earlier import. err gets a one-line reason.

@@ -9,6 +9,8 @@
  *  - limits after the move come from s2022 orders only: a legacy
  *    member_cap=2000 add-on (free on legacy, P-48) gave the pro edition
  *    2,000 members per group instead of pro's 200;
+ *  - `usage import` checks a legacy month of the moved app, and the month
+ *    of the move, against legacy's book (no call kinds), not s2022's;
  *  - `app create --created-at` dates the app in the stored billing zone
  *    (it took UTC+8's midnight whatever the zone). */
 #include <stdarg.h>
@@ -21,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "e2e.h"
 #include "e2e_msg.h"
@@ -157,6 +160,44 @@ static void test_limits_after_the_move(void **st)
   assert_int_equal(group_of(app, key, "after200", 200), 0);
 }
 
+/* `usage import` of doc for app: the exit status; the CLI's output, stderr included, into out. */
+static int import(uint32_t app, const char *name, const char *doc, char *out, size_t cap)
+{
+  char path[400];
+  snprintf(path, sizeof path, "%s/%s.json", srv.dir, name);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs(doc, f);
+  fclose(f);
+  char cmd[1400];
+  snprintf(cmd, sizeof cmd, "'%s' usage import --sdkappid %u '%s' --data '%s' 2>&1", srv.bin, app, path, srv.dir);
+  FILE *p = popen(cmd, "r");
+  assert_non_null(p);
+  size_t n = fread(out, 1, cap - 1, p);
+  out[n] = 0;
+  int st = pclose(p);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+/* December 2026 is a legacy month of an app moved in January: its import is checked on legacy's
+ * book, which prices no call minutes (s2022's took "audio", then asked for an av_call package legacy
+ * never sells). January, the month of the move: its undated figures count with its first day, a
+ * legacy day (billing-scheme-change.md §4), so on legacy's book too, even with an s2022 av_call
+ * package bought since the move (they were taken, and billed nowhere). */
+static void test_import_of_a_legacy_month(void **st)
+{
+  (void)st;
+  char key[80], out[4096];
+  uint32_t app = legacy_app("imported", key, sizeof key);
+  move_to_pro(app, NULL);
+  assert_int_equal(import(app, "dec", "{\"call_minutes\":{\"audio\":5},\"days\":[{\"date\":\"2026-12-03\",\"dau\":10}]}", out, sizeof out), 1);
+  assert_non_null(strstr(out, "unknown call kind \"audio\""));
+  assert_int_equal(import(app, "dec2", "{\"days\":[{\"date\":\"2026-12-03\",\"dau\":10}]}", out, sizeof out), 0);
+  json_decref(callf(201, "POST", "{\"addon\":\"av_call\",\"value\":\"basic\"}", "/operator/v1/apps/%u/addons", app));
+  assert_int_equal(import(app, "jan", "{\"call_minutes\":{\"audio\":5000000},\"days\":[{\"date\":\"2027-01-20\",\"dau\":1}]}", out, sizeof out), 1);
+  assert_non_null(strstr(out, "unknown call kind \"audio\""));
+}
+
 /* --created-at is a day of the billing zone the server stored (UTC here), as --at and --month are. */
 static void test_created_at_in_billing_zone(void **st)
 {
@@ -181,6 +222,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_order_on_the_day_of_the_move),
     cmocka_unit_test(test_limits_after_the_move),
+    cmocka_unit_test(test_import_of_a_legacy_month),
     cmocka_unit_test(test_created_at_in_billing_zone),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
