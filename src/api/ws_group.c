@@ -191,6 +191,7 @@ typedef struct gpend {
   size_t bytes, max_bytes;     /* pages: im_page_ev_bytes of the kept rows; IM_LIMIT_PAGE_BYTES */
   int cut;                     /* pages: stopped at the byte budget, more follow */
   int reset;                   /* group_sync: after_seq was past the group's last seq, read from the start */
+  int64_t offset, total;       /* group_applications: the page's first row; applications waiting when asked */
 } gpend_t;
 
 static im_session_t *sess(cws_conn_t *c) { return (im_session_t *)cws_session(c); }
@@ -431,9 +432,9 @@ static void applications_done(void *ud, int rc)
 {
   gpend_t *p = ud;
   json_t *extra = NULL;
-  /* more: the page was full (p->n: the limit) and the group held more than offset + limit when asked (p->group_no) */
-  if (!rc) extra = json_pack("{s:O,s:I,s:b}", "applications", p->acc, "total", (json_int_t)p->user_no,
-                             "more", json_array_size(p->acc) == p->n && p->user_no > p->bytes + p->n);
+  /* more: the page was full (p->n: the limit) and the group held more than offset + limit when asked */
+  if (!rc) extra = json_pack("{s:O,s:I,s:b}", "applications", p->acc, "total", (json_int_t)p->total,
+                             "more", json_array_size(p->acc) == p->n && p->total > p->offset + (int64_t)p->n);
   gpend_reply(p, rc, NULL, extra);
 }
 
@@ -463,9 +464,9 @@ void cws_op_group_applications(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json
     return;
   }
   p->n = lim ? (size_t)json_integer_value(lim) : GRP_APPLICATIONS_PAGE_MAX;
-  p->bytes = off ? (size_t)json_integer_value(off) : 0;  /* reused: the offset */
-  p->user_no = (uint32_t)im_group_applications(g);        /* reused: waiting when asked */
-  im_group_applications_read(srv->groups, v.sdkappid, v.group_no, (int64_t)p->bytes, (int)p->n, application_row,
+  p->offset = off ? json_integer_value(off) : 0;
+  p->total = (int64_t)im_group_applications(g);
+  im_group_applications_read(srv->groups, v.sdkappid, v.group_no, p->offset, (int)p->n, application_row,
                              applications_done, p);
 }
 
