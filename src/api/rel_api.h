@@ -105,7 +105,7 @@ void rel_push_user(api_srv_t *srv, uint32_t app, uint32_t user_no, json_t *frame
 /* An account was deleted (its deletion is durable): remove its rows and
  * every row of another user of the app that names it (friend, pending
  * request, blocklist entry; those users' sequences grow and they get
- * friend_deleted / black_changed), in one write. Cost: one pass over all records. */
+ * friend_deleted / friend_request_ended / black_changed), in one write. Cost: one pass over all records. */
 void rel_account_deleted(api_srv_t *srv, uint32_t app, uint32_t user_no, const char *user_id);
 /* Parse a JSON value text of a row (NULL on bad text). */
 json_t *rel_json(const char *text);
@@ -161,8 +161,11 @@ int rel_groups_keep(relreq_t *rr, rel_user_t *u, json_t *groups);
 int rel_str_repeated(json_t *arr, size_t i);
 /* Remove `to` from from's list (no-op when absent), bump, push friend_deleted. */
 int rel_friend_unlink(relreq_t *rr, rel_user_t *from, rel_user_t *to);
-/* Drop the pending requests between a and b, both directions. */
-int rel_pending_drop(relreq_t *rr, rel_user_t *a, rel_user_t *b);
+/* Drop the pending requests between a and b, both directions. With a reason
+ * ("blocked", "added"), each request dropped is announced to both users'
+ * devices as friend_request_ended {from, to, reason}; NULL when the caller
+ * announces it otherwise (friend_response). 0 or IMC_E_NOMEM. */
+int rel_pending_drop(relreq_t *rr, rel_user_t *a, rel_user_t *b, const char *reason);
 
 /* Conversation groups and marks (rel_contact.c) */
 void rest_create_contact_group(rest_ctx_t *c);

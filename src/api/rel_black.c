@@ -2,7 +2,7 @@
  * black_list_get (with the compatible reply's CurruentSequence spelling),
  * black_list_check (rest-api-reference §2.6). Blocking someone also ends
  * the friendship both ways and drops pending requests between the two
- * (the peer's devices get friend_deleted); a blocked sender's C2C sends over
+ * (the peer's devices get friend_deleted; both users' friend_request_ended); a blocked sender's C2C sends over
  * WebSocket are refused with 20007 (rel_c2c.c). Changes bump "black_seq"
  * and push black_changed to the owner's devices. */
 #include "api/rel_api.h"
@@ -61,7 +61,7 @@ static void change(rest_ctx_t *c, int add)
       rc = rel_txn_put(&rr->txn, a, REL_K_BLACK, id, t);
       if (!rc) rc = rel_friend_unlink(rr, a, b);
       if (!rc) rc = rel_friend_unlink(rr, b, a);
-      if (!rc) rc = rel_pending_drop(rr, a, b);
+      if (!rc) rc = rel_pending_drop(rr, a, b, "blocked");
       changed = 1;
     } else if (!rc && !add) {
       if (!rel_get(a, REL_K_BLACK, id)) rc = IMC_E_REL_PARAM;

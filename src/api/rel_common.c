@@ -246,6 +246,10 @@ static void purge_refs(void *ud, rel_user_t *u)
     if (!p->rc && refs[i].seq) p->rc = rel_txn_bump(&p->rr->txn, u, refs[i].seq, &seq);
     if (!p->rc && refs[i].kind == REL_K_FRIEND)
       relreq_push(p->rr, u->user_no, json_pack("{s:s,s:s}", "type", "friend_deleted", "peer", p->id));
+    if (!p->rc && (refs[i].kind == REL_K_PEND_OUT || refs[i].kind == REL_K_PEND_IN)) /* a request that will never be answered */
+      relreq_push(p->rr, u->user_no, json_pack("{s:s,s:s,s:s,s:s}", "type", "friend_request_ended", "from",
+                                               refs[i].kind == REL_K_PEND_OUT ? u->id : p->id, "to",
+                                               refs[i].kind == REL_K_PEND_OUT ? p->id : u->id, "reason", "account_deleted"));
     if (!p->rc && refs[i].kind == REL_K_BLACK) /* as every blocklist change: the holder's devices re-read it */
       relreq_push(p->rr, u->user_no, json_pack("{s:s,s:I}", "type", "black_changed", "seq", (json_int_t)seq));
   }

@@ -158,14 +158,28 @@ int rel_friend_unlink(relreq_t *rr, rel_user_t *from, rel_user_t *to)
   return rc;
 }
 
-/* Drop pending requests between a and b, both directions. */
-int rel_pending_drop(relreq_t *rr, rel_user_t *a, rel_user_t *b)
+/* One pending request from -> to ends without an answer: both users' devices
+ * get friend_request_ended with the reason. */
+static void push_ended(relreq_t *rr, const rel_user_t *from, const rel_user_t *to, const char *reason)
+{
+  json_t *ev = json_pack("{s:s,s:s,s:s,s:s}", "type", "friend_request_ended", "from", from->id, "to", to->id, "reason", reason);
+  if (!ev) return;
+  relreq_push(rr, from->user_no, json_incref(ev));
+  relreq_push(rr, to->user_no, ev);
+}
+
+/* Drop pending requests between a and b, both directions; with a reason,
+ * each request dropped is announced to both users (push_ended). */
+int rel_pending_drop(relreq_t *rr, rel_user_t *a, rel_user_t *b, const char *reason)
 {
   int rc = 0;
-  if (!rc && rel_get(a, REL_K_PEND_OUT, b->id)) rc = rel_txn_del(&rr->txn, a, REL_K_PEND_OUT, b->id);
-  if (!rc && rel_get(b, REL_K_PEND_IN, a->id)) rc = rel_txn_del(&rr->txn, b, REL_K_PEND_IN, a->id);
-  if (!rc && rel_get(b, REL_K_PEND_OUT, a->id)) rc = rel_txn_del(&rr->txn, b, REL_K_PEND_OUT, a->id);
-  if (!rc && rel_get(a, REL_K_PEND_IN, b->id)) rc = rel_txn_del(&rr->txn, a, REL_K_PEND_IN, b->id);
+  rel_user_t *from[2] = { a, b }, *to[2] = { b, a };
+  for (int i = 0; i < 2 && !rc; i++) {
+    int out = rel_get(from[i], REL_K_PEND_OUT, to[i]->id) != NULL, in = rel_get(to[i], REL_K_PEND_IN, from[i]->id) != NULL;
+    if (out) rc = rel_txn_del(&rr->txn, from[i], REL_K_PEND_OUT, to[i]->id);
+    if (!rc && in) rc = rel_txn_del(&rr->txn, to[i], REL_K_PEND_IN, from[i]->id);
+    if (!rc && reason && (out || in)) push_ended(rr, from[i], to[i], reason);
+  }
   return rc;
 }
 
@@ -244,7 +258,7 @@ static int add_one(rest_ctx_t *c, relreq_t *rr, rel_user_t *a, json_t *item, int
                          "Group", groups);
   json_t *vb = json_pack("{s:I,s:O,s:s,s:s,s:[]}", "AddTime", (json_int_t)now, "AddSource", source, "AddWording",
                          wording ? json_string_value(wording) : "", "Remark", "", "Group");
-  rc = rel_pending_drop(rr, a, b);
+  rc = rel_pending_drop(rr, a, b, "added"); /* a request either way is moot now */
   if (!rc && need_a) rc = rel_friend_link(rr, a, b, va);
   if (!rc && need_b) rc = rel_friend_link(rr, b, a, vb);
   json_decref(va);

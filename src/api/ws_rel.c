@@ -76,7 +76,7 @@ static int respond(api_srv_t *srv, relreq_t *rr, rel_user_t *b, rel_user_t *a, c
     return rc;
   }
   int64_t now = imc_clock_now_s();
-  rc = rel_pending_drop(rr, a, b);
+  rc = rel_pending_drop(rr, a, b, NULL); /* announced by friend_response */
   if (!rc && need_a) {
     json_t *groups = json_deep_copy(json_object_get(req, "Group")); /* the lists the requester named: made now */
     if (!json_is_array(groups)) { json_decref(groups); groups = json_array(); }
