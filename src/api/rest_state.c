@@ -12,10 +12,8 @@ static void query_status(rest_ctx_t *c, const char *field)
   json_t *arr = json_object_get(c->body, "To_Account"), *v;
   json_t *need = json_object_get(c->body, "IsNeedDetail");
   size_t i;
-  if (!json_is_array(arr) || json_array_size(arr) == 0) {
-    rest_reply_err(c, IMC_E_INVAL, "To_Account must be a non-empty array of UserIDs", NULL);
-    return;
-  }
+  if (!json_is_array(arr)) { rest_reply_err(c, IMC_E_JSON_TYPE, "To_Account must be an array of UserIDs", NULL); return; }
+  if (json_array_size(arr) == 0) { rest_reply_err(c, IMC_E_INVAL, "To_Account must not be empty", NULL); return; }
   if (json_array_size(arr) > QUERY_MAX) { rest_reply_err(c, IMC_E_TOO_MANY_ACCOUNTS, "To_Account holds at most 500 UserIDs", NULL); return; }
   if (need && !json_is_integer(need)) { rest_reply_err(c, IMC_E_JSON_TYPE, "IsNeedDetail must be 0 or 1", NULL); return; }
   if (need && json_integer_value(need) != 0 && json_integer_value(need) != 1) {

@@ -3,7 +3,9 @@
  *    requester, a forced friend_add makes them friends, one of the two
  *    accounts is deleted — gives both users' devices a friend_request_ended
  *    event (live, and replayed by sync after a reconnect); before, the
- *    request vanished from the pending lists with no event at all.
+ *    request vanished from the pending lists with no event at all;
+ *  - openim/query_online_status with a To_Account that is not an array is
+ *    60015 (wrong type), an empty one 70402 (it answered 70402 for both).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -198,12 +200,26 @@ static void test_answered_request_no_ended(void **st)
   wsc_close(&b);
 }
 
+/* ---- 2. query_online_status field types -------------------------------------------------------- */
+static void test_query_online_status_types(void **st)
+{
+  (void)st;
+  import_users(srv.port, app, key, (const char *const[]){ "qs_a", NULL });
+  EXPECT(60015, V4("openim/query_online_status", "{\"To_Account\":\"qs_a\"}"));
+  EXPECT(60015, V4("openim/query_online_status", "{\"To_Account\":7}"));
+  EXPECT(60015, V4("openim/querystate", "{\"To_Account\":{\"a\":1}}"));
+  EXPECT(60015, V4("openim/query_online_status", "{}"));
+  EXPECT(70402, V4("openim/query_online_status", "{\"To_Account\":[]}"));
+  EXPECT(0, V4("openim/query_online_status", "{\"To_Account\":[\"qs_a\"]}"));
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_request_ended_blocked),
     cmocka_unit_test(test_request_ended_added_and_deleted),
     cmocka_unit_test(test_answered_request_no_ended),
+    cmocka_unit_test(test_query_online_status_types),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
