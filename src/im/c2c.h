@@ -230,8 +230,11 @@ void im_c2c_pin(im_c2c_t *c, uint32_t sdkappid, uint32_t user_no, uint32_t peer_
  * up to now from this user); the user's devices get CONV_DEL. */
 void im_c2c_conv_delete(im_c2c_t *c, uint32_t sdkappid, uint32_t user_no, uint32_t peer_no, int clear,
                         const char *peer_id, im_done_cb cb, void *ud);
-/* Tell peer_no's live sessions that user_id is typing (never stored). */
-void im_c2c_typing(im_c2c_t *c, uint32_t sdkappid, uint32_t user_no, const char *user_id, uint32_t peer_no);
+/* Tell peer_no's live sessions that user_id is typing (never stored), except
+ * session from_sid (0: none): typing to oneself reaches only the user's other
+ * devices, as an online-only message to oneself does. */
+void im_c2c_typing(im_c2c_t *c, uint32_t sdkappid, uint32_t user_no, const char *user_id, uint32_t peer_no,
+                   uint32_t from_sid);
 
 /* ---- relationship events (c2c_rel.c) --------------------------------------------------- */
 /* Writer thread, inside the job that writes a relationship change: append

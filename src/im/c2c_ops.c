@@ -31,6 +31,7 @@ typedef struct op_job {
   size_t len, max_bytes;
   store_msg_t *m;              /* the message concerned (copy) */
   char a_id[33], b_id[33];
+  uint32_t except_sid;         /* typing: the session not told (the sender's, when typing to oneself) */
   op_ev_t ev[2];
   int nev;
   im_done_cb cb;
@@ -206,7 +207,7 @@ static void op_done(c2c_job_t *jj, int rc)
   im_c2c_t *c = jj->c;
   if (!rc && j->op == OP_TYPING) {
     im_event_t ev = { IM_EV_TYPING, j->app, j->b, 0, store_c2c_conv(j->a, j->b), 0, j->now, j->a_id, NULL, NULL };
-    c2c__deliver(c, &ev, 0);
+    c2c__deliver(c, &ev, j->except_sid);
   }
   for (int i = 0; !rc && i < j->nev; i++) {
     const op_ev_t *e = &j->ev[i];
@@ -294,11 +295,12 @@ void im_c2c_conv_delete(im_c2c_t *c, uint32_t app, uint32_t user, uint32_t peer,
   c2c__submit(c, &j->base, 0);
 }
 
-void im_c2c_typing(im_c2c_t *c, uint32_t app, uint32_t user, const char *user_id, uint32_t peer)
+void im_c2c_typing(im_c2c_t *c, uint32_t app, uint32_t user, const char *user_id, uint32_t peer, uint32_t from_sid)
 {
   if (!im_presence_first(c->p, app, peer)) return; /* nobody to tell: typing is never stored */
   op_job_t *j = op_new(c, OP_TYPING, app, user, peer, NULL, NULL);
   if (!j) return;
+  j->except_sid = user == peer ? from_sid : 0; /* a session id names a session of the user, not of a peer */
   if (user_id) snprintf(j->a_id, sizeof j->a_id, "%s", user_id);
   snprintf(j->b_id, sizeof j->b_id, "-"); /* the peer's own id is not needed */
   if (user_id && user_id[0]) { op_done(&j->base, 0); return; }

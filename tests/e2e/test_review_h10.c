@@ -5,7 +5,9 @@
  *    event (live, and replayed by sync after a reconnect); before, the
  *    request vanished from the pending lists with no event at all;
  *  - openim/query_online_status with a To_Account that is not an array is
- *    60015 (wrong type), an empty one 70402 (it answered 70402 for both).
+ *    60015 (wrong type), an empty one 70402 (it answered 70402 for both);
+ *  - typing to oneself reaches the user's other devices, not the sending one
+ *    (it was echoed back to the sender).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -213,6 +215,26 @@ static void test_query_online_status_types(void **st)
   EXPECT(0, V4("openim/query_online_status", "{\"To_Account\":[\"qs_a\"]}"));
 }
 
+/* ---- 3. one-to-one leftovers ------------------------------------------------------------------- */
+static void test_typing_to_self(void **st)
+{
+  (void)st;
+  import_users(srv.port, app, key, (const char *const[]){ "ty_a", NULL });
+  wsc_t d1, d2;
+  login(&d1, "ty_a", "Web");
+  login(&d2, "ty_a", "iPhone");
+  expect_rpc(wsc_rpc(&d1, "typing", "\"peer\":\"ty_a\""), 0);
+  json_t *p = wsc_push(&d2, "typing", 3000);
+  assert_non_null(p); /* the user's other device */
+  assert_string_equal(jstr(p, "peer"), "ty_a");
+  json_decref(p);
+  assert_null(wsc_push(&d1, "typing", 500)); /* never the sending session */
+  wsc_close(&d2);
+  expect_rpc(wsc_rpc(&d1, "typing", "\"peer\":\"ty_a\""), 0); /* alone: nobody to tell */
+  assert_null(wsc_push(&d1, "typing", 500));
+  wsc_close(&d1);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -220,6 +242,7 @@ int main(void)
     cmocka_unit_test(test_request_ended_added_and_deleted),
     cmocka_unit_test(test_answered_request_no_ended),
     cmocka_unit_test(test_query_online_status_types),
+    cmocka_unit_test(test_typing_to_self),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
