@@ -7,7 +7,9 @@
  *  - openim/query_online_status with a To_Account that is not an array is
  *    60015 (wrong type), an empty one 70402 (it answered 70402 for both);
  *  - typing to oneself reaches the user's other devices, not the sending one
- *    (it was echoed back to the sender).
+ *    (it was echoed back to the sender);
+ *  - an online-only send repeated with the same random is delivered again
+ *    (documented: never stored, nothing remembers it).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -235,6 +237,28 @@ static void test_typing_to_self(void **st)
   wsc_close(&d1);
 }
 
+static void test_online_only_resend_delivered_again(void **st)
+{
+  (void)st;
+  import_users(srv.port, app, key, (const char *const[]){ "oo_a", "oo_b", NULL });
+  wsc_t a, b;
+  login(&a, "oo_a", "Web");
+  login(&b, "oo_b", "Web");
+  for (int i = 0; i < 2; i++) {
+    json_t *r = wsc_rpc(&a, "send", "\"to\":\"oo_b\",\"online_only\":true,\"random\":77,\"body\":" TEXT("ping"));
+    assert_non_null(r);
+    assert_int_equal(jint(r, "code"), 0);
+    assert_false(json_is_true(json_object_get(r, "dup")));
+    json_decref(r);
+    json_t *p = wsc_push(&b, "online_msg", 3000);
+    if (!p) fail_msg("send %d of the same random not delivered", i + 1);
+    assert_int_equal(jint(p, "msg.random"), 77);
+    json_decref(p);
+  }
+  wsc_close(&a);
+  wsc_close(&b);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -243,6 +267,7 @@ int main(void)
     cmocka_unit_test(test_answered_request_no_ended),
     cmocka_unit_test(test_query_online_status_types),
     cmocka_unit_test(test_typing_to_self),
+    cmocka_unit_test(test_online_only_resend_delivered_again),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
