@@ -289,6 +289,8 @@ void rest_importmsg(rest_ctx_t *c)
     rest_reply_err(c, rc, NULL, NULL);
     return;
   }
+  /* a message from the future would sort as the conversation's newest for ever (import_group_msg's SendTime rule) */
+  if (t > imc_clock_now_s()) { rest_reply_err(c, IMC_E_MSG_TIMESTAMP, "MsgTimeStamp must not be in the future", NULL); return; }
   rc = im_msg_pack(json_object_get(c->body, "MsgBody"), json_object_get(c->body, "CloudCustomData"), NULL,
                    (size_t)im_limit(&c->srv->limits, c->sdkappid, IM_LIMIT_MSG_MAX_BYTES), &in.body, &in.body_len, why,
                    sizeof why);

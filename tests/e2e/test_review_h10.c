@@ -9,8 +9,9 @@
  *  - typing to oneself reaches the user's other devices, not the sending one
  *    (it was echoed back to the sender);
  *  - an online-only send repeated with the same random is delivered again
- *    (documented: never stored, nothing remembers it).
- */
+ *    (documented: never stored, nothing remembers it);
+ *  - openim/importmsg refuses a MsgTimeStamp after the server's clock with
+ *    90006 (a message 300 days ahead sorted as the newest for ever). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -259,6 +260,23 @@ static void test_online_only_resend_delivered_again(void **st)
   wsc_close(&b);
 }
 
+static void test_importmsg_future_time(void **st)
+{
+  (void)st;
+  import_users(srv.port, app, key, (const char *const[]){ "im_a", "im_b", NULL });
+  long long now = (long long)time(NULL);
+  const char *fmt = "{\"SyncFromOldSystem\":2,\"From_Account\":\"im_a\",\"To_Account\":\"im_b\",\"MsgSeq\":%d,\"MsgRandom\":%d,"
+                    "\"MsgTimeStamp\":%lld,\"MsgBody\":" TEXT("t") "}";
+  EXPECT(90006, V4("openim/importmsg", fmt, 1, 1, now + 300LL * 86400));
+  EXPECT(90006, V4("openim/importmsg", fmt, 2, 2, now + 3600));
+  EXPECT(0, V4("openim/importmsg", fmt, 3, 3, now - 60));
+  /* nothing of the refused ones was stored: the conversation holds the one import */
+  json_t *r = ok_code(V4("openim/admin_getroammsg", "{\"Operator_Account\":\"im_a\",\"Peer_Account\":\"im_b\",\"MaxCnt\":10}"), 0);
+  assert_int_equal(jint(r, "MsgCnt"), 1);
+  assert_int_equal(jint(json_array_get(json_object_get(r, "MsgList"), 0), "MsgSeq"), 3);
+  json_decref(r);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -268,6 +286,7 @@ int main(void)
     cmocka_unit_test(test_query_online_status_types),
     cmocka_unit_test(test_typing_to_self),
     cmocka_unit_test(test_online_only_resend_delivered_again),
+    cmocka_unit_test(test_importmsg_future_time),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
