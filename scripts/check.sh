@@ -42,13 +42,15 @@ fi
 
 if ls tests/fuzz/fuzz_*.c >/dev/null 2>&1; then
   echo "== fuzz corpus replay"
-  if make fuzz-build >/dev/null 2>&1; then
+  flog=$(mktemp)
+  if make fuzz-build >"$flog" 2>&1; then
     sh scripts/run-tests.sh fuzz build-fuzz/fuzz_*
   else
+    grep -E 'error|Error' "$flog" | head -n 20
     echo "!! fuzz build failed"; read tp tf < "$TEST_TOTALS"; echo "$tp $((tf + 1))" > "$TEST_TOTALS"
   fi
 fi
 
-read tp tf < "$TEST_TOTALS"; rm -f "$TEST_TOTALS"
+read tp tf < "$TEST_TOTALS"; rm -f "$TEST_TOTALS" "$flog"
 echo "$tp passed, $tf failed"
 [ "$tf" = 0 ]
