@@ -51,6 +51,6 @@ if ls tests/fuzz/fuzz_*.c >/dev/null 2>&1; then
   fi
 fi
 
-read tp tf < "$TEST_TOTALS"; rm -f "$TEST_TOTALS" "$flog"
+read tp tf < "$TEST_TOTALS"; rm -f "$TEST_TOTALS" ${flog:+"$flog"}
 echo "$tp passed, $tf failed"
 [ "$tf" = 0 ]
