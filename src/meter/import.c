@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define ierr(err, cap, ...) imc_errf(err, cap, IMC_E_BILL_USAGE, __VA_ARGS__)
@@ -100,6 +101,20 @@ static int collect(json_t *root, int32_t month, const bill_usage_t *u, row_t *ro
   return 0;
 }
 
+/* The month's bill priced from what storage holds now, the way the bill
+ * (meter_bill_compute) prices it: the same book, scheme split, orders and
+ * retention add-ons. 0, or the pricing's error with its reason in err. */
+static int price_month(store_t *s, uint32_t app, int32_t yyyymm, char *err, size_t cap)
+{
+  int tz, rc = meter_zone_default(s, IMC_TZ_CHINA_S, &tz);
+  if (rc) return imc_errf(err, cap, rc, "the server's billing zone: %s", imc_strerror(rc));
+  char *json = NULL;
+  int64_t totals[3];
+  rc = meter_bill_compute(s, app, yyyymm, tz, meter_orders_tenant, NULL, &json, totals, err, cap);
+  free(json);
+  return rc;
+}
+
 int meter_import(store_t *s, uint32_t app, int32_t yyyymm, const char *source, const char *text, size_t len,
                  int64_t now_s, int64_t *doc_id, char *err, size_t cap)
 {
@@ -132,11 +147,30 @@ int meter_import(store_t *s, uint32_t app, int32_t yyyymm, const char *source, c
     if ((rc = meter__call_package_in(s, app, first, first + imc_days_in_month(yyyymm / 100, yyyymm % 100) - 1, in, err, cap)))
       return rc;
   }
+  /* The month is priced before and after the import, the way its bill
+   * will be: an import after which the bill cannot be priced, for a reason
+   * the month did not have without it, is refused and writes nothing (a
+   * history_days beyond what the edition can buy made the month unbillable:
+   * P-08 for legacy). A month unbillable already (a book without the
+   * operator's prices, P-59) still takes imports: they are not the cause. */
+  char before[256], after[256];
+  int rc_before = price_month(s, app, yyyymm, before, sizeof before);
+  if (rc_before == IMC_E_NOMEM || rc_before == IMC_E_IO || rc_before == IMC_E_BUSY)
+    return imc_errf(err, cap, rc_before, "pricing %04d-%02d: %s", yyyymm / 100, yyyymm % 100, before);
   if ((rc = store_exec(s, "BEGIN IMMEDIATE"))) return imc_errf(err, cap, rc, "the database is busy");
   rc = store_usage_import_doc(s, app, yyyymm, source, text, now_s, doc_id);
   for (int i = 0; !rc && i < n; i++) rc = store_usage_import_put(s, app, rows[i].day, rows[i].metric, rows[i].value, *doc_id);
-  if (!rc) rc = store_exec(s, "COMMIT");
   if (rc) {
+    store_exec(s, "ROLLBACK");
+    return imc_errf(err, cap, rc, "storing the import failed: %s", imc_strerror(rc));
+  }
+  int rc_after = price_month(s, app, yyyymm, after, sizeof after);
+  if (rc_after && (!rc_before || rc_after != rc_before || strcmp(after, before))) {
+    store_exec(s, "ROLLBACK");
+    return imc_errf(err, cap, rc_after, "the bill of %04d-%02d could not be priced with these figures: %s", yyyymm / 100,
+                    yyyymm % 100, after);
+  }
+  if ((rc = store_exec(s, "COMMIT"))) {
     store_exec(s, "ROLLBACK");
     return imc_errf(err, cap, rc, "storing the import failed: %s", imc_strerror(rc));
   }

