@@ -393,6 +393,17 @@ typedef struct run_batch {
   size_t napps;                /* rows read into app */
 } run_batch_t;
 
+/* The run's first failure into err, naming the app (a pricing refusal such
+ * as "legacy (旧版本 IM) cannot extend history_days beyond 7" did not say
+ * which of the run's apps it was) unless the reason starts with it. */
+static void first_failure(char *err, size_t cap, int rc, uint32_t app, const char *why)
+{
+  char self[24];
+  int n = snprintf(self, sizeof self, "app %u ", app);
+  if (!strncmp(why, self, (size_t)n)) imc_errf(err, cap, rc, "%s", why);
+  else imc_errf(err, cap, rc, "app %u: %s", app, why[0] ? why : imc_strerror(rc));
+}
+
 /* Issue the bills of the batch's m apps inside the open transaction (the
  * reports read by one statement per usage table, the wallet balance of each
  * customer read once), adding to *st. A storage error stops it (rc). */
@@ -408,11 +419,12 @@ static int issue_batch(store_t *s, run_batch_t *k, size_t m, int32_t month, int6
     store_bill_t b;
     char why[256];
     int existed, wrote;
+    why[0] = 0;
     st->apps++;
     int r = issue_txn(s, a, month, now_s, k->tz[j], fn, ud, unbilled, &k->rep[j], &k->bill, &k->w, &memo, &next_seq, &b, &existed, &wrote,
                       why, sizeof why);
     if (r && (wrote || r == IMC_E_IO || r == IMC_E_BUSY || r == IMC_E_NOMEM)) { rc = imc_errf(err, cap, r, "app %u: %s", a->sdkappid, why[0] ? why : imc_strerror(r)); break; }
-    if (r) { if (!st->failed++) imc_errf(err, cap, r, "%s", why); continue; }
+    if (r) { if (!st->failed++) first_failure(err, cap, r, a->sdkappid, why); continue; }
     if (existed) { st->existing++; free(b.body); }
     else { st->issued++; st->paid += b.paid; }
   }

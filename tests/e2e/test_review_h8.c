@@ -27,6 +27,7 @@
 
 #include "e2e.h"
 #include "e2e_msg.h"
+#include "store/store.h"
 
 static e2e_server_t srv;
 static char out[1 << 16], err[8192];
@@ -136,10 +137,37 @@ static void test_import_refused_when_unbillable(void **st)
   }
 }
 
+/* A month made unbillable before imports were checked (the figure written
+ * as such an import wrote it): the bill run bills the other apps and names
+ * the app it could not bill in first_failure (it gave the reason alone). */
+static void test_bill_run_names_unbillable_app(void **st)
+{
+  (void)st;
+  uint32_t bad = cli_app("legacy"), good = cli_app("legacy");
+  store_t *s;
+  int64_t doc;
+  assert_int_equal(store_open(srv.dir, &s), 0);
+  assert_int_equal(store_usage_import_doc(s, bad, 202611, "old.json", "{\"history_days\": 30}", 1796000000, &doc), 0);
+  assert_int_equal(store_usage_import_put(s, bad, 20261100, "history_days", 30, doc), 0);
+  store_close(s);
+  assert_int_equal(run("bill run --month 2026-11 --json"), 1);
+  json_t *r = json_loads(out, 0, NULL);
+  assert_non_null(r);
+  assert_int_equal(jint(r, "failed"), 1);
+  assert_int_equal(jint(r, "issued"), jint(r, "apps") - 1); /* the others, from the tests before too */
+  char want[96];
+  snprintf(want, sizeof want, "app %u: legacy (旧版本 IM) cannot extend history_days beyond 7 (P-08)", bad);
+  assert_string_equal(jstr(r, "first_failure"), want);
+  json_decref(r);
+  assert_int_equal(run("bill --sdkappid %u --month 2026-11 --json", good), 0);
+  assert_non_null(strstr(out, "\"number\""));
+}
+
 int main(void)
 {
   const struct CMUnitTest cli[] = {
     cmocka_unit_test(test_import_refused_when_unbillable),
+    cmocka_unit_test(test_bill_run_names_unbillable_app),
   };
   int failed = cmocka_run_group_tests_name("review_h8_cli", cli, setup_dir, teardown_dir);
   return failed;
