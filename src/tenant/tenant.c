@@ -106,5 +106,9 @@ int tenant_app_active(const tenant_app_t *a) { return !strcmp(a->rec.status, "ac
 
 int tenant_app_free_edition(const tenant_app_t *a)
 {
-  return !strcmp(a->rec.edition, "trial") || !strcmp(a->rec.edition, "developer");
+  /* the edition in force (plan), not the recorded one: a paid app in grace runs at its free edition's
+   * limits and must be able to delete accounts to get back under them; plan facts not ready: refuse */
+  if (!a->plan.ready) return 0;
+  const char *code = plan_edition_code(a->plan.scheme, a->plan.edition);
+  return code && (!strcmp(code, "trial") || !strcmp(code, "developer"));
 }

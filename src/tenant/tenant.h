@@ -394,7 +394,10 @@ int tenant_app_active(const tenant_app_t *a);
  * when its package lapsed past the grace (as of the last plan refresh),
  * IMC_E_APP_DISABLED (60016) for any other suspension; 0 when usable. */
 int tenant_app_refusal(const tenant_app_t *a);
-/* 1 on the scheme's free edition (trial, developer). */
+/* 1 when the edition in force (a->plan: the package's, or in grace the
+ * scheme's free edition) is a free one (trial, developer); 0 otherwise and
+ * while the plan facts are not ready. It read the recorded edition: a pro app
+ * in grace (trial limits) could not delete accounts to get back under them. */
 int tenant_app_free_edition(const tenant_app_t *a);
 
 #endif

@@ -7,11 +7,7 @@
  *    expired (grace, limits of trial) may delete accounts to get back under
  *    trial's 100 (it was refused 71000 because its recorded edition is pro);
  *    an app on an active pro package is still refused;
- *  - an app that falls to an edition with one device per platform (ultimate
- *    -> grace at trial's limits) keeps each user's newest session per
- *    platform; the older ones are kicked at once (kicked, close 4002), as a
- *    login would; they stayed connected until the next login.
- * Each group on its own data directory; the server ones on the test clock. */
+ * Each group on its own data directory; the server one on the test clock. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -163,12 +159,120 @@ static void test_bill_run_names_unbillable_app(void **st)
   assert_non_null(strstr(out, "\"number\""));
 }
 
+/* ---- 2, 3. grace: the edition in force decides ------------------------------------- */
+static char auth[160];
+
+static int setup_server(void **st)
+{
+  (void)st;
+  e2e_dir_init(&srv);
+  if (run("customer create --name first --json") || run("operator token --json")) return -1;
+  json_t *j = json_loads(out, 0, NULL);
+  if (!j) return -1;
+  snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", json_string_value(json_object_get(j, "token")));
+  json_decref(j);
+  static const char *const args[] = { "--test-clock", "--test-clock-start", "2026-08-31", NULL };
+  if (e2e_server_start(&srv, args)) {
+    char *log = e2e_server_log(&srv);
+    fprintf(stderr, "server did not start:\n%s\n", log ? log : "");
+    free(log);
+    return -1;
+  }
+  return 0;
+}
+
+static int teardown_server(void **st)
+{
+  (void)st;
+  return e2e_finish(&srv);
+}
+
+/* An operator API call that must answer `want`; its parsed body (new reference). */
+static json_t *op(int want, const char *method, const char *target, const char *body)
+{
+  static char buf[1 << 16];
+  int stc = e2e_http_timeout(srv.port, method, target, auth, body, buf, sizeof buf, 120000);
+  if (stc != want) fail_msg("%s %s: %d, want %d: %.400s", method, target, stc, want, buf);
+  json_t *o = json_loads(buf, 0, NULL);
+  assert_non_null(o);
+  return o;
+}
+
+/* A china app (s2022 trial) of a new customer with money, upgraded to edition. */
+static uint32_t paid_app(const char *name, const char *edition, char key[80])
+{
+  char body[160], target[160];
+  snprintf(body, sizeof body, "{\"name\":\"%s\"}", name);
+  json_t *c = op(201, "POST", "/operator/v1/customers", body);
+  int64_t cust = jint(c, "id");
+  json_decref(c);
+  snprintf(target, sizeof target, "/operator/v1/customers/%lld/wallet/topups", (long long)cust);
+  snprintf(body, sizeof body, "{\"amount_fen\":100000000,\"reference\":\"seed-%s\"}", name);
+  json_decref(op(201, "POST", target, body));
+  snprintf(body, sizeof body, "{\"customer_id\":%lld,\"name\":\"%s\",\"region\":\"china\"}", (long long)cust, name);
+  json_t *a = op(201, "POST", "/operator/v1/apps", body);
+  uint32_t id = (uint32_t)jint(a, "sdkappid");
+  snprintf(key, 80, "%s", jstr(a, "key"));
+  json_decref(a);
+  snprintf(target, sizeof target, "/operator/v1/apps/%u/upgrade", id);
+  snprintf(body, sizeof body, "{\"edition\":\"%s\"}", edition);
+  json_decref(op(201, "POST", target, body));
+  return id;
+}
+
+/* The ErrorCode of a v4 call as the app's admin (signed for years: valid on the test clock). */
+static int64_t v4_code(uint32_t app, const char *key, const char *cmd, const char *body)
+{
+  static char buf[1 << 16];
+  char sig[1024], target[1400];
+  e2e_usersig(app, key, "administrator", 100000000, sig, sizeof sig);
+  snprintf(target, sizeof target, "/v4/%s?sdkappid=%u&identifier=administrator&usersig=%s&random=%u&contenttype=json", cmd, app,
+           sig, (unsigned)rand());
+  assert_int_equal(e2e_http(srv.port, "POST", target, "Content-Type: application/json\r\n", body, buf, sizeof buf), 200);
+  json_t *o = json_loads(buf, 0, NULL);
+  assert_non_null(o);
+  int64_t code = jint(o, "ErrorCode");
+  json_decref(o);
+  return code;
+}
+
+/* A pro app expired into grace (limits of trial: 100 accounts) holds 120
+ * accounts: it may delete some (it was refused 71000, the recorded edition
+ * being pro); on its active package it may not. */
+static void test_grace_edition_in_force(void **st)
+{
+  (void)st;
+  char kpro[80], body[4096];
+  uint32_t pro = paid_app("pro", "pro", kpro);
+  for (int part = 0; part < 2; part++) { /* 120 accounts: more than trial's 100 */
+    size_t n = (size_t)snprintf(body, sizeof body, "{\"Accounts\":[");
+    for (int i = 0; i < (part ? 20 : 100); i++) n += (size_t)snprintf(body + n, sizeof body - n, "%s\"u%d\"", i ? "," : "", part * 100 + i);
+    snprintf(body + n, sizeof body - n, "]}");
+    assert_int_equal(v4_code(pro, kpro, "im_open_login_svc/multiaccount_import", body), 0);
+  }
+  assert_int_equal(v4_code(pro, kpro, "im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"u0\"}]}"), 71000);
+  /* the package ends on 29 September: grace from the 30th */
+  json_decref(op(200, "POST", "/operator/v1/clock", "{\"now\":\"2026-09-30T00:00:01+08:00\"}"));
+  char target[96];
+  snprintf(target, sizeof target, "/operator/v1/apps/%u/state", pro);
+  json_t *o = op(200, "GET", target, NULL);
+  assert_string_equal(jstr(o, "state"), "grace");
+  assert_string_equal(jstr(o, "limits_of"), "trial");
+  json_decref(o);
+  assert_int_equal(v4_code(pro, kpro, "im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"u0\"}]}"), 0);
+  assert_int_equal(v4_code(pro, kpro, "im_open_login_svc/account_check", "{\"CheckItem\":[{\"UserID\":\"u0\"}]}"), 0);
+}
+
 int main(void)
 {
   const struct CMUnitTest cli[] = {
     cmocka_unit_test(test_import_refused_when_unbillable),
     cmocka_unit_test(test_bill_run_names_unbillable_app),
   };
+  const struct CMUnitTest grace[] = {
+    cmocka_unit_test(test_grace_edition_in_force),
+  };
   int failed = cmocka_run_group_tests_name("review_h8_cli", cli, setup_dir, teardown_dir);
+  failed += cmocka_run_group_tests_name("review_h8_grace", grace, setup_server, teardown_server);
   return failed;
 }
