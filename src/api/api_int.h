@@ -367,6 +367,13 @@ void cws_set_waiting(cws_conn_t *c, int waiting);
 void cws_kick_user(api_srv_t *srv, uint32_t sdkappid, uint32_t user_no, const char *reason, int close_code);
 /* End every session of an app the same way (the app was suspended: 4005). */
 void cws_kick_app(api_srv_t *srv, uint32_t sdkappid, const char *reason, int close_code);
+/* After the registry took new facts for an app (a refresh, a purchase, the
+ * change log), on the loop; multi_before: its edition in force allowed
+ * several devices per platform before (api_quota_multi_device). A suspended
+ * app's sessions end (4005). An app that no longer allows them keeps each
+ * user's newest session per platform and kicks the older ones (4002), as a
+ * login would have: they stayed online until the user's next login. */
+void cws_app_facts_changed(api_srv_t *srv, uint32_t sdkappid, int multi_before);
 
 /* ---- client WebSocket messaging ops (ws_msg.c); rows of client_ws.c's op table */
 void cws_op_send(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);

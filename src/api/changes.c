@@ -116,7 +116,9 @@ static int load_meta(store_t *s, change_item_t *it, int64_t day)
  * import or delete may have committed after the poll read). */
 static int apply_app(api_srv_t *srv, change_item_t *it)
 {
-  int known = tenant_registry_app(srv->reg, it->app.sdkappid) != NULL;
+  const tenant_app_t *was = tenant_registry_app(srv->reg, it->app.sdkappid);
+  int known = was != NULL;
+  int multi_before = was && was->plan.ready && api_quota_multi_device(srv, was);
   int rc = tenant_registry_app_upsert(srv->reg, &it->app, &it->lc);
   for (size_t i = 0; i < it->n_accts && !rc && !known; i++)
     rc = tenant_registry_account_put(srv->reg, it->app.sdkappid, it->accts[i].user_id, it->accts[i].user_no);
@@ -129,12 +131,8 @@ static int apply_app(api_srv_t *srv, change_item_t *it)
     if (it->lc_rc)
       IMC_WARN("changes", "msg=\"plan facts not computed: plan checks refuse until they are\" app=%u err=%s",
                it->app.sdkappid, imc_err_name(it->lc_rc));
-    /* a suspended app's connected sessions end now, with the reason */
-    const tenant_app_t *app = tenant_registry_app(srv->reg, it->app.sdkappid);
-    int refusal = app ? tenant_app_refusal(app) : 0;
-    if (refusal)
-      cws_kick_app(srv, it->app.sdkappid, refusal == IMC_E_PLAN_EXPIRED ? "the app's package has expired" : "the app is suspended",
-                   4005);
+    /* a suspended app's connected sessions end now, with the reason; extra devices after a downgrade */
+    cws_app_facts_changed(srv, it->app.sdkappid, multi_before);
   }
   return rc;
 }

@@ -93,15 +93,13 @@ void api_fresh_apply(api_srv_t *srv, api_fresh_t *f)
 {
   for (size_t i = 0; i < f->n; i++) {
     api_app_fresh_t *x = &f->v[i];
+    const tenant_app_t *was = tenant_registry_app(srv->reg, x->rec.sdkappid);
+    int multi_before = was && was->plan.ready && api_quota_multi_device(srv, was);
     if (tenant_registry_app_upsert(srv->reg, &x->rec, &x->lc)) {
       IMC_WARN("jobs", "msg=\"app not refreshed in the registry; the change log brings it\" app=%u", x->rec.sdkappid);
       continue;
     }
-    const tenant_app_t *app = tenant_registry_app(srv->reg, x->rec.sdkappid);
-    int refusal = app ? tenant_app_refusal(app) : 0;
-    if (refusal)
-      cws_kick_app(srv, x->rec.sdkappid, refusal == IMC_E_PLAN_EXPIRED ? "the app's package has expired" : "the app is suspended",
-                   4005);
+    cws_app_facts_changed(srv, x->rec.sdkappid, multi_before);
   }
   free(f->v);
   memset(f, 0, sizeof *f);

@@ -7,7 +7,11 @@
  *    expired (grace, limits of trial) may delete accounts to get back under
  *    trial's 100 (it was refused 71000 because its recorded edition is pro);
  *    an app on an active pro package is still refused;
- * Each group on its own data directory; the server one on the test clock. */
+ *  - an app that falls to an edition with one device per platform (ultimate
+ *    -> grace at trial's limits) keeps each user's newest session per
+ *    platform; the older ones are kicked at once (kicked, close 4002), as a
+ *    login would; they stayed connected until the next login.
+ * Each group on its own data directory; the server ones on the test clock. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -236,14 +240,34 @@ static int64_t v4_code(uint32_t app, const char *key, const char *cmd, const cha
   return code;
 }
 
+/* Frames until the close: 1 if a `kicked` push with reason came first, the close code into *code. */
+static int kicked_then_closed(int fd, const char *reason, int *code)
+{
+  char buf[4096];
+  int opc = 0, kicked = 0;
+  *code = 0;
+  for (int n = 0; n < 20; n++) {
+    int len = e2e_ws_recv(fd, &opc, buf, sizeof buf, 5000, code);
+    if (len < 0) return -1;
+    if (opc == 8) return kicked;
+    if (opc != 1) continue;
+    json_t *o = json_loadb(buf, (size_t)len, 0, NULL);
+    if (o && !strcmp(jstr(o, "type"), "kicked") && !strcmp(jstr(o, "reason"), reason)) kicked = 1;
+    json_decref(o);
+  }
+  return -1;
+}
+
 /* A pro app expired into grace (limits of trial: 100 accounts) holds 120
  * accounts: it may delete some (it was refused 71000, the recorded edition
- * being pro); on its active package it may not. */
+ * being pro); on its active package it may not. An ultimate app (several
+ * devices per platform) in grace keeps each user's newest Web session and
+ * kicks the older one (4002) at the day change; the PC session stays. */
 static void test_grace_edition_in_force(void **st)
 {
   (void)st;
-  char kpro[80], body[4096];
-  uint32_t pro = paid_app("pro", "pro", kpro);
+  char kpro[80], kult[80], body[4096];
+  uint32_t pro = paid_app("pro", "pro", kpro), ult = paid_app("ult", "ultimate", kult);
   for (int part = 0; part < 2; part++) { /* 120 accounts: more than trial's 100 */
     size_t n = (size_t)snprintf(body, sizeof body, "{\"Accounts\":[");
     for (int i = 0; i < (part ? 20 : 100); i++) n += (size_t)snprintf(body + n, sizeof body - n, "%s\"u%d\"", i ? "," : "", part * 100 + i);
@@ -251,7 +275,14 @@ static void test_grace_edition_in_force(void **st)
     assert_int_equal(v4_code(pro, kpro, "im_open_login_svc/multiaccount_import", body), 0);
   }
   assert_int_equal(v4_code(pro, kpro, "im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"u0\"}]}"), 71000);
-  /* the package ends on 29 September: grace from the 30th */
+  char reply[1024];
+  int old_web = e2e_ws_login_dev(srv.port, ult, kult, "u1", "Web", "tab-1", reply, sizeof reply);
+  if (old_web < 0) fail_msg("login: %s", reply);
+  int new_web = e2e_ws_login_dev(srv.port, ult, kult, "u1", "Web", "tab-2", reply, sizeof reply);
+  if (new_web < 0) fail_msg("login: %s", reply);
+  int pc = e2e_ws_login_dev(srv.port, ult, kult, "u1", "PC", "desk", reply, sizeof reply);
+  if (pc < 0) fail_msg("login: %s", reply);
+  /* both packages end on 29 September: grace from the 30th */
   json_decref(op(200, "POST", "/operator/v1/clock", "{\"now\":\"2026-09-30T00:00:01+08:00\"}"));
   char target[96];
   snprintf(target, sizeof target, "/operator/v1/apps/%u/state", pro);
@@ -261,6 +292,24 @@ static void test_grace_edition_in_force(void **st)
   json_decref(o);
   assert_int_equal(v4_code(pro, kpro, "im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"u0\"}]}"), 0);
   assert_int_equal(v4_code(pro, kpro, "im_open_login_svc/account_check", "{\"CheckItem\":[{\"UserID\":\"u0\"}]}"), 0);
+  /* the older Web session is kicked as a login would have; the newer and the PC one stay */
+  int code;
+  assert_int_equal(kicked_then_closed(old_web, "the app's edition allows one device per platform", &code), 1);
+  assert_int_equal(code, 4002);
+  int opc = 0, cc = 0;
+  assert_true(e2e_ws_recv(new_web, &opc, reply, sizeof reply, 300, &cc) < 0); /* nothing: still open */
+  assert_true(e2e_ws_recv(pc, &opc, reply, sizeof reply, 300, &cc) < 0);
+  static char buf[8192];
+  char sig[1024], t2[1400];
+  e2e_usersig(ult, kult, "administrator", 100000000, sig, sizeof sig);
+  snprintf(t2, sizeof t2, "/v4/openim/query_online_status?sdkappid=%u&identifier=administrator&usersig=%s&random=7&contenttype=json", ult, sig);
+  assert_int_equal(e2e_http(srv.port, "POST", t2, "Content-Type: application/json\r\n",
+                            "{\"To_Account\":[\"u1\"],\"IsNeedDetail\":1}", buf, sizeof buf), 200);
+  if (!strstr(buf, "{\"Platform\":\"Web\",\"Status\":\"Online\"}") || !strstr(buf, "{\"Platform\":\"PC\",\"Status\":\"Online\"}"))
+    fail_msg("u1 should stay online on Web and PC: %s", buf);
+  close(old_web);
+  close(new_web);
+  close(pc);
 }
 
 int main(void)
