@@ -446,10 +446,11 @@ static rjob_t *rnew(im_groups_t *G, int kind, uint32_t sdkappid, void (*done)(vo
   return r;
 }
 
-void im_group_members_read(im_groups_t *G, uint32_t sdkappid, uint32_t group_no, int64_t offset, int limit,
-                           store_grp_member_cb row, void (*done)(void *, int), void *ud)
+/* A page of a group's member rows of one kind (members, applications). */
+static void rows_read(im_groups_t *G, int kind, uint32_t sdkappid, uint32_t group_no, int64_t offset, int limit,
+                      store_grp_member_cb row, void (*done)(void *, int), void *ud)
 {
-  rjob_t *r = rnew(G, R_MEMBERS, sdkappid, done, ud);
+  rjob_t *r = rnew(G, kind, sdkappid, done, ud);
   if (!r) return;
   r->group_no = group_no;
   r->offset = offset;
@@ -458,16 +459,16 @@ void im_group_members_read(im_groups_t *G, uint32_t sdkappid, uint32_t group_no,
   rsubmit(r);
 }
 
+void im_group_members_read(im_groups_t *G, uint32_t sdkappid, uint32_t group_no, int64_t offset, int limit,
+                           store_grp_member_cb row, void (*done)(void *, int), void *ud)
+{
+  rows_read(G, R_MEMBERS, sdkappid, group_no, offset, limit, row, done, ud);
+}
+
 void im_group_applications_read(im_groups_t *G, uint32_t sdkappid, uint32_t group_no, int64_t offset, int limit,
                                 store_grp_member_cb row, void (*done)(void *, int), void *ud)
 {
-  rjob_t *r = rnew(G, R_APPLICATIONS, sdkappid, done, ud);
-  if (!r) return;
-  r->group_no = group_no;
-  r->offset = offset;
-  r->limit = limit;
-  r->mrow = row;
-  rsubmit(r);
+  rows_read(G, R_APPLICATIONS, sdkappid, group_no, offset, limit, row, done, ud);
 }
 
 void im_group_member_read(im_groups_t *G, uint32_t sdkappid, uint32_t group_no, uint32_t user_no,
