@@ -146,7 +146,8 @@ static int member_data_merge(store_t *s, gjob_t *j)
 static int run_member_mod(store_t *s, gjob_t *j)
 {
   const store_grp_member_t *m = &j->mem[0];
-  int rc = 0;
+  int rc = grp__members_live(s, j); /* mem[0]'s account deleted meanwhile: 10019, nothing written */
+  if (rc) return rc;
   /* mem[0]: new values; mem[1].role/msg_flag: which fields change (1 = yes) */
   if (j->mem[1].role && (rc = store_grp_member_set(s, j->sdkappid, j->group_no, m->user_no, "role", m->role, NULL)))
     return rc;
@@ -167,7 +168,9 @@ static void done_member_mod(gjob_t *j, int rc)
   im_group_t *g = grp__by_no(j->G, j->sdkappid, j->group_no);
   if (rc) {
     /* mem[2]: the previous role and mute deadline */
-    if (g && j->mem[1].role) grp__member_put(j->G, g, j->mem[0].user_no, (im_grole_t)j->mem[2].role);
+    /* a member removed meanwhile (its account deleted) is not put back */
+    if (g && j->mem[1].role && im_group_role(g, j->mem[0].user_no) != IM_GR_NONE)
+      grp__member_put(j->G, g, j->mem[0].user_no, (im_grole_t)j->mem[2].role);
     if (g && j->mem[1].mute_until_s) grp__set_muted(g, j->mem[0].user_no, j->mem[2].mute_until_s);
     if (g && j->mem[1].msg_flag) grp__set_discard(g, j->mem[0].user_no, j->mem[2].msg_flag);
     grp__finish(j, rc);
@@ -217,6 +220,7 @@ void im_group_member_modify(im_groups_t *G, uint32_t sdkappid, const char *group
   }
   j->mem[0] = (store_grp_member_t){ .user_no = mod->user_no, .role = mod->role, .msg_flag = mod->msg_flag,
                                     .name_card = j->name_card, .data = j->data };
+  j->n_mem = 1; /* the member changed; mem[1] and mem[2] describe the change */
   j->mem[1] = (store_grp_member_t){ .role = mod->role >= 0, .msg_flag = mod->msg_flag >= 0, .mute_until_s = mod->mute_s >= 0 };
   j->mem[2] = (store_grp_member_t){ .role = tr, .mute_until_s = im_group_muted_until(g, mod->user_no, 0),
                                     .msg_flag = (gset_get(&g->members, mod->user_no) & GM_DISCARD) != 0 };
@@ -332,15 +336,54 @@ void im_group_mute(im_groups_t *G, uint32_t sdkappid, const char *group_id, uint
 }
 
 /* ---- transfer -------------------------------------------------------------------------------------- */
+/* j->value: the previous owner (0: none); j->mem: the previous owner (when there was one), then the new
+ * owner, each with role the new role (written) and msg_flag the previous one (for the undo); j->mode: a
+ * live room (no member rows: nothing but the group's row is written). */
+static int has_prev(const gjob_t *j) { return j->value && j->n_mem == 2; }
+
+/* Writer thread: the accounts are checked again first. A deletion submitted before this job ran first
+ * (docs/decisions/groups.md §1): a deleted new owner refuses the change (10019, nothing written); a
+ * deleted previous owner left the group ownerless, so the App admin's transfer goes on without its row
+ * (the previous owner's own transfer is refused: its account is gone). */
+static int run_transfer(store_t *s, gjob_t *j)
+{
+  size_t n_gone;
+  int rc = grp__mem_gone(s, j, &n_gone);
+  if (rc) return rc;
+  if (j->gone && j->gone[j->n_mem - 1]) {
+    snprintf(j->res.why, sizeof j->res.why, "the new owner's account was deleted before the change was written");
+    return IMC_E_GROUP_USER;
+  }
+  if (j->gone && has_prev(j) && j->gone[0] && j->actor_no) {
+    snprintf(j->res.why, sizeof j->res.why, "your account was deleted before the change was written");
+    return IMC_E_GROUP_USER;
+  }
+  for (size_t i = 0; !j->mode && i < j->n_mem; i++) {
+    const store_grp_member_t *m = &j->mem[i];
+    if (j->gone && j->gone[i]) continue; /* its row went with the account */
+    if ((rc = store_grp_member_set(s, j->sdkappid, j->group_no, m->user_no, "role", m->role, NULL))) return rc;
+  }
+  if ((rc = store_grp_put(s, &j->row))) return rc;
+  return grp__run_notice(s, j);
+}
+
+/* The undo gives back the previous owner and roles, but never to an account deleted meanwhile: the
+ * deletion (completed first) took it out of the group in memory, as in storage. */
 static void done_transfer(gjob_t *j, int rc)
 {
   im_group_t *g = grp__by_no(j->G, j->sdkappid, j->group_no);
   if (rc) {
     if (g) {
-      g->owner_no = (uint32_t)j->value;
-      snprintf(g->owner_id, sizeof g->owner_id, "%s", j->prev_owner_id);
-      for (size_t i = 0; i < j->n_mem; i++)
-        if (!im_gtype_info(g->type)->live) grp__member_put(j->G, g, j->mem[i].user_no, (im_grole_t)j->mem[i].msg_flag);
+      int live = im_gtype_info(g->type)->live;
+      uint32_t prev = (uint32_t)j->value;
+      int prev_gone = prev && ((has_prev(j) && j->gone && j->gone[0]) || (!live && im_group_role(g, prev) == IM_GR_NONE));
+      g->owner_no = prev_gone ? 0 : prev;
+      snprintf(g->owner_id, sizeof g->owner_id, "%s", prev_gone ? "" : j->prev_owner_id);
+      for (size_t i = 0; !live && i < j->n_mem; i++) {
+        uint32_t u = j->mem[i].user_no;
+        if ((j->gone && j->gone[i]) || im_group_role(g, u) == IM_GR_NONE) continue;
+        grp__member_put(j->G, g, u, (im_grole_t)j->mem[i].msg_flag);
+      }
     }
     grp__finish(j, rc);
     return;
@@ -369,23 +412,22 @@ void im_group_transfer(im_groups_t *G, uint32_t sdkappid, const char *group_id, 
   }
   j->group_no = g->group_no;
   j->now_s = now_s;
+  j->actor_no = actor_no;
   j->value = g->owner_no;
-  if (!live) {
-    /* role: the new role (written); msg_flag: the previous role (for the undo) */
-    if (g->owner_no) {
-      j->mem[j->n_mem++] = (store_grp_member_t){ .user_no = g->owner_no, .role = IM_GR_MEMBER, .msg_flag = IM_GR_OWNER };
-      grp__member_put(G, g, g->owner_no, IM_GR_MEMBER);
-    }
-    j->mem[j->n_mem++] = (store_grp_member_t){ .user_no = new_owner, .role = IM_GR_OWNER,
-                                               .msg_flag = im_group_role(g, new_owner) };
-    grp__member_put(G, g, new_owner, IM_GR_OWNER);
+  j->mode = live;
+  if (g->owner_no) {
+    j->mem[j->n_mem++] = (store_grp_member_t){ .user_no = g->owner_no, .role = IM_GR_MEMBER, .msg_flag = IM_GR_OWNER };
+    if (!live) grp__member_put(G, g, g->owner_no, IM_GR_MEMBER);
   }
+  j->mem[j->n_mem++] = (store_grp_member_t){ .user_no = new_owner, .role = IM_GR_OWNER,
+                                             .msg_flag = live ? IM_GR_MEMBER : im_group_role(g, new_owner) };
+  if (!live) grp__member_put(G, g, new_owner, IM_GR_OWNER);
   snprintf(j->prev_owner_id, sizeof j->prev_owner_id, "%s", g->owner_id);
   g->owner_no = new_owner;
   snprintf(g->owner_id, sizeof g->owner_id, "%s", new_owner_id);
   if (prepare_row(j, g)) { done_transfer(j, IMC_E_NOMEM); return; }
   grp__notice(j, g, "OwnerChanged", actor_no, &new_owner, 1, NULL);
-  j->run = run_row;
+  j->run = run_transfer;
   j->done = done_transfer;
   grp__submit(j, 0);
 }

@@ -190,6 +190,9 @@ struct gjob {
   uint32_t *to;                /* send/modify: recipients then the sender; recall: STORE_GMSG_TARGETS_MAX + 1 per seq */
   size_t *n_to;                /* per pushed message: how many of to (0 = every member) */
   char *to_json;
+  /* writer: gone[i] = 1 when mem[i]'s account was deleted before the job ran (grp__mem_gone); an undo
+   * gives such an account nothing back (NULL: none found, or not checked) */
+  uint8_t *gone;
 };
 gjob_t *grp__job(im_groups_t *G, uint32_t sdkappid, im_gdone_cb cb, void *ud);
 /* Submit j (writer, or reader when readonly). A full queue: j->done(j,
@@ -202,6 +205,12 @@ void grp__finish(gjob_t *j, int rc);
 void grp__notice(gjob_t *j, im_group_t *g, const char *kind, uint32_t actor_no, const uint32_t *users, size_t n,
                  json_t *extra);
 int grp__run_notice(store_t *s, gjob_t *j);
+/* Store thread: mark in j->gone the members of j->mem whose account was deleted before the job ran (an
+ * account_delete submitted earlier; user number 0 is skipped), their number into *n_gone. 0, IMC_E_NOMEM
+ * or a storage error. grp__members_live: the same, and any such account refuses the change:
+ * IMC_E_GROUP_USER (10019) with j->res.why, as the request would be answered after the deletion. */
+int grp__mem_gone(store_t *s, gjob_t *j, size_t *n_gone);
+int grp__members_live(store_t *s, gjob_t *j);
 void grp__deliver_notice(gjob_t *j, im_group_t *g);
 /* group_admin.c, store thread: the read position of user_no that leaves exactly want messages unread (the
  * newest that are not its own, recalled, NoUnread or notices), as set_unread_msg_num. Only messages with

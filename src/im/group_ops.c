@@ -68,6 +68,7 @@ void grp__finish(gjob_t *j, int rc)
   free(j->to);
   free(j->n_to);
   free(j->to_json);
+  free(j->gone);
   json_decref(j->changes);
   free(j);
 }
@@ -157,30 +158,45 @@ static void assign_id(im_groups_t *G, im_gtype_t t, uint32_t sdkappid, char *out
   } while (grp__find(G, sdkappid, out));
 }
 
-/* Writer thread: every member about to be written is still an account. A
+/* Writer thread: which members of the job are no longer accounts. A
  * deletion (account_delete) submitted before this job ran first: its
- * account row and group rows are gone, and a member row written now would
- * outlive them (the request saw the account before the deletion
- * committed). 0, IMC_E_GROUP_USER with why (the answer the request would
- * have had after the deletion), or a storage error. */
-static int members_live(store_t *s, gjob_t *j)
+ * account row and group rows are gone (the request saw the account before
+ * the deletion committed, docs/decisions/groups.md §1). j->gone[i] = 1 for
+ * each such j->mem[i] (j->gone allocated when there is one; user number 0
+ * is skipped), their number into *n_gone. 0 or a storage error. */
+int grp__mem_gone(store_t *s, gjob_t *j, size_t *n_gone)
 {
   char id[64];
+  *n_gone = 0;
   for (size_t i = 0; i < j->n_mem; i++) {
+    if (!j->mem[i].user_no) continue;
     int rc = store_msg_account_id(s, j->sdkappid, j->mem[i].user_no, id, sizeof id);
     if (rc == IMC_E_NOTFOUND) {
-      snprintf(j->res.why, sizeof j->res.why, "an account in the request was deleted before the change was written");
-      return IMC_E_GROUP_USER;
+      if (!j->gone && !(j->gone = calloc(j->n_mem, 1))) return IMC_E_NOMEM;
+      j->gone[i] = 1;
+      ++*n_gone;
+      continue;
     }
     if (rc) return rc;
   }
   return 0;
 }
 
+int grp__members_live(store_t *s, gjob_t *j)
+{
+  size_t n_gone;
+  int rc = grp__mem_gone(s, j, &n_gone);
+  if (!rc && n_gone) {
+    snprintf(j->res.why, sizeof j->res.why, "an account in the request was deleted before the change was written");
+    rc = IMC_E_GROUP_USER;
+  }
+  return rc;
+}
+
 static int run_create(store_t *s, gjob_t *j)
 {
   int rc;
-  if ((rc = members_live(s, j))) return rc;
+  if ((rc = grp__members_live(s, j))) return rc;
   /* the owner's UserID from storage (a client creating a group knows its user number only), which also
    * checks that the owner of a live room, which stores no members, is still an account */
   if (j->row.owner_no &&
@@ -374,7 +390,7 @@ void im_group_dissolve(im_groups_t *G, uint32_t sdkappid, const char *group_id, 
 static int run_members(store_t *s, gjob_t *j)
 {
   int rc;
-  if ((rc = members_live(s, j))) return rc;
+  if ((rc = grp__members_live(s, j))) return rc;
   for (size_t i = 0; i < j->n_mem; i++) {
     /* import_group_member UnreadMsgNum (j->to: the counts asked): the position set_unread_msg_num would find */
     if (j->to && j->to[i] && (rc = grp__unread_position(s, j->sdkappid, j->group_no, j->mem[i].user_no, j->to[i],
@@ -391,7 +407,8 @@ static void done_add(gjob_t *j, int rc)
   if (rc) {
     for (size_t i = 0; g && i < j->n_mem; i++) {
       grp__member_del(j->G, g, j->mem[i].user_no);
-      if (j->mode == IM_GADD_APPROVE) u64map_put(&g->pending, j->mem[i].user_no, (void *)1); /* still applying */
+      /* still applying, unless its account was deleted (its application went with it) */
+      if (j->mode == IM_GADD_APPROVE && !(j->gone && j->gone[i])) u64map_put(&g->pending, j->mem[i].user_no, (void *)1);
     }
     grp__finish(j, rc);
     return;
