@@ -243,7 +243,9 @@ void im_group_member_modify(im_groups_t *G, uint32_t sdkappid, const char *group
 /* ---- mute ------------------------------------------------------------------------------------------ */
 static int run_mute(store_t *s, gjob_t *j)
 {
-  int rc;
+  /* an account deleted meanwhile: 10019, nothing written (a live room's mute row would outlive it) */
+  int rc = grp__members_live(s, j);
+  if (rc) return rc;
   for (size_t i = 0; i < j->n_mem; i++) {
     const store_grp_member_t *m = &j->mem[i];
     if (j->mode) { /* live group: a row records only the mute */
@@ -264,6 +266,7 @@ static void done_mute(gjob_t *j, int rc)
   im_group_t *g = grp__by_no(j->G, j->sdkappid, j->group_no);
   if (rc) {
     for (size_t i = 0; g && i < j->n_mem; i++) {
+      if (j->gone && j->gone[i]) continue; /* deleted meanwhile: nothing to give back */
       if (j->mode) {
         if (j->mem[i].join_s) u64map_put(&g->muted, j->mem[i].user_no, (void *)(uintptr_t)j->mem[i].join_s);
         else u64map_del(&g->muted, j->mem[i].user_no);

@@ -434,7 +434,8 @@ void grp__apply_result(im_groups_t *G, im_group_t *g, const uint32_t *users, siz
 
 static int run_apply(store_t *s, gjob_t *j)
 {
-  int rc = store_grp_member_put(s, j->sdkappid, j->group_no, &j->mem[0]);
+  int rc = grp__members_live(s, j); /* an applicant deleted meanwhile: 10019, no application row */
+  if (!rc) rc = store_grp_member_put(s, j->sdkappid, j->group_no, &j->mem[0]);
   if (!rc) rc = store_msg_account_id(s, j->sdkappid, j->actor_no, j->prev_owner_id, sizeof j->prev_owner_id);
   return rc;
 }

@@ -225,10 +225,96 @@ static void test_transfer_racing_delete(void **st)
   expect_members("t1", "to_a:Member,to_c:Owner", 2, "to_c");
 }
 
+/* ---- 2. forbid_send_msg in a live room and a Public-group application racing account_delete ------------ */
+/* MutedAccountList of gid as "user" joined by ",". */
+static void muted(const char *gid, char *out, size_t cap)
+{
+  json_t *r = call(G("get_group_muted_account"), "{\"GroupId\":\"%s\"}", gid), *m;
+  assert_non_null(r);
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  size_t i;
+  out[0] = 0;
+  json_array_foreach(json_object_get(r, "MutedAccountList"), i, m)
+    snprintf(out + strlen(out), cap - strlen(out), "%s%s", out[0] ? "," : "", jstr(m, "Member_Account"));
+  json_decref(r);
+}
+
+/* The member rows of gid in storage, every role (a live room's rows record mutes; applications are rows too). */
+static int stored_rows(const char *gid)
+{
+  char path[400];
+  sqlite3 *db;
+  sqlite3_stmt *st;
+  snprintf(path, sizeof path, "%s/imcloud.db", srv.dir);
+  assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM grp_member m JOIN grp g ON g.sdkappid=m.sdkappid AND "
+                                          "g.group_no=m.group_no WHERE g.sdkappid=?1 AND g.group_id=?2", -1, &st, NULL), SQLITE_OK);
+  sqlite3_bind_int64(st, 1, app);
+  sqlite3_bind_text(st, 2, gid, -1, SQLITE_STATIC);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  int n = sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return n;
+}
+
+/* The applications waiting for gid, listed by its owner: their number. */
+static int applications(const char *owner, const char *gid)
+{
+  wsc_t o;
+  assert_int_equal(wsc_login(&o, srv.port, app, key, owner, "Web"), 0);
+  json_t *r = wsc_rpc(&o, "group_applications", "\"group_id\":\"%s\"", gid);
+  assert_non_null(r);
+  assert_int_equal(jint(r, "code"), 0);
+  int n = (int)json_array_size(json_object_get(r, "applications"));
+  assert_int_equal(jint(r, "total"), n);
+  json_decref(r);
+  wsc_close(&o);
+  return n;
+}
+
+static void test_mute_apply_racing_delete(void **st)
+{
+  (void)st;
+  char got[256];
+  import_users(srv.port, app, key, (const char *const[]){ "lm_owner", "lm_gone", "lm_stay", "ap_owner", "ap_gone", NULL });
+  ok(call(G("create_group"), "{\"Type\":\"AVChatRoom\",\"Name\":\"lm\",\"GroupId\":\"lm-1\",\"Owner_Account\":\"lm_owner\"}"));
+  ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"ap\",\"GroupId\":\"ap-1\",\"Owner_Account\":\"ap_owner\","
+                             "\"ApplyJoinOption\":\"NeedPermission\"}"));
+  wsc_t a;
+  assert_int_equal(wsc_login(&a, srv.port, app, key, "ap_gone", "Web"), 0);
+  sqlite3 *db = lock_db();
+  int del = v4_send("im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"lm_gone\"},{\"UserID\":\"ap_gone\"}]}");
+  inflight_reaches(1);
+  int mute = v4_send(G("forbid_send_msg"), "{\"GroupId\":\"lm-1\",\"Members_Account\":[\"lm_gone\"],\"MuteTime\":3600}");
+  assert_int_equal(e2e_ws_send_text(a.fd, "{\"id\":7,\"op\":\"group_join\",\"group_id\":\"ap-1\"}"), 0);
+  inflight_reaches(3);
+  unlock_db(db);
+  deleted(del, 2);
+  int cm = code(v4_read(mute));
+  wsc_close(&a); /* closed by the deletion (4003) before its reply */
+  /* no mute row and no application of a deleted account, in memory or in storage */
+  for (int pass = 0; pass < 2; pass++) {
+    muted("lm-1", got, sizeof got);
+    assert_string_equal(got, "");
+    assert_int_equal(stored_rows("lm-1"), 0);
+    assert_int_equal(applications("ap_owner", "ap-1"), 0);
+    assert_int_equal(stored_rows("ap-1"), 1); /* the owner's */
+    if (!pass) restart();
+  }
+  assert_int_equal(cm, 10019);
+  /* a live member still muted as before */
+  ok(call(G("forbid_send_msg"), "{\"GroupId\":\"lm-1\",\"Members_Account\":[\"lm_stay\"],\"MuteTime\":3600}"));
+  muted("lm-1", got, sizeof got);
+  assert_string_equal(got, "lm_stay");
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_transfer_racing_delete),
+    cmocka_unit_test(test_mute_apply_racing_delete),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
