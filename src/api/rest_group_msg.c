@@ -189,7 +189,8 @@ void rest_send_group_system_notification(rest_ctx_t *c)
   if (!u) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
   json_array_foreach(to, i, v)
     if (grp_req_account(c->srv, c->sdkappid, v, &u[i])) { free(u); rest_reply_err(c, IMC_E_GROUP_USER, "ToMembers_Account holds an account that is not imported", NULL); return; }
-  int rc = im_group_notify(c->srv->groups, c->sdkappid, gid, n ? u : NULL, n, json_string_value(content), why, sizeof why);
+  int rc = im_group_notify(c->srv->groups, c->sdkappid, gid, n ? u : NULL, n, json_string_value(content),
+                           imc_clock_now_s(), why, sizeof why);
   free(u);
   if (rc) rest_reply_err(c, rc, why[0] ? why : NULL, NULL);
   else rest_reply_ok(c, NULL);

@@ -377,9 +377,11 @@ typedef struct im_gsend {
   const char *to_json;
 } im_gsend_t;
 void im_group_send(im_groups_t *G, im_gsend_t *in, int64_t now_s, im_gdone_cb cb, void *ud);
-/* Online-only notification to members (to: NULL/0 = all; live groups: all only). */
+/* Online-only notification to members (to: NULL/0 = all; live groups: all only). 0, IMC_E_GROUP_GONE,
+ * IMC_E_GROUP_TYPE_OP (a list for a live group), or a Community group the edition no longer has at now_s
+ * (P-57: the code of PLAN_F_COMMUNITY, 11000, as for a send) with why. */
 int im_group_notify(im_groups_t *G, uint32_t sdkappid, const char *group_id, const uint32_t *to, size_t n,
-                    const char *content, char *why, size_t cap);
+                    const char *content, int64_t now_s, char *why, size_t cap);
 
 /* Recall messages (App admin: any; a user: own, or owner/admin any);
  * per-seq codes in r->codes. */

@@ -167,12 +167,14 @@ void im_group_send(im_groups_t *G, im_gsend_t *in, int64_t now_s, im_gdone_cb cb
 }
 
 int im_group_notify(im_groups_t *G, uint32_t sdkappid, const char *group_id, const uint32_t *to, size_t n,
-                    const char *content, char *why, size_t cap)
+                    const char *content, int64_t now_s, char *why, size_t cap)
 {
   im_group_t *g = grp__usable(G, sdkappid, group_id);
   if (!g) return IMC_E_GROUP_GONE;
   if (to && n && im_gtype_info(g->type)->live)
     return imc_errf(why, cap, IMC_E_GROUP_TYPE_OP, "an AVChatRoom's system notifications go to all members");
+  int rc = grp__community_gate(grp__plan(G, sdkappid), g, now_s, why, cap); /* P-57: a community takes no message */
+  if (rc) return rc;
   im_gevent_t ev = { IM_GEV_SYSTEM, sdkappid, g->group_id, g->type, NULL, content };
   grp__deliver(G, g, &ev, to && n ? to : NULL, n, 0);
   return 0;

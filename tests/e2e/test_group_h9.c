@@ -310,11 +310,71 @@ static void test_mute_apply_racing_delete(void **st)
   assert_string_equal(got, "lm_stay");
 }
 
+/* ---- 3, 4. after a downgrade: a community takes no notification; MaxMemberNum is the cap in force -------- */
+/* An intl app moved from Pro to Standard (P-57: no communities; members per group 2,000 -> 200), holding a
+ * Community group "@TGS#_dn" and a Public group "dn-big" made on Pro with MaxMemberCount 1000; its key into k. */
+static uint32_t downgraded_app(char k[80])
+{
+  json_t *o = op_callf(srv.port, auth, 201, "POST", "{\"name\":\"h9dn\"}", "/operator/v1/customers");
+  long long cust = jint(o, "id");
+  json_decref(o);
+  json_decref(op_callf(srv.port, auth, 201, "POST", "{\"amount_fen\":100000000,\"reference\":\"seed-h9dn\"}",
+                       "/operator/v1/customers/%lld/wallet/topups", cust));
+  char body[200];
+  snprintf(body, sizeof body, "{\"customer_id\":%lld,\"name\":\"dn\",\"region\":\"singapore\"}", cust);
+  o = op_callf(srv.port, auth, 201, "POST", body, "/operator/v1/apps");
+  uint32_t a = (uint32_t)jint(o, "sdkappid");
+  snprintf(k, 80, "%s", jstr(o, "key"));
+  json_decref(o);
+  json_decref(op_callf(srv.port, auth, 201, "POST", "{\"edition\":\"pro\"}", "/operator/v1/apps/%u/upgrade", a));
+  import_users(srv.port, a, k, (const char *const[]){ "dn_a", "dn_b", "dn_c", NULL });
+  ok(v4(srv.port, a, k, G("create_group"), "{\"Type\":\"Community\",\"Name\":\"dn\",\"GroupId\":\"@TGS#_dn\","
+                                           "\"Owner_Account\":\"dn_a\",\"MemberList\":[{\"Member_Account\":\"dn_b\"}]}"));
+  ok(v4(srv.port, a, k, G("create_group"), "{\"Type\":\"Public\",\"Name\":\"big\",\"GroupId\":\"dn-big\","
+                                           "\"Owner_Account\":\"dn_a\",\"MaxMemberCount\":1000}"));
+  json_decref(op_callf(srv.port, auth, 201, "POST", "{\"edition\":\"standard\",\"reference\":\"h9-down\"}",
+                       "/operator/v1/apps/%u/upgrade", a));
+  /* the change reaches the server's registry: the community takes no member */
+  for (int waited = 0;; waited += 50) {
+    int c = code(v4(srv.port, a, k, G("add_group_member"), "{\"GroupId\":\"@TGS#_dn\",\"MemberList\":[{\"Member_Account\":\"dn_c\"}]}"));
+    if (c == 11000) break;
+    if (c) fail_msg("add_group_member answered %d", c); /* still Pro: added */
+    if (waited > 5000) fail_msg("the downgrade did not reach the server");
+    usleep(50000);
+  }
+  return a;
+}
+
+static uint32_t dn_app;
+static char dn_key[80];
+
+static void test_community_notification_after_downgrade(void **st)
+{
+  (void)st;
+  dn_app = downgraded_app(dn_key);
+  wsc_t b;
+  assert_int_equal(wsc_login(&b, srv.port, dn_app, dn_key, "dn_b", "Web"), 0);
+  /* as a send: refused with 11000, nothing pushed */
+  assert_int_equal(code(v4(srv.port, dn_app, dn_key, G("send_group_msg"),
+                           "{\"GroupId\":\"@TGS#_dn\",\"Random\":1,\"MsgBody\":" TEXT("x") "}")), 11000);
+  assert_int_equal(code(v4(srv.port, dn_app, dn_key, G("send_group_system_notification"),
+                           "{\"GroupId\":\"@TGS#_dn\",\"Content\":\"hello\"}")), 11000);
+  assert_int_equal(code(v4(srv.port, dn_app, dn_key, G("send_group_system_notification"),
+                           "{\"GroupId\":\"@TGS#_dn\",\"Content\":\"hello\",\"ToMembers_Account\":[\"dn_b\"]}")), 11000);
+  json_t *p = wsc_push(&b, "group_system", 500);
+  if (p) fail_msg("pushed: %s", json_dumps(p, JSON_COMPACT));
+  /* a Public group of the same app still takes one */
+  ok(v4(srv.port, dn_app, dn_key, G("add_group_member"), "{\"GroupId\":\"dn-big\",\"MemberList\":[{\"Member_Account\":\"dn_b\"}]}"));
+  ok(v4(srv.port, dn_app, dn_key, G("send_group_system_notification"), "{\"GroupId\":\"dn-big\",\"Content\":\"hello\"}"));
+  wsc_close(&b);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_transfer_racing_delete),
     cmocka_unit_test(test_mute_apply_racing_delete),
+    cmocka_unit_test(test_community_notification_after_downgrade),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
