@@ -38,10 +38,12 @@ int64_t grp_max_members(api_srv_t *srv, const im_group_t *g)
   im_group_view_t v;
   im_group_view(g, &v);
   json_t *mx = json_object_get(v.info, "MaxMemberNum");
-  if (json_is_integer(mx)) return json_integer_value(mx);
-  if (im_gtype_info(v.type)->live) return 0;
+  int64_t own = json_is_integer(mx) ? json_integer_value(mx) : 0;
+  if (im_gtype_info(v.type)->live) return own; /* the edition's member cap is not a live room's */
   const tenant_app_t *a = tenant_registry_app(srv->reg, v.sdkappid);
   int64_t lim = a ? plan_limit(&a->plan, imc_clock_now_s(), PLAN_L_MEMBERS) : 0;
+  if (own) /* set under a higher edition, it may be above the cap in force now: the lower one holds */
+    return a && lim != PLAN_UNLIMITED && lim < own ? lim : own;
   int64_t floor = a ? plan_big_group_floor(&a->plan) : PLAN_UNLIMITED; /* P-17: not big without its own cap */
   if (floor != PLAN_UNLIMITED && (lim == PLAN_UNLIMITED || lim > floor)) lim = floor;
   return lim == PLAN_UNLIMITED ? 0 : lim;

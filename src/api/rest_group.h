@@ -44,7 +44,9 @@ int grp_req_targets(api_srv_t *srv, uint32_t sdkappid, json_t *list, uint32_t *t
  * filter says of AppDefinedData (which is left out when none is set). A new
  * object, caller owns; filter and keys are only read. */
 json_t *grp_json(api_srv_t *srv, const im_group_t *g, const json_t *filter, const json_t *keys);
-/* The plan's member cap of a group (0 = unlimited). */
+/* The member cap in force of a group (0 = unlimited): the lower of its own MaxMemberNum (a live room:
+ * that alone) and the edition's members per group now; without its own, the edition's (P-17: at most
+ * the big-group floor). */
 int64_t grp_max_members(api_srv_t *srv, const im_group_t *g);
 /* A member row as the reference's fields (filter as above; keys:
  * AppDefinedDataFilter_GroupMember, the AppMemberDefinedData keys to

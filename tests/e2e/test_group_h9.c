@@ -369,12 +369,36 @@ static void test_community_notification_after_downgrade(void **st)
   wsc_close(&b);
 }
 
+static long long max_member_num(const char *gid)
+{
+  json_t *r = v4(srv.port, dn_app, dn_key, G("get_group_info"), "{\"GroupIdList\":[\"%s\"]}", gid);
+  assert_non_null(r);
+  json_t *g = json_array_get(json_object_get(r, "GroupInfo"), 0);
+  assert_int_equal(jint(g, "ErrorCode"), 0);
+  long long n = jint(g, "MaxMemberNum");
+  json_decref(r);
+  return n;
+}
+
+static void test_max_member_num_after_downgrade(void **st)
+{
+  (void)st;
+  /* made on Pro (2,000 per group) with its own 1,000; Standard allows 200: 200 is what holds */
+  assert_int_equal(max_member_num("dn-big"), 200);
+  /* its own cap, when lower, is still shown */
+  ok(v4(srv.port, dn_app, dn_key, G("modify_group_base_info"), "{\"GroupId\":\"dn-big\",\"MaxMemberNum\":150}"));
+  assert_int_equal(max_member_num("dn-big"), 150);
+  /* a group without its own cap shows the edition's */
+  assert_int_equal(max_member_num("@TGS#_dn"), 200);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_transfer_racing_delete),
     cmocka_unit_test(test_mute_apply_racing_delete),
     cmocka_unit_test(test_community_notification_after_downgrade),
+    cmocka_unit_test(test_max_member_num_after_downgrade),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
