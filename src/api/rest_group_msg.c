@@ -133,6 +133,7 @@ void rest_send_group_msg(rest_ctx_t *c)
   }
   in.random = (uint32_t)json_integer_value(v);
   if (sender(c, c->body, &in.from_no, in.from_id)) { rest_reply_err(c, IMC_E_GROUP_USER, "From_Account is not an imported account", NULL); return; }
+  in.from_named = json_object_get(c->body, "From_Account") != NULL;
   if ((v = json_object_get(c->body, "MsgPriority"))) {
     int k;
     for (k = 0; priorities[k] && !(json_is_string(v) && !strcmp(priorities[k], json_string_value(v))); k++) {}

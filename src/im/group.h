@@ -359,6 +359,8 @@ typedef struct im_gsend {
   uint32_t from_no;            /* 0: the App admin as the system (From_Account absent and no admin account) */
   char from_id[33];            /* the sender's UserID ("" for the system) */
   int admin;                   /* sent through REST by the App admin (bypasses mute and membership) */
+  int from_named;              /* admin: From_Account was given, and must be a member (else the App admin
+                                * sends, as its imported account if it is one, member or not) */
   uint32_t random;
   int priority;                /* 0 Normal, 1 High, 2 Low, 3 Lowest */
   uint32_t flags;              /* STORE_GMSG_NO_UNREAD | STORE_GMSG_NO_LAST */

@@ -103,7 +103,7 @@ void im_group_send(im_groups_t *G, im_gsend_t *in, int64_t now_s, im_gdone_cb cb
   if (in->import && ti->live) rc = imc_errf(why, sizeof why, IMC_E_GROUP_TYPE_OP, "an AVChatRoom keeps no history to import into");
   else if (!in->admin && r == IM_GR_NONE)
     rc = imc_errf(why, sizeof why, IMC_E_GROUP_NOT_MEMBER, "only members may send to this group");
-  else if (in->admin && in->from_no && !ti->live && !in->import && r == IM_GR_NONE)
+  else if (in->admin && in->from_named && !ti->live && !in->import && r == IM_GR_NONE)
     rc = imc_errf(why, sizeof why, IMC_E_GROUP_NOT_MEMBER, "From_Account is not a member of the group");
   else if (!in->import && in->from_no) {
     /* a member's own mute holds whatever its role (the API accepted it, groups.md §1); MuteAllMember

@@ -392,6 +392,51 @@ static void test_max_member_num_after_downgrade(void **st)
   assert_int_equal(max_member_num("@TGS#_dn"), 200);
 }
 
+/* ---- 5. send_group_msg without From_Account by an admin identifier that is also an account ------------- */
+/* From_Account of gid's messages, oldest first, joined by "," ("-" for a system notice). */
+static void senders(const char *gid, char *out, size_t cap)
+{
+  json_t *r = call(G("group_msg_get_simple"), "{\"GroupId\":\"%s\",\"ReqMsgNumber\":20}", gid), *m;
+  assert_non_null(r);
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  json_t *list = json_object_get(r, "RspMsgList");
+  out[0] = 0;
+  for (size_t i = json_array_size(list); i-- > 0;) {
+    m = json_array_get(list, i);
+    snprintf(out + strlen(out), cap - strlen(out), "%s%s", out[0] ? "," : "",
+             jint(m, "IsSystemMsg") ? "-" : jstr(m, "From_Account"));
+  }
+  json_decref(r);
+}
+
+static void test_admin_account_sends_anywhere(void **st)
+{
+  (void)st;
+  char got[256];
+  import_users(srv.port, app, key, (const char *const[]){ "administrator", "as_a", "as_b", NULL });
+  ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"as\",\"GroupId\":\"as-1\",\"Owner_Account\":\"as_a\"}"));
+  wsc_t a;
+  assert_int_equal(wsc_login(&a, srv.port, app, key, "as_a", "Web"), 0);
+  /* the App admin sends to a group its account is not in (it was refused with 10007) */
+  ok(call(G("send_group_msg"), "{\"GroupId\":\"as-1\",\"Random\":5,\"MsgBody\":" TEXT("from the admin") "}"));
+  json_t *p = wsc_push(&a, "group_msg", 3000);
+  assert_non_null(p);
+  assert_string_equal(jstr(p, "msg.from"), "administrator");
+  json_decref(p);
+  /* a From_Account that is no member is still refused */
+  assert_int_equal(code(call(G("send_group_msg"), "{\"GroupId\":\"as-1\",\"From_Account\":\"as_b\",\"Random\":6,"
+                                                  "\"MsgBody\":" TEXT("b") "}")), 10007);
+  /* and naming the admin's own account as From_Account is a member's send: refused while it is none */
+  assert_int_equal(code(call(G("send_group_msg"), "{\"GroupId\":\"as-1\",\"From_Account\":\"administrator\",\"Random\":7,"
+                                                  "\"MsgBody\":" TEXT("c") "}")), 10007);
+  /* as a member, the same send is its account's, as before */
+  ok(call(G("add_group_member"), "{\"GroupId\":\"as-1\",\"Silence\":1,\"MemberList\":[{\"Member_Account\":\"administrator\"}]}"));
+  ok(call(G("send_group_msg"), "{\"GroupId\":\"as-1\",\"Random\":8,\"MsgBody\":" TEXT("as a member") "}"));
+  senders("as-1", got, sizeof got);
+  assert_string_equal(got, "-,administrator,administrator");
+  wsc_close(&a);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -399,6 +444,7 @@ int main(void)
     cmocka_unit_test(test_mute_apply_racing_delete),
     cmocka_unit_test(test_community_notification_after_downgrade),
     cmocka_unit_test(test_max_member_num_after_downgrade),
+    cmocka_unit_test(test_admin_account_sends_anywhere),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
