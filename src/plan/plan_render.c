@@ -203,7 +203,7 @@ static void markdown(rb_t *b, int all, bill_scheme_t only)
          "  `--approved` (P-07), then upgrades (its bills price the days before the move on legacy:\n"
          "  docs/decisions/billing-scheme-change.md); a change to a lower paid edition (intl Pro -> Standard,\n"
          "  P-57, drops push and community: an existing community keeps its members and history but\n"
-         "  takes no member and no message, 11000) applies from its day for postpaid packages; a lower prepaid\n"
+         "  takes no member and no message, system notifications included, 11000) applies from its day for postpaid packages; a lower prepaid\n"
          "  package is refused while a higher one runs (order it in the grace days after it). Data above\n"
          "  a new, lower limit is kept; nothing new may be added until the app is under it.\n"
          "- International Pro's all-member push is enabled on application: `app push-approve` records\n"
