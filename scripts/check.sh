@@ -43,7 +43,7 @@ fi
 if ls tests/fuzz/fuzz_*.c >/dev/null 2>&1; then
   echo "== fuzz corpus replay"
   flog=$(mktemp)
-  if make -j"$JOBS" fuzz-build >"$flog" 2>  if make fuzz-build >"$flog" 2>&1; then1; then
+  if make -j"$JOBS" fuzz-build >"$flog" 2>&1; then
     sh scripts/run-tests.sh fuzz build-fuzz/fuzz_*
   else
     grep -E 'error|Error' "$flog" | head -n 20
