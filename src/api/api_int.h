@@ -77,7 +77,7 @@ typedef struct api_srv {
   api_jobs_t jobs;               /* scheduled jobs and the test clock (jobs.c) */
   im_groups_t *groups;           /* groups of every type (im/group.h) */
   struct cws_pace *pace;         /* logins waiting for a later loop turn (ws_pace.c) */
-  uv_timer_t live_timer;         /* the next live-room coalescing window ends (ws_group.c) */
+  uv_timer_t live_timer;         /* the next live-room coalescing window ends (ws_group_push.c) */
   uint64_t live_due_ms;          /* loop time live_timer fires at while active */
   jsonw_t frame_text;            /* fixed-format frames are written here, then copied out (ws_msg.c) */
 } api_srv_t;
@@ -406,7 +406,7 @@ void rest_modify_c2c_msg(rest_ctx_t *c);
 void rest_recentcontact_get_list(rest_ctx_t *c);
 void rest_recentcontact_delete(rest_ctx_t *c);
 
-/* Groups: REST (rest_group.c, rest_group_msg.c), WebSocket ops and pushes (ws_group.c) */
+/* Groups: REST (rest_group.c, rest_group_msg.c), WebSocket ops (ws_group.c) and pushes (ws_group_push.c) */
 void rest_create_group(rest_ctx_t *c);
 void rest_import_group(rest_ctx_t *c);
 void rest_destroy_group(rest_ctx_t *c);
@@ -432,6 +432,10 @@ void rest_delete_group_msg_by_sender(rest_ctx_t *c);
 void rest_modify_group_msg(rest_ctx_t *c);
 void rest_set_unread_msg_num(rest_ctx_t *c);
 void rest_get_online_member_num(rest_ctx_t *c);
+/* ws_group_push.c: a group message's priorities by number (MsgPriority / priority; NULL-terminated), a group
+ * message as the protocol's JSON, the group core's hooks, a session's end */
+extern const char *const api_group_priorities[];
+json_t *cws_group_msg_json(const store_grp_msg_t *m);
 void cws_group_hooks(api_srv_t *srv, im_group_hooks_t *out);
 void cws_group_session_gone(api_srv_t *srv, cws_conn_t *c);
 void cws_op_group_create(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);

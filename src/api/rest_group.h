@@ -1,5 +1,5 @@
 /* rest_group.h — what the REST group files share (rest_group.c: groups and
- * members; rest_group_msg.c: messages; ws_group.c: the WebSocket side):
+ * members; rest_group_msg.c: messages; ws_group.c, ws_group_push.c: the WebSocket side):
  * request-field readers and the group profile as JSON. Loop thread. */
 #ifndef IMC_API_REST_GROUP_H
 #define IMC_API_REST_GROUP_H

@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const priorities[] = { "Normal", "High", "Low", "Lowest", NULL };
 
 static void reply_plain(void *ud, const im_gres_t *r)
 {
@@ -136,8 +135,8 @@ void rest_send_group_msg(rest_ctx_t *c)
   in.from_named = json_object_get(c->body, "From_Account") != NULL;
   if ((v = json_object_get(c->body, "MsgPriority"))) {
     int k;
-    for (k = 0; priorities[k] && !(json_is_string(v) && !strcmp(priorities[k], json_string_value(v))); k++) {}
-    if (!priorities[k]) { rest_reply_err(c, IMC_E_GROUP_PARAM, "MsgPriority must be High, Normal, Low or Lowest", NULL); return; }
+    for (k = 0; api_group_priorities[k] && !(json_is_string(v) && !strcmp(api_group_priorities[k], json_string_value(v))); k++) {}
+    if (!api_group_priorities[k]) { rest_reply_err(c, IMC_E_GROUP_PARAM, "MsgPriority must be High, Normal, Low or Lowest", NULL); return; }
     in.priority = k;
   }
   if ((v = json_object_get(c->body, "OnlineOnlyFlag"))) {
@@ -316,7 +315,7 @@ static void hist_row(void *ud, const store_grp_msg_t *m)
   json_t *body = json_loadb(m->body, m->body_len, 0, NULL);
   json_t *o = json_pack("{s:s,s:i,s:i,s:s,s:I,s:I,s:I,s:i}", "From_Account", m->from_id, "IsPlaceMsg", 0,
                         "IsSystemMsg", (m->flags & STORE_GMSG_SYSTEM) ? 1 : 0, "MsgPriority",
-                        priorities[m->priority & 3], "MsgRandom", (json_int_t)m->random, "MsgSeq", (json_int_t)m->seq,
+                        api_group_priorities[m->priority & 3], "MsgRandom", (json_int_t)m->random, "MsgSeq", (json_int_t)m->seq,
                         "MsgTimeStamp", (json_int_t)m->time_s, "MsgFlagBits", recalled ? 8 : 0);
   json_t *mb = json_object_get(body, "MsgBody");
   json_object_set_new(o, "MsgBody", mb ? json_incref(mb) : json_array());

@@ -12,12 +12,10 @@
  * Each function owns a transaction (BEGIN IMMEDIATE) when called outside
  * one (the CLI) and nests in a SAVEPOINT inside one (a writer-thread job of
  * the server, e.g. an operator API endpoint).
- * Per-app settings that are not columns of apps live in the store's meta
- * table: "app.<sdkappid>.auto_renew" ("1"/"0"),
- * "app.<sdkappid>.suspended_by" ("lapse" / "operator") and
- * "app.<sdkappid>.push_approved_at" (unix seconds). */
+ * The per-app settings in meta the life cycle reads and writes are
+ * settings.c's. */
 #include "billing/billing.h"
-#include "tenant/tenant.h"
+#include "tenant/tenant_int.h"
 #include "util/date.h"
 #include "util/err.h"
 #include "util/num.h"
@@ -102,110 +100,6 @@ int tenant_app_state(store_t *s, uint32_t sdkappid, int64_t day, store_app_t *ap
   free(v);
   if (!rc) rc = tenant_app_push_approved(s, sdkappid, &lc->plan.push_approved_at_s);
   return rc;
-}
-
-/* ---- settings in meta ------------------------------------------------------------ */
-static int meta_app_get(store_t *s, uint32_t sdkappid, const char *what, char *buf, size_t cap)
-{
-  char key[64];
-  snprintf(key, sizeof key, "app.%u.%s", sdkappid, what);
-  int rc = store_meta_get(s, key, buf, cap);
-  if (rc == IMC_E_NOTFOUND) { buf[0] = 0; rc = 0; }
-  return rc;
-}
-
-static int meta_app_set(store_t *s, uint32_t sdkappid, const char *what, const char *value)
-{
-  char key[64];
-  snprintf(key, sizeof key, "app.%u.%s", sdkappid, what);
-  return store_meta_set(s, key, value);
-}
-
-int tenant_app_auto_renew(store_t *s, uint32_t sdkappid, int *on)
-{
-  char v[8];
-  int rc = meta_app_get(s, sdkappid, "auto_renew", v, sizeof v);
-  *on = !rc && !strcmp(v, "1");
-  return rc;
-}
-
-int tenant_app_set_auto_renew(store_t *s, uint32_t sdkappid, int on)
-{
-  store_app_t a;
-  int rc = store_app_get(s, sdkappid, &a);
-  return rc ? rc : meta_app_set(s, sdkappid, "auto_renew", on ? "1" : "0");
-}
-
-int tenant_app_push_approved(store_t *s, uint32_t sdkappid, int64_t *at_s)
-{
-  char v[24];
-  int64_t t = 0;
-  int rc = meta_app_get(s, sdkappid, "push_approved_at", v, sizeof v);
-  if (!rc && v[0] && imc_parse_i64(v, 1, INT64_MAX, &t)) t = 0;
-  *at_s = rc ? 0 : t;
-  return rc;
-}
-
-int tenant_app_set_push_approved(store_t *s, uint32_t sdkappid, int64_t at_s, char *err, size_t errcap)
-{
-  store_app_t a;
-  bill_scheme_t sch;
-  int rc = store_app_get(s, sdkappid, &a);
-  if (rc) return imc_errf(err, errcap, rc, "%s", rc == IMC_E_NOTFOUND ? "no such app" : imc_strerror(rc));
-  if (at_s < 0) return imc_errf(err, errcap, IMC_E_INVAL, "the approval time is negative");
-  if (bill_scheme_parse(a.scheme, &sch)) return imc_errf(err, errcap, IMC_E_BILL_SCHEME, "app %u has an unknown scheme", sdkappid);
-  if (!plan_push_on_application(sch)) { /* it recorded an approval the s2022 book does not sell */
-    char with[96] = "";
-    size_t n = 0;
-    for (int e = 0; e < plan_editions(sch) && n < sizeof with; e++)
-      if (plan_edition_value(sch, e, PLAN_F_ALL_MEMBER_PUSH) == PLAN_FEAT_ON)
-        n += (size_t)snprintf(with + n, sizeof with - n, "%s%s", n ? ", " : "", plan_edition_code(sch, e));
-    return imc_errf(err, errcap, IMC_E_BILL_ADDON_FORBIDDEN,
-                    "the %s price book sells no all-member push on application (intl Pro, §6): its editions with all-member push: %s",
-                    a.scheme, with[0] ? with : "none");
-  }
-  char v[24];
-  snprintf(v, sizeof v, "%lld", (long long)at_s);
-  return meta_app_set(s, sdkappid, "push_approved_at", at_s ? v : "");
-}
-
-/* ---- per-customer settings in meta ------------------------------------------------ */
-#define BIG_EXTRA_KEY "customer.%lld.big_groups_extra"
-
-int tenant_customer_big_groups_extra(store_t *s, int64_t customer_id, int64_t *extra)
-{
-  char key[64], v[24];
-  snprintf(key, sizeof key, BIG_EXTRA_KEY, (long long)customer_id);
-  *extra = 0;
-  int rc = store_meta_get(s, key, v, sizeof v);
-  if (rc == IMC_E_NOTFOUND) return 0;
-  if (rc) return rc;
-  return imc_parse_i64(v, 0, TENANT_BIG_GROUPS_EXTRA_MAX, extra) ? IMC_E_INVAL : 0;
-}
-
-int tenant_customer_set_big_groups_extra(store_t *s, int64_t customer_id, int64_t extra)
-{
-  store_customer_t c;
-  int rc = store_customer_get(s, customer_id, &c);
-  if (rc) return rc;
-  if (extra < 0 || extra > TENANT_BIG_GROUPS_EXTRA_MAX) return IMC_E_RANGE;
-  char key[64], v[24];
-  snprintf(key, sizeof key, BIG_EXTRA_KEY, (long long)customer_id);
-  snprintf(v, sizeof v, "%lld", (long long)extra);
-  return store_meta_set(s, key, v);
-}
-
-int64_t tenant_big_groups_extra_key_customer(const char *meta_key)
-{
-  long long id;
-  int end = 0;
-  if (sscanf(meta_key, "customer.%lld.big_groups_extra%n", &id, &end) != 1 || meta_key[end] || id <= 0) return 0;
-  return id;
-}
-
-int tenant_app_suspended_by(store_t *s, uint32_t sdkappid, char *buf, size_t cap)
-{
-  return meta_app_get(s, sdkappid, "suspended_by", buf, cap);
 }
 
 /* ---- pricing one order ------------------------------------------------------------- */
@@ -682,7 +576,7 @@ int tenant_app_legacy_to_trial(store_t *s, uint32_t sdkappid, int approved, int6
   snprintf(was, sizeof was, "%lld %s %s", (long long)now_s, a.scheme, a.edition); /* the bills' scheme history */
   rc = store_app_set(s, sdkappid, "scheme", bill_scheme_name(to));
   if (!rc) rc = store_app_set(s, sdkappid, "edition", bill_scheme_free_edition(to));
-  if (!rc) rc = meta_app_set(s, sdkappid, "scheme_change", was);
+  if (!rc) rc = tenant__meta_app_set(s, sdkappid, "scheme_change", was);
   rc = txn_close(&t, rc);
   return rc ? failf(err, errcap, rc, "%s", imc_strerror(rc)) : 0;
 }
@@ -691,7 +585,7 @@ int tenant_app_scheme_change(store_t *s, uint32_t sdkappid, tenant_scheme_change
 {
   memset(out, 0, sizeof *out);
   char v[96];
-  int rc = meta_app_get(s, sdkappid, "scheme_change", v, sizeof v);
+  int rc = tenant__meta_app_get(s, sdkappid, "scheme_change", v, sizeof v);
   if (rc || !v[0]) return rc;
   long long at;
   int used = 0;
@@ -710,7 +604,7 @@ static int set_status(store_t *s, uint32_t sdkappid, const char *status, const c
   int rc = txn_open(&t, s);
   if (rc) return rc;
   rc = store_app_set(s, sdkappid, "status", status);
-  if (!rc) rc = meta_app_set(s, sdkappid, "suspended_by", by);
+  if (!rc) rc = tenant__meta_app_set(s, sdkappid, "suspended_by", by);
   return txn_close(&t, rc);
 }
 
@@ -743,7 +637,7 @@ int tenant_app_set_arrears(store_t *s, uint32_t sdkappid, int arrears, int64_t d
   if (rc) return rc;
   if (arrears && !strcmp(a.status, "active")) rc = set_status(s, sdkappid, "suspended", "arrears"); /* P-14, P-45 */
   else if (!arrears && !strcmp(a.status, "suspended") && !strcmp(by, "arrears"))
-    rc = lc.state == TENANT_LC_LAPSED ? meta_app_set(s, sdkappid, "suspended_by", "lapse") /* still lapsed: renew it */
+    rc = lc.state == TENANT_LC_LAPSED ? tenant__meta_app_set(s, sdkappid, "suspended_by", "lapse") /* still lapsed: renew it */
                                       : set_status(s, sdkappid, "active", "");
   else return 0;
   if (!rc) *changed = 1;
