@@ -29,6 +29,7 @@
 #include "e2e.h"
 #include "e2e_msg.h"
 #include "e2e_op.h"
+#include "e2e_race.h"
 
 static e2e_server_t srv;
 static uint32_t app, app_b;
@@ -231,52 +232,6 @@ static int code(json_t *r)
   return c;
 }
 
-static sqlite3 *lock_db(void)
-{
-  char path[400];
-  sqlite3 *db;
-  snprintf(path, sizeof path, "%s/imcloud.db", srv.dir);
-  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-  sqlite3_busy_timeout(db, 5000);
-  assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
-  return db;
-}
-
-/* Send a v4 request on a fresh connection without waiting for the reply. */
-static int v4_send(const char *cmd, const char *body)
-{
-  char sig[1024], req[4096];
-  e2e_usersig(app, key, "administrator", 86400, sig, sizeof sig);
-  int fd = e2e_connect(srv.port);
-  assert_true(fd >= 0);
-  int n = snprintf(req, sizeof req,
-                   "POST /v4/%s?sdkappid=%u&identifier=administrator&usersig=%s&random=1&contenttype=json HTTP/1.1\r\n"
-                   "Host: t\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
-                   cmd, app, sig, strlen(body), body);
-  assert_int_equal(e2e_send(fd, req, (size_t)n), 0);
-  return fd;
-}
-
-static json_t *v4_read(int fd)
-{
-  static char body[1 << 16];
-  assert_int_equal(e2e_http_read(fd, body, sizeof body, 15000), 200);
-  close(fd);
-  json_t *j = json_loads(body, 0, NULL);
-  assert_non_null(j);
-  return j;
-}
-
-/* Wait until n writer jobs are in flight (submitted, not completed). */
-static void inflight_reaches(long long n)
-{
-  for (int waited = 0; waited < 10000; waited += 10) {
-    if (e2e_healthz_stat(srv.port, "admission", "inflight") >= n) return;
-    usleep(10000);
-  }
-  fail_msg("the requests did not reach the writer");
-}
-
 static void test_add_racing_delete(void **st)
 {
   (void)st;
@@ -284,23 +239,22 @@ static void test_add_racing_delete(void **st)
   ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"race\",\"GroupId\":\"race-1\",\"Owner_Account\":\"rc_owner\"}"));
   /* the writer waits on the lock: the deletion is in flight (the accounts still in memory) when the
    * add and the create reach the loop, and their jobs queue after it */
-  sqlite3 *db = lock_db();
-  int del = v4_send("im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"rc_gone1\"},{\"UserID\":\"rc_gone2\"}]}");
-  inflight_reaches(1);
-  int add = v4_send(G("add_group_member"), "{\"GroupId\":\"race-1\",\"MemberList\":[{\"Member_Account\":\"rc_gone1\"}]}");
-  int cre = v4_send(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"race2\",\"GroupId\":\"race-2\",\"Owner_Account\":\"rc_stay\","
+  sqlite3 *db = race_lock(&srv);
+  int del = race_send(&srv, app, key, "im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"rc_gone1\"},{\"UserID\":\"rc_gone2\"}]}");
+  race_inflight(&srv, 1);
+  int add = race_send(&srv, app, key, G("add_group_member"), "{\"GroupId\":\"race-1\",\"MemberList\":[{\"Member_Account\":\"rc_gone1\"}]}");
+  int cre = race_send(&srv, app, key, G("create_group"), "{\"Type\":\"Public\",\"Name\":\"race2\",\"GroupId\":\"race-2\",\"Owner_Account\":\"rc_stay\","
                                        "\"MemberList\":[{\"Member_Account\":\"rc_gone2\"}]}");
-  inflight_reaches(3);
-  assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
-  sqlite3_close(db);
-  json_t *r = v4_read(del);
+  race_inflight(&srv, 3);
+  race_unlock(db);
+  json_t *r = race_read(del);
   assert_int_equal(jint(r, "ErrorCode"), 0);
   assert_int_equal(jint(json_array_get(json_object_get(r, "ResultItem"), 0), "ResultCode"), 0);
   assert_int_equal(jint(json_array_get(json_object_get(r, "ResultItem"), 1), "ResultCode"), 0);
   json_decref(r);
   /* the add and the create were written after the deletion: refused as they would be now */
-  assert_int_equal(code(v4_read(add)), 10019);
-  assert_int_equal(code(v4_read(cre)), 10019);
+  assert_int_equal(code(race_read(add)), 10019);
+  assert_int_equal(code(race_read(cre)), 10019);
   /* no membership of a deleted account, in memory or in storage */
   r = call(G("get_group_member_info"), "{\"GroupId\":\"race-1\"}");
   assert_non_null(r);

@@ -33,6 +33,7 @@
 #include "e2e.h"
 #include "e2e_msg.h"
 #include "e2e_op.h"
+#include "e2e_race.h"
 
 static e2e_server_t srv;
 static uint32_t app;
@@ -81,63 +82,10 @@ static void restart(void)
   assert_int_equal(e2e_server_start(&srv, args), 0);
 }
 
-/* ---- the writer held on the database lock (as tests/e2e/test_group_h2.c) ------------------------------ */
-static sqlite3 *lock_db(void)
-{
-  char path[400];
-  sqlite3 *db;
-  snprintf(path, sizeof path, "%s/imcloud.db", srv.dir);
-  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-  sqlite3_busy_timeout(db, 5000);
-  assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
-  return db;
-}
-
-static void unlock_db(sqlite3 *db)
-{
-  assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
-  sqlite3_close(db);
-}
-
-/* Send a v4 request on a fresh connection without waiting for the reply. */
-static int v4_send(const char *cmd, const char *body)
-{
-  char sig[1024], req[4096];
-  e2e_usersig(app, key, "administrator", 86400, sig, sizeof sig);
-  int fd = e2e_connect(srv.port);
-  assert_true(fd >= 0);
-  int n = snprintf(req, sizeof req,
-                   "POST /v4/%s?sdkappid=%u&identifier=administrator&usersig=%s&random=1&contenttype=json HTTP/1.1\r\n"
-                   "Host: t\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
-                   cmd, app, sig, strlen(body), body);
-  assert_int_equal(e2e_send(fd, req, (size_t)n), 0);
-  return fd;
-}
-
-static json_t *v4_read(int fd)
-{
-  static char body[1 << 16];
-  assert_int_equal(e2e_http_read(fd, body, sizeof body, 15000), 200);
-  close(fd);
-  json_t *j = json_loads(body, 0, NULL);
-  assert_non_null(j);
-  return j;
-}
-
-/* Wait until n writer jobs are in flight (submitted, not completed). */
-static void inflight_reaches(long long n)
-{
-  for (int waited = 0; waited < 10000; waited += 10) {
-    if (e2e_healthz_stat(srv.port, "admission", "inflight") >= n) return;
-    usleep(10000);
-  }
-  fail_msg("the requests did not reach the writer");
-}
-
 /* The deletion's reply: every item deleted. */
 static void deleted(int fd, size_t n)
 {
-  json_t *r = v4_read(fd);
+  json_t *r = race_read(fd);
   assert_int_equal(jint(r, "ErrorCode"), 0);
   for (size_t i = 0; i < n; i++)
     assert_int_equal(jint(json_array_get(json_object_get(r, "ResultItem"), i), "ResultCode"), 0);
@@ -194,18 +142,18 @@ static void test_transfer_racing_delete(void **st)
                              "\"MemberList\":[{\"Member_Account\":\"to_g\"}]}"));
   /* t4: a live room given to the deleted new owner */
   ok(call(G("create_group"), "{\"Type\":\"AVChatRoom\",\"Name\":\"t4\",\"GroupId\":\"t4\",\"Owner_Account\":\"to_h\"}"));
-  sqlite3 *db = lock_db();
-  int del = v4_send("im_open_login_svc/account_delete",
+  sqlite3 *db = race_lock(&srv);
+  int del = race_send(&srv, app, key, "im_open_login_svc/account_delete",
                     "{\"DeleteItem\":[{\"UserID\":\"to_new\"},{\"UserID\":\"to_old\"},{\"UserID\":\"to_g\"}]}");
-  inflight_reaches(1);
-  int t1 = v4_send(G("change_group_owner"), "{\"GroupId\":\"t1\",\"NewOwner_Account\":\"to_new\"}");
-  int t2 = v4_send(G("change_group_owner"), "{\"GroupId\":\"t2\",\"NewOwner_Account\":\"to_e\"}");
-  int t3 = v4_send(G("modify_group_member_info"), "{\"GroupId\":\"t3\",\"Member_Account\":\"to_g\",\"Role\":\"Admin\"}");
-  int t4 = v4_send(G("change_group_owner"), "{\"GroupId\":\"t4\",\"NewOwner_Account\":\"to_new\"}");
-  inflight_reaches(5);
-  unlock_db(db);
+  race_inflight(&srv, 1);
+  int t1 = race_send(&srv, app, key, G("change_group_owner"), "{\"GroupId\":\"t1\",\"NewOwner_Account\":\"to_new\"}");
+  int t2 = race_send(&srv, app, key, G("change_group_owner"), "{\"GroupId\":\"t2\",\"NewOwner_Account\":\"to_e\"}");
+  int t3 = race_send(&srv, app, key, G("modify_group_member_info"), "{\"GroupId\":\"t3\",\"Member_Account\":\"to_g\",\"Role\":\"Admin\"}");
+  int t4 = race_send(&srv, app, key, G("change_group_owner"), "{\"GroupId\":\"t4\",\"NewOwner_Account\":\"to_new\"}");
+  race_inflight(&srv, 5);
+  race_unlock(db);
   deleted(del, 3);
-  int c1 = code(v4_read(t1)), c2 = code(v4_read(t2)), c3 = code(v4_read(t3)), c4 = code(v4_read(t4));
+  int c1 = code(race_read(t1)), c2 = code(race_read(t2)), c3 = code(race_read(t3)), c4 = code(race_read(t4));
   /* memory: no deleted account came back; the same after a restart (storage) */
   for (int pass = 0; pass < 2; pass++) {
     expect_members("t1", "to_a:Owner,to_c:Member", 2, "to_a");
@@ -284,15 +232,15 @@ static void test_mute_apply_racing_delete(void **st)
                              "\"ApplyJoinOption\":\"NeedPermission\"}"));
   wsc_t a;
   assert_int_equal(wsc_login(&a, srv.port, app, key, "ap_gone", "Web"), 0);
-  sqlite3 *db = lock_db();
-  int del = v4_send("im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"lm_gone\"},{\"UserID\":\"ap_gone\"}]}");
-  inflight_reaches(1);
-  int mute = v4_send(G("forbid_send_msg"), "{\"GroupId\":\"lm-1\",\"Members_Account\":[\"lm_gone\"],\"MuteTime\":3600}");
+  sqlite3 *db = race_lock(&srv);
+  int del = race_send(&srv, app, key, "im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"lm_gone\"},{\"UserID\":\"ap_gone\"}]}");
+  race_inflight(&srv, 1);
+  int mute = race_send(&srv, app, key, G("forbid_send_msg"), "{\"GroupId\":\"lm-1\",\"Members_Account\":[\"lm_gone\"],\"MuteTime\":3600}");
   assert_int_equal(e2e_ws_send_text(a.fd, "{\"id\":7,\"op\":\"group_join\",\"group_id\":\"ap-1\"}"), 0);
-  inflight_reaches(3);
-  unlock_db(db);
+  race_inflight(&srv, 3);
+  race_unlock(db);
   deleted(del, 2);
-  int cm = code(v4_read(mute));
+  int cm = code(race_read(mute));
   wsc_close(&a); /* closed by the deletion (4003) before its reply */
   /* no mute row and no application of a deleted account, in memory or in storage */
   for (int pass = 0; pass < 2; pass++) {
