@@ -4,6 +4,7 @@
  * submit, written by the writer, undone by the completion on failure,
  * pushed and answered after the commit. */
 #include "im/group_int.h"
+#include "store/store_msg.h"
 #include "util/err.h"
 
 #include <stdio.h>
@@ -477,12 +478,21 @@ int grp__unread_position(store_t *s, uint32_t sdkappid, uint32_t group_no, uint3
   return rc;
 }
 
+/* Writer thread. A deletion of the member's account submitted before this job ran first
+ * (docs/decisions/groups.md §1): its member rows are gone, so the change is refused as the request would
+ * be answered now (10019; it answered 70107, the storage's "no such row"). */
 static int run_read(store_t *s, gjob_t *j)
 {
+  char id[64];
+  int rc = store_msg_account_id(s, j->sdkappid, (uint32_t)j->users[0], id, sizeof id);
+  if (rc == IMC_E_NOTFOUND) {
+    snprintf(j->res.why, sizeof j->res.why, "the member's account was deleted before the change was written");
+    return IMC_E_GROUP_USER;
+  }
+  if (rc) return rc;
   if (j->mode) { /* set_unread_msg_num: find the position */
     uint32_t at;
-    int rc = grp__unread_position(s, j->sdkappid, j->group_no, j->users[0], j->value, j->since_s, &at);
-    if (rc) return rc;
+    if ((rc = grp__unread_position(s, j->sdkappid, j->group_no, j->users[0], j->value, j->since_s, &at))) return rc;
     j->value = at;
   }
   return store_grp_member_set(s, j->sdkappid, j->group_no, (uint32_t)j->users[0], "read_seq", j->value, NULL);

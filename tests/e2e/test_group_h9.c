@@ -8,7 +8,9 @@
  *    restart). modify_group_member_info racing the deletion likewise;
  *  - forbid_send_msg in a live room racing the deletion writes no mute row
  *    for the deleted account (10019), a Public-group application racing it
- *    leaves no application;
+ *    leaves no application; set_unread_msg_num of a member racing the
+ *    deletion of its account answers 10019 (it answered 70107, the
+ *    storage's "no such row");
  *  - a Community group after a downgrade to an edition without communities
  *    (intl Pro -> Standard, P-57) takes no system notification either (11000);
  *  - get_group_info MaxMemberNum of a group made under a higher edition is
@@ -258,6 +260,27 @@ static void test_mute_apply_racing_delete(void **st)
   assert_string_equal(got, "lm_stay");
 }
 
+/* ---- 2b. set_unread_msg_num racing account_delete of the member ------------------------------------------- */
+static void test_set_unread_racing_delete(void **st)
+{
+  (void)st;
+  import_users(srv.port, app, key, (const char *const[]){ "su_owner", "su_gone", NULL });
+  ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"su\",\"GroupId\":\"su-1\",\"Owner_Account\":\"su_owner\","
+                             "\"MemberList\":[{\"Member_Account\":\"su_gone\"}]}"));
+  ok(call(G("send_group_msg"), "{\"GroupId\":\"su-1\",\"From_Account\":\"su_owner\",\"Random\":1,\"MsgBody\":" TEXT("one") "}"));
+  sqlite3 *db = race_lock(&srv);
+  int del = race_send(&srv, app, key, "im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"su_gone\"}]}");
+  race_inflight(&srv, 1);
+  int set = race_send(&srv, app, key, G("set_unread_msg_num"), "{\"GroupId\":\"su-1\",\"Member_Account\":\"su_gone\",\"UnreadMsgNum\":0}");
+  race_inflight(&srv, 2);
+  race_unlock(db);
+  deleted(del, 1);
+  /* the member's account went first: refused as the request would be now (the account is not imported) */
+  assert_int_equal(code(race_read(set)), 10019);
+  assert_int_equal(code(call(G("set_unread_msg_num"), "{\"GroupId\":\"su-1\",\"Member_Account\":\"su_gone\",\"UnreadMsgNum\":0}")), 10019);
+  assert_int_equal(stored_rows("su-1"), 1); /* the owner's */
+}
+
 /* ---- 3, 4. after a downgrade: a community takes no notification; MaxMemberNum is the cap in force -------- */
 /* An intl app moved from Pro to Standard (P-57: no communities; members per group 2,000 -> 200), holding a
  * Community group "@TGS#_dn" and a Public group "dn-big" made on Pro with MaxMemberCount 1000; its key into k. */
@@ -390,6 +413,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_transfer_racing_delete),
     cmocka_unit_test(test_mute_apply_racing_delete),
+    cmocka_unit_test(test_set_unread_racing_delete),
     cmocka_unit_test(test_community_notification_after_downgrade),
     cmocka_unit_test(test_max_member_num_after_downgrade),
     cmocka_unit_test(test_admin_account_sends_anywhere),
