@@ -11,6 +11,9 @@
  *   (`friend_response`, ws_rel.c). A blocklist entry either way refuses
  *   (30515 / 30525). The edition's friends per user: 30010 for the user's
  *   own list, 30014 for the peer's (plan_check).
+ * - friend_import: one way, no confirmation; it settles the importer's
+ *   pending request to the friend (friend_request_ended, reason added), and
+ *   the friend's request to the importer once they are friends both ways.
  * - friend_delete: Delete_Type_Both (default) or _Single; 31704 when there
  *   was nothing to delete. friend_delete_all: Delete_Type_Single (default)
  *   empties the user's list; _Both also removes the user from each peer's.
@@ -168,19 +171,23 @@ static void push_ended(relreq_t *rr, const rel_user_t *from, const rel_user_t *t
   relreq_push(rr, to->user_no, ev);
 }
 
+/* Drop the request pending from -> to, if any (both users' rows); with a
+ * reason, it is announced to both users (push_ended). */
+static int pending_drop_one(relreq_t *rr, rel_user_t *from, rel_user_t *to, const char *reason)
+{
+  int rc = 0, out = rel_get(from, REL_K_PEND_OUT, to->id) != NULL, in = rel_get(to, REL_K_PEND_IN, from->id) != NULL;
+  if (out) rc = rel_txn_del(&rr->txn, from, REL_K_PEND_OUT, to->id);
+  if (!rc && in) rc = rel_txn_del(&rr->txn, to, REL_K_PEND_IN, from->id);
+  if (!rc && reason && (out || in)) push_ended(rr, from, to, reason);
+  return rc;
+}
+
 /* Drop pending requests between a and b, both directions; with a reason,
  * each request dropped is announced to both users (push_ended). */
 int rel_pending_drop(relreq_t *rr, rel_user_t *a, rel_user_t *b, const char *reason)
 {
-  int rc = 0;
-  rel_user_t *from[2] = { a, b }, *to[2] = { b, a };
-  for (int i = 0; i < 2 && !rc; i++) {
-    int out = rel_get(from[i], REL_K_PEND_OUT, to[i]->id) != NULL, in = rel_get(to[i], REL_K_PEND_IN, from[i]->id) != NULL;
-    if (out) rc = rel_txn_del(&rr->txn, from[i], REL_K_PEND_OUT, to[i]->id);
-    if (!rc && in) rc = rel_txn_del(&rr->txn, to[i], REL_K_PEND_IN, from[i]->id);
-    if (!rc && reason && (out || in)) push_ended(rr, from[i], to[i], reason);
-  }
-  return rc;
+  int rc = pending_drop_one(rr, a, b, reason);
+  return rc ? rc : pending_drop_one(rr, b, a, reason);
 }
 
 /* Resolve one To_Account of a batch: the peer's record. */
@@ -365,7 +372,12 @@ static int import_one(rest_ctx_t *c, relreq_t *rr, rel_user_t *a, json_t *item, 
                           "AddSource", source, "AddWording", wording ? json_string_value(wording) : "", "Remark",
                           remark ? json_string_value(remark) : "", "RemarkTime", (json_int_t)(rt ? json_integer_value(rt) : 0),
                           "Group", groups ? groups_unique(groups) : json_array(), "Custom", custom);
-  rc = val ? rel_friend_link(rr, a, b, val) : IMC_E_NOMEM;
+  /* a's request to b asked for what the import gives (b in a's list: friend_response's agree): it is
+   * settled as friend_add settles it; b's request to a still asks for a in b's list, unless b has a
+   * already — then they are friends both ways, and friend_add would drop it too */
+  rc = val ? pending_drop_one(rr, a, b, "added") : IMC_E_NOMEM;
+  if (!rc && rel_get(b, REL_K_FRIEND, a->id)) rc = pending_drop_one(rr, b, a, "added");
+  if (!rc) rc = rel_friend_link(rr, a, b, val);
   json_decref(val);
   return rc;
 }

@@ -16,7 +16,10 @@
  *  - an account_delete that takes the account out of other users'
  *    blocklists pushes them black_changed (their sequence grew silently);
  *  - friend_import of a friend already in the list pushes friend_updated,
- *    not a second friend_added.
+ *    not a second friend_added;
+ *  - friend_import settles the importer's pending request to the friend
+ *    (and the friend's to the importer once they are friends both ways):
+ *    it stayed in both users' pending lists.
  * Each test uses its own users. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -313,6 +316,91 @@ static void test_reimported_friend_is_updated_not_added(void **st)
   wsc_close(&a);
 }
 
+/* ---- friend_import and pending requests ----------------------------------------------------------- */
+/* The peers in user's pending list `which` ("incoming": from, "outgoing": to), joined by ",". */
+static void pending_of(const char *user, const char *which, char *out, size_t cap)
+{
+  wsc_t w;
+  assert_int_equal(wsc_login(&w, srv.port, app, key, user, "PC"), 0);
+  json_t *r = wsc_rpc(&w, "pending", "%s", ""), *it;
+  assert_non_null(r);
+  assert_int_equal(jint(r, "code"), 0);
+  size_t i;
+  out[0] = 0;
+  json_array_foreach(json_object_get(r, which), i, it)
+    snprintf(out + strlen(out), cap - strlen(out), "%s%s", out[0] ? "," : "", jstr(it, which[0] == 'i' ? "from" : "to"));
+  json_decref(r);
+  wsc_close(&w);
+}
+
+static void test_import_settles_pending_request(void **st)
+{
+  (void)st;
+  char got[256];
+  const char *const u[] = { "ip_a", "ip_b", "ip_c", "ip_d", NULL };
+  import_users(srv.port, app, key, u);
+  /* a asked b; c asked a; d, which has a already, asked a to add it back (every AllowType NeedConfirm) */
+  EXPECT(0, V4("sns/friend_add", "{\"From_Account\":\"ip_a\",\"AddFriendItem\":[{\"To_Account\":\"ip_b\",\"AddSource\":\"AddSource_Type_X\"}]}"));
+  EXPECT(0, V4("sns/friend_add", "{\"From_Account\":\"ip_c\",\"AddFriendItem\":[{\"To_Account\":\"ip_a\",\"AddSource\":\"AddSource_Type_X\"}]}"));
+  EXPECT(0, V4("sns/friend_import", "{\"From_Account\":\"ip_d\",\"AddFriendItem\":[{\"To_Account\":\"ip_a\",\"AddSource\":\"AddSource_Type_X\"}]}"));
+  EXPECT(0, V4("sns/friend_add", "{\"From_Account\":\"ip_d\",\"AddFriendItem\":[{\"To_Account\":\"ip_a\",\"AddSource\":\"AddSource_Type_X\"}]}"));
+  pending_of("ip_a", "outgoing", got, sizeof got);
+  assert_string_equal(got, "ip_b");
+  pending_of("ip_a", "incoming", got, sizeof got);
+  assert_string_equal(got, "ip_c,ip_d");
+  wsc_t a;
+  assert_int_equal(wsc_login(&a, srv.port, app, key, "ip_a", "Web"), 0);
+  json_decref(wsc_sync_live(&a));
+  EXPECT(0, V4("sns/friend_import", "{\"From_Account\":\"ip_a\",\"AddFriendItem\":[{\"To_Account\":\"ip_b\",\"AddSource\":\"AddSource_Type_X\"},"
+                                    "{\"To_Account\":\"ip_c\",\"AddSource\":\"AddSource_Type_X\"},{\"To_Account\":\"ip_d\",\"AddSource\":\"AddSource_Type_X\"}]}"));
+  /* a's request to b asked for b in a's list: settled; d's is settled too (friends both ways now); c's
+   * still asks for a in c's list, which the import did not give */
+  pending_of("ip_a", "outgoing", got, sizeof got);
+  assert_string_equal(got, "");
+  pending_of("ip_a", "incoming", got, sizeof got);
+  assert_string_equal(got, "ip_c");
+  pending_of("ip_b", "incoming", got, sizeof got);
+  assert_string_equal(got, "");
+  pending_of("ip_d", "outgoing", got, sizeof got);
+  assert_string_equal(got, "");
+  pending_of("ip_c", "outgoing", got, sizeof got);
+  assert_string_equal(got, "ip_a");
+  /* a's devices learn each request that ended, as with friend_add */
+  const char *const ends[][2] = { { "ip_a", "ip_b" }, { "ip_d", "ip_a" } };
+  for (int i = 0; i < 2; i++) {
+    json_t *p = wsc_push(&a, "friend_request_ended", 3000);
+    assert_non_null(p);
+    assert_string_equal(jstr(p, "from"), ends[i][0]);
+    assert_string_equal(jstr(p, "to"), ends[i][1]);
+    assert_string_equal(jstr(p, "reason"), "added");
+    json_decref(p);
+  }
+  assert_null(wsc_push(&a, "friend_request_ended", 300));
+  wsc_close(&a);
+  /* b, offline meanwhile, reads it in its sync, once */
+  wsc_t b;
+  assert_int_equal(wsc_login(&b, srv.port, app, key, "ip_b", "Web"), 0);
+  json_t *evs = wsc_sync_live(&b), *e;
+  assert_non_null(evs);
+  size_t i;
+  int ended = 0;
+  json_array_foreach(evs, i, e) {
+    if (strcmp(jstr(e, "type"), "friend_request_ended")) continue;
+    ended++;
+    assert_string_equal(jstr(e, "from"), "ip_a");
+    assert_string_equal(jstr(e, "reason"), "added");
+  }
+  assert_int_equal(ended, 1);
+  json_decref(evs);
+  wsc_close(&b);
+  /* c's request can still be answered */
+  assert_int_equal(wsc_login(&a, srv.port, app, key, "ip_a", "Web"), 0);
+  json_t *r = wsc_rpc(&a, "friend_response", "\"peer\":\"ip_c\",\"action\":\"agree\"");
+  assert_int_equal(jint(r, "code"), 0);
+  json_decref(r);
+  wsc_close(&a);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -322,6 +410,7 @@ int main(void)
     cmocka_unit_test(test_reimport_nick_is_a_profile_event),
     cmocka_unit_test(test_deleted_account_leaving_blocklist_is_pushed),
     cmocka_unit_test(test_reimported_friend_is_updated_not_added),
+    cmocka_unit_test(test_import_settles_pending_request),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
