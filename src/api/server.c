@@ -481,7 +481,7 @@ int api_srv_open(api_srv_t *srv, const api_cfg_t *cfg, uv_loop_t *loop)
     api_srv_stop_storage(srv);
     return rc;
   }
-  im_groups_start(srv->groups, srv->writer, srv->reader);
+  im_groups_start(srv->groups, srv->writer, srv->reader, srv->c2c);
   srv->last_purge_s = (int64_t)(uv_now(loop) / 1000);
   return 0;
 }

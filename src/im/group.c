@@ -13,10 +13,11 @@
 #include <string.h>
 
 /* ---- registry ------------------------------------------------------------------------- */
-void im_groups_start(im_groups_t *G, store_writer_t *w, store_reader_t *r)
+void im_groups_start(im_groups_t *G, store_writer_t *w, store_reader_t *r, im_c2c_t *c2c)
 {
   G->w = w;
   G->r = r;
+  G->c2c = c2c;
 }
 
 int im_groups_create(im_presence_t *p, const im_limits_t *lim, const im_group_hooks_t *hooks, im_groups_t **out)

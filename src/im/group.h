@@ -34,6 +34,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "im/c2c.h"
 #include "im/limits.h"
 #include "im/presence.h"
 #include "plan/plan.h"
@@ -117,7 +118,6 @@ typedef enum {
   IM_GEV_MODIFY,       /* msg: the message with its new body */
   IM_GEV_SYSTEM,       /* send_group_system_notification: content, online only */
   IM_GEV_APPLY,        /* to owner and admins: user applied to join */
-  IM_GEV_APPLY_RESULT, /* to the applicant: its application ended; content: "approved", "rejected", "dissolved" */
   IM_GEV_DISSOLVED,    /* the group is gone */
 } im_gev_kind_t;
 
@@ -127,7 +127,7 @@ typedef struct im_gevent {
   const char *group_id;
   im_gtype_t type;
   const store_grp_msg_t *msg;  /* MSG, RECALL, MODIFY */
-  const char *content;         /* SYSTEM: the notification text; APPLY: the applicant's UserID; APPLY_RESULT: the outcome */
+  const char *content;         /* SYSTEM: the notification text; APPLY: the applicant's UserID */
 } im_gevent_t;
 
 typedef struct im_group_hooks {
@@ -182,10 +182,12 @@ typedef struct im_groups_stats {
 } im_groups_stats_t;
 
 /* Create the core (startup: before the loop runs, so it can be loaded from
- * the startup connection), then start it with the writer and the readers.
- * All pointers must outlive it. IMC_E_NOMEM. */
+ * the startup connection), then start it with the writer, the readers and
+ * the messaging core whose per-user inboxes take the group_apply_result
+ * events (c2c.h; its writer must be w, so that events reach sessions in
+ * commit order). All pointers must outlive it. IMC_E_NOMEM. */
 int im_groups_create(im_presence_t *p, const im_limits_t *lim, const im_group_hooks_t *hooks, im_groups_t **out);
-void im_groups_start(im_groups_t *G, store_writer_t *w, store_reader_t *r);
+void im_groups_start(im_groups_t *G, store_writer_t *w, store_reader_t *r, im_c2c_t *c2c);
 void im_groups_free(im_groups_t *G);
 /* Rebuild every group and membership from storage (startup, before the
  * loop runs, on the startup connection; after im_groups_set_plan, whose
@@ -313,9 +315,11 @@ void im_group_add(im_groups_t *G, uint32_t sdkappid, const char *group_id, uint3
 /* Applications to a Public group that needs approval (group_join by a
  * non-member): at most IM_LIMIT_GROUP_APPLICATIONS wait per group (a new one
  * beyond: IMC_E_GROUP_APPLY_FULL); each ends when approved (IM_GADD_APPROVE),
- * refused (im_group_reject), the group dissolved — the applicant's online
- * sessions get IM_GEV_APPLY_RESULT for these three — or when the user
- * becomes a member another way or its account is deleted (no push). */
+ * refused (im_group_reject), the group dissolved — for these three the
+ * applicant gets a group_apply_result event in its inbox (group_apply.c:
+ * durable with the change, pushed to its live sessions, replayed by sync) —
+ * or when the user becomes a member another way or its account is deleted
+ * (no event). */
 /* Refuse applications (Public). */
 void im_group_reject(im_groups_t *G, uint32_t sdkappid, const char *group_id, uint32_t actor_no,
                      const uint32_t *users, size_t n, im_gdone_cb cb, void *ud);

@@ -1,11 +1,13 @@
 /* group_int.h — what the files of the group core share (group.c: registry,
  * membership sets, delivery; group_ops.c: changes; group_msg.c: messages;
  * group_read.c: reads; group_rules.c: the type table and field rules;
- * group_quota.c: P-17 big groups).
+ * group_quota.c: P-17 big groups; group_apply.c: the outcome of
+ * applications as inbox events).
  * Loop thread unless noted. */
 #ifndef IMC_IM_GROUP_INT_H
 #define IMC_IM_GROUP_INT_H
 
+#include "im/c2c.h"
 #include "im/group.h"
 #include "util/u64map.h"
 
@@ -57,6 +59,7 @@ typedef struct gapp {
 struct im_groups {
   store_writer_t *w;
   store_reader_t *r;
+  im_c2c_t *c2c;               /* the users' inboxes: group_apply_result events (group_apply.c) */
   im_presence_t *p;
   const im_limits_t *lim;
   im_group_hooks_t h;
@@ -131,9 +134,6 @@ void grp__live_free(im_groups_t *G, im_group_t *g);
 /* Session sid is about to join live room g: messages waiting in the room's
  * batch are not for it (it gets the ones that arrive after). */
 void grp__live_joining(im_groups_t *G, im_group_t *g, uint32_t sid);
-/* Tell applicants their application ended (IM_GEV_APPLY_RESULT with result):
- * users[0..n), or every pending applicant of g when users is NULL. */
-void grp__apply_result(im_groups_t *G, im_group_t *g, const uint32_t *users, size_t n, const char *result);
 /* Push ev to one user's sessions. */
 void grp__deliver_user(im_groups_t *G, uint32_t sdkappid, uint32_t user_no, const im_gevent_t *ev);
 
@@ -148,6 +148,7 @@ int grp__big_check(const im_groups_t *G, uint32_t sdkappid, int64_t max_members,
 
 /* ---- jobs (group_ops.c) ---- */
 typedef struct gjob gjob_t;
+typedef struct gapply gapply_t;
 struct gjob {
   store_job_t job;
   im_groups_t *G;
@@ -193,6 +194,8 @@ struct gjob {
   /* writer: gone[i] = 1 when mem[i]'s account was deleted before the job ran (grp__mem_gone); an undo
    * gives such an account nothing back (NULL: none found, or not checked) */
   uint8_t *gone;
+  /* applications ended by the job (approve, reject, dissolve): their applicants' inbox events (group_apply.c) */
+  gapply_t *apply;
 };
 gjob_t *grp__job(im_groups_t *G, uint32_t sdkappid, im_gdone_cb cb, void *ud);
 /* Submit j (writer, or reader when readonly). A full queue: j->done(j,
@@ -218,6 +221,16 @@ void grp__deliver_notice(gjob_t *j, im_group_t *g);
  * all of them are unread and the position is just below the oldest of them (none: the group's last seq). */
 int grp__unread_position(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t user_no, int64_t want,
                          int64_t since_s, uint32_t *at);
+/* group_apply.c: the group_apply_result event of applications the job ends (result "approved",
+ * "rejected", "dissolved"), for users[0..n), or every pending applicant of g when users is NULL.
+ * grp__apply_prepare (loop, before the submit): 0 or IMC_E_NOMEM (nothing kept). grp__apply_run (store
+ * thread, in the job's transaction): one inbox event per applicant whose account still exists; 0 or a
+ * storage error. grp__apply_deliver (loop, once the job is committed): each event to its applicant's live
+ * sessions. grp__apply_free: by grp__finish. */
+int grp__apply_prepare(gjob_t *j, const im_group_t *g, const uint32_t *users, size_t n, const char *result);
+int grp__apply_run(store_t *s, gjob_t *j);
+void grp__apply_deliver(gjob_t *j);
+void grp__apply_free(gjob_t *j);
 /* A job reply for an immediate refusal. */
 void grp__fail(im_gdone_cb cb, void *ud, int rc, const char *why);
 

@@ -68,6 +68,7 @@ void grp__finish(gjob_t *j, int rc)
   free(j->to);
   free(j->n_to);
   free(j->to_json);
+  grp__apply_free(j);
   free(j->gone);
   json_decref(j->changes);
   free(j);
@@ -347,6 +348,7 @@ static int run_dissolve(store_t *s, gjob_t *j)
 {
   int rc = store_grp_del(s, j->sdkappid, j->group_no);
   if (!rc) rc = store_usage_group(s, j->sdkappid, j->group_id, j->mode, j->now_s, 1);
+  if (!rc) rc = grp__apply_run(s, j); /* the applications went with the group */
   return rc;
 }
 
@@ -357,7 +359,7 @@ static void done_dissolve(gjob_t *j, int rc)
   if (rc) { g->dissolving = 0; grp__finish(j, rc); return; }
   im_gevent_t ev = { IM_GEV_DISSOLVED, g->sdkappid, g->group_id, g->type, NULL, NULL };
   grp__deliver(j->G, g, &ev, NULL, 0, 0);
-  grp__apply_result(j->G, g, NULL, 0, "dissolved"); /* the applications went with the group */
+  grp__apply_deliver(j);
   grp__day_net(j->G, j->sdkappid, j->now_s, -1, g->counted_s);
   grp__remove(j->G, g);
   grp__finish(j, 0);
@@ -375,7 +377,11 @@ void im_group_dissolve(im_groups_t *G, uint32_t sdkappid, const char *group_id, 
     return;
   }
   gjob_t *j = grp__job(G, sdkappid, cb, ud);
-  if (!j) { grp__fail(cb, ud, IMC_E_NOMEM, NULL); return; }
+  if (!j || (g->pending.len && grp__apply_prepare(j, g, NULL, 0, "dissolved"))) {
+    if (j) { j->cb = NULL; grp__finish(j, IMC_E_NOMEM); }
+    grp__fail(cb, ud, IMC_E_NOMEM, NULL);
+    return;
+  }
   g->dissolving = 1;
   j->group_no = g->group_no;
   j->now_s = now_s;
@@ -398,7 +404,8 @@ static int run_members(store_t *s, gjob_t *j)
       return rc;
     if ((rc = store_grp_member_put(s, j->sdkappid, j->group_no, &j->mem[i]))) return rc;
   }
-  return grp__run_notice(s, j);
+  if ((rc = grp__run_notice(s, j))) return rc;
+  return grp__apply_run(s, j); /* approved: the applicants' events */
 }
 
 static void done_add(gjob_t *j, int rc)
@@ -414,22 +421,8 @@ static void done_add(gjob_t *j, int rc)
     return;
   }
   grp__deliver_notice(j, g);
-  if (g && j->mode == IM_GADD_APPROVE) grp__apply_result(j->G, g, j->users, j->n_mem, "approved");
+  grp__apply_deliver(j);
   grp__finish(j, 0);
-}
-
-void grp__apply_result(im_groups_t *G, im_group_t *g, const uint32_t *users, size_t n, const char *result)
-{
-  im_gevent_t ev = { IM_GEV_APPLY_RESULT, g->sdkappid, g->group_id, g->type, NULL, result };
-  if (users) {
-    for (size_t i = 0; i < n; i++) grp__deliver_user(G, g->sdkappid, users[i], &ev);
-    return;
-  }
-  u64map_iter_t it;
-  uint64_t user;
-  void *v;
-  u64map_iter_init(&g->pending, &it);
-  while (u64map_next(&g->pending, &it, &user, &v)) grp__deliver_user(G, g->sdkappid, (uint32_t)user, &ev);
 }
 
 static int run_apply(store_t *s, gjob_t *j)
@@ -599,6 +592,7 @@ void im_group_add(im_groups_t *G, uint32_t sdkappid, const char *group_id, uint3
     grp__notice(j, g, mode == IM_GADD_JOIN ? "MemberJoined" : "MemberInvited", actor_no, j->users, j->n_mem, NULL);
   j->run = run_members;
   j->done = done_add;
+  if (mode == IM_GADD_APPROVE && grp__apply_prepare(j, g, j->users, j->n_mem, "approved")) { done_add(j, IMC_E_NOMEM); return; }
   grp__submit(j, 0);
 }
 
@@ -608,14 +602,14 @@ static int run_reject(store_t *s, gjob_t *j)
     int rc = store_grp_member_del(s, j->sdkappid, j->group_no, j->users[i]);
     if (rc && rc != IMC_E_NOTFOUND) return rc;
   }
-  return 0;
+  return grp__apply_run(s, j);
 }
 
 static void done_reject(gjob_t *j, int rc)
 {
   im_group_t *g = grp__by_no(j->G, j->sdkappid, j->group_no);
   for (size_t i = 0; rc && g && i < j->n_users; i++) u64map_put(&g->pending, j->users[i], (void *)1);
-  if (!rc && g) grp__apply_result(j->G, g, j->users, j->n_users, "rejected");
+  if (!rc) grp__apply_deliver(j);
   grp__finish(j, rc);
 }
 
@@ -644,6 +638,7 @@ void im_group_reject(im_groups_t *G, uint32_t sdkappid, const char *group_id, ui
   }
   j->run = run_reject;
   j->done = done_reject;
+  if (grp__apply_prepare(j, g, j->users, j->n_users, "rejected")) { done_reject(j, IMC_E_NOMEM); return; }
   grp__submit(j, 0);
 }
 

@@ -9,8 +9,10 @@
  *  - the owner and admins list the applications waiting (group_applications:
  *    oldest first, with the applicant and the time, paged); a member or a
  *    stranger may not; the list survives a restart;
- *  - the applicant's online sessions get group_apply_result when it is
- *    approved, rejected, or the group is dissolved;
+ *  - the applicant's synced sessions get group_apply_result when it is
+ *    approved, rejected, or the group is dissolved; it is an event of the
+ *    applicant's inbox: an applicant offline meanwhile reads it once in its
+ *    sync (with a useq), also after a restart;
  *  - an application ends without a push when the user is added another way
  *    or its account is deleted;
  *  - at most group_max_applications wait per group (10014 beyond).
@@ -115,9 +117,13 @@ static void restart(void)
   assert_int_equal(e2e_server_start(&srv, args), 0);
 }
 
+/* Log in and sync until live (inbox events such as group_apply_result reach live sessions only). */
 static void login(wsc_t *c, const char *user)
 {
   assert_int_equal(wsc_login(c, srv.port, app, key, user, "Web"), 0);
+  json_t *evs = wsc_sync_live(c);
+  assert_non_null(evs);
+  json_decref(evs);
 }
 
 static int rcode(json_t *r)
@@ -296,6 +302,65 @@ static void test_other_ends_and_cap(void **st)
   wsc_close(&a); wsc_close(&b); wsc_close(&c); wsc_close(&d); wsc_close(&e); wsc_close(&f);
 }
 
+/* ---- an applicant offline when its application ends -------------------------------------------------- */
+/* Log user in and sync from 0: its group_apply_result events as "group:result@useq,…" into out (c stays live). */
+static void synced_results(wsc_t *c, const char *user, char *out, size_t cap)
+{
+  assert_int_equal(wsc_login(c, srv.port, app, key, user, "Web"), 0);
+  json_t *evs = wsc_sync_live(c), *e;
+  assert_non_null(evs);
+  size_t i;
+  out[0] = 0;
+  json_array_foreach(evs, i, e) {
+    if (strcmp(jstr(e, "type"), "group_apply_result")) continue;
+    assert_string_equal(jstr(e, "group_type"), "Public");
+    assert_true(jint(e, "useq") > 0);
+    snprintf(out + strlen(out), cap - strlen(out), "%s%s:%s", out[0] ? "," : "", jstr(e, "group_id"), jstr(e, "result"));
+  }
+  json_decref(evs);
+}
+
+static void test_offline_applicant_syncs_result(void **st)
+{
+  (void)st;
+  static const char *const u[] = { "oa", "ox", "oy", "oz", NULL };
+  import_users(srv.port, app, key, u);
+  ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"ao\",\"GroupId\":\"ao\",\"Owner_Account\":\"oa\"}"));
+  ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"ao2\",\"GroupId\":\"ao2\",\"Owner_Account\":\"oa\"}"));
+  /* three users apply and go offline */
+  wsc_t x, y, z, a;
+  login(&x, "ox");
+  apply(&x, "ao");
+  login(&y, "oy");
+  apply(&y, "ao");
+  login(&z, "oz");
+  apply(&z, "ao2");
+  wsc_close(&x); wsc_close(&y); wsc_close(&z);
+  /* meanwhile: ox approved, oy rejected, ao2 dissolved */
+  login(&a, "oa");
+  json_t *r = wsc_rpc(&a, "group_approve", "\"group_id\":\"ao\",\"users\":[\"ox\"]");
+  assert_int_equal(jint(json_array_get(json_object_get(r, "results"), 0), "result"), 1);
+  json_decref(r);
+  assert_int_equal(rcode(wsc_rpc(&a, "group_reject", "\"group_id\":\"ao\",\"users\":[\"oy\"]")), 0);
+  assert_int_equal(rcode(wsc_rpc(&a, "group_dissolve", "\"group_id\":\"ao2\"")), 0);
+  wsc_close(&a);
+  /* each logs in, syncs and reads its outcome once; no push repeats it once live */
+  char got[256];
+  for (int pass = 0; pass < 2; pass++) {
+    synced_results(&x, "ox", got, sizeof got);
+    assert_string_equal(got, "ao:approved");
+    synced_results(&y, "oy", got, sizeof got);
+    assert_string_equal(got, "ao:rejected");
+    synced_results(&z, "oz", got, sizeof got);
+    assert_string_equal(got, "ao2:dissolved");
+    assert_string_equal(apply_result(&x, "ao", 300), "");
+    assert_string_equal(apply_result(&y, "ao", 1), "");
+    assert_string_equal(apply_result(&z, "ao2", 1), "");
+    wsc_close(&x); wsc_close(&y); wsc_close(&z);
+    if (!pass) restart(); /* durable: the same after a restart */
+  }
+}
+
 /* ---- the App admin sends without From_Account ------------------------------------------------- */
 /* From_Account of every message of group_msg_get_simple, oldest first, joined by "," (system notices: "-"). */
 static void simple_senders(const char *gid, char *out, size_t cap)
@@ -425,6 +490,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_list_approve_reject),
     cmocka_unit_test(test_other_ends_and_cap),
+    cmocka_unit_test(test_offline_applicant_syncs_result),
     cmocka_unit_test(test_admin_sender),
     cmocka_unit_test(test_last_send_time),
   };
