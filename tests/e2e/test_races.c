@@ -8,8 +8,9 @@
  * No step depends on how long the server takes (a loaded box, a slow
  * fsync): the short login deadline (300 ms) is given only to the server of
  * the one case that needs it to fire while the write lock is held, and the
- * tests wait for conditions (the writer's jobs in flight back to 0, a status
- * reached) instead of sleeping. Until 2026-12-03 every case ran with the
+ * tests wait for conditions (the requests' jobs queued behind the lock, the
+ * writer's jobs in flight back to 0, a status reached) instead of sleeping.
+ * The lock and the requests sent unanswered are tests/lib/e2e_race.h's. Until 2026-12-03 every case ran with the
  * 300 ms deadline, so a login that had to succeed after the lock was
  * released was closed with 4001 whenever its commit took longer (seen in a
  * full e2e run on a loaded box: test_delete_during_pending_login; and
@@ -31,6 +32,8 @@
 #include <unistd.h>
 
 #include "e2e.h"
+#include "e2e_msg.h"
+#include "e2e_race.h"
 
 static e2e_server_t srv;
 static uint32_t app;
@@ -56,25 +59,8 @@ static int teardown(void **st)
   return e2e_finish(&srv);
 }
 
-/* ---- helpers ------------------------------------------------------------- */
-static sqlite3 *lock_db(void)
-{
-  char path[400];
-  sqlite3 *db;
-  snprintf(path, sizeof path, "%s/imcloud.db", srv.dir);
-  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-  sqlite3_busy_timeout(db, 5000);
-  assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
-  return db;
-}
-
-static void unlock_db(sqlite3 *db)
-{
-  assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
-  sqlite3_close(db);
-}
-
-static json_t *v4(const char *cmd, const char *body)
+/* ---- helpers (the write lock, requests sent unanswered: tests/lib/e2e_race.h) ---- */
+static json_t *rest(const char *cmd, const char *body)
 {
   char out[65536];
   assert_int_equal(e2e_v4(srv.port, app, key, "administrator", cmd, body, out, sizeof out), 200);
@@ -102,28 +88,10 @@ static void writer_drained(void)
   fail_msg("the writer's jobs did not complete");
 }
 
-/* Send a v4 request without waiting for the reply (the writer is blocked). */
-static int v4_send(const char *cmd, const char *body)
+/* The ErrorCode of race_send's reply. */
+static int read_code(int fd)
 {
-  char sig[1024], req[4096];
-  e2e_usersig(app, key, "administrator", 86400, sig, sizeof sig);
-  int fd = e2e_connect(srv.port);
-  assert_true(fd >= 0);
-  int n = snprintf(req, sizeof req,
-                   "POST /v4/%s?sdkappid=%u&identifier=administrator&usersig=%s&random=1&contenttype=json HTTP/1.1\r\n"
-                   "Host: t\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
-                   cmd, app, sig, strlen(body), body);
-  assert_int_equal(e2e_send(fd, req, (size_t)n), 0);
-  return fd;
-}
-
-static int v4_read(int fd)
-{
-  char body[8192];
-  assert_int_equal(e2e_http_read(fd, body, sizeof body, 8000), 200);
-  close(fd);
-  json_t *j = json_loads(body, 0, NULL);
-  assert_non_null(j);
+  json_t *j = race_read(fd);
   int code = code_of(j);
   json_decref(j);
   return code;
@@ -146,7 +114,7 @@ static const char *status_of(const char *user)
   static char st[32];
   char body[256];
   snprintf(body, sizeof body, "{\"To_Account\":[\"%s\"]}", user);
-  json_t *r = v4("openim/query_online_status", body);
+  json_t *r = rest("openim/query_online_status", body);
   json_t *q = json_array_get(json_object_get(r, "QueryResult"), 0);
   json_t *e = json_array_get(json_object_get(r, "ErrorList"), 0);
   if (q) snprintf(st, sizeof st, "%s", json_string_value(json_object_get(q, "Status")));
@@ -175,7 +143,7 @@ static void test_login_deadline_while_job_pending(void **st)
   char sig[1024], buf[2048];
   int op, cc = 0;
   e2e_usersig(app, key, "late", 86400, sig, sizeof sig);
-  sqlite3 *db = lock_db();
+  sqlite3 *db = race_lock(&srv);
   int fd = ws_login_send("late", sig);
   /* the 300 ms login deadline closes the connection with 4001 while the job
    * waits (the lock is held until then, however long that takes) */
@@ -183,11 +151,11 @@ static void test_login_deadline_while_job_pending(void **st)
   assert_int_equal(op, 8);
   assert_int_equal(cc, 4001);
   close(fd);
-  unlock_db(db);
+  race_unlock(db);
   /* the job completes after its connection is gone: the server must survive
    * it, and the account it imported durably is known to the registry */
   writer_drained();
-  json_t *r = v4("im_open_login_svc/account_check", "{\"CheckItem\":[{\"UserID\":\"late\"}]}");
+  json_t *r = rest("im_open_login_svc/account_check", "{\"CheckItem\":[{\"UserID\":\"late\"}]}");
   assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(r, "ResultItem"), 0), "AccountStatus")),
                       "Imported");
   json_decref(r);
@@ -205,16 +173,16 @@ static void test_kick_during_pending_login(void **st)
 {
   (void)st;
   char sig[1024], buf[2048];
-  json_decref(v4("im_open_login_svc/account_import", "{\"UserID\":\"kay\"}"));
+  json_decref(rest("im_open_login_svc/account_import", "{\"UserID\":\"kay\"}"));
   e2e_usersig(app, key, "kay", 86400, sig, sizeof sig);
   sleep(1); /* the kick must be strictly later than the UserSig's TLS.time */
-  sqlite3 *db = lock_db();
+  sqlite3 *db = race_lock(&srv);
   int ws = ws_login_send("kay", sig);
-  usleep(100 * 1000);
-  int rest = v4_send("im_open_login_svc/kick", "{\"UserID\":\"kay\"}");
-  usleep(100 * 1000);
-  unlock_db(db);
-  assert_int_equal(v4_read(rest), 0);
+  race_inflight(&srv, 1); /* the login's job waits for the lock */
+  int kick = race_send(&srv, app, key, "im_open_login_svc/kick", "{\"UserID\":\"kay\"}");
+  race_inflight(&srv, 2); /* and the kick's behind it */
+  race_unlock(db);
+  assert_int_equal(read_code(kick), 0);
   /* either the login is refused, or it succeeded and the kick then ended it */
   assert_true(e2e_ws_recv_text(ws, buf, sizeof buf, 5000) > 0);
   if (strstr(buf, "\"code\":0")) {
@@ -238,10 +206,10 @@ static void test_kick_survives_restart(void **st)
 {
   (void)st;
   char sig[1024], fresh[1024];
-  json_decref(v4("im_open_login_svc/account_import", "{\"UserID\":\"kip\"}"));
+  json_decref(rest("im_open_login_svc/account_import", "{\"UserID\":\"kip\"}"));
   e2e_usersig(app, key, "kip", 86400, sig, sizeof sig);
   sleep(1);
-  json_t *r = v4("im_open_login_svc/kick", "{\"UserID\":\"kip\"}");
+  json_t *r = rest("im_open_login_svc/kick", "{\"UserID\":\"kip\"}");
   assert_int_equal(code_of(r), 0);
   json_decref(r);
   e2e_server_kill(&srv); /* kill -9: an acknowledged kick is durable */
@@ -257,15 +225,15 @@ static void test_delete_during_pending_login(void **st)
 {
   (void)st;
   char sig[1024], buf[2048];
-  json_decref(v4("im_open_login_svc/account_import", "{\"UserID\":\"dee\"}"));
+  json_decref(rest("im_open_login_svc/account_import", "{\"UserID\":\"dee\"}"));
   e2e_usersig(app, key, "dee", 86400, sig, sizeof sig);
-  sqlite3 *db = lock_db();
+  sqlite3 *db = race_lock(&srv);
   int ws = ws_login_send("dee", sig);
-  usleep(100 * 1000);
-  int rest = v4_send("im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"dee\"}]}");
-  usleep(100 * 1000);
-  unlock_db(db);
-  assert_int_equal(v4_read(rest), 0);
+  race_inflight(&srv, 1); /* the login's job waits for the lock */
+  int del = race_send(&srv, app, key, "im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"dee\"}]}");
+  race_inflight(&srv, 2); /* and the deletion's behind it */
+  race_unlock(db);
+  assert_int_equal(read_code(del), 0);
   assert_true(e2e_ws_recv_text(ws, buf, sizeof buf, 5000) > 0);
   if (strstr(buf, "\"code\":0")) {
     int op, cc = 0;
@@ -276,7 +244,7 @@ static void test_delete_during_pending_login(void **st)
   }
   close(ws);
   assert_string_equal(status_of("dee"), "NoAccount");
-  json_t *r = v4("im_open_login_svc/account_check", "{\"CheckItem\":[{\"UserID\":\"dee\"}]}");
+  json_t *r = rest("im_open_login_svc/account_check", "{\"CheckItem\":[{\"UserID\":\"dee\"}]}");
   assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(r, "ResultItem"), 0), "AccountStatus")),
                       "NotImported");
   json_decref(r);
@@ -286,8 +254,8 @@ static void test_delete_during_pending_login(void **st)
 static void test_account_item_errors(void **st)
 {
   (void)st;
-  json_decref(v4("im_open_login_svc/account_import", "{\"UserID\":\"ok1\"}"));
-  json_t *r = v4("im_open_login_svc/account_delete",
+  json_decref(rest("im_open_login_svc/account_import", "{\"UserID\":\"ok1\"}"));
+  json_t *r = rest("im_open_login_svc/account_delete",
                  "{\"DeleteItem\":[{\"UserID\":5},{\"Foo\":1},\"str\",{\"UserID\":\"ok1\"},{\"UserID\":\"ghost\"}]}");
   assert_int_equal(code_of(r), 0);
   json_t *items = json_object_get(r, "ResultItem");
@@ -310,12 +278,12 @@ static void test_account_item_errors(void **st)
   memset(nick, 'n', 501);
   nick[501] = 0;
   snprintf(body, sizeof body, "{\"UserID\":\"longnick\",\"Nick\":\"%s\"}", nick);
-  r = v4("im_open_login_svc/account_import", body);
+  r = rest("im_open_login_svc/account_import", body);
   assert_int_equal(code_of(r), 40601);
   json_decref(r);
   nick[500] = 0; /* exactly 500 bytes is allowed */
   snprintf(body, sizeof body, "{\"UserID\":\"longnick\",\"FaceUrl\":\"%s\"}", nick);
-  r = v4("im_open_login_svc/account_import", body);
+  r = rest("im_open_login_svc/account_import", body);
   assert_int_equal(code_of(r), 0);
   json_decref(r);
 }
