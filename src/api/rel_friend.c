@@ -11,9 +11,10 @@
  *   (`friend_response`, ws_rel.c). A blocklist entry either way refuses
  *   (30515 / 30525). The edition's friends per user: 30010 for the user's
  *   own list, 30014 for the peer's (plan_check).
- * - friend_import: one way, no confirmation; it settles the importer's
- *   pending request to the friend (friend_request_ended, reason added), and
- *   the friend's request to the importer once they are friends both ways.
+ * - friend_add and friend_import settle the user's pending request to the
+ *   friend (friend_request_ended, reason added), and the friend's request to
+ *   the user only once they are friends both ways (pending_settle).
+ * - friend_import: one way, no confirmation.
  * - friend_delete: Delete_Type_Both (default) or _Single; 31704 when there
  *   was nothing to delete. friend_delete_all: Delete_Type_Single (default)
  *   empties the user's list; _Both also removes the user from each peer's.
@@ -190,6 +191,16 @@ int rel_pending_drop(relreq_t *rr, rel_user_t *a, rel_user_t *b, const char *rea
   return rc ? rc : pending_drop_one(rr, b, a, reason);
 }
 
+/* b is now in a's list (friend_add, friend_import): a's request to b asked
+ * for exactly that and is settled (reason added, as friend_response's agree);
+ * b's request to a asks for a in b's list and is settled only when b_lists_a
+ * (b has a after the change: friends both ways). */
+static int pending_settle(relreq_t *rr, rel_user_t *a, rel_user_t *b, int b_lists_a)
+{
+  int rc = pending_drop_one(rr, a, b, "added");
+  return rc || !b_lists_a ? rc : pending_drop_one(rr, b, a, "added");
+}
+
 /* Resolve one To_Account of a batch: the peer's record. */
 static int peer_rec(rest_ctx_t *c, rel_user_t *self, json_t *v, const char **id, rel_user_t **peer)
 {
@@ -265,7 +276,7 @@ static int add_one(rest_ctx_t *c, relreq_t *rr, rel_user_t *a, json_t *item, int
                          "Group", groups);
   json_t *vb = json_pack("{s:I,s:O,s:s,s:s,s:[]}", "AddTime", (json_int_t)now, "AddSource", source, "AddWording",
                          wording ? json_string_value(wording) : "", "Remark", "", "Group");
-  rc = rel_pending_drop(rr, a, b, "added"); /* a request either way is moot now */
+  rc = pending_settle(rr, a, b, both || b_has);
   if (!rc && need_a) rc = rel_friend_link(rr, a, b, va);
   if (!rc && need_b) rc = rel_friend_link(rr, b, a, vb);
   json_decref(va);
@@ -372,11 +383,7 @@ static int import_one(rest_ctx_t *c, relreq_t *rr, rel_user_t *a, json_t *item, 
                           "AddSource", source, "AddWording", wording ? json_string_value(wording) : "", "Remark",
                           remark ? json_string_value(remark) : "", "RemarkTime", (json_int_t)(rt ? json_integer_value(rt) : 0),
                           "Group", groups ? groups_unique(groups) : json_array(), "Custom", custom);
-  /* a's request to b asked for what the import gives (b in a's list: friend_response's agree): it is
-   * settled as friend_add settles it; b's request to a still asks for a in b's list, unless b has a
-   * already — then they are friends both ways, and friend_add would drop it too */
-  rc = val ? pending_drop_one(rr, a, b, "added") : IMC_E_NOMEM;
-  if (!rc && rel_get(b, REL_K_FRIEND, a->id)) rc = pending_drop_one(rr, b, a, "added");
+  rc = val ? pending_settle(rr, a, b, rel_get(b, REL_K_FRIEND, a->id) != NULL) : IMC_E_NOMEM;
   if (!rc) rc = rel_friend_link(rr, a, b, val);
   json_decref(val);
   return rc;

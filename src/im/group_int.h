@@ -1,6 +1,6 @@
 /* group_int.h — what the files of the group core share (group.c: registry,
  * membership sets, delivery; group_ops.c: changes; group_msg.c: messages;
- * group_read.c: reads; group_rules.c: the type table and field rules;
+ * group_rules.c: the type table and field rules;
  * group_quota.c: P-17 big groups; group_apply.c: the outcome of
  * applications as inbox events).
  * Loop thread unless noted. */

@@ -401,6 +401,40 @@ static void test_import_settles_pending_request(void **st)
   wsc_close(&a);
 }
 
+/* A one-way friend_add (Add_Type_Single, ForceAddFlags 1) from a to b gives a nothing b asked for:
+ * b's pending request to a (a in b's list) stays; a's own request to b is settled. */
+static void test_single_add_keeps_peer_request(void **st)
+{
+  (void)st;
+  char got[256];
+  const char *const u[] = { "sa_a", "sa_b", "sa_c", NULL };
+  import_users(srv.port, app, key, u);
+  EXPECT(0, V4("sns/friend_add", "{\"From_Account\":\"sa_b\",\"AddFriendItem\":[{\"To_Account\":\"sa_a\",\"AddSource\":\"AddSource_Type_X\"}]}"));
+  EXPECT(0, V4("sns/friend_add", "{\"From_Account\":\"sa_a\",\"AddFriendItem\":[{\"To_Account\":\"sa_c\",\"AddSource\":\"AddSource_Type_X\"}]}"));
+  pending_of("sa_a", "incoming", got, sizeof got);
+  assert_string_equal(got, "sa_b");
+  EXPECT(0, V4("sns/friend_add", "{\"From_Account\":\"sa_a\",\"AddType\":\"Add_Type_Single\",\"ForceAddFlags\":1,"
+                                 "\"AddFriendItem\":[{\"To_Account\":\"sa_b\",\"AddSource\":\"AddSource_Type_X\"},"
+                                 "{\"To_Account\":\"sa_c\",\"AddSource\":\"AddSource_Type_X\"}]}"));
+  pending_of("sa_a", "incoming", got, sizeof got);
+  assert_string_equal(got, "sa_b");
+  pending_of("sa_b", "outgoing", got, sizeof got);
+  assert_string_equal(got, "sa_a");
+  pending_of("sa_a", "outgoing", got, sizeof got);
+  assert_string_equal(got, "");
+  pending_of("sa_c", "incoming", got, sizeof got);
+  assert_string_equal(got, "");
+  /* b's request can still be answered, and then they are friends both ways */
+  wsc_t a;
+  assert_int_equal(wsc_login(&a, srv.port, app, key, "sa_a", "Web"), 0);
+  json_t *r = wsc_rpc(&a, "friend_response", "\"peer\":\"sa_b\",\"action\":\"agree\"");
+  assert_int_equal(jint(r, "code"), 0);
+  json_decref(r);
+  wsc_close(&a);
+  pending_of("sa_a", "incoming", got, sizeof got);
+  assert_string_equal(got, "");
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -411,6 +445,7 @@ int main(void)
     cmocka_unit_test(test_deleted_account_leaving_blocklist_is_pushed),
     cmocka_unit_test(test_reimported_friend_is_updated_not_added),
     cmocka_unit_test(test_import_settles_pending_request),
+    cmocka_unit_test(test_single_add_keeps_peer_request),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
