@@ -107,7 +107,8 @@ static int parse_send(rest_ctx_t *c, im_send_t *in, size_t max_bytes, char *why,
   int64_t life, sync;
   const char *from_id;
   json_t *from = json_object_get(c->body, "From_Account");
-  if (from) {
+  /* "" is absent: clients that serialise every member (Go structs without omitempty) send "" for the admin */
+  if (from && !(json_is_string(from) && !json_string_length(from))) {
     if ((rc = account(c, "From_Account", IMC_E_MSG_FROM, IMC_E_MSG_FROM, &from_id, &in->from_no))) return rc;
   } else {
     from_id = c->identifier; /* absent: the admin account sends */
@@ -124,7 +125,8 @@ static int parse_send(rest_ctx_t *c, im_send_t *in, size_t max_bytes, char *why,
   if ((rc = int_in(c->body, "MsgLifeTime", 0, 604800, max_life < 604800 ? max_life : 604800, IMC_E_MSG_LIFETIME_TYPE,
                    IMC_E_MSG_LIFETIME, &life)))
     return rc;
-  if ((rc = int_in(c->body, "SyncOtherMachine", 1, 2, 0, IMC_E_MSG_SYNC_OTHER, IMC_E_MSG_SYNC_OTHER, &sync))) return rc;
+  /* 0 is absent (the sender's roaming only), as "" is for From_Account */
+  if ((rc = int_in(c->body, "SyncOtherMachine", 0, 2, 0, IMC_E_MSG_SYNC_OTHER, IMC_E_MSG_SYNC_OTHER, &sync))) return rc;
   if ((rc = options(c->body, "SendMsgControl", send_controls, &ctl, why, cap)) ||
       (rc = options(c->body, "ForbidCallbackControl", callback_controls, &cb, why, cap)))
     return rc;
