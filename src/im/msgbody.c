@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { T_STR, T_INT, T_NUM, T_STR_ARR, T_OBJ, T_OBJ_ARR, T_MSGLIST };
+enum { T_STR, T_INT, T_NUM, T_STR_ARR, T_OBJ, T_OBJ_ARR, T_MSGLIST, T_OPEN };
 enum { OPT = 0, REQ = 1 };
 
 typedef struct field {
@@ -24,6 +24,10 @@ typedef struct field {
 
 #define ONLY(...) (const int64_t[]){ __VA_ARGS__ }, (uint8_t)(sizeof((int64_t[]){ __VA_ARGS__ }) / sizeof(int64_t))
 #define END { NULL, 0, 0, NULL, 0, NULL }
+/* The end of a table that also takes members it does not name, each a
+ * string or an integer (push vendors' settings: the service keeps adding
+ * them; imcloud stores and delivers them, it sends no offline push). */
+#define END_OPEN { NULL, T_OPEN, 0, NULL, 0, NULL }
 
 static const field_t text_f[] = { { "Text", T_STR, REQ, NULL, 0, NULL }, END };
 static const field_t location_f[] = {
@@ -80,11 +84,11 @@ static const field_t android_f[] = {
   { "XiaoMiChannelID", T_STR, OPT, NULL, 0, NULL }, { "OPPOChannelID", T_STR, OPT, NULL, 0, NULL },
   { "GoogleChannelID", T_STR, OPT, NULL, 0, NULL }, { "VIVOClassification", T_INT, OPT, ONLY(0, 1), NULL },
   { "HuaWeiImportance", T_STR, OPT, NULL, 0, NULL }, { "ExtAsHuaweiIntentParam", T_INT, OPT, ONLY(0, 1), NULL },
-  { "HuaWeiCategory", T_STR, OPT, NULL, 0, NULL }, END };
+  { "HuaWeiCategory", T_STR, OPT, NULL, 0, NULL }, END_OPEN };
 static const field_t apns_f[] = {
   { "BadgeMode", T_INT, OPT, ONLY(0, 1), NULL }, { "Title", T_STR, OPT, NULL, 0, NULL },
   { "SubTitle", T_STR, OPT, NULL, 0, NULL }, { "Image", T_STR, OPT, NULL, 0, NULL },
-  { "MutableContent", T_INT, OPT, ONLY(0, 1), NULL }, { "Sound", T_STR, OPT, NULL, 0, NULL }, END };
+  { "MutableContent", T_INT, OPT, ONLY(0, 1), NULL }, { "Sound", T_STR, OPT, NULL, 0, NULL }, END_OPEN };
 static const field_t push_f[] = {
   { "PushFlag", T_INT, OPT, ONLY(0, 1), NULL }, { "Title", T_STR, OPT, NULL, 0, NULL },
   { "Desc", T_STR, OPT, NULL, 0, NULL }, { "Ext", T_STR, OPT, NULL, 0, NULL },
@@ -100,6 +104,9 @@ static int obj_check(const json_t *obj, const field_t *fs, int depth, const char
   json_object_foreach((json_t *)obj, key, v) {
     const field_t *f = fs;
     while (f->name && strcmp(f->name, key)) f++;
+    if (!f->name && f->type == T_OPEN && (json_is_string(v) || json_is_integer(v))) continue;
+    if (!f->name && f->type == T_OPEN)
+      return imc_errf(why, cap, err, "%s: %s must be a string or an integer", where, key);
     if (!f->name) return imc_errf(why, cap, err, "%s: unknown field %s", where, key);
   }
   for (const field_t *f = fs; f->name; f++) {
@@ -294,9 +301,10 @@ static int tok_obj_ok(const jsonr_doc_t *d, uint32_t obj, const field_t *fs, int
   for (uint32_t m = 0; m < t[obj].len; m++, k = t[k + 1].next) {
     const field_t *f = fs;
     while (f->name && !jsonr_str_eq(d, k, f->name, strlen(f->name))) f++;
+    uint32_t v = k + 1, e;   /* keys are unique (the parse refuses duplicates): each field is met once */
+    if (!f->name && f->type == T_OPEN && (t[v].type == JSONR_STRING || t[v].type == JSONR_INTEGER)) continue;
     if (!f->name) return 0;  /* an unknown field */
     seen |= 1ull << (f - fs);
-    uint32_t v = k + 1, e;   /* keys are unique (the parse refuses duplicates): each field is met once */
     switch (f->type) {
     case T_STR:
       if (t[v].type != JSONR_STRING) return 0;

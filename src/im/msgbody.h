@@ -12,8 +12,10 @@
  * - TIMRelayElem nests MsgList[].MsgBody, validated by the same rules, at
  *   most IM_MSGBODY_MAX_DEPTH relay levels deep.
  * - CloudCustomData must be a string (90001 IMC_E_MSG_JSON otherwise).
- * - OfflinePushInfo must match its documented shape and keep Desc + Ext
- *   within 3072 bytes (the APNs payload advice) (90043 IMC_E_MSG_PUSH_INFO).
+ * - OfflinePushInfo must match its documented shape (AndroidInfo and
+ *   ApnsInfo also take unnamed vendor members that are strings or integers)
+ *   and keep Desc + Ext within 3072 bytes (the APNs payload advice) (90043
+ *   IMC_E_MSG_PUSH_INFO).
  * - The packed message (compact JSON of MsgBody, CloudCustomData and
  *   OfflinePushInfo) must fit max_bytes (93000 IMC_E_MSG_TOO_BIG).
  * Every failing check writes a one-line reason naming the element index and

@@ -99,10 +99,57 @@ static void test_zero_values_mean_absent(void **st)
   json_decref(r);
 }
 
+/* ---- OfflinePushInfo vendor settings ------------------------------------------------------ */
+/* the service's own example of an instant-message push (AndroidInfo and ApnsInfo members beyond the digest's) */
+#define VENDOR_PUSH                                                                                                    \
+  "{\"PushFlag\":0,\"Title\":\"t\",\"Desc\":\"d\",\"Ext\":\"{}\",\"AndroidInfo\":{\"Sound\":\"shake\","               \
+  "\"VIVOCategory\":\"IM\",\"HuaWeiCategory\":\"IM\",\"HonorImportance\":\"NORMAL\",\"MeiZuNoticeMsgType\":1,"          \
+  "\"XiaoMiChannelID\":\"x\",\"OPPOCategory\":\"IM\",\"OPPOPrivateMsgTemplateId\":\"tpl\"},"                          \
+  "\"ApnsInfo\":{\"Sound\":\"apns.mp3\",\"BadgeMode\":1,\"Title\":\"a\",\"SubTitle\":\"s\",\"Image\":\"i\","           \
+  "\"MutableContent\":1,\"InterruptionLevel\":\"active\"}}"
+
+static void test_push_vendor_members(void **st)
+{
+  (void)st;
+  static const char *const u[] = { "p_a", "p_b", NULL };
+  users(u);
+  wsc_t b, a;
+  assert_int_equal(wsc_login(&b, srv.port, app, key, "p_b", "Android"), 0);
+  json_t *evs = wsc_sync_live(&b);
+  assert_non_null(evs);
+  json_decref(evs);
+  expect_ok(v4(srv.port, app, key, "openim/sendmsg",
+               "{\"From_Account\":\"p_a\",\"To_Account\":\"p_b\",\"MsgRandom\":1,\"OfflinePushInfo\":" VENDOR_PUSH
+               ",\"MsgBody\":" TEXT("rest") "}"));
+  json_t *p = wsc_push(&b, "msg", 2000);
+  assert_non_null(p);
+  json_t *info = json_object_get(json_object_get(p, "msg"), "offline_push_info");
+  assert_string_equal(jstr(info, "AndroidInfo.VIVOCategory"), "IM");
+  assert_int_equal(jint(info, "AndroidInfo.MeiZuNoticeMsgType"), 1);
+  assert_string_equal(jstr(info, "ApnsInfo.InterruptionLevel"), "active");
+  json_decref(p);
+  /* the same from a device (its fast path and the general one agree) */
+  assert_int_equal(wsc_login(&a, srv.port, app, key, "p_a", "iPhone"), 0);
+  json_t *r = wsc_rpc(&a, "send", "\"to\":\"p_b\",\"offline_push_info\":" VENDOR_PUSH ",\"body\":" TEXT("ws"));
+  assert_non_null(r);
+  if (json_object_get(r, "code") && jint(r, "code") != 0) fail_msg("ws send: %s", json_dumps(r, JSON_COMPACT));
+  json_decref(r);
+  /* a vendor member that is neither a string nor an integer is still refused */
+  r = v4(srv.port, app, key, "openim/sendmsg",
+         "{\"From_Account\":\"p_a\",\"To_Account\":\"p_b\",\"MsgRandom\":2,"
+         "\"OfflinePushInfo\":{\"AndroidInfo\":{\"VIVOCategory\":{}}},\"MsgBody\":" TEXT("x") "}");
+  assert_non_null(r);
+  assert_int_equal(jint(r, "ErrorCode"), 90043);
+  json_decref(r);
+  wsc_close(&a);
+  wsc_close(&b);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_zero_values_mean_absent),
+    cmocka_unit_test(test_push_vendor_members),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

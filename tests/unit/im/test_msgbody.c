@@ -168,6 +168,14 @@ static void test_push_info(void **st)
     { "{\"AndroidInfo\":[]}", 0 },
     { "{\"ApnsInfo\":{\"BadgeMode\":3}}", 0 },
     { "{\"Unknown\":1}", 0 },
+    /* vendor settings the tables do not name: strings and integers kept, nothing else */
+    { "{\"AndroidInfo\":{\"VIVOCategory\":\"IM\",\"OPPOCategory\":\"IM\",\"HonorImportance\":\"NORMAL\","
+      "\"MeiZuNoticeMsgType\":1,\"OPPONotifyLevel\":-2},\"ApnsInfo\":{\"InterruptionLevel\":\"active\"}}", 1 },
+    { "{\"AndroidInfo\":{\"VIVOCategory\":{}}}", 0 },
+    { "{\"AndroidInfo\":{\"OPPOCategory\":[\"IM\"]}}", 0 },
+    { "{\"ApnsInfo\":{\"Level\":1.5}}", 0 },
+    { "{\"ApnsInfo\":{\"Level\":null}}", 0 },
+    { "{\"ApnsInfo\":{\"BadgeMode\":\"1\"}}", 0 },
   };
   for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
     json_t *v = json_loads(rows[i].info, JSON_DECODE_ANY, NULL);
@@ -279,6 +287,8 @@ static void test_pack_tok(void **st)
     "", ",\"CloudCustomData\":\"c\\u00e9\\/\"", ",\"CloudCustomData\":1", ",\"OfflinePushInfo\":{\"Desc\":\"d\\n\",\"Ext\":\"e\"}",
     ",\"OfflinePushInfo\":{\"PushFlag\":1,\"AndroidInfo\":{\"VIVOClassification\":1},\"ApnsInfo\":{\"BadgeMode\":0}}",
     ",\"OfflinePushInfo\":{\"PushFlag\":2}", ",\"OfflinePushInfo\":[]",
+    ",\"OfflinePushInfo\":{\"AndroidInfo\":{\"VIVOCategory\":\"IM\",\"MeiZuNoticeMsgType\":1},\"ApnsInfo\":{\"X\":\"y\"}}",
+    ",\"OfflinePushInfo\":{\"AndroidInfo\":{\"VIVOCategory\":true}}", ",\"OfflinePushInfo\":{\"ApnsInfo\":{\"X\":[]}}",
   };
   static const char *const texts[] = { "\"hello\"", "\"\\u0041\\ud83d\\ude00\\t\\\"\"", "\"\xe4\xb8\x87\x7f\"", "\"\"", "1",
                                        "-0", "1.5e3", "null", "true", "[\"a\"]" };
