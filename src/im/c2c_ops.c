@@ -159,14 +159,18 @@ static int op_run(store_t *s, c2c_job_t *jj)
       return rc;
     if (j->upto && j->upto < upto) upto = j->upto;
     rc = store_msg_recent_get(s, j->app, j->a, j->b, &r);
-    if (rc == IMC_E_NOTFOUND) r.read_seq = 0;
+    if (rc == IMC_E_NOTFOUND) r = (store_recent_t){ 0 };
     else if (rc) return rc;
     if (!upto || upto <= r.read_seq) return 0; /* read positions never move back */
     if ((rc = ids(s, j)) || (rc = store_msg_recent_set(s, j->app, j->a, j->b, "read_seq", upto)) ||
         (rc = add_ev(s, j, IM_EV_READ, j->a, upto)))
       return rc;
+    /* newly read: after the read position the lists show, the later of the read, the clear and the
+     * delete (c2c_read.c conv_row); what a delete forgot was not read, so it asks no receipt */
+    uint32_t from = r.read_seq > r.cleared_seq ? r.read_seq : r.cleared_seq;
+    if (r.hidden_seq > from) from = r.hidden_seq;
     int want = 0;
-    if ((rc = store_msg_receipt_wanted(s, j->app, conv, j->b, r.read_seq, upto, &want))) return rc;
+    if (upto > from && (rc = store_msg_receipt_wanted(s, j->app, conv, j->b, from, upto, &want))) return rc;
     return want && j->b != j->a ? add_ev(s, j, IM_EV_RECEIPT, j->b, upto) : 0;
   }
   case OP_PIN:

@@ -7,7 +7,10 @@
  *    user's own messages out;
  *  - the `send` reply's useq is the sending user's event: a device that is
  *    not live (it has not completed a sync since login) finds the events it
- *    missed before it by `sync`, not by taking the useq as its cursor.
+ *    missed before it by `sync`, not by taking the useq as its cursor;
+ *  - a conversation deleted (or cleared) with messages that asked for a
+ *    receipt: reading it after a new message brought it back sent the peer
+ *    a receipt for the messages deleted unread.
  * Each test uses its own users. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -147,11 +150,73 @@ static void test_quiet_sender_syncs_for_missed(void **st)
   wsc_close(&b);
 }
 
+/* ---- a delete forgets: no receipt for what it forgot ---------------------------------- */
+/* b asked receipts for two messages; a deletes the conversation (clear or
+ * not) without reading them, a message without a receipt request brings it
+ * back, a reads it. protocol.md "conversations": the delete counts as the
+ * read position and the peer gets no receipt for it. a's read used to start
+ * from the stored read position (0): b got a receipt at seq 3, telling it
+ * that a had read the two messages a deleted (or cleared) unread. */
+static void delete_then_read(const char *ua, const char *ub, int clear)
+{
+  const char *const u[] = { ua, ub, NULL };
+  users(u);
+  wsc_t a, b;
+  login_live(&a, ua, "Web");
+  login_live(&b, ub, "Web");
+  for (int i = 0; i < 2; i++) {
+    json_t *r = wsc_rpc(&b, "send", "\"to\":\"%s\",\"need_receipt\":true,\"body\":" TEXT("ask"), ua);
+    assert_int_equal(jint(r, "code"), 0);
+    json_decref(r);
+  }
+  json_t *r = wsc_rpc(&a, "conv_delete", "\"peer\":\"%s\",\"clear\":%s", ub, clear ? "true" : "false");
+  assert_int_equal(jint(r, "code"), 0);
+  json_decref(r);
+  r = wsc_rpc(&b, "send", "\"to\":\"%s\",\"body\":" TEXT("plain"), ua);
+  assert_int_equal(jint(r, "code"), 0);
+  json_decref(r);
+  json_t *cv = conv_of(&a, ub);
+  assert_non_null(cv);
+  assert_int_equal(jint(cv, "read_seq"), 2);
+  assert_int_equal(jint(cv, "unread"), 1);
+  json_decref(cv);
+  r = wsc_rpc(&a, "read", "\"peer\":\"%s\"", ub);
+  assert_int_equal(jint(r, "code"), 0);
+  json_decref(r);
+  json_t *rd = wsc_push(&a, "read", 3000); /* the read itself is an event of a's */
+  assert_non_null(rd);
+  assert_int_equal(jint(rd, "seq"), 3);
+  json_decref(rd);
+  json_t *rc = wsc_push(&b, "receipt", 1000);
+  if (rc) fail_msg("a receipt for messages deleted unread: %s", json_dumps(rc, JSON_COMPACT));
+  /* a message after the delete that asks for one still gets it */
+  r = wsc_rpc(&b, "send", "\"to\":\"%s\",\"need_receipt\":true,\"body\":" TEXT("ask again"), ua);
+  assert_int_equal(jint(r, "code"), 0);
+  json_decref(r);
+  r = wsc_rpc(&a, "read", "\"peer\":\"%s\"", ub);
+  assert_int_equal(jint(r, "code"), 0);
+  json_decref(r);
+  rc = wsc_push(&b, "receipt", 3000);
+  assert_non_null(rc);
+  assert_int_equal(jint(rc, "seq"), 4);
+  json_decref(rc);
+  wsc_close(&a);
+  wsc_close(&b);
+}
+
+static void test_no_receipt_for_deleted(void **st)
+{
+  (void)st;
+  delete_then_read("dr_a", "dr_b", 0);
+  delete_then_read("dc_a", "dc_b", 1);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_self_conversation_not_unread),
     cmocka_unit_test(test_quiet_sender_syncs_for_missed),
+    cmocka_unit_test(test_no_receipt_for_deleted),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
