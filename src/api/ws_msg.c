@@ -624,6 +624,7 @@ void cws_op_typing(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json
   /* who may not send to the peer may not show it typing either (20007, 20009–20011) */
   if (!rc) rc = !(from_id = cws_user_id(srv, c)) ? IMC_E_USER_NOT_FOUND
                                                  : rel_c2c_check(srv, sess(c)->sdkappid, sess(c)->user_no, from_id, peer, peer_id);
-  if (!rc) im_c2c_typing(srv->c2c, sess(c)->sdkappid, sess(c)->user_no, NULL, peer, sess(c)->sid);
+  /* the sender's UserID from the registry: the notice is pushed at once, no store job (never stored) */
+  if (!rc) im_c2c_typing(srv->c2c, sess(c)->sdkappid, sess(c)->user_no, from_id, peer, sess(c)->sid);
   reply(ws, id, "typing", rc, NULL, NULL);
 }

@@ -232,7 +232,9 @@ void im_c2c_conv_delete(im_c2c_t *c, uint32_t sdkappid, uint32_t user_no, uint32
                         const char *peer_id, im_done_cb cb, void *ud);
 /* Tell peer_no's live sessions that user_id is typing (never stored), except
  * session from_sid (0: none): typing to oneself reaches only the user's other
- * devices, as an online-only message to oneself does. */
+ * devices, as an online-only message to oneself does. user_id NULL or "":
+ * looked up first by a job on the reader pool (dropped if its queue is
+ * full); given, the notice goes out before this returns. */
 void im_c2c_typing(im_c2c_t *c, uint32_t sdkappid, uint32_t user_no, const char *user_id, uint32_t peer_no,
                    uint32_t from_sid);
 

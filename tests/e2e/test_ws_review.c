@@ -10,7 +10,9 @@
  *    missed before it by `sync`, not by taking the useq as its cursor;
  *  - a conversation deleted (or cleared) with messages that asked for a
  *    receipt: reading it after a new message brought it back sent the peer
- *    a receipt for the messages deleted unread.
+ *    a receipt for the messages deleted unread;
+ *  - a typing notice runs no read (it looked the sender's UserID up on the
+ *    reader pool, one job per notice).
  * Each test uses its own users. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -35,7 +37,8 @@ static char key[80];
 static int setup(void **st)
 {
   (void)st;
-  return e2e_start(&srv, "china", &app, key, NULL);
+  static const char *const args[] = { "--change-poll-ms", "60000", NULL }; /* test_typing_reads_nothing */
+  return e2e_start(&srv, "china", &app, key, args);
 }
 
 static int teardown(void **st)
@@ -211,12 +214,47 @@ static void test_no_receipt_for_deleted(void **st)
   delete_then_read("dc_a", "dc_b", 1);
 }
 
+/* ---- typing never touches storage ------------------------------------------------------- */
+/* A typing notice read the sender's UserID back from the database on the
+ * reader pool, one job per notice (clients send one per keystroke or so),
+ * although the connection knows it: the notices competed with sync and
+ * history pages for the readers, and with the readers' queue full a notice
+ * was dropped while its reply said 0. The server here polls its change log
+ * once a minute, so no other read runs meanwhile. */
+static void test_typing_reads_nothing(void **st)
+{
+  (void)st;
+  const char *const u[] = { "ty_a", "ty_b", NULL };
+  users(u);
+  wsc_t a, b;
+  login_live(&a, "ty_a", "Web");
+  login_live(&b, "ty_b", "Web");
+  long long before = e2e_healthz_stat(srv.port, "reader", "jobs");
+  enum { N = 20 };
+  for (int i = 0; i < N; i++) {
+    json_t *r = wsc_rpc(&a, "typing", "\"peer\":\"ty_b\"");
+    assert_int_equal(jint(r, "code"), 0);
+    json_decref(r);
+  }
+  for (int i = 0; i < N; i++) {
+    json_t *p = wsc_push(&b, "typing", 3000);
+    assert_non_null(p);
+    assert_string_equal(jstr(p, "peer"), "ty_a");
+    json_decref(p);
+  }
+  long long after = e2e_healthz_stat(srv.port, "reader", "jobs");
+  if (after != before) fail_msg("%lld reads for %d typing notices", after - before, N);
+  wsc_close(&a);
+  wsc_close(&b);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_self_conversation_not_unread),
     cmocka_unit_test(test_quiet_sender_syncs_for_missed),
     cmocka_unit_test(test_no_receipt_for_deleted),
+    cmocka_unit_test(test_typing_reads_nothing),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
