@@ -618,6 +618,10 @@ int api_serve(const api_cfg_t *cfg)
     IMC_WARN("server", "msg=\"ws_max_frame_bytes is below the send-frame cap: a message near msg_max_bytes may not fit "
              "(close 1009)\" ws_max_frame_bytes=%zu send_frame_cap=%zu", ncfg.max_ws_frame_bytes,
              cws_msg_frame_bytes(cfg->msg_max_bytes));
+  if (cfg->ws_max_queued_bytes < 2 * cfg->msg_max_bytes)
+    IMC_WARN("server", "msg=\"ws_max_queued_bytes is below twice msg_max_bytes: a push or a sync page of one message "
+             "near msg_max_bytes can pass a connection's send-queue cap, which closes it (1008) at every sync\" "
+             "ws_max_queued_bytes=%lld msg_max_bytes=%lld", (long long)cfg->ws_max_queued_bytes, (long long)cfg->msg_max_bytes);
   if (cfg->writer_max_bytes && cfg->ws_admit_high_jobs * 4096 >= cfg->writer_max_bytes)
     IMC_WARN("server", "msg=\"ws_admit_high_jobs (in 4 KiB units) reaches writer_max_bytes: WebSocket sends of long "
              "messages past the byte cap are refused (60018) instead of waiting\" ws_admit_high_jobs=%lld "

@@ -380,7 +380,7 @@ int cws_send_fast(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const char *data,
   if (cws_state(c) != CWS_ONLINE || row->gate != API_GATE_NONE || row->max_frame_bytes ||
       len > cws_msg_frame_bytes(srv->cfg->msg_max_bytes))
     return IMC_E_INVAL;
-  /* cheap: another op's frame (heartbeat, sync, ack …) is not read twice, by
+  /* cheap: another op's frame (heartbeat, sync, read …) is not read twice, by
    * jsonr and then by jansson. A send holds "send" as it is, or spelled with
    * an escape (a backslash somewhere in the frame). */
   if (!has_send(data, len) && !memchr(data, '\\', len)) return IMC_E_INVAL;

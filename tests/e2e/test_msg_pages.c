@@ -280,12 +280,35 @@ static void test_shared_key_at_the_byte_cut(void **st)
                                       pair_newer, pair_newer - 1);
 }
 
+/* A send-queue cap below twice the largest message is named at start: one event of a sync page
+ * or one push can pass it, and the connection is closed (1008) every time it syncs. */
+static void test_small_queue_warned(void **st)
+{
+  (void)st;
+  e2e_server_t s2;
+  const char *const a2[] = { "--msg-max-bytes", "200000", "--ws-max-queued-bytes", "262144", NULL };
+  const char *const a3[] = { "--msg-max-bytes", "131072", "--ws-max-queued-bytes", "262144", NULL };
+  const char *const *const runs[] = { a2, a3 };
+  for (int i = 0; i < 2; i++) {
+    e2e_dir_init(&s2);
+    assert_int_equal(e2e_server_start(&s2, runs[i]), 0);
+    char *log = e2e_server_log(&s2);
+    assert_non_null(log);
+    int warned = strstr(log, "ws_max_queued_bytes is below twice msg_max_bytes") != NULL;
+    free(log);
+    assert_int_equal(e2e_server_stop(&s2), 0);
+    e2e_dir_remove(&s2);
+    assert_int_equal(warned, i == 0);
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_c2c_sync_and_history_pages),
     cmocka_unit_test(test_group_sync_and_history_pages),
     cmocka_unit_test(test_shared_key_at_the_byte_cut),
+    cmocka_unit_test(test_small_queue_warned),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
