@@ -339,8 +339,8 @@ static int hist_page_end(store_t *s, hist_job_t *j, uint64_t conv, uint32_t afte
   j->n = 1;
   for (int rounds = 0; !yes && rounds < 64; rounds++) {
     size_t from = j->n;
-    rc = store_msg_history_seen(s, j->app, conv, j->user, j->msgs[j->n - 1]->seq, after, j->min_t, j->max_t, 16,
-                                ext_msg, j);
+    const store_msg_t *last = j->msgs[j->n - 1];
+    rc = store_msg_roam(s, j->app, conv, j->user, after, j->min_t, j->max_t, last->time_s, last->seq, 16, ext_msg, j);
     if (rc) return rc;
     if (j->oom) return IMC_E_NOMEM;
     size_t got = j->n - from, e = from;
@@ -371,6 +371,8 @@ static int hist_run(store_t *s, c2c_job_t *jj)
   rc = store_msg_recent_get(s, j->app, j->peer, j->user, &pr);
   if (rc && rc != IMC_E_NOTFOUND) return rc;
   j->peer_read = rc ? 0 : pr.read_seq;
+  int64_t below_t = INT64_MAX; /* keyed: the cursor (time, seq) of the page before, none on the first */
+  uint32_t below_seq = 0;
   if (j->key[0]) {
     uint32_t cseq, random, seq = 0;
     int64_t t;
@@ -378,10 +380,17 @@ static int hist_run(store_t *s, c2c_job_t *jj)
     rc = store_msg_find_key(s, j->app, conv, cseq, random, t, key_seq, &seq);
     if (rc == IMC_E_NOTFOUND) return IMC_E_MSG_KEY;
     if (rc) return rc;
-    if (!j->before || seq < j->before) j->before = seq;
+    below_t = t;
+    below_seq = seq;
   }
-  rc = store_msg_history_seen(s, j->app, conv, j->user, j->before, r.cleared_seq, j->min_t, j->max_t, j->limit + 1,
-                              hist_msg, j);
+  /* REST (keyed) pages go by time, newest first, an imported message at its time; WebSocket pages by seq
+   * (messaging-c2c-storage.md §34) */
+  if (j->keyed)
+    rc = store_msg_roam(s, j->app, conv, j->user, r.cleared_seq, j->min_t, j->max_t, below_t, below_seq, j->limit + 1,
+                        hist_msg, j);
+  else
+    rc = store_msg_history_seen(s, j->app, conv, j->user, j->before, r.cleared_seq, j->min_t, j->max_t, j->limit + 1,
+                                hist_msg, j);
   if (!rc && j->oom) rc = IMC_E_NOMEM;
   return rc ? rc : hist_page_end(s, j, conv, r.cleared_seq);
 }

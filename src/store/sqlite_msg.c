@@ -407,6 +407,27 @@ static int sqm_history(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t vi
   return each_msg(st, cb, ud, &n);
 }
 
+static int sqm_roam(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t viewer_no, uint32_t after_seq, int64_t min_t,
+                    int64_t max_t, int64_t below_t, uint32_t below_seq, int limit, store_msg_cb cb, void *ud)
+{
+  sqlite3_stmt *st = stmt(s, M_ROAM);
+  int n, rc = 0;
+  int64_t live_below = INT64_MAX;
+  if (!st) return IMC_E_IO;
+  if (below_t != INT64_MAX) { /* a live cursor: every live message above its seq is newer (live times never decrease) */
+    sqlite3_stmt *g = stmt(s, M_GET);
+    if (!g) return IMC_E_IO;
+    BIND(g, sdkappid, (int64_t)conv, below_seq);
+    rc = sqlite3_step(g);
+    if (rc == SQLITE_ROW && !(sqlite3_column_int64(g, 8) & STORE_MSG_IMPORTED) && sqlite3_column_int64(g, 5) == below_t)
+      live_below = below_seq;
+    sqlite3_reset(g);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sq__map_rc(rc);
+  }
+  BIND(st, sdkappid, (int64_t)conv, after_seq, min_t, max_t, below_t, below_seq, viewer_no, limit, live_below);
+  return each_msg(st, cb, ud, &n);
+}
+
 static int changed_one(store_t *s, int rc) { return rc ? rc : sqlite3_changes(sq__db(s)) ? 0 : IMC_E_NOTFOUND; }
 
 static int sqm_set_flags(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t seq, uint32_t bits)
@@ -439,6 +460,29 @@ static void row_recent(sqlite3_stmt *st, store_recent_t *r)
   r->pin_seq = sqlite3_column_int64(st, 8);
 }
 
+int sq__last_by_time(store_t *s, uint32_t sdkappid, uint32_t user_no, uint32_t peer_no, uint32_t *seq, int64_t *time_s)
+{
+  sqlite3_stmt *st = stmt(s, M_LAST_WALK);
+  int rc;
+  if (!st) return IMC_E_IO;
+  BIND(st, sdkappid, (int64_t)store_c2c_conv(user_no, peer_no), *seq, user_no, LAST_WALK_ROWS);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    int64_t t = sqlite3_column_int64(st, 1);
+    if (t > *time_s) { *time_s = t; *seq = (uint32_t)sqlite3_column_int64(st, 0); }
+    if (!(sqlite3_column_int64(st, 2) & STORE_MSG_IMPORTED)) break;
+  }
+  sqlite3_reset(st);
+  return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq__map_rc(rc);
+}
+
+/* A row read by RECENT_LIST or RECENT_GET whose newest listed message by
+ * seq is imported (col 9: its flags) takes its last message by time. */
+static int last_by_time(store_t *s, sqlite3_stmt *row, uint32_t sdkappid, uint32_t user_no, store_recent_t *r)
+{
+  if (!(sqlite3_column_int64(row, 9) & STORE_MSG_IMPORTED) || !r->last_seq) return 0;
+  return sq__last_by_time(s, sdkappid, user_no, r->peer_no, &r->last_seq, &r->last_time_s);
+}
+
 static int sqm_recent_list(store_t *s, uint32_t sdkappid, uint32_t user_no, store_recent_cb cb, void *ud)
 {
   sqlite3_stmt *st = stmt(s, M_RECENT_LIST);
@@ -448,6 +492,7 @@ static int sqm_recent_list(store_t *s, uint32_t sdkappid, uint32_t user_no, stor
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     store_recent_t r;
     row_recent(st, &r);
+    if ((rc = last_by_time(s, st, sdkappid, user_no, &r))) { sqlite3_reset(st); return rc; }
     cb(ud, &r);
   }
   sqlite3_reset(st);
@@ -460,7 +505,12 @@ static int sqm_recent_get(store_t *s, uint32_t sdkappid, uint32_t user_no, uint3
   if (!st) return IMC_E_IO;
   BIND(st, sdkappid, user_no, peer_no);
   int rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW) { row_recent(st, out); out->peer_id = NULL; }
+  if (rc == SQLITE_ROW) {
+    row_recent(st, out);
+    out->peer_id = NULL;
+    int lrc = last_by_time(s, st, sdkappid, user_no, out);
+    if (lrc) { sqlite3_reset(st); return lrc; }
+  }
   sqlite3_reset(st);
   return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? IMC_E_NOTFOUND : sq__map_rc(rc);
 }
@@ -697,8 +747,8 @@ static int sqm_recent_users(store_t *s, uint32_t sdkappid, int more_than, uint32
 }
 
 const store_msg_vtab_t sq__msg_vtab = {
-  5, sqm_append, inbox_add, sqm_inbox_page, sqm_get, sqm_find_key, sqm_history, sqm_set_flags, sqm_set_body,
+  6, sqm_append, inbox_add, sqm_inbox_page, sqm_get, sqm_find_key, sqm_history, sqm_set_flags, sqm_set_body,
   sqm_recent_list, sqm_recent_get, sqm_recent_set, sqm_unread, sqm_receipt_wanted, sqm_purge_msgs, sqm_purge_inbox,
   sq__trim_step,
-  sqm_account_id, sqm_recent_users, sq__log_merge_step, sqm_floors,
+  sqm_account_id, sqm_recent_users, sq__log_merge_step, sqm_floors, sqm_roam,
 };

@@ -109,7 +109,9 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
 /* The last message of a conversation row r that counts for the list (not
  * NoLastMsg): one step down the (sdkappid, conv, seq) index from the end.
  * The list's last seq and time are derived from the message log, never
- * stored per message (docs/decisions/messaging-c2c-storage.md §4). */
+ * stored per message (docs/decisions/messaging-c2c-storage.md §4). That is
+ * the newest by seq; when it is imported, its readers take the newest by
+ * time instead (sq__last_by_time, §34), seeing l.flags. */
 #define RECENT_CONV "(CASE WHEN r.user_no<r.peer_no THEN (r.user_no<<32)|r.peer_no ELSE (r.peer_no<<32)|r.user_no END)"
 #define RECENT_LASTJOIN " LEFT JOIN c2c_msg l ON l.id=(SELECT m.id FROM c2c_msg m WHERE m.sdkappid=r.sdkappid" \
                         " AND m.conv=" RECENT_CONV " AND (m.flags&4)=0 AND NOT ((m.flags&64)!=0 AND m.from_no=r.user_no)" \
@@ -155,6 +157,11 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
 
 #define IMP_IDX " INDEXED BY c2c_msg_imported"
 #define IMP_ROW " AND (flags&32)!=0"
+/* ROAM's filter of either stream: within [?4, ?5], after the cursor (?6, ?7), seen by ?8 */
+#define ROAM_COND " AND time_s>=?4 AND time_s<=?5 AND (time_s<?6 OR (time_s=?6 AND seq<?7))" \
+                  " AND NOT ((flags&64)!=0 AND from_no=?8)"
+/* The most messages a conversation row's last message is looked for among (LAST_WALK) */
+#define LAST_WALK_ROWS 64
 
 #define MSTMTS(X) \
   X(MAX_SEQ, "SELECT max(seq) FROM c2c_msg WHERE sdkappid=?1 AND conv=?2") \
@@ -199,16 +206,17 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
   X(RECENT_CLEAR, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,cleared_seq,read_seq) VALUES(?1,?2,?3,?4," RECENT_LOG_READ ")" \
                   " ON CONFLICT DO UPDATE SET cleared_seq=max(cleared_seq, excluded.cleared_seq)") \
   X(RECENT_LIST, "SELECT r.peer_no,coalesce(a.user_id,''),coalesce(l.seq,0),coalesce(l.time_s,0),r.read_seq,r.pinned_at," \
-                 "r.hidden_seq,r.cleared_seq,r.pin_seq FROM " RECENT_ROWS("") " r" RECENT_LASTJOIN \
+                 "r.hidden_seq,r.cleared_seq,r.pin_seq,coalesce(l.flags,0) FROM " RECENT_ROWS("") " r" RECENT_LASTJOIN \
                  " LEFT JOIN accounts a ON a.sdkappid=r.sdkappid AND a.user_no=r.peer_no") \
   X(RECENT_GET, "SELECT r.peer_no,'',coalesce(l.seq,0),coalesce(l.time_s,0),r.read_seq,r.pinned_at,r.hidden_seq," \
-                "r.cleared_seq,r.pin_seq FROM " RECENT_ROWS(" AND peer_no=?3") " r" RECENT_LASTJOIN) \
+                "r.cleared_seq,r.pin_seq,coalesce(l.flags,0) FROM " RECENT_ROWS(" AND peer_no=?3") " r" RECENT_LASTJOIN) \
   /* a conversation with only NoLastMsg messages, or one the user deleted (hidden), ranks by its newest
    * message of any kind (its unread count needs the row: a NoLastMsg message since the delete) */ \
   X(TRIM_ROWS, "SELECT r.peer_no,r.pinned_at,CASE WHEN l.seq IS NULL OR (r.hidden_seq>0 AND l.seq<=r.hidden_seq)" \
                " THEN coalesce((SELECT x.time_s FROM c2c_msg x WHERE x.sdkappid=r.sdkappid AND x.conv=" RECENT_CONV \
                " ORDER BY x.seq DESC LIMIT 1),0) ELSE l.time_s END,coalesce(l.seq,0)," \
-               "r.hidden_seq>0 AND coalesce(l.seq,0)<=r.hidden_seq FROM c2c_recent r" RECENT_LASTJOIN \
+               "r.hidden_seq>0 AND coalesce(l.seq,0)<=r.hidden_seq,coalesce(l.flags,0),r.hidden_seq FROM c2c_recent r" \
+               RECENT_LASTJOIN \
                " WHERE r.sdkappid=?1 AND r.user_no=?2 AND r.peer_no>?3 ORDER BY r.peer_no LIMIT ?4") \
   X(TRIM_DEL, "DELETE FROM c2c_recent WHERE sdkappid=?1 AND user_no=?2 AND peer_no=?3 AND pinned_at=0 AND cleared_seq=0") \
   /* a cleared row whose cleared messages are all older than the horizon (?4): its clear hides nothing a read shows */ \
@@ -225,6 +233,18 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
   X(HISTORY, "SELECT " MSGCOLS " FROM c2c_msg m" MSGJOIN " WHERE m.sdkappid=?1 AND m.conv=?2 AND m.seq<?3 AND m.seq>?4" \
              " AND m.time_s>=?5 AND m.time_s<=?6 AND NOT ((m.flags&64)!=0 AND m.from_no=?8)" \
              " ORDER BY m.seq DESC LIMIT ?7") \
+  /* the REST roaming order, by (time, seq) newest first after the cursor (?6, ?7): the live messages from \
+   * the top (or below the live cursor's seq ?10) down by seq, which is their time order, and the imported \
+   * ones through their partial index, sorted (messaging-c2c-storage.md §34) */ \
+  X(ROAM, "SELECT " MSGCOLS " FROM c2c_msg m" MSGJOIN " WHERE m.id IN (SELECT id FROM (SELECT id FROM c2c_msg" \
+          " WHERE sdkappid=?1 AND conv=?2 AND seq<?10 AND seq>?3" ROAM_COND " AND (flags&32)=0 ORDER BY seq DESC" \
+          " LIMIT ?9) UNION ALL SELECT id FROM (SELECT id FROM c2c_msg" IMP_IDX " WHERE conv=?2 AND sdkappid=?1" \
+          IMP_ROW " AND seq>?3" ROAM_COND " ORDER BY time_s DESC,seq DESC LIMIT ?9))" \
+          " ORDER BY m.time_s DESC,m.seq DESC LIMIT ?9") \
+  /* a conversation row's last message when the newest by seq is imported: the newest by time among the \
+   * messages from it down to the first live one (at most LAST_WALK_ROWS), as RECENT_LASTJOIN's filter */ \
+  X(LAST_WALK, "SELECT seq,time_s,flags FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND seq<=?3 AND (flags&4)=0" \
+               " AND NOT ((flags&64)!=0 AND from_no=?4) ORDER BY seq DESC LIMIT ?5") \
   X(SET_FLAGS, "UPDATE c2c_msg SET flags=flags|?4 WHERE sdkappid=?1 AND conv=?2 AND seq=?3") \
   X(SET_BODY, "UPDATE c2c_msg SET body=?4, flags=flags|16 WHERE sdkappid=?1 AND conv=?2 AND seq=?3") \
   X(UNREAD, "SELECT count(*) FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND seq>?3 AND from_no=?4 AND time_s>=?5" \
@@ -392,6 +412,12 @@ int sq__log_merge_step(store_t *s, int mode, int *more);
 
 /* ---- one user's conversation trim in bounded steps (sqlite_msg_trim.c) ---- */
 /* store_msg_vtab_t.recent_trim (store_msg.h). */
+/* A conversation row's last message when its newest listed one by seq (*seq, *time_s, in and out) is
+ * imported: the newest by time (the higher seq within a second) among it and the listed messages below
+ * it down to the first live one, at most LAST_WALK_ROWS. Below a live message none is newer (live times
+ * never decrease along seq; an import's time is not after the clock when it was made), so the walk
+ * stops there (messaging-c2c-storage.md §34). IMC_E_IO. */
+int sq__last_by_time(store_t *s, uint32_t sdkappid, uint32_t user_no, uint32_t peer_no, uint32_t *seq, int64_t *time_s);
 int sq__trim_step(store_t *s, uint32_t sdkappid, uint32_t user_no, int keep, int64_t before_s, int max_rows,
                   int64_t *deleted, int *more);
 /* Forget the trim in progress (it starts over at its next call): a rollback

@@ -123,6 +123,16 @@ static int walk(store_t *s, sqtrim_t *t, int lim, sqtrim_key_t *del, int *ndel, 
     t->after = k.peer;
     (*got)++;
     if (pinned) continue;
+    /* ranked by its last message as the lists show it: the newest by time when the newest by seq is
+     * imported (a hidden row ranks by its newest message of any kind, as before); by that one, a row the
+     * user deleted stays hidden (an older import since the delete does not show it) */
+    if (!hidden && k.seq && (sqlite3_column_int64(st, 5) & STORE_MSG_IMPORTED)) {
+      if ((rc = sq__last_by_time(s, t->app, t->user, k.peer, &k.seq, &k.time_s))) {
+        sqlite3_reset(st);
+        return rc;
+      }
+      hidden = k.seq <= (uint32_t)sqlite3_column_int64(st, 6);
+    }
     if (t->phase == 1) offer(t, &k, hidden);
     else if (!t->keep || key_less(&k, &t->bar)) del[(*ndel)++] = k;
   }

@@ -1,6 +1,7 @@
 /* store_msg.c — dispatch of the store_msg_* API through the backend's
  * message vtable (store_vtab_t.msg). */
 #include "store/store_msg.h"
+#include "util/err.h"
 
 #define M(s) ((s)->vt->msg)
 
@@ -33,6 +34,12 @@ int store_msg_history(store_t *s, uint32_t app, uint64_t conv, uint32_t before, 
                       int64_t max_t, int limit, store_msg_cb cb, void *ud)
 {
   return M(s)->history(s, app, conv, 0, before, after, min_t, max_t, limit, cb, ud);
+}
+int store_msg_roam(store_t *s, uint32_t app, uint64_t conv, uint32_t viewer, uint32_t after, int64_t min_t, int64_t max_t,
+                   int64_t below_t, uint32_t below_seq, int limit, store_msg_cb cb, void *ud)
+{
+  if (M(s)->version < 6 || !M(s)->roam) return IMC_E_INVAL;
+  return M(s)->roam(s, app, conv, viewer, after, min_t, max_t, below_t, below_seq, limit, cb, ud);
 }
 int store_msg_history_seen(store_t *s, uint32_t app, uint64_t conv, uint32_t viewer, uint32_t before, uint32_t after,
                            int64_t min_t, int64_t max_t, int limit, store_msg_cb cb, void *ud)

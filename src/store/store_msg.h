@@ -108,7 +108,8 @@ typedef struct store_inbox_ev {
 typedef struct store_recent {
   uint32_t peer_no;
   const char *peer_id;
-  uint32_t last_seq;          /* newest message of the conversation without STORE_MSG_NO_LAST (0: none) */
+  uint32_t last_seq;          /* newest message of the conversation without STORE_MSG_NO_LAST, by time (the higher
+                               * seq within a second; an imported message older than a later one is not it, §34) (0: none) */
   int64_t last_time_s;        /* its time (0: none); both derived from the message log when read */
   uint32_t read_seq;          /* this user has read up to here */
   int64_t pinned_at_s;        /* 0 = not pinned */
@@ -128,7 +129,8 @@ typedef void (*store_recent_cb)(void *ud, const store_recent_t *r);
 
 typedef struct store_msg_vtab {
   int version;  /* 2: merge added; 3: recent_trim in bounded steps (max_rows, more); 4: purge split into
-                 * purge_msgs (every app in one pass) and purge_inbox (one app's users); 5: purge floors */
+                 * purge_msgs (every app in one pass) and purge_inbox (one app's users); 5: purge floors;
+                 * 6: roam */
   int (*append)(store_t *, store_msg_append_t *a);
   int (*inbox_add)(store_t *, uint32_t sdkappid, uint32_t user_no, store_ev_kind_t kind, uint64_t conv, uint32_t seq,
                    int64_t at_s, uint32_t *useq);
@@ -159,6 +161,8 @@ typedef struct store_msg_vtab {
                       store_account_cb cb, void *ud, uint32_t *next_user);
   int (*merge)(store_t *, int mode, int *more);
   int (*floors)(store_t *, void (*cb)(void *, const store_msg_cut_t *), void *ud);
+  int (*roam)(store_t *, uint32_t sdkappid, uint64_t conv, uint32_t viewer_no, uint32_t after_seq, int64_t min_time_s,
+              int64_t max_time_s, int64_t below_time_s, uint32_t below_seq, int limit, store_msg_cb cb, void *ud);
 } store_msg_vtab_t;
 
 /* Append a message (see store_msg_append_t). IMC_E_RANGE when a sequence
@@ -191,6 +195,17 @@ int store_msg_history(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t bef
 int store_msg_history_seen(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t viewer_no, uint32_t before_seq,
                            uint32_t after_seq, int64_t min_time_s, int64_t max_time_s, int limit, store_msg_cb cb,
                            void *ud);
+/* The messages of conv viewer_no sees (as store_msg_history_seen) with
+ * seq > after_seq and min_time_s <= time_s <= max_time_s, by time: newest
+ * first, the higher seq first within a second; those after the cursor
+ * (below_time_s, below_seq) in that order (below_time_s INT64_MAX: from the
+ * newest), at most limit. The REST roaming order: an imported message takes
+ * its place by its time, whatever seq it got (messaging-c2c-storage.md §34).
+ * Reads the live messages from the cursor down by seq (their times never
+ * decrease along seq) and every imported message of the conversation. */
+int store_msg_roam(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t viewer_no, uint32_t after_seq,
+                   int64_t min_time_s, int64_t max_time_s, int64_t below_time_s, uint32_t below_seq, int limit,
+                   store_msg_cb cb, void *ud);
 /* OR bits into a message's flags; IMC_E_NOTFOUND. */
 int store_msg_set_flags(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t seq, uint32_t set_bits);
 /* Replace a message's body (and set STORE_MSG_MODIFIED); IMC_E_NOTFOUND. */

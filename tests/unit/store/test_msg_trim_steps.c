@@ -320,6 +320,42 @@ static void test_hidden_row_with_news_stays(void **st)
   store_close(s);
 }
 
+/* An import older than the conversation's live messages (it took the
+ * higher seq) does not make the conversation look older: the list and the
+ * trim take its last message by time (messaging-c2c-storage.md §34). Peer 2
+ * has the newest live message and then an import older than every other
+ * row; a trim to 3 keeps it and deletes the two oldest (peers 3 and 4).
+ * Fails when either ranks peer 2 by the import. */
+static void test_old_import_keeps_its_place(void **st)
+{
+  (void)st;
+  store_t *s;
+  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
+  for (uint32_t p = 3; p < 7; p++) rows_send(s, APP, T0, 1, p, p); /* peer p at time T0 + p */
+  rows_send(s, APP, T0, 2, 1, 50);                                 /* peer 2 at T0 + 50, seq 1 */
+  store_msg_append_t a;
+  memset(&a, 0, sizeof a);
+  a.m = (store_msg_t){ APP, store_c2c_conv(2, 1), 0, 2, 1, T0 - 100, 9, 9, STORE_MSG_IMPORTED, 604800, "{}", 2,
+                       NULL, NULL };
+  a.import_dedupe = 1;
+  a.inbox_to = a.recent_from = a.recent_to = 1;
+  assert_int_equal(store_msg_append(s, &a), 0);
+  assert_int_equal(a.m.seq, 2);
+  assert_int_equal(store_exec(s, "COMMIT"), 0);
+  store_recent_t r;
+  assert_int_equal(store_msg_recent_get(s, APP, 1, 2, &r), 0);
+  assert_int_equal(r.last_seq, 1);
+  assert_int_equal(r.last_time_s, T0 + 50);
+  int64_t total = 0;
+  while (step(s, 3, 50, &total)) {}
+  assert_int_equal(total, 2);
+  assert_int_equal(store_msg_recent_get(s, APP, 1, 2, &r), 0);
+  for (uint32_t p = 3; p < 5; p++) assert_int_equal(store_msg_recent_get(s, APP, 1, p, &r), IMC_E_NOTFOUND);
+  for (uint32_t p = 5; p < 7; p++) assert_int_equal(store_msg_recent_get(s, APP, 1, p, &r), 0);
+  store_close(s);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -329,6 +365,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_cleared_rows_past_the_floor, setup, teardown),
     cmocka_unit_test_setup_teardown(test_hidden_rows_take_no_place, setup, teardown),
     cmocka_unit_test_setup_teardown(test_hidden_row_with_news_stays, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_old_import_keeps_its_place, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
