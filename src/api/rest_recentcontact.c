@@ -3,18 +3,18 @@
  * conversations (Type 1).
  *
  * get_list pages: pinned conversations (TopFlag 1, when AssistFlags bit 0 is
- * set) come first, ordered by pin time, then the others by last message time
- * (newest first; one second's in peer order). The cursors are
- * (TopTimeStamp, TopStartIndex): the pin time of the last pinned item
- * returned and how many items with that pin time were returned so far; and
- * (TimeStamp, StartIndex): the last message time of the last other item
- * returned and that item's peer (its user number), so a page continues
- * after exactly the items already seen even when times tie — also when a
- * conversation already returned moved up (a new message) or left the list
- * between the pages: a count of the items of that second would then skip
- * one not yet returned. (At most 50 pinned conversations: with the default
- * page of 100 they are never split.) All zero = first page. CompleteFlag 1
- * = nothing more.
+ * set) come first, ordered by pin time (latest first: the pin order, then the
+ * peer, within a second), then the others by last message time (newest
+ * first; one second's in peer order). The cursors name the last item
+ * returned: (TopTimeStamp, TopStartIndex) its pin time and its place among
+ * the pins of that second (pin_place); (TimeStamp, StartIndex) its last
+ * message time and its peer (its user number). So a page continues after
+ * exactly the items already seen even when keys tie — also when an item
+ * already returned moved up (a new message, a pin made again) or left the
+ * run (deleted, unpinned) between the pages: a count of the items of that
+ * second would then skip one not yet returned, or repeat one. (At most 50
+ * pinned conversations, but msg_recent_page may be smaller: pinned items
+ * can span pages.) All zero = first page. CompleteFlag 1 = nothing more.
  */
 #include "api/api_int.h"
 #include "util/err.h"
@@ -34,10 +34,15 @@ static int get_i64(json_t *body, const char *name, int64_t *out)
   return 0;
 }
 
+/* A pinned item's place among the pins of its second (TopStartIndex): its
+ * pin order above its peer number, the order the list sorts them in (the
+ * higher pin order first, then the lower peer; im_c2c_conversations). */
+static int64_t pin_place(const im_conv_t *cv) { return cv->pin_seq << 32 | cv->peer_no; }
+
 /* Skip the items of [from, to) already returned by a cursor (key, idx):
  * those with a larger key, then those with an equal key that were returned:
- * pinned, the first idx of them; the others (in peer order within a key),
- * those up to the peer idx. */
+ * pinned, those up to the place idx (pin_place); the others (in peer order
+ * within a key), those up to the peer idx. */
 static size_t skip(const im_conv_t *cv, size_t from, size_t to, int pinned, int64_t key, int64_t idx)
 {
   if (!key && !idx) return from;
@@ -47,24 +52,18 @@ static size_t skip(const im_conv_t *cv, size_t from, size_t to, int pinned, int6
     while (i < to && cv[i].last_time_s == key && cv[i].peer_no <= idx) i++;
     return i;
   }
-  while (i < to && idx > 0 && cv[i].pinned_at_s == key) { i++; idx--; }
+  while (i < to && cv[i].pinned_at_s == key &&
+         (cv[i].pin_seq > idx >> 32 || (cv[i].pin_seq == idx >> 32 && cv[i].peer_no <= (uint32_t)idx)))
+    i++;
   return i;
 }
 
-/* The cursor after returning [start, end) of a run continuing (key, idx). */
+/* The cursor after returning [start, end) of a run: the last item's key and place. */
 static void cursor(const im_conv_t *cv, size_t start, size_t end, int pinned, int64_t *key, int64_t *idx)
 {
   if (end == start) return;
-  if (!pinned) {
-    *key = cv[end - 1].last_time_s;
-    *idx = cv[end - 1].peer_no;
-    return;
-  }
-  int64_t k = cv[end - 1].pinned_at_s;
-  int64_t n = k == *key ? *idx : 0;
-  for (size_t i = start; i < end; i++) if (cv[i].pinned_at_s == k) n++;
-  *key = k;
-  *idx = n;
+  *key = pinned ? cv[end - 1].pinned_at_s : cv[end - 1].last_time_s;
+  *idx = pinned ? pin_place(&cv[end - 1]) : cv[end - 1].peer_no;
 }
 
 static json_t *item(const im_conv_t *cv, int top)

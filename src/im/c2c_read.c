@@ -489,7 +489,9 @@ static int conv_cmp(const void *a, const void *b)
   if ((x->pinned_at_s != 0) != (y->pinned_at_s != 0)) return x->pinned_at_s ? -1 : 1;
   if (x->pinned_at_s != y->pinned_at_s) return x->pinned_at_s > y->pinned_at_s ? -1 : 1;
   if (x->pin_seq != y->pin_seq) return x->pin_seq > y->pin_seq ? -1 : 1; /* pins of one second: latest first */
-  if (x->last_time_s != y->last_time_s) return x->last_time_s > y->last_time_s ? -1 : 1;
+  /* pinned rows of one second and pin order (0: pinned before migration 38) go by peer: the REST pinned cursor
+   * names a row by (second, pin order, peer) */
+  if (!x->pinned_at_s && x->last_time_s != y->last_time_s) return x->last_time_s > y->last_time_s ? -1 : 1;
   return x->peer_no < y->peer_no ? -1 : x->peer_no > y->peer_no;
 }
 

@@ -1,5 +1,6 @@
-/* End-to-end: one-to-one messages imported out of time order, against the real server on the
- * wall clock (docs/rest-api.md; docs/decisions/messaging-c2c-storage.md §34):
+/* End-to-end: one-to-one messages imported out of time order, and the
+ * pinned cursor of recentcontact/get_list, against the real server on the
+ * wall clock (docs/rest-api.md; docs/decisions/messaging-c2c-storage.md §34, §35):
  *  - importmsg of a message older than live messages gives it a higher seq;
  *    admin_set_msg_read with a MsgReadTime between the two times reads no
  *    message newer than MsgReadTime (it read the newer live ones);
@@ -8,7 +9,10 @@
  *    continued with MaxTime = LastMsgTime and LastMsgKey (it listed by seq,
  *    and its second page skipped every newer message);
  *  - the conversation's last message (get_list's MsgTime, the WebSocket
- *    `conversations` last_time) is its newest by time, not an older import.
+ *    `conversations` last_time) is its newest by time, not an older import;
+ *  - pinned conversations split over pages (--msg-recent-page 2) are
+ *    neither skipped nor repeated when a pin of the same second is undone,
+ *    or a new one made, between two pages (TopStartIndex counted them).
  * Each test uses its own users. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -110,6 +114,30 @@ static int roam_all(const char *op, const char *peer, int max_cnt, int64_t min_t
   }
   fail_msg("roaming of %s/%s never completes", op, peer);
   return 0;
+}
+
+/* get_list of user with AssistFlags 1 from the cursors in c[4] (TimeStamp,
+ * StartIndex, TopTimeStamp, TopStartIndex; updated): appends the page's
+ * To_Accounts (pinned ones with "*") to out; CompleteFlag. */
+static int list_page(const char *user, long long c[4], char *out, size_t cap)
+{
+  json_t *r = v4(srv.port, app, key, "recentcontact/get_list",
+                 "{\"From_Account\":\"%s\",\"TimeStamp\":%lld,\"StartIndex\":%lld,\"TopTimeStamp\":%lld,"
+                 "\"TopStartIndex\":%lld,\"AssistFlags\":1}", user, c[0], c[1], c[2], c[3]);
+  assert_non_null(r);
+  if (jint(r, "ErrorCode") != 0) fail_msg("get_list %s: %s", user, json_dumps(r, JSON_COMPACT));
+  json_t *it;
+  size_t i;
+  json_array_foreach(json_object_get(r, "SessionItem"), i, it)
+    snprintf(out + strlen(out), cap - strlen(out), "%s%s%s", out[0] ? "," : "", jstr(it, "To_Account"),
+             jint(it, "TopFlag") ? "*" : "");
+  c[0] = jint(r, "TimeStamp");
+  c[1] = jint(r, "StartIndex");
+  c[2] = jint(r, "TopTimeStamp");
+  c[3] = jint(r, "TopStartIndex");
+  int done = (int)jint(r, "CompleteFlag");
+  json_decref(r);
+  return done;
 }
 
 /* get_list's MsgTime of peer in user's list (every page); -1: not listed. */
@@ -233,6 +261,78 @@ static void test_last_message_newest_by_time(void **st)
   assert_true(list_time("lm_b", "lm_a") >= t0);
 }
 
+/* ---- pinned conversations over pages ----------------------------------------------------- */
+static void pin(wsc_t *c, const char *peer, int on)
+{
+  json_t *r = wsc_rpc(c, "pin", "\"peer\":\"%s\",\"pinned\":%s", peer, on ? "true" : "false");
+  assert_non_null(r);
+  assert_int_equal(jint(r, "code"), 0);
+  json_decref(r);
+}
+
+/* Unpin peers[0..n), then pin them in that order; the second it began in. */
+static time_t pin_again(wsc_t *c, const char *const *peers, int n)
+{
+  for (int i = 0; i < n; i++) pin(c, peers[i], 0);
+  time_t t = time(NULL);
+  for (int i = 0; i < n; i++) pin(c, peers[i], 1);
+  return t;
+}
+
+/* How many times item (a To_Account, "*" when pinned) is in the comma-separated list. */
+static int count_of(const char *list, const char *item)
+{
+  int n = 0;
+  size_t len = strlen(item);
+  for (const char *p = list; (p = strstr(p, item)); p += len)
+    if ((p == list || p[-1] == ',') && (p[len] == ',' || !p[len])) n++;
+  return n;
+}
+
+static void test_pinned_pages(void **st)
+{
+  (void)st;
+  users((const char *const[]){ "pp_a", "pp_1", "pp_2", "pp_3", "pp_4", "pp_5", NULL });
+  const char *const peers[] = { "pp_1", "pp_2", "pp_3", "pp_4", "pp_5" };
+  for (int i = 0; i < 5; i++) send_rest(peers[i], "pp_a", 10 + i, "hi");
+  wsc_t a;
+  assert_int_equal(wsc_login(&a, srv.port, app, key, "pp_a", "Web"), 0);
+  char out[512];
+  long long c[4];
+  /* a pin undone between two pages (the three pinned in one second, listed latest first, a page of 2):
+   * the next page still lists the pinned one not yet listed (it was skipped) */
+  for (int tries = 0;; tries++) {
+    time_t t = pin_again(&a, peers, 3);
+    memset(c, 0, sizeof c);
+    out[0] = 0;
+    assert_int_equal(list_page("pp_a", c, out, sizeof out), 0);
+    if (time(NULL) == t) break;
+    if (tries == 5) fail_msg("no three pins and a page within one second in five tries");
+  }
+  assert_string_equal(out, "pp_3*,pp_2*");
+  pin(&a, "pp_3", 0);
+  while (!list_page("pp_a", c, out, sizeof out)) {}
+  if (strncmp(out, "pp_3*,pp_2*,pp_1*,", 18) || count_of(out, "pp_3") != 1 || count_of(out, "pp_4") != 1 ||
+      count_of(out, "pp_5") != 1 || count_of(out, "pp_1") || count_of(out, "pp_2"))
+    fail_msg("after an unpin between pages: %s", out);
+  /* a pin made in the same second between two pages goes above the cursor: listed from the first page
+   * again, and the next page repeats none (it repeated pp_2) */
+  for (int tries = 0;; tries++) {
+    pin(&a, "pp_4", 0);
+    time_t t = pin_again(&a, peers, 3);
+    memset(c, 0, sizeof c);
+    out[0] = 0;
+    assert_int_equal(list_page("pp_a", c, out, sizeof out), 0);
+    pin(&a, "pp_4", 1);
+    if (time(NULL) == t) break;
+    if (tries == 5) fail_msg("no four pins and a page within one second in five tries");
+  }
+  assert_string_equal(out, "pp_3*,pp_2*");
+  while (!list_page("pp_a", c, out, sizeof out)) {}
+  assert_string_equal(out, "pp_3*,pp_2*,pp_1*,pp_5");
+  wsc_close(&a);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -240,6 +340,7 @@ int main(void)
     cmocka_unit_test(test_read_time_covers_imports_in_place),
     cmocka_unit_test(test_roam_pages_by_time),
     cmocka_unit_test(test_last_message_newest_by_time),
+    cmocka_unit_test(test_pinned_pages),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
