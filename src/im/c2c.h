@@ -104,7 +104,7 @@ typedef struct im_send {
   char from_id[33], to_id[33]; /* from_id "" = look it up (a device knows its user by number) */
   uint32_t cseq, random;       /* MsgSeq (caller's, or random) and MsgRandom */
   uint32_t flags;              /* STORE_MSG_NO_UNREAD | STORE_MSG_NO_LAST | STORE_MSG_NEED_RECEIPT */
-  int64_t life_s;              /* 0 = online only: pushed to live sessions, never stored; STORE_MSG_LIFE_RETENTION: the app's retention */
+  int64_t life_s;              /* 0 = online only: pushed to live sessions, never stored */
   uint8_t sync_other;          /* YES: the sender's devices get it (inbox); DEFAULT: the sender's history only; NO: not the sender's at all */
   uint8_t import_mode;         /* 0 send; 2 import as read, no push; 5 import unread, pushed */
   int64_t time_s;              /* import: the caller's MsgTimeStamp; else ignored (server time) */

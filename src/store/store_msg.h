@@ -57,11 +57,6 @@ static inline uint64_t store_c2c_conv(uint32_t a, uint32_t b)
   return a < b ? (uint64_t)a << 32 | b : (uint64_t)b << 32 | a;
 }
 
-/* life_s of a message whose offline delivery lasts as long as the app's
- * retention, whatever that is when a device syncs (WebSocket send, importmsg):
- * a stored number would keep the retention of the day it was sent. */
-#define STORE_MSG_LIFE_RETENTION (-1)
-
 typedef struct store_msg {
   uint32_t sdkappid;
   uint64_t conv;
@@ -70,7 +65,7 @@ typedef struct store_msg {
   int64_t time_s;            /* server time (importmsg: the caller's MsgTimeStamp) */
   uint32_t cseq, random;     /* the caller's MsgSeq and MsgRandom (MsgKey parts) */
   uint32_t flags;            /* STORE_MSG_* */
-  int64_t life_s;            /* MsgLifeTime (offline delivery window); STORE_MSG_LIFE_RETENTION: none of its own */
+  int64_t life_s;            /* MsgLifeTime (offline delivery window) */
   const char *body;          /* JSON object text {"MsgBody":…, …}; not NUL-terminated on output */
   size_t body_len;
   const char *from_id, *to_id; /* output only: the accounts' UserIDs (a deleted account's too, migration 37;

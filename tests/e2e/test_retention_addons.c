@@ -478,42 +478,6 @@ static void test_bill_p21(void **st)
   e2e_dir_remove(&d);
 }
 
-/* A WebSocket send and an importmsg have no lifetime of their own: a longer
- * retention bought after they were sent lets a device that was away longer
- * than the old retention sync them (they were stored with the retention of
- * the day they were sent, and sync called them expired). */
-static void test_sync_follows_retention_bought_later(void **st)
-{
-  (void)st;
-  static char buf[4096];
-  json_t *o;
-  import_users(srv.port, app, key, (const char *const[]){ "l_alice", "l_bob", NULL });
-  /* a day later (new order references), C2C back to 7 days */
-  assert_int_equal(e2e_http(srv.port, "POST", "/operator/v1/clock", auth, "{\"advance_s\":86400}", buf, sizeof buf), 200);
-  json_decref(op(201, "POST", "addons", "{\"addon\":\"c2c_roaming_months\",\"value\":0}"));
-  wsc_t a, b;
-  char got[256];
-  assert_int_equal(wsc_login(&a, srv.port, app, key, "l_alice", "Web"), 0);
-  o = wsc_rpc(&a, "send", "\"to\":\"l_bob\",\"random\":5,\"body\":" TEXT("l_ws"));
-  assert_int_equal(jint(o, "code"), 0);
-  json_decref(o);
-  wsc_close(&a);
-  ok(call("openim/importmsg", "{\"SyncFromOldSystem\":5,\"From_Account\":\"l_alice\",\"To_Account\":\"l_bob\",\"MsgSeq\":9,"
-                              "\"MsgRandom\":9,\"MsgTimeStamp\":%lld,\"MsgBody\":" TEXT("l_imp") "}", (long long)(now_s + DAY)));
-  /* 60 days now; bob comes back 8 days later */
-  json_decref(op(201, "POST", "addons", "{\"addon\":\"c2c_roaming_months\",\"value\":2}"));
-  assert_int_equal(e2e_http(srv.port, "POST", "/operator/v1/clock", auth, "{\"advance_s\":691200}", buf, sizeof buf), 200);
-  assert_int_equal(wsc_login(&b, srv.port, app, key, "l_bob", "Web"), 0);
-  json_t *r = wsc_rpc(&b, "history", "\"peer\":\"l_alice\"");
-  assert_int_equal(jint(r, "code"), 0);
-  msg_texts(json_object_get(r, "msgs"), "body", got, sizeof got);
-  assert_string_equal(got, "l_imp,l_ws");
-  json_decref(r);
-  sync_texts(&b, got, sizeof got);
-  assert_string_equal(got, "l_ws,l_imp");
-  wsc_close(&b);
-}
-
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -521,7 +485,6 @@ int main(void)
     cmocka_unit_test(test_c2c_longer_than_group),
     cmocka_unit_test(test_s2022_history_tier),
     cmocka_unit_test(test_bill_p21),
-    cmocka_unit_test(test_sync_follows_retention_bought_later),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
