@@ -302,7 +302,7 @@ void rest_importmsg(rest_ctx_t *c)
   snprintf(in.to_id, sizeof in.to_id, "%s", to_id);
   in.import_mode = (uint8_t)mode;
   in.time_s = t;
-  in.life_s = im_limit(&c->srv->limits, c->sdkappid, IM_LIMIT_RETENTION_S);
+  in.life_s = IM_LIFE_RETENTION;
   im_c2c_send(c->srv->c2c, &in, import_done, c);
 }
 

@@ -99,12 +99,19 @@ size_t im_c2c_committed_users(const im_c2c_t *c);
 /* ---- send ------------------------------------------------------------------ */
 typedef enum { IM_SYNC_DEFAULT = 0, IM_SYNC_YES = 1, IM_SYNC_NO = 2 } im_sync_other_t;
 
+/* im_send_t.life_s of a message without a MsgLifeTime of its own (a WebSocket
+ * send, importmsg): sync delivers it for as long as the app's retention keeps
+ * it, a retention that grows later included (a number stored at the send
+ * would hold it to the retention of that moment). */
+#define IM_LIFE_RETENTION (-1)
+
 typedef struct im_send {
   uint32_t sdkappid, from_no, to_no;
   char from_id[33], to_id[33]; /* from_id "" = look it up (a device knows its user by number) */
   uint32_t cseq, random;       /* MsgSeq (caller's, or random) and MsgRandom */
   uint32_t flags;              /* STORE_MSG_NO_UNREAD | STORE_MSG_NO_LAST | STORE_MSG_NEED_RECEIPT */
-  int64_t life_s;              /* 0 = online only: pushed to live sessions, never stored */
+  int64_t life_s;              /* 0 = online only: pushed to live sessions, never stored; IM_LIFE_RETENTION:
+                                  synced for as long as the app keeps it (its retention then, not now) */
   uint8_t sync_other;          /* YES: the sender's devices get it (inbox); DEFAULT: the sender's history only; NO: not the sender's at all */
   uint8_t import_mode;         /* 0 send; 2 import as read, no push; 5 import unread, pushed */
   int64_t time_s;              /* import: the caller's MsgTimeStamp; else ignored (server time) */

@@ -66,7 +66,8 @@ static void sync_ev(void *ud, const store_inbox_ev_t *e)
   sync_job_t *j = ud;
   if (j->cut) return;
   /* MsgLifeTime: a message whose offline lifetime has passed is not
-   * delivered by sync (online delivery and history are unchanged) */
+   * delivered by sync (online delivery and history are unchanged); one
+   * without its own (IM_LIFE_RETENTION, < 0) goes while retention keeps it */
   int expired = e->kind == STORE_EV_MSG && e->msg && e->msg->life_s > 0 && j->now > e->msg->time_s + e->msg->life_s;
   size_t cost = im_page_ev_bytes(e->msg && !expired ? e->msg->body_len : 0);
   /* the byte budget (the first event always goes): the rest from the cursor on the next page */

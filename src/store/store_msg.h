@@ -65,7 +65,7 @@ typedef struct store_msg {
   int64_t time_s;            /* server time (importmsg: the caller's MsgTimeStamp) */
   uint32_t cseq, random;     /* the caller's MsgSeq and MsgRandom (MsgKey parts) */
   uint32_t flags;            /* STORE_MSG_* */
-  int64_t life_s;            /* MsgLifeTime (offline delivery window) */
+  int64_t life_s;            /* MsgLifeTime (offline delivery window); <= 0: none (the retention) */
   const char *body;          /* JSON object text {"MsgBody":…, …}; not NUL-terminated on output */
   size_t body_len;
   const char *from_id, *to_id; /* output only: the accounts' UserIDs (a deleted account's too, migration 37;
