@@ -8,7 +8,15 @@
  *    both, as history does (the send stored the retention of its moment as
  *    the message's offline lifetime, so sync skipped them after 7 days). A
  *    REST sendmsg message keeps its MsgLifeTime (default 7 days): not
- *    synced after 8 days, still in history. */
+ *    synced after 8 days, still in history.
+ *  - The boundary, back at 7 days, in every read path: of two imported
+ *    messages, the one exactly 7 days old is shown by WebSocket history,
+ *    sync, admin_getroammsg, the conversation list's unread count and
+ *    get_c2c_unread_msg_num, the one a second older by none; recall and
+ *    modify of the older answer 20022 (the newer: 20016 past the recall
+ *    window, modify succeeds); its import again stores nothing new. A sent
+ *    message is shown with the clock 7 days on and gone a second later;
+ *    the purge pass then leaves the same. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -80,7 +88,7 @@ static void roaming(int months)
   json_decref(op_callf(srv.port, auth, 201, "POST", body, "/operator/v1/apps/%u/addons", app));
 }
 
-/* The texts of user's sync from cursor 0 (message events), oldest first. */
+/* The texts of user's sync from cursor 0 (message events, not changes), oldest first. */
 static void sync_texts(const char *user, char *out, size_t cap)
 {
   wsc_t c;
@@ -89,7 +97,7 @@ static void sync_texts(const char *user, char *out, size_t cap)
   assert_non_null(all);
   json_t *e, *msgs = json_array();
   size_t i;
-  json_array_foreach(all, i, e) if (json_object_get(e, "msg")) json_array_append(msgs, json_object_get(e, "msg"));
+  json_array_foreach(all, i, e) if (!strcmp(jstr(e, "type"), "msg")) json_array_append(msgs, json_object_get(e, "msg"));
   msg_texts(msgs, "body", out, cap);
   json_decref(msgs);
   json_decref(all);
@@ -128,10 +136,98 @@ static void test_sync_follows_a_longer_retention(void **st)
   assert_string_equal(got, "ws,imp"); /* the REST message's MsgLifeTime (7 days) has passed */
 }
 
+/* Every read path of bob's conversation with peer as one line:
+ * "hist=…;sync=…;roam=…;unread=N;unreadnum=N". */
+static void reads(const char *peer, char *out, size_t cap)
+{
+  char h[256], y[256], r[256];
+  wsc_t c;
+  assert_int_equal(wsc_login(&c, srv.port, app, key, "bob", "Web"), 0);
+  json_t *o = wsc_rpc(&c, "history", "\"peer\":\"%s\",\"limit\":100", peer);
+  assert_int_equal(jint(o, "code"), 0);
+  msg_texts(json_object_get(o, "msgs"), "body", h, sizeof h);
+  json_decref(o);
+  json_int_t unread = -1;
+  o = wsc_rpc(&c, "conversations", "%s", "");
+  json_t *e;
+  size_t i;
+  json_array_foreach(json_object_get(o, "conversations"), i, e) if (!strcmp(jstr(e, "peer"), peer)) unread = jint(e, "unread");
+  json_decref(o);
+  wsc_close(&c);
+  sync_texts("bob", y, sizeof y);
+  roam_texts("bob", peer, r, sizeof r);
+  o = call("openim/get_c2c_unread_msg_num", "{\"To_Account\":\"bob\",\"Peer_Account\":[\"%s\"]}", peer);
+  json_int_t num = jint(json_array_get(json_object_get(o, "C2CUnreadMsgNumList"), 0), "C2CUnreadMsgNum");
+  json_decref(o);
+  snprintf(out, cap, "hist=%s;sync=%s;roam=%s;unread=%lld;unreadnum=%lld", h, y, r, (long long)unread, (long long)num);
+}
+
+static json_int_t err_of(json_t *r)
+{
+  assert_non_null(r);
+  json_int_t e = jint(r, "ErrorCode");
+  json_decref(r);
+  return e;
+}
+
+static void test_boundary_every_read(void **st)
+{
+  (void)st;
+  char got[1024], mkey[64];
+  roaming(0); /* 7 days again */
+  json_t *ck = op_callf(srv.port, auth, 200, "GET", NULL, "/operator/v1/clock");
+  int64_t now = jint(ck, "now_s");
+  json_decref(ck);
+  import_users(srv.port, app, key, (const char *const[]){ "carol", "dave", NULL });
+  const char *imp = "{\"SyncFromOldSystem\":5,\"From_Account\":\"carol\",\"To_Account\":\"bob\",\"MsgSeq\":%d,"
+                    "\"MsgRandom\":%d,\"MsgTimeStamp\":%lld,\"MsgBody\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":"
+                    "{\"Text\":\"%s\"}}]}";
+  ok(call("openim/importmsg", imp, 11, 11, (long long)(now - 7 * DAY - 1), "past"));
+  ok(call("openim/importmsg", imp, 12, 12, (long long)(now - 7 * DAY), "at"));
+  reads("carol", got, sizeof got);
+  assert_string_equal(got, "hist=at;sync=at;roam=at;unread=1;unreadnum=1");
+  /* recall and modify: the older is gone (20022), the one at the limit is there */
+  snprintf(mkey, sizeof mkey, "11_11_%lld", (long long)(now - 7 * DAY - 1));
+  assert_int_equal(err_of(call("openim/admin_msgwithdraw", "{\"From_Account\":\"carol\",\"To_Account\":\"bob\","
+                                                          "\"MsgKey\":\"%s\"}", mkey)), 20022);
+  assert_int_equal(err_of(call("openim/modify_c2c_msg", "{\"From_Account\":\"carol\",\"To_Account\":\"bob\","
+                                                        "\"MsgKey\":\"%s\",\"MsgBody\":" TEXT("x") "}", mkey)), 20022);
+  wsc_t c;
+  assert_int_equal(wsc_login(&c, srv.port, app, key, "carol", "Web"), 0);
+  json_t *r = wsc_rpc(&c, "recall", "\"peer\":\"bob\",\"msg_key\":\"%s\"", mkey);
+  assert_int_equal(jint(r, "code"), 20022);
+  json_decref(r);
+  snprintf(mkey, sizeof mkey, "12_12_%lld", (long long)(now - 7 * DAY));
+  r = wsc_rpc(&c, "recall", "\"peer\":\"bob\",\"msg_key\":\"%s\"", mkey);
+  assert_int_equal(jint(r, "code"), 20016);
+  json_decref(r);
+  wsc_close(&c);
+  assert_int_equal(err_of(call("openim/modify_c2c_msg", "{\"From_Account\":\"carol\",\"To_Account\":\"bob\","
+                                                        "\"MsgKey\":\"%s\",\"MsgBody\":" TEXT("at2") "}", mkey)), 0);
+  /* the older imported again: nothing new shows */
+  ok(call("openim/importmsg", imp, 11, 11, (long long)(now - 7 * DAY - 1), "past"));
+  reads("carol", got, sizeof got);
+  assert_string_equal(got, "hist=at2;sync=at2;roam=at2;unread=1;unreadnum=1");
+
+  /* a sent message, the clock 7 days on and a second more */
+  ok(call("openim/sendmsg", "{\"From_Account\":\"dave\",\"To_Account\":\"bob\",\"MsgRandom\":5,\"MsgBody\":" TEXT("d1") "}"));
+  ok(call("openim/sendmsg", "{\"From_Account\":\"dave\",\"To_Account\":\"bob\",\"MsgRandom\":6,\"MsgBody\":" TEXT("d2") "}"));
+  advance(7 * DAY);
+  reads("dave", got, sizeof got);
+  assert_string_equal(got, "hist=d2,d1;sync=d1,d2;roam=d2,d1;unread=2;unreadnum=2");
+  advance(1);
+  reads("dave", got, sizeof got);
+  assert_string_equal(got, "hist=;sync=;roam=;unread=0;unreadnum=0");
+  usleep(1500000); /* a purge pass (every second) */
+  reads("dave", got, sizeof got);
+  assert_string_equal(got, "hist=;sync=;roam=;unread=0;unreadnum=0");
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_sync_follows_a_longer_retention),
+    cmocka_unit_test(test_boundary_every_read),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
