@@ -359,6 +359,9 @@ void im_c2c_send(im_c2c_t *c, im_send_t *in, im_sent_cb cb, void *ud)
     a->m.flags |= STORE_MSG_IMPORTED;
     a->import_dedupe = 1;
     a->recent_from = a->recent_to = 1;
+    /* a message already past retention makes no event: no sync would hand it over (the event has the message's
+     * time), so a push would give live devices what no read returns */
+    if (in->time_s < c2c__since(c, in->sdkappid, now)) break;
     a->inbox_to = 1;
     a->inbox_from = in->to_no == in->from_no; /* to oneself: the recipient's event is the user's (append: one user) */
     break;

@@ -681,7 +681,9 @@ static void test_retention_boundary(void **st)
     usleep(100000);
   }
   assert_int_equal(count_rows, 2);
-  /* and dave's expired inbox event (the walk over the clustered inbox), keeping the one at the limit */
+  /* dave's events: the one at the limit and the new one; the realtime import past the limit made none (no
+   * sync would hand it over, so it is pushed to nobody: test_retention_review); the inbox walk's purge of
+   * expired events is checked there, on the test clock */
   uint32_t d_no, max_useq;
   assert_int_equal(store_account_get(s, app, "k_dave", &d_no), 0);
   for (int tries = 0; tries < 50; tries++) {
@@ -691,7 +693,7 @@ static void test_retention_boundary(void **st)
     usleep(100000);
   }
   assert_int_equal(count_rows, 2);
-  assert_int_equal(max_useq, 3);
+  assert_int_equal(max_useq, 2);
   store_close(s);
 }
 

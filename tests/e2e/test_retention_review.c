@@ -16,7 +16,9 @@
  *    modify of the older answer 20022 (the newer: 20016 past the recall
  *    window, modify succeeds); its import again stores nothing new. A sent
  *    message is shown with the clock 7 days on and gone a second later;
- *    the purge pass then leaves the same. */
+ *    the purge pass then leaves the same.
+ *  - A realtime import already past retention is pushed to no live device
+ *    (no sync hands it over); one exactly at the limit is, without a gap. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -31,6 +33,7 @@
 #include "e2e.h"
 #include "e2e_msg.h"
 #include "e2e_op.h"
+#include "store/store_msg.h"
 
 static e2e_server_t srv;
 static uint32_t app;
@@ -170,6 +173,15 @@ static json_int_t err_of(json_t *r)
   return e;
 }
 
+static int64_t ev_since;
+static int ev_old, ev_all;
+static void count_ev(void *ud, const store_inbox_ev_t *e)
+{
+  (void)ud;
+  ev_all++;
+  ev_old += e->at_s < ev_since;
+}
+
 static void test_boundary_every_read(void **st)
 {
   (void)st;
@@ -218,9 +230,58 @@ static void test_boundary_every_read(void **st)
   advance(1);
   reads("dave", got, sizeof got);
   assert_string_equal(got, "hist=;sync=;roam=;unread=0;unreadnum=0");
-  usleep(1500000); /* a purge pass (every second) */
+  /* the purge pass (every second) deletes bob's expired inbox events but his newest (its useq goes on) */
+  store_t *s;
+  assert_int_equal(store_open(srv.dir, &s), 0);
+  uint32_t b_no, max_useq = 0;
+  assert_int_equal(store_account_get(s, app, "bob", &b_no), 0);
+  ev_since = now + 1; /* the clock's now - 7 days */
+  for (int tries = 0; tries < 50; tries++) {
+    ev_old = ev_all = 0;
+    assert_int_equal(store_msg_inbox_page(s, app, b_no, 0, 1000, 0, count_ev, NULL, &max_useq), 0);
+    if (ev_old == 1) break;
+    usleep(100000);
+  }
+  store_close(s);
+  assert_int_equal(ev_old, 1);
+  assert_int_equal(ev_all, 1);
+  assert_true(max_useq > 1);
   reads("dave", got, sizeof got);
   assert_string_equal(got, "hist=;sync=;roam=;unread=0;unreadnum=0");
+}
+
+/* A realtime import (SyncFromOldSystem 5) already past retention is pushed
+ * to no live device (sync never hands it over: its event has the message's
+ * time); one within retention is, and its useq follows without a gap. */
+static void test_expired_import_not_pushed(void **st)
+{
+  (void)st;
+  json_t *ck = op_callf(srv.port, auth, 200, "GET", NULL, "/operator/v1/clock");
+  int64_t now = jint(ck, "now_s");
+  json_decref(ck);
+  import_users(srv.port, app, key, (const char *const[]){ "erin", NULL });
+  wsc_t c;
+  assert_int_equal(wsc_login(&c, srv.port, app, key, "bob", "Web"), 0);
+  json_t *r = wsc_rpc(&c, "sync", "\"cursor\":0");
+  assert_true(json_is_true(json_object_get(r, "complete"))); /* live from its cursor */
+  json_int_t last = jint(r, "cursor");
+  json_decref(r);
+  const char *imp = "{\"SyncFromOldSystem\":5,\"From_Account\":\"erin\",\"To_Account\":\"bob\",\"MsgSeq\":%d,"
+                    "\"MsgRandom\":%d,\"MsgTimeStamp\":%lld,\"MsgBody\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":"
+                    "{\"Text\":\"%s\"}}]}";
+  ok(call("openim/importmsg", imp, 1, 1, (long long)(now - 7 * DAY - 1), "old"));
+  ok(call("openim/importmsg", imp, 2, 2, (long long)(now - 7 * DAY), "edge"));
+  json_t *p = wsc_push(&c, "msg", 2000);
+  assert_non_null(p);
+  assert_string_equal(jstr(json_array_get(json_object_get(json_object_get(p, "msg"), "body"), 0), "MsgContent.Text"), "edge");
+  assert_int_equal(jint(p, "useq"), last + 1);
+  json_decref(p);
+  assert_null(wsc_push(&c, "msg", 300));
+  wsc_close(&c);
+  char got[512];
+  sync_texts("bob", got, sizeof got);
+  assert_non_null(strstr(got, "edge"));
+  assert_null(strstr(got, "old"));
 }
 
 int main(void)
@@ -228,6 +289,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_sync_follows_a_longer_retention),
     cmocka_unit_test(test_boundary_every_read),
+    cmocka_unit_test(test_expired_import_not_pushed),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
