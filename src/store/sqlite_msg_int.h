@@ -155,6 +155,11 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
 #define RECENT_LOG_READ "coalesce((SELECT g.read_seq FROM c2c_recent_log g WHERE g.user_no=?2 AND g.sdkappid=?1" \
   " AND g.peer_no=?3),0)"
 
+/* The seq of the last message user c2c_msg.<who>'s list shows of the conversation of the row c2c_msg
+ * (RECENT_LASTJOIN's rule), NULL when none: the purge keeps it. */
+#define PURGE_LISTED(who) "(SELECT m3.seq FROM c2c_msg m3 WHERE m3.sdkappid=c2c_msg.sdkappid AND m3.conv=c2c_msg.conv" \
+  " AND (m3.flags&4)=0 AND NOT ((m3.flags&64)!=0 AND m3.from_no=c2c_msg." who ") ORDER BY m3.seq DESC LIMIT 1)"
+
 #define IMP_IDX " INDEXED BY c2c_msg_imported"
 #define IMP_ROW " AND (flags&32)!=0"
 /* ROAM's filter of either stream: within [?4, ?5], after the cursor (?6, ?7), seen by ?8 */
@@ -262,8 +267,11 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
   X(FLOOR_LIST, "SELECT sdkappid,before_s FROM c2c_purge_floor ORDER BY sdkappid") \
   X(PURGE_WINDOW, "SELECT max(id),count(*) FROM (SELECT id FROM c2c_msg WHERE id>?1 ORDER BY id LIMIT ?2)") \
   X(PURGE_SCAN, "SELECT id,sdkappid,time_s FROM c2c_msg WHERE id>?1 AND id<=?2 AND time_s<?3 ORDER BY id") \
+  /* not the conversation's newest (its seq goes on), nor the last message either user's list shows \
+   * (RECENT_LASTJOIN: the list keeps the conversation and its place whether a pass has run or not) */ \
   X(PURGE_MSG, "DELETE FROM c2c_msg WHERE id=?1 AND seq<(SELECT max(seq) FROM c2c_msg m2" \
-               " WHERE m2.sdkappid=c2c_msg.sdkappid AND m2.conv=c2c_msg.conv)") \
+               " WHERE m2.sdkappid=c2c_msg.sdkappid AND m2.conv=c2c_msg.conv) AND ((flags&4)!=0 OR" \
+               " (((flags&64)!=0 OR seq<" PURGE_LISTED("from_no") ") AND seq<" PURGE_LISTED("to_no") "))") \
   X(INBOX_NEXT_USER, "SELECT min(u) FROM (SELECT (SELECT user_no FROM c2c_inbox WHERE user_no>?1 AND user_no<?2" \
                      " ORDER BY user_no LIMIT 1) u UNION ALL SELECT (SELECT user_no FROM c2c_inbox_log" \
                      " WHERE user_no>?1 AND user_no<?2 ORDER BY user_no LIMIT 1))") \

@@ -225,8 +225,10 @@ int store_msg_receipt_wanted(store_t *s, uint32_t sdkappid, uint64_t conv, uint3
  *
  * store_msg_purge_msgs: a pass deleting the expired messages of every app in
  * cuts[0..n) (n >= 1, sorted by sdkappid, each once): a message of such an
- * app with time_s < its before_s goes unless it is its conversation's newest;
- * other apps' messages stay. One pass reads the table once for all the apps
+ * app with time_s < its before_s goes unless it is its conversation's newest
+ * or the last message one of its two users' conversation lists shows (not
+ * NoLastMsg, not the user's own SyncOtherMachine 2 message); other apps'
+ * messages stay. One pass reads the table once for all the apps
  * (rowid order), at most STORE_PURGE_SCAN_ROWS rows per call, and deletes at
  * most limit rows per call. *cursor = 0 starts a pass; each call stores where
  * the next one goes on. *more = 1: call again with it; 0: the pass has read

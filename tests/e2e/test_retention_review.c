@@ -18,7 +18,10 @@
  *    message is shown with the clock 7 days on and gone a second later;
  *    the purge pass then leaves the same.
  *  - A realtime import already past retention is pushed to no live device
- *    (no sync hands it over); one exactly at the limit is, without a gap. */
+ *    (no sync hands it over); one exactly at the limit is, without a gap.
+ *  - The purge keeps the last message each user's conversation list shows
+ *    (NoLastMsg and SyncOtherMachine 2 messages after it): the lists are
+ *    the same before a pass, after it and after a restart. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -39,8 +42,8 @@ static e2e_server_t srv;
 static uint32_t app;
 static char key[80];
 static char auth[160];
-static const int64_t start_s = 1795104000; /* 2026-11-20 00:00 UTC+8, the test clock's start */
-static const char *const args[] = { "--test-clock", "--test-clock-start", "2026-11-20", "--msg-purge-interval-s", "1", NULL };
+static const int64_t start_s = 1790784000; /* 2026-10-01 00:00 UTC+8, the test clock's start (the UserSigs are made on the real clock and live a day: the test clock stays behind it) */
+static const char *const args[] = { "--test-clock", "--test-clock-start", "2026-10-01", "--msg-purge-interval-s", "1", NULL };
 #define DAY 86400
 
 #define TEXT(t) "[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"" t "\"}}]"
@@ -284,12 +287,66 @@ static void test_expired_import_not_pushed(void **st)
   assert_null(strstr(got, "old"));
 }
 
+/* bob's conversations (WebSocket) as "peer:last_seq,…" */
+static void conv_list(const char *user, char *out, size_t cap)
+{
+  wsc_t c;
+  assert_int_equal(wsc_login(&c, srv.port, app, key, user, "Web"), 0);
+  json_t *o = wsc_rpc(&c, "conversations", "%s", "");
+  json_t *e;
+  size_t i;
+  out[0] = 0;
+  json_array_foreach(json_object_get(o, "conversations"), i, e)
+    snprintf(out + strlen(out), cap - strlen(out), "%s%s:%lld", out[0] ? "," : "", jstr(e, "peer"), (long long)jint(e, "last_seq"));
+  json_decref(o);
+  wsc_close(&c);
+}
+
+/* The purge keeps the last message each user's list shows: a conversation
+ * whose newest messages are NoLastMsg (or SyncOtherMachine 2, for its
+ * sender) keeps its place in both lists after a pass, as before it, and
+ * after a restart. Before, the pass deleted that older message (only the
+ * conversation's newest stayed) and the conversation left the list. */
+static void test_purge_keeps_listed_last(void **st)
+{
+  (void)st;
+  char got[1024];
+  import_users(srv.port, app, key, (const char *const[]){ "fay", "gus", "hal", NULL });
+  const char *send = "{\"From_Account\":\"%s\",\"To_Account\":\"%s\",\"MsgRandom\":%d,%s\"MsgBody\":" TEXT("m") "}";
+  ok(call("openim/sendmsg", send, "fay", "gus", 1, ""));
+  ok(call("openim/sendmsg", send, "fay", "gus", 2, "\"SendMsgControl\":[\"NoLastMsg\"],"));
+  ok(call("openim/sendmsg", send, "fay", "hal", 3, ""));
+  ok(call("openim/sendmsg", send, "hal", "fay", 4, "\"SyncOtherMachine\":2,")); /* hal's list: seq 1; fay's: seq 2 */
+  ok(call("openim/sendmsg", send, "hal", "fay", 5, "\"SyncOtherMachine\":2,\"SendMsgControl\":[\"NoLastMsg\"],"));
+  conv_list("gus", got, sizeof got);
+  assert_string_equal(got, "fay:1");
+  conv_list("hal", got, sizeof got);
+  assert_string_equal(got, "fay:1");
+  conv_list("fay", got, sizeof got);
+  assert_string_equal(got, "gus:1,hal:2"); /* one second: by peer number */
+  advance(7 * DAY + 1);
+  usleep(2000000); /* a purge pass (every second) */
+  for (int round = 0; round < 2; round++) {
+    conv_list("gus", got, sizeof got);
+    assert_string_equal(got, "fay:1");
+    conv_list("hal", got, sizeof got);
+    assert_string_equal(got, "fay:1");
+    conv_list("fay", got, sizeof got);
+    assert_string_equal(got, "gus:1,hal:2"); /* one second: by peer number */
+    if (!round) {
+      assert_int_equal(e2e_server_stop(&srv), 0);
+      assert_int_equal(e2e_server_start(&srv, args), 0);
+    }
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_sync_follows_a_longer_retention),
     cmocka_unit_test(test_boundary_every_read),
     cmocka_unit_test(test_expired_import_not_pushed),
+    cmocka_unit_test(test_purge_keeps_listed_last),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
