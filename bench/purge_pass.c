@@ -132,7 +132,7 @@ int main(int argc, char **argv)
   if ((rc = store_app_list(s, 0, app_row, NULL))) return die("app list", rc);
   store_msg_cut_t *cuts = calloc(napps, sizeof *cuts);
   if (!cuts) return die("calloc", 0);
-  for (size_t i = 0; i < napps; i++) cuts[i] = (store_msg_cut_t){ apps[i], 0 };
+  for (size_t i = 0; i < napps; i++) cuts[i] = (store_msg_cut_t){ apps[i], 0, 0 };
   double c0 = cpu_ms(), w0 = wall_ms();
   int64_t deleted, mcursor = 0;
   int more;

@@ -121,7 +121,10 @@ int64_t c2c__since(const im_c2c_t *c, uint32_t app, int64_t now_s)
 {
   int64_t since = now_s - im_limit(c->lim, app, IM_LIMIT_RETENTION_S);
   int64_t floor = (int64_t)(intptr_t)u64map_get(&c->floor, app);
-  if (floor > now_s) floor = now_s; /* a pass ran while the clock was ahead: what is sent now still shows */
+  /* a floor above now: a pass ran while the clock was ahead by more than the retention. It judged by a wrong clock
+   * (the next pass lowers it), and taken as it is, or as now, it would hide every message sent since the clock
+   * came back */
+  if (floor > now_s) return since;
   return floor > since ? floor : since;
 }
 
@@ -131,15 +134,21 @@ int64_t c2c__floor(const im_c2c_t *c, uint32_t app)
   return v ? (int64_t)(intptr_t)v : INT64_MIN;
 }
 
-int c2c__floor_raise(im_c2c_t *c, uint32_t app, int64_t before_s)
+int c2c__floor_raise(im_c2c_t *c, uint32_t app, int64_t before_s, int64_t now_s)
 {
-  if (before_s <= (int64_t)(intptr_t)u64map_get(&c->floor, app)) return 0;
+  int64_t floor = (int64_t)(intptr_t)u64map_get(&c->floor, app);
+  if (now_s && floor > now_s) { /* the clock stepped back past it: the pass's horizon replaces it */
+    if (before_s > 0) return u64map_put(&c->floor, app, (void *)(intptr_t)before_s);
+    u64map_del(&c->floor, app);
+    return 0;
+  }
+  if (before_s <= floor) return 0;
   return u64map_put(&c->floor, app, (void *)(intptr_t)before_s);
 }
 
 int im_c2c_floor_set(im_c2c_t *c, uint32_t sdkappid, int64_t before_s)
 {
-  return c2c__floor_raise(c, sdkappid, before_s);
+  return c2c__floor_raise(c, sdkappid, before_s, 0);
 }
 
 void c2c__deliver(im_c2c_t *c, const im_event_t *ev, uint32_t except_sid)

@@ -54,12 +54,14 @@ void c2c__deliver(im_c2c_t *c, const im_event_t *ev, uint32_t except_sid);
 store_msg_t *c2c__msg_copy(const store_msg_t *m);
 /* The oldest visible time of the app's messages: now - its retention, or
  * its purge floor when that is later (the purge keeps each conversation's
- * newest message, however old), at most now (a floor set while the clock
- * was ahead hides nothing sent since it came back). */
+ * newest message, however old); a floor above now is not used (a pass ran
+ * while the clock was ahead by more than the retention: the next pass
+ * replaces it, c2c__floor_raise). */
 int64_t c2c__since(const im_c2c_t *c, uint32_t sdkappid, int64_t now_s);
 /* The app's purge floor: no read shows a message older (INT64_MIN: none yet). */
 int64_t c2c__floor(const im_c2c_t *c, uint32_t sdkappid);
-/* Raise the app's floor to before_s (never lowered). IMC_E_NOMEM. */
-int c2c__floor_raise(im_c2c_t *c, uint32_t sdkappid, int64_t before_s);
+/* Raise the app's floor to before_s (never lowered, except a floor above
+ * now_s > 0: the clock stepped back past it, before_s replaces it; 0: none). IMC_E_NOMEM. */
+int c2c__floor_raise(im_c2c_t *c, uint32_t sdkappid, int64_t before_s, int64_t now_s);
 
 #endif

@@ -499,8 +499,8 @@ static int purge_cuts(im_c2c_t *c, purge_job_t *j, int64_t now)
   for (size_t i = 0; i < j->napps; i++) {
     if (!im_limit_known(c->lim, j->apps[i])) continue; /* not purged this pass; its phases log the skip if still unknown */
     int64_t before = c2c__since(c, j->apps[i], now);
-    if (c2c__floor_raise(c, j->apps[i], before)) continue; /* not remembered on the loop: not purged this pass */
-    j->cuts[j->ncuts++] = (store_msg_cut_t){ j->apps[i], before };
+    if (c2c__floor_raise(c, j->apps[i], before, now)) continue; /* not remembered on the loop: not purged this pass */
+    j->cuts[j->ncuts++] = (store_msg_cut_t){ j->apps[i], before, now }; /* a floor above now is replaced (c2c__since) */
   }
   qsort(j->cuts, j->ncuts, sizeof *j->cuts, cut_cmp);
   for (size_t i = 1; i < j->ncuts; i++) assert(j->cuts[i].sdkappid > j->cuts[i - 1].sdkappid); /* apps are listed once */

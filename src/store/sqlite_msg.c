@@ -634,7 +634,7 @@ static int sqm_purge_msgs(store_t *s, const store_msg_cut_t *cuts, size_t n, int
   if (!*cursor) /* a pass begins: the horizons become floors first (in the transaction of the first deletes) */
     for (size_t k = 0; k < n; k++) {
       if (!(st = stmt(s, M_FLOOR_RAISE))) return IMC_E_IO;
-      BIND(st, cuts[k].sdkappid, cuts[k].before_s);
+      BIND(st, cuts[k].sdkappid, cuts[k].before_s, cuts[k].now_s);
       if ((rc = run(st))) return rc;
     }
   if (!(st = stmt(s, M_PURGE_WINDOW))) return IMC_E_IO;
@@ -687,7 +687,7 @@ static int sqm_floors(store_t *s, void (*cb)(void *, const store_msg_cut_t *), v
   if (!st) return IMC_E_IO;
   int rc;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-    cb(ud, &(store_msg_cut_t){ (uint32_t)sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1) });
+    cb(ud, &(store_msg_cut_t){ (uint32_t)sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1), 0 });
   sqlite3_reset(st);
   return rc == SQLITE_DONE ? 0 : sq__map_rc(rc);
 }

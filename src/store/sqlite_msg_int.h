@@ -262,8 +262,10 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
                   " AND user_no<?5 ORDER BY user_no LIMIT 1)," \
                   "k+1 FROM u WHERE u.n IS NOT NULL AND k<?4) SELECT n,(SELECT 1 FROM c2c_recent r WHERE r.user_no=u.n" \
                   " AND r.sdkappid=?1 LIMIT 1 OFFSET ?3) IS NOT NULL FROM u WHERE n IS NOT NULL") \
+  /* never lowered, except a floor above the pass's clock ?3 (> 0): the clock stepped back past it */ \
   X(FLOOR_RAISE, "INSERT INTO c2c_purge_floor(sdkappid,before_s) VALUES(?1,?2)" \
-                 " ON CONFLICT DO UPDATE SET before_s=max(before_s,excluded.before_s)") \
+                 " ON CONFLICT DO UPDATE SET before_s=CASE WHEN ?3>0 AND before_s>?3 THEN excluded.before_s" \
+                 " ELSE max(before_s,excluded.before_s) END") \
   X(FLOOR_LIST, "SELECT sdkappid,before_s FROM c2c_purge_floor ORDER BY sdkappid") \
   X(PURGE_WINDOW, "SELECT max(id),count(*) FROM (SELECT id FROM c2c_msg WHERE id>?1 ORDER BY id LIMIT ?2)") \
   X(PURGE_SCAN, "SELECT id,sdkappid,time_s FROM c2c_msg WHERE id>?1 AND id<=?2 AND time_s<?3 ORDER BY id") \

@@ -119,6 +119,9 @@ typedef void (*store_inbox_cb)(void *ud, const store_inbox_ev_t *e);
 typedef struct store_msg_cut {
   uint32_t sdkappid;
   int64_t before_s;
+  int64_t now_s;             /* store_msg_purge_msgs: the pass's clock; a floor above it (a pass ran while the clock
+                                was ahead by more than the retention) is set to before_s instead of kept. 0: never
+                                lowered. store_msg_floors: 0 */
 } store_msg_cut_t;
 typedef void (*store_recent_cb)(void *ud, const store_recent_t *r);
 
@@ -234,7 +237,8 @@ int store_msg_receipt_wanted(store_t *s, uint32_t sdkappid, uint64_t conv, uint3
  * the next one goes on. *more = 1: call again with it; 0: the pass has read
  * the last row. IMC_E_INVAL (n < 1, limit < 1, cuts not ascending). A
  * call with *cursor = 0 first raises each app's floor to its before_s
- * (store_msg_floors; a floor is never lowered), in the same transaction.
+ * (store_msg_floors; a floor is never lowered, except one above the cut's
+ * now_s: it becomes before_s), in the same transaction.
  *
  * store_msg_purge_inbox: deleting the app's inbox events with at < before_s
  * (each user's newest stays): visits the app's user numbers above *cursor

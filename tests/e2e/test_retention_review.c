@@ -21,7 +21,10 @@
  *    (no sync hands it over); one exactly at the limit is, without a gap.
  *  - The purge keeps the last message each user's conversation list shows
  *    (NoLastMsg and SyncOtherMachine 2 messages after it): the lists are
- *    the same before a pass, after it and after a restart. */
+ *    the same before a pass, after it and after a restart.
+ *  - The clock 10 days ahead during a pass, then put right (a restart on
+ *    the right date): messages sent after that are shown an hour, 3 and 6
+ *    days later, across the misset pass's horizon (its floor hid them). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -340,6 +343,53 @@ static void test_purge_keeps_listed_last(void **st)
   }
 }
 
+/* The clock ran 10 days ahead (more than the 7 days kept) while a purge
+ * pass ran, then was put right (a restart on the right date). Messages sent
+ * after that are shown for their 7 days, kept by the purge, and still
+ * shown when the clock passes the misset pass's horizon; before, that
+ * pass's floor (3 days ahead of the real clock) hid every message older
+ * than the current second and the next pass deleted them. */
+static void test_clock_back_past_the_floor(void **st)
+{
+  (void)st;
+  e2e_server_t d;
+  uint32_t a2;
+  char k2[80], got[512];
+  const char *const a_ahead[] = { "--test-clock", "--test-clock-start", "2026-10-01", "--msg-purge-interval-s", "1", NULL };
+  e2e_dir_init(&d);
+  e2e_make_app_at(&d, "china", "2026-09-01", &a2, k2); /* S-2022 trial: 7 days */
+  char dauth[160];
+  char out[512];
+  assert_int_equal(e2e_cli(&d, out, sizeof out, "operator token --json"), 0); /* known before the server starts */
+  json_t *t = json_loads(out, 0, NULL);
+  snprintf(dauth, sizeof dauth, "Authorization: Bearer %s\r\n", json_string_value(json_object_get(t, "token")));
+  json_decref(t);
+  assert_int_equal(e2e_server_start(&d, a_ahead), 0);
+  import_users(d.port, a2, k2, (const char *const[]){ "ka", "kb", NULL });
+  const char *send = "{\"From_Account\":\"ka\",\"To_Account\":\"kb\",\"MsgRandom\":%d,\"MsgBody\":"
+                     "[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"%s\"}}]}";
+  json_decref(v4(d.port, a2, k2, "openim/sendmsg", send, 1, "before"));
+  json_decref(op_callf(d.port, dauth, 200, "POST", "{\"advance_s\":864000}", "/operator/v1/clock"));
+  usleep(2000000); /* a pass on the clock 10 days ahead: its horizon is 3 days past the real date */
+  assert_int_equal(e2e_server_stop(&d), 0);
+  assert_int_equal(e2e_server_start(&d, a_ahead), 0); /* the clock put right */
+  json_decref(v4(d.port, a2, k2, "openim/sendmsg", send, 2, "after1"));
+  json_decref(v4(d.port, a2, k2, "openim/sendmsg", send, 3, "after2"));
+  for (int step = 0; step < 3; step++) {
+    /* an hour on, a pass; then 3 days on (past the misset horizon), a pass; then 6 days on */
+    json_decref(op_callf(d.port, dauth, 200, "POST", step == 0 ? "{\"advance_s\":3600}" : "{\"advance_s\":259200}",
+                         "/operator/v1/clock"));
+    usleep(1500000);
+    json_t *h = v4(d.port, a2, k2, "openim/admin_getroammsg",
+                   "{\"Operator_Account\":\"kb\",\"Peer_Account\":\"ka\",\"MaxCnt\":100,\"MinTime\":0,\"MaxTime\":0}");
+    msg_texts(json_object_get(h, "MsgList"), "MsgBody", got, sizeof got);
+    json_decref(h);
+    if (strcmp(got, "after2,after1,before")) fail_msg("step %d: \"%s\"", step, got);
+  }
+  assert_int_equal(e2e_server_stop(&d), 0);
+  e2e_dir_remove(&d);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -347,6 +397,7 @@ int main(void)
     cmocka_unit_test(test_boundary_every_read),
     cmocka_unit_test(test_expired_import_not_pushed),
     cmocka_unit_test(test_purge_keeps_listed_last),
+    cmocka_unit_test(test_clock_back_past_the_floor),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

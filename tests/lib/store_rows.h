@@ -25,7 +25,7 @@ static inline void rows_send(store_t *s, uint32_t app, int64_t t0, uint32_t from
  * every row deleted. */
 static inline int64_t rows_purge_app(store_t *s, uint32_t app, int64_t before, int limit, int64_t *msgs)
 {
-  const store_msg_cut_t cut = { app, before };
+  const store_msg_cut_t cut = { app, before, 0 };
   int64_t n, total = 0, cursor = 0;
   uint32_t ucursor = 0;
   int more, calls = 0;

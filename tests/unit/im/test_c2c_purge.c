@@ -5,8 +5,10 @@
  *    rows trimmed, and it gets no purge floor; the app next to it, whose
  *    edition is known, is purged, trimmed and gets its floor;
  *  - a pass that finds no app known deletes nothing and ends;
- *  - a floor in the future (a pass ran while the clock was ahead) hides
- *    nothing sent now, and an older floor hides what is below it. */
+ *  - a floor in the future (a pass ran while the clock was ahead by more
+ *    than the retention) is not used by reads (the retention alone
+ *    decides), and the next pass replaces it with its own horizon; an older
+ *    floor hides what is below it. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -274,19 +276,21 @@ static void test_floor_ahead_of_the_clock(void **st)
   store_close(s);
   assert_int_equal(history_with_floor(now - 3600), 2);
   assert_int_equal(history_with_floor(now - 10), 1);      /* the one below the floor is hidden */
-  assert_int_equal(history_with_floor(now + 86400), 1);   /* a floor ahead of the clock counts as now */
+  assert_int_equal(history_with_floor(now + 86400), 2);   /* a floor ahead of the clock is not used (retention alone) */
 }
 
 /* User 1 cleared its conversation with user 2 (trimmed by the pass: 1 kept).
  * With the floor behind the clock the trim deletes the row (its cleared
- * messages are all below the floor); with the floor ahead of the clock
- * (reads then take now, and what is below the floor but above now shows
- * again) it only hides it. */
+ * messages are all below the floor). With a floor ahead of the clock (a
+ * pass ran while it was ahead by more than the retention) the pass first
+ * replaces that floor with its own horizon, now - 7 days, and judges by it:
+ * the row goes too, and the stored floor is the horizon. */
 static void cleared_row_after_pass(int64_t floor_s, int want_row)
 {
   store_t *s;
   known_apps[0] = KNOWN;
   nknown = 1;
+  int64_t now = (int64_t)time(NULL);
   assert_int_equal(store_open(dir, &s), 0);
   assert_int_equal(store_msg_recent_set(s, KNOWN, 1, 2, "cleared_seq", 2), 0);
   store_close(s);
@@ -295,6 +299,10 @@ static void cleared_row_after_pass(int64_t floor_s, int want_row)
   store_recent_t r;
   assert_int_equal(store_msg_recent_get(s, KNOWN, 1, 2, &r), want_row ? 0 : IMC_E_NOTFOUND);
   if (want_row) assert_int_equal(r.cleared_seq, 2);
+  nfloors = 0;
+  assert_int_equal(store_msg_floors(s, floor_row, NULL), 0);
+  assert_int_equal(nfloors, 1);
+  assert_true(floors[0].before_s >= now - RET_S && floors[0].before_s <= (int64_t)time(NULL) - RET_S);
   store_close(s);
 }
 
@@ -304,10 +312,10 @@ static void test_clear_goes_below_the_floor(void **st)
   cleared_row_after_pass(0, 0);
 }
 
-static void test_clear_stays_while_the_clock_is_behind(void **st)
+static void test_floor_ahead_replaced_by_the_pass(void **st)
 {
   (void)st;
-  cleared_row_after_pass((int64_t)time(NULL) + 86400, 1);
+  cleared_row_after_pass((int64_t)time(NULL) + 86400, 0);
 }
 
 int main(void)
@@ -317,7 +325,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_no_app_known, setup, teardown),
     cmocka_unit_test_setup_teardown(test_floor_ahead_of_the_clock, setup, teardown),
     cmocka_unit_test_setup_teardown(test_clear_goes_below_the_floor, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_clear_stays_while_the_clock_is_behind, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_floor_ahead_replaced_by_the_pass, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -199,7 +199,7 @@ static void test_purge_msg_windows(void **st)
   int64_t n, total = 0, cursor = 0;
   int more, calls = 0;
   const uint32_t msgs = 2 * STORE_PURGE_SCAN_ROWS + 10;
-  const store_msg_cut_t cut = { APP, msgs / 2 };
+  const store_msg_cut_t cut = { APP, msgs / 2, 0 };
   assert_int_equal(store_open(dir, &s), 0);
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
   for (uint32_t i = 1; i <= msgs; i++) rows_send(s, APP, 0, 1, 2 + i % 2, i); /* time i, two conversations */
@@ -249,8 +249,8 @@ static void test_purge_msgs_every_app(void **st)
     conv_last[a][peer - 2] = (int32_t)i;
   }
   assert_int_equal(store_exec(s, "COMMIT"), 0);
-  const store_msg_cut_t cuts[2] = { { APP, 4000 }, { APP2, 2500 } };
-  const store_msg_cut_t bad[2] = { { APP2, 1 }, { APP, 1 } };
+  const store_msg_cut_t cuts[2] = { { APP, 4000, 0 }, { APP2, 2500, 0 } };
+  const store_msg_cut_t bad[2] = { { APP2, 1, 0 }, { APP, 1, 0 } };
   int64_t n, total = 0, cursor = 0;
   int more, calls = 0, limited = 0;
   assert_int_equal(store_msg_purge_msgs(s, bad, 2, 10, &cursor, &n, &more), IMC_E_INVAL); /* not ascending */
@@ -313,7 +313,8 @@ static void floors_are(store_t *s, int n, const store_msg_cut_t *want)
 
 /* A pass's horizons become the apps' floors when it begins (a call with
  * cursor 0), in the transaction of its first deletes; a shorter horizon later
- * never lowers one, and an app left out of the pass keeps its own. */
+ * never lowers one, and an app left out of the pass keeps its own; a pass
+ * whose clock is below a floor (it stepped back past it) replaces it. */
 static void test_purge_floors(void **st)
 {
   (void)st;
@@ -324,7 +325,7 @@ static void test_purge_floors(void **st)
   floors_are(s, 0, NULL);
   rows_send(s, APP, 0, 1, 2, 10);
   rows_send(s, APP, 0, 1, 2, 20);
-  const store_msg_cut_t first[2] = { { APP, 100 }, { APP2, 50 } };
+  const store_msg_cut_t first[2] = { { APP, 100, 0 }, { APP2, 50, 0 } };
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
   assert_int_equal(store_msg_purge_msgs(s, first, 2, 10, &cursor, &n, &more), 0);
   assert_int_equal(store_exec(s, "ROLLBACK"), 0); /* undone with the deletes */
@@ -333,14 +334,20 @@ static void test_purge_floors(void **st)
   assert_int_equal(store_msg_purge_msgs(s, first, 2, 10, &cursor, &n, &more), 0);
   assert_int_equal(n, 1); /* the older row; the conversation's newest (time 20) stays */
   floors_are(s, 2, first);
-  const store_msg_cut_t shorter[1] = { { APP, 30 } }; /* a longer retention: an earlier horizon */
+  const store_msg_cut_t shorter[1] = { { APP, 30, 0 } }; /* a longer retention: an earlier horizon */
   cursor = 0;
   assert_int_equal(store_msg_purge_msgs(s, shorter, 1, 10, &cursor, &n, &more), 0);
   floors_are(s, 2, first);
-  const store_msg_cut_t later[1] = { { APP2, 200 } };
+  const store_msg_cut_t later[1] = { { APP2, 200, 0 } };
   cursor = 0;
   assert_int_equal(store_msg_purge_msgs(s, later, 1, 10, &cursor, &n, &more), 0);
-  floors_are(s, 2, ((const store_msg_cut_t[]){ { APP, 100 }, { APP2, 200 } }));
+  floors_are(s, 2, ((const store_msg_cut_t[]){ { APP, 100, 0 }, { APP2, 200, 0 } }));
+  /* a pass whose clock is below a floor (the clock stepped back past it) sets it to its horizon; one whose clock
+   * is above it still only raises */
+  const store_msg_cut_t back[2] = { { APP, 40, 99 }, { APP2, 60, 250 } };
+  cursor = 0;
+  assert_int_equal(store_msg_purge_msgs(s, back, 2, 10, &cursor, &n, &more), 0);
+  floors_are(s, 2, ((const store_msg_cut_t[]){ { APP, 40, 0 }, { APP2, 200, 0 } }));
   store_close(s);
 }
 
