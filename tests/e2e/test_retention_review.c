@@ -24,7 +24,9 @@
  *    the same before a pass, after it and after a restart.
  *  - The clock 10 days ahead during a pass, then put right (a restart on
  *    the right date): messages sent after that are shown an hour, 3 and 6
- *    days later, across the misset pass's horizon (its floor hid them). */
+ *    days later, across the misset pass's horizon (its floor hid them).
+ *  - Two apps with the same UserIDs, 7 and 60 days: a 20-day-old message
+ *    is shown and stored in the second, purged in the first. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -188,6 +190,13 @@ static void count_ev(void *ud, const store_inbox_ev_t *e)
   ev_old += e->at_s < ev_since;
 }
 
+static void count_msg(void *ud, const store_msg_t *m)
+{
+  (void)ud;
+  (void)m;
+  ev_all++;
+}
+
 static void test_boundary_every_read(void **st)
 {
   (void)st;
@@ -336,7 +345,7 @@ static void test_purge_keeps_listed_last(void **st)
     assert_string_equal(got, "fay:1");
     conv_list("fay", got, sizeof got);
     assert_string_equal(got, "gus:1,hal:2"); /* one second: by peer number */
-    if (!round) {
+    if (!round) { /* the restart puts the test clock back at its start date: the later tests run from there */
       assert_int_equal(e2e_server_stop(&srv), 0);
       assert_int_equal(e2e_server_start(&srv, args), 0);
     }
@@ -390,6 +399,65 @@ static void test_clock_back_past_the_floor(void **st)
   e2e_dir_remove(&d);
 }
 
+/* Two apps with the same UserIDs: a trial keeps 7 days, app B 60 (pro, 2
+ * months of roaming). A message 20 days old in each: after purge passes B
+ * still shows and stores its own, the trial shows none and stored only its
+ * newest; the trial's retention and purge never touch B. */
+static void test_apps_apart(void **st)
+{
+  (void)st;
+  char got[512];
+  json_t *a = op_callf(srv.port, auth, 201, "POST", "{\"customer_id\":1,\"name\":\"b\",\"region\":\"china\",\"scheme\":\"s2019\"}",
+                       "/operator/v1/apps");
+  uint32_t app_b = (uint32_t)jint(a, "sdkappid");
+  char key_b[80];
+  snprintf(key_b, sizeof key_b, "%s", jstr(a, "key"));
+  json_decref(a);
+  json_decref(op_callf(srv.port, auth, 201, "POST", "{\"edition\":\"pro\"}", "/operator/v1/apps/%u/upgrade", app_b));
+  json_decref(op_callf(srv.port, auth, 201, "POST", "{\"addon\":\"c2c_roaming_months\",\"value\":2}",
+                       "/operator/v1/apps/%u/addons", app_b));
+  a = op_callf(srv.port, auth, 201, "POST", "{\"customer_id\":1,\"name\":\"t\",\"region\":\"china\",\"scheme\":\"s2019\"}",
+               "/operator/v1/apps");
+  uint32_t app_t = (uint32_t)jint(a, "sdkappid"); /* the S-2019 trial: 7 days */
+  char key_t[80];
+  snprintf(key_t, sizeof key_t, "%s", jstr(a, "key"));
+  json_decref(a);
+  usleep(1500000); /* a pass with B at 60 days (its floor: 60 days back) */
+  json_t *ck = op_callf(srv.port, auth, 200, "GET", NULL, "/operator/v1/clock");
+  int64_t now = jint(ck, "now_s");
+  json_decref(ck);
+  const char *imp = "{\"SyncFromOldSystem\":2,\"From_Account\":\"mt_a\",\"To_Account\":\"mt_b\",\"MsgSeq\":%d,"
+                    "\"MsgRandom\":%d,\"MsgTimeStamp\":%lld,\"MsgBody\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":"
+                    "{\"Text\":\"%s\"}}]}";
+  const uint32_t apps[2] = { app_t, app_b };
+  const char *keys[2] = { key_t, key_b };
+  for (int i = 0; i < 2; i++) {
+    import_users(srv.port, apps[i], keys[i], (const char *const[]){ "mt_a", "mt_b", NULL });
+    json_decref(v4(srv.port, apps[i], keys[i], "openim/importmsg", imp, 1, 1, (long long)(now - 20 * DAY), "old"));
+    json_decref(v4(srv.port, apps[i], keys[i], "openim/importmsg", imp, 2, 2, (long long)now, "new"));
+  }
+  usleep(2500000); /* passes */
+  const char *want[2] = { "new", "new,old" };
+  for (int i = 0; i < 2; i++) {
+    json_t *h = v4(srv.port, apps[i], keys[i], "openim/admin_getroammsg",
+                   "{\"Operator_Account\":\"mt_b\",\"Peer_Account\":\"mt_a\",\"MaxCnt\":100,\"MinTime\":0,\"MaxTime\":0}");
+    msg_texts(json_object_get(h, "MsgList"), "MsgBody", got, sizeof got);
+    json_decref(h);
+    assert_string_equal(got, want[i]);
+  }
+  store_t *s;
+  assert_int_equal(store_open(srv.dir, &s), 0);
+  for (int i = 0; i < 2; i++) {
+    uint32_t na, nb;
+    assert_int_equal(store_account_get(s, apps[i], "mt_a", &na), 0);
+    assert_int_equal(store_account_get(s, apps[i], "mt_b", &nb), 0);
+    ev_all = 0;
+    assert_int_equal(store_msg_history(s, apps[i], store_c2c_conv(na, nb), 0, 0, 0, INT64_MAX, 10, count_msg, NULL), 0);
+    assert_int_equal(ev_all, i ? 2 : 1); /* the trial: the expired one deleted; B: both kept */
+  }
+  store_close(s);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -398,6 +466,7 @@ int main(void)
     cmocka_unit_test(test_expired_import_not_pushed),
     cmocka_unit_test(test_purge_keeps_listed_last),
     cmocka_unit_test(test_clock_back_past_the_floor),
+    cmocka_unit_test(test_apps_apart),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
