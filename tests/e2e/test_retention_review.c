@@ -26,7 +26,9 @@
  *    the right date): messages sent after that are shown an hour, 3 and 6
  *    days later, across the misset pass's horizon (its floor hid them).
  *  - Two apps with the same UserIDs, 7 and 60 days: a 20-day-old message
- *    is shown and stored in the second, purged in the first. */
+ *    is shown and stored in the second, purged in the first.
+ *  - The trim at 100 kept conversations (S-2019 pro) keeps a pinned one and the 100
+ *    most recent others; a trimmed one comes back with one unread. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -194,6 +196,13 @@ static void count_msg(void *ud, const store_msg_t *m)
 {
   (void)ud;
   (void)m;
+  ev_all++;
+}
+
+static void count_row(void *ud, const store_recent_t *r)
+{
+  (void)ud;
+  (void)r;
   ev_all++;
 }
 
@@ -458,6 +467,65 @@ static void test_apps_apart(void **st)
   store_close(s);
 }
 
+/* The kept-conversations trim at the limit (100 on S-2019 pro):
+ * 102 peers write to tk; the oldest is pinned. After a pass tk keeps the
+ * pin and the 100 most recent others (the second oldest is gone, from the
+ * list, the unread total and the table); a new message from it brings the
+ * conversation back with that message alone unread. */
+static void test_trim_at_the_limit_keeps_the_pin(void **st)
+{
+  (void)st;
+  json_t *a = op_callf(srv.port, auth, 201, "POST", "{\"customer_id\":1,\"name\":\"k\",\"region\":\"china\",\"scheme\":\"s2019\"}",
+                       "/operator/v1/apps");
+  uint32_t ak = (uint32_t)jint(a, "sdkappid");
+  char kk[80], id[16];
+  snprintf(kk, sizeof kk, "%s", jstr(a, "key"));
+  json_decref(a);
+  json_decref(op_callf(srv.port, auth, 201, "POST", "{\"edition\":\"pro\"}", "/operator/v1/apps/%u/upgrade", ak)); /* 100 kept, accounts unlimited */
+  json_decref(v4(srv.port, ak, kk, "im_open_login_svc/account_import", "{\"UserID\":\"tk\"}"));
+  for (int i = 0; i < 102; i++) {
+    snprintf(id, sizeof id, "p%03d", i);
+    json_t *ia = v4(srv.port, ak, kk, "im_open_login_svc/account_import", "{\"UserID\":\"%s\"}", id);
+    if (jint(ia, "ErrorCode")) fail_msg("import %d: %s", i, json_dumps(ia, JSON_COMPACT));
+    json_decref(ia);
+    json_t *r = v4(srv.port, ak, kk, "openim/sendmsg", "{\"From_Account\":\"%s\",\"To_Account\":\"tk\",\"MsgRandom\":%d,"
+                   "\"MsgBody\":" TEXT("m") "}", id, i + 1);
+    assert_int_equal(jint(r, "ErrorCode"), 0);
+    json_decref(r);
+    if (i < 101) json_decref(op_callf(srv.port, auth, 200, "POST", "{\"advance_s\":1}", "/operator/v1/clock")); /* one second apart */
+  }
+  wsc_t c;
+  assert_int_equal(wsc_login(&c, srv.port, ak, kk, "tk", "Web"), 0);
+  json_t *r = wsc_rpc(&c, "pin", "\"peer\":\"p000\",\"pinned\":true");
+  assert_int_equal(jint(r, "code"), 0);
+  json_decref(r);
+  usleep(2500000); /* a pass trims tk's rows */
+  r = wsc_rpc(&c, "conversations", "%s", "");
+  json_t *l = json_object_get(r, "conversations");
+  assert_int_equal(json_array_size(l), 101);
+  assert_string_equal(jstr(json_array_get(l, 0), "peer"), "p000");
+  assert_string_equal(jstr(json_array_get(l, 1), "peer"), "p101");
+  assert_string_equal(jstr(json_array_get(l, 100), "peer"), "p002");
+  json_decref(r);
+  r = v4(srv.port, ak, kk, "openim/get_c2c_unread_msg_num", "{\"To_Account\":\"tk\"}");
+  assert_int_equal(jint(r, "AllC2CUnreadMsgNum"), 101);
+  json_decref(r);
+  store_t *s;
+  uint32_t tk_no;
+  assert_int_equal(store_open(srv.dir, &s), 0);
+  assert_int_equal(store_account_get(s, ak, "tk", &tk_no), 0);
+  ev_all = 0;
+  assert_int_equal(store_msg_recent_list(s, ak, tk_no, count_row, NULL), 0);
+  store_close(s);
+  assert_int_equal(ev_all, 101);
+  json_decref(v4(srv.port, ak, kk, "openim/sendmsg", "{\"From_Account\":\"p001\",\"To_Account\":\"tk\",\"MsgRandom\":500,"
+                 "\"MsgBody\":" TEXT("again") "}"));
+  r = v4(srv.port, ak, kk, "openim/get_c2c_unread_msg_num", "{\"To_Account\":\"tk\",\"Peer_Account\":[\"p001\"]}");
+  assert_int_equal(jint(json_array_get(json_object_get(r, "C2CUnreadMsgNumList"), 0), "C2CUnreadMsgNum"), 1);
+  json_decref(r);
+  wsc_close(&c);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -467,6 +535,7 @@ int main(void)
     cmocka_unit_test(test_purge_keeps_listed_last),
     cmocka_unit_test(test_clock_back_past_the_floor),
     cmocka_unit_test(test_apps_apart),
+    cmocka_unit_test(test_trim_at_the_limit_keeps_the_pin),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
