@@ -135,8 +135,9 @@ static int parse_send(rest_ctx_t *c, im_send_t *in, size_t max_bytes, char *why,
   in->sdkappid = c->sdkappid;
   in->life_s = life;
   in->sync_other = (uint8_t)sync;
+  /* a MsgSeq given tells this message apart from another of the same MsgRandom (the send dedupe, issue 13) */
   in->flags = (ctl & 1 ? STORE_MSG_NO_UNREAD : 0) | (ctl & 2 ? STORE_MSG_NO_LAST : 0) |
-              (receipt ? STORE_MSG_NEED_RECEIPT : 0);
+              (receipt ? STORE_MSG_NEED_RECEIPT : 0) | (has_seq ? STORE_MSG_CALLER_SEQ : 0);
   return im_msg_pack(json_object_get(c->body, "MsgBody"), json_object_get(c->body, "CloudCustomData"),
                      json_object_get(c->body, "OfflinePushInfo"), max_bytes, &in->body, &in->body_len, why, cap);
 }
@@ -301,6 +302,7 @@ void rest_importmsg(rest_ctx_t *c)
   snprintf(in.from_id, sizeof in.from_id, "%s", from_id);
   snprintf(in.to_id, sizeof in.to_id, "%s", to_id);
   in.import_mode = (uint8_t)mode;
+  in.flags = STORE_MSG_CALLER_SEQ; /* MsgSeq is required: a send with another MsgSeq is another message */
   in.time_s = t;
   in.life_s = IM_LIFE_RETENTION;
   im_c2c_send(c->srv->c2c, &in, import_done, c);

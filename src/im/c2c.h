@@ -16,7 +16,8 @@
  *   must learn (messages of all conversations, recalls, read positions,
  *   receipts, conversation changes, relationship changes). A device syncs with one cursor = the
  *   last useq it holds.
- * The REST MsgSeq (cseq) is the caller's number, part of MsgKey only.
+ * The REST MsgSeq (cseq) is the caller's number, part of MsgKey; when the
+ * caller gave it (STORE_MSG_CALLER_SEQ) also of the send dedupe's identity.
  *
  * Devices: a session is quiet after login; im_c2c_sync pages through the
  * inbox after the device's cursor and, on the page that reaches the end,
@@ -109,7 +110,8 @@ typedef struct im_send {
   uint32_t sdkappid, from_no, to_no;
   char from_id[33], to_id[33]; /* from_id "" = look it up (a device knows its user by number) */
   uint32_t cseq, random;       /* MsgSeq (caller's, or random) and MsgRandom */
-  uint32_t flags;              /* STORE_MSG_NO_UNREAD | STORE_MSG_NO_LAST | STORE_MSG_NEED_RECEIPT */
+  uint32_t flags;              /* STORE_MSG_NO_UNREAD | STORE_MSG_NO_LAST | STORE_MSG_NEED_RECEIPT;
+                                * STORE_MSG_CALLER_SEQ when cseq is the caller's (the send dedupe compares it) */
   int64_t life_s;              /* 0 = online only: pushed to live sessions, never stored; IM_LIFE_RETENTION:
                                   synced for as long as the app keeps it (its retention then, not now) */
   uint8_t sync_other;          /* YES: the sender's devices get it (inbox); DEFAULT: the sender's history only; NO: not the sender's at all */

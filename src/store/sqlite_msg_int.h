@@ -64,8 +64,8 @@ void sq__pend_drop(sqpend_t *p);
 static inline int sq__pend_any(const sqpend_t *p) { return p->nmsg || p->nev || p->nrecent; }
 
 /* The held message of (app, conv) that matches a send's dedupe (same
- * sender and random, time_s >= since_s) or importmsg's (same cseq, random
- * and time_s), lowest seq first; NULL when none. */
+ * sender and random, time_s >= since_s, store_msg_same_seq) or importmsg's
+ * (same cseq, random and time_s), lowest seq first; NULL when none. */
 const store_msg_t *sq__pend_dup(const sqpend_t *p, const store_msg_append_t *a);
 /* The held messages of (app, conv) in append order (seq ascending):
  * for (int i = sq__pend_conv_next(p, -1, app, conv); i >= 0; i = sq__pend_conv_next(p, i, app, conv)) …p->msg[i]…
@@ -75,10 +75,11 @@ int sq__pend_conv_next(const sqpend_t *p, int i, uint32_t app, uint64_t conv);
 void sq__pend_free(sqpend_t *p);
 
 /* ---- the send dedupe window of a conversation (sqlite_msg_win.c) ---- */
-#define WIN_MAX 65536    /* entries per conversation (2 MiB with its hash); full, the oldest half goes (capped) */
+#define WIN_MAX 65536    /* entries per conversation (2.5 MiB with its hash); full, the oldest half goes (capped) */
 #define WIN_HASH_MIN 64  /* a window of this capacity or more has a hash of (random, sender) */
 
-typedef struct sqwin_ent { uint32_t seq, random, from_no, cseq; int64_t time_s; } sqwin_ent_t;
+/* caller: the message's STORE_MSG_CALLER_SEQ bit (its cseq tells sends apart, store_msg_same_seq); 32 bytes */
+typedef struct sqwin_ent { uint32_t seq, random, from_no, cseq; int64_t time_s; uint32_t caller; } sqwin_ent_t;
 /* Every live message of the conversation with time_s >= lo, ascending seq;
  * capped: the window dropped entries within the dedupe window to stay at
  * WIN_MAX (sqlite_msg_win.c): it answers for sends whose since is below lo
@@ -89,9 +90,12 @@ typedef struct sqwin { int64_t lo; uint32_t n, cap, capped; sqwin_ent_t e[]; } s
  * message). NULL: out of memory. Free with free(). */
 sqwin_t *sq__win_new(int64_t lo);
 /* The first (lowest seq) entry of sender from_no with random and
- * time_s >= since_s, NULL when none. Exact only for since_s >= w->lo (a
- * capped window: among the entries it kept). */
-const sqwin_ent_t *sq__win_find(const sqwin_t *w, uint32_t random, uint32_t from_no, int64_t since_s);
+ * time_s >= since_s whose cseq agrees with a send of flags (its
+ * STORE_MSG_CALLER_SEQ bit) and cseq (store_msg_same_seq), NULL when none.
+ * Exact only for since_s >= w->lo (a capped window: among the entries it
+ * kept). */
+const sqwin_ent_t *sq__win_find(const sqwin_t *w, uint32_t random, uint32_t from_no, uint32_t flags, uint32_t cseq,
+                                int64_t since_s);
 /* Add a live message (its seq above every entry's; one older than lo is
  * not kept). since_s: the current send's since, used to prune when full;
  * full at WIN_MAX within since, the oldest half is dropped (capped). *w
@@ -192,8 +196,9 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
                 " FROM c2c_recent_log WHERE (user_no,sdkappid,peer_no)>(?4,?5,?6) AND (user_no,sdkappid,peer_no)<=(?1,?2,?3)") \
   X(RLOG_DELETE, "DELETE FROM c2c_recent_log WHERE (user_no,sdkappid,peer_no)>(?4,?5,?6)" \
                  " AND (user_no,sdkappid,peer_no)<=(?1,?2,?3)") \
+  /* ?6: the send's STORE_MSG_CALLER_SEQ bit, ?7 its cseq (store_msg_same_seq) */ \
   X(DEDUPE, "SELECT min(seq),time_s,cseq FROM c2c_msg" IMP_IDX " WHERE sdkappid=?1 AND conv=?2 AND random=?3" \
-            " AND from_no=?4 AND time_s>=?5" IMP_ROW) \
+            " AND from_no=?4 AND time_s>=?5 AND (?6=0 OR (flags&256)=0 OR cseq=?7)" IMP_ROW) \
   X(DEDUPE_IMPORT, "SELECT min(seq),time_s,cseq FROM c2c_msg" IMP_IDX " WHERE sdkappid=?1 AND conv=?2" \
                    " AND random=?3 AND cseq=?4 AND time_s=?5 AND (?6=0 OR from_no=?6)" IMP_ROW) \
   X(INBOX_INS, "INSERT INTO c2c_inbox_log(sdkappid,user_no,useq,kind,conv,seq,at) VALUES(?1,?2,?3,?4,?5,?6,?7)") \

@@ -67,6 +67,22 @@ int sq__live_conv_set(struct sqmsg *m, app_cache_t *ac, uint64_t conv, uint32_t 
   return rc;
 }
 
+_Static_assert(STORE_MSG_CALLER_SEQ == 256, "the DEDUPE statement tests flags&256");
+
+/* A window entry from a WALK or WALK_UP row (seq, random, from_no, cseq, time_s, flags). */
+static sqwin_ent_t row_ent(sqlite3_stmt *st)
+{
+  return (sqwin_ent_t){ (uint32_t)sqlite3_column_int64(st, 0), (uint32_t)sqlite3_column_int64(st, 1),
+                        (uint32_t)sqlite3_column_int64(st, 2), (uint32_t)sqlite3_column_int64(st, 3),
+                        sqlite3_column_int64(st, 4), (uint32_t)sqlite3_column_int64(st, 5) & STORE_MSG_CALLER_SEQ };
+}
+
+/* A window entry for a message. */
+static sqwin_ent_t msg_ent(const store_msg_t *m)
+{
+  return (sqwin_ent_t){ m->seq, m->random, m->from_no, m->cseq, m->time_s, m->flags & STORE_MSG_CALLER_SEQ };
+}
+
 /* Walk the conversation's written messages back from seq below_seq,
  * calling each(ud, row) for every live message with time_s >= bound_s and
  * stopping at the first live one older: live times never decrease along
@@ -83,9 +99,7 @@ static int walk_live(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t belo
   BIND(st, sdkappid, (int64_t)conv, below_seq);
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     if (sqlite3_column_int64(st, 5) & STORE_MSG_IMPORTED) continue;
-    sqwin_ent_t e = { (uint32_t)sqlite3_column_int64(st, 0), (uint32_t)sqlite3_column_int64(st, 1),
-                      (uint32_t)sqlite3_column_int64(st, 2), (uint32_t)sqlite3_column_int64(st, 3),
-                      sqlite3_column_int64(st, 4) };
+    sqwin_ent_t e = row_ent(st);
     if (e.time_s < bound_s || each(ud, &e)) { rc = SQLITE_DONE; break; }
   }
   sqlite3_reset(st);
@@ -150,9 +164,7 @@ static int walk_second(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t be
   BIND(st, sdkappid, (int64_t)conv, lo, below_seq);
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     if (sqlite3_column_int64(st, 5) & STORE_MSG_IMPORTED) continue;
-    sqwin_ent_t e = { (uint32_t)sqlite3_column_int64(st, 0), (uint32_t)sqlite3_column_int64(st, 1),
-                      (uint32_t)sqlite3_column_int64(st, 2), (uint32_t)sqlite3_column_int64(st, 3),
-                      sqlite3_column_int64(st, 4) };
+    sqwin_ent_t e = row_ent(st);
     if (e.time_s > time_s || each(ud, &e)) { rc = SQLITE_DONE; break; }
   }
   sqlite3_reset(st);
@@ -165,6 +177,7 @@ typedef struct match {
   int64_t time_s, out_time;
   int key;
   uint32_t key_from; /* key: only this sender's messages (0: any; importmsg's dedupe matches either side) */
+  uint32_t caller;   /* send: its STORE_MSG_CALLER_SEQ bit (store_msg_same_seq with cseq) */
 } match_t;
 
 static void match_take(match_t *k, uint32_t seq, int64_t time_s, uint32_t cseq)
@@ -175,13 +188,15 @@ static void match_take(match_t *k, uint32_t seq, int64_t time_s, uint32_t cseq)
   k->out_cseq = cseq;
 }
 
-/* key: MsgKey (random, cseq, time exactly); else the send's (random, sender, time >= time_s) */
+/* key: MsgKey (random, cseq, time exactly); else the send's (random, sender, time >= time_s, cseq when both
+ * are the callers') */
 static int match_ent(void *ud, const sqwin_ent_t *e)
 {
   match_t *k = ud;
   if (e->random == k->random &&
       (k->key ? e->cseq == k->cseq && e->time_s == k->time_s && (!k->key_from || e->from_no == k->key_from)
-              : e->from_no == k->from_no && e->time_s >= k->time_s))
+              : e->from_no == k->from_no && e->time_s >= k->time_s &&
+                    store_msg_same_seq(e->caller, e->cseq, k->caller, k->cseq)))
     match_take(k, e->seq, e->time_s, e->cseq);
   return 0;
 }
@@ -193,7 +208,7 @@ static int match_imported(store_t *s, struct sqmsg *m, uint32_t sdkappid, uint64
   sqlite3_stmt *st = stmt(s, k->key ? M_DEDUPE_IMPORT : M_DEDUPE);
   if (!st) return IMC_E_IO;
   if (k->key) BIND(st, sdkappid, (int64_t)conv, k->random, k->cseq, k->time_s, k->key_from);
-  else BIND(st, sdkappid, (int64_t)conv, k->random, k->from_no, k->time_s);
+  else BIND(st, sdkappid, (int64_t)conv, k->random, k->from_no, k->time_s, k->caller != 0, k->cseq);
   int rc = sqlite3_step(st);
   if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
     match_take(k, (uint32_t)sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
@@ -240,7 +255,8 @@ void sq__live_win_add(struct sqmsg *m, app_cache_t *ac, const store_msg_t *in, i
   sqwin_t *w = u64map_get(&ac->win, in->conv), *was = w;
   if (!w) return;
   uint32_t n0 = w->n;
-  if (sq__win_push(&w, &(sqwin_ent_t){ in->seq, in->random, in->from_no, in->cseq, in->time_s }, since_s)) {
+  sqwin_ent_t e = msg_ent(in);
+  if (sq__win_push(&w, &e, since_s)) {
     win_drop(m, ac, in->conv);
     return;
   }
@@ -266,7 +282,7 @@ static int match_live_send(store_t *s, struct sqmsg *m, app_cache_t *ac, const s
   sqwin_t *w = u64map_get(&ac->win, in->conv);
   *from_window = 0;
   if (w && (k->time_s >= w->lo || w->capped)) {
-    const sqwin_ent_t *e = sq__win_find(w, k->random, k->from_no, k->time_s);
+    const sqwin_ent_t *e = sq__win_find(w, k->random, k->from_no, k->caller, k->cseq, k->time_s);
     if (e) match_take(k, e->seq, e->time_s, e->cseq);
     *from_window = 1;
     return 0;
@@ -283,9 +299,8 @@ static int match_live_send(store_t *s, struct sqmsg *m, app_cache_t *ac, const s
     for (uint32_t i = l.n; i-- > 0 && ok;) ok = !sq__win_push(&w, &l.e[i], k->time_s);
     for (int i = sq__pend_conv_next(&m->pend, -1, in->sdkappid, in->conv); i >= 0 && ok;
          i = sq__pend_conv_next(&m->pend, i, in->sdkappid, in->conv)) {
-      const store_msg_t *h = &m->pend.msg[i].m;
-      if (!(h->flags & STORE_MSG_IMPORTED))
-        ok = !sq__win_push(&w, &(sqwin_ent_t){ h->seq, h->random, h->from_no, h->cseq, h->time_s }, k->time_s);
+      sqwin_ent_t e = msg_ent(&m->pend.msg[i].m);
+      if (!(m->pend.msg[i].m.flags & STORE_MSG_IMPORTED)) ok = !sq__win_push(&w, &e, k->time_s);
     }
     if (ok && !u64map_put(&ac->win, in->conv, w)) m->entries += w->n + 1;
     else free(w);
@@ -303,7 +318,7 @@ int sq__live_find_dup(store_t *s, struct sqmsg *m, app_cache_t *ac, store_msg_ap
 {
   const store_msg_t *in = &a->m;
   match_t k = { in->random, in->from_no, in->cseq, 0, 0, a->import_dedupe ? in->time_s : a->dedupe_since_s, 0,
-                a->import_dedupe, 0 };
+                a->import_dedupe, 0, in->flags & STORE_MSG_CALLER_SEQ };
   int from_window = 0;
   int rc = match_imported(s, m, in->sdkappid, in->conv, &k);
   if (!rc && !k.key) rc = match_live_send(s, m, ac, in, &k, &from_window);
@@ -328,7 +343,7 @@ int sq__live_find_dup(store_t *s, struct sqmsg *m, app_cache_t *ac, store_msg_ap
 int sq__live_find_key(store_t *s, struct sqmsg *m, uint32_t sdkappid, uint64_t conv, uint32_t from_no, uint32_t cseq,
                       uint32_t random, int64_t time_s, uint32_t *seq)
 {
-  match_t k = { random, 0, cseq, 0, 0, time_s, 0, 1, from_no };
+  match_t k = { random, 0, cseq, 0, 0, time_s, 0, 1, from_no, 0 };
   int rc = match_imported(s, m, sdkappid, conv, &k);
   if (!rc) rc = walk_second(s, sdkappid, conv, UINT32_MAX, time_s, match_ent, &k);
   *seq = k.seq;

@@ -206,7 +206,8 @@ const store_msg_t *sq__pend_dup(const sqpend_t *p, const store_msg_append_t *a)
     const store_msg_t *m = &p->msg[i].m; /* held in append order: seq ascending per conversation */
     if (m->random != in->random) continue;
     if (a->import_dedupe ? m->cseq == in->cseq && m->time_s == in->time_s
-                         : m->from_no == in->from_no && m->time_s >= a->dedupe_since_s)
+                         : m->from_no == in->from_no && m->time_s >= a->dedupe_since_s &&
+                               store_msg_same_seq(m->flags, m->cseq, in->flags, in->cseq))
       return m;
   }
   return NULL;

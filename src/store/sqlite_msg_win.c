@@ -2,9 +2,10 @@
  * on the writer's connection.
  *
  * A window holds every live (not imported) message of its conversation with
- * time_s >= lo: seq, random, sender, cseq, time. The send dedupe rule (same
- * sender and random, time_s >= since) is answered from it whenever
- * since >= lo, without an index on the message table
+ * time_s >= lo: seq, random, sender, cseq, time and whether the cseq was the
+ * caller's. The send dedupe rule (same sender and random, time_s >= since,
+ * the same cseq when both are the callers', store_msg_same_seq) is answered
+ * from it whenever since >= lo, without an index on the message table
  * (docs/decisions/messaging-c2c-storage.md §15). sqlite_msg.c creates a
  * window empty for a new conversation, or loads it by walking the
  * conversation back from its newest message (live times never decrease
@@ -60,21 +61,27 @@ static void hash_build(sqwin_t *w)
   for (uint32_t i = 0; i < w->n; i++) hash_put(w, h, i);
 }
 
-const sqwin_ent_t *sq__win_find(const sqwin_t *w, uint32_t random, uint32_t from_no, int64_t since_s)
+static int ent_matches(const sqwin_ent_t *e, uint32_t random, uint32_t from_no, uint32_t flags, uint32_t cseq,
+                       int64_t since_s)
+{
+  return e->random == random && e->from_no == from_no && e->time_s >= since_s &&
+         store_msg_same_seq(e->caller, e->cseq, flags, cseq);
+}
+
+const sqwin_ent_t *sq__win_find(const sqwin_t *w, uint32_t random, uint32_t from_no, uint32_t flags, uint32_t cseq,
+                                int64_t since_s)
 {
   const uint32_t *h = slots(w);
   if (!h) {
-    for (uint32_t i = 0; i < w->n; i++) { /* ascending seq: the first match is the original */
-      const sqwin_ent_t *e = &w->e[i];
-      if (e->random == random && e->from_no == from_no && e->time_s >= since_s) return e;
-    }
+    for (uint32_t i = 0; i < w->n; i++) /* ascending seq: the first match is the original */
+      if (ent_matches(&w->e[i], random, from_no, flags, cseq, since_s)) return &w->e[i];
     return NULL;
   }
   const sqwin_ent_t *best = NULL;
   uint32_t mask = 2 * w->cap - 1;
   for (uint32_t k = slot_of(random, from_no, mask); h[k]; k = (k + 1) & mask) {
     const sqwin_ent_t *e = &w->e[h[k] - 1];
-    if (e->random == random && e->from_no == from_no && e->time_s >= since_s && (!best || e < best)) best = e;
+    if (ent_matches(e, random, from_no, flags, cseq, since_s) && (!best || e < best)) best = e;
   }
   return best;
 }

@@ -36,6 +36,8 @@ enum {
   STORE_MSG_NOT_FROM     = 1u << 6,  /* SyncOtherMachine 2: not in the sender's history nor lists */
   STORE_MSG_READ_IMPORT  = 1u << 7,  /* importmsg SyncFromOldSystem 2: the recipient has read it (never unread,
                                       * IsPeerRead); the read position does not move past earlier messages */
+  STORE_MSG_CALLER_SEQ   = 1u << 8,  /* cseq is the caller's MsgSeq (REST MsgSeq given, importmsg), not one the
+                                      * server drew: the send dedupe then tells messages apart by it */
 };
 
 /* Inbox event kinds. */
@@ -50,6 +52,16 @@ typedef enum {
   STORE_EV_REL = 8,      /* a relationship change this user must learn (conv 0, seq 0); its push
                             frame is kept by store_rel_event_put under the same useq (store_rel.h) */
 } store_ev_kind_t;
+
+/* The send dedupe's MsgSeq rule (issue 13): two messages of one sender with
+ * the same MsgRandom are the same message unless both carry the caller's
+ * MsgSeq (STORE_MSG_CALLER_SEQ) and the two differ. A MsgSeq the server drew
+ * for a caller that gave none tells nothing apart: such a send matches by
+ * MsgRandom alone, whatever the other one carried. */
+static inline int store_msg_same_seq(uint32_t flags_a, uint32_t cseq_a, uint32_t flags_b, uint32_t cseq_b)
+{
+  return !(flags_a & flags_b & STORE_MSG_CALLER_SEQ) || cseq_a == cseq_b;
+}
 
 /* The conversation key of two users (order-free). */
 static inline uint64_t store_c2c_conv(uint32_t a, uint32_t b)
@@ -74,8 +86,10 @@ typedef struct store_msg {
 
 /* One append. The backend assigns seq (and useqs) unless it finds a
  * duplicate: a message of the same conversation, sender and random with
- * time_s >= dedupe_since_s (dedupe_since_s = 0: no check; import_dedupe: the
- * importmsg rule instead — same cseq, random and time_s in either direction).
+ * time_s >= dedupe_since_s whose cseq is the append's unless one of the two
+ * lacks STORE_MSG_CALLER_SEQ (store_msg_same_seq; dedupe_since_s = 0: no
+ * check; import_dedupe: the importmsg rule instead — same cseq, random and
+ * time_s in either direction).
  * A duplicate writes nothing and fills m.seq, m.time_s, m.cseq of the original. */
 typedef struct store_msg_append {
   store_msg_t m;             /* in (seq ignored); out: seq */

@@ -2,7 +2,8 @@
  * (sqlite_msg.c, sqlite_msg_win.c; docs/decisions/messaging-c2c-storage.md
  * §15): a property test against a model that answers every rule by brute
  * force over the committed and pending messages — sends with a clock that
- * sometimes steps back, imports at any time (future ones too), transactions
+ * sometimes steps back, with or without the caller's MsgSeq (which then
+ * tells sends apart), imports at any time (future ones too), transactions
  * that commit or roll back, restarts — and a conversation with more
  * messages in the window than the window holds. */
 #include <stdarg.h>
@@ -42,7 +43,8 @@ static int teardown(void **st)
   return test_tmpdir_remove(dir);
 }
 
-typedef struct mm { uint64_t conv; uint32_t seq, from, random, cseq, imported; int64_t time_s; } mm_t;
+/* caller: the message's cseq is the caller's MsgSeq (STORE_MSG_CALLER_SEQ) */
+typedef struct mm { uint64_t conv; uint32_t seq, from, random, cseq, imported, caller; int64_t time_s; } mm_t;
 static mm_t msgs[MAXM];
 static int nmsgs, ncommitted;
 
@@ -63,32 +65,42 @@ static int64_t last_live(uint64_t conv)
   return t;
 }
 
-/* The first message (lowest seq) of conv matching a send (from, random, time >= since) or a key
- * (random, cseq, time exactly). */
-static const mm_t *model_find(uint64_t conv, int key, uint32_t from, uint32_t random, uint32_t cseq, int64_t t)
+/* The first message (lowest seq) of conv matching a send (from, random, time >= since, and cseq when both
+ * the send (caller) and the message carry the caller's MsgSeq) or a key (random, cseq, time exactly). */
+static const mm_t *model_find_send(uint64_t conv, int key, uint32_t from, uint32_t random, uint32_t cseq, int64_t t,
+                                   uint32_t caller)
 {
   const mm_t *best = NULL;
   for (int i = 0; i < nmsgs; i++) {
     const mm_t *m = &msgs[i];
     if (m->conv != conv || m->random != random) continue;
     if (key ? m->cseq != cseq || m->time_s != t : m->from != from || m->time_s < t) continue;
+    if (!key && caller && m->caller && m->cseq != cseq) continue;
     if (!best || m->seq < best->seq) best = m;
   }
   return best;
 }
 
-static void check_append(store_t *s, int import, uint32_t from, uint32_t to, uint32_t random, uint32_t cseq, int64_t t,
-                         int64_t since)
+static const mm_t *model_find(uint64_t conv, int key, uint32_t from, uint32_t random, uint32_t cseq, int64_t t)
+{
+  return model_find_send(conv, key, from, random, cseq, t, 0);
+}
+
+/* An append (caller: with STORE_MSG_CALLER_SEQ) checked against the model. */
+static void check_append_c(store_t *s, int import, uint32_t caller, uint32_t from, uint32_t to, uint32_t random,
+                           uint32_t cseq, int64_t t, int64_t since)
 {
   store_msg_append_t a;
   uint64_t conv = store_c2c_conv(from, to);
   memset(&a, 0, sizeof a);
-  a.m = (store_msg_t){ APP, conv, 0, from, to, t, cseq, random, import ? STORE_MSG_IMPORTED : 0, 604800, "{}", 2,
+  a.m = (store_msg_t){ APP, conv, 0, from, to, t, cseq, random,
+                       (import ? STORE_MSG_IMPORTED : 0) | (caller ? STORE_MSG_CALLER_SEQ : 0), 604800, "{}", 2,
                        NULL, NULL };
   if (import) a.import_dedupe = 1;
   else a.dedupe_since_s = since;
   a.inbox_to = a.recent_from = a.recent_to = 1;
-  const mm_t *want = import ? model_find(conv, 1, 0, random, cseq, t) : model_find(conv, 0, from, random, 0, since);
+  const mm_t *want = import ? model_find(conv, 1, 0, random, cseq, t)
+                            : model_find_send(conv, 0, from, random, cseq, since, caller);
   uint32_t seq = next_seq(conv);
   int64_t live_t = last_live(conv);
   assert_int_equal(store_msg_append(s, &a), 0);
@@ -103,7 +115,13 @@ static void check_append(store_t *s, int import, uint32_t from, uint32_t to, uin
   /* a live time is the clock's, raised to the conversation's newest live time when the clock went back */
   assert_int_equal(a.m.time_s, import || t >= live_t ? t : live_t);
   assert_true(nmsgs < MAXM);
-  msgs[nmsgs++] = (mm_t){ conv, seq, from, random, cseq, (uint32_t)import, a.m.time_s };
+  msgs[nmsgs++] = (mm_t){ conv, seq, from, random, cseq, (uint32_t)import, caller, a.m.time_s };
+}
+
+static void check_append(store_t *s, int import, uint32_t from, uint32_t to, uint32_t random, uint32_t cseq, int64_t t,
+                         int64_t since)
+{
+  check_append_c(s, import, 0, from, to, random, cseq, t, since);
 }
 
 static void take_seq(void *ud, const store_msg_t *m) { *(uint32_t *)ud = m->seq; }
@@ -134,10 +152,11 @@ static void test_against_model(void **st)
       uint32_t from = 1 + rnd(USERS), to = 1 + rnd(USERS - 1);
       if (to >= from) to++;
       now += rnd(100) < 3 ? -(int64_t)rnd(60) : (int64_t)rnd(3);
+      /* half the sends carry the caller's MsgSeq (issue 13: then it tells sends apart), most imports too */
       if (rnd(10) == 0) /* an import: any time, the future too */
-        check_append(s, 1, from, to, rnd(6), rnd(3), now - 500 + (int64_t)rnd(1000), 0);
+        check_append_c(s, 1, rnd(4) != 0, from, to, rnd(6), rnd(3), now - 500 + (int64_t)rnd(1000), 0);
       else
-        check_append(s, 0, from, to, rnd(6), rnd(3), now, now - WINDOW_S);
+        check_append_c(s, 0, rnd(2), from, to, rnd(6), rnd(3), now, now - WINDOW_S);
     }
     if (rnd(8) == 0) {
       assert_int_equal(store_exec(s, "ROLLBACK"), 0);
@@ -173,6 +192,45 @@ static void test_past_the_window_cap(void **st)
   check_append(s, 0, 1, 2, 10, 0, T0 + 1, T0 + 1);         /* since after everything: new */
   ncommitted = nmsgs;
   check_keys(s, 50);
+  store_close(s);
+}
+
+/* Sends of one MsgRandom told apart by the caller's MsgSeq in a window
+ * looked up by hash (64 entries or more: every entry of a MsgRandom in one
+ * chain), held, written and after a restart (the window loaded from the
+ * rows' flags): 400 sends of 8 MsgRandoms with their own MsgSeqs are all
+ * stored; a resend with a MsgSeq is its message; one without is the first
+ * of its MsgRandom, and a send with a MsgSeq matches a message that had
+ * none. Fails when a window entry, a held row or a loaded row forgets
+ * whether its MsgSeq was the caller's. */
+static void test_caller_seq(void **st)
+{
+  (void)st;
+  store_t *s;
+  nmsgs = ncommitted = 0;
+  assert_int_equal(store_open(dir, &s), 0);
+  for (int pass = 0; pass < 3; pass++) {
+    assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
+    for (uint32_t r = 0; r < 200; r++) { /* new messages: another MsgSeq each (pass 2: one without, MsgRandom 8) */
+      int drawn = pass == 2 && r == 5;
+      check_append_c(s, 0, !drawn, 1, 2, drawn ? 8 : r & 7, 1000 * (uint32_t)pass + r, T0, T0 - WINDOW_S);
+    }
+    for (uint32_t r = 0; r < 200; r += 7) { /* resends, with and without MsgSeq, while the rows are held */
+      check_append_c(s, 0, 1, 1, 2, r & 7, 1000 * (uint32_t)pass + r, T0, T0 - WINDOW_S);
+      check_append_c(s, 0, 0, 1, 2, r & 7, 77777, T0, T0 - WINDOW_S);
+    }
+    assert_int_equal(store_exec(s, "COMMIT"), 0);
+    ncommitted = nmsgs;
+    for (uint32_t r = 0; r < 200; r += 3) check_append_c(s, 0, 1, 1, 2, r & 7, 1000 * (uint32_t)pass + r, T0,
+                                                           T0 - WINDOW_S);
+    store_close(s); /* a restart: the next pass loads the window from the table */
+    assert_int_equal(store_open(dir, &s), 0);
+  }
+  assert_int_equal(nmsgs, 600);
+  for (uint32_t r = 0; r < 600; r += 11) /* a resend of the 600 after the restart */
+    check_append_c(s, 0, 1, 1, 2, r % 200 & 7, 1000 * (r / 200) + r % 200, T0, T0 - WINDOW_S);
+  check_append_c(s, 0, 1, 1, 2, 8, 99999, T0, T0 - WINDOW_S); /* pass 2's send without MsgSeq matches any */
+  assert_int_equal(nmsgs, 600);
   store_close(s);
 }
 
@@ -358,6 +416,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_against_model, setup, teardown),
     cmocka_unit_test_setup_teardown(test_past_the_window_cap, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_caller_seq, setup, teardown),
     cmocka_unit_test_setup_teardown(test_reader_sees_later_import, setup, teardown),
     cmocka_unit_test_setup_teardown(test_window_capped, setup, teardown),
     cmocka_unit_test_setup_teardown(test_capped_clock_steps, setup, teardown),

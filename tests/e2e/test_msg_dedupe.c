@@ -1,0 +1,231 @@
+/* End-to-end: the C2C send dedupe and the caller's MsgSeq (issue 13;
+ * docs/delivery.md "Resends", docs/rest-api.md sendmsg). A resend (same
+ * sender, peer and MsgRandom within the dedupe window) is the original
+ * message; when both sends carry a REST MsgSeq they are the same message
+ * only if the MsgSeqs are equal too. Backends that set MsgRandom to the
+ * unix time and MsgSeq to a counter lost every second message of a second:
+ * it was answered with the first one's MsgKey and never stored. A send
+ * without MsgSeq (the server draws one) still matches by MsgRandom alone,
+ * either way round. Checked live, after a restart (the window is loaded
+ * from the table: the row records whether its MsgSeq was the caller's), for
+ * batchsendmsg and against an imported message. Each test uses its own
+ * users. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "e2e.h"
+#include "e2e_msg.h"
+
+static e2e_server_t srv;
+static uint32_t app;
+static char key[80];
+
+#define TEXT(t) "[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"" t "\"}}]"
+
+static int setup(void **st)
+{
+  (void)st;
+  return e2e_start(&srv, "china", &app, key, NULL);
+}
+
+static int teardown(void **st)
+{
+  (void)st;
+  return e2e_finish(&srv);
+}
+
+/* sendmsg from → to with MsgRandom random, MsgSeq seq (< 0: none) and text;
+ * the reply's MsgKey into out (the reply must be OK). */
+static void send_key(const char *from, const char *to, int random, long seq, const char *text, char *out, size_t cap)
+{
+  char seqf[32] = "";
+  if (seq >= 0) snprintf(seqf, sizeof seqf, "\"MsgSeq\":%ld,", seq);
+  json_t *r = v4(srv.port, app, key, "openim/sendmsg",
+                 "{\"From_Account\":\"%s\",\"To_Account\":\"%s\",\"MsgRandom\":%d,%s\"MsgBody\":[{\"MsgType\":"
+                 "\"TIMTextElem\",\"MsgContent\":{\"Text\":\"%s\"}}]}",
+                 from, to, random, seqf, text);
+  assert_non_null(r);
+  if (jint(r, "ErrorCode") != 0) fail_msg("sendmsg: %s", json_dumps(r, JSON_COMPACT));
+  snprintf(out, cap, "%s", jstr(r, "MsgKey"));
+  json_decref(r);
+}
+
+/* The texts of user's conversation with peer, oldest first, joined by ",". */
+static void roam_texts(const char *user, const char *peer, char *out, size_t cap)
+{
+  json_t *r = v4(srv.port, app, key, "openim/admin_getroammsg",
+                 "{\"Operator_Account\":\"%s\",\"Peer_Account\":\"%s\",\"MaxCnt\":20,\"MinTime\":0,\"MaxTime\":0}",
+                 user, peer);
+  assert_non_null(r);
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  json_t *l = json_object_get(r, "MsgList"), *rev = json_array();
+  for (size_t i = json_array_size(l); i-- > 0;) json_array_append(rev, json_array_get(l, i)); /* newest first */
+  msg_texts(rev, "MsgBody", out, cap);
+  json_decref(rev);
+  json_decref(r);
+}
+
+static void expect_texts(const char *user, const char *peer, const char *want)
+{
+  char got[256];
+  roam_texts(user, peer, got, sizeof got);
+  assert_string_equal(got, want);
+}
+
+/* The next message push on c: its MsgKey and text must be these. */
+static void expect_push(wsc_t *c, const char *msg_key, const char *text)
+{
+  json_t *p = wsc_push(c, "msg", 3000);
+  assert_non_null(p);
+  assert_string_equal(jstr(p, "msg.msg_key"), msg_key);
+  assert_string_equal(jstr(json_array_get(json_object_get(json_object_get(p, "msg"), "body"), 0), "MsgContent.Text"),
+                      text);
+  json_decref(p);
+}
+
+/* Two different messages of one second with the same MsgRandom and their own
+ * MsgSeqs are both stored and delivered; resends of either are not. */
+static void test_other_seq_is_another_message(void **st)
+{
+  (void)st;
+  char k1[48], k2[48], k[48];
+  import_users(srv.port, app, key, (const char *const[]){ "a_alice", "a_bob", NULL });
+  wsc_t b;
+  assert_int_equal(wsc_login(&b, srv.port, app, key, "a_bob", "Web"), 0);
+  json_decref(wsc_sync_live(&b));
+  send_key("a_alice", "a_bob", 7, 1, "first", k1, sizeof k1);
+  send_key("a_alice", "a_bob", 7, 2, "second", k2, sizeof k2); /* k1 and never stored before the fix */
+  assert_string_not_equal(k1, k2);
+  assert_int_equal(strncmp(k2, "2_7_", 4), 0);
+  expect_push(&b, k1, "first");
+  expect_push(&b, k2, "second");
+  /* resends: the same MsgSeq and MsgRandom → the original; without MsgSeq → the first of that MsgRandom */
+  send_key("a_alice", "a_bob", 7, 2, "second", k, sizeof k);
+  assert_string_equal(k, k2);
+  send_key("a_alice", "a_bob", 7, 1, "first", k, sizeof k);
+  assert_string_equal(k, k1);
+  send_key("a_alice", "a_bob", 7, -1, "first", k, sizeof k);
+  assert_string_equal(k, k1);
+  assert_null(wsc_push(&b, "msg", 300)); /* resends deliver nothing */
+  expect_texts("a_alice", "a_bob", "first,second");
+  expect_texts("a_bob", "a_alice", "first,second");
+  /* another sender's MsgRandom never matched and still does not (the MsgKey is the same string: it names no
+   * sender) */
+  send_key("a_bob", "a_alice", 7, 2, "bob's", k, sizeof k);
+  expect_texts("a_alice", "a_bob", "first,second,bob's");
+  wsc_close(&b);
+}
+
+/* A send without MsgSeq and one with it are the same message when their
+ * MsgRandom agrees (the caller did not tell them apart), in either order. */
+static void test_seq_and_no_seq_match(void **st)
+{
+  (void)st;
+  char k0[48], k[48], k5[48];
+  import_users(srv.port, app, key, (const char *const[]){ "m_alice", "m_bob", NULL });
+  send_key("m_alice", "m_bob", 8, -1, "no seq", k0, sizeof k0);
+  send_key("m_alice", "m_bob", 8, 5, "no seq", k, sizeof k);
+  assert_string_equal(k, k0);
+  send_key("m_alice", "m_bob", 9, 5, "seq 5", k5, sizeof k5);
+  send_key("m_alice", "m_bob", 9, -1, "seq 5", k, sizeof k);
+  assert_string_equal(k, k5);
+  expect_texts("m_alice", "m_bob", "no seq,seq 5");
+}
+
+/* After a restart the windows are empty and loaded from the table: each row
+ * must say whether its MsgSeq was the caller's. */
+static void test_after_restart(void **st)
+{
+  (void)st;
+  char k1[48], k2[48], k3[48], k0[48], k[48];
+  import_users(srv.port, app, key, (const char *const[]){ "r_alice", "r_bob", NULL });
+  send_key("r_alice", "r_bob", 7, 1, "first", k1, sizeof k1);
+  send_key("r_alice", "r_bob", 7, 2, "second", k2, sizeof k2);
+  send_key("r_alice", "r_bob", 8, -1, "drawn", k0, sizeof k0);
+  assert_int_equal(e2e_server_stop(&srv), 0);
+  assert_int_equal(e2e_server_start(&srv, NULL), 0);
+  wsc_t b;
+  assert_int_equal(wsc_login(&b, srv.port, app, key, "r_bob", "Web"), 0);
+  json_decref(wsc_sync_live(&b));
+  send_key("r_alice", "r_bob", 7, 3, "third", k3, sizeof k3); /* the first send after the restart loads the window */
+  assert_string_not_equal(k3, k1);
+  assert_string_not_equal(k3, k2);
+  expect_push(&b, k3, "third");
+  send_key("r_alice", "r_bob", 7, 2, "second", k, sizeof k);
+  assert_string_equal(k, k2);
+  send_key("r_alice", "r_bob", 7, -1, "first", k, sizeof k);
+  assert_string_equal(k, k1);
+  send_key("r_alice", "r_bob", 8, 4, "drawn", k, sizeof k); /* the row without the caller's MsgSeq matches any */
+  assert_string_equal(k, k0);
+  assert_null(wsc_push(&b, "msg", 300));
+  expect_texts("r_alice", "r_bob", "first,second,drawn,third");
+  wsc_close(&b);
+}
+
+/* batchsendmsg: the same rule, per target. */
+static void test_batch(void **st)
+{
+  (void)st;
+  import_users(srv.port, app, key, (const char *const[]){ "b_alice", "b_bob", "b_carol", NULL });
+  const char *fmt = "{\"From_Account\":\"b_alice\",\"To_Account\":[\"b_bob\",\"b_carol\"],\"MsgRandom\":11,"
+                    "\"MsgSeq\":%d,\"MsgBody\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"%s\"}}]}";
+  char k1[48], k2[48];
+  json_t *r = v4(srv.port, app, key, "openim/batchsendmsg", fmt, 1, "one");
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  snprintf(k1, sizeof k1, "%s", jstr(r, "MsgKey"));
+  json_decref(r);
+  r = v4(srv.port, app, key, "openim/batchsendmsg", fmt, 2, "two");
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  snprintf(k2, sizeof k2, "%s", jstr(r, "MsgKey"));
+  json_decref(r);
+  assert_string_not_equal(k1, k2);
+  r = v4(srv.port, app, key, "openim/batchsendmsg", fmt, 2, "two"); /* a resend */
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  assert_string_equal(jstr(r, "MsgKey"), k2);
+  json_decref(r);
+  expect_texts("b_alice", "b_bob", "one,two");
+  expect_texts("b_alice", "b_carol", "one,two");
+}
+
+/* An imported message carries the caller's MsgSeq (importmsg requires it):
+ * a send of the same MsgRandom with another MsgSeq is another message. */
+static void test_against_import(void **st)
+{
+  (void)st;
+  char k[48];
+  long now = (long)time(NULL);
+  import_users(srv.port, app, key, (const char *const[]){ "i_alice", "i_bob", NULL });
+  json_t *r = v4(srv.port, app, key, "openim/importmsg",
+                 "{\"SyncFromOldSystem\":2,\"From_Account\":\"i_alice\",\"To_Account\":\"i_bob\",\"MsgSeq\":1,"
+                 "\"MsgRandom\":12,\"MsgTimeStamp\":%ld,\"MsgBody\":" TEXT("imported") "}",
+                 now - 1);
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  json_decref(r);
+  send_key("i_alice", "i_bob", 12, 2, "sent", k, sizeof k);
+  assert_int_equal(strncmp(k, "2_12_", 5), 0);
+  char want[48];
+  snprintf(want, sizeof want, "1_12_%ld", now - 1);
+  send_key("i_alice", "i_bob", 12, 1, "imported", k, sizeof k); /* the import's own MsgSeq: the imported message */
+  assert_string_equal(k, want);
+  expect_texts("i_alice", "i_bob", "imported,sent");
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_other_seq_is_another_message),
+    cmocka_unit_test(test_seq_and_no_seq_match),
+    cmocka_unit_test(test_after_restart),
+    cmocka_unit_test(test_batch),
+    cmocka_unit_test(test_against_import),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
