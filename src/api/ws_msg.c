@@ -270,7 +270,7 @@ static void send_submit(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id,
   in.cseq = o->has_seq ? o->cseq : im_c2c_random32(srv->c2c);
   in.random = o->has_random ? o->random : im_c2c_random32(srv->c2c);
   in.flags = (o->no_unread ? STORE_MSG_NO_UNREAD : 0) | (o->no_last ? STORE_MSG_NO_LAST : 0) |
-             (o->receipt ? STORE_MSG_NEED_RECEIPT : 0);
+             (o->receipt ? STORE_MSG_NEED_RECEIPT : 0) | (o->has_seq ? STORE_MSG_CALLER_SEQ : 0);
   in.life_s = o->online ? 0 : IM_LIFE_RETENTION;
   in.sync_other = IM_SYNC_YES;
   in.from_sid = s->sid;

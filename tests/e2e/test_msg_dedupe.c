@@ -218,6 +218,34 @@ static void test_against_import(void **st)
   expect_texts("i_alice", "i_bob", "imported,sent");
 }
 
+/* The WebSocket send's msg_seq counts as REST MsgSeq does: two messages of
+ * one random with their own msg_seq are both stored; a resend of either, or
+ * one without msg_seq, is the original. */
+static void test_ws_msg_seq(void **st)
+{
+  (void)st;
+  import_users(srv.port, app, key, (const char *const[]){ "w_alice", "w_bob", NULL });
+  wsc_t a;
+  assert_int_equal(wsc_login(&a, srv.port, app, key, "w_alice", "Web"), 0);
+  const struct { const char *seq, *text; int dup; } sends[] = {
+    { ",\"msg_seq\":1", "one", 0 }, { ",\"msg_seq\":2", "two", 0 }, { ",\"msg_seq\":2", "two", 1 }, { "", "one", 1 },
+  };
+  char keys[4][48];
+  for (int i = 0; i < 4; i++) {
+    json_t *r = wsc_rpc(&a, "send", "\"to\":\"w_bob\",\"random\":11%s,\"body\":[{\"MsgType\":\"TIMTextElem\","
+                                    "\"MsgContent\":{\"Text\":\"%s\"}}]", sends[i].seq, sends[i].text);
+    assert_int_equal(jint(r, "code"), 0);
+    assert_int_equal(json_is_true(json_object_get(r, "dup")), sends[i].dup);
+    snprintf(keys[i], sizeof keys[i], "%s", jstr(r, "msg_key"));
+    json_decref(r);
+  }
+  assert_string_not_equal(keys[0], keys[1]);
+  assert_string_equal(keys[2], keys[1]);
+  assert_string_equal(keys[3], keys[0]);
+  wsc_close(&a);
+  expect_texts("w_alice", "w_bob", "one,two");
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -226,6 +254,7 @@ int main(void)
     cmocka_unit_test(test_after_restart),
     cmocka_unit_test(test_batch),
     cmocka_unit_test(test_against_import),
+    cmocka_unit_test(test_ws_msg_seq),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
