@@ -224,9 +224,11 @@ void rest_import_group_msg(rest_ctx_t *c)
   if (grp_req_id(c->body, "GroupId", &gid)) { rest_reply_err(c, IMC_E_GROUP_PARAM, "GroupId is required", NULL); return; }
   if (!json_is_array(list) || !n) { rest_reply_err(c, IMC_E_GROUP_PARAM, "MsgList must be a non-empty array", NULL); return; }
   if (n > GRP_IMPORT_MSGS_MAX) { rest_reply_err(c, IMC_E_GROUP_TOO_MANY, "MsgList holds at most 20 messages", NULL); return; }
-  /* RecentContactFlag is accepted, 0 or 1, and changes nothing */
+  /* RecentContactFlag 1: the imported messages count for the members' conversation lists (recentcontact:
+   * the group shows, with their time) as sent ones do; 0 (the default): they do not */
   static const rest_field_t fields[] = { REST_FLAG("RecentContactFlag"), REST_NOT_YET("TopicId"), REST_FIELDS_END };
   if (rest_fields_req(c, fields, IMC_E_GROUP_PARAM)) return;
+  int listed = json_integer_value(json_object_get(c->body, "RecentContactFlag")) == 1;
   im_group_t *g = im_group_find(c->srv->groups, c->sdkappid, gid);
   if (!g) { rest_reply_err(c, IMC_E_GROUP_GONE, NULL, NULL); return; }
   im_group_view_t gv;
@@ -243,6 +245,7 @@ void rest_import_group_msg(rest_ctx_t *c)
     snprintf(in->group_id, sizeof in->group_id, "%.63s", gid);
     in->admin = 1;
     in->import = 1;
+    if (listed) in->flags = STORE_GMSG_LISTED;
     if (!json_is_object(e)) {
       rc = imc_errf(why, sizeof why, IMC_E_GROUP_PARAM, "MsgList[%zu] must be an object", i);
       break;

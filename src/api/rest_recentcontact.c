@@ -1,20 +1,27 @@
 /* rest_recentcontact.c — the compatible conversation commands (rest-api-
  * reference §2.7): recentcontact/get_list and recentcontact/delete, C2C
- * conversations (Type 1).
+ * conversations (Type 1) and group conversations (Type 2).
+ *
+ * get_list merges two sources: the C2C list of the messaging core
+ * (im_c2c_conversations) and the user's groups (im_group_conversations,
+ * docs/decisions/groups.md §13), read one after the other; the group rows
+ * join the unpinned rows here (groups_done).
  *
  * get_list pages: pinned conversations (TopFlag 1, when AssistFlags bit 0 is
  * set) come first, ordered by pin time (latest first: the pin order, then the
  * peer, within a second), then the others by last message time (newest
- * first; one second's in peer order). The cursors name the last item
- * returned: (TopTimeStamp, TopStartIndex) its pin time and its place among
- * the pins of that second (pin_place); (TimeStamp, StartIndex) its last
- * message time and its peer (its user number). So a page continues after
- * exactly the items already seen even when keys tie — also when an item
- * already returned moved up (a new message, a pin made again) or left the
- * run (deleted, unpinned) between the pages: a count of the items of that
- * second would then skip one not yet returned, or repeat one. (At most 50
- * pinned conversations, but msg_recent_page may be smaller: pinned items
- * can span pages.) All zero = first page. CompleteFlag 1 = nothing more.
+ * first; one second's in StartIndex order: C2C by peer, then groups by
+ * number). The cursors name the last item returned: (TopTimeStamp,
+ * TopStartIndex) its pin time and its place among the pins of that second
+ * (pin_place); (TimeStamp, StartIndex) its last message time and its key
+ * (the peer's user number, or GROUP_KEY + the group's number). So a page
+ * continues after exactly the items already seen even when keys tie — also
+ * when an item already returned moved up (a new message, a pin made again)
+ * or left the run (deleted, unpinned) between the pages: a count of the
+ * items of that second would then skip one not yet returned, or repeat one.
+ * (At most 50 pinned conversations, but msg_recent_page may be smaller:
+ * pinned items can span pages.) All zero = first page. CompleteFlag 1 =
+ * nothing more.
  */
 #include "api/api_int.h"
 #include "util/err.h"
@@ -22,7 +29,38 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct list_req { int64_t ts, idx, top_ts, top_idx, flags; } list_req_t;
+/* One conversation of either kind, as the pages see it. key: what StartIndex names — the peer's user
+ * number for C2C, GROUP_KEY + the group's number for a group — and the order within one second (C2C
+ * conversations first, by peer, then groups by number). */
+#define GROUP_KEY ((int64_t)1 << 32)
+typedef struct row {
+  int64_t time, pinned_at, key;
+  int64_t pin_seq;             /* a pinned row's pin order (pin_place) */
+  const char *id;              /* peer UserID or GroupId, owned by list_req_t.ids */
+  uint32_t last_seq;           /* 0: an empty conversation (no message that counts) */
+  uint8_t group;
+} row_t;
+
+typedef struct list_req {
+  int64_t ts, idx, top_ts, top_idx, flags;
+  uint32_t user;
+  row_t *pinned;               /* C2C pinned conversations, in the store's order (latest pin first) */
+  size_t npinned;
+  row_t *rest;                 /* the others of both kinds */
+  size_t nrest, cap;
+  char **ids;                  /* every id the rows point to */
+  size_t nids;
+} list_req_t;
+
+static void list_req_free(void *p)
+{
+  list_req_t *r = p;
+  for (size_t i = 0; i < r->nids; i++) free(r->ids[i]);
+  free(r->ids);
+  free(r->pinned);
+  free(r->rest);
+  free(r);
+}
 
 static int get_i64(json_t *body, const char *name, int64_t *out)
 {
@@ -37,39 +75,128 @@ static int get_i64(json_t *body, const char *name, int64_t *out)
 /* A pinned item's place among the pins of its second (TopStartIndex): its
  * pin order above its peer number, the order the list sorts them in (the
  * higher pin order first, then the lower peer; im_c2c_conversations). */
-static int64_t pin_place(const im_conv_t *cv) { return cv->pin_seq << 32 | cv->peer_no; }
+static int64_t pin_place(const row_t *cv) { return cv->pin_seq << 32 | cv->key; }
 
 /* Skip the items of [from, to) already returned by a cursor (key, idx):
  * those with a larger key, then those with an equal key that were returned:
- * pinned, those up to the place idx (pin_place); the others (in peer order
- * within a key), those up to the peer idx. */
-static size_t skip(const im_conv_t *cv, size_t from, size_t to, int pinned, int64_t key, int64_t idx)
+ * pinned, those up to the place idx (pin_place); the others (in StartIndex
+ * order within a key), those up to idx. */
+static size_t skip(const row_t *cv, size_t from, size_t to, int pinned, int64_t key, int64_t idx)
 {
   if (!key && !idx) return from;
   size_t i = from;
-  while (i < to && (pinned ? cv[i].pinned_at_s : cv[i].last_time_s) > key) i++;
+  while (i < to && (pinned ? cv[i].pinned_at : cv[i].time) > key) i++;
   if (!pinned) {
-    while (i < to && cv[i].last_time_s == key && cv[i].peer_no <= idx) i++;
+    while (i < to && cv[i].time == key && cv[i].key <= idx) i++;
     return i;
   }
-  while (i < to && cv[i].pinned_at_s == key &&
-         (cv[i].pin_seq > idx >> 32 || (cv[i].pin_seq == idx >> 32 && cv[i].peer_no <= (uint32_t)idx)))
+  while (i < to && cv[i].pinned_at == key &&
+         (cv[i].pin_seq > idx >> 32 || (cv[i].pin_seq == idx >> 32 && cv[i].key <= (uint32_t)idx)))
     i++;
   return i;
 }
 
 /* The cursor after returning [start, end) of a run: the last item's key and place. */
-static void cursor(const im_conv_t *cv, size_t start, size_t end, int pinned, int64_t *key, int64_t *idx)
+static void cursor(const row_t *cv, size_t start, size_t end, int pinned, int64_t *key, int64_t *idx)
 {
   if (end == start) return;
-  *key = pinned ? cv[end - 1].pinned_at_s : cv[end - 1].last_time_s;
-  *idx = pinned ? pin_place(&cv[end - 1]) : cv[end - 1].peer_no;
+  *key = pinned ? cv[end - 1].pinned_at : cv[end - 1].time;
+  *idx = pinned ? pin_place(&cv[end - 1]) : cv[end - 1].key;
 }
 
-static json_t *item(const im_conv_t *cv, int top)
+static json_t *item(const row_t *cv, int top)
 {
-  return json_pack("{s:i,s:s,s:I,s:i}", "Type", 1, "To_Account", cv->peer_id, "MsgTime", (json_int_t)cv->last_time_s,
-                   "TopFlag", top);
+  return json_pack("{s:i,s:s,s:I,s:i}", "Type", cv->group ? 2 : 1, cv->group ? "GroupId" : "To_Account", cv->id,
+                   "MsgTime", (json_int_t)cv->time, "TopFlag", top);
+}
+
+/* Newest first; one second's in StartIndex order. */
+static int row_cmp(const void *a, const void *b)
+{
+  const row_t *x = a, *y = b;
+  if (x->time != y->time) return x->time > y->time ? -1 : 1;
+  return x->key < y->key ? -1 : x->key > y->key;
+}
+
+/* Keep a copy of id; NULL on OOM. */
+static const char *keep_id(list_req_t *r, const char *id)
+{
+  char *p = strdup(id);
+  if (p) r->ids[r->nids++] = p;
+  return p;
+}
+
+static int add_rest(list_req_t *r, row_t row)
+{
+  if (r->nrest == r->cap) {
+    size_t nc = r->cap ? r->cap * 2 : 16;
+    row_t *a = realloc(r->rest, nc * sizeof *a);
+    if (!a) return IMC_E_NOMEM;
+    r->rest = a;
+    r->cap = nc;
+  }
+  r->rest[r->nrest++] = row;
+  return 0;
+}
+
+/* The page from the merged rows (r->pinned, r->rest sorted). */
+static void list_reply(rest_ctx_t *c, list_req_t *r)
+{
+  int64_t page = im_limit(&c->srv->limits, c->sdkappid, IM_LIMIT_RECENT_PAGE);
+  int pin_support = r->flags & 1;
+  json_t *items = json_array();
+  int64_t left = page;
+  int complete = 1;
+  const row_t *cv = r->pinned;
+  size_t npinned = r->npinned;
+  if (pin_support) {
+    size_t start = skip(cv, 0, npinned, 1, r->top_ts, r->top_idx), end = start;
+    while (end < npinned && left > 0) { json_array_append_new(items, item(&cv[end], 1)); end++; left--; }
+    cursor(cv, start, end, 1, &r->top_ts, &r->top_idx);
+    if (end < npinned) complete = 0;
+  }
+  /* without pin support pinned conversations are listed among the others by time (merged into rest) */
+  size_t start = skip(r->rest, 0, r->nrest, 0, r->ts, r->idx), end = start;
+  while (end < r->nrest && left > 0) {
+    json_array_append_new(items, item(&r->rest[end], r->rest[end].pinned_at != 0));
+    end++;
+    left--;
+  }
+  cursor(r->rest, start, end, 0, &r->ts, &r->idx);
+  if (end < r->nrest) complete = 0;
+  json_t *o = json_pack("{s:o,s:i,s:I,s:I,s:I,s:I}", "SessionItem", items, "CompleteFlag", complete, "TimeStamp",
+                        (json_int_t)r->ts, "StartIndex", (json_int_t)r->idx, "TopTimeStamp", (json_int_t)r->top_ts,
+                        "TopStartIndex", (json_int_t)r->top_idx);
+  json_object_set_new(o, "ErrorDisplay", json_string(""));
+  rest_reply_ok(c, o);
+}
+
+/* The group rows join the C2C ones; the unpinned ones of both kinds are sorted together and the app's
+ * recent-conversation limit (which the C2C list already holds to) keeps the newest of them. */
+static void groups_done(void *ud, int rc, const im_gconv_t *gv, size_t n)
+{
+  rest_ctx_t *c = ud;
+  list_req_t *r = c->data;
+  if (rc) { rest_reply_err(c, rc, NULL, NULL); return; }
+  char **ids = realloc(r->ids, (r->nids + n + 1) * sizeof *ids);
+  if (!ids) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
+  r->ids = ids;
+  for (size_t i = 0; i < n; i++) {
+    /* rest-api-reference §2.7: AssistFlags bit 1 asks for empty conversations too, as for C2C */
+    if (!gv[i].last_seq && !(r->flags & 2)) continue;
+    const char *id = keep_id(r, gv[i].group_id);
+    row_t row = { .time = gv[i].last_time_s, .key = GROUP_KEY + gv[i].group_no, .id = id, .last_seq = gv[i].last_seq, .group = 1 };
+    if (!id || add_rest(r, row)) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
+  }
+  if (r->nrest > 1) qsort(r->rest, r->nrest, sizeof *r->rest, row_cmp);
+  int64_t kept = im_limit(&c->srv->limits, c->sdkappid, IM_LIMIT_RECENT_KEPT), others = 0;
+  size_t out = 0;
+  for (size_t i = 0; i < r->nrest; i++) {
+    if (!r->rest[i].pinned_at && others++ >= kept) continue;
+    r->rest[out++] = r->rest[i];
+  }
+  r->nrest = out;
+  list_reply(c, r);
 }
 
 static void list_done(void *ud, int rc, const im_conv_list_t *l)
@@ -77,68 +204,24 @@ static void list_done(void *ud, int rc, const im_conv_list_t *l)
   rest_ctx_t *c = ud;
   list_req_t *r = c->data;
   if (rc) { rest_reply_err(c, rc, NULL, NULL); return; }
-  int64_t page = im_limit(&c->srv->limits, c->sdkappid, IM_LIMIT_RECENT_PAGE);
   int pin_support = r->flags & 1;
-  /* rest-api-reference §2.7: AssistFlags bit 1 asks for empty conversations
-   * too (pinned before any message: no last message) */
-  im_conv_t *cv = l->convs, *full = NULL;
-  size_t n = l->n;
-  if (!(r->flags & 2)) {
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++) m += cv[i].last_seq != 0;
-    if (m < n) {
-      if (!(full = malloc((m ? m : 1) * sizeof *full))) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
-      for (size_t i = 0, k = 0; i < n; i++) if (cv[i].last_seq) full[k++] = cv[i];
-      cv = full;
-      n = m;
-    }
+  if (l->n && (!(r->ids = malloc(l->n * sizeof *r->ids)) || !(r->pinned = malloc(l->n * sizeof *r->pinned)))) {
+    rest_reply_err(c, IMC_E_NOMEM, NULL, NULL);
+    return;
   }
-  size_t npinned = 0;
-  while (npinned < n && cv[npinned].pinned_at_s) npinned++;
-  json_t *items = json_array();
-  int64_t left = page;
-  int complete = 1;
-  if (pin_support) {
-    size_t start = skip(cv, 0, npinned, 1, r->top_ts, r->top_idx), end = start;
-    while (end < npinned && left > 0) { json_array_append_new(items, item(&cv[end], 1)); end++; left--; }
-    cursor(cv, start, end, 1, &r->top_ts, &r->top_idx);
-    if (end < npinned) complete = 0;
+  for (size_t i = 0; i < l->n; i++) {
+    const im_conv_t *cv = &l->convs[i];
+    /* rest-api-reference §2.7: AssistFlags bit 1 asks for empty conversations
+     * too (pinned before any message: no last message) */
+    if (!cv->last_seq && !(r->flags & 2)) continue;
+    const char *id = keep_id(r, cv->peer_id);
+    row_t row = { .time = cv->last_time_s, .pinned_at = cv->pinned_at_s, .key = cv->peer_no, .pin_seq = cv->pin_seq, .id = id,
+                   .last_seq = cv->last_seq };
+    if (!id) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
+    if (pin_support && cv->pinned_at_s) r->pinned[r->npinned++] = row;
+    else if (add_rest(r, row)) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
   }
-  /* without pin support pinned conversations are listed among the others by time */
-  im_conv_t *rest = cv ? cv + (pin_support ? npinned : 0) : NULL; /* NULL + 0 is undefined */
-  size_t nrest = n - (pin_support ? npinned : 0);
-  im_conv_t *sorted = NULL;
-  if (!pin_support && npinned) {
-    if (!(sorted = malloc(nrest * sizeof *sorted))) {
-      free(full);
-      json_decref(items);
-      rest_reply_err(c, IMC_E_NOMEM, NULL, NULL);
-      return;
-    }
-    memcpy(sorted, rest, nrest * sizeof *sorted);
-    for (size_t i = 1; i < nrest; i++) { /* insertion sort by time, then peer (the cursor's order): a few hundred rows */
-      im_conv_t x = sorted[i];
-      size_t k = i;
-      while (k > 0 && (sorted[k - 1].last_time_s < x.last_time_s ||
-                       (sorted[k - 1].last_time_s == x.last_time_s && sorted[k - 1].peer_no > x.peer_no))) {
-        sorted[k] = sorted[k - 1];
-        k--;
-      }
-      sorted[k] = x;
-    }
-    rest = sorted;
-  }
-  size_t start = skip(rest, 0, nrest, 0, r->ts, r->idx), end = start;
-  while (end < nrest && left > 0) { json_array_append_new(items, item(&rest[end], !pin_support && rest[end].pinned_at_s != 0)); end++; left--; }
-  cursor(rest, start, end, 0, &r->ts, &r->idx);
-  if (end < nrest) complete = 0;
-  free(sorted);
-  free(full);
-  json_t *o = json_pack("{s:o,s:i,s:I,s:I,s:I,s:I}", "SessionItem", items, "CompleteFlag", complete, "TimeStamp",
-                        (json_int_t)r->ts, "StartIndex", (json_int_t)r->idx, "TopTimeStamp", (json_int_t)r->top_ts,
-                        "TopStartIndex", (json_int_t)r->top_idx);
-  json_object_set_new(o, "ErrorDisplay", json_string(""));
-  rest_reply_ok(c, o);
+  im_group_conversations(c->srv->groups, c->sdkappid, r->user, groups_done, c);
 }
 
 void rest_recentcontact_get_list(rest_ctx_t *c)
@@ -156,7 +239,8 @@ void rest_recentcontact_get_list(rest_ctx_t *c)
   list_req_t *r = calloc(1, sizeof *r);
   if (!r) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
   c->data = r;
-  c->data_free = free;
+  c->data_free = list_req_free;
+  r->user = user;
   if (get_i64(c->body, "TimeStamp", &r->ts) || get_i64(c->body, "StartIndex", &r->idx) ||
       get_i64(c->body, "TopTimeStamp", &r->top_ts) || get_i64(c->body, "TopStartIndex", &r->top_idx) ||
       get_i64(c->body, "AssistFlags", &r->flags)) {

@@ -404,6 +404,8 @@ int im_groups_load(im_groups_t *G, store_t *s, int64_t now_s)
   for (u64map_iter_init(&G->by_no, &it); !rc && u64map_next(&G->by_no, &it, NULL, &v);) {
     im_group_t *g = v;
     rc = store_grp_msg_last_seq(s, g->sdkappid, g->group_no, &g->last_seq);
+    if (!rc && !im_gtype_info(g->type)->live)
+      rc = store_grp_msg_last_listed(s, g->sdkappid, g->group_no, &g->conv_seq, &g->conv_s);
   }
   return rc;
 }

@@ -420,6 +420,19 @@ void im_group_member_read(im_groups_t *G, uint32_t sdkappid, uint32_t group_no, 
  * room where it is muted (a mute, not a membership: callers skip live groups). */
 void im_group_joined_read(im_groups_t *G, uint32_t sdkappid, uint32_t user_no, store_grp_member_cb row,
                           void (*done)(void *ud, int rc), void *ud);
+/* The user's group conversations (recentcontact/get_list; group_conv.c): every non-live group it is a member
+ * of, unordered, with the group's last message that counts for the lists (STORE_GMSG_COUNTS_RECENT) —
+ * last_seq 0 and last_time_s 0 when it has none within retention (an empty conversation). cb on the loop
+ * thread; the array and the group ids are valid during the call. IMC_E_NOMEM, IMC_E_OVERLOADED (a full
+ * reader queue: before the call returns), a storage error. */
+typedef struct im_gconv {
+  uint32_t group_no;
+  const char *group_id;
+  uint32_t last_seq;
+  int64_t last_time_s;
+} im_gconv_t;
+typedef void (*im_gconvs_cb)(void *ud, int rc, const im_gconv_t *convs, size_t n);
+void im_group_conversations(im_groups_t *G, uint32_t sdkappid, uint32_t user_no, im_gconvs_cb cb, void *ud);
 /* History pages: messages older than im_group_since are left out, and
  * targeted messages viewer may not see (viewer 0: the App admin sees all). */
 void im_group_history_read(im_groups_t *G, uint32_t sdkappid, uint32_t group_no, uint32_t viewer, uint32_t after_seq,

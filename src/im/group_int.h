@@ -38,6 +38,8 @@ struct im_group {
   int64_t created_s, info_time_s, last_msg_s;
   int64_t counted_s;           /* when it began here (creation, or import: not the imported CreateTime): P-53, metering */
   uint32_t info_seq, last_seq;
+  uint32_t conv_seq;           /* the newest message that counts for the conversation lists (STORE_GMSG_COUNTS_RECENT), 0 none */
+  int64_t conv_s;              /* its time */
   json_t *info;
   gset_t members;              /* non-live: user_no → role/muted */
   u64map_t muted;              /* user_no → mute deadline (uintptr) */

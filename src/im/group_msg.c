@@ -42,6 +42,10 @@ static void done_send(gjob_t *j, int rc)
   if (g && !j->dup) {
     if (j->msg.seq > g->last_seq) g->last_seq = j->msg.seq;
     if (!(j->msg.flags & STORE_GMSG_NO_LAST) && j->msg.time_s > g->last_msg_s) g->last_msg_s = j->msg.time_s;
+    if (STORE_GMSG_COUNTS_RECENT(j->msg.flags) && j->msg.seq > g->conv_seq) {
+      g->conv_seq = j->msg.seq;
+      g->conv_s = j->msg.time_s;
+    }
     if (!j->mode) { /* not an import */
       im_gevent_t ev = { IM_GEV_MSG, g->sdkappid, g->group_id, g->type, &j->msg, NULL };
       grp__deliver(j->G, g, &ev, j->to, j->to ? j->n_to[0] : 0, j->from_sid);
@@ -357,12 +361,24 @@ void im_group_msg_modify(im_groups_t *G, uint32_t sdkappid, const char *group_id
   grp__submit(j, 0);
 }
 
+/* The group's conversation message is read again after the delete (it may have been one of the sender's):
+ * into msg.seq / msg.time_s. */
 static int run_del_sender(store_t *s, gjob_t *j)
 {
-  return store_grp_msg_del_sender(s, j->sdkappid, j->group_no, j->actor_no, &j->res.count);
+  int rc = store_grp_msg_del_sender(s, j->sdkappid, j->group_no, j->actor_no, &j->res.count);
+  return rc ? rc : store_grp_msg_last_listed(s, j->sdkappid, j->group_no, &j->msg.seq, &j->msg.time_s);
 }
 
-static void done_plain(gjob_t *j, int rc) { grp__finish(j, rc); }
+static void done_del_sender(gjob_t *j, int rc)
+{
+  im_group_t *g = grp__by_no(j->G, j->sdkappid, j->group_no);
+  /* the writer runs jobs in submit order and they complete in it: what the job read is the state now */
+  if (!rc && g) {
+    g->conv_seq = j->msg.seq;
+    g->conv_s = j->msg.time_s;
+  }
+  grp__finish(j, rc);
+}
 
 void im_group_delete_by_sender(im_groups_t *G, uint32_t sdkappid, const char *group_id, uint32_t from_no,
                                im_gdone_cb cb, void *ud)
@@ -375,7 +391,7 @@ void im_group_delete_by_sender(im_groups_t *G, uint32_t sdkappid, const char *gr
   j->group_no = g->group_no;
   j->actor_no = from_no;
   j->run = run_del_sender;
-  j->done = done_plain;
+  j->done = done_del_sender;
   grp__submit(j, 0);
 }
 

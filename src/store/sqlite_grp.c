@@ -422,6 +422,27 @@ static int msg_last_seq(store_t *s, uint32_t app, uint32_t gno, uint32_t *seq)
   return rc;
 }
 
+/* The mask tests of STORE_GMSG_COUNTS_RECENT in SQL: the newest row with neither SYSTEM nor NO_LAST, and
+ * not IMPORTED without LISTED; read down the (sdkappid, group_no, seq) index from the top. */
+static int msg_last_listed(store_t *s, uint32_t app, uint32_t gno, uint32_t *seq, int64_t *time_s)
+{
+  sqlite3_stmt *st;
+  int rc;
+  *seq = 0;
+  *time_s = 0;
+  if (prep(s, "SELECT seq, time_s FROM grp_msg WHERE sdkappid=?1 AND group_no=?2 AND (flags&?3)=0"
+              " AND (flags&?4)!=?5 ORDER BY seq DESC LIMIT 1", &st))
+    return IMC_E_IO;
+  BIND(st, app, gno, STORE_GMSG_SYSTEM | STORE_GMSG_NO_LAST, STORE_GMSG_IMPORTED | STORE_GMSG_LISTED,
+       STORE_GMSG_IMPORTED);
+  if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    *seq = (uint32_t)sqlite3_column_int64(st, 0);
+    *time_s = sqlite3_column_int64(st, 1);
+  }
+  sqlite3_finalize(st);
+  return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq__map_rc(rc);
+}
+
 /* Raise each group's purge mark to the highest seq deleted (marks: n pairs
  * group_no, seq). */
 static int raise_marks(store_t *s, uint32_t app, const int64_t (*marks)[2], size_t n)
@@ -505,5 +526,5 @@ static int user_gone(store_t *s, uint32_t app, uint32_t user_no)
 const store_grp_vtab_t sq__grp_vtab = {
   1, g_put, g_del, g_each, m_put, m_del, m_set, m_each, m_get, m_joined,
   msg_append, msg_history, msg_set_flags, msg_set_body, msg_del_sender, msg_unread, msg_last_seq,
-  msg_purge, msg_expired, msg_history_as, msg_targets, user_gone, m_applications,
+  msg_purge, msg_expired, msg_history_as, msg_targets, user_gone, m_applications, msg_last_listed,
 };

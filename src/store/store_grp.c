@@ -79,3 +79,7 @@ int store_grp_msg_unread(store_t *s, uint32_t app, uint32_t g, uint32_t u, uint3
   return G(s)->msg_unread(s, app, g, u, after, since, n);
 }
 int store_grp_msg_last_seq(store_t *s, uint32_t app, uint32_t g, uint32_t *seq) { return G(s)->msg_last_seq(s, app, g, seq); }
+int store_grp_msg_last_listed(store_t *s, uint32_t app, uint32_t g, uint32_t *seq, int64_t *time_s)
+{
+  return G(s)->msg_last_listed(s, app, g, seq, time_s);
+}

@@ -31,7 +31,13 @@ enum {
   STORE_GMSG_IMPORTED  = 1u << 4,  /* import_group_msg */
   STORE_GMSG_SYSTEM    = 1u << 5,  /* a system notice (member joined/left/kicked, profile, owner, …) */
   STORE_GMSG_TARGETED  = 1u << 6,  /* To_Account: seen only by its recipients and its sender */
+  STORE_GMSG_LISTED    = 1u << 7,  /* import_group_msg RecentContactFlag 1: an imported message that counts for
+                                      the conversation lists (recentcontact) as a sent one does */
 };
+/* A message that makes a group's conversation (recentcontact/get_list) show and gives its MsgTime: not a
+ * system notice, not NoLastMsg (targeted messages are NoLastMsg), not imported unless LISTED. */
+#define STORE_GMSG_COUNTS_RECENT(f) \
+  (((f) & (STORE_GMSG_SYSTEM | STORE_GMSG_NO_LAST)) == 0 && ((f) & (STORE_GMSG_IMPORTED | STORE_GMSG_LISTED)) != STORE_GMSG_IMPORTED)
 #define STORE_GMSG_TARGETS_MAX 50  /* recipients of a targeted message */
 
 typedef struct store_grp {
@@ -115,6 +121,7 @@ typedef struct store_grp_vtab {
   int (*user_gone)(store_t *, uint32_t sdkappid, uint32_t user_no);
   int (*applications)(store_t *, uint32_t sdkappid, uint32_t group_no, int64_t offset, int limit,
                       store_grp_member_cb cb, void *ud);
+  int (*msg_last_listed)(store_t *, uint32_t sdkappid, uint32_t group_no, uint32_t *seq, int64_t *time_s);
 } store_grp_vtab_t;
 
 /* Insert or replace a group row (members and messages untouched). */
@@ -187,6 +194,9 @@ int store_grp_msg_del_sender(store_t *s, uint32_t sdkappid, uint32_t group_no, u
  * reads; 0 = any time). */
 int store_grp_msg_unread(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t user_no, uint32_t after_seq,
                          int64_t since_s, int64_t *n);
+/* The group's newest stored message that counts for the conversation lists (STORE_GMSG_COUNTS_RECENT):
+ * its seq and time (0 and 0 if none). */
+int store_grp_msg_last_listed(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t *seq, int64_t *time_s);
 /* The group's last seq (0 if none): the highest stored, or the purge mark. */
 int store_grp_msg_last_seq(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t *seq);
 /* Retention: delete at most limit messages of the app (every group) with

@@ -1,0 +1,331 @@
+/* End-to-end: group conversations in recentcontact (rest-api-reference §2.7,
+ * docs/decisions/groups.md §13), against the real server on a standing test
+ * clock with get_list pages of 2:
+ *  - get_list lists the user's groups (Type 2, GroupId) with the C2C
+ *    conversations, by last message time, one second's C2C first (by peer)
+ *    then groups (by number); the cursors page across both kinds with no
+ *    skip and no repeat, also when a returned group moves up between pages;
+ *  - a group without a message that counts (notices, NoLastMsg, imported
+ *    without RecentContactFlag) is an empty conversation: listed only with
+ *    AssistFlags bit 1, MsgTime 0; live rooms never;
+ *  - a group the user left, or one dissolved, is not listed; a restart keeps
+ *    the order (the last message is read back, not the group's first);
+ *  - another app's groups are not listed;
+ *  - past the retention a group's conversation is empty.
+ * Each test uses its own users and groups; the retention test moves the
+ * clock, so it runs last. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "e2e.h"
+#include "e2e_msg.h"
+
+static e2e_server_t srv;
+static uint32_t app, app2;
+static char key[80], key2[80];
+static char auth[160];
+/* the test clock starts 10 days back, so the retention test's 7 days stay within the UserSigs' day */
+static char start[16];
+static const char *args[] = { "--test-clock", "--test-clock-start", start, "--msg-recent-page", "2", NULL };
+
+#define TEXT(t) "[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"" t "\"}}]"
+#define G(cmd) "group_open_http_svc/" cmd
+#define call(cmd, ...) v4(srv.port, app, key, cmd, __VA_ARGS__)
+
+static int setup(void **st)
+{
+  (void)st;
+  char out[512];
+  e2e_dir_init(&srv);
+  e2e_make_app(&srv, "china", &app, key);
+  e2e_make_app(&srv, "china", &app2, key2);
+  if (e2e_cli(&srv, out, sizeof out, "operator token --json")) return -1;
+  json_t *j = json_loads(out, 0, NULL);
+  if (!j) return -1;
+  snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", json_string_value(json_object_get(j, "token")));
+  json_decref(j);
+  time_t back = time(NULL) - 10 * 86400;
+  strftime(start, sizeof start, "%Y-%m-%d", gmtime(&back));
+  return e2e_server_start(&srv, args);
+}
+
+static int teardown(void **st)
+{
+  (void)st;
+  return e2e_finish(&srv);
+}
+
+static void advance(int64_t s)
+{
+  char body[64], out[4096];
+  snprintf(body, sizeof body, "{\"advance_s\":%lld}", (long long)s);
+  assert_int_equal(e2e_http(srv.port, "POST", "/operator/v1/clock", auth, body, out, sizeof out), 200);
+}
+
+static void ok(json_t *r)
+{
+  assert_non_null(r);
+  if (jint(r, "ErrorCode")) fail_msg("%s", json_dumps(r, JSON_COMPACT));
+  json_decref(r);
+}
+
+static void group(const char *type, const char *gid, const char *owner, const char *members)
+{
+  ok(call(G("create_group"), "{\"Type\":\"%s\",\"Name\":\"n\",\"GroupId\":\"%s\",\"Owner_Account\":\"%s\"%s%s%s}",
+          type, gid, owner, members ? ",\"MemberList\":" : "", members ? members : "", ""));
+}
+
+static void gsend(const char *gid, const char *from, int random, const char *extra)
+{
+  ok(call(G("send_group_msg"), "{\"GroupId\":\"%s\",\"From_Account\":\"%s\",\"Random\":%d%s,\"MsgBody\":" TEXT("hi") "}",
+          gid, from, random, extra));
+}
+
+static void csend(const char *from, const char *to, int random)
+{
+  ok(call("openim/sendmsg", "{\"From_Account\":\"%s\",\"To_Account\":\"%s\",\"MsgRandom\":%d,\"MsgBody\":" TEXT("hi") "}",
+          from, to, random));
+}
+
+/* One get_list page continuing the cursors c[0..3] (TimeStamp, StartIndex,
+ * TopTimeStamp, TopStartIndex); the rows appended to seen as "C:peer" or
+ * "G:group" ("," separated; "+" after a pinned one, "@time" when want_time);
+ * returns CompleteFlag. */
+static int page_of(uint32_t a, const char *k, const char *user, int flags, long long *c, char *seen, size_t cap,
+                   int want_time)
+{
+  json_t *r = v4(srv.port, a, k, "recentcontact/get_list",
+                 "{\"From_Account\":\"%s\",\"TimeStamp\":%lld,\"StartIndex\":%lld,\"TopTimeStamp\":%lld,"
+                 "\"TopStartIndex\":%lld,\"AssistFlags\":%d}", user, c[0], c[1], c[2], c[3], flags);
+  assert_non_null(r);
+  if (jint(r, "ErrorCode")) fail_msg("%s", json_dumps(r, JSON_COMPACT));
+  json_t *it;
+  size_t i;
+  json_array_foreach(json_object_get(r, "SessionItem"), i, it) {
+    int grp = jint(it, "Type") == 2;
+    snprintf(seen + strlen(seen), cap - strlen(seen), "%s%s:%s%s", seen[0] ? "," : "", grp ? "G" : "C",
+             jstr(it, grp ? "GroupId" : "To_Account"), jint(it, "TopFlag") ? "+" : "");
+    if (grp && json_object_get(it, "To_Account")) fail_msg("a group row carries To_Account");
+    if (want_time) snprintf(seen + strlen(seen), cap - strlen(seen), "@%lld", (long long)jint(it, "MsgTime"));
+  }
+  c[0] = jint(r, "TimeStamp");
+  c[1] = jint(r, "StartIndex");
+  c[2] = jint(r, "TopTimeStamp");
+  c[3] = jint(r, "TopStartIndex");
+  int done = (int)jint(r, "CompleteFlag");
+  json_decref(r);
+  return done;
+}
+
+/* Every page of user's list (at most 20 pages). */
+static void list_all(uint32_t a, const char *k, const char *user, int flags, char *seen, size_t cap)
+{
+  long long c[4] = { 0, 0, 0, 0 };
+  seen[0] = 0;
+  for (int pages = 0; !page_of(a, k, user, flags, c, seen, cap, 0); pages++)
+    if (pages == 20) fail_msg("get_list never completes; rows so far: %s", seen);
+}
+
+/* ---- both kinds, several pages ------------------------------------------------------------------ */
+static void test_groups_listed_with_c2c(void **st)
+{
+  (void)st;
+  static const char *const users[] = { "a_u", "a_p1", "a_p2", NULL };
+  import_users(srv.port, app, key, users);
+  group("Private", "a_g1", "a_u", NULL);
+  group("Public", "a_g2", "a_p1", "[{\"Member_Account\":\"a_u\"}]");
+  group("ChatRoom", "a_g3", "a_u", NULL);
+  group("Private", "a_g4", "a_u", NULL); /* notices and a NoLastMsg message only: empty */
+  group("AVChatRoom", "a_live", "a_u", NULL);    /* a live room: never a conversation */
+  char seen[512];
+  list_all(app, key, "a_u", 0, seen, sizeof seen);
+  assert_string_equal(seen, "");
+  /* second 1: C2C with a_p1 and a_g1; second 2: a_g2 and C2C with a_p2; second 3: a_g3 */
+  advance(10);
+  csend("a_p1", "a_u", 1);
+  gsend("a_g1", "a_u", 1, "");
+  gsend("a_g4", "a_u", 1, ",\"SendMsgControl\":[\"NoLastMsg\"]"); /* does not count */
+  ok(call(G("send_group_msg"), "{\"GroupId\":\"a_live\",\"Random\":1,\"MsgBody\":" TEXT("live") "}"));
+  advance(1);
+  gsend("a_g2", "a_p1", 1, "");
+  csend("a_u", "a_p2", 2);
+  advance(1);
+  gsend("a_g3", "a_u", 1, "");
+  list_all(app, key, "a_u", 0, seen, sizeof seen);
+  assert_string_equal(seen, "G:a_g3,C:a_p2,G:a_g2,C:a_p1,G:a_g1");
+  /* AssistFlags bit 1: the empty group too (MsgTime 0, last), never the live room */
+  list_all(app, key, "a_u", 2, seen, sizeof seen);
+  assert_string_equal(seen, "G:a_g3,C:a_p2,G:a_g2,C:a_p1,G:a_g1,G:a_g4");
+  /* pages of 2 with the times; then a returned group moves up between pages: the rest once each */
+  long long c[4] = { 0, 0, 0, 0 };
+  seen[0] = 0;
+  assert_int_equal(page_of(app, key, "a_u", 2, c, seen, sizeof seen, 1), 0);
+  char want[256];
+  long long now = c[0]; /* the cursor's time: the second of a_p2 */
+  snprintf(want, sizeof want, "G:a_g3@%lld,C:a_p2@%lld", now + 1, now);
+  assert_string_equal(seen, want);
+  advance(1);
+  gsend("a_g3", "a_u", 2, "");  /* returned already: it moves above the cursor */
+  gsend("a_g2", "a_u", 2, "");  /* not returned yet: it moves above the cursor too */
+  seen[0] = 0;
+  int pages = 0;
+  while (!page_of(app, key, "a_u", 2, c, seen, sizeof seen, 0)) assert_true(++pages < 10);
+  assert_string_equal(seen, "C:a_p1,G:a_g1,G:a_g4");
+  list_all(app, key, "a_u", 0, seen, sizeof seen);
+  assert_string_equal(seen, "G:a_g2,G:a_g3,C:a_p2,C:a_p1,G:a_g1");
+  /* a_p1 sees a_g2 (a member) but not a_g1 (not one) */
+  list_all(app, key, "a_p1", 0, seen, sizeof seen);
+  assert_string_equal(seen, "G:a_g2,C:a_u");
+}
+
+/* ---- leaving, dissolving, imports, a restart, another app ------------------------------------------ */
+static long long clock_now(void)
+{
+  char out[4096];
+  assert_int_equal(e2e_http(srv.port, "GET", "/operator/v1/clock", auth, NULL, out, sizeof out), 200);
+  json_t *j = json_loads(out, 0, NULL);
+  assert_non_null(j);
+  long long now = (long long)jint(j, "now_s");
+  json_decref(j);
+  return now;
+}
+
+static void import_msg(const char *gid, long long at, int flag)
+{
+  ok(call(G("import_group_msg"), "{\"GroupId\":\"%s\",\"RecentContactFlag\":%d,\"MsgList\":[{\"From_Account\":\"b_o\","
+          "\"SendTime\":%lld,\"Random\":7,\"MsgBody\":" TEXT("old") "}]}", gid, flag, at));
+}
+
+static void test_left_dissolved_imported_restart(void **st)
+{
+  (void)st;
+  static const char *const users[] = { "b_u", "b_o", NULL };
+  import_users(srv.port, app, key, users);
+  static const char *const others[] = { "b_u", NULL };
+  import_users(srv.port, app2, key2, others);
+  long long t0 = clock_now();
+  group("Public", "b_left", "b_o", "[{\"Member_Account\":\"b_u\"}]");
+  group("Public", "b_gone", "b_o", "[{\"Member_Account\":\"b_u\"}]");
+  group("Public", "b_imp0", "b_o", "[{\"Member_Account\":\"b_u\"}]");
+  group("Public", "b_imp1", "b_o", "[{\"Member_Account\":\"b_u\"}]");
+  group("Private", "b_keep", "b_o", "[{\"Member_Account\":\"b_u\"}]");
+  /* the same UserID in another app, owner of a group there */
+  ok(v4(srv.port, app2, key2, G("create_group"), "{\"Type\":\"Public\",\"Name\":\"n\",\"GroupId\":\"b_other\","
+        "\"Owner_Account\":\"b_u\"}"));
+  ok(v4(srv.port, app2, key2, G("send_group_msg"), "{\"GroupId\":\"b_other\",\"From_Account\":\"b_u\",\"Random\":1,"
+        "\"MsgBody\":" TEXT("x") "}"));
+  advance(10);
+  gsend("b_keep", "b_o", 1, "");
+  advance(1);
+  gsend("b_left", "b_o", 1, "");
+  gsend("b_gone", "b_o", 1, "");
+  /* imported messages: RecentContactFlag 1 counts them (with their SendTime), 0 does not */
+  import_msg("b_imp1", t0 + 5, 1);
+  import_msg("b_imp0", t0 + 5, 0);
+  advance(1);
+  char seen[512];
+  list_all(app, key, "b_u", 0, seen, sizeof seen);
+  assert_string_equal(seen, "G:b_left,G:b_gone,G:b_keep,G:b_imp1");
+  list_all(app2, key2, "b_u", 0, seen, sizeof seen);
+  assert_string_equal(seen, "G:b_other");
+  /* a newer message moves b_keep up; b_u leaves b_left; b_gone is dissolved */
+  gsend("b_keep", "b_o", 2, "");
+  ok(call(G("delete_group_member"), "{\"GroupId\":\"b_left\",\"MemberToDel_Account\":[\"b_u\"]}"));
+  ok(call(G("destroy_group"), "{\"GroupId\":\"b_gone\"}"));
+  list_all(app, key, "b_u", 0, seen, sizeof seen);
+  assert_string_equal(seen, "G:b_keep,G:b_imp1");
+  /* after a restart the last messages are read back (the test clock starts again: set it where it was) */
+  long long before = clock_now();
+  assert_int_equal(e2e_server_stop(&srv), 0);
+  assert_int_equal(e2e_server_start(&srv, args), 0);
+  long long after = clock_now();
+  if (before > after) advance(before - after);
+  char want[256];
+  long long c[4] = { 0, 0, 0, 0 };
+  seen[0] = 0;
+  page_of(app, key, "b_u", 0, c, seen, sizeof seen, 1);
+  snprintf(want, sizeof want, "G:b_keep@%lld,G:b_imp1@%lld", t0 + 12, t0 + 5);
+  assert_string_equal(seen, want);
+  list_all(app, key, "b_u", 2, seen, sizeof seen);
+  assert_string_equal(seen, "G:b_keep,G:b_imp1,G:b_imp0");
+}
+
+/* ---- delete_group_msg_by_sender takes the last message away ------------------------------------- */
+/* (it keeps the group's last seq as an empty recalled placeholder, so the counted message deleted here is
+ * one below a NoLastMsg message) */
+static void test_deleted_last_message(void **st)
+{
+  (void)st;
+  static const char *const users[] = { "d_u", "d_o", NULL };
+  import_users(srv.port, app, key, users);
+  group("Public", "d_g", "d_o", "[{\"Member_Account\":\"d_u\"}]");
+  long long t = clock_now();
+  gsend("d_g", "d_u", 1, "");
+  advance(3);
+  gsend("d_g", "d_o", 2, "");
+  advance(2);
+  gsend("d_g", "d_u", 3, ",\"SendMsgControl\":[\"NoLastMsg\"]"); /* the group's last seq: it stays, as a placeholder */
+  char seen[256], want[128];
+  long long c[4] = { 0, 0, 0, 0 };
+  seen[0] = 0;
+  page_of(app, key, "d_u", 0, c, seen, sizeof seen, 1);
+  snprintf(want, sizeof want, "G:d_g@%lld", t + 3);
+  assert_string_equal(seen, want);
+  ok(call(G("delete_group_msg_by_sender"), "{\"GroupId\":\"d_g\",\"Sender_Account\":\"d_o\"}"));
+  memset(c, 0, sizeof c);
+  seen[0] = 0;
+  page_of(app, key, "d_u", 0, c, seen, sizeof seen, 1);
+  snprintf(want, sizeof want, "G:d_g@%lld", t);
+  assert_string_equal(seen, want);
+  ok(call(G("delete_group_msg_by_sender"), "{\"GroupId\":\"d_g\",\"Sender_Account\":\"d_u\"}"));
+  list_all(app, key, "d_u", 0, seen, sizeof seen);
+  assert_string_equal(seen, "");
+}
+
+/* ---- retention ------------------------------------------------------------------------------------ */
+#define RETENTION 604800 /* the new app's edition: 7 history days (PLAN_L_HISTORY_DAYS) */
+static void test_retention_empties(void **st)
+{
+  (void)st;
+  static const char *const users[] = { "r_u", NULL };
+  import_users(srv.port, app, key, users);
+  group("Private", "r_old", "r_u", NULL);
+  group("Private", "r_new", "r_u", NULL);
+  advance(5);
+  gsend("r_old", "r_u", 1, "");
+  advance(100);
+  gsend("r_new", "r_u", 1, "");
+  char seen[512];
+  list_all(app, key, "r_u", 0, seen, sizeof seen);
+  assert_string_equal(seen, "G:r_new,G:r_old");
+  /* r_old's message is one second past the retention, r_new's within it */
+  advance(RETENTION - 100 + 1);
+  list_all(app, key, "r_u", 0, seen, sizeof seen);
+  assert_string_equal(seen, "G:r_new");
+  long long c[4] = { 0, 0, 0, 0 };
+  seen[0] = 0;
+  assert_int_equal(page_of(app, key, "r_u", 2, c, seen, sizeof seen, 1), 1);
+  char want[128];
+  snprintf(want, sizeof want, "G:r_new@%lld,G:r_old@0", clock_now() - RETENTION + 99);
+  assert_string_equal(seen, want);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_groups_listed_with_c2c),
+    cmocka_unit_test(test_left_dissolved_imported_restart),
+    cmocka_unit_test(test_deleted_last_message),
+    cmocka_unit_test(test_retention_empties),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
