@@ -257,6 +257,13 @@ static void delete_done(void *ud, int rc)
   else rest_reply_ok(c, json_pack("{s:s}", "ErrorDisplay", ""));
 }
 
+static void group_deleted(void *ud, const im_gres_t *r)
+{
+  rest_ctx_t *c = ud;
+  if (r->rc) rest_reply_err(c, r->rc, r->why[0] ? r->why : NULL, NULL);
+  else rest_reply_ok(c, json_pack("{s:s}", "ErrorDisplay", ""));
+}
+
 void rest_recentcontact_delete(rest_ctx_t *c)
 {
   json_t *from = json_object_get(c->body, "From_Account"), *to = json_object_get(c->body, "To_Account");
@@ -270,16 +277,27 @@ void rest_recentcontact_delete(rest_ctx_t *c)
     rest_reply_err(c, IMC_E_CONV_USER, NULL, NULL);
     return;
   }
-  if (!json_is_integer(type) || json_integer_value(type) != 1) {
-    rest_reply_err(c, IMC_E_CONV_PARAM, "Type must be 1 (C2C); group conversations arrive with groups", NULL);
-    return;
-  }
-  if (!json_is_string(to) || tenant_registry_account_find(c->srv->reg, c->sdkappid, json_string_value(to), &peer)) {
-    rest_reply_err(c, IMC_E_CONV_PARAM, "To_Account must name an imported account", NULL);
+  if (!json_is_integer(type) || (json_integer_value(type) != 1 && json_integer_value(type) != 2)) {
+    rest_reply_err(c, IMC_E_CONV_PARAM, "Type must be 1 (C2C) or 2 (group)", NULL);
     return;
   }
   if (clear && (!json_is_integer(clear) || json_integer_value(clear) < 0 || json_integer_value(clear) > 1)) {
     rest_reply_err(c, IMC_E_CONV_PARAM, "ClearRamble must be 0 or 1", NULL);
+    return;
+  }
+  if (json_integer_value(type) == 2) {
+    json_t *gid = json_object_get(c->body, "ToGroupid");
+    if (!json_is_string(gid)) { rest_reply_err(c, IMC_E_CONV_PARAM, "ToGroupid is required with Type 2", NULL); return; }
+    /* the group's history is one for every member: hiding it from one member would take every group read */
+    if (clear && json_integer_value(clear)) {
+      rest_reply_err(c, IMC_E_CONV_PARAM, "ClearRamble 1 is not supported for group conversations", NULL);
+      return;
+    }
+    im_group_conv_delete(c->srv->groups, c->sdkappid, user, json_string_value(gid), group_deleted, c);
+    return;
+  }
+  if (!json_is_string(to) || tenant_registry_account_find(c->srv->reg, c->sdkappid, json_string_value(to), &peer)) {
+    rest_reply_err(c, IMC_E_CONV_PARAM, "To_Account must name an imported account", NULL);
     return;
   }
   im_c2c_conv_delete(c->srv->c2c, c->sdkappid, user, peer, clear && json_integer_value(clear), json_string_value(to),

@@ -433,6 +433,13 @@ typedef struct im_gconv {
 } im_gconv_t;
 typedef void (*im_gconvs_cb)(void *ud, int rc, const im_gconv_t *convs, size_t n);
 void im_group_conversations(im_groups_t *G, uint32_t sdkappid, uint32_t user_no, im_gconvs_cb cb, void *ud);
+/* user_no deletes its conversation of the group (recentcontact/delete Type 2): im_group_conversations leaves
+ * it out until a message that counts comes after the group's last message now. Nothing else changes (its
+ * history, unread count and pushes stay; no event). IMC_E_CONV_PARAM with why (no such group, a live room,
+ * not a member), IMC_E_NOMEM, IMC_E_OVERLOADED, a storage error (IMC_E_NOTFOUND: the membership ended
+ * while the job waited). */
+void im_group_conv_delete(im_groups_t *G, uint32_t sdkappid, uint32_t user_no, const char *group_id, im_gdone_cb cb,
+                          void *ud);
 /* History pages: messages older than im_group_since are left out, and
  * targeted messages viewer may not see (viewer 0: the App admin sees all). */
 void im_group_history_read(im_groups_t *G, uint32_t sdkappid, uint32_t group_no, uint32_t viewer, uint32_t after_seq,

@@ -11,6 +11,13 @@
  * again in memory on the loop thread, so a group dissolved or left while the
  * read ran is not listed. Live rooms (AVChatRoom) are no conversations: no
  * stored members, no stored messages.
+ *
+ * A member deletes its conversation (recentcontact/delete Type 2): its
+ * member row keeps the group's last seq then (conv_hidden, migration 40,
+ * written by one writer job that reads the last seq itself, so a message
+ * committed before the delete is hidden too); the conversation is left out
+ * until a message that counts comes after it. Leaving the group deletes the
+ * row: joining again starts with nothing hidden.
  */
 #include "im/group_int.h"
 #include "util/err.h"
@@ -21,7 +28,7 @@
 typedef struct conv_read {
   im_groups_t *G;
   uint32_t sdkappid, user_no;
-  uint32_t *nos;               /* filled on the reader thread */
+  uint32_t *nos;               /* filled on the reader thread: group number, hidden seq pairs */
   size_t n, cap;
   int oom;
   im_gconvs_cb cb;
@@ -32,16 +39,17 @@ static void conv_row(void *ud, uint32_t sdkappid, uint32_t group_no, const store
 {
   conv_read_t *r = ud;
   (void)sdkappid;
-  (void)m;
   if (r->oom) return;
   if (r->n == r->cap) {
     size_t nc = r->cap ? r->cap * 2 : 16;
-    uint32_t *a = realloc(r->nos, nc * sizeof *a);
+    uint32_t *a = realloc(r->nos, 2 * nc * sizeof *a);
     if (!a) { r->oom = 1; return; }
     r->nos = a;
     r->cap = nc;
   }
-  r->nos[r->n++] = group_no;
+  r->nos[2 * r->n] = group_no;
+  r->nos[2 * r->n + 1] = m->conv_hidden_seq;
+  r->n++;
 }
 
 static void conv_done(void *ud, int rc)
@@ -53,9 +61,10 @@ static void conv_done(void *ud, int rc)
   if (!rc && r->n && !(out = malloc(r->n * sizeof *out))) rc = IMC_E_NOMEM;
   int64_t since = rc ? 0 : im_group_since(r->G, r->sdkappid);
   for (size_t i = 0; !rc && i < r->n; i++) {
-    const im_group_t *g = grp__by_no(r->G, r->sdkappid, r->nos[i]);
+    const im_group_t *g = grp__by_no(r->G, r->sdkappid, r->nos[2 * i]);
     if (!g || g->creating || g->dissolving || im_gtype_info(g->type)->live) continue;
     if (im_group_role(g, r->user_no) == IM_GR_NONE) continue;
+    if (r->nos[2 * i + 1] && g->conv_seq <= r->nos[2 * i + 1]) continue; /* deleted: no message since */
     /* a last message past retention is no message: the conversation is empty */
     int listed = g->conv_seq && g->conv_s >= since;
     out[k++] = (im_gconv_t){ g->group_no, g->group_id, listed ? g->conv_seq : 0, listed ? g->conv_s : 0 };
@@ -76,4 +85,32 @@ void im_group_conversations(im_groups_t *G, uint32_t sdkappid, uint32_t user_no,
   r->cb = cb;
   r->ud = ud;
   im_group_joined_read(G, sdkappid, user_no, conv_row, conv_done, r);
+}
+
+/* ---- delete ------------------------------------------------------------------------------------- */
+static int run_conv_delete(store_t *s, gjob_t *j)
+{
+  uint32_t last = 0;
+  int rc = store_grp_msg_last_seq(s, j->sdkappid, j->group_no, &last);
+  if (rc) return rc;
+  return store_grp_member_set(s, j->sdkappid, j->group_no, j->actor_no, "conv_hidden", last, NULL);
+}
+
+static void done_conv_delete(gjob_t *j, int rc) { grp__finish(j, rc); }
+
+void im_group_conv_delete(im_groups_t *G, uint32_t sdkappid, uint32_t user_no, const char *group_id, im_gdone_cb cb,
+                          void *ud)
+{
+  im_group_t *g = grp__usable(G, sdkappid, group_id);
+  if (!g || im_gtype_info(g->type)->live || im_group_role(g, user_no) == IM_GR_NONE) {
+    grp__fail(cb, ud, IMC_E_CONV_PARAM, "ToGroupid must name a group From_Account is a member of (not an AVChatRoom)");
+    return;
+  }
+  gjob_t *j = grp__job(G, sdkappid, cb, ud);
+  if (!j) { grp__fail(cb, ud, IMC_E_NOMEM, NULL); return; }
+  j->group_no = g->group_no;
+  j->actor_no = user_no;
+  j->run = run_conv_delete;
+  j->done = done_conv_delete;
+  grp__submit(j, 0);
 }

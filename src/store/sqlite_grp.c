@@ -113,7 +113,7 @@ static int g_each(store_t *s, store_grp_cb cb, void *ud)
 
 /* ---- members --------------------------------------------------------------------- */
 #define MCOLS "m.sdkappid,m.group_no,m.user_no,m.role,m.msg_flag,m.join_time,m.mute_until,m.read_seq,m.last_send," \
-              "m.name_card,m.data,coalesce(a.user_id,'')"
+              "m.name_card,m.data,coalesce(a.user_id,''),m.conv_hidden"
 #define MJOIN " LEFT JOIN accounts a ON a.sdkappid=m.sdkappid AND a.user_no=m.user_no"
 
 static int member_rows(sqlite3_stmt *st, store_grp_member_cb cb, void *ud, int *n)
@@ -124,7 +124,7 @@ static int member_rows(sqlite3_stmt *st, store_grp_member_cb cb, void *ud, int *
     store_grp_member_t m = { (uint32_t)sqlite3_column_int64(st, 2), sqlite3_column_int(st, 3),
                              sqlite3_column_int(st, 4), sqlite3_column_int64(st, 5), sqlite3_column_int64(st, 6),
                              (uint32_t)sqlite3_column_int64(st, 7), sqlite3_column_int64(st, 8), txt(st, 9),
-                             txt(st, 10), txt(st, 11) };
+                             txt(st, 10), txt(st, 11), (uint32_t)sqlite3_column_int64(st, 12) };
     cb(ud, (uint32_t)sqlite3_column_int64(st, 0), (uint32_t)sqlite3_column_int64(st, 1), &m);
     (*n)++;
   }
@@ -156,7 +156,8 @@ static int m_del(store_t *s, uint32_t app, uint32_t gno, uint32_t user)
 
 static int m_set(store_t *s, uint32_t app, uint32_t gno, uint32_t user, const char *field, int64_t v, const char *text)
 {
-  static const char *const cols[] = { "role", "msg_flag", "mute_until", "read_seq", "last_send", "name_card", "data" };
+  static const char *const cols[] = { "role",      "msg_flag", "mute_until", "read_seq",
+                                      "last_send", "name_card", "data",      "conv_hidden" };
   size_t i;
   for (i = 0; i < sizeof cols / sizeof cols[0] && strcmp(cols[i], field); i++) {}
   if (i == sizeof cols / sizeof cols[0]) return IMC_E_INVAL;
@@ -166,7 +167,7 @@ static int m_set(store_t *s, uint32_t app, uint32_t gno, uint32_t user, const ch
   int rc;
   if (prep(s, sql, &st)) return IMC_E_IO;
   BIND(st, app, gno, user);
-  if (i >= 5) sqlite3_bind_text(st, 4, text ? text : "", -1, SQLITE_STATIC);
+  if (i == 5 || i == 6) sqlite3_bind_text(st, 4, text ? text : "", -1, SQLITE_STATIC);
   else sqlite3_bind_int64(st, 4, v);
   if ((rc = done(st))) return rc;
   return sqlite3_changes(sq__db(s)) ? 0 : IMC_E_NOTFOUND;

@@ -67,6 +67,8 @@ typedef struct store_grp_member {
   const char *name_card;     /* "" if none */
   const char *data;          /* AppMemberDefinedData JSON array text, "" if none */
   const char *user_id;       /* output only ("" if the account is gone) */
+  uint32_t conv_hidden_seq;  /* output only: the group's last seq when the member deleted its conversation
+                                (recentcontact/delete Type 2), 0 never; set with store_grp_member_set "conv_hidden" */
 } store_grp_member_t;
 
 typedef struct store_grp_msg {
@@ -136,7 +138,7 @@ int store_grp_member_put(store_t *s, uint32_t sdkappid, uint32_t group_no, const
 /* Remove one member; IMC_E_NOTFOUND if not a member. */
 int store_grp_member_del(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t user_no);
 /* Set one member column: "role", "msg_flag", "mute_until", "read_seq",
- * "last_send" (value) or "name_card", "data" (text). IMC_E_INVAL (field),
+ * "last_send", "conv_hidden" (value) or "name_card", "data" (text). IMC_E_INVAL (field),
  * IMC_E_NOTFOUND (not a member). */
 int store_grp_member_set(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t user_no, const char *field,
                          int64_t value, const char *text);

@@ -199,6 +199,23 @@ static long long clock_now(void)
   return now;
 }
 
+static void expect_code(json_t *r, int code)
+{
+  assert_non_null(r);
+  if (jint(r, "ErrorCode") != code) fail_msg("expected %d, got %s", code, json_dumps(r, JSON_COMPACT));
+  json_decref(r);
+}
+
+/* Restart the server; its test clock starts again: set it where it was. */
+static void restart(void)
+{
+  long long before = clock_now();
+  assert_int_equal(e2e_server_stop(&srv), 0);
+  assert_int_equal(e2e_server_start(&srv, args), 0);
+  long long after = clock_now();
+  if (before > after) advance(before - after);
+}
+
 static void import_msg(const char *gid, long long at, int flag)
 {
   ok(call(G("import_group_msg"), "{\"GroupId\":\"%s\",\"RecentContactFlag\":%d,\"MsgList\":[{\"From_Account\":\"b_o\","
@@ -243,12 +260,8 @@ static void test_left_dissolved_imported_restart(void **st)
   ok(call(G("destroy_group"), "{\"GroupId\":\"b_gone\"}"));
   list_all(app, key, "b_u", 0, seen, sizeof seen);
   assert_string_equal(seen, "G:b_keep,G:b_imp1");
-  /* after a restart the last messages are read back (the test clock starts again: set it where it was) */
-  long long before = clock_now();
-  assert_int_equal(e2e_server_stop(&srv), 0);
-  assert_int_equal(e2e_server_start(&srv, args), 0);
-  long long after = clock_now();
-  if (before > after) advance(before - after);
+  /* after a restart the last messages are read back */
+  restart();
   char want[256];
   long long c[4] = { 0, 0, 0, 0 };
   seen[0] = 0;
@@ -291,6 +304,58 @@ static void test_deleted_last_message(void **st)
   assert_string_equal(seen, "");
 }
 
+/* ---- recentcontact/delete Type 2 ------------------------------------------------------------------ */
+static void test_delete_group_conversation(void **st)
+{
+  (void)st;
+  static const char *const users[] = { "x_u", "x_o", "x_p", NULL };
+  import_users(srv.port, app, key, users);
+  group("Public", "x_g1", "x_o", "[{\"Member_Account\":\"x_u\"}]");
+  group("Public", "x_g2", "x_o", "[{\"Member_Account\":\"x_u\"}]");
+  group("Public", "x_not", "x_o", NULL);
+  group("AVChatRoom", "x_live", "x_u", NULL);
+  advance(5);
+  gsend("x_g1", "x_o", 1, "");
+  gsend("x_g2", "x_o", 1, "");
+  csend("x_p", "x_u", 1);
+  advance(1);
+  char seen[512];
+  list_all(app, key, "x_u", 0, seen, sizeof seen);
+  assert_string_equal(seen, "C:x_p,G:x_g1,G:x_g2");
+  /* refusals: 50002, nothing deleted */
+  const char *bad[] = { "\"Type\":2", "\"Type\":2,\"ToGroupid\":\"x_none\"", "\"Type\":2,\"ToGroupid\":\"x_not\"",
+                        "\"Type\":2,\"ToGroupid\":\"x_live\"", "\"Type\":2,\"ToGroupid\":\"x_g1\",\"ClearRamble\":1",
+                        "\"Type\":3,\"ToGroupid\":\"x_g1\"" };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    expect_code(call("recentcontact/delete", "{\"From_Account\":\"x_u\",%s}", bad[i]), 50002);
+  list_all(app, key, "x_u", 0, seen, sizeof seen);
+  assert_string_equal(seen, "C:x_p,G:x_g1,G:x_g2");
+  expect_code(call("recentcontact/delete", "{\"From_Account\":\"x_u\",\"Type\":2,\"ToGroupid\":\"x_g1\",\"ClearRamble\":0}"), 0);
+  list_all(app, key, "x_u", 2, seen, sizeof seen); /* not as an empty conversation either */
+  assert_string_equal(seen, "C:x_p,G:x_g2");
+  list_all(app, key, "x_o", 0, seen, sizeof seen); /* the other members keep it */
+  assert_string_equal(seen, "G:x_g1,G:x_g2");
+  /* a notice or a NoLastMsg message does not bring it back; a restart keeps it deleted */
+  gsend("x_g1", "x_o", 2, ",\"SendMsgControl\":[\"NoLastMsg\"]");
+  ok(call(G("modify_group_base_info"), "{\"GroupId\":\"x_g1\",\"Introduction\":\"i\"}"));
+  restart();
+  list_all(app, key, "x_u", 0, seen, sizeof seen);
+  assert_string_equal(seen, "C:x_p,G:x_g2");
+  /* a newer message does */
+  advance(1);
+  gsend("x_g1", "x_o", 3, "");
+  list_all(app, key, "x_u", 0, seen, sizeof seen);
+  assert_string_equal(seen, "G:x_g1,C:x_p,G:x_g2");
+  /* leaving and joining again starts with nothing deleted */
+  expect_code(call("recentcontact/delete", "{\"From_Account\":\"x_u\",\"Type\":2,\"ToGroupid\":\"x_g2\"}"), 0);
+  list_all(app, key, "x_u", 0, seen, sizeof seen);
+  assert_string_equal(seen, "G:x_g1,C:x_p");
+  ok(call(G("delete_group_member"), "{\"GroupId\":\"x_g2\",\"MemberToDel_Account\":[\"x_u\"]}"));
+  ok(call(G("add_group_member"), "{\"GroupId\":\"x_g2\",\"MemberList\":[{\"Member_Account\":\"x_u\"}]}"));
+  list_all(app, key, "x_u", 0, seen, sizeof seen);
+  assert_string_equal(seen, "G:x_g1,C:x_p,G:x_g2");
+}
+
 /* ---- retention ------------------------------------------------------------------------------------ */
 #define RETENTION 604800 /* the new app's edition: 7 history days (PLAN_L_HISTORY_DAYS) */
 static void test_retention_empties(void **st)
@@ -325,6 +390,7 @@ int main(void)
     cmocka_unit_test(test_groups_listed_with_c2c),
     cmocka_unit_test(test_left_dissolved_imported_restart),
     cmocka_unit_test(test_deleted_last_message),
+    cmocka_unit_test(test_delete_group_conversation),
     cmocka_unit_test(test_retention_empties),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

@@ -323,7 +323,7 @@ static void test_upgrade_keeps_logged_events(void **st)
                                 "DROP TABLE c2c_inbox_log; ALTER TABLE l31 RENAME TO c2c_inbox_log;"
                                 "DROP TABLE c2c_recent_log; DROP TABLE c2c_purge_floor; DROP TRIGGER bill_recheck_orders_INSERT;"
                                 "DROP TRIGGER accounts_gone_kept; DROP TABLE accounts_gone; ALTER TABLE c2c_recent DROP COLUMN pin_seq;"
-                                " ALTER TABLE grp_msg DROP COLUMN from_id;"
+                                " ALTER TABLE grp_msg DROP COLUMN from_id; ALTER TABLE grp_member DROP COLUMN conv_hidden;"
                                 " PRAGMA user_version=31;",
                                 NULL, NULL, NULL),
                    SQLITE_OK);
