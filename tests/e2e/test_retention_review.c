@@ -87,6 +87,25 @@ static void ok(json_t *r)
   json_decref(r);
 }
 
+/* Retention passes run every second (msg_purge_interval_s 1); each finished
+ * one logs "job ran" job=retention_purge. Wait for k more of them on server d
+ * (two: one whole pass began after whatever the caller just changed). */
+static int passes_logged(const e2e_server_t *d)
+{
+  char *log = e2e_server_log(d);
+  int n = 0;
+  for (const char *p = log; p && (p = strstr(p, "job=retention_purge")); p++) n++;
+  free(log);
+  return n;
+}
+
+static void wait_passes(const e2e_server_t *d, int k)
+{
+  int want = passes_logged(d) + k;
+  for (int i = 0; i < 400 && passes_logged(d) < want; i++) usleep(25000);
+  assert_true(passes_logged(d) >= want);
+}
+
 static void advance(int64_t s)
 {
   char body[64];
@@ -346,7 +365,7 @@ static void test_purge_keeps_listed_last(void **st)
   conv_list("fay", got, sizeof got);
   assert_string_equal(got, "gus:1,hal:2"); /* one second: by peer number */
   advance(7 * DAY + 1);
-  usleep(2000000); /* a purge pass (every second) */
+  wait_passes(&srv, 2); /* a purge pass (every second) */
   for (int round = 0; round < 2; round++) {
     conv_list("gus", got, sizeof got);
     assert_string_equal(got, "fay:1");
@@ -388,7 +407,7 @@ static void test_clock_back_past_the_floor(void **st)
                      "[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"%s\"}}]}";
   json_decref(v4(d.port, a2, k2, "openim/sendmsg", send, 1, "before"));
   json_decref(op_callf(d.port, dauth, 200, "POST", "{\"advance_s\":864000}", "/operator/v1/clock"));
-  usleep(2000000); /* a pass on the clock 10 days ahead: its horizon is 3 days past the real date */
+  wait_passes(&d, 2); /* a pass on the clock 10 days ahead: its horizon is 3 days past the real date */
   assert_int_equal(e2e_server_stop(&d), 0);
   assert_int_equal(e2e_server_start(&d, a_ahead), 0); /* the clock put right */
   json_decref(v4(d.port, a2, k2, "openim/sendmsg", send, 2, "after1"));
@@ -397,7 +416,7 @@ static void test_clock_back_past_the_floor(void **st)
     /* an hour on, a pass; then 3 days on (past the misset horizon), a pass; then 6 days on */
     json_decref(op_callf(d.port, dauth, 200, "POST", step == 0 ? "{\"advance_s\":3600}" : "{\"advance_s\":259200}",
                          "/operator/v1/clock"));
-    usleep(1500000);
+    wait_passes(&d, 2);
     json_t *h = v4(d.port, a2, k2, "openim/admin_getroammsg",
                    "{\"Operator_Account\":\"kb\",\"Peer_Account\":\"ka\",\"MaxCnt\":100,\"MinTime\":0,\"MaxTime\":0}");
     msg_texts(json_object_get(h, "MsgList"), "MsgBody", got, sizeof got);
@@ -431,7 +450,7 @@ static void test_apps_apart(void **st)
   char key_t[80];
   snprintf(key_t, sizeof key_t, "%s", jstr(a, "key"));
   json_decref(a);
-  usleep(1500000); /* a pass with B at 60 days (its floor: 60 days back) */
+  wait_passes(&srv, 2); /* a pass with B at 60 days (its floor: 60 days back) */
   json_t *ck = op_callf(srv.port, auth, 200, "GET", NULL, "/operator/v1/clock");
   int64_t now = jint(ck, "now_s");
   json_decref(ck);
@@ -445,7 +464,7 @@ static void test_apps_apart(void **st)
     json_decref(v4(srv.port, apps[i], keys[i], "openim/importmsg", imp, 1, 1, (long long)(now - 20 * DAY), "old"));
     json_decref(v4(srv.port, apps[i], keys[i], "openim/importmsg", imp, 2, 2, (long long)now, "new"));
   }
-  usleep(2500000); /* passes */
+  wait_passes(&srv, 2); /* passes */
   const char *want[2] = { "new", "new,old" };
   for (int i = 0; i < 2; i++) {
     json_t *h = v4(srv.port, apps[i], keys[i], "openim/admin_getroammsg",
@@ -499,7 +518,7 @@ static void test_trim_at_the_limit_keeps_the_pin(void **st)
   json_t *r = wsc_rpc(&c, "pin", "\"peer\":\"p000\",\"pinned\":true");
   assert_int_equal(jint(r, "code"), 0);
   json_decref(r);
-  usleep(2500000); /* a pass trims tk's rows */
+  wait_passes(&srv, 2); /* a pass trims tk's rows */
   r = wsc_rpc(&c, "conversations", "%s", "");
   json_t *l = json_object_get(r, "conversations");
   assert_int_equal(json_array_size(l), 101);
