@@ -711,6 +711,12 @@ void cws_on_text(void *ud, net_ws_t *ws, const char *data, size_t len)
     json_decref(req);
     return;
   }
+  /* a request field given as null is absent, for every op (protocol.md "Frames"): an optional field keeps
+   * its default, a required one is answered as missing */
+  const char *k;
+  json_t *v;
+  void *tmp;
+  json_object_foreach_safe(req, tmp, k, v) if (json_is_null(v)) json_object_del(req, k);
   const cws_op_t *o = cws_ops;
   while (o->name && strcmp(o->name, name)) o++;
   if (!op_refused(srv, ws, c, o, name, id, len)) o->fn(srv, ws, c, id, req);
