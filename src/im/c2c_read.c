@@ -515,8 +515,12 @@ static int conv_run(store_t *s, c2c_job_t *jj)
   for (size_t i = 0; i < j->n; i++) {
     im_conv_t *cv = &j->convs[i];
     /* the conversation with oneself holds only the user's own messages: none is unread (as a group's
-     * unread count leaves the user's own out) */
-    if (cv->peer_no == j->user) { cv->unread = 0; continue; }
+     * unread count leaves the user's own out), so all are read: read_seq is its last seq */
+    if (cv->peer_no == j->user) {
+      if (cv->last_seq > cv->read_seq) cv->read_seq = cv->last_seq;
+      cv->unread = 0;
+      continue;
+    }
     rc = store_msg_unread(s, j->app, store_c2c_conv(j->user, cv->peer_no), cv->peer_no, cv->read_seq, j->since,
                           &cv->unread);
     if (rc) return rc;

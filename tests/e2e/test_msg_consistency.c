@@ -7,6 +7,8 @@
  *    "id": null always was; `send` with null flags, msg_seq and random
  *    sends (70402 and 90005 before); a required field given as null is
  *    answered as a missing one.
+ *  - The conversation with oneself shows read_seq equal to its last_seq
+ *    (its unread is 0; read_seq was 0 before).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -72,6 +74,18 @@ static json_int_t rpc_code(wsc_t *c, const char *op, const char *fields)
   return code;
 }
 
+/* The conversation with peer in c's list (caller decrefs); fails the test if absent. */
+static json_t *conv_of(wsc_t *c, const char *peer)
+{
+  json_t *r = wsc_rpc(c, "conversations", "%s", ""), *cv, *found = NULL;
+  size_t i;
+  assert_non_null(r);
+  json_array_foreach(json_object_get(r, "conversations"), i, cv) if (!strcmp(jstr(cv, "peer"), peer)) found = json_incref(cv);
+  json_decref(r);
+  if (!found) fail_msg("no conversation with %s", peer);
+  return found;
+}
+
 static void test_null_is_absent(void **st)
 {
   (void)st;
@@ -100,10 +114,29 @@ static void test_null_is_absent(void **st)
   wsc_close(&c);
 }
 
+static void test_self_read_seq(void **st)
+{
+  (void)st;
+  wsc_t c;
+  login_live(&c, "erin");
+  for (int i = 0; i < 2; i++) {
+    json_t *r = wsc_rpc(&c, "send", "\"to\":\"erin\",\"body\":" TEXT("me"));
+    assert_int_equal(jint(r, "code"), 0);
+    json_decref(r);
+  }
+  json_t *cv = conv_of(&c, "erin");
+  assert_int_equal(jint(cv, "unread"), 0);
+  assert_true(jint(cv, "last_seq") > 0);
+  assert_int_equal(jint(cv, "read_seq"), jint(cv, "last_seq"));
+  json_decref(cv);
+  wsc_close(&c);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_null_is_absent),
+    cmocka_unit_test(test_self_read_seq),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
