@@ -25,7 +25,7 @@ typedef struct op_job {
   char key[64];
   uint32_t upto;               /* read: the position; pin: the bound on pinned conversations */
   int64_t upto_t, now, window;
-  int64_t since;               /* recall/modify: messages before it are past retention (c2c__since), as if gone */
+  int64_t since;               /* recall/modify/read: messages before it are past retention (c2c__since), as if gone */
   int flag;
   char *body;                  /* modify: the fields to replace, packed (im_msg_pack's members) */
   size_t len, max_bytes;
@@ -196,11 +196,12 @@ static int op_run(store_t *s, c2c_job_t *jj)
   case OP_READ: {
     store_recent_t r;
     uint32_t upto = 0;
-    /* the newest message (at or before upto_t); a reported seq beyond it is
-     * clamped, so messages that do not exist yet never count as read */
-    if ((rc = store_msg_history(s, j->app, conv, 0, 0, 0, j->upto_t > 0 ? j->upto_t : INT64_MAX, 1, newest, &upto)))
+    /* the newest message the user can see (within retention: c2c__since) at or below the reported seq
+     * (at or before upto_t): a seq beyond it is clamped, so messages that do not exist yet never count as
+     * read, and one past retention (the purge keeps a list's last message) is no read position */
+    if ((rc = store_msg_history(s, j->app, conv, j->upto ? j->upto + 1 : 0, 0, j->since,
+                                j->upto_t > 0 ? j->upto_t : INT64_MAX, 1, newest, &upto)))
       return rc;
-    if (j->upto && j->upto < upto) upto = j->upto;
     rc = store_msg_recent_get(s, j->app, j->a, j->b, &r);
     if (rc == IMC_E_NOTFOUND) r = (store_recent_t){ 0 };
     else if (rc) return rc;
@@ -215,7 +216,7 @@ static int op_run(store_t *s, c2c_job_t *jj)
     uint32_t from = r.read_seq > r.cleared_seq ? r.read_seq : r.cleared_seq;
     if (r.hidden_seq > from) from = r.hidden_seq;
     int want = 0;
-    if (upto > from && (rc = store_msg_receipt_wanted(s, j->app, conv, j->b, from, upto, &want))) return rc;
+    if (upto > from && (rc = store_msg_receipt_wanted(s, j->app, conv, j->b, from, upto, j->since, &want))) return rc;
     return want && j->b != j->a ? add_ev(s, j, IM_EV_RECEIPT, j->b, upto) : 0;
   }
   case OP_PIN:

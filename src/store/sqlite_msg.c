@@ -543,12 +543,12 @@ static int sqm_unread(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t fro
 }
 
 static int sqm_receipt_wanted(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t from_no, uint32_t after_seq,
-                              uint32_t upto_seq, int *yes)
+                              uint32_t upto_seq, int64_t since_s, int *yes)
 {
   sqlite3_stmt *st = stmt(s, M_RECEIPT);
   int64_t v;
   if (!st) return IMC_E_IO;
-  BIND(st, sdkappid, (int64_t)conv, after_seq, upto_seq, from_no);
+  BIND(st, sdkappid, (int64_t)conv, after_seq, upto_seq, from_no, since_s);
   int rc = scalar(st, &v);
   *yes = v != 0;
   return rc;

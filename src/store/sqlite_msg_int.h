@@ -260,7 +260,7 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
   X(UNREAD, "SELECT count(*) FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND seq>?3 AND from_no=?4 AND time_s>=?5" \
             " AND (flags&131)=0") /* not recalled, NoUnread or read when imported */ \
   X(RECEIPT, "SELECT 1 FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND seq>?3 AND seq<=?4 AND from_no=?5" \
-             " AND (flags&8)!=0 LIMIT 1") \
+             " AND time_s>=?6 AND (flags&8)!=0 LIMIT 1") \
   X(ACCOUNT_ID, "SELECT user_id FROM accounts WHERE sdkappid=?1 AND user_no=?2") \
   X(RECENT_USERS, "WITH RECURSIVE u(n,k) AS (SELECT (SELECT user_no FROM c2c_recent WHERE user_no>?2 AND user_no<?5" \
                   " ORDER BY user_no LIMIT 1),1 UNION ALL SELECT (SELECT user_no FROM c2c_recent WHERE user_no>u.n" \

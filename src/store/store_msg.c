@@ -71,9 +71,9 @@ int store_msg_unread(store_t *s, uint32_t app, uint64_t conv, uint32_t from, uin
   return M(s)->unread(s, app, conv, from, after, since, n);
 }
 int store_msg_receipt_wanted(store_t *s, uint32_t app, uint64_t conv, uint32_t from, uint32_t after, uint32_t upto,
-                             int *yes)
+                             int64_t since, int *yes)
 {
-  return M(s)->receipt_wanted(s, app, conv, from, after, upto, yes);
+  return M(s)->receipt_wanted(s, app, conv, from, after, upto, since, yes);
 }
 int store_msg_purge_msgs(store_t *s, const store_msg_cut_t *cuts, size_t n, int limit, int64_t *cursor,
                          int64_t *deleted, int *more)

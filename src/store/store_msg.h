@@ -161,7 +161,7 @@ typedef struct store_msg_vtab {
   int (*unread)(store_t *, uint32_t sdkappid, uint64_t conv, uint32_t from_no, uint32_t after_seq, int64_t since_s,
                 int64_t *n);
   int (*receipt_wanted)(store_t *, uint32_t sdkappid, uint64_t conv, uint32_t from_no, uint32_t after_seq,
-                        uint32_t upto_seq, int *yes);
+                        uint32_t upto_seq, int64_t since_s, int *yes);
   int (*purge_msgs)(store_t *, const store_msg_cut_t *cuts, size_t n, int limit, int64_t *cursor, int64_t *deleted,
                     int *more);
   int (*purge_inbox)(store_t *, uint32_t sdkappid, int64_t before_s, int limit, uint32_t *cursor, int64_t *deleted,
@@ -234,9 +234,10 @@ int store_msg_recent_set(store_t *s, uint32_t sdkappid, uint32_t user_no, uint32
  * not recalled, not NoUnread. */
 int store_msg_unread(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t from_no, uint32_t after_seq,
                      int64_t since_s, int64_t *n);
-/* *yes = 1 if a message from from_no in (after_seq, upto_seq] asked for a read receipt. */
+/* *yes = 1 if a message from from_no in (after_seq, upto_seq] with time_s >= since_s (within retention)
+ * asked for a read receipt. */
 int store_msg_receipt_wanted(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t from_no, uint32_t after_seq,
-                             uint32_t upto_seq, int *yes);
+                             uint32_t upto_seq, int64_t since_s, int *yes);
 /* The retention purge, in bounded steps (the caller keeps the cursor; a
  * step never reads a whole table or a whole app):
  *

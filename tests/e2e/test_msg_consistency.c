@@ -7,6 +7,15 @@
  *    "id": null always was; `send` with null flags, msg_seq and random
  *    sends (70402 and 90005 before); a required field given as null is
  *    answered as a missing one.
+ *  - A read position only moves to a message the user can still see: with
+ *    the one message of a conversation past the app's retention (8 days
+ *    on, 7 kept; the purge keeps it as the list's last message), neither
+ *    REST admin_set_msg_read nor WebSocket `read` (without seq, or naming
+ *    it) moves `read_seq`, and the sender gets no receipt for it (before:
+ *    read_seq became 1 and a receipt went out for a message no read shows).
+ *    Reading a newer message that asked for no receipt brings none for the
+ *    expired one either (it did before); a newer message that asked for
+ *    one brings its receipt, with read_seq the newer message's seq.
  *  - The conversation with oneself shows read_seq equal to its last_seq
  *    (its unread is 0; read_seq was 0 before).
  */
@@ -30,6 +39,8 @@ static uint32_t app;
 static char key[80];
 static char auth[160];
 static const char *const args[] = { "--test-clock", "--test-clock-start", "2026-10-01", NULL };
+
+#define DAY 86400
 
 #define TEXT(t) "[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"" t "\"}}]"
 
@@ -86,6 +97,29 @@ static json_t *conv_of(wsc_t *c, const char *peer)
   return found;
 }
 
+static void advance(int64_t s)
+{
+  char body[64];
+  snprintf(body, sizeof body, "{\"advance_s\":%lld}", (long long)s);
+  json_decref(op_callf(srv.port, auth, 200, "POST", body, "/operator/v1/clock"));
+}
+
+static json_int_t read_seq_of(wsc_t *c, const char *peer)
+{
+  json_t *cv = conv_of(c, peer);
+  json_int_t n = jint(cv, "read_seq");
+  json_decref(cv);
+  return n;
+}
+
+/* Whether a push of that type is among the frames c received so far (not consumed). */
+static int stashed(const wsc_t *c, const char *type)
+{
+  for (int i = 0; i < c->n; i++)
+    if (!strcmp(jstr(c->stash[i], "type"), type)) return 1;
+  return 0;
+}
+
 static void test_null_is_absent(void **st)
 {
   (void)st;
@@ -132,11 +166,68 @@ static void test_self_read_seq(void **st)
   wsc_close(&c);
 }
 
+static void test_read_only_visible(void **st)
+{
+  (void)st;
+  wsc_t a, b;
+  login_live(&a, "alice");
+  login_live(&b, "bob");
+  json_t *r = wsc_rpc(&a, "send", "\"to\":\"bob\",\"need_receipt\":true,\"body\":" TEXT("old"));
+  assert_int_equal(jint(r, "code"), 0);
+  json_decref(r);
+  json_decref(wsc_push(&b, "msg", 5000));
+  advance(8 * DAY); /* the app keeps 7 days */
+  /* REST: read up to now */
+  json_t *v = v4(srv.port, app, key, "openim/admin_set_msg_read", "{\"Report_Account\":\"bob\",\"Peer_Account\":\"alice\"}");
+  assert_non_null(v);
+  assert_int_equal(jint(v, "ErrorCode"), 0);
+  json_decref(v);
+  assert_int_equal(read_seq_of(&b, "alice"), 0);
+  /* WebSocket: the newest message, and the expired one by its seq */
+  assert_int_equal(rpc_code(&b, "read", "\"peer\":\"alice\""), 0);
+  assert_int_equal(rpc_code(&b, "read", "\"peer\":\"alice\",\"seq\":1"), 0);
+  assert_int_equal(read_seq_of(&b, "alice"), 0);
+  /* a later message from bob reaches alice after any receipt the reads made */
+  r = wsc_rpc(&b, "send", "\"to\":\"alice\",\"body\":" TEXT("mark"));
+  assert_int_equal(jint(r, "code"), 0);
+  json_decref(r);
+  json_decref(wsc_push(&a, "msg", 5000));
+  assert_false(stashed(&a, "receipt"));
+  assert_false(stashed(&b, "read"));
+  /* reading a visible message that asked for none reads the expired one too: no receipt for it either */
+  r = wsc_rpc(&a, "send", "\"to\":\"bob\",\"body\":" TEXT("plain"));
+  assert_int_equal(jint(r, "code"), 0);
+  json_int_t plain = jint(r, "seq");
+  json_decref(r);
+  json_decref(wsc_push(&b, "msg", 5000));
+  assert_int_equal(rpc_code(&b, "read", "\"peer\":\"alice\""), 0);
+  assert_int_equal(read_seq_of(&b, "alice"), plain);
+  r = wsc_rpc(&b, "send", "\"to\":\"alice\",\"body\":" TEXT("mark2"));
+  assert_int_equal(jint(r, "code"), 0);
+  json_decref(r);
+  json_decref(wsc_push(&a, "msg", 5000));
+  assert_false(stashed(&a, "receipt"));
+  /* a visible message that asks for a receipt gets one */
+  r = wsc_rpc(&a, "send", "\"to\":\"bob\",\"need_receipt\":true,\"body\":" TEXT("new"));
+  assert_int_equal(jint(r, "code"), 0);
+  json_int_t seq = jint(r, "seq");
+  json_decref(r);
+  json_decref(wsc_push(&b, "msg", 5000));
+  assert_int_equal(rpc_code(&b, "read", "\"peer\":\"alice\""), 0);
+  assert_int_equal(read_seq_of(&b, "alice"), seq);
+  json_t *p = wsc_push(&a, "receipt", 5000);
+  assert_non_null(p);
+  json_decref(p);
+  wsc_close(&a);
+  wsc_close(&b);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_null_is_absent),
     cmocka_unit_test(test_self_read_seq),
+    cmocka_unit_test(test_read_only_visible), /* last: it moves the clock */
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
