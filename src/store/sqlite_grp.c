@@ -322,7 +322,8 @@ static int msg_targets(store_t *s, uint32_t app, uint32_t gno, uint32_t seq, uin
 
 /* A targeted message (flags 64) shows to viewer ?7 only if it sent it or
  * is a recipient (?7 = 0: every message); its recipients come as a JSON
- * array of UserIDs. */
+ * array of UserIDs. A deleted message's placeholder (flags 256) shows to
+ * nobody. */
 static int msg_history_as(store_t *s, uint32_t app, uint32_t gno, uint32_t after, uint32_t upto, int64_t since,
                           int newest, int limit, uint32_t viewer, store_grp_msg_cb cb, void *ud)
 {
@@ -336,7 +337,7 @@ static int msg_history_as(store_t *s, uint32_t app, uint32_t gno, uint32_t after
            " ON b.sdkappid=t.sdkappid AND b.user_no=t.user_no WHERE t.sdkappid=m.sdkappid AND t.group_no=m.group_no"
            " AND t.seq=m.seq) END FROM grp_msg m"
            " LEFT JOIN accounts a ON a.sdkappid=m.sdkappid AND a.user_no=m.from_no"
-           " WHERE m.sdkappid=?1 AND m.group_no=?2 AND m.seq>?3 AND m.seq<=?4 AND m.time_s>=?6"
+           " WHERE m.sdkappid=?1 AND m.group_no=?2 AND m.seq>?3 AND m.seq<=?4 AND m.time_s>=?6 AND m.flags&256=0"
            " AND (?7=0 OR m.flags&64=0 OR m.from_no=?7 OR EXISTS(SELECT 1 FROM grp_msg_to t WHERE t.sdkappid=m.sdkappid"
            " AND t.group_no=m.group_no AND t.seq=m.seq AND t.user_no=?7)) ORDER BY m.seq %s LIMIT ?5",
            newest ? "DESC" : "ASC");
@@ -396,17 +397,18 @@ static int msg_del_sender(store_t *s, uint32_t app, uint32_t gno, uint32_t from,
     return IMC_E_IO;
   BIND(st, app, gno, from);
   if ((rc = done(st))) return rc;
-  /* the group's last message stays as a placeholder body so the sequence never restarts */
+  /* the group's last message stays as an empty placeholder (STORE_GMSG_DELETED: no read returns it, no
+   * conversation list counts it) so the sequence never restarts */
   if (prep(s, "DELETE FROM grp_msg WHERE sdkappid=?1 AND group_no=?2 AND from_no=?3 AND seq<"
               "(SELECT max(seq) FROM grp_msg WHERE sdkappid=?1 AND group_no=?2)", &st))
     return IMC_E_IO;
   BIND(st, app, gno, from);
   if ((rc = done(st))) return rc;
   *n = sqlite3_changes(sq__db(s));
-  if (prep(s, "UPDATE grp_msg SET body='{\"MsgBody\":[]}', flags=flags|1 WHERE sdkappid=?1 AND group_no=?2"
+  if (prep(s, "UPDATE grp_msg SET body='{\"MsgBody\":[]}', flags=flags|?4 WHERE sdkappid=?1 AND group_no=?2"
               " AND from_no=?3", &st))
     return IMC_E_IO;
-  BIND(st, app, gno, from);
+  BIND(st, app, gno, from, STORE_GMSG_RECALLED | STORE_GMSG_DELETED);
   if ((rc = done(st))) return rc;
   *n += sqlite3_changes(sq__db(s));
   return 0;
@@ -431,8 +433,8 @@ static int msg_last_seq(store_t *s, uint32_t app, uint32_t gno, uint32_t *seq)
   return rc;
 }
 
-/* The mask tests of STORE_GMSG_COUNTS_RECENT in SQL: the newest row with neither SYSTEM nor NO_LAST, and
- * not IMPORTED without LISTED; read down the (sdkappid, group_no, seq) index from the top. */
+/* The mask tests of STORE_GMSG_COUNTS_RECENT in SQL: the newest row with neither SYSTEM, NO_LAST nor
+ * DELETED, and not IMPORTED without LISTED; read down the (sdkappid, group_no, seq) index from the top. */
 static int msg_last_listed(store_t *s, uint32_t app, uint32_t gno, uint32_t *seq, int64_t *time_s)
 {
   sqlite3_stmt *st;
@@ -442,7 +444,7 @@ static int msg_last_listed(store_t *s, uint32_t app, uint32_t gno, uint32_t *seq
   if (prep(s, "SELECT seq, time_s FROM grp_msg WHERE sdkappid=?1 AND group_no=?2 AND (flags&?3)=0"
               " AND (flags&?4)!=?5 ORDER BY seq DESC LIMIT 1", &st))
     return IMC_E_IO;
-  BIND(st, app, gno, STORE_GMSG_SYSTEM | STORE_GMSG_NO_LAST, STORE_GMSG_IMPORTED | STORE_GMSG_LISTED,
+  BIND(st, app, gno, STORE_GMSG_SYSTEM | STORE_GMSG_NO_LAST | STORE_GMSG_DELETED, STORE_GMSG_IMPORTED | STORE_GMSG_LISTED,
        STORE_GMSG_IMPORTED);
   if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     *seq = (uint32_t)sqlite3_column_int64(st, 0);

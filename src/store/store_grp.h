@@ -33,11 +33,15 @@ enum {
   STORE_GMSG_TARGETED  = 1u << 6,  /* To_Account: seen only by its recipients and its sender */
   STORE_GMSG_LISTED    = 1u << 7,  /* import_group_msg RecentContactFlag 1: an imported message that counts for
                                       the conversation lists (recentcontact) as a sent one does */
+  STORE_GMSG_DELETED   = 1u << 8,  /* delete_group_msg_by_sender's placeholder of the group's last message (kept, empty,
+                                      also RECALLED, so the sequence never goes back): no read returns it */
 };
 /* A message that makes a group's conversation (recentcontact/get_list) show and gives its MsgTime: not a
- * system notice, not NoLastMsg (targeted messages are NoLastMsg), not imported unless LISTED. */
+ * system notice, not NoLastMsg (targeted messages are NoLastMsg), not a deleted one's placeholder, not
+ * imported unless LISTED. */
 #define STORE_GMSG_COUNTS_RECENT(f) \
-  (((f) & (STORE_GMSG_SYSTEM | STORE_GMSG_NO_LAST)) == 0 && ((f) & (STORE_GMSG_IMPORTED | STORE_GMSG_LISTED)) != STORE_GMSG_IMPORTED)
+  (((f) & (STORE_GMSG_SYSTEM | STORE_GMSG_NO_LAST | STORE_GMSG_DELETED)) == 0 && \
+   ((f) & (STORE_GMSG_IMPORTED | STORE_GMSG_LISTED)) != STORE_GMSG_IMPORTED)
 #define STORE_GMSG_TARGETS_MAX 50  /* recipients of a targeted message */
 
 typedef struct store_grp {

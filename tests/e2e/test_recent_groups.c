@@ -11,7 +11,10 @@
  *  - a group the user left, or one dissolved, is not listed; a restart keeps
  *    the order (the last message is read back, not the group's first);
  *  - another app's groups are not listed;
- *  - past the retention a group's conversation is empty.
+ *  - past the retention a group's conversation is empty;
+ *  - the group's last message deleted by its sender is no message: the
+ *    conversation shows the one before it, group_history and group_sync
+ *    leave its placeholder out.
  * Each test uses its own users and groups; the retention test moves the
  * clock, so it runs last. */
 #include <stdarg.h>
@@ -304,6 +307,56 @@ static void test_deleted_last_message(void **st)
   assert_string_equal(seen, "");
 }
 
+/* The group's last message deleted by its sender: its placeholder is no message. get_list shows the
+ * message before it (it showed the deleted one's time), group_history leaves it out (it showed an empty
+ * recalled message of the sender), and a later counted message moves the conversation again. */
+static void test_deleted_last_placeholder(void **st)
+{
+  (void)st;
+  static const char *const users[] = { "p_u", "p_o", NULL };
+  import_users(srv.port, app, key, users);
+  group("Public", "p_g", "p_o", "[{\"Member_Account\":\"p_u\"}]");
+  long long t = clock_now();
+  gsend("p_g", "p_u", 1, "");
+  advance(3);
+  gsend("p_g", "p_o", 2, ""); /* the group's last message */
+  ok(call(G("delete_group_msg_by_sender"), "{\"GroupId\":\"p_g\",\"Sender_Account\":\"p_o\"}"));
+  char seen[256], want[128];
+  long long c[4] = { 0, 0, 0, 0 };
+  seen[0] = 0;
+  page_of(app, key, "p_u", 0, c, seen, sizeof seen, 1);
+  snprintf(want, sizeof want, "G:p_g@%lld", t);
+  assert_string_equal(seen, want);
+  wsc_t w;
+  assert_int_equal(wsc_login(&w, srv.port, app, key, "p_u", "Web"), 0);
+  json_t *r = wsc_rpc(&w, "group_history", "\"group_id\":\"p_g\"");
+  assert_non_null(r);
+  assert_int_equal(jint(r, "code"), 0);
+  json_t *m, *msgs = json_object_get(r, "msgs");
+  size_t i;
+  int n = 0;
+  json_array_foreach(msgs, i, m) if (!json_object_get(m, "system")) {
+    assert_string_equal(jstr(m, "from"), "p_u");
+    n++;
+  }
+  assert_int_equal(n, 1);
+  json_decref(r);
+  r = wsc_rpc(&w, "group_sync", "\"group_id\":\"p_g\",\"after_seq\":0");
+  assert_non_null(r);
+  assert_int_equal(jint(r, "code"), 0);
+  assert_int_equal(jint(r, "seq"), jint(r, "last_seq")); /* the sync cursor passes the placeholder */
+  json_array_foreach(json_object_get(r, "msgs"), i, m) assert_string_not_equal(jstr(m, "from"), "p_o");
+  json_decref(r);
+  wsc_close(&w);
+  advance(2);
+  gsend("p_g", "p_u", 3, "");
+  memset(c, 0, sizeof c);
+  seen[0] = 0;
+  page_of(app, key, "p_u", 0, c, seen, sizeof seen, 1);
+  snprintf(want, sizeof want, "G:p_g@%lld", t + 5);
+  assert_string_equal(seen, want);
+}
+
 /* ---- recentcontact/delete Type 2 ------------------------------------------------------------------ */
 static void test_delete_group_conversation(void **st)
 {
@@ -390,6 +443,7 @@ int main(void)
     cmocka_unit_test(test_groups_listed_with_c2c),
     cmocka_unit_test(test_left_dissolved_imported_restart),
     cmocka_unit_test(test_deleted_last_message),
+    cmocka_unit_test(test_deleted_last_placeholder),
     cmocka_unit_test(test_delete_group_conversation),
     cmocka_unit_test(test_retention_empties),
   };
