@@ -41,7 +41,8 @@ static void done_send(gjob_t *j, int rc)
   j->res.dup = (uint8_t)j->dup;
   if (g && !j->dup) {
     if (j->msg.seq > g->last_seq) g->last_seq = j->msg.seq;
-    if (!(j->msg.flags & STORE_GMSG_NO_LAST) && j->msg.time_s > g->last_msg_s) g->last_msg_s = j->msg.time_s;
+    /* the store's rule (msg_append), so LastMsgTime is the same after a restart */
+    if (STORE_GMSG_MOVES_LAST_MSG(j->msg.flags) && j->msg.time_s > g->last_msg_s) g->last_msg_s = j->msg.time_s;
     if (STORE_GMSG_COUNTS_RECENT(j->msg.flags) && j->msg.seq > g->conv_seq) {
       g->conv_seq = j->msg.seq;
       g->conv_s = j->msg.time_s;

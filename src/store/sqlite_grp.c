@@ -290,7 +290,7 @@ static int msg_append(store_t *s, store_grp_msg_t *m, int64_t since, int *dup)
   /* LastMsgTime: the group row takes the second of a message that moves it (not a notice, not NoLastMsg),
    * written only when it is later than the one stored, as the loop raises it in memory: at most once per
    * second per group, and a restart rebuilds the value every acknowledged message left */
-  if (!(m->flags & (STORE_GMSG_SYSTEM | STORE_GMSG_NO_LAST))) {
+  if (STORE_GMSG_MOVES_LAST_MSG(m->flags)) {
     if (prep(s, "UPDATE grp SET last_msg=?3 WHERE sdkappid=?1 AND group_no=?2 AND last_msg<?3", &st)) return IMC_E_IO;
     BIND(st, m->sdkappid, m->group_no, m->time_s);
     if ((rc = done(st))) return rc;

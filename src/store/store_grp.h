@@ -42,6 +42,11 @@ enum {
 #define STORE_GMSG_COUNTS_RECENT(f) \
   (((f) & (STORE_GMSG_SYSTEM | STORE_GMSG_NO_LAST | STORE_GMSG_DELETED)) == 0 && \
    ((f) & (STORE_GMSG_IMPORTED | STORE_GMSG_LISTED)) != STORE_GMSG_IMPORTED)
+/* A stored message that raises the group's LastMsgTime (the row's last_msg in its appending transaction,
+ * g->last_msg_s once committed: one rule for both): not a system notice (the reference's LastMsgTime is the
+ * last message sent; notices are not sent), not NoLastMsg. The group's first message sets it whatever it is
+ * (a Work group's activation, groups.md §1). */
+#define STORE_GMSG_MOVES_LAST_MSG(f) (((f) & (STORE_GMSG_SYSTEM | STORE_GMSG_NO_LAST)) == 0)
 #define STORE_GMSG_TARGETS_MAX 50  /* recipients of a targeted message */
 
 typedef struct store_grp {

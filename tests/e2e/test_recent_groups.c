@@ -14,7 +14,9 @@
  *  - past the retention a group's conversation is empty;
  *  - the group's last message deleted by its sender is no message: the
  *    conversation shows the one before it, group_history and group_sync
- *    leave its placeholder out.
+ *    leave its placeholder out;
+ *  - LastMsgTime is the last message's, not a later notice's nor a NoLastMsg
+ *    message's, before and after a restart.
  * Each test uses its own users and groups; the retention test moves the
  * clock, so it runs last. */
 #include <stdarg.h>
@@ -357,6 +359,34 @@ static void test_deleted_last_placeholder(void **st)
   assert_string_equal(seen, want);
 }
 
+/* LastMsgTime is the last message's second, not a later notice's: the same before and after a restart */
+static long long last_msg_time(const char *gid)
+{
+  json_t *r = call(G("get_group_info"), "{\"GroupIdList\":[\"%s\"]}", gid);
+  assert_non_null(r);
+  long long t = (long long)jint(json_array_get(json_object_get(r, "GroupInfo"), 0), "LastMsgTime");
+  json_decref(r);
+  return t;
+}
+
+static void test_last_msg_time_notice_restart(void **st)
+{
+  (void)st;
+  static const char *const users[] = { "n_u", "n_o", "n_x", NULL };
+  import_users(srv.port, app, key, users);
+  group("Public", "n_g", "n_o", "[{\"Member_Account\":\"n_u\"}]");
+  advance(2);
+  long long t = clock_now();
+  gsend("n_g", "n_u", 1, "");
+  advance(3);
+  ok(call(G("add_group_member"), "{\"GroupId\":\"n_g\",\"MemberList\":[{\"Member_Account\":\"n_x\"}]}")); /* a notice */
+  advance(2);
+  gsend("n_g", "n_u", 2, ",\"SendMsgControl\":[\"NoLastMsg\"]");
+  assert_int_equal(last_msg_time("n_g"), t);
+  restart();
+  assert_int_equal(last_msg_time("n_g"), t);
+}
+
 /* ---- recentcontact/delete Type 2 ------------------------------------------------------------------ */
 static void test_delete_group_conversation(void **st)
 {
@@ -444,6 +474,7 @@ int main(void)
     cmocka_unit_test(test_left_dissolved_imported_restart),
     cmocka_unit_test(test_deleted_last_message),
     cmocka_unit_test(test_deleted_last_placeholder),
+    cmocka_unit_test(test_last_msg_time_notice_restart),
     cmocka_unit_test(test_delete_group_conversation),
     cmocka_unit_test(test_retention_empties),
   };
