@@ -113,7 +113,7 @@ static int g_each(store_t *s, store_grp_cb cb, void *ud)
 
 /* ---- members --------------------------------------------------------------------- */
 #define MCOLS "m.sdkappid,m.group_no,m.user_no,m.role,m.msg_flag,m.join_time,m.mute_until,m.read_seq,m.last_send," \
-              "m.name_card,m.data,coalesce(a.user_id,''),m.conv_hidden"
+              "m.name_card,m.data,coalesce(a.user_id,''),m.conv_hidden,m.pinned_at,m.pin_seq"
 #define MJOIN " LEFT JOIN accounts a ON a.sdkappid=m.sdkappid AND a.user_no=m.user_no"
 
 static int member_rows(sqlite3_stmt *st, store_grp_member_cb cb, void *ud, int *n)
@@ -124,7 +124,8 @@ static int member_rows(sqlite3_stmt *st, store_grp_member_cb cb, void *ud, int *
     store_grp_member_t m = { (uint32_t)sqlite3_column_int64(st, 2), sqlite3_column_int(st, 3),
                              sqlite3_column_int(st, 4), sqlite3_column_int64(st, 5), sqlite3_column_int64(st, 6),
                              (uint32_t)sqlite3_column_int64(st, 7), sqlite3_column_int64(st, 8), txt(st, 9),
-                             txt(st, 10), txt(st, 11), (uint32_t)sqlite3_column_int64(st, 12) };
+                             txt(st, 10), txt(st, 11), (uint32_t)sqlite3_column_int64(st, 12),
+                             sqlite3_column_int64(st, 13), sqlite3_column_int64(st, 14) };
     cb(ud, (uint32_t)sqlite3_column_int64(st, 0), (uint32_t)sqlite3_column_int64(st, 1), &m);
     (*n)++;
   }
@@ -171,6 +172,29 @@ static int m_set(store_t *s, uint32_t app, uint32_t gno, uint32_t user, const ch
   else sqlite3_bind_int64(st, 4, v);
   if ((rc = done(st))) return rc;
   return sqlite3_changes(sq__db(s)) ? 0 : IMC_E_NOTFOUND;
+}
+
+/* A pin takes the next of the user's pin orders (SQ_PIN_NEXT: both kinds), an unpin clears it. */
+static int m_pin(store_t *s, uint32_t app, uint32_t gno, uint32_t user, int64_t at)
+{
+  sqlite3_stmt *st;
+  int rc;
+  if (prep(s, "UPDATE grp_member SET pinned_at=?4, pin_seq=CASE WHEN ?4>0 THEN " SQ_PIN_NEXT("?1", "?3")
+              " ELSE 0 END WHERE sdkappid=?1 AND group_no=?2 AND user_no=?3 AND role<3", &st))
+    return IMC_E_IO;
+  BIND(st, app, gno, user, at);
+  if ((rc = done(st))) return rc;
+  return sqlite3_changes(sq__db(s)) ? 0 : IMC_E_NOTFOUND;
+}
+
+static int m_pinned_count(store_t *s, uint32_t app, uint32_t user, uint32_t except, int64_t *n)
+{
+  sqlite3_stmt *st;
+  if (prep(s, "SELECT count(*) FROM grp_member WHERE sdkappid=?1 AND user_no=?2 AND pinned_at>0 AND role<3"
+              " AND group_no!=?3", &st))
+    return IMC_E_IO;
+  BIND(st, app, user, except);
+  return scalar(st, n);
 }
 
 static int m_each(store_t *s, uint32_t app, uint32_t gno, int64_t off, int limit, store_grp_member_cb cb, void *ud)
@@ -537,5 +561,6 @@ static int user_gone(store_t *s, uint32_t app, uint32_t user_no)
 const store_grp_vtab_t sq__grp_vtab = {
   1, g_put, g_del, g_each, m_put, m_del, m_set, m_each, m_get, m_joined,
   msg_append, msg_history, msg_set_flags, msg_set_body, msg_del_sender, msg_unread, msg_last_seq,
-  msg_purge, msg_expired, msg_history_as, msg_targets, user_gone, m_applications, msg_last_listed,
+  msg_purge, msg_expired, msg_history_as, msg_targets, user_gone, m_applications, msg_last_listed, m_pin,
+  m_pinned_count,
 };

@@ -132,6 +132,13 @@ extern const struct store_rel_vtab sq__rel_vtab;
  * name costs no extra seek). Message reads name senders with it (sqlite_msg_int.h, sqlite_grp.c). */
 #define SQ_GONE_ID(app, no) "(SELECT ag.user_id FROM accounts_gone ag WHERE ag.sdkappid=" app " AND ag.user_no=" no ")"
 
+/* The next of a user's pin orders (migrations 38 and 41): one above the highest of its pinned C2C
+ * conversations (c2c_recent) and group conversations (grp_member), so that pins of both kinds made in one
+ * second list latest first in one order (sqlite_msg_int.h RECENT_PIN, sqlite_grp.c m_pin). */
+#define SQ_PIN_NEXT(app, user) "(SELECT max(coalesce((SELECT max(p.pin_seq) FROM c2c_recent p WHERE p.user_no=" user \
+  " AND p.sdkappid=" app "),0),coalesce((SELECT max(q.pin_seq) FROM grp_member q WHERE q.sdkappid=" app \
+  " AND q.user_no=" user "),0))+1)"
+
 /* The migrations (sqlite_schema.c): sq__schema_version scripts, in order. */
 extern const char *const sq__migrations[];
 extern const int sq__schema_version;

@@ -205,11 +205,10 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
   X(INBOX_INS_DIRECT, "INSERT INTO c2c_inbox(sdkappid,user_no,useq,kind,conv,seq,at) VALUES(?1,?2,?3,?4,?5,?6,?7)") \
   X(RECENT_READ, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,read_seq) VALUES(?1,?2,?3,max(?4," RECENT_LOG_READ "))" \
                  " ON CONFLICT DO UPDATE SET read_seq=max(read_seq, ?4)") \
-  /* a pin (?4 > 0) also takes the next of the user's pin orders (migration 38): pins within one second \
-   * list latest first; an unpin clears it */ \
+  /* a pin (?4 > 0) also takes the next of the user's pin orders (migration 38, shared with group pins: \
+   * SQ_PIN_NEXT): pins within one second list latest first; an unpin clears it */ \
   X(RECENT_PIN, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,pinned_at,pin_seq,read_seq) VALUES(?1,?2,?3,?4," \
-                "CASE WHEN ?4>0 THEN (SELECT coalesce(max(p.pin_seq),0)+1 FROM c2c_recent p WHERE p.user_no=?2" \
-                " AND p.sdkappid=?1) ELSE 0 END," RECENT_LOG_READ ")" \
+                "CASE WHEN ?4>0 THEN " SQ_PIN_NEXT("?1", "?2") " ELSE 0 END," RECENT_LOG_READ ")" \
                 " ON CONFLICT DO UPDATE SET pinned_at=excluded.pinned_at, pin_seq=excluded.pin_seq") \
   X(RECENT_HIDE, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,hidden_seq,read_seq) VALUES(?1,?2,?3,?4," RECENT_LOG_READ ")" \
                  " ON CONFLICT DO UPDATE SET hidden_seq=excluded.hidden_seq") \

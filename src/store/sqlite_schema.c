@@ -335,6 +335,12 @@ const char *const sq__migrations[] = {
    * group's last seq when it was deleted; the conversation stays out of the member's list until a message
    * that counts comes after it. A new membership's row starts at 0 (store_grp_member_put replaces the row). */
   "ALTER TABLE grp_member ADD COLUMN conv_hidden INTEGER NOT NULL DEFAULT 0;",
+  /* 41: a member's pin of its group conversation (docs/decisions/groups.md §13): pinned_at in seconds (0:
+   * not pinned) and its pin order, taken from the same per-user order as C2C pins (sqlite_int.h
+   * SQ_PIN_NEXT). The pin is the member's: leaving the group or its dissolution deletes the row, and a new
+   * membership's row starts unpinned (store_grp_member_put replaces the row). */
+  "ALTER TABLE grp_member ADD COLUMN pinned_at INTEGER NOT NULL DEFAULT 0;"
+  "ALTER TABLE grp_member ADD COLUMN pin_seq INTEGER NOT NULL DEFAULT 0;",
 };
 
 const int sq__schema_version = (int)(sizeof sq__migrations / sizeof sq__migrations[0]);

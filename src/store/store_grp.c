@@ -83,3 +83,11 @@ int store_grp_msg_last_listed(store_t *s, uint32_t app, uint32_t g, uint32_t *se
 {
   return G(s)->msg_last_listed(s, app, g, seq, time_s);
 }
+int store_grp_member_pin(store_t *s, uint32_t app, uint32_t g, uint32_t u, int64_t at)
+{
+  return G(s)->member_pin(s, app, g, u, at);
+}
+int store_grp_pinned_count(store_t *s, uint32_t app, uint32_t u, uint32_t except, int64_t *n)
+{
+  return G(s)->pinned_count(s, app, u, except, n);
+}

@@ -78,6 +78,8 @@ typedef struct store_grp_member {
   const char *user_id;       /* output only ("" if the account is gone) */
   uint32_t conv_hidden_seq;  /* output only: the group's last seq when the member deleted its conversation
                                 (recentcontact/delete Type 2), 0 never; set with store_grp_member_set "conv_hidden" */
+  int64_t pinned_at_s;       /* output only: when the member pinned its conversation of the group, 0 not pinned */
+  int64_t pin_seq;           /* output only: the pin's place in the user's pin order (store_grp_member_pin) */
 } store_grp_member_t;
 
 typedef struct store_grp_msg {
@@ -133,6 +135,8 @@ typedef struct store_grp_vtab {
   int (*applications)(store_t *, uint32_t sdkappid, uint32_t group_no, int64_t offset, int limit,
                       store_grp_member_cb cb, void *ud);
   int (*msg_last_listed)(store_t *, uint32_t sdkappid, uint32_t group_no, uint32_t *seq, int64_t *time_s);
+  int (*member_pin)(store_t *, uint32_t sdkappid, uint32_t group_no, uint32_t user_no, int64_t pinned_at_s);
+  int (*pinned_count)(store_t *, uint32_t sdkappid, uint32_t user_no, uint32_t except_group_no, int64_t *n);
 } store_grp_vtab_t;
 
 /* Insert or replace a group row (members and messages untouched). */
@@ -151,6 +155,13 @@ int store_grp_member_del(store_t *s, uint32_t sdkappid, uint32_t group_no, uint3
  * IMC_E_NOTFOUND (not a member). */
 int store_grp_member_set(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t user_no, const char *field,
                          int64_t value, const char *text);
+/* Pin (pinned_at_s > 0: its time) or unpin (0) user_no's conversation of the group: a pin takes the
+ * next of the user's pin orders, shared with its C2C pins (one above the highest of both kinds), an unpin
+ * clears it. IMC_E_NOTFOUND (not a member: no row, or an application). */
+int store_grp_member_pin(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t user_no, int64_t pinned_at_s);
+/* *n = how many group conversations user_no has pinned (member rows, applications excluded), group
+ * except_group_no left out (0: none). */
+int store_grp_pinned_count(store_t *s, uint32_t sdkappid, uint32_t user_no, uint32_t except_group_no, int64_t *n);
 /* Members of a group (applications excluded) ordered by join time then user number, skipping
  * offset, at most limit (limit < 0: all); sdkappid 0: every member of every
  * group of every app (startup rebuild; offset/limit ignored). */
