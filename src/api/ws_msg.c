@@ -585,21 +585,38 @@ void cws_op_conversations(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *i
   im_c2c_conversations(srv->c2c, sess(c)->sdkappid, sess(c)->user_no, 0, 0, convs_done, p);
 }
 
+static void group_pin_done(void *ud, const im_gres_t *r) { pending_reply_msg(ud, r->rc, r->why[0] ? r->why : NULL, NULL); }
+
+/* A pin names a peer (C2C) or, with group_id, a group conversation of a group the user is a member of. */
 void cws_op_pin(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
 {
   const char *peer_id;
   uint32_t peer;
   int pinned;
-  int rc = peer_of(srv, c, req, "peer", &peer_id, &peer);
-  if (rc) { reply(ws, id, "pin", rc, NULL, NULL); return; }
+  json_t *gid = json_object_get(req, "group_id");
+  int rc = 0;
+  if (gid && json_object_get(req, "peer")) {
+    reply(ws, id, "pin", IMC_E_INVAL, "pin names peer or group_id, not both", NULL);
+    return;
+  }
+  if (gid && (!json_is_string(gid) || !json_string_length(gid))) {
+    reply(ws, id, "pin", IMC_E_GROUP_PARAM, "group_id must be a GroupId", NULL);
+    return;
+  }
+  if (!gid && (rc = peer_of(srv, c, req, "peer", &peer_id, &peer))) { reply(ws, id, "pin", rc, NULL, NULL); return; }
   if (!json_is_boolean(json_object_get(req, "pinned")) || opt_bool(req, "pinned", &pinned)) {
     reply(ws, id, "pin", IMC_E_INVAL, "pinned must be a boolean", NULL);
     return;
   }
   pending_t *p = pending_new(srv, c, id, "pin");
   if (!p) { reply(ws, id, "pin", IMC_E_NOMEM, NULL, NULL); return; }
-  /* pinning: at most REL_PINNED_MAX pinned conversations (51012), counted
-   * by the writer job itself, so concurrent pins cannot pass it together */
+  if (gid) { /* the same bound, over both kinds (im_c2c_pinned_count) */
+    im_group_conv_pin(srv->groups, sess(c)->sdkappid, sess(c)->user_no, json_string_value(gid), pinned, REL_PINNED_MAX,
+                      group_pin_done, p);
+    return;
+  }
+  /* pinning: at most REL_PINNED_MAX pinned conversations of both kinds (51012),
+   * counted by the writer job itself, so concurrent pins cannot pass it together */
   im_c2c_pin(srv->c2c, sess(c)->sdkappid, sess(c)->user_no, peer, pinned, REL_PINNED_MAX, peer_id, done_reply, p);
 }
 

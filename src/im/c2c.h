@@ -230,7 +230,8 @@ void im_c2c_conversations(im_c2c_t *c, uint32_t sdkappid, uint32_t user_no, uint
                           im_convs_cb cb, void *ud);
 /* Pin (1) or unpin (0) a conversation; the user's devices get CONV_PIN.
  * Pinning fails with IMC_E_CONV_PINNED (51012) when the user already has
- * max_pinned other pinned conversations (0 = no bound); the count is taken
+ * max_pinned other pinned conversations of both kinds (C2C and group:
+ * im_c2c_pinned_count; 0 = no bound); the count is taken
  * on the writer thread in the job that pins, so it is exact under
  * concurrent pins. */
 void im_c2c_pin(im_c2c_t *c, uint32_t sdkappid, uint32_t user_no, uint32_t peer_no, int pin, uint32_t max_pinned,
@@ -246,6 +247,13 @@ void im_c2c_conv_delete(im_c2c_t *c, uint32_t sdkappid, uint32_t user_no, uint32
  * full); given, the notice goes out before this returns. */
 void im_c2c_typing(im_c2c_t *c, uint32_t sdkappid, uint32_t user_no, const char *user_id, uint32_t peer_no,
                    uint32_t from_sid);
+
+/* Writer thread, inside the job of a pin: *n = the user's pinned conversations of both kinds — C2C ones
+ * (the peer's account not deleted) other than with except_peer, group ones (store_grp_pinned_count) other
+ * than group except_group (0: none) — the count the pin limit (REL_PINNED_MAX, 51012) bounds. Counted
+ * in the writer job that pins, so two pins cannot pass the limit together. 0 or storage errors. */
+int im_c2c_pinned_count(store_t *s, uint32_t sdkappid, uint32_t user_no, uint32_t except_peer, uint32_t except_group,
+                        uint32_t *n);
 
 /* ---- relationship events (c2c_rel.c) --------------------------------------------------- */
 /* Writer thread, inside the job that writes a relationship change: append

@@ -160,11 +160,21 @@ static int read_mark_by_time(store_t *s, op_job_t *j, uint64_t conv, uint32_t re
 
 typedef struct pin_count { uint32_t peer, n; } pin_count_t;
 
-/* Pinned conversations other than the one being pinned. */
+/* Pinned C2C conversations other than the one being pinned. */
 static void count_pinned(void *ud, const store_recent_t *r)
 {
   pin_count_t *pc = ud;
   if (r->pinned_at_s && r->peer_no != pc->peer && r->peer_id && r->peer_id[0]) pc->n++; /* a deleted peer's row is listed nowhere */
+}
+
+int im_c2c_pinned_count(store_t *s, uint32_t app, uint32_t user, uint32_t except_peer, uint32_t except_group, uint32_t *n)
+{
+  pin_count_t pc = { except_peer, 0 };
+  int64_t groups = 0;
+  int rc = store_msg_recent_list(s, app, user, count_pinned, &pc);
+  if (!rc) rc = store_grp_pinned_count(s, app, user, except_group, &groups);
+  *n = pc.n + (uint32_t)groups;
+  return rc;
 }
 
 static int op_run(store_t *s, c2c_job_t *jj)
@@ -220,10 +230,10 @@ static int op_run(store_t *s, c2c_job_t *jj)
     return want && j->b != j->a ? add_ev(s, j, IM_EV_RECEIPT, j->b, upto) : 0;
   }
   case OP_PIN:
-    if (j->flag && j->upto) { /* upto: the bound on pinned conversations */
-      pin_count_t pc = { j->b, 0 };
-      if ((rc = store_msg_recent_list(s, j->app, j->a, count_pinned, &pc))) return rc;
-      if (pc.n >= j->upto) return IMC_E_CONV_PINNED;
+    if (j->flag && j->upto) { /* upto: the bound on pinned conversations of both kinds */
+      uint32_t n;
+      if ((rc = im_c2c_pinned_count(s, j->app, j->a, j->b, 0, &n))) return rc;
+      if (n >= j->upto) return IMC_E_CONV_PINNED;
     }
     if ((rc = store_msg_recent_set(s, j->app, j->a, j->b, "pinned_at_s", j->flag ? j->now : 0))) return rc;
     return add_ev(s, j, IM_EV_CONV_PIN, j->a, (uint32_t)j->flag);

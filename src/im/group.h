@@ -440,6 +440,16 @@ void im_group_conversations(im_groups_t *G, uint32_t sdkappid, uint32_t user_no,
  * while the job waited). */
 void im_group_conv_delete(im_groups_t *G, uint32_t sdkappid, uint32_t user_no, const char *group_id, im_gdone_cb cb,
                           void *ud);
+/* user_no pins (pin 1) or unpins (0) its conversation of the group (the WebSocket op pin with group_id;
+ * groups.md §13): the member row keeps the pin's time and the next of the user's pin orders, shared with
+ * its C2C pins, so both kinds list in one order. Pinning fails with IMC_E_CONV_PINNED (51012) when the user
+ * already has max_pinned other pinned conversations of both kinds (im_c2c_pinned_count, counted in the
+ * writer job; 0 = no bound). The user's devices get a conv_pin event of its inbox ({"type":"conv_pin",
+ * "useq","group_id","pinned"}: replayed by sync, as a C2C pin's). IMC_E_GROUP_GONE (no such group),
+ * IMC_E_GROUP_TYPE_OP with why (a live room), IMC_E_GROUP_NOT_MEMBER (also when the membership ended while
+ * the job waited), IMC_E_NOMEM, IMC_E_OVERLOADED, a storage error. */
+void im_group_conv_pin(im_groups_t *G, uint32_t sdkappid, uint32_t user_no, const char *group_id, int pin,
+                       uint32_t max_pinned, im_gdone_cb cb, void *ud);
 /* History pages: messages older than im_group_since are left out, and
  * targeted messages viewer may not see (viewer 0: the App admin sees all). */
 void im_group_history_read(im_groups_t *G, uint32_t sdkappid, uint32_t group_no, uint32_t viewer, uint32_t after_seq,

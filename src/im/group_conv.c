@@ -18,8 +18,17 @@
  * committed before the delete is hidden too); the conversation is left out
  * until a message that counts comes after it. Leaving the group deletes the
  * row: joining again starts with nothing hidden.
+ *
+ * A member pins its conversation (the WebSocket op pin with group_id): its
+ * member row keeps the pin's time and pin order (pinned_at, pin_seq,
+ * migration 41), the order shared with its C2C pins; the pin limit counts
+ * both kinds in the writer job that pins (im_c2c_pinned_count), and the
+ * user's devices learn it from a conv_pin event of its inbox, as a C2C pin.
+ * The pin goes with the member row: leaving the group, or its dissolution,
+ * drops it.
  */
 #include "im/group_int.h"
+#include "util/clock.h"
 #include "util/err.h"
 
 #include <stdlib.h>
@@ -112,5 +121,55 @@ void im_group_conv_delete(im_groups_t *G, uint32_t sdkappid, uint32_t user_no, c
   j->actor_no = user_no;
   j->run = run_conv_delete;
   j->done = done_conv_delete;
+  grp__submit(j, 0);
+}
+
+/* ---- pin ---------------------------------------------------------------------------------------- */
+/* j->mode: 1 pin, 0 unpin; j->value: the bound on pinned conversations (0: none); j->body: the event. */
+static int run_conv_pin(store_t *s, gjob_t *j)
+{
+  int rc;
+  if (j->mode && j->value) {
+    uint32_t n;
+    if ((rc = im_c2c_pinned_count(s, j->sdkappid, j->actor_no, 0, j->group_no, &n))) return rc;
+    if (n >= j->value) return IMC_E_CONV_PINNED;
+  }
+  rc = store_grp_member_pin(s, j->sdkappid, j->group_no, j->actor_no, j->mode ? j->now_s : 0);
+  if (rc == IMC_E_NOTFOUND) return IMC_E_GROUP_NOT_MEMBER; /* it left, or the group went, while the job waited */
+  return rc ? rc : im_c2c_rel_append(s, j->sdkappid, j->actor_no, j->now_s, j->body, &j->useq);
+}
+
+static void done_conv_pin(gjob_t *j, int rc)
+{
+  if (!rc && j->G->c2c) im_c2c_rel_deliver(j->G->c2c, j->sdkappid, j->actor_no, j->useq, j->now_s, j->body);
+  grp__finish(j, rc);
+}
+
+void im_group_conv_pin(im_groups_t *G, uint32_t sdkappid, uint32_t user_no, const char *group_id, int pin,
+                       uint32_t max_pinned, im_gdone_cb cb, void *ud)
+{
+  im_group_t *g = grp__usable(G, sdkappid, group_id);
+  if (!g) { grp__fail(cb, ud, IMC_E_GROUP_GONE, NULL); return; }
+  if (im_gtype_info(g->type)->live) {
+    grp__fail(cb, ud, IMC_E_GROUP_TYPE_OP, "an AVChatRoom is no conversation: it cannot be pinned");
+    return;
+  }
+  if (im_group_role(g, user_no) == IM_GR_NONE) { grp__fail(cb, ud, IMC_E_GROUP_NOT_MEMBER, NULL); return; }
+  gjob_t *j = grp__job(G, sdkappid, cb, ud);
+  json_t *ev = j ? json_pack("{s:s,s:s,s:b}", "type", "conv_pin", "group_id", g->group_id, "pinned", pin != 0) : NULL;
+  if (j) j->body = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
+  json_decref(ev);
+  if (!j || !j->body) {
+    if (j) grp__finish(j, IMC_E_NOMEM);
+    else grp__fail(cb, ud, IMC_E_NOMEM, NULL);
+    return;
+  }
+  j->group_no = g->group_no;
+  j->actor_no = user_no;
+  j->mode = pin != 0;
+  j->value = max_pinned;
+  j->now_s = imc_clock_now_s();
+  j->run = run_conv_pin;
+  j->done = done_conv_pin;
   grp__submit(j, 0);
 }

@@ -198,6 +198,7 @@ struct gjob {
   uint8_t *gone;
   /* applications ended by the job (approve, reject, dissolve): their applicants' inbox events (group_apply.c) */
   gapply_t *apply;
+  uint32_t useq;               /* conv_pin: the member's inbox event (group_conv.c) */
 };
 gjob_t *grp__job(im_groups_t *G, uint32_t sdkappid, im_gdone_cb cb, void *ud);
 /* Submit j (writer, or reader when readonly). A full queue: j->done(j,

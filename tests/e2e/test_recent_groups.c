@@ -11,6 +11,9 @@
  *  - a group the user left, or one dissolved, is not listed; a restart keeps
  *    the order (the last message is read back, not the group's first);
  *  - another app's groups are not listed;
+ *  - a member pins its group conversation over WebSocket (pin with
+ *    group_id): its other devices get a conv_pin event (replayed by sync);
+ *    the limit of 50 counts both kinds;
  *  - past the retention a group's conversation is empty;
  *  - the group's last message deleted by its sender is no message: the
  *    conversation shows the one before it, group_history and group_sync
@@ -439,6 +442,148 @@ static void test_delete_group_conversation(void **st)
   assert_string_equal(seen, "G:x_g1,C:x_p,G:x_g2");
 }
 
+/* ---- pins of group conversations ------------------------------------------------------------------ */
+static void wlogin(wsc_t *c, const char *user, const char *platform)
+{
+  assert_int_equal(wsc_login(c, srv.port, app, key, user, platform), 0);
+  json_t *ev = wsc_sync_live(c);
+  assert_non_null(ev);
+  json_decref(ev);
+}
+
+static void pin_code(wsc_t *c, const char *what, int on, int code)
+{
+  json_t *r = wsc_rpc(c, "pin", "%s,\"pinned\":%s", what, on ? "true" : "false");
+  assert_non_null(r);
+  if (jint(r, "code") != code) fail_msg("pin %s: expected %d, got %s", what, code, json_dumps(r, JSON_COMPACT));
+  json_decref(r);
+}
+
+static void gpin(wsc_t *c, const char *gid, int on) { char w[96]; snprintf(w, sizeof w, "\"group_id\":\"%s\"", gid); pin_code(c, w, on, 0); }
+static void cpin(wsc_t *c, const char *peer, int on) { char w[96]; snprintf(w, sizeof w, "\"peer\":\"%s\"", peer); pin_code(c, w, on, 0); }
+
+/* The next conv_pin push of c as "G:group+" / "C:peer-" (pinned / unpinned), with its useq checked. */
+static void next_pin_event(wsc_t *c, const char *want)
+{
+  json_t *e = wsc_push(c, "conv_pin", 5000);
+  if (!e) fail_msg("no conv_pin event (wanted %s)", want);
+  char got[96];
+  const char *gid = jstr(e, "group_id");
+  snprintf(got, sizeof got, "%s:%s%s", gid[0] ? "G" : "C", gid[0] ? gid : jstr(e, "peer"),
+           json_is_true(json_object_get(e, "pinned")) ? "+" : "-");
+  if (jint(e, "useq") <= 0) fail_msg("conv_pin without useq: %s", json_dumps(e, JSON_COMPACT));
+  json_decref(e);
+  assert_string_equal(got, want);
+}
+
+static void test_pin_groups(void **st)
+{
+  (void)st;
+  static const char *const users[] = { "p_u", "p_o", "p_c1", NULL };
+  import_users(srv.port, app, key, users);
+  group("Public", "p_g1", "p_o", "[{\"Member_Account\":\"p_u\"}]");
+  group("Public", "p_g2", "p_o", "[{\"Member_Account\":\"p_u\"}]");
+  group("Public", "p_not", "p_o", NULL);
+  group("AVChatRoom", "p_live", "p_u", NULL);
+  wsc_t a, b;
+  wlogin(&a, "p_u", "Web");
+  wlogin(&b, "p_u", "Android");
+  /* refusals, in the op's style: the group's codes */
+  pin_code(&a, "\"group_id\":\"p_none\"", 1, 10010);
+  pin_code(&a, "\"group_id\":\"p_not\"", 1, 10007);
+  pin_code(&a, "\"group_id\":\"p_live\"", 1, 10007);
+  pin_code(&a, "\"group_id\":\"\"", 1, 10004);
+  pin_code(&a, "\"group_id\":7", 1, 10004);
+  pin_code(&a, "\"group_id\":\"p_g1\",\"peer\":\"p_c1\"", 1, 70402);
+  json_t *r = wsc_rpc(&a, "pin", "\"group_id\":\"p_g1\",\"pinned\":1");
+  assert_int_equal(jint(r, "code"), 70402);
+  json_decref(r);
+  /* the other device learns each pin and unpin, from its inbox (a useq), as a C2C pin */
+  cpin(&a, "p_c1", 1);
+  gpin(&a, "p_g1", 1);
+  gpin(&a, "p_g2", 1);
+  gpin(&a, "p_g2", 0);
+  next_pin_event(&b, "C:p_c1+");
+  next_pin_event(&b, "G:p_g1+");
+  next_pin_event(&b, "G:p_g2+");
+  next_pin_event(&b, "G:p_g2-");
+  /* a device that was away gets the events from sync, also after a restart */
+  wsc_close(&a);
+  wsc_close(&b);
+  restart();
+  assert_int_equal(wsc_login(&b, srv.port, app, key, "p_u", "Android"), 0);
+  json_t *ev = wsc_sync_live(&b);
+  assert_non_null(ev);
+  json_t *e;
+  size_t i;
+  char seen[512];
+  seen[0] = 0;
+  json_array_foreach(ev, i, e) {
+    if (strcmp(jstr(e, "type"), "conv_pin")) continue;
+    const char *gid = jstr(e, "group_id");
+    snprintf(seen + strlen(seen), sizeof seen - strlen(seen), "%s%s%s", seen[0] ? "," : "", gid[0] ? gid : jstr(e, "peer"),
+             json_is_true(json_object_get(e, "pinned")) ? "+" : "-");
+  }
+  json_decref(ev);
+  assert_string_equal(seen, "p_c1+,p_g1+,p_g2+,p_g2-");
+  /* a member that left can no longer pin or unpin */
+  ok(call(G("delete_group_member"), "{\"GroupId\":\"p_g1\",\"MemberToDel_Account\":[\"p_u\"]}"));
+  pin_code(&b, "\"group_id\":\"p_g1\"", 0, 10007);
+  wsc_close(&b);
+}
+
+/* The limit of 50 pinned conversations counts both kinds, in the writer job that pins: two pins of
+ * different kinds racing at 49 do not both pass; leaving a pinned group makes room. */
+static void test_pin_limit_both_kinds(void **st)
+{
+  (void)st;
+  char users[52][16];
+  for (int i = 0; i < 52; i++) {
+    snprintf(users[i], sizeof users[i], i ? "l_peer%02d" : "l_u", i);
+    json_decref(v4(srv.port, app, key, "im_open_login_svc/account_import", "{\"UserID\":\"%s\"}", users[i]));
+  }
+  group("Public", "l_g1", "l_peer01", "[{\"Member_Account\":\"l_u\"}]");
+  group("Public", "l_g2", "l_peer01", "[{\"Member_Account\":\"l_u\"}]");
+  wsc_t me;
+  wlogin(&me, "l_u", "Web");
+  for (int i = 1; i <= 48; i++) cpin(&me, users[i], 1);
+  gpin(&me, "l_g1", 1); /* 49 */
+  /* a C2C pin and a group pin in one TCP segment: both reach the server in the same loop turn */
+  char f1[128], f2[128];
+  int n1 = snprintf(f1, sizeof f1, "{\"id\":9001,\"op\":\"pin\",\"peer\":\"%s\",\"pinned\":true}", users[50]);
+  int n2 = snprintf(f2, sizeof f2, "{\"id\":9002,\"op\":\"pin\",\"group_id\":\"l_g2\",\"pinned\":true}");
+  unsigned char buf[512];
+  size_t off = 0;
+  const char *fs[2] = { f1, f2 };
+  int ns[2] = { n1, n2 };
+  for (int k = 0; k < 2; k++) {
+    buf[off++] = 0x81;
+    buf[off++] = (unsigned char)(0x80 | ns[k]); /* < 126 bytes, masked with a zero key */
+    memset(buf + off, 0, 4);
+    off += 4;
+    memcpy(buf + off, fs[k], (size_t)ns[k]);
+    off += (size_t)ns[k];
+  }
+  assert_int_equal(e2e_send(me.fd, buf, off), 0);
+  int id1 = 9001, id2 = 9002;
+  json_t *r1 = wsc_take(&me, match_id, &id1, 5000), *r2 = wsc_take(&me, match_id, &id2, 5000);
+  assert_non_null(r1);
+  assert_non_null(r2);
+  int c1 = (int)jint(r1, "code"), c2 = (int)jint(r2, "code");
+  json_decref(r1);
+  json_decref(r2);
+  if (!((c1 == 0 && c2 == 51012) || (c1 == 51012 && c2 == 0))) fail_msg("pins answered %d and %d", c1, c2);
+  /* at 50: neither kind passes; re-pinning a pinned one does */
+  pin_code(&me, "\"peer\":\"l_peer51\"", 1, 51012);
+  pin_code(&me, c2 ? "\"group_id\":\"l_g2\"" : "\"peer\":\"l_peer50\"", 1, 51012);
+  gpin(&me, "l_g1", 1);
+  /* leaving a pinned group makes room for a C2C pin */
+  ok(call(G("delete_group_member"), "{\"GroupId\":\"l_g1\",\"MemberToDel_Account\":[\"l_u\"]}"));
+  cpin(&me, "l_peer51", 1);
+  pin_code(&me, "\"peer\":\"l_peer49\"", 1, 51012);
+  wsc_close(&me);
+}
+
 /* ---- retention ------------------------------------------------------------------------------------ */
 #define RETENTION 604800 /* the new app's edition: 7 history days (PLAN_L_HISTORY_DAYS) */
 static void test_retention_empties(void **st)
@@ -476,6 +621,8 @@ int main(void)
     cmocka_unit_test(test_deleted_last_placeholder),
     cmocka_unit_test(test_last_msg_time_notice_restart),
     cmocka_unit_test(test_delete_group_conversation),
+    cmocka_unit_test(test_pin_groups),
+    cmocka_unit_test(test_pin_limit_both_kinds),
     cmocka_unit_test(test_retention_empties),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
