@@ -5,15 +5,16 @@
  * get_list merges two sources: the C2C list of the messaging core
  * (im_c2c_conversations) and the user's groups (im_group_conversations,
  * docs/decisions/groups.md §13), read one after the other; the group rows
- * join the unpinned rows here (groups_done).
+ * join the C2C rows here (groups_done), pinned ones with pinned ones.
  *
- * get_list pages: pinned conversations (TopFlag 1, when AssistFlags bit 0 is
- * set) come first, ordered by pin time (latest first: the pin order, then the
- * peer, within a second), then the others by last message time (newest
+ * get_list pages: pinned conversations of both kinds (TopFlag 1, when
+ * AssistFlags bit 0 is set) come first, ordered by pin time (latest first:
+ * the user's pin order, shared by both kinds, then the key — C2C by peer,
+ * then groups by number — within a second), then the others by last message time (newest
  * first; one second's in StartIndex order: C2C by peer, then groups by
  * number). The cursors name the last item returned: (TopTimeStamp,
  * TopStartIndex) its pin time and its place among the pins of that second
- * (pin_place); (TimeStamp, StartIndex) its last message time and its key
+ * (pin_place: pin order, and the peer for C2C); (TimeStamp, StartIndex) its last message time and its key
  * (the peer's user number, or GROUP_KEY + the group's number). So a page
  * continues after exactly the items already seen even when keys tie — also
  * when an item already returned moved up (a new message, a pin made again)
@@ -44,7 +45,7 @@ typedef struct row {
 typedef struct list_req {
   int64_t ts, idx, top_ts, top_idx, flags;
   uint32_t user;
-  row_t *pinned;               /* C2C pinned conversations, in the store's order (latest pin first) */
+  row_t *pinned;               /* pinned conversations of both kinds, latest pin first (pin_cmp) */
   size_t npinned;
   row_t *rest;                 /* the others of both kinds */
   size_t nrest, cap;
@@ -74,8 +75,15 @@ static int get_i64(json_t *body, const char *name, int64_t *out)
 
 /* A pinned item's place among the pins of its second (TopStartIndex): its
  * pin order above its peer number, the order the list sorts them in (the
- * higher pin order first, then the lower peer; im_c2c_conversations). */
-static int64_t pin_place(const row_t *cv) { return cv->pin_seq << 32 | cv->key; }
+ * higher pin order first, then the lower key: C2C by peer, then groups by
+ * number; pin_cmp). A group's place is its pin order above UINT32_MAX (no
+ * peer's number): pinned rows share an order only when they are C2C pins
+ * made before migration 38 (order 0) — every later pin takes one above the
+ * highest — so a group's order alone names it. A C2C item's place is what
+ * it was before groups could be pinned, and a place stays below 2^53 (the
+ * integers a JavaScript client keeps exactly) while pin orders stay below
+ * 2^21. */
+static int64_t pin_place(const row_t *cv) { return cv->pin_seq << 32 | (cv->group ? UINT32_MAX : (uint32_t)cv->key); }
 
 /* Skip the items of [from, to) already returned by a cursor (key, idx):
  * those with a larger key, then those with an equal key that were returned:
@@ -90,9 +98,8 @@ static size_t skip(const row_t *cv, size_t from, size_t to, int pinned, int64_t 
     while (i < to && cv[i].time == key && cv[i].key <= idx) i++;
     return i;
   }
-  while (i < to && cv[i].pinned_at == key &&
-         (cv[i].pin_seq > idx >> 32 || (cv[i].pin_seq == idx >> 32 && cv[i].key <= (uint32_t)idx)))
-    i++;
+  int64_t seq = idx >> 32, at = (uint32_t)idx == UINT32_MAX ? INT64_MAX : (uint32_t)idx; /* a group: its whole order */
+  while (i < to && cv[i].pinned_at == key && (cv[i].pin_seq > seq || (cv[i].pin_seq == seq && cv[i].key <= at))) i++;
   return i;
 }
 
@@ -108,6 +115,15 @@ static json_t *item(const row_t *cv, int top)
 {
   return json_pack("{s:i,s:s,s:I,s:i}", "Type", cv->group ? 2 : 1, cv->group ? "GroupId" : "To_Account", cv->id,
                    "MsgTime", (json_int_t)cv->time, "TopFlag", top);
+}
+
+/* Pinned rows of both kinds: latest pin first (the pin order within a second), then by key. */
+static int pin_cmp(const void *a, const void *b)
+{
+  const row_t *x = a, *y = b;
+  if (x->pinned_at != y->pinned_at) return x->pinned_at > y->pinned_at ? -1 : 1;
+  if (x->pin_seq != y->pin_seq) return x->pin_seq > y->pin_seq ? -1 : 1;
+  return x->key < y->key ? -1 : x->key > y->key;
 }
 
 /* Newest first; one second's in StartIndex order. */
@@ -171,8 +187,9 @@ static void list_reply(rest_ctx_t *c, list_req_t *r)
   rest_reply_ok(c, o);
 }
 
-/* The group rows join the C2C ones; the unpinned ones of both kinds are sorted together and the app's
- * recent-conversation limit (which the C2C list already holds to) keeps the newest of them. */
+/* The group rows join the C2C ones: the pinned ones of both kinds are sorted together (pin_cmp), the
+ * unpinned ones too (row_cmp), and the app's recent-conversation limit (which the C2C list already holds
+ * to) keeps the newest unpinned ones. */
 static void groups_done(void *ud, int rc, const im_gconv_t *gv, size_t n)
 {
   rest_ctx_t *c = ud;
@@ -181,13 +198,24 @@ static void groups_done(void *ud, int rc, const im_gconv_t *gv, size_t n)
   char **ids = realloc(r->ids, (r->nids + n + 1) * sizeof *ids);
   if (!ids) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
   r->ids = ids;
+  int pin_support = r->flags & 1;
+  if (pin_support && n) {
+    row_t *pinned = realloc(r->pinned, (r->npinned + n) * sizeof *pinned);
+    if (!pinned) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
+    r->pinned = pinned;
+  }
   for (size_t i = 0; i < n; i++) {
     /* rest-api-reference §2.7: AssistFlags bit 1 asks for empty conversations too, as for C2C */
     if (!gv[i].last_seq && !(r->flags & 2)) continue;
     const char *id = keep_id(r, gv[i].group_id);
-    row_t row = { .time = gv[i].last_time_s, .key = GROUP_KEY + gv[i].group_no, .id = id, .last_seq = gv[i].last_seq, .group = 1 };
-    if (!id || add_rest(r, row)) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
+    row_t row = { .time = gv[i].last_time_s, .pinned_at = gv[i].pinned_at_s, .key = GROUP_KEY + gv[i].group_no,
+                  .pin_seq = gv[i].pin_seq, .id = id, .last_seq = gv[i].last_seq, .group = 1 };
+    if (!id) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
+    if (pin_support && row.pinned_at) r->pinned[r->npinned++] = row;
+    else if (add_rest(r, row)) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
   }
+  /* one pin order over both kinds (the C2C ones came in it already) */
+  if (r->npinned > 1) qsort(r->pinned, r->npinned, sizeof *r->pinned, pin_cmp);
   if (r->nrest > 1) qsort(r->rest, r->nrest, sizeof *r->rest, row_cmp);
   int64_t kept = im_limit(&c->srv->limits, c->sdkappid, IM_LIMIT_RECENT_KEPT), others = 0;
   size_t out = 0;

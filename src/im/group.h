@@ -422,7 +422,8 @@ void im_group_joined_read(im_groups_t *G, uint32_t sdkappid, uint32_t user_no, s
                           void (*done)(void *ud, int rc), void *ud);
 /* The user's group conversations (recentcontact/get_list; group_conv.c): every non-live group it is a member
  * of, unordered, with the group's last message that counts for the lists (STORE_GMSG_COUNTS_RECENT) —
- * last_seq 0 and last_time_s 0 when it has none within retention (an empty conversation). cb on the loop
+ * last_seq 0 and last_time_s 0 when it has none within retention (an empty conversation) — and the member's
+ * pin (im_group_conv_pin; a deleted conversation pinned again is listed). cb on the loop
  * thread; the array and the group ids are valid during the call. IMC_E_NOMEM, IMC_E_OVERLOADED (a full
  * reader queue: before the call returns), a storage error. */
 typedef struct im_gconv {
@@ -430,11 +431,14 @@ typedef struct im_gconv {
   const char *group_id;
   uint32_t last_seq;
   int64_t last_time_s;
+  int64_t pinned_at_s;         /* 0: not pinned (im_group_conv_pin) */
+  int64_t pin_seq;             /* the pin's place in the user's pin order, shared with its C2C pins */
 } im_gconv_t;
 typedef void (*im_gconvs_cb)(void *ud, int rc, const im_gconv_t *convs, size_t n);
 void im_group_conversations(im_groups_t *G, uint32_t sdkappid, uint32_t user_no, im_gconvs_cb cb, void *ud);
 /* user_no deletes its conversation of the group (recentcontact/delete Type 2): im_group_conversations leaves
- * it out until a message that counts comes after the group's last message now. Nothing else changes (its
+ * it out until a message that counts comes after the group's last message now, or it is pinned again; the
+ * delete unpins it, as a C2C delete does. Nothing else changes (its
  * history, unread count and pushes stay; no event). IMC_E_CONV_PARAM with why (no such group, a live room,
  * not a member), IMC_E_NOMEM, IMC_E_OVERLOADED, a storage error (IMC_E_NOTFOUND: the membership ended
  * while the job waited). */

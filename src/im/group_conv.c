@@ -34,10 +34,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+typedef struct conv_mem { uint32_t group_no, hidden_seq; int64_t pinned_at_s, pin_seq; } conv_mem_t;
+
 typedef struct conv_read {
   im_groups_t *G;
   uint32_t sdkappid, user_no;
-  uint32_t *nos;               /* filled on the reader thread: group number, hidden seq pairs */
+  conv_mem_t *rows;            /* filled on the reader thread: the user's member rows */
   size_t n, cap;
   int oom;
   im_gconvs_cb cb;
@@ -51,14 +53,12 @@ static void conv_row(void *ud, uint32_t sdkappid, uint32_t group_no, const store
   if (r->oom) return;
   if (r->n == r->cap) {
     size_t nc = r->cap ? r->cap * 2 : 16;
-    uint32_t *a = realloc(r->nos, 2 * nc * sizeof *a);
+    conv_mem_t *a = realloc(r->rows, nc * sizeof *a);
     if (!a) { r->oom = 1; return; }
-    r->nos = a;
+    r->rows = a;
     r->cap = nc;
   }
-  r->nos[2 * r->n] = group_no;
-  r->nos[2 * r->n + 1] = m->conv_hidden_seq;
-  r->n++;
+  r->rows[r->n++] = (conv_mem_t){ group_no, m->conv_hidden_seq, m->pinned_at_s, m->pin_seq };
 }
 
 static void conv_done(void *ud, int rc)
@@ -70,17 +70,20 @@ static void conv_done(void *ud, int rc)
   if (!rc && r->n && !(out = malloc(r->n * sizeof *out))) rc = IMC_E_NOMEM;
   int64_t since = rc ? 0 : im_group_since(r->G, r->sdkappid);
   for (size_t i = 0; !rc && i < r->n; i++) {
-    const im_group_t *g = grp__by_no(r->G, r->sdkappid, r->nos[2 * i]);
+    const conv_mem_t *m = &r->rows[i];
+    const im_group_t *g = grp__by_no(r->G, r->sdkappid, m->group_no);
     if (!g || g->creating || g->dissolving || im_gtype_info(g->type)->live) continue;
     if (im_group_role(g, r->user_no) == IM_GR_NONE) continue;
-    if (r->nos[2 * i + 1] && g->conv_seq <= r->nos[2 * i + 1]) continue; /* deleted: no message since */
+    /* deleted: no message since (a pin made after the delete lists it again, as a C2C pin does) */
+    if (m->hidden_seq && g->conv_seq <= m->hidden_seq && !m->pinned_at_s) continue;
     /* a last message past retention is no message: the conversation is empty */
     int listed = g->conv_seq && g->conv_s >= since;
-    out[k++] = (im_gconv_t){ g->group_no, g->group_id, listed ? g->conv_seq : 0, listed ? g->conv_s : 0 };
+    out[k++] = (im_gconv_t){ g->group_no, g->group_id, listed ? g->conv_seq : 0, listed ? g->conv_s : 0, m->pinned_at_s,
+                             m->pin_seq };
   }
   r->cb(r->ud, rc, out, k);
   free(out);
-  free(r->nos);
+  free(r->rows);
   free(r);
 }
 
@@ -102,7 +105,9 @@ static int run_conv_delete(store_t *s, gjob_t *j)
   uint32_t last = 0;
   int rc = store_grp_msg_last_seq(s, j->sdkappid, j->group_no, &last);
   if (rc) return rc;
-  return store_grp_member_set(s, j->sdkappid, j->group_no, j->actor_no, "conv_hidden", last, NULL);
+  /* a delete also unpins, as a C2C conv_delete does (no event: the delete pushes none) */
+  if ((rc = store_grp_member_set(s, j->sdkappid, j->group_no, j->actor_no, "conv_hidden", last, NULL))) return rc;
+  return store_grp_member_pin(s, j->sdkappid, j->group_no, j->actor_no, 0);
 }
 
 static void done_conv_delete(gjob_t *j, int rc) { grp__finish(j, rc); }

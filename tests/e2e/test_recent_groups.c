@@ -12,8 +12,10 @@
  *    the order (the last message is read back, not the group's first);
  *  - another app's groups are not listed;
  *  - a member pins its group conversation over WebSocket (pin with
- *    group_id): its other devices get a conv_pin event (replayed by sync);
- *    the limit of 50 counts both kinds;
+ *    group_id): its other devices get a conv_pin event (replayed by sync),
+ *    get_list lists it in the pinned section in one pin order with C2C pins,
+ *    across pages, also after a restart; a delete, leaving or dissolving
+ *    drops the pin; the limit of 50 counts both kinds;
  *  - past the retention a group's conversation is empty;
  *  - the group's last message deleted by its sender is no message: the
  *    conversation shows the one before it, group_history and group_sync
@@ -129,18 +131,20 @@ static int page_of(uint32_t a, const char *k, const char *user, int flags, long 
   c[1] = jint(r, "StartIndex");
   c[2] = jint(r, "TopTimeStamp");
   c[3] = jint(r, "TopStartIndex");
+  /* the cursors stay exact integers for a JavaScript backend */
+  if (c[1] >= (1LL << 53) || c[3] >= (1LL << 53)) fail_msg("a cursor beyond 2^53: %s", json_dumps(r, JSON_COMPACT));
   int done = (int)jint(r, "CompleteFlag");
   json_decref(r);
   return done;
 }
 
-/* Every page of user's list (at most 20 pages). */
+/* Every page of user's list (at most 40 pages). */
 static void list_all(uint32_t a, const char *k, const char *user, int flags, char *seen, size_t cap)
 {
   long long c[4] = { 0, 0, 0, 0 };
   seen[0] = 0;
   for (int pages = 0; !page_of(a, k, user, flags, c, seen, cap, 0); pages++)
-    if (pages == 20) fail_msg("get_list never completes; rows so far: %s", seen);
+    if (pages == 40) fail_msg("get_list never completes; rows so far: %s", seen);
 }
 
 /* ---- both kinds, several pages ------------------------------------------------------------------ */
@@ -479,16 +483,27 @@ static void next_pin_event(wsc_t *c, const char *want)
 static void test_pin_groups(void **st)
 {
   (void)st;
-  static const char *const users[] = { "p_u", "p_o", "p_c1", NULL };
+  static const char *const users[] = { "p_u", "p_o", "p_c1", "p_c2", NULL };
   import_users(srv.port, app, key, users);
   group("Public", "p_g1", "p_o", "[{\"Member_Account\":\"p_u\"}]");
   group("Public", "p_g2", "p_o", "[{\"Member_Account\":\"p_u\"}]");
+  group("Public", "p_g3", "p_o", "[{\"Member_Account\":\"p_u\"}]");
+  group("Public", "p_g4", "p_o", "[{\"Member_Account\":\"p_u\"}]");
   group("Public", "p_not", "p_o", NULL);
   group("AVChatRoom", "p_live", "p_u", NULL);
+  advance(5);
+  gsend("p_g1", "p_o", 1, "");
+  gsend("p_g2", "p_o", 1, "");
+  gsend("p_g3", "p_o", 1, "");
+  csend("p_c1", "p_u", 1);
+  advance(1);
+  gsend("p_g4", "p_o", 1, "");
+  csend("p_c2", "p_u", 2);
+  advance(1);
   wsc_t a, b;
   wlogin(&a, "p_u", "Web");
   wlogin(&b, "p_u", "Android");
-  /* refusals, in the op's style: the group's codes */
+  /* refusals, in the op's style: the group's codes, nothing pinned */
   pin_code(&a, "\"group_id\":\"p_none\"", 1, 10010);
   pin_code(&a, "\"group_id\":\"p_not\"", 1, 10007);
   pin_code(&a, "\"group_id\":\"p_live\"", 1, 10007);
@@ -498,25 +513,57 @@ static void test_pin_groups(void **st)
   json_t *r = wsc_rpc(&a, "pin", "\"group_id\":\"p_g1\",\"pinned\":1");
   assert_int_equal(jint(r, "code"), 70402);
   json_decref(r);
-  /* the other device learns each pin and unpin, from its inbox (a useq), as a C2C pin */
+  char seen[512];
+  list_all(app, key, "p_u", 1, seen, sizeof seen);
+  assert_string_equal(seen, "C:p_c2,G:p_g4,C:p_c1,G:p_g1,G:p_g2,G:p_g3");
+  /* five pins in one second (the clock stands): latest first, both kinds in one pin order (a C2C pin after
+   * group pins, a group pin after a C2C one) */
   cpin(&a, "p_c1", 1);
   gpin(&a, "p_g1", 1);
+  gpin(&a, "p_g3", 1);
+  cpin(&a, "p_c2", 1);
   gpin(&a, "p_g2", 1);
-  gpin(&a, "p_g2", 0);
+  /* the other device learns each, from its inbox (a useq), as a C2C pin */
   next_pin_event(&b, "C:p_c1+");
   next_pin_event(&b, "G:p_g1+");
+  next_pin_event(&b, "G:p_g3+");
+  next_pin_event(&b, "C:p_c2+");
   next_pin_event(&b, "G:p_g2+");
-  next_pin_event(&b, "G:p_g2-");
-  /* a device that was away gets the events from sync, also after a restart */
+  list_all(app, key, "p_u", 1, seen, sizeof seen);
+  assert_string_equal(seen, "G:p_g2+,C:p_c2+,G:p_g3+,G:p_g1+,C:p_c1+,G:p_g4");
+  /* without AssistFlags bit 0 pinned rows list by time, still TopFlag 1 */
+  list_all(app, key, "p_u", 0, seen, sizeof seen);
+  assert_string_equal(seen, "C:p_c2+,G:p_g4,C:p_c1+,G:p_g1+,G:p_g2+,G:p_g3+");
+  /* pages of 2: the pinned cursor names a C2C row (p_c2), then a group row (p_g1); an unpin of a returned
+   * row between pages skips nothing and repeats no pinned row (the unpinned one moves among the others) */
+  long long c[4] = { 0, 0, 0, 0 };
+  seen[0] = 0;
+  assert_int_equal(page_of(app, key, "p_u", 1, c, seen, sizeof seen, 0), 0);
+  assert_string_equal(seen, "G:p_g2+,C:p_c2+");
+  cpin(&a, "p_c2", 0);
+  next_pin_event(&b, "C:p_c2-");
+  assert_int_equal(page_of(app, key, "p_u", 1, c, seen, sizeof seen, 0), 0);
+  assert_string_equal(seen, "G:p_g2+,C:p_c2+,G:p_g3+,G:p_g1+");
+  gpin(&a, "p_g3", 0);
+  next_pin_event(&b, "G:p_g3-");
+  while (!page_of(app, key, "p_u", 1, c, seen, sizeof seen, 0)) {}
+  assert_string_equal(seen, "G:p_g2+,C:p_c2+,G:p_g3+,G:p_g1+,C:p_c1+,C:p_c2,G:p_g4,G:p_g3");
+  /* the WebSocket conversations op lists C2C conversations only */
+  json_t *l = wsc_rpc(&a, "conversations", "%s", "");
+  assert_non_null(l);
+  assert_int_equal(json_array_size(json_object_get(l, "conversations")), 2);
+  json_decref(l);
+  /* a restart keeps the pins and their order; a device that was away gets the events from sync */
   wsc_close(&a);
   wsc_close(&b);
   restart();
+  list_all(app, key, "p_u", 1, seen, sizeof seen);
+  assert_string_equal(seen, "G:p_g2+,G:p_g1+,C:p_c1+,C:p_c2,G:p_g4,G:p_g3");
   assert_int_equal(wsc_login(&b, srv.port, app, key, "p_u", "Android"), 0);
   json_t *ev = wsc_sync_live(&b);
   assert_non_null(ev);
   json_t *e;
   size_t i;
-  char seen[512];
   seen[0] = 0;
   json_array_foreach(ev, i, e) {
     if (strcmp(jstr(e, "type"), "conv_pin")) continue;
@@ -525,10 +572,22 @@ static void test_pin_groups(void **st)
              json_is_true(json_object_get(e, "pinned")) ? "+" : "-");
   }
   json_decref(ev);
-  assert_string_equal(seen, "p_c1+,p_g1+,p_g2+,p_g2-");
-  /* a member that left can no longer pin or unpin */
+  assert_string_equal(seen, "p_c1+,p_g1+,p_g3+,p_c2+,p_g2+,p_c2-,p_g3-");
+  /* a delete unpins (as a C2C delete does); pinning a deleted conversation lists it again, pinned */
+  expect_code(call("recentcontact/delete", "{\"From_Account\":\"p_u\",\"Type\":2,\"ToGroupid\":\"p_g1\"}"), 0);
+  list_all(app, key, "p_u", 1, seen, sizeof seen);
+  assert_string_equal(seen, "G:p_g2+,C:p_c1+,C:p_c2,G:p_g4,G:p_g3");
+  gpin(&b, "p_g1", 1);
+  next_pin_event(&b, "G:p_g1+");
+  list_all(app, key, "p_u", 1, seen, sizeof seen);
+  assert_string_equal(seen, "G:p_g1+,G:p_g2+,C:p_c1+,C:p_c2,G:p_g4,G:p_g3");
+  /* leaving the group drops the pin: joining again starts unpinned; a dissolved group's pin goes with it */
   ok(call(G("delete_group_member"), "{\"GroupId\":\"p_g1\",\"MemberToDel_Account\":[\"p_u\"]}"));
   pin_code(&b, "\"group_id\":\"p_g1\"", 0, 10007);
+  ok(call(G("add_group_member"), "{\"GroupId\":\"p_g1\",\"MemberList\":[{\"Member_Account\":\"p_u\"}]}"));
+  ok(call(G("destroy_group"), "{\"GroupId\":\"p_g2\"}"));
+  list_all(app, key, "p_u", 1, seen, sizeof seen);
+  assert_string_equal(seen, "C:p_c1+,C:p_c2,G:p_g4,G:p_g1,G:p_g3");
   wsc_close(&b);
 }
 
@@ -577,6 +636,11 @@ static void test_pin_limit_both_kinds(void **st)
   pin_code(&me, "\"peer\":\"l_peer51\"", 1, 51012);
   pin_code(&me, c2 ? "\"group_id\":\"l_g2\"" : "\"peer\":\"l_peer50\"", 1, 51012);
   gpin(&me, "l_g1", 1);
+  char seen[4096];
+  list_all(app, key, "l_u", 3, seen, sizeof seen);
+  int pinned = 0;
+  for (const char *p = seen; (p = strchr(p, '+')); p++) pinned++;
+  assert_int_equal(pinned, 50);
   /* leaving a pinned group makes room for a C2C pin */
   ok(call(G("delete_group_member"), "{\"GroupId\":\"l_g1\",\"MemberToDel_Account\":[\"l_u\"]}"));
   cpin(&me, "l_peer51", 1);
