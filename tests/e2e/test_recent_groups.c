@@ -322,47 +322,47 @@ static void test_deleted_last_message(void **st)
 static void test_deleted_last_placeholder(void **st)
 {
   (void)st;
-  static const char *const users[] = { "p_u", "p_o", NULL };
+  static const char *const users[] = { "dp_u", "dp_o", NULL };
   import_users(srv.port, app, key, users);
-  group("Public", "p_g", "p_o", "[{\"Member_Account\":\"p_u\"}]");
+  group("Public", "dp_g", "dp_o", "[{\"Member_Account\":\"dp_u\"}]");
   long long t = clock_now();
-  gsend("p_g", "p_u", 1, "");
+  gsend("dp_g", "dp_u", 1, "");
   advance(3);
-  gsend("p_g", "p_o", 2, ""); /* the group's last message */
-  ok(call(G("delete_group_msg_by_sender"), "{\"GroupId\":\"p_g\",\"Sender_Account\":\"p_o\"}"));
+  gsend("dp_g", "dp_o", 2, ""); /* the group's last message */
+  ok(call(G("delete_group_msg_by_sender"), "{\"GroupId\":\"dp_g\",\"Sender_Account\":\"dp_o\"}"));
   char seen[256], want[128];
   long long c[4] = { 0, 0, 0, 0 };
   seen[0] = 0;
-  page_of(app, key, "p_u", 0, c, seen, sizeof seen, 1);
-  snprintf(want, sizeof want, "G:p_g@%lld", t);
+  page_of(app, key, "dp_u", 0, c, seen, sizeof seen, 1);
+  snprintf(want, sizeof want, "G:dp_g@%lld", t);
   assert_string_equal(seen, want);
   wsc_t w;
-  assert_int_equal(wsc_login(&w, srv.port, app, key, "p_u", "Web"), 0);
-  json_t *r = wsc_rpc(&w, "group_history", "\"group_id\":\"p_g\"");
+  assert_int_equal(wsc_login(&w, srv.port, app, key, "dp_u", "Web"), 0);
+  json_t *r = wsc_rpc(&w, "group_history", "\"group_id\":\"dp_g\"");
   assert_non_null(r);
   assert_int_equal(jint(r, "code"), 0);
   json_t *m, *msgs = json_object_get(r, "msgs");
   size_t i;
   int n = 0;
   json_array_foreach(msgs, i, m) if (!json_object_get(m, "system")) {
-    assert_string_equal(jstr(m, "from"), "p_u");
+    assert_string_equal(jstr(m, "from"), "dp_u");
     n++;
   }
   assert_int_equal(n, 1);
   json_decref(r);
-  r = wsc_rpc(&w, "group_sync", "\"group_id\":\"p_g\",\"after_seq\":0");
+  r = wsc_rpc(&w, "group_sync", "\"group_id\":\"dp_g\",\"after_seq\":0");
   assert_non_null(r);
   assert_int_equal(jint(r, "code"), 0);
   assert_int_equal(jint(r, "seq"), jint(r, "last_seq")); /* the sync cursor passes the placeholder */
-  json_array_foreach(json_object_get(r, "msgs"), i, m) assert_string_not_equal(jstr(m, "from"), "p_o");
+  json_array_foreach(json_object_get(r, "msgs"), i, m) assert_string_not_equal(jstr(m, "from"), "dp_o");
   json_decref(r);
   wsc_close(&w);
   advance(2);
-  gsend("p_g", "p_u", 3, "");
+  gsend("dp_g", "dp_u", 3, "");
   memset(c, 0, sizeof c);
   seen[0] = 0;
-  page_of(app, key, "p_u", 0, c, seen, sizeof seen, 1);
-  snprintf(want, sizeof want, "G:p_g@%lld", t + 5);
+  page_of(app, key, "dp_u", 0, c, seen, sizeof seen, 1);
+  snprintf(want, sizeof want, "G:dp_g@%lld", t + 5);
   assert_string_equal(seen, want);
 }
 
