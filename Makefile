@@ -51,7 +51,7 @@ GEN_SRC  := $(BUILD)/gen/pricebooks_data.c
 GEN_OBJ  := $(BUILD)/obj/gen/pricebooks_data.o
 PRICEBOOKS := $(sort $(wildcard data/pricebooks/*.json))
 
-.PHONY: all run check deps unit e2e interop asan fuzz fuzz-build fuzz-replay bench clean tests-build $(foreach m,$(MODULES),unit-$(m))
+.PHONY: all run check deps unit e2e interop asan fuzz fuzz-build fuzz-replay bench bench-build clean tests-build $(foreach m,$(MODULES),unit-$(m))
 all: $(BIN)
 
 $(BUILD)/obj/%.o: %.c
@@ -158,6 +158,10 @@ BENCH_SHIM := $(patsubst bench/shim/%.c,$(BUILD)/bench/%.so,$(wildcard bench/shi
 $(BUILD)/bench/%.so: bench/shim/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) -shared -fPIC -o $@ $< -ldl
+
+# bench-build: the benchmark binaries; make check builds them (and runs none) so a benchmark that no longer compiles is caught
+bench-build: $(BIN) $(BENCH_BIN) $(BENCH_SHIM)
+
 bench: $(BIN) $(BENCH_BIN) $(BENCH_SHIM)
 
 clean:

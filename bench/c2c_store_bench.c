@@ -183,7 +183,7 @@ int main(int argc, char **argv)
          (double)(b1 - b0) / msgs, merge, chunks, chunks ? chunk_sum_ms / chunks : 0, chunk_max_ms);
   /* the hourly passes' first steps: the stop each makes (store_msg.h) */
   int64_t deleted, cursor = 0;
-  const store_msg_cut_t cut = { a.sdkappid, 0 };
+  const store_msg_cut_t cut = { a.sdkappid, 0, 0 };
   int pmore;
   uint32_t next;
   if ((rc = store_exec(s, "PRAGMA wal_checkpoint(TRUNCATE)"))) return die("checkpoint", rc); /* no checkpoint inside the steps' COMMITs */

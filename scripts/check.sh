@@ -15,7 +15,7 @@ TEST_TOTALS=$(mktemp); echo "0 0" > "$TEST_TOTALS"; export TEST_TOTALS
 fail_build() { read tp tf < "$TEST_TOTALS"; echo "$tp passed, $((tf + 1)) failed"; exit 1; }
 
 echo "== build"
-make -j"$JOBS" tests-build || { echo "!! build failed"; fail_build; }
+make -j"$JOBS" tests-build bench-build || { echo "!! build failed"; fail_build; } # benches built, not run
 UNIT=$(ls build/tests/unit/*/test_* 2>/dev/null | grep -v '\.d$')
 E2E=$(ls build/tests/e2e/test_* 2>/dev/null | grep -v '\.d$')
 sh scripts/run-lanes.sh unit "$LANES" $UNIT
