@@ -152,8 +152,8 @@ static void healthz(api_srv_t *srv, net_req_t *req)
                                              "blocking_max_us", (json_int_t)(ck.took_blocking.max_ns / 1000),
                                              "db_sync_failed", (json_int_t)ck.db_sync_failed,
                                              "db_sync_max_us", (json_int_t)(ck.db_sync.max_ns / 1000)));
-    json_object_set_new(o, "sync", json_pack("{s:I,s:I,s:I,s:I,s:I}", "syncs", (json_int_t)ws.syncs,
-                                             "failed", (json_int_t)ws.sync_failed, "unsynced", (json_int_t)ws.unsynced,
+    json_object_set_new(o, "sync", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "syncs", (json_int_t)ws.syncs,
+                                             "skipped", (json_int_t)ws.syncs_skipped, "failed", (json_int_t)ws.sync_failed, "unsynced", (json_int_t)ws.unsynced,
                                              "commit_waits", (json_int_t)ws.commit_waits, "paced", (json_int_t)ws.paced));
   }
   api_reply_json(req, srv->stopping ? 503 : 200, o);

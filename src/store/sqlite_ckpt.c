@@ -356,3 +356,7 @@ int store_wal_sync(int fd)
   if (fstat(fd, &sb) || sb.st_nlink == 0) return IMC_E_IO; /* cannot happen while the writer's connection is open */
   return 0;
 }
+
+int store_wal_counted(store_t *s) { return sq__vfs_is(store__sqlite_db(s)); }
+
+uint64_t store_wal_writes(void) { return sq__vfs_wal_writes(); }

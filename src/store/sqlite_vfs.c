@@ -42,11 +42,31 @@ static sqlite3_vfs *base_vfs;
 static sqlite3_vfs vf_vfs;
 static const sqlite3_io_methods vf_io;
 static uint64_t n_in, n_out, n_wb;
+static uint64_t n_wal_out; /* write calls passed to the wrapped VFS for WAL files (sq__vfs_wal_writes) */
 static int wb_off; /* sq__vfs_writeback(0): no write-back hint (benchmarks, tests) */
 
 void sq__vfs_writeback(int on) { __atomic_store_n(&wb_off, !on, __ATOMIC_RELAXED); }
 
 static void count(uint64_t *c) { __atomic_fetch_add(c, 1, __ATOMIC_RELAXED); }
+
+/* A write call passed to the wrapped VFS for f (a WAL or database file). A WAL's is counted in
+ * n_wal_out after it returned (whatever its result), so a count read later covers a write that has
+ * completed (sq__vfs_wal_writes). */
+static int write_out(vf_t *f, const void *p, int amt, sqlite3_int64 off)
+{
+  count(&n_out);
+  int rc = f->real->pMethods->xWrite(f->real, p, amt, off);
+  if (f->kind == VF_WAL) __atomic_fetch_add(&n_wal_out, 1, __ATOMIC_RELEASE);
+  return rc;
+}
+
+uint64_t sq__vfs_wal_writes(void) { return __atomic_load_n(&n_wal_out, __ATOMIC_ACQUIRE); }
+
+int sq__vfs_is(sqlite3 *db)
+{
+  sqlite3_vfs *v = NULL;
+  return sqlite3_file_control(db, "main", SQLITE_FCNTL_VFS_POINTER, &v) == SQLITE_OK && v == &vf_vfs;
+}
 
 void sq__vfs_stats(sq_vfs_stats_t *out)
 {
@@ -95,8 +115,7 @@ static int flush_one(vf_t *f)
   }
   for (size_t at = 0; at < f->len && rc == SQLITE_OK; at += SQ_VFS_WRITE_MAX) {
     size_t n = f->len - at < SQ_VFS_WRITE_MAX ? f->len - at : SQ_VFS_WRITE_MAX;
-    count(&n_out);
-    rc = f->real->pMethods->xWrite(f->real, f->buf + at, (int)n, f->off + (sqlite3_int64)at);
+    rc = write_out(f, f->buf + at, (int)n, f->off + (sqlite3_int64)at);
     if (rc == SQLITE_OK && f->kind == VF_DB) writeback_note(f, f->off + (sqlite3_int64)at, n);
   }
   f->len = 0;
@@ -137,8 +156,7 @@ static int append(vf_t *f, const void *p, int amt, sqlite3_int64 off)
     if (rc != SQLITE_OK) return rc;
   }
   if (n > SQ_VFS_WRITE_MAX) { /* not from SQLite's pager or WAL (a page is at most 64 KiB): as it came */
-    count(&n_out);
-    return f->real->pMethods->xWrite(f->real, p, amt, off);
+    return write_out(f, p, amt, off);
   }
   if (f->len + n > f->cap) {
     size_t cap = f->cap ? f->cap : BUF_FIRST;
@@ -147,8 +165,7 @@ static int append(vf_t *f, const void *p, int amt, sqlite3_int64 off)
     unsigned char *b = realloc(f->buf, cap);
     if (!b) { /* no buffer: write through, in order */
       int rc = flush_one(f);
-      count(&n_out);
-      return rc != SQLITE_OK ? rc : f->real->pMethods->xWrite(f->real, p, amt, off);
+      return rc != SQLITE_OK ? rc : write_out(f, p, amt, off);
     }
     f->buf = b;
     f->cap = cap;

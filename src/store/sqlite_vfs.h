@@ -31,6 +31,8 @@
 
 #include <stdint.h>
 
+struct sqlite3;
+
 /* A buffer is written out before it would pass SQ_VFS_BUF_MAX bytes. It is
  * allocated on first use, per file, and kept until the file closes: at most
  * 8 MiB per writing connection (its WAL's and its database's). It goes out
@@ -69,6 +71,14 @@ typedef struct sq_vfs_stats {
   uint64_t writebacks; /* write-backs started on database files (SQ_VFS_WRITEBACK_BYTES) */
 } sq_vfs_stats_t;
 void sq__vfs_stats(sq_vfs_stats_t *out);
+
+/* Write calls passed to the wrapped VFS for WAL files opened through this
+ * VFS, process-wide, each counted once it has returned (failed ones too).
+ * A thread that reads the count, then fdatasyncs a WAL, has made durable
+ * every frame counted in what it read (store_wal_sync_clean, store_ckpt.h). */
+uint64_t sq__vfs_wal_writes(void);
+/* 1 if db's main database was opened through this VFS (so its WAL writes are counted above), else 0. */
+int sq__vfs_is(struct sqlite3 *db);
 
 /* Turns the write-back hint (SQ_VFS_WRITEBACK_BYTES) off (0) or on (1, the
  * default) for every file from then on: for before/after measurements

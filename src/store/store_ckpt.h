@@ -183,6 +183,14 @@ int store_wal_sync_open(store_t *s, int *fd);
  * the file was unlinked; what it covered is not known to be durable. Any
  * thread; fd must stay open meanwhile. */
 int store_wal_sync(int fd);
+/* Whether the WAL writes of s (a writing connection) are counted, i.e. s
+ * was opened through the coalescing VFS (sqlite_vfs.h): 1 or 0. */
+int store_wal_counted(store_t *s);
+/* The count of WAL write calls made so far in this process, each counted
+ * once it returned (sq__vfs_wal_writes). Read before a successful
+ * store_wal_sync, it names what that sync covered: while it has not moved,
+ * no frame was written since, and a sync would make nothing more durable. */
+uint64_t store_wal_writes(void);
 
 /* Take over the checkpoints of s, a writing SQLite connection opened through
  * the coalescing VFS: install the WAL hook (SQLite's auto-checkpoint is off

@@ -44,7 +44,14 @@
  * frames reached the disk is not known), and so does every job after it
  * until the server restarts: after a failed sync the kernel may have
  * dropped the WAL's unwritten pages, and the WAL is replayed only up to its
- * first missing frame, so no later sync can vouch for a commit. Reads on
+ * first missing frame, so no later sync can vouch for a commit. A batch
+ * that wrote nothing to the WAL (its jobs only read, or changed nothing,
+ * as a retention pass over an idle app does) needs no sync: when the
+ * process has made no WAL write since the last successful sync started
+ * (store_wal_writes, counted by the coalescing VFS once each write has
+ * returned), the sync thread hands the batches back without one
+ * (syncs_skipped). A writer whose connection is not on that VFS always
+ * syncs. Reads on
  * other connections (the reader pool) see a batch from its COMMIT on,
  * before its sync: docs/delivery.md says what that means.
  * Pacing (off by default; store_writer_set_pace, the server's
@@ -169,6 +176,7 @@ typedef struct store_writer_stats {
   uint64_t refused_bytes;   /* of those, refused by the byte cap */
   uint64_t txn_lost;        /* transactions the engine rolled back on its own */
   uint64_t syncs;           /* fdatasyncs of the WAL by the sync thread */
+  uint64_t syncs_skipped;   /* batches handed back without one: they wrote nothing to the WAL (see Sync) */
   uint64_t sync_failed;     /* syncs that failed (or came after a failed one: see Sync) */
   uint64_t commit_waits;    /* COMMITs that waited for the previous batch's sync (taking jobs meanwhile) */
   uint64_t paced;           /* waits for the pace (see Pacing): before a COMMIT, or idle with the pace due */

@@ -42,6 +42,9 @@ struct store_writer {
   size_t unsynced;                   /* under mu: batches committed whose sync has not returned */
   int wal_fd;                        /* the sync thread's descriptor on the WAL (store_ckpt.h) */
   int sync_err;                      /* sync thread: the first failed sync's error, sticky (store_writer.h, "Sync") */
+  int wal_counted;                   /* set at start: the WAL's writes are counted (store_wal_counted) */
+  int synced_once;                   /* sync thread: a sync succeeded, and synced_writes is what it covered */
+  uint64_t synced_writes;            /* sync thread: store_wal_writes() read before that sync */
   char *hold_path;                   /* test hook: IMCLOUD_TEST_SYNC_HOLD */
   uv_prepare_t prep;                 /* active while the pending list is not empty */
   uv_idle_t keep_polling;            /* likewise: the poll does not block while jobs are pending */
@@ -426,7 +429,15 @@ static void *sync_main(void *arg)
     pthread_mutex_unlock(&w->mu);
     sync_hold(w);
     uint64_t t0 = uv_hrtime();
-    int rc = w->sync_err ? w->sync_err : store_wal_sync(w->wal_fd); /* covers every COMMIT that returned before */
+    /* covers every COMMIT that returned before; skipped when no WAL write returned since the last
+     * successful sync started (the batches wrote nothing: store_writer.h, "Sync") */
+    uint64_t writes = w->wal_counted ? store_wal_writes() : 0;
+    int clean = !w->sync_err && w->wal_counted && w->synced_once && writes == w->synced_writes;
+    int rc = w->sync_err ? w->sync_err : clean ? 0 : store_wal_sync(w->wal_fd);
+    if (!rc && !clean) {
+      w->synced_writes = writes;
+      w->synced_once = 1;
+    }
     uint64_t t1 = uv_hrtime();
     if (rc && !w->sync_err) {
       w->sync_err = rc;
@@ -439,7 +450,8 @@ static void *sync_main(void *arg)
       if (rc && !j->rc) j->rc = rc; /* committed, durability unknown */
     }
     pthread_mutex_lock(&w->mu);
-    w->stats.syncs++;
+    if (clean) w->stats.syncs_skipped++;
+    else w->stats.syncs++;
     if (rc) w->stats.sync_failed++;
     w->unsynced -= n;
     pthread_cond_signal(&w->cv); /* the writer's open transaction may commit now */
@@ -571,6 +583,7 @@ int store_writer_start(uv_loop_t *loop, const char *data_dir, size_t max_jobs, s
   int rc = store_open(data_dir, &w->s);
   if (rc) { free(w); return rc; }
   if ((rc = store_wal_sync_open(w->s, &w->wal_fd))) { store_close(w->s); free(w); return rc; }
+  w->wal_counted = store_wal_counted(w->s);
   const char *hold = getenv("IMCLOUD_TEST_SYNC_HOLD");
   if (hold && *hold && !(w->hold_path = strdup(hold))) { close(w->wal_fd); store_close(w->s); free(w); return IMC_E_NOMEM; }
   store_ckpt_start(&w->ck, w->s);

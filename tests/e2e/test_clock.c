@@ -938,19 +938,19 @@ static void test_day_job_steps(void **st)
     a.customer_id = 1;
     strcpy(a.name, "bulk"); strcpy(a.secret_key, "0123456789abcdef"); strcpy(a.region, "china");
     strcpy(a.scheme, "s2022"); strcpy(a.edition, "trial");
-    a.created_at_s = 1790000000;
+    a.created_at_s = 1793246400; /* 2026-10-29 12:00 +08:00 */
     assert_int_equal(store_app_insert(db, &a), 0);
   }
   assert_int_equal(store_exec(db, "COMMIT"), 0);
   store_close(db);
-  json_t *ran = clock_to("2026-10-02T00:00:00+08:00");
-  /* the day change of 2 October in steps of 50 (--day-batch 50): corrections, 3 steps of life cycles,
+  json_t *ran = clock_to("2026-10-31T00:00:00+08:00");
+  /* the day change of 31 October in steps of 50 (--day-batch 50): corrections, 3 steps of life cycles,
    * 1 of arrears (one customer), 3 of fresh records: 8 transactions */
   json_t *day = NULL, *row;
   size_t i;
   json_array_foreach(ran, i, row) if (!strcmp(jstr(row, "job"), "day")) day = row;
   assert_non_null(day);
-  assert_string_equal(jstr(day, "date"), "2026-10-02");
+  assert_string_equal(jstr(day, "date"), "2026-10-31");
   assert_int_equal(jint(day, "apps"), 120);
   assert_int_equal(jint(day, "steps"), 8);
   assert_int_equal(jint(day, "failed"), 0);
@@ -976,7 +976,7 @@ static void test_day_job_steps(void **st)
 static int setup_steps(void **st)
 {
   (void)st;
-  static const char *const args[] = { "--test-clock", "--test-clock-start", "2026-10-01", "--day-batch", "50", NULL };
+  static const char *const args[] = { "--test-clock", "--test-clock-start", "2026-10-30", "--day-batch", "50", NULL };
   return start(args);
 }
 

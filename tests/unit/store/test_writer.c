@@ -1362,6 +1362,97 @@ static void test_sync_failure_sticks(void **st)
   stop(&loop, w);
 }
 
+/* A batch that wrote nothing to the WAL is handed back without an
+ * fdatasync (store_writer.h, "Sync"): a read-only job after a write
+ * completes with 0 and adds to syncs_skipped, not to syncs; a write after
+ * it is synced again, and so is a batch of a read-only job and a write.
+ * Without the check every batch costs a sync (syncs +1 for the read-only
+ * job). After a failed sync even a read-only job gets the sticky error:
+ * nothing is acknowledged past a failure. */
+typedef struct rojob { store_job_t job; int rc, calls; } rojob_t;
+static uint32_t app_ro;
+static int ro_run(store_t *s, void *arg)
+{
+  (void)arg;
+  uint32_t no;
+  int rc = store_account_get(s, app_ro, "k0", &no); /* a read in the batch's transaction */
+  return rc == IMC_E_NOTFOUND ? 0 : rc;
+}
+static void ro_done(void *arg, int rc)
+{
+  rojob_t *j = arg;
+  j->rc = rc;
+  j->calls++;
+  ndone++;
+}
+static void ro_init(rojob_t *j)
+{
+  memset(j, 0, sizeof *j);
+  j->job.run = ro_run;
+  j->job.done = ro_done;
+  j->job.arg = j;
+}
+
+static void test_sync_skipped_when_nothing_written(void **st)
+{
+  (void)st;
+  uint32_t app = app_ro = make_app();
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  store_writer_t *w;
+  assert_int_equal(store_writer_start(&loop, dir, 16, &w), 0);
+  tjob_t wr[3];
+  rojob_t ro[3];
+  static const char *uids[] = { "k0", "k1", "k2" };
+  store_writer_stats_t a, b;
+  ndone = 0;
+  tjob_init(&wr[0], app, uids[0], 0);
+  assert_int_equal(store_writer_submit(w, &wr[0].job), 0);
+  while (ndone < 1) uv_run(&loop, UV_RUN_ONCE);
+  store_writer_stats(w, &a);
+  for (int i = 0; i < 2; i++) { /* two read-only batches in a row */
+    ro_init(&ro[i]);
+    assert_int_equal(store_writer_submit(w, &ro[i].job), 0);
+    while (ndone < 2 + i) uv_run(&loop, UV_RUN_ONCE);
+    assert_int_equal(ro[i].calls, 1);
+    assert_int_equal(ro[i].rc, 0);
+  }
+  store_writer_stats(w, &b);
+  assert_int_equal(b.syncs - a.syncs, 0);
+  assert_int_equal(b.syncs_skipped - a.syncs_skipped, 2);
+  tjob_init(&wr[1], app, uids[1], 0);
+  assert_int_equal(store_writer_submit(w, &wr[1].job), 0);
+  while (ndone < 4) uv_run(&loop, UV_RUN_ONCE);
+  assert_int_equal(wr[1].done_rc, 0);
+  store_writer_stats(w, &a);
+  assert_int_equal(a.syncs - b.syncs, 1);
+  assert_int_equal(a.syncs_skipped, b.syncs_skipped);
+  ro_init(&ro[2]); /* one batch: a read-only job and a write */
+  tjob_init(&wr[2], app, uids[2], 0);
+  assert_int_equal(store_writer_submit(w, &ro[2].job), 0);
+  assert_int_equal(store_writer_submit(w, &wr[2].job), 0);
+  while (ndone < 6) uv_run(&loop, UV_RUN_ONCE);
+  store_writer_stats(w, &b);
+  assert_int_equal(b.syncs_skipped, a.syncs_skipped);
+  assert_true(b.syncs > a.syncs);
+  assert_true(account_exists(app, "k2"));
+  /* a failed sync, then a read-only job: the sticky error, no skip */
+  char wal[96];
+  snprintf(wal, sizeof wal, "%s/imcloud.db-wal", dir);
+  assert_int_equal(unlink(wal), 0);
+  tjob_t f;
+  tjob_init(&f, app, "k3", 0);
+  assert_int_equal(store_writer_submit(w, &f.job), 0);
+  while (ndone < 7) uv_run(&loop, UV_RUN_ONCE);
+  assert_int_equal(f.done_rc, IMC_E_IO);
+  rojob_t r;
+  ro_init(&r);
+  assert_int_equal(store_writer_submit(w, &r.job), 0);
+  while (ndone < 8) uv_run(&loop, UV_RUN_ONCE);
+  assert_int_equal(r.rc, IMC_E_IO);
+  stop(&loop, w);
+}
+
 /* Pacing (store_writer.h, "Pacing"): with a pace far longer than the test
  * (60 s) and pace_jobs 3, jobs handed over one at a time after a COMMIT
  * wait for one another: neither of the first two completes while the loop
@@ -1444,6 +1535,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_absorbed_group_fails, setup, teardown),
     cmocka_unit_test_setup_teardown(test_sync_failure_sticks, setup, teardown),
     cmocka_unit_test_setup_teardown(test_pace_groups_commits, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_sync_skipped_when_nothing_written, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
