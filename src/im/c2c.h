@@ -249,9 +249,10 @@ void im_c2c_typing(im_c2c_t *c, uint32_t sdkappid, uint32_t user_no, const char 
                    uint32_t from_sid);
 
 /* Writer thread, inside the job of a pin: *n = the user's pinned conversations of both kinds — C2C ones
- * (the peer's account not deleted) other than with except_peer, group ones (store_grp_pinned_count) other
- * than group except_group (0: none) — the count the pin limit (REL_PINNED_MAX, 51012) bounds. Counted
- * in the writer job that pins, so two pins cannot pass the limit together. 0 or storage errors. */
+ * (store_msg_recent_pinned: the peer's account not deleted) other than with except_peer, group ones
+ * (store_grp_pinned_count) other than group except_group (0: none) — the count the pin limit
+ * (REL_PINNED_MAX, 51012) bounds. Counted in the writer job that pins, so two pins cannot pass the limit
+ * together; reads the pinned rows only. 0 or storage errors. */
 int im_c2c_pinned_count(store_t *s, uint32_t sdkappid, uint32_t user_no, uint32_t except_peer, uint32_t except_group,
                         uint32_t *n);
 

@@ -158,22 +158,12 @@ static int read_mark_by_time(store_t *s, op_job_t *j, uint64_t conv, uint32_t re
   return 0;
 }
 
-typedef struct pin_count { uint32_t peer, n; } pin_count_t;
-
-/* Pinned C2C conversations other than the one being pinned. */
-static void count_pinned(void *ud, const store_recent_t *r)
-{
-  pin_count_t *pc = ud;
-  if (r->pinned_at_s && r->peer_no != pc->peer && r->peer_id && r->peer_id[0]) pc->n++; /* a deleted peer's row is listed nowhere */
-}
-
 int im_c2c_pinned_count(store_t *s, uint32_t app, uint32_t user, uint32_t except_peer, uint32_t except_group, uint32_t *n)
 {
-  pin_count_t pc = { except_peer, 0 };
-  int64_t groups = 0;
-  int rc = store_msg_recent_list(s, app, user, count_pinned, &pc);
+  int64_t c2c = 0, groups = 0;
+  int rc = store_msg_recent_pinned(s, app, user, except_peer, &c2c);
   if (!rc) rc = store_grp_pinned_count(s, app, user, except_group, &groups);
-  *n = pc.n + (uint32_t)groups;
+  *n = (uint32_t)(c2c + groups);
   return rc;
 }
 

@@ -174,24 +174,29 @@ static int m_set(store_t *s, uint32_t app, uint32_t gno, uint32_t user, const ch
   return sqlite3_changes(sq__db(s)) ? 0 : IMC_E_NOTFOUND;
 }
 
-/* A pin takes the next of the user's pin orders (SQ_PIN_NEXT: both kinds), an unpin clears it. */
+/* A pin takes the next of the user's pin orders (sqlite_pin.c sq__pin_take: both kinds, never given twice), an
+ * unpin clears it. */
 static int m_pin(store_t *s, uint32_t app, uint32_t gno, uint32_t user, int64_t at)
 {
   sqlite3_stmt *st;
+  int64_t order = 0;
   int rc;
-  if (prep(s, "UPDATE grp_member SET pinned_at=?4, pin_seq=CASE WHEN ?4>0 THEN " SQ_PIN_NEXT("?1", "?3")
-              " ELSE 0 END WHERE sdkappid=?1 AND group_no=?2 AND user_no=?3 AND role<3", &st))
+  if (at > 0 && (rc = sq__pin_take(s, app, user, &order))) return rc;
+  if (prep(s, "UPDATE grp_member SET pinned_at=?4, pin_seq=?5 WHERE sdkappid=?1 AND group_no=?2 AND user_no=?3"
+              " AND role<3", &st))
     return IMC_E_IO;
-  BIND(st, app, gno, user, at);
+  BIND(st, app, gno, user, at, at > 0 ? order : 0);
   if ((rc = done(st))) return rc;
   return sqlite3_changes(sq__db(s)) ? 0 : IMC_E_NOTFOUND;
 }
 
+/* The pinned member rows only, through their partial index (migration 42; named, so that a missing index
+ * fails the preparation instead of reading every member row of the app, as the planner did without it). */
 static int m_pinned_count(store_t *s, uint32_t app, uint32_t user, uint32_t except, int64_t *n)
 {
   sqlite3_stmt *st;
-  if (prep(s, "SELECT count(*) FROM grp_member WHERE sdkappid=?1 AND user_no=?2 AND pinned_at>0 AND role<3"
-              " AND group_no!=?3", &st))
+  if (prep(s, "SELECT count(*) FROM grp_member INDEXED BY grp_member_pinned WHERE sdkappid=?1 AND user_no=?2"
+              " AND pinned_at>0 AND role<3 AND group_no!=?3", &st))
     return IMC_E_IO;
   BIND(st, app, user, except);
   return scalar(st, n);

@@ -132,12 +132,13 @@ extern const struct store_rel_vtab sq__rel_vtab;
  * name costs no extra seek). Message reads name senders with it (sqlite_msg_int.h, sqlite_grp.c). */
 #define SQ_GONE_ID(app, no) "(SELECT ag.user_id FROM accounts_gone ag WHERE ag.sdkappid=" app " AND ag.user_no=" no ")"
 
-/* The next of a user's pin orders (migrations 38 and 41): one above the highest of its pinned C2C
- * conversations (c2c_recent) and group conversations (grp_member), so that pins of both kinds made in one
- * second list latest first in one order (sqlite_msg_int.h RECENT_PIN, sqlite_grp.c m_pin). */
-#define SQ_PIN_NEXT(app, user) "(SELECT max(coalesce((SELECT max(p.pin_seq) FROM c2c_recent p WHERE p.user_no=" user \
-  " AND p.sdkappid=" app "),0),coalesce((SELECT max(q.pin_seq) FROM grp_member q WHERE q.sdkappid=" app \
-  " AND q.user_no=" user "),0))+1)"
+/* Pins (sqlite_pin.c; migrations 38, 41, 42). *order = the next of user_no's pin orders: one above the last
+ * one given (pin_order), over both kinds, so pins of both kinds made in one second list latest first in one
+ * order, and an order is never given twice (an unpin does not give it back). Writer thread, inside the pin's
+ * job. 0 or IMC_E_IO. */
+int sq__pin_take(store_t *s, uint32_t sdkappid, uint32_t user_no, int64_t *order);
+/* store_msg_vtab_t.recent_pinned (store_msg.h): through the partial index of pinned rows. */
+int sq__pin_count_c2c(store_t *s, uint32_t sdkappid, uint32_t user_no, uint32_t except_peer, int64_t *n);
 
 /* The migrations (sqlite_schema.c): sq__schema_version scripts, in order. */
 extern const char *const sq__migrations[];

@@ -524,10 +524,16 @@ static int sqm_recent_set(store_t *s, uint32_t sdkappid, uint32_t user_no, uint3
   };
   for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
     if (strcmp(field, fields[i].field)) continue;
+    int64_t order = 0; /* a pin's order (sqlite_pin.c); an unpin clears it */
+    if (fields[i].stmt == M_RECENT_PIN) {
+      sq__trim_reset(*sq__msg_slot(s), sdkappid, user_no); /* sqlite_msg_trim.c */
+      int rc = value > 0 ? sq__pin_take(s, sdkappid, user_no, &order) : 0;
+      if (rc) return rc;
+    }
     sqlite3_stmt *st = stmt(s, fields[i].stmt);
     if (!st) return IMC_E_IO;
-    if (fields[i].stmt == M_RECENT_PIN) sq__trim_reset(*sq__msg_slot(s), sdkappid, user_no); /* sqlite_msg_trim.c */
-    BIND(st, sdkappid, user_no, peer_no, value);
+    if (fields[i].stmt == M_RECENT_PIN) BIND(st, sdkappid, user_no, peer_no, value, order);
+    else BIND(st, sdkappid, user_no, peer_no, value);
     return run(st);
   }
   return IMC_E_INVAL;
@@ -747,8 +753,8 @@ static int sqm_recent_users(store_t *s, uint32_t sdkappid, int more_than, uint32
 }
 
 const store_msg_vtab_t sq__msg_vtab = {
-  6, sqm_append, inbox_add, sqm_inbox_page, sqm_get, sqm_find_key, sqm_history, sqm_set_flags, sqm_set_body,
+  7, sqm_append, inbox_add, sqm_inbox_page, sqm_get, sqm_find_key, sqm_history, sqm_set_flags, sqm_set_body,
   sqm_recent_list, sqm_recent_get, sqm_recent_set, sqm_unread, sqm_receipt_wanted, sqm_purge_msgs, sqm_purge_inbox,
   sq__trim_step,
-  sqm_account_id, sqm_recent_users, sq__log_merge_step, sqm_floors, sqm_roam,
+  sqm_account_id, sqm_recent_users, sq__log_merge_step, sqm_floors, sqm_roam, sq__pin_count_c2c,
 };

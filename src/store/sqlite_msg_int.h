@@ -205,11 +205,19 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
   X(INBOX_INS_DIRECT, "INSERT INTO c2c_inbox(sdkappid,user_no,useq,kind,conv,seq,at) VALUES(?1,?2,?3,?4,?5,?6,?7)") \
   X(RECENT_READ, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,read_seq) VALUES(?1,?2,?3,max(?4," RECENT_LOG_READ "))" \
                  " ON CONFLICT DO UPDATE SET read_seq=max(read_seq, ?4)") \
-  /* a pin (?4 > 0) also takes the next of the user's pin orders (migration 38, shared with group pins: \
-   * SQ_PIN_NEXT): pins within one second list latest first; an unpin clears it */ \
-  X(RECENT_PIN, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,pinned_at,pin_seq,read_seq) VALUES(?1,?2,?3,?4," \
-                "CASE WHEN ?4>0 THEN " SQ_PIN_NEXT("?1", "?2") " ELSE 0 END," RECENT_LOG_READ ")" \
-                " ON CONFLICT DO UPDATE SET pinned_at=excluded.pinned_at, pin_seq=excluded.pin_seq") \
+  /* a pin (?4 > 0) with its pin order ?5 (sq__pin_take: pins within one second list latest first); an \
+   * unpin (?4 = 0, ?5 = 0) clears both */ \
+  X(RECENT_PIN, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,pinned_at,pin_seq,read_seq) VALUES(?1,?2,?3,?4,?5," \
+                RECENT_LOG_READ ") ON CONFLICT DO UPDATE SET pinned_at=excluded.pinned_at, pin_seq=excluded.pin_seq") \
+  /* the user's next pin order (migration 42; sqlite_pin.c) */ \
+  X(PIN_TAKE, "INSERT INTO pin_order(sdkappid,user_no,last) VALUES(?1,?2,1) ON CONFLICT DO UPDATE SET last=last+1" \
+              " RETURNING last") \
+  /* the user's pinned C2C conversations but the one with ?3, whose peer is an account (a deleted peer's row \
+   * is listed nowhere): the pinned rows only, through their partial index (named: a missing or inapplicable \
+   * index fails the preparation rather than reading the user's every row) */ \
+  X(PIN_COUNT_C2C, "SELECT count(*) FROM c2c_recent r INDEXED BY c2c_recent_pinned WHERE r.user_no=?2" \
+                   " AND r.sdkappid=?1 AND r.pinned_at>0 AND r.peer_no!=?3 AND EXISTS (SELECT 1 FROM accounts a" \
+                   " WHERE a.sdkappid=r.sdkappid AND a.user_no=r.peer_no)") \
   X(RECENT_HIDE, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,hidden_seq,read_seq) VALUES(?1,?2,?3,?4," RECENT_LOG_READ ")" \
                  " ON CONFLICT DO UPDATE SET hidden_seq=excluded.hidden_seq") \
   X(RECENT_CLEAR, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,cleared_seq,read_seq) VALUES(?1,?2,?3,?4," RECENT_LOG_READ ")" \

@@ -323,8 +323,8 @@ const char *const sq__migrations[] = {
   " PRIMARY KEY(sdkappid, user_no)) WITHOUT ROWID;"
   "CREATE TRIGGER accounts_gone_kept AFTER DELETE ON accounts BEGIN"
   " INSERT OR REPLACE INTO accounts_gone(sdkappid,user_no,user_id) VALUES(OLD.sdkappid, OLD.user_no, OLD.user_id); END;",
-  /* 38: the order of a user's pins (sqlite_msg_int.h RECENT_PIN): one above the user's highest at each pin, 0
-   * unpinned. pinned_at keeps seconds (the wire's TopTimeStamp); pins within one second were ordered by last
+  /* 38: the order of a user's pins (sqlite_msg_int.h RECENT_PIN): one above the user's highest at each pin
+   * (since migration 42: the user's next, never given twice), 0 unpinned. pinned_at keeps seconds (the wire's TopTimeStamp); pins within one second were ordered by last
    * message time instead of latest pin first. Rows pinned before it keep 0 (their seconds order them). */
   "ALTER TABLE c2c_recent ADD COLUMN pin_seq INTEGER NOT NULL DEFAULT 0;",
   /* 39: the UserID a group message was sent as when the sender is no account (from_no 0): the App admin's
@@ -336,11 +336,24 @@ const char *const sq__migrations[] = {
    * that counts comes after it. A new membership's row starts at 0 (store_grp_member_put replaces the row). */
   "ALTER TABLE grp_member ADD COLUMN conv_hidden INTEGER NOT NULL DEFAULT 0;",
   /* 41: a member's pin of its group conversation (docs/decisions/groups.md §13): pinned_at in seconds (0:
-   * not pinned) and its pin order, taken from the same per-user order as C2C pins (sqlite_int.h
-   * SQ_PIN_NEXT). The pin is the member's: leaving the group or its dissolution deletes the row, and a new
+   * not pinned) and its pin order, taken from the same per-user order as C2C pins (since migration 42:
+   * sqlite_pin.c). The pin is the member's: leaving the group or its dissolution deletes the row, and a new
    * membership's row starts unpinned (store_grp_member_put replaces the row). */
   "ALTER TABLE grp_member ADD COLUMN pinned_at INTEGER NOT NULL DEFAULT 0;"
   "ALTER TABLE grp_member ADD COLUMN pin_seq INTEGER NOT NULL DEFAULT 0;",
+  /* 42: pins (docs/decisions/messaging-c2c-storage.md §38). pin_order holds each user's last pin order, taken
+   * over both kinds (sqlite_pin.c sq__pin_take) and never given again: the order was one above the highest
+   * pinned row, so after an unpin of the latest pin the next pin took its order again and a REST
+   * TopStartIndex cursor naming it listed a returned row twice. Seeded with each user's highest. The partial
+   * indexes hold the pinned rows only: the 50-pin count reads those (at most 50 rows, not the user's whole
+   * conversation list and every member row of the app). */
+  "CREATE TABLE pin_order(sdkappid INTEGER NOT NULL, user_no INTEGER NOT NULL, last INTEGER NOT NULL,"
+  " PRIMARY KEY(user_no, sdkappid)) WITHOUT ROWID;"
+  "INSERT INTO pin_order(sdkappid,user_no,last) SELECT sdkappid, user_no, max(pin_seq) FROM"
+  " (SELECT sdkappid, user_no, pin_seq FROM c2c_recent WHERE pin_seq>0"
+  " UNION ALL SELECT sdkappid, user_no, pin_seq FROM grp_member WHERE pin_seq>0) GROUP BY sdkappid, user_no;"
+  "CREATE INDEX c2c_recent_pinned ON c2c_recent(user_no, sdkappid) WHERE pinned_at>0;"
+  "CREATE INDEX grp_member_pinned ON grp_member(sdkappid, user_no) WHERE pinned_at>0;",
 };
 
 const int sq__schema_version = (int)(sizeof sq__migrations / sizeof sq__migrations[0]);

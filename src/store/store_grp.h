@@ -156,11 +156,11 @@ int store_grp_member_del(store_t *s, uint32_t sdkappid, uint32_t group_no, uint3
 int store_grp_member_set(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t user_no, const char *field,
                          int64_t value, const char *text);
 /* Pin (pinned_at_s > 0: its time) or unpin (0) user_no's conversation of the group: a pin takes the
- * next of the user's pin orders, shared with its C2C pins (one above the highest of both kinds), an unpin
+ * next of the user's pin orders, shared with its C2C pins (never given twice: migration 42), an unpin
  * clears it. IMC_E_NOTFOUND (not a member: no row, or an application). */
 int store_grp_member_pin(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t user_no, int64_t pinned_at_s);
 /* *n = how many group conversations user_no has pinned (member rows, applications excluded), group
- * except_group_no left out (0: none). */
+ * except_group_no left out (0: none). Reads the pinned rows only. */
 int store_grp_pinned_count(store_t *s, uint32_t sdkappid, uint32_t user_no, uint32_t except_group_no, int64_t *n);
 /* Members of a group (applications excluded) ordered by join time then user number, skipping
  * offset, at most limit (limit < 0: all); sdkappid 0: every member of every

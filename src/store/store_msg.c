@@ -66,6 +66,11 @@ int store_msg_recent_set(store_t *s, uint32_t app, uint32_t user, uint32_t peer,
 {
   return M(s)->recent_set(s, app, user, peer, field, v);
 }
+int store_msg_recent_pinned(store_t *s, uint32_t app, uint32_t user, uint32_t except_peer, int64_t *n)
+{
+  if (M(s)->version < 7 || !M(s)->recent_pinned) return IMC_E_INVAL;
+  return M(s)->recent_pinned(s, app, user, except_peer, n);
+}
 int store_msg_unread(store_t *s, uint32_t app, uint64_t conv, uint32_t from, uint32_t after, int64_t since, int64_t *n)
 {
   return M(s)->unread(s, app, conv, from, after, since, n);

@@ -142,7 +142,7 @@ typedef void (*store_recent_cb)(void *ud, const store_recent_t *r);
 typedef struct store_msg_vtab {
   int version;  /* 2: merge added; 3: recent_trim in bounded steps (max_rows, more); 4: purge split into
                  * purge_msgs (every app in one pass) and purge_inbox (one app's users); 5: purge floors;
-                 * 6: roam */
+                 * 6: roam; 7: recent_pinned */
   int (*append)(store_t *, store_msg_append_t *a);
   int (*inbox_add)(store_t *, uint32_t sdkappid, uint32_t user_no, store_ev_kind_t kind, uint64_t conv, uint32_t seq,
                    int64_t at_s, uint32_t *useq);
@@ -175,6 +175,7 @@ typedef struct store_msg_vtab {
   int (*floors)(store_t *, void (*cb)(void *, const store_msg_cut_t *), void *ud);
   int (*roam)(store_t *, uint32_t sdkappid, uint64_t conv, uint32_t viewer_no, uint32_t after_seq, int64_t min_time_s,
               int64_t max_time_s, int64_t below_time_s, uint32_t below_seq, int limit, store_msg_cb cb, void *ud);
+  int (*recent_pinned)(store_t *, uint32_t sdkappid, uint32_t user_no, uint32_t except_peer, int64_t *n);
 } store_msg_vtab_t;
 
 /* Append a message (see store_msg_append_t). IMC_E_RANGE when a sequence
@@ -230,6 +231,11 @@ int store_msg_recent_get(store_t *s, uint32_t sdkappid, uint32_t user_no, uint32
  * "cleared_seq" of a row, creating the row if needed. IMC_E_INVAL (field). */
 int store_msg_recent_set(store_t *s, uint32_t sdkappid, uint32_t user_no, uint32_t peer_no, const char *field,
                          int64_t value);
+/* *n = how many C2C conversations user_no has pinned, other than the one
+ * with except_peer (0: none) and those whose peer's account is deleted (no
+ * list shows them). Reads the pinned rows only (a pin's cost does not grow
+ * with the user's conversations). IMC_E_INVAL from a backend without it. */
+int store_msg_recent_pinned(store_t *s, uint32_t sdkappid, uint32_t user_no, uint32_t except_peer, int64_t *n);
 /* Messages of conv from from_no with seq > after_seq, time_s >= since_s,
  * not recalled, not NoUnread. */
 int store_msg_unread(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t from_no, uint32_t after_seq,

@@ -321,6 +321,7 @@ static void test_upgrade_keeps_logged_events(void **st)
                                 " kind INTEGER NOT NULL, conv INTEGER NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL);"
                                 "INSERT INTO l31 SELECT sdkappid,user_no,useq,kind,conv,seq,at FROM c2c_inbox_log ORDER BY useq DESC;"
                                 "DROP TABLE c2c_inbox_log; ALTER TABLE l31 RENAME TO c2c_inbox_log;"
+                                "DROP TABLE pin_order; DROP INDEX c2c_recent_pinned; DROP INDEX grp_member_pinned;"
                                 "DROP TABLE c2c_recent_log; DROP TABLE c2c_purge_floor; DROP TRIGGER bill_recheck_orders_INSERT;"
                                 "DROP TRIGGER accounts_gone_kept; DROP TABLE accounts_gone; ALTER TABLE c2c_recent DROP COLUMN pin_seq;"
                                 " ALTER TABLE grp_msg DROP COLUMN from_id; ALTER TABLE grp_member DROP COLUMN conv_hidden;"

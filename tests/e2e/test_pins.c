@@ -1,0 +1,304 @@
+/* End-to-end: pins of conversations of both kinds (WebSocket pin, docs/protocol.md;
+ * REST recentcontact/get_list TopTimeStamp/TopStartIndex, docs/rest-api.md;
+ * docs/decisions/messaging-c2c-storage.md §35, §38), against the real server
+ * on a standing test clock (every pin in one second) with get_list pages of 1:
+ *  - a pin order is never given twice: after the latest pins are unpinned,
+ *    a pin takes an order above every order given so far (C2C and group
+ *    pins share the order), also after a restart, so a cursor naming a
+ *    returned row never lists a returned row again;
+ *  - walks of get_list pages with pins and unpins between every two pages
+ *    list no pinned row twice and skip no row that stayed pinned.
+ * Each test uses its own users and groups. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "e2e.h"
+#include "e2e_msg.h"
+
+static e2e_server_t srv;
+static uint32_t app;
+static char key[80];
+static char auth[160];
+/* the test clock starts a day back, so that after a restart it can be set again to where it stood */
+static char start[16];
+static const char *args[] = { "--test-clock", "--test-clock-start", start, "--msg-recent-page", "1", NULL };
+
+#define TEXT(t) "[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"" t "\"}}]"
+#define G(cmd) "group_open_http_svc/" cmd
+#define call(cmd, ...) v4(srv.port, app, key, cmd, __VA_ARGS__)
+
+static int setup(void **st)
+{
+  (void)st;
+  char out[512];
+  e2e_dir_init(&srv);
+  e2e_make_app(&srv, "china", &app, key);
+  if (e2e_cli(&srv, out, sizeof out, "operator token --json")) return -1;
+  json_t *j = json_loads(out, 0, NULL);
+  if (!j) return -1;
+  snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", json_string_value(json_object_get(j, "token")));
+  json_decref(j);
+  time_t back = time(NULL) - 86400;
+  strftime(start, sizeof start, "%Y-%m-%d", gmtime(&back));
+  return e2e_server_start(&srv, args);
+}
+
+static int teardown(void **st)
+{
+  (void)st;
+  return e2e_finish(&srv);
+}
+
+static void ok(json_t *r)
+{
+  assert_non_null(r);
+  if (jint(r, "ErrorCode")) fail_msg("%s", json_dumps(r, JSON_COMPACT));
+  json_decref(r);
+}
+
+static long long clock_now(void)
+{
+  char out[4096];
+  assert_int_equal(e2e_http(srv.port, "GET", "/operator/v1/clock", auth, NULL, out, sizeof out), 200);
+  json_t *j = json_loads(out, 0, NULL);
+  assert_non_null(j);
+  long long now = (long long)jint(j, "now_s");
+  json_decref(j);
+  return now;
+}
+
+/* Restart the server; its test clock starts again: set it where it was (the pins' second). */
+static void restart(void)
+{
+  long long before = clock_now();
+  assert_int_equal(e2e_server_stop(&srv), 0);
+  assert_int_equal(e2e_server_start(&srv, args), 0);
+  long long after = clock_now();
+  if (before > after) {
+    char body[64], out[4096];
+    snprintf(body, sizeof body, "{\"advance_s\":%lld}", before - after);
+    assert_int_equal(e2e_http(srv.port, "POST", "/operator/v1/clock", auth, body, out, sizeof out), 200);
+  }
+  assert_true(clock_now() == before);
+}
+
+/* users[0] gets one message from each other user and is a member of each group, which gets a message. */
+static void world(const char *const *users, const char *const *groups)
+{
+  import_users(srv.port, app, key, users);
+  for (int i = 1; users[i]; i++)
+    ok(call("openim/sendmsg", "{\"From_Account\":\"%s\",\"To_Account\":\"%s\",\"MsgRandom\":%d,\"MsgBody\":" TEXT("hi") "}",
+            users[i], users[0], i));
+  for (int i = 0; groups && groups[i]; i++) {
+    ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"n\",\"GroupId\":\"%s\",\"Owner_Account\":\"%s\","
+            "\"MemberList\":[{\"Member_Account\":\"%s\"}]}", groups[i], users[1], users[0]));
+    ok(call(G("send_group_msg"), "{\"GroupId\":\"%s\",\"From_Account\":\"%s\",\"Random\":1,\"MsgBody\":" TEXT("hi") "}",
+            groups[i], users[1]));
+  }
+}
+
+static void wlogin(wsc_t *c, const char *user, const char *platform)
+{
+  assert_int_equal(wsc_login(c, srv.port, app, key, user, platform), 0);
+  json_t *ev = wsc_sync_live(c);
+  assert_non_null(ev);
+  json_decref(ev);
+}
+
+static void pin_code(wsc_t *c, const char *what, int on, int code)
+{
+  json_t *r = wsc_rpc(c, "pin", "%s,\"pinned\":%s", what, on ? "true" : "false");
+  assert_non_null(r);
+  if (jint(r, "code") != code) fail_msg("pin %s: expected %d, got %s", what, code, json_dumps(r, JSON_COMPACT));
+  json_decref(r);
+}
+
+/* Pin (on) or unpin a conversation named "C:peer" or "G:group". */
+static void pin(wsc_t *c, const char *name, int on)
+{
+  char w[96];
+  snprintf(w, sizeof w, "\"%s\":\"%s\"", name[0] == 'G' ? "group_id" : "peer", name + 2);
+  pin_code(c, w, on, 0);
+}
+
+/* One get_list page (AssistFlags flags) continuing the cursors c[0..3]; its rows appended to seen as
+ * "C:peer" or "G:group", "+" after a pinned one; returns CompleteFlag. */
+static int page_of(const char *user, int flags, long long *c, char *seen, size_t cap)
+{
+  json_t *r = call("recentcontact/get_list", "{\"From_Account\":\"%s\",\"TimeStamp\":%lld,\"StartIndex\":%lld,"
+                   "\"TopTimeStamp\":%lld,\"TopStartIndex\":%lld,\"AssistFlags\":%d}", user, c[0], c[1], c[2], c[3], flags);
+  assert_non_null(r);
+  if (jint(r, "ErrorCode")) fail_msg("%s", json_dumps(r, JSON_COMPACT));
+  json_t *it;
+  size_t i;
+  json_array_foreach(json_object_get(r, "SessionItem"), i, it) {
+    int grp = jint(it, "Type") == 2;
+    snprintf(seen + strlen(seen), cap - strlen(seen), "%s%s:%s%s", seen[0] ? "," : "", grp ? "G" : "C",
+             jstr(it, grp ? "GroupId" : "To_Account"), jint(it, "TopFlag") ? "+" : "");
+  }
+  c[0] = jint(r, "TimeStamp");
+  c[1] = jint(r, "StartIndex");
+  c[2] = jint(r, "TopTimeStamp");
+  c[3] = jint(r, "TopStartIndex");
+  if (c[1] >= (1LL << 53) || c[3] >= (1LL << 53)) fail_msg("a cursor beyond 2^53: %s", json_dumps(r, JSON_COMPACT));
+  int done = (int)jint(r, "CompleteFlag");
+  json_decref(r);
+  return done;
+}
+
+static void list_all(const char *user, int flags, char *seen, size_t cap)
+{
+  long long c[4] = { 0, 0, 0, 0 };
+  seen[0] = 0;
+  for (int pages = 0; !page_of(user, flags, c, seen, cap); pages++)
+    if (pages == 60) fail_msg("get_list never completes; rows so far: %s", seen);
+}
+
+/* ---- a pin order is never given twice ------------------------------------------------------------- */
+/* Three C2C pins in one second (orders 1, 2, 3); pages of 1 return n_c then n_b. With the three unpinned,
+ * a pin of n_c took order 1 again (one above the highest pinned: none), below the cursor's order 2, and
+ * the next page listed n_c a second time. It now takes order 4, above the cursor: not listed again in
+ * this walk (a row pinned again moves above the cursor, docs/rest-api.md). */
+static void test_c2c_order_not_reused(void **st)
+{
+  (void)st;
+  static const char *const users[] = { "n_u", "n_a", "n_b", "n_c", NULL };
+  world(users, NULL);
+  wsc_t w;
+  wlogin(&w, "n_u", "Web");
+  pin(&w, "C:n_a", 1);
+  pin(&w, "C:n_b", 1);
+  pin(&w, "C:n_c", 1);
+  char seen[512] = "";
+  long long c[4] = { 0, 0, 0, 0 };
+  assert_int_equal(page_of("n_u", 1, c, seen, sizeof seen), 0);
+  assert_int_equal(page_of("n_u", 1, c, seen, sizeof seen), 0);
+  assert_string_equal(seen, "C:n_c+,C:n_b+");
+  pin(&w, "C:n_c", 0);
+  pin(&w, "C:n_b", 0);
+  pin(&w, "C:n_a", 0);
+  pin(&w, "C:n_c", 1);
+  while (!page_of("n_u", 1, c, seen, sizeof seen)) {}
+  /* the unpinned ones come again among the others (by peer within the second) */
+  assert_string_equal(seen, "C:n_c+,C:n_b+,C:n_a,C:n_b");
+  list_all("n_u", 1, seen, sizeof seen);
+  assert_string_equal(seen, "C:n_c+,C:n_a,C:n_b");
+  wsc_close(&w);
+}
+
+/* Both kinds share the order, and the order survives a restart: pages return m_g (a group, order 3) then
+ * m_c (order 2); with all three unpinned and the server restarted, a pin of m_g took order 1 (below the
+ * cursor's 2) and was listed again. */
+static void test_group_order_not_reused_restart(void **st)
+{
+  (void)st;
+  static const char *const users[] = { "m_u", "m_a", "m_c", NULL };
+  static const char *const groups[] = { "m_g", NULL };
+  world(users, groups);
+  wsc_t w;
+  wlogin(&w, "m_u", "Web");
+  pin(&w, "C:m_a", 1);
+  pin(&w, "C:m_c", 1);
+  pin(&w, "G:m_g", 1);
+  char seen[512] = "";
+  long long c[4] = { 0, 0, 0, 0 };
+  assert_int_equal(page_of("m_u", 1, c, seen, sizeof seen), 0);
+  assert_int_equal(page_of("m_u", 1, c, seen, sizeof seen), 0);
+  assert_string_equal(seen, "G:m_g+,C:m_c+");
+  pin(&w, "G:m_g", 0);
+  pin(&w, "C:m_c", 0);
+  pin(&w, "C:m_a", 0);
+  wsc_close(&w);
+  restart();
+  wlogin(&w, "m_u", "Web");
+  pin(&w, "G:m_g", 1);
+  while (!page_of("m_u", 1, c, seen, sizeof seen)) {}
+  assert_string_equal(seen, "G:m_g+,C:m_c+,C:m_a,C:m_c");
+  /* and a C2C pin after the group's takes an order above it too: listed first */
+  pin(&w, "C:m_a", 1);
+  list_all("m_u", 1, seen, sizeof seen);
+  assert_string_equal(seen, "C:m_a+,G:m_g+,C:m_c");
+  wsc_close(&w);
+}
+
+/* Walks of pages of 1 over eight pinned conversations of both kinds, with pin changes between every two
+ * pages (unpins and re-pins of returned rows, of rows not returned yet, of the latest pins): in each walk
+ * no pinned row is listed twice and every row that stayed pinned through the walk untouched is listed. */
+static void test_walks_with_pin_changes(void **st)
+{
+  (void)st;
+  static const char *const users[] = { "w_u", "w_1", "w_2", "w_3", "w_4", "w_5", "w_6", NULL };
+  static const char *const groups[] = { "w_g1", "w_g2", NULL };
+  static const char *const rows[] = { "C:w_1", "C:w_2", "G:w_g1", "C:w_3", "C:w_4", "G:w_g2", "C:w_5", "C:w_6" };
+  enum { NROWS = 8 };
+  world(users, groups);
+  wsc_t w;
+  wlogin(&w, "w_u", "Web");
+  int pinned[NROWS];
+  for (int i = 0; i < NROWS; i++) { pin(&w, rows[i], 1); pinned[i] = 1; }
+  uint32_t rnd = 12345;
+  for (int walk = 0; walk < 6; walk++) {
+    int touched[NROWS] = { 0 }, was[NROWS], listed[NROWS] = { 0 };
+    memcpy(was, pinned, sizeof was);
+    long long c[4] = { 0, 0, 0, 0 };
+    char seen[1024] = "";
+    size_t from = 0;
+    for (int page = 0; page < 40; page++) {
+      int done = page_of("w_u", 1, c, seen, sizeof seen);
+      /* the rows this page added */
+      for (char *p = seen + from; *p;) {
+        char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len && p[len - 1] == '+') {
+          for (int i = 0; i < NROWS; i++)
+            if (strlen(rows[i]) == len - 1 && !strncmp(p, rows[i], len - 1)) {
+              if (listed[i]++) fail_msg("walk %d lists %s twice among the pins: %s", walk, rows[i], seen);
+            }
+        }
+        p += len + (end ? 1 : 0);
+      }
+      from = strlen(seen);
+      if (done) break;
+      rnd = rnd * 1103515245u + 12345u;
+      if ((rnd >> 16) % 3 == 0) {
+        /* the pins above the cursor all go (the rows returned so far, still pinned), then one comes back:
+         * the case where one above the highest pinned order is an order given before */
+        int back = -1;
+        for (int i = 0; i < NROWS; i++)
+          if (pinned[i] && (listed[i] || touched[i])) { pin(&w, rows[i], 0); pinned[i] = 0; touched[i] = 1; back = i; }
+        if (back >= 0) { pin(&w, rows[back], 1); pinned[back] = 1; }
+        continue;
+      }
+      /* one to three changes between the pages: unpin a pinned row, or pin one (again) */
+      for (int k = (int)(rnd % 3); k >= 0; k--) {
+        rnd = rnd * 1103515245u + 12345u;
+        int i = (int)((rnd >> 8) % NROWS);
+        int on = pinned[i] ? (int)((rnd >> 20) & 1) : 1; /* a pinned row is unpinned or pinned again */
+        pin(&w, rows[i], on);
+        pinned[i] = on;
+        touched[i] = 1;
+      }
+    }
+    for (int i = 0; i < NROWS; i++)
+      if (was[i] && !touched[i] && listed[i] != 1) fail_msg("walk %d skips %s, pinned throughout: %s", walk, rows[i], seen);
+  }
+  wsc_close(&w);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_c2c_order_not_reused),
+    cmocka_unit_test(test_group_order_not_reused_restart),
+    cmocka_unit_test(test_walks_with_pin_changes),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
