@@ -228,7 +228,9 @@ typedef void (*im_convs_cb)(void *ud, int rc, const im_conv_list_t *l);
  * 0), after the others: their unread counts. */
 void im_c2c_conversations(im_c2c_t *c, uint32_t sdkappid, uint32_t user_no, uint32_t peer_no, int unlisted,
                           im_convs_cb cb, void *ud);
-/* Pin (1) or unpin (0) a conversation; the user's devices get CONV_PIN.
+/* Pin (1) or unpin (0) a conversation; the user's devices get CONV_PIN. An
+ * unpin of a conversation that is not pinned changes nothing (no row, no
+ * event).
  * Pinning fails with IMC_E_CONV_PINNED (51012) when the user already has
  * max_pinned other pinned conversations of both kinds (C2C and group:
  * im_c2c_pinned_count; 0 = no bound); the count is taken

@@ -225,6 +225,12 @@ static int op_run(store_t *s, c2c_job_t *jj)
       if ((rc = im_c2c_pinned_count(s, j->app, j->a, j->b, 0, &n))) return rc;
       if (n >= j->upto) return IMC_E_CONV_PINNED;
     }
+    if (!j->flag) { /* an unpin of what is not pinned changes nothing: no row made, no event */
+      store_recent_t r;
+      rc = store_msg_recent_get(s, j->app, j->a, j->b, &r);
+      if (rc == IMC_E_NOTFOUND || (!rc && !r.pinned_at_s)) return 0;
+      if (rc) return rc;
+    }
     if ((rc = store_msg_recent_set(s, j->app, j->a, j->b, "pinned_at_s", j->flag ? j->now : 0))) return rc;
     return add_ev(s, j, IM_EV_CONV_PIN, j->a, (uint32_t)j->flag);
   case OP_DELETE: {

@@ -449,7 +449,8 @@ void im_group_conv_delete(im_groups_t *G, uint32_t sdkappid, uint32_t user_no, c
  * its C2C pins, so both kinds list in one order. Pinning fails with IMC_E_CONV_PINNED (51012) when the user
  * already has max_pinned other pinned conversations of both kinds (im_c2c_pinned_count, counted in the
  * writer job; 0 = no bound). The user's devices get a conv_pin event of its inbox ({"type":"conv_pin",
- * "useq","group_id","pinned"}: replayed by sync, as a C2C pin's). IMC_E_GROUP_GONE (no such group),
+ * "useq","group_id","pinned"}: replayed by sync, as a C2C pin's); an unpin of a conversation that is not pinned
+ * changes nothing and pushes nothing. IMC_E_GROUP_GONE (no such group),
  * IMC_E_GROUP_TYPE_OP with why (a live room), IMC_E_GROUP_NOT_MEMBER (also when the membership ended while
  * the job waited), IMC_E_NOMEM, IMC_E_OVERLOADED, a storage error. */
 void im_group_conv_pin(im_groups_t *G, uint32_t sdkappid, uint32_t user_no, const char *group_id, int pin,

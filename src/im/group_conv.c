@@ -130,10 +130,24 @@ void im_group_conv_delete(im_groups_t *G, uint32_t sdkappid, uint32_t user_no, c
 }
 
 /* ---- pin ---------------------------------------------------------------------------------------- */
+static void member_pinned(void *ud, uint32_t sdkappid, uint32_t group_no, const store_grp_member_t *m)
+{
+  (void)sdkappid;
+  (void)group_no;
+  *(int64_t *)ud = m->pinned_at_s;
+}
+
 /* j->mode: 1 pin, 0 unpin; j->value: the bound on pinned conversations (0: none); j->body: the event. */
 static int run_conv_pin(store_t *s, gjob_t *j)
 {
   int rc;
+  if (!j->mode) { /* an unpin of what is not pinned changes nothing: no event */
+    int64_t at = 0;
+    rc = store_grp_member_get(s, j->sdkappid, j->group_no, j->actor_no, member_pinned, &at);
+    if (rc == IMC_E_NOTFOUND) return IMC_E_GROUP_NOT_MEMBER; /* it left, or the group went, while the job waited */
+    if (rc) return rc;
+    if (!at) return 0; /* j->useq stays 0: nothing to deliver */
+  }
   if (j->mode && j->value) {
     uint32_t n;
     if ((rc = im_c2c_pinned_count(s, j->sdkappid, j->actor_no, 0, j->group_no, &n))) return rc;
@@ -146,7 +160,7 @@ static int run_conv_pin(store_t *s, gjob_t *j)
 
 static void done_conv_pin(gjob_t *j, int rc)
 {
-  if (!rc && j->G->c2c) im_c2c_rel_deliver(j->G->c2c, j->sdkappid, j->actor_no, j->useq, j->now_s, j->body);
+  if (!rc && j->useq && j->G->c2c) im_c2c_rel_deliver(j->G->c2c, j->sdkappid, j->actor_no, j->useq, j->now_s, j->body);
   grp__finish(j, rc);
 }
 

@@ -7,7 +7,11 @@
  *    pins share the order), also after a restart, so a cursor naming a
  *    returned row never lists a returned row again;
  *  - walks of get_list pages with pins and unpins between every two pages
- *    list no pinned row twice and skip no row that stayed pinned.
+ *    list no pinned row twice and skip no row that stayed pinned;
+ *  - unpinning a conversation that is not pinned changes nothing and
+ *    pushes nothing; pins of what is no conversation are refused; a pin
+ *    after a delete lists the conversation again, an unpin then leaves it
+ *    deleted.
  * Each test uses its own users and groups. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -293,12 +297,119 @@ static void test_walks_with_pin_changes(void **st)
   wsc_close(&w);
 }
 
+/* ---- edge cases ---------------------------------------------------------------------------------- */
+/* The next conv_pin push of c as "G:group+" / "C:peer-", or "" when none comes within wait_ms. */
+static void next_pin_event(wsc_t *c, int wait_ms, char *got, size_t cap)
+{
+  json_t *e = wsc_push(c, "conv_pin", wait_ms);
+  got[0] = 0;
+  if (!e) return;
+  const char *gid = jstr(e, "group_id");
+  snprintf(got, cap, "%s:%s%s", gid[0] ? "G" : "C", gid[0] ? gid : jstr(e, "peer"),
+           json_is_true(json_object_get(e, "pinned")) ? "+" : "-");
+  json_decref(e);
+}
+
+/* Unpinning a conversation that is not pinned (one that exists, one with no message, a group's) succeeds
+ * and changes nothing: no conv_pin event for the user's devices, no conversation made. Before, each such
+ * unpin pushed a conv_pin event, and a C2C one made a conversation row for a peer never talked to. */
+static void test_unpin_not_pinned(void **st)
+{
+  (void)st;
+  static const char *const users[] = { "e_u", "e_a", "e_none", NULL };
+  static const char *const groups[] = { "e_g", NULL };
+  import_users(srv.port, app, key, users);
+  ok(call("openim/sendmsg", "{\"From_Account\":\"e_a\",\"To_Account\":\"e_u\",\"MsgRandom\":1,\"MsgBody\":" TEXT("hi") "}"));
+  ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"n\",\"GroupId\":\"%s\",\"Owner_Account\":\"e_a\","
+          "\"MemberList\":[{\"Member_Account\":\"e_u\"}]}", groups[0]));
+  wsc_t a, b;
+  wlogin(&a, "e_u", "Web");
+  wlogin(&b, "e_u", "Android");
+  char seen[512], got[96];
+  list_all("e_u", 3, seen, sizeof seen);
+  assert_string_equal(seen, "C:e_a,G:e_g");
+  pin(&a, "C:e_a", 0);
+  pin(&a, "C:e_none", 0);
+  pin(&a, "G:e_g", 0);
+  /* a real change after them: the first event the other device gets is its own */
+  pin(&a, "C:e_a", 1);
+  next_pin_event(&b, 5000, got, sizeof got);
+  assert_string_equal(got, "C:e_a+");
+  list_all("e_u", 3, seen, sizeof seen);
+  assert_string_equal(seen, "C:e_a+,G:e_g");
+  /* a sync from the start replays no event for the unpins that changed nothing */
+  wsc_close(&b);
+  assert_int_equal(wsc_login(&b, srv.port, app, key, "e_u", "Android"), 0);
+  json_t *ev = wsc_sync_live(&b);
+  assert_non_null(ev);
+  json_t *e;
+  size_t i;
+  int pins = 0;
+  json_array_foreach(ev, i, e) if (!strcmp(jstr(e, "type"), "conv_pin")) pins++;
+  json_decref(ev);
+  assert_int_equal(pins, 1);
+  /* unpinning a pinned one still pushes its event */
+  pin(&a, "C:e_a", 0);
+  next_pin_event(&b, 5000, got, sizeof got);
+  assert_string_equal(got, "C:e_a-");
+  wsc_close(&a);
+  wsc_close(&b);
+}
+
+/* Pins of what is no conversation of the user are refused and pin nothing; a pin after a delete lists the
+ * conversation again (pinned), and its unpin leaves it deleted, for both kinds; a pin of a conversation with
+ * no message yet lists it as an empty conversation. */
+static void test_pin_refusals_and_deleted(void **st)
+{
+  (void)st;
+  static const char *const users[] = { "d_u", "d_a", "d_o", NULL };
+  import_users(srv.port, app, key, users);
+  ok(call("openim/sendmsg", "{\"From_Account\":\"d_a\",\"To_Account\":\"d_u\",\"MsgRandom\":1,\"MsgBody\":" TEXT("hi") "}"));
+  ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"n\",\"GroupId\":\"d_g\",\"Owner_Account\":\"d_o\","
+          "\"MemberList\":[{\"Member_Account\":\"d_u\"}]}"));
+  ok(call(G("send_group_msg"), "{\"GroupId\":\"d_g\",\"From_Account\":\"d_o\",\"Random\":1,\"MsgBody\":" TEXT("hi") "}"));
+  ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"n\",\"GroupId\":\"d_not\",\"Owner_Account\":\"d_o\"}"));
+  ok(call(G("create_group"), "{\"Type\":\"AVChatRoom\",\"Name\":\"n\",\"GroupId\":\"d_live\",\"Owner_Account\":\"d_u\"}"));
+  wsc_t w;
+  wlogin(&w, "d_u", "Web");
+  pin_code(&w, "\"peer\":\"d_nobody\"", 1, 90012);
+  pin_code(&w, "\"group_id\":\"d_none\"", 1, 10010);
+  pin_code(&w, "\"group_id\":\"d_not\"", 1, 10007);
+  pin_code(&w, "\"group_id\":\"d_live\"", 1, 10007);
+  pin_code(&w, "\"group_id\":\"d_live\"", 0, 10007);
+  char seen[512];
+  list_all("d_u", 3, seen, sizeof seen);
+  assert_string_equal(seen, "C:d_a,G:d_g");
+  /* deleted, then pinned: listed again, pinned; unpinned: deleted again (no message since the delete) */
+  ok(call("recentcontact/delete", "{\"From_Account\":\"d_u\",\"Type\":1,\"To_Account\":\"d_a\"}"));
+  ok(call("recentcontact/delete", "{\"From_Account\":\"d_u\",\"Type\":2,\"ToGroupid\":\"d_g\"}"));
+  list_all("d_u", 3, seen, sizeof seen);
+  assert_string_equal(seen, "");
+  pin(&w, "C:d_a", 1);
+  pin(&w, "G:d_g", 1);
+  list_all("d_u", 1, seen, sizeof seen);
+  assert_string_equal(seen, "G:d_g+,C:d_a+");
+  pin(&w, "C:d_a", 0);
+  pin(&w, "G:d_g", 0);
+  list_all("d_u", 3, seen, sizeof seen);
+  assert_string_equal(seen, "");
+  /* a conversation with no message yet is pinned: an empty conversation (AssistFlags bit 1) */
+  pin(&w, "C:d_o", 1);
+  list_all("d_u", 1, seen, sizeof seen);
+  assert_string_equal(seen, "");
+  list_all("d_u", 3, seen, sizeof seen);
+  assert_string_equal(seen, "C:d_o+");
+  wsc_close(&w);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_c2c_order_not_reused),
     cmocka_unit_test(test_group_order_not_reused_restart),
     cmocka_unit_test(test_walks_with_pin_changes),
+    cmocka_unit_test(test_unpin_not_pinned),
+    cmocka_unit_test(test_pin_refusals_and_deleted),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
