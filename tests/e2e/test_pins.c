@@ -8,6 +8,8 @@
  *    returned row never lists a returned row again;
  *  - walks of get_list pages with pins and unpins between every two pages
  *    list no pinned row twice and skip no row that stayed pinned;
+ *  - the 50-pin count leaves out deleted peers, the row pinned again and
+ *    unpinned rows, and counts group pins;
  *  - unpinning a conversation that is not pinned changes nothing and
  *    pushes nothing; pins of what is no conversation are refused; a pin
  *    after a delete lists the conversation again, an unpin then leaves it
@@ -297,6 +299,46 @@ static void test_walks_with_pin_changes(void **st)
   wsc_close(&w);
 }
 
+/* ---- the count ------------------------------------------------------------------------------------ */
+/* The 50-pin count (read through the partial index of pinned rows since migration 42) leaves out a pinned
+ * C2C conversation whose peer's account is deleted (listed nowhere), the conversation being pinned again,
+ * and unpinned ones; it counts group pins. A pin made before any message keeps its row when the peer is
+ * deleted (the peer has no row of the pair), so only the count's own check leaves it out. */
+static void test_count_pinned_rows(void **st)
+{
+  (void)st;
+  char users[50][16];
+  for (int i = 0; i < 50; i++) {
+    snprintf(users[i], sizeof users[i], i ? "k_p%02d" : "k_u", i);
+    json_decref(call("im_open_login_svc/account_import", "{\"UserID\":\"%s\"}", users[i]));
+  }
+  ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"n\",\"GroupId\":\"k_g\",\"Owner_Account\":\"k_p01\","
+          "\"MemberList\":[{\"Member_Account\":\"k_u\"}]}"));
+  wsc_t w;
+  wlogin(&w, "k_u", "Web");
+  char name[24];
+  for (int i = 1; i < 49; i++) {
+    snprintf(name, sizeof name, "C:%s", users[i]);
+    pin(&w, name, 1);
+  }
+  pin(&w, "G:k_g", 1); /* 49 */
+  pin(&w, "C:k_p49", 1); /* 50: pinned before any message */
+  pin_code(&w, "\"peer\":\"k_u\"", 1, 51012);
+  pin(&w, "C:k_p49", 1); /* pinning a pinned one again is no 51st */
+  pin(&w, "G:k_g", 1);
+  pin(&w, "C:k_p01", 0);
+  pin(&w, "C:k_u", 1); /* 50 again */
+  pin_code(&w, "\"peer\":\"k_p01\"", 1, 51012);
+  json_t *r = call("im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"k_p49\"}]}");
+  assert_non_null(r);
+  if (jint(r, "ErrorCode")) fail_msg("%s", json_dumps(r, JSON_COMPACT));
+  json_decref(r);
+  pin(&w, "C:k_p01", 1); /* the deleted peer's pin no longer counts */
+  pin_code(&w, "\"peer\":\"k_p02\"", 1, 0);
+  pin_code(&w, "\"group_id\":\"k_g\"", 1, 0);
+  wsc_close(&w);
+}
+
 /* ---- edge cases ---------------------------------------------------------------------------------- */
 /* The next conv_pin push of c as "G:group+" / "C:peer-", or "" when none comes within wait_ms. */
 static void next_pin_event(wsc_t *c, int wait_ms, char *got, size_t cap)
@@ -408,6 +450,7 @@ int main(void)
     cmocka_unit_test(test_c2c_order_not_reused),
     cmocka_unit_test(test_group_order_not_reused_restart),
     cmocka_unit_test(test_walks_with_pin_changes),
+    cmocka_unit_test(test_count_pinned_rows),
     cmocka_unit_test(test_unpin_not_pinned),
     cmocka_unit_test(test_pin_refusals_and_deleted),
   };
