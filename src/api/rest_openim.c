@@ -433,9 +433,12 @@ void rest_admin_set_msg_read(rest_ctx_t *c)
   int rc = account(c, "Report_Account", IMC_E_MSG_FROM, IMC_E_MSG_FROM, &user_id, &user);
   if (!rc && (why = "Peer_Account is invalid or not imported"))
     rc = account(c, "Peer_Account", IMC_E_MSG_TO, IMC_E_MSG_TO_UNKNOWN, &peer_id, &peer);
-  if (!rc && (why = "MsgReadTime must be a positive integer (unix seconds)"))
-    rc = int_in(c->body, "MsgReadTime", 1, INT64_MAX / 2, imc_clock_now_s(), IMC_E_MSG_TIMESTAMP, IMC_E_MSG_TIMESTAMP, &t);
+  /* absent or 0: now (the reference's default; a backend that serialises every member of its request sends 0
+   * for "not given", as SyncOtherMachine's 0) */
+  if (!rc && (why = "MsgReadTime must be a non-negative integer (unix seconds; 0: now)"))
+    rc = int_in(c->body, "MsgReadTime", 0, INT64_MAX / 2, 0, IMC_E_MSG_TIMESTAMP, IMC_E_MSG_TIMESTAMP, &t);
   if (rc) { rest_reply_err(c, rc, why, NULL); return; }
+  if (!t) t = imc_clock_now_s();
   im_c2c_read(c->srv->c2c, c->sdkappid, user, peer, 0, t, done_ok, c);
 }
 

@@ -625,7 +625,7 @@ static void test_errors_name_fields(void **st)
   (void)st;
   import_users(srv.port, app, key, (const char *const[]){ "e0", "e1", NULL });
   json_t *r = v4(srv.port, app, key, "openim/admin_set_msg_read",
-                 "{\"Report_Account\":\"e0\",\"Peer_Account\":\"e1\",\"MsgReadTime\":0}");
+                 "{\"Report_Account\":\"e0\",\"Peer_Account\":\"e1\",\"MsgReadTime\":-1}");
   assert_non_null(r);
   assert_int_equal(jint(r, "ErrorCode"), 90006);
   assert_non_null(strstr(jstr(r, "ErrorInfo"), "MsgReadTime"));

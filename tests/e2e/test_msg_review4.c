@@ -8,7 +8,9 @@
  *    reference digest does not list (OPPOCategory, VIVOCategory,
  *    HonorImportance, MeiZuNoticeMsgType, …, as in the service's own
  *    examples): a string or integer member is stored and delivered with
- *    the message; they were refused with 90043.
+ *    the message; they were refused with 90043;
+ *  - admin_set_msg_read with "MsgReadTime":0 reads up to now, as without
+ *    the field (the reference's default); it was refused with 90006.
  * Each test uses its own users. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -99,6 +101,39 @@ static void test_zero_values_mean_absent(void **st)
   json_decref(r);
 }
 
+/* user's unread count with peer */
+static json_int_t unread(const char *user, const char *peer)
+{
+  json_t *r = v4(srv.port, app, key, "openim/get_c2c_unread_msg_num", "{\"To_Account\":\"%s\",\"Peer_Account\":[\"%s\"]}",
+                 user, peer);
+  assert_non_null(r);
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  json_int_t n = jint(json_array_get(json_object_get(r, "C2CUnreadMsgNumList"), 0), "C2CUnreadMsgNum");
+  json_decref(r);
+  return n;
+}
+
+/* MsgReadTime 0 is "now", as absent; a negative one is still 90006 naming the field */
+static void test_read_time_zero_is_now(void **st)
+{
+  (void)st;
+  static const char *const u[] = { "r_a", "r_b", NULL };
+  users(u);
+  for (int i = 0; i < 3; i++)
+    expect_ok(v4(srv.port, app, key, "openim/sendmsg",
+                 "{\"From_Account\":\"r_a\",\"To_Account\":\"r_b\",\"MsgRandom\":%d,\"MsgBody\":" TEXT("m") "}", i));
+  assert_int_equal(unread("r_b", "r_a"), 3);
+  expect_ok(v4(srv.port, app, key, "openim/admin_set_msg_read",
+               "{\"Report_Account\":\"r_b\",\"Peer_Account\":\"r_a\",\"MsgReadTime\":0}"));
+  assert_int_equal(unread("r_b", "r_a"), 0);
+  json_t *r = v4(srv.port, app, key, "openim/admin_set_msg_read",
+                 "{\"Report_Account\":\"r_b\",\"Peer_Account\":\"r_a\",\"MsgReadTime\":-1}");
+  assert_non_null(r);
+  assert_int_equal(jint(r, "ErrorCode"), 90006);
+  assert_non_null(strstr(jstr(r, "ErrorInfo"), "MsgReadTime"));
+  json_decref(r);
+}
+
 /* ---- OfflinePushInfo vendor settings ------------------------------------------------------ */
 /* the service's own example of an instant-message push (AndroidInfo and ApnsInfo members beyond the digest's) */
 #define VENDOR_PUSH                                                                                                    \
@@ -150,6 +185,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_zero_values_mean_absent),
     cmocka_unit_test(test_push_vendor_members),
+    cmocka_unit_test(test_read_time_zero_is_now),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
