@@ -42,25 +42,29 @@ static const field_t sound_f[] = {
   { "Url", T_STR, REQ, NULL, 0, NULL }, { "UUID", T_STR, REQ, NULL, 0, NULL },
   { "Size", T_INT, OPT, NULL, 0, NULL }, { "Second", T_INT, OPT, NULL, 0, NULL },
   { "Download_Flag", T_INT, REQ, ONLY(2), NULL }, END };
+/* The reference requires none of an image's fields (§2.3: its requirement
+ * column is empty): each is checked only when present. */
 static const field_t image_info_f[] = {
-  { "Type", T_INT, REQ, ONLY(1, 2, 3), NULL }, { "Size", T_INT, REQ, NULL, 0, NULL },
-  { "Width", T_INT, REQ, NULL, 0, NULL }, { "Height", T_INT, REQ, NULL, 0, NULL },
-  { "URL", T_STR, REQ, NULL, 0, NULL }, END };
+  { "Type", T_INT, OPT, ONLY(1, 2, 3), NULL }, { "Size", T_INT, OPT, NULL, 0, NULL },
+  { "Width", T_INT, OPT, NULL, 0, NULL }, { "Height", T_INT, OPT, NULL, 0, NULL },
+  { "URL", T_STR, OPT, NULL, 0, NULL }, END };
 static const field_t image_f[] = {
-  { "UUID", T_STR, REQ, NULL, 0, NULL }, { "ImageFormat", T_INT, REQ, ONLY(1, 2, 3, 4, 255), NULL },
-  { "ImageInfoArray", T_OBJ_ARR, REQ, NULL, 0, image_info_f }, END };
+  { "UUID", T_STR, OPT, NULL, 0, NULL }, { "ImageFormat", T_INT, OPT, ONLY(1, 2, 3, 4, 255), NULL },
+  { "ImageInfoArray", T_OBJ_ARR, OPT, NULL, 0, image_info_f }, END };
 /* The reference table spells fileName, its samples FileName: both accepted. */
 static const field_t file_f[] = {
   { "Url", T_STR, REQ, NULL, 0, NULL }, { "UUID", T_STR, OPT, NULL, 0, NULL },
   { "FileSize", T_INT, OPT, NULL, 0, NULL }, { "FileName", T_STR, OPT, NULL, 0, NULL },
   { "fileName", T_STR, OPT, NULL, 0, NULL }, { "Download_Flag", T_INT, REQ, ONLY(2), NULL }, END };
+/* The reference requires both download flags, 2 (§2.3); the other fields
+ * are checked only when present. */
 static const field_t video_f[] = {
-  { "VideoUrl", T_STR, REQ, NULL, 0, NULL }, { "VideoUUID", T_STR, OPT, NULL, 0, NULL },
-  { "VideoSize", T_INT, REQ, NULL, 0, NULL }, { "VideoSecond", T_INT, REQ, NULL, 0, NULL },
-  { "VideoFormat", T_STR, REQ, NULL, 0, NULL }, { "VideoDownloadFlag", T_INT, REQ, ONLY(2), NULL },
-  { "ThumbUrl", T_STR, REQ, NULL, 0, NULL }, { "ThumbUUID", T_STR, OPT, NULL, 0, NULL },
-  { "ThumbSize", T_INT, REQ, NULL, 0, NULL }, { "ThumbWidth", T_INT, REQ, NULL, 0, NULL },
-  { "ThumbHeight", T_INT, REQ, NULL, 0, NULL }, { "ThumbFormat", T_STR, REQ, NULL, 0, NULL },
+  { "VideoUrl", T_STR, OPT, NULL, 0, NULL }, { "VideoUUID", T_STR, OPT, NULL, 0, NULL },
+  { "VideoSize", T_INT, OPT, NULL, 0, NULL }, { "VideoSecond", T_INT, OPT, NULL, 0, NULL },
+  { "VideoFormat", T_STR, OPT, NULL, 0, NULL }, { "VideoDownloadFlag", T_INT, REQ, ONLY(2), NULL },
+  { "ThumbUrl", T_STR, OPT, NULL, 0, NULL }, { "ThumbUUID", T_STR, OPT, NULL, 0, NULL },
+  { "ThumbSize", T_INT, OPT, NULL, 0, NULL }, { "ThumbWidth", T_INT, OPT, NULL, 0, NULL },
+  { "ThumbHeight", T_INT, OPT, NULL, 0, NULL }, { "ThumbFormat", T_STR, OPT, NULL, 0, NULL },
   { "ThumbDownloadFlag", T_INT, REQ, ONLY(2), NULL }, END };
 static const field_t relay_f[] = {
   { "Title", T_STR, REQ, NULL, 0, NULL }, { "MsgNum", T_INT, REQ, NULL, 0, NULL },

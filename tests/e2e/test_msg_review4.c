@@ -9,6 +9,10 @@
  *    HonorImportance, MeiZuNoticeMsgType, …, as in the service's own
  *    examples): a string or integer member is stored and delivered with
  *    the message; they were refused with 90043;
+ *  - TIMImageElem and TIMVideoFileElem with only the fields the reference
+ *    requires (none for an image; both download flags, 2, for a video)
+ *    are stored; they were refused with 90002 for every field the
+ *    reference lists but does not require;
  *  - admin_set_msg_read with "MsgReadTime":0 reads up to now, as without
  *    the field (the reference's default); it was refused with 90006.
  * Each test uses its own users. */
@@ -101,6 +105,48 @@ static void test_zero_values_mean_absent(void **st)
   json_decref(r);
 }
 
+/* ---- minimal media elements ------------------------------------------------------------- */
+static json_int_t send_body(const char *body, int random)
+{
+  json_t *r = v4(srv.port, app, key, "openim/sendmsg",
+                 "{\"From_Account\":\"m_a\",\"To_Account\":\"m_b\",\"MsgRandom\":%d,\"MsgBody\":[%s]}", random, body);
+  assert_non_null(r);
+  json_int_t code = jint(r, "ErrorCode");
+  json_decref(r);
+  return code;
+}
+
+#define IMAGE(c) "{\"MsgType\":\"TIMImageElem\",\"MsgContent\":" c "}"
+#define VIDEO(c) "{\"MsgType\":\"TIMVideoFileElem\",\"MsgContent\":" c "}"
+
+static void test_minimal_media_elements(void **st)
+{
+  (void)st;
+  static const char *const u[] = { "m_a", "m_b", NULL };
+  users(u);
+  /* what the reference accepts: each was 90002 before */
+  assert_int_equal(send_body(IMAGE("{\"UUID\":\"img\",\"ImageInfoArray\":[{\"URL\":\"https://x/i.jpg\"}]}"), 1), 0);
+  assert_int_equal(send_body(IMAGE("{}"), 2), 0);
+  assert_int_equal(send_body(VIDEO("{\"VideoUrl\":\"https://x/v.mp4\",\"VideoDownloadFlag\":2,\"ThumbDownloadFlag\":2}"),
+                             3), 0);
+  json_t *l = roam("m_b", "m_a");
+  assert_int_equal(json_array_size(l), 3);
+  json_t *el = json_array_get(json_object_get(json_array_get(l, 0), "MsgBody"), 0);
+  assert_string_equal(jstr(el, "MsgType"), "TIMVideoFileElem");
+  assert_string_equal(jstr(el, "MsgContent.VideoUrl"), "https://x/v.mp4");
+  json_decref(l);
+  /* still refused: a required flag missing or not 2, a present field of the wrong type or value */
+  assert_int_equal(send_body(VIDEO("{\"VideoUrl\":\"v\",\"VideoDownloadFlag\":2}"), 4), 90002);
+  assert_int_equal(send_body(VIDEO("{\"VideoDownloadFlag\":2,\"ThumbDownloadFlag\":1}"), 5), 90002);
+  assert_int_equal(send_body(VIDEO("{\"VideoDownloadFlag\":2,\"ThumbDownloadFlag\":2,\"VideoSecond\":\"3\"}"), 6), 90002);
+  assert_int_equal(send_body(IMAGE("{\"ImageFormat\":\"1\"}"), 7), 90002);
+  assert_int_equal(send_body(IMAGE("{\"ImageFormat\":5}"), 8), 90002);
+  assert_int_equal(send_body(IMAGE("{\"ImageInfoArray\":[{\"Type\":4}]}"), 9), 90002);
+  l = roam("m_b", "m_a");
+  assert_int_equal(json_array_size(l), 3);
+  json_decref(l);
+}
+
 /* user's unread count with peer */
 static json_int_t unread(const char *user, const char *peer)
 {
@@ -186,6 +232,7 @@ int main(void)
     cmocka_unit_test(test_zero_values_mean_absent),
     cmocka_unit_test(test_push_vendor_members),
     cmocka_unit_test(test_read_time_zero_is_now),
+    cmocka_unit_test(test_minimal_media_elements),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

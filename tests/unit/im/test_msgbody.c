@@ -42,6 +42,11 @@ static const char *const valid[] = {
   EL("TIMSoundElem", "{\"Url\":\"https://x/a.m4a\",\"UUID\":\"u1\",\"Size\":100,\"Second\":3,\"Download_Flag\":2}"),
   EL("TIMImageElem", "{\"UUID\":\"img\",\"ImageFormat\":255,\"ImageInfoArray\":[{\"Type\":1,\"Size\":10,\"Width\":1,\"Height\":1,"
                      "\"URL\":\"u\"},{\"Type\":3,\"Size\":1,\"Width\":1,\"Height\":1,\"URL\":\"t\"}]}"),
+  /* an image and a video with only what the reference requires (§2.3) */
+  EL("TIMImageElem", "{}"),
+  EL("TIMImageElem", "{\"UUID\":\"img\",\"ImageInfoArray\":[{\"URL\":\"u\"}]}"),
+  EL("TIMVideoFileElem", "{\"VideoDownloadFlag\":2,\"ThumbDownloadFlag\":2}"),
+  EL("TIMVideoFileElem", "{\"VideoUrl\":\"v\",\"VideoDownloadFlag\":2,\"ThumbDownloadFlag\":2}"),
   EL("TIMFileElem", "{\"Url\":\"u\",\"UUID\":\"f\",\"FileSize\":9,\"FileName\":\"a.txt\",\"Download_Flag\":2}"),
   EL("TIMFileElem", "{\"Url\":\"u\",\"fileName\":\"a.txt\",\"Download_Flag\":2}"),
   EL("TIMVideoFileElem", "{\"VideoUrl\":\"v\",\"VideoUUID\":\"vu\",\"VideoSize\":1,\"VideoSecond\":2,\"VideoFormat\":\"mp4\","
@@ -115,9 +120,10 @@ static const struct { const char *body; int code; const char *why; } invalid[] =
   { "[" EL("TIMImageElem", "{\"UUID\":\"i\",\"ImageFormat\":1,\"ImageInfoArray\":[]}") "]", IMC_E_MSG_BODY, "non-empty array" },
   { "[" EL("TIMImageElem", "{\"UUID\":\"i\",\"ImageFormat\":1,\"ImageInfoArray\":[{\"Type\":4,\"Size\":1,\"Width\":1,"
                            "\"Height\":1,\"URL\":\"u\"}]}") "]", IMC_E_MSG_BODY, "Type=4" },
-  { "[" EL("TIMImageElem", "{\"UUID\":\"i\",\"ImageFormat\":1,\"ImageInfoArray\":[{\"Type\":1,\"Size\":1,\"Width\":1,"
-                           "\"Height\":1}]}") "]", IMC_E_MSG_BODY, "ImageInfoArray[0]: URL is required" },
-  { "[" EL("TIMImageElem", "{\"ImageFormat\":1,\"ImageInfoArray\":[1]}") "]", IMC_E_MSG_BODY, "UUID is required" },
+  { "[" EL("TIMImageElem", "{\"ImageInfoArray\":[{\"URL\":7}]}") "]", IMC_E_MSG_BODY, "ImageInfoArray[0]: URL must be a string" },
+  { "[" EL("TIMImageElem", "{\"ImageFormat\":1,\"ImageInfoArray\":[1]}") "]", IMC_E_MSG_BODY, "ImageInfoArray[0] must be an object" },
+  { "[" EL("TIMImageElem", "{\"UUID\":1}") "]", IMC_E_MSG_BODY, "UUID must be a string" },
+  { "[" EL("TIMImageElem", "{\"Pixels\":1}") "]", IMC_E_MSG_BODY, "unknown field Pixels" },
   /* file */
   { "[" EL("TIMFileElem", "{\"Url\":\"u\"}") "]", IMC_E_MSG_BODY, "Download_Flag is required" },
   { "[" EL("TIMFileElem", "{\"Url\":\"u\",\"FileSize\":\"9\",\"Download_Flag\":2}") "]", IMC_E_MSG_BODY, "FileSize must be an integer" },
@@ -126,7 +132,11 @@ static const struct { const char *body; int code; const char *why; } invalid[] =
   { "[" EL("TIMVideoFileElem", "{\"VideoUrl\":\"v\",\"VideoSize\":1,\"VideoSecond\":2,\"VideoFormat\":\"mp4\","
                                "\"VideoDownloadFlag\":1,\"ThumbUrl\":\"t\",\"ThumbSize\":1,\"ThumbWidth\":2,\"ThumbHeight\":3,"
                                "\"ThumbFormat\":\"jpg\",\"ThumbDownloadFlag\":2}") "]", IMC_E_MSG_BODY, "VideoDownloadFlag=1" },
-  { "[" EL("TIMVideoFileElem", "{\"VideoUrl\":\"v\"}") "]", IMC_E_MSG_BODY, "VideoSize is required" },
+  { "[" EL("TIMVideoFileElem", "{\"VideoUrl\":\"v\",\"ThumbDownloadFlag\":2}") "]", IMC_E_MSG_BODY,
+    "VideoDownloadFlag is required" },
+  { "[" EL("TIMVideoFileElem", "{\"VideoDownloadFlag\":2}") "]", IMC_E_MSG_BODY, "ThumbDownloadFlag is required" },
+  { "[" EL("TIMVideoFileElem", "{\"VideoDownloadFlag\":2,\"ThumbDownloadFlag\":2,\"VideoSize\":\"1\"}") "]",
+    IMC_E_MSG_BODY, "VideoSize must be an integer" },
   /* relay */
   { "[" EL("TIMRelayElem", "{\"Title\":\"t\",\"MsgNum\":1}") "]", IMC_E_MSG_BODY, "MsgList or JsonMsgKey is required" },
   { "[" EL("TIMRelayElem", "{\"Title\":\"t\",\"MsgNum\":1,\"AbstractList\":[1]}") "]", IMC_E_MSG_BODY, "AbstractList[0]" },
