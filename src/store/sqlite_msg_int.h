@@ -76,15 +76,17 @@ void sq__pend_free(sqpend_t *p);
 
 /* ---- the send dedupe window of a conversation (sqlite_msg_win.c) ---- */
 #define WIN_MAX 65536    /* entries per conversation (2.5 MiB with its hash); full, the oldest half goes (capped) */
-#define WIN_HASH_MIN 64  /* a window of this capacity or more has a hash of (random, sender) */
+#define WIN_HASH_MIN 64  /* a window of this capacity or more has a hash (sqlite_msg_win.c) */
 
-/* caller: the message's STORE_MSG_CALLER_SEQ bit (its cseq tells sends apart, store_msg_same_seq); 32 bytes */
-typedef struct sqwin_ent { uint32_t seq, random, from_no, cseq; int64_t time_s; uint32_t caller; } sqwin_ent_t;
+/* caller: the message's STORE_MSG_CALLER_SEQ bit (its cseq tells sends apart, store_msg_same_seq); link: the
+ * window's own (the next entry of its (random, sender) list, sqlite_msg_win.c), 0 elsewhere; 32 bytes */
+typedef struct sqwin_ent { uint32_t seq, random, from_no, cseq; int64_t time_s; uint32_t caller, link; } sqwin_ent_t;
 /* Every live message of the conversation with time_s >= lo, ascending seq;
  * capped: the window dropped entries within the dedupe window to stay at
  * WIN_MAX (sqlite_msg_win.c): it answers for sends whose since is below lo
- * too. The hash slots (cap >= WIN_HASH_MIN) follow e[cap]. */
-typedef struct sqwin { int64_t lo; uint32_t n, cap, capped; sqwin_ent_t e[]; } sqwin_t;
+ * too. The hash slots (cap >= WIN_HASH_MIN) follow e[cap]. probes: the
+ * entries the last sq__win_find compared (a statistic for the tests). */
+typedef struct sqwin { int64_t lo; uint32_t n, cap, capped, probes; sqwin_ent_t e[]; } sqwin_t;
 
 /* An empty window complete from lo (INT64_MIN: the conversation has no
  * message). NULL: out of memory. Free with free(). */
@@ -93,8 +95,9 @@ sqwin_t *sq__win_new(int64_t lo);
  * time_s >= since_s whose cseq agrees with a send of flags (its
  * STORE_MSG_CALLER_SEQ bit) and cseq (store_msg_same_seq), NULL when none.
  * Exact only for since_s >= w->lo (a capped window: among the entries it
- * kept). */
-const sqwin_ent_t *sq__win_find(const sqwin_t *w, uint32_t random, uint32_t from_no, uint32_t flags, uint32_t cseq,
+ * kept). A send without a caller MsgSeq may raise w->lo to since_s and
+ * clear capped (entries older than since_s it passed are forgotten). */
+const sqwin_ent_t *sq__win_find(sqwin_t *w, uint32_t random, uint32_t from_no, uint32_t flags, uint32_t cseq,
                                 int64_t since_s);
 /* Add a live message (its seq above every entry's; one older than lo is
  * not kept). since_s: the current send's since, used to prune when full;

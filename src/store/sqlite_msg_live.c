@@ -74,13 +74,13 @@ static sqwin_ent_t row_ent(sqlite3_stmt *st)
 {
   return (sqwin_ent_t){ (uint32_t)sqlite3_column_int64(st, 0), (uint32_t)sqlite3_column_int64(st, 1),
                         (uint32_t)sqlite3_column_int64(st, 2), (uint32_t)sqlite3_column_int64(st, 3),
-                        sqlite3_column_int64(st, 4), (uint32_t)sqlite3_column_int64(st, 5) & STORE_MSG_CALLER_SEQ };
+                        sqlite3_column_int64(st, 4), (uint32_t)sqlite3_column_int64(st, 5) & STORE_MSG_CALLER_SEQ, 0 };
 }
 
 /* A window entry for a message. */
 static sqwin_ent_t msg_ent(const store_msg_t *m)
 {
-  return (sqwin_ent_t){ m->seq, m->random, m->from_no, m->cseq, m->time_s, m->flags & STORE_MSG_CALLER_SEQ };
+  return (sqwin_ent_t){ m->seq, m->random, m->from_no, m->cseq, m->time_s, m->flags & STORE_MSG_CALLER_SEQ, 0 };
 }
 
 /* Walk the conversation's written messages back from seq below_seq,

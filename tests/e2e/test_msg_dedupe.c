@@ -8,7 +8,8 @@
  * without MsgSeq (the server draws one) still matches by MsgRandom alone,
  * either way round. Checked live, after a restart (the window is loaded
  * from the table: the row records whether its MsgSeq was the caller's), for
- * batchsendmsg and against an imported message. Each test uses its own
+ * batchsendmsg, against an imported message and for 100 messages of one
+ * MsgRandom (a hashed window). Each test uses its own
  * users. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -170,6 +171,38 @@ static void test_after_restart(void **st)
   wsc_close(&b);
 }
 
+/* One MsgRandom for every message, told apart by MsgSeq alone, past the
+ * size at which a window is hashed (64): the window keys such sends by
+ * MsgSeq too (messaging-c2c-storage.md §8) and must still answer the three
+ * rules: another MsgSeq is another message, the same one is the original,
+ * none is the first of that MsgRandom. A guard for the keying; the cost is
+ * test_msg_window test_one_random_probes's. */
+static void test_one_random_many_seqs(void **st)
+{
+  (void)st;
+  enum { N = 100 };
+  static char keys[N + 1][48];
+  char k[48];
+  import_users(srv.port, app, key, (const char *const[]){ "h_alice", "h_bob", NULL });
+  for (int i = 1; i <= N; i++) send_key("h_alice", "h_bob", 11, i, "m", keys[i], sizeof keys[i]);
+  for (int i = 2; i <= N; i++) assert_string_not_equal(keys[i], keys[i - 1]);
+  send_key("h_alice", "h_bob", 11, 77, "m", k, sizeof k);
+  assert_string_equal(k, keys[77]);
+  send_key("h_alice", "h_bob", 11, -1, "m", k, sizeof k);
+  assert_string_equal(k, keys[1]);
+  send_key("h_bob", "h_alice", 11, 77, "other sender", k, sizeof k); /* stored: counted below */
+  json_t *r = v4(srv.port, app, key, "openim/get_c2c_unread_msg_num",
+                 "{\"To_Account\":\"h_alice\",\"Peer_Account\":[\"h_bob\"]}");
+  assert_non_null(r);
+  assert_int_equal(jint(r, "AllC2CUnreadMsgNum"), 1);
+  json_decref(r);
+  r = v4(srv.port, app, key, "openim/get_c2c_unread_msg_num",
+                 "{\"To_Account\":\"h_bob\",\"Peer_Account\":[\"h_alice\"]}");
+  assert_non_null(r);
+  assert_int_equal(jint(r, "AllC2CUnreadMsgNum"), N); /* every MsgSeq stored once */
+  json_decref(r);
+}
+
 /* batchsendmsg: the same rule, per target. */
 static void test_batch(void **st)
 {
@@ -252,6 +285,7 @@ int main(void)
     cmocka_unit_test(test_other_seq_is_another_message),
     cmocka_unit_test(test_seq_and_no_seq_match),
     cmocka_unit_test(test_after_restart),
+    cmocka_unit_test(test_one_random_many_seqs),
     cmocka_unit_test(test_batch),
     cmocka_unit_test(test_against_import),
     cmocka_unit_test(test_ws_msg_seq),

@@ -234,6 +234,104 @@ static void test_caller_seq(void **st)
   store_close(s);
 }
 
+/* One sender that gives every message one MsgRandom and tells them apart by
+ * the caller's MsgSeq alone, through the store against the model: with
+ * and without MsgSeq, held and written, resends after a restart (the
+ * window loaded from the table), a second sender with the same MsgRandom,
+ * and time passing the first sends so that a send without MsgSeq matches
+ * the first one still within the dedupe window. */
+static void test_one_random_many_seqs(void **st)
+{
+  (void)st;
+  store_t *s;
+  nmsgs = ncommitted = 0;
+  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
+  for (uint32_t i = 0; i < 3000; i++) { /* 30 a second over 100 s; every 7th has no MsgSeq */
+    int64_t t = T0 + i / 30;
+    check_append_c(s, 0, i % 7 != 3, 1, 2, 5, 10 + i, t, t - WINDOW_S);
+    if (i % 11 == 0) check_append_c(s, 0, 1, 1, 2, 5, 10 + i - i % 3, t, t - WINDOW_S); /* a resend (or not) */
+    if (i % 13 == 0) check_append_c(s, 0, 0, 1, 2, 5, 99999, t, t - WINDOW_S);     /* without MsgSeq */
+    if (i % 17 == 0) check_append_c(s, 0, 1, 2, 1, 5, 10 + i, t, t - WINDOW_S);     /* the peer, same both */
+    if (i % 500 == 499) {
+      assert_int_equal(store_exec(s, "COMMIT"), 0);
+      ncommitted = nmsgs;
+      assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
+    }
+  }
+  assert_int_equal(store_exec(s, "COMMIT"), 0);
+  ncommitted = nmsgs;
+  store_close(s); /* a restart: the window is loaded from the table */
+  assert_int_equal(store_open(dir, &s), 0);
+  int64_t t = T0 + 99;
+  for (uint32_t i = 2000; i < 3000; i += 37) check_append_c(s, 0, 1, 1, 2, 5, 10 + i, t, t - WINDOW_S);
+  check_append_c(s, 0, 0, 1, 2, 5, 1, t, t - WINDOW_S);
+  check_append_c(s, 0, 0, 1, 2, 5, 1, t + 30, t + 30 - WINDOW_S); /* all but the newest older than since */
+  check_append_c(s, 0, 1, 1, 2, 5, 10 + 2999, t + 30, t + 30 - WINDOW_S);
+  store_close(s);
+}
+
+/* The same sender's lookups in a window cost a bounded number of entries
+ * (sqwin_t.probes), not one per message of its MsgRandom: 20,000 sends of
+ * one MsgRandom, each its own MsgSeq, each looked up before it is added;
+ * a resend with its MsgSeq; a send without MsgSeq (the first message);
+ * then, the dedupe window past the first 15,000, a send without MsgSeq
+ * (the first newer one) and another right after it. With the hash keyed
+ * by (MsgRandom, sender) alone, the 20,000th lookup compared 20,000. */
+static void test_one_random_probes(void **st)
+{
+  (void)st;
+  enum { N = 20000, BOUND = 48 };
+  const uint32_t C = STORE_MSG_CALLER_SEQ;
+  sqwin_t *w = sq__win_new(T0 - 1000);
+  uint32_t worst = 0, total = 0;
+  assert_non_null(w);
+  for (uint32_t i = 0; i < N; i++) {
+    int64_t t = T0 + i / 100;
+    sqwin_ent_t e = { .seq = i + 1, .random = 7, .from_no = 1, .cseq = 1000 + i, .time_s = t, .caller = C };
+    assert_null(sq__win_find(w, 7, 1, C, 1000 + i, T0 - 1000));
+    if (w->probes > worst) worst = w->probes;
+    total += w->probes;
+    assert_int_equal(sq__win_push(&w, &e, T0 - 1000), 0);
+  }
+  assert_int_equal(w->n, N);
+  if (worst > BOUND || total > 5u * N) fail_msg("probes: worst %u, %u in all for %u lookups", worst, total, N);
+  const sqwin_ent_t *e = sq__win_find(w, 7, 1, C, 1000 + 12345, T0 - 1000); /* a resend */
+  assert_non_null(e);
+  assert_int_equal(e->seq, 12346);
+  assert_true(w->probes <= BOUND);
+  e = sq__win_find(w, 7, 1, 0, 0, T0 - 1000); /* without MsgSeq: the first */
+  assert_non_null(e);
+  assert_int_equal(e->seq, 1);
+  assert_true(w->probes <= BOUND);
+  assert_null(sq__win_find(w, 7, 2, 0, 0, T0 - 1000)); /* the other sender */
+  assert_true(w->probes <= BOUND);
+  e = sq__win_find(w, 7, 1, 0, 0, T0 + 150); /* the first 15,000 past: passes them once */
+  assert_non_null(e);
+  assert_int_equal(e->seq, 15001);
+  assert_true(w->lo >= T0 + 150);
+  e = sq__win_find(w, 7, 1, 0, 0, T0 + 150); /* and not again */
+  assert_non_null(e);
+  assert_int_equal(e->seq, 15001);
+  assert_true(w->probes <= BOUND);
+  e = sq__win_find(w, 7, 1, C, 1000 + 14999, T0 + 150); /* a resend past the window: new */
+  assert_null(e);
+  e = sq__win_find(w, 7, 1, 0, 0, T0 + 200); /* nothing within since */
+  assert_null(e);
+  /* the window is full (32,768 slots for 20,000 entries after growth): pushes up to it, then one more
+   * with the since the lookup raised lo to, drops what the lookup unlinked instead of growing */
+  uint32_t cap = w->cap;
+  for (uint32_t i = N; w->n < cap; i++) {
+    sqwin_ent_t f = { .seq = i + 1, .random = 8, .from_no = 1, .cseq = i, .time_s = T0 + 200, .caller = C };
+    assert_int_equal(sq__win_push(&w, &f, T0 + 200), 0);
+  }
+  sqwin_ent_t f = { .seq = 99999, .random = 9, .from_no = 1, .cseq = 1, .time_s = T0 + 200, .caller = C };
+  assert_int_equal(sq__win_push(&w, &f, T0 + 200), 0);
+  assert_int_equal(w->cap, cap);
+  assert_int_equal(w->n, cap - N + 1 + 0u);
+  free(w);
+}
+
 /* A send of one conversation with random r from sender 1 + (r & 1); the
  * seq it got, *dup whether it was a duplicate. */
 static uint32_t send_hot_at(store_t *s, uint32_t r, int64_t now, int *dup)
@@ -417,6 +515,8 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_against_model, setup, teardown),
     cmocka_unit_test_setup_teardown(test_past_the_window_cap, setup, teardown),
     cmocka_unit_test_setup_teardown(test_caller_seq, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_one_random_many_seqs, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_one_random_probes, setup, teardown),
     cmocka_unit_test_setup_teardown(test_reader_sees_later_import, setup, teardown),
     cmocka_unit_test_setup_teardown(test_window_capped, setup, teardown),
     cmocka_unit_test_setup_teardown(test_capped_clock_steps, setup, teardown),
