@@ -51,9 +51,10 @@ static const field_t image_info_f[] = {
 static const field_t image_f[] = {
   { "UUID", T_STR, OPT, NULL, 0, NULL }, { "ImageFormat", T_INT, OPT, ONLY(1, 2, 3, 4, 255), NULL },
   { "ImageInfoArray", T_OBJ_ARR, OPT, NULL, 0, image_info_f }, END };
-/* The reference table spells fileName, its samples FileName: both accepted. */
+/* The reference requires Download_Flag 2 only (§2.3); the table spells
+ * fileName, its samples FileName: both accepted. */
 static const field_t file_f[] = {
-  { "Url", T_STR, REQ, NULL, 0, NULL }, { "UUID", T_STR, OPT, NULL, 0, NULL },
+  { "Url", T_STR, OPT, NULL, 0, NULL }, { "UUID", T_STR, OPT, NULL, 0, NULL },
   { "FileSize", T_INT, OPT, NULL, 0, NULL }, { "FileName", T_STR, OPT, NULL, 0, NULL },
   { "fileName", T_STR, OPT, NULL, 0, NULL }, { "Download_Flag", T_INT, REQ, ONLY(2), NULL }, END };
 /* The reference requires both download flags, 2 (§2.3); the other fields

@@ -49,6 +49,7 @@ static const char *const valid[] = {
   EL("TIMVideoFileElem", "{\"VideoUrl\":\"v\",\"VideoDownloadFlag\":2,\"ThumbDownloadFlag\":2}"),
   EL("TIMFileElem", "{\"Url\":\"u\",\"UUID\":\"f\",\"FileSize\":9,\"FileName\":\"a.txt\",\"Download_Flag\":2}"),
   EL("TIMFileElem", "{\"Url\":\"u\",\"fileName\":\"a.txt\",\"Download_Flag\":2}"),
+  EL("TIMFileElem", "{\"Download_Flag\":2}"), /* the reference requires nothing else */
   EL("TIMVideoFileElem", "{\"VideoUrl\":\"v\",\"VideoUUID\":\"vu\",\"VideoSize\":1,\"VideoSecond\":2,\"VideoFormat\":\"mp4\","
                          "\"VideoDownloadFlag\":2,\"ThumbUrl\":\"t\",\"ThumbUUID\":\"tu\",\"ThumbSize\":1,\"ThumbWidth\":2,"
                          "\"ThumbHeight\":3,\"ThumbFormat\":\"jpg\",\"ThumbDownloadFlag\":2}"),
@@ -127,7 +128,7 @@ static const struct { const char *body; int code; const char *why; } invalid[] =
   /* file */
   { "[" EL("TIMFileElem", "{\"Url\":\"u\"}") "]", IMC_E_MSG_BODY, "Download_Flag is required" },
   { "[" EL("TIMFileElem", "{\"Url\":\"u\",\"FileSize\":\"9\",\"Download_Flag\":2}") "]", IMC_E_MSG_BODY, "FileSize must be an integer" },
-  { "[" EL("TIMFileElem", "{\"Download_Flag\":2}") "]", IMC_E_MSG_BODY, "Url is required" },
+  { "[" EL("TIMFileElem", "{\"Url\":7,\"Download_Flag\":2}") "]", IMC_E_MSG_BODY, "Url must be a string" },
   /* video */
   { "[" EL("TIMVideoFileElem", "{\"VideoUrl\":\"v\",\"VideoSize\":1,\"VideoSecond\":2,\"VideoFormat\":\"mp4\","
                                "\"VideoDownloadFlag\":1,\"ThumbUrl\":\"t\",\"ThumbSize\":1,\"ThumbWidth\":2,\"ThumbHeight\":3,"
