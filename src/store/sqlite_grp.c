@@ -19,6 +19,7 @@
 #include "util/err.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int prep(store_t *s, const char *sql, sqlite3_stmt **st)
@@ -251,6 +252,56 @@ static int m_joined(store_t *s, uint32_t app, uint32_t user, store_grp_member_cb
     return IMC_E_IO;
   BIND(st, app, user);
   return member_rows(st, cb, ud, &n);
+}
+
+/* Two reads by group number, merged: the numbers (index grp_member_user: an index entry holds the
+ * primary key, so no row is read) and the state of the pinned or deleted ones (the partial index
+ * grp_member_conv covers the columns). Both run in the caller's transaction. */
+static int m_convs(store_t *s, uint32_t app, uint32_t user, store_grp_conv_t **out, size_t *n)
+{
+  sqlite3_stmt *st;
+  store_grp_conv_t *a = NULL;
+  size_t len = 0, cap = 0;
+  int rc;
+  *out = NULL;
+  *n = 0;
+  if (prep(s, "SELECT group_no FROM grp_member INDEXED BY grp_member_user WHERE sdkappid=?1 AND user_no=?2"
+              " ORDER BY group_no", &st))
+    return IMC_E_IO;
+  BIND(st, app, user);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (len == cap) {
+      size_t nc = cap ? cap * 2 : 16;
+      store_grp_conv_t *b = realloc(a, nc * sizeof *b);
+      if (!b) { sqlite3_finalize(st); free(a); return IMC_E_NOMEM; }
+      a = b;
+      cap = nc;
+    }
+    a[len++] = (store_grp_conv_t){ (uint32_t)sqlite3_column_int64(st, 0), 0, 0, 0 };
+  }
+  sqlite3_finalize(st);
+  if ((rc = sq__map_rc(rc))) { free(a); return rc; }
+  if (prep(s, "SELECT group_no, conv_hidden, pinned_at, pin_seq FROM grp_member INDEXED BY grp_member_conv"
+              " WHERE sdkappid=?1 AND user_no=?2 AND (pinned_at>0 OR conv_hidden>0) AND role<3 ORDER BY group_no", &st)) {
+    free(a);
+    return IMC_E_IO;
+  }
+  BIND(st, app, user);
+  size_t i = 0;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    uint32_t gno = (uint32_t)sqlite3_column_int64(st, 0);
+    while (i < len && a[i].group_no < gno) i++;
+    if (i == len) continue; /* cannot be: one transaction reads both */
+    if (a[i].group_no != gno) continue;
+    a[i].hidden_seq = (uint32_t)sqlite3_column_int64(st, 1);
+    a[i].pinned_at_s = sqlite3_column_int64(st, 2);
+    a[i].pin_seq = sqlite3_column_int64(st, 3);
+  }
+  sqlite3_finalize(st);
+  if ((rc = sq__map_rc(rc))) { free(a); return rc; }
+  *out = a;
+  *n = len;
+  return 0;
 }
 
 /* ---- messages -------------------------------------------------------------------- */
@@ -567,5 +618,5 @@ const store_grp_vtab_t sq__grp_vtab = {
   1, g_put, g_del, g_each, m_put, m_del, m_set, m_each, m_get, m_joined,
   msg_append, msg_history, msg_set_flags, msg_set_body, msg_del_sender, msg_unread, msg_last_seq,
   msg_purge, msg_expired, msg_history_as, msg_targets, user_gone, m_applications, msg_last_listed, m_pin,
-  m_pinned_count,
+  m_pinned_count, m_convs,
 };

@@ -354,6 +354,11 @@ const char *const sq__migrations[] = {
   " UNION ALL SELECT sdkappid, user_no, pin_seq FROM grp_member WHERE pin_seq>0) GROUP BY sdkappid, user_no;"
   "CREATE INDEX c2c_recent_pinned ON c2c_recent(user_no, sdkappid) WHERE pinned_at>0;"
   "CREATE INDEX grp_member_pinned ON grp_member(sdkappid, user_no) WHERE pinned_at>0;",
+  /* 43: the member rows a conversation list needs beyond the group numbers (store_grp_convs): pinned or
+   * deleted group conversations, with their state, so a list reads the numbers from grp_member_user and
+   * these from here, never every member row of the user (name cards and custom data included). */
+  "CREATE INDEX grp_member_conv ON grp_member(sdkappid, user_no, group_no, role, conv_hidden, pinned_at, pin_seq)"
+  " WHERE pinned_at>0 OR conv_hidden>0;",
 };
 
 const int sq__schema_version = (int)(sizeof sq__migrations / sizeof sq__migrations[0]);

@@ -87,6 +87,10 @@ int store_grp_member_pin(store_t *s, uint32_t app, uint32_t g, uint32_t u, int64
 {
   return G(s)->member_pin(s, app, g, u, at);
 }
+int store_grp_convs(store_t *s, uint32_t app, uint32_t u, store_grp_conv_t **out, size_t *n)
+{
+  return G(s)->convs(s, app, u, out, n);
+}
 int store_grp_pinned_count(store_t *s, uint32_t app, uint32_t u, uint32_t except, int64_t *n)
 {
   return G(s)->pinned_count(s, app, u, except, n);

@@ -99,6 +99,13 @@ typedef struct store_grp_msg {
   const char *to_json;       /* output: a TARGETED message's recipients as a JSON array of UserIDs, else NULL */
 } store_grp_msg_t;
 
+/* A member row as the conversation lists see it (store_grp_convs). */
+typedef struct store_grp_conv {
+  uint32_t group_no;
+  uint32_t hidden_seq;       /* conv_hidden (store_grp_member_t.conv_hidden_seq) */
+  int64_t pinned_at_s, pin_seq;
+} store_grp_conv_t;
+
 typedef void (*store_grp_cb)(void *ud, const store_grp_t *g);
 typedef void (*store_grp_member_cb)(void *ud, uint32_t sdkappid, uint32_t group_no, const store_grp_member_t *m);
 typedef void (*store_grp_msg_cb)(void *ud, const store_grp_msg_t *m);
@@ -137,6 +144,7 @@ typedef struct store_grp_vtab {
   int (*msg_last_listed)(store_t *, uint32_t sdkappid, uint32_t group_no, uint32_t *seq, int64_t *time_s);
   int (*member_pin)(store_t *, uint32_t sdkappid, uint32_t group_no, uint32_t user_no, int64_t pinned_at_s);
   int (*pinned_count)(store_t *, uint32_t sdkappid, uint32_t user_no, uint32_t except_group_no, int64_t *n);
+  int (*convs)(store_t *, uint32_t sdkappid, uint32_t user_no, store_grp_conv_t **out, size_t *n);
 } store_grp_vtab_t;
 
 /* Insert or replace a group row (members and messages untouched). */
@@ -179,6 +187,14 @@ int store_grp_member_get(store_t *s, uint32_t sdkappid, uint32_t group_no, uint3
  * in live rooms and applications included) are deleted and the groups it
  * owned become ownerless (owner_no 0). Messages it sent stay. */
 int store_grp_user_gone(store_t *s, uint32_t sdkappid, uint32_t user_no);
+/* The user's member rows for the conversation lists, by group number: *out (malloc'd, the caller frees it;
+ * NULL when *n is 0) holds one entry per group number of the user's rows — applications and live-room
+ * mutes too: the caller checks the membership — with the conversation's state (hidden_seq, pinned_at_s,
+ * pin_seq; 0 for an application) read from the rows that have one. Reads the group numbers from the
+ * (sdkappid, user_no) index alone (no row) and the state from the partial index grp_member_conv (pinned or
+ * deleted conversations only, migration 42), so no member row's name card or custom data is read.
+ * IMC_E_NOMEM, a storage error. */
+int store_grp_convs(store_t *s, uint32_t sdkappid, uint32_t user_no, store_grp_conv_t **out, size_t *n);
 /* The member rows (not applications) of one user in every group of the app. */
 int store_grp_joined(store_t *s, uint32_t sdkappid, uint32_t user_no, store_grp_member_cb cb, void *ud);
 /* Append a message (a TARGETED one with its recipients m->to): seq = the group's last (store_grp_msg_last_seq) + 1 unless a duplicate exists
