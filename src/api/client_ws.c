@@ -571,7 +571,7 @@ const cws_op_t cws_ops[] = {
   { "history",   cws_op_history,   API_AUTH_USER, 1024, API_GATE_NONE, 0,     "a page of a conversation's messages, newest first" },
   { "recall",    cws_op_recall,    API_AUTH_USER, 1024, API_GATE_NONE, 0,     "recall one's own message within the recall window" },
   { "read",      cws_op_read,      API_AUTH_USER, 1024, API_GATE_NONE, 0,     "report a conversation read up to a sequence" },
-  { "conversations", cws_op_conversations, API_AUTH_USER, 1024, API_GATE_NONE, 0, "the conversation list with unread counts" },
+  { "conversations", cws_op_conversations, API_AUTH_USER, 1024, API_GATE_NONE, 0, "a page of the conversation list, C2C and groups, with unread counts" },
   { "pin",       cws_op_pin,       API_AUTH_USER, 1024, API_GATE_NONE, 0,     "pin or unpin a conversation" },
   { "conv_delete", cws_op_conv_delete, API_AUTH_USER, 1024, API_GATE_NONE, 0, "delete a conversation from the list (clear: and its history)" },
   { "typing",    cws_op_typing,    API_AUTH_USER, 1024, API_GATE_NONE, 0,     "tell the peer's online devices the user is typing (never stored)" },

@@ -1,7 +1,7 @@
 /* ws_msg.c — the messaging ops and pushes of the client WebSocket protocol
  * (docs/protocol.md): send, sync, history, recall, read, conversations, pin,
  * conv_delete, typing. Only the wire format lives here; the semantics are
- * src/im/c2c.h. Loop thread only.
+ * src/im/c2c.h (the conversation list: src/im/conv.h). Loop thread only.
  *
  * A reply that waits for a store job finds its connection again by (app,
  * user, session id) in the presence registry: if the session logged out,
@@ -10,6 +10,7 @@
  */
 #include "api/rel_api.h"
 #include "api/ws_msg_json.h"
+#include "im/conv.h"
 #include "im/msgbody.h"
 #include "util/err.h"
 #include "util/jsonr.h"
@@ -559,30 +560,63 @@ void cws_op_read(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t
   im_c2c_read(srv->c2c, sess(c)->sdkappid, sess(c)->user_no, peer, seq, 0, done_reply, p);
 }
 
-static void convs_done(void *ud, int rc, const im_conv_list_t *l)
+static void convs_done(void *ud, int rc, const im_conv_page_t *pg)
 {
   pending_t *p = ud;
   json_t *extra = NULL;
   if (!rc) {
     json_t *arr = json_array();
-    for (size_t i = 0; i < l->n; i++) {
-      const im_conv_t *cv = &l->convs[i];
-      json_array_append_new(arr, json_pack("{s:s,s:I,s:I,s:I,s:I,s:b}", "peer", cv->peer_id, "last_seq",
-                                           (json_int_t)cv->last_seq, "last_time", (json_int_t)cv->last_time_s,
-                                           "read_seq", (json_int_t)cv->read_seq, "unread", (json_int_t)cv->unread,
-                                           "pinned", cv->pinned_at_s != 0));
+    for (size_t i = 0; i < pg->n; i++) {
+      const im_conv_item_t *it = &pg->items[i];
+      json_array_append_new(arr, json_pack("{s:s,s:I,s:I,s:I,s:I,s:b}", it->group ? "group_id" : "peer", it->id,
+                                           "last_seq", (json_int_t)it->last_seq, "last_time", (json_int_t)it->last_time_s,
+                                           "read_seq", (json_int_t)it->read_seq, "unread", (json_int_t)it->unread,
+                                           "pinned", it->pinned_at_s != 0));
     }
-    extra = json_pack("{s:o}", "conversations", arr);
+    extra = json_pack("{s:o,s:b,s:{s:I,s:I,s:I,s:I}}", "conversations", arr, "complete", pg->complete, "cursor", "time",
+                      (json_int_t)pg->next.time_s, "key", (json_int_t)pg->next.key, "pin_time",
+                      (json_int_t)pg->next.pin_s, "pin_place", (json_int_t)pg->next.pin_place);
   }
   pending_reply(p, rc, extra);
 }
 
+/* The cursor a reply gave (absent: the first page): four non-negative integers. */
+static int conv_cursor(json_t *req, im_conv_cursor_t *cur)
+{
+  static const char *const names[] = { "time", "key", "pin_time", "pin_place" };
+  int64_t *v[] = { &cur->time_s, &cur->key, &cur->pin_s, &cur->pin_place };
+  json_t *o = json_object_get(req, "cursor");
+  *cur = (im_conv_cursor_t){ 0, 0, 0, 0 };
+  if (!o) return 0;
+  if (!json_is_object(o)) return IMC_E_INVAL;
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+    json_t *x = json_object_get(o, names[i]);
+    if (!json_is_integer(x) || json_integer_value(x) < 0) return IMC_E_INVAL;
+    *v[i] = json_integer_value(x);
+  }
+  return 0;
+}
+
+/* A page of both kinds (im_conv_page): pinned first, empty conversations only when pinned, with unread
+ * counts; at most `limit`, by default what the list holds (every pin and the kept others). */
 void cws_op_conversations(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
 {
-  (void)req;
+  im_conv_cursor_t cur;
+  int64_t all = im_limit(&srv->limits, sess(c)->sdkappid, IM_LIMIT_RECENT_KEPT) + REL_PINNED_MAX, limit = all;
+  json_t *l = json_object_get(req, "limit");
+  if (conv_cursor(req, &cur)) {
+    reply(ws, id, "conversations", IMC_E_INVAL, "cursor must be the cursor object of a conversations reply", NULL);
+    return;
+  }
+  if (l && (!json_is_integer(l) || json_integer_value(l) < 1)) {
+    reply(ws, id, "conversations", IMC_E_INVAL, "limit must be a positive integer", NULL);
+    return;
+  }
+  if (l && json_integer_value(l) < all) limit = json_integer_value(l);
   pending_t *p = pending_new(srv, c, id, "conversations");
   if (!p) { reply(ws, id, "conversations", IMC_E_NOMEM, NULL, NULL); return; }
-  im_c2c_conversations(srv->c2c, sess(c)->sdkappid, sess(c)->user_no, 0, 0, convs_done, p);
+  im_conv_page(srv->c2c, srv->groups, sess(c)->sdkappid, sess(c)->user_no, &cur,
+               IM_CONV_PINNED_FIRST | IM_CONV_EMPTY_PINNED | IM_CONV_UNREAD, limit, convs_done, p);
 }
 
 static void group_pin_done(void *ud, const im_gres_t *r) { pending_reply_msg(ud, r->rc, r->why[0] ? r->why : NULL, NULL); }

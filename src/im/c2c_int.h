@@ -64,4 +64,22 @@ int64_t c2c__floor(const im_c2c_t *c, uint32_t sdkappid);
  * now_s > 0: the clock stepped back past it, before_s replaces it; 0: none). IMC_E_NOMEM. */
 int c2c__floor_raise(im_c2c_t *c, uint32_t sdkappid, int64_t before_s, int64_t now_s);
 
+/* The user's C2C conversations as im_c2c_conversations lists them (c2c_read.c): c2c__convs_init on the loop
+ * thread (the retention horizon and the app's kept limit), c2c__convs_read on a reader thread inside the
+ * job's transaction (so a caller may read more in the same snapshot: conv_list.c), c2c__convs_free on the
+ * loop thread. convs[0..n) point into ids (every id read, nids of them). */
+typedef struct c2c_convs {
+  uint32_t app, user, peer;
+  int64_t since, kept;
+  int unlisted;        /* also rows with no listed message (unread counts) */
+  im_conv_t *convs;
+  char **ids;
+  size_t n, nids, cap;
+  int oom;
+} c2c_convs_t;
+void c2c__convs_init(im_c2c_t *c, c2c_convs_t *l, uint32_t app, uint32_t user, uint32_t peer, int unlisted);
+/* 0, IMC_E_NOMEM, a storage error. */
+int c2c__convs_read(store_t *s, c2c_convs_t *l);
+void c2c__convs_free(c2c_convs_t *l);
+
 #endif

@@ -441,20 +441,14 @@ void im_c2c_history(im_c2c_t *c, uint32_t app, uint32_t user, uint32_t peer, uin
 /* ---- conversations --------------------------------------------------------------------- */
 typedef struct conv_job {
   c2c_job_t base;
-  uint32_t app, user, peer;
-  int64_t since, kept;
-  int unlisted;        /* also rows with no listed message (unread counts) */
-  im_conv_t *convs;
-  char **ids;          /* owns the peer ids of every row read (nids of them) */
-  size_t n, nids, cap;
-  int oom;
+  c2c_convs_t l;
   im_convs_cb cb;
   void *ud;
 } conv_job_t;
 
 static void conv_row(void *ud, const store_recent_t *r)
 {
-  conv_job_t *j = ud;
+  c2c_convs_t *j = ud;
   if (j->oom || (j->peer && r->peer_no != j->peer)) return;
   if (!r->peer_id || !r->peer_id[0]) return; /* the peer's account was deleted: a conversation no call could name (it showed as "") */
   /* a deleted conversation is not listed; unread counts (unlisted) count its
@@ -496,9 +490,8 @@ static int conv_cmp(const void *a, const void *b)
   return x->peer_no < y->peer_no ? -1 : x->peer_no > y->peer_no;
 }
 
-static int conv_run(store_t *s, c2c_job_t *jj)
+int c2c__convs_read(store_t *s, c2c_convs_t *j)
 {
-  conv_job_t *j = (conv_job_t *)jj;
   int rc = store_msg_recent_list(s, j->app, j->user, conv_row, j);
   if (rc) return rc;
   if (j->oom) return IMC_E_NOMEM;
@@ -528,15 +521,29 @@ static int conv_run(store_t *s, c2c_job_t *jj)
   return 0;
 }
 
+static int conv_run(store_t *s, c2c_job_t *jj) { return c2c__convs_read(s, &((conv_job_t *)jj)->l); }
+
+void c2c__convs_free(c2c_convs_t *l)
+{
+  for (size_t i = 0; i < l->nids; i++) free(l->ids[i]);
+  free(l->ids);
+  free(l->convs);
+}
+
 static void conv_done(c2c_job_t *jj, int rc)
 {
   conv_job_t *j = (conv_job_t *)jj;
-  im_conv_list_t l = { j->convs, j->n };
+  im_conv_list_t l = { j->l.convs, j->l.n };
   j->cb(j->ud, rc, rc ? NULL : &l);
-  for (size_t i = 0; i < j->nids; i++) free(j->ids[i]);
-  free(j->ids);
-  free(j->convs);
+  c2c__convs_free(&j->l);
   free(j);
+}
+
+void c2c__convs_init(im_c2c_t *c, c2c_convs_t *l, uint32_t app, uint32_t user, uint32_t peer, int unlisted)
+{
+  *l = (c2c_convs_t){ .app = app, .user = user, .peer = peer, .unlisted = unlisted };
+  l->since = c2c__since(c, app, imc_clock_now_s());
+  l->kept = im_limit(c->lim, app, IM_LIMIT_RECENT_KEPT);
 }
 
 void im_c2c_conversations(im_c2c_t *c, uint32_t app, uint32_t user, uint32_t peer, int unlisted, im_convs_cb cb,
@@ -544,12 +551,7 @@ void im_c2c_conversations(im_c2c_t *c, uint32_t app, uint32_t user, uint32_t pee
 {
   conv_job_t *j = calloc(1, sizeof *j);
   if (!j) { cb(ud, IMC_E_NOMEM, NULL); return; }
-  j->app = app;
-  j->user = user;
-  j->peer = peer;
-  j->unlisted = unlisted;
-  j->since = c2c__since(c, app, imc_clock_now_s());
-  j->kept = im_limit(c->lim, app, IM_LIMIT_RECENT_KEPT);
+  c2c__convs_init(c, &j->l, app, user, peer, unlisted);
   j->cb = cb;
   j->ud = ud;
   j->base.run = conv_run;

@@ -420,12 +420,14 @@ void im_group_member_read(im_groups_t *G, uint32_t sdkappid, uint32_t group_no, 
  * room where it is muted (a mute, not a membership: callers skip live groups). */
 void im_group_joined_read(im_groups_t *G, uint32_t sdkappid, uint32_t user_no, store_grp_member_cb row,
                           void (*done)(void *ud, int rc), void *ud);
-/* The user's group conversations (recentcontact/get_list; group_conv.c): every non-live group it is a member
- * of, unordered, with the group's last message that counts for the lists (STORE_GMSG_COUNTS_RECENT) —
- * last_seq 0 and last_time_s 0 when it has none within retention (an empty conversation) — and the member's
- * pin (im_group_conv_pin; a deleted conversation pinned again is listed). cb on the loop
- * thread; the array and the group ids are valid during the call. IMC_E_NOMEM, IMC_E_OVERLOADED (a full
- * reader queue: before the call returns), a storage error. */
+/* The user's group conversations (the conversation lists, conv_list.c; group_conv.c), loop thread: from
+ * its member rows (store_grp_convs, read by a reader job) the non-live groups it is still a member of — a
+ * group dissolved, left, or being created or dissolved is left out, so is an application's row — with the
+ * group's last message that counts for the lists (STORE_GMSG_COUNTS_RECENT) — last_seq 0 and last_time_s
+ * 0 when it has none within retention (an empty conversation) — and the member's pin
+ * (im_group_conv_pin); a deleted conversation (im_group_conv_delete) is left out until a message that
+ * counts comes after the delete or it is pinned again. out has room for n; returns how many it holds, in
+ * the order of rows. The group ids are valid until the loop thread next changes groups. */
 typedef struct im_gconv {
   uint32_t group_no;
   const char *group_id;
@@ -433,10 +435,11 @@ typedef struct im_gconv {
   int64_t last_time_s;
   int64_t pinned_at_s;         /* 0: not pinned (im_group_conv_pin) */
   int64_t pin_seq;             /* the pin's place in the user's pin order, shared with its C2C pins */
+  int counts_unread;           /* the group's type keeps unread counts */
 } im_gconv_t;
-typedef void (*im_gconvs_cb)(void *ud, int rc, const im_gconv_t *convs, size_t n);
-void im_group_conversations(im_groups_t *G, uint32_t sdkappid, uint32_t user_no, im_gconvs_cb cb, void *ud);
-/* user_no deletes its conversation of the group (recentcontact/delete Type 2): im_group_conversations leaves
+size_t im_group_conv_rows(im_groups_t *G, uint32_t sdkappid, uint32_t user_no, const store_grp_conv_t *rows, size_t n,
+                          im_gconv_t *out);
+/* user_no deletes its conversation of the group (recentcontact/delete Type 2): im_group_conv_rows leaves
  * it out until a message that counts comes after the group's last message now, or it is pinned again; the
  * delete unpins it, as a C2C delete does. Nothing else changes (its
  * history, unread count and pushes stay; no event). IMC_E_CONV_PARAM with why (no such group, a live room,

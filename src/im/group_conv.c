@@ -1,5 +1,6 @@
 /* group_conv.c — a user's group conversations for the conversation lists
- * (recentcontact/get_list, docs/decisions/groups.md §13).
+ * (recentcontact/get_list and the WebSocket conversations op, conv_list.c;
+ * docs/decisions/groups.md §13).
  *
  * A group conversation is a non-live group the user is a member of; its
  * last message is the group's newest message that counts
@@ -7,9 +8,11 @@
  * without RecentContactFlag), which the group keeps in memory (conv_seq,
  * conv_s: read at start, moved by each counted message and by
  * delete_group_msg_by_sender). The user's groups come from its member rows
- * (the reader pool, through the (sdkappid, user_no) index); each is checked
- * again in memory on the loop thread, so a group dissolved or left while the
- * read ran is not listed. Live rooms (AVChatRoom) are no conversations: no
+ * (store_grp_convs, read by the list's reader job: conv_list.c): the group
+ * numbers from the (sdkappid, user_no) index, the state of pinned or deleted
+ * ones from a partial index; each is checked again in memory on the loop
+ * thread (im_group_conv_rows), so a group dissolved or left while the read
+ * ran is not listed. Live rooms (AVChatRoom) are no conversations: no
  * stored members, no stored messages.
  *
  * A member deletes its conversation (recentcontact/delete Type 2): its
@@ -34,69 +37,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct conv_mem { uint32_t group_no, hidden_seq; int64_t pinned_at_s, pin_seq; } conv_mem_t;
-
-typedef struct conv_read {
-  im_groups_t *G;
-  uint32_t sdkappid, user_no;
-  conv_mem_t *rows;            /* filled on the reader thread: the user's member rows */
-  size_t n, cap;
-  int oom;
-  im_gconvs_cb cb;
-  void *ud;
-} conv_read_t;
-
-static void conv_row(void *ud, uint32_t sdkappid, uint32_t group_no, const store_grp_member_t *m)
+size_t im_group_conv_rows(im_groups_t *G, uint32_t sdkappid, uint32_t user_no, const store_grp_conv_t *rows, size_t n,
+                          im_gconv_t *out)
 {
-  conv_read_t *r = ud;
-  (void)sdkappid;
-  if (r->oom) return;
-  if (r->n == r->cap) {
-    size_t nc = r->cap ? r->cap * 2 : 16;
-    conv_mem_t *a = realloc(r->rows, nc * sizeof *a);
-    if (!a) { r->oom = 1; return; }
-    r->rows = a;
-    r->cap = nc;
-  }
-  r->rows[r->n++] = (conv_mem_t){ group_no, m->conv_hidden_seq, m->pinned_at_s, m->pin_seq };
-}
-
-static void conv_done(void *ud, int rc)
-{
-  conv_read_t *r = ud;
-  im_gconv_t *out = NULL;
   size_t k = 0;
-  if (!rc && r->oom) rc = IMC_E_NOMEM;
-  if (!rc && r->n && !(out = malloc(r->n * sizeof *out))) rc = IMC_E_NOMEM;
-  int64_t since = rc ? 0 : im_group_since(r->G, r->sdkappid);
-  for (size_t i = 0; !rc && i < r->n; i++) {
-    const conv_mem_t *m = &r->rows[i];
-    const im_group_t *g = grp__by_no(r->G, r->sdkappid, m->group_no);
+  int64_t since = im_group_since(G, sdkappid);
+  for (size_t i = 0; i < n; i++) {
+    const store_grp_conv_t *m = &rows[i];
+    const im_group_t *g = grp__by_no(G, sdkappid, m->group_no);
+    /* an application or a live room's mute is a row but no membership; a group dissolved or left after the read */
     if (!g || g->creating || g->dissolving || im_gtype_info(g->type)->live) continue;
-    if (im_group_role(g, r->user_no) == IM_GR_NONE) continue;
+    if (im_group_role(g, user_no) == IM_GR_NONE) continue;
     /* deleted: no message since (a pin made after the delete lists it again, as a C2C pin does) */
     if (m->hidden_seq && g->conv_seq <= m->hidden_seq && !m->pinned_at_s) continue;
     /* a last message past retention is no message: the conversation is empty */
     int listed = g->conv_seq && g->conv_s >= since;
     out[k++] = (im_gconv_t){ g->group_no, g->group_id, listed ? g->conv_seq : 0, listed ? g->conv_s : 0, m->pinned_at_s,
-                             m->pin_seq };
+                             m->pin_seq, im_gtype_info(g->type)->unread };
   }
-  r->cb(r->ud, rc, out, k);
-  free(out);
-  free(r->rows);
-  free(r);
-}
-
-void im_group_conversations(im_groups_t *G, uint32_t sdkappid, uint32_t user_no, im_gconvs_cb cb, void *ud)
-{
-  conv_read_t *r = calloc(1, sizeof *r);
-  if (!r) { cb(ud, IMC_E_NOMEM, NULL, 0); return; }
-  r->G = G;
-  r->sdkappid = sdkappid;
-  r->user_no = user_no;
-  r->cb = cb;
-  r->ud = ud;
-  im_group_joined_read(G, sdkappid, user_no, conv_row, conv_done, r);
+  return k;
 }
 
 /* ---- delete ------------------------------------------------------------------------------------- */

@@ -13,7 +13,7 @@
  *  - another app's groups are not listed;
  *  - a member pins its group conversation over WebSocket (pin with
  *    group_id): its other devices get a conv_pin event (replayed by sync),
- *    get_list lists it in the pinned section in one pin order with C2C pins,
+ *    get_list (and the WebSocket conversations op) lists it in the pinned section in one pin order with C2C pins,
  *    across pages, also after a restart; a delete, leaving or dissolving
  *    drops the pin; the limit of 50 counts both kinds;
  *  - past the retention a group's conversation is empty;
@@ -548,10 +548,11 @@ static void test_pin_groups(void **st)
   next_pin_event(&b, "G:p_g3-");
   while (!page_of(app, key, "p_u", 1, c, seen, sizeof seen, 0)) {}
   assert_string_equal(seen, "G:p_g2+,C:p_c2+,G:p_g3+,G:p_g1+,C:p_c1+,C:p_c2,G:p_g4,G:p_g3");
-  /* the WebSocket conversations op lists C2C conversations only */
+  /* the WebSocket conversations op lists both kinds, in the same order (tests/e2e/test_conv_list.c) */
   json_t *l = wsc_rpc(&a, "conversations", "%s", "");
   assert_non_null(l);
-  assert_int_equal(json_array_size(json_object_get(l, "conversations")), 2);
+  assert_int_equal(json_array_size(json_object_get(l, "conversations")), 6);
+  assert_string_equal(jstr(json_array_get(json_object_get(l, "conversations"), 0), "group_id"), "p_g2");
   json_decref(l);
   /* a restart keeps the pins and their order; a device that was away gets the events from sync */
   wsc_close(&a);

@@ -1,0 +1,86 @@
+/* conv.h — a user's conversation list of both kinds, C2C and group, one
+ * page at a time: what recentcontact/get_list and the WebSocket
+ * conversations op list (conv_list.c; docs/decisions/groups.md §13,
+ * docs/decisions/messaging-c2c-storage.md §35). The API layer only encodes
+ * the page.
+ *
+ * Order: with IM_CONV_PINNED_FIRST the pinned conversations of both kinds
+ * first, latest pin first (pin time, then the user's pin order, then the
+ * key), then the others; without it every conversation by last message time.
+ * The others: by last message time, newest first, then by key (C2C by the
+ * peer's user number, then groups by IM_CONV_GROUP_KEY + their number);
+ * every pinned one and the app's recent-conversation limit
+ * (IM_LIMIT_RECENT_KEPT) of the others, of both kinds together.
+ *
+ * Cursors name the last item returned (time and key; pin time and pin
+ * place), so a page goes on after exactly the items already seen, whichever
+ * kind the cursor names, also when a returned item moved up or left between
+ * the pages; an item not yet returned that moves above the cursor (a new
+ * message) is not listed by the later pages: the message's push tells the
+ * client.
+ *
+ * One page is one read: a reader job reads the C2C rows and the user's
+ * group member rows in one transaction (store_grp_convs: the group numbers
+ * from an index, the state of pinned or deleted ones from a partial index,
+ * never a member row's name card or data), and the groups' last messages
+ * come from memory on the loop thread. Loop thread. */
+#ifndef IMC_IM_CONV_H
+#define IMC_IM_CONV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "im/c2c.h"
+#include "im/group.h"
+
+/* A group's key: above every user number. */
+#define IM_CONV_GROUP_KEY ((int64_t)1 << 32)
+
+/* Where a page starts: the cursor of the page before (all 0: the first page). */
+typedef struct im_conv_cursor {
+  int64_t time_s, key;          /* the last item of the others returned: its last message time and key */
+  int64_t pin_s, pin_place;     /* the last pinned item returned: its pin time and place (im_conv_pin_place) */
+} im_conv_cursor_t;
+
+enum {
+  IM_CONV_PINNED_FIRST = 1,     /* pinned ones first, a run of their own */
+  IM_CONV_EMPTY = 2,            /* also empty conversations (no message that counts within retention) */
+  IM_CONV_EMPTY_PINNED = 4,     /* also empty conversations that are pinned */
+  IM_CONV_UNREAD = 8,           /* read positions and unread counts of the page's group conversations */
+};
+
+typedef struct im_conv_item {
+  int group;                    /* 0 C2C, 1 group */
+  const char *id;               /* the peer's UserID or the GroupId */
+  uint32_t no;                  /* the peer's user number or the group's number */
+  uint32_t last_seq;            /* 0: an empty conversation */
+  int64_t last_time_s;
+  int64_t pinned_at_s;          /* 0: not pinned */
+  int64_t pin_seq;
+  int in_pinned;                /* listed in the pinned run (IM_CONV_PINNED_FIRST) */
+  uint32_t read_seq;            /* C2C always; groups with IM_CONV_UNREAD */
+  int64_t unread;
+} im_conv_item_t;
+
+typedef struct im_conv_page {
+  const im_conv_item_t *items;  /* valid during the callback */
+  size_t n;
+  int complete;                 /* nothing after this page */
+  im_conv_cursor_t next;        /* where the next page starts (the one given when this page returned none) */
+} im_conv_page_t;
+typedef void (*im_conv_page_cb)(void *ud, int rc, const im_conv_page_t *p);
+
+/* One page of at most limit (> 0) conversations of user_no after `from`, in the order above. flags:
+ * IM_CONV_*. A C2C item carries its read position and unread count (im_c2c_conversations); a group item
+ * with IM_CONV_UNREAD its member's read position and unread count, read after the page by a second reader
+ * job (the page's groups only: as of that read; 0 for a group whose type keeps none, or with MsgFlag
+ * Discard, or one left meanwhile). cb on the loop thread: IMC_E_NOMEM, IMC_E_OVERLOADED (a full reader
+ * queue), a storage error. */
+void im_conv_page(im_c2c_t *c, im_groups_t *G, uint32_t sdkappid, uint32_t user_no, const im_conv_cursor_t *from,
+                  int flags, int64_t limit, im_conv_page_cb cb, void *ud);
+
+/* A pinned item's place among the pins of its second: its pin order above its peer's number, a group's
+ * above UINT32_MAX (conv_list.c says why). */
+int64_t im_conv_pin_place(const im_conv_item_t *it);
+
+#endif

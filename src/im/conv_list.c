@@ -1,0 +1,282 @@
+/* conv_list.c — a page of a user's conversation list of both kinds (conv.h).
+ *
+ * One reader job reads, in its one transaction, the user's C2C
+ * conversations (c2c__convs_read) and its group member rows
+ * (store_grp_convs); so a pin, an unpin, a delete or a message committed
+ * while a page is made is in both reads or in neither, and a page is never
+ * made of a C2C list from before a change and group rows from after it.
+ * On the loop thread the group rows are completed from memory
+ * (im_group_conv_rows: the last message, the membership), the rows of both
+ * kinds are merged and sorted, and the page is cut at the cursor. With
+ * IM_CONV_UNREAD a second reader job reads the read position and unread
+ * count of the page's groups only (a count is no order: as of that read).
+ * Loop thread but the run functions (reader threads).
+ */
+#include "im/c2c_int.h"
+#include "im/conv.h"
+#include "im/group_int.h"
+#include "util/err.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct row {
+  int64_t time, pinned_at, key, pin_seq;
+  const char *id;              /* C2C: owned by the C2C list; group: the group's, valid during list_done */
+  uint32_t no, last_seq, read_seq;
+  int64_t unread;
+  uint8_t group, counts_unread;
+} row_t;
+
+typedef struct clist {
+  store_job_t job;
+  im_groups_t *G;
+  uint32_t app, user;
+  int flags;
+  int64_t limit;
+  im_conv_cursor_t cur;
+  c2c_convs_t l;               /* reader: the C2C rows */
+  store_grp_conv_t *g;         /* reader: the group member rows */
+  size_t ng;
+  /* the page */
+  im_conv_item_t *items;
+  size_t n;
+  int complete;
+  uint8_t *counts;             /* per item: a group whose type keeps unread counts */
+  int64_t since;               /* the group retention horizon (unread counts) */
+  im_conv_page_cb cb;
+  void *ud;
+} clist_t;
+
+static void clist_free(clist_t *j)
+{
+  for (size_t i = 0; i < j->n; i++) free((char *)j->items[i].id);
+  free(j->items);
+  free(j->counts);
+  c2c__convs_free(&j->l);
+  free(j->g);
+  free(j);
+}
+
+static void finish(clist_t *j, int rc)
+{
+  im_conv_page_t p = { j->items, j->n, j->complete, j->cur };
+  j->cb(j->ud, rc, rc ? NULL : &p);
+  clist_free(j);
+}
+
+static void submit(clist_t *j, int (*run)(store_t *, void *), void (*done)(void *, int))
+{
+  j->job.run = run;
+  j->job.done = done;
+  j->job.arg = j;
+  j->G->in_flight++;
+  if (store_reader_submit(j->G->r, &j->job)) done(j, IMC_E_OVERLOADED);
+}
+
+/* A pinned item's place among the pins of its second (the pinned cursor): its
+ * pin order above its peer number, the order the list sorts them in (the
+ * higher pin order first, then the lower key: C2C by peer, then groups by
+ * number; pin_cmp). A group's place is its pin order above UINT32_MAX (no
+ * peer's number): pinned rows share an order only when they are C2C pins
+ * made before migration 38 (order 0) — every later pin takes one above the
+ * highest — so a group's order alone names it. A C2C item's place is what
+ * it was before groups could be pinned, and a place stays below 2^53 (the
+ * integers a JavaScript client keeps exactly) while pin orders stay below
+ * 2^21. */
+static int64_t place(int64_t pin_seq, int group, int64_t key)
+{
+  return pin_seq << 32 | (group ? UINT32_MAX : (uint32_t)key);
+}
+
+int64_t im_conv_pin_place(const im_conv_item_t *it) { return place(it->pin_seq, it->group, it->no); }
+
+/* Skip the rows of [0, to) already returned by a cursor (key, idx): those
+ * with a larger key, then those with an equal key that were returned:
+ * pinned, those up to the place idx; the others (in key order within a
+ * second), those up to idx. */
+static size_t skip(const row_t *cv, size_t to, int pinned, int64_t key, int64_t idx)
+{
+  size_t i = 0;
+  if (!key && !idx) return 0;
+  while (i < to && (pinned ? cv[i].pinned_at : cv[i].time) > key) i++;
+  if (!pinned) {
+    while (i < to && cv[i].time == key && cv[i].key <= idx) i++;
+    return i;
+  }
+  int64_t seq = idx >> 32, at = (uint32_t)idx == UINT32_MAX ? INT64_MAX : (uint32_t)idx; /* a group: its whole order */
+  while (i < to && cv[i].pinned_at == key && (cv[i].pin_seq > seq || (cv[i].pin_seq == seq && cv[i].key <= at))) i++;
+  return i;
+}
+
+/* Pinned rows of both kinds: latest pin first (the pin order within a second), then by key. */
+static int pin_cmp(const void *a, const void *b)
+{
+  const row_t *x = a, *y = b;
+  if (x->pinned_at != y->pinned_at) return x->pinned_at > y->pinned_at ? -1 : 1;
+  if (x->pin_seq != y->pin_seq) return x->pin_seq > y->pin_seq ? -1 : 1;
+  return x->key < y->key ? -1 : x->key > y->key;
+}
+
+/* Newest first; one second's in key order. */
+static int row_cmp(const void *a, const void *b)
+{
+  const row_t *x = a, *y = b;
+  if (x->time != y->time) return x->time > y->time ? -1 : 1;
+  return x->key < y->key ? -1 : x->key > y->key;
+}
+
+/* Take rows [start, ...) of one run into the page while room is left; the cursor moves to the last one. */
+static int take(clist_t *j, const row_t *r, size_t start, size_t to, int pinned, int64_t *left)
+{
+  size_t end = start;
+  for (; end < to && *left > 0; end++, (*left)--) {
+    const row_t *x = &r[end];
+    char *id = strdup(x->id);
+    if (!id) return IMC_E_NOMEM;
+    j->counts[j->n] = x->counts_unread;
+    j->items[j->n++] = (im_conv_item_t){ x->group, id, x->no, x->last_seq, x->time, x->pinned_at, x->pin_seq, pinned,
+                                         x->read_seq, x->unread };
+  }
+  if (end > start) {
+    if (pinned) {
+      j->cur.pin_s = r[end - 1].pinned_at;
+      j->cur.pin_place = place(r[end - 1].pin_seq, r[end - 1].group, r[end - 1].key);
+    } else {
+      j->cur.time_s = r[end - 1].time;
+      j->cur.key = r[end - 1].key;
+    }
+  }
+  if (end < to) j->complete = 0;
+  return 0;
+}
+
+/* The rows of both kinds, merged, ordered and cut to the page. */
+static int make_page(clist_t *j, row_t *rows, size_t n)
+{
+  int pinned_first = j->flags & IM_CONV_PINNED_FIRST;
+  size_t np = 0;
+  /* the pinned run first (each run is sorted after) */
+  if (pinned_first) {
+    for (size_t i = 0; i < n; i++)
+      if (rows[i].pinned_at) {
+        row_t t = rows[i];
+        rows[i] = rows[np];
+        rows[np++] = t;
+      }
+  }
+  row_t *rest = rows + np;
+  size_t nrest = n - np;
+  if (np > 1) qsort(rows, np, sizeof *rows, pin_cmp);
+  if (nrest > 1) qsort(rest, nrest, sizeof *rest, row_cmp);
+  /* every pinned one and the newest `kept` others, of both kinds together (the C2C read kept its own) */
+  int64_t kept = im_limit(j->G->lim, j->app, IM_LIMIT_RECENT_KEPT), others = 0;
+  size_t out = 0;
+  for (size_t i = 0; i < nrest; i++) {
+    if (!rest[i].pinned_at && others++ >= kept) continue;
+    rest[out++] = rest[i];
+  }
+  nrest = out;
+  size_t cap = (size_t)(j->limit < (int64_t)(np + nrest) ? j->limit : (int64_t)(np + nrest));
+  if (cap && (!(j->items = calloc(cap, sizeof *j->items)) || !(j->counts = calloc(cap, 1)))) return IMC_E_NOMEM;
+  int64_t left = j->limit;
+  int rc;
+  j->complete = 1;
+  if (np && (rc = take(j, rows, skip(rows, np, 1, j->cur.pin_s, j->cur.pin_place), np, 1, &left))) return rc;
+  return take(j, rest, skip(rest, nrest, 0, j->cur.time_s, j->cur.key), nrest, 0, &left);
+}
+
+/* ---- the unread counts of the page's groups (IM_CONV_UNREAD) ------------------------------------ */
+static void member_row(void *ud, uint32_t app, uint32_t gno, const store_grp_member_t *m)
+{
+  (void)app;
+  (void)gno;
+  im_conv_item_t *it = ud;
+  it->read_seq = m->read_seq;
+  it->unread = m->msg_flag == 2 ? -1 : 0; /* MsgFlag Discard: no count (run_unread) */
+}
+
+static int run_unread(store_t *s, void *arg)
+{
+  clist_t *j = arg;
+  for (size_t i = 0; i < j->n; i++) {
+    im_conv_item_t *it = &j->items[i];
+    if (!it->group) continue;
+    int rc = store_grp_member_get(s, j->app, it->no, j->user, member_row, it);
+    if (rc == IMC_E_NOTFOUND) continue; /* left after the page was made: nothing to count */
+    if (rc) return rc;
+    if (it->unread < 0 || !j->counts[i]) { it->unread = 0; continue; }
+    if ((rc = store_grp_msg_unread(s, j->app, it->no, j->user, it->read_seq, j->since, &it->unread))) return rc;
+  }
+  return 0;
+}
+
+static void done_unread(void *arg, int rc)
+{
+  clist_t *j = arg;
+  j->G->in_flight--;
+  finish(j, rc);
+}
+
+/* ---- the list ------------------------------------------------------------------------------------------ */
+static int run_list(store_t *s, void *arg)
+{
+  clist_t *j = arg;
+  int rc = c2c__convs_read(s, &j->l);
+  return rc ? rc : store_grp_convs(s, j->app, j->user, &j->g, &j->ng);
+}
+
+static int listed(const clist_t *j, uint32_t last_seq, int64_t pinned_at)
+{
+  return last_seq || (j->flags & IM_CONV_EMPTY) || (pinned_at && (j->flags & IM_CONV_EMPTY_PINNED));
+}
+
+static void done_list(void *arg, int rc)
+{
+  clist_t *j = arg;
+  j->G->in_flight--;
+  row_t *rows = NULL;
+  im_gconv_t *gv = NULL;
+  size_t n = 0, ng = 0, groups = 0;
+  if (!rc && j->l.n + j->ng && !(rows = malloc((j->l.n + j->ng) * sizeof *rows))) rc = IMC_E_NOMEM;
+  if (!rc && j->ng && !(gv = malloc(j->ng * sizeof *gv))) rc = IMC_E_NOMEM;
+  if (!rc) ng = im_group_conv_rows(j->G, j->app, j->user, j->g, j->ng, gv);
+  for (size_t i = 0; !rc && i < j->l.n; i++) {
+    const im_conv_t *cv = &j->l.convs[i];
+    if (!listed(j, cv->last_seq, cv->pinned_at_s)) continue;
+    rows[n++] = (row_t){ cv->last_time_s, cv->pinned_at_s, cv->peer_no, cv->pin_seq, cv->peer_id, cv->peer_no,
+                         cv->last_seq, cv->read_seq, cv->unread, 0, 0 };
+  }
+  for (size_t i = 0; !rc && i < ng; i++) {
+    if (!listed(j, gv[i].last_seq, gv[i].pinned_at_s)) continue;
+    rows[n++] = (row_t){ gv[i].last_time_s, gv[i].pinned_at_s, IM_CONV_GROUP_KEY + gv[i].group_no, gv[i].pin_seq,
+                         gv[i].group_id, gv[i].group_no, gv[i].last_seq, 0, 0, 1, (uint8_t)(gv[i].counts_unread != 0) };
+  }
+  if (!rc) rc = make_page(j, rows, n);
+  free(rows);
+  free(gv);
+  for (size_t i = 0; !rc && i < j->n; i++) groups += j->items[i].group;
+  if (!rc && groups && (j->flags & IM_CONV_UNREAD)) {
+    j->since = im_group_since(j->G, j->app);
+    submit(j, run_unread, done_unread);
+    return;
+  }
+  finish(j, rc);
+}
+
+void im_conv_page(im_c2c_t *c, im_groups_t *G, uint32_t sdkappid, uint32_t user_no, const im_conv_cursor_t *from,
+                  int flags, int64_t limit, im_conv_page_cb cb, void *ud)
+{
+  clist_t *j = calloc(1, sizeof *j);
+  if (!j) { cb(ud, IMC_E_NOMEM, NULL); return; }
+  j->G = G;
+  j->app = sdkappid;
+  j->user = user_no;
+  j->flags = flags;
+  j->limit = limit > 0 ? limit : 1;
+  j->cur = *from;
+  j->cb = cb;
+  j->ud = ud;
+  c2c__convs_init(c, &j->l, sdkappid, user_no, 0, 0);
+  submit(j, run_list, done_list);
+}
