@@ -7,8 +7,8 @@
  * only the wire: AssistFlags bit 0 lists the pinned conversations first
  * (TopFlag 1), bit 1 the empty ones too; the cursors name the last item
  * returned: (TopTimeStamp, TopStartIndex) its pin time and its place among
- * the pins of that second (im_conv_pin_place: pin order, and the peer for
- * C2C); (TimeStamp, StartIndex) its last message time and its key (the
+ * the pins of that second (pin order, and the peer for C2C: src/im/conv_list.c
+ * place()); (TimeStamp, StartIndex) its last message time and its key (the
  * peer's user number, or 2^32 + the group's number). So a page continues
  * after exactly the items already seen even when keys tie — also when an
  * item already returned moved up (a new message, a pin made again) or left

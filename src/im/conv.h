@@ -39,7 +39,8 @@
 /* Where a page starts: the cursor of the page before (all 0: the first page). */
 typedef struct im_conv_cursor {
   int64_t time_s, key;          /* the last item of the others returned: its last message time and key */
-  int64_t pin_s, pin_place;     /* the last pinned item returned: its pin time and place (im_conv_pin_place) */
+  int64_t pin_s, pin_place;     /* the last pinned item returned: its pin time and its place among the pins
+                                   of that second (conv_list.c place()) */
 } im_conv_cursor_t;
 
 enum {
@@ -78,9 +79,5 @@ typedef void (*im_conv_page_cb)(void *ud, int rc, const im_conv_page_t *p);
  * queue), a storage error. */
 void im_conv_page(im_c2c_t *c, im_groups_t *G, uint32_t sdkappid, uint32_t user_no, const im_conv_cursor_t *from,
                   int flags, int64_t limit, im_conv_page_cb cb, void *ud);
-
-/* A pinned item's place among the pins of its second: its pin order above its peer's number, a group's
- * above UINT32_MAX (conv_list.c says why). */
-int64_t im_conv_pin_place(const im_conv_item_t *it);
 
 #endif

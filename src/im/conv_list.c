@@ -89,8 +89,6 @@ static int64_t place(int64_t pin_seq, int group, int64_t key)
   return pin_seq << 32 | (group ? UINT32_MAX : (uint32_t)key);
 }
 
-int64_t im_conv_pin_place(const im_conv_item_t *it) { return place(it->pin_seq, it->group, it->no); }
-
 /* Skip the rows of [0, to) already returned by a cursor (key, idx): those
  * with a larger key, then those with an equal key that were returned:
  * pinned, those up to the place idx; the others (in key order within a
