@@ -119,13 +119,10 @@ size_t im_c2c_committed_users(const im_c2c_t *c) { return c->committed.len; }
 
 int64_t c2c__since(const im_c2c_t *c, uint32_t app, int64_t now_s)
 {
-  int64_t since = now_s - im_limit(c->lim, app, IM_LIMIT_RETENTION_S);
-  int64_t floor = (int64_t)(intptr_t)u64map_get(&c->floor, app);
-  /* a floor above now: a pass ran while the clock was ahead by more than the retention. It judged by a wrong clock
-   * (the next pass lowers it), and taken as it is, or as now, it would hide every message sent since the clock
-   * came back */
-  if (floor > now_s) return since;
-  return floor > since ? floor : since;
+  /* the purge floor is not taken here: it covers only the messages stored when its pass began, which the
+   * store's reads leave out themselves (sqlite_msg_int.h FLOOR_SHOWS); a message imported since, however
+   * old, is judged by the retention in force (messaging-c2c-storage.md §40) */
+  return now_s - im_limit(c->lim, app, IM_LIMIT_RETENTION_S);
 }
 
 int64_t c2c__floor(const im_c2c_t *c, uint32_t app)

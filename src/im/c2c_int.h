@@ -52,11 +52,12 @@ void c2c__committed_done(im_c2c_t *c, uint32_t sdkappid, uint32_t user_no);
 void c2c__deliver(im_c2c_t *c, const im_event_t *ev, uint32_t except_sid);
 /* Deep copy of a message (one allocation; free with free()). NULL on OOM. */
 store_msg_t *c2c__msg_copy(const store_msg_t *m);
-/* The oldest visible time of the app's messages: now - its retention, or
- * its purge floor when that is later (the purge keeps each conversation's
- * newest message, however old); a floor above now is not used (a pass ran
- * while the clock was ahead by more than the retention: the next pass
- * replaces it, c2c__floor_raise). */
+/* The oldest visible time of the app's messages by its retention: now -
+ * its retention. The store's reads also leave out what the app's purge
+ * floor covers (the messages older than the floor that were stored when the
+ * pass recording it began: the purge keeps each conversation's newest
+ * message, however old), so a message imported later is judged by this
+ * alone. */
 int64_t c2c__since(const im_c2c_t *c, uint32_t sdkappid, int64_t now_s);
 /* The app's purge floor: no read shows a message older (INT64_MIN: none yet). */
 int64_t c2c__floor(const im_c2c_t *c, uint32_t sdkappid);

@@ -499,7 +499,8 @@ static int cut_cmp(const void *a, const void *b)
 /* The pass's C2C horizons, once: only apps whose edition is known (an app
  * whose edition could not be read is not purged or trimmed by guesses at
  * its retention), each raised into the app's floor before the store is
- * asked to delete anything older (c2c__since). */
+ * asked to delete anything older (c2c__since: the retention alone; the store
+ * records the floor with the messages it covers, FLOOR_RAISE). */
 static int purge_cuts(im_c2c_t *c, purge_job_t *j, int64_t now)
 {
   if (!(j->cuts = malloc(j->napps * sizeof *j->cuts))) return IMC_E_NOMEM;
@@ -507,7 +508,7 @@ static int purge_cuts(im_c2c_t *c, purge_job_t *j, int64_t now)
     if (!im_limit_known(c->lim, j->apps[i])) continue; /* not purged this pass; its phases log the skip if still unknown */
     int64_t before = c2c__since(c, j->apps[i], now);
     if (c2c__floor_raise(c, j->apps[i], before, now)) continue; /* not remembered on the loop: not purged this pass */
-    j->cuts[j->ncuts++] = (store_msg_cut_t){ j->apps[i], before, now }; /* a floor above now is replaced (c2c__since) */
+    j->cuts[j->ncuts++] = (store_msg_cut_t){ j->apps[i], before, now }; /* a floor above now is replaced (FLOOR_RAISE) */
   }
   qsort(j->cuts, j->ncuts, sizeof *j->cuts, cut_cmp);
   for (size_t i = 1; i < j->ncuts; i++) assert(j->cuts[i].sdkappid > j->cuts[i - 1].sdkappid); /* apps are listed once */
@@ -547,8 +548,8 @@ static void purge_next(im_c2c_t *c, purge_job_t *j)
   }
   j->kept = im_limit(c->lim, app, IM_LIMIT_RECENT_KEPT);
   j->floor = c2c__floor(c, app);
-  if (j->floor > now) j->floor = INT64_MIN; /* the clock is behind the floor: reads show what is below it again (c2c__since
-                                             * takes at most now), so no clear may go */
+  if (j->floor > now) j->floor = INT64_MIN; /* the clock is behind the floor (this pass could not replace it): the next
+                                             * pass's floor may show what is below it again, so no clear may go */
   c2c__submit(c, &j->base, 0);
 }
 

@@ -140,11 +140,24 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
  * key order, merged by the compound's ORDER BY. An event is in exactly one of them (the merge moves it
  * in one transaction). */
 #define LOG_COLS "sdkappid,user_no,useq,kind,conv,seq,at"
+/* The app's purge floor (c2c_purge_floor, migrations 33 and 42): no read shows a message it covers, one
+ * older than its horizon (before_s) that was stored when the pass that recorded it began (id <= upto_id).
+ * A message stored later (an import of an old time) is judged by the retention alone, which the caller
+ * gives as the reads' since (docs/decisions/messaging-c2c-storage.md §27, §40). app: the app's parameter;
+ * without a floor nothing is covered. */
+#define FLOOR_S(app) "coalesce((SELECT before_s FROM c2c_purge_floor WHERE sdkappid=" app "),-9223372036854775807-1)"
+#define FLOOR_ID(app) "coalesce((SELECT upto_id FROM c2c_purge_floor WHERE sdkappid=" app "),0)"
+/* 1 when the message with these time and id columns is not covered by the floor */
+#define FLOOR_SHOWS(t, id, app) " (" t ">=" FLOOR_S(app) " OR " id ">" FLOOR_ID(app) ")"
+/* the same for an inbox event of table tbl: one at or above the floor, or a message event whose message is
+ * not covered (an event's at is its message's time) */
+#define EV_FLOOR_SHOWS(tbl) " (" tbl ".at>=" FLOOR_S("?1") " OR (" tbl ".kind=1 AND EXISTS (SELECT 1 FROM c2c_msg x" \
+  " WHERE x.conv=" tbl ".conv AND x.sdkappid=?1 AND x.seq=" tbl ".seq AND x.id>" FLOOR_ID("?1") ")))"
 /* the other user of an inbox event i's conversation */
 #define INBOX_PEER "(CASE WHEN (i.conv>>32)=i.user_no THEN i.conv&4294967295 ELSE i.conv>>32 END)"
 #define INBOX_EVS "SELECT " LOG_COLS " FROM c2c_inbox WHERE sdkappid=?1 AND user_no=?2 AND useq>?3 AND at>=?4" \
-                  " UNION ALL SELECT " LOG_COLS " FROM c2c_inbox_log WHERE sdkappid=?1 AND user_no=?2 AND useq>?3" \
-                  " AND at>=?4 ORDER BY useq LIMIT ?5"
+                  " AND" EV_FLOOR_SHOWS("c2c_inbox") " UNION ALL SELECT " LOG_COLS " FROM c2c_inbox_log WHERE sdkappid=?1" \
+                  " AND user_no=?2 AND useq>?3 AND at>=?4 AND" EV_FLOOR_SHOWS("c2c_inbox_log") " ORDER BY useq LIMIT ?5"
 
 /* A user's conversation rows (cond: "" or " AND peer_no=?3"): c2c_recent's, and c2c_recent_log's not
  * merged yet, with the fields a new row has (0). A pair can be in both (an upsert of read_seq, pin, hide or
@@ -171,7 +184,7 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
 #define IMP_ROW " AND (flags&32)!=0"
 /* ROAM's filter of either stream: within [?4, ?5], after the cursor (?6, ?7), seen by ?8 */
 #define ROAM_COND " AND time_s>=?4 AND time_s<=?5 AND (time_s<?6 OR (time_s=?6 AND seq<?7))" \
-                  " AND NOT ((flags&64)!=0 AND from_no=?8)"
+                  " AND NOT ((flags&64)!=0 AND from_no=?8) AND" FLOOR_SHOWS("time_s", "id", "?1")
 /* The most messages a conversation row's last message is looked for among (LAST_WALK) */
 #define LAST_WALK_ROWS 64
 
@@ -239,20 +252,25 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
                RECENT_LASTJOIN \
                " WHERE r.sdkappid=?1 AND r.user_no=?2 AND r.peer_no>?3 ORDER BY r.peer_no LIMIT ?4") \
   X(TRIM_DEL, "DELETE FROM c2c_recent WHERE sdkappid=?1 AND user_no=?2 AND peer_no=?3 AND pinned_at=0 AND cleared_seq=0") \
-  /* a cleared row whose cleared messages are all older than the horizon (?4): its clear hides nothing a read shows */ \
+  /* a cleared row whose cleared messages are all older than the horizon (?4) and were stored when the pass \
+   * that recorded the app's floor began (its upto_id; without a floor row, by time alone): its clear hides \
+   * nothing a read shows */ \
   X(TRIM_GONE, "DELETE FROM c2c_recent WHERE sdkappid=?1 AND user_no=?2 AND peer_no=?3 AND pinned_at=0 AND cleared_seq>0" \
                " AND NOT EXISTS (SELECT 1 FROM c2c_msg m WHERE m.sdkappid=?1 AND m.conv=?5" \
-               " AND m.seq<=c2c_recent.cleared_seq AND m.time_s>=?4)") \
+               " AND m.seq<=c2c_recent.cleared_seq AND (m.time_s>=?4 OR m.id>coalesce((SELECT upto_id FROM c2c_purge_floor" \
+               " WHERE sdkappid=?1),9223372036854775807)))") \
   X(TRIM_HIDE, "UPDATE c2c_recent SET hidden_seq=max(hidden_seq,?4) WHERE sdkappid=?1 AND user_no=?2 AND peer_no=?3" \
                " AND pinned_at=0 AND cleared_seq>0") \
   X(INBOX_PAGE, "SELECT i.useq,i.kind,i.conv,i.seq,i.at," MSGCOLS ",coalesce(pa.user_id," \
                 SQ_GONE_ID("i.sdkappid", INBOX_PEER) ",'') FROM (" INBOX_EVS ") i" \
-                " LEFT JOIN c2c_msg m ON m.sdkappid=i.sdkappid AND m.conv=i.conv AND m.seq=i.seq AND m.time_s>=?4" \
+                " LEFT JOIN c2c_msg m ON m.sdkappid=i.sdkappid AND m.conv=i.conv AND m.seq=i.seq AND m.time_s>=?4 AND" \
+                FLOOR_SHOWS("m.time_s", "m.id", "?1") \
                 MSGJOIN " LEFT JOIN accounts pa ON pa.sdkappid=i.sdkappid AND pa.user_no=" INBOX_PEER " ORDER BY i.useq") \
-  X(GET, "SELECT " MSGCOLS " FROM c2c_msg m" MSGJOIN " WHERE m.sdkappid=?1 AND m.conv=?2 AND m.seq=?3") \
+  X(GET, "SELECT " MSGCOLS " FROM c2c_msg m" MSGJOIN " WHERE m.sdkappid=?1 AND m.conv=?2 AND m.seq=?3 AND" \
+         FLOOR_SHOWS("m.time_s", "m.id", "?1")) \
   X(HISTORY, "SELECT " MSGCOLS " FROM c2c_msg m" MSGJOIN " WHERE m.sdkappid=?1 AND m.conv=?2 AND m.seq<?3 AND m.seq>?4" \
-             " AND m.time_s>=?5 AND m.time_s<=?6 AND NOT ((m.flags&64)!=0 AND m.from_no=?8)" \
-             " ORDER BY m.seq DESC LIMIT ?7") \
+             " AND m.time_s>=?5 AND m.time_s<=?6 AND NOT ((m.flags&64)!=0 AND m.from_no=?8) AND" \
+             FLOOR_SHOWS("m.time_s", "m.id", "?1") " ORDER BY m.seq DESC LIMIT ?7") \
   /* the REST roaming order, by (time, seq) newest first after the cursor (?6, ?7): the live messages from \
    * the top (or below the live cursor's seq ?10) down by seq, which is their time order, and the imported \
    * ones through their partial index, sorted (messaging-c2c-storage.md §34) */ \
@@ -268,9 +286,9 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
   X(SET_FLAGS, "UPDATE c2c_msg SET flags=flags|?4 WHERE sdkappid=?1 AND conv=?2 AND seq=?3") \
   X(SET_BODY, "UPDATE c2c_msg SET body=?4, flags=flags|16 WHERE sdkappid=?1 AND conv=?2 AND seq=?3") \
   X(UNREAD, "SELECT count(*) FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND seq>?3 AND from_no=?4 AND time_s>=?5" \
-            " AND (flags&131)=0") /* not recalled, NoUnread or read when imported */ \
+            " AND (flags&131)=0 AND" FLOOR_SHOWS("time_s", "id", "?1")) /* not recalled, NoUnread or read when imported */ \
   X(RECEIPT, "SELECT 1 FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND seq>?3 AND seq<=?4 AND from_no=?5" \
-             " AND time_s>=?6 AND (flags&8)!=0 LIMIT 1") \
+             " AND time_s>=?6 AND (flags&8)!=0 AND" FLOOR_SHOWS("time_s", "id", "?1") " LIMIT 1") \
   X(ACCOUNT_ID, "SELECT user_id FROM accounts WHERE sdkappid=?1 AND user_no=?2") \
   X(RECENT_USERS, "WITH RECURSIVE u(n,k) AS (SELECT (SELECT user_no FROM c2c_recent WHERE user_no>?2 AND user_no<?5" \
                   " ORDER BY user_no LIMIT 1),1 UNION ALL SELECT (SELECT user_no FROM c2c_recent WHERE user_no>u.n" \
@@ -278,9 +296,12 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
                   "k+1 FROM u WHERE u.n IS NOT NULL AND k<?4) SELECT n,(SELECT 1 FROM c2c_recent r WHERE r.user_no=u.n" \
                   " AND r.sdkappid=?1 LIMIT 1 OFFSET ?3) IS NOT NULL FROM u WHERE n IS NOT NULL") \
   /* never lowered, except a floor above the pass's clock ?3 (> 0): the clock stepped back past it */ \
-  X(FLOOR_RAISE, "INSERT INTO c2c_purge_floor(sdkappid,before_s) VALUES(?1,?2)" \
-                 " ON CONFLICT DO UPDATE SET before_s=CASE WHEN ?3>0 AND before_s>?3 THEN excluded.before_s" \
-                 " ELSE max(before_s,excluded.before_s) END") \
+  /* the floor covers the messages stored now (upto_id); a floor kept because the pass's horizon is below \
+   * it (a longer retention) keeps its own bound, so what was stored since is judged by the retention */ \
+  X(FLOOR_RAISE, "INSERT INTO c2c_purge_floor(sdkappid,before_s,upto_id) VALUES(?1,?2,(SELECT coalesce(max(id),0)" \
+                 " FROM c2c_msg)) ON CONFLICT DO UPDATE SET before_s=CASE WHEN ?3>0 AND before_s>?3 THEN" \
+                 " excluded.before_s ELSE max(before_s,excluded.before_s) END, upto_id=CASE WHEN (?3>0 AND" \
+                 " before_s>?3) OR excluded.before_s>=before_s THEN excluded.upto_id ELSE upto_id END") \
   X(FLOOR_LIST, "SELECT sdkappid,before_s FROM c2c_purge_floor ORDER BY sdkappid") \
   X(PURGE_WINDOW, "SELECT max(id),count(*) FROM (SELECT id FROM c2c_msg WHERE id>?1 ORDER BY id LIMIT ?2)") \
   X(PURGE_SCAN, "SELECT id,sdkappid,time_s FROM c2c_msg WHERE id>?1 AND id<=?2 AND time_s<?3 ORDER BY id") \

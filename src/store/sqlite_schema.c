@@ -359,6 +359,11 @@ const char *const sq__migrations[] = {
    * these from here, never every member row of the user (name cards and custom data included). */
   "CREATE INDEX grp_member_conv ON grp_member(sdkappid, user_no, group_no, role, conv_hidden, pinned_at, pin_seq)"
   " WHERE pinned_at>0 OR conv_hidden>0;",
+  /* 44: a purge floor covers the messages stored when the pass that recorded it began (id <= upto_id,
+   * sqlite_msg_int.h FLOOR_SHOWS; docs/decisions/messaging-c2c-storage.md §40): a message imported later is
+   * judged by the retention in force. A floor recorded before this migration covers every message stored now. */
+  "ALTER TABLE c2c_purge_floor ADD COLUMN upto_id INTEGER NOT NULL DEFAULT 0;"
+  "UPDATE c2c_purge_floor SET upto_id=(SELECT coalesce(max(id),0) FROM c2c_msg);",
 };
 
 const int sq__schema_version = (int)(sizeof sq__migrations / sizeof sq__migrations[0]);

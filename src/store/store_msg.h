@@ -259,7 +259,10 @@ int store_msg_receipt_wanted(store_t *s, uint32_t sdkappid, uint64_t conv, uint3
  * the last row. IMC_E_INVAL (n < 1, limit < 1, cuts not ascending). A
  * call with *cursor = 0 first raises each app's floor to its before_s
  * (store_msg_floors; a floor is never lowered, except one above the cut's
- * now_s: it becomes before_s), in the same transaction.
+ * now_s: it becomes before_s), in the same transaction, and a floor it
+ * raises (or replaces) then covers the messages stored at that moment; a
+ * floor it leaves (before_s below it: a longer retention) keeps the
+ * messages it covered.
  *
  * store_msg_purge_inbox: deleting the app's inbox events with at < before_s
  * (each user's newest stays): visits the app's user numbers above *cursor
@@ -276,8 +279,12 @@ int store_msg_purge_inbox(store_t *s, uint32_t sdkappid, int64_t before_s, int l
                           int64_t *deleted, int *more);
 /* Every app's purge floor (sdkappid order): the highest before_s a purge
  * pass started with. The purge keeps each conversation's newest message
- * however old it is, so a message older than its app's floor is shown by
- * no read, whatever the app's retention is now. */
+ * however old it is, so a message older than its app's floor that was
+ * stored when the pass that set the floor began is shown by no read,
+ * whatever the app's retention is now: every read above (inbox_page, get
+ * and find_key, history, roam, unread, receipt_wanted) leaves it out, on
+ * top of its since_s. A message stored later (importmsg of an old time) is
+ * judged by since_s alone (messaging-c2c-storage.md §40). */
 int store_msg_floors(store_t *s, void (*cb)(void *ud, const store_msg_cut_t *floor), void *ud);
 /* One bounded step of keeping the user's `keep` most recent unpinned
  * conversation rows (pinned ones always stay; most recent: the newest
@@ -291,8 +298,9 @@ int store_msg_floors(store_t *s, void (*cb)(void *ud, const store_msg_cut_t *flo
  * its newest one. A whole trim reads each row twice. A trimmed row whose
  * history the user cleared (cleared_seq) is hidden, not deleted (a row made
  * again by a later message would show that history), unless every message
- * it cleared is older than before_s, the app's retention horizon (with
- * its purge floor: shown by no read any more): then it is deleted too
+ * it cleared is older than before_s, the app's purge floor, and was
+ * stored when the pass that set the floor began (shown by no read any
+ * more; without a stored floor, older is enough): then it is deleted too
  * (INT64_MIN: never). IMC_E_INVAL (keep < 0, max_rows < 1), IMC_E_NOMEM,
  * IMC_E_IO, IMC_E_BUSY. */
 int store_msg_recent_trim(store_t *s, uint32_t sdkappid, uint32_t user_no, int keep, int64_t before_s, int max_rows,

@@ -5,10 +5,11 @@
  *    rows trimmed, and it gets no purge floor; the app next to it, whose
  *    edition is known, is purged, trimmed and gets its floor;
  *  - a pass that finds no app known deletes nothing and ends;
- *  - a floor in the future (a pass ran while the clock was ahead by more
- *    than the retention) is not used by reads (the retention alone
- *    decides), and the next pass replaces it with its own horizon; an older
- *    floor hides what is below it. */
+ *  - a floor hides what is below it among the messages stored when its
+ *    pass began (a later one, whatever its time, is judged by the
+ *    retention); a floor in the future (a pass ran while the clock was
+ *    ahead by more than the retention) hides no message stored after that
+ *    pass, and the next pass replaces it with its own horizon. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -249,14 +250,21 @@ static void hist_done(void *ud, int rc, const im_msg_list_t *l)
 }
 
 /* Messages of user 1's conversation with user 2 of app KNOWN that a history
- * read returns with the app's floor at floor_s. */
-static size_t history_with_floor(int64_t floor_s)
+ * read returns with the app's stored floor at floor_s covering the messages
+ * with id <= upto_id (a pass that began when they were stored). */
+static size_t history_with_floor(int64_t floor_s, int64_t upto_id)
 {
+  store_t *s;
+  char sql[160];
+  assert_int_equal(store_open(dir, &s), 0);
+  snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO c2c_purge_floor(sdkappid,before_s,upto_id) VALUES(%u,%lld,%lld)", KNOWN,
+           (long long)floor_s, (long long)upto_id);
+  assert_int_equal(store_exec(s, sql), 0);
+  store_close(s);
   env_t e;
   env_start(&e, 100);
   known_apps[0] = KNOWN;
   nknown = 1;
-  assert_int_equal(im_c2c_floor_set(e.c, KNOWN, floor_s), 0);
   hist_t h = { 0 };
   im_c2c_history(e.c, KNOWN, 1, 2, 0, 0, 0, NULL, 0, 100, hist_done, &h);
   env_wait(&e, &h.done);
@@ -271,12 +279,17 @@ static void test_floor_ahead_of_the_clock(void **st)
   store_t *s;
   int64_t now = (int64_t)time(NULL);
   assert_int_equal(store_open(dir, &s), 0);
-  rows_send(s, KNOWN, now - 100, 1, 2, 50); /* at now - 50 */
+  int64_t before = rows_count(s, "c2c_msg"); /* ids of the rows of setup: 1..before */
+  rows_send(s, KNOWN, now - 100, 1, 2, 50); /* at now - 50, id before + 1 */
   rows_send(s, KNOWN, now, 1, 2, 60);       /* at now + 60 */
   store_close(s);
-  assert_int_equal(history_with_floor(now - 3600), 2);
-  assert_int_equal(history_with_floor(now - 10), 1);      /* the one below the floor is hidden */
-  assert_int_equal(history_with_floor(now + 86400), 2);   /* a floor ahead of the clock is not used (retention alone) */
+  assert_int_equal(history_with_floor(now - 3600, before + 2), 2);
+  assert_int_equal(history_with_floor(now - 10, before + 2), 1); /* the one below the floor is hidden */
+  assert_int_equal(history_with_floor(now - 10, before), 2);     /* stored after the floor's pass: the retention decides */
+  /* a floor ahead of the clock (a pass while it was ahead by more than the retention) covers only what was stored
+   * before that pass: what came after is shown (retention alone) */
+  assert_int_equal(history_with_floor(now + 86400, before), 2);
+  assert_int_equal(history_with_floor(now + 86400, before + 1), 1);
 }
 
 /* User 1 cleared its conversation with user 2 (trimmed by the pass: 1 kept).
