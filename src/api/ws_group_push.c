@@ -36,8 +36,7 @@ json_t *cws_group_msg_json(const store_grp_msg_t *m)
 
 static const char *const ev_types[] = {
   [IM_GEV_MSG] = "group_msg", [IM_GEV_RECALL] = "group_recall", [IM_GEV_MODIFY] = "group_modify",
-  [IM_GEV_SYSTEM] = "group_system", [IM_GEV_APPLY] = "group_apply",
-  [IM_GEV_DISSOLVED] = "group_dissolved",
+  [IM_GEV_SYSTEM] = "group_system", [IM_GEV_DISSOLVED] = "group_dissolved",
 };
 
 static void *hook_encode(void *ud, const im_gevent_t *ev)
@@ -55,9 +54,6 @@ static void *hook_encode(void *ud, const im_gevent_t *ev)
     break;
   case IM_GEV_SYSTEM:
     json_object_set_new(o, "content", json_string(ev->content ? ev->content : ""));
-    break;
-  case IM_GEV_APPLY:
-    json_object_set_new(o, "user", json_string(ev->content ? ev->content : ""));
     break;
   case IM_GEV_DISSOLVED:
     break;

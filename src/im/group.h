@@ -117,8 +117,7 @@ typedef enum {
   IM_GEV_RECALL,       /* msg: the recalled message (body may be empty) */
   IM_GEV_MODIFY,       /* msg: the message with its new body */
   IM_GEV_SYSTEM,       /* send_group_system_notification: content, online only */
-  IM_GEV_APPLY,        /* to owner and admins: user applied to join */
-  IM_GEV_DISSOLVED,    /* the group is gone */
+  IM_GEV_DISSOLVED,    /* a live room is gone (other groups: an inbox event, group_apply.c) */
 } im_gev_kind_t;
 
 typedef struct im_gevent {
@@ -127,7 +126,7 @@ typedef struct im_gevent {
   const char *group_id;
   im_gtype_t type;
   const store_grp_msg_t *msg;  /* MSG, RECALL, MODIFY */
-  const char *content;         /* SYSTEM: the notification text; APPLY: the applicant's UserID */
+  const char *content;         /* SYSTEM: the notification text */
 } im_gevent_t;
 
 typedef struct im_group_hooks {
@@ -183,8 +182,8 @@ typedef struct im_groups_stats {
 
 /* Create the core (startup: before the loop runs, so it can be loaded from
  * the startup connection), then start it with the writer, the readers and
- * the messaging core whose per-user inboxes take the group_apply_result
- * events (c2c.h; its writer must be w, so that events reach sessions in
+ * the messaging core whose per-user inboxes take the group_apply_result,
+ * group_apply and group_dissolved events (c2c.h; its writer must be w, so that events reach sessions in
  * commit order). All pointers must outlive it. IMC_E_NOMEM. */
 int im_groups_create(im_presence_t *p, const im_limits_t *lim, const im_group_hooks_t *hooks, im_groups_t **out);
 void im_groups_start(im_groups_t *G, store_writer_t *w, store_reader_t *r, im_c2c_t *c2c);
@@ -297,7 +296,9 @@ typedef struct im_gcreate {
 } im_gcreate_t;
 void im_group_create(im_groups_t *G, im_gcreate_t *in, int64_t now_s, im_gdone_cb cb, void *ud);
 
-/* Dissolve: members get IM_GEV_DISSOLVED, history and members are deleted. */
+/* Dissolve: history and members are deleted; each member gets a group_dissolved event in its inbox
+ * (group_apply.c: durable with the dissolution, pushed to its live sessions, replayed by sync), a live
+ * room's sessions IM_GEV_DISSOLVED (live only). */
 void im_group_dissolve(im_groups_t *G, uint32_t sdkappid, const char *group_id, uint32_t actor_no, int64_t now_s,
                        im_gdone_cb cb, void *ud);
 
@@ -313,7 +314,8 @@ typedef enum {
 void im_group_add(im_groups_t *G, uint32_t sdkappid, const char *group_id, uint32_t actor_no, im_gadd_mode_t mode,
                   im_gmember_in_t *users, size_t n, int silence, int64_t now_s, im_gdone_cb cb, void *ud);
 /* Applications to a Public group that needs approval (group_join by a
- * non-member): at most IM_LIMIT_GROUP_APPLICATIONS wait per group (a new one
+ * non-member; the owner and admins each get a group_apply event in their
+ * inboxes, as below): at most IM_LIMIT_GROUP_APPLICATIONS wait per group (a new one
  * beyond: IMC_E_GROUP_APPLY_FULL); each ends when approved (IM_GADD_APPROVE),
  * refused (im_group_reject), the group dissolved — for these three the
  * applicant gets a group_apply_result event in its inbox (group_apply.c:

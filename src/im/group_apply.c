@@ -1,13 +1,18 @@
-/* group_apply.c — the outcome of applications to Public groups
- * (docs/decisions/groups.md §1): an application approved, rejected or ended
- * by the group's dissolution reaches its applicant as a group_apply_result
- * event of the applicant's inbox (the per-user event log of c2c.h, as
- * relationship events: c2c_rel.c). The event is appended in the writer job
- * that ends the application, so it is durable with the change; once that job
- * is committed it goes to the applicant's live sessions in useq order, and a
- * sync replays it to a device that was away.
+/* group_apply.c — the group events of the users' inboxes (the per-user
+ * event log of c2c.h, as relationship events: c2c_rel.c), for what a user
+ * must learn even when it was offline (docs/decisions/groups.md §1):
+ *  - group_apply_result: an application to a Public group approved,
+ *    rejected or ended by the group's dissolution, to its applicant;
+ *  - group_apply: a user applied to a Public group, to its owner and admins
+ *    at that moment;
+ *  - group_dissolved: a group with stored members (not a live room) was
+ *    dissolved, to each of its members.
+ * A job holds a list of event sets (one payload, its users). Each event is
+ * appended in the writer job that makes the change, so it is durable with
+ * it; once that job is committed it goes to the user's live sessions in
+ * useq order, and a sync replays it to a device that was away.
  *
- * Loop thread, except grp__apply_run (writer thread). */
+ * Loop thread, except grp__apply_user and grp__apply_run (writer thread). */
 #include "im/group_int.h"
 #include "store/store_msg.h"
 #include "util/clock.h"
@@ -17,7 +22,9 @@
 #include <string.h>
 
 struct gapply {
-  char *payload;               /* the push frame without useq (JSON text) */
+  gapply_t *next;              /* the job's next set */
+  char *payload;               /* the push frame without useq (JSON text); NULL until grp__apply_user for group_apply */
+  json_t *frame;               /* group_apply: the frame waiting for the applicant's UserID */
   int64_t at_s;
   size_t n;
   uint32_t *users, *useqs;     /* useqs[i]: the event's useq, 0 when not appended (account deleted) */
@@ -25,28 +32,47 @@ struct gapply {
 
 void grp__apply_free(gjob_t *j)
 {
-  if (!j->apply) return;
-  free(j->apply->payload);
-  free(j->apply->users);
-  free(j->apply->useqs);
-  free(j->apply);
-  j->apply = NULL;
+  while (j->apply) {
+    gapply_t *a = j->apply;
+    j->apply = a->next;
+    free(a->payload);
+    json_decref(a->frame);
+    free(a->users);
+    free(a->useqs);
+    free(a);
+  }
+}
+
+/* A new set for at most n users at the end of j's list, with the frame {type, group_id, group_type} of g
+ * (kept as a->frame when keep_frame, else as a->payload with extra_key: extra_val added). NULL: out of
+ * memory (the set is freed with the job). */
+static gapply_t *set_add(gjob_t *j, const im_group_t *g, size_t n, const char *type, const char *extra_key,
+                         const char *extra_val, int keep_frame)
+{
+  gapply_t *a = calloc(1, sizeof *a), **tail = &j->apply;
+  if (!a) return NULL;
+  while (*tail) tail = &(*tail)->next;
+  *tail = a;
+  json_t *f = json_pack("{s:s,s:s,s:s}", "type", type, "group_id", g->group_id, "group_type",
+                        im_gtype_info(g->type)->name);
+  if (f && extra_key) json_object_set_new(f, extra_key, json_string(extra_val));
+  if (keep_frame) a->frame = f;
+  else {
+    a->payload = f ? json_dumps(f, JSON_COMPACT) : NULL;
+    json_decref(f);
+  }
+  a->users = calloc(n ? n : 1, sizeof *a->users);
+  a->useqs = calloc(n ? n : 1, sizeof *a->useqs);
+  a->at_s = imc_clock_now_s();
+  int ok = keep_frame ? a->frame != NULL : a->payload != NULL;
+  return ok && a->users && a->useqs ? a : NULL;
 }
 
 int grp__apply_prepare(gjob_t *j, const im_group_t *g, const uint32_t *users, size_t n, const char *result)
 {
-  gapply_t *a = calloc(1, sizeof *a);
-  if (!a) return IMC_E_NOMEM;
-  j->apply = a;
   if (!users) n = g->pending.len;
-  json_t *f = json_pack("{s:s,s:s,s:s,s:s}", "type", "group_apply_result", "group_id", g->group_id, "group_type",
-                        im_gtype_info(g->type)->name, "result", result);
-  a->payload = f ? json_dumps(f, JSON_COMPACT) : NULL;
-  json_decref(f);
-  a->users = calloc(n ? n : 1, sizeof *a->users);
-  a->useqs = calloc(n ? n : 1, sizeof *a->useqs);
-  if (!a->payload || !a->users || !a->useqs) { grp__apply_free(j); return IMC_E_NOMEM; }
-  a->at_s = imc_clock_now_s();
+  gapply_t *a = set_add(j, g, n, "group_apply_result", "result", result, 0);
+  if (!a) { grp__apply_free(j); return IMC_E_NOMEM; }
   if (users) {
     memcpy(a->users, users, n * sizeof *users);
     a->n = n;
@@ -60,24 +86,55 @@ int grp__apply_prepare(gjob_t *j, const im_group_t *g, const uint32_t *users, si
   return 0;
 }
 
+int grp__dissolved_prepare(gjob_t *j, const im_group_t *g)
+{
+  gapply_t *a = set_add(j, g, g->members.len, "group_dissolved", NULL, NULL, 0);
+  if (!a) { grp__apply_free(j); return IMC_E_NOMEM; }
+  uint64_t pos = 0, v;
+  while (a->n < g->members.len && gset_next(&g->members, &pos, &v)) a->users[a->n++] = (uint32_t)(v >> 32);
+  return 0;
+}
+
+int grp__applied_prepare(gjob_t *j, const im_group_t *g)
+{
+  gapply_t *a = set_add(j, g, g->members.len, "group_apply", NULL, NULL, 1);
+  if (!a) { grp__apply_free(j); return IMC_E_NOMEM; }
+  uint64_t pos = 0, v;
+  while (a->n < g->members.len && gset_next(&g->members, &pos, &v))
+    if (GM_ROLE((uint32_t)v) != IM_GR_MEMBER) a->users[a->n++] = (uint32_t)(v >> 32);
+  return 0;
+}
+
+int grp__apply_user(gjob_t *j, const char *user_id)
+{
+  for (gapply_t *a = j->apply; a; a = a->next) {
+    if (!a->frame || a->payload) continue;
+    if (json_object_set_new(a->frame, "user", json_string(user_id))) return IMC_E_NOMEM;
+    if (!(a->payload = json_dumps(a->frame, JSON_COMPACT))) return IMC_E_NOMEM;
+  }
+  return 0;
+}
+
 int grp__apply_run(store_t *s, gjob_t *j)
 {
-  gapply_t *a = j->apply;
   char id[64];
-  for (size_t i = 0; a && i < a->n; i++) {
-    a->useqs[i] = 0;
-    /* an applicant whose account was deleted before this job ran has no inbox any more */
-    int rc = store_msg_account_id(s, j->sdkappid, a->users[i], id, sizeof id);
-    if (rc == IMC_E_NOTFOUND) continue;
-    if (!rc) rc = im_c2c_rel_append(s, j->sdkappid, a->users[i], a->at_s, a->payload, &a->useqs[i]);
-    if (rc) return rc;
+  for (gapply_t *a = j->apply; a; a = a->next) {
+    for (size_t i = 0; i < a->n; i++) {
+      a->useqs[i] = 0;
+      if (!a->payload) continue; /* a group_apply frame never completed: nothing to tell */
+      /* a user whose account was deleted before this job ran has no inbox any more */
+      int rc = store_msg_account_id(s, j->sdkappid, a->users[i], id, sizeof id);
+      if (rc == IMC_E_NOTFOUND) continue;
+      if (!rc) rc = im_c2c_rel_append(s, j->sdkappid, a->users[i], a->at_s, a->payload, &a->useqs[i]);
+      if (rc) return rc;
+    }
   }
   return 0;
 }
 
 void grp__apply_deliver(gjob_t *j)
 {
-  gapply_t *a = j->apply;
-  for (size_t i = 0; a && j->G->c2c && i < a->n; i++)
-    if (a->useqs[i]) im_c2c_rel_deliver(j->G->c2c, j->sdkappid, a->users[i], a->useqs[i], a->at_s, a->payload);
+  for (gapply_t *a = j->apply; a && j->G->c2c; a = a->next)
+    for (size_t i = 0; i < a->n; i++)
+      if (a->useqs[i]) im_c2c_rel_deliver(j->G->c2c, j->sdkappid, a->users[i], a->useqs[i], a->at_s, a->payload);
 }

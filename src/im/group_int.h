@@ -1,8 +1,8 @@
 /* group_int.h — what the files of the group core share (group.c: registry,
  * membership sets, delivery; group_ops.c: changes; group_msg.c: messages;
  * group_rules.c: the type table and field rules;
- * group_quota.c: P-17 big groups; group_apply.c: the outcome of
- * applications as inbox events).
+ * group_quota.c: P-17 big groups; group_apply.c: the group events of the
+ * users' inboxes).
  * Loop thread unless noted. */
 #ifndef IMC_IM_GROUP_INT_H
 #define IMC_IM_GROUP_INT_H
@@ -61,7 +61,7 @@ typedef struct gapp {
 struct im_groups {
   store_writer_t *w;
   store_reader_t *r;
-  im_c2c_t *c2c;               /* the users' inboxes: group_apply_result events (group_apply.c) */
+  im_c2c_t *c2c;               /* the users' inboxes: group_apply_result, group_apply, group_dissolved (group_apply.c) */
   im_presence_t *p;
   const im_limits_t *lim;
   im_group_hooks_t h;
@@ -196,7 +196,8 @@ struct gjob {
   /* writer: gone[i] = 1 when mem[i]'s account was deleted before the job ran (grp__mem_gone); an undo
    * gives such an account nothing back (NULL: none found, or not checked) */
   uint8_t *gone;
-  /* applications ended by the job (approve, reject, dissolve): their applicants' inbox events (group_apply.c) */
+  /* the inbox events of the job (group_apply.c): applications ended (approve, reject, dissolve) or made
+   * (apply), the group dissolved */
   gapply_t *apply;
   uint32_t useq;               /* conv_pin: the member's inbox event (group_conv.c) */
 };
@@ -224,13 +225,19 @@ void grp__deliver_notice(gjob_t *j, im_group_t *g);
  * all of them are unread and the position is just below the oldest of them (none: the group's last seq). */
 int grp__unread_position(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t user_no, int64_t want,
                          int64_t since_s, uint32_t *at);
-/* group_apply.c: the group_apply_result event of applications the job ends (result "approved",
- * "rejected", "dissolved"), for users[0..n), or every pending applicant of g when users is NULL.
- * grp__apply_prepare (loop, before the submit): 0 or IMC_E_NOMEM (nothing kept). grp__apply_run (store
- * thread, in the job's transaction): one inbox event per applicant whose account still exists; 0 or a
- * storage error. grp__apply_deliver (loop, once the job is committed): each event to its applicant's live
- * sessions. grp__apply_free: by grp__finish. */
+/* group_apply.c: the group events of users' inboxes the job appends, as sets of one payload and its users.
+ * Loop, before the submit (each 0 or IMC_E_NOMEM, every set freed): grp__apply_prepare, the
+ * group_apply_result of applications the job ends (result "approved", "rejected", "dissolved") for
+ * users[0..n), or every pending applicant of g when users is NULL; grp__dissolved_prepare, group_dissolved
+ * for every member of g (not a live room); grp__applied_prepare, group_apply for g's owner and admins, its
+ * applicant named in the writer by grp__apply_user (0 or IMC_E_NOMEM). grp__apply_run (store thread, in the
+ * job's transaction): one inbox event per user of each set whose account still exists; 0 or a storage
+ * error. grp__apply_deliver (loop, once the job is committed): each event to its user's live sessions.
+ * grp__apply_free: by grp__finish. */
 int grp__apply_prepare(gjob_t *j, const im_group_t *g, const uint32_t *users, size_t n, const char *result);
+int grp__dissolved_prepare(gjob_t *j, const im_group_t *g);
+int grp__applied_prepare(gjob_t *j, const im_group_t *g);
+int grp__apply_user(gjob_t *j, const char *user_id);
 int grp__apply_run(store_t *s, gjob_t *j);
 void grp__apply_deliver(gjob_t *j);
 void grp__apply_free(gjob_t *j);

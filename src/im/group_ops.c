@@ -348,7 +348,7 @@ static int run_dissolve(store_t *s, gjob_t *j)
 {
   int rc = store_grp_del(s, j->sdkappid, j->group_no);
   if (!rc) rc = store_usage_group(s, j->sdkappid, j->group_id, j->mode, j->now_s, 1);
-  if (!rc) rc = grp__apply_run(s, j); /* the applications went with the group */
+  if (!rc) rc = grp__apply_run(s, j); /* the members' group_dissolved; the applications went with the group */
   return rc;
 }
 
@@ -357,8 +357,10 @@ static void done_dissolve(gjob_t *j, int rc)
   im_group_t *g = grp__by_no(j->G, j->sdkappid, j->group_no);
   if (!g) { grp__finish(j, rc ? rc : IMC_E_INTERNAL); return; }
   if (rc) { g->dissolving = 0; grp__finish(j, rc); return; }
-  im_gevent_t ev = { IM_GEV_DISSOLVED, g->sdkappid, g->group_id, g->type, NULL, NULL };
-  grp__deliver(j->G, g, &ev, NULL, 0, 0);
+  if (im_gtype_info(g->type)->live) { /* a live room's members are its sessions now: told live only */
+    im_gevent_t ev = { IM_GEV_DISSOLVED, g->sdkappid, g->group_id, g->type, NULL, NULL };
+    grp__deliver(j->G, g, &ev, NULL, 0, 0);
+  }
   grp__apply_deliver(j);
   grp__day_net(j->G, j->sdkappid, j->now_s, -1, g->counted_s);
   grp__remove(j->G, g);
@@ -377,7 +379,8 @@ void im_group_dissolve(im_groups_t *G, uint32_t sdkappid, const char *group_id, 
     return;
   }
   gjob_t *j = grp__job(G, sdkappid, cb, ud);
-  if (!j || (g->pending.len && grp__apply_prepare(j, g, NULL, 0, "dissolved"))) {
+  if (!j || (g->pending.len && grp__apply_prepare(j, g, NULL, 0, "dissolved")) ||
+      (!im_gtype_info(g->type)->live && grp__dissolved_prepare(j, g))) {
     if (j) { j->cb = NULL; grp__finish(j, IMC_E_NOMEM); }
     grp__fail(cb, ud, IMC_E_NOMEM, NULL);
     return;
@@ -430,6 +433,8 @@ static int run_apply(store_t *s, gjob_t *j)
   int rc = grp__members_live(s, j); /* an applicant deleted meanwhile: 10019, no application row */
   if (!rc) rc = store_grp_member_put(s, j->sdkappid, j->group_no, &j->mem[0]);
   if (!rc) rc = store_msg_account_id(s, j->sdkappid, j->actor_no, j->prev_owner_id, sizeof j->prev_owner_id);
+  if (!rc) rc = grp__apply_user(j, j->prev_owner_id);
+  if (!rc) rc = grp__apply_run(s, j); /* the owner's and admins' group_apply */
   return rc;
 }
 
@@ -441,13 +446,7 @@ static void done_apply(gjob_t *j, int rc)
     grp__finish(j, rc);
     return;
   }
-  if (g) {
-    im_gevent_t ev = { IM_GEV_APPLY, g->sdkappid, g->group_id, g->type, NULL, j->prev_owner_id };
-    uint64_t pos = 0, s;
-    while (gset_next(&g->members, &pos, &s)) {
-      if (GM_ROLE((uint32_t)s) != IM_GR_MEMBER) grp__deliver_user(j->G, j->sdkappid, (uint32_t)(s >> 32), &ev);
-    }
-  }
+  grp__apply_deliver(j);
   grp__finish(j, 0);
 }
 
@@ -517,7 +516,8 @@ void im_group_add(im_groups_t *G, uint32_t sdkappid, const char *group_id, uint3
   j->mode = (int)mode;
   if (mode == IM_GADD_IMPORT) j->since_s = im_group_since(G, sdkappid); /* UnreadMsgNum counts what reads return */
   /* an application to a Public group that needs approval: stored as a
-   * member row with role 3, pushed to the owner and admins once durable */
+   * member row with role 3, with a group_apply event in the inbox of each of
+   * the owner and admins (group_apply.c) */
   if (mode == IM_GADD_JOIN && public_needs_approval(g) && im_group_role(g, actor_no) == IM_GR_NONE) {
     j->res.results[0] = 3;
     if (u64map_get(&g->pending, actor_no)) { grp__finish(j, 0); return; }
@@ -535,6 +535,7 @@ void im_group_add(im_groups_t *G, uint32_t sdkappid, const char *group_id, uint3
     j->actor_no = actor_no;
     j->run = run_apply;
     j->done = done_apply;
+    if (grp__applied_prepare(j, g)) { done_apply(j, IMC_E_NOMEM); return; }
     grp__submit(j, 0);
     return;
   }

@@ -13,6 +13,10 @@
  *    approved, rejected, or the group is dissolved; it is an event of the
  *    applicant's inbox: an applicant offline meanwhile reads it once in its
  *    sync (with a useq), also after a restart;
+ *  - the owner and admins get group_apply, the members of a dissolved group
+ *    group_dissolved, as events of their inboxes: offline meanwhile, each
+ *    reads them once in its sync (with a useq), also after a restart; a
+ *    synced session gets each once, live;
  *  - an application ends without a push when the user is added another way
  *    or its account is deleted;
  *  - at most group_max_applications wait per group (10014 beyond).
@@ -361,6 +365,80 @@ static void test_offline_applicant_syncs_result(void **st)
   }
 }
 
+/* ---- owners, admins and members offline when someone applies or the group is dissolved ------------------ */
+/* Log user in and sync from 0: its group_apply and group_dissolved events as "type:group[@user],…" into out,
+ * each checked to carry a useq above the one before (c stays live). */
+static void synced_group_events(wsc_t *c, const char *user, char *out, size_t cap)
+{
+  assert_int_equal(wsc_login(c, srv.port, app, key, user, "Web"), 0);
+  json_t *evs = wsc_sync_live(c), *e;
+  assert_non_null(evs);
+  size_t i;
+  json_int_t last = 0;
+  out[0] = 0;
+  json_array_foreach(evs, i, e) {
+    const char *t = jstr(e, "type");
+    if (strcmp(t, "group_apply") && strcmp(t, "group_dissolved")) continue;
+    assert_true(jint(e, "useq") > last);
+    last = jint(e, "useq");
+    snprintf(out + strlen(out), cap - strlen(out), "%s%s:%s%s%s", out[0] ? "," : "", t, jstr(e, "group_id"),
+             json_object_get(e, "user") ? "@" : "", jstr(e, "user"));
+  }
+  json_decref(evs);
+}
+
+static void test_offline_members_sync_apply_and_dissolved(void **st)
+{
+  (void)st;
+  static const char *const u[] = { "va", "vb", "vm", "vc", "vd", NULL };
+  import_users(srv.port, app, key, u);
+  ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"vp\",\"GroupId\":\"vp\",\"Owner_Account\":\"va\","
+                             "\"MemberList\":[{\"Member_Account\":\"vb\",\"Role\":\"Admin\"},{\"Member_Account\":\"vm\"}]}"));
+  ok(call(G("create_group"), "{\"Type\":\"Private\",\"Name\":\"vw\",\"GroupId\":\"vw\",\"Owner_Account\":\"va\","
+                             "\"MemberList\":[{\"Member_Account\":\"vm\"}]}"));
+  /* vd stays online and synced: it gets each event once, live, with its useq */
+  ok(call(G("add_group_member"), "{\"GroupId\":\"vw\",\"MemberList\":[{\"Member_Account\":\"vd\"}]}"));
+  wsc_t d;
+  login(&d, "vd");
+  /* vc applies while the owner and the admin are offline, then everyone but vd is offline while
+   * the App admin dissolves both groups */
+  wsc_t c;
+  login(&c, "vc");
+  apply(&c, "vp");
+  wsc_close(&c);
+  ok(call(G("destroy_group"), "{\"GroupId\":\"vp\"}"));
+  ok(call(G("destroy_group"), "{\"GroupId\":\"vw\"}"));
+  json_t *r = wsc_push(&d, "group_dissolved", 3000);
+  assert_non_null(r);
+  assert_string_equal(jstr(r, "group_id"), "vw");
+  assert_string_equal(jstr(r, "group_type"), "Private");
+  assert_true(jint(r, "useq") > 0);
+  json_decref(r);
+  assert_null(wsc_push(&d, "group_dissolved", 300));
+  wsc_close(&d);
+  /* each logs in, syncs from 0 and reads what it missed once; nothing repeats it once live */
+  wsc_t x[4];
+  static const char *const who[] = { "va", "vb", "vm", "vd" };
+  static const char *const want[] = { "group_apply:vp@vc,group_dissolved:vp,group_dissolved:vw",
+                                      "group_apply:vp@vc,group_dissolved:vp",
+                                      "group_dissolved:vp,group_dissolved:vw",
+                                      "group_dissolved:vw" };
+  char got[512];
+  for (int pass = 0; pass < 2; pass++) {
+    for (int i = 0; i < 4; i++) {
+      synced_group_events(&x[i], who[i], got, sizeof got);
+      assert_string_equal(got, want[i]);
+    }
+    assert_null(wsc_push(&x[0], "group_dissolved", 300));
+    for (int i = 0; i < 4; i++) {
+      assert_null(wsc_push(&x[i], "group_dissolved", 1));
+      assert_null(wsc_push(&x[i], "group_apply", 1));
+      wsc_close(&x[i]);
+    }
+    if (!pass) restart(); /* durable: the same after a restart */
+  }
+}
+
 /* ---- the App admin sends without From_Account ------------------------------------------------- */
 /* From_Account of every message of group_msg_get_simple, oldest first, joined by "," (system notices: "-"). */
 static void simple_senders(const char *gid, char *out, size_t cap)
@@ -491,6 +569,7 @@ int main(void)
     cmocka_unit_test(test_list_approve_reject),
     cmocka_unit_test(test_other_ends_and_cap),
     cmocka_unit_test(test_offline_applicant_syncs_result),
+    cmocka_unit_test(test_offline_members_sync_apply_and_dissolved),
     cmocka_unit_test(test_admin_sender),
     cmocka_unit_test(test_last_send_time),
   };

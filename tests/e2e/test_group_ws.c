@@ -43,6 +43,14 @@ static void login(wsc_t *c, const char *user)
   assert_int_equal(wsc_login(c, srv.port, app, key, user, "Web"), 0);
 }
 
+/* Sync until live: inbox events (group_apply, a group's group_dissolved) reach synced sessions only. */
+static void go_live(wsc_t *c)
+{
+  json_t *evs = wsc_sync_live(c);
+  assert_non_null(evs);
+  json_decref(evs);
+}
+
 static int rcode(json_t *r)
 {
   assert_non_null(r);
@@ -71,6 +79,7 @@ static void test_join_rules(void **st)
   import_users(srv.port, app, key, people);
   wsc_t a, b, c;
   login(&a, "wa");
+  go_live(&a);
   login(&b, "wb");
   login(&c, "wc");
   /* Work: invitation only; any member may invite */
@@ -190,6 +199,7 @@ static void test_sync_and_unread(void **st)
   (void)st;
   wsc_t a, d;
   login(&a, "wa");
+  go_live(&a);
   login(&d, "wd");
   create(&a, "\"type\":\"Public\",\"name\":\"sync\",\"group_id\":\"w-sync\",\"members\":[\"wd\"]");
   json_t *r = wsc_rpc(&d, "group_sync", "\"group_id\":\"w-sync\",\"after_seq\":0");
