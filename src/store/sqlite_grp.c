@@ -305,6 +305,12 @@ static int m_convs(store_t *s, uint32_t app, uint32_t user, store_grp_conv_t **o
 }
 
 /* ---- messages -------------------------------------------------------------------- */
+/* A row of table alias t that is delete_group_msg_by_sender's placeholder of a group's last message: flagged
+ * DELETED (256), or, stored before that flag existed, RECALLED (1) with exactly the body it was given then (a
+ * recall keeps the body, and no send, import or modify stores an empty MsgBody), so old placeholders need no
+ * rewrite of the table. */
+#define PLACEHOLDER(t) "(" t "flags&256<>0 OR (" t "flags&1<>0 AND " t "body='{\"MsgBody\":[]}'))"
+
 /* The group's last seq: its highest stored message, or the highest the
  * retention purge deleted if that is higher (a group whose every message
  * expired goes on from there, never from 1 again). */
@@ -402,7 +408,7 @@ static int msg_targets(store_t *s, uint32_t app, uint32_t gno, uint32_t seq, uin
 
 /* A targeted message (flags 64) shows to viewer ?7 only if it sent it or
  * is a recipient (?7 = 0: every message); its recipients come as a JSON
- * array of UserIDs. A deleted message's placeholder (flags 256) shows to
+ * array of UserIDs. A deleted message's placeholder (PLACEHOLDER) shows to
  * nobody. */
 static int msg_history_as(store_t *s, uint32_t app, uint32_t gno, uint32_t after, uint32_t upto, int64_t since,
                           int newest, int limit, uint32_t viewer, store_grp_msg_cb cb, void *ud)
@@ -417,7 +423,7 @@ static int msg_history_as(store_t *s, uint32_t app, uint32_t gno, uint32_t after
            " ON b.sdkappid=t.sdkappid AND b.user_no=t.user_no WHERE t.sdkappid=m.sdkappid AND t.group_no=m.group_no"
            " AND t.seq=m.seq) END FROM grp_msg m"
            " LEFT JOIN accounts a ON a.sdkappid=m.sdkappid AND a.user_no=m.from_no"
-           " WHERE m.sdkappid=?1 AND m.group_no=?2 AND m.seq>?3 AND m.seq<=?4 AND m.time_s>=?6 AND m.flags&256=0"
+           " WHERE m.sdkappid=?1 AND m.group_no=?2 AND m.seq>?3 AND m.seq<=?4 AND m.time_s>=?6 AND NOT " PLACEHOLDER("m.")
            " AND (?7=0 OR m.flags&64=0 OR m.from_no=?7 OR EXISTS(SELECT 1 FROM grp_msg_to t WHERE t.sdkappid=m.sdkappid"
            " AND t.group_no=m.group_no AND t.seq=m.seq AND t.user_no=?7)) ORDER BY m.seq %s LIMIT ?5",
            newest ? "DESC" : "ASC");
@@ -514,7 +520,8 @@ static int msg_last_seq(store_t *s, uint32_t app, uint32_t gno, uint32_t *seq)
 }
 
 /* The mask tests of STORE_GMSG_COUNTS_RECENT in SQL: the newest row with neither SYSTEM, NO_LAST nor
- * DELETED, and not IMPORTED without LISTED; read down the (sdkappid, group_no, seq) index from the top. */
+ * DELETED, and not IMPORTED without LISTED, nor an older placeholder (PLACEHOLDER); read down the
+ * (sdkappid, group_no, seq) index from the top. */
 static int msg_last_listed(store_t *s, uint32_t app, uint32_t gno, uint32_t *seq, int64_t *time_s)
 {
   sqlite3_stmt *st;
@@ -522,7 +529,7 @@ static int msg_last_listed(store_t *s, uint32_t app, uint32_t gno, uint32_t *seq
   *seq = 0;
   *time_s = 0;
   if (prep(s, "SELECT seq, time_s FROM grp_msg WHERE sdkappid=?1 AND group_no=?2 AND (flags&?3)=0"
-              " AND (flags&?4)!=?5 ORDER BY seq DESC LIMIT 1", &st))
+              " AND (flags&?4)!=?5 AND NOT " PLACEHOLDER("") " ORDER BY seq DESC LIMIT 1", &st))
     return IMC_E_IO;
   BIND(st, app, gno, STORE_GMSG_SYSTEM | STORE_GMSG_NO_LAST | STORE_GMSG_DELETED, STORE_GMSG_IMPORTED | STORE_GMSG_LISTED,
        STORE_GMSG_IMPORTED);

@@ -19,7 +19,8 @@
  *  - past the retention a group's conversation is empty;
  *  - the group's last message deleted by its sender is no message: the
  *    conversation shows the one before it, group_history and group_sync
- *    leave its placeholder out;
+ *    leave its placeholder out, also one stored before the placeholder had
+ *    its own flag;
  *  - LastMsgTime is the last message's, not a later notice's nor a NoLastMsg
  *    message's, before and after a restart.
  * Each test uses its own users and groups; the retention test moves the
@@ -35,6 +36,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <sqlite3.h>
 
 #include "e2e.h"
 #include "e2e_msg.h"
@@ -218,15 +221,19 @@ static void expect_code(json_t *r, int code)
   json_decref(r);
 }
 
-/* Restart the server; its test clock starts again: set it where it was. */
-static void restart(void)
+/* Restart the server, running while_stopped (NULL: nothing) on its stopped data; its test clock starts
+ * again: set it where it was. */
+static void restart_with(void (*while_stopped)(void))
 {
   long long before = clock_now();
   assert_int_equal(e2e_server_stop(&srv), 0);
+  if (while_stopped) while_stopped();
   assert_int_equal(e2e_server_start(&srv, args), 0);
   long long after = clock_now();
   if (before > after) advance(before - after);
 }
+
+static void restart(void) { restart_with(NULL); }
 
 static void import_msg(const char *gid, long long at, int flag)
 {
@@ -364,6 +371,50 @@ static void test_deleted_last_placeholder(void **st)
   page_of(app, key, "dp_u", 0, c, seen, sizeof seen, 1);
   snprintf(want, sizeof want, "G:dp_g@%lld", t + 5);
   assert_string_equal(seen, want);
+}
+
+/* Make the placeholders of the stopped server's data what delete_group_msg_by_sender stored before
+ * STORE_GMSG_DELETED (256) existed: RECALLED only, with the same empty body. */
+static void clear_deleted_bits(void)
+{
+  char path[400];
+  sqlite3 *db;
+  snprintf(path, sizeof path, "%s/imcloud.db", srv.dir);
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(db, "UPDATE grp_msg SET flags=flags&~256 WHERE flags&256", NULL, NULL, NULL), SQLITE_OK);
+  assert_true(sqlite3_changes(db) > 0);
+  sqlite3_close(db);
+}
+
+/* Such an old placeholder is no message either: get_list shows the message before it, group_history
+ * leaves it out, also as the only message of its sender. */
+static void test_old_placeholder(void **st)
+{
+  (void)st;
+  static const char *const users[] = { "q_u", "q_o", NULL };
+  import_users(srv.port, app, key, users);
+  group("Public", "q_g", "q_o", "[{\"Member_Account\":\"q_u\"}]");
+  long long t = clock_now();
+  gsend("q_g", "q_u", 1, "");
+  advance(3);
+  gsend("q_g", "q_o", 2, "");
+  ok(call(G("delete_group_msg_by_sender"), "{\"GroupId\":\"q_g\",\"Sender_Account\":\"q_o\"}"));
+  restart_with(clear_deleted_bits);
+  char seen[256], want[128];
+  long long c[4] = { 0, 0, 0, 0 };
+  seen[0] = 0;
+  page_of(app, key, "q_u", 0, c, seen, sizeof seen, 1);
+  snprintf(want, sizeof want, "G:q_g@%lld", t);
+  assert_string_equal(seen, want);
+  wsc_t w;
+  assert_int_equal(wsc_login(&w, srv.port, app, key, "q_u", "Web"), 0);
+  json_t *r = wsc_rpc(&w, "group_history", "\"group_id\":\"q_g\""), *m;
+  assert_non_null(r);
+  assert_int_equal(jint(r, "code"), 0);
+  size_t i;
+  json_array_foreach(json_object_get(r, "msgs"), i, m) assert_string_not_equal(jstr(m, "from"), "q_o");
+  json_decref(r);
+  wsc_close(&w);
 }
 
 /* LastMsgTime is the last message's second, not a later notice's: the same before and after a restart */
@@ -684,6 +735,7 @@ int main(void)
     cmocka_unit_test(test_left_dissolved_imported_restart),
     cmocka_unit_test(test_deleted_last_message),
     cmocka_unit_test(test_deleted_last_placeholder),
+    cmocka_unit_test(test_old_placeholder),
     cmocka_unit_test(test_last_msg_time_notice_restart),
     cmocka_unit_test(test_delete_group_conversation),
     cmocka_unit_test(test_pin_groups),
