@@ -332,8 +332,11 @@ static int msg_append(store_t *s, store_grp_msg_t *m, int64_t since, int *dup)
   /* the sender stored by name when it is no account (the App admin's identifier; NULL for notices) */
   const char *by_name = !m->from_no && m->from_id && m->from_id[0] ? m->from_id : NULL;
   if (since && (m->from_no || by_name)) {
+    /* through (sdkappid, group_no, random): the group's messages with this Random. The unary + keep the
+     * planner (no ANALYZE statistics) off the other indexes, which it chose: (sdkappid, time_s) walked every
+     * message of the app's groups inside the window, (sdkappid, group_no, seq) every message of the group */
     if (prep(s, "SELECT seq,time_s FROM grp_msg WHERE sdkappid=?1 AND group_no=?2 AND random=?3 AND from_no=?4"
-                " AND time_s>=?5 AND (?4<>0 OR from_id=?6) ORDER BY seq LIMIT 1", &st))
+                " AND +time_s>=?5 AND (?4<>0 OR from_id=?6) ORDER BY +seq LIMIT 1", &st))
       return IMC_E_IO;
     BIND(st, m->sdkappid, m->group_no, m->random, m->from_no, since);
     sqlite3_bind_text(st, 6, by_name ? by_name : "", -1, SQLITE_STATIC);
@@ -504,8 +507,10 @@ static int msg_unread(store_t *s, uint32_t app, uint32_t gno, uint32_t user, uin
                       int64_t *n)
 {
   sqlite3_stmt *st;
+  /* +time_s: read the group's messages after the position through (sdkappid, group_no, seq), not every
+   * message of the app since the horizon through (sdkappid, time_s), which the planner chose */
   if (prep(s, "SELECT count(*) FROM grp_msg WHERE sdkappid=?1 AND group_no=?2 AND seq>?3 AND from_no!=?4"
-              " AND (flags&35)=0 AND time_s>=?5", &st))
+              " AND (flags&35)=0 AND +time_s>=?5", &st))
     return IMC_E_IO;
   BIND(st, app, gno, after, user, since);
   return scalar(st, n);
