@@ -10,9 +10,14 @@
  * The next seq of a group is read with max(seq) through the unique index in
  * the appending transaction (or the purge mark, when the purge deleted every
  * message): no counter row, nothing cached, so a rolled-back append leaves
- * no trace. Statements are prepared per call (group changes
- * are far rarer than messages; the message append is two indexed reads and
- * one insert).
+ * no trace. The statements of the hot paths — a message's append (its
+ * dedupe check, the last seq, the inserts, the sender's and the group's
+ * times), the member row, unread counts, history pages and the last listed
+ * message — are prepared once per connection and kept (cached(): the
+ * connection's cache, store__sqlite_gcache, finalized at its close; each is
+ * reset after its use, so none holds a read open); the rest (group
+ * changes, membership changes, startup loads, the purge) are prepared per
+ * call: far rarer than messages.
  */
 #include "store/sqlite_int.h"
 #include "store/store_grp.h"
@@ -27,27 +32,53 @@ static int prep(store_t *s, const char *sql, sqlite3_stmt **st)
   return sqlite3_prepare_v2(sq__db(s), sql, -1, st, NULL) == SQLITE_OK ? 0 : IMC_E_IO;
 }
 
+/* The cached statements (at most SQG_STMTS_MAX). */
+enum {
+  G_DEDUPE, G_LAST_SEQ, G_INSERT, G_INSERT_TO, G_LAST_SEND, G_LAST_MSG, G_UNREAD, G_MEMBER_GET, G_HISTORY_ASC,
+  G_HISTORY_DESC, G_LAST_LISTED, G__COUNT
+};
+_Static_assert(G__COUNT <= SQG_STMTS_MAX, "raise SQG_STMTS_MAX");
+
+/* *st: statement id of the connection's cache, prepared from sql on first use, reset, bindings cleared.
+ * Release it with end() (or the helpers taking cached). 0 or IMC_E_IO. */
+static int cached(store_t *s, int id, const char *sql, sqlite3_stmt **st)
+{
+  *st = sq__prepared(s, &store__sqlite_gcache(s)[id], sql);
+  return *st ? 0 : IMC_E_IO;
+}
+
+/* Done with st: a cached statement is reset (kept for the next call), another finalized. */
+static void end(sqlite3_stmt *st, int is_cached)
+{
+  if (is_cached) sqlite3_reset(st);
+  else sqlite3_finalize(st);
+}
+
 static void bind_ints(sqlite3_stmt *st, int n, const int64_t *v)
 {
   for (int i = 0; i < n; i++) sqlite3_bind_int64(st, i + 1, v[i]);
 }
 #define BIND(st, ...) bind_ints(st, (int)(sizeof((int64_t[]){ __VA_ARGS__ }) / sizeof(int64_t)), (int64_t[]){ __VA_ARGS__ })
 
-/* Step to the end; finalize. */
-static int done(sqlite3_stmt *st)
+/* Step to the end; finalize (done_c, scalar_c: reset a cached statement). */
+static int done_as(sqlite3_stmt *st, int is_cached)
 {
   int rc = sqlite3_step(st);
-  sqlite3_finalize(st);
+  end(st, is_cached);
   return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : sq__map_rc(rc);
 }
+static int done(sqlite3_stmt *st) { return done_as(st, 0); }
+static int done_c(sqlite3_stmt *st) { return done_as(st, 1); }
 
-static int scalar(sqlite3_stmt *st, int64_t *out)
+static int scalar_as(sqlite3_stmt *st, int64_t *out, int is_cached)
 {
   int rc = sqlite3_step(st);
   *out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-  sqlite3_finalize(st);
+  end(st, is_cached);
   return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq__map_rc(rc);
 }
+static int scalar(sqlite3_stmt *st, int64_t *out) { return scalar_as(st, out, 0); }
+static int scalar_c(sqlite3_stmt *st, int64_t *out) { return scalar_as(st, out, 1); }
 
 static const char *txt(sqlite3_stmt *st, int col)
 {
@@ -117,7 +148,7 @@ static int g_each(store_t *s, store_grp_cb cb, void *ud)
               "m.name_card,m.data,coalesce(a.user_id,''),m.conv_hidden,m.pinned_at,m.pin_seq"
 #define MJOIN " LEFT JOIN accounts a ON a.sdkappid=m.sdkappid AND a.user_no=m.user_no"
 
-static int member_rows(sqlite3_stmt *st, store_grp_member_cb cb, void *ud, int *n)
+static int member_rows(sqlite3_stmt *st, store_grp_member_cb cb, void *ud, int *n, int is_cached)
 {
   int rc;
   *n = 0;
@@ -130,7 +161,7 @@ static int member_rows(sqlite3_stmt *st, store_grp_member_cb cb, void *ud, int *
     cb(ud, (uint32_t)sqlite3_column_int64(st, 0), (uint32_t)sqlite3_column_int64(st, 1), &m);
     (*n)++;
   }
-  sqlite3_finalize(st);
+  end(st, is_cached);
   return sq__map_rc(rc);
 }
 
@@ -209,13 +240,13 @@ static int m_each(store_t *s, uint32_t app, uint32_t gno, int64_t off, int limit
   int n;
   if (!app) {
     if (prep(s, "SELECT " MCOLS " FROM grp_member m" MJOIN, &st)) return IMC_E_IO;
-    return member_rows(st, cb, ud, &n);
+    return member_rows(st, cb, ud, &n, 0);
   }
   if (prep(s, "SELECT " MCOLS " FROM grp_member m" MJOIN " WHERE m.sdkappid=?1 AND m.group_no=?2"
               " AND m.role<3 ORDER BY m.join_time, m.user_no LIMIT ?3 OFFSET ?4", &st))
     return IMC_E_IO;
   BIND(st, app, gno, limit < 0 ? -1 : limit, off);
-  return member_rows(st, cb, ud, &n);
+  return member_rows(st, cb, ud, &n, 0);
 }
 
 static int m_applications(store_t *s, uint32_t app, uint32_t gno, int64_t off, int limit, store_grp_member_cb cb,
@@ -227,19 +258,18 @@ static int m_applications(store_t *s, uint32_t app, uint32_t gno, int64_t off, i
               " AND m.role=3 ORDER BY m.join_time, m.user_no LIMIT ?3 OFFSET ?4", &st))
     return IMC_E_IO;
   BIND(st, app, gno, limit < 0 ? -1 : limit, off);
-  return member_rows(st, cb, ud, &n);
+  return member_rows(st, cb, ud, &n, 0);
 }
 
 static int m_get(store_t *s, uint32_t app, uint32_t gno, uint32_t user, store_grp_member_cb cb, void *ud)
 {
   sqlite3_stmt *st;
   int n, rc;
-  if (prep(s, "SELECT " MCOLS " FROM grp_member m" MJOIN " WHERE m.sdkappid=?1 AND m.group_no=?2 AND m.user_no=?3"
-              " AND m.role<3",
-           &st))
+  if (cached(s, G_MEMBER_GET, "SELECT " MCOLS " FROM grp_member m" MJOIN " WHERE m.sdkappid=?1 AND m.group_no=?2"
+             " AND m.user_no=?3 AND m.role<3", &st))
     return IMC_E_IO;
   BIND(st, app, gno, user);
-  if ((rc = member_rows(st, cb, ud, &n))) return rc;
+  if ((rc = member_rows(st, cb, ud, &n, 1))) return rc;
   return n ? 0 : IMC_E_NOTFOUND;
 }
 
@@ -251,7 +281,7 @@ static int m_joined(store_t *s, uint32_t app, uint32_t user, store_grp_member_cb
               " AND m.role<3 ORDER BY m.join_time, m.group_no", &st))
     return IMC_E_IO;
   BIND(st, app, user);
-  return member_rows(st, cb, ud, &n);
+  return member_rows(st, cb, ud, &n, 0);
 }
 
 /* Two reads by group number, merged: the numbers (index grp_member_user: an index entry holds the
@@ -317,11 +347,11 @@ static int m_convs(store_t *s, uint32_t app, uint32_t user, store_grp_conv_t **o
 static int last_seq(store_t *s, uint32_t app, uint32_t gno, int64_t *out)
 {
   sqlite3_stmt *st;
-  if (prep(s, "SELECT max(coalesce((SELECT max(seq) FROM grp_msg WHERE sdkappid=?1 AND group_no=?2),0),"
-              " coalesce((SELECT seq FROM grp_purge WHERE sdkappid=?1 AND group_no=?2),0))", &st))
+  if (cached(s, G_LAST_SEQ, "SELECT max(coalesce((SELECT max(seq) FROM grp_msg WHERE sdkappid=?1 AND group_no=?2),0),"
+             " coalesce((SELECT seq FROM grp_purge WHERE sdkappid=?1 AND group_no=?2),0))", &st))
     return IMC_E_IO;
   BIND(st, app, gno);
-  return scalar(st, out);
+  return scalar_c(st, out);
 }
 
 static int msg_append(store_t *s, store_grp_msg_t *m, int64_t since, int *dup)
@@ -335,8 +365,8 @@ static int msg_append(store_t *s, store_grp_msg_t *m, int64_t since, int *dup)
     /* through (sdkappid, group_no, random): the group's messages with this Random. The unary + keep the
      * planner (no ANALYZE statistics) off the other indexes, which it chose: (sdkappid, time_s) walked every
      * message of the app's groups inside the window, (sdkappid, group_no, seq) every message of the group */
-    if (prep(s, "SELECT seq,time_s FROM grp_msg WHERE sdkappid=?1 AND group_no=?2 AND random=?3 AND from_no=?4"
-                " AND +time_s>=?5 AND (?4<>0 OR from_id=?6) ORDER BY +seq LIMIT 1", &st))
+    if (cached(s, G_DEDUPE, "SELECT seq,time_s FROM grp_msg WHERE sdkappid=?1 AND group_no=?2 AND random=?3"
+               " AND from_no=?4 AND +time_s>=?5 AND (?4<>0 OR from_id=?6) ORDER BY +seq LIMIT 1", &st))
       return IMC_E_IO;
     BIND(st, m->sdkappid, m->group_no, m->random, m->from_no, since);
     sqlite3_bind_text(st, 6, by_name ? by_name : "", -1, SQLITE_STATIC);
@@ -346,7 +376,7 @@ static int msg_append(store_t *s, store_grp_msg_t *m, int64_t since, int *dup)
       m->time_s = sqlite3_column_int64(st, 1);
       *dup = 1;
     }
-    sqlite3_finalize(st);
+    end(st, 1);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sq__map_rc(rc);
     if (*dup) return 0;
   }
@@ -354,35 +384,37 @@ static int msg_append(store_t *s, store_grp_msg_t *m, int64_t since, int *dup)
   if ((rc = last_seq(s, m->sdkappid, m->group_no, &max))) return rc;
   if (max >= UINT32_MAX) return IMC_E_RANGE;
   m->seq = (uint32_t)max + 1;
-  if (prep(s, "INSERT INTO grp_msg(sdkappid,group_no,seq,from_no,time_s,random,flags,priority,body,from_id)"
-              " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)", &st))
+  if (cached(s, G_INSERT, "INSERT INTO grp_msg(sdkappid,group_no,seq,from_no,time_s,random,flags,priority,body,from_id)"
+             " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)", &st))
     return IMC_E_IO;
   BIND(st, m->sdkappid, m->group_no, m->seq, m->from_no, m->time_s, m->random, m->flags, m->priority);
   sqlite3_bind_text(st, 9, m->body, (int)m->body_len, SQLITE_STATIC);
   if (by_name) sqlite3_bind_text(st, 10, by_name, -1, SQLITE_STATIC);
-  if ((rc = done(st))) return rc;
+  if ((rc = done_c(st))) return rc;
   for (size_t i = 0; (m->flags & STORE_GMSG_TARGETED) && i < m->n_to; i++) {
-    if (prep(s, "INSERT OR IGNORE INTO grp_msg_to(sdkappid,group_no,seq,user_no) VALUES(?1,?2,?3,?4)", &st)) return IMC_E_IO;
+    if (cached(s, G_INSERT_TO, "INSERT OR IGNORE INTO grp_msg_to(sdkappid,group_no,seq,user_no) VALUES(?1,?2,?3,?4)", &st))
+      return IMC_E_IO;
     BIND(st, m->sdkappid, m->group_no, m->seq, m->to[i]);
-    if ((rc = done(st))) return rc;
+    if ((rc = done_c(st))) return rc;
   }
   /* LastSendMsgTime: the sender's member row takes the message's second, written only when the second
    * is later than the one it holds, so a member's messages write its row at most once per second (a
    * look-up through the primary key otherwise); no row (the App admin, a live room): nothing */
   if (m->from_no && !(m->flags & STORE_GMSG_SYSTEM)) {
-    if (prep(s, "UPDATE grp_member SET last_send=?4 WHERE sdkappid=?1 AND group_no=?2 AND user_no=?3 AND role<3"
-                " AND last_send<?4", &st))
+    if (cached(s, G_LAST_SEND, "UPDATE grp_member SET last_send=?4 WHERE sdkappid=?1 AND group_no=?2 AND user_no=?3"
+               " AND role<3 AND last_send<?4", &st))
       return IMC_E_IO;
     BIND(st, m->sdkappid, m->group_no, m->from_no, m->time_s);
-    if ((rc = done(st))) return rc;
+    if ((rc = done_c(st))) return rc;
   }
   /* LastMsgTime: the group row takes the second of a message that moves it (not a notice, not NoLastMsg),
    * written only when it is later than the one stored, as the loop raises it in memory: at most once per
    * second per group, and a restart rebuilds the value every acknowledged message left */
   if (STORE_GMSG_MOVES_LAST_MSG(m->flags)) {
-    if (prep(s, "UPDATE grp SET last_msg=?3 WHERE sdkappid=?1 AND group_no=?2 AND last_msg<?3", &st)) return IMC_E_IO;
+    if (cached(s, G_LAST_MSG, "UPDATE grp SET last_msg=?3 WHERE sdkappid=?1 AND group_no=?2 AND last_msg<?3", &st))
+      return IMC_E_IO;
     BIND(st, m->sdkappid, m->group_no, m->time_s);
-    if ((rc = done(st))) return rc;
+    if ((rc = done_c(st))) return rc;
   }
   return 0;
 }
@@ -430,7 +462,7 @@ static int msg_history_as(store_t *s, uint32_t app, uint32_t gno, uint32_t after
            " AND (?7=0 OR m.flags&64=0 OR m.from_no=?7 OR EXISTS(SELECT 1 FROM grp_msg_to t WHERE t.sdkappid=m.sdkappid"
            " AND t.group_no=m.group_no AND t.seq=m.seq AND t.user_no=?7)) ORDER BY m.seq %s LIMIT ?5",
            newest ? "DESC" : "ASC");
-  if (prep(s, sql, &st)) return IMC_E_IO;
+  if (cached(s, newest ? G_HISTORY_DESC : G_HISTORY_ASC, sql, &st)) return IMC_E_IO;
   BIND(st, app, gno, after, upto ? upto : UINT32_MAX, limit, since, viewer);
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     store_grp_msg_t m = { app, gno, (uint32_t)sqlite3_column_int64(st, 0), (uint32_t)sqlite3_column_int64(st, 1),
@@ -440,7 +472,7 @@ static int msg_history_as(store_t *s, uint32_t app, uint32_t gno, uint32_t after
                           (const char *)sqlite3_column_text(st, 8) };
     cb(ud, &m);
   }
-  sqlite3_finalize(st);
+  end(st, 1);
   return sq__map_rc(rc);
 }
 
@@ -509,11 +541,11 @@ static int msg_unread(store_t *s, uint32_t app, uint32_t gno, uint32_t user, uin
   sqlite3_stmt *st;
   /* +time_s: read the group's messages after the position through (sdkappid, group_no, seq), not every
    * message of the app since the horizon through (sdkappid, time_s), which the planner chose */
-  if (prep(s, "SELECT count(*) FROM grp_msg WHERE sdkappid=?1 AND group_no=?2 AND seq>?3 AND from_no!=?4"
-              " AND (flags&35)=0 AND +time_s>=?5", &st))
+  if (cached(s, G_UNREAD, "SELECT count(*) FROM grp_msg WHERE sdkappid=?1 AND group_no=?2 AND seq>?3 AND from_no!=?4"
+             " AND (flags&35)=0 AND +time_s>=?5", &st))
     return IMC_E_IO;
   BIND(st, app, gno, after, user, since);
-  return scalar(st, n);
+  return scalar_c(st, n);
 }
 
 static int msg_last_seq(store_t *s, uint32_t app, uint32_t gno, uint32_t *seq)
@@ -533,8 +565,8 @@ static int msg_last_listed(store_t *s, uint32_t app, uint32_t gno, uint32_t *seq
   int rc;
   *seq = 0;
   *time_s = 0;
-  if (prep(s, "SELECT seq, time_s FROM grp_msg WHERE sdkappid=?1 AND group_no=?2 AND (flags&?3)=0"
-              " AND (flags&?4)!=?5 AND NOT " PLACEHOLDER("") " ORDER BY seq DESC LIMIT 1", &st))
+  if (cached(s, G_LAST_LISTED, "SELECT seq, time_s FROM grp_msg WHERE sdkappid=?1 AND group_no=?2 AND (flags&?3)=0"
+             " AND (flags&?4)!=?5 AND NOT " PLACEHOLDER("") " ORDER BY seq DESC LIMIT 1", &st))
     return IMC_E_IO;
   BIND(st, app, gno, STORE_GMSG_SYSTEM | STORE_GMSG_NO_LAST | STORE_GMSG_DELETED, STORE_GMSG_IMPORTED | STORE_GMSG_LISTED,
        STORE_GMSG_IMPORTED);
@@ -542,7 +574,7 @@ static int msg_last_listed(store_t *s, uint32_t app, uint32_t gno, uint32_t *seq
     *seq = (uint32_t)sqlite3_column_int64(st, 0);
     *time_s = sqlite3_column_int64(st, 1);
   }
-  sqlite3_finalize(st);
+  end(st, 1);
   return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq__map_rc(rc);
 }
 

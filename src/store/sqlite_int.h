@@ -12,6 +12,7 @@
 
 #define SQU_STMTS_MAX 40
 #define SQW_STMTS_MAX 8
+#define SQG_STMTS_MAX 16
 
 /* Helpers every file of the backend uses. sq__prepared: *slot prepared from
  * sql on first use (persistent, finalized with the connection), reset and
@@ -29,6 +30,8 @@ sqlite3 *store__sqlite_db(store_t *s);
 sqlite3_stmt **store__sqlite_ucache(store_t *s);
 /* SQW_STMTS_MAX cached statements of sqlite_wallet.c (finalized at close). */
 sqlite3_stmt **store__sqlite_wcache(store_t *s);
+/* SQG_STMTS_MAX cached statements of sqlite_grp.c (finalized at close). */
+sqlite3_stmt **store__sqlite_gcache(store_t *s);
 /* The wallet ledger and orders (sqlite_wallet.c): the vtable's entries. */
 int sqw_wallet_balance(store_t *, int64_t, int64_t *);
 int sqw_ledger_append(store_t *, const store_ledger_t *, store_ledger_t *);
