@@ -175,6 +175,9 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
 #define RECENT_LOG_READ "coalesce((SELECT g.read_seq FROM c2c_recent_log g WHERE g.user_no=?2 AND g.sdkappid=?1" \
   " AND g.peer_no=?3),0)"
 
+/* The conversation of user ?2 and peer ?3 (store_c2c_conv) */
+#define PIN_CONV "(CASE WHEN ?2<?3 THEN (?2<<32)|?3 ELSE (?3<<32)|?2 END)"
+
 /* The seq of the last message user c2c_msg.<who>'s list shows of the conversation of the row c2c_msg
  * (RECENT_LASTJOIN's rule), NULL when none: the purge keeps it. */
 #define PURGE_LISTED(who) "(SELECT m3.seq FROM c2c_msg m3 WHERE m3.sdkappid=c2c_msg.sdkappid AND m3.conv=c2c_msg.conv" \
@@ -222,9 +225,13 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
   X(RECENT_READ, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,read_seq) VALUES(?1,?2,?3,max(?4," RECENT_LOG_READ "))" \
                  " ON CONFLICT DO UPDATE SET read_seq=max(read_seq, ?4)") \
   /* a pin (?4 > 0) with its pin order ?5 (sq__pin_take: pins within one second list latest first); an \
-   * unpin (?4 = 0, ?5 = 0) clears both */ \
+   * unpin (?4 = 0, ?5 = 0) clears both. A row the pin makes starts read as a message's does (§28): the \
+   * waiting log row's read position, else the conversation's last seq (a conversation the trim forgot \
+   * comes back with nothing unread; a new one has no message: 0) (§41) */ \
   X(RECENT_PIN, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,pinned_at,pin_seq,read_seq) VALUES(?1,?2,?3,?4,?5," \
-                RECENT_LOG_READ ") ON CONFLICT DO UPDATE SET pinned_at=excluded.pinned_at, pin_seq=excluded.pin_seq") \
+                "coalesce((SELECT g.read_seq FROM c2c_recent_log g WHERE g.user_no=?2 AND g.sdkappid=?1" \
+                " AND g.peer_no=?3),(SELECT max(seq) FROM c2c_msg WHERE sdkappid=?1 AND conv=" PIN_CONV "),0))" \
+                " ON CONFLICT DO UPDATE SET pinned_at=excluded.pinned_at, pin_seq=excluded.pin_seq") \
   /* the user's next pin order (migration 42; sqlite_pin.c) */ \
   X(PIN_TAKE, "INSERT INTO pin_order(sdkappid,user_no,last) VALUES(?1,?2,1) ON CONFLICT DO UPDATE SET last=last+1" \
               " RETURNING last") \

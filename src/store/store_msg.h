@@ -228,7 +228,9 @@ int store_msg_recent_list(store_t *s, uint32_t sdkappid, uint32_t user_no, store
 /* One row (peer_id is NULL); IMC_E_NOTFOUND. */
 int store_msg_recent_get(store_t *s, uint32_t sdkappid, uint32_t user_no, uint32_t peer_no, store_recent_t *out);
 /* Set "read_seq" (never lowered), "pinned_at_s", "hidden_seq" or
- * "cleared_seq" of a row, creating the row if needed. IMC_E_INVAL (field). */
+ * "cleared_seq" of a row, creating the row if needed (a row a pin makes
+ * starts read up to the conversation's last seq, or its waiting log row's
+ * read position: messaging-c2c-storage.md §41). IMC_E_INVAL (field). */
 int store_msg_recent_set(store_t *s, uint32_t sdkappid, uint32_t user_no, uint32_t peer_no, const char *field,
                          int64_t value);
 /* *n = how many C2C conversations user_no has pinned, other than the one

@@ -28,7 +28,8 @@
  *  - Two apps with the same UserIDs, 7 and 60 days: a 20-day-old message
  *    is shown and stored in the second, purged in the first.
  *  - The trim at 100 kept conversations (S-2019 pro) keeps a pinned one and the 100
- *    most recent others; a trimmed one comes back with one unread.
+ *    most recent others; a trimmed one comes back pinned with none unread, then
+ *    with one unread after a new message.
  *  - A pass at 7 days, then 2 months bought, then a message 20 days old
  *    imported: every read shows it and the passes keep it (the floor
  *    covers only what was stored when its pass began). */
@@ -504,8 +505,8 @@ static void test_apps_apart(void **st)
 /* The kept-conversations trim at the limit (100 on S-2019 pro):
  * 102 peers write to tk; the oldest is pinned. After a pass tk keeps the
  * pin and the 100 most recent others (the second oldest is gone, from the
- * list, the unread total and the table); a new message from it brings the
- * conversation back with that message alone unread. */
+ * list, the unread total and the table); a pin brings it back with nothing
+ * unread, and a new message from it then makes that message alone unread. */
 static void test_trim_at_the_limit_keeps_the_pin(void **st)
 {
   (void)st;
@@ -552,6 +553,21 @@ static void test_trim_at_the_limit_keeps_the_pin(void **st)
   assert_int_equal(store_msg_recent_list(s, ak, tk_no, count_row, NULL), 0);
   store_close(s);
   assert_int_equal(ev_all, 101);
+  /* a pin brings the forgotten conversation back read up to its last message (the row kept no read
+   * position): none of p001's older messages counts as unread in either read */
+  r = wsc_rpc(&c, "pin", "\"peer\":\"p001\",\"pinned\":true");
+  assert_int_equal(jint(r, "code"), 0);
+  json_decref(r);
+  json_int_t unread = -1;
+  r = wsc_rpc(&c, "conversations", "%s", "");
+  json_t *e;
+  size_t i;
+  json_array_foreach(json_object_get(r, "conversations"), i, e) if (!strcmp(jstr(e, "peer"), "p001")) unread = jint(e, "unread");
+  json_decref(r);
+  assert_int_equal(unread, 0);
+  r = v4(srv.port, ak, kk, "openim/get_c2c_unread_msg_num", "{\"To_Account\":\"tk\",\"Peer_Account\":[\"p001\"]}");
+  assert_int_equal(jint(json_array_get(json_object_get(r, "C2CUnreadMsgNumList"), 0), "C2CUnreadMsgNum"), 0);
+  json_decref(r);
   json_decref(v4(srv.port, ak, kk, "openim/sendmsg", "{\"From_Account\":\"p001\",\"To_Account\":\"tk\",\"MsgRandom\":500,"
                  "\"MsgBody\":" TEXT("again") "}"));
   r = v4(srv.port, ak, kk, "openim/get_c2c_unread_msg_num", "{\"To_Account\":\"tk\",\"Peer_Account\":[\"p001\"]}");
