@@ -24,8 +24,9 @@
 #define PEND_SIZES 7                  /* multi-row statements of 1, 2, 4 … 64 rows */
 
 /* next: the index + 1 of the next held message of the same bucket, in
- * append order (0: the last) */
-typedef struct pend_msg { store_msg_t m; size_t body_off; int32_t next; } pend_msg_t;
+ * append order (0: the last); inext: for an imported one, the index + 1 of
+ * the bucket's imported message held before it (0: the first) */
+typedef struct pend_msg { store_msg_t m; size_t body_off; int32_t next, inext; } pend_msg_t;
 typedef struct pend_ev { uint32_t app, user, useq, seq; int kind; uint64_t conv; int64_t at; } pend_ev_t;
 typedef struct pend_recent { uint32_t app, user, peer, read_seq; } pend_recent_t;
 
@@ -34,10 +35,11 @@ typedef struct sqpend {
   pend_ev_t ev[PEND_ROWS];
   pend_recent_t recent[PEND_ROWS];
   int nmsg, nev, nrecent;
-  int nimported;                     /* held messages that are imported (STORE_MSG_IMPORTED): never in a window */
   char *body;                        /* the held messages' bodies, back to back */
   size_t body_len, body_cap;
   int32_t head[PEND_HASH], tail[PEND_HASH]; /* per bucket of (app, conv): its first and last held message's index + 1 */
+  int32_t ihead[PEND_HASH];          /* per bucket: its last held imported message's index + 1 (never in a window) */
+  int64_t dup_visits;                /* held messages sq__pend_dup has visited (a measure for tests; never reset) */
   sqlite3_stmt *st[5][PEND_SIZES];   /* [table][log2 rows], prepared on first use */
   int64_t log_rows;                  /* rows in c2c_inbox_log, an estimate (sqlite_msg_log.c) */
   int64_t rlog_rows;                 /* rows in c2c_recent_log, an estimate (sqlite_msg_log.c) */
@@ -65,8 +67,11 @@ static inline int sq__pend_any(const sqpend_t *p) { return p->nmsg || p->nev || 
 
 /* The held message of (app, conv) that matches a send's dedupe (same
  * sender and random, time_s >= since_s, store_msg_same_seq) or importmsg's
- * (same cseq, random and time_s), lowest seq first; NULL when none. */
-const store_msg_t *sq__pend_dup(const sqpend_t *p, const store_msg_append_t *a);
+ * (same cseq, random and time_s), the lowest seq; NULL when none.
+ * imported_only: among the held imported messages only (a send whose window
+ * answered: the window holds the held live ones), a walk over the bucket's
+ * imported messages, not over the conversation's every held one. */
+const store_msg_t *sq__pend_dup(sqpend_t *p, const store_msg_append_t *a, int imported_only);
 /* The held messages of (app, conv) in append order (seq ascending):
  * for (int i = sq__pend_conv_next(p, -1, app, conv); i >= 0; i = sq__pend_conv_next(p, i, app, conv)) …p->msg[i]…
  * Each step skips the bucket's messages of other conversations. */

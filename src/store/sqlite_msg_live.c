@@ -325,8 +325,9 @@ int sq__live_find_dup(store_t *s, struct sqmsg *m, app_cache_t *ac, store_msg_ap
   if (!rc && k.key && in->time_s <= last_live) rc = walk_second(s, in->sdkappid, in->conv, in->seq, in->time_s, match_ent, &k);
   if (rc) return rc;
   /* the held rows: a window that answered has every held live row of its conversation already (a hot
-   * conversation's chain would be walked whole by every send); held imported rows are never in one */
-  const store_msg_t *h = from_window && !m->pend.nimported ? NULL : sq__pend_dup(&m->pend, a);
+   * conversation's chain would be walked whole by every send); held imported rows are never in one, and
+   * only those of the conversation's bucket are walked then (an import held anywhere else costs nothing) */
+  const store_msg_t *h = sq__pend_dup(&m->pend, a, from_window);
   if (h) match_take(&k, h->seq, h->time_s, h->cseq);
   if (k.seq) {
     a->dup = 1;

@@ -135,9 +135,9 @@ void sq__pend_drop(sqpend_t *p)
 {
   for (int i = 0; i < p->nmsg; i++) { /* the chains' buckets: only those the held messages used */
     uint32_t b = bucket(p->msg[i].m.sdkappid, p->msg[i].m.conv);
-    p->head[b] = p->tail[b] = 0;
+    p->head[b] = p->tail[b] = p->ihead[b] = 0;
   }
-  p->nmsg = p->nev = p->nrecent = p->nimported = 0;
+  p->nmsg = p->nev = p->nrecent = 0;
   p->body_len = 0;
 }
 
@@ -156,12 +156,16 @@ int sq__pend_msg(store_t *s, sqpend_t *p, const store_msg_t *m)
   }
   int i = p->nmsg++;
   pend_msg_t *h = &p->msg[i];
-  p->nimported += (m->flags & STORE_MSG_IMPORTED) != 0;
   uint32_t b = bucket(m->sdkappid, m->conv);
   if (p->tail[b]) p->msg[p->tail[b] - 1].next = i + 1;
   else p->head[b] = i + 1;
   p->tail[b] = i + 1;
   h->next = 0;
+  h->inext = 0;
+  if (m->flags & STORE_MSG_IMPORTED) { /* the bucket's imported chain, newest first */
+    h->inext = p->ihead[b];
+    p->ihead[b] = i + 1;
+  }
   h->m = *m;
   h->m.from_id = h->m.to_id = NULL;
   h->body_off = p->body_len;
@@ -198,17 +202,31 @@ int sq__pend_conv_next(const sqpend_t *p, int i, uint32_t app, uint64_t conv)
   return -1;
 }
 
-const store_msg_t *sq__pend_dup(const sqpend_t *p, const store_msg_append_t *a)
+static int dup_match(const store_msg_t *m, const store_msg_append_t *a)
 {
   const store_msg_t *in = &a->m;
-  for (int i = sq__pend_conv_next(p, -1, in->sdkappid, in->conv); i >= 0;
-       i = sq__pend_conv_next(p, i, in->sdkappid, in->conv)) {
-    const store_msg_t *m = &p->msg[i].m; /* held in append order: seq ascending per conversation */
-    if (m->random != in->random) continue;
-    if (a->import_dedupe ? m->cseq == in->cseq && m->time_s == in->time_s
-                         : m->from_no == in->from_no && m->time_s >= a->dedupe_since_s &&
-                               store_msg_same_seq(m->flags, m->cseq, in->flags, in->cseq))
-      return m;
+  if (m->sdkappid != in->sdkappid || m->conv != in->conv || m->random != in->random) return 0;
+  return a->import_dedupe ? m->cseq == in->cseq && m->time_s == in->time_s
+                          : m->from_no == in->from_no && m->time_s >= a->dedupe_since_s &&
+                                store_msg_same_seq(m->flags, m->cseq, in->flags, in->cseq);
+}
+
+const store_msg_t *sq__pend_dup(sqpend_t *p, const store_msg_append_t *a, int imported_only)
+{
+  const store_msg_t *in = &a->m, *best = NULL;
+  uint32_t b = bucket(in->sdkappid, in->conv);
+  if (imported_only) { /* newest first: the lowest seq is the last match */
+    for (int32_t n = p->ihead[b]; n; n = p->msg[n - 1].inext) {
+      assert(n <= p->nmsg);
+      p->dup_visits++;
+      if (dup_match(&p->msg[n - 1].m, a)) best = &p->msg[n - 1].m;
+    }
+    return best;
+  }
+  for (int32_t n = p->head[b]; n; n = p->msg[n - 1].next) { /* append order: seq ascending per conversation */
+    assert(n <= p->nmsg);
+    p->dup_visits++;
+    if (dup_match(&p->msg[n - 1].m, a)) return &p->msg[n - 1].m;
   }
   return NULL;
 }

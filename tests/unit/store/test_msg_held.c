@@ -4,7 +4,8 @@
  * exactly — the held match with the lowest seq, never one of another
  * conversation of the same bucket — across the flush of a full buffer; and
  * the held bodies stay under their byte cap: big messages are flushed on
- * the way, every one is stored whole. */
+ * the way, every one is stored whole; an import held in one conversation
+ * adds nothing to the held messages a send to another visits. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -114,6 +115,48 @@ static void test_many_conversations_held(void **st)
   store_close(s);
 }
 
+static void append(store_t *s, uint32_t from, uint32_t to, uint32_t random, uint32_t flags, store_msg_append_t *a)
+{
+  memset(a, 0, sizeof *a);
+  a->m = (store_msg_t){ APP, store_c2c_conv(from, to), 0, from, to, T0, 0, random, flags, 604800, "{}", 2, NULL, NULL };
+  a->dedupe_since_s = T0 - 60;
+  a->import_dedupe = (flags & STORE_MSG_IMPORTED) != 0;
+  a->inbox_from = a->inbox_to = a->recent_from = a->recent_to = 1;
+  assert_int_equal(store_msg_append(s, a), 0);
+}
+
+/* A send to a busy conversation whose window answers looks at no held message
+ * but the imported ones of its conversation's bucket: 4,000 sends held in
+ * conversation 1-2 and one import held in 3-4, the next send of 1-2 visits
+ * at most one held message (it visited all 4,000 while any import was held
+ * anywhere). A send repeating the import held in its own conversation is
+ * still its duplicate. */
+static void test_held_import_elsewhere_costs_nothing(void **st)
+{
+  (void)st;
+  store_t *s;
+  store_msg_append_t a;
+  assert_int_equal(store_open(dir, &s), 0);
+  struct sqmsg *m = sq__msg_state(s);
+  assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
+  for (uint32_t i = 0; i < 4000; i++) append(s, 1, 2, 1000 + i, 0, &a);
+  append(s, 3, 4, 7, STORE_MSG_IMPORTED, &a);
+  int64_t before = m->pend.dup_visits;
+  append(s, 1, 2, 9000, 0, &a);
+  assert_false(a.dup);
+  int64_t visits = m->pend.dup_visits - before;
+  print_message("held messages visited by one send: %lld\n", (long long)visits);
+  assert_true(visits <= 1);
+  append(s, 1, 2, 77, STORE_MSG_IMPORTED, &a);
+  uint32_t imported = a.m.seq;
+  append(s, 1, 2, 77, 0, &a); /* the window answers; the held import is found */
+  assert_true(a.dup);
+  assert_int_equal(a.m.seq, imported);
+  assert_int_equal(m->pend.nmsg, 4003); /* the resend holds nothing */
+  assert_int_equal(store_exec(s, "COMMIT"), 0);
+  store_close(s);
+}
+
 /* Messages of 12 KB, more than PEND_BODY_BYTES of them in one transaction. */
 static size_t got_len;
 static void take_len(void *ud, const store_msg_t *m) { (void)ud; got_len = m->body_len; }
@@ -155,6 +198,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_many_conversations_held, setup, teardown),
     cmocka_unit_test_setup_teardown(test_held_bodies_capped, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_held_import_elsewhere_costs_nothing, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
