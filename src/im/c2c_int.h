@@ -73,6 +73,7 @@ typedef struct c2c_convs {
   uint32_t app, user, peer;
   int64_t since, kept;
   int unlisted;        /* also rows with no listed message (unread counts) */
+  int no_unread;       /* count no unread (0 each; conv_list.c counts its page's only) */
   im_conv_t *convs;
   char **ids;
   size_t n, nids, cap;

@@ -514,6 +514,7 @@ int c2c__convs_read(store_t *s, c2c_convs_t *j)
       cv->unread = 0;
       continue;
     }
+    if (j->no_unread) continue; /* unread 0 (conv_row) */
     rc = store_msg_unread(s, j->app, store_c2c_conv(j->user, cv->peer_no), cv->peer_no, cv->read_seq, j->since,
                           &cv->unread);
     if (rc) return rc;

@@ -47,7 +47,7 @@ enum {
   IM_CONV_PINNED_FIRST = 1,     /* pinned ones first, a run of their own */
   IM_CONV_EMPTY = 2,            /* also empty conversations (no message that counts within retention) */
   IM_CONV_EMPTY_PINNED = 4,     /* also empty conversations that are pinned */
-  IM_CONV_UNREAD = 8,           /* read positions and unread counts of the page's group conversations */
+  IM_CONV_UNREAD = 8,           /* unread counts of the page's items, read positions of its groups */
 };
 
 typedef struct im_conv_item {
@@ -72,10 +72,10 @@ typedef struct im_conv_page {
 typedef void (*im_conv_page_cb)(void *ud, int rc, const im_conv_page_t *p);
 
 /* One page of at most limit (> 0) conversations of user_no after `from`, in the order above. flags:
- * IM_CONV_*. A C2C item carries its read position and unread count (im_c2c_conversations); a group item
- * with IM_CONV_UNREAD its member's read position and unread count, read after the page by a second reader
- * job (the page's groups only: as of that read; 0 for a group whose type keeps none, or with MsgFlag
- * Discard, or one left meanwhile). cb on the loop thread: IMC_E_NOMEM, IMC_E_OVERLOADED (a full reader
+ * IM_CONV_*. A C2C item carries its read position (im_c2c_conversations); unread counts are 0 without
+ * IM_CONV_UNREAD. With it, a second reader job after the page counts the page's items only (as of that
+ * read): a C2C item's from its read position, a group item's from its member's read position, read then
+ * (0 for a group whose type keeps none, or with MsgFlag Discard, or one left meanwhile). cb on the loop thread: IMC_E_NOMEM, IMC_E_OVERLOADED (a full reader
  * queue), a storage error. */
 void im_conv_page(im_c2c_t *c, im_groups_t *G, uint32_t sdkappid, uint32_t user_no, const im_conv_cursor_t *from,
                   int flags, int64_t limit, im_conv_page_cb cb, void *ud);

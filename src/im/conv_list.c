@@ -7,14 +7,18 @@
  * made of a C2C list from before a change and group rows from after it.
  * On the loop thread the group rows are completed from memory
  * (im_group_conv_rows: the last message, the membership), the rows of both
- * kinds are merged and sorted, and the page is cut at the cursor. With
- * IM_CONV_UNREAD a second reader job reads the read position and unread
- * count of the page's groups only (a count is no order: as of that read).
+ * kinds are merged and sorted, and the page is cut at the cursor. The
+ * first job counts no unread message: with IM_CONV_UNREAD a second reader
+ * job counts the unread messages of the page's C2C conversations (from the
+ * read position the first read) and reads the read position and unread
+ * count of the page's groups, for the page's items only (a count is no
+ * order: as of that read); without it (REST get_list) nothing is counted.
  * Loop thread but the run functions (reader threads).
  */
 #include "im/c2c_int.h"
 #include "im/conv.h"
 #include "im/group_int.h"
+#include "store/store_msg.h"
 #include "util/err.h"
 
 #include <stdlib.h>
@@ -43,7 +47,7 @@ typedef struct clist {
   size_t n;
   int complete;
   uint8_t *counts;             /* per item: a group whose type keeps unread counts */
-  int64_t since;               /* the group retention horizon (unread counts) */
+  int64_t since;               /* the group retention horizon (unread counts; the C2C one is l.since) */
   im_conv_page_cb cb;
   void *ud;
 } clist_t;
@@ -184,7 +188,7 @@ static int make_page(clist_t *j, row_t *rows, size_t n)
   return take(j, rest, skip(rest, nrest, 0, j->cur.time_s, j->cur.key), nrest, 0, &left);
 }
 
-/* ---- the unread counts of the page's groups (IM_CONV_UNREAD) ------------------------------------ */
+/* ---- the unread counts of the page's items (IM_CONV_UNREAD) ------------------------------------- */
 static void member_row(void *ud, uint32_t app, uint32_t gno, const store_grp_member_t *m)
 {
   (void)app;
@@ -199,8 +203,14 @@ static int run_unread(store_t *s, void *arg)
   clist_t *j = arg;
   for (size_t i = 0; i < j->n; i++) {
     im_conv_item_t *it = &j->items[i];
-    if (!it->group) continue;
-    int rc = store_grp_member_get(s, j->app, it->no, j->user, member_row, it);
+    int rc;
+    if (!it->group) { /* with oneself: 0 (c2c__convs_read) */
+      if (it->no != j->user &&
+          (rc = store_msg_unread(s, j->app, store_c2c_conv(j->user, it->no), it->no, it->read_seq, j->l.since, &it->unread)))
+        return rc;
+      continue;
+    }
+    rc = store_grp_member_get(s, j->app, it->no, j->user, member_row, it);
     if (rc == IMC_E_NOTFOUND) continue; /* left after the page was made: nothing to count */
     if (rc) return rc;
     if (it->unread < 0 || !j->counts[i]) { it->unread = 0; continue; }
@@ -235,7 +245,7 @@ static void done_list(void *arg, int rc)
   j->G->in_flight--;
   row_t *rows = NULL;
   im_gconv_t *gv = NULL;
-  size_t n = 0, ng = 0, groups = 0;
+  size_t n = 0, ng = 0;
   if (!rc && j->l.n + j->ng && !(rows = malloc((j->l.n + j->ng) * sizeof *rows))) rc = IMC_E_NOMEM;
   if (!rc && j->ng && !(gv = malloc(j->ng * sizeof *gv))) rc = IMC_E_NOMEM;
   if (!rc) ng = im_group_conv_rows(j->G, j->app, j->user, j->g, j->ng, gv);
@@ -253,8 +263,7 @@ static void done_list(void *arg, int rc)
   if (!rc) rc = make_page(j, rows, n);
   free(rows);
   free(gv);
-  for (size_t i = 0; !rc && i < j->n; i++) groups += j->items[i].group;
-  if (!rc && groups && (j->flags & IM_CONV_UNREAD)) {
+  if (!rc && j->n && (j->flags & IM_CONV_UNREAD)) {
     j->since = im_group_since(j->G, j->app);
     submit(j, run_unread, done_unread);
     return;
@@ -276,5 +285,6 @@ void im_conv_page(im_c2c_t *c, im_groups_t *G, uint32_t sdkappid, uint32_t user_
   j->cb = cb;
   j->ud = ud;
   c2c__convs_init(c, &j->l, sdkappid, user_no, 0, 0);
+  j->l.no_unread = 1; /* the page's only, after it (run_unread) */
   submit(j, run_list, done_list);
 }

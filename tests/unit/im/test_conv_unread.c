@@ -1,0 +1,229 @@
+/* Unit tests for the unread counts of a conversation list page
+ * (src/im/conv_list.c) over a real writer, reader and loop: the work is the
+ * number of C2C unread counts run (store_msg_unread, counted through the
+ * linker's --wrap, Makefile), not a time.
+ *  - A page without IM_CONV_UNREAD (REST recentcontact/get_list, whose reply
+ *    shows no unread count) counts none; before, every kept conversation
+ *    of the user was counted for each page.
+ *  - A page with it (WebSocket `conversations`) counts its own C2C items
+ *    only, page after page, and the counts are right: 10 per page of 10
+ *    out of 30 conversations (before: 30 for each page). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <uv.h>
+
+#include "im/c2c.h"
+#include "im/conv.h"
+#include "im/group.h"
+#include "im/presence.h"
+#include "store/store.h"
+#include "store/store_msg.h"
+#include "store/store_reader.h"
+#include "store/store_writer.h"
+#include "store/sqlite_msg_int.h"
+#include "store_rows.h"
+#include "tmpdir.h"
+#include "util/err.h"
+
+#define APP 1400000001u
+#define PEERS 30
+#define RET_S (7 * 86400)
+
+static char dir[64];
+static uint32_t me;
+static int unread_calls; /* written on the reader thread, read on the loop after the job's completion */
+
+int __real_store_msg_unread(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t from_no, uint32_t after_seq,
+                            int64_t since_s, int64_t *n);
+int __wrap_store_msg_unread(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t from_no, uint32_t after_seq,
+                            int64_t since_s, int64_t *n);
+int __wrap_store_msg_unread(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t from_no, uint32_t after_seq,
+                            int64_t since_s, int64_t *n)
+{
+  __atomic_add_fetch(&unread_calls, 1, __ATOMIC_SEQ_CST);
+  return __real_store_msg_unread(s, sdkappid, conv, from_no, after_seq, since_s, n);
+}
+
+static int64_t per_app(void *ud, uint32_t sdkappid, im_limit_t which, int64_t dflt)
+{
+  (void)ud;
+  (void)sdkappid;
+  (void)which;
+  return dflt;
+}
+
+static int known(void *ud, uint32_t sdkappid)
+{
+  (void)ud;
+  return sdkappid == APP;
+}
+
+/* me and PEERS peers; each peer sent me two messages, a second apart per peer. */
+static int setup(void **st)
+{
+  (void)st;
+  assert_int_equal(test_tmpdir_make(dir, sizeof dir, "convunread"), 0);
+  store_t *s;
+  char id[16];
+  store_app_t a;
+  int64_t cust;
+  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(store_customer_create(s, "c", 1, &cust), 0);
+  memset(&a, 0, sizeof a);
+  a.sdkappid = APP;
+  a.customer_id = cust;
+  strcpy(a.name, "t");
+  memset(a.secret_key, 'a', 64);
+  strcpy(a.region, "china");
+  strcpy(a.scheme, "s2022");
+  strcpy(a.edition, "trial");
+  strcpy(a.status, "active");
+  assert_int_equal(store_app_insert(s, &a), 0);
+  assert_int_equal(store_account_import(s, APP, "me", NULL, NULL, 1, &me), 0);
+  int64_t t0 = (int64_t)time(NULL) - 1000;
+  for (uint32_t i = 0; i < PEERS; i++) {
+    uint32_t no;
+    snprintf(id, sizeof id, "p%02u", i);
+    assert_int_equal(store_account_import(s, APP, id, NULL, NULL, 1, &no), 0);
+    rows_send(s, APP, t0 + 2 * i, no, me, 1);
+    rows_send(s, APP, t0 + 2 * i, no, me, 2);
+  }
+  store_close(s);
+  return 0;
+}
+
+static int teardown(void **st)
+{
+  (void)st;
+  return test_tmpdir_remove(dir);
+}
+
+typedef struct env {
+  uv_loop_t loop;
+  store_writer_t *w;
+  store_reader_t *r;
+  im_presence_t *p;
+  im_limits_t lim;
+  im_c2c_t *c;
+  im_groups_t *G;
+} env_t;
+
+static void env_start(env_t *e)
+{
+  memset(e, 0, sizeof *e);
+  assert_int_equal(uv_loop_init(&e->loop), 0);
+  assert_int_equal(store_writer_start(&e->loop, dir, 1000, &e->w), 0);
+  assert_int_equal(store_reader_start(&e->loop, dir, 1, 100, &e->r), 0);
+  assert_int_equal(im_presence_create(&e->p), 0);
+  e->lim.v[IM_LIMIT_RETENTION_S] = e->lim.v[IM_LIMIT_GROUP_RETENTION_S] = RET_S;
+  e->lim.v[IM_LIMIT_RECENT_KEPT] = 100;
+  e->lim.v[IM_LIMIT_PAGE_BYTES] = 1 << 20;
+  e->lim.per_app = per_app;
+  e->lim.known = known;
+  im_c2c_hooks_t hooks;
+  memset(&hooks, 0, sizeof hooks);
+  assert_int_equal(im_c2c_create(e->w, e->r, e->p, &e->lim, &hooks, &e->c), 0);
+  im_group_hooks_t gh;
+  memset(&gh, 0, sizeof gh);
+  assert_int_equal(im_groups_create(e->p, &e->lim, &gh, &e->G), 0);
+  im_groups_start(e->G, e->w, e->r, e->c);
+}
+
+static void env_stop(env_t *e)
+{
+  im_groups_free(e->G);
+  im_c2c_free(e->c);
+  store_writer_stop(e->w, NULL, NULL);
+  store_reader_stop(e->r, NULL, NULL);
+  uv_run(&e->loop, UV_RUN_DEFAULT);
+  assert_int_equal(uv_loop_close(&e->loop), 0);
+  im_presence_free(e->p);
+}
+
+typedef struct page {
+  int done, rc, complete;
+  size_t n;
+  int64_t unread[PEERS];
+  im_conv_cursor_t next;
+} page_t;
+
+static void page_done(void *ud, int rc, const im_conv_page_t *p)
+{
+  page_t *g = ud;
+  g->done = 1;
+  g->rc = rc;
+  if (rc) return;
+  g->n = p->n;
+  g->complete = p->complete;
+  g->next = p->next;
+  for (size_t i = 0; i < p->n && i < PEERS; i++) g->unread[i] = p->items[i].unread;
+}
+
+/* One page of me's list of at most 10 after *cur; *calls = the unread counts it ran. */
+static page_t page(env_t *e, im_conv_cursor_t *cur, int flags, int *calls)
+{
+  page_t g;
+  memset(&g, 0, sizeof g);
+  int before = __atomic_load_n(&unread_calls, __ATOMIC_SEQ_CST);
+  im_conv_page(e->c, e->G, APP, me, cur, flags, 10, page_done, &g);
+  for (int i = 0; i < 100000 && !g.done; i++) uv_run(&e->loop, UV_RUN_ONCE);
+  assert_true(g.done);
+  assert_int_equal(g.rc, 0);
+  *calls = __atomic_load_n(&unread_calls, __ATOMIC_SEQ_CST) - before;
+  *cur = g.next;
+  return g;
+}
+
+static void test_rest_page_counts_nothing(void **st)
+{
+  (void)st;
+  env_t e;
+  env_start(&e);
+  im_conv_cursor_t cur = { 0, 0, 0, 0 };
+  int calls, pages = 0;
+  page_t g;
+  do {
+    g = page(&e, &cur, IM_CONV_PINNED_FIRST, &calls);
+    assert_int_equal(g.n, 10);
+    if (calls) fail_msg("page %d ran %d unread counts, want none", pages, calls);
+    pages++;
+  } while (!g.complete && pages < 10);
+  assert_int_equal(pages, 3);
+  env_stop(&e);
+}
+
+static void test_ws_page_counts_its_items(void **st)
+{
+  (void)st;
+  env_t e;
+  env_start(&e);
+  im_conv_cursor_t cur = { 0, 0, 0, 0 };
+  int calls, pages = 0;
+  page_t g;
+  do {
+    g = page(&e, &cur, IM_CONV_PINNED_FIRST | IM_CONV_EMPTY_PINNED | IM_CONV_UNREAD, &calls);
+    assert_int_equal(g.n, 10);
+    if (calls != 10) fail_msg("page %d ran %d unread counts, want 10 (its items)", pages, calls);
+    for (size_t i = 0; i < g.n; i++) assert_int_equal(g.unread[i], 2);
+    pages++;
+  } while (!g.complete && pages < 10);
+  assert_int_equal(pages, 3);
+  env_stop(&e);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_rest_page_counts_nothing),
+    cmocka_unit_test(test_ws_page_counts_its_items),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
