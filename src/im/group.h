@@ -334,7 +334,8 @@ int im_group_live_quit(im_groups_t *G, uint32_t sdkappid, const char *group_id, 
 void im_group_session_gone(im_groups_t *G, im_session_t *s);
 
 typedef enum { IM_GDEL_KICK, IM_GDEL_QUIT } im_gdel_mode_t;
-/* Remove members (kick by owner/admin/App admin, or the actor quits: users = {actor}). */
+/* Remove members (kick by owner/admin/App admin, or the actor quits: users = {actor}). Each removed user
+ * gets group_kicked (quit: group_quit) in its inbox (group_apply.c), silence or not. */
 void im_group_remove(im_groups_t *G, uint32_t sdkappid, const char *group_id, uint32_t actor_no, im_gdel_mode_t mode,
                      const uint32_t *users, size_t n, int silence, int64_t now_s, im_gdone_cb cb, void *ud);
 

@@ -6,7 +6,10 @@
  *  - group_apply: a user applied to a Public group, to its owner and admins
  *    at that moment;
  *  - group_dissolved: a group with stored members (not a live room) was
- *    dissolved, to each of its members.
+ *    dissolved, to each of its members;
+ *  - group_kicked / group_quit: a member was removed from a group by the
+ *    owner, an admin or the App admin (Silence or not) / quit it, to that
+ *    user (its other devices learn of a quit).
  * A job holds a list of event sets (one payload, its users). Each event is
  * appended in the writer job that makes the change, so it is durable with
  * it; once that job is committed it goes to the user's live sessions in
@@ -92,6 +95,15 @@ int grp__dissolved_prepare(gjob_t *j, const im_group_t *g)
   if (!a) { grp__apply_free(j); return IMC_E_NOMEM; }
   uint64_t pos = 0, v;
   while (a->n < g->members.len && gset_next(&g->members, &pos, &v)) a->users[a->n++] = (uint32_t)(v >> 32);
+  return 0;
+}
+
+int grp__left_prepare(gjob_t *j, const im_group_t *g, const uint32_t *users, size_t n, int quit)
+{
+  gapply_t *a = set_add(j, g, n, quit ? "group_quit" : "group_kicked", NULL, NULL, 0);
+  if (!a) { grp__apply_free(j); return IMC_E_NOMEM; }
+  memcpy(a->users, users, n * sizeof *users);
+  a->n = n;
   return 0;
 }
 

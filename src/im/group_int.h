@@ -61,7 +61,7 @@ typedef struct gapp {
 struct im_groups {
   store_writer_t *w;
   store_reader_t *r;
-  im_c2c_t *c2c;               /* the users' inboxes: group_apply_result, group_apply, group_dissolved (group_apply.c) */
+  im_c2c_t *c2c;               /* the users' inboxes: the group events of group_apply.c */
   im_presence_t *p;
   const im_limits_t *lim;
   im_group_hooks_t h;
@@ -197,7 +197,7 @@ struct gjob {
    * gives such an account nothing back (NULL: none found, or not checked) */
   uint8_t *gone;
   /* the inbox events of the job (group_apply.c): applications ended (approve, reject, dissolve) or made
-   * (apply), the group dissolved */
+   * (apply), the group dissolved, members kicked or quitting */
   gapply_t *apply;
   uint32_t useq;               /* conv_pin: the member's inbox event (group_conv.c) */
 };
@@ -229,13 +229,15 @@ int grp__unread_position(store_t *s, uint32_t sdkappid, uint32_t group_no, uint3
  * Loop, before the submit (each 0 or IMC_E_NOMEM, every set freed): grp__apply_prepare, the
  * group_apply_result of applications the job ends (result "approved", "rejected", "dissolved") for
  * users[0..n), or every pending applicant of g when users is NULL; grp__dissolved_prepare, group_dissolved
- * for every member of g (not a live room); grp__applied_prepare, group_apply for g's owner and admins, its
+ * for every member of g (not a live room); grp__left_prepare, group_kicked (quit: group_quit) for users[0..n)
+ * who left g; grp__applied_prepare, group_apply for g's owner and admins, its
  * applicant named in the writer by grp__apply_user (0 or IMC_E_NOMEM). grp__apply_run (store thread, in the
  * job's transaction): one inbox event per user of each set whose account still exists; 0 or a storage
  * error. grp__apply_deliver (loop, once the job is committed): each event to its user's live sessions.
  * grp__apply_free: by grp__finish. */
 int grp__apply_prepare(gjob_t *j, const im_group_t *g, const uint32_t *users, size_t n, const char *result);
 int grp__dissolved_prepare(gjob_t *j, const im_group_t *g);
+int grp__left_prepare(gjob_t *j, const im_group_t *g, const uint32_t *users, size_t n, int quit);
 int grp__applied_prepare(gjob_t *j, const im_group_t *g);
 int grp__apply_user(gjob_t *j, const char *user_id);
 int grp__apply_run(store_t *s, gjob_t *j);

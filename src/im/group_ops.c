@@ -652,7 +652,8 @@ static int run_remove(store_t *s, gjob_t *j)
     if (rc && rc != IMC_E_NOTFOUND) return rc;
   }
   if (j->put_row && (rc = store_grp_put(s, &j->row))) return rc;
-  return grp__run_notice(s, j);
+  if ((rc = grp__run_notice(s, j))) return rc;
+  return grp__apply_run(s, j); /* the removed users' group_kicked / group_quit */
 }
 
 static void done_remove(gjob_t *j, int rc)
@@ -676,6 +677,7 @@ static void done_remove(gjob_t *j, int rc)
     im_gevent_t ev = { IM_GEV_MSG, g->sdkappid, g->group_id, g->type, &j->nmsg, NULL };
     for (size_t i = 0; i < j->n_users; i++) grp__deliver_user(j->G, j->sdkappid, j->users[i], &ev);
   }
+  grp__apply_deliver(j);
   grp__finish(j, 0);
 }
 
@@ -746,5 +748,8 @@ void im_group_remove(im_groups_t *G, uint32_t sdkappid, const char *group_id, ui
                             j->n_users, NULL);
   j->run = run_remove;
   j->done = done_remove;
+  /* no longer members, they could not read the notice back by group_sync: an event of their inboxes
+   * tells them (Silence too: it spares the group the notice, not the removed member the news) */
+  if (grp__left_prepare(j, g, j->users, j->n_users, mode == IM_GDEL_QUIT)) { done_remove(j, IMC_E_NOMEM); return; }
   grp__submit(j, 0);
 }

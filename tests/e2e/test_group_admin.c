@@ -17,6 +17,9 @@
  *    group_dissolved, as events of their inboxes: offline meanwhile, each
  *    reads them once in its sync (with a useq), also after a restart; a
  *    synced session gets each once, live;
+ *  - a member kicked (REST delete_group_member, Silence or not; WebSocket
+ *    group_kick) gets group_kicked, one that quits group_quit, as events
+ *    of its inbox: offline meanwhile, it reads it once in its sync;
  *  - an application ends without a push when the user is added another way
  *    or its account is deleted;
  *  - at most group_max_applications wait per group (10014 beyond).
@@ -366,7 +369,8 @@ static void test_offline_applicant_syncs_result(void **st)
 }
 
 /* ---- owners, admins and members offline when someone applies or the group is dissolved ------------------ */
-/* Log user in and sync from 0: its group_apply and group_dissolved events as "type:group[@user],…" into out,
+/* Log user in and sync from 0: its group_apply, group_dissolved, group_kicked and group_quit events as
+ * "type:group[@user],…" into out,
  * each checked to carry a useq above the one before (c stays live). */
 static void synced_group_events(wsc_t *c, const char *user, char *out, size_t cap)
 {
@@ -378,7 +382,8 @@ static void synced_group_events(wsc_t *c, const char *user, char *out, size_t ca
   out[0] = 0;
   json_array_foreach(evs, i, e) {
     const char *t = jstr(e, "type");
-    if (strcmp(t, "group_apply") && strcmp(t, "group_dissolved")) continue;
+    if (strcmp(t, "group_apply") && strcmp(t, "group_dissolved") && strcmp(t, "group_kicked") && strcmp(t, "group_quit"))
+      continue;
     assert_true(jint(e, "useq") > last);
     last = jint(e, "useq");
     snprintf(out + strlen(out), cap - strlen(out), "%s%s:%s%s%s", out[0] ? "," : "", t, jstr(e, "group_id"),
@@ -436,6 +441,57 @@ static void test_offline_members_sync_apply_and_dissolved(void **st)
       wsc_close(&x[i]);
     }
     if (!pass) restart(); /* durable: the same after a restart */
+  }
+}
+
+/* A member removed while offline learns it from its sync: kicked by REST delete_group_member (with
+ * Silence or not) or by the owner's WebSocket group_kick, or quitting on another device. */
+static void test_offline_members_sync_kicked_and_quit(void **st)
+{
+  (void)st;
+  static const char *const u[] = { "ka", "kb", "kc", "kd", "kq", NULL };
+  import_users(srv.port, app, key, u);
+  ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"kk\",\"GroupId\":\"kk\",\"Owner_Account\":\"ka\","
+                             "\"MemberList\":[{\"Member_Account\":\"kb\"},{\"Member_Account\":\"kc\"},"
+                             "{\"Member_Account\":\"kd\"},{\"Member_Account\":\"kq\"}]}"));
+  /* kd stays online and synced: kicked silently, it still gets group_kicked once, live, with its useq */
+  wsc_t d, a, q;
+  login(&d, "kd");
+  ok(call(G("delete_group_member"), "{\"GroupId\":\"kk\",\"MemberToDel_Account\":[\"kb\"]}"));
+  ok(call(G("delete_group_member"), "{\"GroupId\":\"kk\",\"Silence\":1,\"MemberToDel_Account\":[\"kd\"]}"));
+  json_t *r = wsc_push(&d, "group_kicked", 3000);
+  assert_non_null(r);
+  assert_string_equal(jstr(r, "group_id"), "kk");
+  assert_string_equal(jstr(r, "group_type"), "Public");
+  assert_true(jint(r, "useq") > 0);
+  json_decref(r);
+  assert_null(wsc_push(&d, "group_kicked", 300));
+  wsc_close(&d);
+  login(&a, "ka");
+  r = wsc_rpc(&a, "group_kick", "\"group_id\":\"kk\",\"users\":[\"kc\"]");
+  assert_non_null(r);
+  assert_int_equal(jint(r, "code"), 0);
+  json_decref(r);
+  login(&q, "kq");
+  r = wsc_rpc(&q, "group_quit", "\"group_id\":\"kk\"");
+  assert_non_null(r);
+  assert_int_equal(jint(r, "code"), 0);
+  json_decref(r);
+  wsc_close(&q);
+  wsc_close(&a);
+  /* each logs in, syncs from 0 and reads it once; the owner has nothing; the same after a restart */
+  static const char *const who[] = { "kb", "kc", "kd", "kq", "ka" };
+  static const char *const want[] = { "group_kicked:kk", "group_kicked:kk", "group_kicked:kk", "group_quit:kk", "" };
+  char got[256];
+  wsc_t x;
+  for (int pass = 0; pass < 2; pass++) {
+    for (int i = 0; i < 5; i++) {
+      synced_group_events(&x, who[i], got, sizeof got);
+      assert_string_equal(got, want[i]);
+      assert_null(wsc_push(&x, "group_kicked", 1));
+      wsc_close(&x);
+    }
+    if (!pass) restart();
   }
 }
 
@@ -570,6 +626,7 @@ int main(void)
     cmocka_unit_test(test_other_ends_and_cap),
     cmocka_unit_test(test_offline_applicant_syncs_result),
     cmocka_unit_test(test_offline_members_sync_apply_and_dissolved),
+    cmocka_unit_test(test_offline_members_sync_kicked_and_quit),
     cmocka_unit_test(test_admin_sender),
     cmocka_unit_test(test_last_send_time),
   };
