@@ -123,6 +123,7 @@ const cfg_def_t api_cfg_defs[] = {
   { "msg_sync_page", CFG_INT, F(msg_sync_page), "100", 1, 10000, "events per sync page", NULL },
   { "msg_recent_page", CFG_INT, F(msg_recent_page), "100", 1, 10000, "conversations per recentcontact/get_list page", NULL },
   { "msg_purge_interval_s", CFG_INT, F(msg_purge_interval_s), "3600", 1, 86400, "how often the retention pass runs", NULL },
+  { "group_event_chunk", CFG_INT, F(group_event_chunk), "200", 1, 100000, "members of a dissolved group whose group_dissolved events one writer job appends: a larger group's are appended by later jobs, this many each (docs/decisions/groups.md §5)", NULL },
   { "group_max_applications", CFG_INT, F(group_max_applications), "500", 1, 100000, "join applications waiting for approval in one Public group; beyond it group_join is refused (10014) until the owner or an admin approves or rejects some", NULL },
   { "status_subs_per_user", CFG_INT, F(status_subs_per_user), "200", 1, 100000, "users one user's sessions may subscribe to for status pushes together (70402 beyond)", NULL },
   { "status_subs_max", CFG_INT, F(status_subs_max), "1000000", 1, 100000000, "status subscriptions the whole server holds (60018 beyond)", NULL },

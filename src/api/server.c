@@ -122,6 +122,7 @@ static void healthz(api_srv_t *srv, net_req_t *req)
                                            "fanouts", (json_int_t)gs.live_fanouts, "batched", (json_int_t)gs.live_batched,
                                            "dropped", (json_int_t)gs.live_dropped, "lagging", (json_int_t)gs.live_lagging,
                                            "cutoffs", (json_int_t)gs.live_cutoffs, "slices", (json_int_t)gs.live_slices));
+  json_object_set_new(o, "groups", json_pack("{s:I}", "event_chunks", (json_int_t)gs.event_chunks));
   uint64_t paused, pauses, resumes;
   cws_admit_stats(srv, &paused, &pauses, &resumes);
   json_object_set_new(o, "admission", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "inflight", (json_int_t)ws.inflight,
@@ -232,6 +233,7 @@ static void on_tick_run(uv_timer_t *t)
   int frc = meter_flush_submit(srv->meter, srv->writer, now); /* live counters to storage; kept pending on refusal */
   if (frc) IMC_DEBUG("server", "msg=\"meter flush deferred\" err=%s", imc_err_name(frc));
   if (now - last_sweep_s >= 3600) { im_presence_sweep(srv->presence, now); last_sweep_s = now; }
+  if (srv->groups) im_groups_due_retry(srv->groups); /* a large dissolution's events left due by a refused job */
   int64_t mono_s = (int64_t)(uv_now(srv->loop) / 1000); /* the purge interval runs on real time, the cutoff on the clock */
   if (mono_s - srv->last_purge_s >= srv->cfg->msg_purge_interval_s) {
     srv->last_purge_s = mono_s;
@@ -381,6 +383,7 @@ static void msg_limits_init(api_srv_t *srv)
   v[IM_LIMIT_PAGE_BYTES] = cfg->ws_max_queued_bytes / 4; /* a page, a page of each other kind and pushes fit the queue */
   v[IM_LIMIT_GROUP_RETENTION_S] = cfg->msg_retention_s;
   v[IM_LIMIT_GROUP_APPLICATIONS] = cfg->group_max_applications;
+  v[IM_LIMIT_GROUP_EVENT_CHUNK] = cfg->group_event_chunk;
   api_quota_im_limits(srv, &srv->limits); /* retention and recent conversations: the app's edition */
 }
 

@@ -18,6 +18,7 @@ void im_groups_start(im_groups_t *G, store_writer_t *w, store_reader_t *r, im_c2
   G->w = w;
   G->r = r;
   G->c2c = c2c;
+  if (G->due_found) grp__due_start(G); /* what a crash left of a large dissolution's events */
 }
 
 int im_groups_create(im_presence_t *p, const im_limits_t *lim, const im_group_hooks_t *hooks, im_groups_t **out)
@@ -407,7 +408,10 @@ int im_groups_load(im_groups_t *G, store_t *s, int64_t now_s)
     if (!rc && !im_gtype_info(g->type)->live)
       rc = store_grp_msg_last_listed(s, g->sdkappid, g->group_no, &g->conv_seq, &g->conv_s);
   }
-  return rc;
+  store_grp_due_t d;
+  int drc = rc ? rc : store_grp_due_first(s, &d);
+  if (!drc) { G->due_found = 1; store_grp_due_free(&d); }
+  return rc ? rc : drc == IMC_E_NOTFOUND ? 0 : drc;
 }
 
 /* ---- live rooms: per-session membership ----------------------------------------------- */

@@ -178,7 +178,12 @@ typedef struct im_groups_stats {
   uint64_t live_lagging;       /* sessions now losing live-room messages */
   uint64_t deliveries;         /* frames queued to sessions for stored groups */
   uint64_t live_slices;        /* loop turns' shares of live-room walks (fanouts when every walk fits one slice) */
+  uint64_t event_chunks;       /* chunks of a large dissolution's group_dissolved events appended (group_due.c) */
 } im_groups_stats_t;
+
+/* Start again the appending of a large dissolution's group_dissolved events (group_due.c) if it stopped
+ * with some still due (a full writer queue, a failed job); nothing otherwise. The server's tick. */
+void im_groups_due_retry(im_groups_t *G);
 
 /* Create the core (startup: before the loop runs, so it can be loaded from
  * the startup connection), then start it with the writer, the readers and

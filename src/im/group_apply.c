@@ -13,10 +13,14 @@
  * A job holds a list of event sets (one payload, its users). Each event is
  * appended in the writer job that makes the change, so it is durable with
  * it; once that job is committed it goes to the user's live sessions in
- * useq order, and a sync replays it to a device that was away.
+ * useq order, and a sync replays it to a device that was away. The
+ * group_dissolved events of more members than group_event_chunk are
+ * recorded as due in that job instead and appended by later jobs
+ * (group_due.c).
  *
  * Loop thread, except grp__apply_user and grp__apply_run (writer thread). */
 #include "im/group_int.h"
+#include "store/store_grp.h"
 #include "store/store_msg.h"
 #include "util/clock.h"
 #include "util/err.h"
@@ -30,7 +34,8 @@ struct gapply {
   json_t *frame;               /* group_apply: the frame waiting for the applicant's UserID */
   int64_t at_s;
   size_t n;
-  uint32_t *users, *useqs;     /* useqs[i]: the event's useq, 0 when not appended (account deleted) */
+  uint32_t *users, *useqs;     /* useqs[i]: the event's useq, 0 when not appended (account deleted, or due) */
+  size_t chunk;                /* more users than this (0: no bound): recorded as due, in chunks (group_due.c) */
 };
 
 void grp__apply_free(gjob_t *j)
@@ -93,6 +98,7 @@ int grp__dissolved_prepare(gjob_t *j, const im_group_t *g)
 {
   gapply_t *a = set_add(j, g, g->members.len, "group_dissolved", NULL, NULL, 0);
   if (!a) { grp__apply_free(j); return IMC_E_NOMEM; }
+  a->chunk = (size_t)im_limit(j->G->lim, g->sdkappid, IM_LIMIT_GROUP_EVENT_CHUNK);
   uint64_t pos = 0, v;
   while (a->n < g->members.len && gset_next(&g->members, &pos, &v)) a->users[a->n++] = (uint32_t)(v >> 32);
   return 0;
@@ -127,10 +133,35 @@ int grp__apply_user(gjob_t *j, const char *user_id)
   return 0;
 }
 
+int grp__due_set(gjob_t *j, store_grp_due_t *d)
+{
+  gapply_t *a = calloc(1, sizeof *a);
+  if (!a) return IMC_E_NOMEM;
+  a->next = j->apply;
+  j->apply = a;
+  a->payload = d->payload;
+  a->users = d->users;
+  a->n = d->n;
+  a->at_s = d->at_s;
+  d->payload = NULL;
+  d->users = NULL;
+  return (a->useqs = calloc(a->n ? a->n : 1, sizeof *a->useqs)) ? 0 : IMC_E_NOMEM;
+}
+
 int grp__apply_run(store_t *s, gjob_t *j)
 {
   char id[64];
   for (gapply_t *a = j->apply; a; a = a->next) {
+    if (a->chunk && a->n > a->chunk && a->payload) { /* too many for one job: later jobs append them */
+      for (size_t i = 0; i < a->n; i += a->chunk) {
+        int rc = store_grp_due_put(s, j->sdkappid, a->at_s, a->payload, a->users + i,
+                                   a->n - i < a->chunk ? a->n - i : a->chunk);
+        if (rc) return rc;
+      }
+      memset(a->useqs, 0, a->n * sizeof *a->useqs);
+      j->due = 1;
+      continue;
+    }
     for (size_t i = 0; i < a->n; i++) {
       a->useqs[i] = 0;
       if (!a->payload) continue; /* a group_apply frame never completed: nothing to tell */

@@ -2,7 +2,7 @@
  * membership sets, delivery; group_ops.c: changes; group_msg.c: messages;
  * group_rules.c: the type table and field rules;
  * group_quota.c: P-17 big groups; group_apply.c: the group events of the
- * users' inboxes).
+ * users' inboxes; group_due.c: those appended after a large dissolution).
  * Loop thread unless noted. */
 #ifndef IMC_IM_GROUP_INT_H
 #define IMC_IM_GROUP_INT_H
@@ -82,6 +82,8 @@ struct im_groups {
   size_t lv_n, lv_cap;
   int64_t (*customer_of)(void *ud, uint32_t sdkappid); /* P-17 (group_quota.c); plan_ud */
   u64map_t big_extra;          /* customer id → big groups an operator added (uintptr) */
+  int due_running;             /* a job of the chain appending due group events is in flight (group_due.c) */
+  int due_found;               /* group events may be due (found by im_groups_load, recorded, or a job stopped) */
 };
 
 /* A session in live rooms: the rooms, and while it loses live-room
@@ -200,6 +202,7 @@ struct gjob {
    * (apply), the group dissolved, members kicked or quitting */
   gapply_t *apply;
   uint32_t useq;               /* conv_pin: the member's inbox event (group_conv.c) */
+  int due;                     /* writer: the job recorded due inbox events (grp__apply_run): start the chain */
 };
 gjob_t *grp__job(im_groups_t *G, uint32_t sdkappid, im_gdone_cb cb, void *ud);
 /* Submit j (writer, or reader when readonly). A full queue: j->done(j,
@@ -243,6 +246,13 @@ int grp__apply_user(gjob_t *j, const char *user_id);
 int grp__apply_run(store_t *s, gjob_t *j);
 void grp__apply_deliver(gjob_t *j);
 void grp__apply_free(gjob_t *j);
+/* A group_dissolved set of more users than group_event_chunk is not appended by grp__apply_run: it
+ * records the users as due (store_grp_due_put, chunks of group_event_chunk) and sets j->due; the job's
+ * completion then calls grp__due_start (group_due.c: loop; starts the chain of jobs appending them unless
+ * it runs). grp__due_set (store thread): a set of j for the due row d, taking its payload and users; 0 or
+ * IMC_E_NOMEM. */
+int grp__due_set(gjob_t *j, store_grp_due_t *d);
+void grp__due_start(im_groups_t *G);
 /* A job reply for an immediate refusal. */
 void grp__fail(im_gdone_cb cb, void *ud, int rc, const char *why);
 

@@ -19,7 +19,7 @@ const char *im_limit_name(im_limit_t which)
   static const char *const names[IM_LIMIT__COUNT] = {
     "msg_max_bytes", "msg_retention_s", "msg_recent_kept", "msg_recall_window_s", "msg_dedupe_window_s",
     "msg_sync_page", "msg_recent_page", "msg_page_bytes", "msg_group_retention_s",
-    "group_max_applications",
+    "group_max_applications", "group_event_chunk",
   };
   return (unsigned)which < IM_LIMIT__COUNT ? names[which] : "";
 }

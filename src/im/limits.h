@@ -25,6 +25,7 @@ typedef enum {
                                  holds at least one event): a quarter of ws_max_queued_bytes */
   IM_LIMIT_GROUP_RETENTION_S, /* group history/sync/purge age: the edition's history days; else msg_retention_s */
   IM_LIMIT_GROUP_APPLICATIONS, /* applications waiting in one Public group (10014 beyond); default 500 */
+  IM_LIMIT_GROUP_EVENT_CHUNK, /* inbox events one writer job appends for a group's dissolution; default 200 */
   IM_LIMIT__COUNT
 } im_limit_t;
 

@@ -658,9 +658,54 @@ static int user_gone(store_t *s, uint32_t app, uint32_t user_no)
   return 0;
 }
 
+/* ---- inbox events due (migration 45) ------------------------------------------------- */
+static int due_put(store_t *s, uint32_t app, int64_t at_s, const char *payload, const uint32_t *users, size_t n)
+{
+  unsigned char *b = malloc(n * 4);
+  if (!b) return IMC_E_NOMEM;
+  for (size_t i = 0; i < n; i++)
+    for (int k = 0; k < 4; k++) b[i * 4 + (size_t)k] = (unsigned char)(users[i] >> (8 * k));
+  sqlite3_stmt *st;
+  if (prep(s, "INSERT INTO grp_events_due(sdkappid,at,payload,users) VALUES(?1,?2,?3,?4)", &st)) { free(b); return IMC_E_IO; }
+  BIND(st, app, at_s);
+  sqlite3_bind_text(st, 3, payload, -1, SQLITE_STATIC);
+  sqlite3_bind_blob(st, 4, b, (int)(n * 4), free);
+  return done(st);
+}
+
+static int due_first(store_t *s, store_grp_due_t *out)
+{
+  sqlite3_stmt *st;
+  memset(out, 0, sizeof *out);
+  if (prep(s, "SELECT id,sdkappid,at,payload,users FROM grp_events_due ORDER BY id LIMIT 1", &st)) return IMC_E_IO;
+  int rc = sqlite3_step(st);
+  if (rc != SQLITE_ROW) { sqlite3_finalize(st); return rc == SQLITE_DONE ? IMC_E_NOTFOUND : sq__map_rc(rc); }
+  out->id = sqlite3_column_int64(st, 0);
+  out->sdkappid = (uint32_t)sqlite3_column_int64(st, 1);
+  out->at_s = sqlite3_column_int64(st, 2);
+  const unsigned char *b = sqlite3_column_blob(st, 4);
+  out->n = (size_t)sqlite3_column_bytes(st, 4) / 4;
+  out->payload = strdup(txt(st, 3));
+  out->users = malloc(out->n ? out->n * sizeof *out->users : 1);
+  for (size_t i = 0; out->users && i < out->n; i++)
+    out->users[i] = (uint32_t)b[i * 4] | (uint32_t)b[i * 4 + 1] << 8 | (uint32_t)b[i * 4 + 2] << 16 |
+                    (uint32_t)b[i * 4 + 3] << 24;
+  sqlite3_finalize(st);
+  if (!out->payload || !out->users) { store_grp_due_free(out); return IMC_E_NOMEM; }
+  return 0;
+}
+
+static int due_del(store_t *s, int64_t id)
+{
+  sqlite3_stmt *st;
+  if (prep(s, "DELETE FROM grp_events_due WHERE id=?1", &st)) return IMC_E_IO;
+  BIND(st, id);
+  return done(st);
+}
+
 const store_grp_vtab_t sq__grp_vtab = {
   1, g_put, g_del, g_each, m_put, m_del, m_set, m_each, m_get, m_joined,
   msg_append, msg_history, msg_set_flags, msg_set_body, msg_del_sender, msg_unread, msg_last_seq,
   msg_purge, msg_expired, msg_history_as, msg_targets, user_gone, m_applications, msg_last_listed, m_pin,
-  m_pinned_count, m_convs,
+  m_pinned_count, m_convs, due_put, due_first, due_del,
 };

@@ -364,6 +364,12 @@ const char *const sq__migrations[] = {
    * judged by the retention in force. A floor recorded before this migration covers every message stored now. */
   "ALTER TABLE c2c_purge_floor ADD COLUMN upto_id INTEGER NOT NULL DEFAULT 0;"
   "UPDATE c2c_purge_floor SET upto_id=(SELECT coalesce(max(id),0) FROM c2c_msg);",
+  /* 45: inbox events of a group change still to append (store_grp_due_put; docs/decisions/groups.md §5): a
+   * large group's dissolution writes its members' group_dissolved here, in chunks of at most
+   * group_event_chunk users (users: their numbers, 4 bytes little-endian each), and later writer jobs
+   * append each chunk's events and delete its row in one transaction, oldest row first, across restarts */
+  "CREATE TABLE grp_events_due(id INTEGER PRIMARY KEY, sdkappid INTEGER NOT NULL, at INTEGER NOT NULL,"
+  " payload TEXT NOT NULL, users BLOB NOT NULL);",
 };
 
 const int sq__schema_version = (int)(sizeof sq__migrations / sizeof sq__migrations[0]);

@@ -2,6 +2,9 @@
  * vtable (store_vtab_t.grp). */
 #include "store/store_grp.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 #define G(s) ((s)->vt->grp)
 
 int store_grp_put(store_t *s, const store_grp_t *g) { return G(s)->put(s, g); }
@@ -94,4 +97,16 @@ int store_grp_convs(store_t *s, uint32_t app, uint32_t u, store_grp_conv_t **out
 int store_grp_pinned_count(store_t *s, uint32_t app, uint32_t u, uint32_t except, int64_t *n)
 {
   return G(s)->pinned_count(s, app, u, except, n);
+}
+int store_grp_due_put(store_t *s, uint32_t app, int64_t at_s, const char *payload, const uint32_t *users, size_t n)
+{
+  return G(s)->due_put(s, app, at_s, payload, users, n);
+}
+int store_grp_due_first(store_t *s, store_grp_due_t *out) { return G(s)->due_first(s, out); }
+int store_grp_due_del(store_t *s, int64_t id) { return G(s)->due_del(s, id); }
+void store_grp_due_free(store_grp_due_t *d)
+{
+  free(d->payload);
+  free(d->users);
+  memset(d, 0, sizeof *d);
 }

@@ -106,6 +106,16 @@ typedef struct store_grp_conv {
   int64_t pinned_at_s, pin_seq;
 } store_grp_conv_t;
 
+/* Inbox events of a group change still to append (store_grp_due_*): one payload for users[0..n). */
+typedef struct store_grp_due {
+  int64_t id;
+  uint32_t sdkappid;
+  int64_t at_s;
+  char *payload;             /* owned by the row (malloc'd; store_grp_due_free) */
+  uint32_t *users;           /* likewise */
+  size_t n;
+} store_grp_due_t;
+
 typedef void (*store_grp_cb)(void *ud, const store_grp_t *g);
 typedef void (*store_grp_member_cb)(void *ud, uint32_t sdkappid, uint32_t group_no, const store_grp_member_t *m);
 typedef void (*store_grp_msg_cb)(void *ud, const store_grp_msg_t *m);
@@ -145,6 +155,9 @@ typedef struct store_grp_vtab {
   int (*member_pin)(store_t *, uint32_t sdkappid, uint32_t group_no, uint32_t user_no, int64_t pinned_at_s);
   int (*pinned_count)(store_t *, uint32_t sdkappid, uint32_t user_no, uint32_t except_group_no, int64_t *n);
   int (*convs)(store_t *, uint32_t sdkappid, uint32_t user_no, store_grp_conv_t **out, size_t *n);
+  int (*due_put)(store_t *, uint32_t sdkappid, int64_t at_s, const char *payload, const uint32_t *users, size_t n);
+  int (*due_first)(store_t *, store_grp_due_t *out);
+  int (*due_del)(store_t *, int64_t id);
 } store_grp_vtab_t;
 
 /* Insert or replace a group row (members and messages untouched). */
@@ -249,5 +262,15 @@ int store_grp_msg_purge(store_t *s, uint32_t sdkappid, int64_t before_s, int lim
  * delete_group_msg_by_sender above the mark). */
 int store_grp_msg_expired(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t seq, int64_t since_s,
                           int *expired);
+
+/* Inbox events due (writer thread): store_grp_due_put records that each of users[0..n) (n >= 1) is to get
+ * an inbox event with payload, as one row after every row recorded before; store_grp_due_first reads the
+ * oldest row into *out (free it with store_grp_due_free), IMC_E_NOTFOUND when none is left, IMC_E_NOMEM;
+ * store_grp_due_del deletes row id (none: 0). Each 0 or a storage error. */
+int store_grp_due_put(store_t *s, uint32_t sdkappid, int64_t at_s, const char *payload, const uint32_t *users,
+                      size_t n);
+int store_grp_due_first(store_t *s, store_grp_due_t *out);
+int store_grp_due_del(store_t *s, int64_t id);
+void store_grp_due_free(store_grp_due_t *d);
 
 #endif

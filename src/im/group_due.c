@@ -1,0 +1,72 @@
+/* group_due.c — the group_dissolved events of a large group, appended after
+ * its dissolution in bounded writer jobs (docs/decisions/groups.md §5).
+ *
+ * A dissolution of more members than group_event_chunk writes, in its own
+ * transaction, rows of grp_events_due (store_grp_due_put: the payload and at
+ * most group_event_chunk members each) instead of the events. Then one chain
+ * of writer jobs, one at a time, drains the table oldest row first: each job
+ * reads the row, appends one inbox event per member whose account still
+ * exists (read in that job: a deletion meanwhile is seen) and deletes the row
+ * in the same transaction, so a chunk is appended exactly once; its
+ * completion hands the events to the live sessions and submits the next job,
+ * until a job finds the table empty. Other writer jobs run between the
+ * chunks. A crash leaves the rows not yet drained: the next start finds them
+ * (im_groups_load) and its chain appends them. A job that fails or is
+ * refused (a full writer queue, shutdown) stops the chain with its rows
+ * kept: the server's tick starts it again (im_groups_due_retry), or the next
+ * start does.
+ *
+ * Loop thread, except run_due (writer thread). */
+#include "im/group_int.h"
+#include "store/store_grp.h"
+#include "util/err.h"
+#include "util/log.h"
+
+static int run_due(store_t *s, gjob_t *j)
+{
+  store_grp_due_t d;
+  grp__apply_free(j);
+  j->value = 0;
+  int rc = store_grp_due_first(s, &d);
+  if (rc == IMC_E_NOTFOUND) return 0;
+  if (rc) return rc;
+  j->value = 1;
+  j->sdkappid = d.sdkappid;
+  rc = grp__due_set(j, &d); /* takes d's payload and users */
+  if (!rc) rc = grp__apply_run(s, j);
+  if (!rc) rc = store_grp_due_del(s, d.id);
+  store_grp_due_free(&d);
+  return rc;
+}
+
+static void done_due(gjob_t *j, int rc)
+{
+  im_groups_t *G = j->G;
+  int more = !rc && j->value;
+  G->due_running = 0;
+  if (!rc && !j->value) G->due_found = 0; /* drained */
+  if (rc) IMC_WARN("group", "msg=\"appending due group events stopped: retried by the tick\" err=%s", imc_err_name(rc));
+  else if (more) {
+    grp__apply_deliver(j);
+    G->st.event_chunks++;
+  }
+  grp__finish(j, rc);
+  if (more) grp__due_start(G);
+}
+
+void im_groups_due_retry(im_groups_t *G)
+{
+  if (G->due_found) grp__due_start(G);
+}
+
+void grp__due_start(im_groups_t *G)
+{
+  G->due_found = 1; /* until a job finds none */
+  if (G->due_running || !G->w) return;
+  gjob_t *j = grp__job(G, 0, NULL, NULL);
+  if (!j) return; /* the rows wait for the next start */
+  G->due_running = 1;
+  j->run = run_due;
+  j->done = done_due;
+  grp__submit(j, 0);
+}
