@@ -49,8 +49,11 @@
                    " AND u.created_at<?3 AND ?2=?2"))
 
 #define USTMTS(X) \
-  X(LOGIN_EACH, "SELECT sdkappid,day,user_no FROM usage_login WHERE (?1=0 OR sdkappid=?1) AND day BETWEEN ?2 AND ?3" \
-                " ORDER BY sdkappid,day") \
+  /* one app: a seek on the key; every app (the restart's load): a seek per app of the apps table. One statement \
+   * for both, "(?1=0 OR sdkappid=?1)", read every login row of every app and day (docs/decisions/store-query-plans.md) */ \
+  X(LOGIN_EACH, "SELECT sdkappid,day,user_no FROM usage_login WHERE sdkappid=?1 AND day BETWEEN ?2 AND ?3 ORDER BY day") \
+  X(LOGIN_ALL, "SELECT a.sdkappid,u.day,u.user_no FROM apps a CROSS JOIN usage_login u WHERE u.sdkappid=a.sdkappid" \
+               " AND u.day BETWEEN ?2 AND ?3 ORDER BY a.sdkappid,u.day") \
   X(ADD, "INSERT INTO usage_day(sdkappid,day,metric,value) VALUES(?1,?2,?3,?4)" \
          " ON CONFLICT DO UPDATE SET value=value+excluded.value") \
   X(MAX, "INSERT INTO usage_day(sdkappid,day,metric,value) VALUES(?1,?2,?3,?4)" \
@@ -72,7 +75,9 @@
   X(BILL_INS, "INSERT INTO bills(seq,number,sdkappid,customer_id,month,issued_at,total_fen,prepaid_fen,postpaid_fen,body," \
               "corrects,due_fen) VALUES(?11,?12,?1,?2,?4,?3,?5,?6,?7,?8,?9,?10)") \
   X(BILL_GET, BILL_COLS " WHERE b.sdkappid=?1 AND b.month=?2 AND b.corrects=0") \
-  X(BILL_CORR, BILL_COLS " WHERE b.corrects=?1 ORDER BY b.seq") \
+  /* through the partial index of corrections (migration 15), named, with its condition repeated: "corrects=?1" \
+   * alone cannot use it (the planner cannot know ?1 > 0) and read every bill */ \
+  X(BILL_CORR, BILL_COLS " INDEXED BY bills_corrects WHERE b.corrects=?1 AND b.corrects>0 ORDER BY b.seq") \
   X(RECHECK_EACH, "SELECT sdkappid,month FROM bill_recheck ORDER BY sdkappid,month LIMIT ?1") \
   X(RECHECK_DONE, "DELETE FROM bill_recheck WHERE sdkappid=?1 AND month=?2") \
   X(BILL_MONTH_APPS, "SELECT sdkappid FROM bills WHERE month=?1 AND corrects=0 ORDER BY sdkappid") \
@@ -107,7 +112,7 @@ static void bind3(sqlite3_stmt *st, uint32_t app, int64_t b, const char *text)
 
 int squ_login_each(store_t *s, uint32_t app, int32_t from, int32_t to, store_usage_login_cb cb, void *ud)
 {
-  sqlite3_stmt *st = ust(s, U_LOGIN_EACH);
+  sqlite3_stmt *st = ust(s, app ? U_LOGIN_EACH : U_LOGIN_ALL);
   if (!st) return IMC_E_IO;
   bind3(st, app, from, NULL);
   sqlite3_bind_int64(st, 3, to);

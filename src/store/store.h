@@ -288,7 +288,8 @@ int store_usage_dau(store_t *s, uint32_t sdkappid, int32_t day_yyyymmdd, int64_t
  * Days are yyyymmdd in the app's billing zone; a month-level row has day
  * yyyymm00. Metric names are meter.h's METER_M_*. */
 /* usage_login rows with day in [day_from, day_to] of one app (sdkappid > 0)
- * or of every app (0), ordered by app and day. */
+ * or of every app of the apps table (0; rows of a number without an app row are not read), ordered by
+ * app and day. */
 int store_usage_login_each(store_t *s, uint32_t sdkappid, int32_t day_from, int32_t day_to,
                            store_usage_login_cb cb, void *ud);
 /* Add n to a daily counter (call inside the writer job of the event counted,
