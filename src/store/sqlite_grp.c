@@ -649,8 +649,9 @@ static int msg_expired(store_t *s, uint32_t app, uint32_t gno, uint32_t seq, int
 /* ---- a deleted account -------------------------------------------------------------- */
 static int user_gone(store_t *s, uint32_t app, uint32_t user_no)
 {
+  /* the owner's groups through index grp_owner (migration 46), named: a missing index fails the preparation */
   static const char *const sql[] = { "DELETE FROM grp_member WHERE sdkappid=?1 AND user_no=?2",
-                                     "UPDATE grp SET owner_no=0 WHERE sdkappid=?1 AND owner_no=?2" };
+                                     "UPDATE grp INDEXED BY grp_owner SET owner_no=0 WHERE sdkappid=?1 AND owner_no=?2" };
   for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
     sqlite3_stmt *st;
     int rc;

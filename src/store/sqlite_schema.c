@@ -370,6 +370,10 @@ const char *const sq__migrations[] = {
    * append each chunk's events and delete its row in one transaction, oldest row first, across restarts */
   "CREATE TABLE grp_events_due(id INTEGER PRIMARY KEY, sdkappid INTEGER NOT NULL, at INTEGER NOT NULL,"
   " payload TEXT NOT NULL, users BLOB NOT NULL);",
+  /* 46: a deleted account's groups lose their owner (sqlite_grp.c user_gone) through this index: without it the
+   * update read every group row of the app, per deleted account (docs/decisions/store-query-plans.md). Not partial
+   * (WHERE owner_no>0): SQLite 3.40 then searched it by the range owner_no>0, every owned group of the app. */
+  "CREATE INDEX grp_owner ON grp(sdkappid, owner_no);",
 };
 
 const int sq__schema_version = (int)(sizeof sq__migrations / sizeof sq__migrations[0]);

@@ -631,8 +631,8 @@ static void test_migration_queues_old_renewals(void **st)
                                 "DROP TABLE pin_order; ALTER TABLE grp_member DROP COLUMN conv_hidden;"
                                 "ALTER TABLE grp_member DROP COLUMN pinned_at;"
                                 "ALTER TABLE grp_member DROP COLUMN pin_seq; ALTER TABLE c2c_purge_floor DROP COLUMN upto_id;"
-                                "DROP TABLE grp_events_due"),
-                   0); /* migrations 37-45 */
+                                "DROP TABLE grp_events_due; DROP INDEX grp_owner"),
+                   0); /* migrations 37-46 */
   assert_int_equal(store_exec(s, "PRAGMA user_version=35"), 0);
   store_close(s);
   static const char *const again[] = { "--test-clock", "--test-clock-start", "2026-10-03", NULL };

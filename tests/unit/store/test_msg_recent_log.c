@@ -326,7 +326,7 @@ static void test_upgrade_keeps_logged_events(void **st)
                                 "DROP TRIGGER accounts_gone_kept; DROP TABLE accounts_gone; ALTER TABLE c2c_recent DROP COLUMN pin_seq;"
                                 " ALTER TABLE grp_msg DROP COLUMN from_id; DROP INDEX grp_member_conv; ALTER TABLE grp_member DROP COLUMN conv_hidden;"
                                 " ALTER TABLE grp_member DROP COLUMN pinned_at; ALTER TABLE grp_member DROP COLUMN pin_seq;"
-                                " DROP TABLE grp_events_due;"
+                                " DROP TABLE grp_events_due; DROP INDEX grp_owner;"
                                 " PRAGMA user_version=31;",
                                 NULL, NULL, NULL),
                    SQLITE_OK);

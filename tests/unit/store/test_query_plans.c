@@ -60,6 +60,7 @@ static void call_grp_joined(store_t *s) { assert_int_equal(store_grp_joined(s, A
 static void call_login_app(store_t *s) { assert_int_equal(store_usage_login_each(s, APP, 20240101, 20240131, noop_login, NULL), 0); }
 static void call_login_all(store_t *s) { assert_int_equal(store_usage_login_each(s, 0, 20240101, 20240131, noop_login, NULL), 0); }
 static void call_bill_corr(store_t *s) { assert_int_equal(store_bill_corrections(s, 1, noop_bill, NULL), 0); }
+static void call_grp_user_gone(store_t *s) { assert_int_equal(store_grp_user_gone(s, APP, 99), 0); }
 static void call_grp_member_get(store_t *s) { store_grp_member_get(s, APP, 1, 7, noop_member, NULL); }
 static void call_grp_convs(store_t *s)
 {
@@ -130,6 +131,7 @@ static const pcase_t cases[] = {
   { "login_each all", call_login_all, "SELECT a.sdkappid,u.day,u.user_no FROM apps a",
     "SEARCH u USING PRIMARY KEY (sdkappid=? AND day>? AND day<?)", "SCAN a" /* every app: the apps table's rows */ },
   { "bill corrections", call_bill_corr, "SELECT b.seq", "SEARCH b USING INDEX bills_corrects (corrects=?)", NULL },
+  { "grp user_gone", call_grp_user_gone, "UPDATE grp", "SEARCH grp USING COVERING INDEX grp_owner (sdkappid=? AND owner_no=?)", NULL },
   /* already right */
   { "grp member_get", call_grp_member_get, "SELECT m.sdkappid", "SEARCH m USING PRIMARY KEY (sdkappid=? AND group_no=? AND user_no=?)", NULL },
   { "grp convs", call_grp_convs, "SELECT group_no FROM grp_member", "SEARCH grp_member USING COVERING INDEX grp_member_user (sdkappid=? AND user_no=?)", NULL },
