@@ -94,6 +94,7 @@ typedef struct sq {
   sqlite3_stmt *ust[SQU_STMTS_MAX];       /* sqlite_usage.c */
   sqlite3_stmt *wst[SQW_STMTS_MAX];       /* sqlite_wallet.c */
   sqlite3_stmt *gst[SQG_STMTS_MAX];       /* sqlite_grp.c */
+  sqlite3_stmt *rst[SQR_STMTS_MAX];       /* sqlite_rel.c */
   struct sqmsg *msg;             /* sqlite_msg.c state, created on first use */
   struct sqdefer *defer;         /* sqlite_defer.c sums, created on first use */
   struct sqlogin *login;         /* sqlite_login.c state, created on first use */
@@ -164,6 +165,7 @@ static void sq_close(store_t *s)
   for (int i = 0; i < SQU_STMTS_MAX; i++) sqlite3_finalize(q->ust[i]);
   for (int i = 0; i < SQW_STMTS_MAX; i++) sqlite3_finalize(q->wst[i]);
   for (int i = 0; i < SQG_STMTS_MAX; i++) sqlite3_finalize(q->gst[i]);
+  for (int i = 0; i < SQR_STMTS_MAX; i++) sqlite3_finalize(q->rst[i]);
   sq__msg_free(q->msg);
   sq__defer_free(q->defer);
   sq__login_free(q->db, q->login);
@@ -637,6 +639,7 @@ sqlite3 *store__sqlite_db(store_t *s) { return Q(s)->db; }
 sqlite3_stmt **store__sqlite_ucache(store_t *s) { return Q(s)->ust; }
 sqlite3_stmt **store__sqlite_wcache(store_t *s) { return Q(s)->wst; }
 sqlite3_stmt **store__sqlite_gcache(store_t *s) { return Q(s)->gst; }
+sqlite3_stmt **store__sqlite_rcache(store_t *s) { return Q(s)->rst; }
 
 /* SQLite's allocation statistics take a global mutex on every malloc and
  * free (SQLITE_CONFIG_MEMSTATUS, on by default): 2-3 % of the server's CPU in

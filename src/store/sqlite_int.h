@@ -13,6 +13,7 @@
 #define SQU_STMTS_MAX 40
 #define SQW_STMTS_MAX 8
 #define SQG_STMTS_MAX 16
+#define SQR_STMTS_MAX 4
 
 /* Helpers every file of the backend uses. sq__prepared: *slot prepared from
  * sql on first use (persistent, finalized with the connection), reset and
@@ -32,6 +33,8 @@ sqlite3_stmt **store__sqlite_ucache(store_t *s);
 sqlite3_stmt **store__sqlite_wcache(store_t *s);
 /* SQG_STMTS_MAX cached statements of sqlite_grp.c (finalized at close). */
 sqlite3_stmt **store__sqlite_gcache(store_t *s);
+/* SQR_STMTS_MAX cached statements of sqlite_rel.c (finalized at close). */
+sqlite3_stmt **store__sqlite_rcache(store_t *s);
 /* The wallet ledger and orders (sqlite_wallet.c): the vtable's entries. */
 int sqw_wallet_balance(store_t *, int64_t, int64_t *);
 int sqw_ledger_append(store_t *, const store_ledger_t *, store_ledger_t *);

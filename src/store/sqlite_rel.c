@@ -1,6 +1,10 @@
 /* sqlite_rel.c — the relationship rows (store_rel.h) in SQLite: one table
  * rel(sdkappid, user_no, kind, key, val), WITHOUT ROWID, keyed by all four;
- * relationship events in rel_event(sdkappid, user_no, useq, at, payload). */
+ * relationship events in rel_event(sdkappid, user_no, useq, at, payload).
+ * The per-row statements (put, delete, get, event put: one call per friend
+ * or per inbox event of a fan-out) are prepared once per connection
+ * (store__sqlite_rcache) and reset after each use, so none keeps a read
+ * open; the walks and the purge are prepared per call. */
 #include "store/sqlite_int.h"
 #include "store/store_rel.h"
 #include "util/err.h"
@@ -15,31 +19,48 @@ static int step_once(sqlite3_stmt *st)
   return rc == SQLITE_DONE ? 0 : sq__map_rc(rc);
 }
 
+/* The cached statements (at most SQR_STMTS_MAX). */
+enum { R_PUT, R_DEL, R_GET, R_EV_PUT, R__COUNT };
+_Static_assert(R__COUNT <= SQR_STMTS_MAX, "raise SQR_STMTS_MAX");
+static const char *const rsql[R__COUNT] = {
+  [R_PUT] = "INSERT OR REPLACE INTO rel(sdkappid,user_no,kind,key,val) VALUES(?,?,?,?,?)",
+  [R_DEL] = "DELETE FROM rel WHERE sdkappid=? AND user_no=? AND kind=? AND key=?",
+  [R_GET] = "SELECT val FROM rel WHERE sdkappid=? AND user_no=? AND kind=? AND key=?",
+  [R_EV_PUT] = "INSERT INTO rel_event(sdkappid,user_no,useq,at,payload) VALUES(?,?,?,?,?)",
+};
+
+/* Statement id of the connection's cache, reset with its bindings cleared; NULL if it cannot be prepared. */
+static sqlite3_stmt *rst(store_t *s, int id) { return sq__prepared(s, &store__sqlite_rcache(s)[id], rsql[id]); }
+
+/* Step a cached statement once and reset it. */
+static int step_cached(sqlite3_stmt *st)
+{
+  int rc = sqlite3_step(st);
+  sqlite3_reset(st);
+  return rc == SQLITE_DONE ? 0 : sq__map_rc(rc);
+}
+
 static int rel_put(store_t *s, uint32_t app, uint32_t user, int kind, const char *key, const char *val)
 {
-  sqlite3_stmt *st;
-  if (sqlite3_prepare_v2(sq__db(s), "INSERT OR REPLACE INTO rel(sdkappid,user_no,kind,key,val) VALUES(?,?,?,?,?)", -1,
-                         &st, NULL) != SQLITE_OK)
-    return IMC_E_IO;
+  sqlite3_stmt *st = rst(s, R_PUT);
+  if (!st) return IMC_E_IO;
   sqlite3_bind_int64(st, 1, app);
   sqlite3_bind_int64(st, 2, user);
   sqlite3_bind_int(st, 3, kind);
   sqlite3_bind_text(st, 4, key, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 5, val, -1, SQLITE_STATIC);
-  return step_once(st);
+  return step_cached(st);
 }
 
 static int rel_del(store_t *s, uint32_t app, uint32_t user, int kind, const char *key)
 {
-  sqlite3_stmt *st;
-  if (sqlite3_prepare_v2(sq__db(s), "DELETE FROM rel WHERE sdkappid=? AND user_no=? AND kind=? AND key=?", -1, &st,
-                         NULL) != SQLITE_OK)
-    return IMC_E_IO;
+  sqlite3_stmt *st = rst(s, R_DEL);
+  if (!st) return IMC_E_IO;
   sqlite3_bind_int64(st, 1, app);
   sqlite3_bind_int64(st, 2, user);
   sqlite3_bind_int(st, 3, kind);
   sqlite3_bind_text(st, 4, key, -1, SQLITE_STATIC);
-  return step_once(st);
+  return step_cached(st);
 }
 
 static int rel_each(store_t *s, store_rel_cb cb, void *ud)
@@ -58,10 +79,8 @@ static int rel_each(store_t *s, store_rel_cb cb, void *ud)
 
 static int rel_get(store_t *s, uint32_t app, uint32_t user, int kind, const char *key, char **val)
 {
-  sqlite3_stmt *st;
-  if (sqlite3_prepare_v2(sq__db(s), "SELECT val FROM rel WHERE sdkappid=? AND user_no=? AND kind=? AND key=?", -1, &st,
-                         NULL) != SQLITE_OK)
-    return IMC_E_IO;
+  sqlite3_stmt *st = rst(s, R_GET);
+  if (!st) return IMC_E_IO;
   sqlite3_bind_int64(st, 1, app);
   sqlite3_bind_int64(st, 2, user);
   sqlite3_bind_int(st, 3, kind);
@@ -73,23 +92,21 @@ static int rel_get(store_t *s, uint32_t app, uint32_t user, int kind, const char
   } else {
     rc = rc == SQLITE_DONE ? IMC_E_NOTFOUND : sq__map_rc(rc);
   }
-  sqlite3_finalize(st);
+  sqlite3_reset(st);
   return rc;
 }
 
 /* ---- relationship events ----------------------------------------------------------- */
 static int ev_put(store_t *s, uint32_t app, uint32_t user, uint32_t useq, int64_t at_s, const char *payload)
 {
-  sqlite3_stmt *st;
-  if (sqlite3_prepare_v2(sq__db(s), "INSERT INTO rel_event(sdkappid,user_no,useq,at,payload) VALUES(?,?,?,?,?)", -1,
-                         &st, NULL) != SQLITE_OK)
-    return IMC_E_IO;
+  sqlite3_stmt *st = rst(s, R_EV_PUT);
+  if (!st) return IMC_E_IO;
   sqlite3_bind_int64(st, 1, app);
   sqlite3_bind_int64(st, 2, user);
   sqlite3_bind_int64(st, 3, useq);
   sqlite3_bind_int64(st, 4, at_s);
   sqlite3_bind_text(st, 5, payload, -1, SQLITE_STATIC);
-  return step_once(st);
+  return step_cached(st);
 }
 
 static int ev_range(store_t *s, uint32_t app, uint32_t user, uint32_t after, uint32_t upto, store_rel_event_cb cb,
