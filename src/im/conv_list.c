@@ -167,7 +167,7 @@ static int make_page(clist_t *j, row_t *rows, size_t n)
         rows[np++] = t;
       }
   }
-  row_t *rest = rows + np;
+  row_t *rest = n ? rows + np : rows; /* rows is NULL when the list is empty (no offset on NULL) */
   size_t nrest = n - np;
   if (np > 1) qsort(rows, np, sizeof *rows, pin_cmp);
   if (nrest > 1) qsort(rest, nrest, sizeof *rest, row_cmp);
