@@ -105,24 +105,12 @@ int main(int argc, char **argv)
   char tmp[] = "/tmp/imcloud-grpstore-XXXXXX";
   if (!dir && !(dir = mkdtemp(tmp))) return die("mkdtemp", 0);
   store_t *s;
-  int64_t cust;
   int rc;
   uint32_t app, *no;
   const char *what;
-  if ((rc = store_open(dir, &s))) return die("store_open", rc);
-  if ((rc = store_customer_create(s, "bench", 1, &cust))) return die("customer", rc);
-  if ((rc = bench_store_app(s, cust, members, "gb", &app, &no, &what))) return die(what, rc);
   int64_t t_s = (int64_t)time(NULL);
   const uint32_t gno = 1;
-  store_grp_t g = { .sdkappid = app, .group_no = gno, .group_id = "bench", .type = 1, .owner_no = no[0],
-                    .created_s = t_s, .info = "{\"Name\":\"bench\"}" };
-  if ((rc = store_exec(s, "BEGIN IMMEDIATE"))) return die("begin", rc);
-  if ((rc = store_grp_put(s, &g))) return die("group", rc);
-  for (long u = 0; u < members; u++) {
-    store_grp_member_t m = { .user_no = no[u], .role = u ? 0 : 2, .join_s = t_s, .name_card = "", .data = "" };
-    if ((rc = store_grp_member_put(s, app, gno, &m))) return die("member", rc);
-  }
-  if ((rc = store_exec(s, "COMMIT"))) return die("commit", rc);
+  if ((rc = bench_store_group(dir, members, "gb", gno, t_s, &s, &app, &no, &what))) return die(what, rc);
 
   double c0 = cpu_s();
   if ((rc = append_pass(s, app, gno, no, members, msgs, batch, t_s))) return die("append", rc);
