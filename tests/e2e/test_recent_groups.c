@@ -41,6 +41,7 @@
 
 #include "e2e.h"
 #include "e2e_msg.h"
+#include "e2e_op.h"
 
 static e2e_server_t srv;
 static uint32_t app, app2;
@@ -57,15 +58,10 @@ static const char *args[] = { "--test-clock", "--test-clock-start", start, "--ms
 static int setup(void **st)
 {
   (void)st;
-  char out[512];
   e2e_dir_init(&srv);
   e2e_make_app(&srv, "china", &app, key);
   e2e_make_app(&srv, "china", &app2, key2);
-  if (e2e_cli(&srv, out, sizeof out, "operator token --json")) return -1;
-  json_t *j = json_loads(out, 0, NULL);
-  if (!j) return -1;
-  snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", json_string_value(json_object_get(j, "token")));
-  json_decref(j);
+  if (op_token_auth(&srv, auth, sizeof auth)) return -1;
   time_t back = time(NULL) - 10 * 86400;
   strftime(start, sizeof start, "%Y-%m-%d", gmtime(&back));
   return e2e_server_start(&srv, args);

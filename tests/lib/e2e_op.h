@@ -7,12 +7,11 @@
 
 #include "e2e_msg.h"
 
-/* A customer named customer made by the CLI (the token needs a database),
- * then `operator token`: "Authorization: Bearer …\r\n" into auth. 0 or -1. */
-static inline int op_auth_init(const e2e_server_t *srv, const char *customer, char *auth, size_t cap)
+/* `operator token` of srv's data directory (it must hold a database):
+ * "Authorization: Bearer …\r\n" into auth. 0 or -1. */
+static inline int op_token_auth(const e2e_server_t *srv, char *auth, size_t cap)
 {
   char out[512];
-  if (e2e_cli(srv, out, sizeof out, "customer create --name %s --json", customer)) return -1;
   if (e2e_cli(srv, out, sizeof out, "operator token --json")) return -1;
   json_t *j = json_loads(out, 0, NULL);
   const char *token = json_string_value(json_object_get(j, "token"));
@@ -20,6 +19,15 @@ static inline int op_auth_init(const e2e_server_t *srv, const char *customer, ch
   if (token) snprintf(auth, cap, "Authorization: Bearer %s\r\n", token);
   json_decref(j);
   return rc;
+}
+
+/* A customer named customer made by the CLI (the token needs a database),
+ * then op_token_auth. 0 or -1. */
+static inline int op_auth_init(const e2e_server_t *srv, const char *customer, char *auth, size_t cap)
+{
+  char out[512];
+  if (e2e_cli(srv, out, sizeof out, "customer create --name %s --json", customer)) return -1;
+  return op_token_auth(srv, auth, cap);
 }
 
 /* METHOD target (printf fmt) with body (NULL: none) on port with auth; the
