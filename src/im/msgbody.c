@@ -158,8 +158,9 @@ static int obj_check(const json_t *obj, const field_t *fs, int depth, const char
       size_t i;
       json_t *e;
       int rc;
-      if (!json_is_array(v) || !json_array_size(v))
-        return imc_errf(why, cap, err, "%s: %s must be a non-empty array of objects", where, f->name);
+      /* empty is allowed: every member of the one such field (an image's
+       * ImageInfoArray) is optional, and an absent array is accepted */
+      if (!json_is_array(v)) return imc_errf(why, cap, err, "%s: %s must be an array of objects", where, f->name);
       json_array_foreach(v, i, e) {
         snprintf(sub, sizeof sub, "%s.%s[%zu]", where, f->name, i);
         if (!json_is_object(e)) return imc_errf(why, cap, err, "%s must be an object", sub);
@@ -338,7 +339,7 @@ static int tok_obj_ok(const jsonr_doc_t *d, uint32_t obj, const field_t *fs, int
       if (!tok_obj_ok(d, v, f->sub, depth)) return 0;
       break;
     case T_OBJ_ARR:
-      if (t[v].type != JSONR_ARRAY || !t[v].len) return 0;
+      if (t[v].type != JSONR_ARRAY) return 0; /* empty allowed, as obj_check */
       e = v + 1;
       for (uint32_t i = 0; i < t[v].len; i++, e = t[e].next) if (!tok_obj_ok(d, e, f->sub, depth)) return 0;
       break;

@@ -45,6 +45,7 @@ static const char *const valid[] = {
   /* an image and a video with only what the reference requires (§2.3) */
   EL("TIMImageElem", "{}"),
   EL("TIMImageElem", "{\"UUID\":\"img\",\"ImageInfoArray\":[{\"URL\":\"u\"}]}"),
+  EL("TIMImageElem", "{\"UUID\":\"img\",\"ImageFormat\":1,\"ImageInfoArray\":[]}"), /* empty, as absent */
   EL("TIMVideoFileElem", "{\"VideoDownloadFlag\":2,\"ThumbDownloadFlag\":2}"),
   EL("TIMVideoFileElem", "{\"VideoUrl\":\"v\",\"VideoDownloadFlag\":2,\"ThumbDownloadFlag\":2}"),
   EL("TIMFileElem", "{\"Url\":\"u\",\"UUID\":\"f\",\"FileSize\":9,\"FileName\":\"a.txt\",\"Download_Flag\":2}"),
@@ -118,7 +119,7 @@ static const struct { const char *body; int code; const char *why; } invalid[] =
     "Second must be an integer" },
   /* image */
   { "[" EL("TIMImageElem", "{\"UUID\":\"i\",\"ImageFormat\":5,\"ImageInfoArray\":[]}") "]", IMC_E_MSG_BODY, "ImageFormat=5" },
-  { "[" EL("TIMImageElem", "{\"UUID\":\"i\",\"ImageFormat\":1,\"ImageInfoArray\":[]}") "]", IMC_E_MSG_BODY, "non-empty array" },
+  { "[" EL("TIMImageElem", "{\"UUID\":\"i\",\"ImageInfoArray\":{}}") "]", IMC_E_MSG_BODY, "ImageInfoArray must be an array of objects" },
   { "[" EL("TIMImageElem", "{\"UUID\":\"i\",\"ImageFormat\":1,\"ImageInfoArray\":[{\"Type\":4,\"Size\":1,\"Width\":1,"
                            "\"Height\":1,\"URL\":\"u\"}]}") "]", IMC_E_MSG_BODY, "Type=4" },
   { "[" EL("TIMImageElem", "{\"ImageInfoArray\":[{\"URL\":7}]}") "]", IMC_E_MSG_BODY, "ImageInfoArray[0]: URL must be a string" },
