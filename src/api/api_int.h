@@ -63,6 +63,7 @@ typedef struct api_srv {
   char op_token_hash[65];        /* hex SHA-256 of the operator token */
   int stopping;                  /* signals seen */
   uint64_t stop_started_ms;      /* uv_now at the first signal */
+  uint64_t stop_event_chunks;    /* groups.event_chunks when the connections were closed (the stop's log) */
   int exit_status;
   size_t jobs_in_flight;         /* store jobs submitted, not yet done */
   uint64_t ws_sends_fast;        /* `send` frames taken by cws_send_fast (GET /healthz c2c.fast_sends) */

@@ -9,7 +9,8 @@
  * shutdown_timeout_ms) until no HTTP request and no store job is in flight,
  * closes every connection (WebSockets get 1001; one whose peer has not taken
  * its output ws_close_grace_ms later is reset: net_server_close), lets the writer commit what
- * is queued, stops the reader pool, closes the handles and returns 0. A second signal exits at once
+ * is queued and the group events a large dissolution left due (im_groups_due_flush), stops the
+ * reader pool, closes the handles and returns 0. A second signal exits at once
  * (status 130); SQLite's WAL keeps every committed transaction. */
 #include "api/rel_api.h"
 #include "store/store_msg.h"
@@ -281,12 +282,35 @@ static void on_writer_stopped(void *arg)
   store_reader_stop(srv->reader, on_reader_stopped, srv);
 }
 
+/* The group events a large dissolution left due are appended before the writer stops (chunk by chunk,
+ * each its own writer job, im_groups_due_flush): a clean stop leaves no work for the next start, also when
+ * shutdown_timeout_ms cut the wait for requests short. */
+static void due_poll(uv_timer_t *t)
+{
+  api_srv_t *srv = t->data;
+  if (srv->groups && im_groups_due_flush(srv->groups)) return;
+  uv_timer_stop(t);
+  if (srv->groups) {
+    im_groups_stats_t st;
+    im_groups_stats(srv->groups, &st);
+    if (st.event_chunks > srv->stop_event_chunks)
+      IMC_INFO("server", "msg=\"group events due appended before stopping\" chunks=%llu",
+               (unsigned long long)(st.event_chunks - srv->stop_event_chunks));
+  }
+  meter_flush_submit(srv->meter, srv->writer, imc_clock_now_s()); /* the last live counters, before the writer stops */
+  store_writer_stop(srv->writer, on_writer_stopped, srv);
+}
+
 static void on_net_closed(void *arg)
 {
   api_srv_t *srv = arg;
   srv->net = NULL;
-  meter_flush_submit(srv->meter, srv->writer, imc_clock_now_s()); /* the last live counters, before the writer stops */
-  store_writer_stop(srv->writer, on_writer_stopped, srv);
+  if (srv->groups) {
+    im_groups_stats_t st;
+    im_groups_stats(srv->groups, &st);
+    srv->stop_event_chunks = st.event_chunks;
+  }
+  uv_timer_start(&srv->stop_timer, due_poll, 0, 10);
 }
 
 static void stop_poll(uv_timer_t *t)

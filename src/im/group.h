@@ -184,6 +184,13 @@ typedef struct im_groups_stats {
 /* Start again the appending of a large dissolution's group_dissolved events (group_due.c) if it stopped
  * with some still due (a full writer queue, a failed job); nothing otherwise. The server's tick. */
 void im_groups_due_retry(im_groups_t *G);
+/* A stop's last step before the writer stops (the loop still runs; the connections are closed): append
+ * every group event still due, so a clean stop leaves no work for the next start. Call it again until it
+ * returns 0: 1 while something is appended or group jobs are in flight (a dissolution may still record
+ * events due; a stopped chain is started again, also after a full writer queue refused it); 0 when none
+ * is due, or when a job of the chain failed otherwise since the first call (logged; the rows wait for the
+ * next start, which appends them). */
+int im_groups_due_flush(im_groups_t *G);
 
 /* Create the core (startup: before the loop runs, so it can be loaded from
  * the startup connection), then start it with the writer, the readers and

@@ -161,7 +161,9 @@ static int run_member_mod(store_t *s, gjob_t *j)
   if (m->name_card && (rc = store_grp_member_set(s, j->sdkappid, j->group_no, m->user_no, "name_card", 0, m->name_card)))
     return rc;
   if (m->data && (rc = member_data_merge(s, j))) return rc;
-  return grp__run_notice(s, j);
+  if ((rc = grp__run_notice(s, j))) return rc;
+  if ((rc = grp__replay_run(s, j))) return rc; /* made admin: the applications waiting */
+  return grp__apply_run(s, j);
 }
 
 static void done_member_mod(gjob_t *j, int rc)
@@ -178,6 +180,7 @@ static void done_member_mod(gjob_t *j, int rc)
     return;
   }
   grp__deliver_notice(j, g);
+  grp__apply_deliver(j);
   grp__finish(j, 0);
 }
 
@@ -232,6 +235,11 @@ void im_group_member_modify(im_groups_t *G, uint32_t sdkappid, const char *group
     grp__set_muted(g, mod->user_no, j->mem[0].mute_until_s);
   }
   uint32_t u = mod->user_no;
+  /* an ordinary member made admin learns of the applications waiting, as the admins did (§14) */
+  if (mod->role == IM_GR_ADMIN && tr == IM_GR_MEMBER && g->pending.len && grp__replay_prepare(j, g, u)) {
+    done_member_mod(j, IMC_E_NOMEM);
+    return;
+  }
   if (mod->role >= 0)
     grp__notice(j, g, "MemberRoleChanged", actor_no, &u, 1, json_pack("{s:s}", "Role", im_grole_name((im_grole_t)mod->role)));
   else if (mod->mute_s >= 0)
@@ -368,7 +376,9 @@ static int run_transfer(store_t *s, gjob_t *j)
     if ((rc = store_grp_member_set(s, j->sdkappid, j->group_no, m->user_no, "role", m->role, NULL))) return rc;
   }
   if ((rc = store_grp_put(s, &j->row))) return rc;
-  return grp__run_notice(s, j);
+  if ((rc = grp__run_notice(s, j))) return rc;
+  if ((rc = grp__replay_run(s, j))) return rc; /* a member made owner: the applications waiting */
+  return grp__apply_run(s, j);
 }
 
 /* The undo gives back the previous owner and roles, but never to an account deleted meanwhile: the
@@ -393,6 +403,7 @@ static void done_transfer(gjob_t *j, int rc)
     return;
   }
   grp__deliver_notice(j, g);
+  grp__apply_deliver(j);
   grp__finish(j, 0);
 }
 
@@ -430,6 +441,11 @@ void im_group_transfer(im_groups_t *G, uint32_t sdkappid, const char *group_id, 
   g->owner_no = new_owner;
   snprintf(g->owner_id, sizeof g->owner_id, "%s", new_owner_id);
   if (prepare_row(j, g)) { done_transfer(j, IMC_E_NOMEM); return; }
+  /* an ordinary member made owner learns of the applications waiting, as the owner and admins did (§14) */
+  if (!live && j->mem[j->n_mem - 1].msg_flag == IM_GR_MEMBER && g->pending.len && grp__replay_prepare(j, g, new_owner)) {
+    done_transfer(j, IMC_E_NOMEM);
+    return;
+  }
   grp__notice(j, g, "OwnerChanged", actor_no, &new_owner, 1, NULL);
   j->run = run_transfer;
   j->done = done_transfer;

@@ -4,12 +4,16 @@
  *  - group_apply_result: an application to a Public group approved,
  *    rejected or ended by the group's dissolution, to its applicant;
  *  - group_apply: a user applied to a Public group, to its owner and admins
- *    at that moment;
+ *    at that moment, and to a user made admin or owner later, once per
+ *    application then waiting (grp__replay_prepare);
  *  - group_dissolved: a group with stored members (not a live room) was
  *    dissolved, to each of its members;
  *  - group_kicked / group_quit: a member was removed from a group by the
  *    owner, an admin or the App admin (Silence or not) / quit it, to that
  *    user (its other devices learn of a quit).
+ * Every payload carries the group's creation time (created: a group id
+ * dissolved and created again names another group) and the time the event
+ * was made (time; for group_apply, when the user applied).
  * A job holds a list of event sets (one payload, its users). Each event is
  * appended in the writer job that makes the change, so it is durable with
  * it; once that job is committed it goes to the user's live sessions in
@@ -36,6 +40,7 @@ struct gapply {
   size_t n;
   uint32_t *users, *useqs;     /* useqs[i]: the event's useq, 0 when not appended (account deleted, or due) */
   size_t chunk;                /* more users than this (0: no bound): recorded as due, in chunks (group_due.c) */
+  int replay;                  /* group_apply to users[0] for each application waiting, at most chunk (grp__replay_run) */
 };
 
 void grp__apply_free(gjob_t *j)
@@ -61,8 +66,9 @@ static gapply_t *set_add(gjob_t *j, const im_group_t *g, size_t n, const char *t
   if (!a) return NULL;
   while (*tail) tail = &(*tail)->next;
   *tail = a;
-  json_t *f = json_pack("{s:s,s:s,s:s}", "type", type, "group_id", g->group_id, "group_type",
-                        im_gtype_info(g->type)->name);
+  a->at_s = j->now_s ? j->now_s : imc_clock_now_s();
+  json_t *f = json_pack("{s:s,s:s,s:s,s:I,s:I}", "type", type, "group_id", g->group_id, "group_type",
+                        im_gtype_info(g->type)->name, "created", (json_int_t)g->created_s, "time", (json_int_t)a->at_s);
   if (f && extra_key) json_object_set_new(f, extra_key, json_string(extra_val));
   if (keep_frame) a->frame = f;
   else {
@@ -71,7 +77,6 @@ static gapply_t *set_add(gjob_t *j, const im_group_t *g, size_t n, const char *t
   }
   a->users = calloc(n ? n : 1, sizeof *a->users);
   a->useqs = calloc(n ? n : 1, sizeof *a->useqs);
-  a->at_s = imc_clock_now_s();
   int ok = keep_frame ? a->frame != NULL : a->payload != NULL;
   return ok && a->users && a->useqs ? a : NULL;
 }
@@ -123,10 +128,63 @@ int grp__applied_prepare(gjob_t *j, const im_group_t *g)
   return 0;
 }
 
+int grp__replay_prepare(gjob_t *j, const im_group_t *g, uint32_t user_no)
+{
+  gapply_t *a = set_add(j, g, 1, "group_apply", NULL, NULL, 1);
+  if (!a) { grp__apply_free(j); return IMC_E_NOMEM; }
+  a->users[0] = user_no;
+  a->replay = 1;
+  a->chunk = (size_t)im_limit(j->G->lim, g->sdkappid, IM_LIMIT_GROUP_APPLICATIONS);
+  return 0;
+}
+
+typedef struct replay_walk { gapply_t *tpl, *last; int rc; } replay_walk_t;
+
+/* One application waiting: a set of its own (payload: the template's frame with the applicant and the
+ * application's time) after the template and the sets of the older ones. */
+static void replay_one(void *ud, uint32_t sdkappid, uint32_t group_no, const store_grp_member_t *m)
+{
+  replay_walk_t *w = ud;
+  (void)sdkappid;
+  (void)group_no;
+  if (w->rc || !m->user_id || !m->user_id[0]) return; /* an applicant whose account is gone: nothing to tell */
+  gapply_t *a = calloc(1, sizeof *a);
+  json_t *f = json_copy(w->tpl->frame);
+  if (a) {
+    a->next = w->last->next;
+    w->last->next = a;
+    w->last = a;
+    a->users = malloc(sizeof *a->users);
+    a->useqs = calloc(1, sizeof *a->useqs);
+  }
+  if (!a || !f || !a->users || !a->useqs || json_object_set_new(f, "user", json_string(m->user_id)) ||
+      json_object_set_new(f, "time", json_integer(m->join_s)) || !(a->payload = json_dumps(f, JSON_COMPACT))) {
+    w->rc = IMC_E_NOMEM;
+    json_decref(f);
+    return;
+  }
+  json_decref(f);
+  a->users[0] = w->tpl->users[0];
+  a->n = 1;
+  a->at_s = w->tpl->at_s;
+}
+
+int grp__replay_run(store_t *s, gjob_t *j)
+{
+  for (gapply_t *a = j->apply; a; a = a->next) {
+    if (!a->replay) continue;
+    replay_walk_t w = { a, a, 0 };
+    int rc = store_grp_applications(s, j->sdkappid, j->group_no, 0, (int)a->chunk, replay_one, &w);
+    if (rc || w.rc) return rc ? rc : w.rc;
+    a = w.last; /* past the sets just made */
+  }
+  return 0;
+}
+
 int grp__apply_user(gjob_t *j, const char *user_id)
 {
   for (gapply_t *a = j->apply; a; a = a->next) {
-    if (!a->frame || a->payload) continue;
+    if (!a->frame || a->payload || a->replay) continue;
     if (json_object_set_new(a->frame, "user", json_string(user_id))) return IMC_E_NOMEM;
     if (!(a->payload = json_dumps(a->frame, JSON_COMPACT))) return IMC_E_NOMEM;
   }

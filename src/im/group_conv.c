@@ -134,7 +134,10 @@ void im_group_conv_pin(im_groups_t *G, uint32_t sdkappid, uint32_t user_no, cons
   }
   if (im_group_role(g, user_no) == IM_GR_NONE) { grp__fail(cb, ud, IMC_E_GROUP_NOT_MEMBER, NULL); return; }
   gjob_t *j = grp__job(G, sdkappid, cb, ud);
-  json_t *ev = j ? json_pack("{s:s,s:s,s:b}", "type", "conv_pin", "group_id", g->group_id, "pinned", pin != 0) : NULL;
+  int64_t now_s = imc_clock_now_s();
+  json_t *ev = j ? json_pack("{s:s,s:s,s:b,s:I}", "type", "conv_pin", "group_id", g->group_id, "pinned", pin != 0,
+                             "time", (json_int_t)now_s)
+                 : NULL;
   if (j) j->body = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
   json_decref(ev);
   if (!j || !j->body) {
@@ -146,7 +149,7 @@ void im_group_conv_pin(im_groups_t *G, uint32_t sdkappid, uint32_t user_no, cons
   j->actor_no = user_no;
   j->mode = pin != 0;
   j->value = max_pinned;
-  j->now_s = imc_clock_now_s();
+  j->now_s = now_s;
   j->run = run_conv_pin;
   j->done = done_conv_pin;
   grp__submit(j, 0);

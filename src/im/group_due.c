@@ -12,9 +12,11 @@
  * until a job finds the table empty. Other writer jobs run between the
  * chunks. A crash leaves the rows not yet drained: the next start finds them
  * (im_groups_load) and its chain appends them. A job that fails or is
- * refused (a full writer queue, shutdown) stops the chain with its rows
- * kept: the server's tick starts it again (im_groups_due_retry), or the next
- * start does.
+ * refused (a full writer queue) stops the chain with its rows kept: the
+ * server's tick starts it again (im_groups_due_retry). A stop (SIGTERM)
+ * drives the chain to the end before the writer stops (im_groups_due_flush):
+ * a clean stop leaves no chunk for the next start; only a failed job (or a
+ * second signal, or a crash) leaves rows, which the next start appends.
  *
  * Loop thread, except run_due (writer thread). */
 #include "im/group_int.h"
@@ -45,8 +47,13 @@ static void done_due(gjob_t *j, int rc)
   int more = !rc && j->value;
   G->due_running = 0;
   if (!rc && !j->value) G->due_found = 0; /* drained */
-  if (rc) IMC_WARN("group", "msg=\"appending due group events stopped: retried by the tick\" err=%s", imc_err_name(rc));
-  else if (more) {
+  if (rc && G->due_flushing && rc != IMC_E_OVERLOADED) { /* a full queue: the next im_groups_due_flush tries again */
+    G->due_err = rc;
+    IMC_WARN("group", "msg=\"appending due group events failed while stopping: the next start appends them\" err=%s",
+             imc_err_name(rc));
+  } else if (rc) {
+    IMC_WARN("group", "msg=\"appending due group events stopped: retried by the tick\" err=%s", imc_err_name(rc));
+  } else if (more) {
     grp__apply_deliver(j);
     G->st.event_chunks++;
   }
@@ -57,6 +64,16 @@ static void done_due(gjob_t *j, int rc)
 void im_groups_due_retry(im_groups_t *G)
 {
   if (G->due_found) grp__due_start(G);
+}
+
+int im_groups_due_flush(im_groups_t *G)
+{
+  G->due_flushing = 1;
+  if (G->due_err) return 0;
+  if (G->in_flight) return 1; /* the chain's job, or a dissolution that may record events due */
+  if (!G->due_found) return 0;
+  grp__due_start(G);
+  return !G->due_err; /* started, or refused for now (a full queue, no memory): tried again at the next call */
 }
 
 void grp__due_start(im_groups_t *G)

@@ -84,6 +84,8 @@ struct im_groups {
   u64map_t big_extra;          /* customer id → big groups an operator added (uintptr) */
   int due_running;             /* a job of the chain appending due group events is in flight (group_due.c) */
   int due_found;               /* group events may be due (found by im_groups_load, recorded, or a job stopped) */
+  int due_flushing;            /* the server is stopping: im_groups_due_flush drives the chain to the end */
+  int due_err;                 /* while flushing, a job of the chain failed: the rest waits for the next start */
 };
 
 /* A session in live rooms: the rooms, and while it loses live-room
@@ -243,6 +245,14 @@ int grp__dissolved_prepare(gjob_t *j, const im_group_t *g);
 int grp__left_prepare(gjob_t *j, const im_group_t *g, const uint32_t *users, size_t n, int quit);
 int grp__applied_prepare(gjob_t *j, const im_group_t *g);
 int grp__apply_user(gjob_t *j, const char *user_id);
+/* group_apply.c: a user made admin or owner (from an ordinary member) gets group_apply for each application
+ * waiting, as its predecessors got them when the users applied (docs/decisions/groups.md §14).
+ * grp__replay_prepare (loop, before the submit; 0 or IMC_E_NOMEM, every set freed): a set for user_no;
+ * grp__replay_run (store thread, in the job's transaction, before grp__apply_run): reads the group's
+ * applications (oldest first, at most group_max_applications) and makes one event each, its applicant
+ * and its time the application's; 0, IMC_E_NOMEM or a storage error. */
+int grp__replay_prepare(gjob_t *j, const im_group_t *g, uint32_t user_no);
+int grp__replay_run(store_t *s, gjob_t *j);
 int grp__apply_run(store_t *s, gjob_t *j);
 void grp__apply_deliver(gjob_t *j);
 void grp__apply_free(gjob_t *j);

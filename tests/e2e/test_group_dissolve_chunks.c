@@ -6,7 +6,12 @@
  *    after a restart; GET /healthz counts the chunks (groups.event_chunks);
  *  - a server killed (SIGKILL) right after the dissolution's reply, while
  *    chunks are still due, appends the rest once restarted: every member
- *    reads exactly one group_dissolved. */
+ *    reads exactly one group_dissolved;
+ *  - a normal stop (SIGTERM) right after the reply appends the chunks still
+ *    due before the writer stops: the next start has none to append;
+ *  - every member's copy carries the same time and the group's creation
+ *    time (created), so a member of a group created again with the same id
+ *    while the old one's chunks are due tells the old group's event apart. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -96,11 +101,13 @@ static int dissolved_in_sync(const char *user, const char *gid)
   }
   json_decref(evs);
   /* a chunk appended right after the sync page reaches this synced session live instead: it counts as the
-   * one delivery (a second one, by sync and live both, makes n 2) */
-  json_t *p = wsc_push(&c, "group_dissolved", 1);
-  if (p && !strcmp(jstr(p, "group_id"), gid)) n++;
-  json_decref(p);
-  assert_null(wsc_push(&c, "group_dissolved", 1));
+   * one delivery (a second one, by sync and live both, makes n 2). Every push within 100 ms counts: two
+   * waits of 1 ms each failed the test when the one live push came during the second. */
+  json_t *p;
+  while ((p = wsc_push(&c, "group_dissolved", 100))) {
+    if (!strcmp(jstr(p, "group_id"), gid)) n++;
+    json_decref(p);
+  }
   wsc_close(&c);
   return n;
 }
@@ -160,11 +167,135 @@ static void test_killed_while_chunks_are_due(void **st)
   }
 }
 
+/* A server whose writer commits at most every 50 ms (writer_pace_us) and whose stop waits for no request
+ * (shutdown_timeout_ms 0): a dissolution's chunks are still due for a while after its reply. */
+static const char *const slow_args[] = { "--group-event-chunk", "3", "--writer-pace-us", "50000",
+                                         "--shutdown-timeout-ms", "0", NULL };
+
+/* user's group_dissolved events of gid read by a sync from 0: how many, the created and time of the last. */
+static int dissolved_of(const char *user, const char *gid, json_int_t *created, json_int_t *time)
+{
+  wsc_t c;
+  assert_int_equal(wsc_login(&c, srv.port, app, key, user, "Web"), 0);
+  json_t *evs = wsc_sync_live(&c), *e;
+  assert_non_null(evs);
+  size_t i;
+  int n = 0;
+  json_array_foreach(evs, i, e) {
+    if (strcmp(jstr(e, "type"), "group_dissolved") || strcmp(jstr(e, "group_id"), gid)) continue;
+    *created = jint(e, "created");
+    *time = jint(e, "time");
+    n++;
+  }
+  json_decref(evs);
+  wsc_close(&c);
+  return n;
+}
+
+/* A normal stop (SIGTERM) right after the dissolution's reply, while most chunks are still due, appends
+ * them before the writer stops: no WARN, the next start appends no chunk, every member reads exactly one
+ * group_dissolved, each with the same time. */
+static void test_stop_while_chunks_are_due(void **st)
+{
+  (void)st;
+  assert_int_equal(e2e_server_stop(&srv), 0);
+  assert_int_equal(e2e_server_start(&srv, slow_args), 0);
+  big_group("cs", 20, "stopped");
+  ok(v4(srv.port, app, key, G("destroy_group"), "{\"GroupId\":\"stopped\"}"));
+  assert_int_equal(e2e_server_stop(&srv), 0); /* 7 chunks, one per 50 ms commit: most still due at the signal */
+  char *log = e2e_server_log(&srv);
+  assert_null(strstr(log, "appending due group events"));
+  assert_non_null(strstr(log, "group events due appended before stopping"));
+  free(log);
+  assert_int_equal(e2e_server_start(&srv, args), 0);
+  usleep(300000);
+  assert_int_equal(event_chunks(), 0); /* the stop left nothing to append */
+  char name[32];
+  json_int_t created0 = 0, time0 = 0;
+  for (int i = 0; i < 20; i++) {
+    snprintf(name, sizeof name, "cs%d", i);
+    json_int_t created = 0, time = 0;
+    assert_int_equal(dissolved_of(name, "stopped", &created, &time), 1);
+    if (!i) { created0 = created; time0 = time; }
+    assert_true(created0 > 0 && time0 >= created0);
+    assert_int_equal(created, created0); /* one payload for every chunk */
+    assert_int_equal(time, time0);
+  }
+}
+
+/* A group id dissolved and created again while the old group's chunks are still due: the old events go to
+ * the old members only, each naming the old group's creation time, which the new group's events and
+ * group_list do not carry; a member of both reads one group_dissolved, the old group's. */
+static void test_reused_id_while_chunks_are_due(void **st)
+{
+  (void)st;
+  assert_int_equal(e2e_server_stop(&srv), 0);
+  assert_int_equal(e2e_server_start(&srv, slow_args), 0);
+  big_group("ru", 12, "reused");
+  json_t *r = v4(srv.port, app, key, G("get_group_info"), "{\"GroupIdList\":[\"reused\"]}");
+  assert_non_null(r);
+  json_int_t old_created = json_integer_value(json_object_get(json_array_get(json_object_get(r, "GroupInfo"), 0), "CreateTime"));
+  json_decref(r);
+  usleep(1100000); /* the new group is created in a later second */
+  static const char *const nu[] = { "nu0", "nu1", NULL };
+  import_users(srv.port, app, key, nu);
+  ok(v4(srv.port, app, key, G("destroy_group"), "{\"GroupId\":\"reused\"}"));
+  /* at once, the chunks due: ru0 owns the new group, ru1 is in both, nu0 and nu1 only in the new one */
+  ok(v4(srv.port, app, key, G("create_group"), "{\"Type\":\"Private\",\"Name\":\"n\",\"GroupId\":\"reused\","
+                                               "\"Owner_Account\":\"ru0\",\"MemberList\":[{\"Member_Account\":\"ru1\"},"
+                                               "{\"Member_Account\":\"nu0\"},{\"Member_Account\":\"nu1\"}]}"));
+  assert_true(event_chunks() < 4); /* 12 members, 3 per chunk: not all appended yet */
+  r = v4(srv.port, app, key, G("get_group_info"), "{\"GroupIdList\":[\"reused\"]}");
+  json_int_t new_created = json_integer_value(json_object_get(json_array_get(json_object_get(r, "GroupInfo"), 0), "CreateTime"));
+  json_decref(r);
+  assert_true(new_created > old_created);
+  /* the new group kicks nu1: its group_kicked names the new group */
+  ok(v4(srv.port, app, key, G("delete_group_member"), "{\"GroupId\":\"reused\",\"MemberToDel_Account\":[\"nu1\"]}"));
+  for (int waited = 0; waited < 5000 && event_chunks() < 4; waited += 50) usleep(50000);
+  assert_int_equal(event_chunks(), 4);
+  char name[32];
+  for (int i = 0; i < 12; i++) {
+    snprintf(name, sizeof name, "ru%d", i);
+    json_int_t created = 0, time = 0;
+    assert_int_equal(dissolved_of(name, "reused", &created, &time), 1);
+    assert_int_equal(created, old_created);
+  }
+  json_int_t created = 0, time = 0;
+  assert_int_equal(dissolved_of("nu0", "reused", &created, &time), 0);
+  assert_int_equal(dissolved_of("nu1", "reused", &created, &time), 0);
+  wsc_t c;
+  assert_int_equal(wsc_login(&c, srv.port, app, key, "nu1", "Web"), 0);
+  json_t *evs = wsc_sync_live(&c), *e;
+  size_t i;
+  int kicked = 0;
+  json_array_foreach(evs, i, e) {
+    if (strcmp(jstr(e, "type"), "group_kicked")) continue;
+    assert_int_equal(jint(e, "created"), new_created);
+    kicked++;
+  }
+  json_decref(evs);
+  assert_int_equal(kicked, 1);
+  wsc_close(&c);
+  /* ru1's group_list shows the new group with its own creation time */
+  assert_int_equal(wsc_login(&c, srv.port, app, key, "ru1", "Web"), 0);
+  r = wsc_rpc(&c, "group_list", "%s", "");
+  assert_non_null(r);
+  json_t *g;
+  int seen = 0;
+  json_array_foreach(json_object_get(r, "groups"), i, g)
+    if (!strcmp(jstr(g, "group_id"), "reused")) { assert_int_equal(jint(g, "created"), new_created); seen++; }
+  json_decref(r);
+  assert_int_equal(seen, 1);
+  wsc_close(&c);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_chunks_reach_every_member),
     cmocka_unit_test(test_killed_while_chunks_are_due),
+    cmocka_unit_test(test_reused_id_while_chunks_are_due),
+    cmocka_unit_test(test_stop_while_chunks_are_due),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

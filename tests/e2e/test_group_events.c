@@ -1,0 +1,262 @@
+/* End-to-end: the group events of the users' inboxes (docs/protocol.md "Groups",
+ * docs/decisions/groups.md §1, §14), through the real WebSocket and REST
+ * interfaces on a server with the test clock (it stands still, so times are
+ * exact):
+ *  - every event (group_apply, group_apply_result, group_kicked, group_quit,
+ *    a group's conv_pin, group_dissolved) carries time, the server's clock
+ *    when it was made, and the group events the group's creation time
+ *    (created, as group_list's), live and by sync, also after a restart;
+ *  - a member made admin (REST modify_group_member_info Role Admin) or owner
+ *    (REST change_group_owner) while applications wait gets group_apply for
+ *    each of them in its inbox, oldest first, with the applicant and the
+ *    application's time: live when synced, by sync otherwise, once (a
+ *    restart replays nothing); an ordinary member and an admin made owner
+ *    get none, the previous owner none again. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "e2e.h"
+#include "e2e_msg.h"
+#include "e2e_op.h"
+
+static e2e_server_t srv;
+static uint32_t app;
+static char key[80], auth[160];
+static const char *const args[] = { "--test-clock", "--test-clock-start", "2026-11-20", NULL };
+
+#define G(cmd) "group_open_http_svc/" cmd
+
+static int setup(void **st)
+{
+  (void)st;
+  e2e_dir_init(&srv);
+  e2e_make_app(&srv, "china", &app, key);
+  if (op_token_auth(&srv, auth, sizeof auth)) return -1;
+  return e2e_server_start(&srv, args);
+}
+
+static int teardown(void **st)
+{
+  (void)st;
+  return e2e_finish(&srv);
+}
+
+static void ok(json_t *r)
+{
+  assert_non_null(r);
+  if (jint(r, "ErrorCode")) fprintf(stderr, "%s\n", jstr(r, "ErrorInfo"));
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  json_decref(r);
+}
+
+static void ws_ok(json_t *r)
+{
+  assert_non_null(r);
+  assert_int_equal(jint(r, "code"), 0);
+  json_decref(r);
+}
+
+static int64_t clock_now(void)
+{
+  static char reply[4096];
+  assert_int_equal(e2e_http(srv.port, "GET", "/operator/v1/clock", auth, NULL, reply, sizeof reply), 200);
+  json_t *o = json_loads(reply, 0, NULL);
+  assert_non_null(o);
+  int64_t now = (int64_t)jint(o, "now_s");
+  json_decref(o);
+  return now;
+}
+
+static void advance(int s)
+{
+  static char reply[1 << 16];
+  char body[64];
+  snprintf(body, sizeof body, "{\"advance_s\":%d}", s);
+  assert_int_equal(e2e_http(srv.port, "POST", "/operator/v1/clock", auth, body, reply, sizeof reply), 200);
+}
+
+static void restart(void)
+{
+  assert_int_equal(e2e_server_stop(&srv), 0);
+  assert_int_equal(e2e_server_start(&srv, args), 0);
+}
+
+static void login(wsc_t *c, const char *user)
+{
+  assert_int_equal(wsc_login(c, srv.port, app, key, user, "Web"), 0);
+  json_t *evs = wsc_sync_live(c);
+  assert_non_null(evs);
+  json_decref(evs);
+}
+
+static int64_t created_of(const char *gid)
+{
+  json_t *r = v4(srv.port, app, key, G("get_group_info"), "{\"GroupIdList\":[\"%s\"]}", gid);
+  assert_non_null(r);
+  int64_t t = (int64_t)json_integer_value(json_object_get(json_array_get(json_object_get(r, "GroupInfo"), 0), "CreateTime"));
+  json_decref(r);
+  assert_true(t > 0);
+  return t;
+}
+
+/* user's inbox events of group gid whose type starts with "group_" or is conv_pin, read by a sync from 0, as
+ * "type[:user|:result|:pinned]@time-t0" joined by ","; each event of a group carries created == want_created
+ * (c stays live). */
+static void events(wsc_t *c, const char *user, const char *gid, int64_t t0, int64_t want_created, char *out, size_t cap)
+{
+  assert_int_equal(wsc_login(c, srv.port, app, key, user, "Web"), 0);
+  json_t *evs = wsc_sync_live(c), *e;
+  assert_non_null(evs);
+  size_t i;
+  out[0] = 0;
+  json_array_foreach(evs, i, e) {
+    const char *t = jstr(e, "type");
+    if ((strncmp(t, "group_", 6) && strcmp(t, "conv_pin")) || strcmp(jstr(e, "group_id"), gid)) continue;
+    assert_true(jint(e, "useq") > 0);
+    assert_non_null(json_object_get(e, "time"));
+    if (strcmp(t, "conv_pin")) assert_int_equal(jint(e, "created"), want_created);
+    const char *extra = json_object_get(e, "user") ? jstr(e, "user")
+                        : json_object_get(e, "result") ? jstr(e, "result")
+                        : json_object_get(e, "pinned") ? (json_is_true(json_object_get(e, "pinned")) ? "on" : "off")
+                        : "";
+    snprintf(out + strlen(out), cap - strlen(out), "%s%s%s%s@%lld", out[0] ? "," : "", t, extra[0] ? ":" : "", extra,
+             (long long)(jint(e, "time") - t0));
+  }
+  json_decref(evs);
+}
+
+/* Every inbox event of a group carries the time it was made and the group's creation time. */
+static void test_event_times(void **st)
+{
+  (void)st;
+  static const char *const u[] = { "ta", "tb", "tc", "td", "te", NULL };
+  import_users(srv.port, app, key, u);
+  int64_t t0 = clock_now();
+  ok(v4(srv.port, app, key, G("create_group"), "{\"Type\":\"Public\",\"Name\":\"tp\",\"GroupId\":\"tp\",\"Owner_Account\":\"ta\","
+                                               "\"MemberList\":[{\"Member_Account\":\"tb\"},{\"Member_Account\":\"tc\"},"
+                                               "{\"Member_Account\":\"td\"}]}"));
+  int64_t created = created_of("tp");
+  assert_int_equal(created, t0);
+  wsc_t a, c;
+  login(&a, "ta"); /* the owner is online: its group_apply arrives live with the same time */
+  advance(10);
+  login(&c, "te");
+  ws_ok(wsc_rpc(&c, "group_join", "\"group_id\":\"tp\""));
+  wsc_close(&c);
+  json_t *p = wsc_push(&a, "group_apply", 3000);
+  assert_non_null(p);
+  assert_int_equal(jint(p, "time"), t0 + 10);
+  assert_int_equal(jint(p, "created"), created);
+  json_decref(p);
+  wsc_close(&a);
+  advance(10);
+  ok(v4(srv.port, app, key, G("delete_group_member"), "{\"GroupId\":\"tp\",\"MemberToDel_Account\":[\"tb\"]}"));
+  advance(10);
+  login(&c, "tc");
+  ws_ok(wsc_rpc(&c, "group_quit", "\"group_id\":\"tp\""));
+  wsc_close(&c);
+  advance(10);
+  login(&c, "td");
+  ws_ok(wsc_rpc(&c, "pin", "\"group_id\":\"tp\",\"pinned\":true"));
+  wsc_close(&c);
+  advance(10);
+  ok(v4(srv.port, app, key, G("destroy_group"), "{\"GroupId\":\"tp\"}"));
+  advance(10); /* nothing is stamped with the time it is read at */
+  static const char *const who[] = { "ta", "tb", "tc", "td", "te" };
+  static const char *const want[] = { "group_apply:te@10,group_dissolved@50", "group_kicked@20", "group_quit@30",
+                                      "conv_pin:on@40,group_dissolved@50", "group_apply_result:dissolved@50" };
+  char got[512];
+  for (int pass = 0; pass < 2; pass++) {
+    for (int i = 0; i < 5; i++) {
+      events(&c, who[i], "tp", t0, created, got, sizeof got);
+      assert_string_equal(got, want[i]);
+      wsc_close(&c);
+    }
+    if (!pass) restart();
+  }
+}
+
+/* A member made admin, or owner, while applications wait gets their group_apply, once. */
+static void test_appointed_later_gets_applications(void **st)
+{
+  (void)st;
+  static const char *const u[] = { "la", "lm", "ln", "lo", "lk", "l1", "l2", NULL };
+  import_users(srv.port, app, key, u);
+  int64_t t0 = clock_now();
+  ok(v4(srv.port, app, key, G("create_group"), "{\"Type\":\"Public\",\"Name\":\"lp\",\"GroupId\":\"lp\",\"Owner_Account\":\"la\","
+                                               "\"MemberList\":[{\"Member_Account\":\"lm\"},{\"Member_Account\":\"ln\"},"
+                                               "{\"Member_Account\":\"lk\",\"Role\":\"Admin\"}]}"));
+  ok(v4(srv.port, app, key, G("create_group"), "{\"Type\":\"Public\",\"Name\":\"lq\",\"GroupId\":\"lq\",\"Owner_Account\":\"la\","
+                                               "\"MemberList\":[{\"Member_Account\":\"lo\"}]}"));
+  int64_t cp = created_of("lp"), cq = created_of("lq");
+  wsc_t c;
+  login(&c, "l1");
+  ws_ok(wsc_rpc(&c, "group_join", "\"group_id\":\"lp\""));
+  ws_ok(wsc_rpc(&c, "group_join", "\"group_id\":\"lq\""));
+  wsc_close(&c);
+  advance(5);
+  login(&c, "l2");
+  ws_ok(wsc_rpc(&c, "group_join", "\"group_id\":\"lp\""));
+  wsc_close(&c);
+  advance(5);
+  /* lm is online and synced when it becomes an admin: both applications arrive live, oldest first */
+  wsc_t m;
+  login(&m, "lm");
+  ok(v4(srv.port, app, key, G("modify_group_member_info"), "{\"GroupId\":\"lp\",\"Member_Account\":\"lm\",\"Role\":\"Admin\"}"));
+  for (int i = 0; i < 2; i++) {
+    json_t *p = wsc_push(&m, "group_apply", 3000);
+    assert_non_null(p);
+    assert_string_equal(jstr(p, "group_id"), "lp");
+    assert_string_equal(jstr(p, "user"), i ? "l2" : "l1");
+    assert_int_equal(jint(p, "time"), t0 + 5 * i);
+    assert_int_equal(jint(p, "created"), cp);
+    assert_true(jint(p, "useq") > 0);
+    json_decref(p);
+  }
+  assert_null(wsc_push(&m, "group_apply", 300));
+  wsc_close(&m);
+  /* lo is offline when the group lq is given to it; lk, already an admin, is given lp: nothing new */
+  ok(v4(srv.port, app, key, G("change_group_owner"), "{\"GroupId\":\"lq\",\"NewOwner_Account\":\"lo\"}"));
+  ok(v4(srv.port, app, key, G("change_group_owner"), "{\"GroupId\":\"lp\",\"NewOwner_Account\":\"lk\"}"));
+  /* a role change of the group's other fields replays nothing */
+  ok(v4(srv.port, app, key, G("modify_group_member_info"), "{\"GroupId\":\"lp\",\"Member_Account\":\"ln\",\"NameCard\":\"n\"}"));
+  char got[512];
+  for (int pass = 0; pass < 2; pass++) {
+    events(&c, "lm", "lp", t0, cp, got, sizeof got);
+    assert_string_equal(got, "group_apply:l1@0,group_apply:l2@5");
+    wsc_close(&c);
+    events(&c, "lo", "lq", t0, cq, got, sizeof got);
+    assert_string_equal(got, "group_apply:l1@0");
+    wsc_close(&c);
+    events(&c, "lk", "lp", t0, cp, got, sizeof got);
+    assert_string_equal(got, "group_apply:l1@0,group_apply:l2@5");
+    wsc_close(&c);
+    events(&c, "la", "lp", t0, cp, got, sizeof got);
+    assert_string_equal(got, "group_apply:l1@0,group_apply:l2@5");
+    wsc_close(&c);
+    events(&c, "la", "lq", t0, cq, got, sizeof got);
+    assert_string_equal(got, "group_apply:l1@0");
+    wsc_close(&c);
+    events(&c, "ln", "lp", t0, cp, got, sizeof got);
+    assert_string_equal(got, "");
+    wsc_close(&c);
+    if (!pass) restart();
+  }
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_event_times),
+    cmocka_unit_test(test_appointed_later_gets_applications),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
