@@ -11,12 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void on_reg(void *ud, int32_t day, const char *metric, int64_t n)
-{
-  (void)day; (void)metric;
-  *(int64_t *)ud += n;
-}
-
 int meter_appinfo(store_t *s, uint32_t app, int64_t now_s, int default_tz, meter_appinfo_t *out)
 {
   memset(out, 0, sizeof *out);
@@ -24,7 +18,7 @@ int meter_appinfo(store_t *s, uint32_t app, int64_t now_s, int default_tz, meter
   if (rc) return rc;
   int64_t first = imc_day_of(now_s, tz) - METER_APPINFO_DAYS;
   int64_t before = 0;
-  if ((rc = store_usage_registrations(s, app, INT64_MIN / 2, imc_day_start(first, tz), tz, on_reg, &before))) return rc;
+  if ((rc = store_usage_registered(s, app, imc_day_start(first, tz), &before))) return rc;
   meter_report_t *r = malloc(sizeof *r);
   if (!r) return IMC_E_NOMEM;
   int32_t month = 0;

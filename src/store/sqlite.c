@@ -633,6 +633,7 @@ static const store_vtab_t sqlite_vtab = {
   squ_apps_each, sq_app_get_many,
   sq__defer_add,
   sq_account_gone_each,
+  squ_registered,
 };
 
 sqlite3 *store__sqlite_db(store_t *s) { return Q(s)->db; }

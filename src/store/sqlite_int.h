@@ -70,6 +70,7 @@ int sq__ids_ascending(const uint32_t *ids, size_t n); /* 1: strictly ascending *
 int sq__ids_dense(const uint32_t *ids, size_t n);
 int squ_apps_each(store_t *, int, const uint32_t *, size_t, int64_t, int64_t, store_usage_row_cb, void *);
 int squ_registrations(store_t *, uint32_t, int64_t, int64_t, int, store_usage_day_cb, void *);
+int squ_registered(store_t *, uint32_t, int64_t, int64_t *);
 #include "store/store_msg.h"
 
 struct sqmsg; /* per-connection message state: statements, next-seq caches */

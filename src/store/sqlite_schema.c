@@ -374,6 +374,20 @@ const char *const sq__migrations[] = {
    * update read every group row of the app, per deleted account (docs/decisions/store-query-plans.md). Not partial
    * (WHERE owner_no>0): SQLite 3.40 then searched it by the range owner_no>0, every owned group of the app. */
   "CREATE INDEX grp_owner ON grp(sdkappid, owner_no);",
+  /* 47: reads that grew with every app's rows (docs/decisions/store-query-plans.md). usage_reg is keyed by time
+   * within the app: the registrations of some days (store_usage_registrations, store_usage_registered) are one
+   * range of the key, where the key (sdkappid, user_no) made every read take every registration of the app. No
+   * second index: a new account still writes one B-tree row here, at the end of its app's range. user_no stays
+   * unique per app without the key (numbers are never given twice, migration 29). bills_app: the trigger of
+   * migration 35 finds the app's bills from an order's start month on by a seek on (sdkappid, month>=); through
+   * bills_month_app (month, sdkappid) it read every app's bills from that month on, per order. Partial as
+   * bills_month_app is (the trigger repeats corrects=0). */
+  "CREATE TABLE usage_reg_v47(sdkappid INTEGER NOT NULL, user_no INTEGER NOT NULL, created_at INTEGER NOT NULL,"
+  " PRIMARY KEY(sdkappid, created_at, user_no)) WITHOUT ROWID;"
+  "INSERT INTO usage_reg_v47 SELECT sdkappid, user_no, created_at FROM usage_reg;"
+  "DROP TABLE usage_reg;"
+  "ALTER TABLE usage_reg_v47 RENAME TO usage_reg;"
+  "CREATE INDEX bills_app ON bills(sdkappid, month) WHERE corrects=0;",
 };
 
 const int sq__schema_version = (int)(sizeof sq__migrations / sizeof sq__migrations[0]);

@@ -2,7 +2,7 @@
  * "metering rows"; tables of migrations 4 and 5): daily counters and peaks
  * (usage_day), identified additive events (usage_event), group lives
  * (usage_group), imported documents and figures (usage_import_doc, immutable;
- * usage_import), registrations (usage_reg, filled by a trigger on accounts),
+ * usage_import), registrations (usage_reg, written with each new account),
  * issued bills (bills, immutable, numbered gap-free). Statements are prepared once per connection. */
 #include "store/sqlite_int.h"
 #include "util/err.h"
@@ -85,8 +85,11 @@
   X(BILL_EACH, BILL_COLS " WHERE (?1=0 OR b.customer_id=?1) ORDER BY b.seq") \
   BATCH_STMTS(X, APPS, DRV_J) \
   BATCH_STMTS(X, RANGE, DRV_R) \
+  /* the registrations of [?2, ?3) only: a range of the key (sdkappid, created_at, user_no) of migration 47; \
+   * keyed (sdkappid, user_no), every registration of the app was read and given a day, however few the days */ \
   X(REG_DAYS, "SELECT CAST(strftime('%Y%m%d', created_at + ?4, 'unixepoch') AS INTEGER) d, count(*) FROM usage_reg" \
-              " WHERE sdkappid=?1 AND created_at>=?2 AND created_at<?3 GROUP BY d ORDER BY d")
+              " WHERE sdkappid=?1 AND created_at>=?2 AND created_at<?3 GROUP BY d ORDER BY d") \
+  X(REG_BEFORE, "SELECT count(*) FROM usage_reg WHERE sdkappid=?1 AND created_at<?2")
 
 enum {
 #define X(name, sql) U_##name,
@@ -252,6 +255,17 @@ int squ_registrations(store_t *s, uint32_t app, int64_t from_s, int64_t to_s, in
     cb(ud, (int32_t)sqlite3_column_int64(st, 0), "registrations", sqlite3_column_int64(st, 1));
   sqlite3_reset(st);
   return sq__map_rc(rc);
+}
+
+int squ_registered(store_t *s, uint32_t app, int64_t before_s, int64_t *n)
+{
+  sqlite3_stmt *st = ust(s, U_REG_BEFORE);
+  if (!st) return IMC_E_IO;
+  bind3(st, app, before_s, NULL);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) *n = sqlite3_column_int64(st, 0);
+  sqlite3_reset(st);
+  return rc == SQLITE_ROW ? 0 : sq__map_rc(rc);
 }
 
 /* ---- bills --------------------------------------------------------------------- */

@@ -213,6 +213,7 @@ typedef struct store_vtab {
   int (*app_get_many)(store_t *, const uint32_t *sdkappids, size_t n, store_app_cb, void *);
   int (*usage_add_at_commit)(store_t *, uint32_t sdkappid, int32_t day, const char *metric, int64_t n);
   int (*account_gone_each)(store_t *, uint32_t sdkappid, store_account_cb, void *);
+  int (*usage_registered)(store_t *, uint32_t sdkappid, int64_t before_s, int64_t *n);
 } store_vtab_t;
 
 struct store { const store_vtab_t *vt; };
@@ -337,6 +338,9 @@ int store_usage_import_count(store_t *s, uint32_t sdkappid, int32_t month, int64
  * inserted). */
 int store_usage_registrations(store_t *s, uint32_t sdkappid, int64_t from_s, int64_t to_s, int tz_offset_s,
                               store_usage_day_cb cb, void *ud);
+/* The number of registrations (as store_usage_registrations counts them) created before before_s, into *n: a
+ * count over a range of the registrations' key (app, time), without a day per row. IMC_E_IO on a database error. */
+int store_usage_registered(store_t *s, uint32_t sdkappid, int64_t before_s, int64_t *n);
 
 /* ---- bills (src/meter/bills.c is the writer) -------------------------------
  * insert: call inside a transaction; assigns the next seq and the number

@@ -41,6 +41,10 @@ int store_usage_registrations(store_t *s, uint32_t a, int64_t from, int64_t to, 
 {
   return s->vt->usage_registrations(s, a, from, to, tz, cb, ud);
 }
+int store_usage_registered(store_t *s, uint32_t a, int64_t before, int64_t *n)
+{
+  return s->vt->usage_registered(s, a, before, n);
+}
 int store_bill_insert(store_t *s, const store_bill_t *in, store_bill_t *out) { return s->vt->bill_insert(s, in, out); }
 int store_bill_get(store_t *s, uint32_t a, int32_t mo, store_bill_t *out) { return s->vt->bill_get(s, a, mo, out); }
 int store_bill_each(store_t *s, int64_t c, int unpaid, store_bill_cb cb, void *ud) { return s->vt->bill_each(s, c, unpaid, cb, ud); }

@@ -631,8 +631,11 @@ static void test_migration_queues_old_renewals(void **st)
                                 "DROP TABLE pin_order; ALTER TABLE grp_member DROP COLUMN conv_hidden;"
                                 "ALTER TABLE grp_member DROP COLUMN pinned_at;"
                                 "ALTER TABLE grp_member DROP COLUMN pin_seq; ALTER TABLE c2c_purge_floor DROP COLUMN upto_id;"
-                                "DROP TABLE grp_events_due; DROP INDEX grp_owner"),
-                   0); /* migrations 37-46 */
+                                "DROP TABLE grp_events_due; DROP INDEX grp_owner;"
+                                "CREATE TABLE reg46(sdkappid INTEGER NOT NULL, user_no INTEGER NOT NULL, created_at INTEGER NOT NULL,"
+                                " PRIMARY KEY(sdkappid, user_no)) WITHOUT ROWID; INSERT INTO reg46 SELECT * FROM usage_reg;"
+                                " DROP TABLE usage_reg; ALTER TABLE reg46 RENAME TO usage_reg; DROP INDEX bills_app"),
+                   0); /* migrations 37-47 */
   assert_int_equal(store_exec(s, "PRAGMA user_version=35"), 0);
   store_close(s);
   static const char *const again[] = { "--test-clock", "--test-clock-start", "2026-10-03", NULL };

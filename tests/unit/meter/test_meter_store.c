@@ -162,6 +162,22 @@ static void test_registrations(void **st)
   assert_int_equal(r.days[3].registrations, 1);
   assert_int_equal(r.days[4].registrations, 2);
   assert_int_equal(r.days[5].registrations, 0);
+  /* app info on 20 Nov: the 30 days from 21 Oct; one account before them (the day's last second is its day's),
+   * the deleted one still counted; the running total per day (store_usage_registered, then the days) */
+  assert_int_equal(store_account_import(s, app, "d", NULL, NULL, local(2026, 10, 20, 23, 59, 59), &no), 0);
+  assert_int_equal(store_account_import(s, app, "e", NULL, NULL, local(2026, 10, 21, 0, 0, 0), &no), 0);
+  meter_appinfo_t *ai = malloc(sizeof *ai);
+  assert_non_null(ai);
+  assert_int_equal(meter_appinfo(s, app, local(2026, 11, 20, 12, 0, 0), TZ, ai), 0);
+  assert_int_equal(ai->days[0].date, 20261021);
+  assert_int_equal(ai->days[0].registrations, 1);
+  assert_int_equal(ai->reg_total[0], 2);
+  assert_int_equal(ai->reg_total[13], 2);   /* 3 Nov */
+  assert_int_equal(ai->days[14].registrations, 1);
+  assert_int_equal(ai->reg_total[14], 3);   /* 4 Nov */
+  assert_int_equal(ai->days[15].registrations, 2);
+  assert_int_equal(ai->reg_total[29], 5);   /* 19 Nov */
+  free(ai);
 }
 
 static void on_stopped(void *arg) { *(int *)arg = 1; }

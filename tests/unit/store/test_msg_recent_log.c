@@ -327,6 +327,9 @@ static void test_upgrade_keeps_logged_events(void **st)
                                 " ALTER TABLE grp_msg DROP COLUMN from_id; DROP INDEX grp_member_conv; ALTER TABLE grp_member DROP COLUMN conv_hidden;"
                                 " ALTER TABLE grp_member DROP COLUMN pinned_at; ALTER TABLE grp_member DROP COLUMN pin_seq;"
                                 " DROP TABLE grp_events_due; DROP INDEX grp_owner;"
+                                "CREATE TABLE reg46(sdkappid INTEGER NOT NULL, user_no INTEGER NOT NULL, created_at INTEGER NOT NULL,"
+                                " PRIMARY KEY(sdkappid, user_no)) WITHOUT ROWID; INSERT INTO reg46 SELECT * FROM usage_reg;"
+                                " DROP TABLE usage_reg; ALTER TABLE reg46 RENAME TO usage_reg; DROP INDEX bills_app;"
                                 " PRAGMA user_version=31;",
                                 NULL, NULL, NULL),
                    SQLITE_OK);

@@ -54,6 +54,7 @@ static void noop_gmsg(void *ud, const store_grp_msg_t *m) { (void)ud; (void)m; }
 static void noop_msg(void *ud, const store_msg_t *m) { (void)ud; (void)m; }
 static void noop_inbox(void *ud, const store_inbox_ev_t *e) { (void)ud; (void)e; }
 static void noop_recent(void *ud, const store_recent_t *r) { (void)ud; (void)r; }
+static void noop_day(void *ud, int32_t day, const char *metric, int64_t n) { (void)ud; (void)day; (void)metric; (void)n; }
 
 /* ---- the calls ---------------------------------------------------------------------------- */
 static void call_grp_joined(store_t *s) { assert_int_equal(store_grp_joined(s, APP, 7, noop_member, NULL), 0); }
@@ -89,6 +90,15 @@ static void call_grp_unread(store_t *s)
 static void call_grp_history(store_t *s)
 {
   assert_int_equal(store_grp_msg_history_as(s, APP, 1, 0, 100, 0, 1, 20, 8, noop_gmsg, NULL), 0);
+}
+static void call_reg_days(store_t *s)
+{
+  assert_int_equal(store_usage_registrations(s, APP, T0 - 30 * 86400, T0, 8 * 3600, noop_day, NULL), 0);
+}
+static void call_reg_before(store_t *s)
+{
+  int64_t n;
+  assert_int_equal(store_usage_registered(s, APP, T0, &n), 0);
 }
 static void call_c2c_send(store_t *s) { rows_send(s, APP, T0, 7, 8, 4242); }
 static void call_c2c_get(store_t *s) { assert_int_equal(store_msg_get(s, APP, store_c2c_conv(7, 8), 1, noop_msg, NULL), 0); }
@@ -132,6 +142,10 @@ static const pcase_t cases[] = {
     "SEARCH u USING PRIMARY KEY (sdkappid=? AND day>? AND day<?)", "SCAN a" /* every app: the apps table's rows */ },
   { "bill corrections", call_bill_corr, "SELECT b.seq", "SEARCH b USING INDEX bills_corrects (corrects=?)", NULL },
   { "grp user_gone", call_grp_user_gone, "UPDATE grp", "SEARCH grp USING COVERING INDEX grp_owner (sdkappid=? AND owner_no=?)", NULL },
+  { "registrations", call_reg_days, "SELECT CAST(strftime(",
+    "SEARCH usage_reg USING PRIMARY KEY (sdkappid=? AND created_at>? AND created_at<?)", NULL },
+  { "registered", call_reg_before, "SELECT count(*) FROM usage_reg",
+    "SEARCH usage_reg USING PRIMARY KEY (sdkappid=? AND created_at<?)", NULL },
   /* already right */
   { "grp member_get", call_grp_member_get, "SELECT m.sdkappid", "SEARCH m USING PRIMARY KEY (sdkappid=? AND group_no=? AND user_no=?)", NULL },
   { "grp convs", call_grp_convs, "SELECT group_no FROM grp_member", "SEARCH grp_member USING COVERING INDEX grp_member_user (sdkappid=? AND user_no=?)", NULL },
@@ -220,6 +234,69 @@ static void test_case(void **state)
   while (nseen) free(seen[--nseen]);
 }
 
+/* An order's trigger (bill_recheck_orders_INSERT, migration 35) queues its app's billed months from the month
+ * its period starts: it reads the app's bills, not every app's bills of those months. A trigger's statements
+ * are no statement of their own to a profile trace, so this counts the virtual machine steps of the order's
+ * INSERT (they include its triggers'): a few per bill read. Through bills_month_app (month, sdkappid) the
+ * trigger walked the OTHERS bills of the other apps (4,245 steps in all); through bills_app (migration 47), APP's
+ * two from the start month on (244). */
+#define OTHERS 800
+static int64_t order_steps;
+
+static int on_order_profile(unsigned type, void *ud, void *p, void *x)
+{
+  (void)type; (void)ud; (void)x;
+  const char *sql = sqlite3_sql(p);
+  if (sql && !strncmp(sql, "INSERT INTO orders", 18)) order_steps = sqlite3_stmt_status(p, SQLITE_STMTSTATUS_VM_STEP, 0);
+  return 0;
+}
+
+static void bill(store_t *s, uint32_t app, int64_t customer, int32_t month)
+{
+  store_bill_t in = { .sdkappid = app, .customer_id = customer, .month = month, .issued_at_s = T0, .body = "{}" }, out;
+  assert_int_equal(store_bill_insert(s, &in, &out), 0);
+}
+
+typedef struct { int n; uint32_t app[4]; int32_t month[4]; } queued_t;
+static void on_queued(void *ud, uint32_t app, int32_t month)
+{
+  queued_t *q = ud;
+  if (q->n < 4) { q->app[q->n] = app; q->month[q->n] = month; }
+  q->n++;
+}
+
+static void test_order_recheck(void **state)
+{
+  (void)state;
+  store_t *s = db_store;
+  int64_t cust;
+  assert_int_equal(store_customer_create(s, "plans", T0, &cust), 0);
+  store_app_t a = { .sdkappid = APP, .customer_id = cust, .name = "x", .secret_key = "k", .region = "china",
+                    .created_at_s = T0, .scheme = "s2022", .edition = "pro" };
+  assert_int_equal(store_app_insert(s, &a), 0);
+  assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
+  bill(s, APP, cust, 202312); /* before the period: not queued */
+  bill(s, APP, cust, 202401);
+  bill(s, APP, cust, 202402);
+  for (uint32_t i = 1; i <= OTHERS; i++) bill(s, APP + i, cust, 202401 + (int32_t)(i % 2));
+  assert_int_equal(store_exec(s, "COMMIT"), 0);
+  store_order_t o = { .sdkappid = APP, .customer_id = cust, .at_s = T0, .kind = "addon", .item = "local_audit",
+                      .anchor_day = 19737, .start_day = 19737 /* 2024-01-15 */, .end_day = 19767, .book = "s2022",
+                      .pay = "included", .reference = "plans-1" };
+  int64_t oid;
+  assert_int_equal(sqlite3_trace_v2(store__sqlite_db(s), SQLITE_TRACE_PROFILE, on_order_profile, NULL), SQLITE_OK);
+  assert_int_equal(store_order_insert(s, &o, &oid), 0);
+  sqlite3_trace_v2(store__sqlite_db(s), 0, NULL, NULL);
+  queued_t q = { 0 };
+  assert_int_equal(store_bill_recheck_each(s, 16, on_queued, &q), 0);
+  assert_int_equal(q.n, 2);
+  assert_int_equal(q.app[0], APP);
+  assert_int_equal(q.month[0], 202401);
+  assert_int_equal(q.app[1], APP);
+  assert_int_equal(q.month[1], 202402);
+  if (order_steps <= 0 || order_steps > 400) fail_msg("an order's INSERT ran %lld steps", (long long)order_steps);
+}
+
 /* A freshly migrated store (no ANALYZE, as the server's) with a little of everything, so that no read is
  * skipped for want of rows. */
 static int setup(void **st)
@@ -248,8 +325,9 @@ static int teardown(void **st)
 int main(void)
 {
   enum { N = sizeof cases / sizeof cases[0] };
-  struct CMUnitTest tests[N];
+  struct CMUnitTest tests[N + 1];
   for (size_t i = 0; i < N; i++)
     tests[i] = (struct CMUnitTest){ cases[i].name, test_case, NULL, NULL, (void *)&cases[i] };
+  tests[N] = (struct CMUnitTest){ "order recheck", test_order_recheck, NULL, NULL, NULL };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
