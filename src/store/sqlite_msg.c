@@ -27,10 +27,12 @@
  * Only the writer's connection appends, so the cache is the truth.
  *
  * Held rows: an append's rows (the message, its inbox events, new
- * conversation rows) are held by sqlite_msg_pend.c and written in multi-row
- * statements; stmt() writes them before any other statement of this file
- * runs, sq_exec before every transaction statement. A held row is always in
- * the caches, so a cache miss's max() needs none of them written.
+ * conversation rows; inside a transaction every other inbox event too) are
+ * held by sqlite_msg_pend.c and written in multi-row statements; stmt()
+ * writes them before any other statement of this file runs (stmt_unheld:
+ * the statements that read none of them), sq_exec before every transaction
+ * statement. A held row is always in the caches, so a cache miss's max()
+ * needs none of them written.
  */
 #include "store/sqlite_msg_int.h"
 #include "util/err.h"
@@ -136,6 +138,19 @@ sqlite3_stmt *sq__msg_stmt(store_t *s, int id)
   return m->st[id];
 }
 
+/* The statement id without writing the held rows first, for a statement that reads no held row: the accounts, or a
+ * cache miss's max() (a held row is always in the caches). Events held across many users (a group change's
+ * relationship events, each after its member's account lookup and next useq) then stay one multi-row statement. */
+static sqlite3_stmt *stmt_unheld(store_t *s, int id)
+{
+  struct sqmsg *m = state(s);
+  if (!m || (!m->st[id] && sqlite3_prepare_v3(sq__db(s), mstmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &m->st[id],
+                                               NULL) != SQLITE_OK))
+    return NULL;
+  sqlite3_reset(m->st[id]);
+  return m->st[id];
+}
+
 
 static int run(sqlite3_stmt *st)
 {
@@ -166,7 +181,7 @@ static int next_seq(store_t *s, u64map_t *map, uint64_t key, int q, uint32_t sdk
   uintptr_t v = (uintptr_t)u64map_get(map, key);
   if (!v) {
     int64_t max;
-    sqlite3_stmt *st = stmt(s, q);
+    sqlite3_stmt *st = stmt_unheld(s, q); /* a miss: none of the key's rows is held */
     if (!st) return IMC_E_IO;
     BIND(st, sdkappid, arg);
     int rc = scalar(st, &max);
@@ -194,9 +209,12 @@ static int set_next(struct sqmsg *m, u64map_t *map, uint64_t key, uint32_t used)
 
 /* ---- appends ------------------------------------------------------------------------ */
 /* An inbox event for user_no with the next useq, into the log
- * (sqlite_msg_log.c). Outside an append (a
- * relationship event, a recall, a read position: store_msg_vtab_t) it is
- * written at once, after the held rows (stmt); inside one it is held. */
+ * (sqlite_msg_log.c). Inside a transaction it is held with the append's
+ * rows (an append's own, or a relationship event, a recall, a read position:
+ * store_msg_vtab_t), written by the next flush in one multi-row statement;
+ * outside one it is written at once. Written one statement per event, a
+ * group change's relationship events to its members spent about 5,000
+ * instructions each on the statement (docs/BENCHMARKS.md, "Relationship events held"). */
 static int inbox_ev(store_t *s, uint32_t sdkappid, uint32_t user_no, store_ev_kind_t kind, uint64_t conv, uint32_t seq,
                     int64_t at_s, uint32_t *useq)
 {
@@ -206,7 +224,7 @@ static int inbox_ev(store_t *s, uint32_t sdkappid, uint32_t user_no, store_ev_ki
   uint32_t u;
   int rc = next_seq(s, &a->user, user_no, M_MAX_USEQ, sdkappid, user_no, &u); /* a miss: the inbox and its log */
   if (rc) return rc;
-  if (m->appending) {
+  if (m->appending || !sqlite3_get_autocommit(sq__db(s))) {
     rc = sq__pend_ev(s, &m->pend, &(pend_ev_t){ sdkappid, user_no, u, seq, (int)kind, conv, at_s });
   } else {
     int direct = m->pend.log_rows >= m->pend.log_cap;
@@ -224,7 +242,7 @@ static int inbox_ev(store_t *s, uint32_t sdkappid, uint32_t user_no, store_ev_ki
 static int inbox_add(store_t *s, uint32_t sdkappid, uint32_t user_no, store_ev_kind_t kind, uint64_t conv, uint32_t seq,
                      int64_t at_s, uint32_t *useq)
 {
-  return inbox_ev(s, sdkappid, user_no, kind, conv, seq, at_s, useq); /* appending is 0 here: written at once */
+  return inbox_ev(s, sdkappid, user_no, kind, conv, seq, at_s, useq);
 }
 
 /* Make sure the user has a conversation row for peer (INSERT OR IGNORE,
@@ -700,7 +718,7 @@ static int sqm_floors(store_t *s, void (*cb)(void *, const store_msg_cut_t *), v
 
 static int sqm_account_id(store_t *s, uint32_t sdkappid, uint32_t user_no, char *buf, size_t cap)
 {
-  sqlite3_stmt *st = stmt(s, M_ACCOUNT_ID);
+  sqlite3_stmt *st = stmt_unheld(s, M_ACCOUNT_ID); /* accounts: no held row */
   if (!st) return IMC_E_IO;
   BIND(st, sdkappid, user_no);
   int rc = sqlite3_step(st), r;

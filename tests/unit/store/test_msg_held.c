@@ -5,18 +5,25 @@
  * conversation of the same bucket — across the flush of a full buffer; and
  * the held bodies stay under their byte cap: big messages are flushed on
  * the way, every one is stored whole; an import held in one conversation
- * adds nothing to the held messages a send to another visits. */
+ * adds nothing to the held messages a send to another visits; inbox events
+ * added outside an append inside a transaction (a group change's
+ * relationship events to its members, each after its member's account
+ * lookup) are held too and written a few multi-row statements for all,
+ * read back in the transaction, and forgotten by a rollback. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "store/store.h"
 #include "store/store_msg.h"
+#include "store/store_rel.h"
+#include "store/sqlite_int.h"
 #include "store/sqlite_msg_int.h"
 #include "util/err.h"
 #include "tmpdir.h"
@@ -193,12 +200,84 @@ static void test_held_bodies_capped(void **st)
   free(body);
 }
 
+/* The inbox INSERT statements run (a profile trace: one call per execution, a multi-row one counts once). */
+static int inbox_inserts;
+static int on_profile(unsigned type, void *ud, void *p, void *x)
+{
+  (void)type; (void)ud; (void)x;
+  const char *sql = sqlite3_sql(p);
+  if (sql && strstr(sql, "INTO c2c_inbox")) inbox_inserts++;
+  return 0;
+}
+
+typedef struct { int n; uint32_t useq; store_ev_kind_t kind; } evs_t;
+static void on_ev(void *ud, const store_inbox_ev_t *e)
+{
+  evs_t *v = ud;
+  v->n++;
+  v->useq = e->useq;
+  v->kind = e->kind;
+}
+
+#define MEMBERS 100
+static void test_rel_events_held(void **st)
+{
+  (void)st;
+  store_t *s;
+  int64_t cust;
+  uint32_t no[MEMBERS], useq, max;
+  char id[64];
+  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(store_customer_create(s, "held", T0, &cust), 0);
+  store_app_t app = { .sdkappid = APP, .customer_id = cust, .name = "x", .secret_key = "k", .region = "china",
+                      .created_at_s = T0, .scheme = "s2022", .edition = "pro" };
+  assert_int_equal(store_app_insert(s, &app), 0);
+  for (int i = 0; i < MEMBERS; i++) {
+    snprintf(id, sizeof id, "m%d", i);
+    assert_int_equal(store_account_import(s, APP, id, NULL, NULL, T0, &no[i]), 0);
+  }
+  assert_int_equal(sqlite3_trace_v2(store__sqlite_db(s), SQLITE_TRACE_PROFILE, on_profile, NULL), SQLITE_OK);
+  /* a group change's events, as src/im/group_apply.c writes them: lookup, inbox event, payload */
+  assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
+  for (int i = 0; i < MEMBERS; i++) {
+    assert_int_equal(store_msg_account_id(s, APP, no[i], id, sizeof id), 0);
+    assert_int_equal(store_msg_inbox_add(s, APP, no[i], STORE_EV_REL, 0, 0, T0, &useq), 0);
+    assert_int_equal(useq, 1);
+    assert_int_equal(store_rel_event_put(s, APP, no[i], useq, T0, "{\"type\":\"group_dissolved\"}"), 0);
+  }
+  /* one statement per power of two in 100 (64, 32, 4), not one per event */
+  if (inbox_inserts > 3) fail_msg("%d inbox INSERTs for %d events", inbox_inserts, MEMBERS);
+  evs_t v = { 0 };
+  assert_int_equal(store_msg_inbox_page(s, APP, no[MEMBERS - 1], 0, 20, 0, on_ev, &v, &max), 0); /* held: written first */
+  assert_int_equal(v.n, 1);
+  assert_int_equal(v.useq, 1);
+  assert_int_equal(v.kind, STORE_EV_REL);
+  assert_int_equal(store_exec(s, "COMMIT"), 0);
+  /* a held event rolled back is forgotten with its useq */
+  assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
+  assert_int_equal(store_msg_inbox_add(s, APP, no[0], STORE_EV_REL, 0, 0, T0 + 1, &useq), 0);
+  assert_int_equal(useq, 2);
+  assert_int_equal(store_exec(s, "ROLLBACK"), 0);
+  assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
+  assert_int_equal(store_msg_inbox_add(s, APP, no[0], STORE_EV_REL, 0, 0, T0 + 2, &useq), 0);
+  assert_int_equal(useq, 2);
+  assert_int_equal(store_exec(s, "COMMIT"), 0);
+  sqlite3_trace_v2(store__sqlite_db(s), 0, NULL, NULL);
+  v = (evs_t){ 0 };
+  assert_int_equal(store_msg_inbox_page(s, APP, no[0], 0, 20, 0, on_ev, &v, &max), 0);
+  assert_int_equal(v.n, 2);
+  assert_int_equal(v.useq, 2);
+  assert_int_equal(max, 2);
+  store_close(s);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_many_conversations_held, setup, teardown),
     cmocka_unit_test_setup_teardown(test_held_bodies_capped, setup, teardown),
     cmocka_unit_test_setup_teardown(test_held_import_elsewhere_costs_nothing, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_rel_events_held, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
