@@ -96,6 +96,9 @@ void sq__msg_rollback(struct sqmsg *m);
 /* Write the C2C appends' held rows before a transaction statement (sq_exec;
  * sqlite_msg_pend.c): 0 or the error of the write (the caller rolls back). */
 int sq__msg_flush(store_t *s);
+/* Hold a relationship event's payload row with the held C2C rows (inside a transaction: sqlite_rel.c ev_put), written
+ * by the same flushes (sqlite_msg_pend.c). 0, IMC_E_NOMEM, or a flush's error. */
+int sq__msg_rel_hold(store_t *s, uint32_t app, uint32_t user, uint32_t useq, int64_t at_s, const char *payload);
 /* Map a SQLite result code to IMC_E_* (0 for OK/DONE/ROW). */
 int sq__map_rc(int rc);
 

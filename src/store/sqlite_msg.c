@@ -122,6 +122,12 @@ static int flush(store_t *s, struct sqmsg *m)
   return rc;
 }
 
+int sq__msg_rel_hold(store_t *s, uint32_t app, uint32_t user, uint32_t useq, int64_t at_s, const char *payload)
+{
+  struct sqmsg *m = state(s);
+  return m ? sq__pend_rel(s, &m->pend, app, user, useq, at_s, payload) : IMC_E_NOMEM;
+}
+
 int sq__msg_flush(store_t *s)
 {
   struct sqmsg *m = *sq__msg_slot(s);
@@ -212,9 +218,10 @@ static int set_next(struct sqmsg *m, u64map_t *map, uint64_t key, uint32_t used)
  * (sqlite_msg_log.c). Inside a transaction it is held with the append's
  * rows (an append's own, or a relationship event, a recall, a read position:
  * store_msg_vtab_t), written by the next flush in one multi-row statement;
- * outside one it is written at once. Written one statement per event, a
- * group change's relationship events to its members spent about 5,000
- * instructions each on the statement (docs/BENCHMARKS.md, "Relationship events held"). */
+ * outside one it is written at once. Written one statement per event (and
+ * its payload row another), a group change's relationship events to its
+ * members cost 31,300 instructions each, 23,300 held (docs/BENCHMARKS.md,
+ * "Relationship events held"). */
 static int inbox_ev(store_t *s, uint32_t sdkappid, uint32_t user_no, store_ev_kind_t kind, uint64_t conv, uint32_t seq,
                     int64_t at_s, uint32_t *useq)
 {

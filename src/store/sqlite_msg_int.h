@@ -29,18 +29,22 @@
 typedef struct pend_msg { store_msg_t m; size_t body_off; int32_t next, inext; } pend_msg_t;
 typedef struct pend_ev { uint32_t app, user, useq, seq; int kind; uint64_t conv; int64_t at; } pend_ev_t;
 typedef struct pend_recent { uint32_t app, user, peer, read_seq; } pend_recent_t;
+/* a relationship event's payload row (rel_event), the payload at body + off (shared with the one held before it
+ * when the text is the same: a group change's members all get one) */
+typedef struct pend_rel { uint32_t app, user, useq; int64_t at; size_t off, len; } pend_rel_t;
 
 typedef struct sqpend {
   pend_msg_t msg[PEND_MSGS];
   pend_ev_t ev[PEND_ROWS];
   pend_recent_t recent[PEND_ROWS];
-  int nmsg, nev, nrecent;
-  char *body;                        /* the held messages' bodies, back to back */
+  pend_rel_t *rel;                   /* PEND_ROWS, allocated at the first held one */
+  int nmsg, nev, nrecent, nrel;
+  char *body;                        /* the held messages' bodies and relationship payloads, back to back */
   size_t body_len, body_cap;
   int32_t head[PEND_HASH], tail[PEND_HASH]; /* per bucket of (app, conv): its first and last held message's index + 1 */
   int32_t ihead[PEND_HASH];          /* per bucket: its last held imported message's index + 1 (never in a window) */
   int64_t dup_visits;                /* held messages sq__pend_dup has visited (a measure for tests; never reset) */
-  sqlite3_stmt *st[5][PEND_SIZES];   /* [table][log2 rows], prepared on first use */
+  sqlite3_stmt *st[6][PEND_SIZES];   /* [table][log2 rows], prepared on first use */
   int64_t log_rows;                  /* rows in c2c_inbox_log, an estimate (sqlite_msg_log.c) */
   int64_t rlog_rows;                 /* rows in c2c_recent_log, an estimate (sqlite_msg_log.c) */
   int64_t log_cap, rlog_cap;         /* the logs' caps on this connection (0: off, every row direct) */
@@ -52,6 +56,8 @@ typedef struct sqpend {
 int sq__pend_msg(store_t *s, sqpend_t *p, const store_msg_t *m);
 int sq__pend_ev(store_t *s, sqpend_t *p, const pend_ev_t *e);
 int sq__pend_recent(store_t *s, sqpend_t *p, uint32_t app, uint32_t user, uint32_t peer, uint32_t read_seq);
+/* Hold a rel_event row (store_rel_event_put; the payload is copied). Same returns. */
+int sq__pend_rel(store_t *s, sqpend_t *p, uint32_t app, uint32_t user, uint32_t useq, int64_t at, const char *payload);
 
 /* Write every held row, in multi-row statements, into the innermost open
  * savepoint; the buffer is empty afterwards either way. On an error the
@@ -63,7 +69,7 @@ int sq__pend_flush(store_t *s, sqpend_t *p);
  * the last savepoint statement, which flushed). */
 void sq__pend_drop(sqpend_t *p);
 
-static inline int sq__pend_any(const sqpend_t *p) { return p->nmsg || p->nev || p->nrecent; }
+static inline int sq__pend_any(const sqpend_t *p) { return p->nmsg || p->nev || p->nrecent || p->nrel; }
 
 /* The held message of (app, conv) that matches a send's dedupe (same
  * sender and random, time_s >= since_s, store_msg_same_seq) or importmsg's

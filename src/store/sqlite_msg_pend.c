@@ -18,7 +18,10 @@
  * §13). Inbox events go to the inbox log up to its cap, the rest straight
  * to c2c_inbox; conversation rows to the conversation log up to its cap,
  * the rest straight to c2c_recent (sqlite_msg_log.c; both caps are 0 on a
- * new connection since wave 12: every row goes straight to its table). A failing flush
+ * new connection since wave 12: every row goes straight to its table). A
+ * relationship event's payload row (rel_event) is held with its inbox event
+ * (sqlite_rel.c ev_put, inside a transaction), its text in the bodies'
+ * buffer, once for a run of equal payloads. A failing flush
  * fails whoever triggered it (the append's job, the RELEASE, the COMMIT),
  * and the writer rolls that back.
  *
@@ -36,7 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { T_MSG, T_EV, T_RECENT, T_EV_DIRECT, T_RECENT_DIRECT, T__COUNT };
+enum { T_MSG, T_EV, T_RECENT, T_EV_DIRECT, T_RECENT_DIRECT, T_REL, T__COUNT };
 
 static const struct { const char *head, *row; int cols; } tables[] = {
   [T_MSG] = { "INSERT OR FAIL INTO c2c_msg(sdkappid,conv,seq,from_no,to_no,time_s,cseq,random,flags,life_s,body) VALUES",
@@ -46,7 +49,10 @@ static const struct { const char *head, *row; int cols; } tables[] = {
   /* a log at its cap: straight into the inbox, the conversation rows (sqlite_msg_log.c) */
   [T_EV_DIRECT] = { "INSERT OR FAIL INTO c2c_inbox(sdkappid,user_no,useq,kind,conv,seq,at) VALUES", "(?,?,?,?,?,?,?)", 7 },
   [T_RECENT_DIRECT] = { "INSERT OR IGNORE INTO c2c_recent(sdkappid,user_no,peer_no,read_seq) VALUES", "(?,?,?,?)", 4 },
+  /* the payloads of relationship events (sqlite_rel.c ev_put), held with their inbox events */
+  [T_REL] = { "INSERT OR FAIL INTO rel_event(sdkappid,user_no,useq,at,payload) VALUES", "(?,?,?,?,?)", 5 },
 };
+_Static_assert(T__COUNT == sizeof ((sqpend_t *)0)->st / sizeof ((sqpend_t *)0)->st[0], "one statement row per table");
 
 /* The statement writing 2^k rows of table t, prepared on first use. */
 static sqlite3_stmt *chunk_stmt(store_t *s, sqpend_t *p, int t, int k)
@@ -78,6 +84,11 @@ static void bind_row(sqlite3_stmt *st, int t, int first, const sqpend_t *p, int 
     const pend_ev_t *e = &p->ev[i];
     int64_t v[] = { e->app, e->user, e->useq, e->kind, (int64_t)e->conv, e->seq, e->at };
     for (size_t j = 0; j < sizeof v / sizeof v[0]; j++) sqlite3_bind_int64(st, c++, v[j]);
+  } else if (t == T_REL) {
+    const pend_rel_t *e = &p->rel[i];
+    int64_t v[] = { e->app, e->user, e->useq, e->at };
+    for (size_t j = 0; j < sizeof v / sizeof v[0]; j++) sqlite3_bind_int64(st, c++, v[j]);
+    sqlite3_bind_text(st, c, e->len ? p->body + e->off : "", (int)e->len, SQLITE_STATIC); /* valid until flushed */
   } else {
     const pend_recent_t *r = &p->recent[i];
     sqlite3_bind_int64(st, c, r->app);
@@ -117,6 +128,7 @@ int sq__pend_flush(store_t *s, sqpend_t *p)
   if (!rc) rc = write_rows(s, p, T_EV_DIRECT, to_log, p->nev);
   if (!rc) rc = write_rows(s, p, T_RECENT, 0, to_rlog); /* the conversation log up to its cap */
   if (!rc) rc = write_rows(s, p, T_RECENT_DIRECT, to_rlog, p->nrecent);
+  if (!rc) rc = write_rows(s, p, T_REL, 0, p->nrel);
   if (!rc) { p->log_rows += to_log; p->rlog_rows += to_rlog; }
   sq__pend_drop(p);
   return rc;
@@ -137,23 +149,30 @@ void sq__pend_drop(sqpend_t *p)
     uint32_t b = bucket(p->msg[i].m.sdkappid, p->msg[i].m.conv);
     p->head[b] = p->tail[b] = p->ihead[b] = 0;
   }
-  p->nmsg = p->nev = p->nrecent = 0;
+  p->nmsg = p->nev = p->nrecent = p->nrel = 0;
   p->body_len = 0;
+}
+
+/* Room for len more bytes in p->body (it may move). */
+static int body_room(sqpend_t *p, size_t len)
+{
+  if (p->body_len + len <= p->body_cap) return 0;
+  size_t cap = p->body_cap ? p->body_cap : 8192;
+  while (cap < p->body_len + len) cap *= 2;
+  char *b = realloc(p->body, cap);
+  if (!b) return IMC_E_NOMEM;
+  p->body = b;
+  p->body_cap = cap;
+  return 0;
 }
 
 int sq__pend_msg(store_t *s, sqpend_t *p, const store_msg_t *m)
 {
   int rc;
-  if ((p->nmsg == PEND_MSGS || (p->nmsg && p->body_len + m->body_len > PEND_BODY_BYTES)) && (rc = sq__pend_flush(s, p)))
+  if ((p->nmsg == PEND_MSGS || (sq__pend_any(p) && p->body_len + m->body_len > PEND_BODY_BYTES)) &&
+      (rc = sq__pend_flush(s, p)))
     return rc;
-  if (p->body_len + m->body_len > p->body_cap) {
-    size_t cap = p->body_cap ? p->body_cap : 8192;
-    while (cap < p->body_len + m->body_len) cap *= 2;
-    char *b = realloc(p->body, cap);
-    if (!b) return IMC_E_NOMEM;
-    p->body = b;
-    p->body_cap = cap;
-  }
+  if ((rc = body_room(p, m->body_len))) return rc;
   int i = p->nmsg++;
   pend_msg_t *h = &p->msg[i];
   uint32_t b = bucket(m->sdkappid, m->conv);
@@ -188,6 +207,27 @@ int sq__pend_recent(store_t *s, sqpend_t *p, uint32_t app, uint32_t user, uint32
   int rc;
   if (p->nrecent == PEND_ROWS && (rc = sq__pend_flush(s, p))) return rc;
   p->recent[p->nrecent++] = (pend_recent_t){ app, user, peer, read_seq };
+  return 0;
+}
+
+int sq__pend_rel(store_t *s, sqpend_t *p, uint32_t app, uint32_t user, uint32_t useq, int64_t at, const char *payload)
+{
+  int rc;
+  size_t len = strlen(payload);
+  if (!p->rel && !(p->rel = malloc(PEND_ROWS * sizeof *p->rel))) return IMC_E_NOMEM;
+  if ((p->nrel == PEND_ROWS || (sq__pend_any(p) && p->body_len + len > PEND_BODY_BYTES)) && (rc = sq__pend_flush(s, p)))
+    return rc;
+  const pend_rel_t *last = p->nrel ? &p->rel[p->nrel - 1] : NULL;
+  pend_rel_t *e = &p->rel[p->nrel];
+  *e = (pend_rel_t){ app, user, useq, at, p->body_len, len };
+  if (last && last->len == len && !memcmp(p->body + last->off, payload, len)) {
+    e->off = last->off; /* the same text: held once */
+  } else {
+    if ((rc = body_room(p, len))) return rc;
+    memcpy(p->body + p->body_len, payload, len);
+    p->body_len += len;
+  }
+  p->nrel++;
   return 0;
 }
 
@@ -236,4 +276,5 @@ void sq__pend_free(sqpend_t *p)
   for (int t = 0; t < T__COUNT; t++)
     for (int k = 0; k < PEND_SIZES; k++) sqlite3_finalize(p->st[t][k]);
   free(p->body);
+  free(p->rel);
 }

@@ -2,7 +2,8 @@
  * rel(sdkappid, user_no, kind, key, val), WITHOUT ROWID, keyed by all four;
  * relationship events in rel_event(sdkappid, user_no, useq, at, payload).
  * The per-row statements (put, delete, get, event put: one call per friend
- * or per inbox event of a fan-out) are prepared once per connection
+ * or per inbox event of a fan-out; inside a transaction an event's row is
+ * held with the C2C rows instead, sqlite_msg_pend.c) are prepared once per connection
  * (store__sqlite_rcache) and reset after each use, so none keeps a read
  * open; the walks and the purge are prepared per call. */
 #include "store/sqlite_int.h"
@@ -97,8 +98,11 @@ static int rel_get(store_t *s, uint32_t app, uint32_t user, int kind, const char
 }
 
 /* ---- relationship events ----------------------------------------------------------- */
+/* Inside a transaction the row is held with its inbox event (sqlite_msg.c inbox_ev) and written with it in a
+ * multi-row statement; the reads and the purge below write the held rows first. */
 static int ev_put(store_t *s, uint32_t app, uint32_t user, uint32_t useq, int64_t at_s, const char *payload)
 {
+  if (!sqlite3_get_autocommit(sq__db(s))) return sq__msg_rel_hold(s, app, user, useq, at_s, payload);
   sqlite3_stmt *st = rst(s, R_EV_PUT);
   if (!st) return IMC_E_IO;
   sqlite3_bind_int64(st, 1, app);
@@ -113,7 +117,8 @@ static int ev_range(store_t *s, uint32_t app, uint32_t user, uint32_t after, uin
                     void *ud)
 {
   sqlite3_stmt *st;
-  int rc;
+  int rc = sq__msg_flush(s);
+  if (rc) return rc;
   if (sqlite3_prepare_v2(sq__db(s), "SELECT useq,payload FROM rel_event WHERE sdkappid=? AND user_no=? AND useq>? AND"
                          " useq<=? ORDER BY useq", -1, &st, NULL) != SQLITE_OK)
     return IMC_E_IO;
@@ -131,13 +136,15 @@ static int ev_purge(store_t *s, uint32_t app, int64_t before_s, int limit, int64
 {
   sqlite3_stmt *st;
   *deleted = 0;
+  int rc = sq__msg_flush(s);
+  if (rc) return rc;
   if (sqlite3_prepare_v2(sq__db(s), "DELETE FROM rel_event WHERE (sdkappid,user_no,useq) IN (SELECT sdkappid,user_no,useq"
                          " FROM rel_event WHERE sdkappid=?1 AND at<?2 LIMIT ?3)", -1, &st, NULL) != SQLITE_OK)
     return IMC_E_IO;
   sqlite3_bind_int64(st, 1, app);
   sqlite3_bind_int64(st, 2, before_s);
   sqlite3_bind_int(st, 3, limit);
-  int rc = step_once(st);
+  rc = step_once(st);
   if (!rc) *deleted = sqlite3_changes(sq__db(s));
   return rc;
 }

@@ -8,8 +8,9 @@
  * adds nothing to the held messages a send to another visits; inbox events
  * added outside an append inside a transaction (a group change's
  * relationship events to its members, each after its member's account
- * lookup) are held too and written a few multi-row statements for all,
- * read back in the transaction, and forgotten by a rollback. */
+ * lookup) and their payload rows are held too and written a few multi-row
+ * statements for all, read back in the transaction, and forgotten by a
+ * rollback. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -201,13 +202,23 @@ static void test_held_bodies_capped(void **st)
 }
 
 /* The inbox INSERT statements run (a profile trace: one call per execution, a multi-row one counts once). */
-static int inbox_inserts;
+static int inbox_inserts, payload_inserts;
 static int on_profile(unsigned type, void *ud, void *p, void *x)
 {
   (void)type; (void)ud; (void)x;
   const char *sql = sqlite3_sql(p);
   if (sql && strstr(sql, "INTO c2c_inbox")) inbox_inserts++;
+  if (sql && strstr(sql, "INTO rel_event")) payload_inserts++;
   return 0;
+}
+
+typedef struct { int n; uint32_t useq; char payload[64]; } pays_t;
+static void on_payload(void *ud, uint32_t useq, const char *payload)
+{
+  pays_t *v = ud;
+  v->n++;
+  v->useq = useq;
+  snprintf(v->payload, sizeof v->payload, "%s", payload);
 }
 
 typedef struct { int n; uint32_t useq; store_ev_kind_t kind; } evs_t;
@@ -243,10 +254,20 @@ static void test_rel_events_held(void **st)
     assert_int_equal(store_msg_account_id(s, APP, no[i], id, sizeof id), 0);
     assert_int_equal(store_msg_inbox_add(s, APP, no[i], STORE_EV_REL, 0, 0, T0, &useq), 0);
     assert_int_equal(useq, 1);
-    assert_int_equal(store_rel_event_put(s, APP, no[i], useq, T0, "{\"type\":\"group_dissolved\"}"), 0);
+    assert_int_equal(store_rel_event_put(s, APP, no[i], useq, T0, i < MEMBERS - 1 ? "{\"type\":\"group_dissolved\"}"
+                                                                                 : "{\"type\":\"last\"}"), 0);
   }
-  /* one statement per power of two in 100 (64, 32, 4), not one per event */
-  if (inbox_inserts > 3) fail_msg("%d inbox INSERTs for %d events", inbox_inserts, MEMBERS);
+  /* one statement per power of two in 100 (64, 32, 4), not one per event, for each table */
+  if (inbox_inserts > 3 || payload_inserts > 3)
+    fail_msg("%d inbox INSERTs, %d payload INSERTs for %d events", inbox_inserts, payload_inserts, MEMBERS);
+  pays_t pv = { 0 };
+  assert_int_equal(store_rel_event_range(s, APP, no[MEMBERS - 2], 0, 10, on_payload, &pv), 0); /* written first */
+  assert_int_equal(pv.n, 1);
+  assert_int_equal(pv.useq, 1);
+  assert_string_equal(pv.payload, "{\"type\":\"group_dissolved\"}");
+  pv = (pays_t){ 0 };
+  assert_int_equal(store_rel_event_range(s, APP, no[MEMBERS - 1], 0, 10, on_payload, &pv), 0);
+  assert_string_equal(pv.payload, "{\"type\":\"last\"}");
   evs_t v = { 0 };
   assert_int_equal(store_msg_inbox_page(s, APP, no[MEMBERS - 1], 0, 20, 0, on_ev, &v, &max), 0); /* held: written first */
   assert_int_equal(v.n, 1);
@@ -257,6 +278,7 @@ static void test_rel_events_held(void **st)
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
   assert_int_equal(store_msg_inbox_add(s, APP, no[0], STORE_EV_REL, 0, 0, T0 + 1, &useq), 0);
   assert_int_equal(useq, 2);
+  assert_int_equal(store_rel_event_put(s, APP, no[0], useq, T0 + 1, "{\"type\":\"undone\"}"), 0);
   assert_int_equal(store_exec(s, "ROLLBACK"), 0);
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
   assert_int_equal(store_msg_inbox_add(s, APP, no[0], STORE_EV_REL, 0, 0, T0 + 2, &useq), 0);
@@ -268,6 +290,10 @@ static void test_rel_events_held(void **st)
   assert_int_equal(v.n, 2);
   assert_int_equal(v.useq, 2);
   assert_int_equal(max, 2);
+  pv = (pays_t){ 0 };
+  assert_int_equal(store_rel_event_range(s, APP, no[0], 0, 10, on_payload, &pv), 0); /* the rolled-back one is gone */
+  assert_int_equal(pv.n, 1);
+  assert_int_equal(pv.useq, 1);
   store_close(s);
 }
 
