@@ -3,8 +3,9 @@
  * Tables (migration 10 in sqlite_schema.c): c2c_msg (rowid order ≈ time
  * order; the retention purge reads it once per pass for every app; UNIQUE(conv,
  * sdkappid, seq) for history and sync, migration 27; an index on (conv,
- * sdkappid, random) for imported rows only, migration 30: live messages
- * are found by sqlite_msg_live.c without one), c2c_inbox (per-user
+ * sdkappid, time_s, seq) for imported rows only, migrations 30 and 47: live
+ * messages are found by sqlite_msg_live.c without one, imported ones read
+ * by time in sqlite_msg_imp.c), c2c_inbox (per-user
  * event log clustered on (user_no, sdkappid, useq), migrations 21 and 23,
  * written through the small c2c_inbox_log, keyed the same, and its merge,
  * migrations 31 and 32: sqlite_msg_log.c) and c2c_recent (one row per user
@@ -16,7 +17,7 @@
  * differ in the first column compare on it alone.
  *
  * Next sequences: the connection caches the next seq per (app, conv) (with
- * the conversation's newest live time, sqlite_msg_live.c) and the next
+ * the conversation's newest time, live or imported, sqlite_msg_live.c) and the next
  * useq per (app, user); a miss reads max() once through the unique
  * index, except for a conversation the connection's filter knows to have
  * no message (sqlite_msg_nf.c: next seq 1); it also remembers the conversation rows it made sure exist
@@ -283,17 +284,21 @@ static int append(store_t *s, struct sqmsg *m, store_msg_append_t *a)
   store_msg_t *in = &a->m;
   app_cache_t *ac = app_cache(s, m, in->sdkappid);
   int rc;
-  int64_t last_live;
+  int64_t newest;
+  uint32_t run_lo = 0;
   int live = !(in->flags & STORE_MSG_IMPORTED);
   if (!ac) return IMC_E_NOMEM;
-  if ((rc = sq__live_conv_next(s, ac, in->sdkappid, in->conv, &in->seq, &last_live))) return rc;
-  /* live times never decrease along seq (a clock stepped back keeps the newest time): sqlite_msg_live.c relies on it */
-  if (live && in->time_s < last_live) in->time_s = last_live;
+  if ((rc = sq__live_conv_next(s, ac, in->sdkappid, in->conv, &in->seq, &newest))) return rc;
+  /* live times never decrease along seq and are never older than an import below them (a clock stepped back
+   * keeps the conversation's newest time, live or imported: §15, §44): sqlite_msg_live.c relies on it */
+  if (live && in->time_s < newest) in->time_s = newest;
   /* an empty conversation (next seq 1: the purge always keeps a conversation's newest row) holds no
    * duplicate; its window is made by its second send (most conversations of a random-peer load have one) */
-  if (in->seq > 1 && (a->dedupe_since_s || a->import_dedupe) && ((rc = sq__live_find_dup(s, m, ac, a, last_live)) || a->dup))
+  if (in->seq > 1 && (a->dedupe_since_s || a->import_dedupe) && ((rc = sq__live_find_dup(s, m, ac, a, newest)) || a->dup))
     return rc;
-  if ((rc = sq__pend_msg(s, &m->pend, in)) || (rc = sq__live_conv_set(m, ac, in->conv, in->seq, live ? in->time_s : last_live)))
+  if (!live && (rc = sq__live_run_lo(s, m, in->sdkappid, in->conv, in->seq, &run_lo))) return rc;
+  if ((rc = sq__pend_msg(s, &m->pend, in, run_lo)) ||
+      (rc = sq__live_conv_set(m, ac, in->conv, in->seq, in->time_s > newest ? in->time_s : newest)))
     return rc;
   if (in->seq == 1) sq__nf_add(&m->nf, in->sdkappid, in->conv); /* the conversation has a message now */
   if (live) sq__live_win_add(m, ac, in, a->dedupe_since_s);
@@ -400,7 +405,7 @@ static int sqm_inbox_page(store_t *s, uint32_t sdkappid, uint32_t user_no, uint3
   return sq__map_rc(rc);
 }
 
-static int sqm_get(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t seq, store_msg_cb cb, void *ud)
+int sq__msg_get(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t seq, store_msg_cb cb, void *ud)
 {
   sqlite3_stmt *st = stmt(s, M_GET);
   int n;
@@ -418,7 +423,7 @@ static int sqm_find_key(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t f
   int rc = m ? flush(s, m) : IMC_E_NOMEM;
   if (!rc) rc = sq__live_find_key(s, m, sdkappid, conv, from_no, cseq, random, time_s, &seq);
   if (rc) return rc;
-  return seq ? sqm_get(s, sdkappid, conv, seq, cb, ud) : IMC_E_NOTFOUND;
+  return seq ? sq__msg_get(s, sdkappid, conv, seq, cb, ud) : IMC_E_NOTFOUND;
 }
 
 static int sqm_history(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t viewer_no, uint32_t before_seq,
@@ -429,27 +434,6 @@ static int sqm_history(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t vi
   if (!st) return IMC_E_IO;
   BIND(st, sdkappid, (int64_t)conv, before_seq ? (int64_t)before_seq : INT64_MAX, after_seq, min_t, max_t, limit,
        viewer_no);
-  return each_msg(st, cb, ud, &n);
-}
-
-static int sqm_roam(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t viewer_no, uint32_t after_seq, int64_t min_t,
-                    int64_t max_t, int64_t below_t, uint32_t below_seq, int limit, store_msg_cb cb, void *ud)
-{
-  sqlite3_stmt *st = stmt(s, M_ROAM);
-  int n, rc = 0;
-  int64_t live_below = INT64_MAX;
-  if (!st) return IMC_E_IO;
-  if (below_t != INT64_MAX) { /* a live cursor: every live message above its seq is newer (live times never decrease) */
-    sqlite3_stmt *g = stmt(s, M_GET);
-    if (!g) return IMC_E_IO;
-    BIND(g, sdkappid, (int64_t)conv, below_seq);
-    rc = sqlite3_step(g);
-    if (rc == SQLITE_ROW && !(sqlite3_column_int64(g, 8) & STORE_MSG_IMPORTED) && sqlite3_column_int64(g, 5) == below_t)
-      live_below = below_seq;
-    sqlite3_reset(g);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sq__map_rc(rc);
-  }
-  BIND(st, sdkappid, (int64_t)conv, after_seq, min_t, max_t, below_t, below_seq, viewer_no, limit, live_below);
   return each_msg(st, cb, ud, &n);
 }
 
@@ -483,21 +467,6 @@ static void row_recent(sqlite3_stmt *st, store_recent_t *r)
   r->hidden_seq = (uint32_t)sqlite3_column_int64(st, 6);
   r->cleared_seq = (uint32_t)sqlite3_column_int64(st, 7);
   r->pin_seq = sqlite3_column_int64(st, 8);
-}
-
-int sq__last_by_time(store_t *s, uint32_t sdkappid, uint32_t user_no, uint32_t peer_no, uint32_t *seq, int64_t *time_s)
-{
-  sqlite3_stmt *st = stmt(s, M_LAST_WALK);
-  int rc;
-  if (!st) return IMC_E_IO;
-  BIND(st, sdkappid, (int64_t)store_c2c_conv(user_no, peer_no), *seq, user_no, LAST_WALK_ROWS);
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    int64_t t = sqlite3_column_int64(st, 1);
-    if (t > *time_s) { *time_s = t; *seq = (uint32_t)sqlite3_column_int64(st, 0); }
-    if (!(sqlite3_column_int64(st, 2) & STORE_MSG_IMPORTED)) break;
-  }
-  sqlite3_reset(st);
-  return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq__map_rc(rc);
 }
 
 /* A row read by RECENT_LIST or RECENT_GET whose newest listed message by
@@ -778,8 +747,8 @@ static int sqm_recent_users(store_t *s, uint32_t sdkappid, int more_than, uint32
 }
 
 const store_msg_vtab_t sq__msg_vtab = {
-  7, sqm_append, inbox_add, sqm_inbox_page, sqm_get, sqm_find_key, sqm_history, sqm_set_flags, sqm_set_body,
+  7, sqm_append, inbox_add, sqm_inbox_page, sq__msg_get, sqm_find_key, sqm_history, sqm_set_flags, sqm_set_body,
   sqm_recent_list, sqm_recent_get, sqm_recent_set, sqm_unread, sqm_receipt_wanted, sqm_purge_msgs, sqm_purge_inbox,
   sq__trim_step,
-  sqm_account_id, sqm_recent_users, sq__log_merge_step, sqm_floors, sqm_roam, sq__pin_count_c2c,
+  sqm_account_id, sqm_recent_users, sq__log_merge_step, sqm_floors, sq__msg_roam, sq__pin_count_c2c,
 };

@@ -25,8 +25,9 @@
 
 /* next: the index + 1 of the next held message of the same bucket, in
  * append order (0: the last); inext: for an imported one, the index + 1 of
- * the bucket's imported message held before it (0: the first) */
-typedef struct pend_msg { store_msg_t m; size_t body_off; int32_t next, inext; } pend_msg_t;
+ * the bucket's imported message held before it (0: the first); run_lo: an
+ * imported one's c2c_msg.run_lo (the start of its run of imports), 0 for a live one */
+typedef struct pend_msg { store_msg_t m; size_t body_off; int32_t next, inext; uint32_t run_lo; } pend_msg_t;
 typedef struct pend_ev { uint32_t app, user, useq, seq; int kind; uint64_t conv; int64_t at; } pend_ev_t;
 typedef struct pend_recent { uint32_t app, user, peer, read_seq; } pend_recent_t;
 /* a relationship event's payload row (rel_event), the payload at body + off (shared with the one held before it
@@ -53,7 +54,7 @@ typedef struct sqpend {
 /* Hold a c2c_msg row (the body is copied), an inbox event, a conversation
  * row (INSERT OR IGNORE, into c2c_recent_log up to its cap). A full buffer is written first. Returns 0,
  * IMC_E_NOMEM, or a flush error (the caller's job fails and rolls back). */
-int sq__pend_msg(store_t *s, sqpend_t *p, const store_msg_t *m);
+int sq__pend_msg(store_t *s, sqpend_t *p, const store_msg_t *m, uint32_t run_lo);
 int sq__pend_ev(store_t *s, sqpend_t *p, const pend_ev_t *e);
 int sq__pend_recent(store_t *s, sqpend_t *p, uint32_t app, uint32_t user, uint32_t peer, uint32_t read_seq);
 /* Hold a rel_event row (store_rel_event_put; the payload is copied). Same returns. */
@@ -82,6 +83,11 @@ const store_msg_t *sq__pend_dup(sqpend_t *p, const store_msg_append_t *a, int im
  * for (int i = sq__pend_conv_next(p, -1, app, conv); i >= 0; i = sq__pend_conv_next(p, i, app, conv)) …p->msg[i]…
  * Each step skips the bucket's messages of other conversations. */
 int sq__pend_conv_next(const sqpend_t *p, int i, uint32_t app, uint64_t conv);
+
+/* The run_lo of the held imported message of (app, conv) with seq, when it is
+ * the conversation's newest held import; 0 otherwise. Walks the bucket's
+ * held imports from the newest to the conversation's first. */
+uint32_t sq__pend_run_lo(const sqpend_t *p, uint32_t app, uint64_t conv, uint32_t seq);
 
 void sq__pend_free(sqpend_t *p);
 
@@ -136,9 +142,12 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
                         " ORDER BY m.seq DESC LIMIT 1)"
 
 /* MsgRandom lookups (dedupe, MsgKey) of imported messages go through the
- * partial index on imported rows (migration 30), named: left to itself the
- * planner takes the unique (conv, sdkappid, seq) index, which also has the
- * two equality columns, and reads every message of the conversation. The
+ * partial index on imported rows, (conv, sdkappid, time_s, seq) since
+ * migration 47 (importmsg's dedupe and a MsgKey read the imports of the
+ * key's second, a send's dedupe those since its window's start), named:
+ * left to itself the planner takes the unique (conv, sdkappid, seq) index,
+ * which also has the two equality columns, and reads every message of the
+ * conversation. The
  * queries repeat the index's condition, (flags&32)!=0, so that it applies
  * (a missing or inapplicable index fails the preparation). They take the
  * first match with min(seq) (SQLite fills the other columns from that row;
@@ -196,20 +205,18 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
 
 #define IMP_IDX " INDEXED BY c2c_msg_imported"
 #define IMP_ROW " AND (flags&32)!=0"
-/* ROAM's filter of either stream: within [?4, ?5], after the cursor (?6, ?7), seen by ?8 */
-#define ROAM_COND " AND time_s>=?4 AND time_s<=?5 AND (time_s<?6 OR (time_s=?6 AND seq<?7))" \
-                  " AND NOT ((flags&64)!=0 AND from_no=?8) AND" FLOOR_SHOWS("time_s", "id", "?1")
-/* The most messages a conversation row's last message is looked for among (LAST_WALK) */
-#define LAST_WALK_ROWS 64
 
 #define MSTMTS(X) \
   X(MAX_SEQ, "SELECT max(seq) FROM c2c_msg WHERE sdkappid=?1 AND conv=?2") \
   X(NF_NEXT, "SELECT conv,sdkappid FROM c2c_msg WHERE (conv,sdkappid)>(?1,?2) ORDER BY conv,sdkappid") \
-  X(LAST_LIVE, "SELECT time_s FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND (flags&32)=0 ORDER BY seq DESC LIMIT 1") \
-  X(WALK, "SELECT seq,random,from_no,cseq,time_s,flags FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND seq<?3" \
-          " ORDER BY seq DESC") \
-  X(WALK_UP, "SELECT seq,random,from_no,cseq,time_s,flags FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND seq>=?3" \
-             " AND seq<?4 ORDER BY seq") \
+  /* the messages below seq ?3 down the seqs (sq__live_down): col 6 an imported row's run start (run_lo, \
+   * migration 47), col 7 whether the purge floor shows it */ \
+  X(WALK, "SELECT seq,random,from_no,cseq,time_s,flags,coalesce(run_lo,seq)," FLOOR_SHOWS("time_s", "id", "?1") \
+          " FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND seq<?3 ORDER BY seq DESC") \
+  /* a written message's flags and run start (an import appended after it continues its run) */ \
+  X(RUN_OF, "SELECT flags,coalesce(run_lo,seq) FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND seq=?3") \
+  /* the conversation's newest imported time: one seek at the end of its entries in the partial index */ \
+  X(IMP_MAX_TIME, "SELECT max(time_s) FROM c2c_msg" IMP_IDX " WHERE conv=?2 AND sdkappid=?1" IMP_ROW) \
   X(ANY_IMP, "SELECT 1 FROM c2c_msg" IMP_IDX " WHERE 1" IMP_ROW " LIMIT 1") \
   X(MAX_USEQ, "SELECT max(coalesce((SELECT max(useq) FROM c2c_inbox WHERE sdkappid=?1 AND user_no=?2),0)," \
               "coalesce((SELECT max(useq) FROM c2c_inbox_log WHERE sdkappid=?1 AND user_no=?2),0))") \
@@ -289,18 +296,14 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
   X(HISTORY, "SELECT " MSGCOLS " FROM c2c_msg m" MSGJOIN " WHERE m.sdkappid=?1 AND m.conv=?2 AND m.seq<?3 AND m.seq>?4" \
              " AND m.time_s>=?5 AND m.time_s<=?6 AND NOT ((m.flags&64)!=0 AND m.from_no=?8) AND" \
              FLOOR_SHOWS("m.time_s", "m.id", "?1") " ORDER BY m.seq DESC LIMIT ?7") \
-  /* the REST roaming order, by (time, seq) newest first after the cursor (?6, ?7): the live messages from \
-   * the top (or below the live cursor's seq ?10) down by seq, which is their time order, and the imported \
-   * ones through their partial index, sorted (messaging-c2c-storage.md §34) */ \
-  X(ROAM, "SELECT " MSGCOLS " FROM c2c_msg m" MSGJOIN " WHERE m.id IN (SELECT id FROM (SELECT id FROM c2c_msg" \
-          " WHERE sdkappid=?1 AND conv=?2 AND seq<?10 AND seq>?3" ROAM_COND " AND (flags&32)=0 ORDER BY seq DESC" \
-          " LIMIT ?9) UNION ALL SELECT id FROM (SELECT id FROM c2c_msg" IMP_IDX " WHERE conv=?2 AND sdkappid=?1" \
-          IMP_ROW " AND seq>?3" ROAM_COND " ORDER BY time_s DESC,seq DESC LIMIT ?9))" \
-          " ORDER BY m.time_s DESC,m.seq DESC LIMIT ?9") \
-  /* a conversation row's last message when the newest by seq is imported: the newest by time among the \
-   * messages from it down to the first live one (at most LAST_WALK_ROWS), as RECENT_LASTJOIN's filter */ \
-  X(LAST_WALK, "SELECT seq,time_s,flags FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND seq<=?3 AND (flags&4)=0" \
-               " AND NOT ((flags&64)!=0 AND from_no=?4) ORDER BY seq DESC LIMIT ?5") \
+  /* a REST roaming page's imported messages: by (time, seq) newest first below (?6, ?7), down to ?4, after the \
+   * clear ?3, seen by ?8, at most ?9: a range of the partial index read from the cursor (sqlite_msg_imp.c) */ \
+  X(IMP_PAGE, "SELECT seq,time_s FROM c2c_msg" IMP_IDX " WHERE conv=?2 AND sdkappid=?1" IMP_ROW \
+              " AND (time_s,seq)<(?6,?7) AND time_s>=?4 AND seq>?3 AND NOT ((flags&64)!=0 AND from_no=?8) AND" \
+              FLOOR_SHOWS("time_s", "id", "?1") " ORDER BY time_s DESC,seq DESC LIMIT ?9") \
+  /* the newest imported message by (time, seq) that user ?3's list shows (RECENT_LASTJOIN's filter) */ \
+  X(IMP_LAST, "SELECT seq,time_s FROM c2c_msg" IMP_IDX " WHERE conv=?2 AND sdkappid=?1" IMP_ROW " AND (flags&4)=0" \
+              " AND NOT ((flags&64)!=0 AND from_no=?3) ORDER BY time_s DESC,seq DESC LIMIT 1") \
   X(SET_FLAGS, "UPDATE c2c_msg SET flags=flags|?4 WHERE sdkappid=?1 AND conv=?2 AND seq=?3") \
   X(SET_BODY, "UPDATE c2c_msg SET body=?4, flags=flags|16 WHERE sdkappid=?1 AND conv=?2 AND seq=?3") \
   X(UNREAD, "SELECT count(*) FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND seq>?3 AND from_no=?4 AND time_s>=?5" \
@@ -342,8 +345,8 @@ enum {
   M__COUNT
 };
 
-/* conv: the next seq (low 32 bits, never 0) and the time of the newest
- * live message (high 32 bits, 0: none); user: the next useq (never 0);
+/* conv: the next seq (low 32 bits, never 0) and the conversation's newest
+ * time, live or imported (high 32 bits, 0: none); user: the next useq (never 0);
  * recent: conv → the conversation rows known to exist (bit 1: the lower-numbered
  * user's, bit 2: the other's; sqlite_msg.c recent_add);
  * win: conv → its send dedupe window (sqwin_t *, sqlite_msg_win.c) */
@@ -476,12 +479,6 @@ int sq__log_merge_step(store_t *s, int mode, int *more);
 
 /* ---- one user's conversation trim in bounded steps (sqlite_msg_trim.c) ---- */
 /* store_msg_vtab_t.recent_trim (store_msg.h). */
-/* A conversation row's last message when its newest listed one by seq (*seq, *time_s, in and out) is
- * imported: the newest by time (the higher seq within a second) among it and the listed messages below
- * it down to the first live one, at most LAST_WALK_ROWS. Below a live message none is newer (live times
- * never decrease along seq; an import's time is not after the clock when it was made), so the walk
- * stops there (messaging-c2c-storage.md §34). IMC_E_IO. */
-int sq__last_by_time(store_t *s, uint32_t sdkappid, uint32_t user_no, uint32_t peer_no, uint32_t *seq, int64_t *time_s);
 int sq__trim_step(store_t *s, uint32_t sdkappid, uint32_t user_no, int keep, int64_t before_s, int max_rows,
                   int64_t *deleted, int *more);
 /* Forget the trim in progress (it starts over at its next call): a rollback
@@ -490,14 +487,43 @@ int sq__trim_step(store_t *s, uint32_t sdkappid, uint32_t user_no, int keep, int
 void sq__trim_reset(struct sqmsg *m, uint32_t app, uint32_t user);
 void sq__trim_free(struct sqmsg *m);
 
+/* ---- messages imported out of time order (sqlite_msg_imp.c) ---- */
+/* A conversation row's last message when its newest listed one by seq (*seq, *time_s, in and out) is
+ * imported: the newer by (time, seq) of the newest listed live message (by seq, sq__live_down) and the
+ * newest listed import (by time, IMP_LAST). Below a live message nothing is newer (live times never
+ * decrease along seq and are never older than an import before them; messaging-c2c-storage.md §34, §44).
+ * Cost: two seeks, plus the listed-out live rows passed (NoLastMsg, hidden from the user). IMC_E_IO. */
+int sq__last_by_time(store_t *s, uint32_t sdkappid, uint32_t user_no, uint32_t peer_no, uint32_t *seq, int64_t *time_s);
+/* store_msg_vtab_t.roam (store_msg.h): a page costs its size (the imports from the cursor down the partial
+ * index, the live messages from the cursor's place down the seqs, merged), plus log2(seqs) seeks to find
+ * that place when the cursor is not a live message. */
+int sq__msg_roam(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t viewer_no, uint32_t after_seq, int64_t min_t,
+                 int64_t max_t, int64_t below_t, uint32_t below_seq, int limit, store_msg_cb cb, void *ud);
+/* store_msg_vtab_t.get (sqlite_msg.c): one message by seq, IMC_E_NOTFOUND. */
+int sq__msg_get(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t seq, store_msg_cb cb, void *ud);
+
 /* ---- live messages without a MsgRandom index (sqlite_msg_live.c) ---- */
-/* The conversation's next seq and its newest live time (0: none): cached,
- * else read. Returns 0, IMC_E_IO, IMC_E_RANGE. */
-int sq__live_conv_next(store_t *s, app_cache_t *ac, uint32_t sdkappid, uint64_t conv, uint32_t *next, int64_t *last_live);
-/* Cache seq `used` as the conversation's newest and last_live as its newest live time. */
-int sq__live_conv_set(struct sqmsg *m, app_cache_t *ac, uint64_t conv, uint32_t used, int64_t last_live);
+/* Call each(ud, row) for the live messages of the conversation below seq below (int64: 2^32 is above
+ * every seq), newest first; row is the WALK statement's (seq, random, from_no, cseq, time_s, flags,
+ * run start, floor shows). An imported row is passed with the rest of its run of imports (run_lo): one
+ * seek per run, not a step per import. each returns nonzero to stop; it must not use WALK. Only written
+ * rows are read. Returns 0, IMC_E_IO. */
+int sq__live_down(store_t *s, uint32_t sdkappid, uint64_t conv, int64_t below, int (*each)(void *, sqlite3_stmt *),
+                  void *ud);
+/* *seq = the highest live seq below hi whose (time_s, seq) is below (ct, cs), 0 when none: a binary search
+ * over seq (live times never decrease along it), each probe one sq__live_down step. Returns 0, IMC_E_IO. */
+int sq__live_before(store_t *s, uint32_t sdkappid, uint64_t conv, int64_t hi, int64_t ct, int64_t cs, uint32_t *seq);
+/* *run_lo for an import appended as seq: the run_lo of seq - 1 when that message is imported (held or
+ * written), else seq. Inside an append. Returns 0, IMC_E_IO. */
+int sq__live_run_lo(store_t *s, struct sqmsg *m, uint32_t sdkappid, uint64_t conv, uint32_t seq, uint32_t *run_lo);
+/* The conversation's next seq and its newest time, live or imported (0: none;
+ * a live append is clamped to it, §44): cached, else read. Returns 0,
+ * IMC_E_IO, IMC_E_RANGE. */
+int sq__live_conv_next(store_t *s, app_cache_t *ac, uint32_t sdkappid, uint64_t conv, uint32_t *next, int64_t *newest_s);
+/* Cache seq `used` as the conversation's newest and newest_s as its newest time (live or imported). */
+int sq__live_conv_set(struct sqmsg *m, app_cache_t *ac, uint64_t conv, uint32_t used, int64_t newest_s);
 /* The send's (or importmsg's) first duplicate: fills a->dup, m.seq, m.time_s, m.cseq. Inside an append. */
-int sq__live_find_dup(store_t *s, struct sqmsg *m, app_cache_t *ac, store_msg_append_t *a, int64_t last_live);
+int sq__live_find_dup(store_t *s, struct sqmsg *m, app_cache_t *ac, store_msg_append_t *a, int64_t newest_s);
 /* The seq of the first message with MsgKey (cseq, random, time_s) (from from_no only, unless 0), 0 when none; the
  * held rows must be written. */
 int sq__live_find_key(store_t *s, struct sqmsg *m, uint32_t sdkappid, uint64_t conv, uint32_t from_no, uint32_t cseq,

@@ -3,9 +3,11 @@
  * messaging-c2c-storage.md §15): the send dedupe from the conversation's
  * window (sqlite_msg_win.c) or a walk back, MsgKey and importmsg lookups by
  * a binary search over seq for the key's second, imported messages through
- * their partial index; and the per-conversation cache value they rely on (next seq and
- * the newest live time: live times never decrease along seq, the append
- * clamps them).
+ * their partial index by time (the imports of the key's second); the walk
+ * down the seqs that passes a run of imports in one seek (run_lo,
+ * migration 47: §44); and the per-conversation cache value they rely on
+ * (next seq and the newest time: live times never decrease along seq, the
+ * append clamps them to the conversation's newest live or imported time).
  *
  * State: the connection's struct sqmsg (sqlite_msg_int.h), one thread. */
 #include "store/sqlite_msg_int.h"
@@ -33,9 +35,82 @@ static int any_imported(store_t *s, struct sqmsg *m)
   return m->imported == 2;
 }
 
-/* The conversation's next seq and the time of its newest live message:
- * cached, else read (max(seq); the newest live row when there is one). */
-int sq__live_conv_next(store_t *s, app_cache_t *ac, uint32_t sdkappid, uint64_t conv, uint32_t *next, int64_t *last_live)
+int sq__live_down(store_t *s, uint32_t sdkappid, uint64_t conv, int64_t below, int (*each)(void *, sqlite3_stmt *),
+                  void *ud)
+{
+  sqlite3_stmt *st = stmt(s, M_WALK);
+  int rc;
+  if (!st) return IMC_E_IO;
+  BIND(st, sdkappid, (int64_t)conv, below);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (sqlite3_column_int64(st, 5) & STORE_MSG_IMPORTED) {
+      int64_t lo = sqlite3_column_int64(st, 6);
+      if (lo < sqlite3_column_int64(st, 0)) { /* the run below it is imported too: past it in one seek */
+        sqlite3_reset(st);
+        BIND(st, sdkappid, (int64_t)conv, lo);
+      }
+      continue;
+    }
+    if (each(ud, st)) { rc = SQLITE_DONE; break; }
+  }
+  sqlite3_reset(st);
+  return rc == SQLITE_DONE ? 0 : sq__map_rc(rc);
+}
+
+/* The first live row of a walk: its seq and time. */
+typedef struct first { uint32_t seq; int64_t time_s; } first_t;
+
+static int first_row(void *ud, sqlite3_stmt *st)
+{
+  first_t *f = ud;
+  f->seq = (uint32_t)sqlite3_column_int64(st, 0);
+  f->time_s = sqlite3_column_int64(st, 4);
+  return 1;
+}
+
+int sq__live_before(store_t *s, uint32_t sdkappid, uint64_t conv, int64_t hi, int64_t ct, int64_t cs, uint32_t *seq)
+{
+  int64_t max, lo = 0;
+  sqlite3_stmt *st = stmt(s, M_MAX_SEQ);
+  if (!st) return IMC_E_IO;
+  BIND(st, sdkappid, (int64_t)conv);
+  int rc = scalar(st, &max);
+  if (rc) return rc;
+  if (hi > max + 1) hi = max + 1;
+  *seq = 0;
+  /* invariant: every live seq <= lo is below (ct, cs), *seq the highest of them; no live seq >= hi is */
+  while (hi - lo > 1) {
+    int64_t mid = lo + (hi - lo) / 2;
+    first_t f = { 0, 0 };
+    if ((rc = sq__live_down(s, sdkappid, conv, mid + 1, first_row, &f))) return rc;
+    if (f.seq <= lo) lo = mid; /* none in (lo, mid] */
+    else if (f.time_s < ct || (f.time_s == ct && f.seq < cs)) { lo = mid; *seq = f.seq; }
+    else hi = f.seq;
+  }
+  return 0;
+}
+
+int sq__live_run_lo(store_t *s, struct sqmsg *m, uint32_t sdkappid, uint64_t conv, uint32_t seq, uint32_t *run_lo)
+{
+  int64_t v[2] = { 0, 0 };
+  *run_lo = seq;
+  if (seq <= 1) return 0;
+  uint32_t held = sq__pend_run_lo(&m->pend, sdkappid, conv, seq - 1);
+  if (held) { *run_lo = held; return 0; }
+  sqlite3_stmt *st = stmt(s, M_RUN_OF); /* inside an append: a held seq - 1 (live) has no row here */
+  if (!st) return IMC_E_IO;
+  BIND(st, sdkappid, (int64_t)conv, seq - 1);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) { v[0] = sqlite3_column_int64(st, 0); v[1] = sqlite3_column_int64(st, 1); }
+  sqlite3_reset(st);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sq__map_rc(rc);
+  if ((v[0] & STORE_MSG_IMPORTED) && v[1] > 0 && v[1] < seq) *run_lo = (uint32_t)v[1];
+  return 0;
+}
+
+/* The conversation's next seq and its newest time: cached, else read
+ * (max(seq); the newest live row and the newest import when there is one). */
+int sq__live_conv_next(store_t *s, app_cache_t *ac, uint32_t sdkappid, uint64_t conv, uint32_t *next, int64_t *newest_s)
 {
   uint64_t v = (uint64_t)(uintptr_t)u64map_get(&ac->conv, conv);
   struct sqmsg *m = *sq__msg_slot(s);
@@ -46,21 +121,27 @@ int sq__live_conv_next(store_t *s, app_cache_t *ac, uint32_t sdkappid, uint64_t 
     if (!st) return IMC_E_IO;
     BIND(st, sdkappid, (int64_t)conv);
     int rc = scalar(st, &max);
-    if (!rc && max && (st = stmt(s, M_LAST_LIVE))) { BIND(st, sdkappid, (int64_t)conv); rc = scalar(st, &t); }
-    else if (!rc && max) rc = IMC_E_IO;
+    if (!rc && max) {
+      first_t f = { 0, 0 };
+      int64_t ti = 0;
+      rc = sq__live_down(s, sdkappid, conv, max + 1, first_row, &f);
+      if (!rc && !(st = stmt(s, M_IMP_MAX_TIME))) rc = IMC_E_IO;
+      if (!rc) { BIND(st, sdkappid, (int64_t)conv); rc = scalar(st, &ti); }
+      t = f.time_s > ti ? f.time_s : ti;
+    }
     if (rc) return rc;
     if (max + 1 > UINT32_MAX) return IMC_E_RANGE;
     v = (uint64_t)(max + 1) | (uint64_t)(t < 0 ? 0 : t > UINT32_MAX ? UINT32_MAX : t) << 32;
   }
   *next = (uint32_t)v;
-  *last_live = (int64_t)(v >> 32);
+  *newest_s = (int64_t)(v >> 32);
   return 0;
 }
 
-int sq__live_conv_set(struct sqmsg *m, app_cache_t *ac, uint64_t conv, uint32_t used, int64_t last_live)
+int sq__live_conv_set(struct sqmsg *m, app_cache_t *ac, uint64_t conv, uint32_t used, int64_t newest_s)
 {
   if (used == UINT32_MAX) return IMC_E_RANGE;
-  uint64_t t = last_live < 0 ? 0 : last_live > UINT32_MAX ? UINT32_MAX : (uint64_t)last_live;
+  uint64_t t = newest_s < 0 ? 0 : newest_s > UINT32_MAX ? UINT32_MAX : (uint64_t)newest_s;
   size_t n = ac->conv.len; /* a new key counts in entries (the length, not a second probe) */
   int rc = u64map_put(&ac->conv, conv, (void *)(uintptr_t)((uint64_t)(used + 1) | t << 32));
   m->entries += ac->conv.len - n;
@@ -69,7 +150,7 @@ int sq__live_conv_set(struct sqmsg *m, app_cache_t *ac, uint64_t conv, uint32_t 
 
 _Static_assert(STORE_MSG_CALLER_SEQ == 256, "the DEDUPE statement tests flags&256");
 
-/* A window entry from a WALK or WALK_UP row (seq, random, from_no, cseq, time_s, flags). */
+/* A window entry from a WALK row (seq, random, from_no, cseq, time_s, flags). */
 static sqwin_ent_t row_ent(sqlite3_stmt *st)
 {
   return (sqwin_ent_t){ (uint32_t)sqlite3_column_int64(st, 0), (uint32_t)sqlite3_column_int64(st, 1),
@@ -83,92 +164,56 @@ static sqwin_ent_t msg_ent(const store_msg_t *m)
   return (sqwin_ent_t){ m->seq, m->random, m->from_no, m->cseq, m->time_s, m->flags & STORE_MSG_CALLER_SEQ, 0 };
 }
 
-/* Walk the conversation's written messages back from seq below_seq,
- * calling each(ud, row) for every live message with time_s >= bound_s and
- * stopping at the first live one older: live times never decrease along
- * seq (append clamps them), so no older live message has time_s >= bound_s.
- * Imported messages, whose times follow no order, are skipped (the partial
- * index answers for them). each returns
+/* An each of sq__live_down over sqwin_ent_t: stops at the first live row
+ * older than bound_s (when stop_older), skips rows of another second (when
+ * only_second), calls each(ud, entry). */
+typedef struct ent_walk {
+  int64_t bound_s;
+  int only_second;
+  int (*each)(void *, const sqwin_ent_t *);
+  void *ud;
+} ent_walk_t;
+
+static int ent_row(void *ud, sqlite3_stmt *st)
+{
+  ent_walk_t *w = ud;
+  sqwin_ent_t e = row_ent(st);
+  if (e.time_s < w->bound_s) return 1;
+  if (w->only_second && e.time_s != w->bound_s) return 0;
+  return w->each(w->ud, &e);
+}
+
+/* Walk the conversation's written live messages back from seq below_seq,
+ * calling each(ud, row) for every one with time_s >= bound_s and stopping
+ * at the first one older: live times never decrease along seq (append
+ * clamps them), so no older live message has time_s >= bound_s. Imported
+ * messages, whose times follow no order, are passed a run at a time
+ * (sq__live_down; the partial index answers for them). each returns
  * nonzero to stop early. */
 static int walk_live(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t below_seq, int64_t bound_s,
                      int (*each)(void *, const sqwin_ent_t *), void *ud)
 {
-  sqlite3_stmt *st = stmt(s, M_WALK);
-  int rc;
-  if (!st) return IMC_E_IO;
-  BIND(st, sdkappid, (int64_t)conv, below_seq);
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (sqlite3_column_int64(st, 5) & STORE_MSG_IMPORTED) continue;
-    sqwin_ent_t e = row_ent(st);
-    if (e.time_s < bound_s || each(ud, &e)) { rc = SQLITE_DONE; break; }
-  }
-  sqlite3_reset(st);
-  return rc == SQLITE_DONE ? 0 : sq__map_rc(rc);
-}
-
-/* The first live (not imported) written message of the conversation at or
- * above seq from, below seq to: *seq its seq (0: none), *time_s its time.
- * One seek in the UNIQUE(conv, sdkappid, seq) index, then a step per
- * imported row in the way (at most to - from). */
-static int live_from(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t from, uint32_t to, uint32_t *seq,
-                     int64_t *time_s)
-{
-  sqlite3_stmt *st = stmt(s, M_WALK_UP);
-  int rc;
-  if (!st) return IMC_E_IO;
-  BIND(st, sdkappid, (int64_t)conv, from, to);
-  *seq = 0;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-    if (!(sqlite3_column_int64(st, 5) & STORE_MSG_IMPORTED)) {
-      *seq = (uint32_t)sqlite3_column_int64(st, 0);
-      *time_s = sqlite3_column_int64(st, 4);
-      rc = SQLITE_DONE;
-      break;
-    }
-  sqlite3_reset(st);
-  return rc == SQLITE_DONE ? 0 : sq__map_rc(rc);
+  ent_walk_t w = { bound_s, 0, each, ud };
+  return sq__live_down(s, sdkappid, conv, below_seq, ent_row, &w);
 }
 
 /* Call each(ud, row) for every live message of the conversation below
- * below_seq whose time is exactly time_s, in ascending seq. Live times
- * never decrease along seq (the append clamps a live message's time to the
- * conversation's newest live time, whatever the clock did), so the first
- * seq with a live time >= time_s is found by a binary search over seq, each
- * probe one index seek (live_from), and only that second's messages are
- * read after it: log2(seqs) seeks plus the second's messages, not every
- * newer message. Seqs without a row (purged) and imported rows (their times
- * follow no order; the partial index answers for them) are stepped over: a
- * long run of imported rows costs up to about twice its length. */
+ * below_seq whose time is exactly time_s, newest first. Live times never
+ * decrease along seq (the append clamps a live message's time to the
+ * conversation's newest time, whatever the clock did), so the highest live
+ * seq with a time <= time_s is found by a binary search over seq
+ * (sq__live_before: each probe one seek, a run of imports passed in one
+ * more), and only that second's messages are read down from it: log2(seqs)
+ * probes plus the second's messages, not every newer message nor every
+ * imported one. */
 static int walk_second(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t below_seq, int64_t time_s,
                        int (*each)(void *, const sqwin_ent_t *), void *ud)
 {
-  int64_t max, t;
-  uint32_t lo = 1, hi, seq;
-  sqlite3_stmt *st = stmt(s, M_MAX_SEQ);
-  if (!st) return IMC_E_IO;
-  BIND(st, sdkappid, (int64_t)conv);
-  int rc = scalar(st, &max);
-  if (rc) return rc;
-  hi = max < below_seq ? (uint32_t)max + 1 : below_seq;
-  /* invariant: every live row below lo is older than time_s; the first live
-   * row at or above hi (if below below_seq) is not. A probe looks below hi
-   * only: none there, and the first live row at or above mid is that of hi,
-   * so a run of imported rows is stepped over at most once per halving. */
-  while (lo < hi) {
-    uint32_t mid = lo + (hi - lo) / 2;
-    if ((rc = live_from(s, sdkappid, conv, mid, hi, &seq, &t))) return rc;
-    if (!seq || t >= time_s) hi = mid;
-    else lo = seq + 1;
-  }
-  if (!(st = stmt(s, M_WALK_UP))) return IMC_E_IO;
-  BIND(st, sdkappid, (int64_t)conv, lo, below_seq);
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (sqlite3_column_int64(st, 5) & STORE_MSG_IMPORTED) continue;
-    sqwin_ent_t e = row_ent(st);
-    if (e.time_s > time_s || each(ud, &e)) { rc = SQLITE_DONE; break; }
-  }
-  sqlite3_reset(st);
-  return rc == SQLITE_DONE ? 0 : sq__map_rc(rc);
+  uint32_t top;
+  int rc = sq__live_before(s, sdkappid, conv, below_seq, time_s + 1, 0, &top);
+  if (rc || !top) return rc;
+  ent_walk_t w = { time_s, 1, each, ud };
+  return sq__live_down(s, sdkappid, conv, (int64_t)top + 1, ent_row, &w);
 }
 
 /* A match: the lowest seq seen so far. */
@@ -312,9 +357,9 @@ static int match_live_send(store_t *s, struct sqmsg *m, app_cache_t *ac, const s
 /* The first match of the send's (or importmsg's) dedupe rule: imported
  * messages through the partial index, live ones from the window (send) or
  * the messages of the imported time's second (importmsg, walk_second: only
- * when a live message is as new as the imported time), held ones from the
- * buffer. */
-int sq__live_find_dup(store_t *s, struct sqmsg *m, app_cache_t *ac, store_msg_append_t *a, int64_t last_live)
+ * when the conversation's newest time is as new as the imported time),
+ * held ones from the buffer. */
+int sq__live_find_dup(store_t *s, struct sqmsg *m, app_cache_t *ac, store_msg_append_t *a, int64_t newest_s)
 {
   const store_msg_t *in = &a->m;
   match_t k = { in->random, in->from_no, in->cseq, 0, 0, a->import_dedupe ? in->time_s : a->dedupe_since_s, 0,
@@ -322,7 +367,7 @@ int sq__live_find_dup(store_t *s, struct sqmsg *m, app_cache_t *ac, store_msg_ap
   int from_window = 0;
   int rc = match_imported(s, m, in->sdkappid, in->conv, &k);
   if (!rc && !k.key) rc = match_live_send(s, m, ac, in, &k, &from_window);
-  if (!rc && k.key && in->time_s <= last_live) rc = walk_second(s, in->sdkappid, in->conv, in->seq, in->time_s, match_ent, &k);
+  if (!rc && k.key && in->time_s <= newest_s) rc = walk_second(s, in->sdkappid, in->conv, in->seq, in->time_s, match_ent, &k);
   if (rc) return rc;
   /* the held rows: a window that answered has every held live row of its conversation already (a hot
    * conversation's chain would be walked whole by every send); held imported rows are never in one, and

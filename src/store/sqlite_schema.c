@@ -388,6 +388,19 @@ const char *const sq__migrations[] = {
   "DROP TABLE usage_reg;"
   "ALTER TABLE usage_reg_v47 RENAME TO usage_reg;"
   "CREATE INDEX bills_app ON bills(sdkappid, month) WHERE corrects=0;",
+  /* 48: imported messages (flags & 32) by time (docs/decisions/messaging-c2c-storage.md §44): a REST roaming
+   * page reads the imports from its cursor down with a LIMIT, the conversation's newest import is one seek,
+   * and importmsg's dedupe (MsgSeq, MsgRandom and MsgTimeStamp equal) reads the imports of its second; the
+   * index stays partial (a live send only tests its WHERE). run_lo: on an imported row, the lowest seq of
+   * the run of imports it ends (every seq from run_lo to its own was imported), so a walk down the seqs
+   * passes a run of imports with one seek; NULL on live rows. Runs of the imports stored before are found
+   * here (consecutive imported seqs). */
+  "ALTER TABLE c2c_msg ADD COLUMN run_lo INTEGER;"
+  "DROP INDEX c2c_msg_imported;"
+  "CREATE INDEX c2c_msg_imported ON c2c_msg(conv, sdkappid, time_s, seq) WHERE (flags&32)!=0;"
+  "UPDATE c2c_msg SET run_lo=r.lo FROM (SELECT id, min(seq) OVER (PARTITION BY sdkappid, conv, g) AS lo FROM"
+  " (SELECT id, seq, sdkappid, conv, seq - row_number() OVER (PARTITION BY sdkappid, conv ORDER BY seq) AS g"
+  " FROM c2c_msg WHERE (flags&32)!=0)) r WHERE c2c_msg.id=r.id;",
 };
 
 const int sq__schema_version = (int)(sizeof sq__migrations / sizeof sq__migrations[0]);

@@ -9,7 +9,8 @@
  *    continued with MaxTime = LastMsgTime and LastMsgKey (it listed by seq,
  *    and its second page skipped every newer message);
  *  - the conversation's last message (get_list's MsgTime, the WebSocket
- *    `conversations` last_time) is its newest by time, not an older import;
+ *    `conversations` last_time) is its newest by time, not an older import,
+ *    also past 64 imports in a row (§44: it was looked for among 64 rows);
  *  - pinned conversations split over pages (--msg-recent-page 2) are
  *    neither skipped nor repeated when a pin of the same second is undone,
  *    or a new one made, between two pages (TopStartIndex counted them).
@@ -262,6 +263,46 @@ static void test_last_message_newest_by_time(void **st)
 }
 
 /* ---- pinned conversations over pages ----------------------------------------------------- */
+/* More than 64 imports in a row above the newest live message (a's with b), and above the newest import by
+ * time (a's with c, no live message): the lists show the newest by time, and roaming lists every message in
+ * time order across pages (messaging-c2c-storage.md §44). */
+#define MANY 70
+static void test_last_message_past_64_imports(void **st)
+{
+  (void)st;
+  users((const char *const[]){ "ml_a", "ml_b", "ml_c", NULL });
+  int64_t t0 = send_rest("ml_a", "ml_b", 1, "live");
+  import(2, "ml_c", "ml_a", 1, t0 - 5, "first");
+  char want[2048] = "live", text[16];
+  for (int i = MANY - 1; i >= 0; i--) snprintf(want + strlen(want), sizeof want - strlen(want), ",i%d", i);
+  for (int i = 0; i < MANY; i++) {
+    snprintf(text, sizeof text, "i%d", i);
+    import(2, "ml_b", "ml_a", 10 + i, t0 - 1000 + i, text);
+    import(2, "ml_a", "ml_c", 10 + i, t0 - 1000 + i, text);
+  }
+  assert_int_equal(list_time("ml_a", "ml_b"), t0);
+  assert_int_equal(list_time("ml_b", "ml_a"), t0);
+  assert_int_equal(list_time("ml_a", "ml_c"), t0 - 5);
+  assert_int_equal(list_time("ml_c", "ml_a"), t0 - 5);
+  wsc_t c;
+  assert_int_equal(wsc_login(&c, srv.port, app, key, "ml_b", "Web"), 0);
+  json_t *r = wsc_rpc(&c, "conversations", "%s", "");
+  assert_non_null(r);
+  json_t *cv = json_array_get(json_object_get(r, "conversations"), 0);
+  assert_string_equal(jstr(cv, "peer"), "ml_a");
+  assert_int_equal(jint(cv, "last_time"), t0);
+  assert_int_equal(jint(cv, "last_seq"), 1);
+  json_decref(r);
+  wsc_close(&c);
+  char out[2048];
+  roam_all("ml_a", "ml_b", 7, 0, 0, out, sizeof out);
+  assert_string_equal(out, want);
+  snprintf(want, sizeof want, "first");
+  for (int i = MANY - 1; i >= 0; i--) snprintf(want + strlen(want), sizeof want - strlen(want), ",i%d", i);
+  roam_all("ml_c", "ml_a", 9, 0, 0, out, sizeof out);
+  assert_string_equal(out, want);
+}
+
 static void pin(wsc_t *c, const char *peer, int on)
 {
   json_t *r = wsc_rpc(c, "pin", "\"peer\":\"%s\",\"pinned\":%s", peer, on ? "true" : "false");
@@ -340,6 +381,7 @@ int main(void)
     cmocka_unit_test(test_read_time_covers_imports_in_place),
     cmocka_unit_test(test_roam_pages_by_time),
     cmocka_unit_test(test_last_message_newest_by_time),
+    cmocka_unit_test(test_last_message_past_64_imports),
     cmocka_unit_test(test_pinned_pages),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

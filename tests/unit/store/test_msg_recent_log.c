@@ -330,6 +330,9 @@ static void test_upgrade_keeps_logged_events(void **st)
                                 "CREATE TABLE reg46(sdkappid INTEGER NOT NULL, user_no INTEGER NOT NULL, created_at INTEGER NOT NULL,"
                                 " PRIMARY KEY(sdkappid, user_no)) WITHOUT ROWID; INSERT INTO reg46 SELECT * FROM usage_reg;"
                                 " DROP TABLE usage_reg; ALTER TABLE reg46 RENAME TO usage_reg; DROP INDEX bills_app;"
+                                " DROP INDEX c2c_msg_imported;"
+                                " CREATE INDEX c2c_msg_imported ON c2c_msg(conv, sdkappid, random) WHERE (flags&32)!=0;"
+                                " ALTER TABLE c2c_msg DROP COLUMN run_lo;"
                                 " PRAGMA user_version=31;",
                                 NULL, NULL, NULL),
                    SQLITE_OK);

@@ -58,10 +58,11 @@ static uint32_t next_seq(uint64_t conv)
   return s + 1;
 }
 
-static int64_t last_live(uint64_t conv)
+/* the conversation's newest time, live or imported: a live append is clamped to it (§15, §44) */
+static int64_t newest_time(uint64_t conv)
 {
   int64_t t = 0;
-  for (int i = 0; i < nmsgs; i++) if (msgs[i].conv == conv && !msgs[i].imported) t = msgs[i].time_s;
+  for (int i = 0; i < nmsgs; i++) if (msgs[i].conv == conv && msgs[i].time_s > t) t = msgs[i].time_s;
   return t;
 }
 
@@ -102,7 +103,7 @@ static void check_append_c(store_t *s, int import, uint32_t caller, uint32_t fro
   const mm_t *want = import ? model_find(conv, 1, 0, random, cseq, t)
                             : model_find_send(conv, 0, from, random, cseq, since, caller);
   uint32_t seq = next_seq(conv);
-  int64_t live_t = last_live(conv);
+  int64_t live_t = newest_time(conv);
   assert_int_equal(store_msg_append(s, &a), 0);
   assert_int_equal(a.dup, want != NULL);
   if (want) {
@@ -112,7 +113,8 @@ static void check_append_c(store_t *s, int import, uint32_t caller, uint32_t fro
     return;
   }
   assert_int_equal(a.m.seq, seq);
-  /* a live time is the clock's, raised to the conversation's newest live time when the clock went back */
+  /* a live time is the clock's, raised to the conversation's newest time (live or imported) when the clock
+   * went back */
   assert_int_equal(a.m.time_s, import || t >= live_t ? t : live_t);
   assert_true(nmsgs < MAXM);
   msgs[nmsgs++] = (mm_t){ conv, seq, from, random, cseq, (uint32_t)import, caller, a.m.time_s };

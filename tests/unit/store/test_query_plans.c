@@ -118,6 +118,24 @@ static void call_c2c_roam(store_t *s)
   assert_int_equal(store_msg_roam(s, APP, store_c2c_conv(7, 8), 8, 0, 0, INT64_MAX, INT64_MAX, UINT32_MAX, 20,
                                   noop_msg, NULL), 0);
 }
+/* two imports into the conversation (7, 8): the second's dedupe reads the imports of its second (the first
+ * finds none: the connection knows there is no import yet); the list then takes the last message by time
+ * (the newest import, the newest live message below it) */
+static void call_c2c_import(store_t *s)
+{
+  static uint32_t random = 9;
+  for (int i = 0; i < 2; i++) {
+    store_msg_append_t a;
+    memset(&a, 0, sizeof a);
+    random++;
+    a.m = (store_msg_t){ APP, store_c2c_conv(7, 8), 0, 7, 8, T0 - 100, random, random, STORE_MSG_IMPORTED, 604800,
+                         "{}", 2, NULL, NULL };
+    a.import_dedupe = 1;
+    a.inbox_to = a.recent_from = a.recent_to = 1;
+    assert_int_equal(store_msg_append(s, &a), 0);
+  }
+  assert_int_equal(store_msg_recent_list(s, APP, 8, noop_recent, NULL), 0);
+}
 static void call_c2c_unread(store_t *s)
 {
   int64_t n;
@@ -158,7 +176,10 @@ static const pcase_t cases[] = {
   { "c2c inbox", call_c2c_inbox, "SELECT i.useq", "SEARCH c2c_inbox USING PRIMARY KEY (user_no=? AND sdkappid=? AND useq>?)", NULL },
   { "c2c recent", call_c2c_recent, "SELECT r.peer_no", "SEARCH c2c_recent USING PRIMARY KEY (user_no=? AND sdkappid=?)", NULL },
   { "c2c pinned", call_c2c_pinned, "SELECT count(*) FROM c2c_recent", "SEARCH r USING INDEX c2c_recent_pinned (user_no=? AND sdkappid=?)", NULL },
-  { "c2c roam", call_c2c_roam, "SELECT m.sdkappid", "SEARCH c2c_msg USING INDEX sqlite_autoindex_c2c_msg_1 (conv=? AND sdkappid=? AND seq>? AND seq<?)", NULL },
+  { "c2c roam", call_c2c_roam, "SELECT seq,time_s FROM c2c_msg INDEXED BY", "SEARCH c2c_msg USING INDEX c2c_msg_imported (conv=? AND sdkappid=? AND time_s>? AND (time_s,seq)<(?,?))", NULL },
+  { "c2c roam live", call_c2c_roam, "SELECT seq,random", "SEARCH c2c_msg USING INDEX sqlite_autoindex_c2c_msg_1 (conv=? AND sdkappid=? AND seq<?)", NULL },
+  { "c2c import dedupe", call_c2c_import, "SELECT min(seq),time_s,cseq", "SEARCH c2c_msg USING INDEX c2c_msg_imported (conv=? AND sdkappid=? AND time_s=?)", NULL },
+  { "c2c last import", call_c2c_import, "SELECT seq,time_s FROM c2c_msg INDEXED BY", "SEARCH c2c_msg USING INDEX c2c_msg_imported (conv=? AND sdkappid=?)", NULL },
   { "c2c unread", call_c2c_unread, "SELECT count(*) FROM c2c_msg", "SEARCH c2c_msg USING INDEX sqlite_autoindex_c2c_msg_1 (conv=? AND sdkappid=? AND seq>?)", NULL },
 };
 

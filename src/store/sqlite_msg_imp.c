@@ -1,0 +1,115 @@
+/* sqlite_msg_imp.c — the reads that put messages imported out of time order
+ * at their time (docs/decisions/messaging-c2c-storage.md §34, §44): a REST
+ * roaming page by (time, seq) and a conversation row's last message.
+ *
+ * Two orders meet here. Live messages are in time order along seq (the
+ * append clamps a live time to the conversation's newest, live or imported),
+ * and a walk down the seqs passes a run of imported rows in one seek
+ * (run_lo, sq__live_down). Imported messages are in time order in their
+ * partial index (conv, sdkappid, time_s, seq). Each read takes what it needs
+ * from each order and merges, so its cost follows what it returns, not how
+ * many messages were imported.
+ *
+ * State: none of its own; the connection's statements (sqlite_msg.c), one thread. */
+#include "store/sqlite_msg_int.h"
+#include "util/err.h"
+
+#include <stdlib.h>
+
+#define stmt sq__msg_stmt
+
+typedef struct cand { uint32_t seq; int64_t time_s; } cand_t;
+
+/* The live messages of a page, newest first: seen by viewer, shown by the floor, after the clear, not
+ * older than min_t, at most limit. */
+typedef struct live_pick {
+  cand_t *c;
+  int n, limit;
+  uint32_t after, viewer;
+  int64_t min_t;
+} live_pick_t;
+
+static int pick_live(void *ud, sqlite3_stmt *st)
+{
+  live_pick_t *p = ud;
+  uint32_t seq = (uint32_t)sqlite3_column_int64(st, 0);
+  int64_t t = sqlite3_column_int64(st, 4);
+  if (seq <= p->after || t < p->min_t) return 1; /* the rest is cleared or older */
+  if ((sqlite3_column_int64(st, 5) & STORE_MSG_NOT_FROM) && (uint32_t)sqlite3_column_int64(st, 2) == p->viewer)
+    return 0;
+  if (!sqlite3_column_int64(st, 7)) return 0; /* under the purge floor */
+  p->c[p->n++] = (cand_t){ seq, t };
+  return p->n == p->limit;
+}
+
+static int newer(const cand_t *a, const cand_t *b)
+{
+  return a->time_s > b->time_s || (a->time_s == b->time_s && a->seq > b->seq);
+}
+
+int sq__msg_roam(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t viewer_no, uint32_t after_seq, int64_t min_t,
+                 int64_t max_t, int64_t below_t, uint32_t below_seq, int limit, store_msg_cb cb, void *ud)
+{
+  /* the page is the messages below (ct, cs) in (time, seq) order: the cursor, or every one up to max_t */
+  int64_t ct = below_t, cs = below_seq;
+  if (below_t == INT64_MAX || max_t < below_t) { ct = max_t; cs = (int64_t)UINT32_MAX + 1; }
+  if (limit <= 0) return 0;
+  cand_t *c = malloc(2 * (size_t)limit * sizeof *c);
+  if (!c) return IMC_E_NOMEM;
+  int ni = 0, rc = 0;
+  sqlite3_stmt *st = stmt(s, M_IMP_PAGE);
+  if (!st) rc = IMC_E_IO;
+  else {
+    BIND(st, sdkappid, (int64_t)conv, after_seq, min_t, 0, ct, cs, viewer_no, limit);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+      c[ni++] = (cand_t){ (uint32_t)sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1) };
+    sqlite3_reset(st);
+    rc = rc == SQLITE_DONE ? 0 : sq__map_rc(rc);
+  }
+  /* the live ones from the highest live seq below the cursor down (every live message above it is newer) */
+  live_pick_t p = { c + limit, 0, limit, after_seq, viewer_no, min_t };
+  uint32_t top = UINT32_MAX;
+  if (!rc && ct != INT64_MAX) rc = sq__live_before(s, sdkappid, conv, (int64_t)UINT32_MAX + 1, ct, cs, &top);
+  if (!rc && top) rc = sq__live_down(s, sdkappid, conv, (int64_t)top + 1, pick_live, &p);
+  /* both newest first: merged, the first limit */
+  for (int i = 0, l = 0, n = 0; !rc && n < limit && (i < ni || l < p.n); n++) {
+    const cand_t *x = l >= p.n || (i < ni && newer(&c[i], &p.c[l])) ? &c[i++] : &p.c[l++];
+    rc = sq__msg_get(s, sdkappid, conv, x->seq, cb, ud);
+  }
+  free(c);
+  return rc;
+}
+
+typedef struct listed { uint32_t user, seq; int64_t time_s; } listed_t;
+
+/* the first live message user's list shows (RECENT_LASTJOIN's filter) */
+static int first_listed(void *ud, sqlite3_stmt *st)
+{
+  listed_t *l = ud;
+  int64_t flags = sqlite3_column_int64(st, 5);
+  if ((flags & STORE_MSG_NO_LAST) || ((flags & STORE_MSG_NOT_FROM) && (uint32_t)sqlite3_column_int64(st, 2) == l->user))
+    return 0;
+  l->seq = (uint32_t)sqlite3_column_int64(st, 0);
+  l->time_s = sqlite3_column_int64(st, 4);
+  return 1;
+}
+
+int sq__last_by_time(store_t *s, uint32_t sdkappid, uint32_t user_no, uint32_t peer_no, uint32_t *seq, int64_t *time_s)
+{
+  uint64_t conv = store_c2c_conv(user_no, peer_no);
+  listed_t live = { user_no, 0, 0 };
+  sqlite3_stmt *st = stmt(s, M_IMP_LAST);
+  if (!st) return IMC_E_IO;
+  BIND(st, sdkappid, (int64_t)conv, user_no);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    *seq = (uint32_t)sqlite3_column_int64(st, 0);
+    *time_s = sqlite3_column_int64(st, 1);
+  }
+  sqlite3_reset(st);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sq__map_rc(rc);
+  if ((rc = sq__live_down(s, sdkappid, conv, *seq, first_listed, &live))) return rc;
+  /* a live message below the import: newer only by its time (the import has the higher seq) */
+  if (live.seq && live.time_s > *time_s) { *seq = live.seq; *time_s = live.time_s; }
+  return 0;
+}

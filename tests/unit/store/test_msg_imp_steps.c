@@ -1,0 +1,262 @@
+/* Messages imported out of time order (importmsg: the conversation's next
+ * seq, the caller's older time) cost a read what it returns, not how many
+ * were imported (docs/decisions/messaging-c2c-storage.md §44). A REST
+ * roaming page (store_msg_roam, with the find_key of its cursor as the
+ * server runs it) over a conversation of 3,000 imports between live
+ * messages lists every message once in (time, seq) order and each page
+ * steps a bounded number of virtual machine steps (SQLITE_STMTSTATUS_VM_STEP
+ * summed over every statement, read in a profile trace callback: a count of
+ * work, not a time); a conversation row's last message is the newest by time
+ * past 64 imports in a row; a live message sent while the clock is behind an
+ * import takes the import's time; migration 47 finds the runs of imports
+ * already stored. Fails before §44: every page read every import (about
+ * 100,000 steps), and the last message was an older import. The store is
+ * used directly (no writer thread). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/sqlite_int.h"
+#include "store/sqlite_msg_int.h"
+#include "store/store.h"
+#include "store/store_msg.h"
+#include "tmpdir.h"
+#include "store_rows.h"
+
+#define APP 1400000011u
+#define T0 1700000000
+#define LIVE 40      /* live messages before the imports, and as many after */
+#define IMPORTS 3000 /* imported messages, older than every live one, two per second */
+#define LATE 20      /* imports last, with times among the first live messages' */
+#define TOTAL (2 * LIVE + IMPORTS + LATE)
+#define PAGE 20
+#define PAGE_STEPS 12000 /* the most steps a page may take (about 5,000 measured; 100,000 and more before) */
+
+static char dir[64];
+static int64_t steps; /* every statement's steps since the last reset */
+
+static int on_profile(unsigned type, void *ud, void *p, void *x)
+{
+  (void)type; (void)ud; (void)x;
+  steps += sqlite3_stmt_status(p, SQLITE_STMTSTATUS_VM_STEP, 1);
+  return 0;
+}
+
+static int setup(void **st)
+{
+  (void)st;
+  return test_tmpdir_make(dir, sizeof dir, "msgimp");
+}
+
+static int teardown(void **st)
+{
+  (void)st;
+  return test_tmpdir_remove(dir);
+}
+
+static void append(store_t *s, uint32_t from, uint32_t to, int64_t t, uint32_t key, int import, uint32_t *seq,
+                   int64_t *time_s)
+{
+  store_msg_append_t a;
+  memset(&a, 0, sizeof a);
+  a.m = (store_msg_t){ APP, store_c2c_conv(from, to), 0, from, to, t, key, key,
+                       import ? STORE_MSG_IMPORTED | STORE_MSG_CALLER_SEQ : 0, 604800, "{}", 2, NULL, NULL };
+  if (import) a.import_dedupe = 1;
+  else a.dedupe_since_s = t - 300;
+  a.inbox_from = a.inbox_to = a.recent_from = a.recent_to = 1;
+  assert_int_equal(store_msg_append(s, &a), 0);
+  assert_int_equal(a.dup, 0);
+  if (seq) *seq = a.m.seq;
+  if (time_s) *time_s = a.m.time_s;
+}
+
+typedef struct mrow { uint32_t seq, key; int64_t time_s; } mrow_t;
+static mrow_t want[TOTAL];
+
+static int newest_first(const void *a, const void *b)
+{
+  const mrow_t *x = a, *y = b;
+  if (x->time_s != y->time_s) return x->time_s > y->time_s ? -1 : 1;
+  return x->seq > y->seq ? -1 : x->seq < y->seq;
+}
+
+/* Conversation (1, 2): LIVE live messages, IMPORTS older imports, LIVE live ones, LATE imports among the
+ * first live ones' times; want[] in the roaming order. */
+static store_t *fill(void)
+{
+  store_t *s;
+  int n = 0;
+  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
+  for (int i = 0; i < LIVE; i++, n++) append(s, 1 + i % 2, 2 - i % 2, T0 + 2 * i, 100000 + n, 0, &want[n].seq, &want[n].time_s);
+  for (int i = 0; i < IMPORTS; i++, n++) append(s, 1 + i % 2, 2 - i % 2, T0 - 100000 + i / 2, 100000 + n, 1, &want[n].seq, &want[n].time_s);
+  for (int i = 0; i < LIVE; i++, n++) append(s, 1, 2, T0 + 1000 + i, 100000 + n, 0, &want[n].seq, &want[n].time_s);
+  for (int i = 0; i < LATE; i++, n++) append(s, 2, 1, T0 + 2 * i + 1, 100000 + n, 1, &want[n].seq, &want[n].time_s);
+  assert_int_equal(store_exec(s, "COMMIT"), 0);
+  assert_int_equal(n, TOTAL);
+  for (int i = 0; i < n; i++) want[i].key = 100000 + (uint32_t)i;
+  qsort(want, TOTAL, sizeof want[0], newest_first);
+  return s;
+}
+
+typedef struct page { mrow_t r[PAGE]; int n; } page_t;
+
+static void on_msg(void *ud, const store_msg_t *m)
+{
+  page_t *p = ud;
+  assert_true(p->n < PAGE);
+  p->r[p->n++] = (mrow_t){ m->seq, m->random, m->time_s };
+}
+
+static void on_key(void *ud, const store_msg_t *m) { *(uint32_t *)ud = m->seq; }
+
+/* Every page of PAGE as the server reads them (the cursor's MsgKey found, then the page below it): the
+ * messages in want[]'s order, each page within PAGE_STEPS. Returns the most steps a page took. */
+static int64_t read_pages(store_t *s)
+{
+  uint64_t conv = store_c2c_conv(1, 2);
+  int got = 0;
+  int64_t most = 0, total = 0;
+  page_t warm = { .n = 0 };
+  assert_int_equal(sqlite3_trace_v2(store__sqlite_db(s), SQLITE_TRACE_PROFILE, on_profile, NULL), SQLITE_OK);
+  /* a first page unmeasured: a statement's count holds its steps since it last finished while traced */
+  assert_int_equal(store_msg_roam(s, APP, conv, 1, 0, 0, INT64_MAX, INT64_MAX, 0, PAGE, on_msg, &warm), 0);
+  uint32_t seq = 0;
+  assert_int_equal(store_msg_find_key(s, APP, conv, want[0].key, want[0].key, want[0].time_s, on_key, &seq), 0);
+  while (got < TOTAL) {
+    page_t p = { .n = 0 };
+    int64_t below_t = INT64_MAX;
+    uint32_t below_seq = 0;
+    steps = 0;
+    if (got) {
+      const mrow_t *c = &want[got - 1];
+      assert_int_equal(store_msg_find_key(s, APP, conv, c->key, c->key, c->time_s, on_key, &below_seq), 0);
+      assert_int_equal(below_seq, c->seq);
+      below_t = c->time_s;
+    }
+    assert_int_equal(store_msg_roam(s, APP, conv, 1, 0, 0, INT64_MAX, below_t, below_seq, PAGE, on_msg, &p), 0);
+    if (steps > most) most = steps;
+    total += steps;
+    assert_int_equal(p.n, TOTAL - got < PAGE ? TOTAL - got : PAGE);
+    for (int i = 0; i < p.n; i++, got++)
+      if (p.r[i].seq != want[got].seq || p.r[i].time_s != want[got].time_s)
+        fail_msg("message %d: seq %u at %lld, want seq %u at %lld", got, p.r[i].seq, (long long)p.r[i].time_s,
+                 want[got].seq, (long long)want[got].time_s);
+  }
+  sqlite3_trace_v2(store__sqlite_db(s), 0, NULL, NULL);
+  print_message("%d pages: at most %lld steps a page, %lld in all\n", (TOTAL + PAGE - 1) / PAGE, (long long)most,
+                (long long)total);
+  if (most > PAGE_STEPS) fail_msg("a page took %lld steps (at most %d)", (long long)most, PAGE_STEPS);
+  return most;
+}
+
+static void test_roam_pages_bounded(void **st)
+{
+  (void)st;
+  store_t *s = fill();
+  read_pages(s);
+  store_close(s);
+  assert_int_equal(store_open(dir, &s), 0); /* the same from a cold connection */
+  read_pages(s);
+  store_close(s);
+}
+
+/* Migration 47 on a store whose imports were stored before it: their runs are found, and pages stay bounded. */
+static void test_upgrade_finds_runs(void **st)
+{
+  (void)st;
+  store_t *s = fill();
+  assert_int_equal(store_exec(s, "DROP INDEX c2c_msg_imported;"
+                                 "CREATE INDEX c2c_msg_imported ON c2c_msg(conv, sdkappid, random) WHERE (flags&32)!=0;"
+                                 "ALTER TABLE c2c_msg DROP COLUMN run_lo; PRAGMA user_version=46"), 0);
+  store_close(s);
+  assert_int_equal(store_open(dir, &s), 0);
+  sqlite3_stmt *q;
+  assert_int_equal(sqlite3_prepare_v2(store__sqlite_db(s), "SELECT count(*), sum(run_lo=?1), sum(run_lo=?2)"
+                                      " FROM c2c_msg WHERE (flags&32)!=0", -1, &q, NULL), SQLITE_OK);
+  sqlite3_bind_int(q, 1, LIVE + 1);           /* the first run: seqs LIVE + 1 … LIVE + IMPORTS */
+  sqlite3_bind_int(q, 2, 2 * LIVE + IMPORTS + 1); /* the last: the LATE imports */
+  assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+  assert_int_equal(sqlite3_column_int(q, 0), IMPORTS + LATE);
+  assert_int_equal(sqlite3_column_int(q, 1), IMPORTS);
+  assert_int_equal(sqlite3_column_int(q, 2), LATE);
+  sqlite3_finalize(q);
+  read_pages(s);
+  store_close(s);
+}
+
+/* A conversation row's last message past 64 imports in a row: peer 4's live message is newer than the 100
+ * imports after it; peer 6's newest message by time is its first import, 100 rows below the top. */
+static void test_last_message_past_64_imports(void **st)
+{
+  (void)st;
+  store_t *s;
+  store_recent_t r;
+  uint32_t seq;
+  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
+  append(s, 4, 3, T0 + 50, 1, 0, NULL, NULL);
+  for (uint32_t i = 0; i < 100; i++) append(s, 3, 4, T0 - 1000 + i, 10 + i, 1, NULL, NULL);
+  append(s, 6, 5, T0, 1, 0, NULL, NULL);
+  append(s, 5, 6, T0 + 30, 2, 1, &seq, NULL);
+  for (uint32_t i = 0; i < 100; i++) append(s, 5, 6, T0 - 1000 + i, 10 + i, 1, NULL, NULL);
+  assert_int_equal(store_exec(s, "COMMIT"), 0);
+  for (int round = 0; round < 2; round++) {
+    assert_int_equal(store_msg_recent_get(s, APP, 3, 4, &r), 0);
+    assert_int_equal(r.last_seq, 1);
+    assert_int_equal(r.last_time_s, T0 + 50);
+    assert_int_equal(store_msg_recent_get(s, APP, 5, 6, &r), 0);
+    assert_int_equal(r.last_seq, seq);
+    assert_int_equal(r.last_time_s, T0 + 30);
+    store_close(s);
+    assert_int_equal(store_open(dir, &s), 0);
+  }
+  store_close(s);
+}
+
+/* The clock stepped back between an import and a later live message: the live message takes the import's
+ * time (below a live message nothing is newer), in the same connection and after a restart (the cached
+ * newest time read again). */
+static void test_live_after_newer_import(void **st)
+{
+  (void)st;
+  store_t *s;
+  store_recent_t r;
+  uint32_t seq;
+  int64_t t;
+  assert_int_equal(store_open(dir, &s), 0);
+  append(s, 7, 8, T0, 1, 0, NULL, NULL);
+  append(s, 8, 7, T0 + 500, 2, 1, NULL, NULL);
+  append(s, 7, 8, T0 + 100, 3, 0, &seq, &t);
+  assert_int_equal(seq, 3);
+  assert_int_equal(t, T0 + 500);
+  store_close(s);
+  assert_int_equal(store_open(dir, &s), 0);
+  append(s, 8, 7, T0 + 600, 4, 1, NULL, NULL);
+  store_close(s);
+  assert_int_equal(store_open(dir, &s), 0);
+  append(s, 7, 8, T0 + 200, 5, 0, &seq, &t);
+  assert_int_equal(seq, 5);
+  assert_int_equal(t, T0 + 600);
+  assert_int_equal(store_msg_recent_get(s, APP, 7, 8, &r), 0);
+  assert_int_equal(r.last_seq, 5);
+  assert_int_equal(r.last_time_s, T0 + 600);
+  store_close(s);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(test_roam_pages_bounded, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_upgrade_finds_runs, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_last_message_past_64_imports, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_live_after_newer_import, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
