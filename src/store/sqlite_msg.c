@@ -290,7 +290,7 @@ static int append(store_t *s, struct sqmsg *m, store_msg_append_t *a)
   if (!ac) return IMC_E_NOMEM;
   if ((rc = sq__live_conv_next(s, ac, in->sdkappid, in->conv, &in->seq, &newest))) return rc;
   /* live times never decrease along seq and are never older than an import below them (a clock stepped back
-   * keeps the conversation's newest time, live or imported: §15, §44): sqlite_msg_live.c relies on it */
+   * keeps the conversation's newest time, live or imported: §15, §45): sqlite_msg_live.c relies on it */
   if (live && in->time_s < newest) in->time_s = newest;
   /* an empty conversation (next seq 1: the purge always keeps a conversation's newest row) holds no
    * duplicate; its window is made by its second send (most conversations of a random-peer load have one) */

@@ -1,5 +1,5 @@
 /* sqlite_msg_imp.c — the reads that put messages imported out of time order
- * at their time (docs/decisions/messaging-c2c-storage.md §34, §44): a REST
+ * at their time (docs/decisions/messaging-c2c-storage.md §34, §45): a REST
  * roaming page by (time, seq) and a conversation row's last message.
  *
  * Two orders meet here. Live messages are in time order along seq (the

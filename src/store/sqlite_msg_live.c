@@ -5,7 +5,7 @@
  * a binary search over seq for the key's second, imported messages through
  * their partial index by time (the imports of the key's second); the walk
  * down the seqs that passes a run of imports in one seek (run_lo,
- * migration 47: §44); and the per-conversation cache value they rely on
+ * migration 48: §45); and the per-conversation cache value they rely on
  * (next seq and the newest time: live times never decrease along seq, the
  * append clamps them to the conversation's newest live or imported time).
  *

@@ -388,7 +388,7 @@ const char *const sq__migrations[] = {
   "DROP TABLE usage_reg;"
   "ALTER TABLE usage_reg_v47 RENAME TO usage_reg;"
   "CREATE INDEX bills_app ON bills(sdkappid, month) WHERE corrects=0;",
-  /* 48: imported messages (flags & 32) by time (docs/decisions/messaging-c2c-storage.md §44): a REST roaming
+  /* 48: imported messages (flags & 32) by time (docs/decisions/messaging-c2c-storage.md §45): a REST roaming
    * page reads the imports from its cursor down with a LIMIT, the conversation's newest import is one seek,
    * and importmsg's dedupe (MsgSeq, MsgRandom and MsgTimeStamp equal) reads the imports of its second; the
    * index stays partial (a live send only tests its WHERE). run_lo: on an imported row, the lowest seq of

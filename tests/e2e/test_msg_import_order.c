@@ -10,7 +10,7 @@
  *    and its second page skipped every newer message);
  *  - the conversation's last message (get_list's MsgTime, the WebSocket
  *    `conversations` last_time) is its newest by time, not an older import,
- *    also past 64 imports in a row (§44: it was looked for among 64 rows);
+ *    also past 64 imports in a row (§45: it was looked for among 64 rows);
  *  - pinned conversations split over pages (--msg-recent-page 2) are
  *    neither skipped nor repeated when a pin of the same second is undone,
  *    or a new one made, between two pages (TopStartIndex counted them).
@@ -265,7 +265,7 @@ static void test_last_message_newest_by_time(void **st)
 /* ---- pinned conversations over pages ----------------------------------------------------- */
 /* More than 64 imports in a row above the newest live message (a's with b), and above the newest import by
  * time (a's with c, no live message): the lists show the newest by time, and roaming lists every message in
- * time order across pages (messaging-c2c-storage.md §44). */
+ * time order across pages (messaging-c2c-storage.md §45). */
 #define MANY 70
 static void test_last_message_past_64_imports(void **st)
 {

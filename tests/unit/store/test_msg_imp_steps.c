@@ -1,6 +1,6 @@
 /* Messages imported out of time order (importmsg: the conversation's next
  * seq, the caller's older time) cost a read what it returns, not how many
- * were imported (docs/decisions/messaging-c2c-storage.md §44). A REST
+ * were imported (docs/decisions/messaging-c2c-storage.md §45). A REST
  * roaming page (store_msg_roam, with the find_key of its cursor as the
  * server runs it) over a conversation of 3,000 imports between live
  * messages lists every message once in (time, seq) order and each page
@@ -8,8 +8,8 @@
  * summed over every statement, read in a profile trace callback: a count of
  * work, not a time); a conversation row's last message is the newest by time
  * past 64 imports in a row; a live message sent while the clock is behind an
- * import takes the import's time; migration 47 finds the runs of imports
- * already stored. Fails before §44: every page read every import (about
+ * import takes the import's time; migration 48 finds the runs of imports
+ * already stored. Fails before §45: every page read every import (about
  * 100,000 steps), and the last message was an older import. The store is
  * used directly (no writer thread). */
 #include <stdarg.h>

@@ -58,7 +58,7 @@ static uint32_t next_seq(uint64_t conv)
   return s + 1;
 }
 
-/* the conversation's newest time, live or imported: a live append is clamped to it (§15, §44) */
+/* the conversation's newest time, live or imported: a live append is clamped to it (§15, §45) */
 static int64_t newest_time(uint64_t conv)
 {
   int64_t t = 0;
