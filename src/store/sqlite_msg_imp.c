@@ -70,7 +70,7 @@ int sq__msg_roam(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t viewer_n
   live_pick_t p = { c + limit, 0, limit, after_seq, viewer_no, min_t };
   uint32_t top = UINT32_MAX;
   if (!rc && ct != INT64_MAX) rc = sq__live_before(s, sdkappid, conv, (int64_t)UINT32_MAX + 1, ct, cs, &top);
-  if (!rc && top) rc = sq__live_down(s, sdkappid, conv, (int64_t)top + 1, pick_live, &p);
+  if (!rc && top) rc = sq__live_down(s, sdkappid, conv, (int64_t)top + 1, 1, pick_live, &p);
   /* both newest first: merged, the first limit */
   for (int i = 0, l = 0, n = 0; !rc && n < limit && (i < ni || l < p.n); n++) {
     const cand_t *x = l >= p.n || (i < ni && newer(&c[i], &p.c[l])) ? &c[i++] : &p.c[l++];
@@ -108,7 +108,7 @@ int sq__last_by_time(store_t *s, uint32_t sdkappid, uint32_t user_no, uint32_t p
   }
   sqlite3_reset(st);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sq__map_rc(rc);
-  if ((rc = sq__live_down(s, sdkappid, conv, *seq, first_listed, &live))) return rc;
+  if ((rc = sq__live_down(s, sdkappid, conv, *seq, 0, first_listed, &live))) return rc;
   /* a live message below the import: newer only by its time (the import has the higher seq) */
   if (live.seq && live.time_s > *time_s) { *seq = live.seq; *time_s = live.time_s; }
   return 0;

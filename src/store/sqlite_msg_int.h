@@ -210,9 +210,11 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
   X(MAX_SEQ, "SELECT max(seq) FROM c2c_msg WHERE sdkappid=?1 AND conv=?2") \
   X(NF_NEXT, "SELECT conv,sdkappid FROM c2c_msg WHERE (conv,sdkappid)>(?1,?2) ORDER BY conv,sdkappid") \
   /* the messages below seq ?3 down the seqs (sq__live_down): col 6 an imported row's run start (run_lo, \
-   * migration 47), col 7 whether the purge floor shows it */ \
-  X(WALK, "SELECT seq,random,from_no,cseq,time_s,flags,coalesce(run_lo,seq)," FLOOR_SHOWS("time_s", "id", "?1") \
-          " FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND seq<?3 ORDER BY seq DESC") \
+   * migration 47); WALK_SHOWN's col 7 whether the purge floor shows it (a read's; the writer's walks need none) */ \
+  X(WALK, "SELECT seq,random,from_no,cseq,time_s,flags,coalesce(run_lo,seq) FROM c2c_msg WHERE sdkappid=?1" \
+          " AND conv=?2 AND seq<?3 ORDER BY seq DESC") \
+  X(WALK_SHOWN, "SELECT seq,random,from_no,cseq,time_s,flags,coalesce(run_lo,seq)," FLOOR_SHOWS("time_s", "id", "?1") \
+                " FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND seq<?3 ORDER BY seq DESC") \
   /* a written message's flags and run start (an import appended after it continues its run) */ \
   X(RUN_OF, "SELECT flags,coalesce(run_lo,seq) FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND seq=?3") \
   /* the conversation's newest imported time: one seek at the end of its entries in the partial index */ \
@@ -491,7 +493,7 @@ void sq__trim_free(struct sqmsg *m);
 /* A conversation row's last message when its newest listed one by seq (*seq, *time_s, in and out) is
  * imported: the newer by (time, seq) of the newest listed live message (by seq, sq__live_down) and the
  * newest listed import (by time, IMP_LAST). Below a live message nothing is newer (live times never
- * decrease along seq and are never older than an import before them; messaging-c2c-storage.md §34, §44).
+ * decrease along seq and are never older than an import before them; messaging-c2c-storage.md §34, §45).
  * Cost: two seeks, plus the listed-out live rows passed (NoLastMsg, hidden from the user). IMC_E_IO. */
 int sq__last_by_time(store_t *s, uint32_t sdkappid, uint32_t user_no, uint32_t peer_no, uint32_t *seq, int64_t *time_s);
 /* store_msg_vtab_t.roam (store_msg.h): a page costs its size (the imports from the cursor down the partial
@@ -505,11 +507,11 @@ int sq__msg_get(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t seq, stor
 /* ---- live messages without a MsgRandom index (sqlite_msg_live.c) ---- */
 /* Call each(ud, row) for the live messages of the conversation below seq below (int64: 2^32 is above
  * every seq), newest first; row is the WALK statement's (seq, random, from_no, cseq, time_s, flags,
- * run start, floor shows). An imported row is passed with the rest of its run of imports (run_lo): one
- * seek per run, not a step per import. each returns nonzero to stop; it must not use WALK. Only written
- * rows are read. Returns 0, IMC_E_IO. */
-int sq__live_down(store_t *s, uint32_t sdkappid, uint64_t conv, int64_t below, int (*each)(void *, sqlite3_stmt *),
-                  void *ud);
+ * run start), WALK_SHOWN's when shown (and whether the purge floor shows it). An imported row is passed
+ * with the rest of its run of imports (run_lo): one seek per run, not a step per import. each returns
+ * nonzero to stop; it must not use the same statement. Only written rows are read. Returns 0, IMC_E_IO. */
+int sq__live_down(store_t *s, uint32_t sdkappid, uint64_t conv, int64_t below, int shown,
+                  int (*each)(void *, sqlite3_stmt *), void *ud);
 /* *seq = the highest live seq below hi whose (time_s, seq) is below (ct, cs), 0 when none: a binary search
  * over seq (live times never decrease along it), each probe one sq__live_down step. Returns 0, IMC_E_IO. */
 int sq__live_before(store_t *s, uint32_t sdkappid, uint64_t conv, int64_t hi, int64_t ct, int64_t cs, uint32_t *seq);
@@ -517,7 +519,7 @@ int sq__live_before(store_t *s, uint32_t sdkappid, uint64_t conv, int64_t hi, in
  * written), else seq. Inside an append. Returns 0, IMC_E_IO. */
 int sq__live_run_lo(store_t *s, struct sqmsg *m, uint32_t sdkappid, uint64_t conv, uint32_t seq, uint32_t *run_lo);
 /* The conversation's next seq and its newest time, live or imported (0: none;
- * a live append is clamped to it, §44): cached, else read. Returns 0,
+ * a live append is clamped to it, §45): cached, else read. Returns 0,
  * IMC_E_IO, IMC_E_RANGE. */
 int sq__live_conv_next(store_t *s, app_cache_t *ac, uint32_t sdkappid, uint64_t conv, uint32_t *next, int64_t *newest_s);
 /* Cache seq `used` as the conversation's newest and newest_s as its newest time (live or imported). */

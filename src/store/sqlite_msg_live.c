@@ -35,10 +35,10 @@ static int any_imported(store_t *s, struct sqmsg *m)
   return m->imported == 2;
 }
 
-int sq__live_down(store_t *s, uint32_t sdkappid, uint64_t conv, int64_t below, int (*each)(void *, sqlite3_stmt *),
-                  void *ud)
+int sq__live_down(store_t *s, uint32_t sdkappid, uint64_t conv, int64_t below, int shown,
+                  int (*each)(void *, sqlite3_stmt *), void *ud)
 {
-  sqlite3_stmt *st = stmt(s, M_WALK);
+  sqlite3_stmt *st = stmt(s, shown ? M_WALK_SHOWN : M_WALK);
   int rc;
   if (!st) return IMC_E_IO;
   BIND(st, sdkappid, (int64_t)conv, below);
@@ -82,7 +82,7 @@ int sq__live_before(store_t *s, uint32_t sdkappid, uint64_t conv, int64_t hi, in
   while (hi - lo > 1) {
     int64_t mid = lo + (hi - lo) / 2;
     first_t f = { 0, 0 };
-    if ((rc = sq__live_down(s, sdkappid, conv, mid + 1, first_row, &f))) return rc;
+    if ((rc = sq__live_down(s, sdkappid, conv, mid + 1, 0, first_row, &f))) return rc;
     if (f.seq <= lo) lo = mid; /* none in (lo, mid] */
     else if (f.time_s < ct || (f.time_s == ct && f.seq < cs)) { lo = mid; *seq = f.seq; }
     else hi = f.seq;
@@ -124,9 +124,11 @@ int sq__live_conv_next(store_t *s, app_cache_t *ac, uint32_t sdkappid, uint64_t 
     if (!rc && max) {
       first_t f = { 0, 0 };
       int64_t ti = 0;
-      rc = sq__live_down(s, sdkappid, conv, max + 1, first_row, &f);
-      if (!rc && !(st = stmt(s, M_IMP_MAX_TIME))) rc = IMC_E_IO;
-      if (!rc) { BIND(st, sdkappid, (int64_t)conv); rc = scalar(st, &ti); }
+      rc = sq__live_down(s, sdkappid, conv, max + 1, 0, first_row, &f);
+      if (!rc && (!m || any_imported(s, m))) { /* none: the send path reads no more than before */
+        if (!(st = stmt(s, M_IMP_MAX_TIME))) rc = IMC_E_IO;
+        else { BIND(st, sdkappid, (int64_t)conv); rc = scalar(st, &ti); }
+      }
       t = f.time_s > ti ? f.time_s : ti;
     }
     if (rc) return rc;
@@ -194,7 +196,7 @@ static int walk_live(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t belo
                      int (*each)(void *, const sqwin_ent_t *), void *ud)
 {
   ent_walk_t w = { bound_s, 0, each, ud };
-  return sq__live_down(s, sdkappid, conv, below_seq, ent_row, &w);
+  return sq__live_down(s, sdkappid, conv, below_seq, 0, ent_row, &w);
 }
 
 /* Call each(ud, row) for every live message of the conversation below
@@ -213,7 +215,7 @@ static int walk_second(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t be
   int rc = sq__live_before(s, sdkappid, conv, below_seq, time_s + 1, 0, &top);
   if (rc || !top) return rc;
   ent_walk_t w = { time_s, 1, each, ud };
-  return sq__live_down(s, sdkappid, conv, (int64_t)top + 1, ent_row, &w);
+  return sq__live_down(s, sdkappid, conv, (int64_t)top + 1, 0, ent_row, &w);
 }
 
 /* A match: the lowest seq seen so far. */

@@ -216,7 +216,7 @@ int store_msg_history_seen(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_
  * its place by its time, whatever seq it got (messaging-c2c-storage.md §34).
  * Reads the imported messages from the cursor down their index by time and
  * the live ones from the cursor's place down by seq (their times never
- * decrease along seq), at most limit of each (§44). */
+ * decrease along seq), at most limit of each (§45). */
 int store_msg_roam(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t viewer_no, uint32_t after_seq,
                    int64_t min_time_s, int64_t max_time_s, int64_t below_time_s, uint32_t below_seq, int limit,
                    store_msg_cb cb, void *ud);
