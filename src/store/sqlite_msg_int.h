@@ -143,7 +143,7 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
 
 /* MsgRandom lookups (dedupe, MsgKey) of imported messages go through the
  * partial index on imported rows, (conv, sdkappid, time_s, seq) since
- * migration 47 (importmsg's dedupe and a MsgKey read the imports of the
+ * migration 48 (importmsg's dedupe and a MsgKey read the imports of the
  * key's second, a send's dedupe those since its window's start), named:
  * left to itself the planner takes the unique (conv, sdkappid, seq) index,
  * which also has the two equality columns, and reads every message of the
@@ -210,7 +210,7 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
   X(MAX_SEQ, "SELECT max(seq) FROM c2c_msg WHERE sdkappid=?1 AND conv=?2") \
   X(NF_NEXT, "SELECT conv,sdkappid FROM c2c_msg WHERE (conv,sdkappid)>(?1,?2) ORDER BY conv,sdkappid") \
   /* the messages below seq ?3 down the seqs (sq__live_down): col 6 an imported row's run start (run_lo, \
-   * migration 47); WALK_SHOWN's col 7 whether the purge floor shows it (a read's; the writer's walks need none) */ \
+   * migration 48); WALK_SHOWN's col 7 whether the purge floor shows it (a read's; the writer's walks need none) */ \
   X(WALK, "SELECT seq,random,from_no,cseq,time_s,flags,coalesce(run_lo,seq) FROM c2c_msg WHERE sdkappid=?1" \
           " AND conv=?2 AND seq<?3 ORDER BY seq DESC") \
   X(WALK_SHOWN, "SELECT seq,random,from_no,cseq,time_s,flags,coalesce(run_lo,seq)," FLOOR_SHOWS("time_s", "id", "?1") \
