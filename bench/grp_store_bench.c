@@ -79,7 +79,7 @@ __attribute__((noinline)) static int read_pass(store_t *s, uint32_t app, uint32_
     uint32_t u = no[rnd((uint32_t)members)];
     int64_t n;
     if ((rc = store_grp_member_get(s, app, gno, u, member_row, sum))) return rc;
-    if ((rc = store_grp_msg_unread(s, app, gno, u, last > 50 ? last - 50 : 0, t_s - 60, &n))) return rc;
+    if ((rc = store_grp_msg_unread(s, app, gno, u, last > 50 ? last - 50 : 0, UINT32_MAX, t_s - 60, &n))) return rc;
     *sum += (uint32_t)n;
     if ((rc = store_grp_msg_history_as(s, app, gno, 0, 0, t_s - 60, 1, 20, u, msg_row, sum))) return rc;
   }

@@ -515,7 +515,7 @@ int c2c__convs_read(store_t *s, c2c_convs_t *j)
       continue;
     }
     if (j->no_unread) continue; /* unread 0 (conv_row) */
-    rc = store_msg_unread(s, j->app, store_c2c_conv(j->user, cv->peer_no), cv->peer_no, cv->read_seq, j->since,
+    rc = store_msg_unread(s, j->app, store_c2c_conv(j->user, cv->peer_no), cv->peer_no, cv->read_seq, UINT32_MAX, j->since,
                           &cv->unread);
     if (rc) return rc;
   }

@@ -11,8 +11,11 @@
  * first job counts no unread message: with IM_CONV_UNREAD a second reader
  * job counts the unread messages of the page's C2C conversations (from the
  * read position the first read) and reads the read position and unread
- * count of the page's groups, for the page's items only (a count is no
- * order: as of that read); without it (REST get_list) nothing is counted.
+ * count of the page's groups, for the page's items only, each up to the
+ * item's last_seq (a message stored between the two reads is after it: the
+ * count never runs ahead of the item's last message;
+ * docs/decisions/messaging-c2c-storage.md §46); without it (REST get_list)
+ * nothing is counted.
  * Loop thread but the run functions (reader threads).
  */
 #include "im/c2c_int.h"
@@ -205,16 +208,18 @@ static int run_unread(store_t *s, void *arg)
     im_conv_item_t *it = &j->items[i];
     int rc;
     if (!it->group) { /* with oneself: 0 (c2c__convs_read) */
-      if (it->no != j->user &&
-          (rc = store_msg_unread(s, j->app, store_c2c_conv(j->user, it->no), it->no, it->read_seq, j->l.since, &it->unread)))
+      if (it->no != j->user && it->last_seq > it->read_seq &&
+          (rc = store_msg_unread(s, j->app, store_c2c_conv(j->user, it->no), it->no, it->read_seq, it->last_seq,
+                                 j->l.since, &it->unread)))
         return rc;
       continue;
     }
     rc = store_grp_member_get(s, j->app, it->no, j->user, member_row, it);
     if (rc == IMC_E_NOTFOUND) continue; /* left after the page was made: nothing to count */
     if (rc) return rc;
-    if (it->unread < 0 || !j->counts[i]) { it->unread = 0; continue; }
-    if ((rc = store_grp_msg_unread(s, j->app, it->no, j->user, it->read_seq, j->since, &it->unread))) return rc;
+    if (it->unread < 0 || !j->counts[i] || it->last_seq <= it->read_seq) { it->unread = 0; continue; }
+    if ((rc = store_grp_msg_unread(s, j->app, it->no, j->user, it->read_seq, it->last_seq, j->since, &it->unread)))
+      return rc;
   }
   return 0;
 }

@@ -425,7 +425,7 @@ static int rjob_run(store_t *s, void *arg)
   case R_HISTORY:
     return store_grp_msg_history_as(s, r->sdkappid, r->group_no, r->after, r->upto, r->since, r->newest, r->limit,
                                     r->user_no, r->hrow, r->ud);
-  case R_UNREAD: return store_grp_msg_unread(s, r->sdkappid, r->group_no, r->user_no, r->after, r->since, &r->n);
+  case R_UNREAD: return store_grp_msg_unread(s, r->sdkappid, r->group_no, r->user_no, r->after, UINT32_MAX, r->since, &r->n);
   case R_EXPIRED: {
     int expired = 0, rc = store_grp_msg_expired(s, r->sdkappid, r->group_no, r->after, r->since, &expired);
     r->n = expired;

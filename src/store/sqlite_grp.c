@@ -538,16 +538,16 @@ static int msg_del_sender(store_t *s, uint32_t app, uint32_t gno, uint32_t from,
   return 0;
 }
 
-static int msg_unread(store_t *s, uint32_t app, uint32_t gno, uint32_t user, uint32_t after, int64_t since,
-                      int64_t *n)
+static int msg_unread(store_t *s, uint32_t app, uint32_t gno, uint32_t user, uint32_t after, uint32_t upto,
+                      int64_t since, int64_t *n)
 {
   sqlite3_stmt *st;
   /* +time_s: read the group's messages after the position through (sdkappid, group_no, seq), not every
    * message of the app since the horizon through (sdkappid, time_s), which the planner chose */
-  if (cached(s, G_UNREAD, "SELECT count(*) FROM grp_msg WHERE sdkappid=?1 AND group_no=?2 AND seq>?3 AND from_no!=?4"
-             " AND (flags&35)=0 AND +time_s>=?5", &st))
+  if (cached(s, G_UNREAD, "SELECT count(*) FROM grp_msg WHERE sdkappid=?1 AND group_no=?2 AND seq>?3 AND seq<=?6"
+             " AND from_no!=?4 AND (flags&35)=0 AND +time_s>=?5", &st))
     return IMC_E_IO;
-  BIND(st, app, gno, after, user, since);
+  BIND(st, app, gno, after, user, since, upto);
   return scalar_c(st, n);
 }
 

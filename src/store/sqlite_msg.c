@@ -534,11 +534,11 @@ static int sqm_recent_set(store_t *s, uint32_t sdkappid, uint32_t user_no, uint3
 }
 
 static int sqm_unread(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t from_no, uint32_t after_seq,
-                      int64_t since_s, int64_t *n)
+                      uint32_t upto_seq, int64_t since_s, int64_t *n)
 {
   sqlite3_stmt *st = stmt(s, M_UNREAD);
   if (!st) return IMC_E_IO;
-  BIND(st, sdkappid, (int64_t)conv, after_seq, from_no, since_s);
+  BIND(st, sdkappid, (int64_t)conv, after_seq, from_no, since_s, upto_seq);
   return scalar(st, n);
 }
 

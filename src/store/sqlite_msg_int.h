@@ -308,7 +308,8 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
               " AND NOT ((flags&64)!=0 AND from_no=?3) ORDER BY time_s DESC,seq DESC LIMIT 1") \
   X(SET_FLAGS, "UPDATE c2c_msg SET flags=flags|?4 WHERE sdkappid=?1 AND conv=?2 AND seq=?3") \
   X(SET_BODY, "UPDATE c2c_msg SET body=?4, flags=flags|16 WHERE sdkappid=?1 AND conv=?2 AND seq=?3") \
-  X(UNREAD, "SELECT count(*) FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND seq>?3 AND from_no=?4 AND time_s>=?5" \
+  X(UNREAD, "SELECT count(*) FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND seq>?3 AND seq<=?6 AND from_no=?4" \
+            " AND time_s>=?5" \
             " AND (flags&131)=0 AND" FLOOR_SHOWS("time_s", "id", "?1")) /* not recalled, NoUnread or read when imported */ \
   X(RECEIPT, "SELECT 1 FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND seq>?3 AND seq<=?4 AND from_no=?5" \
              " AND time_s>=?6 AND (flags&8)!=0 AND" FLOOR_SHOWS("time_s", "id", "?1") " LIMIT 1") \

@@ -77,9 +77,10 @@ int store_grp_msg_del_sender(store_t *s, uint32_t app, uint32_t g, uint32_t from
 {
   return G(s)->msg_del_sender(s, app, g, from, n);
 }
-int store_grp_msg_unread(store_t *s, uint32_t app, uint32_t g, uint32_t u, uint32_t after, int64_t since, int64_t *n)
+int store_grp_msg_unread(store_t *s, uint32_t app, uint32_t g, uint32_t u, uint32_t after, uint32_t upto,
+                         int64_t since, int64_t *n)
 {
-  return G(s)->msg_unread(s, app, g, u, after, since, n);
+  return G(s)->msg_unread(s, app, g, u, after, upto, since, n);
 }
 int store_grp_msg_last_seq(store_t *s, uint32_t app, uint32_t g, uint32_t *seq) { return G(s)->msg_last_seq(s, app, g, seq); }
 int store_grp_msg_last_listed(store_t *s, uint32_t app, uint32_t g, uint32_t *seq, int64_t *time_s)

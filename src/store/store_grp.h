@@ -141,7 +141,7 @@ typedef struct store_grp_vtab {
   int (*msg_set_body)(store_t *, uint32_t sdkappid, uint32_t group_no, uint32_t seq, const char *body, size_t len);
   int (*msg_del_sender)(store_t *, uint32_t sdkappid, uint32_t group_no, uint32_t from_no, int64_t *deleted);
   int (*msg_unread)(store_t *, uint32_t sdkappid, uint32_t group_no, uint32_t user_no, uint32_t after_seq,
-                    int64_t since_s, int64_t *n);
+                    uint32_t upto_seq, int64_t since_s, int64_t *n);
   int (*msg_last_seq)(store_t *, uint32_t sdkappid, uint32_t group_no, uint32_t *seq);
   int (*msg_purge)(store_t *, uint32_t sdkappid, int64_t before_s, int limit, int64_t *deleted);
   int (*msg_expired)(store_t *, uint32_t sdkappid, uint32_t group_no, uint32_t seq, int64_t since_s, int *expired);
@@ -240,11 +240,11 @@ int store_grp_msg_set_body(store_t *s, uint32_t sdkappid, uint32_t group_no, uin
                            size_t len);
 /* Delete every message of from_no in the group; *deleted = how many. */
 int store_grp_msg_del_sender(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t from_no, int64_t *deleted);
-/* Messages after after_seq that count as unread for user_no (not its own,
+/* Messages in (after_seq, upto_seq] (UINT32_MAX: no bound) that count as unread for user_no (not its own,
  * not recalled, not NoUnread, not system notices), with time_s >= since_s (the retention horizon of the
  * reads; 0 = any time). */
 int store_grp_msg_unread(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t user_no, uint32_t after_seq,
-                         int64_t since_s, int64_t *n);
+                         uint32_t upto_seq, int64_t since_s, int64_t *n);
 /* The group's newest stored message that counts for the conversation lists (STORE_GMSG_COUNTS_RECENT):
  * its seq and time (0 and 0 if none). */
 int store_grp_msg_last_listed(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t *seq, int64_t *time_s);

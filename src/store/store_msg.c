@@ -71,9 +71,10 @@ int store_msg_recent_pinned(store_t *s, uint32_t app, uint32_t user, uint32_t ex
   if (M(s)->version < 7 || !M(s)->recent_pinned) return IMC_E_INVAL;
   return M(s)->recent_pinned(s, app, user, except_peer, n);
 }
-int store_msg_unread(store_t *s, uint32_t app, uint64_t conv, uint32_t from, uint32_t after, int64_t since, int64_t *n)
+int store_msg_unread(store_t *s, uint32_t app, uint64_t conv, uint32_t from, uint32_t after, uint32_t upto,
+                     int64_t since, int64_t *n)
 {
-  return M(s)->unread(s, app, conv, from, after, since, n);
+  return M(s)->unread(s, app, conv, from, after, upto, since, n);
 }
 int store_msg_receipt_wanted(store_t *s, uint32_t app, uint64_t conv, uint32_t from, uint32_t after, uint32_t upto,
                              int64_t since, int *yes)

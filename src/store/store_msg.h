@@ -158,8 +158,8 @@ typedef struct store_msg_vtab {
   int (*recent_list)(store_t *, uint32_t sdkappid, uint32_t user_no, store_recent_cb cb, void *ud);
   int (*recent_get)(store_t *, uint32_t sdkappid, uint32_t user_no, uint32_t peer_no, store_recent_t *out);
   int (*recent_set)(store_t *, uint32_t sdkappid, uint32_t user_no, uint32_t peer_no, const char *field, int64_t value);
-  int (*unread)(store_t *, uint32_t sdkappid, uint64_t conv, uint32_t from_no, uint32_t after_seq, int64_t since_s,
-                int64_t *n);
+  int (*unread)(store_t *, uint32_t sdkappid, uint64_t conv, uint32_t from_no, uint32_t after_seq, uint32_t upto_seq,
+                int64_t since_s, int64_t *n);
   int (*receipt_wanted)(store_t *, uint32_t sdkappid, uint64_t conv, uint32_t from_no, uint32_t after_seq,
                         uint32_t upto_seq, int64_t since_s, int *yes);
   int (*purge_msgs)(store_t *, const store_msg_cut_t *cuts, size_t n, int limit, int64_t *cursor, int64_t *deleted,
@@ -239,10 +239,10 @@ int store_msg_recent_set(store_t *s, uint32_t sdkappid, uint32_t user_no, uint32
  * list shows them). Reads the pinned rows only (a pin's cost does not grow
  * with the user's conversations). IMC_E_INVAL from a backend without it. */
 int store_msg_recent_pinned(store_t *s, uint32_t sdkappid, uint32_t user_no, uint32_t except_peer, int64_t *n);
-/* Messages of conv from from_no with seq > after_seq, time_s >= since_s,
+/* Messages of conv from from_no with seq in (after_seq, upto_seq] (UINT32_MAX: no bound), time_s >= since_s,
  * not recalled, not NoUnread. */
 int store_msg_unread(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t from_no, uint32_t after_seq,
-                     int64_t since_s, int64_t *n);
+                     uint32_t upto_seq, int64_t since_s, int64_t *n);
 /* *yes = 1 if a message from from_no in (after_seq, upto_seq] with time_s >= since_s (within retention)
  * asked for a read receipt. */
 int store_msg_receipt_wanted(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t from_no, uint32_t after_seq,

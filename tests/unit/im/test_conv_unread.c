@@ -7,7 +7,11 @@
  *    of the user was counted for each page.
  *  - A page with it (WebSocket `conversations`) counts its own C2C items
  *    only, page after page, and the counts are right: 10 per page of 10
- *    out of 30 conversations (before: 30 for each page). */
+ *    out of 30 conversations (before: 30 for each page).
+ *  - A message stored between the page's read and its unread counts (the
+ *    wrapper stores it from another connection before the first count)
+ *    is not counted: an item's unread counts up to its last_seq (before:
+ *    3 unread with last_seq 2 and read_seq 0). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -40,16 +44,25 @@
 static char dir[64];
 static uint32_t me;
 static int unread_calls; /* written on the reader thread, read on the loop after the job's completion */
+static int inject;       /* set on the loop before a page; the first count of the page clears it (reader thread) */
 
 int __real_store_msg_unread(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t from_no, uint32_t after_seq,
-                            int64_t since_s, int64_t *n);
+                            uint32_t upto_seq, int64_t since_s, int64_t *n);
 int __wrap_store_msg_unread(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t from_no, uint32_t after_seq,
-                            int64_t since_s, int64_t *n);
+                            uint32_t upto_seq, int64_t since_s, int64_t *n);
 int __wrap_store_msg_unread(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t from_no, uint32_t after_seq,
-                            int64_t since_s, int64_t *n)
+                            uint32_t upto_seq, int64_t since_s, int64_t *n)
 {
   __atomic_add_fetch(&unread_calls, 1, __ATOMIC_SEQ_CST);
-  return __real_store_msg_unread(s, sdkappid, conv, from_no, after_seq, since_s, n);
+  if (__atomic_exchange_n(&inject, 0, __ATOMIC_SEQ_CST)) {
+    /* a message from this peer committed after the page's read, before its counts read (the job's read
+     * transaction takes its snapshot at its first statement, this count's) */
+    store_t *o;
+    assert_int_equal(store_open(dir, &o), 0);
+    rows_send(o, APP, (int64_t)time(NULL) - 100, from_no, me, 3);
+    store_close(o);
+  }
+  return __real_store_msg_unread(s, sdkappid, conv, from_no, after_seq, upto_seq, since_s, n);
 }
 
 static int64_t per_app(void *ud, uint32_t sdkappid, im_limit_t which, int64_t dflt)
@@ -152,6 +165,7 @@ typedef struct page {
   int done, rc, complete;
   size_t n;
   int64_t unread[PEERS];
+  uint32_t last_seq[PEERS], read_seq[PEERS];
   im_conv_cursor_t next;
 } page_t;
 
@@ -164,7 +178,11 @@ static void page_done(void *ud, int rc, const im_conv_page_t *p)
   g->n = p->n;
   g->complete = p->complete;
   g->next = p->next;
-  for (size_t i = 0; i < p->n && i < PEERS; i++) g->unread[i] = p->items[i].unread;
+  for (size_t i = 0; i < p->n && i < PEERS; i++) {
+    g->unread[i] = p->items[i].unread;
+    g->last_seq[i] = p->items[i].last_seq;
+    g->read_seq[i] = p->items[i].read_seq;
+  }
 }
 
 /* One page of me's list of at most 10 after *cur; *calls = the unread counts it ran. */
@@ -219,11 +237,38 @@ static void test_ws_page_counts_its_items(void **st)
   env_stop(&e);
 }
 
+/* A message stored between the page's read and its counts is after every item's last_seq: no item counts it. */
+static void test_unread_stops_at_last_seq(void **st)
+{
+  (void)st;
+  env_t e;
+  env_start(&e);
+  im_conv_cursor_t cur = { 0, 0, 0, 0 };
+  int calls;
+  __atomic_store_n(&inject, 1, __ATOMIC_SEQ_CST);
+  page_t g = page(&e, &cur, IM_CONV_PINNED_FIRST | IM_CONV_EMPTY_PINNED | IM_CONV_UNREAD, &calls);
+  assert_int_equal(__atomic_load_n(&inject, __ATOMIC_SEQ_CST), 0); /* the message was stored */
+  assert_int_equal(g.n, 10);
+  for (size_t i = 0; i < g.n; i++) {
+    if (g.unread[i] > (int64_t)g.last_seq[i] - g.read_seq[i])
+      fail_msg("item %zu: unread %lld beyond last_seq %u - read_seq %u", i, (long long)g.unread[i], g.last_seq[i],
+               g.read_seq[i]);
+    assert_int_equal(g.unread[i], 2);
+  }
+  /* the next walk lists the message: its conversation now has three unread, up to its last_seq 3 */
+  im_conv_cursor_t top = { 0, 0, 0, 0 };
+  g = page(&e, &top, IM_CONV_PINNED_FIRST | IM_CONV_EMPTY_PINNED | IM_CONV_UNREAD, &calls);
+  assert_int_equal(g.last_seq[0], 3);
+  assert_int_equal(g.unread[0], 3);
+  env_stop(&e);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_rest_page_counts_nothing),
     cmocka_unit_test(test_ws_page_counts_its_items),
+    cmocka_unit_test(test_unread_stops_at_last_seq),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -74,7 +74,7 @@ static void test_reads_stay_in_the_group(void **st)
   /* a send to group 2 with a window holding every message of both groups */
   append(s, 2, 6, T0 + 40, 200000, T0 - 300);
   int64_t n;
-  assert_int_equal(store_grp_msg_unread(s, APP, 2, 7, 0, T0 - 300, &n), 0);
+  assert_int_equal(store_grp_msg_unread(s, APP, 2, 7, 0, UINT32_MAX, T0 - 300, &n), 0);
   assert_int_equal(n, 4);
   /* steps are a few per row read: group 2's four rows, not group 1's thousands */
   assert_true(dedupe_steps > 0);

@@ -421,7 +421,7 @@ static void test_row_made_again_starts_read(void **st)
     assert_int_equal(store_msg_recent_get(s, APP, to, 1, &r), 0);
     assert_int_equal(r.read_seq, 4);
     assert_int_equal(r.pinned_at_s, T0);
-    assert_int_equal(store_msg_unread(s, APP, store_c2c_conv(1, to), 1, r.read_seq, 0, &n), 0);
+    assert_int_equal(store_msg_unread(s, APP, store_c2c_conv(1, to), 1, r.read_seq, UINT32_MAX, 0, &n), 0);
     assert_int_equal(n, 1);
     assert_int_equal(store_msg_recent_get(s, APP, 1, to, &r), 0); /* the sender's row was kept: unchanged */
     assert_int_equal(r.read_seq, 0);
@@ -454,7 +454,7 @@ static void test_read_report_on_a_known_row(void **st)
   assert_int_equal(store_msg_recent_set(s, APP, 2, 1, "read_seq", 2), 0);
   assert_int_equal(store_msg_recent_get(s, APP, 2, 1, &r), 0);
   assert_int_equal(r.read_seq, 2);
-  assert_int_equal(store_msg_unread(s, APP, store_c2c_conv(1, 2), 1, r.read_seq, 0, &n), 0);
+  assert_int_equal(store_msg_unread(s, APP, store_c2c_conv(1, 2), 1, r.read_seq, UINT32_MAX, 0, &n), 0);
   assert_int_equal(n, 3);
   merge_all(s);
   assert_int_equal(store_msg_recent_get(s, APP, 2, 1, &r), 0);

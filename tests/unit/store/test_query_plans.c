@@ -85,7 +85,7 @@ static void call_grp_send(store_t *s)
 static void call_grp_unread(store_t *s)
 {
   int64_t n;
-  assert_int_equal(store_grp_msg_unread(s, APP, 1, 8, 0, T0 - 300, &n), 0);
+  assert_int_equal(store_grp_msg_unread(s, APP, 1, 8, 0, UINT32_MAX, T0 - 300, &n), 0);
 }
 static void call_grp_history(store_t *s)
 {
@@ -139,7 +139,7 @@ static void call_c2c_import(store_t *s)
 static void call_c2c_unread(store_t *s)
 {
   int64_t n;
-  assert_int_equal(store_msg_unread(s, APP, store_c2c_conv(7, 8), 7, 0, 0, &n), 0);
+  assert_int_equal(store_msg_unread(s, APP, store_c2c_conv(7, 8), 7, 0, UINT32_MAX, 0, &n), 0);
 }
 
 /* call: runs the statement; sql: the start of its text; want: a line its plan must have (NULL, both: only the
@@ -169,7 +169,7 @@ static const pcase_t cases[] = {
   { "grp convs", call_grp_convs, "SELECT group_no FROM grp_member", "SEARCH grp_member USING COVERING INDEX grp_member_user (sdkappid=? AND user_no=?)", NULL },
   { "grp pinned", call_grp_pinned, "SELECT count(*) FROM grp_member", "SEARCH grp_member USING INDEX grp_member_pinned (sdkappid=? AND user_no=?)", NULL },
   { "grp send dedupe", call_grp_send, "SELECT seq,time_s FROM grp_msg", "SEARCH grp_msg USING INDEX grp_msg_random (sdkappid=? AND group_no=? AND random=?)", NULL },
-  { "grp unread", call_grp_unread, "SELECT count(*) FROM grp_msg", "SEARCH grp_msg USING INDEX sqlite_autoindex_grp_msg_1 (sdkappid=? AND group_no=? AND seq>?)", NULL },
+  { "grp unread", call_grp_unread, "SELECT count(*) FROM grp_msg", "SEARCH grp_msg USING INDEX sqlite_autoindex_grp_msg_1 (sdkappid=? AND group_no=? AND seq>? AND seq<?)", NULL },
   { "grp history", call_grp_history, "SELECT m.seq", "SEARCH m USING INDEX sqlite_autoindex_grp_msg_1 (sdkappid=? AND group_no=? AND seq>? AND seq<?)", NULL },
   { "c2c send", call_c2c_send, NULL, NULL, NULL }, /* a known conversation: only the held rows' inserts */
   { "c2c get", call_c2c_get, "SELECT m.sdkappid", "SEARCH m USING INDEX sqlite_autoindex_c2c_msg_1 (conv=? AND sdkappid=? AND seq=?)", NULL },
@@ -180,7 +180,7 @@ static const pcase_t cases[] = {
   { "c2c roam live", call_c2c_roam, "SELECT seq,random", "SEARCH c2c_msg USING INDEX sqlite_autoindex_c2c_msg_1 (conv=? AND sdkappid=? AND seq<?)", NULL },
   { "c2c import dedupe", call_c2c_import, "SELECT min(seq),time_s,cseq", "SEARCH c2c_msg USING INDEX c2c_msg_imported (conv=? AND sdkappid=? AND time_s=?)", NULL },
   { "c2c last import", call_c2c_import, "SELECT seq,time_s FROM c2c_msg INDEXED BY", "SEARCH c2c_msg USING INDEX c2c_msg_imported (conv=? AND sdkappid=?)", NULL },
-  { "c2c unread", call_c2c_unread, "SELECT count(*) FROM c2c_msg", "SEARCH c2c_msg USING INDEX sqlite_autoindex_c2c_msg_1 (conv=? AND sdkappid=? AND seq>?)", NULL },
+  { "c2c unread", call_c2c_unread, "SELECT count(*) FROM c2c_msg", "SEARCH c2c_msg USING INDEX sqlite_autoindex_c2c_msg_1 (conv=? AND sdkappid=? AND seq>? AND seq<?)", NULL },
 };
 
 /* The plan of sql as its detail lines, one per line (buf, cap). */
