@@ -74,6 +74,7 @@ typedef struct c2c_convs {
   int64_t since, kept;
   int unlisted;        /* also rows with no listed message (unread counts) */
   int no_unread;       /* count no unread (0 each; conv_list.c counts its page's only) */
+  int empty;           /* also unpinned rows whose last message is past the retention (empty: last_seq 0) */
   im_conv_t *convs;
   char **ids;
   size_t n, nids, cap;

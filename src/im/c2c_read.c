@@ -457,7 +457,12 @@ static void conv_row(void *ud, const store_recent_t *r)
   /* a delete unpins; a pin after it brings the conversation back (it was pinned, counted in the 50, and
    * shown nowhere) */
   int hidden = r->hidden_seq && r->last_seq <= r->hidden_seq && !r->pinned_at_s;
-  if ((hidden && !j->unlisted) || (!r->last_seq && !r->pinned_at_s && !j->unlisted)) return;
+  /* a last message past the retention is no message: the conversation is empty, as a group's
+   * (docs/decisions/messaging-c2c-storage.md §45): listed when pinned, or among the empty ones (j->empty);
+   * the unread counts (unlisted) keep every row as it is */
+  int expired = !j->unlisted && r->last_seq && r->last_time_s < j->since;
+  if (hidden && !j->unlisted) return;
+  if (!j->unlisted && !r->pinned_at_s && (!r->last_seq || expired) && !(expired && j->empty)) return;
   if (j->n == j->cap) {
     size_t nc = j->cap ? j->cap * 2 : 16;
     im_conv_t *a = realloc(j->convs, nc * sizeof *a);
@@ -473,8 +478,9 @@ static void conv_row(void *ud, const store_recent_t *r)
   uint32_t read = r->read_seq > r->cleared_seq ? r->read_seq : r->cleared_seq;
   if (r->hidden_seq > read) read = r->hidden_seq;
   /* a hidden row takes no list's place (last_seq 0: conv_run's cap skips it) */
-  j->convs[j->n] = (im_conv_t){ r->peer_no, j->ids[j->nids++], hidden ? 0 : r->last_seq, r->last_time_s, read, 0,
-                                hidden ? 0 : r->pinned_at_s, hidden ? 0 : r->pin_seq };
+  j->convs[j->n] = (im_conv_t){ r->peer_no, j->ids[j->nids++], hidden || expired ? 0 : r->last_seq,
+                                expired ? 0 : r->last_time_s, read, 0, hidden ? 0 : r->pinned_at_s,
+                                hidden ? 0 : r->pin_seq };
   j->n++;
 }
 

@@ -45,7 +45,8 @@ typedef struct im_conv_cursor {
 
 enum {
   IM_CONV_PINNED_FIRST = 1,     /* pinned ones first, a run of their own */
-  IM_CONV_EMPTY = 2,            /* also empty conversations (no message that counts within retention) */
+  IM_CONV_EMPTY = 2,            /* also empty conversations (no message that counts within retention: a C2C
+                                   one only when pinned or its last message is past the retention) */
   IM_CONV_EMPTY_PINNED = 4,     /* also empty conversations that are pinned */
   IM_CONV_UNREAD = 8,           /* unread counts of the page's items, read positions of its groups */
 };

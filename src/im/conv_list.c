@@ -291,5 +291,6 @@ void im_conv_page(im_c2c_t *c, im_groups_t *G, uint32_t sdkappid, uint32_t user_
   j->ud = ud;
   c2c__convs_init(c, &j->l, sdkappid, user_no, 0, 0);
   j->l.no_unread = 1; /* the page's only, after it (run_unread) */
+  j->l.empty = (flags & IM_CONV_EMPTY) != 0;
   submit(j, run_list, done_list);
 }
