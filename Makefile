@@ -110,7 +110,7 @@ $(foreach m,$(MODULES),$(eval $(call UNIT_RULE,$(m))))
 # wslay only as the reference the server's own frame code (src/net/ws_frame.c) is checked against
 $(BUILD)/tests/unit/net/test_ws_frame: LDLIBS += -lwslay
 # the C2C unread counts a conversation page runs, counted around the store's function
-$(BUILD)/tests/unit/im/test_conv_unread: LDLIBS += -Wl,--wrap=store_msg_unread
+$(BUILD)/tests/unit/im/test_conv_unread: LDLIBS += -Wl,--wrap=store_msg_unread -Wl,--wrap=store_grp_member_get
 
 $(BUILD)/tests/e2e/%: tests/e2e/%.c $(TLIB_OBJ) $(ALL_LIBS)
 	@mkdir -p $(dir $@)

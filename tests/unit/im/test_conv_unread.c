@@ -11,7 +11,9 @@
  *  - A message stored between the page's read and its unread counts (the
  *    wrapper stores it from another connection before the first count)
  *    is not counted: an item's unread counts up to its last_seq (before:
- *    3 unread with last_seq 2 and read_seq 0). */
+ *    3 unread with last_seq 2 and read_seq 0); the same for a group item
+ *    (the message stored around store_grp_member_get, the group count's
+ *    first read: 2 with last_seq 1). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -29,6 +31,7 @@
 #include "im/group.h"
 #include "im/presence.h"
 #include "store/store.h"
+#include "store/store_grp.h"
 #include "store/store_msg.h"
 #include "store/store_reader.h"
 #include "store/store_writer.h"
@@ -63,6 +66,35 @@ int __wrap_store_msg_unread(store_t *s, uint32_t sdkappid, uint64_t conv, uint32
     store_close(o);
   }
   return __real_store_msg_unread(s, sdkappid, conv, from_no, after_seq, upto_seq, since_s, n);
+}
+
+static int ginject; /* the same for the group counts */
+static const int64_t GROUP_NO = 1;
+
+int __real_store_grp_member_get(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t user_no,
+                                store_grp_member_cb cb, void *ud);
+int __wrap_store_grp_member_get(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t user_no,
+                                store_grp_member_cb cb, void *ud);
+static void gappend(store_t *s, uint32_t from_no, uint32_t random)
+{
+  store_grp_msg_t m = { .sdkappid = APP, .group_no = (uint32_t)GROUP_NO, .from_no = from_no,
+                        .time_s = (int64_t)time(NULL) - 10, .random = random, .body = "{\"MsgBody\":[]}",
+                        .body_len = 14 };
+  int dup;
+  assert_int_equal(store_grp_msg_append(s, &m, 0, &dup), 0);
+}
+
+/* the group's count reads its member row first: the job's snapshot starts there */
+int __wrap_store_grp_member_get(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t user_no,
+                                store_grp_member_cb cb, void *ud)
+{
+  if (__atomic_exchange_n(&ginject, 0, __ATOMIC_SEQ_CST)) {
+    store_t *o;
+    assert_int_equal(store_open(dir, &o), 0);
+    gappend(o, me + 1, 2); /* the owner, the first peer */
+    store_close(o);
+  }
+  return __real_store_grp_member_get(s, sdkappid, group_no, user_no, cb, ud);
 }
 
 static int64_t per_app(void *ud, uint32_t sdkappid, im_limit_t which, int64_t dflt)
@@ -147,6 +179,10 @@ static void env_start(env_t *e)
   im_group_hooks_t gh;
   memset(&gh, 0, sizeof gh);
   assert_int_equal(im_groups_create(e->p, &e->lim, &gh, &e->G), 0);
+  store_t *s;
+  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(im_groups_load(e->G, s, (int64_t)time(NULL)), 0); /* the groups a test stored */
+  store_close(s);
   im_groups_start(e->G, e->w, e->r, e->c);
 }
 
@@ -263,12 +299,41 @@ static void test_unread_stops_at_last_seq(void **st)
   env_stop(&e);
 }
 
+/* The same for a group item: a group message stored between the page's read and the group's count. */
+static void test_group_unread_stops_at_last_seq(void **st)
+{
+  (void)st;
+  store_t *s;
+  assert_int_equal(store_open(dir, &s), 0);
+  store_grp_t g = { .sdkappid = APP, .group_no = (uint32_t)GROUP_NO, .group_id = "g1", .type = IM_GT_PUBLIC,
+                    .owner_no = me + 1, .created_s = (int64_t)time(NULL) - 100, .info = "{}" };
+  assert_int_equal(store_grp_put(s, &g), 0);
+  store_grp_member_t m = { .user_no = me + 1, .role = IM_GR_OWNER, .name_card = "", .data = "" };
+  assert_int_equal(store_grp_member_put(s, APP, (uint32_t)GROUP_NO, &m), 0);
+  m = (store_grp_member_t){ .user_no = me, .role = IM_GR_MEMBER, .name_card = "", .data = "" };
+  assert_int_equal(store_grp_member_put(s, APP, (uint32_t)GROUP_NO, &m), 0);
+  gappend(s, me + 1, 1);
+  store_close(s);
+  env_t e;
+  env_start(&e);
+  im_conv_cursor_t cur = { 0, 0, 0, 0 };
+  int calls;
+  __atomic_store_n(&ginject, 1, __ATOMIC_SEQ_CST);
+  page_t p = page(&e, &cur, IM_CONV_PINNED_FIRST | IM_CONV_EMPTY_PINNED | IM_CONV_UNREAD, &calls);
+  assert_int_equal(__atomic_load_n(&ginject, __ATOMIC_SEQ_CST), 0); /* the message was stored */
+  assert_int_equal(p.last_seq[0], 1); /* the group, newest */
+  assert_int_equal(p.read_seq[0], 0);
+  assert_int_equal(p.unread[0], 1);
+  env_stop(&e);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_rest_page_counts_nothing),
     cmocka_unit_test(test_ws_page_counts_its_items),
     cmocka_unit_test(test_unread_stops_at_last_seq),
+    cmocka_unit_test(test_group_unread_stops_at_last_seq),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
