@@ -458,7 +458,7 @@ static void conv_row(void *ud, const store_recent_t *r)
    * shown nowhere) */
   int hidden = r->hidden_seq && r->last_seq <= r->hidden_seq && !r->pinned_at_s;
   /* a last message past the retention is no message: the conversation is empty, as a group's
-   * (docs/decisions/messaging-c2c-storage.md §45): listed when pinned, or among the empty ones (j->empty);
+   * (docs/decisions/messaging-c2c-storage.md §46): listed when pinned, or among the empty ones (j->empty);
    * the unread counts (unlisted) keep every row as it is */
   int expired = !j->unlisted && r->last_seq && r->last_time_s < j->since;
   if (hidden && !j->unlisted) return;

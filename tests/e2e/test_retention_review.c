@@ -21,7 +21,7 @@
  *    (no sync hands it over); one exactly at the limit is, without a gap.
  *  - The purge keeps the last message each user's conversation list shows
  *    (NoLastMsg and SyncOtherMachine 2 messages after it): past the
- *    retention the lists leave those conversations out (empty: §45), and
+ *    retention the lists leave those conversations out (empty: §46), and
  *    after a restart on the start date (the messages within retention
  *    again) the lists are the same as before the pass.
  *  - The clock 10 days ahead during a pass, then put right (a restart on
@@ -290,7 +290,7 @@ static void test_boundary_every_read(void **st)
   reads("dave", got, sizeof got);
   assert_string_equal(got, "hist=d2,d1;sync=d1,d2;roam=d2,d1;unread=2;unreadnum=2");
   advance(1);
-  reads("dave", got, sizeof got); /* its last message past the retention: an empty conversation, not listed (§45) */
+  reads("dave", got, sizeof got); /* its last message past the retention: an empty conversation, not listed (§46) */
   assert_string_equal(got, "hist=;sync=;roam=;unread=-1;unreadnum=0");
   /* the purge pass (every second) deletes bob's expired inbox events but his newest (its useq goes on) */
   store_t *s;
@@ -387,7 +387,7 @@ static void test_purge_keeps_listed_last(void **st)
   wait_passes(&srv, 2); /* a purge pass (every second) */
   for (int round = 0; round < 2; round++) {
     /* round 0, 7 days and a second on: every listed last message is past the retention, so the lists are
-     * empty (§45); round 1, after a restart on the start date: the lists are as before the pass */
+     * empty (§46); round 1, after a restart on the start date: the lists are as before the pass */
     conv_list("gus", got, sizeof got);
     assert_string_equal(got, round ? "fay:1" : "");
     conv_list("hal", got, sizeof got);
