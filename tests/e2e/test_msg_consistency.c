@@ -176,6 +176,9 @@ static void test_read_only_visible(void **st)
   assert_int_equal(jint(r, "code"), 0);
   json_decref(r);
   json_decref(wsc_push(&b, "msg", 5000));
+  /* pinned, so that bob's list shows the conversation while its only message is expired (an empty
+   * conversation is listed only when pinned: messaging-c2c-storage.md §46) */
+  assert_int_equal(rpc_code(&b, "pin", "\"peer\":\"alice\",\"pinned\":true"), 0);
   advance(8 * DAY); /* the app keeps 7 days */
   /* REST: read up to now */
   json_t *v = v4(srv.port, app, key, "openim/admin_set_msg_read", "{\"Report_Account\":\"bob\",\"Peer_Account\":\"alice\"}");
