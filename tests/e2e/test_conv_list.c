@@ -28,6 +28,7 @@
 
 #include "e2e.h"
 #include "e2e_msg.h"
+#include "e2e_check.h"
 #include "e2e_op.h"
 
 static e2e_server_t srv;
@@ -55,35 +56,23 @@ static int teardown(void **st)
   return e2e_finish(&srv);
 }
 
-static void advance(int64_t s)
-{
-  char body[64], out[4096];
-  snprintf(body, sizeof body, "{\"advance_s\":%lld}", (long long)s);
-  assert_int_equal(e2e_http(srv.port, "POST", "/operator/v1/clock", auth, body, out, sizeof out), 200);
-}
 
-static void ok(json_t *r)
-{
-  assert_non_null(r);
-  if (jint(r, "ErrorCode")) fail_msg("%s", json_dumps(r, JSON_COMPACT));
-  json_decref(r);
-}
 
 static void group(const char *type, const char *gid, const char *owner, const char *members)
 {
-  ok(call(G("create_group"), "{\"Type\":\"%s\",\"Name\":\"n\",\"GroupId\":\"%s\",\"Owner_Account\":\"%s\"%s%s}", type,
+  v4_ok(call(G("create_group"), "{\"Type\":\"%s\",\"Name\":\"n\",\"GroupId\":\"%s\",\"Owner_Account\":\"%s\"%s%s}", type,
           gid, owner, members ? ",\"MemberList\":" : "", members ? members : ""));
 }
 
 static void gsend(const char *gid, const char *from, int random, const char *extra)
 {
-  ok(call(G("send_group_msg"), "{\"GroupId\":\"%s\",\"From_Account\":\"%s\",\"Random\":%d%s,\"MsgBody\":" TEXT("hi") "}",
+  v4_ok(call(G("send_group_msg"), "{\"GroupId\":\"%s\",\"From_Account\":\"%s\",\"Random\":%d%s,\"MsgBody\":" TEXT("hi") "}",
           gid, from, random, extra));
 }
 
 static void csend(const char *from, const char *to, int random)
 {
-  ok(call("openim/sendmsg", "{\"From_Account\":\"%s\",\"To_Account\":\"%s\",\"MsgRandom\":%d,\"MsgBody\":" TEXT("hi") "}",
+  v4_ok(call("openim/sendmsg", "{\"From_Account\":\"%s\",\"To_Account\":\"%s\",\"MsgRandom\":%d,\"MsgBody\":" TEXT("hi") "}",
           from, to, random));
 }
 
@@ -149,17 +138,17 @@ static void test_ws_lists_groups(void **st)
   group("Public", "w_empty", "w_o", "[{\"Member_Account\":\"w_u\"}]"); /* notices only */
   group("Public", "w_not", "w_o", NULL);
   group("AVChatRoom", "w_live", "w_u", NULL);
-  advance(5);
+  op_clock_advance(srv.port, auth, 5);
   gsend("w_g1", "w_o", 1, "");
   gsend("w_g1", "w_o", 2, "");
   csend("w_c1", "w_u", 1);
   gsend("w_del", "w_o", 1, "");
   gsend("w_not", "w_o", 1, "");
-  ok(call(G("send_group_msg"), "{\"GroupId\":\"w_live\",\"Random\":1,\"MsgBody\":" TEXT("live") "}"));
-  advance(1);
+  v4_ok(call(G("send_group_msg"), "{\"GroupId\":\"w_live\",\"Random\":1,\"MsgBody\":" TEXT("live") "}"));
+  op_clock_advance(srv.port, auth, 1);
   gsend("w_g2", "w_u", 1, ""); /* the user's own: not unread */
   csend("w_u", "w_c2", 1);
-  ok(call("recentcontact/delete", "{\"From_Account\":\"w_u\",\"Type\":2,\"ToGroupid\":\"w_del\"}"));
+  v4_ok(call("recentcontact/delete", "{\"From_Account\":\"w_u\",\"Type\":2,\"ToGroupid\":\"w_del\"}"));
   wsc_t a;
   wlogin(&a, "w_u");
   char seen[1024] = "";
@@ -187,7 +176,7 @@ static void test_ws_lists_groups(void **st)
   rpc_ok(&a, "pin", "\"group_id\":\"w_g1\",\"pinned\":true");
   rpc_ok(&a, "pin", "\"peer\":\"w_c1\",\"pinned\":true");
   rpc_ok(&a, "pin", "\"group_id\":\"w_empty\",\"pinned\":true");
-  advance(1);
+  op_clock_advance(srv.port, auth, 1);
   gsend("w_del", "w_o", 2, "");
   seen[0] = 0;
   ws_page(&a, 0, NULL, 0, seen, sizeof seen, 0);
@@ -199,7 +188,7 @@ static void test_ws_lists_groups(void **st)
   assert_string_equal(jstr(json_array_get(json_object_get(r, "SessionItem"), 1), "GroupId"), "w_g1");
   json_decref(r);
   /* leaving a group takes it out */
-  ok(call(G("delete_group_member"), "{\"GroupId\":\"w_g2\",\"MemberToDel_Account\":[\"w_u\"]}"));
+  v4_ok(call(G("delete_group_member"), "{\"GroupId\":\"w_g2\",\"MemberToDel_Account\":[\"w_u\"]}"));
   seen[0] = 0;
   ws_page(&a, 0, NULL, 0, seen, sizeof seen, 0);
   assert_string_equal(seen, "G:w_empty+,C:w_c1+,G:w_g1+,G:w_del,C:w_c2");
@@ -224,14 +213,14 @@ static void test_pages_many_groups(void **st)
     snprintf(gid, sizeof gid, "m_g%d", i);
     group("Public", gid, "m_o", "[{\"Member_Account\":\"m_u\"}]");
   }
-  advance(5);
+  op_clock_advance(srv.port, auth, 5);
   /* seconds 1..8: m_g1..m_g8, C2C with m_c1 in second 3, m_c2 in second 6 */
   for (int i = 1; i <= 8; i++) {
     snprintf(gid, sizeof gid, "m_g%d", i);
     gsend(gid, "m_o", 1, "");
     if (i == 3) csend("m_c1", "m_u", 1);
     if (i == 6) csend("m_c2", "m_u", 1);
-    advance(1);
+    op_clock_advance(srv.port, auth, 1);
   }
   wsc_t a;
   wlogin(&a, "m_u");
@@ -305,7 +294,7 @@ static void test_page_is_one_read(void **st)
     import_users(srv.port, app, key, one);
     csend(peer, "r_u", 1);
   }
-  advance(1);
+  op_clock_advance(srv.port, auth, 1);
   gsend("r_g", "r_o", 1, "");
   csend("r_p", "r_u", 1);
   wsc_t a;

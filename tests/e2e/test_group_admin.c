@@ -47,6 +47,8 @@
 
 #include "e2e.h"
 #include "e2e_msg.h"
+#include "e2e_op.h"
+#include "e2e_check.h"
 
 static e2e_server_t srv;
 static uint32_t app;
@@ -91,11 +93,6 @@ static json_t *call(const char *cmd, const char *fmt, ...)
   return r;
 }
 
-static void ok(json_t *r)
-{
-  assert_int_equal(jint(r, "ErrorCode"), 0);
-  json_decref(r);
-}
 
 static int64_t clock_now(void)
 {
@@ -108,13 +105,6 @@ static int64_t clock_now(void)
   return now;
 }
 
-static void advance(int s)
-{
-  static char reply[1 << 16];
-  char body[64];
-  snprintf(body, sizeof body, "{\"advance_s\":%d}", s);
-  assert_int_equal(e2e_http(srv.port, "POST", "/operator/v1/clock", auth, body, reply, sizeof reply), 200);
-}
 
 static void restart(void)
 {
@@ -188,7 +178,7 @@ static void test_list_approve_reject(void **st)
   (void)st;
   static const char *const u[] = { "pa", "pb", "pm", "pc", "pd", "pe", "px", NULL };
   import_users(srv.port, app, key, u);
-  ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"ap\",\"GroupId\":\"ap\",\"Owner_Account\":\"pa\","
+  v4_ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"ap\",\"GroupId\":\"ap\",\"Owner_Account\":\"pa\","
                              "\"MemberList\":[{\"Member_Account\":\"pb\",\"Role\":\"Admin\"},{\"Member_Account\":\"pm\"}]}"));
   /* the owner and the admin are offline while three users apply, ten seconds apart */
   int64_t t0 = clock_now();
@@ -197,9 +187,9 @@ static void test_list_approve_reject(void **st)
   login(&d, "pd");
   login(&e, "pe");
   apply(&e, "ap");
-  advance(10);
+  op_clock_advance(srv.port, auth, 10);
   apply(&c, "ap");
-  advance(10);
+  op_clock_advance(srv.port, auth, 10);
   apply(&d, "ap");
   apply(&d, "ap"); /* again: the same application */
   /* the owner and the admin, logged in afterwards, find them; a member and a stranger may not look */
@@ -261,7 +251,7 @@ static void test_other_ends_and_cap(void **st)
   (void)st;
   static const char *const u[] = { "qa", "qb", "qc", "qd", "qe", "qf", NULL };
   import_users(srv.port, app, key, u);
-  ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"aq\",\"GroupId\":\"aq\",\"Owner_Account\":\"qa\"}"));
+  v4_ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"aq\",\"GroupId\":\"aq\",\"Owner_Account\":\"qa\"}"));
   int64_t t0 = clock_now();
   wsc_t a, b, c, d, e, f;
   login(&a, "qa");
@@ -286,7 +276,7 @@ static void test_other_ends_and_cap(void **st)
   assert_int_equal(jint(json_array_get(json_object_get(r, "MemberList"), 0), "Result"), 1);
   json_decref(r);
   /* qc's account is deleted: its application goes with it */
-  ok(call("im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"qc\"}]}"));
+  v4_ok(call("im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"qc\"}]}"));
   assert_int_equal(applications(&a, "aq", "", t0, got, sizeof got, NULL, &total), 0);
   assert_string_equal(got, "qd@0");
   assert_int_equal(total, 1);
@@ -303,7 +293,7 @@ static void test_other_ends_and_cap(void **st)
   assert_non_null(r);
   json_decref(r);
   /* a new group with the same id starts with no applications */
-  ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"aq\",\"GroupId\":\"aq\",\"Owner_Account\":\"qa\"}"));
+  v4_ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"aq\",\"GroupId\":\"aq\",\"Owner_Account\":\"qa\"}"));
   assert_int_equal(applications(&a, "aq", "", t0, got, sizeof got, NULL, &total), 0);
   assert_string_equal(got, "");
   wsc_close(&a); wsc_close(&b); wsc_close(&c); wsc_close(&d); wsc_close(&e); wsc_close(&f);
@@ -332,8 +322,8 @@ static void test_offline_applicant_syncs_result(void **st)
   (void)st;
   static const char *const u[] = { "oa", "ox", "oy", "oz", NULL };
   import_users(srv.port, app, key, u);
-  ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"ao\",\"GroupId\":\"ao\",\"Owner_Account\":\"oa\"}"));
-  ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"ao2\",\"GroupId\":\"ao2\",\"Owner_Account\":\"oa\"}"));
+  v4_ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"ao\",\"GroupId\":\"ao\",\"Owner_Account\":\"oa\"}"));
+  v4_ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"ao2\",\"GroupId\":\"ao2\",\"Owner_Account\":\"oa\"}"));
   /* three users apply and go offline */
   wsc_t x, y, z, a;
   login(&x, "ox");
@@ -397,12 +387,12 @@ static void test_offline_members_sync_apply_and_dissolved(void **st)
   (void)st;
   static const char *const u[] = { "va", "vb", "vm", "vc", "vd", NULL };
   import_users(srv.port, app, key, u);
-  ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"vp\",\"GroupId\":\"vp\",\"Owner_Account\":\"va\","
+  v4_ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"vp\",\"GroupId\":\"vp\",\"Owner_Account\":\"va\","
                              "\"MemberList\":[{\"Member_Account\":\"vb\",\"Role\":\"Admin\"},{\"Member_Account\":\"vm\"}]}"));
-  ok(call(G("create_group"), "{\"Type\":\"Private\",\"Name\":\"vw\",\"GroupId\":\"vw\",\"Owner_Account\":\"va\","
+  v4_ok(call(G("create_group"), "{\"Type\":\"Private\",\"Name\":\"vw\",\"GroupId\":\"vw\",\"Owner_Account\":\"va\","
                              "\"MemberList\":[{\"Member_Account\":\"vm\"}]}"));
   /* vd stays online and synced: it gets each event once, live, with its useq */
-  ok(call(G("add_group_member"), "{\"GroupId\":\"vw\",\"MemberList\":[{\"Member_Account\":\"vd\"}]}"));
+  v4_ok(call(G("add_group_member"), "{\"GroupId\":\"vw\",\"MemberList\":[{\"Member_Account\":\"vd\"}]}"));
   wsc_t d;
   login(&d, "vd");
   /* vc applies while the owner and the admin are offline, then everyone but vd is offline while
@@ -411,8 +401,8 @@ static void test_offline_members_sync_apply_and_dissolved(void **st)
   login(&c, "vc");
   apply(&c, "vp");
   wsc_close(&c);
-  ok(call(G("destroy_group"), "{\"GroupId\":\"vp\"}"));
-  ok(call(G("destroy_group"), "{\"GroupId\":\"vw\"}"));
+  v4_ok(call(G("destroy_group"), "{\"GroupId\":\"vp\"}"));
+  v4_ok(call(G("destroy_group"), "{\"GroupId\":\"vw\"}"));
   json_t *r = wsc_push(&d, "group_dissolved", 3000);
   assert_non_null(r);
   assert_string_equal(jstr(r, "group_id"), "vw");
@@ -451,14 +441,14 @@ static void test_offline_members_sync_kicked_and_quit(void **st)
   (void)st;
   static const char *const u[] = { "ka", "kb", "kc", "kd", "kq", NULL };
   import_users(srv.port, app, key, u);
-  ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"kk\",\"GroupId\":\"kk\",\"Owner_Account\":\"ka\","
+  v4_ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"kk\",\"GroupId\":\"kk\",\"Owner_Account\":\"ka\","
                              "\"MemberList\":[{\"Member_Account\":\"kb\"},{\"Member_Account\":\"kc\"},"
                              "{\"Member_Account\":\"kd\"},{\"Member_Account\":\"kq\"}]}"));
   /* kd stays online and synced: kicked silently, it still gets group_kicked once, live, with its useq */
   wsc_t d, a, q;
   login(&d, "kd");
-  ok(call(G("delete_group_member"), "{\"GroupId\":\"kk\",\"MemberToDel_Account\":[\"kb\"]}"));
-  ok(call(G("delete_group_member"), "{\"GroupId\":\"kk\",\"Silence\":1,\"MemberToDel_Account\":[\"kd\"]}"));
+  v4_ok(call(G("delete_group_member"), "{\"GroupId\":\"kk\",\"MemberToDel_Account\":[\"kb\"]}"));
+  v4_ok(call(G("delete_group_member"), "{\"GroupId\":\"kk\",\"Silence\":1,\"MemberToDel_Account\":[\"kd\"]}"));
   json_t *r = wsc_push(&d, "group_kicked", 3000);
   assert_non_null(r);
   assert_string_equal(jstr(r, "group_id"), "kk");
@@ -516,7 +506,7 @@ static void test_admin_sender(void **st)
   (void)st;
   static const char *const u[] = { "aa", "ab", NULL };
   import_users(srv.port, app, key, u);
-  ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"adm\",\"GroupId\":\"adm\",\"Owner_Account\":\"aa\","
+  v4_ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"adm\",\"GroupId\":\"adm\",\"Owner_Account\":\"aa\","
                              "\"MemberList\":[{\"Member_Account\":\"ab\"}]}"));
   wsc_t a;
   login(&a, "aa");
@@ -549,7 +539,7 @@ static void test_admin_sender(void **st)
   assert_string_equal(jstr(json_array_get(msgs, 2), "from"), ""); /* the creation notice */
   json_decref(r);
   /* a change of the message is pushed with its sender */
-  ok(call("openim/modify_group_msg", "{\"GroupId\":\"adm\",\"MsgSeq\":%lld,\"MsgBody\":" TEXT("changed") "}", (long long)seq));
+  v4_ok(call("openim/modify_group_msg", "{\"GroupId\":\"adm\",\"MsgSeq\":%lld,\"MsgBody\":" TEXT("changed") "}", (long long)seq));
   r = wsc_push(&a, "group_modify", 3000);
   assert_non_null(r);
   assert_string_equal(jstr(r, "msg.from"), "administrator");
@@ -579,7 +569,7 @@ static void test_last_send_time(void **st)
   (void)st;
   static const char *const u[] = { "la", "lb", "lc", NULL };
   import_users(srv.port, app, key, u);
-  ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"ls\",\"GroupId\":\"ls\",\"Owner_Account\":\"la\","
+  v4_ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"ls\",\"GroupId\":\"ls\",\"Owner_Account\":\"la\","
                              "\"MemberList\":[{\"Member_Account\":\"lb\"}]}"));
   char got[256], want[256];
   last_sends("ls", got, sizeof got);
@@ -594,23 +584,23 @@ static void test_last_send_time(void **st)
   snprintf(want, sizeof want, "la=%lld,lb=0", (long long)t0);
   assert_string_equal(got, want);
   /* later: a REST send of lb, a second message of la; a notice (lc added) and the admin's own message change nobody's */
-  advance(5);
-  ok(call(G("send_group_msg"), "{\"GroupId\":\"ls\",\"From_Account\":\"lb\",\"Random\":2,\"MsgBody\":" TEXT("two") "}"));
-  advance(3);
+  op_clock_advance(srv.port, auth, 5);
+  v4_ok(call(G("send_group_msg"), "{\"GroupId\":\"ls\",\"From_Account\":\"lb\",\"Random\":2,\"MsgBody\":" TEXT("two") "}"));
+  op_clock_advance(srv.port, auth, 3);
   r = wsc_rpc(&a, "group_send", "\"group_id\":\"ls\",\"random\":3,\"body\":" TEXT("three"));
   assert_int_equal(jint(r, "code"), 0);
   json_decref(r);
   r = wsc_rpc(&a, "group_send", "\"group_id\":\"ls\",\"random\":4,\"body\":" TEXT("four, same second"));
   assert_int_equal(jint(r, "code"), 0);
   json_decref(r);
-  advance(10);
-  ok(call(G("add_group_member"), "{\"GroupId\":\"ls\",\"MemberList\":[{\"Member_Account\":\"lc\"}]}"));
-  ok(call(G("send_group_msg"), "{\"GroupId\":\"ls\",\"Random\":5,\"MsgBody\":" TEXT("admin") "}"));
+  op_clock_advance(srv.port, auth, 10);
+  v4_ok(call(G("add_group_member"), "{\"GroupId\":\"ls\",\"MemberList\":[{\"Member_Account\":\"lc\"}]}"));
+  v4_ok(call(G("send_group_msg"), "{\"GroupId\":\"ls\",\"Random\":5,\"MsgBody\":" TEXT("admin") "}"));
   last_sends("ls", got, sizeof got);
   snprintf(want, sizeof want, "la=%lld,lb=%lld,lc=0", (long long)t0 + 8, (long long)t0 + 5);
   assert_string_equal(got, want);
   /* an imported message older than lc's joining still counts as its last (only) message */
-  ok(call(G("import_group_msg"), "{\"GroupId\":\"ls\",\"MsgList\":[{\"From_Account\":\"lc\",\"SendTime\":%lld,\"Random\":6,"
+  v4_ok(call(G("import_group_msg"), "{\"GroupId\":\"ls\",\"MsgList\":[{\"From_Account\":\"lc\",\"SendTime\":%lld,\"Random\":6,"
                                  "\"MsgBody\":" TEXT("imported") "}]}", (long long)t0 + 1));
   wsc_close(&a);
   restart();

@@ -26,6 +26,7 @@
 
 #include "e2e.h"
 #include "e2e_msg.h"
+#include "e2e_check.h"
 
 static e2e_server_t srv;
 static uint32_t app;
@@ -48,13 +49,6 @@ static int teardown(void **st)
   return e2e_finish(&srv);
 }
 
-static void ok(json_t *r)
-{
-  assert_non_null(r);
-  if (jint(r, "ErrorCode")) fprintf(stderr, "%s\n", jstr(r, "ErrorInfo"));
-  assert_int_equal(jint(r, "ErrorCode"), 0);
-  json_decref(r);
-}
 
 static json_int_t event_chunks(void)
 {
@@ -82,7 +76,7 @@ static void big_group(const char *prefix, int n, const char *gid)
   for (int i = 1; i < n; i++)
     len += snprintf(body + len, sizeof body - (size_t)len, "%s{\"Member_Account\":\"%s%d\"}", i > 1 ? "," : "", prefix, i);
   snprintf(body + len, sizeof body - (size_t)len, "]}");
-  ok(v4(srv.port, app, key, G("create_group"), "%s", body));
+  v4_ok(v4(srv.port, app, key, G("create_group"), "%s", body));
 }
 
 /* How many group_dissolved events of gid user reads syncing from 0 (each with a useq), and live right after. */
@@ -120,7 +114,7 @@ static void test_chunks_reach_every_member(void **st)
   assert_int_equal(wsc_login(&d, srv.port, app, key, "ch5", "Web"), 0);
   json_decref(wsc_sync_live(&d));
   json_int_t before = event_chunks();
-  ok(v4(srv.port, app, key, G("destroy_group"), "{\"GroupId\":\"chunked\"}"));
+  v4_ok(v4(srv.port, app, key, G("destroy_group"), "{\"GroupId\":\"chunked\"}"));
   json_t *r = wsc_push(&d, "group_dissolved", 3000);
   assert_non_null(r);
   assert_string_equal(jstr(r, "group_id"), "chunked");
@@ -149,7 +143,7 @@ static void test_killed_while_chunks_are_due(void **st)
 {
   (void)st;
   big_group("ck", 20, "killed");
-  ok(v4(srv.port, app, key, G("destroy_group"), "{\"GroupId\":\"killed\"}"));
+  v4_ok(v4(srv.port, app, key, G("destroy_group"), "{\"GroupId\":\"killed\"}"));
   e2e_server_kill(&srv); /* 7 chunks: most still due */
   assert_int_equal(e2e_server_start(&srv, args), 0);
   char name[32];

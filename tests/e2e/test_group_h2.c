@@ -28,6 +28,7 @@
 
 #include "e2e.h"
 #include "e2e_msg.h"
+#include "e2e_check.h"
 #include "e2e_op.h"
 #include "e2e_race.h"
 
@@ -62,12 +63,6 @@ static int teardown(void **st)
   return e2e_finish(&srv);
 }
 
-static void ok(json_t *r)
-{
-  assert_non_null(r);
-  if (jint(r, "ErrorCode")) fail_msg("%s", json_dumps(r, JSON_COMPACT));
-  json_decref(r);
-}
 
 /* The Key=Value pairs of a custom data array, joined by ",". */
 static void kv_text(json_t *arr, char *out, size_t cap)
@@ -117,7 +112,7 @@ static void test_appdata_filters(void **st)
   (void)st;
   char got[256];
   import_users(srv.port, app, key, (const char *const[]){ "kv_alice", "kv_bob", NULL });
-  ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"kv\",\"GroupId\":\"kv-1\",\"Owner_Account\":\"kv_alice\","
+  v4_ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"kv\",\"GroupId\":\"kv-1\",\"Owner_Account\":\"kv_alice\","
                              "\"AppDefinedData\":[{\"Key\":\"k1\",\"Value\":\"v1\"},{\"Key\":\"k2\",\"Value\":\"v2\"},"
                              "{\"Key\":\"k3\",\"Value\":\"v3\"}],\"MemberList\":[{\"Member_Account\":\"kv_bob\","
                              "\"AppMemberDefinedData\":[{\"Key\":\"m1\",\"Value\":\"a\"},{\"Key\":\"m2\",\"Value\":\"b\"}]}]}"));
@@ -190,36 +185,36 @@ static void test_unread_retention(void **st)
 {
   (void)st;
   import_users(srv.port, app, key, (const char *const[]){ "ur_alice", "ur_bob", NULL });
-  ok(call(G("import_group"), "{\"Type\":\"Public\",\"Name\":\"ur\",\"GroupId\":\"ur-1\",\"Owner_Account\":\"ur_alice\","
+  v4_ok(call(G("import_group"), "{\"Type\":\"Public\",\"Name\":\"ur\",\"GroupId\":\"ur-1\",\"Owner_Account\":\"ur_alice\","
                              "\"CreateTime\":%lld,\"MemberList\":[{\"Member_Account\":\"ur_bob\"}]}",
           (long long)(now_s - RETENTION - 100)));
   /* seq 1: GroupCreated (expired); seq 2: one second past the horizon; seq 3: exactly at it; seq 4: now.
    * No purge runs (its default interval is an hour): 1 and 2 are stored, past retention */
-  ok(call(G("import_group_msg"), "{\"GroupId\":\"ur-1\",\"MsgList\":[{\"From_Account\":\"ur_alice\",\"SendTime\":%lld,"
+  v4_ok(call(G("import_group_msg"), "{\"GroupId\":\"ur-1\",\"MsgList\":[{\"From_Account\":\"ur_alice\",\"SendTime\":%lld,"
                                  "\"Random\":1,\"MsgBody\":" TEXT("past") "},{\"From_Account\":\"ur_alice\",\"SendTime\":%lld,"
                                  "\"Random\":2,\"MsgBody\":" TEXT("at") "}]}",
           (long long)(now_s - RETENTION - 1), (long long)(now_s - RETENTION)));
-  ok(call(G("send_group_msg"), "{\"GroupId\":\"ur-1\",\"From_Account\":\"ur_alice\",\"Random\":3,\"MsgBody\":" TEXT("new") "}"));
+  v4_ok(call(G("send_group_msg"), "{\"GroupId\":\"ur-1\",\"From_Account\":\"ur_alice\",\"Random\":3,\"MsgBody\":" TEXT("new") "}"));
   /* within retention: exact */
-  ok(call(G("set_unread_msg_num"), "{\"GroupId\":\"ur-1\",\"Member_Account\":\"ur_bob\",\"UnreadMsgNum\":1}"));
+  v4_ok(call(G("set_unread_msg_num"), "{\"GroupId\":\"ur-1\",\"Member_Account\":\"ur_bob\",\"UnreadMsgNum\":1}"));
   expect_read("ur_bob", 3, 1);
-  ok(call(G("set_unread_msg_num"), "{\"GroupId\":\"ur-1\",\"Member_Account\":\"ur_bob\",\"UnreadMsgNum\":2}"));
+  v4_ok(call(G("set_unread_msg_num"), "{\"GroupId\":\"ur-1\",\"Member_Account\":\"ur_bob\",\"UnreadMsgNum\":2}"));
   expect_read("ur_bob", 2, 2);
   /* more than the two messages a read can return: both unread, the position just below seq 3
    * (it was 1: the expired seq 2 was counted as the third) */
-  ok(call(G("set_unread_msg_num"), "{\"GroupId\":\"ur-1\",\"Member_Account\":\"ur_bob\",\"UnreadMsgNum\":3}"));
+  v4_ok(call(G("set_unread_msg_num"), "{\"GroupId\":\"ur-1\",\"Member_Account\":\"ur_bob\",\"UnreadMsgNum\":3}"));
   expect_read("ur_bob", 2, 2);
-  ok(call(G("set_unread_msg_num"), "{\"GroupId\":\"ur-1\",\"Member_Account\":\"ur_bob\",\"UnreadMsgNum\":100}"));
+  v4_ok(call(G("set_unread_msg_num"), "{\"GroupId\":\"ur-1\",\"Member_Account\":\"ur_bob\",\"UnreadMsgNum\":100}"));
   expect_read("ur_bob", 2, 2);
-  ok(call(G("set_unread_msg_num"), "{\"GroupId\":\"ur-1\",\"Member_Account\":\"ur_bob\",\"UnreadMsgNum\":0}"));
+  v4_ok(call(G("set_unread_msg_num"), "{\"GroupId\":\"ur-1\",\"Member_Account\":\"ur_bob\",\"UnreadMsgNum\":0}"));
   expect_read("ur_bob", 4, 0);
   /* one second on, seq 3 is past the horizon too: only seq 4 counts */
   json_decref(op_callf(srv.port, auth, 200, "POST", "{\"advance_s\":1}", "/operator/v1/clock"));
-  ok(call(G("set_unread_msg_num"), "{\"GroupId\":\"ur-1\",\"Member_Account\":\"ur_bob\",\"UnreadMsgNum\":2}"));
+  v4_ok(call(G("set_unread_msg_num"), "{\"GroupId\":\"ur-1\",\"Member_Account\":\"ur_bob\",\"UnreadMsgNum\":2}"));
   expect_read("ur_bob", 3, 1);
   /* import_group_member UnreadMsgNum takes the same rule */
   import_users(srv.port, app, key, (const char *const[]){ "ur_carol", NULL });
-  ok(call(G("import_group_member"), "{\"GroupId\":\"ur-1\",\"MemberList\":[{\"Member_Account\":\"ur_carol\",\"UnreadMsgNum\":5}]}"));
+  v4_ok(call(G("import_group_member"), "{\"GroupId\":\"ur-1\",\"MemberList\":[{\"Member_Account\":\"ur_carol\",\"UnreadMsgNum\":5}]}"));
   expect_read("ur_carol", 3, 1);
 }
 
@@ -236,7 +231,7 @@ static void test_add_racing_delete(void **st)
 {
   (void)st;
   import_users(srv.port, app, key, (const char *const[]){ "rc_owner", "rc_gone1", "rc_gone2", "rc_stay", NULL });
-  ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"race\",\"GroupId\":\"race-1\",\"Owner_Account\":\"rc_owner\"}"));
+  v4_ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"race\",\"GroupId\":\"race-1\",\"Owner_Account\":\"rc_owner\"}"));
   /* the writer waits on the lock: the deletion is in flight (the accounts still in memory) when the
    * add and the create reach the loop, and their jobs queue after it */
   sqlite3 *db = race_lock(&srv);
@@ -271,7 +266,7 @@ static void test_add_racing_delete(void **st)
   /* the same requests now: the accounts are gone */
   assert_int_equal(code(call(G("add_group_member"), "{\"GroupId\":\"race-1\",\"MemberList\":[{\"Member_Account\":\"rc_gone1\"}]}")), 10019);
   /* and the group's place is free again: the same create without the deleted member succeeds */
-  ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"race2\",\"GroupId\":\"race-2\",\"Owner_Account\":\"rc_stay\"}"));
+  v4_ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"race2\",\"GroupId\":\"race-2\",\"Owner_Account\":\"rc_stay\"}"));
 }
 
 /* ---- 4. import_group in the daily figures ---------------------------------------------------------------- */
@@ -293,17 +288,17 @@ static void test_import_counts_today(void **st)
   (void)st;
   /* 10 AVChatRooms (the trial's) count in P-53 but not in the app's 100 non-live groups */
   for (int k = 0; k < 10; k++)
-    ok(call_b(G("create_group"), "{\"Type\":\"AVChatRoom\",\"Name\":\"av\",\"GroupId\":\"imav-%d\"}", k));
+    v4_ok(call_b(G("create_group"), "{\"Type\":\"AVChatRoom\",\"Name\":\"av\",\"GroupId\":\"imav-%d\"}", k));
   /* 90 imported groups created on 10 November: today's net new groups reach the trial's 100 */
   for (int k = 0; k < 90; k++)
-    ok(call_b(G("import_group"), "{\"Type\":\"Public\",\"Name\":\"imp\",\"GroupId\":\"imp-%d\","
+    v4_ok(call_b(G("import_group"), "{\"Type\":\"Public\",\"Name\":\"imp\",\"GroupId\":\"imp-%d\","
                                  "\"CreateTime\":%lld}", k, (long long)(now_s - 10 * 86400)));
   assert_int_equal(code(call_b(G("import_group"), "{\"Type\":\"Public\",\"Name\":\"imp\",\"GroupId\":\"imp-x\",\"CreateTime\":%lld}",
                                (long long)(now_s - 10 * 86400))), 10006);
   assert_int_equal(code(call_b(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"new\"}")), 10006);
   /* dissolving an imported group gives its place back the same day */
-  ok(call_b(G("destroy_group"), "{\"GroupId\":\"imp-0\"}"));
-  ok(call_b(G("import_group"), "{\"Type\":\"Public\",\"Name\":\"imp\",\"GroupId\":\"imp-x\",\"CreateTime\":%lld}",
+  v4_ok(call_b(G("destroy_group"), "{\"GroupId\":\"imp-0\"}"));
+  v4_ok(call_b(G("import_group"), "{\"Type\":\"Public\",\"Name\":\"imp\",\"GroupId\":\"imp-x\",\"CreateTime\":%lld}",
             (long long)(now_s - 10 * 86400)));
   /* metering: the imports are today's (20 November: the test clock moved one second past midnight),
    * 10 November is untouched; live groups are not groups (docs/decisions/metering-groups.md) */
@@ -316,8 +311,8 @@ static void test_import_counts_today(void **st)
   assert_int_equal(e2e_server_start(&srv, args), 0);
   assert_int_equal(code(call_b(G("import_group"), "{\"Type\":\"Public\",\"Name\":\"imp\",\"GroupId\":\"imp-y\",\"CreateTime\":%lld}",
                                (long long)(now_s - 10 * 86400))), 10006);
-  ok(call_b(G("destroy_group"), "{\"GroupId\":\"imp-1\"}"));
-  ok(call_b(G("import_group"), "{\"Type\":\"Public\",\"Name\":\"imp\",\"GroupId\":\"imp-y\",\"CreateTime\":%lld}",
+  v4_ok(call_b(G("destroy_group"), "{\"GroupId\":\"imp-1\"}"));
+  v4_ok(call_b(G("import_group"), "{\"Type\":\"Public\",\"Name\":\"imp\",\"GroupId\":\"imp-y\",\"CreateTime\":%lld}",
             (long long)(now_s - 10 * 86400)));
 }
 

@@ -34,6 +34,7 @@
 
 #include "e2e.h"
 #include "e2e_msg.h"
+#include "e2e_check.h"
 #include "e2e_op.h"
 #include "e2e_race.h"
 
@@ -63,12 +64,6 @@ static int teardown(void **st)
   return e2e_finish(&srv);
 }
 
-static void ok(json_t *r)
-{
-  assert_non_null(r);
-  if (jint(r, "ErrorCode")) fail_msg("%s", json_dumps(r, JSON_COMPACT));
-  json_decref(r);
-}
 
 static int code(json_t *r)
 {
@@ -136,14 +131,14 @@ static void test_transfer_racing_delete(void **st)
   (void)st;
   import_users(srv.port, app, key, (const char *const[]){ "to_a", "to_new", "to_c", "to_old", "to_e", "to_f", "to_g", "to_h", NULL });
   /* t1: the new owner is deleted; t2: the previous owner is; t3: a member whose role changes is */
-  ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"t1\",\"GroupId\":\"t1\",\"Owner_Account\":\"to_a\","
+  v4_ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"t1\",\"GroupId\":\"t1\",\"Owner_Account\":\"to_a\","
                              "\"MemberList\":[{\"Member_Account\":\"to_new\"},{\"Member_Account\":\"to_c\"}]}"));
-  ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"t2\",\"GroupId\":\"t2\",\"Owner_Account\":\"to_old\","
+  v4_ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"t2\",\"GroupId\":\"t2\",\"Owner_Account\":\"to_old\","
                              "\"MemberList\":[{\"Member_Account\":\"to_e\"}]}"));
-  ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"t3\",\"GroupId\":\"t3\",\"Owner_Account\":\"to_f\","
+  v4_ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"t3\",\"GroupId\":\"t3\",\"Owner_Account\":\"to_f\","
                              "\"MemberList\":[{\"Member_Account\":\"to_g\"}]}"));
   /* t4: a live room given to the deleted new owner */
-  ok(call(G("create_group"), "{\"Type\":\"AVChatRoom\",\"Name\":\"t4\",\"GroupId\":\"t4\",\"Owner_Account\":\"to_h\"}"));
+  v4_ok(call(G("create_group"), "{\"Type\":\"AVChatRoom\",\"Name\":\"t4\",\"GroupId\":\"t4\",\"Owner_Account\":\"to_h\"}"));
   sqlite3 *db = race_lock(&srv);
   int del = race_send(&srv, app, key, "im_open_login_svc/account_delete",
                     "{\"DeleteItem\":[{\"UserID\":\"to_new\"},{\"UserID\":\"to_old\"},{\"UserID\":\"to_g\"}]}");
@@ -171,7 +166,7 @@ static void test_transfer_racing_delete(void **st)
   assert_int_equal(c3, 10019);
   assert_int_equal(c4, 10019);
   /* and the groups work on: t1 can still be given to to_c */
-  ok(call(G("change_group_owner"), "{\"GroupId\":\"t1\",\"NewOwner_Account\":\"to_c\"}"));
+  v4_ok(call(G("change_group_owner"), "{\"GroupId\":\"t1\",\"NewOwner_Account\":\"to_c\"}"));
   expect_members("t1", "to_a:Member,to_c:Owner", 2, "to_c");
 }
 
@@ -229,8 +224,8 @@ static void test_mute_apply_racing_delete(void **st)
   (void)st;
   char got[256];
   import_users(srv.port, app, key, (const char *const[]){ "lm_owner", "lm_gone", "lm_stay", "ap_owner", "ap_gone", NULL });
-  ok(call(G("create_group"), "{\"Type\":\"AVChatRoom\",\"Name\":\"lm\",\"GroupId\":\"lm-1\",\"Owner_Account\":\"lm_owner\"}"));
-  ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"ap\",\"GroupId\":\"ap-1\",\"Owner_Account\":\"ap_owner\","
+  v4_ok(call(G("create_group"), "{\"Type\":\"AVChatRoom\",\"Name\":\"lm\",\"GroupId\":\"lm-1\",\"Owner_Account\":\"lm_owner\"}"));
+  v4_ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"ap\",\"GroupId\":\"ap-1\",\"Owner_Account\":\"ap_owner\","
                              "\"ApplyJoinOption\":\"NeedPermission\"}"));
   wsc_t a;
   assert_int_equal(wsc_login(&a, srv.port, app, key, "ap_gone", "Web"), 0);
@@ -255,7 +250,7 @@ static void test_mute_apply_racing_delete(void **st)
   }
   assert_int_equal(cm, 10019);
   /* a live member still muted as before */
-  ok(call(G("forbid_send_msg"), "{\"GroupId\":\"lm-1\",\"Members_Account\":[\"lm_stay\"],\"MuteTime\":3600}"));
+  v4_ok(call(G("forbid_send_msg"), "{\"GroupId\":\"lm-1\",\"Members_Account\":[\"lm_stay\"],\"MuteTime\":3600}"));
   muted("lm-1", got, sizeof got);
   assert_string_equal(got, "lm_stay");
 }
@@ -265,9 +260,9 @@ static void test_set_unread_racing_delete(void **st)
 {
   (void)st;
   import_users(srv.port, app, key, (const char *const[]){ "su_owner", "su_gone", NULL });
-  ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"su\",\"GroupId\":\"su-1\",\"Owner_Account\":\"su_owner\","
+  v4_ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"su\",\"GroupId\":\"su-1\",\"Owner_Account\":\"su_owner\","
                              "\"MemberList\":[{\"Member_Account\":\"su_gone\"}]}"));
-  ok(call(G("send_group_msg"), "{\"GroupId\":\"su-1\",\"From_Account\":\"su_owner\",\"Random\":1,\"MsgBody\":" TEXT("one") "}"));
+  v4_ok(call(G("send_group_msg"), "{\"GroupId\":\"su-1\",\"From_Account\":\"su_owner\",\"Random\":1,\"MsgBody\":" TEXT("one") "}"));
   sqlite3 *db = race_lock(&srv);
   int del = race_send(&srv, app, key, "im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"su_gone\"}]}");
   race_inflight(&srv, 1);
@@ -299,9 +294,9 @@ static uint32_t downgraded_app(char k[80])
   json_decref(o);
   json_decref(op_callf(srv.port, auth, 201, "POST", "{\"edition\":\"pro\"}", "/operator/v1/apps/%u/upgrade", a));
   import_users(srv.port, a, k, (const char *const[]){ "dn_a", "dn_b", "dn_c", NULL });
-  ok(v4(srv.port, a, k, G("create_group"), "{\"Type\":\"Community\",\"Name\":\"dn\",\"GroupId\":\"@TGS#_dn\","
+  v4_ok(v4(srv.port, a, k, G("create_group"), "{\"Type\":\"Community\",\"Name\":\"dn\",\"GroupId\":\"@TGS#_dn\","
                                            "\"Owner_Account\":\"dn_a\",\"MemberList\":[{\"Member_Account\":\"dn_b\"}]}"));
-  ok(v4(srv.port, a, k, G("create_group"), "{\"Type\":\"Public\",\"Name\":\"big\",\"GroupId\":\"dn-big\","
+  v4_ok(v4(srv.port, a, k, G("create_group"), "{\"Type\":\"Public\",\"Name\":\"big\",\"GroupId\":\"dn-big\","
                                            "\"Owner_Account\":\"dn_a\",\"MaxMemberCount\":1000}"));
   json_decref(op_callf(srv.port, auth, 201, "POST", "{\"edition\":\"standard\",\"reference\":\"h9-down\"}",
                        "/operator/v1/apps/%u/upgrade", a));
@@ -335,8 +330,8 @@ static void test_community_notification_after_downgrade(void **st)
   json_t *p = wsc_push(&b, "group_system", 500);
   if (p) fail_msg("pushed: %s", json_dumps(p, JSON_COMPACT));
   /* a Public group of the same app still takes one */
-  ok(v4(srv.port, dn_app, dn_key, G("add_group_member"), "{\"GroupId\":\"dn-big\",\"MemberList\":[{\"Member_Account\":\"dn_b\"}]}"));
-  ok(v4(srv.port, dn_app, dn_key, G("send_group_system_notification"), "{\"GroupId\":\"dn-big\",\"Content\":\"hello\"}"));
+  v4_ok(v4(srv.port, dn_app, dn_key, G("add_group_member"), "{\"GroupId\":\"dn-big\",\"MemberList\":[{\"Member_Account\":\"dn_b\"}]}"));
+  v4_ok(v4(srv.port, dn_app, dn_key, G("send_group_system_notification"), "{\"GroupId\":\"dn-big\",\"Content\":\"hello\"}"));
   wsc_close(&b);
 }
 
@@ -357,7 +352,7 @@ static void test_max_member_num_after_downgrade(void **st)
   /* made on Pro (2,000 per group) with its own 1,000; Standard allows 200: 200 is what holds */
   assert_int_equal(max_member_num("dn-big"), 200);
   /* its own cap, when lower, is still shown */
-  ok(v4(srv.port, dn_app, dn_key, G("modify_group_base_info"), "{\"GroupId\":\"dn-big\",\"MaxMemberNum\":150}"));
+  v4_ok(v4(srv.port, dn_app, dn_key, G("modify_group_base_info"), "{\"GroupId\":\"dn-big\",\"MaxMemberNum\":150}"));
   assert_int_equal(max_member_num("dn-big"), 150);
   /* a group without its own cap shows the edition's */
   assert_int_equal(max_member_num("@TGS#_dn"), 200);
@@ -385,11 +380,11 @@ static void test_admin_account_sends_anywhere(void **st)
   (void)st;
   char got[256];
   import_users(srv.port, app, key, (const char *const[]){ "administrator", "as_a", "as_b", NULL });
-  ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"as\",\"GroupId\":\"as-1\",\"Owner_Account\":\"as_a\"}"));
+  v4_ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"as\",\"GroupId\":\"as-1\",\"Owner_Account\":\"as_a\"}"));
   wsc_t a;
   assert_int_equal(wsc_login(&a, srv.port, app, key, "as_a", "Web"), 0);
   /* the App admin sends to a group its account is not in (it was refused with 10007) */
-  ok(call(G("send_group_msg"), "{\"GroupId\":\"as-1\",\"Random\":5,\"MsgBody\":" TEXT("from the admin") "}"));
+  v4_ok(call(G("send_group_msg"), "{\"GroupId\":\"as-1\",\"Random\":5,\"MsgBody\":" TEXT("from the admin") "}"));
   json_t *p = wsc_push(&a, "group_msg", 3000);
   assert_non_null(p);
   assert_string_equal(jstr(p, "msg.from"), "administrator");
@@ -401,8 +396,8 @@ static void test_admin_account_sends_anywhere(void **st)
   assert_int_equal(code(call(G("send_group_msg"), "{\"GroupId\":\"as-1\",\"From_Account\":\"administrator\",\"Random\":7,"
                                                   "\"MsgBody\":" TEXT("c") "}")), 10007);
   /* as a member, the same send is its account's, as before */
-  ok(call(G("add_group_member"), "{\"GroupId\":\"as-1\",\"Silence\":1,\"MemberList\":[{\"Member_Account\":\"administrator\"}]}"));
-  ok(call(G("send_group_msg"), "{\"GroupId\":\"as-1\",\"Random\":8,\"MsgBody\":" TEXT("as a member") "}"));
+  v4_ok(call(G("add_group_member"), "{\"GroupId\":\"as-1\",\"Silence\":1,\"MemberList\":[{\"Member_Account\":\"administrator\"}]}"));
+  v4_ok(call(G("send_group_msg"), "{\"GroupId\":\"as-1\",\"Random\":8,\"MsgBody\":" TEXT("as a member") "}"));
   senders("as-1", got, sizeof got);
   assert_string_equal(got, "-,administrator,administrator");
   wsc_close(&a);

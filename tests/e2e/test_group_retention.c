@@ -19,6 +19,7 @@
 
 #include "e2e.h"
 #include "e2e_msg.h"
+#include "e2e_check.h"
 #include "store/store_grp.h"
 
 static e2e_server_t srv;
@@ -57,12 +58,6 @@ static int teardown(void **st)
 /* A compatible REST call as the App admin (the reply, NULL on a transport error). */
 #define call(cmd, ...) v4(srv.port, app, key, cmd, __VA_ARGS__)
 
-static void ok(json_t *r)
-{
-  assert_non_null(r);
-  if (jint(r, "ErrorCode")) fail_msg("%s", json_dumps(r, JSON_COMPACT));
-  json_decref(r);
-}
 
 static json_t *simple(const char *group_id, int n, int upto)
 {
@@ -118,8 +113,8 @@ static void test_group_young_finished(void **st)
 {
   (void)st;
   import_users(srv.port, app, key, (const char *const[]){ "y_alice", NULL });
-  ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"young\",\"GroupId\":\"ret-1\",\"Owner_Account\":\"y_alice\"}"));
-  ok(call(G("send_group_msg"), "{\"GroupId\":\"ret-1\",\"From_Account\":\"y_alice\",\"Random\":1,\"MsgBody\":" TEXT("a") "}"));
+  v4_ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"young\",\"GroupId\":\"ret-1\",\"Owner_Account\":\"y_alice\"}"));
+  v4_ok(call(G("send_group_msg"), "{\"GroupId\":\"ret-1\",\"From_Account\":\"y_alice\",\"Random\":1,\"MsgBody\":" TEXT("a") "}"));
   expect_simple("ret-1", 20, 0, "a", 1);
   expect_simple("ret-1", 1, 0, "a", 0); /* seq 1 (the notice) is older */
 }
@@ -128,15 +123,15 @@ static void test_group_retention_boundary(void **st)
 {
   (void)st;
   import_users(srv.port, app, key, (const char *const[]){ "r_alice", "r_bob", NULL });
-  ok(call(G("import_group"), "{\"Type\":\"Public\",\"Name\":\"old\",\"GroupId\":\"ret-2\",\"Owner_Account\":\"r_alice\","
+  v4_ok(call(G("import_group"), "{\"Type\":\"Public\",\"Name\":\"old\",\"GroupId\":\"ret-2\",\"Owner_Account\":\"r_alice\","
                              "\"CreateTime\":%lld,\"MemberList\":[{\"Member_Account\":\"r_bob\"}]}",
           (long long)(now_s - RETENTION - 100)));
   /* seq 2: one second past the limit; seq 3: exactly at it; seq 4: now */
-  ok(call(G("import_group_msg"), "{\"GroupId\":\"ret-2\",\"MsgList\":[{\"From_Account\":\"r_alice\",\"SendTime\":%lld,"
+  v4_ok(call(G("import_group_msg"), "{\"GroupId\":\"ret-2\",\"MsgList\":[{\"From_Account\":\"r_alice\",\"SendTime\":%lld,"
                                  "\"Random\":1,\"MsgBody\":" TEXT("past") "},{\"From_Account\":\"r_alice\",\"SendTime\":%lld,"
                                  "\"Random\":2,\"MsgBody\":" TEXT("at") "}]}",
           (long long)(now_s - RETENTION - 1), (long long)(now_s - RETENTION)));
-  ok(call(G("send_group_msg"), "{\"GroupId\":\"ret-2\",\"From_Account\":\"r_alice\",\"Random\":3,\"MsgBody\":" TEXT("new") "}"));
+  v4_ok(call(G("send_group_msg"), "{\"GroupId\":\"ret-2\",\"From_Account\":\"r_alice\",\"Random\":3,\"MsgBody\":" TEXT("new") "}"));
   /* a message past retention is not there to recall or modify either (10030), purged yet or not */
   json_t *rc = call(G("group_msg_recall"), "{\"GroupId\":\"ret-2\",\"MsgSeqList\":[{\"MsgSeq\":2}]}");
   assert_non_null(rc);
@@ -177,7 +172,7 @@ static void test_group_import_created_time(void **st)
 {
   (void)st;
   import_users(srv.port, app, key, (const char *const[]){ "i_alice", NULL });
-  ok(call(G("import_group"), "{\"Type\":\"Public\",\"Name\":\"imp\",\"GroupId\":\"ret-3\",\"Owner_Account\":\"i_alice\","
+  v4_ok(call(G("import_group"), "{\"Type\":\"Public\",\"Name\":\"imp\",\"GroupId\":\"ret-3\",\"Owner_Account\":\"i_alice\","
                              "\"CreateTime\":%lld}", (long long)(now_s - 86400)));
   json_t *r = simple("ret-3", 20, 0);
   assert_non_null(r);
@@ -199,16 +194,16 @@ static void test_group_deleted_not_expired(void **st)
 {
   (void)st;
   import_users(srv.port, app, key, (const char *const[]){ "d_alice", "d_bob", NULL });
-  ok(call(G("import_group"), "{\"Type\":\"Public\",\"Name\":\"del\",\"GroupId\":\"ret-4\",\"Owner_Account\":\"d_alice\","
+  v4_ok(call(G("import_group"), "{\"Type\":\"Public\",\"Name\":\"del\",\"GroupId\":\"ret-4\",\"Owner_Account\":\"d_alice\","
                              "\"CreateTime\":%lld,\"MemberList\":[{\"Member_Account\":\"d_bob\"}]}",
           (long long)(now_s - RETENTION - 100)));
-  ok(call(G("import_group_msg"), "{\"GroupId\":\"ret-4\",\"MsgList\":[{\"From_Account\":\"d_alice\",\"SendTime\":%lld,"
+  v4_ok(call(G("import_group_msg"), "{\"GroupId\":\"ret-4\",\"MsgList\":[{\"From_Account\":\"d_alice\",\"SendTime\":%lld,"
                                  "\"Random\":1,\"MsgBody\":" TEXT("a") "},{\"From_Account\":\"d_alice\",\"SendTime\":%lld,"
                                  "\"Random\":2,\"MsgBody\":" TEXT("b") "}]}",
           (long long)(now_s - 1000), (long long)(now_s - 900)));
-  ok(call(G("send_group_msg"), "{\"GroupId\":\"ret-4\",\"From_Account\":\"d_bob\",\"Random\":3,\"MsgBody\":" TEXT("c") "}"));
+  v4_ok(call(G("send_group_msg"), "{\"GroupId\":\"ret-4\",\"From_Account\":\"d_bob\",\"Random\":3,\"MsgBody\":" TEXT("c") "}"));
   expect_simple("ret-4", 20, 0, "c,b,a", 2); /* seq 1 (the notice) expired */
-  ok(call(G("delete_group_msg_by_sender"), "{\"GroupId\":\"ret-4\",\"Sender_Account\":\"d_alice\"}"));
+  v4_ok(call(G("delete_group_msg_by_sender"), "{\"GroupId\":\"ret-4\",\"Sender_Account\":\"d_alice\"}"));
   expect_simple("ret-4", 20, 0, "c", 1);
   expect_simple("ret-4", 20, 3, "", 1);
   expect_simple("ret-4", 20, 1, "", 2);
@@ -222,7 +217,7 @@ static void test_group_rest_expired(void **st)
   char body[64];
   snprintf(body, sizeof body, "{\"advance_s\":%d}", RETENTION + 1);
   assert_int_equal(e2e_http(srv.port, "POST", "/operator/v1/clock", auth, body, buf, sizeof buf), 200);
-  ok(call(G("send_group_msg"), "{\"GroupId\":\"ret-2\",\"From_Account\":\"r_alice\",\"Random\":4,\"MsgBody\":" TEXT("late") "}"));
+  v4_ok(call(G("send_group_msg"), "{\"GroupId\":\"ret-2\",\"From_Account\":\"r_alice\",\"Random\":4,\"MsgBody\":" TEXT("late") "}"));
   /* IsFinished 2: the page stopped before seq 1 because the rest expired */
   expect_simple("ret-2", 20, 0, "late", 2);
   expect_simple("ret-2", 20, 4, "", 2);
@@ -236,7 +231,7 @@ static void test_group_rest_expired(void **st)
   expect_sync(&b, "ret-1", 0, "", 2);
   wsc_close(&b);
   import_users(srv.port, app, key, (const char *const[]){ "y_bob", NULL });
-  ok(call(G("add_group_member"), "{\"GroupId\":\"ret-1\",\"MemberList\":[{\"Member_Account\":\"y_bob\"}]}"));
+  v4_ok(call(G("add_group_member"), "{\"GroupId\":\"ret-1\",\"MemberList\":[{\"Member_Account\":\"y_bob\"}]}"));
   /* (the join notice is seq 3, now: the two before it expired) */
   assert_int_equal(wsc_login(&b, srv.port, app, key, "y_bob", "Web"), 0);
   expect_sync(&b, "ret-1", 0, "", 3);

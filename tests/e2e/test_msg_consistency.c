@@ -97,12 +97,6 @@ static json_t *conv_of(wsc_t *c, const char *peer)
   return found;
 }
 
-static void advance(int64_t s)
-{
-  char body[64];
-  snprintf(body, sizeof body, "{\"advance_s\":%lld}", (long long)s);
-  json_decref(op_callf(srv.port, auth, 200, "POST", body, "/operator/v1/clock"));
-}
 
 static json_int_t read_seq_of(wsc_t *c, const char *peer)
 {
@@ -179,7 +173,7 @@ static void test_read_only_visible(void **st)
   /* pinned, so that bob's list shows the conversation while its only message is expired (an empty
    * conversation is listed only when pinned: messaging-c2c-storage.md §46) */
   assert_int_equal(rpc_code(&b, "pin", "\"peer\":\"alice\",\"pinned\":true"), 0);
-  advance(8 * DAY); /* the app keeps 7 days */
+  op_clock_advance(srv.port, auth, 8 * DAY); /* the app keeps 7 days */
   /* REST: read up to now */
   json_t *v = v4(srv.port, app, key, "openim/admin_set_msg_read", "{\"Report_Account\":\"bob\",\"Peer_Account\":\"alice\"}");
   assert_non_null(v);

@@ -25,6 +25,7 @@
 
 #include "e2e.h"
 #include "e2e_msg.h"
+#include "e2e_op.h"
 
 static e2e_server_t srv;
 static uint32_t app;
@@ -198,13 +199,6 @@ static void test_ws_frame_fits_msg_max(void **st)
 }
 
 /* ---- MsgLifeTime bounds offline delivery ------------------------------------------------------------- */
-static void advance(int64_t s)
-{
-  char body[64], out[4096];
-  snprintf(body, sizeof body, "{\"advance_s\":%lld}", (long long)s);
-  assert_int_equal(e2e_http(srv.port, "POST", "/operator/v1/clock", auth, body, out, sizeof out), 200);
-}
-
 static void test_lifetime_offline(void **st)
 {
   (void)st;
@@ -220,14 +214,14 @@ static void test_lifetime_offline(void **st)
                  "{\"From_Account\":\"l_from\",\"To_Account\":\"l_to\",\"MsgRandom\":3,\"MsgLifeTime\":60,"
                  "\"MsgBody\":" TEXT("short-too") "}"), 0);
   /* at exactly the lifetime the message is still delivered */
-  advance(60);
+  op_clock_advance(srv.port, auth, 60);
   wsc_t c;
   char texts[8][32];
   login(&c, "l_to");
   assert_int_equal(sync_texts(&c, texts, 8), 3);
   wsc_close(&c);
   /* one second later, a device that connects gets only the hour-long one */
-  advance(1);
+  op_clock_advance(srv.port, auth, 1);
   login(&c, "l_to");
   assert_int_equal(sync_texts(&c, texts, 8), 1);
   assert_string_equal(texts[0], "hour");

@@ -33,6 +33,7 @@
 
 #include "e2e.h"
 #include "e2e_msg.h"
+#include "e2e_op.h"
 
 static e2e_server_t srv;
 static uint32_t app;
@@ -62,12 +63,6 @@ static int teardown(void **st)
   return e2e_finish(&srv);
 }
 
-static void advance(int64_t s)
-{
-  char body[64], out[4096];
-  snprintf(body, sizeof body, "{\"advance_s\":%lld}", (long long)s);
-  assert_int_equal(e2e_http(srv.port, "POST", "/operator/v1/clock", auth, body, out, sizeof out), 200);
-}
 
 static void expect_code(json_t *r, int code)
 {
@@ -201,7 +196,7 @@ static void test_list_cursor_survives_changes(void **st)
   ts = idx = 0;
   assert_int_equal(list_page("l_bot", &ts, &idx, seen, sizeof seen), 0);
   assert_string_equal(seen, "l_p1,l_p2");
-  advance(5);
+  op_clock_advance(srv.port, auth, 5);
   send_rest("l_p1", "l_bot", 1, "", "reply", NULL, 0);
   expect_code(v4(srv.port, app, key, "recentcontact/delete",
                  "{\"From_Account\":\"l_bot\",\"Type\":1,\"To_Account\":\"l_p2\"}"), 0);

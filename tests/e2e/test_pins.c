@@ -28,6 +28,7 @@
 
 #include "e2e.h"
 #include "e2e_msg.h"
+#include "e2e_check.h"
 #include "e2e_op.h"
 
 static e2e_server_t srv;
@@ -59,12 +60,6 @@ static int teardown(void **st)
   return e2e_finish(&srv);
 }
 
-static void ok(json_t *r)
-{
-  assert_non_null(r);
-  if (jint(r, "ErrorCode")) fail_msg("%s", json_dumps(r, JSON_COMPACT));
-  json_decref(r);
-}
 
 static long long clock_now(void)
 {
@@ -97,12 +92,12 @@ static void world(const char *const *users, const char *const *groups)
 {
   import_users(srv.port, app, key, users);
   for (int i = 1; users[i]; i++)
-    ok(call("openim/sendmsg", "{\"From_Account\":\"%s\",\"To_Account\":\"%s\",\"MsgRandom\":%d,\"MsgBody\":" TEXT("hi") "}",
+    v4_ok(call("openim/sendmsg", "{\"From_Account\":\"%s\",\"To_Account\":\"%s\",\"MsgRandom\":%d,\"MsgBody\":" TEXT("hi") "}",
             users[i], users[0], i));
   for (int i = 0; groups && groups[i]; i++) {
-    ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"n\",\"GroupId\":\"%s\",\"Owner_Account\":\"%s\","
+    v4_ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"n\",\"GroupId\":\"%s\",\"Owner_Account\":\"%s\","
             "\"MemberList\":[{\"Member_Account\":\"%s\"}]}", groups[i], users[1], users[0]));
-    ok(call(G("send_group_msg"), "{\"GroupId\":\"%s\",\"From_Account\":\"%s\",\"Random\":1,\"MsgBody\":" TEXT("hi") "}",
+    v4_ok(call(G("send_group_msg"), "{\"GroupId\":\"%s\",\"From_Account\":\"%s\",\"Random\":1,\"MsgBody\":" TEXT("hi") "}",
             groups[i], users[1]));
   }
 }
@@ -308,7 +303,7 @@ static void test_count_pinned_rows(void **st)
     snprintf(users[i], sizeof users[i], i ? "k_p%02d" : "k_u", i);
     json_decref(call("im_open_login_svc/account_import", "{\"UserID\":\"%s\"}", users[i]));
   }
-  ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"n\",\"GroupId\":\"k_g\",\"Owner_Account\":\"k_p01\","
+  v4_ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"n\",\"GroupId\":\"k_g\",\"Owner_Account\":\"k_p01\","
           "\"MemberList\":[{\"Member_Account\":\"k_u\"}]}"));
   wsc_t w;
   wlogin(&w, "k_u", "Web");
@@ -357,8 +352,8 @@ static void test_unpin_not_pinned(void **st)
   static const char *const users[] = { "e_u", "e_a", "e_none", NULL };
   static const char *const groups[] = { "e_g", NULL };
   import_users(srv.port, app, key, users);
-  ok(call("openim/sendmsg", "{\"From_Account\":\"e_a\",\"To_Account\":\"e_u\",\"MsgRandom\":1,\"MsgBody\":" TEXT("hi") "}"));
-  ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"n\",\"GroupId\":\"%s\",\"Owner_Account\":\"e_a\","
+  v4_ok(call("openim/sendmsg", "{\"From_Account\":\"e_a\",\"To_Account\":\"e_u\",\"MsgRandom\":1,\"MsgBody\":" TEXT("hi") "}"));
+  v4_ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"n\",\"GroupId\":\"%s\",\"Owner_Account\":\"e_a\","
           "\"MemberList\":[{\"Member_Account\":\"e_u\"}]}", groups[0]));
   wsc_t a, b;
   wlogin(&a, "e_u", "Web");
@@ -402,12 +397,12 @@ static void test_pin_refusals_and_deleted(void **st)
   (void)st;
   static const char *const users[] = { "d_u", "d_a", "d_o", NULL };
   import_users(srv.port, app, key, users);
-  ok(call("openim/sendmsg", "{\"From_Account\":\"d_a\",\"To_Account\":\"d_u\",\"MsgRandom\":1,\"MsgBody\":" TEXT("hi") "}"));
-  ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"n\",\"GroupId\":\"d_g\",\"Owner_Account\":\"d_o\","
+  v4_ok(call("openim/sendmsg", "{\"From_Account\":\"d_a\",\"To_Account\":\"d_u\",\"MsgRandom\":1,\"MsgBody\":" TEXT("hi") "}"));
+  v4_ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"n\",\"GroupId\":\"d_g\",\"Owner_Account\":\"d_o\","
           "\"MemberList\":[{\"Member_Account\":\"d_u\"}]}"));
-  ok(call(G("send_group_msg"), "{\"GroupId\":\"d_g\",\"From_Account\":\"d_o\",\"Random\":1,\"MsgBody\":" TEXT("hi") "}"));
-  ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"n\",\"GroupId\":\"d_not\",\"Owner_Account\":\"d_o\"}"));
-  ok(call(G("create_group"), "{\"Type\":\"AVChatRoom\",\"Name\":\"n\",\"GroupId\":\"d_live\",\"Owner_Account\":\"d_u\"}"));
+  v4_ok(call(G("send_group_msg"), "{\"GroupId\":\"d_g\",\"From_Account\":\"d_o\",\"Random\":1,\"MsgBody\":" TEXT("hi") "}"));
+  v4_ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"n\",\"GroupId\":\"d_not\",\"Owner_Account\":\"d_o\"}"));
+  v4_ok(call(G("create_group"), "{\"Type\":\"AVChatRoom\",\"Name\":\"n\",\"GroupId\":\"d_live\",\"Owner_Account\":\"d_u\"}"));
   wsc_t w;
   wlogin(&w, "d_u", "Web");
   pin_code(&w, "\"peer\":\"d_nobody\"", 1, 90012);
@@ -419,8 +414,8 @@ static void test_pin_refusals_and_deleted(void **st)
   list_all("d_u", 3, seen, sizeof seen);
   assert_string_equal(seen, "C:d_a,G:d_g");
   /* deleted, then pinned: listed again, pinned; unpinned: deleted again (no message since the delete) */
-  ok(call("recentcontact/delete", "{\"From_Account\":\"d_u\",\"Type\":1,\"To_Account\":\"d_a\"}"));
-  ok(call("recentcontact/delete", "{\"From_Account\":\"d_u\",\"Type\":2,\"ToGroupid\":\"d_g\"}"));
+  v4_ok(call("recentcontact/delete", "{\"From_Account\":\"d_u\",\"Type\":1,\"To_Account\":\"d_a\"}"));
+  v4_ok(call("recentcontact/delete", "{\"From_Account\":\"d_u\",\"Type\":2,\"ToGroupid\":\"d_g\"}"));
   list_all("d_u", 3, seen, sizeof seen);
   assert_string_equal(seen, "");
   pin(&w, "C:d_a", 1);

@@ -41,6 +41,7 @@
 
 #include "e2e.h"
 #include "e2e_msg.h"
+#include "e2e_check.h"
 #include "e2e_op.h"
 
 static e2e_server_t srv;
@@ -73,35 +74,23 @@ static int teardown(void **st)
   return e2e_finish(&srv);
 }
 
-static void advance(int64_t s)
-{
-  char body[64], out[4096];
-  snprintf(body, sizeof body, "{\"advance_s\":%lld}", (long long)s);
-  assert_int_equal(e2e_http(srv.port, "POST", "/operator/v1/clock", auth, body, out, sizeof out), 200);
-}
 
-static void ok(json_t *r)
-{
-  assert_non_null(r);
-  if (jint(r, "ErrorCode")) fail_msg("%s", json_dumps(r, JSON_COMPACT));
-  json_decref(r);
-}
 
 static void group(const char *type, const char *gid, const char *owner, const char *members)
 {
-  ok(call(G("create_group"), "{\"Type\":\"%s\",\"Name\":\"n\",\"GroupId\":\"%s\",\"Owner_Account\":\"%s\"%s%s%s}",
+  v4_ok(call(G("create_group"), "{\"Type\":\"%s\",\"Name\":\"n\",\"GroupId\":\"%s\",\"Owner_Account\":\"%s\"%s%s%s}",
           type, gid, owner, members ? ",\"MemberList\":" : "", members ? members : "", ""));
 }
 
 static void gsend(const char *gid, const char *from, int random, const char *extra)
 {
-  ok(call(G("send_group_msg"), "{\"GroupId\":\"%s\",\"From_Account\":\"%s\",\"Random\":%d%s,\"MsgBody\":" TEXT("hi") "}",
+  v4_ok(call(G("send_group_msg"), "{\"GroupId\":\"%s\",\"From_Account\":\"%s\",\"Random\":%d%s,\"MsgBody\":" TEXT("hi") "}",
           gid, from, random, extra));
 }
 
 static void csend(const char *from, const char *to, int random)
 {
-  ok(call("openim/sendmsg", "{\"From_Account\":\"%s\",\"To_Account\":\"%s\",\"MsgRandom\":%d,\"MsgBody\":" TEXT("hi") "}",
+  v4_ok(call("openim/sendmsg", "{\"From_Account\":\"%s\",\"To_Account\":\"%s\",\"MsgRandom\":%d,\"MsgBody\":" TEXT("hi") "}",
           from, to, random));
 }
 
@@ -161,15 +150,15 @@ static void test_groups_listed_with_c2c(void **st)
   list_all(app, key, "a_u", 0, seen, sizeof seen);
   assert_string_equal(seen, "");
   /* second 1: C2C with a_p1 and a_g1; second 2: a_g2 and C2C with a_p2; second 3: a_g3 */
-  advance(10);
+  op_clock_advance(srv.port, auth, 10);
   csend("a_p1", "a_u", 1);
   gsend("a_g1", "a_u", 1, "");
   gsend("a_g4", "a_u", 1, ",\"SendMsgControl\":[\"NoLastMsg\"]"); /* does not count */
-  ok(call(G("send_group_msg"), "{\"GroupId\":\"a_live\",\"Random\":1,\"MsgBody\":" TEXT("live") "}"));
-  advance(1);
+  v4_ok(call(G("send_group_msg"), "{\"GroupId\":\"a_live\",\"Random\":1,\"MsgBody\":" TEXT("live") "}"));
+  op_clock_advance(srv.port, auth, 1);
   gsend("a_g2", "a_p1", 1, "");
   csend("a_u", "a_p2", 2);
-  advance(1);
+  op_clock_advance(srv.port, auth, 1);
   gsend("a_g3", "a_u", 1, "");
   list_all(app, key, "a_u", 0, seen, sizeof seen);
   assert_string_equal(seen, "G:a_g3,C:a_p2,G:a_g2,C:a_p1,G:a_g1");
@@ -184,7 +173,7 @@ static void test_groups_listed_with_c2c(void **st)
   long long now = c[0]; /* the cursor's time: the second of a_p2 */
   snprintf(want, sizeof want, "G:a_g3@%lld,C:a_p2@%lld", now + 1, now);
   assert_string_equal(seen, want);
-  advance(1);
+  op_clock_advance(srv.port, auth, 1);
   gsend("a_g3", "a_u", 2, "");  /* returned already: it moves above the cursor */
   gsend("a_g2", "a_u", 2, "");  /* not returned yet: it moves above the cursor too */
   seen[0] = 0;
@@ -226,14 +215,14 @@ static void restart_with(void (*while_stopped)(void))
   if (while_stopped) while_stopped();
   assert_int_equal(e2e_server_start(&srv, args), 0);
   long long after = clock_now();
-  if (before > after) advance(before - after);
+  if (before > after) op_clock_advance(srv.port, auth, before - after);
 }
 
 static void restart(void) { restart_with(NULL); }
 
 static void import_msg(const char *gid, long long at, int flag)
 {
-  ok(call(G("import_group_msg"), "{\"GroupId\":\"%s\",\"RecentContactFlag\":%d,\"MsgList\":[{\"From_Account\":\"b_o\","
+  v4_ok(call(G("import_group_msg"), "{\"GroupId\":\"%s\",\"RecentContactFlag\":%d,\"MsgList\":[{\"From_Account\":\"b_o\","
           "\"SendTime\":%lld,\"Random\":7,\"MsgBody\":" TEXT("old") "}]}", gid, flag, at));
 }
 
@@ -251,19 +240,19 @@ static void test_left_dissolved_imported_restart(void **st)
   group("Public", "b_imp1", "b_o", "[{\"Member_Account\":\"b_u\"}]");
   group("Private", "b_keep", "b_o", "[{\"Member_Account\":\"b_u\"}]");
   /* the same UserID in another app, owner of a group there */
-  ok(v4(srv.port, app2, key2, G("create_group"), "{\"Type\":\"Public\",\"Name\":\"n\",\"GroupId\":\"b_other\","
+  v4_ok(v4(srv.port, app2, key2, G("create_group"), "{\"Type\":\"Public\",\"Name\":\"n\",\"GroupId\":\"b_other\","
         "\"Owner_Account\":\"b_u\"}"));
-  ok(v4(srv.port, app2, key2, G("send_group_msg"), "{\"GroupId\":\"b_other\",\"From_Account\":\"b_u\",\"Random\":1,"
+  v4_ok(v4(srv.port, app2, key2, G("send_group_msg"), "{\"GroupId\":\"b_other\",\"From_Account\":\"b_u\",\"Random\":1,"
         "\"MsgBody\":" TEXT("x") "}"));
-  advance(10);
+  op_clock_advance(srv.port, auth, 10);
   gsend("b_keep", "b_o", 1, "");
-  advance(1);
+  op_clock_advance(srv.port, auth, 1);
   gsend("b_left", "b_o", 1, "");
   gsend("b_gone", "b_o", 1, "");
   /* imported messages: RecentContactFlag 1 counts them (with their SendTime), 0 does not */
   import_msg("b_imp1", t0 + 5, 1);
   import_msg("b_imp0", t0 + 5, 0);
-  advance(1);
+  op_clock_advance(srv.port, auth, 1);
   char seen[512];
   list_all(app, key, "b_u", 0, seen, sizeof seen);
   assert_string_equal(seen, "G:b_left,G:b_gone,G:b_keep,G:b_imp1");
@@ -271,8 +260,8 @@ static void test_left_dissolved_imported_restart(void **st)
   assert_string_equal(seen, "G:b_other");
   /* a newer message moves b_keep up; b_u leaves b_left; b_gone is dissolved */
   gsend("b_keep", "b_o", 2, "");
-  ok(call(G("delete_group_member"), "{\"GroupId\":\"b_left\",\"MemberToDel_Account\":[\"b_u\"]}"));
-  ok(call(G("destroy_group"), "{\"GroupId\":\"b_gone\"}"));
+  v4_ok(call(G("delete_group_member"), "{\"GroupId\":\"b_left\",\"MemberToDel_Account\":[\"b_u\"]}"));
+  v4_ok(call(G("destroy_group"), "{\"GroupId\":\"b_gone\"}"));
   list_all(app, key, "b_u", 0, seen, sizeof seen);
   assert_string_equal(seen, "G:b_keep,G:b_imp1");
   /* after a restart the last messages are read back */
@@ -298,9 +287,9 @@ static void test_deleted_last_message(void **st)
   group("Public", "d_g", "d_o", "[{\"Member_Account\":\"d_u\"}]");
   long long t = clock_now();
   gsend("d_g", "d_u", 1, "");
-  advance(3);
+  op_clock_advance(srv.port, auth, 3);
   gsend("d_g", "d_o", 2, "");
-  advance(2);
+  op_clock_advance(srv.port, auth, 2);
   gsend("d_g", "d_u", 3, ",\"SendMsgControl\":[\"NoLastMsg\"]"); /* the group's last seq: it stays, as a placeholder */
   char seen[256], want[128];
   long long c[4] = { 0, 0, 0, 0 };
@@ -308,13 +297,13 @@ static void test_deleted_last_message(void **st)
   page_of(app, key, "d_u", 0, c, seen, sizeof seen, 1);
   snprintf(want, sizeof want, "G:d_g@%lld", t + 3);
   assert_string_equal(seen, want);
-  ok(call(G("delete_group_msg_by_sender"), "{\"GroupId\":\"d_g\",\"Sender_Account\":\"d_o\"}"));
+  v4_ok(call(G("delete_group_msg_by_sender"), "{\"GroupId\":\"d_g\",\"Sender_Account\":\"d_o\"}"));
   memset(c, 0, sizeof c);
   seen[0] = 0;
   page_of(app, key, "d_u", 0, c, seen, sizeof seen, 1);
   snprintf(want, sizeof want, "G:d_g@%lld", t);
   assert_string_equal(seen, want);
-  ok(call(G("delete_group_msg_by_sender"), "{\"GroupId\":\"d_g\",\"Sender_Account\":\"d_u\"}"));
+  v4_ok(call(G("delete_group_msg_by_sender"), "{\"GroupId\":\"d_g\",\"Sender_Account\":\"d_u\"}"));
   list_all(app, key, "d_u", 0, seen, sizeof seen);
   assert_string_equal(seen, "");
 }
@@ -330,9 +319,9 @@ static void test_deleted_last_placeholder(void **st)
   group("Public", "dp_g", "dp_o", "[{\"Member_Account\":\"dp_u\"}]");
   long long t = clock_now();
   gsend("dp_g", "dp_u", 1, "");
-  advance(3);
+  op_clock_advance(srv.port, auth, 3);
   gsend("dp_g", "dp_o", 2, ""); /* the group's last message */
-  ok(call(G("delete_group_msg_by_sender"), "{\"GroupId\":\"dp_g\",\"Sender_Account\":\"dp_o\"}"));
+  v4_ok(call(G("delete_group_msg_by_sender"), "{\"GroupId\":\"dp_g\",\"Sender_Account\":\"dp_o\"}"));
   char seen[256], want[128];
   long long c[4] = { 0, 0, 0, 0 };
   seen[0] = 0;
@@ -360,7 +349,7 @@ static void test_deleted_last_placeholder(void **st)
   json_array_foreach(json_object_get(r, "msgs"), i, m) assert_string_not_equal(jstr(m, "from"), "dp_o");
   json_decref(r);
   wsc_close(&w);
-  advance(2);
+  op_clock_advance(srv.port, auth, 2);
   gsend("dp_g", "dp_u", 3, "");
   memset(c, 0, sizeof c);
   seen[0] = 0;
@@ -392,9 +381,9 @@ static void test_old_placeholder(void **st)
   group("Public", "q_g", "q_o", "[{\"Member_Account\":\"q_u\"}]");
   long long t = clock_now();
   gsend("q_g", "q_u", 1, "");
-  advance(3);
+  op_clock_advance(srv.port, auth, 3);
   gsend("q_g", "q_o", 2, "");
-  ok(call(G("delete_group_msg_by_sender"), "{\"GroupId\":\"q_g\",\"Sender_Account\":\"q_o\"}"));
+  v4_ok(call(G("delete_group_msg_by_sender"), "{\"GroupId\":\"q_g\",\"Sender_Account\":\"q_o\"}"));
   restart_with(clear_deleted_bits);
   char seen[256], want[128];
   long long c[4] = { 0, 0, 0, 0 };
@@ -429,12 +418,12 @@ static void test_last_msg_time_notice_restart(void **st)
   static const char *const users[] = { "n_u", "n_o", "n_x", NULL };
   import_users(srv.port, app, key, users);
   group("Public", "n_g", "n_o", "[{\"Member_Account\":\"n_u\"}]");
-  advance(2);
+  op_clock_advance(srv.port, auth, 2);
   long long t = clock_now();
   gsend("n_g", "n_u", 1, "");
-  advance(3);
-  ok(call(G("add_group_member"), "{\"GroupId\":\"n_g\",\"MemberList\":[{\"Member_Account\":\"n_x\"}]}")); /* a notice */
-  advance(2);
+  op_clock_advance(srv.port, auth, 3);
+  v4_ok(call(G("add_group_member"), "{\"GroupId\":\"n_g\",\"MemberList\":[{\"Member_Account\":\"n_x\"}]}")); /* a notice */
+  op_clock_advance(srv.port, auth, 2);
   gsend("n_g", "n_u", 2, ",\"SendMsgControl\":[\"NoLastMsg\"]");
   assert_int_equal(last_msg_time("n_g"), t);
   restart();
@@ -451,11 +440,11 @@ static void test_delete_group_conversation(void **st)
   group("Public", "x_g2", "x_o", "[{\"Member_Account\":\"x_u\"}]");
   group("Public", "x_not", "x_o", NULL);
   group("AVChatRoom", "x_live", "x_u", NULL);
-  advance(5);
+  op_clock_advance(srv.port, auth, 5);
   gsend("x_g1", "x_o", 1, "");
   gsend("x_g2", "x_o", 1, "");
   csend("x_p", "x_u", 1);
-  advance(1);
+  op_clock_advance(srv.port, auth, 1);
   char seen[512];
   list_all(app, key, "x_u", 0, seen, sizeof seen);
   assert_string_equal(seen, "C:x_p,G:x_g1,G:x_g2");
@@ -474,12 +463,12 @@ static void test_delete_group_conversation(void **st)
   assert_string_equal(seen, "G:x_g1,G:x_g2");
   /* a notice or a NoLastMsg message does not bring it back; a restart keeps it deleted */
   gsend("x_g1", "x_o", 2, ",\"SendMsgControl\":[\"NoLastMsg\"]");
-  ok(call(G("modify_group_base_info"), "{\"GroupId\":\"x_g1\",\"Introduction\":\"i\"}"));
+  v4_ok(call(G("modify_group_base_info"), "{\"GroupId\":\"x_g1\",\"Introduction\":\"i\"}"));
   restart();
   list_all(app, key, "x_u", 0, seen, sizeof seen);
   assert_string_equal(seen, "C:x_p,G:x_g2");
   /* a newer message does */
-  advance(1);
+  op_clock_advance(srv.port, auth, 1);
   gsend("x_g1", "x_o", 3, "");
   list_all(app, key, "x_u", 0, seen, sizeof seen);
   assert_string_equal(seen, "G:x_g1,C:x_p,G:x_g2");
@@ -487,8 +476,8 @@ static void test_delete_group_conversation(void **st)
   expect_code(call("recentcontact/delete", "{\"From_Account\":\"x_u\",\"Type\":2,\"ToGroupid\":\"x_g2\"}"), 0);
   list_all(app, key, "x_u", 0, seen, sizeof seen);
   assert_string_equal(seen, "G:x_g1,C:x_p");
-  ok(call(G("delete_group_member"), "{\"GroupId\":\"x_g2\",\"MemberToDel_Account\":[\"x_u\"]}"));
-  ok(call(G("add_group_member"), "{\"GroupId\":\"x_g2\",\"MemberList\":[{\"Member_Account\":\"x_u\"}]}"));
+  v4_ok(call(G("delete_group_member"), "{\"GroupId\":\"x_g2\",\"MemberToDel_Account\":[\"x_u\"]}"));
+  v4_ok(call(G("add_group_member"), "{\"GroupId\":\"x_g2\",\"MemberList\":[{\"Member_Account\":\"x_u\"}]}"));
   list_all(app, key, "x_u", 0, seen, sizeof seen);
   assert_string_equal(seen, "G:x_g1,C:x_p,G:x_g2");
 }
@@ -538,15 +527,15 @@ static void test_pin_groups(void **st)
   group("Public", "p_g4", "p_o", "[{\"Member_Account\":\"p_u\"}]");
   group("Public", "p_not", "p_o", NULL);
   group("AVChatRoom", "p_live", "p_u", NULL);
-  advance(5);
+  op_clock_advance(srv.port, auth, 5);
   gsend("p_g1", "p_o", 1, "");
   gsend("p_g2", "p_o", 1, "");
   gsend("p_g3", "p_o", 1, "");
   csend("p_c1", "p_u", 1);
-  advance(1);
+  op_clock_advance(srv.port, auth, 1);
   gsend("p_g4", "p_o", 1, "");
   csend("p_c2", "p_u", 2);
-  advance(1);
+  op_clock_advance(srv.port, auth, 1);
   wsc_t a, b;
   wlogin(&a, "p_u", "Web");
   wlogin(&b, "p_u", "Android");
@@ -630,10 +619,10 @@ static void test_pin_groups(void **st)
   list_all(app, key, "p_u", 1, seen, sizeof seen);
   assert_string_equal(seen, "G:p_g1+,G:p_g2+,C:p_c1+,C:p_c2,G:p_g4,G:p_g3");
   /* leaving the group drops the pin: joining again starts unpinned; a dissolved group's pin goes with it */
-  ok(call(G("delete_group_member"), "{\"GroupId\":\"p_g1\",\"MemberToDel_Account\":[\"p_u\"]}"));
+  v4_ok(call(G("delete_group_member"), "{\"GroupId\":\"p_g1\",\"MemberToDel_Account\":[\"p_u\"]}"));
   pin_code(&b, "\"group_id\":\"p_g1\"", 0, 10007);
-  ok(call(G("add_group_member"), "{\"GroupId\":\"p_g1\",\"MemberList\":[{\"Member_Account\":\"p_u\"}]}"));
-  ok(call(G("destroy_group"), "{\"GroupId\":\"p_g2\"}"));
+  v4_ok(call(G("add_group_member"), "{\"GroupId\":\"p_g1\",\"MemberList\":[{\"Member_Account\":\"p_u\"}]}"));
+  v4_ok(call(G("destroy_group"), "{\"GroupId\":\"p_g2\"}"));
   list_all(app, key, "p_u", 1, seen, sizeof seen);
   assert_string_equal(seen, "C:p_c1+,C:p_c2,G:p_g4,G:p_g1,G:p_g3");
   wsc_close(&b);
@@ -690,7 +679,7 @@ static void test_pin_limit_both_kinds(void **st)
   for (const char *p = seen; (p = strchr(p, '+')); p++) pinned++;
   assert_int_equal(pinned, 50);
   /* leaving a pinned group makes room for a C2C pin */
-  ok(call(G("delete_group_member"), "{\"GroupId\":\"l_g1\",\"MemberToDel_Account\":[\"l_u\"]}"));
+  v4_ok(call(G("delete_group_member"), "{\"GroupId\":\"l_g1\",\"MemberToDel_Account\":[\"l_u\"]}"));
   cpin(&me, "l_peer51", 1);
   pin_code(&me, "\"peer\":\"l_peer49\"", 1, 51012);
   wsc_close(&me);
@@ -705,15 +694,15 @@ static void test_retention_empties(void **st)
   import_users(srv.port, app, key, users);
   group("Private", "r_old", "r_u", NULL);
   group("Private", "r_new", "r_u", NULL);
-  advance(5);
+  op_clock_advance(srv.port, auth, 5);
   gsend("r_old", "r_u", 1, "");
-  advance(100);
+  op_clock_advance(srv.port, auth, 100);
   gsend("r_new", "r_u", 1, "");
   char seen[512];
   list_all(app, key, "r_u", 0, seen, sizeof seen);
   assert_string_equal(seen, "G:r_new,G:r_old");
   /* r_old's message is one second past the retention, r_new's within it */
-  advance(RETENTION - 100 + 1);
+  op_clock_advance(srv.port, auth, RETENTION - 100 + 1);
   list_all(app, key, "r_u", 0, seen, sizeof seen);
   assert_string_equal(seen, "G:r_new");
   long long c[4] = { 0, 0, 0, 0 };

@@ -36,6 +36,7 @@
 
 #include "e2e.h"
 #include "e2e_msg.h"
+#include "e2e_check.h"
 #include "store/store_grp.h"
 #include "store/sqlite_int.h"
 #include "store/store_msg.h"
@@ -121,12 +122,6 @@ static void refused(int want, const char *body, const char *code, const char *sa
   json_decref(o);
 }
 
-static void ok(json_t *r)
-{
-  assert_non_null(r);
-  if (jint(r, "ErrorCode")) fail_msg("%s", json_dumps(r, JSON_COMPACT));
-  json_decref(r);
-}
 
 static void test_purchase_refusals_and_order(void **st)
 {
@@ -244,13 +239,13 @@ static void test_c2c_longer_than_group(void **st)
     { "c_past", C2C_RET + 1 }, { "c_at", C2C_RET }, { "c_mid", GROUP_RET + 1 },
   };
   for (int i = 0; i < 3; i++)
-    ok(call("openim/importmsg", "{\"SyncFromOldSystem\":5,\"From_Account\":\"c_alice\",\"To_Account\":\"c_bob\",\"MsgSeq\":%d,"
+    v4_ok(call("openim/importmsg", "{\"SyncFromOldSystem\":5,\"From_Account\":\"c_alice\",\"To_Account\":\"c_bob\",\"MsgSeq\":%d,"
                                 "\"MsgRandom\":%d,\"MsgTimeStamp\":%lld,\"MsgBody\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":"
                                 "{\"Text\":\"%s\"}}]}", i + 1, i + 1, (long long)(now_s - c2c[i].age), c2c[i].text));
   /* a group of the same ages: one second past the group limit, exactly at it */
-  ok(call(G("import_group"), "{\"Type\":\"Public\",\"Name\":\"old\",\"GroupId\":\"rg\",\"Owner_Account\":\"c_alice\","
+  v4_ok(call(G("import_group"), "{\"Type\":\"Public\",\"Name\":\"old\",\"GroupId\":\"rg\",\"Owner_Account\":\"c_alice\","
                              "\"CreateTime\":%lld,\"MemberList\":[{\"Member_Account\":\"c_bob\"}]}", (long long)(now_s - C2C_RET)));
-  ok(call(G("import_group_msg"), "{\"GroupId\":\"rg\",\"MsgList\":[{\"From_Account\":\"c_alice\",\"SendTime\":%lld,"
+  v4_ok(call(G("import_group_msg"), "{\"GroupId\":\"rg\",\"MsgList\":[{\"From_Account\":\"c_alice\",\"SendTime\":%lld,"
                                  "\"Random\":1,\"MsgBody\":" TEXT("g_mid") "},{\"From_Account\":\"c_alice\",\"SendTime\":%lld,"
                                  "\"Random\":2,\"MsgBody\":" TEXT("g_at") "}]}",
           (long long)(now_s - GROUP_RET - 1), (long long)(now_s - GROUP_RET)));
@@ -328,7 +323,7 @@ static void test_c2c_longer_than_group(void **st)
   }
   expect_stored(0, 1);
   /* a message sent now is shown */
-  ok(call("openim/sendmsg", "{\"From_Account\":\"c_alice\",\"To_Account\":\"c_bob\",\"MsgRandom\":77,"
+  v4_ok(call("openim/sendmsg", "{\"From_Account\":\"c_alice\",\"To_Account\":\"c_bob\",\"MsgRandom\":77,"
                             "\"MsgBody\":" TEXT("c_new") "}"));
   expect_roam("c_new");
 }
@@ -369,9 +364,9 @@ static void test_s2022_history_tier(void **st)
   assert_int_equal(jint(o, "c2c_history_days"), 30);
   json_decref(o);
   import_users(srv.port, app, key, (const char *const[]){ "t_alice", NULL });
-  ok(call(G("import_group"), "{\"Type\":\"Public\",\"Name\":\"t\",\"GroupId\":\"tg\",\"Owner_Account\":\"t_alice\","
+  v4_ok(call(G("import_group"), "{\"Type\":\"Public\",\"Name\":\"t\",\"GroupId\":\"tg\",\"Owner_Account\":\"t_alice\","
                              "\"CreateTime\":%lld}", (long long)(now_s - 40 * DAY)));
-  ok(call(G("import_group_msg"), "{\"GroupId\":\"tg\",\"MsgList\":[{\"From_Account\":\"t_alice\",\"SendTime\":%lld,"
+  v4_ok(call(G("import_group_msg"), "{\"GroupId\":\"tg\",\"MsgList\":[{\"From_Account\":\"t_alice\",\"SendTime\":%lld,"
                                  "\"Random\":1,\"MsgBody\":" TEXT("past") "},{\"From_Account\":\"t_alice\",\"SendTime\":%lld,"
                                  "\"Random\":2,\"MsgBody\":" TEXT("at") "},{\"From_Account\":\"t_alice\",\"SendTime\":%lld,"
                                  "\"Random\":3,\"MsgBody\":" TEXT("week") "}]}",

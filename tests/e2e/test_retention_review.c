@@ -48,6 +48,7 @@
 
 #include "e2e.h"
 #include "e2e_msg.h"
+#include "e2e_check.h"
 #include "e2e_op.h"
 #include "store/sqlite_int.h"
 #include "store/store_msg.h"
@@ -87,12 +88,6 @@ static int teardown(void **st)
   return e2e_finish(&srv);
 }
 
-static void ok(json_t *r)
-{
-  assert_non_null(r);
-  if (jint(r, "ErrorCode")) fail_msg("%s", json_dumps(r, JSON_COMPACT));
-  json_decref(r);
-}
 
 /* Retention passes run every second (msg_purge_interval_s 1); each finished
  * one logs "job ran" job=retention_purge. Wait for k more of them on server d
@@ -113,12 +108,6 @@ static void wait_passes(const e2e_server_t *d, int k)
   assert_true(passes_logged(d) >= want);
 }
 
-static void advance(int64_t s)
-{
-  char body[64];
-  snprintf(body, sizeof body, "{\"advance_s\":%lld}", (long long)s);
-  json_decref(op_callf(srv.port, auth, 200, "POST", body, "/operator/v1/clock"));
-}
 
 static void roaming(int months)
 {
@@ -162,13 +151,13 @@ static void test_sync_follows_a_longer_retention(void **st)
   assert_int_equal(jint(r, "code"), 0);
   json_decref(r);
   wsc_close(&a);
-  ok(call("openim/importmsg", "{\"SyncFromOldSystem\":5,\"From_Account\":\"alice\",\"To_Account\":\"bob\",\"MsgSeq\":2,"
+  v4_ok(call("openim/importmsg", "{\"SyncFromOldSystem\":5,\"From_Account\":\"alice\",\"To_Account\":\"bob\",\"MsgSeq\":2,"
                               "\"MsgRandom\":2,\"MsgTimeStamp\":%lld,\"MsgBody\":" TEXT("imp") "}", (long long)start_s - DAY));
-  ok(call("openim/sendmsg", "{\"From_Account\":\"alice\",\"To_Account\":\"bob\",\"MsgRandom\":3,\"MsgBody\":" TEXT("rest") "}"));
+  v4_ok(call("openim/sendmsg", "{\"From_Account\":\"alice\",\"To_Account\":\"bob\",\"MsgRandom\":3,\"MsgBody\":" TEXT("rest") "}"));
   sync_texts("bob", got, sizeof got);
   assert_string_equal(got, "ws,imp,rest");
   roaming(2); /* 60 days */
-  advance(8 * DAY);
+  op_clock_advance(srv.port, auth, 8 * DAY);
   roam_texts("bob", "alice", got, sizeof got);
   assert_string_equal(got, "rest,ws,imp"); /* by time, newest first: imp is a day older than ws (§34) */
   sync_texts("bob", got, sizeof got);
@@ -256,8 +245,8 @@ static void test_boundary_every_read(void **st)
   const char *imp = "{\"SyncFromOldSystem\":5,\"From_Account\":\"carol\",\"To_Account\":\"bob\",\"MsgSeq\":%d,"
                     "\"MsgRandom\":%d,\"MsgTimeStamp\":%lld,\"MsgBody\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":"
                     "{\"Text\":\"%s\"}}]}";
-  ok(call("openim/importmsg", imp, 11, 11, (long long)(now - 7 * DAY - 1), "past"));
-  ok(call("openim/importmsg", imp, 12, 12, (long long)(now - 7 * DAY), "at"));
+  v4_ok(call("openim/importmsg", imp, 11, 11, (long long)(now - 7 * DAY - 1), "past"));
+  v4_ok(call("openim/importmsg", imp, 12, 12, (long long)(now - 7 * DAY), "at"));
   reads("carol", got, sizeof got);
   assert_string_equal(got, "hist=at;sync=at;roam=at;unread=1;unreadnum=1");
   /* recall and modify: the older is gone (20022), the one at the limit is there */
@@ -279,17 +268,17 @@ static void test_boundary_every_read(void **st)
   assert_int_equal(err_of(call("openim/modify_c2c_msg", "{\"From_Account\":\"carol\",\"To_Account\":\"bob\","
                                                         "\"MsgKey\":\"%s\",\"MsgBody\":" TEXT("at2") "}", mkey)), 0);
   /* the older imported again: nothing new shows */
-  ok(call("openim/importmsg", imp, 11, 11, (long long)(now - 7 * DAY - 1), "past"));
+  v4_ok(call("openim/importmsg", imp, 11, 11, (long long)(now - 7 * DAY - 1), "past"));
   reads("carol", got, sizeof got);
   assert_string_equal(got, "hist=at2;sync=at2;roam=at2;unread=1;unreadnum=1");
 
   /* a sent message, the clock 7 days on and a second more */
-  ok(call("openim/sendmsg", "{\"From_Account\":\"dave\",\"To_Account\":\"bob\",\"MsgRandom\":5,\"MsgBody\":" TEXT("d1") "}"));
-  ok(call("openim/sendmsg", "{\"From_Account\":\"dave\",\"To_Account\":\"bob\",\"MsgRandom\":6,\"MsgBody\":" TEXT("d2") "}"));
-  advance(7 * DAY);
+  v4_ok(call("openim/sendmsg", "{\"From_Account\":\"dave\",\"To_Account\":\"bob\",\"MsgRandom\":5,\"MsgBody\":" TEXT("d1") "}"));
+  v4_ok(call("openim/sendmsg", "{\"From_Account\":\"dave\",\"To_Account\":\"bob\",\"MsgRandom\":6,\"MsgBody\":" TEXT("d2") "}"));
+  op_clock_advance(srv.port, auth, 7 * DAY);
   reads("dave", got, sizeof got);
   assert_string_equal(got, "hist=d2,d1;sync=d1,d2;roam=d2,d1;unread=2;unreadnum=2");
-  advance(1);
+  op_clock_advance(srv.port, auth, 1);
   reads("dave", got, sizeof got); /* its last message past the retention: an empty conversation, not listed (§46) */
   assert_string_equal(got, "hist=;sync=;roam=;unread=-1;unreadnum=0");
   /* the purge pass (every second) deletes bob's expired inbox events but his newest (its useq goes on) */
@@ -330,8 +319,8 @@ static void test_expired_import_not_pushed(void **st)
   const char *imp = "{\"SyncFromOldSystem\":5,\"From_Account\":\"erin\",\"To_Account\":\"bob\",\"MsgSeq\":%d,"
                     "\"MsgRandom\":%d,\"MsgTimeStamp\":%lld,\"MsgBody\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":"
                     "{\"Text\":\"%s\"}}]}";
-  ok(call("openim/importmsg", imp, 1, 1, (long long)(now - 7 * DAY - 1), "old"));
-  ok(call("openim/importmsg", imp, 2, 2, (long long)(now - 7 * DAY), "edge"));
+  v4_ok(call("openim/importmsg", imp, 1, 1, (long long)(now - 7 * DAY - 1), "old"));
+  v4_ok(call("openim/importmsg", imp, 2, 2, (long long)(now - 7 * DAY), "edge"));
   json_t *p = wsc_push(&c, "msg", 2000);
   assert_non_null(p);
   assert_string_equal(jstr(json_array_get(json_object_get(json_object_get(p, "msg"), "body"), 0), "MsgContent.Text"), "edge");
@@ -372,18 +361,18 @@ static void test_purge_keeps_listed_last(void **st)
   char got[1024];
   import_users(srv.port, app, key, (const char *const[]){ "fay", "gus", "hal", NULL });
   const char *send = "{\"From_Account\":\"%s\",\"To_Account\":\"%s\",\"MsgRandom\":%d,%s\"MsgBody\":" TEXT("m") "}";
-  ok(call("openim/sendmsg", send, "fay", "gus", 1, ""));
-  ok(call("openim/sendmsg", send, "fay", "gus", 2, "\"SendMsgControl\":[\"NoLastMsg\"],"));
-  ok(call("openim/sendmsg", send, "fay", "hal", 3, ""));
-  ok(call("openim/sendmsg", send, "hal", "fay", 4, "\"SyncOtherMachine\":2,")); /* hal's list: seq 1; fay's: seq 2 */
-  ok(call("openim/sendmsg", send, "hal", "fay", 5, "\"SyncOtherMachine\":2,\"SendMsgControl\":[\"NoLastMsg\"],"));
+  v4_ok(call("openim/sendmsg", send, "fay", "gus", 1, ""));
+  v4_ok(call("openim/sendmsg", send, "fay", "gus", 2, "\"SendMsgControl\":[\"NoLastMsg\"],"));
+  v4_ok(call("openim/sendmsg", send, "fay", "hal", 3, ""));
+  v4_ok(call("openim/sendmsg", send, "hal", "fay", 4, "\"SyncOtherMachine\":2,")); /* hal's list: seq 1; fay's: seq 2 */
+  v4_ok(call("openim/sendmsg", send, "hal", "fay", 5, "\"SyncOtherMachine\":2,\"SendMsgControl\":[\"NoLastMsg\"],"));
   conv_list("gus", got, sizeof got);
   assert_string_equal(got, "fay:1");
   conv_list("hal", got, sizeof got);
   assert_string_equal(got, "fay:1");
   conv_list("fay", got, sizeof got);
   assert_string_equal(got, "gus:1,hal:2"); /* one second: by peer number */
-  advance(7 * DAY + 1);
+  op_clock_advance(srv.port, auth, 7 * DAY + 1);
   wait_passes(&srv, 2); /* a purge pass (every second) */
   for (int round = 0; round < 2; round++) {
     /* round 0, 7 days and a second on: every listed last message is past the retention, so the lists are

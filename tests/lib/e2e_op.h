@@ -50,4 +50,14 @@ static inline json_t *op_callf(int port, const char *auth, int want, const char 
   return o;
 }
 
+/* Move the test clock (serve --test-clock) of the server at port advance_s
+ * seconds on: POST /operator/v1/clock; fails the test unless it answers 200
+ * (it answers once every job due on the way has run). */
+static inline void op_clock_advance(int port, const char *auth, int64_t advance_s)
+{
+  char body[64];
+  snprintf(body, sizeof body, "{\"advance_s\":%lld}", (long long)advance_s);
+  json_decref(op_callf(port, auth, 200, "POST", body, "/operator/v1/clock"));
+}
+
 #endif

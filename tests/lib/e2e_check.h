@@ -1,0 +1,17 @@
+/* e2e_check.h — checks on v4 replies for end-to-end tests (header-only;
+ * include after cmocka.h and e2e_msg.h). Test-only. */
+#ifndef IMC_TESTS_E2E_CHECK_H
+#define IMC_TESTS_E2E_CHECK_H
+
+#include "e2e_msg.h"
+
+/* A v4 reply (v4(): NULL when the status was not 200) that must carry
+ * ErrorCode 0: fails the test with the reply otherwise; decrefs it. */
+static inline void v4_ok(json_t *r)
+{
+  assert_non_null(r);
+  if (jint(r, "ErrorCode")) fail_msg("%s", json_dumps(r, JSON_COMPACT));
+  json_decref(r);
+}
+
+#endif
