@@ -155,9 +155,10 @@ extern const char *const sq__migrations[];
 extern const int sq__schema_version;
 /* PRAGMA user_version of db into *version: 0 or IMC_E_*. */
 int sq__schema_read(sqlite3 *db, int *version);
-/* Run the migrations db has not run yet, each in its own transaction (a
- * concurrent migrator is detected under the write lock): 0, IMC_E_BUSY,
- * IMC_E_IO, or IMC_E_CONFIG for a database newer than this binary. */
+/* Run the migrations db has not run yet, all in one transaction (a
+ * concurrent migrator is detected under the write lock; a failing script
+ * rolls back them all): 0, IMC_E_BUSY, IMC_E_IO, or IMC_E_CONFIG for a
+ * database newer than this binary. */
 int sq__migrate(sqlite3 *db);
 
 #endif

@@ -1,6 +1,9 @@
 /* sqlite_schema.c — the schema of the SQLite backend as an ordered list of
- * migrations: script N (0-based) takes PRAGMA user_version from N to N + 1
- * and runs in one transaction at open (sq__migrate, at the end of this file). Append only: a
+ * migrations: script N (0-based) takes PRAGMA user_version from N to N + 1;
+ * the scripts a database has not run yet run together in one transaction at
+ * open (sq__migrate, at the end of this file): one sync for a new database's
+ * whole schema, not one per script, and a failed upgrade leaves the database
+ * at the version it had. Append only: a
  * script that shipped is never edited or reordered. */
 #include "store/sqlite_int.h"
 #include "util/err.h"
@@ -421,20 +424,20 @@ int sq__migrate(sqlite3 *db)
   int version = 0;
   if (sq__schema_read(db, &version)) return IMC_E_IO;
   if (version > sq__schema_version) return IMC_E_CONFIG;
-  for (int v = version; v < sq__schema_version; v++) {
-    char set[64];
-    snprintf(set, sizeof set, "PRAGMA user_version=%d", v + 1);
-    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) return IMC_E_BUSY;
-    /* another process may have migrated while we waited for the lock */
-    int cur = 0;
-    sq__schema_read(db, &cur);
-    if (cur > v) { sqlite3_exec(db, "COMMIT", NULL, NULL, NULL); v = cur - 1; continue; }
-    if (sqlite3_exec(db, sq__migrations[v], NULL, NULL, NULL) != SQLITE_OK ||
-        sqlite3_exec(db, set, NULL, NULL, NULL) != SQLITE_OK ||
-        sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-      sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-      return IMC_E_IO;
-    }
+  if (version == sq__schema_version) return 0;
+  if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) return IMC_E_BUSY;
+  /* another process may have migrated while we waited for the lock */
+  int ok = sq__schema_read(db, &version) == 0;
+  if (ok && version >= sq__schema_version) {
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return version > sq__schema_version ? IMC_E_CONFIG : 0;
+  }
+  for (int v = version; ok && v < sq__schema_version; v++) ok = sqlite3_exec(db, sq__migrations[v], NULL, NULL, NULL) == SQLITE_OK;
+  char set[64];
+  snprintf(set, sizeof set, "PRAGMA user_version=%d", sq__schema_version);
+  if (!ok || sqlite3_exec(db, set, NULL, NULL, NULL) != SQLITE_OK || sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return IMC_E_IO;
   }
   return 0;
 }
