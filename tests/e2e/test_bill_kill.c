@@ -62,6 +62,16 @@ static int64_t q1(sqlite3 *db, const char *sql)
   return v;
 }
 
+/* The same, or -1 when the query fails (a read without a lock may meet one). */
+static int64_t peek(sqlite3 *db, const char *sql)
+{
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) return -1;
+  int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+  sqlite3_finalize(st);
+  return v;
+}
+
 static sqlite3 *db_open(void)
 {
   char path[400];
@@ -135,15 +145,19 @@ static int clock_move_async(const char *now)
 
 /* As soon as `progress` (a count query) is at least 1, hold the write lock
  * (the server's next step then waits for it), check that the job is part-way
- * (0 < progress < total) and kill the server; then release the lock. The
- * lock is tried without waiting, again and again: the server's steps follow
- * each other closely, and a waiting BEGIN (SQLite's busy handler sleeps
- * between tries) would only get in after the last one. */
+ * (0 < progress < total) and kill the server; then release the lock. Until
+ * a read (which takes no lock: WAL) sees the first step, nothing is locked:
+ * a lock held while the server works on earlier jobs of the clock move (the
+ * bill run before the day change) makes their steps wait in SQLite's busy
+ * handler, which sleeps up to 100 ms between tries. Then the lock is tried
+ * without waiting, again and again: the server's steps follow each other
+ * closely, and a waiting BEGIN would only get in after the last one. */
 static void kill_part_way(const char *progress, int64_t total)
 {
   sqlite3 *db = db_open();
   sqlite3_busy_timeout(db, 0);
   int64_t n = 0;
+  for (time_t end = time(NULL) + 120; time(NULL) < end && peek(db, progress) <= 0;) usleep(500);
   for (time_t end = time(NULL) + 120; time(NULL) < end;) {
     if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) { sched_yield(); continue; }
     if ((n = q1(db, progress)) > 0) break;
