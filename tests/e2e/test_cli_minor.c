@@ -387,10 +387,11 @@ static void test_head_like_get(void **st)
   for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
     int fd = e2e_connect(srv.port);
     assert_true(fd >= 0);
-    int n = snprintf(req, sizeof req, "HEAD %s HTTP/1.1\r\nHost: x\r\n%s\r\nGET %s HTTP/1.1\r\nHost: x\r\n%s\r\n", paths[i],
-                     auth, paths[i], auth);
+    /* the GET asks the server to close after its reply: the read ends there, not after an idle wait */
+    int n = snprintf(req, sizeof req, "HEAD %s HTTP/1.1\r\nHost: x\r\n%s\r\nGET %s HTTP/1.1\r\nHost: x\r\n%s"
+                     "Connection: close\r\n\r\n", paths[i], auth, paths[i], auth);
     assert_int_equal(e2e_send(fd, req, (size_t)n), 0);
-    size_t got = e2e_recv_all(fd, out, sizeof out, 1500);
+    size_t got = e2e_recv_all(fd, out, sizeof out, 5000);
     close(fd);
     out[got] = 0;
     if (strncmp(out, "HTTP/1.1 200 OK\r\n", 17)) fail_msg("HEAD %s: %s", paths[i], out);
@@ -410,18 +411,19 @@ static void test_head_like_get(void **st)
   }
   /* a path only POST serves: 405, and Allow names GET with HEAD where GET is allowed */
   int fd = e2e_connect(srv.port);
-  int n = snprintf(req, sizeof req, "HEAD /operator/v1/apps/1400000001/upgrade HTTP/1.1\r\nHost: x\r\n%s\r\n", auth);
+  int n = snprintf(req, sizeof req, "HEAD /operator/v1/apps/1400000001/upgrade HTTP/1.1\r\nHost: x\r\n%sConnection: close\r\n\r\n",
+                   auth);
   assert_int_equal(e2e_send(fd, req, (size_t)n), 0);
-  size_t got = e2e_recv_all(fd, out, sizeof out, 1000);
+  size_t got = e2e_recv_all(fd, out, sizeof out, 5000);
   close(fd);
   out[got] = 0;
   assert_true(!strncmp(out, "HTTP/1.1 405 ", 13));
   assert_non_null(strstr(out, "Allow: POST\r\n"));
   assert_true(strstr(out, "\r\n\r\n")[4] == 0);
   fd = e2e_connect(srv.port);
-  n = snprintf(req, sizeof req, "DELETE /operator/v1/customers HTTP/1.1\r\nHost: x\r\n%s\r\n", auth);
+  n = snprintf(req, sizeof req, "DELETE /operator/v1/customers HTTP/1.1\r\nHost: x\r\n%sConnection: close\r\n\r\n", auth);
   assert_int_equal(e2e_send(fd, req, (size_t)n), 0);
-  got = e2e_recv_all(fd, out, sizeof out, 1000);
+  got = e2e_recv_all(fd, out, sizeof out, 5000);
   close(fd);
   out[got] = 0;
   assert_non_null(strstr(out, "Allow: GET, HEAD, POST\r\n"));
