@@ -79,7 +79,7 @@ static void test_rows_in_log_read_once(void **st)
   (void)st;
   store_t *s;
   store_recent_t r;
-  assert_int_equal(store_open(dir, &s), 0);
+  rows_open_nosync(dir, &s);
   assert_int_equal(sq__msg_log_caps(s, LOG_CAP_ROWS, LOG_CAP_ROWS), 0); /* logs on (the default; explicit, so these tests hold in a build with them off) */
   send(s, 1, 2, 1);
   merge_all(s);
@@ -107,7 +107,7 @@ static void test_rows_in_log_read_once(void **st)
   assert_int_equal(r.read_seq, 2);
   store_close(s);
 
-  assert_int_equal(store_open(dir, &s), 0); /* the log survives a restart */
+  rows_open_nosync(dir, &s); /* the log survives a restart */
   assert_int_equal(sq__msg_log_caps(s, LOG_CAP_ROWS, LOG_CAP_ROWS), 0); /* logs on (the default; explicit, so these tests hold in a build with them off) */
   assert_int_equal(rows_count(s, "c2c_recent_log"), 4);
   assert_int_equal(list(s, 1, &L), 3);
@@ -142,7 +142,7 @@ static void test_trim_counts_logged_rows(void **st)
   store_t *s;
   int64_t n;
   uint32_t next;
-  assert_int_equal(store_open(dir, &s), 0);
+  rows_open_nosync(dir, &s);
   assert_int_equal(sq__msg_log_caps(s, LOG_CAP_ROWS, LOG_CAP_ROWS), 0); /* logs on (the default; explicit, so these tests hold in a build with them off) */
   for (uint32_t p = 2; p <= 3; p++) send(s, 1, p, p);
   merge_all(s);
@@ -179,7 +179,7 @@ static void test_cap_and_chunks(void **st)
   (void)st;
   store_t *s;
   int more;
-  assert_int_equal(store_open(dir, &s), 0);
+  rows_open_nosync(dir, &s);
   assert_int_equal(sq__msg_log_caps(s, LOG_CAP_ROWS, LOG_CAP_ROWS), 0); /* logs on (the default; explicit, so these tests hold in a build with them off) */
   const uint32_t top = 100 + LOG_CAP_ROWS / 2 + 52; /* user 1's peers 2..top: 104 rows past the cap below */
   const uint32_t n = (LOG_MIN_ROWS + LOG_CHUNK_ROWS) / 2; /* users writing to user 1 below: 2n rows, one idle merge and a rest */
@@ -227,7 +227,7 @@ static void test_log_reads_seek(void **st)
   };
   store_t *s;
   int checked = 0;
-  assert_int_equal(store_open(dir, &s), 0);
+  rows_open_nosync(dir, &s);
   assert_int_equal(sq__msg_log_caps(s, LOG_CAP_ROWS, LOG_CAP_ROWS), 0); /* logs on (the default; explicit, so these tests hold in a build with them off) */
   for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++) {
     int id = reads[i].id;
@@ -269,7 +269,7 @@ static void test_merges_need_no_statement_journal(void **st)
   };
   store_t *s;
   int checked = 0, halts = 0;
-  assert_int_equal(store_open(dir, &s), 0);
+  rows_open_nosync(dir, &s);
   for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
     int id = all[i].id;
     if (id != M_LOG_MERGE && id != M_RLOG_MERGE) continue;
@@ -310,7 +310,7 @@ static void test_upgrade_keeps_logged_events(void **st)
   store_t *s;
   evs_t v = { 0 };
   uint32_t max;
-  assert_int_equal(store_open(dir, &s), 0);
+  rows_open_nosync(dir, &s);
   assert_int_equal(sq__msg_log_caps(s, LOG_CAP_ROWS, LOG_CAP_ROWS), 0); /* logs on (the default; explicit, so these tests hold in a build with them off) */
   for (uint32_t i = 1; i <= 3; i++) send(s, 1, 2, i);
   merge_all(s);
@@ -337,7 +337,7 @@ static void test_upgrade_keeps_logged_events(void **st)
                                 NULL, NULL, NULL),
                    SQLITE_OK);
   store_close(s);
-  assert_int_equal(store_open(dir, &s), 0);
+  rows_open_nosync(dir, &s);
   assert_int_equal(sq__msg_log_caps(s, LOG_CAP_ROWS, LOG_CAP_ROWS), 0); /* logs on (the default; explicit, so these tests hold in a build with them off) */
   assert_int_equal(rows_count(s, "c2c_inbox_log"), 6);
   assert_int_equal(rows_count(s, "c2c_recent_log"), 0);
@@ -363,12 +363,12 @@ static void test_logs_off_read_and_drain(void **st)
   evs_t v = { 0 };
   uint32_t max;
   int more;
-  assert_int_equal(store_open(dir, &s), 0);
+  rows_open_nosync(dir, &s);
   for (uint32_t p = 2; p <= 4; p++) send(s, 1, p, p); /* the default: logs on */
   assert_int_equal(rows_count(s, "c2c_recent_log"), 6);
   assert_int_equal(rows_count(s, "c2c_inbox_log"), 6);
   store_close(s);
-  assert_int_equal(store_open(dir, &s), 0);
+  rows_open_nosync(dir, &s);
   assert_int_equal(sq__msg_log_caps(s, 0, 0), 0); /* logs off */
   for (uint32_t p = 5; p <= 7; p++) send(s, 1, p, p);
   assert_int_equal(rows_count(s, "c2c_recent_log"), 6);
@@ -398,7 +398,7 @@ static void test_row_made_again_starts_read(void **st)
     store_recent_t r;
     int64_t n;
     uint32_t to = logs ? 2 : 3; /* one conversation per round: 1 → to */
-    assert_int_equal(store_open(dir, &s), 0);
+    rows_open_nosync(dir, &s);
     assert_int_equal(sq__msg_log_caps(s, logs ? LOG_CAP_ROWS : 0, logs ? LOG_CAP_ROWS : 0), 0);
     for (uint32_t i = 1; i <= 4; i++) send(s, 1, to, i);
     assert_int_equal(store_msg_recent_get(s, APP, to, 1, &r), 0);
@@ -408,7 +408,7 @@ static void test_row_made_again_starts_read(void **st)
     snprintf(sql, sizeof sql, "DELETE FROM c2c_recent WHERE user_no=%u", to); /* the trim forgets it */
     assert_int_equal(sqlite3_exec(store__sqlite_db(s), sql, NULL, NULL, NULL), SQLITE_OK);
     store_close(s); /* a new connection: nothing cached about the rows */
-    assert_int_equal(store_open(dir, &s), 0);
+    rows_open_nosync(dir, &s);
     assert_int_equal(sq__msg_log_caps(s, logs ? LOG_CAP_ROWS : 0, logs ? LOG_CAP_ROWS : 0), 0);
     send(s, 1, to, 5);
     assert_int_equal(store_msg_recent_get(s, APP, to, 1, &r), 0);
@@ -439,13 +439,13 @@ static void test_read_report_on_a_known_row(void **st)
   store_t *s;
   store_recent_t r;
   int64_t n;
-  assert_int_equal(store_open(dir, &s), 0);
+  rows_open_nosync(dir, &s);
   assert_int_equal(sq__msg_log_caps(s, LOG_CAP_ROWS, LOG_CAP_ROWS), 0);
   for (uint32_t i = 1; i <= 4; i++) send(s, 1, 2, i);
   assert_int_equal(store_msg_recent_set(s, APP, 2, 1, "read_seq", 1), 0);
   merge_all(s);
   store_close(s);
-  assert_int_equal(store_open(dir, &s), 0);
+  rows_open_nosync(dir, &s);
   assert_int_equal(sq__msg_log_caps(s, LOG_CAP_ROWS, LOG_CAP_ROWS), 0);
   send(s, 1, 2, 5); /* a cold cache: the row's copy goes to the log with read_seq 4 */
   assert_int_equal(rows_count(s, "c2c_recent_log WHERE user_no=2"), 1);
