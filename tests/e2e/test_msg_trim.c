@@ -259,7 +259,7 @@ static void test_deleted_peers_take_no_place(void **st)
     send_to_tu(p, 1000 + i);
   }
   assert_int_equal(listed_of("tu"), 99);
-  sleep(3); /* a few retention passes (one per second) */
+  assert_int_equal(e2e_wait_job_runs(&srv, "retention_purge", 2), 0); /* a whole retention pass (one per second) */
   assert_int_equal(listed_of("tu"), 99);
   sqlite3 *db = db_open();
   sqlite3_stmt *q;

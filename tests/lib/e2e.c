@@ -191,6 +191,27 @@ char *e2e_server_log(const e2e_server_t *srv)
   return buf;
 }
 
+int e2e_job_runs(const e2e_server_t *srv, const char *job)
+{
+  char key[96];
+  snprintf(key, sizeof key, "msg=\"job ran\" job=%s ", job);
+  char *log = e2e_server_log(srv);
+  int n = 0;
+  for (const char *p = log; (p = strstr(p, key)); p++) n++;
+  free(log);
+  return n;
+}
+
+int e2e_wait_job_runs(const e2e_server_t *srv, const char *job, int k)
+{
+  int want = e2e_job_runs(srv, job) + k;
+  for (int i = 0; i < 400; i++) {
+    if (e2e_job_runs(srv, job) >= want) return 0;
+    sleep_ms(25);
+  }
+  return e2e_job_runs(srv, job) >= want ? 0 : -1;
+}
+
 int e2e_connect(int port)
 {
   int fd = socket(AF_INET, SOCK_STREAM, 0);

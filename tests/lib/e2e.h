@@ -63,6 +63,14 @@ void e2e_make_app_at(const e2e_server_t *srv, const char *region, const char *cr
 /* Server log contents (malloc'd, caller frees). */
 char *e2e_server_log(const e2e_server_t *srv);
 
+/* Runs of the server's job `job` ("retention_purge", "day", …) its log
+ * holds: lines msg="job ran" job=JOB. */
+int e2e_job_runs(const e2e_server_t *srv, const char *job);
+/* Wait up to 10 s, polling the log, until srv has logged k more runs of
+ * job than when called. With k = 2 after a change, a whole run began after
+ * it (the first may have been under way). 0, or -1 on timeout. */
+int e2e_wait_job_runs(const e2e_server_t *srv, const char *job, int k);
+
 /* Connect to 127.0.0.1:port; returns fd or -1. */
 int e2e_connect(int port);
 /* A loopback connection whose receive buffer is small (4 KiB) from the start
