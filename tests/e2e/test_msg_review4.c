@@ -28,6 +28,7 @@
 
 #include "e2e.h"
 #include "e2e_msg.h"
+#include "e2e_check.h"
 
 static e2e_server_t srv;
 static uint32_t app;
@@ -50,12 +51,6 @@ static int teardown(void **st)
 static void users(const char *const *u) { import_users(srv.port, app, key, u); }
 
 /* r must be an OK reply; consumed. */
-static void expect_ok(json_t *r)
-{
-  assert_non_null(r);
-  if (jint(r, "ErrorCode") != 0) fail_msg("expected OK, got %s", json_dumps(r, JSON_COMPACT));
-  json_decref(r);
-}
 
 /* The messages of user's conversation with peer as user sees them (newest
  * first; caller decrefs). */
@@ -78,10 +73,10 @@ static void test_zero_values_mean_absent(void **st)
   static const char *const u[] = { "administrator", "z_bob", "z_carol", NULL };
   users(u);
   /* each fails alone without the change: 90031, then 90008 */
-  expect_ok(v4(srv.port, app, key, "openim/sendmsg",
+  v4_ok(v4(srv.port, app, key, "openim/sendmsg",
                "{\"SyncOtherMachine\":0,\"To_Account\":\"z_bob\",\"MsgRandom\":1,"
                "\"MsgBody\":" TEXT("one") "}"));
-  expect_ok(v4(srv.port, app, key, "openim/batchsendmsg",
+  v4_ok(v4(srv.port, app, key, "openim/batchsendmsg",
                "{\"From_Account\":\"\",\"To_Account\":[\"z_bob\",\"z_carol\"],\"MsgRandom\":2,"
                "\"MsgBody\":" TEXT("two") "}"));
   /* sent by the admin, and in the admin's roaming as without the fields */
@@ -166,10 +161,10 @@ static void test_read_time_zero_is_now(void **st)
   static const char *const u[] = { "r_a", "r_b", NULL };
   users(u);
   for (int i = 0; i < 3; i++)
-    expect_ok(v4(srv.port, app, key, "openim/sendmsg",
+    v4_ok(v4(srv.port, app, key, "openim/sendmsg",
                  "{\"From_Account\":\"r_a\",\"To_Account\":\"r_b\",\"MsgRandom\":%d,\"MsgBody\":" TEXT("m") "}", i));
   assert_int_equal(unread("r_b", "r_a"), 3);
-  expect_ok(v4(srv.port, app, key, "openim/admin_set_msg_read",
+  v4_ok(v4(srv.port, app, key, "openim/admin_set_msg_read",
                "{\"Report_Account\":\"r_b\",\"Peer_Account\":\"r_a\",\"MsgReadTime\":0}"));
   assert_int_equal(unread("r_b", "r_a"), 0);
   json_t *r = v4(srv.port, app, key, "openim/admin_set_msg_read",
@@ -199,7 +194,7 @@ static void test_push_vendor_members(void **st)
   json_t *evs = wsc_sync_live(&b);
   assert_non_null(evs);
   json_decref(evs);
-  expect_ok(v4(srv.port, app, key, "openim/sendmsg",
+  v4_ok(v4(srv.port, app, key, "openim/sendmsg",
                "{\"From_Account\":\"p_a\",\"To_Account\":\"p_b\",\"MsgRandom\":1,\"OfflinePushInfo\":" VENDOR_PUSH
                ",\"MsgBody\":" TEXT("rest") "}"));
   json_t *p = wsc_push(&b, "msg", 2000);
