@@ -24,6 +24,7 @@
 #include "e2e.h"
 #include "e2e_msg.h"
 #include "e2e_op.h"
+#include "e2e_check.h"
 
 static e2e_server_t srv;
 static uint32_t app;
@@ -52,29 +53,17 @@ static int teardown(void **st)
   return e2e_finish(&srv);
 }
 
-static void advance(int64_t s)
-{
-  char body[64], out[4096];
-  snprintf(body, sizeof body, "{\"advance_s\":%lld}", (long long)s);
-  assert_int_equal(e2e_http(srv.port, "POST", "/operator/v1/clock", auth, body, out, sizeof out), 200);
-}
 
-static void ok(json_t *r)
-{
-  assert_non_null(r);
-  if (jint(r, "ErrorCode")) fail_msg("%s", json_dumps(r, JSON_COMPACT));
-  json_decref(r);
-}
 
 static void csend(const char *from, const char *to, int random)
 {
-  ok(call("openim/sendmsg", "{\"From_Account\":\"%s\",\"To_Account\":\"%s\",\"MsgRandom\":%d,\"MsgBody\":" TEXT("hi") "}",
+  v4_ok(call("openim/sendmsg", "{\"From_Account\":\"%s\",\"To_Account\":\"%s\",\"MsgRandom\":%d,\"MsgBody\":" TEXT("hi") "}",
           from, to, random));
 }
 
 static void gsend(const char *gid, const char *from, int random)
 {
-  ok(call(G("send_group_msg"), "{\"GroupId\":\"%s\",\"From_Account\":\"%s\",\"Random\":%d,\"MsgBody\":" TEXT("hi") "}",
+  v4_ok(call(G("send_group_msg"), "{\"GroupId\":\"%s\",\"From_Account\":\"%s\",\"Random\":%d,\"MsgBody\":" TEXT("hi") "}",
           gid, from, random));
 }
 
@@ -129,15 +118,15 @@ static void test_expired_is_empty_for_both_kinds(void **st)
   (void)st;
   char got[1024];
   import_users(srv.port, app, key, (const char *const[]){ "u", "old", "new", "own", NULL });
-  ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"n\",\"GroupId\":\"g_old\",\"Owner_Account\":\"own\","
+  v4_ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"n\",\"GroupId\":\"g_old\",\"Owner_Account\":\"own\","
                              "\"MemberList\":[{\"Member_Account\":\"u\"}]}"));
   csend("old", "u", 1);
   gsend("g_old", "own", 1);
-  advance(1);
+  op_clock_advance(srv.port, auth, 1);
   csend("new", "u", 1);
   ws_list("u", NULL, got, sizeof got);
   assert_string_equal(got, "C:new:1,C:old:1,G:g_old:2"); /* the group's seq 1: its creation notice */
-  advance(7 * DAY); /* old's and g_old's last messages are 7 days and a second old; new's 7 days */
+  op_clock_advance(srv.port, auth, 7 * DAY); /* old's and g_old's last messages are 7 days and a second old; new's 7 days */
   /* both kinds empty: left out unless pinned or asked for (AssistFlags bit 1) */
   ws_list("u", NULL, got, sizeof got);
   assert_string_equal(got, "C:new:1");

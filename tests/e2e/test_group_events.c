@@ -26,6 +26,7 @@
 #include "e2e.h"
 #include "e2e_msg.h"
 #include "e2e_op.h"
+#include "e2e_check.h"
 
 static e2e_server_t srv;
 static uint32_t app;
@@ -49,13 +50,6 @@ static int teardown(void **st)
   return e2e_finish(&srv);
 }
 
-static void ok(json_t *r)
-{
-  assert_non_null(r);
-  if (jint(r, "ErrorCode")) fprintf(stderr, "%s\n", jstr(r, "ErrorInfo"));
-  assert_int_equal(jint(r, "ErrorCode"), 0);
-  json_decref(r);
-}
 
 static void ws_ok(json_t *r)
 {
@@ -75,13 +69,6 @@ static int64_t clock_now(void)
   return now;
 }
 
-static void advance(int s)
-{
-  static char reply[1 << 16];
-  char body[64];
-  snprintf(body, sizeof body, "{\"advance_s\":%d}", s);
-  assert_int_equal(e2e_http(srv.port, "POST", "/operator/v1/clock", auth, body, reply, sizeof reply), 200);
-}
 
 static void restart(void)
 {
@@ -140,14 +127,14 @@ static void test_event_times(void **st)
   static const char *const u[] = { "ta", "tb", "tc", "td", "te", NULL };
   import_users(srv.port, app, key, u);
   int64_t t0 = clock_now();
-  ok(v4(srv.port, app, key, G("create_group"), "{\"Type\":\"Public\",\"Name\":\"tp\",\"GroupId\":\"tp\",\"Owner_Account\":\"ta\","
+  v4_ok(v4(srv.port, app, key, G("create_group"), "{\"Type\":\"Public\",\"Name\":\"tp\",\"GroupId\":\"tp\",\"Owner_Account\":\"ta\","
                                                "\"MemberList\":[{\"Member_Account\":\"tb\"},{\"Member_Account\":\"tc\"},"
                                                "{\"Member_Account\":\"td\"}]}"));
   int64_t created = created_of("tp");
   assert_int_equal(created, t0);
   wsc_t a, c;
   login(&a, "ta"); /* the owner is online: its group_apply arrives live with the same time */
-  advance(10);
+  op_clock_advance(srv.port, auth, 10);
   login(&c, "te");
   ws_ok(wsc_rpc(&c, "group_join", "\"group_id\":\"tp\""));
   wsc_close(&c);
@@ -157,19 +144,19 @@ static void test_event_times(void **st)
   assert_int_equal(jint(p, "created"), created);
   json_decref(p);
   wsc_close(&a);
-  advance(10);
-  ok(v4(srv.port, app, key, G("delete_group_member"), "{\"GroupId\":\"tp\",\"MemberToDel_Account\":[\"tb\"]}"));
-  advance(10);
+  op_clock_advance(srv.port, auth, 10);
+  v4_ok(v4(srv.port, app, key, G("delete_group_member"), "{\"GroupId\":\"tp\",\"MemberToDel_Account\":[\"tb\"]}"));
+  op_clock_advance(srv.port, auth, 10);
   login(&c, "tc");
   ws_ok(wsc_rpc(&c, "group_quit", "\"group_id\":\"tp\""));
   wsc_close(&c);
-  advance(10);
+  op_clock_advance(srv.port, auth, 10);
   login(&c, "td");
   ws_ok(wsc_rpc(&c, "pin", "\"group_id\":\"tp\",\"pinned\":true"));
   wsc_close(&c);
-  advance(10);
-  ok(v4(srv.port, app, key, G("destroy_group"), "{\"GroupId\":\"tp\"}"));
-  advance(10); /* nothing is stamped with the time it is read at */
+  op_clock_advance(srv.port, auth, 10);
+  v4_ok(v4(srv.port, app, key, G("destroy_group"), "{\"GroupId\":\"tp\"}"));
+  op_clock_advance(srv.port, auth, 10); /* nothing is stamped with the time it is read at */
   static const char *const who[] = { "ta", "tb", "tc", "td", "te" };
   static const char *const want[] = { "group_apply:te@10,group_dissolved@50", "group_kicked@20", "group_quit@30",
                                       "conv_pin:on@40,group_dissolved@50", "group_apply_result:dissolved@50" };
@@ -191,10 +178,10 @@ static void test_appointed_later_gets_applications(void **st)
   static const char *const u[] = { "la", "lm", "ln", "lo", "lk", "l1", "l2", NULL };
   import_users(srv.port, app, key, u);
   int64_t t0 = clock_now();
-  ok(v4(srv.port, app, key, G("create_group"), "{\"Type\":\"Public\",\"Name\":\"lp\",\"GroupId\":\"lp\",\"Owner_Account\":\"la\","
+  v4_ok(v4(srv.port, app, key, G("create_group"), "{\"Type\":\"Public\",\"Name\":\"lp\",\"GroupId\":\"lp\",\"Owner_Account\":\"la\","
                                                "\"MemberList\":[{\"Member_Account\":\"lm\"},{\"Member_Account\":\"ln\"},"
                                                "{\"Member_Account\":\"lk\",\"Role\":\"Admin\"}]}"));
-  ok(v4(srv.port, app, key, G("create_group"), "{\"Type\":\"Public\",\"Name\":\"lq\",\"GroupId\":\"lq\",\"Owner_Account\":\"la\","
+  v4_ok(v4(srv.port, app, key, G("create_group"), "{\"Type\":\"Public\",\"Name\":\"lq\",\"GroupId\":\"lq\",\"Owner_Account\":\"la\","
                                                "\"MemberList\":[{\"Member_Account\":\"lo\"}]}"));
   int64_t cp = created_of("lp"), cq = created_of("lq");
   wsc_t c;
@@ -202,15 +189,15 @@ static void test_appointed_later_gets_applications(void **st)
   ws_ok(wsc_rpc(&c, "group_join", "\"group_id\":\"lp\""));
   ws_ok(wsc_rpc(&c, "group_join", "\"group_id\":\"lq\""));
   wsc_close(&c);
-  advance(5);
+  op_clock_advance(srv.port, auth, 5);
   login(&c, "l2");
   ws_ok(wsc_rpc(&c, "group_join", "\"group_id\":\"lp\""));
   wsc_close(&c);
-  advance(5);
+  op_clock_advance(srv.port, auth, 5);
   /* lm is online and synced when it becomes an admin: both applications arrive live, oldest first */
   wsc_t m;
   login(&m, "lm");
-  ok(v4(srv.port, app, key, G("modify_group_member_info"), "{\"GroupId\":\"lp\",\"Member_Account\":\"lm\",\"Role\":\"Admin\"}"));
+  v4_ok(v4(srv.port, app, key, G("modify_group_member_info"), "{\"GroupId\":\"lp\",\"Member_Account\":\"lm\",\"Role\":\"Admin\"}"));
   for (int i = 0; i < 2; i++) {
     json_t *p = wsc_push(&m, "group_apply", 3000);
     assert_non_null(p);
@@ -224,10 +211,10 @@ static void test_appointed_later_gets_applications(void **st)
   assert_null(wsc_push(&m, "group_apply", 300));
   wsc_close(&m);
   /* lo is offline when the group lq is given to it; lk, already an admin, is given lp: nothing new */
-  ok(v4(srv.port, app, key, G("change_group_owner"), "{\"GroupId\":\"lq\",\"NewOwner_Account\":\"lo\"}"));
-  ok(v4(srv.port, app, key, G("change_group_owner"), "{\"GroupId\":\"lp\",\"NewOwner_Account\":\"lk\"}"));
+  v4_ok(v4(srv.port, app, key, G("change_group_owner"), "{\"GroupId\":\"lq\",\"NewOwner_Account\":\"lo\"}"));
+  v4_ok(v4(srv.port, app, key, G("change_group_owner"), "{\"GroupId\":\"lp\",\"NewOwner_Account\":\"lk\"}"));
   /* a role change of the group's other fields replays nothing */
-  ok(v4(srv.port, app, key, G("modify_group_member_info"), "{\"GroupId\":\"lp\",\"Member_Account\":\"ln\",\"NameCard\":\"n\"}"));
+  v4_ok(v4(srv.port, app, key, G("modify_group_member_info"), "{\"GroupId\":\"lp\",\"Member_Account\":\"ln\",\"NameCard\":\"n\"}"));
   char got[512];
   for (int pass = 0; pass < 2; pass++) {
     events(&c, "lm", "lp", t0, cp, got, sizeof got);
