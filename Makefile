@@ -102,7 +102,7 @@ TLIB_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(TLIB_SRC))
 define UNIT_RULE
 $(BUILD)/tests/unit/$(1)/%: tests/unit/$(1)/%.c $(call libs_for,$(1))
 	@mkdir -p $$(dir $$@)
-	$(CC) $(ALLCFLAGS) -Itests/lib -o $$@ $$< -Wl,--start-group $(call libs_for,$(1)) -Wl,--end-group $(CMOCKA) $$(LDLIBS)
+	$(CC) $(ALLCFLAGS) -MMD -MP -Itests/lib -o $$@ $$< -Wl,--start-group $(call libs_for,$(1)) -Wl,--end-group $(CMOCKA) $$(LDLIBS)
 unit-$(1): $(filter $(BUILD)/tests/unit/$(1)/%,$(UNIT_BIN))
 	sh scripts/run-tests.sh unit $$^
 endef
@@ -114,7 +114,7 @@ $(BUILD)/tests/unit/im/test_conv_unread: LDLIBS += -Wl,--wrap=store_msg_unread -
 
 $(BUILD)/tests/e2e/%: tests/e2e/%.c $(TLIB_OBJ) $(ALL_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALLCFLAGS) -Itests/lib -o $@ $< $(TLIB_OBJ) -Wl,--start-group $(ALL_LIBS) -Wl,--end-group $(CMOCKA) $(LDLIBS)
+	$(CC) $(ALLCFLAGS) -MMD -MP -Itests/lib -o $@ $< $(TLIB_OBJ) -Wl,--start-group $(ALL_LIBS) -Wl,--end-group $(CMOCKA) $(LDLIBS)
 
 tests-build: $(BIN) $(UNIT_BIN) $(E2E_BIN)
 
@@ -170,3 +170,5 @@ clean:
 	rm -rf build build-asan build-fuzz build-*
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+# the test programs' header dependencies (tests/lib/*.h among them)
+-include $(shell find $(BUILD)/tests -name '*.d' 2>/dev/null)
