@@ -115,47 +115,15 @@ static int ids(store_t *s, op_job_t *j)
 
 static void newest(void *ud, const store_msg_t *m) { *(uint32_t *)ud = m->seq; }
 
-/* A time-based read mark's walk down from the newest message at or before
- * the read time: the mark goes below every message newer than it. */
-typedef struct read_walk {
-  int64_t upto_t;
-  uint32_t upto;     /* the mark so far */
-  uint32_t last;     /* the last seq seen (the next page's bound) */
-  int n;             /* messages of this page */
-  int done;          /* a live message at or before the time: every one below is too */
-} read_walk_t;
-
-static void read_step(void *ud, const store_msg_t *m)
-{
-  read_walk_t *w = ud;
-  w->n++;
-  w->last = m->seq;
-  if (w->done) return;
-  if (m->time_s > w->upto_t) w->upto = m->seq - 1;
-  else if (!(m->flags & STORE_MSG_IMPORTED)) w->done = 1;
-}
-
 /* The read mark of "read up to time upto_t" above read_seq, given the
  * newest message at or before it (*upto): the largest seq s such that no
  * message with seq <= s is newer than upto_t, so an import older than live
- * messages before it (it took a higher seq) does not mark them read. The
- * walk goes down from *upto and stops at the first live message at or before
- * upto_t: live times never decrease along seq, and an import's time is not
- * after the clock when it was made, so none below it is newer (unless the
- * clock stepped back between). It reads the messages between the newest
- * live one at or before upto_t and *upto: imports, and live messages newer
- * than upto_t below an import (messaging-c2c-storage.md §34). */
+ * messages before it (it took a higher seq) does not mark them read
+ * (messaging-c2c-storage.md §34; found without reading the imports in
+ * between, §47). */
 static int read_mark_by_time(store_t *s, op_job_t *j, uint64_t conv, uint32_t read_seq, uint32_t *upto)
 {
-  read_walk_t w = { j->upto_t, *upto, *upto, 64, 0 };
-  if (*upto < UINT32_MAX) w.last = *upto + 1;
-  while (!w.done && w.n == 64 && w.upto > read_seq) {
-    w.n = 0;
-    int rc = store_msg_history(s, j->app, conv, w.last, read_seq, 0, INT64_MAX, 64, read_step, &w);
-    if (rc) return rc;
-  }
-  *upto = w.upto;
-  return 0;
+  return store_msg_read_mark(s, j->app, conv, read_seq, *upto, j->upto_t, upto);
 }
 
 int im_c2c_pinned_count(store_t *s, uint32_t app, uint32_t user, uint32_t except_peer, uint32_t except_group, uint32_t *n)

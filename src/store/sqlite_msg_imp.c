@@ -113,3 +113,37 @@ int sq__last_by_time(store_t *s, uint32_t sdkappid, uint32_t user_no, uint32_t p
   if (live.seq && live.time_s > *time_s) { *seq = live.seq; *time_s = live.time_s; }
   return 0;
 }
+
+/* A live row at or below the mark's floor: at or below after, not newer than the read time, or covered by
+ * the purge floor (WALK_SHOWN's column 7). Each is a prefix of the live seqs: times and rowids never
+ * decrease along them. */
+typedef struct mark_low { uint32_t after; int64_t upto_t; } mark_low_t;
+
+static int mark_low(void *ud, sqlite3_stmt *st)
+{
+  const mark_low_t *l = ud;
+  return (uint32_t)sqlite3_column_int64(st, 0) <= l->after || sqlite3_column_int64(st, 4) <= l->upto_t ||
+         !sqlite3_column_int64(st, 7);
+}
+
+int sq__msg_read_mark(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t after_seq, uint32_t upto_seq,
+                      int64_t upto_t, uint32_t *mark)
+{
+  mark_low_t l = { after_seq, upto_t };
+  uint32_t below, above;
+  int64_t first = 0;
+  *mark = upto_seq;
+  if (upto_seq <= after_seq) return 0;
+  /* below: nothing under it counts (older than the live message, hidden with it, or already read);
+   * above: the first live message that is newer and shown; only imports are in between */
+  int rc = sq__live_split(s, sdkappid, conv, (int64_t)upto_seq + 1, 1, mark_low, &l, &below, &above);
+  if (rc) return rc;
+  sqlite3_stmt *st = stmt(s, M_IMP_NEWER);
+  if (!st) return IMC_E_IO;
+  BIND(st, sdkappid, (int64_t)conv, upto_t, below > after_seq ? below : after_seq,
+       above ? (int64_t)above : (int64_t)upto_seq + 1);
+  if ((rc = scalar(st, &first))) return rc;
+  if (first) *mark = (uint32_t)first - 1;
+  else if (above) *mark = above - 1;
+  return 0;
+}

@@ -306,6 +306,10 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
   /* the newest imported message by (time, seq) that user ?3's list shows (RECENT_LASTJOIN's filter) */ \
   X(IMP_LAST, "SELECT seq,time_s FROM c2c_msg" IMP_IDX " WHERE conv=?2 AND sdkappid=?1" IMP_ROW " AND (flags&4)=0" \
               " AND NOT ((flags&64)!=0 AND from_no=?3) ORDER BY time_s DESC,seq DESC LIMIT 1") \
+  /* a time read mark's imports (sqlite_msg_imp.c): the lowest seq in (?4, ?5) of an import newer than ?3 \
+   * that the floor shows, 0 when none: the entries of the partial index newer than ?3 (no row is read) */ \
+  X(IMP_NEWER, "SELECT coalesce(min(seq),0) FROM c2c_msg" IMP_IDX " WHERE conv=?2 AND sdkappid=?1" IMP_ROW \
+               " AND time_s>?3 AND seq>?4 AND seq<?5 AND" FLOOR_SHOWS("time_s", "id", "?1")) \
   X(SET_FLAGS, "UPDATE c2c_msg SET flags=flags|?4 WHERE sdkappid=?1 AND conv=?2 AND seq=?3") \
   X(SET_BODY, "UPDATE c2c_msg SET body=?4, flags=flags|16 WHERE sdkappid=?1 AND conv=?2 AND seq=?3") \
   X(UNREAD, "SELECT count(*) FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND seq>?3 AND seq<=?6 AND from_no=?4" \
@@ -502,6 +506,10 @@ int sq__last_by_time(store_t *s, uint32_t sdkappid, uint32_t user_no, uint32_t p
  * that place when the cursor is not a live message. */
 int sq__msg_roam(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t viewer_no, uint32_t after_seq, int64_t min_t,
                  int64_t max_t, int64_t below_t, uint32_t below_seq, int limit, store_msg_cb cb, void *ud);
+/* store_msg_vtab_t.read_mark (store_msg.h): the live messages on either side of the mark by
+ * sq__live_split, the imports between them through the partial index (IMP_NEWER). */
+int sq__msg_read_mark(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t after_seq, uint32_t upto_seq,
+                      int64_t upto_t, uint32_t *mark);
 /* store_msg_vtab_t.get (sqlite_msg.c): one message by seq, IMC_E_NOTFOUND. */
 int sq__msg_get(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t seq, store_msg_cb cb, void *ud);
 
@@ -513,8 +521,15 @@ int sq__msg_get(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t seq, stor
  * nonzero to stop; it must not use the same statement. Only written rows are read. Returns 0, IMC_E_IO. */
 int sq__live_down(store_t *s, uint32_t sdkappid, uint64_t conv, int64_t below, int shown,
                   int (*each)(void *, sqlite3_stmt *), void *ud);
-/* *seq = the highest live seq below hi whose (time_s, seq) is below (ct, cs), 0 when none: a binary search
- * over seq (live times never decrease along it), each probe one sq__live_down step. Returns 0, IMC_E_IO. */
+/* A binary search over the live seqs below hi for where is_low(ud, row) (a WALK row, WALK_SHOWN's when
+ * shown) stops holding; it must hold on a prefix of the live seqs (times never decrease along them, nor do
+ * rowids). *below = the highest live seq below hi it holds for, *above = the lowest one above it it does
+ * not (0: none). log2(seqs) probes, each one sq__live_down step (a seek, one more per run of imports
+ * crossed). Returns 0, IMC_E_IO. */
+int sq__live_split(store_t *s, uint32_t sdkappid, uint64_t conv, int64_t hi, int shown,
+                   int (*is_low)(void *, sqlite3_stmt *), void *ud, uint32_t *below, uint32_t *above);
+/* *seq = the highest live seq below hi whose (time_s, seq) is below (ct, cs), 0 when none: sq__live_split
+ * (live times never decrease along seq). Returns 0, IMC_E_IO. */
 int sq__live_before(store_t *s, uint32_t sdkappid, uint64_t conv, int64_t hi, int64_t ct, int64_t cs, uint32_t *seq);
 /* *run_lo for an import appended as seq: the run_lo of seq - 1 when that message is imported (held or
  * written), else seq. Inside an append. Returns 0, IMC_E_IO. */

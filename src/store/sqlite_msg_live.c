@@ -68,7 +68,24 @@ static int first_row(void *ud, sqlite3_stmt *st)
   return 1;
 }
 
-int sq__live_before(store_t *s, uint32_t sdkappid, uint64_t conv, int64_t hi, int64_t ct, int64_t cs, uint32_t *seq)
+/* A probe of a split: the first live row of a walk, and whether it is in the low part. */
+typedef struct probe {
+  uint32_t seq;
+  int low;
+  int (*is_low)(void *, sqlite3_stmt *);
+  void *ud;
+} probe_t;
+
+static int probe_row(void *ud, sqlite3_stmt *st)
+{
+  probe_t *p = ud;
+  p->seq = (uint32_t)sqlite3_column_int64(st, 0);
+  p->low = p->is_low(p->ud, st);
+  return 1;
+}
+
+int sq__live_split(store_t *s, uint32_t sdkappid, uint64_t conv, int64_t hi, int shown,
+                   int (*is_low)(void *, sqlite3_stmt *), void *ud, uint32_t *below, uint32_t *above)
 {
   int64_t max, lo = 0;
   sqlite3_stmt *st = stmt(s, M_MAX_SEQ);
@@ -77,17 +94,35 @@ int sq__live_before(store_t *s, uint32_t sdkappid, uint64_t conv, int64_t hi, in
   int rc = scalar(st, &max);
   if (rc) return rc;
   if (hi > max + 1) hi = max + 1;
-  *seq = 0;
-  /* invariant: every live seq <= lo is below (ct, cs), *seq the highest of them; no live seq >= hi is */
+  *below = *above = 0;
+  /* invariant: every live seq <= lo is low, *below the highest of them; no live seq >= hi is, *above the
+   * lowest live seq found high (hi then: none in between is left once hi = lo + 1) */
   while (hi - lo > 1) {
     int64_t mid = lo + (hi - lo) / 2;
-    first_t f = { 0, 0 };
-    if ((rc = sq__live_down(s, sdkappid, conv, mid + 1, 0, first_row, &f))) return rc;
-    if (f.seq <= lo) lo = mid; /* none in (lo, mid] */
-    else if (f.time_s < ct || (f.time_s == ct && f.seq < cs)) { lo = mid; *seq = f.seq; }
-    else hi = f.seq;
+    probe_t p = { 0, 0, is_low, ud };
+    if ((rc = sq__live_down(s, sdkappid, conv, mid + 1, shown, probe_row, &p))) return rc;
+    if (p.seq <= lo) lo = mid; /* none in (lo, mid] */
+    else if (p.low) { lo = mid; *below = p.seq; }
+    else hi = *above = p.seq;
   }
   return 0;
+}
+
+/* (time_s, seq) below the bound (ct, cs) */
+typedef struct bound { int64_t ct, cs; } bound_t;
+
+static int below_bound(void *ud, sqlite3_stmt *st)
+{
+  const bound_t *b = ud;
+  int64_t t = sqlite3_column_int64(st, 4), seq = sqlite3_column_int64(st, 0);
+  return t < b->ct || (t == b->ct && seq < b->cs);
+}
+
+int sq__live_before(store_t *s, uint32_t sdkappid, uint64_t conv, int64_t hi, int64_t ct, int64_t cs, uint32_t *seq)
+{
+  bound_t b = { ct, cs };
+  uint32_t above;
+  return sq__live_split(s, sdkappid, conv, hi, 0, below_bound, &b, seq, &above);
 }
 
 int sq__live_run_lo(store_t *s, struct sqmsg *m, uint32_t sdkappid, uint64_t conv, uint32_t seq, uint32_t *run_lo)

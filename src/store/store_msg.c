@@ -41,6 +41,12 @@ int store_msg_roam(store_t *s, uint32_t app, uint64_t conv, uint32_t viewer, uin
   if (M(s)->version < 6 || !M(s)->roam) return IMC_E_INVAL;
   return M(s)->roam(s, app, conv, viewer, after, min_t, max_t, below_t, below_seq, limit, cb, ud);
 }
+int store_msg_read_mark(store_t *s, uint32_t app, uint64_t conv, uint32_t after, uint32_t upto, int64_t upto_t,
+                        uint32_t *mark)
+{
+  if (M(s)->version < 8 || !M(s)->read_mark) return IMC_E_INVAL;
+  return M(s)->read_mark(s, app, conv, after, upto, upto_t, mark);
+}
 int store_msg_history_seen(store_t *s, uint32_t app, uint64_t conv, uint32_t viewer, uint32_t before, uint32_t after,
                            int64_t min_t, int64_t max_t, int limit, store_msg_cb cb, void *ud)
 {

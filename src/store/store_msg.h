@@ -142,7 +142,7 @@ typedef void (*store_recent_cb)(void *ud, const store_recent_t *r);
 typedef struct store_msg_vtab {
   int version;  /* 2: merge added; 3: recent_trim in bounded steps (max_rows, more); 4: purge split into
                  * purge_msgs (every app in one pass) and purge_inbox (one app's users); 5: purge floors;
-                 * 6: roam; 7: recent_pinned */
+                 * 6: roam; 7: recent_pinned; 8: read_mark */
   int (*append)(store_t *, store_msg_append_t *a);
   int (*inbox_add)(store_t *, uint32_t sdkappid, uint32_t user_no, store_ev_kind_t kind, uint64_t conv, uint32_t seq,
                    int64_t at_s, uint32_t *useq);
@@ -176,6 +176,8 @@ typedef struct store_msg_vtab {
   int (*roam)(store_t *, uint32_t sdkappid, uint64_t conv, uint32_t viewer_no, uint32_t after_seq, int64_t min_time_s,
               int64_t max_time_s, int64_t below_time_s, uint32_t below_seq, int limit, store_msg_cb cb, void *ud);
   int (*recent_pinned)(store_t *, uint32_t sdkappid, uint32_t user_no, uint32_t except_peer, int64_t *n);
+  int (*read_mark)(store_t *, uint32_t sdkappid, uint64_t conv, uint32_t after_seq, uint32_t upto_seq,
+                   int64_t upto_time_s, uint32_t *mark);
 } store_msg_vtab_t;
 
 /* Append a message (see store_msg_append_t). IMC_E_RANGE when a sequence
@@ -220,6 +222,16 @@ int store_msg_history_seen(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_
 int store_msg_roam(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t viewer_no, uint32_t after_seq,
                    int64_t min_time_s, int64_t max_time_s, int64_t below_time_s, uint32_t below_seq, int limit,
                    store_msg_cb cb, void *ud);
+/* The read position of "read up to time upto_time_s" in conv above after_seq (the reader's read_seq),
+ * given upto_seq, the newest message at or before that time: *mark = the largest s <= upto_seq such that
+ * no message with seq in (after_seq, s] is newer than upto_time_s (those the purge floor covers left out).
+ * An import older than live messages stored before it took a higher seq: the mark stays below those
+ * live messages (messaging-c2c-storage.md §34). *mark <= after_seq: nothing to mark. Cost (§47): a
+ * binary search over the live seqs (log2(seqs) seeks, one more per run of imports crossed), then the
+ * index entries of the conversation's imports newer than upto_time_s (no row read); imports at or before
+ * it cost nothing. IMC_E_INVAL from a backend without it, IMC_E_IO. */
+int store_msg_read_mark(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t after_seq, uint32_t upto_seq,
+                        int64_t upto_time_s, uint32_t *mark);
 /* OR bits into a message's flags; IMC_E_NOTFOUND. */
 int store_msg_set_flags(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t seq, uint32_t set_bits);
 /* Replace a message's body (and set STORE_MSG_MODIFIED); IMC_E_NOTFOUND. */

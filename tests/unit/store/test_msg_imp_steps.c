@@ -250,6 +250,74 @@ static void test_live_after_newer_import(void **st)
   store_close(s);
 }
 
+/* The mark of "read up to time t" above after, as the definition says: the largest s <= the newest seq at
+ * or before t such that no message of want[] in (after, s] is newer than t (0: nothing at or before t). */
+static uint32_t mark_by_scan(uint32_t after, int64_t t)
+{
+  uint32_t upto = 0, mark;
+  for (int i = 0; i < TOTAL; i++)
+    if (want[i].time_s <= t && want[i].seq > upto) upto = want[i].seq;
+  mark = upto;
+  for (int i = 0; i < TOTAL; i++)
+    if (want[i].seq > after && want[i].seq <= mark && want[i].time_s > t) mark = want[i].seq - 1;
+  return mark;
+}
+
+/* store_msg_read_mark against the definition over the conversation of fill() (imports older than every
+ * live message, then late imports among the first live messages' times), from several read positions and
+ * times. */
+#define READ_STEPS 3000 /* the most steps a read mark may take past 10,000 imports older than its time */
+static void test_read_mark_by_time(void **st)
+{
+  (void)st;
+  store_t *s = fill();
+  uint64_t conv = store_c2c_conv(1, 2);
+  const uint32_t afters[] = { 0, 10, LIVE, LIVE + 1500, LIVE + IMPORTS, 2 * LIVE + IMPORTS };
+  const int64_t times[] = { T0 - 100000, T0 - 100000 + 700, T0 - 1, T0, T0 + 1, T0 + 7, T0 + 38, T0 + 79,
+                            T0 + 999, T0 + 1000, T0 + 1020, T0 + 5000 };
+  int64_t most = 0;
+  assert_int_equal(sqlite3_trace_v2(store__sqlite_db(s), SQLITE_TRACE_PROFILE, on_profile, NULL), SQLITE_OK);
+  for (size_t a = 0; a < sizeof afters / sizeof afters[0]; a++)
+    for (size_t k = 0; k < sizeof times / sizeof times[0]; k++) {
+      uint32_t upto = 0, mark = 0, want_mark = mark_by_scan(afters[a], times[k]);
+      for (int i = 0; i < TOTAL; i++)
+        if (want[i].time_s <= times[k] && want[i].seq > upto) upto = want[i].seq;
+      steps = 0;
+      assert_int_equal(store_msg_read_mark(s, APP, conv, afters[a], upto, times[k], &mark), 0);
+      if (steps > most) most = steps;
+      if (upto > afters[a] && mark != want_mark)
+        fail_msg("after %u, time %lld: mark %u, want %u", afters[a], (long long)times[k], mark, want_mark);
+    }
+  sqlite3_trace_v2(store__sqlite_db(s), 0, NULL, NULL);
+  print_message("read marks: at most %lld steps\n", (long long)most);
+  store_close(s);
+}
+
+/* One live message, then 10,000 imports older than it: "read up to the live message's time" marks every
+ * one read without reading them (the newest at or before that time is the last import). Before §47 the
+ * mark walked down from the last import to the live message, 64 rows a page: all 10,000. */
+static void test_read_mark_over_imports(void **st)
+{
+  (void)st;
+  store_t *s;
+  uint32_t seq, mark = 0;
+  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
+  append(s, 21, 22, T0, 1, 0, NULL, NULL);
+  for (uint32_t i = 0; i < 10000; i++) append(s, 22, 21, T0 - 20000 + i, 10 + i, 1, &seq, NULL);
+  assert_int_equal(store_exec(s, "COMMIT"), 0);
+  assert_int_equal(seq, 10001);
+  assert_int_equal(sqlite3_trace_v2(store__sqlite_db(s), SQLITE_TRACE_PROFILE, on_profile, NULL), SQLITE_OK);
+  assert_int_equal(store_msg_read_mark(s, APP, store_c2c_conv(21, 22), 0, seq, T0 - 1, &mark), 0); /* warm */
+  steps = 0;
+  assert_int_equal(store_msg_read_mark(s, APP, store_c2c_conv(21, 22), 0, seq, T0, &mark), 0);
+  sqlite3_trace_v2(store__sqlite_db(s), 0, NULL, NULL);
+  assert_int_equal(mark, 10001);
+  print_message("a read mark over 10,000 imports: %lld steps\n", (long long)steps);
+  if (steps > READ_STEPS) fail_msg("the read mark took %lld steps (at most %d)", (long long)steps, READ_STEPS);
+  store_close(s);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -257,6 +325,8 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_upgrade_finds_runs, setup, teardown),
     cmocka_unit_test_setup_teardown(test_last_message_past_64_imports, setup, teardown),
     cmocka_unit_test_setup_teardown(test_live_after_newer_import, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_read_mark_by_time, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_read_mark_over_imports, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

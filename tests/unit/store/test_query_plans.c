@@ -136,6 +136,12 @@ static void call_c2c_import(store_t *s)
   }
   assert_int_equal(store_msg_recent_list(s, APP, 8, noop_recent, NULL), 0);
 }
+/* a read mark by time in the conversation (7, 8): the imports newer than the time between two live messages */
+static void call_c2c_read_mark(store_t *s)
+{
+  uint32_t mark;
+  assert_int_equal(store_msg_read_mark(s, APP, store_c2c_conv(7, 8), 0, 1, T0 - 200, &mark), 0);
+}
 static void call_c2c_unread(store_t *s)
 {
   int64_t n;
@@ -180,6 +186,7 @@ static const pcase_t cases[] = {
   { "c2c roam live", call_c2c_roam, "SELECT seq,random", "SEARCH c2c_msg USING INDEX sqlite_autoindex_c2c_msg_1 (conv=? AND sdkappid=? AND seq<?)", NULL },
   { "c2c import dedupe", call_c2c_import, "SELECT min(seq),time_s,cseq", "SEARCH c2c_msg USING INDEX c2c_msg_imported (conv=? AND sdkappid=? AND time_s=?)", NULL },
   { "c2c last import", call_c2c_import, "SELECT seq,time_s FROM c2c_msg INDEXED BY", "SEARCH c2c_msg USING INDEX c2c_msg_imported (conv=? AND sdkappid=?)", NULL },
+  { "c2c read mark", call_c2c_read_mark, "SELECT coalesce(min(seq),0)", "SEARCH c2c_msg USING INDEX c2c_msg_imported (conv=? AND sdkappid=? AND time_s>?)", NULL },
   { "c2c unread", call_c2c_unread, "SELECT count(*) FROM c2c_msg", "SEARCH c2c_msg USING INDEX sqlite_autoindex_c2c_msg_1 (conv=? AND sdkappid=? AND seq>? AND seq<?)", NULL },
 };
 
