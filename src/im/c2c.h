@@ -216,6 +216,8 @@ typedef struct im_conv {
   int64_t unread;
   int64_t pinned_at_s;
   int64_t pin_seq;            /* among pins of one second: higher = pinned later */
+  uint32_t top_seq;           /* the newest message stored at the read, NoLastMsg ones included (read only for a
+                               * conversation page's unread counts, conv_list.c; else 0) */
 } im_conv_t;
 typedef struct im_conv_list { im_conv_t *convs; size_t n; } im_conv_list_t;
 typedef void (*im_convs_cb)(void *ud, int rc, const im_conv_list_t *l);

@@ -75,6 +75,7 @@ typedef struct c2c_convs {
   int unlisted;        /* also rows with no listed message (unread counts) */
   int no_unread;       /* count no unread (0 each; conv_list.c counts its page's only) */
   int empty;           /* also unpinned rows whose last message is past the retention (empty: last_seq 0) */
+  int tops;            /* read each kept row's top_seq (im_conv_t) */
   im_conv_t *convs;
   char **ids;
   size_t n, nids, cap;

@@ -480,7 +480,7 @@ static void conv_row(void *ud, const store_recent_t *r)
   /* a hidden row takes no list's place (last_seq 0: conv_run's cap skips it) */
   j->convs[j->n] = (im_conv_t){ r->peer_no, j->ids[j->nids++], hidden || expired ? 0 : r->last_seq,
                                 expired ? 0 : r->last_time_s, read, 0, hidden ? 0 : r->pinned_at_s,
-                                hidden ? 0 : r->pin_seq };
+                                hidden ? 0 : r->pin_seq, 0 };
   j->n++;
 }
 
@@ -495,6 +495,8 @@ static int conv_cmp(const void *a, const void *b)
   if (!x->pinned_at_s && x->last_time_s != y->last_time_s) return x->last_time_s > y->last_time_s ? -1 : 1;
   return x->peer_no < y->peer_no ? -1 : x->peer_no > y->peer_no;
 }
+
+static void top_seq(void *ud, const store_msg_t *m) { *(uint32_t *)ud = m->seq; }
 
 int c2c__convs_read(store_t *s, c2c_convs_t *j)
 {
@@ -520,6 +522,10 @@ int c2c__convs_read(store_t *s, c2c_convs_t *j)
       cv->unread = 0;
       continue;
     }
+    /* the newest message stored now, whatever it is: a later count stops there (conv_list.c) */
+    if (j->tops && (rc = store_msg_history(s, j->app, store_c2c_conv(j->user, cv->peer_no), 0, 0, 0, INT64_MAX, 1,
+                                           top_seq, &cv->top_seq)))
+      return rc;
     if (j->no_unread) continue; /* unread 0 (conv_row) */
     rc = store_msg_unread(s, j->app, store_c2c_conv(j->user, cv->peer_no), cv->peer_no, cv->read_seq, UINT32_MAX, j->since,
                           &cv->unread);

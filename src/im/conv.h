@@ -75,7 +75,8 @@ typedef void (*im_conv_page_cb)(void *ud, int rc, const im_conv_page_t *p);
 /* One page of at most limit (> 0) conversations of user_no after `from`, in the order above. flags:
  * IM_CONV_*. A C2C item carries its read position (im_c2c_conversations); unread counts are 0 without
  * IM_CONV_UNREAD. With it, a second reader job after the page counts the page's items only, each in
- * (read position, last_seq]: a C2C item's from its read position, a group item's from its member's read
+ * (read position, the newest message its conversation had when the page was read, NoLastMsg ones
+ * included]: a C2C item's from its read position, a group item's from its member's read
  * position, read then (0 for a group whose type keeps none, or with MsgFlag Discard, or one left meanwhile). cb on the loop thread: IMC_E_NOMEM, IMC_E_OVERLOADED (a full reader
  * queue), a storage error. */
 void im_conv_page(im_c2c_t *c, im_groups_t *G, uint32_t sdkappid, uint32_t user_no, const im_conv_cursor_t *from,

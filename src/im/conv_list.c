@@ -12,10 +12,12 @@
  * job counts the unread messages of the page's C2C conversations (from the
  * read position the first read) and reads the read position and unread
  * count of the page's groups, for the page's items only, each up to the
- * item's last_seq (a message stored between the two reads is after it: the
- * count never runs ahead of the item's last message;
- * docs/decisions/messaging-c2c-storage.md §46); without it (REST get_list)
- * nothing is counted.
+ * newest message the item's conversation had at the first read, NoLastMsg
+ * ones included (C2C: read with the rows; groups: the group's last seq in
+ * memory when the page is cut, which only a committed message raises), so
+ * a message stored between the two reads is never counted and a NoLastMsg
+ * one stored before is (docs/decisions/messaging-c2c-storage.md §46, §47);
+ * without it (REST get_list) nothing is counted.
  * Loop thread but the run functions (reader threads).
  */
 #include "im/c2c_int.h"
@@ -31,6 +33,7 @@ typedef struct row {
   int64_t time, pinned_at, key, pin_seq;
   const char *id;              /* C2C: owned by the C2C list; group: the group's, valid during list_done */
   uint32_t no, last_seq, read_seq;
+  uint32_t top_seq;            /* the unread count's bound: the newest message stored at the first read */
   int64_t unread;
   uint8_t group, counts_unread;
 } row_t;
@@ -50,6 +53,7 @@ typedef struct clist {
   size_t n;
   int complete;
   uint8_t *counts;             /* per item: a group whose type keeps unread counts */
+  uint32_t *tops;              /* per item: its row's top_seq */
   int64_t since;               /* the group retention horizon (unread counts; the C2C one is l.since) */
   im_conv_page_cb cb;
   void *ud;
@@ -60,6 +64,7 @@ static void clist_free(clist_t *j)
   for (size_t i = 0; i < j->n; i++) free((char *)j->items[i].id);
   free(j->items);
   free(j->counts);
+  free(j->tops);
   c2c__convs_free(&j->l);
   free(j->g);
   free(j);
@@ -140,6 +145,7 @@ static int take(clist_t *j, const row_t *r, size_t start, size_t to, int pinned,
     char *id = strdup(x->id);
     if (!id) return IMC_E_NOMEM;
     j->counts[j->n] = x->counts_unread;
+    j->tops[j->n] = x->top_seq;
     j->items[j->n++] = (im_conv_item_t){ x->group, id, x->no, x->last_seq, x->time, x->pinned_at, x->pin_seq, pinned,
                                          x->read_seq, x->unread };
   }
@@ -183,7 +189,9 @@ static int make_page(clist_t *j, row_t *rows, size_t n)
   }
   nrest = out;
   size_t cap = (size_t)(j->limit < (int64_t)(np + nrest) ? j->limit : (int64_t)(np + nrest));
-  if (cap && (!(j->items = calloc(cap, sizeof *j->items)) || !(j->counts = calloc(cap, 1)))) return IMC_E_NOMEM;
+  if (cap && (!(j->items = calloc(cap, sizeof *j->items)) || !(j->counts = calloc(cap, 1)) ||
+              !(j->tops = calloc(cap, sizeof *j->tops))))
+    return IMC_E_NOMEM;
   int64_t left = j->limit;
   int rc;
   j->complete = 1;
@@ -208,8 +216,8 @@ static int run_unread(store_t *s, void *arg)
     im_conv_item_t *it = &j->items[i];
     int rc;
     if (!it->group) { /* with oneself: 0 (c2c__convs_read) */
-      if (it->no != j->user && it->last_seq > it->read_seq &&
-          (rc = store_msg_unread(s, j->app, store_c2c_conv(j->user, it->no), it->no, it->read_seq, it->last_seq,
+      if (it->no != j->user && j->tops[i] > it->read_seq &&
+          (rc = store_msg_unread(s, j->app, store_c2c_conv(j->user, it->no), it->no, it->read_seq, j->tops[i],
                                  j->l.since, &it->unread)))
         return rc;
       continue;
@@ -217,8 +225,8 @@ static int run_unread(store_t *s, void *arg)
     rc = store_grp_member_get(s, j->app, it->no, j->user, member_row, it);
     if (rc == IMC_E_NOTFOUND) continue; /* left after the page was made: nothing to count */
     if (rc) return rc;
-    if (it->unread < 0 || !j->counts[i] || it->last_seq <= it->read_seq) { it->unread = 0; continue; }
-    if ((rc = store_grp_msg_unread(s, j->app, it->no, j->user, it->read_seq, it->last_seq, j->since, &it->unread)))
+    if (it->unread < 0 || !j->counts[i] || j->tops[i] <= it->read_seq) { it->unread = 0; continue; }
+    if ((rc = store_grp_msg_unread(s, j->app, it->no, j->user, it->read_seq, j->tops[i], j->since, &it->unread)))
       return rc;
   }
   return 0;
@@ -258,12 +266,13 @@ static void done_list(void *arg, int rc)
     const im_conv_t *cv = &j->l.convs[i];
     if (!listed(j, cv->last_seq, cv->pinned_at_s)) continue;
     rows[n++] = (row_t){ cv->last_time_s, cv->pinned_at_s, cv->peer_no, cv->pin_seq, cv->peer_id, cv->peer_no,
-                         cv->last_seq, cv->read_seq, cv->unread, 0, 0 };
+                         cv->last_seq, cv->read_seq, cv->top_seq, cv->unread, 0, 0 };
   }
   for (size_t i = 0; !rc && i < ng; i++) {
     if (!listed(j, gv[i].last_seq, gv[i].pinned_at_s)) continue;
     rows[n++] = (row_t){ gv[i].last_time_s, gv[i].pinned_at_s, IM_CONV_GROUP_KEY + gv[i].group_no, gv[i].pin_seq,
-                         gv[i].group_id, gv[i].group_no, gv[i].last_seq, 0, 0, 1, (uint8_t)(gv[i].counts_unread != 0) };
+                         gv[i].group_id, gv[i].group_no, gv[i].last_seq, 0, gv[i].top_seq, 0, 1,
+                         (uint8_t)(gv[i].counts_unread != 0) };
   }
   if (!rc) rc = make_page(j, rows, n);
   free(rows);
@@ -291,6 +300,7 @@ void im_conv_page(im_c2c_t *c, im_groups_t *G, uint32_t sdkappid, uint32_t user_
   j->ud = ud;
   c2c__convs_init(c, &j->l, sdkappid, user_no, 0, 0);
   j->l.no_unread = 1; /* the page's only, after it (run_unread) */
+  j->l.tops = (flags & IM_CONV_UNREAD) != 0; /* their bounds, read with the rows */
   j->l.empty = (flags & IM_CONV_EMPTY) != 0;
   submit(j, run_list, done_list);
 }

@@ -451,6 +451,8 @@ typedef struct im_gconv {
   int64_t pinned_at_s;         /* 0: not pinned (im_group_conv_pin) */
   int64_t pin_seq;             /* the pin's place in the user's pin order, shared with its C2C pins */
   int counts_unread;           /* the group's type keeps unread counts */
+  uint32_t top_seq;            /* the group's last stored message, of any kind (NoLastMsg too): an unread count
+                                * made later stops there */
 } im_gconv_t;
 size_t im_group_conv_rows(im_groups_t *G, uint32_t sdkappid, uint32_t user_no, const store_grp_conv_t *rows, size_t n,
                           im_gconv_t *out);

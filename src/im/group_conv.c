@@ -53,7 +53,7 @@ size_t im_group_conv_rows(im_groups_t *G, uint32_t sdkappid, uint32_t user_no, c
     /* a last message past retention is no message: the conversation is empty */
     int listed = g->conv_seq && g->conv_s >= since;
     out[k++] = (im_gconv_t){ g->group_no, g->group_id, listed ? g->conv_seq : 0, listed ? g->conv_s : 0, m->pinned_at_s,
-                             m->pin_seq, im_gtype_info(g->type)->unread };
+                             m->pin_seq, im_gtype_info(g->type)->unread, g->last_seq };
   }
   return k;
 }

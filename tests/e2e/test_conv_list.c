@@ -5,7 +5,8 @@
  *    (group_id, last_seq, last_time, read_seq, unread, pinned), by the rules
  *    of get_list: pins of both kinds in one order first, a deleted group
  *    left out until a message that counts, a group without one left out
- *    unless pinned, live rooms never; unread follows group_read;
+ *    unless pinned, live rooms never; unread follows group_read and counts
+ *    a NoLastMsg message after the last listed one, of either kind;
  *  - conversations pages (limit, cursor) across both kinds for a user in
  *    more groups than a page, with no skip and no repeat, also when a
  *    returned conversation moves up between pages; get_list pages the same
@@ -202,6 +203,37 @@ static void test_ws_lists_groups(void **st)
   wsc_close(&a);
 }
 
+/* A NoLastMsg message after the last listed one is unread: conversations counts it, as
+ * get_c2c_unread_msg_num and group_list do (before: the count stopped at last_seq, leaving it out). */
+static void test_no_last_msg_is_unread(void **st)
+{
+  (void)st;
+  static const char *const users[] = { "n_u", "n_o", "n_c", NULL };
+  import_users(srv.port, app, key, users);
+  group("Public", "n_g", "n_o", "[{\"Member_Account\":\"n_u\"}]");
+  advance(5);
+  csend("n_c", "n_u", 1);
+  ok(call("openim/sendmsg", "{\"From_Account\":\"n_c\",\"To_Account\":\"n_u\",\"MsgRandom\":2,"
+          "\"SendMsgControl\":[\"NoLastMsg\"],\"MsgBody\":" TEXT("quiet") "}"));
+  advance(1);
+  gsend("n_g", "n_o", 1, "");
+  gsend("n_g", "n_o", 2, ",\"SendMsgControl\":[\"NoLastMsg\"]");
+  json_t *r = call("openim/get_c2c_unread_msg_num", "{\"To_Account\":\"n_u\",\"Peer_Account\":[\"n_c\"]}");
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  assert_int_equal(jint(r, "AllC2CUnreadMsgNum"), 2);
+  json_decref(r);
+  wsc_t a;
+  wlogin(&a, "n_u");
+  char seen[256] = "";
+  assert_true(ws_page(&a, 0, NULL, 0, seen, sizeof seen, 1));
+  assert_string_equal(seen, "G:n_g=2,C:n_c=2");
+  r = wsc_rpc(&a, "conversations", "%s", "");
+  json_t *c = json_array_get(json_object_get(r, "conversations"), 1);
+  assert_int_equal(jint(c, "last_seq"), 1); /* the NoLastMsg message is not the last one */
+  json_decref(r);
+  wsc_close(&a);
+}
+
 /* ---- more groups than a page ------------------------------------------------------------------------ */
 static void test_pages_many_groups(void **st)
 {
@@ -345,6 +377,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_ws_lists_groups),
+    cmocka_unit_test(test_no_last_msg_is_unread),
     cmocka_unit_test(test_pages_many_groups),
     cmocka_unit_test(test_page_is_one_read),
   };

@@ -299,6 +299,46 @@ static void test_unread_stops_at_last_seq(void **st)
   env_stop(&e);
 }
 
+/* A NoLastMsg message after the last listed one, stored before the page, is unread and counted (the bound
+ * is the newest message stored at the page's read, not last_seq), while a message stored between the read
+ * and the counts still is not. Before: p05 showed 2 unread, without its NoLastMsg message. */
+static void test_unread_counts_no_last_msg(void **st)
+{
+  (void)st;
+  store_t *s;
+  uint32_t p05;
+  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(store_account_get(s, APP, "p05", &p05), 0);
+  store_msg_append_t a;
+  memset(&a, 0, sizeof a);
+  a.m = (store_msg_t){ APP, store_c2c_conv(p05, me), 0, p05, me, (int64_t)time(NULL) - 50, 7, 7, STORE_MSG_NO_LAST,
+                       604800, "{}", 2, NULL, NULL };
+  a.inbox_from = a.inbox_to = a.recent_from = a.recent_to = 1;
+  assert_int_equal(store_msg_append(s, &a), 0);
+  store_close(s);
+  env_t e;
+  env_start(&e);
+  im_conv_cursor_t cur = { 0, 0, 0, 0 };
+  int calls, seen = 0;
+  __atomic_store_n(&inject, 1, __ATOMIC_SEQ_CST); /* the first count's peer (p29, the newest) gets one more */
+  for (int pages = 0; pages < 3; pages++) {
+    page_t g = page(&e, &cur, IM_CONV_PINNED_FIRST | IM_CONV_EMPTY_PINNED | IM_CONV_UNREAD, &calls);
+    assert_int_equal(__atomic_load_n(&inject, __ATOMIC_SEQ_CST), 0);
+    for (size_t i = 0; i < g.n; i++) {
+      if (!pages && !i) { /* p29: 3 listed before the page (test_unread_stops_at_last_seq); the 4th came after */
+        assert_int_equal(g.last_seq[i], 3);
+        assert_int_equal(g.unread[i], 3);
+      } else if (g.last_seq[i] == 2 && g.unread[i] == 3) {
+        seen++; /* p05: its two listed messages and the NoLastMsg one */
+      } else {
+        assert_int_equal(g.unread[i], 2);
+      }
+    }
+  }
+  assert_int_equal(seen, 1);
+  env_stop(&e);
+}
+
 /* The same for a group item: a group message stored between the page's read and the group's count. */
 static void test_group_unread_stops_at_last_seq(void **st)
 {
@@ -327,13 +367,40 @@ static void test_group_unread_stops_at_last_seq(void **st)
   env_stop(&e);
 }
 
+/* A group NoLastMsg message after the group's last listed one is counted in the group item's unread (the
+ * group's last stored seq, in memory, is the bound); before: 2, with last_seq 2 (test_group_unread_stops_at_last_seq's
+ * two messages). */
+static void test_group_unread_counts_no_last_msg(void **st)
+{
+  (void)st;
+  store_t *s;
+  assert_int_equal(store_open(dir, &s), 0);
+  store_grp_msg_t m = { .sdkappid = APP, .group_no = (uint32_t)GROUP_NO, .from_no = me + 1,
+                        .time_s = (int64_t)time(NULL) - 5, .random = 3, .flags = STORE_GMSG_NO_LAST,
+                        .body = "{\"MsgBody\":[]}", .body_len = 14 };
+  int dup;
+  assert_int_equal(store_grp_msg_append(s, &m, 0, &dup), 0);
+  store_close(s);
+  env_t e;
+  env_start(&e);
+  im_conv_cursor_t cur = { 0, 0, 0, 0 };
+  int calls;
+  page_t p = page(&e, &cur, IM_CONV_PINNED_FIRST | IM_CONV_EMPTY_PINNED | IM_CONV_UNREAD, &calls);
+  assert_int_equal(p.last_seq[0], 2); /* the group, newest: its NoLastMsg message (3) is not its last */
+  assert_int_equal(p.read_seq[0], 0);
+  assert_int_equal(p.unread[0], 3);
+  env_stop(&e);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_rest_page_counts_nothing),
     cmocka_unit_test(test_ws_page_counts_its_items),
     cmocka_unit_test(test_unread_stops_at_last_seq),
+    cmocka_unit_test(test_unread_counts_no_last_msg),
     cmocka_unit_test(test_group_unread_stops_at_last_seq),
+    cmocka_unit_test(test_group_unread_counts_no_last_msg),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
