@@ -457,10 +457,11 @@ static void conv_row(void *ud, const store_recent_t *r)
   /* a delete unpins; a pin after it brings the conversation back (it was pinned, counted in the 50, and
    * shown nowhere) */
   int hidden = r->hidden_seq && r->last_seq <= r->hidden_seq && !r->pinned_at_s;
-  /* a last message past the retention is no message: the conversation is empty, as a group's
-   * (docs/decisions/messaging-c2c-storage.md §46): listed when pinned, or among the empty ones (j->empty);
-   * the unread counts (unlisted) keep every row as it is */
-  int expired = !j->unlisted && r->last_seq && r->last_time_s < j->since;
+  /* a last message past the retention, or covered by the purge floor (which every read takes too, §40: a
+   * longer retention bought after a pass does not show it again), is no message: the conversation is empty,
+   * as a group's (docs/decisions/messaging-c2c-storage.md §46, §47): listed when pinned, or among the empty
+   * ones (j->empty); the unread counts (unlisted) keep every row as it is */
+  int expired = !j->unlisted && r->last_seq && (r->last_time_s < j->since || r->last_covered);
   if (hidden && !j->unlisted) return;
   if (!j->unlisted && !r->pinned_at_s && (!r->last_seq || expired) && !(expired && j->empty)) return;
   if (j->n == j->cap) {

@@ -467,6 +467,7 @@ static void row_recent(sqlite3_stmt *st, store_recent_t *r)
   r->hidden_seq = (uint32_t)sqlite3_column_int64(st, 6);
   r->cleared_seq = (uint32_t)sqlite3_column_int64(st, 7);
   r->pin_seq = sqlite3_column_int64(st, 8);
+  r->last_covered = sqlite3_column_int(st, 10);
 }
 
 /* A row read by RECENT_LIST or RECENT_GET whose newest listed message by
@@ -474,7 +475,16 @@ static void row_recent(sqlite3_stmt *st, store_recent_t *r)
 static int last_by_time(store_t *s, sqlite3_stmt *row, uint32_t sdkappid, uint32_t user_no, store_recent_t *r)
 {
   if (!(sqlite3_column_int64(row, 9) & STORE_MSG_IMPORTED) || !r->last_seq) return 0;
-  return sq__last_by_time(s, sdkappid, user_no, r->peer_no, &r->last_seq, &r->last_time_s);
+  uint32_t was = r->last_seq;
+  int64_t covered;
+  int rc = sq__last_by_time(s, sdkappid, user_no, r->peer_no, &r->last_seq, &r->last_time_s);
+  if (rc || r->last_seq == was) return rc;
+  sqlite3_stmt *st = stmt(s, M_COVERED); /* another message: its own floor test */
+  if (!st) return IMC_E_IO;
+  BIND(st, sdkappid, (int64_t)store_c2c_conv(user_no, r->peer_no), r->last_seq);
+  if ((rc = scalar(st, &covered))) return rc;
+  r->last_covered = covered != 0;
+  return 0;
 }
 
 static int sqm_recent_list(store_t *s, uint32_t sdkappid, uint32_t user_no, store_recent_cb cb, void *ud)

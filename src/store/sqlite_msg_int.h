@@ -203,6 +203,10 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
 #define PURGE_LISTED(who) "(SELECT m3.seq FROM c2c_msg m3 WHERE m3.sdkappid=c2c_msg.sdkappid AND m3.conv=c2c_msg.conv" \
   " AND (m3.flags&4)=0 AND NOT ((m3.flags&64)!=0 AND m3.from_no=c2c_msg." who ") ORDER BY m3.seq DESC LIMIT 1)"
 
+/* 1 when the purge floor covers a conversation row's last message l (none: 0): no read shows it, the row is
+ * empty (messaging-c2c-storage.md §47) */
+#define LAST_COVERED "coalesce(NOT" FLOOR_SHOWS("l.time_s", "l.id", "?1") ",0)"
+
 #define IMP_IDX " INDEXED BY c2c_msg_imported"
 #define IMP_ROW " AND (flags&32)!=0"
 
@@ -266,10 +270,14 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
   X(RECENT_CLEAR, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,cleared_seq,read_seq) VALUES(?1,?2,?3,?4," RECENT_LOG_READ ")" \
                   " ON CONFLICT DO UPDATE SET cleared_seq=max(cleared_seq, excluded.cleared_seq)") \
   X(RECENT_LIST, "SELECT r.peer_no,coalesce(a.user_id,''),coalesce(l.seq,0),coalesce(l.time_s,0),r.read_seq,r.pinned_at," \
-                 "r.hidden_seq,r.cleared_seq,r.pin_seq,coalesce(l.flags,0) FROM " RECENT_ROWS("") " r" RECENT_LASTJOIN \
+                 "r.hidden_seq,r.cleared_seq,r.pin_seq,coalesce(l.flags,0)," LAST_COVERED " FROM " RECENT_ROWS("") " r" \
+                 RECENT_LASTJOIN \
                  " LEFT JOIN accounts a ON a.sdkappid=r.sdkappid AND a.user_no=r.peer_no") \
   X(RECENT_GET, "SELECT r.peer_no,'',coalesce(l.seq,0),coalesce(l.time_s,0),r.read_seq,r.pinned_at,r.hidden_seq," \
-                "r.cleared_seq,r.pin_seq,coalesce(l.flags,0) FROM " RECENT_ROWS(" AND peer_no=?3") " r" RECENT_LASTJOIN) \
+                "r.cleared_seq,r.pin_seq,coalesce(l.flags,0)," LAST_COVERED " FROM " RECENT_ROWS(" AND peer_no=?3") " r" \
+                RECENT_LASTJOIN) \
+  /* whether the floor covers a conversation's message (a row's last message by time, sqlite_msg.c) */ \
+  X(COVERED, "SELECT NOT" FLOOR_SHOWS("time_s", "id", "?1") " FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND seq=?3") \
   /* a conversation with only NoLastMsg messages, or one the user deleted (hidden), ranks by its newest
    * message of any kind (its unread count needs the row: a NoLastMsg message since the delete) */ \
   X(TRIM_ROWS, "SELECT r.peer_no,r.pinned_at,CASE WHEN l.seq IS NULL OR (r.hidden_seq>0 AND l.seq<=r.hidden_seq)" \

@@ -125,6 +125,7 @@ typedef struct store_recent {
   int64_t pin_seq;            /* pinned: the user's pin order, higher = pinned later (0: pinned before migration 38) */
   uint32_t hidden_seq;        /* deleted at this last_seq: hidden until a newer message */
   uint32_t cleared_seq;       /* history up to here deleted for this user (ClearRamble) */
+  int last_covered;           /* the app's purge floor covers the last message: no read shows it (store_msg_floors) */
 } store_recent_t;
 
 typedef void (*store_msg_cb)(void *ud, const store_msg_t *m);

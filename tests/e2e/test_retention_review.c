@@ -23,7 +23,8 @@
  *    (NoLastMsg and SyncOtherMachine 2 messages after it): past the
  *    retention the lists leave those conversations out (empty: §46), and
  *    after a restart on the start date (the messages within retention
- *    again) the lists are the same as before the pass.
+ *    again) and a pass that replaces the floor then above the clock, the
+ *    lists are the same as before the pass.
  *  - The clock 10 days ahead during a pass, then put right (a restart on
  *    the right date): messages sent after that are shown an hour, 3 and 6
  *    days later, across the misset pass's horizon (its floor hid them).
@@ -34,7 +35,10 @@
  *    with one unread after a new message.
  *  - A pass at 7 days, then 2 months bought, then a message 20 days old
  *    imported: every read shows it and the passes keep it (the floor
- *    covers only what was stored when its pass began). */
+ *    covers only what was stored when its pass began).
+ *  - A pass at 7 days over a conversation's last message 8 days old, then 2
+ *    months bought: the floor still hides the message from every read, and
+ *    the lists take the conversation as empty (§47). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -341,8 +345,9 @@ static void conv_list(const char *user, char *out, size_t cap)
  * whose newest messages are NoLastMsg (or SyncOtherMachine 2, for its
  * sender) keeps its place in both lists after a pass, as before it (seen
  * after a restart that puts the clock back, the messages within retention
- * again). Before, the pass deleted that older message (only the
- * conversation's newest stayed) and the conversation left the list. */
+ * again, once a pass has replaced the floor above the clock). Before, the
+ * pass deleted that older message (only the conversation's newest stayed)
+ * and the conversation left the list. */
 static void test_purge_keeps_listed_last(void **st)
 {
   (void)st;
@@ -364,7 +369,7 @@ static void test_purge_keeps_listed_last(void **st)
   wait_passes(&srv, 2); /* a purge pass (every second) */
   for (int round = 0; round < 2; round++) {
     /* round 0, 7 days and a second on: every listed last message is past the retention, so the lists are
-     * empty (§46); round 1, after a restart on the start date: the lists are as before the pass */
+     * empty (§46); round 1, after a restart on the start date and a pass: the lists are as before the pass */
     conv_list("gus", got, sizeof got);
     assert_string_equal(got, round ? "fay:1" : "");
     conv_list("hal", got, sizeof got);
@@ -374,6 +379,9 @@ static void test_purge_keeps_listed_last(void **st)
     if (!round) { /* the restart puts the test clock back at its start date: the later tests run from there */
       assert_int_equal(e2e_server_stop(&srv), 0);
       assert_int_equal(e2e_server_start(&srv, args), 0);
+      /* until a pass replaces the floor now above the clock (§37), it covers the messages for every read and
+       * so for the lists (§47) */
+      wait_passes(&srv, 2);
     }
   }
 }
@@ -636,6 +644,51 @@ static void test_import_after_a_longer_retention(void **st)
   }
 }
 
+/* A pass at 7 days covers a message 8 days old (its conversation's last: the purge keeps it, §36); then 2
+ * months are bought. The floor still hides the message from every read, so the conversation is empty, as
+ * one past the retention is (§46): left out of both lists unless pinned or asked for (AssistFlags bit 1),
+ * with last_seq 0. Before, the rule looked at the retention alone, and the lists showed the conversation
+ * (last_seq 1) with a last message no read shows. */
+static void test_floor_empties_the_conversation(void **st)
+{
+  (void)st;
+  char got[1024];
+  json_t *a = op_callf(srv.port, auth, 201, "POST", "{\"customer_id\":1,\"name\":\"e\",\"region\":\"china\",\"scheme\":\"s2019\"}",
+                       "/operator/v1/apps");
+  uint32_t ae = (uint32_t)jint(a, "sdkappid");
+  char ke[80];
+  snprintf(ke, sizeof ke, "%s", jstr(a, "key"));
+  json_decref(a);
+  json_decref(op_callf(srv.port, auth, 201, "POST", "{\"edition\":\"pro\"}", "/operator/v1/apps/%u/upgrade", ae)); /* 7 days */
+  import_users(srv.port, ae, ke, (const char *const[]){ "fe_a", "fe_b", NULL });
+  json_t *r = v4(srv.port, ae, ke, "openim/sendmsg", "{\"From_Account\":\"fe_a\",\"To_Account\":\"fe_b\",\"MsgRandom\":1,"
+                 "\"MsgBody\":" TEXT("old") "}");
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  json_decref(r);
+  advance(8 * DAY);
+  wait_passes(&srv, 2); /* a pass: the app's floor is now - 7 days, over the message */
+  json_decref(op_callf(srv.port, auth, 201, "POST", "{\"addon\":\"c2c_roaming_months\",\"value\":2}",
+                       "/operator/v1/apps/%u/addons", ae)); /* 60 days */
+  reads_in(ae, ke, "fe_b", "fe_a", got, sizeof got);
+  assert_string_equal(got, "roam=;hist=;sync=;unread=0"); /* the floor hides it from every read */
+  wsc_t c;
+  assert_int_equal(wsc_login(&c, srv.port, ae, ke, "fe_b", "Web"), 0);
+  json_t *o = wsc_rpc(&c, "conversations", "%s", "");
+  assert_int_equal(jint(o, "code"), 0);
+  if (json_array_size(json_object_get(o, "conversations")))
+    fail_msg("conversations listed the covered conversation: %s", json_dumps(o, JSON_COMPACT));
+  json_decref(o);
+  wsc_close(&c);
+  for (int flags = 0; flags <= 2; flags += 2) { /* bit 1: the empty ones too */
+    r = v4(srv.port, ae, ke, "recentcontact/get_list", "{\"From_Account\":\"fe_b\",\"AssistFlags\":%d}", flags);
+    assert_int_equal(jint(r, "ErrorCode"), 0);
+    json_t *items = json_object_get(r, "SessionItem");
+    if (json_array_size(items) != (size_t)flags / 2 || (flags && jint(json_array_get(items, 0), "MsgTime") != 0))
+      fail_msg("get_list AssistFlags %d: %s", flags, json_dumps(r, JSON_COMPACT));
+    json_decref(r);
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -647,6 +700,7 @@ int main(void)
     cmocka_unit_test(test_apps_apart),
     cmocka_unit_test(test_trim_at_the_limit_keeps_the_pin),
     cmocka_unit_test(test_import_after_a_longer_retention),
+    cmocka_unit_test(test_floor_empties_the_conversation),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
