@@ -211,11 +211,11 @@ static void test_no_last_msg_is_unread(void **st)
   static const char *const users[] = { "n_u", "n_o", "n_c", NULL };
   import_users(srv.port, app, key, users);
   group("Public", "n_g", "n_o", "[{\"Member_Account\":\"n_u\"}]");
-  advance(5);
+  op_clock_advance(srv.port, auth, 5);
   csend("n_c", "n_u", 1);
-  ok(call("openim/sendmsg", "{\"From_Account\":\"n_c\",\"To_Account\":\"n_u\",\"MsgRandom\":2,"
+  v4_ok(call("openim/sendmsg", "{\"From_Account\":\"n_c\",\"To_Account\":\"n_u\",\"MsgRandom\":2,"
           "\"SendMsgControl\":[\"NoLastMsg\"],\"MsgBody\":" TEXT("quiet") "}"));
-  advance(1);
+  op_clock_advance(srv.port, auth, 1);
   gsend("n_g", "n_o", 1, "");
   gsend("n_g", "n_o", 2, ",\"SendMsgControl\":[\"NoLastMsg\"]");
   json_t *r = call("openim/get_c2c_unread_msg_num", "{\"To_Account\":\"n_u\",\"Peer_Account\":[\"n_c\"]}");

@@ -665,7 +665,7 @@ static void test_floor_empties_the_conversation(void **st)
                  "\"MsgBody\":" TEXT("old") "}");
   assert_int_equal(jint(r, "ErrorCode"), 0);
   json_decref(r);
-  advance(8 * DAY);
+  op_clock_advance(srv.port, auth, 8 * DAY);
   wait_passes(&srv, 2); /* a pass: the app's floor is now - 7 days, over the message */
   json_decref(op_callf(srv.port, auth, 201, "POST", "{\"addon\":\"c2c_roaming_months\",\"value\":2}",
                        "/operator/v1/apps/%u/addons", ae)); /* 60 days */
