@@ -1,4 +1,5 @@
-/* sqlite_defer.c — daily counters added at commit (store_usage_add_at_commit).
+/* sqlite_defer.c — daily counters added at commit (store_usage_add_at_commit)
+ * and the registrations per UTC day (usage_reg_day, sq__defer_reg).
  *
  * Every job of a group commit that counts an event (a stored C2C message)
  * used to upsert the same usage_day row and run its bill_recheck trigger.
@@ -30,6 +31,8 @@
 #define METRIC_MAX 32
 #define SP_NAME_MAX 32
 
+/* metric "": registrations of the UTC day (usage_reg_day, migration 49; one per new account, account_import_txn);
+ * any other: a usage_day counter */
 typedef struct sum { uint32_t app; int32_t day; char metric[METRIC_MAX]; int64_t n; } sum_t;
 
 typedef struct savepoint {
@@ -64,7 +67,7 @@ static int flush(store_t *s, struct sqdefer *d)
 {
   for (int i = 0; i < d->nsums; i++) {
     sum_t *e = &d->sums[i];
-    int rc = e->n ? squ_add(s, e->app, e->day, e->metric, e->n) : 0;
+    int rc = !e->n ? 0 : e->metric[0] ? squ_add(s, e->app, e->day, e->metric, e->n) : squ_reg_day_add(s, e->app, e->day, e->n);
     if (rc) return rc;
     e->n = 0;
   }
@@ -78,12 +81,15 @@ static void drop(struct sqdefer *d)
   d->untracked = 0;
 }
 
-int sq__defer_add(store_t *s, uint32_t app, int32_t day, const char *metric, int64_t n)
+static int write_now(store_t *s, uint32_t app, int32_t day, const char *metric, int64_t n)
 {
-  size_t len = metric ? strlen(metric) : 0;
-  if (!len) return IMC_E_INVAL;
+  return metric[0] ? squ_add(s, app, day, metric, n) : squ_reg_day_add(s, app, day, n);
+}
+
+static int defer(store_t *s, uint32_t app, int32_t day, const char *metric, size_t len, int64_t n)
+{
   struct sqdefer *d = state(s);
-  if (!d || len >= METRIC_MAX || d->untracked || sqlite3_get_autocommit(sq__db(s))) return squ_add(s, app, day, metric, n);
+  if (!d || len >= METRIC_MAX || d->untracked || sqlite3_get_autocommit(sq__db(s))) return write_now(s, app, day, metric, n);
   for (int i = 0; i < d->nsums; i++) {
     sum_t *e = &d->sums[i];
     if (e->app == app && e->day == day && !strcmp(e->metric, metric)) { e->n += n; return 0; }
@@ -91,7 +97,7 @@ int sq__defer_add(store_t *s, uint32_t app, int32_t day, const char *metric, int
   if (d->nsums == SUMS_MAX) {
     int rc = flush(s, d);
     if (rc) return rc;
-    return squ_add(s, app, day, metric, n);
+    return write_now(s, app, day, metric, n);
   }
   sum_t *e = &d->sums[d->nsums++];
   e->app = app;
@@ -99,6 +105,21 @@ int sq__defer_add(store_t *s, uint32_t app, int32_t day, const char *metric, int
   memcpy(e->metric, metric, len + 1);
   e->n = n;
   return 0;
+}
+
+int sq__defer_add(store_t *s, uint32_t app, int32_t day, const char *metric, int64_t n)
+{
+  size_t len = metric ? strlen(metric) : 0;
+  if (!len) return IMC_E_INVAL;
+  return defer(s, app, day, metric, len, n);
+}
+
+int sq__defer_reg(store_t *s, uint32_t app, int32_t utc_day) { return defer(s, app, utc_day, "", 0, 1); }
+
+int sq__defer_flush(store_t *s)
+{
+  struct sqdefer *d = *sq__defer_slot(s);
+  return d && d->nsums ? flush(s, d) : 0;
 }
 
 /* The savepoint name after a keyword ("SAVEPOINT job", "RELEASE SAVEPOINT

@@ -71,6 +71,8 @@ int sq__ids_dense(const uint32_t *ids, size_t n);
 int squ_apps_each(store_t *, int, const uint32_t *, size_t, int64_t, int64_t, store_usage_row_cb, void *);
 int squ_registrations(store_t *, uint32_t, int64_t, int64_t, int, store_usage_day_cb, void *);
 int squ_registered(store_t *, uint32_t, int64_t, int64_t *);
+/* n more registrations of app on UTC day utc_day in usage_reg_day (sqlite_defer.c writes them at commit). */
+int squ_reg_day_add(store_t *s, uint32_t app, int32_t utc_day, int64_t n);
 #include "store/store_msg.h"
 
 struct sqmsg; /* per-connection message state: statements, next-seq caches */
@@ -110,6 +112,11 @@ struct sqdefer;
 struct sqdefer **sq__defer_slot(store_t *s);
 void sq__defer_free(struct sqdefer *d);
 int sq__defer_add(store_t *s, uint32_t sdkappid, int32_t day, const char *metric, int64_t n);
+/* One registration of the app on UTC day utc_day (days since 1970-01-01) for usage_reg_day (migration 49), summed
+ * and written at commit as sq__defer_add's counters are (squ_reg_day_add). 0, IMC_E_NOMEM or a write's error. */
+int sq__defer_reg(store_t *s, uint32_t sdkappid, int32_t utc_day);
+/* Write the sums kept so far now (a read of their tables in this transaction then sees them). 0 or a write's error. */
+int sq__defer_flush(store_t *s);
 int sq__defer_before(store_t *s, const char *sql);
 void sq__defer_after(store_t *s, const char *sql, int ok, int was_autocommit);
 

@@ -404,6 +404,15 @@ const char *const sq__migrations[] = {
   "UPDATE c2c_msg SET run_lo=r.lo FROM (SELECT id, min(seq) OVER (PARTITION BY sdkappid, conv, g) AS lo FROM"
   " (SELECT id, seq, sdkappid, conv, seq - row_number() OVER (PARTITION BY sdkappid, conv ORDER BY seq) AS g"
   " FROM c2c_msg WHERE (flags&32)!=0)) r WHERE c2c_msg.id=r.id;",
+  /* 49: registrations per app and UTC day (day: created_at divided by 86,400, rounded down), counted by the writer of
+   * each usage_reg row and written before its transaction's COMMIT (sqlite.c account_import_txn, sqlite_defer.c;
+   * docs/decisions/store-query-plans.md): app
+   * info's running total (store_usage_registered) adds the days before its window and counts the registrations of
+   * at most half a day, where a count(*) over usage_reg read one entry per registration the app ever had */
+  "CREATE TABLE usage_reg_day(sdkappid INTEGER NOT NULL, day INTEGER NOT NULL, n INTEGER NOT NULL,"
+  " PRIMARY KEY(sdkappid, day)) WITHOUT ROWID;"
+  "INSERT INTO usage_reg_day(sdkappid,day,n) SELECT sdkappid, (created_at - (created_at%86400 + 86400)%86400)/86400 d,"
+  " count(*) FROM usage_reg GROUP BY sdkappid, d;",
 };
 
 const int sq__schema_version = (int)(sizeof sq__migrations / sizeof sq__migrations[0]);

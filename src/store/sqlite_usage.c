@@ -89,7 +89,13 @@
    * keyed (sdkappid, user_no), every registration of the app was read and given a day, however few the days */ \
   X(REG_DAYS, "SELECT CAST(strftime('%Y%m%d', created_at + ?4, 'unixepoch') AS INTEGER) d, count(*) FROM usage_reg" \
               " WHERE sdkappid=?1 AND created_at>=?2 AND created_at<?3 GROUP BY d ORDER BY d") \
-  X(REG_BEFORE, "SELECT count(*) FROM usage_reg WHERE sdkappid=?1 AND created_at<?2")
+  /* the registrations before ?2: the days (usage_reg_day, migration 49) before ?3, the UTC midnight nearest ?2, and \
+   * the rows between that midnight and ?2 (at most half a day of them, added or taken away); a count(*) of the \
+   * key's range before ?2 read one entry per registration the app ever had */ \
+  X(REG_DAY_ADD, "INSERT INTO usage_reg_day(sdkappid,day,n) VALUES(?1,?2,?3) ON CONFLICT DO UPDATE SET n=n+excluded.n") \
+  X(REG_BEFORE, "SELECT coalesce((SELECT sum(n) FROM usage_reg_day WHERE sdkappid=?1 AND day<?3),0)" \
+                " + (SELECT count(*) FROM usage_reg WHERE sdkappid=?1 AND created_at>=?3*86400 AND created_at<?2)" \
+                " - (SELECT count(*) FROM usage_reg WHERE sdkappid=?1 AND created_at>=?2 AND created_at<?3*86400)")
 
 enum {
 #define X(name, sql) U_##name,
@@ -259,13 +265,26 @@ int squ_registrations(store_t *s, uint32_t app, int64_t from_s, int64_t to_s, in
 
 int squ_registered(store_t *s, uint32_t app, int64_t before_s, int64_t *n)
 {
+  int rc = sq__defer_flush(s); /* this transaction's new accounts: their days are summed in memory until its COMMIT */
+  if (rc) return rc;
   sqlite3_stmt *st = ust(s, U_REG_BEFORE);
   if (!st) return IMC_E_IO;
   bind3(st, app, before_s, NULL);
-  int rc = sqlite3_step(st);
+  int64_t half = before_s + 43200; /* the nearest UTC midnight's day, rounded down as the days are */
+  sqlite3_bind_int64(st, 3, half / 86400 - (half % 86400 < 0));
+  rc = sqlite3_step(st);
   if (rc == SQLITE_ROW) *n = sqlite3_column_int64(st, 0);
   sqlite3_reset(st);
   return rc == SQLITE_ROW ? 0 : sq__map_rc(rc);
+}
+
+int squ_reg_day_add(store_t *s, uint32_t app, int32_t utc_day, int64_t n)
+{
+  sqlite3_stmt *st = ust(s, U_REG_DAY_ADD);
+  if (!st) return IMC_E_IO;
+  bind3(st, app, utc_day, NULL);
+  sqlite3_bind_int64(st, 3, n);
+  return sq__run(st);
 }
 
 /* ---- bills --------------------------------------------------------------------- */

@@ -338,8 +338,10 @@ int store_usage_import_count(store_t *s, uint32_t sdkappid, int32_t month, int64
  * inserted). */
 int store_usage_registrations(store_t *s, uint32_t sdkappid, int64_t from_s, int64_t to_s, int tz_offset_s,
                               store_usage_day_cb cb, void *ud);
-/* The number of registrations (as store_usage_registrations counts them) created before before_s, into *n: a
- * count over a range of the registrations' key (app, time), without a day per row. IMC_E_IO on a database error. */
+/* The number of registrations (as store_usage_registrations counts them) created before before_s, into *n: the
+ * app's counts per UTC day before the midnight nearest before_s, corrected by the registrations between that
+ * midnight and before_s (at most half a day's), so the work grows with the app's days, not its accounts.
+ * IMC_E_IO on a database error. */
 int store_usage_registered(store_t *s, uint32_t sdkappid, int64_t before_s, int64_t *n);
 
 /* ---- bills (src/meter/bills.c is the writer) -------------------------------

@@ -177,6 +177,15 @@ static void test_registrations(void **st)
   assert_int_equal(ai->reg_total[14], 3);   /* 4 Nov */
   assert_int_equal(ai->days[15].registrations, 2);
   assert_int_equal(ai->reg_total[29], 5);   /* 19 Nov */
+  /* a store of schema 48 (no registrations per day): migration 49 counts them from usage_reg, same totals */
+  assert_int_equal(store_exec(s, "DROP TABLE usage_reg_day; PRAGMA user_version=48"), 0);
+  store_close(s);
+  assert_int_equal(store_open(dir, &s), 0);
+  memset(ai, 0, sizeof *ai);
+  assert_int_equal(meter_appinfo(s, app, local(2026, 11, 20, 12, 0, 0), TZ, ai), 0);
+  assert_int_equal(ai->reg_total[0], 2);
+  assert_int_equal(ai->reg_total[14], 3);
+  assert_int_equal(ai->reg_total[29], 5);
   free(ai);
 }
 

@@ -332,7 +332,7 @@ static void test_upgrade_keeps_logged_events(void **st)
                                 " DROP TABLE usage_reg; ALTER TABLE reg46 RENAME TO usage_reg; DROP INDEX bills_app;"
                                 " DROP INDEX c2c_msg_imported;"
                                 " CREATE INDEX c2c_msg_imported ON c2c_msg(conv, sdkappid, random) WHERE (flags&32)!=0;"
-                                " ALTER TABLE c2c_msg DROP COLUMN run_lo;"
+                                " ALTER TABLE c2c_msg DROP COLUMN run_lo; DROP TABLE usage_reg_day;"
                                 " PRAGMA user_version=31;",
                                 NULL, NULL, NULL),
                    SQLITE_OK);

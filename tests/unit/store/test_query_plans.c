@@ -168,8 +168,8 @@ static const pcase_t cases[] = {
   { "grp user_gone", call_grp_user_gone, "UPDATE grp", "SEARCH grp USING COVERING INDEX grp_owner (sdkappid=? AND owner_no=?)", NULL },
   { "registrations", call_reg_days, "SELECT CAST(strftime(",
     "SEARCH usage_reg USING PRIMARY KEY (sdkappid=? AND created_at>? AND created_at<?)", NULL },
-  { "registered", call_reg_before, "SELECT count(*) FROM usage_reg",
-    "SEARCH usage_reg USING PRIMARY KEY (sdkappid=? AND created_at<?)", NULL },
+  { "registered", call_reg_before, "SELECT coalesce((SELECT sum(n) FROM usage_reg_day",
+    "SEARCH usage_reg_day USING PRIMARY KEY (sdkappid=? AND day<?)", NULL },
   /* already right */
   { "grp member_get", call_grp_member_get, "SELECT m.sdkappid", "SEARCH m USING PRIMARY KEY (sdkappid=? AND group_no=? AND user_no=?)", NULL },
   { "grp convs", call_grp_convs, "SELECT group_no FROM grp_member", "SEARCH grp_member USING COVERING INDEX grp_member_user (sdkappid=? AND user_no=?)", NULL },
@@ -325,6 +325,73 @@ static void test_order_recheck(void **state)
   if (order_steps <= 0 || order_steps > 400) fail_msg("an order's INSERT ran %lld steps", (long long)order_steps);
 }
 
+/* App info's running total (store_usage_registered) adds the app's registrations per day (usage_reg_day, migration
+ * 49) and counts those of at most half a day at the window's edge: its steps do not grow with the app's earlier
+ * accounts. A count(*) over usage_reg's key before the window took a few steps per registration (9,000 here). */
+#define REG_APP 1400009999u
+#define REG_OLD 3000
+static int64_t reg_steps;
+
+static int on_reg_profile(unsigned type, void *ud, void *p, void *x)
+{
+  (void)type; (void)ud; (void)x;
+  reg_steps += sqlite3_stmt_status(p, SQLITE_STMTSTATUS_VM_STEP, 0);
+  return 0;
+}
+
+static int64_t registered(store_t *s, int64_t before_s)
+{
+  int64_t n = -1;
+  reg_steps = 0;
+  assert_int_equal(sqlite3_trace_v2(store__sqlite_db(s), SQLITE_TRACE_PROFILE, on_reg_profile, NULL), SQLITE_OK);
+  assert_int_equal(store_usage_registered(s, REG_APP, before_s, &n), 0);
+  sqlite3_trace_v2(store__sqlite_db(s), 0, NULL, NULL);
+  return n;
+}
+
+static void test_registered_steps(void **state)
+{
+  (void)state;
+  store_t *s = db_store;
+  int64_t cust;
+  assert_int_equal(store_customer_create(s, "reg", T0, &cust), 0);
+  store_app_t a = { .sdkappid = REG_APP, .customer_id = cust, .name = "r", .secret_key = "k", .region = "china",
+                    .created_at_s = T0, .scheme = "s2022", .edition = "pro" };
+  assert_int_equal(store_app_insert(s, &a), 0);
+  const int64_t old0 = T0 - 40 * 86400; /* 3,000 registrations 30 s apart from here (25 hours: two UTC days) */
+  char id[32];
+  uint32_t no;
+  assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
+  for (int i = 0; i < REG_OLD; i++) {
+    snprintf(id, sizeof id, "old%d", i);
+    assert_int_equal(store_account_import(s, REG_APP, id, NULL, NULL, old0 + 30 * i, &no), 0);
+  }
+  for (int i = 0; i < 8; i++) { /* 5 an hour before T0, 3 just after it (T0 is 22:13 UTC: the midnight after it
+                                 * is the nearest, so those 3 are counted to it and taken away again) */
+    snprintf(id, sizeof id, "new%d", i);
+    assert_int_equal(store_account_import(s, REG_APP, id, NULL, NULL, i < 5 ? T0 - 3600 : T0 + 100, &no), 0);
+  }
+  assert_int_equal(store_exec(s, "COMMIT"), 0);
+  assert_int_equal(registered(s, T0), REG_OLD + 5);
+  if (reg_steps <= 0 || reg_steps > 200) fail_msg("the running total before T0 ran %lld steps", (long long)reg_steps);
+  /* inside the old registrations' first day (10:43 UTC: the midnight before it is the nearest) */
+  assert_int_equal(registered(s, old0 + 30 * 1500), 1500);
+  assert_int_equal(registered(s, old0 + 30 * 1500 + 1), 1501);
+  assert_int_equal(registered(s, old0), 0);
+  assert_int_equal(registered(s, T0 + 101), REG_OLD + 8);
+  /* inside the transaction that registers an account, the total counts it (the day's sum is kept in memory until
+   * the COMMIT, written before the read) */
+  assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
+  assert_int_equal(store_account_import(s, REG_APP, "late", NULL, NULL, T0 - 86400, &no), 0);
+  assert_int_equal(registered(s, T0), REG_OLD + 6);
+  assert_int_equal(store_exec(s, "SAVEPOINT job"), 0); /* a writer job undone: its registration is not counted */
+  assert_int_equal(store_account_import(s, REG_APP, "undone", NULL, NULL, T0 - 86400, &no), 0);
+  assert_int_equal(store_exec(s, "ROLLBACK TO job"), 0);
+  assert_int_equal(store_exec(s, "RELEASE job"), 0);
+  assert_int_equal(store_exec(s, "COMMIT"), 0);
+  assert_int_equal(registered(s, T0), REG_OLD + 6);
+}
+
 /* A freshly migrated store (no ANALYZE, as the server's) with a little of everything, so that no read is
  * skipped for want of rows. */
 static int setup(void **st)
@@ -353,9 +420,10 @@ static int teardown(void **st)
 int main(void)
 {
   enum { N = sizeof cases / sizeof cases[0] };
-  struct CMUnitTest tests[N + 1];
+  struct CMUnitTest tests[N + 2];
   for (size_t i = 0; i < N; i++)
     tests[i] = (struct CMUnitTest){ cases[i].name, test_case, NULL, NULL, (void *)&cases[i] };
   tests[N] = (struct CMUnitTest){ "order recheck", test_order_recheck, NULL, NULL, NULL };
+  tests[N + 1] = (struct CMUnitTest){ "registered steps", test_registered_steps, NULL, NULL, NULL };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
