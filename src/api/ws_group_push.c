@@ -55,7 +55,9 @@ static void *hook_encode(void *ud, const im_gevent_t *ev)
   case IM_GEV_SYSTEM:
     json_object_set_new(o, "content", json_string(ev->content ? ev->content : ""));
     break;
-  case IM_GEV_DISSOLVED:
+  case IM_GEV_DISSOLVED: /* a live room's: its created and time, as a stored group's inbox event has them */
+    json_object_set_new(o, "created", json_integer(ev->created_s));
+    json_object_set_new(o, "time", json_integer(ev->time_s));
     break;
   }
   char *text = json_dumps(o, JSON_COMPACT);

@@ -72,8 +72,9 @@ json_t *wsm_event_json(const im_event_t *ev)
   case IM_EV_CONV_DEL:
     json_object_set_new(o, "cleared", json_boolean(ev->seq));
     break;
-  case IM_EV_CONV_PIN:
+  case IM_EV_CONV_PIN: /* time: when it was pinned or unpinned (the inbox row's), as a group's conv_pin */
     json_object_set_new(o, "pinned", json_boolean(ev->seq));
+    json_object_set_new(o, "time", json_integer(ev->at_s));
     break;
   case IM_EV_TYPING: case IM_EV_REL:
     break;

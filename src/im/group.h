@@ -127,6 +127,8 @@ typedef struct im_gevent {
   im_gtype_t type;
   const store_grp_msg_t *msg;  /* MSG, RECALL, MODIFY */
   const char *content;         /* SYSTEM: the notification text */
+  int64_t created_s, time_s;   /* DISSOLVED (a live room's, pushed live only): the group's creation time and the
+                                  dissolution's, as the inbox events carry them; 0 for the other kinds */
 } im_gevent_t;
 
 typedef struct im_group_hooks {

@@ -48,7 +48,7 @@ static void done_send(gjob_t *j, int rc)
       g->conv_s = j->msg.time_s;
     }
     if (!j->mode) { /* not an import */
-      im_gevent_t ev = { IM_GEV_MSG, g->sdkappid, g->group_id, g->type, &j->msg, NULL };
+      im_gevent_t ev = { IM_GEV_MSG, g->sdkappid, g->group_id, g->type, &j->msg, NULL, 0, 0 };
       grp__deliver(j->G, g, &ev, j->to, j->to ? j->n_to[0] : 0, j->from_sid);
     }
   }
@@ -134,7 +134,7 @@ void im_group_send(im_groups_t *G, im_gsend_t *in, int64_t now_s, im_gdone_cb cb
     if (n_to) memcpy(to, in->to, n_to * sizeof *to);
     to[n_to] = in->from_no;
     m.to_json = in->to_json;
-    im_gevent_t ev = { IM_GEV_MSG, g->sdkappid, g->group_id, g->type, &m, NULL };
+    im_gevent_t ev = { IM_GEV_MSG, g->sdkappid, g->group_id, g->type, &m, NULL, 0, 0 };
     grp__deliver(G, g, &ev, n_to ? to : NULL, n_to + 1, in->from_sid);
     im_gres_t res;
     memset(&res, 0, sizeof res);
@@ -180,7 +180,7 @@ int im_group_notify(im_groups_t *G, uint32_t sdkappid, const char *group_id, con
     return imc_errf(why, cap, IMC_E_GROUP_TYPE_OP, "an AVChatRoom's system notifications go to all members");
   int rc = grp__community_gate(grp__plan(G, sdkappid), g, now_s, why, cap); /* P-57: a community takes no message */
   if (rc) return rc;
-  im_gevent_t ev = { IM_GEV_SYSTEM, sdkappid, g->group_id, g->type, NULL, content };
+  im_gevent_t ev = { IM_GEV_SYSTEM, sdkappid, g->group_id, g->type, NULL, content, 0, 0 };
   grp__deliver(G, g, &ev, to && n ? to : NULL, n, 0);
   return 0;
 }
@@ -235,7 +235,7 @@ static void done_recall(gjob_t *j, int rc)
       if (j->res.codes[i]) continue;
       store_grp_msg_t m = { .sdkappid = j->sdkappid, .group_no = j->group_no, .seq = j->users[i],
                             .flags = STORE_GMSG_RECALLED, .body = "", .body_len = 0 };
-      im_gevent_t ev = { IM_GEV_RECALL, g->sdkappid, g->group_id, g->type, &m, NULL };
+      im_gevent_t ev = { IM_GEV_RECALL, g->sdkappid, g->group_id, g->type, &m, NULL, 0, 0 };
       grp__deliver(j->G, g, &ev, j->n_to[i] ? &j->to[i * (STORE_GMSG_TARGETS_MAX + 1)] : NULL, j->n_to[i], 0);
     }
   }
@@ -332,7 +332,7 @@ static void done_modify_msg(gjob_t *j, int rc)
   im_group_t *g = grp__by_no(j->G, j->sdkappid, j->group_no);
   if (!rc && g) {
     j->msg.flags |= STORE_GMSG_MODIFIED;
-    im_gevent_t ev = { IM_GEV_MODIFY, g->sdkappid, g->group_id, g->type, &j->msg, NULL };
+    im_gevent_t ev = { IM_GEV_MODIFY, g->sdkappid, g->group_id, g->type, &j->msg, NULL, 0, 0 };
     grp__deliver(j->G, g, &ev, j->n_to[0] ? j->to : NULL, j->n_to[0], 0);
   }
   grp__finish(j, rc);

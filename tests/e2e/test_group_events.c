@@ -239,11 +239,67 @@ static void test_appointed_later_gets_applications(void **st)
   }
 }
 
+/* The two pushes outside a group's inbox that stood without a time: a live room's group_dissolved (its sessions get
+ * it live, no useq) carries created and time as the inbox events do, and a C2C conv_pin carries time (when it was
+ * pinned or unpinned), live and by sync, as a group's conv_pin. Before, neither had time (nor the room created). */
+static void test_live_room_and_c2c_pin_times(void **st)
+{
+  (void)st;
+  static const char *const u[] = { "ra", "rb", NULL };
+  import_users(srv.port, app, key, u);
+  int64_t t0 = clock_now();
+  wsc_t a, a2, b;
+  login(&a, "ra");
+  login(&b, "rb");
+  ws_ok(wsc_rpc(&a, "group_create", "\"type\":\"AVChatRoom\",\"name\":\"lr\",\"group_id\":\"lr\""));
+  ws_ok(wsc_rpc(&b, "group_join", "\"group_id\":\"lr\""));
+  int64_t created = created_of("lr");
+  assert_int_equal(created, t0);
+  advance(7);
+  ok(v4(srv.port, app, key, G("destroy_group"), "{\"GroupId\":\"lr\"}"));
+  json_t *p = wsc_push(&b, "group_dissolved", 3000);
+  assert_non_null(p);
+  assert_string_equal(jstr(p, "group_id"), "lr");
+  assert_null(json_object_get(p, "useq"));
+  assert_int_equal(jint(p, "created"), created);
+  assert_int_equal(jint(p, "time"), t0 + 7);
+  json_decref(p);
+  /* ra pins its conversation with rb on one device; the other device gets the push */
+  assert_int_equal(wsc_login(&a2, srv.port, app, key, "ra", "Android"), 0);
+  json_decref(wsc_sync_live(&a2));
+  advance(5);
+  ws_ok(wsc_rpc(&a, "pin", "\"peer\":\"rb\",\"pinned\":true"));
+  p = wsc_push(&a2, "conv_pin", 3000);
+  assert_non_null(p);
+  assert_string_equal(jstr(p, "peer"), "rb");
+  assert_int_equal(jint(p, "time"), t0 + 12);
+  json_decref(p);
+  wsc_close(&a);
+  wsc_close(&a2);
+  wsc_close(&b);
+  advance(5); /* a sync replays the pin's time, not the reading's */
+  assert_int_equal(wsc_login(&a, srv.port, app, key, "ra", "Web"), 0);
+  json_t *evs = wsc_sync_live(&a), *e;
+  assert_non_null(evs);
+  size_t i;
+  int pins = 0;
+  json_array_foreach(evs, i, e) {
+    if (strcmp(jstr(e, "type"), "conv_pin")) continue;
+    assert_true(jint(e, "useq") > 0);
+    assert_int_equal(jint(e, "time"), t0 + 12);
+    pins++;
+  }
+  assert_int_equal(pins, 1);
+  json_decref(evs);
+  wsc_close(&a);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_event_times),
     cmocka_unit_test(test_appointed_later_gets_applications),
+    cmocka_unit_test(test_live_room_and_c2c_pin_times),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
