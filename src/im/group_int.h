@@ -180,6 +180,7 @@ struct gjob {
   int mode;
   int64_t value, now_s;
   int64_t since_s;             /* recall, modify: messages before it are past retention, as if gone */
+  int keep_created;            /* create: import_group's CreateTime, kept as given (else the life's start) */
   json_t *changes;
   /* an optional system notice appended in the same transaction */
   int notice;

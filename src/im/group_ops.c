@@ -208,12 +208,22 @@ static int run_create(store_t *s, gjob_t *j)
     }
     return rc;
   }
+  /* the life starts after every earlier life of its id (docs/decisions/groups-events.md): now, or one second after
+   * a life created in this second (or later: the clock went back), so two lives of an id never share `created`
+   * (which every group event carries) nor their metered row (usage_group is keyed by the start) */
+  int64_t last = 0, start = j->now_s;
+  if ((rc = store_usage_group_last(s, j->sdkappid, j->row.group_id, &last))) return rc;
+  if (last >= start) start = last + 1;
+  if (!j->keep_created) { /* the creation time is the start: CreateTime, the owner's join, the GroupCreated notice */
+    j->row.created_s = j->nmsg.time_s = start;
+    for (size_t i = 0; i < j->n_mem; i++) j->mem[i].join_s = start;
+  }
   if ((rc = store_grp_put(s, &j->row))) return rc;
   for (size_t i = 0; i < j->n_mem; i++)
     if ((rc = store_grp_member_put(s, j->sdkappid, j->group_no, &j->mem[i]))) return rc;
-  /* the metered life begins now, for an imported group too (its CreateTime is history, not a day of use here) */
+  /* the metered life begins at start, for an imported group too (its CreateTime is history, not a day of use here) */
   if ((rc = store_usage_group(s, j->sdkappid, j->row.group_id, im_gtype_info((im_gtype_t)j->row.type)->live,
-                              j->now_s, 0)))
+                              start, 0)))
     return rc;
   return grp__run_notice(s, j);
 }
@@ -229,6 +239,7 @@ static void done_create(gjob_t *j, int rc)
     return;
   }
   g->creating = 0;
+  g->created_s = j->row.created_s; /* run_create's: after every earlier life of the id */
   if (g->owner_no && !g->owner_id[0]) snprintf(g->owner_id, sizeof g->owner_id, "%s", j->prev_owner_id);
   snprintf(j->res.group_id, sizeof j->res.group_id, "%s", g->group_id);
   grp__deliver_notice(j, g);
@@ -295,7 +306,8 @@ void im_group_create(im_groups_t *G, im_gcreate_t *in, int64_t now_s, im_gdone_c
   g->owner_no = in->owner_no;
   snprintf(g->owner_id, sizeof g->owner_id, "%s", in->owner_no ? in->owner_id : "");
   snprintf(j->prev_owner_id, sizeof j->prev_owner_id, "%s", g->owner_id);
-  g->created_s = in->import && in->created_s ? in->created_s : now_s;
+  g->created_s = in->import && in->created_s ? in->created_s : now_s; /* not an import's: run_create may move it on */
+  j->keep_created = in->import && in->created_s;
   g->counted_s = now_s; /* P-53: an import is a new group of today, whatever its CreateTime */
   g->info_time_s = now_s;
   g->info_seq = 1;
@@ -346,8 +358,11 @@ refuse:
 /* ---- dissolve -------------------------------------------------------------------------------- */
 static int run_dissolve(store_t *s, gjob_t *j)
 {
+  int64_t at = j->now_s, start = 0;
   int rc = store_grp_del(s, j->sdkappid, j->group_no);
-  if (!rc) rc = store_usage_group(s, j->sdkappid, j->group_id, j->mode, j->now_s, 1);
+  /* a life that started after the clock (run_create: a second life of the id in one second) ends at its start */
+  if (!rc) rc = store_usage_group_last(s, j->sdkappid, j->group_id, &start);
+  if (!rc) rc = store_usage_group(s, j->sdkappid, j->group_id, j->mode, start > at ? start : at, 1);
   if (!rc) rc = grp__apply_run(s, j); /* the members' group_dissolved; the applications went with the group */
   return rc;
 }

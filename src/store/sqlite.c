@@ -638,6 +638,7 @@ static const store_vtab_t sqlite_vtab = {
   sq__defer_add,
   sq_account_gone_each,
   squ_registered,
+  squ_group_last,
 };
 
 sqlite3 *store__sqlite_db(store_t *s) { return Q(s)->db; }

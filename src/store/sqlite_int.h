@@ -49,6 +49,7 @@ int squ_max(store_t *, uint32_t, int32_t, const char *, int64_t);
 int squ_event(store_t *, uint32_t, const char *, int32_t, const char *, int64_t, int64_t, int *);
 int squ_day_each(store_t *, int, uint32_t, int32_t, int32_t, store_usage_day_cb, void *);
 int squ_group(store_t *, uint32_t, const char *, int, int64_t, int);
+int squ_group_last(store_t *, uint32_t, const char *, int64_t *);
 int squ_group_each(store_t *, uint32_t, int64_t, store_usage_group_cb, void *);
 int squ_import_doc(store_t *, uint32_t, int32_t, const char *, const char *, int64_t, int64_t *);
 int squ_import_put(store_t *, uint32_t, int32_t, const char *, int64_t, int64_t);

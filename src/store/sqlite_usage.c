@@ -65,6 +65,7 @@
   X(GRP_INS, "INSERT OR IGNORE INTO usage_group(sdkappid,group_id,created_at,live) VALUES(?1,?2,?3,?4)") \
   X(GRP_DIS, "UPDATE usage_group SET dissolved_at=?3 WHERE sdkappid=?1 AND group_id=?2 AND dissolved_at IS NULL" \
              " AND created_at<=?3") \
+  X(GRP_LAST, "SELECT coalesce(max(created_at),0) FROM usage_group WHERE sdkappid=?1 AND group_id=?2") \
   X(GRP_EACH, "SELECT live,created_at,coalesce(dissolved_at,9223372036854775807) FROM usage_group" \
               " WHERE sdkappid=?1 AND created_at<?2") \
   X(DOC_INS, "INSERT INTO usage_import_doc(sdkappid,month,source,body,at) VALUES(?1,?2,?3,?4,?5)") \
@@ -198,6 +199,19 @@ int squ_group(store_t *s, uint32_t app, const char *group_id, int live, int64_t 
   sqlite3_bind_int64(st, 3, at_s);
   if (!dissolve) sqlite3_bind_int(st, 4, live ? 1 : 0);
   return sq__run(st);
+}
+
+int squ_group_last(store_t *s, uint32_t app, const char *group_id, int64_t *created_s)
+{
+  size_t n = group_id ? strlen(group_id) : 0;
+  if (n == 0 || n > 64) return IMC_E_INVAL;
+  sqlite3_stmt *st = ust(s, U_GRP_LAST);
+  if (!st) return IMC_E_IO;
+  bind3(st, app, 0, group_id);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) *created_s = sqlite3_column_int64(st, 0);
+  sqlite3_reset(st);
+  return rc == SQLITE_ROW ? 0 : sq__map_rc(rc);
 }
 
 int squ_group_each(store_t *s, uint32_t app, int64_t until_s, store_usage_group_cb cb, void *ud)

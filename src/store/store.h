@@ -214,6 +214,7 @@ typedef struct store_vtab {
   int (*usage_add_at_commit)(store_t *, uint32_t sdkappid, int32_t day, const char *metric, int64_t n);
   int (*account_gone_each)(store_t *, uint32_t sdkappid, store_account_cb, void *);
   int (*usage_registered)(store_t *, uint32_t sdkappid, int64_t before_s, int64_t *n);
+  int (*usage_group_last)(store_t *, uint32_t sdkappid, const char *group_id, int64_t *created_s);
 } store_vtab_t;
 
 struct store { const store_vtab_t *vt; };
@@ -324,6 +325,10 @@ int store_usage_group(store_t *s, uint32_t sdkappid, const char *group_id, int l
 /* Lives of the groups created before until_s (dissolved_s = INT64_MAX while
  * they exist). */
 int store_usage_group_each(store_t *s, uint32_t sdkappid, int64_t until_s, store_usage_group_cb cb, void *ud);
+/* The latest start (at_s of store_usage_group's creation) of group_id's lives, dissolved or not, into *created_s;
+ * 0 when the id never had one. A new life of the id starts after it (docs/decisions/groups-events.md). IMC_E_INVAL
+ * (an id empty or over 64 bytes), IMC_E_IO. */
+int store_usage_group_last(store_t *s, uint32_t sdkappid, const char *group_id, int64_t *created_s);
 /* Keep an imported usage document (immutable) and return its id; then
  * store its figures with store_usage_import_put (a figure imported again for
  * the same day and metric replaces the earlier one). */

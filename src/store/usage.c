@@ -24,6 +24,10 @@ int store_usage_group(store_t *s, uint32_t a, const char *g, int live, int64_t a
 {
   return s->vt->usage_group(s, a, g, live, at, dissolve);
 }
+int store_usage_group_last(store_t *s, uint32_t a, const char *g, int64_t *created_s)
+{
+  return s->vt->usage_group_last(s, a, g, created_s);
+}
 int store_usage_group_each(store_t *s, uint32_t a, int64_t until, store_usage_group_cb cb, void *ud)
 {
   return s->vt->usage_group_each(s, a, until, cb, ud);

@@ -27,6 +27,7 @@
 #include "e2e.h"
 #include "e2e_msg.h"
 #include "e2e_check.h"
+#include "store/store.h"
 
 static e2e_server_t srv;
 static uint32_t app;
@@ -283,6 +284,81 @@ static void test_reused_id_while_chunks_are_due(void **st)
   wsc_close(&c);
 }
 
+/* The metered lives (usage_group) of the test below: bit k set when the life (created old + k, dissolved
+ * old + k, the last one still open) is there. */
+typedef struct { int64_t old; int seen; } lives_t;
+static void on_life(void *ud, int live, int64_t created_s, int64_t dissolved_s)
+{
+  lives_t *l = ud;
+  for (int k = 0; k < 3; k++)
+    if (!live && created_s == l->old + k && dissolved_s == (k < 2 ? l->old + k : INT64_MAX)) l->seen |= 1 << k;
+}
+
+static json_int_t create_time(const char *gid)
+{
+  json_t *r = v4(srv.port, app, key, G("get_group_info"), "{\"GroupIdList\":[\"%s\"]}", gid);
+  assert_non_null(r);
+  json_t *t = json_object_get(json_array_get(json_object_get(r, "GroupInfo"), 0), "CreateTime");
+  assert_true(json_is_integer(t));
+  json_int_t v = json_integer_value(t);
+  json_decref(r);
+  return v;
+}
+
+/* The same, with the id created again in the same second as the old group (the test clock stands still): the new
+ * group's creation time is one second later than the old one's, so the old group's late group_dissolved (its
+ * created) is still told apart; a third life in that second is one second later again. Before, both lives had
+ * the clock's second: equal created on the old event and the new group. */
+static void test_reused_id_in_the_same_second(void **st)
+{
+  (void)st;
+  static const char *const clock_args[] = { "--group-event-chunk", "3", "--writer-pace-us", "50000",
+                                            "--shutdown-timeout-ms", "0", "--test-clock", NULL };
+  assert_int_equal(e2e_server_stop(&srv), 0);
+  assert_int_equal(e2e_server_start(&srv, clock_args), 0);
+  big_group("sa", 12, "again");
+  json_int_t old_created = create_time("again");
+  v4_ok(v4(srv.port, app, key, G("destroy_group"), "{\"GroupId\":\"again\"}"));
+  v4_ok(v4(srv.port, app, key, G("create_group"), "{\"Type\":\"Private\",\"Name\":\"n\",\"GroupId\":\"again\","
+                                               "\"Owner_Account\":\"sa0\",\"MemberList\":[{\"Member_Account\":\"sa1\"}]}"));
+  assert_true(event_chunks() < 4); /* the old group's chunks are still due */
+  json_int_t new_created = create_time("again");
+  assert_int_equal(new_created, old_created + 1);
+  for (int waited = 0; waited < 5000 && event_chunks() < 4; waited += 50) usleep(50000);
+  assert_int_equal(event_chunks(), 4);
+  json_int_t created = 0, time = 0;
+  assert_int_equal(dissolved_of("sa1", "again", &created, &time), 1); /* in both: the old group's event */
+  assert_int_equal(created, old_created);
+  assert_int_equal(time, old_created); /* the dissolution's clock */
+  wsc_t c;
+  assert_int_equal(wsc_login(&c, srv.port, app, key, "sa1", "Web"), 0);
+  json_t *r = wsc_rpc(&c, "group_list", "%s", ""), *g;
+  assert_non_null(r);
+  size_t i;
+  int seen = 0;
+  json_array_foreach(json_object_get(r, "groups"), i, g)
+    if (!strcmp(jstr(g, "group_id"), "again")) { assert_int_equal(jint(g, "created"), new_created); seen++; }
+  json_decref(r);
+  assert_int_equal(seen, 1);
+  wsc_close(&c);
+  /* a third life in the same second; its dissolution (still that second by the clock) ends it */
+  v4_ok(v4(srv.port, app, key, G("destroy_group"), "{\"GroupId\":\"again\"}"));
+  v4_ok(v4(srv.port, app, key, G("create_group"), "{\"Type\":\"Private\",\"Name\":\"n\",\"GroupId\":\"again\","
+                                               "\"Owner_Account\":\"sa0\"}"));
+  assert_int_equal(create_time("again"), old_created + 2);
+  /* each life is metered from its start (usage_group is keyed by it: the second life's row was dropped as the
+   * first's replay), the second ended at its start; a restart keeps the creation time (the stored row's) */
+  assert_int_equal(e2e_server_stop(&srv), 0);
+  store_t *s;
+  assert_int_equal(store_open(srv.dir, &s), 0);
+  lives_t l = { old_created, 0 };
+  assert_int_equal(store_usage_group_each(s, app, INT64_MAX, on_life, &l), 0);
+  store_close(s);
+  assert_int_equal(l.seen, 7);
+  assert_int_equal(e2e_server_start(&srv, clock_args), 0);
+  assert_int_equal(create_time("again"), old_created + 2);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -290,6 +366,7 @@ int main(void)
     cmocka_unit_test(test_killed_while_chunks_are_due),
     cmocka_unit_test(test_reused_id_while_chunks_are_due),
     cmocka_unit_test(test_stop_while_chunks_are_due),
+    cmocka_unit_test(test_reused_id_in_the_same_second),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -255,8 +255,8 @@ static void test_live_room_and_c2c_pin_times(void **st)
   ws_ok(wsc_rpc(&b, "group_join", "\"group_id\":\"lr\""));
   int64_t created = created_of("lr");
   assert_int_equal(created, t0);
-  advance(7);
-  ok(v4(srv.port, app, key, G("destroy_group"), "{\"GroupId\":\"lr\"}"));
+  op_clock_advance(srv.port, auth, 7);
+  v4_ok(v4(srv.port, app, key, G("destroy_group"), "{\"GroupId\":\"lr\"}"));
   json_t *p = wsc_push(&b, "group_dissolved", 3000);
   assert_non_null(p);
   assert_string_equal(jstr(p, "group_id"), "lr");
@@ -267,7 +267,7 @@ static void test_live_room_and_c2c_pin_times(void **st)
   /* ra pins its conversation with rb on one device; the other device gets the push */
   assert_int_equal(wsc_login(&a2, srv.port, app, key, "ra", "Android"), 0);
   json_decref(wsc_sync_live(&a2));
-  advance(5);
+  op_clock_advance(srv.port, auth, 5);
   ws_ok(wsc_rpc(&a, "pin", "\"peer\":\"rb\",\"pinned\":true"));
   p = wsc_push(&a2, "conv_pin", 3000);
   assert_non_null(p);
@@ -277,7 +277,7 @@ static void test_live_room_and_c2c_pin_times(void **st)
   wsc_close(&a);
   wsc_close(&a2);
   wsc_close(&b);
-  advance(5); /* a sync replays the pin's time, not the reading's */
+  op_clock_advance(srv.port, auth, 5); /* a sync replays the pin's time, not the reading's */
   assert_int_equal(wsc_login(&a, srv.port, app, key, "ra", "Web"), 0);
   json_t *evs = wsc_sync_live(&a), *e;
   assert_non_null(evs);

@@ -100,6 +100,11 @@ static void call_reg_before(store_t *s)
   int64_t n;
   assert_int_equal(store_usage_registered(s, APP, T0, &n), 0);
 }
+static void call_grp_last(store_t *s)
+{
+  int64_t t;
+  assert_int_equal(store_usage_group_last(s, APP, "g1", &t), 0);
+}
 static void call_c2c_send(store_t *s) { rows_send(s, APP, T0, 7, 8, 4242); }
 static void call_c2c_get(store_t *s) { assert_int_equal(store_msg_get(s, APP, store_c2c_conv(7, 8), 1, noop_msg, NULL), 0); }
 static void call_c2c_inbox(store_t *s)
@@ -170,6 +175,9 @@ static const pcase_t cases[] = {
     "SEARCH usage_reg USING PRIMARY KEY (sdkappid=? AND created_at>? AND created_at<?)", NULL },
   { "registered", call_reg_before, "SELECT coalesce((SELECT sum(n) FROM usage_reg_day",
     "SEARCH usage_reg_day USING PRIMARY KEY (sdkappid=? AND day<?)", NULL },
+  /* a group's creation and dissolution: the latest life of the id (docs/decisions/groups-events.md) */
+  { "grp life last", call_grp_last, "SELECT coalesce(max(created_at),0) FROM usage_group",
+    "SEARCH usage_group USING PRIMARY KEY (sdkappid=? AND group_id=?)", NULL },
   /* already right */
   { "grp member_get", call_grp_member_get, "SELECT m.sdkappid", "SEARCH m USING PRIMARY KEY (sdkappid=? AND group_no=? AND user_no=?)", NULL },
   { "grp convs", call_grp_convs, "SELECT group_no FROM grp_member", "SEARCH grp_member USING COVERING INDEX grp_member_user (sdkappid=? AND user_no=?)", NULL },
