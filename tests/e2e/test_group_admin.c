@@ -94,16 +94,6 @@ static json_t *call(const char *cmd, const char *fmt, ...)
 }
 
 
-static int64_t clock_now(void)
-{
-  static char reply[4096];
-  assert_int_equal(e2e_http(srv.port, "GET", "/operator/v1/clock", auth, NULL, reply, sizeof reply), 200);
-  json_t *o = json_loads(reply, 0, NULL);
-  assert_non_null(o);
-  int64_t now = (int64_t)jint(o, "now_s");
-  json_decref(o);
-  return now;
-}
 
 
 static void restart(void)
@@ -181,7 +171,7 @@ static void test_list_approve_reject(void **st)
   v4_ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"ap\",\"GroupId\":\"ap\",\"Owner_Account\":\"pa\","
                              "\"MemberList\":[{\"Member_Account\":\"pb\",\"Role\":\"Admin\"},{\"Member_Account\":\"pm\"}]}"));
   /* the owner and the admin are offline while three users apply, ten seconds apart */
-  int64_t t0 = clock_now();
+  int64_t t0 = op_clock_now(srv.port, auth);
   wsc_t c, d, e;
   login(&c, "pc");
   login(&d, "pd");
@@ -252,7 +242,7 @@ static void test_other_ends_and_cap(void **st)
   static const char *const u[] = { "qa", "qb", "qc", "qd", "qe", "qf", NULL };
   import_users(srv.port, app, key, u);
   v4_ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"aq\",\"GroupId\":\"aq\",\"Owner_Account\":\"qa\"}"));
-  int64_t t0 = clock_now();
+  int64_t t0 = op_clock_now(srv.port, auth);
   wsc_t a, b, c, d, e, f;
   login(&a, "qa");
   login(&b, "qb");
@@ -574,7 +564,7 @@ static void test_last_send_time(void **st)
   char got[256], want[256];
   last_sends("ls", got, sizeof got);
   assert_string_equal(got, "la=0,lb=0");
-  int64_t t0 = clock_now();
+  int64_t t0 = op_clock_now(srv.port, auth);
   wsc_t a;
   login(&a, "la");
   json_t *r = wsc_rpc(&a, "group_send", "\"group_id\":\"ls\",\"random\":1,\"body\":" TEXT("one"));

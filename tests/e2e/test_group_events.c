@@ -58,16 +58,6 @@ static void ws_ok(json_t *r)
   json_decref(r);
 }
 
-static int64_t clock_now(void)
-{
-  static char reply[4096];
-  assert_int_equal(e2e_http(srv.port, "GET", "/operator/v1/clock", auth, NULL, reply, sizeof reply), 200);
-  json_t *o = json_loads(reply, 0, NULL);
-  assert_non_null(o);
-  int64_t now = (int64_t)jint(o, "now_s");
-  json_decref(o);
-  return now;
-}
 
 
 static void restart(void)
@@ -126,7 +116,7 @@ static void test_event_times(void **st)
   (void)st;
   static const char *const u[] = { "ta", "tb", "tc", "td", "te", NULL };
   import_users(srv.port, app, key, u);
-  int64_t t0 = clock_now();
+  int64_t t0 = op_clock_now(srv.port, auth);
   v4_ok(v4(srv.port, app, key, G("create_group"), "{\"Type\":\"Public\",\"Name\":\"tp\",\"GroupId\":\"tp\",\"Owner_Account\":\"ta\","
                                                "\"MemberList\":[{\"Member_Account\":\"tb\"},{\"Member_Account\":\"tc\"},"
                                                "{\"Member_Account\":\"td\"}]}"));
@@ -177,7 +167,7 @@ static void test_appointed_later_gets_applications(void **st)
   (void)st;
   static const char *const u[] = { "la", "lm", "ln", "lo", "lk", "l1", "l2", NULL };
   import_users(srv.port, app, key, u);
-  int64_t t0 = clock_now();
+  int64_t t0 = op_clock_now(srv.port, auth);
   v4_ok(v4(srv.port, app, key, G("create_group"), "{\"Type\":\"Public\",\"Name\":\"lp\",\"GroupId\":\"lp\",\"Owner_Account\":\"la\","
                                                "\"MemberList\":[{\"Member_Account\":\"lm\"},{\"Member_Account\":\"ln\"},"
                                                "{\"Member_Account\":\"lk\",\"Role\":\"Admin\"}]}"));
@@ -247,7 +237,7 @@ static void test_live_room_and_c2c_pin_times(void **st)
   (void)st;
   static const char *const u[] = { "ra", "rb", NULL };
   import_users(srv.port, app, key, u);
-  int64_t t0 = clock_now();
+  int64_t t0 = op_clock_now(srv.port, auth);
   wsc_t a, a2, b;
   login(&a, "ra");
   login(&b, "rb");

@@ -60,4 +60,16 @@ static inline void op_clock_advance(int port, const char *auth, int64_t advance_
   json_decref(op_callf(port, auth, 200, "POST", body, "/operator/v1/clock"));
 }
 
+/* The operator clock's now_s (GET /operator/v1/clock; fails the test otherwise). */
+static inline int64_t op_clock_now(int port, const char *auth)
+{
+  char reply[4096];
+  assert_int_equal(e2e_http(port, "GET", "/operator/v1/clock", auth, NULL, reply, sizeof reply), 200);
+  json_t *o = json_loads(reply, 0, NULL);
+  assert_non_null(o);
+  int64_t now = (int64_t)json_integer_value(json_object_get(o, "now_s"));
+  json_decref(o);
+  return now;
+}
+
 #endif
