@@ -55,8 +55,9 @@ json_t *wsm_event_json(const im_event_t *ev)
     if (ev->msg) json_object_set_new(o, "msg", wsm_msg_json(ev->msg));
     else json_object_set_new(o, "expired", json_true()); /* past retention: the slot is kept, the content gone */
     break;
-  case IM_EV_RECALL: {
+  case IM_EV_RECALL: { /* time, as read, receipt and conv_delete's: when it happened (the inbox row's), as conv_pin's */
     json_object_set_new(o, "seq", json_integer(ev->seq));
+    json_object_set_new(o, "time", json_integer(ev->at_s));
     if (ev->msg) {
       char key[48];
       im_msg_key(ev->msg->cseq, ev->msg->random, ev->msg->time_s, key, sizeof key);
@@ -68,9 +69,11 @@ json_t *wsm_event_json(const im_event_t *ev)
   }
   case IM_EV_READ: case IM_EV_RECEIPT:
     json_object_set_new(o, "seq", json_integer(ev->seq));
+    json_object_set_new(o, "time", json_integer(ev->at_s));
     break;
   case IM_EV_CONV_DEL:
     json_object_set_new(o, "cleared", json_boolean(ev->seq));
+    json_object_set_new(o, "time", json_integer(ev->at_s));
     break;
   case IM_EV_CONV_PIN: /* time: when it was pinned or unpinned (the inbox row's), as a group's conv_pin */
     json_object_set_new(o, "pinned", json_boolean(ev->seq));

@@ -284,12 +284,73 @@ static void test_live_room_and_c2c_pin_times(void **st)
   wsc_close(&a);
 }
 
+/* The C2C events of a user's inbox say when they happened: recall, read, receipt and conv_delete carry
+ * time (the inbox row's), live and replayed by sync, as conv_pin does. */
+static void test_c2c_event_times(void **st)
+{
+  (void)st;
+  const char *const u[] = { "ca", "cb", NULL };
+  import_users(srv.port, app, key, u);
+  wsc_t a, b;
+  login(&a, "ca");
+  login(&b, "cb");
+  int64_t t0 = op_clock_now(srv.port, auth);
+  json_t *r = wsc_rpc(&a, "send", "\"to\":\"cb\",\"need_receipt\":true,\"body\":"
+                                  "[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"t\"}}]");
+  assert_non_null(r);
+  assert_int_equal(jint(r, "code"), 0);
+  char mk[64];
+  snprintf(mk, sizeof mk, "%s", jstr(r, "msg_key"));
+  json_decref(r);
+  json_decref(wsc_push(&b, "msg", 3000));
+  op_clock_advance(srv.port, auth, 3);
+  ws_ok(wsc_rpc(&b, "read", "\"peer\":\"ca\""));
+  json_t *p = wsc_push(&b, "read", 3000);
+  assert_non_null(p);
+  assert_int_equal(jint(p, "time"), t0 + 3);
+  json_decref(p);
+  p = wsc_push(&a, "receipt", 3000);
+  assert_non_null(p);
+  assert_int_equal(jint(p, "time"), t0 + 3);
+  json_decref(p);
+  op_clock_advance(srv.port, auth, 4);
+  ws_ok(wsc_rpc(&a, "recall", "\"peer\":\"cb\",\"msg_key\":\"%s\"", mk));
+  p = wsc_push(&b, "recall", 3000);
+  assert_non_null(p);
+  assert_int_equal(jint(p, "time"), t0 + 7);
+  json_decref(p);
+  op_clock_advance(srv.port, auth, 5);
+  ws_ok(wsc_rpc(&b, "conv_delete", "\"peer\":\"ca\""));
+  p = wsc_push(&b, "conv_delete", 3000);
+  assert_non_null(p);
+  assert_int_equal(jint(p, "time"), t0 + 12);
+  json_decref(p);
+  wsc_close(&a);
+  wsc_close(&b);
+  op_clock_advance(srv.port, auth, 5); /* a sync replays each event's own time, not the reading's */
+  assert_int_equal(wsc_login(&b, srv.port, app, key, "cb", "Web"), 0);
+  json_t *evs = wsc_sync_live(&b), *e;
+  assert_non_null(evs);
+  size_t i;
+  int seen = 0;
+  json_array_foreach(evs, i, e) {
+    const char *type = jstr(e, "type");
+    if (!strcmp(type, "read")) { assert_int_equal(jint(e, "time"), t0 + 3); seen |= 1; }
+    if (!strcmp(type, "recall")) { assert_int_equal(jint(e, "time"), t0 + 7); seen |= 2; }
+    if (!strcmp(type, "conv_delete")) { assert_int_equal(jint(e, "time"), t0 + 12); seen |= 4; }
+  }
+  assert_int_equal(seen, 7);
+  json_decref(evs);
+  wsc_close(&b);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_event_times),
     cmocka_unit_test(test_appointed_later_gets_applications),
     cmocka_unit_test(test_live_room_and_c2c_pin_times),
+    cmocka_unit_test(test_c2c_event_times),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

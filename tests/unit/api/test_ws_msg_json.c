@@ -236,22 +236,23 @@ static void test_push_refuses(void **st)
   jsonw_free(&w);
 }
 
-/* A recall event names the recalled message by its MsgKey; one whose
- * message is past retention (a sync item) says expired instead. */
+/* A recall event names the recalled message by its MsgKey and says when it
+ * was recalled; one whose message is past retention (a sync item) says
+ * expired instead. */
 static void test_recall_event(void **st)
 {
   (void)st;
   store_msg_t m = { .seq = 4, .cseq = 7, .random = 8, .time_s = 1700000000, .body = "{}", .body_len = 2 };
-  im_event_t ev = { .kind = IM_EV_RECALL, .useq = 3, .peer_id = "bob", .seq = 4, .msg = &m };
+  im_event_t ev = { .kind = IM_EV_RECALL, .useq = 3, .peer_id = "bob", .seq = 4, .at_s = 1700000090, .msg = &m };
   json_t *o = wsm_event_json(&ev);
   char *t = json_dumps(o, JSON_COMPACT);
-  assert_string_equal(t, "{\"type\":\"recall\",\"useq\":3,\"peer\":\"bob\",\"seq\":4,\"msg_key\":\"7_8_1700000000\"}");
+  assert_string_equal(t, "{\"type\":\"recall\",\"useq\":3,\"peer\":\"bob\",\"seq\":4,\"time\":1700000090,\"msg_key\":\"7_8_1700000000\"}");
   free(t);
   json_decref(o);
   ev.msg = NULL;
   o = wsm_event_json(&ev);
   t = json_dumps(o, JSON_COMPACT);
-  assert_string_equal(t, "{\"type\":\"recall\",\"useq\":3,\"peer\":\"bob\",\"seq\":4,\"expired\":true}");
+  assert_string_equal(t, "{\"type\":\"recall\",\"useq\":3,\"peer\":\"bob\",\"seq\":4,\"time\":1700000090,\"expired\":true}");
   free(t);
   json_decref(o);
 }
