@@ -80,8 +80,10 @@ static void big_group(const char *prefix, int n, const char *gid)
   v4_ok(v4(srv.port, app, key, G("create_group"), "%s", body));
 }
 
-/* How many group_dissolved events of gid user reads syncing from 0 (each with a useq), and live right after. */
-static int dissolved_in_sync(const char *user, const char *gid)
+/* How many group_dissolved events of gid user reads syncing from 0 (each with a useq), the created and time
+ * of the last (when asked), and, with live_ms, the ones that reach the session live within live_ms of each
+ * other right after. */
+static int dissolved(const char *user, const char *gid, int live_ms, json_int_t *created, json_int_t *time)
 {
   wsc_t c;
   assert_int_equal(wsc_login(&c, srv.port, app, key, user, "Web"), 0);
@@ -92,20 +94,25 @@ static int dissolved_in_sync(const char *user, const char *gid)
   json_array_foreach(evs, i, e) {
     if (strcmp(jstr(e, "type"), "group_dissolved") || strcmp(jstr(e, "group_id"), gid)) continue;
     assert_true(jint(e, "useq") > 0);
+    if (created) *created = jint(e, "created");
+    if (time) *time = jint(e, "time");
     n++;
   }
   json_decref(evs);
   /* a chunk appended right after the sync page reaches this synced session live instead: it counts as the
-   * one delivery (a second one, by sync and live both, makes n 2). Every push within 100 ms counts: two
+   * one delivery (a second one, by sync and live both, makes n 2). Every push within live_ms counts: two
    * waits of 1 ms each failed the test when the one live push came during the second. */
   json_t *p;
-  while ((p = wsc_push(&c, "group_dissolved", 100))) {
+  while (live_ms && (p = wsc_push(&c, "group_dissolved", live_ms))) {
     if (!strcmp(jstr(p, "group_id"), gid)) n++;
     json_decref(p);
   }
   wsc_close(&c);
   return n;
 }
+
+/* The chunks may still be appending: a sync from 0, then what arrives live. */
+static int dissolved_in_sync(const char *user, const char *gid) { return dissolved(user, gid, 100, NULL, NULL); }
 
 static void test_chunks_reach_every_member(void **st)
 {
@@ -167,24 +174,10 @@ static void test_killed_while_chunks_are_due(void **st)
 static const char *const slow_args[] = { "--group-event-chunk", "3", "--writer-pace-us", "50000",
                                          "--shutdown-timeout-ms", "0", NULL };
 
-/* user's group_dissolved events of gid read by a sync from 0: how many, the created and time of the last. */
+/* Every chunk appended (the server was stopped or waited for): a sync from 0 only. */
 static int dissolved_of(const char *user, const char *gid, json_int_t *created, json_int_t *time)
 {
-  wsc_t c;
-  assert_int_equal(wsc_login(&c, srv.port, app, key, user, "Web"), 0);
-  json_t *evs = wsc_sync_live(&c), *e;
-  assert_non_null(evs);
-  size_t i;
-  int n = 0;
-  json_array_foreach(evs, i, e) {
-    if (strcmp(jstr(e, "type"), "group_dissolved") || strcmp(jstr(e, "group_id"), gid)) continue;
-    *created = jint(e, "created");
-    *time = jint(e, "time");
-    n++;
-  }
-  json_decref(evs);
-  wsc_close(&c);
-  return n;
+  return dissolved(user, gid, 0, created, time);
 }
 
 /* A normal stop (SIGTERM) right after the dissolution's reply, while most chunks are still due, appends
