@@ -724,7 +724,9 @@ static void test_renew_refusals(void **st)
   assert_string_equal(jstr(json_object_get(o, "error"), "code"), "EXISTS");
   json_decref(o);
   json_decref(callf(409, "POST", "{}", "/operator/v1/apps/%u/renew", sg));
-  json_decref(clock_to("2027-02-10T00:00:00+08:00"));
+  /* past where a month's package bought today ends (29 November), its grace (to 6 December) and the
+   * suspension (7 December) would be, not further: each day on the way runs the day job */
+  json_decref(clock_to("2026-12-15T00:00:00+08:00"));
   o = callf(200, "GET", NULL, "/operator/v1/apps/%u/state", sg);
   assert_string_equal(jstr(o, "state"), "active");
   assert_string_equal(jstr(o, "status"), "active");
