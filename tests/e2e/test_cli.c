@@ -20,33 +20,13 @@
 #include <unistd.h>
 
 #include "e2e.h"
+#include "e2e_cli.h"
 
 static e2e_server_t box; /* only its data directory: no server needed */
 
 /* Run `imcloud ARGS` (a shell fragment, no --data added) with TZ=CST-8 (UTC+8, no tzdata needed); capture
  * stdout and stderr; return the exit status. */
-static int run(char *out, size_t outcap, char *err, size_t errcap, const char *fmt, ...)
-{
-  char args[1024], cmd[2048];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(args, sizeof args, fmt, ap);
-  va_end(ap);
-  snprintf(cmd, sizeof cmd, "TZ=CST-8 '%s' %s >'%s/out' 2>'%s/err'", e2e_bin(), args, box.dir, box.dir);
-  int st = system(cmd);
-  static const char *const names[2] = { "out", "err" };
-  char *bufs[2] = { out, err };
-  size_t caps[2] = { outcap, errcap };
-  for (int i = 0; i < 2; i++) {
-    char path[320];
-    snprintf(path, sizeof path, "%s/%s", box.dir, names[i]);
-    FILE *f = fopen(path, "r");
-    size_t n = f ? fread(bufs[i], 1, caps[i] - 1, f) : 0;
-    if (f) fclose(f);
-    bufs[i][n] = 0;
-  }
-  return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
+#define run(...) e2e_cli_run(box.dir, "TZ=CST-8 ", __VA_ARGS__)
 
 static char out[1 << 16], err[4096];
 

@@ -24,34 +24,14 @@
 #include <unistd.h>
 
 #include "e2e.h"
+#include "e2e_cli.h"
 
 static e2e_server_t box; /* only its data directory: no server needed */
 static char out[1 << 16], err[8192];
 
 /* Run `imcloud ARGS` (a shell fragment, no --data added) with TZ=CST-8;
  * capture stdout and stderr; return the exit status. */
-static int run(const char *fmt, ...)
-{
-  char args[2048], cmd[4096];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(args, sizeof args, fmt, ap);
-  va_end(ap);
-  snprintf(cmd, sizeof cmd, "TZ=CST-8 '%s' %s >'%s/out' 2>'%s/err' </dev/null", e2e_bin(), args, box.dir, box.dir);
-  int st = system(cmd);
-  static const char *const names[2] = { "out", "err" };
-  char *bufs[2] = { out, err };
-  size_t caps[2] = { sizeof out, sizeof err };
-  for (int i = 0; i < 2; i++) {
-    char path[320];
-    snprintf(path, sizeof path, "%s/%s", box.dir, names[i]);
-    FILE *f = fopen(path, "r");
-    size_t n = f ? fread(bufs[i], 1, caps[i] - 1, f) : 0;
-    if (f) fclose(f);
-    bufs[i][n] = 0;
-  }
-  return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
+#define run(...) e2e_cli_run(box.dir, "TZ=CST-8 ", out, sizeof out, err, sizeof err, __VA_ARGS__)
 
 static int exists(const char *path)
 {
@@ -204,28 +184,8 @@ static void test_help_lists_accepted_options(void **st)
     }
     assert_true(nl[c] > 0);
   }
-  /* every listed option of each command at once, as --name=1, until the parser reaches --help: an option
-   * it names as taking no value (a flag) or as out of range was found, and is given bare or at its minimum
-   * in the next run (a run a flag and a range, not a run an option) */
-  for (int c = 0; c < NC; c++) {
-    static char val[MAXO][32];
-    for (int k = 0; k < nl[c]; k++) snprintf(val[k], sizeof val[k], "=1");
-    for (int tries = 0;; tries++) {
-      char args[2048] = "";
-      for (int k = 0; k < nl[c]; k++) snprintf(args + strlen(args), sizeof args - strlen(args), " %.39s%.31s", listed[c][k], val[k]);
-      int rc = run("%s%s --help", cmds[c], args);
-      if (rc == 0 && strstr(out, "usage: imcloud")) break;
-      int k = 0;
-      for (; k < nl[c]; k++) {
-        char flag[96], range[96];
-        snprintf(flag, sizeof flag, "option %.39s takes no value\n", listed[c][k]);
-        snprintf(range, sizeof range, "%.39s: \"1\" is not an integer in [", listed[c][k]);
-        if (strstr(err, flag)) { val[k][0] = 0; break; }
-        if (strstr(err, range)) { snprintf(val[k], sizeof val[k], "=%lld", atoll(strstr(err, range) + strlen(range))); break; }
-      }
-      if (k == nl[c] || tries > nl[c]) fail_msg("imcloud %s%s --help: exit %d, stderr %s", cmds[c], args, rc, err);
-    }
-  }
+  /* every listed option of each command is known: all in a run or a few (e2e_cli_listed_known) */
+  for (int c = 0; c < NC; c++) e2e_cli_listed_known(box.dir, out, sizeof out, err, sizeof err, cmds[c], listed[c], nl[c]);
   /* and a quarter of the options others list (a different quarter per command, so each option is tried on
    * several commands that do not list it), one run each (the first unknown option ends a run): the whole
    * matrix is ~1,000 runs of the CLI, over 300 s under ASan on a loaded box */

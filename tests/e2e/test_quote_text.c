@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 
 #include "e2e.h"
+#include "e2e_cli.h"
 #include "util/textwidth.h"
 
 static e2e_server_t box; /* only its directory: no server needed */
@@ -24,21 +25,7 @@ static char out[1 << 17], err[2048];
 
 static int quote(const char *args)
 {
-  char cmd[2048];
-  snprintf(cmd, sizeof cmd, "'%s' quote %s >'%s/out' 2>'%s/err'", e2e_bin(), args, box.dir, box.dir);
-  int st = system(cmd);
-  static const char *const names[2] = { "out", "err" };
-  char *bufs[2] = { out, err };
-  size_t caps[2] = { sizeof out, sizeof err };
-  for (int i = 0; i < 2; i++) {
-    char path[320];
-    snprintf(path, sizeof path, "%s/%s", box.dir, names[i]);
-    FILE *f = fopen(path, "r");
-    size_t n = f ? fread(bufs[i], 1, caps[i] - 1, f) : 0;
-    if (f) fclose(f);
-    bufs[i][n] = 0;
-  }
-  return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+  return e2e_cli_run(box.dir, "", out, sizeof out, err, sizeof err, "quote %s", args);
 }
 
 /* Usage that makes every item of each book appear, with long quantities. */

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "e2e.h"
+#include "e2e_cli.h"
 #include "e2e_msg.h"
 #include "store/store.h"
 
@@ -36,25 +37,12 @@ static char out[1 << 16], err[8192];
 static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int run(const char *fmt, ...)
 {
-  char args[2048], cmd[4096];
+  char args[2048];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(args, sizeof args, fmt, ap);
   va_end(ap);
-  snprintf(cmd, sizeof cmd, "'%s' %s --data '%s' >'%s/out' 2>'%s/err' </dev/null", e2e_bin(), args, srv.dir, srv.dir, srv.dir);
-  int st = system(cmd);
-  static const char *const names[2] = { "out", "err" };
-  char *bufs[2] = { out, err };
-  size_t caps[2] = { sizeof out, sizeof err };
-  for (int i = 0; i < 2; i++) {
-    char path[320];
-    snprintf(path, sizeof path, "%s/%s", srv.dir, names[i]);
-    FILE *f = fopen(path, "r");
-    size_t n = f ? fread(bufs[i], 1, caps[i] - 1, f) : 0;
-    if (f) fclose(f);
-    bufs[i][n] = 0;
-  }
-  return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+  return e2e_cli_run(srv.dir, "", out, sizeof out, err, sizeof err, "%s --data '%s'", args, srv.dir);
 }
 
 static void write_doc(const char *name, const char *text)
