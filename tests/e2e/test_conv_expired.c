@@ -34,8 +34,6 @@ static char auth[160];
 static const char *const args[] = { "--test-clock", "--test-clock-start", "2026-10-01", NULL };
 #define DAY 86400
 
-#define TEXT(t) "[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"" t "\"}}]"
-#define G(cmd) "group_open_http_svc/" cmd
 #define call(cmd, ...) v4(srv.port, app, key, cmd, __VA_ARGS__)
 
 static int setup(void **st)

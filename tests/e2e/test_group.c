@@ -22,7 +22,6 @@ static e2e_server_t srv;
 static uint32_t app;
 static char key[80];
 
-#define TEXT(t) "[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"" t "\"}}]"
 
 static int setup(void **st)
 {
@@ -57,7 +56,6 @@ static int code(json_t *r)
   return c;
 }
 
-#define G(cmd) "group_open_http_svc/" cmd
 
 /* get_appid_group_list is documented at 1 call per second per app (§2.4) */
 #define applist(...) (usleep(1100000), call("group_open_http_svc/get_appid_group_list", __VA_ARGS__))

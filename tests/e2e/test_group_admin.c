@@ -56,8 +56,6 @@ static char key[80], auth[160];
 static const char *const args[] = { "--test-clock", "--test-clock-start", "2026-11-20", "--group-max-applications", "3",
                                     NULL };
 
-#define G(cmd) "group_open_http_svc/" cmd
-#define TEXT(t) "[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"" t "\"}}]"
 
 static int setup(void **st)
 {

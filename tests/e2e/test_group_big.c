@@ -27,7 +27,6 @@ static uint32_t apps[2];
 static char keys[2][80];
 static char auth[160];
 
-#define G(cmd) "group_open_http_svc/" cmd
 
 static void cli_ok(char *out, size_t cap, const char *what, int rc)
 {

@@ -34,7 +34,6 @@ static uint32_t app;
 static char key[80];
 static const char *const args[] = { "--group-event-chunk", "3", NULL };
 
-#define G(cmd) "group_open_http_svc/" cmd
 
 static int setup(void **st)
 {

@@ -47,8 +47,6 @@
 #define WS_WIN 8       /* WebSocket sends in flight per sender */
 #define MSG_MAX 100000
 
-#define TEXT(t) "[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"" t "\"}}]"
-#define G(cmd) "group_open_http_svc/" cmd
 
 static e2e_server_t srv;
 static uint32_t app;

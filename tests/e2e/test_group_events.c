@@ -33,7 +33,6 @@ static uint32_t app;
 static char key[80], auth[160];
 static const char *const args[] = { "--test-clock", "--test-clock-start", "2026-11-20", NULL };
 
-#define G(cmd) "group_open_http_svc/" cmd
 
 static int setup(void **st)
 {

@@ -40,8 +40,6 @@ static int64_t now_s;
 static const char *const args[] = { "--test-clock", "--test-clock-start", "2026-11-20", NULL };
 #define RETENTION 604800 /* trial: 7 history days */
 
-#define TEXT(t) "[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"" t "\"}}]"
-#define G(cmd) "group_open_http_svc/" cmd
 #define call(cmd, ...) v4(srv.port, app, key, cmd, __VA_ARGS__)
 #define call_b(cmd, ...) v4(srv.port, app_b, key_b, cmd, __VA_ARGS__)
 

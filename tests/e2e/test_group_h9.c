@@ -44,8 +44,6 @@ static char key[80];
 static char auth[200];
 static const char *const args[] = { "--test-clock", "--test-clock-start", "2026-11-20", NULL };
 
-#define TEXT(t) "[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"" t "\"}}]"
-#define G(cmd) "group_open_http_svc/" cmd
 #define call(cmd, ...) v4(srv.port, app, key, cmd, __VA_ARGS__)
 
 static int setup(void **st)

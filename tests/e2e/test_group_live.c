@@ -29,7 +29,6 @@ static e2e_server_t srv;
 static uint32_t app;
 static char key[80];
 
-#define TEXT(t) "[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"" t "\"}}]"
 
 static void start(const char *const *args) { assert_int_equal(e2e_start(&srv, "china", &app, key, args), 0); }
 static json_int_t health(const char *path);

@@ -25,7 +25,6 @@ static uint32_t app;
 static char key[80];
 static const char *const args[] = { "--ws-max-queued-bytes", "65536", NULL };
 
-#define G(cmd) "group_open_http_svc/" cmd
 #define call(cmd, ...) v4(srv.port, app, key, cmd, __VA_ARGS__)
 
 static int setup(void **st)

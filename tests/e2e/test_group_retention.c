@@ -30,8 +30,6 @@ static char auth[160]; /* the operator token: moves the test clock */
 static const char *const args[] = { "--test-clock", "--test-clock-start", "2026-11-20", "--msg-purge-interval-s", "1", NULL };
 #define RETENTION 604800 /* the new app's edition: 7 history days (PLAN_L_HISTORY_DAYS) */
 
-#define TEXT(t) "[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"" t "\"}}]"
-#define G(cmd) "group_open_http_svc/" cmd
 
 static int setup(void **st)
 {

@@ -26,8 +26,6 @@ static e2e_server_t srv;
 static uint32_t app;
 static char key[80];
 
-#define TEXT(t) "[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"" t "\"}}]"
-#define G(cmd) "group_open_http_svc/" cmd
 
 static int setup(void **st)
 {

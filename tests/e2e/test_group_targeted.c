@@ -23,8 +23,6 @@ static e2e_server_t srv;
 static uint32_t app, free_app;
 static char key[80], free_key[80];
 
-#define G(cmd) "group_open_http_svc/" cmd
-#define TEXT(t) "[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"" t "\"}}]"
 #define call(cmd, ...) v4(srv.port, app, key, cmd, __VA_ARGS__)
 
 static int setup(void **st)

@@ -24,7 +24,6 @@ static uint32_t app;
 static char key[80];
 static const char *const args[] = { "--ws-max-queued-bytes", "65536", NULL };
 
-#define TEXT(t) "[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"" t "\"}}]"
 
 static int setup(void **st)
 {

@@ -26,7 +26,6 @@ static const char *const args[] = { "--test-clock", "--test-clock-start", "2026-
                                     "--msg-purge-interval-s", "1", NULL };
 #define RETENTION 604800
 
-#define TEXT(t) "[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"" t "\"}}]"
 
 static uint32_t app_b;
 static char key_b[80];

@@ -42,7 +42,6 @@ static const char *const args[] = { "--test-clock", "--test-clock-start", "2026-
 
 #define DAY 86400
 
-#define TEXT(t) "[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"" t "\"}}]"
 
 static int setup(void **st)
 {

@@ -33,7 +33,6 @@ static char key[80];
 static char auth[160];
 static const char *const args[] = { "--test-clock", "--test-clock-start", "2026-11-20", "--msg-max-bytes", "200000", NULL };
 
-#define TEXT(t) "[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"" t "\"}}]"
 
 static int setup(void **st)
 {

@@ -41,7 +41,6 @@ static e2e_server_t srv;
 static uint32_t app;
 static char key[80];
 
-#define TEXT(t) "[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"" t "\"}}]"
 
 static int setup(void **st)
 {

@@ -41,7 +41,6 @@ static char key[80];
 static char auth[160];
 static const char *const args[] = { "--test-clock", "--msg-recent-page", "2", NULL };
 
-#define TEXT(t) "[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"" t "\"}}]"
 
 static int setup(void **st)
 {

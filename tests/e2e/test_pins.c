@@ -39,8 +39,6 @@ static char auth[160];
 static char start[16];
 static const char *args[] = { "--test-clock", "--test-clock-start", start, "--msg-recent-page", "1", NULL };
 
-#define TEXT(t) "[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"" t "\"}}]"
-#define G(cmd) "group_open_http_svc/" cmd
 #define call(cmd, ...) v4(srv.port, app, key, cmd, __VA_ARGS__)
 
 static int setup(void **st)

@@ -25,8 +25,6 @@ static e2e_server_t srv;
 static uint32_t app;
 static char key[80];
 
-#define G(cmd) "group_open_http_svc/" cmd
-#define TEXT(t) "[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"" t "\"}}]"
 #define GID "types-1"
 
 typedef struct bad { const char *cmd, *body; } bad_t;

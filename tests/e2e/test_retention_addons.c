@@ -52,8 +52,6 @@ static const char *const args[] = { "--test-clock", "--test-clock-start", "2026-
 #define GROUP_RET (7 * DAY)  /* s2019 pro: 7 history days (P-21: group roaming cannot be extended) */
 #define C2C_RET (60 * DAY)   /* c2c_roaming_months=2: 2 x 30 days (s2019 book, P-21) */
 
-#define TEXT(t) "[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"" t "\"}}]"
-#define G(cmd) "group_open_http_svc/" cmd
 #define call(cmd, ...) v4(srv.port, app, key, cmd, __VA_ARGS__)
 
 static json_t *cli_json(e2e_server_t *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

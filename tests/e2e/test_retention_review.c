@@ -65,7 +65,6 @@ static const int64_t start_s = 1790784000; /* 2026-10-01 00:00 UTC+8, the test c
 static const char *const args[] = { "--test-clock", "--test-clock-start", "2026-10-01", "--msg-purge-interval-s", "1", NULL };
 #define DAY 86400
 
-#define TEXT(t) "[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"" t "\"}}]"
 #define call(cmd, ...) v4(srv.port, app, key, cmd, __VA_ARGS__)
 
 static int setup(void **st)

@@ -32,7 +32,6 @@ static uint32_t app;
 static char key[80];
 
 #define V4(cmd, ...) v4(srv.port, app, key, cmd, __VA_ARGS__)
-#define TEXT(t) "[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"" t "\"}}]"
 
 static int setup(void **st)
 {

@@ -14,6 +14,11 @@
 
 #include "e2e.h"
 
+/* A MsgBody of one text element; a REST command of the group service:
+ * call(G("create_group"), "{\"Type\":…," "\"MsgBody\":" TEXT("hi") "}") */
+#define TEXT(t) "[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"" t "\"}}]"
+#define G(cmd) "group_open_http_svc/" cmd
+
 #define WSC_STASH 1024
 
 typedef struct wsc {
