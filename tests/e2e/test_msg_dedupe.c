@@ -24,23 +24,7 @@
 
 #include "e2e.h"
 #include "e2e_msg.h"
-
-static e2e_server_t srv;
-static uint32_t app;
-static char key[80];
-
-
-static int setup(void **st)
-{
-  (void)st;
-  return e2e_start(&srv, "china", &app, key, NULL);
-}
-
-static int teardown(void **st)
-{
-  (void)st;
-  return e2e_finish(&srv);
-}
+#include "e2e_fixture.h"
 
 /* sendmsg from → to with MsgRandom random, MsgSeq seq (< 0: none) and text;
  * the reply's MsgKey into out (the reply must be OK). */

@@ -29,23 +29,7 @@
 #include "e2e.h"
 #include "e2e_msg.h"
 #include "e2e_check.h"
-
-static e2e_server_t srv;
-static uint32_t app;
-static char key[80];
-
-
-static int setup(void **st)
-{
-  (void)st;
-  return e2e_start(&srv, "china", &app, key, NULL);
-}
-
-static int teardown(void **st)
-{
-  (void)st;
-  return e2e_finish(&srv);
-}
+#include "e2e_fixture.h"
 
 static void users(const char *const *u) { import_users(srv.port, app, key, u); }
 

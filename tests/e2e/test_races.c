@@ -34,16 +34,7 @@
 #include "e2e.h"
 #include "e2e_msg.h"
 #include "e2e_race.h"
-
-static e2e_server_t srv;
-static uint32_t app;
-static char key[80];
-
-static int setup(void **st)
-{
-  (void)st;
-  return e2e_start(&srv, "china", &app, key, NULL);
-}
+#include "e2e_fixture.h"
 
 /* The server of the one case that needs a login deadline to fire. */
 static int setup_short_deadline(void **st)
@@ -51,12 +42,6 @@ static int setup_short_deadline(void **st)
   (void)st;
   static const char *const args[] = { "--ws-login-timeout-ms", "300", NULL };
   return e2e_start(&srv, "china", &app, key, args);
-}
-
-static int teardown(void **st)
-{
-  (void)st;
-  return e2e_finish(&srv);
 }
 
 /* ---- helpers (the write lock, requests sent unanswered: tests/lib/e2e_race.h) ---- */

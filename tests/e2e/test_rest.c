@@ -13,22 +13,7 @@
 #include <unistd.h>
 
 #include "e2e.h"
-
-static e2e_server_t srv;
-static uint32_t app;
-static char key[80];
-
-static int setup(void **st)
-{
-  (void)st;
-  return e2e_start(&srv, "china", &app, key, NULL);
-}
-
-static int teardown(void **st)
-{
-  (void)st;
-  return e2e_finish(&srv);
-}
+#include "e2e_fixture.h"
 
 static json_t *v4(const char *who, const char *cmd, const char *body)
 {

@@ -26,24 +26,9 @@
 
 #include "e2e.h"
 #include "e2e_msg.h"
-
-static e2e_server_t srv;
-static uint32_t app;
-static char key[80];
+#include "e2e_fixture.h"
 
 #define V4(cmd, ...) v4(srv.port, app, key, cmd, __VA_ARGS__)
-
-static int setup(void **st)
-{
-  (void)st;
-  return e2e_start(&srv, "china", &app, key, NULL);
-}
-
-static int teardown(void **st)
-{
-  (void)st;
-  return e2e_finish(&srv);
-}
 
 static json_t *ok_code(json_t *r, int code)
 {
