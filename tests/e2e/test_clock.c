@@ -47,6 +47,7 @@
 
 #include "e2e.h"
 #include "e2e_msg.h"
+#include "e2e_op.h"
 #include "store/store.h"
 
 static e2e_server_t srv;
@@ -59,11 +60,7 @@ static int prepare(void)
   char out[512];
   e2e_dir_init(&srv);
   if (e2e_cli(&srv, out, sizeof out, "customer create --name first --json")) return -1;
-  if (e2e_cli(&srv, out, sizeof out, "operator token --json")) return -1;
-  json_t *j = json_loads(out, 0, NULL);
-  if (!j) return -1;
-  snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", json_string_value(json_object_get(j, "token")));
-  json_decref(j);
+  if (op_token_auth(&srv, auth, sizeof auth)) return -1;
   return 0;
 }
 

@@ -21,6 +21,7 @@
 
 #include "e2e.h"
 #include "e2e_msg.h"
+#include "e2e_op.h"
 
 static e2e_server_t srv;
 static uint32_t apps[2];
@@ -58,11 +59,7 @@ static int setup(void **st)
   if (e2e_cli(&srv, out, sizeof out, "wallet topup --customer 1 --amount-fen 100000000 --reference t1")) return -1;
   make_app(0);
   make_app(1);
-  if (e2e_cli(&srv, out, sizeof out, "operator token --json")) return -1;
-  json_t *j = json_loads(out, 0, NULL);
-  if (!j) return -1;
-  snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", json_string_value(json_object_get(j, "token")));
-  json_decref(j);
+  if (op_token_auth(&srv, auth, sizeof auth)) return -1;
   return e2e_server_start(&srv, NULL);
 }
 

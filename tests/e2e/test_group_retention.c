@@ -20,6 +20,7 @@
 #include "e2e.h"
 #include "e2e_msg.h"
 #include "e2e_check.h"
+#include "e2e_op.h"
 #include "store/store_grp.h"
 
 static e2e_server_t srv;
@@ -36,12 +37,7 @@ static int setup(void **st)
   (void)st;
   e2e_dir_init(&srv);
   e2e_make_app(&srv, "china", &app, key);
-  char out[512];
-  if (e2e_cli(&srv, out, sizeof out, "operator token --json")) return -1;
-  json_t *j = json_loads(out, 0, NULL);
-  if (!j) return -1;
-  snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", json_string_value(json_object_get(j, "token")));
-  json_decref(j);
+  if (op_token_auth(&srv, auth, sizeof auth)) return -1;
   if (e2e_server_start(&srv, args)) return -1;
   now_s = 1795104000; /* 2026-11-20 00:00 in UTC+8 (the test clock's start) */
   return 0;

@@ -37,14 +37,9 @@ static const char *const args[] = { "--test-clock", "--test-clock-start", "2026-
 static int setup(void **st)
 {
   (void)st;
-  char out[512];
   e2e_dir_init(&srv);
   e2e_make_app(&srv, "china", &app, key);
-  if (e2e_cli(&srv, out, sizeof out, "operator token --json")) return -1;
-  json_t *j = json_loads(out, 0, NULL);
-  if (!j) return -1;
-  snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", json_string_value(json_object_get(j, "token")));
-  json_decref(j);
+  if (op_token_auth(&srv, auth, sizeof auth)) return -1;
   return e2e_server_start(&srv, args);
 }
 

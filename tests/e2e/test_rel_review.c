@@ -34,6 +34,7 @@
 
 #include "e2e.h"
 #include "e2e_msg.h"
+#include "e2e_op.h"
 
 static e2e_server_t srv;
 static uint32_t app;
@@ -45,13 +46,8 @@ static char auth[160];
 static int setup(void **st)
 {
   (void)st;
-  char out[256];
   if (e2e_start(&srv, "china", &app, key, NULL)) return -1;
-  if (e2e_cli(&srv, out, sizeof out, "operator token --json")) return -1;
-  json_t *j = json_loads(out, 0, NULL);
-  if (!j) return -1;
-  snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", json_string_value(json_object_get(j, "token")));
-  json_decref(j);
+  if (op_token_auth(&srv, auth, sizeof auth)) return -1;
   for (int i = 0; i < 200; i++) { /* the token reaches the server with the change log */
     char buf[4096];
     if (e2e_http(srv.port, "GET", "/operator/v1/customers", auth, NULL, buf, sizeof buf) == 200) return 0;
