@@ -13,7 +13,8 @@
  *    user (its other devices learn of a quit).
  * Every payload carries the group's creation time (created: a group id
  * dissolved and created again names another group) and the time the event
- * was made (time; for group_apply, when the user applied).
+ * was made (time; for group_apply, when the user applied), never before
+ * created (grp__event_s: a life created one second ahead of the clock).
  * A job holds a list of event sets (one payload, its users). Each event is
  * appended in the writer job that makes the change, so it is durable with
  * it; once that job is committed it goes to the user's live sessions in
@@ -43,6 +44,11 @@ struct gapply {
   int replay;                  /* group_apply to users[0] for each application waiting, at most chunk (grp__replay_run) */
 };
 
+int64_t grp__event_s(const im_group_t *g, int64_t now_s)
+{
+  return now_s < g->created_s ? g->created_s : now_s; /* a life moved ahead of the clock (run_create) */
+}
+
 void grp__apply_free(gjob_t *j)
 {
   while (j->apply) {
@@ -66,7 +72,7 @@ static gapply_t *set_add(gjob_t *j, const im_group_t *g, size_t n, const char *t
   if (!a) return NULL;
   while (*tail) tail = &(*tail)->next;
   *tail = a;
-  a->at_s = j->now_s ? j->now_s : imc_clock_now_s();
+  a->at_s = grp__event_s(g, j->now_s ? j->now_s : imc_clock_now_s());
   json_t *f = json_pack("{s:s,s:s,s:s,s:I,s:I}", "type", type, "group_id", g->group_id, "group_type",
                         im_gtype_info(g->type)->name, "created", (json_int_t)g->created_s, "time", (json_int_t)a->at_s);
   if (f && extra_key) json_object_set_new(f, extra_key, json_string(extra_val));

@@ -134,9 +134,9 @@ void im_group_conv_pin(im_groups_t *G, uint32_t sdkappid, uint32_t user_no, cons
   }
   if (im_group_role(g, user_no) == IM_GR_NONE) { grp__fail(cb, ud, IMC_E_GROUP_NOT_MEMBER, NULL); return; }
   gjob_t *j = grp__job(G, sdkappid, cb, ud);
-  int64_t now_s = imc_clock_now_s();
+  int64_t now_s = imc_clock_now_s(); /* the pin's time; the event's is never before created (grp__event_s) */
   json_t *ev = j ? json_pack("{s:s,s:s,s:b,s:I}", "type", "conv_pin", "group_id", g->group_id, "pinned", pin != 0,
-                             "time", (json_int_t)now_s)
+                             "time", (json_int_t)grp__event_s(g, now_s))
                  : NULL;
   if (j) j->body = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
   json_decref(ev);

@@ -242,6 +242,10 @@ int grp__unread_position(store_t *s, uint32_t sdkappid, uint32_t group_no, uint3
  * error. grp__apply_deliver (loop, once the job is committed): each event to its user's live sessions.
  * grp__apply_free: by grp__finish. */
 int grp__apply_prepare(gjob_t *j, const im_group_t *g, const uint32_t *users, size_t n, const char *result);
+/* The time of an event of g made at now_s: now_s, or g's creation time when that is later (a life of a reused
+ * id created in the same second as an earlier one starts a second ahead of the clock, run_create), so no event
+ * of a life is older than the life. Group events, the application's join time, a group's conv_pin. */
+int64_t grp__event_s(const im_group_t *g, int64_t now_s);
 int grp__dissolved_prepare(gjob_t *j, const im_group_t *g);
 int grp__left_prepare(gjob_t *j, const im_group_t *g, const uint32_t *users, size_t n, int quit);
 int grp__applied_prepare(gjob_t *j, const im_group_t *g);

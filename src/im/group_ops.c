@@ -373,7 +373,8 @@ static void done_dissolve(gjob_t *j, int rc)
   if (!g) { grp__finish(j, rc ? rc : IMC_E_INTERNAL); return; }
   if (rc) { g->dissolving = 0; grp__finish(j, rc); return; }
   if (im_gtype_info(g->type)->live) { /* a live room's members are its sessions now: told live only */
-    im_gevent_t ev = { IM_GEV_DISSOLVED, g->sdkappid, g->group_id, g->type, NULL, NULL, g->created_s, j->now_s };
+    im_gevent_t ev = { IM_GEV_DISSOLVED, g->sdkappid, g->group_id, g->type, NULL, NULL, g->created_s,
+                       grp__event_s(g, j->now_s) };
     grp__deliver(j->G, g, &ev, NULL, 0, 0);
   }
   grp__apply_deliver(j);
@@ -546,7 +547,8 @@ void im_group_add(im_groups_t *G, uint32_t sdkappid, const char *group_id, uint3
       return;
     }
     if (u64map_put(&g->pending, actor_no, (void *)1)) { j->cb = NULL; grp__finish(j, IMC_E_NOMEM); grp__fail(cb, ud, IMC_E_NOMEM, NULL); return; }
-    j->mem[0] = (store_grp_member_t){ .user_no = actor_no, .role = IM_GR_NONE, .join_s = now_s, .name_card = "", .data = "" };
+    j->mem[0] = (store_grp_member_t){ .user_no = actor_no, .role = IM_GR_NONE, .join_s = grp__event_s(g, now_s),
+                                      .name_card = "", .data = "" }; /* group_apply's time: never before created */
     j->n_mem = 1;
     j->actor_no = actor_no;
     j->run = run_apply;

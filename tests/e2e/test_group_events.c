@@ -11,7 +11,10 @@
  *    each of them in its inbox, oldest first, with the applicant and the
  *    application's time: live when synced, by sync otherwise, once (a
  *    restart replays nothing); an ordinary member and an admin made owner
- *    get none, the previous owner none again. */
+ *    get none, the previous owner none again;
+ *  - a life of a reused id moved one second ahead of the clock (created in the
+ *    same second as the earlier life) has no event whose time precedes its
+ *    created. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -228,6 +231,66 @@ static void test_appointed_later_gets_applications(void **st)
   }
 }
 
+/* A life of a reused id created in the same second as the earlier one starts a second ahead of the clock
+ * (created = clock + 1): no event of it is older than it. Its group_apply (and the application's time),
+ * group_kicked, group_quit, conv_pin, group_dissolved and group_apply_result carry time = created while the
+ * clock stands at created - 1, and so does a live room's group_dissolved push. Before, each carried the
+ * clock's second: one second before the life's created. */
+static void test_moved_life_times(void **st)
+{
+  (void)st;
+  static const char *const u[] = { "m0", "ma", "mb", "mc", "md", "me", NULL };
+  import_users(srv.port, app, key, u);
+  int64_t t0 = op_clock_now(srv.port, auth);
+  v4_ok(v4(srv.port, app, key, G("create_group"), "{\"Type\":\"Public\",\"Name\":\"mv\",\"GroupId\":\"mv\",\"Owner_Account\":\"m0\"}"));
+  v4_ok(v4(srv.port, app, key, G("destroy_group"), "{\"GroupId\":\"mv\"}"));
+  v4_ok(v4(srv.port, app, key, G("create_group"), "{\"Type\":\"Public\",\"Name\":\"mv\",\"GroupId\":\"mv\",\"Owner_Account\":\"ma\","
+                                               "\"MemberList\":[{\"Member_Account\":\"mb\"},{\"Member_Account\":\"mc\"},"
+                                               "{\"Member_Account\":\"md\"}]}"));
+  int64_t created = created_of("mv");
+  assert_int_equal(created, t0 + 1); /* the second life, moved ahead; the clock still says t0 */
+  wsc_t c;
+  login(&c, "me");
+  ws_ok(wsc_rpc(&c, "group_join", "\"group_id\":\"mv\""));
+  wsc_close(&c);
+  v4_ok(v4(srv.port, app, key, G("delete_group_member"), "{\"GroupId\":\"mv\",\"MemberToDel_Account\":[\"mb\"]}"));
+  login(&c, "mc");
+  ws_ok(wsc_rpc(&c, "group_quit", "\"group_id\":\"mv\""));
+  wsc_close(&c);
+  login(&c, "md");
+  ws_ok(wsc_rpc(&c, "pin", "\"group_id\":\"mv\",\"pinned\":true"));
+  wsc_close(&c);
+  v4_ok(v4(srv.port, app, key, G("destroy_group"), "{\"GroupId\":\"mv\"}"));
+  assert_int_equal(op_clock_now(srv.port, auth), t0);
+  static const char *const who[] = { "ma", "mb", "mc", "md", "me" };
+  static const char *const want[] = { "group_apply:me@1,group_dissolved@1", "group_kicked@1", "group_quit@1",
+                                      "conv_pin:on@1,group_dissolved@1", "group_apply_result:dissolved@1" };
+  char got[512];
+  for (int i = 0; i < 5; i++) {
+    events(&c, who[i], "mv", t0, created, got, sizeof got);
+    assert_string_equal(got, want[i]);
+    wsc_close(&c);
+  }
+  /* a live room's second life in the same second: its sessions' group_dissolved */
+  wsc_t a, b;
+  login(&a, "ma");
+  login(&b, "mb");
+  ws_ok(wsc_rpc(&a, "group_create", "\"type\":\"AVChatRoom\",\"name\":\"mr\",\"group_id\":\"mr\""));
+  v4_ok(v4(srv.port, app, key, G("destroy_group"), "{\"GroupId\":\"mr\"}"));
+  ws_ok(wsc_rpc(&a, "group_create", "\"type\":\"AVChatRoom\",\"name\":\"mr\",\"group_id\":\"mr\""));
+  ws_ok(wsc_rpc(&b, "group_join", "\"group_id\":\"mr\""));
+  int64_t room = created_of("mr");
+  assert_int_equal(room, t0 + 1);
+  v4_ok(v4(srv.port, app, key, G("destroy_group"), "{\"GroupId\":\"mr\"}"));
+  json_t *p = wsc_push(&b, "group_dissolved", 3000);
+  assert_non_null(p);
+  assert_int_equal(jint(p, "created"), room);
+  assert_int_equal(jint(p, "time"), room);
+  json_decref(p);
+  wsc_close(&a);
+  wsc_close(&b);
+}
+
 /* The two pushes outside a group's inbox that stood without a time: a live room's group_dissolved (its sessions get
  * it live, no useq) carries created and time as the inbox events do, and a C2C conv_pin carries time (when it was
  * pinned or unpinned), live and by sync, as a group's conv_pin. Before, neither had time (nor the room created). */
@@ -349,6 +412,7 @@ int main(void)
     cmocka_unit_test(test_event_times),
     cmocka_unit_test(test_appointed_later_gets_applications),
     cmocka_unit_test(test_live_room_and_c2c_pin_times),
+    cmocka_unit_test(test_moved_life_times),
     cmocka_unit_test(test_c2c_event_times),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
