@@ -408,10 +408,9 @@ int im_groups_load(im_groups_t *G, store_t *s, int64_t now_s)
     if (!rc && !im_gtype_info(g->type)->live)
       rc = store_grp_msg_last_listed(s, g->sdkappid, g->group_no, &g->conv_seq, &g->conv_s);
   }
-  store_grp_due_t d;
-  int drc = rc ? rc : store_grp_due_first(s, &d);
-  if (!drc) { G->due_found = 1; store_grp_due_free(&d); }
-  return rc ? rc : drc == IMC_E_NOTFOUND ? 0 : drc;
+  if (!rc) rc = store_grp_due_count(s, &G->due_chunks);
+  if (!rc && G->due_chunks) G->due_found = 1;
+  return rc;
 }
 
 /* ---- live rooms: per-session membership ----------------------------------------------- */

@@ -190,8 +190,11 @@ void im_groups_due_retry(im_groups_t *G);
  * every group event still due, so a clean stop leaves no work for the next start. Call it again until it
  * returns 0: 1 while something is appended or group jobs are in flight (a dissolution may still record
  * events due; a stopped chain is started again, also after a full writer queue refused it); 0 when none
- * is due, or when a job of the chain failed otherwise since the first call (logged; the rows wait for the
- * next start, which appends them). */
+ * is due, when a job of the chain failed otherwise since the first call, or when the chain was started
+ * again IM_GROUPS_DUE_FLUSH_TRIES times in a row without a chunk appended (refused, failed with
+ * IMC_E_OVERLOADED, or no memory for its job): logged with the chunks left, which wait for the next
+ * start. The server calls it every 10 ms, so a persistent refusal ends the wait after about a second. */
+#define IM_GROUPS_DUE_FLUSH_TRIES 100
 int im_groups_due_flush(im_groups_t *G);
 
 /* Create the core (startup: before the loop runs, so it can be loaded from

@@ -215,6 +215,7 @@ int grp__due_set(gjob_t *j, store_grp_due_t *d)
 int grp__apply_run(store_t *s, gjob_t *j)
 {
   char id[64];
+  j->due = 0; /* a job the writer runs again (store_writer.h: rerun_safe) counts its chunks once */
   for (gapply_t *a = j->apply; a; a = a->next) {
     if (a->chunk && a->n > a->chunk && a->payload) { /* too many for one job: later jobs append them */
       for (size_t i = 0; i < a->n; i += a->chunk) {
@@ -223,7 +224,7 @@ int grp__apply_run(store_t *s, gjob_t *j)
         if (rc) return rc;
       }
       memset(a->useqs, 0, a->n * sizeof *a->useqs);
-      j->due = 1;
+      j->due += (int)((a->n + a->chunk - 1) / a->chunk);
       continue;
     }
     for (size_t i = 0; i < a->n; i++) {

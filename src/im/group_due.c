@@ -15,8 +15,10 @@
  * refused (a full writer queue) stops the chain with its rows kept: the
  * server's tick starts it again (im_groups_due_retry). A stop (SIGTERM)
  * drives the chain to the end before the writer stops (im_groups_due_flush):
- * a clean stop leaves no chunk for the next start; only a failed job (or a
- * second signal, or a crash) leaves rows, which the next start appends.
+ * a clean stop leaves no chunk for the next start; only a failed job, a
+ * chain refused IM_GROUPS_DUE_FLUSH_TRIES times in a row without a chunk
+ * appended (a WARN names the chunks left), a second signal or a crash
+ * leave rows, which the next start appends.
  *
  * Loop thread, except run_due (writer thread). */
 #include "im/group_int.h"
@@ -47,15 +49,19 @@ static void done_due(gjob_t *j, int rc)
   int more = !rc && j->value;
   G->due_running = 0;
   if (!rc && !j->value) G->due_found = 0; /* drained */
-  if (rc && G->due_flushing && rc != IMC_E_OVERLOADED) { /* a full queue: the next im_groups_due_flush tries again */
+  if (rc && G->due_flushing && rc != IMC_E_OVERLOADED) {
     G->due_err = rc;
-    IMC_WARN("group", "msg=\"appending due group events failed while stopping: the next start appends them\" err=%s",
-             imc_err_name(rc));
+    IMC_WARN("group", "msg=\"appending due group events failed while stopping: the next start appends them\" err=%s"
+             " chunks=%lld", imc_err_name(rc), (long long)G->due_chunks);
+  } else if (rc && G->due_flushing) {
+    G->due_last_rc = rc; /* a full queue: the next im_groups_due_flush tries again, a bounded number of times */
   } else if (rc) {
     IMC_WARN("group", "msg=\"appending due group events stopped: retried by the tick\" err=%s", imc_err_name(rc));
   } else if (more) {
     grp__apply_deliver(j);
     G->st.event_chunks++;
+    if (G->due_chunks > 0) G->due_chunks--;
+    G->due_tries = 0; /* progress */
   }
   grp__finish(j, rc);
   if (more) grp__due_start(G);
@@ -72,8 +78,17 @@ int im_groups_due_flush(im_groups_t *G)
   if (G->due_err) return 0;
   if (G->in_flight) return 1; /* the chain's job, or a dissolution that may record events due */
   if (!G->due_found) return 0;
+  /* the chain stopped: refused (a full queue, IMC_E_OVERLOADED), or no memory for its job. Started again
+   * at most IM_GROUPS_DUE_FLUSH_TRIES times in a row without a chunk appended, then left to the next start */
+  if (G->due_tries >= IM_GROUPS_DUE_FLUSH_TRIES) {
+    G->due_err = G->due_last_rc ? G->due_last_rc : IMC_E_NOMEM;
+    IMC_WARN("group", "msg=\"appending due group events gave up while stopping: the next start appends them\""
+             " err=%s tries=%d chunks=%lld", imc_err_name(G->due_err), G->due_tries, (long long)G->due_chunks);
+    return 0;
+  }
+  G->due_tries++;
   grp__due_start(G);
-  return !G->due_err; /* started, or refused for now (a full queue, no memory): tried again at the next call */
+  return !G->due_err; /* started, or refused for now: tried again at the next call */
 }
 
 void grp__due_start(im_groups_t *G)
@@ -81,7 +96,7 @@ void grp__due_start(im_groups_t *G)
   G->due_found = 1; /* until a job finds none */
   if (G->due_running || !G->w) return;
   gjob_t *j = grp__job(G, 0, NULL, NULL);
-  if (!j) return; /* the rows wait for the next start */
+  if (!j) { G->due_last_rc = IMC_E_NOMEM; return; } /* the tick, or the flush, tries again */
   G->due_running = 1;
   j->run = run_due;
   j->done = done_due;

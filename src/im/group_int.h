@@ -86,6 +86,9 @@ struct im_groups {
   int due_found;               /* group events may be due (found by im_groups_load, recorded, or a job stopped) */
   int due_flushing;            /* the server is stopping: im_groups_due_flush drives the chain to the end */
   int due_err;                 /* while flushing, a job of the chain failed: the rest waits for the next start */
+  int due_tries;               /* while flushing: starts of the chain since the last chunk appended (group_due.c) */
+  int due_last_rc;             /* while flushing: why the chain's last job failed or was refused, 0 none */
+  int64_t due_chunks;          /* chunks due: found at start, recorded by dissolutions, less those appended */
 };
 
 /* A session in live rooms: the rooms, and while it loses live-room
@@ -205,7 +208,7 @@ struct gjob {
    * (apply), the group dissolved, members kicked or quitting */
   gapply_t *apply;
   uint32_t useq;               /* conv_pin: the member's inbox event (group_conv.c) */
-  int due;                     /* writer: the job recorded due inbox events (grp__apply_run): start the chain */
+  int due;                     /* writer: how many chunks of due inbox events the job recorded (grp__apply_run) */
 };
 gjob_t *grp__job(im_groups_t *G, uint32_t sdkappid, im_gdone_cb cb, void *ud);
 /* Submit j (writer, or reader when readonly). A full queue: j->done(j,

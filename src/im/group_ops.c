@@ -378,7 +378,10 @@ static void done_dissolve(gjob_t *j, int rc)
     grp__deliver(j->G, g, &ev, NULL, 0, 0);
   }
   grp__apply_deliver(j);
-  if (j->due) grp__due_start(j->G); /* the members' group_dissolved, in chunks (group_due.c) */
+  if (j->due) { /* the members' group_dissolved, in chunks (group_due.c) */
+    j->G->due_chunks += j->due;
+    grp__due_start(j->G);
+  }
   grp__day_net(j->G, j->sdkappid, j->now_s, -1, g->counted_s);
   grp__remove(j->G, g);
   grp__finish(j, 0);

@@ -707,9 +707,19 @@ static int due_del(store_t *s, int64_t id)
   return done(st);
 }
 
+static int due_count(store_t *s, int64_t *n)
+{
+  sqlite3_stmt *st;
+  if (prep(s, "SELECT count(*) FROM grp_events_due", &st)) return IMC_E_IO;
+  int rc = sqlite3_step(st);
+  *n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+  sqlite3_finalize(st);
+  return rc == SQLITE_ROW ? 0 : sq__map_rc(rc);
+}
+
 const store_grp_vtab_t sq__grp_vtab = {
   1, g_put, g_del, g_each, m_put, m_del, m_set, m_each, m_get, m_joined,
   msg_append, msg_history, msg_set_flags, msg_set_body, msg_del_sender, msg_unread, msg_last_seq,
   msg_purge, msg_expired, msg_history_as, msg_targets, user_gone, m_applications, msg_last_listed, m_pin,
-  m_pinned_count, m_convs, due_put, due_first, due_del,
+  m_pinned_count, m_convs, due_put, due_first, due_del, due_count,
 };

@@ -158,6 +158,7 @@ typedef struct store_grp_vtab {
   int (*due_put)(store_t *, uint32_t sdkappid, int64_t at_s, const char *payload, const uint32_t *users, size_t n);
   int (*due_first)(store_t *, store_grp_due_t *out);
   int (*due_del)(store_t *, int64_t id);
+  int (*due_count)(store_t *, int64_t *n);
 } store_grp_vtab_t;
 
 /* Insert or replace a group row (members and messages untouched). */
@@ -266,11 +267,13 @@ int store_grp_msg_expired(store_t *s, uint32_t sdkappid, uint32_t group_no, uint
 /* Inbox events due (writer thread): store_grp_due_put records that each of users[0..n) (n >= 1) is to get
  * an inbox event with payload, as one row after every row recorded before; store_grp_due_first reads the
  * oldest row into *out (free it with store_grp_due_free), IMC_E_NOTFOUND when none is left, IMC_E_NOMEM;
- * store_grp_due_del deletes row id (none: 0). Each 0 or a storage error. */
+ * store_grp_due_del deletes row id (none: 0); store_grp_due_count: how many rows are left into *n (any
+ * thread with its own connection: the startup's). Each 0 or a storage error. */
 int store_grp_due_put(store_t *s, uint32_t sdkappid, int64_t at_s, const char *payload, const uint32_t *users,
                       size_t n);
 int store_grp_due_first(store_t *s, store_grp_due_t *out);
 int store_grp_due_del(store_t *s, int64_t id);
+int store_grp_due_count(store_t *s, int64_t *n);
 void store_grp_due_free(store_grp_due_t *d);
 
 #endif
