@@ -5,7 +5,8 @@
  *    rejected or ended by the group's dissolution, to its applicant;
  *  - group_apply: a user applied to a Public group, to its owner and admins
  *    at that moment, and to a user made admin or owner later, once per
- *    application then waiting (grp__replay_prepare);
+ *    application then waiting that it was not told of before it was last
+ *    made an ordinary member (grp__replay_prepare; grp_member.apply_seq);
  *  - group_dissolved: a group with stored members (not a live room) was
  *    dissolved, to each of its members;
  *  - group_kicked / group_quit: a member was removed from a group by the
@@ -144,7 +145,9 @@ int grp__replay_prepare(gjob_t *j, const im_group_t *g, uint32_t user_no)
   return 0;
 }
 
-typedef struct replay_walk { gapply_t *tpl, *last; int rc; } replay_walk_t;
+/* told: the appointee's apply_seq, the seq of the notice of its last demotion to an ordinary member (0 never):
+ * the applications below it were waiting while it was admin or owner, so it was told of them then. */
+typedef struct replay_walk { gapply_t *tpl, *last; int rc; uint32_t told; } replay_walk_t;
 
 /* One application waiting: a set of its own (payload: the template's frame with the applicant and the
  * application's time) after the template and the sets of the older ones. */
@@ -154,6 +157,7 @@ static void replay_one(void *ud, uint32_t sdkappid, uint32_t group_no, const sto
   (void)sdkappid;
   (void)group_no;
   if (w->rc || !m->user_id || !m->user_id[0]) return; /* an applicant whose account is gone: nothing to tell */
+  if (m->apply_seq < w->told) return;                   /* told before its last demotion (live or replayed) */
   gapply_t *a = calloc(1, sizeof *a);
   json_t *f = json_copy(w->tpl->frame);
   if (a) {
@@ -175,12 +179,21 @@ static void replay_one(void *ud, uint32_t sdkappid, uint32_t group_no, const sto
   a->at_s = w->tpl->at_s;
 }
 
+static void member_told(void *ud, uint32_t sdkappid, uint32_t group_no, const store_grp_member_t *m)
+{
+  (void)sdkappid;
+  (void)group_no;
+  *(uint32_t *)ud = m->apply_seq;
+}
+
 int grp__replay_run(store_t *s, gjob_t *j)
 {
   for (gapply_t *a = j->apply; a; a = a->next) {
     if (!a->replay) continue;
-    replay_walk_t w = { a, a, 0 };
-    int rc = store_grp_applications(s, j->sdkappid, j->group_no, 0, (int)a->chunk, replay_one, &w);
+    replay_walk_t w = { a, a, 0, 0 };
+    int rc = store_grp_member_get(s, j->sdkappid, j->group_no, a->users[0], member_told, &w.told);
+    if (rc && rc != IMC_E_NOTFOUND) return rc;
+    rc = store_grp_applications(s, j->sdkappid, j->group_no, 0, (int)a->chunk, replay_one, &w);
     if (rc || w.rc) return rc ? rc : w.rc;
     a = w.last; /* past the sets just made */
   }

@@ -258,7 +258,9 @@ int grp__apply_user(gjob_t *j, const char *user_id);
  * grp__replay_prepare (loop, before the submit; 0 or IMC_E_NOMEM, every set freed): a set for user_no;
  * grp__replay_run (store thread, in the job's transaction, before grp__apply_run): reads the group's
  * applications (oldest first, at most group_max_applications) and makes one event each, its applicant
- * and its time the application's; 0, IMC_E_NOMEM or a storage error. */
+ * and its time the application's, but for those below user_no's apply_seq (told before its last
+ * demotion: the demotion's notice seq, written by the role change or transfer that made it an ordinary
+ * member; an application's is the group's last seq when written); 0, IMC_E_NOMEM or a storage error. */
 int grp__replay_prepare(gjob_t *j, const im_group_t *g, uint32_t user_no);
 int grp__replay_run(store_t *s, gjob_t *j);
 int grp__apply_run(store_t *s, gjob_t *j);

@@ -451,6 +451,8 @@ static void done_add(gjob_t *j, int rc)
 static int run_apply(store_t *s, gjob_t *j)
 {
   int rc = grp__members_live(s, j); /* an applicant deleted meanwhile: 10019, no application row */
+  /* its place among the group's notices: a demotion's notice after it is above it (grp__replay_run) */
+  if (!rc) rc = store_grp_msg_last_seq(s, j->sdkappid, j->group_no, &j->mem[0].apply_seq);
   if (!rc) rc = store_grp_member_put(s, j->sdkappid, j->group_no, &j->mem[0]);
   if (!rc) rc = store_msg_account_id(s, j->sdkappid, j->actor_no, j->prev_owner_id, sizeof j->prev_owner_id);
   if (!rc) rc = grp__apply_user(j, j->prev_owner_id);

@@ -145,7 +145,7 @@ static int g_each(store_t *s, store_grp_cb cb, void *ud)
 
 /* ---- members --------------------------------------------------------------------- */
 #define MCOLS "m.sdkappid,m.group_no,m.user_no,m.role,m.msg_flag,m.join_time,m.mute_until,m.read_seq,m.last_send," \
-              "m.name_card,m.data,coalesce(a.user_id,''),m.conv_hidden,m.pinned_at,m.pin_seq"
+              "m.name_card,m.data,coalesce(a.user_id,''),m.conv_hidden,m.pinned_at,m.pin_seq,m.apply_seq"
 #define MJOIN " LEFT JOIN accounts a ON a.sdkappid=m.sdkappid AND a.user_no=m.user_no"
 
 static int member_rows(sqlite3_stmt *st, store_grp_member_cb cb, void *ud, int *n, int is_cached)
@@ -157,7 +157,8 @@ static int member_rows(sqlite3_stmt *st, store_grp_member_cb cb, void *ud, int *
                              sqlite3_column_int(st, 4), sqlite3_column_int64(st, 5), sqlite3_column_int64(st, 6),
                              (uint32_t)sqlite3_column_int64(st, 7), sqlite3_column_int64(st, 8), txt(st, 9),
                              txt(st, 10), txt(st, 11), (uint32_t)sqlite3_column_int64(st, 12),
-                             sqlite3_column_int64(st, 13), sqlite3_column_int64(st, 14) };
+                             sqlite3_column_int64(st, 13), sqlite3_column_int64(st, 14),
+                             (uint32_t)sqlite3_column_int64(st, 15) };
     cb(ud, (uint32_t)sqlite3_column_int64(st, 0), (uint32_t)sqlite3_column_int64(st, 1), &m);
     (*n)++;
   }
@@ -169,9 +170,10 @@ static int m_put(store_t *s, uint32_t app, uint32_t gno, const store_grp_member_
 {
   sqlite3_stmt *st;
   if (prep(s, "INSERT OR REPLACE INTO grp_member(sdkappid,group_no,user_no,role,msg_flag,join_time,mute_until,read_seq,"
-              "last_send,name_card,data) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)", &st))
+              "last_send,name_card,data,apply_seq) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)", &st))
     return IMC_E_IO;
   BIND(st, app, gno, m->user_no, m->role, m->msg_flag, m->join_s, m->mute_until_s, m->read_seq, m->last_send_s);
+  sqlite3_bind_int64(st, 12, m->apply_seq);
   sqlite3_bind_text(st, 10, m->name_card ? m->name_card : "", -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 11, m->data ? m->data : "", -1, SQLITE_STATIC);
   return done(st);
@@ -190,7 +192,7 @@ static int m_del(store_t *s, uint32_t app, uint32_t gno, uint32_t user)
 static int m_set(store_t *s, uint32_t app, uint32_t gno, uint32_t user, const char *field, int64_t v, const char *text)
 {
   static const char *const cols[] = { "role",      "msg_flag", "mute_until", "read_seq",
-                                      "last_send", "name_card", "data",      "conv_hidden" };
+                                      "last_send", "name_card", "data",      "conv_hidden", "apply_seq" };
   size_t i;
   for (i = 0; i < sizeof cols / sizeof cols[0] && strcmp(cols[i], field); i++) {}
   if (i == sizeof cols / sizeof cols[0]) return IMC_E_INVAL;

@@ -413,6 +413,10 @@ const char *const sq__migrations[] = {
   " PRIMARY KEY(sdkappid, day)) WITHOUT ROWID;"
   "INSERT INTO usage_reg_day(sdkappid,day,n) SELECT sdkappid, (created_at - (created_at%86400 + 86400)%86400)/86400 d,"
   " count(*) FROM usage_reg GROUP BY sdkappid, d;",
+  /* 50: the waiting applications a member made admin or owner again was told of before (src/im/group_apply.c,
+   * docs/decisions/groups-events.md): on an application row (role 3) the group's last seq when it was written,
+   * on a member row the seq of the notice of its last demotion to an ordinary member (0: never) */
+  "ALTER TABLE grp_member ADD COLUMN apply_seq INTEGER NOT NULL DEFAULT 0;",
 };
 
 const int sq__schema_version = (int)(sizeof sq__migrations / sizeof sq__migrations[0]);

@@ -80,6 +80,10 @@ typedef struct store_grp_member {
                                 (recentcontact/delete Type 2), 0 never; set with store_grp_member_set "conv_hidden" */
   int64_t pinned_at_s;       /* output only: when the member pinned its conversation of the group, 0 not pinned */
   int64_t pin_seq;           /* output only: the pin's place in the user's pin order (store_grp_member_pin) */
+  uint32_t apply_seq;        /* an application (role 3): the group's last seq when it was written (its place
+                                among the group's notices); a member: the seq of the notice that last made it
+                                an ordinary member from admin or owner, 0 never (migration 50; the replay of
+                                waiting applications to a member made admin again skips those below it) */
 } store_grp_member_t;
 
 typedef struct store_grp_msg {
@@ -173,7 +177,7 @@ int store_grp_member_put(store_t *s, uint32_t sdkappid, uint32_t group_no, const
 /* Remove one member; IMC_E_NOTFOUND if not a member. */
 int store_grp_member_del(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t user_no);
 /* Set one member column: "role", "msg_flag", "mute_until", "read_seq",
- * "last_send", "conv_hidden" (value) or "name_card", "data" (text). IMC_E_INVAL (field),
+ * "last_send", "conv_hidden", "apply_seq" (value) or "name_card", "data" (text). IMC_E_INVAL (field),
  * IMC_E_NOTFOUND (not a member). */
 int store_grp_member_set(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t user_no, const char *field,
                          int64_t value, const char *text);

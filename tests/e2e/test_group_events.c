@@ -11,7 +11,9 @@
  *    each of them in its inbox, oldest first, with the applicant and the
  *    application's time: live when synced, by sync otherwise, once (a
  *    restart replays nothing); an ordinary member and an admin made owner
- *    get none, the previous owner none again;
+ *    get none, the previous owner none again; a member made admin or owner
+ *    again is not told again of an application it was told of before (a
+ *    demotion marks the member row: apply_seq), also after a restart;
  *  - a life of a reused id moved one second ahead of the clock (created in the
  *    same second as the earlier life) has no event whose time precedes its
  *    created. */
@@ -291,6 +293,54 @@ static void test_moved_life_times(void **st)
   wsc_close(&b);
 }
 
+/* A member made admin again after a demotion, or owner again after giving the group away, is not told again of
+ * the applications it was told of before (while it was admin or owner, live or by the replay): each waiting
+ * application reaches an appointee once, across demotions, re-appointments and a restart. An application made
+ * while it was an ordinary member still reaches it when it is made admin again. Before, each appointment replayed
+ * every waiting application: db, dc and da each read d1 and d2 two to four times. */
+static void test_reappointed_told_once(void **st)
+{
+  (void)st;
+  static const char *const u[] = { "da", "db", "dc", "d1", "d2", NULL };
+  import_users(srv.port, app, key, u);
+  int64_t t0 = op_clock_now(srv.port, auth);
+  v4_ok(v4(srv.port, app, key, G("create_group"), "{\"Type\":\"Public\",\"Name\":\"dp\",\"GroupId\":\"dp\",\"Owner_Account\":\"da\","
+                                               "\"MemberList\":[{\"Member_Account\":\"db\"},{\"Member_Account\":\"dc\"}]}"));
+  int64_t cp = created_of("dp");
+  wsc_t c;
+  login(&c, "d1");
+  ws_ok(wsc_rpc(&c, "group_join", "\"group_id\":\"dp\""));
+  wsc_close(&c);
+#define ROLE(who, role) v4_ok(v4(srv.port, app, key, G("modify_group_member_info"), \
+                                 "{\"GroupId\":\"dp\",\"Member_Account\":\"" who "\",\"Role\":\"" role "\"}"))
+#define OWNER(who) v4_ok(v4(srv.port, app, key, G("change_group_owner"), "{\"GroupId\":\"dp\",\"NewOwner_Account\":\"" who "\"}"))
+  ROLE("db", "Admin"); /* told of d1 by the replay */
+  ROLE("db", "Member");
+  op_clock_advance(srv.port, auth, 5);
+  login(&c, "d2"); /* while db is an ordinary member: da only */
+  ws_ok(wsc_rpc(&c, "group_join", "\"group_id\":\"dp\""));
+  wsc_close(&c);
+  ROLE("db", "Admin"); /* d2 only */
+  ROLE("db", "Member");
+  restart();
+  ROLE("db", "Admin"); /* nothing */
+  OWNER("dc");         /* dc: d1 and d2; da an ordinary member */
+  OWNER("da");         /* da: nothing (told at the applications); dc an ordinary member */
+  ROLE("dc", "Admin"); /* nothing */
+#undef ROLE
+#undef OWNER
+  char got[512];
+  static const char *const who[] = { "da", "db", "dc" };
+  for (int pass = 0; pass < 2; pass++) {
+    for (int i = 0; i < 3; i++) {
+      events(&c, who[i], "dp", t0, cp, got, sizeof got);
+      if (strcmp(got, "group_apply:d1@0,group_apply:d2@5")) fail_msg("%s read %s", who[i], got);
+      wsc_close(&c);
+    }
+    if (!pass) restart();
+  }
+}
+
 /* The two pushes outside a group's inbox that stood without a time: a live room's group_dissolved (its sessions get
  * it live, no useq) carries created and time as the inbox events do, and a C2C conv_pin carries time (when it was
  * pinned or unpinned), live and by sync, as a group's conv_pin. Before, neither had time (nor the room created). */
@@ -411,6 +461,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_event_times),
     cmocka_unit_test(test_appointed_later_gets_applications),
+    cmocka_unit_test(test_reappointed_told_once),
     cmocka_unit_test(test_live_room_and_c2c_pin_times),
     cmocka_unit_test(test_moved_life_times),
     cmocka_unit_test(test_c2c_event_times),

@@ -174,7 +174,8 @@ static void test_upgrade_finds_runs(void **st)
   store_t *s = fill();
   assert_int_equal(store_exec(s, "DROP INDEX c2c_msg_imported;"
                                  "CREATE INDEX c2c_msg_imported ON c2c_msg(conv, sdkappid, random) WHERE (flags&32)!=0;"
-                                 "ALTER TABLE c2c_msg DROP COLUMN run_lo; DROP TABLE usage_reg_day; PRAGMA user_version=47"),
+                                 "ALTER TABLE c2c_msg DROP COLUMN run_lo; DROP TABLE usage_reg_day;"
+                                 "ALTER TABLE grp_member DROP COLUMN apply_seq; PRAGMA user_version=47"),
                    0);
   store_close(s);
   assert_int_equal(store_open(dir, &s), 0);
