@@ -53,7 +53,7 @@ static int sender(rest_ctx_t *c, json_t *obj, uint32_t *no, char *id)
 }
 
 /* ---- send_group_msg ------------------------------------------------------------------------------- */
-/* To_Account / to of a group send (docs/decisions/groups.md §12): the
+/* To_Account / to of a group send (docs/decisions/groups-messages.md §12): the
  * edition gate first, then 1..50 imported accounts (a name given twice
  * counts once) into in->to (to: the caller's array of
  * STORE_GMSG_TARGETS_MAX) and their UserIDs as JSON into *to_json (malloc'd;
@@ -353,7 +353,7 @@ static void hist_done(void *ud, int rc)
    * full page, or one the byte bound cut short); 2: the page stopped before
    * seq 1 because the message just below it expired (older than the app's
    * retention horizon, or deleted by the retention purge) — not because it
-   * was deleted by its sender (docs/decisions/groups.md §10) */
+   * was deleted by its sender (docs/decisions/groups-messages.md §10) */
   uint32_t below = h->rows ? h->lowest : h->upto + 1; /* the first seq not returned is below this */
   int finished = !h->cut && (h->rows == 0 || h->lowest <= 1 ||
                              h->rows < (int)json_integer_value(json_object_get(c->body, "ReqMsgNumber")));

@@ -153,7 +153,7 @@ typedef struct im_group_hooks {
   void (*arm)(void *ud, uint32_t ms);                       /* call im_groups_live_flush in ms (or sooner) */
 } im_group_hooks_t;
 
-/* Live-room fan-out (docs/decisions/groups.md §8). A fan-out reaches at
+/* Live-room fan-out (docs/decisions/groups-live.md §8). A fan-out reaches at
  * most fanout_slice of a room's sessions per loop turn; what arrives
  * meanwhile waits for it and goes out in the next one, as one shared batch.
  * A room with at least coalesce_min_members sessions fans out at most once
@@ -395,7 +395,7 @@ typedef struct im_gsend {
   char *body;                  /* packed message (im_msg_pack); taken */
   size_t body_len;
   json_t *body_json;           /* MsgBody array, for the live element filter (borrowed during the call) */
-  /* To_Account (docs/decisions/groups.md §12): 1..STORE_GMSG_TARGETS_MAX distinct members, borrowed during
+  /* To_Account (docs/decisions/groups-messages.md §12): 1..STORE_GMSG_TARGETS_MAX distinct members, borrowed during
    * the call; the message is TARGETED (and NoUnread, NoLastMsg): stored with the group's next seq, pushed
    * to and read by them and the sender only. to_json: their UserIDs as a JSON array (for the pushes). */
   const uint32_t *to;
@@ -470,7 +470,7 @@ size_t im_group_conv_rows(im_groups_t *G, uint32_t sdkappid, uint32_t user_no, c
 void im_group_conv_delete(im_groups_t *G, uint32_t sdkappid, uint32_t user_no, const char *group_id, im_gdone_cb cb,
                           void *ud);
 /* user_no pins (pin 1) or unpins (0) its conversation of the group (the WebSocket op pin with group_id;
- * groups.md §13): the member row keeps the pin's time and the next of the user's pin orders, shared with
+ * groups-conversations.md §13): the member row keeps the pin's time and the next of the user's pin orders, shared with
  * its C2C pins, so both kinds list in one order. Pinning fails with IMC_E_CONV_PINNED (51012) when the user
  * already has max_pinned other pinned conversations of both kinds (im_c2c_pinned_count, counted in the
  * writer job; 0 = no bound). The user's devices get a conv_pin event of its inbox ({"type":"conv_pin",

@@ -1,6 +1,6 @@
 /* group_conv.c — a user's group conversations for the conversation lists
  * (recentcontact/get_list and the WebSocket conversations op, conv_list.c;
- * docs/decisions/groups.md §13).
+ * docs/decisions/groups-conversations.md §13).
  *
  * A group conversation is a non-live group the user is a member of; its
  * last message is the group's newest message that counts

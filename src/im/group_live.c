@@ -1,7 +1,7 @@
 /* group_live.c — live-room (AVChatRoom) fan-out: one encoded frame (or one
  * batch of frames) shared by every member session, walks over the room in
  * bounded slices, coalescing windows for busy rooms, and the lossy
- * slow-consumer policy (docs/decisions/groups.md §8). Loop thread only.
+ * slow-consumer policy (docs/decisions/groups-live.md §8). Loop thread only.
  *
  * Walks: a fan-out is a walk over the room's sessions as they were when it
  * began (a copy of the set's slots), reaching at most fanout_slice of them

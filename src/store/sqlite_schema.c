@@ -334,11 +334,11 @@ const char *const sq__migrations[] = {
    * identifier of a REST send_group_msg without From_Account (store_grp_msg_append); NULL for system
    * notices and for every message of an account (its name comes from accounts / accounts_gone) */
   "ALTER TABLE grp_msg ADD COLUMN from_id TEXT;",
-  /* 40: a member's deleted group conversation (recentcontact/delete Type 2; docs/decisions/groups.md §13): the
+  /* 40: a member's deleted group conversation (recentcontact/delete Type 2; docs/decisions/groups-conversations.md §13): the
    * group's last seq when it was deleted; the conversation stays out of the member's list until a message
    * that counts comes after it. A new membership's row starts at 0 (store_grp_member_put replaces the row). */
   "ALTER TABLE grp_member ADD COLUMN conv_hidden INTEGER NOT NULL DEFAULT 0;",
-  /* 41: a member's pin of its group conversation (docs/decisions/groups.md §13): pinned_at in seconds (0:
+  /* 41: a member's pin of its group conversation (docs/decisions/groups-conversations.md §13): pinned_at in seconds (0:
    * not pinned) and its pin order, taken from the same per-user order as C2C pins (since migration 42:
    * sqlite_pin.c). The pin is the member's: leaving the group or its dissolution deletes the row, and a new
    * membership's row starts unpinned (store_grp_member_put replaces the row). */

@@ -17,7 +17,7 @@
  *    last cursor returns exactly what it missed;
  *  - unread counts are the last acknowledged set_unread_msg_num (or the one
  *    in flight);
- *  - a live room (AVChatRoom, docs/decisions/groups.md §8) keeps its row and
+ *  - a live room (AVChatRoom, docs/decisions/groups-live.md §8) keeps its row and
  *    its mutes; its members were sessions, so it is empty after the restart
  *    and a client joins again.
  * And a resend after kill -9 within the dedupe window is the message the
@@ -597,7 +597,7 @@ static void check_continue(uint32_t last[2], int round)
 }
 
 /* A live room after kill -9: its row, owner and mutes are stored and stay; its members were sessions
- * of connections the restart ended, so it is empty and a client joins again (groups.md §8). */
+ * of connections the restart ended, so it is empty and a client joins again (groups-live.md §8). */
 static void check_live(wsc_t *old)
 {
   int frames = 0;

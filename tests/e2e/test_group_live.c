@@ -1,5 +1,5 @@
 /* End-to-end: live-room (AVChatRoom) fan-out under load with real clients
- * (docs/protocol.md "Live rooms", docs/decisions/groups.md §8): a member
+ * (docs/protocol.md "Live rooms", docs/decisions/groups-live.md §8): a member
  * that cannot keep up loses messages with an exact count (live_dropped,
  * /healthz) and memory stays bounded; one that loses everything for
  * live_max_lag_ms is cut off with 1008; a busy room coalesces a window's

@@ -1,4 +1,4 @@
-/* End-to-end: the size rules of group messages (docs/decisions/groups.md
+/* End-to-end: the size rules of group messages (docs/decisions/groups-messages.md
  * §11). A group message body over msg_max_bytes (12,288 B packed) answers
  * 80002 on send_group_msg, modify_group_msg and the WebSocket group_send,
  * 10020 on import_group_msg, and stores nothing; a request over its route's

@@ -1,5 +1,5 @@
 /* End-to-end: targeted group messages (send_group_msg To_Account,
- * docs/decisions/groups.md §12). On an Ultimate app a targeted message
+ * docs/decisions/groups-messages.md §12). On an Ultimate app a targeted message
  * takes the group's next seq and reaches only its recipients and its
  * sender: pushes (the message, its modification, its recall), group_sync
  * and group_history leave it out for everyone else, and it is never

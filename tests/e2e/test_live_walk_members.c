@@ -1,5 +1,5 @@
 /* End-to-end: members who join, quit or close while a live room's fan-out
- * walks the room in slices (docs/decisions/groups.md §8, "Walks"). With one
+ * walks the room in slices (docs/decisions/groups-live.md §8, "Walks"). With one
  * member per loop turn a walk over a room of MEMBERS sessions takes MEMBERS
  * turns; meanwhile a joiner joins, some members quit and some close their
  * connection. The joiner gets nothing sent before its join (neither the

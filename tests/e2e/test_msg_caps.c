@@ -140,7 +140,7 @@ static void test_send_group_msg_caps(void **st)
   char info[128];
   assert_int_equal(group_send(1, 150000, 0, info), 0);
   assert_int_equal(group_send(2, 180000, 1, info), 0);
-  assert_int_equal(group_send(3, MSG_MAX + 100, 0, info), 80002); /* a body too long (decisions/groups.md §11) */
+  assert_int_equal(group_send(3, MSG_MAX + 100, 0, info), 80002); /* a body too long (decisions/groups-messages.md §11) */
   assert_non_null(strstr(info, "bytes packed (at most 200000)"));
   assert_int_equal(group_send(4, ROUTE_CAP / 6 + 100, 1, info), 93000);
   assert_string_equal(info, "request too large");

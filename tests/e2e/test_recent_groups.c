@@ -1,5 +1,5 @@
 /* End-to-end: group conversations in recentcontact (rest-api-reference §2.7,
- * docs/decisions/groups.md §13), against the real server on a standing test
+ * docs/decisions/groups-conversations.md §13), against the real server on a standing test
  * clock with get_list pages of 2:
  *  - get_list lists the user's groups (Type 2, GroupId) with the C2C
  *    conversations, by last message time, one second's C2C first (by peer)

@@ -1,5 +1,5 @@
 /* store_grp_convs (the conversation lists' read of a user's member rows,
- * docs/decisions/groups.md §13 "What a page reads"): one entry per group
+ * docs/decisions/groups-conversations.md §13 "What a page reads"): one entry per group
  * number of the user's rows, by number, with the state of the pinned and
  * deleted ones; and every statement it runs is answered from an index
  * alone (EXPLAIN QUERY PLAN: a covering index), so no member row — name
