@@ -20,10 +20,16 @@
  *
  *   msg_bench --port P --sdkappid N --key K --conns N [--procs P] [--window W]
  *             [--batch B] [--seconds S] [--rate R] [--spread 0|1] [--sources 8] [--host H] [--server-pid PID]
- *             [--timeline 0|1] [--pad N]
+ *             [--timeline 0|1] [--pad N] [--count N]
  *
  * --pad N appends N characters to every message's text (the default, 0,
  * sends ~25 characters).
+ *
+ * --count N sends N messages in all (each of the P workers N / P, rounded
+ * down to whole batches) and stops sending once they are answered, or at
+ * --seconds, whichever comes first: a fixed amount of work, so that two runs
+ * of N and 3N messages under callgrind differ by 2N messages' instructions
+ * (bench/msg_loop_count.sh).
  *
  * Output (parent, one line): conns ok_logins acked failed elapsed_ms msgs_per_s
  * p50_ms p99_ms (send → the reply read), arrived_p50_ms arrived_p99_ms
@@ -111,7 +117,9 @@ static struct {
   double rate;
   unsigned sdkappid;
   int spread, timeline, pad;
-} opt = { "127.0.0.1", NULL, 0, 1000, 1, 16, 1, 10, 8, 0, 0, 0, 0, 1, 0, 0 };
+  long count;
+} opt = { "127.0.0.1", NULL, 0, 1000, 1, 16, 1, 10, 8, 0, 0, 0, 0, 1, 0, 0, 0 };
+static long long quota = -1, inflight; /* --count: this worker's sends left (-1: no count); sends unanswered */
 static char *pad_text;          /* opt.pad 'x's, appended to every message's text */
 
 static uv_loop_t *loop;
@@ -204,6 +212,8 @@ static void send_batch(conn_t *c)
     c->tail = (c->tail + 1) % RING;
     c->outstanding++;
   }
+  if (quota > 0) quota -= opt.batch;
+  inflight += opt.batch;
   send_buf(c, buf, off);
 }
 
@@ -211,7 +221,7 @@ static void send_batch(conn_t *c)
 static void pump_one(conn_t *c)
 {
   if (!sending || stopping || c->stage != 4) return;
-  while (c->outstanding + opt.batch <= opt.window && (opt.rate <= 0 || tokens >= opt.batch)) {
+  while (c->outstanding + opt.batch <= opt.window && (opt.rate <= 0 || tokens >= opt.batch) && quota != 0) {
     if (opt.rate > 0) tokens -= opt.batch;
     send_batch(c);
   }
@@ -219,7 +229,7 @@ static void pump_one(conn_t *c)
 
 static int can_send(const conn_t *c)
 {
-  return sending && !stopping && c->stage == 4 && c->outstanding + opt.batch <= opt.window;
+  return sending && !stopping && c->stage == 4 && c->outstanding + opt.batch <= opt.window && quota != 0;
 }
 
 /* The tick's new tokens, round robin (--spread 1 under a cap): one batch per
@@ -332,6 +342,7 @@ static void got_frame(conn_t *c, const char *p, size_t len)
     uint64_t t = c->sent_us[c->head];
     c->head = (c->head + 1) % RING;
     c->outstanding--;
+    inflight--;
     if (stopping) return;
     if (strstr(p, "\"code\":0,")) {
       acked++;
@@ -355,6 +366,7 @@ static void got_frame(conn_t *c, const char *p, size_t len)
       }
     }
     if (opt.rate <= 0 || !opt.spread) pump_one(c);
+    if (quota == 0 && inflight == 0) finish_all(NULL);
   }
 }
 
@@ -603,6 +615,7 @@ static int worker(void)
   loop = uv_default_loop();
   conns = calloc((size_t)nconns, sizeof *conns);
   rng ^= (uint64_t)(opt.first + 1) * 0x9E3779B97F4A7C15ULL;
+  if (opt.count > 0) quota = opt.count / opt.procs / opt.batch * opt.batch;
   uv_timer_init(loop, &tick);
   uv_timer_init(loop, &stop_timer);
   struct sockaddr_in addr;
@@ -654,6 +667,7 @@ int main(int argc, char **argv)
     { "--sources", 'i', &opt.sources },
     { "--server-pid", 'i', &opt.server_pid },
     { "--pad", 'i', &opt.pad },
+    { "--count", 'l', &opt.count },
     { NULL, 0, NULL },
   };
   if (bench_parse_opts(argc, argv, opts)) return 2;
