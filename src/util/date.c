@@ -48,11 +48,19 @@ int64_t imc_day_of(int64_t unix_s, int tz_offset_s) { return floor_div(unix_s + 
 
 int64_t imc_day_start(int64_t day, int tz_offset_s) { return day * 86400 - tz_offset_s; }
 
+/* The last day converted, per thread: a send asks for its billing day
+ * (meter_day_of), and every send of a day asks for the same one. */
+static __thread struct { int64_t day; int32_t v; } last_day = { INT64_MIN, 0 };
+
 int32_t imc_day_yyyymmdd(int64_t day)
 {
+  if (day == last_day.day) return last_day.v;
   int y, m, d;
   imc_civil_from_days(day, &y, &m, &d);
-  return (int32_t)(y * 10000 + m * 100 + d);
+  int32_t v = (int32_t)(y * 10000 + m * 100 + d);
+  last_day.day = day;
+  last_day.v = v;
+  return v;
 }
 
 int64_t imc_yyyymmdd_day(int32_t v)

@@ -72,6 +72,12 @@ static void test_dates(void **st)
     int y, m, dd;
     imc_civil_from_days(d, &y, &m, &dd);
     assert_int_equal(imc_days_from_civil(y, m, dd), d);
+    /* imc_day_yyyymmdd keeps the last day it converted: asked again, then for the next day, then again */
+    for (int k = 0; k < 3; k++) {
+      int64_t e = d + (k == 1);
+      imc_civil_from_days(e, &y, &m, &dd);
+      assert_int_equal(imc_day_yyyymmdd(e), y * 10000 + m * 100 + dd);
+    }
   }
   assert_int_equal(imc_days_in_month(2024, 2), 29);
   assert_int_equal(imc_days_in_month(2100, 2), 28);
