@@ -83,18 +83,28 @@ void c2c__submit(im_c2c_t *c, c2c_job_t *j, int readonly)
   if (rc) job_done(j, rc); /* queue full: the caller answers "busy, retry" (60018) */
 }
 
-/* 1 if a session of the user has a sync page being read. */
-static int syncing(const im_c2c_t *c, uint32_t app, uint32_t user)
+/* 1 if a session of the list (a user's, from im_presence_first) has a sync page being read. */
+static int syncing_in(const im_session_t *s)
 {
-  for (im_session_t *s = im_presence_first(c->p, app, user); s; s = s->next)
+  for (; s; s = s->next)
     if (s->sync_busy) return 1;
   return 0;
 }
 
-void c2c__committed(im_c2c_t *c, uint32_t app, uint32_t user, uint32_t useq)
+static int syncing(const im_c2c_t *c, uint32_t app, uint32_t user)
+{
+  return syncing_in(im_presence_first(c->p, app, user));
+}
+
+/* Record that a user's inbox reached useq (committed), for a sync page of
+ * the user being read; sessions: the user's, from im_presence_first. */
+static void committed_in(im_c2c_t *c, const im_session_t *sessions, uint32_t app, uint32_t user, uint32_t useq)
 {
   if (!useq) return;
-  if (!syncing(c, app, user)) { u64map_del(&c->committed, ukey(app, user)); return; } /* nobody needs it */
+  if (!syncing_in(sessions)) { /* nobody needs it (the map is empty unless a page is being read) */
+    if (c->committed.len) u64map_del(&c->committed, ukey(app, user));
+    return;
+  }
   uintptr_t cur = (uintptr_t)u64map_get(&c->committed, ukey(app, user));
   if (useq > cur) u64map_put(&c->committed, ukey(app, user), (void *)(uintptr_t)useq); /* OOM: a commit racing the
     page may go unseen; the device gets it at its next sync */
@@ -148,10 +158,11 @@ int im_c2c_floor_set(im_c2c_t *c, uint32_t sdkappid, int64_t before_s)
   return c2c__floor_raise(c, sdkappid, before_s, 0);
 }
 
-void c2c__deliver(im_c2c_t *c, const im_event_t *ev, uint32_t except_sid)
+/* c2c__deliver to the sessions of a list (ev->user_no's, from im_presence_first). */
+static void deliver_in(im_c2c_t *c, im_session_t *sessions, const im_event_t *ev, uint32_t except_sid)
 {
   void *frame = NULL;
-  for (im_session_t *s = im_presence_first(c->p, ev->sdkappid, ev->user_no); s; s = s->next) {
+  for (im_session_t *s = sessions; s; s = s->next) {
     if (!s->live) continue;
     if (ev->useq) {
       if (ev->useq <= s->cursor) continue; /* the device got it from the sync page that made it live */
@@ -162,6 +173,18 @@ void c2c__deliver(im_c2c_t *c, const im_event_t *ev, uint32_t except_sid)
     c->h.send(c->h.ud, s, frame);
   }
   if (frame) c->h.release(c->h.ud, frame);
+}
+
+void c2c__deliver(im_c2c_t *c, const im_event_t *ev, uint32_t except_sid)
+{
+  deliver_in(c, im_presence_first(c->p, ev->sdkappid, ev->user_no), ev, except_sid);
+}
+
+void c2c__publish(im_c2c_t *c, const im_event_t *ev, uint32_t except_sid)
+{
+  im_session_t *sessions = im_presence_first(c->p, ev->sdkappid, ev->user_no); /* one lookup for both steps */
+  committed_in(c, sessions, ev->sdkappid, ev->user_no, ev->useq);
+  deliver_in(c, sessions, ev, except_sid);
 }
 
 store_msg_t *c2c__msg_copy(const store_msg_t *m)
@@ -296,16 +319,12 @@ static void send_done(c2c_job_t *jj, int rc)
     m.from_id = j->in.from_id;
     m.to_id = j->in.to_id;
     im_event_t ev = { IM_EV_MSG, m.sdkappid, m.to_no, j->a.useq_to, m.conv, m.seq, m.time_s, j->in.from_id, &m, NULL };
-    if (j->a.useq_to) {
-      c2c__committed(c, m.sdkappid, m.to_no, j->a.useq_to);
-      c2c__deliver(c, &ev, 0);
-    }
+    if (j->a.useq_to) c2c__publish(c, &ev, 0);
     if (j->a.useq_from) {
       ev.user_no = m.from_no;
       ev.useq = j->a.useq_from;
       ev.peer_id = j->in.to_id;
-      c2c__committed(c, m.sdkappid, m.from_no, j->a.useq_from);
-      c2c__deliver(c, &ev, j->in.from_sid);
+      c2c__publish(c, &ev, j->in.from_sid);
     }
   }
   if (rc) r = (im_sent_t){ 0 };

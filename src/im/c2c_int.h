@@ -39,8 +39,6 @@ typedef struct c2c_job {
 void c2c__submit(im_c2c_t *c, c2c_job_t *j, int readonly);
 /* Free the calling thread's pool of send jobs (im_c2c_free). */
 void c2c__send_pool_drain(void);
-/* Record that a user's inbox reached useq (committed). */
-void c2c__committed(im_c2c_t *c, uint32_t sdkappid, uint32_t user_no, uint32_t useq);
 /* The last committed useq seen for a user while a sync page of it was
  * being read (0 if none). */
 uint32_t c2c__committed_get(const im_c2c_t *c, uint32_t sdkappid, uint32_t user_no);
@@ -50,6 +48,11 @@ void c2c__committed_done(im_c2c_t *c, uint32_t sdkappid, uint32_t user_no);
 /* Push ev to the user's live sessions (see c2c.h); except_sid's session
  * only has its cursor advanced. */
 void c2c__deliver(im_c2c_t *c, const im_event_t *ev, uint32_t except_sid);
+/* A committed event's hand-out: record that ev->user_no's inbox reached
+ * ev->useq (for a sync page of the user being read; see
+ * c2c__committed_get), then c2c__deliver(ev); the user's sessions are
+ * looked up once for both. */
+void c2c__publish(im_c2c_t *c, const im_event_t *ev, uint32_t except_sid);
 /* Deep copy of a message (one allocation; free with free()). NULL on OOM. */
 store_msg_t *c2c__msg_copy(const store_msg_t *m);
 /* The oldest visible time of the app's messages by its retention: now -

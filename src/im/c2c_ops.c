@@ -238,8 +238,7 @@ static void op_done(c2c_job_t *jj, int rc)
     const char *peer = e->user == j->a ? j->b_id : j->a_id;
     if (j->m && !peer[0]) peer = e->user == j->m->from_no ? j->m->to_id : j->m->from_id;
     im_event_t ev = { e->kind, j->app, e->user, e->useq, store_c2c_conv(j->a, j->b), e->seq, j->now, peer, j->m, NULL };
-    c2c__committed(c, j->app, e->user, e->useq);
-    c2c__deliver(c, &ev, 0);
+    c2c__publish(c, &ev, 0);
   }
   if (j->cb) j->cb(j->ud, rc);
   free(j->m);

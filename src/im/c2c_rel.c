@@ -17,6 +17,5 @@ int im_c2c_rel_append(store_t *s, uint32_t app, uint32_t user, int64_t at_s, con
 void im_c2c_rel_deliver(im_c2c_t *c, uint32_t app, uint32_t user, uint32_t useq, int64_t at_s, const char *payload)
 {
   im_event_t ev = { IM_EV_REL, app, user, useq, 0, 0, at_s, "", NULL, payload };
-  c2c__committed(c, app, user, useq);
-  c2c__deliver(c, &ev, 0);
+  c2c__publish(c, &ev, 0);
 }
