@@ -230,8 +230,8 @@ struct net_server {
   char *rbuf;                   /* shared read buffer */
   struct net_conn *socketless;  /* the open socketless connection (net_socketless_open), or NULL */
   net_out_t *out_pool;          /* drained write queues kept for reuse (linked by head), at most NET_POOL_MAX */
-  wchunk_t *ref_pool;           /* chunks of shared frames kept for reuse (linked by next), at most NET_POOL_MAX */
-  wchunk_t *small_pool;         /* small inline chunks kept for reuse (linked by next), at most NET_POOL_MAX */
+  wchunk_t *ref_pool;           /* chunks of shared frames kept for reuse (linked by next), at most NET_CHUNK_POOL_MAX */
+  wchunk_t *small_pool;         /* small inline chunks kept for reuse (linked by next), at most NET_CHUNK_POOL_MAX */
   uint32_t out_pooled, ref_pooled, small_pooled;
   int hold_output;              /* net_server_hold_output called in this turn */
   uint64_t held_since_ms;       /* loop time of the first turn whose WebSocket output is held, 0 = none held */

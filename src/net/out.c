@@ -34,8 +34,17 @@
  * chunks that pointed at shared frames to per-server lists instead of to
  * malloc; the next output of any connection takes them back (a delivered
  * message costs about two writes, each of which allocated and freed both).
- * At most this many of each are kept: an idle server holds a few KiB. */
+ * At most NET_POOL_MAX net_outs are kept (one per connection with output:
+ * a few KiB). */
 #define NET_POOL_MAX 256
+/* Chunks (a small inline one per reply, one per shared frame queued) are
+ * kept up to NET_CHUNK_POOL_MAX of each kind: a message queues about two,
+ * and a saturated server has commits of 10,000-16,000 messages' output
+ * queued at once; at 256 about one chunk per message came from malloc and
+ * went back to it (msg_loop_count.sh, wave 29). Kept after such a burst:
+ * at most 4 MiB of small chunks (256 bytes each) and 512 KiB of frame
+ * chunks (as ws.c's FRAME_POOL_MAX keeps the frames themselves). */
+#define NET_CHUNK_POOL_MAX 16384
 
 /* Append c to the HTTP or the WebSocket list; 0, or -1 out of memory. */
 static int list_append(net_server_t *s, int ws, struct net_conn *c)
@@ -71,14 +80,14 @@ static void unlist_closed(struct net_conn *c)
 static void chunk_free(net_server_t *s, wchunk_t *w)
 {
   if (!w->frame) {
-    if (!w->small || s->small_pooled >= NET_POOL_MAX) { free(w); return; }
+    if (!w->small || s->small_pooled >= NET_CHUNK_POOL_MAX) { free(w); return; }
     w->next = s->small_pool;
     s->small_pool = w;
     s->small_pooled++;
     return;
   }
   net_frame_unref(w->frame);
-  if (s->ref_pooled >= NET_POOL_MAX) { free(w); return; }
+  if (s->ref_pooled >= NET_CHUNK_POOL_MAX) { free(w); return; }
   w->next = s->ref_pool;
   s->ref_pool = w;
   s->ref_pooled++;
