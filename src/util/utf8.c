@@ -9,11 +9,21 @@ int imc_utf8_valid(const void *v, size_t n)
   const unsigned char *s = v;
   size_t i = 0;
   while (i < n) {
-    if (n - i >= 8) { /* eight ASCII bytes at once: most text is ASCII */
+    /* ASCII sixteen and eight bytes at once: most text is ASCII (a send
+     * frame's ~150 bytes are ten steps instead of nineteen) */
+    while (n - i >= 16) {
+      uint64_t x, y;
+      memcpy(&x, s + i, 8);
+      memcpy(&y, s + i + 8, 8);
+      if ((x | y) & 0x8080808080808080ull) break;
+      i += 16;
+    }
+    if (n - i >= 8) {
       uint64_t x;
       memcpy(&x, s + i, 8);
       if (!(x & 0x8080808080808080ull)) { i += 8; continue; }
     }
+    if (i >= n) break;
     unsigned char c = s[i];
     if (c < 0x80) { i++; continue; }
     size_t need;

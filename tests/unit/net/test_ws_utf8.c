@@ -1,9 +1,10 @@
-/* A text frame's UTF-8 check (ws.c utf8_ok, with its eight-bytes-at-a-time
- * ASCII path) through a whole WebSocket connection without a socket
- * (net_fuzz_ws): valid text keeps the connection open, anything else closes
- * it with 1007. Every case is tried at every offset 0..23 behind ASCII
- * filler and followed by 0..9 ASCII bytes, so the bad or multibyte sequence
- * falls inside, across and after every 8-byte block. */
+/* A text frame's UTF-8 check (imc_utf8_valid, with its sixteen- and
+ * eight-bytes-at-a-time ASCII paths) through a whole WebSocket connection
+ * without a socket (net_fuzz_ws): valid text keeps the connection open,
+ * anything else closes it with 1007. Every case is tried at every offset
+ * 0..39 behind ASCII filler and followed by 0..17 ASCII bytes, so the bad or
+ * multibyte sequence falls inside, across and after every 8- and 16-byte
+ * block. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -39,8 +40,8 @@ static void test_utf8_every_offset(void **state)
   uint8_t buf[128];
   size_t checked = 0;
   for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
-    for (size_t at = 0; at < 24; at++)
-      for (size_t tail = 0; tail < 10; tail++) {
+    for (size_t at = 0; at < 40; at++)
+      for (size_t tail = 0; tail < 18; tail++) {
         size_t n = 0;
         for (size_t i = 0; i < at; i++) text[n++] = (char)('a' + i % 26);
         n += (size_t)snprintf(text + n, sizeof text - n, "%s", cases[c].s);
@@ -51,7 +52,7 @@ static void test_utf8_every_offset(void **state)
           fail_msg("case %zu at %zu tail %zu: %s", c, at, tail, closed ? "closed on valid text" : "accepted bad UTF-8");
         checked++;
       }
-  assert_int_equal(checked, 17 * 24 * 10);
+  assert_int_equal(checked, 17 * 40 * 18);
 }
 
 int main(void)
