@@ -297,8 +297,11 @@ static int append(store_t *s, struct sqmsg *m, store_msg_append_t *a)
   if (in->seq > 1 && (a->dedupe_since_s || a->import_dedupe) && ((rc = sq__live_find_dup(s, m, ac, a, newest)) || a->dup))
     return rc;
   if (!live && (rc = sq__live_run_lo(s, m, in->sdkappid, in->conv, in->seq, &run_lo))) return rc;
-  if ((rc = sq__pend_msg(s, &m->pend, in, run_lo)) ||
-      (rc = sq__live_conv_set(m, ac, in->conv, in->seq, in->time_s > newest ? in->time_s : newest)))
+  /* an import's max_t: the conversation's newest time with it (what the cache keeps next); a live one's
+   * is its own time (clamped above), so it stores none */
+  int64_t top = in->time_s > newest ? in->time_s : newest;
+  if ((rc = sq__pend_msg(s, &m->pend, in, run_lo, (uint32_t)(top < 0 ? 0 : top > UINT32_MAX ? UINT32_MAX : top))) ||
+      (rc = sq__live_conv_set(m, ac, in->conv, in->seq, top)))
     return rc;
   if (in->seq == 1) sq__nf_add(&m->nf, in->sdkappid, in->conv); /* the conversation has a message now */
   if (live) sq__live_win_add(m, ac, in, a->dedupe_since_s);

@@ -126,14 +126,14 @@ static int mark_low(void *ud, sqlite3_stmt *st)
          !sqlite3_column_int64(st, 7);
 }
 
-int sq__msg_read_mark(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t after_seq, uint32_t upto_seq,
-                      int64_t upto_t, uint32_t *mark)
+/* The §47 search: the live messages on either side of the mark (sq__live_split), then the lowest import
+ * newer than the time between them through the partial index (IMP_NEWER: its entries newer than the time). */
+static int read_mark_split(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t after_seq, uint32_t upto_seq,
+                           int64_t upto_t, uint32_t *mark)
 {
   mark_low_t l = { after_seq, upto_t };
   uint32_t below, above;
   int64_t first = 0;
-  *mark = upto_seq;
-  if (upto_seq <= after_seq) return 0;
   /* below: nothing under it counts (older than the live message, hidden with it, or already read);
    * above: the first live message that is newer and shown; only imports are in between */
   int rc = sq__live_split(s, sdkappid, conv, (int64_t)upto_seq + 1, 1, mark_low, &l, &below, &above);
@@ -146,4 +146,53 @@ int sq__msg_read_mark(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t aft
   if (first) *mark = (uint32_t)first - 1;
   else if (above) *mark = above - 1;
   return 0;
+}
+
+/* The highest message at or below seq at: its seq (0: none), the newest time up to it (g: never
+ * decreasing along seq, at least every lower message's time) and its own time. */
+typedef struct upto_row { int64_t seq, g, time_s; } upto_row_t;
+
+static int newest_upto(store_t *s, uint32_t sdkappid, uint64_t conv, int64_t at, upto_row_t *r)
+{
+  sqlite3_stmt *st = stmt(s, M_NEWEST_UPTO);
+  if (!st) return IMC_E_IO;
+  BIND(st, sdkappid, (int64_t)conv, at);
+  int rc = sqlite3_step(st);
+  *r = (upto_row_t){ 0, 0, 0 };
+  if (rc == SQLITE_ROW)
+    *r = (upto_row_t){ sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2) };
+  sqlite3_reset(st);
+  return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq__map_rc(rc);
+}
+
+int sq__msg_read_mark(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t after_seq, uint32_t upto_seq,
+                      int64_t upto_t, uint32_t *mark)
+{
+  upto_row_t r;
+  *mark = upto_seq;
+  if (upto_seq <= after_seq) return 0;
+  /* §48: g (max_t) never decreases along seq, so when nothing at or below after_seq is newer than the time,
+   * the first message above it newer than the time is where g first passes the time: a binary search over
+   * seq, one seek a probe, whatever the imports' times. It is the mark's bound when the floor shows it. */
+  int rc = newest_upto(s, sdkappid, conv, after_seq, &r);
+  if (rc) return rc;
+  if (r.seq && r.g > upto_t) return read_mark_split(s, sdkappid, conv, after_seq, upto_seq, upto_t, mark);
+  /* invariant: every message at or below lo is not newer than the time; hi is the lowest seq found whose
+   * g is (upto_seq + 1: none found), hi_t its time */
+  int64_t lo = after_seq, hi = (int64_t)upto_seq + 1, hi_t = 0, covered = 0;
+  while (hi - lo > 1) {
+    int64_t mid = lo + (hi - lo) / 2;
+    if ((rc = newest_upto(s, sdkappid, conv, mid, &r))) return rc;
+    if (r.seq <= lo || r.g <= upto_t) lo = mid; /* none in (lo, mid], or none of them newer */
+    else { hi = r.seq; hi_t = r.time_s; }
+  }
+  if (hi > upto_seq) return 0; /* nothing in (after_seq, upto_seq] is newer */
+  sqlite3_stmt *st = stmt(s, M_COVERED);
+  if (!st) return IMC_E_IO;
+  BIND(st, sdkappid, (int64_t)conv, hi);
+  if ((rc = scalar(st, &covered))) return rc;
+  if (hi_t > upto_t && !covered) { *mark = (uint32_t)hi - 1; return 0; }
+  /* g passed the time at a message not newer itself (a purged message's time it kept) or hidden by the
+   * floor: the §47 search */
+  return read_mark_split(s, sdkappid, conv, after_seq, upto_seq, upto_t, mark);
 }

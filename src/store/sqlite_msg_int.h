@@ -26,8 +26,9 @@
 /* next: the index + 1 of the next held message of the same bucket, in
  * append order (0: the last); inext: for an imported one, the index + 1 of
  * the bucket's imported message held before it (0: the first); run_lo: an
- * imported one's c2c_msg.run_lo (the start of its run of imports), 0 for a live one */
-typedef struct pend_msg { store_msg_t m; size_t body_off; int32_t next, inext; uint32_t run_lo; } pend_msg_t;
+ * imported one's c2c_msg.run_lo (the start of its run of imports), 0 for a live one; max_t: an imported
+ * one's c2c_msg.max_t (the newest time up to it, in the cache's range: it fits the struct's padding) */
+typedef struct pend_msg { store_msg_t m; size_t body_off; int32_t next, inext; uint32_t run_lo, max_t; } pend_msg_t;
 typedef struct pend_ev { uint32_t app, user, useq, seq; int kind; uint64_t conv; int64_t at; } pend_ev_t;
 typedef struct pend_recent { uint32_t app, user, peer, read_seq; } pend_recent_t;
 /* a relationship event's payload row (rel_event), the payload at body + off (shared with the one held before it
@@ -54,7 +55,7 @@ typedef struct sqpend {
 /* Hold a c2c_msg row (the body is copied), an inbox event, a conversation
  * row (INSERT OR IGNORE, into c2c_recent_log up to its cap). A full buffer is written first. Returns 0,
  * IMC_E_NOMEM, or a flush error (the caller's job fails and rolls back). */
-int sq__pend_msg(store_t *s, sqpend_t *p, const store_msg_t *m, uint32_t run_lo);
+int sq__pend_msg(store_t *s, sqpend_t *p, const store_msg_t *m, uint32_t run_lo, uint32_t max_t);
 int sq__pend_ev(store_t *s, sqpend_t *p, const pend_ev_t *e);
 int sq__pend_recent(store_t *s, sqpend_t *p, uint32_t app, uint32_t user, uint32_t peer, uint32_t read_seq);
 /* Hold a rel_event row (store_rel_event_put; the payload is copied). Same returns. */
@@ -318,6 +319,10 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
    * that the floor shows, 0 when none: the entries of the partial index newer than ?3 (no row is read) */ \
   X(IMP_NEWER, "SELECT coalesce(min(seq),0) FROM c2c_msg" IMP_IDX " WHERE conv=?2 AND sdkappid=?1" IMP_ROW \
                " AND time_s>?3 AND seq>?4 AND seq<?5 AND" FLOOR_SHOWS("time_s", "id", "?1")) \
+  /* the highest message at or below seq ?3: its seq, the newest time up to it (an import's max_t, a live \
+   * row's own time: migration 50) and its time; one seek (a time read mark's binary search, sqlite_msg_imp.c) */ \
+  X(NEWEST_UPTO, "SELECT seq,coalesce(max_t,time_s),time_s FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND seq<=?3" \
+                 " ORDER BY seq DESC LIMIT 1") \
   X(SET_FLAGS, "UPDATE c2c_msg SET flags=flags|?4 WHERE sdkappid=?1 AND conv=?2 AND seq=?3") \
   X(SET_BODY, "UPDATE c2c_msg SET body=?4, flags=flags|16 WHERE sdkappid=?1 AND conv=?2 AND seq=?3") \
   X(UNREAD, "SELECT count(*) FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND seq>?3 AND seq<=?6 AND from_no=?4" \

@@ -43,7 +43,7 @@ enum { T_MSG, T_EV, T_RECENT, T_EV_DIRECT, T_RECENT_DIRECT, T_REL, T__COUNT };
 
 static const struct { const char *head, *row; int cols; } tables[] = {
   [T_MSG] = { "INSERT OR FAIL INTO c2c_msg(sdkappid,conv,seq,from_no,to_no,time_s,cseq,random,flags,life_s,body,"
-              "run_lo) VALUES", "(?,?,?,?,?,?,?,?,?,?,?,?)", 12 },
+              "run_lo,max_t) VALUES", "(?,?,?,?,?,?,?,?,?,?,?,?,?)", 13 },
   [T_EV] = { "INSERT OR FAIL INTO c2c_inbox_log(sdkappid,user_no,useq,kind,conv,seq,at) VALUES", "(?,?,?,?,?,?,?)", 7 },
   [T_RECENT] = { "INSERT OR IGNORE INTO c2c_recent_log(sdkappid,user_no,peer_no,read_seq) VALUES", "(?,?,?,?)", 4 },
   /* a log at its cap: straight into the inbox, the conversation rows (sqlite_msg_log.c) */
@@ -80,8 +80,13 @@ static void bind_row(sqlite3_stmt *st, int t, int first, const sqpend_t *p, int 
     for (size_t j = 0; j < sizeof v / sizeof v[0]; j++) sqlite3_bind_int64(st, c++, v[j]);
     const char *body = m->body_len ? p->body + p->msg[i].body_off : ""; /* p->body is NULL while only empty bodies came */
     sqlite3_bind_text(st, c, body, (int)m->body_len, SQLITE_STATIC);     /* valid until flushed */
-    if (p->msg[i].run_lo) sqlite3_bind_int64(st, c + 1, p->msg[i].run_lo); /* imported: its run's start */
-    else sqlite3_bind_null(st, c + 1);
+    if (p->msg[i].run_lo) { /* imported: its run's start and the newest time up to it */
+      sqlite3_bind_int64(st, c + 1, p->msg[i].run_lo);
+      sqlite3_bind_int64(st, c + 2, p->msg[i].max_t);
+    } else {
+      sqlite3_bind_null(st, c + 1);
+      sqlite3_bind_null(st, c + 2);
+    }
   } else if (t == T_EV || t == T_EV_DIRECT) {
     const pend_ev_t *e = &p->ev[i];
     int64_t v[] = { e->app, e->user, e->useq, e->kind, (int64_t)e->conv, e->seq, e->at };
@@ -168,7 +173,7 @@ static int body_room(sqpend_t *p, size_t len)
   return 0;
 }
 
-int sq__pend_msg(store_t *s, sqpend_t *p, const store_msg_t *m, uint32_t run_lo)
+int sq__pend_msg(store_t *s, sqpend_t *p, const store_msg_t *m, uint32_t run_lo, uint32_t max_t)
 {
   int rc;
   if ((p->nmsg == PEND_MSGS || (sq__pend_any(p) && p->body_len + m->body_len > PEND_BODY_BYTES)) &&
@@ -189,6 +194,7 @@ int sq__pend_msg(store_t *s, sqpend_t *p, const store_msg_t *m, uint32_t run_lo)
   }
   h->m = *m;
   h->run_lo = run_lo;
+  h->max_t = max_t;
   h->m.from_id = h->m.to_id = NULL;
   h->body_off = p->body_len;
   if (m->body_len) memcpy(p->body + p->body_len, m->body, m->body_len);

@@ -417,6 +417,16 @@ const char *const sq__migrations[] = {
    * docs/decisions/groups-events.md): on an application row (role 3) the group's last seq when it was written,
    * on a member row the seq of the notice of its last demotion to an ordinary member (0: never) */
   "ALTER TABLE grp_member ADD COLUMN apply_seq INTEGER NOT NULL DEFAULT 0;",
+  /* 51: max_t (docs/decisions/messaging-c2c-storage.md §48): on an imported row, the newest time of the
+   * conversation's messages up to it (its own and every lower seq's, as its append knew them), NULL on live
+   * rows (a live row's own time is that: the append clamps it to the conversation's newest). Never
+   * decreasing along seq, so a time read mark finds the first message newer than its time by a binary
+   * search over seq instead of reading the imports newer than it. Filled here for the imports stored
+   * before, from the conversations that have one. */
+  "ALTER TABLE c2c_msg ADD COLUMN max_t INTEGER;"
+  "UPDATE c2c_msg SET max_t=r.m FROM (SELECT id, flags, max(time_s) OVER (PARTITION BY sdkappid, conv ORDER BY seq)"
+  " AS m FROM c2c_msg WHERE (sdkappid, conv) IN (SELECT sdkappid, conv FROM c2c_msg WHERE (flags&32)!=0)) r"
+  " WHERE c2c_msg.id=r.id AND (r.flags&32)!=0;",
 };
 
 const int sq__schema_version = (int)(sizeof sq__migrations / sizeof sq__migrations[0]);

@@ -227,10 +227,12 @@ int store_msg_roam(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t viewer
  * given upto_seq, the newest message at or before that time: *mark = the largest s <= upto_seq such that
  * no message with seq in (after_seq, s] is newer than upto_time_s (those the purge floor covers left out).
  * An import older than live messages stored before it took a higher seq: the mark stays below those
- * live messages (messaging-c2c-storage.md §34). *mark <= after_seq: nothing to mark. Cost (§47): a
- * binary search over the live seqs (log2(seqs) seeks, one more per run of imports crossed), then the
- * index entries of the conversation's imports newer than upto_time_s (no row read); imports at or before
- * it cost nothing. IMC_E_INVAL from a backend without it, IMC_E_IO. */
+ * live messages (messaging-c2c-storage.md §34). *mark <= after_seq: nothing to mark. Cost (§48): when
+ * no message at or below after_seq is newer than upto_time_s, a binary search over seq on the newest time
+ * up to each message (log2(seqs) seeks). Else (a read position above a newer message) the §47 search: a
+ * binary search over the live seqs (one more seek per run of imports crossed), then the index entries of
+ * the conversation's imports newer than upto_time_s (no row read). IMC_E_INVAL from a backend without
+ * it, IMC_E_IO. */
 int store_msg_read_mark(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t after_seq, uint32_t upto_seq,
                         int64_t upto_time_s, uint32_t *mark);
 /* OR bits into a message's flags; IMC_E_NOTFOUND. */

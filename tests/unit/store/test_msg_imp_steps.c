@@ -175,7 +175,7 @@ static void test_upgrade_finds_runs(void **st)
   assert_int_equal(store_exec(s, "DROP INDEX c2c_msg_imported;"
                                  "CREATE INDEX c2c_msg_imported ON c2c_msg(conv, sdkappid, random) WHERE (flags&32)!=0;"
                                  "ALTER TABLE c2c_msg DROP COLUMN run_lo; DROP TABLE usage_reg_day;"
-                                 "ALTER TABLE grp_member DROP COLUMN apply_seq; PRAGMA user_version=47"),
+                                 "ALTER TABLE grp_member DROP COLUMN apply_seq; ALTER TABLE c2c_msg DROP COLUMN max_t; PRAGMA user_version=47"),
                    0);
   store_close(s);
   assert_int_equal(store_open(dir, &s), 0);
@@ -320,6 +320,72 @@ static void test_read_mark_over_imports(void **st)
   store_close(s);
 }
 
+/* The mark by its definition over rows r[0..n) of one conversation (as mark_by_scan over want[]). */
+static uint32_t mark_of(const mrow_t *r, int n, uint32_t after, int64_t t, uint32_t *upto)
+{
+  uint32_t mark = 0;
+  for (int i = 0; i < n; i++)
+    if (r[i].time_s <= t && r[i].seq > mark) mark = r[i].seq;
+  *upto = mark;
+  for (int i = 0; i < n; i++)
+    if (r[i].seq > after && r[i].seq <= mark && r[i].time_s > t) mark = r[i].seq - 1;
+  return mark;
+}
+
+#define HIST 3000      /* a history imported in time order, one message a second */
+#define MARK_STEPS 1500 /* the most steps a read mark in its middle may take (21,452 before §48) */
+static mrow_t hist[20 + HIST + 40 + 20];
+
+/* Conversation (31, 32): 20 old live messages, HIST imports in time order after them, 40 live messages,
+ * then 20 imports older than all (their seqs are the top, the newest at or before most read times). Every
+ * mark over times and read positions against the definition; the steps of the marks in the history's
+ * middle. */
+static int64_t check_hist_marks(store_t *s, int n)
+{
+  uint64_t conv = store_c2c_conv(31, 32);
+  const uint32_t afters[] = { 0, 10, 20, 21, 1000, 20 + HIST, 20 + HIST + 40, 20 + HIST + 50 };
+  int64_t most = 0;
+  assert_int_equal(sqlite3_trace_v2(store__sqlite_db(s), SQLITE_TRACE_PROFILE, on_profile, NULL), SQLITE_OK);
+  for (size_t a = 0; a < sizeof afters / sizeof afters[0]; a++)
+    for (int64_t t = T0 - 60010; t <= T0 + 50; t += 997) {
+      int64_t tt = t > T0 - 39000 && t < T0 - 2000 ? T0 - 40000 + (t - T0 + 40000) % HIST : t;
+      uint32_t upto, mark = 0, want_mark = mark_of(hist, n, afters[a], tt, &upto);
+      if (upto <= afters[a]) continue;
+      steps = 0;
+      assert_int_equal(store_msg_read_mark(s, APP, conv, afters[a], upto, tt, &mark), 0);
+      if (afters[a] <= 20 && tt > T0 - 40000 + 100 && tt < T0 - 40000 + HIST - 100 && steps > most) most = steps;
+      if (mark != want_mark)
+        fail_msg("after %u, time %lld: mark %u, want %u", afters[a], (long long)tt, mark, want_mark);
+    }
+  sqlite3_trace_v2(store__sqlite_db(s), 0, NULL, NULL);
+  print_message("read marks in an imported history: at most %lld steps\n", (long long)most);
+  if (most > MARK_STEPS) fail_msg("a read mark took %lld steps (at most %d)", (long long)most, MARK_STEPS);
+  return most;
+}
+
+/* A read time in the middle of a history imported in time order: the first import newer than it is found
+ * by a binary search over max_t (migration 51), not by reading the imports newer than it (§47: 21,452 steps
+ * for 3,000). The same after migration 51 on imports stored without max_t. */
+static void test_read_mark_in_history(void **st)
+{
+  (void)st;
+  store_t *s;
+  int n = 0;
+  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
+  for (int i = 0; i < 20; i++, n++) append(s, 31, 32, T0 - 50000 + i, 1 + n, 0, &hist[n].seq, &hist[n].time_s);
+  for (int i = 0; i < HIST; i++, n++) append(s, 32, 31, T0 - 40000 + i, 1 + n, 1, &hist[n].seq, &hist[n].time_s);
+  for (int i = 0; i < 40; i++, n++) append(s, 31, 32, T0 + i, 1 + n, 0, &hist[n].seq, &hist[n].time_s);
+  for (int i = 0; i < 20; i++, n++) append(s, 32, 31, T0 - 60000 + i, 1 + n, 1, &hist[n].seq, &hist[n].time_s);
+  assert_int_equal(store_exec(s, "COMMIT"), 0);
+  check_hist_marks(s, n);
+  assert_int_equal(store_exec(s, "ALTER TABLE c2c_msg DROP COLUMN max_t; PRAGMA user_version=50"), 0);
+  store_close(s);
+  assert_int_equal(store_open(dir, &s), 0);
+  check_hist_marks(s, n);
+  store_close(s);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -329,6 +395,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_live_after_newer_import, setup, teardown),
     cmocka_unit_test_setup_teardown(test_read_mark_by_time, setup, teardown),
     cmocka_unit_test_setup_teardown(test_read_mark_over_imports, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_read_mark_in_history, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -147,6 +147,13 @@ static void call_c2c_read_mark(store_t *s)
   uint32_t mark;
   assert_int_equal(store_msg_read_mark(s, APP, store_c2c_conv(7, 8), 0, 1, T0 - 200, &mark), 0);
 }
+/* the same from a read position at or above a message newer than the time (its max_t passes the time): the
+ * §47 search, the imports newer than the time through the partial index */
+static void call_c2c_read_mark_split(store_t *s)
+{
+  uint32_t mark;
+  assert_int_equal(store_msg_read_mark(s, APP, store_c2c_conv(7, 8), 1, 3, T0 - 200, &mark), 0);
+}
 static void call_c2c_unread(store_t *s)
 {
   int64_t n;
@@ -194,7 +201,8 @@ static const pcase_t cases[] = {
   { "c2c roam live", call_c2c_roam, "SELECT seq,random", "SEARCH c2c_msg USING INDEX sqlite_autoindex_c2c_msg_1 (conv=? AND sdkappid=? AND seq<?)", NULL },
   { "c2c import dedupe", call_c2c_import, "SELECT min(seq),time_s,cseq", "SEARCH c2c_msg USING INDEX c2c_msg_imported (conv=? AND sdkappid=? AND time_s=?)", NULL },
   { "c2c last import", call_c2c_import, "SELECT seq,time_s FROM c2c_msg INDEXED BY", "SEARCH c2c_msg USING INDEX c2c_msg_imported (conv=? AND sdkappid=?)", NULL },
-  { "c2c read mark", call_c2c_read_mark, "SELECT coalesce(min(seq),0)", "SEARCH c2c_msg USING INDEX c2c_msg_imported (conv=? AND sdkappid=? AND time_s>?)", NULL },
+  { "c2c read mark", call_c2c_read_mark, "SELECT seq,coalesce(max_t,time_s)", "SEARCH c2c_msg USING INDEX sqlite_autoindex_c2c_msg_1 (conv=? AND sdkappid=? AND seq<?)", NULL },
+  { "c2c read mark split", call_c2c_read_mark_split, "SELECT coalesce(min(seq),0)", "SEARCH c2c_msg USING INDEX c2c_msg_imported (conv=? AND sdkappid=? AND time_s>?)", NULL },
   { "c2c unread", call_c2c_unread, "SELECT count(*) FROM c2c_msg", "SEARCH c2c_msg USING INDEX sqlite_autoindex_c2c_msg_1 (conv=? AND sdkappid=? AND seq>? AND seq<?)", NULL },
 };
 
