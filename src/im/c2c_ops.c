@@ -167,8 +167,8 @@ static int op_run(store_t *s, c2c_job_t *jj)
     /* the newest message the user can see (within retention: c2c__since) at or below the reported seq
      * (at or before upto_t): a seq beyond it is clamped, so messages that do not exist yet never count as
      * read, and one past retention (the purge keeps a list's last message) is no read position */
-    if ((rc = store_msg_history(s, j->app, conv, j->upto ? j->upto + 1 : 0, 0, j->since,
-                                j->upto_t > 0 ? j->upto_t : INT64_MAX, 1, newest, &upto)))
+    if ((rc = store_msg_newest_at(s, j->app, conv, j->upto ? j->upto + 1 : 0, j->since,
+                                  j->upto_t > 0 ? j->upto_t : INT64_MAX, &upto)))
       return rc;
     rc = store_msg_recent_get(s, j->app, j->a, j->b, &r);
     if (rc == IMC_E_NOTFOUND) r = (store_recent_t){ 0 };

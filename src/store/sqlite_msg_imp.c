@@ -165,27 +165,39 @@ static int newest_upto(store_t *s, uint32_t sdkappid, uint64_t conv, int64_t at,
   return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq__map_rc(rc);
 }
 
+/* *first = the lowest seq in (lo, hi) whose newest time up to it passes t (hi: none), *first_t its time,
+ * given that no message at or below lo is newer than t: g never decreases along seq, a binary search (one
+ * seek a probe). A live message's g is its time; an import's may be a purged message's, never less than
+ * the time of a message below it. */
+static int first_newer(store_t *s, uint32_t sdkappid, uint64_t conv, int64_t lo, int64_t hi, int64_t t,
+                       int64_t *first, int64_t *first_t)
+{
+  upto_row_t r;
+  int rc;
+  *first_t = 0;
+  while (hi - lo > 1) {
+    int64_t mid = lo + (hi - lo) / 2;
+    if ((rc = newest_upto(s, sdkappid, conv, mid, &r))) return rc;
+    if (r.seq <= lo || r.g <= t) lo = mid; /* none in (lo, mid], or none of them newer */
+    else { hi = r.seq; *first_t = r.time_s; }
+  }
+  *first = hi;
+  return 0;
+}
+
 int sq__msg_read_mark(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t after_seq, uint32_t upto_seq,
                       int64_t upto_t, uint32_t *mark)
 {
   upto_row_t r;
+  int64_t hi, hi_t, covered = 0;
   *mark = upto_seq;
   if (upto_seq <= after_seq) return 0;
-  /* §48: g (max_t) never decreases along seq, so when nothing at or below after_seq is newer than the time,
-   * the first message above it newer than the time is where g first passes the time: a binary search over
-   * seq, one seek a probe, whatever the imports' times. It is the mark's bound when the floor shows it. */
+  /* §48: when nothing at or below after_seq is newer than the time, the first message above it newer than
+   * the time is where g first passes the time; it is the mark's bound when the floor shows it */
   int rc = newest_upto(s, sdkappid, conv, after_seq, &r);
   if (rc) return rc;
   if (r.seq && r.g > upto_t) return read_mark_split(s, sdkappid, conv, after_seq, upto_seq, upto_t, mark);
-  /* invariant: every message at or below lo is not newer than the time; hi is the lowest seq found whose
-   * g is (upto_seq + 1: none found), hi_t its time */
-  int64_t lo = after_seq, hi = (int64_t)upto_seq + 1, hi_t = 0, covered = 0;
-  while (hi - lo > 1) {
-    int64_t mid = lo + (hi - lo) / 2;
-    if ((rc = newest_upto(s, sdkappid, conv, mid, &r))) return rc;
-    if (r.seq <= lo || r.g <= upto_t) lo = mid; /* none in (lo, mid], or none of them newer */
-    else { hi = r.seq; hi_t = r.time_s; }
-  }
+  if ((rc = first_newer(s, sdkappid, conv, after_seq, (int64_t)upto_seq + 1, upto_t, &hi, &hi_t))) return rc;
   if (hi > upto_seq) return 0; /* nothing in (after_seq, upto_seq] is newer */
   sqlite3_stmt *st = stmt(s, M_COVERED);
   if (!st) return IMC_E_IO;
@@ -195,4 +207,89 @@ int sq__msg_read_mark(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t aft
   /* g passed the time at a message not newer itself (a purged message's time it kept) or hidden by the
    * floor: the §47 search */
   return read_mark_split(s, sdkappid, conv, after_seq, upto_seq, upto_t, mark);
+}
+
+/* One step of a statement: 1 a row, 0 done, < 0 an error (the statement is reset then). */
+static int step_row(sqlite3_stmt *st)
+{
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) return 1;
+  sqlite3_reset(st);
+  return rc == SQLITE_DONE ? 0 : sq__map_rc(rc);
+}
+
+/* The purge floor of an app (FLOOR_S, FLOOR_ID): a message is shown when its time is at or above before_s
+ * or it was stored after upto_id. */
+typedef struct floor_of { int64_t before_s, upto_id; } floor_of_t;
+
+static int shown(const floor_of_t *f, sqlite3_stmt *st) /* a row's (…, time_s, id) in columns 1 and 2 */
+{
+  return sqlite3_column_int64(st, 1) >= f->before_s || sqlite3_column_int64(st, 2) > f->upto_id;
+}
+
+/* A row of DOWN_FROM or IMP_UPTO in [min_t, max_t] that the floor shows. */
+static int at_or_before(const floor_of_t *f, sqlite3_stmt *st, int64_t min_t, int64_t max_t)
+{
+  int64_t t = sqlite3_column_int64(st, 1);
+  return t >= min_t && t <= max_t && shown(f, st);
+}
+
+/* The highest shown message in [lo, hi) with a time in [min_t, max_t], 0 when none: every live message in
+ * it is newer than max_t (it is at or above the first message whose g passes max_t), so only imports can
+ * be the answer. Two readers in turn, one row a step each, until either has it: the walk down from hi
+ * (its first match is the answer; done at lo: none), or the partial index's entries of times in [min_t,
+ * max_t] (the highest in [lo, hi) once they are all read). */
+static int imports_at_or_before(store_t *s, uint32_t sdkappid, uint64_t conv, const floor_of_t *f, int64_t lo,
+                                int64_t hi, int64_t min_t, int64_t max_t, int64_t *seq)
+{
+  sqlite3_stmt *down = stmt(s, M_DOWN_FROM), *imp = stmt(s, M_IMP_UPTO);
+  if (!down || !imp) return IMC_E_IO;
+  BIND(down, sdkappid, (int64_t)conv, hi, lo);
+  BIND(imp, sdkappid, (int64_t)conv, min_t, max_t);
+  int64_t best = 0;
+  int rc;
+  *seq = 0;
+  for (;;) {
+    if ((rc = step_row(down)) <= 0) break; /* done: no match in [lo, hi) */
+    if (at_or_before(f, down, min_t, max_t)) { *seq = sqlite3_column_int64(down, 0); break; }
+    if ((rc = step_row(imp)) < 0) break;
+    if (!rc) { *seq = best; break; } /* every entry read */
+    int64_t q = sqlite3_column_int64(imp, 0);
+    if (q >= lo && q < hi && q > best && shown(f, imp)) best = q;
+  }
+  sqlite3_reset(down);
+  sqlite3_reset(imp);
+  return rc < 0 ? rc : 0;
+}
+
+int sq__msg_newest_at(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t before_seq, int64_t min_t, int64_t max_t,
+                      uint32_t *seq)
+{
+  int64_t hi = before_seq ? (int64_t)before_seq : (int64_t)UINT32_MAX + 1, first, first_t, found = 0, max;
+  floor_of_t f = { 0, 0 };
+  sqlite3_stmt *st = stmt(s, M_MAX_SEQ);
+  *seq = 0;
+  if (!st) return IMC_E_IO;
+  BIND(st, sdkappid, (int64_t)conv);
+  int rc = scalar(st, &max);
+  if (rc || min_t > max_t) return rc;
+  if (hi > max + 1) hi = max + 1;
+  if (!(st = stmt(s, M_FLOOR_OF))) return IMC_E_IO;
+  BIND(st, sdkappid);
+  if ((rc = sqlite3_step(st)) == SQLITE_ROW) f = (floor_of_t){ sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1) };
+  sqlite3_reset(st);
+  if (rc != SQLITE_ROW) return sq__map_rc(rc);
+  /* below the first message newer than max_t none is newer: the first shown one at or after min_t */
+  if ((rc = first_newer(s, sdkappid, conv, 0, hi, max_t, &first, &first_t))) return rc;
+  if (first < hi && (rc = imports_at_or_before(s, sdkappid, conv, &f, first, hi, min_t, max_t, &found))) return rc;
+  if (!found) {
+    if (!(st = stmt(s, M_DOWN_FROM))) return IMC_E_IO;
+    BIND(st, sdkappid, (int64_t)conv, first, 0);
+    while ((rc = step_row(st)) > 0)
+      if (at_or_before(&f, st, min_t, max_t)) { found = sqlite3_column_int64(st, 0); break; }
+    sqlite3_reset(st);
+    if (rc < 0) return rc;
+  }
+  *seq = (uint32_t)found;
+  return 0;
 }

@@ -323,6 +323,14 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
    * row's own time: migration 50) and its time; one seek (a time read mark's binary search, sqlite_msg_imp.c) */ \
   X(NEWEST_UPTO, "SELECT seq,coalesce(max_t,time_s),time_s FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND seq<=?3" \
                  " ORDER BY seq DESC LIMIT 1") \
+  /* the newest message at or before a time (sqlite_msg_imp.c): every message in [?4, ?3) from the top down, \
+   * and the imports of times [?3, ?4] through the partial index (entries only), each a row a step \
+   * (the caller tests the floor, FLOOR_OF: a test in the statement would run its lookups a row) */ \
+  X(DOWN_FROM, "SELECT seq,time_s,id FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND seq<?3 AND seq>=?4" \
+               " ORDER BY seq DESC") \
+  X(IMP_UPTO, "SELECT seq,time_s,id FROM c2c_msg" IMP_IDX " WHERE conv=?2 AND sdkappid=?1" IMP_ROW \
+              " AND time_s>=?3 AND time_s<=?4") \
+  X(FLOOR_OF, "SELECT " FLOOR_S("?1") "," FLOOR_ID("?1")) \
   X(SET_FLAGS, "UPDATE c2c_msg SET flags=flags|?4 WHERE sdkappid=?1 AND conv=?2 AND seq=?3") \
   X(SET_BODY, "UPDATE c2c_msg SET body=?4, flags=flags|16 WHERE sdkappid=?1 AND conv=?2 AND seq=?3") \
   X(UNREAD, "SELECT count(*) FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND seq>?3 AND seq<=?6 AND from_no=?4" \
@@ -523,6 +531,12 @@ int sq__msg_roam(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t viewer_n
  * sq__live_split, the imports between them through the partial index (IMP_NEWER). */
 int sq__msg_read_mark(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t after_seq, uint32_t upto_seq,
                       int64_t upto_t, uint32_t *mark);
+/* store_msg_vtab_t.newest_at (store_msg.h): a binary search over max_t for the first message newer than
+ * the time (below it, the first one shown is the answer), and above it the imports at or before the time:
+ * the walk down from the top and the partial index's entries of those times, stepped in turn until one
+ * of them has the answer. */
+int sq__msg_newest_at(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t before_seq, int64_t min_t, int64_t max_t,
+                      uint32_t *seq);
 /* store_msg_vtab_t.get (sqlite_msg.c): one message by seq, IMC_E_NOTFOUND. */
 int sq__msg_get(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t seq, store_msg_cb cb, void *ud);
 

@@ -47,6 +47,12 @@ int store_msg_read_mark(store_t *s, uint32_t app, uint64_t conv, uint32_t after,
   if (M(s)->version < 8 || !M(s)->read_mark) return IMC_E_INVAL;
   return M(s)->read_mark(s, app, conv, after, upto, upto_t, mark);
 }
+int store_msg_newest_at(store_t *s, uint32_t app, uint64_t conv, uint32_t before, int64_t min_t, int64_t max_t,
+                        uint32_t *seq)
+{
+  if (M(s)->version < 9 || !M(s)->newest_at) return IMC_E_INVAL;
+  return M(s)->newest_at(s, app, conv, before, min_t, max_t, seq);
+}
 int store_msg_history_seen(store_t *s, uint32_t app, uint64_t conv, uint32_t viewer, uint32_t before, uint32_t after,
                            int64_t min_t, int64_t max_t, int limit, store_msg_cb cb, void *ud)
 {

@@ -143,7 +143,7 @@ typedef void (*store_recent_cb)(void *ud, const store_recent_t *r);
 typedef struct store_msg_vtab {
   int version;  /* 2: merge added; 3: recent_trim in bounded steps (max_rows, more); 4: purge split into
                  * purge_msgs (every app in one pass) and purge_inbox (one app's users); 5: purge floors;
-                 * 6: roam; 7: recent_pinned; 8: read_mark */
+                 * 6: roam; 7: recent_pinned; 8: read_mark; 9: newest_at */
   int (*append)(store_t *, store_msg_append_t *a);
   int (*inbox_add)(store_t *, uint32_t sdkappid, uint32_t user_no, store_ev_kind_t kind, uint64_t conv, uint32_t seq,
                    int64_t at_s, uint32_t *useq);
@@ -179,6 +179,8 @@ typedef struct store_msg_vtab {
   int (*recent_pinned)(store_t *, uint32_t sdkappid, uint32_t user_no, uint32_t except_peer, int64_t *n);
   int (*read_mark)(store_t *, uint32_t sdkappid, uint64_t conv, uint32_t after_seq, uint32_t upto_seq,
                    int64_t upto_time_s, uint32_t *mark);
+  int (*newest_at)(store_t *, uint32_t sdkappid, uint64_t conv, uint32_t before_seq, int64_t min_time_s,
+                   int64_t max_time_s, uint32_t *seq);
 } store_msg_vtab_t;
 
 /* Append a message (see store_msg_append_t). IMC_E_RANGE when a sequence
@@ -235,6 +237,14 @@ int store_msg_roam(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t viewer
  * it, IMC_E_IO. */
 int store_msg_read_mark(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t after_seq, uint32_t upto_seq,
                         int64_t upto_time_s, uint32_t *mark);
+/* *seq = the highest seq below before_seq (0: no bound) of a message of conv with min_time_s <= time_s <=
+ * max_time_s that the purge floor shows, 0 when none: store_msg_history's first message with limit 1 and
+ * no after_seq. Cost (messaging-c2c-storage.md §48): a binary search over seq for the first message newer
+ * than max_time_s (log2(seqs) seeks) and the first shown one below it; the imports above it at or before
+ * the time cost the fewer of the messages above the answer and the imports of times in [min_time_s,
+ * max_time_s] (twice that: both are read in turn). IMC_E_INVAL from a backend without it, IMC_E_IO. */
+int store_msg_newest_at(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t before_seq, int64_t min_time_s,
+                        int64_t max_time_s, uint32_t *seq);
 /* OR bits into a message's flags; IMC_E_NOTFOUND. */
 int store_msg_set_flags(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t seq, uint32_t set_bits);
 /* Replace a message's body (and set STORE_MSG_MODIFIED); IMC_E_NOTFOUND. */

@@ -366,23 +366,104 @@ static int64_t check_hist_marks(store_t *s, int n)
 /* A read time in the middle of a history imported in time order: the first import newer than it is found
  * by a binary search over max_t (migration 51), not by reading the imports newer than it (§47: 21,452 steps
  * for 3,000). The same after migration 51 on imports stored without max_t. */
-static void test_read_mark_in_history(void **st)
+static int fill_hist(store_t *s)
 {
-  (void)st;
-  store_t *s;
   int n = 0;
-  assert_int_equal(store_open(dir, &s), 0);
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
   for (int i = 0; i < 20; i++, n++) append(s, 31, 32, T0 - 50000 + i, 1 + n, 0, &hist[n].seq, &hist[n].time_s);
   for (int i = 0; i < HIST; i++, n++) append(s, 32, 31, T0 - 40000 + i, 1 + n, 1, &hist[n].seq, &hist[n].time_s);
   for (int i = 0; i < 40; i++, n++) append(s, 31, 32, T0 + i, 1 + n, 0, &hist[n].seq, &hist[n].time_s);
   for (int i = 0; i < 20; i++, n++) append(s, 32, 31, T0 - 60000 + i, 1 + n, 1, &hist[n].seq, &hist[n].time_s);
   assert_int_equal(store_exec(s, "COMMIT"), 0);
+  return n;
+}
+
+static void test_read_mark_in_history(void **st)
+{
+  (void)st;
+  store_t *s;
+  assert_int_equal(store_open(dir, &s), 0);
+  int n = fill_hist(s);
   check_hist_marks(s, n);
   assert_int_equal(store_exec(s, "ALTER TABLE c2c_msg DROP COLUMN max_t; PRAGMA user_version=50"), 0);
   store_close(s);
   assert_int_equal(store_open(dir, &s), 0);
   check_hist_marks(s, n);
+  store_close(s);
+}
+
+static void on_seq(void *ud, const store_msg_t *m) { *(uint32_t *)ud = m->seq; }
+
+/* store_msg_newest_at against store_msg_history's first message (the walk down from before_seq it
+ * replaces) over conversation conv for several bounds; returns the most steps newest_at took. */
+static int64_t check_newest(store_t *s, uint64_t conv, const int64_t *times, size_t nt, const uint32_t *befores,
+                            size_t nb)
+{
+  int64_t most = 0;
+  const int64_t mins[] = { 0, T0 - 45000, T0 - 39500, T0 + 5 };
+  for (size_t b = 0; b < nb; b++)
+    for (size_t m = 0; m < sizeof mins / sizeof mins[0]; m++)
+      for (size_t k = 0; k < nt; k++) {
+        uint32_t want = 0, got = 99;
+        steps = 0;
+        assert_int_equal(store_msg_history(s, APP, conv, befores[b], 0, mins[m], times[k], 1, on_seq, &want), 0);
+        int64_t walk = steps;
+        steps = 0;
+        assert_int_equal(store_msg_newest_at(s, APP, conv, befores[b], mins[m], times[k], &got), 0);
+        if (steps > most) most = steps;
+        if (steps > 2 * walk + 1000) /* the imports read in turn with the walk: never more than twice it */
+          fail_msg("before %u, times [%lld, %lld]: %lld steps, the walk %lld", befores[b], (long long)mins[m],
+                   (long long)times[k], (long long)steps, (long long)walk);
+        if (got != want)
+          fail_msg("before %u, times [%lld, %lld]: seq %u, want %u", befores[b], (long long)mins[m],
+                   (long long)times[k], got, want);
+      }
+  return most;
+}
+
+/* The newest message at or before a read time (the step before a time read mark): 10,000 live messages
+ * and a time at the 100th. store_msg_history (what the read ran) walked down from the top over every
+ * newer message; newest_at is a binary search. The same answers as store_msg_history over the
+ * conversations of fill() and fill_hist(), with and without a purge floor. */
+#define NEWEST_STEPS 1000 /* the most steps newest_at may take past 9,900 newer live messages */
+static void test_newest_at(void **st)
+{
+  (void)st;
+  store_t *s = fill();
+  int n = fill_hist(s);
+  uint64_t conv = store_c2c_conv(41, 42);
+  uint32_t seq = 0;
+  assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
+  for (int i = 0; i < 10000; i++) append(s, 41, 42, T0 + i, 1 + (uint32_t)i, 0, NULL, NULL);
+  assert_int_equal(store_exec(s, "COMMIT"), 0);
+  assert_int_equal(sqlite3_trace_v2(store__sqlite_db(s), SQLITE_TRACE_PROFILE, on_profile, NULL), SQLITE_OK);
+  /* warm: a statement's count holds its steps since it last finished while traced */
+  assert_int_equal(store_msg_history(s, APP, conv, 0, 0, 0, T0 + 99, 1, on_seq, &seq), 0);
+  assert_int_equal(store_msg_newest_at(s, APP, conv, 0, 0, T0 + 99, &seq), 0);
+  steps = 0;
+  assert_int_equal(store_msg_history(s, APP, conv, 0, 0, 0, T0 + 99, 1, on_seq, &seq), 0);
+  int64_t walk = steps;
+  assert_int_equal(seq, 100);
+  steps = 0;
+  assert_int_equal(store_msg_newest_at(s, APP, conv, 0, 0, T0 + 99, &seq), 0);
+  print_message("the newest at or before the 100th of 10,000 live messages: %lld steps (the walk: %lld)\n",
+                (long long)steps, (long long)walk);
+  assert_int_equal(seq, 100);
+  if (steps > NEWEST_STEPS) fail_msg("newest_at took %lld steps (at most %d)", (long long)steps, NEWEST_STEPS);
+
+  const int64_t times[] = { T0 - 100000, T0 - 100000 + 700, T0 - 60000 + 5, T0 - 49990, T0 - 40000 + 1500,
+                            T0 - 38001, T0 - 1, T0, T0 + 7, T0 + 38, T0 + 1000, T0 + 1020, T0 + 5000 };
+  const uint32_t befores[] = { 0, 15, LIVE + 1, LIVE + 1500, 2 * LIVE + IMPORTS + 5, 21, 20 + HIST + 30 };
+  for (int floor = 0; floor < 2; floor++) {
+    int64_t most = check_newest(s, store_c2c_conv(1, 2), times, sizeof times / sizeof times[0], befores, 5);
+    int64_t most_h = check_newest(s, store_c2c_conv(31, 32), times, sizeof times / sizeof times[0], befores, 7);
+    print_message("newest_at%s: at most %lld steps (fill), %lld (an imported history of %d)\n",
+                  floor ? " under a floor" : "", (long long)most, (long long)most_h, n);
+    /* a floor over everything stored so far older than the history's middle */
+    if (!floor) assert_int_equal(store_exec(s, "INSERT INTO c2c_purge_floor(sdkappid,before_s,upto_id) VALUES(1400000011,"
+                                   "1700000000-38500,(SELECT max(id) FROM c2c_msg))"), 0);
+  }
+  sqlite3_trace_v2(store__sqlite_db(s), 0, NULL, NULL);
   store_close(s);
 }
 
@@ -396,6 +477,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_read_mark_by_time, setup, teardown),
     cmocka_unit_test_setup_teardown(test_read_mark_over_imports, setup, teardown),
     cmocka_unit_test_setup_teardown(test_read_mark_in_history, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_newest_at, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

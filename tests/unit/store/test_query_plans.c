@@ -154,6 +154,13 @@ static void call_c2c_read_mark_split(store_t *s)
   uint32_t mark;
   assert_int_equal(store_msg_read_mark(s, APP, store_c2c_conv(7, 8), 1, 3, T0 - 200, &mark), 0);
 }
+/* the newest message at or before a time in the conversation (7, 8): above the first newer one, the walk down
+ * and the imports of those times through the partial index, in turn */
+static void call_c2c_newest_at(store_t *s)
+{
+  uint32_t seq;
+  assert_int_equal(store_msg_newest_at(s, APP, store_c2c_conv(7, 8), 0, 0, T0 - 200, &seq), 0);
+}
 static void call_c2c_unread(store_t *s)
 {
   int64_t n;
@@ -203,6 +210,8 @@ static const pcase_t cases[] = {
   { "c2c last import", call_c2c_import, "SELECT seq,time_s FROM c2c_msg INDEXED BY", "SEARCH c2c_msg USING INDEX c2c_msg_imported (conv=? AND sdkappid=?)", NULL },
   { "c2c read mark", call_c2c_read_mark, "SELECT seq,coalesce(max_t,time_s)", "SEARCH c2c_msg USING INDEX sqlite_autoindex_c2c_msg_1 (conv=? AND sdkappid=? AND seq<?)", NULL },
   { "c2c read mark split", call_c2c_read_mark_split, "SELECT coalesce(min(seq),0)", "SEARCH c2c_msg USING INDEX c2c_msg_imported (conv=? AND sdkappid=? AND time_s>?)", NULL },
+  { "c2c newest at", call_c2c_newest_at, "SELECT seq,time_s,id FROM c2c_msg INDEXED BY", "SEARCH c2c_msg USING INDEX c2c_msg_imported (conv=? AND sdkappid=? AND time_s>? AND time_s<?)", NULL },
+  { "c2c newest at walk", call_c2c_newest_at, "SELECT seq,time_s,id FROM c2c_msg WHERE", "SEARCH c2c_msg USING INDEX sqlite_autoindex_c2c_msg_1 (conv=? AND sdkappid=? AND seq>? AND seq<?)", NULL },
   { "c2c unread", call_c2c_unread, "SELECT count(*) FROM c2c_msg", "SEARCH c2c_msg USING INDEX sqlite_autoindex_c2c_msg_1 (conv=? AND sdkappid=? AND seq>? AND seq<?)", NULL },
 };
 
