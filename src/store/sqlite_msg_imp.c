@@ -37,7 +37,9 @@ static int pick_live(void *ud, sqlite3_stmt *st)
   if (seq <= p->after || t < p->min_t) return 1; /* the rest is cleared or older */
   if ((sqlite3_column_int64(st, 5) & STORE_MSG_NOT_FROM) && (uint32_t)sqlite3_column_int64(st, 2) == p->viewer)
     return 0;
-  if (!sqlite3_column_int64(st, 7)) return 0; /* under the purge floor */
+  /* under the purge floor: so is every live message below it (their times and rowids never decrease
+   * along seq), the page's live half ends here rather than stepping over them (§48) */
+  if (!sqlite3_column_int64(st, 7)) return 1;
   p->c[p->n++] = (cand_t){ seq, t };
   return p->n == p->limit;
 }

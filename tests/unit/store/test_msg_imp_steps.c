@@ -467,6 +467,36 @@ static void test_newest_at(void **st)
   store_close(s);
 }
 
+/* A roaming page over live messages the purge floor covers (the floor is raised when a pass begins; the
+ * pass deletes them after): 10,000 live messages, a floor over the first 9,990. The page lists the 10
+ * others and stops at the first covered one (every live message below it is covered too); it stepped
+ * over all 9,990 before. */
+#define FLOOR_PAGE_STEPS 2000
+static void test_roam_stops_at_the_floor(void **st)
+{
+  (void)st;
+  store_t *s;
+  uint64_t conv = store_c2c_conv(51, 52);
+  page_t p = { .n = 0 };
+  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
+  for (int i = 0; i < 10000; i++) append(s, 51, 52, T0 + i, 1 + (uint32_t)i, 0, NULL, NULL);
+  assert_int_equal(store_exec(s, "COMMIT"), 0);
+  assert_int_equal(store_exec(s, "INSERT INTO c2c_purge_floor(sdkappid,before_s,upto_id) VALUES(1400000011,"
+                                 "1700000000+9990,(SELECT max(id) FROM c2c_msg))"), 0);
+  assert_int_equal(sqlite3_trace_v2(store__sqlite_db(s), SQLITE_TRACE_PROFILE, on_profile, NULL), SQLITE_OK);
+  assert_int_equal(store_msg_roam(s, APP, conv, 51, 0, 0, INT64_MAX, INT64_MAX, 0, PAGE, on_msg, &p), 0); /* warm */
+  p.n = 0;
+  steps = 0;
+  assert_int_equal(store_msg_roam(s, APP, conv, 51, 0, 0, INT64_MAX, INT64_MAX, 0, PAGE, on_msg, &p), 0);
+  sqlite3_trace_v2(store__sqlite_db(s), 0, NULL, NULL);
+  assert_int_equal(p.n, 10);
+  for (int i = 0; i < p.n; i++) assert_int_equal(p.r[i].seq, 10000 - (uint32_t)i);
+  print_message("a page over 9,990 messages under the floor: %lld steps\n", (long long)steps);
+  if (steps > FLOOR_PAGE_STEPS) fail_msg("the page took %lld steps (at most %d)", (long long)steps, FLOOR_PAGE_STEPS);
+  store_close(s);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -478,6 +508,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_read_mark_over_imports, setup, teardown),
     cmocka_unit_test_setup_teardown(test_read_mark_in_history, setup, teardown),
     cmocka_unit_test_setup_teardown(test_newest_at, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_roam_stops_at_the_floor, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
