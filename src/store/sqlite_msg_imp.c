@@ -1,6 +1,7 @@
 /* sqlite_msg_imp.c — the reads that put messages imported out of time order
- * at their time (docs/decisions/messaging-c2c-storage.md §34, §45): a REST
- * roaming page by (time, seq) and a conversation row's last message.
+ * at their time (docs/decisions/messaging-c2c-storage.md §34, §45, §48): a REST
+ * roaming page by (time, seq), a conversation row's last message, and a read
+ * by time (the newest message at or before it, the mark).
  *
  * Two orders meet here. Live messages are in time order along seq (the
  * append clamps a live time to the conversation's newest, live or imported),
