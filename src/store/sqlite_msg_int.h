@@ -320,7 +320,7 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
   X(IMP_NEWER, "SELECT coalesce(min(seq),0) FROM c2c_msg" IMP_IDX " WHERE conv=?2 AND sdkappid=?1" IMP_ROW \
                " AND time_s>?3 AND seq>?4 AND seq<?5 AND" FLOOR_SHOWS("time_s", "id", "?1")) \
   /* the highest message at or below seq ?3: its seq, the newest time up to it (an import's max_t, a live \
-   * row's own time: migration 50) and its time; one seek (a time read mark's binary search, sqlite_msg_imp.c) */ \
+   * row's own time: migration 51) and its time; one seek (a time read mark's binary search, sqlite_msg_imp.c) */ \
   X(NEWEST_UPTO, "SELECT seq,coalesce(max_t,time_s),time_s FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND seq<=?3" \
                  " ORDER BY seq DESC LIMIT 1") \
   /* the newest message at or before a time (sqlite_msg_imp.c): every message in [?4, ?3) from the top down, \
