@@ -21,7 +21,6 @@
 #define PEND_ROWS (2 * PEND_MSGS)     /* inbox events / conversation rows held */
 #define PEND_BODY_BYTES (4u << 20)    /* held bodies' bytes: a message that would pass it is held after a flush */
 #define PEND_HASH (2 * PEND_MSGS)     /* buckets of the held messages' conversation chains (a power of two) */
-#define PEND_SIZES 7                  /* multi-row statements of 1, 2, 4 … 64 rows */
 
 /* next: the index + 1 of the next held message of the same bucket, in
  * append order (0: the last); inext: for an imported one, the index + 1 of
@@ -46,7 +45,8 @@ typedef struct sqpend {
   int32_t head[PEND_HASH], tail[PEND_HASH]; /* per bucket of (app, conv): its first and last held message's index + 1 */
   int32_t ihead[PEND_HASH];          /* per bucket: its last held imported message's index + 1 (never in a window) */
   int64_t dup_visits;                /* held messages sq__pend_dup has visited (a measure for tests; never reset) */
-  sqlite3_stmt *st[6][PEND_SIZES];   /* [table][log2 rows], prepared on first use */
+  sqlite3_stmt *st[6];               /* per table: INSERT … SELECT FROM imc_pend(?1), prepared on first use */
+  int feed_module;                   /* imc_pend registered on the connection (sqlite_msg_pend.c) */
   int64_t log_rows;                  /* rows in c2c_inbox_log, an estimate (sqlite_msg_log.c) */
   int64_t rlog_rows;                 /* rows in c2c_recent_log, an estimate (sqlite_msg_log.c) */
   int64_t log_cap, rlog_cap;         /* the logs' caps on this connection (0: off, every row direct) */

@@ -5,8 +5,8 @@
  * its two inbox events, a new conversation's two rows): each statement's
  * fixed cost (step, cursors opened and freed, halt, reset) was about a third
  * of the writer's instructions per message. Here sqlite_msg.c hands the
- * rows to this buffer, which writes them with one multi-row statement per
- * table and power of two (1, 2, 4 … 64 rows) when it is full (PEND_MSGS
+ * rows to this buffer, which writes them with one INSERT … SELECT per table
+ * from the held rows themselves (imc_pend, below) when it is full (PEND_MSGS
  * messages, or PEND_BODY_BYTES of bodies), before any other statement of
  * sqlite_msg.c on the connection (every read sees them), before every
  * transaction statement (sq_exec: a
@@ -35,91 +35,176 @@
 #include "util/err.h"
 
 #include <assert.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 enum { T_MSG, T_EV, T_RECENT, T_EV_DIRECT, T_RECENT_DIRECT, T_REL, T__COUNT };
 
-static const struct { const char *head, *row; int cols; } tables[] = {
-  [T_MSG] = { "INSERT OR FAIL INTO c2c_msg(sdkappid,conv,seq,from_no,to_no,time_s,cseq,random,flags,life_s,body,"
-              "run_lo,max_t) VALUES", "(?,?,?,?,?,?,?,?,?,?,?,?,?)", 13 },
-  [T_EV] = { "INSERT OR FAIL INTO c2c_inbox_log(sdkappid,user_no,useq,kind,conv,seq,at) VALUES", "(?,?,?,?,?,?,?)", 7 },
-  [T_RECENT] = { "INSERT OR IGNORE INTO c2c_recent_log(sdkappid,user_no,peer_no,read_seq) VALUES", "(?,?,?,?)", 4 },
+static const struct { const char *head; int cols; } tables[] = {
+  [T_MSG] = { "INSERT OR FAIL INTO c2c_msg(sdkappid,conv,seq,from_no,to_no,time_s,cseq,random,flags,life_s,body,run_lo)", 12 },
+  [T_EV] = { "INSERT OR FAIL INTO c2c_inbox_log(sdkappid,user_no,useq,kind,conv,seq,at)", 7 },
+  [T_RECENT] = { "INSERT OR IGNORE INTO c2c_recent_log(sdkappid,user_no,peer_no,read_seq)", 4 },
   /* a log at its cap: straight into the inbox, the conversation rows (sqlite_msg_log.c) */
-  [T_EV_DIRECT] = { "INSERT OR FAIL INTO c2c_inbox(sdkappid,user_no,useq,kind,conv,seq,at) VALUES", "(?,?,?,?,?,?,?)", 7 },
-  [T_RECENT_DIRECT] = { "INSERT OR IGNORE INTO c2c_recent(sdkappid,user_no,peer_no,read_seq) VALUES", "(?,?,?,?)", 4 },
+  [T_EV_DIRECT] = { "INSERT OR FAIL INTO c2c_inbox(sdkappid,user_no,useq,kind,conv,seq,at)", 7 },
+  [T_RECENT_DIRECT] = { "INSERT OR IGNORE INTO c2c_recent(sdkappid,user_no,peer_no,read_seq)", 4 },
   /* the payloads of relationship events (sqlite_rel.c ev_put), held with their inbox events */
-  [T_REL] = { "INSERT OR FAIL INTO rel_event(sdkappid,user_no,useq,at,payload) VALUES", "(?,?,?,?,?)", 5 },
+  [T_REL] = { "INSERT OR FAIL INTO rel_event(sdkappid,user_no,useq,at,payload)", 5 },
 };
-_Static_assert(T__COUNT == sizeof ((sqpend_t *)0)->st / sizeof ((sqpend_t *)0)->st[0], "one statement row per table");
+_Static_assert(T__COUNT == sizeof ((sqpend_t *)0)->st / sizeof ((sqpend_t *)0)->st[0], "one statement per table");
 
-/* The statement writing 2^k rows of table t, prepared on first use. */
-static sqlite3_stmt *chunk_stmt(store_t *s, sqpend_t *p, int t, int k)
+/* ---- the held rows as a table: imc_pend(feed) ------------------------------------------------
+ * A flush runs one INSERT … SELECT c0, c1, … FROM imc_pend(?1) per table, ?1 a pointer to a
+ * feed_t (sqlite3_bind_pointer): an eponymous virtual table on the connection whose rows are held
+ * rows lo … hi-1 of one table, read straight from the buffer. Bound one value per column (a
+ * multi-row VALUES of 1 … 64 rows), each value cost a bind (~86 instructions) and a copy into
+ * the statement's register; a column read here costs less, and a flush runs one statement per
+ * table instead of one per 64 rows (docs/decisions/messaging-c2c-storage.md §48). */
+#define FEED_PTR "imc_pend_feed"
+#define FEED_COLS 12 /* the widest table's (c2c_msg) */
+typedef struct feed { const sqpend_t *p; int t, lo, hi; } feed_t;
+typedef struct feed_cur { sqlite3_vtab_cursor base; const feed_t *f; int i; } feed_cur_t;
+
+static int feed_connect(sqlite3 *db, void *aux, int argc, const char *const *argv, sqlite3_vtab **out, char **err)
 {
-  if (p->st[t][k]) return p->st[t][k];
-  size_t rows = (size_t)1 << k, hl = strlen(tables[t].head), rl = strlen(tables[t].row);
-  char *sql = malloc(hl + rows * (rl + 1) + 1), *w = sql;
-  if (!sql) return NULL;
-  memcpy(w, tables[t].head, hl); w += hl;
-  for (size_t r = 0; r < rows; r++) { if (r) *w++ = ','; memcpy(w, tables[t].row, rl); w += rl; }
-  *w = 0;
-  if (sqlite3_prepare_v3(sq__db(s), sql, -1, SQLITE_PREPARE_PERSISTENT, &p->st[t][k], NULL) != SQLITE_OK)
-    p->st[t][k] = NULL;
-  free(sql);
-  return p->st[t][k];
+  (void)aux; (void)argc; (void)argv; (void)err;
+  int rc = sqlite3_declare_vtab(db, "CREATE TABLE x(c0,c1,c2,c3,c4,c5,c6,c7,c8,c9,c10,c11,feed HIDDEN)");
+  if (rc != SQLITE_OK) return rc;
+  if (!(*out = sqlite3_malloc(sizeof **out))) return SQLITE_NOMEM;
+  memset(*out, 0, sizeof **out);
+  return SQLITE_OK;
 }
 
-static void bind_row(sqlite3_stmt *st, int t, int first, const sqpend_t *p, int i)
+static int feed_disconnect(sqlite3_vtab *v) { sqlite3_free(v); return SQLITE_OK; }
+
+/* The feed argument is required: without it the table has no rows to name. */
+static int feed_best_index(sqlite3_vtab *v, sqlite3_index_info *ix)
 {
-  int c = first;
-  if (t == T_MSG) {
-    const store_msg_t *m = &p->msg[i].m;
-    int64_t v[] = { m->sdkappid, (int64_t)m->conv, m->seq, m->from_no, m->to_no, m->time_s, m->cseq, m->random,
-                    m->flags, m->life_s };
-    for (size_t j = 0; j < sizeof v / sizeof v[0]; j++) sqlite3_bind_int64(st, c++, v[j]);
-    const char *body = m->body_len ? p->body + p->msg[i].body_off : ""; /* p->body is NULL while only empty bodies came */
-    sqlite3_bind_text(st, c, body, (int)m->body_len, SQLITE_STATIC);     /* valid until flushed */
-    if (p->msg[i].run_lo) { /* imported: its run's start and the newest time up to it */
-      sqlite3_bind_int64(st, c + 1, p->msg[i].run_lo);
-      sqlite3_bind_int64(st, c + 2, p->msg[i].max_t);
-    } else {
-      sqlite3_bind_null(st, c + 1);
-      sqlite3_bind_null(st, c + 2);
+  (void)v;
+  for (int c = 0; c < ix->nConstraint; c++)
+    if (ix->aConstraint[c].iColumn == FEED_COLS && ix->aConstraint[c].op == SQLITE_INDEX_CONSTRAINT_EQ &&
+        ix->aConstraint[c].usable) {
+      ix->aConstraintUsage[c].argvIndex = 1;
+      ix->aConstraintUsage[c].omit = 1;
+      ix->estimatedCost = 1;
+      return SQLITE_OK;
     }
-  } else if (t == T_EV || t == T_EV_DIRECT) {
-    const pend_ev_t *e = &p->ev[i];
-    int64_t v[] = { e->app, e->user, e->useq, e->kind, (int64_t)e->conv, e->seq, e->at };
-    for (size_t j = 0; j < sizeof v / sizeof v[0]; j++) sqlite3_bind_int64(st, c++, v[j]);
-  } else if (t == T_REL) {
-    const pend_rel_t *e = &p->rel[i];
-    int64_t v[] = { e->app, e->user, e->useq, e->at };
-    for (size_t j = 0; j < sizeof v / sizeof v[0]; j++) sqlite3_bind_int64(st, c++, v[j]);
-    sqlite3_bind_text(st, c, e->len ? p->body + e->off : "", (int)e->len, SQLITE_STATIC); /* valid until flushed */
-  } else {
-    const pend_recent_t *r = &p->recent[i];
-    sqlite3_bind_int64(st, c, r->app);
-    sqlite3_bind_int64(st, c + 1, r->user);
-    sqlite3_bind_int64(st, c + 2, r->peer);
-    sqlite3_bind_int64(st, c + 3, r->read_seq);
-  }
+  return SQLITE_CONSTRAINT;
 }
 
-/* Write held rows i … n-1 of table t: the largest power of two first. */
+static int feed_open(sqlite3_vtab *v, sqlite3_vtab_cursor **out)
+{
+  (void)v;
+  feed_cur_t *c = sqlite3_malloc(sizeof *c);
+  if (!c) return SQLITE_NOMEM;
+  memset(c, 0, sizeof *c);
+  *out = &c->base;
+  return SQLITE_OK;
+}
+
+static int feed_close(sqlite3_vtab_cursor *cur) { sqlite3_free(cur); return SQLITE_OK; }
+
+static int feed_filter(sqlite3_vtab_cursor *cur, int idx, const char *idxs, int argc, sqlite3_value **argv)
+{
+  (void)idx; (void)idxs;
+  feed_cur_t *c = (feed_cur_t *)cur;
+  c->f = argc == 1 ? sqlite3_value_pointer(argv[0], FEED_PTR) : NULL;
+  c->i = c->f ? c->f->lo : 0;
+  return SQLITE_OK;
+}
+
+static int feed_next(sqlite3_vtab_cursor *cur) { ((feed_cur_t *)cur)->i++; return SQLITE_OK; }
+static int feed_eof(sqlite3_vtab_cursor *cur) { feed_cur_t *c = (feed_cur_t *)cur; return !c->f || c->i >= c->f->hi; }
+static int feed_rowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *rowid) { *rowid = ((feed_cur_t *)cur)->i; return SQLITE_OK; }
+
+/* Where each column of a table's held row is: its offset in the row's struct and its width
+ * (4: uint32_t or int, never negative; 8: int64_t or uint64_t). The body and run_lo of c2c_msg
+ * and the payload of rel_event are the exceptions (feed_column). */
+typedef struct { uint16_t off, wide; } col_t;
+#define C32(type, f) { offsetof(type, f), 0 }
+#define C64(type, f) { offsetof(type, f), 1 }
+static const col_t msg_cols[] = { C32(pend_msg_t, m.sdkappid), C64(pend_msg_t, m.conv), C32(pend_msg_t, m.seq),
+                                  C32(pend_msg_t, m.from_no), C32(pend_msg_t, m.to_no), C64(pend_msg_t, m.time_s),
+                                  C32(pend_msg_t, m.cseq), C32(pend_msg_t, m.random), C32(pend_msg_t, m.flags),
+                                  C64(pend_msg_t, m.life_s) };
+static const col_t ev_cols[] = { C32(pend_ev_t, app), C32(pend_ev_t, user), C32(pend_ev_t, useq), C32(pend_ev_t, kind),
+                                 C64(pend_ev_t, conv), C32(pend_ev_t, seq), C64(pend_ev_t, at) };
+static const col_t recent_cols[] = { C32(pend_recent_t, app), C32(pend_recent_t, user), C32(pend_recent_t, peer),
+                                     C32(pend_recent_t, read_seq) };
+static const col_t rel_cols[] = { C32(pend_rel_t, app), C32(pend_rel_t, user), C32(pend_rel_t, useq), C64(pend_rel_t, at) };
+_Static_assert(sizeof ((store_msg_t *)0)->seq == 4 && sizeof ((store_msg_t *)0)->time_s == 8 &&
+               sizeof ((store_msg_t *)0)->life_s == 8 && sizeof ((pend_ev_t *)0)->kind == 4 &&
+               sizeof ((pend_rel_t *)0)->at == 8, "the column widths above");
+
+static int64_t col_value(const char *row, col_t c)
+{
+  if (c.wide) { int64_t v; memcpy(&v, row + c.off, 8); return v; }
+  uint32_t v;
+  memcpy(&v, row + c.off, 4);
+  return v;
+}
+
+/* Column col of held row c->i of the feed's table: what the VALUES row bound. */
+static int feed_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col)
+{
+  const feed_cur_t *c = (const feed_cur_t *)cur;
+  const sqpend_t *p = c->f->p;
+  int i = c->i;
+  switch (c->f->t) {
+  case T_MSG:
+    if (col < 10) { sqlite3_result_int64(ctx, col_value((const char *)&p->msg[i], msg_cols[col])); break; }
+    if (col == 10) { /* p->body is NULL while only empty bodies came; valid until flushed */
+      const store_msg_t *m = &p->msg[i].m;
+      sqlite3_result_text(ctx, m->body_len ? p->body + p->msg[i].body_off : "", (int)m->body_len, SQLITE_STATIC);
+    } else if (p->msg[i].run_lo) { /* imported: its run's start; live: NULL */
+      sqlite3_result_int64(ctx, p->msg[i].run_lo);
+    }
+    break;
+  case T_EV: case T_EV_DIRECT: sqlite3_result_int64(ctx, col_value((const char *)&p->ev[i], ev_cols[col])); break;
+  case T_REL:
+    if (col < 4) sqlite3_result_int64(ctx, col_value((const char *)&p->rel[i], rel_cols[col]));
+    else sqlite3_result_text(ctx, p->rel[i].len ? p->body + p->rel[i].off : "", (int)p->rel[i].len, SQLITE_STATIC);
+    break;
+  default: sqlite3_result_int64(ctx, col_value((const char *)&p->recent[i], recent_cols[col]));
+  }
+  return SQLITE_OK;
+}
+
+static const sqlite3_module feed_module = {
+  .iVersion = 0, .xConnect = feed_connect, .xBestIndex = feed_best_index, .xDisconnect = feed_disconnect,
+  .xOpen = feed_open, .xClose = feed_close, .xFilter = feed_filter, .xNext = feed_next, .xEof = feed_eof,
+  .xColumn = feed_column, .xRowid = feed_rowid,
+};
+
+/* The statement writing table t's held rows, prepared on first use (the module registered then). */
+static sqlite3_stmt *feed_stmt(store_t *s, sqpend_t *p, int t)
+{
+  if (p->st[t]) return p->st[t];
+  sqlite3 *db = sq__db(s);
+  if (!p->feed_module) {
+    if (sqlite3_create_module(db, "imc_pend", &feed_module, NULL) != SQLITE_OK) return NULL;
+    p->feed_module = 1;
+  }
+  char sql[512];
+  int w = snprintf(sql, sizeof sql, "%s SELECT ", tables[t].head);
+  for (int c = 0; c < tables[t].cols; c++) w += snprintf(sql + w, sizeof sql - (size_t)w, "%sc%d", c ? "," : "", c);
+  snprintf(sql + w, sizeof sql - (size_t)w, " FROM imc_pend(?1)");
+  if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &p->st[t], NULL) != SQLITE_OK) p->st[t] = NULL;
+  return p->st[t];
+}
+
+/* Write held rows i … n-1 of table t: one statement. */
 static int write_rows(store_t *s, sqpend_t *p, int t, int i, int n)
 {
-  while (i < n) {
-    int k = PEND_SIZES - 1;
-    while ((1 << k) > n - i) k--;
-    sqlite3_stmt *st = chunk_stmt(s, p, t, k);
-    if (!st) return IMC_E_IO;
-    for (int r = 0; r < 1 << k; r++) bind_row(st, t, r * tables[t].cols + 1, p, i + r);
-    int rc = sq__map_rc(sqlite3_step(st));
-    sqlite3_reset(st);
-    if (rc) return rc;
-    i += 1 << k;
-  }
-  return 0;
+  if (i >= n) return 0;
+  sqlite3_stmt *st = feed_stmt(s, p, t);
+  if (!st) return IMC_E_IO;
+  feed_t f = { p, t, i, n };
+  sqlite3_bind_pointer(st, 1, &f, FEED_PTR, NULL); /* valid until the step returns */
+  int rc = sq__map_rc(sqlite3_step(st));
+  sqlite3_reset(st);
+  return rc;
 }
 
 int sq__pend_flush(store_t *s, sqpend_t *p)
@@ -173,7 +258,7 @@ static int body_room(sqpend_t *p, size_t len)
   return 0;
 }
 
-int sq__pend_msg(store_t *s, sqpend_t *p, const store_msg_t *m, uint32_t run_lo, uint32_t max_t)
+int sq__pend_msg(store_t *s, sqpend_t *p, const store_msg_t *m, uint32_t run_lo)
 {
   int rc;
   if ((p->nmsg == PEND_MSGS || (sq__pend_any(p) && p->body_len + m->body_len > PEND_BODY_BYTES)) &&
@@ -194,7 +279,6 @@ int sq__pend_msg(store_t *s, sqpend_t *p, const store_msg_t *m, uint32_t run_lo,
   }
   h->m = *m;
   h->run_lo = run_lo;
-  h->max_t = max_t;
   h->m.from_id = h->m.to_id = NULL;
   h->body_off = p->body_len;
   if (m->body_len) memcpy(p->body + p->body_len, m->body, m->body_len);
@@ -291,8 +375,7 @@ uint32_t sq__pend_run_lo(const sqpend_t *p, uint32_t app, uint64_t conv, uint32_
 
 void sq__pend_free(sqpend_t *p)
 {
-  for (int t = 0; t < T__COUNT; t++)
-    for (int k = 0; k < PEND_SIZES; k++) sqlite3_finalize(p->st[t][k]);
+  for (int t = 0; t < T__COUNT; t++) sqlite3_finalize(p->st[t]);
   free(p->body);
   free(p->rel);
 }
