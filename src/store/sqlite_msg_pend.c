@@ -63,7 +63,9 @@ _Static_assert(T__COUNT == sizeof ((sqpend_t *)0)->st / sizeof ((sqpend_t *)0)->
  * table instead of one per 64 rows (docs/decisions/messaging-c2c-storage.md §48). */
 #define FEED_PTR "imc_pend_feed"
 #define FEED_COLS 12 /* the widest table's (c2c_msg) */
-typedef struct feed { const sqpend_t *p; int t, lo, hi; } feed_t;
+typedef struct col col_t;
+/* rows: table t's first held row, stride bytes apart; cols: where its first nint columns are (integers) */
+typedef struct feed { const sqpend_t *p; int t, lo, hi, nint; const char *rows; size_t stride; const col_t *cols; } feed_t;
 typedef struct feed_cur { sqlite3_vtab_cursor base; const feed_t *f; int i; } feed_cur_t;
 
 static int feed_connect(sqlite3 *db, void *aux, int argc, const char *const *argv, sqlite3_vtab **out, char **err)
@@ -121,7 +123,7 @@ static int feed_rowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *rowid) { *rowid =
 /* Where each column of a table's held row is: its offset in the row's struct and its width
  * (4: uint32_t or int, never negative; 8: int64_t or uint64_t). The body and run_lo of c2c_msg
  * and the payload of rel_event are the exceptions (feed_column). */
-typedef struct { uint16_t off, wide; } col_t;
+struct col { uint16_t off, wide; };
 #define C32(type, f) { offsetof(type, f), 0 }
 #define C64(type, f) { offsetof(type, f), 1 }
 static const col_t msg_cols[] = { C32(pend_msg_t, m.sdkappid), C64(pend_msg_t, m.conv), C32(pend_msg_t, m.seq),
@@ -149,24 +151,19 @@ static int64_t col_value(const char *row, col_t c)
 static int feed_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col)
 {
   const feed_cur_t *c = (const feed_cur_t *)cur;
-  const sqpend_t *p = c->f->p;
-  int i = c->i;
-  switch (c->f->t) {
-  case T_MSG:
-    if (col < 10) { sqlite3_result_int64(ctx, col_value((const char *)&p->msg[i], msg_cols[col])); break; }
-    if (col == 10) { /* p->body is NULL while only empty bodies came; valid until flushed */
-      const store_msg_t *m = &p->msg[i].m;
-      sqlite3_result_text(ctx, m->body_len ? p->body + p->msg[i].body_off : "", (int)m->body_len, SQLITE_STATIC);
-    } else if (p->msg[i].run_lo) { /* imported: its run's start; live: NULL */
-      sqlite3_result_int64(ctx, p->msg[i].run_lo);
-    }
-    break;
-  case T_EV: case T_EV_DIRECT: sqlite3_result_int64(ctx, col_value((const char *)&p->ev[i], ev_cols[col])); break;
-  case T_REL:
-    if (col < 4) sqlite3_result_int64(ctx, col_value((const char *)&p->rel[i], rel_cols[col]));
-    else sqlite3_result_text(ctx, p->rel[i].len ? p->body + p->rel[i].off : "", (int)p->rel[i].len, SQLITE_STATIC);
-    break;
-  default: sqlite3_result_int64(ctx, col_value((const char *)&p->recent[i], recent_cols[col]));
+  const feed_t *f = c->f;
+  const char *row = f->rows + (size_t)c->i * f->stride;
+  if (col < f->nint) {
+    sqlite3_result_int64(ctx, col_value(row, f->cols[col]));
+  } else if (f->t == T_MSG) {
+    const pend_msg_t *h = (const pend_msg_t *)(const void *)row;
+    if (col == 10) /* f->p->body is NULL while only empty bodies came; valid until flushed */
+      sqlite3_result_text(ctx, h->m.body_len ? f->p->body + h->body_off : "", (int)h->m.body_len, SQLITE_STATIC);
+    else if (h->run_lo) /* imported: its run's start; live: NULL */
+      sqlite3_result_int64(ctx, h->run_lo);
+  } else { /* T_REL's payload */
+    const pend_rel_t *e = (const pend_rel_t *)(const void *)row;
+    sqlite3_result_text(ctx, e->len ? f->p->body + e->off : "", (int)e->len, SQLITE_STATIC); /* valid until flushed */
   }
   return SQLITE_OK;
 }
@@ -200,7 +197,13 @@ static int write_rows(store_t *s, sqpend_t *p, int t, int i, int n)
   if (i >= n) return 0;
   sqlite3_stmt *st = feed_stmt(s, p, t);
   if (!st) return IMC_E_IO;
-  feed_t f = { p, t, i, n };
+  feed_t f = { p, t, i, n, 0, NULL, 0, NULL };
+  switch (t) {
+  case T_MSG: f = (feed_t){ p, t, i, n, 10, (const char *)p->msg, sizeof *p->msg, msg_cols }; break;
+  case T_EV: case T_EV_DIRECT: f = (feed_t){ p, t, i, n, 7, (const char *)p->ev, sizeof *p->ev, ev_cols }; break;
+  case T_REL: f = (feed_t){ p, t, i, n, 4, (const char *)p->rel, sizeof *p->rel, rel_cols }; break;
+  default: f = (feed_t){ p, t, i, n, 4, (const char *)p->recent, sizeof *p->recent, recent_cols };
+  }
   sqlite3_bind_pointer(st, 1, &f, FEED_PTR, NULL); /* valid until the step returns */
   int rc = sq__map_rc(sqlite3_step(st));
   sqlite3_reset(st);
