@@ -17,8 +17,8 @@
  * statement journal for several rows (docs/decisions/messaging-c2c-storage.md
  * §13). Inbox events go to the inbox log up to its cap, the rest straight
  * to c2c_inbox; conversation rows to the conversation log up to its cap,
- * the rest straight to c2c_recent (sqlite_msg_log.c; both caps are 0 on a
- * new connection since wave 12: every row goes straight to its table). A
+ * the rest straight to c2c_recent (sqlite_msg_log.c; both logs are on, at
+ * LOG_CAP_ROWS, since wave 12's A/B, sqlite_msg_int.h). A
  * relationship event's payload row (rel_event) is held with its inbox event
  * (sqlite_rel.c ev_put, inside a transaction), its text in the bodies'
  * buffer, once for a run of equal payloads. A failing flush
@@ -43,7 +43,7 @@
 enum { T_MSG, T_EV, T_RECENT, T_EV_DIRECT, T_RECENT_DIRECT, T_REL, T__COUNT };
 
 static const struct { const char *head; int cols; } tables[] = {
-  [T_MSG] = { "INSERT OR FAIL INTO c2c_msg(sdkappid,conv,seq,from_no,to_no,time_s,cseq,random,flags,life_s,body,run_lo)", 12 },
+  [T_MSG] = { "INSERT OR FAIL INTO c2c_msg(sdkappid,conv,seq,from_no,to_no,time_s,cseq,random,flags,life_s,body,run_lo,max_t)", 13 },
   [T_EV] = { "INSERT OR FAIL INTO c2c_inbox_log(sdkappid,user_no,useq,kind,conv,seq,at)", 7 },
   [T_RECENT] = { "INSERT OR IGNORE INTO c2c_recent_log(sdkappid,user_no,peer_no,read_seq)", 4 },
   /* a log at its cap: straight into the inbox, the conversation rows (sqlite_msg_log.c) */
@@ -60,9 +60,9 @@ _Static_assert(T__COUNT == sizeof ((sqpend_t *)0)->st / sizeof ((sqpend_t *)0)->
  * rows lo … hi-1 of one table, read straight from the buffer. Bound one value per column (a
  * multi-row VALUES of 1 … 64 rows), each value cost a bind (~86 instructions) and a copy into
  * the statement's register; a column read here costs less, and a flush runs one statement per
- * table instead of one per 64 rows (docs/decisions/messaging-c2c-storage.md §48). */
+ * table instead of one per 64 rows (docs/decisions/messaging-c2c-storage.md §49). */
 #define FEED_PTR "imc_pend_feed"
-#define FEED_COLS 12 /* the widest table's (c2c_msg) */
+#define FEED_COLS 13 /* the widest table's (c2c_msg) */
 typedef struct col col_t;
 /* rows: table t's first held row, stride bytes apart; cols: where its first nint columns are (integers) */
 typedef struct feed { const sqpend_t *p; int t, lo, hi, nint; const char *rows; size_t stride; const col_t *cols; } feed_t;
@@ -71,7 +71,7 @@ typedef struct feed_cur { sqlite3_vtab_cursor base; const feed_t *f; int i; } fe
 static int feed_connect(sqlite3 *db, void *aux, int argc, const char *const *argv, sqlite3_vtab **out, char **err)
 {
   (void)aux; (void)argc; (void)argv; (void)err;
-  int rc = sqlite3_declare_vtab(db, "CREATE TABLE x(c0,c1,c2,c3,c4,c5,c6,c7,c8,c9,c10,c11,feed HIDDEN)");
+  int rc = sqlite3_declare_vtab(db, "CREATE TABLE x(c0,c1,c2,c3,c4,c5,c6,c7,c8,c9,c10,c11,c12,feed HIDDEN)");
   if (rc != SQLITE_OK) return rc;
   if (!(*out = sqlite3_malloc(sizeof **out))) return SQLITE_NOMEM;
   memset(*out, 0, sizeof **out);
@@ -121,7 +121,7 @@ static int feed_eof(sqlite3_vtab_cursor *cur) { feed_cur_t *c = (feed_cur_t *)cu
 static int feed_rowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *rowid) { *rowid = ((feed_cur_t *)cur)->i; return SQLITE_OK; }
 
 /* Where each column of a table's held row is: its offset in the row's struct and its width
- * (4: uint32_t or int, never negative; 8: int64_t or uint64_t). The body and run_lo of c2c_msg
+ * (4: uint32_t or int, never negative; 8: int64_t or uint64_t). The body, run_lo and max_t of c2c_msg
  * and the payload of rel_event are the exceptions (feed_column). */
 struct col { uint16_t off, wide; };
 #define C32(type, f) { offsetof(type, f), 0 }
@@ -159,8 +159,8 @@ static int feed_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col)
     const pend_msg_t *h = (const pend_msg_t *)(const void *)row;
     if (col == 10) /* f->p->body is NULL while only empty bodies came; valid until flushed */
       sqlite3_result_text(ctx, h->m.body_len ? f->p->body + h->body_off : "", (int)h->m.body_len, SQLITE_STATIC);
-    else if (h->run_lo) /* imported: its run's start; live: NULL */
-      sqlite3_result_int64(ctx, h->run_lo);
+    else if (h->run_lo) /* imported: its run's start (col 11) and the newest time up to it (12); live: NULL */
+      sqlite3_result_int64(ctx, col == 11 ? h->run_lo : h->max_t);
   } else { /* T_REL's payload */
     const pend_rel_t *e = (const pend_rel_t *)(const void *)row;
     sqlite3_result_text(ctx, e->len ? f->p->body + e->off : "", (int)e->len, SQLITE_STATIC); /* valid until flushed */
@@ -261,7 +261,7 @@ static int body_room(sqpend_t *p, size_t len)
   return 0;
 }
 
-int sq__pend_msg(store_t *s, sqpend_t *p, const store_msg_t *m, uint32_t run_lo)
+int sq__pend_msg(store_t *s, sqpend_t *p, const store_msg_t *m, uint32_t run_lo, uint32_t max_t)
 {
   int rc;
   if ((p->nmsg == PEND_MSGS || (sq__pend_any(p) && p->body_len + m->body_len > PEND_BODY_BYTES)) &&
@@ -282,6 +282,7 @@ int sq__pend_msg(store_t *s, sqpend_t *p, const store_msg_t *m, uint32_t run_lo)
   }
   h->m = *m;
   h->run_lo = run_lo;
+  h->max_t = max_t;
   h->m.from_id = h->m.to_id = NULL;
   h->body_off = p->body_len;
   if (m->body_len) memcpy(p->body + p->body_len, m->body, m->body_len);

@@ -258,7 +258,7 @@ static void test_rel_events_held(void **st)
     assert_int_equal(store_rel_event_put(s, APP, no[i], useq, T0, i < MEMBERS - 1 ? "{\"type\":\"group_dissolved\"}"
                                                                                  : "{\"type\":\"last\"}"), 0);
   }
-  /* one statement per table (three, one per power of two in 100, before §48), not one per event */
+  /* one statement per table (three, one per power of two in 100, before §49), not one per event */
   if (inbox_inserts > 3 || payload_inserts > 3)
     fail_msg("%d inbox INSERTs, %d payload INSERTs for %d events", inbox_inserts, payload_inserts, MEMBERS);
   pays_t pv = { 0 };
