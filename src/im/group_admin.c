@@ -110,7 +110,7 @@ void im_group_modify(im_groups_t *G, uint32_t sdkappid, const char *group_id, ui
   j->changes = g->info;          /* the previous profile, restored on failure */
   g->info = next;
   g->info_seq++;
-  g->info_time_s = now_s;
+  g->info_time_s = grp__event_s(g, now_s); /* never before created */
   if (prepare_row(j, g)) { done_modify(j, IMC_E_NOMEM); json_decref(changes); return; }
   grp__notice(j, g, "GroupInfoChanged", actor_no, NULL, 0, json_pack("{s:o}", "Changes", changes));
   j->run = run_row;

@@ -125,7 +125,7 @@ void im_group_send(im_groups_t *G, im_gsend_t *in, int64_t now_s, im_gdone_cb cb
   if (rc) { free(body); grp__fail(cb, ud, rc, why); return; }
   if (in->n_to) in->flags |= STORE_GMSG_TARGETED | STORE_GMSG_NO_UNREAD | STORE_GMSG_NO_LAST;
   store_grp_msg_t m = { .sdkappid = in->sdkappid, .group_no = g->group_no, .from_no = in->from_no,
-                        .time_s = in->import ? in->time_s : now_s, .random = in->random, .flags = in->flags,
+                        .time_s = in->import ? in->time_s : grp__event_s(g, now_s), .random = in->random, .flags = in->flags,
                         .priority = in->priority, .body = body, .body_len = in->body_len, .from_id = in->from_id };
   if (ti->live || in->online_only) {
     /* online only: seq 0, never stored (targeted: to its recipients and the sender) */
@@ -138,7 +138,7 @@ void im_group_send(im_groups_t *G, im_gsend_t *in, int64_t now_s, im_gdone_cb cb
     grp__deliver(G, g, &ev, n_to ? to : NULL, n_to + 1, in->from_sid);
     im_gres_t res;
     memset(&res, 0, sizeof res);
-    res.time_s = now_s;
+    res.time_s = m.time_s;
     free(body);
     cb(ud, &res);
     return;

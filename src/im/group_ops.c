@@ -98,7 +98,8 @@ void grp__notice(gjob_t *j, im_group_t *g, const char *kind, uint32_t actor_no, 
   json_decref(o);
   if (!j->nbody) return;
   j->notice = 1;
-  j->nmsg = (store_grp_msg_t){ .sdkappid = g->sdkappid, .group_no = g->group_no, .time_s = j->now_s,
+  /* never before the life it is part of (grp__event_s: a life moved ahead of the clock) */
+  j->nmsg = (store_grp_msg_t){ .sdkappid = g->sdkappid, .group_no = g->group_no, .time_s = grp__event_s(g, j->now_s),
                                .flags = STORE_GMSG_SYSTEM | STORE_GMSG_NO_UNREAD };
 }
 
@@ -215,7 +216,7 @@ static int run_create(store_t *s, gjob_t *j)
   if ((rc = store_usage_group_last(s, j->sdkappid, j->row.group_id, &last))) return rc;
   if (last >= start) start = last + 1;
   if (!j->keep_created) { /* the creation time is the start: CreateTime, the owner's join, the GroupCreated notice */
-    j->row.created_s = j->nmsg.time_s = start;
+    j->row.created_s = j->nmsg.time_s = j->row.info_time_s = start; /* LastInfoTime too: never before created */
     for (size_t i = 0; i < j->n_mem; i++) j->mem[i].join_s = start;
   }
   if ((rc = store_grp_put(s, &j->row))) return rc;
@@ -240,6 +241,7 @@ static void done_create(gjob_t *j, int rc)
   }
   g->creating = 0;
   g->created_s = j->row.created_s; /* run_create's: after every earlier life of the id */
+  if (j->row.info_time_s > g->info_time_s) g->info_time_s = j->row.info_time_s;
   if (g->owner_no && !g->owner_id[0]) snprintf(g->owner_id, sizeof g->owner_id, "%s", j->prev_owner_id);
   snprintf(j->res.group_id, sizeof j->res.group_id, "%s", g->group_id);
   grp__deliver_notice(j, g);
@@ -607,7 +609,7 @@ void im_group_add(im_groups_t *G, uint32_t sdkappid, const char *group_id, uint3
     uint32_t read_seq = g->last_seq; /* history before joining is not unread */
     if (mode == IM_GADD_IMPORT && j->to) j->to[j->n_mem] = m->unread; /* the position is found in the job */
     j->mem[j->n_mem] = (store_grp_member_t){ .user_no = m->user_no, .role = role,
-                                             .join_s = mode == IM_GADD_IMPORT && m->join_s ? m->join_s : now_s,
+                                             .join_s = mode == IM_GADD_IMPORT && m->join_s ? m->join_s : grp__event_s(g, now_s),
                                              .read_seq = read_seq, .name_card = "", .data = m->data ? m->data : "" };
     j->users[j->n_mem++] = m->user_no;
   }

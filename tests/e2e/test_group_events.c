@@ -293,6 +293,53 @@ static void test_moved_life_times(void **st)
   wsc_close(&b);
 }
 
+/* The member times of a life moved one second ahead of the clock are never before its created: a member added
+ * (add_group_member), one joining a FreeAccess group, the MemberInvited/MemberJoined notices, a message and
+ * LastInfoTime after a profile change, all made while the test clock still stands at created - 1. Before, each
+ * took the clock's second: JoinTime, MsgTimeStamp and LastInfoTime were one second before CreateTime. */
+static void test_moved_life_member_times(void **st)
+{
+  (void)st;
+  static const char *const u[] = { "ja", "jb", "jc", NULL };
+  import_users(srv.port, app, key, u);
+  int64_t t0 = op_clock_now(srv.port, auth);
+  v4_ok(v4(srv.port, app, key, G("create_group"), "{\"Type\":\"Public\",\"Name\":\"jm\",\"GroupId\":\"jm\",\"Owner_Account\":\"ja\"}"));
+  v4_ok(v4(srv.port, app, key, G("destroy_group"), "{\"GroupId\":\"jm\"}"));
+  v4_ok(v4(srv.port, app, key, G("create_group"), "{\"Type\":\"Public\",\"Name\":\"jm\",\"GroupId\":\"jm\",\"Owner_Account\":\"ja\","
+                                               "\"ApplyJoinOption\":\"FreeAccess\"}"));
+  int64_t created = created_of("jm");
+  assert_int_equal(created, t0 + 1);
+  v4_ok(v4(srv.port, app, key, G("add_group_member"), "{\"GroupId\":\"jm\",\"MemberList\":[{\"Member_Account\":\"jb\"}]}"));
+  wsc_t c;
+  login(&c, "jc");
+  ws_ok(wsc_rpc(&c, "group_join", "\"group_id\":\"jm\""));
+  wsc_close(&c);
+  v4_ok(v4(srv.port, app, key, G("modify_group_base_info"), "{\"GroupId\":\"jm\",\"Introduction\":\"x\"}"));
+  json_t *r = v4(srv.port, app, key, G("send_group_msg"), "{\"GroupId\":\"jm\",\"From_Account\":\"ja\",\"Random\":7,"
+                 "\"MsgBody\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"hi\"}}]}");
+  v4_ok(json_incref(r));
+  assert_int_equal(jint(r, "MsgTime"), created);
+  json_decref(r);
+  assert_int_equal(op_clock_now(srv.port, auth), t0);
+  r = v4(srv.port, app, key, G("get_group_member_info"), "{\"GroupId\":\"jm\"}");
+  v4_ok(json_incref(r));
+  json_t *list = json_object_get(r, "MemberList"), *m;
+  size_t i;
+  assert_int_equal(json_array_size(list), 3);
+  json_array_foreach(list, i, m) assert_int_equal(jint(m, "JoinTime"), created);
+  json_decref(r);
+  r = v4(srv.port, app, key, G("get_group_info"), "{\"GroupIdList\":[\"jm\"]}");
+  v4_ok(json_incref(r));
+  assert_int_equal(jint(json_array_get(json_object_get(r, "GroupInfo"), 0), "LastInfoTime"), created);
+  json_decref(r);
+  r = v4(srv.port, app, key, G("group_msg_get_simple"), "{\"GroupId\":\"jm\",\"ReqMsgNumber\":20}");
+  v4_ok(json_incref(r));
+  list = json_object_get(r, "RspMsgList");
+  assert_true(json_array_size(list) >= 4); /* GroupCreated, MemberInvited, MemberJoined, GroupInfoChanged, hi */
+  json_array_foreach(list, i, m) assert_int_equal(jint(m, "MsgTimeStamp"), created);
+  json_decref(r);
+}
+
 /* A member made admin again after a demotion, or owner again after giving the group away, is not told again of
  * the applications it was told of before (while it was admin or owner, live or by the replay): each waiting
  * application reaches an appointee once, across demotions, re-appointments and a restart. An application made
@@ -464,6 +511,7 @@ int main(void)
     cmocka_unit_test(test_reappointed_told_once),
     cmocka_unit_test(test_live_room_and_c2c_pin_times),
     cmocka_unit_test(test_moved_life_times),
+    cmocka_unit_test(test_moved_life_member_times),
     cmocka_unit_test(test_c2c_event_times),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
