@@ -192,9 +192,13 @@ void im_groups_due_retry(im_groups_t *G);
  * events due; a stopped chain is started again, also after a full writer queue refused it); 0 when none
  * is due, when a job of the chain failed otherwise since the first call, or when the chain was started
  * again IM_GROUPS_DUE_FLUSH_TRIES times in a row without a chunk appended (refused, failed with
- * IMC_E_OVERLOADED, or no memory for its job): logged with the chunks left, which wait for the next
- * start. The server calls it every 10 ms, so a persistent refusal ends the wait after about a second. */
+ * IMC_E_OVERLOADED, or no memory for its job), or when group jobs were in flight at
+ * IM_GROUPS_DUE_FLUSH_WAITS calls in a row without any completing (a job that never completes): logged
+ * with the chunks left, which wait for the next start. The server calls it every 10 ms, so a persistent
+ * refusal ends the wait after about a second, a stuck job after about 10 s (the default
+ * shutdown_timeout_ms). */
 #define IM_GROUPS_DUE_FLUSH_TRIES 100
+#define IM_GROUPS_DUE_FLUSH_WAITS 1000
 int im_groups_due_flush(im_groups_t *G);
 
 /* Create the core (startup: before the loop runs, so it can be loaded from

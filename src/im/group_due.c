@@ -17,8 +17,9 @@
  * drives the chain to the end before the writer stops (im_groups_due_flush):
  * a clean stop leaves no chunk for the next start; only a failed job, a
  * chain refused IM_GROUPS_DUE_FLUSH_TRIES times in a row without a chunk
- * appended (a WARN names the chunks left), a second signal or a crash
- * leave rows, which the next start appends.
+ * appended, group jobs in flight that none completes in
+ * IM_GROUPS_DUE_FLUSH_WAITS calls (a WARN names the chunks left), a second
+ * signal or a crash leave rows, which the next start appends.
  *
  * Loop thread, except run_due (writer thread). */
 #include "im/group_int.h"
@@ -76,7 +77,21 @@ int im_groups_due_flush(im_groups_t *G)
 {
   G->due_flushing = 1;
   if (G->due_err) return 0;
-  if (G->in_flight) return 1; /* the chain's job, or a dissolution that may record events due */
+  if (G->in_flight) {
+    /* the chain's job, or a dissolution that may record events due: waited for while some group job completes
+     * at least once every IM_GROUPS_DUE_FLUSH_WAITS calls; a job that never completes (a stuck writer or reader)
+     * ends the wait, and what is due waits for the next start */
+    if (G->jobs_done != G->due_done_seen) {
+      G->due_done_seen = G->jobs_done;
+      G->due_waits = 0;
+    }
+    if (++G->due_waits <= IM_GROUPS_DUE_FLUSH_WAITS) return 1;
+    G->due_err = IMC_E_TIMEOUT;
+    IMC_WARN("group", "msg=\"group jobs still running while stopping: not waited for; the next start appends the"
+             " events due\" jobs=%zu chain=%d calls=%d chunks=%lld", G->in_flight, G->due_running, G->due_waits - 1,
+             (long long)G->due_chunks);
+    return 0;
+  }
   if (!G->due_found) return 0;
   /* the chain stopped: refused (a full queue, IMC_E_OVERLOADED), or no memory for its job. Started again
    * at most IM_GROUPS_DUE_FLUSH_TRIES times in a row without a chunk appended, then left to the next start */
@@ -94,7 +109,7 @@ int im_groups_due_flush(im_groups_t *G)
 void grp__due_start(im_groups_t *G)
 {
   G->due_found = 1; /* until a job finds none */
-  if (G->due_running || !G->w) return;
+  if (G->due_running || !G->w || (G->due_flushing && G->due_err)) return; /* the stop gave up: the next start */
   gjob_t *j = grp__job(G, 0, NULL, NULL);
   if (!j) { G->due_last_rc = IMC_E_NOMEM; return; } /* the tick, or the flush, tries again */
   G->due_running = 1;

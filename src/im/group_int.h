@@ -89,6 +89,9 @@ struct im_groups {
   int due_tries;               /* while flushing: starts of the chain since the last chunk appended (group_due.c) */
   int due_last_rc;             /* while flushing: why the chain's last job failed or was refused, 0 none */
   int64_t due_chunks;          /* chunks due: found at start, recorded by dissolutions, less those appended */
+  uint64_t jobs_done;          /* group jobs completed (job_done), for the stop's wait on the jobs in flight */
+  uint64_t due_done_seen;      /* while flushing: jobs_done at the last completion seen (group_due.c) */
+  int due_waits;               /* while flushing: calls that found jobs in flight since a job last completed */
 };
 
 /* A session in live rooms: the rooms, and while it loses live-room

@@ -28,6 +28,7 @@ static void job_done(void *arg, int rc)
 {
   gjob_t *j = arg;
   j->G->in_flight--;
+  j->G->jobs_done++;
   j->done(j, rc);
 }
 

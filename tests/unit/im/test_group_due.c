@@ -9,7 +9,12 @@
  *    Before, the flush started it again at every call, forever (the server
  *    polls every 10 ms until a second signal).
  *  - Failures that are not in a row do not end it: a chain that appends a
- *    chunk after 60 failures, then fails 60 times again, drains. */
+ *    chunk after 60 failures, then fails 60 times again, drains.
+ *  - A group job that never completes (the chain's store read blocked)
+ *    ends the wait after IM_GROUPS_DUE_FLUSH_WAITS calls with a WARN naming
+ *    the jobs in flight and the chunks left; the next start appends what
+ *    it left. Before, the flush answered 1 while any group job was in
+ *    flight, forever (the server polls every 10 ms until a second signal). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -34,7 +39,7 @@
 #define APP 1400000001u
 
 static char dir[64];
-static int fail_mode;  /* 0 none; 1 every call; 2 the first 121 but the 61st (writer thread reads it) */
+static int fail_mode;  /* 0 none; 1 every call; 2 the first 121 but the 61st; 3 block while it is 3 (writer thread reads it) */
 static int first_calls; /* store_grp_due_first calls (writer thread) */
 
 int __real_store_grp_due_first(store_t *s, store_grp_due_t *out);
@@ -43,6 +48,10 @@ int __wrap_store_grp_due_first(store_t *s, store_grp_due_t *out)
 {
   int n = __atomic_add_fetch(&first_calls, 1, __ATOMIC_SEQ_CST);
   int mode = __atomic_load_n(&fail_mode, __ATOMIC_SEQ_CST);
+  while (mode == 3) {
+    usleep(1000);
+    mode = __atomic_load_n(&fail_mode, __ATOMIC_SEQ_CST);
+  }
   if (mode == 1 || (mode == 2 && n < 122 && n != 61)) {
     memset(out, 0, sizeof *out);
     return IMC_E_OVERLOADED;
@@ -193,11 +202,63 @@ static void test_failures_not_in_a_row_drain(void **st)
   env_stop(&e);
 }
 
+static void test_stuck_job_is_bounded(void **st)
+{
+  (void)st;
+  env_t e;
+  static const uint32_t users[] = { 7, 8 };
+  store_t *s;
+  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(store_grp_due_put(s, APP, 1000, "{\"type\":\"group_dissolved\"}", users, 2), 0);
+  assert_int_equal(store_grp_due_put(s, APP, 1000, "{\"type\":\"group_dissolved\"}", users, 1), 0);
+  store_close(s);
+  env_start(&e, 3); /* the chain's first job blocks in the writer */
+  char log[128];
+  snprintf(log, sizeof log, "%s/stderr", dir);
+  fflush(stderr);
+  int saved = dup(2), fd = open(log, O_CREAT | O_TRUNC | O_WRONLY, 0600);
+  assert_true(saved >= 0 && fd >= 0);
+  dup2(fd, 2);
+  close(fd);
+  int calls = 0, cap = 20 * IM_GROUPS_DUE_FLUSH_WAITS;
+  while (calls < cap && im_groups_due_flush(e.G)) { /* the loop is not run to the end: the job does not end */
+    calls++;
+    uv_run(&e.loop, UV_RUN_NOWAIT);
+  }
+  fflush(stderr);
+  dup2(saved, 2);
+  close(saved);
+  if (calls >= cap) fail_msg("the flush still waits after %d calls", calls);
+  assert_int_equal(calls, IM_GROUPS_DUE_FLUSH_WAITS);
+  assert_int_equal(im_groups_due_flush(e.G), 0); /* and stays ended */
+  assert_int_equal(im_groups_in_flight(e.G), 1);
+  FILE *f = fopen(log, "r");
+  assert_non_null(f);
+  static char text[1 << 16];
+  size_t n = fread(text, 1, sizeof text - 1, f);
+  text[n] = 0;
+  fclose(f);
+  assert_non_null(strstr(text, "group jobs still running while stopping"));
+  assert_non_null(strstr(text, "jobs=1 chain=1"));
+  assert_non_null(strstr(text, "chunks=2"));
+  /* the job ends at last: its chunk is appended, the chain is not started again */
+  __atomic_store_n(&fail_mode, 0, __ATOMIC_SEQ_CST);
+  env_settle(&e);
+  assert_int_equal(chunks_appended(&e), 1);
+  assert_int_equal(__atomic_load_n(&first_calls, __ATOMIC_SEQ_CST), 1);
+  env_stop(&e);
+  env_start(&e, 0); /* the next start appends the other */
+  env_settle(&e);
+  assert_int_equal(chunks_appended(&e), 1);
+  env_stop(&e);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_persistent_failure_is_bounded),
     cmocka_unit_test(test_failures_not_in_a_row_drain),
+    cmocka_unit_test(test_stuck_job_is_bounded),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
