@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "e2e.h"
+#include "store/store.h"
 #include "e2e_msg.h"
 #include "e2e_op.h"
 #include "e2e_check.h"
@@ -388,6 +389,48 @@ static void test_reappointed_told_once(void **st)
   }
 }
 
+/* Rows from before migration 50 (apply_seq 0: an application's and a demoted admin's) after the upgrade, as
+ * docs/decisions/groups-events.md decides: the member demoted before the upgrade is told of an application waiting
+ * since then once more at its first re-appointment, and never again after (its next demotion marks it); a member
+ * never admin before the upgrade is told of it when appointed (why no migration marks the ordinary members: the
+ * old rows cannot tell the two apart, and a default mark would leave this one never told). */
+static void test_pre_upgrade_marks(void **st)
+{
+  (void)st;
+  static const char *const u[] = { "ua", "ub", "uc", "u1", NULL };
+  import_users(srv.port, app, key, u);
+  int64_t t0 = op_clock_now(srv.port, auth);
+  v4_ok(v4(srv.port, app, key, G("create_group"), "{\"Type\":\"Public\",\"Name\":\"up\",\"GroupId\":\"up\",\"Owner_Account\":\"ua\","
+                                               "\"MemberList\":[{\"Member_Account\":\"ub\"},{\"Member_Account\":\"uc\"}]}"));
+  int64_t cp = created_of("up");
+  wsc_t c;
+  login(&c, "u1");
+  ws_ok(wsc_rpc(&c, "group_join", "\"group_id\":\"up\""));
+  wsc_close(&c);
+#define ROLE(who, role) v4_ok(v4(srv.port, app, key, G("modify_group_member_info"), \
+                                 "{\"GroupId\":\"up\",\"Member_Account\":\"" who "\",\"Role\":\"" role "\"}"))
+  ROLE("ub", "Admin"); /* told of u1 */
+  ROLE("ub", "Member");
+  assert_int_equal(e2e_server_stop(&srv), 0);
+  store_t *s;
+  assert_int_equal(store_open(srv.dir, &s), 0);
+  assert_int_equal(store_exec(s, "UPDATE grp_member SET apply_seq=0"), 0); /* as the rows of migration 50 read */
+  store_close(s);
+  assert_int_equal(e2e_server_start(&srv, args), 0);
+  ROLE("ub", "Admin"); /* u1 once more: its demotion left no mark */
+  ROLE("ub", "Member");
+  ROLE("ub", "Admin"); /* nothing: marked by the demotion after the upgrade */
+  ROLE("uc", "Admin"); /* u1: never told */
+#undef ROLE
+  char got[512];
+  events(&c, "ub", "up", t0, cp, got, sizeof got);
+  assert_string_equal(got, "group_apply:u1@0,group_apply:u1@0");
+  wsc_close(&c);
+  events(&c, "uc", "up", t0, cp, got, sizeof got);
+  assert_string_equal(got, "group_apply:u1@0");
+  wsc_close(&c);
+}
+
 /* The two pushes outside a group's inbox that stood without a time: a live room's group_dissolved (its sessions get
  * it live, no useq) carries created and time as the inbox events do, and a C2C conv_pin carries time (when it was
  * pinned or unpinned), live and by sync, as a group's conv_pin. Before, neither had time (nor the room created). */
@@ -509,6 +552,7 @@ int main(void)
     cmocka_unit_test(test_event_times),
     cmocka_unit_test(test_appointed_later_gets_applications),
     cmocka_unit_test(test_reappointed_told_once),
+    cmocka_unit_test(test_pre_upgrade_marks),
     cmocka_unit_test(test_live_room_and_c2c_pin_times),
     cmocka_unit_test(test_moved_life_times),
     cmocka_unit_test(test_moved_life_member_times),
