@@ -131,7 +131,7 @@ int64_t c2c__since(const im_c2c_t *c, uint32_t app, int64_t now_s)
 {
   /* the purge floor is not taken here: it covers only the messages stored when its pass began, which the
    * store's reads leave out themselves (sqlite_msg_int.h FLOOR_SHOWS); a message imported since, however
-   * old, is judged by the retention in force (messaging-c2c-storage.md §40) */
+   * old, is judged by the retention in force (messaging-c2c-retention.md §40) */
   return now_s - im_limit(c->lim, app, IM_LIMIT_RETENTION_S);
 }
 

@@ -119,7 +119,7 @@ static void newest(void *ud, const store_msg_t *m) { *(uint32_t *)ud = m->seq; }
  * newest message at or before it (*upto): the largest seq s such that no
  * message with seq <= s is newer than upto_t, so an import older than live
  * messages before it (it took a higher seq) does not mark them read
- * (messaging-c2c-storage.md §34; found without reading the imports in
+ * (messaging-c2c-imports.md §34; found without reading the imports in
  * between, §47). */
 static int read_mark_by_time(store_t *s, op_job_t *j, uint64_t conv, uint32_t read_seq, uint32_t *upto)
 {

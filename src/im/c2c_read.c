@@ -385,7 +385,7 @@ static int hist_run(store_t *s, c2c_job_t *jj)
     below_seq = seq;
   }
   /* REST (keyed) pages go by time, newest first, an imported message at its time; WebSocket pages by seq
-   * (messaging-c2c-storage.md §34) */
+   * (messaging-c2c-imports.md §34) */
   if (j->keyed)
     rc = store_msg_roam(s, j->app, conv, j->user, r.cleared_seq, j->min_t, j->max_t, below_t, below_seq, j->limit + 1,
                         hist_msg, j);

@@ -1,7 +1,7 @@
 /* conv.h — a user's conversation list of both kinds, C2C and group, one
  * page at a time: what recentcontact/get_list and the WebSocket
  * conversations op list (conv_list.c; docs/decisions/groups-conversations.md §13,
- * docs/decisions/messaging-c2c-storage.md §35). The API layer only encodes
+ * docs/decisions/messaging-c2c-conversations.md §35). The API layer only encodes
  * the page.
  *
  * Order: with IM_CONV_PINNED_FIRST the pinned conversations of both kinds

@@ -1,5 +1,5 @@
 /* sqlite_msg_imp.c — the reads that put messages imported out of time order
- * at their time (docs/decisions/messaging-c2c-storage.md §34, §45, §48): a REST
+ * at their time (docs/decisions/messaging-c2c-imports.md §34, §45, §48): a REST
  * roaming page by (time, seq), a conversation row's last message, and a read
  * by time (the newest message at or before it, the mark).
  *

@@ -16,7 +16,7 @@
 #include "util/u64map.h"
 
 #ifndef PEND_MSGS                   /* overridable for measurements (-DPEND_MSGS=…) */
-#define PEND_MSGS 8192                /* messages held before they are written (a cap, then a flush; messaging-c2c-storage.md §24) */
+#define PEND_MSGS 8192                /* messages held before they are written (a cap, then a flush; messaging-c2c-commit.md §24) */
 #endif
 #define PEND_ROWS (2 * PEND_MSGS)     /* inbox events / conversation rows held */
 #define PEND_BODY_BYTES (4u << 20)    /* held bodies' bytes: a message that would pass it is held after a flush */
@@ -164,7 +164,7 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
 /* The app's purge floor (c2c_purge_floor, migrations 33 and 42): no read shows a message it covers, one
  * older than its horizon (before_s) that was stored when the pass that recorded it began (id <= upto_id).
  * A message stored later (an import of an old time) is judged by the retention alone, which the caller
- * gives as the reads' since (docs/decisions/messaging-c2c-storage.md §27, §40). app: the app's parameter;
+ * gives as the reads' since (docs/decisions/messaging-c2c-retention.md §27, §40). app: the app's parameter;
  * without a floor nothing is covered. */
 #define FLOOR_S(app) "coalesce((SELECT before_s FROM c2c_purge_floor WHERE sdkappid=" app "),-9223372036854775807-1)"
 #define FLOOR_ID(app) "coalesce((SELECT upto_id FROM c2c_purge_floor WHERE sdkappid=" app "),0)"
@@ -205,7 +205,7 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
   " AND (m3.flags&4)=0 AND NOT ((m3.flags&64)!=0 AND m3.from_no=c2c_msg." who ") ORDER BY m3.seq DESC LIMIT 1)"
 
 /* 1 when the purge floor covers a conversation row's last message l (none: 0): no read shows it, the row is
- * empty (messaging-c2c-storage.md §47) */
+ * empty (messaging-c2c-imports.md §47) */
 #define LAST_COVERED "coalesce(NOT" FLOOR_SHOWS("l.time_s", "l.id", "?1") ",0)"
 
 #define IMP_IDX " INDEXED BY c2c_msg_imported"
@@ -466,7 +466,7 @@ static inline int scalar(sqlite3_stmt *st, int64_t *out)
 
 /* ---- the inbox and conversation logs and their merges (sqlite_msg_log.c) ---- */
 /* Both logs are on (cap LOG_CAP_ROWS): the idle-box A/B of wave 12
- * (docs/decisions/messaging-c2c-storage.md §19, "The integrator's A/B")
+ * (docs/decisions/messaging-c2c-commit.md §19, "The integrator's A/B")
  * kept them, against the writer-alone count that favoured writing the
  * tables directly. A log that is off (cap 0) is still read and drained to
  * its last row; a connection sets its caps with sq__msg_log_caps (the
@@ -483,7 +483,7 @@ static inline int scalar(sqlite3_stmt *st, int64_t *out)
 #ifndef LOG_ON_CAP_RECENT
 #define LOG_ON_CAP_RECENT LOG_CAP_ROWS /* a new connection's conversation log cap (0: off) */
 #endif
-/* A chunk of 2,048 since wave 15 (docs/decisions/messaging-c2c-storage.md §22): a
+/* A chunk of 2,048 since wave 15 (docs/decisions/messaging-c2c-commit.md §22): a
  * chunk is a stop an acknowledgement may wait behind */
 #define LOG_MIN_ROWS 16384  /* an idle writer merges once the log holds this many */
 #define LOG_CHUNK_ROWS 2048 /* rows per merge transaction: bounds the stop an acknowledgement waits behind */
@@ -519,7 +519,7 @@ void sq__trim_free(struct sqmsg *m);
 /* A conversation row's last message when its newest listed one by seq (*seq, *time_s, in and out) is
  * imported: the newer by (time, seq) of the newest listed live message (by seq, sq__live_down) and the
  * newest listed import (by time, IMP_LAST). Below a live message nothing is newer (live times never
- * decrease along seq and are never older than an import before them; messaging-c2c-storage.md §34, §45).
+ * decrease along seq and are never older than an import before them; messaging-c2c-imports.md §34, §45).
  * Cost: two seeks, plus the listed-out live rows passed (NoLastMsg, hidden from the user). IMC_E_IO. */
 int sq__last_by_time(store_t *s, uint32_t sdkappid, uint32_t user_no, uint32_t peer_no, uint32_t *seq, int64_t *time_s);
 /* store_msg_vtab_t.roam (store_msg.h): a page costs its size (the imports from the cursor down the partial

@@ -1,6 +1,6 @@
 /* sqlite_msg_live.c — the lookups of live C2C messages by MsgRandom
  * without an index on them (migration 30; docs/decisions/
- * messaging-c2c-storage.md §15): the send dedupe from the conversation's
+ * messaging-c2c-append.md §15): the send dedupe from the conversation's
  * window (sqlite_msg_win.c) or a walk back, MsgKey and importmsg lookups by
  * a binary search over seq for the key's second, imported messages through
  * their partial index by time (the imports of the key's second); the walk

@@ -2,7 +2,7 @@
  * their merges.
  *
  * Both logs are on for a new connection (caps LOG_CAP_ROWS,
- * sqlite_msg_int.h; docs/decisions/messaging-c2c-storage.md §19: their
+ * sqlite_msg_int.h; docs/decisions/messaging-c2c-commit.md §19: their
  * merges cost more writer work in total than they save on the
  * acknowledgement's path, but end to end they shorten the p99 at moderate
  * load). A log turned off (cap 0, sq__msg_log_caps) is still read, and
@@ -15,7 +15,7 @@
  * straight into c2c_inbox and c2c_recent, whose keys lead with the user,
  * every row of a small commit dirtied a page of its own (4 KB of WAL per
  * row, most of a send's WAL volume and of the writer's instructions:
- * docs/decisions/messaging-c2c-storage.md §16–§18). A log is much smaller
+ * docs/decisions/messaging-c2c-append.md §16–§18). A log is much smaller
  * than its table (at most LOG_CAP_ROWS rows, a few hundred pages), so the
  * rows of a commit share its pages, and its key makes every read of it a
  * seek: a sync page, max(useq), a user's conversation rows cost what their
@@ -34,7 +34,7 @@
  * table page per row (§23). The INSERTs are OR FAIL / OR IGNORE: with the default
  * ABORT, SQLite gave the many-row statement a statement journal and copied
  * every table page it first touched into it (about a page per row;
- * docs/decisions/messaging-c2c-storage.md §20). A failing merge fails its
+ * docs/decisions/messaging-c2c-commit.md §20). A failing merge fails its
  * caller, which rolls back (merge_range's savepoint, or the job's). The writer thread merges one chunk per call after a
  * batch while no job waits and a log holds LOG_MIN_ROWS or more (a merge of
  * a few rows dirties as many table pages as writing them directly did),

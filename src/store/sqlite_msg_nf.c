@@ -1,6 +1,6 @@
 /* sqlite_msg_nf.c — which conversations have no message: a filter that
  * lets the writer's first append to a new conversation skip its max(seq)
- * read (docs/decisions/messaging-c2c-storage.md §21).
+ * read (docs/decisions/messaging-c2c-commit.md §21).
  *
  * A blocked Bloom filter over (app, conv) of every conversation that has a
  * message: 64-byte blocks, NF_K bits of a key in one block (one cache line per

@@ -27,7 +27,7 @@
  *
  * Each held message is on its conversation's chain (a bucket by app and
  * conversation: first, last, next), which the send dedupe and the window
- * load walk instead of every held message (messaging-c2c-storage.md §24).
+ * load walk instead of every held message (messaging-c2c-commit.md §24).
  *
  * State: one sqpend_t per connection (in struct sqmsg), used by the
  * connection's thread only. */
@@ -60,7 +60,7 @@ _Static_assert(T__COUNT == sizeof ((sqpend_t *)0)->st / sizeof ((sqpend_t *)0)->
  * rows lo … hi-1 of one table, read straight from the buffer. Bound one value per column (a
  * multi-row VALUES of 1 … 64 rows), each value cost a bind (~86 instructions) and a copy into
  * the statement's register; a column read here costs less, and a flush runs one statement per
- * table instead of one per 64 rows (docs/decisions/messaging-c2c-storage.md §49). */
+ * table instead of one per 64 rows (docs/decisions/messaging-c2c-append.md §49). */
 #define FEED_PTR "imc_pend_feed"
 #define FEED_COLS 13 /* the widest table's (c2c_msg) */
 typedef struct col col_t;

@@ -21,7 +21,7 @@
  *            until every message it cleared is older than the app's
  *            retention horizon (before_s, with the app's purge floor: no
  *            read shows them again, whatever the retention becomes): then it
- *            is deleted as well (messaging-c2c-storage.md §30).
+ *            is deleted as well (messaging-c2c-retention.md §30).
  *
  * Between calls other writer jobs run. A row's recency only rises (a new
  * message), so the heap's rows stay at or above the bar: a row below it has

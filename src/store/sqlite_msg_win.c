@@ -6,7 +6,7 @@
  * caller's. The send dedupe rule (same sender and random, time_s >= since,
  * the same cseq when both are the callers', store_msg_same_seq) is answered
  * from it whenever since >= lo, without an index on the message table
- * (docs/decisions/messaging-c2c-storage.md §15). sqlite_msg.c creates a
+ * (docs/decisions/messaging-c2c-append.md §15). sqlite_msg.c creates a
  * window empty for a new conversation, or loads it by walking the
  * conversation back from its newest message (live times never decrease
  * along seq: the append clamps them), pushes every live append of the

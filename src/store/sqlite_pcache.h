@@ -10,7 +10,7 @@
  * moment. So nearly every transaction that split a page ended with a walk
  * over every hash bucket and every cached page (64 MiB: 16,384 pages) that
  * freed nothing: ~30,000-40,000 instructions per commit and one cache miss
- * per page (docs/decisions/messaging-c2c-storage.md §20).
+ * per page (docs/decisions/messaging-c2c-commit.md §20).
  *
  * The wrapper keeps, per cache, an upper bound on the numbers of the pages
  * it may hold (every page came through xFetch or xRekey; pcache1 only ever

@@ -1,5 +1,5 @@
 /* sqlite_pin.c — what pins of both kinds share in storage (migrations 38,
- * 41, 42; docs/decisions/messaging-c2c-storage.md §33, §35, §38): a user's
+ * 41, 42; docs/decisions/messaging-c2c-conversations.md §33, §35, §38): a user's
  * pin orders and the count of its pinned C2C conversations.
  *
  * A pin order is taken from the user's counter (pin_order: the last order

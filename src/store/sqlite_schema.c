@@ -234,7 +234,7 @@ const char *const sq__migrations[] = {
    * number instead of the app: every lookup names both, and a key whose first column differs
    * between neighbours is compared on that column alone (SQLite's integer fast path), where an equal
    * sdkappid first sent every comparison of an insert's descent through the general record compare
-   * (docs/decisions/messaging-c2c-storage.md §13: -6,200 writer instructions per message) */
+   * (docs/decisions/messaging-c2c-append.md §13: -6,200 writer instructions per message) */
   "CREATE TABLE c2c_inbox_v23(sdkappid INTEGER NOT NULL, user_no INTEGER NOT NULL, useq INTEGER NOT NULL,"
   " kind INTEGER NOT NULL, conv INTEGER NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL,"
   " PRIMARY KEY(user_no, sdkappid, useq)) WITHOUT ROWID;"
@@ -272,17 +272,17 @@ const char *const sq__migrations[] = {
   "CREATE TRIGGER accounts_number_kept AFTER DELETE ON accounts BEGIN"
   " UPDATE apps SET next_user_no=max(next_user_no, OLD.user_no + 1) WHERE sdkappid=OLD.sdkappid; END;",
   /* 30: no MsgRandom index for live messages — the send dedupe reads an in-memory window per conversation,
-   * MsgKey lookups walk the conversation back (sqlite_msg.c, docs/decisions/messaging-c2c-storage.md §15);
+   * MsgKey lookups walk the conversation back (sqlite_msg.c, docs/decisions/messaging-c2c-append.md §15);
    * imported messages (flags & 32), whose times follow no order, keep one */
   "DROP INDEX c2c_msg_random;"
   "CREATE INDEX c2c_msg_imported ON c2c_msg(conv, sdkappid, random) WHERE (flags&32)!=0;",
   /* 31: inbox events are appended to a log without a key (rowid order = commit order) and moved into
-   * c2c_inbox by a merge in big batches (sqlite_msg_log.c, docs/decisions/messaging-c2c-storage.md §17):
+   * c2c_inbox by a merge in big batches (sqlite_msg_log.c, docs/decisions/messaging-c2c-append.md §17):
    * a small commit then dirties the log's last pages instead of one c2c_inbox page per event */
   "CREATE TABLE c2c_inbox_log(sdkappid INTEGER NOT NULL, user_no INTEGER NOT NULL, useq INTEGER NOT NULL,"
   " kind INTEGER NOT NULL, conv INTEGER NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL);",
   /* 32: a new conversation's rows are appended to a small keyed log and merged into c2c_recent in chunks
-   * (sqlite_msg_log.c, docs/decisions/messaging-c2c-storage.md §18): a small commit then dirties a few
+   * (sqlite_msg_log.c, docs/decisions/messaging-c2c-append.md §18): a small commit then dirties a few
    * pages of the log instead of one c2c_recent page per row; the inbox log gets the inbox's key too, so
    * that a reader's lookup in either log is a seek, not a scan of the whole log */
   "CREATE TABLE c2c_inbox_log_v32(sdkappid INTEGER NOT NULL, user_no INTEGER NOT NULL, useq INTEGER NOT NULL,"
@@ -344,7 +344,7 @@ const char *const sq__migrations[] = {
    * membership's row starts unpinned (store_grp_member_put replaces the row). */
   "ALTER TABLE grp_member ADD COLUMN pinned_at INTEGER NOT NULL DEFAULT 0;"
   "ALTER TABLE grp_member ADD COLUMN pin_seq INTEGER NOT NULL DEFAULT 0;",
-  /* 42: pins (docs/decisions/messaging-c2c-storage.md §38). pin_order holds each user's last pin order, taken
+  /* 42: pins (docs/decisions/messaging-c2c-conversations.md §38). pin_order holds each user's last pin order, taken
    * over both kinds (sqlite_pin.c sq__pin_take) and never given again: the order was one above the highest
    * pinned row, so after an unpin of the latest pin the next pin took its order again and a REST
    * TopStartIndex cursor naming it listed a returned row twice. Seeded with each user's highest. The partial
@@ -363,7 +363,7 @@ const char *const sq__migrations[] = {
   "CREATE INDEX grp_member_conv ON grp_member(sdkappid, user_no, group_no, role, conv_hidden, pinned_at, pin_seq)"
   " WHERE pinned_at>0 OR conv_hidden>0;",
   /* 44: a purge floor covers the messages stored when the pass that recorded it began (id <= upto_id,
-   * sqlite_msg_int.h FLOOR_SHOWS; docs/decisions/messaging-c2c-storage.md §40): a message imported later is
+   * sqlite_msg_int.h FLOOR_SHOWS; docs/decisions/messaging-c2c-retention.md §40): a message imported later is
    * judged by the retention in force. A floor recorded before this migration covers every message stored now. */
   "ALTER TABLE c2c_purge_floor ADD COLUMN upto_id INTEGER NOT NULL DEFAULT 0;"
   "UPDATE c2c_purge_floor SET upto_id=(SELECT coalesce(max(id),0) FROM c2c_msg);",
@@ -391,7 +391,7 @@ const char *const sq__migrations[] = {
   "DROP TABLE usage_reg;"
   "ALTER TABLE usage_reg_v47 RENAME TO usage_reg;"
   "CREATE INDEX bills_app ON bills(sdkappid, month) WHERE corrects=0;",
-  /* 48: imported messages (flags & 32) by time (docs/decisions/messaging-c2c-storage.md §45): a REST roaming
+  /* 48: imported messages (flags & 32) by time (docs/decisions/messaging-c2c-imports.md §45): a REST roaming
    * page reads the imports from its cursor down with a LIMIT, the conversation's newest import is one seek,
    * and importmsg's dedupe (MsgSeq, MsgRandom and MsgTimeStamp equal) reads the imports of its second; the
    * index stays partial (a live send only tests its WHERE). run_lo: on an imported row, the lowest seq of
@@ -417,7 +417,7 @@ const char *const sq__migrations[] = {
    * docs/decisions/groups-events.md): on an application row (role 3) the group's last seq when it was written,
    * on a member row the seq of the notice of its last demotion to an ordinary member (0: never) */
   "ALTER TABLE grp_member ADD COLUMN apply_seq INTEGER NOT NULL DEFAULT 0;",
-  /* 51: max_t (docs/decisions/messaging-c2c-storage.md §48): on an imported row, the newest time of the
+  /* 51: max_t (docs/decisions/messaging-c2c-imports.md §48): on an imported row, the newest time of the
    * conversation's messages up to it (its own and every lower seq's, as its append knew them), NULL on live
    * rows (a live row's own time is that: the append clamps it to the conversation's newest). Never
    * decreasing along seq, so a time read mark finds the first message newer than its time by a binary

@@ -218,7 +218,7 @@ int store_msg_history_seen(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_
  * first, the higher seq first within a second; those after the cursor
  * (below_time_s, below_seq) in that order (below_time_s INT64_MAX: from the
  * newest), at most limit. The REST roaming order: an imported message takes
- * its place by its time, whatever seq it got (messaging-c2c-storage.md §34).
+ * its place by its time, whatever seq it got (messaging-c2c-imports.md §34).
  * Reads the imported messages from the cursor down their index by time and
  * the live ones from the cursor's place down by seq (their times never
  * decrease along seq), at most limit of each (§45). */
@@ -229,7 +229,7 @@ int store_msg_roam(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t viewer
  * given upto_seq, the newest message at or before that time: *mark = the largest s <= upto_seq such that
  * no message with seq in (after_seq, s] is newer than upto_time_s (those the purge floor covers left out).
  * An import older than live messages stored before it took a higher seq: the mark stays below those
- * live messages (messaging-c2c-storage.md §34). *mark <= after_seq: nothing to mark. Cost (§48): when
+ * live messages (messaging-c2c-imports.md §34). *mark <= after_seq: nothing to mark. Cost (§48): when
  * no message at or below after_seq is newer than upto_time_s, a binary search over seq on the newest time
  * up to each message (log2(seqs) seeks). Else (a read position above a newer message) the §47 search: a
  * binary search over the live seqs (one more seek per run of imports crossed), then the index entries of
@@ -239,7 +239,7 @@ int store_msg_read_mark(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t a
                         int64_t upto_time_s, uint32_t *mark);
 /* *seq = the highest seq below before_seq (0: no bound) of a message of conv with min_time_s <= time_s <=
  * max_time_s that the purge floor shows, 0 when none: store_msg_history's first message with limit 1 and
- * no after_seq. Cost (messaging-c2c-storage.md §48): a binary search over seq for the first message newer
+ * no after_seq. Cost (messaging-c2c-imports.md §48): a binary search over seq for the first message newer
  * than max_time_s (log2(seqs) seeks) and the first shown one below it; the imports above it at or before
  * the time cost the fewer of the messages above the answer and the imports of times in [min_time_s,
  * max_time_s] (twice that: both are read in turn). IMC_E_INVAL from a backend without it, IMC_E_IO. */
@@ -256,7 +256,7 @@ int store_msg_recent_get(store_t *s, uint32_t sdkappid, uint32_t user_no, uint32
 /* Set "read_seq" (never lowered), "pinned_at_s", "hidden_seq" or
  * "cleared_seq" of a row, creating the row if needed (a row a pin makes
  * starts read up to the conversation's last seq, or its waiting log row's
- * read position: messaging-c2c-storage.md §41). IMC_E_INVAL (field). */
+ * read position: messaging-c2c-conversations.md §41). IMC_E_INVAL (field). */
 int store_msg_recent_set(store_t *s, uint32_t sdkappid, uint32_t user_no, uint32_t peer_no, const char *field,
                          int64_t value);
 /* *n = how many C2C conversations user_no has pinned, other than the one
@@ -312,7 +312,7 @@ int store_msg_purge_inbox(store_t *s, uint32_t sdkappid, int64_t before_s, int l
  * whatever the app's retention is now: every read above (inbox_page, get
  * and find_key, history, roam, unread, receipt_wanted) leaves it out, on
  * top of its since_s. A message stored later (importmsg of an old time) is
- * judged by since_s alone (messaging-c2c-storage.md §40). */
+ * judged by since_s alone (messaging-c2c-retention.md §40). */
 int store_msg_floors(store_t *s, void (*cb)(void *ud, const store_msg_cut_t *floor), void *ud);
 /* One bounded step of keeping the user's `keep` most recent unpinned
  * conversation rows (pinned ones always stay; most recent: the newest

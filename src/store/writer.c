@@ -136,7 +136,7 @@ static int write_held(store_writer_t *w)
  * rerun_safe and ran in such a group, else NULL. Then the group runs
  * without a SAVEPOINT — a savepoint copies every page it first touches into
  * its sub-journal, 13 % of a C2C message's writer instructions in commits
- * of 120 (docs/decisions/messaging-c2c-storage.md §16) — and a failure
+ * of 120 (docs/decisions/messaging-c2c-append.md §16) — and a failure
  * rolls the whole transaction back, begins it again and reruns every job
  * of it before the failed one (all rerun_safe) one savepoint each; *bare
  * is then NULL. If that BEGIN fails, the jobs are returned as lost with

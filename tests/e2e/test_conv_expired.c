@@ -1,5 +1,5 @@
 /* End-to-end: a conversation whose last message is past the app's retention
- * (docs/decisions/messaging-c2c-storage.md §46), on the test clock, for both
+ * (docs/decisions/messaging-c2c-conversations.md §46), on the test clock, for both
  * kinds and both lists (WebSocket conversations, REST
  * recentcontact/get_list):
  *  - a C2C conversation and a group conversation whose last messages are

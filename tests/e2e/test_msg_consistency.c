@@ -170,7 +170,7 @@ static void test_read_only_visible(void **st)
   json_decref(r);
   json_decref(wsc_push(&b, "msg", 5000));
   /* pinned, so that bob's list shows the conversation while its only message is expired (an empty
-   * conversation is listed only when pinned: messaging-c2c-storage.md §46) */
+   * conversation is listed only when pinned: messaging-c2c-conversations.md §46) */
   assert_int_equal(rpc_code(&b, "pin", "\"peer\":\"alice\",\"pinned\":true"), 0);
   op_clock_advance(srv.port, auth, 8 * DAY); /* the app keeps 7 days */
   /* REST: read up to now */

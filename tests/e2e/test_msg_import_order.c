@@ -264,7 +264,7 @@ static void test_last_message_newest_by_time(void **st)
 /* ---- pinned conversations over pages ----------------------------------------------------- */
 /* More than 64 imports in a row above the newest live message (a's with b), and above the newest import by
  * time (a's with c, no live message): the lists show the newest by time, and roaming lists every message in
- * time order across pages (messaging-c2c-storage.md §45). */
+ * time order across pages (messaging-c2c-imports.md §45). */
 #define MANY 70
 static void test_last_message_past_64_imports(void **st)
 {

@@ -1,6 +1,6 @@
 /* End-to-end: pins of conversations of both kinds (WebSocket pin, docs/protocol.md;
  * REST recentcontact/get_list TopTimeStamp/TopStartIndex, docs/rest-api.md;
- * docs/decisions/messaging-c2c-storage.md §35, §38), against the real server
+ * docs/decisions/messaging-c2c-conversations.md §35, §38), against the real server
  * on a standing test clock (every pin in one second) with get_list pages of 1:
  *  - a pin order is never given twice: after the latest pins are unpinned,
  *    a pin takes an order above every order given so far (C2C and group

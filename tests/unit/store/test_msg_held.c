@@ -304,7 +304,7 @@ static void test_rel_events_held(void **st)
  * are written at the COMMIT by one INSERT into c2c_msg, one into the inbox log and one into the
  * conversation log (1, 2, 4 … 64-row statements before: 17 each), every field of every row
  * read back; and no held statement's program sorts into a temporary table or halts with
- * OE_Abort (which would give it a statement journal, messaging-c2c-storage.md §13). */
+ * OE_Abort (which would give it a statement journal, messaging-c2c-append.md §13). */
 static int msg_inserts, ev_inserts, recent_inserts;
 static int count_inserts(unsigned type, void *ud, void *p, void *x)
 {

@@ -1,6 +1,6 @@
 /* Messages imported out of time order (importmsg: the conversation's next
  * seq, the caller's older time) cost a read what it returns, not how many
- * were imported (docs/decisions/messaging-c2c-storage.md §45). A REST
+ * were imported (docs/decisions/messaging-c2c-imports.md §45). A REST
  * roaming page (store_msg_roam, with the find_key of its cursor as the
  * server runs it) over a conversation of 3,000 imports between live
  * messages lists every message once in (time, seq) order and each page

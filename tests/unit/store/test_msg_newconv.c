@@ -1,6 +1,6 @@
 /* The first append to a conversation without a message skips its max(seq)
  * read once the connection's filter of conversations with a message is
- * complete (sqlite_msg_nf.c; docs/decisions/messaging-c2c-storage.md §21),
+ * complete (sqlite_msg_nf.c; docs/decisions/messaging-c2c-commit.md §21),
  * and every seq stays exact: conversations stored before a restart, in two
  * apps, a rolled-back first message, a filter that grows (and scans again)
  * past its load, before and after the scan finished. The store is used

@@ -322,7 +322,7 @@ static void test_hidden_row_with_news_stays(void **st)
 
 /* An import older than the conversation's live messages (it took the
  * higher seq) does not make the conversation look older: the list and the
- * trim take its last message by time (messaging-c2c-storage.md §34). Peer 2
+ * trim take its last message by time (messaging-c2c-imports.md §34). Peer 2
  * has the newest live message and then an import older than every other
  * row; a trim to 3 keeps it and deletes the two oldest (peers 3 and 4).
  * Fails when either ranks peer 2 by the import. */
