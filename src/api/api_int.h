@@ -57,6 +57,7 @@ typedef struct api_srv {
   u64map_t kicks;                /* (sdkappid, user_no) → kicked-at unix s (boxed int64) */
   uv_signal_t sig_int, sig_term;
   uv_timer_t tick;               /* 1 s: sweeps */
+  uv_timer_t purge_timer;        /* msg_purge_interval_ms (or _s): the retention pass falls due */
   uv_timer_t changes_timer;      /* change_poll_ms: follow the change log */
   api_changes_t changes;
   uv_timer_t stop_timer;         /* graceful-stop deadline */
@@ -70,7 +71,6 @@ typedef struct api_srv {
   int tz_offset_s;
   im_c2c_t *c2c;                 /* one-to-one messaging core */
   im_limits_t limits;            /* messaging limit defaults (config) */
-  int64_t last_purge_s;          /* last retention pass start (monotonic s) */
   struct rel *rel;               /* relationship rows (im/rel.h; rel_*.c) */
   struct rel_subs *subs;         /* user-status subscriptions (ws_status.c) */
   meter_t *meter;                /* usage events (DAU/MAU, connections, REST calls) */
@@ -466,10 +466,11 @@ int op_token_init(api_srv_t *srv);
 /* ---- scheduled jobs, the test clock, apps refreshed by a write (jobs.c) ----- */
 /* Every job due at once (catch-up after a start) except the retention purge. */
 void api_jobs_init(api_srv_t *srv);
-/* Make a job (by name) due now unless it is due earlier: the tick does it
- * for the retention purge every msg_purge_interval_s of real time. */
+/* Make a job (by name) due now unless it is due earlier: the purge timer
+ * (server.c) does it for the retention purge every msg_purge_interval_ms
+ * (0: msg_purge_interval_s) of real time. */
 void api_jobs_due_now(api_srv_t *srv, const char *name);
-/* On the tick: start the earliest due job when none is in flight. */
+/* On the tick (and the purge timer): start the earliest due job when none is in flight. */
 void api_jobs_tick(api_srv_t *srv);
 /* GET / POST /operator/v1/clock (403 TEST_CLOCK_OFF without --test-clock). */
 void api_clock_get(api_srv_t *srv, net_req_t *req);

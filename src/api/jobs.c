@@ -2,8 +2,8 @@
  * "Scheduled jobs", docs/operator-api.md "Test clock").
  *
  * One table of jobs {name, run, next}: each has the clock time it is next
- * due (srv->jobs.next_s). On the 1 s tick, when no job is in flight, the
- * earliest due job starts (ties in table order); at start every job except
+ * due (srv->jobs.next_s). On the 1 s tick and the purge timer, when no job
+ * is in flight, the earliest due job starts (ties in table order); at start every job except
  * the retention purge is due at once, so a server that was down catches up
  * (each job is idempotent). Jobs that write run as one writer job each
  * (store_writer_submit, one transaction, durable before anything follows);
@@ -28,8 +28,9 @@
  *                   then every app's plan facts refreshed for the new day.
  *   arrears         the moment the next open bill becomes overdue (issue +
  *                   7 days, P-14, P-45): the customer's apps are suspended.
- *   retention_purge 00:00 every day, and every msg_purge_interval_s of real
- *                   time (the tick): im_c2c_purge (retention cutoffs on the
+ *   retention_purge 00:00 every day, and every msg_purge_interval_ms (0:
+ *                   msg_purge_interval_s) of real time (the purge timer,
+ *                   server.c): im_c2c_purge (retention cutoffs on the
  *                   clock).
  *
  * The test clock (`imcloud serve --test-clock`): POST /operator/v1/clock
@@ -368,7 +369,7 @@ static int64_t next_due(api_srv_t *srv, int idx, int64_t at)
   case JOB_BILL: return next_month_start(at, tz);
   case JOB_DAY: return next_day_start(at, tz);
   case JOB_ARREARS: return srv->jobs.next_s[JOB_ARREARS]; /* set from the job's result */
-  default: return next_day_start(at, tz); /* and every msg_purge_interval_s of real time (api_jobs_due_now) */
+  default: return next_day_start(at, tz); /* and every msg_purge_interval_ms of real time (api_jobs_due_now) */
   }
 }
 

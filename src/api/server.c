@@ -235,12 +235,20 @@ static void on_tick_run(uv_timer_t *t)
   if (frc) IMC_DEBUG("server", "msg=\"meter flush deferred\" err=%s", imc_err_name(frc));
   if (now - last_sweep_s >= 3600) { im_presence_sweep(srv->presence, now); last_sweep_s = now; }
   if (srv->groups) im_groups_due_retry(srv->groups); /* a large dissolution's events left due by a refused job */
-  int64_t mono_s = (int64_t)(uv_now(srv->loop) / 1000); /* the purge interval runs on real time, the cutoff on the clock */
-  if (mono_s - srv->last_purge_s >= srv->cfg->msg_purge_interval_s) {
-    srv->last_purge_s = mono_s;
-    api_jobs_due_now(srv, "retention_purge");
-  }
   api_jobs_tick(srv); /* bill run, day change, arrears, retention purge (jobs.c) */
+}
+
+/* Every msg_purge_interval_ms (or _s) of real time, on its own timer: the
+ * retention pass falls due (its cutoffs are on the clock) and starts at once
+ * unless a job is in flight (then the 1 s tick or the next firing starts it).
+ * The pass itself runs off the loop (im_c2c_purge). */
+static void on_purge_timer(uv_timer_t *t)
+{
+  int tp = imc_turnlog_enter(IMC_TP_TIMERS);
+  api_srv_t *srv = t->data;
+  api_jobs_due_now(srv, "retention_purge");
+  api_jobs_tick(srv);
+  imc_turnlog_leave(tp);
 }
 
 /* the turn log (util/turnlog.h) counts its time as timers */
@@ -261,6 +269,7 @@ static void on_reader_stopped(void *arg)
   close_handle((uv_handle_t *)&srv->sig_int);
   close_handle((uv_handle_t *)&srv->sig_term);
   close_handle((uv_handle_t *)&srv->tick);
+  close_handle((uv_handle_t *)&srv->purge_timer);
   close_handle((uv_handle_t *)&srv->stop_timer);
   close_handle((uv_handle_t *)&srv->changes_timer);
   cws_pace_close(srv);
@@ -509,7 +518,6 @@ int api_srv_open(api_srv_t *srv, const api_cfg_t *cfg, uv_loop_t *loop)
     return rc;
   }
   im_groups_start(srv->groups, srv->writer, srv->reader, srv->c2c);
-  srv->last_purge_s = (int64_t)(uv_now(loop) / 1000);
   return 0;
 }
 
@@ -686,11 +694,14 @@ int api_serve(const api_cfg_t *cfg)
   imc_log_level_t lvl; /* listening: the configured level from now on (cli_serve started at most at error) */
   if (!imc_log_level_parse(cfg->log_level, &lvl)) imc_log_level = lvl;
   uv_timer_init(&loop, &srv.tick);
+  uv_timer_init(&loop, &srv.purge_timer);
   uv_timer_init(&loop, &srv.stop_timer);
   uv_timer_init(&loop, &srv.live_timer);
-  srv.tick.data = srv.stop_timer.data = srv.live_timer.data = &srv;
+  srv.tick.data = srv.purge_timer.data = srv.stop_timer.data = srv.live_timer.data = &srv;
   api_jobs_init(&srv);
   uv_timer_start(&srv.tick, on_tick, 1000, 1000);
+  uint64_t purge_ms = (uint64_t)(cfg->msg_purge_interval_ms ? cfg->msg_purge_interval_ms : cfg->msg_purge_interval_s * 1000);
+  uv_timer_start(&srv.purge_timer, on_purge_timer, purge_ms, purge_ms);
   api_changes_start(&srv);
   if (cfg->turn_log[0] && imc_turnlog_open(API_TURN_LOG_TURNS, API_TURN_LOG_REQS))
     IMC_WARN("server", "msg=\"cannot record the turn log\" err=%s", imc_err_name(IMC_E_NOMEM));

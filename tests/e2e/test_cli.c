@@ -220,6 +220,8 @@ static void test_exit_status_and_messages(void **st)
     { "usersig gen --sdkappid 99999999999 --key zz --identifier u", "--sdkappid: \"99999999999\"", NULL },
     { "serve --log-level loud", "log_level: \"loud\" is not one of", NULL },
     { "serve --max-body-bytes 5x", "max_body_bytes: \"5x\" is not an integer", NULL },
+    { "serve --msg-purge-interval-ms 86400001", "msg_purge_interval_ms: \"86400001\" is not an integer in [0, 86400000]", NULL },
+    { "serve --msg-purge-interval-ms 0.5", "msg_purge_interval_ms: \"0.5\" is not an integer", NULL },
     { "serve --ws-path ws2", "ws_path: \"ws2\" must be a URL path starting with /", NULL }, /* it served on no path */
     { "serve --pricebooks-dir /nonexistent/books", "pricebooks_dir: \"/nonexistent/books\" is not a directory", NULL },
     { "bill settle --customer 4242", "no such customer", NULL },                            /* it said "0 bills paid" */

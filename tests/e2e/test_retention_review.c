@@ -48,6 +48,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "e2e.h"
@@ -62,7 +63,7 @@ static uint32_t app;
 static char key[80];
 static char auth[160];
 static const int64_t start_s = 1790784000; /* 2026-10-01 00:00 UTC+8, the test clock's start (the UserSigs are made on the real clock and live a day: the test clock stays behind it) */
-static const char *const args[] = { "--test-clock", "--test-clock-start", "2026-10-01", "--msg-purge-interval-s", "1", NULL };
+static const char *const args[] = { "--test-clock", "--test-clock-start", "2026-10-01", "--msg-purge-interval-ms", "50", NULL };
 #define DAY 86400
 
 #define call(cmd, ...) v4(srv.port, app, key, cmd, __VA_ARGS__)
@@ -92,12 +93,31 @@ static int teardown(void **st)
 }
 
 
-/* Retention passes run every second (msg_purge_interval_s 1). Wait for k
+/* Retention passes run every 50 ms (msg_purge_interval_ms 50). Wait for k
  * more of them on server d (two: one whole pass began after whatever the
  * caller just changed). */
 static void wait_passes(const e2e_server_t *d, int k)
 {
   assert_int_equal(e2e_wait_job_runs(d, "retention_purge", k), 0);
+}
+
+static int64_t mono_ms(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* msg_purge_interval_ms sets the passes' pace on its own timer: four passes
+ * take well under the 3 s the 1 s tick would need (msg_purge_interval_s
+ * has whole seconds only). */
+static void test_passes_at_the_ms_interval(void **st)
+{
+  (void)st;
+  int64_t t0 = mono_ms();
+  wait_passes(&srv, 4);
+  int64_t took = mono_ms() - t0;
+  if (took >= 2000) fail_msg("four passes took %lld ms at a 50 ms interval", (long long)took);
 }
 
 static void roaming(int months)
@@ -272,7 +292,7 @@ static void test_boundary_every_read(void **st)
   op_clock_advance(srv.port, auth, 1);
   reads("dave", got, sizeof got); /* its last message past the retention: an empty conversation, not listed (§46) */
   assert_string_equal(got, "hist=;sync=;roam=;unread=-1;unreadnum=0");
-  /* the purge pass (every second) deletes bob's expired inbox events but his newest (its useq goes on) */
+  /* the purge pass (every 50 ms) deletes bob's expired inbox events but his newest (its useq goes on) */
   store_t *s;
   assert_int_equal(store_open(srv.dir, &s), 0);
   uint32_t b_no, max_useq = 0;
@@ -365,7 +385,7 @@ static void test_purge_keeps_listed_last(void **st)
   conv_list("fay", got, sizeof got);
   assert_string_equal(got, "gus:1,hal:2"); /* one second: by peer number */
   op_clock_advance(srv.port, auth, 7 * DAY + 1);
-  wait_passes(&srv, 2); /* a purge pass (every second) */
+  wait_passes(&srv, 2); /* a purge pass (every 50 ms) */
   for (int round = 0; round < 2; round++) {
     /* round 0, 7 days and a second on: every listed last message is past the retention, so the lists are
      * empty (§46); round 1, after a restart on the start date and a pass: the lists are as before the pass */
@@ -397,7 +417,7 @@ static void test_clock_back_past_the_floor(void **st)
   e2e_server_t d;
   uint32_t a2;
   char k2[80], got[512];
-  const char *const a_ahead[] = { "--test-clock", "--test-clock-start", "2026-10-01", "--msg-purge-interval-s", "1", NULL };
+  const char *const a_ahead[] = { "--test-clock", "--test-clock-start", "2026-10-01", "--msg-purge-interval-ms", "50", NULL };
   e2e_dir_init(&d);
   e2e_make_app_at(&d, "china", "2026-09-01", &a2, k2); /* S-2022 trial: 7 days */
   char dauth[160];
@@ -691,6 +711,7 @@ static void test_floor_empties_the_conversation(void **st)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_passes_at_the_ms_interval),
     cmocka_unit_test(test_sync_follows_a_longer_retention),
     cmocka_unit_test(test_boundary_every_read),
     cmocka_unit_test(test_expired_import_not_pushed),
