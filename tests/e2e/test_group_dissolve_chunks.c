@@ -61,17 +61,19 @@ static json_int_t event_chunks(void)
   return n;
 }
 
-/* Import n users prefix0..prefix{n-1} and create group gid (Work) with all of them, prefix0 the owner. */
+/* Import n users prefix0..prefix{n-1} (one multiaccount_import: one commit, where one import per user
+ * took 50 ms each under slow_args' writer pace) and create group gid (Work) with all of them, prefix0 the
+ * owner. */
 static void big_group(const char *prefix, int n, const char *gid)
 {
   static char body[1 << 15];
-  char name[32];
-  for (int i = 0; i < n; i++) {
-    snprintf(name, sizeof name, "%s%d", prefix, i);
-    const char *one[] = { name, NULL };
-    import_users(srv.port, app, key, one);
-  }
-  int len = snprintf(body, sizeof body, "{\"Type\":\"Private\",\"Name\":\"%s\",\"GroupId\":\"%s\",\"Owner_Account\":\"%s0\","
+  int len = snprintf(body, sizeof body, "{\"Accounts\":[");
+  for (int i = 0; i < n; i++) len += snprintf(body + len, sizeof body - (size_t)len, "%s\"%s%d\"", i ? "," : "", prefix, i);
+  snprintf(body + len, sizeof body - (size_t)len, "]}");
+  json_t *r = v4(srv.port, app, key, "im_open_login_svc/multiaccount_import", "%s", body);
+  assert_int_equal(json_array_size(json_object_get(r, "FailAccounts")), 0);
+  v4_ok(r);
+  len = snprintf(body, sizeof body, "{\"Type\":\"Private\",\"Name\":\"%s\",\"GroupId\":\"%s\",\"Owner_Account\":\"%s0\","
                                         "\"MemberList\":[", gid, gid, prefix);
   for (int i = 1; i < n; i++)
     len += snprintf(body + len, sizeof body - (size_t)len, "%s{\"Member_Account\":\"%s%d\"}", i > 1 ? "," : "", prefix, i);
@@ -113,6 +115,53 @@ static int dissolved(const char *user, const char *gid, int live_ms, json_int_t 
 /* The chunks may still be appending: a sync from 0, then what arrives live. */
 static int dissolved_in_sync(const char *user, const char *gid) { return dissolved(user, gid, 100, NULL, NULL); }
 
+/* dissolved_in_sync for members prefix0..prefix{n-1} at once: each syncs from 0 on its own session, then
+ * every session's pushes within one 100 ms window (begun after the last sync) count too. Each member must
+ * read exactly one group_dissolved of gid; a member that reads none is asked again in a next round, for
+ * up to retry_ms (0: no second round). One window for all (a member's own window was 100 ms each). */
+static void each_dissolved_once(const char *prefix, int n, const char *gid, int retry_ms)
+{
+  enum { MAXN = 32 };
+  wsc_t c[MAXN];
+  int done[MAXN] = { 0 }, cnt[MAXN];
+  char name[32];
+  assert_true(n <= MAXN);
+  for (int waited = 0;; waited += 150) {
+    int missing = 0;
+    for (int i = 0; i < n; i++) {
+      if (done[i]) continue;
+      snprintf(name, sizeof name, "%s%d", prefix, i);
+      assert_int_equal(wsc_login(&c[i], srv.port, app, key, name, "Web"), 0);
+      json_t *evs = wsc_sync_live(&c[i]), *e;
+      assert_non_null(evs);
+      size_t k;
+      cnt[i] = 0;
+      json_array_foreach(evs, k, e) {
+        if (strcmp(jstr(e, "type"), "group_dissolved") || strcmp(jstr(e, "group_id"), gid)) continue;
+        assert_true(jint(e, "useq") > 0);
+        cnt[i]++;
+      }
+      json_decref(evs);
+    }
+    usleep(100 * 1000); /* the live window of every session of this round */
+    for (int i = 0; i < n; i++) {
+      if (done[i]) continue;
+      json_t *p;
+      while ((p = wsc_push(&c[i], "group_dissolved", 1))) {
+        if (!strcmp(jstr(p, "group_id"), gid)) cnt[i]++;
+        json_decref(p);
+      }
+      wsc_close(&c[i]);
+      if (cnt[i] > 1) fail_msg("%s%d read %d group_dissolved of %s", prefix, i, cnt[i], gid);
+      done[i] = cnt[i] == 1;
+      missing += !done[i];
+    }
+    if (!missing) return;
+    if (waited >= retry_ms) fail_msg("%d members of %s read no group_dissolved", missing, gid);
+    usleep(50 * 1000);
+  }
+}
+
 static void test_chunks_reach_every_member(void **st)
 {
   (void)st;
@@ -132,12 +181,8 @@ static void test_chunks_reach_every_member(void **st)
   /* 10 members, 3 per chunk: 4 chunks, each its own job after the dissolution */
   for (int waited = 0; waited < 3000 && event_chunks() < before + 4; waited += 10) usleep(10000);
   assert_int_equal(event_chunks(), before + 4);
-  char name[32];
   for (int pass = 0; pass < 2; pass++) {
-    for (int i = 0; i < 10; i++) {
-      snprintf(name, sizeof name, "ch%d", i);
-      assert_int_equal(dissolved_in_sync(name, "chunked"), 1);
-    }
+    each_dissolved_once("ch", 10, "chunked", 0);
     if (!pass) {
       assert_int_equal(e2e_server_stop(&srv), 0);
       assert_int_equal(e2e_server_start(&srv, args), 0);
@@ -153,13 +198,8 @@ static void test_killed_while_chunks_are_due(void **st)
   v4_ok(v4(srv.port, app, key, G("destroy_group"), "{\"GroupId\":\"killed\"}"));
   e2e_server_kill(&srv); /* 7 chunks: most still due */
   assert_int_equal(e2e_server_start(&srv, args), 0);
+  each_dissolved_once("ck", 20, "killed", 3000);
   char name[32];
-  for (int i = 0; i < 20; i++) {
-    snprintf(name, sizeof name, "ck%d", i);
-    int n = 0;
-    for (int waited = 0; waited < 3000 && !(n = dissolved_in_sync(name, "killed")); waited += 50) usleep(50000);
-    assert_int_equal(n, 1);
-  }
   assert_int_equal(e2e_server_stop(&srv), 0);
   assert_int_equal(e2e_server_start(&srv, args), 0);
   for (int i = 0; i < 20; i += 7) {
