@@ -40,7 +40,9 @@ typedef struct api_jobs {
   int64_t next_s[API_JOBS];      /* clock time each job is next due (INT64_MAX: not scheduled) */
   int running;                   /* 1 + the job in flight, 0 none */
   struct clock_move *move;       /* POST /operator/v1/clock in progress, or NULL */
-  uint64_t runs, failures;
+  int starting;                  /* inside start_due: a job that finishes at once does not start the next itself */
+  uint64_t ticks;                /* 1 s ticks since start */
+  uint64_t runs[API_JOBS], failures[API_JOBS];
 } api_jobs_t;
 
 typedef struct api_srv {
@@ -466,12 +468,17 @@ int op_token_init(api_srv_t *srv);
 /* ---- scheduled jobs, the test clock, apps refreshed by a write (jobs.c) ----- */
 /* Every job due at once (catch-up after a start) except the retention purge. */
 void api_jobs_init(api_srv_t *srv);
-/* Make a job (by name) due now unless it is due earlier: the purge timer
- * (server.c) does it for the retention purge every msg_purge_interval_ms
- * (0: msg_purge_interval_s) of real time. */
+/* Make a job (by name) due now unless it is due earlier, and start the
+ * earliest due job when none is in flight: the purge timer (server.c) does it
+ * for the retention purge every msg_purge_interval_ms (0:
+ * msg_purge_interval_s) of real time. */
 void api_jobs_due_now(api_srv_t *srv, const char *name);
-/* On the tick (and the purge timer): start the earliest due job when none is in flight. */
+/* On the 1 s tick: start the earliest due job when none is in flight (a job
+ * that finishes starts the next due one itself; the tick starts what fell
+ * due meanwhile and what a full writer queue deferred). */
 void api_jobs_tick(api_srv_t *srv);
+/* GET /operator/v1/jobs: each job's next due time and its runs since start. */
+void api_jobs_get(api_srv_t *srv, net_req_t *req);
 /* GET / POST /operator/v1/clock (403 TEST_CLOCK_OFF without --test-clock). */
 void api_clock_get(api_srv_t *srv, net_req_t *req);
 void api_clock_post(api_srv_t *srv, net_req_t *req, json_t *body);

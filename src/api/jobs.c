@@ -2,10 +2,12 @@
  * "Scheduled jobs", docs/operator-api.md "Test clock").
  *
  * One table of jobs {name, run, next}: each has the clock time it is next
- * due (srv->jobs.next_s). On the 1 s tick and the purge timer, when no job
- * is in flight, the earliest due job starts (ties in table order); at start every job except
- * the retention purge is due at once, so a server that was down catches up
- * (each job is idempotent). Jobs that write run as one writer job each
+ * due (srv->jobs.next_s). When no job is in flight the earliest due job
+ * starts (ties in table order): on the 1 s tick, on the purge timer, and as
+ * soon as the job before it finishes, so jobs due together run back to back
+ * rather than one a second; at start every job except the retention purge is
+ * due at once, so a server that was down catches up (each job is
+ * idempotent). Jobs that write run as one writer job each
  * (store_writer_submit, one transaction, durable before anything follows);
  * the loop never touches the database. What a job changed in the apps
  * reaches the registry in its done(): every app's record and plan facts for
@@ -351,6 +353,7 @@ typedef struct clock_move {
 } clock_move_t;
 
 static void move_step(api_srv_t *srv);
+static void start_due(api_srv_t *srv);
 
 static int64_t next_day_start(int64_t at, int tz) { return imc_day_start(imc_day_of(at, tz) + 1, tz); }
 
@@ -376,10 +379,10 @@ static int64_t next_due(api_srv_t *srv, int idx, int64_t at)
 static void job_finish(api_srv_t *srv, job_run_t *r, int rc)
 {
   srv->jobs.running = 0;
-  srv->jobs.runs++;
   char at[32];
   imc_datetime_format(r->at, srv->tz_offset_s, at, sizeof at);
   if (!rc) {
+    srv->jobs.runs[r->idx]++;
     api_fresh_apply(srv, &r->fresh);
     if (r->next_overdue_s >= 0) srv->jobs.next_s[JOB_ARREARS] = r->next_overdue_s ? r->next_overdue_s : INT64_MAX;
     srv->jobs.next_s[r->idx] = r->again_s > r->at ? r->again_s : next_due(srv, r->idx, r->at);
@@ -388,7 +391,7 @@ static void job_finish(api_srv_t *srv, job_run_t *r, int rc)
     IMC_INFO("jobs", "msg=\"job ran\" job=%s at=%s result=%s", jobs[r->idx].name, at, t ? t : "{}");
     free(t);
   } else {
-    srv->jobs.failures++;
+    srv->jobs.failures[r->idx]++;
     free(r->fresh.v);
     json_decref(r->result);
     r->result = json_pack("{s:s,s:s}", "error", imc_err_name(rc), "message", r->err[0] ? r->err : imc_strerror(rc));
@@ -416,7 +419,9 @@ static void job_finish(api_srv_t *srv, job_run_t *r, int rc)
       return;
     }
     move_step(srv);
+    return;
   }
+  start_due(srv); /* the next due job at once, not at the next tick (a failed one is due a minute on) */
 }
 
 static void job_done(void *arg, int rc)
@@ -483,21 +488,59 @@ void api_jobs_init(api_srv_t *srv)
   srv->jobs.next_s[JOB_PURGE] = next_day_start(imc_clock_now_s(), srv->tz_offset_s);
 }
 
+/* Start the earliest due job unless one is in flight, a clock move runs the
+ * jobs or the server is stopping; again when it finishes (job_finish). A job
+ * that finishes inside job_start (the purge refused at once) calls this from
+ * job_finish: that inner call returns at once and the loop here goes on to
+ * the next due job, so nothing recurses. A failed job is due a minute later
+ * and a start the writer queue refuses waits for the tick: nothing spins. */
+static void start_due(api_srv_t *srv)
+{
+  if (srv->jobs.starting) return;
+  srv->jobs.starting = 1;
+  while (!srv->jobs.running && !srv->jobs.move && !srv->stopping) {
+    int64_t now = imc_clock_now_s();
+    int idx = earliest_due(srv, now);
+    if (idx < 0) break;
+    int rc = job_start(srv, idx, now);
+    if (rc) {
+      IMC_DEBUG("jobs", "msg=\"job deferred to the next tick\" job=%s err=%s", jobs[idx].name, imc_err_name(rc));
+      break;
+    }
+  }
+  srv->jobs.starting = 0;
+}
+
 void api_jobs_due_now(api_srv_t *srv, const char *name)
 {
   int64_t now = imc_clock_now_s();
   for (int i = 0; i < JOB__COUNT; i++)
     if (!strcmp(jobs[i].name, name) && srv->jobs.next_s[i] > now) srv->jobs.next_s[i] = now;
+  start_due(srv);
 }
 
 void api_jobs_tick(api_srv_t *srv)
 {
-  if (srv->jobs.running || srv->jobs.move || srv->stopping) return;
-  int64_t now = imc_clock_now_s();
-  int idx = earliest_due(srv, now);
-  if (idx < 0) return;
-  int rc = job_start(srv, idx, now);
-  if (rc) IMC_DEBUG("jobs", "msg=\"job deferred to the next tick\" job=%s err=%s", jobs[idx].name, imc_err_name(rc));
+  srv->jobs.ticks++;
+  start_due(srv);
+}
+
+/* {"ticks","running":name|null,"jobs":[{"job","next","next_s","runs","failures"}…]} in table order; next null: not scheduled. */
+void api_jobs_get(api_srv_t *srv, net_req_t *req)
+{
+  json_t *o = json_pack("{s:I,s:o,s:[]}", "ticks", (json_int_t)srv->jobs.ticks, "running",
+                        srv->jobs.running ? json_string(jobs[srv->jobs.running - 1].name) : json_null(), "jobs");
+  json_t *list = json_object_get(o, "jobs");
+  for (int i = 0; list && i < JOB__COUNT; i++) {
+    int64_t next = srv->jobs.next_s[i];
+    char at[32];
+    if (next != INT64_MAX) imc_datetime_format(next, srv->tz_offset_s, at, sizeof at);
+    json_array_append_new(list, json_pack("{s:s,s:o,s:o,s:I,s:I}", "job", jobs[i].name, "next",
+                                          next != INT64_MAX ? json_string(at) : json_null(), "next_s",
+                                          next != INT64_MAX ? json_integer(next) : json_null(), "runs",
+                                          (json_int_t)srv->jobs.runs[i], "failures", (json_int_t)srv->jobs.failures[i]));
+  }
+  api_reply_json(req, 200, o);
 }
 
 /* ---- the test clock (operator API) ------------------------------------------------ */

@@ -554,6 +554,7 @@ static int app_state(op_req_t *o, store_t *s)
 }
 
 static void clock_get(api_srv_t *srv, net_req_t *req, json_t *body) { (void)body; api_clock_get(srv, req); }
+static void jobs_get(api_srv_t *srv, net_req_t *req, json_t *body) { (void)body; api_jobs_get(srv, req); }
 
 /* One row per endpoint. `fields` lists the body fields a POST accepts
  * (space-separated); any other field is refused with 400 INVAL. Every POST
@@ -565,7 +566,7 @@ static const struct op_route {
   const char *suffix;   /* after the id ("/wallet"), NULL for none */
   int (*run)(op_req_t *, store_t *);
   const char *fields;   /* POST body fields, space-separated */
-  void (*loop)(api_srv_t *, net_req_t *, json_t *body); /* answered on the loop (the test clock), run NULL */
+  void (*loop)(api_srv_t *, net_req_t *, json_t *body); /* answered on the loop (the test clock, the jobs), run NULL */
 } routes[] = { /* GET rows run on the reader pool, POST rows on the writer */
   { "GET", "/operator/v1/customers", 0, NULL, customers_list, NULL, NULL },
   { "POST", "/operator/v1/customers", 0, NULL, customers_create, "name", NULL },
@@ -592,6 +593,7 @@ static const struct op_route {
   { "POST", "/operator/v1/apps/", 1, "/auto-renew", app_auto_renew, "on", NULL },
   { "GET", "/operator/v1/clock", 0, NULL, NULL, NULL, clock_get },
   { "POST", "/operator/v1/clock", 0, NULL, NULL, "now advance_s", api_clock_post },
+  { "GET", "/operator/v1/jobs", 0, NULL, NULL, NULL, jobs_get },
 };
 
 /* 1 if name is one of the space-separated words of list. */

@@ -240,14 +240,13 @@ static void on_tick_run(uv_timer_t *t)
 
 /* Every msg_purge_interval_ms (or _s) of real time, on its own timer: the
  * retention pass falls due (its cutoffs are on the clock) and starts at once
- * unless a job is in flight (then the 1 s tick or the next firing starts it).
+ * unless a job is in flight (then it starts when that job finishes).
  * The pass itself runs off the loop (im_c2c_purge). */
 static void on_purge_timer(uv_timer_t *t)
 {
   int tp = imc_turnlog_enter(IMC_TP_TIMERS);
   api_srv_t *srv = t->data;
   api_jobs_due_now(srv, "retention_purge");
-  api_jobs_tick(srv);
   imc_turnlog_leave(tp);
 }
 
