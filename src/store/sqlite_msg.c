@@ -297,6 +297,11 @@ static int append(store_t *s, struct sqmsg *m, store_msg_append_t *a)
   if (in->seq > 1 && (a->dedupe_since_s || a->import_dedupe) && ((rc = sq__live_find_dup(s, m, ac, a, newest)) || a->dup))
     return rc;
   if (!live && (rc = sq__live_run_lo(s, m, in->sdkappid, in->conv, in->seq, &run_lo))) return rc;
+  /* a SyncOtherMachine 2 message: the start of its sender's run of them, so that the sender's reads pass the
+   * run in one seek (§51); any other live send reads nothing more */
+  if (live && (in->flags & STORE_MSG_NOT_FROM) &&
+      (rc = sq__live_hidden_lo(s, m, in->sdkappid, in->conv, in->seq, in->from_no, &run_lo)))
+    return rc;
   /* an import's max_t: the conversation's newest time with it (what the cache keeps next); a live one's
    * is its own time (clamped above), so it stores none */
   int64_t top = in->time_s > newest ? in->time_s : newest;
@@ -433,11 +438,26 @@ static int sqm_history(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t vi
                        uint32_t after_seq, int64_t min_t, int64_t max_t, int limit, store_msg_cb cb, void *ud)
 {
   sqlite3_stmt *st = stmt(s, M_HISTORY);
-  int n;
+  int64_t below = before_seq ? (int64_t)before_seq : INT64_MAX;
+  int n = 0, rc, again;
   if (!st) return IMC_E_IO;
-  BIND(st, sdkappid, (int64_t)conv, before_seq ? (int64_t)before_seq : INT64_MAX, after_seq, min_t, max_t, limit,
-       viewer_no);
-  return each_msg(st, cb, ud, &n);
+  do { /* HISTORY returns a viewer's SyncOtherMachine 2 message only when its run goes on below: seek past it (§51) */
+    again = 0;
+    BIND(st, sdkappid, (int64_t)conv, below, after_seq, min_t, max_t, limit - n, viewer_no);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+      if ((sqlite3_column_int64(st, 8) & STORE_MSG_NOT_FROM) && (uint32_t)sqlite3_column_int64(st, 3) == viewer_no) {
+        below = sqlite3_column_int64(st, 13);
+        again = 1;
+        break;
+      }
+      store_msg_t msg;
+      row_msg(st, 0, &msg);
+      cb(ud, &msg);
+      n++;
+    }
+    sqlite3_reset(st);
+  } while (again);
+  return sq__map_rc(rc);
 }
 
 static int changed_one(store_t *s, int rc) { return rc ? rc : sqlite3_changes(sq__db(s)) ? 0 : IMC_E_NOTFOUND; }

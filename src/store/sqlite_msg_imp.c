@@ -37,7 +37,7 @@ static int pick_live(void *ud, sqlite3_stmt *st)
   int64_t t = sqlite3_column_int64(st, 4);
   if (seq <= p->after || t < p->min_t) return 1; /* the rest is cleared or older */
   if ((sqlite3_column_int64(st, 5) & STORE_MSG_NOT_FROM) && (uint32_t)sqlite3_column_int64(st, 2) == p->viewer)
-    return 0;
+    return -1; /* the viewer's SyncOtherMachine 2 run: passed in one seek (§51) */
   /* under the purge floor: so is every live message below it (their times and rowids never decrease
    * along seq), the page's live half ends here rather than stepping over them (§48) */
   if (!sqlite3_column_int64(st, 7)) return 1;
@@ -90,8 +90,8 @@ static int first_listed(void *ud, sqlite3_stmt *st)
 {
   listed_t *l = ud;
   int64_t flags = sqlite3_column_int64(st, 5);
-  if ((flags & STORE_MSG_NO_LAST) || ((flags & STORE_MSG_NOT_FROM) && (uint32_t)sqlite3_column_int64(st, 2) == l->user))
-    return 0;
+  if ((flags & STORE_MSG_NOT_FROM) && (uint32_t)sqlite3_column_int64(st, 2) == l->user) return -1; /* its run (§51) */
+  if (flags & STORE_MSG_NO_LAST) return 0;
   l->seq = (uint32_t)sqlite3_column_int64(st, 0);
   l->time_s = sqlite3_column_int64(st, 4);
   return 1;

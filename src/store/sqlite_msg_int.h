@@ -25,7 +25,8 @@
 /* next: the index + 1 of the next held message of the same bucket, in
  * append order (0: the last); inext: for an imported one, the index + 1 of
  * the bucket's imported message held before it (0: the first); run_lo: an
- * imported one's c2c_msg.run_lo (the start of its run of imports), 0 for a live one; max_t: an imported
+ * imported one's c2c_msg.run_lo (the start of its run of imports), a SyncOtherMachine 2 one's (the start of
+ * its sender's run of them, §51; 0 for a run of one), 0 for another live one; max_t: an imported
  * one's c2c_msg.max_t (the newest time up to it, in the cache's range: it fits the struct's padding) */
 typedef struct pend_msg { store_msg_t m; size_t body_off; int32_t next, inext; uint32_t run_lo, max_t; } pend_msg_t;
 typedef struct pend_ev { uint32_t app, user, useq, seq; int kind; uint64_t conv; int64_t at; } pend_ev_t;
@@ -89,6 +90,11 @@ int sq__pend_conv_next(const sqpend_t *p, int i, uint32_t app, uint64_t conv);
  * the conversation's newest held import; 0 otherwise. Walks the bucket's
  * held imports from the newest to the conversation's first. */
 uint32_t sq__pend_run_lo(const sqpend_t *p, uint32_t app, uint64_t conv, uint32_t seq);
+
+/* The conversation's newest held message when it is its bucket's last held one (the usual case), else NULL
+ * (none held, or another conversation of the bucket held one since: the caller reads the table, where a held
+ * message is not, and so loses at most a run's continuation, §51). One look, no walk. */
+const pend_msg_t *sq__pend_last(const sqpend_t *p, uint32_t app, uint64_t conv);
 
 void sq__pend_free(sqpend_t *p);
 
@@ -220,8 +226,9 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
           " AND conv=?2 AND seq<?3 ORDER BY seq DESC") \
   X(WALK_SHOWN, "SELECT seq,random,from_no,cseq,time_s,flags,coalesce(run_lo,seq)," FLOOR_SHOWS("time_s", "id", "?1") \
                 " FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND seq<?3 ORDER BY seq DESC") \
-  /* a written message's flags and run start (an import appended after it continues its run) */ \
-  X(RUN_OF, "SELECT flags,coalesce(run_lo,seq) FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND seq=?3") \
+  /* a written message's flags, run start and sender (an import, or a SyncOtherMachine 2 message of the same \
+   * sender, appended after it continues its run) */ \
+  X(RUN_OF, "SELECT flags,coalesce(run_lo,seq),from_no FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND seq=?3") \
   /* the conversation's newest imported time: one seek at the end of its entries in the partial index */ \
   X(IMP_MAX_TIME, "SELECT max(time_s) FROM c2c_msg" IMP_IDX " WHERE conv=?2 AND sdkappid=?1" IMP_ROW) \
   X(ANY_IMP, "SELECT 1 FROM c2c_msg" IMP_IDX " WHERE 1" IMP_ROW " LIMIT 1") \
@@ -304,8 +311,11 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
                 MSGJOIN " LEFT JOIN accounts pa ON pa.sdkappid=i.sdkappid AND pa.user_no=" INBOX_PEER " ORDER BY i.useq") \
   X(GET, "SELECT " MSGCOLS " FROM c2c_msg m" MSGJOIN " WHERE m.sdkappid=?1 AND m.conv=?2 AND m.seq=?3 AND" \
          FLOOR_SHOWS("m.time_s", "m.id", "?1")) \
-  X(HISTORY, "SELECT " MSGCOLS " FROM c2c_msg m" MSGJOIN " WHERE m.sdkappid=?1 AND m.conv=?2 AND m.seq<?3 AND m.seq>?4" \
-             " AND m.time_s>=?5 AND m.time_s<=?6 AND NOT ((m.flags&64)!=0 AND m.from_no=?8) AND" \
+  /* a page by seq for viewer ?8: its own SyncOtherMachine 2 messages are left out, but one whose run of them \
+   * goes on below (run_lo, §51) is returned with its run start (col 13): the caller seeks below it */ \
+  X(HISTORY, "SELECT " MSGCOLS ",coalesce(m.run_lo,m.seq) FROM c2c_msg m" MSGJOIN " WHERE m.sdkappid=?1 AND m.conv=?2" \
+             " AND m.seq<?3 AND m.seq>?4 AND m.time_s>=?5 AND m.time_s<=?6" \
+             " AND NOT ((m.flags&64)!=0 AND m.from_no=?8 AND coalesce(m.run_lo,m.seq)>=m.seq) AND" \
              FLOOR_SHOWS("m.time_s", "m.id", "?1") " ORDER BY m.seq DESC LIMIT ?7") \
   /* a REST roaming page's imported messages: by (time, seq) newest first below (?6, ?7), down to ?4, after the \
    * clear ?3, seen by ?8, at most ?9: a range of the partial index read from the cursor (sqlite_msg_imp.c) */ \
@@ -545,7 +555,9 @@ int sq__msg_get(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t seq, stor
  * every seq), newest first; row is the WALK statement's (seq, random, from_no, cseq, time_s, flags,
  * run start), WALK_SHOWN's when shown (and whether the purge floor shows it). An imported row is passed
  * with the rest of its run of imports (run_lo): one seek per run, not a step per import. each returns
- * nonzero to stop; it must not use the same statement. Only written rows are read. Returns 0, IMC_E_IO. */
+ * nonzero to stop, or < 0 for a SyncOtherMachine 2 row the reader does not see (its sender's): the walk
+ * passes the rest of that sender's run of them in one seek (run_lo, §51); it must not use the same
+ * statement. Only written rows are read. Returns 0, IMC_E_IO. */
 int sq__live_down(store_t *s, uint32_t sdkappid, uint64_t conv, int64_t below, int shown,
                   int (*each)(void *, sqlite3_stmt *), void *ud);
 /* A binary search over the live seqs below hi for where is_low(ud, row) (a WALK row, WALK_SHOWN's when
@@ -561,6 +573,12 @@ int sq__live_before(store_t *s, uint32_t sdkappid, uint64_t conv, int64_t hi, in
 /* *run_lo for an import appended as seq: the run_lo of seq - 1 when that message is imported (held or
  * written), else seq. Inside an append. Returns 0, IMC_E_IO. */
 int sq__live_run_lo(store_t *s, struct sqmsg *m, uint32_t sdkappid, uint64_t conv, uint32_t seq, uint32_t *run_lo);
+/* *run_lo for a live SyncOtherMachine 2 message of from_no appended as seq (§51): the start of the run of
+ * such messages of from_no that seq - 1 ends (held: the conversation's newest held one, sq__pend_last; else
+ * written: one seek), 0 when seq - 1 is none of them (a run of one). Only these sends pay it. Inside an
+ * append. Returns 0, IMC_E_IO. */
+int sq__live_hidden_lo(store_t *s, struct sqmsg *m, uint32_t sdkappid, uint64_t conv, uint32_t seq, uint32_t from_no,
+                       uint32_t *run_lo);
 /* The conversation's next seq and its newest time, live or imported (0: none;
  * a live append is clamped to it, §45): cached, else read. Returns 0,
  * IMC_E_IO, IMC_E_RANGE. */

@@ -51,7 +51,16 @@ int sq__live_down(store_t *s, uint32_t sdkappid, uint64_t conv, int64_t below, i
       }
       continue;
     }
-    if (each(ud, st)) { rc = SQLITE_DONE; break; }
+    int r = each(ud, st);
+    if (r < 0) { /* hidden from the reader: a SyncOtherMachine 2 run of its own, past it in one seek (§51) */
+      int64_t lo = sqlite3_column_int64(st, 6);
+      if (lo < sqlite3_column_int64(st, 0)) {
+        sqlite3_reset(st);
+        BIND(st, sdkappid, (int64_t)conv, lo);
+      }
+      continue;
+    }
+    if (r) { rc = SQLITE_DONE; break; }
   }
   sqlite3_reset(st);
   return rc == SQLITE_DONE ? 0 : sq__map_rc(rc);
@@ -140,6 +149,32 @@ int sq__live_run_lo(store_t *s, struct sqmsg *m, uint32_t sdkappid, uint64_t con
   sqlite3_reset(st);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sq__map_rc(rc);
   if ((v[0] & STORE_MSG_IMPORTED) && v[1] > 0 && v[1] < seq) *run_lo = (uint32_t)v[1];
+  return 0;
+}
+
+int sq__live_hidden_lo(store_t *s, struct sqmsg *m, uint32_t sdkappid, uint64_t conv, uint32_t seq, uint32_t from_no,
+                       uint32_t *run_lo)
+{
+  int64_t v[3] = { 0, 0, 0 };
+  *run_lo = 0;
+  if (seq <= 1) return 0;
+  const pend_msg_t *h = sq__pend_last(&m->pend, sdkappid, conv);
+  if (h) { /* seq - 1 is held (the conversation's newest held message): its run, when it continues */
+    if (h->m.seq == seq - 1 && (h->m.flags & (STORE_MSG_NOT_FROM | STORE_MSG_IMPORTED)) == STORE_MSG_NOT_FROM &&
+        h->m.from_no == from_no)
+      *run_lo = h->run_lo ? h->run_lo : seq - 1;
+    return 0;
+  }
+  sqlite3_stmt *st = stmt(s, M_RUN_OF); /* held elsewhere in its bucket: no row here, a run of one (never wrong) */
+  if (!st) return IMC_E_IO;
+  BIND(st, sdkappid, (int64_t)conv, seq - 1);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) for (int c = 0; c < 3; c++) v[c] = sqlite3_column_int64(st, c);
+  sqlite3_reset(st);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sq__map_rc(rc);
+  if ((v[0] & (STORE_MSG_NOT_FROM | STORE_MSG_IMPORTED)) == STORE_MSG_NOT_FROM && v[2] == from_no && v[1] > 0 &&
+      v[1] < seq)
+    *run_lo = (uint32_t)v[1];
   return 0;
 }
 

@@ -159,7 +159,9 @@ static int feed_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col)
     const pend_msg_t *h = (const pend_msg_t *)(const void *)row;
     if (col == 10) /* f->p->body is NULL while only empty bodies came; valid until flushed */
       sqlite3_result_text(ctx, h->m.body_len ? f->p->body + h->body_off : "", (int)h->m.body_len, SQLITE_STATIC);
-    else if (h->run_lo) /* imported: its run's start (col 11) and the newest time up to it (12); live: NULL */
+    else if (col == 11 ? h->run_lo != 0 : (h->m.flags & STORE_MSG_IMPORTED) != 0)
+      /* col 11: an import's run start, a SyncOtherMachine 2 message's start of its sender's run of them
+       * (§51; NULL for a run of one); col 12: an import's newest time up to it; otherwise NULL */
       sqlite3_result_int64(ctx, col == 11 ? h->run_lo : h->max_t);
   } else { /* T_REL's payload */
     const pend_rel_t *e = (const pend_rel_t *)(const void *)row;
@@ -375,6 +377,13 @@ uint32_t sq__pend_run_lo(const sqpend_t *p, uint32_t app, uint64_t conv, uint32_
     if (h->m.sdkappid == app && h->m.conv == conv) return h->m.seq == seq ? h->run_lo : 0;
   }
   return 0;
+}
+
+const pend_msg_t *sq__pend_last(const sqpend_t *p, uint32_t app, uint64_t conv)
+{
+  int32_t n = p->tail[bucket(app, conv)];
+  const pend_msg_t *h = n ? &p->msg[n - 1] : NULL;
+  return h && h->m.sdkappid == app && h->m.conv == conv ? h : NULL;
 }
 
 void sq__pend_free(sqpend_t *p)
