@@ -45,6 +45,41 @@ static int pick_live(void *ud, sqlite3_stmt *st)
   return p->n == p->limit;
 }
 
+/* The purge floor of an app (FLOOR_S, FLOOR_ID): a message is shown when its time is at or above before_s
+ * or it was stored after upto_id. */
+typedef struct floor_of { int64_t before_s, upto_id; } floor_of_t;
+
+static int floor_of(store_t *s, uint32_t sdkappid, floor_of_t *f)
+{
+  sqlite3_stmt *st = stmt(s, M_FLOOR_OF);
+  if (!st) return IMC_E_IO;
+  BIND(st, sdkappid);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) *f = (floor_of_t){ sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1) };
+  sqlite3_reset(st);
+  return rc == SQLITE_ROW ? 0 : sq__map_rc(rc);
+}
+
+/* The lowest time a roaming page's imports may have (§51): min_t, or the floor's time when the floor covers
+ * every import older than it, that is when nothing of the conversation was stored since the pass that
+ * recorded the floor began (its newest row's id is at most upto_id: rowids never decrease along seq). An
+ * import stored since may have any older time and is shown (judged by the retention alone, §40): then the
+ * page passes the covered ones, entry by entry. */
+static int imports_from(store_t *s, uint32_t sdkappid, uint64_t conv, int64_t min_t, int64_t *from)
+{
+  floor_of_t f = { 0, 0 };
+  int64_t top = 0;
+  *from = min_t;
+  int rc = floor_of(s, sdkappid, &f);
+  if (rc || min_t >= f.before_s) return rc;
+  sqlite3_stmt *st = stmt(s, M_TOP_ID);
+  if (!st) return IMC_E_IO;
+  BIND(st, sdkappid, (int64_t)conv);
+  if ((rc = scalar(st, &top))) return rc;
+  if (top <= f.upto_id) *from = f.before_s;
+  return 0;
+}
+
 static int newer(const cand_t *a, const cand_t *b)
 {
   return a->time_s > b->time_s || (a->time_s == b->time_s && a->seq > b->seq);
@@ -59,11 +94,13 @@ int sq__msg_roam(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t viewer_n
   if (limit <= 0) return 0;
   cand_t *c = malloc(2 * (size_t)limit * sizeof *c);
   if (!c) return IMC_E_NOMEM;
-  int ni = 0, rc = 0;
-  sqlite3_stmt *st = stmt(s, M_IMP_PAGE);
-  if (!st) rc = IMC_E_IO;
-  else {
-    BIND(st, sdkappid, (int64_t)conv, after_seq, min_t, 0, ct, cs, viewer_no, limit);
+  int ni = 0;
+  int64_t imp_t;
+  int rc = imports_from(s, sdkappid, conv, min_t, &imp_t);
+  sqlite3_stmt *st = rc ? NULL : stmt(s, M_IMP_PAGE);
+  if (!rc && !st) rc = IMC_E_IO;
+  if (st) {
+    BIND(st, sdkappid, (int64_t)conv, after_seq, imp_t, 0, ct, cs, viewer_no, limit);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
       c[ni++] = (cand_t){ (uint32_t)sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1) };
     sqlite3_reset(st);
@@ -221,9 +258,6 @@ static int step_row(sqlite3_stmt *st)
   return rc == SQLITE_DONE ? 0 : sq__map_rc(rc);
 }
 
-/* The purge floor of an app (FLOOR_S, FLOOR_ID): a message is shown when its time is at or above before_s
- * or it was stored after upto_id. */
-typedef struct floor_of { int64_t before_s, upto_id; } floor_of_t;
 
 static int shown(const floor_of_t *f, sqlite3_stmt *st) /* a row's (…, time_s, id) in columns 1 and 2 */
 {
@@ -277,11 +311,7 @@ int sq__msg_newest_at(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t bef
   int rc = scalar(st, &max);
   if (rc || min_t > max_t) return rc;
   if (hi > max + 1) hi = max + 1;
-  if (!(st = stmt(s, M_FLOOR_OF))) return IMC_E_IO;
-  BIND(st, sdkappid);
-  if ((rc = sqlite3_step(st)) == SQLITE_ROW) f = (floor_of_t){ sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1) };
-  sqlite3_reset(st);
-  if (rc != SQLITE_ROW) return sq__map_rc(rc);
+  if ((rc = floor_of(s, sdkappid, &f))) return rc;
   /* below the first message newer than max_t none is newer: the first shown one at or after min_t */
   if ((rc = first_newer(s, sdkappid, conv, 0, hi, max_t, &first, &first_t))) return rc;
   if (first < hi && (rc = imports_at_or_before(s, sdkappid, conv, &f, first, hi, min_t, max_t, &found))) return rc;

@@ -396,8 +396,9 @@ const char *const sq__migrations[] = {
    * and importmsg's dedupe (MsgSeq, MsgRandom and MsgTimeStamp equal) reads the imports of its second; the
    * index stays partial (a live send only tests its WHERE). run_lo: on an imported row, the lowest seq of
    * the run of imports it ends (every seq from run_lo to its own was imported), so a walk down the seqs
-   * passes a run of imports with one seek; NULL on live rows. Runs of the imports stored before are found
-   * here (consecutive imported seqs). */
+   * passes a run of imports with one seek; NULL on live rows (since §51 a SyncOtherMachine 2 message in a run
+   * of its sender's stores the run's start, and its own time as max_t). Runs of the imports stored before are
+   * found here (consecutive imported seqs). */
   "ALTER TABLE c2c_msg ADD COLUMN run_lo INTEGER;"
   "DROP INDEX c2c_msg_imported;"
   "CREATE INDEX c2c_msg_imported ON c2c_msg(conv, sdkappid, time_s, seq) WHERE (flags&32)!=0;"

@@ -248,11 +248,53 @@ static void test_hidden_runs_same_pages(void **st)
   store_close(s);
 }
 
+/* 10 live messages and 5,000 older imports, a floor over the 4,990 oldest imports (raised when a pass began;
+ * the pass deletes them after) and a retention that reaches below it: a roaming page lists the 10 live and
+ * 10 shown imports and stops its imports at the floor (nothing was stored since the pass began), within
+ * FLOOR_STEPS; before, it read all 4,990 covered imports. An import of an old time stored after the pass is
+ * shown (the retention alone judges it): the next page lists it too. */
+#define FLOOR_STEPS 3000
+static void test_roam_imports_stop_at_the_floor(void **st)
+{
+  (void)st;
+  store_t *s;
+  uint64_t conv = store_c2c_conv(81, 82);
+  page_t p = { .n = 0 };
+  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
+  for (int i = 0; i < 10; i++) append(s, 81, 82, T0 + i, 1 + (uint32_t)i, 0);
+  for (int i = 0; i < 5000; i++) append(s, 82, 81, T0 - 100000 + i, 100 + (uint32_t)i, 3);
+  assert_int_equal(store_exec(s, "COMMIT"), 0);
+  assert_int_equal(store_exec(s, "INSERT INTO c2c_purge_floor(sdkappid,before_s,upto_id) VALUES(1400000011,"
+                                 "1700000000-100000+4990,(SELECT max(id) FROM c2c_msg))"), 0);
+  trace(s, 1);
+  assert_int_equal(store_msg_roam(s, APP, conv, 81, 0, 0, INT64_MAX, INT64_MAX, 0, 30, on_msg, &p), 0);
+  p.n = 0;
+  steps = 0;
+  assert_int_equal(store_msg_roam(s, APP, conv, 81, 0, 0, INT64_MAX, INT64_MAX, 0, 30, on_msg, &p), 0);
+  int64_t page = steps;
+  trace(s, 0);
+  assert_int_equal(p.n, 20);
+  for (int i = 0; i < 10; i++) assert_int_equal(p.seq[i], 10 - (uint32_t)i);
+  for (int i = 10; i < 20; i++) assert_int_equal(p.seq[i], 5010 - (uint32_t)(i - 10));
+  print_message("a page over 4,990 imports under the floor: %lld steps\n", (long long)page);
+  if (page > FLOOR_STEPS) fail_msg("the page took %lld steps (at most %d)", (long long)page, FLOOR_STEPS);
+
+  assert_int_equal(append(s, 82, 81, T0 - 100000 + 5, 99999, 3), 5011); /* stored after the pass began */
+  p.n = 0;
+  assert_int_equal(store_msg_roam(s, APP, conv, 81, 0, 0, INT64_MAX, INT64_MAX, 0, 30, on_msg, &p), 0);
+  assert_int_equal(p.n, 21);
+  for (int i = 10; i < 20; i++) assert_int_equal(p.seq[i], 5010 - (uint32_t)(i - 10));
+  assert_int_equal(p.seq[20], 5011);
+  store_close(s);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_own_hidden_run_in_one_seek, setup, teardown),
     cmocka_unit_test_setup_teardown(test_hidden_runs_same_pages, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_roam_imports_stop_at_the_floor, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
