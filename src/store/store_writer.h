@@ -126,9 +126,13 @@
  * sync that covers it starts and when it returns; at its done() call the
  * loop thread counts the seven intervals into one histogram each
  * (util/hist.h), and each COMMIT and each sync once into a histogram of its
- * own. A few
- * clock reads per job: always on. GET /healthz shows the percentiles, GET
- * /healthz/stages the histograms (bench/msg_bench.c subtracts two of them). */
+ * own. "back" and "total" end at the clock read the loop makes before each
+ * STORE_WRITER_DONE_CHECK_EVERY done() calls (the turn budget's), not at
+ * the job's own call; the intervals that jobs share (from the hand-over on)
+ * are counted once per run of equal values, before the loop's turn moves
+ * on. A few clock reads per job: always on. GET /healthz shows the
+ * percentiles, GET /healthz/stages the histograms (bench/msg_bench.c
+ * subtracts two of them). */
 enum {
   STORE_STAMP_SUBMIT, STORE_STAMP_HANDOFF, STORE_STAMP_TAKEN, STORE_STAMP_COMMIT, STORE_STAMP_COMMITTED,
   STORE_STAMP_SYNC, STORE_STAMP_SYNCED,

@@ -81,6 +81,9 @@ struct store_writer {
   imc_hist_t stages[STORE_STAGES];   /* loop thread (store_writer.h, "Stages") */
   uint64_t last_committed_ns;        /* loop thread: the COMMIT counted last into STORE_STAGE_COMMITS */
   uint64_t last_synced_ns;           /* loop thread: the sync counted last into STORE_STAGE_SYNCS */
+  uint64_t run_t[STORE_STAMPS];      /* loop thread: the stamps HANDOFF … SYNCED of the last job counted (count_stages) */
+  uint32_t run_n;                    /* loop thread: jobs with those stamps not yet counted into WAIT … SYNC */
+  uint64_t back_ns; uint32_t back_n; /* loop thread: the BACK interval of the last job counted; jobs with it not yet counted */
   void (*more)(void *);              /* loop thread: store_writer_on_more */
   void *more_arg;
 };
@@ -487,24 +490,48 @@ static void on_closed(uv_handle_t *h)
   if (cb) cb(arg);
 }
 
-/* Count the job's intervals (loop thread, just before its done()). A job
- * failed without reaching the writer thread (after stop) is not counted. */
-static void count_stages(store_writer_t *w, store_job_t *j)
+/* Count the runs (count_stages) into WAIT … SYNC and BACK: at the end of
+ * each on_wake_run, so the histograms read between turns are whole. */
+static void flush_stages(store_writer_t *w)
+{
+  const uint64_t *t = w->run_t;
+  for (int i = STORE_STAMP_HANDOFF; i < STORE_STAMP_SYNCED; i++) imc_hist_add_n(&w->stages[i], t[i + 1] - t[i], w->run_n);
+  imc_hist_add_n(&w->stages[STORE_STAGE_BACK], w->back_ns, w->back_n);
+  w->run_n = w->back_n = 0;
+}
+
+/* Count the job's intervals (loop thread, before its done(); now: the clock
+ * read before the eight done() calls that hold it). A job failed without
+ * reaching the writer thread (after stop) is not. WAIT … SYNC go in per run
+ * of jobs with equal stamps from HANDOFF on (one hand-over, take, COMMIT and
+ * sync), BACK per run of equal values (flush_stages), QUEUE and TOTAL per job. */
+static void count_stages(store_writer_t *w, const store_job_t *j, uint64_t now)
 {
   const uint64_t *t = j->t_ns;
   if (!t[STORE_STAMP_SYNCED]) return;
-  uint64_t now = uv_hrtime();
-  for (int i = 0; i < STORE_STAMP_SYNCED; i++) imc_hist_add(&w->stages[i], t[i + 1] - t[i]);
-  imc_hist_add(&w->stages[STORE_STAGE_BACK], now - t[STORE_STAMP_SYNCED]);
+  imc_hist_add(&w->stages[STORE_STAGE_QUEUE], t[STORE_STAMP_HANDOFF] - t[STORE_STAMP_SUBMIT]);
   imc_hist_add(&w->stages[STORE_STAGE_TOTAL], now - t[STORE_STAMP_SUBMIT]);
-  if (t[STORE_STAMP_COMMITTED] != w->last_committed_ns) { /* the first job of its COMMIT seen here */
-    w->last_committed_ns = t[STORE_STAMP_COMMITTED];
-    imc_hist_add(&w->stages[STORE_STAGE_COMMITS], t[STORE_STAMP_COMMITTED] - t[STORE_STAMP_COMMIT]);
+  uint64_t back = now - t[STORE_STAMP_SYNCED];
+  if (back != w->back_ns) { imc_hist_add_n(&w->stages[STORE_STAGE_BACK], w->back_ns, w->back_n); w->back_ns = back; w->back_n = 0; }
+  w->back_n++;
+  const uint64_t *r = w->run_t; /* one test for the six stamps: a loop of compares cost 52 instructions per job */
+  uint64_t differ = (t[STORE_STAMP_HANDOFF] ^ r[STORE_STAMP_HANDOFF]) | (t[STORE_STAMP_TAKEN] ^ r[STORE_STAMP_TAKEN]) |
+                    (t[STORE_STAMP_COMMIT] ^ r[STORE_STAMP_COMMIT]) | (t[STORE_STAMP_COMMITTED] ^ r[STORE_STAMP_COMMITTED]) |
+                    (t[STORE_STAMP_SYNC] ^ r[STORE_STAMP_SYNC]) | (t[STORE_STAMP_SYNCED] ^ r[STORE_STAMP_SYNCED]);
+  if (differ) {
+    for (int i = STORE_STAMP_HANDOFF; i < STORE_STAMP_SYNCED; i++)
+      imc_hist_add_n(&w->stages[i], w->run_t[i + 1] - w->run_t[i], w->run_n);
+    memcpy(w->run_t, t, sizeof w->run_t), w->run_n = 0;
+    if (t[STORE_STAMP_COMMITTED] != w->last_committed_ns) { /* the first job of its COMMIT seen here */
+      w->last_committed_ns = t[STORE_STAMP_COMMITTED];
+      imc_hist_add(&w->stages[STORE_STAGE_COMMITS], t[STORE_STAMP_COMMITTED] - t[STORE_STAMP_COMMIT]);
+    }
+    if (t[STORE_STAMP_SYNCED] != w->last_synced_ns) { /* the first job of its sync seen here */
+      w->last_synced_ns = t[STORE_STAMP_SYNCED];
+      imc_hist_add(&w->stages[STORE_STAGE_SYNCS], t[STORE_STAMP_SYNCED] - t[STORE_STAMP_SYNC]);
+    }
   }
-  if (t[STORE_STAMP_SYNCED] != w->last_synced_ns) { /* the first job of its sync seen here */
-    w->last_synced_ns = t[STORE_STAMP_SYNCED];
-    imc_hist_add(&w->stages[STORE_STAGE_SYNCS], t[STORE_STAMP_SYNCED] - t[STORE_STAMP_SYNC]);
-  }
+  w->run_n++;
 }
 
 static void on_wake_run(uv_poll_t *p, int status, int events)
@@ -519,10 +546,11 @@ static void on_wake_run(uv_poll_t *p, int status, int events)
   store_job_t *done = w->d_head, *last = w->d_tail; /* the list's tail: what the budget leaves goes back whole */
   w->d_head = w->d_tail = NULL;
   pthread_mutex_unlock(&w->mu);
-  uint64_t t0 = uv_hrtime();
+  uint64_t t0 = uv_hrtime(), now = t0; /* the clock once per STORE_WRITER_DONE_CHECK_EVERY done() calls: budget and stages */
   for (unsigned k = 0; done; k++) {
+    if (k && k % STORE_WRITER_DONE_CHECK_EVERY == 0) now = uv_hrtime();
     if (k == STORE_WRITER_DONE_PER_TURN ||
-        (k % STORE_WRITER_DONE_CHECK_EVERY == 0 && k && uv_hrtime() - t0 > (uint64_t)STORE_WRITER_DONE_TURN_US * 1000)) {
+        (k % STORE_WRITER_DONE_CHECK_EVERY == 0 && k && now - t0 > (uint64_t)STORE_WRITER_DONE_TURN_US * 1000)) {
       /* the rest goes back to the front of the list, in order, for the next
        * turn: its tail is the one taken above (no walk over a commit's jobs) */
       pthread_mutex_lock(&w->mu);
@@ -535,13 +563,14 @@ static void on_wake_run(uv_poll_t *p, int status, int events)
     }
     store_job_t *next = done->next;
     done->next = NULL;
-    count_stages(w, done);
+    count_stages(w, done, now);
     assert(w->inflight > 0 && w->inflight_bytes >= done->bytes);
     w->inflight--;
     w->inflight_bytes -= done->bytes;
     done->done(done->arg, done->rc); /* may submit: after stop, that completes at once (next turn) */
     done = next;
   }
+  flush_stages(w);
   pthread_mutex_lock(&w->mu); /* a done() that submitted after stop completed its job at once: run it first */
   more = more || w->d_head;
   exited = w->exited;

@@ -30,6 +30,14 @@ void imc_hist_add(imc_hist_t *h, uint64_t ns)
   if (ns > h->max_ns) h->max_ns = ns;
 }
 
+void imc_hist_add_n(imc_hist_t *h, uint64_t ns, uint32_t n)
+{
+  if (!n) return;
+  h->b[bucket_of(ns / 1000)] += n;
+  h->n += n;
+  if (ns > h->max_ns) h->max_ns = ns;
+}
+
 void imc_hist_merge(imc_hist_t *into, const imc_hist_t *from)
 {
   for (unsigned i = 0; i < IMC_HIST_BUCKETS; i++) into->b[i] += from->b[i];

@@ -25,6 +25,9 @@ typedef struct imc_hist {
 
 /* Count one value (ns). */
 void imc_hist_add(imc_hist_t *h, uint64_t ns);
+/* Count one value (ns) n times: the same as n imc_hist_add calls, in one
+ * bucket computation (n 0: nothing). */
+void imc_hist_add_n(imc_hist_t *h, uint64_t ns, uint32_t n);
 /* Add every count of `from` to `into`. */
 void imc_hist_merge(imc_hist_t *into, const imc_hist_t *from);
 /* The pct-th percentile (0 < pct ≤ 100) in µs: the upper bound of the bucket

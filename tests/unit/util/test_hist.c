@@ -81,6 +81,24 @@ static void test_merge(void **st)
   assert_memory_equal(&a, &both, sizeof a);
 }
 
+/* Adding a value n times at once equals n single adds (counts, buckets,
+ * maximum); n 0 changes nothing. */
+static void test_add_n(void **st)
+{
+  (void)st;
+  imc_hist_t one, many;
+  memset(&one, 0, sizeof one);
+  memset(&many, 0, sizeof many);
+  for (uint64_t i = 0; i < 3000; i++) {
+    uint64_t ns = i * i * 977, n = i % 7;
+    for (uint64_t k = 0; k < n; k++) imc_hist_add(&one, ns);
+    imc_hist_add_n(&many, ns, (uint32_t)n);
+  }
+  assert_memory_equal(&one, &many, sizeof one);
+  imc_hist_add_n(&many, (uint64_t)1 << 50, 0);
+  assert_memory_equal(&one, &many, sizeof one);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -88,6 +106,7 @@ int main(void)
     cmocka_unit_test(test_monotonic),
     cmocka_unit_test(test_ranks_and_max),
     cmocka_unit_test(test_merge),
+    cmocka_unit_test(test_add_n),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
