@@ -42,6 +42,7 @@
 #include "store/store.h"
 #include "store/store_msg.h"
 #include "store/store_writer.h"
+#include "writer_gate.h"
 #include "store/sqlite_int.h"
 #include "util/err.h"
 #include "tmpdir.h"
@@ -76,38 +77,7 @@ static void assert_scratch_rows(int64_t want)
 static int setup(void **st) { (void)st; return test_tmpdir_make(dir, sizeof dir, "writer"); }
 static int teardown(void **st) { (void)st; return test_tmpdir_remove(dir); }
 
-/* ---- a gate: the writer thread blocks in the gate job until opened ---------- */
-static pthread_mutex_t gate_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t gate_cv = PTHREAD_COND_INITIALIZER;
-static int gate_entered, gate_open;
-
-static int gate_run(store_t *s, void *arg)
-{
-  (void)s; (void)arg;
-  pthread_mutex_lock(&gate_mu);
-  gate_entered = 1;
-  pthread_cond_broadcast(&gate_cv);
-  while (!gate_open) pthread_cond_wait(&gate_cv, &gate_mu);
-  pthread_mutex_unlock(&gate_mu);
-  return 0;
-}
-
-static void gate_wait_entered(void)
-{
-  pthread_mutex_lock(&gate_mu);
-  while (!gate_entered) pthread_cond_wait(&gate_cv, &gate_mu);
-  pthread_mutex_unlock(&gate_mu);
-}
-
-static void gate_release(void)
-{
-  pthread_mutex_lock(&gate_mu);
-  gate_open = 1;
-  pthread_cond_broadcast(&gate_cv);
-  pthread_mutex_unlock(&gate_mu);
-}
-
-static void gate_reset(void) { gate_entered = gate_open = 0; }
+/* ---- a gate: the writer thread blocks in the gate job until opened (writer_gate.h) */
 
 /* ---- jobs ------------------------------------------------------------------- */
 typedef struct tjob {

@@ -20,27 +20,12 @@
 #include "store/store_writer.h"
 #include "util/hist.h"
 #include "tmpdir.h"
+#include "writer_gate.h" /* a gate job holds the writer thread until released */
 
 static char dir[64];
 
 static int setup(void **st) { (void)st; return test_tmpdir_make(dir, sizeof dir, "wstages"); }
 static int teardown(void **st) { (void)st; return test_tmpdir_remove(dir); }
-
-/* A gate job holds the writer thread until opened. */
-static pthread_mutex_t gate_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t gate_cv = PTHREAD_COND_INITIALIZER;
-static int gate_entered, gate_open;
-
-static int gate_run(store_t *s, void *arg)
-{
-  (void)s; (void)arg;
-  pthread_mutex_lock(&gate_mu);
-  gate_entered = 1;
-  pthread_cond_broadcast(&gate_cv);
-  while (!gate_open) pthread_cond_wait(&gate_cv, &gate_mu);
-  pthread_mutex_unlock(&gate_mu);
-  return 0;
-}
 
 static int noop_run(store_t *s, void *arg) { (void)s; (void)arg; return 0; }
 
@@ -77,19 +62,14 @@ static void test_stages_counted_in_runs(void **st)
   jobs[0] = (store_job_t){ .run = gate_run, .done = count_done };
   assert_int_equal(store_writer_submit(w, &jobs[0]), 0);
   store_writer_flush(w);
-  pthread_mutex_lock(&gate_mu);
-  while (!gate_entered) pthread_cond_wait(&gate_cv, &gate_mu);
-  pthread_mutex_unlock(&gate_mu);
+  gate_wait_entered();
   /* five hand-overs wait behind the gate: one take, one COMMIT, handed back over two turns */
   for (int i = 1; i <= HELD; i++) {
     jobs[i] = (store_job_t){ .run = noop_run, .done = count_done };
     assert_int_equal(store_writer_submit(w, &jobs[i]), 0);
     if (i % HELD_PER_FLUSH == 0) { store_writer_flush(w); uv_sleep(1); }
   }
-  pthread_mutex_lock(&gate_mu);
-  gate_open = 1;
-  pthread_cond_broadcast(&gate_cv);
-  pthread_mutex_unlock(&gate_mu);
+  gate_release();
   int turns = 0;
   while (ndone < 1 + HELD) { uv_run(&loop, UV_RUN_ONCE); assert_all_counted(w); turns++; }
   assert_true(turns >= 2); /* the held COMMIT's 2,000 done() calls took more than one turn */
