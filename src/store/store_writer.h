@@ -130,7 +130,9 @@
  * STORE_WRITER_DONE_CHECK_EVERY done() calls (the turn budget's), not at
  * the job's own call; the intervals that jobs share (from the hand-over on)
  * are counted once per run of equal values, before the loop's turn moves
- * on. A few clock reads per job: always on. GET /healthz shows the
+ * on. Clock reads, always on: one per job at submit (loop thread), one per
+ * hand-over, take, COMMIT and sync shared by the jobs in it, and the turn
+ * budget's one per STORE_WRITER_DONE_CHECK_EVERY completions. GET /healthz shows the
  * percentiles, GET /healthz/stages the histograms (bench/msg_bench.c
  * subtracts two of them). */
 enum {
