@@ -234,6 +234,9 @@ void rest_import_group_msg(rest_ctx_t *c)
   im_group_view_t gv;
   im_group_view(g, &gv);
   int64_t now = imc_clock_now_s(), prev = 0;
+  /* the latest SendTime: the clock, or the group's creation when that is later (a life of a reused id moved
+   * ahead of the clock, or a clock set back since the creation), as every other time of such a life is */
+  int64_t latest = now < gv.created_s ? gv.created_s : now;
   im_gsend_t *ins = calloc(n, sizeof *ins);
   if (!ins) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
   int rc = 0;
@@ -254,9 +257,9 @@ void rest_import_group_msg(rest_ctx_t *c)
       rc = imc_errf(why, sizeof why, IMC_E_GROUP_USER, "MsgList[%zu].From_Account must be an imported account", i);
       break;
     }
-    if (!json_is_integer(t) || json_integer_value(t) < gv.created_s || json_integer_value(t) > now || json_integer_value(t) < prev) {
+    if (!json_is_integer(t) || json_integer_value(t) < gv.created_s || json_integer_value(t) > latest || json_integer_value(t) < prev) {
       rc = imc_errf(why, sizeof why, IMC_E_GROUP_PARAM,
-                    "MsgList[%zu].SendTime must be ascending, after the group's creation and not in the future", i);
+                    "MsgList[%zu].SendTime must be ascending, from the group's creation on and not after the clock (or the creation, when later)", i);
       break;
     }
     prev = in->time_s = json_integer_value(t);

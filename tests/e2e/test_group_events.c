@@ -297,7 +297,9 @@ static void test_moved_life_times(void **st)
 /* The member times of a life moved one second ahead of the clock are never before its created: a member added
  * (add_group_member), one joining a FreeAccess group, the MemberInvited/MemberJoined notices, a message and
  * LastInfoTime after a profile change, all made while the test clock still stands at created - 1. Before, each
- * took the clock's second: JoinTime, MsgTimeStamp and LastInfoTime were one second before CreateTime. */
+ * took the clock's second: JoinTime, MsgTimeStamp and LastInfoTime were one second before CreateTime. An
+ * import_group_msg into it with SendTime created is stored with that time; before, every SendTime was refused
+ * (10004) in that second: none was both at or after created and not after the clock. */
 static void test_moved_life_member_times(void **st)
 {
   (void)st;
@@ -339,6 +341,21 @@ static void test_moved_life_member_times(void **st)
   assert_true(json_array_size(list) >= 4); /* GroupCreated, MemberInvited, MemberJoined, GroupInfoChanged, hi */
   json_array_foreach(list, i, m) assert_int_equal(jint(m, "MsgTimeStamp"), created);
   json_decref(r);
+  /* an import into the moved life: SendTime created is accepted (not after the later of the clock and created),
+   * created + 1 is in the future still */
+  r = v4(srv.port, app, key, G("import_group_msg"), "{\"GroupId\":\"jm\",\"MsgList\":[{\"From_Account\":\"jb\","
+         "\"SendTime\":%lld,\"Random\":8,\"MsgBody\":" TEXT("old") "}]}", (long long)created);
+  v4_ok(json_incref(r));
+  m = json_array_get(json_object_get(r, "ImportMsgResult"), 0);
+  assert_int_equal(jint(m, "Result"), 0);
+  assert_int_equal(jint(m, "MsgTime"), created);
+  json_decref(r);
+  r = v4(srv.port, app, key, G("import_group_msg"), "{\"GroupId\":\"jm\",\"MsgList\":[{\"From_Account\":\"jb\","
+         "\"SendTime\":%lld,\"Random\":9,\"MsgBody\":" TEXT("new") "}]}", (long long)created + 1);
+  assert_non_null(r);
+  assert_int_equal(jint(r, "ErrorCode"), 10004);
+  json_decref(r);
+  assert_int_equal(op_clock_now(srv.port, auth), t0);
 }
 
 /* A member made admin again after a demotion, or owner again after giving the group away, is not told again of
