@@ -162,9 +162,11 @@ static int run_member_mod(store_t *s, gjob_t *j)
     return rc;
   if (m->data && (rc = member_data_merge(s, j))) return rc;
   if ((rc = grp__run_notice(s, j))) return rc;
-  /* an admin made an ordinary member was told of every application waiting now: marked by its notice */
+  /* an admin made an ordinary member was told of every application waiting now: marked (its notice) */
+  uint32_t mark;
   if (j->mem[1].role && j->mem[2].role == IM_GR_ADMIN && m->role == IM_GR_MEMBER &&
-      (rc = store_grp_member_set(s, j->sdkappid, j->group_no, m->user_no, "apply_seq", j->nmsg.seq, NULL)))
+      ((rc = grp__mark_now(s, j, &mark)) ||
+       (rc = store_grp_member_set(s, j->sdkappid, j->group_no, m->user_no, "apply_seq", mark, NULL))))
     return rc;
   if ((rc = grp__replay_run(s, j))) return rc; /* made admin: the applications waiting */
   return grp__apply_run(s, j);
@@ -381,9 +383,11 @@ static int run_transfer(store_t *s, gjob_t *j)
   }
   if ((rc = store_grp_put(s, &j->row))) return rc;
   if ((rc = grp__run_notice(s, j))) return rc;
-  /* the previous owner, an ordinary member now, was told of every application waiting: marked by the notice */
+  /* the previous owner, an ordinary member now, was told of every application waiting: marked (the notice) */
+  uint32_t mark;
   if (!j->mode && has_prev(j) && !(j->gone && j->gone[0]) &&
-      (rc = store_grp_member_set(s, j->sdkappid, j->group_no, j->mem[0].user_no, "apply_seq", j->nmsg.seq, NULL)))
+      ((rc = grp__mark_now(s, j, &mark)) ||
+       (rc = store_grp_member_set(s, j->sdkappid, j->group_no, j->mem[0].user_no, "apply_seq", mark, NULL))))
     return rc;
   if ((rc = grp__replay_run(s, j))) return rc; /* a member made owner: the applications waiting */
   return grp__apply_run(s, j);

@@ -6,7 +6,8 @@
  *  - group_apply: a user applied to a Public group, to its owner and admins
  *    at that moment, and to a user made admin or owner later, once per
  *    application then waiting that it was not told of before it was last
- *    made an ordinary member (grp__replay_prepare; grp_member.apply_seq);
+ *    made an ordinary member or left the group (grp__replay_prepare;
+ *    grp_member.apply_seq, and grp_apply_mark while it is away: grp__marks_*);
  *  - group_dissolved: a group with stored members (not a live room) was
  *    dissolved, to each of its members;
  *  - group_kicked / group_quit: a member was removed from a group by the
@@ -24,7 +25,8 @@
  * recorded as due in that job instead and appended by later jobs
  * (group_due.c).
  *
- * Loop thread, except grp__apply_user and grp__apply_run (writer thread). */
+ * Loop thread, except grp__apply_user, grp__apply_run, grp__replay_run and the
+ * marks (grp__apply_place, grp__mark_now, grp__marks_*): writer thread. */
 #include "im/group_int.h"
 #include "store/store_grp.h"
 #include "store/store_msg.h"
@@ -120,6 +122,7 @@ int grp__left_prepare(gjob_t *j, const im_group_t *g, const uint32_t *users, siz
 {
   gapply_t *a = set_add(j, g, n, quit ? "group_quit" : "group_kicked", NULL, NULL, 0);
   if (!a) { grp__apply_free(j); return IMC_E_NOMEM; }
+  j->marks_kept = im_limit(j->G->lim, g->sdkappid, IM_LIMIT_GROUP_APPLICATIONS); /* grp__marks_keep */
   memcpy(a->users, users, n * sizeof *users);
   a->n = n;
   return 0;
@@ -145,7 +148,7 @@ int grp__replay_prepare(gjob_t *j, const im_group_t *g, uint32_t user_no)
   return 0;
 }
 
-/* told: the appointee's apply_seq, the seq of the notice of its last demotion to an ordinary member (0 never):
+/* told: the appointee's apply_seq, its mark from its last demotion to an ordinary member or removal (0 never):
  * the applications below it were waiting while it was admin or owner, so it was told of them then. */
 typedef struct replay_walk { gapply_t *tpl, *last; int rc; uint32_t told; } replay_walk_t;
 
@@ -184,6 +187,70 @@ static void member_told(void *ud, uint32_t sdkappid, uint32_t group_no, const st
   (void)sdkappid;
   (void)group_no;
   *(uint32_t *)ud = m->apply_seq;
+}
+
+int grp__apply_place(store_t *s, gjob_t *j, uint32_t *place)
+{
+  uint32_t floor = 0;
+  int rc = store_grp_msg_last_seq(s, j->sdkappid, j->group_no, place);
+  if (!rc) rc = store_grp_mark_get(s, j->sdkappid, j->group_no, 0, &floor);
+  if (!rc && floor > *place) *place = floor;
+  return rc;
+}
+
+/* A removal without a notice (Silence) takes no seq: the places written since the group's last notice or
+ * message equal its last seq, before the removal as after it. Its mark is one above them, and the floor
+ * lifts every later place to it, so the removed member is not told again of the applications written
+ * before and is told of those written after. A notice written above the floor is that point itself. */
+int grp__mark_now(store_t *s, gjob_t *j, uint32_t *mark)
+{
+  uint32_t floor = 0, last = 0;
+  int rc = store_grp_mark_get(s, j->sdkappid, j->group_no, 0, &floor);
+  if (rc) return rc;
+  if (j->notice && j->nmsg.seq > floor) { *mark = j->nmsg.seq; return 0; }
+  if ((rc = store_grp_msg_last_seq(s, j->sdkappid, j->group_no, &last))) return rc;
+  if (floor > last) last = floor;
+  *mark = last < UINT32_MAX ? last + 1 : last;
+  return store_grp_mark_put(s, j->sdkappid, j->group_no, 0, *mark, 0);
+}
+
+int grp__marks_read(store_t *s, gjob_t *j)
+{
+  for (size_t i = 0; i < j->n_mem; i++) {
+    j->mem[i].apply_seq = 0;
+    if (j->mem[i].role != IM_GR_MEMBER) continue; /* an admin or the owner: told of every application (keep) */
+    int rc = store_grp_member_get(s, j->sdkappid, j->group_no, j->mem[i].user_no, member_told, &j->mem[i].apply_seq);
+    if (rc && rc != IMC_E_NOTFOUND) return rc;
+  }
+  return 0;
+}
+
+int grp__marks_keep(store_t *s, gjob_t *j)
+{
+  uint32_t now = 0;
+  for (size_t i = 0; i < j->n_mem; i++) {
+    uint32_t mark = j->mem[i].apply_seq;
+    int rc = 0;
+    if (j->mem[i].role == IM_GR_OWNER || j->mem[i].role == IM_GR_ADMIN) {
+      if (!now) rc = grp__mark_now(s, j, &now); /* once per job: one notice, one floor */
+      mark = now;
+    }
+    if (!rc && mark) rc = store_grp_mark_put(s, j->sdkappid, j->group_no, j->mem[i].user_no, mark, j->marks_kept);
+    if (rc) return rc;
+  }
+  return 0;
+}
+
+int grp__marks_take(store_t *s, gjob_t *j)
+{
+  for (size_t i = 0; i < j->n_mem; i++) {
+    uint32_t mark = 0;
+    int rc = store_grp_mark_get(s, j->sdkappid, j->group_no, j->mem[i].user_no, &mark);
+    if (!rc && mark) rc = store_grp_mark_put(s, j->sdkappid, j->group_no, j->mem[i].user_no, 0, 0);
+    if (rc) return rc;
+    j->mem[i].apply_seq = mark;
+  }
+  return 0;
 }
 
 int grp__replay_run(store_t *s, gjob_t *j)

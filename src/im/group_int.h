@@ -212,6 +212,7 @@ struct gjob {
   gapply_t *apply;
   uint32_t useq;               /* conv_pin: the member's inbox event (group_conv.c) */
   int due;                     /* writer: how many chunks of due inbox events the job recorded (grp__apply_run) */
+  int64_t marks_kept;          /* remove: the application marks a group keeps (grp__left_prepare) */
 };
 gjob_t *grp__job(im_groups_t *G, uint32_t sdkappid, im_gdone_cb cb, void *ud);
 /* Submit j (writer, or reader when readonly). A full queue: j->done(j,
@@ -262,9 +263,26 @@ int grp__apply_user(gjob_t *j, const char *user_id);
  * grp__replay_run (store thread, in the job's transaction, before grp__apply_run): reads the group's
  * applications (oldest first, at most group_max_applications) and makes one event each, its applicant
  * and its time the application's, but for those below user_no's apply_seq (told before its last
- * demotion: the demotion's notice seq, written by the role change or transfer that made it an ordinary
- * member; an application's is the group's last seq when written); 0, IMC_E_NOMEM or a storage error. */
+ * demotion or removal: grp__mark_now, written by the role change or transfer that made it an ordinary
+ * member, or kept by its removal and taken by its join; an application's is its place, grp__apply_place);
+ * 0, IMC_E_NOMEM or a storage error. */
 int grp__replay_prepare(gjob_t *j, const im_group_t *g, uint32_t user_no);
+/* group_apply.c, store thread, in the job's transaction (docs/decisions/groups-events.md, "A member that
+ * leaves keeps its mark"); each 0 or a storage error. An application's place and the marks are compared:
+ * an application below a member's mark was told to it. grp__apply_place: *place for an application written
+ * now, the later of the group's last seq and its floor. grp__mark_now: *mark for a member that stops being
+ * told in this job (demoted, giving the group away, removed as admin or owner): j's notice seq when written
+ * (grp__run_notice first) and above the floor, else one above every place so far, which becomes the floor.
+ * grp__marks_read (before the removed members' rows are deleted): j->mem[i].apply_seq = an ordinary
+ * member's own mark (0 for the others); grp__marks_keep (after the notice): each removed member's mark
+ * (grp__mark_now for an admin's or the owner's) kept for its next join, at most j->marks_kept per group;
+ * grp__marks_take (a join, before the member rows are written): j->mem[i].apply_seq = the mark kept for
+ * the user (0: none), the kept row deleted. */
+int grp__apply_place(store_t *s, gjob_t *j, uint32_t *place);
+int grp__mark_now(store_t *s, gjob_t *j, uint32_t *mark);
+int grp__marks_read(store_t *s, gjob_t *j);
+int grp__marks_keep(store_t *s, gjob_t *j);
+int grp__marks_take(store_t *s, gjob_t *j);
 int grp__replay_run(store_t *s, gjob_t *j);
 int grp__apply_run(store_t *s, gjob_t *j);
 void grp__apply_deliver(gjob_t *j);

@@ -422,7 +422,7 @@ void im_group_dissolve(im_groups_t *G, uint32_t sdkappid, const char *group_id, 
 static int run_members(store_t *s, gjob_t *j)
 {
   int rc;
-  if ((rc = grp__members_live(s, j))) return rc;
+  if ((rc = grp__members_live(s, j)) || (rc = grp__marks_take(s, j))) return rc; /* a returning user's mark */
   for (size_t i = 0; i < j->n_mem; i++) {
     /* import_group_member UnreadMsgNum (j->to: the counts asked): the position set_unread_msg_num would find */
     if (j->to && j->to[i] && (rc = grp__unread_position(s, j->sdkappid, j->group_no, j->mem[i].user_no, j->to[i],
@@ -454,8 +454,8 @@ static void done_add(gjob_t *j, int rc)
 static int run_apply(store_t *s, gjob_t *j)
 {
   int rc = grp__members_live(s, j); /* an applicant deleted meanwhile: 10019, no application row */
-  /* its place among the group's notices: a demotion's notice after it is above it (grp__replay_run) */
-  if (!rc) rc = store_grp_msg_last_seq(s, j->sdkappid, j->group_no, &j->mem[0].apply_seq);
+  /* its place among the group's notices: a demotion's or removal's mark after it is above it (grp__replay_run) */
+  if (!rc) rc = grp__apply_place(s, j, &j->mem[0].apply_seq);
   if (!rc) rc = store_grp_member_put(s, j->sdkappid, j->group_no, &j->mem[0]);
   if (!rc) rc = store_msg_account_id(s, j->sdkappid, j->actor_no, j->prev_owner_id, sizeof j->prev_owner_id);
   if (!rc) rc = grp__apply_user(j, j->prev_owner_id);
@@ -672,13 +672,13 @@ void im_group_reject(im_groups_t *G, uint32_t sdkappid, const char *group_id, ui
 /* ---- remove ------------------------------------------------------------------------------------- */
 static int run_remove(store_t *s, gjob_t *j)
 {
-  int rc;
-  for (size_t i = 0; i < j->n_users; i++) {
+  int rc = grp__marks_read(s, j); /* the leaving members' marks, kept for their next join */
+  for (size_t i = 0; !rc && i < j->n_users; i++) {
     rc = store_grp_member_del(s, j->sdkappid, j->group_no, j->users[i]);
-    if (rc && rc != IMC_E_NOTFOUND) return rc;
+    if (rc == IMC_E_NOTFOUND) rc = 0;
   }
-  if (j->put_row && (rc = store_grp_put(s, &j->row))) return rc;
-  if ((rc = grp__run_notice(s, j))) return rc;
+  if (rc || (j->put_row && (rc = store_grp_put(s, &j->row)))) return rc;
+  if ((rc = grp__run_notice(s, j)) || (rc = grp__marks_keep(s, j))) return rc;
   return grp__apply_run(s, j); /* the removed users' group_kicked / group_quit */
 }
 

@@ -5,7 +5,8 @@
  * (PRIMARY KEY (sdkappid, group_no, user_no), an index by user for "groups
  * of a user") and grp_msg (rowid, UNIQUE (sdkappid, group_no, seq), an index
  * on (sdkappid, group_no, random) for dedupe); grp_purge (migration 18): per
- * group the highest seq the retention purge deleted.
+ * group the highest seq the retention purge deleted; grp_apply_mark (migration 52): the application marks
+ * of users that left a group, and its floor (store_grp_mark_put).
  *
  * The next seq of a group is read with max(seq) through the unique index in
  * the appending transaction (or the purge mark, when the purge deleted every
@@ -35,7 +36,7 @@ static int prep(store_t *s, const char *sql, sqlite3_stmt **st)
 /* The cached statements (at most SQG_STMTS_MAX). */
 enum {
   G_DEDUPE, G_LAST_SEQ, G_INSERT, G_INSERT_TO, G_LAST_SEND, G_LAST_MSG, G_UNREAD, G_MEMBER_GET, G_HISTORY_ASC,
-  G_HISTORY_DESC, G_LAST_LISTED, G__COUNT
+  G_HISTORY_DESC, G_LAST_LISTED, G_MARK_GET, G__COUNT
 };
 _Static_assert(G__COUNT <= SQG_STMTS_MAX, "raise SQG_STMTS_MAX");
 
@@ -111,6 +112,7 @@ static int g_del(store_t *s, uint32_t app, uint32_t gno)
                                      "DELETE FROM grp_purge WHERE sdkappid=?1 AND group_no=?2",
                                      "DELETE FROM grp_msg_to WHERE sdkappid=?1 AND group_no=?2",
                                      "DELETE FROM grp_member WHERE sdkappid=?1 AND group_no=?2",
+                                     "DELETE FROM grp_apply_mark WHERE sdkappid=?1 AND group_no=?2",
                                      "DELETE FROM grp WHERE sdkappid=?1 AND group_no=?2" };
   for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
     sqlite3_stmt *st;
@@ -719,9 +721,43 @@ static int due_count(store_t *s, int64_t *n)
   return rc == SQLITE_ROW ? 0 : sq__map_rc(rc);
 }
 
+/* ---- application marks (migration 52) ------------------------------------------------ */
+/* Cached: a join reads one per member added, an application the group's floor. */
+static int mark_get(store_t *s, uint32_t app, uint32_t gno, uint32_t user, uint32_t *mark)
+{
+  sqlite3_stmt *st;
+  int64_t v;
+  int rc;
+  if (cached(s, G_MARK_GET, "SELECT mark FROM grp_apply_mark WHERE sdkappid=?1 AND group_no=?2 AND user_no=?3", &st))
+    return IMC_E_IO;
+  BIND(st, app, gno, user);
+  if ((rc = scalar_c(st, &v))) return rc;
+  *mark = (uint32_t)v;
+  return 0;
+}
+
+/* The bound reads the group's user rows (at most kept + 1) by the primary key's prefix. */
+static int mark_put(store_t *s, uint32_t app, uint32_t gno, uint32_t user, uint32_t mark, int64_t kept)
+{
+  sqlite3_stmt *st;
+  int rc;
+  if (prep(s, mark ? "INSERT OR REPLACE INTO grp_apply_mark(sdkappid,group_no,user_no,mark) VALUES(?1,?2,?3,?4)"
+                   : "DELETE FROM grp_apply_mark WHERE sdkappid=?1 AND group_no=?2 AND user_no=?3", &st))
+    return IMC_E_IO;
+  if (mark) BIND(st, app, gno, user, mark);
+  else BIND(st, app, gno, user);
+  if ((rc = done(st)) || !mark || !user) return rc;
+  if (prep(s, "DELETE FROM grp_apply_mark WHERE sdkappid=?1 AND group_no=?2 AND user_no IN (SELECT user_no FROM"
+              " grp_apply_mark WHERE sdkappid=?1 AND group_no=?2 AND user_no>0 ORDER BY mark DESC, user_no DESC"
+              " LIMIT -1 OFFSET ?3)", &st))
+    return IMC_E_IO;
+  BIND(st, app, gno, kept < 1 ? 1 : kept);
+  return done(st);
+}
+
 const store_grp_vtab_t sq__grp_vtab = {
   1, g_put, g_del, g_each, m_put, m_del, m_set, m_each, m_get, m_joined,
   msg_append, msg_history, msg_set_flags, msg_set_body, msg_del_sender, msg_unread, msg_last_seq,
   msg_purge, msg_expired, msg_history_as, msg_targets, user_gone, m_applications, msg_last_listed, m_pin,
-  m_pinned_count, m_convs, due_put, due_first, due_del, due_count,
+  m_pinned_count, m_convs, due_put, due_first, due_del, due_count, mark_get, mark_put,
 };

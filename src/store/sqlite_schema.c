@@ -428,6 +428,12 @@ const char *const sq__migrations[] = {
   "UPDATE c2c_msg SET max_t=r.m FROM (SELECT id, flags, max(time_s) OVER (PARTITION BY sdkappid, conv ORDER BY seq)"
   " AS m FROM c2c_msg WHERE (sdkappid, conv) IN (SELECT sdkappid, conv FROM c2c_msg WHERE (flags&32)!=0)) r"
   " WHERE c2c_msg.id=r.id AND (r.flags&32)!=0;",
+  /* 52: application marks outside the member rows (src/im/group_apply.c, docs/decisions/groups-events.md "A
+   * member that leaves keeps its mark"): per (app, group, user) the apply_seq of a user that left the group,
+   * taken back by its next join; user_no 0 the group's floor, the least place of an application written from
+   * then on. Deleted with the group; at most group_max_applications user rows per group. */
+  "CREATE TABLE grp_apply_mark(sdkappid INTEGER NOT NULL, group_no INTEGER NOT NULL, user_no INTEGER NOT NULL,"
+  " mark INTEGER NOT NULL, PRIMARY KEY(sdkappid, group_no, user_no)) WITHOUT ROWID;",
 };
 
 const int sq__schema_version = (int)(sizeof sq__migrations / sizeof sq__migrations[0]);

@@ -106,6 +106,14 @@ int store_grp_due_put(store_t *s, uint32_t app, int64_t at_s, const char *payloa
 int store_grp_due_first(store_t *s, store_grp_due_t *out) { return G(s)->due_first(s, out); }
 int store_grp_due_del(store_t *s, int64_t id) { return G(s)->due_del(s, id); }
 int store_grp_due_count(store_t *s, int64_t *n) { return G(s)->due_count(s, n); }
+int store_grp_mark_get(store_t *s, uint32_t app, uint32_t g, uint32_t u, uint32_t *mark)
+{
+  return G(s)->mark_get(s, app, g, u, mark);
+}
+int store_grp_mark_put(store_t *s, uint32_t app, uint32_t g, uint32_t u, uint32_t mark, int64_t kept)
+{
+  return G(s)->mark_put(s, app, g, u, mark, kept);
+}
 void store_grp_due_free(store_grp_due_t *d)
 {
   free(d->payload);

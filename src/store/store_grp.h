@@ -163,11 +163,13 @@ typedef struct store_grp_vtab {
   int (*due_first)(store_t *, store_grp_due_t *out);
   int (*due_del)(store_t *, int64_t id);
   int (*due_count)(store_t *, int64_t *n);
+  int (*mark_get)(store_t *, uint32_t sdkappid, uint32_t group_no, uint32_t user_no, uint32_t *mark);
+  int (*mark_put)(store_t *, uint32_t sdkappid, uint32_t group_no, uint32_t user_no, uint32_t mark, int64_t kept);
 } store_grp_vtab_t;
 
 /* Insert or replace a group row (members and messages untouched). */
 int store_grp_put(store_t *s, const store_grp_t *g);
-/* Delete a group with its members and messages (dissolve). */
+/* Delete a group with its members, messages and application marks (dissolve). */
 int store_grp_del(store_t *s, uint32_t sdkappid, uint32_t group_no);
 /* Every group of every app (startup rebuild), with its owner's UserID and
  * its metered life's start (counted_s). */
@@ -279,5 +281,16 @@ int store_grp_due_first(store_t *s, store_grp_due_t *out);
 int store_grp_due_del(store_t *s, int64_t id);
 int store_grp_due_count(store_t *s, int64_t *n);
 void store_grp_due_free(store_grp_due_t *d);
+
+/* Application marks kept outside the member rows (migration 52; docs/decisions/groups-events.md, "A member
+ * that leaves keeps its mark"), deleted with the group (store_grp_del). user_no > 0: the apply_seq of a user
+ * that left the group (the applications with a place below it were told to it), taken back by its next join;
+ * user_no 0: the group's floor, the least place of an application written from now on (a removal without a
+ * notice took a mark above every place so far). store_grp_mark_get: *mark (0 when no row). store_grp_mark_put:
+ * sets the row (mark 0: deletes it); with user_no > 0 the group keeps at most kept (>= 1) user rows: the lowest
+ * marks beyond are deleted. Each 0 or a storage error. */
+int store_grp_mark_get(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t user_no, uint32_t *mark);
+int store_grp_mark_put(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t user_no, uint32_t mark,
+                       int64_t kept);
 
 #endif

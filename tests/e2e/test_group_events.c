@@ -13,7 +13,9 @@
  *    restart replays nothing); an ordinary member and an admin made owner
  *    get none, the previous owner none again; a member made admin or owner
  *    again is not told again of an application it was told of before (a
- *    demotion marks the member row: apply_seq), also after a restart;
+ *    demotion marks the member row: apply_seq), nor after leaving the group
+ *    and joining again (quit, kick, silent kick: the mark is kept meanwhile),
+ *    also after a restart;
  *  - a life of a reused id moved one second ahead of the clock (created in the
  *    same second as the earlier life) has no event whose time precedes its
  *    created. */
@@ -406,6 +408,82 @@ static void test_reappointed_told_once(void **st)
   }
 }
 
+/* A member told of an application (an admin, or demoted since) that leaves the group keeps its mark until it
+ * joins again: made admin again, it is told only of the applications written while it was away. lb (admin)
+ * quits, lc (admin) is kicked, le (admin, then demoted) quits, ld (admin, told of l3 live) is kicked with
+ * Silence: no notice, so l3 before it and l2 after it read the same last seq; its mark is one above every
+ * application written so far (l3's too) and l2 is placed at that mark, so ld is told of l2 only. A restart
+ * while they are away; each is added again (ld with Silence) and made admin. Before, the member row went
+ * with the mark: each was told of l1 (and ld of l3) a second time. */
+static void test_rejoined_told_once(void **st)
+{
+  (void)st;
+  static const char *const u[] = { "la", "lb", "lc", "ld", "le", "l1", "l2", "l3", NULL };
+  import_users(srv.port, app, key, u);
+  int64_t t0 = op_clock_now(srv.port, auth);
+  v4_ok(v4(srv.port, app, key, G("create_group"), "{\"Type\":\"Public\",\"Name\":\"rj\",\"GroupId\":\"rj\",\"Owner_Account\":\"la\","
+                                               "\"MemberList\":[{\"Member_Account\":\"lb\"},{\"Member_Account\":\"lc\"},"
+                                               "{\"Member_Account\":\"ld\"},{\"Member_Account\":\"le\"}]}"));
+  int64_t cp = created_of("rj");
+  wsc_t c;
+  login(&c, "l1");
+  ws_ok(wsc_rpc(&c, "group_join", "\"group_id\":\"rj\""));
+  wsc_close(&c);
+#define ROLE(who, role) v4_ok(v4(srv.port, app, key, G("modify_group_member_info"), \
+                                 "{\"GroupId\":\"rj\",\"Member_Account\":\"" who "\",\"Role\":\"" role "\"}"))
+#define KICK(who, silence) v4_ok(v4(srv.port, app, key, G("delete_group_member"), \
+                                    "{\"GroupId\":\"rj\",\"MemberToDel_Account\":[\"" who "\"],\"Silence\":" silence "}"))
+#define ADD(who, silence) v4_ok(v4(srv.port, app, key, G("add_group_member"), \
+                                   "{\"GroupId\":\"rj\",\"MemberList\":[{\"Member_Account\":\"" who "\"}],\"Silence\":" silence "}"))
+  ROLE("lb", "Admin"); /* each told of l1 by the replay */
+  ROLE("lc", "Admin");
+  ROLE("ld", "Admin");
+  ROLE("le", "Admin");
+  ROLE("le", "Member");
+  login(&c, "lb");
+  ws_ok(wsc_rpc(&c, "group_quit", "\"group_id\":\"rj\""));
+  wsc_close(&c);
+  KICK("lc", "0");
+  login(&c, "le");
+  ws_ok(wsc_rpc(&c, "group_quit", "\"group_id\":\"rj\""));
+  wsc_close(&c);
+  login(&c, "l3"); /* la and ld live, after the group's last notice */
+  ws_ok(wsc_rpc(&c, "group_join", "\"group_id\":\"rj\""));
+  wsc_close(&c);
+  KICK("ld", "1"); /* no notice: l3 before it and l2 after it read the same last seq */
+  op_clock_advance(srv.port, auth, 5);
+  login(&c, "l2"); /* la only */
+  ws_ok(wsc_rpc(&c, "group_join", "\"group_id\":\"rj\""));
+  wsc_close(&c);
+  restart();
+  ADD("ld", "1");
+  ADD("lb", "0");
+  ADD("lc", "0");
+  ADD("le", "0");
+  ROLE("lb", "Admin"); /* l3 and l2, for each but ld: l2 only */
+  ROLE("lc", "Admin");
+  ROLE("ld", "Admin");
+  ROLE("le", "Admin");
+#undef ROLE
+#undef KICK
+#undef ADD
+  char got[512];
+  static const char *const who[] = { "la", "lb", "lc", "ld", "le" };
+  static const char *const want[] = { "group_apply:l1@0,group_apply:l3@0,group_apply:l2@5",
+                                      "group_apply:l1@0,group_quit@0,group_apply:l3@0,group_apply:l2@5",
+                                      "group_apply:l1@0,group_kicked@0,group_apply:l3@0,group_apply:l2@5",
+                                      "group_apply:l1@0,group_apply:l3@0,group_kicked@0,group_apply:l2@5",
+                                      "group_apply:l1@0,group_quit@0,group_apply:l3@0,group_apply:l2@5" };
+  for (int pass = 0; pass < 2; pass++) {
+    for (int i = 0; i < 5; i++) {
+      events(&c, who[i], "rj", t0, cp, got, sizeof got);
+      if (strcmp(got, want[i])) fail_msg("%s read %s", who[i], got);
+      wsc_close(&c);
+    }
+    if (!pass) restart();
+  }
+}
+
 /* Rows from before migration 50 (apply_seq 0: an application's and a demoted admin's) after the upgrade, as
  * docs/decisions/groups-events.md decides: the member demoted before the upgrade is told of an application waiting
  * since then once more at its first re-appointment, and never again after (its next demotion marks it); a member
@@ -569,6 +647,7 @@ int main(void)
     cmocka_unit_test(test_event_times),
     cmocka_unit_test(test_appointed_later_gets_applications),
     cmocka_unit_test(test_reappointed_told_once),
+    cmocka_unit_test(test_rejoined_told_once),
     cmocka_unit_test(test_pre_upgrade_marks),
     cmocka_unit_test(test_live_room_and_c2c_pin_times),
     cmocka_unit_test(test_moved_life_times),

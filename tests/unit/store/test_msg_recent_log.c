@@ -334,7 +334,7 @@ static void test_upgrade_keeps_logged_events(void **st)
                                 " CREATE INDEX c2c_msg_imported ON c2c_msg(conv, sdkappid, random) WHERE (flags&32)!=0;"
                                 " ALTER TABLE c2c_msg DROP COLUMN run_lo; DROP TABLE usage_reg_day;"
                                 " ALTER TABLE grp_member DROP COLUMN apply_seq;"
-                                " ALTER TABLE c2c_msg DROP COLUMN max_t;"
+                                " ALTER TABLE c2c_msg DROP COLUMN max_t; DROP TABLE grp_apply_mark;"
                                 " PRAGMA user_version=31;",
                                 NULL, NULL, NULL),
                    SQLITE_OK);
