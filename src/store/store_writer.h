@@ -241,7 +241,7 @@ typedef struct store_writer_stats {
  * on the core (REST p99 ~900 ms in login storms; docs/decisions/loop-turns.md,
  * wave 10). store__helper_start names the calling thread (imc-writer,
  * imc-sync, imc-reader, imc-ckpt: `top -H`, perf) and, lower, lowers it as above
- * (writer.c; best effort). */
+ * (writer_run.c; best effort). */
 #define STORE_WRITER_NICE 5
 void store__helper_start(const char *name, int lower);
 
