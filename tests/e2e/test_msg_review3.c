@@ -17,7 +17,11 @@
  *  - batchsendmsg honours SyncOtherMachine as sendmsg does (2 kept the
  *    copies in the sender's roaming and list, 1 reached no device);
  *  - a NoLastMsg message carries "no_last_msg" to the devices (pushes,
- *    history), as a NoUnread one carries "no_unread".
+ *    history), as a NoUnread one carries "no_unread";
+ *  - one MsgKey sent by both users (same MsgSeq and MsgRandom, one
+ *    second): modify_c2c_msg and admin_msgwithdraw act on From_Account's
+ *    message, a WebSocket recall on the caller's, and admin_getroammsg
+ *    pages continued by LastMsgKey return each message once.
  * Each test uses its own users. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -391,6 +395,96 @@ static void test_no_last_msg_flag_delivered(void **st)
   wsc_close(&b);
 }
 
+/* ---- one MsgKey sent by both users ------------------------------------------------------------ */
+/* The text of the message of from_id in an admin_getroammsg list, and its MsgFlagBits into *flags. */
+static const char *roam_text_of(json_t *list, const char *from_id, int *flags)
+{
+  size_t i;
+  json_t *m;
+  json_array_foreach(list, i, m) {
+    if (strcmp(jstr(m, "From_Account"), from_id)) continue;
+    *flags = (int)jint(m, "MsgFlagBits");
+    return jstr(json_array_get(json_object_get(m, "MsgBody"), 0), "MsgContent.Text");
+  }
+  fail_msg("no message from %s", from_id);
+  return NULL;
+}
+
+/* A→B and B→A with the same MsgSeq and MsgRandom in the standing second: one
+ * MsgKey names two messages. modify_c2c_msg and admin_msgwithdraw act on
+ * From_Account's, a WebSocket recall on the caller's own, and
+ * admin_getroammsg pages of MaxCnt 1 continued by LastMsgKey return each
+ * message of the conversation once. */
+static void test_same_key_both_sides(void **st)
+{
+  (void)st;
+  static const char *const users[] = { "k_a", "k_b", NULL };
+  import_users(srv.port, app, key, users);
+  char ka[64], kb[64];
+  send_rest("k_a", "k_b", 5, "", "older", NULL, 0);
+  send_rest("k_a", "k_b", 9, ",\"MsgSeq\":7", "from a", ka, sizeof ka);
+  send_rest("k_b", "k_a", 9, ",\"MsgSeq\":7", "from b", kb, sizeof kb);
+  assert_string_equal(ka, kb); /* the standing clock: one second, one key */
+
+  expect_code(v4(srv.port, app, key, "openim/modify_c2c_msg",
+                 "{\"From_Account\":\"k_b\",\"To_Account\":\"k_a\",\"MsgKey\":\"%s\",\"MsgBody\":" TEXT("b edited") "}",
+                 ka), 0);
+  expect_code(v4(srv.port, app, key, "openim/admin_msgwithdraw",
+                 "{\"From_Account\":\"k_a\",\"To_Account\":\"k_b\",\"MsgKey\":\"%s\"}", ka), 0);
+  json_t *h = v4(srv.port, app, key, "openim/admin_getroammsg",
+                 "{\"Operator_Account\":\"k_a\",\"Peer_Account\":\"k_b\",\"MaxCnt\":10}");
+  assert_non_null(h);
+  json_t *list = json_object_get(h, "MsgList");
+  assert_int_equal(json_array_size(list), 3);
+  int fa = -1, fb = -1;
+  const char *ta = NULL, *tb = NULL;
+  size_t i;
+  json_t *m;
+  json_array_foreach(list, i, m) {
+    if (strcmp(jstr(m, "MsgKey"), ka)) continue;
+    if (!strcmp(jstr(m, "From_Account"), "k_a")) { fa = (int)jint(m, "MsgFlagBits"); ta = jstr(json_array_get(json_object_get(m, "MsgBody"), 0), "MsgContent.Text"); }
+    else { fb = (int)jint(m, "MsgFlagBits"); tb = jstr(json_array_get(json_object_get(m, "MsgBody"), 0), "MsgContent.Text"); }
+  }
+  assert_non_null(ta);
+  assert_non_null(tb);
+  assert_string_equal(ta, "from a"); /* k_a's: recalled, not modified */
+  assert_int_equal(fa, 8);
+  assert_string_equal(tb, "b edited"); /* k_b's: modified, not recalled */
+  assert_int_equal(fb, 0);
+  json_decref(h);
+
+  /* the WebSocket recall of k_b: its own message of the key, not k_a's (already recalled: that would be 20023) */
+  wsc_t b;
+  login_live(&b, "k_b", "Web");
+  expect_code(wsc_rpc(&b, "recall", "\"peer\":\"k_a\",\"msg_key\":\"%s\"", kb), 0);
+  wsc_close(&b);
+  h = v4(srv.port, app, key, "openim/admin_getroammsg",
+         "{\"Operator_Account\":\"k_b\",\"Peer_Account\":\"k_a\",\"MaxCnt\":10}");
+  assert_non_null(h);
+  int flags = -1;
+  assert_string_equal(roam_text_of(json_object_get(h, "MsgList"), "k_b", &flags), "b edited");
+  assert_int_equal(flags, 8);
+  json_decref(h);
+
+  /* pages of one: every message once, none skipped below the shared key */
+  char last[64] = "", seen[256] = "";
+  int pages = 0, complete = 0;
+  for (; !complete && pages < 10; pages++) {
+    h = v4(srv.port, app, key, "openim/admin_getroammsg",
+           "{\"Operator_Account\":\"k_b\",\"Peer_Account\":\"k_a\",\"MaxCnt\":1,\"LastMsgKey\":\"%s\"}", last);
+    assert_non_null(h);
+    if (jint(h, "ErrorCode") != 0) fail_msg("page %d: %s", pages, json_dumps(h, JSON_COMPACT));
+    complete = (int)jint(h, "Complete");
+    json_array_foreach(json_object_get(h, "MsgList"), i, m)
+      snprintf(seen + strlen(seen), sizeof seen - strlen(seen), "%s%s", seen[0] ? "," : "",
+               jstr(json_array_get(json_object_get(m, "MsgBody"), 0), "MsgContent.Text"));
+    snprintf(last, sizeof last, "%s", jstr(h, "LastMsgKey"));
+    json_decref(h);
+  }
+  assert_true(complete);
+  assert_string_equal(seen, "b edited,from a,older");
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -401,6 +495,7 @@ int main(void)
     cmocka_unit_test(test_modify_recalled_refused),
     cmocka_unit_test(test_batch_sync_other_machine),
     cmocka_unit_test(test_no_last_msg_flag_delivered),
+    cmocka_unit_test(test_same_key_both_sides),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
