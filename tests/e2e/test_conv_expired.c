@@ -23,6 +23,7 @@
 
 #include "e2e.h"
 #include "e2e_msg.h"
+#include "e2e_call.h"
 #include "e2e_op.h"
 #include "e2e_check.h"
 
@@ -33,8 +34,6 @@ static char auth[160];
 /* the test clock starts before the wall clock, so the UserSigs (made on the wall clock) outlive its days */
 static const char *const args[] = { "--test-clock", "--test-clock-start", "2026-10-01", NULL };
 #define DAY 86400
-
-#define call(cmd, ...) v4(srv.port, app, key, cmd, __VA_ARGS__)
 
 static int setup(void **st)
 {

@@ -29,6 +29,7 @@
 
 #include "e2e.h"
 #include "e2e_msg.h"
+#include "e2e_call.h"
 #include "e2e_check.h"
 #include "e2e_op.h"
 
@@ -37,8 +38,6 @@ static uint32_t app;
 static char key[80];
 static char auth[160];
 static const char *args[] = { "--test-clock", "--msg-recent-page", "3", "--rest-rate-limit", "100000", NULL };
-
-#define call(cmd, ...) v4(srv.port, app, key, cmd, __VA_ARGS__)
 
 static int setup(void **st)
 {

@@ -69,6 +69,7 @@ static int teardown(void **st)
   return e2e_finish(&srv);
 }
 
+/* on the i-th app: not e2e_call.h's call, which takes the file's one app */
 #define call(i, cmd, ...) v4(srv.port, apps[i], keys[i], cmd, __VA_ARGS__)
 
 static int code(json_t *r)

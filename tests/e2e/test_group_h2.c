@@ -28,6 +28,7 @@
 
 #include "e2e.h"
 #include "e2e_msg.h"
+#include "e2e_call.h"
 #include "e2e_check.h"
 #include "e2e_op.h"
 #include "e2e_race.h"
@@ -40,7 +41,7 @@ static int64_t now_s;
 static const char *const args[] = { "--test-clock", "--test-clock-start", "2026-11-20", NULL };
 #define RETENTION 604800 /* trial: 7 history days */
 
-#define call(cmd, ...) v4(srv.port, app, key, cmd, __VA_ARGS__)
+/* call (e2e_call.h) on app; call_b on the second app */
 #define call_b(cmd, ...) v4(srv.port, app_b, key_b, cmd, __VA_ARGS__)
 
 static int setup(void **st)

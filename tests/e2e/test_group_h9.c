@@ -34,6 +34,7 @@
 
 #include "e2e.h"
 #include "e2e_msg.h"
+#include "e2e_call.h"
 #include "e2e_check.h"
 #include "e2e_op.h"
 #include "e2e_race.h"
@@ -43,8 +44,6 @@ static uint32_t app;
 static char key[80];
 static char auth[200];
 static const char *const args[] = { "--test-clock", "--test-clock-start", "2026-11-20", NULL };
-
-#define call(cmd, ...) v4(srv.port, app, key, cmd, __VA_ARGS__)
 
 static int setup(void **st)
 {

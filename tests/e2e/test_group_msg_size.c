@@ -19,13 +19,12 @@
 
 #include "e2e.h"
 #include "e2e_msg.h"
+#include "e2e_call.h"
 
 static e2e_server_t srv;
 static uint32_t app;
 static char key[80];
 static const char *const args[] = { "--ws-max-queued-bytes", "65536", NULL };
-
-#define call(cmd, ...) v4(srv.port, app, key, cmd, __VA_ARGS__)
 
 static int setup(void **st)
 {

@@ -19,6 +19,7 @@
 
 #include "e2e.h"
 #include "e2e_msg.h"
+#include "e2e_call.h"
 #include "e2e_check.h"
 #include "e2e_op.h"
 #include "store/store_grp.h"
@@ -48,10 +49,6 @@ static int teardown(void **st)
   (void)st;
   return e2e_finish(&srv);
 }
-
-/* A compatible REST call as the App admin (the reply, NULL on a transport error). */
-#define call(cmd, ...) v4(srv.port, app, key, cmd, __VA_ARGS__)
-
 
 static json_t *simple(const char *group_id, int n, int upto)
 {

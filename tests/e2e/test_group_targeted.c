@@ -18,12 +18,11 @@
 
 #include "e2e.h"
 #include "e2e_msg.h"
+#include "e2e_call.h"
 
 static e2e_server_t srv;
 static uint32_t app, free_app;
 static char key[80], free_key[80];
-
-#define call(cmd, ...) v4(srv.port, app, key, cmd, __VA_ARGS__)
 
 static int setup(void **st)
 {

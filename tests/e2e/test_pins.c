@@ -28,6 +28,7 @@
 
 #include "e2e.h"
 #include "e2e_msg.h"
+#include "e2e_call.h"
 #include "e2e_check.h"
 #include "e2e_op.h"
 
@@ -38,8 +39,6 @@ static char auth[160];
 /* the test clock starts a day back, so that after a restart it can be set again to where it stood */
 static char start[16];
 static const char *args[] = { "--test-clock", "--test-clock-start", start, "--msg-recent-page", "1", NULL };
-
-#define call(cmd, ...) v4(srv.port, app, key, cmd, __VA_ARGS__)
 
 static int setup(void **st)
 {

@@ -41,6 +41,7 @@
 
 #include "e2e.h"
 #include "e2e_msg.h"
+#include "e2e_call.h"
 #include "e2e_check.h"
 #include "e2e_op.h"
 
@@ -51,8 +52,6 @@ static char auth[160];
 /* the test clock starts 10 days back, so the retention test's 7 days stay within the UserSigs' day */
 static char start[16];
 static const char *args[] = { "--test-clock", "--test-clock-start", start, "--msg-recent-page", "2", NULL };
-
-#define call(cmd, ...) v4(srv.port, app, key, cmd, __VA_ARGS__)
 
 static int setup(void **st)
 {

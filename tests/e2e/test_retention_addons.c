@@ -36,6 +36,7 @@
 
 #include "e2e.h"
 #include "e2e_msg.h"
+#include "e2e_call.h"
 #include "e2e_check.h"
 #include "store/store_grp.h"
 #include "store/sqlite_int.h"
@@ -51,8 +52,6 @@ static const char *const args[] = { "--test-clock", "--test-clock-start", "2026-
 #define DAY 86400
 #define GROUP_RET (7 * DAY)  /* s2019 pro: 7 history days (P-21: group roaming cannot be extended) */
 #define C2C_RET (60 * DAY)   /* c2c_roaming_months=2: 2 x 30 days (s2019 book, P-21) */
-
-#define call(cmd, ...) v4(srv.port, app, key, cmd, __VA_ARGS__)
 
 static json_t *cli_json(e2e_server_t *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static json_t *cli_json(e2e_server_t *d, const char *fmt, ...)

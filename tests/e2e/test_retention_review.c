@@ -53,6 +53,7 @@
 
 #include "e2e.h"
 #include "e2e_msg.h"
+#include "e2e_call.h"
 #include "e2e_check.h"
 #include "e2e_op.h"
 #include "store/sqlite_int.h"
@@ -65,8 +66,6 @@ static char auth[160];
 static const int64_t start_s = 1790784000; /* 2026-10-01 00:00 UTC+8, the test clock's start (the UserSigs are made on the real clock and live a day: the test clock stays behind it) */
 static const char *const args[] = { "--test-clock", "--test-clock-start", "2026-10-01", "--msg-purge-interval-ms", "50", NULL };
 #define DAY 86400
-
-#define call(cmd, ...) v4(srv.port, app, key, cmd, __VA_ARGS__)
 
 static int setup(void **st)
 {
