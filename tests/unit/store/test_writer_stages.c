@@ -12,28 +12,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <pthread.h>
-#include <string.h>
-#include <uv.h>
-
-#include "store/store.h"
-#include "store/store_writer.h"
 #include "util/hist.h"
-#include "tmpdir.h"
-#include "writer_gate.h" /* a gate job holds the writer thread until released */
-
-static char dir[64];
-
-static int setup(void **st) { (void)st; return test_tmpdir_make(dir, sizeof dir, "wstages"); }
-static int teardown(void **st) { (void)st; return test_tmpdir_remove(dir); }
-
-static int noop_run(store_t *s, void *arg) { (void)s; (void)arg; return 0; }
-
-static int ndone;
-static void count_done(void *arg, int rc) { (void)arg; assert_int_equal(rc, 0); ndone++; }
-
-static int stopped;
-static void on_stopped(void *arg) { (void)arg; stopped = 1; }
+#include "writer_test.h" /* setup, noop_run, count_done, stop; the gate job (writer_gate.h) */
 
 enum { HELD = 2000, HELD_PER_FLUSH = 400, LATER = 600, LATER_PER_FLUSH = 150, N = 1 + HELD + LATER };
 static store_job_t jobs[N]; /* jobs[0]: the gate */
@@ -111,10 +91,7 @@ static void test_stages_counted_in_runs(void **st)
     if (tot > total_min) total_min = tot;
   }
   assert_true(h[STORE_STAGE_TOTAL].max_ns >= total_min);
-  stopped = 0;
-  store_writer_stop(w, on_stopped, NULL);
-  while (!stopped) uv_run(&loop, UV_RUN_ONCE);
-  assert_int_equal(uv_loop_close(&loop), 0);
+  stop(&loop, w);
 }
 
 int main(void)

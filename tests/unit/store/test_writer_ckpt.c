@@ -1,0 +1,251 @@
+/* Unit tests for the writer's checkpoints (store_ckpt.h): the writer
+ * checkpoints the WAL between batches, keeping it bounded, and keeps it
+ * after a burst; pinned rounds; a blocking checkpoint runs only after the
+ * sync of the batch before it. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <sys/stat.h>
+
+#include "writer_test.h"
+
+static int blob_run(store_t *s, void *arg)
+{
+  (void)arg;
+  return store_exec(s, "INSERT INTO scratch(b) VALUES(randomblob(131072))"); /* 32 pages of data */
+}
+
+static long file_size(const char *name)
+{
+  char path[128];
+  struct stat sb;
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  return stat(path, &sb) ? -1 : (long)sb.st_size;
+}
+
+/* Sustained writes, one batch at a time: with a threshold of 64 pages the
+ * writer checkpoints between batches and the WAL file never grows past the
+ * threshold plus one batch (and its frame headers), where without
+ * checkpoints it would hold all 150 batches (20 MiB); every row is there
+ * after the writer stops. */
+static void test_wal_bounded(void **st)
+{
+  (void)st;
+  enum { N = 150, PAGES = 64 };
+  make_scratch();
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  store_writer_t *w;
+  assert_int_equal(store_writer_start(&loop, dir, 1000, &w), 0);
+  store_writer_set_ckpt_pages(w, PAGES);
+  static tjob_t jobs[N];
+  long wal_max = 0;
+  for (int i = 0; i < N; i++) {
+    jobs[i] = (tjob_t){ .job = { .run = blob_run, .done = tdone, .arg = &jobs[i] } };
+    ndone = 0;
+    assert_int_equal(store_writer_submit(w, &jobs[i].job), 0);
+    while (!ndone) uv_run(&loop, UV_RUN_ONCE);
+    assert_int_equal(jobs[i].done_rc, 0);
+    long n = file_size("imcloud.db-wal");
+    if (n > wal_max) wal_max = n;
+  }
+  store_ckpt_stats_t cs;
+  store_writer_ckpt_stats(w, &cs);
+  assert_true(cs.runs >= N * 32 / (STORE_CKPT_WAL_CAP * PAGES + 40) - 1);
+  assert_int_equal(cs.failed, 0);
+  assert_true(cs.wal_pages_max < STORE_CKPT_WAL_CAP * PAGES + 40); /* pinned rounds let it grow to the cap */
+  assert_true(wal_max <= (long)(STORE_CKPT_WAL_CAP * PAGES + 40) * (4096 + 24) + 32);
+  stop(&loop, w);
+  assert_scratch_rows(N);
+}
+
+/* The checkpointer's counters once the writer thread has copied them after
+ * the batch that changed the WAL's length from `before` (polled: the copy
+ * follows the batch's hand-back). */
+static void ckpt_stats_after(store_writer_t *w, uint64_t before, store_ckpt_stats_t *cs)
+{
+  for (int t = 0; t < 2000; t++) {
+    store_writer_ckpt_stats(w, cs);
+    if (cs->wal_pages != before) return;
+    sleep_ms(1);
+  }
+  fail_msg("the WAL's length did not change");
+}
+
+static void one_blob(uv_loop_t *loop, store_writer_t *w, tjob_t *j)
+{
+  *j = (tjob_t){ .job = { .run = blob_run, .done = tdone, .arg = j } };
+  ndone = 0;
+  assert_int_equal(store_writer_submit(w, &j->job), 0);
+  while (!ndone) uv_run(loop, UV_RUN_ONCE);
+  assert_int_equal(j->done_rc, 0);
+}
+
+static int burst_run(store_t *s, void *arg)
+{
+  (void)arg;
+  for (int i = 0; i < 40; i++) /* 40 × 32 pages: twenty times the threshold below */
+    if (store_exec(s, "INSERT INTO scratch(b) VALUES(randomblob(131072))")) return IMC_E_IO;
+  return 0;
+}
+
+/* After a burst that grew the WAL far past the threshold (one COMMIT of
+ * ~1,300 pages against 64), the WAL file does not stay that long: once a
+ * checkpoint has copied it and it restarts, the first COMMIT truncates it
+ * to STORE_CKPT_WAL_KEEP thresholds (journal_size_limit). Fails without
+ * the limit (the file keeps the burst's length). */
+static void test_wal_kept_after_burst(void **st)
+{
+  (void)st;
+  enum { PAGES = 64 };
+  make_scratch();
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  store_writer_t *w;
+  assert_int_equal(store_writer_start(&loop, dir, 1000, &w), 0);
+  store_writer_set_ckpt_pages(w, PAGES);
+  static tjob_t jobs[40];
+  one_blob(&loop, w, &jobs[0]); /* the threshold is in use from this batch on */
+  jobs[1] = (tjob_t){ .job = { .run = burst_run, .done = tdone, .arg = &jobs[1] } };
+  ndone = 0;
+  assert_int_equal(store_writer_submit(w, &jobs[1].job), 0);
+  while (!ndone) uv_run(&loop, UV_RUN_ONCE);
+  assert_int_equal(jobs[1].done_rc, 0);
+  long burst = file_size("imcloud.db-wal");
+  assert_true(burst > 20L * PAGES * 4096);
+  const long keep = (long)STORE_CKPT_WAL_KEEP * PAGES * 4096;
+  long n = burst;
+  for (int i = 2; i < 40 && n > keep + 33L * (4096 + 24); i++) { /* small batches until the WAL has restarted */
+    one_blob(&loop, w, &jobs[i]);
+    n = file_size("imcloud.db-wal");
+  }
+  if (n > keep + 33L * (4096 + 24))
+    fail_msg("the WAL file stayed at %ld bytes after the burst (%ld): more than %d thresholds and a batch", n, burst,
+             STORE_CKPT_WAL_KEEP);
+  stop(&loop, w);
+}
+
+/* Pinned rounds (store_ckpt.h): while a checkpoint's database sync is held
+ * (IMCLOUD_TEST_CKPT_SYNC_HOLD), later batches still commit and complete,
+ * and the WAL never restarts: it only grows, so the frames the round copied
+ * stay in it (the copy runs on the round thread before its sync). Released, the cycle ends with a blocking round and the
+ * WAL restarts. Fails without the pin (the WAL restarts under the held sync)
+ * and with the database sync on the writer thread (no pinned round). */
+static void test_ckpt_pinned(void **st)
+{
+  (void)st;
+  enum { PAGES = 64, HELD = 4, N = 40 };
+  make_scratch();
+  char hold[128];
+  snprintf(hold, sizeof hold, "%s/ckpt-hold", dir);
+  FILE *f = fopen(hold, "w");
+  assert_non_null(f);
+  fclose(f);
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  store_writer_t *w;
+  setenv("IMCLOUD_TEST_CKPT_SYNC_HOLD", hold, 1);
+  assert_int_equal(store_writer_start(&loop, dir, 1000, &w), 0);
+  unsetenv("IMCLOUD_TEST_CKPT_SYNC_HOLD");
+  store_writer_set_ckpt_pages(w, PAGES);
+  store_writer_set_ckpt_pinned(w, 1);
+  static tjob_t jobs[N];
+  store_ckpt_stats_t cs = { 0 };
+  int i = 0;
+  for (; i < N && !cs.pinned; i++) { /* 32 pages per job: the third passes the threshold */
+    uint64_t before = cs.wal_pages;
+    one_blob(&loop, w, &jobs[i]);
+    ckpt_stats_after(w, before, &cs);
+  }
+  assert_int_equal(cs.pinned, 1);
+  char held[160];
+  snprintf(held, sizeof held, "%s.held", hold);
+  for (int t = 0; t < 5000 && access(held, F_OK); t++) sleep_ms(1); /* the round has copied: now held */
+  assert_int_equal(access(held, F_OK), 0);
+  for (int k = 0; k < HELD; k++, i++) { /* under the cap: each batch completes, the WAL only grows */
+    uint64_t before = cs.wal_pages;
+    one_blob(&loop, w, &jobs[i]);
+    ckpt_stats_after(w, before, &cs);
+    assert_true(cs.wal_pages > before);
+    assert_int_equal(cs.pinned, 1); /* the round has not completed: no other starts */
+    assert_int_equal(cs.runs, 0);
+  }
+  assert_int_equal(unlink(hold), 0);
+  int restarted = 0;
+  for (; i < N; i++) {
+    uint64_t before = cs.wal_pages;
+    one_blob(&loop, w, &jobs[i]);
+    ckpt_stats_after(w, before, &cs);
+    if (cs.wal_pages < before) restarted = 1;
+  }
+  assert_true(restarted);
+  assert_true(cs.runs >= 2);
+  assert_int_equal(cs.failed, 0);
+  assert_int_equal(cs.db_sync_failed, 0);
+  stop(&loop, w);
+  assert_scratch_rows(N);
+}
+
+static int blobs3_run(store_t *s, void *arg)
+{
+  (void)arg;
+  return store_exec(s, "INSERT INTO scratch(b) SELECT randomblob(131072) FROM (SELECT 1 UNION ALL SELECT 2 UNION ALL "
+                       "SELECT 3)"); /* 96 pages of data */
+}
+
+/* A blocking checkpoint runs after the sync of the batch that crossed the
+ * threshold (store_ckpt.h, "Blocking rounds on the sync thread"): with that
+ * sync held (IMCLOUD_TEST_SYNC_HOLD), one batch passes a 64-page threshold
+ * and commits, but no checkpoint runs and no page reaches the database
+ * file; released, the batch completes, the checkpoint runs and copies it.
+ * Fails when the writer thread checkpoints at once (it did: the checkpoint
+ * ran beside the held sync). */
+static void test_ckpt_after_sync(void **st)
+{
+  (void)st;
+  make_scratch();
+  char hold[96];
+  uv_loop_t loop;
+  store_writer_t *w = start_sync_held(&loop, hold, sizeof hold);
+  store_writer_set_ckpt_pages(w, 64);
+  long db0 = file_size("imcloud.db");
+  tjob_t j = { .job = { .run = blobs3_run, .done = tdone, .arg = &j } };
+  ndone = 0;
+  assert_int_equal(store_writer_submit(w, &j.job), 0);
+  store_writer_flush(w);
+  wait_sync_held(w);
+  store_writer_stats_t ws;
+  store_writer_stats(w, &ws);
+  assert_int_equal(ws.unsynced, 1); /* committed, its sync held */
+  sleep_ms(300);
+  store_ckpt_stats_t cs;
+  store_writer_ckpt_stats(w, &cs);
+  assert_int_equal(cs.runs, 0);
+  assert_true(file_size("imcloud.db-wal") > 96 * 4096);
+  assert_int_equal(file_size("imcloud.db"), db0); /* nothing copied */
+  for (int k = 0; k < 5; k++) uv_run(&loop, UV_RUN_NOWAIT);
+  assert_int_equal(ndone, 0);
+  unlink(hold);
+  while (!ndone) uv_run(&loop, UV_RUN_ONCE);
+  assert_int_equal(j.done_rc, 0);
+  for (int t = 0; t < 5000 && !cs.runs; t++, sleep_ms(1)) store_writer_ckpt_stats(w, &cs);
+  assert_int_equal(cs.runs, 1);
+  assert_int_equal(cs.failed, 0);
+  assert_true(file_size("imcloud.db") >= db0 + 96 * 4096); /* the checkpoint copied the batch */
+  stop(&loop, w);
+  assert_scratch_rows(3);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(test_wal_bounded, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_wal_kept_after_burst, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_ckpt_pinned, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_ckpt_after_sync, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
