@@ -21,7 +21,8 @@
  *  - one MsgKey sent by both users (same MsgSeq and MsgRandom, one
  *    second): modify_c2c_msg and admin_msgwithdraw act on From_Account's
  *    message, a WebSocket recall on the caller's, and admin_getroammsg
- *    pages continued by LastMsgKey return each message once.
+ *    pages continued by LastMsgKey return each message once; so do
+ *    modify_c2c_msg and admin_msgwithdraw when one of the two is imported.
  * Each test uses its own users. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -485,6 +486,43 @@ static void test_same_key_both_sides(void **st)
   assert_string_equal(seen, "b edited,from a,older");
 }
 
+/* The same with one of the two imported (found through the imported
+ * messages' index, the other among the live messages of its second; two
+ * imports of one key are one message, also with From/To swapped):
+ * importmsg A→B at the standing clock's second, then sendmsg B→A with the
+ * same MsgSeq and MsgRandom; modify_c2c_msg and admin_msgwithdraw take
+ * From_Account's. */
+static void test_same_key_imported(void **st)
+{
+  (void)st;
+  static const char *const users[] = { "ki_a", "ki_b", NULL };
+  import_users(srv.port, app, key, users);
+  long long t = (long long)op_clock_now(srv.port, auth);
+  expect_code(v4(srv.port, app, key, "openim/importmsg",
+                 "{\"SyncFromOldSystem\":2,\"From_Account\":\"ki_a\",\"To_Account\":\"ki_b\",\"MsgSeq\":3,\"MsgRandom\":4,"
+                 "\"MsgTimeStamp\":%lld,\"MsgBody\":" TEXT("imp a") "}", t), 0);
+  char mk[64], want[64];
+  send_rest("ki_b", "ki_a", 4, ",\"MsgSeq\":3", "imp b", mk, sizeof mk);
+  snprintf(want, sizeof want, "3_4_%lld", t);
+  assert_string_equal(mk, want);
+  expect_code(v4(srv.port, app, key, "openim/modify_c2c_msg",
+                 "{\"From_Account\":\"ki_b\",\"To_Account\":\"ki_a\",\"MsgKey\":\"%s\",\"MsgBody\":" TEXT("imp b edited") "}",
+                 mk), 0);
+  expect_code(v4(srv.port, app, key, "openim/admin_msgwithdraw",
+                 "{\"From_Account\":\"ki_a\",\"To_Account\":\"ki_b\",\"MsgKey\":\"%s\"}", mk), 0);
+  json_t *h = v4(srv.port, app, key, "openim/admin_getroammsg",
+                 "{\"Operator_Account\":\"ki_a\",\"Peer_Account\":\"ki_b\",\"MaxCnt\":10}");
+  assert_non_null(h);
+  json_t *list = json_object_get(h, "MsgList");
+  assert_int_equal(json_array_size(list), 2);
+  int fa = -1, fb = -1;
+  assert_string_equal(roam_text_of(list, "ki_a", &fa), "imp a");
+  assert_int_equal(fa, 8);
+  assert_string_equal(roam_text_of(list, "ki_b", &fb), "imp b edited");
+  assert_int_equal(fb, 0);
+  json_decref(h);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -496,6 +534,7 @@ int main(void)
     cmocka_unit_test(test_batch_sync_other_machine),
     cmocka_unit_test(test_no_last_msg_flag_delivered),
     cmocka_unit_test(test_same_key_both_sides),
+    cmocka_unit_test(test_same_key_imported),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
