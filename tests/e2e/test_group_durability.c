@@ -38,6 +38,7 @@
 
 #include "e2e.h"
 #include "e2e_msg.h"
+#include "e2e_call.h"
 
 #define NU 20          /* users p0..p19 */
 #define ROUNDS 3
@@ -355,19 +356,6 @@ static void read_acks(const char *ack_path, const char *watch_path)
 }
 
 /* ---- checks after a restart ----------------------------------------------------------------- */
-static json_t *call(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static json_t *call(const char *cmd, const char *fmt, ...)
-{
-  static char body[1 << 16];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(body, sizeof body, fmt, ap);
-  va_end(ap);
-  json_t *r = v4(srv.port, app, key, cmd, "%s", body);
-  assert_non_null(r);
-  return r;
-}
-
 /* The group's actual members: role per user as model() gives it; 0 if the group is gone. The
  * group's own figures must agree with its list: MemberNum, an owner that is a member as Owner. */
 static int actual(const char *gid, int *role)

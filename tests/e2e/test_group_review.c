@@ -21,22 +21,10 @@
 
 #include "e2e.h"
 #include "e2e_msg.h"
+#include "e2e_call.h"
 #include "e2e_fixture.h"
 
 /* A REST call as the App admin: the parsed reply (caller decrefs). */
-static json_t *call(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static json_t *call(const char *cmd, const char *fmt, ...)
-{
-  static char body[1 << 16];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(body, sizeof body, fmt, ap);
-  va_end(ap);
-  json_t *r = v4(srv.port, app, key, cmd, "%s", body);
-  assert_non_null(r);
-  return r;
-}
-
 static int code(json_t *r)
 {
   int c = (int)jint(r, "ErrorCode");
