@@ -1,5 +1,5 @@
 /* sqlite_msg_imp.c — the reads that put messages imported out of time order
- * at their time (docs/decisions/messaging-c2c-imports.md §34, §45, §48): a REST
+ * at their time (docs/decisions/messaging-c2c-imports.md §34, §45, §48, §53): a REST
  * roaming page by (time, seq), a conversation row's last message, and a read
  * by time (the newest message at or before it, the mark).
  *
@@ -60,29 +60,78 @@ static int floor_of(store_t *s, uint32_t sdkappid, floor_of_t *f)
   return rc == SQLITE_ROW ? 0 : sq__map_rc(rc);
 }
 
-/* The lowest time a roaming page's imports may have (§51): min_t, or the floor's time when the floor covers
- * every import older than it, that is when nothing of the conversation was stored since the pass that
- * recorded the floor began (its newest row's id is at most upto_id: rowids never decrease along seq). An
- * import stored since may have any older time and is shown (judged by the retention alone, §40): then the
- * page passes the covered ones, entry by entry. */
-static int imports_from(store_t *s, uint32_t sdkappid, uint64_t conv, int64_t min_t, int64_t *from)
-{
-  floor_of_t f = { 0, 0 };
-  int64_t top = 0;
-  *from = min_t;
-  int rc = floor_of(s, sdkappid, &f);
-  if (rc || min_t >= f.before_s) return rc;
-  sqlite3_stmt *st = stmt(s, M_TOP_ID);
-  if (!st) return IMC_E_IO;
-  BIND(st, sdkappid, (int64_t)conv);
-  if ((rc = scalar(st, &top))) return rc;
-  if (top <= f.upto_id) *from = f.before_s;
-  return 0;
-}
-
 static int newer(const cand_t *a, const cand_t *b)
 {
   return a->time_s > b->time_s || (a->time_s == b->time_s && a->seq > b->seq);
+}
+
+/* One step of a statement: 1 a row, 0 done, < 0 an error (the statement is reset then). */
+static int step_row(sqlite3_stmt *st)
+{
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) return 1;
+  sqlite3_reset(st);
+  return rc == SQLITE_DONE ? 0 : sq__map_rc(rc);
+}
+
+/* Keep x among the need newest of c[0..*n), newest first. */
+static void keep_newest(cand_t *c, int *n, int need, cand_t x)
+{
+  int i = *n;
+  if (i == need) {
+    if (!newer(&x, &c[need - 1])) return;
+    i = need - 1;
+  } else (*n)++;
+  for (; i > 0 && newer(&x, &c[i - 1]); i--) c[i] = c[i - 1];
+  c[i] = x;
+}
+
+/* A roaming page's imports older than the floor's before_s (§53): the need newest below (bt, bs) that the
+ * page lists, newest first into out[*n]. The floor covers the ones stored when its pass began (id at most
+ * upto_id); the others were stored since (rowids never decrease along seq) and are shown. Two readers in
+ * turn, a row a step each, until either has the answer: the partial index from the cursor down, where a
+ * covered entry's whole second is passed in one seek (its second's entries below it have lower seqs, so
+ * were stored before it: covered too), and the conversation's messages stored since the pass, from the
+ * newest down to the first stored before (every one read, the need newest kept). So the page costs the
+ * seconds of covered imports it passes or the messages stored since the pass, the fewer. */
+static int imports_below_floor(store_t *s, uint32_t sdkappid, uint64_t conv, const floor_of_t *f,
+                               uint32_t after_seq, uint32_t viewer_no, int64_t min_t, int64_t bt, int64_t bs,
+                               int need, cand_t *out, int *n)
+{
+  sqlite3_stmt *idx = stmt(s, M_IMP_BELOW), *since = stmt(s, M_SINCE_DOWN);
+  *n = 0;
+  if (!idx || !since) return IMC_E_IO;
+  cand_t *kept = malloc((size_t)need * sizeof *kept);
+  if (!kept) return IMC_E_NOMEM;
+  int nk = 0, rc, from_since = 0;
+  BIND(idx, sdkappid, (int64_t)conv, bt, bs, min_t, f->upto_id, after_seq, viewer_no);
+  BIND(since, sdkappid, (int64_t)conv);
+  for (;;) {
+    if ((rc = step_row(idx)) <= 0) break; /* done: every listed one read */
+    int64_t q = sqlite3_column_int64(idx, 0), t = sqlite3_column_int64(idx, 1);
+    if (sqlite3_column_int64(idx, 2)) { /* covered: so is the rest of its second, seek below it */
+      sqlite3_reset(idx);
+      BIND(idx, sdkappid, (int64_t)conv, t, 0, min_t, f->upto_id, after_seq, viewer_no);
+    } else {
+      out[(*n)++] = (cand_t){ (uint32_t)q, t };
+      if (*n == need) break;
+    }
+    if ((rc = step_row(since)) < 0) break;
+    if (!rc || sqlite3_column_int64(since, 2) <= f->upto_id) { from_since = 1; break; } /* all stored since read */
+    cand_t x = { (uint32_t)sqlite3_column_int64(since, 0), sqlite3_column_int64(since, 1) };
+    int64_t flags = sqlite3_column_int64(since, 3);
+    if ((flags & STORE_MSG_IMPORTED) && x.time_s >= min_t && (x.time_s < bt || (x.time_s == bt && x.seq < bs)) &&
+        x.seq > after_seq && !((flags & STORE_MSG_NOT_FROM) && (uint32_t)sqlite3_column_int64(since, 4) == viewer_no))
+      keep_newest(kept, &nk, need, x);
+  }
+  sqlite3_reset(idx);
+  sqlite3_reset(since);
+  if (rc >= 0 && from_since) {
+    for (int i = 0; i < nk; i++) out[i] = kept[i];
+    *n = nk;
+  }
+  free(kept);
+  return rc < 0 ? rc : 0;
 }
 
 int sq__msg_roam(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t viewer_no, uint32_t after_seq, int64_t min_t,
@@ -95,16 +144,24 @@ int sq__msg_roam(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t viewer_n
   cand_t *c = malloc(2 * (size_t)limit * sizeof *c);
   if (!c) return IMC_E_NOMEM;
   int ni = 0;
-  int64_t imp_t;
-  int rc = imports_from(s, sdkappid, conv, min_t, &imp_t);
-  sqlite3_stmt *st = rc ? NULL : stmt(s, M_IMP_PAGE);
-  if (!rc && !st) rc = IMC_E_IO;
+  floor_of_t f = { 0, 0 };
+  int rc = floor_of(s, sdkappid, &f);
+  /* the imports at or above the floor's time (every one shown by it), then the older ones (§53) */
+  int64_t imp_t = min_t > f.before_s ? min_t : f.before_s;
+  sqlite3_stmt *st = rc || ct < imp_t ? NULL : stmt(s, M_IMP_PAGE);
+  if (!rc && ct >= imp_t && !st) rc = IMC_E_IO;
   if (st) {
     BIND(st, sdkappid, (int64_t)conv, after_seq, imp_t, 0, ct, cs, viewer_no, limit);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
       c[ni++] = (cand_t){ (uint32_t)sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1) };
     sqlite3_reset(st);
     rc = rc == SQLITE_DONE ? 0 : sq__map_rc(rc);
+  }
+  if (!rc && ni < limit && min_t < f.before_s) {
+    int nb;
+    int64_t bt = ct < f.before_s ? ct : f.before_s, bs = ct < f.before_s ? cs : 0;
+    rc = imports_below_floor(s, sdkappid, conv, &f, after_seq, viewer_no, min_t, bt, bs, limit - ni, c + ni, &nb);
+    ni += nb;
   }
   /* the live ones from the highest live seq below the cursor down (every live message above it is newer) */
   live_pick_t p = { c + limit, 0, limit, after_seq, viewer_no, min_t };
@@ -247,15 +304,6 @@ int sq__msg_read_mark(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t aft
   /* g passed the time at a message not newer itself (a purged message's time it kept) or hidden by the
    * floor: the §47 search */
   return read_mark_split(s, sdkappid, conv, after_seq, upto_seq, upto_t, mark);
-}
-
-/* One step of a statement: 1 a row, 0 done, < 0 an error (the statement is reset then). */
-static int step_row(sqlite3_stmt *st)
-{
-  int rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW) return 1;
-  sqlite3_reset(st);
-  return rc == SQLITE_DONE ? 0 : sq__map_rc(rc);
 }
 
 

@@ -341,9 +341,15 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
   X(IMP_UPTO, "SELECT seq,time_s,id FROM c2c_msg" IMP_IDX " WHERE conv=?2 AND sdkappid=?1" IMP_ROW \
               " AND time_s>=?3 AND time_s<=?4") \
   X(FLOOR_OF, "SELECT " FLOOR_S("?1") "," FLOOR_ID("?1")) \
-  /* the rowid of the conversation's newest message (a roaming page's imports stop at the floor when it is \
-   * at most the floor's upto_id, §51) */ \
-  X(TOP_ID, "SELECT id FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 ORDER BY seq DESC LIMIT 1") \
+  /* a roaming page's imports older than the floor's before_s (§53): by (time, seq) newest first below (?3, ?4), \
+   * down to ?5, each either covered (col 2: stored when the pass began, id <= ?6; the caller seeks below its \
+   * second) or one the page lists (after the clear ?7, seen by ?8); entries only for a covered one */ \
+  X(IMP_BELOW, "SELECT seq,time_s,id<=?6 FROM c2c_msg" IMP_IDX " WHERE conv=?2 AND sdkappid=?1" IMP_ROW \
+               " AND (time_s,seq)<(?3,?4) AND time_s>=?5" \
+               " AND (id<=?6 OR (seq>?7 AND NOT ((flags&64)!=0 AND from_no=?8)))" \
+               " ORDER BY time_s DESC,seq DESC") \
+  /* the conversation's messages from the newest down (a roaming page reads those stored since the pass, §53) */ \
+  X(SINCE_DOWN, "SELECT seq,time_s,id,flags,from_no FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 ORDER BY seq DESC") \
   X(SET_FLAGS, "UPDATE c2c_msg SET flags=flags|?4 WHERE sdkappid=?1 AND conv=?2 AND seq=?3") \
   X(SET_BODY, "UPDATE c2c_msg SET body=?4, flags=flags|16 WHERE sdkappid=?1 AND conv=?2 AND seq=?3") \
   X(UNREAD, "SELECT count(*) FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND seq>?3 AND seq<=?6 AND from_no=?4" \

@@ -60,13 +60,15 @@ static int teardown(void **st)
   return test_tmpdir_remove(dir);
 }
 
-static void append(store_t *s, uint32_t from, uint32_t to, int64_t t, uint32_t key, int import, uint32_t *seq,
-                   int64_t *time_s)
+/* A message with flags (STORE_MSG_IMPORTED: imported, with the caller's seq); its seq and stored time out. */
+static void append_flags(store_t *s, uint32_t from, uint32_t to, int64_t t, uint32_t key, uint32_t flags,
+                         uint32_t *seq, int64_t *time_s)
 {
   store_msg_append_t a;
+  int import = (flags & STORE_MSG_IMPORTED) != 0;
   memset(&a, 0, sizeof a);
   a.m = (store_msg_t){ APP, store_c2c_conv(from, to), 0, from, to, t, key, key,
-                       import ? STORE_MSG_IMPORTED | STORE_MSG_CALLER_SEQ : 0, 604800, "{}", 2, NULL, NULL };
+                       import ? flags | STORE_MSG_CALLER_SEQ : flags, 604800, "{}", 2, NULL, NULL };
   if (import) a.import_dedupe = 1;
   else a.dedupe_since_s = t - 300;
   a.inbox_from = a.inbox_to = a.recent_from = a.recent_to = 1;
@@ -74,6 +76,12 @@ static void append(store_t *s, uint32_t from, uint32_t to, int64_t t, uint32_t k
   assert_int_equal(a.dup, 0);
   if (seq) *seq = a.m.seq;
   if (time_s) *time_s = a.m.time_s;
+}
+
+static void append(store_t *s, uint32_t from, uint32_t to, int64_t t, uint32_t key, int import, uint32_t *seq,
+                   int64_t *time_s)
+{
+  append_flags(s, from, to, t, key, import ? STORE_MSG_IMPORTED : 0, seq, time_s);
 }
 
 typedef struct mrow { uint32_t seq, key; int64_t time_s; } mrow_t;
@@ -498,6 +506,144 @@ static void test_roam_stops_at_the_floor(void **st)
   store_close(s);
 }
 
+/* §53: a roaming page's imports stop at the floor though messages were stored in the conversation since
+ * its pass: 10 live messages, 5,000 imports, a floor over the first 4,990 imports, then 20 live messages.
+ * The page below the first live message lists the 10 shown imports within SINCE_PAGE_STEPS; before, it
+ * stepped over the 4,990 covered ones (the floor's bound was used only when nothing was stored since).
+ * An old import stored since is listed at its time, in as few steps. */
+#define SINCE_PAGE_STEPS 3000
+static void test_roam_floor_after_new_messages(void **st)
+{
+  (void)st;
+  store_t *s;
+  uint64_t conv = store_c2c_conv(61, 62);
+  page_t p = { .n = 0 };
+  uint32_t seq;
+  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
+  for (int i = 0; i < 10; i++) append(s, 61, 62, T0 + i, 1 + (uint32_t)i, 0, NULL, NULL);
+  for (int i = 0; i < 5000; i++) append(s, 62, 61, T0 - 100000 + i, 100 + (uint32_t)i, 1, NULL, NULL);
+  assert_int_equal(store_exec(s, "COMMIT"), 0);
+  assert_int_equal(store_exec(s, "INSERT INTO c2c_purge_floor(sdkappid,before_s,upto_id) VALUES(1400000011,"
+                                 "1700000000-100000+4990,(SELECT max(id) FROM c2c_msg))"), 0);
+  for (int i = 0; i < 20; i++) append(s, 61, 62, T0 + 100 + i, 10000 + (uint32_t)i, 0, NULL, NULL);
+  for (int round = 0; round < 2; round++) {
+    assert_int_equal(sqlite3_trace_v2(store__sqlite_db(s), SQLITE_TRACE_PROFILE, on_profile, NULL), SQLITE_OK);
+    p.n = 0;
+    assert_int_equal(store_msg_roam(s, APP, conv, 61, 0, 0, INT64_MAX, T0, 1, PAGE, on_msg, &p), 0); /* warm */
+    p.n = 0;
+    steps = 0;
+    assert_int_equal(store_msg_roam(s, APP, conv, 61, 0, 0, INT64_MAX, T0, 1, PAGE, on_msg, &p), 0);
+    sqlite3_trace_v2(store__sqlite_db(s), 0, NULL, NULL);
+    print_message("a page over 4,990 imports under the floor, 20 messages since%s: %lld steps\n",
+                  round ? " and an old import" : "", (long long)steps);
+    if (steps > SINCE_PAGE_STEPS) fail_msg("the page took %lld steps (at most %d)", (long long)steps, SINCE_PAGE_STEPS);
+    assert_int_equal(p.n, 10 + round);
+    for (int i = 0; i < 10; i++) assert_int_equal(p.r[i].seq, 5010 - (uint32_t)i);
+    if (round) assert_int_equal(p.r[10].seq, seq);
+    if (round) break;
+    append(s, 62, 61, T0 - 100000 + 5, 99999, 1, &seq, NULL); /* stored after the pass began: shown */
+    assert_int_equal(seq, 5031);
+  }
+  store_close(s);
+}
+
+static uint32_t rnd_state;
+static uint32_t rnd(void)
+{
+  rnd_state = rnd_state * 1103515245u + 12345u;
+  return rnd_state >> 8;
+}
+
+/* The roaming page by its definition: the messages below (bt, bs) in (time, seq) order, from min_t, after
+ * the clear, but the viewer's SyncOtherMachine 2 ones, that the floor shows; one statement over every row. */
+static int roam_by_scan(store_t *s, uint64_t conv, uint32_t viewer, uint32_t after, int64_t min_t, int64_t bt,
+                        int64_t bs, int limit, mrow_t *out)
+{
+  sqlite3_stmt *q;
+  int n = 0;
+  assert_int_equal(sqlite3_prepare_v2(store__sqlite_db(s), "SELECT seq,time_s FROM c2c_msg WHERE sdkappid=?1"
+                                      " AND conv=?2 AND (time_s,seq)<(?3,?4) AND time_s>=?5 AND seq>?6"
+                                      " AND NOT ((flags&64)!=0 AND from_no=?7) AND (time_s>=coalesce((SELECT before_s FROM c2c_purge_floor WHERE"
+                                      " sdkappid=?1),-9223372036854775807-1) OR id>coalesce((SELECT upto_id FROM"
+                                      " c2c_purge_floor WHERE sdkappid=?1),0)) ORDER BY time_s DESC,seq DESC LIMIT ?8",
+                                      -1, &q, NULL), SQLITE_OK);
+  int64_t v[] = { APP, (int64_t)conv, bt, bs, min_t, after, viewer, limit };
+  for (int i = 0; i < 8; i++) sqlite3_bind_int64(q, i + 1, v[i]);
+  while (sqlite3_step(q) == SQLITE_ROW)
+    out[n++] = (mrow_t){ (uint32_t)sqlite3_column_int64(q, 0), 0, sqlite3_column_int64(q, 1) };
+  sqlite3_finalize(q);
+  return n;
+}
+
+/* Every roaming page equals the definition's over random conversations: live and imported messages mixed
+ * (imports of any time up to the clock), SyncOtherMachine 2 and NoLastMsg messages of either side, recalls,
+ * and a floor raised in the middle or near the end (what was stored since, imports of old times included,
+ * is shown: either of the page's two readers of the imports under the floor finishes first), for
+ * pages of 1, 3, 7 and 20, either viewer, from a clear and from a lower time. */
+#define RND_MSGS 700
+static void test_roam_pages_random(void **st)
+{
+  (void)st;
+  store_t *s;
+  assert_int_equal(store_open(dir, &s), 0);
+  for (uint32_t seed = 1; seed <= 4; seed++) {
+    uint32_t a = 100 + 2 * seed, b = a + 1, seq;
+    uint64_t conv = store_c2c_conv(a, b);
+    int64_t now = T0, t;
+    rnd_state = seed;
+    assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
+    for (int i = 0; i < RND_MSGS; i++) {
+      uint32_t r = rnd() % 100, from = rnd() % 2 ? a : b, flags = 0;
+      if (r < 45) flags = STORE_MSG_IMPORTED;
+      if (r % 10 == 1) flags |= STORE_MSG_NOT_FROM;
+      if (r % 10 == 2) flags |= STORE_MSG_NO_LAST;
+      if (flags & STORE_MSG_IMPORTED) t = now - (rnd() % 3 ? (int64_t)(rnd() % 3000) : (int64_t)(rnd() % 20));
+      else t = now += rnd() % 4;
+      append_flags(s, from, from == a ? b : a, t, 1000 + (uint32_t)i, flags, &seq, NULL);
+      /* a pass: its floor covers what is stored now older than its horizon */
+      if (i == (seed % 2 ? RND_MSGS / 2 : RND_MSGS - 6 * (int)seed)) {
+        assert_int_equal(store_exec(s, "COMMIT"), 0);
+        char sql[256];
+        snprintf(sql, sizeof sql, "INSERT INTO c2c_purge_floor(sdkappid,before_s,upto_id) VALUES(1400000011,%lld,"
+                 "(SELECT max(id) FROM c2c_msg)) ON CONFLICT DO UPDATE SET before_s=excluded.before_s,"
+                 "upto_id=excluded.upto_id", (long long)(now - 2000 + (int64_t)(rnd() % 2500)));
+        assert_int_equal(store_exec(s, sql), 0);
+        assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
+      }
+    }
+    assert_int_equal(store_exec(s, "COMMIT"), 0);
+    for (int i = 0; i < RND_MSGS / 20; i++)
+      assert_int_equal(store_msg_set_flags(s, APP, conv, 1 + rnd() % RND_MSGS, STORE_MSG_RECALLED), 0);
+    const int limits[] = { 1, 3, 7, 20 };
+    const uint32_t afters[] = { 0, RND_MSGS / 3 };
+    const int64_t mins[] = { 0, now - 1500 };
+    for (int v = 0; v < 2; v++)
+      for (size_t l = 0; l < 4; l++)
+        for (size_t k = 0; k < 2; k++)
+          for (size_t m = 0; m < 2; m++) {
+            int64_t bt = INT64_MAX, bs = (int64_t)UINT32_MAX + 1;
+            for (int pages = 0;; pages++) {
+              page_t p = { .n = 0 };
+              mrow_t want_p[PAGE];
+              int n = roam_by_scan(s, conv, v ? b : a, afters[k], mins[m], bt, bs, limits[l], want_p);
+              int64_t below_t = pages ? bt : INT64_MAX;
+              uint32_t below_seq = pages ? (uint32_t)bs : 0;
+              assert_int_equal(store_msg_roam(s, APP, conv, v ? b : a, afters[k], mins[m], INT64_MAX, below_t,
+                                              below_seq, limits[l], on_msg, &p), 0);
+              if (p.n != n) fail_msg("seed %u page %d of %d: %d messages, want %d", seed, pages, limits[l], p.n, n);
+              for (int i = 0; i < n; i++)
+                if (p.r[i].seq != want_p[i].seq)
+                  fail_msg("seed %u page %d of %d: seq %u, want %u", seed, pages, limits[l], p.r[i].seq, want_p[i].seq);
+              if (n < limits[l]) break;
+              bt = want_p[n - 1].time_s;
+              bs = want_p[n - 1].seq;
+            }
+          }
+  }
+  store_close(s);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -510,6 +656,8 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_read_mark_in_history, setup, teardown),
     cmocka_unit_test_setup_teardown(test_newest_at, setup, teardown),
     cmocka_unit_test_setup_teardown(test_roam_stops_at_the_floor, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_roam_floor_after_new_messages, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_roam_pages_random, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
