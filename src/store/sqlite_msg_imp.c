@@ -107,6 +107,13 @@ static int imports_below_floor(store_t *s, uint32_t sdkappid, uint64_t conv, con
   BIND(idx, sdkappid, (int64_t)conv, bt, bs, min_t, f->upto_id, after_seq, viewer_no);
   BIND(since, sdkappid, (int64_t)conv);
   for (;;) {
+    if ((rc = step_row(since)) < 0) break;
+    if (!rc || sqlite3_column_int64(since, 2) <= f->upto_id) { from_since = 1; break; } /* all stored since read */
+    cand_t x = { (uint32_t)sqlite3_column_int64(since, 0), sqlite3_column_int64(since, 1) };
+    int64_t flags = sqlite3_column_int64(since, 3);
+    if ((flags & STORE_MSG_IMPORTED) && x.time_s >= min_t && (x.time_s < bt || (x.time_s == bt && x.seq < bs)) &&
+        x.seq > after_seq && !((flags & STORE_MSG_NOT_FROM) && (uint32_t)sqlite3_column_int64(since, 4) == viewer_no))
+      keep_newest(kept, &nk, need, x);
     if ((rc = step_row(idx)) <= 0) break; /* done: every listed one read */
     int64_t q = sqlite3_column_int64(idx, 0), t = sqlite3_column_int64(idx, 1);
     if (sqlite3_column_int64(idx, 2)) { /* covered: so is the rest of its second, seek below it */
@@ -116,13 +123,6 @@ static int imports_below_floor(store_t *s, uint32_t sdkappid, uint64_t conv, con
       out[(*n)++] = (cand_t){ (uint32_t)q, t };
       if (*n == need) break;
     }
-    if ((rc = step_row(since)) < 0) break;
-    if (!rc || sqlite3_column_int64(since, 2) <= f->upto_id) { from_since = 1; break; } /* all stored since read */
-    cand_t x = { (uint32_t)sqlite3_column_int64(since, 0), sqlite3_column_int64(since, 1) };
-    int64_t flags = sqlite3_column_int64(since, 3);
-    if ((flags & STORE_MSG_IMPORTED) && x.time_s >= min_t && (x.time_s < bt || (x.time_s == bt && x.seq < bs)) &&
-        x.seq > after_seq && !((flags & STORE_MSG_NOT_FROM) && (uint32_t)sqlite3_column_int64(since, 4) == viewer_no))
-      keep_newest(kept, &nk, need, x);
   }
   sqlite3_reset(idx);
   sqlite3_reset(since);

@@ -123,6 +123,15 @@ static void call_c2c_roam(store_t *s)
   assert_int_equal(store_msg_roam(s, APP, store_c2c_conv(7, 8), 8, 0, 0, INT64_MAX, INT64_MAX, UINT32_MAX, 20,
                                   noop_msg, NULL), 0);
 }
+/* the same under a purge floor above every message (the imports below it: IMP_BELOW in turn with the rows
+ * stored since the pass, SINCE_DOWN; §53); the floor is taken away after */
+static void call_c2c_roam_floor(store_t *s)
+{
+  assert_int_equal(store_exec(s, "INSERT INTO c2c_purge_floor(sdkappid,before_s,upto_id) VALUES(1400000009,"
+                                 "1700000000+100000,0)"), 0);
+  call_c2c_roam(s);
+  assert_int_equal(store_exec(s, "DELETE FROM c2c_purge_floor WHERE sdkappid=1400000009"), 0);
+}
 /* two imports into the conversation (7, 8): the second's dedupe reads the imports of its second (the first
  * finds none: the connection knows there is no import yet); the list then takes the last message by time
  * (the newest import, the newest live message below it) */
@@ -205,6 +214,8 @@ static const pcase_t cases[] = {
   { "c2c recent", call_c2c_recent, "SELECT r.peer_no", "SEARCH c2c_recent USING PRIMARY KEY (user_no=? AND sdkappid=?)", NULL },
   { "c2c pinned", call_c2c_pinned, "SELECT count(*) FROM c2c_recent", "SEARCH r USING INDEX c2c_recent_pinned (user_no=? AND sdkappid=?)", NULL },
   { "c2c roam", call_c2c_roam, "SELECT seq,time_s FROM c2c_msg INDEXED BY", "SEARCH c2c_msg USING INDEX c2c_msg_imported (conv=? AND sdkappid=? AND time_s>? AND (time_s,seq)<(?,?))", NULL },
+  { "c2c roam below floor", call_c2c_roam_floor, "SELECT seq,time_s,id<=", "SEARCH c2c_msg USING INDEX c2c_msg_imported (conv=? AND sdkappid=? AND time_s>? AND (time_s,seq)<(?,?))", NULL },
+  { "c2c roam since pass", call_c2c_roam_floor, "SELECT seq,time_s,id,flags", "SEARCH c2c_msg USING INDEX sqlite_autoindex_c2c_msg_1 (conv=? AND sdkappid=?)", NULL },
   { "c2c roam live", call_c2c_roam, "SELECT seq,random", "SEARCH c2c_msg USING INDEX sqlite_autoindex_c2c_msg_1 (conv=? AND sdkappid=? AND seq<?)", NULL },
   { "c2c import dedupe", call_c2c_import, "SELECT min(seq),time_s,cseq", "SEARCH c2c_msg USING INDEX c2c_msg_imported (conv=? AND sdkappid=? AND time_s=?)", NULL },
   { "c2c last import", call_c2c_import, "SELECT seq,time_s FROM c2c_msg INDEXED BY", "SEARCH c2c_msg USING INDEX c2c_msg_imported (conv=? AND sdkappid=?)", NULL },
