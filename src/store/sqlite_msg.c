@@ -479,69 +479,6 @@ static int sqm_set_body(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t s
   return changed_one(s, run(st));
 }
 
-static void row_recent(sqlite3_stmt *st, store_recent_t *r)
-{
-  r->peer_no = (uint32_t)sqlite3_column_int64(st, 0);
-  r->peer_id = (const char *)sqlite3_column_text(st, 1);
-  r->last_seq = (uint32_t)sqlite3_column_int64(st, 2);
-  r->last_time_s = sqlite3_column_int64(st, 3);
-  r->read_seq = (uint32_t)sqlite3_column_int64(st, 4);
-  r->pinned_at_s = sqlite3_column_int64(st, 5);
-  r->hidden_seq = (uint32_t)sqlite3_column_int64(st, 6);
-  r->cleared_seq = (uint32_t)sqlite3_column_int64(st, 7);
-  r->pin_seq = sqlite3_column_int64(st, 8);
-  r->last_covered = sqlite3_column_int(st, 10);
-}
-
-/* A row read by RECENT_LIST or RECENT_GET whose newest listed message by
- * seq is imported (col 9: its flags) takes its last message by time. */
-static int last_by_time(store_t *s, sqlite3_stmt *row, uint32_t sdkappid, uint32_t user_no, store_recent_t *r)
-{
-  if (!(sqlite3_column_int64(row, 9) & STORE_MSG_IMPORTED) || !r->last_seq) return 0;
-  uint32_t was = r->last_seq;
-  int64_t covered;
-  int rc = sq__last_by_time(s, sdkappid, user_no, r->peer_no, &r->last_seq, &r->last_time_s);
-  if (rc || r->last_seq == was) return rc;
-  sqlite3_stmt *st = stmt(s, M_COVERED); /* another message: its own floor test */
-  if (!st) return IMC_E_IO;
-  BIND(st, sdkappid, (int64_t)store_c2c_conv(user_no, r->peer_no), r->last_seq);
-  if ((rc = scalar(st, &covered))) return rc;
-  r->last_covered = covered != 0;
-  return 0;
-}
-
-static int sqm_recent_list(store_t *s, uint32_t sdkappid, uint32_t user_no, store_recent_cb cb, void *ud)
-{
-  sqlite3_stmt *st = stmt(s, M_RECENT_LIST);
-  int rc;
-  if (!st) return IMC_E_IO;
-  BIND(st, sdkappid, user_no);
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    store_recent_t r;
-    row_recent(st, &r);
-    if ((rc = last_by_time(s, st, sdkappid, user_no, &r))) { sqlite3_reset(st); return rc; }
-    cb(ud, &r);
-  }
-  sqlite3_reset(st);
-  return sq__map_rc(rc);
-}
-
-static int sqm_recent_get(store_t *s, uint32_t sdkappid, uint32_t user_no, uint32_t peer_no, store_recent_t *out)
-{
-  sqlite3_stmt *st = stmt(s, M_RECENT_GET);
-  if (!st) return IMC_E_IO;
-  BIND(st, sdkappid, user_no, peer_no);
-  int rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW) {
-    row_recent(st, out);
-    out->peer_id = NULL;
-    int lrc = last_by_time(s, st, sdkappid, user_no, out);
-    if (lrc) { sqlite3_reset(st); return lrc; }
-  }
-  sqlite3_reset(st);
-  return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? IMC_E_NOTFOUND : sq__map_rc(rc);
-}
-
 static int sqm_recent_set(store_t *s, uint32_t sdkappid, uint32_t user_no, uint32_t peer_no, const char *field,
                           int64_t value)
 {
@@ -781,7 +718,7 @@ static int sqm_recent_users(store_t *s, uint32_t sdkappid, int more_than, uint32
 
 const store_msg_vtab_t sq__msg_vtab = {
   9, sqm_append, inbox_add, sqm_inbox_page, sq__msg_get, sqm_find_key, sqm_history, sqm_set_flags, sqm_set_body,
-  sqm_recent_list, sqm_recent_get, sqm_recent_set, sqm_unread, sqm_receipt_wanted, sqm_purge_msgs, sqm_purge_inbox,
+  sq__msg_recent_list, sq__msg_recent_get, sqm_recent_set, sqm_unread, sqm_receipt_wanted, sqm_purge_msgs, sqm_purge_inbox,
   sq__trim_step,
   sqm_account_id, sqm_recent_users, sq__log_merge_step, sqm_floors, sq__msg_roam, sq__pin_count_c2c,
   sq__msg_read_mark, sq__msg_newest_at,

@@ -2,8 +2,9 @@
  * statements and the connection's state (sqlite_msg.c), the rows of appends
  * held back and written together (sqlite_msg_pend.c), the send dedupe
  * window (sqlite_msg_win.c), the lookups of live messages without a
- * MsgRandom index (sqlite_msg_live.c) and the inbox and conversation logs
- * and their merges (sqlite_msg_log.c).
+ * MsgRandom index (sqlite_msg_live.c), the inbox and conversation logs
+ * and their merges (sqlite_msg_log.c) and a user's conversation rows as the
+ * lists read them (sqlite_msg_list.c).
  *
  * Ownership: a struct sqmsg (with its sqpend_t and windows) belongs to one
  * connection and is used by the connection's thread only. */
@@ -558,6 +559,11 @@ int sq__msg_newest_at(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t bef
                       uint32_t *seq);
 /* store_msg_vtab_t.get (sqlite_msg.c): one message by seq, IMC_E_NOTFOUND. */
 int sq__msg_get(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t seq, store_msg_cb cb, void *ud);
+
+/* ---- a user's conversation rows (sqlite_msg_list.c) ---- */
+/* store_msg_vtab_t.recent_list and recent_get (store_msg.h). */
+int sq__msg_recent_list(store_t *s, uint32_t sdkappid, uint32_t user_no, store_recent_cb cb, void *ud);
+int sq__msg_recent_get(store_t *s, uint32_t sdkappid, uint32_t user_no, uint32_t peer_no, store_recent_t *out);
 
 /* ---- live messages without a MsgRandom index (sqlite_msg_live.c) ---- */
 /* Call each(ud, row) for the live messages of the conversation below seq below (int64: 2^32 is above
