@@ -400,7 +400,7 @@ void im_c2c_send(im_c2c_t *c, im_send_t *in, im_sent_cb cb, void *ud)
      * sender's other devices); append() makes one event for the pair (inbox_to counts only for two users) */
     a->inbox_from = in->sync_other == IM_SYNC_YES || in->to_no == in->from_no;
     /* NoLastMsg messages make the rows too: their unread counts need one;
-     * the lists' last message leaves them out (RECENT_LASTJOIN) */
+     * the lists' last message leaves them out (sq__msg_lists) */
     a->recent_from = a->recent_to = 1;
     if (in->sync_other == IM_SYNC_NO && in->to_no != in->from_no) { /* §2.2: not synced to From_Account at all */
       a->m.flags |= STORE_MSG_NOT_FROM;

@@ -10,7 +10,7 @@
  * written through the small c2c_inbox_log, keyed the same, and its merge,
  * migrations 31 and 32: sqlite_msg_log.c) and c2c_recent (one row per user
  * and peer, keyed (user_no, sdkappid, peer_no); its last message is derived
- * from c2c_msg when read, RECENT_LASTJOIN; a new conversation's rows are
+ * from c2c_msg when read, sqlite_msg_list.c; a new conversation's rows are
  * written through the small c2c_recent_log, keyed the same, and its merge,
  * migration 32). Keys lead with the user or conversation number, not the
  * app (migrations 26, 27): every lookup names both, and neighbours that
@@ -577,6 +577,34 @@ static const store_msg_cut_t *cut_of(const store_msg_cut_t *cuts, size_t n, uint
   return lo < n && cuts[lo].sdkappid == sdkappid ? &cuts[lo] : NULL;
 }
 
+/* *keep = 1 when the purge keeps the expired message id (or it is gone): its conversation's newest (the seq
+ * goes on), or the last message either user's list shows (sq__msg_listed: the list keeps the conversation and
+ * its place whether a pass has run or not, §36); a NoLastMsg message, and a SyncOtherMachine 2 one for its
+ * sender, is none of the latter. The walks pass a user's own SyncOtherMachine 2 runs in one seek (§54). */
+static int purge_keeps(store_t *s, int64_t id, int *keep)
+{
+  sqlite3_stmt *st = stmt(s, M_PURGE_ROW);
+  int64_t v[7];
+  sqlisted_t l;
+  *keep = 1;
+  if (!st) return IMC_E_IO;
+  BIND(st, id);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) for (int c = 0; c < 7; c++) v[c] = sqlite3_column_int64(st, c);
+  sqlite3_reset(st);
+  if (rc != SQLITE_ROW) return rc == SQLITE_DONE ? 0 : sq__map_rc(rc);
+  if (v[2] >= v[6]) return 0;
+  if (!(v[5] & STORE_MSG_NO_LAST)) {
+    for (int who = 4; who >= 3; who--) { /* the recipient's, then (unless it is hidden from it) the sender's */
+      if (who == 3 && (v[5] & STORE_MSG_NOT_FROM)) break;
+      if ((rc = sq__msg_listed(s, (uint32_t)v[0], (uint64_t)v[1], (uint32_t)v[who], v[6] + 1, 0, &l))) return rc;
+      if (l.seq <= v[2]) return 0; /* it, or one below it, is the last that user's list shows (or none is) */
+    }
+  }
+  *keep = 0;
+  return 0;
+}
+
 /* store_msg.h: one window of the pass over every app's messages. The
  * window's rows older than the latest horizon are read first (rowid, app,
  * time: the row's first columns, never a body's overflow pages) and those
@@ -630,11 +658,13 @@ static int sqm_purge_msgs(store_t *s, const store_msg_cut_t *cuts, size_t n, int
   assert(rows <= STORE_PURGE_SCAN_ROWS);
   rc = 0;
   for (i = 0; i < nids && *deleted < limit; i++) {
+    int keep;
+    if ((rc = purge_keeps(s, m->purge_ids[i], &keep))) break;
+    if (keep) { m->purge_apps[i] = 0; continue; } /* its conversation's newest, or a listed one: kept */
     if (!(st = stmt(s, M_PURGE_MSG))) { rc = IMC_E_IO; break; }
     BIND(st, m->purge_ids[i]);
     if ((rc = run(st))) break;
-    if (sqlite3_changes(sq__db(s))) (*deleted)++;
-    else m->purge_apps[i] = 0; /* its conversation's newest: kept */
+    (*deleted)++;
   }
   uint32_t cleared = 0;
   for (int k = 0; k < i; k++)

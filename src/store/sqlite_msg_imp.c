@@ -179,7 +179,7 @@ int sq__msg_roam(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t viewer_n
 
 typedef struct listed { uint32_t user, seq; int64_t time_s; } listed_t;
 
-/* the first live message user's list shows (RECENT_LASTJOIN's filter) */
+/* the first live message user's list shows (sq__msg_lists) */
 static int first_listed(void *ud, sqlite3_stmt *st)
 {
   listed_t *l = ud;

@@ -139,15 +139,18 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
                 " LEFT JOIN accounts ta ON ta.sdkappid=m.sdkappid AND ta.user_no=m.to_no"
 
 /* The last message of a conversation row r that counts for the list (not
- * NoLastMsg): one step down the (sdkappid, conv, seq) index from the end.
- * The list's last seq and time are derived from the message log, never
- * stored per message (docs/decisions/messaging-c2c-storage.md §4). That is
- * the newest by seq; when it is imported, its readers take the newest by
- * time instead (sq__last_by_time, §34), seeing l.flags. */
+ * NoLastMsg, not a SyncOtherMachine 2 message of the row's user). The
+ * list's last seq and time are derived from the message log, never stored
+ * per message (docs/decisions/messaging-c2c-storage.md §4). That is the
+ * newest by seq; when it is imported, its readers take the newest by time
+ * instead (sq__last_by_time, §34), seeing l.flags. The lists (RECENT_TOPJOIN)
+ * join the conversation's newest message, one step down the (sdkappid, conv,
+ * seq) index from the end, and when the user's list does not show it walk in
+ * C to the one it shows, a run of the user's own SyncOtherMachine 2 messages
+ * in one seek (sq__msg_listed, §54); so does the trim (TRIM_ROWS). */
 #define RECENT_CONV "(CASE WHEN r.user_no<r.peer_no THEN (r.user_no<<32)|r.peer_no ELSE (r.peer_no<<32)|r.user_no END)"
-#define RECENT_LASTJOIN " LEFT JOIN c2c_msg l ON l.id=(SELECT m.id FROM c2c_msg m WHERE m.sdkappid=r.sdkappid" \
-                        " AND m.conv=" RECENT_CONV " AND (m.flags&4)=0 AND NOT ((m.flags&64)!=0 AND m.from_no=r.user_no)" \
-                        " ORDER BY m.seq DESC LIMIT 1)"
+#define RECENT_TOPJOIN " LEFT JOIN c2c_msg l ON l.id=(SELECT m.id FROM c2c_msg m WHERE m.sdkappid=r.sdkappid" \
+                       " AND m.conv=" RECENT_CONV " ORDER BY m.seq DESC LIMIT 1)"
 
 /* MsgRandom lookups (dedupe, MsgKey) of imported messages go through the
  * partial index on imported rows, (conv, sdkappid, time_s, seq) since
@@ -205,11 +208,6 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
 
 /* The conversation of user ?2 and peer ?3 (store_c2c_conv) */
 #define PIN_CONV "(CASE WHEN ?2<?3 THEN (?2<<32)|?3 ELSE (?3<<32)|?2 END)"
-
-/* The seq of the last message user c2c_msg.<who>'s list shows of the conversation of the row c2c_msg
- * (RECENT_LASTJOIN's rule), NULL when none: the purge keeps it. */
-#define PURGE_LISTED(who) "(SELECT m3.seq FROM c2c_msg m3 WHERE m3.sdkappid=c2c_msg.sdkappid AND m3.conv=c2c_msg.conv" \
-  " AND (m3.flags&4)=0 AND NOT ((m3.flags&64)!=0 AND m3.from_no=c2c_msg." who ") ORDER BY m3.seq DESC LIMIT 1)"
 
 /* 1 when the purge floor covers a conversation row's last message l (none: 0): no read shows it, the row is
  * empty (messaging-c2c-imports.md §47) */
@@ -278,22 +276,21 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
                  " ON CONFLICT DO UPDATE SET hidden_seq=excluded.hidden_seq") \
   X(RECENT_CLEAR, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,cleared_seq,read_seq) VALUES(?1,?2,?3,?4," RECENT_LOG_READ ")" \
                   " ON CONFLICT DO UPDATE SET cleared_seq=max(cleared_seq, excluded.cleared_seq)") \
+  /* a user's conversation rows with the conversation's newest message l (col 11 its sender): the caller \
+   * replaces one the user's list does not show (sqlite_msg_list.c) */ \
   X(RECENT_LIST, "SELECT r.peer_no,coalesce(a.user_id,''),coalesce(l.seq,0),coalesce(l.time_s,0),r.read_seq,r.pinned_at," \
-                 "r.hidden_seq,r.cleared_seq,r.pin_seq,coalesce(l.flags,0)," LAST_COVERED " FROM " RECENT_ROWS("") " r" \
-                 RECENT_LASTJOIN \
+                 "r.hidden_seq,r.cleared_seq,r.pin_seq,coalesce(l.flags,0)," LAST_COVERED ",coalesce(l.from_no,0) FROM " \
+                 RECENT_ROWS("") " r" RECENT_TOPJOIN \
                  " LEFT JOIN accounts a ON a.sdkappid=r.sdkappid AND a.user_no=r.peer_no") \
   X(RECENT_GET, "SELECT r.peer_no,'',coalesce(l.seq,0),coalesce(l.time_s,0),r.read_seq,r.pinned_at,r.hidden_seq," \
-                "r.cleared_seq,r.pin_seq,coalesce(l.flags,0)," LAST_COVERED " FROM " RECENT_ROWS(" AND peer_no=?3") " r" \
-                RECENT_LASTJOIN) \
+                "r.cleared_seq,r.pin_seq,coalesce(l.flags,0)," LAST_COVERED ",coalesce(l.from_no,0) FROM " \
+                RECENT_ROWS(" AND peer_no=?3") " r" RECENT_TOPJOIN) \
   /* whether the floor covers a conversation's message (a row's last message by time, sqlite_msg.c) */ \
   X(COVERED, "SELECT NOT" FLOOR_SHOWS("time_s", "id", "?1") " FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND seq=?3") \
-  /* a conversation with only NoLastMsg messages, or one the user deleted (hidden), ranks by its newest
-   * message of any kind (its unread count needs the row: a NoLastMsg message since the delete) */ \
-  X(TRIM_ROWS, "SELECT r.peer_no,r.pinned_at,CASE WHEN l.seq IS NULL OR (r.hidden_seq>0 AND l.seq<=r.hidden_seq)" \
-               " THEN coalesce((SELECT x.time_s FROM c2c_msg x WHERE x.sdkappid=r.sdkappid AND x.conv=" RECENT_CONV \
-               " ORDER BY x.seq DESC LIMIT 1),0) ELSE l.time_s END,coalesce(l.seq,0)," \
-               "r.hidden_seq>0 AND coalesce(l.seq,0)<=r.hidden_seq,coalesce(l.flags,0),r.hidden_seq FROM c2c_recent r" \
-               RECENT_LASTJOIN \
+  /* a user's rows from peer ?3 on with the conversation's newest message l (as RECENT_LIST's; the caller \
+   * takes the last listed one, sqlite_msg_trim.c row_key) */ \
+  X(TRIM_ROWS, "SELECT r.peer_no,r.pinned_at,coalesce(l.time_s,0),coalesce(l.seq,0),coalesce(l.from_no,0)," \
+               "coalesce(l.flags,0),r.hidden_seq FROM c2c_recent r" RECENT_TOPJOIN \
                " WHERE r.sdkappid=?1 AND r.user_no=?2 AND r.peer_no>?3 ORDER BY r.peer_no LIMIT ?4") \
   X(TRIM_DEL, "DELETE FROM c2c_recent WHERE sdkappid=?1 AND user_no=?2 AND peer_no=?3 AND pinned_at=0 AND cleared_seq=0") \
   /* a cleared row whose cleared messages are all older than the horizon (?4) and were stored when the pass \
@@ -323,7 +320,7 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
   X(IMP_PAGE, "SELECT seq,time_s FROM c2c_msg" IMP_IDX " WHERE conv=?2 AND sdkappid=?1" IMP_ROW \
               " AND (time_s,seq)<(?6,?7) AND time_s>=?4 AND seq>?3 AND NOT ((flags&64)!=0 AND from_no=?8) AND" \
               FLOOR_SHOWS("time_s", "id", "?1") " ORDER BY time_s DESC,seq DESC LIMIT ?9") \
-  /* the newest imported message by (time, seq) that user ?3's list shows (RECENT_LASTJOIN's filter) */ \
+  /* the newest imported message by (time, seq) that user ?3's list shows (sq__msg_lists) */ \
   X(IMP_LAST, "SELECT seq,time_s FROM c2c_msg" IMP_IDX " WHERE conv=?2 AND sdkappid=?1" IMP_ROW " AND (flags&4)=0" \
               " AND NOT ((flags&64)!=0 AND from_no=?3) ORDER BY time_s DESC,seq DESC LIMIT 1") \
   /* a time read mark's imports (sqlite_msg_imp.c): the lowest seq in (?4, ?5) of an import newer than ?3 \
@@ -374,11 +371,11 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
   X(FLOOR_LIST, "SELECT sdkappid,before_s FROM c2c_purge_floor ORDER BY sdkappid") \
   X(PURGE_WINDOW, "SELECT max(id),count(*) FROM (SELECT id FROM c2c_msg WHERE id>?1 ORDER BY id LIMIT ?2)") \
   X(PURGE_SCAN, "SELECT id,sdkappid,time_s FROM c2c_msg WHERE id>?1 AND id<=?2 AND time_s<?3 ORDER BY id") \
-  /* not the conversation's newest (its seq goes on), nor the last message either user's list shows \
-   * (RECENT_LASTJOIN: the list keeps the conversation and its place whether a pass has run or not) */ \
-  X(PURGE_MSG, "DELETE FROM c2c_msg WHERE id=?1 AND seq<(SELECT max(seq) FROM c2c_msg m2" \
-               " WHERE m2.sdkappid=c2c_msg.sdkappid AND m2.conv=c2c_msg.conv) AND ((flags&4)!=0 OR" \
-               " (((flags&64)!=0 OR seq<" PURGE_LISTED("from_no") ") AND seq<" PURGE_LISTED("to_no") "))") \
+  /* an expired message and its conversation's newest seq: the purge keeps it when it is that one, or the \
+   * last message either user's list shows (sq__msg_listed; sqlite_msg.c purge_keeps) */ \
+  X(PURGE_ROW, "SELECT sdkappid,conv,seq,from_no,to_no,flags,(SELECT max(seq) FROM c2c_msg m2" \
+               " WHERE m2.sdkappid=c2c_msg.sdkappid AND m2.conv=c2c_msg.conv) FROM c2c_msg WHERE id=?1") \
+  X(PURGE_MSG, "DELETE FROM c2c_msg WHERE id=?1") \
   X(INBOX_NEXT_USER, "SELECT min(u) FROM (SELECT (SELECT user_no FROM c2c_inbox WHERE user_no>?1 AND user_no<?2" \
                      " ORDER BY user_no LIMIT 1) u UNION ALL SELECT (SELECT user_no FROM c2c_inbox_log" \
                      " WHERE user_no>?1 AND user_no<?2 ORDER BY user_no LIMIT 1))") \
@@ -533,6 +530,11 @@ int sq__trim_step(store_t *s, uint32_t sdkappid, uint32_t user_no, int keep, int
  * (its deletes may be undone), a pin change of its user, a purge of its app
  * (a row's last message may be gone). app 0: whichever app. */
 void sq__trim_reset(struct sqmsg *m, uint32_t app, uint32_t user);
+/* A TRIM_ROWS row's recency key and whether the user deleted the row (hidden: its last listed message is at
+ * or below hidden_seq): the last message as the lists show it (sq__msg_listed below the newest when the list
+ * does not show that one, then sq__last_by_time for an import); a row with no listed message, or a hidden
+ * one, ranks by its conversation's newest message of any kind. Returns 0, IMC_E_IO. */
+int sq__trim_row_key(store_t *s, uint32_t app, uint32_t user, sqlite3_stmt *row, sqtrim_key_t *k, int *hidden);
 void sq__trim_free(struct sqmsg *m);
 
 /* ---- messages imported out of time order (sqlite_msg_imp.c) ---- */
@@ -561,6 +563,20 @@ int sq__msg_newest_at(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t bef
 int sq__msg_get(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t seq, store_msg_cb cb, void *ud);
 
 /* ---- a user's conversation rows (sqlite_msg_list.c) ---- */
+/* A message a user's list may show: not NoLastMsg, not its own SyncOtherMachine 2. */
+static inline int sq__msg_lists(int64_t flags, uint32_t from_no, uint32_t user_no)
+{
+  return !(flags & STORE_MSG_NO_LAST) && !((flags & STORE_MSG_NOT_FROM) && from_no == user_no);
+}
+/* The newest message of a conversation below seq below that user_no's list shows (sq__msg_lists), live or
+ * imported; seq 0 (and the rest 0) when none. covered: the purge floor covers it (read only when shown; 0
+ * otherwise). A walk down the seqs (WALK, WALK_SHOWN when shown) that passes a run of the user's own live
+ * SyncOtherMachine 2 messages in one seek (run_lo, §51) and steps over any other row it does not show
+ * (NoLastMsg, an import of its own SyncOtherMachine 2): the seeks are the runs, not their rows (§54).
+ * Only written rows are read. Returns 0, IMC_E_IO. */
+typedef struct sqlisted { uint32_t seq; int covered; int64_t time_s, flags; } sqlisted_t;
+int sq__msg_listed(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t user_no, int64_t below, int shown,
+                   sqlisted_t *out);
 /* store_msg_vtab_t.recent_list and recent_get (store_msg.h). */
 int sq__msg_recent_list(store_t *s, uint32_t sdkappid, uint32_t user_no, store_recent_cb cb, void *ud);
 int sq__msg_recent_get(store_t *s, uint32_t sdkappid, uint32_t user_no, uint32_t peer_no, store_recent_t *out);

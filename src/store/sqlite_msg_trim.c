@@ -107,6 +107,30 @@ static int start(store_t *s, struct sqmsg *m, uint32_t app, uint32_t user, int k
   return 0;
 }
 
+int sq__trim_row_key(store_t *s, uint32_t app, uint32_t user, sqlite3_stmt *row, sqtrim_key_t *k, int *hidden)
+{
+  int64_t flags = sqlite3_column_int64(row, 5), top_s = sqlite3_column_int64(row, 2);
+  uint32_t hidden_seq = (uint32_t)sqlite3_column_int64(row, 6);
+  int rc;
+  *k = (sqtrim_key_t){ top_s, (uint32_t)sqlite3_column_int64(row, 3), (uint32_t)sqlite3_column_int64(row, 0) };
+  if (k->seq && !sq__msg_lists(flags, (uint32_t)sqlite3_column_int64(row, 4), user)) {
+    sqlisted_t l;
+    if ((rc = sq__msg_listed(s, app, store_c2c_conv(user, k->peer), user, k->seq, 0, &l))) return rc;
+    k->seq = l.seq;
+    k->time_s = l.seq && !(hidden_seq > 0 && l.seq <= hidden_seq) ? l.time_s : top_s;
+    flags = l.flags;
+  }
+  *hidden = hidden_seq > 0 && k->seq <= hidden_seq;
+  /* ranked by its last message as the lists show it: the newest by time when the newest by seq is
+   * imported (a hidden row ranks by its newest message of any kind, as before); by that one, a row the
+   * user deleted stays hidden (an older import since the delete does not show it) */
+  if (!*hidden && k->seq && (flags & STORE_MSG_IMPORTED)) {
+    if ((rc = sq__last_by_time(s, app, user, k->peer, &k->seq, &k->time_s))) return rc;
+    *hidden = k->seq <= hidden_seq;
+  }
+  return 0;
+}
+
 /* Read up to lim rows after t->after; phase 1 ranks them, phase 2 collects
  * those to delete into del (*ndel). *got: rows read. */
 static int walk(store_t *s, sqtrim_t *t, int lim, sqtrim_key_t *del, int *ndel, int *got)
@@ -117,21 +141,14 @@ static int walk(store_t *s, sqtrim_t *t, int lim, sqtrim_key_t *del, int *ndel, 
   if (!st) return IMC_E_IO;
   BIND(st, t->app, t->user, t->after, lim);
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    sqtrim_key_t k = { sqlite3_column_int64(st, 2), (uint32_t)sqlite3_column_int64(st, 3),
-                       (uint32_t)sqlite3_column_int64(st, 0) };
-    int pinned = sqlite3_column_int64(st, 1) != 0, hidden = sqlite3_column_int64(st, 4) != 0;
-    t->after = k.peer;
+    sqtrim_key_t k;
+    int hidden;
+    t->after = (uint32_t)sqlite3_column_int64(st, 0);
     (*got)++;
-    if (pinned) continue;
-    /* ranked by its last message as the lists show it: the newest by time when the newest by seq is
-     * imported (a hidden row ranks by its newest message of any kind, as before); by that one, a row the
-     * user deleted stays hidden (an older import since the delete does not show it) */
-    if (!hidden && k.seq && (sqlite3_column_int64(st, 5) & STORE_MSG_IMPORTED)) {
-      if ((rc = sq__last_by_time(s, t->app, t->user, k.peer, &k.seq, &k.time_s))) {
-        sqlite3_reset(st);
-        return rc;
-      }
-      hidden = k.seq <= (uint32_t)sqlite3_column_int64(st, 6);
+    if (sqlite3_column_int64(st, 1)) continue; /* pinned */
+    if ((rc = sq__trim_row_key(s, t->app, t->user, st, &k, &hidden))) {
+      sqlite3_reset(st);
+      return rc;
     }
     if (t->phase == 1) offer(t, &k, hidden);
     else if (!t->keep || key_less(&k, &t->bar)) del[(*ndel)++] = k;
@@ -182,7 +199,7 @@ int sq__trim_step(store_t *s, uint32_t app, uint32_t user, int keep, int64_t bef
     budget -= got;
     if (!rc && budget > 0) { /* fewer rows than asked for: the phase's walk reached the user's last row */
       /* a heap short of keep: fewer listed rows than kept, none goes (a hidden row
-       * deleted could come back listed with its old messages: RECENT_LASTJOIN) */
+       * deleted could come back listed with its old messages: its last message is derived from the log) */
       if (t->phase == 1 && t->unpinned > keep && (!keep || t->n == (uint32_t)keep)) {
         t->bar = keep ? t->heap[0] : (sqtrim_key_t){ 0, 0, 0 };
         t->phase = 2;
