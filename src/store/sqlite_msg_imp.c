@@ -194,6 +194,7 @@ static int first_listed(void *ud, sqlite3_stmt *st)
 int sq__last_by_time(store_t *s, uint32_t sdkappid, uint32_t user_no, uint32_t peer_no, uint32_t *seq, int64_t *time_s)
 {
   uint64_t conv = store_c2c_conv(user_no, peer_no);
+  uint32_t top = *seq; /* the newest listed message by seq: the newest listed live one is below it */
   listed_t live = { user_no, 0, 0 };
   sqlite3_stmt *st = stmt(s, M_IMP_LAST);
   if (!st) return IMC_E_IO;
@@ -205,9 +206,12 @@ int sq__last_by_time(store_t *s, uint32_t sdkappid, uint32_t user_no, uint32_t p
   }
   sqlite3_reset(st);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sq__map_rc(rc);
-  if ((rc = sq__live_down(s, sdkappid, conv, *seq, 0, first_listed, &live))) return rc;
-  /* a live message below the import: newer only by its time (the import has the higher seq) */
-  if (live.seq && live.time_s > *time_s) { *seq = live.seq; *time_s = live.time_s; }
+  if ((rc = sq__live_down(s, sdkappid, conv, top, 0, first_listed, &live))) return rc;
+  /* the newer by (time, seq): a live message above the newest import by time is never older than it (§45) */
+  if (live.seq && (live.time_s > *time_s || (live.time_s == *time_s && live.seq > *seq))) {
+    *seq = live.seq;
+    *time_s = live.time_s;
+  }
   return 0;
 }
 

@@ -539,8 +539,8 @@ void sq__trim_free(struct sqmsg *m);
 
 /* ---- messages imported out of time order (sqlite_msg_imp.c) ---- */
 /* A conversation row's last message when its newest listed one by seq (*seq, *time_s, in and out) is
- * imported: the newer by (time, seq) of the newest listed live message (by seq, sq__live_down) and the
- * newest listed import (by time, IMP_LAST). Below a live message nothing is newer (live times never
+ * imported: the newer by (time, seq) of the newest listed live message (by seq, sq__live_down below *seq,
+ * §54) and the newest listed import (by time, IMP_LAST). Below a live message nothing is newer (live times never
  * decrease along seq and are never older than an import before them; messaging-c2c-imports.md §34, §45).
  * Cost: two seeks, plus the listed-out live rows passed (NoLastMsg, hidden from the user). IMC_E_IO. */
 int sq__last_by_time(store_t *s, uint32_t sdkappid, uint32_t user_no, uint32_t peer_no, uint32_t *seq, int64_t *time_s);

@@ -10,7 +10,8 @@
  *    and its second page skipped every newer message);
  *  - the conversation's last message (get_list's MsgTime, the WebSocket
  *    `conversations` last_time) is its newest by time, not an older import,
- *    also past 64 imports in a row (§45: it was looked for among 64 rows);
+ *    also past 64 imports in a row (§45: it was looked for among 64 rows),
+ *    and with a live message between two imports (§54: it was the first import);
  *  - pinned conversations split over pages (--msg-recent-page 2) are
  *    neither skipped nor repeated when a pin of the same second is undone,
  *    or a new one made, between two pages (TopStartIndex counted them).
@@ -261,6 +262,31 @@ static void test_last_message_newest_by_time(void **st)
   assert_true(list_time("lm_b", "lm_a") >= t0);
 }
 
+/* An import, a live message, then an import older than both: the lists' last message is the live one (the
+ * newest by time). It was the first import: the newest live message was looked for below the newest import
+ * by time, not below the newest message (messaging-c2c-conversations.md §54). */
+static void test_last_message_live_between_imports(void **st)
+{
+  (void)st;
+  users((const char *const[]){ "lb_a", "lb_b", NULL });
+  int64_t now = (int64_t)time(NULL);
+  import(2, "lb_b", "lb_a", 1, now - 1000, "old");
+  int64_t t_live = send_rest("lb_a", "lb_b", 2, "live");
+  import(2, "lb_b", "lb_a", 3, now - 5000, "older");
+  assert_int_equal(list_time("lb_a", "lb_b"), t_live);
+  assert_int_equal(list_time("lb_b", "lb_a"), t_live);
+  wsc_t c;
+  assert_int_equal(wsc_login(&c, srv.port, app, key, "lb_b", "Web"), 0);
+  json_t *r = wsc_rpc(&c, "conversations", "%s", "");
+  assert_non_null(r);
+  json_t *cv = json_array_get(json_object_get(r, "conversations"), 0);
+  assert_string_equal(jstr(cv, "peer"), "lb_a");
+  assert_int_equal(jint(cv, "last_time"), t_live);
+  assert_int_equal(jint(cv, "last_seq"), 2);
+  json_decref(r);
+  wsc_close(&c);
+}
+
 /* ---- pinned conversations over pages ----------------------------------------------------- */
 /* More than 64 imports in a row above the newest live message (a's with b), and above the newest import by
  * time (a's with c, no live message): the lists show the newest by time, and roaming lists every message in
@@ -381,6 +407,7 @@ int main(void)
     cmocka_unit_test(test_roam_pages_by_time),
     cmocka_unit_test(test_last_message_newest_by_time),
     cmocka_unit_test(test_last_message_past_64_imports),
+    cmocka_unit_test(test_last_message_live_between_imports),
     cmocka_unit_test(test_pinned_pages),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
