@@ -6,7 +6,7 @@
  * /healthz counts a batch committed and not synced (a later one waits in
  * the writer's open transaction for that sync) — but neither sender gets a
  * reply, the recipient's live device gets no push and the count of syncs
- * does not move. Once the file is removed both replies (code 0) and the push arrive
+ * (made or skipped) does not move. Once the file is removed both replies (code 0) and the push arrive
  * and /healthz shows the batches synced. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -100,13 +100,15 @@ static void test_no_reply_before_sync(void **st)
   for (int waited = 0; stored_messages("sa", "sb") < 1 && waited < 10000; waited += 10) sleep_ms(10);
   assert_true(stored_messages("sa", "sb") >= 1);
   assert_true(e2e_healthz_stat(srv.port, "sync", "unsynced") >= 1);
-  long long syncs = e2e_healthz_stat(srv.port, "sync", "syncs");
+  /* syncs made or skipped: the held batch's sync is skipped when a sync of a batch just before the hold
+   * (the server's own bookkeeping) ran after its WAL write and covered it (store_writer.h, "Sync") */
+  long long syncs = e2e_healthz_stat(srv.port, "sync", "syncs") + e2e_healthz_stat(srv.port, "sync", "skipped");
   /* nothing answered, nothing pushed while the sync is held */
   char out[4096];
   assert_int_equal(wsc_read(&a, 400), -1);
   assert_int_equal(wsc_read(&b, 100), -1);
   assert_int_equal(e2e_http_read(rest, out, sizeof out, 100), -1);
-  assert_int_equal(e2e_healthz_stat(srv.port, "sync", "syncs"), syncs);
+  assert_int_equal(e2e_healthz_stat(srv.port, "sync", "syncs") + e2e_healthz_stat(srv.port, "sync", "skipped"), syncs);
   assert_true(e2e_healthz_stat(srv.port, "sync", "unsynced") >= 1);
 
   e2e_sync_hold(hold, 0);
@@ -123,7 +125,7 @@ static void test_no_reply_before_sync(void **st)
   json_t *p = wsc_push(&b, "msg", 10000);
   assert_non_null(p);
   json_decref(p);
-  assert_true(e2e_healthz_stat(srv.port, "sync", "syncs") > syncs);
+  assert_true(e2e_healthz_stat(srv.port, "sync", "syncs") + e2e_healthz_stat(srv.port, "sync", "skipped") > syncs);
   for (int waited = 0; e2e_healthz_stat(srv.port, "sync", "unsynced") && waited < 30000; waited += 10) sleep_ms(10); /* ASan on a loaded box: slow */
   assert_int_equal(e2e_healthz_stat(srv.port, "sync", "unsynced"), 0);
   assert_int_equal(e2e_healthz_stat(srv.port, "sync", "failed"), 0);
