@@ -1,7 +1,8 @@
 #!/bin/sh
 # `make run`: start imcloud on 127.0.0.1:8080 with an embedded SQLite database
 # under ./var. The first time, create a demo customer and app and an operator
-# token. Every time: start the server, and only once it listens print the
+# token (shown once; a start that failed before its banner shows a new one
+# next time). Every time: start the server, and only once it listens print the
 # SDKAppID, the secret key, ready-to-paste `export` lines for the README tour
 # and a curl line (so a taken port shows the server's "address already in use"
 # message and no banner). IMCLOUD_LISTEN / IMCLOUD_DATA / IMCLOUD_BIN override.
@@ -14,7 +15,13 @@ field() { sed -n "s/.*\"$1\":\"\{0,1\}\([^\",}]*\).*/\1/p"; }
 if [ ! -f "$DATA/demo-app.json" ]; then
   cid=$("$BIN" customer create --name "demo customer" --json --data "$DATA" | field id)
   "$BIN" app create --customer "$cid" --name demo --region china --json --data "$DATA" > "$DATA/demo-app.json.tmp"
+  : > "$DATA/run.token-unseen"
   mv "$DATA/demo-app.json.tmp" "$DATA/demo-app.json"
+fi
+# The operator token is shown once, in the banner. Until a banner has shown
+# one (a first start that failed, e.g. on a taken port, showed none) every
+# start makes a new one; the unseen ones are replaced.
+if [ -f "$DATA/run.token-unseen" ]; then
   OPTOKEN=$("$BIN" operator token --json --data "$DATA" | field token)
 fi
 SDKAPPID=$(field sdkappid < "$DATA/demo-app.json")
@@ -69,6 +76,7 @@ export SDKAPPID=$SDKAPPID ADMIN_SIG='$ADMIN_SIG' USER_SIG='$USER_SIG' SIG_user2=
   WebSocket: ws://$HOSTPORT/ws   (docs/protocol.md; log in with \$USER_SIG)   Stop: Ctrl-C
 
 EOT
+rm -f "$DATA/run.token-unseen"
 # the server's exit status (a trapped TERM interrupts `wait`: wait again)
 while :; do
   trapped=0

@@ -3,7 +3,8 @@
  * line works when pasted into a shell (the README tour's first step succeeds
  * with those values), a second start still says where the operator token
  * comes from, and a taken port prints the server's "address already in use"
- * and no banner (a data directory in use: the running server named);
+ * and no banner (a data directory in use: the running server named), and a
+ * start after a first one that failed there shows the operator token;
  * scripts/deps.sh says which systems it supports. Runs the script with the real binary (IMCLOUD_BIN); the
  * working directory is the repository root, as under `make check`. */
 #include <stdarg.h>
@@ -12,11 +13,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -213,6 +217,49 @@ static void test_banner_exports_work_when_pasted(void **st)
   assert_int_equal(run_stop(&r), 0);
 }
 
+/* A first start that fails on a taken port (the README's "Port 8080 taken?")
+ * has shown no operator token: the next start, on a free port, shows one
+ * (not "shown on the first start only"), and the start after it does not. */
+static void test_token_shown_after_failed_first_start(void **st)
+{
+  (void)st;
+  int lfd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+  socklen_t alen = sizeof a;
+  assert_true(lfd >= 0);
+  assert_int_equal(bind(lfd, (struct sockaddr *)&a, sizeof a), 0);
+  assert_int_equal(listen(lfd, 1), 0);
+  assert_int_equal(getsockname(lfd, (struct sockaddr *)&a, &alen), 0);
+  char listen_at[64];
+  snprintf(listen_at, sizeof listen_at, "127.0.0.1:%d", ntohs(a.sin_port));
+  run_t r;
+  int exited, status;
+  run_data = "data-taken";
+  run_start(&r, listen_at, "taken");
+  const char *o = run_banner(&r, &exited, &status);
+  assert_true(exited);
+  assert_true(status != 0);
+  assert_null(strstr(o, "imc_op_"));
+  close(lfd);
+
+  run_start(&r, "127.0.0.1:0", "taken-retry");
+  o = run_banner(&r, &exited, &status);
+  assert_false(exited);
+  if (!strstr(o, "operator token  imc_op_")) {
+    run_stop(&r); /* no server left behind by a failure */
+    fail_msg("no operator token after a failed first start");
+  }
+  assert_int_equal(run_stop(&r), 0);
+
+  run_start(&r, "127.0.0.1:0", "taken-again");
+  o = run_banner(&r, &exited, &status);
+  assert_false(exited);
+  assert_null(strstr(o, "imc_op_"));
+  assert_non_null(strstr(o, "operator token  shown on the first start only"));
+  assert_int_equal(run_stop(&r), 0);
+  run_data = "data";
+}
+
 /* scripts/deps.sh off apt (PATH without apt-get): it says which systems it
  * supports, installs nothing, and fails only when something is missing. */
 static void test_deps_script_off_apt(void **st)
@@ -243,7 +290,8 @@ static void test_deps_script_off_apt(void **st)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_banner_exports_work_when_pasted), cmocka_unit_test(test_deps_script_off_apt),
+    cmocka_unit_test(test_banner_exports_work_when_pasted), cmocka_unit_test(test_token_shown_after_failed_first_start),
+    cmocka_unit_test(test_deps_script_off_apt),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
