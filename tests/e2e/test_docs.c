@@ -1,7 +1,10 @@
 /* End-to-end: documents generated from the server's declarative tables agree
  * with the tables. Every "<!-- BEGIN generated: imcloud doc NAME -->" section
  * of every docs/ Markdown file must equal the output of `imcloud doc NAME` (regenerate with
- * `sh scripts/gen-docs.sh`). Runs from the repository root (make check). */
+ * `sh scripts/gen-docs.sh`). docs/protocol.md also describes, outside its
+ * generated table, every op of the op table (a heading naming it or a
+ * request example), and its "Pushes" table lists exactly the push types the
+ * sources of src/api and src/im build. Runs from the repository root (make check). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -9,6 +12,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,8 +94,160 @@ static void test_generated_sections_match(void **st)
   assert_true(total >= 2); /* rest-routes and ws-ops at least */
 }
 
+/* ---- protocol.md: ops and pushes ---------------------------------------------------- */
+typedef struct names { char v[64][40]; int n; } names_t;
+
+static void names_add(names_t *ns, const char *s, size_t len)
+{
+  assert_true(len > 0 && len < sizeof ns->v[0]);
+  for (int i = 0; i < ns->n; i++)
+    if (strlen(ns->v[i]) == len && !memcmp(ns->v[i], s, len)) return;
+  assert_true(ns->n < (int)(sizeof ns->v / sizeof ns->v[0]));
+  memcpy(ns->v[ns->n], s, len);
+  ns->v[ns->n++][len] = 0;
+}
+
+static int names_has(const names_t *ns, const char *s)
+{
+  for (int i = 0; i < ns->n; i++)
+    if (!strcmp(ns->v[i], s)) return 1;
+  return 0;
+}
+
+/* protocol.md without its generated sections. */
+static char *protocol_prose(void)
+{
+  char *t = slurp("docs/protocol.md");
+  assert_non_null(t);
+  for (char *b; (b = strstr(t, "<!-- BEGIN generated:"));) {
+    char *e = strstr(b, "<!-- END generated -->");
+    assert_non_null(e);
+    e += strlen("<!-- END generated -->");
+    memmove(b, e, strlen(e) + 1);
+  }
+  return t;
+}
+
+/* A heading line of text holding `name`, or a request example naming it. */
+static int op_described(const char *text, const char *name)
+{
+  char pat[80];
+  snprintf(pat, sizeof pat, "\"op\":\"%s\"", name);
+  if (strstr(text, pat)) return 1;
+  snprintf(pat, sizeof pat, "|\"%s\"", name); /* {"op":"group_approve"|"group_invite",…} */
+  if (strstr(text, pat)) return 1;
+  snprintf(pat, sizeof pat, "`%s`", name);
+  for (const char *p = strstr(text, pat); p; p = strstr(p + 1, pat)) {
+    const char *bol = p;
+    while (bol > text && bol[-1] != '\n') bol--;
+    if (*bol == '#') return 1;
+  }
+  return 0;
+}
+
+static void test_protocol_describes_every_op(void **st)
+{
+  (void)st;
+  const char *table = run_doc("ws-ops");
+  char *prose = protocol_prose();
+  int ops = 0;
+  for (const char *p = strstr(table, "\n| `"); p; p = strstr(p + 1, "\n| `")) {
+    const char *q = p + 4;
+    size_t k = strcspn(q, "`");
+    char name[40];
+    assert_true(k > 0 && k < sizeof name);
+    memcpy(name, q, k);
+    name[k] = 0;
+    if (!op_described(prose, name))
+      fail_msg("docs/protocol.md: op '%s' is in the op table but no heading or request example describes it", name);
+    ops++;
+  }
+  assert_true(ops >= 30);
+  free(prose);
+}
+
+/* The push types of the "## Pushes" table: every backquoted name of a row's first cell. */
+static void doc_pushes(names_t *ns)
+{
+  char *text = slurp("docs/protocol.md");
+  assert_non_null(text);
+  char *p = strstr(text, "\n## Pushes\n");
+  assert_non_null(p);
+  p = strstr(p, "|---");
+  assert_non_null(p);
+  for (p = strchr(p, '\n'); p && p[1] == '|'; p = strchr(p + 1, '\n')) {
+    char *cell = p + 2, *end = strchr(cell, '|');
+    assert_non_null(end);
+    for (char *b = memchr(cell, '`', (size_t)(end - cell)); b && b < end; b = memchr(b + 1, '`', (size_t)(end - b - 1))) {
+      char *e = memchr(b + 1, '`', (size_t)(end - b - 1));
+      assert_non_null(e);
+      names_add(ns, b + 1, (size_t)(e - b - 1));
+      b = e;
+    }
+  }
+  free(text);
+}
+
+/* The push types built in one source file: the string given as a frame's
+ * "type" (json_pack or literal text), the names of the event-kind tables and
+ * the inbox event sets of group_apply.c. */
+static void code_pushes_in(const char *path, names_t *ns)
+{
+  static const char *const pats[] = {
+    "\"type\", \"([a-z_]+)\"",
+    "\"type\", [a-z_]+ \\? \"([a-z_]+)\" : \"([a-z_]+)\"",
+    "\"type\", json_string\\(\"([a-z_]+)\"\\)",
+    "\\\\\"type\\\\\":\\\\\"([a-z_]+)\\\\\"",
+    "\\[IM_G?EV_[A-Z_]+\\] = \"([a-z_]+)\"",
+    "IM_EV_[A-Z_]+ \\? \"([a-z_]+)\"",
+    "set_add\\([^\"]*\"([a-z_]+)\"",
+    "set_add\\([^\"]*\\? \"([a-z_]+)\" : \"([a-z_]+)\"",
+  };
+  char *text = slurp(path);
+  assert_non_null(text);
+  for (size_t i = 0; i < sizeof pats / sizeof *pats; i++) {
+    regex_t re;
+    assert_int_equal(regcomp(&re, pats[i], REG_EXTENDED), 0);
+    regmatch_t m[3];
+    for (const char *p = text; !regexec(&re, p, 3, m, 0); p += m[0].rm_eo)
+      for (int g = 1; g < 3; g++)
+        if (m[g].rm_so >= 0) names_add(ns, p + m[g].rm_so, (size_t)(m[g].rm_eo - m[g].rm_so));
+    regfree(&re);
+  }
+  free(text);
+}
+
+static void test_protocol_lists_every_push(void **st)
+{
+  (void)st;
+  names_t doc = { .n = 0 }, code = { .n = 0 };
+  doc_pushes(&doc);
+  static const char *const dirs[] = { "src/api", "src/im" };
+  for (size_t d = 0; d < 2; d++) {
+    DIR *dir = opendir(dirs[d]);
+    assert_non_null(dir);
+    struct dirent *e;
+    while ((e = readdir(dir))) {
+      size_t n = strlen(e->d_name);
+      if (n < 3 || strcmp(e->d_name + n - 2, ".c")) continue;
+      char path[512];
+      snprintf(path, sizeof path, "%s/%s", dirs[d], e->d_name);
+      code_pushes_in(path, &code);
+    }
+    closedir(dir);
+  }
+  for (int i = 0; i < code.n; i++)
+    if (!names_has(&doc, code.v[i])) fail_msg("push '%s' is built in src/ but not in docs/protocol.md's Pushes table", code.v[i]);
+  for (int i = 0; i < doc.n; i++)
+    if (!names_has(&code, doc.v[i])) fail_msg("docs/protocol.md's Pushes table lists '%s', which no source builds", doc.v[i]);
+  assert_true(doc.n >= 30);
+}
+
 int main(void)
 {
-  const struct CMUnitTest tests[] = { cmocka_unit_test(test_generated_sections_match) };
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_generated_sections_match), cmocka_unit_test(test_protocol_describes_every_op),
+    cmocka_unit_test(test_protocol_lists_every_push),
+  };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
