@@ -26,6 +26,7 @@
 #include "store/sqlite_msg_int.h"
 #include "store/store.h"
 #include "store/store_msg.h"
+#include "step_count.h"
 #include "tmpdir.h"
 #include "store_rows.h"
 
@@ -39,14 +40,6 @@
 #define PAGE_STEPS 12000 /* the most steps a page may take (4,264 measured; 229,278 before) */
 
 static char dir[64];
-static int64_t steps; /* every statement's steps since the last reset */
-
-static int on_profile(unsigned type, void *ud, void *p, void *x)
-{
-  (void)type; (void)ud; (void)x;
-  steps += sqlite3_stmt_status(p, SQLITE_STMTSTATUS_VM_STEP, 1);
-  return 0;
-}
 
 static int setup(void **st)
 {
@@ -132,7 +125,7 @@ static int64_t read_pages(store_t *s)
   int got = 0;
   int64_t most = 0, total = 0;
   page_t warm = { .n = 0 };
-  assert_int_equal(sqlite3_trace_v2(store__sqlite_db(s), SQLITE_TRACE_PROFILE, on_profile, NULL), SQLITE_OK);
+  step_trace(s, 1);
   /* a first page unmeasured: a statement's count holds its steps since it last finished while traced */
   assert_int_equal(store_msg_roam(s, APP, conv, 1, 0, 0, INT64_MAX, INT64_MAX, 0, PAGE, on_msg, &warm), 0);
   uint32_t seq = 0;
@@ -157,7 +150,7 @@ static int64_t read_pages(store_t *s)
         fail_msg("message %d: seq %u at %lld, want seq %u at %lld", got, p.r[i].seq, (long long)p.r[i].time_s,
                  want[got].seq, (long long)want[got].time_s);
   }
-  sqlite3_trace_v2(store__sqlite_db(s), 0, NULL, NULL);
+  step_trace(s, 0);
   print_message("%d pages: at most %lld steps a page, %lld in all\n", (TOTAL + PAGE - 1) / PAGE, (long long)most,
                 (long long)total);
   if (most > PAGE_STEPS) fail_msg("a page took %lld steps (at most %d)", (long long)most, PAGE_STEPS);
@@ -287,7 +280,7 @@ static void test_read_mark_by_time(void **st)
   const int64_t times[] = { T0 - 100000, T0 - 100000 + 700, T0 - 1, T0, T0 + 1, T0 + 7, T0 + 38, T0 + 79,
                             T0 + 999, T0 + 1000, T0 + 1020, T0 + 5000 };
   int64_t most = 0;
-  assert_int_equal(sqlite3_trace_v2(store__sqlite_db(s), SQLITE_TRACE_PROFILE, on_profile, NULL), SQLITE_OK);
+  step_trace(s, 1);
   for (size_t a = 0; a < sizeof afters / sizeof afters[0]; a++)
     for (size_t k = 0; k < sizeof times / sizeof times[0]; k++) {
       uint32_t upto = 0, mark = 0, want_mark = mark_by_scan(afters[a], times[k]);
@@ -299,7 +292,7 @@ static void test_read_mark_by_time(void **st)
       if (upto > afters[a] && mark != want_mark)
         fail_msg("after %u, time %lld: mark %u, want %u", afters[a], (long long)times[k], mark, want_mark);
     }
-  sqlite3_trace_v2(store__sqlite_db(s), 0, NULL, NULL);
+  step_trace(s, 0);
   print_message("read marks: at most %lld steps\n", (long long)most);
   store_close(s);
 }
@@ -318,11 +311,11 @@ static void test_read_mark_over_imports(void **st)
   for (uint32_t i = 0; i < 10000; i++) append(s, 22, 21, T0 - 20000 + i, 10 + i, 1, &seq, NULL);
   assert_int_equal(store_exec(s, "COMMIT"), 0);
   assert_int_equal(seq, 10001);
-  assert_int_equal(sqlite3_trace_v2(store__sqlite_db(s), SQLITE_TRACE_PROFILE, on_profile, NULL), SQLITE_OK);
+  step_trace(s, 1);
   assert_int_equal(store_msg_read_mark(s, APP, store_c2c_conv(21, 22), 0, seq, T0 - 1, &mark), 0); /* warm */
   steps = 0;
   assert_int_equal(store_msg_read_mark(s, APP, store_c2c_conv(21, 22), 0, seq, T0, &mark), 0);
-  sqlite3_trace_v2(store__sqlite_db(s), 0, NULL, NULL);
+  step_trace(s, 0);
   assert_int_equal(mark, 10001);
   print_message("a read mark over 10,000 imports: %lld steps\n", (long long)steps);
   if (steps > READ_STEPS) fail_msg("the read mark took %lld steps (at most %d)", (long long)steps, READ_STEPS);
@@ -354,7 +347,7 @@ static int64_t check_hist_marks(store_t *s, int n)
   uint64_t conv = store_c2c_conv(31, 32);
   const uint32_t afters[] = { 0, 10, 20, 21, 1000, 20 + HIST, 20 + HIST + 40, 20 + HIST + 50 };
   int64_t most = 0;
-  assert_int_equal(sqlite3_trace_v2(store__sqlite_db(s), SQLITE_TRACE_PROFILE, on_profile, NULL), SQLITE_OK);
+  step_trace(s, 1);
   for (size_t a = 0; a < sizeof afters / sizeof afters[0]; a++)
     for (int64_t t = T0 - 60010; t <= T0 + 50; t += 997) {
       int64_t tt = t > T0 - 39000 && t < T0 - 2000 ? T0 - 40000 + (t - T0 + 40000) % HIST : t;
@@ -366,7 +359,7 @@ static int64_t check_hist_marks(store_t *s, int n)
       if (mark != want_mark)
         fail_msg("after %u, time %lld: mark %u, want %u", afters[a], (long long)tt, mark, want_mark);
     }
-  sqlite3_trace_v2(store__sqlite_db(s), 0, NULL, NULL);
+  step_trace(s, 0);
   print_message("read marks in an imported history: at most %lld steps\n", (long long)most);
   if (most > MARK_STEPS) fail_msg("a read mark took %lld steps (at most %d)", (long long)most, MARK_STEPS);
   return most;
@@ -445,7 +438,7 @@ static void test_newest_at(void **st)
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
   for (int i = 0; i < 10000; i++) append(s, 41, 42, T0 + i, 1 + (uint32_t)i, 0, NULL, NULL);
   assert_int_equal(store_exec(s, "COMMIT"), 0);
-  assert_int_equal(sqlite3_trace_v2(store__sqlite_db(s), SQLITE_TRACE_PROFILE, on_profile, NULL), SQLITE_OK);
+  step_trace(s, 1);
   /* warm: a statement's count holds its steps since it last finished while traced */
   assert_int_equal(store_msg_history(s, APP, conv, 0, 0, 0, T0 + 99, 1, on_seq, &seq), 0);
   assert_int_equal(store_msg_newest_at(s, APP, conv, 0, 0, T0 + 99, &seq), 0);
@@ -472,7 +465,7 @@ static void test_newest_at(void **st)
     if (!floor) assert_int_equal(store_exec(s, "INSERT INTO c2c_purge_floor(sdkappid,before_s,upto_id) VALUES(1400000011,"
                                    "1700000000-38500,(SELECT max(id) FROM c2c_msg))"), 0);
   }
-  sqlite3_trace_v2(store__sqlite_db(s), 0, NULL, NULL);
+  step_trace(s, 0);
   store_close(s);
 }
 
@@ -493,12 +486,12 @@ static void test_roam_stops_at_the_floor(void **st)
   assert_int_equal(store_exec(s, "COMMIT"), 0);
   assert_int_equal(store_exec(s, "INSERT INTO c2c_purge_floor(sdkappid,before_s,upto_id) VALUES(1400000011,"
                                  "1700000000+9990,(SELECT max(id) FROM c2c_msg))"), 0);
-  assert_int_equal(sqlite3_trace_v2(store__sqlite_db(s), SQLITE_TRACE_PROFILE, on_profile, NULL), SQLITE_OK);
+  step_trace(s, 1);
   assert_int_equal(store_msg_roam(s, APP, conv, 51, 0, 0, INT64_MAX, INT64_MAX, 0, PAGE, on_msg, &p), 0); /* warm */
   p.n = 0;
   steps = 0;
   assert_int_equal(store_msg_roam(s, APP, conv, 51, 0, 0, INT64_MAX, INT64_MAX, 0, PAGE, on_msg, &p), 0);
-  sqlite3_trace_v2(store__sqlite_db(s), 0, NULL, NULL);
+  step_trace(s, 0);
   assert_int_equal(p.n, 10);
   for (int i = 0; i < p.n; i++) assert_int_equal(p.r[i].seq, 10000 - (uint32_t)i);
   print_message("a page over 9,990 messages under the floor: %lld steps\n", (long long)steps);
@@ -528,13 +521,13 @@ static void test_roam_floor_after_new_messages(void **st)
                                  "1700000000-100000+4990,(SELECT max(id) FROM c2c_msg))"), 0);
   for (int i = 0; i < 20; i++) append(s, 61, 62, T0 + 100 + i, 10000 + (uint32_t)i, 0, NULL, NULL);
   for (int round = 0; round < 2; round++) {
-    assert_int_equal(sqlite3_trace_v2(store__sqlite_db(s), SQLITE_TRACE_PROFILE, on_profile, NULL), SQLITE_OK);
+    step_trace(s, 1);
     p.n = 0;
     assert_int_equal(store_msg_roam(s, APP, conv, 61, 0, 0, INT64_MAX, T0, 1, PAGE, on_msg, &p), 0); /* warm */
     p.n = 0;
     steps = 0;
     assert_int_equal(store_msg_roam(s, APP, conv, 61, 0, 0, INT64_MAX, T0, 1, PAGE, on_msg, &p), 0);
-    sqlite3_trace_v2(store__sqlite_db(s), 0, NULL, NULL);
+    step_trace(s, 0);
     print_message("a page over 4,990 imports under the floor, 20 messages since%s: %lld steps\n",
                   round ? " and an old import" : "", (long long)steps);
     if (steps > SINCE_PAGE_STEPS) fail_msg("the page took %lld steps (at most %d)", (long long)steps, SINCE_PAGE_STEPS);

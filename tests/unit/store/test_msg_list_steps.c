@@ -2,8 +2,8 @@
  * listed message" over a user's own SyncOtherMachine 2 messages
  * (docs/decisions/messaging-c2c-conversations.md §54), counted in SQLite
  * virtual machine steps (SQLITE_STMTSTATUS_VM_STEP summed over every
- * statement, read in a profile trace callback, as test_msg_pass_steps.c
- * counts; every statement's count is reset before a measure):
+ * statement, read in a profile trace callback: tests/lib/step_count.h;
+ * every statement's count is reset before a measure):
  *
  * - A sends one message to B, then N SyncOtherMachine 2 messages, which A's
  *   list does not show: A's conversation row (store_msg_recent_list,
@@ -29,6 +29,7 @@
 #include "store/sqlite_msg_int.h"
 #include "store/store.h"
 #include "store/store_msg.h"
+#include "step_count.h"
 #include "tmpdir.h"
 
 #define APP 1400000012u
@@ -36,7 +37,6 @@
 #define DAY 86400
 
 static char dir[64];
-static int64_t steps;
 
 /* the window's reads of a purge pass (every row of the window, whatever it holds): left out of its count */
 static int window_read(const char *sql)
@@ -45,17 +45,10 @@ static int window_read(const char *sql)
          !strncmp(sql, "SELECT id,sdkappid,time_s FROM c2c_msg WHERE id>", 48);
 }
 
-static int on_profile(unsigned type, void *ud, void *p, void *x)
-{
-  (void)type; (void)ud; (void)x;
-  int64_t n = sqlite3_stmt_status(p, SQLITE_STMTSTATUS_VM_STEP, 1);
-  if (!window_read(sqlite3_sql(p))) steps += n;
-  return 0;
-}
-
 static int setup(void **st)
 {
   (void)st;
+  step_skip = window_read;
   return test_tmpdir_make(dir, sizeof dir, "msglist");
 }
 
@@ -82,17 +75,6 @@ static uint32_t append(store_t *s, uint32_t from, uint32_t to, int64_t t, uint32
   assert_int_equal(store_msg_append(s, &a), 0);
   assert_int_equal(a.dup, 0);
   return a.m.seq;
-}
-
-/* Trace on (every statement's count reset first: a count holds the steps since the statement last finished
- * while traced) or off. */
-static void trace(store_t *s, int on)
-{
-  sqlite3 *db = store__sqlite_db(s);
-  for (sqlite3_stmt *p = sqlite3_next_stmt(db, NULL); p; p = sqlite3_next_stmt(db, p))
-    sqlite3_stmt_status(p, SQLITE_STMTSTATUS_VM_STEP, 1);
-  assert_int_equal(sqlite3_trace_v2(db, on ? SQLITE_TRACE_PROFILE : 0, on ? on_profile : NULL, NULL), SQLITE_OK);
-  steps = 0;
 }
 
 static store_recent_t got;
@@ -125,20 +107,20 @@ static cost_t own_hidden_costs(int n)
   assert_int_equal(store_msg_recent_list(s, APP, 91, on_row, NULL), 0); /* the log's rows merged, statements made */
 
   nrows = 0;
-  trace(s, 1);
+  step_trace(s, 1);
   assert_int_equal(store_msg_recent_list(s, APP, 91, on_row, NULL), 0);
   c.list = steps;
-  trace(s, 0);
+  step_trace(s, 0);
   assert_int_equal(nrows, 1);
   assert_int_equal(got.peer_no, 92);
   assert_int_equal(got.last_seq, 1);
   assert_int_equal(got.last_time_s, T0 - 10 * DAY);
 
   store_recent_t r;
-  trace(s, 1);
+  step_trace(s, 1);
   assert_int_equal(store_msg_recent_get(s, APP, 91, 92, &r), 0);
   c.get = steps;
-  trace(s, 0);
+  step_trace(s, 0);
   assert_int_equal(r.last_seq, 1);
   assert_int_equal(store_msg_recent_get(s, APP, 92, 91, &r), 0);
   assert_int_equal(r.last_seq, (uint32_t)n + 1);
@@ -146,22 +128,22 @@ static cost_t own_hidden_costs(int n)
   const store_msg_cut_t cut = { APP, T0 - DAY, 0 };
   int64_t cursor = 0, deleted = 0, total = 0;
   int more;
-  trace(s, 1);
+  step_trace(s, 1);
   do {
     assert_int_equal(store_msg_purge_msgs(s, &cut, 1, 2000, &cursor, &deleted, &more), 0);
     total += deleted;
   } while (more);
   c.purge = steps;
-  trace(s, 0);
+  step_trace(s, 0);
   assert_int_equal(total, 0); /* the first message: 91's last listed one */
   assert_int_equal(store_msg_recent_get(s, APP, 91, 92, &r), 0);
   assert_int_equal(r.last_seq, 1);
 
   int64_t trimmed;
-  trace(s, 1); /* a whole trim of 91's rows (keep 10: its one row stays), both phases */
+  step_trace(s, 1); /* a whole trim of 91's rows (keep 10: its one row stays), both phases */
   assert_int_equal(store_msg_recent_trim(s, APP, 91, 10, INT64_MIN, 100, &trimmed, &more), 0);
   c.trim = steps;
-  trace(s, 0);
+  step_trace(s, 0);
   assert_int_equal(trimmed, 0);
   assert_int_equal(more, 0);
   store_close(s);

@@ -29,6 +29,7 @@
 #include "store/sqlite_int.h"
 #include "store/store.h"
 #include "store/store_msg.h"
+#include "step_count.h"
 #include "tmpdir.h"
 
 #define APP 1400000011u
@@ -38,14 +39,6 @@
 #define MAXN 1200        /* messages of the mixed conversation */
 
 static char dir[64];
-static int64_t steps;
-
-static int on_profile(unsigned type, void *ud, void *p, void *x)
-{
-  (void)type; (void)ud; (void)x;
-  steps += sqlite3_stmt_status(p, SQLITE_STMTSTATUS_VM_STEP, 1);
-  return 0;
-}
 
 static int setup(void **st)
 {
@@ -86,13 +79,6 @@ static void on_msg(void *ud, const store_msg_t *m)
   p->t[p->n++] = m->time_s;
 }
 
-static void trace(store_t *s, int on)
-{
-  assert_int_equal(sqlite3_trace_v2(store__sqlite_db(s), on ? SQLITE_TRACE_PROFILE : 0, on ? on_profile : NULL, NULL),
-                   SQLITE_OK);
-  steps = 0;
-}
-
 /* 5 messages, HIDDEN SyncOtherMachine 2 messages from 61 (in transactions of 700: held and written rows), 5
  * messages: 61's history page and roaming page list the 10 it sees within HIDDEN_STEPS; 62 sees them all. */
 static void test_own_hidden_run_in_one_seek(void **st)
@@ -116,24 +102,24 @@ static void test_own_hidden_run_in_one_seek(void **st)
   assert_int_equal(store_exec(s, "COMMIT"), 0);
 
   page_t p = { .n = 0 };
-  trace(s, 1); /* a first page unmeasured: a statement's count holds its steps since it last finished while traced */
+  step_trace(s, 1); /* a first page unmeasured: a statement's count holds its steps since it last finished while traced */
   assert_int_equal(store_msg_history_seen(s, APP, conv, 61, 0, 0, 0, INT64_MAX, 20, on_msg, &p), 0);
   p.n = 0;
   steps = 0;
   assert_int_equal(store_msg_history_seen(s, APP, conv, 61, 0, 0, 0, INT64_MAX, 20, on_msg, &p), 0);
   int64_t hist = steps;
-  trace(s, 0);
+  step_trace(s, 0);
   assert_int_equal(p.n, 10);
   for (int i = 0; i < 10; i++) assert_int_equal(p.seq[i], seen[9 - i]);
 
   p.n = 0;
-  trace(s, 1);
+  step_trace(s, 1);
   assert_int_equal(store_msg_roam(s, APP, conv, 61, 0, 0, INT64_MAX, INT64_MAX, 0, 20, on_msg, &p), 0);
   p.n = 0;
   steps = 0;
   assert_int_equal(store_msg_roam(s, APP, conv, 61, 0, 0, INT64_MAX, INT64_MAX, 0, 20, on_msg, &p), 0);
   int64_t roam = steps;
-  trace(s, 0);
+  step_trace(s, 0);
   assert_int_equal(p.n, 10);
   for (int i = 0; i < 10; i++) assert_int_equal(p.seq[i], seen[9 - i]);
 
@@ -267,13 +253,13 @@ static void test_roam_imports_stop_at_the_floor(void **st)
   assert_int_equal(store_exec(s, "COMMIT"), 0);
   assert_int_equal(store_exec(s, "INSERT INTO c2c_purge_floor(sdkappid,before_s,upto_id) VALUES(1400000011,"
                                  "1700000000-100000+4990,(SELECT max(id) FROM c2c_msg))"), 0);
-  trace(s, 1);
+  step_trace(s, 1);
   assert_int_equal(store_msg_roam(s, APP, conv, 81, 0, 0, INT64_MAX, INT64_MAX, 0, 30, on_msg, &p), 0);
   p.n = 0;
   steps = 0;
   assert_int_equal(store_msg_roam(s, APP, conv, 81, 0, 0, INT64_MAX, INT64_MAX, 0, 30, on_msg, &p), 0);
   int64_t page = steps;
-  trace(s, 0);
+  step_trace(s, 0);
   assert_int_equal(p.n, 20);
   for (int i = 0; i < 10; i++) assert_int_equal(p.seq[i], 10 - (uint32_t)i);
   for (int i = 10; i < 20; i++) assert_int_equal(p.seq[i], 5010 - (uint32_t)(i - 10));
