@@ -1,7 +1,7 @@
 /* rel_friend.c — sns/friend_add, friend_import, friend_update,
  * friend_delete, friend_delete_all (rest-api-reference §2.6).
  *
- * Rules (docs/rest-api.md "Relationships"):
+ * Rules (docs/rest-api-relationships.md "Relationships"):
  * - friend_add: AddType Add_Type_Both (default) makes each user a friend of
  *   the other, Add_Type_Single only puts To_Account into From_Account's list.
  *   Unless ForceAddFlags is 1 or the peer already has the user as a friend,

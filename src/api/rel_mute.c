@@ -1,5 +1,5 @@
 /* rel_mute.c — global mute (openconfigsvr/setnospeaking, getnospeaking;
- * docs/rest-api.md "Global mute"): per user, until when its one-to-one and
+ * docs/rest-api-relationships.md "Global mute"): per user, until when its one-to-one and
  * its group messages are refused. Stored as the user's META rows
  * REL_MUTE_C2C / REL_MUTE_GROUP (the absolute end in seconds, REL_MUTE_EVER
  * for "forever"), written and made durable like every relationship row

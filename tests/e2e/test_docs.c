@@ -4,7 +4,10 @@
  * `sh scripts/gen-docs.sh`). docs/protocol.md also describes, outside its
  * generated table, every op of the op table (a heading naming it or a
  * request example), and its "Pushes" table lists exactly the push types the
- * sources of src/api and src/im build. Runs from the repository root (make check). */
+ * sources of src/api and src/im build. docs/rest-api.md's "Endpoints" table
+ * gives every routed REST command a row naming its area file (every
+ * docs/rest-api-*.md is one), and each curl example sits in its command's
+ * file. Runs from the repository root (make check). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -243,11 +246,124 @@ static void test_protocol_lists_every_push(void **st)
   assert_true(doc.n >= 30);
 }
 
+/* ---- rest-api.md's Endpoints table: the area file of every command ---------------------------- */
+typedef struct area { char pat[24][64]; int n; char file[64]; } area_t;
+
+/* The next backquoted name in [p, end): its start (*len bytes), or NULL. */
+static const char *bq_next(const char *p, const char *end, size_t *len)
+{
+  const char *b = memchr(p, '`', (size_t)(end - p));
+  if (!b) return NULL;
+  const char *e = memchr(b + 1, '`', (size_t)(end - b - 1));
+  assert_non_null(e);
+  *len = (size_t)(e - b - 1);
+  return b + 1;
+}
+
+/* The rows of docs/rest-api.md's "## Endpoints" table: the command patterns
+ * of the second cell (backquoted, holding a '/': exact, or "service/ *") and
+ * the first backquoted name of the third (the file). */
+static int areas_read(area_t *a, int cap)
+{
+  char *text = slurp("docs/rest-api.md");
+  assert_non_null(text);
+  char *p = strstr(text, "\n## Endpoints\n");
+  assert_non_null(p);
+  p = strstr(p, "|---");
+  assert_non_null(p);
+  int n = 0;
+  for (p = strchr(p, '\n'); p && p[1] == '|'; p = strchr(p + 1, '\n')) {
+    assert_true(n < cap);
+    area_t *r = &a[n++];
+    memset(r, 0, sizeof *r);
+    char *c1 = strchr(p + 2, '|'), *c2 = c1 ? strchr(c1 + 1, '|') : NULL, *c3 = c2 ? strchr(c2 + 1, '|') : NULL;
+    assert_non_null(c3);
+    size_t k;
+    for (const char *b = bq_next(c1, c2, &k); b; b = bq_next(b + k + 1, c2, &k)) {
+      if (!memchr(b, '/', k)) continue;
+      assert_true(k < sizeof r->pat[0] && r->n < (int)(sizeof r->pat / sizeof r->pat[0]));
+      memcpy(r->pat[r->n++], b, k);
+    }
+    const char *f = bq_next(c2, c3, &k);
+    assert_non_null(f);
+    assert_true(k < sizeof r->file);
+    memcpy(r->file, f, k);
+  }
+  free(text);
+  return n;
+}
+
+/* The row whose patterns take the command cmd (len bytes), or NULL. */
+static const area_t *area_of(const area_t *a, int n, const char *cmd, size_t len)
+{
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < a[i].n; j++) {
+      size_t k = strlen(a[i].pat[j]);
+      if (k == len && !memcmp(a[i].pat[j], cmd, len)) return &a[i];
+      if (k >= 2 && !strcmp(a[i].pat[j] + k - 2, "/*") && len > k - 1 && !memcmp(a[i].pat[j], cmd, k - 1)) return &a[i];
+    }
+  return NULL;
+}
+
+static void test_rest_docs_have_every_route(void **st)
+{
+  (void)st;
+  area_t areas[16];
+  int n = areas_read(areas, 16);
+  assert_true(n >= 5);
+  for (int i = 0; i < n; i++) {
+    char *f = slurp(areas[i].file);
+    if (!f) fail_msg("docs/rest-api.md's Endpoints table names %s, which does not exist", areas[i].file);
+    free(f);
+  }
+  /* every command of the route table has a row */
+  const char *table = run_doc("rest-routes");
+  int routes = 0;
+  for (const char *p = strstr(table, "\n| `"); p; p = strstr(p + 1, "\n| `")) {
+    size_t k = strcspn(p + 4, "`");
+    if (!area_of(areas, n, p + 4, k))
+      fail_msg("docs/rest-api.md's Endpoints table has no row for the routed command %.*s", (int)k, p + 4);
+    routes++;
+  }
+  assert_true(routes >= 60);
+  /* every docs/rest-api-*.md file is a row's, and its curl examples are of its own commands */
+  DIR *d = opendir("docs");
+  assert_non_null(d);
+  struct dirent *e;
+  int files = 0, examples = 0;
+  while ((e = readdir(d))) {
+    size_t len = strlen(e->d_name);
+    if (strncmp(e->d_name, "rest-api", 8) || len < 4 || strcmp(e->d_name + len - 3, ".md")) continue;
+    char path[512];
+    snprintf(path, sizeof path, "docs/%s", e->d_name);
+    int listed = !strcmp(e->d_name, "rest-api.md");
+    for (int i = 0; i < n; i++) listed |= !strcmp(areas[i].file, path);
+    if (!listed) fail_msg("%s is not in docs/rest-api.md's Endpoints table", path);
+    files++;
+    char *text = slurp(path);
+    assert_non_null(text);
+    for (const char *p = strstr(text, "curl "); p; p = strstr(p + 1, "curl ")) {
+      const char *v = strstr(p, "/v4/"), *eol = strchr(p, '\n');
+      if (!v || (eol && v > eol)) continue;
+      v += 4;
+      size_t k = strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789_/");
+      const area_t *a = area_of(areas, n, v, k);
+      if (!a || strcmp(a->file, path))
+        fail_msg("%s: the curl example of %.*s belongs in its command's file (%s)", path, (int)k, v, a ? a->file : "none");
+      examples++;
+    }
+    free(text);
+  }
+  closedir(d);
+  assert_true(files >= 6);
+  assert_true(examples >= 20);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_generated_sections_match), cmocka_unit_test(test_protocol_describes_every_op),
-    cmocka_unit_test(test_protocol_lists_every_push),
+    cmocka_unit_test(test_protocol_lists_every_push), cmocka_unit_test(test_rest_docs_have_every_route),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,6 @@
 /* End-to-end: one-to-one messaging over the client WebSocket and the
  * compatible REST API against the real server (docs/protocol.md,
- * docs/rest-api.md, docs/delivery.md). The server runs on the test clock
+ * docs/rest-api-messages.md, docs/delivery.md). The server runs on the test clock
  * (fixed "now"), so times, retention boundaries and recall windows are
  * exact. Each test uses its own users. */
 #include <stdarg.h>

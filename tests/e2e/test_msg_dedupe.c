@@ -1,5 +1,5 @@
 /* End-to-end: the C2C send dedupe and the caller's MsgSeq (issue 13;
- * docs/delivery.md "Resends", docs/rest-api.md sendmsg). A resend (same
+ * docs/delivery.md "Resends", docs/rest-api-messages.md sendmsg). A resend (same
  * sender, peer and MsgRandom within the dedupe window) is the original
  * message; when both sends carry a REST MsgSeq they are the same message
  * only if the MsgSeqs are equal too. Backends that set MsgRandom to the

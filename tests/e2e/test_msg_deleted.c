@@ -1,5 +1,5 @@
 /* End-to-end: one-to-one messages of an account since deleted
- * (docs/rest-api.md account_delete, docs/protocol.md history): its messages
+ * (docs/rest-api-accounts.md account_delete, docs/protocol.md history): its messages
  * keep its UserID in its peers' sync (`from`, `to`, `peer`), REST
  * admin_getroammsg and WebSocket history (the peer asks by its UserID while
  * no account has it), also after a restart; they showed "" (the name came

@@ -1,6 +1,6 @@
 /* End-to-end: one-to-one messages imported out of time order, and the
  * pinned cursor of recentcontact/get_list, against the real server on the
- * wall clock (docs/rest-api.md; docs/decisions/messaging-c2c-storage.md §34, §35):
+ * wall clock (docs/rest-api-messages.md; docs/decisions/messaging-c2c-storage.md §34, §35):
  *  - importmsg of a message older than live messages gives it a higher seq;
  *    admin_set_msg_read with a MsgReadTime between the two times reads no
  *    message newer than MsgReadTime (it read the newer live ones);

@@ -1,5 +1,5 @@
 /* End-to-end: one-to-one messaging corner cases against the real server on
- * the wall clock (docs/protocol.md, docs/rest-api.md):
+ * the wall clock (docs/protocol.md, docs/rest-api-messages.md):
  *  - a conversation pinned and deleted before it had any message comes
  *    into the list with its first message (WebSocket and REST lists);
  *  - recentcontact/delete with ClearRamble hides every earlier message from

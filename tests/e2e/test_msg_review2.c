@@ -1,5 +1,5 @@
 /* End-to-end: one-to-one corner cases found by the wave-23 review, against
- * the real server on the wall clock (docs/protocol.md, docs/rest-api.md):
+ * the real server on the wall clock (docs/protocol.md, docs/rest-api-messages.md):
  *  - a refused sync page (cursor beyond the user's last event) leaves a
  *    live session live, and says why;
  *  - `read` with seq 0 reads nothing and sends no receipt;

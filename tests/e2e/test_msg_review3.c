@@ -1,6 +1,6 @@
 /* End-to-end: one-to-one corner cases found by the third review (issue 13),
  * against the real server on a standing test clock with get_list pages of 2
- * (docs/protocol.md, docs/delivery.md, docs/rest-api.md):
+ * (docs/protocol.md, docs/delivery.md, docs/rest-api-messages.md):
  *  - REST sendmsg / batchsendmsg to oneself reaches the user's devices (push
  *    and sync), whatever SyncOtherMachine says; so does importmsg
  *    SyncFromOldSystem 5 to oneself;

@@ -1,5 +1,5 @@
 /* End-to-end: one-to-one REST requests as backends written for the
- * commercial service send them (fourth review, issue 13; docs/rest-api.md):
+ * commercial service send them (fourth review, issue 13; docs/rest-api-messages.md):
  *  - a client that serialises every member of its request struct sends
  *    "SyncOtherMachine":0 and "From_Account":"" for "not given": sendmsg
  *    and batchsendmsg take them as absent (the admin sends, the message is

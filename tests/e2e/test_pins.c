@@ -1,5 +1,5 @@
 /* End-to-end: pins of conversations of both kinds (WebSocket pin, docs/protocol.md;
- * REST recentcontact/get_list TopTimeStamp/TopStartIndex, docs/rest-api.md;
+ * REST recentcontact/get_list TopTimeStamp/TopStartIndex, docs/rest-api-conversations.md;
  * docs/decisions/messaging-c2c-conversations.md §35, §38), against the real server
  * on a standing test clock (every pin in one second) with get_list pages of 1:
  *  - a pin order is never given twice: after the latest pins are unpinned,
@@ -160,7 +160,7 @@ static void list_all(const char *user, int flags, char *seen, size_t cap)
 /* Three C2C pins in one second (orders 1, 2, 3); pages of 1 return n_c then n_b. With the three unpinned,
  * a pin of n_c took order 1 again (one above the highest pinned: none), below the cursor's order 2, and
  * the next page listed n_c a second time. It now takes order 4, above the cursor: not listed again in
- * this walk (a row pinned again moves above the cursor, docs/rest-api.md). */
+ * this walk (a row pinned again moves above the cursor, docs/rest-api-conversations.md). */
 static void test_c2c_order_not_reused(void **st)
 {
   (void)st;
