@@ -384,14 +384,6 @@ void cws_op_group_send(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, 
   snprintf(in.group_id, sizeof in.group_id, "%.63s", gid);
   in.sdkappid = s->sdkappid;
   in.from_no = s->user_no;
-  const char *from_id = cws_user_id(srv, c);
-  if (!from_id) { cws_reply(ws, id, "group_send", IMC_E_USER_NOT_FOUND, "the sender's account is gone", NULL); return; }
-  const rel_user_t *ru = rel_user(srv->rel, s->sdkappid, s->user_no);
-  if (rel_val(ru, REL_K_META, REL_MUTE_GROUP) && rel_mute_left(ru, REL_MUTE_GROUP, imc_clock_now_s())) { /* the clock only if muted once */
-    cws_reply(ws, id, "group_send", IMC_E_GROUP_MUTED, "the sender is muted in every group (openconfigsvr/setnospeaking)", NULL);
-    return;
-  }
-  snprintf(in.from_id, sizeof in.from_id, "%s", from_id);
   in.from_sid = s->sid;
   v = json_object_get(req, "random");
   if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > UINT32_MAX) {
@@ -426,6 +418,15 @@ void cws_op_group_send(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, 
                          (size_t)im_limit(&srv->limits, s->sdkappid, IM_LIMIT_MSG_MAX_BYTES), 0, &in.body, &in.body_len,
                          why, sizeof why);
   if (rc) { free(to_json); cws_reply(ws, id, "group_send", rc, why, NULL); return; }
+  /* the sender's account and global mute after every field and the body (a malformed send gets its
+   * validation code, muted or not; docs/rest-api.md "Checks of a send, in order"), before the group's checks */
+  const char *from_id = cws_user_id(srv, c);
+  const rel_user_t *ru = from_id ? rel_user(srv->rel, s->sdkappid, s->user_no) : NULL;
+  if (!from_id) rc = imc_errf(why, sizeof why, IMC_E_USER_NOT_FOUND, "the sender's account is gone");
+  else if (rel_val(ru, REL_K_META, REL_MUTE_GROUP) && rel_mute_left(ru, REL_MUTE_GROUP, imc_clock_now_s())) /* the clock only if muted once */
+    rc = imc_errf(why, sizeof why, IMC_E_GROUP_MUTED, "the sender is muted in every group (openconfigsvr/setnospeaking)");
+  if (rc) { free(to_json); free(in.body); cws_reply(ws, id, "group_send", rc, why, NULL); return; }
+  snprintf(in.from_id, sizeof in.from_id, "%s", from_id);
   in.body_json = json_object_get(req, "body");
   gpend_t *p = gpend_new(srv, c, id, "group_send", req);
   if (!p) { free(to_json); free(in.body); cws_reply(ws, id, "group_send", IMC_E_NOMEM, NULL, NULL); return; }

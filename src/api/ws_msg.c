@@ -231,16 +231,24 @@ typedef struct send_opts {
   int has_seq, has_random, online, no_unread, no_last, receipt;
 } send_opts_t;
 
-/* The sender and the peer named by to (NULL: not a string): the checks of
- * the jansson path's first steps, in its order. 0, or the reply's code. */
-static int send_parties(api_srv_t *srv, cws_conn_t *c, const char *to, const char **from_id, uint32_t *to_no)
+/* The peer named by to (NULL: not a string): a send's first check, on
+ * both paths. 0, or the reply's code. */
+static int send_peer(api_srv_t *srv, cws_conn_t *c, const char *to, uint32_t *to_no)
+{
+  if (!to || !tenant_user_id_valid(to)) return IMC_E_MSG_TO;
+  return tenant_registry_account_find(srv->reg, sess(c)->sdkappid, to, to_no) ? IMC_E_MSG_TO_UNKNOWN : 0;
+}
+
+/* Whether the sender may send to the peer: its account, global mute,
+ * blocklist, the app's friendship rule (REST sendmsg skips these). A send's
+ * last check, after every field and the body were validated, so that a
+ * malformed send gets its validation code whoever sends it (docs/rest-api.md
+ * "Checks of a send, in order"). 0, or the reply's code. */
+static int send_allowed(api_srv_t *srv, cws_conn_t *c, const char *to, uint32_t to_no, const char **from_id)
 {
   im_session_t *s = sess(c);
-  if (!to || !tenant_user_id_valid(to)) return IMC_E_MSG_TO;
-  if (tenant_registry_account_find(srv->reg, s->sdkappid, to, to_no)) return IMC_E_MSG_TO_UNKNOWN;
-  /* global mute, blocklist, the app's friendship rule (REST sendmsg skips these) */
   if (!(*from_id = cws_user_id(srv, c))) return IMC_E_USER_NOT_FOUND;
-  return rel_c2c_check(srv, s->sdkappid, s->user_no, *from_id, *to_no, to);
+  return rel_c2c_check(srv, s->sdkappid, s->user_no, *from_id, to_no, to);
 }
 
 /* Hand a checked and packed message (body: malloc'd, taken) to the core.
@@ -290,10 +298,7 @@ void cws_op_send(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t
   memset(&o, 0, sizeof o);
   json_t *to = json_object_get(req, "to");
   const char *to_id = json_is_string(to) ? json_string_value(to) : NULL;
-  if ((rc = send_parties(srv, c, to_id, &from_id, &to_no))) {
-    reply(ws, id, "send", rc, rc == IMC_E_USER_NOT_FOUND ? "the sender's account is gone" : NULL, NULL);
-    return;
-  }
+  if ((rc = send_peer(srv, c, to_id, &to_no))) { reply(ws, id, "send", rc, NULL, NULL); return; }
   if (opt_u32(req, "msg_seq", &o.cseq, &o.has_seq)) { reply(ws, id, "send", IMC_E_MSG_SEQ, NULL, NULL); return; }
   if (opt_u32(req, "random", &o.random, &o.has_random)) { reply(ws, id, "send", IMC_E_MSG_RANDOM, NULL, NULL); return; }
   if (opt_bool(req, "online_only", &o.online) || opt_bool(req, "no_unread", &o.no_unread) ||
@@ -306,6 +311,11 @@ void cws_op_send(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t
                    (size_t)im_limit(&srv->limits, s->sdkappid, IM_LIMIT_MSG_MAX_BYTES), &body, &body_len, why,
                    sizeof why);
   if (rc) { reply(ws, id, "send", rc, why, NULL); return; }
+  if ((rc = send_allowed(srv, c, to_id, to_no, &from_id))) {
+    free(body);
+    reply(ws, id, "send", rc, rc == IMC_E_USER_NOT_FOUND ? "the sender's account is gone" : NULL, NULL);
+    return;
+  }
   send_submit(srv, ws, c, id, 0, 0, from_id, to_id, to_no, &o, body, body_len);
 }
 
@@ -419,7 +429,8 @@ int cws_send_fast(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const char *data,
   srv->ws_sends_fast++;
   const char *from_id = NULL;
   uint32_t to_no = 0;
-  int rc = send_parties(srv, c, to_id, &from_id, &to_no);
+  int rc = send_peer(srv, c, to_id, &to_no);
+  if (!rc) rc = send_allowed(srv, c, to_id, to_no, &from_id);
   if (rc) {
     free(body);
     if (id_is_num) id = json_integer(id_num);
