@@ -31,6 +31,26 @@ static e2e_server_t box; /* its directory holds the data and the script's output
 
 typedef struct run { pid_t pid; char out[320], err[320]; } run_t;
 
+/* Every run.sh a test started and has not reaped yet: the per-test teardown
+ * stops them, so a test that fails partway (an assertion longjmps out of it)
+ * leaves no server running. Pids, not run_t pointers: a failed test's run_t
+ * was on its stack. */
+#define MAX_RUNS 8
+static pid_t running[MAX_RUNS];
+
+static void run_track(pid_t pid)
+{
+  for (int i = 0; i < MAX_RUNS; i++)
+    if (!running[i]) { running[i] = pid; return; }
+  fail_msg("more than %d run.sh started in one test", MAX_RUNS);
+}
+
+static void run_untrack(pid_t pid)
+{
+  for (int i = 0; i < MAX_RUNS; i++)
+    if (running[i] == pid) running[i] = 0;
+}
+
 static void sleep_ms(int ms)
 {
   struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
@@ -71,6 +91,7 @@ static void run_start(run_t *r, const char *listen, const char *tag)
     execlp("sh", "sh", "scripts/run.sh", (char *)NULL);
     _exit(127);
   }
+  run_track(r->pid);
 }
 
 /* Wait until the banner is complete (or the script exits); returns stdout. */
@@ -82,6 +103,7 @@ static const char *run_banner(run_t *r, int *exited, int *status)
     if (waitpid(r->pid, &st, WNOHANG) == r->pid) {
       *exited = 1;
       *status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+      run_untrack(r->pid);
       r->pid = 0;
       return slurp(r->out);
     }
@@ -99,6 +121,7 @@ static int run_stop(run_t *r)
   kill(r->pid, SIGTERM);
   int st = 0;
   waitpid(r->pid, &st, 0);
+  run_untrack(r->pid);
   r->pid = 0;
   return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
@@ -120,6 +143,27 @@ static int teardown(void **st)
 {
   (void)st;
   e2e_dir_remove(&box);
+  return 0;
+}
+
+/* After each test, passed or failed: stop every run.sh it left running (the
+ * script passes the TERM on to its server and waits for it; SIGKILL after
+ * 20 s), and put the data directory name back. */
+static int stop_runs(void **st)
+{
+  (void)st;
+  for (int i = 0; i < MAX_RUNS; i++) {
+    pid_t pid = running[i];
+    if (!pid) continue;
+    int status;
+    kill(pid, SIGTERM);
+    for (int waited = 0; waitpid(pid, &status, WNOHANG) == 0; waited += 10) {
+      if (waited == 20000) { kill(pid, SIGKILL); waitpid(pid, &status, 0); break; }
+      sleep_ms(10);
+    }
+    running[i] = 0;
+  }
+  run_data = "data";
   return 0;
 }
 
@@ -245,10 +289,7 @@ static void test_token_shown_after_failed_first_start(void **st)
   run_start(&r, "127.0.0.1:0", "taken-retry");
   o = run_banner(&r, &exited, &status);
   assert_false(exited);
-  if (!strstr(o, "operator token  imc_op_")) {
-    run_stop(&r); /* no server left behind by a failure */
-    fail_msg("no operator token after a failed first start");
-  }
+  assert_non_null(strstr(o, "operator token  imc_op_"));
   assert_int_equal(run_stop(&r), 0);
 
   run_start(&r, "127.0.0.1:0", "taken-again");
@@ -290,7 +331,8 @@ static void test_deps_script_off_apt(void **st)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_banner_exports_work_when_pasted), cmocka_unit_test(test_token_shown_after_failed_first_start),
+    cmocka_unit_test_teardown(test_banner_exports_work_when_pasted, stop_runs),
+    cmocka_unit_test_teardown(test_token_shown_after_failed_first_start, stop_runs),
     cmocka_unit_test(test_deps_script_off_apt),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
