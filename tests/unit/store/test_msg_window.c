@@ -401,6 +401,56 @@ static void test_window_capped(void **st)
   store_close(s);
 }
 
+/* Resend each of the sends r in [lo, hi) (send_hot's r; stored at seq r + 1): every one is
+ * recognised as its original, in one transaction. */
+static void resends_recognised(store_t *s, uint32_t lo, uint32_t hi)
+{
+  int dup;
+  assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
+  for (uint32_t r = lo; r < hi; r++) {
+    uint32_t seq = send_hot(s, r, &dup);
+    if (!dup || seq != r + 1) fail_msg("resend of send %u: seq %u dup %d (newest %u)", r, seq, dup, hi);
+  }
+  assert_int_equal(store_exec(s, "COMMIT"), 0);
+}
+
+/* The bound docs/delivery.md states (messaging-c2c-commit.md §29), at its
+ * edges, both users sending: up to WIN_MAX (65,536) sends inside the dedupe
+ * window every resend is recognised; one send more and a resend of any of
+ * the newest WIN_MAX / 2 (32,768) is still recognised — right after the
+ * window dropped its oldest half, when it holds the fewest — while one
+ * older than the newest WIN_MAX is stored again. The same after a restart,
+ * with the window loaded from the table. */
+static void test_window_bound_as_documented(void **st)
+{
+  (void)st;
+  store_t *s;
+  int dup;
+  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
+  for (uint32_t r = 0; r < WIN_MAX; r++) {
+    assert_int_equal(send_hot(s, r, &dup), r + 1);
+    if (r % 16384 == 16383) { assert_int_equal(store_exec(s, "COMMIT"), 0); assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0); }
+  }
+  assert_int_equal(store_exec(s, "COMMIT"), 0);
+  resends_recognised(s, 0, WIN_MAX); /* 65,536 sends: exact */
+  assert_int_equal(send_hot(s, WIN_MAX, &dup), WIN_MAX + 1); /* one more */
+  assert_false(dup);
+  assert_true(hot_window(s)->capped);
+  resends_recognised(s, WIN_MAX + 1 - WIN_MAX / 2, WIN_MAX + 1); /* the newest 32,768 */
+  assert_int_equal(send_hot(s, 0, &dup), WIN_MAX + 2); /* behind 65,536 newer sends: stored again */
+  assert_false(dup);
+  store_close(s);
+  /* restarted: the first send, a resend of the oldest of the newest 32,768, loads the window from the table */
+  assert_int_equal(store_open(dir, &s), 0);
+  resends_recognised(s, WIN_MAX + 2 - WIN_MAX / 2, WIN_MAX + 1);
+  assert_int_equal(send_hot(s, 0, &dup), WIN_MAX + 2); /* the newest: the resend stored again */
+  assert_true(dup);
+  assert_int_equal(send_hot(s, 1, &dup), WIN_MAX + 3); /* behind 65,537 newer sends: stored again */
+  assert_false(dup);
+  store_close(s);
+}
+
 /* A capped window pruned by a clock that jumped past the dedupe window is
  * complete from the new since, no longer capped: when the clock comes back,
  * a resend of a message it pruned is found by the walk over the table
@@ -521,6 +571,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_one_random_probes, setup, teardown),
     cmocka_unit_test_setup_teardown(test_reader_sees_later_import, setup, teardown),
     cmocka_unit_test_setup_teardown(test_window_capped, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_window_bound_as_documented, setup, teardown),
     cmocka_unit_test_setup_teardown(test_capped_clock_steps, setup, teardown),
     cmocka_unit_test_setup_teardown(test_key_by_second, setup, teardown),
   };
