@@ -7,7 +7,15 @@
  * the writer's open transaction for that sync) — but neither sender gets a
  * reply, the recipient's live device gets no push and the count of syncs
  * (made or skipped) does not move. Once the file is removed both replies (code 0) and the push arrive
- * and /healthz shows the batches synced. */
+ * and /healthz shows the batches synced.
+ *
+ * The window between the commit and its sync as docs/delivery.md
+ * ("Committed but not yet synced") describes it: the recipient's other
+ * device reads the message with `history`, `sync` and `conversations`
+ * (unread 1), the admin with `admin_getroammsg`, while the sender has no
+ * reply and the live device no push; a kill -9 in that window loses
+ * nothing — after the restart the message is there once, and the sender's
+ * resend (same random) is answered with the original msg_key and seq. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -47,6 +55,15 @@ static int teardown(void **st)
   (void)st;
   e2e_sync_hold(hold, 0);
   return e2e_finish(&srv);
+}
+
+/* After each test, passed or failed: the sync runs again (a test that failed while holding it leaves the
+ * next one a server that acknowledges nothing). */
+static int release(void **st)
+{
+  (void)st;
+  e2e_sync_hold(hold, 0);
+  return 0;
 }
 
 static int rows;
@@ -133,10 +150,121 @@ static void test_no_reply_before_sync(void **st)
   wsc_close(&b);
 }
 
+/* The message with text in a list of MSGs (protocol's "body"), NULL when none; counts them in *n. */
+static json_t *find_text(json_t *list, const char *text, int *n)
+{
+  json_t *e, *found = NULL;
+  size_t i;
+  *n = 0;
+  json_array_foreach(list, i, e) {
+    if (strcmp(jstr(json_array_get(json_object_get(e, "body"), 0), "MsgContent.Text"), text)) continue;
+    if (!found) found = e;
+    (*n)++;
+  }
+  return found;
+}
+
+/* The recipient's history with peer: how many messages carry text; the
+ * first one's msg_key and seq into key_out / seq_out when given. */
+static int history_count(wsc_t *c, const char *peer, const char *text, char *key_out, json_int_t *seq_out)
+{
+  json_t *r = wsc_rpc(c, "history", "\"peer\":\"%s\",\"limit\":100", peer);
+  assert_non_null(r);
+  assert_int_equal(jint(r, "code"), 0);
+  int n;
+  json_t *m = find_text(json_object_get(r, "msgs"), text, &n);
+  if (m && key_out) snprintf(key_out, 64, "%s", jstr(m, "msg_key"));
+  if (m && seq_out) *seq_out = jint(m, "seq");
+  json_decref(r);
+  return n;
+}
+
+static void test_unsynced_window_reads_and_kill9(void **st)
+{
+  (void)st;
+  const char *users[] = { "ka", "kb", NULL };
+  import_users(srv.port, app, key, users);
+  wsc_t a, live, reader;
+  assert_int_equal(wsc_login(&a, srv.port, app, key, "ka", "Web"), 0);
+  assert_int_equal(wsc_login(&live, srv.port, app, key, "kb", "Web"), 0);
+  assert_int_equal(wsc_login(&reader, srv.port, app, key, "kb", "Android"), 0);
+  json_decref(wsc_sync_live(&live));
+  for (int waited = 0; e2e_healthz_stat(srv.port, "sync", "unsynced") && waited < 30000; waited += 10) sleep_ms(10);
+  assert_int_equal(e2e_healthz_stat(srv.port, "sync", "unsynced"), 0);
+
+  e2e_sync_hold(hold, 1);
+  assert_int_equal(e2e_ws_send_text(a.fd, "{\"id\":9,\"op\":\"send\",\"to\":\"kb\",\"random\":5151,\"body\":"
+                                          TEXT("not yet synced") "}"), 0);
+  char held_key[64] = "";
+  json_int_t held_seq = 0;
+  for (int waited = 0; !history_count(&reader, "ka", "not yet synced", NULL, NULL) && waited < 10000; waited += 20)
+    sleep_ms(20);
+  /* committed, not synced: every read shows it */
+  assert_int_equal(history_count(&reader, "ka", "not yet synced", held_key, &held_seq), 1);
+  assert_int_equal(held_seq, 1);
+  assert_true(e2e_healthz_stat(srv.port, "sync", "unsynced") >= 1);
+  json_t *evs = wsc_sync_live(&reader);
+  assert_non_null(evs);
+  json_t *e;
+  size_t i;
+  int in_sync = 0;
+  json_array_foreach(evs, i, e)
+    if (!strcmp(jstr(e, "msg.msg_key"), held_key)) in_sync++;
+  json_decref(evs);
+  assert_int_equal(in_sync, 1);
+  json_t *cl = wsc_rpc(&reader, "conversations", "%s", "");
+  assert_non_null(cl);
+  assert_int_equal(jint(cl, "code"), 0);
+  json_t *conv = json_array_get(json_object_get(cl, "conversations"), 0);
+  assert_string_equal(jstr(conv, "peer"), "ka");
+  assert_int_equal(jint(conv, "last_seq"), 1);
+  assert_int_equal(jint(conv, "unread"), 1);
+  json_decref(cl);
+  json_t *roam = v4(srv.port, app, key, "openim/admin_getroammsg",
+                    "{\"Operator_Account\":\"kb\",\"Peer_Account\":\"ka\",\"MaxCnt\":10,\"MinTime\":0,\"MaxTime\":0}");
+  assert_non_null(roam);
+  assert_int_equal(jint(roam, "ErrorCode"), 0);
+  assert_int_equal(jint(roam, "MsgCnt"), 1);
+  assert_string_equal(jstr(json_array_get(json_object_get(roam, "MsgList"), 0), "MsgKey"), held_key);
+  json_decref(roam);
+  /* but not acknowledged, not pushed */
+  assert_int_equal(wsc_read(&a, 300), -1);
+  assert_int_equal(wsc_read(&live, 100), -1);
+  assert_true(e2e_healthz_stat(srv.port, "sync", "unsynced") >= 1);
+
+  /* kill -9 inside the window: the sender never had its reply */
+  e2e_server_kill(&srv);
+  assert_int_equal(wsc_read(&a, 100), -1);
+  wsc_close(&a);
+  wsc_close(&live);
+  wsc_close(&reader);
+  e2e_sync_hold(hold, 0);
+  assert_int_equal(e2e_server_start(&srv, NULL), 0);
+  /* nothing lost: the message is there, once; the resend is answered with the original */
+  assert_int_equal(wsc_login(&reader, srv.port, app, key, "kb", "Android"), 0);
+  char key2[64] = "";
+  json_int_t seq2 = 0;
+  assert_int_equal(history_count(&reader, "ka", "not yet synced", key2, &seq2), 1);
+  assert_string_equal(key2, held_key);
+  assert_int_equal(seq2, 1);
+  assert_int_equal(wsc_login(&a, srv.port, app, key, "ka", "Web"), 0);
+  json_t *r = wsc_rpc(&a, "send", "\"to\":\"kb\",\"random\":5151,\"body\":" TEXT("not yet synced"));
+  assert_non_null(r);
+  assert_int_equal(jint(r, "code"), 0);
+  assert_string_equal(jstr(r, "msg_key"), held_key);
+  assert_int_equal(jint(r, "seq"), 1);
+  assert_true(json_is_true(json_object_get(r, "dup")));
+  json_decref(r);
+  assert_int_equal(history_count(&reader, "ka", "not yet synced", NULL, NULL), 1);
+  wsc_close(&a);
+  wsc_close(&reader);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_no_reply_before_sync),
+    cmocka_unit_test_teardown(test_no_reply_before_sync, release),
+    cmocka_unit_test_teardown(test_unsynced_window_reads_and_kill9, release),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
