@@ -29,7 +29,7 @@ if ! command -v apt-get >/dev/null 2>&1 || ! command -v dpkg-query >/dev/null 2>
     echo "deps: missing:$missing"
     echo "deps: install by hand: a C11 compiler, make, pkg-config, and the development files of libuv,"
     echo "      http-parser (nodejs/http-parser 2.9), wslay, jansson, SQLite 3, OpenSSL (libcrypto), zlib,"
-    echo "      CRoaring, cmocka; Node.js with npm and curl for the interop tests; clang for fuzzing"
+    echo "      CRoaring, cmocka; Node.js with npm and curl for the interop tests (curl also for tests/e2e/test_doc_curls.c); clang for fuzzing"
     exit 1
   fi
   echo "deps: everything the build needs was found"
