@@ -12,7 +12,7 @@
 #    queue cap is the server's default (65536, WRITER_MAX_JOBS in the
 #    environment sets another): 10,000 windows of 16 are 160,000 sends, and
 #    the server stops reading connections while ws_admit_high_jobs writer
-#    jobs are in flight (docs/decisions/store-pipeline.md), so the rest wait
+#    jobs are in flight (docs/decisions/store-pipeline-pacing.md), so the rest wait
 #    in the socket buffers instead of being refused. A server without that
 #    admission (before wave 9) needs WRITER_MAX_JOBS=262144, or the excess
 #    is refused with 60018 (send_errors).

@@ -21,7 +21,7 @@
  * comes. Memory: one entry per waiting login (with its frame's fields,
  * cws_login_req_t), none otherwise.
  *
- * Admission by backpressure (docs/decisions/store-pipeline.md): before
+ * Admission by backpressure (docs/decisions/store-pipeline-pacing.md): before
  * each read of a logged-in connection (net's on_ws_read), if the writer's
  * load (its jobs in flight, store_writer_inflight: submitted, done() not yet
  * run, each counting one more per ADMIT_UNIT_BYTES of message it holds) has

@@ -12,7 +12,7 @@
  * and a woken thread with a shorter slice preempts the running one. A
  * short slice gives the loop no larger share of the core (that is its
  * weight, its nice value): it runs sooner and more often, in shorter
- * stretches. Measured (docs/decisions/store-pipeline.md, "The half-rate
+ * stretches. Measured (docs/decisions/store-pipeline-tail.md, "The half-rate
  * tail: the load generator and the core's share"): at 12,000 and 15,000
  * msgs/s on the shared VM the ack p99 fell in nine of twelve alternated
  * pairs; saturated, the throughput moved -3.5 to +1.3 % (four pairs, inside

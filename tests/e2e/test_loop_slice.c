@@ -2,7 +2,7 @@
  * event-loop thread when it starts listening (src/net/loopslice.c, option
  * net_loop_slice_us, default 100 µs), so the loop, woken by input or by the
  * writer's completions, preempts the storage threads at once instead of
- * after their slice (docs/decisions/store-pipeline.md, "The half-rate
+ * after their slice (docs/decisions/store-pipeline-tail.md, "The half-rate
  * tail: the load generator and the core's share"). Observable from
  * outside: se.slice of the loop thread (its id is the process id) in
  * /proc/PID/task/PID/sched; the storage threads keep the kernel's default.

@@ -218,7 +218,7 @@ static void test_kill9_during_pinned_checkpoints(void **st)
   kill9_keeps_acknowledged_messages(args, 2);
 }
 
-/* The same with COMMITs paced (writer_pace_us, off by default; store-pipeline.md
+/* The same with COMMITs paced (writer_pace_us, off by default; store-pipeline-pacing.md
  * "Pacing"): a paced transaction gathers later sends into its COMMIT, and
  * none of them is acknowledged before the sync that covers it. */
 static void test_kill9_with_paced_commits(void **st)
