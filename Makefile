@@ -156,7 +156,7 @@ BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 $(BUILD)/bench/%: bench/%.c $(ALL_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALLCFLAGS) -Ibench -o $@ $< -Wl,--start-group $(ALL_LIBS) -Wl,--end-group $(LDLIBS)
+	$(CC) $(ALLCFLAGS) -MMD -MP -Ibench -o $@ $< -Wl,--start-group $(ALL_LIBS) -Wl,--end-group $(LDLIBS)
 # LD_PRELOAD shims for benchmarks (bench/shim/*.c): shared objects, not programs
 BENCH_SHIM := $(patsubst bench/shim/%.c,$(BUILD)/bench/%.so,$(wildcard bench/shim/*.c))
 $(BUILD)/bench/%.so: bench/shim/%.c
@@ -174,3 +174,5 @@ clean:
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 # the test programs' header dependencies (tests/lib/*.h among them)
 -include $(shell find $(BUILD)/tests -name '*.d' 2>/dev/null)
+# the benchmarks' header dependencies (bench/*.h)
+-include $(shell find $(BUILD)/bench -name '*.d' 2>/dev/null)

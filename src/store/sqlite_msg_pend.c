@@ -60,7 +60,7 @@ _Static_assert(T__COUNT == sizeof ((sqpend_t *)0)->st / sizeof ((sqpend_t *)0)->
  * rows lo … hi-1 of one table, read straight from the buffer. Bound one value per column (a
  * multi-row VALUES of 1 … 64 rows), each value cost a bind (~86 instructions) and a copy into
  * the statement's register; a column read here costs less, and a flush runs one statement per
- * table instead of one per 64 rows (docs/decisions/messaging-c2c-append.md §49). */
+ * table instead of one per 64 rows (docs/decisions/messaging-c2c-writer.md §49). */
 #define FEED_PTR "imc_pend_feed"
 #define FEED_COLS 13 /* the widest table's (c2c_msg) */
 typedef struct col col_t;
