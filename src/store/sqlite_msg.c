@@ -297,9 +297,10 @@ static int append(store_t *s, struct sqmsg *m, store_msg_append_t *a)
   if (in->seq > 1 && (a->dedupe_since_s || a->import_dedupe) && ((rc = sq__live_find_dup(s, m, ac, a, newest)) || a->dup))
     return rc;
   /* an import's run start; a SyncOtherMachine 2 message's, the start of its sender's run of them, so that
-   * the sender's reads pass the run in one seek (§51); any other live send reads nothing more */
-  if ((in->flags & (STORE_MSG_IMPORTED | STORE_MSG_NOT_FROM)) &&
-      (rc = live ? sq__live_hidden_lo(s, m, in->sdkappid, in->conv, in->seq, in->from_no, &run_lo)
+   * the sender's reads pass the run in one seek (§51); a NoLastMsg one's, the start of its run of NoLastMsg
+   * messages, which both lists pass in one seek (§57); any other live send reads nothing more */
+  if ((in->flags & (STORE_MSG_IMPORTED | STORE_MSG_NOT_FROM | STORE_MSG_NO_LAST)) &&
+      (rc = live ? sq__live_hidden_lo(s, m, in, &run_lo)
                  : sq__live_run_lo(s, m, in->sdkappid, in->conv, in->seq, &run_lo)))
     return rc;
   /* an import's max_t: the conversation's newest time with it (what the cache keeps next); a live one's

@@ -185,7 +185,7 @@ static int first_listed(void *ud, sqlite3_stmt *st)
   listed_t *l = ud;
   int64_t flags = sqlite3_column_int64(st, 5);
   if ((flags & STORE_MSG_NOT_FROM) && (uint32_t)sqlite3_column_int64(st, 2) == l->user) return -1; /* its run (§51) */
-  if (flags & STORE_MSG_NO_LAST) return 0;
+  if (flags & STORE_MSG_NO_LAST) return flags & STORE_MSG_NOT_FROM ? 0 : -1; /* a run of NoLastMsg ones (§57) */
   l->seq = (uint32_t)sqlite3_column_int64(st, 0);
   l->time_s = sqlite3_column_int64(st, 4);
   return 1;

@@ -27,7 +27,8 @@
  * append order (0: the last); inext: for an imported one, the index + 1 of
  * the bucket's imported message held before it (0: the first); run_lo: an
  * imported one's c2c_msg.run_lo (the start of its run of imports), a SyncOtherMachine 2 one's (the start of
- * its sender's run of them, §51; 0 for a run of one), 0 for another live one; max_t: an imported
+ * its sender's run of them, §51; 0 for a run of one), another NoLastMsg one's (the start of its run of
+ * NoLastMsg messages, §57), 0 for another live one; max_t: an imported
  * one's c2c_msg.max_t (the newest time up to it, in the cache's range: it fits the struct's padding) */
 typedef struct pend_msg { store_msg_t m; size_t body_off; int32_t next, inext; uint32_t run_lo, max_t; } pend_msg_t;
 typedef struct pend_ev { uint32_t app, user, useq, seq; int kind; uint64_t conv; int64_t at; } pend_ev_t;
@@ -571,8 +572,10 @@ static inline int sq__msg_lists(int64_t flags, uint32_t from_no, uint32_t user_n
 /* The newest message of a conversation below seq below that user_no's list shows (sq__msg_lists), live or
  * imported; seq 0 (and the rest 0) when none. covered: the purge floor covers it (read only when shown; 0
  * otherwise). A walk down the seqs (WALK, WALK_SHOWN when shown) that passes a run of the user's own live
- * SyncOtherMachine 2 messages in one seek (run_lo, §51) and steps over any other row it does not show
- * (NoLastMsg, an import of its own SyncOtherMachine 2): the seeks are the runs, not their rows (§54).
+ * SyncOtherMachine 2 messages (run_lo, §51) or of NoLastMsg messages (from a live NoLastMsg row that is not
+ * SyncOtherMachine 2, §57) in one seek and steps over any other row it does not show (the other user's
+ * SyncOtherMachine 2 and NoLastMsg messages, an import it does not show): the seeks are the runs, not their
+ * rows (§54, §57).
  * Only written rows are read. Returns 0, IMC_E_IO. */
 typedef struct sqlisted { uint32_t seq; int covered; int64_t time_s, flags; } sqlisted_t;
 int sq__msg_listed(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t user_no, int64_t below, int shown,
@@ -587,7 +590,8 @@ int sq__msg_recent_get(store_t *s, uint32_t sdkappid, uint32_t user_no, uint32_t
  * run start), WALK_SHOWN's when shown (and whether the purge floor shows it). An imported row is passed
  * with the rest of its run of imports (run_lo): one seek per run, not a step per import. each returns
  * nonzero to stop, or < 0 for a SyncOtherMachine 2 row the reader does not see (its sender's): the walk
- * passes the rest of that sender's run of them in one seek (run_lo, §51); it must not use the same
+ * passes the rest of that sender's run of them in one seek (run_lo, §51), or for a NoLastMsg row that is not
+ * SyncOtherMachine 2 the reader does not see: the rest of its run of NoLastMsg rows (§57); it must not use the same
  * statement. Only written rows are read. Returns 0, IMC_E_IO. */
 int sq__live_down(store_t *s, uint32_t sdkappid, uint64_t conv, int64_t below, int shown,
                   int (*each)(void *, sqlite3_stmt *), void *ud);
@@ -604,12 +608,13 @@ int sq__live_before(store_t *s, uint32_t sdkappid, uint64_t conv, int64_t hi, in
 /* *run_lo for an import appended as seq: the run_lo of seq - 1 when that message is imported (held or
  * written), else seq. Inside an append. Returns 0, IMC_E_IO. */
 int sq__live_run_lo(store_t *s, struct sqmsg *m, uint32_t sdkappid, uint64_t conv, uint32_t seq, uint32_t *run_lo);
-/* *run_lo for a live SyncOtherMachine 2 message of from_no appended as seq (§51): the start of the run of
- * such messages of from_no that seq - 1 ends (held: the conversation's newest held one, sq__pend_last; else
- * written: one seek), 0 when seq - 1 is none of them (a run of one). Only these sends pay it. Inside an
- * append. Returns 0, IMC_E_IO. */
-int sq__live_hidden_lo(store_t *s, struct sqmsg *m, uint32_t sdkappid, uint64_t conv, uint32_t seq, uint32_t from_no,
-                       uint32_t *run_lo);
+/* *run_lo for a live message in appended as in->seq with STORE_MSG_NOT_FROM or STORE_MSG_NO_LAST set: a
+ * SyncOtherMachine 2 one's, the start of the run of such messages of its sender that seq - 1 ends (§51); a
+ * NoLastMsg one's that is not SyncOtherMachine 2, the lowest seq of the run of NoLastMsg messages it ends
+ * (every message from it to seq is NoLastMsg, §57). seq - 1 is the conversation's newest held one
+ * (sq__pend_last) or written (one seek); 0 when it does not continue (a run of one). Only these sends pay it.
+ * Inside an append. Returns 0, IMC_E_IO. */
+int sq__live_hidden_lo(store_t *s, struct sqmsg *m, const store_msg_t *in, uint32_t *run_lo);
 /* The conversation's next seq and its newest time, live or imported (0: none;
  * a live append is clamped to it, §45): cached, else read. Returns 0,
  * IMC_E_IO, IMC_E_RANGE. */

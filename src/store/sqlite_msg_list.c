@@ -4,7 +4,8 @@
  * docs/decisions/messaging-c2c-storage.md §4): the conversation's newest
  * message, or when the user's list does not show it the newest one it
  * shows, found by a walk down the seqs that passes a run of the user's own
- * SyncOtherMachine 2 messages in one seek (sq__msg_listed, §54; the purge
+ * SyncOtherMachine 2 messages or of NoLastMsg messages in one seek
+ * (sq__msg_listed, §54, §57; the purge
  * keeps that message by the same walk); the newest by time when that one is
  * imported (sq__last_by_time, §34).
  *
@@ -43,8 +44,12 @@ int sq__msg_listed(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t user_n
       *out = (sqlisted_t){ (uint32_t)seq, shown && !sqlite3_column_int64(st, 7), sqlite3_column_int64(st, 4), flags };
       break;
     }
-    /* the user's own live SyncOtherMachine 2 run (an import's run_lo is its run of imports): past it at once */
-    if ((flags & (STORE_MSG_NOT_FROM | STORE_MSG_IMPORTED)) == STORE_MSG_NOT_FROM && from_no == user_no && lo < seq) {
+    /* the user's own live SyncOtherMachine 2 run, or a run of NoLastMsg messages (a live NoLastMsg row's that is
+     * not SyncOtherMachine 2: §57; the other user's such row's run is its sender's, an import's is of imports):
+     * past it at once */
+    int own_run = flags & STORE_MSG_NOT_FROM ? !(flags & STORE_MSG_IMPORTED) && from_no == user_no
+                                             : (flags & (STORE_MSG_NO_LAST | STORE_MSG_IMPORTED)) == STORE_MSG_NO_LAST;
+    if (own_run && lo < seq) {
       sqlite3_reset(st);
       BIND(st, sdkappid, (int64_t)conv, lo);
     }

@@ -52,7 +52,8 @@ int sq__live_down(store_t *s, uint32_t sdkappid, uint64_t conv, int64_t below, i
       continue;
     }
     int r = each(ud, st);
-    if (r < 0) { /* hidden from the reader: a SyncOtherMachine 2 run of its own, past it in one seek (§51) */
+    if (r < 0) { /* hidden from the reader: a SyncOtherMachine 2 run of its own (§51) or a run of NoLastMsg
+                  * messages (§57), past it in one seek */
       int64_t lo = sqlite3_column_int64(st, 6);
       if (lo < sqlite3_column_int64(st, 0)) {
         sqlite3_reset(st);
@@ -152,30 +153,43 @@ int sq__live_run_lo(store_t *s, struct sqmsg *m, uint32_t sdkappid, uint64_t con
   return 0;
 }
 
-int sq__live_hidden_lo(store_t *s, struct sqmsg *m, uint32_t sdkappid, uint64_t conv, uint32_t seq, uint32_t from_no,
-                       uint32_t *run_lo)
+/* The start of the run that a live message of flags (STORE_MSG_NOT_FROM or STORE_MSG_NO_LAST set) from from_no
+ * appended after seq - 1 ends, given seq - 1's flags, sender and run start (lo: seq - 1 for a run of one), 0
+ * for a run of one (§51, §57). A SyncOtherMachine 2 message continues its sender's run of live such messages; a
+ * NoLastMsg one that is not SyncOtherMachine 2 continues a run of NoLastMsg messages: through seq - 1's own run
+ * when that is one of these (every row of it NoLastMsg), else seq - 1 alone when it is NoLastMsg otherwise (a
+ * SyncOtherMachine 2 one, whose run is its sender's, or an import, whose run is of imports). */
+static uint32_t run_after(uint32_t flags, uint32_t from_no, int64_t pflags, uint32_t pfrom, uint32_t seq, int64_t lo)
+{
+  const int64_t kind = STORE_MSG_NOT_FROM | STORE_MSG_NO_LAST | STORE_MSG_IMPORTED;
+  if (lo <= 0 || lo >= seq) lo = seq - 1;
+  if (flags & STORE_MSG_NOT_FROM)
+    return (pflags & (STORE_MSG_NOT_FROM | STORE_MSG_IMPORTED)) == STORE_MSG_NOT_FROM && pfrom == from_no
+               ? (uint32_t)lo
+               : 0;
+  if (!(pflags & STORE_MSG_NO_LAST)) return 0;
+  return (pflags & kind) == STORE_MSG_NO_LAST ? (uint32_t)lo : seq - 1;
+}
+
+int sq__live_hidden_lo(store_t *s, struct sqmsg *m, const store_msg_t *in, uint32_t *run_lo)
 {
   int64_t v[3] = { 0, 0, 0 };
   *run_lo = 0;
-  if (seq <= 1) return 0;
-  const pend_msg_t *h = sq__pend_last(&m->pend, sdkappid, conv);
+  if (in->seq <= 1) return 0;
+  const pend_msg_t *h = sq__pend_last(&m->pend, in->sdkappid, in->conv);
   if (h) { /* seq - 1 is held (the conversation's newest held message): its run, when it continues */
-    if (h->m.seq == seq - 1 && (h->m.flags & (STORE_MSG_NOT_FROM | STORE_MSG_IMPORTED)) == STORE_MSG_NOT_FROM &&
-        h->m.from_no == from_no)
-      *run_lo = h->run_lo ? h->run_lo : seq - 1;
+    if (h->m.seq == in->seq - 1)
+      *run_lo = run_after(in->flags, in->from_no, h->m.flags, h->m.from_no, in->seq, h->run_lo);
     return 0;
   }
   sqlite3_stmt *st = stmt(s, M_RUN_OF); /* held elsewhere in its bucket: no row here, a run of one (never wrong) */
   if (!st) return IMC_E_IO;
-  BIND(st, sdkappid, (int64_t)conv, seq - 1);
+  BIND(st, in->sdkappid, (int64_t)in->conv, in->seq - 1);
   int rc = sqlite3_step(st);
   if (rc == SQLITE_ROW) for (int c = 0; c < 3; c++) v[c] = sqlite3_column_int64(st, c);
   sqlite3_reset(st);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sq__map_rc(rc);
-  if ((v[0] & (STORE_MSG_NOT_FROM | STORE_MSG_IMPORTED)) == STORE_MSG_NOT_FROM && v[2] == from_no && v[1] > 0 &&
-      v[1] < seq)
-    *run_lo = (uint32_t)v[1];
-  return 0;
+  if (rc == SQLITE_ROW) *run_lo = run_after(in->flags, in->from_no, v[0], (uint32_t)v[2], in->seq, v[1]);
+  return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq__map_rc(rc);
 }
 
 /* The conversation's next seq and its newest time: cached, else read

@@ -160,7 +160,8 @@ static int feed_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col)
     if (col == 10) /* f->p->body is NULL while only empty bodies came; valid until flushed */
       sqlite3_result_text(ctx, h->m.body_len ? f->p->body + h->body_off : "", (int)h->m.body_len, SQLITE_STATIC);
     else if (h->run_lo) /* imported: its run's start (col 11) and the newest time up to it (12); a SyncOtherMachine
-                         * 2 message in a run (§51): the run's start and its own time (live: clamped); else NULL */
+                         * 2 or NoLastMsg message in a run (§51, §57): the run's start and its own time (live:
+                         * clamped); else NULL */
       sqlite3_result_int64(ctx, col == 11 ? h->run_lo : h->max_t);
   } else { /* T_REL's payload */
     const pend_rel_t *e = (const pend_rel_t *)(const void *)row;

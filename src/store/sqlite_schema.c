@@ -397,7 +397,8 @@ const char *const sq__migrations[] = {
    * index stays partial (a live send only tests its WHERE). run_lo: on an imported row, the lowest seq of
    * the run of imports it ends (every seq from run_lo to its own was imported), so a walk down the seqs
    * passes a run of imports with one seek; NULL on live rows (since §51 a SyncOtherMachine 2 message in a run
-   * of its sender's stores the run's start, and its own time as max_t). Runs of the imports stored before are
+   * of its sender's stores the run's start, and its own time as max_t; since §57 a NoLastMsg one in a run of
+   * them too). Runs of the imports stored before are
    * found here (consecutive imported seqs). */
   "ALTER TABLE c2c_msg ADD COLUMN run_lo INTEGER;"
   "DROP INDEX c2c_msg_imported;"
