@@ -35,25 +35,11 @@ typedef struct example {
   char var[32];   /* NAME of a NAME=$(curl …) line, else "" */
 } example_t;
 
-static char *slurp(const char *path)
-{
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *s = malloc((size_t)n + 1);
-  if (s && fread(s, 1, (size_t)n, f) != (size_t)n) { free(s); s = NULL; }
-  if (s) s[n] = 0;
-  fclose(f);
-  return s;
-}
-
 /* The files of docs/rest-api.md's "## Endpoints" table in its order, each
  * once: the first backquoted docs/ path of each row's last cell. */
 static int files_in_order(char files[][64], int cap)
 {
-  char *text = slurp("docs/rest-api.md");
+  char *text = e2e_slurp("docs/rest-api.md");
   assert_non_null(text);
   char *p = strstr(text, "\n## Endpoints\n");
   assert_non_null(p);
@@ -86,7 +72,7 @@ static int files_in_order(char files[][64], int cap)
  * the test (an example this test would not run). */
 static int examples_of(const char *path, example_t *ex, int n, int cap)
 {
-  char *text = slurp(path);
+  char *text = e2e_slurp(path);
   assert_non_null(text);
   int line_no = 0;
   for (char *line = text; line && *line; ) {

@@ -22,20 +22,6 @@
 
 #include "e2e.h"
 
-static char *slurp(const char *path)
-{
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *s = malloc((size_t)n + 1);
-  if (s && fread(s, 1, (size_t)n, f) != (size_t)n) { free(s); s = NULL; }
-  if (s) s[n] = 0;
-  fclose(f);
-  return s;
-}
-
 static char *run_doc(const char *name)
 {
   char cmd[700];
@@ -53,7 +39,7 @@ static char *run_doc(const char *name)
 static int check_file(const char *path)
 {
   static const char begin[] = "<!-- BEGIN generated: imcloud doc ", end[] = "<!-- END generated -->";
-  char *text = slurp(path);
+  char *text = e2e_slurp(path);
   assert_non_null(text);
   int sections = 0;
   for (char *p = strstr(text, begin); p; p = strstr(p, begin)) {
@@ -120,7 +106,7 @@ static int names_has(const names_t *ns, const char *s)
 /* protocol.md without its generated sections. */
 static char *protocol_prose(void)
 {
-  char *t = slurp("docs/protocol.md");
+  char *t = e2e_slurp("docs/protocol.md");
   assert_non_null(t);
   for (char *b; (b = strstr(t, "<!-- BEGIN generated:"));) {
     char *e = strstr(b, "<!-- END generated -->");
@@ -172,7 +158,7 @@ static void test_protocol_describes_every_op(void **st)
 /* The push types of the "## Pushes" table: every backquoted name of a row's first cell. */
 static void doc_pushes(names_t *ns)
 {
-  char *text = slurp("docs/protocol.md");
+  char *text = e2e_slurp("docs/protocol.md");
   assert_non_null(text);
   char *p = strstr(text, "\n## Pushes\n");
   assert_non_null(p);
@@ -206,7 +192,7 @@ static void code_pushes_in(const char *path, names_t *ns)
     "set_add\\([^\"]*\"([a-z_]+)\"",
     "set_add\\([^\"]*\\? \"([a-z_]+)\" : \"([a-z_]+)\"",
   };
-  char *text = slurp(path);
+  char *text = e2e_slurp(path);
   assert_non_null(text);
   for (size_t i = 0; i < sizeof pats / sizeof *pats; i++) {
     regex_t re;
@@ -265,7 +251,7 @@ static const char *bq_next(const char *p, const char *end, size_t *len)
  * the first backquoted name of the third (the file). */
 static int areas_read(area_t *a, int cap)
 {
-  char *text = slurp("docs/rest-api.md");
+  char *text = e2e_slurp("docs/rest-api.md");
   assert_non_null(text);
   char *p = strstr(text, "\n## Endpoints\n");
   assert_non_null(p);
@@ -312,7 +298,7 @@ static void test_rest_docs_have_every_route(void **st)
   int n = areas_read(areas, 16);
   assert_true(n >= 5);
   for (int i = 0; i < n; i++) {
-    char *f = slurp(areas[i].file);
+    char *f = e2e_slurp(areas[i].file);
     if (!f) fail_msg("docs/rest-api.md's Endpoints table names %s, which does not exist", areas[i].file);
     free(f);
   }
@@ -340,7 +326,7 @@ static void test_rest_docs_have_every_route(void **st)
     for (int i = 0; i < n; i++) listed |= !strcmp(areas[i].file, path);
     if (!listed) fail_msg("%s is not in docs/rest-api.md's Endpoints table", path);
     files++;
-    char *text = slurp(path);
+    char *text = e2e_slurp(path);
     assert_non_null(text);
     for (const char *p = strstr(text, "curl "); p; p = strstr(p + 1, "curl ")) {
       const char *v = strstr(p, "/v4/"), *eol = strchr(p, '\n');

@@ -22,22 +22,7 @@
 #include "e2e.h"
 #include "e2e_check.h"
 #include "e2e_msg.h"
-
-static e2e_server_t srv;
-static uint32_t app;
-static char key[80];
-
-static int setup(void **st)
-{
-  (void)st;
-  return e2e_start(&srv, "china", &app, key, NULL);
-}
-
-static int teardown(void **st)
-{
-  (void)st;
-  return e2e_finish(&srv);
-}
+#include "e2e_fixture.h"
 
 #define V4(cmd, ...) v4(srv.port, app, key, cmd, __VA_ARGS__)
 

@@ -177,6 +177,20 @@ void e2e_make_app(const e2e_server_t *srv, const char *region, uint32_t *sdkappi
   e2e_make_app_at(srv, region, NULL, sdkappid, key);
 }
 
+char *e2e_slurp(const char *path)
+{
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  char *s = n >= 0 ? malloc((size_t)n + 1) : NULL;
+  if (s && fread(s, 1, (size_t)n, f) != (size_t)n) { free(s); s = NULL; }
+  if (s) s[n] = 0;
+  fclose(f);
+  return s;
+}
+
 char *e2e_server_log(const e2e_server_t *srv)
 {
   FILE *f = fopen(srv->log_path, "r");

@@ -62,6 +62,8 @@ void e2e_make_app(const e2e_server_t *srv, const char *region, uint32_t *sdkappi
 void e2e_make_app_at(const e2e_server_t *srv, const char *region, const char *created, uint32_t *sdkappid, char *key);
 /* Server log contents (malloc'd, caller frees). */
 char *e2e_server_log(const e2e_server_t *srv);
+/* A whole file's contents, NUL-terminated (malloc'd, caller frees); NULL when it cannot be read. */
+char *e2e_slurp(const char *path);
 
 /* Runs of the server's job `job` ("retention_purge", "day", …) its log
  * holds: lines msg="job ran" job=JOB. */
