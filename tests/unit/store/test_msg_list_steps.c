@@ -29,6 +29,7 @@
 #include "store/sqlite_msg_int.h"
 #include "store/store.h"
 #include "store/store_msg.h"
+#include "msg_kinds.h"
 #include "step_count.h"
 #include "tmpdir.h"
 
@@ -58,24 +59,8 @@ static int teardown(void **st)
   return test_tmpdir_remove(dir);
 }
 
-/* kind: 0 live, 1 SyncOtherMachine 2, 2 NoLastMsg, 3 imported, 4 imported NoLastMsg, 5 SyncOtherMachine 2
- * and NoLastMsg */
-static uint32_t append(store_t *s, uint32_t from, uint32_t to, int64_t t, uint32_t key, int kind)
-{
-  store_msg_append_t a;
-  uint32_t flags = kind == 1 ? STORE_MSG_NOT_FROM : kind == 2 ? STORE_MSG_NO_LAST : 0;
-  if (kind == 5) flags = STORE_MSG_NOT_FROM | STORE_MSG_NO_LAST;
-  if (kind == 3 || kind == 4) flags = STORE_MSG_IMPORTED | STORE_MSG_CALLER_SEQ | (kind == 4 ? STORE_MSG_NO_LAST : 0);
-  memset(&a, 0, sizeof a);
-  a.m = (store_msg_t){ APP, store_c2c_conv(from, to), 0, from, to, t, key, key, flags, 604800, "{}", 2, NULL, NULL };
-  if (kind == 3 || kind == 4) a.import_dedupe = 1;
-  else a.dedupe_since_s = t - 300;
-  a.inbox_to = a.recent_to = 1;
-  a.inbox_from = a.recent_from = kind != 1 && kind != 5;
-  assert_int_equal(store_msg_append(s, &a), 0);
-  assert_int_equal(a.dup, 0);
-  return a.m.seq;
-}
+/* kind: msg_kinds.h */
+#define append(s, from, to, t, key, kind) msg_append_kind(s, APP, from, to, t, key, kind)
 
 static store_recent_t got;
 static int nrows;
