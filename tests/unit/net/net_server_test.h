@@ -2,10 +2,11 @@
  * peer names, TCP_NODELAY, the idle timeout and the absolute deadline;
  * test_net_turns.c: the write-out, held output, one buffer written in parts,
  * the turn's busy time and REST replies in the turn; one program each)
- * share, header-only: the stub application (one ws_mode per behaviour, each
- * described where its state is), run_with_client (the server on this
- * thread's loop until a client thread returns) and a minimal blocking
- * client over real sockets. Include once, after cmocka.h. Test-only. */
+ * share, header-only: the test application, a double of the server's
+ * callbacks (one ws_mode per behaviour, each described where its state
+ * is), run_with_client (the server on this thread's loop until a client
+ * thread returns) and a minimal blocking client over real sockets.
+ * Include once, after cmocka.h. Test-only. */
 #ifndef IMC_TESTS_UNIT_NET_NET_SERVER_TEST_H
 #define IMC_TESTS_UNIT_NET_NET_SERVER_TEST_H
 
@@ -34,7 +35,7 @@ static net_server_t *srv;
 static char http_remote[64], ws_remote[64];
 static int ws_mode; /* 1 = idle timeout, 2 = absolute deadline */
 
-/* ---- the stub application ------------------------------------------------ */
+/* ---- the test application (a double of the server's callbacks) ----------- */
 /* ws_mode 5 (the write-out's cost per turn): every WebSocket opened is
  * kept in wide_ws; "go" on any sends one frame "x" to each of them in that
  * turn, all listed at once, and writes_per_turn is 1 (run_with_client), so

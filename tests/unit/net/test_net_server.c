@@ -1,10 +1,10 @@
-/* net on a real loop with a stub application: peer names for IPv4 and IPv6
+/* net on a real loop with a test application: peer names for IPv4 and IPv6
  * (net_req_remote / net_ws_remote), TCP_NODELAY on accepted sockets, and
  * the WebSocket idle timeout that pings and pongs refresh like a text
  * message (net_ws_set_idle) while an absolute deadline
  * (net_ws_set_deadline) is not extended by them. The server runs on this
  * thread's loop; a client thread drives it over real sockets (the write-out
- * and the loop's turns: test_net_turns.c; the shared stub application and
+ * and the loop's turns: test_net_turns.c; the shared test application and
  * client: net_server_test.h). */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* net on a real loop with a stub application: the write-out and the
+/* net on a real loop with a test application: the write-out and the
  * loop's turns — a slow reader's queued output arrives whole and in order,
  * one buffer bigger than the socket takes is written in parts from its
  * offset, held output (net_server_hold_output) leaves with the next turn's
@@ -6,7 +6,7 @@
  * writes, a turn's busy time (net_stats), REST replies written in the turn
  * that read them (docs/decisions/loop-turns.md). The server runs on this
  * thread's loop; a client thread drives it over real sockets (peer names
- * and timeouts: test_net_server.c; the shared stub application and client:
+ * and timeouts: test_net_server.c; the shared test application and client:
  * net_server_test.h). */
 #include <stdarg.h>
 #include <stddef.h>
