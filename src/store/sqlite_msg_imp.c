@@ -310,7 +310,6 @@ int sq__msg_read_mark(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t aft
   return read_mark_split(s, sdkappid, conv, after_seq, upto_seq, upto_t, mark);
 }
 
-
 static int shown(const floor_of_t *f, sqlite3_stmt *st) /* a row's (…, time_s, id) in columns 1 and 2 */
 {
   return sqlite3_column_int64(st, 1) >= f->before_s || sqlite3_column_int64(st, 2) > f->upto_id;
