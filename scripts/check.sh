@@ -17,7 +17,10 @@ JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 LANES=${TEST_LANES:-2}
 E2E_LANES=${TEST_E2E_LANES:-3}
 TEST_TOTALS=$(mktemp); echo "0 0" > "$TEST_TOTALS"; export TEST_TOTALS
-fail_build() { read tp tf < "$TEST_TOTALS"; echo "$tp passed, $((tf + 1)) failed"; exit 1; }
+# what failed, repeated just above the last line (CI shows only the tail)
+TEST_FAILED=$(mktemp); export TEST_FAILED
+failed_list() { [ ! -s "$TEST_FAILED" ] || { echo "== what failed"; cat "$TEST_FAILED"; }; rm -f "$TEST_FAILED"; }
+fail_build() { read tp tf < "$TEST_TOTALS"; failed_list; echo "$tp passed, $((tf + 1)) failed"; exit 1; }
 
 echo "== build"
 make -j"$JOBS" tests-build bench-build || { echo "!! build failed"; fail_build; } # benches built, not run
@@ -43,6 +46,7 @@ if make -j"$JOBS" BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fn
   [ ! -f tests/interop/run.sh ] || IMCLOUD_BIN=$PWD/build-asan/imcloud sh scripts/run-tests.sh asan-interop tests/interop/run.sh
 else
   echo "!! sanitizer build failed"; read tp tf < "$TEST_TOTALS"; echo "$tp $((tf + 1))" > "$TEST_TOTALS"
+  echo "sanitizer build failed" >> "$TEST_FAILED"
 fi
 
 if ls tests/fuzz/fuzz_*.c >/dev/null 2>&1; then
@@ -53,9 +57,11 @@ if ls tests/fuzz/fuzz_*.c >/dev/null 2>&1; then
   else
     grep -E 'error|Error' "$flog" | head -n 20
     echo "!! fuzz build failed"; read tp tf < "$TEST_TOTALS"; echo "$tp $((tf + 1))" > "$TEST_TOTALS"
+    echo "fuzz build failed" >> "$TEST_FAILED"
   fi
 fi
 
 read tp tf < "$TEST_TOTALS"; rm -f "$TEST_TOTALS" ${flog:+"$flog"}
+failed_list
 echo "$tp passed, $tf failed"
 [ "$tf" = 0 ]

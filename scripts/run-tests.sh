@@ -4,7 +4,9 @@
 # needed. Case counts come from cmocka's summary lines or a final line
 # "tests: N passed, M failed"; a program with neither counts as one case by its
 # exit status, and a program that exits non-zero with no failure counted adds one
-# failure (a crash is a failure).
+# failure (a crash is a failure). When $TEST_FAILED names a file, each failing
+# program appends a few lines to it (its name, cmocka's failed cases and their
+# messages), so that scripts/check.sh can repeat them just above its last line.
 kind=$1; shift
 totals=${TEST_TOTALS:-/tmp/imcloud-test-totals.$$}
 [ -f "$totals" ] || echo "0 0" > "$totals"
@@ -35,6 +37,11 @@ for t in "$@"; do
     elif [ $rc = 0 ]; then p=1; else f=1; echo "!! $t exited with status $rc and no summary (124: the ${TEST_TIMEOUT:-300} s timeout)"; fi
   fi
   if [ $rc != 0 ] && [ "$f" = 0 ]; then f=1; echo "!! $t exited with status $rc"; fi
+  if [ "$f" != 0 ] && [ -n "$TEST_FAILED" ]; then
+    { echo "$kind: $t ($f failed)"
+      grep -E '^\[  (FAILED|ERROR) +\] |[Ff]ailure|error:|^!! |ERROR: AddressSanitizer|runtime error' "$log" | grep -v '^\[  FAILED  \] [0-9]' | awk '!seen[$0]++' | head -n 8 | sed 's/^/  /'
+    } >> "$TEST_FAILED"
+  fi
   rm -f "$log"
   echo "-- $kind: $t: $(( $(date +%s) - t0 )) s"
   read tp tf < "$totals"
