@@ -14,10 +14,14 @@
  *
  * Cursors name the last item returned (time and key; pin time and pin
  * place), so a page goes on after exactly the items already seen, whichever
- * kind the cursor names, also when a returned item moved up or left between
- * the pages; an item not yet returned that moves above the cursor (a new
- * message) is not listed by the later pages: the message's push tells the
- * client.
+ * kind the cursor names, also when a returned item moved up or was deleted
+ * between the pages; an item not yet returned that moves above the cursor (a
+ * new message, a pin after a pinned item was returned) is not listed by the
+ * later pages: the message's push tells the client. A cursor with no pinned
+ * item and a returned other one lists the pins made since among the others,
+ * by last message (returned before the pin: not again); a returned pinned
+ * item unpinned between the pages is listed again among the others
+ * (docs/decisions/messaging-c2c-conversations.md §58).
  *
  * One page is one read: a reader job reads the C2C rows and the user's
  * group member rows in one transaction (store_grp_convs: the group numbers

@@ -166,6 +166,11 @@ static int take(clist_t *j, const row_t *r, size_t start, size_t to, int pinned,
 static int make_page(clist_t *j, row_t *rows, size_t n)
 {
   int pinned_first = j->flags & IM_CONV_PINNED_FIRST;
+  /* A cursor past an empty pinned run (no pinned item returned, an other one returned): every pin was made
+   * since, and its conversation either was returned among the others before it was pinned or was not. It is
+   * listed where its last message puts it among the others: after the cursor (not yet returned) once, before
+   * it never again (messaging-c2c-conversations.md §58). */
+  if (pinned_first && !j->cur.pin_s && !j->cur.pin_place && (j->cur.time_s || j->cur.key)) pinned_first = 0;
   size_t np = 0;
   /* the pinned run first (each run is sorted after) */
   if (pinned_first) {

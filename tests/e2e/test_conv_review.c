@@ -1,0 +1,156 @@
+/* End-to-end: a review of the conversation list's pages (REST
+ * recentcontact/get_list, WebSocket conversations; src/im/conv_list.c)
+ * when the user pins conversations between two pages of one walk:
+ *  - a walk whose first page found no pinned conversation lists a
+ *    conversation pinned after that page once: where its last message puts
+ *    it among the others, so one already returned is not listed again (it
+ *    was, as a pinned item at the top of the next page) and one not yet
+ *    returned is still listed (docs/decisions/messaging-c2c-conversations.md
+ *    §58). The server runs on a test clock with get_list pages of 3. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "e2e.h"
+#include "e2e_msg.h"
+#include "e2e_call.h"
+#include "e2e_check.h"
+#include "e2e_op.h"
+
+static e2e_server_t srv;
+static uint32_t app;
+static char key[80];
+static char auth[160];
+static const char *args[] = { "--test-clock", "--msg-recent-page", "3", "--rest-rate-limit", "100000", NULL };
+
+static int setup(void **st)
+{
+  (void)st;
+  e2e_dir_init(&srv);
+  e2e_make_app(&srv, "china", &app, key);
+  if (op_token_auth(&srv, auth, sizeof auth)) return -1;
+  return e2e_server_start(&srv, args);
+}
+
+static int teardown(void **st)
+{
+  (void)st;
+  return e2e_finish(&srv);
+}
+
+static void csend(const char *from, const char *to, int random)
+{
+  v4_ok(call("openim/sendmsg", "{\"From_Account\":\"%s\",\"To_Account\":\"%s\",\"MsgRandom\":%d,\"MsgBody\":" TEXT("hi") "}",
+          from, to, random));
+}
+
+static void pin(wsc_t *c, const char *peer, int on)
+{
+  json_t *r = wsc_rpc(c, "pin", "\"peer\":\"%s\",\"pinned\":%s", peer, on ? "true" : "false");
+  assert_non_null(r);
+  assert_int_equal(jint(r, "code"), 0);
+  json_decref(r);
+}
+
+/* One get_list page (AssistFlags 1) after the cursor c (updated); its items appended to seen as "peer" ("+"
+ * pinned); returns CompleteFlag. */
+static int rest_page(const char *user, long long c[4], char *seen, size_t cap)
+{
+  json_t *r = call("recentcontact/get_list",
+                   "{\"From_Account\":\"%s\",\"TimeStamp\":%lld,\"StartIndex\":%lld,\"TopTimeStamp\":%lld,"
+                   "\"TopStartIndex\":%lld,\"AssistFlags\":1}", user, c[0], c[1], c[2], c[3]);
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  json_t *it;
+  size_t i;
+  json_array_foreach(json_object_get(r, "SessionItem"), i, it)
+    snprintf(seen + strlen(seen), cap - strlen(seen), "%s%s%s", seen[0] ? "," : "", jstr(it, "To_Account"),
+             jint(it, "TopFlag") ? "+" : "");
+  c[0] = jint(r, "TimeStamp");
+  c[1] = jint(r, "StartIndex");
+  c[2] = jint(r, "TopTimeStamp");
+  c[3] = jint(r, "TopStartIndex");
+  int done = (int)jint(r, "CompleteFlag");
+  json_decref(r);
+  return done;
+}
+
+/* One conversations page of 3 after cursor (a JSON object, "" the first page; updated); as rest_page. */
+static int ws_page(wsc_t *c, char *cursor, size_t ccap, char *seen, size_t cap)
+{
+  json_t *r = cursor[0] ? wsc_rpc(c, "conversations", "\"limit\":3,\"cursor\":%s", cursor)
+                        : wsc_rpc(c, "conversations", "%s", "\"limit\":3");
+  assert_non_null(r);
+  assert_int_equal(jint(r, "code"), 0);
+  json_t *it;
+  size_t i;
+  json_array_foreach(json_object_get(r, "conversations"), i, it)
+    snprintf(seen + strlen(seen), cap - strlen(seen), "%s%s%s", seen[0] ? "," : "", jstr(it, "peer"),
+             json_is_true(json_object_get(it, "pinned")) ? "+" : "");
+  char *t = json_dumps(json_object_get(r, "cursor"), JSON_COMPACT);
+  assert_non_null(t);
+  snprintf(cursor, ccap, "%s", t);
+  free(t);
+  int done = json_is_true(json_object_get(r, "complete"));
+  json_decref(r);
+  return done;
+}
+
+/* Six conversations of six seconds (x6 newest), none pinned; after the first page (x6, x5, x4) the user
+ * pins x5 (returned) and x2 (not yet returned): the rest of the walk lists x3, x2 (pinned) and x1, so the
+ * walk holds each conversation once. Before, the second page began with the pinned x2 and x5 again. */
+static void test_pin_after_a_page_without_pins(void **st)
+{
+  (void)st;
+  static const char *const users[] = { "p_u", "p_x1", "p_x2", "p_x3", "p_x4", "p_x5", "p_x6", NULL };
+  import_users(srv.port, app, key, users);
+  op_clock_advance(srv.port, auth, 5);
+  for (int i = 1; i <= 6; i++) {
+    csend(users[i], "p_u", 1);
+    op_clock_advance(srv.port, auth, 1);
+  }
+  wsc_t a;
+  assert_int_equal(wsc_login(&a, srv.port, app, key, "p_u", "Web"), 0);
+  /* REST */
+  long long c[4] = { 0, 0, 0, 0 };
+  char seen[512] = "";
+  assert_int_equal(rest_page("p_u", c, seen, sizeof seen), 0);
+  assert_string_equal(seen, "p_x6,p_x5,p_x4");
+  pin(&a, "p_x5", 1);
+  op_clock_advance(srv.port, auth, 1);
+  pin(&a, "p_x2", 1);
+  int pages = 0;
+  while (!rest_page("p_u", c, seen, sizeof seen)) assert_true(++pages < 5);
+  assert_string_equal(seen, "p_x6,p_x5,p_x4,p_x3,p_x2+,p_x1");
+  /* a new walk lists the pins first */
+  memset(c, 0, sizeof c);
+  seen[0] = 0;
+  assert_int_equal(rest_page("p_u", c, seen, sizeof seen), 0);
+  assert_string_equal(seen, "p_x2+,p_x5+,p_x6");
+  /* WebSocket: the same walk with both unpinned again */
+  pin(&a, "p_x5", 0);
+  pin(&a, "p_x2", 0);
+  char cursor[256] = "";
+  seen[0] = 0;
+  assert_int_equal(ws_page(&a, cursor, sizeof cursor, seen, sizeof seen), 0);
+  assert_string_equal(seen, "p_x6,p_x5,p_x4");
+  pin(&a, "p_x5", 1);
+  pin(&a, "p_x2", 1);
+  pages = 0;
+  while (!ws_page(&a, cursor, sizeof cursor, seen, sizeof seen)) assert_true(++pages < 5);
+  assert_string_equal(seen, "p_x6,p_x5,p_x4,p_x3,p_x2+,p_x1");
+  wsc_close(&a);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_pin_after_a_page_without_pins),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
