@@ -6,7 +6,12 @@
  *    it among the others, so one already returned is not listed again (it
  *    was, as a pinned item at the top of the next page) and one not yet
  *    returned is still listed (docs/decisions/messaging-c2c-conversations.md
- *    §58). The server runs on a test clock with get_list pages of 3. */
+ *    §58);
+ *  - what the cursor cannot tell, as documented there: after the walk
+ *    returned a pinned item, a conversation not yet returned that is pinned
+ *    is not listed by the later pages, and a returned pin that is unpinned
+ *    is listed again among the others.
+ * The server runs on a test clock with get_list pages of 3. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -147,10 +152,44 @@ static void test_pin_after_a_page_without_pins(void **st)
   wsc_close(&a);
 }
 
+/* A pinned conversation a_pin and four others (a_x4 newest). The first page is a_pin+, a_x4, a_x3; then a_x1
+ * (not yet returned) is pinned and a_pin unpinned: the rest of the walk lists a_x2 and a_pin again, not
+ * a_x1 (it sorts above the pinned cursor; the next walk lists it first). */
+static void test_pins_between_pages_after_a_pin(void **st)
+{
+  (void)st;
+  static const char *const users[] = { "a_u", "a_pin", "a_x1", "a_x2", "a_x3", "a_x4", NULL };
+  import_users(srv.port, app, key, users);
+  op_clock_advance(srv.port, auth, 5);
+  for (int i = 1; i <= 5; i++) {
+    csend(users[i], "a_u", 1);
+    op_clock_advance(srv.port, auth, 1);
+  }
+  wsc_t a;
+  assert_int_equal(wsc_login(&a, srv.port, app, key, "a_u", "Web"), 0);
+  pin(&a, "a_pin", 1);
+  op_clock_advance(srv.port, auth, 1);
+  long long c[4] = { 0, 0, 0, 0 };
+  char seen[512] = "";
+  assert_int_equal(rest_page("a_u", c, seen, sizeof seen), 0);
+  assert_string_equal(seen, "a_pin+,a_x4,a_x3");
+  pin(&a, "a_x1", 1);
+  pin(&a, "a_pin", 0);
+  int pages = 0;
+  while (!rest_page("a_u", c, seen, sizeof seen)) assert_true(++pages < 5);
+  assert_string_equal(seen, "a_pin+,a_x4,a_x3,a_x2,a_pin");
+  memset(c, 0, sizeof c);
+  seen[0] = 0;
+  assert_int_equal(rest_page("a_u", c, seen, sizeof seen), 0);
+  assert_string_equal(seen, "a_x1+,a_x4,a_x3");
+  wsc_close(&a);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_pin_after_a_page_without_pins),
+    cmocka_unit_test(test_pins_between_pages_after_a_pin),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
