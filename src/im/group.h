@@ -467,8 +467,9 @@ size_t im_group_conv_rows(im_groups_t *G, uint32_t sdkappid, uint32_t user_no, c
                           im_gconv_t *out);
 /* user_no deletes its conversation of the group (recentcontact/delete Type 2): im_group_conv_rows leaves
  * it out until a message that counts comes after the group's last message now, or it is pinned again; the
- * delete unpins it, as a C2C delete does. Nothing else changes (its
- * history, unread count and pushes stay; no event). IMC_E_CONV_PARAM with why (no such group, a live room,
+ * delete unpins it, as a C2C delete does, and appends a conv_delete event to the user's inbox
+ * ({"type":"conv_delete","group_id":…,"cleared":false,"time":…}), pushed to its devices once durable.
+ * Nothing else changes (its history, unread count and pushes stay). IMC_E_CONV_PARAM with why (no such group, a live room,
  * not a member), IMC_E_NOMEM, IMC_E_OVERLOADED, a storage error (IMC_E_NOTFOUND: the membership ended
  * while the job waited). */
 void im_group_conv_delete(im_groups_t *G, uint32_t sdkappid, uint32_t user_no, const char *group_id, im_gdone_cb cb,

@@ -19,8 +19,10 @@
  * member row keeps the group's last seq then (conv_hidden, migration 40,
  * written by one writer job that reads the last seq itself, so a message
  * committed before the delete is hidden too); the conversation is left out
- * until a message that counts comes after it. Leaving the group deletes the
- * row: joining again starts with nothing hidden.
+ * until a message that counts comes after it. The delete unpins it and the
+ * user's devices get a conv_delete event of its inbox (with group_id), in the
+ * same job. Leaving the group deletes the row: joining again starts with
+ * nothing hidden.
  *
  * A member pins its conversation (the WebSocket op pin with group_id): its
  * member row keeps the pin's time and pin order (pinned_at, pin_seq,
@@ -59,17 +61,23 @@ size_t im_group_conv_rows(im_groups_t *G, uint32_t sdkappid, uint32_t user_no, c
 }
 
 /* ---- delete ------------------------------------------------------------------------------------- */
+/* j->body: the conv_delete event, appended to the user's inbox in the job that deletes */
 static int run_conv_delete(store_t *s, gjob_t *j)
 {
   uint32_t last = 0;
   int rc = store_grp_msg_last_seq(s, j->sdkappid, j->group_no, &last);
   if (rc) return rc;
-  /* a delete also unpins, as a C2C conv_delete does (no event: the delete pushes none) */
+  /* a delete also unpins, as a C2C conv_delete does: the event tells the devices that had a conv_pin */
   if ((rc = store_grp_member_set(s, j->sdkappid, j->group_no, j->actor_no, "conv_hidden", last, NULL))) return rc;
-  return store_grp_member_pin(s, j->sdkappid, j->group_no, j->actor_no, 0);
+  if ((rc = store_grp_member_pin(s, j->sdkappid, j->group_no, j->actor_no, 0))) return rc;
+  return im_c2c_rel_append(s, j->sdkappid, j->actor_no, j->now_s, j->body, &j->useq);
 }
 
-static void done_conv_delete(gjob_t *j, int rc) { grp__finish(j, rc); }
+static void done_conv_delete(gjob_t *j, int rc)
+{
+  if (!rc && j->useq && j->G->c2c) im_c2c_rel_deliver(j->G->c2c, j->sdkappid, j->actor_no, j->useq, j->now_s, j->body);
+  grp__finish(j, rc);
+}
 
 void im_group_conv_delete(im_groups_t *G, uint32_t sdkappid, uint32_t user_no, const char *group_id, im_gdone_cb cb,
                           void *ud)
@@ -80,9 +88,20 @@ void im_group_conv_delete(im_groups_t *G, uint32_t sdkappid, uint32_t user_no, c
     return;
   }
   gjob_t *j = grp__job(G, sdkappid, cb, ud);
-  if (!j) { grp__fail(cb, ud, IMC_E_NOMEM, NULL); return; }
+  int64_t now_s = imc_clock_now_s(); /* the event's time is never before created (grp__event_s) */
+  json_t *ev = j ? json_pack("{s:s,s:s,s:b,s:I}", "type", "conv_delete", "group_id", g->group_id, "cleared", 0,
+                             "time", (json_int_t)grp__event_s(g, now_s))
+                 : NULL;
+  if (j) j->body = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
+  json_decref(ev);
+  if (!j || !j->body) {
+    if (j) grp__finish(j, IMC_E_NOMEM);
+    else grp__fail(cb, ud, IMC_E_NOMEM, NULL);
+    return;
+  }
   j->group_no = g->group_no;
   j->actor_no = user_no;
+  j->now_s = now_s;
   j->run = run_conv_delete;
   j->done = done_conv_delete;
   grp__submit(j, 0);

@@ -15,7 +15,8 @@
  *    group_id): its other devices get a conv_pin event (replayed by sync),
  *    get_list (and the WebSocket conversations op) lists it in the pinned section in one pin order with C2C pins,
  *    across pages, also after a restart; a delete, leaving or dissolving
- *    drops the pin; the limit of 50 counts both kinds;
+ *    drops the pin (a delete tells the devices: a conv_delete event with
+ *    group_id); the limit of 50 counts both kinds;
  *  - past the retention a group's conversation is empty;
  *  - the group's last message deleted by its sender is no message: the
  *    conversation shows the one before it, group_history and group_sync
@@ -625,6 +626,63 @@ static void test_pin_groups(void **st)
   wsc_close(&b);
 }
 
+/* A group conversation's delete (REST recentcontact/delete Type 2) unpins it and tells the user's devices:
+ * a conv_delete event with group_id, from its inbox (a useq), pushed live and replayed by sync after the
+ * conv_pin it undoes; a refused delete appends nothing. */
+static void test_delete_tells_the_devices(void **st)
+{
+  (void)st;
+  static const char *const users[] = { "d_u", "d_o", NULL };
+  import_users(srv.port, app, key, users);
+  group("Public", "d_g1", "d_o", "[{\"Member_Account\":\"d_u\"}]");
+  group("Public", "d_g2", "d_o", "[{\"Member_Account\":\"d_u\"}]");
+  group("Public", "d_not", "d_o", NULL);
+  gsend("d_g1", "d_o", 1, "");
+  gsend("d_g2", "d_o", 1, "");
+  wsc_t a, b, c;
+  wlogin(&a, "d_u", "Web");
+  wlogin(&b, "d_u", "Android");
+  gpin(&a, "d_g1", 1);
+  next_pin_event(&b, "G:d_g1+");
+  expect_code(call("recentcontact/delete", "{\"From_Account\":\"d_u\",\"Type\":2,\"ToGroupid\":\"d_not\"}"), 50002);
+  expect_code(call("recentcontact/delete", "{\"From_Account\":\"d_u\",\"Type\":2,\"ToGroupid\":\"d_g1\"}"), 0);
+  expect_code(call("recentcontact/delete", "{\"From_Account\":\"d_u\",\"Type\":2,\"ToGroupid\":\"d_g2\"}"), 0);
+  wsc_t *dev[] = { &a, &b };
+  json_int_t useq[2] = { 0, 0 };
+  for (int d = 0; d < 2; d++)
+    for (int k = 0; k < 2; k++) {
+      json_t *e = wsc_push(dev[d], "conv_delete", 5000);
+      if (!e) fail_msg("device %d: no conv_delete event for the %s delete", d, k ? "second" : "first");
+      assert_string_equal(jstr(e, "group_id"), k ? "d_g2" : "d_g1");
+      assert_string_equal(jstr(e, "peer"), "");
+      assert_true(json_is_false(json_object_get(e, "cleared")));
+      assert_true(jint(e, "time") > 0);
+      assert_true(jint(e, "useq") > useq[k ? 1 : 0] || d);
+      if (!d) useq[k] = jint(e, "useq");
+      else assert_int_equal(jint(e, "useq"), useq[k]); /* one event of the inbox, the same on every device */
+      json_decref(e);
+    }
+  assert_true(useq[1] == useq[0] + 1); /* the refused delete took no useq */
+  /* a device that was away replays the pin, then the deletes, in order */
+  assert_int_equal(wsc_login(&c, srv.port, app, key, "d_u", "iPhone"), 0);
+  json_t *ev = wsc_sync_live(&c);
+  assert_non_null(ev);
+  char seen[256] = "";
+  json_t *e;
+  size_t i;
+  json_array_foreach(ev, i, e) {
+    const char *t = jstr(e, "type");
+    if (strcmp(t, "conv_pin") && strcmp(t, "conv_delete")) continue;
+    snprintf(seen + strlen(seen), sizeof seen - strlen(seen), "%s%s:%s%s", seen[0] ? "," : "", t, jstr(e, "group_id"),
+             json_is_true(json_object_get(e, "pinned")) ? "+" : "");
+  }
+  json_decref(ev);
+  assert_string_equal(seen, "conv_pin:d_g1+,conv_delete:d_g1,conv_delete:d_g2");
+  wsc_close(&a);
+  wsc_close(&b);
+  wsc_close(&c);
+}
+
 /* The limit of 50 pinned conversations counts both kinds, in the writer job that pins: two pins of
  * different kinds racing at 49 do not both pass; leaving a pinned group makes room. */
 static void test_pin_limit_both_kinds(void **st)
@@ -722,6 +780,7 @@ int main(void)
     cmocka_unit_test(test_delete_group_conversation),
     cmocka_unit_test(test_pin_groups),
     cmocka_unit_test(test_pin_limit_both_kinds),
+    cmocka_unit_test(test_delete_tells_the_devices),
     cmocka_unit_test(test_retention_empties),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
