@@ -15,7 +15,13 @@
  * (unread 1), the admin with `admin_getroammsg`, while the sender has no
  * reply and the live device no push; a kill -9 in that window loses
  * nothing — after the restart the message is there once, and the sender's
- * resend (same random) is answered with the original msg_key and seq. */
+ * resend (same random) is answered with the original msg_key and seq.
+ *
+ * The same for every other C2C write (test_no_write_acknowledged_before_sync):
+ * recall, modify, read marks, pin and unpin, conversation deletes, imports
+ * and batch sends, over the WebSocket and REST commands that make them —
+ * each committed and seen by a reader while neither its reply nor its
+ * pushes (to the user's other device, to the peer) have left. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -28,8 +34,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "e2e.h"
 #include "e2e_msg.h"
+#include "e2e_race.h"
+#include "im/c2c.h"
 #include "store/store.h"
 #include "store/store_msg.h"
 
@@ -260,11 +270,220 @@ static void test_unsynced_window_reads_and_kill9(void **st)
   wsc_close(&reader);
 }
 
+/* ---- every other C2C write: no reply and no push before its sync ------------------------------- */
+
+/* What a reader connection must see once a write has committed. */
+enum { SEEN_RECALLED, SEEN_BODY, SEEN_READ, SEEN_PINNED, SEEN_UNPINNED, SEEN_HIDDEN, SEEN_CLEARED, SEEN_RANDOM };
+
+typedef struct seen {
+  int kind;
+  const char *user, *peer;     /* RECALLED, BODY: the sender and recipient of msg_key; RANDOM: of the message */
+  const char *msg_key, *text;  /* BODY: a text the new body holds */
+  uint32_t seq;                /* READ, HIDDEN, CLEARED: at least this; RANDOM: the MsgRandom */
+} seen_t;
+
+typedef struct found_msg { uint32_t flags, random, hits; char body[256]; } found_msg_t;
+
+static void take_found(void *ud, const store_msg_t *m)
+{
+  found_msg_t *f = ud;
+  f->flags = m->flags;
+  snprintf(f->body, sizeof f->body, "%.*s", (int)m->body_len, m->body);
+}
+
+static void count_random(void *ud, const store_msg_t *m)
+{
+  found_msg_t *f = ud;
+  if (m->random == f->random) f->hits++;
+}
+
+/* 1 when a connection of the test's own (what the reader pool sees) finds w. */
+static int seen_now(const seen_t *w)
+{
+  store_t *s;
+  uint32_t u, p, cseq, random;
+  int64_t t;
+  store_recent_t r;
+  found_msg_t f = { 0 };
+  int yes = 0;
+  assert_int_equal(store_open_reader(srv.dir, &s), 0);
+  assert_int_equal(store_account_get(s, app, w->user, &u), 0);
+  assert_int_equal(store_account_get(s, app, w->peer, &p), 0);
+  uint64_t conv = store_c2c_conv(u, p);
+  switch (w->kind) {
+  case SEEN_RECALLED: case SEEN_BODY:
+    assert_int_equal(im_msg_key_parse(w->msg_key, &cseq, &random, &t), 0);
+    assert_int_equal(store_msg_find_key(s, app, conv, cseq, random, t, take_found, &f), 0);
+    yes = w->kind == SEEN_RECALLED ? (f.flags & STORE_MSG_RECALLED) != 0 : strstr(f.body, w->text) != NULL;
+    break;
+  case SEEN_RANDOM:
+    f.random = w->seq;
+    assert_int_equal(store_msg_history(s, app, conv, 0, 0, 0, INT64_MAX, 100, count_random, &f), 0);
+    yes = f.hits == 1;
+    break;
+  default:
+    if (store_msg_recent_get(s, app, u, p, &r)) break;
+    yes = w->kind == SEEN_READ ? r.read_seq >= w->seq : w->kind == SEEN_PINNED ? r.pinned_at_s != 0
+        : w->kind == SEEN_UNPINNED ? r.pinned_at_s == 0 : w->kind == SEEN_HIDDEN ? r.hidden_seq >= w->seq
+        : r.cleared_seq >= w->seq;
+  }
+  store_close(s);
+  return yes;
+}
+
+/* Read every frame left on c (none for 150 ms) and forget them. */
+static void drain(wsc_t *c)
+{
+  while (!wsc_read(c, 150)) {}
+  for (int i = 0; i < c->n; i++) json_decref(c->stash[i]);
+  c->n = 0;
+}
+
+/* Until nothing committed waits for its sync, past the server's next tick (it writes the meter's counts of the
+ * REST calls before: a batch of its own, held first, would keep the next write from committing). */
+static void wait_quiet(void)
+{
+  for (int round = 0; round < 2; round++) {
+    int waited = 0;
+    while (e2e_healthz_stat(srv.port, "sync", "unsynced") && waited < 30000) { sleep_ms(10); waited += 10; }
+    if (waited >= 30000) fail_msg("a commit stays unsynced");
+    if (!round) sleep_ms(1100);
+  }
+}
+
+/* One write with the sync held: a WebSocket op on ws ({"id":ID,…frame}) or, ws NULL, the REST command cmd with
+ * body. Once a reader sees it committed (w), neither its reply nor a push to the live devices obs[0..1] has left;
+ * once the sync runs, the reply says ok and each obs[i] gets push[i] (NULL: none expected). */
+static void held_write(const char *what, wsc_t *ws, const char *frame, const char *cmd, const seen_t *w, wsc_t *obs[2],
+                       const char *push[2])
+{
+  static int next_id = 900;
+  char out[8192], text[4096];
+  int id = ++next_id, rest = -1;
+  for (int i = 0; i < 2; i++) drain(obs[i]);
+  wait_quiet();
+  assert_false(seen_now(w));
+  e2e_sync_hold(hold, 1);
+  if (ws) {
+    snprintf(text, sizeof text, "{\"id\":%d,%s}", id, frame);
+    assert_int_equal(e2e_ws_send_text(ws->fd, text), 0);
+  } else {
+    rest = race_send(&srv, app, key, cmd, frame);
+  }
+  for (int waited = 0; !seen_now(w) && waited < 10000; waited += 20) sleep_ms(20);
+  if (!seen_now(w)) fail_msg("%s: not committed while the sync is held", what);
+  /* committed, not synced: nothing may tell anyone yet */
+  if (ws ? !wsc_read(ws, 300) : e2e_http_read(rest, out, sizeof out, 300) >= 0)
+    fail_msg("%s: answered before the sync that makes it durable: %s", what,
+             ws ? json_dumps(ws->stash[ws->n - 1], JSON_COMPACT) : out);
+  for (int i = 0; i < 2; i++)
+    if (!wsc_read(obs[i], 100)) fail_msg("%s: pushed before the sync that makes it durable", what);
+  assert_true(e2e_healthz_stat(srv.port, "sync", "unsynced") >= 1);
+  e2e_sync_hold(hold, 0);
+  if (ws) {
+    json_t *r = wsc_take(ws, match_id, &id, 10000);
+    if (!r || jint(r, "code")) fail_msg("%s: %s", what, r ? json_dumps(r, JSON_COMPACT) : "no reply");
+    json_decref(r);
+  } else {
+    json_t *r = race_read(rest);
+    if (jint(r, "ErrorCode")) fail_msg("%s: %s", what, json_dumps(r, JSON_COMPACT));
+    json_decref(r);
+  }
+  for (int i = 0; i < 2; i++) {
+    if (!push[i]) continue;
+    json_t *p = wsc_push(obs[i], push[i], 10000);
+    if (!p) fail_msg("%s: no %s push after the sync", what, push[i]);
+    json_decref(p);
+  }
+}
+
+/* Every C2C write other than a send, each over the interface(s) that make it: recall (WebSocket, REST
+ * admin_msgwithdraw), modify_c2c_msg, read (WebSocket, REST admin_set_msg_read), pin and unpin, conv_delete
+ * (WebSocket with and without clear, REST recentcontact/delete ClearRamble 0 and 1), importmsg (pushed and
+ * not), batchsendmsg. The actor's own session is quiet (it gets replies only); its other device (wa's Android)
+ * and the peer's (wb's Web) are live. */
+static void test_no_write_acknowledged_before_sync(void **st)
+{
+  (void)st;
+  const char *users[] = { "wa", "wb", "wc", NULL };
+  import_users(srv.port, app, key, users);
+  wsc_t a, a2, b;
+  char mk[4][64], body[1024], frame[1024];
+  assert_int_equal(wsc_login(&a, srv.port, app, key, "wa", "Web"), 0);
+  assert_int_equal(wsc_login(&a2, srv.port, app, key, "wa", "Android"), 0);
+  assert_int_equal(wsc_login(&b, srv.port, app, key, "wb", "Web"), 0);
+  for (int i = 0; i < 3; i++) { /* wa's seq 1-3, wb's seq 4 (asks for a receipt), wa's seq 5 */
+    json_t *r = wsc_rpc(&a, "send", "\"to\":\"wb\",\"random\":%d,\"body\":" TEXT("m"), 100 + i);
+    assert_int_equal(jint(r, "code"), 0);
+    snprintf(mk[i], sizeof mk[i], "%s", jstr(r, "msg_key"));
+    json_decref(r);
+  }
+  json_t *r = wsc_rpc(&b, "send", "\"to\":\"wa\",\"random\":200,\"need_receipt\":true,\"body\":" TEXT("r"));
+  assert_int_equal(jint(r, "seq"), 4);
+  json_decref(r);
+  r = wsc_rpc(&a, "send", "\"to\":\"wb\",\"random\":103,\"body\":" TEXT("m"));
+  assert_int_equal(jint(r, "seq"), 5);
+  json_decref(r);
+  json_decref(wsc_sync_live(&a2));
+  json_decref(wsc_sync_live(&b));
+  wsc_t *obs[2] = { &a2, &b };
+  int64_t old = (int64_t)time(NULL) - 3600;
+
+  seen_t w = { SEEN_RECALLED, "wa", "wb", mk[0], NULL, 0 };
+  snprintf(frame, sizeof frame, "\"op\":\"recall\",\"peer\":\"wb\",\"msg_key\":\"%s\"", mk[0]);
+  held_write("recall", &a, frame, NULL, &w, obs, (const char *[]){ "recall", "recall" });
+  w.msg_key = mk[1];
+  snprintf(body, sizeof body, "{\"From_Account\":\"wa\",\"To_Account\":\"wb\",\"MsgKey\":\"%s\"}", mk[1]);
+  held_write("admin_msgwithdraw", NULL, body, "openim/admin_msgwithdraw", &w, obs, (const char *[]){ "recall", "recall" });
+  w = (seen_t){ SEEN_BODY, "wa", "wb", mk[2], "changed", 0 };
+  snprintf(body, sizeof body, "{\"From_Account\":\"wa\",\"To_Account\":\"wb\",\"MsgKey\":\"%s\",\"MsgBody\":" TEXT("changed") "}",
+           mk[2]);
+  held_write("modify_c2c_msg", NULL, body, "openim/modify_c2c_msg", &w, obs, (const char *[]){ "modify", "modify" });
+  w = (seen_t){ SEEN_READ, "wa", "wb", NULL, NULL, 4 };
+  held_write("read", &a, "\"op\":\"read\",\"peer\":\"wb\",\"seq\":4", NULL, &w, obs, (const char *[]){ "read", "receipt" });
+  w = (seen_t){ SEEN_READ, "wb", "wa", NULL, NULL, 5 };
+  held_write("admin_set_msg_read", NULL, "{\"Report_Account\":\"wb\",\"Peer_Account\":\"wa\"}", "openim/admin_set_msg_read",
+             &w, obs, (const char *[]){ NULL, "read" });
+  w = (seen_t){ SEEN_PINNED, "wa", "wb", NULL, NULL, 0 };
+  held_write("pin", &a, "\"op\":\"pin\",\"peer\":\"wb\",\"pinned\":true", NULL, &w, obs, (const char *[]){ "conv_pin", NULL });
+  w.kind = SEEN_UNPINNED;
+  held_write("unpin", &a, "\"op\":\"pin\",\"peer\":\"wb\",\"pinned\":false", NULL, &w, obs, (const char *[]){ "conv_pin", NULL });
+  w = (seen_t){ SEEN_HIDDEN, "wa", "wb", NULL, NULL, 5 };
+  held_write("conv_delete", &a, "\"op\":\"conv_delete\",\"peer\":\"wb\"", NULL, &w, obs, (const char *[]){ "conv_delete", NULL });
+  w.kind = SEEN_CLEARED;
+  held_write("conv_delete clear", &a, "\"op\":\"conv_delete\",\"peer\":\"wb\",\"clear\":true", NULL, &w, obs,
+             (const char *[]){ "conv_delete", NULL });
+  w = (seen_t){ SEEN_HIDDEN, "wb", "wa", NULL, NULL, 5 };
+  held_write("recentcontact/delete", NULL, "{\"From_Account\":\"wb\",\"To_Account\":\"wa\",\"Type\":1,\"ClearRamble\":0}",
+             "recentcontact/delete", &w, obs, (const char *[]){ NULL, "conv_delete" });
+  w.kind = SEEN_CLEARED;
+  held_write("recentcontact/delete ClearRamble", NULL,
+             "{\"From_Account\":\"wb\",\"To_Account\":\"wa\",\"Type\":1,\"ClearRamble\":1}", "recentcontact/delete", &w, obs,
+             (const char *[]){ NULL, "conv_delete" });
+  w = (seen_t){ SEEN_RANDOM, "wa", "wb", NULL, NULL, 7005 };
+  snprintf(body, sizeof body, "{\"SyncFromOldSystem\":5,\"From_Account\":\"wa\",\"To_Account\":\"wb\",\"MsgSeq\":1,"
+           "\"MsgRandom\":7005,\"MsgTimeStamp\":%lld,\"MsgBody\":" TEXT("imported") "}", (long long)old);
+  held_write("importmsg 5", NULL, body, "openim/importmsg", &w, obs, (const char *[]){ NULL, "msg" });
+  w.seq = 7002;
+  snprintf(body, sizeof body, "{\"SyncFromOldSystem\":2,\"From_Account\":\"wa\",\"To_Account\":\"wb\",\"MsgSeq\":2,"
+           "\"MsgRandom\":7002,\"MsgTimeStamp\":%lld,\"MsgBody\":" TEXT("imported") "}", (long long)old);
+  held_write("importmsg 2", NULL, body, "openim/importmsg", &w, obs, (const char *[]){ NULL, NULL });
+  w = (seen_t){ SEEN_RANDOM, "wa", "wc", NULL, NULL, 8008 };
+  held_write("batchsendmsg", NULL, "{\"From_Account\":\"wa\",\"To_Account\":[\"wb\",\"wc\"],\"MsgRandom\":8008,\"MsgBody\":"
+             TEXT("batch") "}", "openim/batchsendmsg", &w, obs, (const char *[]){ NULL, "msg" });
+  w.peer = "wb";
+  assert_true(seen_now(&w)); /* both targets stored */
+  wsc_close(&a);
+  wsc_close(&a2);
+  wsc_close(&b);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_teardown(test_no_reply_before_sync, release),
-    cmocka_unit_test_teardown(test_unsynced_window_reads_and_kill9, release),
+    cmocka_unit_test_teardown(test_no_write_acknowledged_before_sync, release),
+    cmocka_unit_test_teardown(test_unsynced_window_reads_and_kill9, release), /* last: restarts the server unheld */
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
