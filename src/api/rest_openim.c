@@ -424,6 +424,25 @@ void rest_modify_c2c_msg(rest_ctx_t *c)
   im_c2c_modify(c->srv->c2c, c->sdkappid, from, to, key, body, len, max, done_ok, c);
 }
 
+/* MsgReadTime: the service's page types it String (a decimal timestamp: backends written to it send
+ * "1700000000"), its examples pass numbers; both are taken. "" is absent, as 0 (docs/decisions/messaging-c2c-checks.md
+ * §60). 0 or IMC_E_MSG_TIMESTAMP. */
+static int read_time(json_t *body, int64_t *out)
+{
+  json_t *v = json_object_get(body, "MsgReadTime");
+  if (!json_is_string(v))
+    return int_in(body, "MsgReadTime", 0, INT64_MAX / 2, 0, IMC_E_MSG_TIMESTAMP, IMC_E_MSG_TIMESTAMP, out);
+  const char *s = json_string_value(v);
+  size_t n = json_string_length(v);
+  int64_t t = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] < '0' || s[i] > '9' || t > (INT64_MAX / 2 - (s[i] - '0')) / 10) return IMC_E_MSG_TIMESTAMP;
+    t = t * 10 + (s[i] - '0');
+  }
+  *out = t;
+  return 0;
+}
+
 void rest_admin_set_msg_read(rest_ctx_t *c)
 {
   const char *user_id, *peer_id;
@@ -435,8 +454,8 @@ void rest_admin_set_msg_read(rest_ctx_t *c)
     rc = account(c, "Peer_Account", IMC_E_MSG_TO, IMC_E_MSG_TO_UNKNOWN, &peer_id, &peer);
   /* absent or 0: now (the reference's default; a backend that serialises every member of its request sends 0
    * for "not given", as SyncOtherMachine's 0) */
-  if (!rc && (why = "MsgReadTime must be a non-negative integer (unix seconds; 0: now)"))
-    rc = int_in(c->body, "MsgReadTime", 0, INT64_MAX / 2, 0, IMC_E_MSG_TIMESTAMP, IMC_E_MSG_TIMESTAMP, &t);
+  if (!rc && (why = "MsgReadTime must be a non-negative integer or a string of its digits (unix seconds; 0: now)"))
+    rc = read_time(c->body, &t);
   if (rc) { rest_reply_err(c, rc, why, NULL); return; }
   if (!t) t = imc_clock_now_s();
   im_c2c_read(c->srv->c2c, c->sdkappid, user, peer, 0, t, done_ok, c);
@@ -500,8 +519,9 @@ void rest_get_c2c_unread_msg_num(rest_ctx_t *c)
       uint32_t no;
       const char *id = json_is_string(v) ? json_string_value(v) : "";
       /* an item that is not a UserID is echoed as given with 90003 (it read as "" not imported) */
+      /* an account that does not exist is 70107, as the service's page of this command says (§60) */
       int rc = !tenant_user_id_valid(id) ? IMC_E_MSG_TO
-             : tenant_registry_account_find(c->srv->reg, c->sdkappid, id, &no) ? IMC_E_MSG_TO_UNKNOWN : 0;
+             : tenant_registry_account_find(c->srv->reg, c->sdkappid, id, &no) ? IMC_E_USER_NOT_FOUND : 0;
       if (rc) json_array_append_new(u->errors, json_pack("{s:O,s:i}", "Peer_Account", v, "ErrorCode", imc_err_compat(rc)));
       else json_array_append(u->peers, v);
     }

@@ -1,0 +1,120 @@
+/* End-to-end: the one-to-one REST commands as a backend written against the
+ * commercial service's own pages calls them (compatibility review, issue 13;
+ * docs/rest-api-messages.md, docs/decisions/messaging-c2c-checks.md §60):
+ *  - admin_set_msg_read: the service's page types MsgReadTime String, so a
+ *    backend written to it sends "1700000000"; it is read as that time
+ *    (it was refused with 90006); a string that is not a decimal number is
+ *    still 90006;
+ *  - get_c2c_unread_msg_num: a Peer_Account that is no account of the app
+ *    is in ErrorList with 70107, the code the service's page names (it was
+ *    90012).
+ * Each test uses its own users. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "e2e.h"
+#include "e2e_msg.h"
+#include "e2e_check.h"
+#include "e2e_fixture.h"
+
+static void users(const char *const *u) { import_users(srv.port, app, key, u); }
+
+/* user's unread count with peer */
+static json_int_t unread(const char *user, const char *peer)
+{
+  json_t *r = v4(srv.port, app, key, "openim/get_c2c_unread_msg_num", "{\"To_Account\":\"%s\",\"Peer_Account\":[\"%s\"]}",
+                 user, peer);
+  assert_non_null(r);
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  json_int_t n = jint(json_array_get(json_object_get(r, "C2CUnreadMsgNumList"), 0), "C2CUnreadMsgNum");
+  json_decref(r);
+  return n;
+}
+
+/* admin_set_msg_read of rt_b with rt_a, MsgReadTime given as the JSON text mrt: the reply's ErrorCode */
+static json_int_t set_read(const char *mrt)
+{
+  json_t *r = v4(srv.port, app, key, "openim/admin_set_msg_read",
+                 "{\"Report_Account\":\"rt_b\",\"Peer_Account\":\"rt_a\",\"MsgReadTime\":%s}", mrt);
+  assert_non_null(r);
+  json_int_t code = jint(r, "ErrorCode");
+  if (code) assert_non_null(strstr(jstr(r, "ErrorInfo"), "MsgReadTime"));
+  json_decref(r);
+  return code;
+}
+
+/* ---- MsgReadTime as the page types it: a string of the timestamp ------------------------------ */
+static void test_read_time_string(void **st)
+{
+  (void)st;
+  static const char *const u[] = { "rt_a", "rt_b", NULL };
+  users(u);
+  for (int i = 0; i < 2; i++)
+    v4_ok(v4(srv.port, app, key, "openim/sendmsg",
+             "{\"From_Account\":\"rt_a\",\"To_Account\":\"rt_b\",\"MsgRandom\":%d,\"MsgBody\":" TEXT("m") "}", i));
+  assert_int_equal(unread("rt_b", "rt_a"), 2);
+  /* a time before both messages reads none of them: the string is the time, not "now" */
+  assert_int_equal(set_read("\"1000\""), 0);
+  assert_int_equal(unread("rt_b", "rt_a"), 2);
+  /* not decimal digits: 90006 as a negative number is, and nothing moves */
+  assert_int_equal(set_read("\"-1\""), 90006);
+  assert_int_equal(set_read("\"17x\""), 90006);
+  assert_int_equal(set_read("\" 1\""), 90006);
+  assert_int_equal(set_read("\"99999999999999999999\""), 90006);
+  assert_int_equal(unread("rt_b", "rt_a"), 2);
+  /* a time after both reads them */
+  char mrt[32];
+  snprintf(mrt, sizeof mrt, "\"%lld\"", (long long)time(NULL) + 5);
+  assert_int_equal(set_read(mrt), 0);
+  assert_int_equal(unread("rt_b", "rt_a"), 0);
+  /* "" is "not given", as 0 and absence: now */
+  v4_ok(v4(srv.port, app, key, "openim/sendmsg",
+           "{\"From_Account\":\"rt_a\",\"To_Account\":\"rt_b\",\"MsgRandom\":9,\"MsgBody\":" TEXT("m") "}"));
+  assert_int_equal(unread("rt_b", "rt_a"), 1);
+  assert_int_equal(set_read("\"\""), 0);
+  assert_int_equal(unread("rt_b", "rt_a"), 0);
+}
+
+/* ---- get_c2c_unread_msg_num: a peer that is no account is 70107 -------------------------------- */
+static void test_unread_unknown_peer_70107(void **st)
+{
+  (void)st;
+  static const char *const u[] = { "up_a", "up_b", "up_gone", NULL };
+  users(u);
+  v4_ok(v4(srv.port, app, key, "openim/sendmsg",
+           "{\"From_Account\":\"up_b\",\"To_Account\":\"up_a\",\"MsgRandom\":1,\"MsgBody\":" TEXT("m") "}"));
+  v4_ok(v4(srv.port, app, key, "im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"up_gone\"}]}"));
+  json_t *r = v4(srv.port, app, key, "openim/get_c2c_unread_msg_num",
+                 "{\"To_Account\":\"up_a\",\"Peer_Account\":[\"up_b\",\"up_never\",\"up_gone\",7]}");
+  assert_non_null(r);
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  json_t *list = json_object_get(r, "C2CUnreadMsgNumList");
+  assert_int_equal(json_array_size(list), 1);
+  assert_string_equal(jstr(json_array_get(list, 0), "Peer_Account"), "up_b");
+  assert_int_equal(jint(json_array_get(list, 0), "C2CUnreadMsgNum"), 1);
+  json_t *errs = json_object_get(r, "ErrorList");
+  if (json_array_size(errs) != 3) fail_msg("%s", json_dumps(r, JSON_COMPACT));
+  assert_string_equal(jstr(json_array_get(errs, 0), "Peer_Account"), "up_never");
+  assert_int_equal(jint(json_array_get(errs, 0), "ErrorCode"), 70107);
+  assert_string_equal(jstr(json_array_get(errs, 1), "Peer_Account"), "up_gone");
+  assert_int_equal(jint(json_array_get(errs, 1), "ErrorCode"), 70107);
+  assert_int_equal(jint(json_array_get(errs, 2), "ErrorCode"), 90003); /* not a UserID at all */
+  json_decref(r);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_read_time_string),
+    cmocka_unit_test(test_unread_unknown_peer_70107),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
