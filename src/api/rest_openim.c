@@ -392,9 +392,13 @@ void rest_admin_msgwithdraw(rest_ctx_t *c)
   const char *from_id, *to_id, *key;
   uint32_t from, to;
   int rc = account(c, "From_Account", IMC_E_MSG_FROM, IMC_E_MSG_FROM, &from_id, &from);
-  if (!rc) rc = account(c, "To_Account", IMC_E_MSG_TO, IMC_E_MSG_TO_UNKNOWN, &to_id, &to);
+  /* a To_Account that is no account is 90003, as the service's page of this command says (§58) */
+  if (!rc) rc = account(c, "To_Account", IMC_E_MSG_TO, IMC_E_MSG_TO, &to_id, &to);
   if (!rc) rc = msg_key_field(c, &key);
-  if (rc) { rest_reply_err(c, rc, NULL, NULL); return; }
+  if (rc) {
+    rest_reply_err(c, rc, rc == IMC_E_MSG_TO ? "To_Account is missing, invalid or not imported" : NULL, NULL);
+    return;
+  }
   im_c2c_recall(c->srv->c2c, c->sdkappid, 0, from, to, key, done_ok, c); /* the admin: no time limit */
 }
 
@@ -450,8 +454,9 @@ void rest_admin_set_msg_read(rest_ctx_t *c)
   int64_t t;
   const char *why = "Report_Account is invalid or not imported"; /* the codes' own texts name sendmsg's fields */
   int rc = account(c, "Report_Account", IMC_E_MSG_FROM, IMC_E_MSG_FROM, &user_id, &user);
-  if (!rc && (why = "Peer_Account is invalid or not imported"))
-    rc = account(c, "Peer_Account", IMC_E_MSG_TO, IMC_E_MSG_TO_UNKNOWN, &peer_id, &peer);
+  /* a Peer_Account that is no account is 90003, as the service's page of this command says (§58) */
+  if (!rc && (why = "Peer_Account is missing, invalid or not imported"))
+    rc = account(c, "Peer_Account", IMC_E_MSG_TO, IMC_E_MSG_TO, &peer_id, &peer);
   /* absent or 0: now (the reference's default; a backend that serialises every member of its request sends 0
    * for "not given", as SyncOtherMachine's 0) */
   if (!rc && (why = "MsgReadTime must be a non-negative integer or a string of its digits (unix seconds; 0: now)"))

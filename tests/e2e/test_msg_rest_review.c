@@ -7,7 +7,11 @@
  *    still 90006;
  *  - get_c2c_unread_msg_num: a Peer_Account that is no account of the app
  *    is in ErrorList with 70107, the code the service's page names (it was
- *    90012).
+ *    90012);
+ *  - admin_msgwithdraw (To_Account) and admin_set_msg_read (Peer_Account):
+ *    an account that does not exist is 90003, the code their pages give
+ *    for "missing, or no such account" (they answered 90012, which the
+ *    pages do not list).
  * Each test uses its own users. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -110,11 +114,52 @@ static void test_unread_unknown_peer_70107(void **st)
   json_decref(r);
 }
 
+/* the ErrorCode of cmd with body */
+static json_int_t code_of(const char *cmd, const char *body)
+{
+  json_t *r = v4(srv.port, app, key, cmd, "%s", body);
+  assert_non_null(r);
+  json_int_t code = jint(r, "ErrorCode");
+  json_decref(r);
+  return code;
+}
+
+/* ---- admin_msgwithdraw and admin_set_msg_read: a peer that is no account is 90003 ------------------ */
+static void test_recall_read_unknown_peer_90003(void **st)
+{
+  (void)st;
+  static const char *const u[] = { "wp_a", "wp_b", "wp_gone", NULL };
+  users(u);
+  json_t *r = v4(srv.port, app, key, "openim/sendmsg",
+                 "{\"From_Account\":\"wp_a\",\"To_Account\":\"wp_gone\",\"MsgRandom\":1,\"MsgBody\":" TEXT("m") "}");
+  assert_non_null(r);
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  char body[160];
+  snprintf(body, sizeof body, "{\"From_Account\":\"wp_a\",\"To_Account\":\"wp_gone\",\"MsgKey\":\"%s\"}", jstr(r, "MsgKey"));
+  json_decref(r);
+  v4_ok(v4(srv.port, app, key, "im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"wp_gone\"}]}"));
+  /* the pages of both commands: 90003 = To_Account (Peer_Account) missing or no such account; they had 90012 */
+  assert_int_equal(code_of("openim/admin_msgwithdraw", body), 90003);
+  assert_int_equal(code_of("openim/admin_msgwithdraw",
+                           "{\"From_Account\":\"wp_a\",\"To_Account\":\"wp_never\",\"MsgKey\":\"1_1_1\"}"), 90003);
+  assert_int_equal(code_of("openim/admin_set_msg_read", "{\"Report_Account\":\"wp_a\",\"Peer_Account\":\"wp_never\"}"),
+                   90003);
+  assert_int_equal(code_of("openim/admin_set_msg_read", "{\"Report_Account\":\"wp_a\",\"Peer_Account\":\"wp_gone\"}"),
+                   90003);
+  /* the sender's side keeps 90008; sendmsg keeps 90012, its page's code for a recipient not imported */
+  assert_int_equal(code_of("openim/admin_msgwithdraw",
+                           "{\"From_Account\":\"wp_never\",\"To_Account\":\"wp_b\",\"MsgKey\":\"1_1_1\"}"), 90008);
+  assert_int_equal(code_of("openim/sendmsg",
+                           "{\"From_Account\":\"wp_a\",\"To_Account\":\"wp_never\",\"MsgRandom\":2,\"MsgBody\":" TEXT("m") "}"),
+                   90012);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_read_time_string),
     cmocka_unit_test(test_unread_unknown_peer_70107),
+    cmocka_unit_test(test_recall_read_unknown_peer_90003),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
