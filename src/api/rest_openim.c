@@ -59,7 +59,7 @@ static int int_in(json_t *body, const char *name, int64_t lo, int64_t hi, int64_
 
 static int flag01(json_t *body, const char *name, int *out)
 {
-  int64_t v;
+  int64_t v = 0;
   int rc = int_in(body, name, 0, 1, 0, IMC_E_MSG_JSON, IMC_E_MSG_JSON, &v);
   *out = (int)v;
   return rc;
@@ -102,7 +102,7 @@ static void sent_json(const im_sent_t *r, json_t *o)
 static int parse_send(rest_ctx_t *c, im_send_t *in, size_t max_bytes, char *why, size_t cap)
 {
   api_srv_t *srv = c->srv;
-  int rc, has_seq, has_random, receipt, ext;
+  int rc, has_seq, has_random, receipt, ext, online_only;
   uint32_t ctl, cb;
   int64_t life, sync;
   const char *from_id;
@@ -132,8 +132,11 @@ static int parse_send(rest_ctx_t *c, im_send_t *in, size_t max_bytes, char *why,
     return rc;
   if ((rc = flag01(c->body, "IsNeedReadReceipt", &receipt)) || (rc = flag01(c->body, "SupportMessageExtension", &ext)))
     return imc_errf(why, cap, rc, "IsNeedReadReceipt and SupportMessageExtension must be 0 or 1");
+  /* OnlineOnlyFlag 1 (the service's batchsendmsg page): online only, as MsgLifeTime 0, whatever MsgLifeTime says (§60) */
+  if ((rc = flag01(c->body, "OnlineOnlyFlag", &online_only)))
+    return imc_errf(why, cap, rc, "OnlineOnlyFlag must be 0 or 1");
   in->sdkappid = c->sdkappid;
-  in->life_s = life;
+  in->life_s = online_only ? 0 : life;
   in->sync_other = (uint8_t)sync;
   /* a MsgSeq given tells this message apart from another of the same MsgRandom (the send dedupe, issue 13) */
   in->flags = (ctl & 1 ? STORE_MSG_NO_UNREAD : 0) | (ctl & 2 ? STORE_MSG_NO_LAST : 0) |
@@ -392,7 +395,7 @@ void rest_admin_msgwithdraw(rest_ctx_t *c)
   const char *from_id, *to_id, *key;
   uint32_t from, to;
   int rc = account(c, "From_Account", IMC_E_MSG_FROM, IMC_E_MSG_FROM, &from_id, &from);
-  /* a To_Account that is no account is 90003, as the service's page of this command says (§58) */
+  /* a To_Account that is no account is 90003, as the service's page of this command says (§60) */
   if (!rc) rc = account(c, "To_Account", IMC_E_MSG_TO, IMC_E_MSG_TO, &to_id, &to);
   if (!rc) rc = msg_key_field(c, &key);
   if (rc) {
@@ -454,7 +457,7 @@ void rest_admin_set_msg_read(rest_ctx_t *c)
   int64_t t;
   const char *why = "Report_Account is invalid or not imported"; /* the codes' own texts name sendmsg's fields */
   int rc = account(c, "Report_Account", IMC_E_MSG_FROM, IMC_E_MSG_FROM, &user_id, &user);
-  /* a Peer_Account that is no account is 90003, as the service's page of this command says (§58) */
+  /* a Peer_Account that is no account is 90003, as the service's page of this command says (§60) */
   if (!rc && (why = "Peer_Account is missing, invalid or not imported"))
     rc = account(c, "Peer_Account", IMC_E_MSG_TO, IMC_E_MSG_TO, &peer_id, &peer);
   /* absent or 0: now (the reference's default; a backend that serialises every member of its request sends 0

@@ -11,7 +11,11 @@
  *  - admin_msgwithdraw (To_Account) and admin_set_msg_read (Peer_Account):
  *    an account that does not exist is 90003, the code their pages give
  *    for "missing, or no such account" (they answered 90012, which the
- *    pages do not list).
+ *    pages do not list);
+ *  - sendmsg and batchsendmsg with OnlineOnlyFlag 1 (the service's
+ *    batchsendmsg page: no unread, no history) deliver to live devices
+ *    only, as MsgLifeTime 0 does; the flag was ignored and the message
+ *    stored and counted unread.
  * Each test uses its own users. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -154,12 +158,57 @@ static void test_recall_read_unknown_peer_90003(void **st)
                    90012);
 }
 
+/* the messages of user's conversation with peer as user sees them */
+static json_int_t roam_count(const char *user, const char *peer)
+{
+  json_t *r = v4(srv.port, app, key, "openim/admin_getroammsg",
+                 "{\"Operator_Account\":\"%s\",\"Peer_Account\":\"%s\",\"MaxCnt\":20}", user, peer);
+  assert_non_null(r);
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  json_int_t n = jint(r, "MsgCnt");
+  json_decref(r);
+  return n;
+}
+
+/* ---- sendmsg / batchsendmsg OnlineOnlyFlag 1: online only, as MsgLifeTime 0 ---------------------- */
+static void test_online_only_flag(void **st)
+{
+  (void)st;
+  static const char *const u[] = { "oo_a", "oo_b", "oo_c", NULL };
+  users(u);
+  wsc_t b;
+  assert_int_equal(wsc_login(&b, srv.port, app, key, "oo_b", "Web"), 0);
+  json_decref(wsc_sync_live(&b));
+  v4_ok(v4(srv.port, app, key, "openim/sendmsg",
+           "{\"From_Account\":\"oo_a\",\"To_Account\":\"oo_b\",\"MsgRandom\":1,\"OnlineOnlyFlag\":1,"
+           "\"MsgLifeTime\":604800,\"MsgBody\":" TEXT("live") "}"));
+  json_t *m = wsc_push(&b, "online_msg", 3000); /* the live device gets it, as online-only */
+  if (!m) fail_msg("no push of the online-only message");
+  json_decref(m);
+  v4_ok(v4(srv.port, app, key, "openim/batchsendmsg",
+           "{\"From_Account\":\"oo_a\",\"To_Account\":[\"oo_b\",\"oo_c\"],\"MsgRandom\":2,\"OnlineOnlyFlag\":1,"
+           "\"MsgBody\":" TEXT("live2") "}"));
+  /* stored nowhere and unread nowhere (both were stored, and counted, before) */
+  assert_int_equal(roam_count("oo_b", "oo_a"), 0);
+  assert_int_equal(roam_count("oo_c", "oo_a"), 0);
+  assert_int_equal(roam_count("oo_a", "oo_b"), 0);
+  assert_int_equal(unread("oo_c", "oo_a"), 0);
+  /* 0 is a stored message as before; another value is refused */
+  v4_ok(v4(srv.port, app, key, "openim/sendmsg",
+           "{\"From_Account\":\"oo_a\",\"To_Account\":\"oo_c\",\"MsgRandom\":3,\"OnlineOnlyFlag\":0,\"MsgBody\":" TEXT("kept") "}"));
+  assert_int_equal(roam_count("oo_c", "oo_a"), 1);
+  assert_int_equal(code_of("openim/sendmsg", "{\"From_Account\":\"oo_a\",\"To_Account\":\"oo_c\",\"MsgRandom\":4,"
+                                             "\"OnlineOnlyFlag\":2,\"MsgBody\":" TEXT("x") "}"), 90001);
+  wsc_close(&b);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_read_time_string),
     cmocka_unit_test(test_unread_unknown_peer_70107),
     cmocka_unit_test(test_recall_read_unknown_peer_90003),
+    cmocka_unit_test(test_online_only_flag),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
