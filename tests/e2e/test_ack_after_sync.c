@@ -94,6 +94,19 @@ static int stored_messages(const char *a, const char *b)
   return rows;
 }
 
+/* Until nothing committed waits for its sync, past the server's next tick (it writes the meter's counts of the
+ * logins and REST calls before: a batch of its own, committed first while the sync is held, would keep the
+ * test's write from committing at all). Before every hold: waiting for unsynced 0 alone left that race open. */
+static void wait_quiet(void)
+{
+  for (int round = 0; round < 2; round++) {
+    int waited = 0;
+    while (e2e_healthz_stat(srv.port, "sync", "unsynced") && waited < 30000) { sleep_ms(10); waited += 10; }
+    if (waited >= 30000) fail_msg("a commit stays unsynced");
+    if (!round) sleep_ms(1100);
+  }
+}
+
 static void test_no_reply_before_sync(void **st)
 {
   (void)st;
@@ -103,8 +116,7 @@ static void test_no_reply_before_sync(void **st)
   assert_int_equal(wsc_login(&a, srv.port, app, key, "sa", "Web"), 0);
   assert_int_equal(wsc_login(&b, srv.port, app, key, "sb", "Web"), 0);
   json_decref(wsc_sync_live(&b)); /* b is live: a stored message is pushed to it */
-  for (int waited = 0; e2e_healthz_stat(srv.port, "sync", "unsynced") && waited < 30000; waited += 10) sleep_ms(10); /* ASan on a loaded box: slow */
-  assert_int_equal(e2e_healthz_stat(srv.port, "sync", "unsynced"), 0);
+  wait_quiet();
 
   e2e_sync_hold(hold, 1);
   assert_int_equal(e2e_ws_send_text(a.fd, "{\"id\":7,\"op\":\"send\",\"to\":\"sb\",\"random\":4242,"
@@ -199,8 +211,7 @@ static void test_unsynced_window_reads_and_kill9(void **st)
   assert_int_equal(wsc_login(&live, srv.port, app, key, "kb", "Web"), 0);
   assert_int_equal(wsc_login(&reader, srv.port, app, key, "kb", "Android"), 0);
   json_decref(wsc_sync_live(&live));
-  for (int waited = 0; e2e_healthz_stat(srv.port, "sync", "unsynced") && waited < 30000; waited += 10) sleep_ms(10);
-  assert_int_equal(e2e_healthz_stat(srv.port, "sync", "unsynced"), 0);
+  wait_quiet();
 
   e2e_sync_hold(hold, 1);
   assert_int_equal(e2e_ws_send_text(a.fd, "{\"id\":9,\"op\":\"send\",\"to\":\"kb\",\"random\":5151,\"body\":"
@@ -337,18 +348,6 @@ static void drain(wsc_t *c)
   while (!wsc_read(c, 150)) {}
   for (int i = 0; i < c->n; i++) json_decref(c->stash[i]);
   c->n = 0;
-}
-
-/* Until nothing committed waits for its sync, past the server's next tick (it writes the meter's counts of the
- * REST calls before: a batch of its own, held first, would keep the next write from committing). */
-static void wait_quiet(void)
-{
-  for (int round = 0; round < 2; round++) {
-    int waited = 0;
-    while (e2e_healthz_stat(srv.port, "sync", "unsynced") && waited < 30000) { sleep_ms(10); waited += 10; }
-    if (waited >= 30000) fail_msg("a commit stays unsynced");
-    if (!round) sleep_ms(1100);
-  }
 }
 
 /* One write with the sync held: a WebSocket op on ws ({"id":ID,…frame}) or, ws NULL, the REST command cmd with
