@@ -200,11 +200,14 @@ static void test_unread_pipeline_is_not_read(void **st)
   /* read: the server reads again and answers every whole request sent */
   size_t want = sent / rl, got = 0;
   char buf[65536], tail[3] = { 0 };
+  const char *ended = "", *other = "none seen";
   while (got < want) {
     struct pollfd pf = { fd, POLLIN, 0 };
-    if (poll(&pf, 1, 10000) <= 0) break;
+    if (poll(&pf, 1, 10000) <= 0) { ended = "no reply byte for 10 s"; break; }
     ssize_t n = recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
+    if (n <= 0) { ended = n ? "a receive error" : "the server closed the connection"; break; }
+    if (memmem(buf, (size_t)n, "HTTP/1.1 408", 12)) other = "a 408";
+    else if (memmem(buf, (size_t)n, "HTTP/1.1 5", 10)) other = "a 5xx";
     for (ssize_t i = 0; i < n; i++) { /* one "\r\n\r\n" per reply (the header's end) */
       if (buf[i] == '\n' && tail[0] == '\r' && tail[1] == '\n' && tail[2] == '\r') got++;
       tail[0] = tail[1];
@@ -213,7 +216,7 @@ static void test_unread_pipeline_is_not_read(void **st)
     }
   }
   close(fd);
-  if (got != want) fail_msg("%zu replies for %zu requests", got, want);
+  if (got != want) fail_msg("%zu replies for %zu requests (%s; a reply other than 404: %s)", got, want, ended, other);
 }
 
 int main(void)
