@@ -229,10 +229,16 @@ static void test_live_lag_cutoff(void **st)
     if (i % 50 == 0 && health("live.cutoffs")) break;
   }
   static char buf[1 << 16];
-  int op = 0, cc = 0, n, closed = 0;
-  while ((n = e2e_ws_recv(slow.fd, &op, buf, sizeof buf, 3000, &cc)) >= 0)
+  int op = 0, cc = 0, n, closed = 0, frames = 0;
+  /* up to 10 s between frames: under ASan on a loaded box the cutoff can come after the publishing stopped
+   * (a 3 s wait failed once there with "closed") */
+  while ((n = e2e_ws_recv(slow.fd, &op, buf, sizeof buf, 10000, &cc)) >= 0) {
+    frames++;
     if (op == 8) { closed = 1; break; }
-  assert_true(closed);
+  }
+  if (!closed)
+    fail_msg("no close after %d frames (cutoffs %lld, dropped %lld)", frames, (long long)health("live.cutoffs"),
+             (long long)health("live.dropped"));
   assert_int_equal(cc, 1008);
   assert_non_null(strstr(buf + 2, "lost for too long"));
   assert_int_equal(health("live.cutoffs"), 1);
