@@ -22,7 +22,9 @@ typedef struct op_job {
   c2c_job_t base;
   int op;
   uint32_t app, actor, a, b;   /* recall/modify: a sender, b recipient; others: a the user, b the peer */
-  char key[64];
+  uint32_t k_cseq, k_random;   /* recall/modify: the MsgKey, parsed whole when the job is made */
+  int64_t k_time;
+  int k_bad;                   /* the MsgKey did not parse: IMC_E_MSG_KEY */
   uint32_t upto;               /* read: the position; pin: the bound on pinned conversations */
   int64_t upto_t, now, window;
   int64_t since;               /* recall/modify/read: messages before it are past retention (c2c__since), as if gone */
@@ -45,7 +47,7 @@ static void take_msg(void *ud, const store_msg_t *m)
   j->m = c2c__msg_copy(m);
 }
 
-/* The message of j->key in conversation (a, b), sent by a: the peer may
+/* The message of the job's MsgKey in conversation (a, b), sent by a: the peer may
  * have sent a message with the same key (MsgSeq and MsgRandom are the
  * callers'), which is not the one meant. A user (actor) naming only the
  * peer's message is told it is not theirs. A message past the app's
@@ -53,10 +55,10 @@ static void take_msg(void *ud, const store_msg_t *m)
  * yet). */
 static int find(store_t *s, op_job_t *j)
 {
-  uint32_t cseq, random;
-  int64_t t;
+  uint32_t cseq = j->k_cseq, random = j->k_random;
+  int64_t t = j->k_time;
   uint64_t conv = store_c2c_conv(j->a, j->b);
-  if (im_msg_key_parse(j->key, &cseq, &random, &t)) return IMC_E_MSG_KEY;
+  if (j->k_bad) return IMC_E_MSG_KEY;
   int rc = store_msg_find_key_from(s, j->app, conv, j->a, cseq, random, t, take_msg, j);
   if (rc == IMC_E_NOTFOUND && j->actor && !(rc = store_msg_find_key(s, j->app, conv, cseq, random, t, take_msg, j)))
     rc = IMC_E_MSG_NOT_SENDER;
@@ -271,7 +273,8 @@ void im_c2c_recall(im_c2c_t *c, uint32_t app, uint32_t actor, uint32_t from_no, 
   op_job_t *j = op_new(c, OP_RECALL, app, from_no, to_no, cb, ud);
   if (!j) return;
   j->actor = actor;
-  snprintf(j->key, sizeof j->key, "%s", key);
+  /* parsed here, whole: a copy into a fixed buffer cut a key padded with zeros into another key */
+  j->k_bad = im_msg_key_parse(key, &j->k_cseq, &j->k_random, &j->k_time) != 0;
   c2c__submit(c, &j->base, 0);
 }
 
@@ -280,7 +283,7 @@ void im_c2c_modify(im_c2c_t *c, uint32_t app, uint32_t from_no, uint32_t to_no, 
 {
   op_job_t *j = op_new(c, OP_MODIFY, app, from_no, to_no, cb, ud);
   if (!j) { free(body); return; }
-  snprintf(j->key, sizeof j->key, "%s", key);
+  j->k_bad = im_msg_key_parse(key, &j->k_cseq, &j->k_random, &j->k_time) != 0;
   j->body = body;
   j->len = len;
   j->max_bytes = max_bytes;

@@ -261,7 +261,9 @@ typedef struct hist_job {
   uint32_t app, user, peer, before, peer_read;
   int64_t min_t, max_t;
   int limit;
-  char key[64];
+  int has_key, k_bad;          /* a LastMsgKey was given; it did not parse (IMC_E_MSG_KEY) */
+  uint32_t k_cseq, k_random;   /* that key, parsed whole when the job is made */
+  int64_t k_time;
   store_msg_t **msgs;
   size_t n, cap;
   int oom;
@@ -374,14 +376,13 @@ static int hist_run(store_t *s, c2c_job_t *jj)
   j->peer_read = rc ? 0 : pr.read_seq;
   int64_t below_t = INT64_MAX; /* keyed: the cursor (time, seq) of the page before, none on the first */
   uint32_t below_seq = 0;
-  if (j->key[0]) {
-    uint32_t cseq, random, seq = 0;
-    int64_t t;
-    if (im_msg_key_parse(j->key, &cseq, &random, &t)) return IMC_E_MSG_KEY;
-    rc = store_msg_find_key(s, j->app, conv, cseq, random, t, key_seq, &seq);
+  if (j->has_key) {
+    uint32_t seq = 0;
+    if (j->k_bad) return IMC_E_MSG_KEY;
+    rc = store_msg_find_key(s, j->app, conv, j->k_cseq, j->k_random, j->k_time, key_seq, &seq);
     if (rc == IMC_E_NOTFOUND) return IMC_E_MSG_KEY;
     if (rc) return rc;
-    below_t = t;
+    below_t = j->k_time;
     below_seq = seq;
   }
   /* REST (keyed) pages go by time, newest first, an imported message at its time; WebSocket pages by seq
@@ -429,7 +430,10 @@ void im_c2c_history(im_c2c_t *c, uint32_t app, uint32_t user, uint32_t peer, uin
   j->max_t = max_t > 0 ? max_t : INT64_MAX;
   j->limit = limit > 0 ? limit : 1;
   j->max_bytes = (size_t)im_limit(c->lim, app, IM_LIMIT_PAGE_BYTES);
-  if (last_key) snprintf(j->key, sizeof j->key, "%s", last_key);
+  if (last_key && last_key[0]) { /* parsed whole: a copy into a fixed buffer cut a key padded with zeros */
+    j->has_key = 1;
+    j->k_bad = im_msg_key_parse(last_key, &j->k_cseq, &j->k_random, &j->k_time) != 0;
+  }
   j->keyed = keyed;
   j->cb = cb;
   j->ud = ud;
