@@ -6,7 +6,12 @@
  *    so a padded key past 63 bytes was cut into another key: `recall`
  *    answered 20022 for one's own message, REST `admin_getroammsg`'s
  *    LastMsgKey 90054);
- * Each test uses its own users. */
+ *  - pipelined requests, one frame split over many writes: each reply
+ *    carries its id and leaves when its request completes (protocol.md
+ *    "Frames"): refusals, heartbeat and reads while the writes wait for
+ *    their commit, the writes then in the order they were sent.
+ * One server whose storage sync a test can hold (e2e_start_sync_held);
+ * each test uses its own users. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -16,12 +21,38 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "e2e.h"
 #include "e2e_msg.h"
 #include "e2e_check.h"
-#include "e2e_fixture.h"
+
+static e2e_server_t srv;
+static uint32_t app;
+static char key[80];
+static char hold[128];
+
+static int setup(void **st)
+{
+  (void)st;
+  return e2e_start_sync_held(&srv, hold, sizeof hold, "wsmsg", "china", &app, key, NULL);
+}
+
+static int teardown(void **st)
+{
+  (void)st;
+  e2e_sync_hold(hold, 0);
+  return e2e_finish(&srv);
+}
+
+/* After each test, passed or failed: the sync runs again. */
+static int release(void **st)
+{
+  (void)st;
+  e2e_sync_hold(hold, 0);
+  return 0;
+}
 
 static void users(const char *const *u) { import_users(srv.port, app, key, u); }
 
@@ -74,10 +105,85 @@ static void test_padded_msg_key_read_whole(void **st)
   wsc_close(&a);
 }
 
+/* ---- pipelined requests are answered as they complete ------------------------------------ */
+/* A final text frame of text at dst, masked with the key 0 (the payload as it is); its length. */
+static size_t frame_put(char *dst, const char *text)
+{
+  size_t n = strlen(text), hl = 2;
+  dst[0] = (char)0x81;
+  if (n < 126) {
+    dst[1] = (char)(0x80 | n);
+  } else {
+    dst[1] = (char)(0x80 | 126);
+    dst[2] = (char)(n >> 8);
+    dst[3] = (char)n;
+    hl = 4;
+  }
+  memset(dst + hl, 0, 4);
+  memcpy(dst + hl + 4, text, n);
+  return hl + 4 + n;
+}
+
+/* The id of the next reply c receives within timeout_ms (pushes skipped), -1 if none. */
+static int next_reply_id(wsc_t *c, int timeout_ms)
+{
+  for (;;) {
+    if (!c->n && wsc_read(c, timeout_ms)) return -1;
+    json_t *o = c->stash[0];
+    memmove(&c->stash[0], &c->stash[1], (size_t)(c->n - 1) * sizeof c->stash[0]);
+    c->n--;
+    int id = json_object_get(o, "op") ? (int)jint(o, "id") : 0;
+    json_decref(o);
+    if (id) return id;
+  }
+}
+
+static void test_pipelined_replies_by_completion(void **st)
+{
+  (void)st;
+  const char *const u[] = { "po_a", "po_b", NULL };
+  users(u);
+  wsc_t a;
+  assert_int_equal(wsc_login(&a, srv.port, app, key, "po_a", "Web"), 0);
+  json_decref(rpc_code(&a, 0, "send", "\"to\":\"po_b\",\"body\":" TEXT("first")));
+  static const char *const reqs[] = {
+    "{\"id\":1,\"op\":\"send\",\"to\":\"po_b\",\"body\":" TEXT("one") "}",
+    "{\"id\":2,\"op\":\"send\",\"to\":\"po_b\"}", /* no body: 90007 at once */
+    "{\"id\":3,\"op\":\"read\",\"peer\":\"po_b\"}",
+    "{\"id\":4,\"op\":\"heartbeat\"}",
+    "{\"id\":5,\"op\":\"send\",\"to\":\"po_b\",\"body\":" TEXT("two") "}",
+    "{\"id\":6,\"op\":\"history\",\"peer\":\"po_b\",\"limit\":5}",
+    "{\"id\":7,\"op\":\"pin\",\"peer\":\"po_b\",\"pinned\":true}",
+  };
+  char buf[2048];
+  size_t len = 0;
+  for (size_t i = 0; i < sizeof reqs / sizeof reqs[0]; i++) len += frame_put(buf + len, reqs[i]);
+  e2e_sync_hold(hold, 1); /* no write is acknowledged until released */
+  for (size_t at = 0; at < len; at += 5) assert_int_equal(e2e_send(a.fd, buf + at, len - at < 5 ? len - at : 5), 0);
+  /* the refusal and the heartbeat in the order sent, the read whenever it finished: none waits for the writes */
+  int got[3], k = 0, two = -1, four = -1;
+  for (; k < 3; k++) assert_true((got[k] = next_reply_id(&a, 5000)) > 0);
+  for (k = 0; k < 3; k++) {
+    if (got[k] == 2) two = k;
+    if (got[k] == 4) four = k;
+    if (got[k] != 2 && got[k] != 4 && got[k] != 6) fail_msg("reply %d before the writes were acknowledged", got[k]);
+  }
+  assert_true(two >= 0 && four > two);
+  assert_int_equal(next_reply_id(&a, 300), -1);
+  e2e_sync_hold(hold, 0);
+  /* then the writes, in the order they were sent */
+  assert_int_equal(next_reply_id(&a, 5000), 1);
+  assert_int_equal(next_reply_id(&a, 5000), 3);
+  assert_int_equal(next_reply_id(&a, 5000), 5);
+  assert_int_equal(next_reply_id(&a, 5000), 7);
+  wsc_close(&a);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_padded_msg_key_read_whole),
+    cmocka_unit_test_teardown(test_pipelined_replies_by_completion, release),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
