@@ -172,6 +172,19 @@ static void hook_release(void *ud, void *frame)
   net_frame_unref(frame);
 }
 
+/* A typing notice is not queued to a connection that holds the live-room
+ * drop line of unsent output (live_queue_bytes, at most ws_max_queued_bytes):
+ * it is dropped there, as a live-room message is, so that a peer sending
+ * notices faster than the connection drains cannot push it past its cap
+ * (1008) with them. */
+static int hook_backlogged(void *ud, const im_session_t *s)
+{
+  const api_cfg_t *cfg = ((api_srv_t *)ud)->cfg;
+  int64_t line = cfg->live_queue_bytes < cfg->ws_max_queued_bytes ? cfg->live_queue_bytes : cfg->ws_max_queued_bytes;
+  /* with the notice (a frame under 128 bytes) in: dropped before it could take the queue past its cap */
+  return s->conn && (int64_t)net_ws_queued(s->conn) + 128 >= line;
+}
+
 /* The cap of a fixed-format frame: a push copies the packed message (at
  * most msg_max_bytes, itself at most 1 MiB) plus a few hundred bytes; a
  * frame over the cap would go through jansson. */
@@ -180,7 +193,7 @@ static void hook_release(void *ud, void *frame)
 void cws_msg_hooks(api_srv_t *srv, im_c2c_hooks_t *out)
 {
   jsonw_init(&srv->frame_text, FRAME_TEXT_MAX_BYTES);
-  *out = (im_c2c_hooks_t){ srv, hook_encode, hook_send, hook_release, api_meter_day_of };
+  *out = (im_c2c_hooks_t){ srv, hook_encode, hook_send, hook_release, api_meter_day_of, hook_backlogged };
 }
 
 /* ---- send --------------------------------------------------------------------------------- */

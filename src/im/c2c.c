@@ -169,6 +169,7 @@ static void deliver_in(im_c2c_t *c, im_session_t *sessions, const im_event_t *ev
       s->cursor = ev->useq;
     }
     if (s->sid == except_sid) continue;
+    if (ev->kind == IM_EV_TYPING && c->h.backlogged && c->h.backlogged(c->h.ud, s)) continue; /* lossy (c2c.h) */
     if (!frame && !(frame = c->h.encode(c->h.ud, ev))) return;
     c->h.send(c->h.ud, s, frame);
   }

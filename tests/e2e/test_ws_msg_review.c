@@ -9,7 +9,11 @@
  *  - pipelined requests, one frame split over many writes: each reply
  *    carries its id and leaves when its request completes (protocol.md
  *    "Frames"): refusals, heartbeat and reads while the writes wait for
- *    their commit, the writes then in the order they were sent.
+ *    their commit, the writes then in the order they were sent;
+ *  - typing is lossy: a flood of notices to a peer that does not keep up
+ *    cut the peer off as a slow consumer (1008) — one user could keep
+ *    another offline; notices are now dropped for a connection at the
+ *    live-room drop line (live_queue_bytes), as live-room messages are.
  * One server whose storage sync a test can hold (e2e_start_sync_held);
  * each test uses its own users. */
 #include <stdarg.h>
@@ -36,7 +40,9 @@ static char hold[128];
 static int setup(void **st)
 {
   (void)st;
-  return e2e_start_sync_held(&srv, hold, sizeof hold, "wsmsg", "china", &app, key, NULL);
+  /* a send-queue cap of 256 KiB (4 MiB by default) and the live-room drop line at 64 KiB: test_typing_flood */
+  static const char *const args[] = { "--ws-max-queued-bytes", "262144", "--live-queue-bytes", "65536", NULL };
+  return e2e_start_sync_held(&srv, hold, sizeof hold, "wsmsg", "china", &app, key, args);
 }
 
 static int teardown(void **st)
@@ -179,11 +185,53 @@ static void test_pipelined_replies_by_completion(void **st)
   wsc_close(&a);
 }
 
+/* ---- a typing flood does not cut the peer off --------------------------------------------- */
+static void test_typing_flood_is_dropped(void **st)
+{
+  (void)st;
+  const char *const u[] = { "tf_att", "tf_vic", NULL };
+  users(u);
+  wsc_t att, vic;
+  assert_int_equal(wsc_login(&vic, srv.port, app, key, "tf_vic", "Web"), 0);
+  json_t *evs = wsc_sync_live(&vic); /* live: it gets typing notices */
+  assert_non_null(evs);
+  json_decref(evs);
+  assert_int_equal(wsc_login(&att, srv.port, app, key, "tf_att", "Web"), 0);
+  /* 200,000 notices (~7 MB of pushes: past the kernel's socket buffers and the 256 KiB queue) while tf_vic
+   * reads nothing; tf_att reads its own replies as it goes */
+  enum { BATCH = 5000, N = 200000 };
+  static char buf[BATCH * 48], rbuf[4096];
+  const char *typing = "{\"op\":\"typing\",\"peer\":\"tf_vic\"}";
+  for (int sent = 0; sent < N; sent += BATCH) {
+    size_t len = 0;
+    for (int i = 0; i < BATCH; i++) len += frame_put(buf + len, typing);
+    assert_int_equal(e2e_send(att.fd, buf, len), 0);
+    for (int i = 0; i < BATCH; i++) {
+      int op = 0, cc = 0;
+      assert_true(e2e_ws_recv(att.fd, &op, rbuf, sizeof rbuf, 10000, &cc) > 0);
+      assert_int_equal(op, 1);
+    }
+  }
+  /* tf_vic is still connected: it reads the notices that were queued, then a message sent after them */
+  json_decref(rpc_code(&att, 0, "send", "\"to\":\"tf_vic\",\"body\":" TEXT("after the flood")));
+  int notices = 0, op = 0, cc = 0, n;
+  static char vbuf[1 << 16];
+  while ((n = e2e_ws_recv(vic.fd, &op, vbuf, sizeof vbuf, 20000, &cc)) >= 0 && op == 1 && strstr(vbuf, "\"typing\""))
+    notices++;
+  if (n < 0 || op != 1) fail_msg("tf_vic was closed (opcode %d, code %d) after %d notices", op, cc, notices);
+  assert_non_null(strstr(vbuf, "after the flood"));
+  /* some were dropped, not all */
+  assert_true(notices > 0 && notices < N);
+  wsc_close(&att);
+  wsc_close(&vic);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_padded_msg_key_read_whole),
     cmocka_unit_test_teardown(test_pipelined_replies_by_completion, release),
+    cmocka_unit_test(test_typing_flood_is_dropped),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
