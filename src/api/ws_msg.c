@@ -172,17 +172,17 @@ static void hook_release(void *ud, void *frame)
   net_frame_unref(frame);
 }
 
-/* A typing notice is not queued to a connection that holds the live-room
- * drop line of unsent output (live_queue_bytes, at most ws_max_queued_bytes):
- * it is dropped there, as a live-room message is, so that a peer sending
- * notices faster than the connection drains cannot push it past its cap
- * (1008) with them. */
-static int hook_backlogged(void *ud, const im_session_t *s)
+/* A typing notice or an online-only message is not queued to a connection
+ * that holds the live-room drop line of unsent output (live_queue_bytes, at
+ * most ws_max_queued_bytes): it is dropped there, as a live-room message is,
+ * so that a peer sending them faster than the connection drains cannot push
+ * it past its cap (1008) with them. */
+static int hook_backlogged(void *ud, const im_session_t *s, size_t bytes)
 {
   const api_cfg_t *cfg = ((api_srv_t *)ud)->cfg;
   int64_t line = cfg->live_queue_bytes < cfg->ws_max_queued_bytes ? cfg->live_queue_bytes : cfg->ws_max_queued_bytes;
-  /* with the notice (a frame under 128 bytes) in: dropped before it could take the queue past its cap */
-  return s->conn && (int64_t)net_ws_queued(s->conn) + 128 >= line;
+  /* with the push in (bytes: the core's bound on its frame): dropped before it could take the queue past its cap */
+  return s->conn && (int64_t)(net_ws_queued(s->conn) + bytes) >= line;
 }
 
 /* The cap of a fixed-format frame: a push copies the packed message (at

@@ -169,7 +169,11 @@ static void deliver_in(im_c2c_t *c, im_session_t *sessions, const im_event_t *ev
       s->cursor = ev->useq;
     }
     if (s->sid == except_sid) continue;
-    if (ev->kind == IM_EV_TYPING && c->h.backlogged && c->h.backlogged(c->h.ud, s)) continue; /* lossy (c2c.h) */
+    /* lossy: typing and online-only messages (never stored) skip a connection that is behind (c2c.h); the
+     * frame's bound: a notice is under 128 bytes, a message's push its packed message and a few hundred */
+    if ((ev->kind == IM_EV_TYPING || ev->kind == IM_EV_ONLINE_MSG) && c->h.backlogged &&
+        c->h.backlogged(c->h.ud, s, ev->kind == IM_EV_TYPING ? 128 : ev->msg->body_len + 1024))
+      continue;
     if (!frame && !(frame = c->h.encode(c->h.ud, ev))) return;
     c->h.send(c->h.ud, s, frame);
   }

@@ -76,10 +76,11 @@ typedef struct im_c2c_hooks {
   /* yyyymmdd of t_s in the app's billing zone: a stored message adds 1 to
    * the day's c2c_msgs in its own writer job; NULL: not metered */
   int32_t (*day_of)(void *ud, uint32_t sdkappid, int64_t t_s);
-  /* 1 if s's connection holds so much unsent output that a typing notice
-   * to it is dropped instead of queued (typing is lossy: a flood of notices
-   * must not cut the peer off as a slow consumer); NULL: never */
-  int (*backlogged)(void *ud, const im_session_t *s);
+  /* 1 if s's connection holds so much unsent output that a typing notice or
+   * an online-only message to it is dropped instead of queued (both are
+   * lossy, never stored: a flood of them must not cut the peer off as a slow
+   * consumer); bytes: a bound on the push's frame; NULL: never */
+  int (*backlogged)(void *ud, const im_session_t *s, size_t bytes);
 } im_c2c_hooks_t;
 
 typedef struct im_c2c im_c2c_t;

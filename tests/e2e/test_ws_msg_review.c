@@ -226,12 +226,56 @@ static void test_typing_flood_is_dropped(void **st)
   wsc_close(&vic);
 }
 
+/* ---- an online-only flood is dropped too ------------------------------------------------------------ */
+/* Online-only messages are never stored either: 1,000 of ~11 KB (11 MB of pushes) to a live peer that
+ * reads nothing no longer close it as a slow consumer (1008, within a second, before); some reach it, the
+ * rest are dropped at the live-room line, and a stored message sent after them arrives. */
+static void test_online_only_flood_is_dropped(void **st)
+{
+  (void)st;
+  const char *const u[] = { "of_att", "of_vic", NULL };
+  users(u);
+  wsc_t att, vic;
+  assert_int_equal(wsc_login(&vic, srv.port, app, key, "of_vic", "Web"), 0);
+  json_t *evs = wsc_sync_live(&vic);
+  assert_non_null(evs);
+  json_decref(evs);
+  assert_int_equal(wsc_login(&att, srv.port, app, key, "of_att", "Web"), 0);
+  enum { BATCH = 50, N = 1000, TEXT_BYTES = 11000 };
+  static char text[TEXT_BYTES + 1], frame[TEXT_BYTES + 256], buf[BATCH * (TEXT_BYTES + 256)], rbuf[4096];
+  memset(text, 'x', TEXT_BYTES);
+  snprintf(frame, sizeof frame, "{\"op\":\"send\",\"to\":\"of_vic\",\"online_only\":true,\"body\":"
+           "[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"%s\"}}]}", text);
+  for (int sent = 0; sent < N; sent += BATCH) {
+    size_t len = 0;
+    for (int i = 0; i < BATCH; i++) len += frame_put(buf + len, frame);
+    assert_int_equal(e2e_send(att.fd, buf, len), 0);
+    for (int i = 0; i < BATCH; i++) {
+      int op = 0, cc = 0;
+      assert_true(e2e_ws_recv(att.fd, &op, rbuf, sizeof rbuf, 10000, &cc) > 0);
+      assert_int_equal(op, 1);
+      if (!strstr(rbuf, "\"code\":0")) fail_msg("an online-only send refused: %s", rbuf);
+    }
+  }
+  json_decref(rpc_code(&att, 0, "send", "\"to\":\"of_vic\",\"body\":" TEXT("after the flood")));
+  int got = 0, op = 0, cc = 0, n;
+  static char vbuf[1 << 16];
+  while ((n = e2e_ws_recv(vic.fd, &op, vbuf, sizeof vbuf, 20000, &cc)) >= 0 && op == 1 && strstr(vbuf, "\"online_msg\""))
+    got++;
+  if (n < 0 || op != 1) fail_msg("of_vic was closed (opcode %d, code %d) after %d online messages", op, cc, got);
+  assert_non_null(strstr(vbuf, "after the flood"));
+  assert_true(got > 0 && got < N);
+  wsc_close(&att);
+  wsc_close(&vic);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_padded_msg_key_read_whole),
     cmocka_unit_test_teardown(test_pipelined_replies_by_completion, release),
     cmocka_unit_test(test_typing_flood_is_dropped),
+    cmocka_unit_test(test_online_only_flood_is_dropped),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
