@@ -39,6 +39,19 @@ static void wait_writer(int port, long long inflight, long long queued)
   fail_msg("the writer never had %lld jobs in flight with %lld queued", inflight, queued);
 }
 
+/* Just after the server's 1 s tick wrote the meter's counts of the REST calls before (a writer job of its
+ * own): the next tick, whose meter job would compete with the test's for the writer queue's one slot (taking
+ * it, or refusing a friend_add 60018 while it waits to be handed over), is about a second away. The calls
+ * before left counts, so a tick writes them: wait for the writer's job count to move, then for it to idle. */
+static void after_a_tick(int port)
+{
+  long long jobs = e2e_healthz_stat(port, "writer", "jobs");
+  int waited = 0;
+  while (e2e_healthz_stat(port, "writer", "jobs") == jobs && waited < 30000) { sleep_ms(5); waited += 5; }
+  if (waited >= 30000) fail_msg("no meter job in 30 s");
+  wait_writer(port, 0, 0);
+}
+
 static int v4_send(int port, uint32_t app, const char *key, const char *cmd, const char *json_body)
 {
   char sig[1024], req[4096];
@@ -83,6 +96,7 @@ static void test_full_queue_refuses_and_undoes(void **st)
   assert_int_equal(e2e_start(&srv, "china", &app, key, args), 0);
   const char *const users[] = { "q_a", "q_b", "q_c", "q_d", NULL };
   import_users(srv.port, app, key, users);
+  after_a_tick(srv.port);
   store_t *lock;
   assert_int_equal(store_open(srv.dir, &lock), 0);
   assert_int_equal(store_exec(lock, "BEGIN IMMEDIATE"), 0);
