@@ -197,7 +197,8 @@ static void test_paused_pinging_client_stays_open(void **st)
   assert_int_equal(e2e_ws_send_text(a.fd, "{\"id\":999,\"op\":\"send\",\"to\":\"idle_b\",\"body\":[{\"MsgType\":"
                                           "\"TIMTextElem\",\"MsgContent\":{\"Text\":\"held\"}}]}"), 0);
   for (int waited = 0; healthz_int("admission", "inflight") < 1 && waited < 10000; waited += 10) sleep_ms(10);
-  assert_int_equal(healthz_int("admission", "inflight"), 1);
+  /* the send, and maybe the meter's job of the server's 1 s tick (a writer job too, held with it) */
+  assert_true(healthz_int("admission", "inflight") >= 1);
   /* three idle timeouts of pings: the first read finds the watermark reached, the connection is paused */
   for (int i = 0; i < 12; i++) {
     assert_int_equal(e2e_ws_send_frame(a.fd, 9, 1, "hi", 2, 1), 0);

@@ -86,7 +86,8 @@ static void at_watermark(wsc_t *a, const char *user, const char *peer)
            peer);
   assert_int_equal(e2e_ws_send_text(a->fd, msg), 0);
   for (int waited = 0; e2e_healthz_stat(srv.port, "admission", "inflight") < 1 && waited < 10000; waited += 10) sleep_ms(10);
-  assert_int_equal(e2e_healthz_stat(srv.port, "admission", "inflight"), 1);
+  /* the send, and maybe the meter's job of the server's 1 s tick (a writer job too, held with it) */
+  assert_true(e2e_healthz_stat(srv.port, "admission", "inflight") >= 1);
   char st[32];
   status_of(user, st, sizeof st);
   assert_string_equal(st, "Online");
