@@ -185,11 +185,12 @@ static int make_page(clist_t *j, row_t *rows, size_t n)
   size_t nrest = n - np;
   if (np > 1) qsort(rows, np, sizeof *rows, pin_cmp);
   if (nrest > 1) qsort(rest, nrest, sizeof *rest, row_cmp);
-  /* every pinned one and the newest `kept` others, of both kinds together (the C2C read kept its own) */
+  /* every pinned one and the newest `kept` others with a message, of both kinds together (the C2C read kept its
+   * own); an empty one (time 0, listed only with IM_CONV_EMPTY) is not counted (messaging-c2c-conversations.md §46) */
   int64_t kept = im_limit(j->G->lim, j->app, IM_LIMIT_RECENT_KEPT), others = 0;
   size_t out = 0;
   for (size_t i = 0; i < nrest; i++) {
-    if (!rest[i].pinned_at && others++ >= kept) continue;
+    if (!rest[i].pinned_at && rest[i].time && others++ >= kept) continue;
     rest[out++] = rest[i];
   }
   nrest = out;

@@ -10,7 +10,8 @@
  *  - what the cursor cannot tell, as documented there: after the walk
  *    returned a pinned item, a conversation not yet returned that is pinned
  *    is not listed by the later pages, and a returned pin that is unpinned
- *    is listed again among the others.
+ *    is listed again among the others;
+ *  - an empty conversation is not counted in the kept limit.
  * The server runs on a test clock with get_list pages of 3. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,8 +30,8 @@
 #include "e2e_op.h"
 
 static e2e_server_t srv;
-static uint32_t app;
-static char key[80];
+static uint32_t app, app_l;
+static char key[80], key_l[80]; /* app_l: an app of the legacy scheme (created before the editions), no account cap */
 static char auth[160];
 static const char *args[] = { "--test-clock", "--msg-recent-page", "3", "--rest-rate-limit", "100000", NULL };
 
@@ -39,6 +40,7 @@ static int setup(void **st)
   (void)st;
   e2e_dir_init(&srv);
   e2e_make_app(&srv, "china", &app, key);
+  e2e_make_app_at(&srv, "china", "2026-09-01", &app_l, key_l);
   if (op_token_auth(&srv, auth, sizeof auth)) return -1;
   return e2e_server_start(&srv, args);
 }
@@ -185,11 +187,81 @@ static void test_pins_between_pages_after_a_pin(void **st)
   wsc_close(&a);
 }
 
+/* Empty conversations are not counted in the kept limit (messaging-c2c-conversations.md §46): a user with
+ * 101 conversations that have a message (99 C2C, then 2 groups; the edition keeps 100, of both kinds
+ * together) and a group with none is listed, with AssistFlags bit 1, the 100 newest (the oldest C2C one
+ * left out) and the empty group. Before, the empty one sorted last and was cut by the limit too. The app is
+ * one of s2022 trial (100 accounts: the user and its 99 peers). */
+static void test_empty_not_counted_in_kept(void **st)
+{
+  (void)st;
+  enum { PEERS = 99 };
+  static char names[PEERS + 1][16];
+  const char *users[PEERS + 2];
+  snprintf(names[0], sizeof names[0], "e_u");
+  users[0] = names[0];
+  for (int i = 1; i <= PEERS; i++) {
+    snprintf(names[i], sizeof names[i], "e_p%03d", i);
+    users[i] = names[i];
+  }
+  users[PEERS + 1] = NULL;
+  for (int i = 0; users[i]; i++)
+    v4_ok(v4(srv.port, app_l, key_l, "im_open_login_svc/account_import", "{\"UserID\":\"%s\"}", users[i]));
+  static const char *const gids[] = { "e_g", "e_m1", "e_m2" };
+  for (int i = 0; i < 3; i++)
+    v4_ok(v4(srv.port, app_l, key_l, G("create_group"),
+             "{\"Type\":\"Public\",\"Name\":\"n\",\"GroupId\":\"%s\",\"Owner_Account\":\"e_u\"}", gids[i]));
+  op_clock_advance(srv.port, auth, 5);
+  for (int i = 1; i <= PEERS; i++) {
+    v4_ok(v4(srv.port, app_l, key_l, "openim/sendmsg",
+             "{\"From_Account\":\"%s\",\"To_Account\":\"e_u\",\"MsgRandom\":1,\"MsgBody\":" TEXT("hi") "}", users[i]));
+    if (i == 1 || i % 20 == 0) op_clock_advance(srv.port, auth, 1);
+  }
+  op_clock_advance(srv.port, auth, 1);
+  for (int i = 1; i < 3; i++)
+    v4_ok(v4(srv.port, app_l, key_l, G("send_group_msg"),
+             "{\"GroupId\":\"%s\",\"From_Account\":\"e_u\",\"Random\":1,\"MsgBody\":" TEXT("hi") "}", gids[i]));
+  long long c[4] = { 0, 0, 0, 0 };
+  int c2c = 0, groups = 0, empty = 0, pages = 0, done = 0, oldest = 0;
+  while (!done) {
+    json_t *r = v4(srv.port, app_l, key_l, "recentcontact/get_list",
+                   "{\"From_Account\":\"e_u\",\"TimeStamp\":%lld,\"StartIndex\":%lld,\"TopTimeStamp\":%lld,"
+                   "\"TopStartIndex\":%lld,\"AssistFlags\":3}", c[0], c[1], c[2], c[3]);
+    assert_non_null(r);
+    assert_int_equal(jint(r, "ErrorCode"), 0);
+    json_t *it;
+    size_t i;
+    json_array_foreach(json_object_get(r, "SessionItem"), i, it) {
+      if (jint(it, "Type") != 2) {
+        c2c++;
+        if (!strcmp(jstr(it, "To_Account"), "e_p001")) oldest = 1;
+      } else if (jint(it, "MsgTime")) {
+        groups++;
+      } else {
+        empty++;
+        assert_string_equal(jstr(it, "GroupId"), "e_g");
+      }
+    }
+    c[0] = jint(r, "TimeStamp");
+    c[1] = jint(r, "StartIndex");
+    c[2] = jint(r, "TopTimeStamp");
+    c[3] = jint(r, "TopStartIndex");
+    done = (int)jint(r, "CompleteFlag");
+    json_decref(r);
+    assert_true(++pages < 60);
+  }
+  assert_int_equal(c2c, 98);
+  assert_false(oldest);
+  assert_int_equal(groups, 2);
+  assert_int_equal(empty, 1);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_pin_after_a_page_without_pins),
     cmocka_unit_test(test_pins_between_pages_after_a_pin),
+    cmocka_unit_test(test_empty_not_counted_in_kept),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
