@@ -60,6 +60,39 @@ size_t im_group_conv_rows(im_groups_t *G, uint32_t sdkappid, uint32_t user_no, c
   return k;
 }
 
+/* ---- conversation events (delete, pin) ---------------------------------------------------------- */
+/* A job of user_no's on its conversation of g whose writer job appends the event
+ * {"type":type,"group_id",flag:value,"time"} to the user's inbox (j->body; time never before the group was
+ * created: grp__event_s) and whose done() hands it to the user's live sessions once durable. NULL when it
+ * could not be made (cb told). */
+static void done_conv_event(gjob_t *j, int rc)
+{
+  if (!rc && j->useq && j->G->c2c) im_c2c_rel_deliver(j->G->c2c, j->sdkappid, j->actor_no, j->useq, j->now_s, j->body);
+  grp__finish(j, rc);
+}
+
+static gjob_t *conv_event_job(im_groups_t *G, uint32_t sdkappid, const im_group_t *g, uint32_t user_no, const char *type,
+                              const char *flag, int value, im_gdone_cb cb, void *ud)
+{
+  gjob_t *j = grp__job(G, sdkappid, cb, ud);
+  int64_t now_s = imc_clock_now_s(); /* a pin's time */
+  json_t *ev = j ? json_pack("{s:s,s:s,s:b,s:I}", "type", type, "group_id", g->group_id, flag, value != 0, "time",
+                             (json_int_t)grp__event_s(g, now_s))
+                 : NULL;
+  if (j) j->body = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
+  json_decref(ev);
+  if (!j || !j->body) {
+    if (j) grp__finish(j, IMC_E_NOMEM);
+    else grp__fail(cb, ud, IMC_E_NOMEM, NULL);
+    return NULL;
+  }
+  j->group_no = g->group_no;
+  j->actor_no = user_no;
+  j->now_s = now_s;
+  j->done = done_conv_event;
+  return j;
+}
+
 /* ---- delete ------------------------------------------------------------------------------------- */
 /* j->body: the conv_delete event, appended to the user's inbox in the job that deletes */
 static int run_conv_delete(store_t *s, gjob_t *j)
@@ -73,12 +106,6 @@ static int run_conv_delete(store_t *s, gjob_t *j)
   return im_c2c_rel_append(s, j->sdkappid, j->actor_no, j->now_s, j->body, &j->useq);
 }
 
-static void done_conv_delete(gjob_t *j, int rc)
-{
-  if (!rc && j->useq && j->G->c2c) im_c2c_rel_deliver(j->G->c2c, j->sdkappid, j->actor_no, j->useq, j->now_s, j->body);
-  grp__finish(j, rc);
-}
-
 void im_group_conv_delete(im_groups_t *G, uint32_t sdkappid, uint32_t user_no, const char *group_id, im_gdone_cb cb,
                           void *ud)
 {
@@ -87,23 +114,9 @@ void im_group_conv_delete(im_groups_t *G, uint32_t sdkappid, uint32_t user_no, c
     grp__fail(cb, ud, IMC_E_CONV_PARAM, "ToGroupid must name a group From_Account is a member of (not an AVChatRoom)");
     return;
   }
-  gjob_t *j = grp__job(G, sdkappid, cb, ud);
-  int64_t now_s = imc_clock_now_s(); /* the event's time is never before created (grp__event_s) */
-  json_t *ev = j ? json_pack("{s:s,s:s,s:b,s:I}", "type", "conv_delete", "group_id", g->group_id, "cleared", 0,
-                             "time", (json_int_t)grp__event_s(g, now_s))
-                 : NULL;
-  if (j) j->body = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
-  json_decref(ev);
-  if (!j || !j->body) {
-    if (j) grp__finish(j, IMC_E_NOMEM);
-    else grp__fail(cb, ud, IMC_E_NOMEM, NULL);
-    return;
-  }
-  j->group_no = g->group_no;
-  j->actor_no = user_no;
-  j->now_s = now_s;
+  gjob_t *j = conv_event_job(G, sdkappid, g, user_no, "conv_delete", "cleared", 0, cb, ud);
+  if (!j) return;
   j->run = run_conv_delete;
-  j->done = done_conv_delete;
   grp__submit(j, 0);
 }
 
@@ -136,12 +149,6 @@ static int run_conv_pin(store_t *s, gjob_t *j)
   return rc ? rc : im_c2c_rel_append(s, j->sdkappid, j->actor_no, j->now_s, j->body, &j->useq);
 }
 
-static void done_conv_pin(gjob_t *j, int rc)
-{
-  if (!rc && j->useq && j->G->c2c) im_c2c_rel_deliver(j->G->c2c, j->sdkappid, j->actor_no, j->useq, j->now_s, j->body);
-  grp__finish(j, rc);
-}
-
 void im_group_conv_pin(im_groups_t *G, uint32_t sdkappid, uint32_t user_no, const char *group_id, int pin,
                        uint32_t max_pinned, im_gdone_cb cb, void *ud)
 {
@@ -152,24 +159,10 @@ void im_group_conv_pin(im_groups_t *G, uint32_t sdkappid, uint32_t user_no, cons
     return;
   }
   if (im_group_role(g, user_no) == IM_GR_NONE) { grp__fail(cb, ud, IMC_E_GROUP_NOT_MEMBER, NULL); return; }
-  gjob_t *j = grp__job(G, sdkappid, cb, ud);
-  int64_t now_s = imc_clock_now_s(); /* the pin's time; the event's is never before created (grp__event_s) */
-  json_t *ev = j ? json_pack("{s:s,s:s,s:b,s:I}", "type", "conv_pin", "group_id", g->group_id, "pinned", pin != 0,
-                             "time", (json_int_t)grp__event_s(g, now_s))
-                 : NULL;
-  if (j) j->body = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
-  json_decref(ev);
-  if (!j || !j->body) {
-    if (j) grp__finish(j, IMC_E_NOMEM);
-    else grp__fail(cb, ud, IMC_E_NOMEM, NULL);
-    return;
-  }
-  j->group_no = g->group_no;
-  j->actor_no = user_no;
+  gjob_t *j = conv_event_job(G, sdkappid, g, user_no, "conv_pin", "pinned", pin, cb, ud);
+  if (!j) return;
   j->mode = pin != 0;
   j->value = max_pinned;
-  j->now_s = now_s;
   j->run = run_conv_pin;
-  j->done = done_conv_pin;
   grp__submit(j, 0);
 }
