@@ -46,6 +46,7 @@ typedef struct api_cfg {
   int64_t shutdown_timeout_ms;
   int64_t ws_admit_high_jobs; /* writer jobs in flight beyond which WebSocket reading pauses (ws_pace.c); 0 = off */
   int64_t ws_admit_low_jobs;  /* reading resumes, oldest pause first, at or below this */
+  int64_t ws_conn_inflight_max; /* requests of one WebSocket in flight past which it is not read (client_ws.c); 0 = off */
   int64_t writer_max_jobs;    /* writer queue cap: beyond it requests get 60018 "server busy" */
   int64_t writer_max_bytes;   /* the bytes the writer's jobs in flight may hold (store_writer_set_max_bytes); 0 none */
   int64_t writer_pace_us;     /* a small COMMIT waits this long after the previous one (store_writer.h, "Pacing"); 0 = off */

@@ -70,6 +70,8 @@ typedef struct api_srv {
   int exit_status;
   size_t jobs_in_flight;         /* store jobs submitted, not yet done */
   uint64_t ws_sends_fast;        /* `send` frames taken by cws_send_fast (GET /healthz c2c.fast_sends) */
+  size_t ws_conn_paused;         /* WebSockets not read for their own requests in flight (cws_conn_pace) */
+  uint64_t ws_conn_pauses;       /* times one was (GET /healthz admission.conn_paused, conn_pauses) */
   int tz_offset_s;
   im_c2c_t *c2c;                 /* one-to-one messaging core */
   im_limits_t limits;            /* messaging limit defaults (config) */
@@ -282,6 +284,15 @@ enum { CWS_NEW, CWS_LOGIN_PENDING, CWS_ONLINE, CWS_CLOSING, CWS_CLOSED };
 
 cws_conn_t *cws_hold(cws_conn_t *c);     /* returns c */
 void cws_release(cws_conn_t *c);         /* frees c when the last hold goes */
+/* Per-connection backpressure (cfg->ws_conn_inflight_max): cws_conn_pace,
+ * after each frame of a logged-in connection, stops reading it once it has
+ * more requests in flight than the cap (net_ws_pause_read: the rest of the
+ * read waits with it, later bytes in the kernel); cws_release_req drops a
+ * request's hold and reads the connection again once its requests in flight
+ * fall to half the cap. A connection also paused by admission (ws_pace.c)
+ * is checked again by it before its next read. */
+void cws_conn_pace(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c);
+void cws_release_req(api_srv_t *srv, cws_conn_t *c);
 /* The socket if the connection is still open and not closing, else NULL. */
 net_ws_t *cws_usable(const cws_conn_t *c);
 int cws_state(const cws_conn_t *c);      /* CWS_* */

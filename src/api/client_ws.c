@@ -37,6 +37,7 @@ struct cws_conn {
   uint8_t logout : 1;    /* closed by logout or kick: no PushOnline */
   uint8_t metered : 1;   /* counted as an open connection of its app (meter) */
   uint8_t ended : 1;     /* end_session ran: its access-log line is written once */
+  uint8_t own_wait : 1;  /* not read until its requests in flight fall (cws_conn_pace) */
   uint32_t login_s;      /* login time (unix s, truncated) for the access log */
 };                       /* the UserID is not kept here: cws_user_id looks it up by user_no */
 _Static_assert(sizeof(struct cws_conn) <= 48, "memory per idle connection is a product metric: no per-connection UserID copy");
@@ -82,6 +83,34 @@ void cws_release(cws_conn_t *c)
     assert(c->state == CWS_CLOSED && !c->sess.linked && !c->sess.conn);
     free(c);
   }
+}
+
+/* ---- per-connection backpressure -------------------------------------------- */
+/* A connection's requests in flight: its holds but the socket's own. */
+static unsigned conn_inflight(const cws_conn_t *c) { return c->holds - 1u; }
+
+void cws_conn_pace(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c)
+{
+  int64_t max = srv->cfg->ws_conn_inflight_max;
+  if (!max || c->own_wait || c->state != CWS_ONLINE || !cws_usable(c) || conn_inflight(c) <= (uint64_t)max) return;
+  c->own_wait = 1;
+  srv->ws_conn_paused++;
+  srv->ws_conn_pauses++;
+  net_ws_set_deadline(ws, 0); /* no idle close while not read: its pings wait unread (resuming re-arms it) */
+  net_ws_pause_read(ws);
+}
+
+void cws_release_req(api_srv_t *srv, cws_conn_t *c)
+{
+  net_ws_t *ws = cws_usable(c);
+  /* after this release: conn_inflight(c) - 1 */
+  if (c->own_wait && ws && conn_inflight(c) - 1u <= (uint64_t)srv->cfg->ws_conn_inflight_max / 2) {
+    c->own_wait = 0;
+    srv->ws_conn_paused--;
+    net_ws_set_idle(ws, (uint32_t)srv->cfg->ws_idle_timeout_ms); /* the time not read was the server's, not the client's silence */
+    net_ws_resume_read(ws); /* read again, admission (ws_pace.c) deciding first as before any read */
+  }
+  cws_release(c);
 }
 
 net_ws_t *cws_usable(const cws_conn_t *c)
@@ -191,6 +220,7 @@ void cws_on_close(void *ud, net_ws_t *ws, int code)
   net_ws_set_data(ws, NULL);
   cws_group_session_gone(srv, c);
   end_session(srv, c, code);
+  if (c->own_wait) { c->own_wait = 0; srv->ws_conn_paused--; }
   c->state = CWS_CLOSED;
   c->sess.conn = NULL;
   cws_release(c);        /* the socket's hold; jobs in flight keep theirs */

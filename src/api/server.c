@@ -133,6 +133,9 @@ static void healthz(api_srv_t *srv, net_req_t *req)
                                                 (json_int_t)srv->cfg->ws_admit_high_jobs, "low",
                                                 (json_int_t)srv->cfg->ws_admit_low_jobs, "paused", (json_int_t)paused,
                                                 "pauses", (json_int_t)pauses, "resumes", (json_int_t)resumes));
+  json_object_set_new(json_object_get(o, "admission"), "conn_paused", json_integer((json_int_t)srv->ws_conn_paused));
+  json_object_set_new(json_object_get(o, "admission"), "conn_pauses", json_integer((json_int_t)srv->ws_conn_pauses));
+  json_object_set_new(json_object_get(o, "admission"), "conn_inflight_max", json_integer((json_int_t)srv->cfg->ws_conn_inflight_max));
   json_object_set_new(o, "ws_out", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "writes", (json_int_t)ns.ws_writes,
                                              "frames", (json_int_t)ns.ws_frames, "bytes", (json_int_t)ns.bytes_out,
                                              "close_timeouts", (json_int_t)ns.ws_close_timeouts, "queued_bytes",

@@ -52,7 +52,7 @@ static void gpend_reply(gpend_t *p, int rc, const char *why, json_t *extra)
   net_ws_t *ws = cws_usable(p->c);
   if (ws && cws_state(p->c) == CWS_ONLINE && sess(p->c)->sid == p->sid) cws_reply(ws, p->id, p->op, rc, why, extra);
   else json_decref(extra);
-  cws_release(p->c);
+  cws_release_req(p->srv, p->c);
   json_decref(p->id);
   json_decref(p->acc);
   json_decref(p->req);

@@ -69,7 +69,7 @@ static json_t *pending_id(const pending_t *p)
 
 static void pending_free(pending_t *p)
 {
-  cws_release(p->c);
+  cws_release_req(p->srv, p->c);
   json_decref(p->id);
   if (pending_pool.n >= PENDING_POOL_MAX) { free(p); return; }
   p->srv = (api_srv_t *)(void *)pending_pool.head;

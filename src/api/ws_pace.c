@@ -216,6 +216,8 @@ void cws_admit_on_text(void *ud, net_ws_t *ws, const char *data, size_t len)
 {
   api_srv_t *srv = ud;
   cws_on_text(ud, ws, data, len);
+  cws_conn_t *c = net_ws_data(ws);
+  if (c) cws_conn_pace(srv, ws, c); /* its own requests in flight: the rest of its input waits */
   if (!srv->pace) return;
   admit_t *a = &srv->pace->admit;
   size_t units = 1 + len / ADMIT_UNIT_BYTES;

@@ -45,7 +45,7 @@ static void resp_done(relreq_t *rr, int rc)
   resp_wait_t *w = rr->ud;
   net_ws_t *ws = cws_usable(w->c);
   if (ws && cws_state(w->c) == CWS_ONLINE && cws_session(w->c)->sid == w->sid) reply(ws, w->id, "friend_response", rc, NULL, NULL);
-  cws_release(w->c);
+  cws_release_req(rr->srv, w->c);
   json_decref(w->id);
   free(w);
   relreq_free(rr); /* undoes the changes unless they are durable */

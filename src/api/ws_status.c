@@ -202,7 +202,7 @@ static void set_done(relreq_t *rr, int rc)
   net_ws_t *ws = cws_usable(w->c);
   if (!rc) push_status(rr->srv, rr->app, s->user_no, 1);
   if (ws && cws_state(w->c) == CWS_ONLINE && s->sid == w->sid) reply(ws, w->id, "status_set", rc, NULL, NULL);
-  cws_release(w->c);
+  cws_release_req(rr->srv, w->c);
   json_decref(w->id);
   free(w);
   relreq_free(rr);

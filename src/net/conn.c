@@ -344,7 +344,8 @@ static void read_now(struct net_conn *c)
   if (c->flags & CF_FRESH) s->fresh_left--;
   int tp = imc_turnlog_enter((c->flags & CF_FRESH) ? IMC_TP_READ_FRESH : (c->flags & CF_WS) ? IMC_TP_READ_WS : IMC_TP_READ_HTTP);
   uint64_t t0 = timed ? uv_hrtime() : 0;
-  int more = read_once(c);
+  /* input a message paused it on (net_ws_pause_read) goes first; paused again: the socket waits */
+  int more = (c->flags & CF_WS) && net__ws_feed_held(c) && (c->flags & (CF_PAUSED | CF_CLOSED)) ? 0 : read_once(c);
   if (timed) s->read_ns += uv_hrtime() - t0;
   imc_turnlog_leave(tp);
   /* a WebSocket whose FIN came with this input: read on to the end of it in a later turn (no new edge will say so) */

@@ -266,9 +266,18 @@ net_frame_t *net_frame_concat(net_frame_t *const *fs, size_t n);
 uint32_t net_frame_msgs(const net_frame_t *f);
 /* Bytes queued to ws and not yet taken by the kernel. */
 size_t net_ws_queued(const net_ws_t *ws);
-/* Read a WebSocket that on_ws_read paused, in a later loop turn, behind the
- * connections already waiting for a read (the order of the calls is the
- * order of the reads). A no-op if it is not paused. Loop thread. */
+/* Pause a WebSocket from inside on_ws_text: the message being delivered is
+ * its last until net_ws_resume_read. The rest of the input already read
+ * stays unparsed (held with the connection, at most one read's bytes) and
+ * is handed on first when it resumes; nothing more is read from the socket
+ * meanwhile (as for a pause by on_ws_read: its bytes wait in the kernel,
+ * and a peer that goes away is noticed). A no-op on a closing connection.
+ * Loop thread. */
+void net_ws_pause_read(net_ws_t *ws);
+/* Read a WebSocket that on_ws_read or net_ws_pause_read paused, in a later
+ * loop turn, behind the connections already waiting for a read (the order
+ * of the calls is the order of the reads). A no-op if it is not paused.
+ * Loop thread. */
 void net_ws_resume_read(net_ws_t *ws);
 /* Send a close frame, flush, close. on_ws_close follows (later phase). */
 int net_ws_close(net_ws_t *ws, uint16_t code, const char *reason);

@@ -399,6 +399,10 @@ size_t net__ws_head_put(int opcode, size_t len, uint8_t *dst);
 /* ws.c */
 void net__ws_start(struct net_conn *c, char *rest, size_t len);
 void net__ws_feed(struct net_conn *c, char *data, size_t len);
+/* Parse the input a net_ws_pause_read left unparsed (its frames come before
+ * anything read later); 1 if there was some (the connection may be paused
+ * again, or closing, afterwards), 0 if none. */
+int net__ws_feed_held(struct net_conn *c);
 void net__ws_free(struct net_conn *c);
 
 #endif

@@ -21,6 +21,7 @@ struct ws_state {
   char *part; size_t part_len, part_cap;  /* incomplete frame */
   char *msg; size_t msg_len;              /* fragmented message so far */
   uint8_t in_msg;
+  uint8_t held;                           /* part holds input read before net_ws_pause_read stopped the parse */
 };
 
 /* Write one final, unmasked server frame of data[0..len) at dst (room for
@@ -94,6 +95,11 @@ net_frame_t *net_frame_concat(net_frame_t *const *fs, size_t n)
 uint32_t net_frame_msgs(const net_frame_t *f) { return f->msgs; }
 
 size_t net_ws_queued(const net_ws_t *c) { return net__queued(c); }
+
+void net_ws_pause_read(net_ws_t *c)
+{
+  if ((c->flags & (CF_WS | CF_WS_CLOSING | CF_CLOSED)) == CF_WS) c->flags |= CF_PAUSED;
+}
 
 void net_ws_resume_read(net_ws_t *c)
 {
@@ -283,12 +289,14 @@ static void on_frame(struct net_conn *c, int fin, int op, char *p, size_t n)
 }
 
 /* Parse frames from buf. Returns bytes consumed (the rest is an incomplete
- * frame), or SIZE_MAX after closing the connection. */
+ * frame, or input left for after net_ws_resume_read when a message paused
+ * the connection: net_ws_pause_read), or SIZE_MAX after closing the
+ * connection. */
 static size_t parse(struct net_conn *c, char *buf, size_t len)
 {
   size_t o = 0;
   uint64_t max = c->srv->cfg.max_ws_frame_bytes;
-  while (o < len && !(c->flags & CF_WS_CLOSING)) {
+  while (o < len && !(c->flags & (CF_WS_CLOSING | CF_PAUSED))) {
     net_ws_head_t fh;
     size_t avail = len - o;
     int r = net__ws_head((uint8_t *)buf + o, avail, max, &fh);
@@ -338,6 +346,16 @@ void net__ws_feed(struct net_conn *c, char *data, size_t len)
     }
   }
   w = c->u.ws;
+  if (w) w->held = w->part_len && (c->flags & CF_PAUSED); /* parsed on resume, before the socket is read (net__ws_feed_held) */
   if (w && !w->part_len && !w->in_msg) net__ws_free(c); /* idle again: hold nothing */
   else if (w && !w->part_len) { free(w->part); w->part = NULL; w->part_cap = 0; }
+}
+
+int net__ws_feed_held(struct net_conn *c)
+{
+  ws_state_t *w = c->u.ws;
+  if (!w || !w->held || (c->flags & (CF_PAUSED | CF_WS_CLOSING))) return 0;
+  static char none[1];
+  net__ws_feed(c, none, 0);
+  return 1;
 }

@@ -382,22 +382,26 @@ int e2e_ws_connect(int port, const char *path)
   return fd;
 }
 
+size_t e2e_ws_frame_put(unsigned char *dst, int opcode, int fin, const void *payload, size_t len, int masked)
+{
+  size_t h = 0;
+  dst[h++] = (unsigned char)((fin ? 0x80 : 0) | (opcode & 0x0f));
+  unsigned char mbit = masked ? 0x80 : 0;
+  if (len < 126) dst[h++] = (unsigned char)(mbit | len);
+  else if (len < 65536) { dst[h++] = mbit | 126; dst[h++] = (unsigned char)(len >> 8); dst[h++] = (unsigned char)len; }
+  else { dst[h++] = mbit | 127; for (int i = 7; i >= 0; i--) dst[h++] = (unsigned char)((uint64_t)len >> (8 * i)); }
+  unsigned char mask[4] = { 0x12, 0x34, 0x56, 0x78 };
+  if (masked) { memcpy(dst + h, mask, 4); h += 4; }
+  for (size_t i = 0; i < len; i++)
+    dst[h + i] = masked ? (unsigned char)(((const unsigned char *)payload)[i] ^ mask[i & 3]) : ((const unsigned char *)payload)[i];
+  return h + len;
+}
+
 int e2e_ws_send_frame(int fd, int opcode, int fin, const void *payload, size_t len, int masked)
 {
-  unsigned char hdr[14];
-  size_t h = 0;
-  hdr[h++] = (unsigned char)((fin ? 0x80 : 0) | (opcode & 0x0f));
-  unsigned char mbit = masked ? 0x80 : 0;
-  if (len < 126) hdr[h++] = (unsigned char)(mbit | len);
-  else if (len < 65536) { hdr[h++] = mbit | 126; hdr[h++] = (unsigned char)(len >> 8); hdr[h++] = (unsigned char)len; }
-  else { hdr[h++] = mbit | 127; for (int i = 7; i >= 0; i--) hdr[h++] = (unsigned char)((uint64_t)len >> (8 * i)); }
-  unsigned char mask[4] = { 0x12, 0x34, 0x56, 0x78 };
-  if (masked) { memcpy(hdr + h, mask, 4); h += 4; }
-  unsigned char *buf = malloc(h + len + 1);
-  memcpy(buf, hdr, h);
-  for (size_t i = 0; i < len; i++)
-    buf[h + i] = masked ? (unsigned char)(((const unsigned char *)payload)[i] ^ mask[i & 3]) : ((const unsigned char *)payload)[i];
-  int rc = e2e_send(fd, buf, h + len);
+  unsigned char *buf = malloc(E2E_WS_HEAD_MAX + len + 1);
+  size_t n = e2e_ws_frame_put(buf, opcode, fin, payload, len, masked);
+  int rc = e2e_send(fd, buf, n);
   free(buf);
   return rc;
 }

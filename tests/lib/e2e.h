@@ -102,6 +102,10 @@ int e2e_v4(int port, uint32_t sdkappid, const char *key, const char *identifier,
 int e2e_ws_connect(int port, const char *path);
 /* Send one frame (client frames are masked unless masked=0). */
 int e2e_ws_send_frame(int fd, int opcode, int fin, const void *payload, size_t len, int masked);
+/* Encode that frame at dst (room for E2E_WS_HEAD_MAX + len bytes): its
+ * length. For a pipeline of frames written at once. */
+#define E2E_WS_HEAD_MAX 14
+size_t e2e_ws_frame_put(unsigned char *dst, int opcode, int fin, const void *payload, size_t len, int masked);
 int e2e_ws_send_text(int fd, const char *text);
 /* Receive one frame: returns payload length and sets *opcode (8 = close:
  * *close_code set); -1 on timeout/EOF. Payload NUL-terminated in buf. */
