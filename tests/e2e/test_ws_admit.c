@@ -323,12 +323,14 @@ static int setup_big(void **st)
 static int setup_unpaced(void **st)
 {
   (void)st;
-  /* admission off: nothing pauses a client; the client reads its ~8 MB of answers only after sending */
-  static const char *const args[] = { "--ws-admit-high-jobs", "0", "--ws-max-queued-bytes", "67108864", NULL };
+  /* admission and the per-connection pause off: nothing pauses a client; the client reads its ~8 MB of answers
+   * only after sending */
+  static const char *const args[] = { "--ws-admit-high-jobs", "0", "--ws-conn-inflight-max", "0", "--ws-max-queued-bytes",
+                                      "67108864", NULL };
   return e2e_start_sync_held(&srv, hold, sizeof hold, "admitoff", "singapore", &app, key, args);
 }
 
-/* With admission off, one client pipelines more requests than a connection
+/* With admission and the per-connection pause (ws_conn_inflight_max) off, one client pipelines more requests than a connection
  * may have in flight (49,152, client_ws.c CWS_HOLDS_MAX) while no job can
  * complete: those past the cap are answered 60018 at once, the others when
  * the writer goes on, and the server lives (it aborted on the hold count's
