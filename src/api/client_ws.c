@@ -61,11 +61,12 @@ typedef struct login_job {
 
 /* ---- ownership -------------------------------------------------------------- */
 /* Requests one connection may have in flight (each holds the connection):
- * past it a request is answered 60018 and nothing is done. Admission at its
- * default (ws_admit_high_jobs 32,768) pauses a connection before this (at
- * most the watermark plus one read's frames); with it off (0), one client
- * pipelining 65,535 requests overflowed the hold count and aborted the
- * server. */
+ * past it a request is answered 60018 and nothing is done. The connection's
+ * own pause (ws_conn_inflight_max, at most 32,768: cws_conn_pace) stops
+ * reading it long before this, and admission at its default
+ * (ws_admit_high_jobs 32,768) bounds writes too; with both off (0), one
+ * client pipelining 65,535 requests overflowed the hold count and aborted
+ * the server. */
 #define CWS_HOLDS_MAX 49152
 _Static_assert(CWS_HOLDS_MAX < UINT16_MAX, "holds is a uint16_t");
 

@@ -45,7 +45,12 @@
  * over (ws_idle_timeout_ms); no client is closed with 4004 for the time
  * the server did not read it. Memory: one pointer per paused
  * connection (a ring that grows by doubling; if it cannot grow, the
- * connection is not paused and the writer's cap answers 60018). */
+ * connection is not paused and the writer's cap answers 60018).
+ *
+ * A connection is also paused, inside a read, for its own requests in
+ * flight (cws_conn_pace, client_ws.c, after each frame); its resume is
+ * followed by the admission check of the next read, so it is read only when
+ * both allow it. */
 #include "api/api_int.h"
 #include "util/err.h"
 #include "util/turnlog.h"
