@@ -643,7 +643,7 @@ void cws_op_conversations(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *i
                IM_CONV_PINNED_FIRST | IM_CONV_EMPTY_PINNED | IM_CONV_UNREAD, limit, convs_done, p);
 }
 
-static void group_pin_done(void *ud, const im_gres_t *r) { pending_reply_msg(ud, r->rc, r->why[0] ? r->why : NULL, NULL); }
+static void group_conv_done(void *ud, const im_gres_t *r) { pending_reply_msg(ud, r->rc, r->why[0] ? r->why : NULL, NULL); }
 
 /* A pin names a peer (C2C) or, with group_id, a group conversation of a group the user is a member of. */
 void cws_op_pin(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
@@ -670,7 +670,7 @@ void cws_op_pin(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t 
   if (!p) { reply(ws, id, "pin", IMC_E_NOMEM, NULL, NULL); return; }
   if (gid) { /* the same bound, over both kinds (im_c2c_pinned_count) */
     im_group_conv_pin(srv->groups, sess(c)->sdkappid, sess(c)->user_no, json_string_value(gid), pinned, REL_PINNED_MAX,
-                      group_pin_done, p);
+                      group_conv_done, p);
     return;
   }
   /* pinning: at most REL_PINNED_MAX pinned conversations of both kinds (51012),
@@ -678,16 +678,35 @@ void cws_op_pin(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t 
   im_c2c_pin(srv->c2c, sess(c)->sdkappid, sess(c)->user_no, peer, pinned, REL_PINNED_MAX, peer_id, done_reply, p);
 }
 
+/* A delete names a peer (C2C) or, with group_id, the user's conversation of a group it is a member of (as
+ * REST recentcontact/delete Type 2: no clear, a group's history is one for every member). */
 void cws_op_conv_delete(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
 {
-  const char *peer_id;
-  uint32_t peer;
+  const char *peer_id = NULL;
+  uint32_t peer = 0;
   int clear;
-  int rc = peer_of(srv, c, req, "peer", &peer_id, &peer);
-  if (rc) { reply(ws, id, "conv_delete", rc, NULL, NULL); return; }
+  json_t *gid = json_object_get(req, "group_id");
+  int rc = 0;
+  if (gid && json_object_get(req, "peer")) {
+    reply(ws, id, "conv_delete", IMC_E_INVAL, "conv_delete names peer or group_id, not both", NULL);
+    return;
+  }
+  if (gid && (!json_is_string(gid) || !json_string_length(gid))) {
+    reply(ws, id, "conv_delete", IMC_E_GROUP_PARAM, "group_id must be a GroupId", NULL);
+    return;
+  }
+  if (!gid && (rc = peer_of(srv, c, req, "peer", &peer_id, &peer))) { reply(ws, id, "conv_delete", rc, NULL, NULL); return; }
   if (opt_bool(req, "clear", &clear)) { reply(ws, id, "conv_delete", IMC_E_INVAL, "clear must be a boolean", NULL); return; }
+  if (gid && clear) {
+    reply(ws, id, "conv_delete", IMC_E_CONV_PARAM, "clear is not supported for group conversations", NULL);
+    return;
+  }
   pending_t *p = pending_new(srv, c, id, "conv_delete");
   if (!p) { reply(ws, id, "conv_delete", IMC_E_NOMEM, NULL, NULL); return; }
+  if (gid) {
+    im_group_conv_delete(srv->groups, sess(c)->sdkappid, sess(c)->user_no, json_string_value(gid), group_conv_done, p);
+    return;
+  }
   im_c2c_conv_delete(srv->c2c, sess(c)->sdkappid, sess(c)->user_no, peer, clear, peer_id, done_reply, p);
 }
 

@@ -637,6 +637,7 @@ static void test_delete_tells_the_devices(void **st)
   group("Public", "d_g1", "d_o", "[{\"Member_Account\":\"d_u\"}]");
   group("Public", "d_g2", "d_o", "[{\"Member_Account\":\"d_u\"}]");
   group("Public", "d_not", "d_o", NULL);
+  group("Public", "d_g3", "d_o", "[{\"Member_Account\":\"d_u\"}]");
   gsend("d_g1", "d_o", 1, "");
   gsend("d_g2", "d_o", 1, "");
   wsc_t a, b, c;
@@ -663,6 +664,26 @@ static void test_delete_tells_the_devices(void **st)
       json_decref(e);
     }
   assert_true(useq[1] == useq[0] + 1); /* the refused delete took no useq */
+  /* the WebSocket conv_delete with group_id does the same (refused: both names, a clear, not a member) */
+  static const struct { const char *fields; int code; } bad[] = {
+    { "\"group_id\":\"d_g3\",\"peer\":\"d_o\"", 70402 }, { "\"group_id\":\"d_g3\",\"clear\":true", 50002 },
+    { "\"group_id\":\"d_not\"", 50002 },                    { "\"group_id\":\"\"", 10004 },
+  };
+  for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+    json_t *r = wsc_rpc(&a, "conv_delete", "%s", bad[k].fields);
+    assert_non_null(r);
+    if (jint(r, "code") != bad[k].code) fail_msg("%s: want %d: %s", bad[k].fields, bad[k].code, json_dumps(r, JSON_COMPACT));
+    json_decref(r);
+  }
+  json_t *r = wsc_rpc(&a, "conv_delete", "\"group_id\":\"d_g3\"");
+  assert_non_null(r);
+  assert_int_equal(jint(r, "code"), 0);
+  json_decref(r);
+  json_t *e3 = wsc_push(&b, "conv_delete", 5000);
+  if (!e3) fail_msg("no conv_delete event for the WebSocket delete");
+  assert_string_equal(jstr(e3, "group_id"), "d_g3");
+  assert_int_equal(jint(e3, "useq"), useq[1] + 1);
+  json_decref(e3);
   /* a device that was away replays the pin, then the deletes, in order */
   assert_int_equal(wsc_login(&c, srv.port, app, key, "d_u", "iPhone"), 0);
   json_t *ev = wsc_sync_live(&c);
@@ -677,7 +698,7 @@ static void test_delete_tells_the_devices(void **st)
              json_is_true(json_object_get(e, "pinned")) ? "+" : "");
   }
   json_decref(ev);
-  assert_string_equal(seen, "conv_pin:d_g1+,conv_delete:d_g1,conv_delete:d_g2");
+  assert_string_equal(seen, "conv_pin:d_g1+,conv_delete:d_g1,conv_delete:d_g2,conv_delete:d_g3");
   wsc_close(&a);
   wsc_close(&b);
   wsc_close(&c);
