@@ -112,22 +112,10 @@ static void test_padded_msg_key_read_whole(void **st)
 }
 
 /* ---- pipelined requests are answered as they complete ------------------------------------ */
-/* A final text frame of text at dst, masked with the key 0 (the payload as it is); its length. */
+/* A final, masked text frame of text at dst (the shared encoder, e2e.h); its length. */
 static size_t frame_put(char *dst, const char *text)
 {
-  size_t n = strlen(text), hl = 2;
-  dst[0] = (char)0x81;
-  if (n < 126) {
-    dst[1] = (char)(0x80 | n);
-  } else {
-    dst[1] = (char)(0x80 | 126);
-    dst[2] = (char)(n >> 8);
-    dst[3] = (char)n;
-    hl = 4;
-  }
-  memset(dst + hl, 0, 4);
-  memcpy(dst + hl + 4, text, n);
-  return hl + 4 + n;
+  return e2e_ws_frame_put((unsigned char *)dst, 1, 1, text, strlen(text), 1);
 }
 
 /* The id of the next reply c receives within timeout_ms (pushes skipped), -1 if none. */
