@@ -100,4 +100,17 @@ static inline int bench_parse_opts(int argc, char **argv, const bench_opt_t *opt
   return 0;
 }
 
+/* A masked client text frame of text into out (room for len + 8 bytes, len < 65,536); returns its length. */
+static inline size_t bench_ws_frame(const char *text, size_t len, unsigned char *out)
+{
+  size_t h;
+  out[0] = 0x81;
+  if (len < 126) { out[1] = (unsigned char)(0x80 | len); h = 2; }
+  else { out[1] = 0x80 | 126; out[2] = (unsigned char)(len >> 8); out[3] = (unsigned char)len; h = 4; }
+  static const unsigned char mask[4] = { 7, 3, 5, 1 };
+  memcpy(out + h, mask, 4);
+  for (size_t i = 0; i < len; i++) out[h + 4 + i] = (unsigned char)text[i] ^ mask[i & 3];
+  return h + 4 + len;
+}
+
 #endif

@@ -56,7 +56,7 @@
  * and the load average.
  *
  * What the workers and the parent share (the shared memory, the options,
- * the histogram buckets, the frame and text formats) is in live_bench.h.
+ * the histogram buckets and the text formats) is in live_bench.h; the frame encoder in bench_net.h.
  */
 #include "bench_clock.h"
 #include "bench_net.h"
@@ -141,7 +141,7 @@ static void send_buf(conn_t *c, const void *data, size_t len)
 static void send_text(conn_t *c, const char *text)
 {
   unsigned char buf[4096];
-  send_buf(c, buf, frame(text, strlen(text), buf));
+  send_buf(c, buf, bench_ws_frame(text, strlen(text), buf));
 }
 
 static void got_frame(conn_t *c, const unsigned char *p)
@@ -450,7 +450,7 @@ static int pub_expect(const char *needle)
 static int pub_send_text(const char *text)
 {
   unsigned char buf[4096];
-  size_t n = frame(text, strlen(text), buf);
+  size_t n = bench_ws_frame(text, strlen(text), buf);
   return write(pub_fd, buf, n) == (ssize_t)n ? 0 : -1;
 }
 
@@ -484,7 +484,7 @@ static size_t pub_frame(unsigned char *out, int step, uint32_t random)
   int n = snprintf(text, sizeof text, "{\"id\":%u,\"op\":\"group_send\",\"group_id\":\"%s\",\"random\":%u,\"body\":"
                    "[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"s%02dt%016llu\"}}]}", random, group_id(),
                    random, step, (unsigned long long)now_us());
-  return frame(text, (size_t)n, out);
+  return bench_ws_frame(text, (size_t)n, out);
 }
 
 static pid_t pids[MAXP];

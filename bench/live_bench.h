@@ -1,7 +1,7 @@
 /* live_bench.h — what live_bench's worker processes and its parent share:
  * the limits, the shared memory the workers count into and the parent reads
  * (deliveries and latency histograms per worker and step), the options, the
- * histogram buckets, the masked client frame, the login text, and the
+ * histogram buckets, the login text, and the
  * publisher's text as a worker recognizes and samples it (the step digits
  * and the send time at a fixed distance from a delivery frame's end).
  * Header only: each bench program is built from one .c file (live_bench.c
@@ -59,18 +59,6 @@ static double bucket_ms(int b) /* upper bound of a bucket */
   return 1e9;
 }
 
-/* A masked client text frame of text into out; returns its length. */
-static size_t frame(const char *text, size_t len, unsigned char *out)
-{
-  size_t h;
-  out[0] = 0x81;
-  if (len < 126) { out[1] = (unsigned char)(0x80 | len); h = 2; }
-  else { out[1] = 0x80 | 126; out[2] = (unsigned char)(len >> 8); out[3] = (unsigned char)len; h = 4; }
-  static const unsigned char mask[4] = { 7, 3, 5, 1 };
-  memcpy(out + h, mask, 4);
-  for (size_t i = 0; i < len; i++) out[h + 4 + i] = (unsigned char)text[i] ^ mask[i & 3];
-  return h + 4 + len;
-}
 
 static void login_text(char *text, size_t cap, const char *user)
 {

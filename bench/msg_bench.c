@@ -159,18 +159,6 @@ static uint64_t cpu_us(void)
   return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000u + (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
 }
 
-/* A masked client text frame of text into out; returns its length. */
-static size_t frame(const char *text, size_t len, unsigned char *out)
-{
-  size_t h;
-  out[0] = 0x81;
-  if (len < 126) { out[1] = (unsigned char)(0x80 | len); h = 2; }
-  else { out[1] = 0x80 | 126; out[2] = (unsigned char)(len >> 8); out[3] = (unsigned char)len; h = 4; }
-  static const unsigned char mask[4] = { 7, 3, 5, 1 };
-  memcpy(out + h, mask, 4);
-  for (size_t i = 0; i < len; i++) out[h + 4 + i] = (unsigned char)text[i] ^ mask[i & 3];
-  return h + 4 + len;
-}
 
 static void write_cb(uv_write_t *w, int status) { (void)status; free(w); }
 
@@ -185,7 +173,7 @@ static void send_buf(conn_t *c, void *data, size_t len)
 static void send_text(conn_t *c, const char *text)
 {
   unsigned char buf[4096];
-  send_buf(c, buf, frame(text, strlen(text), buf));
+  send_buf(c, buf, bench_ws_frame(text, strlen(text), buf));
 }
 
 static uint64_t rng = 0x2545F4914F6CDD1DULL;
@@ -207,7 +195,7 @@ static void send_batch(conn_t *c)
     uint32_t id = ++c->next_id;
     int n = snprintf(text, text_cap, "{\"id\":%u,\"op\":\"send\",\"to\":\"mb%d\",\"body\":[{\"MsgType\":\"TIMTextElem\","
                      "\"MsgContent\":{\"Text\":\"benchmark message %u%s\"}}]}", id, to, id, pad_text);
-    off += frame(text, (size_t)n, buf + off);
+    off += bench_ws_frame(text, (size_t)n, buf + off);
     c->sent_us[c->tail] = t;
     c->tail = (c->tail + 1) % RING;
     c->outstanding++;
