@@ -117,14 +117,14 @@ static int roam_all(const char *op, const char *peer, int max_cnt, int64_t min_t
   return 0;
 }
 
-/* get_list of user with AssistFlags 1 from the cursors in c[4] (TimeStamp,
+/* get_list of user with AssistFlags 5 (pinned first, paged) from the cursors in c[4] (TimeStamp,
  * StartIndex, TopTimeStamp, TopStartIndex; updated): appends the page's
  * To_Accounts (pinned ones with "*") to out; CompleteFlag. */
 static int list_page(const char *user, long long c[4], char *out, size_t cap)
 {
   json_t *r = v4(srv.port, app, key, "recentcontact/get_list",
                  "{\"From_Account\":\"%s\",\"TimeStamp\":%lld,\"StartIndex\":%lld,\"TopTimeStamp\":%lld,"
-                 "\"TopStartIndex\":%lld,\"AssistFlags\":1}", user, c[0], c[1], c[2], c[3]);
+                 "\"TopStartIndex\":%lld,\"AssistFlags\":5}", user, c[0], c[1], c[2], c[3]);
   assert_non_null(r);
   if (jint(r, "ErrorCode") != 0) fail_msg("get_list %s: %s", user, json_dumps(r, JSON_COMPACT));
   json_t *it;

@@ -1,7 +1,8 @@
 /* End-to-end: pins of conversations of both kinds (WebSocket pin, docs/protocol.md;
  * REST recentcontact/get_list TopTimeStamp/TopStartIndex, docs/rest-api-conversations.md;
  * docs/decisions/messaging-c2c-conversations.md §35, §38), against the real server
- * on a standing test clock (every pin in one second) with get_list pages of 1:
+ * on a standing test clock (every pin in one second) with get_list pages of 1
+ * (AssistFlags 5 where pinned rows span pages: pinned first, paged):
  *  - a pin order is never given twice: after the latest pins are unpinned,
  *    a pin takes an order above every order given so far (C2C and group
  *    pins share the order), also after a restart, so a cursor naming a
@@ -173,17 +174,17 @@ static void test_c2c_order_not_reused(void **st)
   pin(&w, "C:n_c", 1);
   char seen[512] = "";
   long long c[4] = { 0, 0, 0, 0 };
-  assert_int_equal(page_of("n_u", 1, c, seen, sizeof seen), 0);
-  assert_int_equal(page_of("n_u", 1, c, seen, sizeof seen), 0);
+  assert_int_equal(page_of("n_u", 5, c, seen, sizeof seen), 0);
+  assert_int_equal(page_of("n_u", 5, c, seen, sizeof seen), 0);
   assert_string_equal(seen, "C:n_c+,C:n_b+");
   pin(&w, "C:n_c", 0);
   pin(&w, "C:n_b", 0);
   pin(&w, "C:n_a", 0);
   pin(&w, "C:n_c", 1);
-  while (!page_of("n_u", 1, c, seen, sizeof seen)) {}
+  while (!page_of("n_u", 5, c, seen, sizeof seen)) {}
   /* the unpinned ones come again among the others (by peer within the second) */
   assert_string_equal(seen, "C:n_c+,C:n_b+,C:n_a,C:n_b");
-  list_all("n_u", 1, seen, sizeof seen);
+  list_all("n_u", 5, seen, sizeof seen);
   assert_string_equal(seen, "C:n_c+,C:n_a,C:n_b");
   wsc_close(&w);
 }
@@ -204,8 +205,8 @@ static void test_group_order_not_reused_restart(void **st)
   pin(&w, "G:m_g", 1);
   char seen[512] = "";
   long long c[4] = { 0, 0, 0, 0 };
-  assert_int_equal(page_of("m_u", 1, c, seen, sizeof seen), 0);
-  assert_int_equal(page_of("m_u", 1, c, seen, sizeof seen), 0);
+  assert_int_equal(page_of("m_u", 5, c, seen, sizeof seen), 0);
+  assert_int_equal(page_of("m_u", 5, c, seen, sizeof seen), 0);
   assert_string_equal(seen, "G:m_g+,C:m_c+");
   pin(&w, "G:m_g", 0);
   pin(&w, "C:m_c", 0);
@@ -214,11 +215,11 @@ static void test_group_order_not_reused_restart(void **st)
   restart();
   wlogin(&w, "m_u", "Web");
   pin(&w, "G:m_g", 1);
-  while (!page_of("m_u", 1, c, seen, sizeof seen)) {}
+  while (!page_of("m_u", 5, c, seen, sizeof seen)) {}
   assert_string_equal(seen, "G:m_g+,C:m_c+,C:m_a,C:m_c");
   /* and a C2C pin after the group's takes an order above it too: listed first */
   pin(&w, "C:m_a", 1);
-  list_all("m_u", 1, seen, sizeof seen);
+  list_all("m_u", 5, seen, sizeof seen);
   assert_string_equal(seen, "C:m_a+,G:m_g+,C:m_c");
   wsc_close(&w);
 }
@@ -246,7 +247,7 @@ static void test_walks_with_pin_changes(void **st)
     char seen[1024] = "";
     size_t from = 0;
     for (int page = 0; page < 40; page++) {
-      int done = page_of("w_u", 1, c, seen, sizeof seen);
+      int done = page_of("w_u", 5, c, seen, sizeof seen);
       /* the rows this page added */
       for (char *p = seen + from; *p;) {
         char *end = strchr(p, ',');

@@ -568,19 +568,20 @@ static void test_pin_groups(void **st)
   /* without AssistFlags bit 0 pinned rows list by time, still TopFlag 1 */
   list_all(app, key, "p_u", 0, seen, sizeof seen);
   assert_string_equal(seen, "C:p_c2+,G:p_g4,C:p_c1+,G:p_g1+,G:p_g2+,G:p_g3+");
-  /* pages of 2: the pinned cursor names a C2C row (p_c2), then a group row (p_g1); an unpin of a returned
-   * row between pages skips nothing and repeats no pinned row (the unpinned one moves among the others) */
+  /* pages of 2 with the pinned ones paged (AssistFlags 5): the pinned cursor names a C2C row (p_c2), then a
+   * group row (p_g1); an unpin of a returned row between pages skips nothing and repeats no pinned row (the
+   * unpinned one moves among the others) */
   long long c[4] = { 0, 0, 0, 0 };
   seen[0] = 0;
-  assert_int_equal(page_of(app, key, "p_u", 1, c, seen, sizeof seen, 0), 0);
+  assert_int_equal(page_of(app, key, "p_u", 5, c, seen, sizeof seen, 0), 0);
   assert_string_equal(seen, "G:p_g2+,C:p_c2+");
   cpin(&a, "p_c2", 0);
   next_pin_event(&b, "C:p_c2-");
-  assert_int_equal(page_of(app, key, "p_u", 1, c, seen, sizeof seen, 0), 0);
+  assert_int_equal(page_of(app, key, "p_u", 5, c, seen, sizeof seen, 0), 0);
   assert_string_equal(seen, "G:p_g2+,C:p_c2+,G:p_g3+,G:p_g1+");
   gpin(&a, "p_g3", 0);
   next_pin_event(&b, "G:p_g3-");
-  while (!page_of(app, key, "p_u", 1, c, seen, sizeof seen, 0)) {}
+  while (!page_of(app, key, "p_u", 5, c, seen, sizeof seen, 0)) {}
   assert_string_equal(seen, "G:p_g2+,C:p_c2+,G:p_g3+,G:p_g1+,C:p_c1+,C:p_c2,G:p_g4,G:p_g3");
   /* the WebSocket conversations op lists both kinds, in the same order (tests/e2e/test_conv_list.c) */
   json_t *l = wsc_rpc(&a, "conversations", "%s", "");
