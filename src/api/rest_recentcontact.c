@@ -5,16 +5,18 @@
  * get_list is one page of the user's list of both kinds (im_conv_page,
  * src/im/conv.h: one read of both kinds, the order and the cursors); here
  * only the wire: AssistFlags bit 0 lists the pinned conversations first
- * (TopFlag 1), bit 1 the empty ones too; the cursors name the last item
- * returned: (TopTimeStamp, TopStartIndex) its pin time and its place among
+ * (TopFlag 1), bit 1 the empty ones too, bit 2 (with bit 0) pages the
+ * pinned ones; the cursors name the last item returned: (TopTimeStamp, TopStartIndex) its pin time and its place among
  * the pins of that second (pin order, and the peer for C2C: src/im/conv_list.c
  * place()); (TimeStamp, StartIndex) its last message time and its key (the
  * peer's user number, or 2^32 + the group's number). So a page continues
  * after exactly the items already seen even when keys tie — also when an
  * item already returned moved up (a new message, a pin made again) or left
- * the run (deleted, unpinned) between the pages. (At most 50 pinned
- * conversations, but msg_recent_page may be smaller: pinned items can span
- * pages.) All zero = first page. CompleteFlag 1 = nothing more.
+ * the run (deleted, unpinned) between the pages. Bit 2 pages the pinned
+ * items too (at most 50, but msg_recent_page may be smaller: they can span
+ * pages); without it the first page holds them all, whatever the page size,
+ * and the later pages none (IM_CONV_PINNED_WHOLE). All zero = first page.
+ * CompleteFlag 1 = nothing more.
  */
 #include "api/api_int.h"
 #include "im/conv.h"
@@ -71,8 +73,11 @@ void rest_recentcontact_get_list(rest_ctx_t *c)
     rest_reply_err(c, IMC_E_CONV_PARAM, "TimeStamp, StartIndex, TopTimeStamp, TopStartIndex and AssistFlags are non-negative integers", NULL);
     return;
   }
-  /* rest-api-reference §2.7: AssistFlags bit 0 pinned first, bit 1 empty conversations too */
-  int f = ((flags & 1) ? IM_CONV_PINNED_FIRST : 0) | ((flags & 2) ? IM_CONV_EMPTY : 0);
+  /* rest-api-reference §2.7: AssistFlags bit 0 pinned first, bit 1 empty conversations too, bit 2 pinned ones
+   * paged; without it (bit 0 set) every pin comes on the first page (messaging-c2c-conversations.md §64); without
+   * bit 0 there is no pinned run to page, and bit 2 changes nothing */
+  int f = ((flags & 1) ? IM_CONV_PINNED_FIRST : 0) | ((flags & 2) ? IM_CONV_EMPTY : 0) |
+          ((flags & 1) && !(flags & 4) ? IM_CONV_PINNED_WHOLE : 0);
   im_conv_page(c->srv->c2c, c->srv->groups, c->sdkappid, user, &cur, f,
                im_limit(&c->srv->limits, c->sdkappid, IM_LIMIT_RECENT_PAGE), list_done, c);
 }

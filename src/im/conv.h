@@ -21,7 +21,11 @@
  * item and a returned other one lists the pins made since among the others,
  * by last message (returned before the pin: not again); a returned pinned
  * item unpinned between the pages is listed again among the others
- * (docs/decisions/messaging-c2c-conversations.md §58).
+ * (docs/decisions/messaging-c2c-conversations.md §58). With
+ * IM_CONV_PINNED_WHOLE the first page holds every pinned item, and the
+ * others fill what the limit leaves (none when the pins reach it); its
+ * pinned cursor names the last pin, so the pinned run is done, and a later
+ * page lists no pinned run (§64).
  *
  * One page is one read: a reader job reads the C2C rows and the user's
  * group member rows in one transaction (store_grp_convs: the group numbers
@@ -53,6 +57,9 @@ enum {
                                    one only when pinned or its last message is past the retention) */
   IM_CONV_EMPTY_PINNED = 4,     /* also empty conversations that are pinned */
   IM_CONV_UNREAD = 8,           /* unread counts of the page's items, read positions of its groups */
+  IM_CONV_PINNED_WHOLE = 16,    /* with IM_CONV_PINNED_FIRST: the pinned run is not paged: every pinned item on
+                                   the first page (all-0 cursor) whatever the limit, none on a later one
+                                   (messaging-c2c-conversations.md §64) */
 };
 
 typedef struct im_conv_item {
@@ -76,7 +83,8 @@ typedef struct im_conv_page {
 } im_conv_page_t;
 typedef void (*im_conv_page_cb)(void *ud, int rc, const im_conv_page_t *p);
 
-/* One page of at most limit (> 0) conversations of user_no after `from`, in the order above. flags:
+/* One page of at most limit (> 0) conversations (with IM_CONV_PINNED_WHOLE, a first page: at most the larger of
+ * limit and the pinned ones) of user_no after `from`, in the order above. flags:
  * IM_CONV_*. A C2C item carries its read position (im_c2c_conversations); unread counts are 0 without
  * IM_CONV_UNREAD. With it, a second reader job after the page counts the page's items only, each in
  * (read position, the newest message its conversation had when the page was read, NoLastMsg ones

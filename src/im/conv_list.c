@@ -194,14 +194,21 @@ static int make_page(clist_t *j, row_t *rows, size_t n)
     rest[out++] = rest[i];
   }
   nrest = out;
-  size_t cap = (size_t)(j->limit < (int64_t)(np + nrest) ? j->limit : (int64_t)(np + nrest));
+  /* The pinned run not paged (IM_CONV_PINNED_WHOLE, messaging-c2c-conversations.md §64): the first page holds
+   * every pin, whatever the limit, and the others fill what the limit leaves; its pinned cursor names the last
+   * pin. A later page lists no pinned run at all: not even a pinned row the first page left out (empty, without
+   * IM_CONV_EMPTY) that got a message since, which would sort below that cursor. */
+  int whole = pinned_first && (j->flags & IM_CONV_PINNED_WHOLE);
+  int first = !j->cur.time_s && !j->cur.key && !j->cur.pin_s && !j->cur.pin_place;
+  int64_t left = whole && first && (int64_t)np > j->limit ? (int64_t)np : j->limit;
+  size_t cap = (size_t)(left < (int64_t)(np + nrest) ? left : (int64_t)(np + nrest));
   if (cap && (!(j->items = calloc(cap, sizeof *j->items)) || !(j->counts = calloc(cap, 1)) ||
               !(j->tops = calloc(cap, sizeof *j->tops))))
     return IMC_E_NOMEM;
-  int64_t left = j->limit;
   int rc;
   j->complete = 1;
-  if (np && (rc = take(j, rows, skip(rows, np, 1, j->cur.pin_s, j->cur.pin_place), np, 1, &left))) return rc;
+  size_t pin_from = whole && !first ? np : skip(rows, np, 1, j->cur.pin_s, j->cur.pin_place);
+  if (np && (rc = take(j, rows, pin_from, np, 1, &left))) return rc;
   return take(j, rest, skip(rest, nrest, 0, j->cur.time_s, j->cur.key), nrest, 0, &left);
 }
 
