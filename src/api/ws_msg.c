@@ -13,6 +13,7 @@
 #include "im/conv.h"
 #include "im/msgbody.h"
 #include "util/err.h"
+#include "util/faultsim.h"
 #include "util/jsonr.h"
 
 #include <assert.h>
@@ -148,6 +149,7 @@ static int peer_of(api_srv_t *srv, cws_conn_t *c, json_t *req, const char *name,
 static void *hook_encode(void *ud, const im_event_t *ev)
 {
   api_srv_t *srv = ud;
+  if (imc_fault(IMC_FAULT_PUSH_ENCODE)) return NULL; /* a test's out of memory (util/faultsim.h) */
   jsonw_t *w = &srv->frame_text;
   jsonw_reset(w);
   if (!wsm_push_text(w, ev) && !w->failed) return net_frame_new_text(w->buf, w->len);
@@ -160,10 +162,19 @@ static void *hook_encode(void *ud, const im_event_t *ev)
   return f;
 }
 
-static void hook_send(void *ud, im_session_t *s, void *frame)
+static int hook_send(void *ud, im_session_t *s, void *frame)
 {
   (void)ud;
-  net_ws_send_frame(s->conn, frame);
+  if (imc_fault(IMC_FAULT_PUSH_SEND)) return IMC_E_NOMEM; /* a test's out of memory (util/faultsim.h) */
+  return net_ws_send_frame(s->conn, frame);
+}
+
+/* A device that missed a stored push (its frame could not be made or queued) is closed with 1011: it
+ * reconnects and its sync from its cursor hands the event over (docs/protocol.md "Close codes"). */
+static void hook_cut(void *ud, im_session_t *s)
+{
+  (void)ud;
+  if (s->conn) net_ws_close(s->conn, 1011, "a push was lost (out of memory): sync again");
 }
 
 static void hook_release(void *ud, void *frame)
@@ -193,7 +204,7 @@ static int hook_backlogged(void *ud, const im_session_t *s, size_t bytes)
 void cws_msg_hooks(api_srv_t *srv, im_c2c_hooks_t *out)
 {
   jsonw_init(&srv->frame_text, FRAME_TEXT_MAX_BYTES);
-  *out = (im_c2c_hooks_t){ srv, hook_encode, hook_send, hook_release, api_meter_day_of, hook_backlogged };
+  *out = (im_c2c_hooks_t){ srv, hook_encode, hook_send, hook_release, api_meter_day_of, hook_backlogged, hook_cut };
 }
 
 /* ---- send --------------------------------------------------------------------------------- */

@@ -158,10 +158,23 @@ int im_c2c_floor_set(im_c2c_t *c, uint32_t sdkappid, int64_t before_s)
   return c2c__floor_raise(c, sdkappid, before_s, 0);
 }
 
-/* c2c__deliver to the sessions of a list (ev->user_no's, from im_presence_first). */
+/* A live session that was due a stored event it cannot get (its frame could not be made or queued): pushing it the
+ * next events would hand the device a gap, so it stops being live and its connection is cut; the device's
+ * next sync (from its own cursor, after it reconnects) fills the gap, as after a slow consumer's close. */
+static void miss(im_c2c_t *c, im_session_t *s)
+{
+  s->live = 0;
+  if (c->h.cut) c->h.cut(c->h.ud, s);
+}
+
+/* c2c__deliver to the sessions of a list (ev->user_no's, from im_presence_first). The frame is encoded
+ * once, for the first session that needs it; if that fails (out of memory), a lossy event (no useq) is lost
+ * for every session, and a stored one is missed (miss) by each session that was due it, never silently by
+ * some only; so is it by a session whose connection could not queue it. */
 static void deliver_in(im_c2c_t *c, im_session_t *sessions, const im_event_t *ev, uint32_t except_sid)
 {
   void *frame = NULL;
+  int failed = 0;
   for (im_session_t *s = sessions; s; s = s->next) {
     if (!s->live) continue;
     if (ev->useq) {
@@ -174,8 +187,8 @@ static void deliver_in(im_c2c_t *c, im_session_t *sessions, const im_event_t *ev
     if ((ev->kind == IM_EV_TYPING || ev->kind == IM_EV_ONLINE_MSG) && c->h.backlogged &&
         c->h.backlogged(c->h.ud, s, ev->kind == IM_EV_TYPING ? 128 : ev->msg->body_len + 1024))
       continue;
-    if (!frame && !(frame = c->h.encode(c->h.ud, ev))) return;
-    c->h.send(c->h.ud, s, frame);
+    if (!frame && !failed && !(frame = c->h.encode(c->h.ud, ev))) failed = 1;
+    if ((!frame || c->h.send(c->h.ud, s, frame) == IMC_E_NOMEM) && ev->useq) miss(c, s);
   }
   if (frame) c->h.release(c->h.ud, frame);
 }

@@ -70,8 +70,11 @@ typedef struct im_event {
  * sessions, release. */
 typedef struct im_c2c_hooks {
   void *ud;
-  void *(*encode)(void *ud, const im_event_t *ev);   /* NULL on OOM (the event is then not pushed) */
-  void (*send)(void *ud, im_session_t *s, void *frame);
+  /* NULL on OOM: the event is then not pushed (a stored one's sessions are cut, below) */
+  void *(*encode)(void *ud, const im_event_t *ev);
+  /* queue frame on s's connection: 0, or IMC_E_NOMEM (it could not be queued: for a stored event the
+   * session is then cut, below); any other error: the connection is closing already */
+  int (*send)(void *ud, im_session_t *s, void *frame);
   void (*release)(void *ud, void *frame);
   /* yyyymmdd of t_s in the app's billing zone: a stored message adds 1 to
    * the day's c2c_msgs in its own writer job; NULL: not metered */
@@ -81,6 +84,12 @@ typedef struct im_c2c_hooks {
    * lossy, never stored: a flood of them must not cut the peer off as a slow
    * consumer); bytes: a bound on the push's frame; NULL: never */
   int (*backlogged)(void *ud, const im_session_t *s, size_t bytes);
+  /* close s's connection because a stored event (one with a useq) could not
+   * be pushed to it (its frame could not be made: out of memory): the device
+   * reconnects and its sync from its own cursor hands over the event, as
+   * after a slow consumer's close; NULL: never (the session only stops being
+   * live) */
+  void (*cut)(void *ud, im_session_t *s);
 } im_c2c_hooks_t;
 
 typedef struct im_c2c im_c2c_t;

@@ -1,0 +1,26 @@
+/* faultsim.h — failures injected for tests at named places (SQLite's
+ * faultsim, curl's torture tests): the way a test makes an allocation that
+ * the code must survive fail exactly where and when it wants.
+ *
+ * A site is one place that can fail for want of memory and answers it; the
+ * code asks imc_fault(site) there and, on 1, fails as if the allocation had
+ * failed. Nothing fails unless the process was started with
+ * IMCLOUD_TEST_FAIL="SITE:N[,SITE:N…]" in its environment (read once, at the
+ * first call): the Nth call of SITE (1-based, counted from the start of the
+ * process) fails, once per entry. A malformed entry is named on stderr and
+ * ignored. Without the variable a call costs one load and a branch.
+ * Thread-safe: any thread may call it. */
+#ifndef IMC_UTIL_FAULTSIM_H
+#define IMC_UTIL_FAULTSIM_H
+
+/* The sites; their names (faultsim.c) are what IMCLOUD_TEST_FAIL says. */
+typedef enum {
+  IMC_FAULT_PUSH_ENCODE, /* "push_encode": a C2C push's frame (src/api/ws_msg.c hook_encode) */
+  IMC_FAULT_PUSH_SEND,   /* "push_send": queueing that frame on one connection (ws_msg.c hook_send) */
+  IMC_FAULT__COUNT
+} imc_fault_site_t;
+
+/* 1 if this call of site must fail (IMCLOUD_TEST_FAIL named it), else 0. */
+int imc_fault(imc_fault_site_t site);
+
+#endif
