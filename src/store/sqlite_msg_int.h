@@ -46,7 +46,7 @@ typedef struct sqpend {
   char *body;                        /* the held messages' bodies and relationship payloads, back to back */
   size_t body_len, body_cap;
   int32_t head[PEND_HASH], tail[PEND_HASH]; /* per bucket of (app, conv): its first and last held message's index + 1 */
-  int32_t ihead[PEND_HASH];          /* per bucket: its last held imported message's index + 1 (never in a window) */
+  int32_t ihead[PEND_HASH];          /* per bucket: its last held imported message's index + 1 (run starts) */
   int64_t dup_visits;                /* held messages sq__pend_dup has visited (a measure for tests; never reset) */
   sqlite3_stmt *st[6];               /* per table: INSERT … SELECT FROM imc_pend(?1), prepared on first use */
   int feed_module;                   /* imc_pend registered on the connection (sqlite_msg_pend.c) */
@@ -76,13 +76,13 @@ void sq__pend_drop(sqpend_t *p);
 
 static inline int sq__pend_any(const sqpend_t *p) { return p->nmsg || p->nev || p->nrecent || p->nrel; }
 
-/* The held message of (app, conv) that matches a send's dedupe (same
- * sender and random, time_s >= since_s, store_msg_same_seq) or importmsg's
- * (same cseq, random and time_s), the lowest seq; NULL when none.
- * imported_only: among the held imported messages only (a send whose window
- * answered: the window holds the held live ones), a walk over the bucket's
- * imported messages, not over the conversation's every held one. */
-const store_msg_t *sq__pend_dup(sqpend_t *p, const store_msg_append_t *a, int imported_only);
+/* The held message of (app, conv) that matches a send's dedupe (a live
+ * message of the same sender and random, time_s >= since_s,
+ * store_msg_same_seq: never an imported one, §66) or importmsg's (same
+ * cseq, random and time_s, live or imported), the lowest seq; NULL when
+ * none. A send whose window answered needs none of it (the window holds
+ * the held live rows). */
+const store_msg_t *sq__pend_dup(sqpend_t *p, const store_msg_append_t *a);
 /* The held messages of (app, conv) in append order (seq ascending):
  * for (int i = sq__pend_conv_next(p, -1, app, conv); i >= 0; i = sq__pend_conv_next(p, i, app, conv)) …p->msg[i]…
  * Each step skips the bucket's messages of other conversations. */
@@ -247,9 +247,6 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
                 " FROM c2c_recent_log WHERE (user_no,sdkappid,peer_no)>(?4,?5,?6) AND (user_no,sdkappid,peer_no)<=(?1,?2,?3)") \
   X(RLOG_DELETE, "DELETE FROM c2c_recent_log WHERE (user_no,sdkappid,peer_no)>(?4,?5,?6)" \
                  " AND (user_no,sdkappid,peer_no)<=(?1,?2,?3)") \
-  /* ?6: the send's STORE_MSG_CALLER_SEQ bit, ?7 its cseq (store_msg_same_seq) */ \
-  X(DEDUPE, "SELECT min(seq),time_s,cseq FROM c2c_msg" IMP_IDX " WHERE sdkappid=?1 AND conv=?2 AND random=?3" \
-            " AND from_no=?4 AND time_s>=?5 AND (?6=0 OR (flags&256)=0 OR cseq=?7)" IMP_ROW) \
   X(DEDUPE_IMPORT, "SELECT min(seq),time_s,cseq FROM c2c_msg" IMP_IDX " WHERE sdkappid=?1 AND conv=?2" \
                    " AND random=?3 AND cseq=?4 AND time_s=?5 AND (?6=0 OR from_no=?6)" IMP_ROW) \
   X(INBOX_INS, "INSERT INTO c2c_inbox_log(sdkappid,user_no,useq,kind,conv,seq,at) VALUES(?1,?2,?3,?4,?5,?6,?7)") \

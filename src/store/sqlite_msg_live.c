@@ -13,12 +13,13 @@
 #include "store/sqlite_msg_int.h"
 #include "util/err.h"
 
+#include <assert.h>
 #include <stdlib.h>
 
 #define stmt sq__msg_stmt
 
 /* Whether imported messages exist (the partial index has a row). With
- * none, a send and a MsgKey lookup skip the partial index. "Some" is
+ * none, a MsgKey lookup and importmsg's dedupe skip the partial index. "Some" is
  * remembered; "none" only on the connection that appends (the writer's:
  * every later import is its own, which raises it). A reader asks every
  * time: the writer may import after it looked. */
@@ -234,8 +235,6 @@ int sq__live_conv_set(struct sqmsg *m, app_cache_t *ac, uint64_t conv, uint32_t 
   return rc;
 }
 
-_Static_assert(STORE_MSG_CALLER_SEQ == 256, "the DEDUPE statement tests flags&256");
-
 /* A window entry from a WALK row (seq, random, from_no, cseq, time_s, flags). */
 static sqwin_ent_t row_ent(sqlite3_stmt *st)
 {
@@ -332,14 +331,14 @@ static int match_ent(void *ud, const sqwin_ent_t *e)
   return 0;
 }
 
-/* The imported messages' match, through the partial index. */
+/* The imported messages' match of a key (MsgKey, importmsg's dedupe), through the partial index. */
 static int match_imported(store_t *s, struct sqmsg *m, uint32_t sdkappid, uint64_t conv, match_t *k)
 {
+  assert(k->key); /* a send never matches an import (§66) */
   if (!any_imported(s, m)) return 0;
-  sqlite3_stmt *st = stmt(s, k->key ? M_DEDUPE_IMPORT : M_DEDUPE);
+  sqlite3_stmt *st = stmt(s, M_DEDUPE_IMPORT);
   if (!st) return IMC_E_IO;
-  if (k->key) BIND(st, sdkappid, (int64_t)conv, k->random, k->cseq, k->time_s, k->key_from);
-  else BIND(st, sdkappid, (int64_t)conv, k->random, k->from_no, k->time_s, k->caller != 0, k->cseq);
+  BIND(st, sdkappid, (int64_t)conv, k->random, k->cseq, k->time_s, k->key_from);
   int rc = sqlite3_step(st);
   if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
     match_take(k, (uint32_t)sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
@@ -440,25 +439,26 @@ static int match_live_send(store_t *s, struct sqmsg *m, app_cache_t *ac, const s
   return rc;
 }
 
-/* The first match of the send's (or importmsg's) dedupe rule: imported
- * messages through the partial index, live ones from the window (send) or
- * the messages of the imported time's second (importmsg, walk_second: only
- * when the conversation's newest time is as new as the imported time),
- * held ones from the buffer. */
+/* The first match of the send's or importmsg's dedupe rule. A send's
+ * (§66): live messages only — from the window, or a walk back that loads
+ * it, and the held live rows the window does not have yet; an imported
+ * message is never a send's original. importmsg's: imported messages
+ * through the partial index, live ones among the messages of the imported
+ * time's second (walk_second: only when the conversation's newest time is
+ * as new as the imported time), held ones of either kind from the buffer. */
 int sq__live_find_dup(store_t *s, struct sqmsg *m, app_cache_t *ac, store_msg_append_t *a, int64_t newest_s)
 {
   const store_msg_t *in = &a->m;
   match_t k = { in->random, in->from_no, in->cseq, 0, 0, a->import_dedupe ? in->time_s : a->dedupe_since_s, 0,
                 a->import_dedupe, 0, in->flags & STORE_MSG_CALLER_SEQ };
-  int from_window = 0;
-  int rc = match_imported(s, m, in->sdkappid, in->conv, &k);
-  if (!rc && !k.key) rc = match_live_send(s, m, ac, in, &k, &from_window);
-  if (!rc && k.key && in->time_s <= newest_s) rc = walk_second(s, in->sdkappid, in->conv, in->seq, in->time_s, match_ent, &k);
+  int from_window = 0, rc;
+  if (!k.key) rc = match_live_send(s, m, ac, in, &k, &from_window);
+  else if (!(rc = match_imported(s, m, in->sdkappid, in->conv, &k)) && in->time_s <= newest_s)
+    rc = walk_second(s, in->sdkappid, in->conv, in->seq, in->time_s, match_ent, &k);
   if (rc) return rc;
-  /* the held rows: a window that answered has every held live row of its conversation already (a hot
-   * conversation's chain would be walked whole by every send); held imported rows are never in one, and
-   * only those of the conversation's bucket are walked then (an import held anywhere else costs nothing) */
-  const store_msg_t *h = sq__pend_dup(&m->pend, a, from_window);
+  /* the held rows, unless a window answered: it has every held live row of its conversation already (a hot
+   * conversation's chain would be walked whole by every send) */
+  const store_msg_t *h = from_window ? NULL : sq__pend_dup(&m->pend, a);
   if (h) match_take(&k, h->seq, h->time_s, h->cseq);
   if (k.seq) {
     a->dup = 1;

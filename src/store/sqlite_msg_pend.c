@@ -346,22 +346,15 @@ static int dup_match(const store_msg_t *m, const store_msg_append_t *a)
   const store_msg_t *in = &a->m;
   if (m->sdkappid != in->sdkappid || m->conv != in->conv || m->random != in->random) return 0;
   return a->import_dedupe ? m->cseq == in->cseq && m->time_s == in->time_s
-                          : m->from_no == in->from_no && m->time_s >= a->dedupe_since_s &&
+                          : !(m->flags & STORE_MSG_IMPORTED) && m->from_no == in->from_no &&
+                                m->time_s >= a->dedupe_since_s &&
                                 store_msg_same_seq(m->flags, m->cseq, in->flags, in->cseq);
 }
 
-const store_msg_t *sq__pend_dup(sqpend_t *p, const store_msg_append_t *a, int imported_only)
+const store_msg_t *sq__pend_dup(sqpend_t *p, const store_msg_append_t *a)
 {
-  const store_msg_t *in = &a->m, *best = NULL;
+  const store_msg_t *in = &a->m;
   uint32_t b = bucket(in->sdkappid, in->conv);
-  if (imported_only) { /* newest first: the lowest seq is the last match */
-    for (int32_t n = p->ihead[b]; n; n = p->msg[n - 1].inext) {
-      assert(n <= p->nmsg);
-      p->dup_visits++;
-      if (dup_match(&p->msg[n - 1].m, a)) best = &p->msg[n - 1].m;
-    }
-    return best;
-  }
   for (int32_t n = p->head[b]; n; n = p->msg[n - 1].next) { /* append order: seq ascending per conversation */
     assert(n <= p->nmsg);
     p->dup_visits++;

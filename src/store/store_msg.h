@@ -85,11 +85,13 @@ typedef struct store_msg {
 } store_msg_t;
 
 /* One append. The backend assigns seq (and useqs) unless it finds a
- * duplicate: a message of the same conversation, sender and random with
- * time_s >= dedupe_since_s whose cseq is the append's unless one of the two
- * lacks STORE_MSG_CALLER_SEQ (store_msg_same_seq; dedupe_since_s = 0: no
- * check; import_dedupe: the importmsg rule instead — same cseq, random and
- * time_s in either direction).
+ * duplicate: a live (not imported) message of the same conversation, sender
+ * and random with time_s >= dedupe_since_s whose cseq is the append's
+ * unless one of the two lacks STORE_MSG_CALLER_SEQ (store_msg_same_seq;
+ * dedupe_since_s = 0: no check; an imported message is never a send's
+ * original: messaging-c2c-checks.md §66); import_dedupe: the importmsg rule
+ * instead — a message, live or imported, with the same cseq, random and
+ * time_s in either direction.
  * A duplicate writes nothing and fills m.seq, m.time_s, m.cseq of the original. */
 typedef struct store_msg_append {
   store_msg_t m;             /* in (seq ignored); out: seq */

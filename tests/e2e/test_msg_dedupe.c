@@ -8,9 +8,9 @@
  * without MsgSeq (the server draws one) still matches by MsgRandom alone,
  * either way round. Checked live, after a restart (the window is loaded
  * from the table: the row records whether its MsgSeq was the caller's), for
- * batchsendmsg, against an imported message and for 100 messages of one
- * MsgRandom (a hashed window). Each test uses its own
- * users. */
+ * batchsendmsg and for 100 messages of one MsgRandom (a hashed window).
+ * An imported message is never a send's original (a send of its MsgRandom
+ * is stored, also after a restart). Each test uses its own users. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -211,27 +211,84 @@ static void test_batch(void **st)
   expect_texts("b_alice", "b_carol", "one,two");
 }
 
-/* An imported message carries the caller's MsgSeq (importmsg requires it):
- * a send of the same MsgRandom with another MsgSeq is another message. */
+/* importmsg with From/To/MsgSeq/MsgRandom and a time (SyncFromOldSystem sync_mode); must be answered OK. */
+static void import_one(const char *from, const char *to, int sync_mode, long seq, int random, long time_s,
+                       const char *text)
+{
+  json_t *r = v4(srv.port, app, key, "openim/importmsg",
+                 "{\"SyncFromOldSystem\":%d,\"From_Account\":\"%s\",\"To_Account\":\"%s\",\"MsgSeq\":%ld,"
+                 "\"MsgRandom\":%d,\"MsgTimeStamp\":%ld,\"MsgBody\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":"
+                 "{\"Text\":\"%s\"}}]}",
+                 sync_mode, from, to, seq, random, time_s, text);
+  assert_non_null(r);
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  json_decref(r);
+}
+
+/* An imported message is no send's original (messaging-c2c-checks.md §66):
+ * it carries the old system's MsgRandom, not a retry of a send. A send of
+ * the import's MsgRandom, with another MsgSeq, with the import's own
+ * MsgSeq or with none, is stored (the one with the import's MsgSeq was
+ * answered with the import's MsgKey and never stored until 2026-12-06);
+ * its resend is the send. */
 static void test_against_import(void **st)
 {
   (void)st;
-  char k[48];
+  char k2[48], k1[48], k[48], imported[48];
   long now = (long)time(NULL);
   import_users(srv.port, app, key, (const char *const[]){ "i_alice", "i_bob", NULL });
-  json_t *r = v4(srv.port, app, key, "openim/importmsg",
-                 "{\"SyncFromOldSystem\":2,\"From_Account\":\"i_alice\",\"To_Account\":\"i_bob\",\"MsgSeq\":1,"
-                 "\"MsgRandom\":12,\"MsgTimeStamp\":%ld,\"MsgBody\":" TEXT("imported") "}",
-                 now - 1);
-  assert_int_equal(jint(r, "ErrorCode"), 0);
+  import_one("i_alice", "i_bob", 2, 1, 12, now - 1, "imported");
+  snprintf(imported, sizeof imported, "1_12_%ld", now - 1);
+  send_key("i_alice", "i_bob", 12, 2, "sent", k2, sizeof k2);
+  assert_int_equal(strncmp(k2, "2_12_", 5), 0);
+  send_key("i_alice", "i_bob", 12, 1, "sent with its MsgSeq", k1, sizeof k1); /* the import's MsgSeq: stored */
+  assert_string_not_equal(k1, imported);
+  assert_int_equal(strncmp(k1, "1_12_", 5), 0);
+  send_key("i_alice", "i_bob", 12, 1, "sent with its MsgSeq", k, sizeof k); /* its resend: the send */
+  assert_string_equal(k, k1);
+  send_key("i_alice", "i_bob", 12, -1, "no MsgSeq", k, sizeof k); /* none: the first send of MsgRandom 12 */
+  assert_string_equal(k, k2);
+  expect_texts("i_alice", "i_bob", "imported,sent,sent with its MsgSeq");
+}
+
+/* A live send after an import with the same MsgRandom is stored, over
+ * REST and the WebSocket, for a history import (SyncFromOldSystem 2) and a
+ * realtime one (5); the same after a restart, when the window is loaded
+ * from the table and must leave the imported rows out (it knows them by
+ * their flag, STORE_MSG_IMPORTED); resends of the sends are still the
+ * sends, and importmsg's own rule still stores a repeated import once. */
+static void test_send_after_import_both_stored(void **st)
+{
+  (void)st;
+  char ks[48], k[48];
+  long now = (long)time(NULL);
+  import_users(srv.port, app, key, (const char *const[]){ "j_alice", "j_bob", NULL });
+  import_one("j_alice", "j_bob", 2, 1, 21, now - 3, "history");
+  import_one("j_alice", "j_bob", 5, 2, 22, now - 2, "realtime");
+  import_one("j_alice", "j_bob", 2, 3, 23, now - 1, "before the restart");
+  char hist[48];
+  snprintf(hist, sizeof hist, "1_21_%ld", now - 3);
+  send_key("j_alice", "j_bob", 21, -1, "sent", ks, sizeof ks); /* was answered with the history import's MsgKey */
+  assert_string_not_equal(ks, hist);
+  wsc_t a;
+  assert_int_equal(wsc_login(&a, srv.port, app, key, "j_alice", "Web"), 0);
+  json_t *r = wsc_rpc(&a, "send", "\"to\":\"j_bob\",\"random\":22,\"body\":" TEXT("ws sent"));
+  assert_int_equal(jint(r, "code"), 0);
+  assert_false(json_is_true(json_object_get(r, "dup")));
   json_decref(r);
-  send_key("i_alice", "i_bob", 12, 2, "sent", k, sizeof k);
-  assert_int_equal(strncmp(k, "2_12_", 5), 0);
-  char want[48];
-  snprintf(want, sizeof want, "1_12_%ld", now - 1);
-  send_key("i_alice", "i_bob", 12, 1, "imported", k, sizeof k); /* the import's own MsgSeq: the imported message */
-  assert_string_equal(k, want);
-  expect_texts("i_alice", "i_bob", "imported,sent");
+  wsc_close(&a);
+  send_key("j_alice", "j_bob", 21, -1, "sent", k, sizeof k); /* a resend of the send */
+  assert_string_equal(k, ks);
+  import_one("j_alice", "j_bob", 2, 1, 21, now - 3, "history"); /* the import again: importmsg's rule, nothing */
+  assert_int_equal(e2e_server_stop(&srv), 0);
+  assert_int_equal(e2e_server_start(&srv, NULL), 0);
+  send_key("j_alice", "j_bob", 23, 3, "after the restart", k, sizeof k); /* loads the window: the import is not in */
+  char imported[48];
+  snprintf(imported, sizeof imported, "3_23_%ld", now - 1);
+  assert_string_not_equal(k, imported);
+  send_key("j_alice", "j_bob", 21, -1, "sent", k, sizeof k); /* the loaded window has the send */
+  assert_string_equal(k, ks);
+  expect_texts("j_alice", "j_bob", "history,realtime,before the restart,sent,ws sent,after the restart");
 }
 
 /* The WebSocket send's msg_seq counts as REST MsgSeq does: two messages of
@@ -271,6 +328,7 @@ int main(void)
     cmocka_unit_test(test_one_random_many_seqs),
     cmocka_unit_test(test_batch),
     cmocka_unit_test(test_against_import),
+    cmocka_unit_test(test_send_after_import_both_stored),
     cmocka_unit_test(test_ws_msg_seq),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

@@ -66,8 +66,9 @@ static int64_t newest_time(uint64_t conv)
   return t;
 }
 
-/* The first message (lowest seq) of conv matching a send (from, random, time >= since, and cseq when both
- * the send (caller) and the message carry the caller's MsgSeq) or a key (random, cseq, time exactly). */
+/* The first message (lowest seq) of conv matching a send (a live message: from, random, time >= since, and
+ * cseq when both the send (caller) and the message carry the caller's MsgSeq; never an imported one, §66) or
+ * a key (random, cseq, time exactly). */
 static const mm_t *model_find_send(uint64_t conv, int key, uint32_t from, uint32_t random, uint32_t cseq, int64_t t,
                                    uint32_t caller)
 {
@@ -75,7 +76,7 @@ static const mm_t *model_find_send(uint64_t conv, int key, uint32_t from, uint32
   for (int i = 0; i < nmsgs; i++) {
     const mm_t *m = &msgs[i];
     if (m->conv != conv || m->random != random) continue;
-    if (key ? m->cseq != cseq || m->time_s != t : m->from != from || m->time_s < t) continue;
+    if (key ? m->cseq != cseq || m->time_s != t : m->imported || m->from != from || m->time_s < t) continue;
     if (!key && caller && m->caller && m->cseq != cseq) continue;
     if (!best || m->seq < best->seq) best = m;
   }
