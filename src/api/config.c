@@ -122,7 +122,7 @@ const cfg_def_t api_cfg_defs[] = {
   { "msg_recall_window_s", CFG_INT, F(msg_recall_window_s), "120", 0, 31536000, "a user may recall own messages this long after sending (20016 beyond)", NULL },
   { "msg_dedupe_window_s", CFG_INT, F(msg_dedupe_window_s), "300", 0, 86400, "a resend with the same sender, peer and MsgRandom within this is the same message", NULL },
   { "msg_sync_page", CFG_INT, F(msg_sync_page), "100", 1, 10000, "events per sync page", NULL },
-  { "msg_recent_page", CFG_INT, F(msg_recent_page), "100", 1, 10000, "conversations per recentcontact/get_list page", NULL },
+  { "msg_recent_page", CFG_INT, F(msg_recent_page), "100", 1, 10000, "conversations per recentcontact/get_list page (a first page without AssistFlags bit 2 also holds every pinned one)", NULL },
   { "msg_purge_interval_s", CFG_INT, F(msg_purge_interval_s), "3600", 1, 86400, "how often (seconds of real time) the retention pass runs; its cutoffs are on the clock", NULL },
   { "msg_purge_interval_ms", CFG_INT, F(msg_purge_interval_ms), "0", 0, 86400000, "how often (milliseconds of real time) the retention pass runs, for tests that need passes in quick succession; a pass never overlaps another job, so a short interval runs them back to back; 0 = msg_purge_interval_s", NULL },
   { "group_event_chunk", CFG_INT, F(group_event_chunk), "200", 1, 100000, "members of a dissolved group whose group_dissolved events one writer job appends: a larger group's are appended by later jobs, this many each (docs/decisions/groups.md §5)", NULL },
