@@ -20,6 +20,7 @@
 #include "auth/usersig.h"
 #include "util/clock.h"
 #include "util/err.h"
+#include "util/jsonnull.h"
 #include "util/log.h"
 #include "util/num.h"
 
@@ -204,6 +205,10 @@ void rest_v4_handle(api_srv_t *srv, net_req_t *req)
     rest_reply_err(c, IMC_E_JSON_PARSE, info, NULL);
     return;
   }
+  /* a member given as null is absent, at every depth, for every command (rest-api.md "Null fields",
+   * decisions §63): an optional field keeps its default, a required one is answered as missing, and
+   * nothing stored from the tree (a message's packed body) carries the null */
+  jsonnull_drop(c->body);
   char why[320];
   if ((rc = api_gate_check(srv, c->sdkappid, c->route->gate, why, sizeof why))) { rest_reply_err(c, rc, why, NULL); return; }
   c->route->fn(c);
