@@ -21,6 +21,7 @@
 #include "util/clock.h"
 #include "util/date.h"
 #include "util/err.h"
+#include "util/jsonnull.h"
 #include "util/jsonr.h"
 #include "util/jsonw.h"
 #include "util/log.h"
@@ -742,12 +743,11 @@ void cws_on_text(void *ud, net_ws_t *ws, const char *data, size_t len)
     json_decref(req);
     return;
   }
-  /* a request field given as null is absent, for every op (protocol.md "Frames"): an optional field keeps
-   * its default, a required one is answered as missing */
-  const char *k;
-  json_t *v;
-  void *tmp;
-  json_object_foreach_safe(req, tmp, k, v) if (json_is_null(v)) json_object_del(req, k);
+  /* a member given as null is absent, at every depth, for every op (protocol.md "Frames", decisions §63): an
+   * optional field keeps its default, a required one is answered as missing, and nothing stored from the
+   * frame (a message's packed body) carries the null. The jsonr send path takes no frame with a null in
+   * what it reads (it leaves such a frame to this path), so both answer alike. */
+  jsonnull_drop(req);
   const cws_op_t *o = cws_ops;
   while (o->name && strcmp(o->name, name)) o++;
   if (!op_refused(srv, ws, c, o, name, id, len)) o->fn(srv, ws, c, id, req);

@@ -6,7 +6,10 @@
  *    "limit": null reads the newest page (both answered 70402 before), as
  *    "id": null always was; `send` with null flags, msg_seq and random
  *    sends (70402 and 90005 before); a required field given as null is
- *    answered as a missing one.
+ *    answered as a missing one. So is a member inside a field's value: a
+ *    `send` whose body element and offline_push_info hold nulls is sent
+ *    (90002 before) and pushed and kept without them (decisions §63); a
+ *    null array element stays and is refused as before.
  *  - A read position only moves to a message the user can still see: with
  *    the one message of a conversation past the app's retention (8 days
  *    on, 7 kept; the purge keeps it as the list's last message), neither
@@ -141,6 +144,55 @@ static void test_null_is_absent(void **st)
   wsc_close(&c);
 }
 
+/* v must equal the JSON text want */
+static void assert_json(json_t *v, const char *want)
+{
+  json_t *w = json_loads(want, 0, NULL);
+  assert_non_null(w);
+  if (!json_equal(v, w)) fail_msg("got %s, expected %s", v ? json_dumps(v, JSON_COMPACT) : "(none)", want);
+  json_decref(w);
+}
+
+static void test_nested_null_is_absent(void **st)
+{
+  (void)st;
+  import_users(srv.port, app, key, (const char *const[]){ "nina", "omar", NULL });
+  wsc_t c, d;
+  login_live(&c, "nina");
+  login_live(&d, "omar");
+  /* nulls inside the body's elements and the push info: sent (90002 and 90043 before), kept without them */
+  json_t *r = wsc_rpc(&c, "send", "\"to\":\"omar\",\"cloud_custom_data\":null,\"offline_push_info\":{\"Title\":\"t\","
+                                  "\"Desc\":null,\"ApnsInfo\":{\"Sound\":null}},\"body\":[{\"MsgType\":\"TIMCustomElem\","
+                                  "\"MsgContent\":{\"Data\":\"d\",\"Desc\":null,\"Ext\":null}}]");
+  assert_non_null(r);
+  if (jint(r, "code")) fail_msg("%s", json_dumps(r, JSON_COMPACT));
+  json_decref(r);
+  static const char clean[] = "[{\"MsgType\":\"TIMCustomElem\",\"MsgContent\":{\"Data\":\"d\"}}]";
+  json_t *p = wsc_push(&d, "msg", 15000);
+  if (!p) fail_msg("no push of the message");
+  assert_json(json_object_get(json_object_get(p, "msg"), "body"), clean);
+  assert_json(json_object_get(json_object_get(p, "msg"), "offline_push_info"), "{\"Title\":\"t\",\"ApnsInfo\":{}}");
+  json_decref(p);
+  r = wsc_rpc(&d, "history", "\"peer\":\"nina\"");
+  assert_non_null(r);
+  assert_int_equal(jint(r, "code"), 0);
+  assert_json(json_object_get(json_array_get(json_object_get(r, "msgs"), 0), "body"), clean);
+  json_decref(r);
+  /* a required element field given as null is a missing one, reason included */
+  json_t *a = wsc_rpc(&c, "send", "\"to\":\"omar\",\"body\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":null}}]");
+  json_t *b = wsc_rpc(&c, "send", "\"to\":\"omar\",\"body\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{}}]");
+  assert_non_null(a);
+  assert_non_null(b);
+  assert_int_equal(jint(a, "code"), 90002);
+  assert_string_equal(jstr(a, "msg"), jstr(b, "msg"));
+  json_decref(a);
+  json_decref(b);
+  /* a null array element is no member: it stays, refused as before */
+  assert_int_equal(rpc_code(&c, "send", "\"to\":\"omar\",\"body\":[null]"), 90002);
+  wsc_close(&c);
+  wsc_close(&d);
+}
+
 static void test_self_read_seq(void **st)
 {
   (void)st;
@@ -222,6 +274,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_null_is_absent),
+    cmocka_unit_test(test_nested_null_is_absent),
     cmocka_unit_test(test_self_read_seq),
     cmocka_unit_test(test_read_only_visible), /* last: it moves the clock */
   };
