@@ -22,6 +22,7 @@
  * what 93000 measures for sendmsg), not the request: To_Account alone may
  * take 500 × 32 bytes (docs/decisions/messaging-batch-packet.md). */
 #define BATCH_PACKET_MAX_BYTES 8192
+#define UNREAD_PEERS_MAX 10     /* get_c2c_unread_msg_num Peer_Account (the service's page: "at most 10"; §63) */
 #define ROAM_MAX_CNT 100        /* admin_getroammsg page ceiling (the reference caps pages at ~13 KB) */
 
 /* ---- fields -------------------------------------------------------------------- */
@@ -522,6 +523,10 @@ void rest_get_c2c_unread_msg_num(rest_ctx_t *c)
   if (peers) {
     size_t i;
     if (!json_is_array(peers)) { rest_reply_err(c, IMC_E_MSG_JSON, "Peer_Account must be an array of UserIDs", NULL); return; }
+    if (json_array_size(peers) > UNREAD_PEERS_MAX) { /* 90011 as batchsendmsg's To_Account over its bound (§63) */
+      rest_reply_err(c, IMC_E_TOO_MANY_ACCOUNTS, "Peer_Account holds at most 10 UserIDs", NULL);
+      return;
+    }
     u->peers = json_array();
     json_array_foreach(peers, i, v) {
       uint32_t no;

@@ -7,7 +7,8 @@
  *    still 90006;
  *  - get_c2c_unread_msg_num: a Peer_Account that is no account of the app
  *    is in ErrorList with 70107, the code the service's page names (it was
- *    90012);
+ *    90012); Peer_Account holds at most 10 UserIDs, as that page says:
+ *    11 are refused with 90011 (§63; all were counted before);
  *  - admin_msgwithdraw (To_Account) and admin_set_msg_read (Peer_Account):
  *    an account that does not exist is 90003, the code their pages give
  *    for "missing, or no such account" (they answered 90012, which the
@@ -118,6 +119,35 @@ static void test_unread_unknown_peer_70107(void **st)
   json_decref(r);
 }
 
+/* ---- get_c2c_unread_msg_num: Peer_Account holds at most 10 UserIDs (the service's page) ------------- */
+static void test_unread_peers_cap(void **st)
+{
+  (void)st;
+  static const char *const u[] = { "pc_me", "pc_0", "pc_1", "pc_2", "pc_3", "pc_4", "pc_5",
+                                   "pc_6", "pc_7", "pc_8", "pc_9", "pc_10", NULL };
+  users(u);
+  v4_ok(v4(srv.port, app, key, "openim/sendmsg",
+           "{\"From_Account\":\"pc_9\",\"To_Account\":\"pc_me\",\"MsgRandom\":1,\"MsgBody\":" TEXT("m") "}"));
+  char peers[256] = "";
+  for (int i = 0; i <= 10; i++) {
+    snprintf(peers + strlen(peers), sizeof peers - strlen(peers), "%s\"pc_%d\"", i ? "," : "", i);
+    if (i < 9) continue;
+    json_t *r = v4(srv.port, app, key, "openim/get_c2c_unread_msg_num", "{\"To_Account\":\"pc_me\",\"Peer_Account\":[%s]}",
+                   peers);
+    assert_non_null(r);
+    if (i == 9) { /* 10: each counted */
+      if (jint(r, "ErrorCode") || json_array_size(json_object_get(r, "C2CUnreadMsgNumList")) != 10)
+        fail_msg("%s", json_dumps(r, JSON_COMPACT));
+      assert_int_equal(jint(json_array_get(json_object_get(r, "C2CUnreadMsgNumList"), 9), "C2CUnreadMsgNum"), 1);
+    } else { /* 11: refused whole, 90011 as batchsendmsg's To_Account over its bound (it counted all 11) */
+      if (jint(r, "ErrorCode") != 90011 || !strstr(jstr(r, "ErrorInfo"), "Peer_Account"))
+        fail_msg("%s", json_dumps(r, JSON_COMPACT));
+      assert_null(json_object_get(r, "C2CUnreadMsgNumList"));
+    }
+    json_decref(r);
+  }
+}
+
 /* the ErrorCode of cmd with body */
 static json_int_t code_of(const char *cmd, const char *body)
 {
@@ -207,6 +237,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_read_time_string),
     cmocka_unit_test(test_unread_unknown_peer_70107),
+    cmocka_unit_test(test_unread_peers_cap),
     cmocka_unit_test(test_recall_read_unknown_peer_90003),
     cmocka_unit_test(test_online_only_flag),
   };
