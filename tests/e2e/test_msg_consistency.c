@@ -36,6 +36,7 @@
 #include "e2e.h"
 #include "e2e_msg.h"
 #include "e2e_op.h"
+#include "e2e_check.h"
 
 static e2e_server_t srv;
 static uint32_t app;
@@ -144,15 +145,6 @@ static void test_null_is_absent(void **st)
   wsc_close(&c);
 }
 
-/* v must equal the JSON text want */
-static void assert_json(json_t *v, const char *want)
-{
-  json_t *w = json_loads(want, 0, NULL);
-  assert_non_null(w);
-  if (!json_equal(v, w)) fail_msg("got %s, expected %s", v ? json_dumps(v, JSON_COMPACT) : "(none)", want);
-  json_decref(w);
-}
-
 static void test_nested_null_is_absent(void **st)
 {
   (void)st;
@@ -170,13 +162,13 @@ static void test_nested_null_is_absent(void **st)
   static const char clean[] = "[{\"MsgType\":\"TIMCustomElem\",\"MsgContent\":{\"Data\":\"d\"}}]";
   json_t *p = wsc_push(&d, "msg", 15000);
   if (!p) fail_msg("no push of the message");
-  assert_json(json_object_get(json_object_get(p, "msg"), "body"), clean);
-  assert_json(json_object_get(json_object_get(p, "msg"), "offline_push_info"), "{\"Title\":\"t\",\"ApnsInfo\":{}}");
+  assert_json_is(json_object_get(json_object_get(p, "msg"), "body"), clean);
+  assert_json_is(json_object_get(json_object_get(p, "msg"), "offline_push_info"), "{\"Title\":\"t\",\"ApnsInfo\":{}}");
   json_decref(p);
   r = wsc_rpc(&d, "history", "\"peer\":\"nina\"");
   assert_non_null(r);
   assert_int_equal(jint(r, "code"), 0);
-  assert_json(json_object_get(json_array_get(json_object_get(r, "msgs"), 0), "body"), clean);
+  assert_json_is(json_object_get(json_array_get(json_object_get(r, "msgs"), 0), "body"), clean);
   json_decref(r);
   /* a required element field given as null is a missing one, reason included */
   json_t *a = wsc_rpc(&c, "send", "\"to\":\"omar\",\"body\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":null}}]");

@@ -58,15 +58,6 @@ static int has_null_member(json_t *v)
   return 0;
 }
 
-/* v must equal the JSON text want */
-static void assert_json(json_t *v, const char *want)
-{
-  json_t *w = json_loads(want, 0, NULL);
-  assert_non_null(w);
-  if (!json_equal(v, w)) fail_msg("got %s, expected %s", v ? json_dumps(v, JSON_COMPACT) : "(none)", want);
-  json_decref(w);
-}
-
 /* a custom element with its optional fields null, then a text element */
 #define NULL_BODY                                                                                              \
   "[{\"MsgType\":\"TIMCustomElem\",\"MsgContent\":{\"Data\":\"d\",\"Desc\":null,\"Ext\":null,\"Sound\":null}}," \
@@ -95,8 +86,8 @@ static void test_sendmsg_nulls(void **st)
   if (!p) fail_msg("no push of the message");
   if (has_null_member(p)) fail_msg("push carries a null: %s", json_dumps(p, JSON_COMPACT));
   json_t *m = json_object_get(p, "msg");
-  assert_json(json_object_get(m, "body"), CLEAN_BODY);
-  assert_json(json_object_get(m, "offline_push_info"), "{\"Title\":\"t\",\"ApnsInfo\":{\"BadgeMode\":1}}");
+  assert_json_is(json_object_get(m, "body"), CLEAN_BODY);
+  assert_json_is(json_object_get(m, "offline_push_info"), "{\"Title\":\"t\",\"ApnsInfo\":{\"BadgeMode\":1}}");
   assert_null(json_object_get(m, "cloud_custom_data"));
   json_decref(p);
   wsc_close(&b);
@@ -109,7 +100,7 @@ static void test_sendmsg_nulls(void **st)
   json_array_foreach(evs, i, ev) if (!strcmp(jstr(ev, "type"), "msg")) got = json_object_get(ev, "msg");
   if (!got) fail_msg("no message synced: %s", json_dumps(evs, JSON_COMPACT));
   if (has_null_member(evs)) fail_msg("sync carries a null: %s", json_dumps(evs, JSON_COMPACT));
-  assert_json(json_object_get(got, "body"), CLEAN_BODY);
+  assert_json_is(json_object_get(got, "body"), CLEAN_BODY);
   json_decref(evs);
   wsc_close(&b);
   /* the history, with its optional fields null (LastMsgKey among them) */
@@ -120,7 +111,7 @@ static void test_sendmsg_nulls(void **st)
   if (jint(r, "ErrorCode") || jint(r, "MsgCnt") != 1) fail_msg("%s", json_dumps(r, JSON_COMPACT));
   if (has_null_member(r)) fail_msg("history carries a null: %s", json_dumps(r, JSON_COMPACT));
   json_t *item = json_array_get(json_object_get(r, "MsgList"), 0);
-  assert_json(json_object_get(item, "MsgBody"), CLEAN_BODY);
+  assert_json_is(json_object_get(item, "MsgBody"), CLEAN_BODY);
   assert_string_equal(jstr(item, "CloudCustomData"), "");
   json_decref(r);
 }
@@ -150,7 +141,7 @@ static void test_c2c_commands_nulls(void **st)
     assert_non_null(r);
     if (jint(r, "ErrorCode") || jint(r, "MsgCnt") != 1) fail_msg("%s", json_dumps(r, JSON_COMPACT));
     assert_false(has_null_member(r));
-    assert_json(json_object_get(json_array_get(json_object_get(r, "MsgList"), 0), "MsgBody"), CLEAN_BODY);
+    assert_json_is(json_object_get(json_array_get(json_object_get(r, "MsgList"), 0), "MsgBody"), CLEAN_BODY);
     json_decref(r);
   }
   r = v4(srv.port, app, key, "recentcontact/get_list",

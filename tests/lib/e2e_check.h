@@ -1,5 +1,5 @@
-/* e2e_check.h — checks on v4 replies for end-to-end tests (header-only;
- * include after cmocka.h and e2e_msg.h). Test-only. */
+/* e2e_check.h — checks on v4 replies and JSON values for end-to-end tests
+ * (header-only; include after cmocka.h and e2e_msg.h). Test-only. */
 #ifndef IMC_TESTS_E2E_CHECK_H
 #define IMC_TESTS_E2E_CHECK_H
 
@@ -12,6 +12,16 @@ static inline void v4_ok(json_t *r)
   assert_non_null(r);
   if (jint(r, "ErrorCode")) fail_msg("%s", json_dumps(r, JSON_COMPACT));
   json_decref(r);
+}
+
+/* v must equal the JSON text want (members in any order): fails the test
+ * with both otherwise. */
+static inline void assert_json_is(json_t *v, const char *want)
+{
+  json_t *w = json_loads(want, 0, NULL);
+  assert_non_null(w);
+  if (!json_equal(v, w)) fail_msg("got %s, expected %s", v ? json_dumps(v, JSON_COMPACT) : "(none)", want);
+  json_decref(w);
 }
 
 #endif
