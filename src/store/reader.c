@@ -10,6 +10,9 @@
 #include <assert.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #define READER_THREADS_MAX 64
 
@@ -35,6 +38,7 @@ struct store_reader {
   void (*stopped)(void *);
   void *stopped_arg;
   store_reader_stats_t stats;        /* under mu */
+  char *hold_path;                   /* tests: no job is taken while this file exists (IMCLOUD_TEST_READER_HOLD) */
 };
 
 static void append(store_job_t **head, store_job_t **tail, store_job_t *j)
@@ -66,6 +70,12 @@ static void *reader_main(void *arg)
   for (;;) {
     while (!r->q_head && !r->stopping) pthread_cond_wait(&r->cv, &r->mu);
     if (r->stopping) break; /* store_reader_stop moved the queue to the done list */
+    if (r->hold_path && !access(r->hold_path, F_OK)) { /* tests: the queue is held (a poll every 2 ms) */
+      pthread_mutex_unlock(&r->mu);
+      nanosleep(&(struct timespec){ 0, 2000000L }, NULL);
+      pthread_mutex_lock(&r->mu);
+      continue;
+    }
     store_job_t *j = r->q_head;
     r->q_head = j->next;
     if (!r->q_head) r->q_tail = NULL;
@@ -88,6 +98,7 @@ static void free_pool(store_reader_t *r)
 {
   for (size_t i = 0; i < r->n; i++) store_close(r->th[i].s);
   free(r->th);
+  free(r->hold_path);
   pthread_mutex_destroy(&r->mu);
   pthread_cond_destroy(&r->cv);
   free(r);
@@ -144,6 +155,8 @@ int store_reader_start(uv_loop_t *loop, const char *data_dir, size_t threads, si
   pthread_cond_init(&r->cv, NULL);
   r->loop = loop;
   r->max_jobs = max_jobs;
+  const char *hold = getenv("IMCLOUD_TEST_READER_HOLD");
+  if (hold && *hold && !(r->hold_path = strdup(hold))) { free_pool(r); return IMC_E_NOMEM; }
   r->n = threads;
   r->stats.max_jobs = max_jobs;
   r->stats.threads = threads;

@@ -18,6 +18,10 @@
  * the producer answers "server busy, retry" or tries again later. Memory held
  * by jobs is bounded by max_jobs + threads.
  *
+ * Tests: with IMCLOUD_TEST_READER_HOLD=PATH in the environment at start, no
+ * thread takes a job while the file PATH exists (checked every 2 ms), so a
+ * test can fill the queue and see what waits in it.
+ *
  * Jobs are caller-allocated store_job_t (store_writer.h) and must stay valid
  * until done() is called. run() must not write: the connections refuse
  * writes (IMC_E_IO). */
