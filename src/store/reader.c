@@ -1,11 +1,18 @@
-/* reader.c — see store_reader.h. One queue, completion list and counters
+/* reader.c — see store_reader.h. The queue (one FIFO per owner, the owners
+ * with jobs in a round-robin ring), the completion list and the counters are
  * guarded by one mutex; idle threads wait on one condition variable; the loop
  * is woken with uv_async_send (which coalesces). Thread i alone uses conns[i]
- * while the pool runs. */
+ * while the pool runs.
+ *
+ * Invariants (under mu): an owner has a flow exactly while it has jobs
+ * queued (the unowned flow, owner 0, is embedded and always exists); a flow
+ * is in the ring exactly while it has jobs; q_len is the sum of the flows'
+ * counts. */
 #include "store/store_reader.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/turnlog.h"
+#include "util/u64map.h"
 
 #include <assert.h>
 #include <pthread.h>
@@ -23,12 +30,23 @@ typedef struct reader_thread {
   int started;
 } reader_thread_t;
 
+/* One owner's queued jobs, FIFO; in the ring while it has any. */
+typedef struct flow {
+  uint64_t owner;
+  store_job_t *head, *tail;
+  size_t n;
+  struct flow *next;                 /* the ring's next flow (NULL: last) */
+} flow_t;
+
 struct store_reader {
   uv_loop_t *loop;
   uv_async_t async;
   pthread_mutex_t mu;
   pthread_cond_t cv;
-  store_job_t *q_head, *q_tail;      /* submitted, not yet taken */
+  flow_t *ring_head, *ring_tail;     /* flows with jobs submitted, not yet taken: the head's first job is taken next */
+  u64map_t flows;                    /* owner (non-zero) → its flow_t, while it has jobs queued */
+  flow_t unowned;                    /* owner 0 */
+  uint64_t owner;                    /* what store_reader_owner set: jobs submitted now are its */
   size_t q_len, max_jobs;
   store_job_t *d_head, *d_tail;      /* run, done() not yet called */
   int stopping;
@@ -61,6 +79,52 @@ static int run_one(store_t *s, store_job_t *j)
   return rc;
 }
 
+static void ring_append(store_reader_t *r, flow_t *f)
+{
+  f->next = NULL;
+  if (r->ring_tail) r->ring_tail->next = f; else r->ring_head = f;
+  r->ring_tail = f;
+}
+
+/* Unlink f from the ring (it may be anywhere in it). */
+static void ring_remove(store_reader_t *r, flow_t *f)
+{
+  flow_t *prev = NULL;
+  for (flow_t *x = r->ring_head; x != f; x = x->next) { assert(x); prev = x; }
+  if (prev) prev->next = f->next; else r->ring_head = f->next;
+  if (r->ring_tail == f) r->ring_tail = prev;
+  f->next = NULL;
+}
+
+/* A flow left without jobs: out of the map and freed (the unowned one stays). */
+static void flow_drop(store_reader_t *r, flow_t *f)
+{
+  assert(!f->n && !f->head);
+  if (f == &r->unowned) return;
+  u64map_del(&r->flows, f->owner);
+  free(f);
+}
+
+/* The next job, round robin over the owners: the first job of the ring's
+ * head flow, which then goes to the ring's tail if it has more (under mu;
+ * the ring is not empty). */
+static store_job_t *take(store_reader_t *r)
+{
+  flow_t *f = r->ring_head;
+  store_job_t *j = f->head;
+  assert(f->n > 0 && j);
+  f->head = j->next;
+  if (!f->head) f->tail = NULL;
+  f->n--;
+  r->q_len--;
+  r->ring_head = f->next;
+  if (!r->ring_head) r->ring_tail = NULL;
+  if (f->n) ring_append(r, f);
+  else flow_drop(r, f);
+  j->next = NULL;
+  return j;
+}
+
 static void *reader_main(void *arg)
 {
   reader_thread_t *t = arg;
@@ -68,7 +132,7 @@ static void *reader_main(void *arg)
   store__helper_start("imc-reader", 0); /* named; the loop's priority (store_writer.h, "Priority") */
   pthread_mutex_lock(&r->mu);
   for (;;) {
-    while (!r->q_head && !r->stopping) pthread_cond_wait(&r->cv, &r->mu);
+    while (!r->ring_head && !r->stopping) pthread_cond_wait(&r->cv, &r->mu);
     if (r->stopping) break; /* store_reader_stop moved the queue to the done list */
     if (r->hold_path && !access(r->hold_path, F_OK)) { /* tests: the queue is held (a poll every 2 ms) */
       pthread_mutex_unlock(&r->mu);
@@ -76,10 +140,7 @@ static void *reader_main(void *arg)
       pthread_mutex_lock(&r->mu);
       continue;
     }
-    store_job_t *j = r->q_head;
-    r->q_head = j->next;
-    if (!r->q_head) r->q_tail = NULL;
-    r->q_len--;
+    store_job_t *j = take(r);
     pthread_mutex_unlock(&r->mu);
     j->rc = run_one(t->s, j);
     pthread_mutex_lock(&r->mu);
@@ -96,6 +157,8 @@ static void *reader_main(void *arg)
 
 static void free_pool(store_reader_t *r)
 {
+  assert(!r->q_len && !r->flows.len);
+  u64map_free(&r->flows);
   for (size_t i = 0; i < r->n; i++) store_close(r->th[i].s);
   free(r->th);
   free(r->hold_path);
@@ -153,6 +216,7 @@ int store_reader_start(uv_loop_t *loop, const char *data_dir, size_t threads, si
   if (!(r->th = calloc(threads, sizeof *r->th))) { free(r); return IMC_E_NOMEM; }
   pthread_mutex_init(&r->mu, NULL);
   pthread_cond_init(&r->cv, NULL);
+  u64map_init(&r->flows);
   r->loop = loop;
   r->max_jobs = max_jobs;
   const char *hold = getenv("IMCLOUD_TEST_READER_HOLD");
@@ -185,6 +249,36 @@ int store_reader_start(uv_loop_t *loop, const char *data_dir, size_t threads, si
   return 0;
 }
 
+/* The owner's flow, or NULL (under mu). */
+static flow_t *flow_of(store_reader_t *r, uint64_t owner)
+{
+  return owner ? u64map_get(&r->flows, owner) : &r->unowned;
+}
+
+/* Queue job as the current owner's, if its share allows (under mu; the
+ * queue is below its cap). 0, IMC_E_OVERLOADED, IMC_E_NOMEM. */
+static int enqueue(store_reader_t *r, store_job_t *job)
+{
+  flow_t *f = flow_of(r, r->owner);
+  /* the share (store_reader.h, "Fairness"): an owner with jobs queued holds fewer than the free room */
+  if (r->owner && f && f->n && f->n >= r->max_jobs - r->q_len) {
+    r->stats.refused++;
+    r->stats.refused_share++;
+    return IMC_E_OVERLOADED;
+  }
+  if (!f) {
+    if (!(f = calloc(1, sizeof *f))) return IMC_E_NOMEM;
+    f->owner = r->owner;
+    if (u64map_put(&r->flows, f->owner, f)) { free(f); return IMC_E_NOMEM; }
+  }
+  if (!f->n) ring_append(r, f);
+  append(&f->head, &f->tail, job);
+  f->n++;
+  r->q_len++;
+  pthread_cond_signal(&r->cv);
+  return 0;
+}
+
 int store_reader_submit(store_reader_t *r, store_job_t *job)
 {
   assert(job->run && job->done);
@@ -199,12 +293,56 @@ int store_reader_submit(store_reader_t *r, store_job_t *job)
     r->stats.refused++;
     rc = IMC_E_OVERLOADED;
   } else {
-    append(&r->q_head, &r->q_tail, job);
-    r->q_len++;
-    pthread_cond_signal(&r->cv);
+    rc = enqueue(r, job);
   }
   pthread_mutex_unlock(&r->mu);
   return rc;
+}
+
+/* Hand every job of f (out of the ring) to the done list with rc, then drop f (under mu). */
+static void flow_fail(store_reader_t *r, flow_t *f, int rc)
+{
+  for (store_job_t *j = f->head, *next; j; j = next) {
+    next = j->next;
+    j->rc = rc;
+    append(&r->d_head, &r->d_tail, j);
+  }
+  r->q_len -= f->n;
+  f->head = f->tail = NULL;
+  f->n = 0;
+  f->next = NULL;
+  flow_drop(r, f);
+}
+
+void store_reader_owner(store_reader_t *r, uint64_t owner)
+{
+  r->owner = owner; /* loop thread only, as every submit (read under mu by enqueue, on the same thread) */
+}
+
+size_t store_reader_cancel(store_reader_t *r, uint64_t owner)
+{
+  assert(owner);
+  size_t n = 0;
+  pthread_mutex_lock(&r->mu);
+  flow_t *f = r->stopping ? NULL : flow_of(r, owner);
+  if (f) {
+    n = f->n;
+    r->stats.skipped += n;
+    ring_remove(r, f);
+    flow_fail(r, f, IMC_E_CANCELED);
+    uv_async_send(&r->async); /* their done() calls run in the loop's next turn, never inside this call */
+  }
+  pthread_mutex_unlock(&r->mu);
+  return n;
+}
+
+void store_reader_owner_load(store_reader_t *r, uint64_t owner, size_t *queued, size_t *room)
+{
+  pthread_mutex_lock(&r->mu);
+  flow_t *f = flow_of(r, owner);
+  *queued = f ? f->n : 0;
+  *room = r->max_jobs - r->q_len;
+  pthread_mutex_unlock(&r->mu);
 }
 
 void store_reader_stop(store_reader_t *r, void (*stopped)(void *), void *arg)
@@ -213,13 +351,13 @@ void store_reader_stop(store_reader_t *r, void (*stopped)(void *), void *arg)
   r->stopping = 1;
   r->stopped = stopped;
   r->stopped_arg = arg;
-  for (store_job_t *j = r->q_head, *next; j; j = next) {
-    next = j->next;
-    j->rc = IMC_E_SHUTDOWN;
-    append(&r->d_head, &r->d_tail, j);
+  while (r->ring_head) {
+    flow_t *f = r->ring_head;
+    r->ring_head = f->next;
+    flow_fail(r, f, IMC_E_SHUTDOWN);
   }
-  r->q_head = r->q_tail = NULL;
-  r->q_len = 0;
+  r->ring_tail = NULL;
+  assert(!r->q_len);
   pthread_cond_broadcast(&r->cv);
   pthread_mutex_unlock(&r->mu);
   uv_async_send(&r->async);
@@ -230,5 +368,6 @@ void store_reader_stats(store_reader_t *r, store_reader_stats_t *out)
   pthread_mutex_lock(&r->mu);
   *out = r->stats;
   out->queued = r->q_len;
+  out->owners = r->flows.len + (r->unowned.n > 0);
   pthread_mutex_unlock(&r->mu);
 }

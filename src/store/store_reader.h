@@ -18,6 +18,26 @@
  * the producer answers "server busy, retry" or tries again later. Memory held
  * by jobs is bounded by max_jobs + threads.
  *
+ * Fairness (docs/decisions/messaging-c2c-checks.md §65): every job has an
+ * owner, the value store_reader_owner last set when it was submitted (a
+ * connection, an app's REST calls; 0: nobody's). The queue is one FIFO per
+ * owner, and the threads take jobs round robin over the owners that have
+ * some: a job waits behind at most one job of each other owner per job of
+ * its own owner ahead of it, however many another owner queued. Its share:
+ * an owner that already has jobs queued may queue one more only while it
+ * holds fewer than the queue's free room (max_jobs - queued); past it the
+ * submit is refused IMC_E_OVERLOADED (counted in refused and refused_share).
+ * An owner with nothing queued, and owner 0 (the server's own reads, and
+ * reads submitted by completions of requests already admitted), are refused
+ * only by the cap itself, so n
+ * greedy owners leave about max_jobs / (n + 1) of the queue free for the
+ * others. Per-owner state exists only while the owner has jobs queued
+ * (a few dozen bytes each, at most max_jobs of them).
+ *
+ * Cancel: store_reader_cancel hands the queued jobs of an owner that went
+ * away to their done() with IMC_E_CANCELED without running them (counted in
+ * skipped); a job a thread already took runs to its end.
+ *
  * Tests: with IMCLOUD_TEST_READER_HOLD=PATH in the environment at start, no
  * thread takes a job while the file PATH exists (checked every 2 ms), so a
  * test can fill the queue and see what waits in it.
@@ -38,8 +58,11 @@ typedef struct store_reader store_reader_t;
 
 typedef struct store_reader_stats {
   uint64_t jobs, failed_jobs;   /* completed */
-  uint64_t refused;             /* submits refused with IMC_E_OVERLOADED */
+  uint64_t refused;             /* submits refused with IMC_E_OVERLOADED (cap or share) */
+  uint64_t refused_share;       /* of those, refused by the owner's share (see Fairness) */
+  uint64_t skipped;             /* jobs cancelled before they ran (store_reader_cancel) */
   size_t queued, max_jobs, threads;
+  size_t owners;                /* owners with jobs queued now (0 counts as one) */
 } store_reader_stats_t;
 
 /* Open `threads` (1–64) read-only connections to data_dir (the schema must
@@ -48,11 +71,24 @@ typedef struct store_reader_stats {
  * out of range), IMC_E_IO / IMC_E_CONFIG (cannot open), IMC_E_NOMEM,
  * IMC_E_INTERNAL (no thread). */
 int store_reader_start(uv_loop_t *loop, const char *data_dir, size_t threads, size_t max_jobs, store_reader_t **out);
-/* Queue a read (loop thread). 0: done() will be called exactly once.
- * IMC_E_OVERLOADED: max_jobs jobs wait; nothing was queued and done() will
- * not be called. After store_reader_stop: 0, and done() is called with
- * IMC_E_SHUTDOWN. */
+/* Queue a read as the current owner's (loop thread). 0: done() will be
+ * called exactly once. IMC_E_OVERLOADED: max_jobs jobs wait, or the owner
+ * holds its share (see Fairness); IMC_E_NOMEM: no room for the owner's
+ * queue. On both nothing was queued and done() will not be called. After
+ * store_reader_stop: 0, and done() is called with IMC_E_SHUTDOWN. */
 int store_reader_submit(store_reader_t *r, store_job_t *job);
+/* The owner of the jobs submitted from now on (loop thread): any non-zero
+ * value naming one client for as long as it has jobs queued (the caller
+ * keeps its values distinct); 0: nobody's. Set it before the calls that
+ * submit on a client's behalf and back to 0 after. */
+void store_reader_owner(store_reader_t *r, uint64_t owner);
+/* Complete the owner's (non-zero) queued jobs with IMC_E_CANCELED without
+ * running them: their done() calls run in a later loop turn, never inside
+ * this call. Returns how many (counted in skipped). Loop thread. */
+size_t store_reader_cancel(store_reader_t *r, uint64_t owner);
+/* The owner's jobs queued now and the queue's free room (loop thread): a
+ * submit of that owner is refused while queued >= 1 and queued >= room. */
+void store_reader_owner_load(store_reader_t *r, uint64_t owner, size_t *queued, size_t *room);
 /* Fail every queued job with IMC_E_SHUTDOWN, let the running ones finish
  * (their done() is still called), stop the threads, close the connections,
  * free r, then call stopped(arg) on the loop thread (may be NULL). */

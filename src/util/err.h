@@ -30,6 +30,7 @@
   X(BUSY,                 70500, "resource busy, try again")                    \
   X(OVERLOADED,           60018, "server busy (storage queue full), retry later") \
   X(SHUTDOWN,             70500, "server is shutting down")                     \
+  X(CANCELED,             70500, "cancelled: the connection or login that asked ended") \
   X(TOOBIG,               93000, "request too large")                           \
   X(TIMEOUT,              60008, "request timed out")                           \
   X(CONFIG,               0,     "invalid configuration")                       \

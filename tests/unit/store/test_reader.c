@@ -56,6 +56,7 @@ typedef struct rjob {
   int on_loop_thread;    /* done() ran on the loop thread */
   int ran_elsewhere;     /* run() ran off the loop thread */
   int rc, calls;
+  int order;             /* ndone when done() ran */
 } rjob_t;
 
 static int ndone;
@@ -81,7 +82,7 @@ static void rdone(void *arg, int rc)
   j->rc = rc;
   j->calls++;
   j->on_loop_thread = pthread_equal(pthread_self(), loop_thread);
-  ndone++;
+  j->order = ndone++;
 }
 
 static void rjob_init(rjob_t *j, uint32_t app)
@@ -254,6 +255,86 @@ static void test_pool_cap_and_stop(void **st)
   store_close(s);
 }
 
+/* Fairness (store_reader.h; §65): with the one thread held and max_jobs 8,
+ * an owner with jobs queued holds fewer than the free room (A gets 4, B 2,
+ * C and owner 0 one each; A's 5th and B's 3rd are refused by the share,
+ * owner 0's 2nd by the cap); cancelling B completes its jobs with
+ * IMC_E_CANCELED in a later loop turn, unrun; the rest run round robin over
+ * the owners (A, C, 0, then A's others). */
+static void test_pool_share_cancel_round_robin(void **st)
+{
+  (void)st;
+  store_t *s;
+  assert_int_equal(store_open(dir, &s), 0);
+  uint32_t app = make_app(s);
+  loop_thread = pthread_self();
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  store_reader_t *r;
+  assert_int_equal(store_reader_start(&loop, dir, 1, 8, &r), 0);
+  gate(0);
+  ndone = 0;
+  enum { A = 1 << 4, B = 2 << 4, C = 3 << 4 };
+  rjob_t hold, a[5], b[3], c, z[2];
+  rjob_init(&hold, app); hold.block = 1;
+  assert_int_equal(store_reader_submit(r, &hold.job), 0);
+  wait_blocked(1);
+  store_reader_owner(r, A);
+  for (int i = 0; i < 5; i++) {
+    rjob_init(&a[i], app);
+    assert_int_equal(store_reader_submit(r, &a[i].job), i < 4 ? 0 : IMC_E_OVERLOADED);
+  }
+  store_reader_owner(r, B);
+  for (int i = 0; i < 3; i++) {
+    rjob_init(&b[i], app);
+    assert_int_equal(store_reader_submit(r, &b[i].job), i < 2 ? 0 : IMC_E_OVERLOADED);
+  }
+  store_reader_owner(r, C);
+  rjob_init(&c, app);
+  assert_int_equal(store_reader_submit(r, &c.job), 0);
+  store_reader_owner(r, 0);
+  for (int i = 0; i < 2; i++) {
+    rjob_init(&z[i], app);
+    assert_int_equal(store_reader_submit(r, &z[i].job), i < 1 ? 0 : IMC_E_OVERLOADED);
+  }
+  size_t queued, room;
+  store_reader_owner_load(r, A, &queued, &room);
+  assert_int_equal(queued, 4);
+  assert_int_equal(room, 0);
+  store_reader_stats_t rs;
+  store_reader_stats(r, &rs);
+  assert_int_equal(rs.queued, 8);
+  assert_int_equal(rs.owners, 4);
+  assert_int_equal(rs.refused, 3);
+  assert_int_equal(rs.refused_share, 2);
+  assert_int_equal(store_reader_cancel(r, B), 2);
+  assert_int_equal(store_reader_cancel(r, B), 0);
+  assert_int_equal(b[0].calls, 0); /* done() comes in a later loop turn */
+  store_reader_stats(r, &rs);
+  assert_int_equal(rs.skipped, 2);
+  assert_int_equal(rs.queued, 6);
+  while (ndone < 2) uv_run(&loop, UV_RUN_ONCE);
+  for (int i = 0; i < 2; i++) {
+    assert_int_equal(b[i].calls, 1);
+    assert_int_equal(b[i].rc, IMC_E_CANCELED);
+    assert_int_equal(b[i].n, 0); /* never ran */
+  }
+  gate(1);
+  while (ndone < 9) uv_run(&loop, UV_RUN_ONCE);
+  assert_true(a[0].order < c.order && c.order < z[0].order && z[0].order < a[1].order);
+  assert_true(a[1].order < a[2].order && a[2].order < a[3].order);
+  assert_int_equal(a[4].calls + b[2].calls + z[1].calls, 0);
+  assert_int_equal(a[3].rc, 0);
+  store_reader_stats(r, &rs);
+  assert_int_equal(rs.queued, 0);
+  assert_int_equal(rs.owners, 0);
+  stopped = 0;
+  store_reader_stop(r, on_stopped, NULL);
+  while (!stopped) uv_run(&loop, UV_RUN_ONCE);
+  assert_int_equal(uv_loop_close(&loop), 0);
+  store_close(s);
+}
+
 /* ---- change log --------------------------------------------------------------- */
 typedef struct rows { store_change_t c[16]; int n; } rows_t;
 static void on_change(void *ud, const store_change_t *c)
@@ -326,6 +407,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_pool_reads, setup, teardown),
     cmocka_unit_test_setup_teardown(test_pool_cap_and_stop, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_pool_share_cancel_round_robin, setup, teardown),
     cmocka_unit_test_setup_teardown(test_change_log, setup, teardown),
     cmocka_unit_test_setup_teardown(test_pool_thread_named, setup, teardown),
   };
