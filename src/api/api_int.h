@@ -289,10 +289,17 @@ void cws_release(cws_conn_t *c);         /* frees c when the last hold goes */
  * more requests in flight than the cap (net_ws_pause_read: the rest of the
  * read waits with it, later bytes in the kernel); cws_release_req drops a
  * request's hold and reads the connection again once its requests in flight
- * fall to half the cap. A connection also paused by admission (ws_pace.c)
+ * fall to half the cap. It also stops reading a connection whose reads
+ * queued in the reader pool reach half the queue's free room, and reads it
+ * again once they are at most a quarter of it (§65: the pool's share
+ * refuses past all of it). A connection also paused by admission (ws_pace.c)
  * is checked again by it before its next read. */
 void cws_conn_pace(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c);
 void cws_release_req(api_srv_t *srv, cws_conn_t *c);
+/* Make the reads submitted from now on connection c's in the reader pool
+ * (store_reader_owner; reply_only: the op row's flag, those are skipped when
+ * c's login ends); c NULL: nobody's again. */
+void cws_reader_owner(api_srv_t *srv, const cws_conn_t *c, int reply_only);
 /* The socket if the connection is still open and not closing, else NULL. */
 net_ws_t *cws_usable(const cws_conn_t *c);
 int cws_state(const cws_conn_t *c);      /* CWS_* */
@@ -317,6 +324,9 @@ typedef struct cws_op {
   int gate;                      /* PLAN_F_* or API_GATE_NONE */
   unsigned meter;                /* API_METER_* bits */
   const char *doc;               /* one line for docs/protocol.md */
+  /* 1: the op's whole effect is its reply (it only reads): its queued store
+   * reads are skipped when its login ends (cws_reader_owner, §65) */
+  uint8_t reply_only;
 } cws_op_t;
 extern const cws_op_t cws_ops[]; /* NULL-terminated */
 /* The frame cap of an op that carries a message: every message of at most

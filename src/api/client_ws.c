@@ -91,10 +91,40 @@ void cws_release(cws_conn_t *c)
 /* A connection's requests in flight: its holds but the socket's own. */
 static unsigned conn_inflight(const cws_conn_t *c) { return c->holds - 1u; }
 
+/* The reader pool's owner of a connection's reads (store_reader.h,
+ * "Fairness"; §65): the struct's address, which stays the connection's while
+ * any job holds it. reply_only ops' reads are that owner (cancelled when the
+ * login ends); every other op's reads are `| 2` (an owner of their own: they
+ * may have effects beyond the reply, so they always run). A REST call's
+ * reads are its app's: sdkappid << 2 | 1 (rest_v4.c), never one of these. */
+static uint64_t reader_owner(const cws_conn_t *c, int reply_only)
+{
+  _Static_assert(_Alignof(max_align_t) >= 4, "bits 0 and 1 of a malloc'd address are free to tag owners");
+  return (uint64_t)(uintptr_t)c | (reply_only ? 0 : 2);
+}
+
+void cws_reader_owner(api_srv_t *srv, const cws_conn_t *c, int reply_only)
+{
+  if (srv->reader) store_reader_owner(srv->reader, c ? reader_owner(c, reply_only) : 0);
+}
+
+/* 1 if the connection's queued reads are past `part` of the reader queue's
+ * free room (its share is all of it, store_reader.h): pause at a half, so
+ * another connection's reads entering meanwhile leave it short of a refusal;
+ * read again at a quarter (or with nothing queued). */
+static int reads_over(api_srv_t *srv, const cws_conn_t *c, unsigned part)
+{
+  size_t queued = 0, room = 0;
+  if (!srv->reader || !conn_inflight(c)) return 0;
+  store_reader_owner_load(srv->reader, reader_owner(c, 1), &queued, &room);
+  return queued && queued * part >= room;
+}
+
 void cws_conn_pace(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c)
 {
   int64_t max = srv->cfg->ws_conn_inflight_max;
-  if (!max || c->own_wait || c->state != CWS_ONLINE || !cws_usable(c) || conn_inflight(c) <= (uint64_t)max) return;
+  if (c->own_wait || c->state != CWS_ONLINE || !cws_usable(c)) return;
+  if (!(max && conn_inflight(c) > (uint64_t)max) && !reads_over(srv, c, 2)) return;
   c->own_wait = 1;
   srv->ws_conn_paused++;
   srv->ws_conn_pauses++;
@@ -105,8 +135,9 @@ void cws_conn_pace(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c)
 void cws_release_req(api_srv_t *srv, cws_conn_t *c)
 {
   net_ws_t *ws = cws_usable(c);
+  int64_t max = srv->cfg->ws_conn_inflight_max;
   /* after this release: conn_inflight(c) - 1 */
-  if (c->own_wait && ws && conn_inflight(c) - 1u <= (uint64_t)srv->cfg->ws_conn_inflight_max / 2) {
+  if (c->own_wait && ws && (!max || conn_inflight(c) - 1u <= (uint64_t)max / 2) && !reads_over(srv, c, 4)) {
     c->own_wait = 0;
     srv->ws_conn_paused--;
     net_ws_set_idle(ws, (uint32_t)srv->cfg->ws_idle_timeout_ms); /* the time not read was the server's, not the client's silence */
@@ -195,6 +226,8 @@ void cws_on_open(void *ud, net_ws_t *ws)
  * the session's access-log line; no-op if it is not linked. */
 static void end_session(api_srv_t *srv, cws_conn_t *c, int code)
 {
+  /* its reads nobody will see answered are not run (§65): done() gets IMC_E_CANCELED in a later turn */
+  if (srv->reader) store_reader_cancel(srv->reader, reader_owner(c, 1));
   if (c->metered) { api_quota_session(srv, c->sess.sdkappid, -1); c->metered = 0; }
   if (c->sess.sid) ws_status_subs_session_gone(srv, c->sess.sdkappid, c->sess.user_no, c->sess.sid);
   int64_t now = imc_clock_now_s();
@@ -595,41 +628,41 @@ size_t cws_msg_frame_bytes(int64_t msg_max_bytes)
 /* The op table (api_int.h: cws_op_t). docs/protocol.md's op index is
  * generated from it (`imcloud doc ws-ops`). */
 const cws_op_t cws_ops[] = {
-  { "login",     op_login,     API_AUTH_NONE, 8 * 1024, API_GATE_NONE, API_METER_LOGIN, "log in with a UserSig (imports the account, records the day's usage)" },
-  { "heartbeat", op_heartbeat, API_AUTH_USER, 1024, API_GATE_NONE, 0,     "keep the connection alive; answers the server time" },
-  { "logout",    op_logout,    API_AUTH_USER, 1024, API_GATE_NONE, 0,     "end the session (no PushOnline), then close 1000" },
-  { "send",      cws_op_send,      API_AUTH_USER, 0, API_GATE_NONE, API_METER_C2C_MSG, "send a one-to-one message; answered after it is durable" },
-  { "sync",      cws_op_sync,      API_AUTH_USER, 1024, API_GATE_NONE, 0,     "the next page of the user's events after a cursor; complete = now live" },
-  { "history",   cws_op_history,   API_AUTH_USER, 1024, API_GATE_NONE, 0,     "a page of a conversation's messages, newest first" },
-  { "recall",    cws_op_recall,    API_AUTH_USER, 1024, API_GATE_NONE, 0,     "recall one's own message within the recall window" },
-  { "read",      cws_op_read,      API_AUTH_USER, 1024, API_GATE_NONE, 0,     "report a conversation read up to a sequence" },
-  { "conversations", cws_op_conversations, API_AUTH_USER, 1024, API_GATE_NONE, 0, "a page of the conversation list, C2C and groups, with unread counts" },
-  { "pin",       cws_op_pin,       API_AUTH_USER, 1024, API_GATE_NONE, 0,     "pin or unpin a conversation" },
-  { "conv_delete", cws_op_conv_delete, API_AUTH_USER, 1024, API_GATE_NONE, 0, "delete a conversation from the list (clear: and its history)" },
-  { "typing",    cws_op_typing,    API_AUTH_USER, 1024, API_GATE_NONE, 0,     "tell the peer's online devices the user is typing (never stored)" },
-  { "group_create",   cws_op_group_create,   API_AUTH_USER, 16 * 1024, API_GATE_NONE, 0, "create a group the user owns (type, name, group_id, members, profile)" },
-  { "group_join",     cws_op_group_join,     API_AUTH_USER, 1024, API_GATE_NONE, 0,      "join (Meeting, Community; live room: this session) or apply (Public)" },
-  { "group_approve",  cws_op_group_approve,  API_AUTH_USER, 16 * 1024, API_GATE_NONE, 0, "owner/admin: accept applications to a Public group" },
-  { "group_reject",   cws_op_group_reject,   API_AUTH_USER, 16 * 1024, API_GATE_NONE, 0, "owner/admin: refuse applications" },
-  { "group_applications", cws_op_group_applications, API_AUTH_USER, 1024, API_GATE_NONE, 0, "owner/admin: a page of the applications waiting in a Public group, oldest first" },
-  { "group_invite",   cws_op_group_invite,   API_AUTH_USER, 16 * 1024, API_GATE_NONE, 0, "add users (Work: any member; others: the type's rule)" },
-  { "group_quit",     cws_op_group_quit,     API_AUTH_USER, 1024, API_GATE_NONE, 0,      "leave a group (live room: this session leaves)" },
-  { "group_kick",     cws_op_group_kick,     API_AUTH_USER, 16 * 1024, API_GATE_NONE, 0, "owner/admin: remove members of lower role" },
-  { "group_mute",     cws_op_group_mute,     API_AUTH_USER, 16 * 1024, API_GATE_NONE, 0, "owner/admin: mute members for seconds (0 unmutes)" },
-  { "group_transfer", cws_op_group_transfer, API_AUTH_USER, 1024, API_GATE_NONE, 0,      "owner: hand the group to a member" },
-  { "group_dissolve", cws_op_group_dissolve, API_AUTH_USER, 1024, API_GATE_NONE, 0,      "owner: dissolve (not Work groups: App admin only)" },
-  { "group_send",     cws_op_group_send,     API_AUTH_USER, 0, API_GATE_NONE, API_METER_GROUP_MSG, "send to a group; answered with its seq after it is durable" },
-  { "group_history",  cws_op_group_history,  API_AUTH_USER, 1024, API_GATE_NONE, 0,      "a page of a group's messages, newest first (members only)" },
-  { "group_sync",     cws_op_group_sync,     API_AUTH_USER, 1024, API_GATE_NONE, 0,      "messages after a seq, oldest first; complete = nothing missed" },
-  { "group_read",     cws_op_group_read,     API_AUTH_USER, 1024, API_GATE_NONE, 0,      "report a group read up to a seq" },
-  { "group_list",     cws_op_group_list,     API_AUTH_USER, 1024, API_GATE_NONE, 0,      "the user's groups as conversations with unread counts" },
-  { "pending",   cws_op_pending,   API_AUTH_USER, 1024, API_GATE_NONE, 0,     "the user's pending friend requests, received and sent" },
-  { "friend_response", cws_op_friend_response, API_AUTH_USER, 1024, API_GATE_NONE, 0, "agree to, agree to and add back, or reject a received friend request" },
-  { "status_set", cws_op_status_set, API_AUTH_USER, 1024, PLAN_F_USER_STATUS, 0, "set (or clear with \"\") the user's custom status text; pushed to subscribers" },
-  { "status_get", cws_op_status_get, API_AUTH_USER, 8 * 1024, PLAN_F_USER_STATUS, 0, "status and custom status text of up to 100 users" },
-  { "status_subscribe", cws_op_status_subscribe, API_AUTH_USER, 8 * 1024, PLAN_F_USER_STATUS, 0, "get `status` pushes for up to 100 users while this login lasts" },
-  { "status_unsubscribe", cws_op_status_unsubscribe, API_AUTH_USER, 8 * 1024, PLAN_F_USER_STATUS, 0, "stop the `status` pushes of those users" },
-  { 0, 0, 0, 0, 0, 0, 0 }
+  { "login",     op_login,     API_AUTH_NONE, 8 * 1024, API_GATE_NONE, API_METER_LOGIN, "log in with a UserSig (imports the account, records the day's usage)", 0 },
+  { "heartbeat", op_heartbeat, API_AUTH_USER, 1024, API_GATE_NONE, 0,     "keep the connection alive; answers the server time", 0 },
+  { "logout",    op_logout,    API_AUTH_USER, 1024, API_GATE_NONE, 0,     "end the session (no PushOnline), then close 1000", 0 },
+  { "send",      cws_op_send,      API_AUTH_USER, 0, API_GATE_NONE, API_METER_C2C_MSG, "send a one-to-one message; answered after it is durable", 0 },
+  { "sync",      cws_op_sync,      API_AUTH_USER, 1024, API_GATE_NONE, 0,     "the next page of the user's events after a cursor; complete = now live", 1 },
+  { "history",   cws_op_history,   API_AUTH_USER, 1024, API_GATE_NONE, 0,     "a page of a conversation's messages, newest first", 1 },
+  { "recall",    cws_op_recall,    API_AUTH_USER, 1024, API_GATE_NONE, 0,     "recall one's own message within the recall window", 0 },
+  { "read",      cws_op_read,      API_AUTH_USER, 1024, API_GATE_NONE, 0,     "report a conversation read up to a sequence", 0 },
+  { "conversations", cws_op_conversations, API_AUTH_USER, 1024, API_GATE_NONE, 0, "a page of the conversation list, C2C and groups, with unread counts", 1 },
+  { "pin",       cws_op_pin,       API_AUTH_USER, 1024, API_GATE_NONE, 0,     "pin or unpin a conversation", 0 },
+  { "conv_delete", cws_op_conv_delete, API_AUTH_USER, 1024, API_GATE_NONE, 0, "delete a conversation from the list (clear: and its history)", 0 },
+  { "typing",    cws_op_typing,    API_AUTH_USER, 1024, API_GATE_NONE, 0,     "tell the peer's online devices the user is typing (never stored)", 0 },
+  { "group_create",   cws_op_group_create,   API_AUTH_USER, 16 * 1024, API_GATE_NONE, 0, "create a group the user owns (type, name, group_id, members, profile)", 0 },
+  { "group_join",     cws_op_group_join,     API_AUTH_USER, 1024, API_GATE_NONE, 0,      "join (Meeting, Community; live room: this session) or apply (Public)", 0 },
+  { "group_approve",  cws_op_group_approve,  API_AUTH_USER, 16 * 1024, API_GATE_NONE, 0, "owner/admin: accept applications to a Public group", 0 },
+  { "group_reject",   cws_op_group_reject,   API_AUTH_USER, 16 * 1024, API_GATE_NONE, 0, "owner/admin: refuse applications", 0 },
+  { "group_applications", cws_op_group_applications, API_AUTH_USER, 1024, API_GATE_NONE, 0, "owner/admin: a page of the applications waiting in a Public group, oldest first", 1 },
+  { "group_invite",   cws_op_group_invite,   API_AUTH_USER, 16 * 1024, API_GATE_NONE, 0, "add users (Work: any member; others: the type's rule)", 0 },
+  { "group_quit",     cws_op_group_quit,     API_AUTH_USER, 1024, API_GATE_NONE, 0,      "leave a group (live room: this session leaves)", 0 },
+  { "group_kick",     cws_op_group_kick,     API_AUTH_USER, 16 * 1024, API_GATE_NONE, 0, "owner/admin: remove members of lower role", 0 },
+  { "group_mute",     cws_op_group_mute,     API_AUTH_USER, 16 * 1024, API_GATE_NONE, 0, "owner/admin: mute members for seconds (0 unmutes)", 0 },
+  { "group_transfer", cws_op_group_transfer, API_AUTH_USER, 1024, API_GATE_NONE, 0,      "owner: hand the group to a member", 0 },
+  { "group_dissolve", cws_op_group_dissolve, API_AUTH_USER, 1024, API_GATE_NONE, 0,      "owner: dissolve (not Work groups: App admin only)", 0 },
+  { "group_send",     cws_op_group_send,     API_AUTH_USER, 0, API_GATE_NONE, API_METER_GROUP_MSG, "send to a group; answered with its seq after it is durable", 0 },
+  { "group_history",  cws_op_group_history,  API_AUTH_USER, 1024, API_GATE_NONE, 0,      "a page of a group's messages, newest first (members only)", 1 },
+  { "group_sync",     cws_op_group_sync,     API_AUTH_USER, 1024, API_GATE_NONE, 0,      "messages after a seq, oldest first; complete = nothing missed", 1 },
+  { "group_read",     cws_op_group_read,     API_AUTH_USER, 1024, API_GATE_NONE, 0,      "report a group read up to a seq", 0 },
+  { "group_list",     cws_op_group_list,     API_AUTH_USER, 1024, API_GATE_NONE, 0,      "the user's groups as conversations with unread counts", 1 },
+  { "pending",   cws_op_pending,   API_AUTH_USER, 1024, API_GATE_NONE, 0,     "the user's pending friend requests, received and sent", 1 },
+  { "friend_response", cws_op_friend_response, API_AUTH_USER, 1024, API_GATE_NONE, 0, "agree to, agree to and add back, or reject a received friend request", 0 },
+  { "status_set", cws_op_status_set, API_AUTH_USER, 1024, PLAN_F_USER_STATUS, 0, "set (or clear with \"\") the user's custom status text; pushed to subscribers", 0 },
+  { "status_get", cws_op_status_get, API_AUTH_USER, 8 * 1024, PLAN_F_USER_STATUS, 0, "status and custom status text of up to 100 users", 1 },
+  { "status_subscribe", cws_op_status_subscribe, API_AUTH_USER, 8 * 1024, PLAN_F_USER_STATUS, 0, "get `status` pushes for up to 100 users while this login lasts", 0 },
+  { "status_unsubscribe", cws_op_status_unsubscribe, API_AUTH_USER, 8 * 1024, PLAN_F_USER_STATUS, 0, "stop the `status` pushes of those users", 0 },
+  { 0, 0, 0, 0, 0, 0, 0, 0 }
 };
 
 /* The checks of the dispatch that precede a row's handler: 0 to run it,
@@ -750,6 +783,10 @@ void cws_on_text(void *ud, net_ws_t *ws, const char *data, size_t len)
   jsonnull_drop(req);
   const cws_op_t *o = cws_ops;
   while (o->name && strcmp(o->name, name)) o++;
-  if (!op_refused(srv, ws, c, o, name, id, len)) o->fn(srv, ws, c, id, req);
+  if (!op_refused(srv, ws, c, o, name, id, len)) {
+    cws_reader_owner(srv, c, o->reply_only); /* its reads queue as this connection's (§65) */
+    o->fn(srv, ws, c, id, req);
+    cws_reader_owner(srv, NULL, 0);
+  }
   json_decref(req);
 }

@@ -108,6 +108,10 @@ static void healthz(api_srv_t *srv, net_req_t *req)
   net_stats_t ns = { 0 };
   if (srv->groups) im_groups_stats(srv->groups, &gs);
   if (srv->net) net_server_stats(srv->net, &ns);
+  json_t *rd = json_object_get(o, "reader"); /* the pool's fairness (§65, store_reader.h) */
+  json_object_set_new(rd, "refused_share", json_integer((json_int_t)rs.refused_share));
+  json_object_set_new(rd, "skipped", json_integer((json_int_t)rs.skipped));
+  json_object_set_new(rd, "owners", json_integer((json_int_t)rs.owners));
   json_object_set_new(json_object_get(o, "logins"), "opening_deferred", json_integer((json_int_t)ns.fresh_deferred));
   json_object_set_new(json_object_get(o, "logins"), "socket_events", json_integer((json_int_t)ns.events));
   json_object_set_new(o, "loop", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "reads_deferred", (json_int_t)ns.read_deferred,
