@@ -6,6 +6,7 @@
 #include "im/group_int.h"
 #include "util/date.h"
 #include "util/err.h"
+#include "util/faultsim.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -497,13 +498,26 @@ void im_group_session_gone(im_groups_t *G, im_session_t *s)
 }
 
 /* ---- delivery ------------------------------------------------------------------------- */
+void *grp__encode(im_groups_t *G, const im_gevent_t *ev)
+{
+  int live = im_gtype_info(ev->type)->live;
+  if (imc_fault(live ? IMC_FAULT_LIVE_PUSH_ENCODE : IMC_FAULT_GROUP_PUSH_ENCODE)) return NULL; /* a test's OOM */
+  return G->h.encode(G->h.ud, ev);
+}
+
+int grp__send(im_groups_t *G, im_session_t *s, void *frame, int live)
+{
+  if (imc_fault(live ? IMC_FAULT_LIVE_PUSH_SEND : IMC_FAULT_GROUP_PUSH_SEND)) return IMC_E_NOMEM; /* a test's OOM */
+  return G->h.send(G->h.ud, s, frame);
+}
+
 void grp__deliver_user(im_groups_t *G, uint32_t sdkappid, uint32_t user_no, const im_gevent_t *ev)
 {
   im_session_t *s = im_presence_first(G->p, sdkappid, user_no);
   if (!s) return;
-  void *f = G->h.encode(G->h.ud, ev);
+  void *f = grp__encode(G, ev);
   if (!f) return;
-  for (; s; s = s->next) { G->h.send(G->h.ud, s, f); G->st.deliveries++; }
+  for (; s; s = s->next) { grp__send(G, s, f, 0); G->st.deliveries++; }
   G->h.release(G->h.ud, f);
 }
 
@@ -511,7 +525,7 @@ void grp__deliver(im_groups_t *G, im_group_t *g, const im_gevent_t *ev, const ui
                   uint32_t except_sid)
 {
   if (im_gtype_info(g->type)->live) { grp__live_deliver(G, g, ev, except_sid); return; }
-  void *f = G->h.encode(G->h.ud, ev);
+  void *f = grp__encode(G, ev);
   if (!f) return;
   /* members with MsgFlag Discard get no messages (nor their recalls, changes); notices still go */
   uint32_t skip = ev->msg && ev->kind != IM_GEV_DISSOLVED && !(ev->msg->flags & STORE_GMSG_SYSTEM) ? GM_DISCARD : 0;
@@ -522,7 +536,7 @@ void grp__deliver(im_groups_t *G, im_group_t *g, const im_gevent_t *ev, const ui
     if (k < i || !p || (p & skip)) continue;
     for (im_session_t *s = im_presence_first(G->p, g->sdkappid, to[i]); s; s = s->next) {
       if (s->sid == except_sid) continue;
-      G->h.send(G->h.ud, s, f);
+      grp__send(G, s, f, 0);
       G->st.deliveries++;
     }
   }
@@ -531,7 +545,7 @@ void grp__deliver(im_groups_t *G, im_group_t *g, const im_gevent_t *ev, const ui
     if ((uint32_t)v & skip) continue;
     for (im_session_t *s = im_presence_first(G->p, g->sdkappid, (uint32_t)(v >> 32)); s; s = s->next) {
       if (s->sid == except_sid) continue;
-      G->h.send(G->h.ud, s, f);
+      grp__send(G, s, f, 0);
       G->st.deliveries++;
     }
   }

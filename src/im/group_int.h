@@ -148,6 +148,10 @@ void grp__live_free(im_groups_t *G, im_group_t *g);
 void grp__live_joining(im_groups_t *G, im_group_t *g, uint32_t sid);
 /* Push ev to one user's sessions. */
 void grp__deliver_user(im_groups_t *G, uint32_t sdkappid, uint32_t user_no, const im_gevent_t *ev);
+/* G's encode and send hooks, failing as out of memory where a test asks (util/faultsim.h: group_push_* for a stored
+ * group, live_push_* for a live room): the frame of ev (NULL on OOM), and 0 or the send hook's error. */
+void *grp__encode(im_groups_t *G, const im_gevent_t *ev);
+int grp__send(im_groups_t *G, im_session_t *s, void *frame, int live);
 
 /* ---- P-17 big groups (group_quota.c) ---- */
 int64_t grp__own_max(const im_group_t *g);                       /* the group's own MaxMemberNum, 0 if none */

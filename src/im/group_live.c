@@ -120,14 +120,14 @@ static size_t member_send(im_groups_t *G, im_session_t *s, void *f, size_t bytes
     void *n = G->h.encode_dropped ? G->h.encode_dropped(G->h.ud, ss->dropped) : NULL;
     if (n) {
       size_t nb = G->h.frame_bytes(G->h.ud, n);
-      if (!G->h.send(G->h.ud, s, n)) sent += nb;
+      if (!grp__send(G, s, n, 1)) sent += nb;
       G->h.release(G->h.ud, n);
     }
     ss->dropped = 0;
     ss->lag_ms = 0;
     G->st.live_lagging--;
   }
-  int rc = G->h.send(G->h.ud, s, f);
+  int rc = grp__send(G, s, f, 1);
   if (rc) {
     if (rc == IMC_E_BUSY) G->st.live_cutoffs++;
     return sent;
@@ -352,7 +352,7 @@ static int batch_add(glive_t *lv, void *f, uint32_t sid)
 
 void grp__live_deliver(im_groups_t *G, im_group_t *g, const im_gevent_t *ev, uint32_t except_sid)
 {
-  void *f = G->h.encode(G->h.ud, ev);
+  void *f = grp__encode(G, ev);
   if (!f) return;
   uint64_t now = now_ms(G);
   if (!walking(G) || (!g->lv && !(g->lv = calloc(1, sizeof *g->lv)))) { /* at once: nothing can be under way */

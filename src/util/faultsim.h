@@ -17,6 +17,11 @@
 typedef enum {
   IMC_FAULT_PUSH_ENCODE, /* "push_encode": a C2C push's frame (src/api/ws_msg.c hook_encode) */
   IMC_FAULT_PUSH_SEND,   /* "push_send": queueing that frame on one connection (ws_msg.c hook_send) */
+  IMC_FAULT_GROUP_PUSH_ENCODE, /* "group_push_encode": a stored group's push frame (src/im/group.c grp__encode) */
+  IMC_FAULT_GROUP_PUSH_SEND,   /* "group_push_send": queueing it on one connection (group.c grp__send) */
+  IMC_FAULT_LIVE_PUSH_ENCODE,  /* "live_push_encode": a live room's push frame (grp__encode) */
+  IMC_FAULT_LIVE_PUSH_SEND,    /* "live_push_send": queueing a live room's frame, or its live_dropped notice, on one
+                                * connection (grp__send) */
   IMC_FAULT__COUNT
 } imc_fault_site_t;
 
