@@ -417,6 +417,10 @@ void cws_op_conv_delete(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id,
 void cws_op_typing(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
 /* The delivery hooks of the messaging core for this front end. */
 void cws_msg_hooks(api_srv_t *srv, im_c2c_hooks_t *out);
+/* The messaging cores' cut hook (im_c2c_hooks_t.cut, im_group_hooks_t.lost; ud: the api_srv_t): a device that missed
+ * a stored push (its frame could not be made or queued: out of memory) is closed with 1011; it reconnects, and its
+ * sync from its cursor and group_sync from its seqs hand the events over (docs/protocol.md "Close codes"). */
+void cws_push_lost(void *ud, im_session_t *s);
 
 /* REST one-to-one messages (rest_openim.c) and conversations (rest_recentcontact.c) */
 void rest_sendmsg(rest_ctx_t *c);

@@ -155,7 +155,8 @@ static void hook_arm(void *ud, uint32_t ms)
 void cws_group_hooks(api_srv_t *srv, im_group_hooks_t *out)
 {
   *out = (im_group_hooks_t){ .ud = srv, .encode = hook_encode, .send = hook_send, .frame_bytes = hook_bytes,
-                             .release = hook_release, .live_bytes = hook_live_bytes, .day_of = api_meter_day_of,
+                             .release = hook_release, .lost = cws_push_lost, .live_bytes = hook_live_bytes,
+                             .day_of = api_meter_day_of,
                              .concat = hook_concat, .queued = hook_queued, .encode_dropped = hook_encode_dropped,
                              .cut = hook_cut, .now_ms = hook_now_ms, .arm = hook_arm };
 }

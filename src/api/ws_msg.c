@@ -169,9 +169,7 @@ static int hook_send(void *ud, im_session_t *s, void *frame)
   return net_ws_send_frame(s->conn, frame);
 }
 
-/* A device that missed a stored push (its frame could not be made or queued) is closed with 1011: it
- * reconnects and its sync from its cursor hands the event over (docs/protocol.md "Close codes"). */
-static void hook_cut(void *ud, im_session_t *s)
+void cws_push_lost(void *ud, im_session_t *s)
 {
   (void)ud;
   if (s->conn) net_ws_close(s->conn, 1011, "a push was lost (out of memory): sync again");
@@ -204,7 +202,7 @@ static int hook_backlogged(void *ud, const im_session_t *s, size_t bytes)
 void cws_msg_hooks(api_srv_t *srv, im_c2c_hooks_t *out)
 {
   jsonw_init(&srv->frame_text, FRAME_TEXT_MAX_BYTES);
-  *out = (im_c2c_hooks_t){ srv, hook_encode, hook_send, hook_release, api_meter_day_of, hook_backlogged, hook_cut };
+  *out = (im_c2c_hooks_t){ srv, hook_encode, hook_send, hook_release, api_meter_day_of, hook_backlogged, cws_push_lost };
 }
 
 /* ---- send --------------------------------------------------------------------------------- */

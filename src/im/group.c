@@ -511,43 +511,58 @@ int grp__send(im_groups_t *G, im_session_t *s, void *frame, int live)
   return G->h.send(G->h.ud, s, frame);
 }
 
+/* A stored group's push under way: its event and frame, made for the first session due it. */
+typedef struct gpush {
+  const im_gevent_t *ev;
+  void *f;
+  int failed;                  /* the frame could not be made */
+} gpush_t;
+
+/* Push p's event to s. A session that cannot get an event it is owed (one of a stored message or notice: with a
+ * seq, or a recall or change of one), because its frame could not be made or its connection could not queue it
+ * (out of memory), is cut with 1011 (the lost hook) rather than left to get the next one after a gap: its device
+ * reconnects and its group_sync from its seq hands the message over, as after a slow consumer's close (1008).
+ * An online-only event (seq 0, a system notification) is only lost: nothing is owed for it. */
+static void push(im_groups_t *G, gpush_t *p, im_session_t *s)
+{
+  if (!p->f && !p->failed && !(p->f = grp__encode(G, p->ev))) p->failed = 1;
+  int rc = p->f ? grp__send(G, s, p->f, 0) : IMC_E_NOMEM;
+  if (!rc) G->st.deliveries++;
+  else if (rc == IMC_E_NOMEM && p->ev->msg && p->ev->msg->seq && G->h.lost) G->h.lost(G->h.ud, s);
+}
+
+static void push_end(im_groups_t *G, gpush_t *p)
+{
+  if (p->f) G->h.release(G->h.ud, p->f);
+}
+
 void grp__deliver_user(im_groups_t *G, uint32_t sdkappid, uint32_t user_no, const im_gevent_t *ev)
 {
-  im_session_t *s = im_presence_first(G->p, sdkappid, user_no);
-  if (!s) return;
-  void *f = grp__encode(G, ev);
-  if (!f) return;
-  for (; s; s = s->next) { grp__send(G, s, f, 0); G->st.deliveries++; }
-  G->h.release(G->h.ud, f);
+  gpush_t p = { .ev = ev };
+  for (im_session_t *s = im_presence_first(G->p, sdkappid, user_no); s; s = s->next) push(G, &p, s);
+  push_end(G, &p);
 }
 
 void grp__deliver(im_groups_t *G, im_group_t *g, const im_gevent_t *ev, const uint32_t *to, size_t n_to,
                   uint32_t except_sid)
 {
   if (im_gtype_info(g->type)->live) { grp__live_deliver(G, g, ev, except_sid); return; }
-  void *f = grp__encode(G, ev);
-  if (!f) return;
+  gpush_t p = { .ev = ev };
   /* members with MsgFlag Discard get no messages (nor their recalls, changes); notices still go */
   uint32_t skip = ev->msg && ev->kind != IM_GEV_DISSOLVED && !(ev->msg->flags & STORE_GMSG_SYSTEM) ? GM_DISCARD : 0;
   for (size_t i = 0; to && i < n_to; i++) { /* a list: its members only, once each */
     size_t k = 0;
     while (k < i && to[k] != to[i]) k++;
-    uint32_t p = gset_get(&g->members, to[i]);
-    if (k < i || !p || (p & skip)) continue;
-    for (im_session_t *s = im_presence_first(G->p, g->sdkappid, to[i]); s; s = s->next) {
-      if (s->sid == except_sid) continue;
-      grp__send(G, s, f, 0);
-      G->st.deliveries++;
-    }
+    uint32_t m = gset_get(&g->members, to[i]);
+    if (k < i || !m || (m & skip)) continue;
+    for (im_session_t *s = im_presence_first(G->p, g->sdkappid, to[i]); s; s = s->next)
+      if (s->sid != except_sid) push(G, &p, s);
   }
   uint64_t pos = 0, v;
   while (!to && gset_next(&g->members, &pos, &v)) {
     if ((uint32_t)v & skip) continue;
-    for (im_session_t *s = im_presence_first(G->p, g->sdkappid, (uint32_t)(v >> 32)); s; s = s->next) {
-      if (s->sid == except_sid) continue;
-      grp__send(G, s, f, 0);
-      G->st.deliveries++;
-    }
+    for (im_session_t *s = im_presence_first(G->p, g->sdkappid, (uint32_t)(v >> 32)); s; s = s->next)
+      if (s->sid != except_sid) push(G, &p, s);
   }
-  G->h.release(G->h.ud, f);
+  push_end(G, &p);
 }

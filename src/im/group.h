@@ -133,12 +133,21 @@ typedef struct im_gevent {
 
 typedef struct im_group_hooks {
   void *ud;
-  void *(*encode)(void *ud, const im_gevent_t *ev);        /* NULL on OOM (not pushed) */
+  /* NULL on OOM: not pushed (a stored group's members due it are then cut, lost below; a live room's count it
+   * as dropped) */
+  void *(*encode)(void *ud, const im_gevent_t *ev);
   /* 0 queued; IMC_E_BUSY: the connection passed its queue cap and was cut
-   * off now (slow consumer); another error: it was already closing */
+   * off now (slow consumer); IMC_E_NOMEM: it could not be queued (a stored
+   * group's event: the session is cut, lost below; a live room's: counted as
+   * dropped); another error: it was already closing */
   int (*send)(void *ud, im_session_t *s, void *frame);
   size_t (*frame_bytes)(void *ud, void *frame);
   void (*release)(void *ud, void *frame);
+  /* close s with 1011 because a stored group's event (a message or notice
+   * with a seq, or a recall or change of one) could not be pushed to it (out
+   * of memory): the device reconnects and group_sync from its seq hands the
+   * messages over (the c2c core's cut, im_c2c_hooks_t); NULL: never */
+  void (*lost)(void *ud, im_session_t *s);
   /* metering: bytes queued to a live room's members by one fan-out (M-5),
    * and the billing day (yyyymmdd) of an app at t_s for the message count */
   void (*live_bytes)(void *ud, uint32_t sdkappid, uint64_t bytes);
@@ -174,7 +183,7 @@ typedef struct im_groups_stats {
   uint64_t groups, memberships, live_sessions;
   uint64_t member_bytes;       /* bytes of the membership sets (slots + side maps) */
   uint64_t live_frames, live_bytes, live_cutoffs; /* live-room deliveries, bytes queued, members cut off */
-  uint64_t live_dropped;       /* live-room deliveries lost by members that could not keep up */
+  uint64_t live_dropped;       /* live-room deliveries lost by members that could not keep up (or out of memory) */
   uint64_t live_fanouts;       /* passes over a room's members (one per message, or per batch) */
   uint64_t live_batched;       /* live-room messages that waited for a coalescing window or a fan-out under way */
   uint64_t live_lagging;       /* sessions now losing live-room messages */
