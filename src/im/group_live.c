@@ -37,8 +37,11 @@
  * Drops: a member whose connection already has bytes queued and would pass
  * queue_bytes with this fan-out does not get it; its session counts the lost
  * messages and, at the next fan-out it can take, first gets a live_dropped
- * notice with the count. A member that has lost everything for max_lag_ms
- * is cut off with 1008. Stored-history groups never come here. */
+ * notice with the count. A message whose frame cannot be made, or that a
+ * member's connection cannot queue (out of memory), is lost the same way:
+ * counted for each member that misses it and announced, never silently. A
+ * member that has lost everything for max_lag_ms is cut off with 1008.
+ * Stored-history groups never come here. */
 #include "im/group_int.h"
 #include "util/err.h"
 
@@ -97,37 +100,53 @@ static int coalescing(const im_groups_t *G, const im_group_t *g)
 static uint64_t now_ms(const im_groups_t *G) { return G->h.now_ms ? G->h.now_ms(G->h.ud) : 0; }
 
 /* ---- one member -------------------------------------------------------------------------- */
+/* Session s (ss: its live-room state) loses msgs messages: counted, and the next live-room message it gets is
+ * preceded by a live_dropped notice with the count; once it has lost every message for max_lag_ms it is cut off
+ * (1008). */
+static void lose(im_groups_t *G, gsess_t *ss, im_session_t *s, uint32_t msgs, uint64_t now)
+{
+  if (!ss->lag_ms) {
+    ss->lag_ms = (uint32_t)now | 1u;
+    G->st.live_lagging++;
+  } else if (G->live.max_lag_ms && (int32_t)((uint32_t)now - ss->lag_ms) >= (int32_t)G->live.max_lag_ms) {
+    if (G->h.cut && !G->h.cut(G->h.ud, s, "slow consumer: live-room messages lost for too long")) G->st.live_cutoffs++;
+  }
+  ss->dropped = ss->dropped + msgs < ss->dropped ? UINT32_MAX : ss->dropped + msgs;
+  G->st.live_dropped += msgs;
+}
+
 /* Queue f (bytes, msgs messages) to s under the drop policy: the bytes queued
- * (0 when s lost it or was cut off). */
+ * (0 when s lost it or was cut off). A member whose connection is behind
+ * loses f; so does one whose connection cannot queue f or, when it lost
+ * messages before, the live_dropped notice that must precede f (out of
+ * memory): f is then counted with the rest and the notice is tried again
+ * before the next message, so no member gets a message after a loss it was
+ * not told of. */
 static size_t member_send(im_groups_t *G, im_session_t *s, void *f, size_t bytes, uint32_t msgs, uint64_t now)
 {
   gsess_t *ss = G->st.live_lagging ? u64map_get(&G->sess, s->sid) : NULL;
   size_t q = G->live.queue_bytes && G->h.queued ? G->h.queued(G->h.ud, s) : 0;
   if (q && q + bytes > G->live.queue_bytes) {
-    if (!ss && !(ss = u64map_get(&G->sess, s->sid))) return 0;
-    if (!ss->lag_ms) {
-      ss->lag_ms = (uint32_t)now | 1u;
-      G->st.live_lagging++;
-    } else if (G->live.max_lag_ms && (int32_t)((uint32_t)now - ss->lag_ms) >= (int32_t)G->live.max_lag_ms) {
-      if (G->h.cut && !G->h.cut(G->h.ud, s, "slow consumer: live-room messages lost for too long")) G->st.live_cutoffs++;
-    }
-    ss->dropped = ss->dropped + msgs < ss->dropped ? UINT32_MAX : ss->dropped + msgs;
-    G->st.live_dropped += msgs;
+    if (ss || (ss = u64map_get(&G->sess, s->sid))) lose(G, ss, s, msgs, now);
     return 0;
   }
   size_t sent = 0;
   if (ss && ss->lag_ms) {
     void *n = G->h.encode_dropped ? G->h.encode_dropped(G->h.ud, ss->dropped) : NULL;
-    if (n) {
-      size_t nb = G->h.frame_bytes(G->h.ud, n);
-      if (!grp__send(G, s, n, 1)) sent += nb;
-      G->h.release(G->h.ud, n);
+    int rc = n ? grp__send(G, s, n, 1) : IMC_E_NOMEM;
+    if (!rc) sent += G->h.frame_bytes(G->h.ud, n);
+    if (n) G->h.release(G->h.ud, n);
+    if (rc == IMC_E_NOMEM) { lose(G, ss, s, msgs, now); return 0; }
+    if (rc) {
+      if (rc == IMC_E_BUSY) G->st.live_cutoffs++;
+      return 0;
     }
     ss->dropped = 0;
     ss->lag_ms = 0;
     G->st.live_lagging--;
   }
   int rc = grp__send(G, s, f, 1);
+  if (rc == IMC_E_NOMEM && (ss || (ss = u64map_get(&G->sess, s->sid)))) lose(G, ss, s, msgs, now);
   if (rc) {
     if (rc == IMC_E_BUSY) G->st.live_cutoffs++;
     return sent;
@@ -350,11 +369,26 @@ static int batch_add(glive_t *lv, void *f, uint32_t sid)
   return 0;
 }
 
+/* The frame of a message or notice for g (sent by session except_sid, 0 = none) could not be made (out of memory):
+ * what of g is under way or waiting goes out first, then every other session of the room loses it, counted and
+ * announced as for a member that is behind. */
+static void lost_by_all(im_groups_t *G, im_group_t *g, uint32_t except_sid, uint64_t now)
+{
+  if (g->lv) drain(G, g, now);
+  uint64_t pos = 0, v;
+  while (gset_next(&g->live, &pos, &v)) {
+    uint32_t sid = (uint32_t)(v >> 32);
+    gsess_t *ss = sid == except_sid ? NULL : u64map_get(&G->sess, sid);
+    im_session_t *s = ss ? im_presence_find(G->p, g->sdkappid, (uint32_t)v, sid) : NULL;
+    if (s) lose(G, ss, s, 1, now);
+  }
+}
+
 void grp__live_deliver(im_groups_t *G, im_group_t *g, const im_gevent_t *ev, uint32_t except_sid)
 {
-  void *f = grp__encode(G, ev);
-  if (!f) return;
   uint64_t now = now_ms(G);
+  void *f = grp__encode(G, ev);
+  if (!f) { lost_by_all(G, g, except_sid, now); return; }
   if (!walking(G) || (!g->lv && !(g->lv = calloc(1, sizeof *g->lv)))) { /* at once: nothing can be under way */
     fan_out_one(G, g, f, except_sid, now);
     G->h.release(G->h.ud, f);

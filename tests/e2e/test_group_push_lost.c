@@ -260,6 +260,116 @@ static void test_recall_encode_fails(void **st)
   assert_int_equal(e2e_finish(&srv), 0);
 }
 
+/* ---- live rooms --------------------------------------------------------------------------------------- */
+/* A counter of /healthz ("live.dropped"). */
+static json_int_t health(const char *path)
+{
+  static char body[1 << 16];
+  assert_int_equal(e2e_http(srv.port, "GET", "/healthz", NULL, NULL, body, sizeof body), 200);
+  json_t *o = json_loads(body, 0, NULL);
+  assert_non_null(o);
+  json_int_t v = jint(o, path);
+  json_decref(o);
+  return v;
+}
+
+#define LIVE_MSGS 4
+
+/* What one member of the room got, in order: "x1", "d1" (live_dropped with 1), … joined by spaces. */
+static void live_take(wsc_t *c, char *got, size_t cap)
+{
+  got[0] = 0;
+  for (;;) {
+    json_t *o = NULL;
+    if (c->n) {
+      o = c->stash[0];
+      memmove(&c->stash[0], &c->stash[1], (size_t)(--c->n) * sizeof c->stash[0]);
+    } else if (wsc_read(c, 15000) == 0) {
+      o = c->stash[--c->n];
+    } else {
+      fail_msg("no x%d after \"%s\" within 15 s", LIVE_MSGS, got);
+    }
+    char item[24] = "";
+    const char *type = jstr(o, "type");
+    if (!strcmp(type, "live_dropped")) snprintf(item, sizeof item, "d%lld", (long long)jint(o, "dropped"));
+    else if (!strcmp(type, "group_msg"))
+      snprintf(item, sizeof item, "%s",
+               json_string_value(json_object_get(
+                   json_object_get(json_array_get(json_object_get(json_object_get(o, "msg"), "body"), 0), "MsgContent"),
+                   "Text")));
+    json_decref(o);
+    if (!item[0]) continue;
+    snprintf(got + strlen(got), cap - strlen(got), "%s%s", got[0] ? " " : "", item);
+    char last[8];
+    snprintf(last, sizeof last, "x%d", LIVE_MSGS);
+    if (!strcmp(item, last)) return;
+  }
+}
+
+/* A server with IMCLOUD_TEST_FAIL=fail; a live room with a host and two members; the host sends LIVE_MSGS
+ * messages one by one (each answered before the next). want0, want1: what the members must get, in
+ * either order of the members (the room's order is not the joins'); live.dropped must be dropped. */
+static void live_run(const char *fail, const char *want0, const char *want1, json_int_t dropped)
+{
+  setenv("IMCLOUD_TEST_FAIL", fail, 1);
+  int rc = e2e_start(&srv, "china", &app, key, NULL);
+  unsetenv("IMCLOUD_TEST_FAIL");
+  assert_int_equal(rc, 0);
+  wsc_t host, m[2];
+  assert_int_equal(wsc_login(&host, srv.port, app, key, "host", "Web"), 0);
+  assert_int_equal(wsc_login(&m[0], srv.port, app, key, "m0", "Web"), 0);
+  assert_int_equal(wsc_login(&m[1], srv.port, app, key, "m1", "Web"), 0);
+  json_t *r = wsc_rpc(&host, "group_create", "\"type\":\"AVChatRoom\",\"name\":\"live\",\"group_id\":\"room\"");
+  assert_non_null(r);
+  assert_int_equal(jint(r, "code"), 0);
+  json_decref(r);
+  wsc_t *all[3] = { &host, &m[0], &m[1] };
+  for (int i = 0; i < 3; i++) {
+    r = wsc_rpc(all[i], "group_join", "\"group_id\":\"room\"");
+    assert_non_null(r);
+    assert_int_equal(jint(r, "code"), 0);
+    json_decref(r);
+  }
+  for (int i = 1; i <= LIVE_MSGS; i++) {
+    r = wsc_rpc(&host, "group_send", "\"group_id\":\"room\",\"random\":%d,\"body\":[{\"MsgType\":\"TIMTextElem\","
+                "\"MsgContent\":{\"Text\":\"x%d\"}}]", i, i);
+    assert_non_null(r);
+    assert_int_equal(jint(r, "code"), 0);
+    json_decref(r); /* a quiet room's fan-out goes out at once: each message is a pass of its own */
+  }
+  char got[2][128];
+  for (int k = 0; k < 2; k++) live_take(&m[k], got[k], sizeof got[k]);
+  int swap = strcmp(got[0], want0) != 0;
+  if (strcmp(got[swap], want0) || strcmp(got[!swap], want1))
+    fail_msg("the members got \"%s\" and \"%s\", want \"%s\" and \"%s\"", got[0], got[1], want0, want1);
+  assert_int_equal(health("live.dropped"), dropped);
+  assert_int_equal(health("live.lagging"), 0); /* each member was told of what it lost */
+  for (int i = 0; i < 3; i++) wsc_close(all[i]);
+  assert_int_equal(e2e_finish(&srv), 0);
+}
+
+/* x2's frame cannot be made: both members lose it and are told so before x3. */
+static void test_live_encode_fails(void **st)
+{
+  (void)st;
+  live_run("live_push_encode:2", "x1 d1 x3 x4", "x1 d1 x3 x4", 2);
+}
+
+/* x2 cannot be queued on the member reached first (the 3rd queueing): it alone loses it and is told. */
+static void test_live_queue_fails_for_one_member(void **st)
+{
+  (void)st;
+  live_run("live_push_send:3", "x1 d1 x3 x4", "x1 x2 x3 x4", 1);
+}
+
+/* Then the notice telling it cannot be queued either (the 5th queueing): x3 is lost with it, and the notice
+ * before x4 counts both. */
+static void test_live_notice_queue_fails(void **st)
+{
+  (void)st;
+  live_run("live_push_send:3,live_push_send:5", "x1 d2 x4", "x1 x2 x3 x4", 2);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -268,6 +378,9 @@ int main(void)
     cmocka_unit_test(test_queue_fails_for_one_device),
     cmocka_unit_test(test_notice_queue_fails_for_one_device),
     cmocka_unit_test(test_recall_encode_fails),
+    cmocka_unit_test(test_live_encode_fails),
+    cmocka_unit_test(test_live_queue_fails_for_one_member),
+    cmocka_unit_test(test_live_notice_queue_fails),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
