@@ -84,26 +84,21 @@ static void connect_and_sync(device_t *d)
  * push is applied, a close with 1011 reconnects and syncs. */
 static void pump(device_t *d, int wait_ms)
 {
-  static char buf[1 << 16];
-  while (d->ws.n) {
-    json_t *o = d->ws.stash[0];
-    memmove(&d->ws.stash[0], &d->ws.stash[1], (size_t)(--d->ws.n) * sizeof d->ws.stash[0]);
+  int cc = 0;
+  json_t *o;
+  while (d->ws.n && (o = wsc_next(&d->ws, 0, &cc))) {
     if (!strcmp(jstr(o, "type"), "msg")) apply(d, o, "push");
     json_decref(o);
   }
-  struct pollfd p = { d->ws.fd, POLLIN, 0 };
-  if (poll(&p, 1, wait_ms) != 1) return;
-  int op = 0, cc = 0, n = e2e_ws_recv(d->ws.fd, &op, buf, sizeof buf, 5000, &cc);
-  if (n < 0 || op == 8) { /* closed: it must be the cut, and the device comes back */
-    if (op != 8 || cc != 1011) fail_msg("%s: closed (op %d, code %d), not cut with 1011", plats[d - devs], op, cc);
+  if (!(o = wsc_next(&d->ws, wait_ms, &cc))) {
+    if (!cc) return; /* nothing within wait_ms */
+    /* closed: it must be the cut, and the device comes back */
+    if (cc != 1011) fail_msg("%s: closed (code %d), not cut with 1011", plats[d - devs], cc);
     d->cuts++;
     wsc_close(&d->ws);
     connect_and_sync(d);
     return;
   }
-  if (op != 1) return;
-  json_t *o = json_loadb(buf, (size_t)n, 0, NULL);
-  assert_non_null(o);
   if (!strcmp(jstr(o, "type"), "msg")) apply(d, o, "push");
   json_decref(o);
 }

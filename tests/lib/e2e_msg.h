@@ -6,6 +6,7 @@
 #define IMC_TESTS_E2E_MSG_H
 
 #include <jansson.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +60,32 @@ static inline int wsc_read(wsc_t *c, int timeout_ms)
     c->stash[c->n++] = o;
     return 0;
   }
+}
+
+/* The oldest stashed frame, else the next text frame that arrives within
+ * wait_ms (caller decrefs). NULL with *close_code 0: nothing within wait_ms
+ * (or a control frame); with the peer's close code: the server closed the
+ * connection (-1: no close frame, or a frame that is not JSON). */
+static inline json_t *wsc_next(wsc_t *c, int wait_ms, int *close_code)
+{
+  static char buf[1 << 20];
+  *close_code = 0;
+  if (c->n) {
+    json_t *o = c->stash[0];
+    memmove(&c->stash[0], &c->stash[1], (size_t)(--c->n) * sizeof c->stash[0]);
+    return o;
+  }
+  struct pollfd p = { c->fd, POLLIN, 0 };
+  if (poll(&p, 1, wait_ms) != 1) return NULL;
+  int op = 0, cc = 0, n = e2e_ws_recv(c->fd, &op, buf, sizeof buf, 5000, &cc);
+  if (n < 0 || op == 8) {
+    *close_code = op == 8 ? cc : -1;
+    return NULL;
+  }
+  if (op != 1) return NULL;
+  json_t *o = json_loadb(buf, (size_t)n, 0, NULL);
+  if (!o) *close_code = -1;
+  return o;
 }
 
 /* The first frame (stashed or new) for which match(frame, arg) holds,
