@@ -133,47 +133,6 @@ static void test_400_and_431_after_one_write(void **st)
   replies_survive("POST /v4/a/b HTTP/1.1\r\nHost: x\r\nX-Big: ", 'a', 431, 50);
 }
 
-/* Whether the server process still holds the socket of its end of the
- * client connection fd: the socket's inode from /proc/net/tcp (local port
- * the server's, remote port fd's), then a descriptor of the server linking
- * to it. Counting the server's descriptors is not enough: the database's
- * files come and go meanwhile. */
-static int server_holds(int fd)
-{
-  struct sockaddr_in me;
-  socklen_t ml = sizeof me;
-  assert_int_equal(getsockname(fd, (struct sockaddr *)&me, &ml), 0);
-  unsigned want_local = (unsigned)srv.port, want_remote = ntohs(me.sin_port);
-  FILE *f = fopen("/proc/net/tcp", "r");
-  assert_non_null(f);
-  char line[512];
-  unsigned long inode = 0;
-  while (!inode && fgets(line, sizeof line, f)) {
-    unsigned lport, rport, st;
-    unsigned long ino;
-    if (sscanf(line, " %*d: %*x:%x %*x:%x %x %*x:%*x %*x:%*x %*x %*u %*u %lu", &lport, &rport, &st, &ino) == 4 &&
-        lport == want_local && rport == want_remote)
-      inode = ino;
-  }
-  fclose(f);
-  if (!inode) return 0; /* no socket left at all */
-  char path[64], want[64], link[64];
-  snprintf(want, sizeof want, "socket:[%lu]", inode);
-  snprintf(path, sizeof path, "/proc/%d/fd", (int)srv.pid);
-  DIR *d = opendir(path);
-  assert_non_null(d);
-  int held = 0;
-  for (struct dirent *e; !held && (e = readdir(d));) {
-    char p2[400];
-    if (e->d_name[0] == '.') continue;
-    snprintf(p2, sizeof p2, "%s/%s", path, e->d_name);
-    ssize_t n = readlink(p2, link, sizeof link - 1);
-    if (n > 0) { link[n] = 0; held = !strcmp(link, want); }
-  }
-  closedir(d);
-  return held;
-}
-
 /* A 413 on a fresh connection whose reply and EOF were read; the client
  * keeps its side open. */
 static int lingering_connection(void)
@@ -196,12 +155,12 @@ static void test_linger_ends_at_time_bound(void **st)
   (void)st;
   uint64_t t0 = now_ms();
   int fd = lingering_connection();
-  assert_true(server_holds(fd));
+  assert_true(e2e_server_holds(&srv, fd));
   uint64_t closed_at = 0;
   char bytes[100];
   memset(bytes, 'b', sizeof bytes);
   while (now_ms() - t0 < 6000) {
-    if (!server_holds(fd)) { closed_at = now_ms() - t0; break; }
+    if (!e2e_server_holds(&srv, fd)) { closed_at = now_ms() - t0; break; }
     /* the server still holds it: what the client sends is taken and dropped
      * (a reset means it closed since the count above) */
     if (send(fd, bytes, sizeof bytes, MSG_NOSIGNAL) != (ssize_t)sizeof bytes) {
@@ -229,7 +188,7 @@ static void test_linger_ends_at_client_eof(void **st)
   uint64_t t0 = now_ms();
   assert_int_equal(e2e_send(fd, bytes, sizeof bytes), 0);
   shutdown(fd, SHUT_WR);
-  while (server_holds(fd) && now_ms() - t0 < 3000) usleep(20000);
+  while (e2e_server_holds(&srv, fd) && now_ms() - t0 < 3000) usleep(20000);
   uint64_t took = now_ms() - t0;
   close(fd);
   if (took > 1000) fail_msg("the server held the connection %llu ms after the client's EOF", (unsigned long long)took);
@@ -322,7 +281,7 @@ static void test_unread_closing_reply_is_bounded(void **st)
   free(batch);
   uint64_t t0 = now_ms();
   int held = 1;
-  while (now_ms() - t0 < 4000 && (held = server_holds(fd))) usleep(50000);
+  while (now_ms() - t0 < 4000 && (held = e2e_server_holds(&srv, fd))) usleep(50000);
   close(fd);
   if (held) fail_msg("the server still holds the connection %llu ms later", (unsigned long long)(now_ms() - t0));
 }

@@ -589,6 +589,62 @@ int e2e_server_fds(const e2e_server_t *srv)
   return n;
 }
 
+int e2e_server_sock(int port, int fd, unsigned long *inode, unsigned long *unread)
+{
+  struct sockaddr_in me;
+  socklen_t ml = sizeof me;
+  if (getsockname(fd, (struct sockaddr *)&me, &ml)) return -1;
+  unsigned want_local = (unsigned)port, want_remote = ntohs(me.sin_port);
+  FILE *f = fopen("/proc/net/tcp", "r");
+  if (!f) die("/proc/net/tcp");
+  char line[512];
+  int found = -1;
+  while (found && fgets(line, sizeof line, f)) {
+    unsigned lport, rport, st;
+    unsigned long rx, ino;
+    if (sscanf(line, " %*d: %*x:%x %*x:%x %x %*x:%lx %*x:%*x %*x %*u %*u %lu", &lport, &rport, &st, &rx, &ino) == 5 &&
+        lport == want_local && rport == want_remote) {
+      if (inode) *inode = ino;
+      if (unread) *unread = rx;
+      found = 0;
+    }
+  }
+  fclose(f);
+  return found;
+}
+
+int e2e_server_holds(const e2e_server_t *srv, int fd)
+{
+  unsigned long inode = 0;
+  if (e2e_server_sock(srv->port, fd, &inode, NULL)) return 0; /* no socket left at all */
+  char path[64], want[64], link[64];
+  snprintf(want, sizeof want, "socket:[%lu]", inode);
+  snprintf(path, sizeof path, "/proc/%d/fd", (int)srv->pid);
+  DIR *d = opendir(path);
+  if (!d) die(path);
+  int held = 0;
+  for (struct dirent *e; !held && (e = readdir(d));) {
+    char p2[400];
+    if (e->d_name[0] == '.') continue;
+    snprintf(p2, sizeof p2, "%s/%s", path, e->d_name);
+    ssize_t n = readlink(p2, link, sizeof link - 1);
+    if (n > 0) { link[n] = 0; held = !strcmp(link, want); }
+  }
+  closedir(d);
+  return held;
+}
+
+int e2e_server_took_all(int port, int fd, int timeout_ms)
+{
+  for (int waited = 0;; waited += 5) {
+    unsigned long unread;
+    if (e2e_server_sock(port, fd, NULL, &unread)) return -1;
+    if (!unread) return 0;
+    if (waited >= timeout_ms) return -1;
+    usleep(5000);
+  }
+}
+
 long long e2e_healthz_stat(int port, const char *section, const char *field)
 {
   char body[16384];

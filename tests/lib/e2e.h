@@ -155,6 +155,19 @@ long long e2e_healthz_stat(int port, const char *section, const char *field);
 /* Descriptors the server process holds now (/proc/PID/fd). */
 int e2e_server_fds(const e2e_server_t *srv);
 
+/* The server's end of the client connection fd (IPv4, server on port), from
+ * /proc/net/tcp: its socket inode and the input the server has not read yet
+ * (rx_queue). 0, or -1 when no such socket is left. */
+int e2e_server_sock(int port, int fd, unsigned long *inode, unsigned long *unread);
+/* Whether the server process still holds its end of the client connection
+ * fd: e2e_server_sock's inode, then a descriptor of the server linking to
+ * it (counting the server's descriptors is not enough: the database's files
+ * come and go meanwhile). */
+int e2e_server_holds(const e2e_server_t *srv, int fd);
+/* Wait (at most timeout_ms) until the server has read everything fd sent:
+ * its end's rx_queue is 0. 0, or -1 at the timeout or with no socket. */
+int e2e_server_took_all(int port, int fd, int timeout_ms);
+
 /* Make a UserSig with the project's own generator (expire seconds). */
 void e2e_usersig(uint32_t sdkappid, const char *key, const char *user, int64_t expire_s, char *out, size_t cap);
 
