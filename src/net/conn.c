@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -351,6 +352,15 @@ static void read_now(struct net_conn *c)
   /* a WebSocket whose FIN came with this input: read on to the end of it in a later turn (no new edge will say so) */
   if ((c->flags & (CF_WS | CF_PEER_GONE)) == (CF_WS | CF_PEER_GONE)) more = 1;
   if (more && (c->flags & CF_READING) && !(c->flags & CF_CLOSED)) again_push(c);
+}
+
+int net__read_waiting(struct net_conn *c)
+{
+  int n = 0;
+  if (c->fd < 0 || (c->flags & (CF_CLOSED | CF_READ_PAUSED)) || !(c->flags & CF_READING)) return 0;
+  if (ioctl(c->fd, FIONREAD, &n) || n <= 0) return 0;
+  read_now(c);
+  return 1;
 }
 
 /* Read c now, or queue it for a later turn if the turn's budget for it is

@@ -45,6 +45,8 @@ struct http_state {
   uint8_t perr;                 /* http-parser refused what the scanner let through */
   uint8_t linger;               /* the reply that closes the connection is queued, the client may still be
                                    sending: linger once it is written (linger.c) */
+  uint8_t late;                 /* the request being read met its deadline once and had the input waiting for
+                                   it read then (read_late): its next deadline answers 408 */
   uint32_t trace_out;           /* the turn log's id of the last reply queued, until written (net__http_written) */
 };
 
@@ -252,8 +254,11 @@ static void resume_if_room(struct net_conn *c)
       !h->failed && !h->stop && !h->eof && !(c->flags & CF_FAKE)) {
     c->flags &= (uint16_t)~CF_READ_PAUSED;
     net__resume_read(c);
-    /* a request cut by the pause gets its time again: the server, not the client, held it */
-    if (!net__scan_idle(&h->scan)) net__set_deadline(c, net__now(c->srv) + c->srv->cfg.request_timeout_ms);
+    /* a request cut by the pause gets its time again, and its late read: the server, not the client, held it */
+    if (!net__scan_idle(&h->scan)) {
+      h->late = 0;
+      net__set_deadline(c, net__now(c->srv) + c->srv->cfg.request_timeout_ms);
+    }
   }
 }
 
@@ -508,6 +513,7 @@ static int emit(void *ud, const char *p, size_t n)
 static void begin(void *ud)
 {
   struct net_conn *c = ud;
+  c->u.http->late = 0;
   net__set_deadline(c, net__now(c->srv) + c->srv->cfg.request_timeout_ms);
 }
 
@@ -561,6 +567,27 @@ void net__http_written(struct net_conn *c)
   h->trace_out = 0;
 }
 
+/* The request being read met its deadline. A loop stalled past it (CPU
+ * starvation, a long turn) runs the deadline wheel before it polls the
+ * sockets, while the rest of the request may have been waiting in the kernel
+ * since before the deadline: that input is read first, to EAGAIN or the
+ * request's end, once per request (a client dripping bytes gains nothing
+ * from it: its next deadline is the 408). 1 if the request was completed,
+ * refused or paused by it, or the connection closed or upgraded (each of
+ * which sets its own deadline); 0 if it is still incomplete: 408
+ * (decision 68). */
+static int read_late(struct net_conn *c)
+{
+  http_state_t *h = c->u.http;
+  if (h->late) return 0;
+  h->late = 1;
+  while (net__read_waiting(c)) {
+    if ((c->flags & (CF_CLOSED | CF_WS | CF_CLOSE_AFTER_WRITE | CF_READ_PAUSED)) || !(h = c->u.http)) return 1;
+    if (!h->late || h->failed || h->stop || h->eof || net__scan_idle(&h->scan)) return 1;
+  }
+  return 0;
+}
+
 void net__http_deadline(struct net_conn *c)
 {
   http_state_t *h = c->u.http;
@@ -572,7 +599,7 @@ void net__http_deadline(struct net_conn *c)
      * as long as the client likes */
     net__really_close(c);
   } else if (h && !h->failed && !net__scan_idle(&h->scan)) {
-    http_fail(c, 408, IMC_E_TIMEOUT, "the request was not complete in time");
+    if (!read_late(c)) http_fail(c, 408, IMC_E_TIMEOUT, "the request was not complete in time");
   } else {
     net__close(c);
   }

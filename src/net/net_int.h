@@ -333,6 +333,12 @@ uint32_t net__tick_now(const net_server_t *s);
 void net__resume_read(struct net_conn *c);
 void net__read_stop(struct net_conn *c);
 void net__read_later(struct net_conn *c);            /* read c in a later turn, behind those waiting (conn.c) */
+/* conn.c: if the kernel holds input of c (FIONREAD) and c is reading, read
+ * it now (one read, outside the turn's budgets; more left goes to
+ * srv->again) and return 1: c may then be answered, paused, re-armed or
+ * closed. 0 if nothing waits or c is not reading. For a deadline that finds
+ * the input it waited for already in the kernel (http.c read_late). */
+int net__read_waiting(struct net_conn *c);
 uint32_t net__queued(const struct net_conn *c);       /* output bytes not yet written */
 /* What queueing f (or len inline bytes when f is NULL) would add to the
  * server's queued_mem: 0 for a frame some queue holds already. */
