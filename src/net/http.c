@@ -251,15 +251,30 @@ static void resume_if_room(struct net_conn *c)
 {
   http_state_t *h = c->u.http;
   if (h && h->npending < NET_MAX_PIPELINE && net__queued(c) < NET_HTTP_MAX_QUEUED && (c->flags & CF_READ_PAUSED) &&
-      !h->failed && !h->stop && !h->eof && !(c->flags & CF_FAKE)) {
+      !h->failed && !h->stop && !h->eof && !(c->flags & (CF_FAKE | CF_CLOSE_AFTER_WRITE))) {
     c->flags &= (uint16_t)~CF_READ_PAUSED;
     net__resume_read(c);
-    /* a request cut by the pause gets its time again, and its late read: the server, not the client, held it */
+    /* a request cut by the pause gets its time again, and its late read: the server, not the client, held
+     * it; otherwise the deadline is the one drain gives (the pause's was the client's time to read) */
     if (!net__scan_idle(&h->scan)) {
       h->late = 0;
       net__set_deadline(c, net__now(c->srv) + c->srv->cfg.request_timeout_ms);
+    } else {
+      net__set_deadline(c, h->head ? 0 : net__now(c->srv) + c->srv->cfg.keepalive_idle_ms);
     }
   }
+}
+
+/* Stop reading c until its pipeline has room (resume_if_room). Its
+ * deadline: the client's keepalive_idle_ms to take its replies when they
+ * pass NET_HTTP_MAX_QUEUED (net__http_deadline), or none while only the
+ * requests the application holds keep it paused: a request cut by the
+ * pause does not time out while the server holds it (decision 68). */
+static void pause_read(struct net_conn *c)
+{
+  c->flags |= CF_READ_PAUSED;
+  net__read_stop(c);
+  net__set_deadline(c, net__queued(c) >= NET_HTTP_MAX_QUEUED ? net__now(c->srv) + c->srv->cfg.keepalive_idle_ms : 0);
 }
 
 /* Close c once its replies are written. A client that takes none of them
@@ -276,6 +291,7 @@ static void close_after_replies(struct net_conn *c)
 static void drain(struct net_conn *c)
 {
   http_state_t *h = c->u.http;
+  uint32_t queued_before = net__queued(c);
   while (h && h->head && h->head->replied) {
     net_req_t *r = h->head;
     h->head = r->next;
@@ -291,6 +307,10 @@ static void drain(struct net_conn *c)
   if (!h->head && h->eof) { close_after_replies(c); return; } /* everything the client sent is answered */
   if (!h->head && net__scan_idle(&h->scan)) net__set_deadline(c, net__now(c->srv) + c->srv->cfg.keepalive_idle_ms);
   resume_if_room(c);
+  /* paused, its replies now pass the cap: from here the client has keepalive_idle_ms to take them, whatever the
+   * pause's deadline was (none for a full pipeline: pause_read) */
+  if ((c->flags & CF_READ_PAUSED) && queued_before < NET_HTTP_MAX_QUEUED && net__queued(c) >= NET_HTTP_MAX_QUEUED)
+    net__set_deadline(c, net__now(c->srv) + c->srv->cfg.keepalive_idle_ms);
 }
 
 static const struct { int status; const char *reason; } reasons[] = {
@@ -547,12 +567,7 @@ void net__http_feed(struct net_conn *c, char *data, size_t len)
     net__read_stop(c);
     return;
   }
-  if ((h->npending >= NET_MAX_PIPELINE || net__queued(c) >= NET_HTTP_MAX_QUEUED) && !(c->flags & CF_FAKE)) {
-    c->flags |= CF_READ_PAUSED;
-    net__read_stop(c);
-    /* waiting for the client to read its replies: it has keepalive_idle_ms to read again (net__http_deadline) */
-    if (net__queued(c) >= NET_HTTP_MAX_QUEUED) net__set_deadline(c, net__now(c->srv) + c->srv->cfg.keepalive_idle_ms);
-  }
+  if ((h->npending >= NET_MAX_PIPELINE || net__queued(c) >= NET_HTTP_MAX_QUEUED) && !(c->flags & CF_FAKE)) pause_read(c);
 }
 
 int net__http_wants_linger(const struct net_conn *c) { return c->u.http && c->u.http->linger; }

@@ -1,6 +1,6 @@
 /* End-to-end: an HTTP request's deadline (request_timeout_ms, 500 ms here)
  * against the input and the pauses that are the server's doing, not the
- * client's (src/net/http.c read_late; decision 68).
+ * client's (src/net/http.c read_late, pause_read; decision 68).
  *
  * A stalled loop: the server is stopped (SIGSTOP) after it read the first
  * bytes of a request, the client sends the rest, and the server continues
@@ -9,6 +9,13 @@
  * unread. Now the deadline reads what waits in the kernel first and the
  * request gets its answer. Once per request: a client dripping bytes still
  * gets its 408, stalls or not.
+ *
+ * A paused pipeline: 32 requests the application holds (writes whose sync
+ * is held, e2e_start_sync_held) stop the server reading a connection with a
+ * request cut between two reads; that request timed out (408) while the
+ * server held it. Now it has no deadline until reading resumes; and once
+ * the held replies pass the 1 MiB cap while the connection is paused, the
+ * client has keepalive_idle_ms to take them, then it is cut off.
  *
  * The stops create the conditions; nothing asserts how long anything took. */
 #include <stdarg.h>
@@ -127,11 +134,111 @@ static void test_dripping_client_gets_408(void **st)
   close(fd);
 }
 
+/* Append to buf at *o a write whose reply waits for the (held) sync. */
+static void add_import(char *buf, size_t cap, size_t *o, const char *user)
+{
+  char b[128];
+  int bl = snprintf(b, sizeof b, "{\"UserID\":\"%s\"}", user);
+  *o += (size_t)snprintf(buf + *o, cap - *o,
+                         "POST /v4/im_open_login_svc/account_import?sdkappid=%u&identifier=administrator&usersig=%s"
+                         "&random=1&contenttype=json HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s",
+                         app, sig, bl, b);
+}
+
+/* 32 held writes (NET_MAX_PIPELINE: reading pauses) and the first bytes of
+ * a 33rd request; its rest is sent once the server has read the rest (it
+ * waits in the kernel while the pipeline is full), then the server holds
+ * them past the request's deadline. */
+static void test_full_pipeline_holds_no_deadline(void **st)
+{
+  (void)st;
+  static char req[65536];
+  char body[4096];
+  size_t o = 0;
+  e2e_sync_hold(hold, 1);
+  for (int i = 0; i < 32; i++) {
+    char u[32];
+    snprintf(u, sizeof u, "dl_full_%d", i);
+    add_import(req, sizeof req, &o, u);
+  }
+  o += (size_t)snprintf(req + o, sizeof req - o, "GET /nope HTTP/1.1\r\nHo");
+  int fd = e2e_connect(srv.port);
+  assert_true(fd >= 0);
+  assert_int_equal(e2e_send(fd, req, o), 0);
+  assert_int_equal(e2e_server_took_all(srv.port, fd, 10000), 0);
+  assert_int_equal(e2e_send(fd, "st: x\r\n\r\n", 9), 0);
+  usleep(STALL_MS * 1000); /* the writes are held past the 33rd request's deadline */
+  e2e_sync_hold(hold, 0);
+  for (int i = 0; i < 32; i++) {
+    int s = e2e_http_read(fd, body, sizeof body, 10000);
+    if (s != 200 || !strstr(body, "\"ErrorCode\":0")) fail_msg("reply %d: %d %s", i + 1, s, body);
+  }
+  int s = e2e_http_read(fd, body, sizeof body, 10000);
+  if (s != 404) fail_msg("the request read across the full pipeline: %d %s", s, body);
+  close(fd);
+}
+
+/* A held write, then enough GET /healthz for their replies to pass the
+ * 1 MiB cap (NET_HTTP_MAX_QUEUED) once the write is answered, then the first
+ * bytes of a last request; its rest follows at once (it waits in the kernel).
+ * The client does not read (a small receive buffer: the replies stay
+ * queued). Returns the connection and the number of replies before the
+ * last request's. */
+static int paused_past_cap(int *replies)
+{
+  static char req[65536];
+  char body[16384];
+  int hz = e2e_http(srv.port, "GET", "/healthz", NULL, NULL, body, sizeof body);
+  assert_int_equal(hz, 200);
+  size_t n = ((size_t)3 << 20) / strlen(body) + 32; /* bodies alone: 3 MiB */
+  static const char get[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+  assert_true(n * (sizeof get - 1) + 1024 < sizeof req);
+  size_t o = 0;
+  e2e_sync_hold(hold, 1);
+  add_import(req, sizeof req, &o, "dl_cap");
+  for (size_t i = 0; i < n; i++) { memcpy(req + o, get, sizeof get - 1); o += sizeof get - 1; }
+  o += (size_t)snprintf(req + o, sizeof req - o, "GET /nope HTTP/1.1\r\nHo");
+  int fd = e2e_connect_small(srv.port);
+  assert_true(fd >= 0);
+  assert_int_equal(e2e_send(fd, req, o), 0);
+  assert_int_equal(e2e_server_took_all(srv.port, fd, 10000), 0);
+  assert_int_equal(e2e_send(fd, "st: x\r\n\r\n", 9), 0);
+  usleep(STALL_MS * 1000); /* the write is held past the last request's deadline */
+  e2e_sync_hold(hold, 0);
+  *replies = (int)n + 1;
+  return fd;
+}
+
+static void test_replies_past_cap_while_paused(void **st)
+{
+  (void)st;
+  char body[16384];
+  int n;
+  /* the client takes its time (under keepalive_idle_ms), then reads everything */
+  int fd = paused_past_cap(&n);
+  usleep(STALL_MS * 1000);
+  for (int i = 0; i < n; i++) {
+    int s = e2e_http_read(fd, body, sizeof body, 10000);
+    if (s != 200) fail_msg("reply %d of %d: %d", i + 1, n, s);
+  }
+  int s = e2e_http_read(fd, body, sizeof body, 10000);
+  if (s != 404) fail_msg("the request read after the replies were taken: %d %s", s, body);
+  close(fd);
+  /* a client that never reads them is cut off (keepalive_idle_ms, 4 s) */
+  fd = paused_past_cap(&n);
+  uint64_t t0 = now_ms();
+  while (e2e_server_holds(&srv, fd) && now_ms() - t0 < 30000) usleep(50000);
+  if (e2e_server_holds(&srv, fd)) fail_msg("a client that took none of its replies still held after 30 s");
+  close(fd);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_stalled_loop_reads_the_rest_first),
     cmocka_unit_test(test_dripping_client_gets_408),
+    cmocka_unit_test(test_full_pipeline_holds_no_deadline),
+    cmocka_unit_test(test_replies_past_cap_while_paused),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
