@@ -29,6 +29,9 @@
  * not for the storm: a REST client's p99 was 9-33 ms during a 2,048-deep
  * login storm with the server core half idle, behind check phases of up to
  * 24 ms and input batches of up to 14 ms (docs/decisions/loop-turns.md).
+ * The timers run before any input of the turn is read: a request deadline
+ * that finds the request's input in the kernel reads it first, once per
+ * request (http.c read_late).
  * The budgets of a turn, all in one place:
  *   input of opening connections  NET_FRESH_PER_TURN reads, and
  *   input of opening connections and opened WebSockets  cfg.read_turn_us
