@@ -140,7 +140,7 @@ static void test_graceful_stop(void **st)
   char *log = e2e_server_log(&srv);
   assert_non_null(strstr(log, "msg=\"stopped\""));
   free(log);
-  const char *args[] = { "--request-timeout-ms", "2000", NULL };
+  const char *args[] = { "--request-timeout-ms", "500", NULL };
   assert_int_equal(e2e_server_start(&srv, args), 0);
   assert_int_equal(e2e_v4(srv.port, app, key, "administrator", "im_open_login_svc/account_check",
                           "{\"CheckItem\":[{\"UserID\":\"before-stop\"}]}", out, sizeof out), 200);
