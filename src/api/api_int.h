@@ -72,6 +72,8 @@ typedef struct api_srv {
   uint64_t ws_sends_fast;        /* `send` frames taken by cws_send_fast (GET /healthz c2c.fast_sends) */
   size_t ws_conn_paused;         /* WebSockets not read for their own requests in flight (cws_conn_pace) */
   uint64_t ws_conn_pauses;       /* times one was (GET /healthz admission.conn_paused, conn_pauses) */
+  uint8_t ws_frame_reads;        /* the frame cws_on_text last handled ran a reply_only op (its reads may pass the
+                                  * connection's share: cws_conn_pace looks at the reader pool only then) */
   int tz_offset_s;
   im_c2c_t *c2c;                 /* one-to-one messaging core */
   im_limits_t limits;            /* messaging limit defaults (config) */
@@ -289,8 +291,9 @@ void cws_release(cws_conn_t *c);         /* frees c when the last hold goes */
  * more requests in flight than the cap (net_ws_pause_read: the rest of the
  * read waits with it, later bytes in the kernel); cws_release_req drops a
  * request's hold and reads the connection again once its requests in flight
- * fall to half the cap. It also stops reading a connection whose reads
- * queued in the reader pool reach half the queue's free room, and reads it
+ * fall to half the cap. After a frame of a reply_only op it also stops
+ * reading a connection whose reads queued in the reader pool reach half the
+ * queue's free room, and reads it
  * again once they are at most a quarter of it (§65: the pool's share
  * refuses past all of it). A connection also paused by admission (ws_pace.c)
  * is checked again by it before its next read. */

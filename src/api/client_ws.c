@@ -124,7 +124,9 @@ void cws_conn_pace(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c)
 {
   int64_t max = srv->cfg->ws_conn_inflight_max;
   if (c->own_wait || c->state != CWS_ONLINE || !cws_usable(c)) return;
-  if (!(max && conn_inflight(c) > (uint64_t)max) && !reads_over(srv, c, 2)) return;
+  /* the reader pool's lock is taken only after a frame that queued reads of this connection's (a send queues
+   * none): its share grows only then */
+  if (!(max && conn_inflight(c) > (uint64_t)max) && !(srv->ws_frame_reads && reads_over(srv, c, 2))) return;
   c->own_wait = 1;
   srv->ws_conn_paused++;
   srv->ws_conn_pauses++;
@@ -747,6 +749,7 @@ void cws_on_text(void *ud, net_ws_t *ws, const char *data, size_t len)
 {
   api_srv_t *srv = ud;
   cws_conn_t *c = net_ws_data(ws);
+  srv->ws_frame_reads = 0;
   if (!c || !cws_usable(c)) return;
   int full = c->holds >= CWS_HOLDS_MAX; /* a request would hold it once more: refused below */
   if (!full && !cws_send_fast(srv, ws, c, data, len)) return; /* a plain send, read without jansson (ws_msg.c) */
@@ -785,6 +788,7 @@ void cws_on_text(void *ud, net_ws_t *ws, const char *data, size_t len)
   while (o->name && strcmp(o->name, name)) o++;
   if (!op_refused(srv, ws, c, o, name, id, len)) {
     cws_reader_owner(srv, c, o->reply_only); /* its reads queue as this connection's (§65) */
+    srv->ws_frame_reads = o->reply_only;
     o->fn(srv, ws, c, id, req);
     cws_reader_owner(srv, NULL, 0);
   }

@@ -8,7 +8,8 @@
  * IMCLOUD_TEST_FAIL="SITE:N[,SITE:N…]" in its environment (read once, at the
  * first call): the Nth call of SITE (1-based, counted from the start of the
  * process) fails, once per entry. A malformed entry is named on stderr and
- * ignored. Without the variable a call costs one load and a branch.
+ * ignored. Without the variable a call costs pthread_once's check and one
+ * load and branch.
  * Thread-safe: any thread may call it. */
 #ifndef IMC_UTIL_FAULTSIM_H
 #define IMC_UTIL_FAULTSIM_H
