@@ -190,11 +190,14 @@ static void batch_finish(batch_t *b)
   else rest_reply_err(c, b->first_err, NULL, o);
 }
 
-/* to_v: the target as the request gave it (echoed when it is not a string), or NULL */
+/* to_v: the target as the request gave it (echoed when it is not a string), or NULL. rc is the batch's code
+ * when it reaches nobody; an item that is no account of the app says 70107, as the service's page of the
+ * command says ("70107: the account does not exist"), while the whole batch keeps the page's 90012 (§72) */
 static void batch_error_v(batch_t *b, const char *to, json_t *to_v, int rc)
 {
   json_t *t = to_v && !json_is_string(to_v) ? json_incref(to_v) : json_string(to);
-  json_array_append_new(b->errors, json_pack("{s:o,s:i}", "To_Account", t, "ErrorCode", imc_err_compat(rc)));
+  int item = rc == IMC_E_MSG_TO_UNKNOWN ? IMC_E_USER_NOT_FOUND : rc;
+  json_array_append_new(b->errors, json_pack("{s:o,s:i}", "To_Account", t, "ErrorCode", imc_err_compat(item)));
   if (!b->first_err) b->first_err = rc;
 }
 
@@ -279,7 +282,7 @@ void rest_importmsg(rest_ctx_t *c)
   im_send_t in;
   char why[256] = "";
   const char *from_id, *to_id;
-  int rc, has;
+  int rc, has, has_seq;
   int64_t mode, t;
   memset(&in, 0, sizeof in);
   if ((rc = int_in(c->body, "SyncFromOldSystem", 2, 5, 0, IMC_E_MSG_SYNC_FROM_OLD, IMC_E_MSG_SYNC_FROM_OLD, &mode)) ||
@@ -289,13 +292,15 @@ void rest_importmsg(rest_ctx_t *c)
   }
   if ((rc = account(c, "From_Account", IMC_E_MSG_FROM, IMC_E_MSG_FROM, &from_id, &in.from_no)) ||
       (rc = account(c, "To_Account", IMC_E_MSG_TO, IMC_E_MSG_TO_UNKNOWN, &to_id, &in.to_no)) ||
-      (rc = u32(c->body, "MsgSeq", IMC_E_MSG_SEQ, &in.cseq, &has)) || (!has && (rc = IMC_E_MSG_SEQ)) ||
+      (rc = u32(c->body, "MsgSeq", IMC_E_MSG_SEQ, &in.cseq, &has_seq)) ||
       (rc = u32(c->body, "MsgRandom", IMC_E_MSG_RANDOM, &in.random, &has)) || (!has && (rc = IMC_E_MSG_RANDOM)) ||
       (rc = int_in(c->body, "MsgTimeStamp", 1, INT32_MAX, 0, IMC_E_MSG_TIMESTAMP, IMC_E_MSG_TIMESTAMP, &t)) ||
       (!t && (rc = IMC_E_MSG_TIMESTAMP))) {
     rest_reply_err(c, rc, NULL, NULL);
     return;
   }
+  /* MsgSeq is optional, a random number when absent, as the service's page of the command says (§72) */
+  if (!has_seq) in.cseq = im_c2c_random32(c->srv->c2c);
   /* a message from the future would sort as the conversation's newest for ever (import_group_msg's SendTime rule) */
   if (t > imc_clock_now_s()) { rest_reply_err(c, IMC_E_MSG_TIMESTAMP, "MsgTimeStamp must not be in the future", NULL); return; }
   rc = im_msg_pack(json_object_get(c->body, "MsgBody"), json_object_get(c->body, "CloudCustomData"), NULL,
@@ -306,7 +311,7 @@ void rest_importmsg(rest_ctx_t *c)
   snprintf(in.from_id, sizeof in.from_id, "%s", from_id);
   snprintf(in.to_id, sizeof in.to_id, "%s", to_id);
   in.import_mode = (uint8_t)mode;
-  in.flags = STORE_MSG_CALLER_SEQ; /* MsgSeq is required: a send with another MsgSeq is another message */
+  in.flags = STORE_MSG_CALLER_SEQ; /* the MsgSeq given or drawn is the message's: another MsgSeq is another message */
   in.time_s = t;
   in.life_s = IM_LIFE_RETENTION;
   im_c2c_send(c->srv->c2c, &in, import_done, c);
@@ -512,8 +517,9 @@ void rest_get_c2c_unread_msg_num(rest_ctx_t *c)
 {
   const char *user_id;
   uint32_t user;
-  int rc = account(c, "To_Account", IMC_E_MSG_TO, IMC_E_MSG_TO_UNKNOWN, &user_id, &user);
-  if (rc) { rest_reply_err(c, rc, NULL, NULL); return; }
+  /* a To_Account that is no account is 90003, as the service's page of this command says (§72) */
+  int rc = account(c, "To_Account", IMC_E_MSG_TO, IMC_E_MSG_TO, &user_id, &user);
+  if (rc) { rest_reply_err(c, rc, "To_Account is missing, invalid or not imported", NULL); return; }
   unread_req_t *u = calloc(1, sizeof *u);
   if (!u) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
   c->data = u;

@@ -17,6 +17,14 @@
  *    batchsendmsg page: no unread, no history) deliver to live devices
  *    only, as MsgLifeTime 0 does; the flag was ignored and the message
  *    stored and counted unread.
+ * And as the service's pages of three commands say (§72):
+ *  - batchsendmsg: a target that is no account of the app is in ErrorList
+ *    with 70107 (the page's "the account does not exist"; it was 90012),
+ *    while a batch that reached nobody still answers 90012;
+ *  - importmsg: MsgSeq is optional, a random number when absent (the
+ *    import was refused with 90004);
+ *  - get_c2c_unread_msg_num: a To_Account that is no account is 90003,
+ *    the page's code (it was 90012).
  * Each test uses its own users. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -232,6 +240,78 @@ static void test_online_only_flag(void **st)
   wsc_close(&b);
 }
 
+/* ---- batchsendmsg: a target that is no account is 70107 in ErrorList (§72) ---------------------------- */
+static void test_batch_unknown_target_70107(void **st)
+{
+  (void)st;
+  static const char *const u[] = { "bt_a", "bt_b", "bt_gone", NULL };
+  users(u);
+  v4_ok(v4(srv.port, app, key, "im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"bt_gone\"}]}"));
+  json_t *r = v4(srv.port, app, key, "openim/batchsendmsg",
+                 "{\"From_Account\":\"bt_a\",\"To_Account\":[\"bt_never\",\"bt_b\",\"bt_gone\",7],\"MsgRandom\":1,"
+                 "\"MsgBody\":" TEXT("m") "}");
+  assert_non_null(r);
+  json_t *errs = json_object_get(r, "ErrorList");
+  if (jint(r, "ErrorCode") || json_array_size(errs) != 3) fail_msg("%s", json_dumps(r, JSON_COMPACT));
+  assert_string_equal(jstr(json_array_get(errs, 0), "To_Account"), "bt_never");
+  assert_int_equal(jint(json_array_get(errs, 0), "ErrorCode"), 70107);
+  assert_string_equal(jstr(json_array_get(errs, 1), "To_Account"), "bt_gone");
+  assert_int_equal(jint(json_array_get(errs, 1), "ErrorCode"), 70107);
+  assert_int_equal(jint(json_array_get(errs, 2), "ErrorCode"), 90003); /* not a UserID at all */
+  json_decref(r);
+  assert_int_equal(roam_count("bt_b", "bt_a"), 1);
+  /* nobody reached: the top level keeps the page's 90012, the item says 70107 */
+  r = v4(srv.port, app, key, "openim/batchsendmsg",
+         "{\"From_Account\":\"bt_a\",\"To_Account\":[\"bt_never\"],\"MsgRandom\":2,\"MsgBody\":" TEXT("m") "}");
+  assert_non_null(r);
+  errs = json_object_get(r, "ErrorList");
+  if (jint(r, "ErrorCode") != 90012 || json_array_size(errs) != 1 || jint(json_array_get(errs, 0), "ErrorCode") != 70107)
+    fail_msg("%s", json_dumps(r, JSON_COMPACT));
+  assert_null(json_object_get(r, "MsgKey"));
+  json_decref(r);
+}
+
+/* ---- importmsg: MsgSeq is optional, random when absent (§72) -------------------------------------- */
+static void test_import_without_msgseq(void **st)
+{
+  (void)st;
+  static const char *const u[] = { "im_a", "im_b", NULL };
+  users(u);
+  long long t = (long long)time(NULL) - 60;
+  for (int i = 0; i < 2; i++) /* the same MsgRandom and time twice: two MsgSeqs drawn, two messages */
+    v4_ok(v4(srv.port, app, key, "openim/importmsg",
+             "{\"SyncFromOldSystem\":5,\"From_Account\":\"im_a\",\"To_Account\":\"im_b\",\"MsgRandom\":7,"
+             "\"MsgTimeStamp\":%lld,\"MsgBody\":" TEXT("old") "}", t));
+  assert_int_equal(roam_count("im_b", "im_a"), 2);
+  assert_int_equal(unread("im_b", "im_a"), 2);
+  /* the MsgKey admin_getroammsg gives names the message: MsgSeq_MsgRandom_MsgTimeStamp, and a recall takes it */
+  json_t *r = v4(srv.port, app, key, "openim/admin_getroammsg", "{\"Operator_Account\":\"im_a\",\"Peer_Account\":\"im_b\"}");
+  assert_non_null(r);
+  json_t *m = json_array_get(json_object_get(r, "MsgList"), 0);
+  assert_non_null(m);
+  char want[64], body[160];
+  snprintf(want, sizeof want, "%lld_7_%lld", (long long)jint(m, "MsgSeq"), t);
+  assert_string_equal(jstr(m, "MsgKey"), want);
+  snprintf(body, sizeof body, "{\"From_Account\":\"im_a\",\"To_Account\":\"im_b\",\"MsgKey\":\"%s\"}", want);
+  json_decref(r);
+  assert_int_equal(code_of("openim/admin_msgwithdraw", body), 0);
+  /* a MsgSeq that is given is still checked */
+  assert_int_equal(code_of("openim/importmsg", "{\"SyncFromOldSystem\":2,\"From_Account\":\"im_a\",\"To_Account\":\"im_b\","
+                                               "\"MsgSeq\":-1,\"MsgRandom\":8,\"MsgTimeStamp\":1600000000,\"MsgBody\":" TEXT("x") "}"),
+                   90004);
+}
+
+/* ---- get_c2c_unread_msg_num: a To_Account that is no account is 90003 (§72) ------------------------ */
+static void test_unread_unknown_user_90003(void **st)
+{
+  (void)st;
+  static const char *const u[] = { "uu_gone", NULL };
+  users(u);
+  v4_ok(v4(srv.port, app, key, "im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"uu_gone\"}]}"));
+  assert_int_equal(code_of("openim/get_c2c_unread_msg_num", "{\"To_Account\":\"uu_never\"}"), 90003);
+  assert_int_equal(code_of("openim/get_c2c_unread_msg_num", "{\"To_Account\":\"uu_gone\",\"Peer_Account\":[\"x\"]}"), 90003);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -240,6 +320,9 @@ int main(void)
     cmocka_unit_test(test_unread_peers_cap),
     cmocka_unit_test(test_recall_read_unknown_peer_90003),
     cmocka_unit_test(test_online_only_flag),
+    cmocka_unit_test(test_batch_unknown_target_70107),
+    cmocka_unit_test(test_import_without_msgseq),
+    cmocka_unit_test(test_unread_unknown_user_90003),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -198,11 +198,12 @@ static void test_required_null_and_null_items(void **st)
       "{\"From_Account\":\"rn_a\",\"To_Account\":\"rn_b\",\"MsgRandom\":1,\"MsgBody\":[{\"MsgType\":\"TIMTextElem\","
       "\"MsgContent\":{\"Text\":null}}]}",
       "{\"From_Account\":\"rn_a\",\"To_Account\":\"rn_b\",\"MsgRandom\":1,\"MsgBody\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{}}]}", 90002 },
+    /* MsgTimeStamp: importmsg's MsgSeq is optional since §72 (a random one when absent or null) */
     { "openim/importmsg",
-      "{\"SyncFromOldSystem\":2,\"From_Account\":\"rn_a\",\"To_Account\":\"rn_b\",\"MsgSeq\":null,\"MsgRandom\":1,"
-      "\"MsgTimeStamp\":1600000000,\"MsgBody\":" TEXT("x") "}",
-      "{\"SyncFromOldSystem\":2,\"From_Account\":\"rn_a\",\"To_Account\":\"rn_b\",\"MsgRandom\":1,"
-      "\"MsgTimeStamp\":1600000000,\"MsgBody\":" TEXT("x") "}", 90004 },
+      "{\"SyncFromOldSystem\":2,\"From_Account\":\"rn_a\",\"To_Account\":\"rn_b\",\"MsgSeq\":1,\"MsgRandom\":1,"
+      "\"MsgTimeStamp\":null,\"MsgBody\":" TEXT("x") "}",
+      "{\"SyncFromOldSystem\":2,\"From_Account\":\"rn_a\",\"To_Account\":\"rn_b\",\"MsgSeq\":1,\"MsgRandom\":1,"
+      "\"MsgBody\":" TEXT("x") "}", 90006 },
     { "openim/admin_getroammsg", "{\"Operator_Account\":null,\"Peer_Account\":\"rn_b\"}", "{\"Peer_Account\":\"rn_b\"}", 90008 },
     { "openim/get_c2c_unread_msg_num", "{\"To_Account\":null}", "{}", 90003 },
     { G("create_group"), "{\"Type\":null,\"Name\":\"x\"}", "{\"Name\":\"x\"}", 10004 },
