@@ -132,7 +132,7 @@ const cfg_def_t api_cfg_defs[] = {
   { "live_coalesce_ms", CFG_INT, F(live_coalesce_ms), "100", 0, 1000, "a busy live room (AVChatRoom) fans out at most once per this window: later messages wait for its end and go out as one batch (0 = never wait)", NULL },
   { "live_coalesce_min_members", CFG_INT, F(live_coalesce_min_members), "64", 1, 100000000, "live rooms with fewer online members never wait for a window", NULL },
   { "live_queue_bytes", CFG_INT, F(live_queue_bytes), "262144", 4096, 1073741824, "a live-room member whose connection holds this much unsent output (at most ws_max_queued_bytes) loses live messages (counted, then a live_dropped push); a session past it gets no typing notices and no online-only messages", NULL },
-  { "live_max_lag_ms", CFG_INT, F(live_max_lag_ms), "10000", 100, 3600000, "a live-room member that loses every message for this long is cut off (1008)", NULL },
+  { "live_max_lag_ms", CFG_INT, F(live_max_lag_ms), "10000", 100, 3600000, "a live-room member still losing messages this long after its first loss, its send queue not drained to half of live_queue_bytes since, is cut off (1008)", NULL },
   { "live_fanout_slice", CFG_INT, F(live_fanout_slice), "2048", 0, 100000000, "a live room's fan-out reaches at most this many members per loop turn, the rest in the next turns; what arrives meanwhile goes out together after it (0 = all members in one turn)", NULL },
   { "test_clock", CFG_BOOL, F(test_clock), "false", 0, 0, "enable the operator test clock (never in production)", NULL },
   { "test_clock_start", CFG_STR, F(test_clock_start), "", 0, 0, "initial test-clock date YYYY-MM-DD (with --test-clock)", check_date_or_empty },

@@ -170,8 +170,9 @@ typedef struct im_group_hooks {
  * waits (with any others) for the window's end (0 = never wait).
  * A member whose connection already holds queue_bytes (or would pass them
  * with this fan-out) loses it, counted; the next message it gets is preceded
- * by a live_dropped notice with the count. A member that has lost every
- * message for max_lag_ms is cut off (1008). */
+ * by a live_dropped notice with the count. A member still losing messages
+ * max_lag_ms after its first loss, its queue not drained to half of
+ * queue_bytes since, is cut off (1008). */
 typedef struct im_live_cfg {
   uint32_t coalesce_ms, coalesce_min_members;
   uint32_t queue_bytes, max_lag_ms;

@@ -40,7 +40,8 @@
  * notice with the count. A message whose frame cannot be made, or that a
  * member's connection cannot queue (out of memory), is lost the same way:
  * counted for each member that misses it and announced, never silently. A
- * member that has lost everything for max_lag_ms is cut off with 1008.
+ * member still losing messages max_lag_ms after its first loss, its queue not
+ * drained to half of queue_bytes since, is cut off with 1008.
  * Stored-history groups never come here. */
 #include "im/group_int.h"
 #include "util/err.h"
@@ -101,8 +102,9 @@ static uint64_t now_ms(const im_groups_t *G) { return G->h.now_ms ? G->h.now_ms(
 
 /* ---- one member -------------------------------------------------------------------------- */
 /* Session s (ss: its live-room state) loses msgs messages: counted, and the next live-room message it gets is
- * preceded by a live_dropped notice with the count; once it has lost every message for max_lag_ms it is cut off
- * (1008). */
+ * preceded by a live_dropped notice with the count. Its lag runs from its first loss until a message reaches it
+ * with its connection's queue at most half of queue_bytes (it drained); a loss max_lag_ms or more into the lag
+ * cuts it off (1008). */
 static void lose(im_groups_t *G, gsess_t *ss, im_session_t *s, uint32_t msgs, uint64_t now)
 {
   if (!ss->lag_ms) {
@@ -131,7 +133,8 @@ static size_t member_send(im_groups_t *G, im_session_t *s, void *f, size_t bytes
     return 0;
   }
   size_t sent = 0;
-  if (ss && ss->lag_ms) {
+  assert(!ss || !ss->dropped || ss->lag_ms); /* a loss not yet told of is a lag under way */
+  if (ss && ss->dropped) {
     void *n = G->h.encode_dropped ? G->h.encode_dropped(G->h.ud, ss->dropped) : NULL;
     int rc = n ? grp__send(G, s, n, 1) : IMC_E_NOMEM;
     if (!rc) sent += G->h.frame_bytes(G->h.ud, n);
@@ -142,6 +145,10 @@ static size_t member_send(im_groups_t *G, im_session_t *s, void *f, size_t bytes
       return 0;
     }
     ss->dropped = 0;
+  }
+  /* the lag ends when the member has drained: a message that fits in a queue still over half full is the
+   * kernel taking a little of a reader that does not read (its receive queue collapsed), not a recovery */
+  if (ss && ss->lag_ms && q <= G->live.queue_bytes / 2) {
     ss->lag_ms = 0;
     G->st.live_lagging--;
   }
