@@ -23,7 +23,6 @@
 #include "util/err.h"
 #include "util/jsonnull.h"
 #include "util/jsonr.h"
-#include "util/jsonw.h"
 #include "util/log.h"
 
 #include <assert.h>
@@ -163,52 +162,9 @@ const char *cws_user_id(api_srv_t *srv, const cws_conn_t *c)
 const im_session_t *cws_session(const cws_conn_t *c) { return &c->sess; }
 cws_conn_t *cws_of_session(im_session_t *s) { return (cws_conn_t *)s; }
 
-/* ---- replies ---------------------------------------------------------------- */
-void cws_send_json(net_ws_t *ws, json_t *o)
-{
-  char *text = json_dumps(o, JSON_COMPACT);
-  if (text) { net_ws_send_text(ws, text, strlen(text)); free(text); }
-  json_decref(o);
-}
-
-void cws_reply(net_ws_t *ws, json_t *id, const char *op, int err, const char *msg, json_t *extra)
-{
-  json_t *o = json_object();
-  json_object_set(o, "id", id ? id : json_null());
-  if (op) json_object_set_new(o, "op", json_string(op));
-  json_object_set_new(o, "code", json_integer(imc_err_compat(err)));
-  json_object_set_new(o, "msg", json_string(msg ? msg : imc_strerror(err)));
-  if (extra) { json_object_update(o, extra); json_decref(extra); }
-  cws_send_json(ws, o);
-}
+/* ---- replies (ws_reply.c) ---------------------------------------------------- */
 #define send_json cws_send_json
 #define reply cws_reply
-
-/* {id, op, code 0, msg, server_time}: the answer of a login and of every
- * heartbeat, written with jsonw (byte for byte what cws_reply writes, without
- * building a jansson object: a third of a login's answer). Loop thread only:
- * one buffer, reused. */
-static void reply_ok_time(net_ws_t *ws, json_t *id, const char *op, int64_t server_time)
-{
-  static jsonw_t w;
-  const char *msg = imc_strerror(0);
-  if (!w.max_bytes) jsonw_init(&w, 64 * 1024);
-  jsonw_reset(&w);
-  jsonw_lit(&w, "{\"id\":");
-  if (id) jsonw_json(&w, id);
-  else jsonw_lit(&w, "null");
-  jsonw_lit(&w, ",\"op\":");
-  jsonw_str(&w, op, strlen(op));
-  jsonw_lit(&w, ",\"code\":");
-  jsonw_i64(&w, imc_err_compat(0));
-  jsonw_lit(&w, ",\"msg\":");
-  jsonw_str(&w, msg, strlen(msg));
-  jsonw_lit(&w, ",\"server_time\":");
-  jsonw_i64(&w, server_time);
-  jsonw_lit(&w, "}");
-  if (!w.failed) net_ws_send_text(ws, w.buf, w.len);
-  else reply(ws, id, op, 0, NULL, json_pack("{s:I}", "server_time", (json_int_t)server_time));
-}
 
 /* ---- open / close / deadline ---------------------------------------------- */
 void cws_on_open(void *ud, net_ws_t *ws)
@@ -431,7 +387,7 @@ static void login_done(void *arg, int rc)
   online = 1;
   net_ws_set_idle(ws, (uint32_t)srv->cfg->ws_idle_timeout_ms); /* text, ping and pong frames restart it */
   ws_status_changed(srv, j->sdkappid, j->user_no);
-  reply_ok_time(ws, j->id, "login", j->now_s);
+  cws_reply_ok_time(ws, j->id, "login", j->now_s);
 out:
   api_quota_login_done(srv, &j->adm);
   if (online) api_meter_count(srv, j->op->meter, j->sdkappid, j->meter_no ? j->meter_no : j->user_no, j->now_s); /* durable and online */
@@ -611,7 +567,7 @@ void cws_login_start(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const cws_logi
 static void op_heartbeat(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
 {
   (void)srv; (void)c; (void)req;
-  reply_ok_time(ws, id, "heartbeat", imc_clock_now_s());
+  cws_reply_ok_time(ws, id, "heartbeat", imc_clock_now_s());
 }
 
 static void op_logout(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
