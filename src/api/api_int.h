@@ -316,9 +316,9 @@ cws_conn_t *cws_of_session(im_session_t *s);          /* presence session → co
 void cws_send_json(net_ws_t *ws, json_t *o);
 /* Reply {id, op, code, msg, …extra (stolen)} to a request. */
 void cws_reply(net_ws_t *ws, json_t *id, const char *op, int err, const char *msg, json_t *extra);
-/* Reply {id, op, code 0, msg, server_time} (the answer of a login and of a heartbeat) as fixed-format text
- * (ws_reply.c). id: borrowed. */
-void cws_reply_ok_time(net_ws_t *ws, json_t *id, const char *op, int64_t server_time);
+/* Reply {id, op, code 0, msg, server_time, account_no} (the answer of a login and of a heartbeat; account_no 0:
+ * left out) as fixed-format text (ws_reply.c). id: borrowed. */
+void cws_reply_ok_time(net_ws_t *ws, json_t *id, const char *op, int64_t server_time, uint32_t account_no);
 
 typedef void (*cws_op_fn)(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
 typedef struct cws_op {

@@ -387,7 +387,7 @@ static void login_done(void *arg, int rc)
   online = 1;
   net_ws_set_idle(ws, (uint32_t)srv->cfg->ws_idle_timeout_ms); /* text, ping and pong frames restart it */
   ws_status_changed(srv, j->sdkappid, j->user_no);
-  cws_reply_ok_time(ws, j->id, "login", j->now_s);
+  cws_reply_ok_time(ws, j->id, "login", j->now_s, j->user_no); /* account_no: which account this is (protocol.md "login") */
 out:
   api_quota_login_done(srv, &j->adm);
   if (online) api_meter_count(srv, j->op->meter, j->sdkappid, j->meter_no ? j->meter_no : j->user_no, j->now_s); /* durable and online */
@@ -567,7 +567,7 @@ void cws_login_start(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const cws_logi
 static void op_heartbeat(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
 {
   (void)srv; (void)c; (void)req;
-  cws_reply_ok_time(ws, id, "heartbeat", imc_clock_now_s());
+  cws_reply_ok_time(ws, id, "heartbeat", imc_clock_now_s(), 0);
 }
 
 static void op_logout(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)

@@ -28,7 +28,7 @@ void cws_reply(net_ws_t *ws, json_t *id, const char *op, int err, const char *ms
 
 /* Written with jsonw: byte for byte what cws_reply writes, without building a
  * jansson object (a third of a login's answer). One buffer, reused. */
-void cws_reply_ok_time(net_ws_t *ws, json_t *id, const char *op, int64_t server_time)
+void cws_reply_ok_time(net_ws_t *ws, json_t *id, const char *op, int64_t server_time, uint32_t account_no)
 {
   static jsonw_t w;
   const char *msg = imc_strerror(0);
@@ -45,7 +45,13 @@ void cws_reply_ok_time(net_ws_t *ws, json_t *id, const char *op, int64_t server_
   jsonw_str(&w, msg, strlen(msg));
   jsonw_lit(&w, ",\"server_time\":");
   jsonw_i64(&w, server_time);
+  if (account_no) {
+    jsonw_lit(&w, ",\"account_no\":");
+    jsonw_u64(&w, account_no);
+  }
   jsonw_lit(&w, "}");
   if (!w.failed) { net_ws_send_text(ws, w.buf, w.len); return; }
-  cws_reply(ws, id, op, 0, NULL, json_pack("{s:I}", "server_time", (json_int_t)server_time));
+  json_t *extra = json_pack("{s:I}", "server_time", (json_int_t)server_time);
+  if (extra && account_no) json_object_set_new(extra, "account_no", json_integer(account_no));
+  cws_reply(ws, id, op, 0, NULL, extra);
 }

@@ -203,6 +203,78 @@ static void test_deleted_account_keeps_its_name(void **st)
   assert_string_equal(out, "dn_a:dn_b>dn_a:four");
 }
 
+/* ---- an account deleted and imported again: its devices are told ------------------------------ */
+/* Log user in on a fresh connection of c: the login reply's account_no (-1: the reply has none). */
+static long long login_account_no(wsc_t *c, const char *user)
+{
+  char reply[512];
+  memset(c, 0, sizeof *c);
+  c->next_id = 100;
+  c->fd = e2e_ws_login(srv.port, app, key, user, "iPad", reply, sizeof reply);
+  assert_true(c->fd >= 0);
+  json_t *o = json_loads(reply, 0, NULL);
+  assert_non_null(o);
+  json_t *n = json_object_get(o, "account_no");
+  long long v = json_is_integer(n) ? (long long)json_integer_value(n) : -1;
+  json_decref(o);
+  return v;
+}
+
+/* The texts of the msg events of one sync page of c from cursor (want: a page that completes). */
+static void sync_page_texts(wsc_t *c, unsigned cursor, char *out, size_t cap)
+{
+  json_t *r = wsc_rpc(c, "sync", "\"cursor\":%u", cursor), *e;
+  assert_non_null(r);
+  if (jint(r, "code") != 0 || !json_is_true(json_object_get(r, "complete"))) fail_msg("sync: %s", json_dumps(r, 0));
+  size_t i;
+  out[0] = 0;
+  json_array_foreach(json_object_get(r, "events"), i, e)
+    snprintf(out + strlen(out), cap - strlen(out), "%s%s", out[0] ? "," : "",
+             jstr(json_array_get(json_object_get(json_object_get(e, "msg"), "body"), 0), "MsgContent.Text"));
+  json_decref(r);
+}
+
+/* A device keeps its cursor (the last useq it applied) across reconnects. The account deleted and
+ * imported again is a new account whose events count from useq 1: the old cursor names events of
+ * the old account, so a sync from it skipped as many of the new account's events, silently (or
+ * answered 70402 while the new one had fewer). The login reply names the account (account_no, a
+ * number never given again): a device whose kept number differs drops what it holds and syncs
+ * from 0. */
+static void test_recreated_account_is_told(void **st)
+{
+  (void)st;
+  const char *const u[] = { "rc_a", "rc_b", NULL };
+  users(u);
+  wsc_t a;
+  long long first = login_account_no(&a, "rc_a");
+  assert_true(first > 0);
+  send_rest("rc_b", "rc_a", "old1");
+  send_rest("rc_b", "rc_a", "old2");
+  send_rest("rc_b", "rc_a", "old3");
+  char out[512];
+  sync_page_texts(&a, 0, out, sizeof out);
+  assert_string_equal(out, "old1,old2,old3"); /* the device holds cursor 3 of that account */
+  wsc_close(&a);
+  /* the same account logs in again: the same number */
+  assert_int_equal(login_account_no(&a, "rc_a"), first);
+  wsc_close(&a);
+  delete_account("rc_a");
+  users(u);
+  send_rest("rc_b", "rc_a", "new1");
+  send_rest("rc_b", "rc_a", "new2");
+  send_rest("rc_b", "rc_a", "new3");
+  send_rest("rc_b", "rc_a", "new4");
+  long long second = login_account_no(&a, "rc_a");
+  assert_true(second > 0);
+  assert_true(second != first); /* the device knows its cursor is another account's */
+  /* what the old cursor would have given: the new account's first three events skipped */
+  sync_page_texts(&a, 3, out, sizeof out);
+  assert_string_equal(out, "new4");
+  sync_page_texts(&a, 0, out, sizeof out);
+  assert_string_equal(out, "new1,new2,new3,new4");
+  wsc_close(&a);
+}
+
 /* ---- pins within one second: latest pin first --------------------------------------------- */
 static void test_pins_in_one_second_latest_first(void **st)
 {
@@ -252,6 +324,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_deleted_account_keeps_its_name),
     cmocka_unit_test(test_pins_in_one_second_latest_first),
+    cmocka_unit_test(test_recreated_account_is_told),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
