@@ -33,6 +33,7 @@ typedef struct pending {
   json_t *id;                  /* a reference, or NULL (then id_num if id_is_num) */
   int64_t id_num;              /* an integer id the send fast path read (no jansson value made) */
   int id_is_num;
+  uint32_t peer_no;            /* send, history: the peer's user number, echoed as "peer_no" */
   const char *op;
 } pending_t;
 
@@ -224,7 +225,7 @@ static void sent(void *ud, int rc, const im_sent_t *r)
     jsonw_t *w = &p->srv->frame_text;
     jsonw_reset(w);
     wsm_id_t id = { p->id, p->id_num, p->id_is_num };
-    if (ws) wsm_sent_text(w, &id, r);
+    if (ws) wsm_sent_text(w, &id, r, p->peer_no);
     if (ws && !w->failed) net_ws_send_text(ws, w->buf, w->len);
     if (!ws || !w->failed) { pending_free(p); return; }
   }
@@ -232,8 +233,8 @@ static void sent(void *ud, int rc, const im_sent_t *r)
   if (!rc) { /* the frame writer failed (out of memory): as any other reply */
     char key[48];
     im_msg_key(r->cseq, r->random, r->time_s, key, sizeof key);
-    extra = json_pack("{s:I,s:I,s:I,s:s,s:b}", "seq", (json_int_t)r->seq, "useq", (json_int_t)r->useq, "time",
-                      (json_int_t)r->time_s, "msg_key", key, "dup", r->dup);
+    extra = json_pack("{s:I,s:I,s:I,s:s,s:b,s:I}", "seq", (json_int_t)r->seq, "useq", (json_int_t)r->useq, "time",
+                      (json_int_t)r->time_s, "msg_key", key, "dup", r->dup, "peer_no", (json_int_t)p->peer_no);
   }
   pending_reply(p, rc, extra);
 }
@@ -284,6 +285,7 @@ static void send_submit(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id,
   memset(&in, 0, sizeof in);
   pending_t *p = pending_new(srv, c, id, "send");
   if (p && !id) { p->id_num = id_num; p->id_is_num = id_is_num; }
+  if (p) p->peer_no = to_no; /* which account's conversation this is (protocol.md "Peers") */
   if (!p) {
     free(body);
     json_t *jid = id ? json_incref(id) : id_is_num ? json_integer(id_num) : NULL;
@@ -543,7 +545,7 @@ static void history_done(void *ud, int rc, const im_msg_list_t *l)
   if (!rc) {
     json_t *msgs = json_array();
     for (size_t i = 0; i < l->n; i++) json_array_append_new(msgs, wsm_msg_json(&l->msgs[i]));
-    extra = json_pack("{s:o,s:b}", "msgs", msgs, "complete", l->complete);
+    extra = json_pack("{s:o,s:b,s:I}", "msgs", msgs, "complete", l->complete, "peer_no", (json_int_t)p->peer_no);
   }
   pending_reply(p, rc, extra);
 }
@@ -560,6 +562,7 @@ void cws_op_history(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, jso
   }
   pending_t *p = pending_new(srv, c, id, "history");
   if (!p) { reply(ws, id, "history", IMC_E_NOMEM, NULL, NULL); return; }
+  p->peer_no = peer;
   im_c2c_history(srv->c2c, sess(c)->sdkappid, sess(c)->user_no, peer, before, 0, 0, NULL, 0, (int)limit, history_done, p);
 }
 
@@ -601,10 +604,11 @@ static void convs_done(void *ud, int rc, const im_conv_page_t *pg)
     json_t *arr = json_array();
     for (size_t i = 0; i < pg->n; i++) {
       const im_conv_item_t *it = &pg->items[i];
-      json_array_append_new(arr, json_pack("{s:s,s:I,s:I,s:I,s:I,s:b}", it->group ? "group_id" : "peer", it->id,
-                                           "last_seq", (json_int_t)it->last_seq, "last_time", (json_int_t)it->last_time_s,
-                                           "read_seq", (json_int_t)it->read_seq, "unread", (json_int_t)it->unread,
-                                           "pinned", it->pinned_at_s != 0));
+      json_t *o = json_pack("{s:s,s:I,s:I,s:I,s:I,s:b}", it->group ? "group_id" : "peer", it->id, "last_seq",
+                            (json_int_t)it->last_seq, "last_time", (json_int_t)it->last_time_s, "read_seq",
+                            (json_int_t)it->read_seq, "unread", (json_int_t)it->unread, "pinned", it->pinned_at_s != 0);
+      if (o && !it->group) json_object_set_new(o, "peer_no", json_integer(it->no)); /* which account's conversation */
+      json_array_append_new(arr, o);
     }
     extra = json_pack("{s:o,s:b,s:{s:I,s:I,s:I,s:I}}", "conversations", arr, "complete", pg->complete, "cursor", "time",
                       (json_int_t)pg->next.time_s, "key", (json_int_t)pg->next.key, "pin_time",

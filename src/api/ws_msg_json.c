@@ -35,6 +35,13 @@ static const char *const ev_names[] = {
   [IM_EV_MODIFY] = "modify", [IM_EV_CONV_DEL] = "conv_delete", [IM_EV_CONV_PIN] = "conv_pin",
 };
 
+uint32_t wsm_peer_no(const im_event_t *ev)
+{
+  if (ev->kind == IM_EV_REL) return 0;
+  uint32_t hi = (uint32_t)(ev->conv >> 32), lo = (uint32_t)ev->conv; /* store_c2c_conv: the pair, lower number first */
+  return hi == ev->user_no ? lo : hi;
+}
+
 json_t *wsm_event_json(const im_event_t *ev)
 {
   if (ev->kind == IM_EV_REL) { /* the relationship push frame (rel_common.c), with its useq */
@@ -50,6 +57,8 @@ json_t *wsm_event_json(const im_event_t *ev)
   if (!o) return NULL;
   if (ev->useq) json_object_set_new(o, "useq", json_integer(ev->useq));
   json_object_set_new(o, "peer", json_string(ev->peer_id ? ev->peer_id : ""));
+  uint32_t peer_no = wsm_peer_no(ev);
+  if (peer_no) json_object_set_new(o, "peer_no", json_integer(peer_no));
   switch (ev->kind) {
   case IM_EV_MSG: case IM_EV_ONLINE_MSG: case IM_EV_MODIFY:
     if (ev->msg) json_object_set_new(o, "msg", wsm_msg_json(ev->msg));
@@ -187,6 +196,8 @@ int wsm_push_text(jsonw_t *w, const im_event_t *ev)
   if (ev->useq) FIELD_U64(w, "useq", ev->useq);
   jsonw_lit(w, ",\"peer\":");
   str0(w, ev->peer_id);
+  uint32_t peer_no = wsm_peer_no(ev);
+  if (peer_no) FIELD_U64(w, "peer_no", peer_no);
   jsonw_lit(w, ",\"msg\":{\"from\":");
   str0(w, m->from_id);
   jsonw_lit(w, ",\"to\":");
@@ -216,7 +227,7 @@ int wsm_push_text(jsonw_t *w, const im_event_t *ev)
   return 0;
 }
 
-void wsm_sent_text(jsonw_t *w, const wsm_id_t *id, const im_sent_t *r)
+void wsm_sent_text(jsonw_t *w, const wsm_id_t *id, const im_sent_t *r, uint32_t peer_no)
 {
   jsonw_lit(w, "{\"id\":");
   if (json_is_string(id->json)) jsonw_str(w, json_string_value(id->json), json_string_length(id->json));
@@ -233,6 +244,8 @@ void wsm_sent_text(jsonw_t *w, const wsm_id_t *id, const im_sent_t *r)
   jsonw_lit(w, ",\"time\":");
   num_put(w, &time_s);
   msg_key(w, &cseq, &random, &time_s);
-  if (r->dup) jsonw_lit(w, ",\"dup\":true}");
-  else jsonw_lit(w, ",\"dup\":false}");
+  if (r->dup) jsonw_lit(w, ",\"dup\":true");
+  else jsonw_lit(w, ",\"dup\":false");
+  if (peer_no) FIELD_U64(w, "peer_no", peer_no);
+  jsonw_lit(w, "}");
 }

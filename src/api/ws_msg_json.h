@@ -18,6 +18,11 @@
 json_t *wsm_msg_json(const store_msg_t *m);
 /* An event as a push / sync entry ({"type",…}); NULL on OOM. Caller owns it. */
 json_t *wsm_event_json(const im_event_t *ev);
+/* The user number of the event's peer (its "peer_no": the other user of the
+ * conversation ev->conv, or ev->user_no itself for the conversation with
+ * oneself); 0 for a relationship event or an event without a conversation
+ * (then no "peer_no" is written). */
+uint32_t wsm_peer_no(const im_event_t *ev);
 
 /* Append the push frame of a message event (IM_EV_MSG or IM_EV_ONLINE_MSG
  * with its message) to w. The message's body must be text made by
@@ -36,7 +41,8 @@ typedef struct wsm_id {
   int is_num;
 } wsm_id_t;
 /* Append the successful send reply {"id":…,"op":"send","code":0,"msg":"ok",
- * "seq",…,"dup":…} to w. */
-void wsm_sent_text(jsonw_t *w, const wsm_id_t *id, const im_sent_t *r);
+ * "seq",…,"dup":…,"peer_no":…} to w (peer_no: the recipient's user number; 0:
+ * left out). */
+void wsm_sent_text(jsonw_t *w, const wsm_id_t *id, const im_sent_t *r, uint32_t peer_no);
 
 #endif

@@ -275,6 +275,81 @@ static void test_recreated_account_is_told(void **st)
   wsc_close(&a);
 }
 
+/* The peer's devices: b holds its conversation with a (seq 1, 2, 3). a is deleted and imported again: its
+ * conversation with b is a new one, whose first message has seq 1 again, and reached b's devices as `msg`
+ * with peer a and seq 1 — a client that keeps messages by peer and seq took it for the old first message.
+ * Every C2C event, the send reply, history and the list name the peer's number (peer_no): another number
+ * is another conversation. */
+static void test_recreated_peer_is_told(void **st)
+{
+  (void)st;
+  const char *const u[] = { "rp_a", "rp_b", NULL };
+  users(u);
+  wsc_t b, a;
+  assert_int_equal(wsc_login(&b, srv.port, app, key, "rp_b", "Web"), 0);
+  json_decref(wsc_sync_live(&b));
+  long long old_a = login_account_no(&a, "rp_a");
+  json_t *r = wsc_rpc(&a, "send", "\"to\":\"rp_b\",\"body\":" TEXT("old1"));
+  assert_non_null(r);
+  assert_int_equal(jint(r, "code"), 0);
+  json_decref(r);
+  json_t *p = wsc_push(&b, "msg", 5000);
+  assert_non_null(p);
+  assert_int_equal(jint(p, "msg.seq"), 1);
+  assert_int_equal(jint(p, "peer_no"), old_a);
+  json_decref(p);
+  wsc_close(&a);
+  delete_account("rp_a");
+  users(u);
+  long long new_a = login_account_no(&a, "rp_a");
+  assert_true(new_a != old_a);
+  json_decref(wsc_sync_live(&a));
+  r = wsc_rpc(&a, "send", "\"to\":\"rp_b\",\"body\":" TEXT("new1"));
+  assert_non_null(r);
+  assert_int_equal(jint(r, "code"), 0);
+  json_decref(r);
+  /* the same peer and seq as the old first message, another peer_no */
+  p = wsc_push(&b, "msg", 5000);
+  assert_non_null(p);
+  assert_string_equal(jstr(p, "peer"), "rp_a");
+  assert_int_equal(jint(p, "msg.seq"), 1);
+  assert_int_equal(jint(p, "peer_no"), new_a);
+  json_decref(p);
+  /* a sync from 0 names each event's conversation */
+  r = wsc_rpc(&b, "sync", "\"cursor\":0");
+  assert_non_null(r);
+  json_t *evs = json_object_get(r, "events");
+  assert_int_equal(json_array_size(evs), 2);
+  assert_int_equal(jint(json_array_get(evs, 0), "peer_no"), old_a);
+  assert_int_equal(jint(json_array_get(evs, 1), "peer_no"), new_a);
+  json_decref(r);
+  /* the send reply, history and the list: the conversation with the account of that UserID now */
+  r = wsc_rpc(&b, "send", "\"to\":\"rp_a\",\"body\":" TEXT("back"));
+  assert_non_null(r);
+  assert_int_equal(jint(r, "seq"), 2);
+  assert_int_equal(jint(r, "peer_no"), new_a);
+  json_decref(r);
+  r = wsc_rpc(&b, "history", "\"peer\":\"rp_a\"");
+  assert_non_null(r);
+  assert_int_equal(json_array_size(json_object_get(r, "msgs")), 2);
+  assert_int_equal(jint(r, "peer_no"), new_a);
+  json_decref(r);
+  r = wsc_rpc(&b, "conversations", "%s", "");
+  assert_non_null(r);
+  json_t *cv = json_array_get(json_object_get(r, "conversations"), 0);
+  assert_string_equal(jstr(cv, "peer"), "rp_a");
+  assert_int_equal(jint(cv, "peer_no"), new_a);
+  json_decref(r);
+  /* the new account's own device reads the same numbers: its peer b, and the message pushed to it */
+  p = wsc_push(&a, "msg", 5000);
+  assert_non_null(p);
+  assert_string_equal(jstr(p, "peer"), "rp_b");
+  assert_true(jint(p, "peer_no") > 0 && jint(p, "peer_no") != new_a);
+  json_decref(p);
+  wsc_close(&a);
+  wsc_close(&b);
+}
+
 /* ---- pins within one second: latest pin first --------------------------------------------- */
 static void test_pins_in_one_second_latest_first(void **st)
 {
@@ -325,6 +400,7 @@ int main(void)
     cmocka_unit_test(test_deleted_account_keeps_its_name),
     cmocka_unit_test(test_pins_in_one_second_latest_first),
     cmocka_unit_test(test_recreated_account_is_told),
+    cmocka_unit_test(test_recreated_peer_is_told),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

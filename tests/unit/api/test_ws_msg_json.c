@@ -95,9 +95,12 @@ static void test_push_matches_jansson(void **st)
                       .time_s = 1700000000 + (int64_t)rnd(1000000), .cseq = rnd(UINT32_MAX), .random = rnd(UINT32_MAX),
                       .flags = flags[rnd(7)], .body = body, .body_len = blen,
                       .from_id = rnd(8) ? from : NULL, .to_id = to };
+    /* the conversation: with a peer numbered above or below the user (peer_no), with oneself, or none (no peer_no) */
+    uint32_t other = rnd(4) ? 1 + rnd(UINT32_MAX - 1) : 2;
     im_event_t ev = { .kind = rnd(2) ? IM_EV_MSG : IM_EV_ONLINE_MSG, .sdkappid = m.sdkappid, .user_no = 2,
-                      .useq = rnd(3) ? rnd(UINT32_MAX) : 0, .seq = m.seq, .at_s = m.time_s,
-                      .peer_id = rnd(8) ? peer : NULL, .msg = &m };
+                      .useq = rnd(3) ? rnd(UINT32_MAX) : 0, .conv = rnd(5) ? store_c2c_conv(2, other) : 0,
+                      .seq = m.seq, .at_s = m.time_s, .peer_id = rnd(8) ? peer : NULL, .msg = &m };
+    if (ev.conv) assert_int_equal(wsm_peer_no(&ev), other);
     jsonw_reset(&w);
     assert_int_equal(wsm_push_text(&w, &ev), 0);
     assert_int_equal(w.failed, 0);
@@ -114,12 +117,13 @@ static void test_push_matches_jansson(void **st)
 }
 
 /* The reply as cws_reply builds it: id, op, code, msg, then the extra fields. */
-static char *jansson_reply(json_t *id, const im_sent_t *r)
+static char *jansson_reply(json_t *id, const im_sent_t *r, uint32_t peer_no)
 {
   char key[48];
   im_msg_key(r->cseq, r->random, r->time_s, key, sizeof key);
   json_t *extra = json_pack("{s:I,s:I,s:I,s:s,s:b}", "seq", (json_int_t)r->seq, "useq", (json_int_t)r->useq, "time",
                             (json_int_t)r->time_s, "msg_key", key, "dup", r->dup);
+  if (peer_no) json_object_set_new(extra, "peer_no", json_integer(peer_no));
   json_t *o = json_object();
   json_object_set(o, "id", id ? id : json_null());
   json_object_set_new(o, "op", json_string("send"));
@@ -152,10 +156,11 @@ static void test_sent_matches_jansson(void **st)
     wsm_id_t wid = { as_num ? NULL : id, as_num ? json_integer_value(id) : 0, as_num };
     im_sent_t r = { (uint8_t)rnd(2), rnd(UINT32_MAX), rnd(UINT32_MAX), 1700000000 + (int64_t)rnd(1000000),
                     rnd(UINT32_MAX), rnd(UINT32_MAX) };
+    uint32_t peer_no = rnd(4) ? rnd(UINT32_MAX) : 0;
     jsonw_reset(&w);
-    wsm_sent_text(&w, &wid, &r);
+    wsm_sent_text(&w, &wid, &r, peer_no);
     assert_int_equal(w.failed, 0);
-    char *want = jansson_reply(id, &r);
+    char *want = jansson_reply(id, &r, peer_no);
     assert_string_equal(w.buf, want);
     assert_int_equal(w.len, strlen(want));
     free(want);
@@ -193,9 +198,9 @@ static void test_push_then_reply(void **st)
     im_sent_t r = { 0, m.seq, rnd(6), m.time_s + (rnd(3) ? 0 : 1), m.cseq + (rnd(3) ? 0 : 1), m.random };
     wsm_id_t wid = { NULL, rnd(6), 1 };
     jsonw_reset(&w);
-    wsm_sent_text(&w, &wid, &r);
+    wsm_sent_text(&w, &wid, &r, 1);
     json_t *id = json_integer(wid.num);
-    want = jansson_reply(id, &r);
+    want = jansson_reply(id, &r, 1);
     assert_string_equal(w.buf, want);
     free(want);
     json_decref(id);
