@@ -6,7 +6,10 @@
  * from the accounts row, deleted). It is no account: not counted, not
  * imported for account_check, not in the lists, no message to it. A
  * re-import of the UserID is a new account with a new number and an empty
- * conversation, and the old messages still name it.
+ * conversation, and the old messages still name it. Its devices and its
+ * peers' tell the new account from the old one: the login answers the
+ * account's number (account_no, §75) and every one-to-one event, the send
+ * and history replies and the list name the peer's (peer_no, §76).
  * Pinned conversations list latest pin first also for pins within one
  * second (`conversations`, recentcontact/get_list): they followed last
  * message time there (the pin time is kept in seconds; migration 38 adds a
