@@ -435,6 +435,20 @@ const char *const sq__migrations[] = {
    * then on. Deleted with the group; at most group_max_applications user rows per group. */
   "CREATE TABLE grp_apply_mark(sdkappid INTEGER NOT NULL, group_no INTEGER NOT NULL, user_no INTEGER NOT NULL,"
   " mark INTEGER NOT NULL, PRIMARY KEY(sdkappid, group_no, user_no)) WITHOUT ROWID;",
+  /* 53: changes of stored group messages replayed by group_sync (sqlite_grp.c msg_change, docs/decisions/
+   * groups-messages.md §17): per group the number of its last change (grp_chg, deleted with the group), on a
+   * message row the number of its last change (0: never changed; a send writes nothing of it), found through
+   * the partial index of the changed rows. The messages recalled or modified before are numbered here in seq
+   * order, per group, from 1 (the deleted messages' placeholders excepted: no read returns them). */
+  "ALTER TABLE grp_msg ADD COLUMN chg INTEGER NOT NULL DEFAULT 0;"
+  "CREATE INDEX grp_msg_chg ON grp_msg(sdkappid, group_no, chg) WHERE chg>0;"
+  "CREATE TABLE grp_chg(sdkappid INTEGER NOT NULL, group_no INTEGER NOT NULL, chg INTEGER NOT NULL,"
+  " PRIMARY KEY(sdkappid, group_no)) WITHOUT ROWID;"
+  "UPDATE grp_msg SET chg=r.n FROM (SELECT id, row_number() OVER (PARTITION BY sdkappid, group_no ORDER BY seq) AS n"
+  " FROM grp_msg WHERE (flags&9)!=0 AND (flags&256)=0 AND NOT ((flags&1)!=0 AND body='{\"MsgBody\":[]}')) r"
+  " WHERE grp_msg.id=r.id;"
+  "INSERT INTO grp_chg(sdkappid,group_no,chg) SELECT sdkappid, group_no, max(chg) FROM grp_msg WHERE chg>0"
+  " GROUP BY sdkappid, group_no;",
 };
 
 const int sq__schema_version = (int)(sizeof sq__migrations / sizeof sq__migrations[0]);

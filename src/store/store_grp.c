@@ -114,6 +114,19 @@ int store_grp_mark_put(store_t *s, uint32_t app, uint32_t g, uint32_t u, uint32_
 {
   return G(s)->mark_put(s, app, g, u, mark, kept);
 }
+int store_grp_msg_change(store_t *s, uint32_t app, uint32_t g, uint32_t seq, uint32_t *change)
+{
+  return G(s)->msg_change(s, app, g, seq, change);
+}
+int store_grp_msg_changes(store_t *s, uint32_t app, uint32_t g, uint32_t after, uint32_t upto, int64_t since, int limit,
+                          uint32_t viewer, store_grp_msg_cb cb, void *ud)
+{
+  return G(s)->msg_changes(s, app, g, after, upto, since, limit, viewer, cb, ud);
+}
+int store_grp_msg_last_change(store_t *s, uint32_t app, uint32_t g, uint32_t *change)
+{
+  return G(s)->msg_last_change(s, app, g, change);
+}
 void store_grp_due_free(store_grp_due_t *d)
 {
   free(d->payload);

@@ -101,6 +101,8 @@ typedef struct store_grp_msg {
   const uint32_t *to;        /* append, TARGETED: the recipients' user numbers (n_to ≤ STORE_GMSG_TARGETS_MAX) */
   size_t n_to;
   const char *to_json;       /* output: a TARGETED message's recipients as a JSON array of UserIDs, else NULL */
+  uint32_t change;           /* output: the number of the message's last change (recall, modify) in its group
+                                (store_grp_msg_change), 0 never changed */
 } store_grp_msg_t;
 
 /* A member row as the conversation lists see it (store_grp_convs). */
@@ -165,11 +167,15 @@ typedef struct store_grp_vtab {
   int (*due_count)(store_t *, int64_t *n);
   int (*mark_get)(store_t *, uint32_t sdkappid, uint32_t group_no, uint32_t user_no, uint32_t *mark);
   int (*mark_put)(store_t *, uint32_t sdkappid, uint32_t group_no, uint32_t user_no, uint32_t mark, int64_t kept);
+  int (*msg_change)(store_t *, uint32_t sdkappid, uint32_t group_no, uint32_t seq, uint32_t *change);
+  int (*msg_changes)(store_t *, uint32_t sdkappid, uint32_t group_no, uint32_t after_change, uint32_t upto_seq,
+                     int64_t since_s, int limit, uint32_t viewer, store_grp_msg_cb cb, void *ud);
+  int (*msg_last_change)(store_t *, uint32_t sdkappid, uint32_t group_no, uint32_t *change);
 } store_grp_vtab_t;
 
 /* Insert or replace a group row (members and messages untouched). */
 int store_grp_put(store_t *s, const store_grp_t *g);
-/* Delete a group with its members, messages and application marks (dissolve). */
+/* Delete a group with its members, messages, change counter and application marks (dissolve). */
 int store_grp_del(store_t *s, uint32_t sdkappid, uint32_t group_no);
 /* Every group of every app (startup rebuild), with its owner's UserID and
  * its metered life's start (counted_s). */
@@ -245,6 +251,23 @@ int store_grp_msg_set_flags(store_t *s, uint32_t sdkappid, uint32_t group_no, ui
 /* Replace a message's body (sets STORE_GMSG_MODIFIED); IMC_E_NOTFOUND. */
 int store_grp_msg_set_body(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t seq, const char *body,
                            size_t len);
+/* Changes of stored messages (docs/decisions/groups-messages.md §17). A group counts the changes of its
+ * messages (a recall, a modify) 1, 2, 3 … from its creation; the counter is deleted with the group (a new
+ * group of the id starts over), never by the retention purge, and a message row keeps the number of its
+ * last change (a message changed again takes the new number; the purge deletes it with the row). A send
+ * writes nothing of it.
+ * store_grp_msg_change (writer, in the change's transaction, after it): *change = the group's next number,
+ * stamped on message seq; IMC_E_NOTFOUND (no such message: nothing counted once the transaction rolls
+ * back), IMC_E_RANGE past 2^32-1.
+ * store_grp_msg_changes: the messages with change > after_change and seq <= upto_seq and time_s >= since_s
+ * (the retention horizon, 0 any), as member viewer sees the group (store_grp_msg_history_as: viewer 0
+ * every message), in change order (so each changed message once, at its last change), at most limit;
+ * each row's change is set.
+ * store_grp_msg_last_change: the group's last change number (0 none). */
+int store_grp_msg_change(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t seq, uint32_t *change);
+int store_grp_msg_changes(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t after_change, uint32_t upto_seq,
+                          int64_t since_s, int limit, uint32_t viewer, store_grp_msg_cb cb, void *ud);
+int store_grp_msg_last_change(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t *change);
 /* Delete every message of from_no in the group; *deleted = how many. */
 int store_grp_msg_del_sender(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t from_no, int64_t *deleted);
 /* Messages in (after_seq, upto_seq] (UINT32_MAX: no bound) that count as unread for user_no (not its own,

@@ -164,8 +164,9 @@ static void test_migration_queues_old_renewals(void **st)
                                 "CREATE INDEX c2c_msg_imported ON c2c_msg(conv, sdkappid, random) WHERE (flags&32)!=0;"
                                 "ALTER TABLE c2c_msg DROP COLUMN run_lo; DROP TABLE usage_reg_day;"
                                 "ALTER TABLE grp_member DROP COLUMN apply_seq;"
-                                "ALTER TABLE c2c_msg DROP COLUMN max_t; DROP TABLE grp_apply_mark"),
-                   0); /* migrations 37-52 */
+                                "ALTER TABLE c2c_msg DROP COLUMN max_t; DROP TABLE grp_apply_mark;"
+                                "DROP INDEX grp_msg_chg; ALTER TABLE grp_msg DROP COLUMN chg; DROP TABLE grp_chg;"),
+                   0); /* migrations 37-53 */
   assert_int_equal(store_exec(s, "PRAGMA user_version=35"), 0);
   store_close(s);
   static const char *const again[] = { "--test-clock", "--test-clock-start", "2026-10-03", NULL };
