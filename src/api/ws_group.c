@@ -28,6 +28,9 @@ typedef struct gpend {
   size_t bytes, max_bytes;     /* pages: im_page_ev_bytes of the kept rows; IM_LIMIT_PAGE_BYTES */
   int cut;                     /* pages: stopped at the byte budget, more follow */
   int reset;                   /* group_sync: after_seq was past the group's last seq, read from the start */
+  json_t *chgs;                /* group_sync with after_change: the changes read (NULL: none asked) */
+  int chg_cut;                 /* group_sync: the byte budget stopped the changes, more follow */
+  uint32_t chg_after, chg_last; /* group_sync: the change cursor asked; the group's last change before the read */
   int64_t offset, total;       /* group_applications: the page's first row; applications waiting when asked */
 } gpend_t;
 
@@ -55,6 +58,7 @@ static void gpend_reply(gpend_t *p, int rc, const char *why, json_t *extra)
   cws_release_req(p->srv, p->c);
   json_decref(p->id);
   json_decref(p->acc);
+  json_decref(p->chgs);
   json_decref(p->req);
   free(p->users);
   free(p->nos);
@@ -472,24 +476,50 @@ static void history_done(void *ud, int rc)
 
 static int page_limit(json_t *req, size_t *out);
 
+/* A change row of group_sync (reader thread; docs/decisions/groups-messages.md §17): the message as it is now
+ * with its change's number, within the byte budget the page's messages left (at least one row in the page). */
+static void change_row(void *ud, const store_grp_msg_t *m)
+{
+  gpend_t *p = ud;
+  size_t cost = im_page_ev_bytes(m->body_len);
+  if (p->chg_cut || ((json_array_size(p->acc) || json_array_size(p->chgs)) && p->bytes + cost > p->max_bytes)) {
+    p->chg_cut = 1;
+    return;
+  }
+  p->bytes += cost;
+  json_array_append_new(p->chgs, json_pack("{s:I,s:o}", "change", (json_int_t)m->change, "msg", cws_group_msg_json(m)));
+}
+
+/* A cursor's end: the last row's seq (field "seq" of a message) or change number, else the cursor asked; a
+ * list neither full nor cut moves on to the last number committed before the read (last): nothing more after
+ * the cursor is within retention and visible to this member (targeted messages of others are left out). */
+static uint32_t cursor_end(json_t *rows, const char *field, uint32_t asked, int cut, json_t *req, uint32_t last)
+{
+  json_t *e = json_array_get(rows, json_array_size(rows) - 1);
+  uint32_t at = e ? (uint32_t)json_integer_value(json_object_get(e, field)) : asked;
+  size_t limit;
+  if (!cut && !page_limit(req, &limit) && json_array_size(rows) < limit && last > at) at = last;
+  return at;
+}
+
 static void sync_done(void *ud, int rc)
 {
   gpend_t *p = ud;
   json_t *extra = NULL;
   if (!rc) {
-    json_t *last = json_array_get(p->acc, json_array_size(p->acc) - 1);
-    uint32_t seq = last ? (uint32_t)json_integer_value(json_object_get(last, "seq")) : p->user_no;
-    size_t limit;
-    /* a page neither full nor cut: nothing more after the cursor is within
-     * retention and visible to this member (targeted messages of others are
-     * left out), up to the last seq committed before the read (p->n), so the
-     * cursor moves there */
-    if (!p->cut && !page_limit(p->req, &limit) && json_array_size(p->acc) < limit && p->n > seq) seq = (uint32_t)p->n;
+    uint32_t seq = cursor_end(p->acc, "seq", p->user_no, p->cut, p->req, (uint32_t)p->n);
+    uint32_t chg = p->chgs ? cursor_end(p->chgs, "change", p->chg_after, p->chg_cut, p->req, p->chg_last) : 0;
     im_group_t *g = im_group_by_no(p->srv->groups, sess(p->c)->sdkappid, p->group_no);
     im_group_view_t v = { 0 };
     if (g) im_group_view(g, &v);
-    extra = json_pack("{s:O,s:I,s:I,s:b,s:I}", "msgs", p->acc, "seq", (json_int_t)seq, "last_seq", (json_int_t)v.last_seq,
-                      "complete", seq >= v.last_seq, "created", (json_int_t)v.created_s);
+    int complete = seq >= v.last_seq && (!p->chgs || chg >= v.last_change);
+    extra = json_pack("{s:O,s:I,s:I,s:b,s:I,s:I}", "msgs", p->acc, "seq", (json_int_t)seq, "last_seq",
+                      (json_int_t)v.last_seq, "complete", complete, "created", (json_int_t)v.created_s, "last_change",
+                      (json_int_t)v.last_change);
+    if (extra && p->chgs) {
+      json_object_set(extra, "changes", p->chgs);
+      json_object_set_new(extra, "change", json_integer(chg));
+    }
     if (extra && p->reset) json_object_set_new(extra, "reset", json_true());
   }
   gpend_reply(p, rc, NULL, extra);
@@ -533,24 +563,34 @@ void cws_op_group_sync(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, 
   NEED_GROUP("group_sync");
   im_group_view_t v;
   size_t limit;
-  json_t *a = json_object_get(req, "after_seq");
+  json_t *a = json_object_get(req, "after_seq"), *ac = json_object_get(req, "after_change");
   int rc = readable(srv, c, gid, &v);
   if (!rc && page_limit(req, &limit)) rc = IMC_E_GROUP_PARAM;
   if (!rc && (!json_is_integer(a) || json_integer_value(a) < 0 || json_integer_value(a) > UINT32_MAX)) rc = IMC_E_GROUP_PARAM;
-  if (rc) { cws_reply(ws, id, "group_sync", rc, rc == IMC_E_GROUP_PARAM ? "after_seq (0..) and limit (1..100)" : NULL, NULL); return; }
+  if (!rc && ac && (!json_is_integer(ac) || json_integer_value(ac) < 0 || json_integer_value(ac) > UINT32_MAX))
+    rc = IMC_E_GROUP_PARAM;
+  if (rc) {
+    cws_reply(ws, id, "group_sync", rc,
+              rc == IMC_E_GROUP_PARAM ? "after_seq (0..), after_change (0..; optional) and limit (1..100)" : NULL, NULL);
+    return;
+  }
   gpend_t *p = gpend_new(srv, c, id, "group_sync", req);
   if (!p) { cws_reply(ws, id, "group_sync", IMC_E_NOMEM, NULL, NULL); return; }
   p->acc = json_array();
   p->group_no = v.group_no;
   uint32_t after = (uint32_t)json_integer_value(a);
-  /* a cursor past the last seq is of an earlier group with this id (dissolved, the id reused): the
-   * page starts over from the first message, with "reset" (protocol.md) */
-  if (after > v.last_seq) { after = 0; p->reset = 1; }
+  p->chg_after = ac ? (uint32_t)json_integer_value(ac) : 0;
+  /* a cursor past the last seq or the last change is of an earlier group with this id (dissolved, the id
+   * reused): the page starts over from the first message, with "reset" (protocol.md); the changes with it
+   * (none is of a message before the first) */
+  if (after > v.last_seq || p->chg_after > v.last_change) { after = 0; p->chg_after = 0; p->reset = 1; }
+  if (ac && !(p->chgs = json_array())) { gpend_reply(p, IMC_E_NOMEM, NULL, NULL); return; }
   p->user_no = after;                            /* reused: the cursor when the page is empty */
   p->n = v.last_seq;                             /* reused: committed before the read (sync_done) */
+  p->chg_last = v.last_change;                   /* likewise */
   p->max_bytes = (size_t)im_limit(&srv->limits, v.sdkappid, IM_LIMIT_PAGE_BYTES);
-  im_group_history_read(srv->groups, v.sdkappid, v.group_no, sess(c)->user_no, after, 0, 0, (int)limit, msg_row,
-                        sync_done, p);
+  im_group_sync_read(srv->groups, v.sdkappid, v.group_no, sess(c)->user_no, after, (int)limit, msg_row, p->chg_after,
+                     p->chgs ? change_row : NULL, sync_done, p);
 }
 
 void cws_op_group_read(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
@@ -603,6 +643,7 @@ static void list_next(gpend_t *p)
     json_object_set_new(e, "type", json_string(im_gtype_info(v.type)->name));
     json_object_set_new(e, "name", json_incref(json_object_get(v.info, "Name")));
     json_object_set_new(e, "last_seq", json_integer(v.last_seq));
+    json_object_set_new(e, "last_change", json_integer(v.last_change));
     json_object_set_new(e, "last_msg_time", json_integer(v.last_msg_s));
     json_object_set_new(e, "created", json_integer(v.created_s));
     json_object_set_new(e, "role", json_string(im_grole_name((im_grole_t)json_integer_value(json_object_get(e, "role")))));

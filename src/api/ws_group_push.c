@@ -46,11 +46,16 @@ static void *hook_encode(void *ud, const im_gevent_t *ev)
                         im_gtype_info(ev->type)->name);
   if (!o) return NULL;
   switch (ev->kind) {
-  case IM_GEV_MSG: case IM_GEV_MODIFY:
+  case IM_GEV_MSG:
     json_object_set_new(o, "msg", cws_group_msg_json(ev->msg));
+    break;
+  case IM_GEV_MODIFY: /* and the change's number: the client's change cursor (group_sync after_change) */
+    json_object_set_new(o, "msg", cws_group_msg_json(ev->msg));
+    json_object_set_new(o, "change", json_integer(ev->change));
     break;
   case IM_GEV_RECALL:
     json_object_set_new(o, "seq", json_integer(ev->msg->seq));
+    json_object_set_new(o, "change", json_integer(ev->change));
     break;
   case IM_GEV_SYSTEM:
     json_object_set_new(o, "content", json_string(ev->content ? ev->content : ""));

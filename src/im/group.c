@@ -308,7 +308,8 @@ void im_group_muted_each(const im_group_t *g, int64_t now_s, void (*cb)(void *, 
 void im_group_view(const im_group_t *g, im_group_view_t *out)
 {
   *out = (im_group_view_t){ g->sdkappid, g->group_no, g->group_id, g->type, g->owner_no, g->owner_id, g->created_s,
-                            g->info_time_s, g->last_msg_s, g->info_seq, g->last_seq, grp__member_count(g), g->info };
+                            g->info_time_s, g->last_msg_s, g->info_seq, g->last_seq, grp__member_count(g),
+                            g->last_chg, g->info };
 }
 
 void im_groups_each(const im_groups_t *G, uint32_t sdkappid, int type, uint32_t after_no,
@@ -408,6 +409,7 @@ int im_groups_load(im_groups_t *G, store_t *s, int64_t now_s)
     rc = store_grp_msg_last_seq(s, g->sdkappid, g->group_no, &g->last_seq);
     if (!rc && !im_gtype_info(g->type)->live)
       rc = store_grp_msg_last_listed(s, g->sdkappid, g->group_no, &g->conv_seq, &g->conv_s);
+    if (!rc && !im_gtype_info(g->type)->live) rc = store_grp_msg_last_change(s, g->sdkappid, g->group_no, &g->last_chg);
   }
   if (!rc) rc = store_grp_due_count(s, &G->due_chunks);
   if (!rc && G->due_chunks) G->due_found = 1;

@@ -129,6 +129,7 @@ typedef struct im_gevent {
   const char *content;         /* SYSTEM: the notification text */
   int64_t created_s, time_s;   /* DISSOLVED (a live room's, pushed live only): the group's creation time and the
                                   dissolution's, as the inbox events carry them; 0 for the other kinds */
+  uint32_t change;             /* RECALL, MODIFY: the change's number in the group (store_grp_msg_change) */
 } im_gevent_t;
 
 typedef struct im_group_hooks {
@@ -258,6 +259,8 @@ typedef struct im_group_view {
   int64_t created_s, info_time_s, last_msg_s;
   uint32_t info_seq, last_seq;   /* last_seq: the last stored message (NextMsgSeq - 1) */
   uint32_t member_num;           /* live: sessions online */
+  uint32_t last_change;          /* the number of the group's last message change (recall, modify), 0 none:
+                                    committed, its pushes made (docs/decisions/groups-messages.md §17) */
   const json_t *info;            /* profile: Name, Introduction, Notification, FaceUrl, ApplyJoinOption,
                                     MuteAllMember, MaxMemberNum, AppDefinedData */
 } im_group_view_t;
@@ -500,6 +503,14 @@ void im_group_conv_pin(im_groups_t *G, uint32_t sdkappid, uint32_t user_no, cons
 void im_group_history_read(im_groups_t *G, uint32_t sdkappid, uint32_t group_no, uint32_t viewer, uint32_t after_seq,
                            uint32_t upto_seq, int newest_first, int limit, store_grp_msg_cb row,
                            void (*done)(void *ud, int rc), void *ud);
+/* A group_sync page, in one read transaction: the messages after after_seq, oldest first, at most limit, to
+ * row (as im_group_history_read), then, when change_row is not NULL, the changes the reader missed
+ * (docs/decisions/groups-messages.md §17): the messages of seq at most after_seq (those it holds) whose last
+ * change is after after_change, within retention, as viewer sees the group, in change order, at most limit
+ * (store_grp_msg_changes; each row's change set), to change_row. Rows come on the reader's thread. */
+void im_group_sync_read(im_groups_t *G, uint32_t sdkappid, uint32_t group_no, uint32_t viewer, uint32_t after_seq,
+                        int limit, store_grp_msg_cb row, uint32_t after_change, store_grp_msg_cb change_row,
+                        void (*done)(void *ud, int rc), void *ud);
 /* The app's group retention horizon now: messages with time_s below it are
  * expired (IM_LIMIT_GROUP_RETENTION_S: the edition's PLAN_L_HISTORY_DAYS
  * through the limit path C2C retention uses). */

@@ -38,6 +38,7 @@ struct im_group {
   int64_t created_s, info_time_s, last_msg_s;
   int64_t counted_s;           /* when it began here (creation, or import: not the imported CreateTime): P-53, metering */
   uint32_t info_seq, last_seq;
+  uint32_t last_chg;           /* the number of the last message change (recall, modify) committed, 0 none (§17) */
   uint32_t conv_seq;           /* the newest message that counts for the conversation lists (STORE_GMSG_COUNTS_RECENT), 0 none */
   int64_t conv_s;              /* its time */
   json_t *info;
@@ -207,6 +208,7 @@ struct gjob {
   /* a targeted message (send) or the changed ones (recall, modify): who gets the pushes */
   uint32_t *to;                /* send/modify: recipients then the sender; recall: STORE_GMSG_TARGETS_MAX + 1 per seq */
   size_t *n_to;                /* per pushed message: how many of to (0 = every member) */
+  uint32_t *chg;               /* recall: per seq, modify: [0]: the change's number (store_grp_msg_change) */
   char *to_json;
   /* writer: gone[i] = 1 when mem[i]'s account was deleted before the job ran (grp__mem_gone); an undo
    * gives such an account nothing back (NULL: none found, or not checked) */

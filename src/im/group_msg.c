@@ -48,7 +48,7 @@ static void done_send(gjob_t *j, int rc)
       g->conv_s = j->msg.time_s;
     }
     if (!j->mode) { /* not an import */
-      im_gevent_t ev = { IM_GEV_MSG, g->sdkappid, g->group_id, g->type, &j->msg, NULL, 0, 0 };
+      im_gevent_t ev = { IM_GEV_MSG, g->sdkappid, g->group_id, g->type, &j->msg, NULL, 0, 0, 0 };
       grp__deliver(j->G, g, &ev, j->to, j->to ? j->n_to[0] : 0, j->from_sid);
     }
   }
@@ -134,7 +134,7 @@ void im_group_send(im_groups_t *G, im_gsend_t *in, int64_t now_s, im_gdone_cb cb
     if (n_to) memcpy(to, in->to, n_to * sizeof *to);
     to[n_to] = in->from_no;
     m.to_json = in->to_json;
-    im_gevent_t ev = { IM_GEV_MSG, g->sdkappid, g->group_id, g->type, &m, NULL, 0, 0 };
+    im_gevent_t ev = { IM_GEV_MSG, g->sdkappid, g->group_id, g->type, &m, NULL, 0, 0, 0 };
     grp__deliver(G, g, &ev, n_to ? to : NULL, n_to + 1, in->from_sid);
     im_gres_t res;
     memset(&res, 0, sizeof res);
@@ -180,7 +180,7 @@ int im_group_notify(im_groups_t *G, uint32_t sdkappid, const char *group_id, con
     return imc_errf(why, cap, IMC_E_GROUP_TYPE_OP, "an AVChatRoom's system notifications go to all members");
   int rc = grp__community_gate(grp__plan(G, sdkappid), g, now_s, why, cap); /* P-57: a community takes no message */
   if (rc) return rc;
-  im_gevent_t ev = { IM_GEV_SYSTEM, sdkappid, g->group_id, g->type, NULL, content, 0, 0 };
+  im_gevent_t ev = { IM_GEV_SYSTEM, sdkappid, g->group_id, g->type, NULL, content, 0, 0, 0 };
   grp__deliver(G, g, &ev, to && n ? to : NULL, n, 0);
   return 0;
 }
@@ -221,6 +221,7 @@ static int run_recall(store_t *s, gjob_t *j)
       if (o.m.time_s < j->value) { j->res.codes[i] = IMC_E_GROUP_RECALL_LATE; continue; }
     }
     if ((rc = store_grp_msg_set_flags(s, j->sdkappid, j->group_no, seq, STORE_GMSG_RECALLED))) return rc;
+    if ((rc = store_grp_msg_change(s, j->sdkappid, j->group_no, seq, &j->chg[i]))) return rc;
     if ((rc = push_list(s, &o.m, &j->to[i * (STORE_GMSG_TARGETS_MAX + 1)], &j->n_to[i]))) return rc;
     j->res.codes[i] = 0;
   }
@@ -235,7 +236,8 @@ static void done_recall(gjob_t *j, int rc)
       if (j->res.codes[i]) continue;
       store_grp_msg_t m = { .sdkappid = j->sdkappid, .group_no = j->group_no, .seq = j->users[i],
                             .flags = STORE_GMSG_RECALLED, .body = "", .body_len = 0 };
-      im_gevent_t ev = { IM_GEV_RECALL, g->sdkappid, g->group_id, g->type, &m, NULL, 0, 0 };
+      im_gevent_t ev = { IM_GEV_RECALL, g->sdkappid, g->group_id, g->type, &m, NULL, 0, 0, j->chg[i] };
+      if (j->chg[i] > g->last_chg) g->last_chg = j->chg[i]; /* committed: group_sync may hand it over */
       grp__deliver(j->G, g, &ev, j->n_to[i] ? &j->to[i * (STORE_GMSG_TARGETS_MAX + 1)] : NULL, j->n_to[i], 0);
     }
   }
@@ -253,7 +255,7 @@ void im_group_recall(im_groups_t *G, uint32_t sdkappid, const char *group_id, ui
   gjob_t *j = grp__job(G, sdkappid, cb, ud);
   if (!j || !(j->users = calloc(n ? n : 1, sizeof *j->users)) || !(j->res.codes = calloc(n ? n : 1, sizeof *j->res.codes)) ||
       !(j->to = calloc((n ? n : 1) * (STORE_GMSG_TARGETS_MAX + 1), sizeof *j->to)) ||
-      !(j->n_to = calloc(n ? n : 1, sizeof *j->n_to))) {
+      !(j->n_to = calloc(n ? n : 1, sizeof *j->n_to)) || !(j->chg = calloc(n ? n : 1, sizeof *j->chg))) {
     if (j) { j->cb = NULL; grp__finish(j, IMC_E_NOMEM); }
     grp__fail(cb, ud, IMC_E_NOMEM, NULL);
     return;
@@ -308,6 +310,7 @@ static int run_modify(store_t *s, gjob_t *j)
   if (!rc) rc = im_msg_merge(o.body, o.m.body_len, j->body, j->msg.body_len, (size_t)j->value, &merged, &mlen);
   if (rc == IMC_E_MSG_TOO_BIG) rc = IMC_E_GROUP_MSG_TOO_LONG;
   if (!rc) rc = store_grp_msg_set_body(s, j->sdkappid, j->group_no, j->msg.seq, merged, mlen);
+  if (!rc) rc = store_grp_msg_change(s, j->sdkappid, j->group_no, j->msg.seq, &j->chg[0]);
   if (rc == IMC_E_NOTFOUND) rc = IMC_E_GROUP_MSG_NOT_FOUND;
   if (!rc) rc = push_list(s, &o.m, j->to, j->n_to);
   free(o.body);
@@ -332,7 +335,9 @@ static void done_modify_msg(gjob_t *j, int rc)
   im_group_t *g = grp__by_no(j->G, j->sdkappid, j->group_no);
   if (!rc && g) {
     j->msg.flags |= STORE_GMSG_MODIFIED;
-    im_gevent_t ev = { IM_GEV_MODIFY, g->sdkappid, g->group_id, g->type, &j->msg, NULL, 0, 0 };
+    j->msg.change = j->chg[0];
+    if (j->chg[0] > g->last_chg) g->last_chg = j->chg[0]; /* committed: group_sync may hand it over */
+    im_gevent_t ev = { IM_GEV_MODIFY, g->sdkappid, g->group_id, g->type, &j->msg, NULL, 0, 0, j->chg[0] };
     grp__deliver(j->G, g, &ev, j->n_to[0] ? j->to : NULL, j->n_to[0], 0);
   }
   grp__finish(j, rc);
@@ -345,7 +350,8 @@ void im_group_msg_modify(im_groups_t *G, uint32_t sdkappid, const char *group_id
   if (!g) { free(body); grp__fail(cb, ud, IMC_E_GROUP_GONE, NULL); return; }
   if (!im_gtype_info(g->type)->history) { free(body); grp__fail(cb, ud, IMC_E_GROUP_NO_HISTORY, NULL); return; }
   gjob_t *j = grp__job(G, sdkappid, cb, ud);
-  if (j && (!(j->to = calloc(STORE_GMSG_TARGETS_MAX + 1, sizeof *j->to)) || !(j->n_to = calloc(1, sizeof *j->n_to)))) {
+  if (j && (!(j->to = calloc(STORE_GMSG_TARGETS_MAX + 1, sizeof *j->to)) || !(j->n_to = calloc(1, sizeof *j->n_to)) ||
+            !(j->chg = calloc(1, sizeof *j->chg)))) {
     j->cb = NULL;
     grp__finish(j, IMC_E_NOMEM);
     j = NULL;
@@ -405,13 +411,15 @@ typedef struct rjob {
   int limit, newest, kind;
   store_grp_member_cb mrow;
   store_grp_msg_cb hrow;
+  store_grp_msg_cb crow;        /* R_SYNC: the changes' rows (NULL: none asked), after chg_after */
+  uint32_t chg_after;
   void (*done)(void *ud, int rc);
   void (*ndone)(void *ud, int rc, int64_t n);
   void *ud;
   int64_t n;
 } rjob_t;
 
-enum { R_MEMBERS, R_MEMBER, R_JOINED, R_HISTORY, R_UNREAD, R_EXPIRED, R_APPLICATIONS };
+enum { R_MEMBERS, R_MEMBER, R_JOINED, R_HISTORY, R_UNREAD, R_EXPIRED, R_APPLICATIONS, R_SYNC };
 
 static int rjob_run(store_t *s, void *arg)
 {
@@ -425,6 +433,13 @@ static int rjob_run(store_t *s, void *arg)
   case R_HISTORY:
     return store_grp_msg_history_as(s, r->sdkappid, r->group_no, r->after, r->upto, r->since, r->newest, r->limit,
                                     r->user_no, r->hrow, r->ud);
+  case R_SYNC: { /* one read transaction (store_reader.h): the changes are of the messages' snapshot */
+    int rc = store_grp_msg_history_as(s, r->sdkappid, r->group_no, r->after, 0, r->since, 0, r->limit, r->user_no,
+                                      r->hrow, r->ud);
+    if (rc || !r->crow) return rc;
+    return store_grp_msg_changes(s, r->sdkappid, r->group_no, r->chg_after, r->after, r->since, r->limit, r->user_no,
+                                 r->crow, r->ud);
+  }
   case R_UNREAD: return store_grp_msg_unread(s, r->sdkappid, r->group_no, r->user_no, r->after, UINT32_MAX, r->since, &r->n);
   case R_EXPIRED: {
     int expired = 0, rc = store_grp_msg_expired(s, r->sdkappid, r->group_no, r->after, r->since, &expired);
@@ -525,6 +540,23 @@ void im_group_history_read(im_groups_t *G, uint32_t sdkappid, uint32_t group_no,
   r->since = im_group_since(G, sdkappid);
   r->limit = limit;
   r->hrow = row;
+  rsubmit(r);
+}
+
+void im_group_sync_read(im_groups_t *G, uint32_t sdkappid, uint32_t group_no, uint32_t viewer, uint32_t after_seq,
+                        int limit, store_grp_msg_cb row, uint32_t after_change, store_grp_msg_cb change_row,
+                        void (*done)(void *, int), void *ud)
+{
+  rjob_t *r = rnew(G, R_SYNC, sdkappid, done, ud);
+  if (!r) return;
+  r->group_no = group_no;
+  r->user_no = viewer;
+  r->after = after_seq;
+  r->chg_after = after_change;
+  r->since = im_group_since(G, sdkappid); /* a change of a message past retention is gone with it */
+  r->limit = limit;
+  r->hrow = row;
+  r->crow = change_row;
   rsubmit(r);
 }
 
