@@ -6,8 +6,8 @@
  * of a user") and grp_msg (rowid, UNIQUE (sdkappid, group_no, seq), an index
  * on (sdkappid, group_no, random) for dedupe); grp_purge (migration 18): per
  * group the highest seq the retention purge deleted; grp_apply_mark (migration 52): the application marks
- * of users that left a group, and its floor (store_grp_mark_put); grp_chg (migration 53): per group the
- * number of its last message change (recall, modify), whose message row carries it in chg (store_grp_msg_change).
+ * of users that left a group, and its floor (store_grp_mark_put). The changes of messages (grp_chg, grp_msg.chg,
+ * migration 53) are sqlite_grp_chg.c's; what both files share, sqlite_grp_int.h's.
  *
  * The next seq of a group is read with max(seq) through the unique index in
  * the appending transaction (or the purge mark, when the purge deleted every
@@ -21,18 +21,11 @@
  * changes, membership changes, startup loads, the purge) are prepared per
  * call: far rarer than messages.
  */
-#include "store/sqlite_int.h"
-#include "store/store_grp.h"
-#include "util/err.h"
+#include "store/sqlite_grp_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int prep(store_t *s, const char *sql, sqlite3_stmt **st)
-{
-  return sqlite3_prepare_v2(sq__db(s), sql, -1, st, NULL) == SQLITE_OK ? 0 : IMC_E_IO;
-}
 
 /* The cached statements (at most SQG_STMTS_MAX). */
 enum {
@@ -47,45 +40,6 @@ static int cached(store_t *s, int id, const char *sql, sqlite3_stmt **st)
 {
   *st = sq__prepared(s, &store__sqlite_gcache(s)[id], sql);
   return *st ? 0 : IMC_E_IO;
-}
-
-/* Done with st: a cached statement is reset (kept for the next call), another finalized. */
-static void end(sqlite3_stmt *st, int is_cached)
-{
-  if (is_cached) sqlite3_reset(st);
-  else sqlite3_finalize(st);
-}
-
-static void bind_ints(sqlite3_stmt *st, int n, const int64_t *v)
-{
-  for (int i = 0; i < n; i++) sqlite3_bind_int64(st, i + 1, v[i]);
-}
-#define BIND(st, ...) bind_ints(st, (int)(sizeof((int64_t[]){ __VA_ARGS__ }) / sizeof(int64_t)), (int64_t[]){ __VA_ARGS__ })
-
-/* Step to the end; finalize (done_c, scalar_c: reset a cached statement). */
-static int done_as(sqlite3_stmt *st, int is_cached)
-{
-  int rc = sqlite3_step(st);
-  end(st, is_cached);
-  return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : sq__map_rc(rc);
-}
-static int done(sqlite3_stmt *st) { return done_as(st, 0); }
-static int done_c(sqlite3_stmt *st) { return done_as(st, 1); }
-
-static int scalar_as(sqlite3_stmt *st, int64_t *out, int is_cached)
-{
-  int rc = sqlite3_step(st);
-  *out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-  end(st, is_cached);
-  return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq__map_rc(rc);
-}
-static int scalar(sqlite3_stmt *st, int64_t *out) { return scalar_as(st, out, 0); }
-static int scalar_c(sqlite3_stmt *st, int64_t *out) { return scalar_as(st, out, 1); }
-
-static const char *txt(sqlite3_stmt *st, int col)
-{
-  const char *t = (const char *)sqlite3_column_text(st, col);
-  return t ? t : "";
 }
 
 /* ---- groups ---------------------------------------------------------------------- */
@@ -344,12 +298,6 @@ static int m_convs(store_t *s, uint32_t app, uint32_t user, store_grp_conv_t **o
 }
 
 /* ---- messages -------------------------------------------------------------------- */
-/* A row of table alias t that is delete_group_msg_by_sender's placeholder of a group's last message: flagged
- * DELETED (256), or, stored before that flag existed, RECALLED (1) with exactly the body it was given then (a
- * recall keeps the body, and no send, import or modify stores an empty MsgBody), so old placeholders need no
- * rewrite of the table. */
-#define PLACEHOLDER(t) "(" t "flags&256<>0 OR (" t "flags&1<>0 AND " t "body='{\"MsgBody\":[]}'))"
-
 /* The group's last seq: its highest stored message, or the highest the
  * retention purge deleted if that is higher (a group whose every message
  * expired goes on from there, never from 1 again). */
@@ -450,23 +398,7 @@ static int msg_targets(store_t *s, uint32_t app, uint32_t gno, uint32_t seq, uin
   return sq__map_rc(rc);
 }
 
-/* The columns of a message row as store_grp_msg_t carries them (msg_rows), of table alias m joined with its
- * sender's account as a. */
-#define GMSG_COLS                                                                                                   \
-  "SELECT m.seq,m.from_no,m.time_s,m.random,m.flags,m.priority,m.body,"                                             \
-  "coalesce(a.user_id," SQ_GONE_ID("m.sdkappid", "m.from_no") ",m.from_id,''),"                                   \
-  " CASE WHEN m.flags&64 THEN (SELECT json_group_array(b.user_id) FROM grp_msg_to t JOIN accounts b"               \
-  " ON b.sdkappid=t.sdkappid AND b.user_no=t.user_no WHERE t.sdkappid=m.sdkappid AND t.group_no=m.group_no"        \
-  " AND t.seq=m.seq) END, m.chg FROM grp_msg m"
-#define GMSG_JOIN " LEFT JOIN accounts a ON a.sdkappid=m.sdkappid AND a.user_no=m.from_no"
-/* A row viewer ?7 may read: a targeted message (flags 64) only if it sent it or is a recipient (?7 = 0: every
- * message); a deleted message's placeholder (PLACEHOLDER) by nobody. */
-#define GMSG_VISIBLE                                                                                                \
-  " AND NOT " PLACEHOLDER("m.") " AND (?7=0 OR m.flags&64=0 OR m.from_no=?7 OR EXISTS(SELECT 1 FROM grp_msg_to t"  \
-  " WHERE t.sdkappid=m.sdkappid AND t.group_no=m.group_no AND t.seq=m.seq AND t.user_no=?7))"
-
-/* Each row of st (GMSG_COLS) to cb; st released with end(). */
-static int msg_rows(sqlite3_stmt *st, int is_cached, uint32_t app, uint32_t gno, store_grp_msg_cb cb, void *ud)
+int sq__grp_msg_rows(sqlite3_stmt *st, int is_cached, uint32_t app, uint32_t gno, store_grp_msg_cb cb, void *ud)
 {
   int rc;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -492,7 +424,7 @@ static int msg_history_as(store_t *s, uint32_t app, uint32_t gno, uint32_t after
            GMSG_VISIBLE " ORDER BY m.seq %s LIMIT ?5", newest ? "DESC" : "ASC");
   if (cached(s, newest ? G_HISTORY_DESC : G_HISTORY_ASC, sql, &st)) return IMC_E_IO;
   BIND(st, app, gno, after, upto ? upto : UINT32_MAX, limit, since, viewer);
-  return msg_rows(st, 1, app, gno, cb, ud);
+  return sq__grp_msg_rows(st, 1, app, gno, cb, ud);
 }
 
 static int msg_history(store_t *s, uint32_t app, uint32_t gno, uint32_t after, uint32_t upto, int64_t since,
@@ -524,56 +456,6 @@ static int msg_set_body(store_t *s, uint32_t app, uint32_t gno, uint32_t seq, co
 {
   return msg_update(s, "UPDATE grp_msg SET body=?4, flags=flags|8 WHERE sdkappid=?1 AND group_no=?2 AND seq=?3", app,
                     gno, seq, 0, body, len);
-}
-
-/* ---- changes of stored messages (migration 53; docs/decisions/groups-messages.md §17) ---------- */
-/* The group's next change number (its grp_chg row, made by its first change; deleted with the group, never by
- * the purge, so a number is never given twice in one life) stamped on message seq: the message first, so a
- * seq that is not there counts nothing. */
-static int msg_change(store_t *s, uint32_t app, uint32_t gno, uint32_t seq, uint32_t *chg)
-{
-  sqlite3_stmt *st;
-  int64_t v;
-  int rc;
-  /* a RETURNING statement makes its change on the first step (scalar) */
-  if (prep(s, "UPDATE grp_msg SET chg=1+coalesce((SELECT c.chg FROM grp_chg c WHERE c.sdkappid=?1 AND c.group_no=?2),0)"
-              " WHERE sdkappid=?1 AND group_no=?2 AND seq=?3 RETURNING chg", &st))
-    return IMC_E_IO;
-  BIND(st, app, gno, seq);
-  if ((rc = scalar(st, &v))) return rc;
-  if (!v) return IMC_E_NOTFOUND;
-  if (v > UINT32_MAX) return IMC_E_RANGE;
-  if (prep(s, "INSERT INTO grp_chg(sdkappid,group_no,chg) VALUES(?1,?2,?3) ON CONFLICT(sdkappid,group_no)"
-              " DO UPDATE SET chg=excluded.chg", &st))
-    return IMC_E_IO;
-  BIND(st, app, gno, v);
-  if ((rc = done(st))) return rc;
-  *chg = (uint32_t)v;
-  return 0;
-}
-
-/* Through the partial index grp_msg_chg (changed messages only), named: m.chg>0 lets the planner use it. */
-static int msg_changes(store_t *s, uint32_t app, uint32_t gno, uint32_t after_chg, uint32_t upto_seq, int64_t since,
-                       int limit, uint32_t viewer, store_grp_msg_cb cb, void *ud)
-{
-  sqlite3_stmt *st;
-  if (prep(s, GMSG_COLS " INDEXED BY grp_msg_chg" GMSG_JOIN " WHERE m.sdkappid=?1 AND m.group_no=?2 AND m.chg>0"
-              " AND m.chg>?3 AND m.seq<=?4 AND m.time_s>=?6" GMSG_VISIBLE " ORDER BY m.chg LIMIT ?5", &st))
-    return IMC_E_IO;
-  BIND(st, app, gno, after_chg, upto_seq, limit, since, viewer);
-  return msg_rows(st, 0, app, gno, cb, ud);
-}
-
-static int msg_last_change(store_t *s, uint32_t app, uint32_t gno, uint32_t *chg)
-{
-  sqlite3_stmt *st;
-  int64_t v;
-  int rc;
-  if (prep(s, "SELECT chg FROM grp_chg WHERE sdkappid=?1 AND group_no=?2", &st)) return IMC_E_IO;
-  BIND(st, app, gno);
-  if ((rc = scalar(st, &v))) return rc;
-  *chg = (uint32_t)v;
-  return 0;
 }
 
 static int msg_del_sender(store_t *s, uint32_t app, uint32_t gno, uint32_t from, int64_t *n)
@@ -822,5 +704,5 @@ const store_grp_vtab_t sq__grp_vtab = {
   msg_append, msg_history, msg_set_flags, msg_set_body, msg_del_sender, msg_unread, msg_last_seq,
   msg_purge, msg_expired, msg_history_as, msg_targets, user_gone, m_applications, msg_last_listed, m_pin,
   m_pinned_count, m_convs, due_put, due_first, due_del, due_count, mark_get, mark_put,
-  msg_change, msg_changes, msg_last_change,
+  sq__grp_msg_change, sq__grp_msg_changes, sq__grp_msg_last_change,
 };
