@@ -467,7 +467,8 @@ void rest_modify_group_msg(rest_ctx_t *c);
 void rest_set_unread_msg_num(rest_ctx_t *c);
 void rest_get_online_member_num(rest_ctx_t *c);
 /* ws_group_push.c: a group message's priorities by number (MsgPriority / priority; NULL-terminated), a group
- * message as the protocol's JSON, the group core's hooks, a session's end */
+ * message as the protocol's JSON (the caller owns it; NULL when any part of it could not be made: out of
+ * memory), the group core's hooks, a session's end */
 extern const char *const api_group_priorities[];
 json_t *cws_group_msg_json(const store_grp_msg_t *m);
 void cws_group_hooks(api_srv_t *srv, im_group_hooks_t *out);

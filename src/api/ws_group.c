@@ -31,6 +31,7 @@ typedef struct gpend {
   json_t *chgs;                /* group_sync with after_change: the changes read (NULL: none asked) */
   int chg_cut;                 /* group_sync: the byte budget stopped the changes, more follow */
   uint32_t chg_after, chg_last; /* group_sync: the change cursor asked; the group's last change before the read */
+  int lost;                    /* pages: a row could not be made (out of memory): the page is refused, not cut short */
   int64_t offset, total;       /* group_applications: the page's first row; applications waiting when asked */
 } gpend_t;
 
@@ -457,9 +458,9 @@ static void msg_row(void *ud, const store_grp_msg_t *m)
 {
   gpend_t *p = ud;
   size_t cost = im_page_ev_bytes(m->body_len);
-  if (p->cut || (json_array_size(p->acc) && p->bytes + cost > p->max_bytes)) { p->cut = 1; return; }
+  if (p->lost || p->cut || (json_array_size(p->acc) && p->bytes + cost > p->max_bytes)) { p->cut = 1; return; }
   p->bytes += cost;
-  json_array_append_new(p->acc, cws_group_msg_json(m));
+  if (json_array_append_new(p->acc, cws_group_msg_json(m))) p->lost = 1;
 }
 
 static void history_done(void *ud, int rc)
@@ -469,7 +470,8 @@ static void history_done(void *ud, int rc)
   if (!rc) {
     json_t *last = json_array_get(p->acc, json_array_size(p->acc) - 1);
     int more = p->cut || (json_array_size(p->acc) == p->n && last && json_integer_value(json_object_get(last, "seq")) > 1);
-    extra = json_pack("{s:O,s:b}", "msgs", p->acc, "more", more);
+    if (!p->lost) extra = json_pack("{s:O,s:b}", "msgs", p->acc, "more", more);
+    if (!extra) rc = IMC_E_NOMEM; /* never a page with a message left out */
   }
   gpend_reply(p, rc, NULL, extra);
 }
@@ -482,12 +484,14 @@ static void change_row(void *ud, const store_grp_msg_t *m)
 {
   gpend_t *p = ud;
   size_t cost = im_page_ev_bytes(m->body_len);
-  if (p->chg_cut || ((json_array_size(p->acc) || json_array_size(p->chgs)) && p->bytes + cost > p->max_bytes)) {
+  if (p->lost || p->chg_cut || ((json_array_size(p->acc) || json_array_size(p->chgs)) && p->bytes + cost > p->max_bytes)) {
     p->chg_cut = 1;
     return;
   }
   p->bytes += cost;
-  json_array_append_new(p->chgs, json_pack("{s:I,s:o}", "change", (json_int_t)m->change, "msg", cws_group_msg_json(m)));
+  /* a change that could not be made refuses the page (sync_done), as a message row does */
+  if (json_array_append_new(p->chgs, json_pack("{s:I,s:o}", "change", (json_int_t)m->change, "msg", cws_group_msg_json(m))))
+    p->lost = 1;
 }
 
 /* A cursor's end: the last row's seq (field "seq" of a message) or change number, else the cursor asked; a
@@ -506,6 +510,7 @@ static void sync_done(void *ud, int rc)
 {
   gpend_t *p = ud;
   json_t *extra = NULL;
+  if (!rc && p->lost) rc = IMC_E_NOMEM; /* never a page with a message left out: its cursor would skip it */
   if (!rc) {
     uint32_t seq = cursor_end(p->acc, "seq", p->user_no, p->cut, p->req, (uint32_t)p->n);
     uint32_t chg = p->chgs ? cursor_end(p->chgs, "change", p->chg_after, p->chg_cut, p->req, p->chg_last) : 0;
@@ -516,11 +521,13 @@ static void sync_done(void *ud, int rc)
     extra = json_pack("{s:O,s:I,s:I,s:b,s:I,s:I}", "msgs", p->acc, "seq", (json_int_t)seq, "last_seq",
                       (json_int_t)v.last_seq, "complete", complete, "created", (json_int_t)v.created_s, "last_change",
                       (json_int_t)v.last_change);
-    if (extra && p->chgs) {
-      json_object_set(extra, "changes", p->chgs);
-      json_object_set_new(extra, "change", json_integer(chg));
+    if (extra && p->chgs &&
+        (json_object_set(extra, "changes", p->chgs) || json_object_set_new(extra, "change", json_integer(chg)))) {
+      json_decref(extra);
+      extra = NULL;
     }
-    if (extra && p->reset) json_object_set_new(extra, "reset", json_true());
+    if (extra && p->reset && json_object_set_new(extra, "reset", json_true())) { json_decref(extra); extra = NULL; }
+    if (!extra) rc = IMC_E_NOMEM;
   }
   gpend_reply(p, rc, NULL, extra);
 }

@@ -4,6 +4,7 @@
  * live-room coalescing and its timer. Loop thread only. */
 #include "api/api_int.h"
 #include "util/clock.h"
+#include "util/faultsim.h"
 #include "util/turnlog.h"
 
 #include <stdio.h>
@@ -11,27 +12,37 @@
 #include <string.h>
 const char *const api_group_priorities[] = { "Normal", "High", "Low", "Lowest", NULL };
 
-/* A group message as the protocol's JSON. */
+/* A group message's stored members as the protocol names them, and its flags, in the order the object has them. */
+static const struct { const char *stored, *name; } msg_parts[] = {
+  { "MsgBody", "body" }, { "CloudCustomData", "cloud_custom_data" }, { "SystemNotice", "system" },
+};
+static const struct { uint32_t flag; const char *name; } msg_flags[] = {
+  { STORE_GMSG_RECALLED, "recalled" }, { STORE_GMSG_MODIFIED, "modified" }, { STORE_GMSG_NO_UNREAD, "no_unread" },
+};
+
+/* A group message as the protocol's JSON; NULL when any part of it could not
+ * be made (out of memory): never an object without its body. */
 json_t *cws_group_msg_json(const store_grp_msg_t *m)
 {
   json_t *o = json_pack("{s:I,s:s,s:I,s:I,s:s}", "seq", (json_int_t)m->seq, "from", m->from_id ? m->from_id : "",
                         "time", (json_int_t)m->time_s, "random", (json_int_t)m->random, "priority",
                         api_group_priorities[m->priority & 3]);
-  if (!o) return NULL;
   json_t *content = m->body_len ? json_loadb(m->body, m->body_len, 0, NULL) : NULL;
-  if (content) {
-    json_t *v;
-    if ((v = json_object_get(content, "MsgBody"))) json_object_set(o, "body", v);
-    if ((v = json_object_get(content, "CloudCustomData"))) json_object_set(o, "cloud_custom_data", v);
-    if ((v = json_object_get(content, "SystemNotice"))) json_object_set(o, "system", v);
-    json_decref(content);
+  json_t *to = m->to_json ? json_loads(m->to_json, 0, NULL) : NULL; /* a targeted message: its recipients */
+  /* a test's out of memory (util/faultsim.h): the object is left without its body, as a failed set leaves it */
+  int bad = !o || (m->body_len && !content) || (m->to_json && !to) || imc_fault(IMC_FAULT_GROUP_PUSH_JSON);
+  for (size_t i = 0; !bad && content && i < sizeof msg_parts / sizeof *msg_parts; i++) {
+    json_t *v = json_object_get(content, msg_parts[i].stored);
+    bad = v && json_object_set(o, msg_parts[i].name, v);
   }
-  if (m->flags & STORE_GMSG_RECALLED) json_object_set_new(o, "recalled", json_true());
-  if (m->flags & STORE_GMSG_MODIFIED) json_object_set_new(o, "modified", json_true());
-  if (m->flags & STORE_GMSG_NO_UNREAD) json_object_set_new(o, "no_unread", json_true());
-  json_t *to = m->to_json ? json_loads(m->to_json, 0, NULL) : NULL;
-  if (to) json_object_set_new(o, "to", to); /* a targeted message: its recipients */
-  return o;
+  for (size_t i = 0; !bad && i < sizeof msg_flags / sizeof *msg_flags; i++)
+    bad = (m->flags & msg_flags[i].flag) && json_object_set_new(o, msg_flags[i].name, json_true());
+  if (!bad && to) bad = json_object_set_new(o, "to", to); /* takes to, even when it fails */
+  else json_decref(to);
+  json_decref(content);
+  if (!bad) return o;
+  json_decref(o);
+  return NULL;
 }
 
 static const char *const ev_types[] = {
@@ -39,33 +50,36 @@ static const char *const ev_types[] = {
   [IM_GEV_SYSTEM] = "group_system", [IM_GEV_DISSOLVED] = "group_dissolved",
 };
 
+/* The event's frame; NULL when any part of it could not be made (the group
+ * core then treats it as a frame it could not make: §66, §67, §70). */
 static void *hook_encode(void *ud, const im_gevent_t *ev)
 {
   (void)ud;
   json_t *o = json_pack("{s:s,s:s,s:s}", "type", ev_types[ev->kind], "group_id", ev->group_id, "group_type",
                         im_gtype_info(ev->type)->name);
   if (!o) return NULL;
+  int bad = 0;
   switch (ev->kind) {
   case IM_GEV_MSG:
-    json_object_set_new(o, "msg", cws_group_msg_json(ev->msg));
+    bad = json_object_set_new(o, "msg", cws_group_msg_json(ev->msg));
     break;
   case IM_GEV_MODIFY: /* and the change's number: the client's change cursor (group_sync after_change) */
-    json_object_set_new(o, "msg", cws_group_msg_json(ev->msg));
-    json_object_set_new(o, "change", json_integer(ev->change));
+    bad = json_object_set_new(o, "msg", cws_group_msg_json(ev->msg)) ||
+          json_object_set_new(o, "change", json_integer(ev->change));
     break;
   case IM_GEV_RECALL:
-    json_object_set_new(o, "seq", json_integer(ev->msg->seq));
-    json_object_set_new(o, "change", json_integer(ev->change));
+    bad = json_object_set_new(o, "seq", json_integer(ev->msg->seq)) ||
+          json_object_set_new(o, "change", json_integer(ev->change));
     break;
   case IM_GEV_SYSTEM:
-    json_object_set_new(o, "content", json_string(ev->content ? ev->content : ""));
+    bad = json_object_set_new(o, "content", json_string(ev->content ? ev->content : ""));
     break;
   case IM_GEV_DISSOLVED: /* a live room's: its created and time, as a stored group's inbox event has them */
-    json_object_set_new(o, "created", json_integer(ev->created_s));
-    json_object_set_new(o, "time", json_integer(ev->time_s));
+    bad = json_object_set_new(o, "created", json_integer(ev->created_s)) ||
+          json_object_set_new(o, "time", json_integer(ev->time_s));
     break;
   }
-  char *text = json_dumps(o, JSON_COMPACT);
+  char *text = bad ? NULL : json_dumps(o, JSON_COMPACT);
   json_decref(o);
   if (!text) return NULL;
   net_frame_t *f = net_frame_new_text(text, strlen(text));

@@ -18,6 +18,8 @@ static const char *const site_names[IMC_FAULT__COUNT] = {
   [IMC_FAULT_GROUP_PUSH_SEND] = "group_push_send",
   [IMC_FAULT_LIVE_PUSH_ENCODE] = "live_push_encode",
   [IMC_FAULT_LIVE_PUSH_SEND] = "live_push_send",
+  [IMC_FAULT_PUSH_JSON] = "push_json",
+  [IMC_FAULT_GROUP_PUSH_JSON] = "group_push_json",
 };
 
 #define FAULT_PLAN_MAX 16 /* entries of IMCLOUD_TEST_FAIL kept; more are named on stderr and ignored */

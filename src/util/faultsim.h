@@ -23,6 +23,12 @@ typedef enum {
   IMC_FAULT_LIVE_PUSH_ENCODE,  /* "live_push_encode": a live room's push frame (grp__encode) */
   IMC_FAULT_LIVE_PUSH_SEND,    /* "live_push_send": queueing a live room's frame, or its live_dropped notice, on one
                                 * connection (grp__send) */
+  IMC_FAULT_PUSH_JSON,         /* "push_json": a C2C message's JSON object (src/api/ws_msg_json.c wsm_msg_json: a
+                                * push, sync or history entry that is not written as packed text) fails as if its
+                                * body could not be set */
+  IMC_FAULT_GROUP_PUSH_JSON,   /* "group_push_json": a group message's JSON object (src/api/ws_group_push.c
+                                * cws_group_msg_json: a push, group_sync or group_history entry) fails as if its
+                                * body could not be set */
   IMC_FAULT__COUNT
 } imc_fault_site_t;
 
