@@ -505,7 +505,6 @@ static int sync_text(jsonw_t *w, const pending_t *p, const im_sync_page_t *page)
 static void synced(void *ud, int rc, im_session_t *s, const im_sync_page_t *page)
 {
   pending_t *p = ud;
-  (void)s;
   net_ws_t *ws = !rc && page ? pending_ws(p) : NULL;
   if (ws && !sync_text(&p->srv->frame_text, p, page)) {
     net_ws_send_text(ws, p->srv->frame_text.buf, p->srv->frame_text.len);
@@ -513,12 +512,18 @@ static void synced(void *ud, int rc, im_session_t *s, const im_sync_page_t *page
     return;
   }
   json_t *extra = NULL;
+  api_srv_t *srv = p->srv;
+  int unmade = 0;
   if (!rc && page) {
     json_t *evs = json_array();
-    for (size_t i = 0; i < page->n; i++) json_array_append_new(evs, wsm_event_json(&page->evs[i]));
-    extra = json_pack("{s:o,s:I,s:b}", "events", evs, "cursor", (json_int_t)page->cursor, "complete", page->complete);
+    for (size_t i = 0; i < page->n && evs; i++)
+      if (json_array_append_new(evs, wsm_event_json(&page->evs[i]))) { json_decref(evs); evs = NULL; }
+    if (evs) extra = json_pack("{s:o,s:I,s:b}", "events", evs, "cursor", (json_int_t)page->cursor, "complete", page->complete);
+    if (!extra) rc = IMC_E_NOMEM, unmade = 1; /* never a page with an event left out: its cursor would skip it */
   }
   pending_reply_msg(p, rc, rc == IMC_E_INVAL ? "cursor is beyond the user's last event" : NULL, extra);
+  /* a last page made the session live: the device would get the pushes after a page it never had (§70) */
+  if (unmade && page->complete && s) cws_push_lost(srv, s);
 }
 
 void cws_op_sync(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
@@ -544,8 +549,10 @@ static void history_done(void *ud, int rc, const im_msg_list_t *l)
   json_t *extra = NULL;
   if (!rc) {
     json_t *msgs = json_array();
-    for (size_t i = 0; i < l->n; i++) json_array_append_new(msgs, wsm_msg_json(&l->msgs[i]));
-    extra = json_pack("{s:o,s:b,s:I}", "msgs", msgs, "complete", l->complete, "peer_no", (json_int_t)p->peer_no);
+    for (size_t i = 0; i < l->n && msgs; i++)
+      if (json_array_append_new(msgs, wsm_msg_json(&l->msgs[i]))) { json_decref(msgs); msgs = NULL; }
+    if (msgs) extra = json_pack("{s:o,s:b,s:I}", "msgs", msgs, "complete", l->complete, "peer_no", (json_int_t)p->peer_no);
+    if (!extra) rc = IMC_E_NOMEM; /* never a page with a message left out */
   }
   pending_reply(p, rc, extra);
 }

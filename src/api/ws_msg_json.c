@@ -1,10 +1,21 @@
 /* ws_msg_json.c — see ws_msg_json.h. */
 #include "api/ws_msg_json.h"
 #include "util/err.h"
+#include "util/faultsim.h"
 
 #include <string.h>
 
 /* ---- jansson forms -------------------------------------------------------------- */
+/* A message's stored members as the protocol names them, and its flags, in the order the object has them (the
+ * fixed-format text below writes the same order). */
+static const struct { const char *stored, *name; } msg_parts[] = {
+  { "MsgBody", "body" }, { "CloudCustomData", "cloud_custom_data" }, { "OfflinePushInfo", "offline_push_info" },
+};
+static const struct { uint32_t flag; const char *name; } msg_flags[] = {
+  { STORE_MSG_RECALLED, "recalled" }, { STORE_MSG_MODIFIED, "modified" }, { STORE_MSG_NEED_RECEIPT, "need_receipt" },
+  { STORE_MSG_NO_UNREAD, "no_unread" }, { STORE_MSG_NO_LAST, "no_last_msg" },
+};
+
 json_t *wsm_msg_json(const store_msg_t *m)
 {
   char key[48];
@@ -12,22 +23,19 @@ json_t *wsm_msg_json(const store_msg_t *m)
   json_t *o = json_pack("{s:s,s:s,s:I,s:I,s:s,s:I,s:I}", "from", m->from_id ? m->from_id : "", "to",
                         m->to_id ? m->to_id : "", "seq", (json_int_t)m->seq, "time", (json_int_t)m->time_s,
                         "msg_key", key, "msg_seq", (json_int_t)m->cseq, "random", (json_int_t)m->random);
-  if (!o) return NULL;
-  json_t *content = json_loadb(m->body, m->body_len, 0, NULL);
-  if (content) {
-    json_object_set(o, "body", json_object_get(content, "MsgBody"));
-    json_t *cc = json_object_get(content, "CloudCustomData");
-    if (cc) json_object_set(o, "cloud_custom_data", cc);
-    json_t *pi = json_object_get(content, "OfflinePushInfo");
-    if (pi) json_object_set(o, "offline_push_info", pi);
-    json_decref(content);
+  json_t *content = m->body_len ? json_loadb(m->body, m->body_len, 0, NULL) : NULL;
+  /* a test's out of memory (util/faultsim.h): the object is left without its body, as a failed set leaves it */
+  int bad = !o || (m->body_len && !content) || imc_fault(IMC_FAULT_PUSH_JSON);
+  for (size_t i = 0; !bad && content && i < sizeof msg_parts / sizeof *msg_parts; i++) {
+    json_t *v = json_object_get(content, msg_parts[i].stored);
+    bad = v && json_object_set(o, msg_parts[i].name, v);
   }
-  if (m->flags & STORE_MSG_RECALLED) json_object_set_new(o, "recalled", json_true());
-  if (m->flags & STORE_MSG_MODIFIED) json_object_set_new(o, "modified", json_true());
-  if (m->flags & STORE_MSG_NEED_RECEIPT) json_object_set_new(o, "need_receipt", json_true());
-  if (m->flags & STORE_MSG_NO_UNREAD) json_object_set_new(o, "no_unread", json_true());
-  if (m->flags & STORE_MSG_NO_LAST) json_object_set_new(o, "no_last_msg", json_true());
-  return o;
+  for (size_t i = 0; !bad && i < sizeof msg_flags / sizeof *msg_flags; i++)
+    bad = (m->flags & msg_flags[i].flag) && json_object_set_new(o, msg_flags[i].name, json_true());
+  json_decref(content);
+  if (!bad) return o;
+  json_decref(o);
+  return NULL;
 }
 
 static const char *const ev_names[] = {
@@ -42,54 +50,52 @@ uint32_t wsm_peer_no(const im_event_t *ev)
   return hi == ev->user_no ? lo : hi;
 }
 
+/* The members of an event after its type, useq and peer; 0, or non-zero when one could not be set. */
+static int event_members(json_t *o, const im_event_t *ev)
+{
+  switch (ev->kind) {
+  case IM_EV_MSG: case IM_EV_ONLINE_MSG: case IM_EV_MODIFY:
+    if (ev->msg) return json_object_set_new(o, "msg", wsm_msg_json(ev->msg));
+    return json_object_set_new(o, "expired", json_true()); /* past retention: the slot is kept, the content gone */
+  case IM_EV_RECALL: { /* time, as read, receipt and conv_delete's: when it happened (the inbox row's), as conv_pin's */
+    if (json_object_set_new(o, "seq", json_integer(ev->seq)) || json_object_set_new(o, "time", json_integer(ev->at_s)))
+      return -1;
+    if (!ev->msg) return json_object_set_new(o, "expired", json_true()); /* the recalled message is past retention */
+    char key[48];
+    im_msg_key(ev->msg->cseq, ev->msg->random, ev->msg->time_s, key, sizeof key);
+    return json_object_set_new(o, "msg_key", json_string(key));
+  }
+  case IM_EV_READ: case IM_EV_RECEIPT:
+    return json_object_set_new(o, "seq", json_integer(ev->seq)) || json_object_set_new(o, "time", json_integer(ev->at_s));
+  case IM_EV_CONV_DEL:
+    return json_object_set_new(o, "cleared", json_boolean(ev->seq)) || json_object_set_new(o, "time", json_integer(ev->at_s));
+  case IM_EV_CONV_PIN: /* time: when it was pinned or unpinned (the inbox row's), as a group's conv_pin */
+    return json_object_set_new(o, "pinned", json_boolean(ev->seq)) || json_object_set_new(o, "time", json_integer(ev->at_s));
+  case IM_EV_TYPING: case IM_EV_REL:
+    break;
+  }
+  return 0;
+}
+
 json_t *wsm_event_json(const im_event_t *ev)
 {
   if (ev->kind == IM_EV_REL) { /* the relationship push frame (rel_common.c), with its useq */
     json_t *f = ev->payload ? json_loads(ev->payload, 0, NULL) : NULL;
-    if (json_is_object(f)) json_object_set_new(f, "useq", json_integer(ev->useq));
-    else { json_decref(f); f = NULL; }
-    return f;
+    if (json_is_object(f) && !json_object_set_new(f, "useq", json_integer(ev->useq))) return f;
+    json_decref(f);
+    return NULL;
   }
   const char *type = ev->kind == IM_EV_ONLINE_MSG ? "online_msg" : ev->kind == IM_EV_TYPING ? "typing"
                      : (size_t)ev->kind < sizeof ev_names / sizeof ev_names[0] && ev_names[ev->kind] ? ev_names[ev->kind]
                      : "unknown";
   json_t *o = json_pack("{s:s}", "type", type);
   if (!o) return NULL;
-  if (ev->useq) json_object_set_new(o, "useq", json_integer(ev->useq));
-  json_object_set_new(o, "peer", json_string(ev->peer_id ? ev->peer_id : ""));
   uint32_t peer_no = wsm_peer_no(ev);
-  if (peer_no) json_object_set_new(o, "peer_no", json_integer(peer_no));
-  switch (ev->kind) {
-  case IM_EV_MSG: case IM_EV_ONLINE_MSG: case IM_EV_MODIFY:
-    if (ev->msg) json_object_set_new(o, "msg", wsm_msg_json(ev->msg));
-    else json_object_set_new(o, "expired", json_true()); /* past retention: the slot is kept, the content gone */
-    break;
-  case IM_EV_RECALL: { /* time, as read, receipt and conv_delete's: when it happened (the inbox row's), as conv_pin's */
-    json_object_set_new(o, "seq", json_integer(ev->seq));
-    json_object_set_new(o, "time", json_integer(ev->at_s));
-    if (ev->msg) {
-      char key[48];
-      im_msg_key(ev->msg->cseq, ev->msg->random, ev->msg->time_s, key, sizeof key);
-      json_object_set_new(o, "msg_key", json_string(key));
-    } else {
-      json_object_set_new(o, "expired", json_true()); /* the recalled message is past retention */
-    }
-    break;
-  }
-  case IM_EV_READ: case IM_EV_RECEIPT:
-    json_object_set_new(o, "seq", json_integer(ev->seq));
-    json_object_set_new(o, "time", json_integer(ev->at_s));
-    break;
-  case IM_EV_CONV_DEL:
-    json_object_set_new(o, "cleared", json_boolean(ev->seq));
-    json_object_set_new(o, "time", json_integer(ev->at_s));
-    break;
-  case IM_EV_CONV_PIN: /* time: when it was pinned or unpinned (the inbox row's), as a group's conv_pin */
-    json_object_set_new(o, "pinned", json_boolean(ev->seq));
-    json_object_set_new(o, "time", json_integer(ev->at_s));
-    break;
-  case IM_EV_TYPING: case IM_EV_REL:
-    break;
+  if ((ev->useq && json_object_set_new(o, "useq", json_integer(ev->useq))) ||
+      json_object_set_new(o, "peer", json_string(ev->peer_id ? ev->peer_id : "")) ||
+      (peer_no && json_object_set_new(o, "peer_no", json_integer(peer_no))) || event_members(o, ev)) {
+    json_decref(o);
+    return NULL;
   }
   return o;
 }

@@ -14,9 +14,12 @@
 #include "util/jsonw.h"
 
 /* A message as the protocol shows it ({"from","to","seq",…,"body",…});
- * NULL on OOM. The caller owns the object. */
+ * NULL when any part of it could not be made (out of memory): never an
+ * object without its body. The caller owns the object. */
 json_t *wsm_msg_json(const store_msg_t *m);
-/* An event as a push / sync entry ({"type",…}); NULL on OOM. Caller owns it. */
+/* An event as a push / sync entry ({"type",…}); NULL when any part of it
+ * could not be made (out of memory, or a relationship event whose stored
+ * payload is not an object). Caller owns it. */
 json_t *wsm_event_json(const im_event_t *ev);
 /* The user number of the event's peer (its "peer_no": the other user of the
  * conversation ev->conv, or ev->user_no itself for the conversation with
