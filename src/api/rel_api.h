@@ -44,6 +44,7 @@ typedef struct relreq {
   rel_txn_t txn;
   int committed;                 /* durable: the changes stay in memory */
   json_t *pushes;                /* [[user_no, frame], …] queued by relreq_push */
+  int lost;                      /* a push could not be made or queued (out of memory): the request fails */
   struct relreq_ev *evs;         /* the pushes as inbox events: written with the change, delivered once durable */
   size_t nev;
   json_t *out;                   /* reply fields */
@@ -56,7 +57,10 @@ typedef struct relreq {
 relreq_t *relreq_new(rest_ctx_t *c);
 /* Queue frame (stolen) for user_no's devices: written to the user's inbox
  * with the change (a REL event, so sync replays it in order), pushed to
- * its live sessions once durable. */
+ * its live sessions once durable. A frame that is NULL (it could not be
+ * made) or cannot be queued (out of memory) fails the whole request with
+ * IMC_E_NOMEM at its commit (relreq_commit, relreq_submit, relreq_prepare):
+ * its changes are undone, never made without their event (§70). */
 void relreq_push(relreq_t *rr, uint32_t user_no, json_t *frame);
 /* Write the change set; once durable send the pushes and reply OK with out
  * (stolen, may be NULL). With no change recorded the reply goes at once.

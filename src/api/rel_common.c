@@ -41,6 +41,7 @@ static int evs_prepare(relreq_t *rr)
   json_t *p;
   int64_t now = imc_clock_now_s();
   evs_free(rr);
+  if (rr->lost) return IMC_E_NOMEM; /* a change never goes without its event */
   if (!n) return 0;
   if (!(rr->evs = calloc(n, sizeof *rr->evs))) return IMC_E_NOMEM;
   json_array_foreach(rr->pushes, i, p) {
@@ -85,7 +86,7 @@ relreq_t *relreq_new(rest_ctx_t *c)
 
 void relreq_push(relreq_t *rr, uint32_t user_no, json_t *frame)
 {
-  if (frame) json_array_append_new(rr->pushes, json_pack("[I,o]", (json_int_t)user_no, frame));
+  if (!frame || json_array_append_new(rr->pushes, json_pack("[I,o]", (json_int_t)user_no, frame))) rr->lost = 1;
 }
 
 /* Once durable: each event to its user's live sessions, in commit order. */
@@ -124,7 +125,7 @@ void relreq_commit(rest_ctx_t *c, json_t *out)
   relreq_t *rr = c->data;
   json_decref(rr->out);
   rr->out = out;
-  if (rr->txn.n == 0 && !json_array_size(rr->pushes)) { rest_write_after(c, 0); return; }
+  if (rr->txn.n == 0 && !json_array_size(rr->pushes) && !rr->lost) { rest_write_after(c, 0); return; }
   int rc = evs_prepare(rr);
   if (rc) { rest_reply_err(c, rc, NULL, NULL); return; } /* frees c: the change set is undone */
   rest_submit(c, rest_write_run, rest_write_after); /* refused: replied, c freed, changes undone */
@@ -158,7 +159,7 @@ void relreq_submit(relreq_t *rr, void (*done)(relreq_t *rr, int rc), void *ud)
 {
   rr->done = done;
   rr->ud = ud;
-  if (rr->txn.n == 0 && !json_array_size(rr->pushes)) { rr->committed = 1; done(rr, 0); return; }
+  if (rr->txn.n == 0 && !json_array_size(rr->pushes) && !rr->lost) { rr->committed = 1; done(rr, 0); return; }
   int rc = evs_prepare(rr);
   if (rc) { done(rr, rc); return; }
   rr->job.run = ws_write_run;

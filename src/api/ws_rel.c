@@ -14,16 +14,18 @@
 
 #define reply cws_reply
 
+/* The user's requests of one kind, each with its peer under peer_field; NULL when one could not be made (out
+ * of memory: never a list with a request left out). A stored row that is not an object is skipped. */
 static json_t *pending_json(const rel_user_t *u, rel_kind_t kind, const char *peer_field)
 {
   size_t n;
   const rel_row_t *rows = rel_rows(u, kind, &n);
   json_t *arr = json_array();
-  for (size_t i = 0; i < n; i++) {
+  for (size_t i = 0; i < n && arr; i++) {
     json_t *o = rel_json(rows[i].val);
-    if (!json_is_object(o)) { json_decref(o); continue; }
-    json_object_set_new(o, peer_field, json_string(rows[i].key));
-    json_array_append_new(arr, o);
+    if (o && !json_is_object(o)) { json_decref(o); continue; }
+    if (!o || json_object_set_new(o, peer_field, json_string(rows[i].key))) { json_decref(o); o = NULL; }
+    if (json_array_append_new(arr, o)) { json_decref(arr); arr = NULL; } /* takes o; -1 for NULL */
   }
   return arr;
 }
@@ -33,9 +35,10 @@ void cws_op_pending(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, jso
   (void)req;
   const im_session_t *s = cws_session(c);
   const rel_user_t *u = rel_user(srv->rel, s->sdkappid, s->user_no);
-  reply(ws, id, "pending", 0, NULL,
-        json_pack("{s:o,s:o}", "incoming", pending_json(u, REL_K_PEND_IN, "from"), "outgoing",
-                  pending_json(u, REL_K_PEND_OUT, "to")));
+  json_t *in = pending_json(u, REL_K_PEND_IN, "from"), *out = pending_json(u, REL_K_PEND_OUT, "to");
+  json_t *extra = in && out ? json_pack("{s:o,s:o}", "incoming", in, "outgoing", out) : NULL;
+  if (!extra && (!in || !out)) { json_decref(in); json_decref(out); }
+  reply(ws, id, "pending", extra ? 0 : IMC_E_NOMEM, NULL, extra);
 }
 
 typedef struct resp_wait { cws_conn_t *c; uint32_t sid; json_t *id; } resp_wait_t;

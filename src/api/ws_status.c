@@ -46,7 +46,11 @@ static void push_status(api_srv_t *srv, uint32_t app, uint32_t user_no, int own)
   const rel_user_t *u = rel_user(srv->rel, app, user_no);
   if (!u || !u->id[0] || !enabled(srv, app)) return;
   json_t *st = status_json(srv, app, user_no, u->id);
-  json_object_set_new(st, "type", json_string("status"));
+  if (!st || json_object_set_new(st, "type", json_string("status"))) { /* live only: lost, never sent half made */
+    json_decref(st);
+    IMC_WARN("status", "msg=\"status push dropped (out of memory)\" app=%u", app);
+    return;
+  }
   uint32_t *users, *sids;
   size_t n;
   char *text = NULL;
@@ -126,9 +130,10 @@ static int users_of(net_ws_t *ws, json_t *id, const char *op, json_t *req, json_
 }
 
 /* The statuses of users (unknown ones: code 70107); with subscribe, the
- * session is first subscribed to every known one — all or nothing, *err set
+ * session is then subscribed to every known one — all or nothing, *err set
  * (and NULL returned) when a cap or memory refuses; with unsubscribe, the
- * session's subscriptions to them end and only codes are listed. */
+ * session's subscriptions to them end and only codes are listed. NULL with
+ * *err IMC_E_NOMEM when the list could not be made whole. */
 static json_t *statuses(api_srv_t *srv, const im_session_t *s, json_t *users, int subscribe, int unsubscribe, int *err)
 {
   uint32_t nos[REL_SUBSCRIBE_MAX];
@@ -138,33 +143,43 @@ static json_t *statuses(api_srv_t *srv, const im_session_t *s, json_t *users, in
   *err = 0;
   assert(n <= REL_SUBSCRIBE_MAX);
   json_array_foreach(users, i, v) if (rel_peer(srv, s->sdkappid, v, &ids[i], &nos[i])) { ids[i] = NULL; nos[i] = 0; }
+  uint32_t known[REL_SUBSCRIBE_MAX];
+  size_t nk = 0;
   if (subscribe) {
-    uint32_t known[REL_SUBSCRIBE_MAX];
-    size_t nk = 0;
     for (i = 0; i < n; i++) {
       if (!ids[i]) continue;
       /* a watched user's pushes name it by its record's UserID (a login makes no record) */
       if (!rel_peer_rec(srv, s->sdkappid, nos[i], ids[i])) { *err = IMC_E_NOMEM; return NULL; }
       known[nk++] = nos[i];
     }
-    if ((*err = ws_status_subs_add(srv, s, known, nk))) return NULL;
   }
   json_t *out = json_array();
+  int bad = !out;
   json_array_foreach(users, i, v) {
+    if (bad) break;
+    json_t *e;
     if (!ids[i]) {
-      json_array_append_new(out, json_pack("{s:O,s:i}", "user", v, "code", imc_err_compat(IMC_E_USER_NOT_FOUND)));
-      continue;
-    }
-    if (unsubscribe) {
+      e = json_pack("{s:O,s:i}", "user", v, "code", imc_err_compat(IMC_E_USER_NOT_FOUND));
+    } else if (unsubscribe) {
       ws_status_subs_del(srv, s, nos[i]);
-      json_array_append_new(out, json_pack("{s:s,s:i}", "user", ids[i], "code", 0));
-      continue;
+      e = json_pack("{s:s,s:i}", "user", ids[i], "code", 0);
+    } else if ((e = status_json(srv, s->sdkappid, nos[i], ids[i])) && json_object_set_new(e, "code", json_integer(0))) {
+      json_decref(e);
+      e = NULL;
     }
-    json_t *st = status_json(srv, s->sdkappid, nos[i], ids[i]);
-    json_object_set_new(st, "code", json_integer(0));
-    json_array_append_new(out, st);
+    bad = json_array_append_new(out, e); /* takes e; -1 for NULL */
   }
-  return out;
+  if (!bad && (!subscribe || !(*err = ws_status_subs_add(srv, s, known, nk)))) return out;
+  json_decref(out); /* never a list with a user left out; nothing subscribed (all or nothing) */
+  if (!*err) *err = IMC_E_NOMEM;
+  return NULL;
+}
+
+/* Reply to a status op with its list under key, or with err when it could not be made. */
+static void reply_list(net_ws_t *ws, json_t *id, const char *op, const char *key, json_t *list, int err)
+{
+  json_t *extra = list ? json_pack("{s:o}", key, list) : NULL;
+  reply(ws, id, op, extra ? 0 : err ? err : IMC_E_NOMEM, NULL, extra);
 }
 
 void cws_op_status_get(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
@@ -172,7 +187,8 @@ void cws_op_status_get(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, 
   json_t *users;
   if (users_of(ws, id, "status_get", req, &users)) return;
   int rc;
-  reply(ws, id, "status_get", 0, NULL, json_pack("{s:o}", "statuses", statuses(srv, cws_session(c), users, 0, 0, &rc)));
+  json_t *out = statuses(srv, cws_session(c), users, 0, 0, &rc);
+  reply_list(ws, id, "status_get", "statuses", out, rc);
 }
 
 void cws_op_status_subscribe(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
@@ -181,8 +197,7 @@ void cws_op_status_subscribe(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t
   if (users_of(ws, id, "status_subscribe", req, &users)) return;
   int rc;
   json_t *out = statuses(srv, cws_session(c), users, 1, 0, &rc);
-  if (!out) { reply(ws, id, "status_subscribe", rc, NULL, NULL); return; }
-  reply(ws, id, "status_subscribe", 0, NULL, json_pack("{s:o}", "statuses", out));
+  reply_list(ws, id, "status_subscribe", "statuses", out, rc);
 }
 
 void cws_op_status_unsubscribe(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
@@ -190,7 +205,8 @@ void cws_op_status_unsubscribe(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json
   json_t *users;
   if (users_of(ws, id, "status_unsubscribe", req, &users)) return;
   int rc;
-  reply(ws, id, "status_unsubscribe", 0, NULL, json_pack("{s:o}", "results", statuses(srv, cws_session(c), users, 0, 1, &rc)));
+  json_t *out = statuses(srv, cws_session(c), users, 0, 1, &rc);
+  reply_list(ws, id, "status_unsubscribe", "results", out, rc);
 }
 
 typedef struct set_wait { cws_conn_t *c; uint32_t sid; json_t *id; } set_wait_t;
