@@ -18,6 +18,7 @@
  * it may imply) is durable. */
 #include "api/rel_api.h"
 #include "auth/usersig.h"
+#include "im/msgbody.h"
 #include "util/clock.h"
 #include "util/date.h"
 #include "util/err.h"
@@ -738,8 +739,9 @@ void cws_on_text(void *ud, net_ws_t *ws, const char *data, size_t len)
   /* a member given as null is absent, at every depth, for every op (protocol.md "Frames", decisions §63): an
    * optional field keeps its default, a required one is answered as missing, and nothing stored from the
    * frame (a message's packed body) carries the null. The jsonr send path takes no frame with a null in
-   * what it reads (it leaves such a frame to this path), so both answer alike. */
-  jsonnull_drop(req);
+   * what it reads (it leaves such a frame to this path), so both answer alike. An offline_push_info (or its
+   * AndroidInfo / ApnsInfo) of nothing but nulls is absent, not {} (§70). */
+  jsonnull_drop_keys(req, im_msg_optional_objects);
   const cws_op_t *o = cws_ops;
   while (o->name && strcmp(o->name, name)) o++;
   if (!op_refused(srv, ws, c, o, name, id, len)) {

@@ -18,6 +18,7 @@
  */
 #include "api/api_int.h"
 #include "auth/usersig.h"
+#include "im/msgbody.h"
 #include "util/clock.h"
 #include "util/err.h"
 #include "util/jsonnull.h"
@@ -207,8 +208,9 @@ void rest_v4_handle(api_srv_t *srv, net_req_t *req)
   }
   /* a member given as null is absent, at every depth, for every command (rest-api.md "Null fields",
    * decisions §63): an optional field keeps its default, a required one is answered as missing, and
-   * nothing stored from the tree (a message's packed body) carries the null */
-  jsonnull_drop(c->body);
+   * nothing stored from the tree (a message's packed body) carries the null; an OfflinePushInfo (or its
+   * AndroidInfo / ApnsInfo) of nothing but nulls is absent, not {} (§70) */
+  jsonnull_drop_keys(c->body, im_msg_optional_objects);
   char why[320];
   if ((rc = api_gate_check(srv, c->sdkappid, c->route->gate, why, sizeof why))) { rest_reply_err(c, rc, why, NULL); return; }
   /* its reads queue as its app's in the reader pool (§65: odd, never a connection's, client_ws.c reader_owner) */

@@ -99,6 +99,8 @@ static const field_t push_f[] = {
   { "Desc", T_STR, OPT, NULL, 0, NULL }, { "Ext", T_STR, OPT, NULL, 0, NULL },
   { "AndroidInfo", T_OBJ, OPT, NULL, 0, android_f }, { "ApnsInfo", T_OBJ, OPT, NULL, 0, apns_f }, END };
 
+const char *const im_msg_optional_objects[] = { "OfflinePushInfo", "offline_push_info", "AndroidInfo", "ApnsInfo", NULL };
+
 static int body_check(const json_t *body, int depth, const char *where, char *why, size_t cap);
 
 /* Check obj against the table fs. err = the code for any failure. */

@@ -33,6 +33,12 @@
 #define IM_MSGBODY_MAX_DEPTH 2
 #define IM_PUSH_TEXT_MAX_BYTES 3072
 
+/* The optional object fields of a message whose value, given with nothing
+ * but null members, is absent (jsonnull_drop_keys; decisions §70): REST
+ * OfflinePushInfo, the WebSocket's offline_push_info, and their AndroidInfo
+ * and ApnsInfo. NULL-terminated. */
+extern const char *const im_msg_optional_objects[];
+
 /* Check a MsgBody value (NULL = absent → 90007). 0 or IMC_E_MSG_BODY_NOT_ARRAY / IMC_E_MSG_BODY. */
 int im_msgbody_check(const json_t *body, char *why, size_t cap);
 /* Check an OfflinePushInfo value (NULL = absent → 0). 0 or IMC_E_MSG_PUSH_INFO. */

@@ -19,4 +19,14 @@
  * json_loadb is at most JSON_PARSER_MAX_DEPTH (2048) deep. */
 void jsonnull_drop(json_t *v);
 
+/* jsonnull_drop, and a member named in emptied (NULL-terminated keys, matched
+ * at every depth) whose value is an object that had members and lost every
+ * one of them to the drop is deleted too, as if it had been null: an optional
+ * object given with nothing but nulls is absent ({"P":{"T":null}} → {}, and
+ * {"P":{"A":{"S":null}}} → {} when both P and A are named). An object given
+ * empty ({}) is a value and stays, and so does one emptied under a key that
+ * is not named (a required object then gets the answer of its missing
+ * members). */
+void jsonnull_drop_keys(json_t *v, const char *const *emptied);
+
 #endif

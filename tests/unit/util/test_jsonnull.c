@@ -47,6 +47,46 @@ static void test_rows(void **st)
   jsonnull_drop(NULL); /* nothing to walk */
 }
 
+/* jsonnull_drop_keys: a named member whose object lost every member to the drop goes too, at every depth and
+ * through named members nested in it; an object given empty, an unnamed one and arrays stay (§70). */
+static void test_emptied_keys(void **st)
+{
+  (void)st;
+  static const char *const keys[] = { "P", "A", NULL };
+  static const struct { const char *in, *out; } rows[] = {
+    { "{\"P\":{\"T\":null,\"D\":null},\"k\":1}", "{\"k\":1}" },
+    { "{\"P\":{\"A\":{\"S\":null}}}", "{}" },
+    { "{\"P\":{\"F\":0,\"A\":{\"S\":null}}}", "{\"P\":{\"F\":0}}" },
+    { "{\"P\":{\"A\":{\"S\":null},\"T\":null}}", "{}" },
+    /* given empty: a value, kept */
+    { "{\"P\":{}}", "{\"P\":{}}" },
+    { "{\"P\":{\"A\":{},\"T\":null}}", "{\"P\":{\"A\":{}}}" },
+    /* not named: emptied, kept */
+    { "{\"Q\":{\"T\":null}}", "{\"Q\":{}}" },
+    { "{\"x\":{\"P\":{\"T\":null}}}", "{\"x\":{}}" },
+    /* in arrays' objects, as jsonnull_drop; an array is not an object */
+    { "{\"l\":[{\"P\":{\"T\":null}}]}", "{\"l\":[{}]}" },
+    { "{\"P\":[{\"T\":null}]}", "{\"P\":[{}]}" },
+    { "{\"P\":null}", "{}" },
+  };
+  for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+    json_error_t e;
+    json_t *v = json_loads(rows[i].in, JSON_DECODE_ANY, &e);
+    if (!v) fail_msg("row %zu: %s", i, e.text);
+    jsonnull_drop_keys(v, keys);
+    char *got = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+    if (strcmp(got, rows[i].out)) fail_msg("row %zu: %s, expected %s", i, got, rows[i].out);
+    free(got);
+    json_decref(v);
+  }
+  /* a named key holding a NUL byte is matched whole: "P\0x" is not "P" */
+  json_t *o = json_pack("{s:{s:n}}", "k", "T");
+  json_object_setn_new(o, "P\0x", 3, json_pack("{s:n}", "T"));
+  jsonnull_drop_keys(o, keys);
+  assert_int_equal(json_object_size(o), 2);
+  json_decref(o);
+}
+
 /* A key holding a NUL byte (jansson's parser refuses one, a tree built by
  * code may hold it) is that key, not its prefix. */
 static void test_nul_keys(void **st)
@@ -112,6 +152,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_rows),
+    cmocka_unit_test(test_emptied_keys),
     cmocka_unit_test(test_nul_keys),
     cmocka_unit_test(test_many_members),
     cmocka_unit_test(test_deepest),
