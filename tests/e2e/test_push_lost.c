@@ -9,7 +9,11 @@
  * skipped, so every device got the next message's push after a gap; a
  * failed queueing was ignored. Now each device that missed it is closed
  * (1011) and its sync from its own cursor after it reconnects fills the
- * gap: every device ends with every message, in order, each once. Each test
+ * gap: every device ends with every message, in order, each once. A change
+ * of a message (pushed through jansson, not as packed text) whose JSON
+ * could not be made whole went out without its body until 2026-12-06; now
+ * it is a push that could not be made, and a sync page that could not be
+ * made is refused, never sent with the event left out (§70). Each test
  * starts its own server (the injection counts calls from the start). */
 #include <stdarg.h>
 #include <stddef.h>
