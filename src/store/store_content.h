@@ -1,0 +1,34 @@
+/* store_content.h — a stored message's content as the send dedupe compares
+ * it (docs/decisions/messaging-c2c-checks.md §69): a resend is the same
+ * sender, peer (or group) and MsgRandom (and MsgSeq, when both gave one)
+ * with the same content, MsgBody and CloudCustomData. A body is the packed
+ * text im_msg_pack makes ({"MsgBody":…,"CloudCustomData":…,
+ * "OfflinePushInfo":…}, the last two only when given; a modification's is
+ * the same shape): its content is that text up to the OfflinePushInfo
+ * member, or up to the closing brace when there is none, so that a resend
+ * with another OfflinePushInfo (or none) is still the same message. Two
+ * contents are the same when those bytes are: the same JSON written with
+ * its members in another order, or its strings escaped another way, is
+ * another content.
+ *
+ * Pure functions of their arguments: any thread. */
+#ifndef IMC_STORE_CONTENT_H
+#define IMC_STORE_CONTENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The length of body's content (its first bytes), at most len. A text that
+ * is not a packed object (tests store "{}") is its own content. */
+size_t store_content_len(const char *body, size_t len);
+
+/* A 64-bit hash of body's content (store_content_len bytes): what a C2C
+ * dedupe window keeps per message instead of its body (§69 says why the
+ * hash alone decides). Not persisted: a restart recomputes it from the
+ * stored rows. */
+uint64_t store_content_hash(const char *body, size_t len);
+
+/* 1 when bodies a and b have the same content (byte for byte), else 0. */
+int store_content_same(const char *a, size_t alen, const char *b, size_t blen);
+
+#endif
