@@ -22,6 +22,7 @@
  * call: far rarer than messages.
  */
 #include "store/sqlite_grp_int.h"
+#include "store/store_content.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -311,6 +312,37 @@ static int last_seq(store_t *s, uint32_t app, uint32_t gno, int64_t *out)
   return scalar_c(st, out);
 }
 
+/* The send dedupe (store_grp_msg_append; docs/decisions/messaging-c2c-checks.md §69): the group's first
+ * message of the sender (by_name: one that is no account) with m's Random, time_s >= since and m's content
+ * (store_content_same). Through (sdkappid, group_no, random), newest first: an index key's entries are in
+ * rowid order, the group's seq order, so no sorter; the walk stops at the first live message older than
+ * since (a live message's time is the clock's, so an older seq is older still, unless the clock stepped
+ * back by more than the window) and reads the body only of a row of the sender within since. It reads the
+ * group's messages of that Random within the window and its imports of it; before §69 it read every
+ * message of the group with that Random. *dup = 1 and m's seq and time the original's when found. */
+static int msg_dup(store_t *s, store_grp_msg_t *m, int64_t since, const char *by_name, int *dup)
+{
+  sqlite3_stmt *st;
+  int rc;
+  if (cached(s, G_DEDUPE, "SELECT seq,time_s,flags&16,CASE WHEN from_no=?4 AND time_s>=?5 AND (?4<>0 OR from_id=?6)"
+             " THEN body END FROM grp_msg WHERE sdkappid=?1 AND group_no=?2 AND random=?3 ORDER BY id DESC", &st))
+    return IMC_E_IO;
+  BIND(st, m->sdkappid, m->group_no, m->random, m->from_no, since);
+  sqlite3_bind_text(st, 6, by_name ? by_name : "", -1, SQLITE_STATIC);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    int64_t t = sqlite3_column_int64(st, 1);
+    if (t < since && !sqlite3_column_int(st, 2)) { rc = SQLITE_DONE; break; } /* imports' times follow no order */
+    if (sqlite3_column_type(st, 3) == SQLITE_NULL) continue;
+    const char *body = (const char *)sqlite3_column_blob(st, 3);
+    if (!store_content_same(body ? body : "", (size_t)sqlite3_column_bytes(st, 3), m->body, m->body_len)) continue;
+    m->seq = (uint32_t)sqlite3_column_int64(st, 0); /* the lowest seq so far */
+    m->time_s = t;
+    *dup = 1;
+  }
+  end(st, 1);
+  return rc == SQLITE_DONE ? 0 : sq__map_rc(rc);
+}
+
 static int msg_append(store_t *s, store_grp_msg_t *m, int64_t since, int *dup)
 {
   sqlite3_stmt *st;
@@ -318,25 +350,7 @@ static int msg_append(store_t *s, store_grp_msg_t *m, int64_t since, int *dup)
   *dup = 0;
   /* the sender stored by name when it is no account (the App admin's identifier; NULL for notices) */
   const char *by_name = !m->from_no && m->from_id && m->from_id[0] ? m->from_id : NULL;
-  if (since && (m->from_no || by_name)) {
-    /* through (sdkappid, group_no, random): the group's messages with this Random. The unary + keep the
-     * planner (no ANALYZE statistics) off the other indexes, which it chose: (sdkappid, time_s) walked every
-     * message of the app's groups inside the window, (sdkappid, group_no, seq) every message of the group */
-    if (cached(s, G_DEDUPE, "SELECT seq,time_s FROM grp_msg WHERE sdkappid=?1 AND group_no=?2 AND random=?3"
-               " AND from_no=?4 AND +time_s>=?5 AND (?4<>0 OR from_id=?6) ORDER BY +seq LIMIT 1", &st))
-      return IMC_E_IO;
-    BIND(st, m->sdkappid, m->group_no, m->random, m->from_no, since);
-    sqlite3_bind_text(st, 6, by_name ? by_name : "", -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-      m->seq = (uint32_t)sqlite3_column_int64(st, 0);
-      m->time_s = sqlite3_column_int64(st, 1);
-      *dup = 1;
-    }
-    end(st, 1);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sq__map_rc(rc);
-    if (*dup) return 0;
-  }
+  if (since && (m->from_no || by_name) && ((rc = msg_dup(s, m, since, by_name, dup)) || *dup)) return rc;
   int64_t max;
   if ((rc = last_seq(s, m->sdkappid, m->group_no, &max))) return rc;
   if (max >= UINT32_MAX) return IMC_E_RANGE;

@@ -294,7 +294,10 @@ static int append(store_t *s, struct sqmsg *m, store_msg_append_t *a)
   if (live && in->time_s < newest) in->time_s = newest;
   /* an empty conversation (next seq 1: the purge always keeps a conversation's newest row) holds no
    * duplicate; its window is made by its second send (most conversations of a random-peer load have one) */
-  if (in->seq > 1 && (a->dedupe_since_s || a->import_dedupe) && ((rc = sq__live_find_dup(s, m, ac, a, newest)) || a->dup))
+  /* a live message's content hash, for its send dedupe and its window (§69); a first message needs neither */
+  uint64_t chash = live && in->seq > 1 ? store_content_hash(in->body, in->body_len) : 0;
+  if (in->seq > 1 && (a->dedupe_since_s || a->import_dedupe) &&
+      ((rc = sq__live_find_dup(s, m, ac, a, newest, chash)) || a->dup))
     return rc;
   /* an import's run start; a SyncOtherMachine 2 message's, the start of its sender's run of them, so that
    * the sender's reads pass the run in one seek (§51); a NoLastMsg one's, the start of its run of NoLastMsg
@@ -310,7 +313,7 @@ static int append(store_t *s, struct sqmsg *m, store_msg_append_t *a)
       (rc = sq__live_conv_set(m, ac, in->conv, in->seq, top)))
     return rc;
   if (in->seq == 1) sq__nf_add(&m->nf, in->sdkappid, in->conv); /* the conversation has a message now */
-  if (live) sq__live_win_add(m, ac, in, a->dedupe_since_s);
+  if (live) sq__live_win_add(m, ac, in, chash, a->dedupe_since_s);
   else m->imported = 2;
   int pair = in->to_no != in->from_no;
   if (a->inbox_from &&
@@ -477,7 +480,9 @@ static int sqm_set_body(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t s
   if (!st) return IMC_E_IO;
   BIND(st, sdkappid, (int64_t)conv, seq);
   sqlite3_bind_text(st, 4, body, (int)len, SQLITE_TRANSIENT);
-  return changed_one(s, run(st));
+  int rc = changed_one(s, run(st));
+  if (!rc) sq__live_win_forget(state(s), sdkappid, conv); /* its hash is the old content's: reload from the rows */
+  return rc;
 }
 
 static int sqm_recent_set(store_t *s, uint32_t sdkappid, uint32_t user_no, uint32_t peer_no, const char *field,

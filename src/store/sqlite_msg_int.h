@@ -12,6 +12,7 @@
 #define IMC_STORE_SQLITE_MSG_INT_H
 
 #include "store/sqlite_int.h"
+#include "store/store_content.h"
 #include "store/store_msg.h"
 #include "util/err.h"
 #include "util/u64map.h"
@@ -75,10 +76,16 @@ int sq__pend_flush(store_t *s, sqpend_t *p);
 void sq__pend_drop(sqpend_t *p);
 
 static inline int sq__pend_any(const sqpend_t *p) { return p->nmsg || p->nev || p->nrecent || p->nrel; }
+/* The body of held message i (p->msg[i].m.body_len bytes; valid until the next hold or flush). */
+static inline const char *sq__pend_body(const sqpend_t *p, int i)
+{
+  return p->msg[i].m.body_len ? p->body + p->msg[i].body_off : "";
+}
 
 /* The held message of (app, conv) that matches a send's dedupe (a live
  * message of the same sender and random, time_s >= since_s,
- * store_msg_same_seq: never an imported one, §66) or importmsg's (same
+ * store_msg_same_seq, the same content, store_content_same (§69): never an
+ * imported one, §66) or importmsg's (same
  * cseq, random and time_s, live or imported), the lowest seq; NULL when
  * none. A send whose window answered needs none of it (the window holds
  * the held live rows). */
@@ -101,12 +108,18 @@ const pend_msg_t *sq__pend_last(const sqpend_t *p, uint32_t app, uint64_t conv);
 void sq__pend_free(sqpend_t *p);
 
 /* ---- the send dedupe window of a conversation (sqlite_msg_win.c) ---- */
-#define WIN_MAX 65536    /* entries per conversation (2.5 MiB with its hash); full, the oldest half goes (capped) */
+#define WIN_MAX 65536    /* entries per conversation (3 MiB with its hash); full, the oldest half goes (capped) */
 #define WIN_HASH_MIN 64  /* a window of this capacity or more has a hash (sqlite_msg_win.c) */
 
-/* caller: the message's STORE_MSG_CALLER_SEQ bit (its cseq tells sends apart, store_msg_same_seq); link: the
- * window's own (the next entry of its (random, sender) list, sqlite_msg_win.c), 0 elsewhere; 32 bytes */
-typedef struct sqwin_ent { uint32_t seq, random, from_no, cseq; int64_t time_s; uint32_t caller, link; } sqwin_ent_t;
+/* caller: the message's STORE_MSG_CALLER_SEQ bit (its cseq tells sends apart, store_msg_same_seq); chash: its
+ * content's hash (store_content_hash: a resend has the same content, messaging-c2c-checks.md §69); link: the
+ * window's own (the next entry of its (random, sender, chash) list, sqlite_msg_win.c), 0 elsewhere; 40 bytes */
+typedef struct sqwin_ent {
+  uint32_t seq, random, from_no, cseq;
+  int64_t time_s;
+  uint64_t chash;
+  uint32_t caller, link;
+} sqwin_ent_t;
 /* Every live message of the conversation with time_s >= lo, ascending seq;
  * capped: the window dropped entries within the dedupe window to stay at
  * WIN_MAX (sqlite_msg_win.c): it answers for sends whose since is below lo
@@ -117,14 +130,14 @@ typedef struct sqwin { int64_t lo; uint32_t n, cap, capped, probes; sqwin_ent_t 
 /* An empty window complete from lo (INT64_MIN: the conversation has no
  * message). NULL: out of memory. Free with free(). */
 sqwin_t *sq__win_new(int64_t lo);
-/* The first (lowest seq) entry of sender from_no with random and
- * time_s >= since_s whose cseq agrees with a send of flags (its
+/* The first (lowest seq) entry of sender from_no with random, content hash
+ * chash and time_s >= since_s whose cseq agrees with a send of flags (its
  * STORE_MSG_CALLER_SEQ bit) and cseq (store_msg_same_seq), NULL when none.
  * Exact only for since_s >= w->lo (a capped window: among the entries it
  * kept). A send without a caller MsgSeq may raise w->lo to since_s and
  * clear capped (entries older than since_s it passed are forgotten). */
-const sqwin_ent_t *sq__win_find(sqwin_t *w, uint32_t random, uint32_t from_no, uint32_t flags, uint32_t cseq,
-                                int64_t since_s);
+const sqwin_ent_t *sq__win_find(sqwin_t *w, uint32_t random, uint32_t from_no, uint64_t chash, uint32_t flags,
+                                uint32_t cseq, int64_t since_s);
 /* Add a live message (its seq above every entry's; one older than lo is
  * not kept). since_s: the current send's since, used to prune when full;
  * full at WIN_MAX within since, the oldest half is dropped (capped). *w
@@ -226,6 +239,9 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
           " AND conv=?2 AND seq<?3 ORDER BY seq DESC") \
   X(WALK_SHOWN, "SELECT seq,random,from_no,cseq,time_s,flags,coalesce(run_lo,seq)," FLOOR_SHOWS("time_s", "id", "?1") \
                 " FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND seq<?3 ORDER BY seq DESC") \
+  /* WALK with col 7 the body: a dedupe window's load hashes each row's content (§69); no other walk reads it */ \
+  X(WALK_BODY, "SELECT seq,random,from_no,cseq,time_s,flags,coalesce(run_lo,seq),body FROM c2c_msg WHERE sdkappid=?1" \
+               " AND conv=?2 AND seq<?3 ORDER BY seq DESC") \
   /* a written message's flags, run start and sender (an import, or a SyncOtherMachine 2 message of the same \
    * sender, appended after it continues its run) */ \
   X(RUN_OF, "SELECT flags,coalesce(run_lo,seq),from_no FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND seq=?3") \
@@ -584,12 +600,14 @@ int sq__msg_recent_get(store_t *s, uint32_t sdkappid, uint32_t user_no, uint32_t
 /* ---- live messages without a MsgRandom index (sqlite_msg_live.c) ---- */
 /* Call each(ud, row) for the live messages of the conversation below seq below (int64: 2^32 is above
  * every seq), newest first; row is the WALK statement's (seq, random, from_no, cseq, time_s, flags,
- * run start), WALK_SHOWN's when shown (and whether the purge floor shows it). An imported row is passed
+ * run start) for shown SQ_WALK_PLAIN (0), WALK_SHOWN's for SQ_WALK_SHOWN (1: and whether the purge floor
+ * shows it), WALK_BODY's for SQ_WALK_BODY (and the body: a window's load, §69). An imported row is passed
  * with the rest of its run of imports (run_lo): one seek per run, not a step per import. each returns
  * nonzero to stop, or < 0 for a SyncOtherMachine 2 row the reader does not see (its sender's): the walk
  * passes the rest of that sender's run of them in one seek (run_lo, §51), or for a NoLastMsg row that is not
  * SyncOtherMachine 2 the reader does not see: the rest of its run of NoLastMsg rows (§57); it must not use the same
  * statement. Only written rows are read. Returns 0, IMC_E_IO. */
+enum { SQ_WALK_PLAIN, SQ_WALK_SHOWN, SQ_WALK_BODY };
 int sq__live_down(store_t *s, uint32_t sdkappid, uint64_t conv, int64_t below, int shown,
                   int (*each)(void *, sqlite3_stmt *), void *ud);
 /* A binary search over the live seqs below hi for where is_low(ud, row) (a WALK row, WALK_SHOWN's when
@@ -618,15 +636,20 @@ int sq__live_hidden_lo(store_t *s, struct sqmsg *m, const store_msg_t *in, uint3
 int sq__live_conv_next(store_t *s, app_cache_t *ac, uint32_t sdkappid, uint64_t conv, uint32_t *next, int64_t *newest_s);
 /* Cache seq `used` as the conversation's newest and newest_s as its newest time (live or imported). */
 int sq__live_conv_set(struct sqmsg *m, app_cache_t *ac, uint64_t conv, uint32_t used, int64_t newest_s);
-/* The send's (or importmsg's) first duplicate: fills a->dup, m.seq, m.time_s, m.cseq. Inside an append. */
-int sq__live_find_dup(store_t *s, struct sqmsg *m, app_cache_t *ac, store_msg_append_t *a, int64_t newest_s);
+/* The send's (or importmsg's) first duplicate: fills a->dup, m.seq, m.time_s, m.cseq. chash: a send's
+ * content hash (store_content_hash of a->m.body; importmsg's rule ignores it). Inside an append. */
+int sq__live_find_dup(store_t *s, struct sqmsg *m, app_cache_t *ac, store_msg_append_t *a, int64_t newest_s,
+                      uint64_t chash);
 /* The seq of the first message with MsgKey (cseq, random, time_s) (from from_no only, unless 0), 0 when none; the
  * held rows must be written. */
 int sq__live_find_key(store_t *s, struct sqmsg *m, uint32_t sdkappid, uint64_t conv, uint32_t from_no, uint32_t cseq,
                       uint32_t random, int64_t time_s, uint32_t *seq);
-/* A live append joins its conversation's window (if loaded). */
-void sq__live_win_add(struct sqmsg *m, app_cache_t *ac, const store_msg_t *in, int64_t since_s);
+/* A live append, whose content hashes to chash, joins its conversation's window (if loaded). */
+void sq__live_win_add(struct sqmsg *m, app_cache_t *ac, const store_msg_t *in, uint64_t chash, int64_t since_s);
 /* Forget every window of an app. */
 void sq__live_win_clear(struct sqmsg *m, uint32_t sdkappid);
+/* Forget the window of one conversation (a message's body was replaced: the send dedupe compares the
+ * content as stored, §69; the next send reloads it). */
+void sq__live_win_forget(struct sqmsg *m, uint32_t sdkappid, uint64_t conv);
 
 #endif

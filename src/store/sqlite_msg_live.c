@@ -39,7 +39,9 @@ static int any_imported(store_t *s, struct sqmsg *m)
 int sq__live_down(store_t *s, uint32_t sdkappid, uint64_t conv, int64_t below, int shown,
                   int (*each)(void *, sqlite3_stmt *), void *ud)
 {
-  sqlite3_stmt *st = stmt(s, shown ? M_WALK_SHOWN : M_WALK);
+  static const int walk[] = { [SQ_WALK_PLAIN] = M_WALK, [SQ_WALK_SHOWN] = M_WALK_SHOWN, [SQ_WALK_BODY] = M_WALK_BODY };
+  assert(shown >= SQ_WALK_PLAIN && shown <= SQ_WALK_BODY);
+  sqlite3_stmt *st = stmt(s, walk[shown]);
   int rc;
   if (!st) return IMC_E_IO;
   BIND(st, sdkappid, (int64_t)conv, below);
@@ -235,26 +237,34 @@ int sq__live_conv_set(struct sqmsg *m, app_cache_t *ac, uint64_t conv, uint32_t 
   return rc;
 }
 
-/* A window entry from a WALK row (seq, random, from_no, cseq, time_s, flags). */
-static sqwin_ent_t row_ent(sqlite3_stmt *st)
+/* A window entry from a WALK row (seq, random, from_no, cseq, time_s, flags), with its content's hash from a
+ * WALK_BODY row's body (body), else 0 (a MsgKey lookup compares no content). */
+static sqwin_ent_t row_ent(sqlite3_stmt *st, int body)
 {
+  uint64_t chash = 0;
+  if (body) {
+    const char *b = (const char *)sqlite3_column_blob(st, 7); /* the text's bytes, no conversion */
+    chash = store_content_hash(b ? b : "", (size_t)sqlite3_column_bytes(st, 7));
+  }
   return (sqwin_ent_t){ (uint32_t)sqlite3_column_int64(st, 0), (uint32_t)sqlite3_column_int64(st, 1),
                         (uint32_t)sqlite3_column_int64(st, 2), (uint32_t)sqlite3_column_int64(st, 3),
-                        sqlite3_column_int64(st, 4), (uint32_t)sqlite3_column_int64(st, 5) & STORE_MSG_CALLER_SEQ, 0 };
+                        sqlite3_column_int64(st, 4), chash,
+                        (uint32_t)sqlite3_column_int64(st, 5) & STORE_MSG_CALLER_SEQ, 0 };
 }
 
-/* A window entry for a message. */
-static sqwin_ent_t msg_ent(const store_msg_t *m)
+/* A window entry for a message whose content hashes to chash. */
+static sqwin_ent_t msg_ent(const store_msg_t *m, uint64_t chash)
 {
-  return (sqwin_ent_t){ m->seq, m->random, m->from_no, m->cseq, m->time_s, m->flags & STORE_MSG_CALLER_SEQ, 0 };
+  return (sqwin_ent_t){ m->seq, m->random, m->from_no, m->cseq, m->time_s, chash, m->flags & STORE_MSG_CALLER_SEQ, 0 };
 }
 
 /* An each of sq__live_down over sqwin_ent_t: stops at the first live row
  * older than bound_s (when stop_older), skips rows of another second (when
- * only_second), calls each(ud, entry). */
+ * only_second), calls each(ud, entry); body: the walk reads WALK_BODY rows
+ * and the entries carry their content's hash. */
 typedef struct ent_walk {
   int64_t bound_s;
-  int only_second;
+  int only_second, body;
   int (*each)(void *, const sqwin_ent_t *);
   void *ud;
 } ent_walk_t;
@@ -262,7 +272,7 @@ typedef struct ent_walk {
 static int ent_row(void *ud, sqlite3_stmt *st)
 {
   ent_walk_t *w = ud;
-  sqwin_ent_t e = row_ent(st);
+  sqwin_ent_t e = row_ent(st, w->body);
   if (e.time_s < w->bound_s) return 1;
   if (w->only_second && e.time_s != w->bound_s) return 0;
   return w->each(w->ud, &e);
@@ -278,8 +288,8 @@ static int ent_row(void *ud, sqlite3_stmt *st)
 static int walk_live(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t below_seq, int64_t bound_s,
                      int (*each)(void *, const sqwin_ent_t *), void *ud)
 {
-  ent_walk_t w = { bound_s, 0, each, ud };
-  return sq__live_down(s, sdkappid, conv, below_seq, 0, ent_row, &w);
+  ent_walk_t w = { bound_s, 0, 1, each, ud };
+  return sq__live_down(s, sdkappid, conv, below_seq, SQ_WALK_BODY, ent_row, &w);
 }
 
 /* Call each(ud, row) for every live message of the conversation below
@@ -297,7 +307,7 @@ static int walk_second(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t be
   uint32_t top;
   int rc = sq__live_before(s, sdkappid, conv, below_seq, time_s + 1, 0, &top);
   if (rc || !top) return rc;
-  ent_walk_t w = { time_s, 1, each, ud };
+  ent_walk_t w = { time_s, 1, 0, each, ud };
   return sq__live_down(s, sdkappid, conv, (int64_t)top + 1, 0, ent_row, &w);
 }
 
@@ -308,6 +318,7 @@ typedef struct match {
   int key;
   uint32_t key_from; /* key: only this sender's messages (0: any; importmsg's dedupe matches either side) */
   uint32_t caller;   /* send: its STORE_MSG_CALLER_SEQ bit (store_msg_same_seq with cseq) */
+  uint64_t chash;    /* send: its content's hash (store_content_hash, §69) */
 } match_t;
 
 static void match_take(match_t *k, uint32_t seq, int64_t time_s, uint32_t cseq)
@@ -319,13 +330,13 @@ static void match_take(match_t *k, uint32_t seq, int64_t time_s, uint32_t cseq)
 }
 
 /* key: MsgKey (random, cseq, time exactly); else the send's (random, sender, time >= time_s, cseq when both
- * are the callers') */
+ * are the callers', content) */
 static int match_ent(void *ud, const sqwin_ent_t *e)
 {
   match_t *k = ud;
   if (e->random == k->random &&
       (k->key ? e->cseq == k->cseq && e->time_s == k->time_s && (!k->key_from || e->from_no == k->key_from)
-              : e->from_no == k->from_no && e->time_s >= k->time_s &&
+              : e->from_no == k->from_no && e->time_s >= k->time_s && e->chash == k->chash &&
                     store_msg_same_seq(e->caller, e->cseq, k->caller, k->cseq)))
     match_take(k, e->seq, e->time_s, e->cseq);
   return 0;
@@ -378,14 +389,20 @@ static void win_drop(struct sqmsg *m, app_cache_t *ac, uint64_t conv)
   if (w) { m->entries -= w->n + 1; free(w); }
 }
 
+void sq__live_win_forget(struct sqmsg *m, uint32_t sdkappid, uint64_t conv)
+{
+  app_cache_t *a = m ? u64map_get(&m->apps, sdkappid) : NULL;
+  if (a) win_drop(m, a, conv);
+}
+
 /* Add a live message to its conversation's window, if it has one. A window
  * that cannot grow (out of memory) is dropped: the next send walks back. */
-void sq__live_win_add(struct sqmsg *m, app_cache_t *ac, const store_msg_t *in, int64_t since_s)
+void sq__live_win_add(struct sqmsg *m, app_cache_t *ac, const store_msg_t *in, uint64_t chash, int64_t since_s)
 {
   sqwin_t *w = u64map_get(&ac->win, in->conv), *was = w;
   if (!w) return;
   uint32_t n0 = w->n;
-  sqwin_ent_t e = msg_ent(in);
+  sqwin_ent_t e = msg_ent(in, chash);
   if (sq__win_push(&w, &e, since_s)) {
     win_drop(m, ac, in->conv);
     return;
@@ -412,7 +429,7 @@ static int match_live_send(store_t *s, struct sqmsg *m, app_cache_t *ac, const s
   sqwin_t *w = u64map_get(&ac->win, in->conv);
   *from_window = 0;
   if (w && (k->time_s >= w->lo || w->capped)) {
-    const sqwin_ent_t *e = sq__win_find(w, k->random, k->from_no, k->caller, k->cseq, k->time_s);
+    const sqwin_ent_t *e = sq__win_find(w, k->random, k->from_no, k->chash, k->caller, k->cseq, k->time_s);
     if (e) match_take(k, e->seq, e->time_s, e->cseq);
     *from_window = 1;
     return 0;
@@ -429,8 +446,10 @@ static int match_live_send(store_t *s, struct sqmsg *m, app_cache_t *ac, const s
     for (uint32_t i = l.n; i-- > 0 && ok;) ok = !sq__win_push(&w, &l.e[i], k->time_s);
     for (int i = sq__pend_conv_next(&m->pend, -1, in->sdkappid, in->conv); i >= 0 && ok;
          i = sq__pend_conv_next(&m->pend, i, in->sdkappid, in->conv)) {
-      sqwin_ent_t e = msg_ent(&m->pend.msg[i].m);
-      if (!(m->pend.msg[i].m.flags & STORE_MSG_IMPORTED)) ok = !sq__win_push(&w, &e, k->time_s);
+      const store_msg_t *h = &m->pend.msg[i].m;
+      if (h->flags & STORE_MSG_IMPORTED) continue;
+      sqwin_ent_t e = msg_ent(h, store_content_hash(sq__pend_body(&m->pend, i), h->body_len));
+      ok = !sq__win_push(&w, &e, k->time_s);
     }
     if (ok && !u64map_put(&ac->win, in->conv, w)) m->entries += w->n + 1;
     else free(w);
@@ -442,15 +461,18 @@ static int match_live_send(store_t *s, struct sqmsg *m, app_cache_t *ac, const s
 /* The first match of the send's or importmsg's dedupe rule. A send's
  * (§66): live messages only — from the window, or a walk back that loads
  * it, and the held live rows the window does not have yet; an imported
- * message is never a send's original. importmsg's: imported messages
+ * message is never a send's original; one of other content neither (§69:
+ * the window's and the walk's rows by their content hash, the walk reading
+ * each row's body, the held rows byte for byte). importmsg's: imported messages
  * through the partial index, live ones among the messages of the imported
  * time's second (walk_second: only when the conversation's newest time is
  * as new as the imported time), held ones of either kind from the buffer. */
-int sq__live_find_dup(store_t *s, struct sqmsg *m, app_cache_t *ac, store_msg_append_t *a, int64_t newest_s)
+int sq__live_find_dup(store_t *s, struct sqmsg *m, app_cache_t *ac, store_msg_append_t *a, int64_t newest_s,
+                      uint64_t chash)
 {
   const store_msg_t *in = &a->m;
   match_t k = { in->random, in->from_no, in->cseq, 0, 0, a->import_dedupe ? in->time_s : a->dedupe_since_s, 0,
-                a->import_dedupe, 0, in->flags & STORE_MSG_CALLER_SEQ };
+                a->import_dedupe, 0, in->flags & STORE_MSG_CALLER_SEQ, chash };
   int from_window = 0, rc;
   if (!k.key) rc = match_live_send(s, m, ac, in, &k, &from_window);
   else if (!(rc = match_imported(s, m, in->sdkappid, in->conv, &k)) && in->time_s <= newest_s)
@@ -475,7 +497,7 @@ int sq__live_find_dup(store_t *s, struct sqmsg *m, app_cache_t *ac, store_msg_ap
 int sq__live_find_key(store_t *s, struct sqmsg *m, uint32_t sdkappid, uint64_t conv, uint32_t from_no, uint32_t cseq,
                       uint32_t random, int64_t time_s, uint32_t *seq)
 {
-  match_t k = { random, 0, cseq, 0, 0, time_s, 0, 1, from_no, 0 };
+  match_t k = { random, 0, cseq, 0, 0, time_s, 0, 1, from_no, 0, 0 };
   int rc = match_imported(s, m, sdkappid, conv, &k);
   if (!rc) rc = walk_second(s, sdkappid, conv, UINT32_MAX, time_s, match_ent, &k);
   *seq = k.seq;

@@ -341,14 +341,16 @@ int sq__pend_conv_next(const sqpend_t *p, int i, uint32_t app, uint64_t conv)
   return -1;
 }
 
-static int dup_match(const store_msg_t *m, const store_msg_append_t *a)
+/* Held message i against the append's rule; a send's compares the content last (§69), byte for byte. */
+static int dup_match(const sqpend_t *p, int i, const store_msg_append_t *a)
 {
-  const store_msg_t *in = &a->m;
+  const store_msg_t *m = &p->msg[i].m, *in = &a->m;
   if (m->sdkappid != in->sdkappid || m->conv != in->conv || m->random != in->random) return 0;
   return a->import_dedupe ? m->cseq == in->cseq && m->time_s == in->time_s
                           : !(m->flags & STORE_MSG_IMPORTED) && m->from_no == in->from_no &&
                                 m->time_s >= a->dedupe_since_s &&
-                                store_msg_same_seq(m->flags, m->cseq, in->flags, in->cseq);
+                                store_msg_same_seq(m->flags, m->cseq, in->flags, in->cseq) &&
+                                store_content_same(sq__pend_body(p, i), m->body_len, in->body, in->body_len);
 }
 
 const store_msg_t *sq__pend_dup(sqpend_t *p, const store_msg_append_t *a)
@@ -358,7 +360,7 @@ const store_msg_t *sq__pend_dup(sqpend_t *p, const store_msg_append_t *a)
   for (int32_t n = p->head[b]; n; n = p->msg[n - 1].next) { /* append order: seq ascending per conversation */
     assert(n <= p->nmsg);
     p->dup_visits++;
-    if (dup_match(&p->msg[n - 1].m, a)) return &p->msg[n - 1].m;
+    if (dup_match(p, n - 1, a)) return &p->msg[n - 1].m;
   }
   return NULL;
 }

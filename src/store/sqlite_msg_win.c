@@ -2,9 +2,11 @@
  * on the writer's connection.
  *
  * A window holds every live (not imported) message of its conversation with
- * time_s >= lo: seq, random, sender, cseq, time and whether the cseq was the
- * caller's. The send dedupe rule (same sender and random, time_s >= since,
- * the same cseq when both are the callers', store_msg_same_seq) is answered
+ * time_s >= lo: seq, random, sender, cseq, time, whether the cseq was the
+ * caller's and its content's hash. The send dedupe rule (same sender and
+ * random, time_s >= since, the same cseq when both are the callers',
+ * store_msg_same_seq, the same content: messaging-c2c-checks.md §69, the
+ * hash decides) is answered
  * from it whenever since >= lo, without an index on the message table
  * (docs/decisions/messaging-c2c-append.md §15). sqlite_msg.c creates a
  * window empty for a new conversation, or loads it by walking the
@@ -26,20 +28,24 @@
  * the capacity in slots, each an entry's index + 1, 0 empty; rebuilt when
  * the entries move), not a scan of every entry. Each entry has one slot,
  * so the hash is at most half full:
- *  - an entry without the caller's MsgSeq: keyed by (random, sender);
- *  - an entry with it: keyed by (random, sender, cseq), so a sender that
- *    gives every message one MsgRandom and tells them apart by MsgSeq
- *    alone has chains of one message each, not one chain of all of them;
+ *  - an entry without the caller's MsgSeq: keyed by (random, sender,
+ *    chash), so a sender that gives every message one MsgRandom (often 0)
+ *    and no MsgSeq has a chain per content, not one chain of all of them
+ *    (§69);
+ *  - an entry with it: keyed by (random, sender, chash, cseq), so a sender
+ *    that gives every message one MsgRandom and tells them apart by MsgSeq
+ *    alone has chains of one message each;
  *  - and, so that a send without a MsgSeq (which matches any) still finds
  *    its first match without walking every MsgSeq of its MsgRandom, the
- *    caller-MsgSeq entries of one (random, sender) are a circular list in
- *    seq order (sqwin_ent_t.link), named by a GROUP slot keyed by (random,
- *    sender) that stands for the newest of them instead of its own slot.
+ *    caller-MsgSeq entries of one (random, sender, chash) are a circular
+ *    list in seq order (sqwin_ent_t.link), named by a GROUP slot keyed by
+ *    (random, sender, chash) that stands for the newest of them instead of
+ *    its own slot.
  *    The list's oldest entries older than a lookup's since are unlinked as
  *    that lookup passes them (each at most once per rebuild) and lo rises
  *    to that since, as a prune's does.
- * A send with a MsgSeq looks in the two chains of its (random, sender) and
- * (random, sender, cseq); one without, in the first chain and the list's
+ * A send with a MsgSeq looks in the two chains of its (random, sender,
+ * chash) and (random, sender, chash, cseq); one without, in the first chain and the list's
  * first entry within since: a bounded number of entries either way
  * (sqwin_t.probes counts them, for the tests).
  *
@@ -53,7 +59,7 @@
 _Static_assert((WIN_MAX & (WIN_MAX - 1)) == 0 && (WIN_HASH_MIN & (WIN_HASH_MIN - 1)) == 0,
                "capacities are powers of two");
 
-#define GROUP 0x80000000u /* a slot value naming a (random, sender)'s list by its newest entry */
+#define GROUP 0x80000000u /* a slot value naming a (random, sender, chash)'s list by its newest entry */
 
 static uint32_t *slots(sqwin_t *w) { return w->cap >= WIN_HASH_MIN ? (uint32_t *)&w->e[w->cap] : NULL; }
 static size_t win_bytes(uint32_t cap)
@@ -67,19 +73,26 @@ static uint32_t mix(uint64_t x)
   x ^= x >> 32;
   return (uint32_t)x;
 }
-/* The chain of (random, sender): entries without a caller MsgSeq and the GROUP slot of those with one. */
-static uint32_t slot_rs(uint32_t random, uint32_t from_no, uint32_t mask)
+/* The chain of (random, sender, chash): entries without a caller MsgSeq and the GROUP slot of those with one. */
+static uint32_t slot_rs(uint32_t random, uint32_t from_no, uint64_t chash, uint32_t mask)
 {
-  return mix((uint64_t)random << 32 | from_no) & mask;
+  return mix(((uint64_t)random << 32 | from_no) ^ chash) & mask;
 }
-/* The chain of (random, sender, cseq): entries with a caller MsgSeq, but the newest of their (random, sender). */
-static uint32_t slot_rsc(uint32_t random, uint32_t from_no, uint32_t cseq, uint32_t mask)
+/* The chain of (random, sender, chash, cseq): entries with a caller MsgSeq, but the newest of their (random,
+ * sender, chash). */
+static uint32_t slot_rsc(uint32_t random, uint32_t from_no, uint64_t chash, uint32_t cseq, uint32_t mask)
 {
-  return mix(((uint64_t)random << 32 | from_no) ^ ((uint64_t)cseq + 1) * 0x9E3779B97F4A7C15ull) & mask;
+  return mix(((uint64_t)random << 32 | from_no) ^ chash ^ ((uint64_t)cseq + 1) * 0x9E3779B97F4A7C15ull) & mask;
 }
 static uint32_t slot_ent(const sqwin_ent_t *e, uint32_t mask)
 {
-  return e->caller ? slot_rsc(e->random, e->from_no, e->cseq, mask) : slot_rs(e->random, e->from_no, mask);
+  return e->caller ? slot_rsc(e->random, e->from_no, e->chash, e->cseq, mask)
+                   : slot_rs(e->random, e->from_no, e->chash, mask);
+}
+/* e is of (random, from_no, chash) */
+static int same_rsh(const sqwin_ent_t *e, uint32_t random, uint32_t from_no, uint64_t chash)
+{
+  return e->random == random && e->from_no == from_no && e->chash == chash;
 }
 
 static uint32_t free_slot(const uint32_t *h, uint32_t k, uint32_t mask)
@@ -94,13 +107,13 @@ static void hash_put(sqwin_t *w, uint32_t *h, uint32_t i)
   uint32_t mask = 2 * w->cap - 1, k;
   sqwin_ent_t *e = &w->e[i];
   if (!e->caller) {
-    h[free_slot(h, slot_rs(e->random, e->from_no, mask), mask)] = i + 1;
+    h[free_slot(h, slot_rs(e->random, e->from_no, e->chash, mask), mask)] = i + 1;
     return;
   }
-  for (k = slot_rs(e->random, e->from_no, mask); h[k]; k = (k + 1) & mask) {
+  for (k = slot_rs(e->random, e->from_no, e->chash, mask); h[k]; k = (k + 1) & mask) {
     if (!(h[k] & GROUP)) continue;
     uint32_t t = (h[k] & ~GROUP) - 1; /* the newest of a list: is it this entry's? */
-    if (w->e[t].random != e->random || w->e[t].from_no != e->from_no) continue;
+    if (!same_rsh(&w->e[t], e->random, e->from_no, e->chash)) continue;
     e->link = w->e[t].link; /* i after t, before the oldest */
     w->e[t].link = i;
     h[k] = GROUP | (i + 1);
@@ -119,10 +132,10 @@ static void hash_build(sqwin_t *w)
   for (uint32_t i = 0; i < w->n; i++) hash_put(w, h, i);
 }
 
-static int ent_matches(const sqwin_ent_t *e, uint32_t random, uint32_t from_no, uint32_t flags, uint32_t cseq,
-                       int64_t since_s)
+static int ent_matches(const sqwin_ent_t *e, uint32_t random, uint32_t from_no, uint64_t chash, uint32_t flags,
+                       uint32_t cseq, int64_t since_s)
 {
-  return e->random == random && e->from_no == from_no && e->time_s >= since_s &&
+  return same_rsh(e, random, from_no, chash) && e->time_s >= since_s &&
          store_msg_same_seq(e->caller, e->cseq, flags, cseq);
 }
 
@@ -145,8 +158,8 @@ static const sqwin_ent_t *list_first(sqwin_t *w, uint32_t t, int64_t since_s)
   return w->e[i].time_s >= since_s ? &w->e[i] : NULL;
 }
 
-const sqwin_ent_t *sq__win_find(sqwin_t *w, uint32_t random, uint32_t from_no, uint32_t flags, uint32_t cseq,
-                                int64_t since_s)
+const sqwin_ent_t *sq__win_find(sqwin_t *w, uint32_t random, uint32_t from_no, uint64_t chash, uint32_t flags,
+                                uint32_t cseq, int64_t since_s)
 {
   const uint32_t *h = slots(w);
   const sqwin_ent_t *best = NULL;
@@ -154,23 +167,23 @@ const sqwin_ent_t *sq__win_find(sqwin_t *w, uint32_t random, uint32_t from_no, u
   if (!h) {
     for (uint32_t i = 0; i < w->n; i++) { /* ascending seq: the first match is the original */
       w->probes++;
-      if (ent_matches(&w->e[i], random, from_no, flags, cseq, since_s)) return &w->e[i];
+      if (ent_matches(&w->e[i], random, from_no, chash, flags, cseq, since_s)) return &w->e[i];
     }
     return NULL;
   }
   uint32_t mask = 2 * w->cap - 1;
-  for (uint32_t k = slot_rs(random, from_no, mask); h[k]; k = (k + 1) & mask) {
+  for (uint32_t k = slot_rs(random, from_no, chash, mask); h[k]; k = (k + 1) & mask) {
     const sqwin_ent_t *e = &w->e[(h[k] & ~GROUP) - 1];
     w->probes++;
-    if (e->random != random || e->from_no != from_no) continue;
+    if (!same_rsh(e, random, from_no, chash)) continue;
     if (h[k] & GROUP && !(flags & STORE_MSG_CALLER_SEQ)) e = list_first(w, (h[k] & ~GROUP) - 1, since_s);
-    if (e && ent_matches(e, random, from_no, flags, cseq, since_s)) best = lower(best, e);
+    if (e && ent_matches(e, random, from_no, chash, flags, cseq, since_s)) best = lower(best, e);
   }
   if (flags & STORE_MSG_CALLER_SEQ)
-    for (uint32_t k = slot_rsc(random, from_no, cseq, mask); h[k]; k = (k + 1) & mask) {
+    for (uint32_t k = slot_rsc(random, from_no, chash, cseq, mask); h[k]; k = (k + 1) & mask) {
       const sqwin_ent_t *e = &w->e[(h[k] & ~GROUP) - 1];
       w->probes++;
-      if (ent_matches(e, random, from_no, flags, cseq, since_s)) best = lower(best, e);
+      if (ent_matches(e, random, from_no, chash, flags, cseq, since_s)) best = lower(best, e);
     }
   return best;
 }

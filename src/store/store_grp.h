@@ -224,10 +224,12 @@ int store_grp_convs(store_t *s, uint32_t sdkappid, uint32_t user_no, store_grp_c
 /* The member rows (not applications) of one user in every group of the app. */
 int store_grp_joined(store_t *s, uint32_t sdkappid, uint32_t user_no, store_grp_member_cb cb, void *ud);
 /* Append a message (a TARGETED one with its recipients m->to): seq = the group's last (store_grp_msg_last_seq) + 1 unless a duplicate exists
- * (same sender and random with time_s >= dedupe_since_s; 0 = no check; a
+ * (same sender and random with time_s >= dedupe_since_s and the same
+ * content as stored, MsgBody and CloudCustomData: store_content_same,
+ * messaging-c2c-checks.md §69; 0 = no check; a
  * sender that is no account, from_no 0, is told by its from_id, and one
  * without a from_id — a system notice — is never a duplicate): then
- * *dup = 1, nothing is written and m gets the original's seq and time.
+ * *dup = 1, nothing is written and m gets the original's (lowest) seq and time.
  * A message of a member (from_no, not SYSTEM) raises its member row's
  * last_send (LastSendMsgTime) to time_s; the row is written only when
  * time_s is the later second. IMC_E_RANGE past 2^32-1. */

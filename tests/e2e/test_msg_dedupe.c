@@ -1,4 +1,4 @@
-/* End-to-end: the C2C send dedupe and the caller's MsgSeq (issue 13;
+/* End-to-end: the send dedupe, the caller's MsgSeq (issue 13;
  * docs/delivery.md "Resends", docs/rest-api-messages.md sendmsg). A resend (same
  * sender, peer and MsgRandom within the dedupe window) is the original
  * message; when both sends carry a REST MsgSeq they are the same message
@@ -10,7 +10,11 @@
  * from the table: the row records whether its MsgSeq was the caller's), for
  * batchsendmsg and for 100 messages of one MsgRandom (a hashed window).
  * An imported message is never a send's original (a send of its MsgRandom
- * is stored, also after a restart). Each test uses its own users. */
+ * is stored, also after a restart). And the content (messaging-c2c-checks.md
+ * §69): a resend is also the same MsgBody and CloudCustomData, so a backend
+ * that gives every message one MsgRandom (0) loses none; for sendmsg,
+ * batchsendmsg, the WebSocket send and the stored group sends (REST and
+ * group_send), live and after a restart. Each test uses its own users. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -26,20 +30,26 @@
 #include "e2e_msg.h"
 #include "e2e_fixture.h"
 
-/* sendmsg from → to with MsgRandom random, MsgSeq seq (< 0: none) and text;
- * the reply's MsgKey into out (the reply must be OK). */
-static void send_key(const char *from, const char *to, int random, long seq, const char *text, char *out, size_t cap)
+/* sendmsg from → to with MsgRandom random, MsgSeq seq (< 0: none), text and extra members (more: "" or
+ * members with a trailing comma, e.g. a CloudCustomData); the reply's MsgKey into out (the reply must be OK). */
+static void send_key_more(const char *from, const char *to, int random, long seq, const char *text, const char *more,
+                          char *out, size_t cap)
 {
   char seqf[32] = "";
   if (seq >= 0) snprintf(seqf, sizeof seqf, "\"MsgSeq\":%ld,", seq);
   json_t *r = v4(srv.port, app, key, "openim/sendmsg",
-                 "{\"From_Account\":\"%s\",\"To_Account\":\"%s\",\"MsgRandom\":%d,%s\"MsgBody\":[{\"MsgType\":"
+                 "{\"From_Account\":\"%s\",\"To_Account\":\"%s\",\"MsgRandom\":%d,%s%s\"MsgBody\":[{\"MsgType\":"
                  "\"TIMTextElem\",\"MsgContent\":{\"Text\":\"%s\"}}]}",
-                 from, to, random, seqf, text);
+                 from, to, random, seqf, more, text);
   assert_non_null(r);
   if (jint(r, "ErrorCode") != 0) fail_msg("sendmsg: %s", json_dumps(r, JSON_COMPACT));
   snprintf(out, cap, "%s", jstr(r, "MsgKey"));
   json_decref(r);
+}
+
+static void send_key(const char *from, const char *to, int random, long seq, const char *text, char *out, size_t cap)
+{
+  send_key_more(from, to, random, seq, text, "", out, cap);
 }
 
 /* The texts of user's conversation with peer, oldest first, joined by ",". */
@@ -246,7 +256,7 @@ static void test_against_import(void **st)
   assert_int_equal(strncmp(k1, "1_12_", 5), 0);
   send_key("i_alice", "i_bob", 12, 1, "sent with its MsgSeq", k, sizeof k); /* its resend: the send */
   assert_string_equal(k, k1);
-  send_key("i_alice", "i_bob", 12, -1, "no MsgSeq", k, sizeof k); /* none: the first send of MsgRandom 12 */
+  send_key("i_alice", "i_bob", 12, -1, "sent", k, sizeof k); /* none: the first send of MsgRandom 12 and its text */
   assert_string_equal(k, k2);
   expect_texts("i_alice", "i_bob", "imported,sent,sent with its MsgSeq");
 }
@@ -319,6 +329,229 @@ static void test_ws_msg_seq(void **st)
   expect_texts("w_alice", "w_bob", "one,two");
 }
 
+/* ---- the content (messaging-c2c-checks.md §69) ------------------------------------------------------- */
+#define CLOUD(c) "\"CloudCustomData\":\"" c "\","
+#define PUSH(d) "\"OfflinePushInfo\":{\"PushFlag\":0,\"Desc\":\"" d "\"},"
+
+/* A backend that gives every message one MsgRandom (0) and no MsgSeq: each
+ * content is its own message, stored and pushed (until 2026-12-06 every one
+ * after the first was answered with the first one's MsgKey for 5 minutes
+ * and never stored); a resend of one content is its original, with another
+ * OfflinePushInfo too (not content); the same MsgBody with another
+ * CloudCustomData is another message. The same after a restart, when the
+ * window is loaded from the rows and hashes their bodies, for contents sent
+ * before it and after it. */
+static void test_one_random_contents(void **st)
+{
+  (void)st;
+  char k1[48], k2[48], k3[48], kc[48], kd[48], k4[48], k5[48], k[48];
+  import_users(srv.port, app, key, (const char *const[]){ "c_alice", "c_bob", NULL });
+  wsc_t b;
+  assert_int_equal(wsc_login(&b, srv.port, app, key, "c_bob", "Web"), 0);
+  json_decref(wsc_sync_live(&b));
+  send_key("c_alice", "c_bob", 0, -1, "one", k1, sizeof k1);
+  send_key("c_alice", "c_bob", 0, -1, "two", k2, sizeof k2); /* k1 and never stored before §69 */
+  send_key("c_alice", "c_bob", 0, -1, "three", k3, sizeof k3);
+  assert_string_not_equal(k1, k2);
+  assert_string_not_equal(k2, k3);
+  assert_string_not_equal(k1, k3);
+  expect_push(&b, k1, "one");
+  expect_push(&b, k2, "two");
+  expect_push(&b, k3, "three");
+  send_key("c_alice", "c_bob", 0, -1, "two", k, sizeof k); /* a resend */
+  assert_string_equal(k, k2);
+  send_key_more("c_alice", "c_bob", 0, -1, "one", PUSH("another push"), k, sizeof k); /* still a resend */
+  assert_string_equal(k, k1);
+  send_key_more("c_alice", "c_bob", 0, -1, "one", CLOUD("c"), kc, sizeof kc); /* another CloudCustomData */
+  assert_string_not_equal(kc, k1);
+  expect_push(&b, kc, "one");
+  send_key_more("c_alice", "c_bob", 0, -1, "one", CLOUD("c"), k, sizeof k);
+  assert_string_equal(k, kc);
+  send_key_more("c_alice", "c_bob", 0, -1, "one", CLOUD("d"), kd, sizeof kd);
+  assert_string_not_equal(kd, kc);
+  expect_push(&b, kd, "one");
+  assert_null(wsc_push(&b, "msg", 300)); /* resends deliver nothing */
+  wsc_close(&b);
+  expect_texts("c_alice", "c_bob", "one,two,three,one,one");
+  assert_int_equal(e2e_server_stop(&srv), 0);
+  assert_int_equal(e2e_server_start(&srv, NULL), 0);
+  assert_int_equal(wsc_login(&b, srv.port, app, key, "c_bob", "Web"), 0);
+  json_decref(wsc_sync_live(&b));
+  send_key("c_alice", "c_bob", 0, -1, "two", k, sizeof k); /* loads the window: a resend */
+  assert_string_equal(k, k2);
+  send_key_more("c_alice", "c_bob", 0, -1, "one", CLOUD("c"), k, sizeof k);
+  assert_string_equal(k, kc);
+  send_key("c_alice", "c_bob", 0, -1, "one", k, sizeof k);
+  assert_string_equal(k, k1);
+  send_key("c_alice", "c_bob", 0, -1, "four", k4, sizeof k4); /* a new content after the restart */
+  expect_push(&b, k4, "four");
+  send_key_more("c_alice", "c_bob", 0, -1, "three", CLOUD("d"), k5, sizeof k5);
+  expect_push(&b, k5, "three");
+  send_key("c_alice", "c_bob", 0, -1, "four", k, sizeof k);
+  assert_string_equal(k, k4);
+  send_key("c_alice", "c_bob", 0, -1, "three", k, sizeof k);
+  assert_string_equal(k, k3);
+  assert_null(wsc_push(&b, "msg", 300));
+  wsc_close(&b);
+  expect_texts("c_alice", "c_bob", "one,two,three,one,one,four,three");
+}
+
+/* batchsendmsg of one MsgRandom without MsgSeq: each content is its own
+ * message for every target, a resend is the original. */
+static void test_batch_one_random_contents(void **st)
+{
+  (void)st;
+  import_users(srv.port, app, key, (const char *const[]){ "e_alice", "e_bob", "e_carol", NULL });
+  const char *fmt = "{\"From_Account\":\"e_alice\",\"To_Account\":[\"e_bob\",\"e_carol\"],\"MsgRandom\":0,"
+                    "\"MsgBody\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"%s\"}}]}";
+  const char *texts[] = { "one", "two", "one" };
+  char keys[3][48];
+  for (int i = 0; i < 3; i++) {
+    json_t *r = v4(srv.port, app, key, "openim/batchsendmsg", fmt, texts[i]);
+    assert_int_equal(jint(r, "ErrorCode"), 0);
+    snprintf(keys[i], sizeof keys[i], "%s", jstr(r, "MsgKey"));
+    json_decref(r);
+  }
+  assert_string_not_equal(keys[0], keys[1]);
+  assert_string_equal(keys[2], keys[0]);
+  expect_texts("e_alice", "e_bob", "one,two");
+  expect_texts("e_alice", "e_carol", "one,two");
+}
+
+/* The WebSocket send of one random without msg_seq: the reply's dup and msg_key for text and cloud (NULL:
+ * none) must be want_dup and, for a duplicate, want_key; the msg_key into out. */
+static void ws_send_content(wsc_t *c, const char *to, const char *text, const char *cloud, int want_dup,
+                            const char *want_key, char *out, size_t cap)
+{
+  char cf[64] = "";
+  if (cloud) snprintf(cf, sizeof cf, ",\"cloud_custom_data\":\"%s\"", cloud);
+  json_t *r = wsc_rpc(c, "send", "\"to\":\"%s\",\"random\":5%s,\"body\":[{\"MsgType\":\"TIMTextElem\","
+                                 "\"MsgContent\":{\"Text\":\"%s\"}}]", to, cf, text);
+  assert_non_null(r);
+  assert_int_equal(jint(r, "code"), 0);
+  assert_int_equal(json_is_true(json_object_get(r, "dup")), want_dup);
+  if (want_key) assert_string_equal(jstr(r, "msg_key"), want_key);
+  snprintf(out, cap, "%s", jstr(r, "msg_key"));
+  json_decref(r);
+}
+
+/* The WebSocket send: one random, other contents are other messages, the
+ * same content is the original; before and after a restart. */
+static void test_ws_one_random_contents(void **st)
+{
+  (void)st;
+  char ka[48], kb[48], kc[48], ke[48], k[48];
+  import_users(srv.port, app, key, (const char *const[]){ "x_alice", "x_bob", NULL });
+  wsc_t a;
+  assert_int_equal(wsc_login(&a, srv.port, app, key, "x_alice", "Web"), 0);
+  ws_send_content(&a, "x_bob", "a", NULL, 0, NULL, ka, sizeof ka);
+  ws_send_content(&a, "x_bob", "b", NULL, 0, NULL, kb, sizeof kb); /* a dup of "a" before §69 */
+  assert_string_not_equal(ka, kb);
+  ws_send_content(&a, "x_bob", "a", NULL, 1, ka, k, sizeof k);
+  ws_send_content(&a, "x_bob", "a", "c", 0, NULL, kc, sizeof kc);
+  assert_string_not_equal(kc, ka);
+  ws_send_content(&a, "x_bob", "a", "c", 1, kc, k, sizeof k);
+  wsc_close(&a);
+  assert_int_equal(e2e_server_stop(&srv), 0);
+  assert_int_equal(e2e_server_start(&srv, NULL), 0);
+  assert_int_equal(wsc_login(&a, srv.port, app, key, "x_alice", "Web"), 0);
+  ws_send_content(&a, "x_bob", "b", NULL, 1, kb, k, sizeof k);
+  ws_send_content(&a, "x_bob", "a", "c", 1, kc, k, sizeof k);
+  ws_send_content(&a, "x_bob", "a", "d", 0, NULL, k, sizeof k);
+  ws_send_content(&a, "x_bob", "e", NULL, 0, NULL, ke, sizeof ke);
+  ws_send_content(&a, "x_bob", "e", NULL, 1, ke, k, sizeof k);
+  wsc_close(&a);
+  expect_texts("x_alice", "x_bob", "a,b,a,a,e");
+}
+
+/* send_group_msg to gid from with Random random, text and extra members (more, as send_key_more's); the
+ * reply's MsgSeq. */
+static json_int_t gsend(const char *gid, const char *from, int random, const char *text, const char *more)
+{
+  json_t *r = v4(srv.port, app, key, G("send_group_msg"),
+                 "{\"GroupId\":\"%s\",\"From_Account\":\"%s\",\"Random\":%d,%s\"MsgBody\":[{\"MsgType\":"
+                 "\"TIMTextElem\",\"MsgContent\":{\"Text\":\"%s\"}}]}", gid, from, random, more, text);
+  assert_non_null(r);
+  if (jint(r, "ErrorCode") != 0) fail_msg("send_group_msg: %s", json_dumps(r, JSON_COMPACT));
+  json_int_t seq = jint(r, "MsgSeq");
+  json_decref(r);
+  return seq;
+}
+
+/* group_send on c with random 5: the reply's seq, its dup must be want_dup. */
+static json_int_t ws_gsend(wsc_t *c, const char *gid, const char *text, int want_dup)
+{
+  json_t *r = wsc_rpc(c, "group_send", "\"group_id\":\"%s\",\"random\":5,\"body\":[{\"MsgType\":\"TIMTextElem\","
+                                       "\"MsgContent\":{\"Text\":\"%s\"}}]", gid, text);
+  assert_non_null(r);
+  assert_int_equal(jint(r, "code"), 0);
+  assert_int_equal(json_is_true(json_object_get(r, "dup")), want_dup);
+  json_int_t seq = jint(r, "seq");
+  json_decref(r);
+  return seq;
+}
+
+/* The group's message texts, oldest first (group_msg_get_simple; notices left out), must be want. */
+static void expect_group_texts(const char *gid, const char *want)
+{
+  char got[256];
+  json_t *r = v4(srv.port, app, key, G("group_msg_get_simple"), "{\"GroupId\":\"%s\",\"ReqMsgNumber\":20}", gid);
+  assert_non_null(r);
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  json_t *l = json_object_get(r, "RspMsgList"), *rev = json_array();
+  for (size_t i = json_array_size(l); i-- > 0;) json_array_append(rev, json_array_get(l, i)); /* newest first */
+  msg_texts(rev, "MsgBody", got, sizeof got);
+  json_decref(rev);
+  json_decref(r);
+  assert_string_equal(got, want);
+}
+
+/* The stored group send dedupe compares the content too, over REST and
+ * the WebSocket: one Random for every message, each content stored with
+ * its own seq; a resend of one content is its original (another
+ * OfflinePushInfo too); another CloudCustomData is another message;
+ * another sender's message of the same content is its own. The same after
+ * a restart. */
+static void test_group_one_random_contents(void **st)
+{
+  (void)st;
+  import_users(srv.port, app, key, (const char *const[]){ "g_alice", "g_bob", NULL });
+  json_t *r = v4(srv.port, app, key, G("create_group"), "{\"Type\":\"Public\",\"Name\":\"dg\",\"GroupId\":\"dg\","
+                 "\"Owner_Account\":\"g_alice\",\"MemberList\":[{\"Member_Account\":\"g_bob\"}]}");
+  assert_non_null(r);
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  json_decref(r);
+  json_int_t s1 = gsend("dg", "g_alice", 0, "one", ""), s2 = gsend("dg", "g_alice", 0, "two", ""); /* s1 before §69 */
+  json_int_t s3 = gsend("dg", "g_alice", 0, "three", "");
+  assert_true(s1 < s2 && s2 < s3);
+  assert_int_equal(gsend("dg", "g_alice", 0, "two", ""), s2);
+  assert_int_equal(gsend("dg", "g_alice", 0, "one", PUSH("another push")), s1);
+  json_int_t sc = gsend("dg", "g_alice", 0, "one", CLOUD("c"));
+  assert_true(sc > s3);
+  assert_int_equal(gsend("dg", "g_alice", 0, "one", CLOUD("c")), sc);
+  wsc_t b;
+  assert_int_equal(wsc_login(&b, srv.port, app, key, "g_bob", "Web"), 0);
+  json_int_t w1 = ws_gsend(&b, "dg", "w1", 0), w2 = ws_gsend(&b, "dg", "w2", 0);
+  assert_true(sc < w1 && w1 < w2);
+  assert_int_equal(ws_gsend(&b, "dg", "w1", 1), w1);
+  json_int_t bo = ws_gsend(&b, "dg", "one", 0); /* alice's content, bob's message */
+  assert_true(bo > w2);
+  wsc_close(&b);
+  expect_group_texts("dg", "one,two,three,one,w1,w2,one");
+  assert_int_equal(e2e_server_stop(&srv), 0);
+  assert_int_equal(e2e_server_start(&srv, NULL), 0);
+  assert_int_equal(gsend("dg", "g_alice", 0, "two", ""), s2);
+  assert_int_equal(gsend("dg", "g_alice", 0, "one", CLOUD("c")), sc);
+  json_int_t s4 = gsend("dg", "g_alice", 0, "four", "");
+  assert_true(s4 > bo);
+  assert_int_equal(gsend("dg", "g_alice", 0, "four", ""), s4);
+  assert_int_equal(wsc_login(&b, srv.port, app, key, "g_bob", "Web"), 0);
+  assert_int_equal(ws_gsend(&b, "dg", "w2", 1), w2);
+  assert_true(ws_gsend(&b, "dg", "w3", 0) > s4);
+  wsc_close(&b);
+  expect_group_texts("dg", "one,two,three,one,w1,w2,one,four,w3");
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -330,6 +563,10 @@ int main(void)
     cmocka_unit_test(test_against_import),
     cmocka_unit_test(test_send_after_import_both_stored),
     cmocka_unit_test(test_ws_msg_seq),
+    cmocka_unit_test(test_one_random_contents),
+    cmocka_unit_test(test_batch_one_random_contents),
+    cmocka_unit_test(test_ws_one_random_contents),
+    cmocka_unit_test(test_group_one_random_contents),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -4,8 +4,10 @@
  * force over the committed and pending messages — sends with a clock that
  * sometimes steps back, with or without the caller's MsgSeq (which then
  * tells sends apart), imports at any time (future ones too), transactions
- * that commit or roll back, restarts — and a conversation with more
- * messages in the window than the window holds. */
+ * that commit or roll back, restarts, bodies of the same or another
+ * content (a resend is the same content too: messaging-c2c-checks.md §69)
+ * — and a conversation with more messages in the window than the window
+ * holds. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -43,10 +45,21 @@ static int teardown(void **st)
   return test_tmpdir_remove(dir);
 }
 
-/* caller: the message's cseq is the caller's MsgSeq (STORE_MSG_CALLER_SEQ) */
-typedef struct mm { uint64_t conv; uint32_t seq, from, random, cseq, imported, caller; int64_t time_s; } mm_t;
+/* caller: the message's cseq is the caller's MsgSeq (STORE_MSG_CALLER_SEQ); content: its body's content (the
+ * bodies of one content differ in OfflinePushInfo only) */
+typedef struct mm { uint64_t conv; uint32_t seq, from, random, cseq, imported, caller, content; int64_t time_s; } mm_t;
 static mm_t msgs[MAXM];
 static int nmsgs, ncommitted;
+
+/* The bodies an append stores (cur_body: the next one's index) and their contents. */
+static const struct { const char *text; uint32_t content; } bodies[] = {
+  { "{}", 0 },
+  { "{\"MsgBody\":[1]}", 1 },
+  { "{\"MsgBody\":[1],\"CloudCustomData\":\"x\"}", 2 },
+  { "{\"MsgBody\":[1],\"OfflinePushInfo\":{\"Desc\":\"p\"}}", 1 },
+  { "{\"MsgBody\":[2],\"CloudCustomData\":\"x\",\"OfflinePushInfo\":{}}", 3 },
+};
+static uint32_t cur_body;
 
 static uint64_t rng = 0x243F6A8885A308D3ULL;
 static uint32_t rnd(uint32_t n) { rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17; return (uint32_t)(rng % n); }
@@ -76,7 +89,9 @@ static const mm_t *model_find_send(uint64_t conv, int key, uint32_t from, uint32
   for (int i = 0; i < nmsgs; i++) {
     const mm_t *m = &msgs[i];
     if (m->conv != conv || m->random != random) continue;
-    if (key ? m->cseq != cseq || m->time_s != t : m->imported || m->from != from || m->time_s < t) continue;
+    if (key ? m->cseq != cseq || m->time_s != t
+            : m->imported || m->from != from || m->time_s < t || m->content != bodies[cur_body].content)
+      continue;
     if (!key && caller && m->caller && m->cseq != cseq) continue;
     if (!best || m->seq < best->seq) best = m;
   }
@@ -96,8 +111,8 @@ static void check_append_c(store_t *s, int import, uint32_t caller, uint32_t fro
   uint64_t conv = store_c2c_conv(from, to);
   memset(&a, 0, sizeof a);
   a.m = (store_msg_t){ APP, conv, 0, from, to, t, cseq, random,
-                       (import ? STORE_MSG_IMPORTED : 0) | (caller ? STORE_MSG_CALLER_SEQ : 0), 604800, "{}", 2,
-                       NULL, NULL };
+                       (import ? STORE_MSG_IMPORTED : 0) | (caller ? STORE_MSG_CALLER_SEQ : 0), 604800,
+                       bodies[cur_body].text, strlen(bodies[cur_body].text), NULL, NULL };
   if (import) a.import_dedupe = 1;
   else a.dedupe_since_s = since;
   a.inbox_to = a.recent_from = a.recent_to = 1;
@@ -118,7 +133,8 @@ static void check_append_c(store_t *s, int import, uint32_t caller, uint32_t fro
    * went back */
   assert_int_equal(a.m.time_s, import || t >= live_t ? t : live_t);
   assert_true(nmsgs < MAXM);
-  msgs[nmsgs++] = (mm_t){ conv, seq, from, random, cseq, (uint32_t)import, caller, a.m.time_s };
+  msgs[nmsgs++] = (mm_t){ conv, seq, from, random, cseq, (uint32_t)import, caller, bodies[cur_body].content,
+                          a.m.time_s };
 }
 
 static void check_append(store_t *s, int import, uint32_t from, uint32_t to, uint32_t random, uint32_t cseq, int64_t t,
@@ -155,6 +171,7 @@ static void test_against_model(void **st)
       uint32_t from = 1 + rnd(USERS), to = 1 + rnd(USERS - 1);
       if (to >= from) to++;
       now += rnd(100) < 3 ? -(int64_t)rnd(60) : (int64_t)rnd(3);
+      cur_body = rnd(sizeof bodies / sizeof bodies[0]); /* a resend of another content is another message */
       /* half the sends carry the caller's MsgSeq (issue 13: then it tells sends apart), most imports too */
       if (rnd(10) == 0) /* an import: any time, the future too */
         check_append_c(s, 1, rnd(4) != 0, from, to, rnd(6), rnd(3), now - 500 + (int64_t)rnd(1000), 0);
@@ -172,6 +189,7 @@ static void test_against_model(void **st)
     if (round % 50 == 49) { store_close(s); assert_int_equal(store_open(dir, &s), 0); } /* a restart: caches empty */
   }
   assert_true(ncommitted > 300);
+  cur_body = 0;
   store_close(s);
 }
 
@@ -292,34 +310,34 @@ static void test_one_random_probes(void **st)
   for (uint32_t i = 0; i < N; i++) {
     int64_t t = T0 + i / 100;
     sqwin_ent_t e = { .seq = i + 1, .random = 7, .from_no = 1, .cseq = 1000 + i, .time_s = t, .caller = C };
-    assert_null(sq__win_find(w, 7, 1, C, 1000 + i, T0 - 1000));
+    assert_null(sq__win_find(w, 7, 1, 0, C, 1000 + i, T0 - 1000));
     if (w->probes > worst) worst = w->probes;
     total += w->probes;
     assert_int_equal(sq__win_push(&w, &e, T0 - 1000), 0);
   }
   assert_int_equal(w->n, N);
   if (worst > BOUND || total > 5u * N) fail_msg("probes: worst %u, %u in all for %u lookups", worst, total, N);
-  const sqwin_ent_t *e = sq__win_find(w, 7, 1, C, 1000 + 12345, T0 - 1000); /* a resend */
+  const sqwin_ent_t *e = sq__win_find(w, 7, 1, 0, C, 1000 + 12345, T0 - 1000); /* a resend */
   assert_non_null(e);
   assert_int_equal(e->seq, 12346);
   assert_true(w->probes <= BOUND);
-  e = sq__win_find(w, 7, 1, 0, 0, T0 - 1000); /* without MsgSeq: the first */
+  e = sq__win_find(w, 7, 1, 0, 0, 0, T0 - 1000); /* without MsgSeq: the first */
   assert_non_null(e);
   assert_int_equal(e->seq, 1);
   assert_true(w->probes <= BOUND);
-  assert_null(sq__win_find(w, 7, 2, 0, 0, T0 - 1000)); /* the other sender */
+  assert_null(sq__win_find(w, 7, 2, 0, 0, 0, T0 - 1000)); /* the other sender */
   assert_true(w->probes <= BOUND);
-  e = sq__win_find(w, 7, 1, 0, 0, T0 + 150); /* the first 15,000 past: passes them once */
+  e = sq__win_find(w, 7, 1, 0, 0, 0, T0 + 150); /* the first 15,000 past: passes them once */
   assert_non_null(e);
   assert_int_equal(e->seq, 15001);
   assert_true(w->lo >= T0 + 150);
-  e = sq__win_find(w, 7, 1, 0, 0, T0 + 150); /* and not again */
+  e = sq__win_find(w, 7, 1, 0, 0, 0, T0 + 150); /* and not again */
   assert_non_null(e);
   assert_int_equal(e->seq, 15001);
   assert_true(w->probes <= BOUND);
-  e = sq__win_find(w, 7, 1, C, 1000 + 14999, T0 + 150); /* a resend past the window: new */
+  e = sq__win_find(w, 7, 1, 0, C, 1000 + 14999, T0 + 150); /* a resend past the window: new */
   assert_null(e);
-  e = sq__win_find(w, 7, 1, 0, 0, T0 + 200); /* nothing within since */
+  e = sq__win_find(w, 7, 1, 0, 0, 0, T0 + 200); /* nothing within since */
   assert_null(e);
   /* the window is full (32,768 slots for 20,000 entries after growth): pushes up to it, then one more
    * with the since the lookup raised lo to, drops what the lookup unlinked instead of growing */
@@ -332,6 +350,35 @@ static void test_one_random_probes(void **st)
   assert_int_equal(sq__win_push(&w, &f, T0 + 200), 0);
   assert_int_equal(w->cap, cap);
   assert_int_equal(w->n, cap - N + 1 + 0u);
+  free(w);
+}
+
+/* One sender that gives every message one MsgRandom and no MsgSeq, told
+ * apart by content alone (§69): 20,000 sends of 20,000 contents, each
+ * looked up before it is added, cost a bounded number of entries (with
+ * the hash keyed by (MsgRandom, sender), each lookup compared every entry
+ * of the chain); a resend is its message, the first of its content. */
+static void test_one_random_contents_probes(void **st)
+{
+  (void)st;
+  enum { N = 20000, BOUND = 48 };
+  sqwin_t *w = sq__win_new(T0 - 1000);
+  uint32_t worst = 0, total = 0;
+  assert_non_null(w);
+  for (uint32_t i = 0; i < N; i++) {
+    uint64_t h = store_content_hash((const char *)&i, sizeof i);
+    sqwin_ent_t e = { .seq = i + 1, .random = 0, .from_no = 1, .cseq = 5000 + i, .time_s = T0, .chash = h };
+    assert_null(sq__win_find(w, 0, 1, h, 0, 0, T0 - 1000));
+    if (w->probes > worst) worst = w->probes;
+    total += w->probes;
+    assert_int_equal(sq__win_push(&w, &e, T0 - 1000), 0);
+  }
+  if (worst > BOUND || total > 5u * N) fail_msg("probes: worst %u, %u in all for %u lookups", worst, total, N);
+  uint32_t i = 12345;
+  const sqwin_ent_t *e = sq__win_find(w, 0, 1, store_content_hash((const char *)&i, sizeof i), 0, 0, T0 - 1000);
+  assert_non_null(e);
+  assert_int_equal(e->seq, i + 1);
+  assert_true(w->probes <= BOUND);
   free(w);
 }
 
@@ -570,6 +617,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_caller_seq, setup, teardown),
     cmocka_unit_test_setup_teardown(test_one_random_many_seqs, setup, teardown),
     cmocka_unit_test_setup_teardown(test_one_random_probes, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_one_random_contents_probes, setup, teardown),
     cmocka_unit_test_setup_teardown(test_reader_sees_later_import, setup, teardown),
     cmocka_unit_test_setup_teardown(test_window_capped, setup, teardown),
     cmocka_unit_test_setup_teardown(test_window_bound_as_documented, setup, teardown),
