@@ -6,12 +6,16 @@
 
 #define PUSH_MEMBER ",\"OfflinePushInfo\":"
 
-/* The first ,"OfflinePushInfo": is the packed object's own member: MsgBody's
- * members are checked against their tables (msgbody.c: no such key), and no
- * JSON string holds ," unescaped. */
+/* OfflinePushInfo, an object, is the last member when given: a text that
+ * does not end "}}" has none (MsgBody ends "]}", CloudCustomData "\"}"), and
+ * most messages are found so without a search. Else the first
+ * ,"OfflinePushInfo": is the object's own member: MsgBody's members are
+ * checked against their tables (msgbody.c: no such key), and no JSON string
+ * holds ," unescaped. */
 size_t store_content_len(const char *body, size_t len)
 {
-  if (!len || body[0] != '{' || body[len - 1] != '}') return len;
+  if (len < 2 || body[0] != '{' || body[len - 1] != '}') return len;
+  if (body[len - 2] != '}') return len - 1;
   const char *p = memmem(body, len, PUSH_MEMBER, sizeof PUSH_MEMBER - 1);
   return p ? (size_t)(p - body) : len - 1;
 }

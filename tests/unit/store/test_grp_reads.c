@@ -35,7 +35,7 @@ static int on_profile(unsigned type, void *ud, void *p, void *x)
   sqlite3_stmt *st = p;
   const char *sql = sqlite3_sql(st);
   int64_t steps = sqlite3_stmt_status(st, SQLITE_STMTSTATUS_VM_STEP, 1);
-  if (!strncmp(sql, "SELECT seq,time_s FROM grp_msg", 30) && steps > dedupe_steps) dedupe_steps = steps;
+  if (!strncmp(sql, "SELECT seq,time_s,flags&16,", 27) && steps > dedupe_steps) dedupe_steps = steps;
   if (!strncmp(sql, "SELECT count(*) FROM grp_msg", 28) && steps > unread_steps) unread_steps = steps;
   return 0;
 }
