@@ -62,7 +62,7 @@ typedef struct api_cfg {
   int64_t msg_retention_s;    /* messages older are neither returned nor kept */
   int64_t msg_recent_kept;    /* conversations kept per user */
   int64_t msg_recall_window_s;/* a user may recall own messages this long */
-  int64_t msg_dedupe_window_s;/* resends with the same MsgRandom are one message */
+  int64_t msg_dedupe_window_s;/* resends with the same MsgRandom and content are one message */
   int64_t msg_sync_page;      /* events per sync page */
   int64_t msg_recent_page;    /* conversations per recentcontact/get_list page */
   int64_t msg_purge_interval_s;/* how often the retention pass runs */

@@ -120,7 +120,7 @@ const cfg_def_t api_cfg_defs[] = {
   { "msg_retention_s", CFG_INT, F(msg_retention_s), "604800", 60, 315360000, "message history retention used by reads while an app's edition cannot be read (every edition sets c2c_history_days: docs/editions.md); the retention pass never purges by it (it leaves such an app alone)", NULL },
   { "msg_recent_kept", CFG_INT, F(msg_recent_kept), "100", 1, 100000, "recent conversations listed per user while an app's edition cannot be read (every edition sets recent_conversations: docs/editions.md); the trim never deletes by it", NULL },
   { "msg_recall_window_s", CFG_INT, F(msg_recall_window_s), "120", 0, 31536000, "a user may recall own messages this long after sending (20016 beyond)", NULL },
-  { "msg_dedupe_window_s", CFG_INT, F(msg_dedupe_window_s), "300", 0, 86400, "a resend with the same sender, peer and MsgRandom within this is the same message", NULL },
+  { "msg_dedupe_window_s", CFG_INT, F(msg_dedupe_window_s), "300", 0, 86400, "a resend with the same sender, peer (or group), MsgRandom and content (MsgBody, CloudCustomData) within this is the same message", NULL },
   { "msg_sync_page", CFG_INT, F(msg_sync_page), "100", 1, 10000, "events per sync page", NULL },
   { "msg_recent_page", CFG_INT, F(msg_recent_page), "100", 1, 10000, "conversations per recentcontact/get_list page (a first page without AssistFlags bit 2 also holds every pinned one)", NULL },
   { "msg_purge_interval_s", CFG_INT, F(msg_purge_interval_s), "3600", 1, 86400, "how often (seconds of real time) the retention pass runs; its cutoffs are on the clock", NULL },

@@ -18,7 +18,7 @@ typedef enum {
   IM_LIMIT_RETENTION_S,       /* history/sync/purge age: the edition's C2C history days; else config */
   IM_LIMIT_RECENT_KEPT,       /* conversations kept per user: the edition's; else config */
   IM_LIMIT_RECALL_WINDOW_S,   /* a user may recall own messages this long; default 120 s */
-  IM_LIMIT_DEDUPE_WINDOW_S,   /* same sender, peer and MsgRandom = same message; default 300 s */
+  IM_LIMIT_DEDUPE_WINDOW_S,   /* same sender, peer (group), MsgRandom and content = same message; default 300 s */
   IM_LIMIT_SYNC_PAGE,         /* events per sync page; default 100 */
   IM_LIMIT_RECENT_PAGE,       /* conversations per recentcontact/get_list page; default 100 */
   IM_LIMIT_PAGE_BYTES,        /* bytes of a sync or history page (im_page_ev_bytes per event; a page

@@ -54,7 +54,7 @@ typedef enum {
 } store_ev_kind_t;
 
 /* The send dedupe's MsgSeq rule (issue 13): two messages of one sender with
- * the same MsgRandom are the same message unless both carry the caller's
+ * the same MsgRandom (and content, §69) are the same message unless both carry the caller's
  * MsgSeq (STORE_MSG_CALLER_SEQ) and the two differ. A MsgSeq the server drew
  * for a caller that gave none tells nothing apart: such a send matches by
  * MsgRandom alone, whatever the other one carried. */
@@ -85,8 +85,9 @@ typedef struct store_msg {
 } store_msg_t;
 
 /* One append. The backend assigns seq (and useqs) unless it finds a
- * duplicate: a live (not imported) message of the same conversation, sender
- * and random with time_s >= dedupe_since_s whose cseq is the append's
+ * duplicate: a live (not imported) message of the same conversation, sender,
+ * random and content (store_content.h: MsgBody and CloudCustomData;
+ * messaging-c2c-checks.md §69) with time_s >= dedupe_since_s whose cseq is the append's
  * unless one of the two lacks STORE_MSG_CALLER_SEQ (store_msg_same_seq;
  * dedupe_since_s = 0: no check; an imported message is never a send's
  * original: messaging-c2c-checks.md §66); import_dedupe: the importmsg rule
