@@ -25,7 +25,6 @@
 #include <cmocka.h>
 
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +33,7 @@
 #include <unistd.h>
 
 #include "e2e.h"
+#include "e2e_stall.h"
 
 #define STALL_MS 1500 /* the loop's stall: three request timeouts */
 
@@ -68,21 +68,10 @@ static uint64_t now_ms(void)
  * the request's deadline, continue it. */
 static void stall_sending(int fd, const char *bytes)
 {
-  assert_int_equal(kill(srv.pid, SIGSTOP), 0);
-  assert_int_equal(e2e_send(fd, bytes, strlen(bytes)), 0);
-  usleep(STALL_MS * 1000);
-  assert_int_equal(kill(srv.pid, SIGCONT), 0);
+  e2e_stall_sending(&srv, fd, bytes, strlen(bytes), STALL_MS);
 }
 
-/* A connection that sent the first bytes of a request, all of them read. */
-static int begun(const char *head)
-{
-  int fd = e2e_connect(srv.port);
-  assert_true(fd >= 0);
-  assert_int_equal(e2e_send(fd, head, strlen(head)), 0);
-  assert_int_equal(e2e_server_took_all(srv.port, fd, 10000), 0);
-  return fd;
-}
+static int begun(const char *head) { return e2e_begun(srv.port, head); }
 
 static void test_stalled_loop_reads_the_rest_first(void **st)
 {
