@@ -419,9 +419,12 @@ int net__scan(http_scan_t *s, const net_cfg_t *cfg, const char *data, size_t len
     } else {
       stop = run_add(&run, cb, l, n);
     }
-    if (ended && s->mode == HS_START) { /* the message's last line: hand it on before the next one is scanned */
-      stop = stop || run_flush(&run, cb);
+    if (ended && s->mode == HS_START) {
+      /* the message's last line: hand it on before the next one is scanned, the scanner idle first (as after a
+       * body): a reply the application gives at once finds the connection idle and arms its keep-alive
+       * deadline (http.c drain; the run points into data, never into the line freed here) */
       message_reset(s);
+      stop = stop || run_flush(&run, cb);
     }
     if (stop) { *used = o; return 0; }
   }
