@@ -81,6 +81,7 @@ static void wheel_unlink(struct net_conn *c)
 
 void net__set_deadline(struct net_conn *c, uint64_t at_ms)
 {
+  if (c == c->srv->dl_watch) c->srv->dl_touched = 1; /* net__read_late */
   wheel_unlink(c);
   if (!at_ms || (c->flags & (CF_FAKE | CF_CLOSED))) return;
   net_server_t *s = c->srv;
@@ -110,6 +111,9 @@ static void fire(struct net_conn *c)
       net__really_close(c);
       return;
     }
+    /* an idle timeout (net_ws_set_idle): a frame that arrived while the loop stalled past it is read first; one
+     * that is activity starts the period over (ws.c activity) and nothing fires */
+    if (c->idle_ms && net__read_late(c)) return;
     if (c->srv->h.on_ws_deadline) c->srv->h.on_ws_deadline(c->srv->h.ud, c);
   } else if (net__lingering(c)) {
     net__really_close(c); /* NET_LINGER_MS passed: what the client still sends meets a reset */
@@ -361,6 +365,16 @@ int net__read_waiting(struct net_conn *c)
   if (ioctl(c->fd, FIONREAD, &n) || n <= 0) return 0;
   read_now(c);
   return 1;
+}
+
+int net__read_late(struct net_conn *c)
+{
+  net_server_t *s = c->srv;
+  s->dl_watch = c;
+  s->dl_touched = 0;
+  int read = net__read_waiting(c);
+  s->dl_watch = NULL;
+  return read && ((c->flags & CF_CLOSED) || s->dl_touched);
 }
 
 /* Read c now, or queue it for a later turn if the turn's budget for it is

@@ -280,7 +280,8 @@ static void pause_read(struct net_conn *c)
 /* Close c once its replies are written. A client that takes none of them
  * for keepalive_idle_ms is cut off then (net__http_deadline), its unsent
  * output dropped: a closing connection holds its output and descriptor no
- * longer than a paused reader's. */
+ * longer than a paused reader's. A client that takes some of them in that
+ * time gets it again (net__http_deadline). */
 static void close_after_replies(struct net_conn *c)
 {
   net__close(c);
@@ -582,6 +583,34 @@ void net__http_written(struct net_conn *c)
   h->trace_out = 0;
 }
 
+/* Whether c's deadline, armed, is keepalive_idle_ms: the client's time to
+ * take its replies (paused past NET_HTTP_MAX_QUEUED: pause_read and drain
+ * arm no other; closing after them: close_after_replies) or to send its
+ * next request (idle: nothing with the application, no request begun).
+ * Otherwise it is a request's (request_timeout_ms). */
+static int keep_deadline(const struct net_conn *c)
+{
+  const http_state_t *h = c->u.http;
+  return (c->flags & (CF_CLOSE_AFTER_WRITE | CF_READ_PAUSED)) || !h || (!h->head && net__scan_idle(&h->scan));
+}
+
+/* A keep-alive deadline of c passed: whether output waits for its client
+ * (queued here, or held by the kernel unacknowledged) and the client took
+ * some of it since its last such deadline (what its kernel acknowledged
+ * grew: c->acked). 1 it took some, 0 it took none, -1 nothing waits. The
+ * kernel counts while the loop stalls: what a client took meanwhile
+ * counts. */
+static int client_took(struct net_conn *c)
+{
+  uint32_t unacked = 0;
+  uint64_t acked = 0;
+  if (net__tcp_out(c->fd, &unacked, &acked)) return net__queued(c) ? 0 : -1;
+  if (!net__queued(c) && !unacked) return -1;
+  int took = (uint32_t)acked != c->acked;
+  c->acked = (uint32_t)acked;
+  return took;
+}
+
 /* The request being read met its deadline. A loop stalled past it (CPU
  * starvation, a long turn) runs the deadline wheel before it polls the
  * sockets, while the rest of the request may have been waiting in the kernel
@@ -603,19 +632,30 @@ static int read_late(struct net_conn *c)
   return 0;
 }
 
+/* c's deadline (decision 71 for the keep-alive ones). A keep-alive
+ * deadline with output waiting for the client: one it took some of since
+ * the last such deadline is re-armed (the deadline is about progress, not
+ * total time); one it took none of for the whole period is cut off if
+ * replies are still queued here (a 408 or a close that waits for them
+ * would wait as long as the client likes), closed as an idle one if only
+ * the kernel holds them. An idle connection's: a request that arrived
+ * while the loop stalled is read first (it arms its own deadline; read
+ * once, so a client gains nothing from it), else it is closed. */
 void net__http_deadline(struct net_conn *c)
 {
   http_state_t *h = c->u.http;
-  if (c->flags & CF_CLOSE_AFTER_WRITE) {
-    net__really_close(c); /* closing, it took none of its last replies for keepalive_idle_ms (close_after_replies) */
-  } else if (h && (c->flags & CF_READ_PAUSED) && net__queued(c) >= NET_HTTP_MAX_QUEUED) {
-    /* it read nothing of its replies for keepalive_idle_ms: a 408 would wait
-     * behind them, and a close that waits for them to be written would wait
-     * as long as the client likes */
+  int took;
+  if ((c->flags & CF_CLOSE_AFTER_WRITE) && c->srv->closing) {
+    net__really_close(c); /* the stop's grace is over (net_server_close) */
+  } else if (keep_deadline(c) && (took = client_took(c)) >= 0) {
+    if (took) net__set_deadline(c, net__now(c->srv) + c->srv->cfg.keepalive_idle_ms);
+    else if (net__queued(c)) net__really_close(c);
+    else net__close(c);
+  } else if (c->flags & CF_CLOSE_AFTER_WRITE) {
     net__really_close(c);
   } else if (h && !h->failed && !net__scan_idle(&h->scan)) {
     if (!read_late(c)) http_fail(c, 408, IMC_E_TIMEOUT, "the request was not complete in time");
-  } else {
+  } else if (!net__read_late(c)) {
     net__close(c);
   }
 }

@@ -137,6 +137,8 @@ struct net_conn {
   union {
     uint32_t idle_ms;           /* WebSocket idle timeout re-armed by peer activity, 0 = none */
     uint32_t linger_left;       /* HTTP lingering: bytes it may still discard (NET_LINGER_BYTES at the start) */
+    uint32_t acked;             /* HTTP: the low 32 bits of what its peer had acknowledged at its last keep-alive
+                                   deadline with output waiting (http.c client_took) */
   };
   int fd;                       /* -1 without a socket (fuzzing) */
   uint16_t close_code;
@@ -236,6 +238,8 @@ struct net_server {
   wchunk_t *ref_pool;           /* chunks of shared frames kept for reuse (linked by next), at most NET_CHUNK_POOL_MAX */
   wchunk_t *small_pool;         /* small inline chunks kept for reuse (linked by next), at most NET_CHUNK_POOL_MAX */
   uint32_t out_pooled, ref_pooled, small_pooled;
+  struct net_conn *dl_watch;    /* net__read_late's connection: net__set_deadline on it sets dl_touched */
+  int dl_touched;
   int hold_output;              /* net_server_hold_output called in this turn */
   uint64_t held_since_ms;       /* loop time of the first turn whose WebSocket output is held, 0 = none held */
 };
@@ -342,6 +346,18 @@ void net__read_later(struct net_conn *c);            /* read c in a later turn, 
  * closed. 0 if nothing waits or c is not reading. For a deadline that finds
  * the input it waited for already in the kernel (http.c read_late). */
 int net__read_waiting(struct net_conn *c);
+/* conn.c: c's deadline is due (fire: off the wheel) and what it waits for
+ * may be in the kernel, arrived while the loop stalled past it: read that
+ * now (net__read_waiting). 1 if the read settled c's deadline (armed or
+ * cancelled one: the peer's activity, a request begun or answered) or
+ * closed c; 0 if nothing waited, c is not reading, or the read left its
+ * deadline alone: the deadline's action is due (decision 71). */
+int net__read_late(struct net_conn *c);
+/* tcp_out.c: the kernel's word on the output of socket fd: *unacked, the
+ * bytes it holds that the peer has not acknowledged; *acked, the bytes the
+ * peer acknowledged since the connection began. 0, or -1 when the kernel
+ * cannot say. */
+int net__tcp_out(int fd, uint32_t *unacked, uint64_t *acked);
 uint32_t net__queued(const struct net_conn *c);       /* output bytes not yet written */
 /* What queueing f (or len inline bytes when f is NULL) would add to the
  * server's queued_mem: 0 for a frame some queue holds already. */

@@ -205,6 +205,7 @@ void net__ws_start(struct net_conn *c, char *rest, size_t len)
 {
   c->flags |= CF_WS;
   c->u.ws = NULL;
+  c->idle_ms = 0; /* the union's HTTP member (acked) is not an idle timeout */
   c->srv->websockets++;
   net__set_deadline(c, 0);
   if (c->srv->h.on_ws_open) c->srv->h.on_ws_open(c->srv->h.ud, c);
