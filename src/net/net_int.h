@@ -31,7 +31,8 @@
  * 24 ms and input batches of up to 14 ms (docs/decisions/loop-turns.md).
  * The timers run before any input of the turn is read: a request deadline
  * that finds the request's input in the kernel reads it first, once per
- * request (http.c read_late).
+ * request (http.c read_late), and an idle deadline reads it before it
+ * closes (conn.c net__read_late).
  * The budgets of a turn, all in one place:
  *   input of opening connections  NET_FRESH_PER_TURN reads, and
  *   input of opening connections and opened WebSockets  cfg.read_turn_us
