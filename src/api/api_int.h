@@ -227,6 +227,16 @@ void rest_reply_err(rest_ctx_t *c, int err, const char *info, json_t *extra);
  * IMC_E_OVERLOADED (60018) and c is freed: the caller must not touch c after
  * this call either way. */
 void rest_submit(rest_ctx_t *c, int (*run)(store_t *, void *), void (*after)(rest_ctx_t *, int));
+/* Make the App admin the request was signed as (c->identifier) an account of
+ * the app if it is none yet, as account_import makes one (rest_account.c):
+ * the edition's account cap first (IMC_E_ACCOUNT_LIMIT, 70398), then the
+ * same store call, durable before then(c) runs on the loop thread — at once
+ * when the account exists. Refused or failed (70398, IMC_E_MSG_FROM for an
+ * identifier that is no UserID, IMC_E_OVERLOADED, storage errors), c is
+ * answered with the error and then is not called. c->data must be unset: it
+ * holds the job and is freed before then(c). The caller must not touch c
+ * after this call (then(c) owns it). messaging-c2c-checks.md §73. */
+void rest_admin_account_make(rest_ctx_t *c, void (*then)(rest_ctx_t *c));
 /* Read a UserID from obj under "UserID" (or the legacy "Identifier"). 0 and
  * *out, or IMC_E_INVAL (missing) / IMC_E_JSON_TYPE / IMC_E_USER_ID. */
 int rest_user_id(json_t *obj, const char **out);

@@ -1,5 +1,8 @@
 /* rest_account.c — im_open_login_svc: account_import, multiaccount_import,
- * account_delete, account_check, kick (rest-api-reference §2.1).
+ * account_delete, account_check, kick (rest-api-reference §2.1); and the App
+ * admin's own account, made as account_import makes one when the admin first
+ * sends a one-to-one message without From_Account (rest_admin_account_make,
+ * messaging-c2c-checks.md §73).
  *
  * Writes run on the store writer thread; the in-memory registry is updated
  * and the reply sent only after the write is durable. */
@@ -7,6 +10,7 @@
 #include "util/clock.h"
 #include "util/err.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +25,7 @@ typedef struct import_one {
   relreq_t *profile;        /* an existing account's changed Nick / FaceUrl: the `profile` events, or NULL */
   api_srv_t *srv;
   uint32_t sdkappid;
+  void (*then)(rest_ctx_t *c); /* the App admin's account (rest_admin_account_make): run once it is made, else NULL */
 } import_one_t;
 
 static void import_one_free(void *p)
@@ -62,18 +67,45 @@ static void import_after(rest_ctx_t *c, int rc)
   if (rc) { rest_reply_err(c, rc, NULL, NULL); return; }
   rel_profile_import_apply(c->srv, c->sdkappid, one->user_no, one->user_id, one->nick, one->face);
   if (one->profile) relreq_written(one->profile, 0); /* pushed to the live devices of the user and its holders */
+  if (one->then) { /* the request that needed the account goes on: its state is its own */
+    void (*then)(rest_ctx_t *) = one->then;
+    c->data_free(c->data); /* the reservation released: the registry counts the account now */
+    c->data = NULL;
+    c->data_free = NULL;
+    then(c);
+    return;
+  }
   rest_reply_ok(c, NULL);
+}
+
+static import_one_t *import_one_new(rest_ctx_t *c)
+{
+  import_one_t *one = calloc(1, sizeof *one);
+  if (!one) return NULL;
+  c->data = one;
+  c->data_free = import_one_free;
+  one->srv = c->srv;
+  one->sdkappid = c->sdkappid;
+  return one;
+}
+
+/* A new account's admission: the edition's account cap (70398, why says which), then counted as pending until
+ * the context is freed (import_one_free), so that imports in flight cannot together pass the cap. */
+static int import_admit(rest_ctx_t *c, import_one_t *one, char *why, size_t cap)
+{
+  const tenant_app_t *app = tenant_registry_app(c->srv->reg, c->sdkappid);
+  int rc;
+  if ((rc = api_quota_accounts(c->srv, app, 1, why, cap))) return rc;
+  if ((rc = api_quota_reserve(c->srv, c->sdkappid, 1))) return rc;
+  one->reserved = 1;
+  return 0;
 }
 
 void rest_account_import(rest_ctx_t *c)
 {
   const char *uid;
-  import_one_t *one = calloc(1, sizeof *one);
+  import_one_t *one = import_one_new(c);
   if (!one) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
-  c->data = one;
-  c->data_free = import_one_free;
-  one->srv = c->srv;
-  one->sdkappid = c->sdkappid;
   int rc = rest_user_id(c->body, &uid);
   if (rc == IMC_E_INVAL) { rest_reply_err(c, IMC_E_INVAL, "UserID is required", NULL); return; }
   if (rc) { rest_reply_err(c, rc, NULL, NULL); return; }
@@ -83,17 +115,39 @@ void rest_account_import(rest_ctx_t *c)
     return;
   }
   uint32_t no;
-  const tenant_app_t *app = tenant_registry_app(c->srv->reg, c->sdkappid);
   if (tenant_registry_account_find(c->srv->reg, c->sdkappid, one->user_id, &no)) { /* a new account: the edition's cap */
-    char why[320];
-    if ((rc = api_quota_accounts(c->srv, app, 1, why, sizeof why))) { rest_reply_err(c, rc, why, NULL); return; }
-    if ((rc = api_quota_reserve(c->srv, c->sdkappid, 1))) { rest_reply_err(c, rc, NULL, NULL); return; }
-    one->reserved = 1;
+    char why[320] = "";
+    if ((rc = import_admit(c, one, why, sizeof why))) { rest_reply_err(c, rc, why[0] ? why : NULL, NULL); return; }
   } else if ((one->nick || one->face) && (rc = rel_profile_import_events(c->srv, c->sdkappid, no, one->nick, one->face, &one->profile))) {
     rest_reply_err(c, rc, NULL, NULL);
     return;
   }
   rest_submit(c, import_run, import_after); /* the reservation is released when the context is freed */
+}
+
+/* ---- the App admin's account (messaging-c2c-checks.md §73) --------------- */
+void rest_admin_account_make(rest_ctx_t *c, void (*then)(rest_ctx_t *c))
+{
+  uint32_t no;
+  char why[320] = "", info[480];
+  assert(!c->data);
+  if (!tenant_registry_account_find(c->srv->reg, c->sdkappid, c->identifier, &no)) { then(c); return; }
+  import_one_t *one = import_one_new(c);
+  if (!one) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
+  if (!tenant_user_id_valid(c->identifier)) {
+    rest_reply_err(c, IMC_E_MSG_FROM, "From_Account is absent and the App admin's identifier is no valid UserID", NULL);
+    return;
+  }
+  snprintf(one->user_id, sizeof one->user_id, "%s", c->identifier);
+  one->then = then;
+  int rc = import_admit(c, one, why, sizeof why);
+  if (rc) {
+    snprintf(info, sizeof info, "From_Account is absent and the App admin %s is no account of the app yet: %s",
+             c->identifier, why[0] ? why : imc_strerror(rc));
+    rest_reply_err(c, rc, info, NULL);
+    return;
+  }
+  rest_submit(c, import_run, import_after); /* the reservation is released when the account is made or refused */
 }
 
 /* ---- batches: multiaccount_import, account_delete ------------------------- */

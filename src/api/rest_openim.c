@@ -7,12 +7,19 @@
  *
  * MsgSeq on this API is the caller's number (random when absent), part of
  * MsgKey; the server's per-conversation sequence never appears here.
+ *
+ * sendmsg and batchsendmsg without From_Account are sent by the App admin
+ * the request was signed as (its identifier), as an account of the app: one
+ * that is none yet is made once the request is known to be valid and to
+ * reach someone, then the handler runs again (rest_admin_account_make,
+ * messaging-c2c-checks.md §73).
  */
 #include "api/api_int.h"
 #include "im/msgbody.h"
 #include "util/clock.h"
 #include "util/err.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,7 +106,8 @@ static void sent_json(const im_sent_t *r, json_t *o)
 }
 
 /* The fields sendmsg and batchsendmsg share, into in (body packed, at most
- * max_bytes: IMC_E_MSG_TOO_BIG). */
+ * max_bytes: IMC_E_MSG_TOO_BIG). in->from_no 0: From_Account is absent and
+ * the App admin is no account yet (§73: the caller makes it one). */
 static int parse_send(rest_ctx_t *c, im_send_t *in, size_t max_bytes, char *why, size_t cap)
 {
   api_srv_t *srv = c->srv;
@@ -112,10 +120,8 @@ static int parse_send(rest_ctx_t *c, im_send_t *in, size_t max_bytes, char *why,
   if (from && !(json_is_string(from) && !json_string_length(from))) {
     if ((rc = account(c, "From_Account", IMC_E_MSG_FROM, IMC_E_MSG_FROM, &from_id, &in->from_no))) return rc;
   } else {
-    from_id = c->identifier; /* absent: the admin account sends */
-    if (tenant_registry_account_find(srv->reg, c->sdkappid, from_id, &in->from_no))
-      return imc_errf(why, cap, IMC_E_MSG_FROM, "From_Account is absent and the admin %s is not an imported account",
-                      from_id);
+    from_id = c->identifier; /* absent: the App admin sends, as an account of the app (0: none yet, §73) */
+    if (tenant_registry_account_find(srv->reg, c->sdkappid, from_id, &in->from_no)) in->from_no = 0;
   }
   snprintf(in->from_id, sizeof in->from_id, "%.32s", from_id);
   if ((rc = u32(c->body, "MsgRandom", IMC_E_MSG_RANDOM, &in->random, &has_random))) return rc;
@@ -165,6 +171,7 @@ void rest_sendmsg(rest_ctx_t *c)
   int rc = account(c, "To_Account", IMC_E_MSG_TO, IMC_E_MSG_TO_UNKNOWN, &to_id, &in.to_no);
   if (!rc) rc = parse_send(c, &in, (size_t)im_limit(&c->srv->limits, c->sdkappid, IM_LIMIT_MSG_MAX_BYTES), why, sizeof why);
   if (rc) { rest_reply_err(c, rc, why[0] ? why : NULL, NULL); return; }
+  if (!in.from_no) { free(in.body); rest_admin_account_make(c, rest_sendmsg); return; } /* valid: sent once made */
   snprintf(in.to_id, sizeof in.to_id, "%s", to_id);
   im_c2c_send(c->srv->c2c, &in, sendmsg_done, c);
 }
@@ -205,6 +212,17 @@ static void batch_error(batch_t *b, const char *to, int rc) { batch_error_v(b, t
 
 typedef struct batch_one { batch_t *b; char to[33]; } batch_one_t;
 
+/* 1 if some target of to is an account of the app (the batch reaches someone), else 0. */
+static int batch_reaches(rest_ctx_t *c, json_t *to)
+{
+  size_t i;
+  json_t *v;
+  uint32_t no;
+  json_array_foreach(to, i, v)
+    if (json_is_string(v) && !tenant_registry_account_find(c->srv->reg, c->sdkappid, json_string_value(v), &no)) return 1;
+  return 0;
+}
+
 static void batch_sent(void *ud, int rc, const im_sent_t *r)
 {
   batch_one_t *one = ud;
@@ -238,6 +256,9 @@ void rest_batchsendmsg(rest_ctx_t *c)
     rc = imc_errf(why, sizeof why, IMC_E_MSG_BATCH_TOO_BIG, "the message is over %zu bytes packed (batchsendmsg's bound)",
                   max);
   if (rc) { rest_reply_err(c, rc, why[0] ? why : NULL, NULL); return; }
+  /* the App admin with no account yet (§73): made when the batch reaches someone; a batch to nobody sends
+   * nothing (every target fails below, before a send) and so makes nothing */
+  if (!in.from_no && batch_reaches(c, to)) { free(in.body); rest_admin_account_make(c, rest_batchsendmsg); return; }
   batch_t *b = calloc(1, sizeof *b);
   if (!b) { free(in.body); rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
   b->c = c;
@@ -253,6 +274,7 @@ void rest_batchsendmsg(rest_ctx_t *c)
     const char *id = json_is_string(v) ? json_string_value(v) : "";
     if (!json_is_string(v) || !tenant_user_id_valid(id)) { batch_error_v(b, id, v, IMC_E_MSG_TO); continue; }
     if (tenant_registry_account_find(c->srv->reg, c->sdkappid, id, &no)) { batch_error(b, id, IMC_E_MSG_TO_UNKNOWN); continue; }
+    assert(in.from_no); /* a target that is an account: the admin's account was made first (batch_reaches) */
     batch_one_t *one = calloc(1, sizeof *one);
     im_send_t t = in;
     if (!one || !(t.body = malloc(in.body_len + 1))) { free(one); batch_error(b, id, IMC_E_NOMEM); continue; }
