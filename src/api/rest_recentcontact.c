@@ -120,11 +120,8 @@ void rest_recentcontact_delete(rest_ctx_t *c)
   if (json_integer_value(type) == 2) {
     json_t *gid = json_object_get(c->body, "ToGroupid");
     if (!json_is_string(gid)) { rest_reply_err(c, IMC_E_CONV_PARAM, "ToGroupid is required with Type 2", NULL); return; }
-    /* the group's history is one for every member: hiding it from one member would take every group read */
-    if (clear && json_integer_value(clear)) {
-      rest_reply_err(c, IMC_E_CONV_PARAM, "ClearRamble 1 is not supported for group conversations", NULL);
-      return;
-    }
+    /* ClearRamble (checked above) clears a C2C history only: a group's history is one for every member and stays
+     * (the service's sample for a group conversation sends 1; groups-conversations.md §13, decision §73) */
     im_group_conv_delete(c->srv->groups, c->sdkappid, user, json_string_value(gid), group_deleted, c);
     return;
   }

@@ -8,6 +8,9 @@
  *  - a group without a message that counts (notices, NoLastMsg, imported
  *    without RecentContactFlag) is an empty conversation: listed only with
  *    AssistFlags bit 1, MsgTime 0; live rooms never;
+ *  - recentcontact/delete Type 2 with ClearRamble 1, the service's own
+ *    sample, deletes the conversation and leaves the group's history to the
+ *    member (it was refused with 50002; decision §73);
  *  - a group the user left, or one dissolved, is not listed; a restart keeps
  *    the order (the last message is read back, not the group's first);
  *  - another app's groups are not listed;
@@ -448,15 +451,28 @@ static void test_delete_group_conversation(void **st)
   assert_string_equal(seen, "C:x_p,G:x_g1,G:x_g2");
   /* refusals: 50002, nothing deleted */
   const char *bad[] = { "\"Type\":2", "\"Type\":2,\"ToGroupid\":\"x_none\"", "\"Type\":2,\"ToGroupid\":\"x_not\"",
-                        "\"Type\":2,\"ToGroupid\":\"x_live\"", "\"Type\":2,\"ToGroupid\":\"x_g1\",\"ClearRamble\":1",
+                        "\"Type\":2,\"ToGroupid\":\"x_live\"", "\"Type\":2,\"ToGroupid\":\"x_g1\",\"ClearRamble\":2",
                         "\"Type\":3,\"ToGroupid\":\"x_g1\"" };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
     expect_code(call("recentcontact/delete", "{\"From_Account\":\"x_u\",%s}", bad[i]), 50002);
   list_all(app, key, "x_u", 0, seen, sizeof seen);
   assert_string_equal(seen, "C:x_p,G:x_g1,G:x_g2");
-  expect_code(call("recentcontact/delete", "{\"From_Account\":\"x_u\",\"Type\":2,\"ToGroupid\":\"x_g1\",\"ClearRamble\":0}"), 0);
+  /* the service's own sample for a group conversation: ClearRamble 1 (it was refused with 50002); the
+   * conversation goes, the group's history is the group's and stays, also for this member (decision §73) */
+  expect_code(call("recentcontact/delete", "{\"From_Account\":\"x_u\",\"Type\":2,\"ToGroupid\":\"x_g1\",\"ClearRamble\":1}"), 0);
   list_all(app, key, "x_u", 2, seen, sizeof seen); /* not as an empty conversation either */
   assert_string_equal(seen, "C:x_p,G:x_g2");
+  wsc_t w;
+  assert_int_equal(wsc_login(&w, srv.port, app, key, "x_u", "Web"), 0);
+  json_t *h = wsc_rpc(&w, "group_history", "\"group_id\":\"x_g1\"");
+  assert_non_null(h);
+  assert_int_equal(jint(h, "code"), 0);
+  msg_texts(json_object_get(h, "msgs"), "body", seen, sizeof seen);
+  assert_string_equal(seen, "hi");
+  json_decref(h);
+  wsc_close(&w);
+  /* ClearRamble 0, and absent, delete the same way (x_g2 below) */
+  expect_code(call("recentcontact/delete", "{\"From_Account\":\"x_u\",\"Type\":2,\"ToGroupid\":\"x_g1\",\"ClearRamble\":0}"), 0);
   list_all(app, key, "x_o", 0, seen, sizeof seen); /* the other members keep it */
   assert_string_equal(seen, "G:x_g1,G:x_g2");
   /* a notice or a NoLastMsg message does not bring it back; a restart keeps it deleted */
