@@ -235,7 +235,7 @@ void rest_submit(rest_ctx_t *c, int (*run)(store_t *, void *), void (*after)(res
  * identifier that is no UserID, IMC_E_OVERLOADED, storage errors), c is
  * answered with the error and then is not called. c->data must be unset: it
  * holds the job and is freed before then(c). The caller must not touch c
- * after this call (then(c) owns it). messaging-c2c-checks.md §73. */
+ * after this call (then(c) owns it). messaging-c2c-checks2.md §73. */
 void rest_admin_account_make(rest_ctx_t *c, void (*then)(rest_ctx_t *c));
 /* Read a UserID from obj under "UserID" (or the legacy "Identifier"). 0 and
  * *out, or IMC_E_INVAL (missing) / IMC_E_JSON_TYPE / IMC_E_USER_ID. */

@@ -2,7 +2,7 @@
  * account_delete, account_check, kick (rest-api-reference §2.1); and the App
  * admin's own account, made as account_import makes one when the admin first
  * sends a one-to-one message without From_Account (rest_admin_account_make,
- * messaging-c2c-checks.md §73).
+ * messaging-c2c-checks2.md §73).
  *
  * Writes run on the store writer thread; the in-memory registry is updated
  * and the reply sent only after the write is durable. */
@@ -125,7 +125,7 @@ void rest_account_import(rest_ctx_t *c)
   rest_submit(c, import_run, import_after); /* the reservation is released when the context is freed */
 }
 
-/* ---- the App admin's account (messaging-c2c-checks.md §73) --------------- */
+/* ---- the App admin's account (messaging-c2c-checks2.md §73) --------------- */
 void rest_admin_account_make(rest_ctx_t *c, void (*then)(rest_ctx_t *c))
 {
   uint32_t no;

@@ -12,7 +12,7 @@
  * the request was signed as (its identifier), as an account of the app: one
  * that is none yet is made once the request is known to be valid and to
  * reach someone, then the handler runs again (rest_admin_account_make,
- * messaging-c2c-checks.md §73).
+ * messaging-c2c-checks2.md §73).
  */
 #include "api/api_int.h"
 #include "im/msgbody.h"

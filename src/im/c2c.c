@@ -409,7 +409,7 @@ void im_c2c_send(im_c2c_t *c, im_send_t *in, im_sent_cb cb, void *ud)
     a->inbox_from = in->to_no == in->from_no; /* to oneself: the recipient's event is the user's (append: one user) */
     break;
   default:
-    /* a resend (same sender, peer, MsgRandom and content, messaging-c2c-checks.md §69; the same MsgSeq when both
+    /* a resend (same sender, peer, MsgRandom and content, messaging-c2c-checks2.md §69; the same MsgSeq when both
      * sends gave one: STORE_MSG_CALLER_SEQ, store_msg_same_seq) within the window is answered with the original,
      * a sent message (an imported one carries the old system's MsgRandom: it is no send's original, §66) */
     a->dedupe_since_s = now - im_limit(c->lim, in->sdkappid, IM_LIMIT_DEDUPE_WINDOW_S);

@@ -312,7 +312,7 @@ static int last_seq(store_t *s, uint32_t app, uint32_t gno, int64_t *out)
   return scalar_c(st, out);
 }
 
-/* The send dedupe (store_grp_msg_append; docs/decisions/messaging-c2c-checks.md §69): the group's first
+/* The send dedupe (store_grp_msg_append; docs/decisions/messaging-c2c-checks2.md §69): the group's first
  * message of the sender (by_name: one that is no account) with m's Random, time_s >= since and m's content
  * (store_content_same). Through (sdkappid, group_no, random), newest first: an index key's entries are in
  * rowid order, the group's seq order, so no sorter; the walk stops at the first live message older than

@@ -112,7 +112,7 @@ void sq__pend_free(sqpend_t *p);
 #define WIN_HASH_MIN 64  /* a window of this capacity or more has a hash (sqlite_msg_win.c) */
 
 /* caller: the message's STORE_MSG_CALLER_SEQ bit (its cseq tells sends apart, store_msg_same_seq); chash: its
- * content's hash (store_content_hash: a resend has the same content, messaging-c2c-checks.md §69); link: the
+ * content's hash (store_content_hash: a resend has the same content, messaging-c2c-checks2.md §69); link: the
  * window's own (the next entry of its (random, sender, chash) list, sqlite_msg_win.c), 0 elsewhere; 40 bytes */
 typedef struct sqwin_ent {
   uint32_t seq, random, from_no, cseq;

@@ -5,7 +5,7 @@
  * time_s >= lo: seq, random, sender, cseq, time, whether the cseq was the
  * caller's and its content's hash. The send dedupe rule (same sender and
  * random, time_s >= since, the same cseq when both are the callers',
- * store_msg_same_seq, the same content: messaging-c2c-checks.md §69, the
+ * store_msg_same_seq, the same content: messaging-c2c-checks2.md §69, the
  * hash decides) is answered
  * from it whenever since >= lo, without an index on the message table
  * (docs/decisions/messaging-c2c-append.md §15). sqlite_msg.c creates a

@@ -1,5 +1,5 @@
 /* store_content.h — a stored message's content as the send dedupe compares
- * it (docs/decisions/messaging-c2c-checks.md §69): a resend is the same
+ * it (docs/decisions/messaging-c2c-checks2.md §69): a resend is the same
  * sender, peer (or group) and MsgRandom (and MsgSeq, when both gave one)
  * with the same content, MsgBody and CloudCustomData. A body is the packed
  * text im_msg_pack makes ({"MsgBody":…,"CloudCustomData":…,

@@ -226,7 +226,7 @@ int store_grp_joined(store_t *s, uint32_t sdkappid, uint32_t user_no, store_grp_
 /* Append a message (a TARGETED one with its recipients m->to): seq = the group's last (store_grp_msg_last_seq) + 1 unless a duplicate exists
  * (same sender and random with time_s >= dedupe_since_s and the same
  * content as stored, MsgBody and CloudCustomData: store_content_same,
- * messaging-c2c-checks.md §69; 0 = no check; a
+ * messaging-c2c-checks2.md §69; 0 = no check; a
  * sender that is no account, from_no 0, is told by its from_id, and one
  * without a from_id — a system notice — is never a duplicate): then
  * *dup = 1, nothing is written and m gets the original's (lowest) seq and time.

@@ -87,7 +87,7 @@ typedef struct store_msg {
 /* One append. The backend assigns seq (and useqs) unless it finds a
  * duplicate: a live (not imported) message of the same conversation, sender,
  * random and content (store_content.h: MsgBody and CloudCustomData;
- * messaging-c2c-checks.md §69) with time_s >= dedupe_since_s whose cseq is the append's
+ * messaging-c2c-checks2.md §69) with time_s >= dedupe_since_s whose cseq is the append's
  * unless one of the two lacks STORE_MSG_CALLER_SEQ (store_msg_same_seq;
  * dedupe_since_s = 0: no check; an imported message is never a send's
  * original: messaging-c2c-checks.md §66); import_dedupe: the importmsg rule

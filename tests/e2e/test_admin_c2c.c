@@ -1,6 +1,6 @@
 /* End-to-end: the service's own samples of openim/sendmsg and batchsendmsg
  * leave From_Account out (the App admin sends) — on a fresh app, where the
- * admin has never been imported (docs/decisions/messaging-c2c-checks.md §73):
+ * admin has never been imported (docs/decisions/messaging-c2c-checks2.md §73):
  *  - sendmsg without From_Account is stored and pushed to the recipient with
  *    from = the admin's identifier; the admin's identifier is made an
  *    account of the app by that send (account_check: Imported), once:

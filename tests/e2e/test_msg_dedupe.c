@@ -329,7 +329,7 @@ static void test_ws_msg_seq(void **st)
   expect_texts("w_alice", "w_bob", "one,two");
 }
 
-/* ---- the content (messaging-c2c-checks.md §69) ------------------------------------------------------- */
+/* ---- the content (messaging-c2c-checks2.md §69) ------------------------------------------------------- */
 #define CLOUD(c) "\"CloudCustomData\":\"" c "\","
 #define PUSH(d) "\"OfflinePushInfo\":{\"PushFlag\":0,\"Desc\":\"" d "\"},"
 

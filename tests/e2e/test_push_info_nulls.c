@@ -1,6 +1,6 @@
 /* End-to-end: an OfflinePushInfo given with nothing but null members is
  * absent, as if not given; one given as {} is kept as given
- * (docs/decisions/messaging-c2c-checks.md §70, rest-api.md "Null fields",
+ * (docs/decisions/messaging-c2c-checks2.md §70, rest-api.md "Null fields",
  * protocol.md "Frames"). §63 drops null members at every depth, which left
  * {"Title":null,"Desc":null} stored and pushed as {} — an OfflinePushInfo
  * the caller never gave. Each row is sent over REST (sendmsg,

@@ -1,5 +1,5 @@
 /* A stored message's content as the send dedupe compares it
- * (store_content.h; docs/decisions/messaging-c2c-checks.md §69): the packed
+ * (store_content.h; docs/decisions/messaging-c2c-checks2.md §69): the packed
  * text up to its OfflinePushInfo member. Every row of the table is a pair of
  * bodies and whether they are the same content; the hash agrees with the
  * byte comparison on every row. */

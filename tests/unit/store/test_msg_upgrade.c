@@ -111,7 +111,7 @@ static void test_old_rows_after_upgrade(void **st)
   assert_int_equal(store_msg_find_key(s, APP, conv, 102, 12, T0 + 1, on_msg, NULL), 0);
   assert_int_equal(last.seq, 2);
   assert_int_equal(store_msg_find_key(s, APP, conv, 102, 12, T0 + 2, on_msg, NULL), IMC_E_NOTFOUND);
-  /* a resend of an old message (its content too, messaging-c2c-checks.md §69) within the window is the old message */
+  /* a resend of an old message (its content too, messaging-c2c-checks2.md §69) within the window is the old message */
   store_msg_append_t a = { 0 };
   a.m = (store_msg_t){ APP, conv, 0, 1, 2, T0 + 10, 555, 13, 0, 604800, "{\"MsgBody\":[3]}", 15, NULL, NULL };
   a.dedupe_since_s = T0;

@@ -5,7 +5,7 @@
  * sometimes steps back, with or without the caller's MsgSeq (which then
  * tells sends apart), imports at any time (future ones too), transactions
  * that commit or roll back, restarts, bodies of the same or another
- * content (a resend is the same content too: messaging-c2c-checks.md §69)
+ * content (a resend is the same content too: messaging-c2c-checks2.md §69)
  * — and a conversation with more messages in the window than the window
  * holds. */
 #include <stdarg.h>
