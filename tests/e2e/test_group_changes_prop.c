@@ -29,11 +29,9 @@ static char key[80];
 static int setup(void **st)
 {
   (void)st;
-  char out[1024];
   e2e_dir_init(&srv);
   e2e_make_app(&srv, "china", &app, key); /* customer 1; Ultimate: targeted messages */
-  if (e2e_cli(&srv, out, sizeof out, "wallet topup --customer 1 --amount-fen 100000000 --reference t1")) return -1;
-  if (e2e_cli(&srv, out, sizeof out, "app upgrade --sdkappid %u --edition ultimate", app)) return -1;
+  if (e2e_app_ultimate(&srv, 1, app)) return -1;
   return e2e_server_start(&srv, NULL);
 }
 

@@ -177,6 +177,14 @@ void e2e_make_app(const e2e_server_t *srv, const char *region, uint32_t *sdkappi
   e2e_make_app_at(srv, region, NULL, sdkappid, key);
 }
 
+int e2e_app_ultimate(const e2e_server_t *srv, int64_t customer, uint32_t sdkappid)
+{
+  char out[1024];
+  int rc = e2e_cli(srv, out, sizeof out, "wallet topup --customer %lld --amount-fen 100000000 --reference ult%u",
+                   (long long)customer, sdkappid);
+  return rc ? rc : e2e_cli(srv, out, sizeof out, "app upgrade --sdkappid %u --edition ultimate", sdkappid);
+}
+
 char *e2e_slurp(const char *path)
 {
   FILE *f = fopen(path, "rb");

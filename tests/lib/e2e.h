@@ -60,6 +60,9 @@ void e2e_make_app(const e2e_server_t *srv, const char *region, uint32_t *sdkappi
  * clock that starts earlier than the wall clock can then take its orders
  * (an order dated before the app's creation is refused). */
 void e2e_make_app_at(const e2e_server_t *srv, const char *region, const char *created, uint32_t *sdkappid, char *key);
+/* Top up customer's wallet (1,000,000 yuan) and upgrade the app to the Ultimate edition (CLI, before the server
+ * starts or while it runs). 0, or the failing command's exit status. */
+int e2e_app_ultimate(const e2e_server_t *srv, int64_t customer, uint32_t sdkappid);
 /* Server log contents (malloc'd, caller frees). */
 char *e2e_server_log(const e2e_server_t *srv);
 /* A whole file's contents, NUL-terminated (malloc'd, caller frees); NULL when it cannot be read. */
