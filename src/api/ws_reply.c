@@ -3,6 +3,7 @@
  * answer of a login and of a heartbeat. Loop thread only. */
 #include "api/api_int.h"
 #include "util/err.h"
+#include "util/faultsim.h"
 #include "util/jsonw.h"
 
 #include <stdlib.h>
@@ -15,15 +16,33 @@ void cws_send_json(net_ws_t *ws, json_t *o)
   json_decref(o);
 }
 
+/* A reply that could not be made whole (out of memory): never one with a member left out (a code 0 without
+ * its events would read as "nothing"), and never none at all (the client would wait for its id for ever):
+ * the connection is closed with 1011, as for a push that could not be made; the client reconnects and asks
+ * again. */
+static void reply_lost(net_ws_t *ws, json_t *o, json_t *extra)
+{
+  json_decref(o);
+  json_decref(extra);
+  net_ws_close(ws, 1011, "out of memory making a reply");
+}
+
 void cws_reply(net_ws_t *ws, json_t *id, const char *op, int err, const char *msg, json_t *extra)
 {
-  json_t *o = json_object();
-  json_object_set(o, "id", id ? id : json_null());
-  if (op) json_object_set_new(o, "op", json_string(op));
-  json_object_set_new(o, "code", json_integer(imc_err_compat(err)));
-  json_object_set_new(o, "msg", json_string(msg ? msg : imc_strerror(err)));
-  if (extra) { json_object_update(o, extra); json_decref(extra); }
-  cws_send_json(ws, o);
+  json_t *o = imc_fault(IMC_FAULT_REPLY_JSON) ? NULL : json_object();
+  if (!o || json_object_set(o, "id", id ? id : json_null()) ||
+      (op && json_object_set_new(o, "op", json_string(op))) ||
+      json_object_set_new(o, "code", json_integer(imc_err_compat(err))) ||
+      json_object_set_new(o, "msg", json_string(msg ? msg : imc_strerror(err))) || (extra && json_object_update(o, extra))) {
+    reply_lost(ws, o, extra);
+    return;
+  }
+  json_decref(extra);
+  char *text = json_dumps(o, JSON_COMPACT);
+  json_decref(o);
+  if (!text) { reply_lost(ws, NULL, NULL); return; }
+  net_ws_send_text(ws, text, strlen(text));
+  free(text);
 }
 
 /* Written with jsonw: byte for byte what cws_reply writes, without building a
@@ -52,6 +71,9 @@ void cws_reply_ok_time(net_ws_t *ws, json_t *id, const char *op, int64_t server_
   jsonw_lit(&w, "}");
   if (!w.failed) { net_ws_send_text(ws, w.buf, w.len); return; }
   json_t *extra = json_pack("{s:I}", "server_time", (json_int_t)server_time);
-  if (extra && account_no) json_object_set_new(extra, "account_no", json_integer(account_no));
+  if (!extra || (account_no && json_object_set_new(extra, "account_no", json_integer(account_no)))) {
+    reply_lost(ws, NULL, extra);
+    return;
+  }
   cws_reply(ws, id, op, 0, NULL, extra);
 }

@@ -29,6 +29,8 @@ typedef enum {
   IMC_FAULT_GROUP_PUSH_JSON,   /* "group_push_json": a group message's JSON object (src/api/ws_group_push.c
                                 * cws_group_msg_json: a push, group_sync or group_history entry) fails as if its
                                 * body could not be set */
+  IMC_FAULT_REPLY_JSON,        /* "reply_json": a WebSocket reply's JSON object (src/api/ws_reply.c cws_reply) fails
+                                * as if a member could not be set */
   IMC_FAULT__COUNT
 } imc_fault_site_t;
 

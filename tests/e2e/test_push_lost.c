@@ -240,6 +240,39 @@ static void test_json_fails_in_sync_page(void **st)
   assert_int_equal(refusals, 1);
 }
 
+/* A reply that cannot be made whole (the first reply's object, reply_json:1) is never sent with a member left
+ * out, nor dropped (the client would wait for its id for ever): the connection is closed with 1011, and the
+ * same request on a new connection is answered whole. Until 2026-12-06 cws_reply ignored its sets: a reply
+ * could go out with code 0 and without its fields (messaging-c2c-checks2.md §70). */
+static void test_reply_fails(void **st)
+{
+  (void)st;
+  setenv("IMCLOUD_TEST_FAIL", "reply_json:1", 1);
+  int rc = e2e_start(&srv, "china", &app, key, NULL);
+  unsetenv("IMCLOUD_TEST_FAIL");
+  assert_int_equal(rc, 0);
+  import_users(srv.port, app, key, (const char *const[]){ "alice", "bob", NULL });
+  wsc_t ws;
+  assert_int_equal(wsc_login(&ws, srv.port, app, key, "bob", "Web"), 0);
+  assert_int_equal(e2e_ws_send_text(ws.fd, "{\"id\":7,\"op\":\"conversations\",\"limit\":10}"), 0);
+  int cc = 0;
+  json_t *o;
+  while ((o = wsc_next(&ws, 15000, &cc))) { /* nothing for id 7: the close comes instead */
+    assert_true(json_integer_value(json_object_get(o, "id")) != 7);
+    json_decref(o);
+  }
+  assert_int_equal(cc, 1011);
+  wsc_close(&ws);
+  assert_int_equal(wsc_login(&ws, srv.port, app, key, "bob", "Web"), 0);
+  json_t *r = wsc_rpc(&ws, "conversations", "\"limit\":10");
+  assert_non_null(r);
+  assert_int_equal(jint(r, "code"), 0);
+  assert_true(json_is_array(json_object_get(r, "conversations")));
+  json_decref(r);
+  wsc_close(&ws);
+  assert_int_equal(e2e_finish(&srv), 0);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -247,6 +280,7 @@ int main(void)
     cmocka_unit_test(test_queue_fails_for_one_device),
     cmocka_unit_test(test_json_fails),
     cmocka_unit_test(test_json_fails_in_sync_page),
+    cmocka_unit_test(test_reply_fails),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
