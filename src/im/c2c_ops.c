@@ -215,6 +215,9 @@ static int op_run(store_t *s, c2c_job_t *jj)
     if (rc == IMC_E_NOTFOUND && !(j->flag && upto)) return 0; /* nothing listed, nothing to clear */
     if (rc && rc != IMC_E_NOTFOUND) return rc;
     if (rc) r = (store_recent_t){ 0 };
+    /* deleted already (and cleared, when this one clears), not pinned: nothing changes, no event (as an unpin
+     * of what is not pinned) */
+    else if (r.hidden_seq >= upto && !r.pinned_at_s && (!j->flag || r.cleared_seq >= upto)) return 0;
     if ((rc = store_msg_recent_set(s, j->app, j->a, j->b, "hidden_seq", upto)) ||
         (j->flag && (rc = store_msg_recent_set(s, j->app, j->a, j->b, "cleared_seq", upto))))
       return rc;

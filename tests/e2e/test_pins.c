@@ -387,6 +387,51 @@ static void test_unpin_not_pinned(void **st)
   wsc_close(&b);
 }
 
+/* Deleting a conversation that is already deleted (and cleared, when the delete clears) changes nothing: no
+ * conv_delete event for the user's devices. Before, every such delete appended an event (a useq, pushed to every
+ * device and replayed by sync), where an unpin of what is not pinned already made none. */
+static void test_delete_deleted(void **st)
+{
+  (void)st;
+  static const char *const users[] = { "q_u", "q_a", NULL };
+  import_users(srv.port, app, key, users);
+  v4_ok(call("openim/sendmsg", "{\"From_Account\":\"q_a\",\"To_Account\":\"q_u\",\"MsgRandom\":1,\"MsgBody\":" TEXT("hi") "}"));
+  wsc_t a, b;
+  wlogin(&a, "q_u", "Web");
+  static const char *const dels[] = { "", "", ",\"clear\":true", ",\"clear\":true", "" };
+  for (size_t i = 0; i < sizeof dels / sizeof dels[0]; i++) {
+    json_t *r = wsc_rpc(&a, "conv_delete", "\"peer\":\"q_a\"%s", dels[i]);
+    assert_non_null(r);
+    assert_int_equal(jint(r, "code"), 0);
+    json_decref(r);
+  }
+  /* the delete, then the clear: two events, replayed by a sync from the start */
+  wlogin(&b, "q_u", "Android");
+  json_t *ev = wsc_sync_live(&b);
+  assert_non_null(ev);
+  json_t *e;
+  size_t i;
+  int dels_seen = 0, clears = 0;
+  json_array_foreach(ev, i, e) if (!strcmp(jstr(e, "type"), "conv_delete")) {
+    dels_seen++;
+    clears += json_is_true(json_object_get(e, "cleared"));
+  }
+  json_decref(ev);
+  assert_int_equal(dels_seen, 2);
+  assert_int_equal(clears, 1);
+  /* a new message shows the conversation again, and deleting it then is an event again */
+  v4_ok(call("openim/sendmsg", "{\"From_Account\":\"q_a\",\"To_Account\":\"q_u\",\"MsgRandom\":2,\"MsgBody\":" TEXT("again") "}"));
+  json_t *r = wsc_rpc(&a, "conv_delete", "\"peer\":\"q_a\"");
+  assert_non_null(r);
+  assert_int_equal(jint(r, "code"), 0);
+  json_decref(r);
+  json_t *p = wsc_push(&b, "conv_delete", 5000);
+  assert_non_null(p);
+  json_decref(p);
+  wsc_close(&a);
+  wsc_close(&b);
+}
+
 /* Pins of what is no conversation of the user are refused and pin nothing; a pin after a delete lists the
  * conversation again (pinned), and its unpin leaves it deleted, for both kinds; a pin of a conversation with
  * no message yet lists it as an empty conversation. */
@@ -441,6 +486,7 @@ int main(void)
     cmocka_unit_test(test_walks_with_pin_changes),
     cmocka_unit_test(test_count_pinned_rows),
     cmocka_unit_test(test_unpin_not_pinned),
+    cmocka_unit_test(test_delete_deleted),
     cmocka_unit_test(test_pin_refusals_and_deleted),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
