@@ -39,6 +39,7 @@ struct cws_conn {
   uint8_t metered : 1;   /* counted as an open connection of its app (meter) */
   uint8_t ended : 1;     /* end_session ran: its access-log line is written once */
   uint8_t own_wait : 1;  /* not read until its requests in flight fall (cws_conn_pace) */
+  uint8_t login_held : 1; /* its login deadline passed while the login was pending (ws_login_dl.c) */
   uint32_t login_s;      /* login time (unix s, truncated) for the access log */
 };                       /* the UserID is not kept here: cws_user_id looks it up by user_no */
 _Static_assert(sizeof(struct cws_conn) <= 48, "memory per idle connection is a product metric: no per-connection UserID copy");
@@ -178,7 +179,7 @@ void cws_on_open(void *ud, net_ws_t *ws)
   c->holds = 1;          /* the socket's own hold, dropped in cws_on_close */
   c->state = CWS_NEW;
   net_ws_set_data(ws, c);
-  net_ws_set_deadline(ws, (uint32_t)srv->cfg->ws_login_timeout_ms);
+  cws_login_dl_open(srv, ws);
 }
 
 /* Unlink the session from presence (logout: no PushOnline window) and write
@@ -236,8 +237,10 @@ void cws_on_deadline(void *ud, net_ws_t *ws)
   api_srv_t *srv = ud;
   cws_conn_t *c = net_ws_data(ws);
   if (!c) return;
-  if (c->state == CWS_ONLINE) close_conn(srv, c, 0, 4004, "idle timeout");
-  else close_conn(srv, c, 0, 4001, "not logged in within the login timeout");
+  if (c->state == CWS_ONLINE) { close_conn(srv, c, 0, 4004, "idle timeout"); return; }
+  const char *why = cws_login_dl_due(srv, ws, c->state == CWS_LOGIN_PENDING, c->login_held);
+  if (why) close_conn(srv, c, 0, 4001, why);
+  else c->login_held = 1;
 }
 
 /* ---- kick ----------------------------------------------------------------- */
@@ -344,6 +347,16 @@ static int login_recheck(api_srv_t *srv, const login_job_t *j, const char **why)
   return 0;
 }
 
+/* A login ended without success: the connection is logged out again and,
+ * if its deadline was held, the login timeout runs again from now. */
+static void login_failed(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c)
+{
+  c->state = CWS_NEW;
+  if (!c->login_held) return;
+  c->login_held = 0;
+  cws_login_dl_failed(srv, ws);
+}
+
 static void login_done(void *arg, int rc)
 {
   login_job_t *j = arg;
@@ -361,7 +374,7 @@ static void login_done(void *arg, int rc)
   assert(c->state == CWS_LOGIN_PENDING);
   if (!rc) rc = login_recheck(srv, j, &why);
   if (rc) {
-    c->state = CWS_NEW;
+    login_failed(srv, ws, c);
     reply(ws, j->id, "login", rc, why, NULL);
     goto out;
   }
@@ -371,7 +384,7 @@ static void login_done(void *arg, int rc)
   /* the edition decides whether a second device of a platform kicks the first */
   int multi_device = api_quota_multi_device(srv, tenant_registry_app(srv->reg, j->sdkappid));
   if ((rc = im_presence_add(srv->presence, &c->sess, multi_device, &displaced))) {
-    c->state = CWS_NEW;
+    login_failed(srv, ws, c);
     reply(ws, j->id, "login", rc, NULL, NULL);
     goto out;
   }
@@ -476,7 +489,7 @@ void cws_set_waiting(cws_conn_t *c, int waiting)
   c->state = waiting ? CWS_LOGIN_PENDING : CWS_NEW;
 }
 
-void cws_login_start(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const cws_login_req_t *r)
+static void login_start(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const cws_login_req_t *r)
 {
   const char *user_id = r->user_id, *sig = r->usersig, *device = r->device_id;
   json_t *id = r->id;
@@ -563,6 +576,14 @@ void cws_login_start(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const cws_logi
     return;
   }
   srv->jobs_in_flight++;
+}
+
+/* A login that waited for its turn (ws_pace.c) may have been held: refused
+ * now, it ends as one whose job failed. */
+void cws_login_start(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const cws_login_req_t *r)
+{
+  login_start(srv, ws, c, r);
+  if (c->state == CWS_NEW) login_failed(srv, ws, c);
 }
 
 static void op_heartbeat(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)

@@ -111,9 +111,11 @@ static void fire(struct net_conn *c)
       net__really_close(c);
       return;
     }
-    /* an idle timeout (net_ws_set_idle): a frame that arrived while the loop stalled past it is read first; one
-     * that is activity starts the period over (ws.c activity) and nothing fires */
-    if (c->idle_ms && net__read_late(c)) return;
+    /* a frame that arrived while the loop stalled past the deadline is read first (decisions 71, 77): under an
+     * idle timeout (net_ws_set_idle) one that is activity starts the period over (ws.c activity) and nothing
+     * fires; under an absolute deadline (a login's) what the frame started is the application's to weigh in
+     * on_ws_deadline, unless it set the deadline again or closed */
+    if (net__read_late(c)) return;
     if (c->srv->h.on_ws_deadline) c->srv->h.on_ws_deadline(c->srv->h.ud, c);
   } else if (net__lingering(c)) {
     net__really_close(c); /* NET_LINGER_MS passed: what the client still sends meets a reset */

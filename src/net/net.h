@@ -282,7 +282,10 @@ void net_ws_resume_read(net_ws_t *ws);
 /* Send a close frame, flush, close. on_ws_close follows (later phase). */
 int net_ws_close(net_ws_t *ws, uint16_t code, const char *reason);
 /* Call on_ws_deadline when ms_from_now passes (0 cancels). Granularity
- * 250 ms. A connection has one deadline: this replaces any earlier one. */
+ * 250 ms. A connection has one deadline: this replaces any earlier one.
+ * When it passes, input that waits in the kernel is read first (it may have
+ * arrived while the loop stalled); on_ws_deadline follows unless that read
+ * set the deadline again (activity under an idle timeout) or closed. */
 void net_ws_set_deadline(net_ws_t *ws, uint32_t ms_from_now);
 /* An idle timeout: call on_ws_deadline once the peer has sent nothing for
  * ms — a text message, a ping and a pong each start the period over (net

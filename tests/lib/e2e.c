@@ -454,16 +454,23 @@ int e2e_ws_login(int port, uint32_t sdkappid, const char *key, const char *user,
   return e2e_ws_login_dev(port, sdkappid, key, user, platform, dev, reply, cap);
 }
 
+void e2e_ws_login_frame(uint32_t sdkappid, const char *key, const char *user, const char *platform,
+                        const char *device, char *out, size_t cap)
+{
+  char sig[1024];
+  e2e_usersig(sdkappid, key, user, 86400, sig, sizeof sig);
+  snprintf(out, cap,
+           "{\"id\":1,\"op\":\"login\",\"sdkappid\":%u,\"user_id\":\"%s\",\"usersig\":\"%s\",\"platform\":\"%s\",\"device_id\":\"%s\"}",
+           sdkappid, user, sig, platform, device);
+}
+
 int e2e_ws_login_dev(int port, uint32_t sdkappid, const char *key, const char *user, const char *platform,
                      const char *device, char *reply, size_t cap)
 {
-  char sig[1024], msg[2048], tmp[4096];
+  char msg[2048], tmp[4096];
   int fd = e2e_ws_connect(port, "/ws");
   if (fd < 0) return -1;
-  e2e_usersig(sdkappid, key, user, 86400, sig, sizeof sig);
-  snprintf(msg, sizeof msg,
-           "{\"id\":1,\"op\":\"login\",\"sdkappid\":%u,\"user_id\":\"%s\",\"usersig\":\"%s\",\"platform\":\"%s\",\"device_id\":\"%s\"}",
-           sdkappid, user, sig, platform, device);
+  e2e_ws_login_frame(sdkappid, key, user, platform, device, msg, sizeof msg);
   if (!reply) { reply = tmp; cap = sizeof tmp; }
   if (e2e_ws_send_text(fd, msg) || e2e_ws_recv_text(fd, reply, cap, 5000) < 0) { close(fd); return -1; }
   if (!strstr(reply, "\"code\":0")) { close(fd); return -1; }

@@ -119,6 +119,9 @@ int e2e_ws_recv_text(int fd, char *buf, size_t cap, int timeout_ms);
 /* Connect and log in; returns fd, or -1 (reply copied to reply if given). */
 int e2e_ws_login(int port, uint32_t sdkappid, const char *key, const char *user, const char *platform,
                  char *reply, size_t cap);
+/* The text of the login frame those send (id 1, a UserSig valid for a day). */
+void e2e_ws_login_frame(uint32_t sdkappid, const char *key, const char *user, const char *platform,
+                        const char *device, char *out, size_t cap);
 /* The same with a device_id of the caller's (e2e_ws_login's is "dev-<user>"). */
 int e2e_ws_login_dev(int port, uint32_t sdkappid, const char *key, const char *user, const char *platform,
                      const char *device, char *reply, size_t cap);

@@ -1,0 +1,45 @@
+/* ws_login_dl.c — the login deadline of a client WebSocket (docs/protocol.md
+ * "Login", close 4001; decision §77 in docs/decisions/messaging-c2c-checks2.md).
+ * Loop thread only.
+ *
+ * A connection must send a login that succeeds within cfg->ws_login_timeout_ms
+ * of its opening. When that deadline passes (net's wheel; a frame that waits
+ * in the kernel then is read first, src/net/conn.c fire), a connection whose
+ * login is pending — read, and waiting for its turn (ws_pace.c) or for its
+ * writer job — is not closed: the client did all it was asked and the time
+ * is the server's (a login storm, a slow disk); closing it makes it retry
+ * and adds load. The hold is bounded: CWS_LOGIN_HOLD_PERIODS more login
+ * timeouts from the deadline (4 × ws_login_timeout_ms from the opening for
+ * a first login), so a login whose job never completes still ends (4001,
+ * its own reason). A held login that fails answers its error and gives the
+ * client one login timeout from then to log in again (held again if that
+ * login is pending in turn). A login refused before it was held leaves the
+ * deadline as it was. No memory: the connection keeps one bit (client_ws.c
+ * login_held). */
+#include "api/api_int.h"
+
+/* the hold after the deadline, in login timeouts: 3 (4 × from the opening) */
+#define CWS_LOGIN_HOLD_PERIODS 3u
+
+static uint32_t login_timeout_ms(const api_srv_t *srv)
+{
+  return (uint32_t)srv->cfg->ws_login_timeout_ms; /* config.c: 100 .. 600,000 */
+}
+
+void cws_login_dl_open(api_srv_t *srv, net_ws_t *ws)
+{
+  net_ws_set_deadline(ws, login_timeout_ms(srv));
+}
+
+const char *cws_login_dl_due(api_srv_t *srv, net_ws_t *ws, int pending, int held)
+{
+  if (!pending) return "not logged in within the login timeout";
+  if (held) return "login still pending at the end of its hold (4 × the login timeout)";
+  net_ws_set_deadline(ws, CWS_LOGIN_HOLD_PERIODS * login_timeout_ms(srv));
+  return NULL;
+}
+
+void cws_login_dl_failed(api_srv_t *srv, net_ws_t *ws)
+{
+  net_ws_set_deadline(ws, login_timeout_ms(srv));
+}
