@@ -130,8 +130,9 @@ static void test_login_deadline_while_job_pending(void **st)
   e2e_usersig(app, key, "late", 86400, sig, sizeof sig);
   sqlite3 *db = race_lock(&srv);
   int fd = ws_login_send("late", sig);
-  /* the 300 ms login deadline closes the connection with 4001 while the job
-   * waits (the lock is held until then, however long that takes) */
+  /* the 300 ms login deadline holds the pending login (§77) up to 4 × itself,
+   * then closes the connection with 4001 while the job still waits (the lock
+   * is held until then, however long that takes) */
   assert_true(e2e_ws_recv(fd, &op, buf, sizeof buf, 30000, &cc) >= 0);
   assert_int_equal(op, 8);
   assert_int_equal(cc, 4001);
