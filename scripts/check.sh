@@ -22,25 +22,33 @@ TEST_FAILED=$(mktemp); export TEST_FAILED
 failed_list() { [ ! -s "$TEST_FAILED" ] || { echo "== what failed"; cat "$TEST_FAILED"; }; rm -f "$TEST_FAILED"; }
 fail_build() { read tp tf < "$TEST_TOTALS"; failed_list; echo "$tp passed, $((tf + 1)) failed"; exit 1; }
 
-echo "== build"
+# every phase's start, in seconds since this script began (where CI's time goes)
+T0=$(date +%s)
+phase() { echo "== $1 (at $(( $(date +%s) - T0 )) s)"; }
+
+phase build
 make -j"$JOBS" tests-build bench-build || { echo "!! build failed"; fail_build; } # benches built, not run
 UNIT=$(ls build/tests/unit/*/test_* 2>/dev/null | grep -v '\.d$')
 E2E=$(ls build/tests/e2e/test_* 2>/dev/null | grep -v '\.d$')
+phase "unit tests"
 sh scripts/run-lanes.sh unit "$LANES" $UNIT
+phase "end-to-end tests"
 IMCLOUD_BIN=$PWD/build/imcloud sh scripts/run-lanes.sh e2e "$E2E_LANES" $E2E
 
 if [ -f tests/interop/run.sh ]; then
-  echo "== interop"
+  phase interop
   IMCLOUD_BIN=$PWD/build/imcloud sh scripts/run-tests.sh interop tests/interop/run.sh
 fi
 
-echo "== sanitizer build (ASan+UBSan)"
+phase "sanitizer build (ASan+UBSan)"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 if make -j"$JOBS" BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" tests-build; then
   UNIT=$(ls build-asan/tests/unit/*/test_* 2>/dev/null | grep -v '\.d$')
   export IMC_PROPERTY_BILLS=200000
   E2E=$(ls build-asan/tests/e2e/test_* 2>/dev/null | grep -v '\.d$')
+  phase "sanitizer unit tests"
   sh scripts/run-lanes.sh asan-unit "$LANES" $UNIT
+  phase "sanitizer end-to-end tests"
   IMCLOUD_BIN=$PWD/build-asan/imcloud sh scripts/run-lanes.sh asan-e2e "$E2E_LANES" $E2E
   # the interop clients (a browser's frames among them) against the sanitized server too
   [ ! -f tests/interop/run.sh ] || IMCLOUD_BIN=$PWD/build-asan/imcloud sh scripts/run-tests.sh asan-interop tests/interop/run.sh
@@ -50,7 +58,7 @@ else
 fi
 
 if ls tests/fuzz/fuzz_*.c >/dev/null 2>&1; then
-  echo "== fuzz corpus replay"
+  phase "fuzz build and corpus replay"
   flog=$(mktemp)
   if make -j"$JOBS" fuzz-build >"$flog" 2>&1; then
     sh scripts/run-tests.sh fuzz build-fuzz/fuzz_*
@@ -62,6 +70,7 @@ if ls tests/fuzz/fuzz_*.c >/dev/null 2>&1; then
 fi
 
 read tp tf < "$TEST_TOTALS"; rm -f "$TEST_TOTALS" ${flog:+"$flog"}
+phase done
 failed_list
 echo "$tp passed, $tf failed"
 [ "$tf" = 0 ]
