@@ -27,6 +27,8 @@ static uint32_t app;
 static char key[80];
 static const char *const args[] = { "--ws-max-queued-bytes", "65536", NULL };
 
+#include "e2e_gchg.h" /* after srv, app and key */
+
 static int setup(void **st)
 {
   (void)st;
@@ -40,57 +42,6 @@ static int teardown(void **st)
 {
   (void)st;
   return e2e_finish(&srv);
-}
-
-static void login(wsc_t *c, const char *user)
-{
-  assert_int_equal(wsc_login(c, srv.port, app, key, user, "Web"), 0);
-}
-
-/* A message of from (to: a JSON array of recipients, or NULL) with text: its seq. */
-static json_int_t send_text(const char *gid, const char *from, const char *to, const char *text)
-{
-  static int random = 1;
-  json_t *r = to ? call(G("send_group_msg"), "{\"GroupId\":\"%s\",\"From_Account\":\"%s\",\"To_Account\":%s,\"Random\":%d,"
-                                            "\"MsgBody\":" TEXT("%s") "}", gid, from, to, random++, text)
-                 : call(G("send_group_msg"), "{\"GroupId\":\"%s\",\"From_Account\":\"%s\",\"Random\":%d,"
-                                            "\"MsgBody\":" TEXT("%s") "}", gid, from, random++, text);
-  if (jint(r, "ErrorCode")) fail_msg("%s", json_dumps(r, JSON_COMPACT));
-  json_int_t seq = jint(r, "MsgSeq");
-  json_decref(r);
-  return seq;
-}
-
-static void recall(const char *gid, json_int_t seq)
-{
-  json_t *r = call(G("group_msg_recall"), "{\"GroupId\":\"%s\",\"MsgSeqList\":[{\"MsgSeq\":%lld}]}", gid, (long long)seq);
-  assert_int_equal(jint(r, "ErrorCode"), 0);
-  assert_int_equal(jint(json_array_get(json_object_get(r, "RecallRetList"), 0), "RetCode"), 0);
-  json_decref(r);
-}
-
-static void modify(const char *gid, json_int_t seq, const char *text)
-{
-  v4_ok(call("openim/modify_group_msg", "{\"GroupId\":\"%s\",\"MsgSeq\":%lld,\"MsgBody\":" TEXT("%s") "}", gid,
-             (long long)seq, text));
-}
-
-static void create(const char *gid, const char *owner, const char *members)
-{
-  v4_ok(call(G("create_group"), "{\"Type\":\"Public\",\"Name\":\"c\",\"GroupId\":\"%s\",\"Owner_Account\":\"%s\","
-                                "\"MemberList\":%s}", gid, owner, members));
-}
-
-/* One group_sync page from (after, chg) (chg < 0: no after_change); limit 0: the default. */
-static json_t *sync_page(wsc_t *c, const char *gid, json_int_t after, json_int_t chg, int limit)
-{
-  char lim[32] = "", ch[48] = "";
-  if (limit) snprintf(lim, sizeof lim, ",\"limit\":%d", limit);
-  if (chg >= 0) snprintf(ch, sizeof ch, ",\"after_change\":%lld", (long long)chg);
-  json_t *r = wsc_rpc(c, "group_sync", "\"group_id\":\"%s\",\"after_seq\":%lld%s%s", gid, (long long)after, ch, lim);
-  assert_non_null(r);
-  if (jint(r, "code")) fail_msg("%s", json_dumps(r, JSON_COMPACT));
-  return r;
 }
 
 /* "seq:text[r][m]" of a message (r recalled, m modified), for comparisons. */
