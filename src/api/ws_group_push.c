@@ -21,22 +21,27 @@ static const struct { uint32_t flag; const char *name; } msg_flags[] = {
 };
 
 /* A group message as the protocol's JSON; NULL when any part of it could not
- * be made (out of memory): never an object without its body. */
+ * be made (out of memory): never an object without its body. "chg": the number
+ * of its last change (absent: never changed, §19). A deleted message's
+ * placeholder (a group_sync change) has no body and no flag but "deleted". */
 json_t *cws_group_msg_json(const store_grp_msg_t *m)
 {
+  int deleted = (m->flags & STORE_GMSG_DELETED) != 0;
   json_t *o = json_pack("{s:I,s:s,s:I,s:I,s:s}", "seq", (json_int_t)m->seq, "from", m->from_id ? m->from_id : "",
                         "time", (json_int_t)m->time_s, "random", (json_int_t)m->random, "priority",
                         api_group_priorities[m->priority & 3]);
-  json_t *content = m->body_len ? json_loadb(m->body, m->body_len, 0, NULL) : NULL;
+  json_t *content = m->body_len && !deleted ? json_loadb(m->body, m->body_len, 0, NULL) : NULL;
   json_t *to = m->to_json ? json_loads(m->to_json, 0, NULL) : NULL; /* a targeted message: its recipients */
   /* a test's out of memory (util/faultsim.h): the object is left without its body, as a failed set leaves it */
-  int bad = !o || (m->body_len && !content) || (m->to_json && !to) || imc_fault(IMC_FAULT_GROUP_PUSH_JSON);
+  int bad = !o || (m->body_len && !deleted && !content) || (m->to_json && !to) || imc_fault(IMC_FAULT_GROUP_PUSH_JSON);
   for (size_t i = 0; !bad && content && i < sizeof msg_parts / sizeof *msg_parts; i++) {
     json_t *v = json_object_get(content, msg_parts[i].stored);
     bad = v && json_object_set(o, msg_parts[i].name, v);
   }
-  for (size_t i = 0; !bad && i < sizeof msg_flags / sizeof *msg_flags; i++)
+  for (size_t i = 0; !bad && !deleted && i < sizeof msg_flags / sizeof *msg_flags; i++)
     bad = (m->flags & msg_flags[i].flag) && json_object_set_new(o, msg_flags[i].name, json_true());
+  if (!bad && deleted) bad = json_object_set_new(o, "deleted", json_true());
+  if (!bad && m->change) bad = json_object_set_new(o, "chg", json_integer(m->change));
   if (!bad && to) bad = json_object_set_new(o, "to", to); /* takes to, even when it fails */
   else json_decref(to);
   json_decref(content);
@@ -47,7 +52,7 @@ json_t *cws_group_msg_json(const store_grp_msg_t *m)
 
 static const char *const ev_types[] = {
   [IM_GEV_MSG] = "group_msg", [IM_GEV_RECALL] = "group_recall", [IM_GEV_MODIFY] = "group_modify",
-  [IM_GEV_SYSTEM] = "group_system", [IM_GEV_DISSOLVED] = "group_dissolved",
+  [IM_GEV_SYSTEM] = "group_system", [IM_GEV_DISSOLVED] = "group_dissolved", [IM_GEV_DELETE] = "group_msgs_deleted",
 };
 
 /* The event's frame; NULL when any part of it could not be made (the group
@@ -71,6 +76,12 @@ static void *hook_encode(void *ud, const im_gevent_t *ev)
     bad = json_object_set_new(o, "seq", json_integer(ev->msg->seq)) ||
           json_object_set_new(o, "change", json_integer(ev->change));
     break;
+  case IM_GEV_DELETE: { /* the seqs, their changes consecutive up to change (§19) */
+    json_t *a = json_array();
+    bad = !a || json_object_set_new(o, "seqs", a) || json_object_set_new(o, "change", json_integer(ev->change));
+    for (size_t i = 0; !bad && i < ev->n_seqs; i++) bad = json_array_append_new(a, json_integer(ev->seqs[i]));
+    break;
+  }
   case IM_GEV_SYSTEM:
     bad = json_object_set_new(o, "content", json_string(ev->content ? ev->content : ""));
     break;

@@ -118,6 +118,8 @@ typedef enum {
   IM_GEV_MODIFY,       /* msg: the message with its new body */
   IM_GEV_SYSTEM,       /* send_group_system_notification: content, online only */
   IM_GEV_DISSOLVED,    /* a live room is gone (other groups: an inbox event, group_apply.c) */
+  IM_GEV_DELETE,       /* delete_group_msg_by_sender: seqs[0..n_seqs) deleted, their changes change-n_seqs+1 ..
+                          change; msg: the first of them (seq, flags) */
 } im_gev_kind_t;
 
 typedef struct im_gevent {
@@ -129,7 +131,10 @@ typedef struct im_gevent {
   const char *content;         /* SYSTEM: the notification text */
   int64_t created_s, time_s;   /* DISSOLVED (a live room's, pushed live only): the group's creation time and the
                                   dissolution's, as the inbox events carry them; 0 for the other kinds */
-  uint32_t change;             /* RECALL, MODIFY: the change's number in the group (store_grp_msg_change) */
+  uint32_t change;             /* RECALL, MODIFY: the change's number in the group (store_grp_msg_change); DELETE:
+                                  the last seq's */
+  const uint32_t *seqs;        /* DELETE: the messages deleted, in change order (consecutive numbers) */
+  size_t n_seqs;
 } im_gevent_t;
 
 typedef struct im_group_hooks {
@@ -432,8 +437,14 @@ void im_group_recall(im_groups_t *G, uint32_t sdkappid, const char *group_id, ui
                      size_t n, int64_t now_s, im_gdone_cb cb, void *ud);
 void im_group_msg_modify(im_groups_t *G, uint32_t sdkappid, const char *group_id, uint32_t seq, char *body,
                          size_t len, im_gdone_cb cb, void *ud);
+/* Delete every message of from_no stored before the call runs (docs/decisions/groups-messages.md §19): in
+ * writer jobs of at most IM_GROUP_DEL_BATCH messages each, one after the other, each deletion taking the
+ * group's next change number, pushed (group_msgs_deleted) once its job is committed; r->count the messages
+ * deleted. An error after some jobs leaves their deletions done (a second call deletes the rest). */
 void im_group_delete_by_sender(im_groups_t *G, uint32_t sdkappid, const char *group_id, uint32_t from_no,
                                im_gdone_cb cb, void *ud);
+enum { IM_GROUP_DEL_BATCH = 256,   /* messages deleted per writer job */
+       IM_GROUP_DEL_SPAN = 8192 }; /* seqs read per writer job (the sender's messages among them) */
 /* Set a member's read position so that exactly `unread` messages count as
  * unread — the newest ones that are not the member's own, recalled,
  * NoUnread or system notices (set_unread_msg_num) — or read up to seq

@@ -208,7 +208,8 @@ struct gjob {
   /* a targeted message (send) or the changed ones (recall, modify): who gets the pushes */
   uint32_t *to;                /* send/modify: recipients then the sender; recall: STORE_GMSG_TARGETS_MAX + 1 per seq */
   size_t *n_to;                /* per pushed message: how many of to (0 = every member) */
-  uint32_t *chg;               /* recall: per seq, modify: [0]: the change's number (store_grp_msg_change) */
+  uint32_t *chg;               /* recall: per seq, modify: [0]: the change's number (store_grp_msg_change);
+                                  delete_by_sender: per message deleted (users: their seqs) */
   char *to_json;
   /* writer: gone[i] = 1 when mem[i]'s account was deleted before the job ran (grp__mem_gone); an undo
    * gives such an account nothing back (NULL: none found, or not checked) */
@@ -219,6 +220,7 @@ struct gjob {
   uint32_t useq;               /* conv_pin: the member's inbox event (group_conv.c) */
   int due;                     /* writer: how many chunks of due inbox events the job recorded (grp__apply_run) */
   int64_t marks_kept;          /* remove: the application marks a group keeps (grp__left_prepare) */
+  uint32_t del_after, del_upto; /* delete_by_sender: the seqs done, the last seq to delete (0: not read yet) */
 };
 gjob_t *grp__job(im_groups_t *G, uint32_t sdkappid, im_gdone_cb cb, void *ud);
 /* Submit j (writer, or reader when readonly). A full queue: j->done(j,

@@ -48,7 +48,7 @@ static void done_send(gjob_t *j, int rc)
       g->conv_s = j->msg.time_s;
     }
     if (!j->mode) { /* not an import */
-      im_gevent_t ev = { IM_GEV_MSG, g->sdkappid, g->group_id, g->type, &j->msg, NULL, 0, 0, 0 };
+      im_gevent_t ev = { IM_GEV_MSG, g->sdkappid, g->group_id, g->type, &j->msg, NULL, 0, 0, 0, NULL, 0 };
       grp__deliver(j->G, g, &ev, j->to, j->to ? j->n_to[0] : 0, j->from_sid);
     }
   }
@@ -134,7 +134,7 @@ void im_group_send(im_groups_t *G, im_gsend_t *in, int64_t now_s, im_gdone_cb cb
     if (n_to) memcpy(to, in->to, n_to * sizeof *to);
     to[n_to] = in->from_no;
     m.to_json = in->to_json;
-    im_gevent_t ev = { IM_GEV_MSG, g->sdkappid, g->group_id, g->type, &m, NULL, 0, 0, 0 };
+    im_gevent_t ev = { IM_GEV_MSG, g->sdkappid, g->group_id, g->type, &m, NULL, 0, 0, 0, NULL, 0 };
     grp__deliver(G, g, &ev, n_to ? to : NULL, n_to + 1, in->from_sid);
     im_gres_t res;
     memset(&res, 0, sizeof res);
@@ -180,7 +180,7 @@ int im_group_notify(im_groups_t *G, uint32_t sdkappid, const char *group_id, con
     return imc_errf(why, cap, IMC_E_GROUP_TYPE_OP, "an AVChatRoom's system notifications go to all members");
   int rc = grp__community_gate(grp__plan(G, sdkappid), g, now_s, why, cap); /* P-57: a community takes no message */
   if (rc) return rc;
-  im_gevent_t ev = { IM_GEV_SYSTEM, sdkappid, g->group_id, g->type, NULL, content, 0, 0, 0 };
+  im_gevent_t ev = { IM_GEV_SYSTEM, sdkappid, g->group_id, g->type, NULL, content, 0, 0, 0, NULL, 0 };
   grp__deliver(G, g, &ev, to && n ? to : NULL, n, 0);
   return 0;
 }
@@ -236,7 +236,7 @@ static void done_recall(gjob_t *j, int rc)
       if (j->res.codes[i]) continue;
       store_grp_msg_t m = { .sdkappid = j->sdkappid, .group_no = j->group_no, .seq = j->users[i],
                             .flags = STORE_GMSG_RECALLED, .body = "", .body_len = 0 };
-      im_gevent_t ev = { IM_GEV_RECALL, g->sdkappid, g->group_id, g->type, &m, NULL, 0, 0, j->chg[i] };
+      im_gevent_t ev = { IM_GEV_RECALL, g->sdkappid, g->group_id, g->type, &m, NULL, 0, 0, j->chg[i], NULL, 0 };
       if (j->chg[i] > g->last_chg) g->last_chg = j->chg[i]; /* committed: group_sync may hand it over */
       grp__deliver(j->G, g, &ev, j->n_to[i] ? &j->to[i * (STORE_GMSG_TARGETS_MAX + 1)] : NULL, j->n_to[i], 0);
     }
@@ -337,7 +337,7 @@ static void done_modify_msg(gjob_t *j, int rc)
     j->msg.flags |= STORE_GMSG_MODIFIED;
     j->msg.change = j->chg[0];
     if (j->chg[0] > g->last_chg) g->last_chg = j->chg[0]; /* committed: group_sync may hand it over */
-    im_gevent_t ev = { IM_GEV_MODIFY, g->sdkappid, g->group_id, g->type, &j->msg, NULL, 0, 0, j->chg[0] };
+    im_gevent_t ev = { IM_GEV_MODIFY, g->sdkappid, g->group_id, g->type, &j->msg, NULL, 0, 0, j->chg[0], NULL, 0 };
     grp__deliver(j->G, g, &ev, j->n_to[0] ? j->to : NULL, j->n_to[0], 0);
   }
   grp__finish(j, rc);
@@ -368,12 +368,59 @@ void im_group_msg_modify(im_groups_t *G, uint32_t sdkappid, const char *group_id
   grp__submit(j, 0);
 }
 
-/* The group's conversation message is read again after the delete (it may have been one of the sender's):
- * into msg.seq / msg.time_s. */
+/* delete_group_msg_by_sender, one job per step (§19): the messages deleted, in change order, into j->users
+ * (seqs) and j->chg; n_to[i] SIZE_MAX marks a targeted one, whose push list run_del_sender reads next. */
+static void del_row(void *ud, const store_grp_msg_t *m)
+{
+  gjob_t *j = ud;
+  size_t i = j->n_users;
+  if (i >= IM_GROUP_DEL_BATCH) return; /* cannot be: the step's limit */
+  j->users[i] = m->seq;
+  j->chg[i] = m->change;
+  j->n_to[i] = (m->flags & STORE_GMSG_TARGETED) ? SIZE_MAX : 0;
+  j->n_users++;
+}
+
+/* The group's conversation message is read again after each step (it may have been one of the sender's):
+ * into msg.seq / msg.time_s. The last seq is read by the first step: every message stored before it. */
 static int run_del_sender(store_t *s, gjob_t *j)
 {
-  int rc = store_grp_msg_del_sender(s, j->sdkappid, j->group_no, j->actor_no, &j->res.count);
+  int rc = j->del_upto ? 0 : store_grp_msg_last_seq(s, j->sdkappid, j->group_no, &j->del_upto);
+  uint32_t upto = j->del_upto - j->del_after > IM_GROUP_DEL_SPAN ? j->del_after + IM_GROUP_DEL_SPAN : j->del_upto;
+  j->n_users = 0;
+  if (!rc) rc = store_grp_msg_del_sender(s, j->sdkappid, j->group_no, j->actor_no, j->del_after, upto,
+                                         IM_GROUP_DEL_BATCH, del_row, j);
+  for (size_t i = 0; !rc && i < j->n_users; i++) {
+    if (j->n_to[i] != SIZE_MAX) continue;
+    store_grp_msg_t m = { .sdkappid = j->sdkappid, .group_no = j->group_no, .seq = j->users[i],
+                          .from_no = j->actor_no, .flags = STORE_GMSG_TARGETED };
+    rc = push_list(s, &m, &j->to[i * (STORE_GMSG_TARGETS_MAX + 1)], &j->n_to[i]);
+  }
+  /* a full step stopped at its last message; another read its whole span */
+  if (!rc) j->value = j->n_users == IM_GROUP_DEL_BATCH ? j->users[j->n_users - 1] : upto;
   return rc ? rc : store_grp_msg_last_listed(s, j->sdkappid, j->group_no, &j->msg.seq, &j->msg.time_s);
+}
+
+/* The step's deletions to the members online, in change order: a run of messages for every member as one
+ * frame, a targeted one to its recipients and sender alone (as its recall would go). */
+static void del_push(gjob_t *j, im_group_t *g)
+{
+  size_t from = 0;
+  for (size_t i = 0; i <= j->n_users; i++) {
+    int alone = i < j->n_users && j->n_to[i];
+    if ((i == j->n_users || alone) && i > from) { /* the run [from, i) */
+      store_grp_msg_t m = { .sdkappid = j->sdkappid, .group_no = j->group_no, .seq = j->users[from] };
+      im_gevent_t ev = { IM_GEV_DELETE, g->sdkappid, g->group_id, g->type, &m, NULL, 0, 0, j->chg[i - 1],
+                         &j->users[from], i - from };
+      grp__deliver(j->G, g, &ev, NULL, 0, 0);
+    }
+    if (!alone) continue;
+    store_grp_msg_t m = { .sdkappid = j->sdkappid, .group_no = j->group_no, .seq = j->users[i],
+                          .flags = STORE_GMSG_TARGETED };
+    im_gevent_t ev = { IM_GEV_DELETE, g->sdkappid, g->group_id, g->type, &m, NULL, 0, 0, j->chg[i], &j->users[i], 1 };
+    grp__deliver(j->G, g, &ev, &j->to[i * (STORE_GMSG_TARGETS_MAX + 1)], j->n_to[i], 0);
+    from = i + 1;
+  }
 }
 
 static void done_del_sender(gjob_t *j, int rc)
@@ -383,8 +430,13 @@ static void done_del_sender(gjob_t *j, int rc)
   if (!rc && g) {
     g->conv_seq = j->msg.seq;
     g->conv_s = j->msg.time_s;
+    if (j->n_users && j->chg[j->n_users - 1] > g->last_chg) g->last_chg = j->chg[j->n_users - 1];
+    del_push(j, g);
+    j->res.count += (int64_t)j->n_users;
+    j->del_after = (uint32_t)j->value;
   }
-  grp__finish(j, rc);
+  if (rc || !g || j->del_after >= j->del_upto) { grp__finish(j, rc); return; }
+  grp__submit(j, 0); /* the next step (a full queue: here again with IMC_E_OVERLOADED) */
 }
 
 void im_group_delete_by_sender(im_groups_t *G, uint32_t sdkappid, const char *group_id, uint32_t from_no,
@@ -394,6 +446,14 @@ void im_group_delete_by_sender(im_groups_t *G, uint32_t sdkappid, const char *gr
   if (!g) { grp__fail(cb, ud, IMC_E_GROUP_GONE, NULL); return; }
   if (!im_gtype_info(g->type)->history) { grp__fail(cb, ud, IMC_E_GROUP_NO_HISTORY, NULL); return; }
   gjob_t *j = grp__job(G, sdkappid, cb, ud);
+  if (j && (!(j->users = calloc(IM_GROUP_DEL_BATCH, sizeof *j->users)) ||
+            !(j->chg = calloc(IM_GROUP_DEL_BATCH, sizeof *j->chg)) ||
+            !(j->n_to = calloc(IM_GROUP_DEL_BATCH, sizeof *j->n_to)) ||
+            !(j->to = calloc(IM_GROUP_DEL_BATCH * (STORE_GMSG_TARGETS_MAX + 1), sizeof *j->to)))) {
+    j->cb = NULL;
+    grp__finish(j, IMC_E_NOMEM);
+    j = NULL;
+  }
   if (!j) { grp__fail(cb, ud, IMC_E_NOMEM, NULL); return; }
   j->group_no = g->group_no;
   j->actor_no = from_no;

@@ -140,7 +140,7 @@ void grp__deliver_notice(gjob_t *j, im_group_t *g)
 {
   if (!j->notice || !g) return;
   if (j->nmsg.seq > g->last_seq) g->last_seq = j->nmsg.seq;
-  im_gevent_t ev = { IM_GEV_MSG, g->sdkappid, g->group_id, g->type, &j->nmsg, NULL, 0, 0, 0 };
+  im_gevent_t ev = { IM_GEV_MSG, g->sdkappid, g->group_id, g->type, &j->nmsg, NULL, 0, 0, 0, NULL, 0 };
   grp__deliver(j->G, g, &ev, NULL, 0, 0);
 }
 
@@ -378,7 +378,7 @@ static void done_dissolve(gjob_t *j, int rc)
   if (rc) { g->dissolving = 0; grp__finish(j, rc); return; }
   if (im_gtype_info(g->type)->live) { /* a live room's members are its sessions now: told live only */
     im_gevent_t ev = { IM_GEV_DISSOLVED, g->sdkappid, g->group_id, g->type, NULL, NULL, g->created_s,
-                       grp__event_s(g, j->now_s), 0 };
+                       grp__event_s(g, j->now_s), 0, NULL, 0 };
     grp__deliver(j->G, g, &ev, NULL, 0, 0);
   }
   grp__apply_deliver(j);
@@ -701,7 +701,7 @@ static void done_remove(gjob_t *j, int rc)
   }
   if (g && j->notice) {
     grp__deliver_notice(j, g);
-    im_gevent_t ev = { IM_GEV_MSG, g->sdkappid, g->group_id, g->type, &j->nmsg, NULL, 0, 0, 0 };
+    im_gevent_t ev = { IM_GEV_MSG, g->sdkappid, g->group_id, g->type, &j->nmsg, NULL, 0, 0, 0, NULL, 0 };
     for (size_t i = 0; i < j->n_users; i++) grp__deliver_user(j->G, j->sdkappid, j->users[i], &ev);
   }
   grp__apply_deliver(j);

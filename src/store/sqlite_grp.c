@@ -472,34 +472,6 @@ static int msg_set_body(store_t *s, uint32_t app, uint32_t gno, uint32_t seq, co
                     gno, seq, 0, body, len);
 }
 
-static int msg_del_sender(store_t *s, uint32_t app, uint32_t gno, uint32_t from, int64_t *n)
-{
-  sqlite3_stmt *st;
-  int rc;
-  /* the recipients of the messages deleted below (targeted ones) go first */
-  if (prep(s, "DELETE FROM grp_msg_to WHERE sdkappid=?1 AND group_no=?2 AND seq IN (SELECT seq FROM grp_msg WHERE"
-              " sdkappid=?1 AND group_no=?2 AND from_no=?3 AND flags&64 AND seq<"
-              "(SELECT max(seq) FROM grp_msg WHERE sdkappid=?1 AND group_no=?2))", &st))
-    return IMC_E_IO;
-  BIND(st, app, gno, from);
-  if ((rc = done(st))) return rc;
-  /* the group's last message stays as an empty placeholder (STORE_GMSG_DELETED: no read returns it, no
-   * conversation list counts it) so the sequence never restarts */
-  if (prep(s, "DELETE FROM grp_msg WHERE sdkappid=?1 AND group_no=?2 AND from_no=?3 AND seq<"
-              "(SELECT max(seq) FROM grp_msg WHERE sdkappid=?1 AND group_no=?2)", &st))
-    return IMC_E_IO;
-  BIND(st, app, gno, from);
-  if ((rc = done(st))) return rc;
-  *n = sqlite3_changes(sq__db(s));
-  if (prep(s, "UPDATE grp_msg SET body='{\"MsgBody\":[]}', flags=flags|?4 WHERE sdkappid=?1 AND group_no=?2"
-              " AND from_no=?3", &st))
-    return IMC_E_IO;
-  BIND(st, app, gno, from, STORE_GMSG_RECALLED | STORE_GMSG_DELETED);
-  if ((rc = done(st))) return rc;
-  *n += sqlite3_changes(sq__db(s));
-  return 0;
-}
-
 static int msg_unread(store_t *s, uint32_t app, uint32_t gno, uint32_t user, uint32_t after, uint32_t upto,
                       int64_t since, int64_t *n)
 {
@@ -715,7 +687,7 @@ static int mark_put(store_t *s, uint32_t app, uint32_t gno, uint32_t user, uint3
 
 const store_grp_vtab_t sq__grp_vtab = {
   1, g_put, g_del, g_each, m_put, m_del, m_set, m_each, m_get, m_joined,
-  msg_append, msg_history, msg_set_flags, msg_set_body, msg_del_sender, msg_unread, msg_last_seq,
+  msg_append, msg_history, msg_set_flags, msg_set_body, sq__grp_msg_del_sender, msg_unread, msg_last_seq,
   msg_purge, msg_expired, msg_history_as, msg_targets, user_gone, m_applications, msg_last_listed, m_pin,
   m_pinned_count, m_convs, due_put, due_first, due_del, due_count, mark_get, mark_put,
   sq__grp_msg_change, sq__grp_msg_changes, sq__grp_msg_last_change,

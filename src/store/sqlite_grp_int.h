@@ -68,19 +68,24 @@ static inline const char *txt(sqlite3_stmt *st, int col)
   " ON b.sdkappid=t.sdkappid AND b.user_no=t.user_no WHERE t.sdkappid=m.sdkappid AND t.group_no=m.group_no"        \
   " AND t.seq=m.seq) END, m.chg FROM grp_msg m"
 #define GMSG_JOIN " LEFT JOIN accounts a ON a.sdkappid=m.sdkappid AND a.user_no=m.from_no"
-/* A row viewer ?7 may read: a targeted message (flags 64) only if it sent it or is a recipient (?7 = 0: every
- * message); a deleted message's placeholder (PLACEHOLDER) by nobody. */
-#define GMSG_VISIBLE                                                                                                \
-  " AND NOT " PLACEHOLDER("m.") " AND (?7=0 OR m.flags&64=0 OR m.from_no=?7 OR EXISTS(SELECT 1 FROM grp_msg_to t"  \
+/* A row viewer ?7 may see: a targeted message (flags 64) only if it sent it or is a recipient (?7 = 0: every
+ * message). GMSG_VISIBLE, a row it may read: also not a deleted message's placeholder (PLACEHOLDER), which
+ * only the changes (GMSG_SEEN) return, as the deletion of a message the viewer holds (§19). */
+#define GMSG_SEEN                                                                                                   \
+  " AND (?7=0 OR m.flags&64=0 OR m.from_no=?7 OR EXISTS(SELECT 1 FROM grp_msg_to t"                              \
   " WHERE t.sdkappid=m.sdkappid AND t.group_no=m.group_no AND t.seq=m.seq AND t.user_no=?7))"
+#define GMSG_VISIBLE " AND NOT " PLACEHOLDER("m.") GMSG_SEEN
 
 /* Each row of st (GMSG_COLS) to cb (its change set); st released with end(). 0 or a storage error. */
 int sq__grp_msg_rows(sqlite3_stmt *st, int is_cached, uint32_t app, uint32_t gno, store_grp_msg_cb cb, void *ud);
 
-/* sqlite_grp_chg.c: store_grp_msg_change, store_grp_msg_changes, store_grp_msg_last_change (store_grp.h). */
+/* sqlite_grp_chg.c: store_grp_msg_change, store_grp_msg_changes, store_grp_msg_last_change,
+ * store_grp_msg_del_sender (store_grp.h). */
 int sq__grp_msg_change(store_t *s, uint32_t app, uint32_t gno, uint32_t seq, uint32_t *chg);
 int sq__grp_msg_changes(store_t *s, uint32_t app, uint32_t gno, uint32_t after_chg, uint32_t upto_seq, int64_t since,
                         int limit, uint32_t viewer, store_grp_msg_cb cb, void *ud);
 int sq__grp_msg_last_change(store_t *s, uint32_t app, uint32_t gno, uint32_t *chg);
+int sq__grp_msg_del_sender(store_t *s, uint32_t app, uint32_t gno, uint32_t from, uint32_t after, uint32_t upto,
+                           int limit, store_grp_msg_cb cb, void *ud);
 
 #endif

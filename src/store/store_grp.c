@@ -73,9 +73,10 @@ int store_grp_msg_set_body(store_t *s, uint32_t app, uint32_t g, uint32_t seq, c
 {
   return G(s)->msg_set_body(s, app, g, seq, body, len);
 }
-int store_grp_msg_del_sender(store_t *s, uint32_t app, uint32_t g, uint32_t from, int64_t *n)
+int store_grp_msg_del_sender(store_t *s, uint32_t app, uint32_t g, uint32_t from, uint32_t after, uint32_t upto,
+                             int limit, store_grp_msg_cb cb, void *ud)
 {
-  return G(s)->msg_del_sender(s, app, g, from, n);
+  return G(s)->msg_del_sender(s, app, g, from, after, upto, limit, cb, ud);
 }
 int store_grp_msg_unread(store_t *s, uint32_t app, uint32_t g, uint32_t u, uint32_t after, uint32_t upto,
                          int64_t since, int64_t *n)

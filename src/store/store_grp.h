@@ -33,8 +33,9 @@ enum {
   STORE_GMSG_TARGETED  = 1u << 6,  /* To_Account: seen only by its recipients and its sender */
   STORE_GMSG_LISTED    = 1u << 7,  /* import_group_msg RecentContactFlag 1: an imported message that counts for
                                       the conversation lists (recentcontact) as a sent one does */
-  STORE_GMSG_DELETED   = 1u << 8,  /* delete_group_msg_by_sender's placeholder of the group's last message (kept, empty,
-                                      also RECALLED, so the sequence never goes back): no read returns it */
+  STORE_GMSG_DELETED   = 1u << 8,  /* delete_group_msg_by_sender's placeholder of a deleted message (kept, empty, also
+                                      RECALLED, with its change number: §19): no read of messages returns it, only
+                                      the changes */
 };
 /* A message that makes a group's conversation (recentcontact/get_list) show and gives its MsgTime: not a
  * system notice, not NoLastMsg (targeted messages are NoLastMsg), not a deleted one's placeholder, not
@@ -145,7 +146,8 @@ typedef struct store_grp_vtab {
                      int64_t since_s, int newest_first, int limit, store_grp_msg_cb cb, void *ud);
   int (*msg_set_flags)(store_t *, uint32_t sdkappid, uint32_t group_no, uint32_t seq, uint32_t bits);
   int (*msg_set_body)(store_t *, uint32_t sdkappid, uint32_t group_no, uint32_t seq, const char *body, size_t len);
-  int (*msg_del_sender)(store_t *, uint32_t sdkappid, uint32_t group_no, uint32_t from_no, int64_t *deleted);
+  int (*msg_del_sender)(store_t *, uint32_t sdkappid, uint32_t group_no, uint32_t from_no, uint32_t after_seq,
+                        uint32_t upto_seq, int limit, store_grp_msg_cb cb, void *ud);
   int (*msg_unread)(store_t *, uint32_t sdkappid, uint32_t group_no, uint32_t user_no, uint32_t after_seq,
                     uint32_t upto_seq, int64_t since_s, int64_t *n);
   int (*msg_last_seq)(store_t *, uint32_t sdkappid, uint32_t group_no, uint32_t *seq);
@@ -261,7 +263,8 @@ int store_grp_msg_set_body(store_t *s, uint32_t sdkappid, uint32_t group_no, uin
  * store_grp_msg_change (writer, in the change's transaction, after it): *change = the group's next number,
  * stamped on message seq; IMC_E_NOTFOUND (no such message: nothing counted once the transaction rolls
  * back), IMC_E_RANGE past 2^32-1.
- * store_grp_msg_changes: the messages with change > after_change and seq <= upto_seq and time_s >= since_s
+ * store_grp_msg_changes: the messages (and placeholders of deleted ones, store_grp_msg_del_sender) with
+ * change > after_change and seq <= upto_seq and time_s >= since_s
  * (the retention horizon, 0 any), as member viewer sees the group (store_grp_msg_history_as: viewer 0
  * every message), in change order (so each changed message once, at its last change), at most limit;
  * each row's change is set.
@@ -270,8 +273,15 @@ int store_grp_msg_change(store_t *s, uint32_t sdkappid, uint32_t group_no, uint3
 int store_grp_msg_changes(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t after_change, uint32_t upto_seq,
                           int64_t since_s, int limit, uint32_t viewer, store_grp_msg_cb cb, void *ud);
 int store_grp_msg_last_change(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t *change);
-/* Delete every message of from_no in the group; *deleted = how many. */
-int store_grp_msg_del_sender(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t from_no, int64_t *deleted);
+/* delete_group_msg_by_sender, one bounded step (writer; docs/decisions/groups-messages.md §19): at most limit
+ * messages of from_no with seq in (after_seq, upto_seq], oldest first, not deleted already, are deleted: each
+ * stays as a placeholder (STORE_GMSG_DELETED and RECALLED, its body emptied, its recipients kept; no read of
+ * messages returns it, nor recall or modify; the retention purge deletes it as any row) and takes the group's
+ * next change number, in seq order, so store_grp_msg_changes hands the deletion to a device that holds the
+ * message (as viewer sees it). cb gets each message deleted, in change order, as the changes read gives it
+ * (flags with DELETED, change its number); none: nothing written. IMC_E_RANGE past 2^32-1 changes. */
+int store_grp_msg_del_sender(store_t *s, uint32_t sdkappid, uint32_t group_no, uint32_t from_no, uint32_t after_seq,
+                             uint32_t upto_seq, int limit, store_grp_msg_cb cb, void *ud);
 /* Messages in (after_seq, upto_seq] (UINT32_MAX: no bound) that count as unread for user_no (not its own,
  * not recalled, not NoUnread, not system notices), with time_s >= since_s (the retention horizon of the
  * reads; 0 = any time). */

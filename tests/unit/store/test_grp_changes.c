@@ -4,7 +4,8 @@
  * a seq, within retention, as a member sees the group; the retention purge deletes a change with its message
  * and never lowers the counter; a dissolution deletes the counter (a new group of the number starts over).
  * Migration 53 on a store of schema 52 numbers the messages recalled or modified before, in seq order per
- * group, placeholders of deleted messages excepted. The store is used directly (no writer thread). */
+ * group, placeholders of deleted messages excepted. delete_group_msg_by_sender numbers each message it deletes
+ * (§19). The store is used directly (no writer thread). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -71,6 +72,21 @@ static const char *changes(store_t *s, uint32_t gno, uint32_t after, uint32_t up
   return got;
 }
 
+/* store_grp_msg_del_sender's rows, as "seq@change" */
+static const char *del_sender(store_t *s, uint32_t gno, uint32_t from, uint32_t after, uint32_t upto, int limit)
+{
+  got[0] = 0;
+  assert_int_equal(store_grp_msg_del_sender(s, APP, gno, from, after, upto, limit, row, NULL), 0);
+  return got;
+}
+
+static const char *history(store_t *s, uint32_t gno, uint32_t viewer)
+{
+  got[0] = 0;
+  assert_int_equal(store_grp_msg_history_as(s, APP, gno, 0, 0, 0, 0, 100, viewer, row, NULL), 0);
+  return got;
+}
+
 static uint32_t last_change(store_t *s, uint32_t gno)
 {
   uint32_t c = 99;
@@ -125,12 +141,50 @@ static void test_numbers_reads_purge_dissolve(void **st)
   store_close(s);
 }
 
+/* delete_group_msg_by_sender (§19): each message deleted takes the group's next number, in seq order, a
+ * step at most limit of (after, upto]; the placeholders come in the changes read (a targeted one to its
+ * recipients and sender only), never in history; a message deleted already is not deleted again. */
+static void test_del_sender_numbers(void **st)
+{
+  (void)st;
+  store_t *s;
+  char data[96];
+  snprintf(data, sizeof data, "%s/c", dir);
+  assert_int_equal(mkdir(data, 0700), 0);
+  assert_int_equal(store_open(data, &s), 0);
+  store_grp_t g = { .sdkappid = APP, .group_no = 1, .group_id = "g1", .info = "{}", .created_s = 100 };
+  assert_int_equal(store_grp_put(s, &g), 0);
+  const uint32_t to5[] = { 5 };
+  for (int i = 1; i <= 7; i++) append(s, 1, i % 2 ? 9 : 4, 100 * i, i == 5 ? to5 : NULL, i == 5); /* 9: 1 3 5 7 */
+  assert_int_equal(change(s, 1, 2), 1);
+  assert_int_equal(change(s, 1, 3), 2);
+  assert_string_equal(del_sender(s, 1, 9, 0, 7, 2), "1@3,3@4");     /* a step of 2; seq 3 changed again */
+  assert_int_equal(last_change(s, 1), 4);
+  assert_string_equal(del_sender(s, 1, 9, 0, 4, 100), "");          /* done already: nothing, no number */
+  assert_int_equal(last_change(s, 1), 4);
+  assert_string_equal(del_sender(s, 1, 9, 3, 6, 100), "5@5");       /* (3, 6]: seq 7 is not in it */
+  assert_string_equal(history(s, 1, 0), "2@1,4@0,6@0,7@0");
+  assert_string_equal(changes(s, 1, 0, 100, 0, 100, 0), "2@1,1@3,3@4,5@5");
+  assert_string_equal(changes(s, 1, 0, 100, 0, 100, 6), "2@1,1@3,3@4");  /* seq 5 was to user 5 */
+  assert_string_equal(changes(s, 1, 0, 100, 0, 100, 5), "2@1,1@3,3@4,5@5");
+  assert_string_equal(del_sender(s, 1, 9, 5, 7, 100), "7@6");
+  assert_string_equal(history(s, 1, 0), "2@1,4@0,6@0");
+  uint32_t seq = 0;
+  assert_int_equal(store_grp_msg_last_seq(s, APP, 1, &seq), 0);
+  assert_int_equal(seq, 7);
+  int64_t n = 0;
+  assert_int_equal(store_grp_msg_unread(s, APP, 1, 4, 0, UINT32_MAX, 0, &n), 0);
+  assert_int_equal(n, 0); /* user 4's own are left: nothing unread of a placeholder */
+  assert_int_equal(store_grp_msg_change(s, APP, 1, 2, &seq), 0);
+  assert_int_equal(seq, 7); /* the counter goes on */
+  store_close(s);
+}
+
 /* Migration 53 on a store of schema 52: the recalled or modified messages numbered in seq order per group. */
 static void test_upgrade_numbers_old_changes(void **st)
 {
   (void)st;
   store_t *s;
-  int64_t n;
   char data[96];
   snprintf(data, sizeof data, "%s/b", dir);
   assert_int_equal(mkdir(data, 0700), 0);
@@ -141,7 +195,7 @@ static void test_upgrade_numbers_old_changes(void **st)
   assert_int_equal(store_grp_msg_set_body(s, APP, 1, 2, "{\"MsgBody\":[2]}", 15), 0);
   assert_int_equal(store_grp_msg_set_flags(s, APP, 2, 2, STORE_GMSG_RECALLED), 0);
   /* user 9's only message is the group's last: deleted, it stays as a placeholder (no read returns it) */
-  assert_int_equal(store_grp_msg_del_sender(s, APP, 1, 9, &n), 0);
+  assert_string_equal(del_sender(s, 1, 9, 0, 100, 100), "6@1");
   assert_int_equal(store_exec(s, "DROP INDEX grp_msg_chg; ALTER TABLE grp_msg DROP COLUMN chg; DROP TABLE grp_chg;"
                                  " PRAGMA user_version=52"), 0);
   store_close(s);
@@ -157,6 +211,7 @@ static void test_upgrade_numbers_old_changes(void **st)
 int main(void)
 {
   const struct CMUnitTest tests[] = { cmocka_unit_test(test_numbers_reads_purge_dissolve),
-                                      cmocka_unit_test(test_upgrade_numbers_old_changes) };
+                                      cmocka_unit_test(test_upgrade_numbers_old_changes),
+                                      cmocka_unit_test(test_del_sender_numbers) };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
