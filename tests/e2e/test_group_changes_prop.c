@@ -1,10 +1,12 @@
-/* End-to-end, property style: random sends (some targeted), recalls and modifies of a group's messages, while
+/* End-to-end, property style: random sends (some targeted), recalls, modifies and deletions of a sender's
+ * messages (REST delete_group_msg_by_sender, §19) of a group, while
  * four devices connect, sync part of the way (pages of random sizes) and disconnect at random points. A
- * device applies what it gets in the order it arrives — the live group_msg / group_recall / group_modify
- * pushes, and group_sync pages from its two cursors (after_seq, after_change; docs/decisions/groups-messages.md
+ * device applies what it gets in the order it arrives — the live group_msg / group_recall / group_modify /
+ * group_msgs_deleted pushes, and group_sync pages from its two cursors (after_seq, after_change; docs/decisions/groups-messages.md
  * §17) — and moves its cursors only by the pages. At the end each device syncs until complete, and its view
- * (for every message: held, recalled, modified, its text) must be the one group_history gives its user: no
- * recall or change missed by a device that was offline, none of a targeted message it may not see.
+ * (for every message: held, recalled, modified, its text, its `chg`) must be the one group_history gives its
+ * user: no recall, change or deletion missed by a device that was offline, none of a targeted message it may
+ * not see.
  * Reproducible: a fixed seed (xorshift.h). */
 #include <stdarg.h>
 #include <stddef.h>
@@ -47,6 +49,7 @@ static int teardown(void **st)
 
 typedef struct view {
   uint8_t held[MAXSEQ], recalled[MAXSEQ], modified[MAXSEQ];
+  json_int_t chg[MAXSEQ];
   char text[MAXSEQ][16];
 } view_t;
 
@@ -66,7 +69,8 @@ static void view_msg(view_t *v, json_t *m)
 {
   json_int_t seq = jint(m, "seq");
   assert_true(seq > 0 && seq < MAXSEQ);
-  v->held[seq] = 1;
+  v->chg[seq] = json_object_get(m, "chg") ? jint(m, "chg") : 0;
+  v->held[seq] = !json_is_true(json_object_get(m, "deleted")); /* a deletion (a group_sync change) drops it */
   v->recalled[seq] = json_is_true(json_object_get(m, "recalled"));
   v->modified[seq] = json_is_true(json_object_get(m, "modified"));
   snprintf(v->text[seq], sizeof v->text[seq], "%s", jstr(json_array_get(json_object_get(m, "body"), 0), "MsgContent.Text"));
@@ -83,6 +87,16 @@ static void apply_frame(pdev_t *d, json_t *f)
     json_int_t seq = jint(f, "seq");
     assert_true(seq > 0 && seq < MAXSEQ);
     d->v.recalled[seq] = 1;
+    d->v.chg[seq] = jint(f, "change");
+  } else if (!strcmp(type, "group_msgs_deleted")) {
+    json_t *e;
+    size_t i, n = json_array_size(json_object_get(f, "seqs"));
+    json_array_foreach(json_object_get(f, "seqs"), i, e) {
+      json_int_t seq = json_integer_value(e);
+      assert_true(seq > 0 && seq < MAXSEQ);
+      d->v.held[seq] = 0;
+      d->v.chg[seq] = jint(f, "change") - (json_int_t)(n - 1 - i); /* consecutive up to change */
+    }
   }
 }
 
@@ -114,6 +128,9 @@ static int sync_once(pdev_t *d, int limit)
   if (jint(r, "code")) fail_msg("%s", json_dumps(r, JSON_COMPACT));
   apply_stash(d); /* every frame stashed came before the reply */
   size_t i;
+  /* the page lists every message of (have, seq] the user may read: one the device got live there and the page
+   * leaves out was deleted since (§19) */
+  for (json_int_t s = d->have + 1; s <= jint(r, "seq") && s < MAXSEQ; s++) d->v.held[s] = 0;
   json_array_foreach(json_object_get(r, "msgs"), i, e) view_msg(&d->v, e);
   json_array_foreach(json_object_get(r, "changes"), i, e) {
     assert_true(jint(e, "msg.seq") <= d->have);
@@ -162,10 +179,10 @@ static void check_view(pdev_t *d)
   }
   for (int s = 1; s < MAXSEQ; s++) {
     if (h.held[s] != d->v.held[s] || (h.held[s] && (h.recalled[s] != d->v.recalled[s] || h.modified[s] != d->v.modified[s] ||
-                                                    strcmp(h.text[s], d->v.text[s]))))
-      fail_msg("%s seq %d: history held=%d recalled=%d modified=%d text=%s; device held=%d recalled=%d modified=%d text=%s",
-               d->device, s, h.held[s], h.recalled[s], h.modified[s], h.text[s], d->v.held[s], d->v.recalled[s],
-               d->v.modified[s], d->v.text[s]);
+                                                    strcmp(h.text[s], d->v.text[s]) || h.chg[s] != d->v.chg[s])))
+      fail_msg("%s seq %d: history held=%d recalled=%d modified=%d text=%s chg=%lld; device held=%d recalled=%d "
+               "modified=%d text=%s chg=%lld", d->device, s, h.held[s], h.recalled[s], h.modified[s], h.text[s],
+               (long long)h.chg[s], d->v.held[s], d->v.recalled[s], d->v.modified[s], d->v.text[s], (long long)d->v.chg[s]);
   }
 }
 
@@ -180,29 +197,41 @@ static void test_random_changes_devices(void **st)
                                 "{\"Member_Account\":\"q_d\"}]}"));
   for (size_t i = 0; i < NDEV; i++) { connect_dev(&devs[i]); sync_complete(&devs[i]); }
   json_int_t sent[MAXSEQ];
+  int from[MAXSEQ], gone[MAXSEQ] = { 0 }; /* per sent message: its sender (users[]), deleted */
   int n_sent = 0, random = 1, changes = 0;
   for (int step = 0; step < STEPS; step++) {
     unsigned op = (unsigned)(rnd() % 100);
     if (op < 30 || n_sent == 0) { /* a message of a member; one in five targeted to q_c */
-      int targeted = rnd() % 5 == 0;
+      int targeted = rnd() % 5 == 0, u = targeted ? 0 : (int)(rnd() % 4);
       json_t *r = call(G("send_group_msg"), "{\"GroupId\":\"" GID "\",\"From_Account\":\"%s\",%s\"Random\":%d,"
-                                            "\"MsgBody\":" TEXT("s%d") "}", targeted ? "q_a" : users[rnd() % 4],
+                                            "\"MsgBody\":" TEXT("s%d") "}", users[u],
                        targeted ? "\"To_Account\":[\"q_c\"]," : "", random++, step);
       assert_int_equal(jint(r, "ErrorCode"), 0);
       assert_true(n_sent < MAXSEQ);
+      from[n_sent] = u;
       sent[n_sent++] = jint(r, "MsgSeq");
       json_decref(r);
-    } else if (op < 50) {
+    } else if (op < 48) {
+      int k = (int)(rnd() % (uint64_t)n_sent);
       json_t *r = call(G("group_msg_recall"), "{\"GroupId\":\"" GID "\",\"MsgSeqList\":[{\"MsgSeq\":%lld}]}",
-                       (long long)sent[rnd() % (uint64_t)n_sent]);
+                       (long long)sent[k]);
       json_int_t rc = jint(json_array_get(json_object_get(r, "RecallRetList"), 0), "RetCode");
-      if (rc != 0 && rc != 10032) fail_msg("recall: %s", json_dumps(r, JSON_COMPACT)); /* 10032: recalled before */
+      /* 10032: recalled before; a deleted message is not found */
+      if (rc != 0 && rc != 10032 && !gone[k]) fail_msg("recall: %s", json_dumps(r, JSON_COMPACT));
       changes += rc == 0;
       json_decref(r);
-    } else if (op < 75) {
-      v4_ok(call("openim/modify_group_msg", "{\"GroupId\":\"" GID "\",\"MsgSeq\":%lld,\"MsgBody\":" TEXT("v%d") "}",
-                 (long long)sent[rnd() % (uint64_t)n_sent], step));
-      changes++;
+    } else if (op < 72) {
+      int k = (int)(rnd() % (uint64_t)n_sent);
+      json_t *r = call("openim/modify_group_msg", "{\"GroupId\":\"" GID "\",\"MsgSeq\":%lld,\"MsgBody\":" TEXT("v%d") "}",
+                       (long long)sent[k], step);
+      if (!gone[k]) assert_int_equal(jint(r, "ErrorCode"), 0);
+      else assert_int_not_equal(jint(r, "ErrorCode"), 0);
+      changes += !gone[k];
+      json_decref(r);
+    } else if (op < 75) { /* every message of one sender so far: one change each */
+      int u = (int)(rnd() % 4);
+      v4_ok(call(G("delete_group_msg_by_sender"), "{\"GroupId\":\"" GID "\",\"Sender_Account\":\"%s\"}", users[u]));
+      for (int k = 0; k < n_sent; k++) if (from[k] == u && !gone[k]) { gone[k] = 1; changes++; }
     } else { /* a device: goes away, comes back, or syncs part of the way */
       pdev_t *d = &devs[rnd() % NDEV];
       if (d->on && rnd() % 2) { drain(d); wsc_close(&d->c); d->on = 0; }
