@@ -1,9 +1,9 @@
 /* sqlite_grp_chg.c — the changes of stored group messages in the SQLite backend (store_grp.h
  * store_grp_msg_change / _changes / _last_change / _del_sender; docs/decisions/groups-messages.md §17, §19).
  * Tables (migration 53): grp_chg, per group the number of its last change (deleted with the group by
- * sqlite_grp.c g_del, never by the retention purge); grp_msg.chg, on a message row the number of its last change (0 never changed),
- * and the partial index grp_msg_chg of the changed rows. Prepared per call: changes and their reads are far
- * rarer than messages. */
+ * sqlite_grp.c g_del, never by the retention purge); grp_msg.chg, on a message row the number of its last
+ * change (0 never changed), and the partial index grp_msg_chg of the changed rows. Prepared per call: changes
+ * and their reads are far rarer than messages. */
 #include "store/sqlite_grp_int.h"
 
 /* The group's next change number (its grp_chg row, made by its first change; deleted with the group, never by

@@ -1,9 +1,9 @@
 /* End-to-end, property style: random sends (some targeted), recalls, modifies and deletions of a sender's
- * messages (REST delete_group_msg_by_sender, §19) of a group, while
- * four devices connect, sync part of the way (pages of random sizes) and disconnect at random points. A
- * device applies what it gets in the order it arrives — the live group_msg / group_recall / group_modify /
- * group_msgs_deleted pushes, and group_sync pages from its two cursors (after_seq, after_change; docs/decisions/groups-messages.md
- * §17) — and moves its cursors only by the pages. At the end each device syncs until complete, and its view
+ * messages (REST delete_group_msg_by_sender, §19) of a group, while four devices connect, sync part of the
+ * way (pages of random sizes) and disconnect at random points. A device applies what it gets in the order it
+ * arrives — the live group_msg / group_recall / group_modify / group_msgs_deleted pushes, and group_sync
+ * pages from its two cursors (after_seq, after_change; docs/decisions/groups-messages.md §17) — and moves its
+ * cursors only by the pages. At the end each device syncs until complete, and its view
  * (for every message: held, recalled, modified, its text, its `chg`) must be the one group_history gives its
  * user: no recall, change or deletion missed by a device that was offline, none of a targeted message it may
  * not see.
