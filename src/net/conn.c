@@ -118,7 +118,7 @@ static void fire(struct net_conn *c)
     if (net__read_late(c)) return;
     if (c->srv->h.on_ws_deadline) c->srv->h.on_ws_deadline(c->srv->h.ud, c);
   } else if (net__lingering(c)) {
-    net__really_close(c); /* NET_LINGER_MS passed: what the client still sends meets a reset */
+    net__linger_due(c); /* NET_LINGER_MS passed: what waits is read first (decision 83) */
   } else {
     net__http_deadline(c);
   }
@@ -367,6 +367,13 @@ int net__read_waiting(struct net_conn *c)
   if (ioctl(c->fd, FIONREAD, &n) || n <= 0) return 0;
   read_now(c);
   return 1;
+}
+
+int net__read_drain(struct net_conn *c, unsigned max_reads)
+{
+  int read = 0;
+  while (max_reads-- && !(c->flags & CF_CLOSED) && net__read_waiting(c)) read = 1;
+  return read;
 }
 
 int net__read_late(struct net_conn *c)

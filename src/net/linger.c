@@ -5,7 +5,9 @@
  * a connection whose reply the client has not read yet. A lingering
  * connection has no HTTP state (u.linger marks it) and no output; it ends
  * in net__really_close: at the client's EOF or a reset (conn.c read_once),
- * its byte budget spent (net__linger_discard), its deadline (conn.c fire),
+ * its byte budget spent (net__linger_discard), its deadline (conn.c fire,
+ * net__linger_due: what waits is read first, and a client still sending
+ * gets one more period, once),
  * the server closing (net_server_close), or out of descriptors
  * (net__linger_reap). Loop thread only. */
 #include "net/net_int.h"
@@ -36,8 +38,21 @@ int net__linger_start(struct net_conn *c)
 
 void net__linger_discard(struct net_conn *c, size_t n)
 {
-  if (n >= c->linger_left) { net__really_close(c); return; }
-  c->linger_left -= (uint32_t)n;
+  if (n >= (c->linger_left & ~NET_LINGER_LATE)) { net__really_close(c); return; }
+  c->linger_left -= (uint32_t)n; /* less than the budget: NET_LINGER_LATE stays */
+}
+
+void net__linger_due(struct net_conn *c)
+{
+  /* the byte budget bounds the reads: past it net__linger_discard closes c */
+  int read = net__read_drain(c, NET_LINGER_BYTES / NET_READ_BUF + 1);
+  if (c->flags & CF_CLOSED) return; /* the client's EOF, or the budget spent */
+  if (read && !(c->linger_left & NET_LINGER_LATE)) {
+    c->linger_left |= NET_LINGER_LATE;
+    net__set_deadline(c, net__now(c->srv) + NET_LINGER_MS);
+    return;
+  }
+  net__really_close(c);
 }
 
 size_t net__linger_reap(net_server_t *s)

@@ -260,9 +260,15 @@ struct net_server {
  * its 64-byte struct (its HTTP state is freed) and counts in nconns as any
  * connection; out of descriptors, accepting closes every lingering
  * connection at once (net__linger_reap). Not while the server is closing,
- * and not for a client that half-closed (nothing of it is unread). */
+ * and not for a client that half-closed (nothing of it is unread). When
+ * NET_LINGER_MS pass, what waits in the kernel is read first (a loop that
+ * stalled past the deadline has not read what the client sent meanwhile):
+ * if there was some, the client was still sending and the connection gets
+ * one more NET_LINGER_MS, once (NET_LINGER_LATE, a bit of linger_left); else
+ * it is closed with nothing unread, which sends no reset (decision 83). */
 #define NET_LINGER_MS 2000
 #define NET_LINGER_BYTES (1u << 20)
+#define NET_LINGER_LATE (1u << 31) /* linger_left: its deadline was extended once */
 extern const char net__linger_mark;
 static inline int net__lingering(const struct net_conn *c)
 {
@@ -275,6 +281,9 @@ static inline int net__lingering(const struct net_conn *c)
 int net__linger_start(struct net_conn *c);
 /* n bytes read from lingering c were dropped: closes it once its budget is spent. */
 void net__linger_discard(struct net_conn *c, size_t n);
+/* Lingering c's deadline passed (conn.c fire): what waits in the kernel is
+ * read first; c is closed, or given one more NET_LINGER_MS once (decision 83). */
+void net__linger_due(struct net_conn *c);
 /* Close every lingering connection now (out of descriptors). Returns how many. */
 size_t net__linger_reap(net_server_t *s);
 /* http.c: whether c's HTTP state asks for a lingering close (a reply that
@@ -354,6 +363,13 @@ int net__read_waiting(struct net_conn *c);
  * closed c; 0 if nothing waited, c is not reading, or the read left its
  * deadline alone: the deadline's action is due (decision 71). */
 int net__read_late(struct net_conn *c);
+/* conn.c: read what waits in the kernel for c (net__read_waiting), at most
+ * max_reads reads (each up to NET_READ_BUF), stopping once c closes or
+ * nothing waits: before a deadline closes c, so that no input the peer sent
+ * (while the loop stalled) is left unread, which would make the kernel
+ * answer with a reset that destroys the output the peer has not read yet
+ * (decision 83). 1 if it read anything. */
+int net__read_drain(struct net_conn *c, unsigned max_reads);
 /* tcp_out.c: the kernel's word on the output of socket fd: *unacked, the
  * bytes it holds that the peer has not acknowledged; *acked, the bytes the
  * peer acknowledged since the connection began. 0, or -1 when the kernel
