@@ -107,6 +107,7 @@ static void fire(struct net_conn *c)
   }
   if (c->flags & CF_WS) {
     if (c->flags & CF_WS_CLOSING) { /* the close's grace is over: drop what the peer did not take */
+      if (net__ws_close_due(c) || (c->flags & CF_CLOSED)) return; /* it took some during the period (decision 83) */
       if (net__queued(c)) c->srv->ws_close_timeouts++;
       net__really_close(c);
       return;
@@ -267,7 +268,8 @@ void net__notify_ws_close(struct net_conn *c, int code)
   /* torn down by then whatever its peer does (fire; a dead peer's closes
    * now). Armed only with the notice queued: fire frees a connection whose
    * notice is not pending, and the application must hear of every close. */
-  net__set_deadline(c, net__now(s) + (s->cfg.ws_close_grace_ms ? s->cfg.ws_close_grace_ms : NET_WS_CLOSE_GRACE_MS));
+  net__set_deadline(c, net__now(s) + net__ws_grace_ms(s));
+  net__ws_close_start(c);
 }
 
 /* ---- input ------------------------------------------------------------------------- */
@@ -746,7 +748,7 @@ void net_server_close(net_server_t *s, void (*done)(void *), void *arg)
   net_server_stop_accepting(s);
   /* a peer that does not read would hold the stop for ever: each connection
    * has the close grace to take its output, then it is reset (fire) */
-  uint64_t grace_ms = s->cfg.ws_close_grace_ms ? s->cfg.ws_close_grace_ms : NET_WS_CLOSE_GRACE_MS;
+  uint64_t grace_ms = net__ws_grace_ms(s);
   uint64_t until = net__now(s) + grace_ms;
   for (size_t fd = 0; fd <= s->by_fd_cap; fd++) { /* the socketless connection last */
     struct net_conn *c = fd < s->by_fd_cap ? s->by_fd[fd] : s->socketless;

@@ -48,12 +48,15 @@ typedef struct net_cfg {
   size_t max_body_bytes;       /* 413 beyond */
   size_t max_ws_frame_bytes;   /* frame and reassembled message; close 1009 beyond */
   size_t ws_max_queued_bytes;  /* send queue of one WebSocket; close 1008 beyond */
-  /* A closing WebSocket (close frame sent or received) is torn down at most
-   * this long after the close began: output its peer has not taken by then
+  /* A closing WebSocket (close frame sent or received) whose peer takes
+   * none of its output for this long is torn down: output still queued
    * (a slow consumer's full queue, the close frame queued behind it) is
-   * dropped and the socket closed, so a peer that stops reading holds
-   * neither queue nor descriptor past it. At net_server_close every
-   * connection gets it, HTTP too. Default NET_WS_CLOSE_GRACE_MS. */
+   * dropped and the socket closed. A peer that took some during the period
+   * (its kernel acknowledged more) gets it again, three times at most: so
+   * a steady reader gets its output however long the server stalled, and
+   * no peer holds queue or descriptor past 4 × this after the close began
+   * (src/net/ws_close.c, decision 83). At net_server_close every connection
+   * gets it once, as total time, HTTP too. Default NET_WS_CLOSE_GRACE_MS. */
   uint32_t ws_close_grace_ms;
   /* All connections' output queues together (bytes held: a frame queued to
    * many connections counts once); 0 = no cap. Past it, a send to a
@@ -211,8 +214,8 @@ void net_server_close(net_server_t *s, void (*done)(void *arg), void *arg);
 typedef struct net_stats {
   size_t connections, websockets, requests_in_flight;
   uint64_t bytes_in, bytes_out, ws_writes, ws_frames, fresh_deferred, events;
-  /* closing WebSockets torn down at the end of cfg.ws_close_grace_ms with
-   * output their peer had not taken (dropped) */
+  /* closing WebSockets torn down at the end of their grace (cfg.ws_close_grace_ms,
+   * ws_close.c) with output their peer had not taken (dropped) */
   uint64_t ws_close_timeouts;
   /* queued_mem: bytes the output queues hold now (a frame shared by many
    * queues once), queued_mem_max its high-water mark, ws_shed WebSockets

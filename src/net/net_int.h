@@ -140,6 +140,7 @@ struct net_conn {
     uint32_t linger_left;       /* HTTP lingering: bytes it may still discard (NET_LINGER_BYTES at the start) */
     uint32_t acked;             /* HTTP: the low 32 bits of what its peer had acknowledged at its last keep-alive
                                    deadline with output waiting (http.c client_took) */
+    uint32_t close_acked;       /* WebSocket closing (CF_WS_CLOSING): its close's progress (ws_close.c) */
   };
   int fd;                       /* -1 without a socket (fuzzing) */
   uint16_t close_code;
@@ -370,6 +371,18 @@ int net__read_late(struct net_conn *c);
  * answer with a reset that destroys the output the peer has not read yet
  * (decision 83). 1 if it read anything. */
 int net__read_drain(struct net_conn *c, unsigned max_reads);
+/* ws_close.c: the grace of a closing WebSocket (cfg.ws_close_grace_ms,
+ * decision 83). net__ws_close_start: the close began (net__notify_ws_close
+ * arms the deadline): note what the peer has acknowledged so far.
+ * net__ws_close_due: its deadline passed (conn.c fire): 1 if it was re-armed
+ * (the peer took output during the period: its queue still drains), 0 if
+ * the caller tears it down now (input that waited was read first). */
+void net__ws_close_start(struct net_conn *c);
+static inline uint32_t net__ws_grace_ms(const net_server_t *s)
+{
+  return s->cfg.ws_close_grace_ms ? s->cfg.ws_close_grace_ms : NET_WS_CLOSE_GRACE_MS;
+}
+int net__ws_close_due(struct net_conn *c);
 /* tcp_out.c: the kernel's word on the output of socket fd: *unacked, the
  * bytes it holds that the peer has not acknowledged; *acked, the bytes the
  * peer acknowledged since the connection began. 0, or -1 when the kernel

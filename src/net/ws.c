@@ -184,6 +184,7 @@ void net_ws_set_deadline(net_ws_t *c, uint32_t ms)
 
 void net_ws_set_idle(net_ws_t *c, uint32_t ms)
 {
+  if (c->flags & CF_WS_CLOSING) return; /* the union holds its close's progress (ws_close.c) */
   c->idle_ms = ms;
   net_ws_set_deadline(c, ms);
 }
