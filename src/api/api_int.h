@@ -403,16 +403,18 @@ void cws_admit_stats(const api_srv_t *srv, uint64_t *paused, uint64_t *pauses, u
 /* Set a connection waiting for its turn (CWS_NEW -> CWS_LOGIN_PENDING) or back. */
 void cws_set_waiting(cws_conn_t *c, int waiting);
 
-/* ---- the login deadline (ws_login_dl.c; decision §77) ---------------------- */
+/* ---- the login deadline (ws_login_dl.c; decisions §77, §83) ---------------- */
 /* Arm the login deadline of a connection that just opened. */
 void cws_login_dl_open(api_srv_t *srv, net_ws_t *ws);
 /* The deadline passed on a connection not online. pending: its login is
- * pending (CWS_LOGIN_PENDING); held: its deadline was held already. NULL:
- * held now (the deadline re-armed for the hold; the caller sets its held
- * bit); else the reason of the 4001 close. */
-const char *cws_login_dl_due(api_srv_t *srv, net_ws_t *ws, int pending, int held);
+ * pending (CWS_LOGIN_PENDING); held: its deadline was held already; again:
+ * a held login of it failed (its hold is used). NULL: held now (the
+ * deadline re-armed for the hold; the caller sets its held bit); else the
+ * reason of the 4001 close. */
+const char *cws_login_dl_due(api_srv_t *srv, net_ws_t *ws, int pending, int held, int again);
 /* A login that was held failed (the connection is CWS_NEW again, its error
- * answered): the login timeout runs again from now. */
+ * answered; the caller clears its held bit and sets its again bit): the
+ * login timeout runs again from now, once per connection. */
 void cws_login_dl_failed(api_srv_t *srv, net_ws_t *ws);
 
 /* End every session of a user with a `kicked` push and close code. */

@@ -40,6 +40,7 @@ struct cws_conn {
   uint8_t ended : 1;     /* end_session ran: its access-log line is written once */
   uint8_t own_wait : 1;  /* not read until its requests in flight fall (cws_conn_pace) */
   uint8_t login_held : 1; /* its login deadline passed while the login was pending (ws_login_dl.c) */
+  uint8_t login_again : 1; /* a held login failed: its hold is used, not given again (ws_login_dl.c) */
   uint32_t login_s;      /* login time (unix s, truncated) for the access log */
 };                       /* the UserID is not kept here: cws_user_id looks it up by user_no */
 _Static_assert(sizeof(struct cws_conn) <= 48, "memory per idle connection is a product metric: no per-connection UserID copy");
@@ -238,7 +239,7 @@ void cws_on_deadline(void *ud, net_ws_t *ws)
   cws_conn_t *c = net_ws_data(ws);
   if (!c) return;
   if (c->state == CWS_ONLINE) { close_conn(srv, c, 0, 4004, "idle timeout"); return; }
-  const char *why = cws_login_dl_due(srv, ws, c->state == CWS_LOGIN_PENDING, c->login_held);
+  const char *why = cws_login_dl_due(srv, ws, c->state == CWS_LOGIN_PENDING, c->login_held, c->login_again);
   if (why) close_conn(srv, c, 0, 4001, why);
   else c->login_held = 1;
 }
@@ -348,12 +349,14 @@ static int login_recheck(api_srv_t *srv, const login_job_t *j, const char **why)
 }
 
 /* A login ended without success: the connection is logged out again and,
- * if its deadline was held, the login timeout runs again from now. */
+ * if its deadline was held, the login timeout runs again from now (once:
+ * the hold is used). */
 static void login_failed(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c)
 {
   c->state = CWS_NEW;
   if (!c->login_held) return;
   c->login_held = 0;
+  c->login_again = 1;
   cws_login_dl_failed(srv, ws);
 }
 

@@ -12,10 +12,15 @@
  * timeouts from the deadline (4 × ws_login_timeout_ms from the opening for
  * a first login), so a login whose job never completes still ends (4001,
  * its own reason). A held login that fails answers its error and gives the
- * client one login timeout from then to log in again (held again if that
- * login is pending in turn). A login refused before it was held leaves the
- * deadline as it was. No memory: the connection keeps one bit (client_ws.c
- * login_held). */
+ * client one login timeout from then to log in again. The hold is the
+ * connection's, once (decision 83): a login pending at the deadline after a
+ * held login failed is not held again but closed (4001), so however its
+ * logins fail a connection that has not logged in is closed at most
+ * 5 × ws_login_timeout_ms after its opening (before, each failed held login
+ * bought one more timeout, and a client could stay unauthenticated for
+ * ever). A login refused before it was held leaves the deadline as it was.
+ * No memory: the connection keeps two bits (client_ws.c login_held,
+ * login_again). */
 #include "api/api_int.h"
 
 /* the hold after the deadline, in login timeouts: 3 (4 × from the opening) */
@@ -31,10 +36,11 @@ void cws_login_dl_open(api_srv_t *srv, net_ws_t *ws)
   net_ws_set_deadline(ws, login_timeout_ms(srv));
 }
 
-const char *cws_login_dl_due(api_srv_t *srv, net_ws_t *ws, int pending, int held)
+const char *cws_login_dl_due(api_srv_t *srv, net_ws_t *ws, int pending, int held, int again)
 {
   if (!pending) return "not logged in within the login timeout";
   if (held) return "login still pending at the end of its hold (4 × the login timeout)";
+  if (again) return "login pending again after a held login failed (a connection is held once)";
   net_ws_set_deadline(ws, CWS_LOGIN_HOLD_PERIODS * login_timeout_ms(srv));
   return NULL;
 }
