@@ -368,25 +368,34 @@ int e2e_v4(int port, uint32_t sdkappid, const char *key, const char *identifier,
   return e2e_http(port, "POST", target, "Content-Type: application/json\r\n", json_body, body, cap);
 }
 
-int e2e_ws_connect(int port, const char *path)
+int e2e_ws_upgrade_send(int fd, const char *path)
 {
-  int fd = e2e_connect(port);
-  if (fd < 0) return -1;
   char req[512];
   int n = snprintf(req, sizeof req,
                    "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", path);
-  if (e2e_send(fd, req, (size_t)n)) { close(fd); return -1; }
+  return e2e_send(fd, req, (size_t)n);
+}
+
+int e2e_ws_upgrade_finish(int fd)
+{
   char head[2048];
   size_t h = 0;
   while (h + 1 < sizeof head) {
-    if (read_n(fd, head + h, 1, 5000)) { close(fd); return -1; }
+    if (read_n(fd, head + h, 1, 5000)) return -1;
     h++;
     if (h >= 4 && !memcmp(head + h - 4, "\r\n\r\n", 4)) break;
   }
   head[h] = 0;
   /* RFC 6455 §1.3 sample key → fixed accept value */
-  if (!strstr(head, " 101 ") || !strstr(head, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")) { close(fd); return -1; }
+  return strstr(head, " 101 ") && strstr(head, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=") ? 0 : -1;
+}
+
+int e2e_ws_connect(int port, const char *path)
+{
+  int fd = e2e_connect(port);
+  if (fd < 0) return -1;
+  if (e2e_ws_upgrade_send(fd, path) || e2e_ws_upgrade_finish(fd)) { close(fd); return -1; }
   return fd;
 }
 

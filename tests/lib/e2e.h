@@ -103,6 +103,11 @@ int e2e_v4(int port, uint32_t sdkappid, const char *key, const char *identifier,
 
 /* WebSocket: handshake on path; returns fd or -1. */
 int e2e_ws_connect(int port, const char *path);
+/* Its two halves on a connected fd: send the upgrade request (0 or -1),
+ * then read the 101 (0, or -1 when it is not one within 5 s). For a
+ * handshake sent while the server is stopped, or on e2e_connect_small. */
+int e2e_ws_upgrade_send(int fd, const char *path);
+int e2e_ws_upgrade_finish(int fd);
 /* Send one frame (client frames are masked unless masked=0). */
 int e2e_ws_send_frame(int fd, int opcode, int fin, const void *payload, size_t len, int masked);
 /* Encode that frame at dst (room for E2E_WS_HEAD_MAX + len bytes): its
