@@ -613,7 +613,8 @@ int e2e_server_fds(const e2e_server_t *srv)
   return n;
 }
 
-int e2e_server_sock(int port, int fd, unsigned long *inode, unsigned long *unread)
+/* e2e_server_sock, and the socket's TCP state (*state, /proc/net/tcp's st). */
+static int server_sock(int port, int fd, unsigned long *inode, unsigned long *unread, unsigned *state)
 {
   struct sockaddr_in me;
   socklen_t ml = sizeof me;
@@ -630,11 +631,23 @@ int e2e_server_sock(int port, int fd, unsigned long *inode, unsigned long *unrea
         lport == want_local && rport == want_remote) {
       if (inode) *inode = ino;
       if (unread) *unread = rx;
+      if (state) *state = st;
       found = 0;
     }
   }
   fclose(f);
   return found;
+}
+
+int e2e_server_sock(int port, int fd, unsigned long *inode, unsigned long *unread)
+{
+  return server_sock(port, fd, inode, unread, NULL);
+}
+
+int e2e_server_sock_state(int port, int fd)
+{
+  unsigned st = 0;
+  return server_sock(port, fd, NULL, NULL, &st) ? -1 : (int)st;
 }
 
 int e2e_server_holds(const e2e_server_t *srv, int fd)

@@ -170,6 +170,11 @@ int e2e_server_fds(const e2e_server_t *srv);
  * /proc/net/tcp: its socket inode and the input the server has not read yet
  * (rx_queue). 0, or -1 when no such socket is left. */
 int e2e_server_sock(int port, int fd, unsigned long *inode, unsigned long *unread);
+/* The TCP state of that socket (/proc/net/tcp: 1 established, 4 FIN-WAIT-1:
+ * the server shut down its sending side and its FIN waits behind output the
+ * client has not taken, ...), or -1 when no such socket is left. */
+#define E2E_TCP_FIN_WAIT1 4
+int e2e_server_sock_state(int port, int fd);
 /* Whether the server process still holds its end of the client connection
  * fd: e2e_server_sock's inode, then a descriptor of the server linking to
  * it (counting the server's descriptors is not enough: the database's files
