@@ -20,6 +20,8 @@
 #include "store/store_reader.h"
 #include "store/store_writer.h"
 #include "tenant/tenant.h"
+#include "auth/usersig.h"
+#include "util/dueheap.h"
 #include "util/jsonw.h"
 #include "util/u64map.h"
 
@@ -87,6 +89,7 @@ typedef struct api_srv {
   uv_timer_t live_timer;         /* the next live-room coalescing window ends (ws_group_push.c) */
   uint64_t live_due_ms;          /* loop time live_timer fires at while active */
   jsonw_t frame_text;            /* fixed-format frames are written here, then copied out (ws_msg.c) */
+  dueheap_t sig_exp;             /* online sessions by their UserSig's expiry, tagged with their login time (ws_usersig.c) */
 } api_srv_t;
 
 /* ---- edition limits and metering at the api's points of use (quota.c) ------ */
@@ -416,6 +419,43 @@ const char *cws_login_dl_due(api_srv_t *srv, net_ws_t *ws, int pending, int held
  * answered; the caller clears its held bit and sets its again bit): the
  * login timeout runs again from now, once per connection. */
 void cws_login_dl_failed(api_srv_t *srv, net_ws_t *ws);
+
+/* ---- a session's UserSig (ws_usersig.c; decision §81) ---------------------- */
+/* The close code and reason of a session whose UserSig expired. */
+#define CWS_CLOSE_SIG_EXPIRED 4006
+#define CWS_SIG_EXPIRED_REASON "UserSig expired"
+/* The text of 70002 for a usersig missing, empty, not a string or too long. */
+#define CWS_SIG_EMPTY_MSG "usersig is missing, empty, not a string or longer than 4,096 bytes"
+#define CWS_SIG_MAX_BYTES 4096
+/* The checks of a UserSig presented by user_id of app (login, renew): the
+ * token (auth_usersig_verify's codes: 70001, 70003, 70005, 70009, 70013,
+ * 70014), the app's standing (60016, 60020), and, for an account the
+ * registry knows (known: user_no is its number), a REST kick after the
+ * token was issued (70001). 0 (info filled) or the code, *why its text or
+ * NULL for the code's own. */
+int cws_sig_check(api_srv_t *srv, const tenant_app_t *app, const char *user_id, int known, uint32_t user_no,
+                  const char *sig, int64_t now_s, auth_usersig_info_t *info, const char **why);
+/* The unix second after which a checked token is expired (TLS.time +
+ * TLS.expire), at most UINT32_MAX (2106: never, for a session). */
+uint32_t cws_sig_due(const auth_usersig_info_t *info);
+/* The expiry heap (srv->sig_exp): set up empty (api_srv_open). */
+void cws_sig_init(api_srv_t *srv);
+/* Room for one more online session: 0 or IMC_E_NOMEM (the login is refused). */
+int cws_sig_reserve(api_srv_t *srv);
+/* c goes online (after cws_sig_reserve): closed once now passes due. */
+void cws_sig_online(api_srv_t *srv, cws_conn_t *c, uint32_t due, uint32_t login_s);
+/* c's session ends: out of the heap. Its login time (unix s), 0 if it was not online. */
+uint32_t cws_sig_end(api_srv_t *srv, cws_conn_t *c);
+/* The 1 s tick: close the sessions whose UserSig expired (at most
+ * CWS_SIG_EXPIRE_PER_TICK a tick; the rest at the next). */
+void cws_sig_tick(api_srv_t *srv, int64_t now_s);
+/* The `renew` row. */
+void cws_op_renew(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
+/* client_ws.c: c's place in srv->sig_exp (dueheap_pos_fn), and the end of a session by the server with a
+ * `kicked` push and a close code (no PushOnline, as a kick). */
+uint32_t cws_sig_pos(const cws_conn_t *c);
+void cws_sig_pos_set(void *c, uint32_t pos);
+void cws_kick_session(api_srv_t *srv, cws_conn_t *c, const char *reason, int close_code);
 
 /* End every session of a user with a `kicked` push and close code. */
 void cws_kick_user(api_srv_t *srv, uint32_t sdkappid, uint32_t user_no, const char *reason, int close_code);

@@ -41,7 +41,8 @@ struct cws_conn {
   uint8_t own_wait : 1;  /* not read until its requests in flight fall (cws_conn_pace) */
   uint8_t login_held : 1; /* its login deadline passed while the login was pending (ws_login_dl.c) */
   uint8_t login_again : 1; /* a held login failed: its hold is used, not given again (ws_login_dl.c) */
-  uint32_t login_s;      /* login time (unix s, truncated) for the access log */
+  uint32_t sig_pos;      /* its place in srv->sig_exp while online (the UserSig's expiry, and the login time for
+                            the access log: ws_usersig.c), 0 otherwise */
 };                       /* the UserID is not kept here: cws_user_id looks it up by user_no */
 _Static_assert(sizeof(struct cws_conn) <= 48, "memory per idle connection is a product metric: no per-connection UserID copy");
 
@@ -58,6 +59,7 @@ typedef struct login_job {
   int32_t day;           /* yyyymmdd in the billing zone */
   int64_t now_s;
   int64_t sig_time_s;    /* TLS.time of the UserSig (kick re-check) */
+  uint32_t sig_due;      /* the UserSig's expiry (cws_sig_due): the session ends after it */
   api_admission_t adm;   /* the quota admission (released in login_done) */
   char user_id[40];
 } login_job_t;
@@ -163,6 +165,8 @@ const char *cws_user_id(api_srv_t *srv, const cws_conn_t *c)
 }
 
 const im_session_t *cws_session(const cws_conn_t *c) { return &c->sess; }
+uint32_t cws_sig_pos(const cws_conn_t *c) { return c->sig_pos; }
+void cws_sig_pos_set(void *c, uint32_t pos) { ((cws_conn_t *)c)->sig_pos = pos; }
 cws_conn_t *cws_of_session(im_session_t *s) { return (cws_conn_t *)s; }
 
 /* ---- replies (ws_reply.c) ---------------------------------------------------- */
@@ -191,6 +195,7 @@ static void end_session(api_srv_t *srv, cws_conn_t *c, int code)
   if (srv->reader) store_reader_cancel(srv->reader, reader_owner(c, 1));
   if (c->metered) { api_quota_session(srv, c->sess.sdkappid, -1); c->metered = 0; }
   if (c->sess.sid) ws_status_subs_session_gone(srv, c->sess.sdkappid, c->sess.user_no, c->sess.sid);
+  uint32_t login_s = cws_sig_end(srv, c); /* 0 once out of the heap: the line below is written at the first end */
   int64_t now = imc_clock_now_s();
   if (!c->sess.linked) { /* unlinked already: by an account delete, or displaced by a login on its platform */
     if (srv->c2c) im_c2c_session_gone(srv->c2c, c->sess.sdkappid, c->sess.user_no);
@@ -204,7 +209,7 @@ static void end_session(api_srv_t *srv, cws_conn_t *c, int code)
   c->ended = 1;
   IMC_ACCESS("ws", "event=session_end app=%u user_no=%u platform=%s duration_s=%lld close=%d remote=%s",
              c->sess.sdkappid, c->sess.user_no, im_platform_name((im_platform_t)c->sess.platform),
-             (long long)(now - c->login_s), code, net_ws_remote(c->sess.conn));
+             (long long)(now - login_s), code, net_ws_remote(c->sess.conn));
 }
 
 void cws_on_close(void *ud, net_ws_t *ws, int code)
@@ -245,7 +250,7 @@ void cws_on_deadline(void *ud, net_ws_t *ws)
 }
 
 /* ---- kick ----------------------------------------------------------------- */
-static void kick_session(api_srv_t *srv, cws_conn_t *c, const char *reason, int close_code)
+void cws_kick_session(api_srv_t *srv, cws_conn_t *c, const char *reason, int close_code)
 {
   if (!cws_usable(c)) return;
   send_json(c->sess.conn, json_pack("{s:s,s:s}", "type", "kicked", "reason", reason));
@@ -258,7 +263,7 @@ void cws_kick_user(api_srv_t *srv, uint32_t sdkappid, uint32_t user_no, const ch
   while ((s = im_presence_first(srv->presence, sdkappid, user_no))) {
     cws_conn_t *c = (cws_conn_t *)s;
     assert(cws_usable(c));
-    kick_session(srv, c, reason, close_code);
+    cws_kick_session(srv, c, reason, close_code);
     assert(!s->linked); /* close_conn unlinked it: the loop advances */
   }
 }
@@ -308,7 +313,7 @@ void cws_app_facts_changed(api_srv_t *srv, uint32_t sdkappid, int multi_before)
     im_session_t *s;
     while ((s = older_on_platform(im_presence_first(srv->presence, sdkappid, users[i])))) {
       assert(cws_usable((cws_conn_t *)s));
-      kick_session(srv, (cws_conn_t *)s, "the app's edition allows one device per platform", 4002);
+      cws_kick_session(srv, (cws_conn_t *)s, "the app's edition allows one device per platform", 4002);
       assert(!s->linked); /* close_conn unlinked it: the loop advances */
     }
   }
@@ -343,6 +348,10 @@ static int login_recheck(api_srv_t *srv, const login_job_t *j, const char **why)
   }
   if (j->sig_time_s <= api_kicked_at(srv, j->sdkappid, j->user_no)) {
     *why = "UserSig was issued before the user was kicked; log in with a fresh one";
+    return IMC_E_SIG_EXPIRED;
+  }
+  if (imc_clock_now_s() > (int64_t)j->sig_due) { /* the session would end at the next tick (§81) */
+    *why = "UserSig expired while the login was being recorded";
     return IMC_E_SIG_EXPIRED;
   }
   return 0;
@@ -386,7 +395,7 @@ static void login_done(void *arg, int rc)
   im_session_t *displaced = NULL;
   /* the edition decides whether a second device of a platform kicks the first */
   int multi_device = api_quota_multi_device(srv, tenant_registry_app(srv->reg, j->sdkappid));
-  if ((rc = im_presence_add(srv->presence, &c->sess, multi_device, &displaced))) {
+  if ((rc = cws_sig_reserve(srv)) || (rc = im_presence_add(srv->presence, &c->sess, multi_device, &displaced))) {
     login_failed(srv, ws, c);
     reply(ws, j->id, "login", rc, NULL, NULL);
     goto out;
@@ -394,11 +403,11 @@ static void login_done(void *arg, int rc)
   while (displaced) {
     im_session_t *next = displaced->next;
     displaced->next = NULL;
-    kick_session(srv, (cws_conn_t *)displaced, "another device logged in on the same platform", 4002);
+    cws_kick_session(srv, (cws_conn_t *)displaced, "another device logged in on the same platform", 4002);
     displaced = next;
   }
   c->state = CWS_ONLINE;
-  c->login_s = (uint32_t)j->now_s;
+  cws_sig_online(srv, c, j->sig_due, (uint32_t)j->now_s); /* reserved above; closed after the UserSig's expiry (§81) */
   c->metered = 1;
   api_quota_session(srv, j->sdkappid, +1);
   online = 1;
@@ -496,7 +505,6 @@ static void login_start(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const cws_l
 {
   const char *user_id = r->user_id, *sig = r->usersig, *device = r->device_id;
   json_t *id = r->id;
-  char msg[160];
   im_platform_t plat;
   assert(c->state == CWS_NEW);
   if (!r->app_ok) {
@@ -507,7 +515,7 @@ static void login_start(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const cws_l
     reply(ws, id, "login", IMC_E_USER_ID, NULL, NULL);
     return;
   }
-  if (!sig) { reply(ws, id, "login", IMC_E_SIG_EMPTY, "usersig is missing, empty, not a string or longer than 4,096 bytes", NULL); return; }
+  if (!sig) { reply(ws, id, "login", IMC_E_SIG_EMPTY, CWS_SIG_EMPTY_MSG, NULL); return; }
   if (!r->platform || im_platform_parse(r->platform, &plat)) {
     reply(ws, id, "login", IMC_E_WS_PLATFORM, "platform must be one of iPhone, Android, Web, PC, iPad, Mac", NULL);
     return;
@@ -521,16 +529,11 @@ static void login_start(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const cws_l
   if (!app) { reply(ws, id, "login", IMC_E_SIG_APP_UNKNOWN, NULL, NULL); return; }
   int64_t now = imc_clock_now_s();
   auth_usersig_info_t info;
-  int rc = auth_usersig_verify(sig, sdkappid, app->rec.secret_key, user_id, now, &info);
-  if (rc) { reply(ws, id, "login", rc, NULL, NULL); return; }
-  if ((rc = tenant_app_refusal(app))) { reply(ws, id, "login", rc, NULL, NULL); return; } /* suspended: 60016 / 60020 */
   uint32_t user_no = 0;
   int known = tenant_registry_account_find(srv->reg, sdkappid, user_id, &user_no) == 0;
-  if (known && info.time <= api_kicked_at(srv, sdkappid, user_no)) {
-    snprintf(msg, sizeof msg, "UserSig was issued before the user was kicked; log in with a fresh one");
-    reply(ws, id, "login", IMC_E_SIG_EXPIRED, msg, NULL);
-    return;
-  }
+  const char *bad;
+  int rc = cws_sig_check(srv, app, user_id, known, user_no, sig, now, &info, &bad); /* as `renew` checks one */
+  if (rc) { reply(ws, id, "login", rc, bad, NULL); return; }
   api_admission_t adm;
   char why[320];
   uint32_t meter_no = tenant_registry_meter_no(srv->reg, sdkappid, user_id, user_no); /* 0: a new UserID */
@@ -547,6 +550,7 @@ static void login_start(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const cws_l
   assert(j->op->fn == op_login);
   j->conn = cws_hold(c);
   j->sig_time_s = info.time;
+  j->sig_due = cws_sig_due(&info);
   j->id = id ? json_incref(id) : NULL;
   j->sdkappid = sdkappid;
   j->user_no = user_no;
@@ -612,6 +616,7 @@ size_t cws_msg_frame_bytes(int64_t msg_max_bytes)
  * generated from it (`imcloud doc ws-ops`). */
 const cws_op_t cws_ops[] = {
   { "login",     op_login,     API_AUTH_NONE, 8 * 1024, API_GATE_NONE, API_METER_LOGIN, "log in with a UserSig (imports the account, records the day's usage)", 0 },
+  { "renew",     cws_op_renew,     API_AUTH_USER, 8 * 1024, API_GATE_NONE, 0, "move the session's end to a new UserSig's expiry (same app and user)", 0 },
   { "heartbeat", op_heartbeat, API_AUTH_USER, 1024, API_GATE_NONE, 0,     "keep the connection alive; answers the server time", 0 },
   { "logout",    op_logout,    API_AUTH_USER, 1024, API_GATE_NONE, 0,     "end the session (no PushOnline), then close 1000", 0 },
   { "send",      cws_op_send,      API_AUTH_USER, 0, API_GATE_NONE, API_METER_C2C_MSG, "send a one-to-one message; answered after it is durable", 0 },

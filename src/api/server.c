@@ -241,6 +241,7 @@ static void on_tick_run(uv_timer_t *t)
   int frc = meter_flush_submit(srv->meter, srv->writer, now); /* live counters to storage; kept pending on refusal */
   if (frc) IMC_DEBUG("server", "msg=\"meter flush deferred\" err=%s", imc_err_name(frc));
   if (now - last_sweep_s >= 3600) { im_presence_sweep(srv->presence, now); last_sweep_s = now; }
+  cws_sig_tick(srv, now); /* sessions whose UserSig expired end (§81): the earliest only is looked at */
   if (srv->groups) im_groups_due_retry(srv->groups); /* a large dissolution's events left due by a refused job */
   api_jobs_tick(srv); /* bill run, day change, arrears, retention purge (jobs.c) */
 }
@@ -467,6 +468,7 @@ int api_srv_open(api_srv_t *srv, const api_cfg_t *cfg, uv_loop_t *loop)
   u64map_init(&srv->kicks);
   u64map_init(&srv->quota_pending);
   u64map_init(&srv->rate);
+  cws_sig_init(srv);
   srv->cfg = cfg;
   srv->tz_offset_s = (int)cfg->billing_tz_offset_s;
   srv->loop = loop;
@@ -541,6 +543,7 @@ void api_srv_release(api_srv_t *srv)
   cws_pace_free(srv);    /* logins still waiting hold their connections */
   im_c2c_free(srv->c2c);
   jsonw_free(&srv->frame_text);
+  dueheap_free(&srv->sig_exp); /* its sessions are closed, or freed with the loop's handles */
   u64map_free_each(&srv->rate, free);
   u64map_free_each(&srv->kicks, free);
   u64map_free_each(&srv->quota_pending, free);

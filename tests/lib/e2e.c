@@ -463,27 +463,49 @@ int e2e_ws_login(int port, uint32_t sdkappid, const char *key, const char *user,
   return e2e_ws_login_dev(port, sdkappid, key, user, platform, dev, reply, cap);
 }
 
-void e2e_ws_login_frame(uint32_t sdkappid, const char *key, const char *user, const char *platform,
-                        const char *device, char *out, size_t cap)
+void e2e_ws_login_frame_sig(uint32_t sdkappid, const char *user, const char *sig, const char *platform,
+                            const char *device, char *out, size_t cap)
 {
-  char sig[1024];
-  e2e_usersig(sdkappid, key, user, 86400, sig, sizeof sig);
   snprintf(out, cap,
            "{\"id\":1,\"op\":\"login\",\"sdkappid\":%u,\"user_id\":\"%s\",\"usersig\":\"%s\",\"platform\":\"%s\",\"device_id\":\"%s\"}",
            sdkappid, user, sig, platform, device);
 }
 
-int e2e_ws_login_dev(int port, uint32_t sdkappid, const char *key, const char *user, const char *platform,
-                     const char *device, char *reply, size_t cap)
+void e2e_ws_login_frame(uint32_t sdkappid, const char *key, const char *user, const char *platform,
+                        const char *device, char *out, size_t cap)
 {
-  char msg[2048], tmp[4096];
+  char sig[1024];
+  e2e_usersig(sdkappid, key, user, 86400, sig, sizeof sig);
+  e2e_ws_login_frame_sig(sdkappid, user, sig, platform, device, out, cap);
+}
+
+/* Connect and send the login frame msg; the reply into reply. fd or -1 (a reply other than code 0 too). */
+static int ws_login_with(int port, const char *msg, char *reply, size_t cap)
+{
+  char tmp[4096];
   int fd = e2e_ws_connect(port, "/ws");
   if (fd < 0) return -1;
-  e2e_ws_login_frame(sdkappid, key, user, platform, device, msg, sizeof msg);
   if (!reply) { reply = tmp; cap = sizeof tmp; }
   if (e2e_ws_send_text(fd, msg) || e2e_ws_recv_text(fd, reply, cap, 5000) < 0) { close(fd); return -1; }
   if (!strstr(reply, "\"code\":0")) { close(fd); return -1; }
   return fd;
+}
+
+int e2e_ws_login_sig(int port, uint32_t sdkappid, const char *user, const char *sig, const char *platform,
+                     char *reply, size_t cap)
+{
+  char msg[2048], dev[64];
+  snprintf(dev, sizeof dev, "dev-%s", user);
+  e2e_ws_login_frame_sig(sdkappid, user, sig, platform, dev, msg, sizeof msg);
+  return ws_login_with(port, msg, reply, cap);
+}
+
+int e2e_ws_login_dev(int port, uint32_t sdkappid, const char *key, const char *user, const char *platform,
+                     const char *device, char *reply, size_t cap)
+{
+  char msg[2048];
+  e2e_ws_login_frame(sdkappid, key, user, platform, device, msg, sizeof msg);
+  return ws_login_with(port, msg, reply, cap);
 }
 
 int e2e_start(e2e_server_t *srv, const char *region, uint32_t *sdkappid, char *key, const char *const *extra_args)

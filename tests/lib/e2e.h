@@ -127,6 +127,12 @@ int e2e_ws_login(int port, uint32_t sdkappid, const char *key, const char *user,
 /* The text of the login frame those send (id 1, a UserSig valid for a day). */
 void e2e_ws_login_frame(uint32_t sdkappid, const char *key, const char *user, const char *platform,
                         const char *device, char *out, size_t cap);
+/* The login frame with a UserSig of the caller's. */
+void e2e_ws_login_frame_sig(uint32_t sdkappid, const char *user, const char *sig, const char *platform,
+                            const char *device, char *out, size_t cap);
+/* Connect and log in with a UserSig of the caller's (device_id "dev-<user>"); fd, or -1 (reply copied). */
+int e2e_ws_login_sig(int port, uint32_t sdkappid, const char *user, const char *sig, const char *platform,
+                     char *reply, size_t cap);
 /* The same with a device_id of the caller's (e2e_ws_login's is "dev-<user>"). */
 int e2e_ws_login_dev(int port, uint32_t sdkappid, const char *key, const char *user, const char *platform,
                      const char *device, char *reply, size_t cap);
