@@ -158,7 +158,8 @@ typedef struct batch {
   int reserved;  /* multiaccount_import: new accounts counted as pending (quota.c), released when freed */
   api_srv_t *srv;
   uint32_t sdkappid;
-  struct { char user_id[40]; uint32_t user_no; int rc; } item[BATCH_MAX];
+  /* account_delete: gone, the peers told of the deletion (delivered once it is durable) */
+  struct { char user_id[40]; uint32_t user_no; int rc; im_c2c_gone_t *gone; } item[BATCH_MAX];
 } batch_t;
 
 /* Collect user ids from arr: strings (field NULL) or objects {field: id}.
@@ -187,6 +188,7 @@ static void batch_free(void *p)
 {
   batch_t *b = p;
   if (b) { json_decref(b->fail); json_decref(b->bad); }
+  for (int i = 0; b && i < b->n; i++) im_c2c_gone_free(b->item[i].gone); /* not delivered: not committed */
   if (b && b->reserved) api_quota_release(b->srv, b->sdkappid, b->reserved);
   free(b);
 }
@@ -248,8 +250,14 @@ static int delete_run(store_t *s, void *arg)
 {
   rest_ctx_t *c = arg;
   batch_t *b = c->data;
+  int64_t now = imc_clock_now_s();
   for (int i = 0; i < b->n; i++) {
-    b->item[i].rc = store_account_delete(s, c->sdkappid, b->item[i].user_id);
+    uint32_t no;
+    if ((b->item[i].rc = store_account_get(s, c->sdkappid, b->item[i].user_id, &no))) continue; /* IMC_E_NOTFOUND */
+    /* the peers whose conversation row with it goes are told in the same transaction (§79): a failure there
+     * (or of the deletion after it) fails the job, so no event stays without its deletion */
+    int rc = im_c2c_gone_append(s, c->sdkappid, no, b->item[i].user_id, now, &b->item[i].gone);
+    if (rc || (rc = b->item[i].rc = store_account_delete(s, c->sdkappid, b->item[i].user_id))) return rc;
     /* it leaves its groups in the same transaction (user_no: looked up before the job) */
     if (!b->item[i].rc && b->item[i].user_no) b->item[i].rc = store_grp_user_gone(s, c->sdkappid, b->item[i].user_no);
   }
@@ -264,6 +272,8 @@ static void delete_after(rest_ctx_t *c, int rc)
   json_array_extend(items, b->bad);
   for (int i = 0; i < b->n; i++) {
     uint32_t user_no;
+    im_c2c_gone_deliver(c->srv->c2c, b->item[i].gone); /* committed: the peers' live devices get their conv_delete */
+    b->item[i].gone = NULL;
     if (!b->item[i].rc && tenant_registry_account_find(c->srv->reg, c->sdkappid, b->item[i].user_id, &user_no) == 0) {
       cws_kick_user(c->srv, c->sdkappid, user_no, "account deleted", 4003);
       im_session_t *left = im_presence_forget(c->srv->presence, c->sdkappid, user_no);

@@ -67,8 +67,10 @@ static int event_members(json_t *o, const im_event_t *ev)
   }
   case IM_EV_READ: case IM_EV_RECEIPT:
     return json_object_set_new(o, "seq", json_integer(ev->seq)) || json_object_set_new(o, "time", json_integer(ev->at_s));
-  case IM_EV_CONV_DEL:
-    return json_object_set_new(o, "cleared", json_boolean(ev->seq)) || json_object_set_new(o, "time", json_integer(ev->at_s));
+  case IM_EV_CONV_DEL: /* seq: STORE_CONV_DEL_* bits; a deletion not the user's own names its reason (§79) */
+    return json_object_set_new(o, "cleared", json_boolean(ev->seq & STORE_CONV_DEL_CLEARED)) ||
+           json_object_set_new(o, "time", json_integer(ev->at_s)) ||
+           ((ev->seq & STORE_CONV_DEL_GONE) && json_object_set_new(o, "reason", json_string("account_deleted")));
   case IM_EV_CONV_PIN: /* time: when it was pinned or unpinned (the inbox row's), as a group's conv_pin */
     return json_object_set_new(o, "pinned", json_boolean(ev->seq)) || json_object_set_new(o, "time", json_integer(ev->at_s));
   case IM_EV_TYPING: case IM_EV_REL:

@@ -59,7 +59,7 @@ typedef struct im_event {
   uint32_t useq;               /* 0 for online-only kinds */
   uint64_t conv;
   uint32_t seq;                /* the message (MSG, RECALL, MODIFY) or read position (READ, RECEIPT);
-                                  CONV_DEL: 1 = history cleared; CONV_PIN: 1 pinned, 0 unpinned */
+                                  CONV_DEL: STORE_CONV_DEL_* bits; CONV_PIN: 1 pinned, 0 unpinned */
   int64_t at_s;
   const char *peer_id;         /* the other user of the conversation */
   const store_msg_t *msg;      /* MSG, RECALL, MODIFY, ONLINE_MSG: the message (NULL if expired) */
@@ -284,6 +284,23 @@ int im_c2c_rel_append(store_t *s, uint32_t sdkappid, uint32_t user_no, int64_t a
  * done()): hand the event to the user's live sessions in useq order. */
 void im_c2c_rel_deliver(im_c2c_t *c, uint32_t sdkappid, uint32_t user_no, uint32_t useq, int64_t at_s,
                         const char *payload);
+
+/* ---- an account deleted (c2c_gone.c) -------------------------------------------------------- */
+/* The peers told that an account was deleted: each whose conversation row with it the deletion removed
+ * got a CONV_DEL event with seq STORE_CONV_DEL_GONE (messaging-c2c-checks3.md §79). Owned by the caller
+ * until im_c2c_gone_deliver (or im_c2c_gone_free). */
+typedef struct im_c2c_gone im_c2c_gone_t;
+/* Writer thread, inside the job that deletes account user_no (user_id: its UserID), before
+ * store_account_delete removes the peers' rows: append the peers' events (at at_s); *out = them (never
+ * NULL on 0). 0, IMC_E_NOMEM or storage errors: the job must fail (roll back), or the events would stay
+ * without the deletion. */
+int im_c2c_gone_append(store_t *s, uint32_t sdkappid, uint32_t user_no, const char *user_id, int64_t at_s,
+                       im_c2c_gone_t **out);
+/* Loop thread, once that job is durable (in commit order, like every done()): hand the events to the
+ * peers' live sessions in useq order; frees g (NULL: nothing). */
+void im_c2c_gone_deliver(im_c2c_t *c, im_c2c_gone_t *g);
+/* The deletion did not commit: nothing is delivered. NULL: nothing. */
+void im_c2c_gone_free(im_c2c_gone_t *g);
 
 /* ---- maintenance ------------------------------------------------------------------- */
 /* Start a retention pass: for every app whose edition is known

@@ -222,7 +222,7 @@ static int op_run(store_t *s, c2c_job_t *jj)
         (j->flag && (rc = store_msg_recent_set(s, j->app, j->a, j->b, "cleared_seq", upto))))
       return rc;
     if ((j->flag || r.pinned_at_s) && (rc = store_msg_recent_set(s, j->app, j->a, j->b, "pinned_at_s", 0))) return rc;
-    return add_ev(s, j, IM_EV_CONV_DEL, j->a, (uint32_t)j->flag);
+    return add_ev(s, j, IM_EV_CONV_DEL, j->a, j->flag ? STORE_CONV_DEL_CLEARED : 0);
   }
   case OP_TYPING:
     return ids(s, j);

@@ -52,12 +52,8 @@
   X(ACC_DEL, "DELETE FROM accounts WHERE sdkappid=?1 AND user_id=?2") \
   /* the peers' conversation rows with a deleted account (?2: its user_no), found through its own rows (a key \
    * lookup per peer): no list shows them, and the trim would count them among the kept */ \
-  X(ACC_DEL_PEER_ROWS, "DELETE FROM c2c_recent WHERE sdkappid=?1 AND peer_no=?2 AND user_no IN" \
-                       " (SELECT peer_no FROM c2c_recent WHERE sdkappid=?1 AND user_no=?2" \
-                       " UNION SELECT peer_no FROM c2c_recent_log WHERE user_no=?2 AND sdkappid=?1)") \
-  X(ACC_DEL_PEER_LOG, "DELETE FROM c2c_recent_log WHERE sdkappid=?1 AND peer_no=?2 AND user_no IN" \
-                      " (SELECT peer_no FROM c2c_recent WHERE sdkappid=?1 AND user_no=?2" \
-                      " UNION SELECT peer_no FROM c2c_recent_log WHERE user_no=?2 AND sdkappid=?1)") \
+  X(ACC_DEL_PEER_ROWS, "DELETE FROM c2c_recent WHERE sdkappid=?1 AND peer_no=?2 AND user_no IN " SQ_ACC_PEERS_OF) \
+  X(ACC_DEL_PEER_LOG, "DELETE FROM c2c_recent_log WHERE sdkappid=?1 AND peer_no=?2 AND user_no IN " SQ_ACC_PEERS_OF) \
   X(ACC_COUNT, "SELECT count(*) FROM accounts WHERE sdkappid=?1") \
   X(ACC_EACH, "SELECT user_id,user_no FROM accounts WHERE sdkappid=?1") \
   X(ACC_GONE_EACH, "SELECT user_id,user_no FROM accounts_gone WHERE sdkappid=?1 ORDER BY user_no") /* migration 37 */ \

@@ -150,6 +150,12 @@ extern const struct store_rel_vtab sq__rel_vtab;
  * name costs no extra seek). Message reads name senders with it (sqlite_msg_int.h, sqlite_grp.c). */
 #define SQ_GONE_ID(app, no) "(SELECT ag.user_id FROM accounts_gone ag WHERE ag.sdkappid=" app " AND ag.user_no=" no ")"
 
+/* The users an account deletion looks at (?1 the app, ?2 the deleted account's number): the peers of its own
+ * conversation rows, written and waiting in the log (a key lookup per peer each). The deletion removes their rows
+ * with it (sqlite.c ACC_DEL_PEER_ROWS, ACC_DEL_PEER_LOG), after telling them (sqlite_msg_gone.c). */
+#define SQ_ACC_PEERS_OF "(SELECT peer_no FROM c2c_recent WHERE sdkappid=?1 AND user_no=?2" \
+                        " UNION SELECT peer_no FROM c2c_recent_log WHERE user_no=?2 AND sdkappid=?1)"
+
 /* Pins (sqlite_pin.c; migrations 38, 41, 42). *order = the next of user_no's pin orders: one above the last
  * one given (pin_order), over both kinds, so pins of both kinds made in one second list latest first in one
  * order, and an order is never given twice (an unpin does not give it back). Writer thread, inside the pin's
@@ -157,6 +163,8 @@ extern const struct store_rel_vtab sq__rel_vtab;
 int sq__pin_take(store_t *s, uint32_t sdkappid, uint32_t user_no, int64_t *order);
 /* store_msg_vtab_t.recent_pinned (store_msg.h): through the partial index of pinned rows. */
 int sq__pin_count_c2c(store_t *s, uint32_t sdkappid, uint32_t user_no, uint32_t except_peer, int64_t *n);
+/* store_msg_vtab_t.gone_peers (store_msg.h). */
+int sq__gone_peers(store_t *s, uint32_t sdkappid, uint32_t user_no, void (*cb)(void *ud, uint32_t peer_no), void *ud);
 
 /* The migrations (sqlite_schema.c): sq__schema_version scripts, in order. */
 extern const char *const sq__migrations[];

@@ -753,9 +753,9 @@ static int sqm_recent_users(store_t *s, uint32_t sdkappid, int more_than, uint32
 }
 
 const store_msg_vtab_t sq__msg_vtab = {
-  9, sqm_append, inbox_add, sqm_inbox_page, sq__msg_get, sqm_find_key, sqm_history, sqm_set_flags, sqm_set_body,
+  10, sqm_append, inbox_add, sqm_inbox_page, sq__msg_get, sqm_find_key, sqm_history, sqm_set_flags, sqm_set_body,
   sq__msg_recent_list, sq__msg_recent_get, sqm_recent_set, sqm_unread, sqm_receipt_wanted, sqm_purge_msgs, sqm_purge_inbox,
   sq__trim_step,
   sqm_account_id, sqm_recent_users, sq__log_merge_step, sqm_floors, sq__msg_roam, sq__pin_count_c2c,
-  sq__msg_read_mark, sq__msg_newest_at,
+  sq__msg_read_mark, sq__msg_newest_at, sq__gone_peers,
 };

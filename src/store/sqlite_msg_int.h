@@ -225,6 +225,8 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
 
 /* 1 when the purge floor covers a conversation row's last message l (none: 0): no read shows it, the row is
  * empty (messaging-c2c-imports.md §47) */
+/* GONE_PEERS: the row's user is an account (not one deleted before) */
+#define GONE_LIVE " AND EXISTS (SELECT 1 FROM accounts a WHERE a.sdkappid=?1 AND a.user_no=r.user_no)"
 #define LAST_COVERED "coalesce(NOT" FLOOR_SHOWS("l.time_s", "l.id", "?1") ",0)"
 
 #define IMP_IDX " INDEXED BY c2c_msg_imported"
@@ -286,6 +288,12 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
   X(PIN_COUNT_C2C, "SELECT count(*) FROM c2c_recent r INDEXED BY c2c_recent_pinned WHERE r.user_no=?2" \
                    " AND r.sdkappid=?1 AND r.pinned_at>0 AND r.peer_no!=?3 AND EXISTS (SELECT 1 FROM accounts a" \
                    " WHERE a.sdkappid=r.sdkappid AND a.user_no=r.peer_no)") \
+  /* the users whose conversation row with ?2 (an account being deleted) the deletion removes, that are \
+   * accounts themselves (ascending: UNION sorts) */ \
+  X(GONE_PEERS, "SELECT r.user_no FROM c2c_recent r WHERE r.sdkappid=?1 AND r.peer_no=?2 AND r.user_no!=?2" \
+                " AND r.user_no IN " SQ_ACC_PEERS_OF GONE_LIVE \
+                " UNION SELECT r.user_no FROM c2c_recent_log r WHERE r.sdkappid=?1 AND r.peer_no=?2 AND r.user_no!=?2" \
+                " AND r.user_no IN " SQ_ACC_PEERS_OF GONE_LIVE) \
   X(RECENT_HIDE, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,hidden_seq,read_seq) VALUES(?1,?2,?3,?4," RECENT_LOG_READ ")" \
                  " ON CONFLICT DO UPDATE SET hidden_seq=excluded.hidden_seq") \
   X(RECENT_CLEAR, "INSERT INTO c2c_recent(sdkappid,user_no,peer_no,cleared_seq,read_seq) VALUES(?1,?2,?3,?4," RECENT_LOG_READ ")" \

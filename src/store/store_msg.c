@@ -53,6 +53,11 @@ int store_msg_newest_at(store_t *s, uint32_t app, uint64_t conv, uint32_t before
   if (M(s)->version < 9 || !M(s)->newest_at) return IMC_E_INVAL;
   return M(s)->newest_at(s, app, conv, before, min_t, max_t, seq);
 }
+int store_msg_gone_peers(store_t *s, uint32_t app, uint32_t user, void (*cb)(void *, uint32_t), void *ud)
+{
+  if (M(s)->version < 10 || !M(s)->gone_peers) return IMC_E_INVAL;
+  return M(s)->gone_peers(s, app, user, cb, ud);
+}
 int store_msg_history_seen(store_t *s, uint32_t app, uint64_t conv, uint32_t viewer, uint32_t before, uint32_t after,
                            int64_t min_t, int64_t max_t, int limit, store_msg_cb cb, void *ud)
 {

@@ -47,11 +47,18 @@ typedef enum {
   STORE_EV_READ = 3,     /* this user read conv up to seq (own devices) */
   STORE_EV_RECEIPT = 4,  /* the peer read conv up to seq (read receipt) */
   STORE_EV_MODIFY = 5,   /* the message at (conv, seq) got a new body */
-  STORE_EV_CONV_DEL = 6, /* this user deleted the conversation (seq = 1: history cleared too) */
+  STORE_EV_CONV_DEL = 6, /* this user deleted the conversation (seq: STORE_CONV_DEL_* bits) */
   STORE_EV_CONV_PIN = 7, /* this user pinned (seq = 1) or unpinned (seq = 0) the conversation */
   STORE_EV_REL = 8,      /* a relationship change this user must learn (conv 0, seq 0); its push
                             frame is kept by store_rel_event_put under the same useq (store_rel.h) */
 } store_ev_kind_t;
+
+/* The seq of a STORE_EV_CONV_DEL event: bits. */
+enum {
+  STORE_CONV_DEL_CLEARED = 1u << 0, /* the user's history of it was cleared too */
+  STORE_CONV_DEL_GONE    = 1u << 1, /* not the user's doing: the peer's account was deleted, which removed the
+                                     * user's conversation row (messaging-c2c-checks3.md §79) */
+};
 
 /* The send dedupe's MsgSeq rule (issue 13): two messages of one sender with
  * the same MsgRandom (and content, §69) are the same message unless both carry the caller's
@@ -146,7 +153,7 @@ typedef void (*store_recent_cb)(void *ud, const store_recent_t *r);
 typedef struct store_msg_vtab {
   int version;  /* 2: merge added; 3: recent_trim in bounded steps (max_rows, more); 4: purge split into
                  * purge_msgs (every app in one pass) and purge_inbox (one app's users); 5: purge floors;
-                 * 6: roam; 7: recent_pinned; 8: read_mark; 9: newest_at */
+                 * 6: roam; 7: recent_pinned; 8: read_mark; 9: newest_at; 10: gone_peers */
   int (*append)(store_t *, store_msg_append_t *a);
   int (*inbox_add)(store_t *, uint32_t sdkappid, uint32_t user_no, store_ev_kind_t kind, uint64_t conv, uint32_t seq,
                    int64_t at_s, uint32_t *useq);
@@ -184,6 +191,7 @@ typedef struct store_msg_vtab {
                    int64_t upto_time_s, uint32_t *mark);
   int (*newest_at)(store_t *, uint32_t sdkappid, uint64_t conv, uint32_t before_seq, int64_t min_time_s,
                    int64_t max_time_s, uint32_t *seq);
+  int (*gone_peers)(store_t *, uint32_t sdkappid, uint32_t user_no, void (*cb)(void *ud, uint32_t peer_no), void *ud);
 } store_msg_vtab_t;
 
 /* Append a message (see store_msg_append_t). IMC_E_RANGE when a sequence
@@ -267,6 +275,11 @@ int store_msg_recent_set(store_t *s, uint32_t sdkappid, uint32_t user_no, uint32
  * list shows them). Reads the pinned rows only (a pin's cost does not grow
  * with the user's conversations). IMC_E_INVAL from a backend without it. */
 int store_msg_recent_pinned(store_t *s, uint32_t sdkappid, uint32_t user_no, uint32_t except_peer, int64_t *n);
+/* cb(peer_no) for each account (ascending, other than user_no) whose conversation row with user_no the
+ * deletion of account user_no removes (store_account_delete: the peers of user_no's own rows, written or
+ * held). Writer thread, inside the job that deletes it, before it. IMC_E_INVAL from a backend without it. */
+int store_msg_gone_peers(store_t *s, uint32_t sdkappid, uint32_t user_no, void (*cb)(void *ud, uint32_t peer_no),
+                         void *ud);
 /* Messages of conv from from_no with seq in (after_seq, upto_seq] (UINT32_MAX: no bound), time_s >= since_s,
  * not recalled, not NoUnread. */
 int store_msg_unread(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t from_no, uint32_t after_seq,

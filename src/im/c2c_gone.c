@@ -1,0 +1,81 @@
+/* c2c_gone.c — an account deleted: its peers' devices are told (c2c.h,
+ * messaging-c2c-checks3.md §79). The deletion removes each peer's
+ * conversation row with the account (store_account_delete); in the same
+ * writer job each such peer gets a CONV_DEL event (seq
+ * STORE_CONV_DEL_GONE: not its own doing) with its next useq, so a device
+ * that was offline learns it from sync, and once the job is durable the
+ * events reach the peers' live sessions in useq order like every inbox
+ * event.
+ *
+ * The work is one inbox row per peer (and its key lookups): the peers are
+ * found from the deleted account's own rows, at most its kept conversations
+ * plus its pins plus the conversations it started since the last retention
+ * pass trimmed its list — never more than the accounts of the app. */
+#include "im/c2c_int.h"
+#include "util/err.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+typedef struct gone_ev { uint32_t peer, useq; } gone_ev_t;
+
+struct im_c2c_gone {
+  uint32_t app, user;
+  int64_t at_s;
+  char user_id[33];
+  gone_ev_t *ev;
+  size_t n, cap;
+  int oom;
+};
+
+static void peer_row(void *ud, uint32_t peer)
+{
+  im_c2c_gone_t *g = ud;
+  if (g->oom) return;
+  if (g->n == g->cap) {
+    size_t nc = g->cap ? g->cap * 2 : 16;
+    gone_ev_t *e = realloc(g->ev, nc * sizeof *e);
+    if (!e) { g->oom = 1; return; }
+    g->ev = e;
+    g->cap = nc;
+  }
+  g->ev[g->n++] = (gone_ev_t){ peer, 0 };
+}
+
+int im_c2c_gone_append(store_t *s, uint32_t app, uint32_t user_no, const char *user_id, int64_t at_s,
+                       im_c2c_gone_t **out)
+{
+  im_c2c_gone_t *g = calloc(1, sizeof *g);
+  *out = NULL;
+  if (!g) return IMC_E_NOMEM;
+  g->app = app;
+  g->user = user_no;
+  g->at_s = at_s;
+  snprintf(g->user_id, sizeof g->user_id, "%s", user_id ? user_id : "");
+  /* every peer first, then the events: an append may write held rows, not while the peers are read */
+  int rc = store_msg_gone_peers(s, app, user_no, peer_row, g);
+  if (!rc && g->oom) rc = IMC_E_NOMEM;
+  for (size_t i = 0; !rc && i < g->n; i++)
+    rc = store_msg_inbox_add(s, app, g->ev[i].peer, STORE_EV_CONV_DEL, store_c2c_conv(g->ev[i].peer, user_no),
+                             STORE_CONV_DEL_GONE, at_s, &g->ev[i].useq);
+  if (rc) { im_c2c_gone_free(g); return rc; }
+  *out = g;
+  return 0;
+}
+
+void im_c2c_gone_deliver(im_c2c_t *c, im_c2c_gone_t *g)
+{
+  for (size_t i = 0; g && i < g->n; i++) {
+    im_event_t ev = { IM_EV_CONV_DEL, g->app, g->ev[i].peer, g->ev[i].useq, store_c2c_conv(g->ev[i].peer, g->user),
+                      STORE_CONV_DEL_GONE, g->at_s, g->user_id, NULL, NULL };
+    c2c__publish(c, &ev, 0);
+  }
+  im_c2c_gone_free(g);
+}
+
+void im_c2c_gone_free(im_c2c_gone_t *g)
+{
+  if (!g) return;
+  free(g->ev);
+  free(g);
+}
