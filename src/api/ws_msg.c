@@ -596,11 +596,12 @@ void cws_op_read(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t
   int rc = peer_of(srv, c, req, "peer", &peer_id, &peer);
   if (rc) { reply(ws, id, "read", rc, NULL, NULL); return; }
   if (opt_u32(req, "seq", &seq, &given)) { reply(ws, id, "read", IMC_E_INVAL, "seq must be an integer", NULL); return; }
-  /* read up to 0: nothing (read positions never move back); the core takes 0 as "the newest message" */
-  if (given && seq == 0) { reply(ws, id, "read", 0, NULL, NULL); return; }
   pending_t *p = pending_new(srv, c, id, "read");
   if (!p) { reply(ws, id, "read", IMC_E_NOMEM, NULL, NULL); return; }
-  im_c2c_read(srv->c2c, sess(c)->sdkappid, sess(c)->user_no, peer, seq, 0, done_reply, p);
+  /* read up to 0: nothing (read positions never move back; the core takes 0 as "the newest message"), answered
+   * as a write, after the writes sent before it (§80) */
+  im_c2c_read(srv->c2c, sess(c)->sdkappid, sess(c)->user_no, peer, seq, given && seq == 0 ? IM_READ_NOTHING : 0,
+              done_reply, p);
 }
 
 static void convs_done(void *ud, int rc, const im_conv_page_t *pg)

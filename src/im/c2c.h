@@ -215,9 +215,14 @@ void im_c2c_modify(im_c2c_t *c, uint32_t sdkappid, uint32_t from_no, uint32_t to
                    size_t len, size_t max_bytes, im_done_cb cb, void *ud);
 /* user_no has read its conversation with peer_no up to upto_seq (0 = the
  * newest message), or — when upto_seq is 0 and upto_time_s > 0 — up to the
- * newest message at or before upto_time_s. Read positions never move back.
+ * newest message at or before upto_time_s; upto_time_s IM_READ_NOTHING: read
+ * nothing (the job changes nothing, and its cb comes in the order of the
+ * writes, §80). Read positions never move back, and a read at or below the
+ * point the lists count as read (the later of the read position, the clear
+ * and the delete) changes nothing and makes no event (§80).
  * The user's devices get a READ event; the peer gets a RECEIPT event when a
  * newly read message of theirs asked for one. */
+#define IM_READ_NOTHING (-1)
 void im_c2c_read(im_c2c_t *c, uint32_t sdkappid, uint32_t user_no, uint32_t peer_no, uint32_t upto_seq,
                  int64_t upto_time_s, im_done_cb cb, void *ud);
 

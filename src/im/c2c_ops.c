@@ -166,6 +166,7 @@ static int op_run(store_t *s, c2c_job_t *jj)
   case OP_READ: {
     store_recent_t r;
     uint32_t upto = 0;
+    if (j->upto_t == IM_READ_NOTHING) return 0; /* a read of seq 0: answered in its turn among the writes (§80) */
     /* the newest message the user can see (within retention: c2c__since) at or below the reported seq
      * (at or before upto_t): a seq beyond it is clamped, so messages that do not exist yet never count as
      * read, and one past retention (the purge keeps a list's last message) is no read position */
@@ -177,16 +178,18 @@ static int op_run(store_t *s, c2c_job_t *jj)
     else if (rc) return rc;
     if (!j->upto && j->upto_t > 0 && upto > r.read_seq && (rc = read_mark_by_time(s, j, conv, r.read_seq, &upto)))
       return rc;
-    if (!upto || upto <= r.read_seq) return 0; /* read positions never move back */
+    /* the read position the lists show: the later of the read, the clear and the delete (c2c_read.c
+     * conv_row). Read positions never move back, nor below it (§80): a read at or below it changes nothing
+     * and makes no event, which would name a seq below the list's read_seq */
+    uint32_t from = r.read_seq > r.cleared_seq ? r.read_seq : r.cleared_seq;
+    if (r.hidden_seq > from) from = r.hidden_seq;
+    if (!upto || upto <= from) return 0;
     if ((rc = ids(s, j)) || (rc = store_msg_recent_set(s, j->app, j->a, j->b, "read_seq", upto)) ||
         (rc = add_ev(s, j, IM_EV_READ, j->a, upto)))
       return rc;
-    /* newly read: after the read position the lists show, the later of the read, the clear and the
-     * delete (c2c_read.c conv_row); what a delete forgot was not read, so it asks no receipt */
-    uint32_t from = r.read_seq > r.cleared_seq ? r.read_seq : r.cleared_seq;
-    if (r.hidden_seq > from) from = r.hidden_seq;
+    /* newly read: after from; what a delete forgot was not read, so it asks no receipt */
     int want = 0;
-    if (upto > from && (rc = store_msg_receipt_wanted(s, j->app, conv, j->b, from, upto, j->since, &want))) return rc;
+    if ((rc = store_msg_receipt_wanted(s, j->app, conv, j->b, from, upto, j->since, &want))) return rc;
     return want && j->b != j->a ? add_ev(s, j, IM_EV_RECEIPT, j->b, upto) : 0;
   }
   case OP_PIN:

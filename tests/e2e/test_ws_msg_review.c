@@ -9,7 +9,8 @@
  *  - pipelined requests, one frame split over many writes: each reply
  *    carries its id and leaves when its request completes (protocol.md
  *    "Frames"): refusals, heartbeat and reads while the writes wait for
- *    their commit, the writes then in the order they were sent;
+ *    their commit, the writes then in the order they were sent (a `read`
+ *    of seq 0 among them: it was answered at once, §80);
  *  - typing is lossy: a flood of notices to a peer that does not keep up
  *    cut the peer off as a slow consumer (1008) — one user could keep
  *    another offline; notices are now dropped for a connection at the
@@ -173,6 +174,32 @@ static void test_pipelined_replies_by_completion(void **st)
   wsc_close(&a);
 }
 
+/* A `read` of seq 0 reads nothing; it was answered at once, before the writes the connection sent earlier
+ * (a `send` then a `read` 0 got the read's reply first): it is answered as a write, in their order (§80). */
+static void test_read_zero_in_write_order(void **st)
+{
+  (void)st;
+  const char *const u[] = { "rz_a", "rz_b", NULL };
+  users(u);
+  wsc_t a;
+  assert_int_equal(wsc_login(&a, srv.port, app, key, "rz_a", "Web"), 0);
+  static const char *const reqs[] = {
+    "{\"id\":1,\"op\":\"send\",\"to\":\"rz_b\",\"body\":" TEXT("one") "}",
+    "{\"id\":2,\"op\":\"read\",\"peer\":\"rz_b\",\"seq\":0}",
+    "{\"id\":3,\"op\":\"pin\",\"peer\":\"rz_b\",\"pinned\":true}",
+    "{\"id\":4,\"op\":\"read\",\"peer\":\"rz_b\",\"seq\":0}",
+  };
+  char buf[1024];
+  size_t len = 0;
+  for (size_t i = 0; i < sizeof reqs / sizeof reqs[0]; i++) len += frame_put(buf + len, reqs[i]);
+  e2e_sync_hold(hold, 1); /* no write is acknowledged until released */
+  assert_int_equal(e2e_send(a.fd, buf, len), 0);
+  assert_int_equal(next_reply_id(&a, 300), -1); /* nothing answered while the writes wait */
+  e2e_sync_hold(hold, 0);
+  for (int id = 1; id <= 4; id++) assert_int_equal(next_reply_id(&a, 5000), id);
+  wsc_close(&a);
+}
+
 /* ---- a typing flood does not cut the peer off --------------------------------------------- */
 static void test_typing_flood_is_dropped(void **st)
 {
@@ -262,6 +289,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_padded_msg_key_read_whole),
     cmocka_unit_test_teardown(test_pipelined_replies_by_completion, release),
+    cmocka_unit_test_teardown(test_read_zero_in_write_order, release),
     cmocka_unit_test(test_typing_flood_is_dropped),
     cmocka_unit_test(test_online_only_flood_is_dropped),
   };
