@@ -318,13 +318,16 @@ static void test_recreated_peer_is_told(void **st)
   assert_int_equal(jint(p, "msg.seq"), 1);
   assert_int_equal(jint(p, "peer_no"), new_a);
   json_decref(p);
-  /* a sync from 0 names each event's conversation */
+  /* a sync from 0 names each event's conversation: the old one's end between them (§79) */
   r = wsc_rpc(&b, "sync", "\"cursor\":0");
   assert_non_null(r);
   json_t *evs = json_object_get(r, "events");
-  assert_int_equal(json_array_size(evs), 2);
+  assert_int_equal(json_array_size(evs), 3);
   assert_int_equal(jint(json_array_get(evs, 0), "peer_no"), old_a);
-  assert_int_equal(jint(json_array_get(evs, 1), "peer_no"), new_a);
+  assert_string_equal(jstr(json_array_get(evs, 1), "type"), "conv_delete");
+  assert_string_equal(jstr(json_array_get(evs, 1), "reason"), "account_deleted");
+  assert_int_equal(jint(json_array_get(evs, 1), "peer_no"), old_a);
+  assert_int_equal(jint(json_array_get(evs, 2), "peer_no"), new_a);
   json_decref(r);
   /* the send reply, history and the list: the conversation with the account of that UserID now */
   r = wsc_rpc(&b, "send", "\"to\":\"rp_a\",\"body\":" TEXT("back"));
