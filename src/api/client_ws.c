@@ -641,7 +641,7 @@ const cws_op_t cws_ops[] = {
   { "group_dissolve", cws_op_group_dissolve, API_AUTH_USER, 1024, API_GATE_NONE, 0,      "owner: dissolve (not Work groups: App admin only)", 0 },
   { "group_send",     cws_op_group_send,     API_AUTH_USER, 0, API_GATE_NONE, API_METER_GROUP_MSG, "send to a group; answered with its seq after it is durable", 0 },
   { "group_history",  cws_op_group_history,  API_AUTH_USER, 1024, API_GATE_NONE, 0,      "a page of a group's messages, newest first (members only)", 1 },
-  { "group_sync",     cws_op_group_sync,     API_AUTH_USER, 1024, API_GATE_NONE, 0,      "messages after a seq, oldest first, and (with `after_change`) the recalls and changes of the messages held; complete = nothing missed", 1 },
+  { "group_sync",     cws_op_group_sync,     API_AUTH_USER, 1024, API_GATE_NONE, 0,      "messages after a seq, oldest first, and (with `after_change`) the recalls, changes and deletions of the messages held; complete = nothing missed", 1 },
   { "group_read",     cws_op_group_read,     API_AUTH_USER, 1024, API_GATE_NONE, 0,      "report a group read up to a seq", 0 },
   { "group_list",     cws_op_group_list,     API_AUTH_USER, 1024, API_GATE_NONE, 0,      "the user's groups as conversations with unread counts", 1 },
   { "pending",   cws_op_pending,   API_AUTH_USER, 1024, API_GATE_NONE, 0,     "the user's pending friend requests, received and sent", 1 },
