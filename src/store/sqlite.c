@@ -691,6 +691,7 @@ static int open_db(const char *data_dir, int reader, store_t **out)
     rc = map_rc(sqlite3_exec(q->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
                              " PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536; PRAGMA wal_autocheckpoint=16384;",
                              NULL, NULL, NULL));
+    if (!rc) rc = sq__content_fn(q->db);
     if (!rc) rc = sq__migrate(q->db);
     /* No dirty page is written to the WAL before its transaction commits.
      * SQLite 3.40 (Debian 12's) loses a committed transaction on recovery

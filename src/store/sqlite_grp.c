@@ -4,7 +4,7 @@
  * KEY (sdkappid, group_no), UNIQUE (sdkappid, group_id)), grp_member
  * (PRIMARY KEY (sdkappid, group_no, user_no), an index by user for "groups
  * of a user") and grp_msg (rowid, UNIQUE (sdkappid, group_no, seq), an index
- * on (sdkappid, group_no, random) for dedupe); grp_purge (migration 18): per
+ * on (sdkappid, group_no, random, chash, from_no) for dedupe, migration 54); grp_purge (migration 18): per
  * group the highest seq the retention purge deleted; grp_apply_mark (migration 52): the application marks
  * of users that left a group, and its floor (store_grp_mark_put). The changes of messages (grp_chg, grp_msg.chg,
  * migration 53) are sqlite_grp_chg.c's; what both files share, sqlite_grp_int.h's.
@@ -312,29 +312,32 @@ static int last_seq(store_t *s, uint32_t app, uint32_t gno, int64_t *out)
   return scalar_c(st, out);
 }
 
-/* The send dedupe (store_grp_msg_append; docs/decisions/messaging-c2c-checks2.md §69): the group's first
- * message of the sender (by_name: one that is no account) with m's Random, time_s >= since and m's content
- * (store_content_same). Through (sdkappid, group_no, random), newest first: an index key's entries are in
- * rowid order, the group's seq order, so no sorter; the walk stops at the first live message older than
- * since (a live message's time is the clock's, so an older seq is older still, unless the clock stepped
- * back by more than the window) and reads the body only of a row of the sender within since. It reads the
- * group's messages of that Random within the window and its imports of it; before §69 it read every
- * message of the group with that Random. *dup = 1 and m's seq and time the original's when found. */
-static int msg_dup(store_t *s, store_grp_msg_t *m, int64_t since, const char *by_name, int *dup)
+/* The send dedupe (store_grp_msg_append; docs/decisions/messaging-c2c-checks2.md §69, groups-messages.md §18):
+ * the group's first message of the sender (by_name: one that is no account) with m's Random, the hash of m's
+ * content (chash: the row's is its original content's, a modification keeps it) and time_s >= since. Through
+ * grp_msg_dedupe (sdkappid, group_no, random, chash, from_no), newest first: an index key's entries are in
+ * rowid order, the group's seq order, so no sorter. The walk reads one sender's messages of one Random and one
+ * content: each was stored because no earlier one of them was within its own send's window, so their live
+ * times rise along seq whatever the clock did, and the walk stops at the first live one older than since
+ * (imports' times follow no order: passed). Messages of another Random, content or sender are never read:
+ * the walk is a seek and, for a true resend, a row or two, however many messages the group has of that
+ * Random. *dup = 1 and m's seq and time the original's when found. */
+static int msg_dup(store_t *s, store_grp_msg_t *m, int64_t chash, int64_t since, const char *by_name, int *dup)
 {
   sqlite3_stmt *st;
   int rc;
-  if (cached(s, G_DEDUPE, "SELECT seq,time_s,flags&16,CASE WHEN from_no=?4 AND time_s>=?5 AND (?4<>0 OR from_id=?6)"
-             " THEN body END FROM grp_msg WHERE sdkappid=?1 AND group_no=?2 AND random=?3 ORDER BY id DESC", &st))
+  if (cached(s, G_DEDUPE, "SELECT seq,time_s,flags&16,?4<>0 OR from_id=?6 FROM grp_msg WHERE sdkappid=?1"
+             " AND group_no=?2 AND random=?3 AND chash=?5 AND from_no=?4 ORDER BY id DESC", &st))
     return IMC_E_IO;
-  BIND(st, m->sdkappid, m->group_no, m->random, m->from_no, since);
+  BIND(st, m->sdkappid, m->group_no, m->random, m->from_no, chash);
   sqlite3_bind_text(st, 6, by_name ? by_name : "", -1, SQLITE_STATIC);
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     int64_t t = sqlite3_column_int64(st, 1);
-    if (t < since && !sqlite3_column_int(st, 2)) { rc = SQLITE_DONE; break; } /* imports' times follow no order */
-    if (sqlite3_column_type(st, 3) == SQLITE_NULL) continue;
-    const char *body = (const char *)sqlite3_column_blob(st, 3);
-    if (!store_content_same(body ? body : "", (size_t)sqlite3_column_bytes(st, 3), m->body, m->body_len)) continue;
+    if (!sqlite3_column_int(st, 3)) continue; /* another name's (the App admin's key: from_no 0) */
+    if (t < since) {
+      if (!sqlite3_column_int(st, 2)) { rc = SQLITE_DONE; break; }
+      continue;
+    }
     m->seq = (uint32_t)sqlite3_column_int64(st, 0); /* the lowest seq so far */
     m->time_s = t;
     *dup = 1;
@@ -350,17 +353,20 @@ static int msg_append(store_t *s, store_grp_msg_t *m, int64_t since, int *dup)
   *dup = 0;
   /* the sender stored by name when it is no account (the App admin's identifier; NULL for notices) */
   const char *by_name = !m->from_no && m->from_id && m->from_id[0] ? m->from_id : NULL;
-  if (since && (m->from_no || by_name) && ((rc = msg_dup(s, m, since, by_name, dup)) || *dup)) return rc;
+  /* the content's hash: the dedupe's key, stored with the row (grp_msg.chash, migration 54) */
+  int64_t chash = (int64_t)store_content_hash(m->body, m->body_len);
+  if (since && (m->from_no || by_name) && ((rc = msg_dup(s, m, chash, since, by_name, dup)) || *dup)) return rc;
   int64_t max;
   if ((rc = last_seq(s, m->sdkappid, m->group_no, &max))) return rc;
   if (max >= UINT32_MAX) return IMC_E_RANGE;
   m->seq = (uint32_t)max + 1;
-  if (cached(s, G_INSERT, "INSERT INTO grp_msg(sdkappid,group_no,seq,from_no,time_s,random,flags,priority,body,from_id)"
-             " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)", &st))
+  if (cached(s, G_INSERT, "INSERT INTO grp_msg(sdkappid,group_no,seq,from_no,time_s,random,flags,priority,body,from_id,"
+             "chash) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)", &st))
     return IMC_E_IO;
   BIND(st, m->sdkappid, m->group_no, m->seq, m->from_no, m->time_s, m->random, m->flags, m->priority);
   sqlite3_bind_text(st, 9, m->body, (int)m->body_len, SQLITE_STATIC);
   if (by_name) sqlite3_bind_text(st, 10, by_name, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 11, chash);
   if ((rc = done_c(st))) return rc;
   for (size_t i = 0; (m->flags & STORE_GMSG_TARGETED) && i < m->n_to; i++) {
     if (cached(s, G_INSERT_TO, "INSERT OR IGNORE INTO grp_msg_to(sdkappid,group_no,seq,user_no) VALUES(?1,?2,?3,?4)", &st))

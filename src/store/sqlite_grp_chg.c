@@ -68,9 +68,10 @@ int sq__grp_msg_del_sender(store_t *s, uint32_t app, uint32_t gno, uint32_t from
   int rc;
   int64_t n;
   if ((rc = sq__grp_msg_last_change(s, app, gno, &base))) return rc;
+  /* chash NULL: a deleted message is no send's original (groups-messages.md §18) */
   if (prep(s, "WITH d(seq,r) AS (SELECT seq, row_number() OVER (ORDER BY seq) FROM grp_msg WHERE sdkappid=?1"
               " AND group_no=?2 AND seq>?4 AND seq<=?5 AND from_no=?3 AND NOT " PLACEHOLDER("") " ORDER BY seq LIMIT ?6)"
-              " UPDATE grp_msg SET body='{\"MsgBody\":[]}', flags=flags|?7, chg=?8+d.r FROM d"
+              " UPDATE grp_msg SET body='{\"MsgBody\":[]}', flags=flags|?7, chg=?8+d.r, chash=NULL FROM d"
               " WHERE grp_msg.sdkappid=?1 AND grp_msg.group_no=?2 AND grp_msg.seq=d.seq", &st))
     return IMC_E_IO;
   BIND(st, app, gno, from, after, upto, limit, STORE_GMSG_RECALLED | STORE_GMSG_DELETED, base);

@@ -176,5 +176,10 @@ int sq__schema_read(sqlite3 *db, int *version);
  * rolls back them all): 0, IMC_E_BUSY, IMC_E_IO, or IMC_E_CONFIG for a
  * database newer than this binary. */
 int sq__migrate(sqlite3 *db);
+/* Register the SQL function imc_content_hash(body) on db: store_content_hash of a text as a signed 64-bit
+ * integer (NULL for NULL). Migration 54 and the C2C body change use it (grp_msg.chash, c2c_msg.orig_hash:
+ * messaging-c2c-checks3.md §78, groups-messages.md §18); every writing connection has it before it migrates.
+ * 0 or IMC_E_IO. */
+int sq__content_fn(sqlite3 *db);
 
 #endif

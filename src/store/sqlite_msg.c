@@ -480,9 +480,8 @@ static int sqm_set_body(store_t *s, uint32_t sdkappid, uint64_t conv, uint32_t s
   if (!st) return IMC_E_IO;
   BIND(st, sdkappid, (int64_t)conv, seq);
   sqlite3_bind_text(st, 4, body, (int)len, SQLITE_TRANSIENT);
-  int rc = changed_one(s, run(st));
-  if (!rc) sq__live_win_forget(state(s), sdkappid, conv); /* its hash is the old content's: reload from the rows */
-  return rc;
+  /* the window keeps the entry's hash, the original content's, as the row's orig_hash does (§78) */
+  return changed_one(s, run(st));
 }
 
 static int sqm_recent_set(store_t *s, uint32_t sdkappid, uint32_t user_no, uint32_t peer_no, const char *field,

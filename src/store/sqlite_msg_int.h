@@ -241,8 +241,10 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
           " AND conv=?2 AND seq<?3 ORDER BY seq DESC") \
   X(WALK_SHOWN, "SELECT seq,random,from_no,cseq,time_s,flags,coalesce(run_lo,seq)," FLOOR_SHOWS("time_s", "id", "?1") \
                 " FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND seq<?3 ORDER BY seq DESC") \
-  /* WALK with col 7 the body: a dedupe window's load hashes each row's content (§69); no other walk reads it */ \
-  X(WALK_BODY, "SELECT seq,random,from_no,cseq,time_s,flags,coalesce(run_lo,seq),body FROM c2c_msg WHERE sdkappid=?1" \
+  /* WALK with col 7 the body and col 8 its original content's hash (a modified row's, else NULL): a dedupe \
+   * window's load hashes each row's content (§69), the content it was sent with (§78); no other walk reads it */ \
+  X(WALK_BODY, "SELECT seq,random,from_no,cseq,time_s,flags,coalesce(run_lo,seq),body,orig_hash FROM c2c_msg" \
+               " WHERE sdkappid=?1" \
                " AND conv=?2 AND seq<?3 ORDER BY seq DESC") \
   /* a written message's flags, run start and sender (an import, or a SyncOtherMachine 2 message of the same \
    * sender, appended after it continues its run) */ \
@@ -371,7 +373,10 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
   /* the conversation's messages from the newest down (a roaming page reads those stored since the pass, §53) */ \
   X(SINCE_DOWN, "SELECT seq,time_s,id,flags,from_no FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 ORDER BY seq DESC") \
   X(SET_FLAGS, "UPDATE c2c_msg SET flags=flags|?4 WHERE sdkappid=?1 AND conv=?2 AND seq=?3") \
-  X(SET_BODY, "UPDATE c2c_msg SET body=?4, flags=flags|16 WHERE sdkappid=?1 AND conv=?2 AND seq=?3") \
+  /* a modification keeps the hash of the content the message was sent with, written by its first one (the \
+   * right-hand sides read the row before the update; migration 54, messaging-c2c-checks3.md §78) */ \
+  X(SET_BODY, "UPDATE c2c_msg SET orig_hash=coalesce(orig_hash,imc_content_hash(body)), body=?4, flags=flags|16" \
+              " WHERE sdkappid=?1 AND conv=?2 AND seq=?3") \
   X(UNREAD, "SELECT count(*) FROM c2c_msg WHERE sdkappid=?1 AND conv=?2 AND seq>?3 AND seq<=?6 AND from_no=?4" \
             " AND time_s>=?5" \
             " AND (flags&131)=0 AND" FLOOR_SHOWS("time_s", "id", "?1")) /* not recalled, NoUnread or read when imported */ \
@@ -656,8 +661,5 @@ int sq__live_find_key(store_t *s, struct sqmsg *m, uint32_t sdkappid, uint64_t c
 void sq__live_win_add(struct sqmsg *m, app_cache_t *ac, const store_msg_t *in, uint64_t chash, int64_t since_s);
 /* Forget every window of an app. */
 void sq__live_win_clear(struct sqmsg *m, uint32_t sdkappid);
-/* Forget the window of one conversation (a message's body was replaced: the send dedupe compares the
- * content as stored, §69; the next send reloads it). */
-void sq__live_win_forget(struct sqmsg *m, uint32_t sdkappid, uint64_t conv);
 
 #endif

@@ -238,11 +238,14 @@ int sq__live_conv_set(struct sqmsg *m, app_cache_t *ac, uint64_t conv, uint32_t 
 }
 
 /* A window entry from a WALK row (seq, random, from_no, cseq, time_s, flags), with its content's hash from a
- * WALK_BODY row's body (body), else 0 (a MsgKey lookup compares no content). */
+ * WALK_BODY row (body): the hash its first modification kept of its original content (§78), else its body's;
+ * else 0 (a MsgKey lookup compares no content). */
 static sqwin_ent_t row_ent(sqlite3_stmt *st, int body)
 {
   uint64_t chash = 0;
-  if (body) {
+  if (body && sqlite3_column_type(st, 8) != SQLITE_NULL) {
+    chash = (uint64_t)sqlite3_column_int64(st, 8);
+  } else if (body) {
     const char *b = (const char *)sqlite3_column_blob(st, 7); /* the text's bytes, no conversion */
     chash = store_content_hash(b ? b : "", (size_t)sqlite3_column_bytes(st, 7));
   }
@@ -387,12 +390,6 @@ static void win_drop(struct sqmsg *m, app_cache_t *ac, uint64_t conv)
 {
   sqwin_t *w = u64map_del(&ac->win, conv);
   if (w) { m->entries -= w->n + 1; free(w); }
-}
-
-void sq__live_win_forget(struct sqmsg *m, uint32_t sdkappid, uint64_t conv)
-{
-  app_cache_t *a = m ? u64map_get(&m->apps, sdkappid) : NULL;
-  if (a) win_drop(m, a, conv);
 }
 
 /* Add a live message to its conversation's window, if it has one. A window

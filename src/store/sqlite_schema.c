@@ -6,6 +6,7 @@
  * at the version it had. Append only: a
  * script that shipped is never edited or reordered. */
 #include "store/sqlite_int.h"
+#include "store/store_content.h"
 #include "util/err.h"
 
 #include <stdio.h>
@@ -449,9 +450,38 @@ const char *const sq__migrations[] = {
   " WHERE grp_msg.id=r.id;"
   "INSERT INTO grp_chg(sdkappid,group_no,chg) SELECT sdkappid, group_no, max(chg) FROM grp_msg WHERE chg>0"
   " GROUP BY sdkappid, group_no;",
+  /* 54: the send dedupe by the original content's hash (store_content_hash; docs/decisions/groups-messages.md
+   * §18, messaging-c2c-checks3.md §78). grp_msg.chash: the hash of the content the message was sent with,
+   * written by its append and never changed by a modification (a retry of the original send is still the
+   * original); NULL on a deleted message's placeholder. The dedupe reads one sender's messages of one Random
+   * and content through grp_msg_dedupe, which replaces grp_msg_random (only the dedupe read it). The rows
+   * stored before get the hash of their body now (a message modified before keeps its new content's, as its
+   * dedupe compared until now). c2c_msg.orig_hash: NULL until the message's first modification writes the hash
+   * of its content before it (the dedupe window's load takes it instead of the body's); a send writes
+   * nothing of it. */
+  "ALTER TABLE grp_msg ADD COLUMN chash INTEGER;"
+  "UPDATE grp_msg SET chash=imc_content_hash(body) WHERE (flags&256)=0;"
+  "DROP INDEX grp_msg_random;"
+  "CREATE INDEX grp_msg_dedupe ON grp_msg(sdkappid, group_no, random, chash, from_no);"
+  "ALTER TABLE c2c_msg ADD COLUMN orig_hash INTEGER;",
 };
 
 const int sq__schema_version = (int)(sizeof sq__migrations / sizeof sq__migrations[0]);
+
+/* ---- the content hash in SQL ------------------------------------------------- */
+static void content_hash_fn(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+  (void)argc;
+  if (sqlite3_value_type(argv[0]) == SQLITE_NULL) { sqlite3_result_null(cx); return; }
+  const char *b = (const char *)sqlite3_value_blob(argv[0]); /* the text's bytes, no conversion */
+  sqlite3_result_int64(cx, (sqlite3_int64)store_content_hash(b ? b : "", (size_t)sqlite3_value_bytes(argv[0])));
+}
+
+int sq__content_fn(sqlite3 *db)
+{
+  return sqlite3_create_function(db, "imc_content_hash", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS,
+                                 NULL, content_hash_fn, NULL, NULL) == SQLITE_OK ? 0 : IMC_E_IO;
+}
 
 /* ---- running them ------------------------------------------------------------ */
 int sq__schema_read(sqlite3 *db, int *version)

@@ -14,7 +14,12 @@
  * §69): a resend is also the same MsgBody and CloudCustomData, so a backend
  * that gives every message one MsgRandom (0) loses none; for sendmsg,
  * batchsendmsg, the WebSocket send and the stored group sends (REST and
- * group_send), live and after a restart. Each test uses its own users. */
+ * group_send), live and after a restart. A retry of the original send after
+ * modify_c2c_msg / modify_group_msg is still the original (messaging-c2c-checks3.md
+ * §78, groups-messages.md §18); a group's dedupe reads one sender's messages of one
+ * Random and content, so many messages of one Random are all stored, and a clock
+ * stepped back (a restart on an earlier test clock) loses no resend. Each test
+ * uses its own users. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -28,6 +33,7 @@
 
 #include "e2e.h"
 #include "e2e_msg.h"
+#include "e2e_op.h"
 #include "e2e_fixture.h"
 
 /* sendmsg from → to with MsgRandom random, MsgSeq seq (< 0: none), text and extra members (more: "" or
@@ -552,6 +558,151 @@ static void test_group_one_random_contents(void **st)
   expect_group_texts("dg", "one,two,three,one,w1,w2,one,four,w3");
 }
 
+
+/* modify_c2c_msg of alice's message k to text. */
+static void modify_c2c(const char *from, const char *to, const char *k, const char *text)
+{
+  json_t *r = v4(srv.port, app, key, "openim/modify_c2c_msg",
+                 "{\"From_Account\":\"%s\",\"To_Account\":\"%s\",\"MsgKey\":\"%s\",\"MsgBody\":[{\"MsgType\":"
+                 "\"TIMTextElem\",\"MsgContent\":{\"Text\":\"%s\"}}]}", from, to, k, text);
+  assert_non_null(r);
+  if (jint(r, "ErrorCode") != 0) fail_msg("modify_c2c_msg: %s", json_dumps(r, JSON_COMPACT));
+  json_decref(r);
+}
+
+static void modify_group(const char *gid, json_int_t seq, const char *text)
+{
+  json_t *r = v4(srv.port, app, key, "openim/modify_group_msg",
+                 "{\"GroupId\":\"%s\",\"MsgSeq\":%lld,\"MsgBody\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":"
+                 "{\"Text\":\"%s\"}}]}", gid, (long long)seq, text);
+  assert_non_null(r);
+  if (jint(r, "ErrorCode") != 0) fail_msg("modify_group_msg: %s", json_dumps(r, JSON_COMPACT));
+  json_decref(r);
+}
+
+static void make_group(const char *gid, const char *owner, const char *member)
+{
+  json_t *r = v4(srv.port, app, key, G("create_group"), "{\"Type\":\"Public\",\"Name\":\"%s\",\"GroupId\":\"%s\","
+                 "\"Owner_Account\":\"%s\",\"MemberList\":[{\"Member_Account\":\"%s\"}]}", gid, gid, owner, member);
+  assert_non_null(r);
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  json_decref(r);
+}
+
+/* A backend's retry of its original send, arriving after the message was
+ * modified (messaging-c2c-checks3.md §78, groups-messages.md §18): the
+ * original's MsgKey (REST sendmsg, the WebSocket send) or seq
+ * (send_group_msg, group_send), nothing stored; the modified content sent
+ * with that Random is a new message. The same after a restart (the window
+ * loaded from the rows: the row keeps its original content's hash). */
+static void test_resend_after_modify(void **st)
+{
+  (void)st;
+  char k1[48], k2[48], kw[48], k[48];
+  import_users(srv.port, app, key, (const char *const[]){ "q_alice", "q_bob", NULL });
+  send_key("q_alice", "q_bob", 0, -1, "one", k1, sizeof k1); /* the conversation's first: no window */
+  send_key("q_alice", "q_bob", 0, -1, "two", k2, sizeof k2);
+  modify_c2c("q_alice", "q_bob", k1, "one changed");
+  modify_c2c("q_alice", "q_bob", k2, "two changed");
+  modify_c2c("q_alice", "q_bob", k2, "two again"); /* the first modification's hash stays */
+  send_key("q_alice", "q_bob", 0, -1, "one", k, sizeof k); /* a new message before §78 */
+  assert_string_equal(k, k1);
+  send_key("q_alice", "q_bob", 0, -1, "two", k, sizeof k);
+  assert_string_equal(k, k2);
+  wsc_t a;
+  assert_int_equal(wsc_login(&a, srv.port, app, key, "q_alice", "Web"), 0);
+  ws_send_content(&a, "q_bob", "w", NULL, 0, NULL, kw, sizeof kw);
+  modify_c2c("q_alice", "q_bob", kw, "w changed");
+  ws_send_content(&a, "q_bob", "w", NULL, 1, kw, k, sizeof k);
+  ws_send_content(&a, "q_bob", "w changed", NULL, 0, NULL, k, sizeof k); /* the new content: a new message */
+  assert_string_not_equal(k, kw);
+  wsc_close(&a);
+  expect_texts("q_alice", "q_bob", "one changed,two again,w changed,w changed");
+  import_users(srv.port, app, key, (const char *const[]){ "q_carol", NULL });
+  make_group("dm", "q_alice", "q_carol");
+  json_int_t g1 = gsend("dm", "q_alice", 0, "g1", ""), g2 = gsend("dm", "q_alice", 0, "g2", "");
+  modify_group("dm", g1, "g1 changed");
+  assert_int_equal(gsend("dm", "q_alice", 0, "g1", ""), g1); /* stored again before §78 */
+  wsc_t c;
+  assert_int_equal(wsc_login(&c, srv.port, app, key, "q_carol", "Web"), 0);
+  json_int_t gw = ws_gsend(&c, "dm", "gw", 0);
+  modify_group("dm", gw, "gw changed");
+  assert_int_equal(ws_gsend(&c, "dm", "gw", 1), gw);
+  wsc_close(&c);
+  expect_group_texts("dm", "g1 changed,g2,gw changed");
+  assert_int_equal(e2e_server_stop(&srv), 0);
+  assert_int_equal(e2e_server_start(&srv, NULL), 0);
+  send_key("q_alice", "q_bob", 0, -1, "two", k, sizeof k);
+  assert_string_equal(k, k2);
+  send_key("q_alice", "q_bob", 0, -1, "one", k, sizeof k);
+  assert_string_equal(k, k1);
+  assert_int_equal(wsc_login(&a, srv.port, app, key, "q_alice", "Web"), 0);
+  ws_send_content(&a, "q_bob", "w", NULL, 1, kw, k, sizeof k);
+  wsc_close(&a);
+  assert_int_equal(gsend("dm", "q_alice", 0, "g1", ""), g1);
+  assert_int_equal(gsend("dm", "q_alice", 0, "g2", ""), g2);
+  assert_int_equal(wsc_login(&c, srv.port, app, key, "q_carol", "Web"), 0);
+  assert_int_equal(ws_gsend(&c, "dm", "gw", 1), gw);
+  wsc_close(&c);
+  expect_texts("q_alice", "q_bob", "one changed,two again,w changed,w changed");
+  expect_group_texts("dm", "g1 changed,g2,gw changed");
+}
+
+/* Many messages of one Random from one sender to a group, each its own
+ * content: every one stored with its own seq, and a resend of any of them,
+ * the oldest too, is its original (the dedupe reads the sender's messages
+ * of that Random and content only: groups-messages.md §18). */
+static void test_group_one_random_many(void **st)
+{
+  (void)st;
+  enum { N = 200 };
+  char t[32];
+  json_int_t seq[N];
+  import_users(srv.port, app, key, (const char *const[]){ "n_alice", "n_bob", NULL });
+  make_group("dn", "n_alice", "n_bob");
+  for (int i = 0; i < N; i++) {
+    snprintf(t, sizeof t, "m%d", i);
+    seq[i] = gsend("dn", "n_alice", 0, t, "");
+    if (i) assert_int_equal(seq[i], seq[i - 1] + 1);
+  }
+  static const int again[] = { 0, 1, N / 2, N - 1 };
+  for (size_t i = 0; i < sizeof again / sizeof again[0]; i++) {
+    snprintf(t, sizeof t, "m%d", again[i]);
+    assert_int_equal(gsend("dn", "n_alice", 0, t, ""), seq[again[i]]);
+  }
+  assert_int_equal(gsend("dn", "n_bob", 0, "m0", ""), seq[N - 1] + 1); /* another sender's own message */
+}
+
+/* A group resend after the server's clock was stepped back by more than
+ * the window (groups-messages.md §18): "a" is sent at 3 November; the
+ * server restarts on a clock of 2 November, the sender sends "b" with the
+ * same Random and, 400 s later, retries "a": its time (3 November) is
+ * within the window of the clock's now, and the retry is the original.
+ * Before, the walk over the group's messages of that Random stopped at
+ * "b" (older than the window) and stored "a" again. */
+static void test_group_resend_clock_back(void **st)
+{
+  (void)st;
+  char auth[160];
+  static const char *const nov2[] = { "--test-clock", "--test-clock-start", "2026-11-02", NULL };
+  import_users(srv.port, app, key, (const char *const[]){ "c_alice", "c_bob", NULL });
+  assert_int_equal(e2e_server_stop(&srv), 0);
+  assert_int_equal(op_token_auth(&srv, auth, sizeof auth), 0); /* before the start that reads it */
+  assert_int_equal(e2e_server_start(&srv, nov2), 0);
+  make_group("dc", "c_alice", "c_bob"); /* created 2 November: a message's time is never before it */
+  op_clock_advance(srv.port, auth, 86400);
+  json_int_t sa = gsend("dc", "c_alice", 0, "a", "");
+  assert_int_equal(e2e_server_stop(&srv), 0);
+  assert_int_equal(e2e_server_start(&srv, nov2), 0); /* the clock a day back */
+  json_int_t sb = gsend("dc", "c_alice", 0, "b", "");
+  assert_true(sb > sa);
+  op_clock_advance(srv.port, auth, 400);
+  assert_int_equal(gsend("dc", "c_alice", 0, "a", ""), sa); /* stored again before §18 */
+  expect_group_texts("dc", "a,b");
+  assert_int_equal(e2e_server_stop(&srv), 0);
+  assert_int_equal(e2e_server_start(&srv, NULL), 0); /* the wall clock again */
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -567,6 +718,9 @@ int main(void)
     cmocka_unit_test(test_batch_one_random_contents),
     cmocka_unit_test(test_ws_one_random_contents),
     cmocka_unit_test(test_group_one_random_contents),
+    cmocka_unit_test(test_resend_after_modify),
+    cmocka_unit_test(test_group_one_random_many),
+    cmocka_unit_test(test_group_resend_clock_back),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -180,7 +180,8 @@ static void test_registrations(void **st)
   /* a store of schema 48 (no registrations per day): migration 49 counts them from usage_reg, same totals */
   assert_int_equal(store_exec(s, "DROP TABLE usage_reg_day; ALTER TABLE grp_member DROP COLUMN apply_seq;"
                                  " ALTER TABLE c2c_msg DROP COLUMN max_t; DROP TABLE grp_apply_mark;"
-                                 " DROP INDEX grp_msg_chg; ALTER TABLE grp_msg DROP COLUMN chg; DROP TABLE grp_chg;"
+                                 " DROP INDEX grp_msg_chg; ALTER TABLE grp_msg DROP COLUMN chg; DROP TABLE grp_chg; DROP INDEX grp_msg_dedupe; ALTER TABLE grp_msg DROP COLUMN chash;"
+  " CREATE INDEX grp_msg_random ON grp_msg(sdkappid, group_no, random); ALTER TABLE c2c_msg DROP COLUMN orig_hash;"
                                  " PRAGMA user_version=48"), 0);
   store_close(s);
   assert_int_equal(store_open(dir, &s), 0);

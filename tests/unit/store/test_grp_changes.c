@@ -196,7 +196,8 @@ static void test_upgrade_numbers_old_changes(void **st)
   assert_int_equal(store_grp_msg_set_flags(s, APP, 2, 2, STORE_GMSG_RECALLED), 0);
   /* user 9's only message is the group's last: deleted, it stays as a placeholder (no read returns it) */
   assert_string_equal(del_sender(s, 1, 9, 0, 100, 100), "6@1");
-  assert_int_equal(store_exec(s, "DROP INDEX grp_msg_chg; ALTER TABLE grp_msg DROP COLUMN chg; DROP TABLE grp_chg;"
+  assert_int_equal(store_exec(s, "DROP INDEX grp_msg_chg; ALTER TABLE grp_msg DROP COLUMN chg; DROP TABLE grp_chg; DROP INDEX grp_msg_dedupe; ALTER TABLE grp_msg DROP COLUMN chash;"
+  " CREATE INDEX grp_msg_random ON grp_msg(sdkappid, group_no, random); ALTER TABLE c2c_msg DROP COLUMN orig_hash;"
                                  " PRAGMA user_version=52"), 0);
   store_close(s);
   assert_int_equal(store_open(data, &s), 0);

@@ -205,7 +205,7 @@ static const pcase_t cases[] = {
   { "grp member_get", call_grp_member_get, "SELECT m.sdkappid", "SEARCH m USING PRIMARY KEY (sdkappid=? AND group_no=? AND user_no=?)", NULL },
   { "grp convs", call_grp_convs, "SELECT group_no FROM grp_member", "SEARCH grp_member USING COVERING INDEX grp_member_user (sdkappid=? AND user_no=?)", NULL },
   { "grp pinned", call_grp_pinned, "SELECT count(*) FROM grp_member", "SEARCH grp_member USING INDEX grp_member_pinned (sdkappid=? AND user_no=?)", NULL },
-  { "grp send dedupe", call_grp_send, "SELECT seq,time_s,flags&16,", "SEARCH grp_msg USING INDEX grp_msg_random (sdkappid=? AND group_no=? AND random=?)", NULL },
+  { "grp send dedupe", call_grp_send, "SELECT seq,time_s,flags&16,", "SEARCH grp_msg USING INDEX grp_msg_dedupe (sdkappid=? AND group_no=? AND random=? AND chash=? AND from_no=?)", NULL },
   { "grp unread", call_grp_unread, "SELECT count(*) FROM grp_msg", "SEARCH grp_msg USING INDEX sqlite_autoindex_grp_msg_1 (sdkappid=? AND group_no=? AND seq>? AND seq<?)", NULL },
   { "grp history", call_grp_history, "SELECT m.seq", "SEARCH m USING INDEX sqlite_autoindex_grp_msg_1 (sdkappid=? AND group_no=? AND seq>? AND seq<?)", NULL },
   { "c2c send", call_c2c_send, NULL, NULL, NULL }, /* a known conversation: only the held rows' inserts */
