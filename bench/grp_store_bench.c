@@ -8,7 +8,11 @@
  * (store_grp_msg_unread) and the newest 20 messages it may see
  * (store_grp_msg_history_as).
  *
- *   grp_store_bench [--members 200] [--msgs 4000] [--batch 100] [--reads 2000] [--dir DIR]
+ *   grp_store_bench [--members 200] [--msgs 4000] [--batch 100] [--reads 2000] [--one-random 0|1] [--dir DIR]
+ *
+ * --one-random 1: every message from one member with Random 0, each its own text, all within the dedupe
+ * window — a backend that gives every message one Random (the dedupe's worst case before migration 54 read
+ * every one of them at each send: docs/decisions/groups-messages.md §18).
  *
  * Prints the CPU microseconds per message and per read. For numbers that do
  * not depend on the machine's load, count instructions with callgrind, each
@@ -53,14 +57,18 @@ static void msg_row(void *ud, const store_grp_msg_t *m) { *(uint32_t *)ud += m->
 
 /* The appends, batch messages per transaction: 0 or the first error. */
 __attribute__((noinline)) static int append_pass(store_t *s, uint32_t app, uint32_t gno, const uint32_t *no,
-                                                 long members, long msgs, long batch, int64_t t_s)
+                                                 long members, long msgs, long batch, int64_t t_s, int one_random)
 {
   static const char body[] = "{\"MsgBody\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"hello group\"}}]}";
+  char own[96];
   int rc;
   for (long i = 0; i < msgs; i++) {
     if (i % batch == 0 && (rc = store_exec(s, "BEGIN IMMEDIATE"))) return rc;
-    store_grp_msg_t m = { .sdkappid = app, .group_no = gno, .from_no = no[rnd((uint32_t)members)],
-                          .time_s = t_s + i / 50, .random = (uint32_t)i, .body = body, .body_len = sizeof body - 1 };
+    int len = one_random ? snprintf(own, sizeof own, "{\"MsgBody\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":"
+                                    "{\"Text\":\"hello group %ld\"}}]}", i) : 0;
+    store_grp_msg_t m = { .sdkappid = app, .group_no = gno, .from_no = one_random ? no[0] : no[rnd((uint32_t)members)],
+                          .time_s = t_s + i / 50, .random = one_random ? 0 : (uint32_t)i,
+                          .body = one_random ? own : body, .body_len = one_random ? (size_t)len : sizeof body - 1 };
     int dup;
     if ((rc = store_grp_msg_append(s, &m, t_s - 60, &dup))) return rc;
     if ((i + 1) % batch == 0 || i + 1 == msgs) {
@@ -88,13 +96,14 @@ __attribute__((noinline)) static int read_pass(store_t *s, uint32_t app, uint32_
 
 int main(int argc, char **argv)
 {
-  long members = 200, msgs = 4000, batch = 100, reads = 2000;
+  long members = 200, msgs = 4000, batch = 100, reads = 2000, one_random = 0;
   const char *dir = NULL;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!strcmp(argv[i], "--members")) members = atol(argv[i + 1]);
     else if (!strcmp(argv[i], "--msgs")) msgs = atol(argv[i + 1]);
     else if (!strcmp(argv[i], "--batch")) batch = atol(argv[i + 1]);
     else if (!strcmp(argv[i], "--reads")) reads = atol(argv[i + 1]);
+    else if (!strcmp(argv[i], "--one-random")) one_random = atol(argv[i + 1]);
     else if (!strcmp(argv[i], "--dir")) dir = argv[i + 1];
     else { fprintf(stderr, "unknown option %s\n", argv[i]); return 2; }
   }
@@ -113,7 +122,7 @@ int main(int argc, char **argv)
   if ((rc = bench_store_group(dir, members, "gb", gno, t_s, &s, &app, &no, &what))) return die(what, rc);
 
   double c0 = cpu_s();
-  if ((rc = append_pass(s, app, gno, no, members, msgs, batch, t_s))) return die("append", rc);
+  if ((rc = append_pass(s, app, gno, no, members, msgs, batch, t_s, one_random != 0))) return die("append", rc);
   double c1 = cpu_s();
   uint32_t last = 0, sum = 0;
   if ((rc = store_grp_msg_last_seq(s, app, gno, &last))) return die("last_seq", rc);

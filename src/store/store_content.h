@@ -23,9 +23,12 @@
 size_t store_content_len(const char *body, size_t len);
 
 /* A 64-bit hash of body's content (store_content_len bytes): what a C2C
- * dedupe window keeps per message instead of its body (§69 says why the
- * hash alone decides). Not persisted: a restart recomputes it from the
- * stored rows. */
+ * dedupe window keeps per message instead of its body, and the group
+ * dedupe's key (§69 says why the hash alone decides). Persisted where the
+ * body no longer says it: grp_msg.chash (every group message) and
+ * c2c_msg.orig_hash (a modified one-to-one message's original content),
+ * migration 54, messaging-c2c-checks3.md §78, groups-messages.md §18; the
+ * SQL function imc_content_hash (sq__content_fn) computes the same value. */
 uint64_t store_content_hash(const char *body, size_t len);
 
 /* 1 when bodies a and b have the same content (byte for byte), else 0. */

@@ -227,8 +227,9 @@ int store_grp_convs(store_t *s, uint32_t sdkappid, uint32_t user_no, store_grp_c
 int store_grp_joined(store_t *s, uint32_t sdkappid, uint32_t user_no, store_grp_member_cb cb, void *ud);
 /* Append a message (a TARGETED one with its recipients m->to): seq = the group's last (store_grp_msg_last_seq) + 1 unless a duplicate exists
  * (same sender and random with time_s >= dedupe_since_s and the same
- * content as stored, MsgBody and CloudCustomData: store_content_same,
- * messaging-c2c-checks2.md §69; 0 = no check; a
+ * content, MsgBody and CloudCustomData, as the original was sent: its
+ * store_content_hash, kept by a modification, messaging-c2c-checks2.md §69,
+ * groups-messages.md §18; a deleted message's placeholder is none; 0 = no check; a
  * sender that is no account, from_no 0, is told by its from_id, and one
  * without a from_id — a system notice — is never a duplicate): then
  * *dup = 1, nothing is written and m gets the original's (lowest) seq and time.

@@ -93,8 +93,9 @@ typedef struct store_msg {
 
 /* One append. The backend assigns seq (and useqs) unless it finds a
  * duplicate: a live (not imported) message of the same conversation, sender,
- * random and content (store_content.h: MsgBody and CloudCustomData;
- * messaging-c2c-checks2.md §69) with time_s >= dedupe_since_s whose cseq is the append's
+ * random and content (store_content.h: MsgBody and CloudCustomData, as the
+ * original was sent, whatever set_body wrote since: messaging-c2c-checks2.md
+ * §69, messaging-c2c-checks3.md §78) with time_s >= dedupe_since_s whose cseq is the append's
  * unless one of the two lacks STORE_MSG_CALLER_SEQ (store_msg_same_seq;
  * dedupe_since_s = 0: no check; an imported message is never a send's
  * original: messaging-c2c-checks.md §66); import_dedupe: the importmsg rule
