@@ -104,8 +104,6 @@ void rel_check_reply(rest_ctx_t *c, const rel_user_t *a, json_t *to, rel_kind_t 
 rel_user_t *rel_peer_rec(api_srv_t *srv, uint32_t app, uint32_t no, const char *id);
 /* plan_check against the app's edition: 0 or the refusal (msg filled). */
 int rel_plan(api_srv_t *srv, uint32_t app, plan_item_t what, int64_t current, int64_t adding, char *msg, size_t cap);
-/* Send frame (borrowed) to every online device of a user. */
-void rel_push_user(api_srv_t *srv, uint32_t app, uint32_t user_no, json_t *frame);
 /* An account was deleted (its deletion is durable): remove its rows and
  * every row of another user of the app that names it (friend, pending
  * request, blocklist entry; those users' sequences grow and they get
@@ -240,9 +238,12 @@ int ws_status_subs_add(api_srv_t *srv, const im_session_t *s, const uint32_t *ta
 void ws_status_subs_del(api_srv_t *srv, const im_session_t *s, uint32_t target);
 /* Free every subscription of the session (app, user, sid): it ended. */
 void ws_status_subs_session_gone(api_srv_t *srv, uint32_t app, uint32_t user_no, uint32_t sid);
-/* Copies of the subscribers of target (malloc'd arrays the caller frees;
- * NULL and n = 0 when none). 0 or IMC_E_NOMEM. */
-int ws_status_subs_of(api_srv_t *srv, uint32_t app, uint32_t target, uint32_t **users, uint32_t **sids, size_t *n);
+/* Call fn(ud, user_no, sid) for each subscriber of target, walking the
+ * registry itself (no copy, nothing to fail): fn must not add or remove a
+ * subscription (closing a connection does not: its session ends in a later
+ * phase of the loop, net_ws_close). */
+void ws_status_subs_each(api_srv_t *srv, uint32_t app, uint32_t target, void (*fn)(void *ud, uint32_t user_no, uint32_t sid),
+                         void *ud);
 /* Subscriptions held, watched users, subscribing users (GET /healthz). */
 void ws_status_subs_stats(const api_srv_t *srv, size_t *total, size_t *targets, size_t *users);
 

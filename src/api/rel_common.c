@@ -213,19 +213,6 @@ int rel_plan(api_srv_t *srv, uint32_t app, plan_item_t what, int64_t current, in
 }
 
 /* ---- pushes --------------------------------------------------------------------- */
-void rel_push_user(api_srv_t *srv, uint32_t app, uint32_t user_no, json_t *frame)
-{
-  im_session_t *s = im_presence_first(srv->presence, app, user_no);
-  if (!s) return;
-  char *text = json_dumps(frame, JSON_COMPACT);
-  net_frame_t *f = text ? net_frame_new_text(text, strlen(text)) : NULL;
-  free(text);
-  if (!f) return;
-  for (; s; s = s->next)
-    if (s->conn && cws_usable(cws_of_session(s))) net_ws_send_frame(s->conn, f);
-  net_frame_unref(f);
-}
-
 json_t *rel_json(const char *text) { return text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL; }
 
 char *rel_text(json_t *o) { return json_dumps(o, JSON_COMPACT | JSON_ENCODE_ANY); }

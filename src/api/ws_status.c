@@ -14,6 +14,7 @@
 #include "api/rel_api.h"
 #include "util/clock.h"
 #include "util/err.h"
+#include "util/faultsim.h"
 #include "util/log.h"
 
 #include <assert.h>
@@ -39,34 +40,44 @@ static json_t *status_json(api_srv_t *srv, uint32_t app, uint32_t user_no, const
   return o;
 }
 
-/* Push user's status to its live subscribers (dropping gone ones) and, when
- * own is set, to the user's own devices. */
+/* Queue text (NULL: the push could not be made) on one device due a status push. A device it cannot be
+ * queued on is cut with 1011 (decisions §82): it reconnects and reads the current status, never keeps a
+ * stale one with nothing telling it (a send refused over the queue cap has closed it with 1008 already). */
+static void status_send(net_ws_t *ws, const char *text)
+{
+  /* a test's out of memory (util/faultsim.h): the frame is not queued */
+  if (text && !imc_fault(IMC_FAULT_STATUS_PUSH_SEND) && !net_ws_send_text(ws, text, strlen(text))) return;
+  net_ws_close(ws, 1011, "a status push was lost (out of memory): read the status again");
+}
+
+typedef struct status_push { api_srv_t *srv; uint32_t app; char *text; } status_push_t;
+
+static void send_to_sub(void *ud, uint32_t user_no, uint32_t sid)
+{
+  status_push_t *p = ud;
+  im_session_t *s = im_presence_find(p->srv->presence, p->app, user_no, sid);
+  net_ws_t *ws = s && s->conn ? cws_usable(cws_of_session(s)) : NULL;
+  if (ws) status_send(ws, p->text);
+}
+
+/* Push user's status to its live subscribers and, when own is set, to the
+ * user's own devices; each device it cannot be made or queued for is cut
+ * (status_send). */
 static void push_status(api_srv_t *srv, uint32_t app, uint32_t user_no, int own)
 {
   const rel_user_t *u = rel_user(srv->rel, app, user_no);
   if (!u || !u->id[0] || !enabled(srv, app)) return;
   json_t *st = status_json(srv, app, user_no, u->id);
-  if (!st || json_object_set_new(st, "type", json_string("status"))) { /* live only: lost, never sent half made */
-    json_decref(st);
-    IMC_WARN("status", "msg=\"status push dropped (out of memory)\" app=%u", app);
-    return;
-  }
-  uint32_t *users, *sids;
-  size_t n;
-  char *text = NULL;
-  /* a copy: a send that fails may close a subscriber, which edits the list */
-  if (ws_status_subs_of(srv, app, user_no, &users, &sids, &n)) IMC_WARN("status", "msg=\"status push dropped (out of memory)\" app=%u", app);
-  for (size_t i = 0; i < n; i++) {
-    im_session_t *s = im_presence_find(srv->presence, app, users[i], sids[i]);
-    if (!s || !s->conn || !cws_usable(cws_of_session(s))) continue;
-    if (!text && !(text = json_dumps(st, JSON_COMPACT))) break;
-    net_ws_send_text(s->conn, text, strlen(text));
-  }
-  free(text);
-  free(users);
-  free(sids);
-  if (own) rel_push_user(srv, app, user_no, st);
+  status_push_t p = { srv, app, NULL };
+  if (st && !json_object_set_new(st, "type", json_string("status"))) p.text = json_dumps(st, JSON_COMPACT);
   json_decref(st);
+  if (!p.text) IMC_WARN("status", "msg=\"status push not made (out of memory): its devices are cut\" app=%u", app);
+  ws_status_subs_each(srv, app, user_no, send_to_sub, &p); /* closing a device leaves the registry as it is */
+  for (im_session_t *s = own ? im_presence_first(srv->presence, app, user_no) : NULL; s; s = s->next) {
+    net_ws_t *ws = s->conn ? cws_usable(cws_of_session(s)) : NULL;
+    if (ws) status_send(ws, p.text);
+  }
+  free(p.text);
 }
 
 void ws_status_changed(api_srv_t *srv, uint32_t app, uint32_t user_no) { push_status(srv, app, user_no, 0); }
@@ -130,10 +141,12 @@ static int users_of(net_ws_t *ws, json_t *id, const char *op, json_t *req, json_
 }
 
 /* The statuses of users (unknown ones: code 70107); with subscribe, the
- * session is then subscribed to every known one — all or nothing, *err set
- * (and NULL returned) when a cap or memory refuses; with unsubscribe, the
- * session's subscriptions to them end and only codes are listed. NULL with
- * *err IMC_E_NOMEM when the list could not be made whole. */
+ * session is then subscribed to every known one; with unsubscribe, the
+ * session's subscriptions to them end and only codes are listed. All or
+ * nothing: the list is made whole first, and only then are subscriptions
+ * added (a cap or memory refuses: nothing added) or ended (which cannot
+ * fail); NULL with *err set when refused, IMC_E_NOMEM when the list could not
+ * be made whole (nothing changed). */
 static json_t *statuses(api_srv_t *srv, const im_session_t *s, json_t *users, int subscribe, int unsubscribe, int *err)
 {
   uint32_t nos[REL_SUBSCRIBE_MAX];
@@ -145,32 +158,31 @@ static json_t *statuses(api_srv_t *srv, const im_session_t *s, json_t *users, in
   json_array_foreach(users, i, v) if (rel_peer(srv, s->sdkappid, v, &ids[i], &nos[i])) { ids[i] = NULL; nos[i] = 0; }
   uint32_t known[REL_SUBSCRIBE_MAX];
   size_t nk = 0;
-  if (subscribe) {
-    for (i = 0; i < n; i++) {
-      if (!ids[i]) continue;
-      /* a watched user's pushes name it by its record's UserID (a login makes no record) */
-      if (!rel_peer_rec(srv, s->sdkappid, nos[i], ids[i])) { *err = IMC_E_NOMEM; return NULL; }
-      known[nk++] = nos[i];
-    }
+  for (i = 0; i < n; i++) {
+    if (!ids[i]) continue;
+    /* a watched user's pushes name it by its record's UserID (a login makes no record) */
+    if (subscribe && !rel_peer_rec(srv, s->sdkappid, nos[i], ids[i])) { *err = IMC_E_NOMEM; return NULL; }
+    known[nk++] = nos[i];
   }
   json_t *out = json_array();
   int bad = !out;
   json_array_foreach(users, i, v) {
     if (bad) break;
     json_t *e;
-    if (!ids[i]) {
-      e = json_pack("{s:O,s:i}", "user", v, "code", imc_err_compat(IMC_E_USER_NOT_FOUND));
-    } else if (unsubscribe) {
-      ws_status_subs_del(srv, s, nos[i]);
-      e = json_pack("{s:s,s:i}", "user", ids[i], "code", 0);
-    } else if ((e = status_json(srv, s->sdkappid, nos[i], ids[i])) && json_object_set_new(e, "code", json_integer(0))) {
+    if (imc_fault(IMC_FAULT_STATUS_LIST_JSON)) e = NULL; /* a test's out of memory (util/faultsim.h) */
+    else if (!ids[i]) e = json_pack("{s:O,s:i}", "user", v, "code", imc_err_compat(IMC_E_USER_NOT_FOUND));
+    else if (unsubscribe) e = json_pack("{s:s,s:i}", "user", ids[i], "code", 0);
+    else if ((e = status_json(srv, s->sdkappid, nos[i], ids[i])) && json_object_set_new(e, "code", json_integer(0))) {
       json_decref(e);
       e = NULL;
     }
     bad = json_array_append_new(out, e); /* takes e; -1 for NULL */
   }
-  if (!bad && (!subscribe || !(*err = ws_status_subs_add(srv, s, known, nk)))) return out;
-  json_decref(out); /* never a list with a user left out; nothing subscribed (all or nothing) */
+  if (!bad && subscribe) bad = *err = ws_status_subs_add(srv, s, known, nk);
+  if (!bad && unsubscribe)
+    for (i = 0; i < nk; i++) ws_status_subs_del(srv, s, known[i]);
+  if (!bad) return out;
+  json_decref(out); /* never a list with a user left out; nothing subscribed or unsubscribed */
   if (!*err) *err = IMC_E_NOMEM;
   return NULL;
 }

@@ -189,17 +189,9 @@ void ws_status_subs_session_gone(api_srv_t *srv, uint32_t app, uint32_t user, ui
   user_drop_if_empty(r, k);
 }
 
-int ws_status_subs_of(api_srv_t *srv, uint32_t app, uint32_t target, uint32_t **users, uint32_t **sids, size_t *n)
+void ws_status_subs_each(api_srv_t *srv, uint32_t app, uint32_t target, void (*fn)(void *ud, uint32_t user_no, uint32_t sid),
+                         void *ud)
 {
-  subs_list_t *l = u64map_get(&srv->subs->by_target, key_of(app, target));
-  *users = *sids = NULL;
-  *n = 0;
-  if (!l || !l->n) return 0;
-  uint32_t *u = malloc(l->n * sizeof *u), *d = malloc(l->n * sizeof *d);
-  if (!u || !d) { free(u); free(d); return IMC_E_NOMEM; }
-  for (uint32_t i = 0; i < l->n; i++) { u[i] = l->v[i].user_no; d[i] = l->v[i].sid; }
-  *users = u;
-  *sids = d;
-  *n = l->n;
-  return 0;
+  const subs_list_t *l = u64map_get(&srv->subs->by_target, key_of(app, target));
+  for (uint32_t i = 0; l && i < l->n; i++) fn(ud, l->v[i].user_no, l->v[i].sid);
 }

@@ -31,6 +31,10 @@ typedef enum {
                                 * body could not be set */
   IMC_FAULT_REPLY_JSON,        /* "reply_json": a WebSocket reply's JSON object (src/api/ws_reply.c cws_reply) fails
                                 * as if a member could not be set */
+  IMC_FAULT_STATUS_PUSH_SEND,  /* "status_push_send": queueing a user-status push on one connection, a subscriber's or
+                                * the user's own (src/api/ws_status.c status_send) */
+  IMC_FAULT_STATUS_LIST_JSON,  /* "status_list_json": one entry of a status_get / status_subscribe /
+                                * status_unsubscribe list (ws_status.c statuses) fails as if it could not be made */
   IMC_FAULT__COUNT
 } imc_fault_site_t;
 
