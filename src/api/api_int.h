@@ -218,9 +218,20 @@ typedef struct rest_ctx {
 /* Route table rows (rest_routes.c), NULL-terminated. */
 extern const rest_route_t rest_routes[];
 
-/* Reply OK with the fields of `extra` (stolen; may be NULL) after the
- * envelope, then free c. */
+/* Reply OK with the fields of `extra` (stolen) after the envelope, then free
+ * c. extra NULL means its fields could not be made (out of memory): the
+ * reply is 70500, never OK without the fields the command promises; so is
+ * a reply whose envelope cannot be made (decisions §82). A reply without
+ * fields is rest_reply_ok_bare. */
 void rest_reply_ok(rest_ctx_t *c, json_t *extra);
+/* Reply OK with the envelope alone, then free c. */
+void rest_reply_ok_bare(rest_ctx_t *c);
+/* Append item (stolen) to list, a list a reply or a push is made of, unless
+ * *bad; an item that is NULL or cannot be appended (out of memory, or list
+ * NULL) sets *bad: the caller then answers 70500 (or, with a relationship
+ * request's &rr->lost, the request fails and is undone), never a list with an
+ * entry left out (§82). */
+void api_list_add(json_t *list, json_t *item, int *bad);
 /* Reply FAIL with err's compatible code and message (info overrides the
  * message when non-NULL), with optional extra fields (stolen), then free c. */
 void rest_reply_err(rest_ctx_t *c, int err, const char *info, json_t *extra);

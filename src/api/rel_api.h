@@ -44,7 +44,8 @@ typedef struct relreq {
   rel_txn_t txn;
   int committed;                 /* durable: the changes stay in memory */
   json_t *pushes;                /* [[user_no, frame], …] queued by relreq_push */
-  int lost;                      /* a push could not be made or queued (out of memory): the request fails */
+  int lost;                      /* a push or the reply could not be made (out of memory): the request fails;
+                                  * api_list_add(list, item, &rr->lost) adds to a list one of them is made of */
   struct relreq_ev *evs;         /* the pushes as inbox events: written with the change, delivered once durable */
   size_t nev;
   json_t *out;                   /* reply fields */
@@ -63,9 +64,13 @@ relreq_t *relreq_new(rest_ctx_t *c);
  * its changes are undone, never made without their event (§70). */
 void relreq_push(relreq_t *rr, uint32_t user_no, json_t *frame);
 /* Write the change set; once durable send the pushes and reply OK with out
- * (stolen, may be NULL). With no change recorded the reply goes at once.
- * A full writer queue answers 60018 and undoes the changes. */
+ * (stolen): the reply's fields; NULL when they could not be made (out of
+ * memory), which fails the request with 70500 and undoes it (§82). With no
+ * change recorded the reply goes at once. A full writer queue answers 60018
+ * and undoes the changes. relreq_commit_bare: the same, with a reply of the
+ * envelope alone. */
 void relreq_commit(rest_ctx_t *c, json_t *out);
+void relreq_commit_bare(rest_ctx_t *c);
 
 /* A change request carried by another module's writer job (account_import):
  * relreq_prepare on the loop thread before the job is submitted (0 or

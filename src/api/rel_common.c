@@ -117,19 +117,25 @@ static void rest_write_after(rest_ctx_t *c, int rc)
   send_pushes(rr);
   json_t *out = rr->out;
   rr->out = NULL;
-  rest_reply_ok(c, out);
+  if (out) rest_reply_ok(c, out);
+  else rest_reply_ok_bare(c); /* relreq_commit_bare's: a NULL of relreq_commit failed the request */
 }
 
-void relreq_commit(rest_ctx_t *c, json_t *out)
+/* Commit with out as the reply's fields; want: the reply has fields (out NULL: they could not be made). */
+static void commit(rest_ctx_t *c, json_t *out, int want)
 {
   relreq_t *rr = c->data;
   json_decref(rr->out);
   rr->out = out;
+  if (want && !out) rr->lost = 1;
   if (rr->txn.n == 0 && !json_array_size(rr->pushes) && !rr->lost) { rest_write_after(c, 0); return; }
   int rc = evs_prepare(rr);
   if (rc) { rest_reply_err(c, rc, NULL, NULL); return; } /* frees c: the change set is undone */
   rest_submit(c, rest_write_run, rest_write_after); /* refused: replied, c freed, changes undone */
 }
+
+void relreq_commit(rest_ctx_t *c, json_t *out) { commit(c, out, 1); }
+void relreq_commit_bare(rest_ctx_t *c) { commit(c, NULL, 0); }
 
 int relreq_prepare(relreq_t *rr) { return evs_prepare(rr); }
 

@@ -66,8 +66,9 @@ static int conv_index(json_t *convs, const char *id)
   return -1;
 }
 
-/* Add (op 1) or remove (op 2) ContactItems to group g's convs; per-item results. */
-static json_t *apply_members(json_t *g, json_t *items, int op, int *err)
+/* Add (op 1) or remove (op 2) ContactItems to group g's convs; per-item results. *bad is set when the
+ * group or a result could not be made whole (out of memory: the caller fails the request). */
+static json_t *apply_members(json_t *g, json_t *items, int op, int *err, int *bad)
 {
   json_t *res = json_array(), *it, *convs = json_object_get(g, "convs");
   size_t i;
@@ -80,7 +81,7 @@ static json_t *apply_members(json_t *g, json_t *items, int op, int *err)
     if (!rc && o != 1 && o != 2) rc = IMC_E_CONV_PARAM;
     if (!rc && o == 1 && conv_index(convs, id) < 0) {
       if (json_array_size(convs) >= REL_CGROUP_CONVS_MAX) rc = IMC_E_CONV_GROUP_CONVS;
-      else json_array_append_new(convs, json_string(id));
+      else api_list_add(convs, json_string(id), bad);
     } else if (!rc && o == 2) {
       int at = conv_index(convs, id);
       if (at < 0) rc = IMC_E_CONV_PARAM;
@@ -88,8 +89,8 @@ static json_t *apply_members(json_t *g, json_t *items, int op, int *err)
     }
     json_t *r = json_pack("{s:O,s:i,s:s}", "ContactItem", ci ? ci : json_null(), "ResultCode", rc ? imc_err_compat(rc) : 0,
                           "ResultInfo", rc ? imc_strerror(rc) : "");
-    if (op) json_object_set_new(r, "ContactOpType", json_integer(o));
-    json_array_append_new(res, r);
+    if (op && r && json_object_set_new(r, "ContactOpType", json_integer(o))) { json_decref(r); r = NULL; }
+    api_list_add(res, r, bad);
     if (rc && !*err) *err = rc;
   }
   return res;
@@ -135,11 +136,11 @@ void rest_create_contact_group(rest_ctx_t *c)
     if ((rc = rel_txn_bump(&rr->txn, u, "cgroup_id", &gid))) break;
     json_t *g = json_pack("{s:I,s:[]}", "id", (json_int_t)gid, "convs");
     int e;
-    json_t *res = apply_members(g, json_object_get(it, "ContactItem"), 0, &e);
-    rc = put_obj(rr, u, REL_K_CGROUP, json_string_value(json_object_get(it, "GroupName")), g);
+    json_t *res = apply_members(g, json_object_get(it, "ContactItem"), 0, &e, &rr->lost);
+    rc = rr->lost ? IMC_E_NOMEM : put_obj(rr, u, REL_K_CGROUP, json_string_value(json_object_get(it, "GroupName")), g);
     json_decref(g);
-    json_array_append_new(out, json_pack("{s:{s:O,s:I},s:o}", "GroupItem", "GroupName", json_object_get(it, "GroupName"),
-                                         "GroupId", (json_int_t)gid, "ResultItem", res));
+    api_list_add(out, json_pack("{s:{s:O,s:I},s:o}", "GroupItem", "GroupName", json_object_get(it, "GroupName"),
+                                "GroupId", (json_int_t)gid, "ResultItem", res), &rr->lost);
     if (rc) break;
   }
   if (rc) { json_decref(out); rest_reply_err(c, rc, NULL, NULL); return; }
@@ -169,15 +170,15 @@ void rest_update_contact_group(rest_ctx_t *c)
     else {
       rc = rel_txn_del(&rr->txn, u, REL_K_CGROUP, json_string_value(old));
       if (!rc) rc = put_obj(rr, u, REL_K_CGROUP, json_string_value(nn), g);
-      json_object_set(result, "NewGroupName", nn);
+      if (json_object_set(result, "NewGroupName", nn)) rr->lost = 1;
     }
   } else {
     json_t *items = json_object_get(ug, "ContactUpdateItem");
     if (!json_is_array(items) || json_array_size(items) == 0) rc = IMC_E_CONV_PARAM;
     else {
       int e;
-      json_object_set_new(result, "ContactResultItem", apply_members(g, items, 1, &e));
-      rc = put_obj(rr, u, REL_K_CGROUP, json_string_value(old), g);
+      if (json_object_set_new(result, "ContactResultItem", apply_members(g, items, 1, &e, &rr->lost))) rr->lost = 1;
+      rc = rr->lost ? IMC_E_NOMEM : put_obj(rr, u, REL_K_CGROUP, json_string_value(old), g);
     }
   }
   json_decref(g);
@@ -202,15 +203,16 @@ void rest_del_contact_group(rest_ctx_t *c)
     int rc = json_is_string(n) && rel_get(u, REL_K_CGROUP, json_string_value(n)) ? 0 : IMC_E_CONV_PARAM;
     if (!rc) rc = rel_txn_del(&rr->txn, u, REL_K_CGROUP, json_string_value(n));
     if (rc == IMC_E_NOMEM) { json_decref(out); rest_reply_err(c, rc, NULL, NULL); return; }
-    json_array_append_new(out, json_pack("{s:O,s:i,s:s}", "GroupName", n, "ResultCode", rc ? imc_err_compat(rc) : 0,
-                                         "ResultInfo", rc ? "no conversation group of that name" : ""));
+    api_list_add(out, json_pack("{s:O,s:i,s:s}", "GroupName", n, "ResultCode", rc ? imc_err_compat(rc) : 0,
+                                "ResultInfo", rc ? "no conversation group of that name" : ""), &rr->lost);
   }
   if (rr->txn.n) push_groups(rr, u); /* a group deleted: the devices learn it (none deleted wrote an event all the same) */
   relreq_commit(c, json_pack("{s:o}", "ResultItem", out));
 }
 
-/* The GroupItem list and, per conversation, the ids of its groups. */
-static json_t *group_items(const rel_user_t *u, json_t *conv_groups)
+/* The GroupItem list and, per conversation, the ids of its groups; *bad set when either could not be made
+ * whole. */
+static json_t *group_items(const rel_user_t *u, json_t *conv_groups, int *bad)
 {
   size_t n;
   const rel_row_t *rows = rel_rows(u, REL_K_CGROUP, &n);
@@ -219,11 +221,12 @@ static json_t *group_items(const rel_user_t *u, json_t *conv_groups)
     json_t *g = rel_json(rows[i].val), *v;
     size_t k;
     json_int_t gid = json_integer_value(json_object_get(g, "id"));
-    json_array_append_new(items, json_pack("{s:s,s:I}", "GroupName", rows[i].key, "GroupId", gid));
+    if (!g) *bad = 1; /* a stored group is text this module wrote: not parsed means out of memory */
+    api_list_add(items, json_pack("{s:s,s:I}", "GroupName", rows[i].key, "GroupId", gid), bad);
     json_array_foreach(json_object_get(g, "convs"), k, v) {
       json_t *ids = json_object_get(conv_groups, json_string_value(v));
-      if (!ids) json_object_set_new(conv_groups, json_string_value(v), ids = json_array());
-      json_array_append_new(ids, json_integer(gid));
+      if (!ids && json_object_set_new(conv_groups, json_string_value(v), ids = json_array())) ids = NULL; /* freed */
+      api_list_add(ids, json_integer(gid), bad);
     }
     json_decref(g);
   }
@@ -250,14 +253,15 @@ void rest_get_contact_group(rest_ctx_t *c)
   if (from_user(c, 0, &u)) return;
   json_t *si = json_object_get(c->body, "StartIndex");
   if (si && (!json_is_integer(si) || json_integer_value(si) < 0)) { rest_reply_err(c, IMC_E_CONV_PARAM, "StartIndex is >= 0", NULL); return; }
-  json_t *cg = json_object(), *groups = group_items(u, cg), *all = json_object();
+  int bad = 0; /* an entry could not be made: 70500, never a list with one left out (§82) */
+  json_t *cg = json_object(), *groups = group_items(u, cg, &bad), *all = json_object();
   /* every conversation that is in a group or carries a mark, in id order */
   const char *k;
   json_t *v;
-  json_object_foreach(cg, k, v) json_object_set_new(all, k, json_true());
+  json_object_foreach(cg, k, v) bad |= json_object_set_new(all, k, json_true()) != 0;
   size_t n;
   const rel_row_t *marks = rel_rows(u, REL_K_MARK, &n);
-  for (size_t i = 0; i < n; i++) json_object_set_new(all, marks[i].key, json_true());
+  for (size_t i = 0; i < n; i++) bad |= json_object_set_new(all, marks[i].key, json_true()) != 0;
   const char **keys = calloc(json_object_size(all) + 1, sizeof *keys);
   size_t nk = 0;
   if (keys) json_object_foreach(all, k, v) keys[nk++] = k;
@@ -265,13 +269,15 @@ void rest_get_contact_group(rest_ctx_t *c)
   qsort(keys, nk, sizeof *keys, by_bytes);
   size_t from = si ? (size_t)json_integer_value(si) : 0, page = REL_FRIEND_PAGE;
   json_t *items = json_array();
-  for (size_t i = from; i < nk && i < from + page; i++) json_array_append_new(items, contact_json(u, keys[i], cg));
+  for (size_t i = from; i < nk && i < from + page; i++) api_list_add(items, contact_json(u, keys[i], cg), &bad);
   size_t next = from + page < nk ? from + page : nk;
   free(keys);
   json_decref(all);
   json_decref(cg);
-  rest_reply_ok(c, json_pack("{s:o,s:o,s:i,s:I}", "ContactItem", items, "GroupItem", groups, "CompleteFlag", next >= nk,
-                             "NextStartIndex", (json_int_t)next));
+  json_t *out = bad ? NULL : json_pack("{s:o,s:o,s:i,s:I}", "ContactItem", items, "GroupItem", groups, "CompleteFlag", next >= nk,
+                                       "NextStartIndex", (json_int_t)next);
+  if (bad) { json_decref(items); json_decref(groups); }
+  rest_reply_ok(c, out);
 }
 
 void rest_search_contact_group(rest_ctx_t *c)
@@ -284,16 +290,19 @@ void rest_search_contact_group(rest_ctx_t *c)
     rest_reply_err(c, IMC_E_CONV_PARAM, "ContactItem must be an array of 1-100 conversations", NULL);
     return;
   }
-  json_t *cg = json_object(), *groups = group_items(u, cg), *out = json_array();
+  int bad = 0; /* an entry could not be made: 70500, never a list with one left out (§82) */
+  json_t *cg = json_object(), *groups = group_items(u, cg, &bad), *out = json_array();
   json_array_foreach(items, i, it) {
     char id[CONV_ID_MAX];
     int rc = conv_id(it, id, sizeof id);
     json_t *r = rc ? json_pack("{s:O}", "ContactItem", it) : contact_json(u, id, cg);
-    json_object_set_new(r, "ResultCode", json_integer(rc ? imc_err_compat(rc) : 0));
-    json_array_append_new(out, r);
+    if (r && json_object_set_new(r, "ResultCode", json_integer(rc ? imc_err_compat(rc) : 0))) { json_decref(r); r = NULL; }
+    api_list_add(out, r, &bad);
   }
   json_decref(cg);
-  rest_reply_ok(c, json_pack("{s:o,s:o}", "ContactResultItem", out, "GroupItem", groups));
+  json_t *o = bad ? NULL : json_pack("{s:o,s:o}", "ContactResultItem", out, "GroupItem", groups);
+  if (bad) { json_decref(out); json_decref(groups); }
+  rest_reply_ok(c, o);
 }
 
 /* Apply SetMark / ClearMark (bits 0..63) and CustomMark to one conversation's row. */
@@ -321,19 +330,26 @@ static int mark_one(relreq_t *rr, rel_user_t *u, json_t *item, json_t **result)
     else bits &= ~(1ull << json_integer_value(v));
   }
   json_t *list = json_array();
+  int bad = !m || !list; /* the row or the result could not be made whole: the request fails (§82) */
   if (rc) bits = stored;
-  for (int b = 0; b < 64; b++) if (bits >> b & 1) json_array_append_new(list, json_integer(b));
-  json_object_set_new(m, "marks", list);
-  if (custom) json_object_set(m, "custom", custom);
+  for (int b = 0; b < 64; b++) if (bits >> b & 1) api_list_add(list, json_integer(b), &bad);
+  if (!bad && json_object_set(m, "marks", list)) bad = 1;
+  if (!bad && custom && json_object_set(m, "custom", custom)) bad = 1;
+  if (bad) { json_decref(list); json_decref(m); *result = NULL; return IMC_E_NOMEM; }
+  json_decref(list); /* m holds it */
   if (!rc) {
     if (!json_array_size(list) && !json_string_length(json_object_get(m, "custom"))) rc = rel_txn_del(&rr->txn, u, REL_K_MARK, id);
     else rc = put_obj(rr, u, REL_K_MARK, id, m);
   }
   *result = json_pack("{s:O,s:i,s:s,s:O}", "ContactItem", ci ? ci : json_null(), "ResultCode", rc ? imc_err_compat(rc) : 0,
                       "ResultInfo", rc ? imc_strerror(rc) : "", "MarkList", list);
-  if (!rc) json_object_set_new(*result, "CustomMark", json_string(json_string_value(json_object_get(m, "custom")) ? json_string_value(json_object_get(m, "custom")) : ""));
+  const char *now_custom = json_string_value(json_object_get(m, "custom"));
+  if (*result && !rc && json_object_set_new(*result, "CustomMark", json_string(now_custom ? now_custom : ""))) {
+    json_decref(*result);
+    *result = NULL;
+  }
   json_decref(m);
-  return rc == IMC_E_NOMEM ? rc : 0;
+  return rc == IMC_E_NOMEM || !*result ? IMC_E_NOMEM : 0;
 }
 
 void rest_mark_contact(rest_ctx_t *c)
@@ -358,8 +374,8 @@ void rest_mark_contact(rest_ctx_t *c)
       rest_reply_err(c, IMC_E_NOMEM, NULL, NULL);
       return;
     }
-    json_array_append_new(out, r);
-    if (!json_integer_value(json_object_get(r, "ResultCode"))) json_array_append(changed, r);
+    if (!json_integer_value(json_object_get(r, "ResultCode"))) api_list_add(changed, json_incref(r), &rr->lost);
+    api_list_add(out, r, &rr->lost);
   }
   /* the devices learn what changed: nothing when every item was refused (it wrote an event all the same) */
   if (json_array_size(changed)) relreq_push(rr, u->user_no, json_pack("{s:s,s:o}", "type", "contact_marks_changed", "items", changed));

@@ -167,8 +167,7 @@ int rel_friend_unlink(relreq_t *rr, rel_user_t *from, rel_user_t *to)
 static void push_ended(relreq_t *rr, const rel_user_t *from, const rel_user_t *to, const char *reason)
 {
   json_t *ev = json_pack("{s:s,s:s,s:s,s:s}", "type", "friend_request_ended", "from", from->id, "to", to->id, "reason", reason);
-  if (!ev) return;
-  relreq_push(rr, from->user_no, json_incref(ev));
+  relreq_push(rr, from->user_no, json_incref(ev)); /* NULL: not made, the request fails (§70) */
   relreq_push(rr, to->user_no, ev);
 }
 
@@ -330,8 +329,8 @@ void rest_friend_add(rest_ctx_t *c)
     char why[320];
     rc = add_one(c, rr, a, item, both, force, &to, why, sizeof why);
     if (rc == IMC_E_NOMEM) { json_decref(results); json_decref(fail); rest_reply_err(c, rc, NULL, NULL); return; }
-    json_array_append_new(results, result_item(to, rc, why));
-    if (rc) json_array_append_new(fail, json_string(to));
+    api_list_add(results, result_item(to, rc, why), &rr->lost);
+    if (rc) api_list_add(fail, json_string(to), &rr->lost);
   }
   batch_reply(c, results, fail);
 }
@@ -349,7 +348,7 @@ static int custom_items(rest_ctx_t *c, json_t *arr, json_t *into)
         !rel_settings_custom_type(rel_user(c->srv->rel, c->sdkappid, 0), json_string_value(tag)) ||
         strncmp(json_string_value(tag), "Tag_SNS_Custom_", 15))
       return IMC_E_REL_PARAM;
-    json_object_set(into, json_string_value(tag), val);
+    if (json_object_set(into, json_string_value(tag), val)) return IMC_E_NOMEM; /* never stored with one left out */
   }
   return 0;
 }
@@ -408,8 +407,8 @@ void rest_friend_import(rest_ctx_t *c)
     char why[320];
     rc = import_one(c, rr, a, item, &to, why, sizeof why);
     if (rc == IMC_E_NOMEM) { json_decref(results); json_decref(fail); rest_reply_err(c, rc, NULL, NULL); return; }
-    json_array_append_new(results, result_item(to, rc, why));
-    if (rc) json_array_append_new(fail, json_string(to));
+    api_list_add(results, result_item(to, rc, why), &rr->lost);
+    if (rc) api_list_add(fail, json_string(to), &rr->lost);
   }
   batch_reply(c, results, fail);
 }
@@ -435,19 +434,21 @@ static int update_one(rest_ctx_t *c, relreq_t *rr, rel_user_t *a, json_t *item, 
     if (!t || !v) rc = IMC_E_REL_PARAM;
     else if (!strcmp(t, "Tag_SNS_IM_Remark")) {
       if (!json_is_string(v) || json_string_length(v) > REL_REMARK_MAX_BYTES) rc = IMC_E_REL_PARAM;
-      else json_object_set(val, "Remark", v), standard = 1;
+      else if (json_object_set(val, "Remark", v)) rc = IMC_E_NOMEM;
+      else standard = 1;
     } else if (!strcmp(t, "Tag_SNS_IM_Group")) {
       if (!(rc = groups_check(a, v))) { /* the lists are made once every tag passed */
         json_t *g = groups_unique(v);
         if (!g) rc = IMC_E_NOMEM;
-        else json_object_set_new(val, "Group", g), regroup = standard = 1;
+        else if (json_object_set_new(val, "Group", g)) rc = IMC_E_NOMEM;
+        else regroup = standard = 1;
       }
     } else if (!strncmp(t, "Tag_SNS_Custom_", 15) && rel_settings_custom_type(rel_user(c->srv->rel, c->sdkappid, 0), t)) {
       if (!json_is_string(v) || json_string_length(v) > REL_VALUE_MAX_BYTES) rc = IMC_E_REL_PARAM;
       else {
-        if (!json_is_object(json_object_get(val, "Custom"))) json_object_set_new(val, "Custom", json_object());
-        json_object_set(json_object_get(val, "Custom"), t, v);
-        custom = 1;
+        if (!json_is_object(json_object_get(val, "Custom")) && json_object_set_new(val, "Custom", json_object())) rc = IMC_E_NOMEM;
+        else if (json_object_set(json_object_get(val, "Custom"), t, v)) rc = IMC_E_NOMEM;
+        else custom = 1;
       }
     } else rc = IMC_E_REL_PARAM;
     if (rc) { json_decref(val); return rc; }
@@ -481,7 +482,7 @@ void rest_friend_update(rest_ctx_t *c)
     const char *to;
     rc = update_one(c, rr, a, item, &to);
     if (rc == IMC_E_NOMEM) { json_decref(results); rest_reply_err(c, rc, NULL, NULL); return; }
-    json_array_append_new(results, result_item(to, rc, NULL));
+    api_list_add(results, result_item(to, rc, NULL), &rr->lost);
   }
   relreq_commit(c, json_pack("{s:o}", "ResultItem", results));
 }
@@ -517,7 +518,7 @@ void rest_friend_delete(rest_ctx_t *c)
       }
     }
     if (rc == IMC_E_NOMEM) { json_decref(results); rest_reply_err(c, rc, NULL, NULL); return; }
-    json_array_append_new(results, result_item(id, rc, NULL));
+    api_list_add(results, result_item(id, rc, NULL), &rr->lost);
   }
   relreq_commit(c, json_pack("{s:o}", "ResultItem", results));
 }
@@ -550,5 +551,5 @@ void rest_friend_delete_all(rest_ctx_t *c)
     }
   }
   if (rc) { rest_reply_err(c, rc, NULL, NULL); return; }
-  relreq_commit(c, NULL);
+  relreq_commit_bare(c);
 }

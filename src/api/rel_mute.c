@@ -60,7 +60,7 @@ void rest_setnospeaking(rest_ctx_t *c)
   if (has_c) rc = mute_put(rr, u, REL_MUTE_C2C, c2c, now);
   if (!rc && has_g) rc = mute_put(rr, u, REL_MUTE_GROUP, grp, now);
   if (rc) { rest_reply_err(c, rc, NULL, NULL); return; }
-  relreq_commit(c, NULL);
+  relreq_commit_bare(c);
 }
 
 void rest_getnospeaking(rest_ctx_t *c)

@@ -149,7 +149,7 @@ void rest_portrait_set(rest_ctx_t *c)
     rc = text ? rel_txn_put(&rr->txn, u, REL_K_PROFILE, json_string_value(json_object_get(it, "Tag")), text) : IMC_E_NOMEM;
     free(text);
     if (rc) { json_decref(changed); rest_reply_err(c, rc, NULL, NULL); return; }
-    json_array_append_new(changed, json_pack("{s:O,s:O}", "Tag", json_object_get(it, "Tag"), "Value", json_object_get(it, "Value")));
+    api_list_add(changed, json_pack("{s:O,s:O}", "Tag", json_object_get(it, "Tag"), "Value", json_object_get(it, "Value")), &rr->lost);
   }
   /* the user's devices and the users who have it in their friend lists learn the change (not the users in
    * its own list: a one-way friend_import holder heard nothing, a stranger on the user's list did) */
@@ -157,7 +157,7 @@ void rest_portrait_set(rest_ctx_t *c)
   relreq_push(rr, u->user_no, json_incref(pp.frame));
   rel_friend_holders(c->srv->rel, c->sdkappid, u->id, push_holder, &pp);
   json_decref(pp.frame);
-  relreq_commit(c, NULL);
+  relreq_commit_bare(c);
 }
 
 /* ---- portrait_get --------------------------------------------------------------- */
@@ -184,24 +184,26 @@ void rest_portrait_get(rest_ctx_t *c)
     }
   }
   json_t *items = json_array(), *fail = json_array();
+  int bad = 0; /* an entry could not be made: 70500, never a list with a user or a tag left out (§82) */
   json_array_foreach(to, i, v) {
     const char *id;
     uint32_t no;
     int rc = rel_peer(c->srv, c->sdkappid, v, &id, &no);
     if (rc) {
-      json_array_append(fail, v);
-      json_array_append_new(items, json_pack("{s:O,s:[],s:i,s:s}", "To_Account", v, "ProfileItem", "ResultCode",
-                                             imc_err_compat(IMC_E_PROFILE_USER), "ResultInfo", imc_strerror(IMC_E_PROFILE_USER)));
+      api_list_add(fail, json_incref(v), &bad);
+      api_list_add(items, json_pack("{s:O,s:[],s:i,s:s}", "To_Account", v, "ProfileItem", "ResultCode",
+                                    imc_err_compat(IMC_E_PROFILE_USER), "ResultInfo", imc_strerror(IMC_E_PROFILE_USER)), &bad);
       continue;
     }
     const rel_user_t *u = rel_user(c->srv->rel, c->sdkappid, no);
     json_t *pi = json_array(), *tag;
     json_array_foreach(tags, j, tag)
-      json_array_append_new(pi, json_pack("{s:O,s:o}", "Tag", tag, "Value", rel_profile_value(app_rec(c->srv, c->sdkappid), u, json_string_value(tag))));
-    json_array_append_new(items, json_pack("{s:s,s:o,s:i,s:s}", "To_Account", id, "ProfileItem", pi, "ResultCode", 0,
-                                           "ResultInfo", ""));
+      api_list_add(pi, json_pack("{s:O,s:o}", "Tag", tag, "Value", rel_profile_value(app_rec(c->srv, c->sdkappid), u, json_string_value(tag))), &bad);
+    api_list_add(items, json_pack("{s:s,s:o,s:i,s:s}", "To_Account", id, "ProfileItem", pi, "ResultCode", 0, "ResultInfo", ""), &bad);
   }
-  rest_reply_ok(c, json_pack("{s:o,s:o}", "UserProfileItem", items, "Fail_Account", fail));
+  json_t *out = bad ? NULL : json_pack("{s:o,s:o}", "UserProfileItem", items, "Fail_Account", fail);
+  if (bad) { json_decref(items); json_decref(fail); }
+  rest_reply_ok(c, out);
 }
 
 /* ---- account_import's Nick and FaceUrl -------------------------------------------- */
@@ -212,16 +214,19 @@ int rel_profile_import_events(api_srv_t *srv, uint32_t app, uint32_t user_no, co
   rel_user_t *u = rel_user(srv->rel, app, user_no);
   const char *id = tenant_registry_account_id(srv->reg, app, user_no);
   json_t *items = json_array();
+  int bad = !items, changes = 0;
   *out = NULL;
-  if (!items) return IMC_E_NOMEM;
   for (int i = 0; i < 2; i++) { /* only what changes: a backend that imports at every login sends the same */
     if (!vals[i]) continue;
     json_t *old = rel_json(rel_val(u, REL_K_PROFILE, tags[i]));
     int same = json_is_string(old) && !strcmp(json_string_value(old), vals[i]);
     json_decref(old);
-    if (!same) json_array_append_new(items, json_pack("{s:s,s:s}", "Tag", tags[i], "Value", vals[i]));
+    if (same) continue;
+    changes++;
+    api_list_add(items, json_pack("{s:s,s:s}", "Tag", tags[i], "Value", vals[i]), &bad);
   }
-  if (!id || !json_array_size(items)) { json_decref(items); return 0; }
+  if (!id || !changes) { json_decref(items); return 0; }
+  if (bad) { json_decref(items); return IMC_E_NOMEM; } /* never a profile event with a tag left out (§82) */
   relreq_t *rr = relreq_alloc(srv, app);
   profile_push_t pp = { rr, json_pack("{s:s,s:s,s:o}", "type", "profile", "user", id, "items", items) };
   if (!rr || !pp.frame) { json_decref(pp.frame); relreq_free(rr); return IMC_E_NOMEM; }

@@ -75,7 +75,7 @@ static void import_after(rest_ctx_t *c, int rc)
     then(c);
     return;
   }
-  rest_reply_ok(c, NULL);
+  rest_reply_ok_bare(c);
 }
 
 static import_one_t *import_one_new(rest_ctx_t *c)
@@ -374,7 +374,7 @@ static void kick_after(rest_ctx_t *c, int rc)
   if (!rc) rc = api_set_kicked_at(c->srv, c->sdkappid, k->user_no, k->at_s);
   if (rc) { rest_reply_err(c, rc, NULL, NULL); return; }
   cws_kick_user(c->srv, c->sdkappid, k->user_no, "kicked by the app's backend", 4003);
-  rest_reply_ok(c, NULL);
+  rest_reply_ok_bare(c);
 }
 
 /* UserSigs issued up to now stop working for this user: a new login needs a

@@ -176,7 +176,7 @@ static void reply_plain(void *ud, const im_gres_t *r)
 {
   rest_ctx_t *c = ud;
   if (r->rc) rest_reply_err(c, r->rc, r->why[0] ? r->why : NULL, NULL);
-  else rest_reply_ok(c, NULL);
+  else rest_reply_ok_bare(c);
 }
 
 /* ---- create / import ---------------------------------------------------------------------- */

@@ -19,7 +19,7 @@ static void reply_plain(void *ud, const im_gres_t *r)
 {
   rest_ctx_t *c = ud;
   if (r->rc) rest_reply_err(c, r->rc, r->why[0] ? r->why : NULL, NULL);
-  else rest_reply_ok(c, NULL);
+  else rest_reply_ok_bare(c);
 }
 
 /* Pack MsgBody (+ CloudCustomData, OfflinePushInfo) of obj. 0 or the
@@ -193,7 +193,7 @@ void rest_send_group_system_notification(rest_ctx_t *c)
                            imc_clock_now_s(), why, sizeof why);
   free(u);
   if (rc) rest_reply_err(c, rc, why[0] ? why : NULL, NULL);
-  else rest_reply_ok(c, NULL);
+  else rest_reply_ok_bare(c);
 }
 
 /* ---- import_group_msg: one job per message, answered when all are done ------------------------------- */

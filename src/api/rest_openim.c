@@ -296,7 +296,7 @@ static void import_done(void *ud, int rc, const im_sent_t *r)
   (void)r;
   rest_ctx_t *c = ud;
   if (rc) rest_reply_err(c, rc, NULL, NULL);
-  else rest_reply_ok(c, NULL);
+  else rest_reply_ok_bare(c);
 }
 
 void rest_importmsg(rest_ctx_t *c)
@@ -405,7 +405,7 @@ static void done_ok(void *ud, int rc)
 {
   rest_ctx_t *c = ud;
   if (rc) rest_reply_err(c, rc, NULL, NULL);
-  else rest_reply_ok(c, NULL);
+  else rest_reply_ok_bare(c);
 }
 
 static int msg_key_field(rest_ctx_t *c, const char **key)

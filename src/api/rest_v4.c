@@ -21,6 +21,7 @@
 #include "im/msgbody.h"
 #include "util/clock.h"
 #include "util/err.h"
+#include "util/faultsim.h"
 #include "util/jsonnull.h"
 #include "util/log.h"
 #include "util/num.h"
@@ -45,12 +46,18 @@ static void ctx_free(rest_ctx_t *c)
   free(c);
 }
 
+/* The v4 envelope of 70500 as fixed text: what is answered when no reply can be made. */
+static void reply_oom(net_req_t *req, int status)
+{
+  static const char oom[] = "{\"ActionStatus\":\"FAIL\",\"ErrorCode\":70500,\"ErrorInfo\":\"out of memory\"}";
+  net_req_reply(req, status, "application/json", oom, sizeof oom - 1, NULL);
+}
+
 void api_reply_json(net_req_t *req, int status, json_t *obj)
 {
   char *text = json_dumps(obj, JSON_COMPACT);
   if (!text) {
-    static const char oom[] = "{\"ActionStatus\":\"FAIL\",\"ErrorCode\":70500,\"ErrorInfo\":\"out of memory\"}";
-    net_req_reply(req, 500, "application/json", oom, sizeof oom - 1, NULL);
+    reply_oom(req, 500);
   } else {
     net_req_reply(req, status, "application/json; charset=utf-8", text, strlen(text), NULL);
     free(text);
@@ -58,19 +65,39 @@ void api_reply_json(net_req_t *req, int status, json_t *obj)
   json_decref(obj);
 }
 
+/* The reply: never one with a member left out (an OK without its fields would read as "nothing"): when one
+ * cannot be set (out of memory) it is 70500, as fixed text (§82). */
 static void reply(rest_ctx_t *c, int err, const char *info, json_t *extra)
 {
-  json_t *o = json_object();
-  json_object_set_new(o, "ActionStatus", json_string(err ? "FAIL" : "OK"));
-  json_object_set_new(o, "ErrorCode", json_integer(imc_err_compat(err)));
-  json_object_set_new(o, "ErrorInfo", json_string(err ? (info ? info : imc_strerror(err)) : ""));
-  if (extra) { json_object_update(o, extra); json_decref(extra); }
+  json_t *o = imc_fault(IMC_FAULT_REST_REPLY_JSON) ? NULL : json_object(); /* a test's out of memory */
+  if (!o || json_object_set_new(o, "ActionStatus", json_string(err ? "FAIL" : "OK")) ||
+      json_object_set_new(o, "ErrorCode", json_integer(imc_err_compat(err))) ||
+      json_object_set_new(o, "ErrorInfo", json_string(err ? (info ? info : imc_strerror(err)) : "")) ||
+      (extra && json_object_update(o, extra))) {
+    json_decref(o);
+    o = NULL;
+    err = IMC_E_NOMEM;
+  }
+  json_decref(extra);
   access_log(c, err);
-  api_reply_json(c->req, 200, o);
+  if (o) api_reply_json(c->req, 200, o);
+  else reply_oom(c->req, 200);
   ctx_free(c);
 }
 
-void rest_reply_ok(rest_ctx_t *c, json_t *extra) { reply(c, 0, NULL, extra); }
+void rest_reply_ok(rest_ctx_t *c, json_t *extra)
+{
+  if (extra) reply(c, 0, NULL, extra);
+  else reply(c, IMC_E_NOMEM, NULL, NULL); /* its fields could not be made */
+}
+void rest_reply_ok_bare(rest_ctx_t *c) { reply(c, 0, NULL, NULL); }
+
+void api_list_add(json_t *list, json_t *item, int *bad)
+{
+  if (!*bad && imc_fault(IMC_FAULT_LIST_JSON)) *bad = 1; /* a test's out of memory */
+  if (*bad) json_decref(item);
+  else *bad = json_array_append_new(list, item) != 0; /* takes item; -1 for NULL, or a list that is NULL */
+}
 void rest_reply_err(rest_ctx_t *c, int err, const char *info, json_t *extra) { reply(c, err, info, extra); }
 
 static void job_done(void *arg, int rc)
@@ -150,11 +177,7 @@ static int query(net_req_t *req, const char *name, char *buf, size_t cap)
 void rest_v4_handle(api_srv_t *srv, net_req_t *req)
 {
   rest_ctx_t *c = calloc(1, sizeof *c);
-  if (!c) {
-    static const char oom[] = "{\"ActionStatus\":\"FAIL\",\"ErrorCode\":70500,\"ErrorInfo\":\"out of memory\"}";
-    net_req_reply(req, 200, "application/json", oom, sizeof oom - 1, NULL);
-    return;
-  }
+  if (!c) { reply_oom(req, 200); return; }
   c->srv = srv;
   c->req = req;
   c->start_ms = imc_clock_mono_ms();

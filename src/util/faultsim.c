@@ -23,6 +23,8 @@ static const char *const site_names[IMC_FAULT__COUNT] = {
   [IMC_FAULT_REPLY_JSON] = "reply_json",
   [IMC_FAULT_STATUS_PUSH_SEND] = "status_push_send",
   [IMC_FAULT_STATUS_LIST_JSON] = "status_list_json",
+  [IMC_FAULT_REST_REPLY_JSON] = "rest_reply_json",
+  [IMC_FAULT_LIST_JSON] = "list_json",
 };
 
 #define FAULT_PLAN_MAX 16 /* entries of IMCLOUD_TEST_FAIL kept; more are named on stderr and ignored */

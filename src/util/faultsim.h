@@ -35,6 +35,10 @@ typedef enum {
                                 * the user's own (src/api/ws_status.c status_send) */
   IMC_FAULT_STATUS_LIST_JSON,  /* "status_list_json": one entry of a status_get / status_subscribe /
                                 * status_unsubscribe list (ws_status.c statuses) fails as if it could not be made */
+  IMC_FAULT_REST_REPLY_JSON,   /* "rest_reply_json": a REST reply's JSON object (src/api/rest_v4.c reply) fails as if a
+                                * member could not be set */
+  IMC_FAULT_LIST_JSON,         /* "list_json": one entry of a list a REST reply or a relationship push is made of
+                                * (src/api/rest_v4.c api_list_add) fails as if it could not be made */
   IMC_FAULT__COUNT
 } imc_fault_site_t;
 
