@@ -340,6 +340,11 @@ cws_conn_t *cws_of_session(im_session_t *s);          /* presence session → co
 void cws_send_json(net_ws_t *ws, json_t *o);
 /* Reply {id, op, code, msg, …extra (stolen)} to a request. */
 void cws_reply(net_ws_t *ws, json_t *id, const char *op, int err, const char *msg, json_t *extra);
+/* cws_reply for an op whose answer has fields: with err 0, extra NULL means
+ * they could not be made (out of memory), and the reply is one that could
+ * not be made whole: the connection is closed with 1011, never a code 0
+ * without the fields protocol.md promises (§82). */
+void cws_reply_fields(net_ws_t *ws, json_t *id, const char *op, int err, const char *msg, json_t *extra);
 /* Reply {id, op, code 0, msg, server_time, account_no} (the answer of a login and of a heartbeat; account_no 0:
  * left out) as fixed-format text (ws_reply.c). id: borrowed. */
 void cws_reply_ok_time(net_ws_t *ws, json_t *id, const char *op, int64_t server_time, uint32_t account_no);

@@ -50,11 +50,13 @@ static gpend_t *gpend_new(api_srv_t *srv, cws_conn_t *c, json_t *id, const char 
   return p;
 }
 
-/* Reply if the connection is still open and still the same login; free p. */
-static void gpend_reply(gpend_t *p, int rc, const char *why, json_t *extra)
+/* Reply if the connection is still open and still the same login; free p. fields: the op's answer has fields
+ * (cws_reply_fields: extra NULL with rc 0 is one that could not be made). */
+static void gpend_answer(gpend_t *p, int rc, const char *why, json_t *extra, int fields)
 {
   net_ws_t *ws = cws_usable(p->c);
-  if (ws && cws_state(p->c) == CWS_ONLINE && sess(p->c)->sid == p->sid) cws_reply(ws, p->id, p->op, rc, why, extra);
+  if (ws && cws_state(p->c) == CWS_ONLINE && sess(p->c)->sid == p->sid)
+    (fields ? cws_reply_fields : cws_reply)(ws, p->id, p->op, rc, why, extra);
   else json_decref(extra);
   cws_release_req(p->srv, p->c);
   json_decref(p->id);
@@ -65,6 +67,9 @@ static void gpend_reply(gpend_t *p, int rc, const char *why, json_t *extra)
   free(p->nos);
   free(p);
 }
+
+static void gpend_reply(gpend_t *p, int rc, const char *why, json_t *extra) { gpend_answer(p, rc, why, extra, 0); }
+static void gpend_reply_fields(gpend_t *p, int rc, const char *why, json_t *extra) { gpend_answer(p, rc, why, extra, 1); }
 
 static void done_plain(void *ud, const im_gres_t *r) { gpend_reply(ud, r->rc, r->why[0] ? r->why : NULL, NULL); }
 
@@ -100,7 +105,7 @@ static int req_users(api_srv_t *srv, uint32_t app, json_t *req, const char *name
 static void created(void *ud, const im_gres_t *r)
 {
   gpend_t *p = ud;
-  gpend_reply(p, r->rc, r->why[0] ? r->why : NULL, r->rc ? NULL : json_pack("{s:s}", "group_id", r->group_id));
+  gpend_reply_fields(p, r->rc, r->why[0] ? r->why : NULL, r->rc ? NULL : json_pack("{s:s}", "group_id", r->group_id));
 }
 
 void cws_op_group_create(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
@@ -166,7 +171,7 @@ static void joined(void *ud, const im_gres_t *r)
     const char *res = r->n && r->results[0] == 3 ? "pending" : r->n && r->results[0] == 2 ? "already" : "joined";
     extra = json_pack("{s:s}", "result", res);
   }
-  gpend_reply(p, r->rc, r->why[0] ? r->why : NULL, extra);
+  gpend_reply_fields(p, r->rc, r->why[0] ? r->why : NULL, extra);
 }
 
 void cws_op_group_join(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
@@ -179,7 +184,7 @@ void cws_op_group_join(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, 
   if (g && im_gtype_info(v.type)->live) { /* a live room: this session joins */
     char why[320] = "";
     int already, rc = im_group_live_join(srv->groups, s->sdkappid, gid, s, &already, why, sizeof why);
-    cws_reply(ws, id, "group_join", rc, why[0] ? why : NULL,
+    cws_reply_fields(ws, id, "group_join", rc, why[0] ? why : NULL,
               rc ? NULL : json_pack("{s:s}", "result", already ? "already" : "joined"));
     return;
   }
@@ -199,11 +204,13 @@ static void results(void *ud, const im_gres_t *r)
   json_t *extra = NULL;
   if (!r->rc) {
     json_t *arr = json_array(), *names = json_object_get(p->req, "users");
+    int bad = 0; /* a result left out: the reply is one that could not be made */
     for (size_t i = 0; i < r->n; i++)
-      json_array_append_new(arr, json_pack("{s:O,s:i}", "user", json_array_get(names, i), "result", r->results[i]));
-    extra = json_pack("{s:o}", "results", arr);
+      api_list_add(arr, json_pack("{s:O,s:i}", "user", json_array_get(names, i), "result", r->results[i]), &bad);
+    if (bad) json_decref(arr);
+    else extra = json_pack("{s:o}", "results", arr);
   }
-  gpend_reply(p, r->rc, r->why[0] ? r->why : NULL, extra);
+  gpend_reply_fields(p, r->rc, r->why[0] ? r->why : NULL, extra);
 }
 
 static void add_op(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req, const char *op, im_gadd_mode_t mode)
@@ -277,7 +284,7 @@ static void applications_done(void *ud, int rc)
   /* more: the page was full (p->n: the limit) and the group held more than offset + limit when asked */
   if (!rc) extra = json_pack("{s:O,s:I,s:b}", "applications", p->acc, "total", (json_int_t)p->total,
                              "more", json_array_size(p->acc) == p->n && p->total > p->offset + (int64_t)p->n);
-  gpend_reply(p, rc, NULL, extra);
+  gpend_reply_fields(p, rc, NULL, extra);
 }
 
 void cws_op_group_applications(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
@@ -373,7 +380,7 @@ void cws_op_group_dissolve(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *
 static void sent(void *ud, const im_gres_t *r)
 {
   gpend_t *p = ud;
-  gpend_reply(p, r->rc, r->why[0] ? r->why : NULL,
+  gpend_reply_fields(p, r->rc, r->why[0] ? r->why : NULL,
               r->rc ? NULL : json_pack("{s:I,s:I,s:b}", "seq", (json_int_t)r->seq, "time", (json_int_t)r->time_s, "dup", r->dup));
 }
 
@@ -553,7 +560,7 @@ void cws_op_group_history(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *i
   if (!rc && b && (!json_is_integer(b) || json_integer_value(b) < 1 || json_integer_value(b) > UINT32_MAX)) rc = IMC_E_GROUP_PARAM;
   if (rc) { cws_reply(ws, id, "group_history", rc, NULL, NULL); return; }
   if (b && json_integer_value(b) == 1) { /* nothing is before seq 1 (upto 0 would mean "no bound") */
-    cws_reply(ws, id, "group_history", 0, NULL, json_pack("{s:[],s:b}", "msgs", "more", 0));
+    cws_reply_fields(ws, id, "group_history", 0, NULL, json_pack("{s:[],s:b}", "msgs", "more", 0));
     return;
   }
   gpend_t *p = gpend_new(srv, c, id, "group_history", req);
@@ -665,12 +672,14 @@ static void list_next(gpend_t *p)
   }
   json_t *out = json_array(), *e;
   size_t i;
+  int bad = 0; /* a group left out: the reply is one that could not be made */
   json_array_foreach(p->acc, i, e) {
     if (json_object_get(e, "gone")) continue;
     json_object_del(e, "no");
-    json_array_append(out, e);
+    api_list_add(out, json_incref(e), &bad);
   }
-  gpend_reply(p, 0, NULL, json_pack("{s:o}", "groups", out));
+  if (bad) { json_decref(out); out = NULL; }
+  gpend_reply_fields(p, 0, NULL, out ? json_pack("{s:o}", "groups", out) : NULL);
 }
 
 static void list_done(void *ud, int rc)

@@ -86,13 +86,14 @@ static net_ws_t *pending_ws(pending_t *p)
   return ws && cws_state(p->c) == CWS_ONLINE && sess(p->c)->sid == p->sid ? ws : NULL;
 }
 
-/* Reply if the connection is still open and still the same login; release. */
-static void pending_reply_msg(pending_t *p, int rc, const char *msg, json_t *extra)
+/* Reply if the connection is still open and still the same login; release. fields: the op's answer has
+ * fields (cws_reply_fields: extra NULL with rc 0 is one that could not be made). */
+static void pending_answer(pending_t *p, int rc, const char *msg, json_t *extra, int fields)
 {
   net_ws_t *ws = pending_ws(p);
   if (ws) {
     json_t *id = pending_id(p);
-    reply(ws, id, p->op, rc, msg, extra);
+    (fields ? cws_reply_fields : reply)(ws, id, p->op, rc, msg, extra);
     json_decref(id);
   } else {
     json_decref(extra);
@@ -100,7 +101,9 @@ static void pending_reply_msg(pending_t *p, int rc, const char *msg, json_t *ext
   pending_free(p);
 }
 
-static void pending_reply(pending_t *p, int rc, json_t *extra) { pending_reply_msg(p, rc, NULL, extra); }
+static void pending_reply_msg(pending_t *p, int rc, const char *msg, json_t *extra) { pending_answer(p, rc, msg, extra, 0); }
+static void pending_reply(pending_t *p, int rc, json_t *extra) { pending_answer(p, rc, NULL, extra, 0); }
+static void pending_reply_fields(pending_t *p, int rc, json_t *extra) { pending_answer(p, rc, NULL, extra, 1); }
 
 static void done_reply(void *ud, int rc) { pending_reply(ud, rc, NULL); }
 
@@ -236,7 +239,7 @@ static void sent(void *ud, int rc, const im_sent_t *r)
     extra = json_pack("{s:I,s:I,s:I,s:s,s:b,s:I}", "seq", (json_int_t)r->seq, "useq", (json_int_t)r->useq, "time",
                       (json_int_t)r->time_s, "msg_key", key, "dup", r->dup, "peer_no", (json_int_t)p->peer_no);
   }
-  pending_reply(p, rc, extra);
+  pending_reply_fields(p, rc, extra);
 }
 
 /* Copy a UserID (valid: at most 32 bytes) into a buffer of cap bytes. */
@@ -610,19 +613,21 @@ static void convs_done(void *ud, int rc, const im_conv_page_t *pg)
   json_t *extra = NULL;
   if (!rc) {
     json_t *arr = json_array();
+    int bad = 0;
     for (size_t i = 0; i < pg->n; i++) {
       const im_conv_item_t *it = &pg->items[i];
       json_t *o = json_pack("{s:s,s:I,s:I,s:I,s:I,s:b}", it->group ? "group_id" : "peer", it->id, "last_seq",
                             (json_int_t)it->last_seq, "last_time", (json_int_t)it->last_time_s, "read_seq",
                             (json_int_t)it->read_seq, "unread", (json_int_t)it->unread, "pinned", it->pinned_at_s != 0);
-      if (o && !it->group) json_object_set_new(o, "peer_no", json_integer(it->no)); /* which account's conversation */
-      json_array_append_new(arr, o);
+      if (o && !it->group && json_object_set_new(o, "peer_no", json_integer(it->no))) { json_decref(o); o = NULL; }
+      api_list_add(arr, o, &bad); /* a conversation left out: the reply is one that could not be made */
     }
+    if (bad) { json_decref(arr); arr = NULL; }
     extra = json_pack("{s:o,s:b,s:{s:I,s:I,s:I,s:I}}", "conversations", arr, "complete", pg->complete, "cursor", "time",
                       (json_int_t)pg->next.time_s, "key", (json_int_t)pg->next.key, "pin_time",
                       (json_int_t)pg->next.pin_s, "pin_place", (json_int_t)pg->next.pin_place);
   }
-  pending_reply(p, rc, extra);
+  pending_reply_fields(p, rc, extra);
 }
 
 /* The cursor a reply gave (absent: the first page): four non-negative integers. */

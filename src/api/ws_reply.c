@@ -45,6 +45,12 @@ void cws_reply(net_ws_t *ws, json_t *id, const char *op, int err, const char *ms
   free(text);
 }
 
+void cws_reply_fields(net_ws_t *ws, json_t *id, const char *op, int err, const char *msg, json_t *extra)
+{
+  if (!err && !extra) reply_lost(ws, NULL, NULL);
+  else cws_reply(ws, id, op, err, msg, extra);
+}
+
 /* Written with jsonw: byte for byte what cws_reply writes, without building a
  * jansson object (a third of a login's answer). One buffer, reused. */
 void cws_reply_ok_time(net_ws_t *ws, json_t *id, const char *op, int64_t server_time, uint32_t account_no)
