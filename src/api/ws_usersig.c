@@ -103,5 +103,5 @@ void cws_op_renew(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_
   if (rc) { cws_reply(ws, id, "renew", rc, why, NULL); return; }
   uint32_t due = cws_sig_due(&info);
   dueheap_update(&srv->sig_exp, cws_sig_pos(c), due);
-  cws_reply(ws, id, "renew", 0, NULL, json_pack("{s:I}", "expire_at", (json_int_t)due));
+  cws_reply_fields(ws, id, "renew", 0, NULL, json_pack("{s:I}", "expire_at", (json_int_t)due)); /* §82 */
 }
