@@ -1,7 +1,7 @@
 #!/bin/sh
 # The whole test suite, as CI runs it (`make check` after scripts/deps.sh):
 # 1. normal build: unit tests, end-to-end tests (real server, real sockets);
-#    in $TEST_LANES (default 2) and $TEST_E2E_LANES (default 3) parallel lanes
+#    in $TEST_LANES (default 2) and $TEST_E2E_LANES (default 4) parallel lanes
 # 2. interop tests (Node: npm tls-sig-api-v2 tokens, `ws` and headless Chromium
 #    clients against the real server)
 # 3. ASan+UBSan build of the unit, end-to-end and interop tests
@@ -10,12 +10,13 @@
 cd "$(dirname "$0")/.."
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 # unit tests run in this many parallel lanes (scripts/run-lanes.sh), end-to-end
-# tests in E2E_LANES: they wait on sockets and clocks much of the time, so a
-# third lane on two cores shortens their phases (2026-12-05, quiet box: normal
-# build 130 s with 3 lanes, ASan 239 s; with 2, their summed test times halved
-# are 158 s and 288 s)
+# tests in E2E_LANES: they wait on sockets and clocks much of the time, so more
+# lanes than cores shortens their phases (2026-12-05, quiet box: normal build
+# 130 s with 3 lanes, ASan 239 s; with 2, their summed test times halved are
+# 158 s and 288 s. 2026-12-06, quiet box, 116 end-to-end tests: normal 192 s
+# with 3 lanes, 156 s with 4; ASan 315 s and 269 s, all passing)
 LANES=${TEST_LANES:-2}
-E2E_LANES=${TEST_E2E_LANES:-3}
+E2E_LANES=${TEST_E2E_LANES:-4}
 TEST_TOTALS=$(mktemp); echo "0 0" > "$TEST_TOTALS"; export TEST_TOTALS
 # what failed, repeated just above the last line (CI shows only the tail)
 TEST_FAILED=$(mktemp); export TEST_FAILED
