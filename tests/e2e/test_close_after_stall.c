@@ -53,13 +53,6 @@ static int teardown(void **st)
   return e2e_finish(&srv);
 }
 
-static uint64_t now_ms(void)
-{
-  struct timeval tv;
-  gettimeofday(&tv, NULL);
-  return (uint64_t)tv.tv_sec * 1000u + (uint64_t)tv.tv_usec / 1000u;
-}
-
 /* What fd receives until EOF, a reset or 10 s of silence, appended to buf
  * (cap bytes); during the first stall_ms the server is stopped (the client
  * reads what the kernels hold meanwhile). Returns the bytes read; *err the
@@ -67,11 +60,11 @@ static uint64_t now_ms(void)
 static size_t read_through_stall(int fd, char *buf, size_t cap, int stall_ms, int *err)
 {
   size_t len = 0;
-  uint64_t t0 = now_ms();
+  uint64_t t0 = e2e_now_ms();
   int stopped = stall_ms > 0;
   if (stopped) e2e_stall(&srv, 1);
   for (;;) {
-    if (stopped && now_ms() - t0 >= (uint64_t)stall_ms) { e2e_stall(&srv, 0); stopped = 0; }
+    if (stopped && e2e_now_ms() - t0 >= (uint64_t)stall_ms) { e2e_stall(&srv, 0); stopped = 0; }
     struct pollfd p = { fd, POLLIN, 0 };
     if (poll(&p, 1, stopped ? 50 : 10000) != 1) {
       if (stopped) continue;

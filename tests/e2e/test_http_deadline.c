@@ -57,13 +57,6 @@ static int teardown(void **st)
   return e2e_finish(&srv);
 }
 
-static uint64_t now_ms(void)
-{
-  struct timeval tv;
-  gettimeofday(&tv, NULL);
-  return (uint64_t)tv.tv_sec * 1000u + (uint64_t)tv.tv_usec / 1000u;
-}
-
 /* Stop the server, send bytes (the kernel takes them), keep it stopped past
  * the request's deadline, continue it. */
 static void stall_sending(int fd, const char *bytes)
@@ -106,8 +99,8 @@ static void test_dripping_client_gets_408(void **st)
   char body[4096];
   /* a byte every 100 ms: the request is never complete */
   int fd = begun("GET /nope HTTP/1.1\r\nX-Drip: a");
-  uint64_t t0 = now_ms();
-  while (!replied(fd, 100) && now_ms() - t0 < 20000) assert_int_equal(e2e_send(fd, "a", 1), 0);
+  uint64_t t0 = e2e_now_ms();
+  while (!replied(fd, 100) && e2e_now_ms() - t0 < 20000) assert_int_equal(e2e_send(fd, "a", 1), 0);
   if (!replied(fd, 0)) fail_msg("no answer to a client dripping for 20 s");
   int s = e2e_http_read(fd, body, sizeof body, 10000);
   if (s != 408) fail_msg("a dripping client: %d", s);
@@ -215,8 +208,8 @@ static void test_replies_past_cap_while_paused(void **st)
   close(fd);
   /* a client that never reads them is cut off (keepalive_idle_ms, 4 s) */
   fd = paused_past_cap(&n);
-  uint64_t t0 = now_ms();
-  while (e2e_server_holds(&srv, fd) && now_ms() - t0 < 30000) usleep(50000);
+  uint64_t t0 = e2e_now_ms();
+  while (e2e_server_holds(&srv, fd) && e2e_now_ms() - t0 < 30000) usleep(50000);
   if (e2e_server_holds(&srv, fd)) fail_msg("a client that took none of its replies still held after 30 s");
   close(fd);
 }

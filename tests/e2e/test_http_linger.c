@@ -50,13 +50,6 @@ static int teardown(void **st)
   return e2e_finish(&srv);
 }
 
-static uint64_t now_ms(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static void send_timeout(int fd, int ms)
 {
   struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
@@ -153,19 +146,19 @@ static int lingering_connection(void)
 static void test_linger_ends_at_time_bound(void **st)
 {
   (void)st;
-  uint64_t t0 = now_ms();
+  uint64_t t0 = e2e_now_ms();
   int fd = lingering_connection();
   assert_true(e2e_server_holds(&srv, fd));
   uint64_t closed_at = 0;
   char bytes[100];
   memset(bytes, 'b', sizeof bytes);
-  while (now_ms() - t0 < 6000) {
-    if (!e2e_server_holds(&srv, fd)) { closed_at = now_ms() - t0; break; }
+  while (e2e_now_ms() - t0 < 6000) {
+    if (!e2e_server_holds(&srv, fd)) { closed_at = e2e_now_ms() - t0; break; }
     /* the server still holds it: what the client sends is taken and dropped
      * (a reset means it closed since the count above) */
     if (send(fd, bytes, sizeof bytes, MSG_NOSIGNAL) != (ssize_t)sizeof bytes) {
       if (errno != EPIPE && errno != ECONNRESET) fail_msg("send: %s", strerror(errno));
-      closed_at = now_ms() - t0;
+      closed_at = e2e_now_ms() - t0;
       break;
     }
     usleep(50000);
@@ -185,11 +178,11 @@ static void test_linger_ends_at_client_eof(void **st)
   char bytes[1000];
   memset(bytes, 'd', sizeof bytes);
   usleep(100000);
-  uint64_t t0 = now_ms();
+  uint64_t t0 = e2e_now_ms();
   assert_int_equal(e2e_send(fd, bytes, sizeof bytes), 0);
   shutdown(fd, SHUT_WR);
-  while (e2e_server_holds(&srv, fd) && now_ms() - t0 < 3000) usleep(20000);
-  uint64_t took = now_ms() - t0;
+  while (e2e_server_holds(&srv, fd) && e2e_now_ms() - t0 < 3000) usleep(20000);
+  uint64_t took = e2e_now_ms() - t0;
   close(fd);
   if (took > 1000) fail_msg("the server held the connection %llu ms after the client's EOF", (unsigned long long)took);
 }
@@ -205,7 +198,7 @@ static void test_linger_ends_at_byte_bound(void **st)
   memset(chunk, 'c', sizeof chunk);
   size_t sent = 0;
   int err = 0;
-  uint64_t t0 = now_ms();
+  uint64_t t0 = e2e_now_ms();
   while (sent < (32u << 20)) {
     ssize_t n = send(fd, chunk, sizeof chunk, MSG_NOSIGNAL);
     if (n < 0) { err = errno; break; }
@@ -213,7 +206,7 @@ static void test_linger_ends_at_byte_bound(void **st)
   }
   close(fd);
   if (err != EPIPE && err != ECONNRESET)
-    fail_msg("sent %zu bytes in %llu ms without a reset (errno %d)", sent, (unsigned long long)(now_ms() - t0), err);
+    fail_msg("sent %zu bytes in %llu ms without a reset (errno %d)", sent, (unsigned long long)(e2e_now_ms() - t0), err);
 }
 
 /* The lowest descriptor number pid does not hold: the next one it gets. */
@@ -249,10 +242,10 @@ static void test_fd_pressure_ends_lingering(void **st)
   tight = saved;
   tight.rlim_cur = (rlim_t)lowest_free_fd(srv.pid); /* accept4 fails with EMFILE */
   assert_int_equal(prlimit(srv.pid, RLIMIT_NOFILE, &tight, NULL), 0);
-  uint64_t t0 = now_ms();
+  uint64_t t0 = e2e_now_ms();
   char body[16384];
   int st_code = e2e_http_timeout(srv.port, "GET", "/healthz", NULL, NULL, body, sizeof body, 5000);
-  uint64_t took = now_ms() - t0;
+  uint64_t took = e2e_now_ms() - t0;
   assert_int_equal(prlimit(srv.pid, RLIMIT_NOFILE, &saved, NULL), 0);
   close(a);
   close(b);
@@ -279,11 +272,11 @@ static void test_unread_closing_reply_is_bounded(void **st)
   assert_true(fd >= 0);
   assert_int_equal(e2e_send(fd, batch, rl * N + sizeof bad - 1), 0);
   free(batch);
-  uint64_t t0 = now_ms();
+  uint64_t t0 = e2e_now_ms();
   int held = 1;
-  while (now_ms() - t0 < 4000 && (held = e2e_server_holds(&srv, fd))) usleep(50000);
+  while (e2e_now_ms() - t0 < 4000 && (held = e2e_server_holds(&srv, fd))) usleep(50000);
   close(fd);
-  if (held) fail_msg("the server still holds the connection %llu ms later", (unsigned long long)(now_ms() - t0));
+  if (held) fail_msg("the server still holds the connection %llu ms later", (unsigned long long)(e2e_now_ms() - t0));
 }
 
 int main(void)

@@ -53,13 +53,6 @@ static int teardown(void **st)
   return e2e_finish(&srv);
 }
 
-static uint64_t now_ms(void)
-{
-  struct timeval tv;
-  gettimeofday(&tv, NULL);
-  return (uint64_t)tv.tv_sec * 1000u + (uint64_t)tv.tv_usec / 1000u;
-}
-
 static const char get_nope[] = "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n";
 
 /* The idle deadline passes while the server is stopped and the client's
@@ -77,8 +70,8 @@ static void test_idle_deadline_reads_the_waiting_request(void **st)
   /* silent: accepted once TCP_DEFER_ACCEPT stops waiting, then idle */
   int fd = e2e_connect(srv.port);
   assert_true(fd >= 0);
-  uint64_t t0 = now_ms();
-  while (!e2e_server_holds(&srv, fd) && now_ms() - t0 < 30000) usleep(10000);
+  uint64_t t0 = e2e_now_ms();
+  while (!e2e_server_holds(&srv, fd) && e2e_now_ms() - t0 < 30000) usleep(10000);
   assert_true(e2e_server_holds(&srv, fd));
   usleep(200000); /* the loop waits in its poll */
   e2e_stall_sending(&srv, fd, get_nope, sizeof get_nope - 1, STALL_MS);
@@ -93,8 +86,8 @@ static void test_idle_deadline_reads_the_waiting_request(void **st)
     if (s != 404) fail_msg("stall %d: a request that waited in the kernel at the idle deadline: %d", round + 1, s);
   }
   /* idle with nothing waiting: still closed */
-  t0 = now_ms();
-  while (e2e_server_holds(&srv, fd) && now_ms() - t0 < 30000) usleep(50000);
+  t0 = e2e_now_ms();
+  while (e2e_server_holds(&srv, fd) && e2e_now_ms() - t0 < 30000) usleep(50000);
   if (e2e_server_holds(&srv, fd)) fail_msg("an idle connection still held after 30 s");
   close(fd);
 }

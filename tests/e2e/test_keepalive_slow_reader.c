@@ -46,13 +46,6 @@ static int teardown(void **st)
   return e2e_finish(&srv);
 }
 
-static uint64_t now_ms(void)
-{
-  struct timeval tv;
-  gettimeofday(&tv, NULL);
-  return (uint64_t)tv.tv_sec * 1000u + (uint64_t)tv.tv_usec / 1000u;
-}
-
 static const char get_nope[] = "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n";
 
 /* n GET /healthz (about 2.1 KiB of reply each) pipelined at once on a
@@ -122,8 +115,8 @@ static void read_slowly(int fd, int n, useconds_t pace_us, int stall_at)
     if (stall_at && got >= stall_at) {
       stall_at = 0;
       e2e_stall(&srv, 1);
-      uint64_t t0 = now_ms();
-      while (now_ms() - t0 < STALL_MS)
+      uint64_t t0 = e2e_now_ms();
+      while (e2e_now_ms() - t0 < STALL_MS)
         if (take(fd, &r, sizeof r.b, 50) > 0)
           for (int s; got < n && (s = next_reply(&r)); got++)
             if (s != 200) fail_msg("reply %d of %d during a stall: %d", got + 1, n, s);
@@ -179,8 +172,8 @@ static void test_reader_that_takes_nothing_is_cut_off(void **st)
   (void)st;
   for (int k = 0; k < 2; k++) {
     int fd = k ? piped(PIPED_N, 1, "Connection: close\r\n") : piped(PIPED_N, 1, "");
-    uint64_t t0 = now_ms();
-    while (e2e_server_holds(&srv, fd) && now_ms() - t0 < 30000) usleep(50000);
+    uint64_t t0 = e2e_now_ms();
+    while (e2e_server_holds(&srv, fd) && e2e_now_ms() - t0 < 30000) usleep(50000);
     if (e2e_server_holds(&srv, fd)) fail_msg("a client that took none of its replies (%s) still held after 30 s",
                                              k ? "closing" : "paused");
     close(fd);

@@ -234,6 +234,13 @@ int e2e_wait_job_runs(const e2e_server_t *srv, const char *job, int k)
   return e2e_job_runs(srv, job) >= want ? 0 : -1;
 }
 
+uint64_t e2e_now_ms(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 int e2e_connect(int port)
 {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
