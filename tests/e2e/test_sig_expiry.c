@@ -45,6 +45,15 @@ static int release(void **st)
   return 0;
 }
 
+/* The wall clock's second as the server reads it (CLOCK_REALTIME): time() may read the coarse clock, a tick
+ * behind, and see the expiry's second still running after the server closed the session past it. */
+static int64_t wall_s(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec;
+}
+
 /* A UserSig for (sdkappid, user) signed with k, issued at `at` for expire seconds. */
 static void sig_at(uint32_t sdkappid, const char *k, const char *user, int64_t at, int64_t expire, char *out, size_t cap)
 {
@@ -56,7 +65,7 @@ static void sig_at(uint32_t sdkappid, const char *k, const char *user, int64_t a
 static void login_on(wsc_t *c, const char *user, const char *platform, int64_t expire, int64_t *due)
 {
   char sig[1024], reply[4096];
-  int64_t now = (int64_t)time(NULL);
+  int64_t now = wall_s();
   sig_at(app, key, user, now, expire, sig, sizeof sig);
   memset(c, 0, sizeof *c);
   c->next_id = 100;
@@ -69,7 +78,7 @@ static void login_for(wsc_t *c, const char *user, int64_t expire, int64_t *due) 
 
 static void wait_past(int64_t t)
 {
-  while ((int64_t)time(NULL) <= t) usleep(100 * 1000);
+  while (wall_s() <= t) usleep(100 * 1000);
 }
 
 static void heartbeat_ok(wsc_t *c)
@@ -97,7 +106,7 @@ static void ends_expired(wsc_t *c, int64_t due, int no_reply_from)
     }
     json_decref(o);
   }
-  int64_t at = (int64_t)time(NULL);
+  int64_t at = wall_s();
   assert_true(kicked);
   assert_int_equal(cc, 4006);
   assert_true(at > due);
@@ -137,7 +146,7 @@ static void test_renew_moves_expiry(void **st)
 {
   (void)st;
   wsc_t c;
-  int64_t due1, now = (int64_t)time(NULL), due2 = now + 8;
+  int64_t due1, now = wall_s(), due2 = now + 8;
   char sig[1024];
   login_for(&c, "rn1", 2, &due1);
   sig_at(app, key, "rn1", now, 8, sig, sizeof sig);
@@ -154,7 +163,7 @@ static void test_renew_refused_changes_nothing(void **st)
 {
   (void)st;
   wsc_t c;
-  int64_t due, now = (int64_t)time(NULL);
+  int64_t due, now = wall_s();
   char sig[1024], other_key[80];
   login_for(&c, "rf1", 4, &due);
   sig_at(app, key, "someone", now, 86400, sig, sizeof sig);
@@ -244,7 +253,7 @@ static void test_login_pending_at_expiry(void **st)
 {
   (void)st;
   char sig[1024], msg[2048], reply[4096];
-  int64_t now = (int64_t)time(NULL);
+  int64_t now = wall_s();
   sig_at(app, key, "plog", now, 1, sig, sizeof sig);
   e2e_ws_login_frame_sig(app, "plog", sig, "Web", "dev-plog", msg, sizeof msg);
   int fd = e2e_ws_connect(srv.port, "/ws");
