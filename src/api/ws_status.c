@@ -40,24 +40,24 @@ static json_t *status_json(api_srv_t *srv, uint32_t app, uint32_t user_no, const
   return o;
 }
 
-/* Queue text (NULL: the push could not be made) on one device due a status push. A device it cannot be
+/* Queue frame f (NULL: the push could not be made) on one device due a status push. A device it cannot be
  * queued on is cut with 1011 (decisions §82): it reconnects and reads the current status, never keeps a
  * stale one with nothing telling it (a send refused over the queue cap has closed it with 1008 already). */
-static void status_send(net_ws_t *ws, const char *text)
+static void status_send(net_ws_t *ws, net_frame_t *f)
 {
   /* a test's out of memory (util/faultsim.h): the frame is not queued */
-  if (text && !imc_fault(IMC_FAULT_STATUS_PUSH_SEND) && !net_ws_send_text(ws, text, strlen(text))) return;
+  if (f && !imc_fault(IMC_FAULT_STATUS_PUSH_SEND) && !net_ws_send_frame(ws, f)) return;
   net_ws_close(ws, 1011, "a status push was lost (out of memory): read the status again");
 }
 
-typedef struct status_push { api_srv_t *srv; uint32_t app; char *text; } status_push_t;
+typedef struct status_push { api_srv_t *srv; uint32_t app; net_frame_t *frame; } status_push_t;
 
 static void send_to_sub(void *ud, uint32_t user_no, uint32_t sid)
 {
   status_push_t *p = ud;
   im_session_t *s = im_presence_find(p->srv->presence, p->app, user_no, sid);
   net_ws_t *ws = s && s->conn ? cws_usable(cws_of_session(s)) : NULL;
-  if (ws) status_send(ws, p->text);
+  if (ws) status_send(ws, p->frame);
 }
 
 /* Push user's status to its live subscribers and, when own is set, to the
@@ -69,15 +69,17 @@ static void push_status(api_srv_t *srv, uint32_t app, uint32_t user_no, int own)
   if (!u || !u->id[0] || !enabled(srv, app)) return;
   json_t *st = status_json(srv, app, user_no, u->id);
   status_push_t p = { srv, app, NULL };
-  if (st && !json_object_set_new(st, "type", json_string("status"))) p.text = json_dumps(st, JSON_COMPACT);
+  char *text = st && !json_object_set_new(st, "type", json_string("status")) ? json_dumps(st, JSON_COMPACT) : NULL;
   json_decref(st);
-  if (!p.text) IMC_WARN("status", "msg=\"status push not made (out of memory): its devices are cut\" app=%u", app);
+  if (text) p.frame = net_frame_new_text(text, strlen(text)); /* encoded once, shared by every device */
+  free(text);
+  if (!p.frame) IMC_WARN("status", "msg=\"status push not made (out of memory): its devices are cut\" app=%u", app);
   ws_status_subs_each(srv, app, user_no, send_to_sub, &p); /* closing a device leaves the registry as it is */
   for (im_session_t *s = own ? im_presence_first(srv->presence, app, user_no) : NULL; s; s = s->next) {
     net_ws_t *ws = s->conn ? cws_usable(cws_of_session(s)) : NULL;
-    if (ws) status_send(ws, p.text);
+    if (ws) status_send(ws, p.frame);
   }
-  free(p.text);
+  if (p.frame) net_frame_unref(p.frame);
 }
 
 void ws_status_changed(api_srv_t *srv, uint32_t app, uint32_t user_no) { push_status(srv, app, user_no, 0); }
