@@ -647,4 +647,14 @@ void api_srv_release(api_srv_t *srv);
 void api_net_cfg(const api_cfg_t *cfg, net_cfg_t *out);
 void api_net_handlers(api_srv_t *srv, net_handlers_t *out);
 
+/* ---- reply objects set whole (api_json.c, decisions §85) ---------------------------- */
+/* Set o's member key to v (stolen) unless *bad; a v that is NULL or cannot
+ * be set (out of memory, or o NULL) sets *bad, as api_list_add does for a
+ * list entry: the caller answers 70500 (a relationship request:
+ * &rr->lost), never an object with a member left out. */
+void api_field_put(json_t *o, const char *key, json_t *v, int *bad);
+/* o when it is whole (not NULL, bad 0), else NULL with o released: what
+ * rest_reply_ok and relreq_commit take (NULL: 70500). */
+json_t *api_json_whole(json_t *o, int bad);
+
 #endif

@@ -25,6 +25,7 @@ static const char *const site_names[IMC_FAULT__COUNT] = {
   [IMC_FAULT_STATUS_LIST_JSON] = "status_list_json",
   [IMC_FAULT_REST_REPLY_JSON] = "rest_reply_json",
   [IMC_FAULT_LIST_JSON] = "list_json",
+  [IMC_FAULT_FIELD_JSON] = "field_json",
 };
 
 #define FAULT_PLAN_MAX 16 /* entries of IMCLOUD_TEST_FAIL kept; more are named on stderr and ignored */

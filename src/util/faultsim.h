@@ -39,6 +39,9 @@ typedef enum {
                                 * member could not be set */
   IMC_FAULT_LIST_JSON,         /* "list_json": one entry of a list a REST reply or a relationship push is made of
                                 * (src/api/rest_v4.c api_list_add) fails as if it could not be made */
+  IMC_FAULT_FIELD_JSON,        /* "field_json": one member set into an object a REST or operator reply, or one of
+                                * its list entries, is made of (src/api/api_json.c api_field_put) fails as if it
+                                * could not be set */
   IMC_FAULT__COUNT
 } imc_fault_site_t;
 
