@@ -62,27 +62,40 @@ static int fail(op_req_t *o, int status, int err, const char *msg)
   return 0;
 }
 
+/* An app as the operator API shows it; NULL when a member could not be made (out of memory). */
 static json_t *app_json(const store_app_t *a)
 {
   json_t *admins = json_array();
-  for (int i = 0; i < a->n_admins; i++) json_array_append_new(admins, json_string(a->admins[i]));
-  return json_pack("{s:I,s:s,s:I,s:s,s:s,s:s,s:s,s:s,s:I,s:o}", "sdkappid", (json_int_t)a->sdkappid, "key", a->secret_key,
-                   "customer_id", (json_int_t)a->customer_id, "name", a->name, "region", a->region, "scheme", a->scheme,
-                   "edition", a->edition, "status", a->status, "created_at", (json_int_t)a->created_at_s, "admins", admins);
+  int bad = 0;
+  for (int i = 0; i < a->n_admins; i++) api_list_add(admins, json_string(a->admins[i]), &bad);
+  return api_json_whole(json_pack("{s:I,s:s,s:I,s:s,s:s,s:s,s:s,s:s,s:I,s:o}", "sdkappid", (json_int_t)a->sdkappid, "key",
+                                  a->secret_key, "customer_id", (json_int_t)a->customer_id, "name", a->name, "region",
+                                  a->region, "scheme", a->scheme, "edition", a->edition, "status", a->status, "created_at",
+                                  (json_int_t)a->created_at_s, "admins", admins), bad);
 }
+
+/* A list a read fills row by row (the store's callbacks): an entry that cannot be made sets bad (§85). */
+typedef struct op_list { json_t *arr; int bad; } op_list_t;
 
 static void on_customer(void *ud, const store_customer_t *c)
 {
-  json_array_append_new(ud, json_pack("{s:I,s:s,s:I}", "id", (json_int_t)c->id, "name", c->name, "created_at", (json_int_t)c->created_at_s));
+  op_list_t *l = ud;
+  api_list_add(l->arr, json_pack("{s:I,s:s,s:I}", "id", (json_int_t)c->id, "name", c->name, "created_at", (json_int_t)c->created_at_s), &l->bad);
 }
 
-static void on_app(void *ud, const store_app_t *a) { json_array_append_new(ud, app_json(a)); }
+static void on_app(void *ud, const store_app_t *a) { op_list_t *l = ud; api_list_add(l->arr, app_json(a), &l->bad); }
+
+/* {name: the list}, or NULL when an entry was left out (job_run: 500 NOMEM). */
+static json_t *op_list_json(const char *name, op_list_t *l)
+{
+  return api_json_whole(json_pack("{s:o}", name, l->arr), l->bad);
+}
 
 static int customers_list(op_req_t *o, store_t *s)
 {
-  json_t *arr = json_array();
-  int rc = store_customer_list(s, on_customer, arr);
-  o->out = json_pack("{s:o}", "customers", arr);
+  op_list_t l = { json_array(), 0 };
+  int rc = store_customer_list(s, on_customer, &l);
+  o->out = op_list_json("customers", &l);
   return rc;
 }
 
@@ -101,9 +114,9 @@ static int customers_create(op_req_t *o, store_t *s)
 
 static int apps_list(op_req_t *o, store_t *s)
 {
-  json_t *arr = json_array();
-  int rc = store_app_list(s, 0, on_app, arr);
-  o->out = json_pack("{s:o}", "apps", arr);
+  op_list_t l = { json_array(), 0 };
+  int rc = store_app_list(s, 0, on_app, &l);
+  o->out = op_list_json("apps", &l);
   return rc;
 }
 
@@ -153,13 +166,15 @@ static int apps_show(op_req_t *o, store_t *s)
   if (rc == IMC_E_NOTFOUND) return fail(o, 404, rc, "no such app");
   if (!rc) rc = store_account_count(s, a.sdkappid, &n);
   if (rc) return rc;
+  int bad = 0;
   o->out = app_json(&a);
-  json_object_set_new(o->out, "accounts", json_integer(n));
+  api_field_put(o->out, "accounts", json_integer(n), &bad);
+  o->out = api_json_whole(o->out, bad); /* NULL: job_run answers 500 NOMEM */
   return 0;
 }
 
 /* ---- wallets ------------------------------------------------------------------ */
-static void on_entry(void *ud, const store_ledger_t *e) { json_array_append_new(ud, tenant_ledger_json(e)); }
+static void on_entry(void *ud, const store_ledger_t *e) { op_list_t *l = ud; api_list_add(l->arr, tenant_ledger_json(e), &l->bad); }
 
 static int wallet_show(op_req_t *o, store_t *s)
 {
@@ -167,11 +182,12 @@ static int wallet_show(op_req_t *o, store_t *s)
   int64_t bal = 0;
   int rc = store_customer_get(s, o->id, &c);
   if (rc == IMC_E_NOTFOUND) return fail(o, 404, rc, "no such customer");
-  json_t *arr = json_array();
+  op_list_t l = { json_array(), 0 };
   if (!rc) rc = store_wallet_balance(s, o->id, &bal);
-  if (!rc) rc = store_ledger_each(s, o->id, on_entry, arr);
-  if (rc) { json_decref(arr); return rc; }
-  o->out = json_pack("{s:I,s:I,s:o}", "customer_id", (json_int_t)o->id, "balance_fen", (json_int_t)bal, "entries", arr);
+  if (!rc) rc = store_ledger_each(s, o->id, on_entry, &l);
+  if (rc) { json_decref(l.arr); return rc; }
+  o->out = api_json_whole(json_pack("{s:I,s:I,s:o}", "customer_id", (json_int_t)o->id, "balance_fen", (json_int_t)bal,
+                                    "entries", l.arr), l.bad);
   return 0;
 }
 
@@ -203,11 +219,13 @@ static int wallet_topup(op_req_t *o, store_t *s)
   int64_t bal = 0;
   if ((rc = store_wallet_balance(s, o->id, &bal))) return rc;
   o->status = e.replayed ? 200 : 201;
+  int bad = 0; /* a member left out: the top-up is undone (job_run: 500 NOMEM, §85) */
   o->out = tenant_ledger_json(&e);
-  json_object_set_new(o->out, "replayed", json_boolean(e.replayed));
-  json_object_set_new(o->out, "bills_paid", json_integer(ar.bills_paid));
-  json_object_set_new(o->out, "apps_resumed", json_integer(ar.resumed));
-  json_object_set_new(o->out, "wallet_balance_fen", json_integer(bal));
+  api_field_put(o->out, "replayed", json_boolean(e.replayed), &bad);
+  api_field_put(o->out, "bills_paid", json_integer(ar.bills_paid), &bad);
+  api_field_put(o->out, "apps_resumed", json_integer(ar.resumed), &bad);
+  api_field_put(o->out, "wallet_balance_fen", json_integer(bal), &bad);
+  o->out = api_json_whole(o->out, bad);
   return 0;
 }
 
@@ -313,7 +331,9 @@ static void big_groups_applied(op_req_t *o)
 {
   int64_t extra = json_integer_value(json_object_get(o->out, "big_groups_extra"));
   if (im_groups_set_big_extra(o->srv->groups, o->id, extra)) return;
-  json_object_set_new(o->out, "big_groups", json_integer(im_groups_big_count(o->srv->groups, o->id)));
+  int bad = 0; /* committed and applied: a reply without big_groups is 500 NOMEM (job_done) */
+  api_field_put(o->out, "big_groups", json_integer(im_groups_big_count(o->srv->groups, o->id)), &bad);
+  o->out = api_json_whole(o->out, bad);
 }
 
 static int customer_big_groups(op_req_t *o, store_t *s)
@@ -400,11 +420,13 @@ static int life_finish(op_req_t *o, store_t *s, const store_order_t *ord, int re
   json_t *st = tenant_app_state_json(s, id, today, now);
   if (!st) return IMC_E_NOMEM;
   o->out = json_pack("{s:o}", "state", st);
+  int bad = 0; /* a member left out: the order is undone (job_run: 500 NOMEM, §85) */
   if (ord) {
-    json_object_set_new(o->out, "order", tenant_order_json(ord));
-    json_object_set_new(o->out, "replayed", json_boolean(replayed));
+    api_field_put(o->out, "order", tenant_order_json(ord), &bad);
+    api_field_put(o->out, "replayed", json_boolean(replayed), &bad);
     o->status = replayed ? 200 : 201;
   }
+  o->out = api_json_whole(o->out, bad);
   return 0;
 }
 
@@ -630,7 +652,10 @@ static int job_run(store_t *s, void *arg)
 {
   op_req_t *o = arg;
   o->status = 200;
-  return o->run(o, s);
+  int rc = o->run(o, s);
+  /* a reply that could not be made whole (out of memory): 500 NOMEM, and a write is undone (its savepoint) — never
+   * a 200 without the fields docs/operator-api.md promises (§85) */
+  return !rc && !o->out ? IMC_E_NOMEM : rc;
 }
 
 static void job_done(void *arg, int rc)
@@ -645,7 +670,8 @@ static void job_done(void *arg, int rc)
       IMC_WARN("operator", "msg=\"new app not in the registry until the change log brings it\" app=%u", o->app.sdkappid);
     if (o->created) api_app_zone(o->srv, o->app.sdkappid, o->tz, o->tz_rc); /* before its first event */
     api_fresh_apply(o->srv, &o->fresh); /* apps an order, a status change or a top-up changed */
-    api_reply_json(o->req, o->status, o->out);
+    if (o->out) api_reply_json(o->req, o->status, o->out);
+    else reply_err(o->req, 500, IMC_E_NOMEM, "out of memory: the change is done, its reply could not be made"); /* applied's */
   }
   json_decref(o->body);
   free(o);

@@ -68,9 +68,10 @@ static void change(rest_ctx_t *c, int add)
       else { rc = rel_txn_del(&rr->txn, a, REL_K_BLACK, id); changed = 1; }
     }
     if (rc == IMC_E_NOMEM) { json_decref(results); json_decref(fail); rest_reply_err(c, rc, NULL, NULL); return; }
-    json_array_append_new(results, rc == IMC_E_REL_PARAM && !add ? json_pack("{s:s,s:i,s:s}", "To_Account", id, "ResultCode",
-                                   imc_err_compat(rc), "ResultInfo", "not in the blocklist") : result_item(id, rc));
-    if (rc) json_array_append_new(fail, json_string(id));
+    /* an entry lost: the request fails 70500 and is undone (§82) */
+    api_list_add(results, rc == IMC_E_REL_PARAM && !add ? json_pack("{s:s,s:i,s:s}", "To_Account", id, "ResultCode",
+                          imc_err_compat(rc), "ResultInfo", "not in the blocklist") : result_item(id, rc), &rr->lost);
+    if (rc) api_list_add(fail, json_string(id), &rr->lost);
   }
   if (changed) {
     if ((rc = rel_txn_bump(&rr->txn, a, "black_seq", &seq))) {
@@ -109,13 +110,14 @@ void rest_black_list_get(rest_ctx_t *c)
   const rel_row_t *rows = rel_rows(a, REL_K_BLACK, &n);
   int64_t cur = rel_meta_i64(a, "black_seq");
   json_t *items = json_array();
+  int bad = 0; /* an entry left out of the page: 70500, never a page that skips one (§85) */
   size_t from = (size_t)start < n ? (size_t)start : n, to = from + (size_t)max < n ? from + (size_t)max : n;
   if (last && last == cur) from = to = n; /* the caller holds the current list */
-  for (size_t i = from; i < to; i++)
-    json_array_append_new(items, json_pack("{s:s,s:I}", "To_Account", rows[i].key, "AddBlackTimeStamp",
-                                           (json_int_t)strtoll(rows[i].val, NULL, 10)));
-  rest_reply_ok(c, json_pack("{s:o,s:I,s:I}", "BlackListItem", items, "StartIndex", (json_int_t)(to < n ? to : 0),
-                             "CurruentSequence", (json_int_t)cur));
+  for (size_t i = from; i < to && !bad; i++)
+    api_list_add(items, json_pack("{s:s,s:I}", "To_Account", rows[i].key, "AddBlackTimeStamp",
+                                  (json_int_t)strtoll(rows[i].val, NULL, 10)), &bad);
+  rest_reply_ok(c, api_json_whole(json_pack("{s:o,s:I,s:I}", "BlackListItem", items, "StartIndex", (json_int_t)(to < n ? to : 0),
+                                            "CurruentSequence", (json_int_t)cur), bad));
 }
 
 void rest_black_list_check(rest_ctx_t *c)

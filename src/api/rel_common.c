@@ -278,6 +278,7 @@ void rel_check_reply(rest_ctx_t *c, const rel_user_t *a, json_t *to, rel_kind_t 
                      const char *items_key)
 {
   json_t *items = json_array(), *fail = json_array(), *v;
+  int bad = 0; /* a peer left out of items_key or Fail_Account: 70500 (§85) */
   /* the peer's side is keyed by From_Account's UserID: a From_Account with no rows of its own has no record
    * (a is NULL; rel_from checked the name), and the peer may still hold it */
   const char *from = json_string_value(json_object_get(c->body, "From_Account"));
@@ -285,18 +286,19 @@ void rel_check_reply(rest_ctx_t *c, const rel_user_t *a, json_t *to, rel_kind_t 
   json_array_foreach(to, i, v) {
     const char *id;
     uint32_t no;
+    if (bad) break;
     int rc = rel_peer(c->srv, c->sdkappid, v, &id, &no);
     if (rc) {
       int err = rc == IMC_E_USER_ID ? IMC_E_REL_PARAM : IMC_E_REL_USER;
-      json_array_append_new(items, json_pack("{s:O,s:s,s:i,s:s}", "To_Account", v, "Relation", names[0], "ResultCode",
-                                             imc_err_compat(err), "ResultInfo", imc_strerror(err)));
-      json_array_append(fail, v);
+      api_list_add(items, json_pack("{s:O,s:s,s:i,s:s}", "To_Account", v, "Relation", names[0], "ResultCode",
+                                    imc_err_compat(err), "ResultInfo", imc_strerror(err)), &bad);
+      api_list_add(fail, json_incref(v), &bad);
       continue;
     }
     int ab = rel_get(a, kind, id) != NULL;
     int ba = both && from && rel_get(rel_user(c->srv->rel, c->sdkappid, no), kind, from) != NULL;
-    json_array_append_new(items, json_pack("{s:s,s:s,s:i,s:s}", "To_Account", id, "Relation", names[ab | ba << 1],
-                                           "ResultCode", 0, "ResultInfo", ""));
+    api_list_add(items, json_pack("{s:s,s:s,s:i,s:s}", "To_Account", id, "Relation", names[ab | ba << 1],
+                                  "ResultCode", 0, "ResultInfo", ""), &bad);
   }
-  rest_reply_ok(c, json_pack("{s:o,s:o}", items_key, items, "Fail_Account", fail));
+  rest_reply_ok(c, api_json_whole(json_pack("{s:o,s:o}", items_key, items, "Fail_Account", fail), bad));
 }

@@ -29,17 +29,17 @@ static int regroup(relreq_t *rr, rel_user_t *a, const char *peer, const char *na
   if (!row) return IMC_E_REL_NOT_FRIEND;
   json_t *g = json_object_get(row, "Group"), *out = json_array(), *v;
   size_t i;
-  int present = 0;
+  int present = 0, bad = 0; /* a list left out of the row: the row is not written (IMC_E_NOMEM) */
   json_array_foreach(g, i, v) {
     if (!strcmp(json_string_value(v), name)) { present = 1; if (!add) continue; }
-    json_array_append(out, v);
+    api_list_add(out, json_incref(v), &bad);
   }
-  if (add && !present) json_array_append_new(out, json_string(name));
+  if (add && !present) api_list_add(out, json_string(name), &bad);
   int rc = 0;
   if (add != present) {
-    json_object_set_new(row, "Group", out);
+    api_field_put(row, "Group", out, &bad);
     out = NULL;
-    char *text = rel_text(row);
+    char *text = bad ? NULL : rel_text(row);
     rc = text ? rel_txn_put(&rr->txn, a, REL_K_FRIEND, peer, text) : IMC_E_NOMEM;
     free(text);
     if (!rc) rc = rel_txn_bump(&rr->txn, a, "friend_seq", NULL);
@@ -78,8 +78,8 @@ void rest_flist_add(rest_ctx_t *c)
     int r = tenant_user_id_valid(peer) ? 0 : IMC_E_REL_PARAM; /* not a UserID: a bad item, not "not friends" */
     json_array_foreach(names, i, n) if (!r) r = regroup(rr, a, peer, json_string_value(n), 1);
     if (r == IMC_E_NOMEM) rc = r;
-    json_array_append_new(results, json_pack("{s:s,s:i,s:s}", "To_Account", peer, "ResultCode", r ? imc_err_compat(r) : 0,
-                                             "ResultInfo", r ? imc_strerror(r) : ""));
+    api_list_add(results, json_pack("{s:s,s:i,s:s}", "To_Account", peer, "ResultCode", r ? imc_err_compat(r) : 0,
+                                    "ResultInfo", r ? imc_strerror(r) : ""), &rr->lost); /* lost: 70500, undone (§82) */
   }
   if (!rc) rc = rel_txn_bump(&rr->txn, a, "flist_seq", &seq);
   if (rc) { json_decref(results); rest_reply_err(c, rc, NULL, NULL); return; }
@@ -136,7 +136,8 @@ void rest_flist_get(rest_ctx_t *c)
   size_t nl, nfr;
   const rel_row_t *lists = rel_rows(a, REL_K_FLIST, &nl), *friends = rel_rows(a, REL_K_FRIEND, &nfr);
   json_t *out = json_array();
-  for (size_t i = 0; i < nl; i++) {
+  int bad = 0; /* a list, a member or a member count left out: 70500 (§85) */
+  for (size_t i = 0; i < nl && !bad; i++) {
     size_t k;
     json_t *n;
     int wanted = !names;
@@ -147,12 +148,13 @@ void rest_flist_get(rest_ctx_t *c)
       json_t *row = rel_json(friends[f].val), *g;
       size_t x;
       json_array_foreach(json_object_get(row, "Group"), x, g)
-        if (!strcmp(json_string_value(g), lists[i].key)) { json_array_append_new(members, json_string(friends[f].key)); break; }
+        if (!strcmp(json_string_value(g), lists[i].key)) { api_list_add(members, json_string(friends[f].key), &bad); break; }
       json_decref(row);
     }
     json_t *item = json_pack("{s:s,s:I}", "GroupName", lists[i].key, "FriendNumber", (json_int_t)json_array_size(members));
-    if (need) json_object_set_new(item, "To_Account", members); else json_decref(members);
-    json_array_append_new(out, item);
+    if (need) api_field_put(item, "To_Account", members, &bad); else json_decref(members);
+    api_list_add(out, item, &bad);
   }
-  rest_reply_ok(c, json_pack("{s:o,s:I}", "ResultItem", out, "CurrentSequence", (json_int_t)rel_meta_i64(a, "flist_seq")));
+  rest_reply_ok(c, api_json_whole(json_pack("{s:o,s:I}", "ResultItem", out, "CurrentSequence",
+                                            (json_int_t)rel_meta_i64(a, "flist_seq")), bad));
 }

@@ -47,10 +47,11 @@ static json_t *friend_tag(json_t *row, const char *tag)
   return NULL;
 }
 
-static void add_tag(json_t *arr, json_t *row, const char *tag)
+/* The tag's {Tag, Value} into arr when the row has a value (an entry that cannot be made sets *bad, §85). */
+static void add_tag(json_t *arr, json_t *row, const char *tag, int *bad)
 {
   json_t *v = friend_tag(row, tag);
-  if (v) json_array_append_new(arr, json_pack("{s:s,s:o}", "Tag", tag, "Value", v));
+  if (v) api_list_add(arr, json_pack("{s:s,s:o}", "Tag", tag, "Value", v), bad);
 }
 
 static int opt_u64(json_t *body, const char *name, int64_t *out)
@@ -79,28 +80,30 @@ void rest_friend_get(rest_ctx_t *c)
   int64_t cur_std = rel_meta_i64(a, "friend_seq"), cur_cus = rel_meta_i64(a, "friend_cseq");
   int want_std = !(std_seq && std_seq == cur_std), want_cus = !(cus_seq && cus_seq == cur_cus);
   json_t *items = json_array();
+  int bad = 0; /* a friend, or a tag of one, left out of the page: 70500 (§85) */
   size_t from = (size_t)start < n ? (size_t)start : n, to = from + REL_FRIEND_PAGE < n ? from + REL_FRIEND_PAGE : n;
-  for (size_t i = from; i < to; i++) {
+  for (size_t i = from; i < to && !bad; i++) {
     json_t *row = rel_json(rows[i].val), *vi = json_array();
+    if (!row) bad = 1; /* a stored row always reads: none is out of memory */
     if (want_std) {
-      add_tag(vi, row, "Tag_SNS_IM_AddSource");
-      add_tag(vi, row, "Tag_SNS_IM_AddWording");
-      add_tag(vi, row, "Tag_SNS_IM_AddTime");
-      add_tag(vi, row, "Tag_SNS_IM_Remark");
-      if (json_array_size(json_object_get(row, "Group"))) add_tag(vi, row, "Tag_SNS_IM_Group");
+      add_tag(vi, row, "Tag_SNS_IM_AddSource", &bad);
+      add_tag(vi, row, "Tag_SNS_IM_AddWording", &bad);
+      add_tag(vi, row, "Tag_SNS_IM_AddTime", &bad);
+      add_tag(vi, row, "Tag_SNS_IM_Remark", &bad);
+      if (json_array_size(json_object_get(row, "Group"))) add_tag(vi, row, "Tag_SNS_IM_Group", &bad);
     }
     if (want_cus) {
       const char *k;
       json_t *cv;
       json_object_foreach(json_object_get(row, "Custom"), k, cv)
-        json_array_append_new(vi, json_pack("{s:s,s:O}", "Tag", k, "Value", cv));
+        api_list_add(vi, json_pack("{s:s,s:O}", "Tag", k, "Value", cv), &bad);
     }
     json_decref(row);
-    json_array_append_new(items, json_pack("{s:s,s:o}", "To_Account", rows[i].key, "ValueItem", vi));
+    api_list_add(items, json_pack("{s:s,s:o}", "To_Account", rows[i].key, "ValueItem", vi), &bad);
   }
-  rest_reply_ok(c, json_pack("{s:o,s:I,s:I,s:I,s:i,s:I}", "UserDataItem", items, "StandardSequence", (json_int_t)cur_std,
-                             "CustomSequence", (json_int_t)cur_cus, "FriendNum", (json_int_t)n, "CompleteFlag", to >= n,
-                             "NextStartIndex", (json_int_t)to));
+  rest_reply_ok(c, api_json_whole(json_pack("{s:o,s:I,s:I,s:I,s:i,s:I}", "UserDataItem", items, "StandardSequence",
+                                            (json_int_t)cur_std, "CustomSequence", (json_int_t)cur_cus, "FriendNum",
+                                            (json_int_t)n, "CompleteFlag", to >= n, "NextStartIndex", (json_int_t)to), bad));
 }
 
 void rest_friend_get_list(rest_ctx_t *c)
@@ -120,13 +123,15 @@ void rest_friend_get_list(rest_ctx_t *c)
   size_t i, j;
   json_array_foreach(tags, j, t) if (!json_is_string(t)) { rest_reply_err(c, IMC_E_REL_PARAM, "TagList holds strings", NULL); return; }
   json_t *items = json_array(), *fail = json_array();
+  int bad = 0; /* a friend, a tag or a failed UserID left out: 70500 (§85) */
   json_array_foreach(to, i, v) {
+    if (bad) break;
     const char *id = json_is_string(v) ? json_string_value(v) : "";
     json_t *row = json_is_string(v) ? rel_json(rel_val(a, REL_K_FRIEND, id)) : NULL;
     if (!row) {
-      json_array_append_new(items, json_pack("{s:s,s:[],s:i,s:s}", "To_Account", id, "SnsProfileItem", "ResultCode",
-                                             imc_err_compat(IMC_E_REL_NOT_FRIEND), "ResultInfo", imc_strerror(IMC_E_REL_NOT_FRIEND)));
-      json_array_append_new(fail, json_string(id));
+      api_list_add(items, json_pack("{s:s,s:[],s:i,s:s}", "To_Account", id, "SnsProfileItem", "ResultCode",
+                                    imc_err_compat(IMC_E_REL_NOT_FRIEND), "ResultInfo", imc_strerror(IMC_E_REL_NOT_FRIEND)), &bad);
+      api_list_add(fail, json_string(id), &bad);
       continue;
     }
     json_t *sp = json_array();
@@ -135,12 +140,12 @@ void rest_friend_get_list(rest_ctx_t *c)
     json_array_foreach(tags, j, t) {
       const char *tag = json_string_value(t);
       if (!strncmp(tag, "Tag_Profile_", 12)) /* the friend's own profile */
-        json_array_append_new(sp, json_pack("{s:s,s:o}", "Tag", tag, "Value", rel_profile_value(rel_user(c->srv->rel, c->sdkappid, 0), peer, tag)));
-      else add_tag(sp, row, tag);
+        api_list_add(sp, json_pack("{s:s,s:o}", "Tag", tag, "Value", rel_profile_value(rel_user(c->srv->rel, c->sdkappid, 0), peer, tag)), &bad);
+      else add_tag(sp, row, tag, &bad);
     }
     json_decref(row);
-    json_array_append_new(items, json_pack("{s:s,s:o,s:i,s:s}", "To_Account", id, "SnsProfileItem", sp, "ResultCode", 0,
-                                           "ResultInfo", ""));
+    api_list_add(items, json_pack("{s:s,s:o,s:i,s:s}", "To_Account", id, "SnsProfileItem", sp, "ResultCode", 0,
+                                  "ResultInfo", ""), &bad);
   }
-  rest_reply_ok(c, json_pack("{s:o,s:o}", "InfoItem", items, "Fail_Account", fail));
+  rest_reply_ok(c, api_json_whole(json_pack("{s:o,s:o}", "InfoItem", items, "Fail_Account", fail), bad));
 }

@@ -77,17 +77,17 @@ int rel_settings_write(store_t *s, uint32_t app, json_t *body, json_t **out, cha
 int rel_settings_read(store_t *s, uint32_t app, json_t **out)
 {
   json_t *o = json_object();
-  for (size_t i = 0; i < N_SETTINGS && o; i++) {
+  int bad = !o; /* a setting left out: IMC_E_NOMEM, never an object without it (§85; a write is then undone) */
+  for (size_t i = 0; i < N_SETTINGS && !bad; i++) {
     char *val = NULL;
     int rc = store_rel_get(s, app, 0, REL_K_APP, settings[i].field, &val);
     if (rc && rc != IMC_E_NOTFOUND) { json_decref(o); return rc; }
     json_t *v = val ? rel_json(val) : NULL;
+    if (!val && !v) v = i == N_SETTINGS - 1 ? json_false() : json_object(); /* defaults: no custom tags, no friendship rule */
     free(val);
-    if (!v) v = i == N_SETTINGS - 1 ? json_false() : json_object(); /* defaults: no custom tags, no friendship rule */
-    json_object_set_new(o, settings[i].field, v);
+    api_field_put(o, settings[i].field, v, &bad); /* a stored value that cannot be read is out of memory too */
   }
-  if (!o) return IMC_E_NOMEM;
-  *out = o;
+  if (!(*out = api_json_whole(o, bad))) return IMC_E_NOMEM;
   return 0;
 }
 

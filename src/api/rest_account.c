@@ -154,6 +154,7 @@ void rest_admin_account_make(rest_ctx_t *c, void (*then)(rest_ctx_t *c))
 typedef struct batch {
   json_t *fail;  /* multiaccount_import: FailAccounts being built */
   json_t *bad;   /* account_delete: per-item results of invalid entries */
+  int nomem;     /* an entry of fail or bad could not be made: 70500 before anything is written (§85) */
   int n;
   int reserved;  /* multiaccount_import: new accounts counted as pending (quota.c), released when freed */
   api_srv_t *srv;
@@ -175,7 +176,7 @@ static int batch_collect(json_t *arr, const char *field, batch_t *b, json_t *bad
     json_t *id = field ? (json_is_object(v) ? json_object_get(v, field) : NULL) : v;
     if (field && json_is_object(v) && !id) id = json_object_get(v, "Identifier");
     if (!json_is_string(id) || !tenant_user_id_valid(json_string_value(id))) {
-      if (bad_out) json_array_append(bad_out, json_is_string(id) ? id : v);
+      if (bad_out) api_list_add(bad_out, json_incref(json_is_string(id) ? id : v), &b->nomem);
       continue;
     }
     snprintf(b->item[b->n].user_id, sizeof b->item[0].user_id, "%s", json_string_value(id));
@@ -208,12 +209,13 @@ static void multi_after(rest_ctx_t *c, int rc)
 {
   batch_t *b = c->data;
   json_t *fail = b->fail;
+  int bad = 0; /* an account left out of FailAccounts: 70500 (the imports are durable: §82) */
   if (rc) { rest_reply_err(c, rc, NULL, NULL); return; }
   for (int i = 0; i < b->n; i++) {
     if (!b->item[i].rc) b->item[i].rc = tenant_registry_account_put(c->srv->reg, c->sdkappid, b->item[i].user_id, b->item[i].user_no);
-    if (b->item[i].rc) json_array_append_new(fail, json_string(b->item[i].user_id));
+    if (b->item[i].rc) api_list_add(fail, json_string(b->item[i].user_id), &bad);
   }
-  rest_reply_ok(c, json_pack("{s:O}", "FailAccounts", fail));
+  rest_reply_ok(c, api_json_whole(json_pack("{s:O}", "FailAccounts", fail), bad));
 }
 
 void rest_multiaccount_import(rest_ctx_t *c)
@@ -222,12 +224,13 @@ void rest_multiaccount_import(rest_ctx_t *c)
   if (!b) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
   c->data = b;
   c->data_free = batch_free;
-  b->fail = json_array();
+  if (!(b->fail = json_array())) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
   int rc = batch_collect(json_object_get(c->body, "Accounts"), NULL, b, b->fail);
   if (rc) {
     rest_reply_err(c, rc, rc == IMC_E_BATCH_SIZE ? "Accounts holds at most 100 UserIDs" : "Accounts must be a non-empty array of UserIDs", NULL);
     return;
   }
+  if (b->nomem) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; } /* an invalid item not listed: nothing imported */
   /* the edition's account cap, item by item in order (70398 items land in FailAccounts) */
   const tenant_app_t *app = tenant_registry_app(c->srv->reg, c->sdkappid);
   int admitted = 0;
@@ -269,7 +272,7 @@ static void delete_after(rest_ctx_t *c, int rc)
   batch_t *b = c->data;
   if (rc) { rest_reply_err(c, rc, NULL, NULL); return; }
   json_t *items = json_array();
-  json_array_extend(items, b->bad);
+  int bad = !items || json_array_extend(items, b->bad); /* an item left out of ResultItem: 70500 (the deletion is durable: §82) */
   for (int i = 0; i < b->n; i++) {
     uint32_t user_no;
     im_c2c_gone_deliver(c->srv->c2c, b->item[i].gone); /* committed: the peers' live devices get their conv_delete */
@@ -284,15 +287,15 @@ static void delete_after(rest_ctx_t *c, int rc)
       im_groups_user_gone(c->srv->groups, c->sdkappid, user_no); /* its group rows went in delete_run */
     }
     int code = b->item[i].rc == IMC_E_NOTFOUND ? IMC_E_USER_NOT_FOUND : b->item[i].rc;
-    json_array_append_new(items, json_pack("{s:i,s:s,s:s}", "ResultCode", imc_err_compat(code), "ResultInfo",
-                                           code ? imc_strerror(code) : "", "UserID", b->item[i].user_id));
+    api_list_add(items, json_pack("{s:i,s:s,s:s}", "ResultCode", imc_err_compat(code), "ResultInfo",
+                                  code ? imc_strerror(code) : "", "UserID", b->item[i].user_id), &bad);
   }
-  rest_reply_ok(c, json_pack("{s:o}", "ResultItem", items));
+  rest_reply_ok(c, api_json_whole(json_pack("{s:o}", "ResultItem", items), bad));
 }
 
 /* Invalid items of DeleteItem get their own ResultItem entry (70402 or
  * 60015 with the offending value), so the reply accounts for every item. */
-static void delete_bad_items(json_t *arr, json_t *out)
+static void delete_bad_items(json_t *arr, json_t *out, int *bad)
 {
   size_t i;
   json_t *v;
@@ -304,8 +307,8 @@ static void delete_bad_items(json_t *arr, json_t *out)
     if (json_is_object(v) && !raw) raw = json_object_get(v, "Identifier");
     const char *why = rc == IMC_E_JSON_TYPE ? (json_is_object(v) ? "UserID must be a string" : "each item must be an object {\"UserID\":…}")
                       : rc == IMC_E_INVAL ? "UserID is required" : imc_strerror(rc);
-    json_array_append_new(out, json_pack("{s:i,s:s,s:O?}", "ResultCode", imc_err_compat(rc), "ResultInfo", why,
-                                         "UserID", raw ? raw : json_is_object(v) ? NULL : v));
+    api_list_add(out, json_pack("{s:i,s:s,s:O?}", "ResultCode", imc_err_compat(rc), "ResultInfo", why,
+                                "UserID", raw ? raw : json_is_object(v) ? NULL : v), bad);
   }
 }
 
@@ -324,7 +327,8 @@ void rest_account_delete(rest_ctx_t *c)
     return;
   }
   if (!(b->bad = json_array())) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
-  delete_bad_items(arr, b->bad);
+  delete_bad_items(arr, b->bad, &b->nomem);
+  if (b->nomem) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; } /* an invalid item not listed: nothing deleted */
   for (int i = 0; i < b->n; i++) /* for its group rows (delete_run); 0: no such account */
     if (tenant_registry_account_find(c->srv->reg, c->sdkappid, b->item[i].user_id, &b->item[i].user_no)) b->item[i].user_no = 0;
   rest_submit(c, delete_run, delete_after);
@@ -341,21 +345,22 @@ void rest_account_check(rest_ctx_t *c)
   }
   if (json_array_size(arr) > BATCH_MAX) { rest_reply_err(c, IMC_E_BATCH_SIZE, "CheckItem holds at most 100 items", NULL); return; }
   json_t *items = json_array();
+  int bad = 0; /* an item left out of ResultItem: 70500 (§85) */
   json_array_foreach(arr, i, v) {
     const char *uid;
     int rc = json_is_object(v) ? rest_user_id(v, &uid) : IMC_E_JSON_TYPE;
     if (rc) {
       json_t *raw = json_is_object(v) ? json_object_get(v, "UserID") : v;
-      json_array_append_new(items, json_pack("{s:O?,s:i,s:s}", "UserID", raw, "ResultCode", imc_err_compat(IMC_E_INVAL),
-                                             "ResultInfo", imc_strerror(rc)));
+      api_list_add(items, json_pack("{s:O?,s:i,s:s}", "UserID", raw, "ResultCode", imc_err_compat(IMC_E_INVAL),
+                                    "ResultInfo", imc_strerror(rc)), &bad);
       continue;
     }
     uint32_t user_no;
     int found = tenant_registry_account_find(c->srv->reg, c->sdkappid, uid, &user_no) == 0;
-    json_array_append_new(items, json_pack("{s:s,s:i,s:s,s:s}", "UserID", uid, "ResultCode", 0, "ResultInfo", "",
-                                           "AccountStatus", found ? "Imported" : "NotImported"));
+    api_list_add(items, json_pack("{s:s,s:i,s:s,s:s}", "UserID", uid, "ResultCode", 0, "ResultInfo", "",
+                                  "AccountStatus", found ? "Imported" : "NotImported"), &bad);
   }
-  rest_reply_ok(c, json_pack("{s:o}", "ResultItem", items));
+  rest_reply_ok(c, api_json_whole(json_pack("{s:o}", "ResultItem", items), bad));
 }
 
 /* ---- kick ------------------------------------------------------------------ */

@@ -97,12 +97,13 @@ static const char *const send_controls[] = { "NoUnread", "NoLastMsg", "WithMuteN
 /* ForbidCallbackControl: accepted; imcloud has no webhooks yet. */
 static const char *const callback_controls[] = { "ForbidBeforeSendMsgCallback", "ForbidAfterSendMsgCallback", NULL };
 
-static void sent_json(const im_sent_t *r, json_t *o)
+/* MsgTime and MsgKey of a sent message into o; a member that cannot be set sets *bad (§85). */
+static void sent_json(const im_sent_t *r, json_t *o, int *bad)
 {
   char key[48];
   im_msg_key(r->cseq, r->random, r->time_s, key, sizeof key);
-  json_object_set_new(o, "MsgTime", json_integer(r->time_s));
-  json_object_set_new(o, "MsgKey", json_string(key));
+  api_field_put(o, "MsgTime", json_integer(r->time_s), bad);
+  api_field_put(o, "MsgKey", json_string(key), bad);
 }
 
 /* The fields sendmsg and batchsendmsg share, into in (body packed, at most
@@ -158,8 +159,9 @@ static void sendmsg_done(void *ud, int rc, const im_sent_t *r)
   rest_ctx_t *c = ud;
   if (rc) { rest_reply_err(c, rc, NULL, NULL); return; }
   json_t *o = json_object();
-  sent_json(r, o);
-  rest_reply_ok(c, o);
+  int bad = 0;
+  sent_json(r, o, &bad);
+  rest_reply_ok(c, api_json_whole(o, bad)); /* the message is sent: a 70500 here follows it (§82) */
 }
 
 void rest_sendmsg(rest_ctx_t *c)
@@ -181,6 +183,7 @@ typedef struct batch {
   rest_ctx_t *c;
   size_t pending;
   json_t *errors;              /* ErrorList */
+  int bad;                     /* an ErrorList entry could not be made: the reply is 70500 (§85) */
   int first_err;
   int ok;
   im_sent_t first;             /* the first success (MsgKey) */
@@ -190,11 +193,14 @@ static void batch_finish(batch_t *b)
 {
   rest_ctx_t *c = b->c;
   json_t *o = json_object();
-  if (b->ok) sent_json(&b->first, o);
-  json_object_set_new(o, "ErrorList", b->errors);
+  int bad = b->bad;
+  if (b->ok) sent_json(&b->first, o, &bad);
+  api_field_put(o, "ErrorList", b->errors, &bad);
+  b->errors = NULL;
+  o = api_json_whole(o, bad); /* NULL: 70500, never an ErrorList with a target left out (§85) */
   /* rest-api-reference §1.2: the top-level ErrorCode is 0 if any target succeeded */
   if (b->ok) rest_reply_ok(c, o);
-  else rest_reply_err(c, b->first_err, NULL, o);
+  else rest_reply_err(c, o ? b->first_err : IMC_E_NOMEM, NULL, o);
 }
 
 /* to_v: the target as the request gave it (echoed when it is not a string), or NULL. rc is the batch's code
@@ -204,7 +210,7 @@ static void batch_error_v(batch_t *b, const char *to, json_t *to_v, int rc)
 {
   json_t *t = to_v && !json_is_string(to_v) ? json_incref(to_v) : json_string(to);
   int item = rc == IMC_E_MSG_TO_UNKNOWN ? IMC_E_USER_NOT_FOUND : rc;
-  json_array_append_new(b->errors, json_pack("{s:o,s:i}", "To_Account", t, "ErrorCode", imc_err_compat(item)));
+  api_list_add(b->errors, json_pack("{s:o,s:i}", "To_Account", t, "ErrorCode", imc_err_compat(item)), &b->bad);
   if (!b->first_err) b->first_err = rc;
 }
 
@@ -348,7 +354,8 @@ static void roam_done(void *ud, int rc, const im_msg_list_t *l)
   json_t *list = json_array(), *o = json_object();
   char key[48] = "";
   int64_t last_time = 0;
-  for (size_t i = 0; i < l->n; i++) {
+  int bad = 0; /* a member or an entry that could not be made: 70500, never a MsgList with one left out (§85) */
+  for (size_t i = 0; i < l->n && !bad; i++) {
     const store_msg_t *m = &l->msgs[i];
     json_t *content = json_loadb(m->body, m->body_len, 0, NULL);
     im_msg_key(m->cseq, m->random, m->time_s, key, sizeof key);
@@ -358,19 +365,20 @@ static void roam_done(void *ud, int rc, const im_msg_list_t *l)
                              "IsPeerRead",
                              m->from_no == *op_no && (m->seq <= l->peer_read_seq || (m->flags & STORE_MSG_READ_IMPORT)),
                              "MsgKey", key);
-    json_object_set(item, "MsgBody", json_object_get(content, "MsgBody"));
+    /* the stored text always holds MsgBody (im_msg_pack): none is a text that could not be read */
+    api_field_put(item, "MsgBody", json_incref(json_object_get(content, "MsgBody")), &bad);
     json_t *cc = json_object_get(content, "CloudCustomData");
-    json_object_set_new(item, "CloudCustomData", cc ? json_incref(cc) : json_string(""));
+    api_field_put(item, "CloudCustomData", cc ? json_incref(cc) : json_string(""), &bad);
     json_decref(content);
-    json_array_append_new(list, item);
+    api_list_add(list, item, &bad);
     last_time = m->time_s;
   }
-  json_object_set_new(o, "Complete", json_integer(l->complete));
-  json_object_set_new(o, "MsgCnt", json_integer((json_int_t)l->n));
-  json_object_set_new(o, "LastMsgTime", json_integer(last_time));
-  json_object_set_new(o, "LastMsgKey", json_string(l->n ? key : ""));
-  json_object_set_new(o, "MsgList", list);
-  rest_reply_ok(c, o);
+  api_field_put(o, "Complete", json_integer(l->complete), &bad);
+  api_field_put(o, "MsgCnt", json_integer((json_int_t)l->n), &bad);
+  api_field_put(o, "LastMsgTime", json_integer(last_time), &bad);
+  api_field_put(o, "LastMsgKey", json_string(l->n ? key : ""), &bad);
+  api_field_put(o, "MsgList", list, &bad);
+  rest_reply_ok(c, api_json_whole(o, bad));
 }
 
 void rest_admin_getroammsg(rest_ctx_t *c)
@@ -498,7 +506,10 @@ void rest_admin_set_msg_read(rest_ctx_t *c)
 }
 
 /* ---- get_c2c_unread_msg_num ------------------------------------------------------------------------ */
-typedef struct unread_req { json_t *peers; json_t *errors; } unread_req_t;
+typedef struct unread_req {
+  json_t *peers, *errors;
+  int bad; /* a peer or an ErrorList entry could not be kept: the reply is 70500 (§85) */
+} unread_req_t;
 
 static void unread_free(void *p)
 {
@@ -515,24 +526,25 @@ static void unread_done(void *ud, int rc, const im_conv_list_t *l)
   if (rc) { rest_reply_err(c, rc, NULL, NULL); return; }
   json_t *list = json_array();
   int64_t all = 0;
+  int bad = 0; /* a count left out of C2CUnreadMsgNumList, or ErrorList not set: 70500 (§85) */
   if (u->peers) {
     size_t i;
     json_t *v;
     json_array_foreach(u->peers, i, v) {
       int64_t n = 0;
       for (size_t k = 0; k < l->n; k++) if (!strcmp(l->convs[k].peer_id, json_string_value(v))) n = l->convs[k].unread;
-      json_array_append_new(list, json_pack("{s:O,s:I}", "Peer_Account", v, "C2CUnreadMsgNum", (json_int_t)n));
+      api_list_add(list, json_pack("{s:O,s:I}", "Peer_Account", v, "C2CUnreadMsgNum", (json_int_t)n), &bad);
     }
   } else {
     for (size_t k = 0; k < l->n; k++)
       if (l->convs[k].unread)
-        json_array_append_new(list, json_pack("{s:s,s:I}", "Peer_Account", l->convs[k].peer_id, "C2CUnreadMsgNum",
-                                              (json_int_t)l->convs[k].unread));
+        api_list_add(list, json_pack("{s:s,s:I}", "Peer_Account", l->convs[k].peer_id, "C2CUnreadMsgNum",
+                                     (json_int_t)l->convs[k].unread), &bad);
   }
   for (size_t k = 0; k < l->n; k++) all += l->convs[k].unread;
   json_t *o = json_pack("{s:I,s:o}", "AllC2CUnreadMsgNum", (json_int_t)all, "C2CUnreadMsgNumList", list);
-  if (json_array_size(u->errors)) json_object_set(o, "ErrorList", u->errors);
-  rest_reply_ok(c, o);
+  if (json_array_size(u->errors)) api_field_put(o, "ErrorList", json_incref(u->errors), &bad);
+  rest_reply_ok(c, api_json_whole(o, bad));
 }
 
 void rest_get_c2c_unread_msg_num(rest_ctx_t *c)
@@ -563,9 +575,10 @@ void rest_get_c2c_unread_msg_num(rest_ctx_t *c)
       /* an account that does not exist is 70107, as the service's page of this command says (§60) */
       int rc = !tenant_user_id_valid(id) ? IMC_E_MSG_TO
              : tenant_registry_account_find(c->srv->reg, c->sdkappid, id, &no) ? IMC_E_USER_NOT_FOUND : 0;
-      if (rc) json_array_append_new(u->errors, json_pack("{s:O,s:i}", "Peer_Account", v, "ErrorCode", imc_err_compat(rc)));
-      else json_array_append(u->peers, v);
+      if (rc) api_list_add(u->errors, json_pack("{s:O,s:i}", "Peer_Account", v, "ErrorCode", imc_err_compat(rc)), &u->bad);
+      else api_list_add(u->peers, json_incref(v), &u->bad);
     }
   }
+  if (u->bad) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; } /* a peer or an error left out: nothing read */
   im_c2c_conversations(c->srv->c2c, c->sdkappid, user, 0, 1, unread_done, c);
 }

@@ -40,17 +40,17 @@ static void list_done(void *ud, int rc, const im_conv_page_t *p)
   rest_ctx_t *c = ud;
   if (rc) { rest_reply_err(c, rc, NULL, NULL); return; }
   json_t *items = json_array();
-  for (size_t i = 0; i < p->n; i++) {
+  int bad = 0; /* a conversation left out of SessionItem, or a member unset: 70500, never a short page (§85) */
+  for (size_t i = 0; i < p->n && !bad; i++) {
     const im_conv_item_t *it = &p->items[i];
-    json_array_append_new(items, json_pack("{s:i,s:s,s:I,s:i}", "Type", it->group ? 2 : 1,
-                                           it->group ? "GroupId" : "To_Account", it->id, "MsgTime",
-                                           (json_int_t)it->last_time_s, "TopFlag", it->pinned_at_s != 0));
+    api_list_add(items, json_pack("{s:i,s:s,s:I,s:i}", "Type", it->group ? 2 : 1, it->group ? "GroupId" : "To_Account",
+                                  it->id, "MsgTime", (json_int_t)it->last_time_s, "TopFlag", it->pinned_at_s != 0), &bad);
   }
   json_t *o = json_pack("{s:o,s:i,s:I,s:I,s:I,s:I}", "SessionItem", items, "CompleteFlag", p->complete, "TimeStamp",
                         (json_int_t)p->next.time_s, "StartIndex", (json_int_t)p->next.key, "TopTimeStamp",
                         (json_int_t)p->next.pin_s, "TopStartIndex", (json_int_t)p->next.pin_place);
-  json_object_set_new(o, "ErrorDisplay", json_string(""));
-  rest_reply_ok(c, o);
+  api_field_put(o, "ErrorDisplay", json_string(""), &bad);
+  rest_reply_ok(c, api_json_whole(o, bad));
 }
 
 void rest_recentcontact_get_list(rest_ctx_t *c)

@@ -23,15 +23,17 @@ static void query_status(rest_ctx_t *c, const char *field)
   int detail = need && json_integer_value(need) == 1;
   int64_t now = imc_clock_now_s();
   json_t *result = json_array(), *errors = json_array();
+  int bad = 0; /* a user left out of QueryResult or ErrorList, or its Detail: 70500, never a partial answer (§85) */
   json_array_foreach(arr, i, v) {
+    if (bad) break;
     uint32_t user_no;
     if (!json_is_string(v) || !tenant_user_id_valid(json_string_value(v))) {
-      json_array_append_new(errors, json_pack("{s:O,s:i}", "To_Account", v, "ErrorCode", imc_err_compat(IMC_E_USER_ID)));
+      api_list_add(errors, json_pack("{s:O,s:i}", "To_Account", v, "ErrorCode", imc_err_compat(IMC_E_USER_ID)), &bad);
       continue;
     }
     const char *uid = json_string_value(v);
     if (tenant_registry_account_find(c->srv->reg, c->sdkappid, uid, &user_no)) {
-      json_array_append_new(errors, json_pack("{s:s,s:i}", "To_Account", uid, "ErrorCode", imc_err_compat(IMC_E_USER_NOT_FOUND)));
+      api_list_add(errors, json_pack("{s:s,s:i}", "To_Account", uid, "ErrorCode", imc_err_compat(IMC_E_USER_NOT_FOUND)), &bad);
       continue;
     }
     im_status_t per[IM_PLAT__COUNT];
@@ -41,12 +43,12 @@ static void query_status(rest_ctx_t *c, const char *field)
       json_t *d = json_array();
       for (int p = 1; p < IM_PLAT__COUNT; p++)
         if (per[p] != IM_STATUS_OFFLINE)
-          json_array_append_new(d, json_pack("{s:s,s:s}", "Platform", im_platform_name((im_platform_t)p), field, im_status_name(per[p])));
-      json_object_set_new(item, "Detail", d);
+          api_list_add(d, json_pack("{s:s,s:s}", "Platform", im_platform_name((im_platform_t)p), field, im_status_name(per[p])), &bad);
+      api_field_put(item, "Detail", d, &bad);
     }
-    json_array_append_new(result, item);
+    api_list_add(result, item, &bad);
   }
-  rest_reply_ok(c, json_pack("{s:o,s:o}", "QueryResult", result, "ErrorList", errors));
+  rest_reply_ok(c, api_json_whole(json_pack("{s:o,s:o}", "QueryResult", result, "ErrorList", errors), bad));
 }
 
 void rest_query_online_status(rest_ctx_t *c) { query_status(c, "Status"); }

@@ -60,6 +60,7 @@ static void reply_not_found(net_req_t *req)
 static json_t *writer_stages(api_srv_t *srv, int buckets)
 {
   json_t *o = json_object();
+  int bad = 0; /* a stage or a bucket left out: NULL (the reply is 500 out of memory, never a partial one: §85) */
   const imc_hist_t *h = srv->writer ? store_writer_stages(srv->writer) : NULL;
   for (int i = 0; h && i < STORE_STAGES; i++) {
     json_t *st = json_pack("{s:I,s:I,s:I,s:I}", "n", (json_int_t)h[i].n, "p50_us", (json_int_t)imc_hist_pct_us(&h[i], 50),
@@ -67,12 +68,12 @@ static json_t *writer_stages(api_srv_t *srv, int buckets)
     if (buckets) {
       json_t *b = json_array();
       for (int k = 0; k < IMC_HIST_BUCKETS; k++)
-        if (h[i].b[k]) json_array_append_new(b, json_pack("[i,I]", k, (json_int_t)h[i].b[k]));
-      json_object_set_new(st, "buckets", b);
+        if (h[i].b[k]) api_list_add(b, json_pack("[i,I]", k, (json_int_t)h[i].b[k]), &bad);
+      api_field_put(st, "buckets", b, &bad);
     }
-    json_object_set_new(o, store_stage_names[i], st);
+    api_field_put(o, store_stage_names[i], st, &bad);
   }
-  return o;
+  return api_json_whole(o, bad);
 }
 
 static void healthz(api_srv_t *srv, net_req_t *req)
@@ -108,64 +109,65 @@ static void healthz(api_srv_t *srv, net_req_t *req)
   net_stats_t ns = { 0 };
   if (srv->groups) im_groups_stats(srv->groups, &gs);
   if (srv->net) net_server_stats(srv->net, &ns);
+  int bad = 0; /* a member left out: 500 out of memory, never a partial reading (§85) */
   json_t *rd = json_object_get(o, "reader"); /* the pool's fairness (§65, store_reader.h) */
-  json_object_set_new(rd, "refused_share", json_integer((json_int_t)rs.refused_share));
-  json_object_set_new(rd, "skipped", json_integer((json_int_t)rs.skipped));
-  json_object_set_new(rd, "owners", json_integer((json_int_t)rs.owners));
-  json_object_set_new(json_object_get(o, "logins"), "opening_deferred", json_integer((json_int_t)ns.fresh_deferred));
-  json_object_set_new(json_object_get(o, "logins"), "socket_events", json_integer((json_int_t)ns.events));
-  json_object_set_new(o, "loop", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "reads_deferred", (json_int_t)ns.read_deferred,
-                                           "writes_deferred", (json_int_t)ns.write_deferred,
-                                           "notices_deferred", (json_int_t)ns.notice_deferred,
-                                           "accepts_deferred", (json_int_t)ns.accept_deferred,
-                                           "turns", (json_int_t)ns.turns, "turns_over_2ms", (json_int_t)ns.turns_over_2ms,
-                                           "turns_over_5ms", (json_int_t)ns.turns_over_5ms,
-                                           "turn_p50_us", (json_int_t)ns.turn_p50_us, "turn_p99_us", (json_int_t)ns.turn_p99_us,
-                                           "turn_max_us", (json_int_t)ns.turn_max_us));
-  json_object_set_new(o, "live", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "sessions", (json_int_t)gs.live_sessions,
-                                           "deliveries", (json_int_t)gs.live_frames, "bytes", (json_int_t)gs.live_bytes,
-                                           "fanouts", (json_int_t)gs.live_fanouts, "batched", (json_int_t)gs.live_batched,
-                                           "dropped", (json_int_t)gs.live_dropped, "lagging", (json_int_t)gs.live_lagging,
-                                           "cutoffs", (json_int_t)gs.live_cutoffs, "slices", (json_int_t)gs.live_slices));
-  json_object_set_new(o, "groups", json_pack("{s:I}", "event_chunks", (json_int_t)gs.event_chunks));
+  api_field_put(rd, "refused_share", json_integer((json_int_t)rs.refused_share), &bad);
+  api_field_put(rd, "skipped", json_integer((json_int_t)rs.skipped), &bad);
+  api_field_put(rd, "owners", json_integer((json_int_t)rs.owners), &bad);
+  api_field_put(json_object_get(o, "logins"), "opening_deferred", json_integer((json_int_t)ns.fresh_deferred), &bad);
+  api_field_put(json_object_get(o, "logins"), "socket_events", json_integer((json_int_t)ns.events), &bad);
+  api_field_put(o, "loop", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "reads_deferred", (json_int_t)ns.read_deferred,
+                                     "writes_deferred", (json_int_t)ns.write_deferred,
+                                     "notices_deferred", (json_int_t)ns.notice_deferred,
+                                     "accepts_deferred", (json_int_t)ns.accept_deferred,
+                                     "turns", (json_int_t)ns.turns, "turns_over_2ms", (json_int_t)ns.turns_over_2ms,
+                                     "turns_over_5ms", (json_int_t)ns.turns_over_5ms,
+                                     "turn_p50_us", (json_int_t)ns.turn_p50_us, "turn_p99_us", (json_int_t)ns.turn_p99_us,
+                                     "turn_max_us", (json_int_t)ns.turn_max_us), &bad);
+  api_field_put(o, "live", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "sessions", (json_int_t)gs.live_sessions,
+                                     "deliveries", (json_int_t)gs.live_frames, "bytes", (json_int_t)gs.live_bytes,
+                                     "fanouts", (json_int_t)gs.live_fanouts, "batched", (json_int_t)gs.live_batched,
+                                     "dropped", (json_int_t)gs.live_dropped, "lagging", (json_int_t)gs.live_lagging,
+                                     "cutoffs", (json_int_t)gs.live_cutoffs, "slices", (json_int_t)gs.live_slices), &bad);
+  api_field_put(o, "groups", json_pack("{s:I}", "event_chunks", (json_int_t)gs.event_chunks), &bad);
   uint64_t paused, pauses, resumes;
   cws_admit_stats(srv, &paused, &pauses, &resumes);
-  json_object_set_new(o, "admission", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "inflight", (json_int_t)ws.inflight,
-                                                "inflight_max", (json_int_t)ws.inflight_max, "inflight_bytes",
-                                                (json_int_t)ws.inflight_bytes, "inflight_bytes_max",
-                                                (json_int_t)ws.inflight_bytes_max, "high",
-                                                (json_int_t)srv->cfg->ws_admit_high_jobs, "low",
-                                                (json_int_t)srv->cfg->ws_admit_low_jobs, "paused", (json_int_t)paused,
-                                                "pauses", (json_int_t)pauses, "resumes", (json_int_t)resumes));
-  json_object_set_new(json_object_get(o, "admission"), "conn_paused", json_integer((json_int_t)srv->ws_conn_paused));
-  json_object_set_new(json_object_get(o, "admission"), "conn_pauses", json_integer((json_int_t)srv->ws_conn_pauses));
-  json_object_set_new(json_object_get(o, "admission"), "conn_inflight_max", json_integer((json_int_t)srv->cfg->ws_conn_inflight_max));
-  json_object_set_new(o, "ws_out", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "writes", (json_int_t)ns.ws_writes,
-                                             "frames", (json_int_t)ns.ws_frames, "bytes", (json_int_t)ns.bytes_out,
-                                             "close_timeouts", (json_int_t)ns.ws_close_timeouts, "queued_bytes",
-                                             (json_int_t)ns.queued_mem, "queued_bytes_max", (json_int_t)ns.queued_mem_max,
-                                             "queued_cap", (json_int_t)srv->cfg->ws_max_queued_total, "shed",
-                                             (json_int_t)ns.ws_shed));
-  json_object_set_new(o, "stages", writer_stages(srv, 0));
+  api_field_put(o, "admission", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "inflight", (json_int_t)ws.inflight,
+                                          "inflight_max", (json_int_t)ws.inflight_max, "inflight_bytes",
+                                          (json_int_t)ws.inflight_bytes, "inflight_bytes_max",
+                                          (json_int_t)ws.inflight_bytes_max, "high",
+                                          (json_int_t)srv->cfg->ws_admit_high_jobs, "low",
+                                          (json_int_t)srv->cfg->ws_admit_low_jobs, "paused", (json_int_t)paused,
+                                          "pauses", (json_int_t)pauses, "resumes", (json_int_t)resumes), &bad);
+  api_field_put(json_object_get(o, "admission"), "conn_paused", json_integer((json_int_t)srv->ws_conn_paused), &bad);
+  api_field_put(json_object_get(o, "admission"), "conn_pauses", json_integer((json_int_t)srv->ws_conn_pauses), &bad);
+  api_field_put(json_object_get(o, "admission"), "conn_inflight_max", json_integer((json_int_t)srv->cfg->ws_conn_inflight_max), &bad);
+  api_field_put(o, "ws_out", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "writes", (json_int_t)ns.ws_writes,
+                                       "frames", (json_int_t)ns.ws_frames, "bytes", (json_int_t)ns.bytes_out,
+                                       "close_timeouts", (json_int_t)ns.ws_close_timeouts, "queued_bytes",
+                                       (json_int_t)ns.queued_mem, "queued_bytes_max", (json_int_t)ns.queued_mem_max,
+                                       "queued_cap", (json_int_t)srv->cfg->ws_max_queued_total, "shed",
+                                       (json_int_t)ns.ws_shed), &bad);
+  api_field_put(o, "stages", writer_stages(srv, 0), &bad);
   if (srv->writer) {
     store_ckpt_stats_t ck;
     store_writer_ckpt_stats(srv->writer, &ck);
-    json_object_set_new(o, "ckpt", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "runs", (json_int_t)ck.runs,
-                                             "failed", (json_int_t)ck.failed, "wal_pages", (json_int_t)ck.wal_pages,
-                                             "wal_pages_max", (json_int_t)ck.wal_pages_max,
-                                             "p99_us", (json_int_t)imc_hist_pct_us(&ck.took, 99),
-                                             "max_us", (json_int_t)(ck.took.max_ns / 1000),
-                                             "total_us", (json_int_t)(ck.took_ns / 1000),
-                                             "blocking_cpu_us", (json_int_t)(ck.blocking_cpu_ns / 1000),
-                                             "pinned", (json_int_t)ck.pinned,
-                                             "blocking_max_us", (json_int_t)(ck.took_blocking.max_ns / 1000),
-                                             "db_sync_failed", (json_int_t)ck.db_sync_failed,
-                                             "db_sync_max_us", (json_int_t)(ck.db_sync.max_ns / 1000)));
-    json_object_set_new(o, "sync", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "syncs", (json_int_t)ws.syncs,
-                                             "skipped", (json_int_t)ws.syncs_skipped, "failed", (json_int_t)ws.sync_failed, "unsynced", (json_int_t)ws.unsynced,
-                                             "commit_waits", (json_int_t)ws.commit_waits, "paced", (json_int_t)ws.paced));
+    api_field_put(o, "ckpt", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "runs", (json_int_t)ck.runs,
+                                       "failed", (json_int_t)ck.failed, "wal_pages", (json_int_t)ck.wal_pages,
+                                       "wal_pages_max", (json_int_t)ck.wal_pages_max,
+                                       "p99_us", (json_int_t)imc_hist_pct_us(&ck.took, 99),
+                                       "max_us", (json_int_t)(ck.took.max_ns / 1000),
+                                       "total_us", (json_int_t)(ck.took_ns / 1000),
+                                       "blocking_cpu_us", (json_int_t)(ck.blocking_cpu_ns / 1000),
+                                       "pinned", (json_int_t)ck.pinned,
+                                       "blocking_max_us", (json_int_t)(ck.took_blocking.max_ns / 1000),
+                                       "db_sync_failed", (json_int_t)ck.db_sync_failed,
+                                       "db_sync_max_us", (json_int_t)(ck.db_sync.max_ns / 1000)), &bad);
+    api_field_put(o, "sync", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "syncs", (json_int_t)ws.syncs,
+                                       "skipped", (json_int_t)ws.syncs_skipped, "failed", (json_int_t)ws.sync_failed, "unsynced", (json_int_t)ws.unsynced,
+                                       "commit_waits", (json_int_t)ws.commit_waits, "paced", (json_int_t)ws.paced), &bad);
   }
-  api_reply_json(req, srv->stopping ? 503 : 200, o);
+  api_reply_json(req, srv->stopping ? 503 : 200, api_json_whole(o, bad)); /* NULL: 500, the fixed 70500 text */
 }
 
 /* GET /healthz/stages: the writer's stage histograms whole, for tools that
