@@ -20,6 +20,7 @@
 
 #include "e2e.h"
 #include "e2e_msg.h"
+#include "e2e_check.h"
 
 static e2e_server_t srv;
 static uint32_t app;
@@ -36,22 +37,6 @@ static void start(const char *fail, const char *const *u)
   unsetenv("IMCLOUD_TEST_FAIL");
   assert_int_equal(rc, 0);
   if (u) import_users(srv.port, app, key, u);
-}
-
-static json_t *expect(json_t *r, int code)
-{
-  assert_non_null(r);
-  if (jint(r, "ErrorCode") != code) fail_msg("expected %d, got %s", code, json_dumps(r, JSON_COMPACT));
-  return r;
-}
-
-/* The 70500 of a failed request: FAIL, and none of the command's fields. */
-static void expect_oom(json_t *r, const char *field)
-{
-  expect(r, 70500);
-  assert_string_equal(jstr(r, "ActionStatus"), "FAIL");
-  assert_null(json_object_get(r, field));
-  json_decref(r);
 }
 
 static void login(wsc_t *c, const char *user)
@@ -79,8 +64,8 @@ static void test_rest_reply_fails(void **st)
   (void)st;
   start("rest_reply_json:1", NULL);
   const char *get = "{\"To_Account\":[\"a\"],\"TagList\":[\"Tag_Profile_IM_Nick\"]}";
-  expect_oom(V4("profile/portrait_get", "%s", get), "UserProfileItem");
-  json_t *r = expect(V4("profile/portrait_get", "%s", get), 0);
+  v4_oom(V4("profile/portrait_get", "%s", get), "UserProfileItem");
+  json_t *r = v4_code(V4("profile/portrait_get", "%s", get), 0);
   assert_non_null(json_object_get(r, "UserProfileItem"));
   json_decref(r);
   assert_int_equal(e2e_finish(&srv), 0);
@@ -96,13 +81,13 @@ static void test_portrait_set_push_fails(void **st)
   login(&d, "a");
   const char *set = "{\"From_Account\":\"a\",\"ProfileItem\":[{\"Tag\":\"Tag_Profile_IM_Nick\",\"Value\":\"%s\"},"
                     "{\"Tag\":\"Tag_Profile_IM_Level\",\"Value\":%d}]}";
-  expect_oom(V4("profile/portrait_set", set, "first", 1), "ErrorDisplay");
-  json_t *r = expect(V4("profile/portrait_get", "{\"To_Account\":[\"a\"],\"TagList\":[\"Tag_Profile_IM_Nick\"]}"), 0);
+  v4_oom(V4("profile/portrait_set", set, "first", 1), "ErrorDisplay");
+  json_t *r = v4_code(V4("profile/portrait_get", "{\"To_Account\":[\"a\"],\"TagList\":[\"Tag_Profile_IM_Nick\"]}"), 0);
   json_t *items = json_object_get(json_array_get(json_object_get(r, "UserProfileItem"), 0), "ProfileItem");
   const char *nick = jstr(json_array_get(items, 0), "Value");
   assert_string_equal(nick ? nick : "", "");
   json_decref(r);
-  json_decref(expect(V4("profile/portrait_set", set, "second", 2), 0));
+  json_decref(v4_code(V4("profile/portrait_set", set, "second", 2), 0));
   json_t *p = next_push(&d, "profile");
   assert_non_null(p);
   assert_int_equal((int)json_array_size(json_object_get(p, "items")), 2);
@@ -122,11 +107,11 @@ static void test_friend_add_reply_fails(void **st)
   login(&d, "a");
   const char *add = "{\"From_Account\":\"a\",\"ForceAddFlags\":1,\"AddFriendItem\":[{\"To_Account\":\"%s\","
                     "\"AddSource\":\"AddSource_Type_Web\"}]}";
-  expect_oom(V4("sns/friend_add", add, "b"), "ResultItem");
-  json_t *r = expect(V4("sns/friend_check", "{\"From_Account\":\"a\",\"To_Account\":[\"b\"],\"CheckType\":\"CheckResult_Type_Single\"}"), 0);
+  v4_oom(V4("sns/friend_add", add, "b"), "ResultItem");
+  json_t *r = v4_code(V4("sns/friend_check", "{\"From_Account\":\"a\",\"To_Account\":[\"b\"],\"CheckType\":\"CheckResult_Type_Single\"}"), 0);
   assert_string_equal(jstr(json_array_get(json_object_get(r, "InfoItem"), 0), "Relation"), "CheckResult_Type_NoRelation");
   json_decref(r);
-  json_decref(expect(V4("sns/friend_add", add, "c"), 0));
+  json_decref(v4_code(V4("sns/friend_add", add, "c"), 0));
   json_t *p = next_push(&d, "friend_");
   assert_non_null(p);
   assert_string_equal(jstr(p, "type"), "friend_added");
@@ -144,11 +129,11 @@ static void test_mark_push_fails(void **st)
   wsc_t d;
   login(&d, "a");
   const char *mark = "{\"From_Account\":\"a\",\"MarkItem\":[{\"ContactItem\":{\"Type\":1,\"To_Account\":\"b\"},\"SetMark\":[%d]}]}";
-  expect_oom(V4("recentcontact/mark_contact", mark, 3), "ResultItem");
-  json_t *r = expect(V4("recentcontact/search_contact_group", "{\"From_Account\":\"a\",\"ContactItem\":[{\"Type\":1,\"To_Account\":\"b\"}]}"), 0);
+  v4_oom(V4("recentcontact/mark_contact", mark, 3), "ResultItem");
+  json_t *r = v4_code(V4("recentcontact/search_contact_group", "{\"From_Account\":\"a\",\"ContactItem\":[{\"Type\":1,\"To_Account\":\"b\"}]}"), 0);
   assert_int_equal((int)json_array_size(json_object_get(json_array_get(json_object_get(r, "ContactResultItem"), 0), "MarkList")), 0);
   json_decref(r);
-  json_decref(expect(V4("recentcontact/mark_contact", mark, 5), 0));
+  json_decref(v4_code(V4("recentcontact/mark_contact", mark, 5), 0));
   json_t *p = next_push(&d, "contact_marks");
   assert_non_null(p);
   json_t *list = json_object_get(json_array_get(json_object_get(p, "items"), 0), "MarkList");

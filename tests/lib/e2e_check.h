@@ -24,4 +24,23 @@ static inline void assert_json_is(json_t *v, const char *want)
   json_decref(w);
 }
 
+/* A v4 reply that must carry ErrorCode code: fails the test with the reply
+ * otherwise; returns it (the caller decrefs). */
+static inline json_t *v4_code(json_t *r, int code)
+{
+  assert_non_null(r);
+  if (jint(r, "ErrorCode") != code) fail_msg("expected %d, got %s", code, json_dumps(r, JSON_COMPACT));
+  return r;
+}
+
+/* The 70500 of a request whose reply could not be made whole (decisions
+ * §82, §85): FAIL, and without field, the command's; decrefs it. */
+static inline void v4_oom(json_t *r, const char *field)
+{
+  v4_code(r, 70500);
+  assert_string_equal(jstr(r, "ActionStatus"), "FAIL");
+  assert_null(json_object_get(r, field));
+  json_decref(r);
+}
+
 #endif
