@@ -26,6 +26,7 @@ static const char *const site_names[IMC_FAULT__COUNT] = {
   [IMC_FAULT_REST_REPLY_JSON] = "rest_reply_json",
   [IMC_FAULT_LIST_JSON] = "list_json",
   [IMC_FAULT_FIELD_JSON] = "field_json",
+  [IMC_FAULT_BODY_ALLOC] = "body_alloc",
 };
 
 #define FAULT_PLAN_MAX 16 /* entries of IMCLOUD_TEST_FAIL kept; more are named on stderr and ignored */

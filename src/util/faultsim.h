@@ -42,6 +42,8 @@ typedef enum {
   IMC_FAULT_FIELD_JSON,        /* "field_json": one member set into an object a REST or operator reply, or one of
                                 * its list entries, is made of (src/api/api_json.c api_field_put) fails as if it
                                 * could not be set */
+  IMC_FAULT_BODY_ALLOC,        /* "body_alloc": an allocation inside the parse of a stored message body
+                                * (src/util/jsonload.c jsonload_b) fails as malloc would */
   IMC_FAULT__COUNT
 } imc_fault_site_t;
 
