@@ -5,6 +5,7 @@
  * get_online_member_num. MsgSeq here is the group's own sequence (unlike
  * C2C's caller number): (GroupId, MsgSeq) names a message. */
 #include "api/rest_group.h"
+#include "im/damaged.h"
 #include "im/msgbody.h"
 #include "util/clock.h"
 #include "util/err.h"
@@ -303,6 +304,7 @@ typedef struct hist {
   int rows;
   size_t bytes, max_bytes;     /* im_page_ev_bytes of the kept rows; IM_LIMIT_PAGE_BYTES */
   int cut;                     /* the byte bound stopped the page: older rows come with the next one */
+  int lost;                    /* a row's body could not be parsed for want of memory: the page is refused */
 } hist_t;
 
 static void hist_free(void *arg) { hist_t *h = arg; json_decref(h->list); free(h); }
@@ -318,7 +320,10 @@ static void hist_row(void *ud, const store_grp_msg_t *m)
   h->lowest = m->seq;
   h->rows++;
   if (!shown) return;
-  json_t *body = json_loadb(m->body, m->body_len, 0, NULL);
+  json_t *body = NULL;
+  /* out of memory: the page is refused (hist_done, §70); a body that does not parse: the row, marked (§88) */
+  int loaded = im_body_load(m->body, m->body_len, &body);
+  if (loaded < 0) { h->lost = 1; return; }
   json_t *o = json_pack("{s:s,s:i,s:i,s:s,s:I,s:I,s:I,s:i}", "From_Account", m->from_id, "IsPlaceMsg", 0,
                         "IsSystemMsg", (m->flags & STORE_GMSG_SYSTEM) ? 1 : 0, "MsgPriority",
                         api_group_priorities[m->priority & 3], "MsgRandom", (json_int_t)m->random, "MsgSeq", (json_int_t)m->seq,
@@ -327,6 +332,10 @@ static void hist_row(void *ud, const store_grp_msg_t *m)
   json_object_set_new(o, "MsgBody", mb ? json_incref(mb) : json_array());
   if (json_object_get(body, "CloudCustomData")) json_object_set(o, "CloudCustomData", json_object_get(body, "CloudCustomData"));
   if (json_object_get(body, "SystemNotice")) json_object_set(o, "SystemNotice", json_object_get(body, "SystemNotice"));
+  if (loaded == IM_BODY_DAMAGED) {
+    json_object_set_new(o, "IsDamaged", json_integer(1));
+    im_damaged_note(&(im_damaged_row_t){ IM_DAMAGED_GROUP, m->sdkappid, m->group_no, m->seq, m->from_id, NULL });
+  }
   json_t *to = m->to_json ? json_loads(m->to_json, 0, NULL) : NULL;
   if (to) json_object_set_new(o, "To_Account", to); /* a targeted message: the App admin sees it with its recipients */
   json_decref(body);
@@ -351,6 +360,7 @@ static void hist_done(void *ud, int rc)
 {
   rest_ctx_t *c = ud;
   hist_t *h = c->data;
+  if (!rc && h->lost) rc = IMC_E_NOMEM;
   if (rc) { rest_reply_err(c, rc, NULL, NULL); return; }
   /* IsFinished 1: the oldest message was reached; 0: older ones remain (a
    * full page, or one the byte bound cut short); 2: the page stopped before

@@ -15,6 +15,7 @@
  * messaging-c2c-checks2.md §73).
  */
 #include "api/api_int.h"
+#include "im/damaged.h"
 #include "im/msgbody.h"
 #include "util/clock.h"
 #include "util/err.h"
@@ -357,7 +358,9 @@ static void roam_done(void *ud, int rc, const im_msg_list_t *l)
   int bad = 0; /* a member or an entry that could not be made: 70500, never a MsgList with one left out (§85) */
   for (size_t i = 0; i < l->n && !bad; i++) {
     const store_msg_t *m = &l->msgs[i];
-    json_t *content = json_loadb(m->body, m->body_len, 0, NULL);
+    json_t *content = NULL;
+    int loaded = im_body_load(m->body, m->body_len, &content); /* out of memory: refused (§70); damaged: §88 */
+    if (loaded < 0) { json_decref(list); json_decref(o); rest_reply_err(c, loaded, NULL, NULL); return; }
     im_msg_key(m->cseq, m->random, m->time_s, key, sizeof key);
     json_t *item = json_pack("{s:s,s:s,s:I,s:I,s:I,s:i,s:i,s:s}", "From_Account", m->from_id, "To_Account", m->to_id,
                              "MsgSeq", (json_int_t)m->cseq, "MsgRandom", (json_int_t)m->random, "MsgTimeStamp",
@@ -365,8 +368,14 @@ static void roam_done(void *ud, int rc, const im_msg_list_t *l)
                              "IsPeerRead",
                              m->from_no == *op_no && (m->seq <= l->peer_read_seq || (m->flags & STORE_MSG_READ_IMPORT)),
                              "MsgKey", key);
-    /* the stored text always holds MsgBody (im_msg_pack): none is a text that could not be read */
-    api_field_put(item, "MsgBody", json_incref(json_object_get(content, "MsgBody")), &bad);
+    if (loaded == IM_BODY_DAMAGED) {
+      api_field_put(item, "MsgBody", json_array(), &bad);
+      api_field_put(item, "IsDamaged", json_integer(1), &bad);
+      im_damaged_note(&(im_damaged_row_t){ IM_DAMAGED_C2C, m->sdkappid, m->conv, m->seq, m->from_id, key });
+    } else {
+      /* the stored text always holds MsgBody (im_msg_pack) */
+      api_field_put(item, "MsgBody", json_incref(json_object_get(content, "MsgBody")), &bad);
+    }
     json_t *cc = json_object_get(content, "CloudCustomData");
     api_field_put(item, "CloudCustomData", cc ? json_incref(cc) : json_string(""), &bad);
     json_decref(content);

@@ -13,6 +13,7 @@
  * reader pool, closes the handles and returns 0. A second signal exits at once
  * (status 130); SQLite's WAL keeps every committed transaction. */
 #include "api/rel_api.h"
+#include "im/damaged.h"
 #include "store/store_msg.h"
 #include "util/clock.h"
 #include "util/date.h"
@@ -130,6 +131,10 @@ static void healthz(api_srv_t *srv, net_req_t *req)
                                      "dropped", (json_int_t)gs.live_dropped, "lagging", (json_int_t)gs.live_lagging,
                                      "cutoffs", (json_int_t)gs.live_cutoffs, "slices", (json_int_t)gs.live_slices), &bad);
   api_field_put(o, "groups", json_pack("{s:I}", "event_chunks", (json_int_t)gs.event_chunks), &bad);
+  im_damaged_stats_t ds;
+  im_damaged_stats(&ds); /* stored bodies that do not parse, delivered marked (§88) */
+  api_field_put(o, "damaged", json_pack("{s:I,s:I}", "delivered", (json_int_t)ds.delivered, "logged",
+                                        (json_int_t)ds.logged), &bad);
   uint64_t paused, pauses, resumes;
   cws_admit_stats(srv, &paused, &pauses, &resumes);
   api_field_put(o, "admission", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "inflight", (json_int_t)ws.inflight,

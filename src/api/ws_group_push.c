@@ -3,6 +3,7 @@
  * receiving connection, and the hooks the group core calls for sending,
  * live-room coalescing and its timer. Loop thread only. */
 #include "api/api_int.h"
+#include "im/damaged.h"
 #include "util/clock.h"
 #include "util/faultsim.h"
 #include "util/turnlog.h"
@@ -30,10 +31,17 @@ json_t *cws_group_msg_json(const store_grp_msg_t *m)
   json_t *o = json_pack("{s:I,s:s,s:I,s:I,s:s}", "seq", (json_int_t)m->seq, "from", m->from_id ? m->from_id : "",
                         "time", (json_int_t)m->time_s, "random", (json_int_t)m->random, "priority",
                         api_group_priorities[m->priority & 3]);
-  json_t *content = m->body_len && !deleted ? json_loadb(m->body, m->body_len, 0, NULL) : NULL;
-  json_t *to = m->to_json ? json_loads(m->to_json, 0, NULL) : NULL; /* a targeted message: its recipients */
+  json_t *content = NULL, *to = NULL;
+  /* a body that does not parse: the row without it, marked (§88); one whose parse ran out of memory: NULL (§70).
+   * The recipients of a targeted message are text the store made (json_group_array): out of memory only. */
+  int loaded = m->body_len && !deleted ? im_body_load(m->body, m->body_len, &content) : IM_BODY_OK;
+  if (m->to_json) to = json_loads(m->to_json, 0, NULL);
   /* a test's out of memory (util/faultsim.h): the object is left without its body, as a failed set leaves it */
-  int bad = !o || (m->body_len && !deleted && !content) || (m->to_json && !to) || imc_fault(IMC_FAULT_GROUP_PUSH_JSON);
+  int bad = !o || loaded < 0 || (m->to_json && !to) || imc_fault(IMC_FAULT_GROUP_PUSH_JSON);
+  if (!bad && loaded == IM_BODY_DAMAGED) {
+    bad = json_object_set_new(o, "damaged", json_true());
+    if (!bad) im_damaged_note(&(im_damaged_row_t){ IM_DAMAGED_GROUP, m->sdkappid, m->group_no, m->seq, m->from_id, NULL });
+  }
   for (size_t i = 0; !bad && content && i < sizeof msg_parts / sizeof *msg_parts; i++) {
     json_t *v = json_object_get(content, msg_parts[i].stored);
     bad = v && json_object_set(o, msg_parts[i].name, v);

@@ -1,5 +1,6 @@
 /* ws_msg_json.c — see ws_msg_json.h. */
 #include "api/ws_msg_json.h"
+#include "im/damaged.h"
 #include "util/err.h"
 #include "util/faultsim.h"
 
@@ -23,9 +24,15 @@ json_t *wsm_msg_json(const store_msg_t *m)
   json_t *o = json_pack("{s:s,s:s,s:I,s:I,s:s,s:I,s:I}", "from", m->from_id ? m->from_id : "", "to",
                         m->to_id ? m->to_id : "", "seq", (json_int_t)m->seq, "time", (json_int_t)m->time_s,
                         "msg_key", key, "msg_seq", (json_int_t)m->cseq, "random", (json_int_t)m->random);
-  json_t *content = m->body_len ? json_loadb(m->body, m->body_len, 0, NULL) : NULL;
+  json_t *content = NULL;
+  /* a body that does not parse: the row without it, marked (§88); one whose parse ran out of memory: NULL (§70) */
+  int loaded = m->body_len ? im_body_load(m->body, m->body_len, &content) : IM_BODY_OK;
   /* a test's out of memory (util/faultsim.h): the object is left without its body, as a failed set leaves it */
-  int bad = !o || (m->body_len && !content) || imc_fault(IMC_FAULT_PUSH_JSON);
+  int bad = !o || loaded < 0 || imc_fault(IMC_FAULT_PUSH_JSON);
+  if (!bad && loaded == IM_BODY_DAMAGED) {
+    bad = json_object_set_new(o, "damaged", json_true());
+    if (!bad) im_damaged_note(&(im_damaged_row_t){ IM_DAMAGED_C2C, m->sdkappid, m->conv, m->seq, m->from_id, key });
+  }
   for (size_t i = 0; !bad && content && i < sizeof msg_parts / sizeof *msg_parts; i++) {
     json_t *v = json_object_get(content, msg_parts[i].stored);
     bad = v && json_object_set(o, msg_parts[i].name, v);
