@@ -1,5 +1,6 @@
 /* main.c — `imcloud <subcommand> …`: looks the verb up in cli_commands[]. */
 #include "cli/cli.h"
+#include "util/jsonload.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +15,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+  jsonload_init(); /* jansson's allocator is wrapped before any thread starts (util/jsonload.h) */
   if (argc < 2) { usage(stderr); return CLI_EXIT_USAGE; }
   if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "help") || !strcmp(argv[1], "-h")) { usage(stdout); return 0; }
   if (!strcmp(argv[1], "--version")) return cli_version(argc - 1, argv + 1);

@@ -19,9 +19,11 @@ static void *counted_malloc(size_t n)
 
 static void install(void) { json_set_alloc_funcs(counted_malloc, free); }
 
+void jsonload_init(void) { pthread_once(&once, install); }
+
 json_t *jsonload_b(const char *s, size_t n, size_t flags, int *oom)
 {
-  pthread_once(&once, install);
+  jsonload_init();
   in_load = 1;
   load_failed = 0;
   json_t *v = json_loadb(s, n, flags, NULL);
