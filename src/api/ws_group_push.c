@@ -22,7 +22,8 @@ static const struct { uint32_t flag; const char *name; } msg_flags[] = {
 };
 
 /* A group message as the protocol's JSON; NULL when any part of it could not
- * be made (out of memory): never an object without its body. "chg": the number
+ * be made (out of memory): never an object without its body, but for a stored
+ * body that does not parse: "damaged":true instead (§88). "chg": the number
  * of its last change (absent: never changed, §19). A deleted message's
  * placeholder (a group_sync change) has no body and no flag but "deleted". */
 json_t *cws_group_msg_json(const store_grp_msg_t *m)

@@ -15,7 +15,9 @@
 
 /* A message as the protocol shows it ({"from","to","seq",…,"body",…});
  * NULL when any part of it could not be made (out of memory): never an
- * object without its body. The caller owns the object. */
+ * object without its body — except a stored body that does not parse,
+ * given as "damaged":true without it (im/damaged.h, §88). The caller owns
+ * the object. */
 json_t *wsm_msg_json(const store_msg_t *m);
 /* An event as a push / sync entry ({"type",…}); NULL when any part of it
  * could not be made (out of memory, or a relationship event whose stored
