@@ -318,10 +318,12 @@ static int last_seq(store_t *s, uint32_t app, uint32_t gno, int64_t *out)
  * grp_msg_dedupe (sdkappid, group_no, random, chash, from_no), newest first: an index key's entries are in
  * rowid order, the group's seq order, so no sorter. The walk reads one sender's messages of one Random and one
  * content: each was stored because no earlier one of them was within its own send's window, so their live
- * times rise along seq whatever the clock did, and the walk stops at the first live one older than since
- * (imports' times follow no order: passed). Messages of another Random, content or sender are never read:
- * the walk is a seek and, for a true resend, a row or two, however many messages the group has of that
- * Random. *dup = 1 and m's seq and time the original's when found. */
+ * times rise along seq whatever the clock did, and the walk stops at the first live one older than since.
+ * An imported message is never the original (§20: its Random is the old system's, as for C2C imports): it
+ * is stored without a hash, so in no key; one imported before §20 (hashed by migration 54) is passed.
+ * Messages of another Random, content or sender are never read: the walk is a seek and, for a true resend,
+ * a row or two, however many messages the group has of that Random. *dup = 1 and m's seq and time the
+ * original's when found. */
 static int msg_dup(store_t *s, store_grp_msg_t *m, int64_t chash, int64_t since, const char *by_name, int *dup)
 {
   sqlite3_stmt *st;
@@ -333,11 +335,8 @@ static int msg_dup(store_t *s, store_grp_msg_t *m, int64_t chash, int64_t since,
   sqlite3_bind_text(st, 6, by_name ? by_name : "", -1, SQLITE_STATIC);
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     int64_t t = sqlite3_column_int64(st, 1);
-    if (!sqlite3_column_int(st, 3)) continue; /* another name's (the App admin's key: from_no 0) */
-    if (t < since) {
-      if (!sqlite3_column_int(st, 2)) { rc = SQLITE_DONE; break; }
-      continue;
-    }
+    if (!sqlite3_column_int(st, 3) || sqlite3_column_int(st, 2)) continue; /* another name's (from_no 0), an import */
+    if (t < since) { rc = SQLITE_DONE; break; }
     m->seq = (uint32_t)sqlite3_column_int64(st, 0); /* the lowest seq so far */
     m->time_s = t;
     *dup = 1;
@@ -353,8 +352,10 @@ static int msg_append(store_t *s, store_grp_msg_t *m, int64_t since, int *dup)
   *dup = 0;
   /* the sender stored by name when it is no account (the App admin's identifier; NULL for notices) */
   const char *by_name = !m->from_no && m->from_id && m->from_id[0] ? m->from_id : NULL;
-  /* the content's hash: the dedupe's key, stored with the row (grp_msg.chash, migration 54) */
-  int64_t chash = (int64_t)store_content_hash(m->body, m->body_len);
+  /* the content's hash: the dedupe's key, stored with the row (grp_msg.chash, migration 54); none for an
+   * import, which is never a send's original (§20) */
+  int imported = (m->flags & STORE_GMSG_IMPORTED) != 0;
+  int64_t chash = imported ? 0 : (int64_t)store_content_hash(m->body, m->body_len);
   if (since && (m->from_no || by_name) && ((rc = msg_dup(s, m, chash, since, by_name, dup)) || *dup)) return rc;
   int64_t max;
   if ((rc = last_seq(s, m->sdkappid, m->group_no, &max))) return rc;
@@ -366,7 +367,7 @@ static int msg_append(store_t *s, store_grp_msg_t *m, int64_t since, int *dup)
   BIND(st, m->sdkappid, m->group_no, m->seq, m->from_no, m->time_s, m->random, m->flags, m->priority);
   sqlite3_bind_text(st, 9, m->body, (int)m->body_len, SQLITE_STATIC);
   if (by_name) sqlite3_bind_text(st, 10, by_name, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(st, 11, chash);
+  if (!imported) sqlite3_bind_int64(st, 11, chash); /* else NULL (bindings are cleared) */
   if ((rc = done_c(st))) return rc;
   for (size_t i = 0; (m->flags & STORE_GMSG_TARGETED) && i < m->n_to; i++) {
     if (cached(s, G_INSERT_TO, "INSERT OR IGNORE INTO grp_msg_to(sdkappid,group_no,seq,user_no) VALUES(?1,?2,?3,?4)", &st))

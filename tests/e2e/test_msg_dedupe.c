@@ -18,7 +18,8 @@
  * modify_c2c_msg / modify_group_msg is still the original (messaging-c2c-checks3.md
  * §78, groups-messages.md §18); a group's dedupe reads one sender's messages of one
  * Random and content, so many messages of one Random are all stored, and a clock
- * stepped back (a restart on an earlier test clock) loses no resend. Each test
+ * stepped back (a restart on an earlier test clock) loses no resend; an import_group_msg is no
+ * send's original (groups-messages.md §20). Each test
  * uses its own users. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -673,6 +674,35 @@ static void test_group_one_random_many(void **st)
   assert_int_equal(gsend("dn", "n_bob", 0, "m0", ""), seq[N - 1] + 1); /* another sender's own message */
 }
 
+/* An imported group message is no send's original (groups-messages.md §20), as an importmsg is none: a send
+ * of its sender, Random and content within the window is stored (before §20 it was answered with the import's
+ * MsgSeq and not stored), and that send's resend is the send, also after a restart. */
+static void test_group_send_after_import(void **st)
+{
+  (void)st;
+  struct timespec now;
+  import_users(srv.port, app, key, (const char *const[]){ "k_alice", "k_bob", NULL });
+  make_group("dk", "k_alice", "k_bob");
+  assert_int_equal(clock_gettime(CLOCK_REALTIME, &now), 0); /* the server's clock: SendTime not after it */
+  json_t *r = v4(srv.port, app, key, G("import_group_msg"),
+                 "{\"GroupId\":\"dk\",\"MsgList\":[{\"From_Account\":\"k_alice\",\"SendTime\":%lld,\"Random\":7,"
+                 "\"MsgBody\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"old\"}}]}]}",
+                 (long long)now.tv_sec);
+  assert_non_null(r);
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  json_int_t imported = jint(json_array_get(json_object_get(r, "ImportMsgResult"), 0), "MsgSeq");
+  json_decref(r);
+  assert_true(imported > 0);
+  json_int_t sent = gsend("dk", "k_alice", 7, "old", "");
+  assert_true(sent > imported);
+  assert_int_equal(gsend("dk", "k_alice", 7, "old", ""), sent);
+  expect_group_texts("dk", "old,old");
+  assert_int_equal(e2e_server_stop(&srv), 0);
+  assert_int_equal(e2e_server_start(&srv, NULL), 0);
+  assert_int_equal(gsend("dk", "k_alice", 7, "old", ""), sent);
+  expect_group_texts("dk", "old,old");
+}
+
 /* A group resend after the server's clock was stepped back by more than
  * the window (groups-messages.md §18): "a" is sent at 3 November; the
  * server restarts on a clock of 2 November, the sender sends "b" with the
@@ -721,6 +751,7 @@ int main(void)
     cmocka_unit_test(test_resend_after_modify),
     cmocka_unit_test(test_group_one_random_many),
     cmocka_unit_test(test_group_resend_clock_back),
+    cmocka_unit_test(test_group_send_after_import),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -19,6 +19,7 @@
 #include "store/sqlite_int.h"
 #include "store/store.h"
 #include "store/store_grp.h"
+#include "step_count.h"
 #include "tmpdir.h"
 
 #define APP 1400000011u
@@ -37,17 +38,24 @@ static int teardown(void **st)
   return test_tmpdir_remove(dir);
 }
 
-/* A send of text (its body {"MsgBody":["text"]}) with Random 0 from user `from` to group 1 at time t, deduped
- * from since (0: no dedupe); its seq, and *dup (may be NULL). */
-static uint32_t send(store_t *s, uint32_t from, const char *text, int64_t t, int64_t since, int *dup)
+/* An append of text (its body {"MsgBody":["text"]}) with Random 0 from user `from` (0: by name, the App admin
+ * `name`) to group 1 at time t with flags, deduped from since (0: no dedupe); its seq, and *dup (may be NULL). */
+static uint32_t append(store_t *s, uint32_t from, const char *name, const char *text, int64_t t, int64_t since,
+                       uint32_t flags, int *dup)
 {
   char body[64];
   int n = snprintf(body, sizeof body, "{\"MsgBody\":[\"%s\"]}", text), d;
-  store_grp_msg_t m = { .sdkappid = APP, .group_no = 1, .from_no = from, .time_s = t, .random = 0,
-                        .body = body, .body_len = (size_t)n };
+  store_grp_msg_t m = { .sdkappid = APP, .group_no = 1, .from_no = from, .time_s = t, .random = 0, .flags = flags,
+                        .body = body, .body_len = (size_t)n, .from_id = name };
   assert_int_equal(store_grp_msg_append(s, &m, since, &d), 0);
   if (dup) *dup = d;
   return m.seq;
+}
+
+/* A send of user `from` (append without flags). */
+static uint32_t send(store_t *s, uint32_t from, const char *text, int64_t t, int64_t since, int *dup)
+{
+  return append(s, from, NULL, text, t, since, 0, dup);
 }
 
 static void modify(store_t *s, uint32_t seq, const char *text)
@@ -145,9 +153,81 @@ static void test_upgrade_hashes_old_rows(void **st)
   store_close(s);
 }
 
+/* An imported message is no send's original (§20): stored without a hash; a live send of its sender, Random and
+ * content within the window is stored, and that send's resend is the send. One imported before §20 (its hash
+ * written by migration 54) is passed as well. */
+static void test_import_is_no_original(void **st)
+{
+  (void)st;
+  store_t *s = open_at("c");
+  int dup;
+  assert_int_equal(append(s, 4, NULL, "a", 1000, 0, STORE_GMSG_IMPORTED, NULL), 1);
+  assert_int_equal(count(s, "SELECT count(*) FROM grp_msg WHERE seq=1 AND chash IS NULL"), 1);
+  assert_int_equal(send(s, 4, "a", 1010, 710, &dup), 2); /* answered with the import's seq 1 before §20 */
+  assert_false(dup);
+  assert_int_equal(send(s, 4, "a", 1020, 720, &dup), 2);
+  assert_true(dup);
+  assert_int_equal(append(s, 4, NULL, "b", 1030, 0, STORE_GMSG_IMPORTED, NULL), 3);
+  assert_int_equal(store_exec(s, "UPDATE grp_msg SET chash=imc_content_hash(body) WHERE seq=3"), 0);
+  assert_int_equal(send(s, 4, "b", 1040, 740, &dup), 4);
+  assert_false(dup);
+  store_close(s);
+}
+
+/* The dedupe statement's steps only. */
+static int not_dedupe(const char *sql) { return strncmp(sql, "SELECT seq,time_s,flags&16,", 27) != 0; }
+
+/* The steps of the dedupe of one append (its *dup into dup). */
+static int64_t dedupe_steps(store_t *s, uint32_t from, const char *name, const char *text, int64_t t, int *dup)
+{
+  step_skip = not_dedupe;
+  step_trace(s, 1);
+  append(s, from, name, text, t, t - 300, 0, dup);
+  step_trace(s, 0);
+  return steps;
+}
+
+/* The walk is bounded whatever the key holds (§20): imports of the sender's Random and content are in no key
+ * (before §20 each was read: their times follow no order, and these, older than the window, were no original
+ * either: 3,924 steps after 300 of them, 50 after 2), and the App admin's messages by name (from_no 0)
+ * end the walk as an account's do: the first of its name older than the window. A send's dedupe takes as many
+ * steps after 300 such rows as after 2. */
+static void test_walk_bounded(void **st)
+{
+  (void)st;
+  store_t *s = open_at("d");
+  int dup;
+  int64_t few, many;
+  for (int i = 0; i < 2; i++) append(s, 4, NULL, "i2", 600, 0, STORE_GMSG_IMPORTED, NULL);
+  few = dedupe_steps(s, 4, NULL, "i2", 1010, &dup);
+  assert_false(dup);
+  for (int i = 0; i < 300; i++) append(s, 4, NULL, "i300", 600, 0, STORE_GMSG_IMPORTED, NULL);
+  many = dedupe_steps(s, 4, NULL, "i300", 1010, &dup);
+  assert_false(dup);
+  assert_int_equal(many, few);
+  int64_t t = 10000, fresh[2], again[2];
+  static const char *const texts[2] = { "a2", "a300" };
+  for (int k = 0; k < 2; k++) {
+    for (int i = 0; i < (k ? 300 : 2); i++, t += 301) { /* each older than the window of the next: all stored */
+      append(s, 0, "administrator", texts[k], t, t - 300, 0, &dup);
+      assert_false(dup);
+    }
+    fresh[k] = dedupe_steps(s, 0, "administrator", texts[k], t, &dup); /* a new message: the walk ends at once */
+    assert_false(dup);
+    again[k] = dedupe_steps(s, 0, "administrator", texts[k], t + 1, &dup); /* its resend: the original */
+    assert_true(dup);
+  }
+  assert_true(fresh[0] > 0);
+  assert_int_equal(fresh[1], fresh[0]);
+  assert_int_equal(again[1], again[0]);
+  store_close(s);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = { cmocka_unit_test(test_modify_and_clock_back),
-                                      cmocka_unit_test(test_upgrade_hashes_old_rows) };
+                                      cmocka_unit_test(test_upgrade_hashes_old_rows),
+                                      cmocka_unit_test(test_import_is_no_original),
+                                      cmocka_unit_test(test_walk_bounded) };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
