@@ -13,6 +13,7 @@
 #include "meter/meter.h"
 #include "util/clock.h"
 #include "util/err.h"
+#include "util/faultsim.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -436,7 +437,9 @@ static void done_del_sender(gjob_t *j, int rc)
     j->del_after = (uint32_t)j->value;
   }
   if (rc || !g || j->del_after >= j->del_upto) { grp__finish(j, rc); return; }
-  grp__submit(j, 0); /* the next step (a full queue: here again with IMC_E_OVERLOADED) */
+  /* the next step (a full queue: here again with IMC_E_OVERLOADED, the steps done stay done) */
+  if (imc_fault(IMC_FAULT_GROUP_DEL_STEP)) done_del_sender(j, IMC_E_OVERLOADED); /* as grp__submit would */
+  else grp__submit(j, 0);
 }
 
 void im_group_delete_by_sender(im_groups_t *G, uint32_t sdkappid, const char *group_id, uint32_t from_no,

@@ -44,6 +44,9 @@ typedef enum {
                                 * could not be set */
   IMC_FAULT_BODY_ALLOC,        /* "body_alloc": an allocation inside the parse of a stored message body
                                 * (src/util/jsonload.c jsonload_b) fails as malloc would */
+  IMC_FAULT_GROUP_DEL_STEP,    /* "group_del_step": submitting the next writer step of a delete_group_msg_by_sender
+                                * (src/im/group_msg.c done_del_sender) is refused as a full writer queue refuses it
+                                * (IMC_E_OVERLOADED, 60018): not an allocation, a queue's room */
   IMC_FAULT__COUNT
 } imc_fault_site_t;
 

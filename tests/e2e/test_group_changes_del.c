@@ -4,7 +4,9 @@
  * more than one page of them, and more than one writer step: over IM_GROUP_DEL_BATCH messages), a device
  * online gets group_msgs_deleted pushes, group_history no longer returns the messages, a targeted message's
  * deletion reaches only its recipients and sender, and the `chg` of each message in group_history / msgs rows
- * is the number of its last change, as `changes` gives it. */
+ * is the number of its last change, as `changes` gives it. A chain stopped part way by a full writer queue
+ * (60018, injected: faultsim's group_del_step) keeps its steps done, pushed, and a second call deletes the
+ * rest. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -111,6 +113,29 @@ static void history_of(wsc_t *c, const char *gid, int *seen, json_int_t *chg_of,
   }
 }
 
+/* group_msgs_deleted pushes of gid on c until want deletions came: in change order from *next_chg, numbers
+ * consecutive, each seq one of the sender's (from_b[seq], n entries); *next_chg moves past them. */
+static void expect_deleted_pushes(wsc_t *c, const char *gid, int want, json_int_t *next_chg, const uint8_t *from_b,
+                                  size_t n)
+{
+  int pushed = 0;
+  while (pushed < want) {
+    json_t *p = wsc_push(c, "group_msgs_deleted", 5000), *e;
+    assert_non_null(p);
+    assert_string_equal(jstr(p, "group_id"), gid);
+    size_t i, k = json_array_size(json_object_get(p, "seqs"));
+    assert_true(k >= 1);
+    assert_int_equal(jint(p, "change"), *next_chg + (json_int_t)k - 1);
+    json_array_foreach(json_object_get(p, "seqs"), i, e) {
+      assert_true((size_t)json_integer_value(e) < n && from_b[json_integer_value(e)]);
+    }
+    *next_chg += (json_int_t)k;
+    pushed += (int)k;
+    json_decref(p);
+  }
+  assert_int_equal(pushed, want);
+}
+
 /* ---- a device offline during the deletion, one online ------------------------------------------------------ */
 static void test_offline_device_learns_deletions(void **st)
 {
@@ -148,23 +173,8 @@ static void test_offline_device_learns_deletions(void **st)
   del_sender("del-1", "d_b");
 
   /* the device online: every deletion in group_msgs_deleted pushes, in change order, numbers consecutive */
-  int pushed = 0;
   json_int_t next_chg = 3;
-  while (pushed < MANY) {
-    json_t *p = wsc_push(&live, "group_msgs_deleted", 5000), *e;
-    assert_non_null(p);
-    assert_string_equal(jstr(p, "group_id"), "del-1");
-    size_t i, k = json_array_size(json_object_get(p, "seqs"));
-    assert_true(k >= 1);
-    assert_int_equal(jint(p, "change"), next_chg + (json_int_t)k - 1);
-    json_array_foreach(json_object_get(p, "seqs"), i, e) {
-      assert_true(json_integer_value(e) < N && from_b[json_integer_value(e)]);
-    }
-    next_chg += (json_int_t)k;
-    pushed += (int)k;
-    json_decref(p);
-  }
-  assert_int_equal(pushed, MANY);
+  expect_deleted_pushes(&live, "del-1", MANY, &next_chg, from_b, N);
   wsc_close(&live);
 
   /* the device offline: every deletion in changes, over more than one page */
@@ -264,9 +274,81 @@ static void test_targeted_deletion_hidden(void **st)
   wsc_close(&d);
 }
 
+/* ---- a chain stopped part way by a full writer queue (60018) ------------------------------------------------ */
+/* The server restarted with IMCLOUD_TEST_FAIL=group_del_step:1 (src/util/faultsim.h): the submit of the first
+ * deletion's second writer step is refused as a full writer queue refuses it. The reply is 60018; the first
+ * step's deletions (IM_GROUP_DEL_BATCH, the sender's oldest) stay done — pushed to the device online, in a
+ * device's group_sync changes, left out of group_history — and nothing after them is deleted; a second call
+ * deletes the rest, numbered on from there. */
+static void test_busy_chain_resumes(void **st)
+{
+  (void)st;
+  enum { N = MANY + 8, STEP = 256 };
+  static const char *const args[] = { "--rest-rate-limit", "100000", NULL };
+  assert_int_equal(e2e_server_stop(&srv), 0);
+  setenv("IMCLOUD_TEST_FAIL", "group_del_step:1", 1); /* the server inherits it */
+  int started = e2e_server_start(&srv, args);
+  unsetenv("IMCLOUD_TEST_FAIL");
+  assert_int_equal(started, 0);
+  import_users(srv.port, app, key, (const char *const[]){ "f_a", "f_b", "f_c", NULL });
+  create("del-busy", "f_a", "[{\"Member_Account\":\"f_b\"},{\"Member_Account\":\"f_c\"}]");
+  static uint8_t from_b[N], first_step[N];
+  json_int_t last = 0;
+  for (int i = 0; i < MANY; i++) {
+    last = send_text("del-busy", "f_b", NULL, "b");
+    assert_true(last < N);
+    from_b[last] = 1;
+    first_step[last] = i < STEP;
+  }
+  last = send_text("del-busy", "f_a", NULL, "a");
+  wsc_t off, live;
+  json_int_t have = 0, chg = 0;
+  static int deleted[N], seen[N];
+  static json_int_t chg_of[N], hist_chg[N];
+  login(&off, "f_c");
+  sync_to_end(&off, "del-busy", &have, &chg, deleted, chg_of, N);
+  assert_int_equal(have, last);
+  wsc_close(&off);
+  login(&live, "f_a");
+  json_decref(wsc_sync_live(&live));
+
+  json_t *r = call(G("delete_group_msg_by_sender"), "{\"GroupId\":\"del-busy\",\"Sender_Account\":\"f_b\"}");
+  assert_int_equal(jint(r, "ErrorCode"), 60018); /* 0 before the fault site: the chain ran to its end */
+  json_decref(r);
+  json_int_t next_chg = 1;
+  expect_deleted_pushes(&live, "del-busy", STEP, &next_chg, first_step, N);
+  assert_null(wsc_push(&live, "group_msgs_deleted", 300)); /* nothing past the first step */
+  login(&off, "f_c");
+  sync_to_end(&off, "del-busy", &have, &chg, deleted, chg_of, N);
+  assert_int_equal(chg, STEP);
+  history_of(&off, "del-busy", seen, hist_chg, N);
+  for (json_int_t s = 1; s <= last; s++) {
+    assert_int_equal(deleted[s], first_step[s]);
+    if (from_b[s] || s == last) assert_int_equal(seen[s], !first_step[s]);
+  }
+
+  del_sender("del-busy", "f_b"); /* again: the rest */
+  expect_deleted_pushes(&live, "del-busy", MANY - STEP, &next_chg, from_b, N);
+  sync_to_end(&off, "del-busy", &have, &chg, deleted, chg_of, N);
+  assert_int_equal(chg, MANY);
+  memset(seen, 0, sizeof seen);
+  history_of(&off, "del-busy", seen, hist_chg, N);
+  for (json_int_t s = 1; s <= last; s++) {
+    assert_int_equal(deleted[s], from_b[s]);
+    if (from_b[s]) assert_int_equal(chg_of[s] <= STEP, first_step[s]); /* numbered in seq order, on from STEP */
+    assert_int_equal(seen[s] && from_b[s], 0);
+  }
+  assert_int_equal(seen[last], 1);
+  wsc_close(&off);
+  wsc_close(&live);
+  assert_int_equal(e2e_server_stop(&srv), 0);
+  assert_int_equal(e2e_server_start(&srv, args), 0); /* no fault planned */
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = { cmocka_unit_test(test_offline_device_learns_deletions),
-                                      cmocka_unit_test(test_targeted_deletion_hidden) };
+                                      cmocka_unit_test(test_targeted_deletion_hidden),
+                                      cmocka_unit_test(test_busy_chain_resumes) };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
