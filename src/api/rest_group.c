@@ -61,19 +61,22 @@ static int wanted(const json_t *filter, const char *name)
 /* The custom data set (an array of {Key, Value}) cut to the keys named in
  * keys (an array of strings; NULL: every key), in the set's order: a new
  * array, or NULL when no key is left (the field is then left out, as for a
- * group or member without data). */
-static json_t *kv_pick(const json_t *set, const json_t *keys)
+ * group or member without data) or when it could not be made (*bad set). */
+static json_t *kv_pick(const json_t *set, const json_t *keys, int *bad)
 {
   size_t i;
   json_t *e, *out;
   if (!json_is_array(set) || !json_array_size(set)) return NULL;
-  if (!keys) return json_deep_copy(set);
-  out = json_array();
-  json_array_foreach(set, i, e) {
-    const char *k = json_string_value(json_object_get(e, "Key"));
-    if (k && wanted(keys, k)) json_array_append(out, e);
+  if (!keys) out = json_deep_copy(set);
+  else {
+    out = json_array();
+    json_array_foreach(set, i, e) {
+      const char *k = json_string_value(json_object_get(e, "Key"));
+      if (k && wanted(keys, k)) api_list_add(out, json_incref(e), bad);
+    }
   }
-  if (!json_array_size(out)) { json_decref(out); return NULL; }
+  if (!out) *bad = 1;
+  if (*bad || !json_array_size(out)) { json_decref(out); return NULL; }
   return out;
 }
 
@@ -82,15 +85,16 @@ json_t *grp_json(api_srv_t *srv, const im_group_t *g, const json_t *filter, cons
   im_group_view_t v;
   im_group_view(g, &v);
   json_t *o = json_object();
+  int bad = 0;
   static const char *const info_keys[] = { "Name", "Introduction", "Notification", "FaceUrl", "ApplyJoinOption",
                                            "MuteAllMember" };
-  json_object_set_new(o, "GroupId", json_string(v.group_id));
-#define ADD(name, val) do { if (wanted(filter, name)) json_object_set_new(o, name, val); } while (0)
+  api_obj_set(o, "GroupId", json_string(v.group_id), &bad);
+#define ADD(name, val) do { if (wanted(filter, name)) api_obj_set(o, name, val, &bad); } while (0)
   ADD("Type", json_string(im_gtype_info(v.type)->name));
   ADD("Appid", json_integer(v.sdkappid));
   for (size_t i = 0; i < sizeof info_keys / sizeof info_keys[0]; i++) {
     json_t *x = json_object_get(v.info, info_keys[i]);
-    if (wanted(filter, info_keys[i])) json_object_set_new(o, info_keys[i], x ? json_incref(x) : json_string(""));
+    ADD(info_keys[i], x ? json_incref(x) : json_string(""));
   }
   ADD("Owner_Account", json_string(v.owner_id));
   ADD("CreateTime", json_integer(v.created_s));
@@ -102,17 +106,18 @@ json_t *grp_json(api_srv_t *srv, const im_group_t *g, const json_t *filter, cons
   ADD("MaxMemberNum", json_integer(grp_max_members(srv, g)));
   /* AppDefinedDataFilter_Group names the keys (and asks for the field on its own);
    * without it, every key when the base filter keeps AppDefinedData */
-  json_t *ad = keys || wanted(filter, "AppDefinedData") ? kv_pick(json_object_get(v.info, "AppDefinedData"), keys) : NULL;
-  if (ad) json_object_set_new(o, "AppDefinedData", ad);
+  json_t *ad = keys || wanted(filter, "AppDefinedData") ? kv_pick(json_object_get(v.info, "AppDefinedData"), keys, &bad) : NULL;
+  if (ad) api_obj_set(o, "AppDefinedData", ad, &bad);
 #undef ADD
-  return o;
+  return api_whole(o, bad);
 }
 
 json_t *grp_member_json(const store_grp_member_t *m, const json_t *filter, const json_t *keys)
 {
   json_t *o = json_object();
-  json_object_set_new(o, "Member_Account", json_string(m->user_id));
-#define ADD(name, val) do { if (wanted(filter, name)) json_object_set_new(o, name, val); } while (0)
+  int bad = 0;
+  api_obj_set(o, "Member_Account", json_string(m->user_id), &bad);
+#define ADD(name, val) do { if (wanted(filter, name)) api_obj_set(o, name, val, &bad); } while (0)
   ADD("Role", json_string(im_grole_name((im_grole_t)m->role)));
   ADD("JoinTime", json_integer(m->join_s));
   ADD("MsgSeq", json_integer(m->read_seq));
@@ -121,18 +126,20 @@ json_t *grp_member_json(const store_grp_member_t *m, const json_t *filter, const
   ADD("NameCard", json_string(m->name_card));
   ADD("MuteUntil", json_integer(m->mute_until_s > imc_clock_now_s() ? m->mute_until_s : 0));
   if (keys || wanted(filter, "AppMemberDefinedData")) {
-    json_t *all = m->data[0] ? json_loads(m->data, 0, NULL) : NULL, *data = kv_pick(all, keys);
-    if (data) json_object_set_new(o, "AppMemberDefinedData", data);
+    json_t *all = m->data[0] ? json_loads(m->data, 0, NULL) : NULL; /* stored as we wrote it: NULL is memory */
+    if (m->data[0] && !all) bad = 1;
+    json_t *data = kv_pick(all, keys, &bad);
+    if (data) api_obj_set(o, "AppMemberDefinedData", data, &bad);
     json_decref(all);
   }
 #undef ADD
-  return o;
+  return api_whole(o, bad);
 }
 
 /* A reply when the core is done: OK with extra built by build (may be NULL). */
 typedef struct pend {
   rest_ctx_t *c;
-  void (*build)(struct pend *p, const im_gres_t *r, json_t *extra);
+  void (*build)(struct pend *p, const im_gres_t *r, json_t *extra, int *bad); /* api_obj_set into extra */
   json_t *list;                 /* handler state: request lists, results */
   json_t *out;
   void *aux;
@@ -168,8 +175,9 @@ static void reply_res(void *ud, const im_gres_t *r)
   pend_t *p = ud;
   if (r->rc) { rest_reply_err(p->c, r->rc, r->why[0] ? r->why : NULL, NULL); return; }
   json_t *extra = json_object();
-  if (p->build) p->build(p, r, extra);
-  rest_reply_ok(p->c, extra);
+  int bad = 0;
+  if (p->build) p->build(p, r, extra, &bad);
+  rest_reply_ok(p->c, api_whole(extra, bad));
 }
 
 static void reply_plain(void *ud, const im_gres_t *r)
@@ -180,10 +188,10 @@ static void reply_plain(void *ud, const im_gres_t *r)
 }
 
 /* ---- create / import ---------------------------------------------------------------------- */
-static void created(pend_t *p, const im_gres_t *r, json_t *extra)
+static void created(pend_t *p, const im_gres_t *r, json_t *extra, int *bad)
 {
   (void)p;
-  json_object_set_new(extra, "GroupId", json_string(r->group_id));
+  api_obj_set(extra, "GroupId", json_string(r->group_id), bad);
 }
 
 static void create_or_import(rest_ctx_t *c, int import)
@@ -294,6 +302,7 @@ typedef struct info_st {
   json_t *group_keys, *member_keys; /* AppDefinedDataFilter_Group / _GroupMember (NULL: every key) */
   size_t i;
   int with_members;
+  int bad;                          /* a member or an entry could not be made: the reply is 70500 */
 } info_st_t;
 
 static void info_next(rest_ctx_t *c);
@@ -302,7 +311,7 @@ static void info_member_row(void *ud, uint32_t app, uint32_t gno, const store_gr
 {
   (void)app; (void)gno;
   info_st_t *st = ((rest_ctx_t *)ud)->data;
-  json_array_append_new(st->cur_members, grp_member_json(m, st->member_filter, st->member_keys));
+  api_list_add(st->cur_members, grp_member_json(m, st->member_filter, st->member_keys), &st->bad);
 }
 
 static void info_members_done(void *ud, int rc)
@@ -310,8 +319,8 @@ static void info_members_done(void *ud, int rc)
   rest_ctx_t *c = ud;
   info_st_t *st = c->data;
   json_t *g = json_array_get(st->out, json_array_size(st->out) - 1);
-  if (rc) { json_object_set_new(g, "ErrorCode", json_integer(imc_err_compat(rc))); json_decref(st->cur_members); }
-  else json_object_set_new(g, "MemberList", st->cur_members);
+  if (rc) { api_obj_set(g, "ErrorCode", json_integer(imc_err_compat(rc)), &st->bad); json_decref(st->cur_members); }
+  else api_obj_set(g, "MemberList", st->cur_members, &st->bad);
   st->cur_members = NULL;
   info_next(c);
 }
@@ -319,7 +328,7 @@ static void info_members_done(void *ud, int rc)
 static void info_next(rest_ctx_t *c)
 {
   info_st_t *st = c->data;
-  while (st->i < json_array_size(st->ids)) {
+  while (!st->bad && st->i < json_array_size(st->ids)) {
     json_t *idv = json_array_get(st->ids, st->i++);
     const char *id = json_string_value(idv);
     im_group_t *g = id ? im_group_find(c->srv->groups, c->sdkappid, id) : NULL;
@@ -327,22 +336,22 @@ static void info_next(rest_ctx_t *c)
     if (!g) {
       o = json_pack("{s:s,s:i,s:s}", "GroupId", id ? id : "", "ErrorCode", imc_err_compat(IMC_E_GROUP_GONE), "ErrorInfo",
                     imc_strerror(IMC_E_GROUP_GONE));
-      json_array_append_new(st->out, o);
+      api_list_add(st->out, o, &st->bad);
       continue;
     }
     o = grp_json(c->srv, g, st->base_filter, st->group_keys);
-    json_object_set_new(o, "ErrorCode", json_integer(0));
-    json_object_set_new(o, "ErrorInfo", json_string(""));
-    json_array_append_new(st->out, o);
+    api_obj_set(o, "ErrorCode", json_integer(0), &st->bad);
+    api_obj_set(o, "ErrorInfo", json_string(""), &st->bad);
+    api_list_add(st->out, o, &st->bad);
     im_group_view_t v;
     im_group_view(g, &v);
-    if (st->with_members && !im_gtype_info(v.type)->live) {
+    if (!st->bad && st->with_members && !im_gtype_info(v.type)->live) {
       st->cur_members = json_array();
       im_group_members_read(c->srv->groups, c->sdkappid, v.group_no, 0, -1, info_member_row, info_members_done, c);
       return;
     }
   }
-  rest_reply_ok(c, json_pack("{s:O}", "GroupInfo", st->out));
+  rest_reply_ok(c, st->bad ? NULL : json_pack("{s:O}", "GroupInfo", st->out));
 }
 
 static void info_free(void *arg)
@@ -385,15 +394,15 @@ void rest_get_group_info(rest_ctx_t *c)
 }
 
 /* ---- get_appid_group_list ---------------------------------------------------------------------- */
-typedef struct applist { json_t *arr; int64_t limit, n; uint32_t last; } applist_t;
+typedef struct applist { json_t *arr; int64_t limit, n; uint32_t last; int bad; } applist_t;
 
 static int applist_cb(void *ud, const im_group_t *g)
 {
   applist_t *a = ud;
   im_group_view_t v;
-  if (a->n == a->limit) return 1;
+  if (a->n == a->limit || a->bad) return 1;
   im_group_view(g, &v);
-  json_array_append_new(a->arr, json_pack("{s:s}", "GroupId", v.group_id));
+  api_list_add(a->arr, json_pack("{s:s}", "GroupId", v.group_id), &a->bad);
   a->last = v.group_no;
   a->n++;
   return 0;
@@ -414,7 +423,7 @@ void rest_get_appid_group_list(rest_ctx_t *c)
     if (!json_is_string(t) || im_gtype_parse(json_string_value(t), &gt)) { rest_reply_err(c, IMC_E_GROUP_PARAM, "unknown GroupType", NULL); return; }
     type = (int)gt;
   }
-  applist_t a = { json_array(), lim ? json_integer_value(lim) : GRP_APP_LIST_MAX, 0, 0 };
+  applist_t a = { json_array(), lim ? json_integer_value(lim) : GRP_APP_LIST_MAX, 0, 0, 0 };
   if (a.limit > GRP_APP_LIST_MAX) a.limit = GRP_APP_LIST_MAX;
   int64_t total = 0;
   im_groups_each(c->srv->groups, c->sdkappid, type, 0, count_cb, &total);
@@ -423,8 +432,10 @@ void rest_get_appid_group_list(rest_ctx_t *c)
   /* Next: the last group number returned while more may follow, else 0 */
   int64_t rest = 0;
   if (a.n == a.limit) im_groups_each(c->srv->groups, c->sdkappid, type, a.last, count_cb, &rest);
-  rest_reply_ok(c, json_pack("{s:I,s:o,s:I}", "TotalCount", (json_int_t)total, "GroupIdList", a.arr, "Next",
-                             (json_int_t)(rest ? a.last : 0)));
+  json_t *extra = a.bad ? NULL : json_pack("{s:I,s:O,s:I}", "TotalCount", (json_int_t)total, "GroupIdList", a.arr,
+                                           "Next", (json_int_t)(rest ? a.last : 0));
+  json_decref(a.arr);
+  rest_reply_ok(c, extra);
 }
 
 /* ---- get_joined_group_list ------------------------------------------------------------------------ */
@@ -434,6 +445,7 @@ typedef struct joined_st {
   int with_huge, with_inactive;
   int64_t limit, offset;
   uint32_t user_no;
+  int bad;             /* a row or an entry could not be made: the reply is 70500 */
 } joined_st_t;
 
 static void joined_free(void *arg)
@@ -449,7 +461,8 @@ static void joined_row(void *ud, uint32_t app, uint32_t gno, const store_grp_mem
 {
   (void)app;
   joined_st_t *st = ((rest_ctx_t *)ud)->data;
-  json_array_append_new(st->rows, json_pack("{s:I,s:o}", "no", (json_int_t)gno, "self", grp_member_json(m, st->self_filter, NULL)));
+  api_list_add(st->rows, json_pack("{s:I,s:o}", "no", (json_int_t)gno, "self", grp_member_json(m, st->self_filter, NULL)),
+               &st->bad);
 }
 
 /* WithHugeGroups: the AVChatRooms the user owns (live rooms keep no stored
@@ -465,16 +478,16 @@ static int huge_cb(void *ud, const im_group_t *g)
   (*h->total)++;
   if (*h->total <= h->st->offset || (int64_t)json_array_size(h->out) >= h->st->limit) return 0;
   json_t *o = grp_json(h->c->srv, g, h->st->base_filter, NULL);
-  json_object_set_new(o, "SelfInfo", json_pack("{s:s}", "Role", "Owner"));
-  json_array_append_new(h->out, o);
-  return 0;
+  api_obj_set(o, "SelfInfo", json_pack("{s:s}", "Role", "Owner"), &h->st->bad);
+  api_list_add(h->out, o, &h->st->bad);
+  return h->st->bad; /* stop: the reply is 70500 */
 }
 
 static void joined_done(void *ud, int rc)
 {
   rest_ctx_t *c = ud;
   joined_st_t *st = c->data;
-  if (rc) { rest_reply_err(c, rc, NULL, NULL); return; }
+  if (rc || st->bad) { rest_reply_err(c, rc ? rc : IMC_E_NOMEM, NULL, NULL); return; }
   json_t *out = json_array(), *r;
   size_t i;
   int64_t total = 0;
@@ -482,6 +495,7 @@ static void joined_done(void *ud, int rc)
   im_gtype_t gt;
   if (st->type && !im_gtype_parse(json_string_value(st->type), &gt)) type = (int)gt;
   json_array_foreach(st->rows, i, r) {
+    if (st->bad) break;
     im_group_view_t v;
     im_group_t *g = im_group_by_no(c->srv->groups, c->sdkappid, (uint32_t)json_integer_value(json_object_get(r, "no")));
     if (!g) continue;
@@ -492,14 +506,16 @@ static void joined_done(void *ud, int rc)
     total++;
     if (total <= st->offset || (int64_t)json_array_size(out) >= st->limit) continue;
     json_t *o = grp_json(c->srv, g, st->base_filter, NULL);
-    json_object_set(o, "SelfInfo", json_object_get(r, "self"));
-    json_array_append_new(out, o);
+    api_obj_set(o, "SelfInfo", json_incref(json_object_get(r, "self")), &st->bad);
+    api_list_add(out, o, &st->bad);
   }
-  if (st->with_huge && (type < 0 || type == IM_GT_AVCHATROOM)) {
+  if (!st->bad && st->with_huge && (type < 0 || type == IM_GT_AVCHATROOM)) {
     huge_t h = { c, st, out, &total };
     im_groups_each(c->srv->groups, c->sdkappid, IM_GT_AVCHATROOM, 0, huge_cb, &h);
   }
-  rest_reply_ok(c, json_pack("{s:I,s:o}", "TotalCount", (json_int_t)total, "GroupIdList", out));
+  json_t *extra = st->bad ? NULL : json_pack("{s:I,s:O}", "TotalCount", (json_int_t)total, "GroupIdList", out);
+  json_decref(out);
+  rest_reply_ok(c, extra);
 }
 
 void rest_get_joined_group_list(rest_ctx_t *c)

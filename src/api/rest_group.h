@@ -42,7 +42,9 @@ int grp_req_targets(api_srv_t *srv, uint32_t sdkappid, json_t *list, uint32_t *t
  * names to keep, NULL = all). keys (AppDefinedDataFilter_Group): NULL, or
  * an array of AppDefinedData keys: only those are returned, whatever the
  * filter says of AppDefinedData (which is left out when none is set). A new
- * object, caller owns; filter and keys are only read. */
+ * object, caller owns, or NULL when any member could not be made (out of
+ * memory: never one with a member left out, §84); filter and keys are only
+ * read. */
 json_t *grp_json(api_srv_t *srv, const im_group_t *g, const json_t *filter, const json_t *keys);
 /* The member cap in force of a group (0 = unlimited): the lower of its own MaxMemberNum (a live room:
  * that alone) and the edition's members per group now; without its own, the edition's (P-17: at most
@@ -50,7 +52,8 @@ json_t *grp_json(api_srv_t *srv, const im_group_t *g, const json_t *filter, cons
 int64_t grp_max_members(api_srv_t *srv, const im_group_t *g);
 /* A member row as the reference's fields (filter as above; keys:
  * AppDefinedDataFilter_GroupMember, the AppMemberDefinedData keys to
- * return, as keys of grp_json). A new object, caller owns. */
+ * return, as keys of grp_json). A new object, caller owns, or NULL as
+ * grp_json's. */
 json_t *grp_member_json(const store_grp_member_t *m, const json_t *filter, const json_t *keys);
 
 #endif

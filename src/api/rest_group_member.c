@@ -20,7 +20,9 @@ typedef struct mst {
   json_t *filter, *roles, *out;
   json_t *keys;                /* get_group_member_info: AppDefinedDataFilter_GroupMember (NULL: every key) */
   int64_t now_s;
+  int64_t limit;               /* get_group_member_info: the page's Limit */
   size_t scanned;              /* get_group_member_info: rows read for the page, kept by MemberRoleFilter or not */
+  int bad;                     /* reads: a row of out could not be made: the reply is 70500 (§84) */
 } mst_t;
 
 static void mst_free(void *arg)
@@ -60,10 +62,13 @@ static void reply_results(void *ud, const im_gres_t *r)
   mst_t *m = c->data;
   if (r->rc) { rest_reply_err(c, r->rc, r->why[0] ? r->why : NULL, NULL); return; }
   json_t *arr = json_array();
+  int bad = 0;
   for (size_t i = 0; i < m->n; i++)
-    json_array_append_new(arr, json_pack("{s:O,s:i}", "Member_Account", json_array_get(m->names, i), "Result",
-                                         i < r->n ? r->results[i] : 0));
-  rest_reply_ok(c, json_pack("{s:o}", "MemberList", arr));
+    api_list_add(arr, json_pack("{s:O,s:i}", "Member_Account", json_array_get(m->names, i), "Result",
+                                i < r->n ? r->results[i] : 0), &bad);
+  json_t *extra = bad ? NULL : json_pack("{s:O}", "MemberList", arr);
+  json_decref(arr);
+  rest_reply_ok(c, extra);
 }
 
 /* ---- add / import ------------------------------------------------------------------------------ */
@@ -99,7 +104,7 @@ static void add_or_import(rest_ctx_t *c, int import)
       rest_reply_err(c, rc, why, NULL);
       return;
     }
-    json_array_append(m->names, acc);
+    if (json_array_append(m->names, acc)) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; } /* the reply names it */
     u->role = IM_GR_MEMBER;
     if (!import) continue;
     if ((v = json_object_get(e, "Role")) &&
@@ -187,7 +192,7 @@ static void members_row(void *ud, uint32_t app, uint32_t gno, const store_grp_me
     json_array_foreach(m->roles, i, v) keep |= json_is_string(v) && !strcmp(json_string_value(v), im_grole_name((im_grole_t)mr->role));
     if (!keep) return;
   }
-  json_array_append_new(m->out, grp_member_json(mr, m->filter, m->keys));
+  api_list_add(m->out, grp_member_json(mr, m->filter, m->keys), &m->bad);
 }
 
 static void members_done(void *ud, int rc)
@@ -198,17 +203,14 @@ static void members_done(void *ud, int rc)
   im_group_t *g = im_group_find(c->srv->groups, c->sdkappid, json_string_value(json_object_get(c->body, "GroupId")));
   im_group_view_t v = { 0 };
   if (g) im_group_view(g, &v);
-  json_t *extra = json_pack("{s:I,s:O}", "MemberNum", (json_int_t)v.member_num, "MemberList", m->out);
+  json_t *extra = m->bad ? NULL : json_pack("{s:I,s:O}", "MemberNum", (json_int_t)v.member_num, "MemberList", m->out);
   /* Next: the offset of the following page while more may follow ("" when done): the rows read, not the
    * members kept, so a MemberRoleFilter page that kept few (or none) still leads on */
   int64_t next = m->now_s + (int64_t)m->scanned;
-  json_object_set_new(extra, "Next", json_string(""));
-  if (g && next < (int64_t)v.member_num && (int64_t)m->scanned == json_integer_value(json_object_get(c->body, "Limit"))) {
-    char buf[24];
-    snprintf(buf, sizeof buf, "%lld", (long long)next);
-    json_object_set_new(extra, "Next", json_string(buf));
-  }
-  rest_reply_ok(c, extra);
+  char buf[24] = "";
+  if (g && next < (int64_t)v.member_num && (int64_t)m->scanned == m->limit) snprintf(buf, sizeof buf, "%lld", (long long)next);
+  api_obj_set(extra, "Next", json_string(buf), &m->bad);
+  rest_reply_ok(c, api_whole(extra, m->bad));
 }
 
 void rest_get_group_member_info(rest_ctx_t *c)
@@ -247,7 +249,7 @@ void rest_get_group_member_info(rest_ctx_t *c)
   m->roles = json_object_get(c->body, "MemberRoleFilter");
   m->keys = json_object_get(c->body, "AppDefinedDataFilter_GroupMember");
   m->now_s = offset; /* reused: the page's offset */
-  if (!lim) json_object_set_new(c->body, "Limit", json_integer(limit));
+  m->limit = limit;
   im_group_members_read(c->srv->groups, c->sdkappid, v.group_no, offset, (int)limit, members_row, members_done, c);
 }
 
@@ -337,13 +339,16 @@ void rest_get_role_in_group(rest_ctx_t *c)
   im_group_t *g = im_group_find(c->srv->groups, c->sdkappid, gid);
   if (!g) { rest_reply_err(c, IMC_E_GROUP_GONE, NULL, NULL); return; }
   json_t *out = json_array();
+  int bad = 0;
   json_array_foreach(arr, i, v) {
     uint32_t no = 0;
     if (!json_is_string(v)) { json_decref(out); rest_reply_err(c, IMC_E_GROUP_PARAM, "User_Account must hold strings", NULL); return; }
     im_grole_t r = grp_req_account(c->srv, c->sdkappid, v, &no) ? IM_GR_NONE : im_group_role(g, no);
-    json_array_append_new(out, json_pack("{s:O,s:s}", "Member_Account", v, "Role", im_grole_name(r)));
+    api_list_add(out, json_pack("{s:O,s:s}", "Member_Account", v, "Role", im_grole_name(r)), &bad);
   }
-  rest_reply_ok(c, json_pack("{s:o}", "UserIdList", out));
+  json_t *extra = bad ? NULL : json_pack("{s:O}", "UserIdList", out);
+  json_decref(out);
+  rest_reply_ok(c, extra);
 }
 
 /* ---- mute ----------------------------------------------------------------------------------------- */
@@ -369,7 +374,7 @@ static void muted_row(void *ud, uint32_t app, uint32_t gno, const store_grp_memb
   (void)app; (void)gno;
   mst_t *m = ((rest_ctx_t *)ud)->data;
   if (mr->mute_until_s > m->now_s)
-    json_array_append_new(m->out, json_pack("{s:s,s:I}", "Member_Account", mr->user_id, "MutedUntil", (json_int_t)mr->mute_until_s));
+    api_list_add(m->out, json_pack("{s:s,s:I}", "Member_Account", mr->user_id, "MutedUntil", (json_int_t)mr->mute_until_s), &m->bad);
 }
 
 static void muted_done(void *ud, int rc)
@@ -377,7 +382,7 @@ static void muted_done(void *ud, int rc)
   rest_ctx_t *c = ud;
   mst_t *m = c->data;
   if (rc) { rest_reply_err(c, rc, NULL, NULL); return; }
-  rest_reply_ok(c, json_pack("{s:O,s:O}", "GroupId", json_object_get(c->body, "GroupId"), "MutedAccountList", m->out));
+  rest_reply_ok(c, m->bad ? NULL : json_pack("{s:O,s:O}", "GroupId", json_object_get(c->body, "GroupId"), "MutedAccountList", m->out));
 }
 
 void rest_get_group_muted_account(rest_ctx_t *c)

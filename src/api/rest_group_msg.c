@@ -97,7 +97,7 @@ int grp_req_targets(api_srv_t *srv, uint32_t sdkappid, json_t *list, uint32_t *t
     if (k < in->n_to) continue; /* a name given twice counts once */
     assert(in->n_to < STORE_GMSG_TARGETS_MAX);
     to[in->n_to++] = no;
-    json_array_append(ids, e);
+    if (json_array_append(ids, e)) { json_decref(ids); return IMC_E_NOMEM; } /* never a recipient left out */
   }
   *to_json = json_dumps(ids, JSON_COMPACT);
   json_decref(ids);
@@ -198,22 +198,28 @@ void rest_send_group_system_notification(rest_ctx_t *c)
 }
 
 /* ---- import_group_msg: one job per message, answered when all are done ------------------------------- */
-typedef struct imp { rest_ctx_t *c; json_t *results; size_t pending; } imp_t;
+typedef struct imp { rest_ctx_t *c; json_t *results; size_t pending; int bad; /* a result not made: 70500 */ } imp_t;
 typedef struct imp_one { imp_t *imp; size_t i; } imp_one_t;
 
 static void imp_free(void *arg) { imp_t *m = arg; json_decref(m->results); free(m); }
+
+/* Every message's result, or 70500 (§84: the messages were imported; read before retrying). */
+static void imp_reply(imp_t *m)
+{
+  rest_reply_ok(m->c, m->bad ? NULL : json_pack("{s:O}", "ImportMsgResult", m->results));
+}
 
 static void imported(void *ud, const im_gres_t *r)
 {
   imp_one_t *o = ud;
   imp_t *m = o->imp;
   json_t *e = json_array_get(m->results, o->i);
-  json_object_set_new(e, "Result", json_integer(r->rc ? 1 : 0));
-  json_object_set_new(e, "MsgTime", json_integer(r->time_s));
-  json_object_set_new(e, "MsgSeq", json_integer(r->seq));
-  if (r->rc) json_object_set_new(e, "ErrorCode", json_integer(imc_err_compat(r->rc)));
+  api_obj_set(e, "Result", json_integer(r->rc ? 1 : 0), &m->bad);
+  api_obj_set(e, "MsgTime", json_integer(r->time_s), &m->bad);
+  api_obj_set(e, "MsgSeq", json_integer(r->seq), &m->bad);
+  if (r->rc) api_obj_set(e, "ErrorCode", json_integer(imc_err_compat(r->rc)), &m->bad);
   free(o);
-  if (--m->pending == 0) rest_reply_ok(m->c, json_pack("{s:O}", "ImportMsgResult", m->results));
+  if (--m->pending == 0) imp_reply(m);
 }
 
 void rest_import_group_msg(rest_ctx_t *c)
@@ -283,17 +289,23 @@ void rest_import_group_msg(rest_ctx_t *c)
   c->data_free = imp_free;
   m->c = c;
   m->results = json_array();
-  for (i = 0; i < n; i++) json_array_append_new(m->results, json_object());
+  for (i = 0; i < n; i++) api_list_add(m->results, json_object(), &m->bad);
+  if (m->bad) { /* no result could be told: refused before any import */
+    for (i = 0; i < n; i++) free(ins[i].body);
+    free(ins);
+    rest_reply_err(c, IMC_E_NOMEM, NULL, NULL);
+    return;
+  }
   m->pending = n + 1; /* one more, dropped below, so a synchronous answer cannot reply early */
   for (i = 0; i < n; i++) {
     imp_one_t *o = malloc(sizeof *o);
-    if (!o) { free(ins[i].body); json_object_set_new(json_array_get(m->results, i), "Result", json_integer(1)); m->pending--; continue; }
+    if (!o) { free(ins[i].body); api_obj_set(json_array_get(m->results, i), "Result", json_integer(1), &m->bad); m->pending--; continue; }
     o->imp = m;
     o->i = i;
     im_group_send(c->srv->groups, &ins[i], now, imported, o);
   }
   free(ins);
-  if (--m->pending == 0) rest_reply_ok(c, json_pack("{s:O}", "ImportMsgResult", m->results));
+  if (--m->pending == 0) imp_reply(m);
 }
 
 /* ---- group_msg_get_simple ----------------------------------------------------------------------------- */
@@ -304,7 +316,7 @@ typedef struct hist {
   int rows;
   size_t bytes, max_bytes;     /* im_page_ev_bytes of the kept rows; IM_LIMIT_PAGE_BYTES */
   int cut;                     /* the byte bound stopped the page: older rows come with the next one */
-  int lost;                    /* a row's body could not be parsed for want of memory: the page is refused */
+  int bad;                     /* a row could not be made: the reply is 70500, never a page with one left out */
 } hist_t;
 
 static void hist_free(void *arg) { hist_t *h = arg; json_decref(h->list); free(h); }
@@ -319,34 +331,35 @@ static void hist_row(void *ud, const store_grp_msg_t *m)
   h->bytes += cost;
   h->lowest = m->seq;
   h->rows++;
-  if (!shown) return;
+  if (!shown || h->bad) return;
   json_t *body = NULL;
   /* out of memory: the page is refused (hist_done, §70); a body that does not parse: the row, marked (§88) */
   int loaded = im_body_load(m->body, m->body_len, &body);
-  if (loaded < 0) { h->lost = 1; return; }
+  if (loaded < 0) { h->bad = 1; return; }
   json_t *o = json_pack("{s:s,s:i,s:i,s:s,s:I,s:I,s:I,s:i}", "From_Account", m->from_id, "IsPlaceMsg", 0,
                         "IsSystemMsg", (m->flags & STORE_GMSG_SYSTEM) ? 1 : 0, "MsgPriority",
                         api_group_priorities[m->priority & 3], "MsgRandom", (json_int_t)m->random, "MsgSeq", (json_int_t)m->seq,
                         "MsgTimeStamp", (json_int_t)m->time_s, "MsgFlagBits", recalled ? 8 : 0);
   json_t *mb = json_object_get(body, "MsgBody");
-  json_object_set_new(o, "MsgBody", mb ? json_incref(mb) : json_array());
-  if (json_object_get(body, "CloudCustomData")) json_object_set(o, "CloudCustomData", json_object_get(body, "CloudCustomData"));
-  if (json_object_get(body, "SystemNotice")) json_object_set(o, "SystemNotice", json_object_get(body, "SystemNotice"));
+  api_obj_set(o, "MsgBody", mb ? json_incref(mb) : json_array(), &h->bad);
+  static const char *const parts[] = { "CloudCustomData", "SystemNotice" };
+  for (size_t i = 0; i < sizeof parts / sizeof *parts; i++)
+    if (json_object_get(body, parts[i])) api_obj_set(o, parts[i], json_incref(json_object_get(body, parts[i])), &h->bad);
   if (loaded == IM_BODY_DAMAGED) {
-    json_object_set_new(o, "IsDamaged", json_integer(1));
+    api_obj_set(o, "IsDamaged", json_integer(1), &h->bad);
     im_damaged_note(&(im_damaged_row_t){ IM_DAMAGED_GROUP, m->sdkappid, m->group_no, m->seq, m->from_id, NULL });
   }
-  json_t *to = m->to_json ? json_loads(m->to_json, 0, NULL) : NULL;
-  if (to) json_object_set_new(o, "To_Account", to); /* a targeted message: the App admin sees it with its recipients */
+  /* a targeted message: the App admin sees it with its recipients */
+  if (m->to_json) api_obj_set(o, "To_Account", json_loads(m->to_json, 0, NULL), &h->bad);
   json_decref(body);
-  json_array_append_new(h->list, o);
+  api_list_add(h->list, o, &h->bad);
 }
 
 static void hist_reply(rest_ctx_t *c, int finished)
 {
   hist_t *h = c->data;
-  rest_reply_ok(c, json_pack("{s:O,s:i,s:O}", "GroupId", json_object_get(c->body, "GroupId"), "IsFinished", finished,
-                             "RspMsgList", h->list));
+  rest_reply_ok(c, h->bad ? NULL : json_pack("{s:O,s:i,s:O}", "GroupId", json_object_get(c->body, "GroupId"), "IsFinished",
+                                             finished, "RspMsgList", h->list));
 }
 
 static void hist_expired(void *ud, int rc, int64_t expired)
@@ -360,8 +373,7 @@ static void hist_done(void *ud, int rc)
 {
   rest_ctx_t *c = ud;
   hist_t *h = c->data;
-  if (!rc && h->lost) rc = IMC_E_NOMEM;
-  if (rc) { rest_reply_err(c, rc, NULL, NULL); return; }
+  if (rc || h->bad) { rest_reply_err(c, rc ? rc : IMC_E_NOMEM, NULL, NULL); return; }
   /* IsFinished 1: the oldest message was reached; 0: older ones remain (a
    * full page, or one the byte bound cut short); 2: the page stopped before
    * seq 1 because the message just below it expired (older than the app's
@@ -416,10 +428,13 @@ static void recalled(void *ud, const im_gres_t *r)
   rest_ctx_t *c = ud;
   if (r->rc) { rest_reply_err(c, r->rc, r->why[0] ? r->why : NULL, NULL); return; }
   json_t *out = json_array(), *list = json_object_get(c->body, "MsgSeqList");
+  int bad = 0;
   for (size_t i = 0; i < r->n; i++)
-    json_array_append_new(out, json_pack("{s:O,s:i}", "MsgSeq", json_object_get(json_array_get(list, i), "MsgSeq"), "RetCode",
-                                         r->codes[i] ? imc_err_compat(r->codes[i]) : 0));
-  rest_reply_ok(c, json_pack("{s:o}", "RecallRetList", out));
+    api_list_add(out, json_pack("{s:O,s:i}", "MsgSeq", json_object_get(json_array_get(list, i), "MsgSeq"), "RetCode",
+                                r->codes[i] ? imc_err_compat(r->codes[i]) : 0), &bad);
+  json_t *extra = bad ? NULL : json_pack("{s:O}", "RecallRetList", out);
+  json_decref(out);
+  rest_reply_ok(c, extra);
 }
 
 void rest_group_msg_recall(rest_ctx_t *c)

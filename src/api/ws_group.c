@@ -126,10 +126,11 @@ void cws_op_group_create(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id
     cws_reply(ws, id, "group_create", IMC_E_GROUP_PARAM, "type must be Private, Public, ChatRoom, AVChatRoom or Community", NULL);
     return;
   }
+  int lost = 0; /* a field not copied: refused, never a group made without it */
   for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
-    if ((v = json_object_get(req, fields[i][0]))) json_object_set(rest, fields[i][1], v);
+    if ((v = json_object_get(req, fields[i][0]))) lost |= json_object_set(rest, fields[i][1], v) != 0;
   json_t *info = json_object();
-  rc = im_group_fields(rest, 1, "MaxMemberCount", info, &in.max_members, why, sizeof why);
+  rc = lost ? IMC_E_NOMEM : im_group_fields(rest, 1, "MaxMemberCount", info, &in.max_members, why, sizeof why);
   json_decref(rest);
   if (!rc && (v = json_object_get(req, "group_id"))) {
     if (!json_is_string(v) || json_string_length(v) >= sizeof in.group_id) rc = imc_errf(why, sizeof why, IMC_E_GROUP_ID, "group_id must be a string shorter than 48 bytes");
@@ -274,7 +275,7 @@ static void application_row(void *ud, uint32_t app, uint32_t gno, const store_gr
   (void)app;
   (void)gno;
   gpend_t *p = ud;
-  if (m->user_id[0]) json_array_append_new(p->acc, json_pack("{s:s,s:I}", "user", m->user_id, "time", (json_int_t)m->join_s));
+  if (m->user_id[0]) api_list_add(p->acc, json_pack("{s:s,s:I}", "user", m->user_id, "time", (json_int_t)m->join_s), &p->lost);
 }
 
 static void applications_done(void *ud, int rc)
@@ -282,7 +283,7 @@ static void applications_done(void *ud, int rc)
   gpend_t *p = ud;
   json_t *extra = NULL;
   /* more: the page was full (p->n: the limit) and the group held more than offset + limit when asked */
-  if (!rc) extra = json_pack("{s:O,s:I,s:b}", "applications", p->acc, "total", (json_int_t)p->total,
+  if (!rc && !p->lost) extra = json_pack("{s:O,s:I,s:b}", "applications", p->acc, "total", (json_int_t)p->total,
                              "more", json_array_size(p->acc) == p->n && p->total > p->offset + (int64_t)p->n);
   gpend_reply_fields(p, rc, NULL, extra);
 }
@@ -628,8 +629,8 @@ static void list_row(void *ud, uint32_t app, uint32_t gno, const store_grp_membe
 {
   (void)app;
   gpend_t *p = ud;
-  json_array_append_new(p->acc, json_pack("{s:I,s:I,s:i,s:b}", "no", (json_int_t)gno, "read_seq", (json_int_t)m->read_seq,
-                                          "role", m->role, "discard", m->msg_flag == 2));
+  api_list_add(p->acc, json_pack("{s:I,s:I,s:i,s:b}", "no", (json_int_t)gno, "read_seq", (json_int_t)m->read_seq, "role",
+                                 m->role, "discard", m->msg_flag == 2), &p->lost);
 }
 
 static void list_unread(void *ud, int rc, int64_t n)
@@ -637,33 +638,37 @@ static void list_unread(void *ud, int rc, int64_t n)
   gpend_t *p = ud;
   json_t *e = json_array_get(p->acc, p->n - 1);
   if (rc) { gpend_reply(p, rc, NULL, NULL); return; }
-  json_object_set_new(e, "unread", json_integer(n));
+  api_obj_set(e, "unread", json_integer(n), &p->lost);
   list_next(p);
 }
 
 /* Fill each row: the profile from memory, the unread count from storage
- * (one read per group with unread counts), one after the other. */
+ * (one read per group with unread counts), one after the other. A row or a
+ * member that could not be made (p->lost) ends it: the reply is one that
+ * could not be made (1011), never a group or a field left out (§84). */
 static void list_next(gpend_t *p)
 {
   im_session_t *s = sess(p->c);
-  while (p->n < json_array_size(p->acc)) {
+  while (!p->lost && p->n < json_array_size(p->acc)) {
     json_t *e = json_array_get(p->acc, p->n++);
     im_group_t *g = im_group_by_no(p->srv->groups, s->sdkappid, (uint32_t)json_integer_value(json_object_get(e, "no")));
     im_group_view_t v;
     if (g) im_group_view(g, &v);
     /* gone, or a live room (its row is a mute, not a membership) */
-    if (!g || im_gtype_info(v.type)->live) { json_object_set_new(e, "gone", json_true()); continue; }
-    json_object_set_new(e, "group_id", json_string(v.group_id));
-    json_object_set_new(e, "type", json_string(im_gtype_info(v.type)->name));
-    json_object_set_new(e, "name", json_incref(json_object_get(v.info, "Name")));
-    json_object_set_new(e, "last_seq", json_integer(v.last_seq));
-    json_object_set_new(e, "last_change", json_integer(v.last_change));
-    json_object_set_new(e, "last_msg_time", json_integer(v.last_msg_s));
-    json_object_set_new(e, "created", json_integer(v.created_s));
-    json_object_set_new(e, "role", json_string(im_grole_name((im_grole_t)json_integer_value(json_object_get(e, "role")))));
+    if (!g || im_gtype_info(v.type)->live) { api_obj_set(e, "gone", json_true(), &p->lost); continue; }
+    int *bad = &p->lost;
+    api_obj_set(e, "group_id", json_string(v.group_id), bad);
+    api_obj_set(e, "type", json_string(im_gtype_info(v.type)->name), bad);
+    json_t *name = json_object_get(v.info, "Name"); /* required at creation; "" as grp_json's, never absent */
+    api_obj_set(e, "name", name ? json_incref(name) : json_string(""), bad);
+    api_obj_set(e, "last_seq", json_integer(v.last_seq), bad);
+    api_obj_set(e, "last_change", json_integer(v.last_change), bad);
+    api_obj_set(e, "last_msg_time", json_integer(v.last_msg_s), bad);
+    api_obj_set(e, "created", json_integer(v.created_s), bad);
+    api_obj_set(e, "role", json_string(im_grole_name((im_grole_t)json_integer_value(json_object_get(e, "role")))), bad);
     int discard = json_is_true(json_object_get(e, "discard"));
     json_object_del(e, "discard");
-    if (discard && im_gtype_info(v.type)->unread) json_object_set_new(e, "unread", json_integer(0)); /* MsgFlag Discard */
+    if (discard && im_gtype_info(v.type)->unread) api_obj_set(e, "unread", json_integer(0), bad); /* MsgFlag Discard */
     else if (im_gtype_info(v.type)->unread) {
       im_group_unread_read(p->srv->groups, s->sdkappid, v.group_no, s->user_no,
                            (uint32_t)json_integer_value(json_object_get(e, "read_seq")), list_unread, p);
@@ -672,7 +677,7 @@ static void list_next(gpend_t *p)
   }
   json_t *out = json_array(), *e;
   size_t i;
-  int bad = 0; /* a group left out: the reply is one that could not be made */
+  int bad = p->lost; /* a group left out: the reply is one that could not be made */
   json_array_foreach(p->acc, i, e) {
     if (json_object_get(e, "gone")) continue;
     json_object_del(e, "no");
