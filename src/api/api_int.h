@@ -232,15 +232,6 @@ void rest_reply_ok_bare(rest_ctx_t *c);
  * request's &rr->lost, the request fails and is undone), never a list with an
  * entry left out (§82). */
 void api_list_add(json_t *list, json_t *item, int *bad);
-/* Set member key of obj, an object a reply or a list entry is made of, to v
- * (stolen) unless *bad; a v that is NULL or cannot be set (out of memory, or
- * obj NULL) sets *bad, as api_list_add does: the caller checks *bad once,
- * before the reply, and answers 70500 (WebSocket: cws_reply_fields' 1011),
- * never an object with a member left out (§84). */
-void api_obj_set(json_t *obj, const char *key, json_t *v, int *bad);
-/* The check: o when !bad, else NULL (o freed): a builder's whole object or
- * none. */
-json_t *api_whole(json_t *o, int bad);
 /* Reply FAIL with err's compatible code and message (info overrides the
  * message when non-NULL), with optional extra fields (stolen), then free c. */
 void rest_reply_err(rest_ctx_t *c, int err, const char *info, json_t *extra);

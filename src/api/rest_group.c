@@ -88,8 +88,8 @@ json_t *grp_json(api_srv_t *srv, const im_group_t *g, const json_t *filter, cons
   int bad = 0;
   static const char *const info_keys[] = { "Name", "Introduction", "Notification", "FaceUrl", "ApplyJoinOption",
                                            "MuteAllMember" };
-  api_obj_set(o, "GroupId", json_string(v.group_id), &bad);
-#define ADD(name, val) do { if (wanted(filter, name)) api_obj_set(o, name, val, &bad); } while (0)
+  api_field_put(o, "GroupId", json_string(v.group_id), &bad);
+#define ADD(name, val) do { if (wanted(filter, name)) api_field_put(o, name, val, &bad); } while (0)
   ADD("Type", json_string(im_gtype_info(v.type)->name));
   ADD("Appid", json_integer(v.sdkappid));
   for (size_t i = 0; i < sizeof info_keys / sizeof info_keys[0]; i++) {
@@ -107,17 +107,17 @@ json_t *grp_json(api_srv_t *srv, const im_group_t *g, const json_t *filter, cons
   /* AppDefinedDataFilter_Group names the keys (and asks for the field on its own);
    * without it, every key when the base filter keeps AppDefinedData */
   json_t *ad = keys || wanted(filter, "AppDefinedData") ? kv_pick(json_object_get(v.info, "AppDefinedData"), keys, &bad) : NULL;
-  if (ad) api_obj_set(o, "AppDefinedData", ad, &bad);
+  if (ad) api_field_put(o, "AppDefinedData", ad, &bad);
 #undef ADD
-  return api_whole(o, bad);
+  return api_json_whole(o, bad);
 }
 
 json_t *grp_member_json(const store_grp_member_t *m, const json_t *filter, const json_t *keys)
 {
   json_t *o = json_object();
   int bad = 0;
-  api_obj_set(o, "Member_Account", json_string(m->user_id), &bad);
-#define ADD(name, val) do { if (wanted(filter, name)) api_obj_set(o, name, val, &bad); } while (0)
+  api_field_put(o, "Member_Account", json_string(m->user_id), &bad);
+#define ADD(name, val) do { if (wanted(filter, name)) api_field_put(o, name, val, &bad); } while (0)
   ADD("Role", json_string(im_grole_name((im_grole_t)m->role)));
   ADD("JoinTime", json_integer(m->join_s));
   ADD("MsgSeq", json_integer(m->read_seq));
@@ -129,17 +129,17 @@ json_t *grp_member_json(const store_grp_member_t *m, const json_t *filter, const
     json_t *all = m->data[0] ? json_loads(m->data, 0, NULL) : NULL; /* stored as we wrote it: NULL is memory */
     if (m->data[0] && !all) bad = 1;
     json_t *data = kv_pick(all, keys, &bad);
-    if (data) api_obj_set(o, "AppMemberDefinedData", data, &bad);
+    if (data) api_field_put(o, "AppMemberDefinedData", data, &bad);
     json_decref(all);
   }
 #undef ADD
-  return api_whole(o, bad);
+  return api_json_whole(o, bad);
 }
 
 /* A reply when the core is done: OK with extra built by build (may be NULL). */
 typedef struct pend {
   rest_ctx_t *c;
-  void (*build)(struct pend *p, const im_gres_t *r, json_t *extra, int *bad); /* api_obj_set into extra */
+  void (*build)(struct pend *p, const im_gres_t *r, json_t *extra, int *bad); /* api_field_put into extra */
   json_t *list;                 /* handler state: request lists, results */
   json_t *out;
   void *aux;
@@ -177,7 +177,7 @@ static void reply_res(void *ud, const im_gres_t *r)
   json_t *extra = json_object();
   int bad = 0;
   if (p->build) p->build(p, r, extra, &bad);
-  rest_reply_ok(p->c, api_whole(extra, bad));
+  rest_reply_ok(p->c, api_json_whole(extra, bad));
 }
 
 static void reply_plain(void *ud, const im_gres_t *r)
@@ -191,7 +191,7 @@ static void reply_plain(void *ud, const im_gres_t *r)
 static void created(pend_t *p, const im_gres_t *r, json_t *extra, int *bad)
 {
   (void)p;
-  api_obj_set(extra, "GroupId", json_string(r->group_id), bad);
+  api_field_put(extra, "GroupId", json_string(r->group_id), bad);
 }
 
 static void create_or_import(rest_ctx_t *c, int import)
@@ -319,8 +319,8 @@ static void info_members_done(void *ud, int rc)
   rest_ctx_t *c = ud;
   info_st_t *st = c->data;
   json_t *g = json_array_get(st->out, json_array_size(st->out) - 1);
-  if (rc) { api_obj_set(g, "ErrorCode", json_integer(imc_err_compat(rc)), &st->bad); json_decref(st->cur_members); }
-  else api_obj_set(g, "MemberList", st->cur_members, &st->bad);
+  if (rc) { api_field_put(g, "ErrorCode", json_integer(imc_err_compat(rc)), &st->bad); json_decref(st->cur_members); }
+  else api_field_put(g, "MemberList", st->cur_members, &st->bad);
   st->cur_members = NULL;
   info_next(c);
 }
@@ -340,8 +340,8 @@ static void info_next(rest_ctx_t *c)
       continue;
     }
     o = grp_json(c->srv, g, st->base_filter, st->group_keys);
-    api_obj_set(o, "ErrorCode", json_integer(0), &st->bad);
-    api_obj_set(o, "ErrorInfo", json_string(""), &st->bad);
+    api_field_put(o, "ErrorCode", json_integer(0), &st->bad);
+    api_field_put(o, "ErrorInfo", json_string(""), &st->bad);
     api_list_add(st->out, o, &st->bad);
     im_group_view_t v;
     im_group_view(g, &v);
@@ -478,7 +478,7 @@ static int huge_cb(void *ud, const im_group_t *g)
   (*h->total)++;
   if (*h->total <= h->st->offset || (int64_t)json_array_size(h->out) >= h->st->limit) return 0;
   json_t *o = grp_json(h->c->srv, g, h->st->base_filter, NULL);
-  api_obj_set(o, "SelfInfo", json_pack("{s:s}", "Role", "Owner"), &h->st->bad);
+  api_field_put(o, "SelfInfo", json_pack("{s:s}", "Role", "Owner"), &h->st->bad);
   api_list_add(h->out, o, &h->st->bad);
   return h->st->bad; /* stop: the reply is 70500 */
 }
@@ -506,7 +506,7 @@ static void joined_done(void *ud, int rc)
     total++;
     if (total <= st->offset || (int64_t)json_array_size(out) >= st->limit) continue;
     json_t *o = grp_json(c->srv, g, st->base_filter, NULL);
-    api_obj_set(o, "SelfInfo", json_incref(json_object_get(r, "self")), &st->bad);
+    api_field_put(o, "SelfInfo", json_incref(json_object_get(r, "self")), &st->bad);
     api_list_add(out, o, &st->bad);
   }
   if (!st->bad && st->with_huge && (type < 0 || type == IM_GT_AVCHATROOM)) {

@@ -209,8 +209,8 @@ static void members_done(void *ud, int rc)
   int64_t next = m->now_s + (int64_t)m->scanned;
   char buf[24] = "";
   if (g && next < (int64_t)v.member_num && (int64_t)m->scanned == m->limit) snprintf(buf, sizeof buf, "%lld", (long long)next);
-  api_obj_set(extra, "Next", json_string(buf), &m->bad);
-  rest_reply_ok(c, api_whole(extra, m->bad));
+  api_field_put(extra, "Next", json_string(buf), &m->bad);
+  rest_reply_ok(c, api_json_whole(extra, m->bad));
 }
 
 void rest_get_group_member_info(rest_ctx_t *c)

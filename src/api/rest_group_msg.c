@@ -214,10 +214,10 @@ static void imported(void *ud, const im_gres_t *r)
   imp_one_t *o = ud;
   imp_t *m = o->imp;
   json_t *e = json_array_get(m->results, o->i);
-  api_obj_set(e, "Result", json_integer(r->rc ? 1 : 0), &m->bad);
-  api_obj_set(e, "MsgTime", json_integer(r->time_s), &m->bad);
-  api_obj_set(e, "MsgSeq", json_integer(r->seq), &m->bad);
-  if (r->rc) api_obj_set(e, "ErrorCode", json_integer(imc_err_compat(r->rc)), &m->bad);
+  api_field_put(e, "Result", json_integer(r->rc ? 1 : 0), &m->bad);
+  api_field_put(e, "MsgTime", json_integer(r->time_s), &m->bad);
+  api_field_put(e, "MsgSeq", json_integer(r->seq), &m->bad);
+  if (r->rc) api_field_put(e, "ErrorCode", json_integer(imc_err_compat(r->rc)), &m->bad);
   free(o);
   if (--m->pending == 0) imp_reply(m);
 }
@@ -299,7 +299,7 @@ void rest_import_group_msg(rest_ctx_t *c)
   m->pending = n + 1; /* one more, dropped below, so a synchronous answer cannot reply early */
   for (i = 0; i < n; i++) {
     imp_one_t *o = malloc(sizeof *o);
-    if (!o) { free(ins[i].body); api_obj_set(json_array_get(m->results, i), "Result", json_integer(1), &m->bad); m->pending--; continue; }
+    if (!o) { free(ins[i].body); api_field_put(json_array_get(m->results, i), "Result", json_integer(1), &m->bad); m->pending--; continue; }
     o->imp = m;
     o->i = i;
     im_group_send(c->srv->groups, &ins[i], now, imported, o);
@@ -341,16 +341,16 @@ static void hist_row(void *ud, const store_grp_msg_t *m)
                         api_group_priorities[m->priority & 3], "MsgRandom", (json_int_t)m->random, "MsgSeq", (json_int_t)m->seq,
                         "MsgTimeStamp", (json_int_t)m->time_s, "MsgFlagBits", recalled ? 8 : 0);
   json_t *mb = json_object_get(body, "MsgBody");
-  api_obj_set(o, "MsgBody", mb ? json_incref(mb) : json_array(), &h->bad);
+  api_field_put(o, "MsgBody", mb ? json_incref(mb) : json_array(), &h->bad);
   static const char *const parts[] = { "CloudCustomData", "SystemNotice" };
   for (size_t i = 0; i < sizeof parts / sizeof *parts; i++)
-    if (json_object_get(body, parts[i])) api_obj_set(o, parts[i], json_incref(json_object_get(body, parts[i])), &h->bad);
+    if (json_object_get(body, parts[i])) api_field_put(o, parts[i], json_incref(json_object_get(body, parts[i])), &h->bad);
   if (loaded == IM_BODY_DAMAGED) {
-    api_obj_set(o, "IsDamaged", json_integer(1), &h->bad);
+    api_field_put(o, "IsDamaged", json_integer(1), &h->bad);
     im_damaged_note(&(im_damaged_row_t){ IM_DAMAGED_GROUP, m->sdkappid, m->group_no, m->seq, m->from_id, NULL });
   }
   /* a targeted message: the App admin sees it with its recipients */
-  if (m->to_json) api_obj_set(o, "To_Account", json_loads(m->to_json, 0, NULL), &h->bad);
+  if (m->to_json) api_field_put(o, "To_Account", json_loads(m->to_json, 0, NULL), &h->bad);
   json_decref(body);
   api_list_add(h->list, o, &h->bad);
 }

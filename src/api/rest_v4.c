@@ -99,19 +99,6 @@ void api_list_add(json_t *list, json_t *item, int *bad)
   else *bad = json_array_append_new(list, item) != 0; /* takes item; -1 for NULL, or a list that is NULL */
 }
 
-void api_obj_set(json_t *obj, const char *key, json_t *v, int *bad)
-{
-  if (!*bad && imc_fault(IMC_FAULT_OBJ_SET)) *bad = 1; /* a test's out of memory */
-  if (*bad) json_decref(v);
-  else *bad = json_object_set_new(obj, key, v) != 0; /* takes v; -1 for NULL, or an object that is NULL */
-}
-
-json_t *api_whole(json_t *o, int bad)
-{
-  if (!bad) return o;
-  json_decref(o);
-  return NULL;
-}
 void rest_reply_err(rest_ctx_t *c, int err, const char *info, json_t *extra) { reply(c, err, info, extra); }
 
 static void job_done(void *arg, int rc)

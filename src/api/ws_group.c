@@ -638,7 +638,7 @@ static void list_unread(void *ud, int rc, int64_t n)
   gpend_t *p = ud;
   json_t *e = json_array_get(p->acc, p->n - 1);
   if (rc) { gpend_reply(p, rc, NULL, NULL); return; }
-  api_obj_set(e, "unread", json_integer(n), &p->lost);
+  api_field_put(e, "unread", json_integer(n), &p->lost);
   list_next(p);
 }
 
@@ -655,20 +655,20 @@ static void list_next(gpend_t *p)
     im_group_view_t v;
     if (g) im_group_view(g, &v);
     /* gone, or a live room (its row is a mute, not a membership) */
-    if (!g || im_gtype_info(v.type)->live) { api_obj_set(e, "gone", json_true(), &p->lost); continue; }
+    if (!g || im_gtype_info(v.type)->live) { api_field_put(e, "gone", json_true(), &p->lost); continue; }
     int *bad = &p->lost;
-    api_obj_set(e, "group_id", json_string(v.group_id), bad);
-    api_obj_set(e, "type", json_string(im_gtype_info(v.type)->name), bad);
+    api_field_put(e, "group_id", json_string(v.group_id), bad);
+    api_field_put(e, "type", json_string(im_gtype_info(v.type)->name), bad);
     json_t *name = json_object_get(v.info, "Name"); /* required at creation; "" as grp_json's, never absent */
-    api_obj_set(e, "name", name ? json_incref(name) : json_string(""), bad);
-    api_obj_set(e, "last_seq", json_integer(v.last_seq), bad);
-    api_obj_set(e, "last_change", json_integer(v.last_change), bad);
-    api_obj_set(e, "last_msg_time", json_integer(v.last_msg_s), bad);
-    api_obj_set(e, "created", json_integer(v.created_s), bad);
-    api_obj_set(e, "role", json_string(im_grole_name((im_grole_t)json_integer_value(json_object_get(e, "role")))), bad);
+    api_field_put(e, "name", name ? json_incref(name) : json_string(""), bad);
+    api_field_put(e, "last_seq", json_integer(v.last_seq), bad);
+    api_field_put(e, "last_change", json_integer(v.last_change), bad);
+    api_field_put(e, "last_msg_time", json_integer(v.last_msg_s), bad);
+    api_field_put(e, "created", json_integer(v.created_s), bad);
+    api_field_put(e, "role", json_string(im_grole_name((im_grole_t)json_integer_value(json_object_get(e, "role")))), bad);
     int discard = json_is_true(json_object_get(e, "discard"));
     json_object_del(e, "discard");
-    if (discard && im_gtype_info(v.type)->unread) api_obj_set(e, "unread", json_integer(0), bad); /* MsgFlag Discard */
+    if (discard && im_gtype_info(v.type)->unread) api_field_put(e, "unread", json_integer(0), bad); /* MsgFlag Discard */
     else if (im_gtype_info(v.type)->unread) {
       im_group_unread_read(p->srv->groups, s->sdkappid, v.group_no, s->user_no,
                            (uint32_t)json_integer_value(json_object_get(e, "read_seq")), list_unread, p);

@@ -47,9 +47,6 @@ typedef enum {
   IMC_FAULT_GROUP_DEL_STEP,    /* "group_del_step": submitting the next writer step of a delete_group_msg_by_sender
                                 * (src/im/group_msg.c done_del_sender) is refused as a full writer queue refuses it
                                 * (IMC_E_OVERLOADED, 60018): not an allocation, a queue's room */
-  IMC_FAULT_OBJ_SET,           /* "obj_set": one member of an object a reply is made of (src/api/rest_v4.c
-                                * api_obj_set: the group REST reads' entries, group_list's rows) fails as if it
-                                * could not be set */
   IMC_FAULT__COUNT
 } imc_fault_site_t;
 

@@ -1,7 +1,7 @@
 /* End-to-end: a group read whose reply cannot be made whole (out of memory)
  * is never sent with a member, a field or an entry left out (decisions §84).
  * The failure is injected with IMCLOUD_TEST_FAIL (src/util/faultsim.h):
- * obj_set (one member of an object a reply is made of, api_obj_set) and
+ * field_json (one member of an object a reply is made of, api_field_put) and
  * list_json (one entry of a list, api_list_add). The groups are made by a
  * server without injection, which is then restarted on the same data with
  * each test's plan: the calls are counted from the start of that server, so
@@ -145,7 +145,7 @@ static void group_info_whole(void)
 static void test_group_info(void **st)
 {
   (void)st;
-  start("obj_set:30");
+  start("field_json:30");
   expect_oom(V4(G("get_group_info"), "{" GROUPS "}"), "GroupInfo");
   group_info_whole();
   done();
@@ -159,7 +159,7 @@ static void test_group_info(void **st)
 static void test_member_info(void **st)
 {
   (void)st;
-  start("obj_set:10");
+  start("field_json:10");
   const char *req = "{\"GroupId\":\"g1\"}";
   expect_oom(V4(G("get_group_member_info"), "%s", req), "MemberList");
   json_t *r = V4(G("get_group_member_info"), "%s", req);
@@ -175,7 +175,7 @@ static void test_member_info(void **st)
 static void test_msg_get_simple(void **st)
 {
   (void)st;
-  start("obj_set:3");
+  start("field_json:3");
   const char *req = "{\"GroupId\":\"g1\",\"ReqMsgNumber\":3}";
   expect_oom(V4(G("group_msg_get_simple"), "%s", req), "RspMsgList");
   json_t *r = V4(G("group_msg_get_simple"), "%s", req);
@@ -193,7 +193,7 @@ static void test_joined_list(void **st)
   static const char *const self_fields[] = { "SelfInfo", NULL };
   const char *req = "{\"Member_Account\":\"b\"}";
   for (int k = 0; k < 2; k++) {
-    start(k ? "obj_set:30" : "obj_set:10");
+    start(k ? "field_json:30" : "field_json:10");
     expect_oom(V4(G("get_joined_group_list"), "%s", req), "GroupIdList");
     json_t *r = V4(G("get_joined_group_list"), "%s", req), *g;
     size_t i;
@@ -262,7 +262,7 @@ static void expect_close(const char *user, const char *op, const char *fields)
 static void test_ws_group_list(void **st)
 {
   (void)st;
-  start("obj_set:12");
+  start("field_json:12");
   expect_close("b", "group_list", "");
   wsc_t ws;
   assert_int_equal(wsc_login(&ws, srv.port, app, key, "b", "Web"), 0);
