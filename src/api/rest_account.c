@@ -9,6 +9,7 @@
 #include "api/rel_api.h"
 #include "util/clock.h"
 #include "util/err.h"
+#include "util/faultsim.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -249,20 +250,46 @@ void rest_multiaccount_import(rest_ctx_t *c)
   rest_submit(c, multi_run, multi_after); /* the reservation is released when the context is freed */
 }
 
+/* One account's deletion (item i): its peers told (§79; not the accounts the call deletes too, §87), its
+ * account row and the peers' rows with it removed, its group rows removed (user_no: looked up before the
+ * job). The caller undoes all of it on an error. */
+static int delete_one(store_t *s, rest_ctx_t *c, batch_t *b, int i, int64_t now)
+{
+  uint32_t no, going[BATCH_MAX];
+  size_t ng = 0;
+  int rc = store_account_get(s, c->sdkappid, b->item[i].user_id, &no); /* IMC_E_NOTFOUND: no such account */
+  if (rc) return rc;
+  for (int k = 0; k < b->n; k++) /* the others this call deletes (an earlier one that failed stays) */
+    if (k != i && b->item[k].user_no && (k > i || !b->item[k].rc)) going[ng++] = b->item[k].user_no;
+  if ((rc = im_c2c_gone_append(s, c->sdkappid, no, b->item[i].user_id, now, going, ng, &b->item[i].gone)) ||
+      (rc = store_account_delete(s, c->sdkappid, b->item[i].user_id)) || !b->item[i].user_no)
+    return rc;
+  return imc_fault(IMC_FAULT_ACCOUNT_GROUPS) ? IMC_E_IO : store_grp_user_gone(s, c->sdkappid, b->item[i].user_no);
+}
+
+/* Each account all or nothing (§87), in a savepoint of its own: one that fails is rolled back alone and
+ * reported in its ResultItem; the others commit. An account that stays is then told of the others'
+ * deletions it was left out of as going too. A failure of the transaction itself fails the job. */
 static int delete_run(store_t *s, void *arg)
 {
   rest_ctx_t *c = arg;
   batch_t *b = c->data;
   int64_t now = imc_clock_now_s();
+  int rc;
   for (int i = 0; i < b->n; i++) {
-    uint32_t no;
-    if ((b->item[i].rc = store_account_get(s, c->sdkappid, b->item[i].user_id, &no))) continue; /* IMC_E_NOTFOUND */
-    /* the peers whose conversation row with it goes are told in the same transaction (§79): a failure there
-     * (or of the deletion after it) fails the job, so no event stays without its deletion */
-    int rc = im_c2c_gone_append(s, c->sdkappid, no, b->item[i].user_id, now, &b->item[i].gone);
-    if (rc || (rc = b->item[i].rc = store_account_delete(s, c->sdkappid, b->item[i].user_id))) return rc;
-    /* it leaves its groups in the same transaction (user_no: looked up before the job) */
-    if (!b->item[i].rc && b->item[i].user_no) b->item[i].rc = store_grp_user_gone(s, c->sdkappid, b->item[i].user_no);
+    if ((rc = store_exec(s, "SAVEPOINT account_delete"))) return rc;
+    if ((b->item[i].rc = delete_one(s, c, b, i, now))) {
+      im_c2c_gone_free(b->item[i].gone);
+      b->item[i].gone = NULL;
+      if (store_in_transaction(s)) store_exec(s, "ROLLBACK TO account_delete");
+    }
+    if (!store_in_transaction(s)) return b->item[i].rc ? b->item[i].rc : IMC_E_IO; /* the engine dropped it */
+    if ((rc = store_exec(s, "RELEASE account_delete"))) return rc;
+  }
+  for (int i = 0; i < b->n; i++) {
+    if (!b->item[i].rc || b->item[i].rc == IMC_E_NOTFOUND || !b->item[i].user_no) continue;
+    for (int k = 0; k < b->n; k++)
+      if (!b->item[k].rc && (rc = im_c2c_gone_tell(s, b->item[k].gone, b->item[i].user_no))) return rc;
   }
   return 0;
 }

@@ -297,10 +297,15 @@ void im_c2c_rel_deliver(im_c2c_t *c, uint32_t sdkappid, uint32_t user_no, uint32
 typedef struct im_c2c_gone im_c2c_gone_t;
 /* Writer thread, inside the job that deletes account user_no (user_id: its UserID), before
  * store_account_delete removes the peers' rows: append the peers' events (at at_s); *out = them (never
- * NULL on 0). 0, IMC_E_NOMEM or storage errors: the job must fail (roll back), or the events would stay
- * without the deletion. */
+ * NULL on 0). The peers among going[0..ngoing) — accounts the same call deletes — get none (§87): each is
+ * kept, untold, for im_c2c_gone_tell. 0, IMC_E_NOMEM or storage errors: the job (or the account's
+ * savepoint) must roll back, or the events would stay without the deletion. */
 int im_c2c_gone_append(store_t *s, uint32_t sdkappid, uint32_t user_no, const char *user_id, int64_t at_s,
-                       im_c2c_gone_t **out);
+                       const uint32_t *going, size_t ngoing, im_c2c_gone_t **out);
+/* Writer thread, same job: peer, left untold by im_c2c_gone_append because it was to go too, stays (its
+ * own deletion failed and rolled back): append its event now. 0 (also when g left no such peer untold),
+ * IMC_E_NOMEM or storage errors: the job must fail. */
+int im_c2c_gone_tell(store_t *s, im_c2c_gone_t *g, uint32_t peer);
 /* Loop thread, once that job is durable (in commit order, like every done()): hand the events to the
  * peers' live sessions in useq order; frees g (NULL: nothing). */
 void im_c2c_gone_deliver(im_c2c_t *c, im_c2c_gone_t *g);

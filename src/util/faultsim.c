@@ -28,6 +28,7 @@ static const char *const site_names[IMC_FAULT__COUNT] = {
   [IMC_FAULT_FIELD_JSON] = "field_json",
   [IMC_FAULT_BODY_ALLOC] = "body_alloc",
   [IMC_FAULT_GROUP_DEL_STEP] = "group_del_step",
+  [IMC_FAULT_ACCOUNT_GROUPS] = "account_groups",
 };
 
 #define FAULT_PLAN_MAX 16 /* entries of IMCLOUD_TEST_FAIL kept; more are named on stderr and ignored */

@@ -47,6 +47,9 @@ typedef enum {
   IMC_FAULT_GROUP_DEL_STEP,    /* "group_del_step": submitting the next writer step of a delete_group_msg_by_sender
                                 * (src/im/group_msg.c done_del_sender) is refused as a full writer queue refuses it
                                 * (IMC_E_OVERLOADED, 60018): not an allocation, a queue's room */
+  IMC_FAULT_ACCOUNT_GROUPS,    /* "account_groups": an account_delete item's group rows (src/api/rest_account.c
+                                * delete_one, store_grp_user_gone) fail as a storage error (IMC_E_IO) would: the
+                                * account's deletion rolls back alone */
   IMC_FAULT__COUNT
 } imc_fault_site_t;
 
