@@ -90,6 +90,8 @@ typedef struct api_srv {
   uint64_t live_due_ms;          /* loop time live_timer fires at while active */
   jsonw_t frame_text;            /* fixed-format frames are written here, then copied out (ws_msg.c) */
   dueheap_t sig_exp;             /* online sessions by their UserSig's expiry, tagged with their login time (ws_usersig.c) */
+  uv_timer_t sig_timer;          /* fires when the earliest of sig_exp is past (ws_usersig.c) */
+  uint32_t sig_armed;            /* the expiry sig_timer is armed for; 0: not armed */
 } api_srv_t;
 
 /* ---- edition limits and metering at the api's points of use (quota.c) ------ */
@@ -456,15 +458,21 @@ int cws_sig_check(api_srv_t *srv, const tenant_app_t *app, const char *user_id, 
 uint32_t cws_sig_due(const auth_usersig_info_t *info);
 /* The expiry heap (srv->sig_exp): set up empty (api_srv_open). */
 void cws_sig_init(api_srv_t *srv);
+/* Its timer on the loop (before the loop runs: no session is online before), and its close (shutdown). */
+void cws_sig_timer_init(api_srv_t *srv);
+void cws_sig_timer_close(api_srv_t *srv);
 /* Room for one more online session: 0 or IMC_E_NOMEM (the login is refused). */
 int cws_sig_reserve(api_srv_t *srv);
 /* c goes online (after cws_sig_reserve): closed once now passes due. */
 void cws_sig_online(api_srv_t *srv, cws_conn_t *c, uint32_t due, uint32_t login_s);
 /* c's session ends: out of the heap. Its login time (unix s), 0 if it was not online. */
 uint32_t cws_sig_end(api_srv_t *srv, cws_conn_t *c);
-/* The 1 s tick: close the sessions whose UserSig expired (at most
- * CWS_SIG_EXPIRE_PER_TICK a tick; the rest at the next). */
-void cws_sig_tick(api_srv_t *srv, int64_t now_s);
+/* Close the sessions whose UserSig expired by now (at most
+ * CWS_SIG_EXPIRE_PER_TURN; the timer fires again next turn for the rest)
+ * and re-arm the timer for the earliest left. Called by the timer, by the
+ * 1 s tick (a backstop when the wall clock stepped forward) and after each
+ * move of the test clock. */
+void cws_sig_tick(api_srv_t *srv);
 /* The `renew` row. */
 void cws_op_renew(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
 /* client_ws.c: c's place in srv->sig_exp (dueheap_pos_fn), and the end of a session by the server with a

@@ -350,7 +350,7 @@ static int login_recheck(api_srv_t *srv, const login_job_t *j, const char **why)
     *why = "UserSig was issued before the user was kicked; log in with a fresh one";
     return IMC_E_SIG_EXPIRED;
   }
-  if (imc_clock_now_s() > (int64_t)j->sig_due) { /* the session would end at the next tick (§81) */
+  if (imc_clock_now_s() > (int64_t)j->sig_due) { /* the session would end at once (§81) */
     *why = "UserSig expired while the login was being recorded";
     return IMC_E_SIG_EXPIRED;
   }

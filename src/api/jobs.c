@@ -579,6 +579,7 @@ static void move_step(api_srv_t *srv)
   if (idx < 0) { /* nothing else falls due on the way */
     int64_t now_ms = imc_clock_now_ms();
     if (m->target_s * 1000 > now_ms) imc_clock_test_set(m->target_s * 1000);
+    cws_sig_tick(srv); /* sessions whose UserSig expired on the way end now, before the reply (§86) */
     srv->jobs.move = NULL;
     clock_reply(srv, m->req, 200, m->ran, m->bad);
     free(m);
@@ -586,6 +587,7 @@ static void move_step(api_srv_t *srv)
   }
   int64_t due = srv->jobs.next_s[idx], now = imc_clock_now_s();
   if (due > now) imc_clock_test_set(due * 1000);
+  cws_sig_tick(srv); /* as at the end: the sessions expired by the job's time end before it runs */
   int rc = job_start(srv, idx, due > now ? due : now);
   if (rc) {
     char now_s[32], msg[200];

@@ -248,7 +248,7 @@ static void on_tick_run(uv_timer_t *t)
   int frc = meter_flush_submit(srv->meter, srv->writer, now); /* live counters to storage; kept pending on refusal */
   if (frc) IMC_DEBUG("server", "msg=\"meter flush deferred\" err=%s", imc_err_name(frc));
   if (now - last_sweep_s >= 3600) { im_presence_sweep(srv->presence, now); last_sweep_s = now; }
-  cws_sig_tick(srv, now); /* sessions whose UserSig expired end (§81): the earliest only is looked at */
+  cws_sig_tick(srv); /* a backstop of the expiry timer (§81, §86): the earliest only is looked at */
   if (srv->groups) im_groups_due_retry(srv->groups); /* a large dissolution's events left due by a refused job */
   api_jobs_tick(srv); /* bill run, day change, arrears, retention purge (jobs.c) */
 }
@@ -283,6 +283,7 @@ static void on_reader_stopped(void *arg)
   close_handle((uv_handle_t *)&srv->sig_int);
   close_handle((uv_handle_t *)&srv->sig_term);
   close_handle((uv_handle_t *)&srv->tick);
+  cws_sig_timer_close(srv);
   close_handle((uv_handle_t *)&srv->purge_timer);
   close_handle((uv_handle_t *)&srv->stop_timer);
   close_handle((uv_handle_t *)&srv->changes_timer);
@@ -714,6 +715,7 @@ int api_serve(const api_cfg_t *cfg)
   uv_timer_init(&loop, &srv.stop_timer);
   uv_timer_init(&loop, &srv.live_timer);
   srv.tick.data = srv.purge_timer.data = srv.stop_timer.data = srv.live_timer.data = &srv;
+  cws_sig_timer_init(&srv); /* before the loop runs: no session is online yet */
   api_jobs_init(&srv);
   uv_timer_start(&srv.tick, on_tick, 1000, 1000);
   uint64_t purge_ms = (uint64_t)(cfg->msg_purge_interval_ms ? cfg->msg_purge_interval_ms : cfg->msg_purge_interval_s * 1000);

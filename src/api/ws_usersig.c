@@ -10,21 +10,30 @@
  * session changes.
  *
  * No timer per connection. The online sessions sit in one heap by expiry
- * (srv->sig_exp, util/dueheap.h: 16 bytes a session in one array); the
- * server's 1 s tick looks at its top alone, so an expiry 180 days away costs
- * nothing per tick. The session keeps its place in the heap in the 4 bytes
- * that held its login time, which the heap entry carries instead (the
- * access log's duration_s): struct cws_conn stays 48 bytes. */
+ * (srv->sig_exp, util/dueheap.h: 16 bytes a session in one array) and one
+ * timer (srv->sig_timer) is armed for its top: it fires when the earliest
+ * expiry's second has ended, so a session ends on time, and an expiry 180
+ * days away costs nothing until then. The timer is re-armed only when an
+ * earlier expiry comes to the top (a login, a renew to an earlier one);
+ * when the top leaves or moves later it fires early, finds nothing due and
+ * is armed for the new top. The server's 1 s tick looks at the top too (a
+ * backstop when the wall clock steps forward: the timer runs on the
+ * monotonic clock), and so does every move of the test clock, which is the
+ * only way the test clock advances (the timer is not armed on it). The
+ * session keeps its place in the heap in the 4 bytes that held its login
+ * time, which the heap entry carries instead (the access log's
+ * duration_s): struct cws_conn stays 48 bytes. */
 #include "api/api_int.h"
 #include "util/clock.h"
 #include "util/err.h"
+#include "util/turnlog.h"
 
 #include <assert.h>
 #include <string.h>
 
-/* sessions closed per tick at most: a burst of tokens issued in the same
- * second ends over several ticks, not in one loop turn */
-#define CWS_SIG_EXPIRE_PER_TICK 4096u
+/* sessions closed per loop turn at most: a burst of tokens issued in the
+ * same second ends over several turns, not in one */
+#define CWS_SIG_EXPIRE_PER_TURN 4096u
 
 int cws_sig_check(api_srv_t *srv, const tenant_app_t *app, const char *user_id, int known, uint32_t user_no,
                   const char *sig, int64_t now_s, auth_usersig_info_t *info, const char **why)
@@ -51,12 +60,51 @@ uint32_t cws_sig_due(const auth_usersig_info_t *info)
 
 void cws_sig_init(api_srv_t *srv) { dueheap_init(&srv->sig_exp, cws_sig_pos_set); }
 
+static void on_sig_timer(uv_timer_t *t)
+{
+  int tp = imc_turnlog_enter(IMC_TP_TIMERS);
+  cws_sig_tick(t->data);
+  imc_turnlog_leave(tp);
+}
+
+void cws_sig_timer_init(api_srv_t *srv)
+{
+  uv_timer_init(srv->loop, &srv->sig_timer);
+  srv->sig_timer.data = srv;
+}
+
+void cws_sig_timer_close(api_srv_t *srv)
+{
+  if (!uv_is_closing((uv_handle_t *)&srv->sig_timer)) uv_close((uv_handle_t *)&srv->sig_timer, NULL);
+}
+
+/* Arm the timer for an expiry `due` (unix s): it fires once the wall clock's second due has ended, at
+ * (due + 1) * 1000 ms; at least 1 ms on (libuv runs a timer started from a timer callback with 0 ms in the same
+ * pass: the sessions left by the per-turn cap end in the next turn). Not on the test clock (it stands still
+ * between moves, and each move looks at the heap). */
+static void arm_at(api_srv_t *srv, uint32_t due)
+{
+  if (imc_clock_is_test()) return;
+  int64_t at_ms = ((int64_t)due + 1) * 1000, wait = at_ms - imc_clock_now_ms();
+  srv->sig_armed = due;
+  uv_timer_start(&srv->sig_timer, on_sig_timer, wait > 1 ? (uint64_t)wait : 1, 0);
+}
+
+/* The timer covers the heap's top: armed anew only when the top is earlier than what it is armed for (an early
+ * firing is harmless: it re-arms for the top). */
+static void arm(api_srv_t *srv)
+{
+  const dueheap_ent_t *top = dueheap_top(&srv->sig_exp);
+  if (top && (!uv_is_active((uv_handle_t *)&srv->sig_timer) || top->due < srv->sig_armed)) arm_at(srv, top->due);
+}
+
 int cws_sig_reserve(api_srv_t *srv) { return dueheap_reserve(&srv->sig_exp); }
 
 void cws_sig_online(api_srv_t *srv, cws_conn_t *c, uint32_t due, uint32_t login_s)
 {
   assert(!cws_sig_pos(c));
   dueheap_push(&srv->sig_exp, c, due, login_s);
+  arm(srv);
 }
 
 uint32_t cws_sig_end(api_srv_t *srv, cws_conn_t *c)
@@ -72,11 +120,14 @@ static void expire(api_srv_t *srv, cws_conn_t *c)
   assert(!cws_sig_pos(c));
 }
 
-void cws_sig_tick(api_srv_t *srv, int64_t now_s)
+void cws_sig_tick(api_srv_t *srv)
 {
+  int64_t now_s = imc_clock_now_s();
   const dueheap_ent_t *top;
-  for (unsigned n = 0; n < CWS_SIG_EXPIRE_PER_TICK && (top = dueheap_top(&srv->sig_exp)) && now_s > (int64_t)top->due; n++)
+  for (unsigned n = 0; n < CWS_SIG_EXPIRE_PER_TURN && (top = dueheap_top(&srv->sig_exp)) && now_s > (int64_t)top->due; n++)
     expire(srv, top->item);
+  uv_timer_stop(&srv->sig_timer);
+  arm(srv);
 }
 
 void cws_op_renew(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
@@ -95,7 +146,7 @@ void cws_op_renew(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_
   int64_t now = imc_clock_now_s();
   const dueheap_ent_t *e = dueheap_at(&srv->sig_exp, cws_sig_pos(c));
   assert(e && e->item == c);
-  /* expired before the tick came round: it ends as it would have a moment later (no reply) */
+  /* expired before the timer came round (read in the same turn): it ends as it would have a moment later (no reply) */
   if (now > (int64_t)e->due) { expire(srv, c); return; }
   auth_usersig_info_t info;
   const char *why;
@@ -103,5 +154,6 @@ void cws_op_renew(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_
   if (rc) { cws_reply(ws, id, "renew", rc, why, NULL); return; }
   uint32_t due = cws_sig_due(&info);
   dueheap_update(&srv->sig_exp, cws_sig_pos(c), due);
+  arm(srv); /* an earlier expiry may be the top now */
   cws_reply_fields(ws, id, "renew", 0, NULL, json_pack("{s:I}", "expire_at", (json_int_t)due)); /* §82 */
 }

@@ -482,7 +482,7 @@ void e2e_ws_login_frame(uint32_t sdkappid, const char *key, const char *user, co
                         const char *device, char *out, size_t cap)
 {
   char sig[1024];
-  e2e_usersig(sdkappid, key, user, 86400, sig, sizeof sig);
+  e2e_usersig(sdkappid, key, user, 365 * 86400, sig, sizeof sig); /* a year: see e2e.h */
   e2e_ws_login_frame_sig(sdkappid, user, sig, platform, device, out, cap);
 }
 
@@ -534,12 +534,17 @@ int e2e_finish(e2e_server_t *srv)
   return rc == 0 ? 0 : -1;
 }
 
-int e2e_start_sync_held(e2e_server_t *srv, char *hold, size_t cap, const char *tag, const char *region,
-                        uint32_t *sdkappid, char *key, const char *const *extra_args)
+void e2e_sync_hold_env(char *hold, size_t cap, const char *tag)
 {
   snprintf(hold, cap, "/tmp/imcloud-%s-hold-%d", tag, (int)getpid());
   unlink(hold);
   setenv("IMCLOUD_TEST_SYNC_HOLD", hold, 1); /* the server inherits it */
+}
+
+int e2e_start_sync_held(e2e_server_t *srv, char *hold, size_t cap, const char *tag, const char *region,
+                        uint32_t *sdkappid, char *key, const char *const *extra_args)
+{
+  e2e_sync_hold_env(hold, cap, tag);
   int rc = e2e_start(srv, region, sdkappid, key, extra_args);
   unsetenv("IMCLOUD_TEST_SYNC_HOLD");
   return rc;

@@ -46,6 +46,10 @@ int e2e_finish(e2e_server_t *srv);
  * server (and the CLI of its setup) sees it. 0 or -1. */
 int e2e_start_sync_held(e2e_server_t *srv, char *hold, size_t cap, const char *tag, const char *region,
                         uint32_t *sdkappid, char *key, const char *const *extra_args);
+/* Its first step alone, for a setup of the caller's (e2e_dir_init, the app, the operator token, then
+ * e2e_server_start): the hook's file named in hold (removed) and the variable set; unsetenv
+ * ("IMCLOUD_TEST_SYNC_HOLD") once the server runs. */
+void e2e_sync_hold_env(char *hold, size_t cap, const char *tag);
 /* Hold (on = 1: create the file) or release (on = 0: remove it) the sync of
  * a server started by e2e_start_sync_held. Exits the test when the file
  * cannot be created. */
@@ -126,7 +130,8 @@ int e2e_ws_recv_text(int fd, char *buf, size_t cap, int timeout_ms);
 /* Connect and log in; returns fd, or -1 (reply copied to reply if given). */
 int e2e_ws_login(int port, uint32_t sdkappid, const char *key, const char *user, const char *platform,
                  char *reply, size_t cap);
-/* The text of the login frame those send (id 1, a UserSig valid for a day). */
+/* The text of the login frame those send (id 1, a UserSig issued now and valid for a year: a test that moves
+ * the test clock days on keeps its sessions, which end at their UserSig's expiry, decisions §81). */
 void e2e_ws_login_frame(uint32_t sdkappid, const char *key, const char *user, const char *platform,
                         const char *device, char *out, size_t cap);
 /* The login frame with a UserSig of the caller's. */
