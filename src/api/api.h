@@ -66,6 +66,7 @@ typedef struct api_cfg {
   int64_t msg_sync_page;      /* events per sync page */
   int64_t msg_recent_page;    /* conversations per recentcontact/get_list page */
   int64_t msg_purge_interval_s;/* how often the retention pass runs */
+  int64_t tick_ms;            /* the server's tick (default 1000; tests: shorter, to wait for one) */
   int64_t msg_purge_interval_ms;/* the same in ms when not 0 (tests: passes in quick succession) */
   int64_t group_max_applications;/* applications waiting in one group */
   int64_t group_event_chunk;  /* inbox events one writer job appends for a group's dissolution */

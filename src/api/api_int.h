@@ -60,7 +60,7 @@ typedef struct api_srv {
   u64map_t rate;                 /* (sdkappid, route) → token bucket */
   u64map_t kicks;                /* (sdkappid, user_no) → kicked-at unix s (boxed int64) */
   uv_signal_t sig_int, sig_term;
-  uv_timer_t tick;               /* 1 s: sweeps */
+  uv_timer_t tick;               /* tick_ms (1 s): sweeps */
   uv_timer_t purge_timer;        /* msg_purge_interval_ms (or _s): the retention pass falls due */
   uv_timer_t changes_timer;      /* change_poll_ms: follow the change log */
   api_changes_t changes;

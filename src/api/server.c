@@ -717,7 +717,7 @@ int api_serve(const api_cfg_t *cfg)
   srv.tick.data = srv.purge_timer.data = srv.stop_timer.data = srv.live_timer.data = &srv;
   cws_sig_timer_init(&srv); /* before the loop runs: no session is online yet */
   api_jobs_init(&srv);
-  uv_timer_start(&srv.tick, on_tick, 1000, 1000);
+  uv_timer_start(&srv.tick, on_tick, (uint64_t)cfg->tick_ms, (uint64_t)cfg->tick_ms);
   uint64_t purge_ms = (uint64_t)(cfg->msg_purge_interval_ms ? cfg->msg_purge_interval_ms : cfg->msg_purge_interval_s * 1000);
   uv_timer_start(&srv.purge_timer, on_purge_timer, purge_ms, purge_ms);
   api_changes_start(&srv);

@@ -38,6 +38,7 @@
 
 #include "e2e.h"
 #include "e2e_msg.h"
+#include "e2e_op.h"
 #include "e2e_race.h"
 #include "im/c2c.h"
 #include "store/store.h"
@@ -47,6 +48,7 @@ static e2e_server_t srv;
 static uint32_t app;
 static char key[80];
 static char hold[128];
+static char auth[160];
 
 static void sleep_ms(int ms)
 {
@@ -57,7 +59,9 @@ static void sleep_ms(int ms)
 static int setup(void **st)
 {
   (void)st;
-  return e2e_start_sync_held(&srv, hold, sizeof hold, "sync", "china", &app, key, NULL);
+  /* a tick every 50 ms: wait_quiet waits for one (the operator's jobs count them) */
+  static const char *const args[] = { "--tick-ms", "50", NULL };
+  return op_start_sync_held(&srv, hold, sizeof hold, "sync", &app, key, auth, sizeof auth, args);
 }
 
 static int teardown(void **st)
@@ -94,16 +98,29 @@ static int stored_messages(const char *a, const char *b)
   return rows;
 }
 
-/* Until nothing committed waits for its sync, past the server's next tick (it writes the meter's counts of the
- * logins and REST calls before: a batch of its own, committed first while the sync is held, would keep the
- * test's write from committing at all). Before every hold: waiting for unsynced 0 alone left that race open. */
+/* The server's ticks since its start (GET /operator/v1/jobs). */
+static long long ticks(void)
+{
+  json_t *o = op_callf(srv.port, auth, 200, "GET", NULL, "/operator/v1/jobs");
+  long long t = jint(o, "ticks");
+  json_decref(o);
+  return t;
+}
+
+/* Until nothing committed waits for its sync, past a whole tick of the server's (it writes the meter's counts
+ * of the logins and REST calls before: a batch of its own, committed first while the sync is held, would keep
+ * the test's write from committing at all): one that began after the count was read. Before every hold:
+ * waiting for unsynced 0 alone left that race open. */
 static void wait_quiet(void)
 {
   for (int round = 0; round < 2; round++) {
     int waited = 0;
     while (e2e_healthz_stat(srv.port, "sync", "unsynced") && waited < 30000) { sleep_ms(10); waited += 10; }
     if (waited >= 30000) fail_msg("a commit stays unsynced");
-    if (!round) sleep_ms(1100);
+    if (round) break;
+    long long t = ticks();
+    for (waited = 0; ticks() <= t && waited < 30000; waited += 10) sleep_ms(10);
+    if (waited >= 30000) fail_msg("no tick of the server's in 30 s");
   }
 }
 

@@ -39,13 +39,7 @@ static int setup(void **st)
   (void)st;
   static const char *const args[] = { "--test-clock", NULL };
   real_clock = 0;
-  /* e2e_start_sync_held's steps, with the operator token made before the server starts (it reads it then) */
-  e2e_sync_hold_env(hold, sizeof hold, "sigexp");
-  e2e_dir_init(&srv);
-  e2e_make_app(&srv, "china", &app, key);
-  int rc = op_token_auth(&srv, auth, sizeof auth) ? -1 : e2e_server_start(&srv, args);
-  unsetenv("IMCLOUD_TEST_SYNC_HOLD");
-  return rc;
+  return op_start_sync_held(&srv, hold, sizeof hold, "sigexp", &app, key, auth, sizeof auth, args);
 }
 
 static int setup_real(void **st)

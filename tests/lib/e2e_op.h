@@ -30,6 +30,20 @@ static inline int op_auth_init(const e2e_server_t *srv, const char *customer, ch
   return op_token_auth(srv, auth, cap);
 }
 
+/* e2e_start_sync_held (e2e.h) with the operator token made before the server starts (the server reads it
+ * then): a fresh data directory, an app in china (sdkappid, key), auth filled, the server started with args
+ * and the hold hook (hold, cap, named after tag). 0 or -1. */
+static inline int op_start_sync_held(e2e_server_t *srv, char *hold, size_t cap, const char *tag, uint32_t *sdkappid,
+                                     char *key, char *auth, size_t auth_cap, const char *const *args)
+{
+  e2e_sync_hold_env(hold, cap, tag);
+  e2e_dir_init(srv);
+  e2e_make_app(srv, "china", sdkappid, key);
+  int rc = op_token_auth(srv, auth, auth_cap) ? -1 : e2e_server_start(srv, args);
+  unsetenv("IMCLOUD_TEST_SYNC_HOLD");
+  return rc;
+}
+
 /* METHOD target (printf fmt) with body (NULL: none) on port with auth; the
  * reply parsed (caller decrefs). Fails the test unless the status is want
  * and the reply is JSON. One reply buffer: one call at a time. */
