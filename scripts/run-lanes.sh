@@ -27,8 +27,11 @@ dir=$(mktemp -d)
 # net_server 8 s in the normal build, not measured under ASan). First of
 # all since 2026-12-06: test_ack_after_sync (30 s normal: its held writes each
 # wait past a meter tick) and test_write_durability (24 s normal: three
-# kill -9 rounds under load), not measured under ASan.
-slow="test_ack_after_sync test_write_durability test_msg_sync test_cli_minor test_group_live test_cli_h4 test_cli test_turn_budgets test_clock_corr test_msg_pages test_group_dissolve_chunks test_bill_kill test_clock_life test_clock_bill test_retention_review test_live_walk_members test_ws_admit test_ws_paused_gone test_races test_msg_trim test_ws test_retention_addons test_msg_durability test_ws_pace test_store_pipeline test_run_script test_msg_recent_log test_msg_purge test_meter_store test_sqlite_vfs test_net_turns test_net_server test_writer_turns test_writer_ckpt test_msg_window test_msg_newconv test_msg_log test_msg_held test_msg_trim_steps test_meter_bills"
+# kill -9 rounds under load), not measured under ASan; test_ack_after_sync
+# since waits for a 50 ms tick it observes (§86): 17 s normal and ASan on a
+# busy box (was 32 and 45 there), placed by that; test_sig_expiry on the
+# test clock, 9 and 12 s (was 28 and 34), stays out of the list.
+slow="test_write_durability test_msg_sync test_cli_minor test_group_live test_cli_h4 test_cli test_turn_budgets test_ack_after_sync test_clock_corr test_msg_pages test_group_dissolve_chunks test_bill_kill test_clock_life test_clock_bill test_retention_review test_live_walk_members test_ws_admit test_ws_paused_gone test_races test_msg_trim test_ws test_retention_addons test_msg_durability test_ws_pace test_store_pipeline test_run_script test_msg_recent_log test_msg_purge test_meter_store test_sqlite_vfs test_net_turns test_net_server test_writer_turns test_writer_ckpt test_msg_window test_msg_newconv test_msg_log test_msg_held test_msg_trim_steps test_meter_bills"
 for t in "$@"; do
   [ -x "$t" ] || continue
   rank=1; n=0
