@@ -352,10 +352,10 @@ static void test_renew_after_account_delete(void **st)
   ends_kicked(&c, "account deleted", 4003, id);
 }
 
-/* On the real clock: the close comes after the expiry's second has ended, and within half a second of it
- * (its own timer; a generous bound for a loaded box: the 1 s tick closed it when it next came round, as much as
- * a second late, past the bound unless the tick fell in the first half of the second). Two sessions, expiring
- * a second apart. */
+/* On the real clock (the timer, not the test clock's moves): the close comes, never before the expiry's second
+ * has ended. How soon after is not asserted (tests assert no timings; on a loaded box a loop turn can be late):
+ * the 2 s bound only says the close came from the expiry, not from the 10 s wait. Two sessions, expiring a
+ * second apart. */
 static void test_closes_on_time(void **st)
 {
   (void)st;
@@ -370,8 +370,8 @@ static void test_closes_on_time(void **st)
     int64_t at = wall_ms(), end_ms = (due[i] + 1) * 1000;
     assert_int_equal(cc, 4006);
     wsc_close(&c[i]);
-    if (at < end_ms || at > end_ms + 500)
-      fail_msg("ot%d closed %lld ms after its expiry's second ended, want 0 to 500", i, (long long)(at - end_ms));
+    if (at < end_ms || at > end_ms + 2000)
+      fail_msg("ot%d closed %lld ms after its expiry's second ended, want 0 to 2000", i, (long long)(at - end_ms));
   }
 }
 
