@@ -61,7 +61,7 @@ static const char *status_line(int status)
 /* GET /healthz on a fresh connection answers 200 {"status":"ok",…}. */
 static void still_healthy(const char *after)
 {
-  char body[2048];
+  char body[16384];
   int s = e2e_http(srv.port, "GET", "/healthz", NULL, NULL, body, sizeof body);
   if (s != 200 || strncmp(body, "{\"status\":\"ok\"", 14)) fail_msg("after \"%s\": /healthz gave %d %s", after, s, body);
 }

@@ -287,7 +287,7 @@ static void test_pin_race(void **st)
 /* ---- the committed-useq map is bounded --------------------------------------------------------------------- */
 static int committed_users(void)
 {
-  char out[4096];
+  char out[16384];
   assert_int_equal(e2e_http(srv.port, "GET", "/healthz", NULL, NULL, out, sizeof out), 200);
   json_t *o = json_loads(out, 0, NULL);
   assert_non_null(o);

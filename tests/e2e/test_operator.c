@@ -275,7 +275,7 @@ static void test_wrong_method_is_405_with_allow(void **st)
 static void test_healthz(void **st)
 {
   (void)st;
-  char buf[4096];
+  char buf[16384];
   assert_int_equal(e2e_http(srv.port, "GET", "/healthz", NULL, NULL, buf, sizeof buf), 200);
   assert_int_equal(strncmp(buf, "{\"status\":\"ok\",\"writer\":{", 25), 0);
 }

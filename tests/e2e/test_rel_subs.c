@@ -52,7 +52,7 @@ static void rpc_code(wsc_t *c, const char *op, const char *fields, int code)
 /* healthz status_subs.total / targets / users */
 static void subs(int *total, int *targets, int *users)
 {
-  char out[4096];
+  char out[16384];
   assert_int_equal(e2e_http(srv.port, "GET", "/healthz", NULL, NULL, out, sizeof out), 200);
   json_t *o = json_loads(out, 0, NULL);
   assert_non_null(o);

@@ -142,7 +142,7 @@ static int64_t wait_code(const e2e_server_t *srv, uint32_t app, const char *key,
 
 static json_t *healthz(const e2e_server_t *srv)
 {
-  char body[2048];
+  char body[16384];
   assert_int_equal(e2e_http(srv->port, "GET", "/healthz", NULL, NULL, body, sizeof body), 200);
   json_t *j = json_loads(body, 0, NULL);
   if (!j) fail_msg("healthz is not JSON: %s", body);
