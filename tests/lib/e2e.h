@@ -190,7 +190,8 @@ int e2e_server_sock_state(int port, int fd);
 /* Whether the server process still holds its end of the client connection
  * fd: e2e_server_sock's inode, then a descriptor of the server linking to
  * it (counting the server's descriptors is not enough: the database's files
- * come and go meanwhile). */
+ * come and go meanwhile). "Not held" takes three looks 20 ms apart that
+ * agree (a read of /proc/net/tcp can miss an entry). */
 int e2e_server_holds(const e2e_server_t *srv, int fd);
 /* Wait (at most timeout_ms) until the server has read everything fd sent:
  * its end's rx_queue is 0. 0, or -1 at the timeout or with no socket. */
