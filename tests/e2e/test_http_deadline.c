@@ -35,7 +35,8 @@
 #include "e2e.h"
 #include "e2e_stall.h"
 
-#define STALL_MS 1500 /* the loop's stall: three request timeouts */
+#define STALL_MS 1000 /* the loop's stall: past the 500 ms request timeout and two of the wheel's
+                       * 250 ms ticks (a deadline fires within one tick of it, net__set_deadline) */
 
 static e2e_server_t srv;
 static uint32_t app;
@@ -44,7 +45,7 @@ static char key[80], sig[1024], hold[128];
 static int setup(void **st)
 {
   (void)st;
-  static const char *const args[] = { "--request-timeout-ms", "500", "--keepalive-idle-ms", "4000", NULL };
+  static const char *const args[] = { "--request-timeout-ms", "500", "--keepalive-idle-ms", "3000", NULL };
   if (e2e_start_sync_held(&srv, hold, sizeof hold, "httpdl", "china", &app, key, args)) return -1;
   e2e_usersig(app, key, "administrator", 3600, sig, sizeof sig);
   return 0;
@@ -196,7 +197,7 @@ static void test_replies_past_cap_while_paused(void **st)
   (void)st;
   char body[16384];
   int n;
-  /* the client takes its time (under keepalive_idle_ms), then reads everything */
+  /* the client takes its time (STALL_MS, under the 3 s keepalive_idle_ms), then reads everything */
   int fd = paused_past_cap(&n);
   usleep(STALL_MS * 1000);
   for (int i = 0; i < n; i++) {
@@ -206,7 +207,7 @@ static void test_replies_past_cap_while_paused(void **st)
   int s = e2e_http_read(fd, body, sizeof body, 10000);
   if (s != 404) fail_msg("the request read after the replies were taken: %d %s", s, body);
   close(fd);
-  /* a client that never reads them is cut off (keepalive_idle_ms, 4 s) */
+  /* a client that never reads them is cut off (keepalive_idle_ms, 3 s) */
   fd = paused_past_cap(&n);
   uint64_t t0 = e2e_now_ms();
   while (e2e_server_holds(&srv, fd) && e2e_now_ms() - t0 < 30000) usleep(50000);
