@@ -209,9 +209,10 @@ static void test_unread_pipeline_is_not_read(void **st)
   char buf[65536], tail[3] = { 0 };
   const char *ended = "", *other = "none seen";
   while (got < want) {
-    if (got >= next_stall && next_stall < want) { /* the loop stalls for three request timeouts */
+    if (got >= next_stall && next_stall < want) { /* the loop stalls past the 500 ms request timeout and two of
+                                                   * the wheel's 250 ms ticks (one is its latest: net__set_deadline) */
       assert_int_equal(kill(srv.pid, SIGSTOP), 0);
-      usleep(1500 * 1000);
+      usleep(1000 * 1000);
       assert_int_equal(kill(srv.pid, SIGCONT), 0);
       next_stall += want / 7;
     }
