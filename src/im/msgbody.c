@@ -2,6 +2,7 @@
  * {name, type, required, allowed values, nested table}; one walker checks
  * every table, so a new element type or field is one row. */
 #include "im/msgbody.h"
+#include "im/damaged.h"
 #include "util/err.h"
 #include "util/jsonr.h"
 #include "util/jsonw.h"
@@ -481,9 +482,13 @@ int im_msg_merge(const char *old_text, size_t olen, const char *fields, size_t f
                  size_t *len)
 {
   static const char *const order[] = { "MsgBody", "CloudCustomData", "OfflinePushInfo" };
-  json_t *old = json_loadb(old_text, olen, 0, NULL), *neu = json_loadb(fields, flen, 0, NULL);
-  json_t *o = json_object();
-  int rc = json_is_object(old) && json_is_object(neu) && o ? 0 : IMC_E_NOMEM;
+  json_t *old = NULL, *neu = json_loadb(fields, flen, 0, NULL);
+  int rc = im_body_load(old_text, olen, &old);
+  /* a stored body that does not parse (or none) keeps nothing to merge into: only a modify that gives
+   * MsgBody makes a whole message, which replaces it (§90); true out of memory stays IMC_E_NOMEM */
+  if (rc == IM_BODY_DAMAGED || (!rc && !old)) rc = json_object_get(neu, "MsgBody") ? 0 : IMC_E_MSG_DAMAGED;
+  json_t *o = rc ? NULL : json_object();
+  if (!rc && (!json_is_object(neu) || !o)) rc = IMC_E_NOMEM;
   for (size_t i = 0; !rc && i < sizeof order / sizeof *order; i++) {
     json_t *v = json_object_get(neu, order[i]);
     if (!v) v = json_object_get(old, order[i]);

@@ -56,8 +56,10 @@ int im_msg_pack(const json_t *body, const json_t *cloud, const json_t *push, siz
  * members it names: old (a stored packed object) with those of fields (a
  * packed object of the members given) in their place, the others kept, in
  * im_msg_pack's member order, at most max_bytes (IMC_E_MSG_TOO_BIG). *out
- * malloc'd (caller frees); IMC_E_NOMEM also when old or fields is not an
- * object. */
+ * malloc'd (caller frees). A stored body that does not parse (im_body_load:
+ * damaged) or is empty has nothing to keep: fields replace it whole when
+ * they hold MsgBody, else IMC_E_MSG_DAMAGED (90007; §90). IMC_E_NOMEM when
+ * memory ran out (also while parsing old) or fields is not an object. */
 int im_msg_merge(const char *old, size_t olen, const char *fields, size_t flen, size_t max_bytes, char **out,
                  size_t *len);
 

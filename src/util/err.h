@@ -119,6 +119,7 @@
   X(MSG_PUSH_INFO,        90043, "OfflinePushInfo is invalid")                  \
   X(MSG_LIFETIME_TYPE,    90044, "MsgLifeTime must be an integer")              \
   X(MSG_KEY,              90054, "MsgKey is invalid")                           \
+  X(MSG_DAMAGED,          90007, "the stored message body is damaged (does not parse): give MsgBody to replace it; CloudCustomData alone cannot be merged into it") \
   X(MSG_TOO_BIG,          93000, "message is larger than the size limit")       \
   X(MSG_BATCH_TOO_BIG,    90055, "batchsendmsg: the message packet is larger than 8 KB") \
   X(MSG_NOT_FOUND,        20022, "message not found")                           \

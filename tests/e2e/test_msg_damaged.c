@@ -18,7 +18,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +25,7 @@
 #include "e2e.h"
 #include "e2e_msg.h"
 #include "e2e_call.h"
+#include "e2e_damage.h"
 
 static e2e_server_t srv;
 static uint32_t app;
@@ -33,27 +33,9 @@ static char key[80];
 
 #define MSGS 5
 
-static void damage(const char *sql, int64_t random)
-{
-  char path[300];
-  sqlite3 *db;
-  sqlite3_stmt *st;
-  snprintf(path, sizeof path, "%s/imcloud.db", srv.dir);
-  assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-  sqlite3_busy_timeout(db, 5000);
-  assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-  sqlite3_bind_int64(st, 1, app);
-  sqlite3_bind_int64(st, 2, random);
-  assert_int_equal(sqlite3_step(st), SQLITE_DONE);
-  assert_int_equal(sqlite3_changes(db), 1);
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-}
-
-#define C2C_DAMAGE(body) "UPDATE c2c_msg SET body='" body "' WHERE sdkappid=?1 AND random=?2"
-#define GRP_DAMAGE(body)                                                                                           \
-  "UPDATE grp_msg SET body='" body "' WHERE sdkappid=?1 AND random=?2 AND group_no="                             \
-  "(SELECT group_no FROM grp WHERE sdkappid=?1 AND group_id='g1')"
+#define damage(sql, random) e2e_damage(&srv, sql, app, random)
+#define C2C_DAMAGE(body) E2E_C2C_DAMAGE(body)
+#define GRP_DAMAGE(body) E2E_GRP_DAMAGE("g1", body)
 
 /* One row of a reader's list into out ("m1," or "[damaged seq N]," for a damaged one, checked whole). */
 static void row(json_t *m, const char *body_field, const char *flag, char *out, size_t cap)

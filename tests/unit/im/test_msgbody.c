@@ -419,6 +419,35 @@ static void test_msg_key(void **st)
   assert_int_equal(im_msg_key_parse(NULL, &a, &b, &t), IMC_E_MSG_KEY);
 }
 
+/* im_msg_merge: the members given replace the stored ones; a stored body that does not parse (or none) is replaced
+ * whole by a modify with MsgBody and refuses one without it (IMC_E_MSG_DAMAGED, §90). */
+static void test_merge(void **st)
+{
+  (void)st;
+  static const char *const body = "{\"MsgBody\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"b\"}}]}";
+  static const char *const cloud = "{\"CloudCustomData\":\"c2\"}";
+  static const char *const stored = "{\"MsgBody\":[],\"CloudCustomData\":\"c1\",\"OfflinePushInfo\":{\"PushFlag\":1}}";
+  static const char *const damaged[] = { "{\"MsgBody\":[{\"MsgTy", "[1,2]", "\"s\"", "" };
+  char *out = NULL;
+  size_t len = 0;
+  assert_int_equal(im_msg_merge(stored, strlen(stored), cloud, strlen(cloud), 4096, &out, &len), 0);
+  assert_string_equal(out, "{\"MsgBody\":[],\"CloudCustomData\":\"c2\",\"OfflinePushInfo\":{\"PushFlag\":1}}");
+  assert_int_equal(len, strlen(out));
+  free(out);
+  for (size_t i = 0; i < sizeof damaged / sizeof *damaged; i++) {
+    out = NULL;
+    assert_int_equal(im_msg_merge(damaged[i], strlen(damaged[i]), body, strlen(body), 4096, &out, &len), 0);
+    assert_string_equal(out, body);
+    free(out);
+    out = NULL;
+    assert_int_equal(im_msg_merge(damaged[i], strlen(damaged[i]), cloud, strlen(cloud), 4096, &out, &len),
+                     IMC_E_MSG_DAMAGED);
+    assert_null(out);
+  }
+  assert_int_equal(imc_err_compat(IMC_E_MSG_DAMAGED), 90007);
+  assert_int_equal(im_msg_merge(damaged[0], strlen(damaged[0]), body, strlen(body), 10, &out, &len), IMC_E_MSG_TOO_BIG);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -429,6 +458,7 @@ int main(void)
     cmocka_unit_test(test_pack_tok),
     cmocka_unit_test(test_pack_tok_copy),
     cmocka_unit_test(test_msg_key),
+    cmocka_unit_test(test_merge),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
