@@ -319,8 +319,11 @@ static void info_members_done(void *ud, int rc)
   rest_ctx_t *c = ud;
   info_st_t *st = c->data;
   json_t *g = json_array_get(st->out, json_array_size(st->out) - 1);
-  if (rc) { api_field_put(g, "ErrorCode", json_integer(imc_err_compat(rc)), &st->bad); json_decref(st->cur_members); }
-  else api_field_put(g, "MemberList", st->cur_members, &st->bad);
+  if (rc) { /* the group's entry tells why, as every ErrorInfo does (§90) */
+    api_field_put(g, "ErrorCode", json_integer(imc_err_compat(rc)), &st->bad);
+    api_field_put(g, "ErrorInfo", json_string(imc_strerror(rc)), &st->bad);
+    json_decref(st->cur_members);
+  } else api_field_put(g, "MemberList", st->cur_members, &st->bad);
   st->cur_members = NULL;
   info_next(c);
 }
