@@ -91,13 +91,16 @@ static void appinfo_after(rest_ctx_t *c, int rc)
   appinfo_job_t *j = c->data;
   if (rc) { rest_reply_err(c, rc, NULL, NULL); return; }
   json_t *arr = json_array();
-  for (int d = 0; d < METER_APPINFO_DAYS; d++) {
+  int bad = 0; /* a day or a field lost: 70500, never a short Result (§90) */
+  for (int d = 0; !bad && d < METER_APPINFO_DAYS; d++) {
     json_t *o = json_object();
     for (size_t f = 0; f < NFIELDS; f++)
-      if (j->sel[f]) json_object_set_new(o, fields[f].name, value(j, &fields[f], d, c->sdkappid));
-    json_array_append_new(arr, o);
+      if (j->sel[f]) api_field_put(o, fields[f].name, value(j, &fields[f], d, c->sdkappid), &bad);
+    api_list_add(arr, o, &bad);
   }
-  rest_reply_ok(c, json_pack("{s:o}", "Result", arr));
+  json_t *out = json_object();
+  api_field_put(out, "Result", arr, &bad);
+  rest_reply_ok(c, api_json_whole(out, bad));
 }
 
 void rest_getappinfo(rest_ctx_t *c)

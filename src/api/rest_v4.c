@@ -92,13 +92,6 @@ void rest_reply_ok(rest_ctx_t *c, json_t *extra)
 }
 void rest_reply_ok_bare(rest_ctx_t *c) { reply(c, 0, NULL, NULL); }
 
-void api_list_add(json_t *list, json_t *item, int *bad)
-{
-  if (!*bad && imc_fault(IMC_FAULT_LIST_JSON)) *bad = 1; /* a test's out of memory */
-  if (*bad) json_decref(item);
-  else *bad = json_array_append_new(list, item) != 0; /* takes item; -1 for NULL, or a list that is NULL */
-}
-
 void rest_reply_err(rest_ctx_t *c, int err, const char *info, json_t *extra) { reply(c, err, info, extra); }
 
 static void job_done(void *arg, int rc)

@@ -10,6 +10,7 @@
 #include "tenant/tenant.h"
 #include "util/date.h"
 #include "util/err.h"
+#include "util/json_whole.h"
 #include "util/jsonw.h"
 
 #include <assert.h>
@@ -572,16 +573,17 @@ json_t *meter_bill_json(const store_bill_t *b, int64_t now_s)
 {
   json_t *o = json_loads(b->body ? b->body : "", 0, NULL);
   if (!json_is_object(o)) { json_decref(o); return NULL; }
-  json_object_set_new(o, "number", json_string(b->number));
-  json_object_set_new(o, "seq", json_integer(b->seq));
-  json_object_set_new(o, "sdkappid", json_integer(b->sdkappid));
-  json_object_set_new(o, "customer_id", json_integer(b->customer_id));
-  json_object_set_new(o, "issued_at", json_integer(b->issued_at_s));
-  json_object_set_new(o, "due_at", json_integer(b->issued_at_s + METER_BILL_GRACE_DAYS * 86400));
-  json_object_set_new(o, "status", json_string(meter_bill_status(b, now_s)));
+  int bad = 0; /* whole or NULL (§90) */
+  jwhole_put(o, "number", json_string(b->number), &bad);
+  jwhole_put(o, "seq", json_integer(b->seq), &bad);
+  jwhole_put(o, "sdkappid", json_integer(b->sdkappid), &bad);
+  jwhole_put(o, "customer_id", json_integer(b->customer_id), &bad);
+  jwhole_put(o, "issued_at", json_integer(b->issued_at_s), &bad);
+  jwhole_put(o, "due_at", json_integer(b->issued_at_s + METER_BILL_GRACE_DAYS * 86400), &bad);
+  jwhole_put(o, "status", json_string(meter_bill_status(b, now_s)), &bad);
   if (b->corrects_seq) {
-    json_object_set_new(o, "corrects", json_string(b->corrects));
-    json_object_set_new(o, "difference_fen", json_integer(b->due_fen));
+    jwhole_put(o, "corrects", json_string(b->corrects), &bad);
+    jwhole_put(o, "difference_fen", json_integer(b->due_fen), &bad);
   }
-  return o;
+  return jwhole_take(o, bad);
 }

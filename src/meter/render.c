@@ -1,6 +1,7 @@
 /* render.c — a month report as JSON, the one shape `imcloud usage --json`
  * and the operator API print (docs/metering.md). */
 #include "meter/meter.h"
+#include "util/json_whole.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -16,23 +17,26 @@ static json_t *date_json(int32_t yyyymmdd)
 static json_t *calls_json(const int64_t *minutes)
 {
   json_t *o = json_object();
-  for (int k = 0; k < METER_CALL_KINDS; k++) json_object_set_new(o, meter_call_kinds[k], json_integer(minutes[k]));
-  return o;
+  int bad = 0;
+  for (int k = 0; k < METER_CALL_KINDS; k++) jwhole_put(o, meter_call_kinds[k], json_integer(minutes[k]), &bad);
+  return jwhole_take(o, bad);
 }
 
 json_t *meter_report_json(const meter_report_t *r)
 {
   json_t *days = json_array();
-  for (int i = 0; i < r->ndays; i++) {
+  int bad = 0; /* a day lost: no report (NULL), never a short one (§90) */
+  for (int i = 0; !bad && i < r->ndays; i++) {
     const meter_day_row_t *d = &r->days[i];
-    json_array_append_new(days, json_pack("{s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:I,s:I,s:I,s:I,s:b}",
+    jwhole_add(days, json_pack("{s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:I,s:I,s:I,s:I,s:b}",
       "date", date_json(d->date), "dau", (json_int_t)d->dau, "groups", (json_int_t)d->groups,
       "net_new_groups", (json_int_t)d->net_new_groups, "bandwidth_peak_mbps", (json_int_t)d->bandwidth_peak_mbps,
       "c2c_msgs", (json_int_t)d->c2c_msgs, "group_msgs", (json_int_t)d->group_msgs,
       "call_minutes", calls_json(d->call_minutes), "live_groups", (json_int_t)d->live_groups_peak,
       "rest_calls", (json_int_t)d->rest_calls, "conn_peak", (json_int_t)d->conn_peak,
-      "registrations", (json_int_t)d->registrations, "imported", d->imported));
+      "registrations", (json_int_t)d->registrations, "imported", d->imported), &bad);
   }
+  if (!(days = jwhole_take(days, bad))) return NULL;
   char month[16];
   snprintf(month, sizeof month, "%04d-%02d", r->month / 100, r->month % 100);
   return json_pack("{s:I,s:s,s:i,s:o,s:I,s:o,s:I,s:I,s:I,s:I,s:o,s:I,s:I,s:I,s:I,s:i}",

@@ -18,6 +18,7 @@
 #include "tenant/tenant_int.h"
 #include "util/date.h"
 #include "util/err.h"
+#include "util/json_whole.h"
 #include "util/num.h"
 
 #include <stdarg.h>
@@ -690,8 +691,9 @@ json_t *tenant_order_json(const store_order_t *o)
                         "sdkappid", (json_int_t)o->sdkappid, "kind", o->kind, "item", o->item, "valid_from", a,
                         "valid_to", b, "period", (int)o->period, "first_day", t, "price_fen", (json_int_t)o->price_fen,
                         "pay", o->pay, "ledger_id", (json_int_t)o->ledger_id, "book", o->book, "at", (json_int_t)o->at_s);
-  if (o->value) json_object_set_new(j, "value", json_integer(o->value));
-  else if (o->value_name[0]) json_object_set_new(j, "value", json_string(o->value_name));
-  json_object_set_new(j, "reference", json_string(o->reference));
-  return j;
+  int bad = 0; /* whole or NULL (§90) */
+  if (o->value) jwhole_put(j, "value", json_integer(o->value), &bad);
+  else if (o->value_name[0]) jwhole_put(j, "value", json_string(o->value_name), &bad);
+  jwhole_put(j, "reference", json_string(o->reference), &bad);
+  return jwhole_take(j, bad);
 }

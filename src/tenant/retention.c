@@ -20,6 +20,7 @@
 #include "tenant/tenant.h"
 #include "util/date.h"
 #include "util/err.h"
+#include "util/json_whole.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -79,23 +80,17 @@ int tenant_order_in_force(const store_order_t *v, int n, int i, int64_t day)
 json_t *tenant_addons_json(const store_order_t *v, int n, int64_t day)
 {
   json_t *arr = json_array();
-  for (int i = 0; arr && i < n; i++) {
+  int bad = 0; /* whole or NULL (§90) */
+  for (int i = 0; !bad && i < n; i++) {
     if (strcmp(v[i].kind, "addon")) continue;
     json_t *j = tenant_order_json(&v[i]);
     char last[16];
     imc_date_format(tenant_order_last_day(v, n, i), last, sizeof last);
-    if (!j || json_object_set_new(j, "in_force", json_boolean(tenant_order_in_force(v, n, i, day))) ||
-        json_object_set_new(j, "last_day", json_string(last))) {
-      json_decref(j);
-      json_decref(arr);
-      return NULL;
-    }
-    if (json_array_append_new(arr, j)) { /* takes j, even when it fails */
-      json_decref(arr);
-      return NULL;
-    }
+    jwhole_put(j, "in_force", json_boolean(tenant_order_in_force(v, n, i, day)), &bad);
+    jwhole_put(j, "last_day", json_string(last), &bad);
+    jwhole_add(arr, j, &bad);
   }
-  return arr;
+  return jwhole_take(arr, bad);
 }
 
 /* ---- buying ------------------------------------------------------------------------ */

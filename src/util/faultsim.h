@@ -37,11 +37,12 @@ typedef enum {
                                 * status_unsubscribe list (ws_status.c statuses) fails as if it could not be made */
   IMC_FAULT_REST_REPLY_JSON,   /* "rest_reply_json": a REST reply's JSON object (src/api/rest_v4.c reply) fails as if a
                                 * member could not be set */
-  IMC_FAULT_LIST_JSON,         /* "list_json": one entry of a list a REST reply or a relationship push is made of
-                                * (src/api/rest_v4.c api_list_add) fails as if it could not be made */
+  IMC_FAULT_LIST_JSON,         /* "list_json": one entry of a list a REST or operator reply or a relationship push
+                                * is made of (src/util/json_whole.c jwhole_add: api_list_add, the tenant and meter
+                                * builders) fails as if it could not be made */
   IMC_FAULT_FIELD_JSON,        /* "field_json": one member set into an object a REST or operator reply, or one of
-                                * its list entries, is made of (src/api/api_json.c api_field_put) fails as if it
-                                * could not be set */
+                                * its list entries, is made of (src/util/json_whole.c jwhole_put: api_field_put,
+                                * the tenant and meter builders) fails as if it could not be set */
   IMC_FAULT_BODY_ALLOC,        /* "body_alloc": an allocation inside the parse of a stored message body
                                 * (src/util/jsonload.c jsonload_b) fails as malloc would */
   IMC_FAULT_GROUP_DEL_STEP,    /* "group_del_step": submitting the next writer step of a delete_group_msg_by_sender

@@ -3,8 +3,9 @@
  * (decisions §85, after §82). The failure is injected with
  * IMCLOUD_TEST_FAIL (src/util/faultsim.h), counted from the start of each
  * test's own server: field_json (a member set into a reply's object,
- * src/api/api_json.c api_field_put) and list_json (an entry of a reply's
- * list, api_list_add). Until 2026-12-06 these handlers ignored a member or
+ * src/util/json_whole.c jwhole_put: api_field_put and the tenant and meter
+ * builders, §90) and list_json (an entry of a reply's list, jwhole_add:
+ * api_list_add). Until 2026-12-06 these handlers ignored a member or
  * an entry they could not set: the reply went out OK with it left out (an
  * admin_getroammsg entry without MsgBody, an unread count, a conversation,
  * an account or a blocklist entry missing; an operator read without a
@@ -201,6 +202,49 @@ static void test_operator_write_undone(void **st)
   assert_int_equal(e2e_finish(&srv), 0);
 }
 
+/* GET /operator/v1/apps/{id}/state, made by tenant_app_state_json (src/tenant, util/json_whole.c, §90): its last
+ * member, c2c_history_days, cannot be set (field_json:7): 500 NOMEM, never the state without it; then whole. */
+static void test_operator_state_fails(void **st)
+{
+  (void)st;
+  static const char *const members[] = { "sdkappid", "date", "scheme", "edition", "state", "limits_of", "status",
+                                          "auto_renew", "package_until", "grace_until", "suspended_by",
+                                          "push_approved_at", "all_member_push", "history_days", "c2c_history_days" };
+  start("field_json:7", NULL);
+  json_t *e = op_callf(srv.port, auth, 500, "GET", NULL, "/operator/v1/apps/%u/state", app);
+  assert_string_equal(jstr(e, "error.code"), "NOMEM");
+  assert_null(json_object_get(e, "c2c_history_days"));
+  json_decref(e);
+  json_t *r = op_callf(srv.port, auth, 200, "GET", NULL, "/operator/v1/apps/%u/state", app);
+  for (size_t i = 0; i < sizeof members / sizeof *members; i++)
+    if (!json_object_get(r, members[i])) fail_msg("state without %s: %s", members[i], json_dumps(r, 0));
+  assert_int_equal(json_object_size(r), sizeof members / sizeof *members);
+  json_decref(r);
+  assert_int_equal(e2e_finish(&srv), 0);
+}
+
+/* openconfigsvr/getappinfo with two fields: the second day's Date cannot be set (field_json:4): 70500 without
+ * Result, never a day without a field; then 30 days, each with both. */
+static void test_appinfo_day_fails(void **st)
+{
+  (void)st;
+  start("field_json:4", NULL);
+  const char *req = "{\"RequestField\":[\"AppId\",\"Date\"]}";
+  v4_oom(V4("openconfigsvr/getappinfo", "%s", req), "Result");
+  json_t *r = V4("openconfigsvr/getappinfo", "%s", req);
+  v4_code(r, 0);
+  json_t *days = json_object_get(r, "Result"), *d;
+  size_t i;
+  assert_int_equal(json_array_size(days), 30);
+  json_array_foreach(days, i, d) {
+    assert_int_equal(json_object_size(d), 2);
+    assert_int_equal(strlen(jstr(d, "Date")), 8);
+    assert_int_equal(strtoul(jstr(d, "AppId"), NULL, 10), app);
+  }
+  json_decref(r);
+  assert_int_equal(e2e_finish(&srv), 0);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -212,6 +256,8 @@ int main(void)
     cmocka_unit_test(test_black_list_get_fails),
     cmocka_unit_test(test_operator_read_fails),
     cmocka_unit_test(test_operator_write_undone),
+    cmocka_unit_test(test_operator_state_fails),
+    cmocka_unit_test(test_appinfo_day_fails),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
