@@ -308,6 +308,7 @@ static int run_modify(store_t *s, gjob_t *j)
                       : 0;
   if (!rc && o.oom) rc = IMC_E_NOMEM;
   if (!rc && (!o.found || (o.m.flags & STORE_GMSG_SYSTEM))) rc = IMC_E_GROUP_MSG_NOT_FOUND; /* as recall: not notices */
+  if (!rc && (o.m.flags & STORE_GMSG_RECALLED)) rc = IMC_E_GROUP_MSG_RECALLED; /* as C2C's 20023: it stays recalled */
   if (!rc) rc = im_msg_merge(o.body, o.m.body_len, j->body, j->msg.body_len, (size_t)j->value, &merged, &mlen);
   if (rc == IMC_E_MSG_TOO_BIG) rc = IMC_E_GROUP_MSG_TOO_LONG;
   if (!rc) rc = store_grp_msg_set_body(s, j->sdkappid, j->group_no, j->msg.seq, merged, mlen);

@@ -337,6 +337,16 @@ static void test_messages(void **st)
   /* modify a message's body */
   assert_int_equal(code(call("openim/modify_group_msg", "{\"GroupId\":\"msg-1\",\"MsgSeq\":3,\"MsgBody\":" TEXT("2b") "}")), 0);
   assert_int_equal(code(call("openim/modify_group_msg", "{\"GroupId\":\"msg-1\",\"MsgSeq\":300,\"MsgBody\":" TEXT("2b") "}")), 10030);
+  /* a recalled message stays recalled: 10032, as C2C's 20023; its body is unchanged */
+  assert_int_equal(code(call("openim/modify_group_msg", "{\"GroupId\":\"msg-1\",\"MsgSeq\":2,\"MsgBody\":" TEXT("2c") "}")), 10032);
+  r = call(G("group_msg_get_simple"), "{\"GroupId\":\"msg-1\",\"ReqMsgNumber\":20,\"WithRecalledMsg\":1}");
+  l = json_object_get(r, "RspMsgList");
+  for (size_t i = 0; i < json_array_size(l); i++)
+    if (jint(json_array_get(l, i), "MsgSeq") == 2) {
+      assert_int_equal(jint(json_array_get(l, i), "MsgFlagBits"), 8);
+      assert_string_not_equal(jstr(json_array_get(json_object_get(json_array_get(l, i), "MsgBody"), 0), "MsgContent.Text"), "2c");
+    }
+  json_decref(r);
   r = call(G("group_msg_get_simple"), "{\"GroupId\":\"msg-1\",\"ReqMsgNumber\":1}");
   assert_string_equal(jstr(json_array_get(json_object_get(json_array_get(json_object_get(r, "RspMsgList"), 0), "MsgBody"), 0), "MsgContent.Text"), "2b");
   json_decref(r);
