@@ -54,6 +54,10 @@
    * lookup per peer): no list shows them, and the trim would count them among the kept */ \
   X(ACC_DEL_PEER_ROWS, "DELETE FROM c2c_recent WHERE sdkappid=?1 AND peer_no=?2 AND user_no IN " SQ_ACC_PEERS_OF) \
   X(ACC_DEL_PEER_LOG, "DELETE FROM c2c_recent_log WHERE sdkappid=?1 AND peer_no=?2 AND user_no IN " SQ_ACC_PEERS_OF) \
+  /* the trim's pairs naming the account (migration 55): those of peers whose row went (each names a row of \
+   * the account: sqlite_msg_trim.c), then its own */ \
+  X(ACC_DEL_TRIMMED_OF, "DELETE FROM c2c_trimmed WHERE sdkappid=?1 AND peer_no=?2 AND user_no IN " SQ_ACC_PEERS_OF) \
+  X(ACC_DEL_TRIMMED, "DELETE FROM c2c_trimmed WHERE user_no=?2 AND sdkappid=?1") \
   X(ACC_COUNT, "SELECT count(*) FROM accounts WHERE sdkappid=?1") \
   X(ACC_EACH, "SELECT user_id,user_no FROM accounts WHERE sdkappid=?1") \
   X(ACC_GONE_EACH, "SELECT user_id,user_no FROM accounts_gone WHERE sdkappid=?1 ORDER BY user_no") /* migration 37 */ \
@@ -509,11 +513,13 @@ static int sq_account_import(store_t *s, uint32_t sdkappid, const char *user_id,
 
 static int sq_account_delete(store_t *s, uint32_t sdkappid, const char *user_id)
 {
+  /* in this order: each reads the account's peers (SQ_ACC_PEERS_OF), the trim's pairs among them */
+  static const int steps[] = { S_ACC_DEL_PEER_ROWS, S_ACC_DEL_PEER_LOG, S_ACC_DEL_TRIMMED_OF, S_ACC_DEL_TRIMMED };
   uint32_t no = 0;
   int rc = sq__msg_flush(s); /* held C2C rows first: the peers' rows below may be among them */
   if (!rc && !(rc = s->vt->account_get(s, sdkappid, user_id, &no))) {
-    for (int k = 0; k < 2 && !rc; k++) {
-      sqlite3_stmt *d = stmt(Q(s), k ? S_ACC_DEL_PEER_LOG : S_ACC_DEL_PEER_ROWS);
+    for (size_t k = 0; k < sizeof steps / sizeof steps[0] && !rc; k++) {
+      sqlite3_stmt *d = stmt(Q(s), steps[k]);
       if (!d) return IMC_E_IO;
       sqlite3_bind_int64(d, 1, sdkappid);
       sqlite3_bind_int64(d, 2, no);

@@ -151,10 +151,12 @@ extern const struct store_rel_vtab sq__rel_vtab;
 #define SQ_GONE_ID(app, no) "(SELECT ag.user_id FROM accounts_gone ag WHERE ag.sdkappid=" app " AND ag.user_no=" no ")"
 
 /* The users an account deletion looks at (?1 the app, ?2 the deleted account's number): the peers of its own
- * conversation rows, written and waiting in the log (a key lookup per peer each). The deletion removes their rows
- * with it (sqlite.c ACC_DEL_PEER_ROWS, ACC_DEL_PEER_LOG), after telling them (sqlite_msg_gone.c). */
+ * conversation rows, written and waiting in the log, and of its rows the retention trim removed while the peer's
+ * row stayed (c2c_trimmed, migration 55: sqlite_msg_trim.c) (a key lookup per peer each). The deletion removes
+ * their rows with it (sqlite.c ACC_DEL_PEER_ROWS, ACC_DEL_PEER_LOG), after telling them (sqlite_msg_gone.c). */
 #define SQ_ACC_PEERS_OF "(SELECT peer_no FROM c2c_recent WHERE sdkappid=?1 AND user_no=?2" \
-                        " UNION SELECT peer_no FROM c2c_recent_log WHERE user_no=?2 AND sdkappid=?1)"
+                        " UNION SELECT peer_no FROM c2c_recent_log WHERE user_no=?2 AND sdkappid=?1" \
+                        " UNION SELECT peer_no FROM c2c_trimmed WHERE user_no=?2 AND sdkappid=?1)"
 
 /* Pins (sqlite_pin.c; migrations 38, 41, 42). *order = the next of user_no's pin orders: one above the last
  * one given (pin_order), over both kinds, so pins of both kinds made in one second list latest first in one

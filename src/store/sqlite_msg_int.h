@@ -324,6 +324,13 @@ int sq__win_push(sqwin_t **w, const sqwin_ent_t *e, int64_t since_s);
                " AND NOT EXISTS (SELECT 1 FROM c2c_msg m WHERE m.sdkappid=?1 AND m.conv=?5" \
                " AND m.seq<=c2c_recent.cleared_seq AND (m.time_s>=?4 OR m.id>coalesce((SELECT upto_id FROM c2c_purge_floor" \
                " WHERE sdkappid=?1),9223372036854775807)))") \
+  /* a row ?2->?3 the trim removed: noted while the peer's row with the user (?3->?2) is there, written or \
+   * in the log (its deletion then reaches it: SQ_ACC_PEERS_OF); the peer's own note of a row ?3->?2 named \
+   * a row that is gone (messaging-c2c-checks3.md §87) */ \
+  X(TRIM_NOTE, "INSERT OR IGNORE INTO c2c_trimmed(sdkappid,user_no,peer_no) SELECT ?1,?2,?3 WHERE ?3!=?2 AND" \
+               " (EXISTS (SELECT 1 FROM c2c_recent WHERE sdkappid=?1 AND user_no=?3 AND peer_no=?2) OR" \
+               " EXISTS (SELECT 1 FROM c2c_recent_log WHERE user_no=?3 AND sdkappid=?1 AND peer_no=?2))") \
+  X(TRIM_PRUNE, "DELETE FROM c2c_trimmed WHERE user_no=?3 AND sdkappid=?1 AND peer_no=?2") \
   X(TRIM_HIDE, "UPDATE c2c_recent SET hidden_seq=max(hidden_seq,?4) WHERE sdkappid=?1 AND user_no=?2 AND peer_no=?3" \
                " AND pinned_at=0 AND cleared_seq>0") \
   X(INBOX_PAGE, "SELECT i.useq,i.kind,i.conv,i.seq,i.at," MSGCOLS ",coalesce(pa.user_id," \

@@ -35,6 +35,16 @@
  * rollback of the trim's own deletes — resets the trim (sq__trim_reset),
  * which starts over at its next call.
  *
+ * A row user->peer deleted is noted in c2c_trimmed (migration 55) when the
+ * peer's row peer->user is there: the deletion of the user's account finds
+ * that peer through it (SQ_ACC_PEERS_OF), as through the user's own rows
+ * (messaging-c2c-checks3.md §87). The peer's note of its row peer->user, if
+ * any, goes: that row is the one deleted. So a pair (u, p) stays only while
+ * the row p->u it names is there (an account deletion removes such rows with
+ * the pairs naming the account: sqlite.c): the table holds at most one pair
+ * per conversation row. Two key seeks and a write per deleted row, in this
+ * background pass.
+ *
  * State: struct sqmsg's sqtrim_t, one trim in progress per connection (the
  * writer's); a call for another user, app or keep starts over. */
 #include "store/sqlite_msg_int.h"
@@ -131,6 +141,21 @@ int sq__trim_row_key(store_t *s, uint32_t app, uint32_t user, sqlite3_stmt *row,
   return 0;
 }
 
+/* The row user->peer was deleted: note it for the peer's row, forget the peer's note of it. */
+static int noted(store_t *s, uint32_t app, uint32_t user, uint32_t peer)
+{
+  static const int ids[] = { M_TRIM_NOTE, M_TRIM_PRUNE };
+  int rc = 0;
+  for (size_t i = 0; i < sizeof ids / sizeof ids[0] && !rc; i++) {
+    sqlite3_stmt *st = sq__msg_stmt(s, ids[i]);
+    if (!st) return IMC_E_IO;
+    BIND(st, app, user, peer);
+    rc = sq__map_rc(sqlite3_step(st));
+    sqlite3_reset(st);
+  }
+  return rc;
+}
+
 /* Read up to lim rows after t->after; phase 1 ranks them, phase 2 collects
  * those to delete into del (*ndel). *got: rows read. */
 static int walk(store_t *s, sqtrim_t *t, int lim, sqtrim_key_t *del, int *ndel, int *got)
@@ -191,7 +216,7 @@ int sq__trim_step(store_t *s, uint32_t app, uint32_t user, int keep, int64_t bef
         n = sqlite3_changes(sq__db(s));
       }
       *deleted += n;
-      if (n) continue;
+      if (n) { rc = noted(s, app, user, del[i].peer); continue; }
       BIND(hide, app, user, del[i].peer, del[i].seq);
       rc = sq__map_rc(sqlite3_step(hide));
       sqlite3_reset(hide);

@@ -464,6 +464,12 @@ const char *const sq__migrations[] = {
   "DROP INDEX grp_msg_random;"
   "CREATE INDEX grp_msg_dedupe ON grp_msg(sdkappid, group_no, random, chash, from_no);"
   "ALTER TABLE c2c_msg ADD COLUMN orig_hash INTEGER;",
+  /* 55: the conversation rows the retention trim removed while the peer's row with the user stayed
+   * (sqlite_msg_trim.c; messaging-c2c-checks3.md §87): (user_no, peer_no) = the trimmed row's user and
+   * peer, keyed by the user so that its account deletion seeks them (SQ_ACC_PEERS_OF). The pairs trimmed
+   * before this migration are not known: those peers keep their row when the account is deleted. */
+  "CREATE TABLE c2c_trimmed(sdkappid INTEGER NOT NULL, user_no INTEGER NOT NULL, peer_no INTEGER NOT NULL,"
+  " PRIMARY KEY(user_no, sdkappid, peer_no)) WITHOUT ROWID;",
 };
 
 const int sq__schema_version = (int)(sizeof sq__migrations / sizeof sq__migrations[0]);

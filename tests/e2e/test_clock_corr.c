@@ -166,7 +166,7 @@ static void test_migration_queues_old_renewals(void **st)
                                 "ALTER TABLE grp_member DROP COLUMN apply_seq;"
                                 "ALTER TABLE c2c_msg DROP COLUMN max_t; DROP TABLE grp_apply_mark;"
                                 "DROP INDEX grp_msg_chg; ALTER TABLE grp_msg DROP COLUMN chg; DROP TABLE grp_chg; DROP INDEX grp_msg_dedupe; ALTER TABLE grp_msg DROP COLUMN chash;"
-  " CREATE INDEX grp_msg_random ON grp_msg(sdkappid, group_no, random); ALTER TABLE c2c_msg DROP COLUMN orig_hash;"),
+  " CREATE INDEX grp_msg_random ON grp_msg(sdkappid, group_no, random); ALTER TABLE c2c_msg DROP COLUMN orig_hash; DROP TABLE c2c_trimmed;"),
                    0); /* migrations 37-53 */
   assert_int_equal(store_exec(s, "PRAGMA user_version=35"), 0);
   store_close(s);

@@ -181,7 +181,7 @@ static void test_registrations(void **st)
   assert_int_equal(store_exec(s, "DROP TABLE usage_reg_day; ALTER TABLE grp_member DROP COLUMN apply_seq;"
                                  " ALTER TABLE c2c_msg DROP COLUMN max_t; DROP TABLE grp_apply_mark;"
                                  " DROP INDEX grp_msg_chg; ALTER TABLE grp_msg DROP COLUMN chg; DROP TABLE grp_chg; DROP INDEX grp_msg_dedupe; ALTER TABLE grp_msg DROP COLUMN chash;"
-  " CREATE INDEX grp_msg_random ON grp_msg(sdkappid, group_no, random); ALTER TABLE c2c_msg DROP COLUMN orig_hash;"
+  " CREATE INDEX grp_msg_random ON grp_msg(sdkappid, group_no, random); ALTER TABLE c2c_msg DROP COLUMN orig_hash; DROP TABLE c2c_trimmed;"
                                  " PRAGMA user_version=48"), 0);
   store_close(s);
   assert_int_equal(store_open(dir, &s), 0);

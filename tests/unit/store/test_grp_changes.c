@@ -197,7 +197,7 @@ static void test_upgrade_numbers_old_changes(void **st)
   /* user 9's only message is the group's last: deleted, it stays as a placeholder (no read returns it) */
   assert_string_equal(del_sender(s, 1, 9, 0, 100, 100), "6@1");
   assert_int_equal(store_exec(s, "DROP INDEX grp_msg_chg; ALTER TABLE grp_msg DROP COLUMN chg; DROP TABLE grp_chg; DROP INDEX grp_msg_dedupe; ALTER TABLE grp_msg DROP COLUMN chash;"
-  " CREATE INDEX grp_msg_random ON grp_msg(sdkappid, group_no, random); ALTER TABLE c2c_msg DROP COLUMN orig_hash;"
+  " CREATE INDEX grp_msg_random ON grp_msg(sdkappid, group_no, random); ALTER TABLE c2c_msg DROP COLUMN orig_hash; DROP TABLE c2c_trimmed;"
                                  " PRAGMA user_version=52"), 0);
   store_close(s);
   assert_int_equal(store_open(data, &s), 0);

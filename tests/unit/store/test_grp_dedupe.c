@@ -134,7 +134,7 @@ static void test_upgrade_hashes_old_rows(void **st)
   assert_int_equal(store_grp_msg_del_sender(s, APP, 1, 9, 0, UINT32_MAX, 1000, deleted, NULL), 0); /* 3: a placeholder */
   assert_int_equal(store_exec(s, "DROP INDEX grp_msg_dedupe; ALTER TABLE grp_msg DROP COLUMN chash;"
                                  " CREATE INDEX grp_msg_random ON grp_msg(sdkappid, group_no, random);"
-                                 " ALTER TABLE c2c_msg DROP COLUMN orig_hash; PRAGMA user_version=53"), 0);
+                                 " ALTER TABLE c2c_msg DROP COLUMN orig_hash; DROP TABLE c2c_trimmed; PRAGMA user_version=53"), 0);
   store_close(s);
   char data[96];
   snprintf(data, sizeof data, "%s/b", dir);

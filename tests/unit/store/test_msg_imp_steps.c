@@ -178,7 +178,7 @@ static void test_upgrade_finds_runs(void **st)
                                  "ALTER TABLE c2c_msg DROP COLUMN run_lo; DROP TABLE usage_reg_day;"
                                  "ALTER TABLE grp_member DROP COLUMN apply_seq; ALTER TABLE c2c_msg DROP COLUMN max_t;"
                                  "DROP TABLE grp_apply_mark; DROP INDEX grp_msg_chg; ALTER TABLE grp_msg DROP COLUMN chg; DROP TABLE grp_chg; DROP INDEX grp_msg_dedupe; ALTER TABLE grp_msg DROP COLUMN chash;"
-  " CREATE INDEX grp_msg_random ON grp_msg(sdkappid, group_no, random); ALTER TABLE c2c_msg DROP COLUMN orig_hash; PRAGMA user_version=47"),
+  " CREATE INDEX grp_msg_random ON grp_msg(sdkappid, group_no, random); ALTER TABLE c2c_msg DROP COLUMN orig_hash; DROP TABLE c2c_trimmed; PRAGMA user_version=47"),
                    0);
   store_close(s);
   assert_int_equal(store_open(dir, &s), 0);
@@ -390,7 +390,7 @@ static void test_read_mark_in_history(void **st)
   check_hist_marks(s, n);
   assert_int_equal(store_exec(s, "ALTER TABLE c2c_msg DROP COLUMN max_t; DROP TABLE grp_apply_mark;"
                                  "DROP INDEX grp_msg_chg; ALTER TABLE grp_msg DROP COLUMN chg; DROP TABLE grp_chg; DROP INDEX grp_msg_dedupe; ALTER TABLE grp_msg DROP COLUMN chash;"
-  " CREATE INDEX grp_msg_random ON grp_msg(sdkappid, group_no, random); ALTER TABLE c2c_msg DROP COLUMN orig_hash; PRAGMA user_version=50"), 0);
+  " CREATE INDEX grp_msg_random ON grp_msg(sdkappid, group_no, random); ALTER TABLE c2c_msg DROP COLUMN orig_hash; DROP TABLE c2c_trimmed; PRAGMA user_version=50"), 0);
   store_close(s);
   assert_int_equal(store_open(dir, &s), 0);
   check_hist_marks(s, n);

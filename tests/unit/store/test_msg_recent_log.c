@@ -336,7 +336,7 @@ static void test_upgrade_keeps_logged_events(void **st)
                                 " ALTER TABLE grp_member DROP COLUMN apply_seq;"
                                 " ALTER TABLE c2c_msg DROP COLUMN max_t; DROP TABLE grp_apply_mark;"
                                 " DROP INDEX grp_msg_chg; ALTER TABLE grp_msg DROP COLUMN chg; DROP TABLE grp_chg; DROP INDEX grp_msg_dedupe; ALTER TABLE grp_msg DROP COLUMN chash;"
-  " CREATE INDEX grp_msg_random ON grp_msg(sdkappid, group_no, random); ALTER TABLE c2c_msg DROP COLUMN orig_hash;"
+  " CREATE INDEX grp_msg_random ON grp_msg(sdkappid, group_no, random); ALTER TABLE c2c_msg DROP COLUMN orig_hash; DROP TABLE c2c_trimmed;"
                                 " PRAGMA user_version=31;",
                                 NULL, NULL, NULL),
                    SQLITE_OK);

@@ -356,6 +356,40 @@ static void test_old_import_keeps_its_place(void **st)
   store_close(s);
 }
 
+/* The whole trim of user u's list to keep. */
+static void trim_user(store_t *s, uint32_t u, int keep)
+{
+  int64_t n;
+  int more;
+  do assert_int_equal(store_msg_recent_trim(s, APP, u, keep, INT64_MIN, 50, &n, &more), 0);
+  while (more);
+}
+
+/* A row the trim deletes while the peer's row with the user is there is noted (c2c_trimmed: the user's
+ * account deletion finds the peer by it, §87); the note goes when the peer's own trim deletes that row,
+ * which notes nothing when the user's row is gone, and a pair whose row came back is noted by the peer's
+ * trim as well. Fails without the notes (none), or without the prune (pairs of rows gone stay). */
+static void test_trim_notes_peer_rows(void **st)
+{
+  (void)st;
+  store_t *s;
+  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
+  for (uint32_t p = 2; p < 12; p++) rows_send(s, APP, T0, 1, p, p); /* peer p at time T0 + p: 2 the oldest */
+  assert_int_equal(store_exec(s, "COMMIT"), 0);
+  trim_user(s, 1, 7); /* 1->2, 1->3, 1->4 go; 2->1, 3->1, 4->1 stay */
+  assert_int_equal(rows_count(s, "c2c_trimmed"), 3);
+  assert_int_equal(rows_count(s, "c2c_trimmed WHERE sdkappid=1400000001 AND user_no=1 AND peer_no IN (2,3,4)"), 3);
+  trim_user(s, 2, 0); /* 2->1 goes: its note (1, 2) with it; 1->2 is gone: nothing noted */
+  assert_int_equal(rows_count(s, "c2c_trimmed"), 2);
+  assert_int_equal(rows_count(s, "c2c_trimmed WHERE user_no=1 AND peer_no IN (3,4)"), 2);
+  rows_send(s, APP, T0, 1, 3, 100); /* 1->3 again: (1, 3) stays, redundant */
+  trim_user(s, 3, 0); /* 3->1 goes while 1->3 is there: (3, 1) noted, (1, 3) gone */
+  assert_int_equal(rows_count(s, "c2c_trimmed"), 2);
+  assert_int_equal(rows_count(s, "c2c_trimmed WHERE (user_no=1 AND peer_no=4) OR (user_no=3 AND peer_no=1)"), 2);
+  store_close(s);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -366,6 +400,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_hidden_rows_take_no_place, setup, teardown),
     cmocka_unit_test_setup_teardown(test_hidden_row_with_news_stays, setup, teardown),
     cmocka_unit_test_setup_teardown(test_old_import_keeps_its_place, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_trim_notes_peer_rows, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
