@@ -462,7 +462,10 @@ int meter_bills_json(struct store *s, int64_t customer_id, uint32_t app, int32_t
  * METER_BILL_GRACE_DAYS after issue), else "open". */
 const char *meter_bill_status(const struct store_bill *b, int64_t now_s);
 /* A stored bill as JSON: its bill body plus number, seq, sdkappid,
- * customer_id, issued_at, due_at, status. New reference or NULL. */
+ * customer_id, issued_at, due_at, status. A body that does not parse gives
+ * "damaged":true with month, total_fen, prepaid_fen and postpaid_fen from
+ * the stored columns instead of the body (§91). New reference, or NULL
+ * (out of memory). */
 struct json_t *meter_bill_json(const struct store_bill *b, int64_t now_s);
 
 #endif

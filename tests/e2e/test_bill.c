@@ -16,6 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "e2e.h"
 
 static e2e_server_t srv;
@@ -163,6 +165,62 @@ static void test_operator_bills(void **st)
   assert_int_equal(e2e_http(srv.port, "GET", "/operator/v1/customers/99/bills", hdr, NULL, body, sizeof body), 404);
 }
 
+/* A stored bill whose body does not parse (disk damage, a manual edit) is
+ * listed from its columns, marked "damaged", not refused for ever (§91): the
+ * body is torn in the stopped server's database (past the immutability
+ * trigger, as damage would be), and the operator API and the CLI still show
+ * the bill's number, status and amounts. */
+static void test_damaged_bill_listed(void **st)
+{
+  (void)st;
+  char out[512], hdr[160], path[300];
+  static char body[1 << 16];
+  assert_int_equal(e2e_cli(&srv, out, sizeof out, "operator token --json"), 0);
+  json_t *t = json_loads(out, 0, NULL);
+  assert_non_null(t);
+  snprintf(hdr, sizeof hdr, "Authorization: Bearer %s\r\n", json_string_value(json_object_get(t, "token")));
+  json_decref(t);
+  for (int i = 0; i < 200 && e2e_http(srv.port, "GET", "/operator/v1/customers", hdr, NULL, body, sizeof body) == 401; i++)
+    usleep(50 * 1000);
+  assert_int_equal(e2e_http(srv.port, "GET", "/operator/v1/customers/1/bills", hdr, NULL, body, sizeof body), 200);
+  json_t *before = json_loads(body, 0, NULL);
+  json_t *b0 = json_array_get(json_object_get(before, "bills"), 0);
+  assert_non_null(b0);
+  assert_int_equal(e2e_server_stop(&srv), 0);
+  sqlite3 *db;
+  snprintf(path, sizeof path, "%s/imcloud.db", srv.dir);
+  assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(db, "DROP TRIGGER bills_no_update;"
+                                    "UPDATE bills SET body='{\"edition\":\"torn' WHERE number='IMC-2026-10-000001';"
+                                    "CREATE TRIGGER bills_no_update BEFORE UPDATE ON bills BEGIN "
+                                    "SELECT RAISE(ABORT, 'bills are immutable'); END;",
+                                 NULL, NULL, NULL),
+                   SQLITE_OK);
+  assert_int_equal(sqlite3_total_changes(db), 1); /* the one bill torn */
+  sqlite3_close(db);
+  assert_int_equal(e2e_server_start(&srv, NULL), 0);
+  assert_int_equal(e2e_http(srv.port, "GET", "/operator/v1/customers/1/bills", hdr, NULL, body, sizeof body), 200);
+  json_t *after = json_loads(body, 0, NULL);
+  json_t *b = json_array_get(json_object_get(after, "bills"), 0);
+  assert_non_null(b);
+  assert_true(json_is_true(json_object_get(b, "damaged")));
+  assert_null(json_object_get(b0, "damaged"));
+  static const char *const same[] = { "number", "seq", "sdkappid", "status", "issued_at", "due_at",
+                                      "total_fen", "prepaid_fen", "postpaid_fen" };
+  for (size_t i = 0; i < sizeof same / sizeof *same; i++)
+    if (!json_equal(json_object_get(b, same[i]), json_object_get(b0, same[i])))
+      fail_msg("%s differs: %s", same[i], body);
+  assert_null(json_object_get(b, "lines"));
+  assert_string_equal(json_string_value(json_object_get(b, "month")), "2026-10"); /* from the column */
+  char app[24];
+  snprintf(app, sizeof app, "%lld", (long long)json_integer_value(json_object_get(b, "sdkappid")));
+  json_t *cli = cli_json("bill --sdkappid %s --month 2026-10 --json", app);
+  assert_true(json_is_true(json_object_get(cli, "damaged")));
+  json_decref(cli);
+  json_decref(after);
+  json_decref(before);
+}
+
 static void test_bill_errors(void **st)
 {
   (void)st;
@@ -182,6 +240,7 @@ int main(void)
     cmocka_unit_test(test_p06_bill_equals_quote),
     cmocka_unit_test(test_operator_bills),
     cmocka_unit_test(test_bill_errors),
+    cmocka_unit_test(test_damaged_bill_listed),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
