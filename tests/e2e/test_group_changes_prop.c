@@ -197,7 +197,8 @@ static void test_random_changes_devices(void **st)
                                 "{\"Member_Account\":\"q_d\"}]}"));
   for (size_t i = 0; i < NDEV; i++) { connect_dev(&devs[i]); sync_complete(&devs[i]); }
   json_int_t sent[MAXSEQ];
-  int from[MAXSEQ], gone[MAXSEQ] = { 0 }; /* per sent message: its sender (users[]), deleted */
+  int from[MAXSEQ], gone[MAXSEQ] = { 0 }, recalled[MAXSEQ] = { 0 }; /* per sent message: its sender (users[]),
+                                                                     * deleted, recalled */
   int n_sent = 0, random = 1, changes = 0;
   for (int step = 0; step < STEPS; step++) {
     unsigned op = (unsigned)(rnd() % 100);
@@ -219,14 +220,16 @@ static void test_random_changes_devices(void **st)
       /* 10032: recalled before; a deleted message is not found */
       if (rc != 0 && rc != 10032 && !gone[k]) fail_msg("recall: %s", json_dumps(r, JSON_COMPACT));
       changes += rc == 0;
+      if (rc == 0) recalled[k] = 1;
       json_decref(r);
     } else if (op < 72) {
       int k = (int)(rnd() % (uint64_t)n_sent);
       json_t *r = call("openim/modify_group_msg", "{\"GroupId\":\"" GID "\",\"MsgSeq\":%lld,\"MsgBody\":" TEXT("v%d") "}",
                        (long long)sent[k], step);
-      if (!gone[k]) assert_int_equal(jint(r, "ErrorCode"), 0);
+      /* a recalled message stays recalled (10032); a deleted one is not found */
+      if (!gone[k]) assert_int_equal(jint(r, "ErrorCode"), recalled[k] ? 10032 : 0);
       else assert_int_not_equal(jint(r, "ErrorCode"), 0);
-      changes += !gone[k];
+      changes += !gone[k] && !recalled[k];
       json_decref(r);
     } else if (op < 75) { /* every message of one sender so far: one change each */
       int u = (int)(rnd() % 4);
