@@ -84,7 +84,9 @@ void cws_sig_timer_close(api_srv_t *srv)
  * between moves, and each move looks at the heap). */
 static void arm_at(api_srv_t *srv, uint32_t due)
 {
-  if (imc_clock_is_test()) return;
+  /* not on the test clock; nor before cws_sig_timer_init (a server opened without serving: the fuzz
+   * harness, fuzz_client_ws, drives api_srv_open's connections with no timers) */
+  if (imc_clock_is_test() || !srv->sig_timer.loop) return;
   int64_t at_ms = ((int64_t)due + 1) * 1000, wait = at_ms - imc_clock_now_ms();
   srv->sig_armed = due;
   uv_timer_start(&srv->sig_timer, on_sig_timer, wait > 1 ? (uint64_t)wait : 1, 0);
@@ -126,7 +128,7 @@ void cws_sig_tick(api_srv_t *srv)
   const dueheap_ent_t *top;
   for (unsigned n = 0; n < CWS_SIG_EXPIRE_PER_TURN && (top = dueheap_top(&srv->sig_exp)) && now_s > (int64_t)top->due; n++)
     expire(srv, top->item);
-  uv_timer_stop(&srv->sig_timer);
+  if (srv->sig_timer.loop) uv_timer_stop(&srv->sig_timer);
   arm(srv);
 }
 
