@@ -88,6 +88,20 @@ static inline json_t *wsc_next(wsc_t *c, int wait_ms, int *close_code)
   return o;
 }
 
+/* Frames until the server closes c: none may answer request id (fails the
+ * test otherwise), and the close code must be code (a reply that could not be
+ * made whole: the connection is cut instead, decisions §82). 15 s at most. */
+static inline void wsc_expect_cut(wsc_t *c, json_int_t id, int code)
+{
+  int cc = 0;
+  json_t *o;
+  while ((o = wsc_next(c, 15000, &cc))) {
+    if (json_integer_value(json_object_get(o, "id")) == id) fail_msg("answered %s", json_dumps(o, JSON_COMPACT));
+    json_decref(o);
+  }
+  assert_int_equal(cc, code);
+}
+
 /* The first frame (stashed or new) for which match(frame, arg) holds,
  * removed from the stash (caller decrefs); NULL after timeout_ms. */
 static inline json_t *wsc_take(wsc_t *c, int (*match)(json_t *, const void *), const void *arg, int timeout_ms)
