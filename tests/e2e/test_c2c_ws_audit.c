@@ -5,7 +5,8 @@
  *    and the pushes hand every event over exactly once, in useq order;
  *  - sync cursors and limits at and past the integer bounds; ids of every
  *    JSON type and size echoed (or refused) alike on every op;
- *  - duplicate keys in a send (the fast path) refused as on the general path;
+ *  - duplicate keys (a send's fast path too), a \u0000, an integer past 64
+ *    bits: malformed (60003, id null), nothing run;
  *  - recall of a message of another conversation or of the peer's;
  *  - typing to oneself (the other devices only) and to an unknown user;
  *  - a conversation delete racing the peer's send: the list agrees with the
@@ -313,10 +314,14 @@ static void test_duplicate_keys(void **st)
     "{\"id\":5,\"op\":\"send\",\"to\":\"dc\",\"x\":1,\"x\":2,\"body\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"d\"}}]}",
     "{\"id\":6,\"op\":\"sync\",\"op\":\"send\",\"to\":\"dc\",\"body\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"d\"}}]}",
     "{\"id\":7,\"op\":\"read\",\"peer\":\"dc\",\"peer\":\"db\"}",
+    /* malformed as well (protocol.md "Close codes", the paragraph after): a \u0000, an integer past 64 bits */
+    "{\"id\":8,\"op\":\"send\",\"to\":\"dc\",\"body\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"a\\u0000b\"}}]}",
+    "{\"id\":9,\"op\":\"send\",\"to\":\"dc\",\"random\":9223372036854775808,\"body\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"d\"}}]}",
+    "{\"id\":10,\"op\":\"read\",\"peer\":\"dc\",\"seq\":-9223372036854775809}",
   };
   for (size_t i = 0; i < sizeof frames / sizeof frames[0]; i++) {
     json_t *r = raw_rpc(&a, frames[i]);
-    if (jint(r, "code") != 60003) fail_msg("%s answered %s", frames[i], json_dumps(r, JSON_COMPACT));
+    if (jint(r, "code") != 60003 || !json_is_null(json_object_get(r, "id"))) fail_msg("%s answered %s", frames[i], json_dumps(r, JSON_COMPACT));
     json_decref(r);
   }
   json_t *p = wsc_push(&c, "msg", 500);
