@@ -27,7 +27,8 @@ typedef struct ck_state {
   int gseq[CK_MAX], grec[CK_MAX], ng;
   char gtext[CK_MAX][48], gpend[48];
   char acct[CK_MAX][48];
-  int acct_st[CK_MAX], friend_st[CK_MAX], nacct; /* 1 acknowledged, 2 in flight; acct_st 3/4: deleted / delete in flight */
+  int acct_st[CK_MAX], friend_st[CK_MAX], msg_st[CK_MAX], join_st[CK_MAX], nacct; /* 1 acknowledged, 2 in flight;
+                                                                                  acct_st 3/4: deleted / delete in flight */
 } ck_state_t;
 
 static ck_state_t ck;
@@ -59,7 +60,7 @@ static int ck_acct(const char *x)
     if (!strcmp(ck.acct[i], x)) return i;
   assert_true(ck.nacct < CK_MAX);
   snprintf(ck.acct[ck.nacct], sizeof ck.acct[0], "%s", x);
-  ck.acct_st[ck.nacct] = ck.friend_st[ck.nacct] = 0;
+  ck.acct_st[ck.nacct] = ck.friend_st[ck.nacct] = ck.msg_st[ck.nacct] = ck.join_st[ck.nacct] = 0;
   return ck.nacct++;
 }
 
@@ -104,6 +105,10 @@ static void ck_line(char kind, const char *op, const char *s1, const char *s2, c
     ck.acct_st[ck_acct(s1)] = k ? 3 : 4;
   } else if (!strcmp(op, "friend")) {
     ck.friend_st[ck_acct(s1)] = k ? 1 : 2;
+  } else if (!strcmp(op, "xmsg")) {
+    ck.msg_st[ck_acct(s1)] = k ? 1 : ck.msg_st[ck_acct(s1)] ? 1 : 2;
+  } else if (!strcmp(op, "xjoin")) {
+    ck.join_st[ck_acct(s1)] = k ? 1 : 2;
   } else fail_msg("unknown log op %s", op);
 }
 
@@ -212,8 +217,10 @@ static void ck_conv(wsc_t *c, const char *peer, const char *conv)
 /* A fresh device of user syncs from cursor 0: useqs 1..n without a gap
  * (gapless: sync skips the events of messages the user cleared, so a's
  * only rise), and each message of the conversation with peer (its history)
- * comes once. */
-static void ck_sync(const char *user, const char *peer, int gapless)
+ * comes once; a recalled one with one recall event, a modified one with
+ * modify events, the last with its body (the row and its event are one
+ * write: never one without the other). The events (caller decrefs). */
+static json_t *ck_sync(const char *user, const char *peer, int gapless)
 {
   wsc_t d;
   ck_login(&d, user, "chk-sync");
@@ -233,10 +240,33 @@ static void ck_sync(const char *user, const char *peer, int gapless)
       n += !strcmp(jstr(e, "type"), "msg") && !strcmp(jstr(e, "peer"), peer) && jint(e, "msg.seq") == jint(m, "seq");
     }
     if (n != 1) fail_msg("%s: message seq %lld with %s in %d sync events (history has it)", user, (long long)jint(m, "seq"), peer, n);
+    int rec = 0, rec_ev = 0, mods = 0;
+    const char *mod_body = NULL;
+    json_array_foreach(ev, i, e) {
+      if (strcmp(jstr(e, "peer"), peer)) continue;
+      if (!strcmp(jstr(e, "type"), "recall") && jint(e, "seq") == jint(m, "seq")) rec_ev++;
+      if (!strcmp(jstr(e, "type"), "modify") && jint(e, "msg.seq") == jint(m, "seq")) mods++, mod_body = ck_text(json_object_get(e, "msg"));
+    }
+    rec = json_is_true(json_object_get(m, "recalled"));
+    if (rec_ev != rec) fail_msg("%s: message seq %lld with %s recalled %d, %d recall events", user, (long long)jint(m, "seq"), peer, rec, rec_ev);
+    if (!rec && !json_is_true(json_object_get(m, "modified")) != !mods)
+      fail_msg("%s: message seq %lld with %s modified %d, %d modify events", user, (long long)jint(m, "seq"), peer,
+               json_is_true(json_object_get(m, "modified")), mods);
+    if (!rec && mods && strcmp(mod_body, ck_text(m)))
+      fail_msg("%s: message seq %lld with %s is %s, its last modify event %s", user, (long long)jint(m, "seq"), peer, ck_text(m), mod_body);
   }
-  json_decref(ev);
   json_decref(h);
   wsc_close(&d);
+  return ev;
+}
+
+/* The last event of type with peer in a sync's events (NULL: none). */
+static json_t *ck_last_ev(json_t *ev, const char *type, const char *peer)
+{
+  json_t *e, *last = NULL;
+  size_t i;
+  json_array_foreach(ev, i, e) if (!strcmp(jstr(e, "type"), type) && !strcmp(jstr(e, "peer"), peer)) last = e;
+  return last;
 }
 
 /* lo <= got <= hi, else fail naming what. */
@@ -247,7 +277,7 @@ static void ck_between(const char *what, long long got, long long lo, long long 
 
 /* a's conversation list: the pin of ab, the unread counts of ab and ac, ac
  * listed or deleted. */
-static void ck_convs(wsc_t *a)
+static void ck_convs(wsc_t *a, json_t *ev)
 {
   json_t *r = wsc_rpc(a, "conversations", "%s", ""), *cv, *ab = NULL, *ac = NULL;
   assert_non_null(r);
@@ -259,6 +289,13 @@ static void ck_convs(wsc_t *a)
   }
   int pinned = ab && json_is_true(json_object_get(ab, "pinned"));
   if (pinned != ck.pin && pinned != ck.pin_pend) fail_msg("%s's pin of %s: %d, acknowledged %d", ua, ub, pinned, ck.pin);
+  /* the pin and the read position are each one write with their event */
+  json_t *pe = ck_last_ev(ev, "conv_pin", ub), *re = ck_last_ev(ev, "read", ub);
+  if (pinned != (pe && json_is_true(json_object_get(pe, "pinned"))))
+    fail_msg("%s's pin of %s: %d, its last conv_pin event %s", ua, ub, pinned, pe ? json_dumps(pe, JSON_COMPACT) : "none");
+  if (ab && jint(ab, "read_seq") != (re ? jint(re, "seq") : 0))
+    fail_msg("%s's read_seq of %s: %lld, its last read event %s", ua, ub, (long long)jint(ab, "read_seq"),
+             re ? json_dumps(re, JSON_COMPACT) : "none");
   /* unread of ab: b's messages after the last read, not recalled */
   int applied = ck.read_ab_pend > ck.read_ab ? ck.read_ab_pend : ck.read_ab;
   long long lo = 0, hi = 0;
@@ -301,6 +338,44 @@ static void ck_clear(wsc_t *a)
     if (x->op > ck.clear_op && !found && !ck_pending("del 1")) fail_msg("%s's history of ac lost %s", ua, x->text);
   }
   json_decref(h);
+}
+
+/* Whether the user x is in the list of items[].field. */
+static int ck_listed(json_t *items, const char *field, const char *x)
+{
+  json_t *it;
+  size_t j;
+  json_array_foreach(items, j, it) if (!strcmp(jstr(it, field), x)) return 1;
+  return 0;
+}
+
+/* a's delete of ac is one write with its conv_delete event: ac is listed
+ * exactly when no delete event came after its last message event, and a's
+ * history of ac holds exactly the messages whose events a's sync replays
+ * (sync skips the events of cleared messages; history leaves them out). */
+static void ck_del(wsc_t *a, json_t *ev)
+{
+  json_t *de = ck_last_ev(ev, "conv_delete", uc), *e, *m, *cv = wsc_rpc(a, "conversations", "%s", "");
+  assert_non_null(cv);
+  assert_int_equal(jint(cv, "code"), 0);
+  size_t i, j;
+  int after = 0;
+  json_array_foreach(ev, i, e) after |= !strcmp(jstr(e, "type"), "msg") && !strcmp(jstr(e, "peer"), uc) && (!de || jint(e, "useq") > jint(de, "useq"));
+  int listed = ck_listed(json_object_get(cv, "conversations"), "peer", uc);
+  if (listed != after)
+    fail_msg("%s's conversation with %s listed %d, its events say %d (last delete %s)", ua, uc, listed, after,
+             de ? json_dumps(de, JSON_COMPACT) : "none");
+  json_t *h = ck_history(a, uc);
+  json_array_foreach(h, j, m) {
+    int n = 0;
+    json_array_foreach(ev, i, e) n += !strcmp(jstr(e, "type"), "msg") && !strcmp(jstr(e, "peer"), uc) && jint(e, "msg.seq") == jint(m, "seq");
+    if (n != 1) fail_msg("%s's history of %s has seq %lld, its sync %d events of it", ua, uc, (long long)jint(m, "seq"), n);
+  }
+  int evs = 0;
+  json_array_foreach(ev, i, e) evs += !strcmp(jstr(e, "type"), "msg") && !strcmp(jstr(e, "peer"), uc);
+  if ((size_t)evs != json_array_size(h)) fail_msg("%s: %d message events with %s, %zu in its history", ua, evs, uc, json_array_size(h));
+  json_decref(h);
+  json_decref(cv);
 }
 
 /* The group's history: seqs without a gap, every acknowledged message with its
@@ -346,11 +421,20 @@ static void ck_group(wsc_t *a)
   json_decref(all);
 }
 
-/* Accounts imported and deleted, friends added. */
-static void ck_accounts(void)
+/* Accounts imported and deleted, friends added; a deletion is all or
+ * nothing (rest-api-accounts.md): a deleted account has left a's list, with
+ * a's conv_delete event, and the group; one still there has neither. ev: a's
+ * sync events. */
+static void ck_accounts(wsc_t *a, json_t *ev)
 {
   json_t *fr = v4(srv.port, app, key, "sns/friend_get", "{\"From_Account\":\"%s\",\"StartIndex\":0}", ua);
   assert_non_null(fr);
+  json_t *cv = wsc_rpc(a, "conversations", "%s", "");
+  assert_non_null(cv);
+  assert_int_equal(jint(cv, "code"), 0);
+  json_t *gm = v4(srv.port, app, key, G("get_group_member_info"), "{\"GroupId\":\"%s\"}", gid);
+  assert_non_null(gm);
+  assert_int_equal(jint(gm, "ErrorCode"), 0);
   for (int i = 0; i < ck.nacct; i++) {
     json_t *r = v4(srv.port, app, key, "im_open_login_svc/account_check", "{\"CheckItem\":[{\"UserID\":\"%s\"}]}", ck.acct[i]);
     assert_non_null(r);
@@ -364,8 +448,19 @@ static void ck_accounts(void)
     size_t j;
     json_array_foreach(json_object_get(fr, "UserDataItem"), j, it) friend |= !strcmp(jstr(it, "To_Account"), ck.acct[i]);
     if (ck.friend_st[i] == 1 && ck.acct_st[i] == 1 && !friend) fail_msg("%s's acknowledged friend %s lost", ua, ck.acct[i]);
+    if (!ck.acct_st[i] || ck.acct_st[i] == 2) continue; /* its import in flight: nothing else was done with it */
+    int listed = ck_listed(json_object_get(cv, "conversations"), "peer", ck.acct[i]);
+    int member = ck_listed(json_object_get(gm, "MemberList"), "Member_Account", ck.acct[i]);
+    json_t *de = ck_last_ev(ev, "conv_delete", ck.acct[i]);
+    int told = de && !strcmp(jstr(de, "reason"), "account_deleted");
+    if (!in && (listed || member || (ck.msg_st[i] == 1 && !told)))
+      fail_msg("account %s deleted by halves: in %s's list %d, a member %d, %s told %d", ck.acct[i], ua, listed, member, ua, told);
+    if (in && (told || (ck.msg_st[i] == 1 && !listed) || (ck.join_st[i] == 1 && !member)))
+      fail_msg("account %s (imported): in %s's list %d, a member %d, %s told of a deletion %d", ck.acct[i], ua, listed, member, ua, told);
   }
   json_decref(fr);
+  json_decref(cv);
+  json_decref(gm);
 }
 
 /* Everything of one client (its users named in ua, ub, uc, gid); the
@@ -387,13 +482,16 @@ static int crash_check(const char *path)
     if (!ck.m[j].acked && !strcmp(ck.m[j].conv, "ac")) ac_pend = ck.m[j].seen;
   if (ck_pending("batch") && ab_pend != ac_pend) fail_msg("batch in flight half done: ab %d, ac %d", ab_pend, ac_pend);
   ck_conv(&b, uc, "bc");
-  ck_sync(ub, ua, 1);
-  ck_sync(ub, uc, 1);
-  ck_sync(ua, ub, 0);
-  ck_convs(&a);
+  json_decref(ck_sync(ub, ua, 1));
+  json_decref(ck_sync(ub, uc, 1));
+  json_decref(ck_sync(uc, ua, 1));
+  json_t *ev = ck_sync(ua, ub, 0);
+  ck_convs(&a, ev);
+  ck_accounts(&a, ev);
+  ck_del(&a, ev);
+  json_decref(ev);
   ck_clear(&a);
   ck_group(&a);
-  ck_accounts();
   wsc_close(&a);
   wsc_close(&b);
   wsc_close(&c);

@@ -33,8 +33,8 @@
 #include "e2e_msg.h"
 #include "xorshift.h"
 
-#define CLIENTS 3
-#define ROUNDS 3
+#define CLIENTS 4
+#define ROUNDS 4
 
 static e2e_server_t srv;
 static uint32_t app;
@@ -194,8 +194,8 @@ static void client(int round, int c, uint64_t seed, const char *path)
       if (jint(json_array_get(json_object_get(r, "RecallRetList"), 0), "RetCode")) bad(r, "grecall");
       logf_('K', "grecall %d", gseq[k]);
       grec[k] = 1;
-    } else if (op == 16) {         /* accounts: import x, befriend it, delete it */
-      int k = nx ? (int)(rnd() % (uint64_t)(nx + 1)) : 0, what = (int)(rnd() % 2);
+    } else if (op == 16) {         /* accounts: import x; befriend it, message it, add it to the group, delete it */
+      int k = nx ? (int)(rnd() % (uint64_t)(nx + 1)) : 0, what = (int)(rnd() % 4);
       char x[48];
       if (k == nx) {
         snprintf(x, sizeof x, "r%dc%dx%d", round, c, nx++);
@@ -205,7 +205,16 @@ static void client(int round, int c, uint64_t seed, const char *path)
       } else {
         if (xdel[k]) continue;
         snprintf(x, sizeof x, "r%dc%dx%d", round, c, k);
-        if (what) {
+        if (what == 2) {
+          logf_('P', "xmsg %s %s", x, t);
+          r = rest("openim/sendmsg", "{\"SyncOtherMachine\":1,\"From_Account\":\"%s\",\"To_Account\":\"%s\",\"MsgRandom\":%d,"
+                   "\"MsgBody\":" TEXT("%s") "}", ua, x, n, t);
+          logf_('K', "xmsg %s %s", x, t);
+        } else if (what == 3) {
+          logf_('P', "xjoin %s", x);
+          r = rest(G("add_group_member"), "{\"GroupId\":\"%s\",\"MemberList\":[{\"Member_Account\":\"%s\"}]}", gid, x);
+          logf_('K', "xjoin %s", x);
+        } else if (what) {
           logf_('P', "friend %s", x);
           r = rest("sns/friend_add", "{\"From_Account\":\"%s\",\"AddType\":\"Add_Type_Both\",\"ForceAddFlags\":1,"
                    "\"AddFriendItem\":[{\"To_Account\":\"%s\",\"AddSource\":\"AddSource_Type_Web\"}]}", ua, x);
@@ -298,7 +307,8 @@ static void test_kill9_keeps_every_acknowledged_write(void **st)
     assert_true(total >= want / 2);
     assert_int_equal(e2e_server_stop(&srv), 0);
   }
-  e2e_dir_remove(&srv);
+  if (!getenv("IMC_KEEP")) e2e_dir_remove(&srv);
+  else print_message("data and logs kept in %s\n", srv.dir);
 }
 
 int main(void)
