@@ -10,7 +10,7 @@
 #define CK_MAX 1024
 
 typedef struct ck_msg {
-  char conv[3], from, text[48], key[64], body[48], alt[48];
+  char conv[3], from, text[64], key[64], body[64], alt[64];
   int op, acked, recalled; /* recalled: 0 no, 1 yes, 2 in flight */
   int seen;                /* times found in the history being checked */
 } ck_msg_t;
@@ -22,11 +22,12 @@ typedef struct ck_state {
   int read_ab, read_ab_pend; /* op index of a's last acknowledged read of ab; in flight: its index */
   int read_ac;               /* last acknowledged read or delete of ac */
   int pin, pin_pend;         /* -1: no pin in flight */
+  int gpin, gpin_pend;       /* the group conversation's (a delete unpins) */
   int clear_op;              /* last acknowledged clearing delete of ac (0 none) */
   int del_op;                /* last acknowledged delete of ac */
   int gseq[CK_MAX], grec[CK_MAX], ng;
-  char gtext[CK_MAX][48], gpend[48];
-  char acct[CK_MAX][48];
+  char gtext[CK_MAX][64], gpend[64];
+  char acct[CK_MAX][64];
   int acct_st[CK_MAX], friend_st[CK_MAX], msg_st[CK_MAX], join_st[CK_MAX], nacct; /* 1 acknowledged, 2 in flight;
                                                                                   acct_st 3/4: deleted / delete in flight */
 } ck_state_t;
@@ -87,6 +88,10 @@ static void ck_line(char kind, const char *op, const char *s1, const char *s2, c
   } else if (!strcmp(op, "pin")) {
     if (k) ck.pin = atoi(s1), ck.pin_pend = -1;
     else ck.pin_pend = atoi(s1);
+  } else if (!strcmp(op, "gpin") || !strcmp(op, "gdel")) {
+    int v = !strcmp(op, "gpin") ? atoi(s1) : 0;
+    if (k) ck.gpin = v, ck.gpin_pend = -1;
+    else ck.gpin_pend = v;
   } else if (!strcmp(op, "del")) {
     if (k) ck.del_op = ck.read_ac = ck.ops;
     if (k && atoi(s1)) ck.clear_op = ck.ops;
@@ -116,7 +121,7 @@ static void ck_line(char kind, const char *op, const char *s1, const char *s2, c
 static int ck_replay(const char *path)
 {
   memset(&ck, 0, sizeof ck);
-  ck.pin_pend = -1;
+  ck.pin_pend = ck.gpin_pend = -1;
   FILE *f = fopen(path, "r");
   assert_non_null(f);
   char line[4096], last[160] = "";
@@ -260,13 +265,19 @@ static json_t *ck_sync(const char *user, const char *peer, int gapless)
   return ev;
 }
 
-/* The last event of type with peer in a sync's events (NULL: none). */
-static json_t *ck_last_ev(json_t *ev, const char *type, const char *peer)
+/* The last event of type whose field is value in a sync's events (NULL: none). */
+static json_t *ck_last_ev_of(json_t *ev, const char *type, const char *field, const char *value)
 {
   json_t *e, *last = NULL;
   size_t i;
-  json_array_foreach(ev, i, e) if (!strcmp(jstr(e, "type"), type) && !strcmp(jstr(e, "peer"), peer)) last = e;
+  json_array_foreach(ev, i, e) if (!strcmp(jstr(e, "type"), type) && !strcmp(jstr(e, field), value)) last = e;
   return last;
+}
+
+/* The same with peer. */
+static json_t *ck_last_ev(json_t *ev, const char *type, const char *peer)
+{
+  return ck_last_ev_of(ev, type, "peer", peer);
 }
 
 /* lo <= got <= hi, else fail naming what. */
@@ -296,6 +307,15 @@ static void ck_convs(wsc_t *a, json_t *ev)
   if (ab && jint(ab, "read_seq") != (re ? jint(re, "seq") : 0))
     fail_msg("%s's read_seq of %s: %lld, its last read event %s", ua, ub, (long long)jint(ab, "read_seq"),
              re ? json_dumps(re, JSON_COMPACT) : "none");
+  /* the group conversation's pin: as acknowledged, and one write with its
+   * event (a pin's conv_pin, or a delete's conv_delete that unpinned it) */
+  json_t *gcv = NULL;
+  json_array_foreach(json_object_get(r, "conversations"), i, cv) if (!strcmp(jstr(cv, "group_id"), gid)) gcv = cv;
+  int gpinned = gcv && json_is_true(json_object_get(gcv, "pinned"));
+  if (gpinned != ck.gpin && gpinned != ck.gpin_pend) fail_msg("%s's pin of group %s: %d, acknowledged %d", ua, gid, gpinned, ck.gpin);
+  json_t *gp = ck_last_ev_of(ev, "conv_pin", "group_id", gid), *gd = ck_last_ev_of(ev, "conv_delete", "group_id", gid);
+  int by_ev = gp && json_is_true(json_object_get(gp, "pinned")) && (!gd || jint(gd, "useq") < jint(gp, "useq"));
+  if (gpinned != by_ev) fail_msg("%s's pin of group %s: %d, its events say %d", ua, gid, gpinned, by_ev);
   /* unread of ab: b's messages after the last read, not recalled */
   int applied = ck.read_ab_pend > ck.read_ab ? ck.read_ab_pend : ck.read_ab;
   long long lo = 0, hi = 0;

@@ -110,7 +110,7 @@ static void client(int round, int c, uint64_t seed, const char *path)
     char t[48];
     snprintf(t, sizeof t, "t%d.%d.%d", round, c, n);
     json_t *r;
-    int op = (int)(rnd() % 17);
+    int op = (int)(rnd() % 19);
     if (op <= 2) {                 /* WebSocket send a→b */
       logf_('P', "msg ab a %s", t);
       r = ws_ok(&a, wsc_rpc(&a, "send", "\"to\":\"%s\",\"body\":" TEXT("%s"), ub, t), "send");
@@ -227,6 +227,15 @@ static void client(int round, int c, uint64_t seed, const char *path)
           xdel[k] = 1;
         }
       }
+    } else if (op == 17) {         /* a pins or unpins its conversation of the group */
+      int v = (int)(rnd() % 2);
+      logf_('P', "gpin %d", v);
+      r = ws_ok(&a, wsc_rpc(&a, "pin", "\"group_id\":\"%s\",\"pinned\":%s", gid, v ? "true" : "false"), "gpin");
+      logf_('K', "gpin %d", v);
+    } else if (op == 18) {         /* a deletes its conversation of the group (REST Type 2: unpins it) */
+      logf_('P', "gdel");
+      r = rest("recentcontact/delete", "{\"From_Account\":\"%s\",\"Type\":2,\"ToGroupid\":\"%s\"}", ua, gid);
+      logf_('K', "gdel");
     } else continue;
     json_decref(r);
   }
