@@ -109,10 +109,23 @@ void rel_check_reply(rest_ctx_t *c, const rel_user_t *a, json_t *to, rel_kind_t 
 rel_user_t *rel_peer_rec(api_srv_t *srv, uint32_t app, uint32_t no, const char *id);
 /* plan_check against the app's edition: 0 or the refusal (msg filled). */
 int rel_plan(api_srv_t *srv, uint32_t app, plan_item_t what, int64_t current, int64_t adding, char *msg, size_t cap);
-/* An account was deleted (its deletion is durable): remove its rows and
- * every row of another user of the app that names it (friend, pending
- * request, blocklist entry; those users' sequences grow and they get
- * friend_deleted / friend_request_ended / black_changed), in one write. Cost: one pass over all records. */
+/* The relationship rows of an account being deleted: its rows and every
+ * row of another user of the app that names it (friend, pending request,
+ * blocklist entry; those users' sequences grow and they get friend_deleted
+ * / friend_request_ended / black_changed), as one change set applied in
+ * memory at once and prepared for its write, so the deleting transaction
+ * writes it (relreq_write) and the deletion and its relationships commit
+ * together (decisions §96). The caller owns the result (NULL on OOM,
+ * nothing changed) and ends it with rel_account_purged: rc 0, the
+ * transaction committed and is durable (the pushes go out, the emptied
+ * record is dropped); else the set is undone. NULL is ignored. Loop
+ * thread. Cost: one pass over all records. */
+relreq_t *rel_account_purge(api_srv_t *srv, uint32_t app, uint32_t user_no, const char *user_id);
+void rel_account_purged(relreq_t *rr, int rc);
+/* After the deletion is durable: the same purge in a write of its own, for
+ * rows made between rel_account_purge and the deletion's commit (a
+ * relationship op that passed its account check before the account left
+ * the registry); usually none, and then no write. */
 void rel_account_deleted(api_srv_t *srv, uint32_t app, uint32_t user_no, const char *user_id);
 /* Parse a JSON value text of a row (NULL on bad text). */
 json_t *rel_json(const char *text);

@@ -249,18 +249,13 @@ static void purge_refs(void *ud, rel_user_t *u)
   }
 }
 
-static void purge_done(relreq_t *rr, int rc)
-{
-  if (!rc && rr->ud) rel_user_drop(rr->srv->rel, rr->app, (uint32_t)(uintptr_t)rr->ud); /* the emptied record */
-  if (rc) IMC_WARN("rel", "msg=\"relationship rows of a deleted account not removed\" app=%u err=%s", rr->app, imc_err_name(rc));
-  relreq_free(rr);
-}
-
-void rel_account_deleted(api_srv_t *srv, uint32_t app, uint32_t user_no, const char *user_id)
+/* The purge of user_no's rows into a fresh change set, applied in memory at once (rr->ud: the user had a
+ * record, dropped once the purge is durable); prepared for its write. NULL on OOM, nothing changed. */
+static relreq_t *purge_build(api_srv_t *srv, uint32_t app, uint32_t user_no, const char *user_id)
 {
   rel_user_t *u = rel_user(srv->rel, app, user_no);
   relreq_t *rr = relreq_alloc(srv, app);
-  if (!rr) { IMC_WARN("rel", "msg=\"no memory to remove a deleted account's relationship rows\" app=%u", app); return; }
+  if (!rr) return NULL;
   purge_ctx_t p = { rr, app, user_no, user_id, 0 };
   for (int k = 0; u && k < REL_K__COUNT && !p.rc; k++)
     while (!p.rc && rel_count(u, (rel_kind_t)k)) {
@@ -270,8 +265,37 @@ void rel_account_deleted(api_srv_t *srv, uint32_t app, uint32_t user_no, const c
     }
   /* every other user of the app that names it (one pass over the records) */
   if (!p.rc) rel_each_user(srv->rel, purge_refs, &p);
-  if (p.rc) { purge_done(rr, p.rc); return; }
-  relreq_submit(rr, purge_done, u ? (void *)(uintptr_t)user_no : NULL);
+  if (!p.rc) p.rc = relreq_prepare(rr);
+  if (p.rc) { relreq_free(rr); return NULL; } /* undone */
+  rr->ud = u ? (void *)(uintptr_t)user_no : NULL;
+  return rr;
+}
+
+static void purge_done(relreq_t *rr, int rc)
+{
+  if (!rc && rr->ud) rel_user_drop(rr->srv->rel, rr->app, (uint32_t)(uintptr_t)rr->ud); /* the emptied record */
+  if (rc) IMC_WARN("rel", "msg=\"relationship rows of a deleted account not removed\" app=%u err=%s", rr->app, imc_err_name(rc));
+  relreq_free(rr);
+}
+
+relreq_t *rel_account_purge(api_srv_t *srv, uint32_t app, uint32_t user_no, const char *user_id)
+{
+  return purge_build(srv, app, user_no, user_id);
+}
+
+void rel_account_purged(relreq_t *rr, int rc)
+{
+  if (!rr) return;
+  relreq_written(rr, rc); /* committed: the pushes go out; else relreq_free undoes the set */
+  if (!rc && rr->ud) rel_user_drop(rr->srv->rel, rr->app, (uint32_t)(uintptr_t)rr->ud);
+  relreq_free(rr);
+}
+
+void rel_account_deleted(api_srv_t *srv, uint32_t app, uint32_t user_no, const char *user_id)
+{
+  relreq_t *rr = purge_build(srv, app, user_no, user_id);
+  if (!rr) { IMC_WARN("rel", "msg=\"no memory to remove a deleted account's relationship rows\" app=%u", app); return; }
+  relreq_submit(rr, purge_done, rr->ud);
 }
 
 void rel_check_reply(rest_ctx_t *c, const rel_user_t *a, json_t *to, rel_kind_t kind, int both, const char *const names[4],

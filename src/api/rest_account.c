@@ -161,7 +161,9 @@ typedef struct batch {
   api_srv_t *srv;
   uint32_t sdkappid;
   /* account_delete: gone, the peers told of the deletion (delivered once it is durable) */
-  struct { char user_id[40]; uint32_t user_no; int rc; im_c2c_gone_t *gone; } item[BATCH_MAX];
+  /* rel: its relationship rows' purge (rel_account_purge), written by the deleting transaction (§96);
+   * prep_rc: that purge could not be made (out of memory), the account is not deleted */
+  struct { char user_id[40]; uint32_t user_no; int rc, prep_rc; im_c2c_gone_t *gone; relreq_t *rel; } item[BATCH_MAX];
 } batch_t;
 
 /* Collect user ids from arr: strings (field NULL) or objects {field: id}.
@@ -191,6 +193,8 @@ static void batch_free(void *p)
   batch_t *b = p;
   if (b) { json_decref(b->fail); json_decref(b->bad); }
   for (int i = 0; b && i < b->n; i++) im_c2c_gone_free(b->item[i].gone); /* not delivered: not committed */
+  for (int i = b ? b->n - 1 : -1; i >= 0; i--) /* not committed: the change sets undone, newest first */
+    rel_account_purged(b->item[i].rel, IMC_E_IO);
   if (b && b->reserved) api_quota_release(b->srv, b->sdkappid, b->reserved);
   free(b);
 }
@@ -251,20 +255,23 @@ void rest_multiaccount_import(rest_ctx_t *c)
 }
 
 /* One account's deletion (item i): its peers told (§79; not the accounts the call deletes too, §87), its
- * account row and the peers' rows with it removed, its group rows removed (user_no: looked up before the
- * job). The caller undoes all of it on an error. */
+ * account row and the peers' rows with it removed, its group rows and its relationship rows removed (§96;
+ * user_no and the purge: made before the job). The caller undoes all of it on an error. */
 static int delete_one(store_t *s, rest_ctx_t *c, batch_t *b, int i, int64_t now)
 {
   uint32_t no, going[BATCH_MAX];
   size_t ng = 0;
   int rc = store_account_get(s, c->sdkappid, b->item[i].user_id, &no); /* IMC_E_NOTFOUND: no such account */
   if (rc) return rc;
+  if (b->item[i].prep_rc) return b->item[i].prep_rc;
   for (int k = 0; k < b->n; k++) /* the others this call deletes (an earlier one that failed stays) */
     if (k != i && b->item[k].user_no && (k > i || !b->item[k].rc)) going[ng++] = b->item[k].user_no;
   if ((rc = im_c2c_gone_append(s, c->sdkappid, no, b->item[i].user_id, now, going, ng, &b->item[i].gone)) ||
       (rc = store_account_delete(s, c->sdkappid, b->item[i].user_id)) || !b->item[i].user_no)
     return rc;
-  return imc_fault(IMC_FAULT_ACCOUNT_GROUPS) ? IMC_E_IO : store_grp_user_gone(s, c->sdkappid, b->item[i].user_no);
+  if ((rc = imc_fault(IMC_FAULT_ACCOUNT_GROUPS) ? IMC_E_IO : store_grp_user_gone(s, c->sdkappid, b->item[i].user_no)))
+    return rc;
+  return b->item[i].rel ? relreq_write(s, b->item[i].rel) : 0;
 }
 
 /* Each account all or nothing (§87), in a savepoint of its own: one that fails is rolled back alone and
@@ -300,17 +307,22 @@ static void delete_after(rest_ctx_t *c, int rc)
   if (rc) { rest_reply_err(c, rc, NULL, NULL); return; }
   json_t *items = json_array();
   int bad = !items || json_array_extend(items, b->bad); /* an item left out of ResultItem: 70500 (the deletion is durable: §82) */
+  for (int i = b->n - 1; i >= 0; i--) /* relationships: undone with their item's savepoint (newest first), or */
+    if (b->item[i].rc) rel_account_purged(b->item[i].rel, b->item[i].rc), b->item[i].rel = NULL;
   for (int i = 0; i < b->n; i++) {
     uint32_t user_no;
     im_c2c_gone_deliver(c->srv->c2c, b->item[i].gone); /* committed: the peers' live devices get their conv_delete */
     b->item[i].gone = NULL;
+    rel_account_purged(b->item[i].rel, 0); /* committed with the deletion: pushed now */
+    b->item[i].rel = NULL;
     if (!b->item[i].rc && tenant_registry_account_find(c->srv->reg, c->sdkappid, b->item[i].user_id, &user_no) == 0) {
       cws_kick_user(c->srv, c->sdkappid, user_no, "account deleted", 4003);
       im_session_t *left = im_presence_forget(c->srv->presence, c->sdkappid, user_no);
       (void)left; /* cws_kick_user already closed every live session */
       /* removed; its number kept for history reads by UserID (out of memory: only that is lost) */
       (void)tenant_registry_account_gone(c->srv->reg, c->sdkappid, b->item[i].user_id, user_no);
-      rel_account_deleted(c->srv, c->sdkappid, user_no, b->item[i].user_id); /* a re-import starts with no relations */
+      /* a re-import starts with no relations: the rows went in delete_run; those made meanwhile go now */
+      rel_account_deleted(c->srv, c->sdkappid, user_no, b->item[i].user_id);
       im_groups_user_gone(c->srv->groups, c->sdkappid, user_no); /* its group rows went in delete_run */
     }
     int code = b->item[i].rc == IMC_E_NOTFOUND ? IMC_E_USER_NOT_FOUND : b->item[i].rc;
@@ -356,8 +368,11 @@ void rest_account_delete(rest_ctx_t *c)
   if (!(b->bad = json_array())) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
   delete_bad_items(arr, b->bad, &b->nomem);
   if (b->nomem) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; } /* an invalid item not listed: nothing deleted */
-  for (int i = 0; i < b->n; i++) /* for its group rows (delete_run); 0: no such account */
+  for (int i = 0; i < b->n; i++) { /* for its group and relationship rows (delete_run); 0: no such account */
     if (tenant_registry_account_find(c->srv->reg, c->sdkappid, b->item[i].user_id, &b->item[i].user_no)) b->item[i].user_no = 0;
+    if (b->item[i].user_no && !(b->item[i].rel = rel_account_purge(c->srv, c->sdkappid, b->item[i].user_no, b->item[i].user_id)))
+      b->item[i].prep_rc = IMC_E_NOMEM;
+  }
   rest_submit(c, delete_run, delete_after);
 }
 

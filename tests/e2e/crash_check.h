@@ -468,6 +468,7 @@ static void ck_accounts(wsc_t *a, json_t *ev)
     size_t j;
     json_array_foreach(json_object_get(fr, "UserDataItem"), j, it) friend |= !strcmp(jstr(it, "To_Account"), ck.acct[i]);
     if (ck.friend_st[i] == 1 && ck.acct_st[i] == 1 && !friend) fail_msg("%s's acknowledged friend %s lost", ua, ck.acct[i]);
+    if (!in && friend) fail_msg("%s's friend %s is a deleted account", ua, ck.acct[i]);
     if (!ck.acct_st[i] || ck.acct_st[i] == 2) continue; /* its import in flight: nothing else was done with it */
     int listed = ck_listed(json_object_get(cv, "conversations"), "peer", ck.acct[i]);
     int member = ck_listed(json_object_get(gm, "MemberList"), "Member_Account", ck.acct[i]);

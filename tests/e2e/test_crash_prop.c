@@ -320,8 +320,51 @@ static void test_kill9_keeps_every_acknowledged_write(void **st)
   else print_message("data and logs kept in %s\n", srv.dir);
 }
 
+/* What the property test found: an acknowledged account_delete whose
+ * account's relationship rows (the friends' rows naming it, its own) were
+ * written by a second transaction after the reply, so a kill -9 right after
+ * the reply left the deleted account in its friends' lists for ever — and
+ * a re-import of its UserID their friend again. With COMMITs paced at
+ * 100 ms (the writer waits that long after the deletion's COMMIT before the
+ * next one) the kill lands between the two. The deletion is one transaction
+ * now, relationships with it (decisions §96). */
+static void test_account_delete_kill9_leaves_no_friend_rows(void **st)
+{
+  (void)st;
+  static const char *const args[] = { "--writer-pace-us", "100000", "--rest-rate-limit", "100000", NULL };
+  e2e_dir_init(&srv);
+  e2e_make_app(&srv, "china", &app, key);
+  assert_int_equal(e2e_server_start(&srv, args), 0);
+  import_users(srv.port, app, key, (const char *const[]){ "fa", "fx", "fb", NULL });
+  for (int i = 0; i < 2; i++) {
+    json_t *r = v4(srv.port, app, key, "sns/friend_add", "{\"From_Account\":\"%s\",\"AddType\":\"Add_Type_Both\","
+                   "\"ForceAddFlags\":1,\"AddFriendItem\":[{\"To_Account\":\"fx\",\"AddSource\":\"AddSource_Type_Web\"}]}",
+                   i ? "fb" : "fa");
+    assert_int_equal(jint(r, "ErrorCode"), 0);
+    json_decref(r);
+  }
+  json_t *r = v4(srv.port, app, key, "im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"fx\"}]}");
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  assert_int_equal(jint(json_array_get(json_object_get(r, "ResultItem"), 0), "ResultCode"), 0);
+  json_decref(r);
+  e2e_server_kill(&srv); /* right after the acknowledgement */
+  assert_int_equal(e2e_server_start(&srv, args), 0);
+  import_users(srv.port, app, key, (const char *const[]){ "fx", NULL }); /* a new account: no relations */
+  const char *users[] = { "fa", "fb", "fx" };
+  for (int i = 0; i < 3; i++) {
+    r = v4(srv.port, app, key, "sns/friend_get", "{\"From_Account\":\"%s\",\"StartIndex\":0}", users[i]);
+    assert_non_null(r);
+    if (json_array_size(json_object_get(r, "UserDataItem")))
+      fail_msg("%s's friends after the acknowledged deletion of fx and kill -9: %s", users[i], json_dumps(r, JSON_COMPACT));
+    json_decref(r);
+  }
+  assert_int_equal(e2e_server_stop(&srv), 0);
+  e2e_dir_remove(&srv);
+}
+
 int main(void)
 {
-  const struct CMUnitTest tests[] = { cmocka_unit_test(test_kill9_keeps_every_acknowledged_write) };
+  const struct CMUnitTest tests[] = { cmocka_unit_test(test_kill9_keeps_every_acknowledged_write),
+                                      cmocka_unit_test(test_account_delete_kill9_leaves_no_friend_rows) };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
