@@ -1,5 +1,7 @@
 /* Property test: every acknowledged write survives kill -9, not only sends
- * (test_msg_durability.c checks those under load). CLIENTS child processes
+ * (test_msg_durability.c checks those under load, test_write_durability.c
+ * the other C2C writes): here mixed with the group, account and friend
+ * writes (decisions §96). CLIENTS child processes
  * each drive a random mix (seeded, the seed printed; IMC_SEED=N repeats a
  * run) of the acknowledged writes of their own users — WebSocket send, recall,
  * read, pin, conv_delete; REST sendmsg, batchsendmsg, importmsg,
