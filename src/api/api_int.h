@@ -287,6 +287,11 @@ int rest_fields_check(const json_t *obj, const char *where, const rest_field_t *
 /* rest_fields_check of the request body: 0, or -1 after answering err
  * naming the field (c is freed: the caller returns). */
 int rest_fields_req(rest_ctx_t *c, const rest_field_t *fields, int err);
+/* The name a field is read under: name when obj has it or has no legacy
+ * member, else legacy (an older page's spelling that clients built on it
+ * still send, e.g. admin_getroammsg's From_Account for Operator_Account).
+ * The current name wins when both are given. Borrowed: one of the two. */
+const char *rest_field_name(const json_t *obj, const char *name, const char *legacy);
 
 /* Handle a request whose path starts with /v4/. */
 void rest_v4_handle(api_srv_t *srv, net_req_t *req);

@@ -63,3 +63,8 @@ int rest_fields_req(rest_ctx_t *c, const rest_field_t *fields, int err)
   rest_reply_err(c, rc, why, NULL);
   return -1;
 }
+
+const char *rest_field_name(const json_t *obj, const char *name, const char *legacy)
+{
+  return json_object_get(obj, name) || !json_object_get(obj, legacy) ? name : legacy;
+}

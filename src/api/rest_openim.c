@@ -350,7 +350,7 @@ void rest_importmsg(rest_ctx_t *c)
 static void roam_done(void *ud, int rc, const im_msg_list_t *l)
 {
   rest_ctx_t *c = ud;
-  if (rc) { rest_reply_err(c, rc, NULL, NULL); return; }
+  if (rc) { rest_reply_err(c, rc, rc == IMC_E_MSG_KEY ? "LastMsgKey names no message of the conversation" : NULL, NULL); return; }
   uint32_t *op_no = c->data;
   json_t *list = json_array(), *o = json_object();
   char key[48] = "";
@@ -395,22 +395,32 @@ void rest_admin_getroammsg(rest_ctx_t *c)
   const char *op_id, *peer_id;
   uint32_t *op_no = calloc(1, sizeof *op_no), peer;
   int64_t max_cnt, min_t, max_t;
+  char why[128] = "";
   if (!op_no) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
   c->data = op_no;
   c->data_free = free;
-  int rc = account(c, "Operator_Account", IMC_E_MSG_FROM, IMC_E_MSG_FROM, &op_id, op_no);
+  /* the command's older page, and clients built on it (DOBYTE's FetchMessages), name the two sides From_Account
+   * (whose view is read) and To_Account: read under those names when the current ones are absent (§92) */
+  const char *op_name = rest_field_name(c->body, "Operator_Account", "From_Account");
+  const char *peer_name = rest_field_name(c->body, "Peer_Account", "To_Account");
+  int rc = account(c, op_name, IMC_E_MSG_FROM, IMC_E_MSG_FROM, &op_id, op_no);
+  if (rc) imc_errf(why, sizeof why, rc, "%s is missing, invalid or not imported", op_name);
   if (!rc) { /* a deleted peer's messages are kept: found by its UserID while no account has it */
-    json_t *v = json_object_get(c->body, "Peer_Account");
+    json_t *v = json_object_get(c->body, peer_name);
     peer_id = json_string_value(v);
-    if (!json_is_string(v) || !tenant_user_id_valid(peer_id)) rc = IMC_E_MSG_TO;
-    else if (tenant_registry_account_find_gone(c->srv->reg, c->sdkappid, peer_id, &peer)) rc = IMC_E_MSG_TO_UNKNOWN;
+    if (!json_is_string(v) || !tenant_user_id_valid(peer_id))
+      rc = imc_errf(why, sizeof why, IMC_E_MSG_TO, "%s is missing or invalid", peer_name);
+    else if (tenant_registry_account_find_gone(c->srv->reg, c->sdkappid, peer_id, &peer))
+      rc = imc_errf(why, sizeof why, IMC_E_MSG_TO_UNKNOWN, "%s was never imported", peer_name);
   }
-  if (!rc) rc = int_in(c->body, "MaxCnt", 1, INT32_MAX, ROAM_MAX_CNT, IMC_E_MSG_JSON, IMC_E_MSG_JSON, &max_cnt);
-  if (!rc) rc = int_in(c->body, "MinTime", 0, INT64_MAX / 2, 0, IMC_E_MSG_TIMESTAMP, IMC_E_MSG_TIMESTAMP, &min_t);
-  if (!rc) rc = int_in(c->body, "MaxTime", 0, INT64_MAX / 2, 0, IMC_E_MSG_TIMESTAMP, IMC_E_MSG_TIMESTAMP, &max_t);
+  if (!rc && (rc = int_in(c->body, "MaxCnt", 1, INT32_MAX, ROAM_MAX_CNT, IMC_E_MSG_JSON, IMC_E_MSG_JSON, &max_cnt)))
+    imc_errf(why, sizeof why, rc, "MaxCnt must be an integer of at least 1");
+  if (!rc && ((rc = int_in(c->body, "MinTime", 0, INT64_MAX / 2, 0, IMC_E_MSG_TIMESTAMP, IMC_E_MSG_TIMESTAMP, &min_t)) ||
+              (rc = int_in(c->body, "MaxTime", 0, INT64_MAX / 2, 0, IMC_E_MSG_TIMESTAMP, IMC_E_MSG_TIMESTAMP, &max_t))))
+    imc_errf(why, sizeof why, rc, "MinTime and MaxTime must be non-negative integers (unix seconds; 0: unbounded)");
   json_t *last = json_object_get(c->body, "LastMsgKey");
-  if (!rc && last && !json_is_string(last)) rc = IMC_E_MSG_KEY;
-  if (rc) { rest_reply_err(c, rc, NULL, NULL); return; }
+  if (!rc && last && !json_is_string(last)) rc = imc_errf(why, sizeof why, IMC_E_MSG_KEY, "LastMsgKey must be a string");
+  if (rc) { rest_reply_err(c, rc, why, NULL); return; }
   if (max_t && min_t > max_t) { rest_reply_err(c, IMC_E_MSG_TIMESTAMP, "MinTime is after MaxTime", NULL); return; }
   const char *key = last && json_string_length(last) ? json_string_value(last) : NULL;
   im_c2c_history(c->srv->c2c, c->sdkappid, *op_no, peer, 0, min_t, max_t, key, 1,

@@ -99,7 +99,10 @@ static void group_deleted(void *ud, const im_gres_t *r)
 void rest_recentcontact_delete(rest_ctx_t *c)
 {
   json_t *from = json_object_get(c->body, "From_Account"), *to = json_object_get(c->body, "To_Account");
-  json_t *type = json_object_get(c->body, "Type"), *clear = json_object_get(c->body, "ClearRamble");
+  /* "type": the spelling clients built on an older page send (DOBYTE's deleteSessionReq), read when "Type" is
+   * absent (§92) */
+  json_t *type = json_object_get(c->body, rest_field_name(c->body, "Type", "type"));
+  json_t *clear = json_object_get(c->body, "ClearRamble");
   uint32_t user, peer;
   if (!json_is_string(from) || !tenant_user_id_valid(json_string_value(from))) {
     rest_reply_err(c, IMC_E_CONV_PARAM, "From_Account is required", NULL);
