@@ -260,6 +260,7 @@ typedef struct hist_job {
   c2c_job_t base;
   uint32_t app, user, peer, before, peer_read;
   int64_t min_t, max_t;
+  int64_t since;               /* the app's retention floor (c2c__since) */
   int limit;
   int has_key, k_bad;          /* a LastMsgKey was given; it did not parse (IMC_E_MSG_KEY) */
   uint32_t k_cseq, k_random;   /* that key, parsed whole when the job is made */
@@ -380,6 +381,9 @@ static int hist_run(store_t *s, c2c_job_t *jj)
     uint32_t seq = 0;
     if (j->k_bad) return IMC_E_MSG_KEY;
     rc = store_msg_find_key(s, j->app, conv, j->k_cseq, j->k_random, j->k_time, key_seq, &seq);
+    /* a key older than the retention names a message the purge may have removed already: nothing is below it
+     * either way, so the walk ends (Complete 1), whether or not the purge ran (§92) */
+    if (rc == IMC_E_NOTFOUND && j->k_time < j->since) return 0;
     if (rc == IMC_E_NOTFOUND) return IMC_E_MSG_KEY;
     if (rc) return rc;
     below_t = j->k_time;
@@ -426,6 +430,7 @@ void im_c2c_history(im_c2c_t *c, uint32_t app, uint32_t user, uint32_t peer, uin
   j->user = user;
   j->peer = peer;
   j->before = before_seq;
+  j->since = since;
   j->min_t = min_t > since ? min_t : since;
   j->max_t = max_t > 0 ? max_t : INT64_MAX;
   j->limit = limit > 0 ? limit : 1;

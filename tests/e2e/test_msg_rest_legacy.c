@@ -7,6 +7,9 @@
  *    names win when both are given;
  *  - admin_getroammsg's ErrorInfo names the field at fault (it named
  *    sendmsg's From_Account / To_Account / MsgTimeStamp / MsgKey);
+ *  - admin_getroammsg continued with the LastMsgKey of a message that has
+ *    passed the retention ends the walk (Complete 1, no message) whether
+ *    or not the purge pass deleted it (after the purge it was 90054);
  *  - recentcontact/delete with "type" for "Type", as DOBYTE's
  *    deleteSessionReq sends it (it was 50002).
  * Each test uses its own users. */
@@ -122,6 +125,39 @@ static void test_roam_error_names(void **st)
   roam_err("{\"Operator_Account\":\"en_a\",\"Peer_Account\":\"en_b\",\"LastMsgKey\":\"1_2_4000000000\"}", 90054, "LastMsgKey");
 }
 
+/* ---- a cursor past the retention ends the walk, before and after the purge ------------------------- */
+static void test_roam_expired_cursor(void **st)
+{
+  (void)st;
+  static const char *const u[] = { "ex_a", "ex_b", NULL };
+  users(u);
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  long long old = (long long)ts.tv_sec - 9 * 86400, older = old - 3600; /* past the trial's 7 days */
+  char body[256];
+  v4_ok(v4(srv.port, app, key, "openim/importmsg", "{\"SyncFromOldSystem\":2,\"From_Account\":\"ex_a\",\"To_Account\":\"ex_b\","
+           "\"MsgSeq\":1,\"MsgRandom\":1,\"MsgTimeStamp\":%lld,\"MsgBody\":" TEXT("older") "}", older));
+  v4_ok(v4(srv.port, app, key, "openim/importmsg", "{\"SyncFromOldSystem\":2,\"From_Account\":\"ex_a\",\"To_Account\":\"ex_b\","
+           "\"MsgSeq\":2,\"MsgRandom\":2,\"MsgTimeStamp\":%lld,\"MsgBody\":" TEXT("old") "}", old));
+  send_text("ex_a", "ex_b", 3, 0); /* the newest: the conversation's last, never purged */
+  snprintf(body, sizeof body, "{\"Operator_Account\":\"ex_b\",\"Peer_Account\":\"ex_a\",\"MaxCnt\":10,\"MaxTime\":%lld,"
+           "\"LastMsgKey\":\"2_2_%lld\"}", old, old);
+  json_t *r = roam_ok(body); /* stored, past the retention: nothing below it */
+  assert_int_equal(jint(r, "Complete"), 1);
+  assert_int_equal(jint(r, "MsgCnt"), 0);
+  json_decref(r);
+  assert_int_equal(e2e_wait_job_runs(&srv, "retention_purge", 2), 0); /* the purge deletes both old messages */
+  r = roam_ok(body); /* the same answer once the purge deleted it (it was 90054) */
+  assert_int_equal(jint(r, "Complete"), 1);
+  assert_int_equal(jint(r, "MsgCnt"), 0);
+  assert_int_equal(json_array_size(json_object_get(r, "MsgList")), 0);
+  json_decref(r);
+  /* a key within the retention that names no message is still 90054 */
+  snprintf(body, sizeof body, "{\"Operator_Account\":\"ex_b\",\"Peer_Account\":\"ex_a\",\"LastMsgKey\":\"9_9_%lld\"}",
+           (long long)ts.tv_sec);
+  roam_err(body, 90054, "LastMsgKey");
+}
+
 /* ---- recentcontact/delete with "type" ---------------------------------------------------------------- */
 static int listed(const char *user, const char *peer)
 {
@@ -161,6 +197,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_roam_legacy_names),
     cmocka_unit_test(test_roam_error_names),
+    cmocka_unit_test(test_roam_expired_cursor),
     cmocka_unit_test(test_delete_lowercase_type),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
