@@ -35,7 +35,10 @@ static const char *const site_names[IMC_FAULT__COUNT] = {
 
 static struct { imc_fault_site_t site; int64_t nth; } plan[FAULT_PLAN_MAX];
 static int nplan;
-static unsigned armed; /* bit per site named by the plan; read without a lock after the once */
+/* bit per site named by the plan; read without a lock after the once. A site past the mask's width would alias
+ * (or shift out of range): a new site that does not fit stops the build here, not the test that arms it. */
+static uint64_t armed;
+_Static_assert(IMC_FAULT__COUNT <= 64, "faultsim: more sites than bits of the armed mask: widen it");
 static _Atomic int64_t calls[IMC_FAULT__COUNT];
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
@@ -54,7 +57,7 @@ static int plan_add(const char *e, size_t len)
     if (!strcmp(buf, site_names[s])) {
       plan[nplan].site = (imc_fault_site_t)s;
       plan[nplan++].nth = nth;
-      armed |= 1u << s;
+      armed |= UINT64_C(1) << s;
       return 0;
     }
   return -1;
@@ -74,9 +77,14 @@ static void plan_load(void)
 int imc_fault(imc_fault_site_t site)
 {
   pthread_once(&once, plan_load);
-  if (!(armed & 1u << site)) return 0;
+  if (!(armed & UINT64_C(1) << site)) return 0;
   int64_t n = atomic_fetch_add(&calls[site], 1) + 1;
   for (int i = 0; i < nplan; i++)
     if (plan[i].site == site && plan[i].nth == n) return 1;
   return 0;
+}
+
+const char *imc_fault_site_name(imc_fault_site_t site)
+{
+  return (unsigned)site < IMC_FAULT__COUNT ? site_names[site] : NULL;
 }

@@ -57,4 +57,9 @@ typedef enum {
 /* 1 if this call of site must fail (IMCLOUD_TEST_FAIL named it), else 0. */
 int imc_fault(imc_fault_site_t site);
 
+/* The name IMCLOUD_TEST_FAIL gives site (static storage), NULL for a value
+ * that is no site. A new site appends its enum value before IMC_FAULT__COUNT
+ * and its name to faultsim.c's table (at most 64 sites: a build-time check). */
+const char *imc_fault_site_name(imc_fault_site_t site);
+
 #endif
