@@ -489,7 +489,9 @@ static int rjob_run(store_t *s, void *arg)
 {
   rjob_t *r = arg;
   switch (r->kind) {
-  case R_MEMBERS: return store_grp_member_each(s, r->sdkappid, r->group_no, r->offset, r->limit, r->mrow, r->ud);
+  case R_MEMBERS: /* a test's storage error (util/faultsim.h) */
+    if (imc_fault(IMC_FAULT_GROUP_MEMBERS_READ)) return IMC_E_IO;
+    return store_grp_member_each(s, r->sdkappid, r->group_no, r->offset, r->limit, r->mrow, r->ud);
   case R_APPLICATIONS:
     return store_grp_applications(s, r->sdkappid, r->group_no, r->offset, r->limit, r->mrow, r->ud);
   case R_MEMBER: return store_grp_member_get(s, r->sdkappid, r->group_no, r->user_no, r->mrow, r->ud);

@@ -51,6 +51,9 @@ typedef enum {
   IMC_FAULT_ACCOUNT_GROUPS,    /* "account_groups": an account_delete item's group rows (src/api/rest_account.c
                                 * delete_one, store_grp_user_gone) fail as a storage error (IMC_E_IO) would: the
                                 * account's deletion rolls back alone */
+  IMC_FAULT_GROUP_MEMBERS_READ, /* "group_members_read": a page of a group's member rows (src/im/group_msg.c rjob_run
+                                * R_MEMBERS: get_group_info, get_group_member_info, get_group_muted_account) fails
+                                * as a storage error (IMC_E_IO) would, before any row is read */
   IMC_FAULT__COUNT
 } imc_fault_site_t;
 
