@@ -43,7 +43,7 @@ typedef struct api_jobs {
   int running;                   /* 1 + the job in flight, 0 none */
   struct clock_move *move;       /* POST /operator/v1/clock in progress, or NULL */
   int starting;                  /* inside start_due: a job that finishes at once does not start the next itself */
-  uint64_t ticks;                /* 1 s ticks since start */
+  uint64_t ticks;                /* ticks since start (one every tick_ms: serve --tick-ms, 1 s by default) */
   uint64_t runs[API_JOBS], failures[API_JOBS];
 } api_jobs_t;
 
@@ -60,7 +60,7 @@ typedef struct api_srv {
   u64map_t rate;                 /* (sdkappid, route) → token bucket */
   u64map_t kicks;                /* (sdkappid, user_no) → kicked-at unix s (boxed int64) */
   uv_signal_t sig_int, sig_term;
-  uv_timer_t tick;               /* tick_ms (1 s): sweeps */
+  uv_timer_t tick;               /* every tick_ms (serve --tick-ms, 1 s by default): sweeps */
   uv_timer_t purge_timer;        /* msg_purge_interval_ms (or _s): the retention pass falls due */
   uv_timer_t changes_timer;      /* change_poll_ms: follow the change log */
   api_changes_t changes;
@@ -475,8 +475,8 @@ uint32_t cws_sig_end(api_srv_t *srv, cws_conn_t *c);
 /* Close the sessions whose UserSig expired by now (at most
  * CWS_SIG_EXPIRE_PER_TURN; the timer fires again next turn for the rest)
  * and re-arm the timer for the earliest left. Called by the timer, by the
- * 1 s tick (a backstop when the wall clock stepped forward) and after each
- * move of the test clock. */
+ * server's tick (tick_ms: a backstop when the wall clock stepped forward)
+ * and after each move of the test clock. */
 void cws_sig_tick(api_srv_t *srv);
 /* The `renew` row. */
 void cws_op_renew(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
@@ -598,9 +598,10 @@ void api_jobs_init(api_srv_t *srv);
  * for the retention purge every msg_purge_interval_ms (0:
  * msg_purge_interval_s) of real time. */
 void api_jobs_due_now(api_srv_t *srv, const char *name);
-/* On the 1 s tick: start the earliest due job when none is in flight (a job
- * that finishes starts the next due one itself; the tick starts what fell
- * due meanwhile and what a full writer queue deferred). */
+/* On the server's tick (tick_ms, 1 s by default): start the earliest due
+ * job when none is in flight (a job that finishes starts the next due one
+ * itself; the tick starts what fell due meanwhile and what a full writer
+ * queue deferred). */
 void api_jobs_tick(api_srv_t *srv);
 /* GET /operator/v1/jobs: each job's next due time and its runs since start. */
 void api_jobs_get(api_srv_t *srv, net_req_t *req);

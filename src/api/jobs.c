@@ -3,7 +3,8 @@
  *
  * One table of jobs {name, run, next}: each has the clock time it is next
  * due (srv->jobs.next_s). When no job is in flight the earliest due job
- * starts (ties in table order): on the 1 s tick, on the purge timer, and as
+ * starts (ties in table order): on the server's tick (tick_ms, 1 s by
+ * default), on the purge timer, and as
  * soon as the job before it finishes, so jobs due together run back to back
  * rather than one a second; at start every job except the retention purge is
  * due at once, so a server that was down catches up (each job is

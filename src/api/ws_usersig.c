@@ -16,9 +16,10 @@
  * days away costs nothing until then. The timer is re-armed only when an
  * earlier expiry comes to the top (a login, a renew to an earlier one);
  * when the top leaves or moves later it fires early, finds nothing due and
- * is armed for the new top. The server's 1 s tick looks at the top too (a
- * backstop when the wall clock steps forward: the timer runs on the
- * monotonic clock), and so does every move of the test clock, which is the
+ * is armed for the new top (§86). The server's tick (serve --tick-ms, 1 s by
+ * default) looks at the top too, a backstop only (when the wall clock steps
+ * forward: the timer runs on the monotonic clock), and so does every move of
+ * the test clock, which is the
  * only way the test clock advances (the timer is not armed on it). The
  * session keeps its place in the heap in the 4 bytes that held its login
  * time, which the heap entry carries instead (the access log's
