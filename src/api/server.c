@@ -132,9 +132,9 @@ static void healthz(api_srv_t *srv, net_req_t *req)
                                      "cutoffs", (json_int_t)gs.live_cutoffs, "slices", (json_int_t)gs.live_slices), &bad);
   api_field_put(o, "groups", json_pack("{s:I}", "event_chunks", (json_int_t)gs.event_chunks), &bad);
   im_damaged_stats_t ds;
-  im_damaged_stats(&ds); /* stored bodies that do not parse, delivered marked (§88) */
-  api_field_put(o, "damaged", json_pack("{s:I,s:I}", "delivered", (json_int_t)ds.delivered, "logged",
-                                        (json_int_t)ds.logged), &bad);
+  im_damaged_stats(&ds); /* stored bodies that do not parse, delivered marked (§88): rows met, each once (§95) */
+  api_field_put(o, "damaged", json_pack("{s:I,s:I}", "rows", (json_int_t)ds.rows, "untracked",
+                                        (json_int_t)ds.untracked), &bad);
   uint64_t paused, pauses, resumes;
   cws_admit_stats(srv, &paused, &pauses, &resumes);
   api_field_put(o, "admission", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "inflight", (json_int_t)ws.inflight,

@@ -5,13 +5,21 @@
 #include "util/log.h"
 
 #include <pthread.h>
-#include <stdatomic.h>
 
-#define SEEN_SLOTS 1024 /* the last damaged rows met, by hash (a bound: the table never grows) */
+/* The damaged rows met, each once: an open-addressed set of exact row identities (linear probing), never
+ * evicting; at most IM_DAMAGED_ROWS_MAX rows (3/4 of the slots, so a probe ends soon), 24 bytes a slot (96 KiB). */
+#define SEEN_SLOTS 4096
+_Static_assert(IM_DAMAGED_ROWS_MAX * 4 <= SEEN_SLOTS * 3, "damaged: the set must keep a quarter of its slots free");
+
+typedef struct seen_row {
+  uint64_t conv;
+  uint32_t sdkappid, seq;
+  uint8_t kind, used;
+} seen_row_t;
 
 static pthread_mutex_t seen_mu = PTHREAD_MUTEX_INITIALIZER;
-static uint64_t seen[SEEN_SLOTS];
-static _Atomic uint64_t delivered, logged;
+static seen_row_t seen[SEEN_SLOTS];
+static uint64_t rows, untracked; /* under seen_mu */
 static const char *const kind_names[] = { [IM_DAMAGED_C2C] = "c2c", [IM_DAMAGED_GROUP] = "group" };
 
 int im_body_load(const char *text, size_t len, json_t **out)
@@ -25,26 +33,39 @@ int im_body_load(const char *text, size_t len, json_t **out)
   return oom ? IMC_E_NOMEM : IM_BODY_DAMAGED;
 }
 
-/* A row's identity as a non-zero 64-bit hash (splitmix64 of its fields). */
-static uint64_t row_hash(const im_damaged_row_t *r)
+/* A row's slot to start probing at (splitmix64 of its fields). */
+static size_t row_slot(const im_damaged_row_t *r)
 {
   uint64_t h = r->conv ^ ((uint64_t)r->sdkappid << 32 | r->seq) * 0x9e3779b97f4a7c15ull ^ (uint64_t)r->kind << 62;
   h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
   h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
-  h ^= h >> 31;
-  return h ? h : 1;
+  return (size_t)((h ^ (h >> 31)) % SEEN_SLOTS);
+}
+
+/* What meeting r does to the set: ROW_KNOWN (met before), ROW_NEW (now in it), ROW_FULL (not in it, no room),
+ * ROW_FILLS (the first ROW_FULL: the set's room ran out). Under seen_mu. */
+enum { ROW_KNOWN, ROW_NEW, ROW_FULL, ROW_FILLS };
+static int row_meet(const im_damaged_row_t *r)
+{
+  size_t i = row_slot(r);
+  for (; seen[i].used; i = (i + 1) % SEEN_SLOTS)
+    if (seen[i].conv == r->conv && seen[i].sdkappid == r->sdkappid && seen[i].seq == r->seq && seen[i].kind == r->kind)
+      return ROW_KNOWN;
+  if (rows == IM_DAMAGED_ROWS_MAX) return untracked++ ? ROW_FULL : ROW_FILLS;
+  seen[i] = (seen_row_t){ r->conv, r->sdkappid, r->seq, (uint8_t)r->kind, 1 };
+  rows++;
+  return ROW_NEW;
 }
 
 void im_damaged_note(const im_damaged_row_t *r)
 {
-  atomic_fetch_add_explicit(&delivered, 1, memory_order_relaxed);
-  uint64_t h = row_hash(r);
   pthread_mutex_lock(&seen_mu);
-  int fresh = seen[h % SEEN_SLOTS] != h;
-  seen[h % SEEN_SLOTS] = h;
+  int met = row_meet(r);
   pthread_mutex_unlock(&seen_mu);
-  if (!fresh) return;
-  atomic_fetch_add_explicit(&logged, 1, memory_order_relaxed);
+  if (met == ROW_FILLS)
+    IMC_WARN("msg", "event=body_damaged_untracked max_rows=%d msg=\"more damaged rows than the server keeps track of:"
+             " further ones are delivered marked but not logged, counted in damaged.untracked\"", IM_DAMAGED_ROWS_MAX);
+  if (met != ROW_NEW) return;
   char from[160];
   IMC_WARN("msg", "event=body_damaged kind=%s sdkappid=%u conv=%llu seq=%u from=%s msg_key=%s"
            " msg=\"a stored message body does not parse: delivered without its body, marked damaged\"",
@@ -54,6 +75,8 @@ void im_damaged_note(const im_damaged_row_t *r)
 
 void im_damaged_stats(im_damaged_stats_t *st)
 {
-  st->delivered = atomic_load_explicit(&delivered, memory_order_relaxed);
-  st->logged = atomic_load_explicit(&logged, memory_order_relaxed);
+  pthread_mutex_lock(&seen_mu);
+  st->rows = rows;
+  st->untracked = untracked;
+  pthread_mutex_unlock(&seen_mu);
 }

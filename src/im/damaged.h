@@ -6,10 +6,12 @@
  * memory is not damage: the caller answers it as §70 says (the page is
  * refused 70500, read again).
  *
- * The row is logged (level warn, mod=msg) the first time it is met and not
- * again while it stays in a direct-mapped table of the last 1,024 damaged
- * rows met (8 KiB; a row another one pushed out is logged again when met
- * again), and every delivery of one is counted (GET /healthz "damaged").
+ * Each damaged row is logged (level warn, mod=msg) and counted once per
+ * process, the first time a reader meets it (GET /healthz "damaged"
+ * "rows"), however often it is read again or its page is built again
+ * (§95). The rows met are kept exactly, up to IM_DAMAGED_ROWS_MAX (96 KiB,
+ * never grows); past that, a row not kept is not logged and each reading of
+ * it is counted in "untracked" (one warn line when that starts).
  * Process-wide state; thread-safe (reader threads build group pages). */
 #ifndef IMC_IM_DAMAGED_H
 #define IMC_IM_DAMAGED_H
@@ -38,12 +40,15 @@ typedef struct im_damaged_row {
   const char *key;       /* C2C: the MsgKey; may be NULL */
 } im_damaged_row_t;
 
-/* A damaged row is delivered: count it, log it the first time. */
+#define IM_DAMAGED_ROWS_MAX 3072 /* damaged rows kept track of (logged and counted once each) */
+
+/* A reader met a damaged row (and delivers it marked): the first time, log
+ * it and count it. Idempotent for a row already met. */
 void im_damaged_note(const im_damaged_row_t *row);
 
 typedef struct im_damaged_stats {
-  uint64_t delivered;    /* deliveries of a damaged row (every page, reply or push that held one) */
-  uint64_t logged;       /* log lines written (rows met for the first time, see above) */
+  uint64_t rows;         /* damaged rows met since the start, each once (at most IM_DAMAGED_ROWS_MAX) */
+  uint64_t untracked;    /* readings of a damaged row not kept track of (the set was full): 0 unless over the max */
 } im_damaged_stats_t;
 void im_damaged_stats(im_damaged_stats_t *st);
 
