@@ -171,12 +171,14 @@ int sq__gone_peers(store_t *s, uint32_t sdkappid, uint32_t user_no, void (*cb)(v
 /* The migrations (sqlite_schema.c): sq__schema_version scripts, in order. */
 extern const char *const sq__migrations[];
 extern const int sq__schema_version;
-/* PRAGMA user_version of db into *version: 0 or IMC_E_*. */
+/* PRAGMA user_version of db into *version: 0 or IMC_E_*. (sqlite_migrate.c, as the next) */
 int sq__schema_read(sqlite3 *db, int *version);
 /* Run the migrations db has not run yet, all in one transaction (a
  * concurrent migrator is detected under the write lock; a failing script
- * rolls back them all): 0, IMC_E_BUSY, IMC_E_IO, or IMC_E_CONFIG for a
- * database newer than this binary. */
+ * rolls back them all), an upgrade logged as it goes (start, each script
+ * with its time, the end; a failure with the script and SQLite's message):
+ * 0, IMC_E_BUSY, IMC_E_IO, or IMC_E_CONFIG for a database newer than this
+ * binary (logged too). */
 int sq__migrate(sqlite3 *db);
 /* Register the SQL function imc_content_hash(body) on db: store_content_hash of a text as a signed 64-bit
  * integer (NULL for NULL). Migration 54 and the C2C body change use it (grp_msg.chash, c2c_msg.orig_hash:

@@ -1,15 +1,11 @@
 /* sqlite_schema.c — the schema of the SQLite backend as an ordered list of
  * migrations: script N (0-based) takes PRAGMA user_version from N to N + 1;
  * the scripts a database has not run yet run together in one transaction at
- * open (sq__migrate, at the end of this file): one sync for a new database's
- * whole schema, not one per script, and a failed upgrade leaves the database
- * at the version it had. Append only: a
- * script that shipped is never edited or reordered. */
+ * open (sq__migrate, sqlite_migrate.c). Append only: a script that shipped is
+ * never edited or reordered. */
 #include "store/sqlite_int.h"
 #include "store/store_content.h"
 #include "util/err.h"
-
-#include <stdio.h>
 
 /* ---- migrations -------------------------------------------------------------- */
 const char *const sq__migrations[] = {
@@ -487,38 +483,4 @@ int sq__content_fn(sqlite3 *db)
 {
   return sqlite3_create_function(db, "imc_content_hash", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS,
                                  NULL, content_hash_fn, NULL, NULL) == SQLITE_OK ? 0 : IMC_E_IO;
-}
-
-/* ---- running them ------------------------------------------------------------ */
-int sq__schema_read(sqlite3 *db, int *version)
-{
-  sqlite3_stmt *st;
-  if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK) return IMC_E_IO;
-  int rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW) *version = sqlite3_column_int(st, 0);
-  sqlite3_finalize(st);
-  return rc == SQLITE_ROW ? 0 : sq__map_rc(rc);
-}
-
-int sq__migrate(sqlite3 *db)
-{
-  int version = 0;
-  if (sq__schema_read(db, &version)) return IMC_E_IO;
-  if (version > sq__schema_version) return IMC_E_CONFIG;
-  if (version == sq__schema_version) return 0;
-  if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) return IMC_E_BUSY;
-  /* another process may have migrated while we waited for the lock */
-  int ok = sq__schema_read(db, &version) == 0;
-  if (ok && version >= sq__schema_version) {
-    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-    return version > sq__schema_version ? IMC_E_CONFIG : 0;
-  }
-  for (int v = version; ok && v < sq__schema_version; v++) ok = sqlite3_exec(db, sq__migrations[v], NULL, NULL, NULL) == SQLITE_OK;
-  char set[64];
-  snprintf(set, sizeof set, "PRAGMA user_version=%d", sq__schema_version);
-  if (!ok || sqlite3_exec(db, set, NULL, NULL, NULL) != SQLITE_OK || sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-    return IMC_E_IO;
-  }
-  return 0;
 }

@@ -3,7 +3,10 @@
  * whole schema in one commit (one sync: each script used to commit, and
  * sync, on its own — 46 of them for every new data directory); an upgrade
  * whose script fails leaves the database at the version it had, none of the
- * scripts before the failing one applied. */
+ * scripts before the failing one applied. An upgrade says what it does on
+ * the log (start, each script with its time, the end; a failure with the
+ * script and SQLite's message; messaging-c2c-checks4.md §94); a new
+ * database's schema is made without a line at level info. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -12,10 +15,14 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "store/sqlite_int.h"
 #include "store/store.h"
+#include "util/err.h"
+#include "util/log.h"
 #include "tmpdir.h"
 
 static char dir[64];
@@ -62,6 +69,47 @@ static int user_version(sqlite3 *db)
   return v;
 }
 
+/* The log lines (stderr) of what runs between log_start and log_end, into log (NUL-terminated). */
+static char logbuf[8192];
+static int saved_fd = -1;
+static void log_start(void)
+{
+  char path[96];
+  snprintf(path, sizeof path, "%s/log", dir);
+  int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+  assert_true(fd >= 0);
+  saved_fd = dup(2);
+  assert_true(saved_fd >= 0);
+  assert_int_equal(dup2(fd, 2), 2);
+  close(fd);
+  imc_log_level = IMC_LOG_INFO;
+}
+static void log_end(void)
+{
+  off_t n = lseek(2, 0, SEEK_CUR);
+  assert_true(n >= 0 && (size_t)n < sizeof logbuf);
+  assert_int_equal(pread(2, logbuf, (size_t)n, 0), n);
+  logbuf[n] = 0;
+  assert_int_equal(dup2(saved_fd, 2), 2);
+  close(saved_fd);
+}
+
+/* a database at version `old` in data (made with the first `old` scripts) */
+static void make_at(const char *data, int old)
+{
+  char path[128];
+  assert_int_equal(mkdir(data, 0700), 0);
+  snprintf(path, sizeof path, "%s/imcloud.db", data);
+  sqlite3 *db;
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  assert_int_equal(sq__content_fn(db), 0); /* migration 54's function */
+  for (int v = 0; v < old; v++) assert_int_equal(sqlite3_exec(db, sq__migrations[v], NULL, NULL, NULL), SQLITE_OK);
+  char sql[64];
+  snprintf(sql, sizeof sql, "PRAGMA user_version=%d", old);
+  assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
 static void test_new_database_one_commit(void **st)
 {
   (void)st;
@@ -69,7 +117,10 @@ static void test_new_database_one_commit(void **st)
   snprintf(data, sizeof data, "%s/new", dir);
   assert_int_equal(mkdir(data, 0700), 0);
   store_t *s;
+  log_start();
   assert_int_equal(store_open(data, &s), 0);
+  log_end();
+  assert_string_equal(logbuf, ""); /* no line at level info for a new data directory's schema */
   assert_int_equal(user_version(store__sqlite_db(s)), sq__schema_version);
   assert_int_equal(wal_commits(data), 1);
   store_close(s);
@@ -83,22 +134,25 @@ static void test_failed_upgrade_keeps_version(void **st)
   (void)st;
   char data[96], path[128];
   snprintf(data, sizeof data, "%s/old", dir);
-  assert_int_equal(mkdir(data, 0700), 0);
   snprintf(path, sizeof path, "%s/imcloud.db", data);
   sqlite3 *db;
   const int old = 44; /* scripts 44 (grp_events_due) and 45 (grp_owner) pending, and every later one */
+  make_at(data, old);
   assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-  for (int v = 0; v < old; v++) assert_int_equal(sqlite3_exec(db, sq__migrations[v], NULL, NULL, NULL), SQLITE_OK);
-  char sql[64];
-  snprintf(sql, sizeof sql, "PRAGMA user_version=%d", old);
-  assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
   /* script 45 creates the index grp_owner: a table of that name makes it fail */
   assert_non_null(strstr(sq__migrations[45], "CREATE INDEX grp_owner "));
   assert_int_equal(sqlite3_exec(db, "CREATE TABLE grp_owner(x)", NULL, NULL, NULL), SQLITE_OK);
   assert_int_equal(sqlite3_close(db), SQLITE_OK);
 
   store_t *s = NULL;
+  log_start();
   assert_int_not_equal(store_open(data, &s), 0);
+  log_end();
+  /* the operator is told which script failed, why, and the version the database stays at */
+  assert_non_null(strstr(logbuf, "level=info mod=store msg=\"migrating schema\" from=44 to="));
+  assert_non_null(strstr(logbuf, "msg=\"schema migration\" version=45 ms="));
+  assert_non_null(strstr(logbuf, "level=error mod=store msg=\"schema migration failed\" step=46 err=\"there is already a table named grp_owner\" kept=44"));
+  assert_null(strstr(logbuf, "schema migrated"));
   assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
   assert_int_equal(user_version(db), old);
   /* the script before the failing one (grp_events_due) was rolled back with it */
@@ -110,11 +164,73 @@ static void test_failed_upgrade_keeps_version(void **st)
   assert_int_equal(sqlite3_close(db), SQLITE_OK);
 }
 
+/* an upgrade: a line when it starts, one per script, one at the end; the next open says nothing */
+static void test_upgrade_logged(void **st)
+{
+  (void)st;
+  char data[96], want[128];
+  snprintf(data, sizeof data, "%s/up", dir);
+  const int old = sq__schema_version - 2;
+  make_at(data, old);
+  store_t *s;
+  log_start();
+  assert_int_equal(store_open(data, &s), 0);
+  log_end();
+  assert_int_equal(user_version(store__sqlite_db(s)), sq__schema_version);
+  store_close(s);
+  snprintf(want, sizeof want, "level=info mod=store msg=\"migrating schema\" from=%d to=%d\n", old, sq__schema_version);
+  const char *start = strstr(logbuf, want);
+  assert_non_null(start);
+  const char *prev = start;
+  for (int v = old + 1; v <= sq__schema_version; v++) { /* in order, each with its time */
+    snprintf(want, sizeof want, "level=info mod=store msg=\"schema migration\" version=%d ms=", v);
+    const char *l = strstr(logbuf, want);
+    assert_non_null(l);
+    assert_true(l > prev);
+    prev = l;
+  }
+  snprintf(want, sizeof want, "level=info mod=store msg=\"schema migrated\" from=%d to=%d ms=", old, sq__schema_version);
+  const char *end = strstr(logbuf, want);
+  assert_non_null(end);
+  assert_true(end > prev);
+  assert_non_null(strstr(end, " commit_ms="));
+  log_start();
+  assert_int_equal(store_open(data, &s), 0); /* migrated: nothing to say */
+  log_end();
+  store_close(s);
+  assert_string_equal(logbuf, "");
+}
+
+/* a database newer than the binary is refused and named */
+static void test_newer_refused(void **st)
+{
+  (void)st;
+  char data[96], want[128];
+  snprintf(data, sizeof data, "%s/newer", dir);
+  make_at(data, sq__schema_version);
+  char path[128];
+  snprintf(path, sizeof path, "%s/imcloud.db", data);
+  sqlite3 *db;
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  snprintf(want, sizeof want, "PRAGMA user_version=%d", sq__schema_version + 1);
+  assert_int_equal(sqlite3_exec(db, want, NULL, NULL, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_close(db), SQLITE_OK);
+  store_t *s = NULL;
+  log_start();
+  assert_int_equal(store_open(data, &s), IMC_E_CONFIG);
+  log_end();
+  snprintf(want, sizeof want, "level=error mod=store msg=\"database schema newer than this binary\" version=%d binary=%d\n",
+           sq__schema_version + 1, sq__schema_version);
+  assert_non_null(strstr(logbuf, want));
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_new_database_one_commit),
     cmocka_unit_test(test_failed_upgrade_keeps_version),
+    cmocka_unit_test(test_upgrade_logged),
+    cmocka_unit_test(test_newer_refused),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
