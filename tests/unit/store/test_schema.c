@@ -224,13 +224,65 @@ static void test_newer_refused(void **st)
   assert_non_null(strstr(logbuf, want));
 }
 
+/* Every file SQLite opens through the default VFS for temporary data (statement journals, sorts, temporary
+ * databases) counted: the store's VFS wraps the default one, and passes these through. */
+static sqlite3_vfs counting, *base_vfs;
+static int temp_opens;
+static int counting_open(sqlite3_vfs *v, const char *name, sqlite3_file *f, int flags, int *out)
+{
+  (void)v;
+  if (flags & (SQLITE_OPEN_SUBJOURNAL | SQLITE_OPEN_TEMP_JOURNAL | SQLITE_OPEN_TEMP_DB | SQLITE_OPEN_TRANSIENT_DB)) temp_opens++;
+  return base_vfs->xOpen(base_vfs, name, f, flags, out);
+}
+
+/* While an upgrade's scripts run, SQLite's temporary data is in files, not in memory (the writing connection's
+ * temp_store, MEMORY, is put back after): migration 54's UPDATE of every group message keeps the original of
+ * each page it changes in a statement journal, which goes to a file past 64 KiB; in memory it grew with the
+ * table (3 M group messages: +290 MB of RSS, docs/BENCHMARKS.md "upgrading a big store"). */
+static void test_upgrade_temp_on_disk(void **st)
+{
+  (void)st;
+  char data[96], path[128];
+  snprintf(data, sizeof data, "%s/big", dir);
+  make_at(data, 53);
+  snprintf(path, sizeof path, "%s/imcloud.db", data);
+  sqlite3 *db;
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(db, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<2000)"
+                                    " INSERT INTO grp_msg(sdkappid,group_no,seq,from_no,time_s,random,flags,priority,body)"
+                                    " SELECT 1400000001, 1, i, 1, 1700000000+i, i, 0, 0, printf('{\"MsgBody\":\"%0400d\"}', i) FROM n",
+                                    NULL, NULL, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_close(db), SQLITE_OK);
+  temp_opens = 0;
+  store_t *s;
+  assert_int_equal(store_open(data, &s), 0);
+  assert_true(temp_opens > 0);
+  sqlite3_stmt *q;
+  assert_int_equal(sqlite3_prepare_v2(store__sqlite_db(s), "PRAGMA temp_store", -1, &q, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+  assert_int_equal(sqlite3_column_int(q, 0), 2); /* MEMORY again for the connection's own work */
+  sqlite3_finalize(q);
+  assert_int_equal(sqlite3_prepare_v2(store__sqlite_db(s), "SELECT count(*) FROM grp_msg WHERE chash IS NULL", -1, &q, NULL),
+                   SQLITE_OK);
+  assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+  assert_int_equal(sqlite3_column_int(q, 0), 0); /* the script did its work */
+  sqlite3_finalize(q);
+  store_close(s);
+}
+
 int main(void)
 {
+  base_vfs = sqlite3_vfs_find(NULL);
+  counting = *base_vfs;
+  counting.zName = "counting";
+  counting.xOpen = counting_open;
+  sqlite3_vfs_register(&counting, 1);
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_new_database_one_commit),
     cmocka_unit_test(test_failed_upgrade_keeps_version),
     cmocka_unit_test(test_upgrade_logged),
     cmocka_unit_test(test_newer_refused),
+    cmocka_unit_test(test_upgrade_temp_on_disk),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
