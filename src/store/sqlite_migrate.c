@@ -2,7 +2,7 @@
  * scripts a database has not run yet run together in one transaction: one
  * sync for a new database's whole schema, not one per script, and an upgrade
  * that fails, or whose process is killed, leaves the database at the version
- * it had (the older binary still opens it; the next start runs them all
+ * it had (its tables and user_version unchanged; the next start runs them all
  * again). An upgrade — a database at version 1 or more — says what it does on
  * the log (module store, level info): a line when it starts, one per script
  * with its time, one when it committed with the whole time; a failure names
