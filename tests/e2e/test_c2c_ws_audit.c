@@ -456,12 +456,13 @@ static int login_small(const char *user, const char *platform)
   return fd;
 }
 
-/* d's pushes of messages, counted in useq order from *next on; returns when none comes within wait_ms */
-static void drain(wsc_t *d, uint32_t *next, int wait_ms)
+/* d's pushes of messages, counted in useq order from *next on; returns once useq upto came (0: when none
+ * comes within wait_ms), failing if it did not come within wait_ms of the frame before */
+static void drain(wsc_t *d, uint32_t *next, uint32_t upto, int wait_ms)
 {
   json_t *o;
   int cc = 0;
-  while ((o = wsc_next(d, wait_ms, &cc))) {
+  while ((!upto || *next <= upto) && (o = wsc_next(d, wait_ms, &cc))) {
     if (json_object_get(o, "useq")) {
       if ((uint32_t)jint(o, "useq") != *next) fail_msg("expected useq %u, got %s", *next, json_dumps(o, JSON_COMPACT));
       (*next)++;
@@ -469,6 +470,7 @@ static void drain(wsc_t *d, uint32_t *next, int wait_ms)
     json_decref(o);
   }
   if (cc) fail_msg("a reading device was closed: %d", cc);
+  if (upto && *next <= upto) fail_msg("useq %u did not come within %d ms", *next, wait_ms);
 }
 
 static void test_many_devices_one_slow(void **st)
@@ -494,11 +496,11 @@ static void test_many_devices_one_slow(void **st)
       assert_int_equal(e2e_ws_send_text(s.fd, frame), 0);
     }
     for (int id = first; id <= s.next_id; id++) assert_int_equal(rcode(wsc_take(&s, match_id, &id, 60000)), 0);
-    drain(&i, &ni, 50);
-    drain(&an, &na, 50);
+    drain(&i, &ni, (uint32_t)(k + B), 10000); /* every push of the batch, no idle wait */
+    drain(&an, &na, (uint32_t)(k + B), 10000);
   }
-  drain(&i, &ni, 1000);
-  drain(&an, &na, 1000);
+  drain(&i, &ni, 0, 300); /* and nothing more */
+  drain(&an, &na, 0, 300);
   assert_int_equal(ni, N + 1);
   assert_int_equal(na, N + 1);
   /* the slow one was cut: what its buffers held, then the end */
@@ -518,7 +520,7 @@ static void test_many_devices_one_slow(void **st)
   json_decref(evs);
   /* the others are still live */
   send_text(&s, "ma", "later");
-  drain(&i, &ni, 2000);
+  drain(&i, &ni, N + 1, 10000);
   assert_int_equal(ni, N + 2);
   wsc_close(&w);
   wsc_close(&i);
