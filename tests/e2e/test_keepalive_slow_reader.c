@@ -154,12 +154,28 @@ static void test_slow_reader_of_a_paused_pipeline(void **st)
   close(fd);
 }
 
+/* The clients of test_reader_that_takes_nothing_is_cut_off: one paused, one
+ * closing, and when they were opened. They are opened before the steady
+ * reader of a closing connection starts, so that their deadline passes while
+ * it reads (about two deadlines long) instead of after it: the same waits,
+ * side by side. */
+static int nothing_fd[2] = { -1, -1 };
+static uint64_t nothing_t0;
+
+static void open_takers_of_nothing(void)
+{
+  nothing_fd[0] = piped(PIPED_N, 1, "");
+  nothing_fd[1] = piped(PIPED_N, 1, "Connection: close\r\n");
+  nothing_t0 = e2e_now_ms();
+}
+
 /* The same, the last request "Connection: close": the close is decided
  * with most of the replies queued by the server. */
 static void test_slow_reader_of_a_closing_connection(void **st)
 {
   (void)st;
   char buf[64];
+  open_takers_of_nothing();
   int fd = piped(PIPED_N, 1, "Connection: close\r\n");
   read_slowly(fd, PIPED_N, PACE_US, 0);
   assert_int_equal(e2e_recv_all(fd, buf, sizeof buf, 10000), 0); /* then the end */
@@ -167,17 +183,19 @@ static void test_slow_reader_of_a_closing_connection(void **st)
 }
 
 /* A client that takes none of its replies is still cut off: one paused,
- * one closing, both at once (one deadline's wait, not two). */
+ * one closing, both at once (one deadline's wait, not two), opened by the
+ * test before (or here when it runs alone). */
 static void test_reader_that_takes_nothing_is_cut_off(void **st)
 {
   (void)st;
-  int fd[2] = { piped(PIPED_N, 1, ""), piped(PIPED_N, 1, "Connection: close\r\n") };
-  uint64_t t0 = e2e_now_ms();
+  if (nothing_fd[0] < 0) open_takers_of_nothing();
+  int *fd = nothing_fd;
   for (int k = 0; k < 2; k++) { /* each waited for as before, from the same start */
-    while (e2e_server_holds(&srv, fd[k]) && e2e_now_ms() - t0 < 30000) usleep(50000);
+    while (e2e_server_holds(&srv, fd[k]) && e2e_now_ms() - nothing_t0 < 30000) usleep(50000);
     if (e2e_server_holds(&srv, fd[k])) fail_msg("a client that took none of its replies (%s) still held after 30 s",
                                                 k ? "closing" : "paused");
     close(fd[k]);
+    fd[k] = -1;
   }
 }
 
