@@ -10,46 +10,30 @@
 kind=$1; lanes=$2; shift 2
 here=$(dirname "$0")
 dir=$(mktemp -d)
-# The slowest, longest first ("-- … N s" lines of run-tests.sh): end-to-end
-# tests of 18 s or more under ASan (the longer phase) or 10 s or more in the
-# normal build, by their ASan time (CI on a quiet box, 2026-12-05: retention_review
-# 37 s, clock 38, bill_kill 26, msg_sync 25, cli_minor 30, group_live 22,
-# cli_h4 30, cli 21, turn_budgets 20, msg_pages and group_dissolve_chunks 18;
-# clock, cli_minor and cli_h4 since cut to fewer clock days and CLI runs:
-# about 30, 24 and 21 by the share cut; since then retention_review runs its
-# passes at 50 ms (5 s normal, was 32), bill_kill takes 30 apps (12 s, was
-# 21) and clock is split into clock_corr, clock_life and clock_bill (8, 6
-# and 5 s normal): placed by their normal-build share of the old ASan time,
-# not measured under ASan), then unit tests of 14 s or more under ASan
-# (test_writer's place since its split: its two slowest parts, turns and
-# ckpt, 2 s each in the normal build, not measured under ASan;
-# test_net_server's since its split: both parts, net_turns 10 s and
-# net_server 8 s in the normal build, not measured under ASan). First of
-# all since 2026-12-06: test_ack_after_sync (30 s normal: its held writes each
-# wait past a meter tick) and test_write_durability (24 s normal: three
-# kill -9 rounds under load), not measured under ASan; test_ack_after_sync
-# since waits for a 50 ms tick it observes (§86): 17 s normal and ASan on a
-# busy box (was 32 and 45 there), placed by that; test_sig_expiry on the
-# test clock, 9 and 12 s (was 28 and 34), stays out of the list. Head
-# reordered 2026-12-06 by the ASan times then (quiet box): cli_minor 31,
-# write_durability 30, group_live 28, msg_sync 24, group_push_lost 20,
-# turn_budgets and gates_review 19, cli 18, cli_h4 17; the deadline tests
-# (were http_deadline 23, http_bad 21, keepalive_slow_reader 19,
-# keepalive_deadline 18) since stall for their deadline plus two wheel ticks
-# and wait for both cut-off readers at once: on a busy box, normal / ASan,
-# two runs each, before -> after: http_deadline 22,22 / 25,25 -> 16,16 /
-# 19,19; http_bad 19,17 / 27,25 -> 16,16 / 25,25; keepalive_slow_reader
-# 29,29 / 32,21 -> 16,22 / 29,29 (ASan: no gain seen); keepalive_deadline
-# 17,17 / 19,19 -> 14,14 / 16,16: placed by their ASan time after, scaled
-# to the quiet box: http_bad about 20, keepalive_slow_reader 19 (unchanged),
-# http_deadline 17, keepalive_deadline 16. test_c2c_ws_audit (wave 36): 42 s
-# normal and 58 ASan in its first CI run, 14 s normal once its slow-device
-# case stopped idling 50 ms per batch: placed after test_http_bad by that.
-slow="test_cli_minor test_write_durability test_group_live test_msg_sync test_http_bad test_c2c_ws_audit test_group_push_lost test_keepalive_slow_reader test_turn_budgets test_gates_review test_cli test_http_deadline test_cli_h4 test_keepalive_deadline test_ack_after_sync test_clock_corr test_msg_pages test_group_dissolve_chunks test_bill_kill test_clock_life test_clock_bill test_retention_review test_live_walk_members test_ws_admit test_ws_paused_gone test_races test_msg_trim test_ws test_retention_addons test_msg_durability test_ws_pace test_store_pipeline test_run_script test_msg_recent_log test_msg_purge test_meter_store test_sqlite_vfs test_net_turns test_net_server test_writer_turns test_writer_ckpt test_msg_window test_msg_newconv test_msg_log test_msg_held test_msg_trim_steps test_meter_bills"
+# The slowest, longest first ("-- … N s" lines of run-tests.sh), so that no
+# long test starts last and the lanes end together. Ordered 2026-12-06 (wave
+# 37; earlier orders and their figures: git log of this file).
+# End-to-end tests by their ASan time in CI on a quiet box: cli_minor 39 s,
+# group_live 36, msg_sync 32, write_durability 38 (its checks since run in
+# one read transaction: 14 -> 9 s normal on a busy box, placed after
+# msg_sync by that), keepalive_slow_reader 26 (its clients that take
+# nothing since wait beside the steady reader: 25 -> 18 s ASan, placed by
+# that), http_bad 20, ws_msg_review, turn_budgets, live_walk_members and
+# http_deadline 17, group_push_lost and ack_after_sync 16, ws_login_hold,
+# reply_whole and keepalive_deadline 15, msg_durability 14; then the rest
+# of the former order (each under 14 s there). Then unit tests by their
+# ASan time (scripts/check.sh's environment, 2 lanes, busy box, about 3x a
+# quiet one): msg_list_steps 66 s, msg_imp_steps 46, msg_purge 36,
+# msg_newconv 31, msg_window 30, msg_held 20, sqlite_vfs and meter_store
+# 19, msg_trim_steps and msg_recent_log 18, schema 15, msg_log and
+# writer_sync 13, msg_pass_steps 12, net_turns 11, jsonr 10, writer_ckpt
+# and writer 9, net_server and meter_bills 8, writer_turns 7 (msg_list_steps
+# and msg_imp_steps, the two longest, were missing and started mid-phase).
+slow="test_cli_minor test_group_live test_msg_sync test_write_durability test_http_bad test_keepalive_slow_reader test_ws_msg_review test_turn_budgets test_live_walk_members test_http_deadline test_group_push_lost test_ack_after_sync test_ws_login_hold test_reply_whole test_keepalive_deadline test_msg_durability test_c2c_ws_audit test_gates_review test_cli test_cli_h4 test_clock_corr test_msg_pages test_group_dissolve_chunks test_bill_kill test_clock_life test_clock_bill test_retention_review test_ws_admit test_ws_paused_gone test_races test_msg_trim test_ws test_retention_addons test_ws_pace test_store_pipeline test_run_script test_msg_list_steps test_msg_imp_steps test_msg_purge test_msg_newconv test_msg_window test_msg_held test_sqlite_vfs test_meter_store test_msg_trim_steps test_msg_recent_log test_schema test_msg_log test_writer_sync test_msg_pass_steps test_net_turns test_jsonr test_writer_ckpt test_writer test_net_server test_meter_bills test_writer_turns"
 for t in "$@"; do
   [ -x "$t" ] || continue
   rank=1; n=0
-  for s in $slow; do n=$((n + 1)); [ "$(basename "$t")" = "$s" ] && rank=0$(printf %03d $n); done # 0001 … 0040 before 1, in order
+  for s in $slow; do n=$((n + 1)); [ "$(basename "$t")" = "$s" ] && rank=0$(printf %03d $n); done # 0001 … 0999 before 1, in order
   echo "$rank $t"
 done | sort -s -k1,1 | cut -d' ' -f2- > "$dir/queue"
 
