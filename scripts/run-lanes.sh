@@ -12,7 +12,7 @@ here=$(dirname "$0")
 dir=$(mktemp -d)
 # The slowest, longest first ("-- … N s" lines of run-tests.sh), so that no
 # long test starts last and the lanes end together. Ordered 2026-12-06 (wave
-# 37; earlier orders and their figures: git log of this file).
+# 36; earlier orders and their figures: git log of this file).
 # End-to-end tests by their ASan time in CI on a quiet box: cli_minor 39 s,
 # group_live 36, msg_sync 32, write_durability 38 (its checks since run in
 # one read transaction: 14 -> 9 s normal on a busy box, placed after
