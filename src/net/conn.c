@@ -572,8 +572,17 @@ static void on_events(uv_poll_t *p, int status, int events)
   take_events(p->data);
 }
 
-/* Runs while srv->again is not empty (and keeps the loop from blocking). */
-static void on_again(uv_idle_t *h) { take_events(h->data); }
+/* Runs while srv->again is not empty (and keeps the loop from blocking).
+ * It runs in the idle phase, before the poll: what the reads queued (a
+ * heartbeat's reply, a refusal) is written by the check phase after the
+ * poll, so the poll must not block when this pass stopped the idle handle
+ * (its queue emptied) — it waited for the next timer, ~250 ms. */
+static void on_again(uv_idle_t *h)
+{
+  net_server_t *s = h->data;
+  take_events(s);
+  if (s->flush_len > s->flush_head || s->flush_http_len || s->notify_len) net__out_pending(s);
+}
 
 /* ---- server ------------------------------------------------------------------------ */
 int net_listen(const net_cfg_t *cfg, int *fd_out)

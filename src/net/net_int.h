@@ -351,6 +351,7 @@ uint32_t net__tick_now(const net_server_t *s);
 void net__resume_read(struct net_conn *c);
 void net__read_stop(struct net_conn *c);
 void net__read_later(struct net_conn *c);            /* read c in a later turn, behind those waiting (conn.c) */
+void net__out_pending(net_server_t *s);            /* output was queued outside the poll phase: the next poll must not block (out.c) */
 /* conn.c: if the kernel holds input of c (FIONREAD) and c is reading, read
  * it now (one read, outside the turn's budgets; more left goes to
  * srv->again) and return 1: c may then be answered, paused, re-armed or

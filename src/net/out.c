@@ -220,6 +220,11 @@ void net_server_hold_output(net_server_t *s) { s->hold_output = 1; }
 
 static void on_out_idle(uv_idle_t *h) { (void)h; }
 
+void net__out_pending(net_server_t *s)
+{
+  if (s->loop) uv_idle_start(&s->out_idle, on_out_idle); /* stopped by the check phase once nothing is left */
+}
+
 /* Whether this turn's write-out leaves open WebSockets' output listed for
  * the next turn (net_server_hold_output), at most NET_HOLD_MAX_MS since
  * the first turn held. */
