@@ -47,6 +47,14 @@ typedef struct api_jobs {
   uint64_t runs[API_JOBS], failures[API_JOBS];
 } api_jobs_t;
 
+/* Relationship REST requests waiting for their app's account deletions to be durable (rel_gate.c, decisions §98). */
+typedef struct rel_gate {
+  u64map_t held;                 /* sdkappid → its deletions in flight (size_t *) */
+  struct rest_ctx *head, *tail;  /* the waiting requests, in arrival order (rest_ctx.gate_next) */
+  size_t waiting;                /* at most REL_GATE_WAIT_MAX */
+  uint64_t deferred, refused;    /* requests that waited, refused because too many waited (GET /healthz rel_gate) */
+} rel_gate_t;
+
 typedef struct api_srv {
   uv_loop_t *loop;
   const api_cfg_t *cfg;
@@ -81,6 +89,7 @@ typedef struct api_srv {
   im_limits_t limits;            /* messaging limit defaults (config) */
   struct rel *rel;               /* relationship rows (im/rel.h; rel_*.c) */
   struct rel_subs *subs;         /* user-status subscriptions (ws_status.c) */
+  rel_gate_t rel_gate;           /* relationship requests waiting for an account deletion to be durable (rel_gate.c) */
   meter_t *meter;                /* usage events (DAU/MAU, connections, REST calls) */
   u64map_t quota_pending;        /* sdkappid → accounts, day's and month's users admitted, not yet durable (quota.c) */
   api_jobs_t jobs;               /* scheduled jobs and the test clock (jobs.c) */
@@ -215,6 +224,7 @@ typedef struct rest_ctx {
   void (*after)(struct rest_ctx *c, int rc); /* loop-thread continuation of a write */
   void *data;                    /* handler state, freed with the context */
   void (*data_free)(void *);
+  struct rest_ctx *gate_next;    /* waiting behind an account deletion (rel_gate.c) */
 } rest_ctx_t;
 
 /* Route table rows (rest_routes.c), NULL-terminated. */
@@ -237,6 +247,21 @@ void api_list_add(json_t *list, json_t *item, int *bad);
 /* Reply FAIL with err's compatible code and message (info overrides the
  * message when non-NULL), with optional extra fields (stolen), then free c. */
 void rest_reply_err(rest_ctx_t *c, int err, const char *info, json_t *extra);
+/* Run c's route handler with c's app as the reader pool's owner (rest_v4_handle, and a request that waited:
+ * rel_gate_release). */
+void rest_dispatch(rest_ctx_t *c);
+/* Account deletions and the relationship requests of their app (rel_gate.c, decisions §98). rel_gate_hold: one
+ * more deletion of app in flight whose purge is applied in memory (0 or IMC_E_NOMEM: then the deletion must not
+ * be made). rel_gate_defer: 1 when c (a relationship route: rel_api.h's REST handlers) waits — or was refused
+ * 60018, more than REL_GATE_WAIT_MAX waiting — because a deletion of its app is in flight; 0: run it now.
+ * rel_gate_release: that deletion committed or was undone; when it was the app's last, the app's waiting
+ * requests run, in arrival order (a stopping server answers them 70500 "server is shutting down"). */
+enum { REL_GATE_WAIT_MAX = 4096 };
+int rel_gate_hold(api_srv_t *srv, uint32_t app);
+int rel_gate_defer(api_srv_t *srv, rest_ctx_t *c);
+void rel_gate_release(api_srv_t *srv, uint32_t app);
+void rel_gate_free(api_srv_t *srv);
+
 /* Submit a write: run(store, c) on the writer thread inside a group-committed
  * transaction; after(c, rc) on the loop thread once it is durable. If the
  * writer queue is full the request is answered at once with

@@ -158,6 +158,7 @@ typedef struct batch {
   int nomem;     /* an entry of fail or bad could not be made: 70500 before anything is written (§85) */
   int n;
   int reserved;  /* multiaccount_import: new accounts counted as pending (quota.c), released when freed */
+  int gated;     /* account_delete: its app's relationship requests wait until it is freed (rel_gate.c, §98) */
   api_srv_t *srv;
   uint32_t sdkappid;
   /* account_delete: gone, the peers told of the deletion (delivered once it is durable) */
@@ -196,7 +197,10 @@ static void batch_free(void *p)
   for (int i = b ? b->n - 1 : -1; i >= 0; i--) /* not committed: the change sets undone, newest first */
     rel_account_purged(b->item[i].rel, IMC_E_IO);
   if (b && b->reserved) api_quota_release(b->srv, b->sdkappid, b->reserved);
+  api_srv_t *srv = b && b->gated ? b->srv : NULL;
+  uint32_t app = b ? b->sdkappid : 0;
   free(b);
+  if (srv) rel_gate_release(srv, app); /* last: the requests that waited run on the durable state (§98) */
 }
 
 static int multi_run(store_t *s, void *arg)
@@ -368,6 +372,11 @@ void rest_account_delete(rest_ctx_t *c)
   if (!(b->bad = json_array())) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
   delete_bad_items(arr, b->bad, &b->nomem);
   if (b->nomem) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; } /* an invalid item not listed: nothing deleted */
+  /* the purges below are applied in memory before the commit: the app's relationship requests wait (§98) */
+  if ((rc = rel_gate_hold(c->srv, c->sdkappid))) { rest_reply_err(c, rc, NULL, NULL); return; }
+  b->gated = 1;
+  b->srv = c->srv;
+  b->sdkappid = c->sdkappid;
   for (int i = 0; i < b->n; i++) { /* for its group and relationship rows (delete_run); 0: no such account */
     if (tenant_registry_account_find(c->srv->reg, c->sdkappid, b->item[i].user_id, &b->item[i].user_no)) b->item[i].user_no = 0;
     if (b->item[i].user_no && !(b->item[i].rel = rel_account_purge(c->srv, c->sdkappid, b->item[i].user_no, b->item[i].user_id)))

@@ -230,6 +230,13 @@ void rest_v4_handle(api_srv_t *srv, net_req_t *req)
   jsonnull_drop_keys(c->body, im_msg_optional_objects);
   char why[320];
   if ((rc = api_gate_check(srv, c->sdkappid, c->route->gate, why, sizeof why))) { rest_reply_err(c, rc, why, NULL); return; }
+  if (rel_gate_defer(srv, c)) return; /* an account deletion of the app is not durable yet (§98) */
+  rest_dispatch(c);
+}
+
+void rest_dispatch(rest_ctx_t *c)
+{
+  api_srv_t *srv = c->srv;
   /* its reads queue as its app's in the reader pool (§65: odd, never a connection's, client_ws.c reader_owner) */
   if (srv->reader) store_reader_owner(srv->reader, (uint64_t)c->sdkappid << 2 | 1);
   c->route->fn(c);

@@ -135,6 +135,9 @@ static void healthz(api_srv_t *srv, net_req_t *req)
   im_damaged_stats(&ds); /* stored bodies that do not parse, delivered marked (§88): rows met, each once (§95) */
   api_field_put(o, "damaged", json_pack("{s:I,s:I}", "rows", (json_int_t)ds.rows, "untracked",
                                         (json_int_t)ds.untracked), &bad);
+  api_field_put(o, "rel_gate", json_pack("{s:I,s:I,s:I,s:I}", "held", (json_int_t)srv->rel_gate.held.len, "waiting",
+                                         (json_int_t)srv->rel_gate.waiting, "deferred", (json_int_t)srv->rel_gate.deferred,
+                                         "refused", (json_int_t)srv->rel_gate.refused), &bad);
   uint64_t paused, pauses, resumes;
   cws_admit_stats(srv, &paused, &pauses, &resumes);
   api_field_put(o, "admission", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "inflight", (json_int_t)ws.inflight,
@@ -555,6 +558,7 @@ void api_srv_release(api_srv_t *srv)
   u64map_free_each(&srv->rate, free);
   u64map_free_each(&srv->kicks, free);
   u64map_free_each(&srv->quota_pending, free);
+  rel_gate_free(srv);
   im_groups_free(srv->groups);
   meter_free(srv->meter);
   im_presence_free(srv->presence);

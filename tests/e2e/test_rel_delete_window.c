@@ -1,0 +1,177 @@
+/* End-to-end: an account_delete's relationship purge is applied in memory
+ * before its transaction commits (decisions §96); until that transaction is
+ * durable the app's relationship REST requests wait and then run on what
+ * was committed or undone (§98). The server runs with
+ * IMCLOUD_TEST_SYNC_HOLD (e2e_start_sync_held): while the hold file exists
+ * no writer job completes, so the window is held open for as long as the
+ * test needs; GET /healthz rel_gate.waiting says a request waits in it.
+ *
+ * Until 2026-12-06 a friend_check of the deleted account's friend, sent in
+ * the window, answered at once CheckResult_Type_NoRelation — though the
+ * deletion then failed (account_groups:1, a storage error) and the friends
+ * were friends again — and a friend_delete in the window of a deletion that
+ * then committed answered 31704 "not friends" (decided on rows not yet
+ * durable) rather than 30003: the account is gone. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "e2e.h"
+#include "e2e_msg.h"
+#include "e2e_race.h"
+
+static e2e_server_t srv;
+static uint32_t app;
+static char key[80], hold[256];
+
+#define V4(cmd, ...) v4(srv.port, app, key, cmd, __VA_ARGS__)
+
+/* The first entry of r's list. */
+static json_t *first(json_t *r, const char *list) { return json_array_get(json_object_get(r, list), 0); }
+
+static void expect_ok(json_t *r)
+{
+  assert_non_null(r);
+  if (jint(r, "ErrorCode") != 0) fail_msg("expected OK, got %s", json_dumps(r, JSON_COMPACT));
+  json_decref(r);
+}
+
+/* A server (failing as plan says, NULL: not) with a, b, c, d: a and b friends both ways, c blocks b, d asked b
+ * to be its friend (pending: b's AllowType is NeedConfirm). */
+static void start(const char *plan)
+{
+  if (plan) setenv("IMCLOUD_TEST_FAIL", plan, 1);
+  int rc = e2e_start_sync_held(&srv, hold, sizeof hold, "reldel", "china", &app, key, NULL);
+  unsetenv("IMCLOUD_TEST_FAIL");
+  assert_int_equal(rc, 0);
+  import_users(srv.port, app, key, (const char *const[]){ "a", "b", "c", "d", NULL });
+  expect_ok(V4("sns/friend_add", "{\"From_Account\":\"a\",\"AddFriendItem\":[{\"To_Account\":\"b\",\"AddSource\":"
+                                 "\"AddSource_Type_Web\"}],\"AddType\":\"Add_Type_Both\",\"ForceAddFlags\":1}"));
+  expect_ok(V4("sns/black_list_add", "{\"From_Account\":\"c\",\"To_Account\":[\"b\"]}"));
+  json_t *r = V4("sns/friend_add", "{\"From_Account\":\"d\",\"AddFriendItem\":[{\"To_Account\":\"b\",\"AddSource\":"
+                                   "\"AddSource_Type_Web\"}]}");
+  assert_int_equal(jint(first(r, "ResultItem"), "ResultCode"), 30539); /* pending */
+  json_decref(r);
+}
+
+static int stop(void **st)
+{
+  (void)st;
+  if (hold[0]) e2e_sync_hold(hold, 0);
+  return !srv.pid || e2e_finish(&srv) == 0 ? 0 : -1;
+}
+
+/* Every relationship read that shows b's rows, as one text: the lists of a, b, c and d with their sequences. */
+static void snapshot(char *out, size_t cap)
+{
+  static const char *const reads[][2] = {
+    { "sns/friend_get", "{\"From_Account\":\"a\",\"StartIndex\":0}" },
+    { "sns/friend_get", "{\"From_Account\":\"b\",\"StartIndex\":0}" },
+    { "sns/black_list_get", "{\"From_Account\":\"c\",\"StartIndex\":0,\"MaxLimited\":10,\"LastSequence\":0}" },
+    { "sns/friend_check", "{\"From_Account\":\"a\",\"To_Account\":[\"b\"],\"CheckType\":\"CheckResult_Type_Both\"}" },
+    { "sns/black_list_check", "{\"From_Account\":\"c\",\"To_Account\":[\"b\"],\"CheckType\":\"BlackCheckResult_Type_Both\"}" },
+  };
+  size_t used = 0;
+  out[0] = 0;
+  for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++) {
+    json_t *r = V4(reads[i][0], "%s", reads[i][1]);
+    assert_int_equal(jint(r, "ErrorCode"), 0);
+    char *t = json_dumps(r, JSON_COMPACT | JSON_SORT_KEYS);
+    used += (size_t)snprintf(out + used, used < cap ? cap - used : 0, "%s\n", t);
+    free(t);
+    json_decref(r);
+  }
+  assert_true(used < cap);
+}
+
+/* Wait until n relationship requests wait for the deletion (GET /healthz rel_gate.waiting); 10 s at most, then
+ * go on (a server that does not make them wait has answered them). */
+static void gate_waiting(long long n)
+{
+  char body[1 << 15];
+  for (int waited = 0; waited < 10000; waited += 10) {
+    if (e2e_http(srv.port, "GET", "/healthz", NULL, NULL, body, sizeof body) == 200) {
+      const char *p = strstr(body, "\"rel_gate\"");
+      p = p ? strstr(p, "\"waiting\":") : NULL;
+      if (p && atoll(p + 10) >= n) return;
+    }
+    usleep(10000);
+  }
+}
+
+/* b's deletion fails (its group rows: a storage error) while friend_check and black_list_check of b were sent in
+ * its window: they wait, and answer what stayed — a and b friends both ways, c blocking b; every relationship
+ * read is then the same as before the call. */
+static void test_failed_delete_shows_nothing(void **st)
+{
+  (void)st;
+  char before[1 << 14], after[1 << 14];
+  start("account_groups:1");
+  snapshot(before, sizeof before);
+  e2e_sync_hold(hold, 1);
+  int del = race_send(&srv, app, key, "im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"b\"}]}");
+  race_inflight(&srv, 1); /* the deletion's job is in the writer: its purge is applied in memory */
+  int chk = race_send(&srv, app, key, "sns/friend_check",
+                      "{\"From_Account\":\"a\",\"To_Account\":[\"b\"],\"CheckType\":\"CheckResult_Type_Both\"}");
+  int blk = race_send(&srv, app, key, "sns/black_list_check",
+                      "{\"From_Account\":\"c\",\"To_Account\":[\"b\"],\"CheckType\":\"BlackCheckResult_Type_Both\"}");
+  gate_waiting(2);
+  e2e_sync_hold(hold, 0);
+  json_t *r = race_read(del);
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  assert_int_equal(jint(first(r, "ResultItem"), "ResultCode"), 70500); /* storage I/O error: b stays */
+  json_decref(r);
+  r = race_read(chk);
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  assert_string_equal(jstr(first(r, "InfoItem"), "Relation"), "CheckResult_Type_BothWay");
+  json_decref(r);
+  r = race_read(blk);
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  assert_string_equal(jstr(first(r, "BlackListCheckItem"), "Relation"), "BlackCheckResult_Type_AWithB");
+  json_decref(r);
+  snapshot(after, sizeof after);
+  assert_string_equal(after, before);
+  assert_int_equal(e2e_healthz_stat(srv.port, "rel_gate", "waiting"), 0);
+  assert_int_equal(e2e_healthz_stat(srv.port, "rel_gate", "held"), 0);
+}
+
+/* b's deletion commits while a's friend_delete of b was sent in its window: it waits, then answers on the
+ * committed state (30003: b is no account) rather than 31704 "not friends" from the purge not yet durable. */
+static void test_committed_delete_answers_after(void **st)
+{
+  (void)st;
+  start(NULL);
+  e2e_sync_hold(hold, 1);
+  int del = race_send(&srv, app, key, "im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"b\"}]}");
+  race_inflight(&srv, 1);
+  int fd = race_send(&srv, app, key, "sns/friend_delete", "{\"From_Account\":\"a\",\"To_Account\":[\"b\"]}");
+  gate_waiting(1);
+  e2e_sync_hold(hold, 0);
+  json_t *r = race_read(del);
+  assert_int_equal(jint(first(r, "ResultItem"), "ResultCode"), 0);
+  json_decref(r);
+  r = race_read(fd);
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  assert_int_equal(jint(first(r, "ResultItem"), "ResultCode"), 30003);
+  json_decref(r);
+  r = V4("sns/friend_get", "{\"From_Account\":\"a\",\"StartIndex\":0}");
+  assert_int_equal(jint(r, "FriendNum"), 0);
+  json_decref(r);
+  assert_int_equal(e2e_healthz_stat(srv.port, "rel_gate", "deferred"), 1);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_teardown(test_failed_delete_shows_nothing, stop),
+    cmocka_unit_test_teardown(test_committed_delete_answers_after, stop),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
