@@ -602,6 +602,7 @@ void api_net_cfg(const api_cfg_t *cfg, net_cfg_t *n)
   if (cfg->net_notice_turn_us) n->notice_turn_us = (uint32_t)cfg->net_notice_turn_us;
   n->fd_table = (unsigned)cfg->net_fd_table;
   n->loop_slice_us = (unsigned)cfg->net_loop_slice_us;
+  if (cfg->net_wheel_tick_ms) n->wheel_tick_ms = (uint32_t)cfg->net_wheel_tick_ms;
 }
 
 void api_net_handlers(api_srv_t *srv, net_handlers_t *h)

@@ -64,6 +64,7 @@ int net_server_start_socketless(uv_loop_t *loop, const net_cfg_t *cfg, const net
   if (!s || !(s->rbuf = malloc(NET_READ_BUF))) { free(s); return IMC_E_NOMEM; }
   s->loop = loop;
   s->cfg = *cfg;
+  if (!s->cfg.wheel_tick_ms) s->cfg.wheel_tick_ms = NET_WHEEL_TICK_MS; /* a divisor (net__tick_now) */
   s->h = *h;
   s->ep = s->lfd = -1;
   uv_check_init(loop, &s->check);

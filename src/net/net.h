@@ -90,6 +90,11 @@ typedef struct net_cfg {
    * instead of after their slice; 0 = the kernel's default. Default
    * NET_LOOP_SLICE_US. */
   unsigned loop_slice_us;
+  /* The timer wheel's tick (ms): a connection's deadline fires at the first
+   * tick at or after it, so up to this late, and the wheel's timer wakes the
+   * loop once per tick. Default NET_WHEEL_TICK_MS (250); 0 = that. Tests
+   * that must see no timer for a long time set it long. */
+  uint32_t wheel_tick_ms;
   /* 0 (the default): an upgrade request on ws_path that the strict scanner
    * accepted whole in one read, in the plain shape clients send, is read
    * without http-parser (http.c, "Upgrade requests read directly"); 1:
@@ -285,7 +290,7 @@ void net_ws_resume_read(net_ws_t *ws);
 /* Send a close frame, flush, close. on_ws_close follows (later phase). */
 int net_ws_close(net_ws_t *ws, uint16_t code, const char *reason);
 /* Call on_ws_deadline when ms_from_now passes (0 cancels). Granularity
- * 250 ms. A connection has one deadline: this replaces any earlier one.
+ * cfg.wheel_tick_ms (250 ms). A connection has one deadline: this replaces any earlier one.
  * When it passes, input that waits in the kernel is read first (it may have
  * arrived while the loop stalled); on_ws_deadline follows unless that read
  * set the deadline again (activity under an idle timeout) or closed. */

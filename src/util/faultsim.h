@@ -54,6 +54,12 @@ typedef enum {
   IMC_FAULT_GROUP_MEMBERS_READ, /* "group_members_read": a page of a group's member rows (src/im/group_msg.c rjob_run
                                 * R_MEMBERS: get_group_info, get_group_member_info, get_group_muted_account) fails
                                 * as a storage error (IMC_E_IO) would, before any row is read */
+  IMC_FAULT_WS_READ_LATE,      /* "ws_read_late": a logged-in or opening WebSocket's input reported to a turn's input
+                                * pass (src/net/conn.c take_reported, not the check phase's) is not read there: the
+                                * socket is polled again (EPOLL_CTL_MOD), as if its frame arrived after that pass, so
+                                * the check phase's REST-only pass (net__take_http) meets it and defers it to
+                                * srv->again, read by the next turn's idle phase (on_again). Not a failure: the
+                                * order the race between a frame and the check phase gives, made certain */
   IMC_FAULT__COUNT
 } imc_fault_site_t;
 
