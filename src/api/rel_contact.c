@@ -155,10 +155,12 @@ void rest_update_contact_group(rest_ctx_t *c)
   if (!(rr = relreq_new(c)) || from_user(c, 1, &u)) return;
   json_t *type = json_object_get(c->body, "UpdateType"), *ug = json_object_get(c->body, "UpdateGroup");
   json_t *old = json_object_get(ug, "OldGroupName");
-  if (!json_is_integer(type) || (json_integer_value(type) != 1 && json_integer_value(type) != 2) || !json_is_string(old)) {
-    rest_reply_err(c, IMC_E_CONV_PARAM, "UpdateType is 1 (rename) or 2 (conversations); UpdateGroup.OldGroupName names the group", NULL);
+  /* each fault names its own field (§99) */
+  if (!json_is_integer(type) || (json_integer_value(type) != 1 && json_integer_value(type) != 2)) {
+    rest_reply_err(c, IMC_E_CONV_PARAM, "UpdateType must be 1 (rename) or 2 (conversations)", NULL);
     return;
   }
+  if (!json_is_string(old)) { rest_reply_err(c, IMC_E_CONV_PARAM, "UpdateGroup.OldGroupName must name the group", NULL); return; }
   json_t *g = rel_json(rel_val(u, REL_K_CGROUP, json_string_value(old)));
   if (!g) { rest_reply_err(c, IMC_E_CONV_PARAM, "no conversation group of that name", NULL); return; }
   json_t *result = json_pack("{s:O}", "OldGroupName", old);

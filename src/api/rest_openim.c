@@ -66,12 +66,13 @@ static int int_in(json_t *body, const char *name, int64_t lo, int64_t hi, int64_
   return 0;
 }
 
-static int flag01(json_t *body, const char *name, int *out)
+/* An optional 0 or 1 (absent: 0); 90001 naming the field otherwise. */
+static int flag01(json_t *body, const char *name, int *out, char *why, size_t cap)
 {
   int64_t v = 0;
   int rc = int_in(body, name, 0, 1, 0, IMC_E_MSG_JSON, IMC_E_MSG_JSON, &v);
   *out = (int)v;
-  return rc;
+  return rc ? imc_errf(why, cap, rc, "%s must be 0 or 1", name) : 0;
 }
 
 /* A list of known option strings (SendMsgControl, ForbidCallbackControl). */
@@ -139,11 +140,11 @@ static int parse_send(rest_ctx_t *c, im_send_t *in, size_t max_bytes, char *why,
   if ((rc = options(c->body, "SendMsgControl", send_controls, &ctl, why, cap)) ||
       (rc = options(c->body, "ForbidCallbackControl", callback_controls, &cb, why, cap)))
     return rc;
-  if ((rc = flag01(c->body, "IsNeedReadReceipt", &receipt)) || (rc = flag01(c->body, "SupportMessageExtension", &ext)))
-    return imc_errf(why, cap, rc, "IsNeedReadReceipt and SupportMessageExtension must be 0 or 1");
   /* OnlineOnlyFlag 1 (the service's batchsendmsg page): online only, as MsgLifeTime 0, whatever MsgLifeTime says (§60) */
-  if ((rc = flag01(c->body, "OnlineOnlyFlag", &online_only)))
-    return imc_errf(why, cap, rc, "OnlineOnlyFlag must be 0 or 1");
+  if ((rc = flag01(c->body, "IsNeedReadReceipt", &receipt, why, cap)) ||
+      (rc = flag01(c->body, "SupportMessageExtension", &ext, why, cap)) ||
+      (rc = flag01(c->body, "OnlineOnlyFlag", &online_only, why, cap)))
+    return rc;
   in->sdkappid = c->sdkappid;
   in->life_s = online_only ? 0 : life;
   in->sync_other = (uint8_t)sync;
@@ -306,6 +307,10 @@ static void import_done(void *ud, int rc, const im_sent_t *r)
   else rest_reply_ok_bare(c);
 }
 
+/* SyncFromOldSystem → the import mode (0: refused, 90030). 1 is the older pages' name of 5 ("realtime import,
+ * counts as unread"; DOBYTE's ImportMessage sends it), 2 history, 5 realtime (§99). */
+static const uint8_t import_modes[6] = { [1] = 5, [2] = 2, [5] = 5 };
+
 void rest_importmsg(rest_ctx_t *c)
 {
   im_send_t in;
@@ -314,20 +319,22 @@ void rest_importmsg(rest_ctx_t *c)
   int rc, has, has_seq;
   int64_t mode, t;
   memset(&in, 0, sizeof in);
-  if ((rc = int_in(c->body, "SyncFromOldSystem", 2, 5, 0, IMC_E_MSG_SYNC_FROM_OLD, IMC_E_MSG_SYNC_FROM_OLD, &mode)) ||
-      (mode != 2 && mode != 5)) {
+  if (int_in(c->body, "SyncFromOldSystem", 1, 5, 0, IMC_E_MSG_SYNC_FROM_OLD, IMC_E_MSG_SYNC_FROM_OLD, &mode) ||
+      !(mode = import_modes[mode])) {
     rest_reply_err(c, IMC_E_MSG_SYNC_FROM_OLD, NULL, NULL);
     return;
   }
   if ((rc = account(c, "From_Account", IMC_E_MSG_FROM, IMC_E_MSG_FROM, &from_id, &in.from_no)) ||
       (rc = account(c, "To_Account", IMC_E_MSG_TO, IMC_E_MSG_TO_UNKNOWN, &to_id, &in.to_no)) ||
       (rc = u32(c->body, "MsgSeq", IMC_E_MSG_SEQ, &in.cseq, &has_seq)) ||
-      (rc = u32(c->body, "MsgRandom", IMC_E_MSG_RANDOM, &in.random, &has)) || (!has && (rc = IMC_E_MSG_RANDOM)) ||
-      (rc = int_in(c->body, "MsgTimeStamp", 1, INT32_MAX, 0, IMC_E_MSG_TIMESTAMP, IMC_E_MSG_TIMESTAMP, &t)) ||
-      (!t && (rc = IMC_E_MSG_TIMESTAMP))) {
+      (rc = u32(c->body, "MsgRandom", IMC_E_MSG_RANDOM, &in.random, &has)) ||
+      (rc = int_in(c->body, "MsgTimeStamp", 1, INT32_MAX, 0, IMC_E_MSG_TIMESTAMP, IMC_E_MSG_TIMESTAMP, &t))) {
     rest_reply_err(c, rc, NULL, NULL);
     return;
   }
+  /* an absent field is said to be absent, as sendmsg's MsgRandom (§99) */
+  if (!has) { rest_reply_err(c, IMC_E_MSG_RANDOM, "MsgRandom is required", NULL); return; }
+  if (!t) { rest_reply_err(c, IMC_E_MSG_TIMESTAMP, "MsgTimeStamp is required", NULL); return; }
   /* MsgSeq is optional, a random number when absent, as the service's page of the command says (§72) */
   if (!has_seq) in.cseq = im_c2c_random32(c->srv->c2c);
   /* a message from the future would sort as the conversation's newest for ever (import_group_msg's SendTime rule) */

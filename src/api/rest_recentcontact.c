@@ -25,12 +25,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int get_i64(json_t *body, const char *name, int64_t *out)
+/* An optional non-negative integer (absent: 0); 50002 naming the field into why otherwise. */
+static int get_i64(json_t *body, const char *name, int64_t *out, char *why, size_t cap)
 {
   json_t *v = json_object_get(body, name);
   *out = 0;
   if (!v) return 0;
-  if (!json_is_integer(v) || json_integer_value(v) < 0) return IMC_E_CONV_PARAM;
+  if (!json_is_integer(v) || json_integer_value(v) < 0)
+    return imc_errf(why, cap, IMC_E_CONV_PARAM, "%s must be a non-negative integer", name);
   *out = json_integer_value(v);
   return 0;
 }
@@ -67,10 +69,13 @@ void rest_recentcontact_get_list(rest_ctx_t *c)
   }
   im_conv_cursor_t cur;
   int64_t flags;
-  if (get_i64(c->body, "TimeStamp", &cur.time_s) || get_i64(c->body, "StartIndex", &cur.key) ||
-      get_i64(c->body, "TopTimeStamp", &cur.pin_s) || get_i64(c->body, "TopStartIndex", &cur.pin_place) ||
-      get_i64(c->body, "AssistFlags", &flags)) {
-    rest_reply_err(c, IMC_E_CONV_PARAM, "TimeStamp, StartIndex, TopTimeStamp, TopStartIndex and AssistFlags are non-negative integers", NULL);
+  char why[96];
+  if (get_i64(c->body, "TimeStamp", &cur.time_s, why, sizeof why) ||
+      get_i64(c->body, "StartIndex", &cur.key, why, sizeof why) ||
+      get_i64(c->body, "TopTimeStamp", &cur.pin_s, why, sizeof why) ||
+      get_i64(c->body, "TopStartIndex", &cur.pin_place, why, sizeof why) ||
+      get_i64(c->body, "AssistFlags", &flags, why, sizeof why)) {
+    rest_reply_err(c, IMC_E_CONV_PARAM, why, NULL); /* the field at fault (§99) */
     return;
   }
   /* rest-api-reference §2.7: AssistFlags bit 0 pinned first, bit 1 empty conversations too, bit 2 pinned ones
@@ -101,7 +106,8 @@ void rest_recentcontact_delete(rest_ctx_t *c)
   json_t *from = json_object_get(c->body, "From_Account"), *to = json_object_get(c->body, "To_Account");
   /* "type": the spelling clients built on an older page send (DOBYTE's deleteSessionReq), read when "Type" is
    * absent (§92) */
-  json_t *type = json_object_get(c->body, rest_field_name(c->body, "Type", "type"));
+  const char *type_name = rest_field_name(c->body, "Type", "type");
+  json_t *type = json_object_get(c->body, type_name);
   json_t *clear = json_object_get(c->body, "ClearRamble");
   uint32_t user, peer;
   if (!json_is_string(from) || !tenant_user_id_valid(json_string_value(from))) {
@@ -113,7 +119,8 @@ void rest_recentcontact_delete(rest_ctx_t *c)
     return;
   }
   if (!json_is_integer(type) || (json_integer_value(type) != 1 && json_integer_value(type) != 2)) {
-    rest_reply_err(c, IMC_E_CONV_PARAM, "Type must be 1 (C2C) or 2 (group)", NULL);
+    char why[64]; /* named as the request spelt it (§99) */
+    rest_reply_err(c, imc_errf(why, sizeof why, IMC_E_CONV_PARAM, "%s must be 1 (C2C) or 2 (group)", type_name), why, NULL);
     return;
   }
   if (clear && (!json_is_integer(clear) || json_integer_value(clear) < 0 || json_integer_value(clear) > 1)) {

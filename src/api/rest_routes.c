@@ -20,7 +20,7 @@ const rest_route_t rest_routes[] = {
   { "openim",            "querystate",          rest_querystate,          API_AUTH_ADMIN, 0,   64 * KB, API_GATE_NONE, API_METER_REST_CALL, "older name of query_online_status (State)" },
   { "openim",            "sendmsg",             rest_sendmsg,                API_AUTH_ADMIN, 0,   REST_BODY_MSGS(1), API_GATE_NONE, API_METER_REST_CALL | API_METER_C2C_MSG, "send a one-to-one message (MsgKey, MsgTime)" },
   { "openim",            "batchsendmsg",        rest_batchsendmsg,           API_AUTH_ADMIN, 0,   REST_BODY_MSGS(1), API_GATE_NONE, API_METER_REST_CALL | API_METER_C2C_MSG, "send one message to up to 500 users (ErrorList)" },
-  { "openim",            "importmsg",           rest_importmsg,              API_AUTH_ADMIN, 0,   REST_BODY_MSGS(1), API_GATE_NONE, API_METER_REST_CALL, "import a historical one-to-one message (SyncFromOldSystem 2/5)" },
+  { "openim",            "importmsg",           rest_importmsg,              API_AUTH_ADMIN, 0,   REST_BODY_MSGS(1), API_GATE_NONE, API_METER_REST_CALL, "import a historical one-to-one message (SyncFromOldSystem 1/2/5)" },
   { "openim",            "admin_getroammsg",    rest_admin_getroammsg,       API_AUTH_ADMIN, 0,   16 * KB, API_GATE_NONE, API_METER_REST_CALL, "one-to-one history of a user with a peer, newest first" },
   { "openim",            "admin_msgwithdraw",   rest_admin_msgwithdraw,      API_AUTH_ADMIN, 0,   16 * KB, API_GATE_NONE, API_METER_REST_CALL, "recall a one-to-one message by MsgKey" },
   { "openim",            "admin_set_msg_read",  rest_admin_set_msg_read,     API_AUTH_ADMIN, 0,   16 * KB, API_GATE_NONE, API_METER_REST_CALL, "mark a conversation read up to MsgReadTime" },
