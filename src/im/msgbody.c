@@ -38,9 +38,11 @@ static const field_t face_f[] = { { "Index", T_INT, REQ, NULL, 0, NULL }, { "Dat
 static const field_t custom_f[] = {
   { "Data", T_STR, REQ, NULL, 0, NULL }, { "Desc", T_STR, OPT, NULL, 0, NULL },
   { "Ext", T_STR, OPT, NULL, 0, NULL }, { "Sound", T_STR, OPT, NULL, 0, NULL }, END };
-/* REST senders must give Url, UUID and Download_Flag 2 (§2.3). */
+/* REST senders must give Url and Download_Flag 2 (§2.3). UUID is checked only when present: the current page
+ * asks for it, the older page's element had none (Url, Size, Second, Download_Flag; DOBYTE's MsgSoundContent
+ * sends exactly those), and a message reaches its receivers by Url (messaging-c2c-checks4.md §99). */
 static const field_t sound_f[] = {
-  { "Url", T_STR, REQ, NULL, 0, NULL }, { "UUID", T_STR, REQ, NULL, 0, NULL },
+  { "Url", T_STR, REQ, NULL, 0, NULL }, { "UUID", T_STR, OPT, NULL, 0, NULL },
   { "Size", T_INT, OPT, NULL, 0, NULL }, { "Second", T_INT, OPT, NULL, 0, NULL },
   { "Download_Flag", T_INT, REQ, ONLY(2), NULL }, END };
 /* The reference requires none of an image's fields (§2.3: its requirement

@@ -40,6 +40,8 @@ static const char *const valid[] = {
   EL("TIMFaceElem", "{\"Index\":0}"),
   EL("TIMCustomElem", "{\"Data\":\"{}\",\"Desc\":\"push\",\"Ext\":\"e\",\"Sound\":\"a.aiff\"}"),
   EL("TIMSoundElem", "{\"Url\":\"https://x/a.m4a\",\"UUID\":\"u1\",\"Size\":100,\"Second\":3,\"Download_Flag\":2}"),
+  /* the older page's sound element, as DOBYTE sends it: no UUID (§99) */
+  EL("TIMSoundElem", "{\"Url\":\"https://x/a.m4a\",\"Size\":100,\"Second\":3,\"Download_Flag\":2}"),
   EL("TIMImageElem", "{\"UUID\":\"img\",\"ImageFormat\":255,\"ImageInfoArray\":[{\"Type\":1,\"Size\":10,\"Width\":1,\"Height\":1,"
                      "\"URL\":\"u\"},{\"Type\":3,\"Size\":1,\"Width\":1,\"Height\":1,\"URL\":\"t\"}]}"),
   /* an image and a video with only what the reference requires (§2.3) */
@@ -113,7 +115,8 @@ static const struct { const char *body; int code; const char *why; } invalid[] =
     "only one TIMCustomElem" },
   /* sound */
   { "[" EL("TIMSoundElem", "{\"UUID\":\"u\",\"Download_Flag\":2}") "]", IMC_E_MSG_BODY, "Url is required" },
-  { "[" EL("TIMSoundElem", "{\"Url\":\"u\",\"Download_Flag\":2}") "]", IMC_E_MSG_BODY, "UUID is required" },
+  { "[" EL("TIMSoundElem", "{\"Url\":\"u\",\"UUID\":3,\"Download_Flag\":2}") "]", IMC_E_MSG_BODY, "UUID must be a string" },
+  { "[" EL("TIMSoundElem", "{\"Url\":\"u\",\"Size\":1,\"Second\":2}") "]", IMC_E_MSG_BODY, "Download_Flag is required" },
   { "[" EL("TIMSoundElem", "{\"Url\":\"u\",\"UUID\":\"u\",\"Download_Flag\":1}") "]", IMC_E_MSG_BODY, "Download_Flag=1 is not allowed" },
   { "[" EL("TIMSoundElem", "{\"Url\":\"u\",\"UUID\":\"u\",\"Second\":\"3\",\"Download_Flag\":2}") "]", IMC_E_MSG_BODY,
     "Second must be an integer" },
