@@ -63,9 +63,7 @@ static json_t *roam_ok(const char *body)
 /* admin_getroammsg with body must answer code with an ErrorInfo naming field */
 static void roam_err(const char *body, int code, const char *field)
 {
-  json_t *r = v4_code(v4(srv.port, app, key, "openim/admin_getroammsg", "%s", body), code);
-  if (!strstr(jstr(r, "ErrorInfo"), field)) fail_msg("%s: ErrorInfo does not name %s", json_dumps(r, 0), field);
-  json_decref(r);
+  v4_err_info(v4(srv.port, app, key, "openim/admin_getroammsg", "%s", body), code, field);
 }
 
 /* ---- admin_getroammsg under the older page's names ------------------------------------------------- */

@@ -45,16 +45,7 @@
 static void users(const char *const *u) { import_users(srv.port, app, key, u); }
 
 /* user's unread count with peer */
-static json_int_t unread(const char *user, const char *peer)
-{
-  json_t *r = v4(srv.port, app, key, "openim/get_c2c_unread_msg_num", "{\"To_Account\":\"%s\",\"Peer_Account\":[\"%s\"]}",
-                 user, peer);
-  assert_non_null(r);
-  assert_int_equal(jint(r, "ErrorCode"), 0);
-  json_int_t n = jint(json_array_get(json_object_get(r, "C2CUnreadMsgNumList"), 0), "C2CUnreadMsgNum");
-  json_decref(r);
-  return n;
-}
+static json_int_t unread(const char *user, const char *peer) { return v4_c2c_unread(srv.port, app, key, user, peer); }
 
 /* admin_set_msg_read of rt_b with rt_a, MsgReadTime given as the JSON text mrt: the reply's ErrorCode */
 static json_int_t set_read(const char *mrt)

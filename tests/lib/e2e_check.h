@@ -33,6 +33,25 @@ static inline json_t *v4_code(json_t *r, int code)
   return r;
 }
 
+/* A v4 reply that must carry ErrorCode code and an ErrorInfo holding text (the field at fault as the request
+ * spelt it, decisions §92, §99): fails the test with the reply otherwise; decrefs it. */
+static inline void v4_err_info(json_t *r, int code, const char *text)
+{
+  v4_code(r, code);
+  if (!strstr(jstr(r, "ErrorInfo"), text)) fail_msg("%s: ErrorInfo does not hold \"%s\"", json_dumps(r, 0), text);
+  json_decref(r);
+}
+
+/* user's unread count with peer (get_c2c_unread_msg_num, which must answer 0) */
+static inline json_int_t v4_c2c_unread(int port, uint32_t app, const char *key, const char *user, const char *peer)
+{
+  json_t *r = v4_code(v4(port, app, key, "openim/get_c2c_unread_msg_num", "{\"To_Account\":\"%s\",\"Peer_Account\":[\"%s\"]}",
+                         user, peer), 0);
+  json_int_t n = jint(json_array_get(json_object_get(r, "C2CUnreadMsgNumList"), 0), "C2CUnreadMsgNum");
+  json_decref(r);
+  return n;
+}
+
 /* The 70500 of a request whose reply could not be made whole (decisions
  * §82, §85): FAIL, and without field, the command's; decrefs it. */
 static inline void v4_oom(json_t *r, const char *field)
