@@ -115,7 +115,7 @@
   X(MSG_TO_UNKNOWN,       90012, "To_Account is not imported")                  \
   X(MSG_LIFETIME,         90026, "MsgLifeTime must be 0..604800 seconds")       \
   X(MSG_SYNC_FROM_OLD,    90030, "SyncFromOldSystem must be 1, 2 or 5")         \
-  X(MSG_SYNC_OTHER,       90031, "SyncOtherMachine must be 1 or 2")             \
+  X(MSG_SYNC_OTHER,       90031, "SyncOtherMachine must be 1 or 2 (0: not given)")\
   X(MSG_PUSH_INFO,        90043, "OfflinePushInfo is invalid")                  \
   X(MSG_LIFETIME_TYPE,    90044, "MsgLifeTime must be an integer")              \
   X(MSG_KEY,              90054, "MsgKey is invalid")                           \

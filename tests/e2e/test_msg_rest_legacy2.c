@@ -116,6 +116,10 @@ static void test_error_info_names_the_field(void **st)
     assert_string_equal(jstr(r, "ErrorInfo"), want);
     json_decref(r);
   }
+  /* SyncOtherMachine: 0 is taken as "not given", and the refusal says so */
+  v4_err_info(v4(srv.port, app, key, "openim/sendmsg", "{\"From_Account\":\"x2_a\",\"To_Account\":\"x2_b\","
+                 "\"MsgRandom\":1,\"SyncOtherMachine\":3,\"MsgBody\":" TEXT("x") "}"),
+              90031, "SyncOtherMachine must be 1 or 2 (0: not given)");
   /* importmsg: an absent MsgRandom or MsgTimeStamp is said to be absent */
   v4_err_info(v4(srv.port, app, key, "openim/importmsg", "{\"SyncFromOldSystem\":2,\"From_Account\":\"x2_a\","
                  "\"To_Account\":\"x2_b\",\"MsgTimeStamp\":%lld,\"MsgBody\":" TEXT("x") "}", now_s() - 60),
