@@ -6,6 +6,7 @@
 #    clients against the real server)
 # 3. ASan+UBSan build of the unit, end-to-end and interop tests
 # 4. libFuzzer targets replaying their seed corpora (clang)
+# The builds of 3 and 4 run in the background during 1's end-to-end tests.
 # Ends with exactly one line "N passed, N failed"; exit status 0 iff none failed.
 cd "$(dirname "$0")/.."
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
@@ -33,6 +34,21 @@ UNIT=$(ls build/tests/unit/*/test_* 2>/dev/null | grep -v '\.d$')
 E2E=$(ls build/tests/e2e/test_* 2>/dev/null | grep -v '\.d$')
 phase "unit tests"
 sh scripts/run-lanes.sh unit "$LANES" $UNIT
+# The sanitizer and fuzz trees are built in the background, niced, while the
+# normal end-to-end and interop tests run: those mostly wait on sockets and
+# clocks, and no test asserts a timing (the deadline-driven ones were run
+# beside these builds, twice, all passing). Each build's output goes to a log,
+# printed when it fails; "== … (at N s)" says when each starts and ends.
+# "$log.rc" holds "STATUS END" (END: seconds since T0), written when it ends.
+blog=$(mktemp); flog=$(mktemp)
+built() { echo "$1 $(( $(date +%s) - T0 ))" > "$2.tmp"; mv "$2.tmp" "$2.rc"; }
+phase "sanitizer build (ASan+UBSan), then fuzz build, in the background"
+(
+  nice -n 10 make -j"$JOBS" BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" tests-build >"$blog" 2>&1
+  built $? "$blog"
+  ! ls tests/fuzz/fuzz_*.c >/dev/null 2>&1 || { nice -n 10 make -j"$JOBS" fuzz-build >"$flog" 2>&1; built $? "$flog"; }
+) &
+builds=$!
 phase "end-to-end tests"
 IMCLOUD_BIN=$PWD/build/imcloud sh scripts/run-lanes.sh e2e "$E2E_LANES" $E2E
 
@@ -41,9 +57,12 @@ if [ -f tests/interop/run.sh ]; then
   IMCLOUD_BIN=$PWD/build/imcloud sh scripts/run-tests.sh interop tests/interop/run.sh
 fi
 
-phase "sanitizer build (ASan+UBSan)"
+phase "waiting for the sanitizer build"
+while [ ! -f "$blog.rc" ] && kill -0 $builds 2>/dev/null; do sleep 1; done
+rc=1; end=?; [ ! -f "$blog.rc" ] || read rc end < "$blog.rc"
+phase "sanitizer build done (it ended at $end s)"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-if make -j"$JOBS" BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" tests-build; then
+if [ "$rc" = 0 ]; then
   UNIT=$(ls build-asan/tests/unit/*/test_* 2>/dev/null | grep -v '\.d$')
   export IMC_PROPERTY_BILLS=200000
   E2E=$(ls build-asan/tests/e2e/test_* 2>/dev/null | grep -v '\.d$')
@@ -54,14 +73,16 @@ if make -j"$JOBS" BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fn
   # the interop clients (a browser's frames among them) against the sanitized server too
   [ ! -f tests/interop/run.sh ] || IMCLOUD_BIN=$PWD/build-asan/imcloud sh scripts/run-tests.sh asan-interop tests/interop/run.sh
 else
+  grep -E 'error|Error' "$blog" | head -n 20
   echo "!! sanitizer build failed"; read tp tf < "$TEST_TOTALS"; echo "$tp $((tf + 1))" > "$TEST_TOTALS"
   echo "sanitizer build failed" >> "$TEST_FAILED"
 fi
 
+wait $builds
 if ls tests/fuzz/fuzz_*.c >/dev/null 2>&1; then
-  phase "fuzz build and corpus replay"
-  flog=$(mktemp)
-  if make -j"$JOBS" fuzz-build >"$flog" 2>&1; then
+  rc=1; end=?; [ ! -f "$flog.rc" ] || read rc end < "$flog.rc"
+  phase "fuzz corpus replay (the fuzz build ended at $end s)"
+  if [ "$rc" = 0 ]; then
     sh scripts/run-tests.sh fuzz build-fuzz/fuzz_*
   else
     grep -E 'error|Error' "$flog" | head -n 20
@@ -70,7 +91,7 @@ if ls tests/fuzz/fuzz_*.c >/dev/null 2>&1; then
   fi
 fi
 
-read tp tf < "$TEST_TOTALS"; rm -f "$TEST_TOTALS" ${flog:+"$flog"}
+read tp tf < "$TEST_TOTALS"; rm -f "$TEST_TOTALS" "$blog" "$blog.rc" "$flog" "$flog.rc"
 phase done
 failed_list
 echo "$tp passed, $tf failed"
