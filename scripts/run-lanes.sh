@@ -12,24 +12,22 @@ here=$(dirname "$0")
 dir=$(mktemp -d)
 # The slowest, longest first ("-- … N s" lines of run-tests.sh), so that no
 # long test starts last and the lanes end together. Ordered 2026-12-06 (wave
-# 36; earlier orders and their figures: git log of this file).
-# End-to-end tests by their ASan time in CI on a quiet box: cli_minor 39 s,
-# group_live 36, msg_sync 32, write_durability 38 (its checks since run in
-# one read transaction: 14 -> 9 s normal on a busy box, placed after
-# msg_sync by that), keepalive_slow_reader 26 (its clients that take
-# nothing since wait beside the steady reader: 25 -> 18 s ASan, placed by
-# that), http_bad 20, ws_msg_review, turn_budgets, live_walk_members and
-# http_deadline 17, group_push_lost and ack_after_sync 16, ws_login_hold,
-# reply_whole and keepalive_deadline 15, msg_durability 14; then the rest
-# of the former order (each under 14 s there). Then unit tests by their
+# 37; earlier orders and their figures: git log of this file).
+# End-to-end tests by their ASan time in CI on a quiet box (wave 36's run,
+# 877 s): cli_minor 37 s, write_durability and c2c_ws_audit 33 (c2c_ws_audit
+# was 17th: it started mid-phase), msg_sync 31, group_live 30, cli_h4 and
+# cli 27 (19th and 20th before), keepalive_slow_reader and clock_corr 20,
+# ws_admit 19, races and http_bad 18, http_deadline 17, msg_pages 16,
+# ws_login_hold, run_script, retention_review, push_lost (not listed
+# before), keepalive_deadline, group_push_lost and ack_after_sync 15; then
+# the rest of the former order. Then unit tests by their
 # ASan time (scripts/check.sh's environment, 2 lanes, busy box, about 3x a
 # quiet one): msg_list_steps 66 s, msg_imp_steps 46, msg_purge 36,
 # msg_newconv 31, msg_window 30, msg_held 20, sqlite_vfs and meter_store
 # 19, msg_trim_steps and msg_recent_log 18, schema 15, msg_log and
 # writer_sync 13, msg_pass_steps 12, net_turns 11, jsonr 10, writer_ckpt
-# and writer 9, net_server and meter_bills 8, writer_turns 7 (msg_list_steps
-# and msg_imp_steps, the two longest, were missing and started mid-phase).
-slow="test_cli_minor test_group_live test_msg_sync test_write_durability test_http_bad test_keepalive_slow_reader test_ws_msg_review test_turn_budgets test_live_walk_members test_http_deadline test_group_push_lost test_ack_after_sync test_ws_login_hold test_reply_whole test_keepalive_deadline test_msg_durability test_c2c_ws_audit test_gates_review test_cli test_cli_h4 test_clock_corr test_msg_pages test_group_dissolve_chunks test_bill_kill test_clock_life test_clock_bill test_retention_review test_ws_admit test_ws_paused_gone test_races test_msg_trim test_ws test_retention_addons test_ws_pace test_store_pipeline test_run_script test_msg_list_steps test_msg_imp_steps test_msg_purge test_msg_newconv test_msg_window test_msg_held test_sqlite_vfs test_meter_store test_msg_trim_steps test_msg_recent_log test_schema test_msg_log test_writer_sync test_msg_pass_steps test_net_turns test_jsonr test_writer_ckpt test_writer test_net_server test_meter_bills test_writer_turns"
+# and writer 9, net_server and meter_bills 8, writer_turns 7.
+slow="test_cli_minor test_write_durability test_c2c_ws_audit test_msg_sync test_group_live test_cli_h4 test_cli test_keepalive_slow_reader test_clock_corr test_ws_admit test_races test_http_bad test_http_deadline test_msg_pages test_ws_login_hold test_run_script test_retention_review test_push_lost test_keepalive_deadline test_group_push_lost test_ack_after_sync test_ws_msg_review test_turn_budgets test_live_walk_members test_reply_whole test_msg_durability test_gates_review test_group_dissolve_chunks test_bill_kill test_clock_life test_clock_bill test_ws_paused_gone test_msg_trim test_ws test_retention_addons test_ws_pace test_store_pipeline test_msg_list_steps test_msg_imp_steps test_msg_purge test_msg_newconv test_msg_window test_msg_held test_sqlite_vfs test_meter_store test_msg_trim_steps test_msg_recent_log test_schema test_msg_log test_writer_sync test_msg_pass_steps test_net_turns test_jsonr test_writer_ckpt test_writer test_net_server test_meter_bills test_writer_turns"
 for t in "$@"; do
   [ -x "$t" ] || continue
   rank=1; n=0
