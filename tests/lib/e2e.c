@@ -163,7 +163,10 @@ static const char *json_field(const char *json, const char *name, char *out, siz
  * a directory of its own), then copied. A fresh database's migrations, each
  * synced, took most of every setup's `customer create` and check nothing a
  * first one did not (tests/unit/store/test_schema checks them; the CLI
- * tests still create theirs). Removed at exit by the process that made it. */
+ * tests still create theirs). Removed at exit by the process that made it.
+ * E2E_NO_TEMPLATE=1 (environment) leaves it out: every directory's database
+ * is then made by IMCLOUD_BIN's own `customer create`, as a server binary of
+ * another schema (an older build, to see a test fail before a change) needs. */
 static char tmpl_dir[64];
 static pid_t tmpl_pid;
 
@@ -182,7 +185,7 @@ static void fresh_db(const char *dir)
   char path[400], from[128];
   struct stat st;
   snprintf(path, sizeof path, "%s/imcloud.db", dir);
-  if (!stat(path, &st)) return;
+  if (!stat(path, &st) || getenv("E2E_NO_TEMPLATE")) return;
   snprintf(from, sizeof from, "%s/imcloud.db", tmpl_dir);
   if (!tmpl_dir[0]) {
     store_t *s;
