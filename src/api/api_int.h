@@ -47,11 +47,20 @@ typedef struct api_jobs {
   uint64_t runs[API_JOBS], failures[API_JOBS];
 } api_jobs_t;
 
-/* Relationship REST requests waiting for their app's account deletions to be durable (rel_gate.c, decisions §98). */
+/* A request waiting in the gate below: a REST context's (rest_ctx.gate) or a WebSocket request's (rel_gate.c). */
+typedef struct rel_gate_node {
+  struct rel_gate_node *next;    /* the next waiting request, in arrival order */
+  uint32_t app;
+  uint8_t ws;                    /* 1: a WebSocket request (rel_gate.c's own), 0: a rest_ctx_t's */
+} rel_gate_node_t;
+
+/* Relationship requests waiting for their app's account deletions to be durable (rel_gate.c, decisions §98,
+ * §101): REST requests, WebSocket relationship ops, and WebSocket sends from or to an account being deleted. */
 typedef struct rel_gate {
   u64map_t held;                 /* sdkappid → its deletions in flight (size_t *) */
-  struct rest_ctx *head, *tail;  /* the waiting requests, in arrival order (rest_ctx.gate_next) */
-  size_t waiting;                /* at most REL_GATE_WAIT_MAX */
+  u64map_t named;                /* sdkappid << 32 | user_no → the deletions in flight of that account (size_t *) */
+  rel_gate_node_t *head, *tail;  /* the waiting requests, in arrival order */
+  size_t waiting;                /* at most REL_GATE_WAIT_MAX, REST and WebSocket together */
   uint64_t deferred, refused;    /* requests that waited, refused because too many waited (GET /healthz rel_gate) */
 } rel_gate_t;
 
@@ -224,7 +233,7 @@ typedef struct rest_ctx {
   void (*after)(struct rest_ctx *c, int rc); /* loop-thread continuation of a write */
   void *data;                    /* handler state, freed with the context */
   void (*data_free)(void *);
-  struct rest_ctx *gate_next;    /* waiting behind an account deletion (rel_gate.c) */
+  rel_gate_node_t gate;          /* waiting behind an account deletion (rel_gate.c) */
 } rest_ctx_t;
 
 /* Route table rows (rest_routes.c), NULL-terminated. */
@@ -250,14 +259,20 @@ void rest_reply_err(rest_ctx_t *c, int err, const char *info, json_t *extra);
 /* Run c's route handler with c's app as the reader pool's owner (rest_v4_handle, and a request that waited:
  * rel_gate_release). */
 void rest_dispatch(rest_ctx_t *c);
-/* Account deletions and the relationship requests of their app (rel_gate.c, decisions §98). rel_gate_hold: one
- * more deletion of app in flight whose purge is applied in memory (0 or IMC_E_NOMEM: then the deletion must not
- * be made). rel_gate_defer: 1 when c (a relationship route: rel_api.h's REST handlers) waits — or was refused
- * 60018, more than REL_GATE_WAIT_MAX waiting — because a deletion of its app is in flight; 0: run it now.
- * rel_gate_release: that deletion committed or was undone; when it was the app's last, the app's waiting
- * requests run, in arrival order (a stopping server answers them 70500 "server is shutting down"). */
+/* Account deletions and the relationship requests of their app (rel_gate.c, decisions §98, §101). rel_gate_hold:
+ * one more deletion of app in flight whose purge is applied in memory (0 or IMC_E_NOMEM: then the deletion must
+ * not be made). rel_gate_name: that deletion names the account user_no (its purge is made; 0 or IMC_E_NOMEM: then
+ * the purge must not be made); rel_gate_unname once per name, before the deletion's rel_gate_release.
+ * rel_gate_held: 1 while a deletion of app is in flight. rel_gate_defer: 1 when c (a relationship route:
+ * rel_api.h's REST handlers) waits — or was refused 60018, more than REL_GATE_WAIT_MAX waiting — because a
+ * deletion of its app is in flight; 0: run it now. rel_gate_release: that deletion committed or was undone;
+ * when it was the app's last, the app's waiting requests run, in arrival order (a stopping server answers them
+ * 70500 "server is shutting down"). */
 enum { REL_GATE_WAIT_MAX = 4096 };
 int rel_gate_hold(api_srv_t *srv, uint32_t app);
+int rel_gate_name(api_srv_t *srv, uint32_t app, uint32_t user_no);
+void rel_gate_unname(api_srv_t *srv, uint32_t app, uint32_t user_no);
+int rel_gate_held(const api_srv_t *srv, uint32_t app);
 int rel_gate_defer(api_srv_t *srv, rest_ctx_t *c);
 void rel_gate_release(api_srv_t *srv, uint32_t app);
 void rel_gate_free(api_srv_t *srv);
@@ -406,6 +421,17 @@ extern const cws_op_t cws_ops[]; /* NULL-terminated */
 #define CWS_FRAME_CEILING_BYTES (16u << 20)
 #define API_WS_FRAME_DEFAULT_BYTES 65536 /* ws_max_frame_bytes 0: at least this */
 size_t cws_msg_frame_bytes(int64_t msg_max_bytes);
+/* WebSocket requests behind an account deletion (rel_gate.c, decisions §101): 1 when the request (op row o, or the
+ * row of handler fn; id and req borrowed, kept with a reference while it waits) waits — or was answered 60018
+ * (REL_GATE_WAIT_MAX waiting) or 70500 (out of memory) — and 0 to run it now. rel_gate_ws_defer (cws_on_text,
+ * before the row's handler): a relationship op (pending, friend_response, the status ops) while a deletion of
+ * the session's app is in flight. rel_gate_ws_names (a send's relationship check: send, typing, group_send):
+ * while a deletion in flight names the session's user or peer_no (0: none). A waiting request holds its
+ * connection (cws_hold); once the app's last deletion ends, its handler runs from the start if the same session
+ * is still online, and is dropped unrun (no reply, no effect) if the connection closed or its session ended. */
+int rel_gate_ws_defer(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const cws_op_t *o, json_t *id, json_t *req);
+int rel_gate_ws_names(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, cws_op_fn fn, json_t *id, json_t *req,
+                      uint32_t peer_no);
 
 void cws_on_open(void *ud, net_ws_t *ws);
 void cws_on_text(void *ud, net_ws_t *ws, const char *data, size_t len);

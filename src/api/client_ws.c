@@ -773,7 +773,8 @@ void cws_on_text(void *ud, net_ws_t *ws, const char *data, size_t len)
   jsonnull_drop_keys(req, im_msg_optional_objects);
   const cws_op_t *o = cws_ops;
   while (o->name && strcmp(o->name, name)) o++;
-  if (!op_refused(srv, ws, c, o, name, id, len)) {
+  /* a relationship op waits while an account deletion of the app is not durable (rel_gate.c, §101) */
+  if (!op_refused(srv, ws, c, o, name, id, len) && !rel_gate_ws_defer(srv, ws, c, o, id, req)) {
     cws_reader_owner(srv, c, o->reply_only); /* its reads queue as this connection's (§65) */
     srv->ws_frame_reads = o->reply_only;
     o->fn(srv, ws, c, id, req);

@@ -1,12 +1,16 @@
-/* rel_gate.c — relationship REST requests wait while an account deletion of
- * their app is in flight (decisions §98): that deletion's purge is applied
- * to memory before its transaction commits (rel_account_purge), and nothing
- * a client is told may rest on a change that is not durable. A request that
- * waits runs, in arrival order, once the last deletion of its app has
- * committed or been undone. Loop thread. */
+/* rel_gate.c — relationship requests wait while an account deletion of
+ * their app is in flight (decisions §98, §101): that deletion's purge is
+ * applied to memory before its transaction commits (rel_account_purge), and
+ * nothing a client is told may rest on a change that is not durable. The
+ * app's relationship REST commands and WebSocket relationship ops wait, and
+ * so do the WebSocket sends whose relationship check reads the rows of an
+ * account the deletion names (its sender or its peer). A request that waits
+ * runs, in arrival order, once the last deletion of its app has committed or
+ * been undone. Loop thread. */
 #include "api/rel_api.h"
 #include "util/err.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 
 /* The REST handlers that read or write relationship rows (rel_api.h), the
@@ -20,6 +24,22 @@ static const rest_handler_fn gated[] = {
   rest_search_contact_group, rest_mark_contact, rest_setnospeaking, rest_getnospeaking,
 };
 
+/* The WebSocket ops that read or write relationship rows (ws_rel.c, ws_status.c: pending requests, friends,
+ * the user's META status text). The sends wait only for the deletions naming their users (rel_gate_ws_names). */
+static const cws_op_fn ws_gated[] = {
+  cws_op_pending, cws_op_friend_response, cws_op_status_set, cws_op_status_get, cws_op_status_subscribe,
+  cws_op_status_unsubscribe,
+};
+
+/* A WebSocket request that waits: its op row, the frame (a reference) and the connection (held). */
+typedef struct ws_wait {
+  rel_gate_node_t node;
+  cws_conn_t *c;
+  uint32_t sid;                  /* the session it was made in: a later one does not run it */
+  const cws_op_t *op;
+  json_t *id, *req;              /* id: borrowed from req (or NULL) */
+} ws_wait_t;
+
 static int is_gated(const rest_route_t *r)
 {
   for (size_t i = 0; i < sizeof gated / sizeof gated[0]; i++)
@@ -27,62 +47,141 @@ static int is_gated(const rest_route_t *r)
   return 0;
 }
 
-/* The deletions of app in flight (a counter of its own, so that a release never allocates). */
-static size_t *held(const api_srv_t *srv, uint32_t app)
-{
-  return u64map_get(&srv->rel_gate.held, app);
-}
+static uint64_t name_key(uint32_t app, uint32_t user_no) { return (uint64_t)app << 32 | user_no; }
 
-int rel_gate_hold(api_srv_t *srv, uint32_t app)
+/* One more in a map of counters (a counter of its own, so that a release never allocates): 0 or IMC_E_NOMEM. */
+static int count_up(u64map_t *m, uint64_t key)
 {
-  size_t *n = held(srv, app);
+  size_t *n = u64map_get(m, key);
   if (n) { ++*n; return 0; }
   if (!(n = malloc(sizeof *n))) return IMC_E_NOMEM;
   *n = 1;
-  if (u64map_put(&srv->rel_gate.held, app, n)) { free(n); return IMC_E_NOMEM; }
+  if (u64map_put(m, key, n)) { free(n); return IMC_E_NOMEM; }
   return 0;
 }
+
+/* One less: 1 when that was the last. */
+static int count_down(u64map_t *m, uint64_t key)
+{
+  size_t *n = u64map_get(m, key);
+  if (!n || --*n) return 0;
+  free(u64map_del(m, key));
+  return 1;
+}
+
+int rel_gate_hold(api_srv_t *srv, uint32_t app) { return count_up(&srv->rel_gate.held, app); }
+
+int rel_gate_name(api_srv_t *srv, uint32_t app, uint32_t user_no) { return count_up(&srv->rel_gate.named, name_key(app, user_no)); }
+
+void rel_gate_unname(api_srv_t *srv, uint32_t app, uint32_t user_no) { (void)count_down(&srv->rel_gate.named, name_key(app, user_no)); }
+
+int rel_gate_held(const api_srv_t *srv, uint32_t app) { return u64map_get(&srv->rel_gate.held, app) != NULL; }
+
+/* Room for one more waiting request: 1, or 0 (counted as refused: the caller answers 60018). */
+static int room(rel_gate_t *g)
+{
+  if (g->waiting < REL_GATE_WAIT_MAX) return 1;
+  g->refused++;
+  return 0;
+}
+
+static void enqueue(rel_gate_t *g, rel_gate_node_t *n, uint32_t app, int ws)
+{
+  n->next = NULL;
+  n->app = app;
+  n->ws = (uint8_t)ws;
+  if (g->tail) g->tail->next = n;
+  else g->head = n;
+  g->tail = n;
+  g->waiting++;
+  g->deferred++;
+}
+
+#define REL_GATE_FULL "too many relationship requests wait for an account deletion to be durable; retry later"
 
 int rel_gate_defer(api_srv_t *srv, rest_ctx_t *c)
 {
   rel_gate_t *g = &srv->rel_gate;
-  if (!held(srv, c->sdkappid) || !is_gated(c->route)) return 0;
-  if (g->waiting >= REL_GATE_WAIT_MAX) {
-    g->refused++;
-    rest_reply_err(c, IMC_E_OVERLOADED, "too many relationship requests wait for an account deletion to be durable; "
-                   "retry later", NULL);
-    return 1;
-  }
-  c->gate_next = NULL;
-  if (g->tail) g->tail->gate_next = c;
-  else g->head = c;
-  g->tail = c;
-  g->waiting++;
-  g->deferred++;
+  if (!rel_gate_held(srv, c->sdkappid) || !is_gated(c->route)) return 0;
+  if (!room(g)) { rest_reply_err(c, IMC_E_OVERLOADED, REL_GATE_FULL, NULL); return 1; }
+  enqueue(g, &c->gate, c->sdkappid, 0);
   return 1;
+}
+
+/* Make (o, id, req) of c wait: 1 (waiting, or answered). */
+static int ws_wait(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const cws_op_t *o, json_t *id, json_t *req)
+{
+  rel_gate_t *g = &srv->rel_gate;
+  if (!room(g)) { cws_reply(ws, id, o->name, IMC_E_OVERLOADED, REL_GATE_FULL, NULL); return 1; }
+  ws_wait_t *w = malloc(sizeof *w);
+  if (!w) { cws_reply(ws, id, o->name, IMC_E_NOMEM, NULL, NULL); return 1; }
+  *w = (ws_wait_t){ .c = cws_hold(c), .sid = cws_session(c)->sid, .op = o, .id = id, .req = json_incref(req) };
+  enqueue(g, &w->node, cws_session(c)->sdkappid, 1);
+  return 1;
+}
+
+int rel_gate_ws_defer(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const cws_op_t *o, json_t *id, json_t *req)
+{
+  if (cws_state(c) != CWS_ONLINE || !rel_gate_held(srv, cws_session(c)->sdkappid)) return 0;
+  for (size_t i = 0; i < sizeof ws_gated / sizeof ws_gated[0]; i++)
+    if (o->fn == ws_gated[i]) return ws_wait(srv, ws, c, o, id, req);
+  return 0;
+}
+
+int rel_gate_ws_names(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, cws_op_fn fn, json_t *id, json_t *req,
+                      uint32_t peer_no)
+{
+  const im_session_t *s = cws_session(c);
+  const u64map_t *named = &srv->rel_gate.named;
+  if (!named->len || (!u64map_get(named, name_key(s->sdkappid, s->user_no)) &&
+                      (!peer_no || !u64map_get(named, name_key(s->sdkappid, peer_no)))))
+    return 0;
+  const cws_op_t *o = cws_ops;
+  while (o->name && o->fn != fn) o++;
+  return o->name ? ws_wait(srv, ws, c, o, id, req) : 0;
+}
+
+/* A WebSocket request's turn: run from the start (every check again) if its session is still online; dropped
+ * unrun if its connection closed or its session ended while it waited (nobody to answer). */
+static void ws_run(api_srv_t *srv, ws_wait_t *w)
+{
+  net_ws_t *ws = cws_usable(w->c);
+  if (ws && cws_state(w->c) == CWS_ONLINE && cws_session(w->c)->sid == w->sid) {
+    char why[320];
+    int rc = srv->stopping ? IMC_E_SHUTDOWN : api_gate_check(srv, w->node.app, w->op->gate, why, sizeof why);
+    if (rc) cws_reply(ws, w->id, w->op->name, rc, srv->stopping ? NULL : why, NULL);
+    else {
+      cws_reader_owner(srv, w->c, w->op->reply_only);
+      w->op->fn(srv, ws, w->c, w->id, w->req);
+      cws_reader_owner(srv, NULL, 0);
+    }
+  }
+  cws_release_req(srv, w->c);
+  json_decref(w->req);
+  free(w);
 }
 
 void rel_gate_release(api_srv_t *srv, uint32_t app)
 {
   rel_gate_t *g = &srv->rel_gate;
-  size_t *n = held(srv, app);
-  if (!n || --*n) return;
-  free(u64map_del(&g->held, app));
-  rest_ctx_t *mine = NULL, **tail = &mine, **p = &g->head; /* the app's waiting requests, in order, unlinked */
+  if (!count_down(&g->held, app)) return;
+  rel_gate_node_t *mine = NULL, **tail = &mine, **p = &g->head; /* the app's waiting requests, in order, unlinked */
   g->tail = NULL;
   while (*p) {
-    rest_ctx_t *c = *p;
-    if (c->sdkappid != app) { g->tail = c; p = &c->gate_next; continue; }
-    *p = c->gate_next;
-    c->gate_next = NULL;
-    *tail = c;
-    tail = &c->gate_next;
+    rel_gate_node_t *n = *p;
+    if (n->app != app) { g->tail = n; p = &n->next; continue; }
+    *p = n->next;
+    n->next = NULL;
+    *tail = n;
+    tail = &n->next;
     g->waiting--;
   }
   while (mine) { /* a handler run here cannot hold the app again: account_delete is not gated */
-    rest_ctx_t *c = mine;
-    mine = c->gate_next;
-    c->gate_next = NULL;
+    rel_gate_node_t *n = mine;
+    mine = n->next;
+    n->next = NULL;
+    if (n->ws) { ws_run(srv, (ws_wait_t *)n); continue; }
+    rest_ctx_t *c = (rest_ctx_t *)((char *)n - offsetof(rest_ctx_t, gate));
     if (srv->stopping) rest_reply_err(c, IMC_E_SHUTDOWN, NULL, NULL);
     else rest_dispatch(c);
   }
@@ -90,5 +189,18 @@ void rel_gate_release(api_srv_t *srv, uint32_t app)
 
 void rel_gate_free(api_srv_t *srv)
 {
-  u64map_free_each(&srv->rel_gate.held, free);
+  rel_gate_t *g = &srv->rel_gate;
+  while (g->head) { /* WebSocket requests still waiting (their connections are closed): dropped */
+    rel_gate_node_t *n = g->head;
+    g->head = n->next;
+    if (!n->ws) continue;
+    ws_wait_t *w = (ws_wait_t *)n;
+    cws_release(w->c);
+    json_decref(w->req);
+    free(w);
+  }
+  g->tail = NULL;
+  g->waiting = 0;
+  u64map_free_each(&g->held, free);
+  u64map_free_each(&g->named, free);
 }

@@ -164,7 +164,8 @@ typedef struct batch {
   /* account_delete: gone, the peers told of the deletion (delivered once it is durable) */
   /* rel: its relationship rows' purge (rel_account_purge), written by the deleting transaction (§96);
    * prep_rc: that purge could not be made (out of memory), the account is not deleted */
-  struct { char user_id[40]; uint32_t user_no; int rc, prep_rc; im_c2c_gone_t *gone; relreq_t *rel; } item[BATCH_MAX];
+  /* named: its account is named in the gate (rel_gate_name: the sends from or to it wait, §101) */
+  struct { char user_id[40]; uint32_t user_no; int rc, prep_rc, named; im_c2c_gone_t *gone; relreq_t *rel; } item[BATCH_MAX];
 } batch_t;
 
 /* Collect user ids from arr: strings (field NULL) or objects {field: id}.
@@ -199,6 +200,8 @@ static void batch_free(void *p)
   if (b && b->reserved) api_quota_release(b->srv, b->sdkappid, b->reserved);
   api_srv_t *srv = b && b->gated ? b->srv : NULL;
   uint32_t app = b ? b->sdkappid : 0;
+  for (int i = 0; srv && i < b->n; i++)
+    if (b->item[i].named) rel_gate_unname(srv, app, b->item[i].user_no);
   free(b);
   if (srv) rel_gate_release(srv, app); /* last: the requests that waited run on the durable state (§98) */
 }
@@ -379,7 +382,10 @@ void rest_account_delete(rest_ctx_t *c)
   b->sdkappid = c->sdkappid;
   for (int i = 0; i < b->n; i++) { /* for its group and relationship rows (delete_run); 0: no such account */
     if (tenant_registry_account_find(c->srv->reg, c->sdkappid, b->item[i].user_id, &b->item[i].user_no)) b->item[i].user_no = 0;
-    if (b->item[i].user_no && !(b->item[i].rel = rel_account_purge(c->srv, c->sdkappid, b->item[i].user_no, b->item[i].user_id)))
+    if (!b->item[i].user_no) continue;
+    /* named before its purge: the sends from or to it wait too (§101); not named, its purge is not made */
+    if (!(b->item[i].named = rel_gate_name(c->srv, c->sdkappid, b->item[i].user_no) == 0) ||
+        !(b->item[i].rel = rel_account_purge(c->srv, c->sdkappid, b->item[i].user_no, b->item[i].user_id)))
       b->item[i].prep_rc = IMC_E_NOMEM;
   }
   rest_submit(c, delete_run, delete_after);

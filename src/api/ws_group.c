@@ -434,6 +434,11 @@ void cws_op_group_send(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, 
   /* the sender's account and global mute after every field and the body (a malformed send gets its
    * validation code, muted or not; docs/rest-api.md "Checks of a send, in order"), before the group's checks */
   const char *from_id = cws_user_id(srv, c);
+  if (from_id && rel_gate_ws_names(srv, ws, c, cws_op_group_send, id, req, 0)) { /* its global mute may be purged (§101) */
+    free(to_json);
+    free(in.body);
+    return;
+  }
   const rel_user_t *ru = from_id ? rel_user(srv->rel, s->sdkappid, s->user_no) : NULL;
   if (!from_id) rc = imc_errf(why, sizeof why, IMC_E_USER_NOT_FOUND, "the sender's account is gone");
   else if (rel_val(ru, REL_K_META, REL_MUTE_GROUP) && rel_mute_left(ru, REL_MUTE_GROUP, imc_clock_now_s())) /* the clock only if muted once */

@@ -338,6 +338,8 @@ void cws_op_send(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t
                    (size_t)im_limit(&srv->limits, s->sdkappid, IM_LIMIT_MSG_MAX_BYTES), &body, &body_len, why,
                    sizeof why);
   if (rc) { reply(ws, id, "send", rc, why, NULL); return; }
+  /* the relationship check reads rows an account deletion in flight may have purged, not yet durable (§101) */
+  if (rel_gate_ws_names(srv, ws, c, cws_op_send, id, req, to_no)) { free(body); return; }
   if ((rc = send_allowed(srv, c, to_id, to_no, &from_id))) {
     free(body);
     reply(ws, id, "send", rc, rc == IMC_E_USER_NOT_FOUND ? "the sender's account is gone" : NULL, NULL);
@@ -415,8 +417,9 @@ int cws_send_fast(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const char *data,
   im_session_t *s = sess(c);
   jsonr_tok_t toks[FAST_TOKENS];
   jsonr_doc_t d;
+  /* an account deletion of the app in flight: the general path decides whether the send waits (§101) */
   if (cws_state(c) != CWS_ONLINE || row->gate != API_GATE_NONE || row->max_frame_bytes ||
-      len > cws_msg_frame_bytes(srv->cfg->msg_max_bytes))
+      len > cws_msg_frame_bytes(srv->cfg->msg_max_bytes) || rel_gate_held(srv, s->sdkappid))
     return IMC_E_INVAL;
   /* cheap: another op's frame (heartbeat, sync, read …) is not read twice, by
    * jsonr and then by jansson. A send holds "send" as it is, or spelled with
@@ -741,6 +744,7 @@ void cws_op_typing(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json
   const char *peer_id, *from_id;
   uint32_t peer;
   int rc = peer_of(srv, c, req, "peer", &peer_id, &peer);
+  if (!rc && rel_gate_ws_names(srv, ws, c, cws_op_typing, id, req, peer)) return; /* as a send (§101) */
   /* who may not send to the peer may not show it typing either (20007, 20009–20011) */
   if (!rc) rc = !(from_id = cws_user_id(srv, c)) ? IMC_E_USER_NOT_FOUND
                                                  : rel_c2c_check(srv, sess(c)->sdkappid, sess(c)->user_no, from_id, peer, peer_id);

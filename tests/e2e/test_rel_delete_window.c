@@ -21,6 +21,7 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "e2e.h"
@@ -167,11 +168,133 @@ static void test_committed_delete_answers_after(void **st)
   assert_int_equal(e2e_healthz_stat(srv.port, "rel_gate", "deferred"), 1);
 }
 
+/* ---- the WebSocket side (§101) ----------------------------------------------------------------------------- */
+/* The deletion of b (failing as start's plan says) sent, and its job in the writer: its purge is applied in memory. */
+static int delete_b_held(void)
+{
+  e2e_sync_hold(hold, 1);
+  int del = race_send(&srv, app, key, "im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"b\"}]}");
+  race_inflight(&srv, 1);
+  return del;
+}
+
+/* The deletion's reply: b stays (70500, a storage error: account_groups:1). */
+static void delete_b_failed(int del)
+{
+  json_t *r = race_read(del);
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  assert_int_equal(jint(first(r, "ResultItem"), "ResultCode"), 70500);
+  json_decref(r);
+}
+
+/* Send {"id":id,"op":op,…fields} on w without waiting for the reply. */
+static void ws_send_op(wsc_t *w, int id, const char *op, const char *fields)
+{
+  char frame[1024];
+  snprintf(frame, sizeof frame, "{\"id\":%d,\"op\":\"%s\"%s%s}", id, op, fields[0] ? "," : "", fields);
+  assert_int_equal(e2e_ws_send_text(w->fd, frame), 0);
+}
+
+static json_t *ws_reply(wsc_t *w, int id)
+{
+  json_t *r = wsc_take(w, match_id, &id, 15000);
+  assert_non_null(r);
+  return r;
+}
+
+/* c blocks b. b's send to c in the window of b's deletion, which then fails: refused 20007, as before the call —
+ * on main the purge had taken c's blocklist entry of b out of memory, and the send was stored (code 0). */
+static void test_blocked_send_refused_after_failed_delete(void **st)
+{
+  (void)st;
+  wsc_t wb, wc;
+  start("account_groups:1");
+  assert_int_equal(wsc_login(&wb, srv.port, app, key, "b", "Web"), 0);
+  assert_int_equal(wsc_login(&wc, srv.port, app, key, "c", "Web"), 0);
+  int del = delete_b_held();
+  ws_send_op(&wb, 7, "send", "\"to\":\"c\",\"random\":7,\"body\":" TEXT("past the block"));
+  gate_waiting(1);
+  e2e_sync_hold(hold, 0);
+  delete_b_failed(del);
+  json_t *r = ws_reply(&wb, 7);
+  assert_int_equal(jint(r, "code"), 20007);
+  json_decref(r);
+  r = wsc_rpc(&wc, "history", "\"peer\":\"b\"");
+  assert_int_equal(jint(r, "code"), 0);
+  assert_int_equal(json_array_size(json_object_get(r, "msgs")), 0);
+  json_decref(r);
+  assert_int_equal(e2e_healthz_stat(srv.port, "rel_gate", "deferred"), 1);
+  assert_int_equal(e2e_healthz_stat(srv.port, "rel_gate", "named"), 0);
+  wsc_close(&wb);
+  wsc_close(&wc);
+}
+
+/* d asked b to be its friend. b's `pending` and `friend_response` in the window of b's deletion, which then
+ * fails: they wait and answer the durable state — d's request listed, then agreed to (d and b friends). On main
+ * `pending` answered at once with no incoming request and `friend_response` 30614 (no such request). */
+static void test_ws_friend_ops_answer_durable_state(void **st)
+{
+  (void)st;
+  wsc_t wb;
+  start("account_groups:1");
+  assert_int_equal(wsc_login(&wb, srv.port, app, key, "b", "Web"), 0);
+  int del = delete_b_held();
+  ws_send_op(&wb, 8, "pending", "");
+  ws_send_op(&wb, 9, "friend_response", "\"peer\":\"d\",\"action\":\"agree\"");
+  gate_waiting(2);
+  e2e_sync_hold(hold, 0);
+  delete_b_failed(del);
+  json_t *r = ws_reply(&wb, 8);
+  assert_int_equal(jint(r, "code"), 0);
+  json_t *in = json_object_get(r, "incoming");
+  assert_int_equal(json_array_size(in), 1);
+  assert_string_equal(jstr(json_array_get(in, 0), "from"), "d");
+  json_decref(r);
+  r = ws_reply(&wb, 9);
+  assert_int_equal(jint(r, "code"), 0);
+  json_decref(r);
+  r = V4("sns/friend_check", "{\"From_Account\":\"d\",\"To_Account\":[\"b\"],\"CheckType\":\"CheckResult_Type_Single\"}");
+  assert_string_equal(jstr(first(r, "InfoItem"), "Relation"), "CheckResult_Type_AWithB");
+  json_decref(r);
+  assert_int_equal(e2e_healthz_stat(srv.port, "rel_gate", "deferred"), 2);
+  wsc_close(&wb);
+}
+
+/* a's send to b waits in the window of b's deletion (b is named by it); a's connection closes while it waits
+ * (the server has let go of it before the deletion ends), and the deletion fails: the send is dropped unrun —
+ * nothing stored, no crash (ASan). On main it did not wait: it was stored once the writer went on. */
+static void test_closed_connection_drops_waiting_send(void **st)
+{
+  (void)st;
+  wsc_t wa;
+  start("account_groups:1");
+  assert_int_equal(wsc_login(&wa, srv.port, app, key, "a", "Web"), 0);
+  int del = delete_b_held();
+  ws_send_op(&wa, 10, "send", "\"to\":\"b\",\"random\":10,\"body\":" TEXT("after the close"));
+  gate_waiting(1);
+  assert_int_equal(shutdown(wa.fd, SHUT_WR), 0);
+  for (int waited = 0; waited < 10000 && e2e_server_holds(&srv, wa.fd); waited += 20) usleep(20000);
+  assert_false(e2e_server_holds(&srv, wa.fd));
+  wsc_close(&wa);
+  e2e_sync_hold(hold, 0);
+  delete_b_failed(del);
+  assert_int_equal(e2e_healthz_stat(srv.port, "rel_gate", "waiting"), 0);
+  json_t *r = V4("openim/admin_getroammsg", "{\"Operator_Account\":\"a\",\"Peer_Account\":\"b\",\"MaxCnt\":10,"
+                                          "\"MinTime\":0,\"MaxTime\":4294967295}");
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  assert_int_equal(jint(r, "MsgCnt"), 0);
+  json_decref(r);
+  assert_int_equal(e2e_healthz_stat(srv.port, "rel_gate", "deferred"), 1);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_teardown(test_failed_delete_shows_nothing, stop),
     cmocka_unit_test_teardown(test_committed_delete_answers_after, stop),
+    cmocka_unit_test_teardown(test_blocked_send_refused_after_failed_delete, stop),
+    cmocka_unit_test_teardown(test_ws_friend_ops_answer_durable_state, stop),
+    cmocka_unit_test_teardown(test_closed_connection_drops_waiting_send, stop),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
