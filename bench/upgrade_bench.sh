@@ -20,7 +20,18 @@
 # (default 2 and 6) a start killed with SIGKILL that many seconds in, the
 # user_version and WAL it left, and the restart (seconds to listen, the
 # version and row counts it ends with). Each upgraded store is compared with
-# the old one (row counts of the message tables) and PRAGMA quick_check'ed.
+# the old one (the rows of every table the old store has, counted per table)
+# and PRAGMA quick_check'ed; after the clean upgrade the server is started
+# once more and three messages of the old store (the first, middle and last
+# one-to-one) are read back through REST admin_getroammsg.
+#
+# An old store of a schema before 48 (e.g. 44: c89455326, with bench tools of
+# the same arguments) has no imported or modified messages from these benches;
+# IMPORTED=PCT (default 0), when the old store is written, marks PCT % of its
+# one-to-one messages imported (flags|32) and PCT % of its group messages
+# modified (flags|8), so that migrations 48 and 51 (imports' run_lo and max_t)
+# and 53 (changes numbered) have rows to fill. The benches' app key ("k") is
+# replaced by a 64-digit one there so that the read back can sign.
 set -e
 OLD=${1:?usage: upgrade_bench.sh OLD_BUILD [NEW_BIN] [MSGS] [GROUP_MSGS] [KILL_AT_S...]}
 NEW=${2:-build/imcloud}
@@ -32,9 +43,16 @@ KILLS=${*:-2 6}
 DIR=${DIR:-/tmp/upgrade-bench}
 mkdir -p "$DIR"
 q() { sqlite3 "$1/imcloud.db" "$2"; }
+KEY=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+# the rows of each table of the old store (its names: a table a migration rebuilds keeps its name), but meta,
+# changes and bills: a server's first start on a benches' store writes three meta rows (operator token,
+# billing_tz, pricebooks_dir), their change log rows, and may bill the benches' apps (its jobs)
 counts() {
-  q "$1" "SELECT (SELECT count(*) FROM c2c_msg)||' c2c_msg, '||((SELECT count(*) FROM c2c_inbox)+(SELECT count(*) FROM c2c_inbox_log))
-    ||' inbox events, '||(SELECT count(*) FROM c2c_recent)||' conversation rows, '||(SELECT count(*) FROM grp_msg)||' grp_msg'"
+  tabs=$(q "$DIR/old" "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'
+    AND name NOT IN ('meta','changes','bills') ORDER BY name")
+  sql=""
+  for t in $tabs; do sql="$sql${sql:+||' '}||'$t='||(SELECT count(*) FROM \"$t\")"; done
+  q "$1" "SELECT ''$sql"
 }
 
 if [ ! -s "$DIR/old/imcloud.db" ]; then
@@ -42,12 +60,25 @@ if [ ! -s "$DIR/old/imcloud.db" ]; then
   echo "writing the old store ($OLD): $MSGS messages, $GMSGS group messages" >&2
   "$OLD/bench/c2c_store_bench" --users 20000 --msgs "$MSGS" --batch 2000 --dir "$DIR/old" >/dev/null
   "$OLD/bench/grp_store_bench" --members 200 --msgs "$GMSGS" --batch 2000 --reads 0 --dir "$DIR/old" >/dev/null
+  q "$DIR/old" "UPDATE apps SET secret_key='$KEY'"
+  if [ "${IMPORTED:-0}" -gt 0 ]; then
+    q "$DIR/old" "UPDATE c2c_msg SET flags=flags|32 WHERE id%100<$IMPORTED; UPDATE grp_msg SET flags=flags|8 WHERE id%100<$IMPORTED"
+  fi
   q "$DIR/old" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
 fi
-echo "old store: user_version $(q "$DIR/old" 'PRAGMA user_version'), $(counts "$DIR/old"), $(du -m "$DIR/old/imcloud.db" | cut -f1) MB"
+echo "old store: user_version $(q "$DIR/old" 'PRAGMA user_version'), $(du -m "$DIR/old/imcloud.db" | cut -f1) MB," \
+  "$(q "$DIR/old" 'SELECT count(*) FROM c2c_msg WHERE flags&32') imported, $(q "$DIR/old" 'SELECT count(*) FROM grp_msg WHERE flags&8') modified"
 want=$(counts "$DIR/old")
+echo "  rows: $want"
+# three one-to-one messages (first, middle, last): sender, recipient, time, text
+picks=$(q "$DIR/old" "SELECT f.user_id||' '||t.user_id||' '||m.time_s||' '||json_extract(m.body,'\$.MsgBody[0].MsgContent.Text')
+  FROM c2c_msg m JOIN accounts f ON f.sdkappid=m.sdkappid AND f.user_no=m.from_no
+  JOIN accounts t ON t.sdkappid=m.sdkappid AND t.user_no=m.to_no
+  WHERE m.id IN ((SELECT min(id) FROM c2c_msg), (SELECT max(id)/2 FROM c2c_msg), (SELECT max(id) FROM c2c_msg))" | tr ' ' '|')
+app=$(q "$DIR/old" 'SELECT sdkappid FROM apps ORDER BY sdkappid LIMIT 1')
 
-# start NEW on $1 (a copy of the old store); $2: seconds before a SIGKILL (0: none).
+# start NEW on $1 (a copy of the old store); $2: seconds before a SIGKILL (0: none); $3: a function run on $1
+# once it listens.
 # Sets took (seconds to the port file, or to the kill), rss_kb (peak), wal_mb (largest seen), killed.
 run() {
   d=$1; rm -f "$d/port" "$d/wal.max"; killed=0
@@ -69,6 +100,7 @@ run() {
     sleep 0.05
   done
   took=$(echo "$(date +%s.%N) - $t0" | bc)
+  if [ "$killed" = 0 ] && [ -n "${3:-}" ]; then "$3" "$d"; fi # e.g. readback, while it listens
   [ "$killed" = 1 ] || kill -TERM "$(pgrep -P "$tpid")"
   wait "$tpid" || true
   rss_kb=$(tail -n 1 "$d/rss")
@@ -83,11 +115,24 @@ check() {
   echo "  user_version $(q "$1" 'PRAGMA user_version'), quick_check ${qc:-ok (usage_reg: $(q "$1" 'PRAGMA integrity_check(usage_reg)'))}, $same"
 }
 
+# the three messages read back through REST from the listening server in $1
+readback() {
+  sig=$("$NEW" usersig gen --sdkappid "$app" --key "$KEY" --identifier administrator)
+  port=$(cat "$1/port")
+  for p in $picks; do
+    f=${p%%|*}; r=${p#*|}; t=${r%%|*}; r=${r#*|}; ts=${r%%|*}; text=$(echo "${r#*|}" | tr '|' ' ')
+    out=$(curl -s -X POST "http://127.0.0.1:$port/v4/openim/admin_getroammsg?sdkappid=$app&identifier=administrator&usersig=$sig&random=1&contenttype=json" \
+      -d "{\"Operator_Account\":\"$f\",\"Peer_Account\":\"$t\",\"MaxCnt\":100,\"MinTime\":$ts,\"MaxTime\":$ts}")
+    case $out in *"\"$text\""*) echo "  read back: $f -> $t \"$text\"" ;; *) echo "  READ BACK FAILED: $f -> $t \"$text\": $out" ;; esac
+  done
+}
+
 rm -rf "$DIR/run"; cp -r "$DIR/old" "$DIR/run"
 run "$DIR/run" 0
 echo "clean upgrade: listening after ${took} s, peak RSS $((rss_kb / 1024)) MB, largest WAL seen ${wal_mb} MB"
 grep -E 'schema' "$DIR/run/server.log" | sed 's/^/  /'
 check "$DIR/run"
+run "$DIR/run" 0 readback
 
 for k in $KILLS; do
   rm -rf "$DIR/run"; cp -r "$DIR/old" "$DIR/run"
