@@ -396,13 +396,16 @@ const char *const sq__migrations[] = {
    * passes a run of imports with one seek; NULL on live rows (since §51 a SyncOtherMachine 2 message in a run
    * of its sender's stores the run's start, and its own time as max_t; since §57 a NoLastMsg one in a run of
    * them too). Runs of the imports stored before are
-   * found here (consecutive imported seqs). */
+   * found here (consecutive imported seqs). The UPDATE reads the rows in rowid order (ORDER BY id, 2026-12-06,
+   * messaging-c2c-checks4.md §102): in the windows' conversation order each read went to another page of the
+   * table, and a big store's pages left the cache between two reads of them (500,000 imports: 4.9–6.6 s,
+   * 2.2–2.3 s in id order); the values written are the same. */
   "ALTER TABLE c2c_msg ADD COLUMN run_lo INTEGER;"
   "DROP INDEX c2c_msg_imported;"
   "CREATE INDEX c2c_msg_imported ON c2c_msg(conv, sdkappid, time_s, seq) WHERE (flags&32)!=0;"
   "UPDATE c2c_msg SET run_lo=r.lo FROM (SELECT id, min(seq) OVER (PARTITION BY sdkappid, conv, g) AS lo FROM"
   " (SELECT id, seq, sdkappid, conv, seq - row_number() OVER (PARTITION BY sdkappid, conv ORDER BY seq) AS g"
-  " FROM c2c_msg WHERE (flags&32)!=0)) r WHERE c2c_msg.id=r.id;",
+  " FROM c2c_msg WHERE (flags&32)!=0) ORDER BY id) r WHERE c2c_msg.id=r.id;",
   /* 49: registrations per app and UTC day (day: created_at divided by 86,400, rounded down), counted by the writer of
    * each usage_reg row and written before its transaction's COMMIT (sqlite.c account_import_txn, sqlite_defer.c;
    * docs/decisions/store-query-plans.md): app
@@ -421,10 +424,10 @@ const char *const sq__migrations[] = {
    * rows (a live row's own time is that: the append clamps it to the conversation's newest). Never
    * decreasing along seq, so a time read mark finds the first message newer than its time by a binary
    * search over seq instead of reading the imports newer than it. Filled here for the imports stored
-   * before, from the conversations that have one. */
+   * before, from the conversations that have one, in rowid order (as 48; §102). */
   "ALTER TABLE c2c_msg ADD COLUMN max_t INTEGER;"
   "UPDATE c2c_msg SET max_t=r.m FROM (SELECT id, flags, max(time_s) OVER (PARTITION BY sdkappid, conv ORDER BY seq)"
-  " AS m FROM c2c_msg WHERE (sdkappid, conv) IN (SELECT sdkappid, conv FROM c2c_msg WHERE (flags&32)!=0)) r"
+  " AS m FROM c2c_msg WHERE (sdkappid, conv) IN (SELECT sdkappid, conv FROM c2c_msg WHERE (flags&32)!=0) ORDER BY id) r"
   " WHERE c2c_msg.id=r.id AND (r.flags&32)!=0;",
   /* 52: application marks outside the member rows (src/im/group_apply.c, docs/decisions/groups-events.md "A
    * member that leaves keeps its mark"): per (app, group, user) the apply_seq of a user that left the group,

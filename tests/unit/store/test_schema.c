@@ -270,6 +270,109 @@ static void test_upgrade_temp_on_disk(void **st)
   store_close(s);
 }
 
+/* Migrations 48 and 51 fill new columns of the imports stored before (run_lo, max_t) from window functions
+ * over each conversation in seq order, and 53 a changed group message's chg over each group: the values of
+ * their definition. The rows of 48's and 51's UPDATEs are read in rowid order (messaging-c2c-checks4.md §102): in
+ * the windows' conversation order each row was on another page of the table than the one before, and a big
+ * store's pages left the page cache between two reads of them (500,000 imports among 1 M messages: the two
+ * UPDATEs 13–15 s, 7–8 s in rowid order). Here the conversations interleave (neighbouring ids in different
+ * ones) and the connection's cache holds 16 pages: the pages read from the file are counted. */
+enum { UPG_MSGS = 3000, UPG_CONVS = 300, UPG_GMSGS = 60, UPG_GROUPS = 3, UPG_CACHE = 16 };
+static int64_t upg_value(sqlite3 *db, const char *sql, int id, int *null)
+{
+  sqlite3_stmt *q;
+  assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
+  sqlite3_bind_int(q, 1, id);
+  assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+  *null = sqlite3_column_type(q, 0) == SQLITE_NULL;
+  int64_t v = sqlite3_column_int64(q, 0);
+  sqlite3_finalize(q);
+  return v;
+}
+static void test_upgrade_fills_in_rowid_order(void **st)
+{
+  (void)st;
+  char data[96], path[128], sql[512];
+  snprintf(data, sizeof data, "%s/fill", dir);
+  make_at(data, 47);
+  snprintf(path, sizeof path, "%s/imcloud.db", data);
+  sqlite3 *db;
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+  /* one-to-one: message i in conversation i % 300 (neighbours in different ones), imported but for runs of
+   * live ones, times going back and forth; expected run_lo and max_t from their definition */
+  int conv[UPG_MSGS], seq[UPG_MSGS], t[UPG_MSGS], imp[UPG_MSGS], nseq[UPG_CONVS] = { 0 };
+  for (int i = 0; i < UPG_MSGS; i++) {
+    conv[i] = i % UPG_CONVS;
+    seq[i] = ++nseq[conv[i]];
+    t[i] = 1700000000 + i * 37 % 50;
+    imp[i] = i % 5 != 0 && i / 7 % 3 != 1;
+    snprintf(sql, sizeof sql, "INSERT INTO c2c_msg(id,sdkappid,conv,seq,from_no,to_no,time_s,cseq,random,flags,life_s,body)"
+                              " VALUES(%d,1400000001,%d,%d,1,2,%d,%d,%d,%d,0,printf('%%0200d',0))", i + 1, conv[i] + 10, seq[i], t[i], i, i,
+             imp[i] ? 32 : 0);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+  }
+  /* groups: message i in group i % 3, modified (8), recalled (1; with an empty body: a deletion's, not
+   * numbered) or a deleted message's placeholder (256) by turns */
+  int gflags[UPG_GMSGS], ngseq[UPG_GROUPS] = { 0 };
+  for (int i = 0; i < UPG_GMSGS; i++) {
+    static const int kinds[] = { 0, 8, 1, 0, 9, 256, 1, 8 };
+    gflags[i] = kinds[i * 5 % 8];
+    snprintf(sql, sizeof sql, "INSERT INTO grp_msg(id,sdkappid,group_no,seq,from_no,time_s,random,flags,priority,body)"
+                              " VALUES(%d,1400000001,%d,%d,1,%d,%d,%d,0,'%s')", i + 1, i % UPG_GROUPS + 1,
+             ++ngseq[i % UPG_GROUPS], 1700000000 + i, i, gflags[i], gflags[i] == 1 && i % 2 ? "{\"MsgBody\":[]}" : "{\"MsgBody\":[1]}");
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+  }
+  assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+  /* the upgrade as the store runs it (sqlite.c open_db), with a small page cache */
+  snprintf(sql, sizeof sql, "PRAGMA cache_size=%d", UPG_CACHE);
+  assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+  assert_int_equal(sq__content_fn(db), 0);
+  int miss, hw;
+  assert_int_equal(sqlite3_db_status(db, SQLITE_DBSTATUS_CACHE_MISS, &miss, &hw, 1), SQLITE_OK);
+  log_start();
+  assert_int_equal(sq__migrate(db), 0);
+  log_end();
+  assert_int_equal(sqlite3_db_status(db, SQLITE_DBSTATUS_CACHE_MISS, &miss, &hw, 0), SQLITE_OK);
+  assert_int_equal(user_version(db), sq__schema_version);
+
+  int imports = 0, changed = 0;
+  for (int i = 0; i < UPG_MSGS; i++) {
+    int null_lo, null_t;
+    int64_t lo = upg_value(db, "SELECT run_lo FROM c2c_msg WHERE id=?1", i + 1, &null_lo);
+    int64_t mt = upg_value(db, "SELECT max_t FROM c2c_msg WHERE id=?1", i + 1, &null_t);
+    if (!imp[i]) {
+      assert_true(null_lo && null_t);
+      continue;
+    }
+    imports++;
+    int want_lo = seq[i], want_t = 0;
+    for (int j = i - 1; j >= 0; j--) /* the run of imports this one ends: lower seqs of its conversation */
+      if (conv[j] == conv[i] && seq[j] == want_lo - 1) {
+        if (!imp[j]) break;
+        want_lo = seq[j];
+      }
+    for (int j = 0; j <= i; j++)
+      if (conv[j] == conv[i] && t[j] > want_t) want_t = t[j];
+    assert_false(null_lo || null_t);
+    assert_int_equal(lo, want_lo);
+    assert_int_equal(mt, want_t);
+  }
+  for (int i = 0, n[UPG_GROUPS] = { 0 }; i < UPG_GMSGS; i++) {
+    int null_chg;
+    int64_t chg = upg_value(db, "SELECT chg FROM grp_msg WHERE id=?1", i + 1, &null_chg);
+    int counted = (gflags[i] & 9) && !(gflags[i] & 256) && !(gflags[i] == 1 && i % 2);
+    changed += counted;
+    assert_int_equal(chg, counted ? ++n[i % UPG_GROUPS] : 0);
+  }
+  assert_true(imports > 30 && changed > 20);
+  /* 51's windows read the rows of the conversations with an import in conversation order (a page each: ~one
+   * per message here) and the scripts scan tables and indexes; 48's and 51's UPDATEs then read each import
+   * again, in their source's order, one more page each (6,122 here before §102), or page after page (3,305) */
+  assert_true(miss < UPG_MSGS + imports);
+  assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
 int main(void)
 {
   base_vfs = sqlite3_vfs_find(NULL);
@@ -283,6 +386,7 @@ int main(void)
     cmocka_unit_test(test_upgrade_logged),
     cmocka_unit_test(test_newer_refused),
     cmocka_unit_test(test_upgrade_temp_on_disk),
+    cmocka_unit_test(test_upgrade_fills_in_rowid_order),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
