@@ -141,6 +141,7 @@ for k in $KILLS; do
   left="user_version $(q "$DIR/run" 'PRAGMA user_version' 2>&1)"
   [ "$killed" = 1 ] && echo "SIGKILL at ${k} s: left $left, WAL file $walf bytes (largest seen ${wal_mb} MB)" ||
     echo "SIGKILL at ${k} s: the server listened first (${took} s)"
+  grep -E 'schema' "$DIR/run/server.log" | sed 's/^/  killed run: /' # the scripts it had finished
   : >"$DIR/run/server.log"
   run "$DIR/run" 0
   echo "  restart: listening after ${took} s, peak RSS $((rss_kb / 1024)) MB, largest WAL seen ${wal_mb} MB"
