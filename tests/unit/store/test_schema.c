@@ -13,102 +13,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <stdio.h>
-#include <string.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <stdlib.h>
 
-#include "store/sqlite_int.h"
-#include "store/store.h"
-#include "util/err.h"
-#include "util/log.h"
-#include "tmpdir.h"
-
-static char dir[64];
-
-static int setup(void **st)
-{
-  (void)st;
-  return test_tmpdir_make(dir, sizeof dir, "schema");
-}
-
-static int teardown(void **st)
-{
-  (void)st;
-  return test_tmpdir_remove(dir);
-}
-
-static uint32_t be32(const unsigned char *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
-
-/* Commit frames in the data directory's WAL (frames whose "database size
- * after commit" is set: https://sqlite.org/fileformat2.html#walformat). */
-static int wal_commits(const char *data)
-{
-  char path[128];
-  snprintf(path, sizeof path, "%s/imcloud.db-wal", data);
-  FILE *f = fopen(path, "rb");
-  assert_non_null(f);
-  unsigned char hdr[32], fh[24];
-  assert_int_equal(fread(hdr, 1, sizeof hdr, f), sizeof hdr);
-  uint32_t page = be32(hdr + 8);
-  assert_true(page >= 512);
-  int commits = 0;
-  while (fread(fh, 1, sizeof fh, f) == sizeof fh) {
-    if (be32(fh + 4)) commits++;
-    if (fseek(f, (long)page, SEEK_CUR)) break;
-  }
-  fclose(f);
-  return commits;
-}
-
-static int user_version(sqlite3 *db)
-{
-  int v = -1;
-  assert_int_equal(sq__schema_read(db, &v), 0);
-  return v;
-}
-
-/* The log lines (stderr) of what runs between log_start and log_end, into log (NUL-terminated). */
-static char logbuf[8192];
-static int saved_fd = -1;
-static void log_start(void)
-{
-  char path[96];
-  snprintf(path, sizeof path, "%s/log", dir);
-  int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-  assert_true(fd >= 0);
-  saved_fd = dup(2);
-  assert_true(saved_fd >= 0);
-  assert_int_equal(dup2(fd, 2), 2);
-  close(fd);
-  imc_log_level = IMC_LOG_INFO;
-}
-static void log_end(void)
-{
-  off_t n = lseek(2, 0, SEEK_CUR);
-  assert_true(n >= 0 && (size_t)n < sizeof logbuf);
-  assert_int_equal(pread(2, logbuf, (size_t)n, 0), n);
-  logbuf[n] = 0;
-  assert_int_equal(dup2(saved_fd, 2), 2);
-  close(saved_fd);
-}
-
-/* a database at version `old` in data (made with the first `old` scripts) */
-static void make_at(const char *data, int old)
-{
-  char path[128];
-  assert_int_equal(mkdir(data, 0700), 0);
-  snprintf(path, sizeof path, "%s/imcloud.db", data);
-  sqlite3 *db;
-  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-  assert_int_equal(sq__content_fn(db), 0); /* migration 54's function */
-  for (int v = 0; v < old; v++) assert_int_equal(sqlite3_exec(db, sq__migrations[v], NULL, NULL, NULL), SQLITE_OK);
-  char sql[64];
-  snprintf(sql, sizeof sql, "PRAGMA user_version=%d", old);
-  assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-  assert_int_equal(sqlite3_close(db), SQLITE_OK);
-}
+#include "schema_test.h"
 
 static void test_new_database_one_commit(void **st)
 {
@@ -289,6 +196,46 @@ static int64_t upg_value(sqlite3 *db, const char *sql, int id, int *null)
   sqlite3_finalize(q);
   return v;
 }
+/* Group messages for 53 (chg): message i in group i % groups + 1 (neighbouring ids in different groups),
+ * modified (8), recalled (1; with an empty body: a deletion's, not numbered) or a deleted message's placeholder
+ * (256) by turns; bodies of `pad` (at most 400) more bytes but the deletions'. Inside the caller's transaction. */
+static int grp_kind(int i)
+{
+  static const int kinds[] = { 0, 8, 1, 0, 9, 256, 1, 8 };
+  return kinds[i * 5 % 8];
+}
+static void grp_fill(sqlite3 *db, int msgs, int groups, int pad)
+{
+  char sql[512];
+  for (int i = 0; i < msgs; i++) {
+    int f = grp_kind(i);
+    snprintf(sql, sizeof sql, "INSERT INTO grp_msg(id,sdkappid,group_no,seq,from_no,time_s,random,flags,priority,body)"
+                              " VALUES(%d,1400000001,%d,%d,1,%d,%d,%d,0,'%s'||substr(printf('%%0400d',0),1,%d))", i + 1, i % groups + 1,
+             i / groups + 1, 1700000000 + i, i, f, f == 1 && i % 2 ? "{\"MsgBody\":[]}" : "{\"MsgBody\":[1]}",
+             f == 1 && i % 2 ? 0 : pad);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+  }
+}
+/* chg and grp_chg after the upgrade: each group's counted messages numbered 1, 2, ... in seq order; returns
+ * how many */
+static int grp_chg_check(sqlite3 *db, int msgs, int groups)
+{
+  int changed = 0, null_chg, *n = calloc((size_t)groups, sizeof *n);
+  assert_non_null(n);
+  for (int i = 0; i < msgs; i++) {
+    int64_t chg = upg_value(db, "SELECT chg FROM grp_msg WHERE id=?1", i + 1, &null_chg);
+    int f = grp_kind(i), counted = (f & 9) && !(f & 256) && !(f == 1 && i % 2);
+    changed += counted;
+    assert_int_equal(chg, counted ? ++n[i % groups] : 0);
+  }
+  for (int g = 0; g < groups; g++) {
+    int64_t last = upg_value(db, "SELECT coalesce((SELECT chg FROM grp_chg WHERE sdkappid=1400000001 AND group_no=?1),0)",
+                             g + 1, &null_chg);
+    assert_int_equal(last, n[g]);
+  }
+  free(n);
+  return changed;
+}
 static void test_upgrade_fills_in_rowid_order(void **st)
 {
   (void)st;
@@ -312,17 +259,7 @@ static void test_upgrade_fills_in_rowid_order(void **st)
              imp[i] ? 32 : 0);
     assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
   }
-  /* groups: message i in group i % 3, modified (8), recalled (1; with an empty body: a deletion's, not
-   * numbered) or a deleted message's placeholder (256) by turns */
-  int gflags[UPG_GMSGS], ngseq[UPG_GROUPS] = { 0 };
-  for (int i = 0; i < UPG_GMSGS; i++) {
-    static const int kinds[] = { 0, 8, 1, 0, 9, 256, 1, 8 };
-    gflags[i] = kinds[i * 5 % 8];
-    snprintf(sql, sizeof sql, "INSERT INTO grp_msg(id,sdkappid,group_no,seq,from_no,time_s,random,flags,priority,body)"
-                              " VALUES(%d,1400000001,%d,%d,1,%d,%d,%d,0,'%s')", i + 1, i % UPG_GROUPS + 1,
-             ++ngseq[i % UPG_GROUPS], 1700000000 + i, i, gflags[i], gflags[i] == 1 && i % 2 ? "{\"MsgBody\":[]}" : "{\"MsgBody\":[1]}");
-    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-  }
+  grp_fill(db, UPG_GMSGS, UPG_GROUPS, 0);
   assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
   /* the upgrade as the store runs it (sqlite.c open_db), with a small page cache */
   snprintf(sql, sizeof sql, "PRAGMA cache_size=%d", UPG_CACHE);
@@ -336,7 +273,7 @@ static void test_upgrade_fills_in_rowid_order(void **st)
   assert_int_equal(sqlite3_db_status(db, SQLITE_DBSTATUS_CACHE_MISS, &miss, &hw, 0), SQLITE_OK);
   assert_int_equal(user_version(db), sq__schema_version);
 
-  int imports = 0, changed = 0;
+  int imports = 0;
   for (int i = 0; i < UPG_MSGS; i++) {
     int null_lo, null_t;
     int64_t lo = upg_value(db, "SELECT run_lo FROM c2c_msg WHERE id=?1", i + 1, &null_lo);
@@ -358,13 +295,7 @@ static void test_upgrade_fills_in_rowid_order(void **st)
     assert_int_equal(lo, want_lo);
     assert_int_equal(mt, want_t);
   }
-  for (int i = 0, n[UPG_GROUPS] = { 0 }; i < UPG_GMSGS; i++) {
-    int null_chg;
-    int64_t chg = upg_value(db, "SELECT chg FROM grp_msg WHERE id=?1", i + 1, &null_chg);
-    int counted = (gflags[i] & 9) && !(gflags[i] & 256) && !(gflags[i] == 1 && i % 2);
-    changed += counted;
-    assert_int_equal(chg, counted ? ++n[i % UPG_GROUPS] : 0);
-  }
+  int changed = grp_chg_check(db, UPG_GMSGS, UPG_GROUPS);
   assert_true(imports > 30 && changed > 20);
   /* 51's windows read the rows of the conversations with an import in conversation order (a page each: ~one
    * per message here) and the scripts scan tables and indexes; 48's and 51's UPDATEs then read each import
