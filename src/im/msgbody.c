@@ -34,7 +34,9 @@ static const field_t text_f[] = { { "Text", T_STR, REQ, NULL, 0, NULL }, END };
 static const field_t location_f[] = {
   { "Desc", T_STR, OPT, NULL, 0, NULL }, { "Latitude", T_NUM, REQ, NULL, 0, NULL },
   { "Longitude", T_NUM, REQ, NULL, 0, NULL }, END };
-static const field_t face_f[] = { { "Index", T_INT, REQ, NULL, 0, NULL }, { "Data", T_STR, OPT, NULL, 0, NULL }, END };
+/* Index is optional: the reference requires nothing of a face (§2.3), and a caller that leaves it unset omits
+ * it (or, from Go, sends 0); a receiver reads an absent Index as 0, every SDK's default (§104). */
+static const field_t face_f[] = { { "Index", T_INT, OPT, NULL, 0, NULL }, { "Data", T_STR, OPT, NULL, 0, NULL }, END };
 static const field_t custom_f[] = {
   { "Data", T_STR, REQ, NULL, 0, NULL }, { "Desc", T_STR, OPT, NULL, 0, NULL },
   { "Ext", T_STR, OPT, NULL, 0, NULL }, { "Sound", T_STR, OPT, NULL, 0, NULL }, END };
@@ -106,6 +108,16 @@ const char *const im_msg_optional_objects[] = { "OfflinePushInfo", "offline_push
 
 static int body_check(const json_t *body, int depth, const char *where, char *why, size_t cap);
 
+/* An integer of field f: one of its values when it has a set, else not negative. 0 outside a field's set means
+ * "not given" (a Go client sends the zero value of every field it leaves unset: DOBYTE's MsgImageContent,
+ * ImageInfo): an optional field takes it, kept as sent; a required one refuses it as absent (§104). */
+static int int_ok(const field_t *f, int64_t x)
+{
+  if (!f->allowed) return x >= 0;
+  for (int i = 0; i < f->nallowed; i++) if (x == f->allowed[i]) return 1;
+  return x == 0 && !f->req;
+}
+
 /* Check obj against the table fs. err = the code for any failure. */
 static int obj_check(const json_t *obj, const field_t *fs, int depth, const char *where, int err, char *why, size_t cap)
 {
@@ -132,15 +144,10 @@ static int obj_check(const json_t *obj, const field_t *fs, int depth, const char
       break;
     case T_INT:
       if (!json_is_integer(v)) return imc_errf(why, cap, err, "%s: %s must be an integer", where, f->name);
-      if (f->allowed) {
-        int ok = 0;
-        for (int i = 0; i < f->nallowed; i++) ok |= json_integer_value(v) == f->allowed[i];
-        if (!ok) return imc_errf(why, cap, err, "%s: %s=%lld is not allowed", where, f->name,
-                                 (long long)json_integer_value(v));
-      } else if (json_integer_value(v) < 0) {
-        return imc_errf(why, cap, err, "%s: %s must not be negative", where, f->name);
-      }
-      break;
+      if (int_ok(f, json_integer_value(v))) break;
+      if (!f->allowed) return imc_errf(why, cap, err, "%s: %s must not be negative", where, f->name);
+      if (!json_integer_value(v)) return imc_errf(why, cap, err, "%s: %s is required (0: not given)", where, f->name);
+      return imc_errf(why, cap, err, "%s: %s=%lld is not allowed", where, f->name, (long long)json_integer_value(v));
     case T_NUM:
       if (!json_is_number(v)) return imc_errf(why, cap, err, "%s: %s must be a number", where, f->name);
       break;
@@ -322,14 +329,7 @@ static int tok_obj_ok(const jsonr_doc_t *d, uint32_t obj, const field_t *fs, int
       break;
     case T_INT: {
       if (t[v].type != JSONR_INTEGER) return 0;
-      int64_t x = jsonr_int(d, v);
-      if (f->allowed) {
-        int ok = 0;
-        for (int i = 0; i < f->nallowed; i++) ok |= x == f->allowed[i];
-        if (!ok) return 0;
-      } else if (x < 0) {
-        return 0;
-      }
+      if (!int_ok(f, jsonr_int(d, v))) return 0;
       break;
     }
     case T_NUM:

@@ -38,6 +38,7 @@ static const char *const valid[] = {
   EL("TIMLocationElem", "{\"Latitude\":0,\"Longitude\":-1}"),
   EL("TIMFaceElem", "{\"Index\":3,\"Data\":\"smile\"}"),
   EL("TIMFaceElem", "{\"Index\":0}"),
+  EL("TIMFaceElem", "{\"Data\":\"[smile]\"}"), /* no Index: the reference requires none (§104) */
   EL("TIMCustomElem", "{\"Data\":\"{}\",\"Desc\":\"push\",\"Ext\":\"e\",\"Sound\":\"a.aiff\"}"),
   EL("TIMSoundElem", "{\"Url\":\"https://x/a.m4a\",\"UUID\":\"u1\",\"Size\":100,\"Second\":3,\"Download_Flag\":2}"),
   /* the older page's sound element, as DOBYTE sends it: no UUID (§99) */
@@ -48,6 +49,9 @@ static const char *const valid[] = {
   EL("TIMImageElem", "{}"),
   EL("TIMImageElem", "{\"UUID\":\"img\",\"ImageInfoArray\":[{\"URL\":\"u\"}]}"),
   EL("TIMImageElem", "{\"UUID\":\"img\",\"ImageFormat\":1,\"ImageInfoArray\":[]}"), /* empty, as absent */
+  /* a Go client's image, every field it left unset sent as 0 (DOBYTE's MsgImageContent, ImageInfo): 0 is "not given" (§104) */
+  EL("TIMImageElem", "{\"UUID\":\"img\",\"ImageFormat\":0,\"ImageInfoArray\":[{\"Type\":0,\"Size\":0,\"Width\":0,"
+                     "\"Height\":0,\"URL\":\"u\"}]}"),
   EL("TIMVideoFileElem", "{\"VideoDownloadFlag\":2,\"ThumbDownloadFlag\":2}"),
   EL("TIMVideoFileElem", "{\"VideoUrl\":\"v\",\"VideoDownloadFlag\":2,\"ThumbDownloadFlag\":2}"),
   EL("TIMFileElem", "{\"Url\":\"u\",\"UUID\":\"f\",\"FileSize\":9,\"FileName\":\"a.txt\",\"Download_Flag\":2}"),
@@ -105,7 +109,7 @@ static const struct { const char *body; int code; const char *why; } invalid[] =
   { "[" EL("TIMLocationElem", "{\"Latitude\":\"1\",\"Longitude\":2}") "]", IMC_E_MSG_BODY, "Latitude must be a number" },
   { "[" EL("TIMLocationElem", "{\"Desc\":1,\"Latitude\":1,\"Longitude\":2}") "]", IMC_E_MSG_BODY, "Desc must be a string" },
   /* face */
-  { "[" EL("TIMFaceElem", "{\"Data\":\"x\"}") "]", IMC_E_MSG_BODY, "Index is required" },
+  { "[" EL("TIMFaceElem", "{\"Index\":\"1\"}") "]", IMC_E_MSG_BODY, "Index must be an integer" },
   { "[" EL("TIMFaceElem", "{\"Index\":1.5}") "]", IMC_E_MSG_BODY, "Index must be an integer" },
   { "[" EL("TIMFaceElem", "{\"Index\":-1}") "]", IMC_E_MSG_BODY, "must not be negative" },
   /* custom */
@@ -118,10 +122,16 @@ static const struct { const char *body; int code; const char *why; } invalid[] =
   { "[" EL("TIMSoundElem", "{\"Url\":\"u\",\"UUID\":3,\"Download_Flag\":2}") "]", IMC_E_MSG_BODY, "UUID must be a string" },
   { "[" EL("TIMSoundElem", "{\"Url\":\"u\",\"Size\":1,\"Second\":2}") "]", IMC_E_MSG_BODY, "Download_Flag is required" },
   { "[" EL("TIMSoundElem", "{\"Url\":\"u\",\"UUID\":\"u\",\"Download_Flag\":1}") "]", IMC_E_MSG_BODY, "Download_Flag=1 is not allowed" },
+  /* 0 is "not given": a required flag's 0 is refused as its absence is (§104) */
+  { "[" EL("TIMSoundElem", "{\"Url\":\"u\",\"Download_Flag\":0}") "]", IMC_E_MSG_BODY, "Download_Flag is required (0: not given)" },
   { "[" EL("TIMSoundElem", "{\"Url\":\"u\",\"UUID\":\"u\",\"Second\":\"3\",\"Download_Flag\":2}") "]", IMC_E_MSG_BODY,
     "Second must be an integer" },
   /* image */
   { "[" EL("TIMImageElem", "{\"UUID\":\"i\",\"ImageFormat\":5,\"ImageInfoArray\":[]}") "]", IMC_E_MSG_BODY, "ImageFormat=5" },
+  { "[" EL("TIMImageElem", "{\"ImageFormat\":7}") "]", IMC_E_MSG_BODY, "ImageFormat=7 is not allowed" },
+  { "[" EL("TIMImageElem", "{\"ImageFormat\":-1}") "]", IMC_E_MSG_BODY, "ImageFormat=-1 is not allowed" },
+  { "[" EL("TIMImageElem", "{\"ImageFormat\":\"0\"}") "]", IMC_E_MSG_BODY, "ImageFormat must be an integer" },
+  { "[" EL("TIMImageElem", "{\"ImageInfoArray\":[{\"Type\":\"1\"}]}") "]", IMC_E_MSG_BODY, "Type must be an integer" },
   { "[" EL("TIMImageElem", "{\"UUID\":\"i\",\"ImageInfoArray\":{}}") "]", IMC_E_MSG_BODY, "ImageInfoArray must be an array of objects" },
   { "[" EL("TIMImageElem", "{\"UUID\":\"i\",\"ImageFormat\":1,\"ImageInfoArray\":[{\"Type\":4,\"Size\":1,\"Width\":1,"
                            "\"Height\":1,\"URL\":\"u\"}]}") "]", IMC_E_MSG_BODY, "Type=4" },
@@ -131,6 +141,8 @@ static const struct { const char *body; int code; const char *why; } invalid[] =
   { "[" EL("TIMImageElem", "{\"Pixels\":1}") "]", IMC_E_MSG_BODY, "unknown field Pixels" },
   /* file */
   { "[" EL("TIMFileElem", "{\"Url\":\"u\"}") "]", IMC_E_MSG_BODY, "Download_Flag is required" },
+  { "[" EL("TIMFileElem", "{\"Url\":\"u\",\"FileSize\":0,\"Download_Flag\":0}") "]", IMC_E_MSG_BODY,
+    "Download_Flag is required (0: not given)" },
   { "[" EL("TIMFileElem", "{\"Url\":\"u\",\"FileSize\":\"9\",\"Download_Flag\":2}") "]", IMC_E_MSG_BODY, "FileSize must be an integer" },
   { "[" EL("TIMFileElem", "{\"Url\":7,\"Download_Flag\":2}") "]", IMC_E_MSG_BODY, "Url must be a string" },
   /* video */
