@@ -21,15 +21,21 @@
 
 #define CONV_ID_MAX 80
 
-/* "c2c_<id>" / "group_<id>" of a ContactItem; 0 or IMC_E_CONV_PARAM. */
-static int conv_id(json_t *item, char *out, size_t cap)
+/* Every 50002 names the field at fault as a path from the request's top (§104): the request's ErrorInfo, or a
+ * per-item ResultInfo. WHY_MAX holds a path and its reason. */
+#define WHY_MAX 200
+
+/* "c2c_<id>" / "group_<id>" of the ContactItem at path where; 0, or IMC_E_CONV_PARAM with why naming the field. */
+static int conv_id(json_t *item, const char *where, char *out, size_t cap, char *why, size_t wcap)
 {
+  if (!json_is_object(item)) return imc_errf(why, wcap, IMC_E_CONV_PARAM, "%s must be an object {Type, To_Account | ToGroupId}", where);
   json_t *type = json_object_get(item, "Type");
-  if (!json_is_integer(type)) return IMC_E_CONV_PARAM;
   json_int_t t = json_integer_value(type);
-  const char *id = json_string_value(json_object_get(item, t == 1 ? "To_Account" : "ToGroupId"));
-  if ((t != 1 && t != 2) || !id || !id[0] || strlen(id) > 64) return IMC_E_CONV_PARAM;
-  if (t == 1 && !tenant_user_id_valid(id)) return IMC_E_CONV_PARAM;
+  if (!json_is_integer(type) || (t != 1 && t != 2))
+    return imc_errf(why, wcap, IMC_E_CONV_PARAM, "%s.Type must be 1 (C2C) or 2 (group)", where);
+  const char *name = t == 1 ? "To_Account" : "ToGroupId", *id = json_string_value(json_object_get(item, name));
+  if (!id || !id[0] || strlen(id) > 64) return imc_errf(why, wcap, IMC_E_CONV_PARAM, "%s.%s must be a string of 1-64 bytes", where, name);
+  if (t == 1 && !tenant_user_id_valid(id)) return imc_errf(why, wcap, IMC_E_CONV_PARAM, "%s.To_Account is not a valid UserID", where);
   snprintf(out, cap, "%s%s", t == 1 ? "c2c_" : "group_", id);
   return 0;
 }
@@ -66,29 +72,32 @@ static int conv_index(json_t *convs, const char *id)
   return -1;
 }
 
-/* Add (op 1) or remove (op 2) ContactItems to group g's convs; per-item results. *bad is set when the
- * group or a result could not be made whole (out of memory: the caller fails the request). */
-static json_t *apply_members(json_t *g, json_t *items, int op, int *err, int *bad)
+/* Add (op 1) or remove (op 2) ContactItems to group g's convs; per-item results, a refused one's ResultInfo
+ * naming its field under the path list (the items' array in the request). *bad is set when the group or a
+ * result could not be made whole (out of memory: the caller fails the request). */
+static json_t *apply_members(json_t *g, json_t *items, int op, const char *list, int *err, int *bad)
 {
   json_t *res = json_array(), *it, *convs = json_object_get(g, "convs");
   size_t i;
   *err = 0;
   json_array_foreach(items, i, it) {
-    char id[CONV_ID_MAX];
+    char id[CONV_ID_MAX], at_item[WHY_MAX], why[WHY_MAX] = "";
     json_t *ci = op ? json_object_get(it, "ContactItem") : it;
     int o = op ? (int)json_integer_value(json_object_get(it, "ContactOpType")) : 1;
-    int rc = conv_id(ci, id, sizeof id);
-    if (!rc && o != 1 && o != 2) rc = IMC_E_CONV_PARAM;
+    snprintf(at_item, sizeof at_item, op ? "%s[%zu].ContactItem" : "%s[%zu]", list, i);
+    int rc = conv_id(ci, at_item, id, sizeof id, why, sizeof why);
+    if (!rc && o != 1 && o != 2) /* not an integer reads as 0 */
+      rc = imc_errf(why, sizeof why, IMC_E_CONV_PARAM, "%s[%zu].ContactOpType must be 1 (add) or 2 (remove)", list, i);
     if (!rc && o == 1 && conv_index(convs, id) < 0) {
       if (json_array_size(convs) >= REL_CGROUP_CONVS_MAX) rc = IMC_E_CONV_GROUP_CONVS;
       else api_list_add(convs, json_string(id), bad);
     } else if (!rc && o == 2) {
       int at = conv_index(convs, id);
-      if (at < 0) rc = IMC_E_CONV_PARAM;
+      if (at < 0) rc = imc_errf(why, sizeof why, IMC_E_CONV_PARAM, "%s is not in the group", at_item);
       else json_array_remove(convs, (size_t)at);
     }
     json_t *r = json_pack("{s:O,s:i,s:s}", "ContactItem", ci ? ci : json_null(), "ResultCode", rc ? imc_err_compat(rc) : 0,
-                          "ResultInfo", rc ? imc_strerror(rc) : "");
+                          "ResultInfo", !rc ? "" : why[0] ? why : imc_strerror(rc));
     if (op && r && json_object_set_new(r, "ContactOpType", json_integer(o))) { json_decref(r); r = NULL; }
     api_list_add(res, r, bad);
     if (rc && !*err) *err = rc;
@@ -113,19 +122,22 @@ void rest_create_contact_group(rest_ctx_t *c)
     return;
   }
   size_t fresh = 0;
+  char why[WHY_MAX];
   json_array_foreach(items, i, it) {
-    json_t *name = json_object_get(it, "GroupName");
-    if (!name_ok(name)) { rest_reply_err(c, IMC_E_CONV_GROUP_NAME, NULL, NULL); return; }
-    if (rel_get(u, REL_K_CGROUP, json_string_value(name))) { rest_reply_err(c, IMC_E_CONV_PARAM, "a conversation group of that name exists", NULL); return; }
-    for (size_t k = 0; k < i; k++) /* a name twice in the request: the second replaced the first, reported made */
-      if (!strcmp(json_string_value(json_object_get(json_array_get(items, k), "GroupName")), json_string_value(name))) {
-        rest_reply_err(c, IMC_E_CONV_PARAM, "GroupContactItem names a group twice", NULL);
-        return;
-      }
-    if (!json_is_array(json_object_get(it, "ContactItem")) || json_array_size(json_object_get(it, "ContactItem")) > REL_CGROUP_CONVS_MAX) {
-      rest_reply_err(c, IMC_E_CONV_GROUP_CONVS, "ContactItem is an array of at most 1000 conversations", NULL);
-      return;
-    }
+    json_t *name = json_object_get(it, "GroupName"), *convs = json_object_get(it, "ContactItem");
+    int rc = 0;
+    if (!name_ok(name)) rc = IMC_E_CONV_GROUP_NAME; /* its own text: the name's bounds */
+    else if (rel_get(u, REL_K_CGROUP, json_string_value(name)))
+      rc = imc_errf(why, sizeof why, IMC_E_CONV_PARAM, "GroupContactItem[%zu].GroupName: a conversation group of that name exists", i);
+    for (size_t k = 0; !rc && k < i; k++) /* a name twice in the request: the second replaced the first, reported made */
+      if (!strcmp(json_string_value(json_object_get(json_array_get(items, k), "GroupName")), json_string_value(name)))
+        rc = imc_errf(why, sizeof why, IMC_E_CONV_PARAM, "GroupContactItem[%zu].GroupName: GroupContactItem[%zu] names that group too", i, k);
+    if (!rc && !json_is_array(convs))
+      rc = imc_errf(why, sizeof why, IMC_E_CONV_PARAM, "GroupContactItem[%zu].ContactItem must be an array of conversations", i);
+    if (!rc && json_array_size(convs) > REL_CGROUP_CONVS_MAX)
+      rc = imc_errf(why, sizeof why, IMC_E_CONV_GROUP_CONVS, "GroupContactItem[%zu].ContactItem holds more than %d conversations", i,
+                    REL_CGROUP_CONVS_MAX);
+    if (rc) { rest_reply_err(c, rc, rc == IMC_E_CONV_GROUP_NAME ? NULL : why, NULL); return; }
     fresh++;
   }
   if (rel_count(u, REL_K_CGROUP) + fresh > REL_CGROUPS_MAX) { rest_reply_err(c, IMC_E_CONV_GROUPS, NULL, NULL); return; }
@@ -136,7 +148,9 @@ void rest_create_contact_group(rest_ctx_t *c)
     if ((rc = rel_txn_bump(&rr->txn, u, "cgroup_id", &gid))) break;
     json_t *g = json_pack("{s:I,s:[]}", "id", (json_int_t)gid, "convs");
     int e;
-    json_t *res = apply_members(g, json_object_get(it, "ContactItem"), 0, &e, &rr->lost);
+    char list[WHY_MAX];
+    snprintf(list, sizeof list, "GroupContactItem[%zu].ContactItem", i);
+    json_t *res = apply_members(g, json_object_get(it, "ContactItem"), 0, list, &e, &rr->lost);
     rc = rr->lost ? IMC_E_NOMEM : put_obj(rr, u, REL_K_CGROUP, json_string_value(json_object_get(it, "GroupName")), g);
     json_decref(g);
     api_list_add(out, json_pack("{s:{s:O,s:I},s:o}", "GroupItem", "GroupName", json_object_get(it, "GroupName"),
@@ -162,13 +176,15 @@ void rest_update_contact_group(rest_ctx_t *c)
   }
   if (!json_is_string(old)) { rest_reply_err(c, IMC_E_CONV_PARAM, "UpdateGroup.OldGroupName must name the group", NULL); return; }
   json_t *g = rel_json(rel_val(u, REL_K_CGROUP, json_string_value(old)));
-  if (!g) { rest_reply_err(c, IMC_E_CONV_PARAM, "no conversation group of that name", NULL); return; }
+  if (!g) { rest_reply_err(c, IMC_E_CONV_PARAM, "UpdateGroup.OldGroupName names no conversation group", NULL); return; }
   json_t *result = json_pack("{s:O}", "OldGroupName", old);
   int rc = 0;
+  char why[WHY_MAX] = "";
   if (json_integer_value(type) == 1) {
     json_t *nn = json_object_get(ug, "NewGroupName");
     if (!name_ok(nn)) rc = IMC_E_CONV_GROUP_NAME;
-    else if (strcmp(json_string_value(nn), json_string_value(old)) && rel_get(u, REL_K_CGROUP, json_string_value(nn))) rc = IMC_E_CONV_PARAM;
+    else if (strcmp(json_string_value(nn), json_string_value(old)) && rel_get(u, REL_K_CGROUP, json_string_value(nn)))
+      rc = imc_errf(why, sizeof why, IMC_E_CONV_PARAM, "UpdateGroup.NewGroupName: a conversation group of that name exists");
     else {
       rc = rel_txn_del(&rr->txn, u, REL_K_CGROUP, json_string_value(old));
       if (!rc) rc = put_obj(rr, u, REL_K_CGROUP, json_string_value(nn), g);
@@ -176,15 +192,17 @@ void rest_update_contact_group(rest_ctx_t *c)
     }
   } else {
     json_t *items = json_object_get(ug, "ContactUpdateItem");
-    if (!json_is_array(items) || json_array_size(items) == 0) rc = IMC_E_CONV_PARAM;
+    if (!json_is_array(items) || json_array_size(items) == 0)
+      rc = imc_errf(why, sizeof why, IMC_E_CONV_PARAM, "UpdateGroup.ContactUpdateItem must be a non-empty array of {ContactOpType, ContactItem}");
     else {
       int e;
-      if (json_object_set_new(result, "ContactResultItem", apply_members(g, items, 1, &e, &rr->lost))) rr->lost = 1;
+      json_t *res = apply_members(g, items, 1, "UpdateGroup.ContactUpdateItem", &e, &rr->lost);
+      if (json_object_set_new(result, "ContactResultItem", res)) rr->lost = 1;
       rc = rr->lost ? IMC_E_NOMEM : put_obj(rr, u, REL_K_CGROUP, json_string_value(old), g);
     }
   }
   json_decref(g);
-  if (rc) { json_decref(result); rest_reply_err(c, rc, NULL, NULL); return; }
+  if (rc) { json_decref(result); rest_reply_err(c, rc, why[0] ? why : NULL, NULL); return; }
   push_groups(rr, u);
   relreq_commit(c, json_pack("{s:o}", "UpdateGroupResult", result));
 }
@@ -202,11 +220,15 @@ void rest_del_contact_group(rest_ctx_t *c)
   }
   json_t *out = json_array();
   json_array_foreach(names, i, n) {
-    int rc = json_is_string(n) && rel_get(u, REL_K_CGROUP, json_string_value(n)) ? 0 : IMC_E_CONV_PARAM;
-    if (!rc) rc = rel_txn_del(&rr->txn, u, REL_K_CGROUP, json_string_value(n));
+    char why[WHY_MAX] = "";
+    int rc = 0;
+    if (!json_is_string(n)) rc = imc_errf(why, sizeof why, IMC_E_CONV_PARAM, "GroupName[%zu] must be a string", i);
+    else if (!rel_get(u, REL_K_CGROUP, json_string_value(n)))
+      rc = imc_errf(why, sizeof why, IMC_E_CONV_PARAM, "GroupName[%zu] names no conversation group", i);
+    else rc = rel_txn_del(&rr->txn, u, REL_K_CGROUP, json_string_value(n));
     if (rc == IMC_E_NOMEM) { json_decref(out); rest_reply_err(c, rc, NULL, NULL); return; }
     api_list_add(out, json_pack("{s:O,s:i,s:s}", "GroupName", n, "ResultCode", rc ? imc_err_compat(rc) : 0,
-                                "ResultInfo", rc ? "no conversation group of that name" : ""), &rr->lost);
+                                "ResultInfo", !rc ? "" : why[0] ? why : imc_strerror(rc)), &rr->lost);
   }
   if (rr->txn.n) push_groups(rr, u); /* a group deleted: the devices learn it (none deleted wrote an event all the same) */
   relreq_commit(c, json_pack("{s:o}", "ResultItem", out));
@@ -254,7 +276,7 @@ void rest_get_contact_group(rest_ctx_t *c)
   rel_user_t *u = NULL;
   if (from_user(c, 0, &u)) return;
   json_t *si = json_object_get(c->body, "StartIndex");
-  if (si && (!json_is_integer(si) || json_integer_value(si) < 0)) { rest_reply_err(c, IMC_E_CONV_PARAM, "StartIndex is >= 0", NULL); return; }
+  if (si && (!json_is_integer(si) || json_integer_value(si) < 0)) { rest_reply_err(c, IMC_E_CONV_PARAM, "StartIndex must be a non-negative integer", NULL); return; }
   int bad = 0; /* an entry could not be made: 70500, never a list with one left out (§82) */
   json_t *cg = json_object(), *groups = group_items(u, cg, &bad), *all = json_object();
   /* every conversation that is in a group or carries a mark, in id order */
@@ -295,10 +317,12 @@ void rest_search_contact_group(rest_ctx_t *c)
   int bad = 0; /* an entry could not be made: 70500, never a list with one left out (§82) */
   json_t *cg = json_object(), *groups = group_items(u, cg, &bad), *out = json_array();
   json_array_foreach(items, i, it) {
-    char id[CONV_ID_MAX];
-    int rc = conv_id(it, id, sizeof id);
+    char id[CONV_ID_MAX], at[WHY_MAX], why[WHY_MAX] = "";
+    snprintf(at, sizeof at, "ContactItem[%zu]", i);
+    int rc = conv_id(it, at, id, sizeof id, why, sizeof why);
     json_t *r = rc ? json_pack("{s:O}", "ContactItem", it) : contact_json(u, id, cg);
-    if (r && json_object_set_new(r, "ResultCode", json_integer(rc ? imc_err_compat(rc) : 0))) { json_decref(r); r = NULL; }
+    if (r && (json_object_set_new(r, "ResultCode", json_integer(rc ? imc_err_compat(rc) : 0)) ||
+              json_object_set_new(r, "ResultInfo", json_string(why)))) { json_decref(r); r = NULL; }
     api_list_add(out, r, &bad);
   }
   json_decref(cg);
@@ -307,29 +331,43 @@ void rest_search_contact_group(rest_ctx_t *c)
   rest_reply_ok(c, o);
 }
 
-/* Apply SetMark / ClearMark (bits 0..63) and CustomMark to one conversation's row. */
-static int mark_one(relreq_t *rr, rel_user_t *u, json_t *item, json_t **result)
+/* 0, or 50002 with why naming MarkItem[n].<name> when list (SetMark / ClearMark) is given and is not an array
+ * of bits 0..63. */
+static int bits_check(json_t *list, size_t n, const char *name, char *why, size_t cap)
 {
-  char id[CONV_ID_MAX];
+  size_t i;
+  json_t *v;
+  if (list && !json_is_array(list)) return imc_errf(why, cap, IMC_E_CONV_PARAM, "MarkItem[%zu].%s must be an array of bits 0-63", n, name);
+  json_array_foreach(list, i, v)
+    if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 63)
+      return imc_errf(why, cap, IMC_E_CONV_PARAM, "MarkItem[%zu].%s[%zu] must be a bit 0-63", n, name, i);
+  return 0;
+}
+
+/* Apply SetMark / ClearMark (bits 0..63) and CustomMark to the conversation of MarkItem[n]. */
+static int mark_one(relreq_t *rr, rel_user_t *u, json_t *item, size_t n, json_t **result)
+{
+  char id[CONV_ID_MAX], at[WHY_MAX], why[WHY_MAX] = "";
   json_t *ci = json_object_get(item, "ContactItem"), *set = json_object_get(item, "SetMark"), *clr = json_object_get(item, "ClearMark");
   json_t *custom = json_object_get(item, "CustomMark"), *v;
   size_t i;
-  int rc = conv_id(ci, id, sizeof id);
-  if (!rc && ((set && !json_is_array(set)) || (clr && !json_is_array(clr)) || (!set && !clr && !custom) ||
-              (custom && (!json_is_string(custom) || json_string_length(custom) > REL_VALUE_MAX_BYTES))))
-    rc = IMC_E_CONV_PARAM;
+  snprintf(at, sizeof at, "MarkItem[%zu].ContactItem", n);
+  int rc = conv_id(ci, at, id, sizeof id, why, sizeof why), named = !rc;
+  if (!rc && !set && !clr && !custom)
+    rc = imc_errf(why, sizeof why, IMC_E_CONV_PARAM, "MarkItem[%zu] needs SetMark, ClearMark or CustomMark", n);
+  if (!rc && custom && (!json_is_string(custom) || json_string_length(custom) > REL_VALUE_MAX_BYTES))
+    rc = imc_errf(why, sizeof why, IMC_E_CONV_PARAM, "MarkItem[%zu].CustomMark must be a string of at most %d bytes", n,
+                  REL_VALUE_MAX_BYTES);
+  if (!rc) rc = bits_check(set, n, "SetMark", why, sizeof why);
+  if (!rc) rc = bits_check(clr, n, "ClearMark", why, sizeof why);
   uint64_t bits = 0;
-  json_t *m = rc ? NULL : rel_json(rel_val(u, REL_K_MARK, id));
+  json_t *m = named ? rel_json(rel_val(u, REL_K_MARK, id)) : NULL;
   if (!m) m = json_object();
   json_array_foreach(json_object_get(m, "marks"), i, v) bits |= 1ull << (json_integer_value(v) & 63);
   uint64_t stored = bits; /* a refused item reports what is stored */
-  json_array_foreach(set, i, v) {
-    if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 63) rc = IMC_E_CONV_PARAM;
-    else bits |= 1ull << json_integer_value(v);
-  }
-  json_array_foreach(clr, i, v) {
-    if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 63) rc = IMC_E_CONV_PARAM;
-    else bits &= ~(1ull << json_integer_value(v));
+  if (!rc) { /* bits_check passed both lists */
+    json_array_foreach(set, i, v) bits |= 1ull << json_integer_value(v);
+    json_array_foreach(clr, i, v) bits &= ~(1ull << json_integer_value(v));
   }
   json_t *list = json_array();
   int bad = !m || !list; /* the row or the result could not be made whole: the request fails (§82) */
@@ -344,7 +382,7 @@ static int mark_one(relreq_t *rr, rel_user_t *u, json_t *item, json_t **result)
     else rc = put_obj(rr, u, REL_K_MARK, id, m);
   }
   *result = json_pack("{s:O,s:i,s:s,s:O}", "ContactItem", ci ? ci : json_null(), "ResultCode", rc ? imc_err_compat(rc) : 0,
-                      "ResultInfo", rc ? imc_strerror(rc) : "", "MarkList", list);
+                      "ResultInfo", !rc ? "" : why[0] ? why : imc_strerror(rc), "MarkList", list);
   const char *now_custom = json_string_value(json_object_get(m, "custom"));
   if (*result && !rc && json_object_set_new(*result, "CustomMark", json_string(now_custom ? now_custom : ""))) {
     json_decref(*result);
@@ -369,7 +407,7 @@ void rest_mark_contact(rest_ctx_t *c)
   json_t *out = json_array(), *changed = json_array();
   json_array_foreach(items, i, it) {
     json_t *r = NULL;
-    if (mark_one(rr, u, it, &r)) {
+    if (mark_one(rr, u, it, i, &r)) {
       json_decref(r);
       json_decref(out);
       json_decref(changed);
