@@ -14,7 +14,12 @@
  * socket polled again, for the check phase's pass. Every timer of the server
  * is a minute away (tick, the deadline wheel, the change poll), so a reply
  * left for a timer would not come within the 15 s the test waits for each:
- * a liveness check, not a measurement. */
+ * a liveness check, not a measurement.
+ *
+ * A keep-alive REST client reaches srv->again only after a read that filled
+ * the read buffer (NET_READ_BUF, 64 KiB): test_idle_phase_http_replies_written
+ * sends pipelined requests of more than that in one write, so the requests
+ * past the first read are read, and answered, by on_again (decision 104). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -112,11 +117,46 @@ static void test_idle_phase_close_answered(void **st)
   close(fd);
 }
 
+/* Pipelined GET /healthz requests (answered in the read that completes
+ * them) of REQ_BODY bytes each, N_REQS of them: more than two reads' worth in
+ * one write. The first read fills the buffer, so the connection goes to
+ * srv->again and the rest is read in the next turn's idle phase; the replies
+ * made there must go out before the poll blocks. */
+#define N_REQS 6
+#define REQ_BODY 30000
+
+static void test_idle_phase_http_replies_written(void **st)
+{
+  (void)st;
+  int fd = e2e_connect(srv.port);
+  assert_true(fd >= 0);
+  char body[16384];
+  /* one request first: the connection is then a keep-alive client, read at once by every pass */
+  static const char ask_one[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+  assert_int_equal(e2e_send(fd, ask_one, sizeof ask_one - 1), 0);
+  assert_int_equal(e2e_http_read(fd, body, sizeof body, WAIT_MS), 200);
+  static char all[N_REQS * (REQ_BODY + 128)];
+  size_t n = 0;
+  for (int i = 0; i < N_REQS; i++) {
+    n += (size_t)snprintf(all + n, sizeof all - n, "GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", REQ_BODY);
+    memset(all + n, 'x', REQ_BODY);
+    n += REQ_BODY;
+  }
+  assert_true(n > 2 * 64 * 1024);
+  assert_int_equal(e2e_send(fd, all, n), 0); /* one write: the server's first read fills its buffer */
+  for (int i = 0; i < N_REQS; i++) {
+    int status = e2e_http_read(fd, body, sizeof body, WAIT_MS);
+    if (status != 200) fail_msg("reply %d of %d: status %d within %d ms (left for a timer a minute away)", i + 1, N_REQS, status, WAIT_MS);
+  }
+  close(fd);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_idle_phase_replies_written, setup, teardown),
     cmocka_unit_test_setup_teardown(test_idle_phase_close_answered, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_idle_phase_http_replies_written, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
