@@ -56,6 +56,7 @@ typedef struct api_cfg {
   int64_t wal_checkpoint_pages; /* the writer checkpoints past this many WAL pages (store_ckpt.h) */
   int64_t reader_threads;     /* read-only connections on worker threads */
   int64_t reader_max_jobs;    /* reader queue cap */
+  int64_t rel_gate_wait_max;  /* requests waiting for account deletions to be durable (rel_gate.c); past it 60018 */
   int64_t change_poll_ms;     /* how often the change log is read */
   int64_t push_online_keep_s; /* PushOnline kept after a mobile disconnect */
   int64_t billing_tz_offset_s;/* M-1 natural-day zone, seconds east of UTC */

@@ -47,11 +47,13 @@ typedef struct api_jobs {
   uint64_t runs[API_JOBS], failures[API_JOBS];
 } api_jobs_t;
 
-/* A request waiting in the gate below: a REST context's (rest_ctx.gate) or a WebSocket request's (rel_gate.c). */
+/* A request waiting in the gate below: a REST context's (rest_ctx.gate), a WebSocket request's or a named
+ * account's status change (rel_gate.c's own). */
+enum { REL_GATE_REST, REL_GATE_WS, REL_GATE_STATUS };
 typedef struct rel_gate_node {
   struct rel_gate_node *next;    /* the next waiting request, in arrival order */
   uint32_t app;
-  uint8_t ws;                    /* 1: a WebSocket request (rel_gate.c's own), 0: a rest_ctx_t's */
+  uint8_t kind;                  /* REL_GATE_REST (a rest_ctx_t's), REL_GATE_WS, REL_GATE_STATUS (rel_gate.c's) */
 } rel_gate_node_t;
 
 /* Relationship requests waiting for their app's account deletions to be durable (rel_gate.c, decisions §98,
@@ -59,8 +61,10 @@ typedef struct rel_gate_node {
 typedef struct rel_gate {
   u64map_t held;                 /* sdkappid → its deletions in flight (size_t *) */
   u64map_t named;                /* sdkappid << 32 | user_no → the deletions in flight of that account (size_t *) */
-  rel_gate_node_t *head, *tail;  /* the waiting requests, in arrival order */
-  size_t waiting;                /* at most REL_GATE_WAIT_MAX, REST and WebSocket together */
+  rel_gate_node_t *head, *tail;  /* the waiting requests and status changes, in arrival order */
+  size_t waiting;                /* requests: at most cfg->rel_gate_wait_max, REST and WebSocket together */
+  size_t statuses;               /* status changes of named accounts (rel_gate_status): not capped, at most two
+                                  * per session of those accounts (its login's push, its end) */
   uint64_t deferred, refused;    /* requests that waited, refused because too many waited (GET /healthz rel_gate) */
 } rel_gate_t;
 
@@ -264,11 +268,10 @@ void rest_dispatch(rest_ctx_t *c);
  * not be made). rel_gate_name: that deletion names the account user_no (its purge is made; 0 or IMC_E_NOMEM: then
  * the purge must not be made); rel_gate_unname once per name, before the deletion's rel_gate_release.
  * rel_gate_held: 1 while a deletion of app is in flight. rel_gate_defer: 1 when c (a relationship route:
- * rel_api.h's REST handlers) waits — or was refused 60018, more than REL_GATE_WAIT_MAX waiting — because a
+ * rel_api.h's REST handlers) waits — or was refused 60018, cfg->rel_gate_wait_max waiting — because a
  * deletion of its app is in flight; 0: run it now. rel_gate_release: that deletion committed or was undone;
  * when it was the app's last, the app's waiting requests run, in arrival order (a stopping server answers them
  * 70500 "server is shutting down"). */
-enum { REL_GATE_WAIT_MAX = 4096 };
 int rel_gate_hold(api_srv_t *srv, uint32_t app);
 int rel_gate_name(api_srv_t *srv, uint32_t app, uint32_t user_no);
 void rel_gate_unname(api_srv_t *srv, uint32_t app, uint32_t user_no);
@@ -423,7 +426,7 @@ extern const cws_op_t cws_ops[]; /* NULL-terminated */
 size_t cws_msg_frame_bytes(int64_t msg_max_bytes);
 /* WebSocket requests behind an account deletion (rel_gate.c, decisions §101): 1 when the request (op row o, or the
  * row of handler fn; id and req borrowed, kept with a reference while it waits) waits — or was answered 60018
- * (REL_GATE_WAIT_MAX waiting) or 70500 (out of memory) — and 0 to run it now. rel_gate_ws_defer (cws_on_text,
+ * (cfg->rel_gate_wait_max waiting) or 70500 (out of memory) — and 0 to run it now. rel_gate_ws_defer (cws_on_text,
  * before the row's handler): a relationship op (pending, friend_response, the status ops) while a deletion of
  * the session's app is in flight. rel_gate_ws_names (a send's relationship check: send, typing, group_send):
  * while a deletion in flight names the session's user or peer_no (0: none). A waiting request holds its
@@ -432,6 +435,13 @@ size_t cws_msg_frame_bytes(int64_t msg_max_bytes);
 int rel_gate_ws_defer(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const cws_op_t *o, json_t *id, json_t *req);
 int rel_gate_ws_names(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, cws_op_fn fn, json_t *id, json_t *req,
                       uint32_t peer_no);
+/* A status change of account user_no (ws_status.c, decisions §103): a login's push (end NULL) or the end of
+ * session end (its PushOnline window stored or cleared, logout, until_s, and its push). 1 when a deletion in
+ * flight names the account: the change waits (end copied) and, once the app's last deletion ends, is made if
+ * the account is still there and dropped if it was deleted (out of memory: dropped at once, logged); 0: make
+ * it now. */
+int rel_gate_status(api_srv_t *srv, uint32_t app, uint32_t user_no, const im_session_t *end, int logout,
+                    int64_t until_s);
 
 void cws_on_open(void *ud, net_ws_t *ws);
 void cws_on_text(void *ud, net_ws_t *ws, const char *data, size_t len);

@@ -114,6 +114,7 @@ const cfg_def_t api_cfg_defs[] = {
   { "wal_checkpoint_pinned", CFG_INT, F(wal_checkpoint_pinned), "0", 0, 1, "1: a checkpoint's rounds (page copy and database sync) run on their own thread while a read-only connection keeps the WAL from restarting; a short blocking round on the writer thread ends each cycle (docs/decisions/store-pipeline.md)", NULL },
   { "reader_threads", CFG_INT, F(reader_threads), "2", 1, 64, "read-only database connections on worker threads (change log, slow reads)", NULL },
   { "reader_max_jobs", CFG_INT, F(reader_max_jobs), "4096", 1, 1048576, "reads waiting for a reader thread; beyond it a read is refused (60018, retry)", NULL },
+  { "rel_gate_wait_max", CFG_INT, F(rel_gate_wait_max), "4096", 1, 1048576, "requests (REST and WebSocket, all apps together) that may wait for an account deletion to be durable (the relationship requests of its app, the sends from or to an account it names: decisions §98, §101); beyond it a request is refused (60018, nothing done, retry)", NULL },
   { "change_poll_ms", CFG_INT, F(change_poll_ms), "500", 10, 60000, "how often the server reads the change log (apps and tokens changed by the CLI)", NULL },
   { "push_online_keep_s", CFG_INT, F(push_online_keep_s), "604800", 0, 31536000, "a mobile device stays PushOnline this long after a disconnect", NULL },
   { "billing_tz_offset_s", CFG_INT, F(billing_tz_offset_s), "28800", -50400, 50400, "natural-day time zone, seconds east of UTC (M-1: UTC+8)", NULL },

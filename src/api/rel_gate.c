@@ -6,9 +6,12 @@
  * so do the WebSocket sends whose relationship check reads the rows of an
  * account the deletion names (its sender or its peer). A request that waits
  * runs, in arrival order, once the last deletion of its app has committed or
- * been undone. Loop thread. */
+ * been undone. A login's status push and a session's end (its PushOnline
+ * window, its push) of an account a deletion names wait with them, and are
+ * dropped if the account was deleted (§103). Loop thread. */
 #include "api/rel_api.h"
 #include "util/err.h"
+#include "util/log.h"
 
 #include <stddef.h>
 #include <stdlib.h>
@@ -39,6 +42,14 @@ typedef struct ws_wait {
   const cws_op_t *op;
   json_t *id, *req;              /* id: borrowed from req (or NULL) */
 } ws_wait_t;
+
+/* A named account's status change that waits (rel_gate_status): a login's push, or a session's end. */
+typedef struct status_wait {
+  rel_gate_node_t node;
+  uint32_t user_no;
+  uint8_t end, logout, platform;
+  int64_t until_s;
+} status_wait_t;
 
 static int is_gated(const rest_route_t *r)
 {
@@ -78,21 +89,23 @@ void rel_gate_unname(api_srv_t *srv, uint32_t app, uint32_t user_no) { (void)cou
 int rel_gate_held(const api_srv_t *srv, uint32_t app) { return u64map_get(&srv->rel_gate.held, app) != NULL; }
 
 /* Room for one more waiting request: 1, or 0 (counted as refused: the caller answers 60018). */
-static int room(rel_gate_t *g)
+static int room(api_srv_t *srv)
 {
-  if (g->waiting < REL_GATE_WAIT_MAX) return 1;
+  rel_gate_t *g = &srv->rel_gate;
+  if (g->waiting < (size_t)srv->cfg->rel_gate_wait_max) return 1;
   g->refused++;
   return 0;
 }
 
-static void enqueue(rel_gate_t *g, rel_gate_node_t *n, uint32_t app, int ws)
+static void enqueue(rel_gate_t *g, rel_gate_node_t *n, uint32_t app, int kind)
 {
   n->next = NULL;
   n->app = app;
-  n->ws = (uint8_t)ws;
+  n->kind = (uint8_t)kind;
   if (g->tail) g->tail->next = n;
   else g->head = n;
   g->tail = n;
+  if (kind == REL_GATE_STATUS) { g->statuses++; return; }
   g->waiting++;
   g->deferred++;
 }
@@ -103,20 +116,19 @@ int rel_gate_defer(api_srv_t *srv, rest_ctx_t *c)
 {
   rel_gate_t *g = &srv->rel_gate;
   if (!rel_gate_held(srv, c->sdkappid) || !is_gated(c->route)) return 0;
-  if (!room(g)) { rest_reply_err(c, IMC_E_OVERLOADED, REL_GATE_FULL, NULL); return 1; }
-  enqueue(g, &c->gate, c->sdkappid, 0);
+  if (!room(srv)) { rest_reply_err(c, IMC_E_OVERLOADED, REL_GATE_FULL, NULL); return 1; }
+  enqueue(g, &c->gate, c->sdkappid, REL_GATE_REST);
   return 1;
 }
 
 /* Make (o, id, req) of c wait: 1 (waiting, or answered). */
 static int ws_wait(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const cws_op_t *o, json_t *id, json_t *req)
 {
-  rel_gate_t *g = &srv->rel_gate;
-  if (!room(g)) { cws_reply(ws, id, o->name, IMC_E_OVERLOADED, REL_GATE_FULL, NULL); return 1; }
+  if (!room(srv)) { cws_reply(ws, id, o->name, IMC_E_OVERLOADED, REL_GATE_FULL, NULL); return 1; }
   ws_wait_t *w = malloc(sizeof *w);
   if (!w) { cws_reply(ws, id, o->name, IMC_E_NOMEM, NULL, NULL); return 1; }
   *w = (ws_wait_t){ .c = cws_hold(c), .sid = cws_session(c)->sid, .op = o, .id = id, .req = json_incref(req) };
-  enqueue(g, &w->node, cws_session(c)->sdkappid, 1);
+  enqueue(&srv->rel_gate, &w->node, cws_session(c)->sdkappid, REL_GATE_WS);
   return 1;
 }
 
@@ -139,6 +151,35 @@ int rel_gate_ws_names(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, cws_op_fn fn,
   const cws_op_t *o = cws_ops;
   while (o->name && o->fn != fn) o++;
   return o->name ? ws_wait(srv, ws, c, o, id, req) : 0;
+}
+
+int rel_gate_status(api_srv_t *srv, uint32_t app, uint32_t user_no, const im_session_t *end, int logout,
+                    int64_t until_s)
+{
+  if (!srv->rel_gate.named.len || !u64map_get(&srv->rel_gate.named, name_key(app, user_no))) return 0;
+  status_wait_t *w = malloc(sizeof *w);
+  if (!w) { /* never made before the deletion is durable: lost (a later session end writes the window again) */
+    IMC_WARN("status", "msg=\"status change of an account being deleted dropped (out of memory)\" app=%u", app);
+    return 1;
+  }
+  *w = (status_wait_t){ .user_no = user_no, .end = end != NULL, .logout = (uint8_t)logout,
+                        .platform = end ? end->platform : 0, .until_s = until_s };
+  enqueue(&srv->rel_gate, &w->node, app, REL_GATE_STATUS);
+  return 1;
+}
+
+/* A status change's turn: made if the account is still there (its deletion failed), dropped if it was deleted
+ * (nothing written for it, nothing pushed to its subscribers). */
+static void status_run(api_srv_t *srv, status_wait_t *w)
+{
+  const char *id = tenant_registry_account_id(srv->reg, w->node.app, w->user_no);
+  if (id && w->end) {
+    im_session_t s = { .sdkappid = w->node.app, .user_no = w->user_no, .platform = w->platform };
+    ws_status_session_end(srv, &s, id, w->logout, w->until_s);
+  } else if (id) {
+    ws_status_changed(srv, w->node.app, w->user_no);
+  }
+  free(w);
 }
 
 /* A WebSocket request's turn: run from the start (every check again) if its session is still online; dropped
@@ -174,13 +215,15 @@ void rel_gate_release(api_srv_t *srv, uint32_t app)
     n->next = NULL;
     *tail = n;
     tail = &n->next;
-    g->waiting--;
+    if (n->kind == REL_GATE_STATUS) g->statuses--;
+    else g->waiting--;
   }
   while (mine) { /* a handler run here cannot hold the app again: account_delete is not gated */
     rel_gate_node_t *n = mine;
     mine = n->next;
     n->next = NULL;
-    if (n->ws) { ws_run(srv, (ws_wait_t *)n); continue; }
+    if (n->kind == REL_GATE_STATUS) { status_run(srv, (status_wait_t *)n); continue; }
+    if (n->kind == REL_GATE_WS) { ws_run(srv, (ws_wait_t *)n); continue; }
     rest_ctx_t *c = (rest_ctx_t *)((char *)n - offsetof(rest_ctx_t, gate));
     if (srv->stopping) rest_reply_err(c, IMC_E_SHUTDOWN, NULL, NULL);
     else rest_dispatch(c);
@@ -190,17 +233,18 @@ void rel_gate_release(api_srv_t *srv, uint32_t app)
 void rel_gate_free(api_srv_t *srv)
 {
   rel_gate_t *g = &srv->rel_gate;
-  while (g->head) { /* WebSocket requests still waiting (their connections are closed): dropped */
+  while (g->head) { /* WebSocket requests and status changes still waiting (the connections are closed): dropped */
     rel_gate_node_t *n = g->head;
     g->head = n->next;
-    if (!n->ws) continue;
+    if (n->kind == REL_GATE_STATUS) { free(n); continue; }
+    if (n->kind != REL_GATE_WS) continue;
     ws_wait_t *w = (ws_wait_t *)n;
     cws_release(w->c);
     json_decref(w->req);
     free(w);
   }
   g->tail = NULL;
-  g->waiting = 0;
+  g->waiting = g->statuses = 0;
   u64map_free_each(&g->held, free);
   u64map_free_each(&g->named, free);
 }

@@ -135,10 +135,11 @@ static void healthz(api_srv_t *srv, net_req_t *req)
   im_damaged_stats(&ds); /* stored bodies that do not parse, delivered marked (§88): rows met, each once (§95) */
   api_field_put(o, "damaged", json_pack("{s:I,s:I}", "rows", (json_int_t)ds.rows, "untracked",
                                         (json_int_t)ds.untracked), &bad);
-  api_field_put(o, "rel_gate", json_pack("{s:I,s:I,s:I,s:I,s:I}", "held", (json_int_t)srv->rel_gate.held.len, "named",
-                                         (json_int_t)srv->rel_gate.named.len, "waiting",
-                                         (json_int_t)srv->rel_gate.waiting, "deferred", (json_int_t)srv->rel_gate.deferred,
-                                         "refused", (json_int_t)srv->rel_gate.refused), &bad);
+  api_field_put(o, "rel_gate", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "held", (json_int_t)srv->rel_gate.held.len,
+                                         "named", (json_int_t)srv->rel_gate.named.len, "waiting",
+                                         (json_int_t)srv->rel_gate.waiting, "wait_max", (json_int_t)srv->cfg->rel_gate_wait_max,
+                                         "statuses", (json_int_t)srv->rel_gate.statuses, "deferred",
+                                         (json_int_t)srv->rel_gate.deferred, "refused", (json_int_t)srv->rel_gate.refused), &bad);
   uint64_t paused, pauses, resumes;
   cws_admit_stats(srv, &paused, &pauses, &resumes);
   api_field_put(o, "admission", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "inflight", (json_int_t)ws.inflight,

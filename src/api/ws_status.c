@@ -82,7 +82,12 @@ static void push_status(api_srv_t *srv, uint32_t app, uint32_t user_no, int own)
   if (p.frame) net_frame_unref(p.frame);
 }
 
-void ws_status_changed(api_srv_t *srv, uint32_t app, uint32_t user_no) { push_status(srv, app, user_no, 0); }
+/* A login: while a deletion in flight names the user, its record is the purge's emptied one, not durable: the
+ * push waits (rel_gate_status, §103). */
+void ws_status_changed(api_srv_t *srv, uint32_t app, uint32_t user_no)
+{
+  if (!rel_gate_status(srv, app, user_no, NULL, 0, 0)) push_status(srv, app, user_no, 0);
+}
 
 /* ---- PushOnline windows: durable, restored at start ----------------------------------------- */
 static void window_written(relreq_t *rr, int rc)
@@ -94,6 +99,8 @@ static void window_written(relreq_t *rr, int rc)
 void ws_status_session_end(api_srv_t *srv, const im_session_t *s, const char *user_id, int logout, int64_t until_s)
 {
   char key[40];
+  /* a deletion in flight names the user: its window and push wait, made only if the account stays (§103) */
+  if (rel_gate_status(srv, s->sdkappid, s->user_no, s, logout, until_s)) return;
   if (im_platform_mobile((im_platform_t)s->platform)) {
     /* a logout deletes a stored window (none without a record); a close stores one */
     rel_user_t *u = logout || !user_id ? rel_user(srv->rel, s->sdkappid, s->user_no)
