@@ -287,6 +287,52 @@ static void test_closed_connection_drops_waiting_send(void **st)
   assert_int_equal(e2e_healthz_stat(srv.port, "rel_gate", "deferred"), 1);
 }
 
+/* The messages group_msg_get_simple lists of group (at most 10). */
+static size_t group_msg_count(const char *group)
+{
+  json_t *r = V4("group_open_http_svc/group_msg_get_simple", "{\"GroupId\":\"%s\",\"ReqMsgNumber\":10}", group);
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  size_t n = json_array_size(json_object_get(r, "RspMsgList"));
+  json_decref(r);
+  return n;
+}
+
+/* b is muted (setnospeaking: one-to-one and group messages) and owns a group. b's `send` to a and `group_send` in
+ * the window of b's deletion, which then fails: they wait (the purge took b's META, its global mute, out of memory)
+ * and answer what stayed — 20012 and 10017; nothing stored. These paths of §101 had no test (§103). */
+static void test_muted_sends_refused_after_failed_delete(void **st)
+{
+  (void)st;
+  wsc_t wb;
+  start("account_groups:1");
+  expect_ok(V4("group_open_http_svc/create_group", "{\"Owner_Account\":\"b\",\"Type\":\"Public\",\"Name\":\"m\","
+                                                   "\"GroupId\":\"mute-g\",\"MemberList\":[{\"Member_Account\":\"a\"}]}"));
+  expect_ok(V4("openconfigsvr/setnospeaking", "{\"Set_Account\":\"b\",\"C2CmsgNospeakingTime\":600,"
+                                              "\"GroupmsgNospeakingTime\":600}"));
+  size_t group_msgs = group_msg_count("mute-g"); /* the group's own tips */
+  assert_int_equal(wsc_login(&wb, srv.port, app, key, "b", "Web"), 0);
+  int del = delete_b_held();
+  ws_send_op(&wb, 11, "send", "\"to\":\"a\",\"random\":11,\"body\":" TEXT("muted"));
+  ws_send_op(&wb, 12, "group_send", "\"group_id\":\"mute-g\",\"random\":12,\"body\":" TEXT("muted in the group"));
+  gate_waiting(2);
+  assert_int_equal(e2e_healthz_stat(srv.port, "rel_gate", "waiting"), 2);
+  e2e_sync_hold(hold, 0);
+  delete_b_failed(del);
+  json_t *r = ws_reply(&wb, 11);
+  assert_int_equal(jint(r, "code"), 20012);
+  json_decref(r);
+  r = ws_reply(&wb, 12);
+  assert_int_equal(jint(r, "code"), 10017);
+  json_decref(r);
+  r = V4("openim/admin_getroammsg", "{\"Operator_Account\":\"a\",\"Peer_Account\":\"b\",\"MaxCnt\":10,"
+                                   "\"MinTime\":0,\"MaxTime\":4294967295}");
+  assert_int_equal(jint(r, "MsgCnt"), 0);
+  json_decref(r);
+  assert_int_equal(group_msg_count("mute-g"), group_msgs);
+  assert_int_equal(e2e_healthz_stat(srv.port, "rel_gate", "deferred"), 2);
+  wsc_close(&wb);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -295,6 +341,7 @@ int main(void)
     cmocka_unit_test_teardown(test_blocked_send_refused_after_failed_delete, stop),
     cmocka_unit_test_teardown(test_ws_friend_ops_answer_durable_state, stop),
     cmocka_unit_test_teardown(test_closed_connection_drops_waiting_send, stop),
+    cmocka_unit_test_teardown(test_muted_sends_refused_after_failed_delete, stop),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
