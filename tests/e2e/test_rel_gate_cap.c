@@ -82,6 +82,15 @@ static void wait_gate(long long n)
   assert_int_equal(e2e_healthz_stat(srv.port, "rel_gate", "waiting"), n);
 }
 
+/* Whether the server's log holds needle. */
+static int logged(const char *needle)
+{
+  char *log = e2e_server_log(&srv);
+  int yes = log && strstr(log, needle);
+  free(log);
+  return yes;
+}
+
 /* With 2 waiting (a's sends to b, named by its deletion), a's third send and a REST friend_add are answered
  * 60018 while the deletion is still held: nothing stored or changed. The deletion fails (account_groups:1): the
  * two that waited are stored, a's connection goes on. */
@@ -91,6 +100,9 @@ static void test_cap_reached(void **st)
   wsc_t wa;
   start("account_groups:1");
   assert_int_equal(e2e_healthz_stat(srv.port, "rel_gate", "wait_max"), 2);
+  /* a value out of range is refused before anything is done, named (its stderr: the server's log) */
+  assert_int_equal(e2e_cli(&srv, NULL, 0, "serve --rel-gate-wait-max 0"), 1);
+  assert_true(logged("rel_gate_wait_max: \"0\" is not an integer in [1, 1048576]"));
   assert_int_equal(wsc_login(&wa, srv.port, app, key, "a", "Web"), 0);
   int del = delete_b_held();
   ws_send_op(&wa, 1, "send", "\"to\":\"b\",\"random\":1,\"body\":" TEXT("one"));
@@ -129,15 +141,6 @@ static void test_cap_reached(void **st)
   json_decref(r);
   assert_int_equal(e2e_healthz_stat(srv.port, "rel_gate", "waiting"), 0);
   wsc_close(&wa);
-}
-
-/* Whether the server's log holds needle. */
-static int logged(const char *needle)
-{
-  char *log = e2e_server_log(&srv);
-  int yes = log && strstr(log, needle);
-  free(log);
-  return yes;
 }
 
 /* SIGTERM while a REST friend_check and a WebSocket `pending` wait behind b's deletion; the deletion's job then
