@@ -227,14 +227,17 @@ static void test_cli_app_served(void **st)
   ms = wait_code(&srv, app, key, 60016, 5000);
   print_message("suspension seen after %lld ms\n", (long long)ms);
   json_t *h1 = healthz(&srv);
-  /* create; upgrade (edition and order in one transaction: one page or two); suspend: one reload each, at
-   * most one per row of the log naming the app (a poll applies a page's rows of one app once; a quiet run
-   * logs 4 and reloads 3). The upper bound was a fixed 4, and `make check` at load 12 found more reloads
-   * (the count was not printed, nor the rows): the bound is now the rows the log holds */
+  /* create; upgrade (edition and order in one transaction: one page or two); suspend: at most one reload per
+   * row of the log naming the app (a poll applies a page's rows of one app once; a quiet run logs 4 and
+   * reloads 3). The upper bound was a fixed 4, and `make check` at load 12 found more reloads (the count was
+   * not printed, nor the rows): the bound is now the rows the log holds. The lower bound is 1, not 3: each
+   * step's effect is checked above by its own wait (served, the pro edition's reload line, 60016), and how
+   * the rows fall into poll pages is the box's timing — a `make check` at load 5-12 (2026-12-06) saw 2
+   * reloads for 4 rows, every effect seen */
   int64_t reloads = hz(h1, "changes", "apps_reloaded") - hz(h0, "changes", "apps_reloaded");
   int64_t rows = app_change_rows(srv.dir, seq0, app);
   print_message("%lld app reloads, %lld rows of the app in the change log\n", (long long)reloads, (long long)rows);
-  if (reloads < 3 || reloads > rows) fail_msg("%lld reloads for %lld rows of the app", (long long)reloads, (long long)rows);
+  if (reloads < 1 || reloads > rows) fail_msg("%lld reloads for %lld rows of the app", (long long)reloads, (long long)rows);
   assert_int_equal(hz(h1, "changes", "failed"), 0);
   json_decref(h0);
   json_decref(h1);
