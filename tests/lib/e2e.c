@@ -2,6 +2,7 @@
 #include "e2e.h"
 #include "auth/usersig.h"
 #include "store/store.h"
+#include "store_tmpl.h"
 #include "util/clock.h"
 
 #include <arpa/inet.h>
@@ -158,53 +159,18 @@ static const char *json_field(const char *json, const char *name, char *out, siz
   return out;
 }
 
-/* The empty database a new data directory starts from: migrated once per
- * test process by the store code the server and the CLI run (store_open, in
- * a directory of its own), then copied. A fresh database's migrations, each
- * synced, took most of every setup's `customer create` and check nothing a
- * first one did not (tests/unit/store/test_schema checks them; the CLI
- * tests still create theirs). Removed at exit by the process that made it.
- * E2E_NO_TEMPLATE=1 (environment) leaves it out: every directory's database
- * is then made by IMCLOUD_BIN's own `customer create`, as a server binary of
- * another schema (an older build, to see a test fail before a change) needs. */
-static char tmpl_dir[64];
-static pid_t tmpl_pid;
-
-static void tmpl_remove(void)
-{
-  char path[128];
-  if (getpid() != tmpl_pid || getenv("E2E_KEEP")) return;
-  snprintf(path, sizeof path, "%s/imcloud.db", tmpl_dir);
-  unlink(path);
-  rmdir(tmpl_dir);
-}
-
-/* dir/imcloud.db from the template, unless dir already holds a database. */
+/* dir/imcloud.db from the template database (tests/lib/store_tmpl.h: made
+ * once per test process by store_open, then copied), unless dir already
+ * holds a database. A fresh database's migrations took most of every
+ * setup's `customer create` and check nothing a first one did not (the CLI
+ * tests still create theirs). E2E_NO_TEMPLATE=1 (environment) leaves it out:
+ * every directory's database is then made by IMCLOUD_BIN's own `customer
+ * create`, as a server binary of another schema (an older build, to see a
+ * test fail before a change) needs. */
 static void fresh_db(const char *dir)
 {
-  char path[400], from[128];
-  struct stat st;
-  snprintf(path, sizeof path, "%s/imcloud.db", dir);
-  if (!stat(path, &st) || getenv("E2E_NO_TEMPLATE")) return;
-  snprintf(from, sizeof from, "%s/imcloud.db", tmpl_dir);
-  if (!tmpl_dir[0]) {
-    store_t *s;
-    snprintf(tmpl_dir, sizeof tmpl_dir, "/tmp/imcloud-e2e-tmpl-XXXXXX");
-    if (!mkdtemp(tmpl_dir)) die("mkdtemp");
-    tmpl_pid = getpid();
-    atexit(tmpl_remove);
-    snprintf(from, sizeof from, "%s/imcloud.db", tmpl_dir);
-    if (store_open(tmpl_dir, &s)) die("template database");
-    store_close(s);
-    char wal[140];
-    snprintf(wal, sizeof wal, "%s-wal", from);
-    if (!stat(wal, &st)) die("template database: its WAL is left after close");
-  }
-  char *db = e2e_slurp(from);
-  if (!db || stat(from, &st)) die("template database: read");
-  FILE *f = fopen(path, "wbx");
-  if (!f || fwrite(db, 1, (size_t)st.st_size, f) != (size_t)st.st_size || fclose(f)) die("template database: copy");
-  free(db);
+  if (getenv("E2E_NO_TEMPLATE")) return;
+  if (store_tmpl_copy(dir)) die("template database");
 }
 
 void e2e_make_app_at(const e2e_server_t *srv, const char *region, const char *created, uint32_t *sdkappid, char *key)

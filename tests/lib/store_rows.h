@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "store_tmpl.h"
+
 /* from → to in app, at time t0 + random, MsgRandom and client seq random. */
 static inline void rows_send(store_t *s, uint32_t app, int64_t t0, uint32_t from, uint32_t to, uint32_t random)
 {
@@ -42,13 +44,13 @@ static inline int64_t rows_purge_app(store_t *s, uint32_t app, int64_t before, i
   return total;
 }
 
-/* store_open(dir) for a test of what the rows are, not of what survives a
+/* test_store_open(dir) for a test of what the rows are, not of what survives a
  * power cut: the connection syncs nothing (PRAGMA synchronous=OFF; the store
  * opens at FULL, an fdatasync per commit, most of such a test's time). A
  * store_close and store_open still see every committed row. */
 static inline void rows_open_nosync(const char *dir, store_t **s)
 {
-  assert_int_equal(store_open(dir, s), 0);
+  assert_int_equal(test_store_open(dir, s), 0);
   assert_int_equal(sqlite3_exec(store__sqlite_db(*s), "PRAGMA synchronous=OFF", NULL, NULL, NULL), SQLITE_OK);
 }
 

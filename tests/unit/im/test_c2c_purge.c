@@ -30,6 +30,7 @@
 #include "store/sqlite_msg_int.h"
 #include "store_rows.h"
 #include "tmpdir.h"
+#include "store_tmpl.h"
 #include "util/err.h"
 
 #define KNOWN 1400000001u
@@ -79,7 +80,7 @@ static int setup(void **st)
   assert_int_equal(test_tmpdir_make(dir, sizeof dir, "c2cpurge"), 0);
   store_t *s;
   int64_t cust;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(store_customer_create(s, "c", 1, &cust), 0);
   const uint32_t apps[2] = { KNOWN, UNKNOWN };
   for (int a = 0; a < 2; a++) {
@@ -206,7 +207,7 @@ static void test_unknown_app_left_alone(void **st)
   assert_int_equal(p.rc, 0);
   assert_true(p.deleted >= 2); /* the known app's time-10 message and one of its user 1's conversations, at least */
   store_t *s;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   /* the known app: each conversation keeps its newest message; user 1 keeps one conversation row */
   assert_int_equal(count_of(s, "c2c_msg", KNOWN), 2);
   assert_int_equal(count_of(s, "(SELECT sdkappid FROM c2c_recent WHERE user_no=1 UNION ALL"
@@ -231,7 +232,7 @@ static void test_no_app_known(void **st)
   assert_int_equal(p.rc, 0);
   assert_int_equal(p.deleted, 0);
   store_t *s;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(count_of(s, "c2c_msg", KNOWN), 3);
   assert_int_equal(count_of(s, "c2c_msg", UNKNOWN), 3);
   nfloors = 0;
@@ -256,7 +257,7 @@ static size_t history_with_floor(int64_t floor_s, int64_t upto_id)
 {
   store_t *s;
   char sql[160];
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO c2c_purge_floor(sdkappid,before_s,upto_id) VALUES(%u,%lld,%lld)", KNOWN,
            (long long)floor_s, (long long)upto_id);
   assert_int_equal(store_exec(s, sql), 0);
@@ -278,7 +279,7 @@ static void test_floor_ahead_of_the_clock(void **st)
   (void)st;
   store_t *s;
   int64_t now = (int64_t)time(NULL);
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   int64_t before = rows_count(s, "c2c_msg"); /* ids of the rows of setup: 1..before */
   rows_send(s, KNOWN, now - 100, 1, 2, 50); /* at now - 50, id before + 1 */
   rows_send(s, KNOWN, now, 1, 2, 60);       /* at now + 60 */
@@ -304,11 +305,11 @@ static void cleared_row_after_pass(int64_t floor_s, int want_row)
   known_apps[0] = KNOWN;
   nknown = 1;
   int64_t now = (int64_t)time(NULL);
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(store_msg_recent_set(s, KNOWN, 1, 2, "cleared_seq", 2), 0);
   store_close(s);
   assert_int_equal(run_pass_floor(floor_s).rc, 0);
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   store_recent_t r;
   assert_int_equal(store_msg_recent_get(s, KNOWN, 1, 2, &r), want_row ? 0 : IMC_E_NOTFOUND);
   if (want_row) assert_int_equal(r.cleared_seq, 2);

@@ -38,6 +38,7 @@
 #include "store/sqlite_msg_int.h"
 #include "store_rows.h"
 #include "tmpdir.h"
+#include "store_tmpl.h"
 #include "util/err.h"
 
 #define APP 1400000001u
@@ -61,7 +62,7 @@ int __wrap_store_msg_unread(store_t *s, uint32_t sdkappid, uint64_t conv, uint32
     /* a message from this peer committed after the page's read, before its counts read (the job's read
      * transaction takes its snapshot at its first statement, this count's) */
     store_t *o;
-    assert_int_equal(store_open(dir, &o), 0);
+    assert_int_equal(test_store_open(dir, &o), 0);
     rows_send(o, APP, (int64_t)time(NULL) - 100, from_no, me, 3);
     store_close(o);
   }
@@ -90,7 +91,7 @@ int __wrap_store_grp_member_get(store_t *s, uint32_t sdkappid, uint32_t group_no
 {
   if (__atomic_exchange_n(&ginject, 0, __ATOMIC_SEQ_CST)) {
     store_t *o;
-    assert_int_equal(store_open(dir, &o), 0);
+    assert_int_equal(test_store_open(dir, &o), 0);
     gappend(o, me + 1, 2); /* the owner, the first peer */
     store_close(o);
   }
@@ -120,7 +121,7 @@ static int setup(void **st)
   char id[16];
   store_app_t a;
   int64_t cust;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(store_customer_create(s, "c", 1, &cust), 0);
   memset(&a, 0, sizeof a);
   a.sdkappid = APP;
@@ -180,7 +181,7 @@ static void env_start(env_t *e)
   memset(&gh, 0, sizeof gh);
   assert_int_equal(im_groups_create(e->p, &e->lim, &gh, &e->G), 0);
   store_t *s;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(im_groups_load(e->G, s, (int64_t)time(NULL)), 0); /* the groups a test stored */
   store_close(s);
   im_groups_start(e->G, e->w, e->r, e->c);
@@ -307,7 +308,7 @@ static void test_unread_counts_no_last_msg(void **st)
   (void)st;
   store_t *s;
   uint32_t p05;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(store_account_get(s, APP, "p05", &p05), 0);
   store_msg_append_t a;
   memset(&a, 0, sizeof a);
@@ -344,7 +345,7 @@ static void test_group_unread_stops_at_last_seq(void **st)
 {
   (void)st;
   store_t *s;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   store_grp_t g = { .sdkappid = APP, .group_no = (uint32_t)GROUP_NO, .group_id = "g1", .type = IM_GT_PUBLIC,
                     .owner_no = me + 1, .created_s = (int64_t)time(NULL) - 100, .info = "{}" };
   assert_int_equal(store_grp_put(s, &g), 0);
@@ -374,7 +375,7 @@ static void test_group_unread_counts_no_last_msg(void **st)
 {
   (void)st;
   store_t *s;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   store_grp_msg_t m = { .sdkappid = APP, .group_no = (uint32_t)GROUP_NO, .from_no = me + 1,
                         .time_s = (int64_t)time(NULL) - 5, .random = 3, .flags = STORE_GMSG_NO_LAST,
                         .body = "{\"MsgBody\":[]}", .body_len = 14 };

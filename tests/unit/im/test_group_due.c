@@ -34,6 +34,7 @@
 #include "store/store_grp.h"
 #include "store/store_writer.h"
 #include "tmpdir.h"
+#include "store_tmpl.h"
 #include "util/err.h"
 
 #define APP 1400000001u
@@ -66,7 +67,7 @@ static int setup(void **st)
   if (test_tmpdir_make(dir, sizeof dir, "grpdue")) return -1;
   store_t *s;
   static const uint32_t users[] = { 7, 8, 9 };
-  if (store_open(dir, &s)) return -1;
+  if (test_store_open(dir, &s)) return -1;
   int rc = store_grp_due_put(s, APP, 1000, "{\"type\":\"group_dissolved\"}", users, 3);
   if (!rc) rc = store_grp_due_put(s, APP, 1000, "{\"type\":\"group_dissolved\"}", users, 2);
   store_close(s);
@@ -99,7 +100,7 @@ static void env_start(env_t *e, int mode)
   memset(&gh, 0, sizeof gh);
   assert_int_equal(im_groups_create(e->p, &e->lim, &gh, &e->G), 0);
   store_t *s;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(im_groups_load(e->G, s, 2000), 0);
   store_close(s);
   __atomic_store_n(&first_calls, 0, __ATOMIC_SEQ_CST);
@@ -189,7 +190,7 @@ static void test_failures_not_in_a_row_drain(void **st)
   env_t e;
   static const uint32_t users[] = { 7, 8 };
   store_t *s;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(store_grp_due_put(s, APP, 1000, "{\"type\":\"group_dissolved\"}", users, 2), 0);
   assert_int_equal(store_grp_due_put(s, APP, 1000, "{\"type\":\"group_dissolved\"}", users, 1), 0);
   store_close(s);
@@ -208,7 +209,7 @@ static void test_stuck_job_is_bounded(void **st)
   env_t e;
   static const uint32_t users[] = { 7, 8 };
   store_t *s;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(store_grp_due_put(s, APP, 1000, "{\"type\":\"group_dissolved\"}", users, 2), 0);
   assert_int_equal(store_grp_due_put(s, APP, 1000, "{\"type\":\"group_dissolved\"}", users, 1), 0);
   store_close(s);

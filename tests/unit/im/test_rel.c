@@ -13,6 +13,7 @@
 #include "im/rel.h"
 #include "store/store.h"
 #include "tmpdir.h"
+#include "store_tmpl.h"
 #include "util/err.h"
 
 static void holder_name(void *ud, rel_user_t *u)
@@ -118,7 +119,7 @@ static void test_write_and_load(void **st)
   char dir[128];
   assert_int_equal(test_tmpdir_make(dir, sizeof dir, "rel"), 0);
   store_t *s;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   uint32_t alice, bob;
   int64_t cust;
   store_app_t a7;

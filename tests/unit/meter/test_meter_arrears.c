@@ -25,6 +25,7 @@
 #include "util/date.h"
 #include "util/err.h"
 #include "tmpdir.h"
+#include "store_tmpl.h"
 
 #define TZ IMC_TZ_CHINA_S
 
@@ -35,7 +36,7 @@ static int64_t cust;
 static int setup(void **st)
 {
   (void)st;
-  if (test_tmpdir_make(dir, sizeof dir, "arrears") || store_open(dir, &s)) return -1;
+  if (test_tmpdir_make(dir, sizeof dir, "arrears") || test_store_open(dir, &s)) return -1;
   return tenant_customer_create(s, "acme", 1000, &cust);
 }
 

@@ -25,6 +25,7 @@
 #include "util/date.h"
 #include "util/err.h"
 #include "tmpdir.h"
+#include "store_tmpl.h"
 
 #define NAPPS 40
 #define FIRST_APP 1400000001u
@@ -35,7 +36,7 @@ static store_t *s;
 static int setup(void **st)
 {
   (void)st;
-  if (test_tmpdir_make(dir, sizeof dir, "meterbatch") || store_open(dir, &s)) return -1;
+  if (test_tmpdir_make(dir, sizeof dir, "meterbatch") || test_store_open(dir, &s)) return -1;
   int64_t cust;
   if (store_customer_create(s, "acme", 1000, &cust)) return -1;
   return store_meta_set(s, "billing_tz:intl", "0"); /* apps of region intl bill in UTC */

@@ -26,6 +26,7 @@
 #include "util/date.h"
 #include "util/err.h"
 #include "tmpdir.h"
+#include "store_tmpl.h"
 
 #define TZ IMC_TZ_CHINA_S
 
@@ -55,7 +56,7 @@ static int setup(void **st)
 {
   (void)st;
   nov1 = imc_day_start(imc_days_from_civil(2026, 11, 1), TZ);
-  if (test_tmpdir_make(dir, sizeof dir, "bills") || store_open(dir, &s)) return -1;
+  if (test_tmpdir_make(dir, sizeof dir, "bills") || test_store_open(dir, &s)) return -1;
   return store_customer_create(s, "acme", 1000, &cust);
 }
 

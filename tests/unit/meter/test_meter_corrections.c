@@ -26,6 +26,7 @@
 #include "util/date.h"
 #include "util/err.h"
 #include "tmpdir.h"
+#include "store_tmpl.h"
 
 #define TZ IMC_TZ_CHINA_S
 
@@ -57,7 +58,7 @@ static int setup(void **st)
 {
   (void)st;
   nov1 = imc_day_start(imc_days_from_civil(2026, 11, 1), TZ);
-  if (test_tmpdir_make(dir, sizeof dir, "corr") || store_open(dir, &s)) return -1;
+  if (test_tmpdir_make(dir, sizeof dir, "corr") || test_store_open(dir, &s)) return -1;
   return store_customer_create(s, "acme", 1000, &cust);
 }
 
@@ -160,7 +161,7 @@ static void test_late_login_correction(void **st)
   /* idempotent: nothing queued, nothing issued, also after reopening the store */
   assert_int_equal(drain(nov1 + 3 * 86400).issued, 0);
   store_close(s);
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(queued(), 0);
   assert_int_equal(drain(nov1 + 3 * 86400).checked, 0);
   /* a November bill and the customer list show each correction once, after its bill */

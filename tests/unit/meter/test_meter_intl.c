@@ -26,6 +26,7 @@
 #include "util/date.h"
 #include "util/err.h"
 #include "tmpdir.h"
+#include "store_tmpl.h"
 
 #define TZ IMC_TZ_CHINA_S
 
@@ -64,7 +65,7 @@ static int setup(void **st)
 {
   (void)st;
   nov1 = imc_day_start(imc_days_from_civil(2026, 11, 1), TZ);
-  return test_tmpdir_make(dir, sizeof dir, "intl") || store_open(dir, &s);
+  return test_tmpdir_make(dir, sizeof dir, "intl") || test_store_open(dir, &s);
 }
 
 static int teardown(void **st)

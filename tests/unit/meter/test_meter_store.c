@@ -19,6 +19,7 @@
 #include "util/date.h"
 #include "util/err.h"
 #include "tmpdir.h"
+#include "store_tmpl.h"
 
 #define TZ IMC_TZ_CHINA_S
 
@@ -29,7 +30,7 @@ static uint32_t app;
 static int setup(void **st)
 {
   (void)st;
-  if (test_tmpdir_make(dir, sizeof dir, "meter") || store_open(dir, &s)) return -1;
+  if (test_tmpdir_make(dir, sizeof dir, "meter") || test_store_open(dir, &s)) return -1;
   int64_t cust;
   if (store_customer_create(s, "acme", 1000, &cust)) return -1;
   store_app_t a = { 0 };
@@ -124,7 +125,7 @@ static void test_restart_rebuild(void **st)
   for (uint32_t u = 1; u <= 70; u++) assert_int_equal(store_usage_login(s, app, 20261210, u * 3), 0);
   assert_int_equal(store_usage_max(s, app, 20261210, METER_M_CONN_PEAK, 33), 0);
   store_close(s);                                    /* a restart */
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   meter_t *m;
   assert_int_equal(meter_create(TZ, &m), 0);
   assert_int_equal(meter_load(m, s, now), 0);
@@ -184,7 +185,7 @@ static void test_registrations(void **st)
   " CREATE INDEX grp_msg_random ON grp_msg(sdkappid, group_no, random); ALTER TABLE c2c_msg DROP COLUMN orig_hash; DROP TABLE c2c_trimmed;"
                                  " PRAGMA user_version=48"), 0);
   store_close(s);
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   memset(ai, 0, sizeof *ai);
   assert_int_equal(meter_appinfo(s, app, local(2026, 11, 20, 12, 0, 0), TZ, ai), 0);
   assert_int_equal(ai->reg_total[0], 2);

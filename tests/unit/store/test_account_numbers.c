@@ -18,6 +18,7 @@
 #include "store/store.h"
 #include "util/err.h"
 #include "tmpdir.h"
+#include "store_tmpl.h"
 
 static char dir[64];
 static store_t *s;
@@ -45,7 +46,7 @@ static uint32_t import(uint32_t app, const char *user)
 static int setup(void **st)
 {
   (void)st;
-  if (test_tmpdir_make(dir, sizeof dir, "accno") || store_open(dir, &s)) return -1;
+  if (test_tmpdir_make(dir, sizeof dir, "accno") || test_store_open(dir, &s)) return -1;
   return store_customer_create(s, "acme", 1000, &cust);
 }
 
@@ -70,7 +71,7 @@ static void test_numbers(void **st)
   assert_int_equal(store_account_delete(s, a, "u4"), 0);
   assert_int_equal(store_account_delete(s, a, "u1"), 0);
   store_close(s);
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(import(a, "u3"), 5);        /* re-imported: a new number */
   assert_int_equal(import(a, "u1"), 6);
   assert_int_equal(import(b, "u2"), 2);
@@ -95,7 +96,7 @@ static void test_numbers(void **st)
   assert_int_equal(import(a, "u9"), 8);         /* existing */
   assert_int_equal(store_exec(s, "COMMIT"), 0);
   store_t *other;
-  assert_int_equal(store_open(dir, &other), 0);
+  assert_int_equal(test_store_open(dir, &other), 0);
   uint32_t no = 0;
   assert_int_equal(store_account_import(other, a, "x1", NULL, NULL, 1700000000, &no), 0);
   assert_int_equal(no, 12);

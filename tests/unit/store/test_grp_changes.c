@@ -21,6 +21,7 @@
 #include "store/store.h"
 #include "store/store_grp.h"
 #include "tmpdir.h"
+#include "store_tmpl.h"
 #include "util/err.h"
 
 #define APP 1400000009u
@@ -101,7 +102,7 @@ static void test_numbers_reads_purge_dissolve(void **st)
   char data[96];
   snprintf(data, sizeof data, "%s/a", dir);
   assert_int_equal(mkdir(data, 0700), 0);
-  assert_int_equal(store_open(data, &s), 0);
+  assert_int_equal(test_store_open(data, &s), 0);
   store_grp_t g = { .sdkappid = APP, .group_no = 1, .group_id = "g1", .info = "{}", .created_s = 100 };
   assert_int_equal(store_grp_put(s, &g), 0);
   const uint32_t to5[] = { 5 };
@@ -151,7 +152,7 @@ static void test_del_sender_numbers(void **st)
   char data[96];
   snprintf(data, sizeof data, "%s/c", dir);
   assert_int_equal(mkdir(data, 0700), 0);
-  assert_int_equal(store_open(data, &s), 0);
+  assert_int_equal(test_store_open(data, &s), 0);
   store_grp_t g = { .sdkappid = APP, .group_no = 1, .group_id = "g1", .info = "{}", .created_s = 100 };
   assert_int_equal(store_grp_put(s, &g), 0);
   const uint32_t to5[] = { 5 };
@@ -188,7 +189,7 @@ static void test_upgrade_numbers_old_changes(void **st)
   char data[96];
   snprintf(data, sizeof data, "%s/b", dir);
   assert_int_equal(mkdir(data, 0700), 0);
-  assert_int_equal(store_open(data, &s), 0);
+  assert_int_equal(test_store_open(data, &s), 0);
   for (int i = 1; i <= 6; i++) append(s, 1, i == 6 ? 9 : 4, 100 * i, NULL, 0); /* seq 6 from user 9 */
   for (int i = 1; i <= 2; i++) append(s, 2, 4, 100 * i, NULL, 0);
   assert_int_equal(store_grp_msg_set_flags(s, APP, 1, 5, STORE_GMSG_RECALLED), 0);
@@ -200,7 +201,7 @@ static void test_upgrade_numbers_old_changes(void **st)
   " CREATE INDEX grp_msg_random ON grp_msg(sdkappid, group_no, random); ALTER TABLE c2c_msg DROP COLUMN orig_hash; DROP TABLE c2c_trimmed;"
                                  " PRAGMA user_version=52"), 0);
   store_close(s);
-  assert_int_equal(store_open(data, &s), 0);
+  assert_int_equal(test_store_open(data, &s), 0);
   assert_string_equal(changes(s, 1, 0, 100, 0, 100, 0), "2@1,5@2");
   assert_int_equal(last_change(s, 1), 2);
   assert_string_equal(changes(s, 2, 0, 100, 0, 100, 0), "2@1");

@@ -19,6 +19,7 @@
 #include "store/store_grp.h"
 #include "util/err.h"
 #include "tmpdir.h"
+#include "store_tmpl.h"
 
 #define APP 1400000001u
 #define USER 7u
@@ -57,7 +58,7 @@ static void test_convs_rows_and_plan(void **st)
 {
   (void)st;
   store_t *s;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   for (uint32_t g = 1; g <= 5; g++) member(s, g, USER, 0);
   member(s, 6, USER, 3);     /* an application: a row, no state */
   member(s, 1, USER + 1, 0); /* another user */

@@ -21,6 +21,7 @@
 #include "store/store_grp.h"
 #include "step_count.h"
 #include "tmpdir.h"
+#include "store_tmpl.h"
 
 #define APP 1400000011u
 
@@ -81,7 +82,7 @@ static store_t *open_at(const char *name)
   store_t *s;
   snprintf(data, sizeof data, "%s/%s", dir, name);
   assert_int_equal(mkdir(data, 0700), 0);
-  assert_int_equal(store_open(data, &s), 0);
+  assert_int_equal(test_store_open(data, &s), 0);
   return s;
 }
 
@@ -138,7 +139,7 @@ static void test_upgrade_hashes_old_rows(void **st)
   store_close(s);
   char data[96];
   snprintf(data, sizeof data, "%s/b", dir);
-  assert_int_equal(store_open(data, &s), 0);
+  assert_int_equal(test_store_open(data, &s), 0);
   assert_int_equal(count(s, "SELECT count(*) FROM grp_msg WHERE chash IS imc_content_hash(body)"), 2);
   assert_int_equal(count(s, "SELECT count(*) FROM grp_msg WHERE seq=3 AND chash IS NULL"), 1);
   assert_int_equal(count(s, "SELECT count(*) FROM sqlite_master WHERE name='grp_msg_dedupe'"), 1);

@@ -17,6 +17,7 @@
 #include "store/store_grp.h"
 #include "util/err.h"
 #include "tmpdir.h"
+#include "store_tmpl.h"
 
 #define APP 1400000001u
 
@@ -40,12 +41,12 @@ static void test_due_rows_oldest_first(void **st)
   store_t *s;
   store_grp_due_t d;
   static const uint32_t a[] = { 1, 0x80000001u, 0xFFFFFFFFu }, b[] = { 42 };
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(store_grp_due_first(s, &d), IMC_E_NOTFOUND);
   assert_int_equal(store_grp_due_put(s, APP, 1700000000, "{\"type\":\"group_dissolved\"}", a, 3), 0);
   assert_int_equal(store_grp_due_put(s, APP + 1, 1700000001, "{\"n\":2}", b, 1), 0);
   store_close(s);
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(store_grp_due_first(s, &d), 0);
   assert_int_equal(d.sdkappid, APP);
   assert_int_equal(d.at_s, 1700000000);

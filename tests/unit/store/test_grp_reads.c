@@ -21,6 +21,7 @@
 #include "store/store.h"
 #include "store/store_grp.h"
 #include "tmpdir.h"
+#include "store_tmpl.h"
 
 #define APP 1400000007u
 #define T0 1700000000
@@ -65,7 +66,7 @@ static void test_reads_stay_in_the_group(void **st)
 {
   (void)st;
   store_t *s;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
   for (uint32_t i = 0; i < BIG; i++) append(s, 1, 5, T0 + i / 100, i + 1, 0); /* the busy group 1 */
   for (uint32_t i = 0; i < 3; i++) append(s, 2, 6, T0, 100000 + i, 0);       /* the small group 2 */

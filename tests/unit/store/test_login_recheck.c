@@ -19,6 +19,7 @@
 #include "store/store.h"
 #include "util/err.h"
 #include "tmpdir.h"
+#include "store_tmpl.h"
 
 static char dir[64];
 static store_t *s;
@@ -68,7 +69,7 @@ static void done(uint32_t app, int32_t month) { assert_int_equal(store_bill_rech
 static int setup(void **st)
 {
   (void)st;
-  if (test_tmpdir_make(dir, sizeof dir, "lrecheck") || store_open(dir, &s)) return -1;
+  if (test_tmpdir_make(dir, sizeof dir, "lrecheck") || test_store_open(dir, &s)) return -1;
   return store_customer_create(s, "acme", 1000, &cust);
 }
 
@@ -126,7 +127,7 @@ static void test_bill_by_another_connection(void **st)
   assert_int_equal(store_usage_login(s, a, 20261030, 1), 0);
   assert_int_equal(store_exec(s, "COMMIT"), 0);
   store_t *other;
-  assert_int_equal(store_open(dir, &other), 0);
+  assert_int_equal(test_store_open(dir, &other), 0);
   bill(other, a, 202610);
   store_close(other);
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
@@ -138,7 +139,7 @@ static void test_bill_by_another_connection(void **st)
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
   assert_int_equal(store_usage_login(s, a, 20261129, 1), 0);
   assert_int_equal(store_exec(s, "ROLLBACK"), 0);
-  assert_int_equal(store_open(dir, &other), 0);
+  assert_int_equal(test_store_open(dir, &other), 0);
   bill(other, a, 202611);
   store_close(other);
   assert_int_equal(store_exec(s, "BEGIN"), 0);

@@ -15,6 +15,7 @@
 #include "store/store_msg.h"
 #include "util/err.h"
 #include "tmpdir.h"
+#include "store_tmpl.h"
 
 #define APP 1400000001u
 #define T0 1700000000
@@ -50,7 +51,7 @@ static void test_recent_row_after_trim(void **st)
   store_msg_append_t a;
   store_recent_t r;
   int64_t n;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(send(s, 1, 2, 1, &a), 0);
   assert_int_equal(send(s, 1, 3, 2, &a), 0);
   assert_int_equal(store_msg_recent_get(s, APP, 1, 2, &r), 0);
@@ -74,7 +75,7 @@ static void test_recent_row_after_rollback(void **st)
   store_t *s;
   store_msg_append_t a;
   store_recent_t r;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
   assert_int_equal(store_exec(s, "SAVEPOINT job"), 0);
   assert_int_equal(send(s, 5, 6, 1, &a), 0);
@@ -100,7 +101,7 @@ static void test_recent_rows_one_side_known(void **st)
   store_t *s;
   store_msg_append_t a;
   store_recent_t r;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   /* 1 → 2 without the recipient's row: then 2 → 1 needs only 2's row */
   memset(&a, 0, sizeof a);
   a.m = (store_msg_t){ APP, store_c2c_conv(1, 2), 0, 1, 2, T0, 1, 1, 0, 604800, "{}", 2, NULL, NULL };
@@ -140,7 +141,7 @@ static void test_dedupe_after_first_message(void **st)
   (void)st;
   store_t *s;
   store_msg_append_t a;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
   assert_int_equal(send(s, 1, 2, 7, &a), 0);
   assert_int_equal(a.dup, 0);
@@ -153,7 +154,7 @@ static void test_dedupe_after_first_message(void **st)
   assert_int_equal(a.m.seq, 2);
   assert_int_equal(store_exec(s, "COMMIT"), 0);
   store_close(s);
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(send(s, 1, 2, 7, &a), 0);
   assert_int_equal(a.dup, 1);
   assert_int_equal(a.m.seq, 1);
@@ -207,7 +208,7 @@ static void test_held_rows(void **st)
   uint64_t conv = store_c2c_conv(1, 2);
   uint32_t max_useq;
   int n;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
   assert_int_equal(store_exec(s, "SAVEPOINT jobs"), 0);
   for (uint32_t i = 1; i <= 70; i++) assert_int_equal(send_body(s, i % 2 ? 1 : 2, i % 2 ? 2 : 1, 100 + i, i, &a), 0);
@@ -236,7 +237,7 @@ static void test_held_rows(void **st)
   assert_int_equal(a.dup, 1);
   assert_int_equal(store_exec(s, "COMMIT"), 0);
   store_close(s);
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   n = 0;
   assert_int_equal(store_msg_history(s, APP, conv, 0, 0, 0, INT64_MAX, 1000, count_body, &n), 0);
   assert_int_equal(n, 71);

@@ -29,6 +29,7 @@
 #include "store/sqlite_msg_int.h"
 #include "util/err.h"
 #include "tmpdir.h"
+#include "store_tmpl.h"
 
 #define APP 1400000001u
 #define T0 1700000000
@@ -67,7 +68,7 @@ static void test_many_conversations_held(void **st)
   (void)st;
   store_t *s;
   for (int u = 1; u <= USERS; u++) user_no[u] = 1 + rnd(1u << 30) * 2 + (uint32_t)(u & 1);
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
   int dups = 0, news = 0, i = 0;
   for (; news < NEW; i++) {
@@ -146,7 +147,7 @@ static void test_held_import_elsewhere_costs_nothing(void **st)
   (void)st;
   store_t *s;
   store_msg_append_t a;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   struct sqmsg *m = sq__msg_state(s);
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
   for (uint32_t i = 0; i < 4000; i++) append(s, 1, 2, 1000 + i, 0, &a);
@@ -184,7 +185,7 @@ static void test_held_bodies_capped(void **st)
   body[0] = '{';
   body[BODY - 1] = '}';
   store_t *s;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
   for (int i = 0; i < M; i++) {
     store_msg_append_t a;
@@ -243,7 +244,7 @@ static void test_rel_events_held(void **st)
   int64_t cust;
   uint32_t no[MEMBERS], useq, max;
   char id[64];
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(store_customer_create(s, "held", T0, &cust), 0);
   store_app_t app = { .sdkappid = APP, .customer_id = cust, .name = "x", .secret_key = "k", .region = "china",
                       .created_at_s = T0, .scheme = "s2022", .edition = "pro" };
@@ -327,7 +328,7 @@ static void test_flush_one_statement_per_table(void **st)
   static store_msg_append_t in[FLUSHED];
   static char bodies[FLUSHED][48];
   store_t *s;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   sqlite3 *db = store__sqlite_db(s);
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
   for (int i = 0; i < FLUSHED; i++) {

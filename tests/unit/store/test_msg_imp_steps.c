@@ -28,6 +28,7 @@
 #include "store/store_msg.h"
 #include "step_count.h"
 #include "tmpdir.h"
+#include "store_tmpl.h"
 #include "store_rows.h"
 
 #define APP 1400000011u
@@ -93,7 +94,7 @@ static store_t *fill(void)
 {
   store_t *s;
   int n = 0;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
   for (int i = 0; i < LIVE; i++, n++) append(s, 1 + i % 2, 2 - i % 2, T0 + 2 * i, 100000 + n, 0, &want[n].seq, &want[n].time_s);
   for (int i = 0; i < IMPORTS; i++, n++) append(s, 1 + i % 2, 2 - i % 2, T0 - 100000 + i / 2, 100000 + n, 1, &want[n].seq, &want[n].time_s);
@@ -163,7 +164,7 @@ static void test_roam_pages_bounded(void **st)
   store_t *s = fill();
   read_pages(s);
   store_close(s);
-  assert_int_equal(store_open(dir, &s), 0); /* the same from a cold connection */
+  assert_int_equal(test_store_open(dir, &s), 0); /* the same from a cold connection */
   read_pages(s);
   store_close(s);
 }
@@ -181,7 +182,7 @@ static void test_upgrade_finds_runs(void **st)
   " CREATE INDEX grp_msg_random ON grp_msg(sdkappid, group_no, random); ALTER TABLE c2c_msg DROP COLUMN orig_hash; DROP TABLE c2c_trimmed; PRAGMA user_version=47"),
                    0);
   store_close(s);
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   sqlite3_stmt *q;
   assert_int_equal(sqlite3_prepare_v2(store__sqlite_db(s), "SELECT count(*), sum(run_lo=?1), sum(run_lo=?2)"
                                       " FROM c2c_msg WHERE (flags&32)!=0", -1, &q, NULL), SQLITE_OK);
@@ -204,7 +205,7 @@ static void test_last_message_past_64_imports(void **st)
   store_t *s;
   store_recent_t r;
   uint32_t seq;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
   append(s, 4, 3, T0 + 50, 1, 0, NULL, NULL);
   for (uint32_t i = 0; i < 100; i++) append(s, 3, 4, T0 - 1000 + i, 10 + i, 1, NULL, NULL);
@@ -220,7 +221,7 @@ static void test_last_message_past_64_imports(void **st)
     assert_int_equal(r.last_seq, seq);
     assert_int_equal(r.last_time_s, T0 + 30);
     store_close(s);
-    assert_int_equal(store_open(dir, &s), 0);
+    assert_int_equal(test_store_open(dir, &s), 0);
   }
   store_close(s);
 }
@@ -235,17 +236,17 @@ static void test_live_after_newer_import(void **st)
   store_recent_t r;
   uint32_t seq;
   int64_t t;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   append(s, 7, 8, T0, 1, 0, NULL, NULL);
   append(s, 8, 7, T0 + 500, 2, 1, NULL, NULL);
   append(s, 7, 8, T0 + 100, 3, 0, &seq, &t);
   assert_int_equal(seq, 3);
   assert_int_equal(t, T0 + 500);
   store_close(s);
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   append(s, 8, 7, T0 + 600, 4, 1, NULL, NULL);
   store_close(s);
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   append(s, 7, 8, T0 + 200, 5, 0, &seq, &t);
   assert_int_equal(seq, 5);
   assert_int_equal(t, T0 + 600);
@@ -306,7 +307,7 @@ static void test_read_mark_over_imports(void **st)
   (void)st;
   store_t *s;
   uint32_t seq, mark = 0;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
   append(s, 21, 22, T0, 1, 0, NULL, NULL);
   for (uint32_t i = 0; i < 10000; i++) append(s, 22, 21, T0 - 20000 + i, 10 + i, 1, &seq, NULL);
@@ -385,14 +386,14 @@ static void test_read_mark_in_history(void **st)
 {
   (void)st;
   store_t *s;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   int n = fill_hist(s);
   check_hist_marks(s, n);
   assert_int_equal(store_exec(s, "ALTER TABLE c2c_msg DROP COLUMN max_t; DROP TABLE grp_apply_mark;"
                                  "DROP INDEX grp_msg_chg; ALTER TABLE grp_msg DROP COLUMN chg; DROP TABLE grp_chg; DROP INDEX grp_msg_dedupe; ALTER TABLE grp_msg DROP COLUMN chash;"
   " CREATE INDEX grp_msg_random ON grp_msg(sdkappid, group_no, random); ALTER TABLE c2c_msg DROP COLUMN orig_hash; DROP TABLE c2c_trimmed; PRAGMA user_version=50"), 0);
   store_close(s);
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   check_hist_marks(s, n);
   store_close(s);
 }
@@ -483,7 +484,7 @@ static void test_roam_stops_at_the_floor(void **st)
   store_t *s;
   uint64_t conv = store_c2c_conv(51, 52);
   page_t p = { .n = 0 };
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
   for (int i = 0; i < 10000; i++) append(s, 51, 52, T0 + i, 1 + (uint32_t)i, 0, NULL, NULL);
   assert_int_equal(store_exec(s, "COMMIT"), 0);
@@ -515,7 +516,7 @@ static void test_roam_floor_after_new_messages(void **st)
   uint64_t conv = store_c2c_conv(61, 62);
   page_t p = { .n = 0 };
   uint32_t seq;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
   for (int i = 0; i < 10; i++) append(s, 61, 62, T0 + i, 1 + (uint32_t)i, 0, NULL, NULL);
   for (int i = 0; i < 5000; i++) append(s, 62, 61, T0 - 100000 + i, 100 + (uint32_t)i, 1, NULL, NULL);
@@ -582,7 +583,7 @@ static void test_roam_pages_random(void **st)
 {
   (void)st;
   store_t *s;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   for (uint32_t seed = 1; seed <= 4; seed++) {
     uint32_t a = 100 + 2 * seed, b = a + 1, seq;
     uint64_t conv = store_c2c_conv(a, b);

@@ -32,6 +32,7 @@
 #include "msg_kinds.h"
 #include "step_count.h"
 #include "tmpdir.h"
+#include "store_tmpl.h"
 
 #define APP 1400000012u
 #define T0 1700000000
@@ -81,7 +82,7 @@ static cost_t hidden_costs(int n, int kind, uint32_t viewer)
   uint32_t peer = 183 - viewer;
   snprintf(sub, sizeof sub, "%s/k%d-v%u-n%d", dir, kind, viewer, n);
   assert_int_equal(mkdir(sub, 0700), 0);
-  assert_int_equal(store_open(sub, &s), 0);
+  assert_int_equal(test_store_open(sub, &s), 0);
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
   append(s, 91, 92, T0 - 10 * DAY, 1, 0);
   for (int i = 0; i < n; i++) {
@@ -378,7 +379,7 @@ static void mixed(int seed)
   uint32_t rnd = (uint32_t)seed * 2654435761u + 1, n = 0;
   snprintf(sub, sizeof sub, "%s/seed%d", dir, seed);
   assert_int_equal(mkdir(sub, 0700), 0);
-  assert_int_equal(store_open(sub, &s), 0);
+  assert_int_equal(test_store_open(sub, &s), 0);
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
   while (n < MIXN) {
     rnd = rnd * 1103515245u + 12345u;

@@ -21,6 +21,7 @@
 #include "util/err.h"
 #include "store_rows.h"
 #include "tmpdir.h"
+#include "store_tmpl.h"
 
 #define APP 1400000001u
 #define T0 1700000000
@@ -75,7 +76,7 @@ static void test_backlog_split_between_log_and_inbox(void **st)
 {
   (void)st;
   store_t *s;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(sq__msg_log_caps(s, LOG_CAP_ROWS, LOG_CAP_ROWS), 0); /* logs on (the default; explicit, so these tests hold in a build with them off) */
   for (uint32_t i = 1; i <= 30; i++) send(s, 1, 2, i);
   assert_int_equal(rows_count(s, "c2c_inbox_log"), 60); /* the appends wrote the log, not the inbox */
@@ -92,7 +93,7 @@ static void test_backlog_split_between_log_and_inbox(void **st)
   store_close(s);
 
   /* the log survives a restart; a new event continues the useq (a cache miss reads the inbox and the log) */
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(sq__msg_log_caps(s, LOG_CAP_ROWS, LOG_CAP_ROWS), 0); /* logs on (the default; explicit, so these tests hold in a build with them off) */
   assert_int_equal(rows_count(s, "c2c_inbox_log"), 40);
   assert_int_equal(read_page(s, 1, 0, 100, 0, 50), 50);
@@ -120,7 +121,7 @@ static void test_since_in_both(void **st)
   store_t *s;
   page_t p = { 0 };
   uint32_t max;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(sq__msg_log_caps(s, LOG_CAP_ROWS, LOG_CAP_ROWS), 0); /* logs on (the default; explicit, so these tests hold in a build with them off) */
   split_backlog(s, 3, 4);
   assert_int_equal(store_msg_inbox_page(s, APP, 4, 0, 100, T0 + 6, on_ev, &p, &max), 0);
@@ -139,7 +140,7 @@ static void test_purge_merges_log(void **st)
   (void)st;
   store_t *s;
   int64_t n;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(sq__msg_log_caps(s, LOG_CAP_ROWS, LOG_CAP_ROWS), 0); /* logs on (the default; explicit, so these tests hold in a build with them off) */
   split_backlog(s, 5, 6);
   for (uint32_t k = 1; k <= 3; k++) send(s, 9, 10, 900 + k); /* users 9 and 10: events in the log only */
@@ -163,7 +164,7 @@ static void test_miss_after_rollback(void **st)
 {
   (void)st;
   store_t *s;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(sq__msg_log_caps(s, LOG_CAP_ROWS, LOG_CAP_ROWS), 0); /* logs on (the default; explicit, so these tests hold in a build with them off) */
   send(s, 7, 8, 1);
   send(s, 7, 8, 2);
@@ -190,7 +191,7 @@ static void test_cap_and_idle_merge(void **st)
   (void)st;
   store_t *s;
   int more;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(sq__msg_log_caps(s, LOG_CAP_ROWS, LOG_CAP_ROWS), 0); /* logs on (the default; explicit, so these tests hold in a build with them off) */
   assert_true(200 < LOG_MIN_ROWS && LOG_MIN_ROWS + LOG_CHUNK_ROWS <= LOG_CAP_ROWS && LOG_CAP_ROWS % 4 == 0);
   const uint32_t t = LOG_CAP_ROWS / 2 + 52; /* sends in all: 2t events, 104 past the cap */
@@ -233,7 +234,7 @@ static void test_sweep(void **st)
   (void)st;
   store_t *s;
   int more;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(sq__msg_log_caps(s, LOG_CAP_ROWS, LOG_CAP_ROWS), 0);
   const uint32_t users = 64, per = (LOG_MIN_ROWS + LOG_CHUNK_ROWS) / users / 2 + 1; /* sends to each of users 101..164 */
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);

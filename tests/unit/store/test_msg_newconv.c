@@ -22,6 +22,7 @@
 #include "util/err.h"
 #include "store_rows.h"
 #include "tmpdir.h"
+#include "store_tmpl.h"
 
 #define APP 1400000001u
 #define APP2 1400000002u
@@ -52,7 +53,7 @@ static int teardown(void **st)
 static store_t *open_traced(void)
 {
   store_t *s;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(sqlite3_trace_v2(store__sqlite_db(s), SQLITE_TRACE_STMT, on_trace, NULL), SQLITE_OK);
   return s;
 }

@@ -32,6 +32,7 @@
 #include "msg_kinds.h"
 #include "step_count.h"
 #include "tmpdir.h"
+#include "store_tmpl.h"
 
 #define APP 1400000011u
 #define T0 1700000000
@@ -75,7 +76,7 @@ static void test_own_hidden_run_in_one_seek(void **st)
   uint64_t conv = store_c2c_conv(61, 62);
   uint32_t seen[10];
   int k = 0;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
   for (int i = 0; i < 5; i++) seen[k++] = append(s, 61 + i % 2, 62 - i % 2, T0 + i, 1 + (uint32_t)i, 0);
   for (int i = 0; i < HIDDEN; i++) {
@@ -191,7 +192,7 @@ static void test_hidden_runs_same_pages(void **st)
   uint64_t conv = store_c2c_conv(71, 72);
   int n = 0;
   uint32_t rnd = 12345;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
   while (n < MAXN) {
     rnd = rnd * 1103515245u + 12345u;
@@ -233,7 +234,7 @@ static void test_roam_imports_stop_at_the_floor(void **st)
   store_t *s;
   uint64_t conv = store_c2c_conv(81, 82);
   page_t p = { .n = 0 };
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
   for (int i = 0; i < 10; i++) append(s, 81, 82, T0 + i, 1 + (uint32_t)i, 0);
   for (int i = 0; i < 5000; i++) append(s, 82, 81, T0 - 100000 + i, 100 + (uint32_t)i, 3);

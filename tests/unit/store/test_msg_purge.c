@@ -24,6 +24,7 @@
 #include "util/err.h"
 #include "store_rows.h"
 #include "tmpdir.h"
+#include "store_tmpl.h"
 
 #define APP 1400000001u
 #define APP2 1400000002u
@@ -62,7 +63,7 @@ static void test_purge_walk_two_apps(void **st)
   int64_t n, total = 0;
   /* APP: users 1, 2, 3, 7; APP2: users 1, 2, 3, 5. Four events each at t = 100..103. */
   static const uint32_t users[2][4] = { { 1, 2, 3, 7 }, { 1, 2, 3, 5 } };
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   for (int a = 0; a < 2; a++)
     for (int u = 0; u < 4; u++)
       for (int k = 0; k < 4; k++)
@@ -140,7 +141,7 @@ static void test_recent_users_walk(void **st)
   (void)st;
   store_t *s;
   char sql[128];
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   for (int a = 0; a < 2; a++)
     for (uint32_t u = 1; u <= 40; u++)
       for (int k = 0; k < rows_of(a, u); k++) {
@@ -169,7 +170,7 @@ static void test_purge_walk_bounded(void **st)
   int64_t n;
   int more;
   const uint32_t users = STORE_PURGE_WALK_USERS + 44;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
   for (uint32_t u = 1; u <= users; u++)
     for (int k = 0; k < 2; k++) assert_int_equal(store_msg_inbox_add(s, APP, u, STORE_EV_READ, 1, 1, 100 + k, &useq), 0);
@@ -200,7 +201,7 @@ static void test_purge_msg_windows(void **st)
   int more, calls = 0;
   const uint32_t msgs = 2 * STORE_PURGE_SCAN_ROWS + 10;
   const store_msg_cut_t cut = { APP, msgs / 2, 0 };
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
   for (uint32_t i = 1; i <= msgs; i++) rows_send(s, APP, 0, 1, 2 + i % 2, i); /* time i, two conversations */
   assert_int_equal(store_exec(s, "COMMIT"), 0);
@@ -239,7 +240,7 @@ static void test_purge_msgs_every_app(void **st)
   static uint32_t rand_of[MSGS], app_at[MSGS];
   static int32_t conv_last[3][8];
   memset(conv_last, -1, sizeof conv_last);
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
   for (uint32_t i = 0; i < MSGS; i++) { /* time i + 1; app i % 3; peers 1 and 2..9 */
     uint32_t a = (i * 7 + i / 5) % 3, peer = 2 + (i * 13) % 8;
@@ -321,7 +322,7 @@ static void test_purge_floors(void **st)
   store_t *s;
   int64_t n, cursor = 0;
   int more;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   floors_are(s, 0, NULL);
   rows_send(s, APP, 0, 1, 2, 10);
   rows_send(s, APP, 0, 1, 2, 20);
@@ -359,7 +360,7 @@ static void test_walks_end_at_app_users(void **st)
   uint32_t no, useq, next, cursor = 0;
   int more;
   char uid[32], sql[160];
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(store_customer_create(s, "c", 1, &cust), 0);
   for (int k = 0; k < 2; k++) {
     store_app_t a = { 0 };

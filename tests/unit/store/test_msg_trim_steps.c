@@ -20,6 +20,7 @@
 #include "store/sqlite_msg_int.h"
 #include "util/err.h"
 #include "tmpdir.h"
+#include "store_tmpl.h"
 #include "store_rows.h"
 
 #define APP 1400000001u
@@ -99,7 +100,7 @@ static void check(store_t *s, const uint8_t *want)
 static store_t *fill(void)
 {
   store_t *s;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
   for (uint32_t p = 2; p < PEERS + 2; p++) rows_send(s, APP, T0, 1, p, p % 50);
   for (uint32_t p = 2; p < PEERS + 2; p += 37) assert_int_equal(store_msg_recent_set(s, APP, 1, p, "pinned_at_s", T0), 0);
@@ -198,7 +199,7 @@ static void test_cleared_and_nolast_rows(void **st)
 {
   (void)st;
   store_t *s;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
   for (uint32_t p = 2; p < 12; p++) rows_send(s, APP, T0, 1, p, p); /* peer p at time T0 + p */
   assert_int_equal(store_msg_recent_set(s, APP, 1, 2, "cleared_seq", 1), 0); /* the oldest: cleared */
@@ -225,7 +226,7 @@ static void test_cleared_rows_past_the_floor(void **st)
 {
   (void)st;
   store_t *s;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
   for (uint32_t p = 2; p < 12; p++) rows_send(s, APP, T0, 1, p, p); /* peer p at time T0 + p, seq 1 */
   rows_send(s, APP, T0, 1, 3, 5);                                     /* peer 3: a second message, T0 + 5 */
@@ -272,7 +273,7 @@ static void test_hidden_rows_take_no_place(void **st)
 {
   (void)st;
   store_t *s;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
   for (uint32_t p = 2; p < 12; p++) rows_send(s, APP, T0, 1, p, p); /* peer p at time T0 + p, seq 1 */
   for (uint32_t p = 9; p < 12; p++) assert_int_equal(store_msg_recent_set(s, APP, 1, p, "hidden_seq", 1), 0);
@@ -303,7 +304,7 @@ static void test_hidden_row_with_news_stays(void **st)
 {
   (void)st;
   store_t *s;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
   for (uint32_t p = 2; p < 7; p++) rows_send(s, APP, T0, 1, p, p); /* peer p at time T0 + p */
   assert_int_equal(store_msg_recent_set(s, APP, 1, 2, "hidden_seq", 1), 0);
@@ -330,7 +331,7 @@ static void test_old_import_keeps_its_place(void **st)
 {
   (void)st;
   store_t *s;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
   for (uint32_t p = 3; p < 7; p++) rows_send(s, APP, T0, 1, p, p); /* peer p at time T0 + p */
   rows_send(s, APP, T0, 2, 1, 50);                                 /* peer 2 at T0 + 50, seq 1 */
@@ -373,7 +374,7 @@ static void test_trim_notes_peer_rows(void **st)
 {
   (void)st;
   store_t *s;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
   for (uint32_t p = 2; p < 12; p++) rows_send(s, APP, T0, 1, p, p); /* peer p at time T0 + p: 2 the oldest */
   assert_int_equal(store_exec(s, "COMMIT"), 0);

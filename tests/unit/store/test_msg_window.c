@@ -24,6 +24,7 @@
 #include "store/sqlite_msg_int.h"
 #include "store_rows.h"
 #include "tmpdir.h"
+#include "store_tmpl.h"
 
 #define APP 1400000001u
 #define T0 1700000000
@@ -163,7 +164,7 @@ static void test_against_model(void **st)
   (void)st;
   store_t *s;
   int64_t now = T0;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   for (int round = 0; round < 400; round++) {
     assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
     int ops = 1 + (int)rnd(30);
@@ -186,7 +187,7 @@ static void test_against_model(void **st)
       ncommitted = nmsgs;
     }
     if (round % 10 == 9) check_keys(s, 20);
-    if (round % 50 == 49) { store_close(s); assert_int_equal(store_open(dir, &s), 0); } /* a restart: caches empty */
+    if (round % 50 == 49) { store_close(s); assert_int_equal(test_store_open(dir, &s), 0); } /* a restart: caches empty */
   }
   assert_true(ncommitted > 300);
   cur_body = 0;
@@ -202,7 +203,7 @@ static void test_past_the_window_cap(void **st)
   (void)st;
   store_t *s;
   nmsgs = ncommitted = 0;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
   for (uint32_t r = 0; r < 5000; r++) check_append(s, 0, 1 + (r & 1), 2 - (r & 1), r, r, T0, T0 - WINDOW_S);
   assert_int_equal(store_exec(s, "COMMIT"), 0);
@@ -229,7 +230,7 @@ static void test_caller_seq(void **st)
   (void)st;
   store_t *s;
   nmsgs = ncommitted = 0;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   for (int pass = 0; pass < 3; pass++) {
     assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
     for (uint32_t r = 0; r < 200; r++) { /* new messages: another MsgSeq each (pass 2: one without, MsgRandom 8) */
@@ -245,7 +246,7 @@ static void test_caller_seq(void **st)
     for (uint32_t r = 0; r < 200; r += 3) check_append_c(s, 0, 1, 1, 2, r & 7, 1000 * (uint32_t)pass + r, T0,
                                                            T0 - WINDOW_S);
     store_close(s); /* a restart: the next pass loads the window from the table */
-    assert_int_equal(store_open(dir, &s), 0);
+    assert_int_equal(test_store_open(dir, &s), 0);
   }
   assert_int_equal(nmsgs, 600);
   for (uint32_t r = 0; r < 600; r += 11) /* a resend of the 600 after the restart */
@@ -266,7 +267,7 @@ static void test_one_random_many_seqs(void **st)
   (void)st;
   store_t *s;
   nmsgs = ncommitted = 0;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
   for (uint32_t i = 0; i < 3000; i++) { /* 30 a second over 100 s; every 7th has no MsgSeq */
     int64_t t = T0 + i / 30;
@@ -283,7 +284,7 @@ static void test_one_random_many_seqs(void **st)
   assert_int_equal(store_exec(s, "COMMIT"), 0);
   ncommitted = nmsgs;
   store_close(s); /* a restart: the window is loaded from the table */
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   int64_t t = T0 + 99;
   for (uint32_t i = 2000; i < 3000; i += 37) check_append_c(s, 0, 1, 1, 2, 5, 10 + i, t, t - WINDOW_S);
   check_append_c(s, 0, 0, 1, 2, 5, 1, t, t - WINDOW_S);
@@ -416,7 +417,7 @@ static void test_window_capped(void **st)
   enum { HOT = WIN_MAX + WIN_MAX / 2 + 1000 };
   store_t *s;
   int dup;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
   for (uint32_t r = 0; r < HOT; r++) {
     assert_int_equal(send_hot(s, r, &dup), r + 1);
@@ -436,7 +437,7 @@ static void test_window_capped(void **st)
   assert_int_equal(send_hot(s, 2, &dup), HOT + 1); /* past what the window keeps: stored again */
   assert_false(dup);
   store_close(s);
-  assert_int_equal(store_open(dir, &s), 0); /* no window: the first send loads the newest WIN_MAX rows */
+  assert_int_equal(test_store_open(dir, &s), 0); /* no window: the first send loads the newest WIN_MAX rows */
   assert_int_equal(send_hot(s, HOT - 2, &dup), HOT - 1);
   assert_true(dup);
   w = hot_window(s);
@@ -474,7 +475,7 @@ static void test_window_bound_as_documented(void **st)
   (void)st;
   store_t *s;
   int dup;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
   for (uint32_t r = 0; r < WIN_MAX; r++) {
     assert_int_equal(send_hot(s, r, &dup), r + 1);
@@ -490,7 +491,7 @@ static void test_window_bound_as_documented(void **st)
   assert_false(dup);
   store_close(s);
   /* restarted: the first send, a resend of the oldest of the newest 32,768, loads the window from the table */
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   resends_recognised(s, WIN_MAX + 2 - WIN_MAX / 2, WIN_MAX + 1);
   assert_int_equal(send_hot(s, 0, &dup), WIN_MAX + 2); /* the newest: the resend stored again */
   assert_true(dup);
@@ -510,7 +511,7 @@ static void test_capped_clock_steps(void **st)
   enum { HOT = WIN_MAX + WIN_MAX / 2 - 1 };
   store_t *s;
   int dup;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
   for (uint32_t r = 0; r < HOT; r++) {
     send_hot(s, r, &dup);
@@ -534,8 +535,8 @@ static void test_reader_sees_later_import(void **st)
   store_t *w, *r;
   uint32_t seq = 0;
   nmsgs = ncommitted = 0;
-  assert_int_equal(store_open(dir, &w), 0);
-  assert_int_equal(store_open(dir, &r), 0);
+  assert_int_equal(test_store_open(dir, &w), 0);
+  assert_int_equal(test_store_open(dir, &r), 0);
   check_append(w, 0, 1, 2, 1, 1, T0, T0 - WINDOW_S);
   assert_int_equal(store_msg_find_key(r, APP, store_c2c_conv(1, 2), 7, 7, T0 - 1000, take_seq, &seq), IMC_E_NOTFOUND);
   check_append(w, 1, 1, 2, 7, 7, T0 - 1000, 0);
@@ -558,7 +559,7 @@ static void test_key_by_second(void **st)
   int64_t now = T0;
   uint64_t conv = store_c2c_conv(1, 2);
   nmsgs = ncommitted = 0;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
   for (int i = 0; i < 3000; i++) {
     uint32_t from = 1 + (uint32_t)(i & 1);
@@ -598,7 +599,7 @@ static void test_key_by_second(void **st)
       if (want) assert_int_equal(seq, want->seq);
     }
     store_close(s);
-    assert_int_equal(store_open(dir, &s), 0);
+    assert_int_equal(test_store_open(dir, &s), 0);
   }
   /* importmsg's dedupe at surviving live times and at purged ones */
   for (int i = 0; i < 200; i++) {

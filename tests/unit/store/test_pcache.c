@@ -22,6 +22,7 @@
 #include "store/sqlite_pcache.h"
 #include "store/store.h"
 #include "tmpdir.h"
+#include "store_tmpl.h"
 
 sqlite3 *store__sqlite_db(store_t *s);
 
@@ -72,7 +73,7 @@ static void test_commits_skip_sweep_and_rollback_truncates(void **st)
   (void)st;
   store_t *s;
   sq_pcache_stats_t a, b, c;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   sqlite3 *db = store__sqlite_db(s);
   exec(db, "CREATE TABLE t(k INTEGER PRIMARY KEY, tag INTEGER NOT NULL, pad BLOB) WITHOUT ROWID");
   sq__pcache_stats(&a);
@@ -111,7 +112,7 @@ static void test_commits_skip_sweep_and_rollback_truncates(void **st)
   store_close(s);
 
   /* and from the file, by a fresh connection */
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   db = store__sqlite_db(s);
   assert_int_equal(one(db, "SELECT count(*) FROM t"), 15000);
   assert_int_equal(one(db, "SELECT count(*) FROM t WHERE tag=2"), 0);

@@ -27,6 +27,7 @@
 #include "store/store_msg.h"
 #include "store_rows.h"
 #include "tmpdir.h"
+#include "store_tmpl.h"
 
 #define APP 1400000009u
 #define T0 1700000000
@@ -433,7 +434,7 @@ static void test_registered_steps(void **state)
 static int setup(void **st)
 {
   (void)st;
-  if (test_tmpdir_make(dir, sizeof dir, "qplans") || store_open(dir, &db_store)) return -1;
+  if (test_tmpdir_make(dir, sizeof dir, "qplans") || test_store_open(dir, &db_store)) return -1;
   store_t *s = db_store;
   assert_int_equal(store_exec(s, "BEGIN IMMEDIATE"), 0);
   rows_send(s, APP, T0, 7, 8, 1);

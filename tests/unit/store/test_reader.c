@@ -21,6 +21,7 @@
 #include "store/store_reader.h"
 #include "util/err.h"
 #include "tmpdir.h"
+#include "store_tmpl.h"
 
 static char dir[64];
 
@@ -128,7 +129,7 @@ static void test_pool_thread_named(void **st)
 {
   (void)st;
   store_t *s;
-  assert_int_equal(store_open(dir, &s), 0); /* the schema */
+  assert_int_equal(test_store_open(dir, &s), 0); /* the schema */
   store_close(s);
   uv_loop_t loop;
   uv_loop_init(&loop);
@@ -159,7 +160,7 @@ static void test_pool_reads(void **st)
 {
   (void)st;
   store_t *s;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   uint32_t app = make_app(s);
   uint32_t no;
   assert_int_equal(store_account_import(s, app, "a", NULL, NULL, 1, &no), 0);
@@ -214,7 +215,7 @@ static void test_pool_cap_and_stop(void **st)
 {
   (void)st;
   store_t *s;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   uint32_t app = make_app(s);
   loop_thread = pthread_self();
   uv_loop_t loop;
@@ -265,7 +266,7 @@ static void test_pool_share_cancel_round_robin(void **st)
 {
   (void)st;
   store_t *s;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   uint32_t app = make_app(s);
   loop_thread = pthread_self();
   uv_loop_t loop;
@@ -351,7 +352,7 @@ static void test_change_log(void **st)
   (void)st;
   store_t *s, *rd;
   assert_int_equal(store_open_reader(dir, &rd), IMC_E_IO); /* no database yet */
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(store_open_reader(dir, &rd), 0);
   int64_t last;
   assert_int_equal(store_changes_last(rd, &last), 0);

@@ -15,6 +15,7 @@
 #include "store/store.h"
 #include "util/err.h"
 #include "tmpdir.h"
+#include "store_tmpl.h"
 
 #define APP 1400000001u
 #define DAY 20261202
@@ -26,7 +27,7 @@ static int setup(void **st)
 {
   (void)st;
   if (test_tmpdir_make(dir, sizeof dir, "udefer")) return -1;
-  return store_open(dir, &s) ? -1 : 0;
+  return test_store_open(dir, &s) ? -1 : 0;
 }
 
 static int teardown(void **st)
@@ -48,7 +49,7 @@ static void on_day(void *ud, int32_t day, const char *metric, int64_t value)
 static int64_t committed(const char *metric)
 {
   store_t *r;
-  assert_int_equal(store_open(dir, &r), 0);
+  assert_int_equal(test_store_open(dir, &r), 0);
   want_metric = metric;
   got = 0;
   assert_int_equal(store_usage_day_each(r, 0, APP, DAY, DAY, on_day, NULL), 0);

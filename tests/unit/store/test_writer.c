@@ -304,7 +304,7 @@ static void test_group_held_rows_fail(void **st)
   assert_int_equal(raw.t.runs, 2);
   assert_int_equal(m2.t.runs, 2);
   store_t *s;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   count_msg_cb_n = 0;
   assert_int_equal(store_msg_get(s, app, store_c2c_conv(1, 2), 1, count_msg_cb, NULL), 0);
   assert_int_equal(store_msg_get(s, app, store_c2c_conv(1, 2), 2, count_msg_cb, NULL), 0); /* raw's */

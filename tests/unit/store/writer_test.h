@@ -20,6 +20,7 @@
 #include "store/sqlite_int.h"
 #include "util/err.h"
 #include "tmpdir.h"
+#include "store_tmpl.h"
 #include "writer_gate.h"
 
 static char dir[64];
@@ -28,7 +29,7 @@ static char dir[64];
 static inline void make_scratch(void)
 {
   store_t *s;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(store_exec(s, "CREATE TABLE scratch(b BLOB)"), 0);
   store_close(s);
 }
@@ -39,7 +40,7 @@ static inline void assert_scratch_rows(int64_t want)
 {
   store_t *s = NULL;
   sqlite3_stmt *st;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(sqlite3_prepare_v2(store__sqlite_db(s), "SELECT count(*) FROM scratch", -1, &st, NULL), SQLITE_OK);
   assert_int_equal(sqlite3_step(st), SQLITE_ROW);
   int64_t rows = sqlite3_column_int64(st, 0);
@@ -124,7 +125,7 @@ static inline uint32_t make_app(void)
   store_t *s;
   int64_t cust;
   store_app_t a = { 0 };
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   assert_int_equal(store_customer_create(s, "w", 1, &cust), 0);
   assert_int_equal(store_app_next_sdkappid(s, &a.sdkappid), 0);
   a.customer_id = cust;
@@ -151,7 +152,7 @@ static inline int account_exists(uint32_t app, const char *uid)
 {
   store_t *s;
   uint32_t no;
-  assert_int_equal(store_open(dir, &s), 0);
+  assert_int_equal(test_store_open(dir, &s), 0);
   int rc = store_account_get(s, app, uid, &no);
   store_close(s);
   assert_true(rc == 0 || rc == IMC_E_NOTFOUND);

@@ -20,6 +20,7 @@
 #include "util/date.h"
 #include "util/err.h"
 #include "tmpdir.h"
+#include "store_tmpl.h"
 
 static char dir[64];
 static store_t *s;
@@ -42,7 +43,7 @@ static uint32_t new_app(const char *region, const char *scheme)
 static int setup(void **st)
 {
   (void)st;
-  if (test_tmpdir_make(dir, sizeof dir, "orders") || store_open(dir, &s)) return -1;
+  if (test_tmpdir_make(dir, sizeof dir, "orders") || test_store_open(dir, &s)) return -1;
   return tenant_customer_create(s, "buyer", 1000, &cust);
 }
 

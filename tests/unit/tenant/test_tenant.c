@@ -16,6 +16,7 @@
 #include "util/date.h"
 #include "util/err.h"
 #include "tmpdir.h"
+#include "store_tmpl.h"
 
 static char dir[64];
 static store_t *s;
@@ -24,7 +25,7 @@ static int setup(void **st)
 {
   (void)st;
   if (test_tmpdir_make(dir, sizeof dir, "tenant")) return -1;
-  return store_open(dir, &s);
+  return test_store_open(dir, &s);
 }
 
 static int teardown(void **st)
@@ -228,7 +229,7 @@ static void test_app_create_while_writer_commits(void **st)
   int64_t cust;
   assert_int_equal(tenant_customer_create(s, "racing", 1, &cust), 0);
   store_t *w;
-  assert_int_equal(store_open(dir, &w), 0);
+  assert_int_equal(test_store_open(dir, &w), 0);
   assert_int_equal(store_exec(w, "BEGIN IMMEDIATE"), 0);
   uint32_t no;
   assert_int_equal(store_account_import(w, TENANT_SDKAPPID_FIRST, "writer", NULL, NULL, 1, &no), 0);

@@ -15,6 +15,7 @@
 #include "tenant/tenant.h"
 #include "util/err.h"
 #include "tmpdir.h"
+#include "store_tmpl.h"
 
 static char dir[64];
 static store_t *s;
@@ -23,7 +24,7 @@ static int64_t cust;
 static int setup(void **st)
 {
   (void)st;
-  if (test_tmpdir_make(dir, sizeof dir, "wallet") || store_open(dir, &s)) return -1;
+  if (test_tmpdir_make(dir, sizeof dir, "wallet") || test_store_open(dir, &s)) return -1;
   return tenant_customer_create(s, "payer", 1000, &cust);
 }
 
