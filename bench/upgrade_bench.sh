@@ -32,6 +32,11 @@
 # modified (flags|8), so that migrations 48 and 51 (imports' run_lo and max_t)
 # and 53 (changes numbered) have rows to fill. The benches' app key ("k") is
 # replaced by a 64-digit one there so that the read back can sign.
+# PEERS=K (default 0: random peers among the 20,000 users, nearly one message
+# per conversation) gives each user K fixed contacts (c2c_store_bench
+# --peers): 20,000 × K conversations of MSGS / (20,000 × K) messages each,
+# written in random order, so that neighbouring rows are in different
+# conversations (migrations 48 and 51 read per conversation; §106).
 set -e
 OLD=${1:?usage: upgrade_bench.sh OLD_BUILD [NEW_BIN] [MSGS] [GROUP_MSGS] [KILL_AT_S...]}
 NEW=${2:-build/imcloud}
@@ -57,8 +62,8 @@ counts() {
 
 if [ ! -s "$DIR/old/imcloud.db" ]; then
   rm -rf "$DIR/old"; mkdir -p "$DIR/old"
-  echo "writing the old store ($OLD): $MSGS messages, $GMSGS group messages" >&2
-  "$OLD/bench/c2c_store_bench" --users 20000 --msgs "$MSGS" --batch 2000 --dir "$DIR/old" >/dev/null
+  echo "writing the old store ($OLD): $MSGS messages (peers ${PEERS:-0}), $GMSGS group messages" >&2
+  "$OLD/bench/c2c_store_bench" --users 20000 --peers "${PEERS:-0}" --msgs "$MSGS" --batch 2000 --dir "$DIR/old" >/dev/null
   "$OLD/bench/grp_store_bench" --members 200 --msgs "$GMSGS" --batch 2000 --reads 0 --dir "$DIR/old" >/dev/null
   q "$DIR/old" "UPDATE apps SET secret_key='$KEY'"
   if [ "${IMPORTED:-0}" -gt 0 ]; then
@@ -67,6 +72,7 @@ if [ ! -s "$DIR/old/imcloud.db" ]; then
   q "$DIR/old" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
 fi
 echo "old store: user_version $(q "$DIR/old" 'PRAGMA user_version'), $(du -m "$DIR/old/imcloud.db" | cut -f1) MB," \
+  "$(q "$DIR/old" 'SELECT count(*) FROM (SELECT DISTINCT sdkappid, conv FROM c2c_msg)') conversations," \
   "$(q "$DIR/old" 'SELECT count(*) FROM c2c_msg WHERE flags&32') imported, $(q "$DIR/old" 'SELECT count(*) FROM grp_msg WHERE flags&8') modified"
 want=$(counts "$DIR/old")
 echo "  rows: $want"
