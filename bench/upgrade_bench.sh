@@ -16,7 +16,7 @@
 #
 # Prints: the old store (user_version, rows, size); one clean upgrade (the
 # seconds until the server listens, its peak RSS, the largest WAL file seen
-# while it migrated, the migration lines of its log); then for each KILL_AT_S
+# while it migrated, the server's CPU time, the migration lines of its log); then for each KILL_AT_S
 # (default 2 and 6) a start killed with SIGKILL that many seconds in, the
 # user_version and WAL it left, and the restart (seconds to listen, the
 # version and row counts it ends with). Each upgraded store is compared with
@@ -85,11 +85,12 @@ app=$(q "$DIR/old" 'SELECT sdkappid FROM apps ORDER BY sdkappid LIMIT 1')
 
 # start NEW on $1 (a copy of the old store); $2: seconds before a SIGKILL (0: none); $3: a function run on $1
 # once it listens.
-# Sets took (seconds to the port file, or to the kill), rss_kb (peak), wal_mb (largest seen), killed.
+# Sets took (seconds to the port file, or to the kill), rss_kb (peak), cpu_s (user + system to its exit), wal_mb
+# (largest seen), killed.
 run() {
   d=$1; rm -f "$d/port" "$d/wal.max"; killed=0
   t0=$(date +%s.%N)
-  /usr/bin/time -f %M -o "$d/rss" "$NEW" serve --listen 127.0.0.1:0 --port-file "$d/port" --data "$d" \
+  /usr/bin/time -f '%M %U %S' -o "$d/rss" "$NEW" serve --listen 127.0.0.1:0 --port-file "$d/port" --data "$d" \
     --log-level info >/dev/null 2>>"$d/server.log" &
   tpid=$!
   wal=0
@@ -109,7 +110,8 @@ run() {
   if [ "$killed" = 0 ] && [ -n "${3:-}" ]; then "$3" "$d"; fi # e.g. readback, while it listens
   [ "$killed" = 1 ] || kill -TERM "$(pgrep -P "$tpid")"
   wait "$tpid" || true
-  rss_kb=$(tail -n 1 "$d/rss")
+  rss_kb=$(tail -n 1 "$d/rss" | cut -d' ' -f1)
+  cpu_s=$(tail -n 1 "$d/rss" | awk '{ print $2 + $3 }')
   wal_mb=$(echo "scale=1; $wal / 1048576" | bc)
 }
 check() {
@@ -135,7 +137,7 @@ readback() {
 
 rm -rf "$DIR/run"; cp -r "$DIR/old" "$DIR/run"
 run "$DIR/run" 0
-echo "clean upgrade: listening after ${took} s, peak RSS $((rss_kb / 1024)) MB, largest WAL seen ${wal_mb} MB"
+echo "clean upgrade: listening after ${took} s, CPU ${cpu_s} s (user + system, to its exit), peak RSS $((rss_kb / 1024)) MB, largest WAL seen ${wal_mb} MB"
 grep -E 'schema' "$DIR/run/server.log" | sed 's/^/  /'
 check "$DIR/run"
 run "$DIR/run" 0 readback
