@@ -2,7 +2,15 @@
  * migrations: script N (0-based) takes PRAGMA user_version from N to N + 1;
  * the scripts a database has not run yet run together in one transaction at
  * open (sq__migrate, sqlite_migrate.c). Append only: a script that shipped is
- * never edited or reordered. */
+ * never reordered, and what it produces never changes — the schema it leaves
+ * and every value it writes, from any database at the version before it; a
+ * change of either is a new script. A shipped script's SQL may be rewritten
+ * only in how it runs (the order it reads its rows in, the index it reads
+ * them through: 48 and 51, messaging-c2c-checks4.md §102; 53,
+ * messaging-c2c-checks5.md §105), with the same schema and values, held by
+ * a test that computes the values from their definition
+ * (tests/unit/store/test_schema.c); a database that ran it before is not
+ * touched. */
 #include "store/sqlite_int.h"
 #include "store/store_content.h"
 #include "util/err.h"
@@ -399,7 +407,9 @@ const char *const sq__migrations[] = {
    * found here (consecutive imported seqs). The UPDATE reads the rows in rowid order (ORDER BY id, 2026-12-06,
    * messaging-c2c-checks4.md §102): in the windows' conversation order each read went to another page of the
    * table, and a big store's pages left the cache between two reads of them (500,000 imports: 4.9–6.6 s,
-   * 2.2–2.3 s in id order); the values written are the same. */
+   * 2.2–2.3 s in id order); the values written are the same. Its window still reads the imports through
+   * c2c_msg_imported, a row by rowid each: reading the table NOT INDEXED instead did not pay (more CPU for
+   * the live rows it passes; messaging-c2c-checks5.md §106). */
   "ALTER TABLE c2c_msg ADD COLUMN run_lo INTEGER;"
   "DROP INDEX c2c_msg_imported;"
   "CREATE INDEX c2c_msg_imported ON c2c_msg(conv, sdkappid, time_s, seq) WHERE (flags&32)!=0;"
@@ -424,7 +434,8 @@ const char *const sq__migrations[] = {
    * rows (a live row's own time is that: the append clamps it to the conversation's newest). Never
    * decreasing along seq, so a time read mark finds the first message newer than its time by a binary
    * search over seq instead of reading the imports newer than it. Filled here for the imports stored
-   * before, from the conversations that have one, in rowid order (as 48; §102). */
+   * before, from the conversations that have one, in rowid order (as 48; §102); through the (conv, sdkappid,
+   * seq) key, a row by rowid each (NOT INDEXED did not pay, messaging-c2c-checks5.md §106). */
   "ALTER TABLE c2c_msg ADD COLUMN max_t INTEGER;"
   "UPDATE c2c_msg SET max_t=r.m FROM (SELECT id, flags, max(time_s) OVER (PARTITION BY sdkappid, conv ORDER BY seq)"
   " AS m FROM c2c_msg WHERE (sdkappid, conv) IN (SELECT sdkappid, conv FROM c2c_msg WHERE (flags&32)!=0) ORDER BY id) r"
