@@ -16,9 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
 #include "e2e.h"
+#include "e2e_damage.h"
 
 static e2e_server_t srv;
 
@@ -182,7 +181,7 @@ static void test_operator_bills(void **st)
 static void test_damaged_bill_listed(void **st)
 {
   (void)st;
-  char hdr[160], path[300];
+  char hdr[160];
   static char body[1 << 16];
   operator_auth(hdr, sizeof hdr);
   assert_int_equal(e2e_http(srv.port, "GET", "/operator/v1/customers/1/bills", hdr, NULL, body, sizeof body), 200);
@@ -190,17 +189,7 @@ static void test_damaged_bill_listed(void **st)
   json_t *b0 = json_array_get(json_object_get(before, "bills"), 0);
   assert_non_null(b0);
   assert_int_equal(e2e_server_stop(&srv), 0);
-  sqlite3 *db;
-  snprintf(path, sizeof path, "%s/imcloud.db", srv.dir);
-  assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-  assert_int_equal(sqlite3_exec(db, "DROP TRIGGER bills_no_update;"
-                                    "UPDATE bills SET body='{\"edition\":\"torn' WHERE number='IMC-2026-10-000001';"
-                                    "CREATE TRIGGER bills_no_update BEFORE UPDATE ON bills BEGIN "
-                                    "SELECT RAISE(ABORT, 'bills are immutable'); END;",
-                                 NULL, NULL, NULL),
-                   SQLITE_OK);
-  assert_int_equal(sqlite3_total_changes(db), 1); /* the one bill torn */
-  sqlite3_close(db);
+  e2e_damage_bill(&srv, "IMC-2026-10-000001");
   assert_int_equal(e2e_server_start(&srv, NULL), 0);
   assert_int_equal(e2e_http(srv.port, "GET", "/operator/v1/customers/1/bills", hdr, NULL, body, sizeof body), 200);
   json_t *after = json_loads(body, 0, NULL);

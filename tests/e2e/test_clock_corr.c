@@ -32,15 +32,6 @@
 
 
 /* ---- a late event after the bill: a correction document -------------------------- */
-static json_t *app_bill(uint32_t app)
-{
-  json_t *l = callf(200, "GET", NULL, "/operator/v1/apps/%u/bills", app);
-  assert_int_equal(json_array_size(json_object_get(l, "bills")), 1);
-  json_t *b = json_incref(json_array_get(json_object_get(l, "bills"), 0));
-  json_decref(l);
-  return b;
-}
-
 static void test_late_usage_correction(void **st)
 {
   (void)st;

@@ -92,6 +92,16 @@ static inline json_t *clock_to(const char *now)
   return ran;
 }
 
+/* The one bill of app, with its corrections (operator API; new reference). */
+static inline json_t *app_bill(uint32_t app)
+{
+  json_t *l = callf(200, "GET", NULL, "/operator/v1/apps/%u/bills", app);
+  assert_int_equal(json_array_size(json_object_get(l, "bills")), 1);
+  json_t *b = json_incref(json_array_get(json_object_get(l, "bills"), 0));
+  json_decref(l);
+  return b;
+}
+
 /* Sum of field k over the rows of job `job` in a clock reply. */
 static inline int64_t ran_sum(json_t *ran, const char *job, const char *k)
 {

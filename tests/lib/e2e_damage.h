@@ -5,6 +5,8 @@
  * server must be stopped (e2e_server_stop). E2E_C2C_DAMAGE(body) and
  * E2E_GRP_DAMAGE(gid, body) are such statements: a one-to-one message's
  * body, or a body of group gid, by the message's random, set to a literal.
+ * e2e_damage_bill(srv, number) tears the document of a stored bill or
+ * correction past the immutability trigger (§91, §107).
  * Test-only. */
 #ifndef IMC_TESTS_E2E_DAMAGE_H
 #define IMC_TESTS_E2E_DAMAGE_H
@@ -28,6 +30,24 @@ static inline void e2e_damage(const e2e_server_t *srv, const char *sql, uint32_t
   assert_int_equal(sqlite3_step(st), SQLITE_DONE);
   assert_int_equal(sqlite3_changes(db), 1);
   sqlite3_finalize(st);
+  sqlite3_close(db);
+}
+
+/* The stored document of bill (or correction) `number` torn to text that does not parse, as disk damage or a
+ * manual edit would leave it: the immutability trigger is dropped for the update and made again. */
+static inline void e2e_damage_bill(const e2e_server_t *srv, const char *number)
+{
+  char path[300], sql[600];
+  sqlite3 *db;
+  snprintf(path, sizeof path, "%s/imcloud.db", srv->dir);
+  snprintf(sql, sizeof sql,
+           "DROP TRIGGER bills_no_update; UPDATE bills SET body='{\"edition\":\"torn' WHERE number='%s';"
+           "CREATE TRIGGER bills_no_update BEFORE UPDATE ON bills BEGIN SELECT RAISE(ABORT, 'bills are immutable'); END;",
+           number);
+  assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_total_changes(db), 1); /* the one document torn */
   sqlite3_close(db);
 }
 
