@@ -43,10 +43,15 @@ static void print_text(json_t *o)
 {
   json_t *num = json_object_get(o, "number");
   char total[32];
+  /* a stored document that does not parse is listed from its columns (§91): "month", no edition, no lines */
+  int damaged = json_is_true(json_object_get(o, "damaged"));
+  const char *month = json_string_value(json_object_get(o, damaged ? "month" : "bill_month"));
+  const char *ed = json_string_value(json_object_get(o, "edition"));
   bill_fen_format(json_integer_value(json_object_get(o, "total_fen")), total, sizeof total);
-  printf("%s  app %lld  %s  edition %s  status %s\n", json_is_string(num) ? json_string_value(num) : "PREVIEW (not issued)",
-         (long long)json_integer_value(json_object_get(o, "sdkappid")), json_string_value(json_object_get(o, "bill_month")),
-         json_string_value(json_object_get(o, "edition")), json_string_value(json_object_get(o, "status")));
+  printf("%s  app %lld  %s  %s%s  status %s\n", json_is_string(num) ? json_string_value(num) : "PREVIEW (not issued)",
+         (long long)json_integer_value(json_object_get(o, "sdkappid")), month ? month : "", damaged ? "damaged" : "edition ",
+         damaged ? "" : ed ? ed : "", json_string_value(json_object_get(o, "status")));
+  if (damaged) printf("  the stored document does not parse: its lines are lost; the amounts are its stored columns\n");
   json_t *sc = json_object_get(o, "scheme_change");
   if (json_is_object(sc)) /* the month of a move to another scheme (P-07): both books price it */
     printf("  scheme %s until %s, %s from %s (P-07)\n", json_string_value(json_object_get(sc, "from_scheme")),
@@ -76,8 +81,9 @@ static void print_text(json_t *o)
     char diff[32], ctotal[32];
     bill_fen_format(json_integer_value(json_object_get(c, "difference_fen")), diff, sizeof diff);
     bill_fen_format(json_integer_value(json_object_get(c, "total_fen")), ctotal, sizeof ctotal);
-    printf("  correction %s: corrected total %s 元, difference %s 元, status %s\n", json_string_value(json_object_get(c, "number")),
-           ctotal, diff, json_string_value(json_object_get(c, "status")));
+    printf("  correction %s: corrected total %s 元, difference %s 元, status %s%s\n", json_string_value(json_object_get(c, "number")),
+           ctotal, diff, json_string_value(json_object_get(c, "status")),
+           json_is_true(json_object_get(c, "damaged")) ? " (damaged: its stored document does not parse, its lines are lost)" : "");
   }
 }
 

@@ -570,18 +570,26 @@ const char *meter_bill_status(const store_bill_t *b, int64_t now_s)
   return now_s >= b->issued_at_s + METER_BILL_GRACE_DAYS * 86400 ? "overdue" : "open"; /* P-14, P-45 */
 }
 
+json_t *meter__bill_doc(const char *body, int *damaged)
+{
+  const char *text = body ? body : "";
+  int oom = 0;
+  json_t *o = jsonload_b(text, strlen(text), 0, &oom);
+  *damaged = !oom && !json_is_object(o);
+  if (*damaged) { json_decref(o); o = NULL; }
+  return o;
+}
+
 json_t *meter_bill_json(const store_bill_t *b, int64_t now_s)
 {
-  const char *text = b->body ? b->body : "";
-  int oom = 0, bad = 0; /* whole or NULL (§90) */
-  json_t *o = jsonload_b(text, strlen(text), 0, &oom);
-  if (!o && oom) return NULL; /* out of memory: the caller's 500 NOMEM */
-  if (!json_is_object(o)) {
+  int damaged, bad = 0; /* whole or NULL (§90) */
+  json_t *o = meter__bill_doc(b->body, &damaged);
+  if (!o && !damaged) return NULL; /* out of memory: the caller's 500 NOMEM */
+  if (damaged) {
     /* a stored body that does not parse (disk damage, a manual edit): the document from its columns, marked,
      * not refused for ever (decisions messaging-c2c-checks3.md §91, as §88 for messages) */
     char month[16];
     snprintf(month, sizeof month, "%04d-%02d", b->month / 100, b->month % 100);
-    json_decref(o);
     o = json_object();
     jwhole_put(o, "damaged", json_true(), &bad);
     jwhole_put(o, "month", json_string(month), &bad);

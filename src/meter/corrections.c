@@ -14,6 +14,7 @@
 #include "meter/meter_int.h"
 #include "store/store.h"
 #include "util/err.h"
+#include "util/log.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -21,7 +22,7 @@
 #include <string.h>
 
 /* The last document issued for a bill: the bill or its latest correction. */
-typedef struct last_doc { int64_t postpaid_fen; char *body; int nomem; } last_doc_t;
+typedef struct last_doc { int64_t postpaid_fen; char *body; char number[32]; int nomem; } last_doc_t;
 
 static void on_correction(void *ud, const store_bill_t *b)
 {
@@ -31,6 +32,22 @@ static void on_correction(void *ud, const store_bill_t *b)
   free(l->body);
   l->body = c;
   l->postpaid_fen = b->postpaid_fen;
+  memcpy(l->number, b->number, sizeof l->number);
+}
+
+/* A damaged last document (its text does not parse, §91) differs from any
+ * price of the month, so it is restated by the correction whatever the usage
+ * (§107); its difference comes from the document's postpaid column, which
+ * the damage does not touch. Logged, naming both documents: an operator
+ * sees which document lost its lines and which one now states them. Logged
+ * inside the transaction that writes the correction: if that transaction
+ * fails (the job logs the failure), the rerun logs again. */
+static void log_restated(const last_doc_t *l, const store_bill_t *c)
+{
+  IMC_WARN("meter", "event=bill_damaged_restated damaged=%s restated_by=%s sdkappid=%u month=%04d-%02d difference_fen=%lld"
+           " msg=\"the last document of the month does not parse: a correction restates it, its difference from the"
+           " damaged document's postpaid column\"",
+           l->number, c->number, c->sdkappid, c->month / 100, c->month % 100, (long long)c->due_fen);
 }
 
 /* Inside the caller's transaction: price (app, month) again and issue a
@@ -45,22 +62,34 @@ static int correct_txn(store_t *s, uint32_t app, int32_t month, int64_t now_s, i
   store_bill_t bill;
   int rc = store_bill_get(s, app, month, &bill);
   if (rc) return rc == IMC_E_NOTFOUND ? 0 : rc; /* no bill: nothing to correct */
-  last_doc_t last = { bill.postpaid_fen, bill.body, 0 };
+  last_doc_t last = { .postpaid_fen = bill.postpaid_fen, .body = bill.body };
+  memcpy(last.number, bill.number, sizeof last.number);
   store_app_t a;
   int tz;
   char *json = NULL;
   int64_t t[3];
+  int damaged = 0; /* the last document does not parse */
   if (!(rc = store_bill_corrections(s, bill.seq, on_correction, &last)) && last.nomem) rc = IMC_E_NOMEM;
   if (!rc && (rc = store_app_get(s, app, &a))) imc_errf(err, cap, rc, "app %u: %s", app, imc_strerror(rc));
   if (!rc && (rc = meter_app_zone(s, app, default_tz, &tz))) imc_errf(err, cap, rc, "the billing zone of app %u", app);
   if (!rc) rc = meter__bill_price(s, &a, month, tz, fn, ud, NULL, NULL, &json, t, err, cap);
-  if (!rc && strcmp(json, last.body)) {
+  int differs = !rc && strcmp(json, last.body) != 0;
+  if (differs) { /* is the last document whole, or damaged (§107)? */
+    json_t *doc = meter__bill_doc(last.body, &damaged);
+    if (!doc && !damaged) rc = IMC_E_NOMEM;
+    json_decref(doc);
+  }
+  if (!rc && differs) {
     store_bill_t in = { .sdkappid = app, .customer_id = bill.customer_id, .month = month, .issued_at_s = now_s,
                         .total_fen = t[0], .prepaid_fen = t[1], .postpaid_fen = t[2], .body = json,
                         .corrects_seq = bill.seq, .due_fen = t[2] - last.postpaid_fen };
     if (!(rc = store_bill_insert(s, &in, out))) {
       snprintf(out->corrects, sizeof out->corrects, "%s", bill.number);
-      if (!(rc = meter__bill_settle_new(s, out, now_s))) { *issued = 1; json = NULL; }
+      if (!(rc = meter__bill_settle_new(s, out, now_s))) {
+        *issued = 1;
+        json = NULL;
+        if (damaged) log_restated(&last, out);
+      }
     }
     if (rc) out->body = NULL;
   }

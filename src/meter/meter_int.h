@@ -57,6 +57,11 @@ int meter__usage_retention(struct store *s, const struct store_app *app, int32_t
  * "bill-<number>"; b->paid = 1), else left open; due_fen < 0 (a correction
  * downwards) is credited at once (`refund`, same reference). 0 or storage errors. */
 int meter__bill_settle_new(struct store *s, struct store_bill *b, int64_t now_s);
+/* A stored document's body (a bill's or a correction's) parsed: the object
+ * (new reference), or NULL with *damaged = 1 when the text does not parse as
+ * an object (disk damage, a manual edit: §91, §107), or NULL with
+ * *damaged = 0 when out of memory. body NULL reads as "". */
+struct json_t *meter__bill_doc(const char *body, int *damaged);
 
 
 /* P-46 (minutes.c): 0 when an av_call add-on order of app is in force on a
