@@ -24,22 +24,9 @@
 #include "e2e_msg.h"
 #include "e2e_check.h"
 
-static e2e_server_t srv;
-static uint32_t app;
-static char key[80];
-
 /* singapore: an international app, whose edition has conversation groups and marks */
-static int setup(void **st)
-{
-  (void)st;
-  return e2e_start(&srv, "singapore", &app, key, NULL);
-}
-
-static int teardown(void **st)
-{
-  (void)st;
-  return e2e_finish(&srv);
-}
+#define E2E_FIXTURE_REGION "singapore"
+#include "e2e_fixture.h"
 
 static void users(const char *const *u) { import_users(srv.port, app, key, u); }
 
