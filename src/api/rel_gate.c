@@ -86,7 +86,11 @@ int rel_gate_name(api_srv_t *srv, uint32_t app, uint32_t user_no) { return count
 
 void rel_gate_unname(api_srv_t *srv, uint32_t app, uint32_t user_no) { (void)count_down(&srv->rel_gate.named, name_key(app, user_no)); }
 
-int rel_gate_held(const api_srv_t *srv, uint32_t app) { return u64map_get(&srv->rel_gate.held, app) != NULL; }
+/* Every WebSocket frame asks (rel_gate_ws_defer): the empty map's length first, no lookup while nothing is held. */
+int rel_gate_held(const api_srv_t *srv, uint32_t app)
+{
+  return srv->rel_gate.held.len && u64map_get(&srv->rel_gate.held, app) != NULL;
+}
 
 /* Room for one more waiting request: 1, or 0 (counted as refused: the caller answers 60018). */
 static int room(api_srv_t *srv)
