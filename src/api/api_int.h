@@ -63,8 +63,8 @@ typedef struct rel_gate {
   u64map_t named;                /* sdkappid << 32 | user_no → the deletions in flight of that account (size_t *) */
   rel_gate_node_t *head, *tail;  /* the waiting requests and status changes, in arrival order */
   size_t waiting;                /* requests: at most cfg->rel_gate_wait_max, REST and WebSocket together */
-  size_t statuses;               /* status changes of named accounts (rel_gate_status): not capped, at most two
-                                  * per session of those accounts (its login's push, its end) */
+  size_t statuses;               /* status changes of named accounts (rel_gate_status): two per session of those
+                                  * accounts at most (its login's push, its end), and cfg->rel_gate_wait_max */
   uint64_t deferred, refused;    /* requests that waited, refused because too many waited (GET /healthz rel_gate) */
 } rel_gate_t;
 
@@ -435,11 +435,11 @@ size_t cws_msg_frame_bytes(int64_t msg_max_bytes);
 int rel_gate_ws_defer(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const cws_op_t *o, json_t *id, json_t *req);
 int rel_gate_ws_names(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, cws_op_fn fn, json_t *id, json_t *req,
                       uint32_t peer_no);
-/* A status change of account user_no (ws_status.c, decisions §103): a login's push (end NULL) or the end of
+/* A status change of account user_no (ws_status.c, decisions §103): a login's push (end NULL) or a
  * session end (its PushOnline window stored or cleared, logout, until_s, and its push). 1 when a deletion in
  * flight names the account: the change waits (end copied) and, once the app's last deletion ends, is made if
- * the account is still there and dropped if it was deleted (out of memory: dropped at once, logged); 0: make
- * it now. */
+ * the account is still there and dropped if it was deleted (out of memory, or cfg->rel_gate_wait_max status
+ * changes waiting: dropped at once, logged); 0: make it now. */
 int rel_gate_status(api_srv_t *srv, uint32_t app, uint32_t user_no, const im_session_t *end, int logout,
                     int64_t until_s);
 

@@ -160,10 +160,15 @@ int rel_gate_ws_names(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, cws_op_fn fn,
 int rel_gate_status(api_srv_t *srv, uint32_t app, uint32_t user_no, const im_session_t *end, int logout,
                     int64_t until_s)
 {
-  if (!srv->rel_gate.named.len || !u64map_get(&srv->rel_gate.named, name_key(app, user_no))) return 0;
-  status_wait_t *w = malloc(sizeof *w);
-  if (!w) { /* never made before the deletion is durable: lost (a later session end writes the window again) */
-    IMC_WARN("status", "msg=\"status change of an account being deleted dropped (out of memory)\" app=%u", app);
+  rel_gate_t *g = &srv->rel_gate;
+  if (!g->named.len || !u64map_get(&g->named, name_key(app, user_no))) return 0;
+  /* capped as the requests are (a client of the account logging in and out in a loop while its deletion is
+   * held): past it, or out of memory, the change is never made — not before the deletion is durable — and is
+   * lost (a later session end writes the window again; a login's push is the status it would have pushed) */
+  status_wait_t *w = g->statuses < (size_t)srv->cfg->rel_gate_wait_max ? malloc(sizeof *w) : NULL;
+  if (!w) {
+    IMC_WARN("status", "msg=\"status change of an account being deleted dropped (%s)\" app=%u",
+             g->statuses < (size_t)srv->cfg->rel_gate_wait_max ? "out of memory" : "rel_gate_wait_max waiting", app);
     return 1;
   }
   *w = (status_wait_t){ .user_no = user_no, .end = end != NULL, .logout = (uint8_t)logout,
