@@ -324,6 +324,33 @@ static int customer_bills(op_req_t *o, store_t *s)
   return rc ? rc : bills_list(o, s, o->id, 0);
 }
 
+/* An operator's recheck of a billed month (§109): queued for the next day
+ * job's correction run, as a usage import queues it; logged once committed. */
+static void recheck_applied(op_req_t *o)
+{
+  int y = 0, m = 0;
+  imc_month_parse(json_string_value(json_object_get(o->out, "bill_month")), &y, &m);
+  meter_bill_recheck_log((uint32_t)o->id, y * 100 + m, !json_is_true(json_object_get(o->out, "already_queued")), "operator");
+}
+
+static int app_bill_recheck(op_req_t *o, store_t *s)
+{
+  json_t *month = json_object_get(o->body, "month");
+  int y, m, added;
+  if (!json_is_string(month) || imc_month_parse(json_string_value(month), &y, &m))
+    return fail(o, 400, IMC_E_INVAL, "month (\"YYYY-MM\", the usage month of the bill) is required");
+  if (o->id > UINT32_MAX) return fail(o, 404, IMC_E_NOTFOUND, "no such app");
+  char err[256], ms[16];
+  int rc = meter_bill_recheck_queue(s, 1, (uint32_t)o->id, y * 100 + m, imc_clock_now_s(), o->srv->tz_offset_s, &added, err, sizeof err);
+  if (rc == IMC_E_NOTFOUND) return fail(o, 404, rc, err); /* no such app, or no bill for the month */
+  if (rc == IMC_E_BILL_MONTH) return fail(o, 409, rc, err); /* not ended yet */
+  if (rc) return rc;
+  snprintf(ms, sizeof ms, "%04d-%02d", y, m);
+  o->out = json_pack("{s:I,s:s,s:b,s:b}", "sdkappid", (json_int_t)o->id, "bill_month", ms, "queued", 1, "already_queued", !added);
+  o->applied = recheck_applied;
+  return 0;
+}
+
 /* P-17: the customer's added quota of 10,000-member groups (a ticket); the
  * loop adds how many big groups the customer has and applies a change at
  * once (the change log would within a poll interval). */
@@ -601,6 +628,7 @@ static const struct op_route {
   { "GET", "/operator/v1/apps/", 1, "/relationship-settings", relset_get, NULL, NULL },
   { "POST", "/operator/v1/apps/", 1, "/relationship-settings", relset_set, "profile_custom_tags sns_custom_tags c2c_friendship_required", NULL },
   { "GET", "/operator/v1/apps/", 1, "/bills", app_bills, NULL, NULL },
+  { "POST", "/operator/v1/apps/", 1, "/bills/recheck", app_bill_recheck, "month", NULL },
   { "POST", "/operator/v1/apps/", 1, "/call-minutes", app_call_minutes, "kind minutes event_id date", NULL },
   { "GET", "/operator/v1/customers/", 1, "/bills", customer_bills, NULL, NULL },
   { "GET", "/operator/v1/customers/", 1, "/big-groups", customer_big_groups, NULL, NULL },

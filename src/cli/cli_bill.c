@@ -1,7 +1,8 @@
 /* cli_bill.c — `imcloud bill`: an app's bill for a usage month (the stored,
  * numbered bill after the bill run; a preview marked as such before it),
- * `bill run` (the monthly bill run, idempotent) and `bill settle` (pay a
- * customer's open bills from the wallet). docs/billing.md "Bills". */
+ * `bill run` (the monthly bill run, idempotent), `bill settle` (pay a
+ * customer's open bills from the wallet) and `bill recheck` (queue a billed
+ * month for the next correction run, §109). docs/billing.md "Bills". */
 #include "billing/billing.h"
 #include "cli/cli.h"
 #include "meter/meter.h"
@@ -18,11 +19,12 @@
 #include <string.h>
 
 /* Each form takes exactly the options its usage names (cli_parse_forms). */
-enum { F_SHOW, F_RUN, F_SETTLE };
+enum { F_SHOW, F_RUN, F_SETTLE, F_RECHECK };
 static const cli_form_t forms[] = {
   [F_SHOW] = { NULL, "--sdkappid N --month YYYY-MM [--json|--csv] [--pricebooks DIR] [--data DIR]" },
   [F_RUN] = { "run", "run [--month YYYY-MM] [--json] [--pricebooks DIR] [--data DIR]" },
   [F_SETTLE] = { "settle", "settle --customer ID [--json] [--data DIR]" },
+  [F_RECHECK] = { "recheck", "recheck --sdkappid N --month YYYY-MM [--json] [--data DIR]" },
 };
 static const char notes[] =
   "  The --month given is the usage month. Before the bill run the bill is a preview (\"preview\": true,\n"
@@ -30,6 +32,9 @@ static const char notes[] =
   "  and the correction documents that follow it (--json: \"corrections\").\n"
   "  run: bills every app for the month (default: the previous month in UTC+8); running it\n"
   "  again bills nothing twice. settle: pays open bills from the wallet, oldest first.\n"
+  "  recheck: queues the app's billed month for the server's next day job, which prices it again as\n"
+  "  after a usage import: a correction when the document differs (a damaged one is restated), else\n"
+  "  nothing; a month without a bill or not ended is refused; queuing a queued month does nothing.\n"
   "  With --pricebooks DIR the bill uses DIR/<scheme>.json (the operator's prices; default: the built-in\n"
   "  books; the server takes serve --pricebooks-dir DIR). An app whose bill needs a price the book leaves\n"
   "  to the operator (intl Standard/Pro, MAU overage; bandwidth outside china) is refused,\n"
@@ -185,16 +190,34 @@ static int run(const char *data, int32_t month, int json)
   return st.failed ? CLI_EXIT_FAIL : 0;
 }
 
+static int recheck(const char *data, uint32_t app, int32_t month, int json)
+{
+  store_t *s;
+  int rc, added;
+  char err[256];
+  if ((rc = cli_store_open("bill recheck", data, &s))) return rc;
+  rc = meter_bill_recheck_queue(s, 0, app, month, imc_clock_now_s(), DEFAULT_TZ, &added, err, sizeof err);
+  store_close(s);
+  if (rc) { cli_err("bill recheck", "%s", err); return CLI_EXIT_FAIL; }
+  meter_bill_recheck_log(app, month, added, "cli");
+  char ms[16];
+  snprintf(ms, sizeof ms, "%04d-%02d", month / 100, month % 100);
+  if (json)
+    cli_print_json(json_pack("{s:I,s:s,s:b,s:b}", "sdkappid", (json_int_t)app, "bill_month", ms, "queued", 1, "already_queued", !added));
+  else printf("app %u %s: %s for the next day job's correction run\n", app, ms, added ? "queued" : "already queued");
+  return 0;
+}
+
 int cli_bill(int argc, char **argv)
 {
   const char *data = "./var", *month_s = NULL, *books = NULL;
   int64_t app = 0, customer = 0;
   int json = 0, csv = 0, npos = 0, form;
   char *pos[2];
-  const unsigned show_run = CLI_FORM(F_SHOW) | CLI_FORM(F_RUN);
+  const unsigned show_run = CLI_FORM(F_SHOW) | CLI_FORM(F_RUN), show_recheck = CLI_FORM(F_SHOW) | CLI_FORM(F_RECHECK);
   const cli_form_opt_t opts[] = {
-    { CLI_FORM(F_SHOW), { "--sdkappid", CLI_I64, &app, 1, UINT32_MAX, "N  the app" } },
-    { show_run, { "--month", CLI_STR, &month_s, 0, 0, "YYYY-MM  usage month" } },
+    { show_recheck, { "--sdkappid", CLI_I64, &app, 1, UINT32_MAX, "N  the app" } },
+    { show_run | CLI_FORM(F_RECHECK), { "--month", CLI_STR, &month_s, 0, 0, "YYYY-MM  usage month" } },
     { CLI_FORM(F_SETTLE), { "--customer", CLI_I64, &customer, 1, INT64_MAX, "ID  settle: the customer" } },
     { show_run, { "--pricebooks", CLI_STR, &books, 0, 0, "DIR  the operator's price books (DIR/<scheme>.json)" } },
     { 0, { "--data", CLI_STR, &data, 0, 0, "DIR  data directory (default ./var)" } },
@@ -217,6 +240,10 @@ int cli_bill(int argc, char **argv)
     return show(data, (uint32_t)app, month, json, csv);
   }
   if (npos == 1 && !strcmp(pos[0], "run")) return run(data, month, json);
+  if (npos == 1 && !strcmp(pos[0], "recheck")) {
+    if (!app || !month) { cli_err("bill recheck", "--sdkappid and --month are required"); return CLI_EXIT_USAGE; }
+    return recheck(data, (uint32_t)app, month, json);
+  }
   if (npos == 1 && !strcmp(pos[0], "settle")) {
     if (!customer) { cli_err("bill settle", "--customer is required"); return CLI_EXIT_USAGE; }
     store_t *s;
@@ -233,6 +260,6 @@ int cli_bill(int argc, char **argv)
     else printf("customer %lld: %d bills paid from the wallet\n", (long long)customer, paid);
     return 0;
   }
-  cli_err("bill", "unknown subcommand '%s' (run, settle, or none)", pos[0]);
+  cli_err("bill", "unknown subcommand '%s' (run, settle, recheck, or none)", pos[0]);
   return CLI_EXIT_USAGE;
 }

@@ -228,8 +228,7 @@ int meter_bill_compute(store_t *s, uint32_t app, int32_t month, int default_tz, 
   return meter__bill_price(s, &a, month, tz, orders_fn, ud, NULL, NULL, json, totals, err, cap);
 }
 
-/* End of the usage month (start of the next one) in the app's zone. */
-static int64_t month_end(int32_t month, int tz)
+int64_t meter__month_end(int32_t month, int tz)
 {
   int y = month / 100, m = month % 100;
   return imc_day_start(imc_days_from_civil(y, m, imc_days_in_month(y, m)) + 1, tz);
@@ -317,7 +316,7 @@ int meter_bill_issue(store_t *s, int in_txn, uint32_t app, int32_t month, int64_
   int tz, rc = store_app_get(s, app, &a);
   if (rc) return rc == IMC_E_NOTFOUND ? imc_errf(err, cap, rc, "no app %u", app) : rc;
   if ((rc = meter_app_zone(s, app, default_tz, &tz))) return rc;
-  if (month % 100 < 1 || month % 100 > 12 || now_s < month_end(month, tz))
+  if (month % 100 < 1 || month % 100 > 12 || now_s < meter__month_end(month, tz))
     return imc_errf(err, cap, IMC_E_BILL_MONTH, "%04d-%02d has not ended yet: its bill is issued on the 1st of the next month",
                     month / 100, month % 100);
   if (!in_txn && (rc = store_exec(s, "BEGIN IMMEDIATE"))) return imc_errf(err, cap, rc, "the database is busy");
@@ -378,7 +377,7 @@ static int zone_of(store_t *s, zones_t *zs, const store_app_t *a, int default_tz
 static int run_month_ok(int32_t month, int64_t now_s, int default_tz, char *err, size_t cap)
 {
   if (month % 100 < 1 || month % 100 > 12) return imc_errf(err, cap, IMC_E_BILL_MONTH, "bad month %d", month);
-  if (now_s < month_end(month, default_tz))
+  if (now_s < meter__month_end(month, default_tz))
     return imc_errf(err, cap, IMC_E_BILL_MONTH, "%04d-%02d has not ended yet: its bill run is on the 1st of the next month",
                     month / 100, month % 100);
   return 0;
@@ -471,8 +470,8 @@ static int bill_ids(store_t *s, int in_txn, int32_t month, int64_t now_s, int de
     for (size_t j = 0; !rc && j < k->napps; j++) {
       const store_app_t *a = &k->app[j];
       if ((rc = zone_of(s, &zs, a, default_tz, &k->tz[m]))) break;
-      if (a->created_at_s >= month_end(month, k->tz[m])) continue; /* created after the month: nothing to bill */
-      int64_t end = month_end(month, k->tz[m]);
+      if (a->created_at_s >= meter__month_end(month, k->tz[m])) continue; /* created after the month: nothing to bill */
+      int64_t end = meter__month_end(month, k->tz[m]);
       if (now_s < end) { /* not ended in its zone (west of the run's): left for a later run, the others go on */
         st->later++;
         if (!st->later_s || end < st->later_s) st->later_s = end;

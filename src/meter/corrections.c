@@ -114,6 +114,48 @@ int meter_bill_correct(store_t *s, int in_txn, uint32_t app, int32_t month, int6
   return rc;
 }
 
+/* The refusals of an operator's recheck, before anything is written (§109). */
+static int recheck_ok(store_t *s, uint32_t app, int32_t month, int64_t now_s, int default_tz, char *err, size_t cap)
+{
+  store_app_t a;
+  int tz, rc = store_app_get(s, app, &a);
+  if (rc) return rc == IMC_E_NOTFOUND ? imc_errf(err, cap, rc, "no app %u", app) : rc;
+  if ((rc = meter_app_zone(s, app, default_tz, &tz))) return imc_errf(err, cap, rc, "the billing zone of app %u", app);
+  if (month % 100 < 1 || month % 100 > 12) return imc_errf(err, cap, IMC_E_BILL_MONTH, "bad month %d", month);
+  if (now_s < meter__month_end(month, tz))
+    return imc_errf(err, cap, IMC_E_BILL_MONTH, "%04d-%02d has not ended yet in the billing zone of app %u: it has no bill to recheck",
+                    month / 100, month % 100, app);
+  store_bill_t b;
+  if ((rc = store_bill_get(s, app, month, &b)) == IMC_E_NOTFOUND)
+    return imc_errf(err, cap, rc, "app %u has no bill for %04d-%02d: nothing to recheck (the bill run issues it)", app, month / 100,
+                    month % 100);
+  if (!rc) free(b.body);
+  return rc;
+}
+
+int meter_bill_recheck_queue(store_t *s, int in_txn, uint32_t app, int32_t month, int64_t now_s, int default_tz, int *added,
+                             char *err, size_t cap)
+{
+  if (cap) err[0] = 0;
+  *added = 0;
+  if (!in_txn && store_exec(s, "BEGIN IMMEDIATE")) return imc_errf(err, cap, IMC_E_BUSY, "the database is busy");
+  int rc = recheck_ok(s, app, month, now_s, default_tz, err, cap);
+  if (!rc) rc = store_bill_recheck_add(s, app, month, added); /* one entry per billed month: the queue's cap */
+  if (!in_txn) {
+    if (!rc && (rc = store_exec(s, "COMMIT"))) imc_errf(err, cap, rc, "storing the recheck failed");
+    if (rc) store_exec(s, "ROLLBACK");
+  }
+  if (rc) *added = 0;
+  if (rc && cap && !err[0]) imc_errf(err, cap, rc, "app %u: %s", app, imc_strerror(rc));
+  return rc;
+}
+
+void meter_bill_recheck_log(uint32_t app, int32_t month, int added, const char *by)
+{
+  IMC_INFO("meter", "event=bill_recheck_queued sdkappid=%u month=%04d-%02d by=%s already_queued=%d"
+           " msg=\"the month is rechecked by the next correction run (the day job)\"", app, month / 100, month % 100, by, !added);
+}
+
 typedef struct queue { meter_app_month_t *v; size_t n, cap; int nomem; } queue_t;
 
 static void on_queued(void *ud, uint32_t app, int32_t month)

@@ -440,6 +440,19 @@ typedef struct meter_correction_stats {
  * batch in progress (its months stay queued). 0 or storage errors. */
 int meter_bill_corrections_run(struct store *s, int in_txn, int64_t now_s, int default_tz, meter_orders_fn orders, void *ud,
                                meter_correction_stats_t *st, char *err, size_t errcap);
+/* An operator's recheck (§109): queue app's usage month yyyymm for the next
+ * correction run, the queue usage writes feed, so it is rechecked exactly as
+ * if usage had been imported (a damaged last document restated, a whole one
+ * whose month prices the same left as it is). Checked first, nothing queued
+ * on a refusal (err says why): IMC_E_NOTFOUND no such app, or the month has
+ * no bill; IMC_E_BILL_MONTH the month is not 01..12 or has not ended in the
+ * app's billing zone (default_tz unless its region sets one). *added = 1
+ * when queued, 0 when it was queued already (a success: idempotent). In its
+ * own transaction unless in_txn. meter_bill_recheck_log logs it (by: "cli",
+ * "operator"): the caller, once it is committed. */
+int meter_bill_recheck_queue(struct store *s, int in_txn, uint32_t app, int32_t yyyymm, int64_t now_s, int default_tz, int *added,
+                             char *err, size_t errcap);
+void meter_bill_recheck_log(uint32_t app, int32_t yyyymm, int added, const char *by);
 /* The same pass in steps (the server's day job, a bounded writer transaction
  * per step): meter_bill_recheck_list lists the queue once (*v malloc'd, the
  * caller frees; by app and month), then meter_bill_corrections_step handles

@@ -32,6 +32,9 @@ int meter__report_days(struct store *s, uint32_t app, int32_t yyyymm, int tz, in
  * 0, IMC_E_INVAL (apps not ascending), IMC_E_NOMEM, IMC_E_IO. */
 int meter__report_apps(struct store *s, const uint32_t *apps, const int *tz, size_t n, int32_t yyyymm, meter_report_t *out);
 
+/* End of usage month yyyymm (the start of the next one) in zone tz, seconds (bills.c). */
+int64_t meter__month_end(int32_t yyyymm, int tz);
+
 /* The longest bill JSON a bill run or an issue renders (a bill is 1–4 KB). */
 #define METER_BILL_JSON_MAX (1 << 20)
 

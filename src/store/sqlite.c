@@ -641,6 +641,7 @@ static const store_vtab_t sqlite_vtab = {
   sq_account_gone_each,
   squ_registered,
   squ_group_last,
+  squ_bill_recheck_add,
 };
 
 sqlite3 *store__sqlite_db(store_t *s) { return Q(s)->db; }

@@ -60,6 +60,7 @@ int squ_bill_each(store_t *, int64_t, int, store_bill_cb, void *);
 int squ_bill_corrections(store_t *, int64_t, store_bill_cb, void *);
 int squ_bill_recheck_each(store_t *, int, store_app_month_cb, void *);
 int squ_bill_recheck_done(store_t *, uint32_t, int32_t);
+int squ_bill_recheck_add(store_t *, uint32_t, int32_t, int *);
 int squ_bill_month_apps(store_t *, int32_t, int, store_app_month_cb, void *);
 /* ids[0..n) as a JSON array (malloc'd, *len bytes, no NUL), for "FROM json_each(?) j CROSS JOIN t
  * WHERE t.sdkappid=j.value": one statement for a batch of apps, SQLite seeking each in the array's

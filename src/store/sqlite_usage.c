@@ -81,6 +81,7 @@
   X(BILL_CORR, BILL_COLS " INDEXED BY bills_corrects WHERE b.corrects=?1 AND b.corrects>0 ORDER BY b.seq") \
   X(RECHECK_EACH, "SELECT sdkappid,month FROM bill_recheck ORDER BY sdkappid,month LIMIT ?1") \
   X(RECHECK_DONE, "DELETE FROM bill_recheck WHERE sdkappid=?1 AND month=?2") \
+  X(RECHECK_ADD, "INSERT OR IGNORE INTO bill_recheck(sdkappid,month) VALUES(?1,?2)") \
   X(BILL_MONTH_APPS, "SELECT sdkappid FROM bills WHERE month=?1 AND corrects=0 ORDER BY sdkappid") \
   X(APP_IDS, "SELECT sdkappid FROM apps ORDER BY sdkappid") \
   X(BILL_EACH, BILL_COLS " WHERE (?1=0 OR b.customer_id=?1) ORDER BY b.seq") \
@@ -456,6 +457,18 @@ int squ_bill_recheck_done(store_t *s, uint32_t app, int32_t month)
   if (!st) return IMC_E_IO;
   bind3(st, app, month, NULL);
   int rc = sqlite3_step(st);
+  sqlite3_reset(st);
+  return sq__map_rc(rc);
+}
+
+int squ_bill_recheck_add(store_t *s, uint32_t app, int32_t month, int *added)
+{
+  sqlite3_stmt *st = ust(s, U_RECHECK_ADD);
+  *added = 0;
+  if (!st) return IMC_E_IO;
+  bind3(st, app, month, NULL);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_DONE) *added = sqlite3_changes(store__sqlite_db(s)) > 0;
   sqlite3_reset(st);
   return sq__map_rc(rc);
 }

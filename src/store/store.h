@@ -215,6 +215,7 @@ typedef struct store_vtab {
   int (*account_gone_each)(store_t *, uint32_t sdkappid, store_account_cb, void *);
   int (*usage_registered)(store_t *, uint32_t sdkappid, int64_t before_s, int64_t *n);
   int (*usage_group_last)(store_t *, uint32_t sdkappid, const char *group_id, int64_t *created_s);
+  int (*bill_recheck_add)(store_t *, uint32_t sdkappid, int32_t month, int *added);
 } store_vtab_t;
 
 struct store { const store_vtab_t *vt; };
@@ -378,6 +379,10 @@ int store_bill_each(store_t *s, int64_t customer_id, int unpaid_only, store_bill
 int store_bill_corrections(store_t *s, int64_t bill_seq, store_bill_cb cb, void *ud);
 int store_bill_recheck_each(store_t *s, int limit, store_app_month_cb cb, void *ud);
 int store_bill_recheck_done(store_t *s, uint32_t sdkappid, int32_t month);
+/* Queue (app, month) by hand (an operator's recheck, §109): *added = 1 if it
+ * was not queued yet, 0 if it was (nothing written). The caller checks that
+ * the month has a bill (one entry per billed month: the queue's cap). */
+int store_bill_recheck_add(store_t *s, uint32_t sdkappid, int32_t month, int *added);
 /* billed = 1: the apps that have a bill (not a correction) for usage month
  * yyyymm; billed = 0: the apps that have none (the ones a bill run issues);
  * by sdkappid. */

@@ -55,6 +55,7 @@ int store_bill_each(store_t *s, int64_t c, int unpaid, store_bill_cb cb, void *u
 int store_bill_corrections(store_t *s, int64_t b, store_bill_cb cb, void *ud) { return s->vt->bill_corrections(s, b, cb, ud); }
 int store_bill_recheck_each(store_t *s, int n, store_app_month_cb cb, void *ud) { return s->vt->bill_recheck_each(s, n, cb, ud); }
 int store_bill_recheck_done(store_t *s, uint32_t a, int32_t mo) { return s->vt->bill_recheck_done(s, a, mo); }
+int store_bill_recheck_add(store_t *s, uint32_t a, int32_t mo, int *added) { return s->vt->bill_recheck_add(s, a, mo, added); }
 int store_bill_month_apps(store_t *s, int32_t mo, int billed, store_app_month_cb cb, void *ud)
 {
   return s->vt->bill_month_apps(s, mo, billed, cb, ud);
