@@ -48,9 +48,9 @@ static void print_text(json_t *o)
 {
   json_t *num = json_object_get(o, "number");
   char total[32];
-  /* a stored document that does not parse is listed from its columns (§91): "month", no edition, no lines */
+  /* a stored document that does not parse is listed from its columns (§91, §109): bill_month, no edition, no lines */
   int damaged = json_is_true(json_object_get(o, "damaged"));
-  const char *month = json_string_value(json_object_get(o, damaged ? "month" : "bill_month"));
+  const char *month = json_string_value(json_object_get(o, "bill_month"));
   const char *ed = json_string_value(json_object_get(o, "edition"));
   bill_fen_format(json_integer_value(json_object_get(o, "total_fen")), total, sizeof total);
   printf("%s  app %lld  %s  %s%s  status %s\n", json_is_string(num) ? json_string_value(num) : "PREVIEW (not issued)",
@@ -106,24 +106,42 @@ static void csv_str(const char *v, int last)
   putchar(last ? '\n' : ',');
 }
 
-static void print_csv(json_t *o)
+/* The CSV rows of one document (the bill or a correction): a line each; a
+ * damaged document (§91: its lines lost) one row marked `damaged` in kind,
+ * its stored total in amount_fen, the other line columns empty (§109). */
+static void csv_doc(json_t *o)
 {
   static const char *const cols[] = { "code", "kind", "quantity", "unit", "unit_price_fen", "per", "amount_fen", "rule" };
-  json_t *num = json_object_get(o, "number");
-  printf("number,sdkappid,bill_month,status,code,kind,quantity,unit,unit_price_fen,per,amount_fen,rule\n");
+  const size_t ncols = sizeof cols / sizeof *cols;
+  json_t *num = json_object_get(o, "number"), *damaged = NULL, *lines = json_object_get(o, "lines");
+  if (json_is_true(json_object_get(o, "damaged"))) {
+    damaged = json_pack("{s:s,s:I}", "kind", "damaged", "amount_fen", (json_int_t)json_integer_value(json_object_get(o, "total_fen")));
+    lines = json_pack("[O]", damaged); /* NULL when out of memory: the header alone, as before */
+  }
   size_t i;
   json_t *l;
-  json_array_foreach(json_object_get(o, "lines"), i, l) {
+  json_array_foreach(lines, i, l) {
     printf("%s,%lld,", json_is_string(num) ? json_string_value(num) : "", (long long)json_integer_value(json_object_get(o, "sdkappid")));
     csv_str(json_string_value(json_object_get(o, "bill_month")), 0);
     csv_str(json_string_value(json_object_get(o, "status")), 0);
-    for (size_t c = 0; c < sizeof cols / sizeof *cols; c++) {
+    for (size_t c = 0; c < ncols; c++) {
       json_t *v = json_object_get(l, cols[c]);
       char b[32];
-      if (json_is_integer(v)) { snprintf(b, sizeof b, "%lld", (long long)json_integer_value(v)); csv_str(b, c + 1 == sizeof cols / sizeof *cols); }
-      else csv_str(json_string_value(v), c + 1 == sizeof cols / sizeof *cols);
+      if (json_is_integer(v)) { snprintf(b, sizeof b, "%lld", (long long)json_integer_value(v)); csv_str(b, c + 1 == ncols); }
+      else csv_str(json_string_value(v), c + 1 == ncols);
     }
   }
+  if (damaged) { json_decref(lines); json_decref(damaged); }
+}
+
+/* The bill's lines, then each correction's (each row names its document's number). */
+static void print_csv(json_t *o)
+{
+  printf("number,sdkappid,bill_month,status,code,kind,quantity,unit,unit_price_fen,per,amount_fen,rule\n");
+  csv_doc(o);
+  size_t i;
+  json_t *c;
+  json_array_foreach(json_object_get(o, "corrections"), i, c) csv_doc(c);
 }
 
 static int show(const char *data, uint32_t app, int32_t month, int json, int csv)
@@ -222,7 +240,7 @@ int cli_bill(int argc, char **argv)
     { show_run, { "--pricebooks", CLI_STR, &books, 0, 0, "DIR  the operator's price books (DIR/<scheme>.json)" } },
     { 0, { "--data", CLI_STR, &data, 0, 0, "DIR  data directory (default ./var)" } },
     { 0, { "--json", CLI_FLAG, &json, 0, 0, "print one JSON object" } },
-    { CLI_FORM(F_SHOW), { "--csv", CLI_FLAG, &csv, 0, 0, "print the bill's lines as CSV" } },
+    { CLI_FORM(F_SHOW), { "--csv", CLI_FLAG, &csv, 0, 0, "print the lines of the bill and its corrections as CSV" } },
   };
   int rc = cli_parse_forms(argc, argv, "bill", forms, sizeof forms / sizeof *forms, opts, sizeof opts / sizeof *opts, notes,
                            pos, 2, &npos, &form);

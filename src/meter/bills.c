@@ -591,7 +591,8 @@ json_t *meter_bill_json(const store_bill_t *b, int64_t now_s)
     snprintf(month, sizeof month, "%04d-%02d", b->month / 100, b->month % 100);
     o = json_object();
     jwhole_put(o, "damaged", json_true(), &bad);
-    jwhole_put(o, "month", json_string(month), &bad);
+    jwhole_put(o, "bill_month", json_string(month), &bad); /* as a whole document names it (§109) */
+    jwhole_put(o, "month", json_string(month), &bad);      /* §91's name, kept for its callers */
     jwhole_put(o, "total_fen", json_integer(b->total_fen), &bad);
     jwhole_put(o, "prepaid_fen", json_integer(b->prepaid_fen), &bad);
     jwhole_put(o, "postpaid_fen", json_integer(b->postpaid_fen), &bad);

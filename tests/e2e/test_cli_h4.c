@@ -158,7 +158,7 @@ static void test_other_forms_options_refused(void **st)
   assert_int_equal(run("wallet --customer 1 show --json --data '%s'", d), 0);
   /* a subcommand no form has is named as such, whatever options come with it */
   assert_int_equal(run("bill frob --customer 1 --data '%s'", d), 2);
-  assert_string_equal(err, "imcloud bill: unknown subcommand 'frob' (run, settle, or none)\n");
+  assert_string_equal(err, "imcloud bill: unknown subcommand 'frob' (run, settle, recheck, or none)\n");
 }
 
 int main(void)
