@@ -188,9 +188,7 @@ static void test_damaged_bill_listed(void **st)
   json_t *before = json_loads(body, 0, NULL);
   json_t *b0 = json_array_get(json_object_get(before, "bills"), 0);
   assert_non_null(b0);
-  assert_int_equal(e2e_server_stop(&srv), 0);
-  e2e_damage_bill(&srv, "IMC-2026-10-000001");
-  assert_int_equal(e2e_server_start(&srv, NULL), 0);
+  e2e_damage_bill_restart(&srv, "IMC-2026-10-000001", NULL);
   assert_int_equal(e2e_http(srv.port, "GET", "/operator/v1/customers/1/bills", hdr, NULL, body, sizeof body), 200);
   json_t *after = json_loads(body, 0, NULL);
   json_t *b = json_array_get(json_object_get(after, "bills"), 0);
@@ -203,12 +201,21 @@ static void test_damaged_bill_listed(void **st)
     if (!json_equal(json_object_get(b, same[i]), json_object_get(b0, same[i])))
       fail_msg("%s differs: %s", same[i], body);
   assert_null(json_object_get(b, "lines"));
-  assert_string_equal(json_string_value(json_object_get(b, "month")), "2026-10"); /* from the column */
-  char app[24];
+  assert_string_equal(json_string_value(json_object_get(b, "month")), "2026-10"); /* from the column (§91's name) */
+  assert_string_equal(json_string_value(json_object_get(b, "bill_month")), "2026-10"); /* a whole document's name (§109) */
+  char app[24], want[256];
   snprintf(app, sizeof app, "%lld", (long long)json_integer_value(json_object_get(b, "sdkappid")));
   json_t *cli = cli_json("bill --sdkappid %s --month 2026-10 --json", app);
   assert_true(json_is_true(json_object_get(cli, "damaged")));
+  assert_string_equal(json_string_value(json_object_get(cli, "bill_month")), "2026-10");
   json_decref(cli);
+  /* CSV: the header, then one row marked damaged in kind with the stored total (§109) */
+  assert_int_equal(e2e_cli(&srv, body, sizeof body, "bill --sdkappid %s --month 2026-10 --csv", app), 0);
+  snprintf(want, sizeof want,
+           "number,sdkappid,bill_month,status,code,kind,quantity,unit,unit_price_fen,per,amount_fen,rule\n"
+           "IMC-2026-10-000001,%s,2026-10,%s,,damaged,,,,,%lld,\n",
+           app, json_string_value(json_object_get(b, "status")), (long long)json_integer_value(json_object_get(b, "total_fen")));
+  assert_string_equal(body, want);
   json_decref(after);
   json_decref(before);
 }

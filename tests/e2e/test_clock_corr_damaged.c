@@ -31,30 +31,6 @@
 #include "e2e_clock.h"
 #include "e2e_damage.h"
 
-/* Stop the server, tear document `number`, start it again on the test clock at `day`. */
-static void tear_and_restart(const char *number, const char *day)
-{
-  assert_int_equal(e2e_server_stop(&srv), 0);
-  e2e_damage_bill(&srv, number);
-  const char *const again[] = { "--test-clock", "--test-clock-start", day, NULL };
-  assert_int_equal(e2e_server_start(&srv, again), 0);
-}
-
-/* The server logged a warning that names both documents. */
-static int warned(const char *damaged, const char *restated_by)
-{
-  char *log = e2e_server_log(&srv);
-  int found = 0;
-  for (char *l = log; l && *l && !found;) {
-    char *nl = strchr(l, '\n');
-    if (nl) *nl = 0;
-    found = strstr(l, "level=warn") && strstr(l, damaged) && strstr(l, restated_by) && strstr(l, "damaged");
-    l = nl ? nl + 1 : l + strlen(l);
-  }
-  free(log);
-  return found;
-}
-
 static void test_damaged_bill_restated(void **st)
 {
   (void)st;
@@ -66,7 +42,7 @@ static void test_damaged_bill_restated(void **st)
   json_t *b0 = app_bill(app);
   assert_string_equal(jstr(b0, "number"), "IMC-2026-10-000001");
   assert_true(jint(b0, "postpaid_fen") > 0); /* the DAU above the package */
-  tear_and_restart("IMC-2026-10-000001", "2026-11-01");
+  e2e_damage_bill_restart(&srv, "IMC-2026-10-000001", "2026-11-01");
   /* the same October usage imported again: the month is queued, its usage unchanged */
   snprintf(path, sizeof path, "%s/oct-db.json", srv.dir);
   assert_int_equal(e2e_cli(&srv, out, sizeof out, "usage import --sdkappid %u '%s'", app, path), 0);
@@ -89,7 +65,7 @@ static void test_damaged_bill_restated(void **st)
   assert_int_equal(jint(k, "postpaid_fen"), jint(b0, "postpaid_fen"));
   assert_true(json_equal(json_object_get(k, "lines"), json_object_get(b0, "lines"))); /* the lost lines, restated */
   assert_string_equal(jstr(k, "status"), "paid"); /* nothing to pay */
-  assert_true(warned("IMC-2026-10-000001", "IMC-2026-10-000002"));
+  assert_true(e2e_damage_restated_warned(&srv, "IMC-2026-10-000001", "IMC-2026-10-000002"));
   /* imcloud bill: JSON and text list both documents */
   assert_int_equal(e2e_cli(&srv, out, sizeof out, "bill --sdkappid %u --month 2026-10 --json", app), 0);
   json_t *c = json_loads(out, 0, NULL);
@@ -132,7 +108,7 @@ static void test_damaged_correction_restated(void **st)
   json_t *k1 = json_array_get(json_object_get(b1, "corrections"), 0);
   assert_string_equal(jstr(k1, "number"), "IMC-2026-10-000002");
   assert_true(jint(k1, "difference_fen") > 0);
-  tear_and_restart("IMC-2026-10-000002", "2026-11-02");
+  e2e_damage_bill_restart(&srv, "IMC-2026-10-000002", "2026-11-02");
   /* more late call minutes: the usage changed */
   json_decref(callf(201, "POST", "{\"kind\":\"audio\",\"minutes\":60000,\"event_id\":\"call-2\",\"date\":\"2026-10-21\"}",
                     "/operator/v1/apps/%u/call-minutes", app));
@@ -157,6 +133,7 @@ static void test_damaged_correction_restated(void **st)
   assert_int_equal(json_array_size(corr), 2);
   json_t *kd = json_array_get(corr, 0), *k = json_array_get(corr, 1);
   assert_true(json_is_true(json_object_get(kd, "damaged")));
+  assert_string_equal(jstr(kd, "bill_month"), "2026-10"); /* as a whole document names it (§109) */
   assert_string_equal(jstr(kd, "number"), "IMC-2026-10-000002");
   assert_string_equal(jstr(kd, "corrects"), "IMC-2026-10-000001");
   assert_int_equal(jint(kd, "difference_fen"), jint(k1, "difference_fen"));
@@ -169,7 +146,7 @@ static void test_damaged_correction_restated(void **st)
   /* from the damaged correction's intact postpaid column */
   assert_int_equal(jint(k, "difference_fen"), jint(q, "postpaid_fen") - jint(k1, "postpaid_fen"));
   assert_true(jint(k, "difference_fen") > 0);
-  assert_true(warned("IMC-2026-10-000002", "IMC-2026-10-000003"));
+  assert_true(e2e_damage_restated_warned(&srv, "IMC-2026-10-000002", "IMC-2026-10-000003"));
   assert_int_equal(e2e_cli(&srv, out, sizeof out, "bill --sdkappid %u --month 2026-10 --json", app), 0);
   json_t *c = json_loads(out, 0, NULL);
   assert_non_null(c);
@@ -182,6 +159,14 @@ static void test_damaged_correction_restated(void **st)
   assert_non_null(d2);
   assert_non_null(strstr(d2, "(damaged"));
   assert_non_null(strstr(out, "correction IMC-2026-10-000003: "));
+  /* CSV: the bill's lines, the damaged correction one row marked in kind with its stored total, the new one's lines */
+  assert_int_equal(e2e_cli(&srv, out, sizeof out, "bill --sdkappid %u --month 2026-10 --csv", app), 0);
+  char want[160], row[64]; /* the status column is left out: the CLI's clock is the real one */
+  snprintf(row, sizeof row, "\nIMC-2026-10-000002,%u,2026-10,", app);
+  snprintf(want, sizeof want, ",,damaged,,,,,%lld,\nIMC-2026-10-000003,%u,2026-10,", (long long)jint(k1, "total_fen"), app);
+  char *r2 = strstr(out, row), *mark = r2 ? strchr(r2 + strlen(row), ',') : NULL;
+  if (!mark || strncmp(mark, want, strlen(want))) fail_msg("CSV:\n%s\nwithout:\n%s", out, want);
+  assert_non_null(strstr(out, "\nIMC-2026-10-000001,"));
   ran = clock_to("2026-11-04T00:00:00+08:00"); /* idempotent */
   assert_int_equal(ran_sum(ran, "day", "corrections"), 0);
   json_decref(ran);

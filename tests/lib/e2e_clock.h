@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "e2e.h"
 #include "e2e_msg.h"
@@ -100,6 +101,22 @@ static inline json_t *app_bill(uint32_t app)
   json_t *b = json_incref(json_array_get(json_object_get(l, "bills"), 0));
   json_decref(l);
   return b;
+}
+
+/* Wait (up to 20 s) until job `job` has run since the server started and no job is running: after a
+ * restart, the start-up runs are over before the test writes what the next run must see. */
+static inline void jobs_idle_after(const char *job)
+{
+  for (int i = 0; i < 1000; i++) {
+    json_t *j = callf(200, "GET", NULL, "/operator/v1/jobs"), *r;
+    int done = json_is_null(json_object_get(j, "running"));
+    size_t k;
+    json_array_foreach(json_object_get(j, "jobs"), k, r) if (!strcmp(jstr(r, "job"), job) && jint(r, "runs") < 1) done = 0;
+    json_decref(j);
+    if (done) return;
+    usleep(20000);
+  }
+  fail_msg("job %s did not run after the start", job);
 }
 
 /* Sum of field k over the rows of job `job` in a clock reply. */
