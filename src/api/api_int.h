@@ -48,12 +48,13 @@ typedef struct api_jobs {
 } api_jobs_t;
 
 /* A request waiting in the gate below: a REST context's (rest_ctx.gate), a WebSocket request's or a named
- * account's status change (rel_gate.c's own). */
-enum { REL_GATE_REST, REL_GATE_WS, REL_GATE_STATUS };
+ * account's status change (rel_gate.c's own), or a login of a named account (client_ws.c's login job, §108). */
+enum { REL_GATE_REST, REL_GATE_WS, REL_GATE_STATUS, REL_GATE_LOGIN };
 typedef struct rel_gate_node {
   struct rel_gate_node *next;    /* the next waiting request, in arrival order */
   uint32_t app;
-  uint8_t kind;                  /* REL_GATE_REST (a rest_ctx_t's), REL_GATE_WS, REL_GATE_STATUS (rel_gate.c's) */
+  uint8_t kind;                  /* REL_GATE_REST (a rest_ctx_t's), REL_GATE_WS, REL_GATE_STATUS (rel_gate.c's),
+                                  * REL_GATE_LOGIN (a login job's: cws_login_resume) */
 } rel_gate_node_t;
 
 /* Relationship requests waiting for their app's account deletions to be durable (rel_gate.c, decisions §98,
@@ -62,7 +63,8 @@ typedef struct rel_gate {
   u64map_t held;                 /* sdkappid → its deletions in flight (size_t *) */
   u64map_t named;                /* sdkappid << 32 | user_no → the deletions in flight of that account (size_t *) */
   rel_gate_node_t *head, *tail;  /* the waiting requests and status changes, in arrival order */
-  size_t waiting;                /* requests: at most cfg->rel_gate_wait_max, REST and WebSocket together */
+  size_t waiting;                /* requests: at most cfg->rel_gate_wait_max, REST and WebSocket (logins included)
+                                  * together */
   size_t statuses;               /* status changes of named accounts (rel_gate_status): two per session of those
                                   * accounts at most (its login's push, its end), and cfg->rel_gate_wait_max */
   uint64_t deferred, refused;    /* requests that waited, refused because too many waited (GET /healthz rel_gate) */
@@ -442,6 +444,19 @@ int rel_gate_ws_names(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, cws_op_fn fn,
  * changes waiting: dropped at once, logged); 0: make it now. */
 int rel_gate_status(api_srv_t *srv, uint32_t app, uint32_t user_no, const im_session_t *end, int logout,
                     int64_t until_s);
+/* A login of account user_no whose job is done (client_ws.c login_done, decisions §108): 1 when a deletion in
+ * flight names the account and the login waits as node n (its job's: the job keeps its hold on the connection,
+ * which stays login-pending); 0: complete it now; IMC_E_OVERLOADED (cfg->rel_gate_wait_max requests waiting,
+ * *why its text) or IMC_E_SHUTDOWN (the server is stopping): refuse it so. Once the app's last deletion ends,
+ * or the server stops, the gate calls cws_login_resume(srv, n, rc): rc 0 completes the login (its rechecks
+ * then refuse an account that was deleted, 70107), IMC_E_SHUTDOWN refuses it 70500; either way the job is
+ * freed. */
+int rel_gate_login(api_srv_t *srv, rel_gate_node_t *n, uint32_t app, uint32_t user_no, const char **why);
+void cws_login_resume(api_srv_t *srv, rel_gate_node_t *n, int rc);
+/* The server stops (its signal): every request waiting in the gate — REST, WebSocket, logins — is answered
+ * 70500 "server is shutting down" and freed now, whatever becomes of the deletions it waits for; from then on
+ * one that would wait is answered so at once (§108). Status changes stay queued (rel_gate_free). */
+void rel_gate_stop(api_srv_t *srv);
 
 void cws_on_open(void *ud, net_ws_t *ws);
 void cws_on_text(void *ud, net_ws_t *ws, const char *data, size_t len);

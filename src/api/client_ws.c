@@ -48,6 +48,7 @@ _Static_assert(sizeof(struct cws_conn) <= 48, "memory per idle connection is a p
 
 typedef struct login_job {
   store_job_t job;
+  rel_gate_node_t gate;  /* waiting behind a deletion that names the account (rel_gate_login, §108) */
   api_srv_t *srv;
   const cws_op_t *op;    /* the op row (its meter column counts the login) */
   cws_conn_t *conn;      /* held */
@@ -369,20 +370,13 @@ static void login_failed(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c)
   cws_login_dl_failed(srv, ws);
 }
 
-static void login_done(void *arg, int rc)
+/* The login's end (its job done, and its wait behind a deletion over): online, or refused (rc, why). */
+static void login_finish(api_srv_t *srv, login_job_t *j, int rc, const char *why)
 {
-  login_job_t *j = arg;
-  api_srv_t *srv = j->srv;
   cws_conn_t *c = j->conn;
-  const char *why = NULL;
-  assert(srv->jobs_in_flight > 0);
-  srv->jobs_in_flight--;
-  /* The account row is durable whatever became of the connection: the
-   * registry must learn about it (else memory and storage disagree). */
-  if (!rc && !j->known) rc = tenant_registry_account_put(srv->reg, j->sdkappid, j->user_id, j->user_no);
   net_ws_t *ws = cws_usable(c);
   int online = 0;
-  if (!ws) goto out;                     /* closed while the job ran: nothing to answer */
+  if (!ws) goto out;                     /* closed while the job ran or the login waited: nothing to answer */
   assert(c->state == CWS_LOGIN_PENDING);
   if (!rc) rc = login_recheck(srv, j, &why);
   if (rc) {
@@ -420,6 +414,26 @@ out:
   cws_release(c);
   json_decref(j->id);
   free(j);
+}
+
+static void login_done(void *arg, int rc)
+{
+  login_job_t *j = arg;
+  api_srv_t *srv = j->srv;
+  const char *why = NULL;
+  assert(srv->jobs_in_flight > 0);
+  srv->jobs_in_flight--;
+  /* The account row is durable whatever became of the connection: the
+   * registry must learn about it (else memory and storage disagree). */
+  if (!rc && !j->known) rc = tenant_registry_account_put(srv->reg, j->sdkappid, j->user_id, j->user_no);
+  /* an account a deletion in flight names: the login waits for it to end (§108) */
+  if (!rc && cws_usable(j->conn) && (rc = rel_gate_login(srv, &j->gate, j->sdkappid, j->user_no, &why)) > 0) return;
+  login_finish(srv, j, rc, why);
+}
+
+void cws_login_resume(api_srv_t *srv, rel_gate_node_t *n, int rc)
+{
+  login_finish(srv, (login_job_t *)((char *)n - offsetof(login_job_t, gate)), rc, NULL);
 }
 
 /* ---- the login frame's fields ------------------------------------------------ */

@@ -8,7 +8,9 @@
  * runs, in arrival order, once the last deletion of its app has committed or
  * been undone. A login's status push and a session's end (its PushOnline
  * window, its push) of an account a deletion names wait with them, and are
- * dropped if the account was deleted (§103). Loop thread. */
+ * dropped if the account was deleted (§103); so does a login of such an
+ * account, completed then or refused as one whose account was deleted (§108).
+ * A stopping server answers every waiting request at once (§108). Loop thread. */
 #include "api/rel_api.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -25,6 +27,9 @@ static const rest_handler_fn gated[] = {
   rest_flist_get, rest_black_list_add, rest_black_list_delete, rest_black_list_get, rest_black_list_check,
   rest_create_contact_group, rest_update_contact_group, rest_del_contact_group, rest_get_contact_group,
   rest_search_contact_group, rest_mark_contact, rest_setnospeaking, rest_getnospeaking,
+  /* an import of an account being deleted: the account seen as there (no account cap, its Nick/FaceUrl events
+   * made on the purged record and written for its old number after the deletion): after it, a new account (§108) */
+  rest_account_import, rest_multiaccount_import,
 };
 
 /* The WebSocket ops that read or write relationship rows (ws_rel.c, ws_status.c: pending requests, friends,
@@ -120,6 +125,7 @@ int rel_gate_defer(api_srv_t *srv, rest_ctx_t *c)
 {
   rel_gate_t *g = &srv->rel_gate;
   if (!rel_gate_held(srv, c->sdkappid) || !is_gated(c->route)) return 0;
+  if (srv->stopping) { rest_reply_err(c, IMC_E_SHUTDOWN, NULL, NULL); return 1; } /* rel_gate_stop ran */
   if (!room(srv)) { rest_reply_err(c, IMC_E_OVERLOADED, REL_GATE_FULL, NULL); return 1; }
   enqueue(g, &c->gate, c->sdkappid, REL_GATE_REST);
   return 1;
@@ -128,6 +134,7 @@ int rel_gate_defer(api_srv_t *srv, rest_ctx_t *c)
 /* Make (o, id, req) of c wait: 1 (waiting, or answered). */
 static int ws_wait(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const cws_op_t *o, json_t *id, json_t *req)
 {
+  if (srv->stopping) { cws_reply(ws, id, o->name, IMC_E_SHUTDOWN, NULL, NULL); return 1; } /* rel_gate_stop ran */
   if (!room(srv)) { cws_reply(ws, id, o->name, IMC_E_OVERLOADED, REL_GATE_FULL, NULL); return 1; }
   ws_wait_t *w = malloc(sizeof *w);
   if (!w) { cws_reply(ws, id, o->name, IMC_E_NOMEM, NULL, NULL); return 1; }
@@ -155,6 +162,17 @@ int rel_gate_ws_names(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, cws_op_fn fn,
   const cws_op_t *o = cws_ops;
   while (o->name && o->fn != fn) o++;
   return o->name ? ws_wait(srv, ws, c, o, id, req) : 0;
+}
+
+int rel_gate_login(api_srv_t *srv, rel_gate_node_t *n, uint32_t app, uint32_t user_no, const char **why)
+{
+  rel_gate_t *g = &srv->rel_gate;
+  *why = NULL;
+  if (!g->named.len || !u64map_get(&g->named, name_key(app, user_no))) return 0;
+  if (srv->stopping) return IMC_E_SHUTDOWN; /* rel_gate_stop ran: nothing waits any more */
+  if (!room(srv)) { *why = REL_GATE_FULL; return IMC_E_OVERLOADED; }
+  enqueue(g, n, app, REL_GATE_LOGIN);
+  return 1;
 }
 
 int rel_gate_status(api_srv_t *srv, uint32_t app, uint32_t user_no, const im_session_t *end, int logout,
@@ -211,6 +229,17 @@ static void ws_run(api_srv_t *srv, ws_wait_t *w)
   free(w);
 }
 
+/* A node's turn (unlinked): run, or answered 70500 while the server stops (rel_gate_stop), and freed. */
+static void node_run(api_srv_t *srv, rel_gate_node_t *n)
+{
+  if (n->kind == REL_GATE_STATUS) { status_run(srv, (status_wait_t *)n); return; }
+  if (n->kind == REL_GATE_WS) { ws_run(srv, (ws_wait_t *)n); return; }
+  if (n->kind == REL_GATE_LOGIN) { cws_login_resume(srv, n, srv->stopping ? IMC_E_SHUTDOWN : 0); return; }
+  rest_ctx_t *c = (rest_ctx_t *)((char *)n - offsetof(rest_ctx_t, gate));
+  if (srv->stopping) rest_reply_err(c, IMC_E_SHUTDOWN, NULL, NULL);
+  else rest_dispatch(c);
+}
+
 void rel_gate_release(api_srv_t *srv, uint32_t app)
 {
   rel_gate_t *g = &srv->rel_gate;
@@ -231,21 +260,43 @@ void rel_gate_release(api_srv_t *srv, uint32_t app)
     rel_gate_node_t *n = mine;
     mine = n->next;
     n->next = NULL;
-    if (n->kind == REL_GATE_STATUS) { status_run(srv, (status_wait_t *)n); continue; }
-    if (n->kind == REL_GATE_WS) { ws_run(srv, (ws_wait_t *)n); continue; }
-    rest_ctx_t *c = (rest_ctx_t *)((char *)n - offsetof(rest_ctx_t, gate));
-    if (srv->stopping) rest_reply_err(c, IMC_E_SHUTDOWN, NULL, NULL);
-    else rest_dispatch(c);
+    node_run(srv, n);
+  }
+}
+
+void rel_gate_stop(api_srv_t *srv)
+{
+  rel_gate_t *g = &srv->rel_gate;
+  rel_gate_node_t *reqs = NULL, **tail = &reqs, **p = &g->head; /* every waiting request, in order, unlinked */
+  g->tail = NULL;
+  while (*p) {
+    rel_gate_node_t *n = *p;
+    if (n->kind == REL_GATE_STATUS) { g->tail = n; p = &n->next; continue; } /* not requests: they stay */
+    *p = n->next;
+    n->next = NULL;
+    *tail = n;
+    tail = &n->next;
+    g->waiting--;
+  }
+  while (reqs) { /* srv->stopping: each answered 70500, none run */
+    rel_gate_node_t *n = reqs;
+    reqs = n->next;
+    n->next = NULL;
+    node_run(srv, n);
   }
 }
 
 void rel_gate_free(api_srv_t *srv)
 {
   rel_gate_t *g = &srv->rel_gate;
-  while (g->head) { /* WebSocket requests and status changes still waiting (the connections are closed): dropped */
+  /* Status changes still waiting: dropped. Requests are not left after a stop (rel_gate_stop answered them at its
+   * signal, and one that would wait since is answered at once); a loop ended without a stop (a harness) drops its
+   * WebSocket requests and logins (their connections are closed) and leaves a REST context to its request. */
+  while (g->head) {
     rel_gate_node_t *n = g->head;
     g->head = n->next;
     if (n->kind == REL_GATE_STATUS) { free(n); continue; }
+    if (n->kind == REL_GATE_LOGIN) { cws_login_resume(srv, n, IMC_E_SHUTDOWN); continue; }
     if (n->kind != REL_GATE_WS) continue;
     ws_wait_t *w = (ws_wait_t *)n;
     cws_release(w->c);

@@ -364,6 +364,7 @@ static void on_signal(uv_signal_t *h, int signum)
     _exit(130);
   }
   IMC_INFO("server", "msg=\"stopping\" signal=%d", signum);
+  rel_gate_stop(srv);    /* the requests waiting for account deletions: answered 70500 now, whatever the writer does */
   net_server_stop_accepting(srv->net);
   srv->stop_started_ms = uv_now(srv->loop);
   uv_timer_start(&srv->stop_timer, stop_poll, 0, 10);
@@ -554,13 +555,13 @@ void api_srv_stop_storage(api_srv_t *srv)
 void api_srv_release(api_srv_t *srv)
 {
   cws_pace_free(srv);    /* logins still waiting hold their connections */
+  rel_gate_free(srv);    /* before the quota's maps: a login left waiting ends its admission */
   im_c2c_free(srv->c2c);
   jsonw_free(&srv->frame_text);
   dueheap_free(&srv->sig_exp); /* its sessions are closed, or freed with the loop's handles */
   u64map_free_each(&srv->rate, free);
   u64map_free_each(&srv->kicks, free);
   u64map_free_each(&srv->quota_pending, free);
-  rel_gate_free(srv);
   im_groups_free(srv->groups);
   meter_free(srv->meter);
   im_presence_free(srv->presence);

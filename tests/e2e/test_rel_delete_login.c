@@ -1,0 +1,294 @@
+/* End-to-end: a WebSocket login of an account whose deletion is in flight,
+ * and a stop while requests wait for a deletion (decisions §108). The login's
+ * job is made to complete inside the deletion's window: the sync is held
+ * (e2e_start_sync_held) while the login's job commits, then the test takes
+ * the database's write lock (race_lock) so that the deletion's job waits
+ * behind it, and lets the login's sync go — the login's completion runs
+ * with the deletion's purge applied in memory and its commit still to come.
+ * The app is international (Developer edition: account_delete allowed).
+ *
+ * Until 2026-12-07 such a login was accepted at once (code 0) and, if the
+ * deletion committed, its session closed 4003; a stop whose writer stayed
+ * held past shutdown_timeout_ms left the waiting requests unanswered. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "e2e.h"
+#include "e2e_msg.h"
+#include "e2e_race.h"
+
+static e2e_server_t srv;
+static uint32_t app;
+static char key[80], hold[256];
+static sqlite3 *locked; /* the test's write lock, if held */
+
+#define V4(cmd, ...) v4(srv.port, app, key, cmd, __VA_ARGS__)
+
+static json_t *first(json_t *r, const char *list) { return json_array_get(json_object_get(r, list), 0); }
+
+/* A server (failing as plan says; NULL: not; extra serve arguments args) with users a, b and c. */
+static void start(const char *plan, const char *const *args)
+{
+  if (plan) setenv("IMCLOUD_TEST_FAIL", plan, 1);
+  int rc = e2e_start_sync_held(&srv, hold, sizeof hold, "reldellogin", "singapore", &app, key, args);
+  unsetenv("IMCLOUD_TEST_FAIL");
+  assert_int_equal(rc, 0);
+  import_users(srv.port, app, key, (const char *const[]){ "a", "b", "c", NULL });
+}
+
+static int stop(void **st)
+{
+  (void)st;
+  if (locked) race_unlock(locked);
+  locked = NULL;
+  if (hold[0]) e2e_sync_hold(hold, 0);
+  return !srv.pid || e2e_finish(&srv) == 0 ? 0 : -1;
+}
+
+static void wait_stat(const char *section, const char *field, long long n)
+{
+  for (int waited = 0; waited < 10000 && e2e_healthz_stat(srv.port, section, field) < n; waited += 10) usleep(10000);
+  assert_int_equal(e2e_healthz_stat(srv.port, section, field), n);
+}
+
+/* b's login (Android, on a fresh connection: *fd) completes in the window of b's deletion (its request: *del)
+ * and waits in the gate; the deletion's job waits behind the test's write lock (`locked`). */
+static void login_in_window(int *fd, int *del)
+{
+  char frame[2048];
+  long long jobs = e2e_healthz_stat(srv.port, "writer", "jobs");
+  e2e_sync_hold(hold, 1);
+  *fd = e2e_ws_connect(srv.port, "/ws");
+  assert_true(*fd >= 0);
+  e2e_ws_login_frame(app, key, "b", "Android", "dev-b2", frame, sizeof frame);
+  assert_int_equal(e2e_ws_send_text(*fd, frame), 0);
+  wait_stat("writer", "jobs", jobs + 1); /* the login's job committed, its sync held */
+  locked = race_lock(&srv);
+  *del = race_send(&srv, app, key, "im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"b\"}]}");
+  race_inflight(&srv, 2);                /* the deletion's purge is made, its job waits for the lock */
+  e2e_sync_hold(hold, 0);                /* the login's job is done: its completion runs in the window */
+  wait_stat("rel_gate", "waiting", 1);   /* on main: 0, the login answered at once */
+}
+
+static void unlock(void)
+{
+  race_unlock(locked);
+  locked = NULL;
+}
+
+static json_t *recv_json(int fd, int timeout_ms)
+{
+  char buf[4096];
+  if (e2e_ws_recv_text(fd, buf, sizeof buf, timeout_ms) <= 0) return NULL;
+  return json_loads(buf, 0, NULL);
+}
+
+/* Rows of the rel table (no relationship was made here: b's deletion leaves none). */
+static long long rel_rows(void)
+{
+  char path[400];
+  sqlite3 *db;
+  sqlite3_stmt *st;
+  snprintf(path, sizeof path, "%s/imcloud.db", srv.dir);
+  assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM rel", -1, &st, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  long long n = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return n;
+}
+
+static const char *online_status(const char *user)
+{
+  static char s[32];
+  json_t *r = V4("openim/query_online_status", "{\"To_Account\":[\"%s\"]}", user);
+  json_t *q = first(r, "QueryResult");
+  snprintf(s, sizeof s, "%s", q && jstr(q, "Status") ? jstr(q, "Status") : "-");
+  json_decref(r);
+  return s;
+}
+
+/* b's deletion commits: b's login, which waited, is refused as one whose account was deleted while logging in
+ * (70107), the connection stays open and logged out; nothing is stored for b, b is not online, and a login again
+ * imports a new account — on main the login answered 0 in the window, then its session was closed 4003. */
+static void test_login_of_deleted_account_refused(void **st)
+{
+  (void)st;
+  int fd, del;
+  start(NULL, NULL);
+  login_in_window(&fd, &del);
+  json_t *r = recv_json(fd, 300);
+  if (r) fail_msg("the login answered in the window: %s", json_dumps(r, JSON_COMPACT));
+  unlock();
+  r = race_read(del);
+  assert_int_equal(jint(first(r, "ResultItem"), "ResultCode"), 0);
+  json_decref(r);
+  r = recv_json(fd, 15000);
+  assert_non_null(r);
+  assert_int_equal(jint(r, "code"), 70107);
+  assert_string_equal(jstr(r, "msg"), "the account was deleted while logging in");
+  json_decref(r);
+  assert_int_equal(e2e_healthz_stat(srv.port, "rel_gate", "waiting"), 0);
+  assert_int_equal(rel_rows(), 0);
+  assert_string_not_equal(online_status("b"), "Online");
+  char frame[2048]; /* the connection is open and logged out: a login now makes a new account b */
+  e2e_ws_login_frame(app, key, "b", "Android", "dev-b2", frame, sizeof frame);
+  assert_int_equal(e2e_ws_send_text(fd, frame), 0);
+  r = recv_json(fd, 15000);
+  assert_non_null(r);
+  assert_int_equal(jint(r, "code"), 0);
+  json_decref(r);
+  close(fd);
+}
+
+/* b's deletion fails (account_groups:1): b's login, which waited, completes as a normal login after it, and its
+ * session answers as a logged-in one — on main the login answered 0 in the window (healthz waiting stayed 0). */
+static void test_login_after_failed_delete(void **st)
+{
+  (void)st;
+  int fd, del;
+  start("account_groups:1", NULL);
+  login_in_window(&fd, &del);
+  json_t *r = recv_json(fd, 300);
+  if (r) fail_msg("the login answered in the window: %s", json_dumps(r, JSON_COMPACT));
+  unlock();
+  r = race_read(del);
+  assert_int_equal(jint(first(r, "ResultItem"), "ResultCode"), 70500); /* b stays */
+  json_decref(r);
+  wsc_t wb = { .fd = fd, .next_id = 100 };
+  assert_int_equal(wsc_read(&wb, 15000), 0);
+  r = wb.stash[--wb.n];
+  assert_int_equal(jint(r, "code"), 0);
+  json_decref(r);
+  assert_string_equal(online_status("b"), "Online");
+  r = wsc_rpc(&wb, "heartbeat", "%s", "\"x\":0"); /* logged in: a logged-out connection answers 70003 */
+  assert_non_null(r);
+  assert_int_equal(jint(r, "code"), 0);
+  json_decref(r);
+  wsc_close(&wb);
+}
+
+/* b's connection closes while its login waits: the waiting login is dropped once the deletion ends (nothing to
+ * answer), the server goes on (run under ASan too: no report, no leak at exit). */
+static void test_connection_closed_while_login_waits(void **st)
+{
+  (void)st;
+  int fd, del;
+  start(NULL, NULL);
+  login_in_window(&fd, &del);
+  assert_int_equal(shutdown(fd, SHUT_WR), 0);
+  for (int waited = 0; waited < 10000 && e2e_server_holds(&srv, fd); waited += 20) usleep(20000);
+  assert_false(e2e_server_holds(&srv, fd));
+  close(fd);
+  unlock();
+  json_decref(race_read(del));
+  assert_int_equal(e2e_healthz_stat(srv.port, "rel_gate", "waiting"), 0);
+  assert_string_not_equal(online_status("b"), "Online");
+}
+
+/* With rel_gate_wait_max 1 and a's `pending` waiting, b's login is refused 60018 with the gate's text, and stays
+ * logged out — on main it answered 0. */
+static void test_login_capped(void **st)
+{
+  (void)st;
+  static const char *const args[] = { "--rel-gate-wait-max", "1", NULL };
+  int fd, del;
+  wsc_t wa;
+  start(NULL, args);
+  assert_int_equal(wsc_login(&wa, srv.port, app, key, "a", "Web"), 0);
+  char frame[2048];
+  long long jobs = e2e_healthz_stat(srv.port, "writer", "jobs");
+  e2e_sync_hold(hold, 1);
+  fd = e2e_ws_connect(srv.port, "/ws");
+  assert_true(fd >= 0);
+  e2e_ws_login_frame(app, key, "b", "Android", "dev-b2", frame, sizeof frame);
+  assert_int_equal(e2e_ws_send_text(fd, frame), 0);
+  wait_stat("writer", "jobs", jobs + 1);
+  locked = race_lock(&srv);
+  del = race_send(&srv, app, key, "im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"b\"}]}");
+  race_inflight(&srv, 2);
+  assert_int_equal(e2e_ws_send_text(wa.fd, "{\"id\":5,\"op\":\"pending\"}"), 0);
+  wait_stat("rel_gate", "waiting", 1);
+  e2e_sync_hold(hold, 0);
+  json_t *r = recv_json(fd, 15000); /* answered with the deletion still held */
+  assert_non_null(r);
+  assert_int_equal(jint(r, "code"), 60018);
+  assert_non_null(strstr(jstr(r, "msg"), "wait for an account deletion"));
+  json_decref(r);
+  unlock();
+  json_decref(race_read(del));
+  close(fd);
+  wsc_close(&wa);
+}
+
+/* SIGTERM while b's login, a REST friend_check and a WebSocket `pending` wait, the deletion's job held behind the
+ * test's lock past --shutdown-timeout-ms: all three are answered 70500 "server is shutting down" while it is still
+ * held, and once it is let go the server exits 0 (ASan: no leak) — on main they waited for the deletion, and
+ * the stop's timeout closed their connections unanswered. */
+static void test_stop_past_timeout_answers_waiting(void **st)
+{
+  (void)st;
+  static const char *const args[] = { "--shutdown-timeout-ms", "200", NULL };
+  int fd, del;
+  wsc_t wa;
+  start(NULL, args);
+  assert_int_equal(wsc_login(&wa, srv.port, app, key, "a", "Web"), 0);
+  login_in_window(&fd, &del);
+  int chk = race_send(&srv, app, key, "sns/friend_check",
+                      "{\"From_Account\":\"a\",\"To_Account\":[\"c\"],\"CheckType\":\"CheckResult_Type_Both\"}");
+  assert_int_equal(e2e_ws_send_text(wa.fd, "{\"id\":5,\"op\":\"pending\"}"), 0);
+  wait_stat("rel_gate", "waiting", 3);
+  assert_int_equal(kill(srv.pid, SIGTERM), 0);
+  json_t *r = race_read(chk);
+  assert_int_equal(jint(r, "ErrorCode"), 70500);
+  assert_string_equal(jstr(r, "ErrorInfo"), "server is shutting down");
+  json_decref(r);
+  int id = 5;
+  r = wsc_take(&wa, match_id, &id, 15000);
+  assert_non_null(r);
+  assert_int_equal(jint(r, "code"), 70500);
+  json_decref(r);
+  r = recv_json(fd, 15000);
+  assert_non_null(r);
+  assert_int_equal(jint(r, "code"), 70500);
+  assert_string_equal(jstr(r, "msg"), "server is shutting down");
+  json_decref(r);
+  unlock();
+  close(del);
+  close(fd);
+  wsc_close(&wa);
+  int status = -1; /* the SIGTERM's stop (a second signal would exit 130 at once) */
+  for (int waited = 0; waited < 30000; waited += 10) {
+    if (waitpid(srv.pid, &status, WNOHANG) == srv.pid) break;
+    usleep(10000);
+  }
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0); /* exit 0: an ASan report would not */
+  srv.pid = 0;
+  e2e_dir_remove(&srv);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_teardown(test_login_of_deleted_account_refused, stop),
+    cmocka_unit_test_teardown(test_login_after_failed_delete, stop),
+    cmocka_unit_test_teardown(test_connection_closed_while_login_waits, stop),
+    cmocka_unit_test_teardown(test_login_capped, stop),
+    cmocka_unit_test_teardown(test_stop_past_timeout_answers_waiting, stop),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
