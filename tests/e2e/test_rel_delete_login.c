@@ -111,6 +111,12 @@ static long long rel_rows(void)
   return n;
 }
 
+/* The text of a `msg` push or sync event. */
+static const char *msg_text(json_t *e)
+{
+  return jstr(json_array_get(json_object_get(json_object_get(e, "msg"), "body"), 0), "MsgContent.Text");
+}
+
 static const char *online_status(const char *user)
 {
   static char s[32];
@@ -174,10 +180,31 @@ static void test_login_after_failed_delete(void **st)
   assert_int_equal(jint(r, "code"), 0);
   json_decref(r);
   assert_string_equal(online_status("b"), "Online");
+  /* a session like any other: live once a sync completes, it gets c's message pushed (a session that has not
+   * synced gets no push: protocol.md "sync"), and the next sync page holds it */
+  json_t *evs = wsc_sync_live(&wb);
+  assert_non_null(evs);
+  json_decref(evs);
+  wsc_t wc;
+  assert_int_equal(wsc_login(&wc, srv.port, app, key, "c", "Web"), 0);
+  r = wsc_rpc(&wc, "send", "\"to\":\"b\",\"random\":108,\"body\":" TEXT("after the wait"));
+  assert_non_null(r);
+  assert_int_equal(jint(r, "code"), 0);
+  json_decref(r);
+  json_t *p = wsc_push(&wb, "msg", 15000);
+  if (!p) fail_msg("b, logged in from the gate and live, got no push of c's message");
+  assert_string_equal(msg_text(p), "after the wait");
+  json_decref(p);
+  evs = wsc_sync_live(&wb);
+  assert_non_null(evs);
+  assert_int_equal(json_array_size(evs), 1);
+  assert_string_equal(msg_text(json_array_get(evs, 0)), "after the wait");
+  json_decref(evs);
   r = wsc_rpc(&wb, "heartbeat", "%s", "\"x\":0"); /* logged in: a logged-out connection answers 70003 */
   assert_non_null(r);
   assert_int_equal(jint(r, "code"), 0);
   json_decref(r);
+  wsc_close(&wc);
   wsc_close(&wb);
 }
 
