@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <poll.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -94,22 +95,26 @@ static json_t *recv_json(int fd, int timeout_ms)
   return json_loads(buf, 0, NULL);
 }
 
-/* Rows of the rel table (no relationship was made here: b's deletion leaves none). */
-static long long rel_rows(void)
+/* The number that sql (a SELECT of one integer, %u: n) reads from the server's database. */
+static long long db_count(const char *sql, unsigned n)
 {
-  char path[400];
+  char path[400], q[256];
   sqlite3 *db;
   sqlite3_stmt *st;
   snprintf(path, sizeof path, "%s/imcloud.db", srv.dir);
+  snprintf(q, sizeof q, sql, n);
   assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
   sqlite3_busy_timeout(db, 5000);
-  assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM rel", -1, &st, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_prepare_v2(db, q, -1, &st, NULL), SQLITE_OK);
   assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-  long long n = sqlite3_column_int64(st, 0);
+  long long v = sqlite3_column_int64(st, 0);
   sqlite3_finalize(st);
   sqlite3_close(db);
-  return n;
+  return v;
 }
+
+/* Rows of the rel table (no relationship was made here: b's deletion leaves none). */
+static long long rel_rows(void) { return db_count("SELECT count(*) FROM rel WHERE sdkappid = %u", app); }
 
 /* The text of a `msg` push or sync event. */
 static const char *msg_text(json_t *e)
@@ -308,6 +313,102 @@ static void test_stop_past_timeout_answers_waiting(void **st)
   e2e_dir_remove(&srv);
 }
 
+/* b's number in the accounts table. */
+static long long b_no(void) { return db_count("SELECT user_no FROM accounts WHERE sdkappid = %u AND user_id = 'b'", app); }
+
+/* Until the request sent on fd waits in the gate (waiting: n), reaches the writer (inflight: jobs) or is answered
+ * (on the code before §108 an import did not wait). */
+static void until_queued(int fd, long long n, long long jobs)
+{
+  for (int waited = 0; waited < 10000; waited += 10) {
+    struct pollfd p = { fd, POLLIN, 0 };
+    if (e2e_healthz_stat(srv.port, "rel_gate", "waiting") >= n ||
+        e2e_healthz_stat(srv.port, "admission", "inflight") >= jobs || poll(&p, 1, 10) == 1)
+      return;
+  }
+  fail_msg("the request neither waited nor reached the writer nor was answered");
+}
+
+/* b's deletion held behind the test's write lock (its request: *del). */
+static void delete_b_held(int *del)
+{
+  locked = race_lock(&srv);
+  *del = race_send(&srv, app, key, "im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"b\"}]}");
+  race_inflight(&srv, 1);
+}
+
+/* An account_import of b with a Nick and a FaceUrl while b's deletion is in flight waits for it, then makes a new
+ * account b: another number, the Nick/FaceUrl given its profile, nothing written for the old number (its profile
+ * rows, its profile events) — on main the import ran at once as one of the existing b, and wrote b's `profile`
+ * event for the deleted account's number after the deletion. */
+static void test_import_during_delete_makes_new_account(void **st)
+{
+  (void)st;
+  int del;
+  start(NULL, NULL);
+  long long old = b_no();
+  assert_true(old > 0);
+  delete_b_held(&del);
+  int imp = race_send(&srv, app, key, "im_open_login_svc/account_import",
+                      "{\"UserID\":\"b\",\"Nick\":\"nick-108\",\"FaceUrl\":\"https://f/108\"}");
+  until_queued(imp, 1, 2);
+  unlock();
+  json_t *r = race_read(del);
+  assert_int_equal(jint(first(r, "ResultItem"), "ResultCode"), 0);
+  json_decref(r);
+  r = race_read(imp);
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  json_decref(r);
+  long long now = b_no();
+  assert_true(now > 0);
+  assert_true(now != old);
+  assert_int_equal(db_count("SELECT count(*) FROM rel_event WHERE user_no = %u", (unsigned)old), 0);
+  assert_int_equal(db_count("SELECT count(*) FROM rel WHERE user_no = %u", (unsigned)old), 0);
+  assert_int_equal(db_count("SELECT count(*) FROM rel WHERE user_no = %u AND key LIKE 'Tag_Profile_IM_%%'",
+                            (unsigned)now), 2);
+  r = V4("profile/portrait_get", "{\"To_Account\":[\"b\"],\"TagList\":[\"Tag_Profile_IM_Nick\",\"Tag_Profile_IM_Image\"]}");
+  json_t *items = json_object_get(first(r, "UserProfileItem"), "ProfileItem");
+  assert_int_equal(json_array_size(items), 2);
+  assert_string_equal(jstr(json_array_get(items, 0), "Value"), "nick-108");
+  assert_string_equal(jstr(json_array_get(items, 1), "Value"), "https://f/108");
+  json_decref(r);
+}
+
+/* The app at its edition's 100 accounts, b among them: in b's deletion's window an account_import of x, then a
+ * multiaccount_import of b, wait; after the deletion x takes the freed place and b, a new account now, is refused
+ * by the cap (FailAccounts) — on main x was refused 70398 at once and b passed as the existing account. */
+static void test_import_during_delete_capped(void **st)
+{
+  (void)st;
+  static const char *const args[] = { "--rest-rate-limit", "100000", NULL };
+  char body[4096] = "{\"Accounts\":[";
+  int del;
+  start(NULL, args);
+  for (int i = 0; i < 97; i++) snprintf(body + strlen(body), sizeof body - strlen(body), "%s\"u%d\"", i ? "," : "", i);
+  strcat(body, "]}");
+  json_t *r = V4("im_open_login_svc/multiaccount_import", "%s", body);
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  assert_int_equal(json_array_size(json_object_get(r, "FailAccounts")), 0);
+  json_decref(r);
+  assert_int_equal(db_count("SELECT count(*) FROM accounts WHERE sdkappid = %u", app), 100);
+  delete_b_held(&del);
+  int x = race_send(&srv, app, key, "im_open_login_svc/account_import", "{\"UserID\":\"x\"}");
+  until_queued(x, 1, 2);
+  int mb = race_send(&srv, app, key, "im_open_login_svc/multiaccount_import", "{\"Accounts\":[\"b\"]}");
+  until_queued(mb, 2, 2);
+  unlock();
+  json_decref(race_read(del));
+  r = race_read(x);
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  json_decref(r);
+  r = race_read(mb);
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  assert_int_equal(json_array_size(json_object_get(r, "FailAccounts")), 1);
+  json_decref(r);
+  assert_int_equal(db_count("SELECT count(*) FROM accounts WHERE sdkappid = %u", app), 100);
+  assert_int_equal(db_count("SELECT count(*) FROM accounts WHERE sdkappid = %u AND user_id = 'b'", app), 0);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -316,6 +417,8 @@ int main(void)
     cmocka_unit_test_teardown(test_connection_closed_while_login_waits, stop),
     cmocka_unit_test_teardown(test_login_capped, stop),
     cmocka_unit_test_teardown(test_stop_past_timeout_answers_waiting, stop),
+    cmocka_unit_test_teardown(test_import_during_delete_makes_new_account, stop),
+    cmocka_unit_test_teardown(test_import_during_delete_capped, stop),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
