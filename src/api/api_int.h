@@ -279,6 +279,12 @@ int rel_gate_name(api_srv_t *srv, uint32_t app, uint32_t user_no);
 void rel_gate_unname(api_srv_t *srv, uint32_t app, uint32_t user_no);
 int rel_gate_held(const api_srv_t *srv, uint32_t app);
 int rel_gate_defer(api_srv_t *srv, rest_ctx_t *c);
+/* rel_gate_named: 1 while a deletion in flight names account user_no of app (0: never). rel_gate_rest_wait: c (a
+ * REST send from or to such an account, rest_openim.c, §108) waits like rel_gate_defer's — or is answered 60018
+ * (cfg->rel_gate_wait_max waiting) or 70500 (the server stops); its handler runs again from the start once the
+ * app's last deletion ends. */
+int rel_gate_named(const api_srv_t *srv, uint32_t app, uint32_t user_no);
+void rel_gate_rest_wait(api_srv_t *srv, rest_ctx_t *c);
 void rel_gate_release(api_srv_t *srv, uint32_t app);
 void rel_gate_free(api_srv_t *srv);
 

@@ -121,14 +121,23 @@ static void enqueue(rel_gate_t *g, rel_gate_node_t *n, uint32_t app, int kind)
 
 #define REL_GATE_FULL "too many relationship requests wait for an account deletion to be durable; retry later"
 
+void rel_gate_rest_wait(api_srv_t *srv, rest_ctx_t *c)
+{
+  if (srv->stopping) { rest_reply_err(c, IMC_E_SHUTDOWN, NULL, NULL); return; } /* rel_gate_stop ran */
+  if (!room(srv)) { rest_reply_err(c, IMC_E_OVERLOADED, REL_GATE_FULL, NULL); return; }
+  enqueue(&srv->rel_gate, &c->gate, c->sdkappid, REL_GATE_REST);
+}
+
 int rel_gate_defer(api_srv_t *srv, rest_ctx_t *c)
 {
-  rel_gate_t *g = &srv->rel_gate;
   if (!rel_gate_held(srv, c->sdkappid) || !is_gated(c->route)) return 0;
-  if (srv->stopping) { rest_reply_err(c, IMC_E_SHUTDOWN, NULL, NULL); return 1; } /* rel_gate_stop ran */
-  if (!room(srv)) { rest_reply_err(c, IMC_E_OVERLOADED, REL_GATE_FULL, NULL); return 1; }
-  enqueue(g, &c->gate, c->sdkappid, REL_GATE_REST);
+  rel_gate_rest_wait(srv, c);
   return 1;
+}
+
+int rel_gate_named(const api_srv_t *srv, uint32_t app, uint32_t user_no)
+{
+  return user_no && srv->rel_gate.named.len && u64map_get(&srv->rel_gate.named, name_key(app, user_no)) != NULL;
 }
 
 /* Make (o, id, req) of c wait: 1 (waiting, or answered). */

@@ -175,6 +175,12 @@ void rest_sendmsg(rest_ctx_t *c)
   int rc = account(c, "To_Account", IMC_E_MSG_TO, IMC_E_MSG_TO_UNKNOWN, &to_id, &in.to_no);
   if (!rc) rc = parse_send(c, &in, (size_t)im_limit(&c->srv->limits, c->sdkappid, IM_LIMIT_MSG_MAX_BYTES), why, sizeof why);
   if (rc) { rest_reply_err(c, rc, why[0] ? why : NULL, NULL); return; }
+  /* from or to an account being deleted: after its deletion (else rows of its number written after it, §108) */
+  if (rel_gate_named(c->srv, c->sdkappid, in.from_no) || rel_gate_named(c->srv, c->sdkappid, in.to_no)) {
+    free(in.body);
+    rel_gate_rest_wait(c->srv, c);
+    return;
+  }
   if (!in.from_no) { free(in.body); rest_admin_account_make(c, rest_sendmsg); return; } /* valid: sent once made */
   snprintf(in.to_id, sizeof in.to_id, "%s", to_id);
   im_c2c_send(c->srv->c2c, &in, sendmsg_done, c);
@@ -231,6 +237,21 @@ static int batch_reaches(rest_ctx_t *c, json_t *to)
   return 0;
 }
 
+/* 1 if the sender or a target of to is an account a deletion in flight names (§108). */
+static int batch_names(rest_ctx_t *c, uint32_t from_no, json_t *to)
+{
+  size_t i;
+  json_t *v;
+  uint32_t no;
+  if (!c->srv->rel_gate.named.len) return 0;
+  if (rel_gate_named(c->srv, c->sdkappid, from_no)) return 1;
+  json_array_foreach(to, i, v)
+    if (json_is_string(v) && !tenant_registry_account_find(c->srv->reg, c->sdkappid, json_string_value(v), &no) &&
+        rel_gate_named(c->srv, c->sdkappid, no))
+      return 1;
+  return 0;
+}
+
 static void batch_sent(void *ud, int rc, const im_sent_t *r)
 {
   batch_one_t *one = ud;
@@ -264,6 +285,7 @@ void rest_batchsendmsg(rest_ctx_t *c)
     rc = imc_errf(why, sizeof why, IMC_E_MSG_BATCH_TOO_BIG, "the message is over %zu bytes packed (batchsendmsg's bound)",
                   max);
   if (rc) { rest_reply_err(c, rc, why[0] ? why : NULL, NULL); return; }
+  if (batch_names(c, in.from_no, to)) { free(in.body); rel_gate_rest_wait(c->srv, c); return; } /* as sendmsg's */
   /* the App admin with no account yet (§73): made when the batch reaches someone; a batch to nobody sends
    * nothing (every target fails below, before a send) and so makes nothing */
   if (!in.from_no && batch_reaches(c, to)) { free(in.body); rest_admin_account_make(c, rest_batchsendmsg); return; }

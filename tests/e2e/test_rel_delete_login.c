@@ -313,8 +313,22 @@ static void test_stop_past_timeout_answers_waiting(void **st)
   e2e_dir_remove(&srv);
 }
 
-/* b's number in the accounts table. */
-static long long b_no(void) { return db_count("SELECT user_no FROM accounts WHERE sdkappid = %u AND user_id = 'b'", app); }
+/* The number of account user in the accounts table (the test fails if there is none). */
+static long long no_of(const char *user)
+{
+  char sql[160];
+  snprintf(sql, sizeof sql, "SELECT user_no FROM accounts WHERE sdkappid = %%u AND user_id = '%s'", user);
+  return db_count(sql, app);
+}
+
+static long long b_no(void) { return no_of("b"); }
+
+/* Rows of the one-to-one inbox and conversation logs of account number no. */
+static long long c2c_rows(long long no)
+{
+  return db_count("SELECT count(*) FROM c2c_inbox_log WHERE user_no = %u", (unsigned)no) +
+         db_count("SELECT count(*) FROM c2c_recent_log WHERE user_no = %u", (unsigned)no);
+}
 
 /* Until the request sent on fd waits in the gate (waiting: n), reaches the writer (inflight: jobs) or is answered
  * (on the code before §108 an import did not wait). */
@@ -409,6 +423,59 @@ static void test_import_during_delete_capped(void **st)
   assert_int_equal(db_count("SELECT count(*) FROM accounts WHERE sdkappid = %u AND user_id = 'b'", app), 0);
 }
 
+/* A REST sendmsg from b to c in b's deletion's window waits for it, then is refused as from no account: nothing
+ * written for b's old number — on main it was sent (0) and its inbox and conversation rows were written for the
+ * deleted number after the deletion. */
+static void test_rest_send_from_deleted_waits(void **st)
+{
+  (void)st;
+  int del;
+  start(NULL, NULL);
+  long long old = b_no();
+  delete_b_held(&del);
+  int snd = race_send(&srv, app, key, "openim/sendmsg",
+                      "{\"SyncOtherMachine\":1,\"From_Account\":\"b\",\"To_Account\":\"c\",\"MsgRandom\":7,\"MsgBody\":"
+                      TEXT("from the going") "}");
+  until_queued(snd, 1, 2);
+  unlock();
+  json_decref(race_read(del));
+  json_t *r = race_read(snd);
+  assert_int_not_equal(jint(r, "ErrorCode"), 0);
+  json_decref(r);
+  assert_int_equal(c2c_rows(old), 0);
+}
+
+/* The App admin's own account is deleted while a sendmsg without From_Account waits for the deletion: the message
+ * is then sent from a new account of the admin (rest_admin_account_make, §73), nothing from the old number — on
+ * main it was sent from the deleted number, and the admin was left with no account. */
+static void test_admin_send_during_its_delete(void **st)
+{
+  (void)st;
+  int del;
+  start(NULL, NULL);
+  json_t *r = V4("openim/sendmsg", "{\"To_Account\":\"c\",\"MsgRandom\":1,\"MsgBody\":" TEXT("first") "}");
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  json_decref(r);
+  long long old = no_of("administrator");
+  long long before = c2c_rows(old);
+  locked = race_lock(&srv);
+  del = race_send(&srv, app, key, "im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"administrator\"}]}");
+  race_inflight(&srv, 1);
+  int snd = race_send(&srv, app, key, "openim/sendmsg", "{\"To_Account\":\"c\",\"MsgRandom\":2,\"MsgBody\":" TEXT("second") "}");
+  until_queued(snd, 1, 2);
+  unlock();
+  r = race_read(del);
+  assert_int_equal(jint(first(r, "ResultItem"), "ResultCode"), 0);
+  json_decref(r);
+  r = race_read(snd);
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  json_decref(r);
+  assert_true(c2c_rows(old) <= before);
+  long long now = no_of("administrator");
+  assert_true(now != old);
+  assert_true(c2c_rows(now) > 0);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -419,6 +486,8 @@ int main(void)
     cmocka_unit_test_teardown(test_stop_past_timeout_answers_waiting, stop),
     cmocka_unit_test_teardown(test_import_during_delete_makes_new_account, stop),
     cmocka_unit_test_teardown(test_import_during_delete_capped, stop),
+    cmocka_unit_test_teardown(test_rest_send_from_deleted_waits, stop),
+    cmocka_unit_test_teardown(test_admin_send_during_its_delete, stop),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
