@@ -16,6 +16,7 @@
 #include "im/c2c.h"
 #include "im/msgbody.h"
 #include "util/err.h"
+#include "util/jsonnull.h"
 #include "util/jsonr.h"
 
 static int check(const char *text, char *why, size_t cap)
@@ -371,6 +372,95 @@ static void test_pack_tok(void **st)
   assert_true(accepted > 5000 && refused > 10000);
 }
 
+/* ---- null members: "not given" (decisions §63, §110) -------------------------------
+ * The front ends drop a request's null members (jsonnull_drop_keys with
+ * im_msg_optional_objects) before this module sees the tree: each row, every
+ * optional field of its element type null, then packs to exactly the bytes
+ * of the row without them. The token walker (the WebSocket send's fast path,
+ * which reads the frame as sent) refuses every row, so such a frame goes the
+ * general path, which drops the nulls: a null is never packed. Undropped, a
+ * null is the wrong type here (the module takes trees without nulls). */
+static void test_nulls(void **st)
+{
+  (void)st;
+  static const struct { const char *with, *clean; } rows[] = {
+    { EL("TIMLocationElem", "{\"Desc\":null,\"Latitude\":1,\"Longitude\":2}"), EL("TIMLocationElem", "{\"Latitude\":1,\"Longitude\":2}") },
+    { EL("TIMFaceElem", "{\"Index\":null,\"Data\":null}"), EL("TIMFaceElem", "{}") },
+    { EL("TIMCustomElem", "{\"Data\":\"d\",\"Desc\":null,\"Ext\":null,\"Sound\":null}"), EL("TIMCustomElem", "{\"Data\":\"d\"}") },
+    { EL("TIMSoundElem", "{\"Url\":\"u\",\"UUID\":null,\"Size\":null,\"Second\":null,\"Download_Flag\":2}"),
+      EL("TIMSoundElem", "{\"Url\":\"u\",\"Download_Flag\":2}") },
+    /* a Go nil slice (§104's note) */
+    { EL("TIMImageElem", "{\"UUID\":\"i\",\"ImageFormat\":null,\"ImageInfoArray\":null}"), EL("TIMImageElem", "{\"UUID\":\"i\"}") },
+    { EL("TIMImageElem", "{\"ImageInfoArray\":[{\"Type\":null,\"Size\":null,\"Width\":null,\"Height\":null,\"URL\":\"x\"}]}"),
+      EL("TIMImageElem", "{\"ImageInfoArray\":[{\"URL\":\"x\"}]}") },
+    { EL("TIMFileElem", "{\"Url\":null,\"UUID\":null,\"FileSize\":null,\"FileName\":null,\"fileName\":null,\"Download_Flag\":2}"),
+      EL("TIMFileElem", "{\"Download_Flag\":2}") },
+    { EL("TIMVideoFileElem", "{\"VideoUrl\":null,\"VideoUUID\":null,\"VideoSize\":null,\"VideoSecond\":null,\"VideoFormat\":null,"
+                             "\"VideoDownloadFlag\":2,\"ThumbUrl\":null,\"ThumbUUID\":null,\"ThumbSize\":null,\"ThumbWidth\":null,"
+                             "\"ThumbHeight\":null,\"ThumbFormat\":null,\"ThumbDownloadFlag\":2}"),
+      EL("TIMVideoFileElem", "{\"VideoDownloadFlag\":2,\"ThumbDownloadFlag\":2}") },
+    { EL("TIMRelayElem", "{\"Title\":\"r\",\"MsgNum\":1,\"CompatibleText\":null,\"AbstractList\":null,\"JsonMsgKey\":null,"
+                         "\"MsgList\":[{\"From_Account\":\"a\",\"To_Account\":null,\"GroupId\":null,\"MsgSeq\":null,"
+                         "\"MsgRandom\":null,\"MsgTimeStamp\":1,\"CloudCustomData\":null,\"MsgBody\":["
+                         EL("TIMFaceElem", "{\"Index\":null,\"Data\":\"f\"}") "]}]}"),
+      EL("TIMRelayElem", "{\"Title\":\"r\",\"MsgNum\":1,\"MsgList\":[{\"From_Account\":\"a\",\"MsgTimeStamp\":1,\"MsgBody\":["
+                         EL("TIMFaceElem", "{\"Data\":\"f\"}") "]}]}") },
+  };
+  static const struct { const char *with, *clean; } tops[] = {
+    { ",\"CloudCustomData\":null,\"OfflinePushInfo\":null", "" },
+    { ",\"OfflinePushInfo\":{\"PushFlag\":null,\"Title\":\"t\",\"AndroidInfo\":{\"Sound\":null},\"ApnsInfo\":null}",
+      ",\"OfflinePushInfo\":{\"Title\":\"t\"}" },
+  };
+  char with[4096], clean[4096], why[256];
+  for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+    for (size_t k = 0; k < sizeof tops / sizeof tops[0]; k++) {
+      int wn = snprintf(with, sizeof with, "{\"MsgBody\":[%s]%s}", rows[i].with, tops[k].with);
+      snprintf(clean, sizeof clean, "{\"MsgBody\":[%s]%s}", rows[i].clean, tops[k].clean);
+      jsonr_doc_t d;
+      char *a = NULL, *b = NULL;
+      size_t alen = 0, blen = 0;
+      assert_int_equal(jsonr_parse(&d, with, (size_t)wn, toks, TOK_CAP), JSONR_OK);
+      if (!im_msg_pack_tok(&d, jsonr_get(&d, 0, "MsgBody"), jsonr_get(&d, 0, "CloudCustomData"),
+                           jsonr_get(&d, 0, "OfflinePushInfo"), 12288, &a, &alen))
+        fail_msg("row %zu/%zu: the token walker packed a null: %s", i, k, a);
+      json_t *w = json_loads(with, 0, NULL), *c = json_loads(clean, 0, NULL);
+      assert_non_null(w);
+      assert_non_null(c);
+      if (!im_msg_pack(json_object_get(w, "MsgBody"), json_object_get(w, "CloudCustomData"),
+                       json_object_get(w, "OfflinePushInfo"), 12288, &a, &alen, why, sizeof why))
+        fail_msg("row %zu/%zu: a null taken undropped: %s", i, k, a);
+      jsonnull_drop_keys(w, im_msg_optional_objects);
+      if (im_msg_pack(json_object_get(w, "MsgBody"), json_object_get(w, "CloudCustomData"),
+                      json_object_get(w, "OfflinePushInfo"), 12288, &a, &alen, why, sizeof why))
+        fail_msg("row %zu/%zu refused with its nulls dropped: %s", i, k, why);
+      assert_int_equal(im_msg_pack(json_object_get(c, "MsgBody"), json_object_get(c, "CloudCustomData"),
+                                   json_object_get(c, "OfflinePushInfo"), 12288, &b, &blen, why, sizeof why), 0);
+      if (alen != blen || memcmp(a, b, alen)) fail_msg("row %zu/%zu packed %s, without the nulls %s", i, k, a, b);
+      free(a);
+      free(b);
+      json_decref(w);
+      json_decref(c);
+    }
+  /* a required field null: dropped, it is refused as the field left out, with the same reason */
+  static const char *const req_null[][2] = {
+    { EL("TIMTextElem", "{\"Text\":null}"), EL("TIMTextElem", "{}") },
+    { EL("TIMSoundElem", "{\"Url\":\"u\",\"Download_Flag\":null}"), EL("TIMSoundElem", "{\"Url\":\"u\"}") },
+    { EL("TIMRelayElem", "{\"Title\":\"r\",\"MsgNum\":1,\"MsgList\":null,\"JsonMsgKey\":null}"), EL("TIMRelayElem", "{\"Title\":\"r\",\"MsgNum\":1}") },
+  };
+  for (size_t i = 0; i < sizeof req_null / sizeof req_null[0]; i++) {
+    char why2[256];
+    snprintf(with, sizeof with, "[%s]", req_null[i][0]);
+    snprintf(clean, sizeof clean, "[%s]", req_null[i][1]);
+    json_t *w = json_loads(with, 0, NULL), *c = json_loads(clean, 0, NULL);
+    jsonnull_drop_keys(w, im_msg_optional_objects);
+    assert_int_equal(im_msgbody_check(w, why, sizeof why), IMC_E_MSG_BODY);
+    assert_int_equal(im_msgbody_check(c, why2, sizeof why2), IMC_E_MSG_BODY);
+    assert_string_equal(why, why2);
+    json_decref(w);
+    json_decref(c);
+  }
+}
+
 /* The packed text copied from the input when it is already jansson's
  * (tok_copy): compact bodies whose last value is an empty array or object, or
  * closes several containers at once, as body, CloudCustomData and
@@ -472,6 +562,7 @@ int main(void)
     cmocka_unit_test(test_pack),
     cmocka_unit_test(test_pack_tok),
     cmocka_unit_test(test_pack_tok_copy),
+    cmocka_unit_test(test_nulls),
     cmocka_unit_test(test_msg_key),
     cmocka_unit_test(test_merge),
   };
