@@ -32,7 +32,7 @@ failed_list() { [ ! -s "$TEST_FAILED" ] || { echo "== what failed"; cat "$TEST_F
 fail_build() { read tp tf < "$TEST_TOTALS"; failed_list; echo "$tp passed, $((tf + 1)) failed"; exit 1; }
 
 # every phase's start, in seconds since this script began (where CI's time goes)
-T0=$(date +%s)
+T0=$(date +%s); CHECK_T0=$T0; export CHECK_T0 # scripts/run-lanes.sh says when its lanes end, from it
 phase() { echo "== $1 (at $(( $(date +%s) - T0 )) s)"; }
 
 phase build

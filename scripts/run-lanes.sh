@@ -11,8 +11,14 @@
 # programs must not share ports or directories (the end-to-end tests take
 # ephemeral ports and their own temporary directories, the unit tests their
 # own temporary directories).
+# When all are done each group prints one line, "== KIND lanes ended (at N s;
+# last: PROG, in lane I)", N seconds since $CHECK_T0 (scripts/check.sh's start,
+# epoch seconds) or else since this script began: several groups run at once
+# and their outputs come only at the end, so this says which group held the
+# phase and what ran last in it.
 here=$(dirname "$0")
 dir=$(mktemp -d)
+T0=${CHECK_T0:-$(date +%s)}
 # The slowest, longest first ("-- … N s" lines of run-tests.sh), so that no
 # long test starts last and the lanes end together. Ordered 2026-12-06 (wave
 # 37; earlier orders and their figures: git log of this file).
@@ -42,9 +48,11 @@ queue() {
   done | sort -s -k1,1 | cut -d' ' -f2- > "$dir/queue.$g"
 }
 
-# lane G KIND I: lane I of group G, until G's queue is empty
+# lane G KIND I: lane I of group G, until G's queue is empty; then
+# "$dir/end.G.I" holds "END LAST" (END: seconds since T0; LAST: its last program)
 lane() {
   TEST_TOTALS=$dir/totals.$1.$3; export TEST_TOTALS; echo "0 0" > "$TEST_TOTALS"
+  last=-
   while :; do
     while ! mkdir "$dir/lock.$1" 2>/dev/null; do sleep 0.05; done
     t=$(head -n 1 "$dir/queue.$1")
@@ -52,7 +60,9 @@ lane() {
     rmdir "$dir/lock.$1"
     [ -n "$t" ] || break
     sh "$here/run-tests.sh" "$2" "$t" >> "$dir/out.$1.$3" 2>&1
+    last=$t
   done
+  echo "$(( $(date +%s) - T0 )) $last" > "$dir/end.$1.$3"
 }
 
 # every group's lanes, started together; "G LANES" per group in $dir/groups
@@ -62,19 +72,22 @@ while [ $# -ge 2 ]; do
   n=0; for a in "$@"; do [ "$a" = -- ] && break; n=$((n + 1)); done
   queue $g $(i=0; for a in "$@"; do [ $i -lt $n ] || break; echo "$a"; i=$((i + 1)); done)
   shift $n; [ $# -eq 0 ] || shift # the "--"
-  echo "$g $lanes" >> "$dir/groups"
+  echo "$g $lanes $kind" >> "$dir/groups"
   i=1
   while [ $i -le "$lanes" ]; do lane $g "$kind" $i & i=$((i + 1)); done
 done
 wait
 
 p=0; f=0
-while read g lanes; do
-  i=1
+while read g lanes kind; do
+  i=1; end=-1; last=-; li=-
   while [ $i -le "$lanes" ]; do
     [ ! -f "$dir/out.$g.$i" ] || cat "$dir/out.$g.$i"
-    read lp lf < "$dir/totals.$g.$i"; p=$((p + lp)); f=$((f + lf)); i=$((i + 1))
+    read lp lf < "$dir/totals.$g.$i"; p=$((p + lp)); f=$((f + lf))
+    read le ll < "$dir/end.$g.$i"; [ "$le" -le "$end" ] || { end=$le; last=$ll; li=$i; }
+    i=$((i + 1))
   done
+  echo "== $kind lanes ended (at $end s; last: $last, in lane $li)"
 done < "$dir/groups"
 rm -rf "$dir"
 if [ -n "$TEST_TOTALS" ]; then
