@@ -51,13 +51,28 @@ sh scripts/run-lanes.sh unit "$LANES" $UNIT
 # its 15 steps before the test took the lock). Each build's output goes to a
 # log, printed when it fails; "== … (at N s)" says when each starts and ends.
 # "$log.rc" holds "STATUS END" (END: seconds since T0), written when it ends.
+# The fuzz build is niced only while the normal tests run ("$blog.fg" exists
+# once they are done; a build already running is reniced then, with the
+# sanitizer build), and its corpus replay runs as soon as it ends, beside the
+# sanitizer tests ("$flog.out" its output, "$flog.totals" its counts, printed
+# and added in the replay phase), not after them.
 blog=$(mktemp); flog=$(mktemp)
 built() { echo "$1 $(( $(date +%s) - T0 ))" > "$2.tmp"; mv "$2.tmp" "$2.rc"; }
-phase "sanitizer build (ASan+UBSan), then fuzz build, in the background"
+# renice_tree PID: PID's descendants back at the default priority (lowering a
+# nice value needs privilege; without it they just stay niced)
+renice_tree() { for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do renice -n 0 -p "$c" >/dev/null 2>&1; renice_tree "$c"; done; }
+phase "sanitizer build (ASan+UBSan), then fuzz build and its corpus replay, in the background"
 (
   nice -n 10 make -j"$JOBS" BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" tests-build >"$blog" 2>&1
   built $? "$blog"
-  ! ls tests/fuzz/fuzz_*.c >/dev/null 2>&1 || { nice -n 10 make -j"$JOBS" fuzz-build >"$flog" 2>&1; built $? "$flog"; }
+  if ls tests/fuzz/fuzz_*.c >/dev/null 2>&1; then
+    n=10; [ ! -f "$blog.fg" ] || n=0
+    nice -n $n make -j"$JOBS" fuzz-build >"$flog" 2>&1; rc=$?
+    echo "0 0" > "$flog.totals"
+    [ $rc != 0 ] || ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+      TEST_TOTALS=$flog.totals sh scripts/run-tests.sh fuzz build-fuzz/fuzz_* >"$flog.out" 2>&1
+    built $rc "$flog"
+  fi
 ) &
 builds=$!
 phase "end-to-end tests"
@@ -69,9 +84,8 @@ if [ -f tests/interop/run.sh ]; then
 fi
 
 phase "waiting for the sanitizer build"
-# nothing else runs now: the build back at the default priority (lowering a
-# nice value needs privilege; without it the build just stays niced)
-for m in $(ps -o pid= --ppid $builds 2>/dev/null); do renice -n 0 -p $m $(ps -o pid= --ppid $m 2>/dev/null) >/dev/null 2>&1; done
+# nothing else runs now: the builds back at the default priority
+: > "$blog.fg"; renice_tree $builds
 while [ ! -f "$blog.rc" ] && kill -0 $builds 2>/dev/null; do sleep 1; done
 rc=1; end=?; [ ! -f "$blog.rc" ] || read rc end < "$blog.rc"
 phase "sanitizer build done (it ended at $end s)"
@@ -96,9 +110,10 @@ fi
 wait $builds
 if ls tests/fuzz/fuzz_*.c >/dev/null 2>&1; then
   rc=1; end=?; [ ! -f "$flog.rc" ] || read rc end < "$flog.rc"
-  phase "fuzz corpus replay (the fuzz build ended at $end s)"
+  phase "fuzz corpus replay (the fuzz build and the replay after it ended at $end s)"
   if [ "$rc" = 0 ]; then
-    sh scripts/run-tests.sh fuzz build-fuzz/fuzz_*
+    cat "$flog.out"
+    read fp ff < "$flog.totals"; read tp tf < "$TEST_TOTALS"; echo "$((tp + fp)) $((tf + ff))" > "$TEST_TOTALS"
   else
     grep -E 'error|Error' "$flog" | head -n 20
     echo "!! fuzz build failed"; read tp tf < "$TEST_TOTALS"; echo "$tp $((tf + 1))" > "$TEST_TOTALS"
@@ -106,7 +121,7 @@ if ls tests/fuzz/fuzz_*.c >/dev/null 2>&1; then
   fi
 fi
 
-read tp tf < "$TEST_TOTALS"; rm -f "$TEST_TOTALS" "$blog" "$blog.rc" "$flog" "$flog.rc"
+read tp tf < "$TEST_TOTALS"; rm -f "$TEST_TOTALS" "$blog" "$blog.rc" "$blog.fg" "$flog" "$flog.rc" "$flog.out" "$flog.totals"
 phase done
 failed_list
 echo "$tp passed, $tf failed"
