@@ -6,7 +6,21 @@
 #    clients against the real server)
 # 3. ASan+UBSan build of the unit, end-to-end and interop tests
 # 4. libFuzzer targets replaying their seed corpora (clang)
-# The builds of 3 and 4 run in the background during 1's end-to-end tests.
+# The builds of 3 and 4 run in the background during 1's end-to-end tests;
+# 4's corpus replay runs as soon as its build ends, beside 3's tests.
+# Each phase prints "== NAME (at N s)" when it starts, each group of lanes
+# "== KIND lanes ended (at N s; last: PROG, in lane I)" (scripts/run-lanes.sh)
+# and the replay phase when the fuzz build and replay ended: a run's log says
+# which group held the phase it ended. 2026-12-07 (wave 39): the last CI run's
+# replay phase began exactly when the fuzz build ended (704 s), the ASan tests
+# having printed no end; the fuzz build was niced all through the ASan tests,
+# its replay ran after them. Now it is niced only while the normal tests run,
+# and replays in the background. Not yet measured whole: that day's box was
+# loaded by other work (load average 13-26 on 2 cores, no idle CPU in any 3 s
+# sample); a run took 694 s to build, 242 s of unit tests and 692 s of
+# end-to-end tests (82, 29, 128 s in CI) and was stopped. The next quiet run's
+# "lanes ended" lines against the replay phase's start tell whether the ASan
+# lanes waited for the fuzz build.
 # Ends with exactly one line "N passed, N failed"; exit status 0 iff none failed.
 cd "$(dirname "$0")/.."
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
