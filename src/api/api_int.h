@@ -280,11 +280,13 @@ void rel_gate_unname(api_srv_t *srv, uint32_t app, uint32_t user_no);
 int rel_gate_held(const api_srv_t *srv, uint32_t app);
 int rel_gate_defer(api_srv_t *srv, rest_ctx_t *c);
 /* rel_gate_named: 1 while a deletion in flight names account user_no of app (0: never). rel_gate_rest_wait: c (a
- * REST send from or to such an account, rest_openim.c, §108) waits like rel_gate_defer's — or is answered 60018
+ * REST command that writes rows of such an account, §108, §112) waits like rel_gate_defer's — or is answered 60018
  * (cfg->rel_gate_wait_max waiting) or 70500 (the server stops); its handler runs again from the start once the
- * app's last deletion ends. */
+ * app's last deletion ends. rel_gate_rest_names: both for accounts a and b of c's app (0: none): 1 when c waits
+ * (or was answered), 0 to run it now (the map's length first: nothing looked up while no deletion is in flight). */
 int rel_gate_named(const api_srv_t *srv, uint32_t app, uint32_t user_no);
 void rel_gate_rest_wait(api_srv_t *srv, rest_ctx_t *c);
+int rel_gate_rest_names(api_srv_t *srv, rest_ctx_t *c, uint32_t a, uint32_t b);
 void rel_gate_release(api_srv_t *srv, uint32_t app);
 void rel_gate_free(api_srv_t *srv);
 

@@ -10,7 +10,10 @@
  * window, its push) of an account a deletion names wait with them, and are
  * dropped if the account was deleted (§103); so does a login of such an
  * account, completed then or refused as one whose account was deleted (§108).
- * A stopping server answers every waiting request at once (§108). Loop thread. */
+ * The REST message commands naming such an account (sendmsg and the other
+ * one-to-one writes, send_group_msg's sender) wait too, and run again after
+ * it (§108, §112). A stopping server answers every waiting request at once
+ * (§108). Loop thread. */
 #include "api/rel_api.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -138,6 +141,13 @@ int rel_gate_defer(api_srv_t *srv, rest_ctx_t *c)
 int rel_gate_named(const api_srv_t *srv, uint32_t app, uint32_t user_no)
 {
   return user_no && srv->rel_gate.named.len && u64map_get(&srv->rel_gate.named, name_key(app, user_no)) != NULL;
+}
+
+int rel_gate_rest_names(api_srv_t *srv, rest_ctx_t *c, uint32_t a, uint32_t b)
+{
+  if (!rel_gate_named(srv, c->sdkappid, a) && !rel_gate_named(srv, c->sdkappid, b)) return 0;
+  rel_gate_rest_wait(srv, c);
+  return 1;
 }
 
 /* Make (o, id, req) of c wait: 1 (waiting, or answered). */

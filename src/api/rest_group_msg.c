@@ -170,6 +170,9 @@ void rest_send_group_msg(rest_ctx_t *c)
     return;
   }
   if ((rc = pack(c, c->body, 0, &in.body, &in.body_len, why, sizeof why))) { free(to_json); rest_reply_err(c, rc, why, NULL); return; }
+  /* from an account being deleted: after its deletion, as a one-to-one send (else stored from the deleted number
+   * after it, §112); run again from the start then */
+  if (rel_gate_rest_names(c->srv, c, in.from_no, 0)) { free(in.body); free(to_json); return; }
   in.body_json = json_object_get(c->body, "MsgBody");
   im_group_send(c->srv->groups, &in, imc_clock_now_s(), sent, c);
   free(to_json);

@@ -175,12 +175,7 @@ void rest_sendmsg(rest_ctx_t *c)
   int rc = account(c, "To_Account", IMC_E_MSG_TO, IMC_E_MSG_TO_UNKNOWN, &to_id, &in.to_no);
   if (!rc) rc = parse_send(c, &in, (size_t)im_limit(&c->srv->limits, c->sdkappid, IM_LIMIT_MSG_MAX_BYTES), why, sizeof why);
   if (rc) { rest_reply_err(c, rc, why[0] ? why : NULL, NULL); return; }
-  /* from or to an account being deleted: after its deletion (else rows of its number written after it, §108) */
-  if (rel_gate_named(c->srv, c->sdkappid, in.from_no) || rel_gate_named(c->srv, c->sdkappid, in.to_no)) {
-    free(in.body);
-    rel_gate_rest_wait(c->srv, c);
-    return;
-  }
+  if (rel_gate_rest_names(c->srv, c, in.from_no, in.to_no)) { free(in.body); return; } /* from or to an account being deleted */
   if (!in.from_no) { free(in.body); rest_admin_account_make(c, rest_sendmsg); return; } /* valid: sent once made */
   snprintf(in.to_id, sizeof in.to_id, "%s", to_id);
   im_c2c_send(c->srv->c2c, &in, sendmsg_done, c);
@@ -365,6 +360,7 @@ void rest_importmsg(rest_ctx_t *c)
                    (size_t)im_limit(&c->srv->limits, c->sdkappid, IM_LIMIT_MSG_MAX_BYTES), &in.body, &in.body_len, why,
                    sizeof why);
   if (rc) { rest_reply_err(c, rc, why, NULL); return; }
+  if (rel_gate_rest_names(c->srv, c, in.from_no, in.to_no)) { free(in.body); return; } /* as sendmsg's (§112) */
   in.sdkappid = c->sdkappid;
   snprintf(in.from_id, sizeof in.from_id, "%s", from_id);
   snprintf(in.to_id, sizeof in.to_id, "%s", to_id);
@@ -486,6 +482,7 @@ void rest_admin_msgwithdraw(rest_ctx_t *c)
     rest_reply_err(c, rc, rc == IMC_E_MSG_TO ? "To_Account is missing, invalid or not imported" : NULL, NULL);
     return;
   }
+  if (rel_gate_rest_names(c->srv, c, from, to)) return; /* its recall events would go to the deleted number (§112) */
   im_c2c_recall(c->srv->c2c, c->sdkappid, 0, from, to, key, done_ok, c); /* the admin: no time limit */
 }
 
@@ -512,6 +509,7 @@ void rest_modify_c2c_msg(rest_ctx_t *c)
     else len = strlen(body);
   }
   if (rc) { rest_reply_err(c, rc, why[0] ? why : NULL, NULL); return; }
+  if (rel_gate_rest_names(c->srv, c, from, to)) { free(body); return; } /* §112 */
   im_c2c_modify(c->srv->c2c, c->sdkappid, from, to, key, body, len, max, done_ok, c);
 }
 
@@ -549,6 +547,7 @@ void rest_admin_set_msg_read(rest_ctx_t *c)
   if (!rc && (why = "MsgReadTime must be a non-negative integer or a string of its digits (unix seconds; 0: now)"))
     rc = read_time(c->body, &t);
   if (rc) { rest_reply_err(c, rc, why, NULL); return; }
+  if (rel_gate_rest_names(c->srv, c, user, peer)) return; /* its read marks would go to the deleted number (§112) */
   if (!t) t = imc_clock_now_s();
   im_c2c_read(c->srv->c2c, c->sdkappid, user, peer, 0, t, done_ok, c);
 }

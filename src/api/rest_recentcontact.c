@@ -139,6 +139,9 @@ void rest_recentcontact_delete(rest_ctx_t *c)
     rest_reply_err(c, IMC_E_CONV_PARAM, "To_Account must name an imported account", NULL);
     return;
   }
+  /* of or with an account being deleted: after its deletion (its conv_delete event would go to the deleted number,
+   * §112); run again from the start then */
+  if (rel_gate_rest_names(c->srv, c, user, peer)) return;
   im_c2c_conv_delete(c->srv->c2c, c->sdkappid, user, peer, clear && json_integer_value(clear), json_string_value(to),
                      delete_done, c);
 }

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "e2e.h"
@@ -445,6 +446,97 @@ static void test_rest_send_from_deleted_waits(void **st)
   assert_int_equal(c2c_rows(old), 0);
 }
 
+/* An importmsg from b to c while b's deletion is in flight waits for it, then is refused as from no account; nothing
+ * is written for b's old number — before §112 it was imported at once, its inbox and conversation rows written for
+ * the deleted number after the deletion (as sendmsg's before §108). */
+static void test_rest_import_from_deleted_waits(void **st)
+{
+  (void)st;
+  int del;
+  char body[512];
+  start(NULL, NULL);
+  long long old = b_no();
+  delete_b_held(&del);
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  snprintf(body, sizeof body, "{\"SyncFromOldSystem\":2,\"From_Account\":\"b\",\"To_Account\":\"c\",\"MsgRandom\":9,"
+           "\"MsgTimeStamp\":%lld,\"MsgBody\":" TEXT("imported from the going") "}", (long long)now.tv_sec - 60);
+  int imp = race_send(&srv, app, key, "openim/importmsg", body);
+  until_queued(imp, 1, 2);
+  unlock();
+  json_decref(race_read(del));
+  json_t *r = race_read(imp);
+  assert_int_not_equal(jint(r, "ErrorCode"), 0);
+  json_decref(r);
+  assert_int_equal(c2c_rows(old), 0);
+  assert_int_equal(e2e_healthz_stat(srv.port, "rel_gate", "waiting"), 0);
+}
+
+/* b's highest inbox sequence in storage (its inbox and the inbox log), for account number no. */
+static long long top_useq(long long no)
+{
+  long long a = db_count("SELECT coalesce(max(useq), 0) FROM c2c_inbox WHERE user_no = %u", (unsigned)no);
+  long long b = db_count("SELECT coalesce(max(useq), 0) FROM c2c_inbox_log WHERE user_no = %u", (unsigned)no);
+  return a > b ? a : b;
+}
+
+/* A REST command on b's conversation with c (its body: fmt with the MsgKey of c's message to b, %s) sent while b's
+ * deletion is in flight waits for it, then runs again and is refused (b is no account any more); no event is
+ * written to the deleted number's inbox after its deletion — before §112 the command ran at once and its event
+ * (a recall, a modification, a read mark, a conversation's deletion) went to the deleted number after it. */
+static void c2c_cmd_in_window(const char *cmd, const char *fmt)
+{
+  int del;
+  char body[1024];
+  start(NULL, NULL);
+  json_t *r = V4("openim/sendmsg", "{\"From_Account\":\"c\",\"To_Account\":\"b\",\"MsgRandom\":5,\"MsgBody\":"
+                 TEXT("to the going") "}");
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  snprintf(body, sizeof body, fmt, jstr(r, "MsgKey"));
+  json_decref(r);
+  long long old = b_no(), top = top_useq(old);
+  assert_true(top > 0);
+  delete_b_held(&del);
+  int fd = race_send(&srv, app, key, cmd, body);
+  until_queued(fd, 1, 2);
+  assert_int_equal(e2e_healthz_stat(srv.port, "rel_gate", "waiting"), 1); /* on main: 0, it ran at once */
+  unlock();
+  r = race_read(del);
+  assert_int_equal(jint(first(r, "ResultItem"), "ResultCode"), 0);
+  json_decref(r);
+  r = race_read(fd);
+  assert_int_not_equal(jint(r, "ErrorCode"), 0);
+  json_decref(r);
+  assert_true(top_useq(old) <= top);
+  assert_int_equal(e2e_healthz_stat(srv.port, "rel_gate", "waiting"), 0);
+}
+
+static void test_withdraw_in_window(void **st)
+{
+  (void)st;
+  c2c_cmd_in_window("openim/admin_msgwithdraw", "{\"From_Account\":\"c\",\"To_Account\":\"b\",\"MsgKey\":\"%s\"}");
+}
+
+static void test_modify_in_window(void **st)
+{
+  (void)st;
+  c2c_cmd_in_window("openim/modify_c2c_msg", "{\"From_Account\":\"c\",\"To_Account\":\"b\",\"MsgKey\":\"%s\","
+                    "\"MsgBody\":" TEXT("changed") "}");
+}
+
+static void test_set_read_in_window(void **st)
+{
+  (void)st;
+  c2c_cmd_in_window("openim/admin_set_msg_read", "{\"Report_Account\":\"b\",\"Peer_Account\":\"c\",\"x\":\"%s\"}");
+}
+
+static void test_conv_delete_in_window(void **st)
+{
+  (void)st;
+  c2c_cmd_in_window("recentcontact/delete", "{\"From_Account\":\"b\",\"To_Account\":\"c\",\"Type\":1,"
+                    "\"ClearRamble\":1,\"x\":\"%s\"}");
+}
+
 /* The App admin's own account is deleted while a sendmsg without From_Account waits for the deletion: the message
  * is then sent from a new account of the admin (rest_admin_account_make, §73), nothing from the old number — on
  * main it was sent from the deleted number, and the admin was left with no account. */
@@ -488,6 +580,11 @@ int main(void)
     cmocka_unit_test_teardown(test_import_during_delete_capped, stop),
     cmocka_unit_test_teardown(test_rest_send_from_deleted_waits, stop),
     cmocka_unit_test_teardown(test_admin_send_during_its_delete, stop),
+    cmocka_unit_test_teardown(test_rest_import_from_deleted_waits, stop),
+    cmocka_unit_test_teardown(test_withdraw_in_window, stop),
+    cmocka_unit_test_teardown(test_modify_in_window, stop),
+    cmocka_unit_test_teardown(test_set_read_in_window, stop),
+    cmocka_unit_test_teardown(test_conv_delete_in_window, stop),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
