@@ -280,10 +280,14 @@ void rest_import_group_msg(rest_ctx_t *c)
     in->random = (uint32_t)json_integer_value(r);
     if ((rc = pack(c, e, 1, &in->body, &in->body_len, why, sizeof why))) break;
   }
-  if (rc) {
+  /* a sender being deleted: the whole import after its deletion, as send_group_msg (§112); run again then */
+  int waits = 0;
+  for (i = 0; !rc && !waits && i < n; i++) waits = rel_gate_named(c->srv, c->sdkappid, ins[i].from_no);
+  if (rc || waits) {
     for (i = 0; i < n; i++) free(ins[i].body);
     free(ins);
-    rest_reply_err(c, rc, why, NULL);
+    if (waits) rel_gate_rest_wait(c->srv, c);
+    else rest_reply_err(c, rc, why, NULL);
     return;
   }
   imp_t *m = calloc(1, sizeof *m);

@@ -17,6 +17,7 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "e2e.h"
@@ -170,11 +171,38 @@ static void test_group_send_in_window(void **st)
   assert_int_equal(db_count("SELECT count(*) FROM grp_msg WHERE sdkappid=%u"), before);
 }
 
+/* import_group_msg with a message from b in b's committed deletion: the import waits for the deletion, then is
+ * refused as naming no account; nothing stored — before §112 it was stored from the deleted number after it. */
+static void test_group_import_in_window(void **st)
+{
+  (void)st;
+  char body[768];
+  char g[64];
+  snprintf(g, sizeof g, "%s", create_group("a", "g3"));
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  long long before = db_count("SELECT count(*) FROM grp_msg WHERE sdkappid=%u");
+  int del, req;
+  snprintf(body, sizeof body, "{\"GroupId\":\"%s\",\"MsgList\":[{\"From_Account\":\"a\",\"SendTime\":%lld,\"Random\":1,"
+           "\"MsgBody\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"old\"}}]},"
+           "{\"From_Account\":\"b\",\"SendTime\":%lld,\"Random\":2,"
+           "\"MsgBody\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"older\"}}]}]}",
+           g, (long long)now.tv_sec, (long long)now.tv_sec);
+  in_window("b", "group_open_http_svc/import_group_msg", body, &del, &req);
+  unlock();
+  json_decref(race_read(del));
+  json_t *r = race_read(req);
+  assert_int_equal(jint(r, "ErrorCode"), 10019); /* MsgList[1].From_Account must be an imported account */
+  json_decref(r);
+  assert_int_equal(db_count("SELECT count(*) FROM grp_msg WHERE sdkappid=%u"), before);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_add_member_in_window, setup, teardown),
     cmocka_unit_test_setup_teardown(test_group_send_in_window, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_group_import_in_window, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
