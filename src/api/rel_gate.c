@@ -11,9 +11,9 @@
  * dropped if the account was deleted (§103); so does a login of such an
  * account, completed then or refused as one whose account was deleted (§108).
  * The REST message commands naming such an account (sendmsg and the other
- * one-to-one writes, send_group_msg's sender) wait too, and run again after
- * it (§108, §112). A stopping server answers every waiting request at once
- * (§108). Loop thread. */
+ * one-to-one writes, the senders of send_group_msg and import_group_msg)
+ * wait too, and run again after it (§108, §112). A stopping server answers
+ * every waiting request at once (§108). Loop thread. */
 #include "api/rel_api.h"
 #include "util/err.h"
 #include "util/log.h"
