@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "e2e.h"
+#include "e2e_damage.h"
 #include "e2e_msg.h"
 #include "e2e_race.h"
 
@@ -51,19 +52,9 @@ static int teardown(void **st)
 /* The number that sql (a SELECT of one integer; %u the app) reads from the server's database. */
 static long long db_count(const char *sql)
 {
-  char path[400], q[512];
-  sqlite3 *db;
-  sqlite3_stmt *st;
-  snprintf(path, sizeof path, "%s/imcloud.db", srv.dir);
+  char q[512];
   snprintf(q, sizeof q, sql, app);
-  assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-  sqlite3_busy_timeout(db, 5000);
-  assert_int_equal(sqlite3_prepare_v2(db, q, -1, &st, NULL), SQLITE_OK);
-  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-  long long v = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return v;
+  return e2e_db_int(&srv, q);
 }
 
 static char *create_group(const char *owner, const char *name)

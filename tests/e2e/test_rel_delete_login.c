@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "e2e.h"
+#include "e2e_damage.h"
 #include "e2e_msg.h"
 #include "e2e_race.h"
 
@@ -99,19 +100,9 @@ static json_t *recv_json(int fd, int timeout_ms)
 /* The number that sql (a SELECT of one integer, %u: n) reads from the server's database. */
 static long long db_count(const char *sql, unsigned n)
 {
-  char path[400], q[256];
-  sqlite3 *db;
-  sqlite3_stmt *st;
-  snprintf(path, sizeof path, "%s/imcloud.db", srv.dir);
+  char q[256];
   snprintf(q, sizeof q, sql, n);
-  assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-  sqlite3_busy_timeout(db, 5000);
-  assert_int_equal(sqlite3_prepare_v2(db, q, -1, &st, NULL), SQLITE_OK);
-  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-  long long v = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return v;
+  return e2e_db_int(&srv, q);
 }
 
 /* Rows of the rel table (no relationship was made here: b's deletion leaves none). */
@@ -303,14 +294,8 @@ static void test_stop_past_timeout_answers_waiting(void **st)
   close(del);
   close(fd);
   wsc_close(&wa);
-  int status = -1; /* the SIGTERM's stop (a second signal would exit 130 at once) */
-  for (int waited = 0; waited < 30000; waited += 10) {
-    if (waitpid(srv.pid, &status, WNOHANG) == srv.pid) break;
-    usleep(10000);
-  }
-  assert_true(WIFEXITED(status));
-  assert_int_equal(WEXITSTATUS(status), 0); /* exit 0: an ASan report would not */
-  srv.pid = 0;
+  /* the SIGTERM's stop (a second signal would exit 130 at once): exit 0, which an ASan report would not give */
+  assert_int_equal(e2e_server_wait_exit(&srv), 0);
   e2e_dir_remove(&srv);
 }
 

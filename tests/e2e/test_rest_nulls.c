@@ -31,6 +31,7 @@
 #include "e2e_msg.h"
 #include "e2e_check.h"
 #include "e2e_fixture.h"
+#include "json_nulls.h"
 
 static void users(const char *const *u) { import_users(srv.port, app, key, u); }
 
@@ -42,20 +43,6 @@ static json_int_t code_of(const char *cmd, const char *body)
   json_int_t code = jint(r, "ErrorCode");
   json_decref(r);
   return code;
-}
-
-/* 1 if v holds an object member that is null, at any depth */
-static int has_null_member(json_t *v)
-{
-  const char *k;
-  json_t *m;
-  size_t i;
-  if (json_is_object(v)) {
-    json_object_foreach(v, k, m) if (json_is_null(m) || has_null_member(m)) return 1;
-  } else if (json_is_array(v)) {
-    json_array_foreach(v, i, m) if (has_null_member(m)) return 1;
-  }
-  return 0;
 }
 
 /* a custom element with its optional fields null, then a text element */
@@ -84,7 +71,7 @@ static void test_sendmsg_nulls(void **st)
   /* the live device's push: the body and push info without the null members, no CloudCustomData */
   json_t *p = wsc_push(&b, "msg", 15000);
   if (!p) fail_msg("no push of the message");
-  if (has_null_member(p)) fail_msg("push carries a null: %s", json_dumps(p, JSON_COMPACT));
+  if (json_has_null_member(p)) fail_msg("push carries a null: %s", json_dumps(p, JSON_COMPACT));
   json_t *m = json_object_get(p, "msg");
   assert_json_is(json_object_get(m, "body"), CLEAN_BODY);
   assert_json_is(json_object_get(m, "offline_push_info"), "{\"Title\":\"t\",\"ApnsInfo\":{\"BadgeMode\":1}}");
@@ -99,7 +86,7 @@ static void test_sendmsg_nulls(void **st)
   size_t i;
   json_array_foreach(evs, i, ev) if (!strcmp(jstr(ev, "type"), "msg")) got = json_object_get(ev, "msg");
   if (!got) fail_msg("no message synced: %s", json_dumps(evs, JSON_COMPACT));
-  if (has_null_member(evs)) fail_msg("sync carries a null: %s", json_dumps(evs, JSON_COMPACT));
+  if (json_has_null_member(evs)) fail_msg("sync carries a null: %s", json_dumps(evs, JSON_COMPACT));
   assert_json_is(json_object_get(got, "body"), CLEAN_BODY);
   json_decref(evs);
   wsc_close(&b);
@@ -109,7 +96,7 @@ static void test_sendmsg_nulls(void **st)
          "\"LastMsgKey\":null}");
   assert_non_null(r);
   if (jint(r, "ErrorCode") || jint(r, "MsgCnt") != 1) fail_msg("%s", json_dumps(r, JSON_COMPACT));
-  if (has_null_member(r)) fail_msg("history carries a null: %s", json_dumps(r, JSON_COMPACT));
+  if (json_has_null_member(r)) fail_msg("history carries a null: %s", json_dumps(r, JSON_COMPACT));
   json_t *item = json_array_get(json_object_get(r, "MsgList"), 0);
   assert_json_is(json_object_get(item, "MsgBody"), CLEAN_BODY);
   assert_string_equal(jstr(item, "CloudCustomData"), "");
@@ -140,7 +127,7 @@ static void test_c2c_commands_nulls(void **st)
            "{\"Operator_Account\":\"cn_b\",\"Peer_Account\":\"%s\",\"MaxCnt\":10,\"LastMsgKey\":null}", peers[k]);
     assert_non_null(r);
     if (jint(r, "ErrorCode") || jint(r, "MsgCnt") != 1) fail_msg("%s", json_dumps(r, JSON_COMPACT));
-    assert_false(has_null_member(r));
+    assert_false(json_has_null_member(r));
     assert_json_is(json_object_get(json_array_get(json_object_get(r, "MsgList"), 0), "MsgBody"), CLEAN_BODY);
     json_decref(r);
   }

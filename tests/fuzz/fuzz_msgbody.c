@@ -12,20 +12,7 @@
 
 #include "im/msgbody.h"
 #include "util/jsonnull.h"
-
-/* 1 if v holds an object member that is null, at any depth */
-static int has_null_member(json_t *v)
-{
-  const char *k;
-  json_t *m;
-  size_t i;
-  if (json_is_object(v)) {
-    json_object_foreach(v, k, m) if (json_is_null(m) || has_null_member(m)) return 1;
-  } else if (json_is_array(v)) {
-    json_array_foreach(v, i, m) if (has_null_member(m)) return 1;
-  }
-  return 0;
-}
+#include "../lib/json_nulls.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -42,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (len > 12288 || strlen(out) != len) abort();
     json_t *again = json_loadb(out, len, 0, NULL);
     if (!again || im_msgbody_check(json_object_get(again, "MsgBody"), why, sizeof why)) abort();
-    if (has_null_member(again)) abort(); /* nothing stored carries a null (§63) */
+    if (json_has_null_member(again)) abort(); /* nothing stored carries a null (§63) */
     json_decref(again);
     free(out);
   } else if (!why[0]) {

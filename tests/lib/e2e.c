@@ -98,6 +98,12 @@ int e2e_server_stop(e2e_server_t *srv)
 {
   if (!srv->pid) return -1;
   kill(srv->pid, SIGTERM);
+  return e2e_server_wait_exit(srv);
+}
+
+int e2e_server_wait_exit(e2e_server_t *srv)
+{
+  if (!srv->pid) return -1;
   int st = 0;
   for (int i = 0; i < 3000; i++) {
     if (waitpid(srv->pid, &st, WNOHANG) == srv->pid) {

@@ -28,6 +28,8 @@ void e2e_dir_init(e2e_server_t *srv);
 int e2e_server_start(e2e_server_t *srv, const char *const *extra_args);
 /* SIGTERM and wait; returns the exit status (or 128+signal). */
 int e2e_server_stop(e2e_server_t *srv);
+/* Wait for a server already signalled to exit (30 s at most, then SIGKILL and -1): as e2e_server_stop. */
+int e2e_server_wait_exit(e2e_server_t *srv);
 /* SIGKILL and wait. */
 void e2e_server_kill(e2e_server_t *srv);
 /* Remove the data directory. */
