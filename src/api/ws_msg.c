@@ -588,6 +588,8 @@ void cws_op_recall(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json
   if (rc) { reply(ws, id, "recall", rc, NULL, NULL); return; }
   json_t *key = json_object_get(req, "msg_key");
   if (!json_is_string(key)) { reply(ws, id, "recall", IMC_E_MSG_KEY, NULL, NULL); return; }
+  /* with an account being deleted: after its deletion, run again then (its events would go to the deleted number) */
+  if (rel_gate_ws_names(srv, ws, c, cws_op_recall, id, req, peer)) return; /* §112 */
   pending_t *p = pending_new(srv, c, id, "recall");
   if (!p) { reply(ws, id, "recall", IMC_E_NOMEM, NULL, NULL); return; }
   im_c2c_recall(srv->c2c, sess(c)->sdkappid, sess(c)->user_no, sess(c)->user_no, peer, json_string_value(key),
@@ -602,6 +604,7 @@ void cws_op_read(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t
   int rc = peer_of(srv, c, req, "peer", &peer_id, &peer);
   if (rc) { reply(ws, id, "read", rc, NULL, NULL); return; }
   if (opt_u32(req, "seq", &seq, &given)) { reply(ws, id, "read", IMC_E_INVAL, "seq must be an integer", NULL); return; }
+  if (rel_gate_ws_names(srv, ws, c, cws_op_read, id, req, peer)) return; /* as recall (§112) */
   pending_t *p = pending_new(srv, c, id, "read");
   if (!p) { reply(ws, id, "read", IMC_E_NOMEM, NULL, NULL); return; }
   /* read up to 0: nothing (read positions never move back; the core takes 0 as "the newest message"), answered
@@ -695,6 +698,7 @@ void cws_op_pin(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t 
     reply(ws, id, "pin", IMC_E_INVAL, "pinned must be a boolean", NULL);
     return;
   }
+  if (!gid && rel_gate_ws_names(srv, ws, c, cws_op_pin, id, req, peer)) return; /* as recall (§112) */
   pending_t *p = pending_new(srv, c, id, "pin");
   if (!p) { reply(ws, id, "pin", IMC_E_NOMEM, NULL, NULL); return; }
   if (gid) { /* the same bound, over both kinds (im_c2c_pinned_count) */
@@ -730,6 +734,7 @@ void cws_op_conv_delete(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id,
     reply(ws, id, "conv_delete", IMC_E_CONV_PARAM, "clear is not supported for group conversations", NULL);
     return;
   }
+  if (!gid && rel_gate_ws_names(srv, ws, c, cws_op_conv_delete, id, req, peer)) return; /* as recall (§112) */
   pending_t *p = pending_new(srv, c, id, "conv_delete");
   if (!p) { reply(ws, id, "conv_delete", IMC_E_NOMEM, NULL, NULL); return; }
   if (gid) {

@@ -522,6 +522,78 @@ static void test_conv_delete_in_window(void **st)
                     "\"ClearRamble\":1,\"x\":\"%s\"}");
 }
 
+/* Conversation rows of account user with peer (both numbers), in the list and its log. */
+static long long recent_rows(long long user, long long peer)
+{
+  char q[256];
+  long long n = 0;
+  static const char *const tables[] = { "c2c_recent", "c2c_recent_log" };
+  for (int i = 0; i < 2; i++) {
+    snprintf(q, sizeof q, "SELECT count(*) FROM %s WHERE user_no = %lld AND peer_no = %lld", tables[i], user, peer);
+    n += e2e_db_int(&srv, q);
+  }
+  return n;
+}
+
+/* A WebSocket op of a on its conversation with b (fields: fmt with the MsgKey of a's message to b, %s) sent while
+ * b's deletion is in flight waits for it, then runs again and is refused (b is no account any more); nothing is
+ * written for b's number after its deletion, and a keeps no conversation row with it — before §112 the op ran at
+ * once, and its events or rows were written after the deletion. */
+static void ws_op_in_window(const char *op, const char *fmt)
+{
+  int del;
+  char fields[512], frame[768];
+  wsc_t wa;
+  start(NULL, NULL);
+  json_t *r = V4("openim/sendmsg", "{\"From_Account\":\"a\",\"To_Account\":\"b\",\"MsgRandom\":6,\"MsgBody\":"
+                 TEXT("to the going") "}");
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  snprintf(fields, sizeof fields, fmt, jstr(r, "MsgKey"));
+  json_decref(r);
+  assert_int_equal(wsc_login(&wa, srv.port, app, key, "a", "Web"), 0);
+  long long old = b_no(), top = top_useq(old);
+  delete_b_held(&del);
+  int id = 77;
+  snprintf(frame, sizeof frame, "{\"id\":%d,\"op\":\"%s\",%s}", id, op, fields);
+  assert_int_equal(e2e_ws_send_text(wa.fd, frame), 0);
+  wait_stat("rel_gate", "waiting", 1); /* on main: 0, it ran at once */
+  unlock();
+  r = race_read(del);
+  assert_int_equal(jint(first(r, "ResultItem"), "ResultCode"), 0);
+  json_decref(r);
+  r = wsc_take(&wa, match_id, &id, 15000);
+  assert_non_null(r);
+  assert_int_not_equal(jint(r, "code"), 0);
+  json_decref(r);
+  assert_true(top_useq(old) <= top);
+  assert_int_equal(recent_rows(no_of("a"), old), 0);
+  wsc_close(&wa);
+}
+
+static void test_ws_recall_in_window(void **st)
+{
+  (void)st;
+  ws_op_in_window("recall", "\"peer\":\"b\",\"msg_key\":\"%s\"");
+}
+
+static void test_ws_read_in_window(void **st)
+{
+  (void)st;
+  ws_op_in_window("read", "\"peer\":\"b\",\"x\":\"%s\"");
+}
+
+static void test_ws_pin_in_window(void **st)
+{
+  (void)st;
+  ws_op_in_window("pin", "\"peer\":\"b\",\"pinned\":true,\"x\":\"%s\"");
+}
+
+static void test_ws_conv_delete_in_window(void **st)
+{
+  (void)st;
+  ws_op_in_window("conv_delete", "\"peer\":\"b\",\"clear\":true,\"x\":\"%s\"");
+}
+
 /* The App admin's own account is deleted while a sendmsg without From_Account waits for the deletion: the message
  * is then sent from a new account of the admin (rest_admin_account_make, §73), nothing from the old number — on
  * main it was sent from the deleted number, and the admin was left with no account. */
@@ -570,6 +642,10 @@ int main(void)
     cmocka_unit_test_teardown(test_modify_in_window, stop),
     cmocka_unit_test_teardown(test_set_read_in_window, stop),
     cmocka_unit_test_teardown(test_conv_delete_in_window, stop),
+    cmocka_unit_test_teardown(test_ws_recall_in_window, stop),
+    cmocka_unit_test_teardown(test_ws_read_in_window, stop),
+    cmocka_unit_test_teardown(test_ws_pin_in_window, stop),
+    cmocka_unit_test_teardown(test_ws_conv_delete_in_window, stop),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
