@@ -5,6 +5,7 @@
  * is durable, a read (GET) as a job on the reader pool, so the loop never
  * touches the disk. The token hash is checked from memory; a token rotated
  * by the CLI arrives through the change log (changes.c).
+ * The purchases and life-cycle endpoints are in operator_life.c.
  * Documented in docs/operator-api.md.
  *
  * Errors have one shape and one vocabulary: {"error":{"code","message"}}
@@ -13,6 +14,7 @@
  * line and column for a body that is not JSON, INVAL for a bad or unknown
  * field; a known path with the wrong method is 405 with an Allow header. */
 #include "api/api_int.h"
+#include "api/operator_int.h"
 #include "api/rel_settings.h"
 #include "auth/optoken.h"
 #include "billing/billing.h"
@@ -27,22 +29,6 @@
 #include <string.h>
 #include <strings.h>
 
-typedef struct op_req {
-  store_job_t job;
-  api_srv_t *srv;
-  net_req_t *req;
-  json_t *body;       /* request JSON (POST) */
-  int64_t id;         /* path id, if any */
-  int status;         /* reply status */
-  json_t *out;        /* reply JSON, built on the writer thread */
-  int created;        /* apps_create: `app` goes into the registry at once */
-  store_app_t app;
-  tenant_lifecycle_t lc; /* its life cycle (no orders yet); zeroed = plan not ready */
-  int tz, tz_rc;      /* apps_create: its billing zone (M-1), for the meter */
-  int (*run)(struct op_req *o, store_t *s);
-  void (*applied)(struct op_req *o); /* loop thread, after a 200 write committed: memory follows */
-  api_fresh_t fresh;  /* apps a write changed: into the registry before the reply */
-} op_req_t;
 
 /* The one error body of the operator API. */
 static json_t *err_json(int err, const char *msg)
@@ -55,7 +41,7 @@ static void reply_err(net_req_t *req, int status, int err, const char *msg)
   api_reply_json(req, status, err_json(err, msg));
 }
 
-static int fail(op_req_t *o, int status, int err, const char *msg)
+int op_fail(op_req_t *o, int status, int err, const char *msg)
 {
   o->status = status;
   o->out = err_json(err, msg);
@@ -103,9 +89,9 @@ static int customers_create(op_req_t *o, store_t *s)
 {
   json_t *name = json_object_get(o->body, "name");
   int64_t id;
-  if (!json_is_string(name)) return fail(o, 400, IMC_E_INVAL, "name (string) is required");
+  if (!json_is_string(name)) return op_fail(o, 400, IMC_E_INVAL, "name (string) is required");
   int rc = tenant_customer_create(s, json_string_value(name), imc_clock_now_s(), &id);
-  if (rc == IMC_E_INVAL) return fail(o, 400, rc, "name must be 1-127 bytes of UTF-8 text (no control characters)");
+  if (rc == IMC_E_INVAL) return op_fail(o, 400, rc, "name must be 1-127 bytes of UTF-8 text (no control characters)");
   if (rc) return rc;
   o->status = 201;
   o->out = json_pack("{s:I}", "id", (json_int_t)id);
@@ -125,23 +111,23 @@ static int apps_create(op_req_t *o, store_t *s)
   json_t *cust = json_object_get(o->body, "customer_id"), *name = json_object_get(o->body, "name");
   json_t *region = json_object_get(o->body, "region"), *created = json_object_get(o->body, "created_at");
   json_t *scheme = json_object_get(o->body, "scheme");
-  if (!json_is_integer(cust)) return fail(o, 400, IMC_E_INVAL, "customer_id (integer) is required");
-  if (!json_is_string(name)) return fail(o, 400, IMC_E_INVAL, "name (string) is required");
-  if (!json_is_string(region)) return fail(o, 400, IMC_E_INVAL, "region (string) is required");
-  if (created && !json_is_string(created)) return fail(o, 400, IMC_E_INVAL, "created_at must be a string YYYY-MM-DD");
-  if (scheme && !json_is_string(scheme)) return fail(o, 400, IMC_E_INVAL, "scheme must be a string");
+  if (!json_is_integer(cust)) return op_fail(o, 400, IMC_E_INVAL, "customer_id (integer) is required");
+  if (!json_is_string(name)) return op_fail(o, 400, IMC_E_INVAL, "name (string) is required");
+  if (!json_is_string(region)) return op_fail(o, 400, IMC_E_INVAL, "region (string) is required");
+  if (created && !json_is_string(created)) return op_fail(o, 400, IMC_E_INVAL, "created_at must be a string YYYY-MM-DD");
+  if (scheme && !json_is_string(scheme)) return op_fail(o, 400, IMC_E_INVAL, "scheme must be a string");
   tenant_app_params_t p = { .customer_id = json_integer_value(cust), .name = json_string_value(name),
                             .region = json_string_value(region), .scheme = scheme ? json_string_value(scheme) : NULL,
                             .now_s = imc_clock_now_s() };
   int y, m, d;
   if (created) {
-    if (imc_date_parse(json_string_value(created), &y, &m, &d)) return fail(o, 400, IMC_E_INVAL, "created_at must be YYYY-MM-DD");
+    if (imc_date_parse(json_string_value(created), &y, &m, &d)) return op_fail(o, 400, IMC_E_INVAL, "created_at must be YYYY-MM-DD");
     p.created_at_s = imc_day_start(imc_days_from_civil(y, m, d), o->srv->tz_offset_s);
   }
   const char *field, *rule;
   char msg[160];
   int bad = tenant_app_check(&p, &field, &rule); /* the message names the one wrong field */
-  if (bad) { snprintf(msg, sizeof msg, "%s %s", field, rule); return fail(o, 400, bad, msg); }
+  if (bad) { snprintf(msg, sizeof msg, "%s %s", field, rule); return op_fail(o, 400, bad, msg); }
   store_app_t a;
   int rc = tenant_app_create(s, &p, &a);
   if (!rc) {
@@ -150,8 +136,8 @@ static int apps_create(op_req_t *o, store_t *s)
     if (tenant_lifecycle(&a, NULL, 0, imc_day_of(p.now_s, o->srv->tz_offset_s), &o->lc)) memset(&o->lc, 0, sizeof o->lc);
     o->tz_rc = meter_app_zone(s, a.sdkappid, o->srv->tz_offset_s, &o->tz);
   }
-  if (rc == IMC_E_NOTFOUND) return fail(o, 404, rc, "no such customer");
-  if (rc == IMC_E_APP_BACKDATED) return fail(o, 409, rc, imc_strerror(rc));
+  if (rc == IMC_E_NOTFOUND) return op_fail(o, 404, rc, "no such customer");
+  if (rc == IMC_E_APP_BACKDATED) return op_fail(o, 409, rc, imc_strerror(rc));
   if (rc) return rc;
   o->status = 201;
   o->out = app_json(&a);
@@ -163,7 +149,7 @@ static int apps_show(op_req_t *o, store_t *s)
   store_app_t a;
   int64_t n = 0;
   int rc = o->id > 0 && o->id <= UINT32_MAX ? store_app_get(s, (uint32_t)o->id, &a) : IMC_E_NOTFOUND;
-  if (rc == IMC_E_NOTFOUND) return fail(o, 404, rc, "no such app");
+  if (rc == IMC_E_NOTFOUND) return op_fail(o, 404, rc, "no such app");
   if (!rc) rc = store_account_count(s, a.sdkappid, &n);
   if (rc) return rc;
   int bad = 0;
@@ -181,7 +167,7 @@ static int wallet_show(op_req_t *o, store_t *s)
   store_customer_t c;
   int64_t bal = 0;
   int rc = store_customer_get(s, o->id, &c);
-  if (rc == IMC_E_NOTFOUND) return fail(o, 404, rc, "no such customer");
+  if (rc == IMC_E_NOTFOUND) return op_fail(o, 404, rc, "no such customer");
   op_list_t l = { json_array(), 0 };
   if (!rc) rc = store_wallet_balance(s, o->id, &bal);
   if (!rc) rc = store_ledger_each(s, o->id, on_entry, &l);
@@ -195,20 +181,20 @@ static int wallet_topup(op_req_t *o, store_t *s)
 {
   json_t *amount = json_object_get(o->body, "amount_fen"), *ref = json_object_get(o->body, "reference");
   json_t *reason = json_object_get(o->body, "reason");
-  if (!json_is_integer(amount)) return fail(o, 400, IMC_E_INVAL, "amount_fen (integer) is required");
-  if (!json_is_string(ref)) return fail(o, 400, IMC_E_INVAL, "reference (string) is required");
-  if (reason && !json_is_string(reason)) return fail(o, 400, IMC_E_INVAL, "reason must be a string");
+  if (!json_is_integer(amount)) return op_fail(o, 400, IMC_E_INVAL, "amount_fen (integer) is required");
+  if (!json_is_string(ref)) return op_fail(o, 400, IMC_E_INVAL, "reference (string) is required");
+  if (reason && !json_is_string(reason)) return op_fail(o, 400, IMC_E_INVAL, "reason must be a string");
   const char *field, *rule;
   char msg[160];
   if (tenant_wallet_check(json_integer_value(amount), reason ? json_string_value(reason) : "top-up", json_string_value(ref), &field, &rule)) {
     snprintf(msg, sizeof msg, "%s %s", field, rule); /* names the one wrong field */
-    return fail(o, 400, IMC_E_INVAL, msg);
+    return op_fail(o, 400, IMC_E_INVAL, msg);
   }
   store_ledger_t e;
   int rc = tenant_wallet_post(s, 1, o->id, TENANT_LEDGER_TOPUP, json_integer_value(amount),
                               reason ? json_string_value(reason) : "top-up", json_string_value(ref), imc_clock_now_s(), &e);
-  if (rc == IMC_E_NOTFOUND) return fail(o, 404, rc, "no such customer");
-  if (rc == IMC_E_EXISTS) return fail(o, 409, rc, "that reference was used for a different entry");
+  if (rc == IMC_E_NOTFOUND) return op_fail(o, 404, rc, "no such customer");
+  if (rc == IMC_E_EXISTS) return op_fail(o, 409, rc, "that reference was used for a different entry");
   if (rc) return rc;
   /* the credit pays the open bills it covers and ends arrears, in the same transaction (P-14, P-45) */
   meter_arrears_stats_t ar;
@@ -235,14 +221,14 @@ static int app_usage(op_req_t *o, store_t *s)
   char month[16];
   int y, m;
   if (net_req_query_param(o->req, "month", month, sizeof month) < 0 || imc_month_parse(month, &y, &m))
-    return fail(o, 400, IMC_E_INVAL, "month=YYYY-MM is required");
+    return op_fail(o, 400, IMC_E_INVAL, "month=YYYY-MM is required");
   meter_report_t *r = malloc(sizeof *r);
   if (!r) return IMC_E_NOMEM;
   int rc = o->id <= UINT32_MAX ? meter_report(s, (uint32_t)o->id, y * 100 + m, o->srv->tz_offset_s, r) : IMC_E_NOTFOUND;
   if (!rc && !(o->out = meter_report_json(r))) rc = IMC_E_NOMEM;
   free(r);
-  if (rc == IMC_E_NOTFOUND) return fail(o, 404, rc, "no such app");
-  if (rc == IMC_E_CONFIG) return fail(o, 500, rc, "the billing_tz setting of the app's region is invalid");
+  if (rc == IMC_E_NOTFOUND) return op_fail(o, 404, rc, "no such app");
+  if (rc == IMC_E_CONFIG) return op_fail(o, 500, rc, "the billing_tz setting of the app's region is invalid");
   return rc;
 }
 
@@ -253,7 +239,7 @@ static void relset_applied(op_req_t *o) { rel_settings_apply(o->srv, (uint32_t)o
 static int relset_app(op_req_t *o, store_t *s)
 {
   store_app_t a;
-  if (o->id > UINT32_MAX || store_app_get(s, (uint32_t)o->id, &a)) return fail(o, 404, IMC_E_NOTFOUND, "no such app");
+  if (o->id > UINT32_MAX || store_app_get(s, (uint32_t)o->id, &a)) return op_fail(o, 404, IMC_E_NOTFOUND, "no such app");
   return 0;
 }
 
@@ -268,7 +254,7 @@ static int relset_set(op_req_t *o, store_t *s)
   char why[200];
   if (relset_app(o, s) || o->status != 200) return 0;
   int rc = rel_settings_write(s, (uint32_t)o->id, o->body, &o->out, why, sizeof why);
-  if (rc == IMC_E_INVAL) return fail(o, 400, rc, why);
+  if (rc == IMC_E_INVAL) return op_fail(o, 400, rc, why);
   if (!rc) o->applied = relset_applied;
   return rc;
 }
@@ -278,7 +264,7 @@ static int app_call_minutes(op_req_t *o, store_t *s)
   json_t *kind = json_object_get(o->body, "kind"), *min = json_object_get(o->body, "minutes");
   json_t *id = json_object_get(o->body, "event_id"), *date = json_object_get(o->body, "date");
   if (!json_is_string(kind) || !json_is_integer(min) || !json_is_string(id) || (date && !json_is_string(date)))
-    return fail(o, 400, IMC_E_INVAL, "kind, event_id (strings) and minutes (integer) are required; date (YYYY-MM-DD) is optional");
+    return op_fail(o, 400, IMC_E_INVAL, "kind, event_id (strings) and minutes (integer) are required; date (YYYY-MM-DD) is optional");
   char err[256];
   int32_t day;
   int replayed = 0;
@@ -286,9 +272,9 @@ static int app_call_minutes(op_req_t *o, store_t *s)
                                                       json_string_value(id), date ? json_string_value(date) : NULL,
                                                       imc_clock_now_s(), o->srv->tz_offset_s, &day, &replayed, err, sizeof err)
                                : IMC_E_NOTFOUND;
-  if (rc == IMC_E_NOTFOUND) return fail(o, 404, rc, "no such app");
-  if (rc == IMC_E_INVAL || rc == IMC_E_METER_LATE) return fail(o, 400, rc, err);
-  if (rc == IMC_E_EXISTS || rc == IMC_E_METER_NO_CALL_PACKAGE) return fail(o, 409, rc, err);
+  if (rc == IMC_E_NOTFOUND) return op_fail(o, 404, rc, "no such app");
+  if (rc == IMC_E_INVAL || rc == IMC_E_METER_LATE) return op_fail(o, 400, rc, err);
+  if (rc == IMC_E_EXISTS || rc == IMC_E_METER_NO_CALL_PACKAGE) return op_fail(o, 409, rc, err);
   if (rc) return rc;
   char ds[16];
   snprintf(ds, sizeof ds, "%04d-%02d-%02d", day / 10000, day / 100 % 100, day % 100);
@@ -312,7 +298,7 @@ static int app_bills(op_req_t *o, store_t *s)
 {
   store_app_t a;
   int rc = o->id <= UINT32_MAX ? store_app_get(s, (uint32_t)o->id, &a) : IMC_E_NOTFOUND;
-  if (rc == IMC_E_NOTFOUND) return fail(o, 404, rc, "no such app");
+  if (rc == IMC_E_NOTFOUND) return op_fail(o, 404, rc, "no such app");
   return rc ? rc : bills_list(o, s, a.customer_id, a.sdkappid);
 }
 
@@ -320,7 +306,7 @@ static int customer_bills(op_req_t *o, store_t *s)
 {
   store_customer_t c;
   int rc = store_customer_get(s, o->id, &c);
-  if (rc == IMC_E_NOTFOUND) return fail(o, 404, rc, "no such customer");
+  if (rc == IMC_E_NOTFOUND) return op_fail(o, 404, rc, "no such customer");
   return rc ? rc : bills_list(o, s, o->id, 0);
 }
 
@@ -338,12 +324,12 @@ static int app_bill_recheck(op_req_t *o, store_t *s)
   json_t *month = json_object_get(o->body, "month");
   int y, m, added;
   if (!json_is_string(month) || imc_month_parse(json_string_value(month), &y, &m))
-    return fail(o, 400, IMC_E_INVAL, "month (\"YYYY-MM\", the usage month of the bill) is required");
-  if (o->id > UINT32_MAX) return fail(o, 404, IMC_E_NOTFOUND, "no such app");
+    return op_fail(o, 400, IMC_E_INVAL, "month (\"YYYY-MM\", the usage month of the bill) is required");
+  if (o->id > UINT32_MAX) return op_fail(o, 404, IMC_E_NOTFOUND, "no such app");
   char err[256], ms[16];
   int rc = meter_bill_recheck_queue(s, 1, (uint32_t)o->id, y * 100 + m, imc_clock_now_s(), o->srv->tz_offset_s, &added, err, sizeof err);
-  if (rc == IMC_E_NOTFOUND) return fail(o, 404, rc, err); /* no such app, or no bill for the month */
-  if (rc == IMC_E_BILL_MONTH) return fail(o, 409, rc, err); /* not ended yet */
+  if (rc == IMC_E_NOTFOUND) return op_fail(o, 404, rc, err); /* no such app, or no bill for the month */
+  if (rc == IMC_E_BILL_MONTH) return op_fail(o, 409, rc, err); /* not ended yet */
   if (rc) return rc;
   snprintf(ms, sizeof ms, "%04d-%02d", y, m);
   o->out = json_pack("{s:I,s:s,s:b,s:b}", "sdkappid", (json_int_t)o->id, "bill_month", ms, "queued", 1, "already_queued", !added);
@@ -369,237 +355,15 @@ static int customer_big_groups(op_req_t *o, store_t *s)
   int64_t extra;
   int rc;
   if (o->body && (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > TENANT_BIG_GROUPS_EXTRA_MAX))
-    return fail(o, 400, IMC_E_INVAL, "extra (an integer 0..1000000) is required");
+    return op_fail(o, 400, IMC_E_INVAL, "extra (an integer 0..1000000) is required");
   if (o->body && (rc = tenant_customer_set_big_groups_extra(s, o->id, json_integer_value(v))) && rc != IMC_E_NOTFOUND) return rc;
   rc = tenant_customer_big_groups_extra(s, o->id, &extra);
   store_customer_t c;
-  if (!rc && (rc = store_customer_get(s, o->id, &c)) == IMC_E_NOTFOUND) return fail(o, 404, rc, "no such customer");
+  if (!rc && (rc = store_customer_get(s, o->id, &c)) == IMC_E_NOTFOUND) return op_fail(o, 404, rc, "no such customer");
   if (rc) return rc;
   o->out = json_pack("{s:I,s:I}", "customer_id", (json_int_t)o->id, "big_groups_extra", (json_int_t)extra);
   o->applied = big_groups_applied;
   return 0;
-}
-
-/* ---- purchases and the life cycle (docs/editions.md; the same tenant
- * functions as `imcloud app …` / `imcloud addon …`) ---------------------------- */
-/* The HTTP status of a refused order or status change. */
-static int order_status(int rc)
-{
-  switch (rc) {
-  case IMC_E_NOTFOUND: return 404;
-  case IMC_E_EXISTS: return 409;
-  case IMC_E_WALLET_FUNDS: return 402;
-  case IMC_E_PLAN_EDITION_CHANGE: case IMC_E_PLAN_EXPIRED: case IMC_E_BILL_MONTH_ISSUED: case IMC_E_APP_IN_ARREARS:
-  case IMC_E_ORDER_BEFORE_APP: return 409;
-  default: return 400;
-  }
-}
-
-/* A refused order answers 4xx with the tenant's reason; storage errors
- * fail the job (500, nothing written). */
-static int fatal_or_fail(op_req_t *o, int rc, const char *err)
-{
-  if (rc == IMC_E_IO || rc == IMC_E_BUSY || rc == IMC_E_NOMEM) return rc;
-  return fail(o, order_status(rc), rc, err[0] ? err : imc_strerror(rc));
-}
-
-/* Optional "at": YYYY-MM-DD, no later than today; default today (billing zone). */
-static int body_day(op_req_t *o, int64_t now, int64_t *day)
-{
-  json_t *at = json_object_get(o->body, "at");
-  int64_t today = imc_day_of(now, o->srv->tz_offset_s);
-  int y, m, d;
-  *day = today;
-  if (!at) return 0;
-  if (!json_is_string(at) || imc_date_parse(json_string_value(at), &y, &m, &d)) return fail(o, 400, IMC_E_INVAL, "at must be a date YYYY-MM-DD"), 1;
-  *day = imc_days_from_civil(y, m, d);
-  if (*day > today) return fail(o, 400, IMC_E_INVAL, "at is in the future"), 1;
-  return 0;
-}
-
-static int body_ref(op_req_t *o, const char **ref)
-{
-  json_t *r = json_object_get(o->body, "reference");
-  *ref = NULL;
-  if (!r) return 0;
-  if (!json_is_string(r)) return fail(o, 400, IMC_E_INVAL, "reference must be a string of 1-40 printable bytes"), 1;
-  *ref = json_string_value(r);
-  return 0;
-}
-
-/* After an order or a status change: the app's life-cycle jobs for today
- * (auto-renew, suspension, resumption, as the CLI runs them), then
- * {"state": …, "order": …?, "replayed": …?} and the app for the registry. */
-static int life_finish(op_req_t *o, store_t *s, const store_order_t *ord, int replayed)
-{
-  uint32_t id = (uint32_t)o->id;
-  int64_t now = imc_clock_now_s(), today = imc_day_of(now, o->srv->tz_offset_s);
-  tenant_run_t ran;
-  char err[256] = "";
-  int rc = tenant_app_lifecycle_run(s, id, today, now, &ran, err, sizeof err);
-  if (rc) return rc;
-  /* a renewal resumes a lapsed app, but not past an overdue bill of its customer (P-14, P-45): the
-   * arrears pass suspends it again at once (it ran only at the next day change) */
-  store_app_t a;
-  meter_arrears_stats_t ar;
-  if ((rc = store_app_get(s, id, &a)) || (rc = meter_arrears_run(s, a.customer_id, 0, now, o->srv->tz_offset_s, &ar))) return rc;
-  if ((rc = api_fresh_load(s, &o->fresh, 0, id, today))) return rc;
-  json_t *st = tenant_app_state_json(s, id, today, now);
-  if (!st) return IMC_E_NOMEM;
-  o->out = json_pack("{s:o}", "state", st);
-  int bad = 0; /* a member left out: the order is undone (job_run: 500 NOMEM, §85) */
-  if (ord) {
-    api_field_put(o->out, "order", tenant_order_json(ord), &bad);
-    api_field_put(o->out, "replayed", json_boolean(replayed), &bad);
-    o->status = replayed ? 200 : 201;
-  }
-  o->out = api_json_whole(o->out, bad);
-  return 0;
-}
-
-static int app_exists(op_req_t *o, store_t *s, store_app_t *a)
-{
-  int rc = o->id <= UINT32_MAX ? store_app_get(s, (uint32_t)o->id, a) : IMC_E_NOTFOUND;
-  if (rc == IMC_E_NOTFOUND) return fail(o, 404, rc, "no such app"), 1;
-  return rc;
-}
-
-/* The app of an order dated `day`: app_exists, then refused (1, 409
- * ORDER_BEFORE_APP) when the day is before the app was created. */
-static int order_app(op_req_t *o, store_t *s, int64_t day, store_app_t *a)
-{
-  int rc = app_exists(o, s, a);
-  if (rc) return rc;
-  char err[160];
-  if ((rc = tenant_order_day_check(a, day, o->srv->tz_offset_s, err, sizeof err))) return fail(o, order_status(rc), rc, err), 1;
-  return 0;
-}
-
-static int app_upgrade(op_req_t *o, store_t *s)
-{
-  json_t *ed = json_object_get(o->body, "edition"), *appr = json_object_get(o->body, "approved");
-  if (!json_is_string(ed)) return fail(o, 400, IMC_E_INVAL, "edition (string) is required");
-  if (appr && !json_is_boolean(appr)) return fail(o, 400, IMC_E_INVAL, "approved must be true or false");
-  int64_t now = imc_clock_now_s(), day;
-  const char *ref;
-  store_app_t a;
-  int rc;
-  if (body_day(o, now, &day) || body_ref(o, &ref) || (rc = order_app(o, s, day, &a)) == 1) return 0;
-  if (rc) return rc;
-  char err[256] = "";
-  if (!strcmp(a.scheme, "legacy")) { /* P-07: trial first, by approval */
-    if (strcmp(json_string_value(ed), "trial"))
-      return fail(o, 409, IMC_E_PLAN_EDITION_CHANGE, "a legacy app becomes trial first (edition trial, approved true), then upgrades (P-07)");
-    rc = tenant_app_legacy_to_trial(s, a.sdkappid, appr && json_is_true(appr), now, err, sizeof err);
-    return rc ? fail(o, order_status(rc), rc, err) : life_finish(o, s, NULL, 0);
-  }
-  store_order_t ord;
-  int replayed = 0;
-  rc = tenant_app_upgrade(s, a.sdkappid, json_string_value(ed), day, ref, now, &ord, &replayed, err, sizeof err);
-  if (rc) return fatal_or_fail(o, rc, err);
-  return life_finish(o, s, &ord, replayed);
-}
-
-static int app_renew(op_req_t *o, store_t *s)
-{
-  int64_t now = imc_clock_now_s(), day;
-  const char *ref;
-  store_app_t a;
-  int rc;
-  if (body_day(o, now, &day) || body_ref(o, &ref) || (rc = order_app(o, s, day, &a)) == 1) return 0;
-  if (rc) return rc;
-  char err[256] = "";
-  store_order_t ord;
-  int replayed = 0;
-  rc = tenant_app_renew(s, a.sdkappid, day, ref, now, &ord, &replayed, err, sizeof err);
-  if (rc) return fatal_or_fail(o, rc, err);
-  return life_finish(o, s, &ord, replayed);
-}
-
-static int addon_buy(op_req_t *o, store_t *s)
-{
-  json_t *name = json_object_get(o->body, "addon"), *val = json_object_get(o->body, "value");
-  if (!json_is_string(name)) return fail(o, 400, IMC_E_INVAL, "addon (string, as imcloud quote names it) is required");
-  int64_t least = tenant_retention_addon(json_string_value(name), NULL) ? 0 : 1; /* 0 ends a retention add-on */
-  if (!least && !val) return fail(o, 400, IMC_E_INVAL, "value is required: months or days (0 ends the add-on)");
-  if (val && !json_is_string(val) && !(json_is_integer(val) && json_integer_value(val) >= least && json_integer_value(val) <= BILL_USAGE_MAX))
-    return fail(o, 400, IMC_E_INVAL, "value must be a positive integer (member_cap 2000; 0 ends c2c_roaming_months or history_days) or a name (av_call basic)");
-  if (json_is_string(val) && (!json_string_length(val) || json_string_length(val) >= sizeof ((store_order_t *)0)->value_name))
-    return fail(o, 400, IMC_E_INVAL, "value name must be 1-15 bytes");
-  int64_t now = imc_clock_now_s(), day;
-  const char *ref;
-  store_app_t a;
-  int rc;
-  if (body_day(o, now, &day) || body_ref(o, &ref) || (rc = order_app(o, s, day, &a)) == 1) return 0;
-  if (rc) return rc;
-  char err[256] = "";
-  store_order_t ord;
-  int replayed = 0;
-  rc = tenant_addon_buy(s, a.sdkappid, json_string_value(name), json_is_integer(val) ? json_integer_value(val) : 0,
-                        json_is_string(val) ? json_string_value(val) : NULL, day, ref, now, &ord, &replayed, err, sizeof err);
-  if (rc) return fatal_or_fail(o, rc, err);
-  return life_finish(o, s, &ord, replayed);
-}
-
-static int addon_list(op_req_t *o, store_t *s)
-{
-  store_app_t a;
-  int rc = app_exists(o, s, &a);
-  if (rc) return rc == 1 ? 0 : rc;
-  int64_t day = imc_day_of(imc_clock_now_s(), o->srv->tz_offset_s);
-  store_order_t *v;
-  int n;
-  if ((rc = tenant_app_orders(s, a.sdkappid, &v, &n))) return rc;
-  json_t *arr = tenant_addons_json(v, n, day);
-  free(v);
-  if (!arr) return IMC_E_NOMEM;
-  char d[16];
-  imc_date_format(day, d, sizeof d);
-  o->out = json_pack("{s:I,s:s,s:o}", "sdkappid", (json_int_t)a.sdkappid, "date", d, "addons", arr);
-  return 0;
-}
-
-static int app_suspend(op_req_t *o, store_t *s)
-{
-  store_app_t a;
-  int rc = app_exists(o, s, &a);
-  if (rc) return rc == 1 ? 0 : rc;
-  if ((rc = tenant_app_suspend(s, a.sdkappid))) return rc;
-  return life_finish(o, s, NULL, 0);
-}
-
-static int app_resume(op_req_t *o, store_t *s)
-{
-  store_app_t a;
-  int rc = app_exists(o, s, &a);
-  if (rc) return rc == 1 ? 0 : rc;
-  char err[256] = "";
-  meter_arrears_stats_t ar; /* the arrears as they are now: paid bills end them (P-45) before the check below */
-  if ((rc = meter_arrears_run(s, a.customer_id, 0, imc_clock_now_s(), o->srv->tz_offset_s, &ar))) return rc;
-  if ((rc = tenant_app_resume(s, a.sdkappid, imc_day_of(imc_clock_now_s(), o->srv->tz_offset_s), err, sizeof err)))
-    return fatal_or_fail(o, rc, err);
-  return life_finish(o, s, NULL, 0);
-}
-
-static int app_auto_renew(op_req_t *o, store_t *s)
-{
-  json_t *on = json_object_get(o->body, "on");
-  if (!json_is_boolean(on)) return fail(o, 400, IMC_E_INVAL, "on (true or false) is required");
-  store_app_t a;
-  int rc = app_exists(o, s, &a);
-  if (rc) return rc == 1 ? 0 : rc;
-  if ((rc = tenant_app_set_auto_renew(s, a.sdkappid, json_is_true(on)))) return rc;
-  return life_finish(o, s, NULL, 0);
-}
-
-static int app_state(op_req_t *o, store_t *s)
-{
-  store_app_t a;
-  int rc = app_exists(o, s, &a);
-  if (rc) return rc == 1 ? 0 : rc;
-  int64_t now = imc_clock_now_s();
-  o->out = tenant_app_state_json(s, a.sdkappid, imc_day_of(now, o->srv->tz_offset_s), now);
-  return o->out ? 0 : IMC_E_NOMEM;
 }
 
 static void clock_get(api_srv_t *srv, net_req_t *req, json_t *body) { (void)body; api_clock_get(srv, req); }
@@ -633,14 +397,14 @@ static const struct op_route {
   { "GET", "/operator/v1/customers/", 1, "/bills", customer_bills, NULL, NULL },
   { "GET", "/operator/v1/customers/", 1, "/big-groups", customer_big_groups, NULL, NULL },
   { "POST", "/operator/v1/customers/", 1, "/big-groups", customer_big_groups, "extra", NULL },
-  { "GET", "/operator/v1/apps/", 1, "/state", app_state, NULL, NULL },
-  { "POST", "/operator/v1/apps/", 1, "/upgrade", app_upgrade, "edition at reference approved", NULL },
-  { "POST", "/operator/v1/apps/", 1, "/renew", app_renew, "at reference", NULL },
-  { "GET", "/operator/v1/apps/", 1, "/addons", addon_list, NULL, NULL },
-  { "POST", "/operator/v1/apps/", 1, "/addons", addon_buy, "addon value at reference", NULL },
-  { "POST", "/operator/v1/apps/", 1, "/suspend", app_suspend, "", NULL },
-  { "POST", "/operator/v1/apps/", 1, "/resume", app_resume, "", NULL },
-  { "POST", "/operator/v1/apps/", 1, "/auto-renew", app_auto_renew, "on", NULL },
+  { "GET", "/operator/v1/apps/", 1, "/state", op_app_state, NULL, NULL },
+  { "POST", "/operator/v1/apps/", 1, "/upgrade", op_app_upgrade, "edition at reference approved", NULL },
+  { "POST", "/operator/v1/apps/", 1, "/renew", op_app_renew, "at reference", NULL },
+  { "GET", "/operator/v1/apps/", 1, "/addons", op_addon_list, NULL, NULL },
+  { "POST", "/operator/v1/apps/", 1, "/addons", op_addon_buy, "addon value at reference", NULL },
+  { "POST", "/operator/v1/apps/", 1, "/suspend", op_app_suspend, "", NULL },
+  { "POST", "/operator/v1/apps/", 1, "/resume", op_app_resume, "", NULL },
+  { "POST", "/operator/v1/apps/", 1, "/auto-renew", op_app_auto_renew, "on", NULL },
   { "GET", "/operator/v1/clock", 0, NULL, NULL, NULL, clock_get },
   { "POST", "/operator/v1/clock", 0, NULL, NULL, "now advance_s", api_clock_post },
   { "GET", "/operator/v1/jobs", 0, NULL, NULL, NULL, jobs_get },
