@@ -174,10 +174,7 @@ int rel_gate_ws_names(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, cws_op_fn fn,
                       uint32_t peer_no)
 {
   const im_session_t *s = cws_session(c);
-  const u64map_t *named = &srv->rel_gate.named;
-  if (!named->len || (!u64map_get(named, name_key(s->sdkappid, s->user_no)) &&
-                      (!peer_no || !u64map_get(named, name_key(s->sdkappid, peer_no)))))
-    return 0;
+  if (!rel_gate_named(srv, s->sdkappid, s->user_no) && !rel_gate_named(srv, s->sdkappid, peer_no)) return 0;
   const cws_op_t *o = cws_ops;
   while (o->name && o->fn != fn) o++;
   return o->name ? ws_wait(srv, ws, c, o, id, req) : 0;
@@ -185,12 +182,11 @@ int rel_gate_ws_names(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, cws_op_fn fn,
 
 int rel_gate_login(api_srv_t *srv, rel_gate_node_t *n, uint32_t app, uint32_t user_no, const char **why)
 {
-  rel_gate_t *g = &srv->rel_gate;
   *why = NULL;
-  if (!g->named.len || !u64map_get(&g->named, name_key(app, user_no))) return 0;
+  if (!rel_gate_named(srv, app, user_no)) return 0;
   if (srv->stopping) return IMC_E_SHUTDOWN; /* rel_gate_stop ran: nothing waits any more */
   if (!room(srv)) { *why = REL_GATE_FULL; return IMC_E_OVERLOADED; }
-  enqueue(g, n, app, REL_GATE_LOGIN);
+  enqueue(&srv->rel_gate, n, app, REL_GATE_LOGIN);
   return 1;
 }
 
@@ -198,7 +194,7 @@ int rel_gate_status(api_srv_t *srv, uint32_t app, uint32_t user_no, const im_ses
                     int64_t until_s)
 {
   rel_gate_t *g = &srv->rel_gate;
-  if (!g->named.len || !u64map_get(&g->named, name_key(app, user_no))) return 0;
+  if (!rel_gate_named(srv, app, user_no)) return 0;
   /* capped as the requests are (a client of the account logging in and out in a loop while its deletion is
    * held): past it, or out of memory, the change is never made — not before the deletion is durable — and is
    * lost (a later session end writes the window again; a login's push is the status it would have pushed) */
@@ -259,15 +255,15 @@ static void node_run(api_srv_t *srv, rel_gate_node_t *n)
   else rest_dispatch(c);
 }
 
-void rel_gate_release(api_srv_t *srv, uint32_t app)
+/* Unlink the waiting nodes of app (all: of every app) — requests_only: leaving the status changes queued — and
+ * return them in arrival order, uncounted; the others keep their order. */
+static rel_gate_node_t *take(rel_gate_t *g, int all, uint32_t app, int requests_only)
 {
-  rel_gate_t *g = &srv->rel_gate;
-  if (!count_down(&g->held, app)) return;
-  rel_gate_node_t *mine = NULL, **tail = &mine, **p = &g->head; /* the app's waiting requests, in order, unlinked */
+  rel_gate_node_t *mine = NULL, **tail = &mine, **p = &g->head;
   g->tail = NULL;
   while (*p) {
     rel_gate_node_t *n = *p;
-    if (n->app != app) { g->tail = n; p = &n->next; continue; }
+    if ((!all && n->app != app) || (requests_only && n->kind == REL_GATE_STATUS)) { g->tail = n; p = &n->next; continue; }
     *p = n->next;
     n->next = NULL;
     *tail = n;
@@ -275,7 +271,13 @@ void rel_gate_release(api_srv_t *srv, uint32_t app)
     if (n->kind == REL_GATE_STATUS) g->statuses--;
     else g->waiting--;
   }
-  while (mine) { /* a handler run here cannot hold the app again: account_delete is not gated */
+  return mine;
+}
+
+/* Each node of a taken list, in order (node_run). */
+static void run_all(api_srv_t *srv, rel_gate_node_t *mine)
+{
+  while (mine) {
     rel_gate_node_t *n = mine;
     mine = n->next;
     n->next = NULL;
@@ -283,26 +285,16 @@ void rel_gate_release(api_srv_t *srv, uint32_t app)
   }
 }
 
+void rel_gate_release(api_srv_t *srv, uint32_t app)
+{
+  if (!count_down(&srv->rel_gate.held, app)) return;
+  run_all(srv, take(&srv->rel_gate, 0, app, 0)); /* a handler run here cannot hold the app again: account_delete is
+                                                   * not gated */
+}
+
 void rel_gate_stop(api_srv_t *srv)
 {
-  rel_gate_t *g = &srv->rel_gate;
-  rel_gate_node_t *reqs = NULL, **tail = &reqs, **p = &g->head; /* every waiting request, in order, unlinked */
-  g->tail = NULL;
-  while (*p) {
-    rel_gate_node_t *n = *p;
-    if (n->kind == REL_GATE_STATUS) { g->tail = n; p = &n->next; continue; } /* not requests: they stay */
-    *p = n->next;
-    n->next = NULL;
-    *tail = n;
-    tail = &n->next;
-    g->waiting--;
-  }
-  while (reqs) { /* srv->stopping: each answered 70500, none run */
-    rel_gate_node_t *n = reqs;
-    reqs = n->next;
-    n->next = NULL;
-    node_run(srv, n);
-  }
+  run_all(srv, take(&srv->rel_gate, 1, 0, 1)); /* srv->stopping: each request answered 70500, none run */
 }
 
 void rel_gate_free(api_srv_t *srv)
