@@ -95,14 +95,15 @@ static int app_exists(op_req_t *o, store_t *s, store_app_t *a)
   return rc;
 }
 
-/* The app of an order dated `day`: app_exists, then refused (1, 409
- * ORDER_BEFORE_APP) when the day is before the app was created. */
-static int order_app(op_req_t *o, store_t *s, int64_t day, store_app_t *a)
+/* An order's common fields and app: its day ("at", body_day) and reference, then app_exists, then refused (409
+ * ORDER_BEFORE_APP) when the day is before the app was created. 1: answered (refused); else 0 or a storage error. */
+static int order_begin(op_req_t *o, store_t *s, int64_t now, int64_t *day, const char **ref, store_app_t *a)
 {
+  if (body_day(o, now, day) || body_ref(o, ref)) return 1;
   int rc = app_exists(o, s, a);
   if (rc) return rc;
   char err[160];
-  if ((rc = tenant_order_day_check(a, day, o->srv->tz_offset_s, err, sizeof err))) return op_fail(o, order_status(rc), rc, err), 1;
+  if ((rc = tenant_order_day_check(a, *day, o->srv->tz_offset_s, err, sizeof err))) return op_fail(o, order_status(rc), rc, err), 1;
   return 0;
 }
 
@@ -114,9 +115,8 @@ int op_app_upgrade(op_req_t *o, store_t *s)
   int64_t now = imc_clock_now_s(), day;
   const char *ref;
   store_app_t a;
-  int rc;
-  if (body_day(o, now, &day) || body_ref(o, &ref) || (rc = order_app(o, s, day, &a)) == 1) return 0;
-  if (rc) return rc;
+  int rc = order_begin(o, s, now, &day, &ref, &a);
+  if (rc) return rc == 1 ? 0 : rc;
   char err[256] = "";
   if (!strcmp(a.scheme, "legacy")) { /* P-07: trial first, by approval */
     if (strcmp(json_string_value(ed), "trial"))
@@ -136,9 +136,8 @@ int op_app_renew(op_req_t *o, store_t *s)
   int64_t now = imc_clock_now_s(), day;
   const char *ref;
   store_app_t a;
-  int rc;
-  if (body_day(o, now, &day) || body_ref(o, &ref) || (rc = order_app(o, s, day, &a)) == 1) return 0;
-  if (rc) return rc;
+  int rc = order_begin(o, s, now, &day, &ref, &a);
+  if (rc) return rc == 1 ? 0 : rc;
   char err[256] = "";
   store_order_t ord;
   int replayed = 0;
@@ -160,9 +159,8 @@ int op_addon_buy(op_req_t *o, store_t *s)
   int64_t now = imc_clock_now_s(), day;
   const char *ref;
   store_app_t a;
-  int rc;
-  if (body_day(o, now, &day) || body_ref(o, &ref) || (rc = order_app(o, s, day, &a)) == 1) return 0;
-  if (rc) return rc;
+  int rc = order_begin(o, s, now, &day, &ref, &a);
+  if (rc) return rc == 1 ? 0 : rc;
   char err[256] = "";
   store_order_t ord;
   int replayed = 0;
