@@ -36,7 +36,7 @@ static void test_late_usage_correction(void **st)
 {
   (void)st;
   int64_t cz;
-  char kz[80], path[400], out[1 << 15];
+  char kz[80], out[1 << 15];
   uint32_t app = pro_app("z", &cz, kz);
   json_decref(callf(201, "POST", "{\"amount_fen\":50000,\"reference\":\"avc\"}", "/operator/v1/customers/%lld/wallet/topups",
                     (long long)cz));
@@ -49,12 +49,7 @@ static void test_late_usage_correction(void **st)
    * raises 21 October's DAU to 52,000 */
   json_decref(callf(201, "POST", "{\"kind\":\"audio\",\"minutes\":120000,\"event_id\":\"call-1\",\"date\":\"2026-10-20\"}",
                     "/operator/v1/apps/%u/call-minutes", app));
-  snprintf(path, sizeof path, "%s/late-z.json", srv.dir);
-  FILE *f = fopen(path, "w");
-  assert_non_null(f);
-  fputs("{\"days\": [{\"date\": \"2026-10-21\", \"dau\": 52000}]}", f);
-  fclose(f);
-  assert_int_equal(e2e_cli(&srv, out, sizeof out, "usage import --sdkappid %u '%s'", app, path), 0);
+  usage_import(app, "late-z.json", "{\"days\": [{\"date\": \"2026-10-21\", \"dau\": 52000}]}");
   /* the bill is not edited */
   json_t *b1 = app_bill(app);
   assert_int_equal(json_array_size(json_object_get(b1, "corrections")), 0);
@@ -65,17 +60,10 @@ static void test_late_usage_correction(void **st)
   assert_int_equal(ran_sum(ran, "day", "corrections"), 1);
   json_decref(ran);
   /* it equals imcloud quote for the whole corrected usage, to the fen */
-  snprintf(path, sizeof path, "%s/all-z.json", srv.dir);
-  f = fopen(path, "w");
-  assert_non_null(f);
-  fputs("{\"days\": [{\"date\": \"2026-10-07\", \"dau\": 21000, \"groups\": 150000},"
-        " {\"date\": \"2026-10-20\", \"dau\": 32000, \"groups\": 90000}, {\"date\": \"2026-10-21\", \"dau\": 52000}],"
-        " \"call_minutes\": {\"audio\": 120000}}", f);
-  fclose(f);
-  assert_int_equal(e2e_cli(&srv, out, sizeof out,
-                           "quote --scheme s2022 --edition pro --addon av_call=basic --bill-month 2026-10 --usage '%s' --json", path), 0);
-  json_t *q = json_loads(out, 0, NULL);
-  assert_non_null(q);
+  json_t *q = quote_pro_october("all-z.json", "{\"days\": [{\"date\": \"2026-10-07\", \"dau\": 21000, \"groups\": 150000},"
+                                              " {\"date\": \"2026-10-20\", \"dau\": 32000, \"groups\": 90000},"
+                                              " {\"date\": \"2026-10-21\", \"dau\": 52000}],"
+                                              " \"call_minutes\": {\"audio\": 120000}}");
   json_t *b = app_bill(app);
   assert_string_equal(jstr(b, "number"), "IMC-2026-10-000001");
   assert_int_equal(jint(b, "postpaid_fen"), jint(b0, "postpaid_fen"));

@@ -93,7 +93,7 @@ static void test_damaged_correction_restated(void **st)
 {
   (void)st;
   int64_t cz;
-  char kz[80], path[400];
+  char kz[80];
   static char out[1 << 15];
   uint32_t app = pro_app("dc", &cz, kz);
   json_decref(callf(201, "POST", "{\"amount_fen\":50000,\"reference\":\"avc\"}", "/operator/v1/customers/%lld/wallet/topups",
@@ -117,16 +117,9 @@ static void test_damaged_correction_restated(void **st)
   assert_int_equal(ran_sum(ran, "day", "corrections_failed"), 0);
   json_decref(ran);
   /* the corrected month, priced by imcloud quote */
-  snprintf(path, sizeof path, "%s/all-dc.json", srv.dir);
-  FILE *f = fopen(path, "w");
-  assert_non_null(f);
-  fputs("{\"days\": [{\"date\": \"2026-10-07\", \"dau\": 21000, \"groups\": 150000},"
-        " {\"date\": \"2026-10-20\", \"dau\": 32000, \"groups\": 90000}], \"call_minutes\": {\"audio\": 180000}}", f);
-  fclose(f);
-  assert_int_equal(e2e_cli(&srv, out, sizeof out,
-                           "quote --scheme s2022 --edition pro --addon av_call=basic --bill-month 2026-10 --usage '%s' --json", path), 0);
-  json_t *q = json_loads(out, 0, NULL);
-  assert_non_null(q);
+  json_t *q = quote_pro_october("all-dc.json", "{\"days\": [{\"date\": \"2026-10-07\", \"dau\": 21000, \"groups\": 150000},"
+                                               " {\"date\": \"2026-10-20\", \"dau\": 32000, \"groups\": 90000}],"
+                                               " \"call_minutes\": {\"audio\": 180000}}");
   json_t *b = app_bill(app);
   assert_null(json_object_get(b, "damaged"));
   json_t *corr = json_object_get(b, "corrections");

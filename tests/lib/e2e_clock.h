@@ -198,6 +198,39 @@ static inline int setup_billing(void **st)
   return start(args);
 }
 
+/* A usage file (imcloud usage import / quote --usage) holding text, written as name in the server's directory;
+ * its path in path[400]. */
+static inline void usage_file(const char *name, const char *text, char path[400])
+{
+  snprintf(path, 400, "%s/%s", srv.dir, name);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs(text, f);
+  fclose(f);
+}
+
+/* usage (a usage file's text, written as name) imported for app by the CLI. */
+static inline void usage_import(uint32_t app, const char *name, const char *usage)
+{
+  char path[400], out[2048];
+  usage_file(name, usage, path);
+  assert_int_equal(e2e_cli(&srv, out, sizeof out, "usage import --sdkappid %u '%s'", app, path), 0);
+}
+
+/* imcloud quote --json of October 2026 for pro_app's app (s2022 Pro with the av_call basic add-on) with usage (a
+ * usage file's text, written as name); caller decrefs. */
+static inline json_t *quote_pro_october(const char *name, const char *usage)
+{
+  char path[400];
+  static char out[1 << 15];
+  usage_file(name, usage, path);
+  assert_int_equal(e2e_cli(&srv, out, sizeof out,
+                           "quote --scheme s2022 --edition pro --addon av_call=basic --bill-month 2026-10 --usage '%s' --json", path), 0);
+  json_t *q = json_loads(out, 0, NULL);
+  assert_non_null(q);
+  return q;
+}
+
 /* A pro customer with imported October usage (peak DAU 32,000): the
  * October and November periods paid, nothing left. */
 static inline uint32_t pro_app(const char *name, int64_t *cust, char key[80])
@@ -206,14 +239,10 @@ static inline uint32_t pro_app(const char *name, int64_t *cust, char key[80])
   uint32_t app = new_app(*cust, key);
   json_decref(callf(201, "POST", "{\"edition\":\"pro\"}", "/operator/v1/apps/%u/upgrade", app));
   json_decref(callf(201, "POST", "{}", "/operator/v1/apps/%u/renew", app));
-  char path[400], out[2048];
-  snprintf(path, sizeof path, "%s/oct-%s.json", srv.dir, name);
-  FILE *f = fopen(path, "w");
-  assert_non_null(f);
-  fputs("{\"days\": [{\"date\": \"2026-10-07\", \"dau\": 21000, \"groups\": 150000},"
-        " {\"date\": \"2026-10-20\", \"dau\": 32000, \"groups\": 90000}]}", f);
-  fclose(f);
-  assert_int_equal(e2e_cli(&srv, out, sizeof out, "usage import --sdkappid %u '%s'", app, path), 0);
+  char name_oct[64];
+  snprintf(name_oct, sizeof name_oct, "oct-%s.json", name);
+  usage_import(app, name_oct, "{\"days\": [{\"date\": \"2026-10-07\", \"dau\": 21000, \"groups\": 150000},"
+                              " {\"date\": \"2026-10-20\", \"dau\": 32000, \"groups\": 90000}]}");
   return app;
 }
 
