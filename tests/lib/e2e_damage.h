@@ -21,14 +21,21 @@
 
 #include "e2e.h"
 
-static inline void e2e_damage(const e2e_server_t *srv, const char *sql, uint32_t app, int64_t random)
+/* srv's database, opened with flags (SQLITE_OPEN_READWRITE or READONLY), waiting up to 5 s for the server's lock. */
+static inline sqlite3 *e2e_db_open(const e2e_server_t *srv, int flags)
 {
   char path[300];
   sqlite3 *db;
-  sqlite3_stmt *st;
   snprintf(path, sizeof path, "%s/imcloud.db", srv->dir);
-  assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_open_v2(path, &db, flags, NULL), SQLITE_OK);
   sqlite3_busy_timeout(db, 5000);
+  return db;
+}
+
+static inline void e2e_damage(const e2e_server_t *srv, const char *sql, uint32_t app, int64_t random)
+{
+  sqlite3 *db = e2e_db_open(srv, SQLITE_OPEN_READWRITE);
+  sqlite3_stmt *st;
   assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
   sqlite3_bind_int64(st, 1, app);
   sqlite3_bind_int64(st, 2, random);
@@ -42,15 +49,12 @@ static inline void e2e_damage(const e2e_server_t *srv, const char *sql, uint32_t
  * manual edit would leave it: the immutability trigger is dropped for the update and made again. */
 static inline void e2e_damage_bill(const e2e_server_t *srv, const char *number)
 {
-  char path[300], sql[600];
-  sqlite3 *db;
-  snprintf(path, sizeof path, "%s/imcloud.db", srv->dir);
+  char sql[600];
   snprintf(sql, sizeof sql,
            "DROP TRIGGER bills_no_update; UPDATE bills SET body='{\"edition\":\"torn' WHERE number='%s';"
            "CREATE TRIGGER bills_no_update BEFORE UPDATE ON bills BEGIN SELECT RAISE(ABORT, 'bills are immutable'); END;",
            number);
-  assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-  sqlite3_busy_timeout(db, 5000);
+  sqlite3 *db = e2e_db_open(srv, SQLITE_OPEN_READWRITE);
   assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
   assert_int_equal(sqlite3_total_changes(db), 1); /* the one document torn */
   sqlite3_close(db);
@@ -69,12 +73,8 @@ static inline void e2e_damage_bill_restart(e2e_server_t *srv, const char *number
 /* The first column of the first row of sql (a count) on srv's database. */
 static inline int64_t e2e_db_int(const e2e_server_t *srv, const char *sql)
 {
-  char path[300];
-  sqlite3 *db;
+  sqlite3 *db = e2e_db_open(srv, SQLITE_OPEN_READONLY);
   sqlite3_stmt *st;
-  snprintf(path, sizeof path, "%s/imcloud.db", srv->dir);
-  assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-  sqlite3_busy_timeout(db, 5000);
   assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
   assert_int_equal(sqlite3_step(st), SQLITE_ROW);
   int64_t v = sqlite3_column_int64(st, 0);
