@@ -122,7 +122,7 @@ static void enqueue(rel_gate_t *g, rel_gate_node_t *n, uint32_t app, int kind)
   g->deferred++;
 }
 
-#define REL_GATE_FULL "too many relationship requests wait for an account deletion to be durable; retry later"
+#define REL_GATE_FULL "too many requests wait for an account deletion to be durable; retry later"
 
 void rel_gate_rest_wait(api_srv_t *srv, rest_ctx_t *c)
 {
