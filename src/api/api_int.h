@@ -692,6 +692,10 @@ void api_jobs_get(api_srv_t *srv, net_req_t *req);
 /* GET / POST /operator/v1/clock (403 TEST_CLOCK_OFF without --test-clock). */
 void api_clock_get(api_srv_t *srv, net_req_t *req);
 void api_clock_post(api_srv_t *srv, net_req_t *req, json_t *body);
+/* DIR/test-clock written with the test clock's time, or removed without a
+ * test clock (imc_clock_file_save); a failure is logged, not fatal. At the
+ * start (server.c) and after every step of a clock move. */
+void api_clock_file_save(api_srv_t *srv);
 
 /* A wallet credit posted elsewhere (the change log's wallet.credit): pay the
  * customer's open bills it covers and end arrears, in a writer job. */

@@ -48,6 +48,7 @@
 #include "util/err.h"
 #include "util/log.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -566,6 +567,13 @@ static void clock_reply(api_srv_t *srv, net_req_t *req, int status, json_t *ran,
   api_reply_json(req, status, o);
 }
 
+void api_clock_file_save(api_srv_t *srv)
+{
+  if (imc_clock_file_save(srv->cfg->data))
+    IMC_WARN("jobs", "msg=\"the data directory's test-clock file could not be %s: the CLI dates by another clock than "
+             "the server's\" dir=%s errno=%d", imc_clock_is_test() ? "written" : "removed", srv->cfg->data, errno);
+}
+
 static void move_step(api_srv_t *srv)
 {
   clock_move_t *m = srv->jobs.move;
@@ -580,6 +588,7 @@ static void move_step(api_srv_t *srv)
   if (idx < 0) { /* nothing else falls due on the way */
     int64_t now_ms = imc_clock_now_ms();
     if (m->target_s * 1000 > now_ms) imc_clock_test_set(m->target_s * 1000);
+    api_clock_file_save(srv);
     cws_sig_tick(srv); /* sessions whose UserSig expired on the way end now, before the reply (§86) */
     srv->jobs.move = NULL;
     clock_reply(srv, m->req, 200, m->ran, m->bad);
@@ -588,6 +597,7 @@ static void move_step(api_srv_t *srv)
   }
   int64_t due = srv->jobs.next_s[idx], now = imc_clock_now_s();
   if (due > now) imc_clock_test_set(due * 1000);
+  api_clock_file_save(srv);
   cws_sig_tick(srv); /* as at the end: the sessions expired by the job's time end before it runs */
   int rc = job_start(srv, idx, due > now ? due : now);
   if (rc) {

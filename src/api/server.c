@@ -492,6 +492,7 @@ int api_srv_open(api_srv_t *srv, const api_cfg_t *cfg, uv_loop_t *loop)
   }
   srv->lock_fd = -1;
   if ((rc = data_lock(srv, cfg->data))) return rc;
+  api_clock_file_save(srv); /* DIR/test-clock written, or removed: the CLI dates by this server's clock (clock.h) */
   if ((rc = store_open(cfg->data, &srv->store))) {
     IMC_ERROR("server", "msg=\"cannot open the database\" dir=%s err=%s", cfg->data, imc_err_name(rc));
     return rc;

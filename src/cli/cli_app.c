@@ -95,6 +95,7 @@ static int app_create(const char *data, int64_t customer, const char *name, cons
   store_app_t a;
   int64_t first = 0;
   if ((rc = cli_store_open("app", data, &s))) return rc;
+  p.now_s = imc_clock_now_s(); /* its server's test clock, when the directory is on one (cli_store_open) */
   if (created) { /* the day in the server's billing zone, as every other date of the CLI (it was UTC+8's) */
     p.created_at_s = imc_day_start(imc_days_from_civil(y, m, d), cli_billing_tz());
     if (tenant_app_check(&p, &field, &rule)) { store_close(s); return refused(field, rule, name, region, scheme, created); } /* in the future here */

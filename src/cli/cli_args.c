@@ -3,6 +3,7 @@
 #include "cli/cli.h"
 #include "meter/meter.h"
 #include "store/store.h"
+#include "util/clock.h"
 #include "util/date.h"
 #include "util/err.h"
 #include "util/num.h"
@@ -160,6 +161,27 @@ int cli_parse_forms(int argc, char **argv, const char *cmd, const cli_form_t *fo
  * cli_store_open; UTC+8 until then or when no server has opened it. */
 static int billing_tz = IMC_TZ_CHINA_S;
 
+/* A data directory whose server runs on a test clock (DIR/test-clock, written
+ * by `serve --test-clock` at its start and at every move, removed by a start
+ * without it): the CLI dates what it does, and judges what it shows (a bill's
+ * grace, an app's period), by that clock too, and says so once on stderr. */
+static int adopt_test_clock(const char *verb, const char *data)
+{
+  int64_t ms;
+  char when[64];
+  int rc = imc_clock_file_load(data, &ms);
+  if (rc == 0 || imc_clock_is_test()) return 0;
+  if (rc < 0) {
+    cli_err(verb, "%s/test-clock: %s (a running `serve --test-clock` writes it; a start without --test-clock removes it)",
+            data, rc == IMC_E_CONFIG ? "not a clock in unix milliseconds" : strerror(errno));
+    return CLI_EXIT_FAIL;
+  }
+  imc_clock_test_enable(ms);
+  fprintf(stderr, "imcloud %s: %s is on its server's test clock (%s/test-clock): now is %s\n", verb, data, data,
+          cli_fmt_time(imc_clock_now_s(), when, sizeof when));
+  return 0;
+}
+
 int cli_store_open(const char *verb, const char *data, store_t **out)
 {
   char path[4096];
@@ -169,6 +191,7 @@ int cli_store_open(const char *verb, const char *data, store_t **out)
     cli_err(verb, "no imcloud data in %s — use --data DIR (serve or customer create makes one)", data);
     return CLI_EXIT_FAIL;
   }
+  if (adopt_test_clock(verb, data)) return CLI_EXIT_FAIL;
   int rc = store_open(data, out);
   if (rc) { cli_err(verb, "cannot open the database in %s: %s", data, imc_strerror(rc)); return CLI_EXIT_FAIL; }
   if ((rc = meter_zone_default(*out, IMC_TZ_CHINA_S, &billing_tz))) {
@@ -185,6 +208,7 @@ int cli_billing_tz(void) { return billing_tz; }
 int cli_store_create(const char *verb, const char *data, store_t **out)
 {
   if (mkdir(data, 0700) && errno != EEXIST) { cli_err(verb, "cannot create data directory %s: %s", data, strerror(errno)); return CLI_EXIT_FAIL; }
+  if (adopt_test_clock(verb, data)) return CLI_EXIT_FAIL;
   int rc = store_open(data, out);
   if (rc) { cli_err(verb, "cannot open the database in %s: %s", data, imc_strerror(rc)); return CLI_EXIT_FAIL; }
   if ((rc = meter_zone_default(*out, IMC_TZ_CHINA_S, &billing_tz))) {

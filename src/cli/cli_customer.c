@@ -33,7 +33,7 @@ static void on_customer(void *ud, const store_customer_t *c)
 static int create(const char *data, const char *name, int json)
 {
   store_t *s;
-  int64_t id, now = imc_clock_now_s();
+  int64_t id, now;
   /* refuse a bad name before anything is created on disk */
   if (!*name || strlen(name) > 127 || !imc_utf8_text(name)) {
     cli_err("customer", "--name must be 1-127 bytes of UTF-8 text (no control characters)");
@@ -41,6 +41,7 @@ static int create(const char *data, const char *name, int json)
   }
   int rc = cli_store_create("customer", data, &s);
   if (rc) return rc;
+  now = imc_clock_now_s(); /* after the open: its server's test clock, when the directory is on one */
   rc = tenant_customer_create(s, name, now, &id);
   store_close(s);
   if (rc) { cli_err("customer", "%s", imc_strerror(rc)); return CLI_EXIT_FAIL; }

@@ -187,10 +187,11 @@ int cli_app_life(int argc, char **argv)
   if (!o.sdkappid) { cli_err("app", "%s needs --sdkappid", sub); return CLI_EXIT_USAGE; }
   if (!strcmp(sub, "upgrade") && !o.edition) { cli_err("app", "upgrade needs --edition"); return CLI_EXIT_USAGE; }
   if (want_pos == 2 && strcmp(o.pos[1], "on") && strcmp(o.pos[1], "off")) { cli_err("app", "%s takes on or off", sub); return CLI_EXIT_FAIL; }
-  int64_t now_s = imc_clock_now_s(), day;
+  int64_t now_s, day;
   uint32_t id = (uint32_t)o.sdkappid;
   store_t *s;
   if ((rc = cli_store_open("app", o.data, &s))) return rc;
+  now_s = imc_clock_now_s(); /* after the open: its server's test clock, when the directory is on one */
   if ((rc = day_of("app", o.at, now_s, &day))) { store_close(s); return rc; } /* in the stored zone */
   char err[256] = "";
   store_order_t ord;
@@ -265,7 +266,7 @@ int cli_addon(int argc, char **argv)
   int buy = !strcmp(o.pos[0], "buy");
   if (o.npos != (buy ? 2 : 1)) { cli_err("addon", buy ? "buy takes one ADDON[=VALUE]" : "list takes no argument"); return CLI_EXIT_USAGE; }
   if (!o.sdkappid) { cli_err("addon", "--sdkappid is required"); return CLI_EXIT_USAGE; }
-  int64_t now_s = imc_clock_now_s(), day = 0;
+  int64_t now_s, day = 0;
   uint32_t id = (uint32_t)o.sdkappid;
   char name[32] = "", vname[16] = "";
   int64_t value = 0;
@@ -289,6 +290,7 @@ int cli_addon(int argc, char **argv)
   }
   store_t *s;
   if ((rc = cli_store_open("addon", o.data, &s))) return rc;
+  now_s = imc_clock_now_s(); /* as app_life's */
   if ((rc = day_of("addon", o.at, now_s, &day))) { store_close(s); return rc; } /* in the stored zone */
   if (buy) {
     char err[256] = "";

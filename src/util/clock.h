@@ -27,4 +27,17 @@ int imc_clock_is_test(void);
 int imc_clock_test_set(int64_t unix_ms);
 int imc_clock_test_advance(int64_t delta_ms);
 
+/* The data directory's record of its server's clock (clock_file.c), so that
+ * the CLI dates what it does on a data directory as its server does.
+ * imc_clock_file_save: with the test clock on, write DIR/test-clock (the
+ * clock's unix milliseconds and a newline; written to a temporary file and
+ * renamed over it); with it off, remove that file if it is there. `serve`
+ * calls it at its start and after every move of its test clock. 0 or
+ * IMC_E_IO (errno kept).
+ * imc_clock_file_load: 1 and *unix_ms when DIR/test-clock holds a clock;
+ * 0 when there is no such file; IMC_E_CONFIG when it holds anything else,
+ * IMC_E_IO when it cannot be read. */
+int imc_clock_file_save(const char *dir);
+int imc_clock_file_load(const char *dir, int64_t *unix_ms);
+
 #endif

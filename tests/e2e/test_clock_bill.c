@@ -32,6 +32,7 @@
 #include "e2e_msg.h"
 #include "e2e_op.h"
 #include "e2e_clock.h"
+#include "e2e_cli.h"
 #include "store/store.h"
 
 
@@ -178,6 +179,68 @@ static void test_renewal_in_arrears(void **st)
   assert_int_equal(e2e_cli(&srv, out, sizeof out, "app resume --sdkappid %u", app), 0);
   static const char *const again[] = { "--test-clock", "--test-clock-start", "2026-11-08", NULL };
   assert_int_equal(e2e_server_start(&srv, again), 0); /* the teardown stops it */
+}
+
+/* ---- the CLI on a data directory whose server runs on the test clock ------------------- */
+/* The bill's status as `imcloud bill` prints it: "open", "overdue" or "paid"; the CLI's stderr in err. */
+static const char *cli_bill_status(uint32_t app, char *buf, size_t cap, char err[1024])
+{
+  static char out[1 << 15];
+  assert_int_equal(e2e_cli_run(srv.dir, "", out, sizeof out, err, 1024, "bill --sdkappid %u --month 2026-10 --json --data '%s'",
+                               app, srv.dir), 0);
+  json_t *o = json_loads(out, 0, NULL);
+  assert_non_null(o);
+  snprintf(buf, cap, "%s", jstr(o, "status"));
+  json_decref(o);
+  return buf;
+}
+
+/* DIR/test-clock holds the server's clock (written at its start and at every move, removed by a start without
+ * --test-clock), and the CLI dates by it: October's bill, issued on 1 November, is open for the CLI too until
+ * the 8th. Before, the CLI judged it by the real clock (overdue since 8 November 2026) while the server said
+ * open. */
+static void test_cli_on_server_clock(void **st)
+{
+  (void)st;
+  int64_t cz;
+  char kz[80], by[16], err[1024], path[400];
+  uint32_t az = pro_app("z", &cz, kz);
+  json_decref(clock_to("2026-11-02T12:00:00+08:00"));
+  json_t *l = callf(200, "GET", NULL, "/operator/v1/apps/%u/bills", az);
+  assert_string_equal(jstr(json_array_get(json_object_get(l, "bills"), 0), "status"), "open");
+  json_decref(l);
+  assert_string_equal(cli_bill_status(az, by, sizeof by, err), "open");
+  assert_non_null(strstr(err, "is on its server's test clock"));
+  snprintf(path, sizeof path, "%s/test-clock", srv.dir);
+  FILE *f = fopen(path, "r");
+  assert_non_null(f);
+  long long ms = 0;
+  assert_int_equal(fscanf(f, "%lld", &ms), 1);
+  fclose(f);
+  assert_int_equal(ms, 1793592000000LL); /* 2026-11-02T12:00:00+08:00 */
+  json_decref(clock_to("2026-11-08T00:00:00+08:00"));
+  assert_string_equal(cli_bill_status(az, by, sizeof by, err), "overdue");
+  /* a CLI top-up is dated on the server's clock: its ledger entry says so */
+  static char out[1 << 15];
+  assert_int_equal(e2e_cli_run(srv.dir, "", out, sizeof out, err, 1024, "wallet topup --customer %lld --amount-fen 1 --reference z1 --data '%s'",
+                               (long long)cz, srv.dir), 0);
+  assert_int_equal(e2e_cli(&srv, out, sizeof out, "wallet show --customer %lld --json", (long long)cz), 0);
+  json_t *w = json_loads(out, 0, NULL);
+  assert_non_null(w);
+  json_t *ents = json_object_get(w, "entries"), *last = NULL;
+  for (size_t i = 0; i < json_array_size(ents); i++)
+    if (!strcmp(jstr(json_array_get(ents, i), "reference"), "z1")) last = json_array_get(ents, i);
+  assert_non_null(last);
+  assert_int_equal(jint(last, "at"), 1794067200); /* 2026-11-08T00:00:00+08:00 */
+  json_decref(w);
+  /* a start without --test-clock removes the file: the CLI is back on the real clock, and says nothing */
+  assert_int_equal(e2e_server_stop(&srv), 0);
+  static const char *const real[] = { NULL };
+  assert_int_equal(e2e_server_start(&srv, real), 0); /* the teardown stops it */
+  struct stat sb;
+  assert_int_equal(stat(path, &sb), -1);
+  assert_string_equal(cli_bill_status(az, by, sizeof by, err), "overdue");
+  assert_null(strstr(err, "test clock"));
 }
 
 /* ---- the server's operator price books (serve --pricebooks-dir) ----------------------- */
@@ -332,6 +395,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_bill_run_and_arrears, setup_billing, stop),
     cmocka_unit_test_setup_teardown(test_renewal_in_arrears, setup_billing, stop),
+    cmocka_unit_test_setup_teardown(test_cli_on_server_clock, setup_billing, stop),
     cmocka_unit_test_setup_teardown(test_operator_books, setup_books, stop),
     cmocka_unit_test_setup_teardown(test_region_zone, setup_zone, stop),
   };

@@ -130,18 +130,16 @@ static void test_import_merge_and_errors(void **st)
 static void test_record_minutes_once(void **st)
 {
   (void)st;
-  char out[4096], month[16];
-  time_t now = time(NULL) + 8 * 3600; /* the CLI uses the real clock; the app's zone is UTC+8 */
-  struct tm tm;
-  gmtime_r(&now, &tm);
-  strftime(month, sizeof month, "%Y-%m", &tm);
+  char out[4096];
+  /* the CLI dates by the server's test clock (DIR/test-clock, clock.h): 2026-11-30 in the app's zone, UTC+8 */
+  const char *month = "2026-11";
+  const size_t day_index = 29;
   /* P-46: minutes need an av_call package in force on their day (the app is on trial) */
   assert_int_equal(e2e_cli(&srv, out, sizeof out, "usage record-minutes --sdkappid %u --kind video_hd --minutes 25 --event-id call-9 --json", app), 1);
   char *log = e2e_server_log(&srv);
   assert_non_null(strstr(log, "no av_call package in force on "));
   free(log);
-  /* a second app of the same customer with pro and av_call bought on the real day (the CLI's clock;
-   * the first app gets its package on the server's test-clock day in test_operator_usage) */
+  /* a second app of the same customer with pro and av_call bought by the CLI on the server's clock's day */
   assert_int_equal(e2e_cli(&srv, out, sizeof out, "app create --customer 1 --name minutes --region china --json"), 0);
   json_t *a = json_loads(out, 0, NULL);
   assert_non_null(a);
@@ -162,7 +160,7 @@ static void test_record_minutes_once(void **st)
   json_t *o = json_loads(big, 0, NULL);
   assert_non_null(o);
   assert_int_equal(json_integer_value(json_object_get(json_object_get(o, "call_minutes"), "video_hd")), 25);
-  assert_int_equal(json_integer_value(json_object_get(json_object_get(json_array_get(json_object_get(o, "days"), (size_t)tm.tm_mday - 1),
+  assert_int_equal(json_integer_value(json_object_get(json_object_get(json_array_get(json_object_get(o, "days"), day_index),
                                                                       "call_minutes"), "video_hd")), 25);
   json_decref(o);
 }
