@@ -280,13 +280,16 @@ void rel_gate_unname(api_srv_t *srv, uint32_t app, uint32_t user_no);
 int rel_gate_held(const api_srv_t *srv, uint32_t app);
 int rel_gate_defer(api_srv_t *srv, rest_ctx_t *c);
 /* rel_gate_named: 1 while a deletion in flight names account user_no of app (0: never). rel_gate_rest_wait: c (a
- * REST command that writes rows of such an account, §108, §112) waits like rel_gate_defer's — or is answered 60018
- * (cfg->rel_gate_wait_max waiting) or 70500 (the server stops); its handler runs again from the start once the
+ * REST command that writes or reads rows of such an account, §108, §112, §113) waits like rel_gate_defer's — or
+ * is answered 60018 (cfg->rel_gate_wait_max waiting) or 70500 (the server stops); its handler runs again from the start once the
  * app's last deletion ends. rel_gate_rest_names: both for accounts a and b of c's app (0: none): 1 when c waits
- * (or was answered), 0 to run it now (the map's length first: nothing looked up while no deletion is in flight). */
+ * (or was answered), 0 to run it now (the map's length first: nothing looked up while no deletion is in flight).
+ * rel_gate_named_any: 1 when a deletion in flight names any of the n accounts nos of app (an entry 0: no
+ * account; the map's length first), for a request naming more than two (get_c2c_unread_msg_num, §113); it waits nothing. */
 int rel_gate_named(const api_srv_t *srv, uint32_t app, uint32_t user_no);
 void rel_gate_rest_wait(api_srv_t *srv, rest_ctx_t *c);
 int rel_gate_rest_names(api_srv_t *srv, rest_ctx_t *c, uint32_t a, uint32_t b);
+int rel_gate_named_any(const api_srv_t *srv, uint32_t app, const uint32_t *nos, size_t n);
 void rel_gate_release(api_srv_t *srv, uint32_t app);
 void rel_gate_free(api_srv_t *srv);
 
@@ -438,10 +441,11 @@ size_t cws_msg_frame_bytes(int64_t msg_max_bytes);
  * row of handler fn; id and req borrowed, kept with a reference while it waits) waits — or was answered 60018
  * (cfg->rel_gate_wait_max waiting) or 70500 (out of memory) — and 0 to run it now. rel_gate_ws_defer (cws_on_text,
  * before the row's handler): a relationship op (pending, friend_response, the status ops) while a deletion of
- * the session's app is in flight. rel_gate_ws_names (a send's relationship check: send, typing, group_send):
- * while a deletion in flight names the session's user or peer_no (0: none). A waiting request holds its
- * connection (cws_hold); once the app's last deletion ends, its handler runs from the start if the same session
- * is still online, and is dropped unrun (no reply, no effect) if the connection closed or its session ended. */
+ * the session's app is in flight. rel_gate_ws_names (a send's relationship check: send, typing, group_send; the
+ * one-to-one writes and reads, §112, §113): while a deletion in flight names the session's user or peer_no (0:
+ * none). A waiting request holds its connection (cws_hold); once the app's last deletion ends, its handler runs
+ * from the start if the same session is still online, and is dropped unrun (no reply, no effect) if the
+ * connection closed or its session ended. */
 int rel_gate_ws_defer(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const cws_op_t *o, json_t *id, json_t *req);
 int rel_gate_ws_names(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, cws_op_fn fn, json_t *id, json_t *req,
                       uint32_t peer_no);

@@ -12,7 +12,9 @@
  * account, completed then or refused as one whose account was deleted (§108).
  * The REST message commands naming such an account (sendmsg and the other
  * one-to-one writes, the senders of send_group_msg and import_group_msg)
- * wait too, and run again after it (§108, §112). A stopping server answers
+ * wait too, and run again after it (§108, §112), and so do the one-to-one
+ * reads naming it (REST get_c2c_unread_msg_num, recentcontact/get_list,
+ * admin_getroammsg; WebSocket history, sync, conversations: §113). A stopping server answers
  * every waiting request at once (§108). Loop thread. */
 #include "api/rel_api.h"
 #include "util/err.h"
@@ -148,6 +150,14 @@ int rel_gate_rest_names(api_srv_t *srv, rest_ctx_t *c, uint32_t a, uint32_t b)
   if (!rel_gate_named(srv, c->sdkappid, a) && !rel_gate_named(srv, c->sdkappid, b)) return 0;
   rel_gate_rest_wait(srv, c);
   return 1;
+}
+
+int rel_gate_named_any(const api_srv_t *srv, uint32_t app, const uint32_t *nos, size_t n)
+{
+  if (!srv->rel_gate.named.len) return 0; /* no deletion in flight: the one check */
+  for (size_t i = 0; i < n; i++)
+    if (rel_gate_named(srv, app, nos[i])) return 1;
+  return 0;
 }
 
 /* Make (o, id, req) of c wait: 1 (waiting, or answered). */

@@ -418,17 +418,14 @@ static void roam_done(void *ud, int rc, const im_msg_list_t *l)
 void rest_admin_getroammsg(rest_ctx_t *c)
 {
   const char *op_id, *peer_id;
-  uint32_t *op_no = calloc(1, sizeof *op_no), peer;
+  uint32_t op, peer;
   int64_t max_cnt, min_t, max_t;
   char why[128] = "";
-  if (!op_no) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
-  c->data = op_no;
-  c->data_free = free;
   /* the command's older page, and clients built on it (DOBYTE's FetchMessages), name the two sides From_Account
    * (whose view is read) and To_Account: read under those names when the current ones are absent (§92) */
   const char *op_name = rest_field_name(c->body, "Operator_Account", "From_Account");
   const char *peer_name = rest_field_name(c->body, "Peer_Account", "To_Account");
-  int rc = account(c, op_name, IMC_E_MSG_FROM, IMC_E_MSG_FROM, &op_id, op_no);
+  int rc = account(c, op_name, IMC_E_MSG_FROM, IMC_E_MSG_FROM, &op_id, &op);
   if (rc) imc_errf(why, sizeof why, rc, "%s is missing, invalid or not imported", op_name);
   if (!rc) { /* a deleted peer's messages are kept: found by its UserID while no account has it */
     json_t *v = json_object_get(c->body, peer_name);
@@ -447,8 +444,16 @@ void rest_admin_getroammsg(rest_ctx_t *c)
   if (!rc && last && !json_is_string(last)) rc = imc_errf(why, sizeof why, IMC_E_MSG_KEY, "LastMsgKey must be a string");
   if (rc) { rest_reply_err(c, rc, why, NULL); return; }
   if (max_t && min_t > max_t) { rest_reply_err(c, IMC_E_MSG_TIMESTAMP, "MinTime is after MaxTime", NULL); return; }
+  /* of or with an account being deleted: after its deletion, read again from the start then (its accounts looked
+   * up again: a page accepted before the commit and read after it mixed the two, §113) */
+  if (rel_gate_rest_names(c->srv, c, op, peer)) return;
+  uint32_t *op_no = malloc(sizeof *op_no);
+  if (!op_no) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
+  *op_no = op;
+  c->data = op_no;
+  c->data_free = free;
   const char *key = last && json_string_length(last) ? json_string_value(last) : NULL;
-  im_c2c_history(c->srv->c2c, c->sdkappid, *op_no, peer, 0, min_t, max_t, key, 1,
+  im_c2c_history(c->srv->c2c, c->sdkappid, op, peer, 0, min_t, max_t, key, 1,
                  (int)(max_cnt > ROAM_MAX_CNT ? ROAM_MAX_CNT : max_cnt), roam_done, c);
 }
 
@@ -598,9 +603,12 @@ void rest_get_c2c_unread_msg_num(rest_ctx_t *c)
 {
   const char *user_id;
   uint32_t user;
+  uint32_t named[1 + UNREAD_PEERS_MAX]; /* the accounts it reads: a deletion of one in flight makes it wait (§113) */
+  size_t n_named = 0;
   /* a To_Account that is no account is 90003, as the service's page of this command says (§72) */
   int rc = account(c, "To_Account", IMC_E_MSG_TO, IMC_E_MSG_TO, &user_id, &user);
   if (rc) { rest_reply_err(c, rc, "To_Account is missing, invalid or not imported", NULL); return; }
+  named[n_named++] = user;
   unread_req_t *u = calloc(1, sizeof *u);
   if (!u) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
   c->data = u;
@@ -623,9 +631,21 @@ void rest_get_c2c_unread_msg_num(rest_ctx_t *c)
       int rc = !tenant_user_id_valid(id) ? IMC_E_MSG_TO
              : tenant_registry_account_find(c->srv->reg, c->sdkappid, id, &no) ? IMC_E_USER_NOT_FOUND : 0;
       if (rc) api_list_add(u->errors, json_pack("{s:O,s:i}", "Peer_Account", v, "ErrorCode", imc_err_compat(rc)), &u->bad);
-      else api_list_add(u->peers, json_incref(v), &u->bad);
+      else {
+        api_list_add(u->peers, json_incref(v), &u->bad);
+        named[n_named++] = no;
+      }
     }
   }
   if (u->bad) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; } /* a peer or an error left out: nothing read */
+  /* naming an account being deleted: after its deletion, from the start (its peers looked up again) — accepted
+   * before the commit and read after it, a peer deleted meanwhile was listed with 0 (§113) */
+  if (rel_gate_named_any(c->srv, c->sdkappid, named, n_named)) {
+    unread_free(u);
+    c->data = NULL;
+    c->data_free = NULL;
+    rel_gate_rest_wait(c->srv, c);
+    return;
+  }
   im_c2c_conversations(c->srv->c2c, c->sdkappid, user, 0, 1, unread_done, c);
 }

@@ -83,6 +83,8 @@ void rest_recentcontact_get_list(rest_ctx_t *c)
    * bit 0 there is no pinned run to page, and bit 2 changes nothing */
   int f = ((flags & 1) ? IM_CONV_PINNED_FIRST : 0) | ((flags & 2) ? IM_CONV_EMPTY : 0) |
           ((flags & 1) && !(flags & 4) ? IM_CONV_PINNED_WHOLE : 0);
+  /* of an account being deleted: after its deletion, from the start (§113) */
+  if (rel_gate_rest_names(c->srv, c, user, 0)) return;
   im_conv_page(c->srv->c2c, c->srv->groups, c->sdkappid, user, &cur, f,
                im_limit(&c->srv->limits, c->sdkappid, IM_LIMIT_RECENT_PAGE), list_done, c);
 }

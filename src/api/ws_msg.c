@@ -539,6 +539,8 @@ void cws_op_sync(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t
     reply(ws, id, "sync", IMC_E_INVAL, "cursor and limit must be integers 0..4294967295", NULL);
     return;
   }
+  /* of an account being deleted: after its deletion, if its session is still online then (§113) */
+  if (rel_gate_ws_names(srv, ws, c, cws_op_sync, id, req, 0)) return;
   pending_t *p = pending_new(srv, c, id, "sync");
   if (!p) { reply(ws, id, "sync", IMC_E_NOMEM, NULL, NULL); return; }
   int rc = im_c2c_sync(srv->c2c, sess(c), cursor, limit > 100000 ? 100000 : (int)limit, synced, p);
@@ -573,6 +575,8 @@ void cws_op_history(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, jso
     reply(ws, id, "history", IMC_E_INVAL, "before_seq must be an integer, limit 1..100", NULL);
     return;
   }
+  /* of or with an account being deleted: after its deletion, from the start (§113) */
+  if (rel_gate_ws_names(srv, ws, c, cws_op_history, id, req, peer)) return;
   pending_t *p = pending_new(srv, c, id, "history");
   if (!p) { reply(ws, id, "history", IMC_E_NOMEM, NULL, NULL); return; }
   p->peer_no = peer;
@@ -669,6 +673,7 @@ void cws_op_conversations(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *i
     return;
   }
   if (l && json_integer_value(l) < all) limit = json_integer_value(l);
+  if (rel_gate_ws_names(srv, ws, c, cws_op_conversations, id, req, 0)) return; /* as sync (§113) */
   pending_t *p = pending_new(srv, c, id, "conversations");
   if (!p) { reply(ws, id, "conversations", IMC_E_NOMEM, NULL, NULL); return; }
   im_conv_page(srv->c2c, srv->groups, sess(c)->sdkappid, sess(c)->user_no, &cur,

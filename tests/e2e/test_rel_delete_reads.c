@@ -1,0 +1,336 @@
+/* End-to-end: the one-to-one reads naming an account whose deletion is in
+ * flight (decisions §113): REST get_c2c_unread_msg_num, recentcontact/get_list,
+ * admin_getroammsg; WebSocket history, sync, conversations. The deletion of b
+ * is held behind the test's write lock (race_lock): its purge is made, its job
+ * waits; it then commits, or fails (IMCLOUD_TEST_FAIL=account_groups:1: b
+ * stays). The server runs with IMCLOUD_TEST_READER_HOLD: while the test's
+ * file exists no reader thread takes a job, so a read accepted in the window
+ * can be made to read after the deletion has committed — the order a busy
+ * reader queue gives. The app is international (Developer edition:
+ * account_delete allowed). a got two messages from b and one from c.
+ *
+ * Until §113 these reads ran at once in the window: a get_c2c_unread_msg_num
+ * of a naming b, accepted before b's deletion committed and read after it,
+ * listed b with 0 unread (neither the state before — 2 — nor after — b no
+ * account, 70107 in the ErrorList); a read of b's own rows was answered as of
+ * an account after its deletion had been answered. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <poll.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "e2e.h"
+#include "e2e_msg.h"
+#include "e2e_race.h"
+
+static e2e_server_t srv;
+static uint32_t app;
+static char key[80], rhold[256];
+static sqlite3 *locked; /* the test's write lock, if held */
+
+#define V4(cmd, ...) v4(srv.port, app, key, cmd, __VA_ARGS__)
+
+static json_t *first(json_t *r, const char *list) { return json_array_get(json_object_get(r, list), 0); }
+
+static void send_text(const char *from, const char *to, int random)
+{
+  json_t *r = V4("openim/sendmsg", "{\"From_Account\":\"%s\",\"To_Account\":\"%s\",\"MsgRandom\":%d,\"MsgBody\":"
+                 TEXT("before") "}", from, to, random);
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  json_decref(r);
+}
+
+/* A server (failing as plan says; NULL: not) with a, b and c; b sent a two messages, c one. */
+static void start(const char *plan)
+{
+  snprintf(rhold, sizeof rhold, "/tmp/imcloud-reldelreads-rhold-%d", (int)getpid());
+  unlink(rhold);
+  setenv("IMCLOUD_TEST_READER_HOLD", rhold, 1);
+  if (plan) setenv("IMCLOUD_TEST_FAIL", plan, 1);
+  int rc = e2e_start(&srv, "singapore", &app, key, NULL);
+  unsetenv("IMCLOUD_TEST_FAIL");
+  unsetenv("IMCLOUD_TEST_READER_HOLD");
+  assert_int_equal(rc, 0);
+  import_users(srv.port, app, key, (const char *const[]){ "a", "b", "c", NULL });
+  send_text("b", "a", 1);
+  send_text("b", "a", 2);
+  send_text("c", "a", 3);
+}
+
+static int stop(void **st)
+{
+  (void)st;
+  if (locked) race_unlock(locked);
+  locked = NULL;
+  if (rhold[0]) e2e_sync_hold(rhold, 0);
+  return !srv.pid || e2e_finish(&srv) == 0 ? 0 : -1;
+}
+
+static void wait_stat(const char *section, const char *field, long long n)
+{
+  for (int waited = 0; waited < 10000 && e2e_healthz_stat(srv.port, section, field) < n; waited += 10) usleep(10000);
+  assert_int_equal(e2e_healthz_stat(srv.port, section, field), n);
+}
+
+/* b's deletion held behind the test's write lock (its request: the result). */
+static int delete_b_held(void)
+{
+  locked = race_lock(&srv);
+  int del = race_send(&srv, app, key, "im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"b\"}]}");
+  race_inflight(&srv, 1);
+  return del;
+}
+
+/* The lock let go: b's deletion ends with result code rc (0: b deleted; 70500: the fault, b stays). */
+static void delete_b_ends(int del, int rc)
+{
+  race_unlock(locked);
+  locked = NULL;
+  json_t *r = race_read(del);
+  assert_int_equal(jint(first(r, "ResultItem"), "ResultCode"), rc);
+  json_decref(r);
+}
+
+/* Until the request sent on fd waits in the gate (rel_gate.waiting n), is queued in the held reader (reader.queued
+ * reads) or is answered — then the gate's count must be n (on the code before §113: 0, the read ran at once). */
+static void until_waiting(int fd, long long n, long long reads)
+{
+  for (int waited = 0; waited < 10000; waited += 10) {
+    struct pollfd p = { fd, POLLIN, 0 };
+    if (e2e_healthz_stat(srv.port, "rel_gate", "waiting") >= n || poll(&p, 1, 0) == 1 ||
+        (reads && e2e_healthz_stat(srv.port, "reader", "queued") >= reads))
+      break;
+    usleep(10000);
+  }
+  assert_int_equal(e2e_healthz_stat(srv.port, "rel_gate", "waiting"), n);
+}
+
+/* The unread count of peer in an unread reply's C2CUnreadMsgNumList (-1: not listed). */
+static long long unread_of(json_t *r, const char *peer)
+{
+  size_t i;
+  json_t *v;
+  json_array_foreach(json_object_get(r, "C2CUnreadMsgNumList"), i, v)
+    if (!strcmp(jstr(v, "Peer_Account"), peer)) return jint(v, "C2CUnreadMsgNum");
+  return -1;
+}
+
+#define UNREAD_A "{\"To_Account\":\"a\",\"Peer_Account\":[\"b\",\"c\"]}"
+
+/* a's unread counts naming b, asked in b's deletion's window and read (the reader held) after the deletion has
+ * committed: the request waits, then runs as after the deletion — b in the ErrorList (70107), c's 1, all 1. On the
+ * code before it was read after the commit as accepted before it: b listed with 0 unread, no ErrorList. */
+static void test_unread_committed(void **st)
+{
+  (void)st;
+  start(NULL);
+  e2e_sync_hold(rhold, 1);
+  int del = delete_b_held();
+  int rd = race_send(&srv, app, key, "openim/get_c2c_unread_msg_num", UNREAD_A);
+  until_waiting(rd, 1, 1);
+  delete_b_ends(del, 0);
+  e2e_sync_hold(rhold, 0);
+  json_t *r = race_read(rd);
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  assert_int_equal(unread_of(r, "b"), -1);
+  assert_int_equal(unread_of(r, "c"), 1);
+  assert_int_equal(jint(r, "AllC2CUnreadMsgNum"), 1);
+  json_t *e = json_array_get(json_object_get(r, "ErrorList"), 0);
+  assert_non_null(e);
+  assert_string_equal(jstr(e, "Peer_Account"), "b");
+  assert_int_equal(jint(e, "ErrorCode"), 70107);
+  json_decref(r);
+  assert_int_equal(e2e_healthz_stat(srv.port, "rel_gate", "waiting"), 0);
+}
+
+/* The same when the deletion fails: the request waits, then answers as if nothing happened (b's 2, c's 1). */
+static void test_unread_failed(void **st)
+{
+  (void)st;
+  start("account_groups:1");
+  int del = delete_b_held();
+  int rd = race_send(&srv, app, key, "openim/get_c2c_unread_msg_num", UNREAD_A);
+  until_waiting(rd, 1, 0);
+  delete_b_ends(del, 70500);
+  json_t *r = race_read(rd);
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  assert_int_equal(unread_of(r, "b"), 2);
+  assert_int_equal(unread_of(r, "c"), 1);
+  assert_int_equal(jint(r, "AllC2CUnreadMsgNum"), 3);
+  assert_null(json_object_get(r, "ErrorList"));
+  json_decref(r);
+}
+
+/* The IsPeerRead of each message of a roaming page (1 or 0, in the page's order) into out: "10" … */
+static void peer_read_flags(json_t *r, char *out, size_t cap)
+{
+  size_t i, n = 0;
+  json_t *v;
+  json_array_foreach(json_object_get(r, "MsgList"), i, v)
+    if (n + 1 < cap) out[n++] = (char)('0' + jint(v, "IsPeerRead"));
+  out[n] = 0;
+}
+
+#define ROAM_BA "{\"Operator_Account\":\"b\",\"Peer_Account\":\"a\",\"MaxCnt\":10,\"MinTime\":0,\"MaxTime\":0}"
+
+/* b's own conversation list and b's roaming page with a (a has read b's messages: IsPeerRead 1), asked in the
+ * window and read (the reader held) after the deletion has committed: both wait, then are refused as of no
+ * account. On the code before both were answered 0 as of an existing account, and the page, read after the
+ * deletion had removed a's conversation row with b, said a had read none of b's messages (IsPeerRead 0: neither
+ * the state before nor after). */
+static void test_get_list_and_roam_of_deleted(void **st)
+{
+  (void)st;
+  char flags[8];
+  start(NULL);
+  json_t *r = V4("openim/admin_set_msg_read", "{\"Report_Account\":\"a\",\"Peer_Account\":\"b\"}");
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  json_decref(r);
+  r = V4("openim/admin_getroammsg", "%s", ROAM_BA);
+  peer_read_flags(r, flags, sizeof flags);
+  assert_string_equal(flags, "11");
+  json_decref(r);
+  e2e_sync_hold(rhold, 1);
+  int del = delete_b_held();
+  int gl = race_send(&srv, app, key, "recentcontact/get_list", "{\"From_Account\":\"b\",\"AssistFlags\":0}");
+  until_waiting(gl, 1, 1);
+  int rm = race_send(&srv, app, key, "openim/admin_getroammsg", ROAM_BA);
+  until_waiting(rm, 2, 2);
+  delete_b_ends(del, 0);
+  e2e_sync_hold(rhold, 0);
+  r = race_read(gl);
+  assert_int_equal(jint(r, "ErrorCode"), 50001); /* b is not imported */
+  json_decref(r);
+  r = race_read(rm);
+  assert_int_not_equal(jint(r, "ErrorCode"), 0);
+  assert_null(json_object_get(r, "MsgList"));
+  json_decref(r);
+}
+
+/* a's conversation list and a's roaming page with b, asked in the window of a deletion of b that fails: the page
+ * naming b waits (the list names only a, not being deleted, and runs at once, b listed: the state before), then
+ * both answer as before it (b's two messages). */
+static void test_get_list_and_roam_failed(void **st)
+{
+  (void)st;
+  start("account_groups:1");
+  int del = delete_b_held();
+  json_t *r = V4("recentcontact/get_list", "{\"From_Account\":\"a\",\"AssistFlags\":0}"); /* at once */
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  assert_int_equal(json_array_size(json_object_get(r, "SessionItem")), 2);
+  json_decref(r);
+  int rm = race_send(&srv, app, key, "openim/admin_getroammsg",
+                     "{\"Operator_Account\":\"a\",\"Peer_Account\":\"b\",\"MaxCnt\":10,\"MinTime\":0,\"MaxTime\":0}");
+  until_waiting(rm, 1, 0);
+  delete_b_ends(del, 70500);
+  r = race_read(rm);
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  assert_int_equal(jint(r, "MsgCnt"), 2);
+  json_decref(r);
+}
+
+/* a's WebSocket history with b, asked in the window: it waits, then (b deleted) answers b's two messages, kept
+ * for a (a deleted peer's messages are kept); a's conversations, naming no account being deleted, answer at once
+ * with b listed (the state before the deletion). On the code before the history ran at once. */
+static void test_ws_history_committed(void **st)
+{
+  (void)st;
+  wsc_t wa;
+  start(NULL);
+  assert_int_equal(wsc_login(&wa, srv.port, app, key, "a", "Web"), 0);
+  int del = delete_b_held();
+  json_t *r = wsc_rpc(&wa, "conversations", "%s", "\"limit\":10"); /* at once */
+  assert_non_null(r);
+  assert_int_equal(jint(r, "code"), 0);
+  assert_int_equal(json_array_size(json_object_get(r, "conversations")), 2);
+  json_decref(r);
+  int id = 41;
+  assert_int_equal(e2e_ws_send_text(wa.fd, "{\"id\":41,\"op\":\"history\",\"peer\":\"b\",\"limit\":10}"), 0);
+  wait_stat("rel_gate", "waiting", 1);
+  delete_b_ends(del, 0);
+  r = wsc_take(&wa, match_id, &id, 15000);
+  assert_non_null(r);
+  assert_int_equal(jint(r, "code"), 0);
+  assert_int_equal(json_array_size(json_object_get(r, "msgs")), 2);
+  json_decref(r);
+  wsc_close(&wa);
+}
+
+/* b's own sync and conversations, asked in the window: they wait; the deletion commits and b's session is closed
+ * 4003 with neither answered (nothing read for a deleted account). On the code before both were answered in the
+ * window. */
+static void test_ws_sync_convs_committed(void **st)
+{
+  (void)st;
+  wsc_t wb;
+  start(NULL);
+  assert_int_equal(wsc_login(&wb, srv.port, app, key, "b", "Web"), 0);
+  int del = delete_b_held();
+  assert_int_equal(e2e_ws_send_text(wb.fd, "{\"id\":51,\"op\":\"sync\",\"cursor\":0}"), 0);
+  assert_int_equal(e2e_ws_send_text(wb.fd, "{\"id\":52,\"op\":\"conversations\"}"), 0);
+  wait_stat("rel_gate", "waiting", 2);
+  delete_b_ends(del, 0);
+  int code = 0;
+  json_t *f;
+  while ((f = wsc_next(&wb, 15000, &code))) {
+    json_int_t id = jint(f, "id");
+    if (id == 51 || id == 52) fail_msg("answered after b's deletion: %s", json_dumps(f, JSON_COMPACT));
+    json_decref(f);
+  }
+  assert_int_equal(code, 4003);
+  assert_int_equal(e2e_healthz_stat(srv.port, "rel_gate", "waiting"), 0);
+  wsc_close(&wb);
+}
+
+/* The same when the deletion fails (c sent b a message): both wait, then answer as if nothing happened (c's
+ * message, b's conversations with c and a). */
+static void test_ws_sync_convs_failed(void **st)
+{
+  (void)st;
+  wsc_t wb;
+  start("account_groups:1");
+  send_text("c", "b", 4);
+  assert_int_equal(wsc_login(&wb, srv.port, app, key, "b", "Web"), 0);
+  int del = delete_b_held();
+  assert_int_equal(e2e_ws_send_text(wb.fd, "{\"id\":51,\"op\":\"sync\",\"cursor\":0}"), 0);
+  assert_int_equal(e2e_ws_send_text(wb.fd, "{\"id\":52,\"op\":\"conversations\"}"), 0);
+  wait_stat("rel_gate", "waiting", 2);
+  delete_b_ends(del, 70500);
+  int id = 51;
+  json_t *r = wsc_take(&wb, match_id, &id, 15000);
+  assert_non_null(r);
+  assert_int_equal(jint(r, "code"), 0);
+  assert_int_equal(json_array_size(json_object_get(r, "events")), 1); /* c's message */
+  json_decref(r);
+  id = 52;
+  r = wsc_take(&wb, match_id, &id, 15000);
+  assert_non_null(r);
+  assert_int_equal(jint(r, "code"), 0);
+  json_t *cvs = json_object_get(r, "conversations");
+  assert_int_equal(json_array_size(cvs), 2);
+  const char *p0 = jstr(json_array_get(cvs, 0), "peer"), *p1 = jstr(json_array_get(cvs, 1), "peer");
+  assert_true((!strcmp(p0, "a") && !strcmp(p1, "c")) || (!strcmp(p0, "c") && !strcmp(p1, "a"))); /* one second: by peer */
+  json_decref(r);
+  wsc_close(&wb);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_teardown(test_unread_committed, stop),
+    cmocka_unit_test_teardown(test_unread_failed, stop),
+    cmocka_unit_test_teardown(test_get_list_and_roam_of_deleted, stop),
+    cmocka_unit_test_teardown(test_get_list_and_roam_failed, stop),
+    cmocka_unit_test_teardown(test_ws_history_committed, stop),
+    cmocka_unit_test_teardown(test_ws_sync_convs_committed, stop),
+    cmocka_unit_test_teardown(test_ws_sync_convs_failed, stop),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
