@@ -281,11 +281,12 @@ int rel_gate_held(const api_srv_t *srv, uint32_t app);
 int rel_gate_defer(api_srv_t *srv, rest_ctx_t *c);
 /* rel_gate_named: 1 while a deletion in flight names account user_no of app (0: never). rel_gate_rest_wait: c (a
  * REST command that writes or reads rows of such an account, §108, §112, §113) waits like rel_gate_defer's — or
- * is answered 60018 (cfg->rel_gate_wait_max waiting) or 70500 (the server stops); its handler runs again from the start once the
- * app's last deletion ends. rel_gate_rest_names: both for accounts a and b of c's app (0: none): 1 when c waits
- * (or was answered), 0 to run it now (the map's length first: nothing looked up while no deletion is in flight).
- * rel_gate_named_any: 1 when a deletion in flight names any of the n accounts nos of app (an entry 0: no
- * account; the map's length first), for a request naming more than two (get_c2c_unread_msg_num, §113); it waits nothing. */
+ * is answered 60018 (cfg->rel_gate_wait_max waiting) or 70500 (the server stops); its handler runs again from the
+ * start once the app's last deletion ends. rel_gate_rest_names: both for accounts a and b of c's app (0: none): 1
+ * when c waits (or was answered), 0 to run it now (the map's length first: nothing looked up while no deletion is
+ * in flight). rel_gate_named_any: 1 when a deletion in flight names any of the n accounts nos of app (an entry 0:
+ * no account; the map's length first), for a request naming more than two (get_c2c_unread_msg_num, §113); it
+ * makes nothing wait (the caller frees what it made, then rel_gate_rest_wait). */
 int rel_gate_named(const api_srv_t *srv, uint32_t app, uint32_t user_no);
 void rel_gate_rest_wait(api_srv_t *srv, rest_ctx_t *c);
 int rel_gate_rest_names(api_srv_t *srv, rest_ctx_t *c, uint32_t a, uint32_t b);

@@ -14,8 +14,9 @@
  * one-to-one writes, the senders of send_group_msg and import_group_msg)
  * wait too, and run again after it (§108, §112), and so do the one-to-one
  * reads naming it (REST get_c2c_unread_msg_num, recentcontact/get_list,
- * admin_getroammsg; WebSocket history, sync, conversations: §113). A stopping server answers
- * every waiting request at once (§108). Loop thread. */
+ * admin_getroammsg; WebSocket history, sync, conversations: §113). A
+ * stopping server answers every waiting request at once (§108). Loop
+ * thread. */
 #include "api/rel_api.h"
 #include "util/err.h"
 #include "util/log.h"
