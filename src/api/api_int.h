@@ -65,8 +65,10 @@ typedef struct rel_gate {
   rel_gate_node_t *head, *tail;  /* the waiting requests and status changes, in arrival order */
   size_t waiting;                /* requests: at most cfg->rel_gate_wait_max, REST and WebSocket (logins included)
                                   * together */
-  size_t statuses;               /* status changes of named accounts (rel_gate_status): two per session of those
-                                  * accounts at most (its login's push, its end), and cfg->rel_gate_wait_max */
+  size_t statuses;               /* status changes of named accounts (rel_gate_status): one per named account and
+                                  * platform at most (a later one supersedes it in place, §114) */
+  u64map_t status_of;            /* sdkappid << 32 | user_no → that account's first waiting status change (its
+                                  * others: their ->same chain), while it has one */
   uint64_t deferred, refused;    /* requests that waited, refused because too many waited (GET /healthz rel_gate) */
 } rel_gate_t;
 
@@ -450,11 +452,12 @@ size_t cws_msg_frame_bytes(int64_t msg_max_bytes);
 int rel_gate_ws_defer(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const cws_op_t *o, json_t *id, json_t *req);
 int rel_gate_ws_names(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, cws_op_fn fn, json_t *id, json_t *req,
                       uint32_t peer_no);
-/* A status change of account user_no (ws_status.c, decisions §103): a login's push (end NULL) or a
+/* A status change of account user_no (ws_status.c, decisions §103, §114): a login's push (end NULL) or a
  * session end (its PushOnline window stored or cleared, logout, until_s, and its push). 1 when a deletion in
- * flight names the account: the change waits (end copied) and, once the app's last deletion ends, is made if
- * the account is still there and dropped if it was deleted (out of memory, or cfg->rel_gate_wait_max status
- * changes waiting: dropped at once, logged); 0: make it now. */
+ * flight names the account: the change waits (end copied) — superseding in place a waiting change of the same
+ * account and platform (a login's push: any of the account's), so that one per account and platform waits —
+ * and, once the app's last deletion ends, is made if the account is still there and dropped if it was deleted
+ * (out of memory: dropped at once, logged); 0: make it now. */
 int rel_gate_status(api_srv_t *srv, uint32_t app, uint32_t user_no, const im_session_t *end, int logout,
                     int64_t until_s);
 /* A login of account user_no whose job is done (client_ws.c login_done, decisions §108): 1 when a deletion in

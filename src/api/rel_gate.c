@@ -8,8 +8,10 @@
  * runs, in arrival order, once the last deletion of its app has committed or
  * been undone. A login's status push and a session's end (its PushOnline
  * window, its push) of an account a deletion names wait with them, and are
- * dropped if the account was deleted (§103); so does a login of such an
- * account, completed then or refused as one whose account was deleted (§108).
+ * dropped if the account was deleted (§103) — one per account and platform,
+ * a later change superseding the waiting one in place (§114); so does a
+ * login of such an account, completed then or refused as one whose account
+ * was deleted (§108).
  * The REST message commands naming such an account (sendmsg and the other
  * one-to-one writes, the senders of send_group_msg and import_group_msg)
  * wait too, and run again after it (§108, §112), and so do the one-to-one
@@ -54,9 +56,11 @@ typedef struct ws_wait {
   json_t *id, *req;              /* id: borrowed from req (or NULL) */
 } ws_wait_t;
 
-/* A named account's status change that waits (rel_gate_status): a login's push, or a session's end. */
+/* A named account's status change that waits (rel_gate_status): a login's push, or a session's end — the last
+ * of its platform's, the ones before superseded in place. */
 typedef struct status_wait {
   rel_gate_node_t node;
+  struct status_wait *same;      /* the account's next waiting change (another platform), or NULL */
   uint32_t user_no;
   uint8_t end, logout, platform;
   int64_t until_s;
@@ -201,22 +205,40 @@ int rel_gate_login(api_srv_t *srv, rel_gate_node_t *n, uint32_t app, uint32_t us
   return 1;
 }
 
+/* A status change made later supersedes the waiting one of the same account and platform, in its place (§114):
+ * what running both in order would give, and the queue holds one node per account and platform at most.
+ * - A session's end: its PushOnline window (stored, or cleared by a logout) is the last end's, and it is the
+ *   platform's only write of push_until.<platform>; the push reads the status when it runs, which is then final:
+ *   every change of its inputs made meanwhile (a login completed, a status_set, a session's end of an account no
+ *   longer named) pushes again after it.
+ * - A login's push (no platform, no window): any waiting change of the account pushes already, so it adds
+ *   nothing; a session's end after it is a node of its own platform. */
 int rel_gate_status(api_srv_t *srv, uint32_t app, uint32_t user_no, const im_session_t *end, int logout,
                     int64_t until_s)
 {
   rel_gate_t *g = &srv->rel_gate;
   if (!rel_gate_named(srv, app, user_no)) return 0;
-  /* capped as the requests are (a client of the account logging in and out in a loop while its deletion is
-   * held): past it, or out of memory, the change is never made — not before the deletion is durable — and is
-   * lost (a later session end writes the window again; a login's push is the status it would have pushed) */
-  status_wait_t *w = g->statuses < (size_t)srv->cfg->rel_gate_wait_max ? malloc(sizeof *w) : NULL;
-  if (!w) {
-    IMC_WARN("status", "msg=\"status change of an account being deleted dropped (%s)\" app=%u",
-             g->statuses < (size_t)srv->cfg->rel_gate_wait_max ? "out of memory" : "rel_gate_wait_max waiting", app);
+  uint64_t key = name_key(app, user_no);
+  uint8_t platform = end ? end->platform : 0;
+  status_wait_t *first = g->statuses ? u64map_get(&g->status_of, key) : NULL, *w = first;
+  if (!end && first) return 1;
+  while (w && w->platform != platform) w = w->same;
+  if (w) {
+    w->end = 1;
+    w->logout = (uint8_t)logout;
+    w->until_s = until_s;
     return 1;
   }
-  *w = (status_wait_t){ .user_no = user_no, .end = end != NULL, .logout = (uint8_t)logout,
-                        .platform = end ? end->platform : 0, .until_s = until_s };
+  /* out of memory: the change is never made — not before the deletion is durable — and is lost (the next session
+   * end writes its platform's window again; a login's push is the status it would have pushed) */
+  if (!(w = malloc(sizeof *w)) || (!first && u64map_put(&g->status_of, key, w))) {
+    free(w);
+    IMC_WARN("status", "msg=\"status change of an account being deleted dropped (out of memory)\" app=%u", app);
+    return 1;
+  }
+  *w = (status_wait_t){ .user_no = user_no, .end = end != NULL, .logout = (uint8_t)logout, .platform = platform,
+                        .until_s = until_s };
+  if (first) { w->same = first->same; first->same = w; }
   enqueue(&srv->rel_gate, &w->node, app, REL_GATE_STATUS);
   return 1;
 }
@@ -279,8 +301,12 @@ static rel_gate_node_t *take(rel_gate_t *g, int all, uint32_t app, int requests_
     n->next = NULL;
     *tail = n;
     tail = &n->next;
-    if (n->kind == REL_GATE_STATUS) g->statuses--;
-    else g->waiting--;
+    if (n->kind == REL_GATE_STATUS) { /* the account's others are taken with it: all of the app's are */
+      g->statuses--;
+      (void)u64map_del(&g->status_of, name_key(n->app, ((status_wait_t *)n)->user_no));
+    } else {
+      g->waiting--;
+    }
   }
   return mine;
 }
@@ -329,4 +355,5 @@ void rel_gate_free(api_srv_t *srv)
   g->waiting = g->statuses = 0;
   u64map_free_each(&g->held, free);
   u64map_free_each(&g->named, free);
+  u64map_free(&g->status_of); /* its nodes: freed above */
 }

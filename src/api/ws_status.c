@@ -99,7 +99,8 @@ static void window_written(relreq_t *rr, int rc)
 void ws_status_session_end(api_srv_t *srv, const im_session_t *s, const char *user_id, int logout, int64_t until_s)
 {
   char key[40];
-  /* a deletion in flight names the user: its window and push wait, made only if the account stays (§103) */
+  /* a deletion in flight names the user: its window and push wait, made only if the account stays (§103); a
+   * later end of its platform supersedes this one in place (§114: its window is the last end's) */
   if (rel_gate_status(srv, s->sdkappid, s->user_no, s, logout, until_s)) return;
   if (im_platform_mobile((im_platform_t)s->platform)) {
     /* a logout deletes a stored window (none without a record); a close stores one */

@@ -12,7 +12,13 @@
  * its subscribers an empty custom_status, though the deletion then failed
  * and the text was back; and when the deletion committed, that session's
  * PushOnline window was written after it — a relationship row of a deleted
- * account, in storage for good — and its subscribers told of its status. */
+ * account, in storage for good — and its subscribers told of its status.
+ *
+ * Since §114 a later session end of the same account and platform supersedes
+ * the waiting one in place: the stored window is the last end's (a logout's
+ * clearing included). Until 2026-12-07 each end waited as a node of its own,
+ * capped at rel_gate_wait_max: past it one was dropped, and with it the
+ * window it would have stored. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -23,9 +29,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "e2e.h"
+#include "e2e_damage.h"
 #include "e2e_msg.h"
 #include "e2e_race.h"
 
@@ -45,12 +53,12 @@ static json_t *rpc_ok(wsc_t *w, const char *op, const char *fields)
   return r;
 }
 
-/* A server (failing as plan says; NULL: not) with b and c: b logged in on an iPhone (wb) with the status text
- * "away", c logged in (wc) and subscribed to b's status. */
-static void start(const char *plan, wsc_t *wb, wsc_t *wc)
+/* A server (failing as plan says; NULL: not; extra serve arguments args) with b and c: b logged in on an iPhone
+ * (wb) with the status text "away", c logged in (wc) and subscribed to b's status. */
+static void start_args(const char *plan, const char *const *args, wsc_t *wb, wsc_t *wc)
 {
   if (plan) setenv("IMCLOUD_TEST_FAIL", plan, 1);
-  int rc = e2e_start_sync_held(&srv, hold, sizeof hold, "reldelst", "singapore", &app, key, NULL);
+  int rc = e2e_start_sync_held(&srv, hold, sizeof hold, "reldelst", "singapore", &app, key, args);
   unsetenv("IMCLOUD_TEST_FAIL");
   assert_int_equal(rc, 0);
   import_users(srv.port, app, key, (const char *const[]){ "b", "c", NULL });
@@ -59,6 +67,8 @@ static void start(const char *plan, wsc_t *wb, wsc_t *wc)
   assert_int_equal(wsc_login(wc, srv.port, app, key, "c", "Web"), 0);
   json_decref(rpc_ok(wc, "status_subscribe", "\"users\":[\"b\"]"));
 }
+
+static void start(const char *plan, wsc_t *wb, wsc_t *wc) { start_args(plan, NULL, wb, wc); }
 
 static int stop(void **st)
 {
@@ -183,11 +193,143 @@ static void test_committed_delete_writes_nothing(void **st)
   wsc_close(&wc);
 }
 
+/* Another session of b on an iPhone, device device (not the first's: the Developer edition keeps several
+ * devices of a platform, and a device logging in again displaces its own session). */
+static void login_b_iphone(wsc_t *w, const char *device)
+{
+  char frame[2048], buf[4096];
+  memset(w, 0, sizeof *w);
+  w->next_id = 100;
+  w->fd = e2e_ws_connect(srv.port, "/ws");
+  assert_true(w->fd >= 0);
+  e2e_ws_login_frame(app, key, "b", "iPhone", device, frame, sizeof frame);
+  assert_int_equal(e2e_ws_send_text(w->fd, frame), 0);
+  assert_true(e2e_ws_recv_text(w->fd, buf, sizeof buf, 15000) > 0);
+  json_t *r = json_loads(buf, 0, NULL);
+  assert_non_null(r);
+  assert_int_equal(jint(r, "code"), 0);
+  json_decref(r);
+}
+
+/* The stored PushOnline windows' values (b's iPhone only here): -1 when none is stored. */
+static long long window_stored(void)
+{
+  return windows_stored() ? e2e_db_int(&srv, "SELECT CAST(val AS INTEGER) FROM rel WHERE key LIKE 'push_until.%'")
+                          : -1;
+}
+
+/* The seconds of CLOCK_REALTIME (the server's clock) once the second after t has begun. */
+static long long next_second(long long t)
+{
+  struct timespec now;
+  for (;;) {
+    clock_gettime(CLOCK_REALTIME, &now);
+    if ((long long)now.tv_sec > t) return (long long)now.tv_sec;
+    usleep(50000);
+  }
+}
+
+static long long realtime_s(void)
+{
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  return (long long)now.tv_sec;
+}
+
+/* The deletion (failing) ends: b stays, and c is pushed b's status with its durable text. */
+static void failed_delete_ends(int del)
+{
+  e2e_sync_hold(hold, 0);
+  json_t *r = race_read(del);
+  assert_int_equal(jint(first(r, "ResultItem"), "ResultCode"), 70500); /* b stays */
+  json_decref(r);
+}
+
+/* With rel_gate_wait_max 2, three sessions of b on iPhones (the Developer edition: several devices per platform)
+ * end one after the other, each in a later second, while b's failing deletion is held: one status change waits
+ * (each end supersedes the one before), and after the deletion the stored window is the third end's — on main
+ * three waited under the cap of 2, the third was dropped (logged) and the stored window was the second's. */
+static void test_three_ends_of_one_platform(void **st)
+{
+  (void)st;
+  static const char *const args[] = { "--rel-gate-wait-max", "2", NULL };
+  wsc_t wb[3], wc;
+  start_args("account_groups:1", args, &wb[0], &wc);
+  login_b_iphone(&wb[1], "dev-b-2");
+  login_b_iphone(&wb[2], "dev-b-3");
+  e2e_sync_hold(hold, 1);
+  int del = delete_b_held(1);
+  long long t = 0;
+  for (int i = 0; i < 2; i++) {
+    session_ends(&wb[i]);
+    t = next_second(realtime_s()); /* the next end's window ends a second later at least */
+  }
+  session_ends(&wb[2]);
+  long long waited = e2e_healthz_stat(srv.port, "rel_gate", "statuses"); /* on main: 2, the third dropped */
+  failed_delete_ends(del);
+  json_t *r = wsc_take(&wc, match_status_of_b, NULL, 15000);
+  assert_non_null(r);
+  assert_string_equal(jstr(r, "custom_status"), "away");
+  json_decref(r);
+  writes_done();
+  long long until = window_stored();
+  if (until < t + 604800) /* push_online_keep_s's default: the third end's window ends at t + 604,800 at least */
+    fail_msg("the stored window ends at %lld, before the third end's (%lld or later)", until, t + 604800);
+  assert_int_equal(waited, 1); /* one change waited: the third end superseded the two before */
+  assert_int_equal(e2e_healthz_stat(srv.port, "rel_gate", "statuses"), 0);
+  wsc_close(&wc);
+}
+
+/* b's two iPhone sessions end in the window of its failing deletion, one closed (a window to store), then the
+ * other by a logout (the window cleared), or the other way round (logout_first): after the deletion the stored
+ * window is what the two in order give — none, or the close's. One change waited. */
+static void ends_close_and_logout(int logout_first)
+{
+  wsc_t wb[2], wc;
+  start("account_groups:1", &wb[0], &wc);
+  login_b_iphone(&wb[1], "dev-b-2");
+  e2e_sync_hold(hold, 1);
+  int del = delete_b_held(1);
+  wsc_t *out = &wb[logout_first ? 0 : 1], *closed = &wb[logout_first ? 1 : 0];
+  if (!logout_first) session_ends(closed);
+  json_t *r = wsc_rpc(out, "logout", "%s", "\"x\":0");
+  assert_non_null(r);
+  assert_int_equal(jint(r, "code"), 0);
+  json_decref(r);
+  for (int waited = 0; waited < 10000 && e2e_server_holds(&srv, out->fd); waited += 20) usleep(20000);
+  wsc_close(out);
+  if (logout_first) session_ends(closed);
+  assert_int_equal(e2e_healthz_stat(srv.port, "rel_gate", "statuses"), 1);
+  failed_delete_ends(del);
+  r = wsc_take(&wc, match_status_of_b, NULL, 15000);
+  assert_non_null(r);
+  assert_string_equal(jstr(r, "custom_status"), "away");
+  json_decref(r);
+  writes_done();
+  assert_int_equal(windows_stored(), logout_first ? 1 : 0);
+  wsc_close(&wc);
+}
+
+static void test_close_then_logout_clears_window(void **st)
+{
+  (void)st;
+  ends_close_and_logout(0);
+}
+
+static void test_logout_then_close_stores_window(void **st)
+{
+  (void)st;
+  ends_close_and_logout(1);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_teardown(test_failed_delete_pushes_durable_status, stop),
     cmocka_unit_test_teardown(test_committed_delete_writes_nothing, stop),
+    cmocka_unit_test_teardown(test_three_ends_of_one_platform, stop),
+    cmocka_unit_test_teardown(test_close_then_logout_clears_window, stop),
+    cmocka_unit_test_teardown(test_logout_then_close_stores_window, stop),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
