@@ -469,6 +469,11 @@ int rel_gate_status(api_srv_t *srv, uint32_t app, uint32_t user_no, const im_ses
  * freed. */
 int rel_gate_login(api_srv_t *srv, rel_gate_node_t *n, uint32_t app, uint32_t user_no, const char **why);
 void cws_login_resume(api_srv_t *srv, rel_gate_node_t *n, int rc);
+/* The waiting login for which is(node, ud) is true, unlinked and uncounted (its owner answers it IMC_E_OVERLOADED
+ * with *why, the gate's text saying the account is being deleted, and frees it; the deletion's end will not see
+ * it), or NULL (*why NULL): none waits. At the end of a login deadline's hold (client_ws.c, §114). */
+rel_gate_node_t *rel_gate_login_take(api_srv_t *srv, int (*is)(const rel_gate_node_t *n, const void *ud),
+                                     const void *ud, const char **why);
 /* The server stops (its signal): every request waiting in the gate — REST, WebSocket, logins — is answered
  * 70500 "server is shutting down" and freed now, whatever becomes of the deletions it waits for; from then on
  * one that would wait is answered so at once (§108). Status changes stay queued (rel_gate_free). */

@@ -239,6 +239,11 @@ static void close_conn(api_srv_t *srv, cws_conn_t *c, int logout, uint16_t code,
   net_ws_close(c->sess.conn, code, reason);
 }
 
+static void login_finish(api_srv_t *srv, login_job_t *j, int rc, const char *why);
+
+static login_job_t *job_of(const rel_gate_node_t *n) { return (login_job_t *)((uintptr_t)n - offsetof(login_job_t, gate)); }
+static int login_of(const rel_gate_node_t *n, const void *c) { return job_of(n)->conn == c; }
+
 void cws_on_deadline(void *ud, net_ws_t *ws)
 {
   api_srv_t *srv = ud;
@@ -246,8 +251,17 @@ void cws_on_deadline(void *ud, net_ws_t *ws)
   if (!c) return;
   if (c->state == CWS_ONLINE) { close_conn(srv, c, 0, 4004, "idle timeout"); return; }
   const char *why = cws_login_dl_due(srv, ws, c->state == CWS_LOGIN_PENDING, c->login_held, c->login_again);
-  if (why) close_conn(srv, c, 0, 4001, why);
-  else c->login_held = 1;
+  if (!why) { c->login_held = 1; return; }
+  /* a login still waiting for its account's deletion (§108) is answered 60018 and stays logged out, as a held
+   * login that failed (§114); a connection whose hold was used already is then closed (§83) */
+  int hold_used = !c->login_held;
+  const char *busy;
+  rel_gate_node_t *n = c->state == CWS_LOGIN_PENDING ? rel_gate_login_take(srv, login_of, c, &busy) : NULL;
+  if (n) {
+    login_finish(srv, job_of(n), IMC_E_OVERLOADED, busy);
+    if (!hold_used) return;
+  }
+  close_conn(srv, c, 0, 4001, why);
 }
 
 /* ---- kick ----------------------------------------------------------------- */
@@ -433,7 +447,7 @@ static void login_done(void *arg, int rc)
 
 void cws_login_resume(api_srv_t *srv, rel_gate_node_t *n, int rc)
 {
-  login_finish(srv, (login_job_t *)((char *)n - offsetof(login_job_t, gate)), rc, NULL);
+  login_finish(srv, job_of(n), rc, NULL);
 }
 
 /* ---- the login frame's fields ------------------------------------------------ */

@@ -11,7 +11,8 @@
  * dropped if the account was deleted (§103) — one per account and platform,
  * a later change superseding the waiting one in place (§114); so does a
  * login of such an account, completed then or refused as one whose account
- * was deleted (§108).
+ * was deleted (§108), or refused 60018 at the end of its login deadline's
+ * hold (§114).
  * The REST message commands naming such an account (sendmsg and the other
  * one-to-one writes, the senders of send_group_msg and import_group_msg)
  * wait too, and run again after it (§108, §112), and so do the one-to-one
@@ -203,6 +204,26 @@ int rel_gate_login(api_srv_t *srv, rel_gate_node_t *n, uint32_t app, uint32_t us
   if (!room(srv)) { *why = REL_GATE_FULL; return IMC_E_OVERLOADED; }
   enqueue(&srv->rel_gate, n, app, REL_GATE_LOGIN);
   return 1;
+}
+
+#define REL_GATE_DELETING "the account is being deleted and its deletion has not ended within the login's hold; " \
+                          "retry later"
+
+rel_gate_node_t *rel_gate_login_take(api_srv_t *srv, int (*is)(const rel_gate_node_t *n, const void *ud),
+                                     const void *ud, const char **why)
+{
+  rel_gate_t *g = &srv->rel_gate;
+  rel_gate_node_t *prev = NULL, *n = g->head;
+  while (n && (n->kind != REL_GATE_LOGIN || !is(n, ud))) { prev = n; n = n->next; }
+  *why = NULL;
+  if (!n) return NULL;
+  if (prev) prev->next = n->next;
+  else g->head = n->next;
+  if (g->tail == n) g->tail = prev;
+  n->next = NULL;
+  g->waiting--;
+  *why = REL_GATE_DELETING;
+  return n;
 }
 
 /* A status change made later supersedes the waiting one of the same account and platform, in its place (§114):

@@ -19,6 +19,12 @@
  * 5 × ws_login_timeout_ms after its opening (before, each failed held login
  * bought one more timeout, and a client could stay unauthenticated for
  * ever). A login refused before it was held leaves the deadline as it was.
+ * A login that is still waiting in the gate for its account's deletion
+ * (rel_gate_login, §108) when the deadline would close its connection is
+ * answered 60018 instead (client_ws.c cws_on_deadline, §114): at the hold's
+ * end as a held login that failed (the connection stays logged out, one
+ * login timeout from then), after a failed held login answered and closed
+ * 4001 as before (the bound above is kept).
  * No memory: the connection keeps two bits (client_ws.c login_held,
  * login_again). */
 #include "api/api_int.h"

@@ -625,6 +625,42 @@ static void test_admin_send_during_its_delete(void **st)
   assert_true(c2c_rows(now) > 0);
 }
 
+/* With a login timeout of 1 s, b's login waits in the gate, b's deletion held, until the end of its hold (4 × the
+ * timeout from the opening, before the deletion's job gives up on the test's lock: 5 s): it is answered 60018 with the gate's text that the account is being deleted, and
+ * the connection stays open and logged out (70003), nothing waiting any more; the deletion then commits, and the
+ * login is never answered again: the connection, not logged in, is closed 4001 one login timeout after the
+ * refusal — on main it was closed 4001 at the hold's end, the login unanswered (§114). */
+static void test_login_waiting_past_its_hold(void **st)
+{
+  (void)st;
+  static const char *const args[] = { "--ws-login-timeout-ms", "1000", NULL };
+  int fd, del;
+  start(NULL, args);
+  login_in_window(&fd, &del);
+  json_t *r = recv_json(fd, 20000);
+  if (r && jint(r, "code") != 60018) fail_msg("the waiting login answered: %s", json_dumps(r, JSON_COMPACT));
+  if (!r) fail_msg("the waiting login was not answered at the end of its hold (closed?)");
+  assert_int_equal(jint(r, "code"), 60018);
+  assert_non_null(strstr(jstr(r, "msg"), "the account is being deleted"));
+  json_decref(r);
+  assert_int_equal(e2e_healthz_stat(srv.port, "rel_gate", "waiting"), 0);
+  assert_int_equal(e2e_ws_send_text(fd, "{\"id\":7,\"op\":\"heartbeat\"}"), 0);
+  r = recv_json(fd, 15000);
+  assert_non_null(r);
+  assert_int_equal(jint(r, "code"), 70003); /* open, logged out */
+  json_decref(r);
+  unlock();
+  r = race_read(del);
+  assert_int_equal(jint(first(r, "ResultItem"), "ResultCode"), 0);
+  json_decref(r);
+  char buf[4096];
+  int op = 0, cc = 0, n = e2e_ws_recv(fd, &op, buf, sizeof buf, 15000, &cc);
+  if (op != 8) fail_msg("after the refusal: frame op %d (%d bytes), not the login timeout's close", op, n);
+  assert_int_equal(cc, 4001);
+  assert_string_not_equal(online_status("b"), "Online");
+  close(fd);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -646,6 +682,7 @@ int main(void)
     cmocka_unit_test_teardown(test_ws_read_in_window, stop),
     cmocka_unit_test_teardown(test_ws_pin_in_window, stop),
     cmocka_unit_test_teardown(test_ws_conv_delete_in_window, stop),
+    cmocka_unit_test_teardown(test_login_waiting_past_its_hold, stop),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
