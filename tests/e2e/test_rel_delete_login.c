@@ -625,7 +625,7 @@ static void test_admin_send_during_its_delete(void **st)
   assert_true(c2c_rows(now) > 0);
 }
 
-/* With a login timeout of 1 s, b's login waits in the gate, b's deletion held, until the end of its hold (4 × the
+/* With a login timeout of 0.8 s, b's login waits in the gate, b's deletion held, until the end of its hold (4 × the
  * timeout from the opening, before the deletion's job gives up on the test's lock: 5 s): it is answered 60018 with the gate's text that the account is being deleted, and
  * the connection stays open and logged out (70003), nothing waiting any more; the deletion then commits, and the
  * login is never answered again: the connection, not logged in, is closed 4001 one login timeout after the
@@ -633,7 +633,8 @@ static void test_admin_send_during_its_delete(void **st)
 static void test_login_waiting_past_its_hold(void **st)
 {
   (void)st;
-  static const char *const args[] = { "--ws-login-timeout-ms", "1000", NULL };
+  /* 800 ms: the hold ends ~3.2 s after the opening (plus a wheel tick), well before the deletion's 5 s */
+  static const char *const args[] = { "--ws-login-timeout-ms", "800", NULL };
   int fd, del;
   start(NULL, args);
   login_in_window(&fd, &del);
@@ -643,12 +644,13 @@ static void test_login_waiting_past_its_hold(void **st)
   assert_int_equal(jint(r, "code"), 60018);
   assert_non_null(strstr(jstr(r, "msg"), "the account is being deleted"));
   json_decref(r);
-  assert_int_equal(e2e_healthz_stat(srv.port, "rel_gate", "waiting"), 0);
+  /* at once: the connection has one login timeout from the refusal */
   assert_int_equal(e2e_ws_send_text(fd, "{\"id\":7,\"op\":\"heartbeat\"}"), 0);
   r = recv_json(fd, 15000);
   assert_non_null(r);
   assert_int_equal(jint(r, "code"), 70003); /* open, logged out */
   json_decref(r);
+  assert_int_equal(e2e_healthz_stat(srv.port, "rel_gate", "waiting"), 0);
   unlock();
   r = race_read(del);
   assert_int_equal(jint(first(r, "ResultItem"), "ResultCode"), 0);
