@@ -119,8 +119,14 @@ int rel_plan(api_srv_t *srv, uint32_t app, plan_item_t what, int64_t current, in
  * nothing changed) and ends it with rel_account_purged: rc 0, the
  * transaction committed and is durable (the pushes go out, the emptied
  * record is dropped); else the set is undone. NULL is ignored. Loop
- * thread. Cost: one pass over all records. */
-relreq_t *rel_account_purge(api_srv_t *srv, uint32_t app, uint32_t user_no, const char *user_id);
+ * thread. Cost: one pass over all records.
+ * earlier: the purges of the same call made before this one, not yet
+ * durable (n_earlier of them, NULL entries skipped; NULL, 0: none): the
+ * rows of user_no they removed from memory are deleted by this set's write
+ * too, so that they go with this account even if an earlier item rolls
+ * back (§116). */
+relreq_t *rel_account_purge(api_srv_t *srv, uint32_t app, uint32_t user_no, const char *user_id,
+                            relreq_t *const *earlier, size_t n_earlier);
 void rel_account_purged(relreq_t *rr, int rc);
 /* After the deletion is durable: the same purge in a write of its own, for
  * rows made between rel_account_purge and the deletion's commit (a

@@ -249,9 +249,26 @@ static void purge_refs(void *ud, rel_user_t *u)
   }
 }
 
+/* The rows of user_no that the sets in earlier (not yet durable: n of them, NULL entries skipped) removed from
+ * memory, as deletions for rr's write only (rel_txn_del_stored): rr's write then removes them whether or not those
+ * sets commit (§116). 0 or IMC_E_NOMEM. */
+static int purge_earlier(relreq_t *rr, uint32_t app, uint32_t user_no, relreq_t *const *earlier, size_t n)
+{
+  int rc = 0;
+  for (size_t i = 0; i < n && !rc; i++)
+    for (size_t k = 0; earlier[i] && k < earlier[i]->txn.n && !rc; k++) {
+      const rel_op_t *op = &earlier[i]->txn.ops[k];
+      if (op->sdkappid == app && op->user_no == user_no && !op->val)
+        rc = rel_txn_del_stored(&rr->txn, app, user_no, (rel_kind_t)op->kind, op->key);
+    }
+  return rc;
+}
+
 /* The purge of user_no's rows into a fresh change set, applied in memory at once (rr->ud: the user had a
- * record, dropped once the purge is durable); prepared for its write. NULL on OOM, nothing changed. */
-static relreq_t *purge_build(api_srv_t *srv, uint32_t app, uint32_t user_no, const char *user_id)
+ * record, dropped once the purge is durable), with the deletions of its rows by the sets in earlier (n);
+ * prepared for its write. NULL on OOM, nothing changed. */
+static relreq_t *purge_build(api_srv_t *srv, uint32_t app, uint32_t user_no, const char *user_id,
+                             relreq_t *const *earlier, size_t n_earlier)
 {
   rel_user_t *u = rel_user(srv->rel, app, user_no);
   relreq_t *rr = relreq_alloc(srv, app);
@@ -263,6 +280,7 @@ static relreq_t *purge_build(api_srv_t *srv, uint32_t app, uint32_t user_no, con
       const rel_row_t *rows = rel_rows(u, (rel_kind_t)k, &n);
       p.rc = rel_txn_del(&rr->txn, u, (rel_kind_t)k, rows[n - 1].key);
     }
+  if (!p.rc) p.rc = purge_earlier(rr, app, user_no, earlier, n_earlier);
   /* every other user of the app that names it (one pass over the records) */
   if (!p.rc) rel_each_user(srv->rel, purge_refs, &p);
   if (!p.rc) p.rc = relreq_prepare(rr);
@@ -278,9 +296,10 @@ static void purge_done(relreq_t *rr, int rc)
   relreq_free(rr);
 }
 
-relreq_t *rel_account_purge(api_srv_t *srv, uint32_t app, uint32_t user_no, const char *user_id)
+relreq_t *rel_account_purge(api_srv_t *srv, uint32_t app, uint32_t user_no, const char *user_id,
+                            relreq_t *const *earlier, size_t n_earlier)
 {
-  return purge_build(srv, app, user_no, user_id);
+  return purge_build(srv, app, user_no, user_id, earlier, n_earlier);
 }
 
 void rel_account_purged(relreq_t *rr, int rc)
@@ -293,7 +312,7 @@ void rel_account_purged(relreq_t *rr, int rc)
 
 void rel_account_deleted(api_srv_t *srv, uint32_t app, uint32_t user_no, const char *user_id)
 {
-  relreq_t *rr = purge_build(srv, app, user_no, user_id);
+  relreq_t *rr = purge_build(srv, app, user_no, user_id, NULL, 0);
   if (!rr) { IMC_WARN("rel", "msg=\"no memory to remove a deleted account's relationship rows\" app=%u", app); return; }
   relreq_submit(rr, purge_done, rr->ud);
 }

@@ -380,13 +380,16 @@ void rest_account_delete(rest_ctx_t *c)
   b->gated = 1;
   b->srv = c->srv;
   b->sdkappid = c->sdkappid;
+  relreq_t *made[BATCH_MAX]; /* the purges made so far: a later one also deletes what they removed of its rows (§116) */
+  size_t nmade = 0;
   for (int i = 0; i < b->n; i++) { /* for its group and relationship rows (delete_run); 0: no such account */
     if (tenant_registry_account_find(c->srv->reg, c->sdkappid, b->item[i].user_id, &b->item[i].user_no)) b->item[i].user_no = 0;
     if (!b->item[i].user_no) continue;
     /* named before its purge: the sends from or to it wait too (§101); not named, its purge is not made */
     if (!(b->item[i].named = rel_gate_name(c->srv, c->sdkappid, b->item[i].user_no) == 0) ||
-        !(b->item[i].rel = rel_account_purge(c->srv, c->sdkappid, b->item[i].user_no, b->item[i].user_id)))
+        !(b->item[i].rel = rel_account_purge(c->srv, c->sdkappid, b->item[i].user_no, b->item[i].user_id, made, nmade)))
       b->item[i].prep_rc = IMC_E_NOMEM;
+    else made[nmade++] = b->item[i].rel;
   }
   rest_submit(c, delete_run, delete_after);
 }

@@ -286,21 +286,29 @@ int rel_load(rel_t *r, store_t *s)
 /* ---- change sets ----------------------------------------------------------- */
 void rel_txn_init(rel_txn_t *t, rel_t *r) { memset(t, 0, sizeof *t); t->r = r; }
 
-static int record(rel_txn_t *t, rel_user_t *u, rel_kind_t kind, const char *key, const char *val)
+/* The next op of t for (app, user_no, kind, key), key copied; t->n not yet counted. NULL on OOM. */
+static rel_op_t *op_next(rel_txn_t *t, uint32_t app, uint32_t user_no, rel_kind_t kind, const char *key)
 {
   if (t->n == t->cap) {
     size_t cap = t->cap ? t->cap * 2 : 8;
     rel_op_t *ops = realloc(t->ops, cap * sizeof *ops);
-    if (!ops) return IMC_E_NOMEM;
+    if (!ops) return NULL;
     t->ops = ops;
     t->cap = cap;
   }
   rel_op_t *op = &t->ops[t->n];
   memset(op, 0, sizeof *op);
-  op->sdkappid = u->sdkappid;
-  op->user_no = u->user_no;
+  op->sdkappid = app;
+  op->user_no = user_no;
   op->kind = (uint8_t)kind;
-  if (!(op->key = strdup(key)) || (val && !(op->val = strdup(val)))) { free(op->key); free(op->val); return IMC_E_NOMEM; }
+  return (op->key = strdup(key)) ? op : NULL;
+}
+
+static int record(rel_txn_t *t, rel_user_t *u, rel_kind_t kind, const char *key, const char *val)
+{
+  rel_op_t *op = op_next(t, u->sdkappid, u->user_no, kind, key);
+  if (!op) return IMC_E_NOMEM;
+  if (val && !(op->val = strdup(val))) { free(op->key); return IMC_E_NOMEM; }
   char *old = NULL;
   int rc = row_set(t->r, u, kind, key, val, &old);
   if (rc) { free(op->key); free(op->val); return rc; }
@@ -319,6 +327,13 @@ int rel_txn_del(rel_txn_t *t, rel_user_t *u, rel_kind_t kind, const char *key)
 {
   if (!rel_get(u, kind, key)) return 0;
   return record(t, u, kind, key, NULL);
+}
+
+int rel_txn_del_stored(rel_txn_t *t, uint32_t app, uint32_t user_no, rel_kind_t kind, const char *key)
+{
+  if (!op_next(t, app, user_no, kind, key)) return IMC_E_NOMEM;
+  t->n++; /* val NULL, no old: an undo "restores" no row, and only where memory holds none */
+  return 0;
 }
 
 int rel_txn_bump(rel_txn_t *t, rel_user_t *u, const char *key, int64_t *out)

@@ -104,6 +104,10 @@ void rel_txn_init(rel_txn_t *t, rel_t *r);
 int rel_txn_put(rel_txn_t *t, rel_user_t *u, rel_kind_t kind, const char *key, const char *val);
 /* Delete kind/key of u (no-op when absent, nothing recorded). 0 or IMC_E_NOMEM. */
 int rel_txn_del(rel_txn_t *t, rel_user_t *u, rel_kind_t kind, const char *key);
+/* Record the deletion of kind/key of (sdkappid, user_no) for the write only: memory does not hold the row (an
+ * earlier set, not yet durable, removed it) and is not touched; rel_txn_undo leaves the row as it finds it. Makes
+ * the set's write remove the row whether or not that earlier set commits. 0 or IMC_E_NOMEM (nothing recorded). */
+int rel_txn_del_stored(rel_txn_t *t, uint32_t sdkappid, uint32_t user_no, rel_kind_t kind, const char *key);
 /* Add 1 to an integer META counter; the new value in *out (may be NULL). */
 int rel_txn_bump(rel_txn_t *t, rel_user_t *u, const char *key, int64_t *out);
 /* Writer thread: write every recorded op, in order. 0 or storage errors. */

@@ -1,0 +1,185 @@
+/* End-to-end: one account_delete of [a, b] whose first item fails (its group
+ * rows: a storage error, IMCLOUD_TEST_FAIL=account_groups:1) while the second
+ * commits (decisions §116). Each item's relationship purge is a change set
+ * applied in memory before the job (§96), the second one built on top of the
+ * first; the first is then undone in memory and rolled back in storage,
+ * while the second's write is durable.
+ *
+ * c, a friend of both, keeps a's friendship and a friend sequence that
+ * matches storage: the sequence the second item committed is never set back
+ * by the first item's undo, and the next change of c's friends gets a new
+ * number (in memory and after a restart alike). This held before §116 too.
+ *
+ * Until §116 a row b held naming a (b's friendship with a) was removed from
+ * memory by a's purge, so b's own purge did not name it: a's item rolled
+ * back, b's deletion committed, and the row stayed in storage for good — a
+ * relationship row of a deleted account, loaded again at every start. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "e2e.h"
+#include "e2e_damage.h"
+#include "e2e_msg.h"
+
+static e2e_server_t srv;
+static uint32_t app;
+static char key[80];
+
+#define V4(cmd, ...) v4(srv.port, app, key, cmd, __VA_ARGS__)
+
+static void expect_ok(json_t *r)
+{
+  assert_non_null(r);
+  if (jint(r, "ErrorCode") != 0) fail_msg("expected OK, got %s", json_dumps(r, JSON_COMPACT));
+  json_decref(r);
+}
+
+/* x and y friends both ways. */
+static void befriend(const char *x, const char *y)
+{
+  expect_ok(V4("sns/friend_add", "{\"From_Account\":\"%s\",\"AddFriendItem\":[{\"To_Account\":\"%s\",\"AddSource\":"
+                                 "\"AddSource_Type_Web\"}],\"AddType\":\"Add_Type_Both\",\"ForceAddFlags\":1}", x, y));
+}
+
+/* A server whose first account_delete item's group step fails, with a, b, c, d; c a friend of a and of b. */
+static void start(void)
+{
+  setenv("IMCLOUD_TEST_FAIL", "account_groups:1", 1);
+  int rc = e2e_start(&srv, "singapore", &app, key, NULL);
+  unsetenv("IMCLOUD_TEST_FAIL");
+  assert_int_equal(rc, 0);
+  import_users(srv.port, app, key, (const char *const[]){ "a", "b", "c", "d", NULL });
+  befriend("c", "a");
+  befriend("c", "b");
+}
+
+static int stop(void **st)
+{
+  (void)st;
+  return !srv.pid || e2e_finish(&srv) == 0 ? 0 : -1;
+}
+
+/* user's friends as listed, "a,d," (the list's order), and its StandardSequence. */
+static long long friends_of(const char *user, char *out, size_t cap)
+{
+  json_t *r = V4("sns/friend_get", "{\"From_Account\":\"%s\",\"StartIndex\":0}", user);
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  size_t i, n = 0;
+  json_t *v;
+  out[0] = 0;
+  json_array_foreach(json_object_get(r, "UserDataItem"), i, v)
+    n += (size_t)snprintf(out + n, n < cap ? cap - n : 0, "%s,", jstr(v, "To_Account"));
+  long long seq = jint(r, "StandardSequence");
+  json_decref(r);
+  return seq;
+}
+
+/* The deletion of [a, b]: a's item fails (70500), b's commits. */
+static void delete_a_b(void)
+{
+  json_t *r = V4("im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"a\"},{\"UserID\":\"b\"}]}");
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  json_t *items = json_object_get(r, "ResultItem");
+  assert_int_equal(jint(json_array_get(items, 0), "ResultCode"), 70500);
+  assert_int_equal(jint(json_array_get(items, 1), "ResultCode"), 0);
+  json_decref(r);
+}
+
+/* Stored relationship rows of the deleted account b (its number kept in accounts_gone). */
+static long long rows_of_deleted_b(void)
+{
+  char q[256];
+  snprintf(q, sizeof q, "SELECT count(*) FROM rel WHERE sdkappid=%u AND user_no IN (SELECT user_no FROM accounts_gone"
+           " WHERE sdkappid=%u AND user_id='b')", app, app);
+  return e2e_db_int(&srv, q);
+}
+
+/* c's friend sequence after the partial deletion, and after c's next change (d befriended), is what storage holds:
+ * the same list and sequence after a restart; each change a new number. */
+static void test_common_friend_sequence(void **st)
+{
+  (void)st;
+  char list[128], again[128];
+  start();
+  long long seq0 = friends_of("c", list, sizeof list);
+  assert_string_equal(list, "a,b,");
+  delete_a_b();
+  long long seq1 = friends_of("c", list, sizeof list);
+  assert_string_equal(list, "a,"); /* a stayed, and so did its friendship */
+  assert_true(seq1 > seq0);
+  befriend("c", "d");
+  long long seq2 = friends_of("c", list, sizeof list);
+  assert_string_equal(list, "a,d,");
+  assert_true(seq2 > seq1);
+  assert_int_equal(e2e_server_stop(&srv), 0);
+  assert_int_equal(e2e_server_start(&srv, NULL), 0);
+  assert_int_equal(friends_of("c", again, sizeof again), seq2);
+  assert_string_equal(again, "a,d,");
+  assert_int_equal(friends_of("a", again, sizeof again) > 0, 1);
+  assert_string_equal(again, "c,");
+}
+
+/* a and b friends of each other too: after the partial deletion nothing of b is stored, now or after a restart; a's
+ * friends are c only, and b imported again has none. On main b's friendship with a stayed stored. */
+static void test_rows_naming_each_other(void **st)
+{
+  (void)st;
+  char list[128];
+  start();
+  befriend("a", "b");
+  delete_a_b();
+  friends_of("a", list, sizeof list);
+  assert_string_equal(list, "c,");
+  assert_int_equal(rows_of_deleted_b(), 0);
+  assert_int_equal(e2e_server_stop(&srv), 0);
+  assert_int_equal(e2e_server_start(&srv, NULL), 0);
+  assert_int_equal(rows_of_deleted_b(), 0);
+  friends_of("a", list, sizeof list);
+  assert_string_equal(list, "c,");
+  friends_of("c", list, sizeof list);
+  assert_string_equal(list, "a,");
+  /* b again: a new account with no relations */
+  import_users(srv.port, app, key, (const char *const[]){ "b", NULL });
+  friends_of("b", list, sizeof list);
+  assert_string_equal(list, "");
+}
+
+/* b named twice: the first item fails, the second deletes b. Nothing of b is stored, now or after a restart, and c's
+ * friends are a only. On main the second purge had nothing left in memory to name: all of b's rows stayed stored. */
+static void test_same_account_twice(void **st)
+{
+  (void)st;
+  char list[128];
+  start();
+  json_t *r = V4("im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"b\"},{\"UserID\":\"b\"}]}");
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  assert_int_equal(jint(json_array_get(json_object_get(r, "ResultItem"), 0), "ResultCode"), 70500);
+  assert_int_equal(jint(json_array_get(json_object_get(r, "ResultItem"), 1), "ResultCode"), 0);
+  json_decref(r);
+  friends_of("c", list, sizeof list);
+  assert_string_equal(list, "a,");
+  assert_int_equal(rows_of_deleted_b(), 0);
+  assert_int_equal(e2e_server_stop(&srv), 0);
+  assert_int_equal(e2e_server_start(&srv, NULL), 0);
+  assert_int_equal(rows_of_deleted_b(), 0);
+  friends_of("c", list, sizeof list);
+  assert_string_equal(list, "a,");
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_teardown(test_common_friend_sequence, stop),
+    cmocka_unit_test_teardown(test_rows_naming_each_other, stop),
+    cmocka_unit_test_teardown(test_same_account_twice, stop),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
