@@ -70,6 +70,8 @@ typedef struct rel_gate {
   u64map_t status_of;            /* sdkappid << 32 | user_no → that account's first waiting status change (its
                                   * others: their ->same chain), while it has one */
   uint64_t deferred, refused;    /* requests that waited, refused because too many waited (GET /healthz rel_gate) */
+  uint64_t committed;            /* account deletions committed, of every app (rel_gate_committed): a one-to-one
+                                  * read records it when accepted and compares it when read (§115) */
 } rel_gate_t;
 
 typedef struct api_srv {
@@ -242,6 +244,8 @@ typedef struct rest_ctx {
   void *data;                    /* handler state, freed with the context */
   void (*data_free)(void *);
   rel_gate_node_t gate;          /* waiting behind an account deletion (rel_gate.c) */
+  uint64_t read_epoch;           /* a one-to-one read: rel_gate.committed when it was accepted (§115) */
+  uint8_t rereads;               /* a one-to-one read: times run again for a deletion committed meanwhile (§115) */
 } rest_ctx_t;
 
 /* Route table rows (rest_routes.c), NULL-terminated. */
@@ -295,6 +299,20 @@ int rel_gate_rest_names(api_srv_t *srv, rest_ctx_t *c, uint32_t a, uint32_t b);
 int rel_gate_named_any(const api_srv_t *srv, uint32_t app, const uint32_t *nos, size_t n);
 void rel_gate_release(api_srv_t *srv, uint32_t app);
 void rel_gate_free(api_srv_t *srv);
+/* A one-to-one read accepted before an account deletion and read after its commit (§115). rel_gate_committed: an
+ * account deletion of srv committed (delete_after, on the loop, before anything it changes is answered).
+ * rel_gate_stale: 1 when the read accepted at epoch (rel_gate.committed then) must run again — a deletion has
+ * committed since (of any app: one integer compare), or a deletion in flight names one of the n accounts nos of
+ * app (its commit may have been read and not yet handled); 0: its reply agrees with the check it passed.
+ * rel_gate_rest_reread (a REST read's completion, before it answers; nos: its accounts, read before c->data is
+ * freed): 0 when c's read is not stale; else 1, c run again from the start (c->data freed, its accounts looked up
+ * again: it may wait in the gate), or answered 60018 when it was run again REL_GATE_REREADS_MAX times already.
+ * REL_GATE_REREAD_WHY: that 60018's message. */
+#define REL_GATE_REREADS_MAX 3
+#define REL_GATE_REREAD_WHY "account deletions kept committing while the read ran; retry later"
+void rel_gate_committed(api_srv_t *srv);
+int rel_gate_stale(const api_srv_t *srv, uint64_t epoch, uint32_t app, const uint32_t *nos, size_t n);
+int rel_gate_rest_reread(api_srv_t *srv, rest_ctx_t *c, const uint32_t *nos, size_t n);
 
 /* Submit a write: run(store, c) on the writer thread inside a group-committed
  * transaction; after(c, rc) on the loop thread once it is durable. If the

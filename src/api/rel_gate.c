@@ -17,9 +17,11 @@
  * one-to-one writes, the senders of send_group_msg and import_group_msg)
  * wait too, and run again after it (§108, §112), and so do the one-to-one
  * reads naming it (REST get_c2c_unread_msg_num, recentcontact/get_list,
- * admin_getroammsg; WebSocket history, sync, conversations: §113). A
- * stopping server answers every waiting request at once (§108). Loop
- * thread. */
+ * admin_getroammsg; WebSocket history, sync, conversations: §113). Such a
+ * read accepted before a deletion and read after its commit runs again at
+ * its completion (rel_gate.committed changed, or an account of it named:
+ * §115). A stopping server answers every waiting request at once (§108).
+ * Loop thread. */
 #include "api/rel_api.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -164,6 +166,27 @@ int rel_gate_named_any(const api_srv_t *srv, uint32_t app, const uint32_t *nos, 
   for (size_t i = 0; i < n; i++)
     if (rel_gate_named(srv, app, nos[i])) return 1;
   return 0;
+}
+
+void rel_gate_committed(api_srv_t *srv) { srv->rel_gate.committed++; }
+
+/* One counter for the server, not one per app: a read compares one integer with no lookup; a deletion of another
+ * app (an administrator's act, rare) costs the reads in flight then one needless rerun each. */
+int rel_gate_stale(const api_srv_t *srv, uint64_t epoch, uint32_t app, const uint32_t *nos, size_t n)
+{
+  return srv->rel_gate.committed != epoch || rel_gate_named_any(srv, app, nos, n);
+}
+
+int rel_gate_rest_reread(api_srv_t *srv, rest_ctx_t *c, const uint32_t *nos, size_t n)
+{
+  if (!rel_gate_stale(srv, c->read_epoch, c->sdkappid, nos, n)) return 0;
+  if (c->rereads >= REL_GATE_REREADS_MAX) { rest_reply_err(c, IMC_E_OVERLOADED, REL_GATE_REREAD_WHY, NULL); return 1; }
+  c->rereads++;
+  if (c->data_free) c->data_free(c->data);
+  c->data = NULL;
+  c->data_free = NULL;
+  rest_dispatch(c); /* from the start: its fields, its accounts (gone: answered so), the gate (named: waits) */
+  return 1;
 }
 
 /* Make (o, id, req) of c wait: 1 (waiting, or answered). */

@@ -312,6 +312,8 @@ static void delete_after(rest_ctx_t *c, int rc)
 {
   batch_t *b = c->data;
   if (rc) { rest_reply_err(c, rc, NULL, NULL); return; }
+  /* committed: a one-to-one read accepted before and completing after this runs again (§115) */
+  rel_gate_committed(c->srv);
   json_t *items = json_array();
   int bad = !items || json_array_extend(items, b->bad); /* an item left out of ResultItem: 70500 (the deletion is durable: §82) */
   for (int i = b->n - 1; i >= 0; i--) /* relationships: undone with their item's savepoint (newest first), or */

@@ -375,8 +375,10 @@ void rest_importmsg(rest_ctx_t *c)
 static void roam_done(void *ud, int rc, const im_msg_list_t *l)
 {
   rest_ctx_t *c = ud;
+  uint32_t *op_no = c->data; /* the operator, then the peer */
+  /* a deletion committed since it was accepted: from the start, its accounts looked up again (§115) */
+  if (rel_gate_rest_reread(c->srv, c, op_no, 2)) return;
   if (rc) { rest_reply_err(c, rc, rc == IMC_E_MSG_KEY ? "LastMsgKey names no message of the conversation" : NULL, NULL); return; }
-  uint32_t *op_no = c->data;
   json_t *list = json_array(), *o = json_object();
   char key[48] = "";
   int64_t last_time = 0;
@@ -447,11 +449,13 @@ void rest_admin_getroammsg(rest_ctx_t *c)
   /* of or with an account being deleted: after its deletion, read again from the start then (its accounts looked
    * up again: a page accepted before the commit and read after it mixed the two, §113) */
   if (rel_gate_rest_names(c->srv, c, op, peer)) return;
-  uint32_t *op_no = malloc(sizeof *op_no);
+  uint32_t *op_no = malloc(2 * sizeof *op_no);
   if (!op_no) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
-  *op_no = op;
+  op_no[0] = op;
+  op_no[1] = peer;
   c->data = op_no;
   c->data_free = free;
+  c->read_epoch = c->srv->rel_gate.committed; /* compared by roam_done (§115) */
   const char *key = last && json_string_length(last) ? json_string_value(last) : NULL;
   im_c2c_history(c->srv->c2c, c->sdkappid, op, peer, 0, min_t, max_t, key, 1,
                  (int)(max_cnt > ROAM_MAX_CNT ? ROAM_MAX_CNT : max_cnt), roam_done, c);
@@ -561,6 +565,8 @@ void rest_admin_set_msg_read(rest_ctx_t *c)
 typedef struct unread_req {
   json_t *peers, *errors;
   int bad; /* a peer or an ErrorList entry could not be kept: the reply is 70500 (§85) */
+  uint32_t named[1 + UNREAD_PEERS_MAX]; /* the accounts it reads: To_Account, then each peer that is an account */
+  size_t n_named;
 } unread_req_t;
 
 static void unread_free(void *p)
@@ -575,6 +581,8 @@ static void unread_done(void *ud, int rc, const im_conv_list_t *l)
 {
   rest_ctx_t *c = ud;
   unread_req_t *u = c->data;
+  /* a deletion committed since it was accepted: from the start, its peers looked up again (§115) */
+  if (rel_gate_rest_reread(c->srv, c, u->named, u->n_named)) return;
   if (rc) { rest_reply_err(c, rc, NULL, NULL); return; }
   json_t *list = json_array();
   int64_t all = 0;
@@ -603,16 +611,14 @@ void rest_get_c2c_unread_msg_num(rest_ctx_t *c)
 {
   const char *user_id;
   uint32_t user;
-  uint32_t named[1 + UNREAD_PEERS_MAX]; /* the accounts it reads: a deletion of one in flight makes it wait (§113) */
-  size_t n_named = 0;
   /* a To_Account that is no account is 90003, as the service's page of this command says (§72) */
   int rc = account(c, "To_Account", IMC_E_MSG_TO, IMC_E_MSG_TO, &user_id, &user);
   if (rc) { rest_reply_err(c, rc, "To_Account is missing, invalid or not imported", NULL); return; }
-  named[n_named++] = user;
   unread_req_t *u = calloc(1, sizeof *u);
   if (!u) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; }
   c->data = u;
   c->data_free = unread_free;
+  u->named[u->n_named++] = user; /* a deletion of one of u->named in flight makes it wait (§113) */
   u->errors = json_array();
   json_t *peers = json_object_get(c->body, "Peer_Account"), *v;
   if (peers) {
@@ -633,19 +639,20 @@ void rest_get_c2c_unread_msg_num(rest_ctx_t *c)
       if (rc) api_list_add(u->errors, json_pack("{s:O,s:i}", "Peer_Account", v, "ErrorCode", imc_err_compat(rc)), &u->bad);
       else {
         api_list_add(u->peers, json_incref(v), &u->bad);
-        named[n_named++] = no;
+        u->named[u->n_named++] = no;
       }
     }
   }
   if (u->bad) { rest_reply_err(c, IMC_E_NOMEM, NULL, NULL); return; } /* a peer or an error left out: nothing read */
   /* naming an account being deleted: after its deletion, from the start (its peers looked up again) — accepted
    * before the commit and read after it, a peer deleted meanwhile was listed with 0 (§113) */
-  if (rel_gate_named_any(c->srv, c->sdkappid, named, n_named)) {
+  if (rel_gate_named_any(c->srv, c->sdkappid, u->named, u->n_named)) {
     unread_free(u);
     c->data = NULL;
     c->data_free = NULL;
     rel_gate_rest_wait(c->srv, c);
     return;
   }
+  c->read_epoch = c->srv->rel_gate.committed; /* compared by unread_done (§115) */
   im_c2c_conversations(c->srv->c2c, c->sdkappid, user, 0, 1, unread_done, c);
 }

@@ -40,6 +40,15 @@ static int get_i64(json_t *body, const char *name, int64_t *out, char *why, size
 static void list_done(void *ud, int rc, const im_conv_page_t *p)
 {
   rest_ctx_t *c = ud;
+  uint32_t user = 0;
+  /* its account, for the gate's names only while a deletion is in flight (no lookup otherwise); not found: it was
+   * deleted since it was accepted, and rel_gate.committed has changed (§115) */
+  if (c->srv->rel_gate.named.len &&
+      tenant_registry_account_find(c->srv->reg, c->sdkappid, json_string_value(json_object_get(c->body,
+                                   "From_Account")), &user))
+    user = 0;
+  /* a deletion committed since it was accepted: from the start, its account looked up again (§115) */
+  if (rel_gate_rest_reread(c->srv, c, &user, user != 0)) return;
   if (rc) { rest_reply_err(c, rc, NULL, NULL); return; }
   json_t *items = json_array();
   int bad = 0; /* a conversation left out of SessionItem, or a member unset: 70500, never a short page (§85) */
@@ -85,6 +94,7 @@ void rest_recentcontact_get_list(rest_ctx_t *c)
           ((flags & 1) && !(flags & 4) ? IM_CONV_PINNED_WHOLE : 0);
   /* of an account being deleted: after its deletion, from the start (§113) */
   if (rel_gate_rest_names(c->srv, c, user, 0)) return;
+  c->read_epoch = c->srv->rel_gate.committed; /* compared by list_done (§115) */
   im_conv_page(c->srv->c2c, c->srv->groups, c->sdkappid, user, &cur, f,
                im_limit(&c->srv->limits, c->sdkappid, IM_LIMIT_RECENT_PAGE), list_done, c);
 }

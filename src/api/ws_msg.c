@@ -35,6 +35,9 @@ typedef struct pending {
   int id_is_num;
   uint32_t peer_no;            /* send, history: the peer's user number, echoed as "peer_no" */
   const char *op;
+  json_t *req;                 /* history: the request (a reference), to run it again (§115) */
+  uint64_t epoch;              /* history: srv->rel_gate.committed when it was accepted (§115) */
+  uint8_t rereads;             /* history: times run again for a deletion committed meanwhile (§115) */
 } pending_t;
 
 /* Pending requests freed on this thread, kept for the next ones (a send
@@ -73,6 +76,7 @@ static void pending_free(pending_t *p)
 {
   cws_release_req(p->srv, p->c);
   json_decref(p->id);
+  json_decref(p->req);
   if (pending_pool.n >= PENDING_POOL_MAX) { free(p); return; }
   p->srv = (api_srv_t *)(void *)pending_pool.head;
   pending_pool.head = p;
@@ -551,9 +555,34 @@ void cws_op_sync(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t
 }
 
 /* ---- history ------------------------------------------------------------------------------------ */
+static void history_run(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req, uint8_t rereads);
+
+/* A history's completion (§115): 0 to answer it (its connection closed: to nobody; or no deletion committed since
+ * it was accepted and none in flight names its user or peer); else 1, p done with: run again from the start on
+ * the same connection and login, or answered 60018 once run again REL_GATE_REREADS_MAX times. */
+static int history_reread(pending_t *p)
+{
+  api_srv_t *srv = p->srv;
+  net_ws_t *ws = pending_ws(p);
+  const im_session_t *s = ws ? sess(p->c) : NULL;
+  if (!s || !rel_gate_stale(srv, p->epoch, s->sdkappid, (const uint32_t[]){ s->user_no, p->peer_no }, 2)) return 0;
+  if (p->rereads >= REL_GATE_REREADS_MAX) { pending_reply_msg(p, IMC_E_OVERLOADED, REL_GATE_REREAD_WHY, NULL); return 1; }
+  const cws_op_t *o = cws_ops;
+  while (o->name && o->fn != cws_op_history) o++;
+  json_t *id = pending_id(p);
+  cws_reader_owner(srv, p->c, o->name ? o->reply_only : 0); /* its reads queue as the connection's (§65) */
+  history_run(srv, ws, p->c, id, p->req, (uint8_t)(p->rereads + 1));
+  cws_reader_owner(srv, NULL, 0);
+  json_decref(id);
+  pending_free(p); /* after the run: its hold kept the connection */
+  return 1;
+}
+
 static void history_done(void *ud, int rc, const im_msg_list_t *l)
 {
   pending_t *p = ud;
+  /* a deletion committed since it was accepted: from the start, its peer looked up again (§115) */
+  if (history_reread(p)) return;
   json_t *extra = NULL;
   if (!rc) {
     json_t *msgs = json_array();
@@ -565,7 +594,7 @@ static void history_done(void *ud, int rc, const im_msg_list_t *l)
   pending_reply(p, rc, extra);
 }
 
-void cws_op_history(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
+static void history_run(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req, uint8_t rereads)
 {
   const char *peer_id;
   uint32_t peer, before = 0, limit = 20;
@@ -580,7 +609,15 @@ void cws_op_history(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, jso
   pending_t *p = pending_new(srv, c, id, "history");
   if (!p) { reply(ws, id, "history", IMC_E_NOMEM, NULL, NULL); return; }
   p->peer_no = peer;
+  p->req = json_incref(req);
+  p->epoch = srv->rel_gate.committed; /* compared by history_done (§115) */
+  p->rereads = rereads;
   im_c2c_history(srv->c2c, sess(c)->sdkappid, sess(c)->user_no, peer, before, 0, 0, NULL, 0, (int)limit, history_done, p);
+}
+
+void cws_op_history(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
+{
+  history_run(srv, ws, c, id, req, 0);
 }
 
 /* ---- recall, read, pin, delete, typing --------------------------------------------------------- */

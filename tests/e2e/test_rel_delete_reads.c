@@ -13,7 +13,12 @@
  * of a naming b, accepted before b's deletion committed and read after it,
  * listed b with 0 unread (neither the state before — 2 — nor after — b no
  * account, 70107 in the ErrorList); a read of b's own rows was answered as of
- * an account after its deletion had been answered. */
+ * an account after its deletion had been answered.
+ *
+ * A read accepted before the deletion was sent (the reader held) and read after
+ * it committed (§115): until then it was answered from rows read after the
+ * commit on the accounts checked before it (b listed with 0; a roaming page of
+ * b answered 0 with IsPeerRead 0); it now runs again from the start. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -321,6 +326,123 @@ static void test_ws_sync_convs_failed(void **st)
   wsc_close(&wb);
 }
 
+/* b deleted at once (no lock held): its reply. */
+static void delete_b_now(void)
+{
+  json_t *r = V4("im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"b\"}]}");
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  assert_int_equal(jint(first(r, "ResultItem"), "ResultCode"), 0);
+  json_decref(r);
+}
+
+/* Until the reader holds n reads (the requests were accepted: nothing waits in the gate, no deletion in flight). */
+static void until_queued(long long n)
+{
+  wait_stat("reader", "queued", n);
+  assert_int_equal(e2e_healthz_stat(srv.port, "rel_gate", "waiting"), 0);
+}
+
+/* a's unread counts naming b, accepted before b's deletion is sent and read (the reader held) after it has
+ * committed: the reply is the state after it — b in the ErrorList (70107), c's 1, all 1. On the code before §115:
+ * b listed with 0 unread, no ErrorList (the accounts checked before the commit, the rows read after it). */
+static void test_unread_accepted_before(void **st)
+{
+  (void)st;
+  start(NULL);
+  e2e_sync_hold(rhold, 1);
+  int rd = race_send(&srv, app, key, "openim/get_c2c_unread_msg_num", UNREAD_A);
+  until_queued(1);
+  delete_b_now();
+  e2e_sync_hold(rhold, 0);
+  json_t *r = race_read(rd);
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  assert_int_equal(unread_of(r, "b"), -1);
+  assert_int_equal(unread_of(r, "c"), 1);
+  assert_int_equal(jint(r, "AllC2CUnreadMsgNum"), 1);
+  json_t *e = json_array_get(json_object_get(r, "ErrorList"), 0);
+  assert_non_null(e);
+  assert_string_equal(jstr(e, "Peer_Account"), "b");
+  assert_int_equal(jint(e, "ErrorCode"), 70107);
+  json_decref(r);
+}
+
+/* b's conversation list and b's roaming page with a (a has read b's messages), accepted before b's deletion is
+ * sent and read (the reader held) after it has committed: 50001 and 90008, as for an account that is gone. On the
+ * code before §115 both were answered 0, the page with IsPeerRead 0 and 0 (a's conversation row with b, where a's
+ * read position is, removed by the deletion: neither the state before, 1 and 1, nor after). */
+static void test_get_list_and_roam_accepted_before(void **st)
+{
+  (void)st;
+  char flags[8];
+  start(NULL);
+  json_t *r = V4("openim/admin_set_msg_read", "{\"Report_Account\":\"a\",\"Peer_Account\":\"b\"}");
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  json_decref(r);
+  e2e_sync_hold(rhold, 1);
+  int gl = race_send(&srv, app, key, "recentcontact/get_list", "{\"From_Account\":\"b\",\"AssistFlags\":0}");
+  until_queued(1);
+  int rm = race_send(&srv, app, key, "openim/admin_getroammsg", ROAM_BA);
+  until_queued(2);
+  delete_b_now();
+  e2e_sync_hold(rhold, 0);
+  r = race_read(gl);
+  assert_int_equal(jint(r, "ErrorCode"), 50001); /* b is not imported */
+  json_decref(r);
+  r = race_read(rm);
+  peer_read_flags(r, flags, sizeof flags);
+  assert_string_equal(flags, ""); /* no MsgList */
+  assert_int_equal(jint(r, "ErrorCode"), 90008); /* Operator_Account not imported */
+  json_decref(r);
+}
+
+/* a's WebSocket history with c, accepted before c's deletion is sent and read (the reader held) after it has
+ * committed and c has been imported again (a new account, no message with a): the reply is the state then — the
+ * new c's empty history (its number, not the old one's). A deletion alone would not show it: a's history with a
+ * deleted peer is kept, the same rows before and after (b's two messages here, checked first). On the code before
+ * §115 the page was read for the peer looked up when it was accepted: the old c's message, after c's deletion and
+ * new import had both been answered. */
+static void test_ws_history_accepted_before(void **st)
+{
+  (void)st;
+  wsc_t wa;
+  start(NULL);
+  assert_int_equal(wsc_login(&wa, srv.port, app, key, "a", "Web"), 0);
+  json_t *r = wsc_rpc(&wa, "history", "%s", "\"peer\":\"c\",\"limit\":10");
+  assert_non_null(r);
+  assert_int_equal(json_array_size(json_object_get(r, "msgs")), 1);
+  json_int_t old_c = jint(r, "peer_no");
+  json_decref(r);
+  e2e_sync_hold(rhold, 1);
+  int id = 61;
+  assert_int_equal(e2e_ws_send_text(wa.fd, "{\"id\":61,\"op\":\"history\",\"peer\":\"b\",\"limit\":10}"), 0);
+  until_queued(1);
+  delete_b_now();
+  e2e_sync_hold(rhold, 0);
+  r = wsc_take(&wa, match_id, &id, 15000);
+  assert_non_null(r);
+  assert_int_equal(jint(r, "code"), 0);
+  assert_int_equal(json_array_size(json_object_get(r, "msgs")), 2); /* kept for a */
+  json_decref(r);
+  e2e_sync_hold(rhold, 1);
+  id = 62;
+  assert_int_equal(e2e_ws_send_text(wa.fd, "{\"id\":62,\"op\":\"history\",\"peer\":\"c\",\"limit\":10}"), 0);
+  until_queued(1);
+  r = V4("im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"c\"}]}");
+  assert_int_equal(jint(first(r, "ResultItem"), "ResultCode"), 0);
+  json_decref(r);
+  r = V4("im_open_login_svc/account_import", "{\"UserID\":\"c\"}");
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  json_decref(r);
+  e2e_sync_hold(rhold, 0);
+  r = wsc_take(&wa, match_id, &id, 15000);
+  assert_non_null(r);
+  assert_int_equal(jint(r, "code"), 0);
+  assert_int_equal(json_array_size(json_object_get(r, "msgs")), 0);
+  assert_true(jint(r, "peer_no") != old_c);
+  json_decref(r);
+  wsc_close(&wa);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -331,6 +453,9 @@ int main(void)
     cmocka_unit_test_teardown(test_ws_history_committed, stop),
     cmocka_unit_test_teardown(test_ws_sync_convs_committed, stop),
     cmocka_unit_test_teardown(test_ws_sync_convs_failed, stop),
+    cmocka_unit_test_teardown(test_unread_accepted_before, stop),
+    cmocka_unit_test_teardown(test_get_list_and_roam_accepted_before, stop),
+    cmocka_unit_test_teardown(test_ws_history_accepted_before, stop),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
