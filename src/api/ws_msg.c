@@ -30,6 +30,7 @@ typedef struct pending {
   api_srv_t *srv;
   cws_conn_t *c;               /* held */
   uint32_t sid;                /* the login the request came from */
+  uint8_t rereads;             /* history: times run again for a deletion committed meanwhile (§115) */
   json_t *id;                  /* a reference, or NULL (then id_num if id_is_num) */
   int64_t id_num;              /* an integer id the send fast path read (no jansson value made) */
   int id_is_num;
@@ -37,7 +38,6 @@ typedef struct pending {
   const char *op;
   json_t *req;                 /* history: the request (a reference), to run it again (§115) */
   uint64_t epoch;              /* history: srv->rel_gate.committed when it was accepted (§115) */
-  uint8_t rereads;             /* history: times run again for a deletion committed meanwhile (§115) */
 } pending_t;
 
 /* Pending requests freed on this thread, kept for the next ones (a send
@@ -557,9 +557,8 @@ void cws_op_sync(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t
 /* ---- history ------------------------------------------------------------------------------------ */
 static void history_run(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req, uint8_t rereads);
 
-/* A history's completion (§115): 0 to answer it (its connection closed: to nobody; or no deletion committed since
- * it was accepted and none in flight names its user or peer); else 1, p done with: run again from the start on
- * the same connection and login, or answered 60018 once run again REL_GATE_REREADS_MAX times. */
+/* A history's completion (§115): 0 to answer it (to nobody if its connection closed); 1 when rel_gate_stale: p run
+ * again from the start on the same connection and login, or answered 60018 past REL_GATE_REREADS_MAX reruns. */
 static int history_reread(pending_t *p)
 {
   api_srv_t *srv = p->srv;
