@@ -124,6 +124,8 @@ static void wait_quiet(void)
   }
 }
 
+static void drain(wsc_t *c);
+
 static void test_no_reply_before_sync(void **st)
 {
   (void)st;
@@ -133,34 +135,53 @@ static void test_no_reply_before_sync(void **st)
   assert_int_equal(wsc_login(&a, srv.port, app, key, "sa", "Web"), 0);
   assert_int_equal(wsc_login(&b, srv.port, app, key, "sb", "Web"), 0);
   json_decref(wsc_sync_live(&b)); /* b is live: a stored message is pushed to it */
-  wait_quiet();
-
-  e2e_sync_hold(hold, 1);
-  assert_int_equal(e2e_ws_send_text(a.fd, "{\"id\":7,\"op\":\"send\",\"to\":\"sb\",\"random\":4242,"
-                                          "\"body\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"held\"}}]}"), 0);
-  /* the REST send on a raw connection, its reply read later */
-  char sig[1024], req[4096];
-  const char *body = "{\"From_Account\":\"sa\",\"To_Account\":\"sb\",\"MsgRandom\":4343,\"SyncOtherMachine\":2,"
-                     "\"MsgBody\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"held rest\"}}]}";
+  char sig[1024], req[4096], frame[512], body[512], out[4096];
   e2e_usersig(app, key, "administrator", 86400, sig, sizeof sig);
-  int rest = e2e_connect(srv.port);
-  assert_true(rest >= 0);
-  int n = snprintf(req, sizeof req,
-                   "POST /v4/openim/sendmsg?sdkappid=%u&identifier=administrator&usersig=%s&random=1&contenttype=json "
-                   "HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
-                   app, sig, strlen(body), body);
-  assert_int_equal(e2e_send(rest, req, (size_t)n), 0);
-
-  /* committed (readable elsewhere) and waiting for its sync; the other one
-   * in the same batch or in the next transaction, which waits for that sync */
-  for (int waited = 0; stored_messages("sa", "sb") < 1 && waited < 10000; waited += 10) sleep_ms(10);
-  assert_true(stored_messages("sa", "sb") >= 1);
+  int rest = -1, id = 7, attempt;
+  /* A batch of the server's own (a meter tick's) can still commit between wait_quiet and the sends and take the
+   * held sync first: the sends then wait behind it in the writer's queue, unacknowledged as they must be, but not
+   * readable yet, so this window cannot be seen; seen with three runs of this file at once on 2 cores (/healthz: the
+   * writer's queue 1, unsynced 1). The attempt is let go and made again with new randoms. */
+  for (attempt = 0; attempt < 5; attempt++) {
+    wait_quiet();
+    int before = stored_messages("sa", "sb");
+    e2e_sync_hold(hold, 1);
+    id = 7 + attempt;
+    snprintf(frame, sizeof frame, "{\"id\":%d,\"op\":\"send\",\"to\":\"sb\",\"random\":%d,"
+                                  "\"body\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"held\"}}]}", id, 4242 + attempt);
+    assert_int_equal(e2e_ws_send_text(a.fd, frame), 0);
+    /* the REST send on a raw connection, its reply read later */
+    snprintf(body, sizeof body, "{\"From_Account\":\"sa\",\"To_Account\":\"sb\",\"MsgRandom\":%d,\"SyncOtherMachine\":2,"
+                                "\"MsgBody\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"held rest\"}}]}", 4343 + attempt);
+    rest = e2e_connect(srv.port);
+    assert_true(rest >= 0);
+    int n = snprintf(req, sizeof req,
+                     "POST /v4/openim/sendmsg?sdkappid=%u&identifier=administrator&usersig=%s&random=1&contenttype=json "
+                     "HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+                     app, sig, strlen(body), body);
+    assert_int_equal(e2e_send(rest, req, (size_t)n), 0);
+    /* committed (readable elsewhere) and waiting for its sync; the other one
+     * in the same batch or in the next transaction, which waits for that sync */
+    for (int waited = 0; stored_messages("sa", "sb") <= before && waited < 3000; waited += 10) sleep_ms(10);
+    if (stored_messages("sa", "sb") > before) break;
+    assert_int_equal(wsc_read(&a, 100), -1); /* not answered meanwhile either */
+    e2e_sync_hold(hold, 0);
+    json_t *r = wsc_take(&a, match_id, &id, 10000);
+    assert_non_null(r);
+    json_decref(r);
+    assert_int_equal(e2e_http_read(rest, out, sizeof out, 10000), 200);
+    close(rest);
+    drain(&b);
+  }
+  if (attempt && attempt < 5) print_message("the sends were seen committed and held at attempt %d\n", attempt + 1);
+  if (attempt == 5)
+    fail_msg("the sends were never committed while the sync was held (queued %lld, unsynced %lld)",
+             e2e_healthz_stat(srv.port, "writer", "queued"), e2e_healthz_stat(srv.port, "sync", "unsynced"));
   assert_true(e2e_healthz_stat(srv.port, "sync", "unsynced") >= 1);
   /* syncs made or skipped: the held batch's sync is skipped when a sync of a batch just before the hold
    * (the server's own bookkeeping) ran after its WAL write and covered it (store_writer.h, "Sync") */
   long long syncs = e2e_healthz_stat(srv.port, "sync", "syncs") + e2e_healthz_stat(srv.port, "sync", "skipped");
   /* nothing answered, nothing pushed while the sync is held */
-  char out[4096];
   assert_int_equal(wsc_read(&a, 400), -1);
   assert_int_equal(wsc_read(&b, 100), -1);
   assert_int_equal(e2e_http_read(rest, out, sizeof out, 100), -1);
@@ -168,7 +189,6 @@ static void test_no_reply_before_sync(void **st)
   assert_true(e2e_healthz_stat(srv.port, "sync", "unsynced") >= 1);
 
   e2e_sync_hold(hold, 0);
-  int id = 7;
   json_t *r = wsc_take(&a, match_id, &id, 10000);
   assert_non_null(r);
   assert_int_equal(jint(r, "code"), 0);
