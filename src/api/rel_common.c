@@ -249,17 +249,28 @@ static void purge_refs(void *ud, rel_user_t *u)
   }
 }
 
-/* The rows of user_no that the sets in earlier (not yet durable: n of them, NULL entries skipped) removed from
- * memory, as deletions for rr's write only (rel_txn_del_stored): rr's write then removes them whether or not those
- * sets commit (§116). 0 or IMC_E_NOMEM. */
-static int purge_earlier(relreq_t *rr, uint32_t app, uint32_t user_no, relreq_t *const *earlier, size_t n)
+/* A kind of row that names a peer by its UserID (purge_refs's kinds). */
+static int names_peer(uint8_t kind)
+{
+  return kind == REL_K_FRIEND || kind == REL_K_PEND_OUT || kind == REL_K_PEND_IN || kind == REL_K_BLACK;
+}
+
+/* The rows the sets in earlier (not yet durable: n of them, NULL entries skipped) removed from memory that are
+ * user_no's own, or another user's naming user_id (a's friendship with b, removed by a's purge as a's own row; a
+ * row of c naming b, removed by the first purge of [b, b]), as deletions for rr's write only
+ * (rel_txn_del_stored): rr's write then removes them whether or not those sets commit (§116, §117). 0 or
+ * IMC_E_NOMEM. */
+static int purge_earlier(relreq_t *rr, uint32_t app, uint32_t user_no, const char *user_id, relreq_t *const *earlier,
+                         size_t n)
 {
   int rc = 0;
   for (size_t i = 0; i < n && !rc; i++)
     for (size_t k = 0; earlier[i] && k < earlier[i]->txn.n && !rc; k++) {
       const rel_op_t *op = &earlier[i]->txn.ops[k];
-      if (op->sdkappid == app && op->user_no == user_no && !op->val)
-        rc = rel_txn_del_stored(&rr->txn, app, user_no, (rel_kind_t)op->kind, op->key);
+      if (op->sdkappid != app || op->val) continue; /* another app's, or not a deletion */
+      if (op->user_no == user_no ||
+          (op->user_no != 0 && user_id && names_peer(op->kind) && !strcmp(op->key, user_id)))
+        rc = rel_txn_del_stored(&rr->txn, app, op->user_no, (rel_kind_t)op->kind, op->key);
     }
   return rc;
 }
@@ -280,7 +291,7 @@ static relreq_t *purge_build(api_srv_t *srv, uint32_t app, uint32_t user_no, con
       const rel_row_t *rows = rel_rows(u, (rel_kind_t)k, &n);
       p.rc = rel_txn_del(&rr->txn, u, (rel_kind_t)k, rows[n - 1].key);
     }
-  if (!p.rc) p.rc = purge_earlier(rr, app, user_no, earlier, n_earlier);
+  if (!p.rc) p.rc = purge_earlier(rr, app, user_no, user_id, earlier, n_earlier);
   /* every other user of the app that names it (one pass over the records) */
   if (!p.rc) rel_each_user(srv->rel, purge_refs, &p);
   if (!p.rc) p.rc = relreq_prepare(rr);

@@ -49,17 +49,24 @@ static void befriend(const char *x, const char *y)
                                  "\"AddSource_Type_Web\"}],\"AddType\":\"Add_Type_Both\",\"ForceAddFlags\":1}", x, y));
 }
 
-/* A server whose first account_delete item's group step fails, with a, b, c, d; c a friend of a and of b. */
-static void start(void)
+/* A server (args: more options, or NULL) whose first account_delete item's group step fails, with a, b, c, d; c a
+ * friend of a and of b. */
+static void start_with(const char *const *args)
 {
   setenv("IMCLOUD_TEST_FAIL", "account_groups:1", 1);
-  int rc = e2e_start(&srv, "singapore", &app, key, NULL);
+  int rc = e2e_start(&srv, "singapore", &app, key, args);
   unsetenv("IMCLOUD_TEST_FAIL");
   assert_int_equal(rc, 0);
   import_users(srv.port, app, key, (const char *const[]){ "a", "b", "c", "d", NULL });
   befriend("c", "a");
   befriend("c", "b");
 }
+
+static void start(void) { start_with(NULL); }
+
+/* COMMITs paced 100 ms apart: the write after a deletion's (delete_after's second purge) commits no sooner than
+ * 100 ms after it, so a kill right after the deletion's reply lands before it (as test_crash_prop.c's). */
+static const char *const paced[] = { "--writer-pace-us", "100000", "--rest-rate-limit", "100000", NULL };
 
 static int stop(void **st)
 {
@@ -174,12 +181,55 @@ static void test_same_account_twice(void **st)
   assert_string_equal(list, "a,");
 }
 
+/* a and b friends: a's own row naming b (removed by a's purge as a's row, back in memory after a's item rolled
+ * back) is deleted in b's write, with b's deletion, not only by the write after it (delete_after's second purge of
+ * b). The server killed right after the reply, before that write (paced): after the restart a's friends are c only,
+ * and b imported again is nobody's friend. Before §117 a's row naming b stayed stored, and the new b was a's
+ * friend. */
+static void test_row_naming_b_with_bs_write(void **st)
+{
+  (void)st;
+  char list[128];
+  start_with(paced);
+  befriend("a", "b");
+  delete_a_b();
+  e2e_server_kill(&srv); /* right after the acknowledgement */
+  assert_int_equal(e2e_server_start(&srv, paced), 0);
+  friends_of("a", list, sizeof list);
+  assert_string_equal(list, "c,");
+  import_users(srv.port, app, key, (const char *const[]){ "b", NULL });
+  friends_of("b", list, sizeof list);
+  assert_string_equal(list, "");
+  friends_of("a", list, sizeof list);
+  assert_string_equal(list, "c,");
+}
+
+/* [b, b], the first item failing: c's row naming b, removed from memory by the first purge (and back after its
+ * undo), goes with the second item's write. Killed right after the reply: c's friends are a only after the
+ * restart. Before §117 c kept b until delete_after's second purge, so a kill before it kept it for good. */
+static void test_same_account_twice_killed(void **st)
+{
+  (void)st;
+  char list[128];
+  start_with(paced);
+  json_t *r = V4("im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"b\"},{\"UserID\":\"b\"}]}");
+  assert_int_equal(jint(json_array_get(json_object_get(r, "ResultItem"), 1), "ResultCode"), 0);
+  json_decref(r);
+  e2e_server_kill(&srv);
+  assert_int_equal(e2e_server_start(&srv, paced), 0);
+  friends_of("c", list, sizeof list);
+  assert_string_equal(list, "a,");
+  assert_int_equal(rows_of_deleted_b(), 0);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_teardown(test_common_friend_sequence, stop),
     cmocka_unit_test_teardown(test_rows_naming_each_other, stop),
     cmocka_unit_test_teardown(test_same_account_twice, stop),
+    cmocka_unit_test_teardown(test_row_naming_b_with_bs_write, stop),
+    cmocka_unit_test_teardown(test_same_account_twice_killed, stop),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
