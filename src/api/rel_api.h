@@ -122,9 +122,9 @@ int rel_plan(api_srv_t *srv, uint32_t app, plan_item_t what, int64_t current, in
  * thread. Cost: one pass over all records.
  * earlier: the purges of the same call made before this one, not yet
  * durable (n_earlier of them, NULL entries skipped; NULL, 0: none): the
- * rows of user_no they removed from memory are deleted by this set's write
- * too, so that they go with this account even if an earlier item rolls
- * back (§116). */
+ * rows of user_no they removed from memory, and those of other users naming
+ * user_id, are deleted by this set's write too, so that they go with this
+ * account even if an earlier item rolls back (§116, §117). */
 relreq_t *rel_account_purge(api_srv_t *srv, uint32_t app, uint32_t user_no, const char *user_id,
                             relreq_t *const *earlier, size_t n_earlier);
 void rel_account_purged(relreq_t *rr, int rc);
