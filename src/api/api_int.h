@@ -601,7 +601,7 @@ uint32_t cws_sig_pos(const cws_conn_t *c);
 void cws_sig_pos_set(void *c, uint32_t pos);
 void cws_kick_session(api_srv_t *srv, cws_conn_t *c, const char *reason, int close_code);
 
-/* End every session of a user with a `kicked` push and close code. */
+/* ws_kick.c. End every session of a user with a `kicked` push and close code. */
 void cws_kick_user(api_srv_t *srv, uint32_t sdkappid, uint32_t user_no, const char *reason, int close_code);
 /* End every session of an app the same way (the app was suspended: 4005). */
 void cws_kick_app(api_srv_t *srv, uint32_t sdkappid, const char *reason, int close_code);
