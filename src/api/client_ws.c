@@ -252,14 +252,15 @@ void cws_on_deadline(void *ud, net_ws_t *ws)
   if (c->state == CWS_ONLINE) { close_conn(srv, c, 0, 4004, "idle timeout"); return; }
   const char *why = cws_login_dl_due(srv, ws, c->state == CWS_LOGIN_PENDING, c->login_held, c->login_again);
   if (!why) { c->login_held = 1; return; }
-  /* a login still waiting for its account's deletion (§108) is answered 60018 and stays logged out, as a held
-   * login that failed (§114); a connection whose hold was used already is then closed (§83) */
-  int hold_used = !c->login_held;
+  /* a login still waiting for its account's deletion (§108) is answered 60018: at its hold's end it stays open and
+   * logged out, as a held login that failed (§114); pending again after a failed held login (why is the `again`
+   * reason) it is then closed, as before (§83). login_finish may change login_held: read first. */
+  int hold_end = c->login_held;
   const char *busy;
   rel_gate_node_t *n = c->state == CWS_LOGIN_PENDING ? rel_gate_login_take(srv, login_of, c, &busy) : NULL;
   if (n) {
     login_finish(srv, job_of(n), IMC_E_OVERLOADED, busy);
-    if (!hold_used) return;
+    if (hold_end) return;
   }
   close_conn(srv, c, 0, 4001, why);
 }
