@@ -448,6 +448,8 @@ typedef struct cws_op {
   uint8_t reply_only;
 } cws_op_t;
 extern const cws_op_t cws_ops[]; /* NULL-terminated */
+/* The row of cws_ops whose handler is fn, or NULL (client_ws.c). */
+const cws_op_t *cws_op_row(cws_op_fn fn);
 /* The frame cap of an op that carries a message: every message of at most
  * msg_max_bytes packed fits however the client escapes it (a packed byte is
  * at most 6 frame bytes, "\u0041"), plus CWS_MSG_FRAME_ENVELOPE_BYTES for

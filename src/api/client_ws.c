@@ -621,6 +621,13 @@ const cws_op_t cws_ops[] = {
   { 0, 0, 0, 0, 0, 0, 0, 0 }
 };
 
+const cws_op_t *cws_op_row(cws_op_fn fn)
+{
+  const cws_op_t *o = cws_ops;
+  while (o->name && o->fn != fn) o++;
+  return o->name ? o : NULL;
+}
+
 /* The checks of the dispatch that precede a row's handler: 0 to run it,
  * else the error replied. */
 static int op_refused(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const cws_op_t *o, const char *name, json_t *id, size_t len)

@@ -214,9 +214,8 @@ int rel_gate_ws_names(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, cws_op_fn fn,
 {
   const im_session_t *s = cws_session(c);
   if (!rel_gate_named(srv, s->sdkappid, s->user_no) && !rel_gate_named(srv, s->sdkappid, peer_no)) return 0;
-  const cws_op_t *o = cws_ops;
-  while (o->name && o->fn != fn) o++;
-  return o->name ? ws_wait(srv, ws, c, o, id, req) : 0;
+  const cws_op_t *o = cws_op_row(fn);
+  return o ? ws_wait(srv, ws, c, o, id, req) : 0;
 }
 
 int rel_gate_login(api_srv_t *srv, rel_gate_node_t *n, uint32_t app, uint32_t user_no, const char **why)

@@ -566,10 +566,9 @@ static int history_reread(pending_t *p)
   const im_session_t *s = ws ? sess(p->c) : NULL;
   if (!s || !rel_gate_stale(srv, p->epoch, s->sdkappid, (const uint32_t[]){ s->user_no, p->peer_no }, 2)) return 0;
   if (p->rereads >= REL_GATE_REREADS_MAX) { pending_reply_msg(p, IMC_E_OVERLOADED, REL_GATE_REREAD_WHY, NULL); return 1; }
-  const cws_op_t *o = cws_ops;
-  while (o->name && o->fn != cws_op_history) o++;
+  const cws_op_t *o = cws_op_row(cws_op_history);
   json_t *id = pending_id(p);
-  cws_reader_owner(srv, p->c, o->name ? o->reply_only : 0); /* its reads queue as the connection's (§65) */
+  cws_reader_owner(srv, p->c, o ? o->reply_only : 0); /* its reads queue as the connection's (§65) */
   history_run(srv, ws, p->c, id, p->req, (uint8_t)(p->rereads + 1));
   cws_reader_owner(srv, NULL, 0);
   json_decref(id);
