@@ -20,10 +20,14 @@
  *
  *   msg_bench --port P --sdkappid N --key K --conns N [--procs P] [--window W]
  *             [--batch B] [--seconds S] [--rate R] [--spread 0|1] [--sources 8] [--host H] [--server-pid PID]
- *             [--timeline 0|1] [--pad N] [--count N]
+ *             [--timeline 0|1] [--pad N] [--count N] [--cursors FILE]
  *
  * --pad N appends N characters to every message's text (the default, 0,
  * sends ~25 characters).
+ *
+ * --cursors FILE: the sync after each login starts from the cursor a
+ * returning device holds, line 1 + i of FILE for user mb<i> (a user beyond
+ * the file's lines: 0), instead of 0 (bench/bigstore_fill.c writes one).
  *
  * --count N sends N messages in all (each of the P workers N / P, rounded
  * down to whole batches) and stops sending once they are answered, or at
@@ -121,6 +125,9 @@ static struct {
 } opt = { "127.0.0.1", NULL, 0, 1000, 1, 16, 1, 10, 8, 0, 0, 0, 0, 1, 0, 0, 0 };
 static long long quota = -1, inflight; /* --count: this worker's sends left (-1: no count); sends unanswered */
 static char *pad_text;          /* opt.pad 'x's, appended to every message's text */
+static const char *cursors_path; /* --cursors */
+static unsigned *cursors;       /* its lines: the sync's cursor of user mb<i> */
+static size_t ncursors;
 
 static uv_loop_t *loop;
 static conn_t *conns;
@@ -314,7 +321,10 @@ static void got_frame(conn_t *c, const char *p, size_t len)
     if (!strstr(p, "\"code\":0,")) { c->stage = 5; failed++; return; }
     logged++;
     c->stage = 3;
-    send_text(c, "{\"id\":0,\"op\":\"sync\",\"cursor\":0}");
+    size_t u = (size_t)(opt.first + c->idx);
+    char sync[64];
+    snprintf(sync, sizeof sync, "{\"id\":0,\"op\":\"sync\",\"cursor\":%u}", u < ncursors ? cursors[u] : 0);
+    send_text(c, sync);
     return;
   }
   if (c->stage == 3) {
@@ -656,6 +666,7 @@ int main(int argc, char **argv)
     { "--server-pid", 'i', &opt.server_pid },
     { "--pad", 'i', &opt.pad },
     { "--count", 'l', &opt.count },
+    { "--cursors", 's', &cursors_path },
     { NULL, 0, NULL },
   };
   if (bench_parse_opts(argc, argv, opts)) return 2;
@@ -665,6 +676,11 @@ int main(int argc, char **argv)
                     "                 [--seconds S] [--rate R] [--spread 0|1] [--sources S] [--host H] [--pad 0..60000]\n");
     return 2;
   }
+  FILE *cf = cursors_path ? fopen(cursors_path, "r") : NULL;
+  if (cursors_path && !cf) { perror(cursors_path); return 2; }
+  for (unsigned v; cf && fscanf(cf, "%u", &v) == 1; cursors[ncursors++] = v)
+    if (ncursors % 4096 == 0 && !(cursors = realloc(cursors, (ncursors + 4096) * sizeof *cursors))) return 1;
+  if (cf) fclose(cf);
   if (!(pad_text = malloc((size_t)opt.pad + 1))) return 1;
   memset(pad_text, 'x', (size_t)opt.pad);
   pad_text[opt.pad] = 0;
