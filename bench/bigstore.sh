@@ -56,8 +56,7 @@
 # keeps the data directory (printed) instead of removing it; IMCLOUD_BIN
 # picks another server binary. The cgroup (imcloud-bigstore-PID) is removed
 # at the end, also when the script fails or is interrupted, after the
-# server it started is stopped (the load generators run in the foreground:
-# each ends with its run, or with the server).
+# server and the load generator it started are stopped.
 # Time: the fill wrote ~45,000 messages/s for a 300 MB store on a shared
 # 2-core box (progress on stderr); a full-size one takes several minutes
 # more than MSGS / 45,000 s as its B-trees outgrow the page cache. Each pass
@@ -79,8 +78,10 @@ ulimit -n $(( USERS + 20000 )) 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 CG=$CGROOT/imcloud-bigstore-$$
 spid=
+gpid=
 cleanup() {
   set +e # every step runs, whatever failed before
+  [ -z "$gpid" ] || { kill -TERM "-$gpid" 2>/dev/null; wait "$gpid" 2>/dev/null; } # (it may be inside an fsync)
   [ -z "$spid" ] || { kill -TERM "$spid" 2>/dev/null; wait "$spid" 2>/dev/null; }
   spid=
   if [ -d "$CG" ]; then
@@ -118,6 +119,17 @@ phase_line() {
        "cg_failcnt=$(cat "$CG/memory.failcnt") read_kb=$(( (rb1 - rb0) / 1024 ))"
 }
 stop() { kill -TERM $spid; wait $spid || true; spid=; }
+# command…: a load generator (or the fill), in the background in a process group of its
+# own, so that a signal to the script ends the run at once (the shell runs
+# its trap only between foreground commands) and cleanup stops all of the
+# generator's processes; sets res to its output
+gen() {
+  setsid "$@" >"$dir/gen.out" &
+  gpid=$!
+  wait "$gpid" || true
+  gpid=
+  res=$(cat "$dir/gen.out")
+}
 # The server in the cgroup (pinned to core 0), as bench_lib's start_server;
 # sets spid, port and start_ms (until its first /healthz answer); a server
 # gone before it listens sets dead (its line printed).
@@ -150,8 +162,9 @@ roam() { # label: one admin_getroammsg page of rm_b with rm_a
 # 1. the store
 new_app bigstore
 t0=$(ms_now)
-build/bench/bigstore_fill --dir "$dir" --sdkappid "$app" --users "$USERS" --msgs "$MSGS" --old "$OLD" --pad "${PAD:-0}" \
-  --cursors "$dir/cursors" >/dev/null
+gen build/bench/bigstore_fill --dir "$dir" --sdkappid "$app" --users "$USERS" --msgs "$MSGS" --old "$OLD" --pad "${PAD:-0}" \
+  --cursors "$dir/cursors"
+case "$res" in filled*) ;; *) echo "bigstore.sh: bigstore_fill failed" >&2; exit 1 ;; esac
 store_kb=$(du -sk "$dir" | cut -f1)
 echo "store users=$USERS msgs=$MSGS old=$OLD pad=${PAD:-0} size_kb=$store_kb build_s=$(( ($(ms_now) - t0) / 1000 )) dir=$dir"
 asig=$($BIN usersig gen --sdkappid "$app" --key "$key" --identifier administrator)
@@ -175,15 +188,15 @@ for lim in "$limit" -1; do
 
     phase_start
     lp=$(( (USERS + 9499) / 9500 ))
-    res=$(taskset -c 1 build/bench/loadgen --port "$port" --sdkappid "$app" --key "$key" --conns "$USERS" --procs "$lp" \
-          --user-prefix mb) || true
+    gen taskset -c 1 build/bench/loadgen --port "$port" --sdkappid "$app" --key "$key" --conns "$USERS" --procs "$lp" \
+      --user-prefix mb
     phase_line login "$res"
   fi
   if [ -z "$dead" ]; then
     phase_start
-    res=$(taskset -c 1 build/bench/msg_bench --port "$port" --sdkappid "$app" --key "$key" --conns "$CONNS" \
-          --procs $(( (CONNS + 4999) / 5000 )) --window 4 --batch 1 --seconds "$SECS" --server-pid "$spid" \
-          --cursors "$dir/cursors") || true
+    gen taskset -c 1 build/bench/msg_bench --port "$port" --sdkappid "$app" --key "$key" --conns "$CONNS" \
+      --procs $(( (CONNS + 4999) / 5000 )) --window 4 --batch 1 --seconds "$SECS" --server-pid "$spid" \
+      --cursors "$dir/cursors"
     phase_line c2c "$res"
   fi
   [ -n "$dead" ] || stop
@@ -194,13 +207,12 @@ for lim in "$limit" -1; do
   start_cg
   [ -z "$dead" ] || continue
   phase_start
-  res=$(build/bench/sync_bench read --port "$port" --sdkappid "$app" --key "$key" --count "$OLD" --runs 1) || true
+  gen build/bench/sync_bench read --port "$port" --sdkappid "$app" --key "$key" --count "$OLD" --runs 1
   phase_line sync_cold "$res"
   [ -z "$dead" ] || continue
   phase_mark
-  res=$(build/bench/sync_bench read --port "$port" --sdkappid "$app" --key "$key" --count "$OLD" --runs 1 |
-        sed 's/ (first after start: cold)//') || true
-  phase_line sync_warm "$res"
+  gen build/bench/sync_bench read --port "$port" --sdkappid "$app" --key "$key" --count "$OLD" --runs 1
+  phase_line sync_warm "$(echo "$res" | sed 's/ (first after start: cold)//')"
   [ -z "$dead" ] || continue
   phase_start
   roam roam_cold
