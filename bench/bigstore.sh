@@ -107,7 +107,7 @@ phase_mark() { # the cgroup's peak, its failcnt and the server's disk reads from
 phase_start() { drop; phase_mark; } # the same, the page cache dropped first
 oom_kills() { awk '$1 == "oom_kill" {print $2}' "$CG/memory.oom_control"; }
 # label result…: one line of the phase that just ended; a server gone (the
-# OOM killer) is said so, and sets dead: the pass ends there
+# OOM killer) is said so, and sets dead: the phases until the next start are skipped
 phase_line() {
   label=$1; shift
   if [ "$(awk '{print $3}' /proc/$spid/stat 2>/dev/null)" = Z ] || ! rb1=$(read_b $spid 2>/dev/null); then
@@ -120,10 +120,10 @@ phase_line() {
        "cg_failcnt=$(cat "$CG/memory.failcnt") read_kb=$(( (rb1 - rb0) / 1024 ))"
 }
 stop() { kill -TERM $spid; wait $spid || true; spid=; }
-# command…: a load generator (or the fill), in the background in a process group of its
-# own, so that a signal to the script ends the run at once (the shell runs
-# its trap only between foreground commands) and cleanup stops all of the
-# generator's processes; sets res to its output
+# command…: a load generator (or the fill), in the background in a process
+# group of its own, so that a signal to the script ends the run at once (the
+# shell runs its trap only between foreground commands) and cleanup stops
+# all of the generator's processes; sets res to its output
 gen() {
   setsid "$@" >"$dir/gen.out" &
   gpid=$!
