@@ -16,6 +16,7 @@
 
 #include <assert.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -57,6 +58,8 @@ struct store_reader {
   void *stopped_arg;
   store_reader_stats_t stats;        /* under mu */
   char *hold_path;                   /* tests: no job is taken while this file exists (IMCLOUD_TEST_READER_HOLD) */
+  char *steps_path;                  /* tests: jobs taken up to the number this file holds (IMCLOUD_TEST_READER_STEPS) */
+  uint64_t taken;                    /* jobs taken since the start (under mu; for steps_path) */
 };
 
 static void append(store_job_t **head, store_job_t **tail, store_job_t *j)
@@ -125,6 +128,24 @@ static store_job_t *take(store_reader_t *r)
   return j;
 }
 
+/* Tests (under mu): 1 while no job may be taken — the IMCLOUD_TEST_READER_HOLD file exists, or the
+ * IMCLOUD_TEST_READER_STEPS file exists and holds a number not above the jobs taken so far (anything else in it,
+ * a write in progress included, holds as 0). Neither variable set: 0, no file read. */
+static int test_held(const store_reader_t *r)
+{
+  if (r->hold_path && !access(r->hold_path, F_OK)) return 1;
+  if (!r->steps_path) return 0;
+  FILE *f = fopen(r->steps_path, "r");
+  if (!f) return 0;
+  char buf[32];
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = 0;
+  char *end;
+  unsigned long long allowed = strtoull(buf, &end, 10);
+  return end == buf || (*end && *end != '\n') || allowed <= r->taken;
+}
+
 static void *reader_main(void *arg)
 {
   reader_thread_t *t = arg;
@@ -134,13 +155,14 @@ static void *reader_main(void *arg)
   for (;;) {
     while (!r->ring_head && !r->stopping) pthread_cond_wait(&r->cv, &r->mu);
     if (r->stopping) break; /* store_reader_stop moved the queue to the done list */
-    if (r->hold_path && !access(r->hold_path, F_OK)) { /* tests: the queue is held (a poll every 2 ms) */
+    if (test_held(r)) { /* tests: the queue is held (a poll every 2 ms) */
       pthread_mutex_unlock(&r->mu);
       nanosleep(&(struct timespec){ 0, 2000000L }, NULL);
       pthread_mutex_lock(&r->mu);
       continue;
     }
     store_job_t *j = take(r);
+    r->taken++;
     pthread_mutex_unlock(&r->mu);
     j->rc = run_one(t->s, j);
     pthread_mutex_lock(&r->mu);
@@ -162,6 +184,7 @@ static void free_pool(store_reader_t *r)
   for (size_t i = 0; i < r->n; i++) store_close(r->th[i].s);
   free(r->th);
   free(r->hold_path);
+  free(r->steps_path);
   pthread_mutex_destroy(&r->mu);
   pthread_cond_destroy(&r->cv);
   free(r);
@@ -221,6 +244,8 @@ int store_reader_start(uv_loop_t *loop, const char *data_dir, size_t threads, si
   r->max_jobs = max_jobs;
   const char *hold = getenv("IMCLOUD_TEST_READER_HOLD");
   if (hold && *hold && !(r->hold_path = strdup(hold))) { free_pool(r); return IMC_E_NOMEM; }
+  const char *steps = getenv("IMCLOUD_TEST_READER_STEPS");
+  if (steps && *steps && !(r->steps_path = strdup(steps))) { free_pool(r); return IMC_E_NOMEM; }
   r->n = threads;
   r->stats.max_jobs = max_jobs;
   r->stats.threads = threads;

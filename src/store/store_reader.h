@@ -40,7 +40,12 @@
  *
  * Tests: with IMCLOUD_TEST_READER_HOLD=PATH in the environment at start, no
  * thread takes a job while the file PATH exists (checked every 2 ms), so a
- * test can fill the queue and see what waits in it.
+ * test can fill the queue and see what waits in it. With
+ * IMCLOUD_TEST_READER_STEPS=PATH, while the file PATH exists the threads take
+ * jobs only up to the number it holds, counted from the start (the jobs
+ * taken so far are stats.jobs plus those running): a test lets one read run
+ * at a time and sees the next one queued (decisions §118). Unset: nothing is
+ * read; both do nothing when their file is missing.
  *
  * Jobs are caller-allocated store_job_t (store_writer.h) and must stay valid
  * until done() is called. run() must not write: the connections refuse
