@@ -72,6 +72,8 @@ typedef struct rel_gate {
   uint64_t deferred, refused;    /* requests that waited, refused because too many waited (GET /healthz rel_gate) */
   uint64_t committed;            /* account deletions committed, of every app (rel_gate_committed): a one-to-one
                                   * read records it when accepted and compares it when read (§115) */
+  uint8_t ws_rereads;            /* while a waiting WebSocket request's handler runs from the gate: the reruns it
+                                  * had made (rel_gate_ws_rerun_names, §118); 0 otherwise */
 } rel_gate_t;
 
 typedef struct api_srv {
@@ -472,6 +474,9 @@ size_t cws_msg_frame_bytes(int64_t msg_max_bytes);
 int rel_gate_ws_defer(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const cws_op_t *o, json_t *id, json_t *req);
 int rel_gate_ws_names(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, cws_op_fn fn, json_t *id, json_t *req,
                       uint32_t peer_no);
+/* The same for a read run again (§115) the rereads-th time: run from the gate, rel_gate.ws_rereads says so (§118). */
+int rel_gate_ws_rerun_names(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, cws_op_fn fn, json_t *id, json_t *req,
+                            uint32_t peer_no, uint8_t rereads);
 /* A status change of account user_no (ws_status.c, decisions §103, §114): a login's push (end NULL) or a
  * session end (its PushOnline window stored or cleared, logout, until_s, and its push). 1 when a deletion in
  * flight names the account: the change waits (end copied) — superseding in place a waiting change of the same

@@ -55,6 +55,7 @@ typedef struct ws_wait {
   rel_gate_node_t node;
   cws_conn_t *c;
   uint32_t sid;                  /* the session it was made in: a later one does not run it */
+  uint8_t rereads;               /* a read run again (§115): its reruns so far, given back to its handler (§118) */
   const cws_op_t *op;
   json_t *id, *req;              /* id: borrowed from req (or NULL) */
 } ws_wait_t;
@@ -189,14 +190,16 @@ int rel_gate_rest_reread(api_srv_t *srv, rest_ctx_t *c, const uint32_t *nos, siz
   return 1;
 }
 
-/* Make (o, id, req) of c wait: 1 (waiting, or answered). */
-static int ws_wait(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const cws_op_t *o, json_t *id, json_t *req)
+/* Make (o, id, req) of c wait, rereads its reruns so far (§118): 1 (waiting, or answered). */
+static int ws_wait(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const cws_op_t *o, json_t *id, json_t *req,
+                   uint8_t rereads)
 {
   if (srv->stopping) { cws_reply(ws, id, o->name, IMC_E_SHUTDOWN, NULL, NULL); return 1; } /* rel_gate_stop ran */
   if (!room(srv)) { cws_reply(ws, id, o->name, IMC_E_OVERLOADED, REL_GATE_FULL, NULL); return 1; }
   ws_wait_t *w = malloc(sizeof *w);
   if (!w) { cws_reply(ws, id, o->name, IMC_E_NOMEM, NULL, NULL); return 1; }
-  *w = (ws_wait_t){ .c = cws_hold(c), .sid = cws_session(c)->sid, .op = o, .id = id, .req = json_incref(req) };
+  *w = (ws_wait_t){ .c = cws_hold(c), .sid = cws_session(c)->sid, .rereads = rereads, .op = o, .id = id,
+                    .req = json_incref(req) };
   enqueue(&srv->rel_gate, &w->node, cws_session(c)->sdkappid, REL_GATE_WS);
   return 1;
 }
@@ -205,17 +208,23 @@ int rel_gate_ws_defer(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const cws_op_
 {
   if (cws_state(c) != CWS_ONLINE || !rel_gate_held(srv, cws_session(c)->sdkappid)) return 0;
   for (size_t i = 0; i < sizeof ws_gated / sizeof ws_gated[0]; i++)
-    if (o->fn == ws_gated[i]) return ws_wait(srv, ws, c, o, id, req);
+    if (o->fn == ws_gated[i]) return ws_wait(srv, ws, c, o, id, req, 0);
   return 0;
+}
+
+int rel_gate_ws_rerun_names(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, cws_op_fn fn, json_t *id, json_t *req,
+                            uint32_t peer_no, uint8_t rereads)
+{
+  const im_session_t *s = cws_session(c);
+  if (!rel_gate_named(srv, s->sdkappid, s->user_no) && !rel_gate_named(srv, s->sdkappid, peer_no)) return 0;
+  const cws_op_t *o = cws_op_row(fn);
+  return o ? ws_wait(srv, ws, c, o, id, req, rereads) : 0;
 }
 
 int rel_gate_ws_names(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, cws_op_fn fn, json_t *id, json_t *req,
                       uint32_t peer_no)
 {
-  const im_session_t *s = cws_session(c);
-  if (!rel_gate_named(srv, s->sdkappid, s->user_no) && !rel_gate_named(srv, s->sdkappid, peer_no)) return 0;
-  const cws_op_t *o = cws_op_row(fn);
-  return o ? ws_wait(srv, ws, c, o, id, req) : 0;
+  return rel_gate_ws_rerun_names(srv, ws, c, fn, id, req, peer_no, 0);
 }
 
 int rel_gate_login(api_srv_t *srv, rel_gate_node_t *n, uint32_t app, uint32_t user_no, const char **why)
@@ -311,7 +320,9 @@ static void ws_run(api_srv_t *srv, ws_wait_t *w)
     if (rc) cws_reply(ws, w->id, w->op->name, rc, srv->stopping ? NULL : why, NULL);
     else {
       cws_reader_owner(srv, w->c, w->op->reply_only);
+      srv->rel_gate.ws_rereads = w->rereads; /* a rerun's count goes on (§118) */
       w->op->fn(srv, ws, w->c, w->id, w->req);
+      srv->rel_gate.ws_rereads = 0;
       cws_reader_owner(srv, NULL, 0);
     }
   }

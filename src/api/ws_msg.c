@@ -602,8 +602,8 @@ static void history_run(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id,
     reply(ws, id, "history", IMC_E_INVAL, "before_seq must be an integer, limit 1..100", NULL);
     return;
   }
-  /* of or with an account being deleted: after its deletion, from the start (§113) */
-  if (rel_gate_ws_names(srv, ws, c, cws_op_history, id, req, peer)) return;
+  /* of or with an account being deleted: after its deletion, from the start (§113), its reruns counted (§118) */
+  if (rel_gate_ws_rerun_names(srv, ws, c, cws_op_history, id, req, peer, rereads)) return;
   pending_t *p = pending_new(srv, c, id, "history");
   if (!p) { reply(ws, id, "history", IMC_E_NOMEM, NULL, NULL); return; }
   p->peer_no = peer;
@@ -613,9 +613,10 @@ static void history_run(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id,
   im_c2c_history(srv->c2c, sess(c)->sdkappid, sess(c)->user_no, peer, before, 0, 0, NULL, 0, (int)limit, history_done, p);
 }
 
+/* A new request (0 reruns), or one run from the gate: the reruns it had made (rel_gate.ws_rereads, §118). */
 void cws_op_history(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
 {
-  history_run(srv, ws, c, id, req, 0);
+  history_run(srv, ws, c, id, req, srv->rel_gate.ws_rereads);
 }
 
 /* ---- recall, read, pin, delete, typing --------------------------------------------------------- */

@@ -27,6 +27,7 @@
 
 #include <poll.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -37,10 +38,12 @@
 
 static e2e_server_t srv;
 static uint32_t app;
-static char key[80], rhold[256];
+static char key[80], rhold[256], rsteps[256];
 static sqlite3 *locked; /* the test's write lock, if held */
 
 #define V4(cmd, ...) v4(srv.port, app, key, cmd, __VA_ARGS__)
+
+#define REREADS 3 /* REL_GATE_REREADS_MAX (§115) */
 
 static json_t *first(json_t *r, const char *list) { return json_array_get(json_object_get(r, list), 0); }
 
@@ -58,10 +61,14 @@ static void start(const char *plan)
   snprintf(rhold, sizeof rhold, "/tmp/imcloud-reldelreads-rhold-%d", (int)getpid());
   unlink(rhold);
   setenv("IMCLOUD_TEST_READER_HOLD", rhold, 1);
+  snprintf(rsteps, sizeof rsteps, "/tmp/imcloud-reldelreads-rsteps-%d", (int)getpid());
+  unlink(rsteps);
+  setenv("IMCLOUD_TEST_READER_STEPS", rsteps, 1);
   if (plan) setenv("IMCLOUD_TEST_FAIL", plan, 1);
   int rc = e2e_start(&srv, "singapore", &app, key, NULL);
   unsetenv("IMCLOUD_TEST_FAIL");
   unsetenv("IMCLOUD_TEST_READER_HOLD");
+  unsetenv("IMCLOUD_TEST_READER_STEPS");
   assert_int_equal(rc, 0);
   import_users(srv.port, app, key, (const char *const[]){ "a", "b", "c", NULL });
   send_text("b", "a", 1);
@@ -75,6 +82,7 @@ static int stop(void **st)
   if (locked) race_unlock(locked);
   locked = NULL;
   if (rhold[0]) e2e_sync_hold(rhold, 0);
+  if (rsteps[0]) unlink(rsteps);
   return !srv.pid || e2e_finish(&srv) == 0 ? 0 : -1;
 }
 
@@ -443,6 +451,194 @@ static void test_ws_history_accepted_before(void **st)
   wsc_close(&wa);
 }
 
+/* The reader takes jobs up to n counted from the start (IMCLOUD_TEST_READER_STEPS): the file replaced whole. */
+static void steps_allow(long long n)
+{
+  char tmp[300];
+  snprintf(tmp, sizeof tmp, "%s.tmp", rsteps);
+  FILE *f = fopen(tmp, "w");
+  assert_non_null(f);
+  fprintf(f, "%lld\n", n);
+  assert_int_equal(fclose(f), 0);
+  assert_int_equal(rename(tmp, rsteps), 0);
+}
+
+/* One read of the request queued: the reader let go of it with deletions deletions committed, one during each
+ * read (d1, d2 … imported here: accounts the read does not name), then of whatever follows. Each read runs only
+ * when let go (steps_allow), after the test has seen it queued and committed a deletion: the read accepted before
+ * that commit completes after it, stale (§115). */
+static void deletions_during_reads(int deletions)
+{
+  long long base = e2e_healthz_stat(srv.port, "reader", "jobs");
+  until_queued(1);
+  for (int i = 1; i <= deletions; i++) {
+    json_t *r = V4("im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"d%d\"}]}", i);
+    assert_int_equal(jint(first(r, "ResultItem"), "ResultCode"), 0);
+    json_decref(r);
+    steps_allow(base + i);              /* read i runs: a deletion committed since it was accepted */
+    if (i == deletions) break;
+    wait_stat("reader", "jobs", base + i);
+    until_queued(1);                    /* run again: read i + 1 queued, accepted after deletion i */
+  }
+  unlink(rsteps);                       /* the reads after the last deletion run freely */
+}
+
+/* A server (failing as plan says; NULL: not) whose reader is stepped (its file holding how many jobs it may have
+ * taken so far), with d1 … d4. */
+static void start_stepped(const char *plan)
+{
+  start(plan);
+  import_users(srv.port, app, key, (const char *const[]){ "d1", "d2", "d3", "d4", NULL });
+  wait_stat("reader", "queued", 0);
+  steps_allow(e2e_healthz_stat(srv.port, "reader", "jobs"));
+}
+
+/* a's unread counts naming b and c with an account deletion committed during each of four reads of the one
+ * request: the fourth read, stale again after three reruns, is answered 60018 with its text (§115's bound, reached
+ * by §118). */
+static void test_unread_past_reruns(void **st)
+{
+  (void)st;
+  start_stepped(NULL);
+  int rd = race_send(&srv, app, key, "openim/get_c2c_unread_msg_num", UNREAD_A);
+  deletions_during_reads(REREADS + 1);
+  json_t *r = race_read(rd);
+  assert_int_equal(jint(r, "ErrorCode"), 60018);
+  assert_string_equal(jstr(r, "ErrorInfo"), "account deletions kept committing while the read ran; retry later");
+  assert_null(json_object_get(r, "C2CUnreadMsgNumList"));
+  json_decref(r);
+}
+
+/* The same with three deletions: the third rerun reads with none committed since and answers as usual (b's 2,
+ * c's 1): the bound is exactly three reruns. */
+static void test_unread_three_reruns(void **st)
+{
+  (void)st;
+  start_stepped(NULL);
+  int rd = race_send(&srv, app, key, "openim/get_c2c_unread_msg_num", UNREAD_A);
+  deletions_during_reads(REREADS);
+  json_t *r = race_read(rd);
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  assert_int_equal(unread_of(r, "b"), 2);
+  assert_int_equal(unread_of(r, "c"), 1);
+  assert_int_equal(jint(r, "AllC2CUnreadMsgNum"), 3);
+  json_decref(r);
+  assert_int_equal(e2e_healthz_stat(srv.port, "reader", "queued"), 0);
+}
+
+/* a's WebSocket history with b, a deletion committed during each of four reads: 60018 with its text; with three:
+ * b's two messages (the third rerun answers). */
+static void ws_history_with(int deletions)
+{
+  wsc_t wa;
+  start_stepped(NULL);
+  assert_int_equal(wsc_login(&wa, srv.port, app, key, "a", "Web"), 0);
+  int id = 71;
+  assert_int_equal(e2e_ws_send_text(wa.fd, "{\"id\":71,\"op\":\"history\",\"peer\":\"b\",\"limit\":10}"), 0);
+  deletions_during_reads(deletions);
+  json_t *r = wsc_take(&wa, match_id, &id, 15000);
+  assert_non_null(r);
+  if (deletions > REREADS) {
+    assert_int_equal(jint(r, "code"), 60018);
+    assert_string_equal(jstr(r, "msg"), "account deletions kept committing while the read ran; retry later");
+    assert_null(json_object_get(r, "msgs"));
+  } else {
+    assert_int_equal(jint(r, "code"), 0);
+    assert_int_equal(json_array_size(json_object_get(r, "msgs")), 2);
+  }
+  json_decref(r);
+  /* the connection is still usable */
+  r = wsc_rpc(&wa, "history", "%s", "\"peer\":\"c\",\"limit\":10");
+  assert_non_null(r);
+  assert_int_equal(jint(r, "code"), 0);
+  json_decref(r);
+  wsc_close(&wa);
+}
+
+static void test_ws_history_past_reruns(void **st)
+{
+  (void)st;
+  ws_history_with(REREADS + 1);
+}
+
+static void test_ws_history_three_reruns(void **st)
+{
+  (void)st;
+  ws_history_with(REREADS);
+}
+
+static wsc_t gwa;       /* through_gate's WebSocket form: a's connection */
+static int grd = -1;    /* its REST form: the request's connection */
+static int gid;
+
+static json_t *ws_answer(int wait_ms) { return wsc_take(&gwa, match_id, &gid, wait_ms); }
+
+static json_t *rest_answer(int wait_ms)
+{
+  struct pollfd p = { grd, POLLIN, 0 };
+  return poll(&p, 1, wait_ms) == 1 ? race_read(grd) : NULL;
+}
+
+/* A read of a naming b (queued, sent by the caller), b's deletion in flight (held, failing) at each of four
+ * completions: each rerun waits in the gate for it (b named), then runs when it fails (b stays); the fourth
+ * completion, stale again, must be answered 60018 — the reruns made through the gate count. answer(ms): the
+ * request's answer if it comes within ms, else NULL. */
+static void reruns_through_gate(long long base, json_t *(*answer)(int wait_ms))
+{
+  json_t *r = NULL;
+  for (int i = 1; i <= REREADS + 1; i++) {
+    until_queued(1);                       /* read i, accepted with b's deletion not in flight */
+    int del = delete_b_held();
+    steps_allow(base + i);                 /* read i runs; at its completion b is named: stale */
+    if (i <= REREADS) {
+      wait_stat("rel_gate", "waiting", 1); /* its rerun waits for b's deletion */
+      delete_b_ends(del, 70500);           /* which fails: the rerun runs, read i + 1 queued */
+      continue;
+    }
+    /* before b's deletion ends: the answer past the bound, or (the code before) a fourth rerun waiting */
+    for (int waited = 0; !r && waited < 10000 && !e2e_healthz_stat(srv.port, "rel_gate", "waiting"); waited += 10)
+      r = answer(10);
+    if (!r) fail_msg("the fourth stale read was not answered; rel_gate.waiting %lld (its rerun waits)",
+                     e2e_healthz_stat(srv.port, "rel_gate", "waiting"));
+    delete_b_ends(del, 70500);
+  }
+  unlink(rsteps);
+  json_t *code = json_object_get(r, "code") ? json_object_get(r, "code") : json_object_get(r, "ErrorCode");
+  json_t *msg = json_object_get(r, "msg") ? json_object_get(r, "msg") : json_object_get(r, "ErrorInfo");
+  assert_int_equal(json_integer_value(code), 60018);
+  assert_string_equal(json_string_value(msg), "account deletions kept committing while the read ran; retry later");
+  json_decref(r);
+  assert_int_equal(e2e_healthz_stat(srv.port, "rel_gate", "waiting"), 0);
+}
+
+#define FAIL_FOUR "account_groups:1,account_groups:2,account_groups:3,account_groups:4"
+
+/* a's WebSocket history with b through the gate (reruns_through_gate). On the code before §118 a rerun that waited
+ * in the gate ran as a new request (its count 0): the fourth completion waited again, and it answered b's
+ * messages. */
+static void test_ws_history_reruns_through_gate(void **st)
+{
+  (void)st;
+  start_stepped(FAIL_FOUR);
+  assert_int_equal(wsc_login(&gwa, srv.port, app, key, "a", "Web"), 0);
+  long long base = e2e_healthz_stat(srv.port, "reader", "jobs");
+  gid = 81;
+  assert_int_equal(e2e_ws_send_text(gwa.fd, "{\"id\":81,\"op\":\"history\",\"peer\":\"b\",\"limit\":10}"), 0);
+  reruns_through_gate(base, ws_answer);
+  wsc_close(&gwa);
+}
+
+/* a's unread counts naming b and c through the gate: the REST context keeps its count (passes on the code before
+ * §118 too). */
+static void test_unread_reruns_through_gate(void **st)
+{
+  (void)st;
+  start_stepped(FAIL_FOUR);
+  long long base = e2e_healthz_stat(srv.port, "reader", "jobs");
+  grd = race_send(&srv, app, key, "openim/get_c2c_unread_msg_num", UNREAD_A);
+  reruns_through_gate(base, rest_answer);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -456,6 +652,12 @@ int main(void)
     cmocka_unit_test_teardown(test_unread_accepted_before, stop),
     cmocka_unit_test_teardown(test_get_list_and_roam_accepted_before, stop),
     cmocka_unit_test_teardown(test_ws_history_accepted_before, stop),
+    cmocka_unit_test_teardown(test_unread_past_reruns, stop),
+    cmocka_unit_test_teardown(test_unread_three_reruns, stop),
+    cmocka_unit_test_teardown(test_ws_history_past_reruns, stop),
+    cmocka_unit_test_teardown(test_ws_history_three_reruns, stop),
+    cmocka_unit_test_teardown(test_ws_history_reruns_through_gate, stop),
+    cmocka_unit_test_teardown(test_unread_reruns_through_gate, stop),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
