@@ -65,23 +65,33 @@ static void wait_stat(const char *section, const char *field, long long n)
   assert_int_equal(e2e_healthz_stat(srv.port, section, field), n);
 }
 
-/* b's login (Android, on a fresh connection: *fd) completes in the window of b's deletion (its request: *del)
- * and waits in the gate; the deletion's job waits behind the test's write lock (`locked`). */
-static void login_in_window(int *fd, int *del)
+/* user's login (Android) sent on fd completes in the window of user's deletion (its request: *del) and waits in the
+ * gate; the deletion's job waits behind the test's write lock (`locked`). */
+static void login_waits(int fd, const char *user, int *del)
 {
-  char frame[2048];
+  char frame[2048], body[128];
+  /* no writer job in flight (a deletion's second purge is a write of its own, after its reply) */
+  for (int waited = 0; waited < 10000 && e2e_healthz_stat(srv.port, "admission", "inflight"); waited += 10) usleep(10000);
+  assert_int_equal(e2e_healthz_stat(srv.port, "admission", "inflight"), 0);
   long long jobs = e2e_healthz_stat(srv.port, "writer", "jobs");
   e2e_sync_hold(hold, 1);
-  *fd = e2e_ws_connect(srv.port, "/ws");
-  assert_true(*fd >= 0);
-  e2e_ws_login_frame(app, key, "b", "Android", "dev-b2", frame, sizeof frame);
-  assert_int_equal(e2e_ws_send_text(*fd, frame), 0);
+  e2e_ws_login_frame(app, key, user, "Android", "dev-b2", frame, sizeof frame);
+  assert_int_equal(e2e_ws_send_text(fd, frame), 0);
   wait_stat("writer", "jobs", jobs + 1); /* the login's job committed, its sync held */
   locked = race_lock(&srv);
-  *del = race_send(&srv, app, key, "im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"b\"}]}");
+  snprintf(body, sizeof body, "{\"DeleteItem\":[{\"UserID\":\"%s\"}]}", user);
+  *del = race_send(&srv, app, key, "im_open_login_svc/account_delete", body);
   race_inflight(&srv, 2);                /* the deletion's purge is made, its job waits for the lock */
   e2e_sync_hold(hold, 0);                /* the login's job is done: its completion runs in the window */
   wait_stat("rel_gate", "waiting", 1);   /* on main: 0, the login answered at once */
+}
+
+/* b's login on a fresh connection (*fd) waits in the gate for b's deletion (login_waits). */
+static void login_in_window(int *fd, int *del)
+{
+  *fd = e2e_ws_connect(srv.port, "/ws");
+  assert_true(*fd >= 0);
+  login_waits(*fd, "b", del);
 }
 
 static void unlock(void)
@@ -663,6 +673,52 @@ static void test_login_waiting_past_its_hold(void **st)
   close(fd);
 }
 
+/* The `again` case of §114, reached (§118): with a login timeout of 1.5 s, b's login waits in the gate past the
+ * deadline (held), then fails when b's deletion commits (70107: the connection's hold is used, one login timeout
+ * from then); c's login on the same connection then waits in the gate for c's deletion, held, at that next
+ * deadline: it is answered 60018 with the gate's text, then the connection is closed 4001 with the reason of a
+ * login pending again after a held login failed (docs/protocol.md, close codes); nothing waits any more, and c's
+ * deletion then commits. */
+static void test_login_again_waiting_at_deadline(void **st)
+{
+  (void)st;
+  static const char *const args[] = { "--ws-login-timeout-ms", "1500", NULL };
+  int fd, del;
+  start(NULL, args);
+  uint64_t opened = e2e_now_ms();
+  login_in_window(&fd, &del);
+  /* past the deadline (1.5 s and a wheel tick), well before the hold's end (6 s) and the deletion's 5 s */
+  while (e2e_now_ms() < opened + 2300) usleep(10000);
+  unlock();
+  json_t *r = race_read(del);
+  assert_int_equal(jint(first(r, "ResultItem"), "ResultCode"), 0);
+  json_decref(r);
+  r = recv_json(fd, 15000);
+  assert_non_null(r);
+  assert_int_equal(jint(r, "code"), 70107); /* the held login failed */
+  json_decref(r);
+  login_waits(fd, "c", &del);              /* within one login timeout of the failure */
+  r = recv_json(fd, 15000);
+  if (!r) fail_msg("the second login was not answered at its deadline (closed unanswered?)");
+  assert_int_equal(jint(r, "code"), 60018);
+  assert_non_null(strstr(jstr(r, "msg"), "the account is being deleted"));
+  json_decref(r);
+  char buf[4096];
+  int op = 0, cc = 0, n = e2e_ws_recv(fd, &op, buf, sizeof buf, 15000, &cc);
+  if (op != 8) fail_msg("after the 60018: frame op %d (%d bytes), not the close", op, n);
+  assert_int_equal(cc, 4001);
+  assert_true(n > 2 && n < (int)sizeof buf);
+  buf[n] = 0;
+  assert_string_equal(buf + 2, "login pending again after a held login failed (a connection is held once)");
+  assert_int_equal(e2e_healthz_stat(srv.port, "rel_gate", "waiting"), 0);
+  unlock();
+  r = race_read(del);
+  assert_int_equal(jint(first(r, "ResultItem"), "ResultCode"), 0);
+  json_decref(r);
+  assert_string_not_equal(online_status("c"), "Online");
+  close(fd);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -685,6 +741,7 @@ int main(void)
     cmocka_unit_test_teardown(test_ws_pin_in_window, stop),
     cmocka_unit_test_teardown(test_ws_conv_delete_in_window, stop),
     cmocka_unit_test_teardown(test_login_waiting_past_its_hold, stop),
+    cmocka_unit_test_teardown(test_login_again_waiting_at_deadline, stop),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
