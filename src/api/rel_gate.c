@@ -20,7 +20,8 @@
  * admin_getroammsg; WebSocket history, sync, conversations: §113). Such a
  * read accepted before a deletion and read after its commit runs again at
  * its completion (rel_gate.committed changed, or an account of it named:
- * §115). A stopping server answers every waiting request at once (§108).
+ * §115), three times at most, the reruns that waited here counted (§118).
+ * A stopping server answers every waiting request at once (§108).
  * Loop thread. */
 #include "api/rel_api.h"
 #include "util/err.h"
