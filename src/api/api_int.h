@@ -311,7 +311,7 @@ void rel_gate_free(api_srv_t *srv);
  * again: it may wait in the gate), or answered 60018 when it was run again REL_GATE_REREADS_MAX times already.
  * REL_GATE_REREAD_WHY: that 60018's message. */
 #define REL_GATE_REREADS_MAX 3
-#define REL_GATE_REREAD_WHY "account deletions kept committing while the read ran; retry later"
+#define REL_GATE_REREAD_WHY "account deletions kept changing what the read named; retry later"
 void rel_gate_committed(api_srv_t *srv);
 int rel_gate_stale(const api_srv_t *srv, uint64_t epoch, uint32_t app, const uint32_t *nos, size_t n);
 int rel_gate_rest_reread(api_srv_t *srv, rest_ctx_t *c, const uint32_t *nos, size_t n);

@@ -504,7 +504,7 @@ static void test_unread_past_reruns(void **st)
   deletions_during_reads(REREADS + 1);
   json_t *r = race_read(rd);
   assert_int_equal(jint(r, "ErrorCode"), 60018);
-  assert_string_equal(jstr(r, "ErrorInfo"), "account deletions kept committing while the read ran; retry later");
+  assert_string_equal(jstr(r, "ErrorInfo"), "account deletions kept changing what the read named; retry later");
   assert_null(json_object_get(r, "C2CUnreadMsgNumList"));
   json_decref(r);
 }
@@ -540,7 +540,7 @@ static void ws_history_with(int deletions)
   assert_non_null(r);
   if (deletions > REREADS) {
     assert_int_equal(jint(r, "code"), 60018);
-    assert_string_equal(jstr(r, "msg"), "account deletions kept committing while the read ran; retry later");
+    assert_string_equal(jstr(r, "msg"), "account deletions kept changing what the read named; retry later");
     assert_null(json_object_get(r, "msgs"));
   } else {
     assert_int_equal(jint(r, "code"), 0);
@@ -606,7 +606,7 @@ static void reruns_through_gate(long long base, json_t *(*answer)(int wait_ms))
   json_t *code = json_object_get(r, "code") ? json_object_get(r, "code") : json_object_get(r, "ErrorCode");
   json_t *msg = json_object_get(r, "msg") ? json_object_get(r, "msg") : json_object_get(r, "ErrorInfo");
   assert_int_equal(json_integer_value(code), 60018);
-  assert_string_equal(json_string_value(msg), "account deletions kept committing while the read ran; retry later");
+  assert_string_equal(json_string_value(msg), "account deletions kept changing what the read named; retry later");
   json_decref(r);
   assert_int_equal(e2e_healthz_stat(srv.port, "rel_gate", "waiting"), 0);
 }
