@@ -118,7 +118,7 @@ typedef struct api_srv {
   struct cws_pace *pace;         /* logins waiting for a later loop turn (ws_pace.c) */
   uv_timer_t live_timer;         /* the next live-room coalescing window ends (ws_group_push.c) */
   uint64_t live_due_ms;          /* loop time live_timer fires at while active */
-  jsonw_t frame_text;            /* fixed-format frames are written here, then copied out (ws_msg.c) */
+  jsonw_t frame_text;            /* fixed-format frames are written here, then copied out (ws_msg.c, ws_msg_read.c) */
   dueheap_t sig_exp;             /* online sessions by their UserSig's expiry, tagged with their login time (ws_usersig.c) */
   uv_timer_t sig_timer;          /* fires when the earliest of sig_exp is past (ws_usersig.c) */
   uint32_t sig_armed;            /* the expiry sig_timer is armed for; 0: not armed */
@@ -620,7 +620,7 @@ void cws_kick_app(api_srv_t *srv, uint32_t sdkappid, const char *reason, int clo
  * login would have: they stayed online until the user's next login. */
 void cws_app_facts_changed(api_srv_t *srv, uint32_t sdkappid, int multi_before);
 
-/* ---- client WebSocket messaging ops (ws_msg.c); rows of client_ws.c's op table */
+/* ---- client WebSocket messaging ops (ws_msg.c; the reads ws_msg_read.c); rows of client_ws.c's op table */
 void cws_op_send(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req);
 /* The `send` row without jansson, tried by cws_on_text before it parses a
  * frame: 0 when it took the frame (a send it checked, packed and submitted,

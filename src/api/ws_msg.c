@@ -1,7 +1,9 @@
 /* ws_msg.c — the messaging ops and pushes of the client WebSocket protocol
- * (docs/protocol.md): send, sync, history, recall, read, conversations, pin,
- * conv_delete, typing. Only the wire format lives here; the semantics are
- * src/im/c2c.h (the conversation list: src/im/conv.h). Loop thread only.
+ * (docs/protocol.md): send, recall, read, pin, conv_delete, typing, and the
+ * pending replies every messaging op shares (ws_msg_int.h; the reads: sync,
+ * history, conversations are ws_msg_read.c). Only the wire format lives
+ * here; the semantics are src/im/c2c.h (the conversation list:
+ * src/im/conv.h). Loop thread only.
  *
  * A reply that waits for a store job finds its connection again by (app,
  * user, session id) in the presence registry: if the session logged out,
@@ -9,6 +11,7 @@
  * is durable all the same and reaches the user's devices by sync).
  */
 #include "api/rel_api.h"
+#include "api/ws_msg_int.h"
 #include "api/ws_msg_json.h"
 #include "im/conv.h"
 #include "im/msgbody.h"
@@ -25,20 +28,6 @@
 /* The connection's session (cws_conn_t embeds it; the core needs it mutable). */
 static im_session_t *sess(cws_conn_t *c) { return (im_session_t *)cws_session(c); }
 
-/* A pending reply: a hold on the connection and what to echo. */
-typedef struct pending {
-  api_srv_t *srv;
-  cws_conn_t *c;               /* held */
-  uint32_t sid;                /* the login the request came from */
-  uint8_t rereads;             /* history: times run again for a deletion committed meanwhile (§115) */
-  json_t *id;                  /* a reference, or NULL (then id_num if id_is_num) */
-  int64_t id_num;              /* an integer id the send fast path read (no jansson value made) */
-  int id_is_num;
-  uint32_t peer_no;            /* send, history: the peer's user number, echoed as "peer_no" */
-  const char *op;
-  json_t *req;                 /* history: the request (a reference), to run it again (§115) */
-  uint64_t epoch;              /* history: srv->rel_gate.committed when it was accepted (§115) */
-} pending_t;
 
 /* Pending requests freed on this thread, kept for the next ones (a send
  * makes one per message): linked through srv, at most PENDING_POOL_MAX.
@@ -48,7 +37,7 @@ typedef struct pending {
 #define PENDING_POOL_MAX 16384
 static __thread struct { pending_t *head; unsigned n; } pending_pool;
 
-static pending_t *pending_new(api_srv_t *srv, cws_conn_t *c, json_t *id, const char *op)
+pending_t *wsm_pending_new(api_srv_t *srv, cws_conn_t *c, json_t *id, const char *op)
 {
   pending_t *p = pending_pool.head;
   if (p) {
@@ -67,12 +56,12 @@ static pending_t *pending_new(api_srv_t *srv, cws_conn_t *c, json_t *id, const c
 }
 
 /* The pending reply's id as a jansson value (a new reference, or NULL). */
-static json_t *pending_id(const pending_t *p)
+json_t *wsm_pending_id(const pending_t *p)
 {
   return p->id ? json_incref(p->id) : p->id_is_num ? json_integer(p->id_num) : NULL;
 }
 
-static void pending_free(pending_t *p)
+void wsm_pending_free(pending_t *p)
 {
   cws_release_req(p->srv, p->c);
   json_decref(p->id);
@@ -84,7 +73,7 @@ static void pending_free(pending_t *p)
 }
 
 /* The connection to answer on if it is still open and still the same login, else NULL. */
-static net_ws_t *pending_ws(pending_t *p)
+net_ws_t *wsm_pending_ws(pending_t *p)
 {
   net_ws_t *ws = cws_usable(p->c);
   return ws && cws_state(p->c) == CWS_ONLINE && sess(p->c)->sid == p->sid ? ws : NULL;
@@ -92,27 +81,27 @@ static net_ws_t *pending_ws(pending_t *p)
 
 /* Reply if the connection is still open and still the same login; release. fields: the op's answer has
  * fields (cws_reply_fields: extra NULL with rc 0 is one that could not be made). */
-static void pending_answer(pending_t *p, int rc, const char *msg, json_t *extra, int fields)
+void wsm_pending_answer(pending_t *p, int rc, const char *msg, json_t *extra, int fields)
 {
-  net_ws_t *ws = pending_ws(p);
+  net_ws_t *ws = wsm_pending_ws(p);
   if (ws) {
-    json_t *id = pending_id(p);
+    json_t *id = wsm_pending_id(p);
     (fields ? cws_reply_fields : reply)(ws, id, p->op, rc, msg, extra);
     json_decref(id);
   } else {
     json_decref(extra);
   }
-  pending_free(p);
+  wsm_pending_free(p);
 }
 
-static void pending_reply_msg(pending_t *p, int rc, const char *msg, json_t *extra) { pending_answer(p, rc, msg, extra, 0); }
-static void pending_reply(pending_t *p, int rc, json_t *extra) { pending_answer(p, rc, NULL, extra, 0); }
-static void pending_reply_fields(pending_t *p, int rc, json_t *extra) { pending_answer(p, rc, NULL, extra, 1); }
+void wsm_reply_msg(pending_t *p, int rc, const char *msg, json_t *extra) { wsm_pending_answer(p, rc, msg, extra, 0); }
+void wsm_reply(pending_t *p, int rc, json_t *extra) { wsm_pending_answer(p, rc, NULL, extra, 0); }
+void wsm_reply_fields(pending_t *p, int rc, json_t *extra) { wsm_pending_answer(p, rc, NULL, extra, 1); }
 
-static void done_reply(void *ud, int rc) { pending_reply(ud, rc, NULL); }
+static void done_reply(void *ud, int rc) { wsm_reply(ud, rc, NULL); }
 
 /* ---- request fields --------------------------------------------------------------- */
-static int opt_u32(json_t *req, const char *name, uint32_t *out, int *present)
+int wsm_opt_u32(json_t *req, const char *name, uint32_t *out, int *present)
 {
   json_t *v = json_object_get(req, name);
   if (present) *present = v != NULL;
@@ -134,7 +123,7 @@ static int opt_bool(json_t *req, const char *name, int *out)
 
 /* The peer named by "peer" (or "to"): its user number. gone: a deleted
  * account's too (history reads only: tenant_registry_account_find_gone). */
-static int peer_lookup(api_srv_t *srv, cws_conn_t *c, json_t *req, const char *name, int gone, const char **id,
+int wsm_peer_lookup(api_srv_t *srv, cws_conn_t *c, json_t *req, const char *name, int gone, const char **id,
                        uint32_t *no)
 {
   json_t *v = json_object_get(req, name);
@@ -147,7 +136,7 @@ static int peer_lookup(api_srv_t *srv, cws_conn_t *c, json_t *req, const char *n
 
 static int peer_of(api_srv_t *srv, cws_conn_t *c, json_t *req, const char *name, const char **id, uint32_t *no)
 {
-  return peer_lookup(srv, c, req, name, 0, id, no);
+  return wsm_peer_lookup(srv, c, req, name, 0, id, no);
 }
 
 /* ---- delivery hooks: one encoded frame per user, shared by their devices ------- */
@@ -228,13 +217,13 @@ static void sent(void *ud, int rc, const im_sent_t *r)
 {
   pending_t *p = ud;
   if (!rc) { /* the reply of every message: fixed-format text, no jansson object */
-    net_ws_t *ws = pending_ws(p);
+    net_ws_t *ws = wsm_pending_ws(p);
     jsonw_t *w = &p->srv->frame_text;
     jsonw_reset(w);
     wsm_id_t id = { p->id, p->id_num, p->id_is_num };
     if (ws) wsm_sent_text(w, &id, r, p->peer_no);
     if (ws && !w->failed) net_ws_send_text(ws, w->buf, w->len);
-    if (!ws || !w->failed) { pending_free(p); return; }
+    if (!ws || !w->failed) { wsm_pending_free(p); return; }
   }
   json_t *extra = NULL;
   if (!rc) { /* the frame writer failed (out of memory): as any other reply */
@@ -243,7 +232,7 @@ static void sent(void *ud, int rc, const im_sent_t *r)
     extra = json_pack("{s:I,s:I,s:I,s:s,s:b,s:I}", "seq", (json_int_t)r->seq, "useq", (json_int_t)r->useq, "time",
                       (json_int_t)r->time_s, "msg_key", key, "dup", r->dup, "peer_no", (json_int_t)p->peer_no);
   }
-  pending_reply_fields(p, rc, extra);
+  wsm_reply_fields(p, rc, extra);
 }
 
 /* Copy a UserID (valid: at most 32 bytes) into a buffer of cap bytes. */
@@ -290,7 +279,7 @@ static void send_submit(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id,
   im_session_t *s = sess(c);
   im_send_t in;
   memset(&in, 0, sizeof in);
-  pending_t *p = pending_new(srv, c, id, "send");
+  pending_t *p = wsm_pending_new(srv, c, id, "send");
   if (p && !id) { p->id_num = id_num; p->id_is_num = id_is_num; }
   if (p) p->peer_no = to_no; /* which account's conversation this is (protocol.md "Peers") */
   if (!p) {
@@ -330,8 +319,8 @@ void cws_op_send(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t
   json_t *to = json_object_get(req, "to");
   const char *to_id = json_is_string(to) ? json_string_value(to) : NULL;
   if ((rc = send_peer(srv, c, to_id, &to_no))) { reply(ws, id, "send", rc, NULL, NULL); return; }
-  if (opt_u32(req, "msg_seq", &o.cseq, &o.has_seq)) { reply(ws, id, "send", IMC_E_MSG_SEQ, NULL, NULL); return; }
-  if (opt_u32(req, "random", &o.random, &o.has_random)) { reply(ws, id, "send", IMC_E_MSG_RANDOM, NULL, NULL); return; }
+  if (wsm_opt_u32(req, "msg_seq", &o.cseq, &o.has_seq)) { reply(ws, id, "send", IMC_E_MSG_SEQ, NULL, NULL); return; }
+  if (wsm_opt_u32(req, "random", &o.random, &o.has_random)) { reply(ws, id, "send", IMC_E_MSG_RANDOM, NULL, NULL); return; }
   if (opt_bool(req, "online_only", &o.online) || opt_bool(req, "no_unread", &o.no_unread) ||
       opt_bool(req, "no_last_msg", &o.no_last) || opt_bool(req, "need_receipt", &o.receipt)) {
     reply(ws, id, "send", IMC_E_INVAL, "online_only, no_unread, no_last_msg and need_receipt are booleans", NULL);
@@ -368,7 +357,7 @@ static const struct { const char *name; uint8_t len; } send_fields[F__N] = {
   { "no_last_msg", 11 }, { "need_receipt", 12 }, { "body", 4 }, { "cloud_custom_data", 17 }, { "offline_push_info", 17 },
 };
 
-/* Absent, or an integer 0..UINT32_MAX (opt_u32). 0, or -1: not this path. */
+/* Absent, or an integer 0..UINT32_MAX (wsm_opt_u32). 0, or -1: not this path. */
 static int tok_u32(const jsonr_doc_t *d, uint32_t v, uint32_t *out, int *present)
 {
   *present = v != JSONR_NONE;
@@ -476,149 +465,6 @@ int cws_send_fast(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const char *data,
   return 0;
 }
 
-/* ---- sync ------------------------------------------------------------------------------------ */
-/* A sync page's reply as fixed-format text: the events that are messages
- * through wsm_push_text (their packed bodies copied, not parsed), the others
- * through their jansson form; byte for byte what the jansson reply below
- * makes. 0, or the writer's error (the caller then builds that reply). */
-static int sync_text(jsonw_t *w, const pending_t *p, const im_sync_page_t *page)
-{
-  const char *ok = imc_strerror(0);
-  jsonw_reset(w);
-  jsonw_lit(w, "{\"id\":");
-  if (p->id) jsonw_json(w, p->id);
-  else if (p->id_is_num) jsonw_i64(w, p->id_num);
-  else jsonw_lit(w, "null");
-  jsonw_lit(w, ",\"op\":\"sync\",\"code\":");
-  jsonw_i64(w, imc_err_compat(0));
-  jsonw_lit(w, ",\"msg\":");
-  jsonw_str(w, ok, strlen(ok));
-  jsonw_lit(w, ",\"events\":[");
-  for (size_t i = 0; i < page->n && !w->failed; i++) {
-    if (i) jsonw_lit(w, ",");
-    size_t mark = w->len;
-    if (!wsm_push_text(w, &page->evs[i]) || w->failed) continue;
-    w->len = mark; /* not a message in packed form: what wsm_push_text wrote goes */
-    w->buf[mark] = 0;
-    json_t *o = wsm_event_json(&page->evs[i]);
-    if (!o) return IMC_E_NOMEM;
-    jsonw_json(w, o);
-    json_decref(o);
-  }
-  jsonw_lit(w, "],\"cursor\":");
-  jsonw_u64(w, page->cursor);
-  if (page->complete) jsonw_lit(w, ",\"complete\":true}");
-  else jsonw_lit(w, ",\"complete\":false}");
-  return w->failed;
-}
-
-static void synced(void *ud, int rc, im_session_t *s, const im_sync_page_t *page)
-{
-  pending_t *p = ud;
-  net_ws_t *ws = !rc && page ? pending_ws(p) : NULL;
-  if (ws && !sync_text(&p->srv->frame_text, p, page)) {
-    net_ws_send_text(ws, p->srv->frame_text.buf, p->srv->frame_text.len);
-    pending_free(p);
-    return;
-  }
-  json_t *extra = NULL;
-  api_srv_t *srv = p->srv;
-  int unmade = 0;
-  if (!rc && page) {
-    json_t *evs = json_array();
-    for (size_t i = 0; i < page->n && evs; i++)
-      if (json_array_append_new(evs, wsm_event_json(&page->evs[i]))) { json_decref(evs); evs = NULL; }
-    if (evs) extra = json_pack("{s:o,s:I,s:b}", "events", evs, "cursor", (json_int_t)page->cursor, "complete", page->complete);
-    if (!extra) rc = IMC_E_NOMEM, unmade = 1; /* never a page with an event left out: its cursor would skip it */
-  }
-  pending_reply_msg(p, rc, rc == IMC_E_INVAL ? "cursor is beyond the user's last event" : NULL, extra);
-  /* a last page made the session live: the device would get the pushes after a page it never had (§70) */
-  if (unmade && page->complete && s) cws_push_lost(srv, s);
-}
-
-void cws_op_sync(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
-{
-  uint32_t cursor = 0, limit = 0;
-  if (opt_u32(req, "cursor", &cursor, NULL) || opt_u32(req, "limit", &limit, NULL)) {
-    reply(ws, id, "sync", IMC_E_INVAL, "cursor and limit must be integers 0..4294967295", NULL);
-    return;
-  }
-  /* of an account being deleted: after its deletion, if its session is still online then (§113) */
-  if (rel_gate_ws_names(srv, ws, c, cws_op_sync, id, req, 0)) return;
-  pending_t *p = pending_new(srv, c, id, "sync");
-  if (!p) { reply(ws, id, "sync", IMC_E_NOMEM, NULL, NULL); return; }
-  int rc = im_c2c_sync(srv->c2c, sess(c), cursor, limit > 100000 ? 100000 : (int)limit, synced, p);
-  if (rc) {
-    reply(ws, id, "sync", rc, rc == IMC_E_BUSY ? "a sync page is already being read for this connection" : NULL, NULL);
-    pending_free(p);
-  }
-}
-
-/* ---- history ------------------------------------------------------------------------------------ */
-static void history_run(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req, uint8_t rereads);
-
-/* A history's completion (§115): 0 to answer it (to nobody if its connection closed); 1 when rel_gate_stale: p run
- * again from the start on the same connection and login, or answered 60018 past REL_GATE_REREADS_MAX reruns. */
-static int history_reread(pending_t *p)
-{
-  api_srv_t *srv = p->srv;
-  net_ws_t *ws = pending_ws(p);
-  const im_session_t *s = ws ? sess(p->c) : NULL;
-  if (!s || !rel_gate_stale(srv, p->epoch, s->sdkappid, (const uint32_t[]){ s->user_no, p->peer_no }, 2)) return 0;
-  if (p->rereads >= REL_GATE_REREADS_MAX) { pending_reply_msg(p, IMC_E_OVERLOADED, REL_GATE_REREAD_WHY, NULL); return 1; }
-  const cws_op_t *o = cws_op_row(cws_op_history);
-  json_t *id = pending_id(p);
-  cws_reader_owner(srv, p->c, o ? o->reply_only : 0); /* its reads queue as the connection's (§65) */
-  history_run(srv, ws, p->c, id, p->req, (uint8_t)(p->rereads + 1));
-  cws_reader_owner(srv, NULL, 0);
-  json_decref(id);
-  pending_free(p); /* after the run: its hold kept the connection */
-  return 1;
-}
-
-static void history_done(void *ud, int rc, const im_msg_list_t *l)
-{
-  pending_t *p = ud;
-  /* a deletion committed since it was accepted: from the start, its peer looked up again (§115) */
-  if (history_reread(p)) return;
-  json_t *extra = NULL;
-  if (!rc) {
-    json_t *msgs = json_array();
-    for (size_t i = 0; i < l->n && msgs; i++)
-      if (json_array_append_new(msgs, wsm_msg_json(&l->msgs[i]))) { json_decref(msgs); msgs = NULL; }
-    if (msgs) extra = json_pack("{s:o,s:b,s:I}", "msgs", msgs, "complete", l->complete, "peer_no", (json_int_t)p->peer_no);
-    if (!extra) rc = IMC_E_NOMEM; /* never a page with a message left out */
-  }
-  pending_reply(p, rc, extra);
-}
-
-static void history_run(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req, uint8_t rereads)
-{
-  const char *peer_id;
-  uint32_t peer, before = 0, limit = 20;
-  int rc = peer_lookup(srv, c, req, "peer", 1, &peer_id, &peer); /* a deleted peer's messages are kept */
-  if (rc) { reply(ws, id, "history", rc, NULL, NULL); return; }
-  if (opt_u32(req, "before_seq", &before, NULL) || opt_u32(req, "limit", &limit, NULL) || limit < 1 || limit > 100) {
-    reply(ws, id, "history", IMC_E_INVAL, "before_seq must be an integer, limit 1..100", NULL);
-    return;
-  }
-  /* of or with an account being deleted: after its deletion, from the start (§113), its reruns counted (§118) */
-  if (rel_gate_ws_rerun_names(srv, ws, c, cws_op_history, id, req, peer, rereads)) return;
-  pending_t *p = pending_new(srv, c, id, "history");
-  if (!p) { reply(ws, id, "history", IMC_E_NOMEM, NULL, NULL); return; }
-  p->peer_no = peer;
-  p->req = json_incref(req);
-  p->epoch = srv->rel_gate.committed; /* compared by history_done (§115) */
-  p->rereads = rereads;
-  im_c2c_history(srv->c2c, sess(c)->sdkappid, sess(c)->user_no, peer, before, 0, 0, NULL, 0, (int)limit, history_done, p);
-}
-
-/* A new request (0 reruns), or one run from the gate: the reruns it had made (rel_gate.ws_rereads, §118). */
-void cws_op_history(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
-{
-  history_run(srv, ws, c, id, req, srv->rel_gate.ws_rereads);
-}
-
 /* ---- recall, read, pin, delete, typing --------------------------------------------------------- */
 void cws_op_recall(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
 {
@@ -630,7 +476,7 @@ void cws_op_recall(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json
   if (!json_is_string(key)) { reply(ws, id, "recall", IMC_E_MSG_KEY, NULL, NULL); return; }
   /* with an account being deleted: after its deletion, run again then (its events would go to the deleted number) */
   if (rel_gate_ws_names(srv, ws, c, cws_op_recall, id, req, peer)) return; /* §112 */
-  pending_t *p = pending_new(srv, c, id, "recall");
+  pending_t *p = wsm_pending_new(srv, c, id, "recall");
   if (!p) { reply(ws, id, "recall", IMC_E_NOMEM, NULL, NULL); return; }
   im_c2c_recall(srv->c2c, sess(c)->sdkappid, sess(c)->user_no, sess(c)->user_no, peer, json_string_value(key),
                 done_reply, p);
@@ -643,9 +489,9 @@ void cws_op_read(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t
   int given = 0;
   int rc = peer_of(srv, c, req, "peer", &peer_id, &peer);
   if (rc) { reply(ws, id, "read", rc, NULL, NULL); return; }
-  if (opt_u32(req, "seq", &seq, &given)) { reply(ws, id, "read", IMC_E_INVAL, "seq must be an integer", NULL); return; }
+  if (wsm_opt_u32(req, "seq", &seq, &given)) { reply(ws, id, "read", IMC_E_INVAL, "seq must be an integer", NULL); return; }
   if (rel_gate_ws_names(srv, ws, c, cws_op_read, id, req, peer)) return; /* as recall (§112) */
-  pending_t *p = pending_new(srv, c, id, "read");
+  pending_t *p = wsm_pending_new(srv, c, id, "read");
   if (!p) { reply(ws, id, "read", IMC_E_NOMEM, NULL, NULL); return; }
   /* read up to 0: nothing (read positions never move back; the core takes 0 as "the newest message"), answered
    * as a write, after the writes sent before it (§80) */
@@ -653,70 +499,7 @@ void cws_op_read(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t
               done_reply, p);
 }
 
-static void convs_done(void *ud, int rc, const im_conv_page_t *pg)
-{
-  pending_t *p = ud;
-  json_t *extra = NULL;
-  if (!rc) {
-    json_t *arr = json_array();
-    int bad = 0;
-    for (size_t i = 0; i < pg->n; i++) {
-      const im_conv_item_t *it = &pg->items[i];
-      json_t *o = json_pack("{s:s,s:I,s:I,s:I,s:I,s:b}", it->group ? "group_id" : "peer", it->id, "last_seq",
-                            (json_int_t)it->last_seq, "last_time", (json_int_t)it->last_time_s, "read_seq",
-                            (json_int_t)it->read_seq, "unread", (json_int_t)it->unread, "pinned", it->pinned_at_s != 0);
-      if (o && !it->group && json_object_set_new(o, "peer_no", json_integer(it->no))) { json_decref(o); o = NULL; }
-      api_list_add(arr, o, &bad); /* a conversation left out: the reply is one that could not be made */
-    }
-    if (bad) { json_decref(arr); arr = NULL; }
-    extra = json_pack("{s:o,s:b,s:{s:I,s:I,s:I,s:I}}", "conversations", arr, "complete", pg->complete, "cursor", "time",
-                      (json_int_t)pg->next.time_s, "key", (json_int_t)pg->next.key, "pin_time",
-                      (json_int_t)pg->next.pin_s, "pin_place", (json_int_t)pg->next.pin_place);
-  }
-  pending_reply_fields(p, rc, extra);
-}
-
-/* The cursor a reply gave (absent: the first page): four non-negative integers. */
-static int conv_cursor(json_t *req, im_conv_cursor_t *cur)
-{
-  static const char *const names[] = { "time", "key", "pin_time", "pin_place" };
-  int64_t *v[] = { &cur->time_s, &cur->key, &cur->pin_s, &cur->pin_place };
-  json_t *o = json_object_get(req, "cursor");
-  *cur = (im_conv_cursor_t){ 0, 0, 0, 0 };
-  if (!o) return 0;
-  if (!json_is_object(o)) return IMC_E_INVAL;
-  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-    json_t *x = json_object_get(o, names[i]);
-    if (!json_is_integer(x) || json_integer_value(x) < 0) return IMC_E_INVAL;
-    *v[i] = json_integer_value(x);
-  }
-  return 0;
-}
-
-/* A page of both kinds (im_conv_page): pinned first, empty conversations only when pinned, with unread
- * counts; at most `limit`, by default what the list holds (every pin and the kept others). */
-void cws_op_conversations(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
-{
-  im_conv_cursor_t cur;
-  int64_t all = im_limit(&srv->limits, sess(c)->sdkappid, IM_LIMIT_RECENT_KEPT) + REL_PINNED_MAX, limit = all;
-  json_t *l = json_object_get(req, "limit");
-  if (conv_cursor(req, &cur)) {
-    reply(ws, id, "conversations", IMC_E_INVAL, "cursor must be the cursor object of a conversations reply", NULL);
-    return;
-  }
-  if (l && (!json_is_integer(l) || json_integer_value(l) < 1)) {
-    reply(ws, id, "conversations", IMC_E_INVAL, "limit must be a positive integer", NULL);
-    return;
-  }
-  if (l && json_integer_value(l) < all) limit = json_integer_value(l);
-  if (rel_gate_ws_names(srv, ws, c, cws_op_conversations, id, req, 0)) return; /* as sync (§113) */
-  pending_t *p = pending_new(srv, c, id, "conversations");
-  if (!p) { reply(ws, id, "conversations", IMC_E_NOMEM, NULL, NULL); return; }
-  im_conv_page(srv->c2c, srv->groups, sess(c)->sdkappid, sess(c)->user_no, &cur,
-               IM_CONV_PINNED_FIRST | IM_CONV_EMPTY_PINNED | IM_CONV_UNREAD, limit, convs_done, p);
-}
-
-static void group_conv_done(void *ud, const im_gres_t *r) { pending_reply_msg(ud, r->rc, r->why[0] ? r->why : NULL, NULL); }
+static void group_conv_done(void *ud, const im_gres_t *r) { wsm_reply_msg(ud, r->rc, r->why[0] ? r->why : NULL, NULL); }
 
 /* A pin names a peer (C2C) or, with group_id, a group conversation of a group the user is a member of. */
 void cws_op_pin(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
@@ -740,7 +523,7 @@ void cws_op_pin(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t 
     return;
   }
   if (!gid && rel_gate_ws_names(srv, ws, c, cws_op_pin, id, req, peer)) return; /* as recall (§112) */
-  pending_t *p = pending_new(srv, c, id, "pin");
+  pending_t *p = wsm_pending_new(srv, c, id, "pin");
   if (!p) { reply(ws, id, "pin", IMC_E_NOMEM, NULL, NULL); return; }
   if (gid) { /* the same bound, over both kinds (im_c2c_pinned_count) */
     im_group_conv_pin(srv->groups, sess(c)->sdkappid, sess(c)->user_no, json_string_value(gid), pinned, REL_PINNED_MAX,
@@ -776,7 +559,7 @@ void cws_op_conv_delete(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id,
     return;
   }
   if (!gid && rel_gate_ws_names(srv, ws, c, cws_op_conv_delete, id, req, peer)) return; /* as recall (§112) */
-  pending_t *p = pending_new(srv, c, id, "conv_delete");
+  pending_t *p = wsm_pending_new(srv, c, id, "conv_delete");
   if (!p) { reply(ws, id, "conv_delete", IMC_E_NOMEM, NULL, NULL); return; }
   if (gid) {
     im_group_conv_delete(srv->groups, sess(c)->sdkappid, sess(c)->user_no, json_string_value(gid), group_conv_done, p);

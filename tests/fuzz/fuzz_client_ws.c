@@ -1,5 +1,5 @@
 /* libFuzzer target: the client WebSocket ops (src/api/client_ws.c's op table,
- * src/api/ws_msg.c) of a logged-in connection. Each input opens a socketless
+ * src/api/ws_msg.c, ws_msg_read.c) of a logged-in connection. Each input opens a socketless
  * WebSocket, logs in as "user1" with a valid UserSig (src/api/api_fuzz.h),
  * then sends the input as text messages — split at 0xFF bytes, which UTF-8
  * never contains — in one stream, runs the loop until every job is done and
