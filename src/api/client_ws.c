@@ -17,6 +17,7 @@
  * A login is acknowledged only after its usage event (and the account import
  * it may imply) is durable. */
 #include "api/rel_api.h"
+#include "api/rel_gate.h"
 #include "auth/usersig.h"
 #include "im/msgbody.h"
 #include "util/clock.h"

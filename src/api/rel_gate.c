@@ -24,6 +24,7 @@
  * A stopping server answers every waiting request at once (§108).
  * Loop thread. */
 #include "api/rel_api.h"
+#include "api/rel_gate.h"
 #include "util/err.h"
 #include "util/log.h"
 

@@ -7,6 +7,7 @@
  * Writes run on the store writer thread; the in-memory registry is updated
  * and the reply sent only after the write is durable. */
 #include "api/rel_api.h"
+#include "api/rel_gate.h"
 #include "util/clock.h"
 #include "util/err.h"
 #include "util/faultsim.h"

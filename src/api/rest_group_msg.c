@@ -4,6 +4,7 @@
  * delete_group_msg_by_sender, openim/modify_group_msg, set_unread_msg_num,
  * get_online_member_num. MsgSeq here is the group's own sequence (unlike
  * C2C's caller number): (GroupId, MsgSeq) names a message. */
+#include "api/rel_gate.h"
 #include "api/rest_group.h"
 #include "im/damaged.h"
 #include "im/msgbody.h"

@@ -15,6 +15,7 @@
  * messaging-c2c-checks2.md §73).
  */
 #include "api/api_int.h"
+#include "api/rel_gate.h"
 #include "im/damaged.h"
 #include "im/msgbody.h"
 #include "util/clock.h"

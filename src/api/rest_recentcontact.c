@@ -19,6 +19,7 @@
  * CompleteFlag 1 = nothing more.
  */
 #include "api/api_int.h"
+#include "api/rel_gate.h"
 #include "im/conv.h"
 #include "util/err.h"
 

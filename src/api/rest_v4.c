@@ -17,6 +17,7 @@
  * once in the access log when it is answered.
  */
 #include "api/api_int.h"
+#include "api/rel_gate.h"
 #include "auth/usersig.h"
 #include "im/msgbody.h"
 #include "util/clock.h"

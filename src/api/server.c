@@ -13,6 +13,7 @@
  * reader pool, closes the handles and returns 0. A second signal exits at once
  * (status 130); SQLite's WAL keeps every committed transaction. */
 #include "api/rel_api.h"
+#include "api/rel_gate.h"
 #include "im/damaged.h"
 #include "store/store_msg.h"
 #include "util/clock.h"

@@ -2,6 +2,7 @@
  * (docs/protocol.md): each op's reply waits on the group core holding its
  * connection (gpend_t); the pushes are ws_group_push.c's. Loop thread only. */
 #include "api/rel_api.h"
+#include "api/rel_gate.h"
 #include "api/rest_group.h"
 #include "im/msgbody.h"
 #include "util/clock.h"

@@ -11,6 +11,7 @@
  * is durable all the same and reaches the user's devices by sync).
  */
 #include "api/rel_api.h"
+#include "api/rel_gate.h"
 #include "api/ws_msg_int.h"
 #include "api/ws_msg_json.h"
 #include "im/conv.h"

@@ -6,6 +6,7 @@
  * (§115, §118). Loop thread only.
  */
 #include "api/rel_api.h"
+#include "api/rel_gate.h"
 #include "api/ws_msg_int.h"
 #include "api/ws_msg_json.h"
 #include "im/conv.h"

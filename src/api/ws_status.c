@@ -12,6 +12,7 @@
  * the pushes (here).
  * Loop thread only. */
 #include "api/rel_api.h"
+#include "api/rel_gate.h"
 #include "util/clock.h"
 #include "util/err.h"
 #include "util/faultsim.h"
