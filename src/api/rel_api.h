@@ -48,6 +48,9 @@ typedef struct relreq {
                                   * api_list_add(list, item, &rr->lost) adds to a list one of them is made of */
   struct relreq_ev *evs;         /* the pushes as inbox events: written with the change, delivered once durable */
   size_t nev;
+  struct rel_held *held;         /* an account purge's: rows of other users naming the account that earlier purges
+                                  * of the call removed, whose holders' changes it may write (rel_account_held_write) */
+  size_t nheld;
   json_t *out;                   /* reply fields */
   void (*done)(struct relreq *rr, int rc); /* relreq_submit: after the write (loop thread) */
   void *ud;
@@ -124,10 +127,28 @@ int rel_plan(api_srv_t *srv, uint32_t app, plan_item_t what, int64_t current, in
  * durable (n_earlier of them, NULL entries skipped; NULL, 0: none): the
  * rows of user_no they removed from memory, and those of other users naming
  * user_id, are deleted by this set's write too, so that they go with this
- * account even if an earlier item rolls back (§116, §117). */
+ * account even if an earlier item rolls back (§116, §117). Each such row of
+ * another user is also kept with the index in earlier of the purge that
+ * removed it, for rel_account_held_write (§119). */
 relreq_t *rel_account_purge(api_srv_t *srv, uint32_t app, uint32_t user_no, const char *user_id,
                             relreq_t *const *earlier, size_t n_earlier);
 void rel_account_purged(relreq_t *rr, int rc);
+/* The holders' changes of the rows of other users naming rr's account that earlier purges of the call removed
+ * (§119). Writer thread, in the deleting transaction once rr's item committed and every item's savepoint is
+ * done: for each such row for which keep(ud, earlier, holder_no) is 1 (the purge at index earlier of
+ * rel_account_purge's list rolled back, so the row was stored until rr's write deleted it, and the holder is no
+ * account the call deletes) the holder's friend or blocklist sequence grows by one from its stored value and its
+ * event (friend_deleted, friend_request_ended, black_changed) is appended to its inbox: the change that removed
+ * the row commits with it. 0 or storage errors (the caller fails the job). rr may be NULL. */
+int rel_account_held_write(store_t *s, relreq_t *rr, int (*keep)(void *ud, size_t earlier, uint32_t holder_no),
+                           void *ud);
+/* Loop thread, once that transaction is durable, after the rolled-back purges are undone: what it wrote of the
+ * holders into memory — the row gone, the sequence as stored — so that rel_account_deleted finds nothing of
+ * theirs to remove again. rr may be NULL. */
+void rel_account_held_apply(relreq_t *rr);
+/* Then, after the call's other events are delivered (their useqs are lower): the holders' events to their live
+ * sessions. rr may be NULL. */
+void rel_account_held_deliver(relreq_t *rr);
 /* After the deletion is durable: the same purge in a write of its own, for
  * rows made between rel_account_purge and the deletion's commit (a
  * relationship op that passed its account check before the account left

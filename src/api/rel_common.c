@@ -1,9 +1,11 @@
 /* rel_common.c — the relationship request helper (rel_api.h): a change set
  * applied in memory, written by the writer thread, pushed and acknowledged
  * once durable, undone when refused or failed; lookups of From_Account and
- * peers; the plan check; pushes to a user's online devices. Loop thread
- * (except write_run, on the writer). */
+ * peers; the plan check; pushes to a user's online devices; an account
+ * deletion's relationship purge. Loop thread (except write_all and
+ * rel_account_held_write, on the writer). */
 #include "api/rel_api.h"
+#include "store/store_rel.h"
 #include "util/err.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -62,10 +64,13 @@ static int write_all(store_t *s, relreq_t *rr)
   return rc;
 }
 
+static void held_free(relreq_t *rr);
+
 void relreq_free(relreq_t *rr)
 {
   if (!rr) return;
   evs_free(rr);
+  held_free(rr);
   if (!rr->committed) rel_txn_undo(&rr->txn);
   rel_txn_free(&rr->txn);
   json_decref(rr->pushes);
@@ -226,39 +231,97 @@ char *rel_text(json_t *o) { return json_dumps(o, JSON_COMPACT | JSON_ENCODE_ANY)
 /* ---- account deletion ------------------------------------------------------------ */
 typedef struct purge_ctx { relreq_t *rr; uint32_t app, user_no; const char *id; int rc; } purge_ctx_t;
 
+/* The kinds of row that name a peer by its UserID, with the sequence a change of them bumps (purge_refs). */
+static const struct { rel_kind_t kind; const char *seq; } refs[] = {
+  { REL_K_FRIEND, "friend_seq" }, { REL_K_PEND_OUT, NULL }, { REL_K_PEND_IN, NULL }, { REL_K_BLACK, "black_seq" },
+};
+
+/* The event of holder's friend or pending row naming the deleted account peer_id going (a blocklist row's,
+ * black_changed, carries the new sequence and is made where that is known). NULL on OOM. */
+static json_t *ref_frame(rel_kind_t kind, const char *holder_id, const char *peer_id)
+{
+  if (kind == REL_K_FRIEND) return json_pack("{s:s,s:s}", "type", "friend_deleted", "peer", peer_id);
+  /* a request that will never be answered */
+  return json_pack("{s:s,s:s,s:s,s:s}", "type", "friend_request_ended", "from", kind == REL_K_PEND_OUT ? holder_id : peer_id,
+                   "to", kind == REL_K_PEND_OUT ? peer_id : holder_id, "reason", "account_deleted");
+}
+
 static void purge_refs(void *ud, rel_user_t *u)
 {
   purge_ctx_t *p = ud;
-  static const struct { rel_kind_t kind; const char *seq; } refs[] = {
-    { REL_K_FRIEND, "friend_seq" }, { REL_K_PEND_OUT, NULL }, { REL_K_PEND_IN, NULL }, { REL_K_BLACK, "black_seq" },
-  };
   if (p->rc || u->sdkappid != p->app || u->user_no == p->user_no || u->user_no == 0) return;
   for (size_t i = 0; i < sizeof refs / sizeof refs[0] && !p->rc; i++) {
     if (!rel_get(u, refs[i].kind, p->id)) continue;
     int64_t seq = 0;
     p->rc = rel_txn_del(&p->rr->txn, u, refs[i].kind, p->id);
     if (!p->rc && refs[i].seq) p->rc = rel_txn_bump(&p->rr->txn, u, refs[i].seq, &seq);
-    if (!p->rc && refs[i].kind == REL_K_FRIEND)
-      relreq_push(p->rr, u->user_no, json_pack("{s:s,s:s}", "type", "friend_deleted", "peer", p->id));
-    if (!p->rc && (refs[i].kind == REL_K_PEND_OUT || refs[i].kind == REL_K_PEND_IN)) /* a request that will never be answered */
-      relreq_push(p->rr, u->user_no, json_pack("{s:s,s:s,s:s,s:s}", "type", "friend_request_ended", "from",
-                                               refs[i].kind == REL_K_PEND_OUT ? u->id : p->id, "to",
-                                               refs[i].kind == REL_K_PEND_OUT ? p->id : u->id, "reason", "account_deleted"));
+    if (!p->rc && refs[i].kind != REL_K_BLACK) relreq_push(p->rr, u->user_no, ref_frame(refs[i].kind, u->id, p->id));
     if (!p->rc && refs[i].kind == REL_K_BLACK) /* as every blocklist change: the holder's devices re-read it */
       relreq_push(p->rr, u->user_no, json_pack("{s:s,s:I}", "type", "black_changed", "seq", (json_int_t)seq));
   }
 }
 
-/* A kind of row that names a peer by its UserID (purge_refs's kinds). */
-static int names_peer(uint8_t kind)
+/* A kind of row that names a peer by its UserID (purge_refs's kinds): its index in refs, or -1. */
+static int ref_of(uint8_t kind)
 {
-  return kind == REL_K_FRIEND || kind == REL_K_PEND_OUT || kind == REL_K_PEND_IN || kind == REL_K_BLACK;
+  for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++)
+    if (refs[i].kind == kind) return (int)i;
+  return -1;
+}
+
+/* A row of another user naming the purged account that an earlier purge of the call removed from memory (§119):
+ * what its holder gets if that purge rolls back and this one commits. */
+typedef struct rel_held {
+  uint32_t holder_no;
+  uint8_t ref;                   /* index in refs */
+  char peer[40];                 /* the row's key: the purged account's UserID */
+  size_t earlier;                /* the purge that removed it: index in rel_account_purge's earlier */
+  char *payload;                 /* the event (made on the loop thread); NULL for the blocklist's (text) */
+  char text[64];                 /* the blocklist's event, made with its sequence on the writer */
+  int64_t seq, at_s;             /* written: the holder's new sequence (0: none bumped), the event's time */
+  uint32_t useq;                 /* written: the event's useq; 0 when nothing was written */
+} rel_held_t;
+
+static void held_free(relreq_t *rr)
+{
+  for (size_t i = 0; i < rr->nheld; i++) free(rr->held[i].payload);
+  free(rr->held);
+  rr->held = NULL;
+  rr->nheld = 0;
+}
+
+/* Keep op (a real deletion by the earlier purge at index e of a row of another user naming user_id) in rr->held,
+ * once per holder and kind. 0 or IMC_E_NOMEM. */
+static int held_add(relreq_t *rr, const rel_op_t *op, size_t e, const char *user_id)
+{
+  int ref = ref_of(op->kind);
+  for (size_t i = 0; i < rr->nheld; i++)
+    if (rr->held[i].holder_no == op->user_no && rr->held[i].ref == ref) return 0;
+  rel_held_t *h = realloc(rr->held, (rr->nheld + 1) * sizeof *h);
+  if (!h) return IMC_E_NOMEM;
+  rr->held = h;
+  h = &rr->held[rr->nheld];
+  memset(h, 0, sizeof *h);
+  h->holder_no = op->user_no;
+  h->ref = (uint8_t)ref;
+  h->earlier = e;
+  snprintf(h->peer, sizeof h->peer, "%s", user_id);
+  if (refs[ref].kind != REL_K_BLACK) {
+    const rel_user_t *u = rel_user(rr->srv->rel, op->sdkappid, op->user_no); /* kept until the call's purges end */
+    json_t *f = ref_frame(refs[ref].kind, u ? u->id : "", user_id);
+    h->payload = f ? json_dumps(f, JSON_COMPACT) : NULL;
+    json_decref(f);
+    if (!h->payload) return IMC_E_NOMEM;
+  }
+  rr->nheld++;
+  return 0;
 }
 
 /* The rows the sets in earlier (not yet durable: n of them, NULL entries skipped) removed from memory that are
  * user_no's own, or another user's naming user_id (a's friendship with b, removed by a's purge as a's own row; a
  * row of c naming b, removed by the first purge of [b, b]), as deletions for rr's write only
- * (rel_txn_del_stored): rr's write then removes them whether or not those sets commit (§116, §117). 0 or
+ * (rel_txn_del_stored): rr's write then removes them whether or not those sets commit (§116, §117). The other
+ * users' rows an earlier set really removed (not its own del_stored ops) are kept in rr->held too (§119). 0 or
  * IMC_E_NOMEM. */
 static int purge_earlier(relreq_t *rr, uint32_t app, uint32_t user_no, const char *user_id, relreq_t *const *earlier,
                          size_t n)
@@ -268,9 +331,10 @@ static int purge_earlier(relreq_t *rr, uint32_t app, uint32_t user_no, const cha
     for (size_t k = 0; earlier[i] && k < earlier[i]->txn.n && !rc; k++) {
       const rel_op_t *op = &earlier[i]->txn.ops[k];
       if (op->sdkappid != app || op->val) continue; /* another app's, or not a deletion */
-      if (op->user_no == user_no ||
-          (op->user_no != 0 && user_id && names_peer(op->kind) && !strcmp(op->key, user_id)))
-        rc = rel_txn_del_stored(&rr->txn, app, op->user_no, (rel_kind_t)op->kind, op->key);
+      int other = op->user_no != user_no && op->user_no != 0 && user_id && ref_of(op->kind) >= 0 &&
+                  !strcmp(op->key, user_id);
+      if (op->user_no == user_no || other) rc = rel_txn_del_stored(&rr->txn, app, op->user_no, (rel_kind_t)op->kind, op->key);
+      if (!rc && other && op->had_old) rc = held_add(rr, op, i, user_id);
     }
   return rc;
 }
@@ -298,6 +362,59 @@ static relreq_t *purge_build(api_srv_t *srv, uint32_t app, uint32_t user_no, con
   if (p.rc) { relreq_free(rr); return NULL; } /* undone */
   rr->ud = u ? (void *)(uintptr_t)user_no : NULL;
   return rr;
+}
+
+int rel_account_held_write(store_t *s, relreq_t *rr, int (*keep)(void *ud, size_t earlier, uint32_t holder_no),
+                           void *ud)
+{
+  int rc = 0;
+  int64_t now = imc_clock_now_s();
+  for (size_t i = 0; rr && i < rr->nheld && !rc; i++) {
+    rel_held_t *h = &rr->held[i];
+    h->useq = 0; /* a job run again starts afresh */
+    h->seq = 0;
+    if (!keep(ud, h->earlier, h->holder_no)) continue;
+    const char *seq_key = refs[h->ref].seq;
+    if (seq_key) { /* the stored value: the earlier purge's bump rolled back with it */
+      char *v = NULL, buf[24];
+      rc = store_rel_get(s, rr->app, h->holder_no, REL_K_META, seq_key, &v);
+      if (rc && rc != IMC_E_NOTFOUND) return rc;
+      h->seq = (v ? strtoll(v, NULL, 10) : 0) + 1;
+      free(v);
+      snprintf(buf, sizeof buf, "%lld", (long long)h->seq);
+      if ((rc = store_rel_put(s, rr->app, h->holder_no, REL_K_META, seq_key, buf))) return rc;
+    }
+    if (refs[h->ref].kind == REL_K_BLACK)
+      snprintf(h->text, sizeof h->text, "{\"type\":\"black_changed\",\"seq\":%lld}", (long long)h->seq);
+    h->at_s = now;
+    rc = im_c2c_rel_append(s, rr->app, h->holder_no, now, h->payload ? h->payload : h->text, &h->useq);
+  }
+  return rc;
+}
+
+void rel_account_held_apply(relreq_t *rr)
+{
+  for (size_t i = 0; rr && i < rr->nheld; i++) {
+    const rel_held_t *h = &rr->held[i];
+    rel_user_t *u = h->useq ? rel_user(rr->srv->rel, rr->app, h->holder_no) : NULL;
+    if (!u) continue;
+    const char *seq_key = refs[h->ref].seq;
+    char buf[24];
+    rel_set_durable(rr->srv->rel, u, refs[h->ref].kind, h->peer, NULL); /* back from the undo; a delete never fails */
+    snprintf(buf, sizeof buf, "%lld", (long long)h->seq);
+    if (seq_key && rel_set_durable(rr->srv->rel, u, REL_K_META, seq_key, buf))
+      IMC_WARN("rel", "msg=\"no memory to set a sequence stored with an account deletion\" app=%u user_no=%u",
+               rr->app, h->holder_no);
+  }
+}
+
+void rel_account_held_deliver(relreq_t *rr)
+{
+  for (size_t i = 0; rr && i < rr->nheld; i++) {
+    rel_held_t *h = &rr->held[i];
+    if (h->useq) im_c2c_rel_deliver(rr->srv->c2c, rr->app, h->holder_no, h->useq, h->at_s, h->payload ? h->payload : h->text);
+    h->useq = 0; /* once */
+  }
 }
 
 static void purge_done(relreq_t *rr, int rc)

@@ -282,9 +282,24 @@ static int delete_one(store_t *s, rest_ctx_t *c, batch_t *b, int i, int64_t now)
   return b->item[i].rel ? relreq_write(s, b->item[i].rel) : 0;
 }
 
+/* rel_account_held_write's keep (§119): another user's row naming a committed item's account, removed by the
+ * purge of item earlier, gets its holder's change in this transaction when that item rolled back (the row was
+ * stored until the committed item's write deleted it; had it committed, its own write made the change, or the
+ * holder was its account) and the holder is no account the call deleted. */
+static int held_keep(void *ud, size_t earlier, uint32_t holder_no)
+{
+  const batch_t *b = ud;
+  if (!b->item[earlier].rc) return 0;
+  for (int k = 0; k < b->n; k++)
+    if (!b->item[k].rc && b->item[k].user_no == holder_no) return 0;
+  return 1;
+}
+
 /* Each account all or nothing (§87), in a savepoint of its own: one that fails is rolled back alone and
  * reported in its ResultItem; the others commit. An account that stays is then told of the others'
- * deletions it was left out of as going too. A failure of the transaction itself fails the job. */
+ * deletions it was left out of as going too, and a user whose row naming a deleted account went with it while
+ * the purge that had removed it from memory rolled back gets its change (§119). A failure of the transaction
+ * itself fails the job. */
 static int delete_run(store_t *s, void *arg)
 {
   rest_ctx_t *c = arg;
@@ -306,6 +321,8 @@ static int delete_run(store_t *s, void *arg)
     for (int k = 0; k < b->n; k++)
       if (!b->item[k].rc && (rc = im_c2c_gone_tell(s, b->item[k].gone, b->item[i].user_no))) return rc;
   }
+  for (int i = 0; i < b->n; i++)
+    if (!b->item[i].rc && (rc = rel_account_held_write(s, b->item[i].rel, held_keep, b))) return rc;
   return 0;
 }
 
@@ -319,12 +336,13 @@ static void delete_after(rest_ctx_t *c, int rc)
   int bad = !items || json_array_extend(items, b->bad); /* an item left out of ResultItem: 70500 (the deletion is durable: §82) */
   for (int i = b->n - 1; i >= 0; i--) /* relationships: undone with their item's savepoint (newest first), or */
     if (b->item[i].rc) rel_account_purged(b->item[i].rel, b->item[i].rc), b->item[i].rel = NULL;
+  for (int i = 0; i < b->n; i++) /* the holders' changes written after the savepoints, over what the undo gave back (§119) */
+    rel_account_held_apply(b->item[i].rel);
   for (int i = 0; i < b->n; i++) {
     uint32_t user_no;
     im_c2c_gone_deliver(c->srv->c2c, b->item[i].gone); /* committed: the peers' live devices get their conv_delete */
     b->item[i].gone = NULL;
-    rel_account_purged(b->item[i].rel, 0); /* committed with the deletion: pushed now */
-    b->item[i].rel = NULL;
+    if (b->item[i].rel) relreq_written(b->item[i].rel, 0); /* committed with the deletion: pushed now */
     if (!b->item[i].rc && tenant_registry_account_find(c->srv->reg, c->sdkappid, b->item[i].user_id, &user_no) == 0) {
       cws_kick_user(c->srv, c->sdkappid, user_no, "account deleted", 4003);
       im_session_t *left = im_presence_forget(c->srv->presence, c->sdkappid, user_no);
@@ -338,6 +356,11 @@ static void delete_after(rest_ctx_t *c, int rc)
     int code = b->item[i].rc == IMC_E_NOTFOUND ? IMC_E_USER_NOT_FOUND : b->item[i].rc;
     api_list_add(items, json_pack("{s:i,s:s,s:s}", "ResultCode", imc_err_compat(code), "ResultInfo",
                                   code ? imc_strerror(code) : "", "UserID", b->item[i].user_id), &bad);
+  }
+  for (int i = 0; i < b->n; i++) { /* last: appended after every other event of the call */
+    rel_account_held_deliver(b->item[i].rel);
+    rel_account_purged(b->item[i].rel, 0); /* the emptied record dropped */
+    b->item[i].rel = NULL;
   }
   rest_reply_ok(c, api_json_whole(json_pack("{s:o}", "ResultItem", items), bad));
 }
@@ -383,16 +406,18 @@ void rest_account_delete(rest_ctx_t *c)
   b->gated = 1;
   b->srv = c->srv;
   b->sdkappid = c->sdkappid;
-  relreq_t *made[BATCH_MAX]; /* the purges made so far: a later one also deletes what they removed of its rows (§116) */
-  size_t nmade = 0;
+  /* the purges made so far, by item (NULL: none): a later one also deletes what they removed of its rows (§116),
+   * and knows which item removed another user's row naming its account (§119: held_keep) */
+  relreq_t *made[BATCH_MAX];
   for (int i = 0; i < b->n; i++) { /* for its group and relationship rows (delete_run); 0: no such account */
+    made[i] = NULL;
     if (tenant_registry_account_find(c->srv->reg, c->sdkappid, b->item[i].user_id, &b->item[i].user_no)) b->item[i].user_no = 0;
     if (!b->item[i].user_no) continue;
     /* named before its purge: the sends from or to it wait too (§101); not named, its purge is not made */
     if (!(b->item[i].named = rel_gate_name(c->srv, c->sdkappid, b->item[i].user_no) == 0) ||
-        !(b->item[i].rel = rel_account_purge(c->srv, c->sdkappid, b->item[i].user_no, b->item[i].user_id, made, nmade)))
+        !(b->item[i].rel = rel_account_purge(c->srv, c->sdkappid, b->item[i].user_no, b->item[i].user_id, made, (size_t)i)))
       b->item[i].prep_rc = IMC_E_NOMEM;
-    else made[nmade++] = b->item[i].rel;
+    made[i] = b->item[i].rel;
   }
   rest_submit(c, delete_run, delete_after);
 }

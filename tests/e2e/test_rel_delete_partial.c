@@ -13,7 +13,14 @@
  * Until §116 a row b held naming a (b's friendship with a) was removed from
  * memory by a's purge, so b's own purge did not name it: a's item rolled
  * back, b's deletion committed, and the row stayed in storage for good — a
- * relationship row of a deleted account, loaded again at every start. */
+ * relationship row of a deleted account, loaded again at every start.
+ *
+ * A row of another user naming b that an earlier item's purge removed (a's
+ * friendship with b, c's row naming b in [b, b]) goes with b's write (§117);
+ * since §119 its holder's change — the sequence bump and the event an
+ * incremental sync returns — is written in the same transaction when that
+ * earlier item rolled back, so a kill right after the reply leaves no device
+ * behind, and delete_after's second purge does not announce it again. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -87,6 +94,45 @@ static long long friends_of(const char *user, char *out, size_t cap)
   long long seq = jint(r, "StandardSequence");
   json_decref(r);
   return seq;
+}
+
+/* A device of user (a fresh login) synced from cursor until a page is complete: its events (caller decrefs) and, in
+ * *end, the cursor it ends at. */
+static json_t *sync_from(const char *user, uint32_t cursor, uint32_t *end)
+{
+  wsc_t d;
+  assert_int_equal(wsc_login(&d, srv.port, app, key, user, "Web"), 0);
+  json_t *all = json_array();
+  for (;;) {
+    json_t *r = wsc_rpc(&d, "sync", "\"cursor\":%u", cursor);
+    assert_non_null(r);
+    assert_int_equal(jint(r, "code"), 0);
+    json_array_extend(all, json_object_get(r, "events"));
+    cursor = (uint32_t)jint(r, "cursor");
+    int done = json_is_true(json_object_get(r, "complete"));
+    json_decref(r);
+    if (done) break;
+  }
+  wsc_close(&d);
+  if (end) *end = cursor;
+  return all;
+}
+
+/* A push (a frame with a type), for wsc_take. */
+static int pushed(json_t *o, const void *arg)
+{
+  (void)arg;
+  return json_is_string(json_object_get(o, "type"));
+}
+
+/* The events of evs of type that name peer. */
+static int count_peer(json_t *evs, const char *type, const char *peer)
+{
+  size_t i;
+  json_t *e;
+  int n = 0;
+  json_array_foreach(evs, i, e) n += !strcmp(jstr(e, "type"), type) && !strcmp(jstr(e, "peer"), peer);
+  return n;
 }
 
 /* The deletion of [a, b]: a's item fails (70500), b's commits. */
@@ -206,20 +252,150 @@ static void test_row_naming_b_with_bs_write(void **st)
 
 /* [b, b], the first item failing: c's row naming b, removed from memory by the first purge (and back after its
  * undo), goes with the second item's write. Killed right after the reply: c's friends are a only after the
- * restart. Before §117 c kept b until delete_after's second purge, so a kill before it kept it for good. */
+ * restart. Before §117 c kept b until delete_after's second purge, so a kill before it kept it for good; before
+ * §119 c's sequence and its friend_deleted were still left to that purge (a device of c synced from before kept
+ * b). */
 static void test_same_account_twice_killed(void **st)
 {
   (void)st;
   char list[128];
+  uint32_t cursor;
   start_with(paced);
+  long long seq0 = friends_of("c", list, sizeof list);
+  json_decref(sync_from("c", 0, &cursor));
   json_t *r = V4("im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"b\"},{\"UserID\":\"b\"}]}");
   assert_int_equal(jint(json_array_get(json_object_get(r, "ResultItem"), 1), "ResultCode"), 0);
   json_decref(r);
   e2e_server_kill(&srv);
   assert_int_equal(e2e_server_start(&srv, paced), 0);
-  friends_of("c", list, sizeof list);
+  assert_int_equal(friends_of("c", list, sizeof list), seq0 + 1); /* §119: c's change stored with the row's removal */
   assert_string_equal(list, "a,");
   assert_int_equal(rows_of_deleted_b(), 0);
+  json_t *evs = sync_from("c", cursor, NULL);
+  assert_int_equal(count_peer(evs, "friend_deleted", "b"), 1);
+  json_decref(evs);
+}
+
+/* a and b friends; a device of a synced its friend list and events (sequence and cursor kept). [a, b] with a
+ * failing, killed right after the reply (COMMITs paced, before delete_after's second purge): after the restart a's
+ * friend sequence is past the device's and an incremental sync from its cursor returns b's friend_deleted — stored
+ * with the commit that removed a's row naming b (§119). Before §119 the row was gone with no bump and no event: the
+ * device kept b. */
+static void test_device_of_a_learns_after_kill(void **st)
+{
+  (void)st;
+  char list[128];
+  uint32_t cursor;
+  start_with(paced);
+  befriend("a", "b");
+  long long seq0 = friends_of("a", list, sizeof list);
+  assert_string_equal(list, "b,c,");
+  json_decref(sync_from("a", 0, &cursor));
+  delete_a_b();
+  e2e_server_kill(&srv); /* right after the acknowledgement */
+  assert_int_equal(e2e_server_start(&srv, paced), 0);
+  long long seq1 = friends_of("a", list, sizeof list);
+  assert_string_equal(list, "c,");
+  assert_int_equal(seq1, seq0 + 1);
+  json_t *evs = sync_from("a", cursor, NULL);
+  assert_int_equal(count_peer(evs, "friend_deleted", "b"), 1);
+  json_decref(evs);
+}
+
+/* The same without a kill: a's live device gets b's friend_deleted once (a later change of a's friends, d added,
+ * comes after anything delete_after's second purge would push), a's sequence grows by one, and after a restart the
+ * sequence and the stored events are the same: nothing bumped or announced twice. */
+static void test_no_kill_announced_once(void **st)
+{
+  (void)st;
+  char list[128];
+  uint32_t cursor;
+  wsc_t d;
+  start();
+  befriend("a", "b");
+  long long seq0 = friends_of("a", list, sizeof list);
+  json_decref(sync_from("a", 0, &cursor));
+  assert_int_equal(wsc_login(&d, srv.port, app, key, "a", "Web"), 0);
+  json_decref(wsc_sync_live(&d));
+  delete_a_b();
+  assert_int_equal(friends_of("a", list, sizeof list), seq0 + 1);
+  assert_string_equal(list, "c,");
+  befriend("a", "d");
+  json_t *live = json_array();
+  for (;;) { /* the pushes up to d's friend_added */
+    json_t *e = wsc_take(&d, pushed, NULL, 5000);
+    if (!e) fail_msg("no friend_added push for d");
+    int done = !strcmp(jstr(e, "type"), "friend_added") && !strcmp(jstr(e, "peer"), "d");
+    json_array_append_new(live, e);
+    if (done) break;
+  }
+  wsc_close(&d);
+  assert_int_equal(count_peer(live, "friend_deleted", "b"), 1);
+  json_decref(live);
+  long long seq2 = friends_of("a", list, sizeof list);
+  assert_int_equal(seq2, seq0 + 2); /* b's removal, d's addition */
+  assert_int_equal(e2e_server_stop(&srv), 0);
+  assert_int_equal(e2e_server_start(&srv, NULL), 0);
+  assert_int_equal(friends_of("a", list, sizeof list), seq2);
+  assert_string_equal(list, "c,d,");
+  json_t *evs = sync_from("a", cursor, NULL);
+  assert_int_equal(count_peer(evs, "friend_deleted", "b"), 1);
+  json_decref(evs);
+}
+
+/* d's blocklist sequence (CurruentSequence) and its entries, "b," (the list's order). */
+static long long blocked_by(const char *user, char *out, size_t cap)
+{
+  json_t *r = V4("sns/black_list_get", "{\"From_Account\":\"%s\",\"StartIndex\":0,\"MaxLimited\":100,"
+                                      "\"LastSequence\":0}", user);
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  size_t i, n = 0;
+  json_t *v;
+  out[0] = 0;
+  json_array_foreach(json_object_get(r, "BlackListItem"), i, v)
+    n += (size_t)snprintf(out + n, n < cap ? cap - n : 0, "%s,", jstr(v, "To_Account"));
+  long long seq = jint(r, "CurruentSequence");
+  json_decref(r);
+  return seq;
+}
+
+/* The other kinds: d blocked b, a sent b a friend request (pending). [b, b] with the first item failing, killed
+ * right after the reply: after the restart d's blocklist is empty with its sequence one past the one before and an
+ * incremental sync of d returns black_changed with it; a's sync returns the request's friend_request_ended. */
+static void test_blocklist_and_request_after_kill(void **st)
+{
+  (void)st;
+  char list[128];
+  uint32_t cur_a, cur_d;
+  start_with(paced);
+  expect_ok(V4("sns/black_list_add", "{\"From_Account\":\"d\",\"To_Account\":[\"b\"]}"));
+  expect_ok(V4("sns/friend_add", "{\"From_Account\":\"a\",\"AddFriendItem\":[{\"To_Account\":\"b\",\"AddSource\":"
+                                 "\"AddSource_Type_Web\"}]}"));
+  long long seq0 = blocked_by("d", list, sizeof list);
+  assert_string_equal(list, "b,");
+  json_decref(sync_from("a", 0, &cur_a));
+  json_decref(sync_from("d", 0, &cur_d));
+  json_t *r = V4("im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"b\"},{\"UserID\":\"b\"}]}");
+  assert_int_equal(jint(json_array_get(json_object_get(r, "ResultItem"), 1), "ResultCode"), 0);
+  json_decref(r);
+  e2e_server_kill(&srv);
+  assert_int_equal(e2e_server_start(&srv, paced), 0);
+  assert_int_equal(blocked_by("d", list, sizeof list), seq0 + 1);
+  assert_string_equal(list, "");
+  json_t *evs = sync_from("d", cur_d, NULL);
+  assert_int_equal(json_array_size(evs), 1);
+  assert_string_equal(jstr(json_array_get(evs, 0), "type"), "black_changed");
+  assert_int_equal(jint(json_array_get(evs, 0), "seq"), seq0 + 1);
+  json_decref(evs);
+  evs = sync_from("a", cur_a, NULL);
+  int ended = 0;
+  size_t i;
+  json_t *e;
+  json_array_foreach(evs, i, e)
+    ended += !strcmp(jstr(e, "type"), "friend_request_ended") && !strcmp(jstr(e, "from"), "a") &&
+             !strcmp(jstr(e, "to"), "b") && !strcmp(jstr(e, "reason"), "account_deleted");
+  assert_int_equal(ended, 1);
+  json_decref(evs);
 }
 
 int main(void)
@@ -230,6 +406,9 @@ int main(void)
     cmocka_unit_test_teardown(test_same_account_twice, stop),
     cmocka_unit_test_teardown(test_row_naming_b_with_bs_write, stop),
     cmocka_unit_test_teardown(test_same_account_twice_killed, stop),
+    cmocka_unit_test_teardown(test_device_of_a_learns_after_kill, stop),
+    cmocka_unit_test_teardown(test_no_kill_announced_once, stop),
+    cmocka_unit_test_teardown(test_blocklist_and_request_after_kill, stop),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
