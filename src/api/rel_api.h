@@ -129,22 +129,38 @@ int rel_plan(api_srv_t *srv, uint32_t app, plan_item_t what, int64_t current, in
  * user_id, are deleted by this set's write too, so that they go with this
  * account even if an earlier item rolls back (§116, §117). Each such row of
  * another user is also kept with the index in earlier of the purge that
- * removed it, for rel_account_held_write (§119). */
+ * removed it, for rel_account_held_write, and its holder's friend or
+ * blocklist sequence is reserved for it now (memory's value plus one, in
+ * memory at once; for the holder's own purge, the value it recorded plus
+ * one, put in memory by rel_account_held_apply): the one value the holder's
+ * change can take, whichever item commits (§119). A reservation neither
+ * written nor used is given back by rel_account_purged (rc not 0) where
+ * memory still holds it. */
 relreq_t *rel_account_purge(api_srv_t *srv, uint32_t app, uint32_t user_no, const char *user_id,
                             relreq_t *const *earlier, size_t n_earlier);
 void rel_account_purged(relreq_t *rr, int rc);
+/* keep's answers for rel_account_held_write: the holder is an account the call deleted (nothing of it is written);
+ * the purge that removed the row committed (its write made the change: the reservation is only written, a gap);
+ * that purge rolled back (the row was stored until the committing item's write deleted it: the change). */
+enum { REL_HELD_NONE = 0, REL_HELD_SEQ = 1, REL_HELD_CHANGE = 2 };
 /* The holders' changes of the rows of other users naming rr's account that earlier purges of the call removed
- * (§119). Writer thread, in the deleting transaction once rr's item committed and every item's savepoint is
- * done: for each such row for which keep(ud, earlier, holder_no) is 1 (the purge at index earlier of
- * rel_account_purge's list rolled back, so the row was stored until rr's write deleted it, and the holder is no
- * account the call deletes) the holder's friend or blocklist sequence grows by one from its stored value and its
- * event (friend_deleted, friend_request_ended, black_changed) is appended to its inbox: the change that removed
- * the row commits with it. 0 or storage errors (the caller fails the job). rr may be NULL. */
-int rel_account_held_write(store_t *s, relreq_t *rr, int (*keep)(void *ud, size_t earlier, uint32_t holder_no),
-                           void *ud);
-/* Loop thread, once that transaction is durable, after the rolled-back purges are undone: what it wrote of the
- * holders into memory — the row gone, the sequence as stored — so that rel_account_deleted finds nothing of
- * theirs to remove again. rr may be NULL. */
+ * (§119). Writer thread, in the deleting transaction once every item's savepoint is done, for every item's purge
+ * (committed: rr's item committed). For each such row, keep(ud, earlier, holder_no) (earlier: the index in
+ * rel_account_purge's list of the purge that removed it): REL_HELD_CHANGE and committed, the holder's reserved
+ * sequence is written and its event (friend_deleted, friend_request_ended, black_changed with that sequence) is
+ * appended to its inbox — the change that removed the row commits with it; otherwise, unless REL_HELD_NONE, a
+ * reservation already in memory is written alone, so memory and storage hold the same value (a gap in the
+ * holder's sequence; no event). A sequence is never written below the stored one. 0 or storage errors (the
+ * caller fails the job). rr may be NULL. */
+int rel_account_held_write(store_t *s, relreq_t *rr, int committed,
+                           int (*keep)(void *ud, size_t earlier, uint32_t holder_no), void *ud);
+/* Loop thread, once that transaction is durable, for every item's purge before any is undone or ended: the
+ * sequences rel_account_held_write wrote stay (rel_account_purged gives back only the others). rr may be NULL. */
+void rel_account_held_durable(relreq_t *rr);
+/* Loop thread, once that transaction is durable, after the rolled-back purges are undone: for each change it
+ * wrote, the row the undo gave back removed from memory (the sequence is there already, but for a holder whose
+ * own purge was undone: then it is set), so that rel_account_deleted finds nothing of theirs to remove again. rr
+ * may be NULL. */
 void rel_account_held_apply(relreq_t *rr);
 /* Then, after the call's other events are delivered (their useqs are lower): the holders' events to their live
  * sessions. rr may be NULL. */

@@ -64,12 +64,14 @@ static int write_all(store_t *s, relreq_t *rr)
   return rc;
 }
 
+static void held_undo(relreq_t *rr);
 static void held_free(relreq_t *rr);
 
 void relreq_free(relreq_t *rr)
 {
   if (!rr) return;
   evs_free(rr);
+  if (!rr->committed) held_undo(rr);
   held_free(rr);
   if (!rr->committed) rel_txn_undo(&rr->txn);
   rel_txn_free(&rr->txn);
@@ -274,13 +276,33 @@ static int ref_of(uint8_t kind)
 typedef struct rel_held {
   uint32_t holder_no;
   uint8_t ref;                   /* index in refs */
+  uint8_t in_mem;                /* seq is in memory already (reserved at the build); 0: the holder's own purge
+                                  * emptied its record, seq goes in when the undo gives it back */
+  uint8_t written;               /* written: seq is in the deleting transaction */
+  uint8_t stored;                /* that transaction is durable (rel_account_held_durable): seq is never undone */
   char peer[40];                 /* the row's key: the purged account's UserID */
   size_t earlier;                /* the purge that removed it: index in rel_account_purge's earlier */
   char *payload;                 /* the event (made on the loop thread); NULL for the blocklist's (text) */
-  char text[64];                 /* the blocklist's event, made with its sequence on the writer */
-  int64_t seq, at_s;             /* written: the holder's new sequence (0: none bumped), the event's time */
-  uint32_t useq;                 /* written: the event's useq; 0 when nothing was written */
+  char text[64];                 /* the blocklist's event, with seq */
+  int64_t seq, at_s;             /* the holder's sequence reserved for the change (0: a kind with none); the
+                                  * event's time */
+  uint32_t useq;                 /* written: the event's useq; 0 when no event was written */
 } rel_held_t;
+
+/* rr not committed (refused, failed, or its item rolled back): each reservation that was not written is given
+ * back where memory still holds it, newest first, as rel_txn_undo does (the caller undoes the sets newest first). */
+static void held_undo(relreq_t *rr)
+{
+  for (size_t i = rr->nheld; i-- > 0;) {
+    const rel_held_t *h = &rr->held[i];
+    rel_user_t *u = h->in_mem && !h->stored ? rel_user(rr->srv->rel, rr->app, h->holder_no) : NULL;
+    if (!u || rel_meta_i64(u, refs[h->ref].seq) != h->seq) continue;
+    char buf[24];
+    snprintf(buf, sizeof buf, "%lld", (long long)(h->seq - 1));
+    /* a shorter value or a delete: an OOM leaves the reservation, a gap (§119) */
+    (void)rel_set_unrecorded(rr->srv->rel, u, REL_K_META, refs[h->ref].seq, h->seq > 1 ? buf : NULL);
+  }
+}
 
 static void held_free(relreq_t *rr)
 {
@@ -290,9 +312,24 @@ static void held_free(relreq_t *rr)
   rr->nheld = 0;
 }
 
-/* Keep op (a real deletion by the earlier purge at index e of a row of another user naming user_id) in rr->held,
- * once per holder and kind. 0 or IMC_E_NOMEM. */
-static int held_add(relreq_t *rr, const rel_op_t *op, size_t e, const char *user_id)
+/* The holder's seq_key as by (its own account's purge, which deleted the holder's rows) found it: the value its
+ * deletion recorded, 0 if it had none. */
+static int64_t own_seq(const relreq_t *by, uint32_t holder_no, const char *seq_key)
+{
+  for (size_t k = 0; k < by->txn.n; k++) {
+    const rel_op_t *op = &by->txn.ops[k];
+    if (op->user_no == holder_no && op->kind == REL_K_META && !op->val && op->had_old && !strcmp(op->key, seq_key))
+      return strtoll(op->old, NULL, 10);
+  }
+  return 0;
+}
+
+/* Keep op (a real deletion by the earlier purge by, at index e, of a row of another user naming user_id) in
+ * rr->held, once per holder and kind, with the holder's sequence reserved now, on the loop thread like every
+ * other (§119): memory's value plus one, put in memory at once; when by is the holder's own purge (a's row naming
+ * b in [a, b]) its record is empty until by's undo, and its requests wait in the deletion gate, so the value by's
+ * deletion recorded plus one, put in memory by rel_account_held_apply. 0 or IMC_E_NOMEM (nothing kept). */
+static int held_add(relreq_t *rr, const rel_op_t *op, size_t e, const relreq_t *by, const char *user_id)
 {
   int ref = ref_of(op->kind);
   for (size_t i = 0; i < rr->nheld; i++)
@@ -306,12 +343,25 @@ static int held_add(relreq_t *rr, const rel_op_t *op, size_t e, const char *user
   h->ref = (uint8_t)ref;
   h->earlier = e;
   snprintf(h->peer, sizeof h->peer, "%s", user_id);
+  rel_user_t *u = rel_user(rr->srv->rel, op->sdkappid, op->user_no); /* kept until the call's purges end */
   if (refs[ref].kind != REL_K_BLACK) {
-    const rel_user_t *u = rel_user(rr->srv->rel, op->sdkappid, op->user_no); /* kept until the call's purges end */
     json_t *f = ref_frame(refs[ref].kind, u ? u->id : "", user_id);
     h->payload = f ? json_dumps(f, JSON_COMPACT) : NULL;
     json_decref(f);
     if (!h->payload) return IMC_E_NOMEM;
+  }
+  if (refs[ref].seq && by->ud && (uint32_t)(uintptr_t)by->ud == op->user_no)
+    h->seq = own_seq(by, op->user_no, refs[ref].seq) + 1;
+  else if (refs[ref].seq) {
+    char buf[24];
+    h->seq = rel_meta_i64(u, refs[ref].seq) + 1;
+    snprintf(buf, sizeof buf, "%lld", (long long)h->seq);
+    if (!u || rel_set_unrecorded(rr->srv->rel, u, REL_K_META, refs[ref].seq, buf)) {
+      free(h->payload);
+      h->payload = NULL;
+      return IMC_E_NOMEM;
+    }
+    h->in_mem = 1;
   }
   rr->nheld++;
   return 0;
@@ -334,7 +384,7 @@ static int purge_earlier(relreq_t *rr, uint32_t app, uint32_t user_no, const cha
       int other = op->user_no != user_no && op->user_no != 0 && user_id && ref_of(op->kind) >= 0 &&
                   !strcmp(op->key, user_id);
       if (op->user_no == user_no || other) rc = rel_txn_del_stored(&rr->txn, app, op->user_no, (rel_kind_t)op->kind, op->key);
-      if (!rc && other && op->had_old) rc = held_add(rr, op, i, user_id);
+      if (!rc && other && op->had_old) rc = held_add(rr, op, i, earlier[i], user_id);
     }
   return rc;
 }
@@ -364,32 +414,43 @@ static relreq_t *purge_build(api_srv_t *srv, uint32_t app, uint32_t user_no, con
   return rr;
 }
 
-int rel_account_held_write(store_t *s, relreq_t *rr, int (*keep)(void *ud, size_t earlier, uint32_t holder_no),
-                           void *ud)
+int rel_account_held_write(store_t *s, relreq_t *rr, int committed,
+                           int (*keep)(void *ud, size_t earlier, uint32_t holder_no), void *ud)
 {
   int rc = 0;
   int64_t now = imc_clock_now_s();
   for (size_t i = 0; rr && i < rr->nheld && !rc; i++) {
     rel_held_t *h = &rr->held[i];
     h->useq = 0; /* a job run again starts afresh */
-    h->seq = 0;
-    if (!keep(ud, h->earlier, h->holder_no)) continue;
+    h->written = 0;
+    int k = keep(ud, h->earlier, h->holder_no);
+    int change = committed && k == REL_HELD_CHANGE;
     const char *seq_key = refs[h->ref].seq;
-    if (seq_key) { /* the stored value: the earlier purge's bump rolled back with it */
+    if (seq_key && k != REL_HELD_NONE && (change || h->in_mem)) {
+      /* the reserved value; never below what storage holds (a later item of the call may have written a later
+       * value of memory's, in its savepoint) */
       char *v = NULL, buf[24];
       rc = store_rel_get(s, rr->app, h->holder_no, REL_K_META, seq_key, &v);
       if (rc && rc != IMC_E_NOTFOUND) return rc;
-      h->seq = (v ? strtoll(v, NULL, 10) : 0) + 1;
+      int64_t on_disk = v ? strtoll(v, NULL, 10) : 0;
       free(v);
+      rc = 0;
       snprintf(buf, sizeof buf, "%lld", (long long)h->seq);
-      if ((rc = store_rel_put(s, rr->app, h->holder_no, REL_K_META, seq_key, buf))) return rc;
+      if (on_disk < h->seq && (rc = store_rel_put(s, rr->app, h->holder_no, REL_K_META, seq_key, buf))) return rc;
+      h->written = 1;
     }
+    if (!change) continue;
     if (refs[h->ref].kind == REL_K_BLACK)
       snprintf(h->text, sizeof h->text, "{\"type\":\"black_changed\",\"seq\":%lld}", (long long)h->seq);
     h->at_s = now;
     rc = im_c2c_rel_append(s, rr->app, h->holder_no, now, h->payload ? h->payload : h->text, &h->useq);
   }
   return rc;
+}
+
+void rel_account_held_durable(relreq_t *rr)
+{
+  for (size_t i = 0; rr && i < rr->nheld; i++) rr->held[i].stored = rr->held[i].written;
 }
 
 void rel_account_held_apply(relreq_t *rr)
@@ -399,10 +460,11 @@ void rel_account_held_apply(relreq_t *rr)
     rel_user_t *u = h->useq ? rel_user(rr->srv->rel, rr->app, h->holder_no) : NULL;
     if (!u) continue;
     const char *seq_key = refs[h->ref].seq;
-    char buf[24];
-    rel_set_durable(rr->srv->rel, u, refs[h->ref].kind, h->peer, NULL); /* back from the undo; a delete never fails */
+    rel_set_unrecorded(rr->srv->rel, u, refs[h->ref].kind, h->peer, NULL); /* back from the undo; a delete never fails */
+    if (!seq_key || rel_meta_i64(u, seq_key) >= h->seq) continue; /* reserved in memory at the build */
+    char buf[24]; /* the holder's own purge undone: its record is back with the value before the reservation */
     snprintf(buf, sizeof buf, "%lld", (long long)h->seq);
-    if (seq_key && rel_set_durable(rr->srv->rel, u, REL_K_META, seq_key, buf))
+    if (rel_set_unrecorded(rr->srv->rel, u, REL_K_META, seq_key, buf))
       IMC_WARN("rel", "msg=\"no memory to set a sequence stored with an account deletion\" app=%u user_no=%u",
                rr->app, h->holder_no);
   }

@@ -282,17 +282,16 @@ static int delete_one(store_t *s, rest_ctx_t *c, batch_t *b, int i, int64_t now)
   return b->item[i].rel ? relreq_write(s, b->item[i].rel) : 0;
 }
 
-/* rel_account_held_write's keep (§119): another user's row naming a committed item's account, removed by the
- * purge of item earlier, gets its holder's change in this transaction when that item rolled back (the row was
- * stored until the committed item's write deleted it; had it committed, its own write made the change, or the
- * holder was its account) and the holder is no account the call deleted. */
+/* rel_account_held_write's keep (§119): another user's row naming an item's account, removed by the purge of
+ * item earlier. REL_HELD_NONE: the holder is an account the call deleted. REL_HELD_CHANGE: item earlier rolled
+ * back (the row was stored until a committed item's write deleted it). REL_HELD_SEQ: it committed (its own write
+ * made the change). */
 static int held_keep(void *ud, size_t earlier, uint32_t holder_no)
 {
   const batch_t *b = ud;
-  if (!b->item[earlier].rc) return 0;
   for (int k = 0; k < b->n; k++)
-    if (!b->item[k].rc && b->item[k].user_no == holder_no) return 0;
-  return 1;
+    if (!b->item[k].rc && b->item[k].user_no == holder_no) return REL_HELD_NONE;
+  return b->item[earlier].rc ? REL_HELD_CHANGE : REL_HELD_SEQ;
 }
 
 /* Each account all or nothing (§87), in a savepoint of its own: one that fails is rolled back alone and
@@ -321,8 +320,8 @@ static int delete_run(store_t *s, void *arg)
     for (int k = 0; k < b->n; k++)
       if (!b->item[k].rc && (rc = im_c2c_gone_tell(s, b->item[k].gone, b->item[i].user_no))) return rc;
   }
-  for (int i = 0; i < b->n; i++)
-    if (!b->item[i].rc && (rc = rel_account_held_write(s, b->item[i].rel, held_keep, b))) return rc;
+  for (int i = 0; i < b->n; i++) /* every item's: the sequences reserved for the holders are written (§119) */
+    if ((rc = rel_account_held_write(s, b->item[i].rel, !b->item[i].rc, held_keep, b))) return rc;
   return 0;
 }
 
@@ -334,6 +333,8 @@ static void delete_after(rest_ctx_t *c, int rc)
   rel_gate_committed(c->srv);
   json_t *items = json_array();
   int bad = !items || json_array_extend(items, b->bad); /* an item left out of ResultItem: 70500 (the deletion is durable: §82) */
+  for (int i = 0; i < b->n; i++) /* the holders' sequences written after the savepoints stay (§119) */
+    rel_account_held_durable(b->item[i].rel);
   for (int i = b->n - 1; i >= 0; i--) /* relationships: undone with their item's savepoint (newest first), or */
     if (b->item[i].rc) rel_account_purged(b->item[i].rel, b->item[i].rc), b->item[i].rel = NULL;
   for (int i = 0; i < b->n; i++) /* the holders' changes written after the savepoints, over what the undo gave back (§119) */

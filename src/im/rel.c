@@ -336,7 +336,7 @@ int rel_txn_del_stored(rel_txn_t *t, uint32_t app, uint32_t user_no, rel_kind_t 
   return 0;
 }
 
-int rel_set_durable(rel_t *r, rel_user_t *u, rel_kind_t kind, const char *key, const char *val)
+int rel_set_unrecorded(rel_t *r, rel_user_t *u, rel_kind_t kind, const char *key, const char *val)
 {
   return row_set(r, u, kind, key, val, NULL);
 }

@@ -108,10 +108,10 @@ int rel_txn_del(rel_txn_t *t, rel_user_t *u, rel_kind_t kind, const char *key);
  * earlier set, not yet durable, removed it) and is not touched; rel_txn_undo leaves the row as it finds it. Makes
  * the set's write remove the row whether or not that earlier set commits. 0 or IMC_E_NOMEM (nothing recorded). */
 int rel_txn_del_stored(rel_txn_t *t, uint32_t sdkappid, uint32_t user_no, rel_kind_t kind, const char *key);
-/* Set (val non-NULL, copied) or delete kind/key of u in memory only, recording nothing: for a change that is
- * already durable, written by a job that could not apply it before its commit (decisions §119). 0 or IMC_E_NOMEM
- * (unchanged; a delete never fails). */
-int rel_set_durable(rel_t *r, rel_user_t *u, rel_kind_t kind, const char *key, const char *val);
+/* Set (val non-NULL, copied) or delete kind/key of u in memory only, recording nothing (no write, no undo): for
+ * what a caller writes and undoes itself — an account deletion's reserved sequence and the row it gives back
+ * (decisions §119). 0 or IMC_E_NOMEM (unchanged; a delete never fails). */
+int rel_set_unrecorded(rel_t *r, rel_user_t *u, rel_kind_t kind, const char *key, const char *val);
 /* Add 1 to an integer META counter; the new value in *out (may be NULL). */
 int rel_txn_bump(rel_txn_t *t, rel_user_t *u, const char *key, int64_t *out);
 /* Writer thread: write every recorded op, in order. 0 or storage errors. */

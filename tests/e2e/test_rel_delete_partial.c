@@ -35,6 +35,7 @@
 #include "e2e.h"
 #include "e2e_damage.h"
 #include "e2e_msg.h"
+#include "e2e_race.h"
 
 static e2e_server_t srv;
 static uint32_t app;
@@ -268,7 +269,9 @@ static void test_same_account_twice_killed(void **st)
   json_decref(r);
   e2e_server_kill(&srv);
   assert_int_equal(e2e_server_start(&srv, paced), 0);
-  assert_int_equal(friends_of("c", list, sizeof list), seq0 + 1); /* §119: c's change stored with the row's removal */
+  /* §119: c's change stored with the row's removal, with the sequence the second purge reserved (the first
+   * purge's bump rolled back with it: a gap) */
+  assert_int_equal(friends_of("c", list, sizeof list), seq0 + 2);
   assert_string_equal(list, "a,");
   assert_int_equal(rows_of_deleted_b(), 0);
   json_t *evs = sync_from("c", cursor, NULL);
@@ -360,8 +363,9 @@ static long long blocked_by(const char *user, char *out, size_t cap)
 }
 
 /* The other kinds: d blocked b, a sent b a friend request (pending). [b, b] with the first item failing, killed
- * right after the reply: after the restart d's blocklist is empty with its sequence one past the one before and an
- * incremental sync of d returns black_changed with it; a's sync returns the request's friend_request_ended. */
+ * right after the reply: after the restart d's blocklist is empty with the sequence the second purge reserved (two
+ * past the one before: the first purge's, rolled back, is a gap) and an incremental sync of d returns one
+ * black_changed with it; a's sync returns the request's friend_request_ended. */
 static void test_blocklist_and_request_after_kill(void **st)
 {
   (void)st;
@@ -380,12 +384,12 @@ static void test_blocklist_and_request_after_kill(void **st)
   json_decref(r);
   e2e_server_kill(&srv);
   assert_int_equal(e2e_server_start(&srv, paced), 0);
-  assert_int_equal(blocked_by("d", list, sizeof list), seq0 + 1);
+  assert_int_equal(blocked_by("d", list, sizeof list), seq0 + 2);
   assert_string_equal(list, "");
   json_t *evs = sync_from("d", cur_d, NULL);
   assert_int_equal(json_array_size(evs), 1);
   assert_string_equal(jstr(json_array_get(evs, 0), "type"), "black_changed");
-  assert_int_equal(jint(json_array_get(evs, 0), "seq"), seq0 + 1);
+  assert_int_equal(jint(json_array_get(evs, 0), "seq"), seq0 + 2);
   json_decref(evs);
   evs = sync_from("a", cur_a, NULL);
   int ended = 0;
@@ -395,6 +399,98 @@ static void test_blocklist_and_request_after_kill(void **st)
     ended += !strcmp(jstr(e, "type"), "friend_request_ended") && !strcmp(jstr(e, "from"), "a") &&
              !strcmp(jstr(e, "to"), "b") && !strcmp(jstr(e, "reason"), "account_deleted");
   assert_int_equal(ended, 1);
+  json_decref(evs);
+}
+
+/* The black_changed seqs in evs, in order, into seq (at most cap); their number. */
+static size_t black_seqs(json_t *evs, long long *seq, size_t cap)
+{
+  size_t i, n = 0;
+  json_t *e;
+  json_array_foreach(evs, i, e)
+    if (!strcmp(jstr(e, "type"), "black_changed") && n < cap) seq[n++] = jint(e, "seq");
+  return n;
+}
+
+/* c (a friend of a, b and d) and a (blocking b and d) are no accounts of either call, so nothing of theirs waits
+ * for them. They change while [b, b] (the first item failing) is queued in the writer: a second account_delete, of
+ * d, purges their rows naming d in memory at once, with c's next friend sequence and a's next blocklist sequence.
+ * Each change gets its own sequence, the final one is the latest change's, memory and storage agree (a restart
+ * changes nothing) and each holder's device gets each event once. Before §119 was made memory-first, the deletion
+ * of b wrote their sequences as the stored value plus one — the value memory had given d's purge — and then set
+ * memory back to it: memory below storage until a restart, and the next change given a value already used. */
+static void test_holder_changed_while_queued(void **st)
+{
+  (void)st;
+  char list[128];
+  uint32_t cur_a, cur_c;
+  wsc_t dev_a, dev_c;
+  long long seqs[4];
+  start();
+  befriend("c", "d");
+  expect_ok(V4("sns/black_list_add", "{\"From_Account\":\"a\",\"To_Account\":[\"b\",\"d\"]}"));
+  long long fseq0 = friends_of("c", list, sizeof list);
+  assert_string_equal(list, "a,b,d,");
+  long long bseq0 = blocked_by("a", list, sizeof list);
+  assert_string_equal(list, "b,d,");
+  json_decref(sync_from("a", 0, &cur_a));
+  json_decref(sync_from("c", 0, &cur_c));
+  assert_int_equal(wsc_login(&dev_a, srv.port, app, key, "a", "Web"), 0);
+  json_decref(wsc_sync_live(&dev_a));
+  assert_int_equal(wsc_login(&dev_c, srv.port, app, key, "c", "Web"), 0);
+  json_decref(wsc_sync_live(&dev_c));
+  sqlite3 *lock = race_lock(&srv); /* the writer's jobs queue behind it */
+  int del_b = race_send(&srv, app, key, "im_open_login_svc/account_delete",
+                        "{\"DeleteItem\":[{\"UserID\":\"b\"},{\"UserID\":\"b\"}]}");
+  race_inflight(&srv, 1); /* b's purges are in memory, the job queued */
+  int del_d = race_send(&srv, app, key, "im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"d\"}]}");
+  race_inflight(&srv, 2); /* d's purge made a's and c's next changes in memory, its job queued behind b's */
+  race_unlock(lock);
+  json_t *r = race_read(del_b);
+  assert_int_equal(jint(json_array_get(json_object_get(r, "ResultItem"), 0), "ResultCode"), 70500);
+  assert_int_equal(jint(json_array_get(json_object_get(r, "ResultItem"), 1), "ResultCode"), 0);
+  json_decref(r);
+  r = race_read(del_d);
+  assert_int_equal(jint(json_array_get(json_object_get(r, "ResultItem"), 0), "ResultCode"), 0);
+  json_decref(r);
+  json_t *live = json_array();
+  while (count_peer(live, "friend_deleted", "b") + count_peer(live, "friend_deleted", "d") < 2) { /* c's device */
+    json_t *e = wsc_take(&dev_c, pushed, NULL, 5000);
+    if (!e) fail_msg("c's device lacks a push: %s", json_dumps(live, JSON_COMPACT));
+    json_array_append_new(live, e);
+  }
+  assert_int_equal(count_peer(live, "friend_deleted", "b"), 1);
+  json_array_clear(live);
+  while (black_seqs(live, seqs, 4) < 2) { /* a's device: two blocklist changes */
+    json_t *e = wsc_take(&dev_a, pushed, NULL, 5000);
+    if (!e) fail_msg("a's device lacks a push: %s", json_dumps(live, JSON_COMPACT));
+    json_array_append_new(live, e);
+  }
+  json_decref(live);
+  wsc_close(&dev_a);
+  wsc_close(&dev_c);
+  assert_true(seqs[0] > bseq0 && seqs[1] > bseq0);
+  assert_true(seqs[0] != seqs[1]); /* two blocklist states, two sequences */
+  long long last = seqs[0] > seqs[1] ? seqs[0] : seqs[1];
+  assert_int_equal(blocked_by("a", list, sizeof list), last); /* the latest change's, never set back */
+  assert_string_equal(list, "");
+  long long fseq = friends_of("c", list, sizeof list);
+  assert_string_equal(list, "a,");
+  assert_true(fseq >= fseq0 + 2); /* two changes of c's friends */
+  assert_int_equal(e2e_server_stop(&srv), 0);
+  assert_int_equal(e2e_server_start(&srv, NULL), 0);
+  assert_int_equal(friends_of("c", list, sizeof list), fseq); /* storage holds what memory held */
+  assert_string_equal(list, "a,");
+  assert_int_equal(blocked_by("a", list, sizeof list), last);
+  assert_string_equal(list, "");
+  json_t *evs = sync_from("c", cur_c, NULL);
+  assert_int_equal(count_peer(evs, "friend_deleted", "b"), 1);
+  assert_int_equal(count_peer(evs, "friend_deleted", "d"), 1);
+  json_decref(evs);
+  evs = sync_from("a", cur_a, NULL);
+  long long stored[4];
+  assert_int_equal(black_seqs(evs, stored, 4), 2);
+  assert_true(stored[0] != stored[1] && (stored[0] == last || stored[1] == last));
   json_decref(evs);
 }
 
@@ -409,6 +505,7 @@ int main(void)
     cmocka_unit_test_teardown(test_device_of_a_learns_after_kill, stop),
     cmocka_unit_test_teardown(test_no_kill_announced_once, stop),
     cmocka_unit_test_teardown(test_blocklist_and_request_after_kill, stop),
+    cmocka_unit_test_teardown(test_holder_changed_while_queued, stop),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
