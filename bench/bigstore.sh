@@ -30,7 +30,10 @@
 #    startup   the server started (in the cgroup, `taskset -c 0`) until its
 #              first /healthz answer: everything it loads at start (the
 #              registry, the maps) read from a cold disk;
-#    login     loadgen logs the USERS users in (`taskset -c 1`, one process
+#    login     loadgen logs LOGINS users in (default min(USERS, 19000): one
+#              server process holds at most ~19,990 sockets on this box, its
+#              hard limit of open files being 20,000; past it the server
+#              pauses accepting and the rest wait) (`taskset -c 1`, one process
 #              per 9,500; the connections close when it exits; loadgen.c);
 #    c2c       msg_bench: CONNS (default min(USERS, 10000)) of the users
 #              connect, log in, sync from the cursor their device would hold
@@ -53,15 +56,21 @@
 #    "… server_gone=1 cg_oom_kills=N cg_failcnt=N" instead; the phases after
 #    it until the next start are skipped (startup's loss skips login and
 #    c2c, login's c2c; the reads start a server of their own).
-# Environment: OLD, PAD, FRACTION, LIMIT_MB, CONNS, SECS as above; KEEP=1
-# keeps the data directory (printed) instead of removing it; IMCLOUD_BIN
+# Environment: OLD, PAD, FRACTION, LIMIT_MB, CONNS, LOGINS, SECS as above;
+# KEEP=1 keeps the data directory (printed) instead of removing it;
+# STORE=DIR starts from a copy of such a kept directory (its database, WAL,
+# cursors file and bigstore.app: the app's id and key) instead of building
+# the store (USERS and MSGS must be the ones it was built with: they are
+# printed, not checked); every load generator is ended after PHASE_SECS
+# (default 1200) seconds, its phase line then carrying what it printed;
+# SERVER_ARGS adds server options (e.g. "--writer-cache-mb 512"); IMCLOUD_BIN
 # picks another server binary. The cgroup (imcloud-bigstore-PID) is removed
 # at the end, also when the script fails or is interrupted, after the
 # server and the load generator it started are stopped.
 # Time: on a shared 2-core box the fill wrote 1,100,000 messages among
 # 10,000 users (a 300 MB store) in 24–43 s, and 3,000,000 among 2,000 in
 # 158 s (progress on stderr): a full-size fill takes several minutes. Each
-# pass adds two server starts, USERS logins, CONNS logins and SECS of sends.
+# pass adds two server starts, LOGINS logins, CONNS logins and SECS of sends.
 set -e
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "bigstore.sh: needs root (cgroup, drop_caches)" >&2; exit 1; }
@@ -73,6 +82,7 @@ USERS=${1:-100000}
 MSGS=${2:-12000000}
 OLD=${OLD:-1000}
 CONNS=${CONNS:-$(( USERS < 10000 ? USERS : 10000 ))}
+LOGINS=${LOGINS:-$(( USERS < 19000 ? USERS : 19000 ))}
 SECS=${SECS:-10}
 ulimit -n $(( USERS + 20000 )) 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 . bench/bench_lib.sh
@@ -125,7 +135,7 @@ stop() { kill -TERM $spid; wait $spid || true; spid=; }
 # shell runs its trap only between foreground commands) and cleanup stops
 # all of the generator's processes; sets res to its output
 gen() {
-  setsid "$@" >"$dir/gen.out" &
+  setsid timeout "${PHASE_SECS:-1200}" "$@" >"$dir/gen.out" &
   gpid=$!
   wait "$gpid" || true
   gpid=
@@ -139,7 +149,7 @@ start_cg() {
   t0=$(ms_now)
   sh -c 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"' sh "$CG" taskset -c 0 "$BIN" serve --listen 127.0.0.1:0 \
     --port-file "$dir/port" --data "$dir" --log-level warn --rest-rate-limit 1000000 --writer-max-jobs 262144 \
-    --msg-sync-page 1000 >>"$dir/server.log" 2>&1 &
+    --msg-sync-page 1000 $SERVER_ARGS >>"$dir/server.log" 2>&1 &
   spid=$!
   while [ ! -s "$dir/port" ]; do
     kill -0 "$spid" 2>/dev/null || { wait "$spid" || true; spid=; dead=1
@@ -160,14 +170,21 @@ roam() { # label: one admin_getroammsg page of rm_b with rm_a
   phase_line "$1" "msgs=$n ms=$(echo "$r" | sed -n 's/.*time_total=\([0-9.]*\).*/\1/p' | awk '{printf "%.1f", $1 * 1000}')"
 }
 
-# 1. the store
-new_app bigstore
+# 1. the store: built, or a kept one copied (STORE)
 t0=$(ms_now)
-gen build/bench/bigstore_fill --dir "$dir" --sdkappid "$app" --users "$USERS" --msgs "$MSGS" --old "$OLD" --pad "${PAD:-0}" \
-  --cursors "$dir/cursors"
-case "$res" in filled*) ;; *) echo "bigstore.sh: bigstore_fill failed" >&2; exit 1 ;; esac
+if [ -n "$STORE" ]; then
+  dir=$(mktemp -d "${TMPDIR:-/tmp}/imcloud-bigstore-XXXXXX")
+  cp "$STORE"/imcloud.db* "$STORE/cursors" "$STORE/bigstore.app" "$dir/"
+  read app key < "$dir/bigstore.app"
+else
+  new_app bigstore
+  echo "$app $key" > "$dir/bigstore.app"
+  gen build/bench/bigstore_fill --dir "$dir" --sdkappid "$app" --users "$USERS" --msgs "$MSGS" --old "$OLD" \
+    --pad "${PAD:-0}" --cursors "$dir/cursors"
+  case "$res" in filled*) ;; *) echo "bigstore.sh: bigstore_fill failed" >&2; exit 1 ;; esac
+fi
 store_kb=$(du -sk "$dir" | cut -f1)
-echo "store users=$USERS msgs=$MSGS old=$OLD pad=${PAD:-0} size_kb=$store_kb build_s=$(( ($(ms_now) - t0) / 1000 )) dir=$dir"
+echo "store users=$USERS msgs=$MSGS old=$OLD pad=${PAD:-0} size_kb=$store_kb build_s=$(( ($(ms_now) - t0) / 1000 ))${STORE:+ copied_from=$STORE} dir=$dir"
 asig=$($BIN usersig gen --sdkappid "$app" --key "$key" --identifier administrator)
 limit=$(( ${LIMIT_MB:-0} * 1048576 ))
 [ "$limit" -gt 0 ] || limit=$(( store_kb * 1024 / ${FRACTION:-8} ))
@@ -188,8 +205,8 @@ for lim in "$limit" -1; do
     phase_line startup "ms=$start_ms"
 
     phase_start
-    lp=$(( (USERS + 9499) / 9500 ))
-    gen taskset -c 1 build/bench/loadgen --port "$port" --sdkappid "$app" --key "$key" --conns "$USERS" --procs "$lp" \
+    lp=$(( (LOGINS + 9499) / 9500 ))
+    gen taskset -c 1 build/bench/loadgen --port "$port" --sdkappid "$app" --key "$key" --conns "$LOGINS" --procs "$lp" \
       --user-prefix mb
     phase_line login "$res"
   fi
