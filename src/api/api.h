@@ -52,6 +52,7 @@ typedef struct api_cfg {
   int64_t writer_max_bytes;   /* the bytes the writer's jobs in flight may hold (store_writer_set_max_bytes); 0 none */
   int64_t writer_pace_us;     /* a small COMMIT waits this long after the previous one (store_writer.h, "Pacing"); 0 = off */
   int64_t writer_pace_jobs;   /* a COMMIT of this many jobs does not wait */
+  int64_t writer_cache_mb;    /* the writer connection's page cache, MiB (store_writer_set_cache_kib) */
   int64_t wal_checkpoint_pinned; /* 1: pinned checkpoint rounds (store_ckpt.h) */
   int64_t wal_checkpoint_pages; /* the writer checkpoints past this many WAL pages (store_ckpt.h) */
   int64_t reader_threads;     /* read-only connections on worker threads */

@@ -89,13 +89,13 @@ static void healthz(api_srv_t *srv, net_req_t *req)
   ws_status_subs_stats(srv, &subs, &sub_targets, &sub_users);
   uint64_t waiting, deferred;
   cws_pace_stats(srv, &waiting, &deferred);
-  json_t *o = json_pack("{s:s,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I},"
+  json_t *o = json_pack("{s:s,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I},"
                         "s:{s:I,s:I,s:I},s:{s:I,s:I}}",
                         "status", srv->stopping ? "stopping" : "ok",
                         "writer", "queued", (json_int_t)ws.queued, "max_jobs", (json_int_t)ws.max_jobs,
                         "refused", (json_int_t)ws.refused, "max_bytes", (json_int_t)srv->cfg->writer_max_bytes,
                         "refused_bytes", (json_int_t)ws.refused_bytes, "jobs", (json_int_t)ws.jobs, "batches",
-                        (json_int_t)ws.batches,
+                        (json_int_t)ws.batches, "cache_kib", (json_int_t)ws.cache_kib,
                         "reader", "queued", (json_int_t)rs.queued, "max_jobs", (json_int_t)rs.max_jobs,
                         "refused", (json_int_t)rs.refused, "jobs", (json_int_t)rs.jobs,
                         "changes", "seq", (json_int_t)c->seq, "polls", (json_int_t)c->polls, "rows", (json_int_t)c->rows,
@@ -518,6 +518,13 @@ int api_srv_open(api_srv_t *srv, const api_cfg_t *cfg, uv_loop_t *loop)
   if ((rc = store_writer_start(loop, cfg->data, (size_t)cfg->writer_max_jobs, &srv->writer))) {
     IMC_ERROR("server", "msg=\"cannot start the store writer\" err=%s", imc_err_name(rc));
     free(floors.v);
+    return rc;
+  }
+  if ((rc = store_writer_set_cache_kib(srv->writer, cfg->writer_cache_mb * 1024))) {
+    IMC_ERROR("server", "msg=\"cannot set the writer's page cache\" writer_cache_mb=%lld err=%s",
+              (long long)cfg->writer_cache_mb, imc_err_name(rc));
+    free(floors.v);
+    api_srv_stop_storage(srv);
     return rc;
   }
   store_writer_set_ckpt_pages(srv->writer, (int)cfg->wal_checkpoint_pages);

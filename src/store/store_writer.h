@@ -192,6 +192,7 @@ typedef struct store_writer_stats {
   size_t inflight_max;      /* the highest inflight since the start */
   uint64_t inflight_bytes;  /* the bytes those jobs hold (store_job_t.bytes), now */
   uint64_t inflight_bytes_max; /* the highest inflight_bytes since the start */
+  int64_t cache_kib;        /* the writer connection's page cache bound, KiB (store_writer_set_cache_kib) */
 } store_writer_stats_t;
 
 /* done() calls made per loop turn: completed jobs are taken in one go (one
@@ -296,6 +297,15 @@ void store_writer_set_max_bytes(store_writer_t *w, uint64_t max_bytes);
 /* on (1) or off (0, the default): pinned checkpoint rounds (store_ckpt.h),
  * from the next batch on (loop thread). */
 void store_writer_set_ckpt_pinned(store_writer_t *w, int on);
+/* The writer connection's page cache: kib KiB (≥ 1; SQLite's cache_size,
+ * a bound: pages are allocated as the writer reads them; without this
+ * call, the 64 MiB store_open sets, src/store/sqlite.c). A store much bigger
+ * than the cache costs the writer a read of each index page it misses, and
+ * an append touches pages all over the indexes keyed by user
+ * (docs/BENCHMARKS.md, "a store bigger than its memory"). Loop thread,
+ * before the first store_writer_submit (asserted): the writer thread has
+ * not used its connection yet. 0, or IMC_E_IO (unchanged). */
+int store_writer_set_cache_kib(store_writer_t *w, int64_t kib);
 /* The checkpoint counters as of the last batch (store_ckpt.h; loop thread). */
 void store_writer_ckpt_stats(store_writer_t *w, store_ckpt_stats_t *out);
 

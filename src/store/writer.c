@@ -167,6 +167,7 @@ int store_writer_start(uv_loop_t *loop, const char *data_dir, size_t max_jobs, s
   if (rc) { free(w); return rc; }
   if ((rc = store_wal_sync_open(w->s, &w->wal_fd))) { store_close(w->s); free(w); return rc; }
   w->wal_counted = store_wal_counted(w->s);
+  w->stats.cache_kib = store_cache_kib(w->s);
   const char *hold = getenv("IMCLOUD_TEST_SYNC_HOLD");
   if (hold && *hold && !(w->hold_path = strdup(hold))) { close(w->wal_fd); store_close(w->s); free(w); return IMC_E_NOMEM; }
   store_ckpt_start(&w->ck, w->s);
@@ -310,6 +311,18 @@ void store_writer_set_ckpt_pages(store_writer_t *w, int pages)
 }
 
 void store_writer_set_max_bytes(store_writer_t *w, uint64_t max_bytes) { w->max_bytes = max_bytes; }
+
+int store_writer_set_cache_kib(store_writer_t *w, int64_t kib)
+{
+  assert(kib > 0);
+  pthread_mutex_lock(&w->mu);
+  /* nothing submitted yet: the writer thread waits for its first job and has not touched w->s */
+  assert(!w->q_head && !w->p_head && !w->inflight && !w->stats.batches);
+  int rc = store_cache_set_kib(w->s, kib);
+  w->stats.cache_kib = store_cache_kib(w->s);
+  pthread_mutex_unlock(&w->mu);
+  return rc;
+}
 
 void store_writer_set_pace(store_writer_t *w, unsigned pace_us, size_t pace_jobs)
 {

@@ -305,12 +305,41 @@ static void test_unknown_app_flood(void **st)
   assert_int_equal(e2e_finish(&srv), 0);
 }
 
+/* The writer's page cache: 64 MiB by default, writer_cache_mb otherwise, as the writer's own connection reports
+ * it (/healthz writer.cache_kib); the writer then commits as before (an account import, durable, seen by a restart). */
+static void test_writer_cache(void **st)
+{
+  (void)st;
+  static const char *const big[] = { "--writer-cache-mb", "256", NULL };
+  const char *const *args[] = { NULL, big };
+  const int64_t want[] = { 65536, 262144 };
+  for (int i = 0; i < 2; i++) {
+    e2e_server_t srv;
+    uint32_t app;
+    char key[80];
+    assert_int_equal(e2e_start(&srv, "china", &app, key, args[i]), 0);
+    json_t *h = healthz(&srv);
+    assert_int_equal(hz(h, "writer", "cache_kib"), want[i]);
+    int64_t jobs = hz(h, "writer", "jobs");
+    json_decref(h);
+    char body[4096];
+    assert_int_equal(e2e_v4(srv.port, app, key, "administrator", "im_open_login_svc/account_import",
+                            "{\"UserID\":\"cache_user\"}", body, sizeof body), 200);
+    assert_non_null(strstr(body, "\"ErrorCode\":0"));
+    h = healthz(&srv);
+    assert_true(hz(h, "writer", "jobs") > jobs);
+    json_decref(h);
+    assert_int_equal(e2e_finish(&srv), 0);
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_writer_queue_full),
     cmocka_unit_test(test_cli_app_served),
     cmocka_unit_test(test_unknown_app_flood),
+    cmocka_unit_test(test_writer_cache),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
