@@ -76,6 +76,15 @@ typedef struct rel_gate {
                                   * had made (rel_gate_ws_rerun_names, §118); 0 otherwise */
 } rel_gate_t;
 
+/* WebSocket reads waiting for room in the reader pool's queue (ws_read_wait.c, decisions §120): at most one per
+ * connection (it is not read meanwhile), in arrival order. */
+typedef struct cws_read_wait {
+  struct cws_read_node *head, *tail;
+  u64map_t of_conn;              /* the cws_conn_t's address → its waiting request (dropped when its session ends) */
+  size_t parked;                 /* waiting now (GET /healthz admission.read_parked) */
+  uint64_t waits;                /* that ever waited (admission.read_waits) */
+} cws_read_wait_t;
+
 typedef struct api_srv {
   uv_loop_t *loop;
   const api_cfg_t *cfg;
@@ -110,6 +119,7 @@ typedef struct api_srv {
   im_limits_t limits;            /* messaging limit defaults (config) */
   struct rel *rel;               /* relationship rows (im/rel.h; rel_*.c) */
   struct rel_subs *subs;         /* user-status subscriptions (ws_status.c) */
+  cws_read_wait_t read_wait;     /* reply_only WebSocket reads waiting for the reader queue's room (ws_read_wait.c) */
   rel_gate_t rel_gate;           /* relationship requests waiting for an account deletion to be durable (rel_gate.c) */
   meter_t *meter;                /* usage events (DAU/MAU, connections, REST calls) */
   u64map_t quota_pending;        /* sdkappid → accounts, day's and month's users admitted, not yet durable (quota.c) */
@@ -410,6 +420,24 @@ typedef struct cws_op {
 extern const cws_op_t cws_ops[]; /* NULL-terminated */
 /* The row of cws_ops whose handler is fn, or NULL (client_ws.c). */
 const cws_op_t *cws_op_row(cws_op_fn fn);
+/* Reads that wait for the reader queue's room instead of being refused 60018 (ws_read_wait.c, decisions §120).
+ * cws_read_wait_park (cws_on_text, a reply_only op's frame that passed its checks; id and req borrowed, kept with
+ * a reference): 1 when the request waits — the reader queue is at its cap, or earlier requests wait — and the
+ * connection is not read until it has run (or when it was answered 70500: the server stops); 0: run it now (out
+ * of memory to keep it too: the reader's cap then answers). cws_read_wait_drop: c's session ends (kick, logout,
+ * close): its waiting request, if any, is dropped unanswered and its hold released. cws_read_wait_room: the
+ * reader queue has room again (store_reader_on_room): the waiting requests run, oldest first, while it has.
+ * cws_read_wait_stop: the server stops (its signal): each waiting request is answered 70500 and freed, and one
+ * that would wait from then on is answered so at once (as rel_gate_stop). cws_read_wait_free: at release, the
+ * ones left dropped. cws_read_parked_set (client_ws.c): c's read_parked bit; 0 also reads c again unless its
+ * own pause (cws_conn_pace) holds it. */
+int cws_read_wait_park(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const cws_op_t *o, json_t *id, json_t *req);
+void cws_read_wait_drop(api_srv_t *srv, cws_conn_t *c);
+void cws_read_wait_room(void *srv);
+void cws_read_wait_stop(api_srv_t *srv);
+void cws_read_wait_free(api_srv_t *srv);
+void cws_read_parked_set(api_srv_t *srv, cws_conn_t *c, int parked);
+int cws_read_parked(const cws_conn_t *c);
 /* The frame cap of an op that carries a message: every message of at most
  * msg_max_bytes packed fits however the client escapes it (a packed byte is
  * at most 6 frame bytes, "\u0041"), plus CWS_MSG_FRAME_ENVELOPE_BYTES for

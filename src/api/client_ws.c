@@ -42,6 +42,7 @@ struct cws_conn {
   uint8_t own_wait : 1;  /* not read until its requests in flight fall (cws_conn_pace) */
   uint8_t login_held : 1; /* its login deadline passed while the login was pending (ws_login_dl.c) */
   uint8_t login_again : 1; /* a held login failed: its hold is used, not given again (ws_login_dl.c) */
+  uint8_t read_parked : 1; /* not read while its read waits for the reader queue's room (ws_read_wait.c, §120) */
   uint32_t sig_pos;      /* its place in srv->sig_exp while online (the UserSig's expiry, and the login time for
                             the access log: ws_usersig.c), 0 otherwise */
 };                       /* the UserID is not kept here: cws_user_id looks it up by user_no */
@@ -145,7 +146,7 @@ void cws_release_req(api_srv_t *srv, cws_conn_t *c)
   net_ws_t *ws = cws_usable(c);
   int64_t max = srv->cfg->ws_conn_inflight_max;
   /* after this release: conn_inflight(c) - 1 */
-  if (c->own_wait && ws && (!max || conn_inflight(c) - 1u <= (uint64_t)max / 2) && !reads_over(srv, c, 4)) {
+  if (c->own_wait && !c->read_parked && ws && (!max || conn_inflight(c) - 1u <= (uint64_t)max / 2) && !reads_over(srv, c, 4)) {
     c->own_wait = 0;
     srv->ws_conn_paused--;
     net_ws_set_idle(ws, (uint32_t)srv->cfg->ws_idle_timeout_ms); /* the time not read was the server's, not the client's silence */
@@ -153,6 +154,22 @@ void cws_release_req(api_srv_t *srv, cws_conn_t *c)
   }
   cws_release(c);
 }
+
+void cws_read_parked_set(api_srv_t *srv, cws_conn_t *c, int parked)
+{
+  net_ws_t *ws = cws_usable(c);
+  c->read_parked = parked ? 1 : 0;
+  if (!ws) return;
+  if (parked) {
+    net_ws_set_deadline(ws, 0); /* no idle close while not read: the wait is the server's */
+    net_ws_pause_read(ws);      /* the rest of its input waits, in order, until its read has run */
+  } else if (!c->own_wait) {    /* its own pause ends in cws_release_req */
+    net_ws_set_idle(ws, (uint32_t)srv->cfg->ws_idle_timeout_ms);
+    net_ws_resume_read(ws);
+  }
+}
+
+int cws_read_parked(const cws_conn_t *c) { return c->read_parked; }
 
 net_ws_t *cws_usable(const cws_conn_t *c)
 {
@@ -195,6 +212,7 @@ static void end_session(api_srv_t *srv, cws_conn_t *c, int code)
 {
   /* its reads nobody will see answered are not run (§65): done() gets IMC_E_CANCELED in a later turn */
   if (srv->reader) store_reader_cancel(srv->reader, reader_owner(c, 1));
+  cws_read_wait_drop(srv, c); /* and its read waiting for the queue's room (§120) */
   if (c->metered) { api_quota_session(srv, c->sess.sdkappid, -1); c->metered = 0; }
   if (c->sess.sid) ws_status_subs_session_gone(srv, c->sess.sdkappid, c->sess.user_no, c->sess.sid);
   uint32_t login_s = cws_sig_end(srv, c); /* 0 once out of the heap: the line below is written at the first end */
@@ -750,7 +768,9 @@ void cws_on_text(void *ud, net_ws_t *ws, const char *data, size_t len)
   const cws_op_t *o = cws_ops;
   while (o->name && strcmp(o->name, name)) o++;
   /* a relationship op waits while an account deletion of the app is not durable (rel_gate.c, §101) */
-  if (!op_refused(srv, ws, c, o, name, id, len) && !rel_gate_ws_defer(srv, ws, c, o, id, req)) {
+  /* a reply_only read the reader queue has no room for waits for it, the connection not read (ws_read_wait.c, §120) */
+  if (!op_refused(srv, ws, c, o, name, id, len) && !rel_gate_ws_defer(srv, ws, c, o, id, req) &&
+      !(o->reply_only && cws_read_wait_park(srv, ws, c, o, id, req))) {
     cws_reader_owner(srv, c, o->reply_only); /* its reads queue as this connection's (§65) */
     srv->ws_frame_reads = o->reply_only;
     o->fn(srv, ws, c, id, req);

@@ -152,6 +152,8 @@ static void healthz(api_srv_t *srv, net_req_t *req)
                                           "pauses", (json_int_t)pauses, "resumes", (json_int_t)resumes), &bad);
   api_field_put(json_object_get(o, "admission"), "conn_paused", json_integer((json_int_t)srv->ws_conn_paused), &bad);
   api_field_put(json_object_get(o, "admission"), "conn_pauses", json_integer((json_int_t)srv->ws_conn_pauses), &bad);
+  api_field_put(json_object_get(o, "admission"), "read_parked", json_integer((json_int_t)srv->read_wait.parked), &bad);
+  api_field_put(json_object_get(o, "admission"), "read_waits", json_integer((json_int_t)srv->read_wait.waits), &bad);
   api_field_put(json_object_get(o, "admission"), "conn_inflight_max", json_integer((json_int_t)srv->cfg->ws_conn_inflight_max), &bad);
   api_field_put(o, "ws_out", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "writes", (json_int_t)ns.ws_writes,
                                        "frames", (json_int_t)ns.ws_frames, "bytes", (json_int_t)ns.bytes_out,
@@ -366,6 +368,7 @@ static void on_signal(uv_signal_t *h, int signum)
   }
   IMC_INFO("server", "msg=\"stopping\" signal=%d", signum);
   rel_gate_stop(srv);    /* the requests waiting for account deletions: answered 70500 now, whatever the writer does */
+  cws_read_wait_stop(srv); /* the reads waiting for the reader queue's room: answered so too (§120) */
   net_server_stop_accepting(srv->net);
   srv->stop_started_ms = uv_now(srv->loop);
   uv_timer_start(&srv->stop_timer, stop_poll, 0, 10);
@@ -481,6 +484,7 @@ int api_srv_open(api_srv_t *srv, const api_cfg_t *cfg, uv_loop_t *loop)
   floors_t floors = { 0 };
   memset(srv, 0, sizeof *srv);
   u64map_init(&srv->kicks);
+  u64map_init(&srv->read_wait.of_conn);
   u64map_init(&srv->quota_pending);
   u64map_init(&srv->rate);
   cws_sig_init(srv);
@@ -537,6 +541,7 @@ int api_srv_open(api_srv_t *srv, const api_cfg_t *cfg, uv_loop_t *loop)
     api_srv_stop_storage(srv);
     return rc;
   }
+  store_reader_on_room(srv->reader, cws_read_wait_room, srv); /* reads waiting for its queue's room (§120) */
   msg_limits_init(srv);
   im_c2c_hooks_t hooks;
   cws_msg_hooks(srv, &hooks);
@@ -565,6 +570,7 @@ void api_srv_release(api_srv_t *srv)
 {
   cws_pace_free(srv);    /* logins still waiting hold their connections */
   rel_gate_free(srv);    /* before the quota's maps: a login left waiting ends its admission */
+  cws_read_wait_free(srv);
   im_c2c_free(srv->c2c);
   jsonw_free(&srv->frame_text);
   dueheap_free(&srv->sig_exp); /* its sessions are closed, or freed with the loop's handles */

@@ -48,7 +48,10 @@ struct store_reader {
   u64map_t flows;                    /* owner (non-zero) → its flow_t, while it has jobs queued */
   flow_t unowned;                    /* owner 0 */
   uint64_t owner;                    /* what store_reader_owner set: jobs submitted now are its */
-  size_t q_len, max_jobs;
+  size_t q_len, max_jobs;            /* q_len: written under mu with atomic stores, so that store_reader_full may
+                                      * read it without mu */
+  void (*room)(void *);              /* store_reader_on_room: after each batch of completions (loop thread) */
+  void *room_arg;
   store_job_t *d_head, *d_tail;      /* run, done() not yet called */
   int stopping;
   size_t exited;                     /* threads that left their loop */
@@ -119,7 +122,7 @@ static store_job_t *take(store_reader_t *r)
   f->head = j->next;
   if (!f->head) f->tail = NULL;
   f->n--;
-  r->q_len--;
+  __atomic_store_n(&r->q_len, r->q_len - 1, __ATOMIC_RELAXED);
   r->ring_head = f->next;
   if (!r->ring_head) r->ring_tail = NULL;
   if (f->n) ring_append(r, f);
@@ -217,6 +220,8 @@ static void on_async_run(uv_async_t *a)
       done = next;
     }
   }
+  /* jobs were taken (or cancelled) before these completions: the room they left (store_reader_on_room) */
+  if (r->room && !r->stopping) r->room(r->room_arg);
   if (all_exited && !uv_is_closing((uv_handle_t *)a)) {
     for (size_t i = 0; i < r->n; i++) pthread_join(r->th[i].tid, NULL);
     uv_close((uv_handle_t *)a, on_closed);
@@ -299,7 +304,7 @@ static int enqueue(store_reader_t *r, store_job_t *job)
   if (!f->n) ring_append(r, f);
   append(&f->head, &f->tail, job);
   f->n++;
-  r->q_len++;
+  __atomic_store_n(&r->q_len, r->q_len + 1, __ATOMIC_RELAXED);
   pthread_cond_signal(&r->cv);
   return 0;
 }
@@ -332,7 +337,7 @@ static void flow_fail(store_reader_t *r, flow_t *f, int rc)
     j->rc = rc;
     append(&r->d_head, &r->d_tail, j);
   }
-  r->q_len -= f->n;
+  __atomic_store_n(&r->q_len, r->q_len - f->n, __ATOMIC_RELAXED);
   f->head = f->tail = NULL;
   f->n = 0;
   f->next = NULL;
@@ -359,6 +364,18 @@ size_t store_reader_cancel(store_reader_t *r, uint64_t owner)
   }
   pthread_mutex_unlock(&r->mu);
   return n;
+}
+
+int store_reader_full(const store_reader_t *r)
+{
+  /* only the loop thread adds jobs: a queue seen below its cap here stays below it until this thread submits */
+  return __atomic_load_n(&r->q_len, __ATOMIC_RELAXED) >= r->max_jobs;
+}
+
+void store_reader_on_room(store_reader_t *r, void (*room)(void *arg), void *arg)
+{
+  r->room = room;
+  r->room_arg = arg;
 }
 
 void store_reader_owner_load(store_reader_t *r, uint64_t owner, size_t *queued, size_t *room)

@@ -94,6 +94,17 @@ size_t store_reader_cancel(store_reader_t *r, uint64_t owner);
 /* The owner's jobs queued now and the queue's free room (loop thread): a
  * submit of that owner is refused while queued >= 1 and queued >= room. */
 void store_reader_owner_load(store_reader_t *r, uint64_t owner, size_t *queued, size_t *room);
+/* 1 while max_jobs jobs wait, so that a submit now is refused by the cap
+ * (loop thread; no lock: one relaxed atomic load). Only the loop thread
+ * submits, so 0 here means the next submit passes the cap (its owner's
+ * share may still refuse it). Used to make a client's read wait for room
+ * instead of being refused (decisions §120). */
+int store_reader_full(const store_reader_t *r);
+/* Call room(arg) on the loop thread after each batch of done() calls (the
+ * jobs they complete were taken before, which is when the queue's room
+ * grew; a cancel's completions too), never after store_reader_stop. NULL:
+ * none. Loop thread. */
+void store_reader_on_room(store_reader_t *r, void (*room)(void *arg), void *arg);
 /* Fail every queued job with IMC_E_SHUTDOWN, let the running ones finish
  * (their done() is still called), stop the threads, close the connections,
  * free r, then call stopped(arg) on the loop thread (may be NULL). */

@@ -1,0 +1,151 @@
+/* ws_read_wait.c — a WebSocket read the reader pool's queue has no room for
+ * waits for it instead of being refused 60018 (decisions §120). A reply_only
+ * op (sync, history, conversations, group_history, group_sync, …: the op
+ * table's flag) whose frame arrives while the queue is at its cap
+ * (store_reader_full), or while earlier such requests wait, is kept (its op
+ * row, id, frame and a hold on its connection), and its connection is not
+ * read meanwhile: its later frames wait in its buffers and socket, so a
+ * connection keeps at most one request here and the list is bounded by the
+ * connections. After each batch of the reader's completions (the jobs they
+ * complete were taken, which made room: store_reader_on_room) the waiting
+ * requests run from the start, oldest first, while the queue has room; then
+ * their connections are read again. A request whose session ends while it
+ * waits (close, kick, logout) is dropped unanswered (cws_read_wait_drop). A
+ * stopping server answers each waiting request 70500 (cws_read_wait_stop),
+ * as rel_gate_stop does. REST reads do not wait here: they keep 60018.
+ * Loop thread. */
+#include "api/rel_gate.h"
+#include "store/store_reader.h"
+#include "util/err.h"
+
+#include <assert.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+typedef struct cws_read_node {
+  struct cws_read_node *prev, *next;  /* arrival order */
+  cws_conn_t *c;                      /* held */
+  uint32_t sid;                       /* the session it was made in */
+  const cws_op_t *op;
+  json_t *id, *req;                   /* id: borrowed from req (or NULL) */
+} cws_read_node_t;
+
+static uint64_t conn_key(const cws_conn_t *c) { return (uint64_t)(uintptr_t)c; }
+
+static void unlink_node(cws_read_wait_t *w, cws_read_node_t *n)
+{
+  if (n->prev) n->prev->next = n->next;
+  else w->head = n->next;
+  if (n->next) n->next->prev = n->prev;
+  else w->tail = n->prev;
+  (void)u64map_del(&w->of_conn, conn_key(n->c));
+  w->parked--;
+}
+
+int cws_read_wait_park(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const cws_op_t *o, json_t *id, json_t *req)
+{
+  cws_read_wait_t *w = &srv->read_wait;
+  /* a frame of another op pays nothing; a reply_only one a pointer test and one atomic load, no lock. Earlier
+   * requests waiting: this one waits behind them, whatever the queue's room (arrival order, no overtaking) */
+  if (!srv->reader || (!w->head && !store_reader_full(srv->reader))) return 0;
+  assert(!cws_read_parked(c)); /* it was not read while its earlier request waited */
+  if (srv->stopping) { cws_reply(ws, id, o->name, IMC_E_SHUTDOWN, NULL, NULL); return 1; } /* cws_read_wait_stop ran */
+  cws_read_node_t *n = malloc(sizeof *n);
+  if (!n) return 0; /* run it: the reader's cap answers 60018 */
+  *n = (cws_read_node_t){ .prev = w->tail, .c = c, .sid = cws_session(c)->sid, .op = o, .id = id, .req = req };
+  if (u64map_put(&w->of_conn, conn_key(c), n)) { free(n); return 0; }
+  cws_hold(c);
+  json_incref(req);
+  if (w->tail) w->tail->next = n;
+  else w->head = n;
+  w->tail = n;
+  w->parked++;
+  w->waits++;
+  cws_read_parked_set(srv, c, 1);
+  return 1;
+}
+
+/* Free n (unlinked): its frame, then its hold (cws_release_req: the connection's own pause may end with it). */
+static void node_free(api_srv_t *srv, cws_read_node_t *n)
+{
+  cws_conn_t *c = n->c;
+  json_decref(n->req);
+  free(n);
+  cws_release_req(srv, c);
+}
+
+void cws_read_wait_drop(api_srv_t *srv, cws_conn_t *c)
+{
+  cws_read_wait_t *w = &srv->read_wait;
+  if (!cws_read_parked(c)) return;
+  cws_read_node_t *n = u64map_get(&w->of_conn, conn_key(c));
+  assert(n && n->c == c);
+  unlink_node(w, n);
+  cws_read_parked_set(srv, c, 0); /* closing: nothing to read again */
+  /* the session's end runs inside close paths that still use c: its hold goes, never its last (the socket's) */
+  json_decref(n->req);
+  free(n);
+  cws_release(c);
+}
+
+/* n's turn (unlinked): run from the start if its session is still online — its edition gate and the deletion gate
+ * asked again, as for a frame just read — then its connection is read again. */
+static void node_run(api_srv_t *srv, cws_read_node_t *n)
+{
+  cws_conn_t *c = n->c;
+  net_ws_t *ws = cws_usable(c);
+  if (ws && cws_state(c) == CWS_ONLINE && cws_session(c)->sid == n->sid) {
+    char why[320];
+    int rc = api_gate_check(srv, cws_session(c)->sdkappid, n->op->gate, why, sizeof why);
+    if (rc) cws_reply(ws, n->id, n->op->name, rc, why, NULL);
+    else if (!rel_gate_ws_defer(srv, ws, c, n->op, n->id, n->req)) {
+      cws_reader_owner(srv, c, n->op->reply_only); /* its reads queue as this connection's (§65) */
+      n->op->fn(srv, ws, c, n->id, n->req);
+      cws_reader_owner(srv, NULL, 0);
+      srv->ws_frame_reads = 1;
+      cws_conn_pace(srv, ws, c); /* its share (§65), as after a frame */
+      srv->ws_frame_reads = 0;
+    }
+  }
+  cws_read_parked_set(srv, c, 0); /* read again after its read is queued: its later frames come behind it */
+  node_free(srv, n);
+}
+
+void cws_read_wait_room(void *arg)
+{
+  api_srv_t *srv = arg;
+  cws_read_wait_t *w = &srv->read_wait;
+  /* one handler queues one read at most (a page), and only this thread adds jobs: room seen is room taken */
+  while (w->head && srv->reader && !srv->stopping && !store_reader_full(srv->reader)) {
+    cws_read_node_t *n = w->head;
+    unlink_node(w, n);
+    node_run(srv, n);
+  }
+}
+
+void cws_read_wait_stop(api_srv_t *srv)
+{
+  cws_read_wait_t *w = &srv->read_wait;
+  while (w->head) {
+    cws_read_node_t *n = w->head;
+    unlink_node(w, n);
+    net_ws_t *ws = cws_usable(n->c);
+    if (ws) cws_reply(ws, n->id, n->op->name, IMC_E_SHUTDOWN, NULL, NULL);
+    cws_read_parked_set(srv, n->c, 0);
+    node_free(srv, n);
+  }
+}
+
+void cws_read_wait_free(api_srv_t *srv)
+{
+  cws_read_wait_t *w = &srv->read_wait;
+  /* a loop ended without a stop (a harness): their connections are closed, the requests dropped */
+  while (w->head) {
+    cws_read_node_t *n = w->head;
+    unlink_node(w, n);
+    json_decref(n->req);
+    cws_release(n->c);
+    free(n);
+  }
+  u64map_free(&w->of_conn);
+}
