@@ -429,8 +429,9 @@ const cws_op_t *cws_op_row(cws_op_fn fn);
  * reader queue has room again (store_reader_on_room): the waiting requests run, oldest first, while it has.
  * cws_read_wait_stop: the server stops (its signal): each waiting request is answered 70500 and freed, and one
  * that would wait from then on is answered so at once (as rel_gate_stop). cws_read_wait_free: at release, the
- * ones left dropped. cws_read_parked_set (client_ws.c): c's read_parked bit; 0 also reads c again unless its
- * own pause (cws_conn_pace) holds it. */
+ * ones left dropped. cws_read_parked_set (client_ws.c): parked 1 sets c's read_parked bit and stops reading c;
+ * 0 clears it and reads c again unless its own pause (cws_conn_pace) holds it; -1 clears it only (its session is
+ * ending, or its request is about to run). */
 int cws_read_wait_park(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const cws_op_t *o, json_t *id, json_t *req);
 void cws_read_wait_drop(api_srv_t *srv, cws_conn_t *c);
 void cws_read_wait_room(void *srv);

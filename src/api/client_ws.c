@@ -158,8 +158,8 @@ void cws_release_req(api_srv_t *srv, cws_conn_t *c)
 void cws_read_parked_set(api_srv_t *srv, cws_conn_t *c, int parked)
 {
   net_ws_t *ws = cws_usable(c);
-  c->read_parked = parked ? 1 : 0;
-  if (!ws) return;
+  c->read_parked = parked > 0;
+  if (!ws || parked < 0) return;
   if (parked) {
     net_ws_set_deadline(ws, 0); /* no idle close while not read: the wait is the server's */
     net_ws_pause_read(ws);      /* the rest of its input waits, in order, until its read has run */

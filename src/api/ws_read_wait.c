@@ -81,7 +81,7 @@ void cws_read_wait_drop(api_srv_t *srv, cws_conn_t *c)
   cws_read_node_t *n = u64map_get(&w->of_conn, conn_key(c));
   assert(n && n->c == c);
   unlink_node(w, n);
-  cws_read_parked_set(srv, c, 0); /* closing: nothing to read again */
+  cws_read_parked_set(srv, c, -1); /* its session ends: nothing to read again */
   /* the session's end runs inside close paths that still use c: its hold goes, never its last (the socket's) */
   json_decref(n->req);
   free(n);
@@ -94,6 +94,7 @@ static void node_run(api_srv_t *srv, cws_read_node_t *n)
 {
   cws_conn_t *c = n->c;
   net_ws_t *ws = cws_usable(c);
+  cws_read_parked_set(srv, c, -1); /* not waiting any more: a session ending in its handler finds nothing to drop */
   if (ws && cws_state(c) == CWS_ONLINE && cws_session(c)->sid == n->sid) {
     char why[320];
     int rc = api_gate_check(srv, cws_session(c)->sdkappid, n->op->gate, why, sizeof why);
@@ -131,7 +132,7 @@ void cws_read_wait_stop(api_srv_t *srv)
     unlink_node(w, n);
     net_ws_t *ws = cws_usable(n->c);
     if (ws) cws_reply(ws, n->id, n->op->name, IMC_E_SHUTDOWN, NULL, NULL);
-    cws_read_parked_set(srv, n->c, 0);
+    cws_read_parked_set(srv, n->c, 0); /* read again, as before it waited */
     node_free(srv, n);
   }
 }

@@ -20,6 +20,8 @@
  * heartbeat and a logout behind it (read only after its sync ran: neither
  * is answered while it waits; the sync, queued then, is answered whole or
  * skipped by the logout as any queued read is, §65 — never refused).
+ * Stop: a server stopping answers a waiting read 70500 at its signal (as
+ * rel_gate_stop) and exits 0.
  * Before §120 the sync was refused at once. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,6 +30,7 @@
 #include <cmocka.h>
 
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -303,6 +306,37 @@ static void test_parked_then_logout(void **st)
   wsc_close(&x);
 }
 
+/* The server stops (SIGTERM) while x's sync waits: it is answered 70500 at the signal, as the deletion gate's waiting
+ * requests are (rel_gate_stop), and the server exits 0. */
+static void test_parked_at_stop(void **st)
+{
+  (void)st;
+  wsc_t f[CAP], x;
+  char late[24];
+  fill(f, "stp", &x, late, sizeof late);
+  park_sync(&x, hz("admission", "read_parked"));
+  assert_int_equal(kill(srv.pid, SIGTERM), 0);
+  int id = 1;
+  json_t *o = wsc_take(&x, match_id, &id, 30000);
+  assert_non_null(o);
+  assert_int_equal(jint(o, "code"), 70500);
+  json_decref(o);
+  e2e_sync_hold(hold, 0); /* the fillers' reads may run: the stop need not wait for its deadline */
+  assert_int_equal(e2e_server_wait_exit(&srv), 0);
+  wsc_close(&x);
+  for (int i = 0; i < CAP; i++) wsc_close(&f[i]);
+}
+
+/* After test_parked_at_stop: the server has exited. */
+static int teardown_stopped(void **st)
+{
+  (void)st;
+  unlink(hold);
+  if (srv.pid) return e2e_finish(&srv);
+  e2e_dir_remove(&srv);
+  return 0;
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -310,6 +344,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_parked_closes, setup, teardown),
     cmocka_unit_test_setup_teardown(test_parked_kicked, setup, teardown),
     cmocka_unit_test_setup_teardown(test_parked_then_logout, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_parked_at_stop, setup, teardown_stopped),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
