@@ -34,11 +34,6 @@ static uint32_t app;
 static char key[80];
 static char path[400];
 
-static void sleep_ms(int ms)
-{
-  struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-  nanosleep(&ts, NULL);
-}
 
 static void start_in(const char *region, const char *const *args)
 {
@@ -86,7 +81,7 @@ static void traffic(const char *where)
     free(log);
     if (done) return;
     if (!where && waited >= 500) return;
-    sleep_ms(20);
+    e2e_sleep_ms(20);
   }
   fail_msg("no session_end access line in %s", where);
 }
@@ -149,12 +144,12 @@ static void test_displaced_session_line(void **st)
       if (c && (!nl || c < nl)) lines++;
     }
     free(log);
-    if (!lines) sleep_ms(20);
+    if (!lines) e2e_sleep_ms(20);
   }
   if (!lines) { char *l = read_file(path); fprintf(stderr, "%s", l); free(l); fail_msg("no session_end line with close=4002 in %s", path); }
   wsc_close(&a);
   wsc_close(&b);
-  sleep_ms(300); /* b's own line, and nothing more for a */
+  e2e_sleep_ms(300); /* b's own line, and nothing more for a */
   char *log = read_file(path);
   int n4002 = 0, all = 0;
   for (const char *p = log; (p = strstr(p, "event=session_end")); p++) {
@@ -248,7 +243,7 @@ static void test_off_is_silent(void **st)
   for (int tries = 0; tries < 500 && status != 503; tries++) {
     assert_int_equal(e2e_send(hz, get, sizeof get - 1), 0);
     status = e2e_http_read(hz, reply, sizeof reply, 5000);
-    if (status != 503) sleep_ms(10);
+    if (status != 503) e2e_sleep_ms(10);
   }
   assert_int_equal(status, 503); /* stopping, the write still in flight */
   assert_int_equal(kill(srv.pid, SIGTERM), 0); /* the second signal: exit now */

@@ -50,11 +50,6 @@ static char key[80];
 static char hold[128];
 static char auth[160];
 
-static void sleep_ms(int ms)
-{
-  struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-  nanosleep(&ts, NULL);
-}
 
 static int setup(void **st)
 {
@@ -115,11 +110,11 @@ static void wait_quiet(void)
 {
   for (int round = 0; round < 2; round++) {
     int waited = 0;
-    while (e2e_healthz_stat(srv.port, "sync", "unsynced") && waited < 30000) { sleep_ms(10); waited += 10; }
+    while (e2e_healthz_stat(srv.port, "sync", "unsynced") && waited < 30000) { e2e_sleep_ms(10); waited += 10; }
     if (waited >= 30000) fail_msg("a commit stays unsynced");
     if (round) break;
     long long t = ticks();
-    for (waited = 0; ticks() <= t && waited < 30000; waited += 10) sleep_ms(10);
+    for (waited = 0; ticks() <= t && waited < 30000; waited += 10) e2e_sleep_ms(10);
     if (waited >= 30000) fail_msg("no tick of the server's in 30 s");
   }
 }
@@ -162,7 +157,7 @@ static void test_no_reply_before_sync(void **st)
     assert_int_equal(e2e_send(rest, req, (size_t)n), 0);
     /* committed (readable elsewhere) and waiting for its sync; the other one
      * in the same batch or in the next transaction, which waits for that sync */
-    for (int waited = 0; stored_messages("sa", "sb") <= before && waited < 3000; waited += 10) sleep_ms(10);
+    for (int waited = 0; stored_messages("sa", "sb") <= before && waited < 3000; waited += 10) e2e_sleep_ms(10);
     if (stored_messages("sa", "sb") > before) break;
     assert_int_equal(wsc_read(&a, 100), -1); /* not answered meanwhile either */
     e2e_sync_hold(hold, 0);
@@ -204,7 +199,7 @@ static void test_no_reply_before_sync(void **st)
   assert_true(e2e_healthz_stat(srv.port, "sync", "syncs") + e2e_healthz_stat(srv.port, "sync", "skipped") > syncs);
   /* 0 seen once, not read again: a meter tick's batch may be unsynced right after (failed once at 1) */
   long long unsynced = -1;
-  for (int waited = 0; (unsynced = e2e_healthz_stat(srv.port, "sync", "unsynced")) && waited < 30000; waited += 10) sleep_ms(10);
+  for (int waited = 0; (unsynced = e2e_healthz_stat(srv.port, "sync", "unsynced")) && waited < 30000; waited += 10) e2e_sleep_ms(10);
   assert_int_equal(unsynced, 0);
   assert_int_equal(e2e_healthz_stat(srv.port, "sync", "failed"), 0);
   wsc_close(&a);
@@ -258,7 +253,7 @@ static void test_unsynced_window_reads_and_kill9(void **st)
   char held_key[64] = "";
   json_int_t held_seq = 0;
   for (int waited = 0; !history_count(&reader, "ka", "not yet synced", NULL, NULL) && waited < 10000; waited += 20)
-    sleep_ms(20);
+    e2e_sleep_ms(20);
   /* committed, not synced: every read shows it */
   assert_int_equal(history_count(&reader, "ka", "not yet synced", held_key, &held_seq), 1);
   assert_int_equal(held_seq, 1);
@@ -408,7 +403,7 @@ static void held_write(const char *what, wsc_t *ws, const char *frame, const cha
   } else {
     rest = race_send(&srv, app, key, cmd, frame);
   }
-  for (int waited = 0; !seen_now(w) && waited < 10000; waited += 20) sleep_ms(20);
+  for (int waited = 0; !seen_now(w) && waited < 10000; waited += 20) e2e_sleep_ms(20);
   if (!seen_now(w)) fail_msg("%s: not committed while the sync is held", what);
   /* committed, not synced: nothing may tell anyone yet */
   if (ws ? !wsc_read(ws, 300) : e2e_http_read(rest, out, sizeof out, 300) >= 0)

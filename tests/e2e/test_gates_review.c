@@ -44,11 +44,6 @@ static char hold[128];
 static char auth[256];
 static char second[64]; /* the clock body that moves to the 2nd of the month */
 
-static void sleep_ms(int ms)
-{
-  struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-  nanosleep(&ts, NULL);
-}
 
 static int teardown(void **st)
 {
@@ -154,10 +149,10 @@ static void test_logins_in_flight_are_not_new_accounts(void **st)
   e2e_sync_hold(hold, 1);
   int fds[45];
   for (int i = 0; i < 45; i++) fds[i] = login_send(i); /* existing accounts, first login of the day: in flight */
-  sleep_ms(300);
+  e2e_sleep_ms(300);
   /* the 61st account: 60 exist, none is being created */
   int rfd = rest_send("im_open_login_svc/account_import", "{\"UserID\":\"u060\"}");
-  sleep_ms(300);
+  e2e_sleep_ms(300);
   e2e_sync_hold(hold, 0);
   json_t *r = rest_reply(rfd);
   if (code_of(r) != 0) fail_msg("the 61st account was refused: %s", json_string_value(json_object_get(r, "ErrorInfo")));
@@ -188,7 +183,7 @@ static int setup_developer(void **st)
   const char *const args[] = { "--test-clock", "--test-clock-start", first, NULL };
   int rc = e2e_start_sync_held(&srv, hold, sizeof hold, "gatesmau", "singapore", &app, key, args);
   if (!rc) rc = op_auth_init(&srv, "gates", auth, sizeof auth);
-  sleep_ms(1200); /* the server reads the new token from its change log */
+  e2e_sleep_ms(1200); /* the server reads the new token from its change log */
   return rc;
 }
 
@@ -204,9 +199,9 @@ static void test_month_users_in_flight_are_not_new(void **st)
   e2e_sync_hold(hold, 1);
   int fds[45];
   for (int i = 0; i < 45; i++) fds[i] = login_send(i); /* counted this month, not yet today: in flight */
-  sleep_ms(300);
+  e2e_sleep_ms(300);
   int fd = login_send(60); /* the month's 61st user */
-  sleep_ms(300);
+  e2e_sleep_ms(300);
   e2e_sync_hold(hold, 0);
   assert_int_equal(login_code(fd), 0);
   close(fd);
@@ -284,7 +279,7 @@ static int setup_intl(void **st)
   int rc = e2e_start(&srv, "singapore", &app, key, NULL);
   hold[0] = 0;
   if (!rc) rc = op_auth_init(&srv, "gates", auth, sizeof auth);
-  sleep_ms(1200); /* the server reads the new token from its change log */
+  e2e_sleep_ms(1200); /* the server reads the new token from its change log */
   return rc;
 }
 
@@ -293,7 +288,7 @@ static void test_existing_member_over_a_lowered_limit(void **st)
   (void)st;
   char body[16384];
   json_decref(op_callf(srv.port, auth, 201, "POST", "{\"edition\":\"pro\"}", "/operator/v1/apps/%u/upgrade", app));
-  sleep_ms(500);
+  e2e_sleep_ms(500);
   for (int i = 0; i < 300; i += 100) import_n(i, i + 100);
   size_t off = (size_t)snprintf(body, sizeof body, "{\"Owner_Account\":\"u000\",\"Type\":\"Public\",\"Name\":\"big\","
                                                   "\"ApplyJoinOption\":\"FreeAccess\",\"MemberList\":[");
@@ -315,7 +310,7 @@ static void test_existing_member_over_a_lowered_limit(void **st)
   json_t *o = op_callf(srv.port, auth, 201, "POST", "{\"edition\":\"standard\"}", "/operator/v1/apps/%u/upgrade", app);
   assert_string_equal(jstr(o, "state.limits_of"), "standard");
   json_decref(o);
-  sleep_ms(500);
+  e2e_sleep_ms(500);
   /* an existing member again: Result 2, as under the limit */
   snprintf(body, sizeof body, "{\"GroupId\":\"%s\",\"MemberList\":[{\"Member_Account\":\"u005\"}]}", gid);
   r = rest("group_open_http_svc/add_group_member", body);

@@ -56,11 +56,6 @@ static json_t *rest(const char *cmd, const char *body)
 
 static int code_of(json_t *j) { return (int)json_integer_value(json_object_get(j, "ErrorCode")); }
 
-static void sleep_ms(int ms)
-{
-  struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-  nanosleep(&ts, NULL);
-}
 
 /* Wait (up to 30 s) until every writer job submitted so far has completed
  * (GET /healthz admission.inflight: submitted, done() not yet run). */
@@ -68,7 +63,7 @@ static void writer_drained(void)
 {
   for (int waited = 0; waited < 30000; waited += 10) {
     if (!e2e_healthz_stat(srv.port, "admission", "inflight")) return;
-    sleep_ms(10);
+    e2e_sleep_ms(10);
   }
   fail_msg("the writer's jobs did not complete");
 }
@@ -343,7 +338,7 @@ static void test_stress_slow_writer(void **st)
     snprintf(user, sizeof user, "s%d", u);
     const char *status = status_of(user);
     for (int waited = 0; strcmp(status, "Offline") && strcmp(status, "NoAccount") && waited < 10000; waited += 20) {
-      sleep_ms(20);
+      e2e_sleep_ms(20);
       status = status_of(user);
     }
     if (strcmp(status, "Offline") && strcmp(status, "NoAccount")) fail_msg("%s is %s", user, status);

@@ -21,11 +21,6 @@
 #include "e2e_msg.h"
 #include "store/store.h"
 
-static void sleep_ms(int ms)
-{
-  struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-  nanosleep(&ts, NULL);
-}
 
 /* Wait (up to 30 s) until `inflight` writer jobs are submitted and not
  * done, `queued` of them not yet taken by the writer thread. */
@@ -34,7 +29,7 @@ static void wait_writer(int port, long long inflight, long long queued)
   for (int waited = 0; waited < 30000; waited += 10) {
     if (e2e_healthz_stat(port, "admission", "inflight") == inflight && e2e_healthz_stat(port, "writer", "queued") == queued)
       return;
-    sleep_ms(10);
+    e2e_sleep_ms(10);
   }
   fail_msg("the writer never had %lld jobs in flight with %lld queued", inflight, queued);
 }
@@ -47,7 +42,7 @@ static void after_a_tick(int port)
 {
   long long jobs = e2e_healthz_stat(port, "writer", "jobs");
   int waited = 0;
-  while (e2e_healthz_stat(port, "writer", "jobs") == jobs && waited < 30000) { sleep_ms(5); waited += 5; }
+  while (e2e_healthz_stat(port, "writer", "jobs") == jobs && waited < 30000) { e2e_sleep_ms(5); waited += 5; }
   if (waited >= 30000) fail_msg("no meter job in 30 s");
   wait_writer(port, 0, 0);
 }

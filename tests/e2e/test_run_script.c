@@ -51,11 +51,6 @@ static void run_untrack(pid_t pid)
     if (running[i] == pid) running[i] = 0;
 }
 
-static void sleep_ms(int ms)
-{
-  struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-  nanosleep(&ts, NULL);
-}
 
 static char *slurp(const char *path)
 {
@@ -109,7 +104,7 @@ static const char *run_banner(run_t *r, int *exited, int *status)
     }
     const char *o = slurp(r->out);
     if (strstr(o, "Stop: Ctrl-C")) return o;
-    sleep_ms(10);
+    e2e_sleep_ms(10);
   }
   fail_msg("run.sh printed no banner: %s", slurp(r->err));
   return NULL;
@@ -159,7 +154,7 @@ static int stop_runs(void **st)
     kill(pid, SIGTERM);
     for (int waited = 0; waitpid(pid, &status, WNOHANG) == 0; waited += 10) {
       if (waited == 20000) { kill(pid, SIGKILL); waitpid(pid, &status, 0); break; }
-      sleep_ms(10);
+      e2e_sleep_ms(10);
     }
     running[i] = 0;
   }

@@ -21,11 +21,6 @@
 #include "e2e.h"
 #include "store/store.h"
 
-static void sleep_ms(int ms)
-{
-  struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-  nanosleep(&ts, NULL);
-}
 
 static int code_of(const char *body)
 {
@@ -75,7 +70,7 @@ static void test_writer_queue_full(void **st)
     char b[64];
     snprintf(b, sizeof b, "{\"UserID\":\"u%d\"}", i + 1);
     fd[i] = v4_send(srv.port, app, key, "im_open_login_svc/account_import", b);
-    sleep_ms(300);
+    e2e_sleep_ms(300);
   }
   assert_int_equal(e2e_http_read(fd[4], body, sizeof body, 2000), 200);
   assert_int_equal(code_of(body), 60018);
@@ -136,7 +131,7 @@ static int64_t wait_code(const e2e_server_t *srv, uint32_t app, const char *key,
     int c = v4_code(srv, app, key, "im_open_login_svc/account_check", "{\"CheckItem\":[{\"UserID\":\"x\"}]}");
     if (c == want) return now_ms() - t0;
     if (now_ms() - t0 > limit_ms) fail_msg("still %d after %lld ms (want %d)", c, (long long)limit_ms, want);
-    sleep_ms(20);
+    e2e_sleep_ms(20);
   }
 }
 
@@ -164,7 +159,7 @@ static void wait_log(const e2e_server_t *srv, const char *needle, int64_t limit_
     free(log);
     if (found) return;
     if (now_ms() - t0 > limit_ms) fail_msg("the server log has no \"%s\" after %lld ms", needle, (long long)limit_ms);
-    sleep_ms(20);
+    e2e_sleep_ms(20);
   }
 }
 
@@ -263,9 +258,9 @@ static void test_unknown_app_flood(void **st)
    * second */
   json_t *h0 = NULL;
   for (int tries = 0; tries < 20; tries++) {
-    sleep_ms(300);
+    e2e_sleep_ms(300);
     json_t *a = healthz(&srv);
-    sleep_ms(1000);
+    e2e_sleep_ms(1000);
     json_t *b = healthz(&srv);
     int idle = hz(a, "writer", "jobs") == hz(b, "writer", "jobs");
     json_decref(a);
@@ -280,7 +275,7 @@ static void test_unknown_app_flood(void **st)
       char v[16];
       snprintf(v, sizeof v, "%d", i);
       assert_int_equal(store_meta_set(other, "e2e_flood", v), 0);
-      sleep_ms(5);
+      e2e_sleep_ms(5);
     }
     assert_int_equal(v4_code(&srv, app + 1000 + (uint32_t)i, key, "im_open_login_svc/account_import", "{\"UserID\":\"a\"}"), 70020);
   }

@@ -178,11 +178,6 @@ static int teardown_idle(void **st)
   return teardown(st);
 }
 
-static void sleep_ms(int ms)
-{
-  struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-  nanosleep(&ts, NULL);
-}
 
 static void test_paused_pinging_client_stays_open(void **st)
 {
@@ -192,18 +187,18 @@ static void test_paused_pinging_client_stays_open(void **st)
   import_users(srv.port, app, key, users);
   wsc_t a;
   assert_int_equal(wsc_login(&a, srv.port, app, key, "idle_a", "Web"), 0);
-  for (int waited = 0; healthz_int("admission", "inflight") && waited < 30000; waited += 10) sleep_ms(10);
+  for (int waited = 0; healthz_int("admission", "inflight") && waited < 30000; waited += 10) e2e_sleep_ms(10);
   e2e_sync_hold(hold, 1); /* from now on no job completes: the send below stays in flight */
   json_int_t pauses0 = healthz_int("admission", "pauses");
   assert_int_equal(e2e_ws_send_text(a.fd, "{\"id\":999,\"op\":\"send\",\"to\":\"idle_b\",\"body\":[{\"MsgType\":"
                                           "\"TIMTextElem\",\"MsgContent\":{\"Text\":\"held\"}}]}"), 0);
-  for (int waited = 0; healthz_int("admission", "inflight") < 1 && waited < 10000; waited += 10) sleep_ms(10);
+  for (int waited = 0; healthz_int("admission", "inflight") < 1 && waited < 10000; waited += 10) e2e_sleep_ms(10);
   /* the send, and maybe the meter's job of the server's 1 s tick (a writer job too, held with it) */
   assert_true(healthz_int("admission", "inflight") >= 1);
   /* three idle timeouts of pings: the first read finds the watermark reached, the connection is paused */
   for (int i = 0; i < 12; i++) {
     assert_int_equal(e2e_ws_send_frame(a.fd, 9, 1, "hi", 2, 1), 0);
-    sleep_ms(250);
+    e2e_sleep_ms(250);
   }
   assert_true(healthz_int("admission", "pauses") > pauses0);
   assert_int_equal(healthz_int("admission", "paused"), 1);
@@ -261,7 +256,7 @@ static void test_big_messages_weigh_more(void **st)
     snprintf(user, sizeof user, "big_%d", i);
     assert_int_equal(wsc_login(&c[i], srv.port, app, key, user, "Web"), 0);
   }
-  for (int waited = 0; healthz_int("admission", "inflight") && waited < 30000; waited += 10) sleep_ms(10);
+  for (int waited = 0; healthz_int("admission", "inflight") && waited < 30000; waited += 10) e2e_sleep_ms(10);
   e2e_sync_hold(hold, 1);
   json_int_t pauses0 = healthz_int("admission", "pauses");
   for (int k = 0; k < BIG_SENDS; k++)
@@ -270,7 +265,7 @@ static void test_big_messages_weigh_more(void **st)
   json_int_t n = -1, last = -2;
   for (int waited = 0; (n != last || n < 1) && waited < 20000; waited += 200) {
     last = n;
-    sleep_ms(200);
+    e2e_sleep_ms(200);
     n = healthz_int("admission", "inflight");
   }
   json_int_t bytes = healthz_int("admission", "inflight_bytes");
@@ -308,7 +303,7 @@ static void test_big_messages_weigh_more(void **st)
       json_decref(o);
     }
   }
-  for (int waited = 0; healthz_int("admission", "inflight") && waited < 30000; waited += 10) sleep_ms(10);
+  for (int waited = 0; healthz_int("admission", "inflight") && waited < 30000; waited += 10) e2e_sleep_ms(10);
   assert_int_equal(healthz_int("admission", "inflight_bytes"), 0);
   assert_true(healthz_int("admission", "inflight_bytes_max") >= bytes);
   for (int i = 0; i < BIG_CONNS; i++) wsc_close(&c[i]);
@@ -347,7 +342,7 @@ static void test_inflight_cap_per_connection(void **st)
   import_users(srv.port, app, key, users); /* 64 peers: one conversation's held rows make each dedupe walk longer */
   wsc_t a;
   assert_int_equal(wsc_login(&a, srv.port, app, key, "cap_a", "Web"), 0);
-  for (int waited = 0; healthz_int("admission", "inflight") && waited < 30000; waited += 10) sleep_ms(10);
+  for (int waited = 0; healthz_int("admission", "inflight") && waited < 30000; waited += 10) e2e_sleep_ms(10);
   e2e_sync_hold(hold, 1);
   static char msg[256], buf[1 << 16];
   int refused = 0, ok = 0, op = 0, cc = 0;

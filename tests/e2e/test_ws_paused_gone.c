@@ -54,11 +54,6 @@ static int teardown(void **st)
   return e2e_finish(&srv);
 }
 
-static void sleep_ms(int ms)
-{
-  struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-  nanosleep(&ts, NULL);
-}
 
 /* "Online" or "Offline" (as the REST API reports it) into out. */
 static void status_of(const char *user, char *out, size_t cap)
@@ -78,14 +73,14 @@ static void at_watermark(wsc_t *a, const char *user, const char *peer)
   const char *users[] = { peer, NULL };
   import_users(srv.port, app, key, users);
   assert_int_equal(wsc_login(a, srv.port, app, key, user, "Web"), 0);
-  for (int waited = 0; e2e_healthz_stat(srv.port, "admission", "inflight") && waited < 30000; waited += 10) sleep_ms(10);
+  for (int waited = 0; e2e_healthz_stat(srv.port, "admission", "inflight") && waited < 30000; waited += 10) e2e_sleep_ms(10);
   e2e_sync_hold(hold, 1); /* from now on no job completes: the send below stays in flight */
   char msg[256];
   snprintf(msg, sizeof msg,
            "{\"id\":1,\"op\":\"send\",\"to\":\"%s\",\"body\":[{\"MsgType\":\"TIMTextElem\",\"MsgContent\":{\"Text\":\"held\"}}]}",
            peer);
   assert_int_equal(e2e_ws_send_text(a->fd, msg), 0);
-  for (int waited = 0; e2e_healthz_stat(srv.port, "admission", "inflight") < 1 && waited < 10000; waited += 10) sleep_ms(10);
+  for (int waited = 0; e2e_healthz_stat(srv.port, "admission", "inflight") < 1 && waited < 10000; waited += 10) e2e_sleep_ms(10);
   /* the send, and maybe the meter's job of the server's 1 s tick (a writer job too, held with it) */
   assert_true(e2e_healthz_stat(srv.port, "admission", "inflight") >= 1);
   char st[32];
@@ -99,7 +94,7 @@ static void paused_client(wsc_t *a, const char *user, const char *peer)
 {
   at_watermark(a, user, peer);
   assert_int_equal(e2e_ws_send_frame(a->fd, 9, 1, "hi", 2, 1), 0);
-  for (int waited = 0; e2e_healthz_stat(srv.port, "admission", "paused") < 1 && waited < 10000; waited += 10) sleep_ms(10);
+  for (int waited = 0; e2e_healthz_stat(srv.port, "admission", "paused") < 1 && waited < 10000; waited += 10) e2e_sleep_ms(10);
   assert_int_equal(e2e_healthz_stat(srv.port, "admission", "paused"), 1);
 }
 
@@ -110,7 +105,7 @@ static void expect_offline(const char *user, const char *how)
   for (int waited = 0; waited < 10000; waited += 20) {
     status_of(user, st, sizeof st);
     if (!strcmp(st, "Offline")) break;
-    sleep_ms(20);
+    e2e_sleep_ms(20);
   }
   if (strcmp(st, "Offline"))
     fail_msg("%s: the client's socket is gone but %s is still %s", how, user, st);
@@ -128,7 +123,7 @@ static void release_and_check(const char *peer)
     inflight = e2e_healthz_stat(srv.port, "admission", "inflight");
     paused = e2e_healthz_stat(srv.port, "admission", "paused");
     if (!inflight && !paused) break;
-    sleep_ms(10);
+    e2e_sleep_ms(10);
   }
   assert_int_equal(inflight, 0);
   assert_int_equal(paused, 0);
@@ -171,7 +166,7 @@ static void test_client_closes_with_the_frame_that_pauses_it(void **st)
   assert_int_equal(kill(srv.pid, SIGSTOP), 0); /* the ping and the FIN reach the server together */
   assert_int_equal(e2e_ws_send_frame(a.fd, 9, 1, "hi", 2, 1), 0);
   wsc_close(&a);
-  sleep_ms(100); /* both are in the server's socket (loopback: delivered by the time send returns) */
+  e2e_sleep_ms(100); /* both are in the server's socket (loopback: delivered by the time send returns) */
   assert_int_equal(kill(srv.pid, SIGCONT), 0);
   expect_offline("gone_last", "close (FIN) with the frame that pauses it");
   release_and_check("gone_last_peer");
@@ -182,14 +177,14 @@ static void test_client_closes_after_a_silent_frame(void **st)
   (void)st;
   wsc_t a;
   assert_int_equal(wsc_login(&a, srv.port, app, key, "gone_pong", "Web"), 0);
-  for (int waited = 0; e2e_healthz_stat(srv.port, "admission", "inflight") && waited < 30000; waited += 10) sleep_ms(10); /* not paused: nothing in flight */
+  for (int waited = 0; e2e_healthz_stat(srv.port, "admission", "inflight") && waited < 30000; waited += 10) e2e_sleep_ms(10); /* not paused: nothing in flight */
   char st_now[32];
   status_of("gone_pong", st_now, sizeof st_now);
   assert_string_equal(st_now, "Online");
   assert_int_equal(kill(srv.pid, SIGSTOP), 0);
   assert_int_equal(e2e_ws_send_frame(a.fd, 0xA, 1, "hb", 2, 1), 0); /* a pong: no answer, nothing written back */
   wsc_close(&a);
-  sleep_ms(100);
+  e2e_sleep_ms(100);
   assert_int_equal(kill(srv.pid, SIGCONT), 0);
   expect_offline("gone_pong", "close (FIN) right after a pong");
 }

@@ -61,11 +61,6 @@ static int teardown(void **st)
   return e2e_finish(&srv);
 }
 
-static void sleep_ms(int ms)
-{
-  struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-  nanosleep(&ts, NULL);
-}
 
 /* The flood: FLOOD frames (ids 1..FLOOD), history of `peer` and the
  * conversation list alternately, encoded back to back; *len set. */
@@ -242,7 +237,7 @@ static void test_close_while_paused(void **st)
   wsc_t a, b;
   assert_int_equal(wsc_login(&a, srv.port, app, key, "gone_a", "Web"), 0);
   assert_int_equal(wsc_login(&b, srv.port, app, key, "gone_b", "Web"), 0);
-  for (int waited = 0; e2e_healthz_stat(srv.port, "admission", "inflight") && waited < 30000; waited += 10) sleep_ms(10);
+  for (int waited = 0; e2e_healthz_stat(srv.port, "admission", "inflight") && waited < 30000; waited += 10) e2e_sleep_ms(10);
   e2e_sync_hold(hold, 1); /* from now on no writer job completes */
   char msg[256];
   for (int k = 1; k <= 4 * CAP; k++) {
@@ -250,15 +245,15 @@ static void test_close_while_paused(void **st)
     assert_int_equal(e2e_ws_send_text(a.fd, msg), 0);
   }
   int waited = 0;
-  while (e2e_healthz_stat(srv.port, "admission", "conn_paused") < 1 && waited < 20000) { sleep_ms(10); waited += 10; }
+  while (e2e_healthz_stat(srv.port, "admission", "conn_paused") < 1 && waited < 20000) { e2e_sleep_ms(10); waited += 10; }
   assert_int_equal(e2e_healthz_stat(srv.port, "admission", "conn_paused"), 1);
   /* CAP + 1 sends read (the one past the cap paused it), the rest wait unread */
   assert_int_equal(e2e_healthz_stat(srv.port, "admission", "inflight"), CAP + 1);
   wsc_close(&a); /* its unread frames are dropped with it */
-  for (waited = 0; e2e_healthz_stat(srv.port, "admission", "conn_paused") && waited < 20000; waited += 10) sleep_ms(10);
+  for (waited = 0; e2e_healthz_stat(srv.port, "admission", "conn_paused") && waited < 20000; waited += 10) e2e_sleep_ms(10);
   assert_int_equal(e2e_healthz_stat(srv.port, "admission", "conn_paused"), 0);
   e2e_sync_hold(hold, 0); /* the held sends complete for a connection that is gone */
-  for (waited = 0; e2e_healthz_stat(srv.port, "admission", "inflight") && waited < 30000; waited += 10) sleep_ms(10);
+  for (waited = 0; e2e_healthz_stat(srv.port, "admission", "inflight") && waited < 30000; waited += 10) e2e_sleep_ms(10);
   json_t *r = wsc_rpc(&b, "send", "\"to\":\"gone_a\",\"body\":" TEXT("after"));
   assert_non_null(r);
   assert_int_equal(jint(r, "code"), 0);

@@ -67,17 +67,12 @@ static int teardown(void **st)
   return e2e_finish(&srv);
 }
 
-static void sleep_ms(int ms)
-{
-  struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-  nanosleep(&ts, NULL);
-}
 
 /* GET /healthz section.field until it is at least `want` (30 s at most); its last value. */
 static long long wait_stat(const char *section, const char *field, long long want)
 {
   long long v = 0;
-  for (int waited = 0; (v = e2e_healthz_stat(srv.port, section, field)) < want && waited < 30000; waited += 10) sleep_ms(10);
+  for (int waited = 0; (v = e2e_healthz_stat(srv.port, section, field)) < want && waited < 30000; waited += 10) e2e_sleep_ms(10);
   return v;
 }
 
@@ -137,7 +132,7 @@ static void test_floods_do_not_starve_others(void **st)
   for (int waited = 0; waited < 30000; waited += 10) {
     if (e2e_healthz_stat(srv.port, "admission", "conn_paused") == FLOODERS) break;
     if (e2e_healthz_stat(srv.port, "reader", "refused") > 0) break;
-    sleep_ms(10);
+    e2e_sleep_ms(10);
   }
   long long queued = e2e_healthz_stat(srv.port, "reader", "queued");
   print_message("the flood queued %lld reads, %lld connections paused, %lld refused\n", queued - queued0,
@@ -157,7 +152,7 @@ static void test_floods_do_not_starve_others(void **st)
   assert_int_equal(e2e_send(rest, req, (size_t)n), 0);
   /* both wait in the queue (a refused one is answered at once, queued nothing) */
   long long q = queued;
-  for (int waited = 0; (q = e2e_healthz_stat(srv.port, "reader", "queued")) < queued + 2 && waited < 10000; waited += 10) sleep_ms(10);
+  for (int waited = 0; (q = e2e_healthz_stat(srv.port, "reader", "queued")) < queued + 2 && waited < 10000; waited += 10) e2e_sleep_ms(10);
 
   e2e_sync_hold(hold, 0);
   char seen[FLOODERS][FLOOD_EACH + 1];

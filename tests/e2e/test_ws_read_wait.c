@@ -68,11 +68,6 @@ static int teardown(void **st)
   return e2e_finish(&srv);
 }
 
-static void sleep_ms(int ms)
-{
-  struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-  nanosleep(&ts, NULL);
-}
 
 /* GET /healthz section.field, or -1 when the server has no such field (before §120). */
 static long long hz(const char *section, const char *field)
@@ -93,7 +88,7 @@ static void wait_full(long long waiting)
   for (int waited = 0; waited < 30000; waited += 10) {
     long long parked = hz("admission", "read_parked");
     if (hz("reader", "queued") >= CAP && (parked > 0 ? parked : 0) + hz("reader", "refused") >= waiting) return;
-    sleep_ms(10);
+    e2e_sleep_ms(10);
   }
   fail_msg("the queue did not fill: queued %lld, parked %lld, refused %lld", hz("reader", "queued"),
            hz("admission", "read_parked"), hz("reader", "refused"));
@@ -235,7 +230,7 @@ static void test_parked_closes(void **st)
   long long parked0 = hz("admission", "read_parked");
   park_sync(&x, parked0);
   wsc_close(&x); /* its request dropped, its hold released (ASan: nothing leaks) */
-  for (int waited = 0; waited < 30000 && hz("admission", "read_parked") > parked0; waited += 10) sleep_ms(10);
+  for (int waited = 0; waited < 30000 && hz("admission", "read_parked") > parked0; waited += 10) e2e_sleep_ms(10);
   assert_int_equal(hz("admission", "read_parked"), parked0);
   drain_fill(f);
 }

@@ -47,12 +47,6 @@ void e2e_dir_init(e2e_server_t *srv)
   snprintf(srv->bin, sizeof srv->bin, "%s", e2e_bin());
 }
 
-static void sleep_ms(int ms)
-{
-  struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-  nanosleep(&ts, NULL);
-}
-
 int e2e_server_start(e2e_server_t *srv, const char *const *extra)
 {
   char port_file[300];
@@ -88,7 +82,7 @@ int e2e_server_start(e2e_server_t *srv, const char *const *extra)
     }
     int st;
     if (waitpid(pid, &st, WNOHANG) == pid) { srv->pid = 0; return -1; }
-    sleep_ms(10);
+    e2e_sleep_ms(10);
   }
   e2e_server_kill(srv);
   return -1;
@@ -110,7 +104,7 @@ int e2e_server_wait_exit(e2e_server_t *srv)
       srv->pid = 0;
       return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
     }
-    sleep_ms(10);
+    e2e_sleep_ms(10);
   }
   e2e_server_kill(srv);
   return -1;
@@ -252,7 +246,7 @@ int e2e_wait_job_runs(const e2e_server_t *srv, const char *job, int k)
   int want = e2e_job_runs(srv, job) + k;
   for (int i = 0; i < 400; i++) {
     if (e2e_job_runs(srv, job) >= want) return 0;
-    sleep_ms(25);
+    e2e_sleep_ms(25);
   }
   return e2e_job_runs(srv, job) >= want ? 0 : -1;
 }
@@ -262,6 +256,12 @@ uint64_t e2e_now_ms(void)
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void e2e_sleep_ms(int ms)
+{
+  struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+  nanosleep(&ts, NULL);
 }
 
 int e2e_connect(int port)

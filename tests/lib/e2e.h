@@ -84,6 +84,8 @@ int e2e_wait_job_runs(const e2e_server_t *srv, const char *job, int k);
 /* Connect to 127.0.0.1:port; returns fd or -1. */
 /* Milliseconds of the monotonic clock: for the durations a test waits or measures. */
 uint64_t e2e_now_ms(void);
+/* Sleep ms milliseconds (a poll's pause between two looks at what the server did). */
+void e2e_sleep_ms(int ms);
 int e2e_connect(int port);
 /* A loopback connection whose receive buffer is small (4 KiB) from the start
  * (set before connect: shrinking it after the window was advertised makes
