@@ -52,12 +52,7 @@ static char hold[128];
 static int setup(void **st)
 {
   (void)st;
-  snprintf(hold, sizeof hold, "/tmp/imcloud-share-rhold-%d", (int)getpid());
-  unlink(hold);
-  setenv("IMCLOUD_TEST_READER_HOLD", hold, 1); /* the server inherits it */
-  int rc = e2e_start(&srv, "singapore", &app, key, NULL);
-  unsetenv("IMCLOUD_TEST_READER_HOLD");
-  return rc;
+  return e2e_start_reader_held(&srv, hold, sizeof hold, "share", "singapore", &app, key, NULL);
 }
 
 static int teardown(void **st)

@@ -52,13 +52,8 @@ static char hold[128];
 static int setup(void **st)
 {
   (void)st;
-  snprintf(hold, sizeof hold, "/tmp/imcloud-rwait-rhold-%d", (int)getpid());
-  unlink(hold);
-  setenv("IMCLOUD_TEST_READER_HOLD", hold, 1); /* the server inherits it */
   const char *args[] = { "--reader-max-jobs", "8", "--reader-threads", "1", NULL };
-  int rc = e2e_start(&srv, "singapore", &app, key, args);
-  unsetenv("IMCLOUD_TEST_READER_HOLD");
-  return rc;
+  return e2e_start_reader_held(&srv, hold, sizeof hold, "rwait", "singapore", &app, key, args);
 }
 
 static int teardown(void **st)

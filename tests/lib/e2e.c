@@ -573,6 +573,17 @@ int e2e_start_sync_held(e2e_server_t *srv, char *hold, size_t cap, const char *t
   return rc;
 }
 
+int e2e_start_reader_held(e2e_server_t *srv, char *hold, size_t cap, const char *tag, const char *region,
+                          uint32_t *sdkappid, char *key, const char *const *extra_args)
+{
+  snprintf(hold, cap, "/tmp/imcloud-%s-rhold-%d", tag, (int)getpid());
+  unlink(hold);
+  setenv("IMCLOUD_TEST_READER_HOLD", hold, 1); /* the server inherits it */
+  int rc = e2e_start(srv, region, sdkappid, key, extra_args);
+  unsetenv("IMCLOUD_TEST_READER_HOLD");
+  return rc;
+}
+
 void e2e_sync_hold(const char *hold, int on)
 {
   if (!on) { unlink(hold); return; }

@@ -48,6 +48,10 @@ int e2e_finish(e2e_server_t *srv);
  * server (and the CLI of its setup) sees it. 0 or -1. */
 int e2e_start_sync_held(e2e_server_t *srv, char *hold, size_t cap, const char *tag, const char *region,
                         uint32_t *sdkappid, char *key, const char *const *extra_args);
+/* The same for the reader pool's hook IMCLOUD_TEST_READER_HOLD (src/store/store_reader.h): while the file
+ * /tmp/imcloud-<tag>-rhold-<pid> exists no reader thread takes a job; held and released with e2e_sync_hold. */
+int e2e_start_reader_held(e2e_server_t *srv, char *hold, size_t cap, const char *tag, const char *region,
+                          uint32_t *sdkappid, char *key, const char *const *extra_args);
 /* Its first step alone, for a setup of the caller's (e2e_op.h op_start_sync_held): the hook's file named in
  * hold (removed) and the variable set; unsetenv("IMCLOUD_TEST_SYNC_HOLD") once the server runs. */
 void e2e_sync_hold_env(char *hold, size_t cap, const char *tag);
