@@ -359,29 +359,4 @@ int store_wal_sync(int fd)
 
 int store_wal_counted(store_t *s) { return sq__vfs_is(store__sqlite_db(s)); }
 
-int store_cache_set_kib(store_t *s, int64_t kib)
-{
-  char sql[64];
-  snprintf(sql, sizeof sql, "PRAGMA cache_size=-%lld", (long long)kib);
-  return sqlite3_exec(store__sqlite_db(s), sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : IMC_E_IO;
-}
-
-/* A one-integer PRAGMA's value, 0 if it cannot be read. */
-static int64_t pragma_i64(sqlite3 *db, const char *sql)
-{
-  sqlite3_stmt *st = NULL;
-  int64_t v = 0;
-  if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-    v = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  return v;
-}
-
-int64_t store_cache_kib(store_t *s)
-{
-  sqlite3 *db = store__sqlite_db(s);
-  int64_t v = pragma_i64(db, "PRAGMA cache_size");
-  return v < 0 ? -v : v * pragma_i64(db, "PRAGMA page_size") / 1024; /* negative: KiB; positive: pages */
-}
-
 uint64_t store_wal_writes(void) { return sq__vfs_wal_writes(); }

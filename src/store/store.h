@@ -229,6 +229,12 @@ int store_open(const char *data_dir, store_t **out);
  * IMC_E_CONFIG otherwise, IMC_E_IO if the database cannot be opened. */
 int store_open_reader(const char *data_dir, store_t **out);
 void store_close(store_t *s);
+/* The page cache of connection s: at most kib KiB (SQLite: PRAGMA
+ * cache_size=-kib; store_open sets 64 MiB). store_cache_kib: its bound now,
+ * in KiB as the connection reports it (0 if it cannot be read). The caller
+ * owns s (no other thread uses it meanwhile). 0, or IMC_E_IO. */
+int store_cache_set_kib(store_t *s, int64_t kib);
+int64_t store_cache_kib(store_t *s);
 
 /* Run transaction-control SQL (BEGIN IMMEDIATE, COMMIT, ROLLBACK, SAVEPOINT x,
  * RELEASE x, ROLLBACK TO x). IMC_E_BUSY if the database stayed locked. */

@@ -183,12 +183,6 @@ int store_wal_sync_open(store_t *s, int *fd);
  * the file was unlinked; what it covered is not known to be durable. Any
  * thread; fd must stay open meanwhile. */
 int store_wal_sync(int fd);
-/* The page cache of connection s: at most kib KiB (SQLite: PRAGMA
- * cache_size=-kib). store_cache_kib: its bound now, in KiB as the
- * connection reports it (0 if it cannot be read). The caller owns s (no
- * other thread uses it meanwhile). 0, or IMC_E_IO. */
-int store_cache_set_kib(store_t *s, int64_t kib);
-int64_t store_cache_kib(store_t *s);
 /* Whether the WAL writes of s (a writing connection) are counted, i.e. s
  * was opened through the coalescing VFS (sqlite_vfs.h): 1 or 0. */
 int store_wal_counted(store_t *s);
