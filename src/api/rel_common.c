@@ -329,11 +329,13 @@ static int64_t own_seq(const relreq_t *by, uint32_t holder_no, const char *seq_k
  * other (§119): memory's value plus one, put in memory at once; when by is the holder's own purge (a's row naming
  * b in [a, b]) its record is empty until by's undo, and its requests wait in the deletion gate, so the value by's
  * deletion recorded plus one, put in memory by rel_account_held_apply. 0 or IMC_E_NOMEM (nothing kept). */
-static int held_add(relreq_t *rr, const rel_op_t *op, size_t e, const relreq_t *by, const char *user_id)
+static int held_add(relreq_t *rr, u64map_t *seen, const rel_op_t *op, size_t e, const relreq_t *by,
+                    const char *user_id)
 {
   int ref = ref_of(op->kind);
-  for (size_t i = 0; i < rr->nheld; i++)
-    if (rr->held[i].holder_no == op->user_no && rr->held[i].ref == ref) return 0;
+  uint64_t k = (uint64_t)op->user_no << 8 | (uint64_t)(ref + 1); /* never 0 */
+  if (u64map_get(seen, k)) return 0; /* kept already (one map lookup: a purge may name every user of the app) */
+  if (u64map_put(seen, k, seen)) return IMC_E_NOMEM;
   rel_held_t *h = realloc(rr->held, (rr->nheld + 1) * sizeof *h);
   if (!h) return IMC_E_NOMEM;
   rr->held = h;
@@ -377,6 +379,8 @@ static int purge_earlier(relreq_t *rr, uint32_t app, uint32_t user_no, const cha
                          size_t n)
 {
   int rc = 0;
+  u64map_t seen; /* (holder, kind) kept in rr->held */
+  u64map_init(&seen);
   for (size_t i = 0; i < n && !rc; i++)
     for (size_t k = 0; earlier[i] && k < earlier[i]->txn.n && !rc; k++) {
       const rel_op_t *op = &earlier[i]->txn.ops[k];
@@ -384,8 +388,9 @@ static int purge_earlier(relreq_t *rr, uint32_t app, uint32_t user_no, const cha
       int other = op->user_no != user_no && op->user_no != 0 && user_id && ref_of(op->kind) >= 0 &&
                   !strcmp(op->key, user_id);
       if (op->user_no == user_no || other) rc = rel_txn_del_stored(&rr->txn, app, op->user_no, (rel_kind_t)op->kind, op->key);
-      if (!rc && other && op->had_old) rc = held_add(rr, op, i, earlier[i], user_id);
+      if (!rc && other && op->had_old) rc = held_add(rr, &seen, op, i, earlier[i], user_id);
     }
+  u64map_free(&seen);
   return rc;
 }
 
