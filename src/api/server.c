@@ -30,6 +30,7 @@
 #include <malloc.h>
 #endif
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,6 +156,14 @@ static void healthz(api_srv_t *srv, net_req_t *req)
   api_field_put(json_object_get(o, "admission"), "read_parked", json_integer((json_int_t)srv->read_wait.parked), &bad);
   api_field_put(json_object_get(o, "admission"), "read_waits", json_integer((json_int_t)srv->read_wait.waits), &bad);
   api_field_put(json_object_get(o, "admission"), "conn_inflight_max", json_integer((json_int_t)srv->cfg->ws_conn_inflight_max), &bad);
+  struct rlimit nofile; /* read now: the limit the next accept meets */
+  json_int_t open_files = getrlimit(RLIMIT_NOFILE, &nofile) ? -1
+                        : nofile.rlim_cur == RLIM_INFINITY ? -1 : (json_int_t)nofile.rlim_cur;
+  api_field_put(o, "connections", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "open", (json_int_t)ns.connections,
+                                            "websockets", (json_int_t)ns.websockets, "max_websockets",
+                                            (json_int_t)ns.max_websockets, "open_files", open_files, "ws_refused",
+                                            (json_int_t)ns.ws_refused_full, "refused_no_fd", (json_int_t)ns.refused_no_fd,
+                                            "accept_pauses", (json_int_t)ns.accept_pauses), &bad);
   api_field_put(o, "ws_out", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "writes", (json_int_t)ns.ws_writes,
                                        "frames", (json_int_t)ns.ws_frames, "bytes", (json_int_t)ns.bytes_out,
                                        "close_timeouts", (json_int_t)ns.ws_close_timeouts, "queued_bytes",
@@ -661,6 +670,15 @@ int api_serve(const api_cfg_t *cfg)
   api_net_cfg(cfg, &ncfg);
   ncfg.host = host;
   ncfg.port = port;
+  /* before any thread: the soft open-files limit up to the hard one, and the
+   * WebSockets it leaves room for (docs/decisions/connection-limits.md) */
+  unsigned fd_limit = net_fd_limit_raise();
+  size_t ws_cap_auto = fd_limit ? net_ws_cap_default(fd_limit) : 0;
+  ncfg.max_websockets = cfg->max_websockets ? (size_t)cfg->max_websockets : ws_cap_auto;
+  if (cfg->max_websockets && ws_cap_auto && ncfg.max_websockets > ws_cap_auto)
+    IMC_WARN("server", "msg=\"max_websockets leaves fewer descriptors than the default reserve for the store's files and "
+             "HTTP clients: past the open-files limit new connections are refused 503\" max_websockets=%zu open_files=%u "
+             "default=%zu", ncfg.max_websockets, fd_limit, ws_cap_auto);
   /* the address first: a server that cannot listen creates nothing (no data
    * directory, database, operator token or access log) */
   int lfd;
@@ -729,8 +747,9 @@ int api_serve(const api_cfg_t *cfg)
   if (cfg->port_file[0] && write_port_file(cfg->port_file, bound))
     IMC_WARN("server", "msg=\"cannot write port file\" path=%s", cfg->port_file);
   char vq[160];
-  IMC_INFO("server", "msg=\"listening\" addr=%s:%d data=%s apps=%zu ws=%s version=%s", host, bound, cfg->data,
-           tenant_registry_app_count(srv.reg), cfg->ws_path, imc_log_q(vq, sizeof vq, imc_version_build()));
+  IMC_INFO("server", "msg=\"listening\" addr=%s:%d data=%s apps=%zu ws=%s version=%s open_files=%u max_websockets=%zu", host,
+           bound, cfg->data, tenant_registry_app_count(srv.reg), cfg->ws_path, imc_log_q(vq, sizeof vq, imc_version_build()),
+           fd_limit, ncfg.max_websockets);
   imc_log_level_t lvl; /* listening: the configured level from now on (cli_serve started at most at error) */
   if (!imc_log_level_parse(cfg->log_level, &lvl)) imc_log_level = lvl;
   uv_timer_init(&loop, &srv.tick);

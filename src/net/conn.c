@@ -467,7 +467,7 @@ static void run_again(net_server_t *s)
 static void accept_pause(net_server_t *s)
 {
   struct epoll_event ev = { .events = 0, .data.ptr = s };
-  if (!epoll_ctl(s->ep, EPOLL_CTL_MOD, s->lfd, &ev)) s->accept_paused = 1;
+  if (!epoll_ctl(s->ep, EPOLL_CTL_MOD, s->lfd, &ev)) { s->accept_paused = 1; s->accept_pauses++; }
 }
 
 static void accept_resume(net_server_t *s)
@@ -507,7 +507,10 @@ static void accept_some(net_server_t *s)
          * count is then zero) */
         size_t reaped = net__linger_reap(s);
         if (reaped) { IMC_INFO("net", "msg=\"lingering connections closed\" n=%zu err=%s", reaped, strerror(errno)); continue; }
-        IMC_WARN("net", "msg=\"accept paused\" err=%s", strerror(errno));
+        int e = errno, r = net__refuse_no_fd(s); /* the client answered 503 rather than left waiting */
+        if (r > 0) continue;
+        if (r < 0) return; /* nobody was waiting after all */
+        IMC_WARN("net", "msg=\"accept paused\" err=%s", strerror(e));
         accept_pause(s); /* level-triggered: retrying now would spin */
       }
       return;
@@ -658,11 +661,14 @@ int net_server_start_fd(uv_loop_t *loop, const net_cfg_t *cfg, const net_handler
   if (!s->cfg.wheel_tick_ms) s->cfg.wheel_tick_ms = NET_WHEEL_TICK_MS; /* a divisor */
   s->h = *h;
   s->lfd = lfd;
+  s->spare_fd = -1;
+  net__fd_spare_open(s); /* without it, out of descriptors pauses accepting (fdlimit.c) */
   struct epoll_event ev = { .events = EPOLLIN, .data.ptr = s };
   if ((s->ep = epoll_create1(EPOLL_CLOEXEC)) < 0 || epoll_ctl(s->ep, EPOLL_CTL_ADD, lfd, &ev) ||
       uv_poll_init(loop, &s->ep_poll, s->ep)) {
     if (s->ep >= 0) close(s->ep);
     close(lfd);
+    net__fd_spare_close(s);
     free(s->rbuf);
     free(s);
     return IMC_E_IO;
@@ -702,6 +708,7 @@ void net_server_stop_accepting(net_server_t *s)
   s->listening = 0;
   close(s->lfd); /* also leaves the epoll set */
   s->lfd = -1;
+  net__fd_spare_close(s);
 }
 
 size_t net_server_requests_in_flight(const net_server_t *s) { return s->requests_in_flight; }
@@ -724,6 +731,10 @@ void net_server_stats(const net_server_t *s, net_stats_t *o)
   o->write_deferred = s->write_deferred;
   o->notice_deferred = s->notice_deferred;
   o->accept_deferred = s->accept_deferred;
+  o->ws_refused_full = s->ws_refused_full;
+  o->refused_no_fd = s->refused_no_fd;
+  o->accept_pauses = s->accept_pauses;
+  o->max_websockets = s->cfg.max_websockets;
   o->events = s->events;
   o->turns = s->turn_busy.n;
   o->turns_over_2ms = s->turns_over_2ms;

@@ -66,7 +66,7 @@ int net_server_start_socketless(uv_loop_t *loop, const net_cfg_t *cfg, const net
   s->cfg = *cfg;
   if (!s->cfg.wheel_tick_ms) s->cfg.wheel_tick_ms = NET_WHEEL_TICK_MS; /* a divisor (net__tick_now) */
   s->h = *h;
-  s->ep = s->lfd = -1;
+  s->ep = s->lfd = s->spare_fd = -1;
   uv_check_init(loop, &s->check);
   s->check.data = s;
   uv_check_start(&s->check, net__on_check);

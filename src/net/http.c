@@ -400,6 +400,10 @@ static void ws_upgrade(struct net_conn *c, net_req_t *r, char *rest, size_t rest
   int status = net__ws_check(r, c->srv->cfg.ws_path, accept, &why, &extra);
   if (!status && (h->head != r || h->npending != 1)) { status = 400; why = "a WebSocket handshake must not be pipelined behind unanswered requests"; }
   if (!status && h->stop) { status = 400; why = "websocket handshake: Connection: close"; }
+  if (!status && net__ws_full(c->srv)) { /* the descriptors left serve HTTP (fdlimit.c) */
+    fail_req(c, r, 503, IMC_E_WS_FULL, NULL, "Retry-After: 1\r\n", 0);
+    return;
+  }
   if (status) { fail_req(c, r, status, IMC_E_HTTP_PARSE, why, extra, 0); return; }
   static const char head[] = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                              "Sec-WebSocket-Accept: ";

@@ -95,6 +95,12 @@ typedef struct net_cfg {
    * loop once per tick. Default NET_WHEEL_TICK_MS (250); 0 = that. Tests
    * that must see no timer for a long time set it long. */
   uint32_t wheel_tick_ms;
+  /* WebSockets the server holds at most; 0 = no cap. An upgrade request
+   * past it is answered 503 with Retry-After: 1 and the error WS_FULL in the
+   * v4 envelope, and the connection closes; HTTP requests are served as
+   * before, so the descriptors the cap leaves keep REST and /healthz
+   * reachable (src/net/fdlimit.c, docs/decisions/connection-limits.md). */
+  size_t max_websockets;
   /* 0 (the default): an upgrade request on ws_path that the strict scanner
    * accepted whole in one read, in the plain shape clients send, is read
    * without http-parser (http.c, "Upgrade requests read directly"); 1:
@@ -162,6 +168,18 @@ void net_cfg_defaults(net_cfg_t *cfg);
  * IMC_E_ADDR_IN_USE (another process listens there), IMC_E_IO (bind/listen
  * failed otherwise), IMC_E_CONFIG (bad address), IMC_E_NOMEM. */
 int net_server_start(uv_loop_t *loop, const net_cfg_t *cfg, const net_handlers_t *h, net_server_t **out);
+/* The process's open-files limit: the soft RLIMIT_NOFILE raised to the
+ * hard one (at most /proc/sys/fs/nr_open, which setrlimit enforces), and
+ * the soft limit it then has (0 if it cannot be read; RLIM_INFINITY as
+ * UINT32_MAX). Nothing here uses select(), so the 1,024 a service manager
+ * leaves as the soft limit for select()'s sake only caps the connections.
+ * Call once, before the threads start (src/net/fdlimit.c). */
+unsigned net_fd_limit_raise(void);
+/* The WebSockets a server with an open-files limit of limit holds by
+ * default: limit less a reserve (limit / 4, at most NET_FD_RESERVE) for the
+ * store's files, the process's own descriptors and HTTP clients. */
+#define NET_FD_RESERVE 256
+size_t net_ws_cap_default(unsigned limit);
 /* The two halves of net_server_start, for a caller that must know the
  * address is free before it creates anything (imcloud serve binds, then
  * opens its data directory): net_listen binds and listens on cfg's host and
@@ -227,6 +245,12 @@ typedef struct net_stats {
    * shed because it passed cfg.ws_max_queued_total */
   uint64_t queued_mem, queued_mem_max, ws_shed;
   uint64_t read_deferred, write_deferred, notice_deferred, accept_deferred;
+  /* upgrades refused at cfg.max_websockets; connections refused because the
+   * process was out of descriptors (accepted on the spare descriptor,
+   * answered 503 NO_FDS, closed: fdlimit.c); accept pauses (out of
+   * descriptors with no spare to refuse on) */
+  uint64_t ws_refused_full, refused_no_fd, accept_pauses;
+  size_t max_websockets; /* cfg.max_websockets */
   uint64_t turns, turns_over_2ms, turns_over_5ms, turn_p50_us, turn_p99_us, turn_max_us;
 } net_stats_t;
 void net_server_stats(const net_server_t *s, net_stats_t *out);

@@ -197,6 +197,10 @@ struct net_server {
   int port;
   int listening;
   int accept_paused;            /* out of descriptors: accepting resumes on the next wheel tick */
+  int spare_fd;                 /* a /dev/null given up to accept a client and refuse it when out of descriptors
+                                   (fdlimit.c); -1 when not held */
+  uint64_t ws_refused_full, refused_no_fd, accept_pauses; /* net_stats_t */
+  uint64_t ws_full_logged_ms, no_fd_logged_ms, ws_full_logged, no_fd_logged; /* fdlimit.c refuse_log */
   int closing;                  /* net_server_close called (then 1 + server handles still closing) */
   size_t open_handles;          /* connections not yet freed */
   size_t requests_in_flight;
@@ -285,6 +289,16 @@ void net__linger_discard(struct net_conn *c, size_t n);
 /* Lingering c's deadline passed (conn.c fire): what waits in the kernel is
  * read first; c is closed, or given one more NET_LINGER_MS once (decision 83). */
 void net__linger_due(struct net_conn *c);
+/* fdlimit.c: the spare descriptor (opened when the server starts listening,
+ * closed when it stops); net__ws_full: 1 if an upgrade now would pass
+ * cfg.max_websockets (counted and logged as refused); net__refuse_no_fd, out
+ * of descriptors: accept one waiting client on the spare's slot and answer
+ * it 503 NO_FDS: 1 if one was refused, -1 if none was waiting, 0 if there is
+ * no spare (the caller pauses accepting). */
+void net__fd_spare_open(net_server_t *s);
+void net__fd_spare_close(net_server_t *s);
+int net__ws_full(net_server_t *s);
+int net__refuse_no_fd(net_server_t *s);
 /* Close every lingering connection now (out of descriptors). Returns how many. */
 size_t net__linger_reap(net_server_t *s);
 /* http.c: whether c's HTTP state asks for a lingering close (a reply that

@@ -38,6 +38,8 @@
   X(ADDR_IN_USE,          0,     "address already in use")                      \
   /* HTTP / REST envelope (rest-api-reference §1, §3.2) */                      \
   X(HTTP_PARSE,           60002, "HTTP parse error")                            \
+  X(WS_FULL,              60018, "the server holds its maximum of WebSocket connections (max_websockets); retry later") \
+  X(NO_FDS,               60018, "the server is out of file descriptors (its open-files limit); retry later") \
   X(JSON_PARSE,           60003, "JSON parse error")                            \
   X(REQ_IDENTIFIER,       60004, "identifier in the URL is missing or invalid")  \
   X(REQ_USERSIG,          60005, "usersig in the URL is missing or invalid")    \
