@@ -322,7 +322,7 @@ static int delete_run(store_t *s, void *arg)
   }
   for (int i = 0; i < b->n; i++) /* every item's: the sequences reserved for the holders are written (§119) */
     if ((rc = rel_account_held_write(s, b->item[i].rel, !b->item[i].rc, held_keep, b))) return rc;
-  return 0;
+  return imc_fault(IMC_FAULT_ACCOUNT_DELETE_JOB) ? IMC_E_IO : 0; /* a test's: the job fails after all of it (§122) */
 }
 
 static void delete_after(rest_ctx_t *c, int rc)

@@ -60,6 +60,10 @@ typedef enum {
                                 * the check phase's REST-only pass (net__take_http) meets it and defers it to
                                 * srv->again, read by the next turn's idle phase (on_again). Not a failure: the
                                 * order the race between a frame and the check phase gives, made certain */
+  IMC_FAULT_ACCOUNT_DELETE_JOB, /* "account_delete_job": an account_delete job (src/api/rest_account.c delete_run),
+                                 * after every item's savepoint, the `gone` events and the holders' sequences
+                                 * reserved for them (§119) were written, fails as a storage error (IMC_E_IO)
+                                 * would: the whole transaction of the job rolls back, nothing of it commits */
   IMC_FAULT__COUNT
 } imc_fault_site_t;
 
