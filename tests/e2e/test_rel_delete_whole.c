@@ -198,8 +198,8 @@ static int rel_events(json_t *evs)
   return n;
 }
 
-/* account_delete of body's items; the reply (caller decrefs), checked to be OK with n ResultItems whose ResultCodes
- * are codes and UserIDs users. */
+/* account_delete of items (DeleteItem's entries): the reply OK with n ResultItems whose ResultCodes are codes and
+ * UserIDs users. */
 static void delete_expect(const char *items, int n, const int *codes, const char *const *users)
 {
   json_t *r = V4("im_open_login_svc/account_delete", "{\"DeleteItem\":[%s]}", items);
@@ -214,6 +214,7 @@ static void delete_expect(const char *items, int n, const int *codes, const char
   json_decref(r);
 }
 
+/* user's AccountStatus (account_check): "Imported" or "NotImported" (static storage). */
 static const char *imported(const char *user)
 {
   json_t *r = V4("im_open_login_svc/account_check", "{\"CheckItem\":[{\"UserID\":\"%s\"}]}", user);
