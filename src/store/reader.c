@@ -62,6 +62,8 @@ struct store_reader {
   store_reader_stats_t stats;        /* under mu */
   char *hold_path;                   /* tests: no job is taken while this file exists (IMCLOUD_TEST_READER_HOLD) */
   char *steps_path;                  /* tests: jobs taken up to the number this file holds (IMCLOUD_TEST_READER_STEPS) */
+  char *done_hold_path;              /* tests: a job run is not handed back while this file exists
+                                      * (IMCLOUD_TEST_READER_DONE_HOLD) */
   uint64_t taken;                    /* jobs taken since the start (under mu; for steps_path) */
 };
 
@@ -169,6 +171,11 @@ static void *reader_main(void *arg)
     pthread_mutex_unlock(&r->mu);
     j->rc = run_one(t->s, j);
     pthread_mutex_lock(&r->mu);
+    while (r->done_hold_path && !r->stopping && !access(r->done_hold_path, F_OK)) { /* tests: a poll every 2 ms */
+      pthread_mutex_unlock(&r->mu);
+      nanosleep(&(struct timespec){ 0, 2000000L }, NULL);
+      pthread_mutex_lock(&r->mu);
+    }
     r->stats.jobs++;
     if (j->rc) r->stats.failed_jobs++;
     append(&r->d_head, &r->d_tail, j);
@@ -188,6 +195,7 @@ static void free_pool(store_reader_t *r)
   free(r->th);
   free(r->hold_path);
   free(r->steps_path);
+  free(r->done_hold_path);
   pthread_mutex_destroy(&r->mu);
   pthread_cond_destroy(&r->cv);
   free(r);
@@ -251,6 +259,8 @@ int store_reader_start(uv_loop_t *loop, const char *data_dir, size_t threads, si
   if (hold && *hold && !(r->hold_path = strdup(hold))) { free_pool(r); return IMC_E_NOMEM; }
   const char *steps = getenv("IMCLOUD_TEST_READER_STEPS");
   if (steps && *steps && !(r->steps_path = strdup(steps))) { free_pool(r); return IMC_E_NOMEM; }
+  const char *done_hold = getenv("IMCLOUD_TEST_READER_DONE_HOLD");
+  if (done_hold && *done_hold && !(r->done_hold_path = strdup(done_hold))) { free_pool(r); return IMC_E_NOMEM; }
   r->n = threads;
   r->stats.max_jobs = max_jobs;
   r->stats.threads = threads;

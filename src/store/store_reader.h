@@ -44,8 +44,12 @@
  * IMCLOUD_TEST_READER_STEPS=PATH, while the file PATH exists the threads take
  * jobs only up to the number it holds, counted from the start (the jobs
  * taken so far are stats.jobs plus those running): a test lets one read run
- * at a time and sees the next one queued (decisions §118). Unset: nothing is
- * read; both do nothing when their file is missing.
+ * at a time and sees the next one queued (decisions §118). With
+ * IMCLOUD_TEST_READER_DONE_HOLD=PATH, while the file PATH exists a thread
+ * that ran a job keeps it (its done() is not called, the thread takes no
+ * other): a test fills the queue behind a job already taken and sees what
+ * its completion meets (decisions §121). Unset: nothing is read; each does
+ * nothing when its file is missing.
  *
  * Jobs are caller-allocated store_job_t (store_writer.h) and must stay valid
  * until done() is called. run() must not write: the connections refuse
