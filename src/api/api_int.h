@@ -76,11 +76,13 @@ typedef struct rel_gate {
                                   * had made (rel_gate_ws_rerun_names, §118); 0 otherwise */
 } rel_gate_t;
 
-/* WebSocket reads waiting for room in the reader pool's queue (ws_read_wait.c, decisions §120): at most one per
- * connection (it is not read meanwhile), in arrival order. */
+/* WebSocket reads waiting for room in the reader pool's queue (ws_read_wait.c, decisions §120): in arrival order;
+ * one per connection from its frames (it is not read meanwhile), more from the deletion gate or a completion's
+ * rerun (§121). */
 typedef struct cws_read_wait {
   struct cws_read_node *head, *tail;
-  u64map_t of_conn;              /* the cws_conn_t's address → its waiting request (dropped when its session ends) */
+  u64map_t of_conn;              /* the cws_conn_t's address → its first waiting request (the others: their ->same
+                                  * chain; dropped when its session ends) */
   size_t parked;                 /* waiting now (GET /healthz admission.read_parked) */
   uint64_t waits;                /* that ever waited (admission.read_waits) */
 } cws_read_wait_t;
@@ -421,18 +423,21 @@ extern const cws_op_t cws_ops[]; /* NULL-terminated */
 /* The row of cws_ops whose handler is fn, or NULL (client_ws.c). */
 const cws_op_t *cws_op_row(cws_op_fn fn);
 /* Reads that wait for the reader queue's room instead of being refused 60018 (ws_read_wait.c, decisions §120).
- * cws_read_wait_park (cws_on_text, a reply_only op's frame that passed its checks; id and req borrowed, kept with
- * a reference): 1 when the request waits — the reader queue is at its cap, or earlier requests wait — and the
+ * cws_read_wait_park (cws_on_text, a reply_only op's frame that passed its checks; rel_gate.c ws_run, a request
+ * the deletion gate held; a history run again at its completion: §121; id and req borrowed, kept with a
+ * reference; rereads: its reruns so far, §118, handed back in rel_gate.ws_rereads when it runs): 1 when the
+ * request waits — the reader queue is at its cap, or earlier requests wait — and the
  * connection is not read until it has run (or when it was answered 70500: the server stops); 0: run it now (out
  * of memory to keep it too: the reader's cap then answers). cws_read_wait_drop: c's session ends (kick, logout,
- * close): its waiting request, if any, is dropped unanswered and its hold released. cws_read_wait_room: the
+ * close): its waiting requests, if any, are dropped unanswered and its hold released. cws_read_wait_room: the
  * reader queue has room again (store_reader_on_room): the waiting requests run, oldest first, while it has.
  * cws_read_wait_stop: the server stops (its signal): each waiting request is answered 70500 and freed, and one
  * that would wait from then on is answered so at once (as rel_gate_stop). cws_read_wait_free: at release, the
  * ones left dropped. cws_read_parked_set (client_ws.c): parked 1 sets c's read_parked bit and stops reading c;
  * 0 clears it and reads c again unless its own pause (cws_conn_pace) holds it; -1 clears it only (its session is
  * ending, or its request is about to run). */
-int cws_read_wait_park(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const cws_op_t *o, json_t *id, json_t *req);
+int cws_read_wait_park(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const cws_op_t *o, json_t *id, json_t *req,
+                       uint8_t rereads);
 void cws_read_wait_drop(api_srv_t *srv, cws_conn_t *c);
 void cws_read_wait_room(void *srv);
 void cws_read_wait_stop(api_srv_t *srv);

@@ -770,7 +770,7 @@ void cws_on_text(void *ud, net_ws_t *ws, const char *data, size_t len)
   /* a relationship op waits while an account deletion of the app is not durable (rel_gate.c, §101) */
   /* a reply_only read the reader queue has no room for waits for it, the connection not read (ws_read_wait.c, §120) */
   if (!op_refused(srv, ws, c, o, name, id, len) && !rel_gate_ws_defer(srv, ws, c, o, id, req) &&
-      !(o->reply_only && cws_read_wait_park(srv, ws, c, o, id, req))) {
+      !(o->reply_only && cws_read_wait_park(srv, ws, c, o, id, req, 0))) {
     cws_reader_owner(srv, c, o->reply_only); /* its reads queue as this connection's (§65) */
     srv->ws_frame_reads = o->reply_only;
     o->fn(srv, ws, c, id, req);

@@ -21,6 +21,8 @@
  * read accepted before a deletion and read after its commit runs again at
  * its completion (rel_gate.committed changed, or an account of it named:
  * §115), three times at most, the reruns that waited here counted (§118).
+ * A read run from here that finds the reader queue full waits for its room
+ * as a frame's does (ws_read_wait.c, §121).
  * A stopping server answers every waiting request at once (§108).
  * Loop thread. */
 #include "api/rel_api.h"
@@ -320,7 +322,9 @@ static void ws_run(api_srv_t *srv, ws_wait_t *w)
     char why[320];
     int rc = srv->stopping ? IMC_E_SHUTDOWN : api_gate_check(srv, w->node.app, w->op->gate, why, sizeof why);
     if (rc) cws_reply(ws, w->id, w->op->name, rc, srv->stopping ? NULL : why, NULL);
-    else {
+    /* a read the reader queue has no room for (or behind reads that wait for it) waits there, its reruns kept
+     * (ws_read_wait.c, §121), instead of being refused 60018 */
+    else if (!(w->op->reply_only && cws_read_wait_park(srv, ws, w->c, w->op, w->id, w->req, w->rereads))) {
       cws_reader_owner(srv, w->c, w->op->reply_only);
       srv->rel_gate.ws_rereads = w->rereads; /* a rerun's count goes on (§118) */
       w->op->fn(srv, ws, w->c, w->id, w->req);

@@ -101,7 +101,8 @@ void cws_op_sync(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t
 static void history_run(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req, uint8_t rereads);
 
 /* A history's completion (§115): 0 to answer it (to nobody if its connection closed); 1 when rel_gate_stale: p run
- * again from the start on the same connection and login, or answered 60018 past REL_GATE_REREADS_MAX reruns. */
+ * again from the start on the same connection and login — or made to wait for the reader queue's room first, as a
+ * frame's read does (§121) — or answered 60018 past REL_GATE_REREADS_MAX reruns. */
 static int history_reread(pending_t *p)
 {
   api_srv_t *srv = p->srv;
@@ -110,6 +111,12 @@ static int history_reread(pending_t *p)
   if (!s || !rel_gate_stale(srv, p->epoch, s->sdkappid, (const uint32_t[]){ s->user_no, p->peer_no }, 2)) return 0;
   if (p->rereads >= REL_GATE_REREADS_MAX) { wsm_reply_msg(p, IMC_E_OVERLOADED, REL_GATE_REREAD_WHY, NULL); return 1; }
   const cws_op_t *o = cws_op_row(cws_op_history);
+  json_t *rid = json_object_get(p->req, "id"); /* as cws_on_text read it: borrowed from the request */
+  /* the reader queue full, or reads waiting for its room: it waits there, this rerun counted (§121) */
+  if (o && cws_read_wait_park(srv, ws, p->c, o, json_is_null(rid) ? NULL : rid, p->req, (uint8_t)(p->rereads + 1))) {
+    wsm_pending_free(p);
+    return 1;
+  }
   json_t *id = wsm_pending_id(p);
   cws_reader_owner(srv, p->c, o ? o->reply_only : 0); /* its reads queue as the connection's (§65) */
   history_run(srv, ws, p->c, id, p->req, (uint8_t)(p->rereads + 1));

@@ -13,7 +13,11 @@
  * waits (close, kick, logout) is dropped unanswered (cws_read_wait_drop). A
  * stopping server answers each waiting request 70500 (cws_read_wait_stop),
  * as rel_gate_stop does. REST reads do not wait here: they keep 60018.
- * Loop thread. */
+ * A read run from the deletion gate (rel_gate.c ws_run) and a history run
+ * again at its completion (§115) wait here too, their reruns kept (§121):
+ * a connection may then have more than one request here (its ->same chain),
+ * each from a request the gate or its reader held, so still bounded. Loop
+ * thread. */
 #include "api/rel_gate.h"
 #include "store/store_reader.h"
 #include "util/err.h"
@@ -24,8 +28,10 @@
 
 typedef struct cws_read_node {
   struct cws_read_node *prev, *next;  /* arrival order */
+  struct cws_read_node *same;         /* the connection's next waiting request (§121), or NULL */
   cws_conn_t *c;                      /* held */
   uint32_t sid;                       /* the session it was made in */
+  uint8_t rereads;                    /* a read's reruns so far (§115, §118), given back to its handler */
   const cws_op_t *op;
   json_t *id, *req;                   /* id: borrowed from req (or NULL) */
 } cws_read_node_t;
@@ -38,22 +44,34 @@ static void unlink_node(cws_read_wait_t *w, cws_read_node_t *n)
   else w->head = n->next;
   if (n->next) n->next->prev = n->prev;
   else w->tail = n->prev;
-  (void)u64map_del(&w->of_conn, conn_key(n->c));
+  cws_read_node_t *first = u64map_get(&w->of_conn, conn_key(n->c));
+  if (first == n && n->same) (void)u64map_put(&w->of_conn, conn_key(n->c), n->same); /* a replace: never fails */
+  else if (first == n) (void)u64map_del(&w->of_conn, conn_key(n->c));
+  else {
+    while (first->same != n) first = first->same;
+    first->same = n->same;
+  }
   w->parked--;
 }
 
-int cws_read_wait_park(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const cws_op_t *o, json_t *id, json_t *req)
+int cws_read_wait_park(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const cws_op_t *o, json_t *id, json_t *req,
+                       uint8_t rereads)
 {
   cws_read_wait_t *w = &srv->read_wait;
   /* a frame of another op pays nothing; a reply_only one a pointer test and one atomic load, no lock. Earlier
    * requests waiting: this one waits behind them, whatever the queue's room (arrival order, no overtaking) */
   if (!srv->reader || (!w->head && !store_reader_full(srv->reader))) return 0;
-  assert(!cws_read_parked(c)); /* it was not read while its earlier request waited */
   if (srv->stopping) { cws_reply(ws, id, o->name, IMC_E_SHUTDOWN, NULL, NULL); return 1; } /* cws_read_wait_stop ran */
   cws_read_node_t *n = malloc(sizeof *n);
   if (!n) return 0; /* run it: the reader's cap answers 60018 */
-  *n = (cws_read_node_t){ .prev = w->tail, .c = c, .sid = cws_session(c)->sid, .op = o, .id = id, .req = req };
-  if (u64map_put(&w->of_conn, conn_key(c), n)) { free(n); return 0; }
+  *n = (cws_read_node_t){ .prev = w->tail, .c = c, .sid = cws_session(c)->sid, .rereads = rereads, .op = o, .id = id,
+                          .req = req };
+  /* a frame's request finds none of its connection's here (it was not read meanwhile); one from the gate or a
+   * completion may: behind them (§121) */
+  cws_read_node_t *last = cws_read_parked(c) ? u64map_get(&w->of_conn, conn_key(c)) : NULL;
+  while (last && last->same) last = last->same;
+  if (last) last->same = n;
+  else if (u64map_put(&w->of_conn, conn_key(c), n)) { free(n); return 0; }
   cws_hold(c);
   json_incref(req);
   if (w->tail) w->tail->next = n;
@@ -61,7 +79,7 @@ int cws_read_wait_park(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const cws_op
   w->tail = n;
   w->parked++;
   w->waits++;
-  cws_read_parked_set(srv, c, 1);
+  if (!last) cws_read_parked_set(srv, c, 1);
   return 1;
 }
 
@@ -78,14 +96,16 @@ void cws_read_wait_drop(api_srv_t *srv, cws_conn_t *c)
 {
   cws_read_wait_t *w = &srv->read_wait;
   if (!cws_read_parked(c)) return;
-  cws_read_node_t *n = u64map_get(&w->of_conn, conn_key(c));
-  assert(n && n->c == c);
-  unlink_node(w, n);
+  cws_read_node_t *n;
+  while ((n = u64map_get(&w->of_conn, conn_key(c)))) {
+    assert(n->c == c);
+    unlink_node(w, n);
+    /* the session's end runs inside close paths that still use c: its hold goes, never its last (the socket's) */
+    json_decref(n->req);
+    free(n);
+    cws_release(c);
+  }
   cws_read_parked_set(srv, c, -1); /* its session ends: nothing to read again */
-  /* the session's end runs inside close paths that still use c: its hold goes, never its last (the socket's) */
-  json_decref(n->req);
-  free(n);
-  cws_release(c);
 }
 
 /* n's turn (unlinked): run from the start if its session is still online — its edition gate and the deletion gate
@@ -94,21 +114,26 @@ static void node_run(api_srv_t *srv, cws_read_node_t *n)
 {
   cws_conn_t *c = n->c;
   net_ws_t *ws = cws_usable(c);
-  cws_read_parked_set(srv, c, -1); /* not waiting any more: a session ending in its handler finds nothing to drop */
+  /* its last here: not waiting any more (a session ending in its handler finds nothing to drop); else the others
+   * keep it unread, and are dropped if its session ends in this handler */
+  if (!u64map_get(&srv->read_wait.of_conn, conn_key(c))) cws_read_parked_set(srv, c, -1);
   if (ws && cws_state(c) == CWS_ONLINE && cws_session(c)->sid == n->sid) {
     char why[320];
     int rc = api_gate_check(srv, cws_session(c)->sdkappid, n->op->gate, why, sizeof why);
     if (rc) cws_reply(ws, n->id, n->op->name, rc, why, NULL);
     else if (!rel_gate_ws_defer(srv, ws, c, n->op, n->id, n->req)) {
       cws_reader_owner(srv, c, n->op->reply_only); /* its reads queue as this connection's (§65) */
+      srv->rel_gate.ws_rereads = n->rereads;       /* a rerun's count goes on (§118, §121) */
       n->op->fn(srv, ws, c, n->id, n->req);
+      srv->rel_gate.ws_rereads = 0;
       cws_reader_owner(srv, NULL, 0);
       srv->ws_frame_reads = 1;
       cws_conn_pace(srv, ws, c); /* its share (§65), as after a frame */
       srv->ws_frame_reads = 0;
     }
   }
-  cws_read_parked_set(srv, c, 0); /* read again after its read is queued: its later frames come behind it */
+  /* read again after its read is queued, its later frames behind it — once none of its requests waits here */
+  if (!u64map_get(&srv->read_wait.of_conn, conn_key(c))) cws_read_parked_set(srv, c, 0);
   node_free(srv, n);
 }
 
@@ -116,7 +141,7 @@ void cws_read_wait_room(void *arg)
 {
   api_srv_t *srv = arg;
   cws_read_wait_t *w = &srv->read_wait;
-  /* one handler queues one read at most (a page), and only this thread adds jobs: room seen is room taken */
+  /* one handler queues one read at once (a page), and only this thread adds jobs: room seen is room taken */
   while (w->head && srv->reader && !srv->stopping && !store_reader_full(srv->reader)) {
     cws_read_node_t *n = w->head;
     unlink_node(w, n);
@@ -132,7 +157,7 @@ void cws_read_wait_stop(api_srv_t *srv)
     unlink_node(w, n);
     net_ws_t *ws = cws_usable(n->c);
     if (ws) cws_reply(ws, n->id, n->op->name, IMC_E_SHUTDOWN, NULL, NULL);
-    cws_read_parked_set(srv, n->c, 0); /* read again, as before it waited */
+    if (!u64map_get(&w->of_conn, conn_key(n->c))) cws_read_parked_set(srv, n->c, 0); /* read again, as before */
     node_free(srv, n);
   }
 }

@@ -1,0 +1,216 @@
+/* End-to-end: the two WebSocket reads that were still refused 60018 at a full
+ * reader queue after §120 wait for its room as a frame's read does (§121,
+ * docs/decisions/messaging-c2c-checks6.md; src/api/ws_read_wait.c):
+ * - a read the account-deletion gate held, run when the deletion ends
+ *   (rel_gate.c ws_run): a's history of b, sent while b's deletion waits
+ *   behind the test's write lock (race_lock), run when it commits;
+ * - a history run again at its completion because a deletion committed since
+ *   it was accepted (§115, ws_msg_read.c history_reread).
+ *
+ * The server runs with --reader-max-jobs 8, one reader thread, the change
+ * log's poll at its longest period (60 s: none in a test's time, so the
+ * queue holds the test's reads only) and the hooks of store_reader.h:
+ * IMCLOUD_TEST_READER_HOLD (no job taken while its file exists: eight
+ * fillers' syncs keep the queue full) and IMCLOUD_TEST_READER_DONE_HOLD (a
+ * job already run is not handed back while its file exists: the queue is
+ * filled behind the history the thread took, so its completion meets a full
+ * queue). Nothing here depends on a time.
+ *
+ * Expected: each history is answered with its page (b's two messages, kept
+ * for a), after the fillers' reads let room free; /healthz admission.read_waits
+ * counts it. Before §121 both were answered 60018 "server busy" at once. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <poll.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "e2e.h"
+#include "e2e_msg.h"
+#include "e2e_race.h"
+
+#define CAP 8 /* --reader-max-jobs */
+
+static e2e_server_t srv;
+static uint32_t app;
+static char key[80], rhold[256], dhold[256];
+static sqlite3 *locked; /* the test's write lock, if held */
+
+#define V4(cmd, ...) v4(srv.port, app, key, cmd, __VA_ARGS__)
+
+static void hook_file(const char *path, int on)
+{
+  e2e_sync_hold(path, on); /* the same file switch, for the reader's hooks */
+}
+
+/* A server with a, b, d1 and the fillers f0 … f7; b sent a two messages. */
+static int setup(void **st)
+{
+  (void)st;
+  snprintf(rhold, sizeof rhold, "/tmp/imcloud-rwaitrel-rhold-%d", (int)getpid());
+  snprintf(dhold, sizeof dhold, "/tmp/imcloud-rwaitrel-dhold-%d", (int)getpid());
+  unlink(rhold);
+  unlink(dhold);
+  setenv("IMCLOUD_TEST_READER_HOLD", rhold, 1);
+  setenv("IMCLOUD_TEST_READER_DONE_HOLD", dhold, 1);
+  const char *args[] = { "--reader-max-jobs", "8", "--reader-threads", "1", "--change-poll-ms", "60000", NULL };
+  int rc = e2e_start(&srv, "singapore", &app, key, args);
+  unsetenv("IMCLOUD_TEST_READER_HOLD");
+  unsetenv("IMCLOUD_TEST_READER_DONE_HOLD");
+  if (rc) return rc;
+  import_users(srv.port, app, key,
+               (const char *const[]){ "a", "b", "d1", "f0", "f1", "f2", "f3", "f4", "f5", "f6", "f7", NULL });
+  for (int k = 1; k <= 2; k++) {
+    json_t *r = V4("openim/sendmsg", "{\"From_Account\":\"b\",\"To_Account\":\"a\",\"MsgRandom\":%d,\"MsgBody\":"
+                   TEXT("before") "}", k);
+    if (jint(r, "ErrorCode") != 0) rc = -1;
+    json_decref(r);
+  }
+  return rc;
+}
+
+static int teardown(void **st)
+{
+  (void)st;
+  if (locked) race_unlock(locked);
+  locked = NULL;
+  unlink(dhold);
+  unlink(rhold);
+  return !srv.pid || e2e_finish(&srv) == 0 ? 0 : -1;
+}
+
+static void wait_stat(const char *section, const char *field, long long n)
+{
+  for (int waited = 0; waited < 15000 && e2e_healthz_stat(srv.port, section, field) != n; waited += 10) e2e_sleep_ms(10);
+  assert_int_equal(e2e_healthz_stat(srv.port, section, field), n);
+}
+
+/* The fillers logged in (before any write lock: a login writes). */
+static void login_fillers(wsc_t f[CAP])
+{
+  for (int i = 0; i < CAP; i++) {
+    char u[8];
+    snprintf(u, sizeof u, "f%d", i);
+    assert_int_equal(wsc_login(&f[i], srv.port, app, key, u, "Web"), 0);
+  }
+}
+
+/* The reader held, each filler sends a sync: the queue holds CAP reads (full). */
+static void fill(wsc_t f[CAP])
+{
+  hook_file(rhold, 1);
+  for (int i = 0; i < CAP; i++) assert_int_equal(e2e_ws_send_text(f[i].fd, "{\"id\":1,\"op\":\"sync\",\"cursor\":0}"), 0);
+  wait_stat("reader", "queued", CAP);
+}
+
+/* The fillers' syncs: answered; their connections closed. */
+static void drain(wsc_t f[CAP])
+{
+  for (int i = 0; i < CAP; i++) {
+    int id = 1;
+    json_t *o = wsc_take(&f[i], match_id, &id, 30000);
+    assert_non_null(o);
+    assert_int_equal(jint(o, "code"), 0);
+    json_decref(o);
+    wsc_close(&f[i]);
+  }
+}
+
+/* Until a's request waits for the reader queue's room (admission.read_parked) or is answered (before §121: refused
+ * at once). */
+static void until_parked_or_answered(wsc_t *wa)
+{
+  for (int waited = 0; waited < 15000; waited += 10) {
+    struct pollfd p = { wa->fd, POLLIN, 0 };
+    if (e2e_healthz_stat(srv.port, "admission", "read_parked") >= 1 || poll(&p, 1, 0) == 1) return;
+    e2e_sleep_ms(10);
+  }
+  fail_msg("a's history neither waits nor is answered");
+}
+
+/* a's history (id): answered with b's two messages, not refused. */
+static void expect_page(wsc_t *wa, int id)
+{
+  json_t *r = wsc_take(wa, match_id, &id, 30000);
+  assert_non_null(r);
+  if (jint(r, "code") != 0) fail_msg("a's history refused: %s", json_dumps(r, JSON_COMPACT));
+  assert_int_equal(json_array_size(json_object_get(r, "msgs")), 2);
+  json_decref(r);
+}
+
+/* a's history of b waits in the deletion gate (b's deletion held behind the write lock); the fillers fill the
+ * reader queue; the deletion commits: the history, run from the gate (ws_run), meets the full queue and waits
+ * for its room. Before §121: answered 60018 as it ran. */
+static void test_from_gate_waits(void **st)
+{
+  (void)st;
+  wsc_t wa, f[CAP];
+  assert_int_equal(wsc_login(&wa, srv.port, app, key, "a", "Web"), 0);
+  login_fillers(f);
+  long long waits0 = e2e_healthz_stat(srv.port, "admission", "read_waits");
+  locked = race_lock(&srv);
+  int del = race_send(&srv, app, key, "im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"b\"}]}");
+  race_inflight(&srv, 1);
+  assert_int_equal(e2e_ws_send_text(wa.fd, "{\"id\":71,\"op\":\"history\",\"peer\":\"b\",\"limit\":10}"), 0);
+  wait_stat("rel_gate", "waiting", 1);
+  fill(f);
+  race_unlock(locked); /* the deletion commits: the gate runs the history */
+  locked = NULL;
+  json_t *r = race_read(del);
+  assert_int_equal(jint(json_array_get(json_object_get(r, "ResultItem"), 0), "ResultCode"), 0);
+  json_decref(r);
+  until_parked_or_answered(&wa);
+  hook_file(rhold, 0);
+  expect_page(&wa, 71);
+  drain(f);
+  assert_true(e2e_healthz_stat(srv.port, "admission", "read_waits") > waits0);
+  assert_int_equal(e2e_healthz_stat(srv.port, "admission", "read_parked"), 0);
+  wsc_close(&wa);
+}
+
+/* a's history of b, queued (the reader held), then d1's deletion commits: the history is stale when read (§115).
+ * The thread takes it and keeps it run (done hold); the fillers fill the queue behind it; handed back, its rerun
+ * meets the full queue and waits for its room. Before §121: answered 60018 at its completion. */
+static void test_rerun_waits(void **st)
+{
+  (void)st;
+  wsc_t wa, f[CAP];
+  assert_int_equal(wsc_login(&wa, srv.port, app, key, "a", "Web"), 0);
+  login_fillers(f);
+  wait_stat("reader", "queued", 0);
+  long long waits0 = e2e_healthz_stat(srv.port, "admission", "read_waits");
+  hook_file(rhold, 1);
+  assert_int_equal(e2e_ws_send_text(wa.fd, "{\"id\":81,\"op\":\"history\",\"peer\":\"b\",\"limit\":10}"), 0);
+  wait_stat("reader", "queued", 1);
+  json_t *r = V4("im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"d1\"}]}");
+  assert_int_equal(jint(json_array_get(json_object_get(r, "ResultItem"), 0), "ResultCode"), 0);
+  json_decref(r);
+  hook_file(dhold, 1);
+  hook_file(rhold, 0);               /* the thread takes the history, runs it and keeps it */
+  wait_stat("reader", "queued", 0);
+  fill(f);                         /* the reader held again: the queue full behind it */
+  hook_file(dhold, 0);               /* its completion: stale, run again into the full queue */
+  until_parked_or_answered(&wa);
+  hook_file(rhold, 0);
+  expect_page(&wa, 81);
+  drain(f);
+  assert_true(e2e_healthz_stat(srv.port, "admission", "read_waits") > waits0);
+  assert_int_equal(e2e_healthz_stat(srv.port, "admission", "read_parked"), 0);
+  wsc_close(&wa);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(test_from_gate_waits, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_rerun_waits, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
