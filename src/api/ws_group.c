@@ -51,14 +51,9 @@ static gpend_t *gpend_new(api_srv_t *srv, cws_conn_t *c, json_t *id, const char 
   return p;
 }
 
-/* Reply if the connection is still open and still the same login; free p. fields: the op's answer has fields
- * (cws_reply_fields: extra NULL with rc 0 is one that could not be made). */
-static void gpend_answer(gpend_t *p, int rc, const char *why, json_t *extra, int fields)
+/* Release the connection, drop the references, free p (unanswered). */
+static void gpend_free(gpend_t *p)
 {
-  net_ws_t *ws = cws_usable(p->c);
-  if (ws && cws_state(p->c) == CWS_ONLINE && sess(p->c)->sid == p->sid)
-    (fields ? cws_reply_fields : cws_reply)(ws, p->id, p->op, rc, why, extra);
-  else json_decref(extra);
   cws_release_req(p->srv, p->c);
   json_decref(p->id);
   json_decref(p->acc);
@@ -67,6 +62,17 @@ static void gpend_answer(gpend_t *p, int rc, const char *why, json_t *extra, int
   free(p->users);
   free(p->nos);
   free(p);
+}
+
+/* Reply if the connection is still open and still the same login; free p. fields: the op's answer has fields
+ * (cws_reply_fields: extra NULL with rc 0 is one that could not be made). */
+static void gpend_answer(gpend_t *p, int rc, const char *why, json_t *extra, int fields)
+{
+  net_ws_t *ws = cws_usable(p->c);
+  if (ws && cws_state(p->c) == CWS_ONLINE && sess(p->c)->sid == p->sid)
+    (fields ? cws_reply_fields : cws_reply)(ws, p->id, p->op, rc, why, extra);
+  else json_decref(extra);
+  gpend_free(p);
 }
 
 static void gpend_reply(gpend_t *p, int rc, const char *why, json_t *extra) { gpend_answer(p, rc, why, extra, 0); }
@@ -639,10 +645,25 @@ static void list_row(void *ud, uint32_t app, uint32_t gno, const store_grp_membe
                                  m->role, "discard", m->msg_flag == 2), &p->lost);
 }
 
+/* A group's unread read refused by the reader queue's cap (a completion's read: never by a share): the request waits
+ * for its room as a frame's read does and runs again from the start (ws_read_wait.c, §121). 1 if it waits. */
+static int list_again(gpend_t *p)
+{
+  net_ws_t *ws = cws_usable(p->c);
+  const cws_op_t *o = cws_op_row(cws_op_group_list);
+  json_t *id = json_object_get(p->req, "id"); /* as cws_on_text read it: borrowed from the request */
+  if (!ws || cws_state(p->c) != CWS_ONLINE || sess(p->c)->sid != p->sid || !o ||
+      !cws_read_wait_park(p->srv, ws, p->c, o, json_is_null(id) ? NULL : id, p->req, 0))
+    return 0;
+  gpend_free(p);
+  return 1;
+}
+
 static void list_unread(void *ud, int rc, int64_t n)
 {
   gpend_t *p = ud;
   json_t *e = json_array_get(p->acc, p->n - 1);
+  if (rc == IMC_E_OVERLOADED && list_again(p)) return;
   if (rc) { gpend_reply(p, rc, NULL, NULL); return; }
   api_field_put(e, "unread", json_integer(n), &p->lost);
   list_next(p);

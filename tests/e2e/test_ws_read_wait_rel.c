@@ -206,11 +206,89 @@ static void test_rerun_waits(void **st)
   wsc_close(&wa);
 }
 
+/* a's conversations: its first read (the rows) taken and kept run (done hold); the fillers fill the queue behind
+ * it; handed back, its second read (the page's unread counts, queued by the first one's completion) meets the full
+ * queue: the request waits for its room and runs again. Before §121: answered 60018 at that completion. */
+static void test_convs_second_read_waits(void **st)
+{
+  (void)st;
+  wsc_t wa, f[CAP];
+  assert_int_equal(wsc_login(&wa, srv.port, app, key, "a", "Web"), 0);
+  login_fillers(f);
+  wait_stat("reader", "queued", 0);
+  long long waits0 = e2e_healthz_stat(srv.port, "admission", "read_waits");
+  hook_file(rhold, 1);
+  assert_int_equal(e2e_ws_send_text(wa.fd, "{\"id\":91,\"op\":\"conversations\"}"), 0);
+  wait_stat("reader", "queued", 1);
+  hook_file(dhold, 1);
+  hook_file(rhold, 0);               /* the thread takes the first read, runs it and keeps it */
+  wait_stat("reader", "queued", 0);
+  fill(f);
+  hook_file(dhold, 0);               /* its completion queues the second read into the full queue */
+  until_parked_or_answered(&wa);
+  hook_file(rhold, 0);
+  int id = 91;
+  json_t *r = wsc_take(&wa, match_id, &id, 30000);
+  assert_non_null(r);
+  if (jint(r, "code") != 0) fail_msg("a's conversations refused: %s", json_dumps(r, JSON_COMPACT));
+  json_t *cvs = json_object_get(r, "conversations");
+  assert_int_equal(json_array_size(cvs), 1);
+  assert_string_equal(jstr(json_array_get(cvs, 0), "peer"), "b");
+  assert_int_equal(jint(json_array_get(cvs, 0), "unread"), 2);
+  json_decref(r);
+  drain(f);
+  assert_true(e2e_healthz_stat(srv.port, "admission", "read_waits") > waits0);
+  assert_int_equal(e2e_healthz_stat(srv.port, "admission", "read_parked"), 0);
+  wsc_close(&wa);
+}
+
+/* The same for a's group_list: its first read (the memberships) kept run, the queue filled behind it; its
+ * completion's unread read of the Public group meets the full queue: the request waits and runs again. Before
+ * §121: answered 60018 at that completion. */
+static void test_group_list_second_read_waits(void **st)
+{
+  (void)st;
+  wsc_t wa, f[CAP];
+  assert_int_equal(wsc_login(&wa, srv.port, app, key, "a", "Web"), 0);
+  json_t *r = wsc_rpc(&wa, "group_create", "%s", "\"type\":\"Public\",\"name\":\"g\",\"group_id\":\"rw-g\"");
+  assert_non_null(r);
+  if (jint(r, "code")) fail_msg("group_create: %s", json_dumps(r, JSON_COMPACT));
+  json_decref(r);
+  login_fillers(f);
+  wait_stat("reader", "queued", 0);
+  long long waits0 = e2e_healthz_stat(srv.port, "admission", "read_waits");
+  hook_file(rhold, 1);
+  assert_int_equal(e2e_ws_send_text(wa.fd, "{\"id\":95,\"op\":\"group_list\"}"), 0);
+  wait_stat("reader", "queued", 1);
+  hook_file(dhold, 1);
+  hook_file(rhold, 0);               /* the thread takes the first read, runs it and keeps it */
+  wait_stat("reader", "queued", 0);
+  fill(f);
+  hook_file(dhold, 0);               /* its completion queues the group's unread read into the full queue */
+  until_parked_or_answered(&wa);
+  hook_file(rhold, 0);
+  int id = 95;
+  r = wsc_take(&wa, match_id, &id, 30000);
+  assert_non_null(r);
+  if (jint(r, "code") != 0) fail_msg("a's group_list refused: %s", json_dumps(r, JSON_COMPACT));
+  json_t *gs = json_object_get(r, "groups");
+  assert_int_equal(json_array_size(gs), 1);
+  assert_string_equal(jstr(json_array_get(gs, 0), "group_id"), "rw-g");
+  assert_int_equal(jint(json_array_get(gs, 0), "unread"), 0);
+  json_decref(r);
+  drain(f);
+  assert_true(e2e_healthz_stat(srv.port, "admission", "read_waits") > waits0);
+  assert_int_equal(e2e_healthz_stat(srv.port, "admission", "read_parked"), 0);
+  wsc_close(&wa);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_from_gate_waits, setup, teardown),
     cmocka_unit_test_setup_teardown(test_rerun_waits, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_convs_second_read_waits, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_group_list_second_read_waits, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
