@@ -96,7 +96,7 @@ static void wait_stat(const char *section, const char *field, long long n)
 static void login_fillers(wsc_t f[CAP])
 {
   for (int i = 0; i < CAP; i++) {
-    char u[8];
+    char u[16];
     snprintf(u, sizeof u, "f%d", i);
     assert_int_equal(wsc_login(&f[i], srv.port, app, key, u, "Web"), 0);
   }
@@ -282,6 +282,61 @@ static void test_group_list_second_read_waits(void **st)
   wsc_close(&wa);
 }
 
+/* Two of a's requests wait at once: its sync (a frame, the queue full) and its history of b, run from the gate when
+ * b's deletion commits (§121: a connection's chain). close: a closes while both wait (both dropped, nothing leaks:
+ * run under ASan); else both are answered once room frees. Before §121 the history was answered 60018 at once and
+ * read_parked never reached 2. */
+static void two_wait(int close)
+{
+  wsc_t wa, f[CAP];
+  assert_int_equal(wsc_login(&wa, srv.port, app, key, "a", "Web"), 0);
+  login_fillers(f);
+  locked = race_lock(&srv);
+  int del = race_send(&srv, app, key, "im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"b\"}]}");
+  race_inflight(&srv, 1);
+  assert_int_equal(e2e_ws_send_text(wa.fd, "{\"id\":71,\"op\":\"history\",\"peer\":\"b\",\"limit\":10}"), 0);
+  wait_stat("rel_gate", "waiting", 1);
+  fill(f);
+  assert_int_equal(e2e_ws_send_text(wa.fd, "{\"id\":72,\"op\":\"sync\",\"cursor\":0}"), 0);
+  wait_stat("admission", "read_parked", 1);
+  race_unlock(locked);
+  locked = NULL;
+  json_t *r = race_read(del);
+  assert_int_equal(jint(json_array_get(json_object_get(r, "ResultItem"), 0), "ResultCode"), 0);
+  json_decref(r);
+  until_parked_or_answered(&wa);
+  for (int waited = 0; waited < 15000 && e2e_healthz_stat(srv.port, "admission", "read_parked") < 2; waited += 10) {
+    int cc = 0;
+    json_t *o = wsc_next(&wa, 10, &cc); /* before §121: the history refused at once */
+    if (o) fail_msg("answered while the queue was full: %s", json_dumps(o, JSON_COMPACT));
+  }
+  assert_int_equal(e2e_healthz_stat(srv.port, "admission", "read_parked"), 2);
+  if (close) {
+    wsc_close(&wa);
+    wait_stat("admission", "read_parked", 0);
+    hook_file(rhold, 0);
+    drain(f);
+    return;
+  }
+  hook_file(rhold, 0);
+  expect_page(&wa, 71);
+  int id = 72;
+  r = wsc_take(&wa, match_id, &id, 30000);
+  assert_non_null(r);
+  assert_int_equal(jint(r, "code"), 0);
+  json_decref(r);
+  drain(f);
+  assert_int_equal(e2e_healthz_stat(srv.port, "admission", "read_parked"), 0);
+  json_t *hb = wsc_rpc(&wa, "heartbeat", "%s", ""); /* read again after its last waiting request ran */
+  assert_non_null(hb);
+  assert_int_equal(jint(hb, "code"), 0);
+  json_decref(hb);
+  wsc_close(&wa);
+}
+
+static void test_two_wait_answered(void **st) { (void)st; two_wait(0); }
+static void test_two_wait_closed(void **st) { (void)st; two_wait(1); }
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -289,6 +344,8 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_rerun_waits, setup, teardown),
     cmocka_unit_test_setup_teardown(test_convs_second_read_waits, setup, teardown),
     cmocka_unit_test_setup_teardown(test_group_list_second_read_waits, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_two_wait_answered, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_two_wait_closed, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
