@@ -443,6 +443,10 @@ void cws_read_wait_room(void *srv);
 void cws_read_wait_stop(api_srv_t *srv);
 void cws_read_wait_free(api_srv_t *srv);
 void cws_read_parked_set(api_srv_t *srv, cws_conn_t *c, int parked);
+/* 1 if a reply_only read of c queued now would be refused by its share of the reader queue (store_reader.h,
+ * "Fairness": c has reads queued, at least as many as the queue's free room): ws_read_wait.c leaves c's waiting
+ * requests for a later room rather than run one into that refusal (§123). */
+int cws_reads_at_share(api_srv_t *srv, const cws_conn_t *c);
 int cws_read_parked(const cws_conn_t *c);
 /* The frame cap of an op that carries a message: every message of at most
  * msg_max_bytes packed fits however the client escapes it (a packed byte is

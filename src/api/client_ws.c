@@ -155,6 +155,8 @@ void cws_release_req(api_srv_t *srv, cws_conn_t *c)
   cws_release(c);
 }
 
+int cws_reads_at_share(api_srv_t *srv, const cws_conn_t *c) { return reads_over(srv, c, 1); }
+
 void cws_read_parked_set(api_srv_t *srv, cws_conn_t *c, int parked)
 {
   net_ws_t *ws = cws_usable(c);

@@ -141,9 +141,16 @@ void cws_read_wait_room(void *arg)
 {
   api_srv_t *srv = arg;
   cws_read_wait_t *w = &srv->read_wait;
-  /* one handler queues one read at once (a page), and only this thread adds jobs: room seen is room taken */
+  /* one handler queues one read at once (a page), and only this thread adds jobs: room seen is room taken. A
+   * connection whose reads already queued hold its share of the room (§65) is passed over, its requests left
+   * waiting for the completion of its own reads, which calls here again (§123): run now, a second of its
+   * requests (§121's chain) would be refused 60018 by the share. The walk starts again at the head after each
+   * run (a handler may end sessions, dropping their nodes); the nodes passed over are at most one per
+   * connection's chain, each looked at once per run. */
   while (w->head && srv->reader && !srv->stopping && !store_reader_full(srv->reader)) {
     cws_read_node_t *n = w->head;
+    while (n && cws_reads_at_share(srv, n->c)) n = n->next;
+    if (!n) break;
     unlink_node(w, n);
     node_run(srv, n);
   }

@@ -6,6 +6,8 @@
  *   behind the test's write lock (race_lock), run when it commits;
  * - a history run again at its completion because a deletion committed since
  *   it was accepted (§115, ws_msg_read.c history_reread).
+ * And (§123) a waiting request is not run while its connection's reads already
+ * queued hold its share of the room: it waits on instead of meeting 60018.
  *
  * The server runs with --reader-max-jobs 8, one reader thread, the change
  * log's poll at its longest period (60 s: none in a test's time, so the
@@ -40,7 +42,7 @@
 
 static e2e_server_t srv;
 static uint32_t app;
-static char key[80], rhold[256], dhold[256];
+static char key[80], rhold[256], dhold[256], rsteps[256];
 static sqlite3 *locked; /* the test's write lock, if held */
 
 #define V4(cmd, ...) v4(srv.port, app, key, cmd, __VA_ARGS__)
@@ -56,14 +58,18 @@ static int setup(void **st)
   (void)st;
   snprintf(rhold, sizeof rhold, "/tmp/imcloud-rwaitrel-rhold-%d", (int)getpid());
   snprintf(dhold, sizeof dhold, "/tmp/imcloud-rwaitrel-dhold-%d", (int)getpid());
+  snprintf(rsteps, sizeof rsteps, "/tmp/imcloud-rwaitrel-rsteps-%d", (int)getpid());
   unlink(rhold);
   unlink(dhold);
+  unlink(rsteps); /* absent: no limit (IMCLOUD_TEST_READER_STEPS) */
+  setenv("IMCLOUD_TEST_READER_STEPS", rsteps, 1);
   setenv("IMCLOUD_TEST_READER_HOLD", rhold, 1);
   setenv("IMCLOUD_TEST_READER_DONE_HOLD", dhold, 1);
   const char *args[] = { "--reader-max-jobs", "8", "--reader-threads", "1", "--change-poll-ms", "60000", NULL };
   int rc = e2e_start(&srv, "singapore", &app, key, args);
   unsetenv("IMCLOUD_TEST_READER_HOLD");
   unsetenv("IMCLOUD_TEST_READER_DONE_HOLD");
+  unsetenv("IMCLOUD_TEST_READER_STEPS");
   if (rc) return rc;
   import_users(srv.port, app, key,
                (const char *const[]){ "a", "b", "d1", "f0", "f1", "f2", "f3", "f4", "f5", "f6", "f7", NULL });
@@ -83,6 +89,7 @@ static int teardown(void **st)
   locked = NULL;
   unlink(dhold);
   unlink(rhold);
+  unlink(rsteps);
   return !srv.pid || e2e_finish(&srv) == 0 ? 0 : -1;
 }
 
@@ -334,6 +341,79 @@ static void two_wait(int close)
   wsc_close(&wa);
 }
 
+/* The reader takes jobs up to n counted from its start (IMCLOUD_TEST_READER_STEPS): the file replaced whole. */
+static void steps_allow(long long n)
+{
+  char tmp[300];
+  snprintf(tmp, sizeof tmp, "%s.tmp", rsteps);
+  FILE *f = fopen(tmp, "w");
+  assert_non_null(f);
+  fprintf(f, "%lld\n", n);
+  assert_int_equal(fclose(f), 0);
+  assert_int_equal(rename(tmp, rsteps), 0);
+}
+
+/* Until k of the fillers have their sync's reply to read (not taken: drain reads them). A filler's reply is
+ * written after the completion batch that answered it, whose room callback (cws_read_wait_room) has run. */
+static void until_fillers_answered(wsc_t f[CAP], int k)
+{
+  for (int waited = 0; waited < 15000; waited += 10) {
+    struct pollfd p[CAP];
+    for (int i = 0; i < CAP; i++) p[i] = (struct pollfd){ f[i].fd, POLLIN, 0 };
+    int n = poll(p, CAP, 0);
+    if (n >= k) return;
+    e2e_sleep_ms(10);
+  }
+  fail_msg("fewer than %d fillers answered", k);
+}
+
+/* §123: a's two requests wait (its sync, then its history run from the gate); the reader takes one job at a time.
+ * The first room runs the sync (the queue full again); at the next room of one place a's sync is still queued, so
+ * a's history, run now, would be refused by a's share of the room (60018 "server busy"): it is left waiting
+ * until a's sync is taken, then answered with its page. Before §123 it was answered 60018. */
+static void test_two_wait_one_room_each(void **st)
+{
+  (void)st;
+  wsc_t wa, f[CAP];
+  assert_int_equal(wsc_login(&wa, srv.port, app, key, "a", "Web"), 0);
+  login_fillers(f);
+  long long taken = e2e_healthz_stat(srv.port, "reader", "jobs"); /* all taken so far have run: nothing queued */
+  assert_int_equal(e2e_healthz_stat(srv.port, "reader", "queued"), 0);
+  steps_allow(taken);
+  locked = race_lock(&srv);
+  int del = race_send(&srv, app, key, "im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"b\"}]}");
+  race_inflight(&srv, 1);
+  assert_int_equal(e2e_ws_send_text(wa.fd, "{\"id\":71,\"op\":\"history\",\"peer\":\"b\",\"limit\":10}"), 0);
+  wait_stat("rel_gate", "waiting", 1);
+  for (int i = 0; i < CAP; i++) assert_int_equal(e2e_ws_send_text(f[i].fd, "{\"id\":1,\"op\":\"sync\",\"cursor\":0}"), 0);
+  wait_stat("reader", "queued", CAP);
+  assert_int_equal(e2e_ws_send_text(wa.fd, "{\"id\":72,\"op\":\"sync\",\"cursor\":0}"), 0);
+  wait_stat("admission", "read_parked", 1);
+  race_unlock(locked);
+  locked = NULL;
+  json_t *r = race_read(del);
+  assert_int_equal(jint(json_array_get(json_object_get(r, "ResultItem"), 0), "ResultCode"), 0);
+  json_decref(r);
+  wait_stat("admission", "read_parked", 2);
+  steps_allow(taken + 1); /* a filler's read: its room runs a's sync, the queue full again */
+  until_fillers_answered(f, 1);
+  wait_stat("admission", "read_parked", 1);
+  assert_int_equal(e2e_healthz_stat(srv.port, "reader", "queued"), CAP);
+  steps_allow(taken + 2); /* one place again, a's sync still queued */
+  until_fillers_answered(f, 2);
+  unlink(rsteps);
+  expect_page(&wa, 71);
+  int id = 72;
+  r = wsc_take(&wa, match_id, &id, 30000);
+  assert_non_null(r);
+  assert_int_equal(jint(r, "code"), 0);
+  json_decref(r);
+  drain(f);
+  assert_int_equal(e2e_healthz_stat(srv.port, "admission", "read_parked"), 0);
+  assert_int_equal(e2e_healthz_stat(srv.port, "reader", "refused_share"), 0);
+  wsc_close(&wa);
+}
+
 static void test_two_wait_answered(void **st) { (void)st; two_wait(0); }
 static void test_two_wait_closed(void **st) { (void)st; two_wait(1); }
 
@@ -346,6 +426,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_group_list_second_read_waits, setup, teardown),
     cmocka_unit_test_setup_teardown(test_two_wait_answered, setup, teardown),
     cmocka_unit_test_setup_teardown(test_two_wait_closed, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_two_wait_one_room_each, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
