@@ -33,8 +33,9 @@
 #include "util/log.h"
 
 /* A refusal is logged at most once per NET_REFUSE_LOG_MS per kind, with
- * the count since the last line: a storm past the limit is one line a
- * second, not one per client. */
+ * the refusals since the kind's last line (this one included) and in all:
+ * a storm past the limit is one line a second, not one per client; the
+ * refusals after a storm's last line are in /healthz's counters. */
 #define NET_REFUSE_LOG_MS 1000
 /* Reads of a refused client's input before its close (each up to
  * NET_READ_BUF): what it sent is taken so that the close sends a FIN after
@@ -86,11 +87,11 @@ static void refuse_log(net_server_t *s, int ws, uint64_t total)
   uint64_t *logged = ws ? &s->ws_full_logged : &s->no_fd_logged;
   if (*at && now - *at < NET_REFUSE_LOG_MS) return;
   if (ws)
-    IMC_WARN("net", "msg=\"websocket refused: the server holds max_websockets\" max_websockets=%zu refused=%llu",
-             s->cfg.max_websockets, (unsigned long long)(total - *logged));
+    IMC_WARN("net", "msg=\"websocket refused: the server holds max_websockets\" max_websockets=%zu refused=%llu "
+             "refused_total=%llu", s->cfg.max_websockets, (unsigned long long)(total - *logged), (unsigned long long)total);
   else
-    IMC_WARN("net", "msg=\"connection refused: out of file descriptors (the open-files limit)\" connections=%zu refused=%llu",
-             s->nconns, (unsigned long long)(total - *logged));
+    IMC_WARN("net", "msg=\"connection refused: out of file descriptors (the open-files limit)\" connections=%zu refused=%llu "
+             "refused_total=%llu", s->nconns, (unsigned long long)(total - *logged), (unsigned long long)total);
   *at = now ? now : 1;
   *logged = total;
 }
