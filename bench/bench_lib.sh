@@ -1,4 +1,4 @@
-# bench_lib.sh — sourced by msg_bench.sh and live_bench.sh (needs BIN).
+# bench_lib.sh — sourced by msg_bench.sh, live_bench.sh and conn_limit.sh (needs BIN).
 #
 # new_app NAME: a fresh data directory $dir with one legacy-scheme app (no
 #   account or member cap); sets dir, app, key. The directory is made under

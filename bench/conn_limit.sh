@@ -3,7 +3,7 @@
 # (docs/decisions/connection-limits.md). Default N 21000: past this machine's
 # open-files limit of 20,000.
 #
-# Fresh data dir, one app (pro: no DAU cap), the server pinned to core 0 with
+# Fresh data dir, one legacy-scheme app (bench_lib.sh), the server pinned to core 0 with
 # its default max_websockets (the open-files limit less its reserve), the load
 # generator (bench/loadgen, --hold) pinned to core 1, one process per 9,500
 # connections. Every client tries to log in; those past the cap get the
@@ -26,19 +26,12 @@ LG=$PWD/build/bench/loadgen
 N=${1:-21000}
 PHASE_SECS=${PHASE_SECS:-120}
 ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-dir=$(mktemp -d /tmp/imcloud-bench-XXXXXX)
-cleanup() { [ -z "$lpid" ] || kill -TERM $lpid 2>/dev/null || true; [ -z "$spid" ] || kill -TERM $spid 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$dir"; }
+. bench/bench_lib.sh
+spid= lpid=
+cleanup() { [ -z "$lpid" ] || kill -TERM $lpid 2>/dev/null || true; [ -z "$spid" ] || kill -TERM $spid 2>/dev/null || true; wait 2>/dev/null || true; [ -z "$dir" ] || rm -rf "$dir"; }
 trap cleanup EXIT INT TERM
-cid=$($BIN customer create --name bench --json --data "$dir" | sed -n 's/.*"id":\([0-9]*\).*/\1/p')
-out=$($BIN app create --customer "$cid" --name bench --region china --scheme s2022 --json --data "$dir")
-app=$(echo "$out" | sed -n 's/.*"sdkappid":\([0-9]*\).*/\1/p')
-key=$(echo "$out" | sed -n 's/.*"key":"\([0-9a-f]*\)".*/\1/p')
-$BIN wallet topup --customer "$cid" --amount-fen 100000000 --data "$dir" >/dev/null
-$BIN app upgrade --sdkappid "$app" --edition pro --data "$dir" >/dev/null
-taskset -c 0 $BIN serve --listen 127.0.0.1:0 --port-file "$dir/port" --data "$dir" --log-level warn $SERVER_ARGS >/dev/null 2>"$dir/server.log" &
-spid=$!
-while [ ! -s "$dir/port" ]; do sleep 0.05; done
-port=$(cat "$dir/port")
+new_app connlimit
+start_server $SERVER_ARGS >/dev/null
 sleep 0.5
 procs=$(( (N + 9499) / 9500 ))
 taskset -c 1 $LG --port "$port" --sdkappid "$app" --key "$key" --conns "$N" --procs "$procs" --hold > "$dir/lg.out" &

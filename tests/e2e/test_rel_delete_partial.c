@@ -103,27 +103,10 @@ static json_t *sync_from(const char *user, uint32_t cursor, uint32_t *end)
 {
   wsc_t d;
   assert_int_equal(wsc_login(&d, srv.port, app, key, user, "Web"), 0);
-  json_t *all = json_array();
-  for (;;) {
-    json_t *r = wsc_rpc(&d, "sync", "\"cursor\":%u", cursor);
-    assert_non_null(r);
-    assert_int_equal(jint(r, "code"), 0);
-    json_array_extend(all, json_object_get(r, "events"));
-    cursor = (uint32_t)jint(r, "cursor");
-    int done = json_is_true(json_object_get(r, "complete"));
-    json_decref(r);
-    if (done) break;
-  }
+  json_t *all = wsc_sync_from(&d, cursor, end);
+  assert_non_null(all);
   wsc_close(&d);
-  if (end) *end = cursor;
   return all;
-}
-
-/* A push (a frame with a type), for wsc_take. */
-static int pushed(json_t *o, const void *arg)
-{
-  (void)arg;
-  return json_is_string(json_object_get(o, "type"));
 }
 
 /* The events of evs of type that name peer. */
@@ -326,7 +309,7 @@ static void test_no_kill_announced_once(void **st)
   befriend("a", "d");
   json_t *live = json_array();
   for (;;) { /* the pushes up to d's friend_added */
-    json_t *e = wsc_take(&d, pushed, NULL, 5000);
+    json_t *e = wsc_take(&d, match_push, NULL, 5000);
     if (!e) fail_msg("no friend_added push for d");
     int done = !strcmp(jstr(e, "type"), "friend_added") && !strcmp(jstr(e, "peer"), "d");
     json_array_append_new(live, e);
@@ -455,14 +438,14 @@ static void test_holder_changed_while_queued(void **st)
   json_decref(r);
   json_t *live = json_array();
   while (count_peer(live, "friend_deleted", "b") + count_peer(live, "friend_deleted", "d") < 2) { /* c's device */
-    json_t *e = wsc_take(&dev_c, pushed, NULL, 5000);
+    json_t *e = wsc_take(&dev_c, match_push, NULL, 5000);
     if (!e) fail_msg("c's device lacks a push: %s", json_dumps(live, JSON_COMPACT));
     json_array_append_new(live, e);
   }
   assert_int_equal(count_peer(live, "friend_deleted", "b"), 1);
   json_array_clear(live);
   while (black_seqs(live, seqs, 4) < 2) { /* a's device: two blocklist changes */
-    json_t *e = wsc_take(&dev_a, pushed, NULL, 5000);
+    json_t *e = wsc_take(&dev_a, match_push, NULL, 5000);
     if (!e) fail_msg("a's device lacks a push: %s", json_dumps(live, JSON_COMPACT));
     json_array_append_new(live, e);
   }

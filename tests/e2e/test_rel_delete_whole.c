@@ -138,27 +138,10 @@ static json_t *sync_from(const char *user, uint32_t cursor, uint32_t *end)
 {
   wsc_t d;
   assert_int_equal(wsc_login(&d, srv.port, app, key, user, "Web"), 0);
-  json_t *all = json_array();
-  for (;;) {
-    json_t *r = wsc_rpc(&d, "sync", "\"cursor\":%u", cursor);
-    assert_non_null(r);
-    assert_int_equal(jint(r, "code"), 0);
-    json_array_extend(all, json_object_get(r, "events"));
-    cursor = (uint32_t)jint(r, "cursor");
-    int done = json_is_true(json_object_get(r, "complete"));
-    json_decref(r);
-    if (done) break;
-  }
+  json_t *all = wsc_sync_from(&d, cursor, end);
+  assert_non_null(all);
   wsc_close(&d);
-  if (end) *end = cursor;
   return all;
-}
-
-/* A push (a frame with a type), for wsc_take. */
-static int pushed(json_t *o, const void *arg)
-{
-  (void)arg;
-  return json_is_string(json_object_get(o, "type"));
 }
 
 /* The pushes d (user's live device) got before a message e sends user now: a device gets its pushes in order, so
@@ -170,7 +153,7 @@ static json_t *pushes_before_marker(wsc_t *d, const char *user)
                user, rand()));
   json_t *got = json_array();
   for (;;) {
-    json_t *e = wsc_take(d, pushed, NULL, 5000);
+    json_t *e = wsc_take(d, match_push, NULL, 5000);
     if (!e) fail_msg("%s's device got no marker after %s", user, json_dumps(got, JSON_COMPACT));
     if (!strcmp(jstr(e, "type"), "msg")) { json_decref(e); return got; }
     json_array_append_new(got, e);

@@ -192,14 +192,14 @@ static inline json_t *v4(int port, uint32_t app, const char *key, const char *cm
   return json_loads(out, 0, NULL);
 }
 
-/* Sync from cursor 0 until a page is complete, so the session is live (it
- * gets every later stored event as a push, relationship events included);
- * returns the events of all pages as one array (caller decrefs), NULL on a
- * failed page. */
-static inline json_t *wsc_sync_live(wsc_t *c)
+/* Sync from cursor until a page is complete; returns the events of all
+ * pages as one array (caller decrefs), NULL on a failed page; *end (if
+ * given) the cursor it ended at. From cursor 0 the session is then live (it
+ * gets every later stored event as a push, relationship events included):
+ * wsc_sync_live. */
+static inline json_t *wsc_sync_from(wsc_t *c, uint32_t cursor, uint32_t *end)
 {
   json_t *all = json_array();
-  uint32_t cursor = 0;
   for (;;) {
     json_t *r = wsc_rpc(c, "sync", "\"cursor\":%u", cursor);
     if (!r || json_integer_value(json_object_get(r, "code")) != 0) { json_decref(r); json_decref(all); return NULL; }
@@ -207,8 +207,20 @@ static inline json_t *wsc_sync_live(wsc_t *c)
     cursor = (uint32_t)json_integer_value(json_object_get(r, "cursor"));
     int done = json_is_true(json_object_get(r, "complete"));
     json_decref(r);
-    if (done) return all;
+    if (done) {
+      if (end) *end = cursor;
+      return all;
+    }
   }
+}
+
+static inline json_t *wsc_sync_live(wsc_t *c) { return wsc_sync_from(c, 0, NULL); }
+
+/* A push (a frame with a type), for wsc_take. */
+static inline int match_push(json_t *o, const void *arg)
+{
+  (void)arg;
+  return json_is_string(json_object_get(o, "type"));
 }
 
 /* The texts of a list of messages (field: "MsgBody" in REST replies, "body"
