@@ -438,6 +438,17 @@ const cws_op_t *cws_op_row(cws_op_fn fn);
  * ending, or its request is about to run). */
 int cws_read_wait_park(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const cws_op_t *o, json_t *id, json_t *req,
                        uint8_t rereads);
+/* A continuation (§124): fn(arg, 0) at its turn (the queue has room and c's reads queued leave it its share: its
+ * read queued as c's reply_only read, §65); fn(arg, IMC_E_SHUTDOWN) at the server's signal (answer 70500 if the
+ * session is still there, then free); fn(arg, IMC_E_CANCELED) when c's session ends or at release (free, never
+ * answer: called inside session-ending paths). Called exactly once, never inside cws_read_wait_cont. */
+typedef void (*cws_read_cont_fn)(void *arg, int rc);
+/* A request's later read that the reader queue refused (a completion's read: conversations' unread counts, a
+ * group_list row's unread count) waits as a continuation, in arrival order with the waiting requests, c not read
+ * until it has run, as cws_read_wait_park; arg (the op's state, holding c) is the caller's until fn is called.
+ * c: online, its session the request's. 0: it waits; IMC_E_SHUTDOWN: the server stops (answer 70500);
+ * IMC_E_OVERLOADED: out of memory to keep it (answer the refusal, 60018). On an error fn is not called. */
+int cws_read_wait_cont(api_srv_t *srv, cws_conn_t *c, cws_read_cont_fn fn, void *arg);
 void cws_read_wait_drop(api_srv_t *srv, cws_conn_t *c);
 void cws_read_wait_room(void *srv);
 void cws_read_wait_stop(api_srv_t *srv);

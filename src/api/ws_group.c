@@ -636,6 +636,7 @@ void cws_op_group_read(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, 
 
 /* ---- the user's groups as conversations, with unread counts ------------------------------------------- */
 static void list_next(gpend_t *p);
+static void list_unread(void *ud, int rc, int64_t n);
 
 static void list_row(void *ud, uint32_t app, uint32_t gno, const store_grp_member_t *m)
 {
@@ -645,25 +646,37 @@ static void list_row(void *ud, uint32_t app, uint32_t gno, const store_grp_membe
                                  m->role, "discard", m->msg_flag == 2), &p->lost);
 }
 
-/* A group's unread read refused by the reader queue's cap (a completion's read: never by a share): the request waits
- * for its room as a frame's read does and runs again from the start (ws_read_wait.c, §121). 1 if it waits. */
-static int list_again(gpend_t *p)
+static int list_resubmitting; /* 1 while a continuation queues a row's unread read again: a refusal then ends it */
+
+/* A waiting row's turn or end (ws_read_wait.c, §124): its unread read queued again, the rows before it kept. */
+static void list_again(void *arg, int rc)
 {
-  net_ws_t *ws = cws_usable(p->c);
-  const cws_op_t *o = cws_op_row(cws_op_group_list);
-  json_t *id = json_object_get(p->req, "id"); /* as cws_on_text read it: borrowed from the request */
-  if (!ws || cws_state(p->c) != CWS_ONLINE || sess(p->c)->sid != p->sid || !o ||
-      !cws_read_wait_park(p->srv, ws, p->c, o, json_is_null(id) ? NULL : id, p->req, 0))
-    return 0;
-  gpend_free(p);
-  return 1;
+  gpend_t *p = arg;
+  if (rc == IMC_E_CANCELED) { gpend_free(p); return; } /* its session ended: nobody to answer */
+  if (rc) { gpend_reply(p, rc, NULL, NULL); return; }
+  im_session_t *s = sess(p->c);
+  json_t *e = json_array_get(p->acc, p->n - 1);
+  list_resubmitting = 1;
+  im_group_unread_read(p->srv->groups, s->sdkappid, (uint32_t)json_integer_value(json_object_get(e, "no")), s->user_no,
+                       (uint32_t)json_integer_value(json_object_get(e, "read_seq")), list_unread, p);
+  list_resubmitting = 0;
 }
 
+/* A group's unread read refused by the reader queue's cap (a completion's read: never by a share): it waits for the
+ * queue's room in ws_read_wait.c, the rows read and filled so far kept, and is queued again at its turn — the
+ * memberships and the rows before it are not read again (§124). Refused at its turn (out of memory only: the turn
+ * comes with room and share), or no memory to wait: answered 60018. */
 static void list_unread(void *ud, int rc, int64_t n)
 {
   gpend_t *p = ud;
   json_t *e = json_array_get(p->acc, p->n - 1);
-  if (rc == IMC_E_OVERLOADED && list_again(p)) return;
+  if (rc == IMC_E_OVERLOADED && !list_resubmitting) {
+    net_ws_t *ws = cws_usable(p->c);
+    rc = ws && cws_state(p->c) == CWS_ONLINE && sess(p->c)->sid == p->sid ?
+         cws_read_wait_cont(p->srv, p->c, list_again, p) : IMC_E_CANCELED;
+    if (!rc) return;
+  }
+  if (rc == IMC_E_CANCELED) { gpend_free(p); return; }
   if (rc) { gpend_reply(p, rc, NULL, NULL); return; }
   api_field_put(e, "unread", json_integer(n), &p->lost);
   list_next(p);

@@ -18,7 +18,7 @@ typedef struct pending {
   int id_is_num;
   uint32_t peer_no;            /* send, history: the peer's user number, echoed as "peer_no" */
   const char *op;
-  json_t *req;                 /* history, conversations: the request (a reference), to run it again (§115, §121) */
+  json_t *req;                 /* history: the request (a reference), to run it again (§115, §121) */
   uint64_t epoch;              /* history: srv->rel_gate.committed when it was accepted (§115) */
 } pending_t;
 

@@ -170,25 +170,24 @@ void cws_op_history(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, jso
 }
 
 /* ---- conversations ------------------------------------------------------------------------------ */
-static int convs_submitting; /* 1 while cws_op_conversations queues its first read: a refusal then is its own */
+/* A continuation's turn or end (ws_read_wait.c): the kept page's second read queued again, or the page ended. */
+static void convs_again(void *again, int rc) { im_conv_page_again(again, rc); }
 
 /* The page's second read (its unread counts, queued by the first one's completion: im_conv_page) refused by the
- * reader queue's cap (a completion's read: never by a share): the request waits for its room as a frame's read
- * does and runs again from the start (ws_read_wait.c, §121). 1 if it waits. */
-static int convs_again(pending_t *p)
+ * reader queue's cap (a completion's read: never by a share): the page is kept (IM_CONV_UNREAD_WAIT) and that read
+ * waits for the queue's room in ws_read_wait.c, queued again at its turn; the first read is not run again (§124).
+ * Its refusal there (out of memory only: the turn comes with room and share) ends the page 60018. */
+static void convs_wait(pending_t *p, im_conv_again_t *again)
 {
-  net_ws_t *ws = wsm_pending_ws(p);
-  const cws_op_t *o = cws_op_row(cws_op_conversations);
-  json_t *id = json_object_get(p->req, "id"); /* as cws_on_text read it: borrowed from the request */
-  if (!ws || !o || !cws_read_wait_park(p->srv, ws, p->c, o, json_is_null(id) ? NULL : id, p->req, 0)) return 0;
-  wsm_pending_free(p);
-  return 1;
+  int rc = wsm_pending_ws(p) ? cws_read_wait_cont(p->srv, p->c, convs_again, again) : IMC_E_CANCELED;
+  if (rc) im_conv_page_again(again, rc); /* convs_done again with rc: answered (or freed, CANCELED) */
 }
 
 static void convs_done(void *ud, int rc, const im_conv_page_t *pg)
 {
   pending_t *p = ud;
-  if (rc == IMC_E_OVERLOADED && !convs_submitting && convs_again(p)) return;
+  if (rc == IMC_E_OVERLOADED && pg && pg->again) { convs_wait(p, pg->again); return; }
+  if (rc == IMC_E_CANCELED) { wsm_pending_free(p); return; } /* its session ended: nobody to answer */
   json_t *extra = NULL;
   if (!rc) {
     json_t *arr = json_array();
@@ -245,9 +244,7 @@ void cws_op_conversations(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *i
   if (rel_gate_ws_names(srv, ws, c, cws_op_conversations, id, req, 0)) return; /* as sync (§113) */
   pending_t *p = wsm_pending_new(srv, c, id, "conversations");
   if (!p) { reply(ws, id, "conversations", IMC_E_NOMEM, NULL, NULL); return; }
-  p->req = json_incref(req); /* to run it again if its second read meets a full queue (§121) */
-  convs_submitting = 1;
+  /* its second read waits for the reader queue's room if refused (§124) */
   im_conv_page(srv->c2c, srv->groups, sess(c)->sdkappid, sess(c)->user_no, &cur,
-               IM_CONV_PINNED_FIRST | IM_CONV_EMPTY_PINNED | IM_CONV_UNREAD, limit, convs_done, p);
-  convs_submitting = 0;
+               IM_CONV_PINNED_FIRST | IM_CONV_EMPTY_PINNED | IM_CONV_UNREAD | IM_CONV_UNREAD_WAIT, limit, convs_done, p);
 }

@@ -16,8 +16,11 @@
  * A read run from the deletion gate (rel_gate.c ws_run) and a history run
  * again at its completion (§115) wait here too, their reruns kept (§121):
  * a connection may then have more than one request here (its ->same chain),
- * each from a request the gate or its reader held, so still bounded. Loop
- * thread. */
+ * each from a request the gate or its reader held, so still bounded. A
+ * request's later read refused at a full queue (conversations' unread counts,
+ * a group_list row's unread count) waits here as a continuation (§124): its
+ * request's state kept by its op, the read queued again at its turn, never
+ * its first read again. Loop thread. */
 #include "api/rel_gate.h"
 #include "store/store_reader.h"
 #include "util/err.h"
@@ -32,8 +35,10 @@ typedef struct cws_read_node {
   cws_conn_t *c;                      /* held */
   uint32_t sid;                       /* the session it was made in */
   uint8_t rereads;                    /* a read's reruns so far (§115, §118), given back to its handler */
-  const cws_op_t *op;
-  json_t *id, *req;                   /* id: borrowed from req (or NULL) */
+  const cws_op_t *op;                 /* NULL for a continuation */
+  json_t *id, *req;                   /* id: borrowed from req (or NULL); both NULL for a continuation */
+  cws_read_cont_fn cont;              /* a continuation (§124): its op's state, owned here until cont is called */
+  void *arg;
 } cws_read_node_t;
 
 static uint64_t conn_key(const cws_conn_t *c) { return (uint64_t)(uintptr_t)c; }
@@ -54,6 +59,30 @@ static void unlink_node(cws_read_wait_t *w, cws_read_node_t *n)
   w->parked--;
 }
 
+/* Append n (its c, and what it runs, set) at the tail, behind its connection's waiting ones, and hold c; its
+ * connection is not read until its last node here has run. 0, or IMC_E_NOMEM (n freed, nothing changed). */
+static int link_node(api_srv_t *srv, cws_read_node_t *n)
+{
+  cws_read_wait_t *w = &srv->read_wait;
+  cws_conn_t *c = n->c;
+  n->prev = w->tail;
+  n->sid = cws_session(c)->sid;
+  /* a frame's request finds none of its connection's here (it was not read meanwhile); one from the gate or a
+   * completion may: behind them (§121) */
+  cws_read_node_t *last = cws_read_parked(c) ? u64map_get(&w->of_conn, conn_key(c)) : NULL;
+  while (last && last->same) last = last->same;
+  if (last) last->same = n;
+  else if (u64map_put(&w->of_conn, conn_key(c), n)) { free(n); return IMC_E_NOMEM; }
+  cws_hold(c);
+  if (w->tail) w->tail->next = n;
+  else w->head = n;
+  w->tail = n;
+  w->parked++;
+  w->waits++;
+  if (!last) cws_read_parked_set(srv, c, 1);
+  return 0;
+}
+
 int cws_read_wait_park(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const cws_op_t *o, json_t *id, json_t *req,
                        uint8_t rereads)
 {
@@ -64,23 +93,20 @@ int cws_read_wait_park(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const cws_op
   if (srv->stopping) { cws_reply(ws, id, o->name, IMC_E_SHUTDOWN, NULL, NULL); return 1; } /* cws_read_wait_stop ran */
   cws_read_node_t *n = malloc(sizeof *n);
   if (!n) return 0; /* run it: the reader's cap answers 60018 */
-  *n = (cws_read_node_t){ .prev = w->tail, .c = c, .sid = cws_session(c)->sid, .rereads = rereads, .op = o, .id = id,
-                          .req = req };
-  /* a frame's request finds none of its connection's here (it was not read meanwhile); one from the gate or a
-   * completion may: behind them (§121) */
-  cws_read_node_t *last = cws_read_parked(c) ? u64map_get(&w->of_conn, conn_key(c)) : NULL;
-  while (last && last->same) last = last->same;
-  if (last) last->same = n;
-  else if (u64map_put(&w->of_conn, conn_key(c), n)) { free(n); return 0; }
-  cws_hold(c);
+  *n = (cws_read_node_t){ .c = c, .rereads = rereads, .op = o, .id = id, .req = req };
+  if (link_node(srv, n)) return 0;
   json_incref(req);
-  if (w->tail) w->tail->next = n;
-  else w->head = n;
-  w->tail = n;
-  w->parked++;
-  w->waits++;
-  if (!last) cws_read_parked_set(srv, c, 1);
   return 1;
+}
+
+int cws_read_wait_cont(api_srv_t *srv, cws_conn_t *c, cws_read_cont_fn fn, void *arg)
+{
+  assert(fn && cws_usable(c) && cws_state(c) == CWS_ONLINE);
+  if (srv->stopping) return IMC_E_SHUTDOWN; /* cws_read_wait_stop ran: answered as the waiting ones were */
+  cws_read_node_t *n = malloc(sizeof *n);
+  if (!n) return IMC_E_OVERLOADED;          /* the refusal stands: 60018, as before §121 */
+  *n = (cws_read_node_t){ .c = c, .cont = fn, .arg = arg };
+  return link_node(srv, n) ? IMC_E_OVERLOADED : 0;
 }
 
 /* Free n (unlinked): its frame, then its hold (cws_release_req: the connection's own pause may end with it). */
@@ -100,6 +126,8 @@ void cws_read_wait_drop(api_srv_t *srv, cws_conn_t *c)
   while ((n = u64map_get(&w->of_conn, conn_key(c)))) {
     assert(n->c == c);
     unlink_node(w, n);
+    /* a continuation's state freed unanswered (its holds go with it; c still reads as parked, so none reads c) */
+    if (n->cont) n->cont(n->arg, IMC_E_CANCELED);
     /* the session's end runs inside close paths that still use c: its hold goes, never its last (the socket's) */
     json_decref(n->req);
     free(n);
@@ -117,7 +145,19 @@ static void node_run(api_srv_t *srv, cws_read_node_t *n)
   /* its last here: not waiting any more (a session ending in its handler finds nothing to drop); else the others
    * keep it unread, and are dropped if its session ends in this handler */
   if (!u64map_get(&srv->read_wait.of_conn, conn_key(c))) cws_read_parked_set(srv, c, -1);
-  if (ws && cws_state(c) == CWS_ONLINE && cws_session(c)->sid == n->sid) {
+  int live = ws && cws_state(c) == CWS_ONLINE && cws_session(c)->sid == n->sid;
+  if (live && n->cont) {
+    /* a continuation (§124): its read queued again as this connection's, its request's earlier reads not rerun;
+     * no gate asked again — its request passed them, and a read queued behind a full queue is one delayed */
+    cws_reader_owner(srv, c, 1);
+    n->cont(n->arg, 0);
+    cws_reader_owner(srv, NULL, 0);
+    srv->ws_frame_reads = 1;
+    cws_conn_pace(srv, ws, c);
+    srv->ws_frame_reads = 0;
+  } else if (n->cont) {
+    n->cont(n->arg, IMC_E_CANCELED); /* its session gone: freed unanswered */
+  } else if (live) {
     char why[320];
     int rc = api_gate_check(srv, cws_session(c)->sdkappid, n->op->gate, why, sizeof why);
     if (rc) cws_reply(ws, n->id, n->op->name, rc, why, NULL);
@@ -163,7 +203,8 @@ void cws_read_wait_stop(api_srv_t *srv)
     cws_read_node_t *n = w->head;
     unlink_node(w, n);
     net_ws_t *ws = cws_usable(n->c);
-    if (ws) cws_reply(ws, n->id, n->op->name, IMC_E_SHUTDOWN, NULL, NULL);
+    if (n->cont) n->cont(n->arg, IMC_E_SHUTDOWN); /* its op answers 70500 if its session is still there */
+    else if (ws) cws_reply(ws, n->id, n->op->name, IMC_E_SHUTDOWN, NULL, NULL);
     if (!u64map_get(&w->of_conn, conn_key(n->c))) cws_read_parked_set(srv, n->c, 0); /* read again, as before */
     node_free(srv, n);
   }
@@ -176,6 +217,7 @@ void cws_read_wait_free(api_srv_t *srv)
   while (w->head) {
     cws_read_node_t *n = w->head;
     unlink_node(w, n);
+    if (n->cont) n->cont(n->arg, IMC_E_CANCELED); /* its state freed, before the node's hold goes */
     json_decref(n->req);
     cws_release(n->c);
     free(n);

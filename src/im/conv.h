@@ -60,7 +60,13 @@ enum {
   IM_CONV_PINNED_WHOLE = 16,    /* with IM_CONV_PINNED_FIRST: the pinned run is not paged: every pinned item on
                                    the first page (all-0 cursor) whatever the limit, none on a later one
                                    (messaging-c2c-conversations.md §64) */
+  IM_CONV_UNREAD_WAIT = 32,     /* with IM_CONV_UNREAD: the second read refused by the reader queue is kept, not
+                                   failed: cb gets IMC_E_OVERLOADED with the page's `again` set (decisions §124) */
 };
+
+/* A page whose second read (the unread counts) the reader queue refused, kept to queue it again
+ * (IM_CONV_UNREAD_WAIT, im_conv_page_again). */
+typedef struct im_conv_again im_conv_again_t;
 
 typedef struct im_conv_item {
   int group;                    /* 0 C2C, 1 group */
@@ -80,6 +86,7 @@ typedef struct im_conv_page {
   size_t n;
   int complete;                 /* nothing after this page */
   im_conv_cursor_t next;        /* where the next page starts (the one given when this page returned none) */
+  im_conv_again_t *again;       /* with IMC_E_OVERLOADED and IM_CONV_UNREAD_WAIT: the kept page (items not set) */
 } im_conv_page_t;
 typedef void (*im_conv_page_cb)(void *ud, int rc, const im_conv_page_t *p);
 
@@ -93,5 +100,13 @@ typedef void (*im_conv_page_cb)(void *ud, int rc, const im_conv_page_t *p);
  * queue), a storage error. */
 void im_conv_page(im_c2c_t *c, im_groups_t *G, uint32_t sdkappid, uint32_t user_no, const im_conv_cursor_t *from,
                   int flags, int64_t limit, im_conv_page_cb cb, void *ud);
+/* With IM_CONV_UNREAD_WAIT, a second read the reader queue refuses does not end the page: cb(ud, IMC_E_OVERLOADED,
+ * p) with p->again set (and p's items not set), once per page at most; the page's first read and its rows are kept,
+ * and the caller owns `again` until it calls im_conv_page_again exactly once (in cb or later). rc 0: queue the
+ * second read again (the first is not run again, decisions §124), cb called as for a page not kept; if the reader
+ * refuses it again, cb gets IMC_E_OVERLOADED with `again` NULL. rc an IMC_E_* code: the page ends, cb(ud, rc, NULL)
+ * now. Either way `again` is not valid after the call. Without the flag (REST get_list passes none and IM_CONV_UNREAD
+ * neither) cb gets IMC_E_OVERLOADED, `again` NULL. */
+void im_conv_page_again(im_conv_again_t *again, int rc);
 
 #endif

@@ -17,7 +17,9 @@
  * memory when the page is cut, which only a committed message raises), so
  * a message stored between the two reads is never counted and a NoLastMsg
  * one stored before is (docs/decisions/messaging-c2c-storage.md §46, §47);
- * without it (REST get_list) nothing is counted.
+ * without it (REST get_list) nothing is counted. With IM_CONV_UNREAD_WAIT a
+ * second read the reader queue refuses is handed to the caller to queue again
+ * later (im_conv_page_again), the first read's rows kept (§124).
  * Loop thread but the run functions (reader threads).
  */
 #include "im/c2c_int.h"
@@ -26,6 +28,7 @@
 #include "store/store_msg.h"
 #include "util/err.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,7 +41,7 @@ typedef struct row {
   uint8_t group, counts_unread;
 } row_t;
 
-typedef struct clist {
+typedef struct im_conv_again { /* a page; its own `again` handle when its second read waits (conv.h) */
   store_job_t job;
   im_groups_t *G;
   uint32_t app, user;
@@ -57,6 +60,7 @@ typedef struct clist {
   int64_t since;               /* the group retention horizon (unread counts; the C2C one is l.since) */
   im_conv_page_cb cb;
   void *ud;
+  uint8_t kept;                /* its second read was refused once and kept (IM_CONV_UNREAD_WAIT) */
 } clist_t;
 
 static void clist_free(clist_t *j)
@@ -72,7 +76,7 @@ static void clist_free(clist_t *j)
 
 static void finish(clist_t *j, int rc)
 {
-  im_conv_page_t p = { j->items, j->n, j->complete, j->cur };
+  im_conv_page_t p = { j->items, j->n, j->complete, j->cur, NULL };
   j->cb(j->ud, rc, rc ? NULL : &p);
   clist_free(j);
 }
@@ -249,7 +253,23 @@ static void done_unread(void *arg, int rc)
 {
   clist_t *j = arg;
   j->G->in_flight--;
+  /* refused by the reader queue (submit: the job not taken): with IM_CONV_UNREAD_WAIT the page is kept, its rows
+   * and bounds as the first read left them, and the caller queues this read again (im_conv_page_again, §124) */
+  if (rc == IMC_E_OVERLOADED && (j->flags & IM_CONV_UNREAD_WAIT) && !j->kept) {
+    j->kept = 1;
+    im_conv_page_t p = { NULL, 0, 0, j->cur, j };
+    j->cb(j->ud, rc, &p); /* the caller owns j until im_conv_page_again */
+    return;
+  }
   finish(j, rc);
+}
+
+void im_conv_page_again(im_conv_again_t *again, int rc)
+{
+  clist_t *j = again;
+  assert(j->kept && j->n);
+  if (rc) finish(j, rc);
+  else submit(j, run_unread, done_unread); /* refused again: done_unread finishes it (kept is set) */
 }
 
 /* ---- the list ------------------------------------------------------------------------------------------ */

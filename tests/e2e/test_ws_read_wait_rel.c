@@ -28,6 +28,7 @@
 #include <cmocka.h>
 
 #include <poll.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -414,6 +415,152 @@ static void test_two_wait_one_room_each(void **st)
   wsc_close(&wa);
 }
 
+/* §124: a's request (frame): its first read taken and kept run (done hold), the fillers fill the queue behind it;
+ * handed back, its second read meets the full queue and waits (read_parked 1). Returns the reader's completed jobs
+ * before the request (all taken so far have run: nothing queued). */
+static long long second_read_parked(wsc_t *wa, wsc_t f[CAP], const char *frame)
+{
+  login_fillers(f);
+  wait_stat("reader", "queued", 0);
+  long long jobs0 = e2e_healthz_stat(srv.port, "reader", "jobs");
+  hook_file(rhold, 1);
+  assert_int_equal(e2e_ws_send_text(wa->fd, frame), 0);
+  wait_stat("reader", "queued", 1);
+  hook_file(dhold, 1);
+  hook_file(rhold, 0);               /* the thread takes the first read, runs it and keeps it */
+  wait_stat("reader", "queued", 0);
+  fill(f);
+  hook_file(dhold, 0);               /* its completion's second read meets the full queue: it waits */
+  until_parked_or_answered(wa);
+  assert_int_equal(e2e_healthz_stat(srv.port, "admission", "read_parked"), 1);
+  return jobs0;
+}
+
+/* a's conversations whose second read waited: answered whole after exactly two reads of its own (the first one
+ * not run again), the fillers' eight besides. Before §124 the request ran again from the start at its turn: three
+ * (the rows read twice). */
+static void test_convs_first_read_once(void **st)
+{
+  (void)st;
+  wsc_t wa, f[CAP];
+  assert_int_equal(wsc_login(&wa, srv.port, app, key, "a", "Web"), 0);
+  long long jobs0 = second_read_parked(&wa, f, "{\"id\":92,\"op\":\"conversations\"}");
+  hook_file(rhold, 0);
+  int id = 92;
+  json_t *r = wsc_take(&wa, match_id, &id, 30000);
+  assert_non_null(r);
+  if (jint(r, "code") != 0) fail_msg("a's conversations refused: %s", json_dumps(r, JSON_COMPACT));
+  json_t *cvs = json_object_get(r, "conversations");
+  assert_int_equal(json_array_size(cvs), 1);
+  assert_string_equal(jstr(json_array_get(cvs, 0), "peer"), "b");
+  assert_int_equal(jint(json_array_get(cvs, 0), "unread"), 2);
+  json_decref(r);
+  drain(f);
+  assert_int_equal(e2e_healthz_stat(srv.port, "reader", "jobs") - jobs0, CAP + 2);
+  assert_int_equal(e2e_healthz_stat(srv.port, "admission", "read_parked"), 0);
+  wsc_close(&wa);
+}
+
+/* The same for a's group_list of two groups, the second one's unread read refused: the memberships and the first
+ * group's unread count are not read again (three reads; before §124, five: the whole request again). */
+static void test_group_list_first_read_once(void **st)
+{
+  (void)st;
+  wsc_t wa, f[CAP];
+  assert_int_equal(wsc_login(&wa, srv.port, app, key, "a", "Web"), 0);
+  for (int g = 1; g <= 2; g++) {
+    char body[96];
+    snprintf(body, sizeof body, "\"type\":\"Public\",\"name\":\"g%d\",\"group_id\":\"rw-g%d\"", g, g);
+    json_t *r = wsc_rpc(&wa, "group_create", "%s", body);
+    assert_non_null(r);
+    if (jint(r, "code")) fail_msg("group_create: %s", json_dumps(r, JSON_COMPACT));
+    json_decref(r);
+  }
+  login_fillers(f);
+  wait_stat("reader", "queued", 0);
+  long long jobs0 = e2e_healthz_stat(srv.port, "reader", "jobs");
+  steps_allow(jobs0 + 1);            /* the memberships only */
+  assert_int_equal(e2e_ws_send_text(wa.fd, "{\"id\":96,\"op\":\"group_list\"}"), 0);
+  wait_stat("reader", "jobs", jobs0 + 1);
+  wait_stat("reader", "queued", 1);  /* the first group's unread read, queued by the memberships' completion */
+  hook_file(dhold, 1);
+  steps_allow(jobs0 + 2);            /* taken, run and kept */
+  wait_stat("reader", "queued", 0);
+  unlink(rsteps);
+  fill(f);
+  hook_file(dhold, 0);               /* its completion: the second group's read meets the full queue */
+  until_parked_or_answered(&wa);
+  hook_file(rhold, 0);
+  int id = 96;
+  json_t *r = wsc_take(&wa, match_id, &id, 30000);
+  assert_non_null(r);
+  if (jint(r, "code") != 0) fail_msg("a's group_list refused: %s", json_dumps(r, JSON_COMPACT));
+  assert_int_equal(json_array_size(json_object_get(r, "groups")), 2);
+  json_decref(r);
+  drain(f);
+  assert_int_equal(e2e_healthz_stat(srv.port, "reader", "jobs") - jobs0, CAP + 3);
+  assert_int_equal(e2e_healthz_stat(srv.port, "admission", "read_parked"), 0);
+  wsc_close(&wa);
+}
+
+/* a closes while its conversations' second read waits: dropped unanswered, read_parked back to 0 at once, the
+ * read never run (the fillers' eight and the first read only); the page and its holds freed (run under ASan: no
+ * leak). */
+static void test_convs_second_read_closed(void **st)
+{
+  (void)st;
+  wsc_t wa, f[CAP];
+  assert_int_equal(wsc_login(&wa, srv.port, app, key, "a", "Web"), 0);
+  long long jobs0 = second_read_parked(&wa, f, "{\"id\":93,\"op\":\"conversations\"}");
+  int cc = 0;
+  json_t *o = wsc_next(&wa, 10, &cc);
+  if (o) fail_msg("answered while its read waits: %s", json_dumps(o, JSON_COMPACT));
+  wsc_close(&wa);
+  wait_stat("admission", "read_parked", 0);
+  hook_file(rhold, 0);
+  drain(f);
+  assert_int_equal(e2e_healthz_stat(srv.port, "reader", "jobs") - jobs0, CAP + 1);
+  wsc_t wb; /* the server goes on */
+  assert_int_equal(wsc_login(&wb, srv.port, app, key, "b", "Web"), 0);
+  json_t *r = wsc_rpc(&wb, "conversations", "%s", "");
+  assert_non_null(r);
+  assert_int_equal(jint(r, "code"), 0);
+  json_decref(r);
+  wsc_close(&wb);
+}
+
+/* SIGTERM while a's conversations' second read waits: answered 70500, the server exits 0 (under ASan: nothing
+ * leaked). */
+static void test_convs_second_read_at_stop(void **st)
+{
+  (void)st;
+  wsc_t wa, f[CAP];
+  assert_int_equal(wsc_login(&wa, srv.port, app, key, "a", "Web"), 0);
+  (void)second_read_parked(&wa, f, "{\"id\":94,\"op\":\"conversations\"}");
+  assert_int_equal(kill(srv.pid, SIGTERM), 0);
+  int id = 94;
+  json_t *o = wsc_take(&wa, match_id, &id, 30000);
+  assert_non_null(o);
+  assert_int_equal(jint(o, "code"), 70500);
+  json_decref(o);
+  hook_file(rhold, 0); /* the fillers' reads may run: the stop need not wait for its deadline */
+  assert_int_equal(e2e_server_wait_exit(&srv), 0);
+  wsc_close(&wa);
+  for (int i = 0; i < CAP; i++) wsc_close(&f[i]);
+}
+
+/* After test_convs_second_read_at_stop: the server has exited. */
+static int teardown_stopped(void **st)
+{
+  (void)st;
+  unlink(dhold);
+  unlink(rhold);
+  unlink(rsteps);
+  if (srv.pid) return e2e_finish(&srv);
+  e2e_dir_remove(&srv);
+  return 0;
+}
+
 static void test_two_wait_answered(void **st) { (void)st; two_wait(0); }
 static void test_two_wait_closed(void **st) { (void)st; two_wait(1); }
 
@@ -427,6 +574,10 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_two_wait_answered, setup, teardown),
     cmocka_unit_test_setup_teardown(test_two_wait_closed, setup, teardown),
     cmocka_unit_test_setup_teardown(test_two_wait_one_room_each, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_convs_first_read_once, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_group_list_first_read_once, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_convs_second_read_closed, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_convs_second_read_at_stop, setup, teardown_stopped),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
