@@ -8,6 +8,10 @@
  *   it was accepted (§115, ws_msg_read.c history_reread).
  * And (§123) a waiting request is not run while its connection's reads already
  * queued hold its share of the room: it waits on instead of meeting 60018.
+ * And (§124) a conversations or group_list whose second read meets the full
+ * queue waits with that read alone: its first read is not run again (counted
+ * in /healthz reader.jobs), and a close or a stop while it waits ends it as a
+ * waiting frame's read.
  *
  * The server runs with --reader-max-jobs 8, one reader thread, the change
  * log's poll at its longest period (60 s: none in a test's time, so the
@@ -216,7 +220,7 @@ static void test_rerun_waits(void **st)
 
 /* a's conversations: its first read (the rows) taken and kept run (done hold); the fillers fill the queue behind
  * it; handed back, its second read (the page's unread counts, queued by the first one's completion) meets the full
- * queue: the request waits for its room and runs again. Before §121: answered 60018 at that completion. */
+ * queue: that read waits for its room and is queued again (§124). Before §121: answered 60018 at that completion. */
 static void test_convs_second_read_waits(void **st)
 {
   (void)st;
@@ -251,8 +255,8 @@ static void test_convs_second_read_waits(void **st)
 }
 
 /* The same for a's group_list: its first read (the memberships) kept run, the queue filled behind it; its
- * completion's unread read of the Public group meets the full queue: the request waits and runs again. Before
- * §121: answered 60018 at that completion. */
+ * completion's unread read of the Public group meets the full queue: that read waits and is queued again (§124).
+ * Before §121: answered 60018 at that completion. */
 static void test_group_list_second_read_waits(void **st)
 {
   (void)st;
