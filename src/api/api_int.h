@@ -78,7 +78,7 @@ typedef struct rel_gate {
 
 /* WebSocket reads waiting for room in the reader pool's queue (ws_read_wait.c, decisions §120): in arrival order;
  * one per connection from its frames (it is not read meanwhile), more from the deletion gate or a completion's
- * rerun (§121). */
+ * rerun (§121) or its refused later read (a continuation, §124). */
 typedef struct cws_read_wait {
   struct cws_read_node *head, *tail;
   u64map_t of_conn;              /* the cws_conn_t's address → its first waiting request (the others: their ->same
