@@ -451,17 +451,7 @@ static void test_ws_history_accepted_before(void **st)
   wsc_close(&wa);
 }
 
-/* The reader takes jobs up to n counted from the start (IMCLOUD_TEST_READER_STEPS): the file replaced whole. */
-static void steps_allow(long long n)
-{
-  char tmp[300];
-  snprintf(tmp, sizeof tmp, "%s.tmp", rsteps);
-  FILE *f = fopen(tmp, "w");
-  assert_non_null(f);
-  fprintf(f, "%lld\n", n);
-  assert_int_equal(fclose(f), 0);
-  assert_int_equal(rename(tmp, rsteps), 0);
-}
+static void steps_allow(long long n) { e2e_reader_steps(rsteps, n); }
 
 /* One read of the request queued: the reader let go of it with deletions deletions committed, one during each
  * read (d1, d2 … imported here: accounts the read does not name), then of whatever follows. Each read runs only

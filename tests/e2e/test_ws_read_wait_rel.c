@@ -346,17 +346,7 @@ static void two_wait(int close)
   wsc_close(&wa);
 }
 
-/* The reader takes jobs up to n counted from its start (IMCLOUD_TEST_READER_STEPS): the file replaced whole. */
-static void steps_allow(long long n)
-{
-  char tmp[300];
-  snprintf(tmp, sizeof tmp, "%s.tmp", rsteps);
-  FILE *f = fopen(tmp, "w");
-  assert_non_null(f);
-  fprintf(f, "%lld\n", n);
-  assert_int_equal(fclose(f), 0);
-  assert_int_equal(rename(tmp, rsteps), 0);
-}
+static void steps_allow(long long n) { e2e_reader_steps(rsteps, n); }
 
 /* Until k of the fillers have their sync's reply to read (not taken: drain reads them). A filler's reply is
  * written after the completion batch that answered it, whose room callback (cws_read_wait_room) has run. */

@@ -592,6 +592,16 @@ void e2e_sync_hold(const char *hold, int on)
   fclose(f);
 }
 
+void e2e_reader_steps(const char *path, long long n)
+{
+  char tmp[512];
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  FILE *f = fopen(tmp, "w");
+  if (!f) die(tmp);
+  fprintf(f, "%lld\n", n);
+  if (fclose(f) || rename(tmp, path)) die(path);
+}
+
 int e2e_stamp_on(int fd)
 {
   int one = 1;

@@ -59,6 +59,9 @@ void e2e_sync_hold_env(char *hold, size_t cap, const char *tag);
  * a server started by e2e_start_sync_held. Exits the test when the file
  * cannot be created. */
 void e2e_sync_hold(const char *hold, int on);
+/* Let a server started with IMCLOUD_TEST_READER_STEPS=path take reader jobs up to n, counted from its start (the
+ * file replaced whole, by a rename). Exits the test when it cannot be written. */
+void e2e_reader_steps(const char *path, long long n);
 /* Run `imcloud ARGS --data DIR` (a shell command line fragment); capture
  * stdout into out (NUL-terminated). Returns the exit status. */
 int e2e_cli(const e2e_server_t *srv, char *out, size_t cap, const char *fmt, ...)
