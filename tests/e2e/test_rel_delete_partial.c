@@ -35,6 +35,7 @@
 #include "e2e.h"
 #include "e2e_damage.h"
 #include "e2e_msg.h"
+#include "e2e_rel.h"
 #include "e2e_race.h"
 
 static e2e_server_t srv;
@@ -42,20 +43,10 @@ static uint32_t app;
 static char key[80];
 
 #define V4(cmd, ...) v4(srv.port, app, key, cmd, __VA_ARGS__)
-
-static void expect_ok(json_t *r)
-{
-  assert_non_null(r);
-  if (jint(r, "ErrorCode") != 0) fail_msg("expected OK, got %s", json_dumps(r, JSON_COMPACT));
-  json_decref(r);
-}
-
-/* x and y friends both ways. */
-static void befriend(const char *x, const char *y)
-{
-  expect_ok(V4("sns/friend_add", "{\"From_Account\":\"%s\",\"AddFriendItem\":[{\"To_Account\":\"%s\",\"AddSource\":"
-                                 "\"AddSource_Type_Web\"}],\"AddType\":\"Add_Type_Both\",\"ForceAddFlags\":1}", x, y));
-}
+#define expect_ok rel_expect_ok
+#define befriend(x, y) rel_befriend(srv.port, app, key, x, y)
+#define friends_of(user, out, cap) rel_friends_of(srv.port, app, key, user, out, cap)
+#define blocked_by(user, out, cap) rel_blocked_by(srv.port, app, key, user, out, cap)
 
 /* A server (args: more options, or NULL) whose first account_delete item's group step fails, with a, b, c, d; c a
  * friend of a and of b. */
@@ -80,21 +71,6 @@ static int stop(void **st)
 {
   (void)st;
   return !srv.pid || e2e_finish(&srv) == 0 ? 0 : -1;
-}
-
-/* user's friends as listed, "a,d," (the list's order), and its StandardSequence. */
-static long long friends_of(const char *user, char *out, size_t cap)
-{
-  json_t *r = V4("sns/friend_get", "{\"From_Account\":\"%s\",\"StartIndex\":0}", user);
-  assert_int_equal(jint(r, "ErrorCode"), 0);
-  size_t i, n = 0;
-  json_t *v;
-  out[0] = 0;
-  json_array_foreach(json_object_get(r, "UserDataItem"), i, v)
-    n += (size_t)snprintf(out + n, n < cap ? cap - n : 0, "%s,", jstr(v, "To_Account"));
-  long long seq = jint(r, "StandardSequence");
-  json_decref(r);
-  return seq;
 }
 
 /* A device of user (a fresh login) synced from cursor until a page is complete: its events (caller decrefs) and, in
@@ -327,22 +303,6 @@ static void test_no_kill_announced_once(void **st)
   json_t *evs = sync_from("a", cursor, NULL);
   assert_int_equal(count_peer(evs, "friend_deleted", "b"), 1);
   json_decref(evs);
-}
-
-/* d's blocklist sequence (CurruentSequence) and its entries, "b," (the list's order). */
-static long long blocked_by(const char *user, char *out, size_t cap)
-{
-  json_t *r = V4("sns/black_list_get", "{\"From_Account\":\"%s\",\"StartIndex\":0,\"MaxLimited\":100,"
-                                      "\"LastSequence\":0}", user);
-  assert_int_equal(jint(r, "ErrorCode"), 0);
-  size_t i, n = 0;
-  json_t *v;
-  out[0] = 0;
-  json_array_foreach(json_object_get(r, "BlackListItem"), i, v)
-    n += (size_t)snprintf(out + n, n < cap ? cap - n : 0, "%s,", jstr(v, "To_Account"));
-  long long seq = jint(r, "CurruentSequence");
-  json_decref(r);
-  return seq;
 }
 
 /* The other kinds: d blocked b, a sent b a friend request (pending). [b, b] with the first item failing, killed
