@@ -159,8 +159,9 @@ static void healthz(api_srv_t *srv, net_req_t *req)
   struct rlimit nofile; /* read now: the limit the next accept meets */
   json_int_t open_files = getrlimit(RLIMIT_NOFILE, &nofile) ? -1
                         : nofile.rlim_cur == RLIM_INFINITY ? -1 : (json_int_t)nofile.rlim_cur;
-  api_field_put(o, "connections", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "open", (json_int_t)ns.connections,
-                                            "websockets", (json_int_t)ns.websockets, "max_websockets",
+  api_field_put(o, "connections", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "open", (json_int_t)ns.connections,
+                                            "websockets", (json_int_t)ns.websockets, "ws_closing",
+                                            (json_int_t)ns.ws_closing, "max_websockets",
                                             (json_int_t)ns.max_websockets, "open_files", open_files, "ws_refused",
                                             (json_int_t)ns.ws_refused_full, "refused_no_fd", (json_int_t)ns.refused_no_fd,
                                             "accept_pauses", (json_int_t)ns.accept_pauses), &bad);

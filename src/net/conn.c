@@ -216,7 +216,7 @@ void net__really_close(struct net_conn *c)
   if (c->flags & CF_CLOSED) return;
   wheel_unlink(c);
   c->flags |= CF_CLOSED;
-  if (c->flags & CF_WS) s->websockets--;
+  if (c->flags & CF_WS) { s->websockets--; if (c->flags & CF_WS_CLOSING) s->ws_closing--; }
   else if (net__lingering(c)) s->lingering--;
   else net__http_orphan(c);
   if (c == s->socketless) s->socketless = NULL;
@@ -263,6 +263,7 @@ void net__notify_ws_close(struct net_conn *c, int code)
   net_server_t *s = c->srv;
   if (c->flags & CF_WS_NOTIFY) return;          /* already queued */
   if ((c->flags & CF_WS_CLOSING) && c->close_code) return; /* already delivered */
+  if (!(c->flags & (CF_WS_CLOSING | CF_CLOSED))) s->ws_closing++; /* out of the cap's count from now (fdlimit.c) */
   c->flags |= CF_WS_CLOSING | CF_WS_NOTIFY;
   c->close_code = (uint16_t)code;
   if (s->notify_len == s->notify_cap) {
@@ -717,6 +718,7 @@ void net_server_stats(const net_server_t *s, net_stats_t *o)
 {
   o->connections = s->nconns;
   o->websockets = s->websockets;
+  o->ws_closing = s->ws_closing;
   o->requests_in_flight = s->requests_in_flight;
   o->bytes_in = s->bytes_in;
   o->bytes_out = s->bytes_out;

@@ -17,6 +17,10 @@
  * spare cannot be had again (another thread took the slot meanwhile) does
  * accepting pause as before, until the next wheel tick.
  *
+ * The cap counts the WebSockets not closing (websockets - ws_closing): one
+ * whose close began holds its socket only until its close notice and its
+ * output are out (ws_close_grace_ms at most), and its client is gone.
+ *
  * Thread: the loop thread, but net_fd_limit_raise (once, at start). */
 #include "net/net_int.h"
 
@@ -98,7 +102,11 @@ static void refuse_log(net_server_t *s, int ws, uint64_t total)
 
 int net__ws_full(net_server_t *s)
 {
-  if (!s->cfg.max_websockets || s->websockets < s->cfg.max_websockets) return 0;
+  assert(s->ws_closing <= s->websockets);
+  /* a closing WebSocket is gone for its client: its socket lasts only
+   * until its notice and its output are out (its grace at most), and the
+   * reserve covers it meanwhile */
+  if (!s->cfg.max_websockets || s->websockets - s->ws_closing < s->cfg.max_websockets) return 0;
   s->ws_refused_full++;
   refuse_log(s, 1, s->ws_refused_full);
   return 1;

@@ -235,7 +235,11 @@ void net_server_close(net_server_t *s, void (*done)(void *arg), void *arg);
  * turn_p99_us and turn_max_us describe them since the server started
  * (out.c turn_busy). */
 typedef struct net_stats {
-  size_t connections, websockets, requests_in_flight;
+  /* websockets: the WebSocket sockets held; ws_closing: of them, those
+   * whose close began (close frame sent or received, or the peer gone),
+   * held until their output is written or their grace ends; the cap
+   * (cfg.max_websockets) counts websockets - ws_closing */
+  size_t connections, websockets, ws_closing, requests_in_flight;
   uint64_t bytes_in, bytes_out, ws_writes, ws_frames, fresh_deferred, events;
   /* closing WebSockets torn down at the end of their grace (cfg.ws_close_grace_ms,
    * ws_close.c) with output their peer had not taken (dropped) */

@@ -205,6 +205,7 @@ struct net_server {
   size_t open_handles;          /* connections not yet freed */
   size_t requests_in_flight;
   size_t websockets;
+  size_t ws_closing;            /* of websockets, those whose close began (CF_WS_CLOSING): outside the cap (fdlimit.c) */
   size_t lingering;             /* HTTP connections lingering (linger.c), counted in nconns too */
   uint64_t bytes_in, bytes_out;
   uint64_t ws_writes, ws_frames; /* write calls (send or sendmsg) on WebSockets that wrote bytes; frames they completed */
