@@ -473,6 +473,10 @@ static void accept_pause(net_server_t *s)
 
 static void accept_resume(net_server_t *s)
 {
+  /* a refusal that could not have its spare back (the slot taken
+   * meanwhile: net__refuse_no_fd) left none; without this it would be gone
+   * for good, and every later shortage would pause again */
+  if (s->listening && s->spare_fd < 0) net__fd_spare_open(s);
   struct epoll_event ev = { .events = EPOLLIN, .data.ptr = s };
   if (s->listening && !epoll_ctl(s->ep, EPOLL_CTL_MOD, s->lfd, &ev)) s->accept_paused = 0;
 }

@@ -15,7 +15,8 @@
  * (the operator API's shape for a request under cfg.plain_error_prefix, the
  * v4 envelope otherwise), closes it and opens the spare again. Only when the
  * spare cannot be had again (another thread took the slot meanwhile) does
- * accepting pause as before, until the next wheel tick.
+ * accepting pause as before, until the next wheel tick, which opens the
+ * spare again first (conn.c accept_resume).
  *
  * The cap counts the WebSockets not closing (websockets - ws_closing): one
  * whose close began holds its socket only until its close notice and its
