@@ -515,8 +515,8 @@ static void accept_some(net_server_t *s)
         int e = errno, r = net__refuse_no_fd(s); /* the client answered 503 rather than left waiting */
         if (r > 0) continue;
         if (r < 0) return; /* nobody was waiting after all */
-        IMC_WARN("net", "msg=\"accept paused\" err=%s", strerror(e));
         accept_pause(s); /* level-triggered: retrying now would spin */
+        net__pause_log(s, e);
       }
       return;
     }

@@ -37,7 +37,7 @@
 #include "util/err.h"
 #include "util/log.h"
 
-/* A refusal is logged at most once per NET_REFUSE_LOG_MS per kind, with
+/* A refusal (and an accept pause) is logged at most once per NET_REFUSE_LOG_MS per kind, with
  * the refusals since the kind's last line (this one included) and in all:
  * a storm past the limit is one line a second, not one per client; the
  * refusals after a storm's last line are in /healthz's counters. */
@@ -84,22 +84,27 @@ void net__fd_spare_close(net_server_t *s)
   s->spare_fd = -1;
 }
 
-/* One line per kind per NET_REFUSE_LOG_MS: the refusals since the last. */
-static void refuse_log(net_server_t *s, int ws, uint64_t total)
+/* One line per kind per NET_REFUSE_LOG_MS: the events since the kind's last line (this one included) and in all. */
+static void limit_log(net_server_t *s, int kind, uint64_t total, int err)
 {
   uint64_t now = net__now(s);
-  uint64_t *at = ws ? &s->ws_full_logged_ms : &s->no_fd_logged_ms;
-  uint64_t *logged = ws ? &s->ws_full_logged : &s->no_fd_logged;
+  uint64_t *at = &s->limit_log_ms[kind], *logged = &s->limit_logged[kind];
   if (*at && now - *at < NET_REFUSE_LOG_MS) return;
-  if (ws)
+  unsigned long long since = (unsigned long long)(total - *logged), all = (unsigned long long)total;
+  if (kind == NET_LOG_WS_FULL)
     IMC_WARN("net", "msg=\"websocket refused: the server holds max_websockets\" max_websockets=%zu refused=%llu "
-             "refused_total=%llu", s->cfg.max_websockets, (unsigned long long)(total - *logged), (unsigned long long)total);
-  else
+             "refused_total=%llu", s->cfg.max_websockets, since, all);
+  else if (kind == NET_LOG_NO_FD)
     IMC_WARN("net", "msg=\"connection refused: out of file descriptors (the open-files limit)\" connections=%zu refused=%llu "
-             "refused_total=%llu", s->nconns, (unsigned long long)(total - *logged), (unsigned long long)total);
+             "refused_total=%llu", s->nconns, since, all);
+  else
+    IMC_WARN("net", "msg=\"accept paused: out of descriptors with no spare to answer on; retried each wheel tick\" "
+             "err=%s pauses=%llu pauses_total=%llu", strerror(err), since, all);
   *at = now ? now : 1;
   *logged = total;
 }
+
+void net__pause_log(net_server_t *s, int err) { limit_log(s, NET_LOG_PAUSE, s->accept_pauses, err); }
 
 int net__ws_full(net_server_t *s)
 {
@@ -109,7 +114,7 @@ int net__ws_full(net_server_t *s)
    * reserve covers it meanwhile */
   if (!s->cfg.max_websockets || s->websockets - s->ws_closing < s->cfg.max_websockets) return 0;
   s->ws_refused_full++;
-  refuse_log(s, 1, s->ws_refused_full);
+  limit_log(s, NET_LOG_WS_FULL, s->ws_refused_full, 0);
   return 1;
 }
 
@@ -145,7 +150,7 @@ static void refuse(net_server_t *s, int fd)
   for (int i = 0; i < NET_REFUSE_READS && got > 0; i++) got = recv(fd, s->rbuf, NET_READ_BUF, MSG_DONTWAIT);
   close(fd);
   s->refused_no_fd++;
-  refuse_log(s, 0, s->refused_no_fd);
+  limit_log(s, NET_LOG_NO_FD, s->refused_no_fd, 0);
 }
 
 int net__refuse_no_fd(net_server_t *s)

@@ -170,6 +170,8 @@ enum {
                                    that on_ws_read would pause is closed instead (conn.c on_readable, read_now) */
 };
 
+enum { NET_LOG_WS_FULL, NET_LOG_NO_FD, NET_LOG_PAUSE, NET_LOG_KINDS }; /* fdlimit.c limit_log's kinds */
+
 struct net_server {
   uv_loop_t *loop;
   uv_poll_t ep_poll;            /* watches ep */
@@ -200,7 +202,7 @@ struct net_server {
   int spare_fd;                 /* a /dev/null given up to accept a client and refuse it when out of descriptors
                                    (fdlimit.c); -1 when not held */
   uint64_t ws_refused_full, refused_no_fd, accept_pauses; /* net_stats_t */
-  uint64_t ws_full_logged_ms, no_fd_logged_ms, ws_full_logged, no_fd_logged; /* fdlimit.c refuse_log */
+  uint64_t limit_log_ms[NET_LOG_KINDS], limit_logged[NET_LOG_KINDS]; /* fdlimit.c limit_log: last line, count then */
   int closing;                  /* net_server_close called (then 1 + server handles still closing) */
   size_t open_handles;          /* connections not yet freed */
   size_t requests_in_flight;
@@ -297,6 +299,9 @@ void net__linger_due(struct net_conn *c);
  * it 503 NO_FDS: 1 if one was refused, -1 if none was waiting, 0 if there is
  * no spare (the caller pauses accepting). */
 void net__fd_spare_open(net_server_t *s);
+/* The "accept paused" line, at most one a second with the pauses since the last (fdlimit.c). Call after
+ * accept_pause counted the pause. */
+void net__pause_log(net_server_t *s, int err);
 void net__fd_spare_close(net_server_t *s);
 int net__ws_full(net_server_t *s);
 int net__refuse_no_fd(net_server_t *s);
