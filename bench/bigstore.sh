@@ -63,7 +63,8 @@
 # the store (USERS and MSGS must be the ones it was built with: they are
 # printed, not checked); every load generator is ended after PHASE_SECS
 # (default 1200) seconds, its phase line then carrying what it printed;
-# SERVER_ARGS adds server options (e.g. "--writer-cache-mb 512"); IMCLOUD_BIN
+# SERVER_ARGS adds server options (e.g. "--writer-cache-mb 512"), MSG_ARGS
+# msg_bench's (e.g. "--contacts 5": each sender keeps to 5 peers); IMCLOUD_BIN
 # picks another server binary. The cgroup (imcloud-bigstore-PID) is removed
 # at the end, also when the script fails or is interrupted, after the
 # server and the load generator it started are stopped.
@@ -214,7 +215,7 @@ for lim in "$limit" -1; do
     phase_start
     gen taskset -c 1 build/bench/msg_bench --port "$port" --sdkappid "$app" --key "$key" --conns "$CONNS" \
       --procs $(( (CONNS + 4999) / 5000 )) --window 4 --batch 1 --seconds "$SECS" --server-pid "$spid" \
-      --cursors "$dir/cursors"
+      --cursors "$dir/cursors" $MSG_ARGS
     phase_line c2c "$res"
   fi
   [ -n "$dead" ] || stop

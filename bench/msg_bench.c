@@ -20,10 +20,15 @@
  *
  *   msg_bench --port P --sdkappid N --key K --conns N [--procs P] [--window W]
  *             [--batch B] [--seconds S] [--rate R] [--spread 0|1] [--sources 8] [--host H] [--server-pid PID]
- *             [--timeline 0|1] [--pad N] [--count N] [--cursors FILE]
+ *             [--timeline 0|1] [--pad N] [--count N] [--cursors FILE] [--contacts K]
  *
  * --pad N appends N characters to every message's text (the default, 0,
  * sends ~25 characters).
+ *
+ * --contacts K: each user sends to one of K peers fixed for it (a pseudo-random
+ * function of its number and 0..K-1; never itself), instead of to any of the
+ * --conns users: a conversation is then mostly one already written, as with
+ * real contacts, where random peers open a new one with nearly every message.
  *
  * --cursors FILE: the sync after each login starts from the cursor a
  * returning device holds, line 1 + i of FILE for user mb<i> (a user beyond
@@ -126,6 +131,7 @@ static struct {
 static long long quota = -1, inflight; /* --count: this worker's sends left (-1: no count); sends unanswered */
 static char *pad_text;          /* opt.pad 'x's, appended to every message's text */
 static const char *cursors_path; /* --cursors */
+static int opt_contacts;          /* --contacts: 0 = random peers among all */
 static unsigned *cursors;       /* its lines: the sync's cursor of user mb<i> */
 static size_t ncursors;
 
@@ -196,9 +202,17 @@ static void send_batch(conn_t *c)
   size_t off = 0;
   uint64_t t = now_us();
   for (int i = 0; i < opt.batch; i++) {
-    int to = (int)rnd((uint32_t)opt.conns - 1);
-    int me = opt.first + c->idx;
-    if (to >= me) to++;
+    int me = opt.first + c->idx, to;
+    if (opt_contacts > 0) { /* one of me's opt_contacts fixed peers (never me) */
+      uint64_t z = ((uint64_t)(uint32_t)me << 32 | rnd((uint32_t)opt_contacts)) + 0x9E3779B97F4A7C15ULL;
+      z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+      z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+      z ^= z >> 31;
+      to = (int)((uint32_t)(me + 1 + (int)(z % (uint64_t)(opt.conns - 1))) % (uint32_t)opt.conns);
+    } else {
+      to = (int)rnd((uint32_t)opt.conns - 1);
+      if (to >= me) to++;
+    }
     uint32_t id = ++c->next_id;
     int n = snprintf(text, text_cap, "{\"id\":%u,\"op\":\"send\",\"to\":\"mb%d\",\"body\":[{\"MsgType\":\"TIMTextElem\","
                      "\"MsgContent\":{\"Text\":\"benchmark message %u%s\"}}]}", id, to, id, pad_text);
@@ -667,13 +681,15 @@ int main(int argc, char **argv)
     { "--pad", 'i', &opt.pad },
     { "--count", 'l', &opt.count },
     { "--cursors", 's', &cursors_path },
+    { "--contacts", 'i', &opt_contacts },
     { NULL, 0, NULL },
   };
   if (bench_parse_opts(argc, argv, opts)) return 2;
   if (!opt.port || !opt.sdkappid || !opt.key || opt.conns < 2 || opt.procs < 1 || opt.procs > 64 || opt.batch < 1 ||
-      opt.batch > 16 || opt.window < opt.batch || opt.window > RING || opt.pad < 0 || opt.pad > 60000) {
+      opt.batch > 16 || opt.window < opt.batch || opt.window > RING || opt.pad < 0 || opt.pad > 60000 || opt_contacts < 0) {
     fprintf(stderr, "usage: msg_bench --port P --sdkappid N --key K --conns N [--procs P] [--window W] [--batch B]\n"
-                    "                 [--seconds S] [--rate R] [--spread 0|1] [--sources S] [--host H] [--pad 0..60000]\n");
+                    "                 [--seconds S] [--rate R] [--spread 0|1] [--sources S] [--host H] [--pad 0..60000]\n"
+                    "                 [--count N] [--cursors FILE] [--contacts K]\n");
     return 2;
   }
   FILE *cf = cursors_path ? fopen(cursors_path, "r") : NULL;
