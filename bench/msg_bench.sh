@@ -17,7 +17,8 @@
 #    admission (before wave 9) needs WRITER_MAX_JOBS=262144, or the excess
 #    is refused with 60018 (send_errors).
 #    SERVER_ARGS (environment) adds server options to these runs, e.g.
-#    SERVER_ARGS="--wal-checkpoint-pages 4096".
+#    SERVER_ARGS="--wal-checkpoint-pages 4096". MSG_ARGS adds msg_bench
+#    options to the sending runs, e.g. MSG_ARGS="--contacts 5".
 #    Under a cap every user sends in turn (msg_bench --spread 1; SPREAD=0 in
 #    the environment gives the order of waves up to 11, where the capped rate
 #    was sent by the lowest-numbered few hundred connections with full
@@ -64,7 +65,7 @@ run_load() { # label window batch rate
   procs=$(( (USERS + 4999) / 5000 ))
   cpu0=$(cpu_ms $spid)
   res=$(taskset -c 1 build/bench/msg_bench --port "$port" --sdkappid "$app" --key "$key" --conns "$USERS" \
-        --procs "$procs" --window "$2" --batch "$3" --rate "$4" --spread "${SPREAD:-1}" --timeline "${TIMELINE:-0}" --pad "${PAD:-0}" --seconds "$SECS" --server-pid "$spid")
+        --procs "$procs" --window "$2" --batch "$3" --rate "$4" --spread "${SPREAD:-1}" --timeline "${TIMELINE:-0}" --pad "${PAD:-0}" --seconds "$SECS" --server-pid "$spid" $MSG_ARGS)
   cpu1=$(cpu_ms $spid)
   rss=$(rss_kb $spid)
   hwm=$(hwm_kb $spid)
