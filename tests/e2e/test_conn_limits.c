@@ -15,7 +15,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,35 +93,6 @@ static void test_ws_cap_refuses_upgrade(void **st)
   close(a);
 }
 
-/* Descriptor numbers pid holds, as a set over [0, cap). */
-static void held_fds(pid_t pid, unsigned char *held, size_t cap)
-{
-  char path[64];
-  memset(held, 0, cap);
-  snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
-  DIR *d = opendir(path);
-  assert_non_null(d);
-  for (struct dirent *e; (e = readdir(d));) {
-    int v = atoi(e->d_name);
-    if (e->d_name[0] != '.' && v >= 0 && (size_t)v < cap) held[v] = 1;
-  }
-  closedir(d);
-}
-
-/* The open-files limit at which pid has exactly free descriptors left. */
-static rlim_t limit_leaving(pid_t pid, int free_left)
-{
-  static unsigned char held[65536];
-  held_fds(pid, held, sizeof held);
-  int fd = 0;
-  for (int freed = 0; fd < (int)sizeof held; fd++) {
-    if (held[fd]) continue;
-    if (freed == free_left) break;
-    freed++;
-  }
-  return (rlim_t)fd;
-}
-
 enum { HOLD = 2 };
 
 static void test_out_of_fds_answers_503(void **st)
@@ -132,7 +102,7 @@ static void test_out_of_fds_answers_503(void **st)
   struct rlimit saved, tight;
   assert_int_equal(prlimit(srv.pid, RLIMIT_NOFILE, NULL, &saved), 0);
   tight = saved;
-  tight.rlim_cur = limit_leaving(srv.pid, HOLD);
+  tight.rlim_cur = (rlim_t)e2e_fd_limit_leaving(srv.pid, HOLD);
   assert_int_equal(prlimit(srv.pid, RLIMIT_NOFILE, &tight, NULL), 0);
   int hold[HOLD];
   for (int i = 0; i < HOLD; i++) {

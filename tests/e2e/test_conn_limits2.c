@@ -197,35 +197,6 @@ static void test_upgrade_shapes_at_cap(void **st)
   close(held);
 }
 
-/* Descriptor numbers pid holds, as a set over [0, cap). */
-static void held_fds(pid_t pid, unsigned char *held, size_t cap)
-{
-  char path[64];
-  memset(held, 0, cap);
-  snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
-  DIR *d = opendir(path);
-  assert_non_null(d);
-  for (struct dirent *e; (e = readdir(d));) {
-    int v = atoi(e->d_name);
-    if (e->d_name[0] != '.' && v >= 0 && (size_t)v < cap) held[v] = 1;
-  }
-  closedir(d);
-}
-
-/* The open-files limit at which pid has exactly free_left descriptors left. */
-static rlim_t limit_leaving(pid_t pid, int free_left)
-{
-  static unsigned char held[65536];
-  held_fds(pid, held, sizeof held);
-  int fd = 0;
-  for (int freed = 0; fd < (int)sizeof held; fd++) {
-    if (held[fd]) continue;
-    if (freed == free_left) break;
-    freed++;
-  }
-  return (rlim_t)fd;
-}
-
 enum { BURST = 50 };
 
 /* Lower the server's soft limit so that it has no descriptor left (the
@@ -234,7 +205,7 @@ static void fds_exhaust(struct rlimit *saved)
 {
   assert_int_equal(prlimit(srv.pid, RLIMIT_NOFILE, NULL, saved), 0);
   struct rlimit tight = *saved;
-  tight.rlim_cur = limit_leaving(srv.pid, 0);
+  tight.rlim_cur = (rlim_t)e2e_fd_limit_leaving(srv.pid, 0);
   assert_int_equal(prlimit(srv.pid, RLIMIT_NOFILE, &tight, NULL), 0);
 }
 
@@ -383,7 +354,7 @@ static void test_spare_comes_back(void **st)
   struct rlimit saved, tight;
   assert_int_equal(prlimit(srv.pid, RLIMIT_NOFILE, NULL, &saved), 0);
   tight = saved;
-  tight.rlim_cur = limit_leaving(srv.pid, 0);
+  tight.rlim_cur = (rlim_t)e2e_fd_limit_leaving(srv.pid, 0);
   if (tight.rlim_cur > (rlim_t)spare) tight.rlim_cur = (rlim_t)spare;
   assert_int_equal(prlimit(srv.pid, RLIMIT_NOFILE, &tight, NULL), 0);
   int a = e2e_connect(srv.port);

@@ -18,7 +18,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -209,25 +208,6 @@ static void test_linger_ends_at_byte_bound(void **st)
     fail_msg("sent %zu bytes in %llu ms without a reset (errno %d)", sent, (unsigned long long)(e2e_now_ms() - t0), err);
 }
 
-/* The lowest descriptor number pid does not hold: the next one it gets. */
-static int lowest_free_fd(pid_t pid)
-{
-  char path[64];
-  static unsigned char held[65536];
-  memset(held, 0, sizeof held);
-  snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
-  DIR *d = opendir(path);
-  assert_non_null(d);
-  for (struct dirent *e; (e = readdir(d));) {
-    int v = atoi(e->d_name);
-    if (e->d_name[0] != '.' && v >= 0 && v < (int)sizeof held) held[v] = 1;
-  }
-  closedir(d);
-  int fd = 0;
-  while (fd < (int)sizeof held && held[fd]) fd++;
-  return fd;
-}
-
 /* Out of descriptors, the server gives up its lingering connections at
  * once for a new client instead of leaving it in the accept queue until
  * their time bound: with the open-files limit at the lowest descriptor the
@@ -240,7 +220,7 @@ static void test_fd_pressure_ends_lingering(void **st)
   struct rlimit saved, tight;
   assert_int_equal(prlimit(srv.pid, RLIMIT_NOFILE, NULL, &saved), 0);
   tight = saved;
-  tight.rlim_cur = (rlim_t)lowest_free_fd(srv.pid); /* accept4 fails with EMFILE */
+  tight.rlim_cur = (rlim_t)e2e_fd_limit_leaving(srv.pid, 0); /* accept4 fails with EMFILE */
   assert_int_equal(prlimit(srv.pid, RLIMIT_NOFILE, &tight, NULL), 0);
   uint64_t t0 = e2e_now_ms();
   char body[16384];

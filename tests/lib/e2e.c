@@ -592,6 +592,28 @@ void e2e_sync_hold(const char *hold, int on)
   fclose(f);
 }
 
+long e2e_fd_limit_leaving(pid_t pid, int free_left)
+{
+  static unsigned char held[65536];
+  char path[64];
+  memset(held, 0, sizeof held);
+  snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+  DIR *d = opendir(path);
+  if (!d) die(path);
+  for (struct dirent *e; (e = readdir(d));) {
+    int v = atoi(e->d_name);
+    if (e->d_name[0] != '.' && v >= 0 && (size_t)v < sizeof held) held[v] = 1;
+  }
+  closedir(d);
+  long fd = 0;
+  for (int freed = 0; fd < (long)sizeof held; fd++) {
+    if (held[fd]) continue;
+    if (freed == free_left) break;
+    freed++;
+  }
+  return fd;
+}
+
 void e2e_reader_steps(const char *path, long long n)
 {
   char tmp[512];

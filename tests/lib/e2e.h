@@ -186,6 +186,11 @@ unsigned long long e2e_healthz_counter(int fd, const char *name);
  * integer. */
 long long e2e_healthz_stat(int port, const char *section, const char *field);
 
+/* The open-files limit (RLIMIT_NOFILE's soft value, for prlimit) at which process pid has exactly free_left
+ * descriptors left below it (/proc/PID/fd now; 0: the lowest descriptor it does not hold, so its next accept4 or
+ * open fails with EMFILE). */
+long e2e_fd_limit_leaving(pid_t pid, int free_left);
+
 /* Descriptors the server process holds now (/proc/PID/fd). */
 int e2e_server_fds(const e2e_server_t *srv);
 
