@@ -52,16 +52,15 @@ unsigned net_fd_limit_raise(void)
   struct rlimit rl;
   if (getrlimit(RLIMIT_NOFILE, &rl)) return 0;
   if (rl.rlim_cur != rl.rlim_max) {
-    struct rlimit want = { rl.rlim_max, rl.rlim_max };
+    rlim_t want = rl.rlim_max;
     FILE *f = fopen("/proc/sys/fs/nr_open", "re"); /* setrlimit refuses more than this (EPERM) */
     unsigned long nr_open = 0;
     if (f) {
       if (fscanf(f, "%lu", &nr_open) != 1) nr_open = 0;
       fclose(f);
     }
-    if (nr_open && (want.rlim_cur == RLIM_INFINITY || want.rlim_cur > nr_open)) want.rlim_cur = nr_open;
-    if (want.rlim_cur > rl.rlim_cur && !setrlimit(RLIMIT_NOFILE, &(struct rlimit){ want.rlim_cur, rl.rlim_max }))
-      rl.rlim_cur = want.rlim_cur;
+    if (nr_open && (want == RLIM_INFINITY || want > nr_open)) want = nr_open;
+    if (want > rl.rlim_cur && !setrlimit(RLIMIT_NOFILE, &(struct rlimit){ want, rl.rlim_max })) rl.rlim_cur = want;
   }
   return rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > UINT32_MAX ? UINT32_MAX : (unsigned)rl.rlim_cur;
 }
@@ -84,27 +83,32 @@ void net__fd_spare_close(net_server_t *s)
   s->spare_fd = -1;
 }
 
-/* One line per kind per NET_REFUSE_LOG_MS: the events since the kind's last line (this one included) and in all. */
-static void limit_log(net_server_t *s, int kind, uint64_t total, int err)
+/* The kinds' lines: what happened, and the name of its count (NET_LOG_*). */
+static const struct { const char *msg, *count; } log_kinds[NET_LOG_KINDS] = {
+  [NET_LOG_WS_FULL] = { "websocket refused: the server holds max_websockets", "refused" },
+  [NET_LOG_NO_FD] = { "connection refused: out of file descriptors (the open-files limit)", "refused" },
+  [NET_LOG_PAUSE] = { "accept paused: out of descriptors with no spare to answer on; retried each wheel tick", "pauses" },
+};
+
+/* One line per kind per NET_REFUSE_LOG_MS: the events since the kind's last line (this one included) and in all,
+ * after ctx (the kind's own field, "key=value"). */
+static void limit_log(net_server_t *s, int kind, uint64_t total, const char *ctx)
 {
   uint64_t now = net__now(s);
   uint64_t *at = &s->limit_log_ms[kind], *logged = &s->limit_logged[kind];
   if (*at && now - *at < NET_REFUSE_LOG_MS) return;
-  unsigned long long since = (unsigned long long)(total - *logged), all = (unsigned long long)total;
-  if (kind == NET_LOG_WS_FULL)
-    IMC_WARN("net", "msg=\"websocket refused: the server holds max_websockets\" max_websockets=%zu refused=%llu "
-             "refused_total=%llu", s->cfg.max_websockets, since, all);
-  else if (kind == NET_LOG_NO_FD)
-    IMC_WARN("net", "msg=\"connection refused: out of file descriptors (the open-files limit)\" connections=%zu refused=%llu "
-             "refused_total=%llu", s->nconns, since, all);
-  else
-    IMC_WARN("net", "msg=\"accept paused: out of descriptors with no spare to answer on; retried each wheel tick\" "
-             "err=%s pauses=%llu pauses_total=%llu", strerror(err), since, all);
+  IMC_WARN("net", "msg=\"%s\" %s %s=%llu %s_total=%llu", log_kinds[kind].msg, ctx, log_kinds[kind].count,
+           (unsigned long long)(total - *logged), log_kinds[kind].count, (unsigned long long)total);
   *at = now ? now : 1;
   *logged = total;
 }
 
-void net__pause_log(net_server_t *s, int err) { limit_log(s, NET_LOG_PAUSE, s->accept_pauses, err); }
+void net__pause_log(net_server_t *s, int err)
+{
+  char ctx[96];
+  snprintf(ctx, sizeof ctx, "err=%s", strerror(err));
+  limit_log(s, NET_LOG_PAUSE, s->accept_pauses, ctx);
+}
 
 int net__ws_full(net_server_t *s)
 {
@@ -114,7 +118,9 @@ int net__ws_full(net_server_t *s)
    * reserve covers it meanwhile */
   if (!s->cfg.max_websockets || s->websockets - s->ws_closing < s->cfg.max_websockets) return 0;
   s->ws_refused_full++;
-  limit_log(s, NET_LOG_WS_FULL, s->ws_refused_full, 0);
+  char ctx[48];
+  snprintf(ctx, sizeof ctx, "max_websockets=%zu", s->cfg.max_websockets);
+  limit_log(s, NET_LOG_WS_FULL, s->ws_refused_full, ctx);
   return 1;
 }
 
@@ -136,13 +142,9 @@ static void refuse(net_server_t *s, int fd)
   ssize_t got = recv(fd, s->rbuf, NET_READ_BUF, MSG_DONTWAIT);
   int plain = got > 0 && plain_path(s, s->rbuf, (size_t)got);
   char body[256], resp[512];
-  int bl = plain ? snprintf(body, sizeof body, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}", imc_err_name(IMC_E_NO_FDS),
-                            imc_strerror(IMC_E_NO_FDS))
-                 : snprintf(body, sizeof body, "{\"ActionStatus\":\"FAIL\",\"ErrorCode\":%d,\"ErrorInfo\":\"%s\"}",
-                            imc_err_compat(IMC_E_NO_FDS), imc_strerror(IMC_E_NO_FDS));
-  int rl = bl < 0 || (size_t)bl >= sizeof body ? -1
-         : snprintf(resp, sizeof resp, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-                    "Content-Length: %d\r\nConnection: close\r\nRetry-After: 1\r\n\r\n%s", bl, body);
+  int bl = net__error_body(body, sizeof body, IMC_E_NO_FDS, NULL, plain); /* the shape of net's own errors (http.c) */
+  int rl = snprintf(resp, sizeof resp, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                    "Content-Length: %d\r\nConnection: close\r\nRetry-After: 1\r\n\r\n%.*s", bl, bl, body);
   if (rl > 0 && (size_t)rl < sizeof resp) {
     ssize_t w = send(fd, resp, (size_t)rl, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (w > 0) s->bytes_out += (uint64_t)w;
@@ -150,7 +152,9 @@ static void refuse(net_server_t *s, int fd)
   for (int i = 0; i < NET_REFUSE_READS && got > 0; i++) got = recv(fd, s->rbuf, NET_READ_BUF, MSG_DONTWAIT);
   close(fd);
   s->refused_no_fd++;
-  limit_log(s, NET_LOG_NO_FD, s->refused_no_fd, 0);
+  char ctx[48];
+  snprintf(ctx, sizeof ctx, "connections=%zu", s->nconns);
+  limit_log(s, NET_LOG_NO_FD, s->refused_no_fd, ctx);
 }
 
 int net__refuse_no_fd(net_server_t *s)

@@ -357,15 +357,20 @@ int net_req_reply(net_req_t *r, int status, const char *content_type, const char
 /* Answer r with an error in the v4 envelope (ErrorInfo says why), or in the
  * operator API's shape when plain, and close after it; nothing more is read
  * from the connection. */
+int net__error_body(char *body, size_t cap, int err, const char *why, int plain)
+{
+  int bl = plain ? snprintf(body, cap, "{\"error\":{\"code\":\"%s\",\"message\":\"%s%s%s\"}}", imc_err_name(err),
+                            imc_strerror(err), why ? ": " : "", why ? why : "")
+                 : snprintf(body, cap, "{\"ActionStatus\":\"FAIL\",\"ErrorCode\":%d,\"ErrorInfo\":\"%s%s%s\"}",
+                            imc_err_compat(err), imc_strerror(err), why ? ": " : "", why ? why : "");
+  return bl < 0 || (size_t)bl >= cap ? 0 : bl;
+}
+
 static void fail_req(struct net_conn *c, net_req_t *r, int status, int err, const char *why, const char *extra, int plain)
 {
   http_state_t *h = c->u.http;
   char body[400];
-  int bl = plain ? snprintf(body, sizeof body, "{\"error\":{\"code\":\"%s\",\"message\":\"%s%s%s\"}}", imc_err_name(err),
-                            imc_strerror(err), why ? ": " : "", why ? why : "")
-                 : snprintf(body, sizeof body, "{\"ActionStatus\":\"FAIL\",\"ErrorCode\":%d,\"ErrorInfo\":\"%s%s%s\"}",
-                            imc_err_compat(err), imc_strerror(err), why ? ": " : "", why ? why : "");
-  if (bl < 0 || (size_t)bl >= sizeof body) bl = 0;
+  int bl = net__error_body(body, sizeof body, err, why, plain);
   h->failed = 1;
   net__read_stop(c);
   net__set_deadline(c, 0);

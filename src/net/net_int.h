@@ -423,6 +423,10 @@ uint64_t net__now(net_server_t *s);
 void net__notify_ws_close(struct net_conn *c, int code);
 
 /* http.c */
+/* The body of an error net answers itself (http.c): the v4 envelope, or the operator API's shape when plain
+ * ({"error":{"code","message"}}); the message is err's text, ": why" after it when why is given. Its length, 0 if
+ * it does not fit cap (an empty body). */
+int net__error_body(char *body, size_t cap, int err, const char *why, int plain);
 void net__http_feed(struct net_conn *c, char *data, size_t len);
 void net__http_free(struct net_conn *c);
 void net__http_orphan(struct net_conn *c);       /* connection gone: detach requests */
