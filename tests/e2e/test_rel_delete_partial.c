@@ -73,17 +73,8 @@ static int stop(void **st)
   return !srv.pid || e2e_finish(&srv) == 0 ? 0 : -1;
 }
 
-/* A device of user (a fresh login) synced from cursor until a page is complete: its events (caller decrefs) and, in
- * *end, the cursor it ends at. */
-static json_t *sync_from(const char *user, uint32_t cursor, uint32_t *end)
-{
-  wsc_t d;
-  assert_int_equal(wsc_login(&d, srv.port, app, key, user, "Web"), 0);
-  json_t *all = wsc_sync_from(&d, cursor, end);
-  assert_non_null(all);
-  wsc_close(&d);
-  return all;
-}
+/* A fresh device of user synced from cursor until a page is complete (e2e_msg.h wsc_device_sync). */
+#define sync_from(user, cursor, end) wsc_device_sync(srv.port, app, key, user, cursor, end)
 
 /* The events of evs of type that name peer. */
 static int count_peer(json_t *evs, const char *type, const char *peer)

@@ -92,17 +92,8 @@ static void lists_equal(const lists_t *x, const lists_t *y)
   }
 }
 
-/* A device of user (a fresh login) synced from cursor until a page is complete: its events (caller decrefs) and, in
- * *end, the cursor it ends at. */
-static json_t *sync_from(const char *user, uint32_t cursor, uint32_t *end)
-{
-  wsc_t d;
-  assert_int_equal(wsc_login(&d, srv.port, app, key, user, "Web"), 0);
-  json_t *all = wsc_sync_from(&d, cursor, end);
-  assert_non_null(all);
-  wsc_close(&d);
-  return all;
-}
+/* A fresh device of user synced from cursor until a page is complete (e2e_msg.h wsc_device_sync). */
+#define sync_from(user, cursor, end) wsc_device_sync(srv.port, app, key, user, cursor, end)
 
 /* The pushes d (user's live device) got before a message e sends user now: a device gets its pushes in order, so
  * whatever was pushed before the call that precedes this is among them (caller decrefs). */

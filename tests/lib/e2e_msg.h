@@ -216,6 +216,20 @@ static inline json_t *wsc_sync_from(wsc_t *c, uint32_t cursor, uint32_t *end)
 
 static inline json_t *wsc_sync_live(wsc_t *c) { return wsc_sync_from(c, 0, NULL); }
 
+/* A fresh device of user (logged in on its own connection, closed after) synced from cursor until a page is
+ * complete: its events (caller decrefs); *end (if given) the cursor it ended at. Fails the test on a failed login
+ * or page. */
+static inline json_t *wsc_device_sync(int port, uint32_t app, const char *key, const char *user, uint32_t cursor,
+                                      uint32_t *end)
+{
+  wsc_t d;
+  assert_int_equal(wsc_login(&d, port, app, key, user, "Web"), 0);
+  json_t *all = wsc_sync_from(&d, cursor, end);
+  assert_non_null(all);
+  wsc_close(&d);
+  return all;
+}
+
 /* A push (a frame with a type), for wsc_take. */
 static inline int match_push(json_t *o, const void *arg)
 {
