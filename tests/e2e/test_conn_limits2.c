@@ -102,10 +102,7 @@ static void refused_once(const char *what, const char *req, int *status, char *r
 /* Wait (at most 5 s) until /healthz's connections.websockets is want. */
 static void wait_websockets(long long want)
 {
-  uint64_t t0 = e2e_now_ms();
-  long long n;
-  while ((n = e2e_healthz_stat(srv.port, "connections", "websockets")) != want && e2e_now_ms() - t0 < 5000) e2e_sleep_ms(20);
-  assert_int_equal(n, want);
+  assert_int_equal(e2e_healthz_wait(srv.port, "connections", "websockets", want, 5000), want);
 }
 
 /* A WebSocket whose close the server has answered holds no place under

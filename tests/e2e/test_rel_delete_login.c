@@ -61,8 +61,7 @@ static int stop(void **st)
 
 static void wait_stat(const char *section, const char *field, long long n)
 {
-  for (int waited = 0; waited < 10000 && e2e_healthz_stat(srv.port, section, field) < n; waited += 10) usleep(10000);
-  assert_int_equal(e2e_healthz_stat(srv.port, section, field), n);
+  assert_int_equal(e2e_healthz_wait(srv.port, section, field, n, 10000), n);
 }
 
 /* user's login (Android) sent on fd completes in the window of user's deletion (its request: *del) and waits in the

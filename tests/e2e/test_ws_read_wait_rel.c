@@ -100,8 +100,7 @@ static int teardown(void **st)
 
 static void wait_stat(const char *section, const char *field, long long n)
 {
-  for (int waited = 0; waited < 15000 && e2e_healthz_stat(srv.port, section, field) != n; waited += 10) e2e_sleep_ms(10);
-  assert_int_equal(e2e_healthz_stat(srv.port, section, field), n);
+  assert_int_equal(e2e_healthz_wait(srv.port, section, field, n, 15000), n);
 }
 
 /* The fillers logged in (before any write lock: a login writes). */

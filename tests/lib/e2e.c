@@ -810,3 +810,11 @@ long long e2e_healthz_stat(int port, const char *section, const char *field)
   json_decref(o);
   return n;
 }
+
+long long e2e_healthz_wait(int port, const char *section, const char *field, long long want, int timeout_ms)
+{
+  uint64_t t0 = e2e_now_ms();
+  long long n;
+  while ((n = e2e_healthz_stat(port, section, field)) != want && e2e_now_ms() - t0 < (uint64_t)timeout_ms) e2e_sleep_ms(10);
+  return n;
+}

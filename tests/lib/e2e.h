@@ -185,6 +185,8 @@ unsigned long long e2e_healthz_counter(int fd, const char *name);
  * exits the test (status 1) when the reply is not 200 or there is no such
  * integer. */
 long long e2e_healthz_stat(int port, const char *section, const char *field);
+/* Read that integer every 10 ms until it is want or timeout_ms pass: the last value read (the caller asserts it). */
+long long e2e_healthz_wait(int port, const char *section, const char *field, long long want, int timeout_ms);
 
 /* The open-files limit (RLIMIT_NOFILE's soft value, for prlimit) at which process pid has exactly free_left
  * descriptors left below it (/proc/PID/fd now; 0: the lowest descriptor it does not hold, so its next accept4 or
