@@ -44,6 +44,9 @@
 # server binary (before/after comparisons).
 # SHIELD=1 (environment): every other thread that may move leaves core 0 for
 # the run (bench/shield.sh; the masks come back at the end).
+# STEER=1 with SHIELD=1: loopback's receive processing leaves core 0 too, so
+# the load generator's receive path of every reply and push is not run on
+# the server's core (bench/shield.sh, "STEER"; needs root).
 set -e
 [ -z "$SHIELD" ] || [ -n "$SHIELD_ON" ] || exec sh "$(dirname "$0")/shield.sh" run sh "$0" "$@" # SHIELD=1: bench/shield.sh
 cd "$(dirname "$0")/.."
