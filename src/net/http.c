@@ -711,6 +711,7 @@ void net__http_free(struct net_conn *c)
 const char *net_req_method(const net_req_t *r) { return r->method; }
 const char *net_req_path(const net_req_t *r) { return r->path; }
 const char *net_req_query(const net_req_t *r) { return r->query; }
+uint64_t net_req_conn_id(const net_req_t *r) { return (uint64_t)(uintptr_t)r->conn; }
 const char *net_req_remote(const net_req_t *r) { return r->remote; }
 const char *net_req_body(const net_req_t *r, size_t *len) { *len = r->body_len; return r->body ? r->body : ""; }
 

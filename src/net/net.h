@@ -273,6 +273,12 @@ int net_req_query_param(const net_req_t *r, const char *name, char *buf, size_t 
 const char *net_req_header(const net_req_t *r, const char *name);
 const char *net_req_body(const net_req_t *r, size_t *len);
 const char *net_req_remote(const net_req_t *r);   /* "ip:port" */
+/* A number naming r's connection while it is open (the same for every
+ * request of that connection; another connection opened after it closed may
+ * get it again), 0 once the connection is gone (r orphaned: its reply will
+ * only free it). For an application that keeps a connection's requests in
+ * order while some of them wait. */
+uint64_t net_req_conn_id(const net_req_t *r);
 /* Answer the request (body copied). extra_headers: NULL or "K: V\r\n"….
  * Replies to pipelined requests go out in request order (an error net
  * answers for a later request waits behind them). If the client is gone
