@@ -59,6 +59,7 @@ typedef struct api_cfg {
   int64_t reader_threads;     /* read-only connections on worker threads */
   int64_t reader_max_jobs;    /* reader queue cap */
   int64_t rel_gate_wait_max;  /* requests waiting for account deletions to be durable (rel_gate.c); past it 60018 */
+  int64_t rest_read_wait_max_ms; /* a REST read waiting for the reader queue's room (§125): answered 60018 after it */
   int64_t change_poll_ms;     /* how often the change log is read */
   int64_t push_online_keep_s; /* PushOnline kept after a mobile disconnect */
   int64_t billing_tz_offset_s;/* M-1 natural-day zone, seconds east of UTC */

@@ -87,6 +87,18 @@ typedef struct cws_read_wait {
   uint64_t waits;                /* that ever waited (admission.read_waits) */
 } cws_read_wait_t;
 
+/* REST requests waiting for room in the reader pool's queue (rest_read_wait.c, decisions §125): in arrival order;
+ * a REST_READ_WAITS route's request met a full queue (or earlier ones waiting), and any request of a connection
+ * that has one waiting here waits behind it (its replies and effects keep the connection's order); at most the
+ * HTTP pipeline's cap per connection (NET_MAX_PIPELINE: a connection with that many unanswered is not read). */
+typedef struct rest_read_wait {
+  struct rest_read_node *head, *tail;
+  u64map_t of_conn;              /* net_req_conn_id → its requests waiting here (a count, as a pointer) */
+  size_t parked;                 /* waiting now (GET /healthz admission.rest_read_parked) */
+  uint64_t waits;                /* that ever waited (admission.rest_read_waits) */
+  uint64_t expired;              /* answered 60018 after rest_read_wait_max_ms (admission.rest_read_expired) */
+} rest_read_wait_t;
+
 typedef struct api_srv {
   uv_loop_t *loop;
   const api_cfg_t *cfg;
@@ -122,6 +134,7 @@ typedef struct api_srv {
   struct rel *rel;               /* relationship rows (im/rel.h; rel_*.c) */
   struct rel_subs *subs;         /* user-status subscriptions (ws_status.c) */
   cws_read_wait_t read_wait;     /* reply_only WebSocket reads waiting for the reader queue's room (ws_read_wait.c) */
+  rest_read_wait_t rest_read_wait; /* REST reads waiting for it (rest_read_wait.c, §125) */
   rel_gate_t rel_gate;           /* relationship requests waiting for an account deletion to be durable (rel_gate.c) */
   meter_t *meter;                /* usage events (DAU/MAU, connections, REST calls) */
   u64map_t quota_pending;        /* sdkappid → accounts, day's and month's users admitted, not yet durable (quota.c) */
@@ -228,7 +241,12 @@ typedef struct rest_route {
   int gate;                      /* PLAN_F_* or API_GATE_NONE */
   unsigned meter;                /* API_METER_* bits */
   const char *doc;               /* one line for docs/rest-api.md */
+  uint8_t read_wait;             /* REST_READ_WAITS: a pure read whose first store call is a reader job; at a full
+                                  * reader queue it waits for room (rest_read_wait.c, decisions §125) instead of
+                                  * being refused 60018; REST_RUNS: run at once */
 } rest_route_t;
+#define REST_RUNS 0
+#define REST_READ_WAITS 1
 
 /* The body cap of a route (93000 beyond). A route that carries messages
  * (max_body_bytes REST_BODY_MSGS(n), a marker below any real cap) fits n messages of msg_max_bytes packed however
@@ -285,6 +303,22 @@ void rest_reply_err(rest_ctx_t *c, int err, const char *info, json_t *extra);
 /* Run c's route handler with c's app as the reader pool's owner (rest_v4_handle, and a request that waited:
  * rel_gate_release). */
 void rest_dispatch(rest_ctx_t *c);
+/* Free c unanswered and write nothing: its client is gone (its request orphaned; net_req_reply only frees it). */
+void rest_ctx_drop(rest_ctx_t *c);
+/* REST requests that wait for the reader queue's room (rest_read_wait.c, decisions §125). rest_read_wait_park
+ * (rest_v4_handle, a request that passed its checks, before the deletion gate): 1 when c waits — a
+ * REST_READ_WAITS route's at a full queue or behind REST requests waiting, or any request of a connection with
+ * one waiting (its order kept) — or was answered; 0: run it now (out of memory to keep it too). At its turn it
+ * runs from its edition gate on (the deletion gate, then its handler). api_read_room (store_reader_on_room): the
+ * queue has room: the REST and WebSocket waiting requests run, one of each in turn, while there is room.
+ * rest_read_wait_tick (every tick): a request whose client is gone is dropped unanswered, one waiting
+ * cfg->rest_read_wait_max_ms or longer is answered 60018. rest_read_wait_stop (the server's signal): each is
+ * answered 70500. rest_read_wait_free: at release, the ones left freed unanswered. Loop thread. */
+int rest_read_wait_park(api_srv_t *srv, rest_ctx_t *c);
+void api_read_room(void *srv);
+void rest_read_wait_tick(api_srv_t *srv);
+void rest_read_wait_stop(api_srv_t *srv);
+void rest_read_wait_free(api_srv_t *srv);
 
 /* Submit a write: run(store, c) on the writer thread inside a group-committed
  * transaction; after(c, rc) on the loop thread once it is durable. If the
@@ -429,8 +463,9 @@ const cws_op_t *cws_op_row(cws_op_fn fn);
  * request waits — the reader queue is at its cap, or earlier requests wait — and the
  * connection is not read until it has run (or when it was answered 70500: the server stops); 0: run it now (out
  * of memory to keep it too: the reader's cap then answers). cws_read_wait_drop: c's session ends (kick, logout,
- * close): its waiting requests, if any, are dropped unanswered and its hold released. cws_read_wait_room: the
- * reader queue has room again (store_reader_on_room): the waiting requests run, oldest first, while it has.
+ * close): its waiting requests, if any, are dropped unanswered and its hold released. cws_read_wait_next: the
+ * reader queue has room again (api_read_room, §125): the oldest waiting request that can run runs — 1, or 0 when
+ * none can now.
  * cws_read_wait_stop: the server stops (its signal): each waiting request is answered 70500 and freed, and one
  * that would wait from then on is answered so at once (as rel_gate_stop). cws_read_wait_free: at release, the
  * ones left dropped. cws_read_parked_set (client_ws.c): parked 1 sets c's read_parked bit and stops reading c;
@@ -450,7 +485,7 @@ typedef void (*cws_read_cont_fn)(void *arg, int rc);
  * IMC_E_OVERLOADED: out of memory to keep it (answer the refusal, 60018). On an error fn is not called. */
 int cws_read_wait_cont(api_srv_t *srv, cws_conn_t *c, cws_read_cont_fn fn, void *arg);
 void cws_read_wait_drop(api_srv_t *srv, cws_conn_t *c);
-void cws_read_wait_room(void *srv);
+int cws_read_wait_next(api_srv_t *srv);
 void cws_read_wait_stop(api_srv_t *srv);
 void cws_read_wait_free(api_srv_t *srv);
 void cws_read_parked_set(api_srv_t *srv, cws_conn_t *c, int parked);

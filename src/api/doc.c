@@ -9,7 +9,8 @@
 
 static void rest_routes_md(FILE *f)
 {
-  fprintf(f, "| command | who | rate limit | body cap | edition gate | metered | what |\n|---|---|---|---|---|---|---|\n");
+  fprintf(f, "| command | who | rate limit | body cap | edition gate | metered | full reader queue | what |\n"
+             "|---|---|---|---|---|---|---|---|\n");
   for (const rest_route_t *r = rest_routes; r->service; r++) {
     char rate[32], meter[80];
     if (r->freq_per_s) snprintf(rate, sizeof rate, "%lld/s", (long long)r->freq_per_s);
@@ -18,8 +19,9 @@ static void rest_routes_md(FILE *f)
     if (r->max_body_bytes > REST_BODY_MSGS_MAX) snprintf(cap, sizeof cap, "%zu KiB", r->max_body_bytes / 1024);
     else if (r->max_body_bytes == 1) snprintf(cap, sizeof cap, "6 × msg_max_bytes + %d KiB", REST_MSG_BODY_ENVELOPE_BYTES / 1024);
     else snprintf(cap, sizeof cap, "%zu × 6 × msg_max_bytes + %d KiB", r->max_body_bytes, REST_MSG_BODY_ENVELOPE_BYTES / 1024);
-    fprintf(f, "| `%s/%s` | %s | %s | %s | %s | %s | %s |\n", r->service, r->command, api_auth_name(r->auth), rate, cap,
-            api_gate_name(r->gate), api_meter_names(r->meter, meter, sizeof meter), r->doc);
+    fprintf(f, "| `%s/%s` | %s | %s | %s | %s | %s | %s | %s |\n", r->service, r->command, api_auth_name(r->auth), rate,
+            cap, api_gate_name(r->gate), api_meter_names(r->meter, meter, sizeof meter),
+            r->read_wait == REST_READ_WAITS ? "waits (§125)" : "-", r->doc);
   }
 }
 

@@ -11,7 +11,8 @@
  * (60010, the route's auth column) → app not suspended (60016, or 60020
  * when its package lapsed) → body size (93000)
  * → body is a JSON object (60003) → the route's edition gate (its feature's
- * code, e.g. 7013) → handler. The route's metered events (a REST call) are
+ * code, e.g. 7013) → a REST_READ_WAITS read at a full reader queue waits for
+ * its room (rest_read_wait.c, §125) → the deletion gate → handler. The route's metered events (a REST call) are
  * counted once the call is authenticated and the app not refused. The rates come before the HMAC
  * and inflate work so that a flood costs the least. A request is logged
  * once in the access log when it is answered.
@@ -83,6 +84,13 @@ static void reply(rest_ctx_t *c, int err, const char *info, json_t *extra)
   access_log(c, err);
   if (o) api_reply_json(c->req, 200, o);
   else reply_oom(c->req, 200);
+  ctx_free(c);
+}
+
+void rest_ctx_drop(rest_ctx_t *c)
+{
+  assert(!net_req_conn_id(c->req));
+  net_req_reply(c->req, 200, NULL, NULL, 0, NULL); /* an orphan: freed, nothing written */
   ctx_free(c);
 }
 
@@ -231,6 +239,7 @@ void rest_v4_handle(api_srv_t *srv, net_req_t *req)
   jsonnull_drop_keys(c->body, im_msg_optional_objects);
   char why[320];
   if ((rc = api_gate_check(srv, c->sdkappid, c->route->gate, why, sizeof why))) { rest_reply_err(c, rc, why, NULL); return; }
+  if (rest_read_wait_park(srv, c)) return; /* a read at a full reader queue waits for room (§125) */
   if (rel_gate_defer(srv, c)) return; /* an account deletion of the app is not durable yet (§98) */
   rest_dispatch(c);
 }

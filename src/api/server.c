@@ -155,6 +155,9 @@ static void healthz(api_srv_t *srv, net_req_t *req)
   api_field_put(json_object_get(o, "admission"), "conn_pauses", json_integer((json_int_t)srv->ws_conn_pauses), &bad);
   api_field_put(json_object_get(o, "admission"), "read_parked", json_integer((json_int_t)srv->read_wait.parked), &bad);
   api_field_put(json_object_get(o, "admission"), "read_waits", json_integer((json_int_t)srv->read_wait.waits), &bad);
+  api_field_put(json_object_get(o, "admission"), "rest_read_parked", json_integer((json_int_t)srv->rest_read_wait.parked), &bad);
+  api_field_put(json_object_get(o, "admission"), "rest_read_waits", json_integer((json_int_t)srv->rest_read_wait.waits), &bad);
+  api_field_put(json_object_get(o, "admission"), "rest_read_expired", json_integer((json_int_t)srv->rest_read_wait.expired), &bad);
   api_field_put(json_object_get(o, "admission"), "conn_inflight_max", json_integer((json_int_t)srv->cfg->ws_conn_inflight_max), &bad);
   struct rlimit nofile; /* read now: the limit the next accept meets */
   json_int_t open_files = getrlimit(RLIMIT_NOFILE, &nofile) ? -1
@@ -269,6 +272,7 @@ static void on_tick_run(uv_timer_t *t)
   cws_sig_tick(srv); /* a backstop of the expiry timer (§81, §86): the earliest only is looked at */
   if (srv->groups) im_groups_due_retry(srv->groups); /* a large dissolution's events left due by a refused job */
   api_jobs_tick(srv); /* bill run, day change, arrears, retention purge (jobs.c) */
+  rest_read_wait_tick(srv); /* REST reads waiting for the reader queue's room: gone clients, the wait limit (§125) */
 }
 
 /* Every msg_purge_interval_ms (or _s) of real time, on its own timer: the
@@ -379,6 +383,7 @@ static void on_signal(uv_signal_t *h, int signum)
   IMC_INFO("server", "msg=\"stopping\" signal=%d", signum);
   rel_gate_stop(srv);    /* the requests waiting for account deletions: answered 70500 now, whatever the writer does */
   cws_read_wait_stop(srv); /* the reads waiting for the reader queue's room: answered so too (§120) */
+  rest_read_wait_stop(srv); /* and the REST ones (§125) */
   net_server_stop_accepting(srv->net);
   srv->stop_started_ms = uv_now(srv->loop);
   uv_timer_start(&srv->stop_timer, stop_poll, 0, 10);
@@ -495,6 +500,7 @@ int api_srv_open(api_srv_t *srv, const api_cfg_t *cfg, uv_loop_t *loop)
   memset(srv, 0, sizeof *srv);
   u64map_init(&srv->kicks);
   u64map_init(&srv->read_wait.of_conn);
+  u64map_init(&srv->rest_read_wait.of_conn);
   u64map_init(&srv->quota_pending);
   u64map_init(&srv->rate);
   cws_sig_init(srv);
@@ -551,7 +557,7 @@ int api_srv_open(api_srv_t *srv, const api_cfg_t *cfg, uv_loop_t *loop)
     api_srv_stop_storage(srv);
     return rc;
   }
-  store_reader_on_room(srv->reader, cws_read_wait_room, srv); /* reads waiting for its queue's room (§120) */
+  store_reader_on_room(srv->reader, api_read_room, srv); /* reads waiting for its queue's room (§120, §125) */
   msg_limits_init(srv);
   im_c2c_hooks_t hooks;
   cws_msg_hooks(srv, &hooks);
@@ -581,6 +587,7 @@ void api_srv_release(api_srv_t *srv)
   cws_pace_free(srv);    /* logins still waiting hold their connections */
   rel_gate_free(srv);    /* before the quota's maps: a login left waiting ends its admission */
   cws_read_wait_free(srv);
+  rest_read_wait_free(srv);
   im_c2c_free(srv->c2c);
   jsonw_free(&srv->frame_text);
   dueheap_free(&srv->sig_exp); /* its sessions are closed, or freed with the loop's handles */

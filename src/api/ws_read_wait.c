@@ -7,12 +7,15 @@
  * read meanwhile: its later frames wait in its buffers and socket, so a
  * connection keeps at most one request here and the list is bounded by the
  * connections. After each batch of the reader's completions (the jobs they
- * complete were taken, which made room: store_reader_on_room) the waiting
- * requests run from the start, oldest first, while the queue has room; then
+ * complete were taken, which made room: store_reader_on_room, api_read_room)
+ * the waiting requests run from the start, oldest first, while the queue has
+ * room (taking turns with the REST ones, §125); then
  * their connections are read again. A request whose session ends while it
  * waits (close, kick, logout) is dropped unanswered (cws_read_wait_drop). A
  * stopping server answers each waiting request 70500 (cws_read_wait_stop),
- * as rel_gate_stop does. REST reads do not wait here: they keep 60018.
+ * as rel_gate_stop does. REST reads do not wait here: they wait in their own
+ * list (rest_read_wait.c, §125), the two taking turns at the room
+ * (api_read_room, which calls cws_read_wait_next).
  * A read run from the deletion gate (rel_gate.c ws_run) and a history run
  * again at its completion (§115) wait here too, their reruns kept (§121):
  * a connection may then have more than one request here (its ->same chain),
@@ -177,9 +180,8 @@ static void node_run(api_srv_t *srv, cws_read_node_t *n)
   node_free(srv, n);
 }
 
-void cws_read_wait_room(void *arg)
+int cws_read_wait_next(api_srv_t *srv)
 {
-  api_srv_t *srv = arg;
   cws_read_wait_t *w = &srv->read_wait;
   /* one handler queues one read at once (a page), and only this thread adds jobs: room seen is room taken. A
    * connection whose reads already queued hold its share of the room (§65) is passed over, its requests left
@@ -187,13 +189,13 @@ void cws_read_wait_room(void *arg)
    * requests (§121's chain) would be refused 60018 by the share. The walk starts again at the head after each
    * run (a handler may end sessions, dropping their nodes); the nodes passed over are at most one per
    * connection's chain, each looked at once per run. */
-  while (w->head && srv->reader && !srv->stopping && !store_reader_full(srv->reader)) {
-    cws_read_node_t *n = w->head;
-    while (n && cws_reads_at_share(srv, n->c)) n = n->next;
-    if (!n) break;
-    unlink_node(w, n);
-    node_run(srv, n);
-  }
+  if (!w->head || !srv->reader || srv->stopping || store_reader_full(srv->reader)) return 0;
+  cws_read_node_t *n = w->head;
+  while (n && cws_reads_at_share(srv, n->c)) n = n->next;
+  if (!n) return 0;
+  unlink_node(w, n);
+  node_run(srv, n);
+  return 1;
 }
 
 void cws_read_wait_stop(api_srv_t *srv)

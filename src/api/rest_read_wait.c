@@ -1,0 +1,155 @@
+/* rest_read_wait.c — a REST read the reader pool's queue has no room for
+ * waits for it instead of being refused 60018 (decisions §125), as a
+ * WebSocket read does (ws_read_wait.c, §120). A REST_READ_WAITS route (the
+ * route table's column: admin_getroammsg, get_c2c_unread_msg_num,
+ * recentcontact/get_list, group reads) whose request passed its checks while
+ * the queue is at its cap (store_reader_full), or while earlier REST requests
+ * wait here, is kept: its context (route, parsed body, the net request, which
+ * the HTTP layer keeps, orphaned, if its client goes). A later request of the
+ * same HTTP connection, whatever its route, waits behind it, so that a
+ * connection's requests take effect in the order sent, as their replies go
+ * out (http.c); a connection holds at most NET_MAX_PIPELINE unanswered
+ * requests (it is not read beyond), so the list is bounded by the open HTTP
+ * connections. When the reader makes room (api_read_room, the reader's one
+ * on_room callback) the REST and WebSocket lists take turns, one request each,
+ * while there is room: a storm of one kind leaves the other half the room,
+ * and neither needs the other's clock. A waiting request whose client is gone
+ * is dropped unanswered (at its turn or the next tick); one that waited
+ * cfg->rest_read_wait_max_ms is answered 60018 at a tick, as before §125; a
+ * stopping server answers each 70500, as rest_v4_handle answers a request
+ * arriving then. Loop thread. */
+#include "api/rel_gate.h"
+#include "store/store_reader.h"
+#include "util/err.h"
+
+#include <assert.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#define REST_READ_WAIT_WHY "the reader queue stayed full for rest_read_wait_max_ms; retry later"
+
+typedef struct rest_read_node {
+  struct rest_read_node *next;  /* arrival order */
+  rest_ctx_t *c;                /* owned until its turn */
+  uint64_t conn;                /* its connection's net_req_conn_id when it arrived */
+  uint64_t since_ms;            /* uv_now when it arrived */
+} rest_read_node_t;
+
+/* The count of conn's requests waiting here, +1 or -1: 0, or IMC_E_NOMEM (adding only: nothing changed). */
+static int conn_count(rest_read_wait_t *w, uint64_t conn, int add)
+{
+  uintptr_t n = (uintptr_t)u64map_get(&w->of_conn, conn);
+  assert(add > 0 || n > 0);
+  n = add > 0 ? n + 1 : n - 1;
+  if (!n) { (void)u64map_del(&w->of_conn, conn); return 0; }
+  return u64map_put(&w->of_conn, conn, (void *)n) ? IMC_E_NOMEM : 0;
+}
+
+int rest_read_wait_park(api_srv_t *srv, rest_ctx_t *c)
+{
+  rest_read_wait_t *w = &srv->rest_read_wait;
+  uint64_t conn = net_req_conn_id(c->req);
+  /* a route that runs at once pays one pointer test while nothing waits */
+  int behind = w->head && u64map_get(&w->of_conn, conn) != NULL;
+  if (!srv->reader || !conn ||
+      (!behind && (c->route->read_wait != REST_READ_WAITS || (!w->head && !store_reader_full(srv->reader)))))
+    return 0;
+  rest_read_node_t *n = malloc(sizeof *n);
+  if (!n) return 0; /* run it: the reader's cap answers 60018 */
+  if (conn_count(w, conn, 1)) { free(n); return 0; }
+  *n = (rest_read_node_t){ .c = c, .conn = conn, .since_ms = uv_now(srv->loop) };
+  if (w->tail) w->tail->next = n;
+  else w->head = n;
+  w->tail = n;
+  w->parked++;
+  w->waits++;
+  return 1;
+}
+
+/* Unlink n, whose predecessor is prev (NULL: the head), and give its context back. */
+static rest_ctx_t *unlink_node(rest_read_wait_t *w, rest_read_node_t *prev, rest_read_node_t *n)
+{
+  if (prev) prev->next = n->next;
+  else w->head = n->next;
+  if (w->tail == n) w->tail = prev;
+  (void)conn_count(w, n->conn, -1);
+  w->parked--;
+  rest_ctx_t *c = n->c;
+  free(n);
+  return c;
+}
+
+/* c's turn: run from its edition gate on, as a request just read (the deletion gate may hold it); its client
+ * gone: dropped unanswered. */
+static void run(api_srv_t *srv, rest_ctx_t *c)
+{
+  if (!net_req_conn_id(c->req)) { rest_ctx_drop(c); return; }
+  char why[320];
+  int rc = api_gate_check(srv, c->sdkappid, c->route->gate, why, sizeof why);
+  if (rc) { rest_reply_err(c, rc, why, NULL); return; }
+  if (rel_gate_defer(srv, c)) return;
+  rest_dispatch(c);
+}
+
+/* One turn of the REST list: 1 when its head ran or was dropped, 0 when it waits (no room, or its app's reads
+ * queued hold its share of the room, §65: their completions call api_read_room again). A request behind a read
+ * of its connection that is not itself a read needs no room. */
+static int rest_next(api_srv_t *srv)
+{
+  rest_read_wait_t *w = &srv->rest_read_wait;
+  rest_read_node_t *n = w->head;
+  if (!n || !srv->reader || srv->stopping) return 0;
+  if (net_req_conn_id(n->c->req) && n->c->route->read_wait == REST_READ_WAITS) {
+    if (store_reader_full(srv->reader)) return 0;
+    size_t queued, room;
+    store_reader_owner_load(srv->reader, (uint64_t)n->c->sdkappid << 2 | 1, &queued, &room);
+    if (queued && queued >= room) return 0;
+  }
+  run(srv, unlink_node(w, NULL, n));
+  return 1;
+}
+
+void api_read_room(void *arg)
+{
+  api_srv_t *srv = arg;
+  /* one of each in turn: a handler queues one read at once, so room seen is room taken */
+  for (;;) {
+    int ran = rest_next(srv);
+    ran |= cws_read_wait_next(srv);
+    if (!ran) break;
+  }
+}
+
+void rest_read_wait_tick(api_srv_t *srv)
+{
+  rest_read_wait_t *w = &srv->rest_read_wait;
+  uint64_t now = uv_now(srv->loop);
+  rest_read_node_t *prev = NULL, *n = w->head;
+  while (n) {
+    rest_read_node_t *next = n->next;
+    if (!net_req_conn_id(n->c->req)) {
+      rest_ctx_drop(unlink_node(w, prev, n));
+    } else if (now - n->since_ms >= (uint64_t)srv->cfg->rest_read_wait_max_ms) {
+      w->expired++;
+      rest_reply_err(unlink_node(w, prev, n), IMC_E_OVERLOADED, REST_READ_WAIT_WHY, NULL);
+    } else {
+      prev = n;
+    }
+    n = next;
+  }
+  api_read_room(srv); /* a request no longer behind one of its connection may run now */
+}
+
+void rest_read_wait_stop(api_srv_t *srv)
+{
+  rest_read_wait_t *w = &srv->rest_read_wait;
+  while (w->head) rest_reply_err(unlink_node(w, NULL, w->head), IMC_E_SHUTDOWN, NULL, NULL);
+}
+
+void rest_read_wait_free(api_srv_t *srv)
+{
+  rest_read_wait_t *w = &srv->rest_read_wait;
+  /* a loop ended without a stop (a harness): the net server is gone, every request an orphan */
+  while (w->head) rest_ctx_drop(unlink_node(w, NULL, w->head));
+  u64map_free(&w->of_conn);
+}
