@@ -348,7 +348,7 @@ static void two_wait(int close)
 static void steps_allow(long long n) { e2e_reader_steps(rsteps, n); }
 
 /* Until k of the fillers have their sync's reply to read (not taken: drain reads them). A filler's reply is
- * written after the completion batch that answered it, whose room callback (cws_read_wait_room) has run. */
+ * written after the completion batch that answered it, whose room callback (api_read_room, §125) has run. */
 static void until_fillers_answered(wsc_t f[CAP], int k)
 {
   for (int waited = 0; waited < 15000; waited += 10) {
