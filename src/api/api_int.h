@@ -308,7 +308,8 @@ void rest_ctx_drop(rest_ctx_t *c);
 /* REST requests that wait for the reader queue's room (rest_read_wait.c, decisions §125). rest_read_wait_park
  * (rest_v4_handle, a request that passed its checks, before the deletion gate): 1 when c waits — a
  * REST_READ_WAITS route's at a full queue or behind REST requests waiting, or any request of a connection with
- * one waiting (its order kept) — or was answered; 0: run it now (out of memory to keep it too). At its turn it
+ * one waiting (its order kept) — or was answered; 0: run it now (out of memory to keep it too). The operator
+ * API's GETs wait in the same list (op_read_wait_park, operator_int.h). At its turn it
  * runs from its edition gate on (the deletion gate, then its handler). api_read_room (store_reader_on_room): the
  * queue has room: the REST and WebSocket waiting requests run, one of each in turn, while there is room.
  * rest_read_wait_tick (every tick): a request whose client is gone is dropped unanswered, one waiting

@@ -538,9 +538,24 @@ void op_handle(api_srv_t *srv, net_req_t *req)
   o->job.run = job_run;
   o->job.done = job_done;
   o->job.arg = o;
-  int rc = strcmp(r->method, "GET") ? store_writer_submit(srv->writer, &o->job) : store_reader_submit(srv->reader, &o->job);
-  if (rc) { json_decref(o->body); free(o); reply_err(req, 503, rc, NULL); return; } /* queue full */
+  o->get = !strcmp(r->method, "GET");
+  if (op_read_wait_park(srv, o)) return; /* a GET at a full reader queue waits for room (§125) */
+  op_submit(o);
+}
+
+void op_submit(op_req_t *o)
+{
+  api_srv_t *srv = o->srv;
+  int rc = o->get ? store_reader_submit(srv->reader, &o->job) : store_writer_submit(srv->writer, &o->job);
+  if (rc) { op_refuse(o, 503, rc, NULL); return; } /* queue full */
   srv->jobs_in_flight++;
+}
+
+void op_refuse(op_req_t *o, int status, int err, const char *msg)
+{
+  json_decref(o->body);
+  reply_err(o->req, status, err, msg);
+  free(o);
 }
 
 int op_token_init(api_srv_t *srv)

@@ -22,7 +22,17 @@ typedef struct op_req {
   int (*run)(struct op_req *o, store_t *s);
   void (*applied)(struct op_req *o); /* loop thread, after a 200 write committed: memory follows */
   api_fresh_t fresh;  /* apps a write changed: into the registry before the reply */
+  uint8_t get;        /* a GET: its job is a reader job, and it waits for the reader queue's room (§125) */
 } op_req_t;
+
+/* Queue o's job (a GET's on the reader, else the writer); refused: answered 503 and freed. */
+void op_submit(op_req_t *o);
+/* Answer o status with the error body (msg NULL: err's text; a request whose client is gone: nothing written) and
+ * free it. */
+void op_refuse(op_req_t *o, int status, int err, const char *msg);
+/* rest_read_wait.c (§125): 1 when o waits for the reader queue's room — a GET at a full queue or behind requests
+ * waiting, or any request of a connection with one waiting — and runs op_submit at its turn; 0: submit it now. */
+int op_read_wait_park(api_srv_t *srv, op_req_t *o);
 
 /* Refuse the request: status with the one error body ({"error":{"code","message"}}, msg NULL: the code's text);
  * returns 0 (the job succeeded: the refusal is its reply). */

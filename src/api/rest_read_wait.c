@@ -2,7 +2,8 @@
  * waits for it instead of being refused 60018 (decisions §125), as a
  * WebSocket read does (ws_read_wait.c, §120). A REST_READ_WAITS route (the
  * route table's column: admin_getroammsg, get_c2c_unread_msg_num,
- * recentcontact/get_list, group reads) whose request passed its checks while
+ * recentcontact/get_list, group reads) whose request passed its checks, or an
+ * operator API GET (its one job a reader job: op_read_wait_park), while
  * the queue is at its cap (store_reader_full), or while earlier REST requests
  * wait here, is kept: its context (route, parsed body, the net request, which
  * the HTTP layer keeps, orphaned, if its client goes). A later request of the
@@ -18,6 +19,7 @@
  * cfg->rest_read_wait_max_ms is answered 60018 at a tick, as before §125; a
  * stopping server answers each 70500, as rest_v4_handle answers a request
  * arriving then. Loop thread. */
+#include "api/operator_int.h"
 #include "api/rel_gate.h"
 #include "store/store_reader.h"
 #include "util/err.h"
@@ -30,7 +32,8 @@
 
 typedef struct rest_read_node {
   struct rest_read_node *next;  /* arrival order */
-  rest_ctx_t *c;                /* owned until its turn */
+  rest_ctx_t *c;                /* a v4 request, owned until its turn; or NULL and: */
+  op_req_t *o;                  /* an operator API request (§125: its GETs wait too) */
   uint64_t conn;                /* its connection's net_req_conn_id when it arrived */
   uint64_t since_ms;            /* uv_now when it arrived */
 } rest_read_node_t;
@@ -45,19 +48,18 @@ static int conn_count(rest_read_wait_t *w, uint64_t conn, int add)
   return u64map_put(&w->of_conn, conn, (void *)n) ? IMC_E_NOMEM : 0;
 }
 
-int rest_read_wait_park(api_srv_t *srv, rest_ctx_t *c)
+/* Keep (c or o, its request req; reads: a read that waits at a full queue) if it must wait: 1, or 0 to run it now. */
+static int park(api_srv_t *srv, rest_ctx_t *c, op_req_t *o, net_req_t *req, int reads)
 {
   rest_read_wait_t *w = &srv->rest_read_wait;
-  uint64_t conn = net_req_conn_id(c->req);
+  uint64_t conn = net_req_conn_id(req);
   /* a route that runs at once pays one pointer test while nothing waits */
   int behind = w->head && u64map_get(&w->of_conn, conn) != NULL;
-  if (!srv->reader || !conn ||
-      (!behind && (c->route->read_wait != REST_READ_WAITS || (!w->head && !store_reader_full(srv->reader)))))
-    return 0;
+  if (!srv->reader || !conn || (!behind && (!reads || (!w->head && !store_reader_full(srv->reader))))) return 0;
   rest_read_node_t *n = malloc(sizeof *n);
   if (!n) return 0; /* run it: the reader's cap answers 60018 */
   if (conn_count(w, conn, 1)) { free(n); return 0; }
-  *n = (rest_read_node_t){ .c = c, .conn = conn, .since_ms = uv_now(srv->loop) };
+  *n = (rest_read_node_t){ .c = c, .o = o, .conn = conn, .since_ms = uv_now(srv->loop) };
   if (w->tail) w->tail->next = n;
   else w->head = n;
   w->tail = n;
@@ -66,24 +68,51 @@ int rest_read_wait_park(api_srv_t *srv, rest_ctx_t *c)
   return 1;
 }
 
-/* Unlink n, whose predecessor is prev (NULL: the head), and give its context back. */
-static rest_ctx_t *unlink_node(rest_read_wait_t *w, rest_read_node_t *prev, rest_read_node_t *n)
+int rest_read_wait_park(api_srv_t *srv, rest_ctx_t *c)
+{
+  return park(srv, c, NULL, c->req, c->route->read_wait == REST_READ_WAITS);
+}
+
+int op_read_wait_park(api_srv_t *srv, op_req_t *o) { return park(srv, NULL, o, o->req, o->get); }
+
+static net_req_t *node_req(const rest_read_node_t *n) { return n->c ? n->c->req : n->o->req; }
+
+/* 1 when n's turn needs room in the reader queue: a read (not one behind a read of its connection) whose client
+ * is still there. */
+static int needs_room(const rest_read_node_t *n)
+{
+  return net_req_conn_id(node_req(n)) && (n->c ? n->c->route->read_wait == REST_READ_WAITS : n->o->get);
+}
+
+/* Answer n's request err (status for the operator API's) and free it; its client gone: nothing written. */
+static void refuse(rest_read_node_t *n, int status, int err, const char *why)
+{
+  if (!n->c) op_refuse(n->o, status, err, why);
+  else if (!net_req_conn_id(n->c->req)) rest_ctx_drop(n->c);
+  else rest_reply_err(n->c, err, why, NULL);
+}
+
+/* Unlink n, whose predecessor is prev (NULL: the head). The caller frees it after its request's turn. */
+static void unlink_node(rest_read_wait_t *w, rest_read_node_t *prev, rest_read_node_t *n)
 {
   if (prev) prev->next = n->next;
   else w->head = n->next;
   if (w->tail == n) w->tail = prev;
   (void)conn_count(w, n->conn, -1);
   w->parked--;
-  rest_ctx_t *c = n->c;
-  free(n);
-  return c;
 }
 
-/* c's turn: run from its edition gate on, as a request just read (the deletion gate may hold it); its client
- * gone: dropped unanswered. */
-static void run(api_srv_t *srv, rest_ctx_t *c)
+/* n's turn (unlinked; freed here): a v4 request runs from its edition gate on, as a request just read (the deletion
+ * gate may hold it); an operator request's job is queued; its client gone: dropped unanswered. */
+static void run(api_srv_t *srv, rest_read_node_t *n)
 {
-  if (!net_req_conn_id(c->req)) { rest_ctx_drop(c); return; }
+  rest_ctx_t *c = n->c;
+  op_req_t *o = n->o;
+  int gone = !net_req_conn_id(node_req(n));
+  if (gone) refuse(n, 503, IMC_E_CANCELED, NULL);
+  free(n);
+  if (gone) return;
+  if (o) { op_submit(o); return; }
   char why[320];
   int rc = api_gate_check(srv, c->sdkappid, c->route->gate, why, sizeof why);
   if (rc) { rest_reply_err(c, rc, why, NULL); return; }
@@ -99,13 +128,15 @@ static int rest_next(api_srv_t *srv)
   rest_read_wait_t *w = &srv->rest_read_wait;
   rest_read_node_t *n = w->head;
   if (!n || !srv->reader || srv->stopping) return 0;
-  if (net_req_conn_id(n->c->req) && n->c->route->read_wait == REST_READ_WAITS) {
+  if (needs_room(n)) {
     if (store_reader_full(srv->reader)) return 0;
     size_t queued, room;
-    store_reader_owner_load(srv->reader, (uint64_t)n->c->sdkappid << 2 | 1, &queued, &room);
-    if (queued && queued >= room) return 0;
+    /* an operator GET is nobody's (owner 0): refused by the cap only */
+    if (n->c) store_reader_owner_load(srv->reader, (uint64_t)n->c->sdkappid << 2 | 1, &queued, &room);
+    if (n->c && queued && queued >= room) return 0;
   }
-  run(srv, unlink_node(w, NULL, n));
+  unlink_node(w, NULL, n);
+  run(srv, n);
   return 1;
 }
 
@@ -127,11 +158,12 @@ void rest_read_wait_tick(api_srv_t *srv)
   rest_read_node_t *prev = NULL, *n = w->head;
   while (n) {
     rest_read_node_t *next = n->next;
-    if (!net_req_conn_id(n->c->req)) {
-      rest_ctx_drop(unlink_node(w, prev, n));
-    } else if (now - n->since_ms >= (uint64_t)srv->cfg->rest_read_wait_max_ms) {
-      w->expired++;
-      rest_reply_err(unlink_node(w, prev, n), IMC_E_OVERLOADED, REST_READ_WAIT_WHY, NULL);
+    int gone = !net_req_conn_id(node_req(n));
+    if (gone || now - n->since_ms >= (uint64_t)srv->cfg->rest_read_wait_max_ms) {
+      w->expired += !gone;
+      unlink_node(w, prev, n);
+      refuse(n, 503, IMC_E_OVERLOADED, REST_READ_WAIT_WHY); /* gone: dropped, nothing written */
+      free(n);
     } else {
       prev = n;
     }
@@ -143,13 +175,23 @@ void rest_read_wait_tick(api_srv_t *srv)
 void rest_read_wait_stop(api_srv_t *srv)
 {
   rest_read_wait_t *w = &srv->rest_read_wait;
-  while (w->head) rest_reply_err(unlink_node(w, NULL, w->head), IMC_E_SHUTDOWN, NULL, NULL);
+  while (w->head) {
+    rest_read_node_t *n = w->head;
+    unlink_node(w, NULL, n);
+    refuse(n, 503, IMC_E_SHUTDOWN, NULL);
+    free(n);
+  }
 }
 
 void rest_read_wait_free(api_srv_t *srv)
 {
   rest_read_wait_t *w = &srv->rest_read_wait;
   /* a loop ended without a stop (a harness): the net server is gone, every request an orphan */
-  while (w->head) rest_ctx_drop(unlink_node(w, NULL, w->head));
+  while (w->head) {
+    rest_read_node_t *n = w->head;
+    unlink_node(w, NULL, n);
+    refuse(n, 503, IMC_E_CANCELED, NULL); /* an orphan: freed, nothing written */
+    free(n);
+  }
   u64map_free(&w->of_conn);
 }
