@@ -22,6 +22,8 @@
  *   (admission.rest_read_expired), the queue still held.
  * - A REST write (sendmsg) from another connection while a read waits is not
  *   held: answered at once.
+ * - An operator API GET at the full queue waits too (200 once room comes;
+ *   before §125: 503 OVERLOADED at once).
  * - A stopping server answers a waiting read 70500 and exits 0. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -38,6 +40,7 @@
 
 #include "e2e.h"
 #include "e2e_msg.h"
+#include "e2e_op.h"
 
 #define CAP 4 /* --reader-max-jobs */
 
@@ -55,6 +58,24 @@ static int start(const char *wait_ms)
 }
 
 static int setup(void **st) { (void)st; return start("600000"); }
+
+static char auth[256];
+
+/* start's server with the operator token made before it starts (the server reads it then). */
+static int setup_op(void **st)
+{
+  (void)st;
+  const char *args[] = { "--reader-max-jobs", "4", "--reader-threads", "1", "--change-poll-ms", "60000",
+                         "--tick-ms", "100", "--rest-read-wait-max-ms", "600000", NULL };
+  snprintf(hold, sizeof hold, "/tmp/imcloud-rrwait-rhold-%d", (int)getpid());
+  unlink(hold);
+  setenv("IMCLOUD_TEST_READER_HOLD", hold, 1);
+  e2e_dir_init(&srv);
+  e2e_make_app(&srv, "singapore", &app, key);
+  int rc = op_token_auth(&srv, auth, sizeof auth) ? -1 : e2e_server_start(&srv, args);
+  unsetenv("IMCLOUD_TEST_READER_HOLD");
+  return rc;
+}
 static int setup_short(void **st) { (void)st; return start("300"); }
 
 static int teardown(void **st)
@@ -242,6 +263,28 @@ static void test_write_not_held(void **st)
   close(rd);
 }
 
+/* An operator API GET (a reader job) at the full queue waits too, and is answered 200 once room comes. */
+static void test_operator_get_waits(void **st)
+{
+  (void)st;
+  fill();
+  char req[512];
+  int n = snprintf(req, sizeof req, "GET /operator/v1/apps HTTP/1.1\r\nHost: t\r\n%s\r\n", auth);
+  int fd = e2e_connect(srv.port);
+  assert_true(fd >= 0);
+  assert_int_equal(e2e_send(fd, req, (size_t)n), 0);
+  assert_int_equal(e2e_healthz_wait(srv.port, "admission", "rest_read_parked", 1, 30000), 1);
+  drain();
+  static char body[1 << 16];
+  int status = e2e_http_read(fd, body, sizeof body, 30000);
+  if (status != 200) fail_msg("GET /operator/v1/apps: %d %s", status, body);
+  json_t *j = json_loads(body, 0, NULL);
+  assert_non_null(j);
+  json_decref(j);
+  close(fd);
+  assert_int_equal(e2e_healthz_wait(srv.port, "admission", "rest_read_parked", 0, 30000), 0);
+}
+
 static void test_parked_at_stop(void **st)
 {
   (void)st;
@@ -275,6 +318,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_client_closes, setup, teardown),
     cmocka_unit_test_setup_teardown(test_wait_limit, setup_short, teardown),
     cmocka_unit_test_setup_teardown(test_write_not_held, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_operator_get_waits, setup_op, teardown),
     cmocka_unit_test_setup_teardown(test_parked_at_stop, setup, teardown_stopped),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
