@@ -18,7 +18,12 @@
  * is dropped unanswered (at its turn or the next tick); one that waited
  * cfg->rest_read_wait_max_ms is answered 60018 at a tick, as before §125; a
  * stopping server answers each 70500, as rest_v4_handle answers a request
- * arriving then. Loop thread. */
+ * arriving then (an operator request: 503 OVERLOADED and 503 SHUTDOWN, its
+ * API's shape). Two kinds do not wait behind their connection's requests
+ * (http.c still sends their replies in order): a v4 request refused before
+ * its handler (nothing done), and an operator route answered on the loop
+ * (the test clock, the jobs: no store job), which takes effect ahead of them.
+ * Loop thread. */
 #include "api/operator_int.h"
 #include "api/rel_gate.h"
 #include "store/store_reader.h"
@@ -55,7 +60,9 @@ static int park(api_srv_t *srv, rest_ctx_t *c, op_req_t *o, net_req_t *req, int 
   uint64_t conn = net_req_conn_id(req);
   /* a route that runs at once pays one pointer test while nothing waits */
   int behind = w->head && u64map_get(&w->of_conn, conn) != NULL;
-  if (!srv->reader || !conn || (!behind && (!reads || (!w->head && !store_reader_full(srv->reader))))) return 0;
+  /* stopping: nothing waits any more (rest_read_wait_stop ran; a v4 request is answered 70500 before here, an
+   * operator request is queued or refused as before §125) */
+  if (!srv->reader || srv->stopping || !conn || (!behind && (!reads || (!w->head && !store_reader_full(srv->reader))))) return 0;
   rest_read_node_t *n = malloc(sizeof *n);
   if (!n) return 0; /* run it: the reader's cap answers 60018 */
   if (conn_count(w, conn, 1)) { free(n); return 0; }
