@@ -40,6 +40,7 @@ typedef struct api_cfg {
   int64_t net_notices_per_turn, net_notice_turn_us;
   int64_t net_fd_table;       /* descriptors the table is sized for at start (net.h fd_table) */
   int64_t max_websockets;     /* WebSockets held at most (net.h max_websockets); 0 = from the open-files limit */
+  int64_t max_websockets_per_app; /* logged-in WebSockets of one app at most (ws_app_cap.c); 0 = no per-app cap */
   int64_t net_loop_slice_us;  /* the event-loop thread's scheduler slice (net.h loop_slice_us) */
   int64_t net_wheel_tick_ms;  /* the deadline wheel's tick (net.h wheel_tick_ms); 0 = net's default */
   int64_t ws_idle_timeout_ms;

@@ -98,6 +98,14 @@ typedef struct rest_read_wait {
   uint64_t waits;                /* that ever waited (admission.rest_read_waits) */
   uint64_t expired;              /* answered 60018 after rest_read_wait_max_ms (admission.rest_read_expired) */
 } rest_read_wait_t;
+/* The per-app cap of logged-in WebSockets (ws_app_cap.c; decisions
+ * connection-limits.md "Per-app cap"). */
+typedef struct cws_app_cap {
+  u64map_t count;                /* sdkappid → its logged-in WebSockets (the count itself as the value; absent: 0) */
+  uint64_t refused;              /* logins refused at max_websockets_per_app (GET /healthz connections.app_refused) */
+  int64_t log_ms;                /* monotonic ms of the last refusal line; 0: none yet */
+  uint64_t logged;               /* refused as of that line */
+} cws_app_cap_t;
 
 typedef struct api_srv {
   uv_loop_t *loop;
@@ -147,6 +155,7 @@ typedef struct api_srv {
   dueheap_t sig_exp;             /* online sessions by their UserSig's expiry, tagged with their login time (ws_usersig.c) */
   uv_timer_t sig_timer;          /* fires when the earliest of sig_exp is past (ws_usersig.c) */
   uint32_t sig_armed;            /* the expiry sig_timer is armed for; 0: not armed */
+  cws_app_cap_t app_cap;         /* logged-in WebSockets per app and max_websockets_per_app's refusals (ws_app_cap.c) */
 } api_srv_t;
 
 /* ---- edition limits and metering at the api's points of use (quota.c) ------ */
@@ -609,6 +618,23 @@ void cws_op_renew(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_
 uint32_t cws_sig_pos(const cws_conn_t *c);
 void cws_sig_pos_set(void *c, uint32_t pos);
 void cws_kick_session(api_srv_t *srv, cws_conn_t *c, const char *reason, int close_code);
+
+/* ws_app_cap.c. IMC_E_WS_APP_FULL (counted, and logged once a second at
+ * most) if a login of (sdkappid, user_no) on (platform, device_hash) would
+ * take its app past max_websockets_per_app: the sessions it would displace
+ * (im_presence_displaces) leave as it comes, so they make room; else 0.
+ * user_no 0 (an account not yet created) displaces nothing. */
+int cws_app_cap_check(api_srv_t *srv, uint32_t sdkappid, uint32_t user_no, uint8_t platform, uint32_t device_hash,
+                      int multi_device);
+/* A session of the app went online (+1: 0 or IMC_E_NOMEM, nothing counted)
+ * or ended (-1: always 0). */
+int cws_app_cap_count(api_srv_t *srv, uint32_t sdkappid, int delta);
+/* The app's logged-in WebSockets now. */
+size_t cws_app_cap_now(const api_srv_t *srv, uint32_t sdkappid);
+/* The app with the most logged-in WebSockets (0 and 0 when none); O(apps online). */
+void cws_app_cap_busiest(const api_srv_t *srv, uint32_t *sdkappid, size_t *n);
+/* Free the counts (api_srv_close). */
+void cws_app_cap_free(api_srv_t *srv);
 
 /* ws_kick.c. End every session of a user with a `kicked` push and close code. */
 void cws_kick_user(api_srv_t *srv, uint32_t sdkappid, uint32_t user_no, const char *reason, int close_code);

@@ -37,7 +37,7 @@ struct cws_conn {
   uint16_t holds;        /* 1 for the open socket + 1 per job in flight */
   uint8_t state;         /* CWS_* */
   uint8_t logout : 1;    /* closed by logout or kick: no PushOnline */
-  uint8_t metered : 1;   /* counted as an open connection of its app (meter) */
+  uint8_t metered : 1;   /* counted as an open connection of its app (meter, and ws_app_cap.c's count) */
   uint8_t ended : 1;     /* end_session ran: its access-log line is written once */
   uint8_t own_wait : 1;  /* not read until its requests in flight fall (cws_conn_pace) */
   uint8_t login_held : 1; /* its login deadline passed while the login was pending (ws_login_dl.c) */
@@ -215,7 +215,7 @@ static void end_session(api_srv_t *srv, cws_conn_t *c, int code)
   /* its reads nobody will see answered are not run (§65): done() gets IMC_E_CANCELED in a later turn */
   if (srv->reader) store_reader_cancel(srv->reader, reader_owner(c, 1));
   cws_read_wait_drop(srv, c); /* and its read waiting for the queue's room (§120) */
-  if (c->metered) { api_quota_session(srv, c->sess.sdkappid, -1); c->metered = 0; }
+  if (c->metered) { api_quota_session(srv, c->sess.sdkappid, -1); cws_app_cap_count(srv, c->sess.sdkappid, -1); c->metered = 0; }
   if (c->sess.sid) ws_status_subs_session_gone(srv, c->sess.sdkappid, c->sess.user_no, c->sess.sid);
   uint32_t login_s = cws_sig_end(srv, c); /* 0 once out of the heap: the line below is written at the first end */
   int64_t now = imc_clock_now_s();
@@ -261,6 +261,14 @@ static void close_conn(api_srv_t *srv, cws_conn_t *c, int logout, uint16_t code,
 }
 
 static void login_finish(api_srv_t *srv, login_job_t *j, int rc, const char *why);
+
+/* A login past max_websockets_per_app (ws_app_cap.c): answered, then closed 4007 (a client looping on logins
+ * holds no socket of the server's while it retries). */
+static void app_full(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id)
+{
+  reply(ws, id, "login", IMC_E_WS_APP_FULL, NULL, NULL);
+  close_conn(srv, c, 0, 4007, "the app holds max_websockets_per_app");
+}
 
 static login_job_t *job_of(const rel_gate_node_t *n) { return (login_job_t *)((uintptr_t)n - offsetof(login_job_t, gate)); }
 static int login_of(const rel_gate_node_t *n, const void *c) { return job_of(n)->conn == c; }
@@ -359,12 +367,21 @@ static void login_finish(api_srv_t *srv, login_job_t *j, int rc, const char *why
     reply(ws, j->id, "login", rc, why, NULL);
     goto out;
   }
+  /* the edition decides whether a second device of a platform kicks the first */
+  int multi_device = api_quota_multi_device(srv, tenant_registry_app(srv->reg, j->sdkappid));
+  /* the cap again: logins admitted together at login_start may pass it together; checked before the session
+   * takes the app and user, so that the close ends a session that never was */
+  if (cws_app_cap_check(srv, j->sdkappid, j->user_no, c->sess.platform, c->sess.device_hash, multi_device)) {
+    app_full(srv, ws, c, j->id);
+    goto out;
+  }
   c->sess.sdkappid = j->sdkappid;
   c->sess.user_no = j->user_no;
   im_session_t *displaced = NULL;
-  /* the edition decides whether a second device of a platform kicks the first */
-  int multi_device = api_quota_multi_device(srv, tenant_registry_app(srv->reg, j->sdkappid));
-  if ((rc = cws_sig_reserve(srv)) || (rc = im_presence_add(srv->presence, &c->sess, multi_device, &displaced))) {
+  if (!(rc = cws_sig_reserve(srv)) && !(rc = cws_app_cap_count(srv, j->sdkappid, +1)) &&
+      (rc = im_presence_add(srv->presence, &c->sess, multi_device, &displaced)))
+    cws_app_cap_count(srv, j->sdkappid, -1);
+  if (rc) {
     login_failed(srv, ws, c);
     reply(ws, j->id, "login", rc, NULL, NULL);
     goto out;
@@ -523,6 +540,13 @@ static void login_start(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const cws_l
   const char *bad;
   int rc = cws_sig_check(srv, app, user_id, known, user_no, sig, now, &info, &bad); /* as `renew` checks one */
   if (rc) { reply(ws, id, "login", rc, bad, NULL); return; }
+  uint32_t h = 2166136261u; /* FNV-1a of the device id */
+  for (const char *p = device; *p; p++) h = (h ^ (uint8_t)*p) * 16777619u;
+  /* past its app's cap: refused before its storage job (login_finish checks again) */
+  if (cws_app_cap_check(srv, sdkappid, known ? user_no : 0, (uint8_t)plat, h, api_quota_multi_device(srv, app))) {
+    app_full(srv, ws, c, id);
+    return;
+  }
   api_admission_t adm;
   char why[320];
   uint32_t meter_no = tenant_registry_meter_no(srv->reg, sdkappid, user_id, user_no); /* 0: a new UserID */
@@ -559,8 +583,6 @@ static void login_start(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const cws_l
   j->job.rerun_safe = 1;
   c->state = CWS_LOGIN_PENDING;
   c->sess.platform = (uint8_t)plat;
-  uint32_t h = 2166136261u; /* FNV-1a of the device id */
-  for (const char *p = device; *p; p++) h = (h ^ (uint8_t)*p) * 16777619u;
   c->sess.device_hash = h;
   if ((rc = store_writer_submit(srv->writer, &j->job))) { /* writer queue full: refuse, stay logged out */
     c->state = CWS_NEW;

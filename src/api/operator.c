@@ -144,6 +144,14 @@ static int apps_create(op_req_t *o, store_t *s)
   return 0;
 }
 
+/* The app's logged-in WebSockets now (the loop's count, ws_app_cap.c), added on the loop. */
+static void apps_show_applied(op_req_t *o)
+{
+  int bad = 0; /* a reply without websockets is 500 NOMEM (job_done) */
+  api_field_put(o->out, "websockets", json_integer((json_int_t)cws_app_cap_now(o->srv, (uint32_t)o->id)), &bad);
+  o->out = api_json_whole(o->out, bad);
+}
+
 static int apps_show(op_req_t *o, store_t *s)
 {
   store_app_t a;
@@ -156,6 +164,7 @@ static int apps_show(op_req_t *o, store_t *s)
   o->out = app_json(&a);
   api_field_put(o->out, "accounts", json_integer(n), &bad);
   o->out = api_json_whole(o->out, bad); /* NULL: job_run answers 500 NOMEM */
+  o->applied = apps_show_applied;
   return 0;
 }
 

@@ -168,6 +168,14 @@ static void healthz(api_srv_t *srv, net_req_t *req)
                                             (json_int_t)ns.max_websockets, "open_files", open_files, "ws_refused",
                                             (json_int_t)ns.ws_refused_full, "refused_no_fd", (json_int_t)ns.refused_no_fd,
                                             "accept_pauses", (json_int_t)ns.accept_pauses), &bad);
+  uint32_t busiest;
+  size_t busiest_n;
+  cws_app_cap_busiest(srv, &busiest, &busiest_n);
+  json_t *conns = json_object_get(o, "connections"); /* the per-app cap (ws_app_cap.c) */
+  api_field_put(conns, "max_websockets_per_app", json_integer((json_int_t)srv->cfg->max_websockets_per_app), &bad);
+  api_field_put(conns, "app_refused", json_integer((json_int_t)srv->app_cap.refused), &bad);
+  api_field_put(conns, "busiest_app", json_integer((json_int_t)busiest), &bad);
+  api_field_put(conns, "busiest_app_websockets", json_integer((json_int_t)busiest_n), &bad);
   api_field_put(o, "ws_out", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "writes", (json_int_t)ns.ws_writes,
                                        "frames", (json_int_t)ns.ws_frames, "bytes", (json_int_t)ns.bytes_out,
                                        "close_timeouts", (json_int_t)ns.ws_close_timeouts, "queued_bytes",
@@ -502,6 +510,7 @@ int api_srv_open(api_srv_t *srv, const api_cfg_t *cfg, uv_loop_t *loop)
   u64map_init(&srv->read_wait.of_conn);
   u64map_init(&srv->rest_read_wait.of_conn);
   u64map_init(&srv->quota_pending);
+  u64map_init(&srv->app_cap.count);
   u64map_init(&srv->rate);
   cws_sig_init(srv);
   srv->cfg = cfg;
@@ -594,6 +603,7 @@ void api_srv_release(api_srv_t *srv)
   u64map_free_each(&srv->rate, free);
   u64map_free_each(&srv->kicks, free);
   u64map_free_each(&srv->quota_pending, free);
+  cws_app_cap_free(srv);
   im_groups_free(srv->groups);
   meter_free(srv->meter);
   im_presence_free(srv->presence);

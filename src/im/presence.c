@@ -66,6 +66,22 @@ static int entry_empty(const user_entry_t *e, int64_t now_s)
   return 1;
 }
 
+/* Whether a login on (platform, device_hash) displaces the user's live session cur: one session per platform,
+ * or with several devices per platform one per device. */
+static int displaces(const im_session_t *cur, uint8_t platform, uint32_t device_hash, int multi_device)
+{
+  return cur->platform == platform && (!multi_device || (device_hash && cur->device_hash == device_hash));
+}
+
+size_t im_presence_displaces(const im_presence_t *p, uint32_t sdkappid, uint32_t user_no, uint8_t platform,
+                             uint32_t device_hash, int multi_device)
+{
+  const user_entry_t *e = u64map_get(&p->users, key_of(sdkappid, user_no));
+  size_t n = 0;
+  for (const im_session_t *cur = e ? e->head : NULL; cur; cur = cur->next) n += displaces(cur, platform, device_hash, multi_device);
+  return n;
+}
+
 int im_presence_add(im_presence_t *p, im_session_t *s, int multi_device, im_session_t **displaced)
 {
   uint64_t key = key_of(s->sdkappid, s->user_no);
@@ -81,7 +97,7 @@ int im_presence_add(im_presence_t *p, im_session_t *s, int multi_device, im_sess
     im_session_t **pp = &e->head;
     while (*pp) {
       im_session_t *cur = *pp;
-      if (cur->platform == s->platform && (!multi_device || (s->device_hash && cur->device_hash == s->device_hash))) {
+      if (displaces(cur, s->platform, s->device_hash, multi_device)) {
         *pp = cur->next;
         cur->linked = 0;
         cur->next = *displaced;

@@ -51,6 +51,11 @@ void im_presence_free(im_presence_t *p);
  * ->next, at most IM_PLAT__COUNT long... in practice 0 or 1) so the caller
  * can kick them. 0 or IMC_E_NOMEM (s not linked). */
 int im_presence_add(im_presence_t *p, im_session_t *s, int multi_device, im_session_t **displaced);
+/* How many of the user's live sessions a login on (platform, device_hash)
+ * would displace (im_presence_add's rule, without linking anything): 0 or 1
+ * in practice. */
+size_t im_presence_displaces(const im_presence_t *p, uint32_t sdkappid, uint32_t user_no, uint8_t platform,
+                             uint32_t device_hash, int multi_device);
 /* Unlink s (no-op if not linked). logout=0 means the connection dropped: a
  * mobile platform then stays PushOnline until now_s + push_keep_s. */
 void im_presence_remove(im_presence_t *p, im_session_t *s, int logout, int64_t now_s, int64_t push_keep_s);

@@ -105,6 +105,7 @@
   X(WS_PLATFORM,          70402, "unknown platform")                            \
   X(STATUS_SUBS_USER,     70402, "too many status subscriptions for this user (status_subs_per_user)") \
   X(STATUS_SUBS_FULL,     60018, "the server holds its maximum of status subscriptions (status_subs_max); retry later") \
+  X(WS_APP_FULL,          60018, "the app holds its maximum of logged-in WebSockets on this server (max_websockets_per_app); retry later") \
   /* one-to-one messages (rest-api-reference §2.2, §2.3, §3.2) */              \
   X(MSG_JSON,             90001, "message request JSON is invalid")             \
   X(MSG_BODY,             90002, "MsgBody is invalid")                          \

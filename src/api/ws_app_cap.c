@@ -1,0 +1,85 @@
+/* ws_app_cap.c — the per-app cap of logged-in WebSockets
+ * (max_websockets_per_app; docs/decisions/connection-limits.md "Per-app
+ * cap"), so that one app's clients cannot take every WebSocket of a server
+ * many apps share. Loop thread only.
+ *
+ * A count per app with a session online: one u64map entry whose value is the
+ * count itself (no allocation per app, none per connection). A session counts
+ * from its login's success to its end (client_ws.c: the same two points as
+ * its `metered` bit, so every end — close, logout, kick, displacement,
+ * account deletion, suspension, UserSig expiry, server stop — uncounts it
+ * once). An entry is removed when its count falls to 0. */
+#include "api/api_int.h"
+#include "util/clock.h"
+#include "util/err.h"
+#include "util/log.h"
+
+#include <assert.h>
+#include <stdint.h>
+
+/* A refusal is logged at most once per this, with the refusals since the last line (this one
+ * included) and in all, as net's limit lines (fdlimit.c). */
+#define APP_CAP_LOG_MS 1000
+
+size_t cws_app_cap_now(const api_srv_t *srv, uint32_t sdkappid)
+{
+  return (size_t)(uintptr_t)u64map_get(&srv->app_cap.count, sdkappid);
+}
+
+int cws_app_cap_count(api_srv_t *srv, uint32_t sdkappid, int delta)
+{
+  cws_app_cap_t *a = &srv->app_cap;
+  size_t n = cws_app_cap_now(srv, sdkappid);
+  assert(delta == 1 || delta == -1);
+  assert(delta > 0 || n > 0);
+  if (delta < 0) {
+    if (n == 1) u64map_del(&a->count, sdkappid);
+    else if (n) u64map_put(&a->count, sdkappid, (void *)(uintptr_t)(n - 1)); /* replaces: no allocation */
+    return 0;
+  }
+  return u64map_put(&a->count, sdkappid, (void *)(uintptr_t)(n + 1));
+}
+
+static void refusal_log(api_srv_t *srv, uint32_t sdkappid, size_t n)
+{
+  cws_app_cap_t *a = &srv->app_cap;
+  int64_t now = imc_clock_mono_ms();
+  if (a->log_ms && now - a->log_ms < APP_CAP_LOG_MS) return;
+  IMC_WARN("ws", "msg=\"websocket login refused: the app holds max_websockets_per_app\" app=%u websockets=%zu "
+           "max_websockets_per_app=%lld refused=%llu refused_total=%llu", sdkappid, n,
+           (long long)srv->cfg->max_websockets_per_app, (unsigned long long)(a->refused - a->logged),
+           (unsigned long long)a->refused);
+  a->log_ms = now ? now : 1;
+  a->logged = a->refused;
+}
+
+int cws_app_cap_check(api_srv_t *srv, uint32_t sdkappid, uint32_t user_no, uint8_t platform, uint32_t device_hash,
+                      int multi_device)
+{
+  int64_t cap = srv->cfg->max_websockets_per_app;
+  size_t n = cws_app_cap_now(srv, sdkappid);
+  if (!cap || n < (uint64_t)cap) return 0;
+  /* a reconnect replacing the user's session of its platform (or device) does not add one */
+  size_t leaving = user_no ? im_presence_displaces(srv->presence, sdkappid, user_no, platform, device_hash, multi_device) : 0;
+  if (n - (leaving < n ? leaving : n) < (uint64_t)cap) return 0;
+  srv->app_cap.refused++;
+  refusal_log(srv, sdkappid, n);
+  return IMC_E_WS_APP_FULL;
+}
+
+void cws_app_cap_busiest(const api_srv_t *srv, uint32_t *sdkappid, size_t *n)
+{
+  u64map_iter_t it;
+  uint64_t k;
+  void *v;
+  *sdkappid = 0;
+  *n = 0;
+  for (u64map_iter_init(&srv->app_cap.count, &it); u64map_next(&srv->app_cap.count, &it, &k, &v);) {
+    if ((size_t)(uintptr_t)v > *n) { *n = (size_t)(uintptr_t)v; *sdkappid = (uint32_t)k; }
+  }
+}
+
+void cws_app_cap_free(api_srv_t *srv)
+{
+  u64map_free(&srv->app_cap.count);
+}

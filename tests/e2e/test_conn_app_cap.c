@@ -1,0 +1,245 @@
+/* End-to-end: the per-app cap of logged-in WebSockets
+ * (max_websockets_per_app; docs/decisions/connection-limits.md "Per-app cap",
+ * src/api/ws_app_cap.c). Two apps on one server capped at 3 each:
+ * - the 4th login of app A is answered 60018 and closed 4007 while app B
+ *   still logs in 3; /healthz connections counts the refusal;
+ * - every end of an A session gives its place back: logout, a close, a kick
+ *   by REST, an account deletion; a login replacing the user's session of
+ *   its platform is not past the cap and leaves the count as it was;
+ * - a second login on a logged-in connection (refused 70402) counts nothing;
+ * - the operator API's app view says the app's logged-in WebSockets;
+ * - two logins admitted together below the cap (their storage jobs held) are
+ *   checked again as they complete: one goes online, the other is refused. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "e2e.h"
+#include "e2e_op.h"
+
+static e2e_server_t srv;
+static uint32_t app_a, app_b;
+static char key_a[128], key_b[128];
+static char auth[256];
+
+static int setup(void **st)
+{
+  (void)st;
+  static const char *const args[] = { "--max-websockets-per-app", "3", NULL };
+  e2e_dir_init(&srv);
+  e2e_make_app(&srv, "china", &app_a, key_a);
+  e2e_make_app(&srv, "china", &app_b, key_b);
+  if (op_token_auth(&srv, auth, sizeof auth)) return -1;
+  if (!e2e_server_start(&srv, args)) return 0;
+  char *log = e2e_server_log(&srv);
+  fprintf(stderr, "server did not start\n%s", log);
+  free(log);
+  return -1;
+}
+
+static int teardown(void **st)
+{
+  (void)st;
+  return e2e_finish(&srv);
+}
+
+static long long conns(const char *field) { return e2e_healthz_stat(srv.port, "connections", field); }
+
+/* A login of user on app A (platform Web, device "dev-<user>"): its fd, the connection open and logged in. */
+static int login_a(const char *user)
+{
+  char reply[4096];
+  int fd = e2e_ws_login(srv.port, app_a, key_a, user, "Web", reply, sizeof reply);
+  if (fd < 0) fail_msg("login of %s refused: %s", user, reply);
+  return fd;
+}
+
+/* A login of user on app A that must be refused at the cap: the reply's code 60018, then close 4007. */
+static void login_a_refused(const char *user)
+{
+  char frame[2048], buf[4096];
+  int fd = e2e_ws_connect(srv.port, "/ws");
+  assert_true(fd >= 0);
+  e2e_ws_login_frame(app_a, key_a, user, "Web", "dev-refused", frame, sizeof frame);
+  assert_int_equal(e2e_ws_send_text(fd, frame), 0);
+  if (e2e_ws_recv_text(fd, buf, sizeof buf, 5000) < 0) fail_msg("no answer to %s's login past the cap", user);
+  if (!strstr(buf, "\"op\":\"login\"") || !strstr(buf, "\"code\":60018") || !strstr(buf, "max_websockets_per_app"))
+    fail_msg("login of %s past the cap answered: %s", user, buf);
+  int op = 0, code = 0;
+  while (e2e_ws_recv(fd, &op, buf, sizeof buf, 5000, &code) >= 0 && op != 8) {}
+  if (op != 8 || code != 4007) fail_msg("login of %s past the cap: no close 4007 (opcode %d, code %d)", user, op, code);
+  close(fd);
+}
+
+/* The rpc reply to a text frame on fd (the first text frame that answers id). */
+static void rpc(int fd, const char *frame, const char *want)
+{
+  char buf[4096];
+  assert_int_equal(e2e_ws_send_text(fd, frame), 0);
+  if (e2e_ws_recv_text(fd, buf, sizeof buf, 5000) < 0 || !strstr(buf, want)) fail_msg("%s answered: %s", frame, buf);
+}
+
+/* Read fd until its close frame: its code. */
+static int close_code_of(int fd)
+{
+  char buf[4096];
+  int op = 0, code = 0;
+  while (e2e_ws_recv(fd, &op, buf, sizeof buf, 5000, &code) >= 0 && op != 8) {}
+  return op == 8 ? code : -1;
+}
+
+static void rest_a(const char *cmd, const char *body)
+{
+  char out[4096];
+  assert_int_equal(e2e_v4(srv.port, app_a, key_a, "administrator", cmd, body, out, sizeof out), 200);
+  if (!strstr(out, "\"ErrorCode\":0")) fail_msg("%s answered: %s", cmd, out);
+}
+
+static void test_cap_per_app(void **st)
+{
+  (void)st;
+  int a[3], b[3];
+  a[0] = login_a("a1");
+  a[1] = login_a("a2");
+  a[2] = login_a("a3");
+  login_a_refused("a4");
+  assert_int_equal(conns("app_refused"), 1);
+  assert_int_equal(conns("max_websockets_per_app"), 3);
+  assert_int_equal(conns("busiest_app_websockets"), 3);
+  assert_int_equal(conns("busiest_app"), (long long)app_a);
+  json_t *view = op_callf(srv.port, auth, 200, "GET", NULL, "/operator/v1/apps/%u", app_a);
+  assert_int_equal(json_integer_value(json_object_get(view, "websockets")), 3);
+  json_decref(view);
+  /* the other app is not held back by A's */
+  char reply[4096];
+  for (int i = 0; i < 3; i++) {
+    char user[8];
+    snprintf(user, sizeof user, "b%d", i + 1);
+    b[i] = e2e_ws_login(srv.port, app_b, key_b, user, "Web", reply, sizeof reply);
+    if (b[i] < 0) fail_msg("app B's login %d refused: %s", i + 1, reply);
+  }
+  assert_int_equal(conns("app_refused"), 1);
+  /* logout gives A's place back */
+  rpc(a[0], "{\"id\":2,\"op\":\"logout\"}", "\"code\":0");
+  close(a[0]);
+  a[0] = login_a("a4");
+  login_a_refused("a5");
+  /* a close (a close frame, answered) gives it back too */
+  assert_int_equal(e2e_ws_send_frame(a[1], 8, 1, "\x03\xe8", 2, 1), 0);
+  assert_int_equal(close_code_of(a[1]), 1000);
+  close(a[1]);
+  /* its session ends when net delivers the close's notice: then the server holds A's 2 and B's 3 */
+  assert_int_equal(e2e_healthz_wait(srv.port, "connections", "websockets", 5, 5000), 5);
+  a[1] = login_a("a5");
+  login_a_refused("a6");
+  assert_int_equal(conns("app_refused"), 3);
+  for (int i = 0; i < 3; i++) { close(a[i]); close(b[i]); }
+}
+
+static void test_kick_and_delete_give_back(void **st)
+{
+  (void)st;
+  int k = login_a("k1"), d = login_a("d1"), o = login_a("o1");
+  login_a_refused("n1");
+  /* another device of k1 on its platform replaces k1's session: not past the cap, and k1's old one is closed 4002 */
+  char reply[4096];
+  int k2 = e2e_ws_login_dev(srv.port, app_a, key_a, "k1", "Web", "dev-other", reply, sizeof reply);
+  if (k2 < 0) fail_msg("a login replacing the user's session at the cap refused: %s", reply);
+  assert_int_equal(close_code_of(k), 4002);
+  close(k);
+  login_a_refused("n1"); /* still 3: the replaced session gave its place to its successor, no more */
+  /* a kick by the app's backend */
+  rest_a("im_open_login_svc/kick", "{\"UserID\":\"k1\"}");
+  assert_int_equal(close_code_of(k2), 4003);
+  close(k2);
+  int n1 = login_a("n1");
+  login_a_refused("n2");
+  /* an account deletion */
+  rest_a("im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"d1\"}]}");
+  assert_int_equal(close_code_of(d), 4003);
+  close(d);
+  int n2 = login_a("n2");
+  login_a_refused("n3");
+  close(n1);
+  close(n2);
+  close(o);
+}
+
+static void test_relogin_counts_once(void **st)
+{
+  (void)st;
+  char frame[2048];
+  int r1 = login_a("r1"), r2 = login_a("r2");
+  /* r1's connection logs in again: refused 70402, and counted nothing */
+  e2e_ws_login_frame(app_a, key_a, "r1", "Web", "dev-r1", frame, sizeof frame);
+  rpc(r1, frame, "\"code\":70402");
+  e2e_ws_login_frame(app_a, key_a, "r9", "Web", "dev-r9", frame, sizeof frame);
+  rpc(r2, frame, "\"code\":70402");
+  int r3 = login_a("r3");
+  login_a_refused("r4");
+  close(r1);
+  close(r2);
+  close(r3);
+}
+
+static char hold[256];
+
+static int setup_held(void **st)
+{
+  (void)st;
+  static const char *const args[] = { "--max-websockets-per-app", "1", NULL };
+  return e2e_start_sync_held(&srv, hold, sizeof hold, "appcap", "china", &app_a, key_a, args);
+}
+
+/* A login of user sent on a new connection while the writer is held: its fd once the login is pending (a
+ * heartbeat behind it is answered "login in progress", so it passed login_start's checks). */
+static int login_pending(const char *user)
+{
+  char frame[2048];
+  int fd = e2e_ws_connect(srv.port, "/ws");
+  assert_true(fd >= 0);
+  e2e_ws_login_frame(app_a, key_a, user, "Web", user, frame, sizeof frame);
+  assert_int_equal(e2e_ws_send_text(fd, frame), 0);
+  rpc(fd, "{\"id\":9,\"op\":\"heartbeat\"}", "login in progress");
+  return fd;
+}
+
+static void test_cap_checked_at_completion(void **st)
+{
+  (void)st;
+  char buf[4096];
+  e2e_sync_hold(hold, 1);
+  int h[2] = { login_pending("h1"), login_pending("h2") };
+  e2e_sync_hold(hold, 0);
+  int ok = 0, refused = 0;
+  for (int i = 0; i < 2; i++) {
+    if (e2e_ws_recv_text(h[i], buf, sizeof buf, 5000) < 0) fail_msg("login %d not answered", i + 1);
+    if (strstr(buf, "\"code\":0")) ok++;
+    else if (strstr(buf, "\"code\":60018") && close_code_of(h[i]) == 4007) refused++;
+    else fail_msg("login %d answered: %s", i + 1, buf);
+  }
+  assert_int_equal(ok, 1);
+  assert_int_equal(refused, 1);
+  assert_int_equal(conns("app_refused"), 1);
+  assert_int_equal(conns("busiest_app_websockets"), 1);
+  close(h[0]);
+  close(h[1]);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(test_cap_per_app, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_kick_and_delete_give_back, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_relogin_counts_once, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_cap_checked_at_completion, setup_held, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
