@@ -96,11 +96,36 @@ static void test_push_online(void **st)
   im_presence_free(p);
 }
 
+/* im_presence_displaces says what im_presence_add would displace, without linking anything. */
+static void test_displaces_as_add(void **st)
+{
+  (void)st;
+  im_presence_t *p;
+  assert_int_equal(im_presence_create(&p), 0);
+  im_session_t web = mk(5, 1, IM_PLAT_WEB), *kicked;
+  web.device_hash = 11;
+  assert_int_equal(im_presence_displaces(p, 5, 1, IM_PLAT_WEB, 11, 0), 0); /* nobody online */
+  assert_int_equal(im_presence_add(p, &web, 0, &kicked), 0);
+  assert_int_equal(im_presence_displaces(p, 5, 1, IM_PLAT_WEB, 12, 0), 1);  /* one device per platform */
+  assert_int_equal(im_presence_displaces(p, 5, 1, IM_PLAT_PC, 11, 0), 0);   /* another platform */
+  assert_int_equal(im_presence_displaces(p, 5, 2, IM_PLAT_WEB, 11, 0), 0);  /* another user */
+  assert_int_equal(im_presence_displaces(p, 6, 1, IM_PLAT_WEB, 11, 0), 0);  /* another app */
+  assert_int_equal(im_presence_displaces(p, 5, 1, IM_PLAT_WEB, 12, 1), 0);  /* several devices: another device */
+  assert_int_equal(im_presence_displaces(p, 5, 1, IM_PLAT_WEB, 11, 1), 1);  /* several devices: the same device */
+  assert_int_equal(im_presence_count(p), 1);
+  /* and add agrees */
+  im_session_t again = mk(5, 1, IM_PLAT_WEB);
+  again.device_hash = 11;
+  assert_int_equal(im_presence_add(p, &again, 1, &kicked), 0);
+  assert_ptr_equal(kicked, &web);
+  im_presence_free(p);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_platforms), cmocka_unit_test(test_one_device_per_platform),
-    cmocka_unit_test(test_push_online),
+    cmocka_unit_test(test_push_online), cmocka_unit_test(test_displaces_as_add),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
