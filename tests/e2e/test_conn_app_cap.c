@@ -120,7 +120,7 @@ static void test_cap_per_app(void **st)
   /* the other app is not held back by A's */
   char reply[4096];
   for (int i = 0; i < 3; i++) {
-    char user[8];
+    char user[16];
     snprintf(user, sizeof user, "b%d", i + 1);
     b[i] = e2e_ws_login(srv.port, app_b, key_b, user, "Web", reply, sizeof reply);
     if (b[i] < 0) fail_msg("app B's login %d refused: %s", i + 1, reply);
