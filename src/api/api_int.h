@@ -102,6 +102,8 @@ typedef struct rest_read_wait {
  * connection-limits.md "Per-app cap"). */
 typedef struct cws_app_cap {
   u64map_t count;                /* sdkappid → its logged-in WebSockets (the count itself as the value; absent: 0) */
+  u64map_t own;                  /* sdkappid → its own cap + 1, set by the operator (tenant_app_max_websockets);
+                                  * absent: max_websockets_per_app */
   uint64_t refused;              /* logins refused at max_websockets_per_app (GET /healthz connections.app_refused) */
   int64_t log_ms;                /* monotonic ms of the last refusal line; 0: none yet */
   uint64_t logged;               /* refused as of that line */
@@ -633,6 +635,15 @@ int cws_app_cap_count(api_srv_t *srv, uint32_t sdkappid, int delta);
 size_t cws_app_cap_now(const api_srv_t *srv, uint32_t sdkappid);
 /* The app with the most logged-in WebSockets (0 and 0 when none); O(apps online). */
 void cws_app_cap_busiest(const api_srv_t *srv, uint32_t *sdkappid, size_t *n);
+/* The app's cap: its own (the operator's) if set, else max_websockets_per_app; 0 = no cap. */
+int64_t cws_app_cap_of(const api_srv_t *srv, uint32_t sdkappid);
+/* Set the app's own cap (n >= 0) or unset it (n = -1): 0 or IMC_E_NOMEM. Sessions online stay. */
+int cws_app_cap_own_set(api_srv_t *srv, uint32_t sdkappid, int64_t n);
+/* The apps' own caps read from the store at start (api_srv_open, srv->store). 0 or the store's error. */
+int cws_app_cap_init(api_srv_t *srv);
+/* A changed meta setting (the change log): 1 if key is an app's own cap (applied; a value that is not one
+ * unsets it, as tenant_app_max_websockets refuses it), else 0. */
+int cws_app_cap_meta(api_srv_t *srv, const char *key, const char *value);
 /* Free the counts (api_srv_close). */
 void cws_app_cap_free(api_srv_t *srv);
 

@@ -140,6 +140,7 @@ static int apply_app(api_srv_t *srv, change_item_t *it)
 static int apply_meta(api_srv_t *srv, change_item_t *it)
 {
   if (api_quota_big_groups_meta(srv, it->row.key, it->value)) { srv->changes.meta_reloaded++; return 0; } /* P-17 */
+  if (cws_app_cap_meta(srv, it->row.key, it->value)) { srv->changes.meta_reloaded++; return 0; } /* an app's own WebSocket cap */
   if (strcmp(it->row.key, "operator_token_sha256")) return 0; /* the loop caches no other meta value */
   size_t n = strlen(it->value);
   if (n != sizeof srv->op_token_hash - 1) return IMC_E_CONFIG; /* not a hex SHA-256: keep the old token */

@@ -152,6 +152,39 @@ static void apps_show_applied(op_req_t *o)
   o->out = api_json_whole(o->out, bad);
 }
 
+/* An app's own cap of logged-in WebSockets (ws_app_cap.c): GET shows it, POST {"max_websockets": N or null}
+ * sets or unsets it. On the loop, once read or committed: applied (POST) and the cap in force and the count
+ * added. */
+static void app_ws_cap_applied(op_req_t *o)
+{
+  uint32_t app = (uint32_t)o->id;
+  json_t *own = json_object_get(o->out, "max_websockets");
+  int bad = 0;
+  if (o->body && cws_app_cap_own_set(o->srv, app, json_is_integer(own) ? json_integer_value(own) : -1)) bad = 1;
+  api_field_put(o->out, "cap", json_integer((json_int_t)cws_app_cap_of(o->srv, app)), &bad);
+  api_field_put(o->out, "websockets", json_integer((json_int_t)cws_app_cap_now(o->srv, app)), &bad);
+  o->out = api_json_whole(o->out, bad); /* NULL: 500 NOMEM (job_done) */
+}
+
+static int app_ws_cap(op_req_t *o, store_t *s)
+{
+  json_t *v = o->body ? json_object_get(o->body, "max_websockets") : NULL;
+  if (o->body && !(json_is_null(v) || (json_is_integer(v) && json_integer_value(v) >= 0 && json_integer_value(v) <= TENANT_APP_WS_MAX)))
+    return op_fail(o, 400, IMC_E_INVAL, "max_websockets (an integer 0-16777216, 0 = no cap for the app, or null = the server's max_websockets_per_app) is required");
+  uint32_t app = o->id <= UINT32_MAX ? (uint32_t)o->id : 0;
+  int64_t n = -1;
+  int rc = app ? 0 : IMC_E_NOTFOUND;
+  if (!rc && o->body) rc = tenant_app_set_max_websockets(s, app, json_is_integer(v) ? json_integer_value(v) : -1);
+  store_app_t a;
+  if (!rc && !o->body) rc = store_app_get(s, app, &a);
+  if (rc == IMC_E_NOTFOUND) return op_fail(o, 404, rc, "no such app");
+  if (!rc) rc = tenant_app_max_websockets(s, app, &n);
+  if (rc) return rc;
+  o->out = json_pack("{s:I,s:o}", "sdkappid", (json_int_t)app, "max_websockets", n < 0 ? json_null() : json_integer(n));
+  o->applied = app_ws_cap_applied;
+  return 0;
+}
+
 static int apps_show(op_req_t *o, store_t *s)
 {
   store_app_t a;
@@ -401,6 +434,8 @@ static const struct op_route {
   { "GET", "/operator/v1/apps/", 1, "/relationship-settings", relset_get, NULL, NULL },
   { "POST", "/operator/v1/apps/", 1, "/relationship-settings", relset_set, "profile_custom_tags sns_custom_tags c2c_friendship_required", NULL },
   { "GET", "/operator/v1/apps/", 1, "/bills", app_bills, NULL, NULL },
+  { "GET", "/operator/v1/apps/", 1, "/max-websockets", app_ws_cap, NULL, NULL },
+  { "POST", "/operator/v1/apps/", 1, "/max-websockets", app_ws_cap, "max_websockets", NULL },
   { "POST", "/operator/v1/apps/", 1, "/bills/recheck", app_bill_recheck, "month", NULL },
   { "POST", "/operator/v1/apps/", 1, "/call-minutes", app_call_minutes, "kind minutes event_id date", NULL },
   { "GET", "/operator/v1/customers/", 1, "/bills", customer_bills, NULL, NULL },

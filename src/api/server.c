@@ -441,6 +441,7 @@ static int groups_init(api_srv_t *srv)
   if ((rc = im_groups_create(srv->presence, &srv->limits, &gh, &srv->groups))) return rc;
   im_groups_set_plan(srv->groups, app_plan, srv, srv->tz_offset_s);
   if ((rc = api_quota_big_groups_init(srv))) return rc;
+  if ((rc = cws_app_cap_init(srv))) return rc;
   const api_cfg_t *cfg = srv->cfg;
   /* the live-room drop line sits at or below the cut-off line, so a live member that falls behind loses messages first */
   int64_t live_q = cfg->live_queue_bytes < cfg->ws_max_queued_bytes ? cfg->live_queue_bytes : cfg->ws_max_queued_bytes;
@@ -511,6 +512,7 @@ int api_srv_open(api_srv_t *srv, const api_cfg_t *cfg, uv_loop_t *loop)
   u64map_init(&srv->rest_read_wait.of_conn);
   u64map_init(&srv->quota_pending);
   u64map_init(&srv->app_cap.count);
+  u64map_init(&srv->app_cap.own);
   u64map_init(&srv->rate);
   cws_sig_init(srv);
   srv->cfg = cfg;

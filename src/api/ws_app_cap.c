@@ -8,11 +8,18 @@
  * from its login's success to its end (client_ws.c: the same two points as
  * its `metered` bit, so every end — close, logout, kick, displacement,
  * account deletion, suspension, UserSig expiry, server stop — uncounts it
- * once). An entry is removed when its count falls to 0. */
+ * once). An entry is removed when its count falls to 0.
+ *
+ * An app's own cap, set by the operator (meta "app.<sdkappid>.max_websockets":
+ * the operator API's POST on the writer, applied here when it commits; a
+ * change made elsewhere, through the change log), replaces the server's
+ * max_websockets_per_app for that app: one more u64map entry per app that
+ * has one. */
 #include "api/api_int.h"
 #include "util/clock.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "tenant/tenant.h"
 
 #include <assert.h>
 #include <stdint.h>
@@ -46,17 +53,61 @@ static void refusal_log(api_srv_t *srv, uint32_t sdkappid, size_t n)
   int64_t now = imc_clock_mono_ms();
   if (a->log_ms && now - a->log_ms < APP_CAP_LOG_MS) return;
   IMC_WARN("ws", "msg=\"websocket login refused: the app holds max_websockets_per_app\" app=%u websockets=%zu "
-           "max_websockets_per_app=%lld refused=%llu refused_total=%llu", sdkappid, n,
-           (long long)srv->cfg->max_websockets_per_app, (unsigned long long)(a->refused - a->logged),
+           "cap=%lld refused=%llu refused_total=%llu", sdkappid, n, (long long)cws_app_cap_of(srv, sdkappid), (unsigned long long)(a->refused - a->logged),
            (unsigned long long)a->refused);
   a->log_ms = now ? now : 1;
   a->logged = a->refused;
 }
 
+int64_t cws_app_cap_of(const api_srv_t *srv, uint32_t sdkappid)
+{
+  uintptr_t own = (uintptr_t)u64map_get(&srv->app_cap.own, sdkappid);
+  return own ? (int64_t)(own - 1) : srv->cfg->max_websockets_per_app;
+}
+
+int cws_app_cap_own_set(api_srv_t *srv, uint32_t sdkappid, int64_t n)
+{
+  assert(n >= -1 && n <= TENANT_APP_WS_MAX);
+  if (n < 0) { u64map_del(&srv->app_cap.own, sdkappid); return 0; }
+  return u64map_put(&srv->app_cap.own, sdkappid, (void *)(uintptr_t)(n + 1));
+}
+
+typedef struct own_load { api_srv_t *srv; int rc; } own_load_t;
+
+static void own_app(void *ud, const store_app_t *a)
+{
+  own_load_t *l = ud;
+  int64_t n;
+  if (l->rc) return;
+  if (tenant_app_max_websockets(l->srv->store, a->sdkappid, &n)) n = -1; /* not a cap: the server's applies */
+  l->rc = cws_app_cap_own_set(l->srv, a->sdkappid, n);
+}
+
+int cws_app_cap_init(api_srv_t *srv)
+{
+  own_load_t l = { srv, 0 };
+  int rc = store_app_list(srv->store, 0, own_app, &l);
+  return rc ? rc : l.rc;
+}
+
+int cws_app_cap_meta(api_srv_t *srv, const char *key, const char *value)
+{
+  uint32_t app = tenant_app_max_websockets_key_app(key);
+  int64_t n;
+  if (!app) return 0;
+  tenant_app_max_websockets_parse(value, &n); /* -1 when it is not a cap */
+  if (cws_app_cap_own_set(srv, app, n)) {
+    IMC_WARN("ws", "msg=\"app's own max_websockets not applied: out of memory\" app=%u", app);
+    return 1;
+  }
+  IMC_INFO("ws", "msg=\"app's own max_websockets applied\" app=%u max_websockets=%lld", app, (long long)n);
+  return 1;
+}
+
 int cws_app_cap_check(api_srv_t *srv, uint32_t sdkappid, uint32_t user_no, uint8_t platform, uint32_t device_hash,
                       int multi_device)
 {
-  int64_t cap = srv->cfg->max_websockets_per_app;
+  int64_t cap = cws_app_cap_of(srv, sdkappid);
   size_t n = cws_app_cap_now(srv, sdkappid);
   if (!cap || n < (uint64_t)cap) return 0;
   /* a reconnect replacing the user's session of its platform (or device) does not add one */
@@ -82,4 +133,5 @@ void cws_app_cap_busiest(const api_srv_t *srv, uint32_t *sdkappid, size_t *n)
 void cws_app_cap_free(api_srv_t *srv)
 {
   u64map_free(&srv->app_cap.count);
+  u64map_free(&srv->app_cap.own);
 }

@@ -1,4 +1,4 @@
-/* cli_app.c — `imcloud app create|list|show`. `create` says which price book
+/* cli_app.c — `imcloud app create|list|show|max-websockets`. `create` says which price book
  * (scheme) the app falls under and which rule put it there (P-01, P-40,
  * P-50, or an explicit --scheme), so a scheme never changes silently. */
 #include "cli/cli.h"
@@ -15,11 +15,12 @@
 
 /* Each form takes exactly the options its usage names (cli_parse_forms);
  * the life-cycle forms are cli_life.c's. */
-enum { F_CREATE, F_LIST, F_SHOW };
+enum { F_CREATE, F_LIST, F_SHOW, F_WS };
 static const cli_form_t forms[] = {
   [F_CREATE] = { "create", "create --customer ID --name NAME --region REGION [--created-at YYYY-MM-DD] [--scheme S] [--json]" },
   [F_LIST] = { "list", "list [--customer ID] [--json]" },
   [F_SHOW] = { "show", "show SDKAPPID [--json]" },
+  [F_WS] = { "max-websockets", "max-websockets SDKAPPID [N|default] [--json]   (the app's own cap of logged-in WebSockets; 0 = none; default = the server's max_websockets_per_app)" },
 };
 static const char notes[] =
   "  life cycle: imcloud app upgrade|renew|suspend|resume|auto-renew|state|push-approve --sdkappid N ... (imcloud app upgrade --help)\n"
@@ -147,6 +148,32 @@ static void print_show(const store_app_t *a, int64_t accounts)
   printf("\n");
 }
 
+/* Show, or set (N, or "default" to unset), the app's own cap of logged-in WebSockets; a running server learns a
+ * change through the change log. */
+static int app_max_websockets(const char *data, uint32_t id, const char *value, int json)
+{
+  int64_t n = -1;
+  if (value && strcmp(value, "default") && imc_parse_i64(value, 0, TENANT_APP_WS_MAX, &n)) {
+    cli_err("app", "max-websockets: \"%s\" is not a cap (an integer in [0, %d], or default)", value, TENANT_APP_WS_MAX);
+    return CLI_EXIT_FAIL;
+  }
+  store_t *s;
+  int rc = cli_store_open("app", data, &s);
+  if (rc) return rc;
+  store_app_t a;
+  if (value) rc = tenant_app_set_max_websockets(s, id, n);
+  else rc = store_app_get(s, id, &a);
+  if (!rc) rc = tenant_app_max_websockets(s, id, &n);
+  store_close(s);
+  if (rc == IMC_E_NOTFOUND) { cli_err("app", "no app %u (imcloud app list)", id); return CLI_EXIT_FAIL; }
+  if (rc) { cli_err("app", "%s", imc_strerror(rc)); return CLI_EXIT_FAIL; }
+  if (json) { cli_print_json(json_pack("{s:I,s:o}", "sdkappid", (json_int_t)id, "max_websockets", n < 0 ? json_null() : json_integer(n))); return 0; }
+  if (n < 0) printf("app %u: the server's max_websockets_per_app\n", id);
+  else if (n == 0) printf("app %u: no cap of logged-in WebSockets\n", id);
+  else printf("app %u: %lld logged-in WebSockets at most\n", id, (long long)n);
+  return 0;
+}
+
 int cli_app(int argc, char **argv)
 {
   const char *data = "./var", *name = NULL, *region = NULL, *created = NULL, *scheme = NULL;
@@ -167,7 +194,7 @@ int cli_app(int argc, char **argv)
   int rc = cli_parse_forms(argc, argv, "app", forms, sizeof forms / sizeof *forms, opts, sizeof opts / sizeof *opts, notes,
                            pos, 3, &npos, &form);
   if (rc) return cli_parse_exit(rc);
-  if (npos < 1) { cli_err("app", "expected \"create\", \"list\" or \"show\""); return CLI_EXIT_USAGE; }
+  if (npos < 1) { cli_err("app", "expected \"create\", \"list\", \"show\" or \"max-websockets\""); return CLI_EXIT_USAGE; }
   store_t *s;
   if (!strcmp(pos[0], "create")) {
     if (npos != 1) { cli_err("app", "create takes no positional argument"); return CLI_EXIT_USAGE; }
@@ -202,6 +229,12 @@ int cli_app(int argc, char **argv)
     else print_show(&a, n);
     return 0;
   }
-  cli_err("app", "unknown subcommand \"%s\" (create, list or show)", pos[0]);
+  if (!strcmp(pos[0], "max-websockets")) {
+    int64_t id;
+    if (npos < 2 || npos > 3) { cli_err("app", "max-websockets needs one SDKAppID and at most one cap"); return CLI_EXIT_USAGE; }
+    if (imc_parse_i64(pos[1], 1, UINT32_MAX, &id)) { cli_err("app", "max-websockets: \"%s\" is not an SDKAppID (an integer in [1, %u])", pos[1], UINT32_MAX); return CLI_EXIT_FAIL; }
+    return app_max_websockets(data, (uint32_t)id, npos == 3 ? pos[2] : NULL, json);
+  }
+  cli_err("app", "unknown subcommand \"%s\" (create, list, show or max-websockets)", pos[0]);
   return CLI_EXIT_USAGE;
 }

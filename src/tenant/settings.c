@@ -2,7 +2,7 @@
  * their rows: they live in the store's meta table as
  * "app.<sdkappid>.auto_renew" ("1"/"0"), "app.<sdkappid>.suspended_by"
  * ("lapse" / "operator"), "app.<sdkappid>.push_approved_at" (unix seconds),
- * "app.<sdkappid>.scheme_change" (orders.c) and
+ * "app.<sdkappid>.scheme_change" (orders.c), "app.<sdkappid>.max_websockets" and
  * "customer.<id>.big_groups_extra". */
 #include "billing/billing.h"
 #include "tenant/tenant_int.h"
@@ -109,6 +109,41 @@ int64_t tenant_big_groups_extra_key_customer(const char *meta_key)
   int end = 0;
   if (sscanf(meta_key, "customer.%lld.big_groups_extra%n", &id, &end) != 1 || meta_key[end] || id <= 0) return 0;
   return id;
+}
+
+/* ---- an app's own WebSocket cap ------------------------------------------------- */
+int tenant_app_max_websockets_parse(const char *value, int64_t *n)
+{
+  *n = -1;
+  if (!value[0]) return 0;
+  return imc_parse_i64(value, 0, TENANT_APP_WS_MAX, n) ? (*n = -1, IMC_E_INVAL) : 0;
+}
+
+int tenant_app_max_websockets(store_t *s, uint32_t sdkappid, int64_t *n)
+{
+  char v[24];
+  *n = -1;
+  int rc = tenant__meta_app_get(s, sdkappid, "max_websockets", v, sizeof v);
+  return rc ? rc : tenant_app_max_websockets_parse(v, n);
+}
+
+int tenant_app_set_max_websockets(store_t *s, uint32_t sdkappid, int64_t n)
+{
+  store_app_t a;
+  int rc = store_app_get(s, sdkappid, &a);
+  if (rc) return rc;
+  if (n < -1 || n > TENANT_APP_WS_MAX) return IMC_E_RANGE;
+  char v[24] = "";
+  if (n >= 0) snprintf(v, sizeof v, "%lld", (long long)n);
+  return tenant__meta_app_set(s, sdkappid, "max_websockets", v);
+}
+
+uint32_t tenant_app_max_websockets_key_app(const char *meta_key)
+{
+  unsigned long id;
+  int end = 0;
+  if (sscanf(meta_key, "app.%lu.max_websockets%n", &id, &end) != 1 || meta_key[end] || !id || id > UINT32_MAX) return 0;
+  return (uint32_t)id;
 }
 
 int tenant_app_suspended_by(store_t *s, uint32_t sdkappid, char *buf, size_t cap)

@@ -280,6 +280,19 @@ int tenant_app_set_push_approved(store_t *s, uint32_t sdkappid, int64_t at_s, ch
 int tenant_customer_big_groups_extra(store_t *s, int64_t customer_id, int64_t *extra);
 int tenant_customer_set_big_groups_extra(store_t *s, int64_t customer_id, int64_t extra);
 int64_t tenant_big_groups_extra_key_customer(const char *meta_key);
+/* An app's own cap of logged-in WebSockets, set by the operator (meta
+ * "app.<sdkappid>.max_websockets", so the server learns a change through
+ * the change log): -1 when unset (the server's max_websockets_per_app
+ * applies), 0 for no cap for this app, else the cap. get: IMC_E_INVAL for a
+ * stored value out of range. set: n in -1..TENANT_APP_WS_MAX (-1 unsets);
+ * IMC_E_NOTFOUND (no app), IMC_E_RANGE. parse: a stored value ("" = unset)
+ * into *n, IMC_E_INVAL if it is not one. key_app: the app a meta key of this
+ * setting names (0 = the key is not this setting's). */
+#define TENANT_APP_WS_MAX 16777216
+int tenant_app_max_websockets(store_t *s, uint32_t sdkappid, int64_t *n);
+int tenant_app_set_max_websockets(store_t *s, uint32_t sdkappid, int64_t n);
+int tenant_app_max_websockets_parse(const char *value, int64_t *n);
+uint32_t tenant_app_max_websockets_key_app(const char *meta_key);
 
 typedef struct tenant_run {
   tenant_lc_state_t state;   /* after the run */

@@ -8,6 +8,10 @@
  *   its platform is not past the cap and leaves the count as it was;
  * - a second login on a logged-in connection (refused 70402) counts nothing;
  * - the operator API's app view says the app's logged-in WebSockets;
+ * - an app's own cap set by the operator (POST .../max-websockets) replaces
+ *   the server's for that app at once and after a restart; 0 is no cap,
+ *   null the server's again; sessions online above a lowered cap stay; one
+ *   set by the CLI (`imcloud app max-websockets`) comes by the change log;
  * - two logins admitted together below the cap (their storage jobs held) are
  *   checked again as they complete: one goes online, the other is refused. */
 #include <stdarg.h>
@@ -67,13 +71,13 @@ static int login_a(const char *user)
   return fd;
 }
 
-/* A login of user on app A that must be refused at the cap: the reply's code 60018, then close 4007. */
-static void login_a_refused(const char *user)
+/* A login of user on app (key) that must be refused at the cap: the reply's code 60018, then close 4007. */
+static void login_refused(uint32_t app, const char *key, const char *user)
 {
   char frame[2048], buf[4096];
   int fd = e2e_ws_connect(srv.port, "/ws");
   assert_true(fd >= 0);
-  e2e_ws_login_frame(app_a, key_a, user, "Web", "dev-refused", frame, sizeof frame);
+  e2e_ws_login_frame(app, key, user, "Web", "dev-refused", frame, sizeof frame);
   assert_int_equal(e2e_ws_send_text(fd, frame), 0);
   if (e2e_ws_recv_text(fd, buf, sizeof buf, 5000) < 0) fail_msg("no answer to %s's login past the cap", user);
   if (!strstr(buf, "\"op\":\"login\"") || !strstr(buf, "\"code\":60018") || !strstr(buf, "max_websockets_per_app"))
@@ -83,6 +87,8 @@ static void login_a_refused(const char *user)
   if (op != 8 || code != 4007) fail_msg("login of %s past the cap: no close 4007 (opcode %d, code %d)", user, op, code);
   close(fd);
 }
+
+static void login_a_refused(const char *user) { login_refused(app_a, key_a, user); }
 
 /* Send frame on fd: the next text frame it reads must contain want. */
 static void rpc(int fd, const char *frame, const char *want)
@@ -239,6 +245,85 @@ static void test_cap_checked_at_completion(void **st)
   close(h[1]);
 }
 
+/* POST /operator/v1/apps/{app}/max-websockets with body; the reply's cap in force. */
+static long long own_cap_set(uint32_t app, const char *body)
+{
+  json_t *r = op_callf(srv.port, auth, 200, "POST", body, "/operator/v1/apps/%u/max-websockets", app);
+  long long cap = json_integer_value(json_object_get(r, "cap"));
+  json_decref(r);
+  return cap;
+}
+
+static int login_b(const char *user)
+{
+  char reply[4096];
+  int fd = e2e_ws_login(srv.port, app_b, key_b, user, "Web", reply, sizeof reply);
+  if (fd < 0) fail_msg("login of %s on app B refused: %s", user, reply);
+  return fd;
+}
+
+static void test_app_own_cap(void **st)
+{
+  (void)st;
+  static const char *const args[] = { "--max-websockets-per-app", "3", NULL };
+  json_t *r;
+  /* refused: a negative cap, no field, another field, an unknown app */
+  r = op_callf(srv.port, auth, 400, "POST", "{\"max_websockets\":-1}", "/operator/v1/apps/%u/max-websockets", app_b);
+  json_decref(r);
+  r = op_callf(srv.port, auth, 400, "POST", "{}", "/operator/v1/apps/%u/max-websockets", app_b);
+  json_decref(r);
+  r = op_callf(srv.port, auth, 400, "POST", "{\"max\":1}", "/operator/v1/apps/%u/max-websockets", app_b);
+  json_decref(r);
+  r = op_callf(srv.port, auth, 404, "POST", "{\"max_websockets\":1}", "/operator/v1/apps/%u/max-websockets", app_b + 1000);
+  json_decref(r);
+  r = op_callf(srv.port, auth, 200, "GET", NULL, "/operator/v1/apps/%u/max-websockets", app_b);
+  assert_true(json_is_null(json_object_get(r, "max_websockets")));
+  assert_int_equal(json_integer_value(json_object_get(r, "cap")), 3);
+  json_decref(r);
+  /* B's own cap 1: B's second login refused, A still logs in 3 */
+  assert_int_equal(own_cap_set(app_b, "{\"max_websockets\":1}"), 1);
+  int b1 = login_b("b1");
+  login_refused(app_b, key_b, "b2");
+  int a[3] = { login_a("a1"), login_a("a2"), login_a("a3") };
+  login_a_refused("a4");
+  r = op_callf(srv.port, auth, 200, "GET", NULL, "/operator/v1/apps/%u/max-websockets", app_b);
+  assert_int_equal(json_integer_value(json_object_get(r, "max_websockets")), 1);
+  assert_int_equal(json_integer_value(json_object_get(r, "websockets")), 1);
+  json_decref(r);
+  /* 0: no cap for B (past the server's 3) */
+  assert_int_equal(own_cap_set(app_b, "{\"max_websockets\":0}"), 0);
+  int b[3] = { login_b("b2"), login_b("b3"), login_b("b4") };
+  /* null: the server's 3 again; B's 4 sessions stay, a fifth is refused */
+  assert_int_equal(own_cap_set(app_b, "{\"max_websockets\":null}"), 3);
+  login_refused(app_b, key_b, "b5");
+  r = op_callf(srv.port, auth, 200, "GET", NULL, "/operator/v1/apps/%u/max-websockets", app_b);
+  assert_int_equal(json_integer_value(json_object_get(r, "websockets")), 4);
+  json_decref(r);
+  /* kept across a restart: B's own cap 1 is read at start */
+  assert_int_equal(own_cap_set(app_b, "{\"max_websockets\":1}"), 1);
+  close(b1);
+  for (int i = 0; i < 3; i++) { close(a[i]); close(b[i]); }
+  assert_int_equal(e2e_server_stop(&srv), 0);
+  assert_int_equal(e2e_server_start(&srv, args), 0);
+  b1 = login_b("b1");
+  login_refused(app_b, key_b, "b2");
+  /* set by the CLI beside the running server: the change log brings it */
+  char out[512];
+  assert_int_equal(e2e_cli(&srv, out, sizeof out, "app max-websockets %u 2 --json", app_b), 0);
+  if (!strstr(out, "\"max_websockets\":2")) fail_msg("app max-websockets printed: %s", out);
+  long long cap = -1;
+  for (uint64_t end = e2e_now_ms() + 5000; cap != 2 && e2e_now_ms() < end; e2e_sleep_ms(20)) {
+    r = op_callf(srv.port, auth, 200, "GET", NULL, "/operator/v1/apps/%u/max-websockets", app_b);
+    cap = json_integer_value(json_object_get(r, "cap"));
+    json_decref(r);
+  }
+  assert_int_equal(cap, 2);
+  int b2 = login_b("b2");
+  login_refused(app_b, key_b, "b3");
+  close(b1);
+  close(b2);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -246,6 +331,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_kick_and_delete_give_back, setup, teardown),
     cmocka_unit_test_setup_teardown(test_relogin_counts_once, setup, teardown),
     cmocka_unit_test_setup_teardown(test_cap_checked_at_completion, setup_held, teardown),
+    cmocka_unit_test_setup_teardown(test_app_own_cap, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
