@@ -244,10 +244,51 @@ static void test_app_create_while_writer_commits(void **st)
   store_close(w);
 }
 
+/* An app's own WebSocket cap in meta: unset, set, 0, unset again; the refusals; the stored values and keys
+ * the server's change log reads. */
+static void test_app_max_websockets(void **st)
+{
+  (void)st;
+  int64_t cust, n;
+  store_app_t a;
+  const int64_t now = day(2026, 11, 23);
+  assert_int_equal(tenant_customer_create(s, "ws", now, &cust), 0);
+  tenant_app_params_t p = { .customer_id = cust, .name = "w1", .region = "china", .now_s = now };
+  assert_int_equal(tenant_app_create(s, &p, &a), 0);
+  assert_int_equal(tenant_app_max_websockets(s, a.sdkappid, &n), 0);
+  assert_int_equal(n, -1);
+  assert_int_equal(tenant_app_set_max_websockets(s, a.sdkappid, 7), 0);
+  assert_int_equal(tenant_app_max_websockets(s, a.sdkappid, &n), 0);
+  assert_int_equal(n, 7);
+  assert_int_equal(tenant_app_set_max_websockets(s, a.sdkappid, 0), 0);
+  assert_int_equal(tenant_app_max_websockets(s, a.sdkappid, &n), 0);
+  assert_int_equal(n, 0);
+  assert_int_equal(tenant_app_set_max_websockets(s, a.sdkappid, -1), 0);
+  assert_int_equal(tenant_app_max_websockets(s, a.sdkappid, &n), 0);
+  assert_int_equal(n, -1);
+  assert_int_equal(tenant_app_set_max_websockets(s, a.sdkappid, -2), IMC_E_RANGE);
+  assert_int_equal(tenant_app_set_max_websockets(s, a.sdkappid, TENANT_APP_WS_MAX + 1), IMC_E_RANGE);
+  assert_int_equal(tenant_app_set_max_websockets(s, a.sdkappid + 1000, 1), IMC_E_NOTFOUND);
+  static const struct { const char *value; int rc; int64_t n; } values[] = {
+    { "", 0, -1 }, { "0", 0, 0 }, { "16777216", 0, 16777216 }, { "16777217", IMC_E_INVAL, -1 }, { "-1", IMC_E_INVAL, -1 },
+    { "3x", IMC_E_INVAL, -1 }, { " 3", IMC_E_INVAL, -1 },
+  };
+  for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+    assert_int_equal(tenant_app_max_websockets_parse(values[i].value, &n), values[i].rc);
+    assert_int_equal(n, values[i].n);
+  }
+  assert_int_equal(tenant_app_max_websockets_key_app("app.1400000001.max_websockets"), 1400000001u);
+  assert_int_equal(tenant_app_max_websockets_key_app("app.1400000001.max_websockets_x"), 0);
+  assert_int_equal(tenant_app_max_websockets_key_app("app.0.max_websockets"), 0);
+  assert_int_equal(tenant_app_max_websockets_key_app("app.4294967296.max_websockets"), 0);
+  assert_int_equal(tenant_app_max_websockets_key_app("app.1.auto_renew"), 0);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = { cmocka_unit_test(test_user_ids), cmocka_unit_test(test_schemes), cmocka_unit_test(test_registry),
                                       cmocka_unit_test(test_accounts_grow_in_steps),
-                                      cmocka_unit_test(test_app_create_while_writer_commits) };
+                                      cmocka_unit_test(test_app_create_while_writer_commits),
+                                      cmocka_unit_test(test_app_max_websockets) };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
