@@ -16,10 +16,10 @@
  * max_websockets_per_app for that app: one more u64map entry per app that
  * has one. */
 #include "api/api_int.h"
+#include "tenant/tenant.h"
 #include "util/clock.h"
 #include "util/err.h"
 #include "util/log.h"
-#include "tenant/tenant.h"
 
 #include <assert.h>
 #include <stdint.h>
@@ -53,8 +53,8 @@ static void refusal_log(api_srv_t *srv, uint32_t sdkappid, size_t n)
   int64_t now = imc_clock_mono_ms();
   if (a->log_ms && now - a->log_ms < APP_CAP_LOG_MS) return;
   IMC_WARN("ws", "msg=\"websocket login refused: the app holds max_websockets_per_app\" app=%u websockets=%zu "
-           "cap=%lld refused=%llu refused_total=%llu", sdkappid, n, (long long)cws_app_cap_of(srv, sdkappid), (unsigned long long)(a->refused - a->logged),
-           (unsigned long long)a->refused);
+           "cap=%lld refused=%llu refused_total=%llu", sdkappid, n, (long long)cws_app_cap_of(srv, sdkappid),
+           (unsigned long long)(a->refused - a->logged), (unsigned long long)a->refused);
   a->log_ms = now ? now : 1;
   a->logged = a->refused;
 }
