@@ -152,6 +152,12 @@ static void test_cap_per_app(void **st)
   a[1] = login_a("a5");
   login_a_refused("a6");
   assert_int_equal(conns("app_refused"), 3);
+  /* the refusals' warning line (one a second at most: the first is there) */
+  char *log = e2e_server_log(&srv), line[96];
+  snprintf(line, sizeof line, "the app holds max_websockets_per_app\" app=%u websockets=3 cap=3", app_a);
+  int logged = log && strstr(log, line) != NULL;
+  free(log);
+  assert_true(logged);
   for (int i = 0; i < 3; i++) { close(a[i]); close(b[i]); }
 }
 
