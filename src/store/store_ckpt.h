@@ -68,7 +68,7 @@
  * is the only durable copy; it grows until a restart of the server, whose
  * recovery replays it), logs an error and stops checkpoints.
  *
- * Off unless pinned_on (wal_checkpoint_pinned): each checkpoint is then a
+ * Off unless pinned_on (wal_checkpoint_pinned, on by default since wave 43): each checkpoint is then a
  * blocking one, as before.
  *
  * Blocking rounds on the sync thread (issue 13, branch ckpt). A blocking
