@@ -243,15 +243,22 @@ void rest_dispatch(rest_ctx_t *c);
 void rest_ctx_drop(rest_ctx_t *c);
 /* REST requests that wait for the reader queue's room (rest_read_wait.c, decisions §125). rest_read_wait_park
  * (rest_v4_handle, a request that passed its checks, before the deletion gate): 1 when c waits — a
- * REST_READ_WAITS route's at a full queue or behind REST requests waiting, or any request of a connection with
- * one waiting (its order kept) — or was answered; 0: run it now (out of memory to keep it too). The operator
- * API's GETs wait in the same list (op_read_wait_park, operator_int.h). At its turn it
- * runs from its edition gate on (the deletion gate, then its handler). api_read_room (store_reader_on_room): the
+ * REST_READ_WAITS route's at a full queue, at its app's share of it (§65, §126) or behind REST requests waiting,
+ * or any request of a connection with one waiting (its order kept) — or was answered; 0: run it now (out of
+ * memory to keep it too). The operator API's GETs wait in the same list (op_read_wait_park, operator_int.h). At
+ * its turn it runs from its edition gate on (the deletion gate, then its handler). api_read_room (store_reader_on_room): the
  * queue has room: the REST and WebSocket waiting requests run, one of each in turn, while there is room.
  * rest_read_wait_tick (every tick): a request whose client is gone is dropped unanswered, one waiting
  * cfg->rest_read_wait_max_ms or longer is answered 60018. rest_read_wait_stop (the server's signal): each is
  * answered 70500. rest_read_wait_free: at release, the ones left freed unanswered. Loop thread. */
 int rest_read_wait_park(api_srv_t *srv, rest_ctx_t *c);
+/* c, held before, run now: from the deletion gate (rel_gate_release) or at its completion (§115,
+ * rel_gate_rest_reread). A REST_READ_WAITS route's waits in the same list as at its arrival (decisions §126) when
+ * the queue is full, its app's reads queued hold its share, or REST requests wait — placed before its connection's
+ * waiting requests (they arrived after it), its reruns (c->rereads) kept in c; a stopping server answers such a
+ * one 70500; otherwise (another route, room) it runs now (rest_dispatch). c is owned by the list while it waits,
+ * never by the gate too. */
+void rest_read_wait_rerun(api_srv_t *srv, rest_ctx_t *c);
 void api_read_room(void *srv);
 void rest_read_wait_tick(api_srv_t *srv);
 void rest_read_wait_stop(api_srv_t *srv);

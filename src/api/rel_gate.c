@@ -22,7 +22,8 @@
  * its completion (rel_gate.committed changed, or an account of it named:
  * §115), three times at most, the reruns that waited here counted (§118).
  * A read run from here that finds the reader queue full waits for its room
- * as a frame's does (ws_read_wait.c, §121).
+ * as a frame's does (ws_read_wait.c, §121); a REST one, or one run again at
+ * its completion, as a REST read arriving does (rest_read_wait.c, §126).
  * A stopping server answers every waiting request at once (§108).
  * Loop thread. */
 #include "api/rel_api.h"
@@ -190,7 +191,9 @@ int rel_gate_rest_reread(api_srv_t *srv, rest_ctx_t *c, const uint32_t *nos, siz
   if (c->data_free) c->data_free(c->data);
   c->data = NULL;
   c->data_free = NULL;
-  rest_dispatch(c); /* from the start: its fields, its accounts (gone: answered so), the gate (named: waits) */
+  /* from the start: its fields, its accounts (gone: answered so), the gate (named: waits); at a full reader queue
+   * or its app's share it waits for room first, its count kept in c (§126) */
+  rest_read_wait_rerun(srv, c);
   return 1;
 }
 
@@ -345,7 +348,7 @@ static void node_run(api_srv_t *srv, rel_gate_node_t *n)
   if (n->kind == REL_GATE_LOGIN) { cws_login_resume(srv, n, srv->stopping ? IMC_E_SHUTDOWN : 0); return; }
   rest_ctx_t *c = (rest_ctx_t *)((char *)n - offsetof(rest_ctx_t, gate));
   if (srv->stopping) rest_reply_err(c, IMC_E_SHUTDOWN, NULL, NULL);
-  else rest_dispatch(c);
+  else rest_read_wait_rerun(srv, c); /* a read at a full reader queue waits for its room (§126) */
 }
 
 /* Unlink the waiting nodes of app (all: of every app) — requests_only: leaving the status changes queued — and

@@ -23,7 +23,12 @@
  * (http.c still sends their replies in order): a v4 request refused before
  * its handler (nothing done), and an operator route answered on the loop
  * (the test clock, the jobs: no store job), which takes effect ahead of them.
- * Loop thread. */
+ * A read also waits at its arrival when its app's reads queued hold its share
+ * of the room (§65), where its submit would be refused; and a read run again
+ * — from the deletion gate, or at its completion for a deletion committed
+ * meanwhile (§115) — waits here too (rest_read_wait_rerun, §126), its
+ * context and so its reruns kept, before its connection's waiting requests
+ * (all of them arrived after it). Loop thread. */
 #include "api/operator_int.h"
 #include "api/rel_gate.h"
 #include "store/store_reader.h"
@@ -53,23 +58,56 @@ static int conn_count(rest_read_wait_t *w, uint64_t conn, int add)
   return u64map_put(&w->of_conn, conn, (void *)n) ? IMC_E_NOMEM : 0;
 }
 
-/* Keep (c or o, its request req; reads: a read that waits at a full queue) if it must wait: 1, or 0 to run it now. */
-static int park(api_srv_t *srv, rest_ctx_t *c, op_req_t *o, net_req_t *req, int reads)
+/* The reader pool's owner of c's reads: its app (§65: odd, never a connection's; rest_dispatch sets it). */
+static uint64_t app_owner(const rest_ctx_t *c) { return (uint64_t)c->sdkappid << 2 | 1; }
+
+/* 1 when c's app's reads queued hold its share of the queue's room (§65): its read submitted now is refused. */
+static int at_share(api_srv_t *srv, const rest_ctx_t *c)
+{
+  size_t queued, room;
+  store_reader_owner_load(srv->reader, app_owner(c), &queued, &room);
+  return queued && queued >= room;
+}
+
+/* Link n at the tail, or (first_of_conn) before the first node of its connection: a rerun (§126) is older than
+ * every request of its connection waiting here (each arrived while it was in the gate or in the reader). */
+static void link_node(rest_read_wait_t *w, rest_read_node_t *n, int first_of_conn)
+{
+  rest_read_node_t *prev = NULL, *at = w->head;
+  if (first_of_conn)
+    while (at && at->conn != n->conn) { prev = at; at = at->next; }
+  if (!first_of_conn || !at) {
+    if (w->tail) w->tail->next = n;
+    else w->head = n;
+    w->tail = n;
+    return;
+  }
+  n->next = at;
+  if (prev) prev->next = n;
+  else w->head = n;
+}
+
+/* Keep (c or o, its request req; reads: a read that waits at a full queue or at its app's share; rerun: c run
+ * again, §126) if it must wait: 1, or 0 to run it now. */
+static int park(api_srv_t *srv, rest_ctx_t *c, op_req_t *o, net_req_t *req, int reads, int rerun)
 {
   rest_read_wait_t *w = &srv->rest_read_wait;
   uint64_t conn = net_req_conn_id(req);
   /* a route that runs at once pays one pointer test while nothing waits */
   int behind = w->head && u64map_get(&w->of_conn, conn) != NULL;
   /* stopping: nothing waits any more (rest_read_wait_stop ran; a v4 request is answered 70500 before here, an
-   * operator request is queued or refused as before §125) */
-  if (!srv->reader || srv->stopping || !conn || (!behind && (!reads || (!w->head && !store_reader_full(srv->reader))))) return 0;
+   * operator request is queued or refused as before §125, a rerun by rest_read_wait_rerun) */
+  if (!srv->reader || srv->stopping || !conn) return 0;
+  /* a read waits behind the waiting ones (no overtaking), at a full queue, or at its app's share (a v4 read: an
+   * operator GET is nobody's, refused by the cap only); any request waits behind its connection's. A rerun has
+   * none of its connection's before it: those waiting arrived after it */
+  int waits = reads && (w->head || store_reader_full(srv->reader) || (c && at_share(srv, c)));
+  if (!waits && (rerun || !behind)) return 0;
   rest_read_node_t *n = malloc(sizeof *n);
   if (!n) return 0; /* run it: the reader's cap answers 60018 */
   if (conn_count(w, conn, 1)) { free(n); return 0; }
   *n = (rest_read_node_t){ .c = c, .o = o, .conn = conn, .since_ms = uv_now(srv->loop) };
-  if (w->tail) w->tail->next = n;
-  else w->head = n;
-  w->tail = n;
+  link_node(w, n, rerun && behind);
   w->parked++;
   w->waits++;
   return 1;
@@ -77,10 +115,22 @@ static int park(api_srv_t *srv, rest_ctx_t *c, op_req_t *o, net_req_t *req, int 
 
 int rest_read_wait_park(api_srv_t *srv, rest_ctx_t *c)
 {
-  return park(srv, c, NULL, c->req, c->route->read_wait == REST_READ_WAITS);
+  return park(srv, c, NULL, c->req, c->route->read_wait == REST_READ_WAITS, 0);
 }
 
-int op_read_wait_park(api_srv_t *srv, op_req_t *o) { return park(srv, NULL, o, o->req, o->get); }
+void rest_read_wait_rerun(api_srv_t *srv, rest_ctx_t *c)
+{
+  int reads = c->route->read_wait == REST_READ_WAITS;
+  /* stopping: one that would wait is answered as the waiting ones were (rest_read_wait_stop) */
+  if (reads && srv->stopping && srv->reader &&
+      (srv->rest_read_wait.head || store_reader_full(srv->reader) || at_share(srv, c))) {
+    rest_reply_err(c, IMC_E_SHUTDOWN, NULL, NULL);
+    return;
+  }
+  if (!reads || !park(srv, c, NULL, c->req, 1, 1)) rest_dispatch(c); /* c->rereads goes with c */
+}
+
+int op_read_wait_park(api_srv_t *srv, op_req_t *o) { return park(srv, NULL, o, o->req, o->get, 0); }
 
 static net_req_t *node_req(const rest_read_node_t *n) { return n->c ? n->c->req : n->o->req; }
 
@@ -137,10 +187,8 @@ static int rest_next(api_srv_t *srv)
   if (!n || !srv->reader || srv->stopping) return 0;
   if (needs_room(n)) {
     if (store_reader_full(srv->reader)) return 0;
-    size_t queued, room;
     /* an operator GET is nobody's (owner 0): refused by the cap only */
-    if (n->c) store_reader_owner_load(srv->reader, (uint64_t)n->c->sdkappid << 2 | 1, &queued, &room);
-    if (n->c && queued && queued >= room) return 0;
+    if (n->c && at_share(srv, n->c)) return 0;
   }
   unlink_node(w, NULL, n);
   run(srv, n);
