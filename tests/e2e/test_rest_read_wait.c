@@ -24,13 +24,18 @@
  *   held: answered at once.
  * - An operator API GET at the full queue waits too (200 once room comes;
  *   before §125: 503 OVERLOADED at once).
- * - A stopping server answers a waiting read 70500 and exits 0. */
+ * - A stopping server answers a waiting read 70500 and exits 0.
+ * - (§126) A read whose app's reads queued hold its share of the room (§65:
+ *   two of the app's reads queued, two places free) waits for it and is
+ *   answered with its message once the hold is lifted. Before §126 its
+ *   submit was refused by the share: 60018 at once. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -301,6 +306,40 @@ static void test_parked_at_stop(void **st)
   for (int i = 0; i < CAP; i++) wsc_close(&fillers[i]);
 }
 
+/* The hold on, the queue empty: two REST reads of the app queued (two places left, the app holding two: its
+ * share); a third read of the app waits (§126) instead of being refused by the share, then is answered. */
+static void test_share_waits(void **st)
+{
+  (void)st;
+  const char *all[] = { "ra", "rb", NULL };
+  import_users(srv.port, app, key, all);
+  json_t *m = v4(srv.port, app, key, "openim/sendmsg", "{\"From_Account\":\"rb\",\"To_Account\":\"ra\","
+                 "\"MsgRandom\":7,\"MsgBody\":" TEXT("kept") "}");
+  assert_int_equal(jint(m, "ErrorCode"), 0);
+  json_decref(m);
+  e2e_sync_hold(hold, 1);
+  int fd[3];
+  for (int i = 0; i < 2; i++) {
+    fd[i] = send_one("openim/admin_getroammsg", ROAM);
+    assert_int_equal(e2e_healthz_wait(srv.port, "reader", "queued", i + 1, 30000), i + 1);
+  }
+  fd[2] = send_one("openim/admin_getroammsg", ROAM);
+  /* it waits (on the code before §126: answered 60018 by the share at once, never counted here) */
+  for (int waited = 0; waited < 30000 && hz("admission", "rest_read_parked") < 1; waited += 10) {
+    struct pollfd p = { fd[2], POLLIN, 0 };
+    if (poll(&p, 1, 10) == 1) break;
+  }
+  assert_int_equal(hz("admission", "rest_read_parked"), 1);
+  assert_int_equal(hz("reader", "queued"), 2);
+  e2e_sync_hold(hold, 0);
+  for (int i = 0; i < 3; i++) {
+    expect_roam(reply_of(fd[i], 30000), 1);
+    close(fd[i]);
+  }
+  assert_int_equal(hz("admission", "rest_read_waits"), 1);
+  assert_int_equal(hz("admission", "rest_read_parked"), 0);
+}
+
 static int teardown_stopped(void **st)
 {
   (void)st;
@@ -320,6 +359,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_write_not_held, setup, teardown),
     cmocka_unit_test_setup_teardown(test_operator_get_waits, setup_op, teardown),
     cmocka_unit_test_setup_teardown(test_parked_at_stop, setup, teardown_stopped),
+    cmocka_unit_test_setup_teardown(test_share_waits, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
