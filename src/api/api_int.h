@@ -246,8 +246,9 @@ void rest_ctx_drop(rest_ctx_t *c);
  * REST_READ_WAITS route's at a full queue, at its app's share of it (§65, §126) or behind REST requests waiting,
  * or any request of a connection with one waiting (its order kept) — or was answered; 0: run it now (out of
  * memory to keep it too). The operator API's GETs wait in the same list (op_read_wait_park, operator_int.h). At
- * its turn it runs from its edition gate on (the deletion gate, then its handler). api_read_room (store_reader_on_room): the
- * queue has room: the REST and WebSocket waiting requests run, one of each in turn, while there is room.
+ * its turn it runs from its edition gate on (the deletion gate, then its handler). api_read_room
+ * (store_reader_on_room): the queue has room: the REST and WebSocket waiting requests run, one of each in turn,
+ * while there is room.
  * rest_read_wait_tick (every tick): a request whose client is gone is dropped unanswered, one waiting
  * cfg->rest_read_wait_max_ms or longer is answered 60018. rest_read_wait_stop (the server's signal): each is
  * answered 70500. rest_read_wait_free: at release, the ones left freed unanswered. Loop thread. */
