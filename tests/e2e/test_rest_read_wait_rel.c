@@ -226,7 +226,7 @@ static void test_rerun_bound_kept(void **st)
   int rd = race_send(&srv, app, key, "openim/admin_getroammsg", ROAM);
   wait_stat("reader", "queued", 1);
   for (int i = 1; i <= 3; i++) {
-    char u[8];
+    char u[16];
     snprintf(u, sizeof u, "d%d", i);
     delete_user(u);          /* read i, queued, is stale */
     e2e_sync_hold(dhold, 1);
