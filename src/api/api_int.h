@@ -554,6 +554,15 @@ uint32_t cws_sig_pos(const cws_conn_t *c);
 void cws_sig_pos_set(void *c, uint32_t pos);
 void cws_kick_session(api_srv_t *srv, cws_conn_t *c, const char *reason, int close_code);
 
+/* fd_reserve.c. The descriptors the server needs besides its WebSockets with cfg (stdio and inherited ones
+ * counted now, its own files, reader_threads' connections, REST clients). */
+size_t api_fd_reserve(const api_cfg_t *cfg);
+/* The WebSocket cap under the open-files limit fd_limit (0: unknown) in *cap: cfg->max_websockets, or the default
+ * (the limit less a quarter of it, at most NET_FD_RESERVE, and at least api_fd_reserve); the reserve counted in
+ * *fd_reserve (0 when the limit is unknown). IMC_E_CONFIG (logged, naming the limit, the reserve and the largest
+ * value accepted) when the cap leaves less than the reserve. */
+int api_ws_cap_resolve(const api_cfg_t *cfg, unsigned fd_limit, size_t *cap, size_t *fd_reserve);
+
 /* ws_app_cap.c. IMC_E_WS_APP_FULL (counted, and logged once a second at
  * most) if a login of (sdkappid, user_no) on (platform, device_hash) would
  * take its app past max_websockets_per_app: the sessions it would displace

@@ -693,12 +693,8 @@ int api_serve(const api_cfg_t *cfg)
   /* before any thread: the soft open-files limit up to the hard one, and the
    * WebSockets it leaves room for (docs/decisions/connection-limits.md) */
   unsigned fd_limit = net_fd_limit_raise();
-  size_t ws_cap_auto = fd_limit ? net_ws_cap_default(fd_limit) : 0;
-  ncfg.max_websockets = cfg->max_websockets ? (size_t)cfg->max_websockets : ws_cap_auto;
-  if (cfg->max_websockets && ws_cap_auto && ncfg.max_websockets > ws_cap_auto)
-    IMC_WARN("server", "msg=\"max_websockets leaves fewer descriptors than the default reserve for the store's files and "
-             "HTTP clients: past the open-files limit new connections are refused 503\" max_websockets=%zu open_files=%u "
-             "default=%zu", ncfg.max_websockets, fd_limit, ws_cap_auto);
+  size_t fd_reserve;
+  if (api_ws_cap_resolve(cfg, fd_limit, &ncfg.max_websockets, &fd_reserve)) return 1; /* too few left: exit 1 */
   /* the address first: a server that cannot listen creates nothing (no data
    * directory, database, operator token or access log) */
   int lfd;
@@ -767,9 +763,9 @@ int api_serve(const api_cfg_t *cfg)
   if (cfg->port_file[0] && write_port_file(cfg->port_file, bound))
     IMC_WARN("server", "msg=\"cannot write port file\" path=%s", cfg->port_file);
   char vq[160];
-  IMC_INFO("server", "msg=\"listening\" addr=%s:%d data=%s apps=%zu ws=%s version=%s open_files=%u max_websockets=%zu", host,
-           bound, cfg->data, tenant_registry_app_count(srv.reg), cfg->ws_path, imc_log_q(vq, sizeof vq, imc_version_build()),
-           fd_limit, ncfg.max_websockets);
+  IMC_INFO("server", "msg=\"listening\" addr=%s:%d data=%s apps=%zu ws=%s version=%s open_files=%u max_websockets=%zu "
+           "fd_reserve=%zu", host, bound, cfg->data, tenant_registry_app_count(srv.reg), cfg->ws_path,
+           imc_log_q(vq, sizeof vq, imc_version_build()), fd_limit, ncfg.max_websockets, fd_reserve);
   imc_log_level_t lvl; /* listening: the configured level from now on (cli_serve started at most at error) */
   if (!imc_log_level_parse(cfg->log_level, &lvl)) imc_log_level = lvl;
   uv_timer_init(&loop, &srv.tick);

@@ -11,7 +11,9 @@
  *   NO_FDS, counted, logged in a line or two, and served once descriptors
  *   are back; a client sending a large body at that moment reads its 503.
  * - max_websockets above the default (a warning at start) and 0
- *   (automatic); a soft open-files limit already at the hard one. */
+ *   (automatic); a soft open-files limit already at the hard one.
+ * - a max_websockets leaving less than the server's own reserve of
+ *   descriptors is refused at start (wave 43b). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -30,6 +32,7 @@
 #include <unistd.h>
 
 #include "e2e.h"
+#include "e2e_cli.h"
 
 static e2e_server_t srv;
 static uint32_t app;
@@ -377,37 +380,109 @@ static void test_spare_comes_back(void **st)
   assert_int_equal(spare_fd_of(srv.pid), spare);
 }
 
-/* max_websockets above the default: taken as given, with a warning at
- * start; 0: the default (the limit less its reserve). */
+/* 0: the default (the limit less its reserve); max_websockets above the
+ * default but leaving the server's own reserve: taken as given, with a
+ * warning at start. */
 static void test_cap_above_default_and_auto(void **st)
 {
   (void)st;
   e2e_server_t s2;
   uint32_t app2;
   char key2[128];
-  static const char *const big[] = { "--max-websockets", "16777216", NULL };
-  assert_int_equal(e2e_start(&s2, "china", &app2, key2, big), 0);
+  static const char *const zero[] = { "--max-websockets", "0", NULL };
+  assert_int_equal(e2e_start(&s2, "china", &app2, key2, zero), 0);
+  long long open_files = e2e_healthz_stat(s2.port, "connections", "open_files");
   long long cap = e2e_healthz_stat(s2.port, "connections", "max_websockets");
   char *log = e2e_server_log(&s2);
   assert_int_equal(e2e_finish(&s2), 0);
   assert_non_null(log);
-  int warned = strstr(log, "max_websockets leaves fewer descriptors than the default reserve") != NULL;
+  int warned = strstr(log, "max_websockets leaves fewer") != NULL;
   free(log);
-  assert_int_equal(cap, 16777216);
-  assert_true(warned);
-  static const char *const zero[] = { "--max-websockets", "0", NULL };
-  assert_int_equal(e2e_start(&s2, "china", &app2, key2, zero), 0);
-  long long open_files = e2e_healthz_stat(s2.port, "connections", "open_files");
+  long long reserve = open_files / 4 < 256 ? open_files / 4 : 256;
+  assert_true(open_files >= 1024);
+  assert_int_equal(cap, open_files - reserve);
+  assert_false(warned);
+  /* 100 descriptors left: fewer than the default's 256, more than the server's own reserve (wave 43b) */
+  char above[24];
+  snprintf(above, sizeof above, "%lld", open_files - 100);
+  const char *const big[] = { "--max-websockets", above, NULL };
+  assert_int_equal(e2e_start(&s2, "china", &app2, key2, big), 0);
   cap = e2e_healthz_stat(s2.port, "connections", "max_websockets");
   log = e2e_server_log(&s2);
   assert_int_equal(e2e_finish(&s2), 0);
   assert_non_null(log);
-  warned = strstr(log, "max_websockets leaves fewer") != NULL;
+  warned = strstr(log, "max_websockets leaves fewer descriptors than the default reserve") != NULL;
   free(log);
-  long long reserve = open_files / 4 < 256 ? open_files / 4 : 256;
-  assert_true(open_files > 0);
-  assert_int_equal(cap, open_files - reserve);
-  assert_false(warned);
+  assert_int_equal(cap, open_files - 100);
+  assert_true(warned);
+}
+
+/* The number after "key=" in text, or -1. */
+static long long field_of(const char *text, const char *key)
+{
+  const char *p = text ? strstr(text, key) : NULL;
+  return p ? strtoll(p + strlen(key), NULL, 10) : -1;
+}
+
+/* A max_websockets that leaves less than the server's own reserve (its
+ * store's files, event loops, listener, spare, REST clients) of the
+ * open-files limit is refused at start, exit 1, naming the limit, the
+ * reserve and the largest value accepted, before anything is created; that
+ * largest value starts; the default takes at least the reserve. Under a
+ * hard limit of 256, in a forked child (lowering it cannot be undone). */
+static void test_cap_leaving_no_reserve_refused(void **st)
+{
+  (void)st;
+  enum { LIM = 256 };
+  struct rlimit saved;
+  assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
+  if (saved.rlim_max != RLIM_INFINITY && saved.rlim_max < LIM) skip();
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    e2e_server_t s2;
+    uint32_t app2;
+    char key2[128], out[4096], err[4096], data[320];
+    if (setrlimit(RLIMIT_NOFILE, &(struct rlimit){ LIM, LIM })) _exit(2);
+    /* the default: the limit less its reserve, which is more than a quarter of 256 */
+    if (e2e_start(&s2, "china", &app2, key2, NULL)) _exit(3);
+    long long dflt = e2e_healthz_stat(s2.port, "connections", "max_websockets");
+    char *log = e2e_server_log(&s2);
+    long long reserve = field_of(log, " fd_reserve=");
+    free(log);
+    if (e2e_finish(&s2)) _exit(4);
+    if (reserve <= LIM / 4 || reserve >= LIM || dflt != LIM - reserve) _exit(5);
+    /* the largest value accepted starts and is the cap */
+    char v[24];
+    snprintf(v, sizeof v, "%lld", LIM - reserve);
+    const char *const at[] = { "--max-websockets", v, NULL };
+    if (e2e_start(&s2, "china", &app2, key2, at)) _exit(6);
+    long long cap = e2e_healthz_stat(s2.port, "connections", "max_websockets");
+    if (e2e_finish(&s2) || cap != LIM - reserve) _exit(7);
+    /* one more is refused: exit 1, the limit, the reserve, the largest value; nothing created */
+    e2e_dir_init(&s2);
+    snprintf(data, sizeof data, "%s/data", s2.dir);
+    int rc = e2e_cli_run(s2.dir, "timeout 20 ", out, sizeof out, err, sizeof err, /* a server that starts: 124 */
+                         "serve --listen 127.0.0.1:0 --data '%s' --max-websockets %lld", data, LIM - reserve + 1);
+    int created = access(data, F_OK) == 0;
+    e2e_dir_remove(&s2);
+    long long r_reserve = field_of(err, " reserve="), r_largest = field_of(err, " largest=");
+    if (rc != 1 || created || field_of(err, " open_files=") != LIM || !strstr(err, "raise the hard open-files limit") ||
+        r_largest != LIM - r_reserve || r_largest < LIM - reserve - 2 || r_largest > LIM - reserve)
+      _exit(8);
+    /* far past it, as a config setting might be */
+    e2e_dir_init(&s2);
+    snprintf(data, sizeof data, "%s/data", s2.dir);
+    rc = e2e_cli_run(s2.dir, "timeout 20 ", out, sizeof out, err, sizeof err,
+                     "serve --listen 127.0.0.1:0 --data '%s' --max-websockets 16777216", data);
+    created = access(data, F_OK) == 0;
+    e2e_dir_remove(&s2);
+    _exit(rc != 1 || created || !strstr(err, "max_websockets 16777216 leaves fewer descriptors") ? 9 : 0);
+  }
+  int ws = 0;
+  assert_int_equal(waitpid(pid, &ws, 0), pid);
+  assert_true(WIFEXITED(ws));
+  assert_int_equal(WEXITSTATUS(ws), 0);
 }
 
 /* A soft limit already at the hard one: nothing to raise, the server runs
@@ -457,6 +532,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_out_of_fds_large_body, setup_plain, teardown),
     cmocka_unit_test_setup_teardown(test_spare_comes_back, setup_plain, teardown),
     cmocka_unit_test(test_cap_above_default_and_auto),
+    cmocka_unit_test(test_cap_leaving_no_reserve_refused),
     cmocka_unit_test(test_soft_at_hard),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
