@@ -579,6 +579,9 @@ size_t cws_app_cap_now(const api_srv_t *srv, uint32_t sdkappid);
 void cws_app_cap_busiest(const api_srv_t *srv, uint32_t *sdkappid, size_t *n);
 /* The app's cap: its own (the operator's) if set, else max_websockets_per_app; 0 = no cap. */
 int64_t cws_app_cap_of(const api_srv_t *srv, uint32_t sdkappid);
+/* A login refused for the app's cap (IMC_E_WS_APP_FULL): the reply's message in msg (which cap, the app's own or
+ * max_websockets_per_app, and its value; msg_bytes >= 160 holds it whole); returns the close reason (static). */
+const char *cws_app_cap_why(const api_srv_t *srv, uint32_t sdkappid, char *msg, size_t msg_bytes);
 /* Set the app's own cap (n >= 0) or unset it (n = -1): 0 or IMC_E_NOMEM. Sessions online stay. */
 int cws_app_cap_own_set(api_srv_t *srv, uint32_t sdkappid, int64_t n);
 /* The apps' own caps read from the store at start (api_srv_open, srv->store). 0 or the store's error. */

@@ -262,12 +262,14 @@ static void close_conn(api_srv_t *srv, cws_conn_t *c, int logout, uint16_t code,
 
 static void login_finish(api_srv_t *srv, login_job_t *j, int rc, const char *why);
 
-/* A login past max_websockets_per_app (ws_app_cap.c): answered, then closed 4007 (a client looping on logins
- * holds no socket of the server's while it retries). */
-static void app_full(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id)
+/* A login past its app's cap (ws_app_cap.c: the app's own or max_websockets_per_app, named with its value):
+ * answered, then closed 4007 (a client looping on logins holds no socket of the server's while it retries). */
+static void app_full(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, uint32_t sdkappid)
 {
-  reply(ws, id, "login", IMC_E_WS_APP_FULL, NULL, NULL);
-  close_conn(srv, c, 0, 4007, "the app holds max_websockets_per_app");
+  char why[192];
+  const char *reason = cws_app_cap_why(srv, sdkappid, why, sizeof why);
+  reply(ws, id, "login", IMC_E_WS_APP_FULL, why, NULL);
+  close_conn(srv, c, 0, 4007, reason);
 }
 
 static login_job_t *job_of(const rel_gate_node_t *n) { return (login_job_t *)((uintptr_t)n - offsetof(login_job_t, gate)); }
@@ -372,7 +374,7 @@ static void login_finish(api_srv_t *srv, login_job_t *j, int rc, const char *why
   /* the cap again: logins admitted together at login_start may pass it together; checked before the session
    * takes the app and user, so that the close ends a session that never was */
   if (cws_app_cap_check(srv, j->sdkappid, j->user_no, c->sess.platform, c->sess.device_hash, multi_device)) {
-    app_full(srv, ws, c, j->id);
+    app_full(srv, ws, c, j->id, j->sdkappid);
     goto out;
   }
   c->sess.sdkappid = j->sdkappid;
@@ -544,7 +546,7 @@ static void login_start(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const cws_l
   for (const char *p = device; *p; p++) h = (h ^ (uint8_t)*p) * 16777619u;
   /* past its app's cap: refused before its storage job (login_finish checks again) */
   if (cws_app_cap_check(srv, sdkappid, known ? user_no : 0, (uint8_t)plat, h, api_quota_multi_device(srv, app))) {
-    app_full(srv, ws, c, id);
+    app_full(srv, ws, c, id, sdkappid);
     return;
   }
   api_admission_t adm;

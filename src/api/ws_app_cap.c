@@ -23,6 +23,7 @@
 
 #include <assert.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* A refusal is logged at most once per this, with the refusals since the last line (this one
  * included) and in all, as net's limit lines (fdlimit.c). */
@@ -47,22 +48,46 @@ int cws_app_cap_count(api_srv_t *srv, uint32_t sdkappid, int delta)
   return u64map_put(&a->count, sdkappid, (void *)(uintptr_t)(n + 1));
 }
 
+/* The app's cap in *cap: 1 if it is the app's own (the operator's), 0 if the server's max_websockets_per_app. */
+static int cap_own(const api_srv_t *srv, uint32_t sdkappid, int64_t *cap)
+{
+  uintptr_t own = (uintptr_t)u64map_get(&srv->app_cap.own, sdkappid);
+  *cap = own ? (int64_t)(own - 1) : srv->cfg->max_websockets_per_app;
+  return own != 0;
+}
+
 static void refusal_log(api_srv_t *srv, uint32_t sdkappid, size_t n)
 {
   cws_app_cap_t *a = &srv->app_cap;
-  int64_t now = imc_clock_mono_ms();
+  int64_t now = imc_clock_mono_ms(), cap;
   if (a->log_ms && now - a->log_ms < APP_CAP_LOG_MS) return;
-  IMC_WARN("ws", "msg=\"websocket login refused: the app holds max_websockets_per_app\" app=%u websockets=%zu "
-           "cap=%lld refused=%llu refused_total=%llu", sdkappid, n, (long long)cws_app_cap_of(srv, sdkappid),
-           (unsigned long long)(a->refused - a->logged), (unsigned long long)a->refused);
+  int own = cap_own(srv, sdkappid, &cap);
+  IMC_WARN("ws", "msg=\"websocket login refused: the app holds %s\" app=%u websockets=%zu cap=%lld cap_set_by=%s "
+           "refused=%llu refused_total=%llu", own ? "its own max_websockets" : "max_websockets_per_app", sdkappid, n,
+           (long long)cap, own ? "operator" : "server", (unsigned long long)(a->refused - a->logged),
+           (unsigned long long)a->refused);
   a->log_ms = now ? now : 1;
   a->logged = a->refused;
 }
 
 int64_t cws_app_cap_of(const api_srv_t *srv, uint32_t sdkappid)
 {
-  uintptr_t own = (uintptr_t)u64map_get(&srv->app_cap.own, sdkappid);
-  return own ? (int64_t)(own - 1) : srv->cfg->max_websockets_per_app;
+  int64_t cap;
+  cap_own(srv, sdkappid, &cap);
+  return cap;
+}
+
+const char *cws_app_cap_why(const api_srv_t *srv, uint32_t sdkappid, char *msg, size_t msg_bytes)
+{
+  int64_t cap;
+  int own = cap_own(srv, sdkappid, &cap);
+  if (own)
+    snprintf(msg, msg_bytes, "the app holds its own maximum of %lld logged-in WebSockets on this server (its "
+             "max_websockets, set by the operator); retry later", (long long)cap);
+  else
+    snprintf(msg, msg_bytes, "the app holds its maximum of %lld logged-in WebSockets on this server "
+             "(max_websockets_per_app); retry later", (long long)cap);
+  return own ? "the app holds its own max_websockets" : "the app holds max_websockets_per_app";
 }
 
 int cws_app_cap_own_set(api_srv_t *srv, uint32_t sdkappid, int64_t n)

@@ -8,6 +8,8 @@
  *   its platform is not past the cap and leaves the count as it was;
  * - a second login on a logged-in connection (refused 70402) counts nothing;
  * - the operator API's app view says the app's logged-in WebSockets;
+ * - the refusal's message, close reason and log line name the cap that
+ *   refused (the app's own or max_websockets_per_app) and its value;
  * - an app's own cap set by the operator (POST .../max-websockets) replaces
  *   the server's for that app at once and after a restart; 0 is no cap,
  *   null the server's again; sessions online above a lowered cap stay; one
@@ -71,22 +73,35 @@ static int login_a(const char *user)
   return fd;
 }
 
-/* A login of user on app (key) that must be refused at the cap: the reply's code 60018, then close 4007. */
-static void login_refused(uint32_t app, const char *key, const char *user)
+/* A login of user on app (key) that must be refused at the cap: the reply's code 60018 and its message naming
+ * the cap that refused it (own: the app's own, set by the operator; else max_websockets_per_app) and its value,
+ * then close 4007 with the reason naming it too. */
+static void login_refused_at(uint32_t app, const char *key, const char *user, int own, long long cap)
 {
-  char frame[2048], buf[4096];
+  char frame[2048], buf[4096], want[256];
   int fd = e2e_ws_connect(srv.port, "/ws");
   assert_true(fd >= 0);
   e2e_ws_login_frame(app, key, user, "Web", "dev-refused", frame, sizeof frame);
   assert_int_equal(e2e_ws_send_text(fd, frame), 0);
   if (e2e_ws_recv_text(fd, buf, sizeof buf, 5000) < 0) fail_msg("no answer to %s's login past the cap", user);
-  if (!strstr(buf, "\"op\":\"login\"") || !strstr(buf, "\"code\":60018") || !strstr(buf, "max_websockets_per_app"))
-    fail_msg("login of %s past the cap answered: %s", user, buf);
-  int op = 0, code = 0;
-  while (e2e_ws_recv(fd, &op, buf, sizeof buf, 5000, &code) >= 0 && op != 8) {}
+  if (own)
+    snprintf(want, sizeof want, "\"msg\":\"the app holds its own maximum of %lld logged-in WebSockets on this server "
+             "(its max_websockets, set by the operator); retry later\"", cap);
+  else
+    snprintf(want, sizeof want, "\"msg\":\"the app holds its maximum of %lld logged-in WebSockets on this server "
+             "(max_websockets_per_app); retry later\"", cap);
+  if (!strstr(buf, "\"op\":\"login\"") || !strstr(buf, "\"code\":60018") || !strstr(buf, want))
+    fail_msg("login of %s past the cap answered: %s (want %s)", user, buf, want);
+  int op = 0, code = 0, n = -1;
+  while ((n = e2e_ws_recv(fd, &op, buf, sizeof buf, 5000, &code)) >= 0 && op != 8) {}
   if (op != 8 || code != 4007) fail_msg("login of %s past the cap: no close 4007 (opcode %d, code %d)", user, op, code);
+  const char *reason = own ? "the app holds its own max_websockets" : "the app holds max_websockets_per_app";
+  if (n < 2 || strcmp(buf + 2, reason)) fail_msg("login of %s past the cap: close reason \"%s\"", user, n >= 2 ? buf + 2 : "");
   close(fd);
 }
+
+/* Refused at the server's max_websockets_per_app (3). */
+static void login_refused(uint32_t app, const char *key, const char *user) { login_refused_at(app, key, user, 0, 3); }
 
 static void login_a_refused(const char *user) { login_refused(app_a, key_a, user); }
 
@@ -153,8 +168,8 @@ static void test_cap_per_app(void **st)
   login_a_refused("a6");
   assert_int_equal(conns("app_refused"), 3);
   /* the refusals' warning line (one a second at most: the first is there) */
-  char *log = e2e_server_log(&srv), line[96];
-  snprintf(line, sizeof line, "the app holds max_websockets_per_app\" app=%u websockets=3 cap=3", app_a);
+  char *log = e2e_server_log(&srv), line[128];
+  snprintf(line, sizeof line, "the app holds max_websockets_per_app\" app=%u websockets=3 cap=3 cap_set_by=server", app_a);
   int logged = log && strstr(log, line) != NULL;
   free(log);
   assert_true(logged);
@@ -289,7 +304,14 @@ static void test_app_own_cap(void **st)
   /* B's own cap 1: B's second login refused, A still logs in 3 */
   assert_int_equal(own_cap_set(app_b, "{\"max_websockets\":1}"), 1);
   int b1 = login_b("b1");
-  login_refused(app_b, key_b, "b2");
+  login_refused_at(app_b, key_b, "b2", 1, 1);
+  /* the log line names the app's own cap (the first refusal of this server: not held back by the line a second) */
+  char want[160];
+  snprintf(want, sizeof want, "the app holds its own max_websockets\" app=%u websockets=1 cap=1 cap_set_by=operator", app_b);
+  char *log = e2e_server_log(&srv);
+  int logged = log && strstr(log, want) != NULL;
+  free(log);
+  if (!logged) fail_msg("no log line: %s", want);
   int a[3] = { login_a("a1"), login_a("a2"), login_a("a3") };
   login_a_refused("a4");
   r = op_callf(srv.port, auth, 200, "GET", NULL, "/operator/v1/apps/%u/max-websockets", app_b);
@@ -312,7 +334,7 @@ static void test_app_own_cap(void **st)
   assert_int_equal(e2e_server_stop(&srv), 0);
   assert_int_equal(e2e_server_start(&srv, args), 0);
   b1 = login_b("b1");
-  login_refused(app_b, key_b, "b2");
+  login_refused_at(app_b, key_b, "b2", 1, 1);
   /* set by the CLI beside the running server: the change log brings it */
   char out[512];
   assert_int_equal(e2e_cli(&srv, out, sizeof out, "app max-websockets %u 2 --json", app_b), 0);
@@ -325,7 +347,7 @@ static void test_app_own_cap(void **st)
   }
   assert_int_equal(cap, 2);
   int b2 = login_b("b2");
-  login_refused(app_b, key_b, "b3");
+  login_refused_at(app_b, key_b, "b3", 1, 2);
   close(b1);
   close(b2);
 }
