@@ -48,16 +48,26 @@ int op_fail(op_req_t *o, int status, int err, const char *msg)
   return 0;
 }
 
-/* An app as the operator API shows it; NULL when a member could not be made (out of memory). */
-static json_t *app_json(const store_app_t *a)
+/* An app as the operator API shows it, with its own cap of logged-in WebSockets (max_websockets: -1 = null, the
+ * server's max_websockets_per_app); NULL when a member could not be made (out of memory). */
+static json_t *app_json(const store_app_t *a, int64_t max_websockets)
 {
   json_t *admins = json_array();
   int bad = 0;
   for (int i = 0; i < a->n_admins; i++) api_list_add(admins, json_string(a->admins[i]), &bad);
-  return api_json_whole(json_pack("{s:I,s:s,s:I,s:s,s:s,s:s,s:s,s:s,s:I,s:o}", "sdkappid", (json_int_t)a->sdkappid, "key",
-                                  a->secret_key, "customer_id", (json_int_t)a->customer_id, "name", a->name, "region",
-                                  a->region, "scheme", a->scheme, "edition", a->edition, "status", a->status, "created_at",
-                                  (json_int_t)a->created_at_s, "admins", admins), bad);
+  return api_json_whole(json_pack("{s:I,s:s,s:I,s:s,s:s,s:s,s:s,s:s,s:I,s:o,s:o}", "sdkappid", (json_int_t)a->sdkappid,
+                                  "key", a->secret_key, "customer_id", (json_int_t)a->customer_id, "name", a->name,
+                                  "region", a->region, "scheme", a->scheme, "edition", a->edition, "status", a->status,
+                                  "created_at", (json_int_t)a->created_at_s, "admins", admins, "max_websockets",
+                                  max_websockets < 0 ? json_null() : json_integer(max_websockets)), bad);
+}
+
+/* The app's own cap as stored (-1: none); a stored value that is not a cap is none, as the server reads it
+ * (ws_app_cap.c cws_app_cap_init). 0 or the store's error. */
+static int app_own_cap(store_t *s, uint32_t sdkappid, int64_t *n)
+{
+  int rc = tenant_app_max_websockets(s, sdkappid, n);
+  return rc == IMC_E_INVAL ? 0 : rc;
 }
 
 /* A list a read fills row by row (the store's callbacks): an entry that cannot be made sets bad (§85). */
@@ -69,7 +79,16 @@ static void on_customer(void *ud, const store_customer_t *c)
   api_list_add(l->arr, json_pack("{s:I,s:s,s:I}", "id", (json_int_t)c->id, "name", c->name, "created_at", (json_int_t)c->created_at_s), &l->bad);
 }
 
-static void on_app(void *ud, const store_app_t *a) { op_list_t *l = ud; api_list_add(l->arr, app_json(a), &l->bad); }
+/* The apps' list: each app with its own cap (a read of the store's meta table per app). */
+typedef struct op_app_list { op_list_t l; store_t *s; int rc; } op_app_list_t;
+
+static void on_app(void *ud, const store_app_t *a)
+{
+  op_app_list_t *al = ud;
+  int64_t own = -1;
+  if (al->rc || (al->rc = app_own_cap(al->s, a->sdkappid, &own))) return;
+  api_list_add(al->l.arr, app_json(a, own), &al->l.bad);
+}
 
 /* {name: the list}, or NULL when an entry was left out (job_run: 500 NOMEM). */
 static json_t *op_list_json(const char *name, op_list_t *l)
@@ -100,10 +119,10 @@ static int customers_create(op_req_t *o, store_t *s)
 
 static int apps_list(op_req_t *o, store_t *s)
 {
-  op_list_t l = { json_array(), 0 };
-  int rc = store_app_list(s, 0, on_app, &l);
-  o->out = op_list_json("apps", &l);
-  return rc;
+  op_app_list_t al = { { json_array(), 0 }, s, 0 };
+  int rc = store_app_list(s, 0, on_app, &al);
+  o->out = op_list_json("apps", &al.l);
+  return rc ? rc : al.rc;
 }
 
 static int apps_create(op_req_t *o, store_t *s)
@@ -140,7 +159,7 @@ static int apps_create(op_req_t *o, store_t *s)
   if (rc == IMC_E_APP_BACKDATED) return op_fail(o, 409, rc, imc_strerror(rc));
   if (rc) return rc;
   o->status = 201;
-  o->out = app_json(&a);
+  o->out = app_json(&a, -1); /* a new app has no cap of its own */
   return 0;
 }
 
@@ -188,13 +207,14 @@ static int app_ws_cap(op_req_t *o, store_t *s)
 static int apps_show(op_req_t *o, store_t *s)
 {
   store_app_t a;
-  int64_t n = 0;
+  int64_t n = 0, own = -1;
   int rc = o->id > 0 && o->id <= UINT32_MAX ? store_app_get(s, (uint32_t)o->id, &a) : IMC_E_NOTFOUND;
   if (rc == IMC_E_NOTFOUND) return op_fail(o, 404, rc, "no such app");
   if (!rc) rc = store_account_count(s, a.sdkappid, &n);
+  if (!rc) rc = app_own_cap(s, a.sdkappid, &own);
   if (rc) return rc;
   int bad = 0;
-  o->out = app_json(&a);
+  o->out = app_json(&a, own);
   api_field_put(o->out, "accounts", json_integer(n), &bad);
   o->out = api_json_whole(o->out, bad); /* NULL: job_run answers 500 NOMEM */
   o->applied = apps_show_applied;

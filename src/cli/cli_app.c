@@ -137,13 +137,17 @@ static void print_list(json_t *arr)
            json_string_value(json_object_get(v, "status")), json_string_value(json_object_get(v, "name")));
 }
 
-static void print_show(const store_app_t *a, int64_t accounts)
+/* own: the app's own cap of logged-in WebSockets (-1: none, the server's max_websockets_per_app). */
+static void print_show(const store_app_t *a, int64_t accounts, int64_t own)
 {
-  char when[64];
+  char when[64], cap[64];
+  if (own < 0) snprintf(cap, sizeof cap, "default (the server's max_websockets_per_app)");
+  else if (own == 0) snprintf(cap, sizeof cap, "0 (no cap)");
+  else snprintf(cap, sizeof cap, "%lld", (long long)own);
   printf("SDKAppID   %u\nname       %s\ncustomer   %lld\nregion     %s\nscheme     %s\nedition    %s\nstatus     %s\n"
-         "created    %s\naccounts   %lld\nkey        %s\nadmins    ",
+         "created    %s\naccounts   %lld\nmax_websockets %s\nkey        %s\nadmins    ",
          a->sdkappid, a->name, (long long)a->customer_id, a->region, a->scheme, a->edition, a->status,
-         cli_fmt_time(a->created_at_s, when, sizeof when), (long long)accounts, a->secret_key);
+         cli_fmt_time(a->created_at_s, when, sizeof when), (long long)accounts, cap, a->secret_key);
   for (int i = 0; i < a->n_admins; i++) printf(" %s", a->admins[i]);
   printf("\n");
 }
@@ -219,14 +223,19 @@ int cli_app(int argc, char **argv)
     if (imc_parse_i64(pos[1], 1, UINT32_MAX, &id)) { cli_err("app", "show: \"%s\" is not an SDKAppID (an integer in [1, %u])", pos[1], UINT32_MAX); return CLI_EXIT_FAIL; }
     if ((rc = cli_store_open("app", data, &s))) return rc;
     store_app_t a;
-    int64_t n = 0;
+    int64_t n = 0, own = -1;
     rc = store_app_get(s, (uint32_t)id, &a);
     if (!rc) rc = store_account_count(s, a.sdkappid, &n);
+    /* a stored value that is not a cap is none, as the server reads it */
+    if (!rc && (rc = tenant_app_max_websockets(s, a.sdkappid, &own)) == IMC_E_INVAL) rc = 0;
     store_close(s);
     if (rc == IMC_E_NOTFOUND) { cli_err("app", "no app %lld (imcloud app list)", (long long)id); return CLI_EXIT_FAIL; }
     if (rc) { cli_err("app", "%s", imc_strerror(rc)); return CLI_EXIT_FAIL; }
-    if (json) cli_print_json(app_json(&a, n));
-    else print_show(&a, n);
+    if (json) {
+      json_t *o = app_json(&a, n);
+      json_object_set_new(o, "max_websockets", own < 0 ? json_null() : json_integer(own));
+      cli_print_json(o);
+    } else print_show(&a, n, own);
     return 0;
   }
   if (!strcmp(pos[0], "max-websockets")) {

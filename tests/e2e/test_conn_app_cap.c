@@ -10,6 +10,8 @@
  * - the operator API's app view says the app's logged-in WebSockets;
  * - the refusal's message, close reason and log line name the cap that
  *   refused (the app's own or max_websockets_per_app) and its value;
+ * - the operator API's app list and view and `imcloud app show` say the
+ *   app's own cap (null when unset);
  * - an app's own cap set by the operator (POST .../max-websockets) replaces
  *   the server's for that app at once and after a restart; 0 is no cap,
  *   null the server's again; sessions online above a lowered cap stay; one
@@ -352,6 +354,56 @@ static void test_app_own_cap(void **st)
   close(b2);
 }
 
+/* The app's own cap in the operator's app list ("apps": its entry for app) and app view, and in the CLI's
+ * `app show --json`: JSON null (0 returned, *n -1) or an integer; fails the test when a view lacks it. */
+static void views_own_cap(uint32_t app, long long want)
+{
+  json_t *r = op_callf(srv.port, auth, 200, "GET", NULL, "/operator/v1/apps/%u", app);
+  json_t *v = json_object_get(r, "max_websockets");
+  if (!v || (want < 0 ? !json_is_null(v) : json_integer_value(v) != want)) fail_msg("app view of %u: max_websockets wrong", app);
+  json_decref(r);
+  r = op_callf(srv.port, auth, 200, "GET", NULL, "/operator/v1/apps");
+  size_t i, found = 0;
+  json_t *e;
+  json_array_foreach(json_object_get(r, "apps"), i, e) {
+    if (json_integer_value(json_object_get(e, "sdkappid")) != app) continue;
+    v = json_object_get(e, "max_websockets");
+    if (!v || (want < 0 ? !json_is_null(v) : json_integer_value(v) != want)) fail_msg("app list, %u: max_websockets wrong", app);
+    found++;
+  }
+  json_decref(r);
+  assert_int_equal(found, 1);
+  char out[8192];
+  assert_int_equal(e2e_cli(&srv, out, sizeof out, "app show %u --json", app), 0);
+  r = json_loads(out, 0, NULL);
+  v = json_object_get(r, "max_websockets");
+  if (!v || (want < 0 ? !json_is_null(v) : json_integer_value(v) != want)) fail_msg("app show --json of %u: %s", app, out);
+  json_decref(r);
+  assert_int_equal(e2e_cli(&srv, out, sizeof out, "app show %u", app), 0);
+  char line[96];
+  if (want < 0) snprintf(line, sizeof line, "\nmax_websockets default (the server's max_websockets_per_app)\n");
+  else if (want == 0) snprintf(line, sizeof line, "\nmax_websockets 0 (no cap)\n");
+  else snprintf(line, sizeof line, "\nmax_websockets %lld\n", want);
+  if (!strstr(out, line)) fail_msg("app show of %u printed: %s", app, out);
+}
+
+/* Where an operator looks at an app (the operator API's app list and view, `imcloud app show`), the app's own cap
+ * shows: null until set, then the value set by the API or the CLI, 0 for none, null again when unset. */
+static void test_app_views_show_own_cap(void **st)
+{
+  (void)st;
+  views_own_cap(app_a, -1);
+  views_own_cap(app_b, -1);
+  assert_int_equal(own_cap_set(app_b, "{\"max_websockets\":5}"), 5);
+  views_own_cap(app_b, 5);
+  views_own_cap(app_a, -1);
+  char out[512];
+  assert_int_equal(e2e_cli(&srv, out, sizeof out, "app max-websockets %u 0", app_a), 0);
+  views_own_cap(app_a, 0);
+  assert_int_equal(own_cap_set(app_b, "{\"max_websockets\":null}"), 3);
+  views_own_cap(app_b, -1);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -360,6 +412,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_relogin_counts_once, setup, teardown),
     cmocka_unit_test_setup_teardown(test_cap_checked_at_completion, setup_held, teardown),
     cmocka_unit_test_setup_teardown(test_app_own_cap, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_app_views_show_own_cap, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
