@@ -66,18 +66,18 @@ int api_ws_cap_resolve(const api_cfg_t *cfg, unsigned fd_limit, size_t *cap, siz
   *fd_reserve = 0;
   if (!fd_limit) return 0; /* the limit unknown (getrlimit failed): as given, 0 = no cap */
   size_t reserve = *fd_reserve = api_fd_reserve(cfg), largest = fd_limit > reserve ? fd_limit - reserve : 0;
+  if (!largest) {
+    IMC_ERROR("server", "msg=\"the open-files limit %u is not above the %zu descriptors the server needs besides "
+              "WebSockets: raise the hard open-files limit\" open_files=%u reserve=%zu", fd_limit, reserve, fd_limit,
+              reserve);
+    return IMC_E_CONFIG;
+  }
   if (cfg->max_websockets && (size_t)cfg->max_websockets > largest) {
     IMC_ERROR("server", "msg=\"max_websockets %lld leaves fewer descriptors of the open-files limit %u than the %zu the "
               "server needs besides WebSockets (its store's files, its event loops, the listening socket, the spare and "
               "%d REST clients): set max_websockets to at most %zu (0: the default), or raise the hard open-files limit\" "
               "max_websockets=%lld open_files=%u reserve=%zu largest=%zu", (long long)cfg->max_websockets, fd_limit,
               reserve, API_FD_REST, largest, (long long)cfg->max_websockets, fd_limit, reserve, largest);
-    return IMC_E_CONFIG;
-  }
-  if (!largest) {
-    IMC_ERROR("server", "msg=\"the open-files limit %u is not above the %zu descriptors the server needs besides "
-              "WebSockets: raise the hard open-files limit\" open_files=%u reserve=%zu", fd_limit, reserve, fd_limit,
-              reserve);
     return IMC_E_CONFIG;
   }
   size_t dflt = net_ws_cap_default(fd_limit); /* a quarter of the limit, at most NET_FD_RESERVE, kept... */
