@@ -14,7 +14,8 @@
  * connections. When the reader makes room (api_read_room, the reader's one
  * on_room callback) the REST and WebSocket lists take turns, one request each,
  * while there is room: a storm of one kind leaves the other half the room,
- * and neither needs the other's clock. A waiting request whose client is gone
+ * and neither needs the other's clock; a read held by its app's share is
+ * passed over, with its connection's later requests (§127). A waiting request whose client is gone
  * is dropped unanswered (at its turn or the next tick); one that waited
  * cfg->rest_read_wait_max_ms is answered 60018 at a tick, as before §125; a
  * stopping server answers each 70500, as rest_v4_handle answers a request
@@ -177,22 +178,46 @@ static void run(api_srv_t *srv, rest_read_node_t *n)
   rest_dispatch(c);
 }
 
-/* One turn of the REST list: 1 when its head ran or was dropped, 0 when it waits (no room, or its app's reads
- * queued hold its share of the room, §65: their completions call api_read_room again). A request behind a read
- * of its connection that is not itself a read needs no room. */
+/* One turn of the REST list looks at most this many waiting requests past ones held by their app's share. */
+#define REST_PASS_MAX 32
+
+/* One turn of the REST list: 1 when a request ran or was dropped, 0 when none may run now (no room, or each one
+ * looked at is held). A v4 read whose app's reads queued hold its share of the room (§65) is passed over, as
+ * §123 passes over a WebSocket connection at its share: its app's own completions call the room again, and
+ * another app's read behind it runs meanwhile instead of waiting for them. A request of a connection passed
+ * over is passed over too (a connection's requests keep their order), and so is a read of an app passed over
+ * (its share is the same). Not past REST_PASS_MAX requests: the walk is bounded per turn. A request behind a
+ * read of its connection that is not itself a read needs no room. */
 static int rest_next(api_srv_t *srv)
 {
   rest_read_wait_t *w = &srv->rest_read_wait;
-  rest_read_node_t *n = w->head;
-  if (!n || !srv->reader || srv->stopping) return 0;
-  if (needs_room(n)) {
-    if (store_reader_full(srv->reader)) return 0;
-    /* an operator GET is nobody's (owner 0): refused by the cap only */
-    if (n->c && at_share(srv, n->c)) return 0;
+  if (!w->head || !srv->reader || srv->stopping) return 0;
+  int full = store_reader_full(srv->reader);
+  uint64_t passed_conn[REST_PASS_MAX];
+  uint32_t passed_app[REST_PASS_MAX];
+  size_t n_conn = 0, n_app = 0;
+  rest_read_node_t *prev = NULL, *n = w->head;
+  for (size_t looked = 0; n && looked < REST_PASS_MAX; looked++, prev = n, n = n->next) {
+    int held = 0;
+    for (size_t i = 0; i < n_conn && !held; i++) held = passed_conn[i] == n->conn;
+    if (!held && needs_room(n)) {
+      if (full) return 0; /* no read can run; one passed over holds the connections behind it */
+      /* an operator GET is nobody's (owner 0): refused by the cap only */
+      for (size_t i = 0; n->c && i < n_app && !held; i++) held = passed_app[i] == n->c->sdkappid;
+      if (!held && n->c && at_share(srv, n->c)) {
+        held = 1;
+        passed_app[n_app++] = n->c->sdkappid;
+      }
+    }
+    if (!held) {
+      unlink_node(w, prev, n);
+      run(srv, n);
+      return 1;
+    }
+    assert(n_conn < REST_PASS_MAX && n_app <= REST_PASS_MAX);
+    passed_conn[n_conn++] = n->conn;
   }
-  unlink_node(w, NULL, n);
-  run(srv, n);
-  return 1;
+  return 0;
 }
 
 void api_read_room(void *arg)
