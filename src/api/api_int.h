@@ -467,6 +467,17 @@ typedef struct cws_login_req {
   char text[];
 } cws_login_req_t;
 void cws_login_req_free(cws_login_req_t *r);
+/* A login frame's fields (ws_login_req.c): user_id, usersig, platform, device_id, in this order. from_json: from
+ * jansson's object (id referenced; NULL: out of memory). The fast path's (client_ws.c login_fast): members, the
+ * token of op, id, sdkappid and each field in one walk of jsonr's object (JSONR_NONE: absent); app_set: sdkappid
+ * from an integer (app_ok: 1..UINT32_MAX); field_set: field k is the n bytes already at r->text + *used if
+ * 1 <= n <= its cap (NUL-terminated, *used moved past), else NULL. */
+#define CWS_LOGIN_FIELDS 4
+cws_login_req_t *cws_login_req_from_json(json_t *id, json_t *req);
+struct jsonr_doc;
+void cws_login_members(const struct jsonr_doc *d, uint32_t *op, uint32_t *idt, uint32_t *app, uint32_t field[CWS_LOGIN_FIELDS]);
+void cws_login_app_set(cws_login_req_t *r, int is_int, int64_t v);
+void cws_login_field_set(cws_login_req_t *r, size_t k, size_t *used, size_t n);
 /* Start a login (the `login` row's work once paced: verify, admit, submit
  * its writer job). c is in state CWS_NEW; r stays the caller's. */
 void cws_login_start(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const cws_login_req_t *r);

@@ -430,64 +430,6 @@ void cws_login_resume(api_srv_t *srv, rel_gate_node_t *n, int rc)
   login_finish(srv, job_of(n), rc, NULL);
 }
 
-/* ---- the login frame's fields ------------------------------------------------ */
-/* The string fields of a login frame and their caps (bytes, decoded). */
-static const struct { const char *name; size_t name_len, max; size_t off; } login_fields[] = {
-  { "user_id",   7, 32,   offsetof(cws_login_req_t, user_id) },
-  { "usersig",   7, 4096, offsetof(cws_login_req_t, usersig) },
-  { "platform",  8, 16,   offsetof(cws_login_req_t, platform) },
-  { "device_id", 9, 64,   offsetof(cws_login_req_t, device_id) },
-};
-#define LOGIN_FIELDS (sizeof login_fields / sizeof login_fields[0])
-
-void cws_login_req_free(cws_login_req_t *r)
-{
-  if (!r) return;
-  json_decref(r->id);
-  free(r);
-}
-
-/* Field k of r: the n bytes already at r->text + *used if 1 <= n <= cap
- * (NUL-terminated, kept), else NULL. */
-static void login_field_set(cws_login_req_t *r, size_t k, size_t *used, size_t n)
-{
-  const char **f = (const char **)((char *)r + login_fields[k].off);
-  *f = NULL;
-  if (n == 0 || n > login_fields[k].max) return;
-  r->text[*used + n] = 0;
-  *f = r->text + *used;
-  *used += n + 1;
-}
-
-static void login_app_set(cws_login_req_t *r, int is_int, int64_t v)
-{
-  r->app_ok = is_int && v > 0 && v <= UINT32_MAX;
-  r->sdkappid = r->app_ok ? (uint32_t)v : 0;
-}
-
-/* From jansson's object (every frame jsonr did not take). */
-static cws_login_req_t *login_req_from_json(json_t *id, json_t *req)
-{
-  size_t cap = LOGIN_FIELDS, used = 0;
-  for (size_t k = 0; k < LOGIN_FIELDS; k++) {
-    json_t *v = json_object_get(req, login_fields[k].name);
-    if (json_is_string(v) && json_string_length(v) <= login_fields[k].max) cap += json_string_length(v);
-  }
-  cws_login_req_t *r = calloc(1, sizeof *r + cap);
-  if (!r) return NULL;
-  r->id = id ? json_incref(id) : NULL;
-  json_t *app = json_object_get(req, "sdkappid");
-  login_app_set(r, json_is_integer(app), json_is_integer(app) ? json_integer_value(app) : 0);
-  for (size_t k = 0; k < LOGIN_FIELDS; k++) {
-    json_t *v = json_object_get(req, login_fields[k].name);
-    size_t n = json_is_string(v) ? json_string_length(v) : 0;
-    if (n > login_fields[k].max) n = 0;
-    memcpy(r->text + used, json_string_value(v) ? json_string_value(v) : "", n);
-    login_field_set(r, k, &used, n);
-  }
-  return r;
-}
-
 /* The `login` row: a second login is refused at once; the first starts now
  * or in a later loop turn (ws_pace.c). */
 static void login_begin(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, cws_login_req_t *r)
@@ -498,7 +440,7 @@ static void login_begin(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, cws_login_r
 
 static void op_login(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, json_t *id, json_t *req)
 {
-  cws_login_req_t *r = login_req_from_json(id, req);
+  cws_login_req_t *r = cws_login_req_from_json(id, req);
   if (!r) { reply(ws, id, "login", IMC_E_NOMEM, NULL, NULL); return; }
   login_begin(srv, ws, c, r);
 }
@@ -692,27 +634,6 @@ static int op_refused(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const cws_op_
   return rc;
 }
 
-/* The values of a login frame's members (JSONR_NONE: absent) in one walk
- * over the top-level object's members (a jsonr_get per member walked them
- * seven times). jsonr refused duplicate keys, so a key matches at most once;
- * the names are matched decoded, as jsonr_get matches them. */
-static void login_members(const jsonr_doc_t *d, uint32_t *op, uint32_t *idt, uint32_t *app, uint32_t field[LOGIN_FIELDS])
-{
-  *op = *idt = *app = JSONR_NONE;
-  for (size_t k = 0; k < LOGIN_FIELDS; k++) field[k] = JSONR_NONE;
-  uint32_t k = 1;
-  for (uint32_t m = 0; m < d->t[0].len; m++, k = d->t[k + 1].next) {
-    if (jsonr_str_eq(d, k, "op", 2)) *op = k + 1;
-    else if (jsonr_str_eq(d, k, "id", 2)) *idt = k + 1;
-    else if (jsonr_str_eq(d, k, "sdkappid", 8)) *app = k + 1;
-    else {
-      for (size_t f = 0; f < LOGIN_FIELDS; f++) {
-        if (jsonr_str_eq(d, k, login_fields[f].name, login_fields[f].name_len)) { field[f] = k + 1; break; }
-      }
-    }
-  }
-}
-
 #define LOGIN_TOKENS 48  /* a login frame has 7 members (15 tokens) */
 
 /* A login frame read with jsonr instead of jansson (jansson's loader was a
@@ -727,25 +648,25 @@ static int login_fast(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const char *d
   jsonr_doc_t d;
   if (!memmem(data, len, "login", 5)) return 0; /* cheap: other ops never pay for a second parse */
   if (jsonr_parse(&d, data, len, t, LOGIN_TOKENS) != JSONR_OK || t[0].type != JSONR_OBJECT) return 0;
-  uint32_t op, idt, app, field[LOGIN_FIELDS];
-  login_members(&d, &op, &idt, &app, field);
+  uint32_t op, idt, app, field[CWS_LOGIN_FIELDS];
+  cws_login_members(&d, &op, &idt, &app, field);
   if (op == JSONR_NONE || t[op].type != JSONR_STRING || !jsonr_str_eq(&d, op, "login", 5)) return 0;
   /* an id no reply could carry: the general path refuses the frame unrun */
   if (idt != JSONR_NONE && t[idt].type != JSONR_STRING && t[idt].type != JSONR_INTEGER && t[idt].type != JSONR_NULL) return 0;
   const cws_op_t *o = &cws_ops[0];
   assert(o->fn == op_login);
   /* room for every decoded string (never longer than the frame) and its NUL */
-  cws_login_req_t *r = malloc(sizeof *r + len + LOGIN_FIELDS); /* text[] is written before it is read */
+  cws_login_req_t *r = malloc(sizeof *r + len + CWS_LOGIN_FIELDS); /* text[] is written before it is read */
   if (!r) return 0;
   *r = (cws_login_req_t){ 0 };
   if (idt != JSONR_NONE && t[idt].type == JSONR_STRING) r->id = json_stringn(r->text, jsonr_str(&d, idt, r->text));
   else if (idt != JSONR_NONE && t[idt].type == JSONR_INTEGER) r->id = json_integer(jsonr_int(&d, idt));
   if (op_refused(srv, ws, c, o, o->name, r->id, len)) { cws_login_req_free(r); return 1; }
-  login_app_set(r, app != JSONR_NONE && t[app].type == JSONR_INTEGER, app != JSONR_NONE && t[app].type == JSONR_INTEGER ? jsonr_int(&d, app) : 0);
+  cws_login_app_set(r, app != JSONR_NONE && t[app].type == JSONR_INTEGER, app != JSONR_NONE && t[app].type == JSONR_INTEGER ? jsonr_int(&d, app) : 0);
   size_t used = 0;
-  for (size_t k = 0; k < LOGIN_FIELDS; k++) {
+  for (size_t k = 0; k < CWS_LOGIN_FIELDS; k++) {
     uint32_t f = field[k];
-    login_field_set(r, k, &used, f != JSONR_NONE && t[f].type == JSONR_STRING ? jsonr_str(&d, f, r->text + used) : 0);
+    cws_login_field_set(r, k, &used, f != JSONR_NONE && t[f].type == JSONR_STRING ? jsonr_str(&d, f, r->text + used) : 0);
   }
   login_begin(srv, ws, c, r);
   return 1;
