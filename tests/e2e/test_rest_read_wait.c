@@ -44,6 +44,7 @@
 #include <unistd.h>
 
 #include "e2e.h"
+#include "e2e_fill.h"
 #include "e2e_msg.h"
 #include "e2e_op.h"
 
@@ -103,10 +104,9 @@ static void fill(void)
   assert_non_null(r);
   assert_int_equal(jint(r, "ErrorCode"), 0);
   json_decref(r);
-  for (int i = 0; i < CAP; i++) assert_int_equal(wsc_login(&fillers[i], srv.port, app, key, all[2 + i], "Web"), 0);
+  e2e_fillers_login(fillers, CAP, srv.port, app, key, all + 2);
   e2e_sync_hold(hold, 1);
-  for (int i = 0; i < CAP; i++)
-    assert_int_equal(e2e_ws_send_text(fillers[i].fd, "{\"id\":1,\"op\":\"sync\",\"cursor\":0}"), 0);
+  e2e_fillers_sync(fillers, CAP);
   assert_int_equal(e2e_healthz_wait(srv.port, "reader", "queued", CAP, 30000), CAP);
 }
 
@@ -114,14 +114,7 @@ static void fill(void)
 static void drain(void)
 {
   e2e_sync_hold(hold, 0);
-  for (int i = 0; i < CAP; i++) {
-    int id = 1;
-    json_t *o = wsc_take(&fillers[i], match_id, &id, 30000);
-    assert_non_null(o);
-    assert_int_equal(jint(o, "code"), 0);
-    json_decref(o);
-    wsc_close(&fillers[i]);
-  }
+  e2e_fillers_drain(fillers, CAP);
 }
 
 #define ROAM "{\"Operator_Account\":\"ra\",\"Peer_Account\":\"rb\",\"MaxCnt\":10,\"MinTime\":0,\"MaxTime\":0}"

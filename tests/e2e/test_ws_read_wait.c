@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "e2e.h"
+#include "e2e_fill.h"
 #include "e2e_msg.h"
 
 #define CAP 8          /* --reader-max-jobs */
@@ -187,7 +188,7 @@ static void fill(wsc_t f[CAP], const char *tag, wsc_t *x, char *late, size_t cap
   for (int i = 0; i < CAP; i++) assert_int_equal(wsc_login(&f[i], srv.port, app, key, names[i], "Web"), 0);
   assert_int_equal(wsc_login(x, srv.port, app, key, late, "Web"), 0);
   e2e_sync_hold(hold, 1);
-  for (int i = 0; i < CAP; i++) assert_int_equal(e2e_ws_send_text(f[i].fd, "{\"id\":1,\"op\":\"sync\",\"cursor\":0}"), 0);
+  e2e_fillers_sync(f, CAP);
   wait_full(0);
 }
 
@@ -195,14 +196,7 @@ static void fill(wsc_t f[CAP], const char *tag, wsc_t *x, char *late, size_t cap
 static void drain_fill(wsc_t f[CAP])
 {
   e2e_sync_hold(hold, 0);
-  for (int i = 0; i < CAP; i++) {
-    int id = 1;
-    json_t *o = wsc_take(&f[i], match_id, &id, 30000);
-    assert_non_null(o);
-    assert_int_equal(jint(o, "code"), 0);
-    json_decref(o);
-    wsc_close(&f[i]);
-  }
+  e2e_fillers_drain(f, CAP);
   assert_int_equal(hz("admission", "read_parked"), 0);
 }
 

@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "e2e.h"
+#include "e2e_fill.h"
 #include "e2e_msg.h"
 #include "e2e_race.h"
 
@@ -104,35 +105,18 @@ static void wait_stat(const char *section, const char *field, long long n)
 }
 
 /* The fillers logged in (before any write lock: a login writes). */
-static void login_fillers(wsc_t f[CAP])
-{
-  for (int i = 0; i < CAP; i++) {
-    char u[16];
-    snprintf(u, sizeof u, "f%d", i);
-    assert_int_equal(wsc_login(&f[i], srv.port, app, key, u, "Web"), 0);
-  }
-}
+static void login_fillers(wsc_t f[CAP]) { e2e_fillers_login(f, CAP, srv.port, app, key, NULL); }
 
 /* The reader held, each filler sends a sync: the queue holds CAP reads (full). */
 static void fill(wsc_t f[CAP])
 {
   hook_file(rhold, 1);
-  for (int i = 0; i < CAP; i++) assert_int_equal(e2e_ws_send_text(f[i].fd, "{\"id\":1,\"op\":\"sync\",\"cursor\":0}"), 0);
+  e2e_fillers_sync(f, CAP);
   wait_stat("reader", "queued", CAP);
 }
 
 /* The fillers' syncs: answered; their connections closed. */
-static void drain(wsc_t f[CAP])
-{
-  for (int i = 0; i < CAP; i++) {
-    int id = 1;
-    json_t *o = wsc_take(&f[i], match_id, &id, 30000);
-    assert_non_null(o);
-    assert_int_equal(jint(o, "code"), 0);
-    json_decref(o);
-    wsc_close(&f[i]);
-  }
-}
+static void drain(wsc_t f[CAP]) { e2e_fillers_drain(f, CAP); }
 
 /* Until a's request waits for the reader queue's room (admission.read_parked) or is answered (before §121: refused
  * at once). */
