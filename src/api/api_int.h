@@ -93,7 +93,7 @@ typedef struct cws_read_wait {
  * HTTP pipeline's cap per connection (NET_MAX_PIPELINE: a connection with that many unanswered is not read). */
 typedef struct rest_read_wait {
   struct rest_read_node *head, *tail;
-  u64map_t of_conn;              /* net_req_conn_id → its requests waiting here (a count, as a pointer) */
+  u64map_t of_conn;              /* net_req_conn_id → its requests waiting here (rest_read_wait.c conn_entry_t: count, last) */
   size_t parked;                 /* waiting now (GET /healthz admission.rest_read_parked) */
   uint64_t waits;                /* that ever waited (admission.rest_read_waits) */
   uint64_t expired;              /* answered 60018 after rest_read_wait_max_ms (admission.rest_read_expired) */

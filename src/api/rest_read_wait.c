@@ -49,14 +49,35 @@ typedef struct rest_read_node {
   uint64_t since_ms;            /* uv_now when it arrived */
 } rest_read_node_t;
 
-/* The count of conn's requests waiting here, +1 or -1: 0, or IMC_E_NOMEM (adding only: nothing changed). */
-static int conn_count(rest_read_wait_t *w, uint64_t conn, int add)
+/* A connection's requests waiting here (of_conn's value, by net_req_conn_id): how many, and the last one parked
+ * (NULL once it left before the others): the one looked at to tell whether the connection is still open. */
+typedef struct conn_entry {
+  size_t count;
+  rest_read_node_t *last;
+} conn_entry_t;
+
+/* n (its conn set) counted as its connection's last request waiting: 0, or IMC_E_NOMEM (nothing changed). */
+static int conn_add(rest_read_wait_t *w, rest_read_node_t *n)
 {
-  uintptr_t n = (uintptr_t)u64map_get(&w->of_conn, conn);
-  assert(add > 0 || n > 0);
-  n = add > 0 ? n + 1 : n - 1;
-  if (!n) { (void)u64map_del(&w->of_conn, conn); return 0; }
-  return u64map_put(&w->of_conn, conn, (void *)n) ? IMC_E_NOMEM : 0;
+  conn_entry_t *e = u64map_get(&w->of_conn, n->conn);
+  if (!e) {
+    if (!(e = calloc(1, sizeof *e))) return IMC_E_NOMEM;
+    if (u64map_put(&w->of_conn, n->conn, e)) { free(e); return IMC_E_NOMEM; }
+  }
+  e->count++;
+  e->last = n;
+  return 0;
+}
+
+/* n leaves the list: uncounted (the entry freed with its connection's last). */
+static void conn_sub(rest_read_wait_t *w, const rest_read_node_t *n)
+{
+  conn_entry_t *e = u64map_get(&w->of_conn, n->conn);
+  assert(e && e->count > 0);
+  if (e->last == n) e->last = NULL;
+  if (--e->count) return;
+  (void)u64map_del(&w->of_conn, n->conn);
+  free(e);
 }
 
 /* The reader pool's owner of c's reads: its app (§65: odd, never a connection's; rest_dispatch sets it). */
@@ -88,6 +109,9 @@ static void link_node(rest_read_wait_t *w, rest_read_node_t *n, int first_of_con
   else w->head = n;
 }
 
+static net_req_t *node_req(const rest_read_node_t *n);
+static void drop_orphans(api_srv_t *srv, uint64_t conn);
+
 /* Keep (c or o, its request req; reads: a read that waits at a full queue or at its app's share; rerun: c run
  * again, §126) if it must wait: 1, or 0 to run it now. */
 static int park(api_srv_t *srv, rest_ctx_t *c, op_req_t *o, net_req_t *req, int reads, int rerun)
@@ -95,7 +119,14 @@ static int park(api_srv_t *srv, rest_ctx_t *c, op_req_t *o, net_req_t *req, int 
   rest_read_wait_t *w = &srv->rest_read_wait;
   uint64_t conn = net_req_conn_id(req);
   /* a route that runs at once pays one pointer test while nothing waits */
-  int behind = w->head && u64map_get(&w->of_conn, conn) != NULL;
+  conn_entry_t *e = w->head ? u64map_get(&w->of_conn, conn) : NULL;
+  /* its last request gone: they are a closed connection's whose memory, and so its number, this one got (§128):
+   * dropped now, as the tick would drop them, rather than holding this connection's requests behind them */
+  if (e && e->last && !net_req_conn_id(node_req(e->last))) {
+    drop_orphans(srv, conn);
+    e = NULL;
+  }
+  int behind = e != NULL;
   /* stopping: nothing waits any more (rest_read_wait_stop ran; a v4 request is answered 70500 before here, an
    * operator request is queued or refused as before §125, a rerun by rest_read_wait_rerun) */
   if (!srv->reader || srv->stopping || !conn) return 0;
@@ -106,8 +137,8 @@ static int park(api_srv_t *srv, rest_ctx_t *c, op_req_t *o, net_req_t *req, int 
   if (!waits && (rerun || !behind)) return 0;
   rest_read_node_t *n = malloc(sizeof *n);
   if (!n) return 0; /* run it: the reader's cap answers 60018 */
-  if (conn_count(w, conn, 1)) { free(n); return 0; }
   *n = (rest_read_node_t){ .c = c, .o = o, .conn = conn, .since_ms = uv_now(srv->loop) };
+  if (conn_add(w, n)) { free(n); return 0; }
   link_node(w, n, rerun && behind);
   w->parked++;
   w->waits++;
@@ -156,7 +187,7 @@ static void unlink_node(rest_read_wait_t *w, rest_read_node_t *prev, rest_read_n
   if (prev) prev->next = n->next;
   else w->head = n->next;
   if (w->tail == n) w->tail = prev;
-  (void)conn_count(w, n->conn, -1);
+  conn_sub(w, n);
   w->parked--;
 }
 
@@ -176,6 +207,26 @@ static void run(api_srv_t *srv, rest_read_node_t *n)
   if (rc) { rest_reply_err(c, rc, why, NULL); return; }
   if (rel_gate_defer(srv, c)) return;
   rest_dispatch(c);
+}
+
+/* Drop every request waiting under conn, each of a closed connection (§128: all of them arrived before the last,
+ * which is gone): unanswered, nothing written, as the tick drops them. */
+static void drop_orphans(api_srv_t *srv, uint64_t conn)
+{
+  rest_read_wait_t *w = &srv->rest_read_wait;
+  rest_read_node_t *prev = NULL, *n = w->head;
+  while (n) {
+    rest_read_node_t *next = n->next;
+    if (n->conn != conn) {
+      prev = n;
+    } else {
+      assert(!net_req_conn_id(node_req(n)));
+      unlink_node(w, prev, n);
+      refuse(n, 503, IMC_E_CANCELED, NULL);
+      free(n);
+    }
+    n = next;
+  }
 }
 
 /* One turn of the REST list looks at most this many waiting requests past ones held by their app's share. */

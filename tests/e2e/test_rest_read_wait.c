@@ -56,14 +56,19 @@ static char key[80];
 static char hold[128];
 static wsc_t fillers[CAP];
 
-static int start(const char *wait_ms)
+static int start_tick(const char *wait_ms, const char *tick_ms)
 {
   const char *args[] = { "--reader-max-jobs", "4", "--reader-threads", "1", "--change-poll-ms", "60000",
-                         "--tick-ms", "100", "--rest-read-wait-max-ms", wait_ms, NULL };
+                         "--tick-ms", tick_ms, "--rest-read-wait-max-ms", wait_ms, NULL };
   return e2e_start_reader_held(&srv, hold, sizeof hold, "rrwait", "singapore", &app, key, args);
 }
 
+static int start(const char *wait_ms) { return start_tick(wait_ms, "100"); }
+
 static int setup(void **st) { (void)st; return start("600000"); }
+
+/* The tick at 600 s: nothing is dropped by it during a test. */
+static int setup_no_tick(void **st) { (void)st; return start_tick("600000", "600000"); }
 
 static char auth[256];
 
@@ -225,6 +230,31 @@ static void test_client_closes(void **st)
   close(fd);
 }
 
+/* A client resets its connection while its read waits; a new client's connection then gets the freed
+ * connection's memory (the allocator hands back the chunk just freed), and so the same net_req_conn_id. Its write
+ * must not wait behind the orphan (§128: the orphan is dropped when its address comes back), and no tick runs in
+ * this test to drop it. Before §128 the write waited until the next tick. */
+static void test_address_reused(void **st)
+{
+  (void)st;
+  fill();
+  int reset = send_one("openim/admin_getroammsg", ROAM);
+  assert_int_equal(e2e_healthz_wait(srv.port, "admission", "rest_read_parked", 1, 30000), 1);
+  struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+  assert_int_equal(setsockopt(reset, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
+  close(reset);
+  e2e_sleep_ms(300); /* the server reads the reset and frees the connection (no request meanwhile: nothing else
+                        takes the freed memory) */
+  int fd = send_one("openim/sendmsg", "{\"From_Account\":\"rb\",\"To_Account\":\"ra\",\"MsgRandom\":9,"
+                    "\"MsgBody\":" TEXT("after") "}");
+  json_t *r = reply_of(fd, 10000);
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  json_decref(r);
+  close(fd);
+  drain();
+  assert_int_equal(e2e_healthz_wait(srv.port, "admission", "rest_read_parked", 0, 30000), 0);
+}
+
 static void test_wait_limit(void **st)
 {
   (void)st;
@@ -353,6 +383,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_operator_get_waits, setup_op, teardown),
     cmocka_unit_test_setup_teardown(test_parked_at_stop, setup, teardown_stopped),
     cmocka_unit_test_setup_teardown(test_share_waits, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_address_reused, setup_no_tick, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
