@@ -581,10 +581,11 @@ int api_ws_cap_resolve(const api_cfg_t *cfg, unsigned fd_limit, size_t *cap, siz
  * user_no 0 (an account not yet created) displaces nothing. */
 int cws_app_cap_check(api_srv_t *srv, uint32_t sdkappid, uint32_t user_no, uint8_t platform, uint32_t device_hash,
                       int multi_device);
-/* A session of the app went online (+1: 0 or IMC_E_NOMEM, nothing counted)
- * or ended (-1: always 0). */
+/* A login of the app admitted (+1: 0 or IMC_E_NOMEM, nothing counted; its
+ * place is its session's once online), or a session ended or a login that
+ * did not go online (-1: always 0). */
 int cws_app_cap_count(api_srv_t *srv, uint32_t sdkappid, int delta);
-/* The app's logged-in WebSockets now. */
+/* The app's logged-in WebSockets now, and its logins admitted and pending. */
 size_t cws_app_cap_now(const api_srv_t *srv, uint32_t sdkappid);
 /* The app with the most logged-in WebSockets (0 and 0 when none); O(apps online). */
 void cws_app_cap_busiest(const api_srv_t *srv, uint32_t *sdkappid, size_t *n);

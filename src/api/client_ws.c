@@ -64,6 +64,8 @@ typedef struct login_job {
   int64_t sig_time_s;    /* TLS.time of the UserSig (kick re-check) */
   uint32_t sig_due;      /* the UserSig's expiry (cws_sig_due): the session ends after it */
   api_admission_t adm;   /* the quota admission (released in login_done) */
+  uint8_t cap_held;      /* counted in its app's WebSockets (ws_app_cap.c) from login_start on: the session's
+                            once online, given back by login_finish otherwise */
   char user_id[40];
 } login_job_t;
 
@@ -371,18 +373,10 @@ static void login_finish(api_srv_t *srv, login_job_t *j, int rc, const char *why
   }
   /* the edition decides whether a second device of a platform kicks the first */
   int multi_device = api_quota_multi_device(srv, tenant_registry_app(srv->reg, j->sdkappid));
-  /* the cap again: logins admitted together at login_start may pass it together; checked before the session
-   * takes the app and user, so that the close ends a session that never was */
-  if (cws_app_cap_check(srv, j->sdkappid, j->user_no, c->sess.platform, c->sess.device_hash, multi_device)) {
-    app_full(srv, ws, c, j->id, j->sdkappid);
-    goto out;
-  }
   c->sess.sdkappid = j->sdkappid;
   c->sess.user_no = j->user_no;
   im_session_t *displaced = NULL;
-  if (!(rc = cws_sig_reserve(srv)) && !(rc = cws_app_cap_count(srv, j->sdkappid, +1)) &&
-      (rc = im_presence_add(srv->presence, &c->sess, multi_device, &displaced)))
-    cws_app_cap_count(srv, j->sdkappid, -1);
+  if (!(rc = cws_sig_reserve(srv))) rc = im_presence_add(srv->presence, &c->sess, multi_device, &displaced);
   if (rc) {
     login_failed(srv, ws, c);
     reply(ws, j->id, "login", rc, NULL, NULL);
@@ -396,7 +390,8 @@ static void login_finish(api_srv_t *srv, login_job_t *j, int rc, const char *why
   }
   c->state = CWS_ONLINE;
   cws_sig_online(srv, c, j->sig_due, (uint32_t)j->now_s); /* reserved above; closed after the UserSig's expiry (§81) */
-  c->metered = 1;
+  c->metered = 1; /* the app cap's place held since login_start is the session's now (end_session gives it back) */
+  j->cap_held = 0;
   api_quota_session(srv, j->sdkappid, +1);
   online = 1;
   net_ws_set_idle(ws, (uint32_t)srv->cfg->ws_idle_timeout_ms); /* text, ping and pong frames restart it */
@@ -404,6 +399,7 @@ static void login_finish(api_srv_t *srv, login_job_t *j, int rc, const char *why
   cws_reply_ok_time(ws, j->id, "login", j->now_s, j->user_no); /* account_no: which account this is (protocol.md "login") */
 out:
   api_quota_login_done(srv, &j->adm);
+  if (j->cap_held) cws_app_cap_count(srv, j->sdkappid, -1); /* not online: its place given back */
   if (online) api_meter_count(srv, j->op->meter, j->sdkappid, j->meter_no ? j->meter_no : j->user_no, j->now_s); /* durable and online */
   cws_release(c);
   json_decref(j->id);
@@ -486,7 +482,8 @@ static void login_start(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const cws_l
   if (rc) { reply(ws, id, "login", rc, bad, NULL); return; }
   uint32_t h = 2166136261u; /* FNV-1a of the device id */
   for (const char *p = device; *p; p++) h = (h ^ (uint8_t)*p) * 16777619u;
-  /* past its app's cap: refused before its storage job (login_finish checks again) */
+  /* past its app's cap: refused before its storage job, which would count the user in the day's DAU; a login
+   * admitted holds its place from here (cap_held), so logins admitted together never pass the cap together */
   if (cws_app_cap_check(srv, sdkappid, known ? user_no : 0, (uint8_t)plat, h, api_quota_multi_device(srv, app))) {
     app_full(srv, ws, c, id, sdkappid);
     return;
@@ -499,8 +496,14 @@ static void login_start(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const cws_l
     return;
   }
   login_job_t *j = malloc(sizeof *j); /* as cws_on_open */
-  if (!j) { api_quota_login_done(srv, &adm); reply(ws, id, "login", IMC_E_NOMEM, NULL, NULL); return; }
+  if (!j || cws_app_cap_count(srv, sdkappid, +1)) {
+    free(j);
+    api_quota_login_done(srv, &adm);
+    reply(ws, id, "login", IMC_E_NOMEM, NULL, NULL);
+    return;
+  }
   *j = (login_job_t){ 0 };
+  j->cap_held = 1;
   j->adm = adm;
   j->srv = srv;
   j->op = &cws_ops[0];   /* the login row (asserted) */
@@ -531,6 +534,7 @@ static void login_start(api_srv_t *srv, net_ws_t *ws, cws_conn_t *c, const cws_l
   if ((rc = store_writer_submit(srv->writer, &j->job))) { /* writer queue full: refuse, stay logged out */
     c->state = CWS_NEW;
     api_quota_login_done(srv, &j->adm);
+    cws_app_cap_count(srv, sdkappid, -1);
     json_decref(j->id);
     free(j);
     cws_release(c);      /* the job's hold; the socket keeps its own */

@@ -3,12 +3,15 @@
  * cap"), so that one app's clients cannot take every WebSocket of a server
  * many apps share. Loop thread only.
  *
- * A count per app with a session online: one u64map entry whose value is the
- * count itself (no allocation per app, none per connection). A session counts
- * from its login's success to its end (client_ws.c: the same two points as
- * its `metered` bit, so every end — close, logout, kick, displacement,
- * account deletion, suspension, UserSig expiry, server stop — uncounts it
- * once). An entry is removed when its count falls to 0.
+ * A count per app with a session online or a login admitted: one u64map
+ * entry whose value is the count itself (no allocation per app, none per
+ * connection). A login counts from its admission (client_ws.c login_start,
+ * its job's cap_held: so logins admitted together see each other, and a
+ * refused one writes nothing); online, its place is its session's until the
+ * session's end (the same point as its `metered` bit, so every end — close,
+ * logout, kick, displacement, account deletion, suspension, UserSig expiry,
+ * server stop — uncounts it once); a login that does not go online gives it
+ * back at login_finish. An entry is removed when its count falls to 0.
  *
  * An app's own cap, set by the operator (meta "app.<sdkappid>.max_websockets":
  * the operator API's POST on the writer, applied here when it commits; a
