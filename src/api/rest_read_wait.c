@@ -16,7 +16,8 @@
  * while there is room: a storm of one kind leaves the other half the room,
  * and neither needs the other's clock; a read held by its app's share is
  * passed over, with its connection's later requests (§127). A waiting request whose client is gone
- * is dropped unanswered (at its turn or the next tick); one that waited
+ * is dropped unanswered (at its turn, the next tick, or when a new connection
+ * gets its connection's number, §128); one that waited
  * cfg->rest_read_wait_max_ms is answered 60018 at a tick, as before §125; a
  * stopping server answers each 70500, as rest_v4_handle answers a request
  * arriving then (an operator request: 503 OVERLOADED and 503 SHUTDOWN, its
@@ -112,12 +113,22 @@ static void link_node(rest_read_wait_t *w, rest_read_node_t *n, int first_of_con
 static net_req_t *node_req(const rest_read_node_t *n);
 static void drop_orphans(api_srv_t *srv, uint64_t conn);
 
+/* 1 when a read of c (NULL: an operator GET, nobody's, refused by the cap only) must wait now: REST requests wait
+ * before it (no overtaking), the queue is at its cap, or its app's reads queued hold its share (§65, §126). */
+static int read_must_wait(api_srv_t *srv, const rest_ctx_t *c)
+{
+  return srv->rest_read_wait.head || store_reader_full(srv->reader) || (c && at_share(srv, c));
+}
+
 /* Keep (c or o, its request req; reads: a read that waits at a full queue or at its app's share; rerun: c run
  * again, §126) if it must wait: 1, or 0 to run it now. */
 static int park(api_srv_t *srv, rest_ctx_t *c, op_req_t *o, net_req_t *req, int reads, int rerun)
 {
   rest_read_wait_t *w = &srv->rest_read_wait;
   uint64_t conn = net_req_conn_id(req);
+  /* stopping: nothing waits any more (rest_read_wait_stop ran; a v4 request is answered 70500 before here, an
+   * operator request is queued or refused as before §125, a rerun by rest_read_wait_rerun) */
+  if (!srv->reader || srv->stopping || !conn) return 0;
   /* a route that runs at once pays one pointer test while nothing waits */
   conn_entry_t *e = w->head ? u64map_get(&w->of_conn, conn) : NULL;
   /* its last request gone: they are a closed connection's whose memory, and so its number, this one got (§128):
@@ -127,13 +138,9 @@ static int park(api_srv_t *srv, rest_ctx_t *c, op_req_t *o, net_req_t *req, int 
     e = NULL;
   }
   int behind = e != NULL;
-  /* stopping: nothing waits any more (rest_read_wait_stop ran; a v4 request is answered 70500 before here, an
-   * operator request is queued or refused as before §125, a rerun by rest_read_wait_rerun) */
-  if (!srv->reader || srv->stopping || !conn) return 0;
-  /* a read waits behind the waiting ones (no overtaking), at a full queue, or at its app's share (a v4 read: an
-   * operator GET is nobody's, refused by the cap only); any request waits behind its connection's. A rerun has
-   * none of its connection's before it: those waiting arrived after it */
-  int waits = reads && (w->head || store_reader_full(srv->reader) || (c && at_share(srv, c)));
+  /* any request waits behind its connection's; a rerun has none of its connection's before it: those waiting
+   * arrived after it */
+  int waits = reads && read_must_wait(srv, c);
   if (!waits && (rerun || !behind)) return 0;
   rest_read_node_t *n = malloc(sizeof *n);
   if (!n) return 0; /* run it: the reader's cap answers 60018 */
@@ -154,8 +161,7 @@ void rest_read_wait_rerun(api_srv_t *srv, rest_ctx_t *c)
 {
   int reads = c->route->read_wait == REST_READ_WAITS;
   /* stopping: one that would wait is answered as the waiting ones were (rest_read_wait_stop) */
-  if (reads && srv->stopping && srv->reader &&
-      (srv->rest_read_wait.head || store_reader_full(srv->reader) || at_share(srv, c))) {
+  if (reads && srv->stopping && srv->reader && read_must_wait(srv, c)) {
     rest_reply_err(c, IMC_E_SHUTDOWN, NULL, NULL);
     return;
   }
