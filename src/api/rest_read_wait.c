@@ -50,8 +50,9 @@ typedef struct rest_read_node {
   uint64_t since_ms;            /* uv_now when it arrived */
 } rest_read_node_t;
 
-/* A connection's requests waiting here (of_conn's value, by net_req_conn_id): how many, and the last one parked
- * (NULL once it left before the others): the one looked at to tell whether the connection is still open. */
+/* A connection's requests waiting here (of_conn's value, by net_req_conn_id): how many, and one of them, the one
+ * looked at to tell whether the connection is still open: the last one parked, or, once it left before the others
+ * (a rerun let through ahead of its connection's, §126), another (§130). */
 typedef struct conn_entry {
   size_t count;
   rest_read_node_t *last;
@@ -70,15 +71,23 @@ static int conn_add(rest_read_wait_t *w, rest_read_node_t *n)
   return 0;
 }
 
-/* n leaves the list: uncounted (the entry freed with its connection's last). */
+/* n, unlinked, leaves: uncounted (the entry freed with its connection's last). If it was the one the entry looks
+ * at, another of its connection's takes its place (§130): a walk of the list, only when a request leaves before
+ * requests of its connection parked earlier. */
 static void conn_sub(rest_read_wait_t *w, const rest_read_node_t *n)
 {
   conn_entry_t *e = u64map_get(&w->of_conn, n->conn);
   assert(e && e->count > 0);
-  if (e->last == n) e->last = NULL;
-  if (--e->count) return;
-  (void)u64map_del(&w->of_conn, n->conn);
-  free(e);
+  if (--e->count == 0) {
+    (void)u64map_del(&w->of_conn, n->conn);
+    free(e);
+    return;
+  }
+  if (e->last != n) return;
+  e->last = NULL;
+  for (rest_read_node_t *at = w->head; at && !e->last; at = at->next)
+    if (at->conn == n->conn) e->last = at;
+  assert(e->last && e->last != n);
 }
 
 /* The reader pool's owner of c's reads: its app (§65: odd, never a connection's; rest_dispatch sets it). */
@@ -131,9 +140,9 @@ static int park(api_srv_t *srv, rest_ctx_t *c, op_req_t *o, net_req_t *req, int 
   if (!srv->reader || srv->stopping || !conn) return 0;
   /* a route that runs at once pays one pointer test while nothing waits */
   conn_entry_t *e = w->head ? u64map_get(&w->of_conn, conn) : NULL;
-  /* its last request gone: they are a closed connection's whose memory, and so its number, this one got (§128):
+  /* their connection gone: they are a closed connection's whose memory, and so its number, this one got (§128):
    * dropped now, as the tick would drop them, rather than holding this connection's requests behind them */
-  if (e && e->last && !net_req_conn_id(node_req(e->last))) {
+  if (e && !net_req_conn_id(node_req(e->last))) {
     drop_orphans(srv, conn);
     e = NULL;
   }
@@ -215,8 +224,8 @@ static void run(api_srv_t *srv, rest_read_node_t *n)
   rest_dispatch(c);
 }
 
-/* Drop every request waiting under conn, each of a closed connection (§128: all of them arrived before the last,
- * which is gone): unanswered, nothing written, as the tick drops them. */
+/* Drop every request waiting under conn, each of a closed connection (§128, §130: the one its entry looks at is
+ * gone, and a number's requests are all of one connection): unanswered, nothing written, as the tick drops them. */
 static void drop_orphans(api_srv_t *srv, uint64_t conn)
 {
   rest_read_wait_t *w = &srv->rest_read_wait;

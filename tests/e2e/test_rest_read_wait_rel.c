@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "e2e.h"
@@ -49,6 +50,8 @@ static sqlite3 *locked; /* the test's write lock, if held */
 #define V4(cmd, ...) v4(srv.port, app, key, cmd, __VA_ARGS__)
 #define ROAM "{\"Operator_Account\":\"a\",\"Peer_Account\":\"b\",\"MaxCnt\":10,\"MinTime\":0,\"MaxTime\":0}"
 
+static const char *tick_ms = "1000"; /* --tick-ms: the default, or 600 s (setup_no_tick) */
+
 /* A server with a, b, d1 … d4 and the fillers f0 … f7; b sent a two messages. */
 static int setup(void **st)
 {
@@ -60,7 +63,7 @@ static int setup(void **st)
   setenv("IMCLOUD_TEST_READER_HOLD", rhold, 1);
   setenv("IMCLOUD_TEST_READER_DONE_HOLD", dhold, 1);
   const char *args[] = { "--reader-max-jobs", "8", "--reader-threads", "1", "--change-poll-ms", "60000",
-                         "--rest-read-wait-max-ms", "600000", NULL };
+                         "--rest-read-wait-max-ms", "600000", "--tick-ms", tick_ms, NULL };
   int rc = e2e_start(&srv, "singapore", &app, key, args);
   unsetenv("IMCLOUD_TEST_READER_HOLD");
   unsetenv("IMCLOUD_TEST_READER_DONE_HOLD");
@@ -73,6 +76,15 @@ static int setup(void **st)
     if (jint(r, "ErrorCode") != 0) rc = -1;
     json_decref(r);
   }
+  return rc;
+}
+
+/* The tick at 600 s: no waiting request of a closed connection is dropped by it during the test. */
+static int setup_no_tick(void **st)
+{
+  tick_ms = "600000";
+  int rc = setup(st);
+  tick_ms = "1000";
   return rc;
 }
 
@@ -242,12 +254,62 @@ static void test_rerun_bound_kept(void **st)
   assert_int_equal(e2e_healthz_stat(srv.port, "admission", "rest_read_waits"), 1);
 }
 
+/* §128's Left: a connection's rerun parked ahead of its own later read, let through first, leaves that read waiting
+ * with nothing marking the connection's last request; the client resets; a new client whose connection gets the
+ * freed memory, and so the same net_req_conn_id (the allocator hands back the chunk just freed), sends a write. It is
+ * answered at once: the orphan is found and dropped (§130). Before §130 the write waited behind the orphan until
+ * the tick (600 s here) or the next completion; the reader is held, so it was not answered in 10 s. */
+static void test_rerun_first_then_reset(void **st)
+{
+  (void)st;
+  wsc_t f[CAP];
+  login_fillers(f);
+  wait_stat("reader", "queued", 0);
+  e2e_sync_hold(rhold, 1);
+  int rd = race_send(&srv, app, key, "openim/admin_getroammsg", ROAM); /* read 1 */
+  wait_stat("reader", "queued", 1);
+  delete_user("d1");       /* read 1, queued, is stale */
+  e2e_sync_hold(dhold, 1);
+  e2e_sync_hold(rhold, 0); /* the thread takes it, runs it and keeps it */
+  wait_stat("reader", "queued", 0);
+  fill(f);                 /* the reader held again: the queue full behind it */
+  race_send_on(rd, app, key, "openim/admin_getroammsg", ROAM); /* read 2, pipelined: waits at the full queue */
+  wait_stat("admission", "rest_read_parked", 1);
+  e2e_sync_hold(dhold, 0); /* read 1's completion: stale, its rerun waits ahead of read 2 */
+  wait_stat("admission", "rest_read_parked", 2);
+  e2e_sync_hold(dhold, 1);
+  e2e_sync_hold(rhold, 0); /* the thread takes one filler's sync and keeps it */
+  wait_stat("reader", "queued", CAP - 1);
+  e2e_sync_hold(rhold, 1);
+  e2e_sync_hold(dhold, 0); /* its completion makes room for one: the rerun's turn; read 2 still waits */
+  wait_stat("admission", "rest_read_parked", 1);
+  wait_stat("reader", "queued", CAP);
+  struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+  assert_int_equal(setsockopt(rd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
+  close(rd);         /* reset: read 2 is an orphan */
+  e2e_sleep_ms(300); /* the server reads the reset and frees the connection (nothing else takes its memory) */
+  int w = race_send(&srv, app, key, "openim/sendmsg", "{\"From_Account\":\"b\",\"To_Account\":\"a\",\"MsgRandom\":9,"
+                    "\"MsgBody\":" TEXT("after") "}");
+  static char body[1 << 16];
+  int status = e2e_http_read(w, body, sizeof body, 10000);
+  if (status != 200) fail_msg("the write was not answered (%d): it waited behind the reset client's read", status);
+  json_t *r = json_loads(body, 0, NULL);
+  assert_non_null(r);
+  assert_int_equal(jint(r, "ErrorCode"), 0);
+  json_decref(r);
+  close(w);
+  e2e_sync_hold(rhold, 0);
+  drain(f);
+  wait_stat("admission", "rest_read_parked", 0);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_from_gate_waits, setup, teardown),
     cmocka_unit_test_setup_teardown(test_rerun_waits, setup, teardown),
     cmocka_unit_test_setup_teardown(test_rerun_bound_kept, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_rerun_first_then_reset, setup_no_tick, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -29,19 +29,27 @@ static inline void race_unlock(sqlite3 *db)
   sqlite3_close(db);
 }
 
-/* Send a v4 request as the app's administrator on a fresh connection
- * without waiting for the reply; the connection for race_read. */
-static inline int race_send(const e2e_server_t *srv, uint32_t app, const char *key, const char *cmd, const char *body)
+/* Send a v4 request as the app's administrator on the open connection fd without waiting for the reply
+ * (pipelined behind the requests sent on it). */
+static inline void race_send_on(int fd, uint32_t app, const char *key, const char *cmd, const char *body)
 {
   char sig[1024], req[4096];
   e2e_usersig(app, key, "administrator", 86400, sig, sizeof sig);
-  int fd = e2e_connect(srv->port);
-  assert_true(fd >= 0);
   int n = snprintf(req, sizeof req,
                    "POST /v4/%s?sdkappid=%u&identifier=administrator&usersig=%s&random=1&contenttype=json HTTP/1.1\r\n"
                    "Host: t\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
                    cmd, app, sig, strlen(body), body);
+  assert_true(n > 0 && (size_t)n < sizeof req);
   assert_int_equal(e2e_send(fd, req, (size_t)n), 0);
+}
+
+/* Send a v4 request as the app's administrator on a fresh connection
+ * without waiting for the reply; the connection for race_read. */
+static inline int race_send(const e2e_server_t *srv, uint32_t app, const char *key, const char *cmd, const char *body)
+{
+  int fd = e2e_connect(srv->port);
+  assert_true(fd >= 0);
+  race_send_on(fd, app, key, cmd, body);
   return fd;
 }
 
