@@ -173,25 +173,38 @@ static void test_from_gate_waits(void **st)
   assert_int_equal(e2e_healthz_stat(srv.port, "admission", "rest_read_parked"), 0);
 }
 
-/* a's roaming page with b, queued (the reader held), then d1's deletion commits: the read is stale when read
- * (§115). The thread takes it and keeps it run (done hold); the fillers fill the queue behind it; handed back, its
- * rerun meets the full queue and waits for its room. Before §126: answered 60018 at its completion. */
-static void test_rerun_waits(void **st)
+static void delete_user(const char *u)
 {
-  (void)st;
-  wsc_t f[CAP];
+  json_t *r = V4("im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"%s\"}]}", u);
+  assert_int_equal(jint(json_array_get(json_object_get(r, "ResultItem"), 0), "ResultCode"), 0);
+  json_decref(r);
+}
+
+/* The fillers logged in; a's roaming page with b sent (its connection returned), queued (the reader held), made
+ * stale by d1's deletion (§115); the thread takes it and keeps it run (done hold); the fillers fill the queue
+ * behind it. The done hold is still on. */
+static int stale_read_running(wsc_t f[CAP])
+{
   login_fillers(f);
   wait_stat("reader", "queued", 0);
   e2e_sync_hold(rhold, 1);
   int rd = race_send(&srv, app, key, "openim/admin_getroammsg", ROAM);
   wait_stat("reader", "queued", 1);
-  json_t *r = V4("im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"d1\"}]}");
-  assert_int_equal(jint(json_array_get(json_object_get(r, "ResultItem"), 0), "ResultCode"), 0);
-  json_decref(r);
+  delete_user("d1");
   e2e_sync_hold(dhold, 1);
   e2e_sync_hold(rhold, 0); /* the thread takes the read, runs it and keeps it */
   wait_stat("reader", "queued", 0);
-  fill(f);                 /* the reader held again: the queue full behind it */
+  fill(f); /* the reader held again: the queue full behind it */
+  return rd;
+}
+
+/* a's roaming page with b, stale when read, kept run while the queue fills behind it (stale_read_running); handed
+ * back, its rerun meets the full queue and waits for its room. Before §126: answered 60018 at its completion. */
+static void test_rerun_waits(void **st)
+{
+  (void)st;
+  wsc_t f[CAP];
+  int rd = stale_read_running(f);
   e2e_sync_hold(dhold, 0); /* its completion: stale, run again into the full queue */
   until_parked(rd);
   e2e_sync_hold(rhold, 0);
@@ -199,13 +212,6 @@ static void test_rerun_waits(void **st)
   drain(f);
   assert_int_equal(e2e_healthz_stat(srv.port, "admission", "rest_read_waits"), 1);
   assert_int_equal(e2e_healthz_stat(srv.port, "admission", "rest_read_parked"), 0);
-}
-
-static void delete_user(const char *u)
-{
-  json_t *r = V4("im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"%s\"}]}", u);
-  assert_int_equal(jint(json_array_get(json_object_get(r, "ResultItem"), 0), "ResultCode"), 0);
-  json_decref(r);
 }
 
 /* a's roaming page with b made stale by a deletion during each of four reads (d1 … d4): its third rerun meets the
@@ -263,16 +269,7 @@ static void test_rerun_first_then_reset(void **st)
 {
   (void)st;
   wsc_t f[CAP];
-  login_fillers(f);
-  wait_stat("reader", "queued", 0);
-  e2e_sync_hold(rhold, 1);
-  int rd = race_send(&srv, app, key, "openim/admin_getroammsg", ROAM); /* read 1 */
-  wait_stat("reader", "queued", 1);
-  delete_user("d1");       /* read 1, queued, is stale */
-  e2e_sync_hold(dhold, 1);
-  e2e_sync_hold(rhold, 0); /* the thread takes it, runs it and keeps it */
-  wait_stat("reader", "queued", 0);
-  fill(f);                 /* the reader held again: the queue full behind it */
+  int rd = stale_read_running(f); /* read 1 */
   race_send_on(rd, app, key, "openim/admin_getroammsg", ROAM); /* read 2, pipelined: waits at the full queue */
   wait_stat("admission", "rest_read_parked", 1);
   e2e_sync_hold(dhold, 0); /* read 1's completion: stale, its rerun waits ahead of read 2 */
