@@ -91,8 +91,19 @@ typedef struct cws_read_wait {
  * a REST_READ_WAITS route's request met a full queue (or earlier ones waiting), and any request of a connection
  * that has one waiting here waits behind it (its replies and effects keep the connection's order); at most the
  * HTTP pipeline's cap per connection (NET_MAX_PIPELINE: a connection with that many unanswered is not read). */
+/* A set of keys one turn of the REST list passed over (rest_read_wait.c rest_next): open addressing, a slot valid
+ * while its gen is the turn's (no clearing per turn). REST_PASS_SLOTS: a power of two, twice the walk's bound. */
+#define REST_PASS_SLOTS 2048
+typedef struct rest_pass_slot {
+  uint64_t key;
+  uint32_t gen;
+} rest_pass_slot_t;
+
 typedef struct rest_read_wait {
   struct rest_read_node *head, *tail;
+  rest_pass_slot_t pass_conn[REST_PASS_SLOTS]; /* a turn's connections passed over */
+  rest_pass_slot_t pass_app[REST_PASS_SLOTS];  /* a turn's apps found at their share */
+  uint32_t pass_gen;                           /* the turn's generation (0: none yet) */
   u64map_t of_conn;              /* net_req_conn_id → its requests waiting here (rest_read_wait.c conn_entry_t: count, last) */
   size_t parked;                 /* waiting now (GET /healthz admission.rest_read_parked) */
   uint64_t waits;                /* that ever waited (admission.rest_read_waits) */

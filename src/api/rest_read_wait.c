@@ -39,6 +39,7 @@
 #include <assert.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define REST_READ_WAIT_WHY "the reader queue stayed full for rest_read_wait_max_ms; retry later"
 
@@ -244,35 +245,51 @@ static void drop_orphans(api_srv_t *srv, uint64_t conn)
   }
 }
 
-/* One turn of the REST list looks at most this many waiting requests past ones held by their app's share. */
-#define REST_PASS_MAX 32
+/* One turn of the REST list looks at most this many waiting requests past ones held (§131: a set lookup each). */
+#define REST_PASS_MAX (REST_PASS_SLOTS / 2)
+_Static_assert((REST_PASS_SLOTS & (REST_PASS_SLOTS - 1)) == 0, "REST_PASS_SLOTS is a power of two");
+
+/* 1 if key is in the turn's set t (gen), else 0 after adding it when add. At most REST_PASS_MAX keys a turn, so
+ * the table is at most half full and a probe ends. */
+static int pass_set(rest_pass_slot_t *t, uint32_t gen, uint64_t key, int add)
+{
+  for (size_t i = (size_t)((key * 0x9E3779B97F4A7C15ull) >> 32) & (REST_PASS_SLOTS - 1);; i = (i + 1) & (REST_PASS_SLOTS - 1)) {
+    if (t[i].gen != gen) {
+      if (add) t[i] = (rest_pass_slot_t){ key, gen };
+      return 0;
+    }
+    if (t[i].key == key) return 1;
+  }
+}
 
 /* One turn of the REST list: 1 when a request ran or was dropped, 0 when none may run now (no room, or each one
  * looked at is held). A v4 read whose app's reads queued hold its share of the room (§65) is passed over, as
  * §123 passes over a WebSocket connection at its share: its app's own completions call the room again, and
  * another app's read behind it runs meanwhile instead of waiting for them. A request of a connection passed
  * over is passed over too (a connection's requests keep their order), and so is a read of an app passed over
- * (its share is the same). Not past REST_PASS_MAX requests: the walk is bounded per turn. A request behind a
- * read of its connection that is not itself a read needs no room. */
+ * (its share is the same: looked up once per app and turn). Not past REST_PASS_MAX requests: the walk is bounded
+ * per turn, each request passed over costing a lookup in the turn's sets (§131). A request behind a read of its
+ * connection that is not itself a read needs no room. */
 static int rest_next(api_srv_t *srv)
 {
   rest_read_wait_t *w = &srv->rest_read_wait;
   if (!w->head || !srv->reader || srv->stopping) return 0;
   int full = store_reader_full(srv->reader);
-  uint64_t passed_conn[REST_PASS_MAX];
-  uint32_t passed_app[REST_PASS_MAX];
-  size_t n_conn = 0, n_app = 0;
+  if (++w->pass_gen == 0) { /* every 2^32 turns: no slot may look valid */
+    memset(w->pass_conn, 0, sizeof w->pass_conn);
+    memset(w->pass_app, 0, sizeof w->pass_app);
+    w->pass_gen = 1;
+  }
+  uint32_t gen = w->pass_gen;
   rest_read_node_t *prev = NULL, *n = w->head;
   for (size_t looked = 0; n && looked < REST_PASS_MAX; looked++, prev = n, n = n->next) {
-    int held = 0;
-    for (size_t i = 0; i < n_conn && !held; i++) held = passed_conn[i] == n->conn;
+    int held = pass_set(w->pass_conn, gen, n->conn, 0);
     if (!held && needs_room(n)) {
       if (full) return 0; /* no read can run; one passed over holds the connections behind it */
       /* an operator GET is nobody's (owner 0): refused by the cap only */
-      for (size_t i = 0; n->c && i < n_app && !held; i++) held = passed_app[i] == n->c->sdkappid;
-      if (!held && n->c && at_share(srv, n->c)) {
+      if (n->c && !(held = pass_set(w->pass_app, gen, n->c->sdkappid, 0)) && at_share(srv, n->c)) {
         held = 1;
-        passed_app[n_app++] = n->c->sdkappid;
+        (void)pass_set(w->pass_app, gen, n->c->sdkappid, 1);
       }
     }
     if (!held) {
@@ -280,8 +297,7 @@ static int rest_next(api_srv_t *srv)
       run(srv, n);
       return 1;
     }
-    assert(n_conn < REST_PASS_MAX && n_app <= REST_PASS_MAX);
-    passed_conn[n_conn++] = n->conn;
+    (void)pass_set(w->pass_conn, gen, n->conn, 1);
   }
   return 0;
 }

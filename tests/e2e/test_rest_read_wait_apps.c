@@ -143,10 +143,51 @@ static void test_other_app_passes_held_head(void **st)
   wsc_close(&f);
 }
 
+/* As above with HELD reads of A waiting at its share, each on its own connection, ahead of B's: more than the 32
+ * the walk looked at before §131. B's read runs when f's sync makes room (A still at its share); before §131 it
+ * stayed parked behind the 32nd until A's reads completed. */
+static void test_other_app_passes_many_held(void **st)
+{
+  (void)st;
+  enum { HELD = 40 };
+  wsc_t f;
+  assert_int_equal(wsc_login(&f, srv.port, app_a, key_a, "f", "Web"), 0);
+  wait_stat("reader", "queued", 0);
+  long long taken = e2e_healthz_stat(srv.port, "reader", "jobs");
+  e2e_reader_steps(rsteps, taken);
+  assert_int_equal(e2e_ws_send_text(f.fd, "{\"id\":1,\"op\":\"sync\",\"cursor\":0}"), 0);
+  wait_stat("reader", "queued", 1);
+  int q[2], a[HELD];
+  for (int i = 0; i < 2; i++) {
+    q[i] = send_roam(app_a, key_a);
+    wait_stat("reader", "queued", i + 2);
+  }
+  for (int i = 0; i < HELD; i++) a[i] = send_roam(app_a, key_a);
+  wait_stat("admission", "rest_read_parked", HELD); /* at A's share, then behind the first */
+  int b = send_roam(app_b, key_b);
+  wait_stat("admission", "rest_read_parked", HELD + 1);
+  e2e_reader_steps(rsteps, taken + 1); /* f's sync: the ring's head */
+  int id = 1;
+  json_t *o = wsc_take(&f, match_id, &id, 30000);
+  assert_non_null(o);
+  assert_int_equal(jint(o, "code"), 0);
+  json_decref(o);
+  wait_stat("admission", "rest_read_parked", HELD); /* B's read ran past the HELD of A */
+  assert_int_equal(e2e_healthz_stat(srv.port, "reader", "queued"), 3);
+  unlink(rsteps); /* no limit */
+  expect_roam(b);
+  for (int i = 0; i < 2; i++) expect_roam(q[i]);
+  for (int i = 0; i < HELD; i++) expect_roam(a[i]);
+  wait_stat("admission", "rest_read_parked", 0);
+  assert_int_equal(e2e_healthz_stat(srv.port, "reader", "refused"), 0);
+  wsc_close(&f);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_other_app_passes_held_head, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_other_app_passes_many_held, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
