@@ -125,16 +125,22 @@ static int app_create(const char *data, int64_t customer, const char *name, cons
   return 0;
 }
 
+/* MAX_WS: the app's own cap of logged-in WebSockets, or "default" (the server's max_websockets_per_app); 0 = none. */
 static void print_list(json_t *arr)
 {
   size_t i;
   json_t *v;
-  printf("%-11s %-8s %-10s %-7s %-10s %-9s %s\n", "SDKAPPID", "CUSTOMER", "REGION", "SCHEME", "EDITION", "STATUS", "NAME");
-  json_array_foreach(arr, i, v)
-    printf("%-11lld %-8lld %-10s %-7s %-10s %-9s %s\n", (long long)json_integer_value(json_object_get(v, "sdkappid")),
+  printf("%-11s %-8s %-10s %-7s %-10s %-9s %-8s %s\n", "SDKAPPID", "CUSTOMER", "REGION", "SCHEME", "EDITION", "STATUS",
+         "MAX_WS", "NAME");
+  json_array_foreach(arr, i, v) {
+    char cap[24] = "default";
+    json_t *own = json_object_get(v, "max_websockets");
+    if (json_is_integer(own)) snprintf(cap, sizeof cap, "%lld", (long long)json_integer_value(own));
+    printf("%-11lld %-8lld %-10s %-7s %-10s %-9s %-8s %s\n", (long long)json_integer_value(json_object_get(v, "sdkappid")),
            (long long)json_integer_value(json_object_get(v, "customer_id")), json_string_value(json_object_get(v, "region")),
            json_string_value(json_object_get(v, "scheme")), json_string_value(json_object_get(v, "edition")),
-           json_string_value(json_object_get(v, "status")), json_string_value(json_object_get(v, "name")));
+           json_string_value(json_object_get(v, "status")), cap, json_string_value(json_object_get(v, "name")));
+  }
 }
 
 /* own: the app's own cap of logged-in WebSockets (-1: none, the server's max_websockets_per_app). */
@@ -210,6 +216,14 @@ int cli_app(int argc, char **argv)
     if ((rc = cli_store_open("app", data, &s))) return rc;
     json_t *arr = json_array();
     rc = store_app_list(s, customer, on_app, arr);
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v) { /* each app's own cap, as `show` and the operator's app list give it */
+      int64_t own = -1;
+      int r = rc ? 0 : tenant_app_max_websockets(s, (uint32_t)json_integer_value(json_object_get(v, "sdkappid")), &own);
+      if (r && r != IMC_E_INVAL) rc = r; /* a stored value that is not a cap is none, as the server reads it */
+      json_object_set_new(v, "max_websockets", own < 0 ? json_null() : json_integer(own));
+    }
     store_close(s);
     if (rc) { json_decref(arr); cli_err("app", "%s", imc_strerror(rc)); return CLI_EXIT_FAIL; }
     if (json) { cli_print_json(json_pack("{s:o}", "apps", arr)); return 0; }

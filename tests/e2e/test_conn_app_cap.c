@@ -371,7 +371,8 @@ static void test_app_own_cap(void **st)
 }
 
 /* The app's own cap in the operator's app list ("apps": its entry for app) and app view, and in the CLI's
- * `app show --json`: JSON null (0 returned, *n -1) or an integer; fails the test when a view lacks it. */
+ * `app show` and `app list` (JSON and text): JSON null (0 returned, *n -1) or an integer; fails the test when a view
+ * lacks it. */
 static void views_own_cap(uint32_t app, long long want)
 {
   json_t *r = op_callf(srv.port, auth, 200, "GET", NULL, "/operator/v1/apps/%u", app);
@@ -401,6 +402,26 @@ static void views_own_cap(uint32_t app, long long want)
   else if (want == 0) snprintf(line, sizeof line, "\nmax_websockets 0 (no cap)\n");
   else snprintf(line, sizeof line, "\nmax_websockets %lld\n", want);
   if (!strstr(out, line)) fail_msg("app show of %u printed: %s", app, out);
+  assert_int_equal(e2e_cli(&srv, out, sizeof out, "app list --json"), 0);
+  r = json_loads(out, 0, NULL);
+  found = 0;
+  json_array_foreach(json_object_get(r, "apps"), i, e) {
+    if (json_integer_value(json_object_get(e, "sdkappid")) != app) continue;
+    v = json_object_get(e, "max_websockets");
+    if (!v || (want < 0 ? !json_is_null(v) : json_integer_value(v) != want)) fail_msg("app list --json, %u: %s", app, out);
+    found++;
+  }
+  json_decref(r);
+  assert_int_equal(found, 1);
+  assert_int_equal(e2e_cli(&srv, out, sizeof out, "app list"), 0); /* the row of app: its MAX_WS column */
+  char cap[24] = "default", row[64];
+  if (want >= 0) snprintf(cap, sizeof cap, "%lld", want);
+  snprintf(row, sizeof row, "\n%u ", app);
+  const char *at = strstr(out, row);
+  if (!at) fail_msg("app list lacks %u: %s", app, out);
+  char id[16], cust[16], region[32], scheme[16], edition[32], status[16], got[24];
+  assert_int_equal(sscanf(at + 1, "%15s %15s %31s %15s %31s %15s %23s", id, cust, region, scheme, edition, status, got), 7);
+  if (strcmp(got, cap)) fail_msg("app list, %u: MAX_WS %s, want %s: %s", app, got, cap, out);
 }
 
 /* Where an operator looks at an app (the operator API's app list and view, `imcloud app show`), the app's own cap
