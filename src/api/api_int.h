@@ -87,10 +87,6 @@ typedef struct cws_read_wait {
   uint64_t waits;                /* that ever waited (admission.read_waits) */
 } cws_read_wait_t;
 
-/* REST requests waiting for room in the reader pool's queue (rest_read_wait.c, decisions §125): in arrival order;
- * a REST_READ_WAITS route's request met a full queue (or earlier ones waiting), and any request of a connection
- * that has one waiting here waits behind it (its replies and effects keep the connection's order); at most the
- * HTTP pipeline's cap per connection (NET_MAX_PIPELINE: a connection with that many unanswered is not read). */
 /* A set of keys one turn of the REST list passed over (rest_read_wait.c rest_next): open addressing, a slot valid
  * while its gen is the turn's (no clearing per turn). REST_PASS_SLOTS: a power of two, twice the walk's bound. */
 #define REST_PASS_SLOTS 2048
@@ -99,6 +95,10 @@ typedef struct rest_pass_slot {
   uint32_t gen;
 } rest_pass_slot_t;
 
+/* REST requests waiting for room in the reader pool's queue (rest_read_wait.c, decisions §125): in arrival order;
+ * a REST_READ_WAITS route's request met a full queue (or earlier ones waiting), and any request of a connection
+ * that has one waiting here waits behind it (its replies and effects keep the connection's order); at most the
+ * HTTP pipeline's cap per connection (NET_MAX_PIPELINE: a connection with that many unanswered is not read). */
 typedef struct rest_read_wait {
   struct rest_read_node *head, *tail;
   rest_pass_slot_t pass_conn[REST_PASS_SLOTS]; /* a turn's connections passed over */
