@@ -11,7 +11,13 @@
 # (default all three): storm = `login_storm_rest.sh 10000 3` (REST latency
 # during login storms), msg = `msg_bench.sh 10000 8` (C2C throughput, the
 # half-rate latency, offline sync, the writer alone), login =
-# `login_bench.sh 10000 19000` (logins/s and memory per connection). The bench
+# `login_bench.sh 10000 19000` (logins/s and memory per connection); and, only
+# when asked (-s half), half = `msg_bench.sh 10000 8 RATE`, the capped run alone
+# at HALF_RATE msgs/s (environment, default 24000): the half-rate tail, with the
+# kernel's arrival stamp, the server's own `total` p99 and the generator's
+# lateness beside the client's p99, e.g.
+#   SHIELD=1 STEER=1 sh bench/ab.sh -r 4 -s half OLD NEW
+# (SHIELD and STEER pass through to msg_bench.sh; bench/shield.sh). The bench
 # programs (load generators, probes) are this tree's for both binaries; only
 # the server differs. Raw output goes to DIR (default a new /tmp/ab-XXXXXX),
 # one file per suite, binary and round; the table printed at the end gives,
@@ -48,6 +54,7 @@ run_suite() { # suite binary file env-words
     storm) env $4 IMCLOUD_BIN="$2" sh bench/login_storm_rest.sh 10000 3 >> "$3" 2>&1 ;;
     msg) env $4 IMCLOUD_BIN="$2" sh bench/msg_bench.sh 10000 8 >> "$3" 2>&1 ;;
     login) env $4 IMCLOUD_BIN="$2" sh bench/login_bench.sh 10000 19000 >> "$3" 2>&1 ;;
+    half) env $4 IMCLOUD_BIN="$2" sh bench/msg_bench.sh 10000 8 "${HALF_RATE:-24000}" >> "$3" 2>&1 ;;
     *) echo "ab.sh: unknown suite $1" >&2; exit 2 ;;
   esac
 }
@@ -104,6 +111,16 @@ for s in $SUITES; do
       done
       figure "sync of 1,000 cold (ms)" msg '/^sync_1000/ { for (i = 1; i <= NF; i++) if ($i ~ /^ms=/) { print substr($i, 4); exit } }'
       figure "c2c_store µs/msg" msg "$kv"' /^c2c_store total/ { print kv("cpu_us_per_msg") }'
+      ;;
+    half)
+      l=c2c_1_per_write_rate # the capped run alone is labelled so (msg_bench.sh RATE)
+      figure "$l msgs/s" half "$kv"' /^'$l' / { print kv("msgs_per_s") }'
+      figure "$l p50 ms" half "$kv"' /^'$l' / { print kv("p50_ms") }'
+      figure "$l p99 ms" half "$kv"' /^'$l' / { print kv("p99_ms") }'
+      figure "$l p99 ms, kernel arrival stamp" half "$kv"' /^'$l' / { print kv("arrived_p99_ms") }'
+      figure "$l server total p99 ms" half "$kv"' /^'$l' / { split(kv("total_us"), t, "/"); print t[2] / 1000 }'
+      figure "$l server µs/msg" half "$kv"' /^'$l' / { print kv("server_cpu_us_per_msg") }'
+      figure "$l generator read lateness p99 ms" half "$kv"' /^'$l' / { print kv("read_late_p99_ms") }'
       ;;
     login)
       for n in 10000 19000; do
