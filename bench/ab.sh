@@ -90,6 +90,8 @@ figure() {
   done
   echo
 }
+# line_figure SUITE LINE KEY LABEL: the figure KEY= of the lines starting "LINE "
+line_figure() { figure "$2 $4" "$1" "$kv"' /^'"$2"' / { print kv("'"$3"'") }'; }
 kv='function kv(k,   i, n, f) { n = split($0, f, " "); for (i = 1; i <= n; i++) if (index(f[i], k "=") == 1) return substr(f[i], length(k) + 2); return "" }'
 
 echo "raw output: $OUT"
@@ -102,25 +104,25 @@ for s in $SUITES; do
       ;;
     msg)
       for l in c2c_1_per_write c2c_8_per_write c2c_1_per_write_half_rate; do
-        figure "$l msgs/s" msg "$kv"' /^'$l' / { print kv("msgs_per_s") }'
-        figure "$l server µs/msg" msg "$kv"' /^'$l' / { print kv("server_cpu_us_per_msg") }'
-        figure "$l loop µs/msg" msg "$kv"' /^'$l' / { print kv("loop_cpu_us_per_msg") }'
-        figure "$l p50 ms" msg "$kv"' /^'$l' / { print kv("p50_ms") }'
-        figure "$l p99 ms" msg "$kv"' /^'$l' / { print kv("p99_ms") }'
-        figure "$l jobs/COMMIT" msg "$kv"' /^'$l' / { print kv("jobs_per_commit") }'
+        line_figure msg "$l" msgs_per_s "msgs/s"
+        line_figure msg "$l" server_cpu_us_per_msg "server µs/msg"
+        line_figure msg "$l" loop_cpu_us_per_msg "loop µs/msg"
+        line_figure msg "$l" p50_ms "p50 ms"
+        line_figure msg "$l" p99_ms "p99 ms"
+        line_figure msg "$l" jobs_per_commit "jobs/COMMIT"
       done
       figure "sync of 1,000 cold (ms)" msg '/^sync_1000/ { for (i = 1; i <= NF; i++) if ($i ~ /^ms=/) { print substr($i, 4); exit } }'
       figure "c2c_store µs/msg" msg "$kv"' /^c2c_store total/ { print kv("cpu_us_per_msg") }'
       ;;
     half)
       l=c2c_1_per_write_rate # the capped run alone is labelled so (msg_bench.sh RATE)
-      figure "$l msgs/s" half "$kv"' /^'$l' / { print kv("msgs_per_s") }'
-      figure "$l p50 ms" half "$kv"' /^'$l' / { print kv("p50_ms") }'
-      figure "$l p99 ms" half "$kv"' /^'$l' / { print kv("p99_ms") }'
-      figure "$l p99 ms, kernel arrival stamp" half "$kv"' /^'$l' / { print kv("arrived_p99_ms") }'
+      line_figure half "$l" msgs_per_s "msgs/s"
+      line_figure half "$l" p50_ms "p50 ms"
+      line_figure half "$l" p99_ms "p99 ms"
+      line_figure half "$l" arrived_p99_ms "p99 ms, kernel arrival stamp"
       figure "$l server total p99 ms" half "$kv"' /^'$l' / { split(kv("total_us"), t, "/"); print t[2] / 1000 }'
-      figure "$l server µs/msg" half "$kv"' /^'$l' / { print kv("server_cpu_us_per_msg") }'
-      figure "$l generator read lateness p99 ms" half "$kv"' /^'$l' / { print kv("read_late_p99_ms") }'
+      line_figure half "$l" server_cpu_us_per_msg "server µs/msg"
+      line_figure half "$l" read_late_p99_ms "generator read lateness p99 ms"
       ;;
     login)
       for n in 10000 19000; do

@@ -105,32 +105,46 @@ static void expect_roam(int fd)
   close(fd);
 }
 
+/* With no job taken (the reader's steps at the jobs taken so far, returned): A's filler f logged in (*f) and its
+ * sync queued, the ring's head, then two REST reads of A queued (q): the reader's queue holds 3, A holds 2. */
+static long long a_at_share(wsc_t *f, int q[2])
+{
+  assert_int_equal(wsc_login(f, srv.port, app_a, key_a, "f", "Web"), 0);
+  wait_stat("reader", "queued", 0);
+  long long taken = e2e_healthz_stat(srv.port, "reader", "jobs"); /* all taken so far have run */
+  e2e_reader_steps(rsteps, taken);
+  assert_int_equal(e2e_ws_send_text(f->fd, "{\"id\":1,\"op\":\"sync\",\"cursor\":0}"), 0);
+  wait_stat("reader", "queued", 1);
+  for (int i = 0; i < 2; i++) {
+    q[i] = send_roam(app_a, key_a);
+    wait_stat("reader", "queued", i + 2);
+  }
+  return taken;
+}
+
+/* One more job let through, f's sync (the ring's head): answered. */
+static void f_sync_through(wsc_t *f, long long taken)
+{
+  e2e_reader_steps(rsteps, taken + 1);
+  int id = 1;
+  json_t *o = wsc_take(f, match_id, &id, 30000);
+  assert_non_null(o);
+  assert_int_equal(jint(o, "code"), 0);
+  json_decref(o);
+}
+
 static void test_other_app_passes_held_head(void **st)
 {
   (void)st;
   wsc_t f;
-  assert_int_equal(wsc_login(&f, srv.port, app_a, key_a, "f", "Web"), 0);
-  wait_stat("reader", "queued", 0);
-  long long taken = e2e_healthz_stat(srv.port, "reader", "jobs"); /* all taken so far have run */
-  e2e_reader_steps(rsteps, taken);
-  assert_int_equal(e2e_ws_send_text(f.fd, "{\"id\":1,\"op\":\"sync\",\"cursor\":0}"), 0);
-  wait_stat("reader", "queued", 1);
   int a[3];
-  for (int i = 0; i < 2; i++) {
-    a[i] = send_roam(app_a, key_a);
-    wait_stat("reader", "queued", i + 2);
-  }
+  long long taken = a_at_share(&f, a);
   a[2] = send_roam(app_a, key_a);
   wait_stat("admission", "rest_read_parked", 1); /* at A's share */
   int b = send_roam(app_b, key_b);
   wait_stat("admission", "rest_read_parked", 2); /* behind it */
   assert_int_equal(e2e_healthz_stat(srv.port, "reader", "queued"), 3);
-  e2e_reader_steps(rsteps, taken + 1); /* f's sync: the ring's head */
-  int id = 1;
-  json_t *o = wsc_take(&f, match_id, &id, 30000);
-  assert_non_null(o);
-  assert_int_equal(jint(o, "code"), 0);
-  json_decref(o);
+  f_sync_through(&f, taken);
   /* B's read ran (before §127: parked 2 until A's reads completed), A's third still waits for its share */
   wait_stat("admission", "rest_read_parked", 1);
   assert_int_equal(e2e_healthz_stat(srv.port, "reader", "queued"), 3);
@@ -151,27 +165,13 @@ static void test_other_app_passes_many_held(void **st)
   (void)st;
   enum { HELD = 40 };
   wsc_t f;
-  assert_int_equal(wsc_login(&f, srv.port, app_a, key_a, "f", "Web"), 0);
-  wait_stat("reader", "queued", 0);
-  long long taken = e2e_healthz_stat(srv.port, "reader", "jobs");
-  e2e_reader_steps(rsteps, taken);
-  assert_int_equal(e2e_ws_send_text(f.fd, "{\"id\":1,\"op\":\"sync\",\"cursor\":0}"), 0);
-  wait_stat("reader", "queued", 1);
   int q[2], a[HELD];
-  for (int i = 0; i < 2; i++) {
-    q[i] = send_roam(app_a, key_a);
-    wait_stat("reader", "queued", i + 2);
-  }
+  long long taken = a_at_share(&f, q);
   for (int i = 0; i < HELD; i++) a[i] = send_roam(app_a, key_a);
   wait_stat("admission", "rest_read_parked", HELD); /* at A's share, then behind the first */
   int b = send_roam(app_b, key_b);
   wait_stat("admission", "rest_read_parked", HELD + 1);
-  e2e_reader_steps(rsteps, taken + 1); /* f's sync: the ring's head */
-  int id = 1;
-  json_t *o = wsc_take(&f, match_id, &id, 30000);
-  assert_non_null(o);
-  assert_int_equal(jint(o, "code"), 0);
-  json_decref(o);
+  f_sync_through(&f, taken);
   wait_stat("admission", "rest_read_parked", HELD); /* B's read ran past the HELD of A */
   assert_int_equal(e2e_healthz_stat(srv.port, "reader", "queued"), 3);
   unlink(rsteps); /* no limit */
