@@ -4,6 +4,7 @@
 #include "im/rel.h"
 #include "store/store_rel.h"
 #include "util/err.h"
+#include "util/faultsim.h"
 #include "util/u64map.h"
 
 #include <stdio.h>
@@ -338,6 +339,7 @@ int rel_txn_del_stored(rel_txn_t *t, uint32_t app, uint32_t user_no, rel_kind_t 
 
 int rel_set_unrecorded(rel_t *r, rel_user_t *u, rel_kind_t kind, const char *key, const char *val)
 {
+  if (val && imc_fault(IMC_FAULT_REL_UNRECORDED)) return IMC_E_NOMEM; /* tests: a set's allocation failing */
   return row_set(r, u, kind, key, val, NULL);
 }
 

@@ -32,6 +32,7 @@ static const char *const site_names[IMC_FAULT__COUNT] = {
   [IMC_FAULT_GROUP_MEMBERS_READ] = "group_members_read",
   [IMC_FAULT_WS_READ_LATE] = "ws_read_late",
   [IMC_FAULT_ACCOUNT_DELETE_JOB] = "account_delete_job",
+  [IMC_FAULT_REL_UNRECORDED] = "rel_unrecorded",
 };
 
 #define FAULT_PLAN_MAX 16 /* entries of IMCLOUD_TEST_FAIL kept; more are named on stderr and ignored */

@@ -64,6 +64,10 @@ typedef enum {
                                  * after every item's savepoint, the `gone` events and the holders' sequences
                                  * reserved for them (§119) were written, fails as a storage error (IMC_E_IO)
                                  * would: the whole transaction of the job rolls back, nothing of it commits */
+  IMC_FAULT_REL_UNRECORDED,     /* "rel_unrecorded": a relationship value put into memory without a record
+                                 * (src/im/rel.c rel_set_unrecorded, a set, not a delete: an account deletion's
+                                 * holder sequence reserved, given back or applied, §119) fails as its allocation
+                                 * would (IMC_E_NOMEM), nothing changed */
   IMC_FAULT__COUNT
 } imc_fault_site_t;
 

@@ -467,6 +467,89 @@ static void test_a_b_a(void **st)
   assert_string_equal(list, "");
 }
 
+/* §119's out-of-memory case at the apply (§132): [a, b], a and b friends, a's item rolled back (account_groups), b's
+ * committed. b's write stored a's friend sequence one past the value a's own purge had recorded, with a's
+ * friend_deleted (§119); putting that value into a's memory once a's purge is undone (rel_account_held_apply) fails
+ * (rel_unrecorded:1, the call's first sequence put into memory without a record). As §119 says: logged; a's row
+ * naming b gone from memory as from storage; memory's sequence the one before and storage's one more until a
+ * restart, which reads the stored one; the event pushed and stored once. */
+static void test_held_apply_out_of_memory(void **st)
+{
+  (void)st;
+  static const char *const holders[] = { "a", NULL };
+  lists_t before, now;
+  uint32_t cur;
+  wsc_t dev;
+  start("account_groups:1,rel_unrecorded:1");
+  befriend("a", "b");
+  lists_get(&before, holders);
+  assert_string_equal(before.list[0], "b,");
+  json_decref(sync_from("a", 0, &cur));
+  assert_int_equal(wsc_login(&dev, srv.port, app, key, "a", "Web"), 0);
+  json_decref(wsc_sync_live(&dev));
+  delete_expect("{\"UserID\":\"a\"},{\"UserID\":\"b\"}", 2, (const int[]){ 70500, 0 }, (const char *const[]){ "a", "b" });
+  json_t *got = pushes_before_marker(&dev, "a");
+  wsc_close(&dev);
+  assert_int_equal(count_of(got, "friend_deleted", "b"), 1);
+  assert_int_equal(rel_events(got), 1);
+  json_decref(got);
+  lists_get(&now, holders);
+  assert_string_equal(now.list[0], "");
+  assert_int_equal(now.seq[0], before.seq[0]); /* memory: the put failed */
+  char *log = e2e_server_log(&srv);
+  assert_non_null(strstr(log, "no memory to set a sequence stored with an account deletion"));
+  free(log);
+  restart(NULL);
+  lists_get(&now, holders);
+  assert_string_equal(now.list[0], "");
+  assert_int_equal(now.seq[0], before.seq[0] + 1); /* storage's */
+  json_t *evs = sync_from("a", cur, NULL);
+  assert_int_equal(count_of(evs, "friend_deleted", "b"), 1);
+  assert_int_equal(rel_events(evs), 1);
+  json_decref(evs);
+}
+
+/* §119's out-of-memory case at the give-back (§132): [b, b], c b's friend, the first item rolled back and the whole
+ * job failing (account_delete_job). The second item's purge had reserved c's next friend sequence in memory (c's row
+ * naming b was removed by the first purge: §119, set 1); giving it back fails (rel_unrecorded:2). As §119 says, the
+ * reservation stays, a gap: c's list as before, memory's sequence past storage's until a restart; nothing pushed or
+ * stored. */
+static void test_held_undo_out_of_memory(void **st)
+{
+  (void)st;
+  static const char *const holders[] = { "c", NULL };
+  lists_t before, now;
+  uint32_t cur;
+  wsc_t dev;
+  start("account_groups:1,account_delete_job:1,rel_unrecorded:2");
+  befriend("c", "b");
+  lists_get(&before, holders);
+  assert_string_equal(before.list[0], "b,");
+  json_decref(sync_from("c", 0, &cur));
+  assert_int_equal(wsc_login(&dev, srv.port, app, key, "c", "Web"), 0);
+  json_decref(wsc_sync_live(&dev));
+  json_t *r = V4("im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"b\"},{\"UserID\":\"b\"}]}");
+  assert_int_equal(jint(r, "ErrorCode"), 70500);
+  json_decref(r);
+  assert_string_equal(imported("b"), "Imported");
+  json_t *got = pushes_before_marker(&dev, "c");
+  wsc_close(&dev);
+  assert_int_equal(json_array_size(got), 0);
+  json_decref(got);
+  lists_get(&now, holders);
+  assert_string_equal(now.list[0], "b,");
+  /* the reservation kept, a gap; and the first item's bump of c (under it) is not given back either: undos give a
+   * value back only where memory still holds it (§116, §119) */
+  assert_int_equal(now.seq[0], before.seq[0] + 2);
+  restart(NULL);
+  lists_get(&now, holders);
+  assert_string_equal(now.list[0], "b,");
+  assert_int_equal(now.seq[0], before.seq[0]); /* storage's */
+  json_t *evs = sync_from("c", cur, NULL);
+  assert_int_equal(rel_events(evs), 0);
+  json_decref(evs);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -475,6 +558,8 @@ int main(void)
     cmocka_unit_test_teardown(test_same_account_three_times, stop),
     cmocka_unit_test_teardown(test_three_times_first_failing, stop),
     cmocka_unit_test_teardown(test_a_b_a, stop),
+    cmocka_unit_test_teardown(test_held_apply_out_of_memory, stop),
+    cmocka_unit_test_teardown(test_held_undo_out_of_memory, stop),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
