@@ -16,7 +16,11 @@
  * [b, b, b] and [a, b, a]: the first naming deletes the account, a later one
  * finds none (70107), and its purge's reservations are stored with no event:
  * sequences may skip values, memory equals storage, each change is
- * announced once. */
+ * announced once.
+ *
+ * And §119's two out-of-memory cases (§132, IMCLOUD_TEST_FAIL=rel_unrecorded:N):
+ * a reserved sequence that cannot be put into memory at the apply, and one
+ * that cannot be given back. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -539,7 +543,7 @@ static void test_held_undo_out_of_memory(void **st)
   lists_get(&now, holders);
   assert_string_equal(now.list[0], "b,");
   /* the reservation kept, a gap; and the first item's bump of c (under it) is not given back either: undos give a
-   * value back only where memory still holds it (§116, §119) */
+   * value back only where memory still holds it (§119) */
   assert_int_equal(now.seq[0], before.seq[0] + 2);
   restart(NULL);
   lists_get(&now, holders);
