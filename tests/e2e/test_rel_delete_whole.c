@@ -471,6 +471,19 @@ static void test_a_b_a(void **st)
   assert_string_equal(list, "");
 }
 
+/* A server with plan, holder (holders[0]) b's friend, its list and sequence in *before, its sync cursor in *cur and
+ * a device of it live (dev). */
+static void friend_of_b_live(const char *plan, const char *const *holders, lists_t *before, uint32_t *cur, wsc_t *dev)
+{
+  start(plan);
+  befriend(holders[0], "b");
+  lists_get(before, holders);
+  assert_string_equal(before->list[0], "b,");
+  json_decref(sync_from(holders[0], 0, cur));
+  assert_int_equal(wsc_login(dev, srv.port, app, key, holders[0], "Web"), 0);
+  json_decref(wsc_sync_live(dev));
+}
+
 /* §119's out-of-memory case at the apply (§132): [a, b], a and b friends, a's item rolled back (account_groups), b's
  * committed. b's write stored a's friend sequence one past the value a's own purge had recorded, with a's
  * friend_deleted (§119); putting that value into a's memory once a's purge is undone (rel_account_held_apply) fails
@@ -484,13 +497,7 @@ static void test_held_apply_out_of_memory(void **st)
   lists_t before, now;
   uint32_t cur;
   wsc_t dev;
-  start("account_groups:1,rel_unrecorded:1");
-  befriend("a", "b");
-  lists_get(&before, holders);
-  assert_string_equal(before.list[0], "b,");
-  json_decref(sync_from("a", 0, &cur));
-  assert_int_equal(wsc_login(&dev, srv.port, app, key, "a", "Web"), 0);
-  json_decref(wsc_sync_live(&dev));
+  friend_of_b_live("account_groups:1,rel_unrecorded:1", holders, &before, &cur, &dev);
   delete_expect("{\"UserID\":\"a\"},{\"UserID\":\"b\"}", 2, (const int[]){ 70500, 0 }, (const char *const[]){ "a", "b" });
   json_t *got = pushes_before_marker(&dev, "a");
   wsc_close(&dev);
@@ -525,13 +532,7 @@ static void test_held_undo_out_of_memory(void **st)
   lists_t before, now;
   uint32_t cur;
   wsc_t dev;
-  start("account_groups:1,account_delete_job:1,rel_unrecorded:2");
-  befriend("c", "b");
-  lists_get(&before, holders);
-  assert_string_equal(before.list[0], "b,");
-  json_decref(sync_from("c", 0, &cur));
-  assert_int_equal(wsc_login(&dev, srv.port, app, key, "c", "Web"), 0);
-  json_decref(wsc_sync_live(&dev));
+  friend_of_b_live("account_groups:1,account_delete_job:1,rel_unrecorded:2", holders, &before, &cur, &dev);
   json_t *r = V4("im_open_login_svc/account_delete", "{\"DeleteItem\":[{\"UserID\":\"b\"},{\"UserID\":\"b\"}]}");
   assert_int_equal(jint(r, "ErrorCode"), 70500);
   json_decref(r);
