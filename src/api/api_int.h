@@ -215,6 +215,9 @@ void api_list_add(json_t *list, json_t *item, int *bad);
 /* Reply FAIL with err's compatible code and message (info overrides the
  * message when non-NULL), with optional extra fields (stolen), then free c. */
 void rest_reply_err(rest_ctx_t *c, int err, const char *info, json_t *extra);
+/* A REST request's reads' owner in the reader pool: its app's (§65: odd, never a connection's, client_ws.c
+ * reader_owner). */
+static inline uint64_t rest_reader_owner(uint32_t sdkappid) { return (uint64_t)sdkappid << 2 | 1; }
 /* Run c's route handler with c's app as the reader pool's owner (rest_v4_handle, and a request that waited:
  * rel_gate_release). */
 void rest_dispatch(rest_ctx_t *c);

@@ -105,7 +105,7 @@ static unsigned conn_inflight(const cws_conn_t *c) { return c->holds - 1u; }
  * any job holds it. reply_only ops' reads are that owner (cancelled when the
  * login ends); every other op's reads are `| 2` (an owner of their own: they
  * may have effects beyond the reply, so they always run). A REST call's
- * reads are its app's: sdkappid << 2 | 1 (rest_v4.c), never one of these. */
+ * reads are its app's: sdkappid << 2 | 1 (api_int.h rest_reader_owner), never one of these. */
 static uint64_t reader_owner(const cws_conn_t *c, int reply_only)
 {
   _Static_assert(_Alignof(max_align_t) >= 4, "bits 0 and 1 of a malloc'd address are free to tag owners");

@@ -62,13 +62,6 @@ static json_t *app_json(const store_app_t *a, int64_t max_websockets)
                                   max_websockets < 0 ? json_null() : json_integer(max_websockets)), bad);
 }
 
-/* The app's own cap as stored (-1: none); a stored value that is not a cap is none, as the server reads it
- * (ws_app_cap.c cws_app_cap_init). 0 or the store's error. */
-static int app_own_cap(store_t *s, uint32_t sdkappid, int64_t *n)
-{
-  int rc = tenant_app_max_websockets(s, sdkappid, n);
-  return rc == IMC_E_INVAL ? 0 : rc;
-}
 
 /* A list a read fills row by row (the store's callbacks): an entry that cannot be made sets bad (§85). */
 typedef struct op_list { json_t *arr; int bad; } op_list_t;
@@ -86,7 +79,7 @@ static void on_app(void *ud, const store_app_t *a)
 {
   op_app_list_t *al = ud;
   int64_t own = -1;
-  if (al->rc || (al->rc = app_own_cap(al->s, a->sdkappid, &own))) return;
+  if (al->rc || (al->rc = tenant_app_own_cap(al->s, a->sdkappid, &own))) return;
   api_list_add(al->l.arr, app_json(a, own), &al->l.bad);
 }
 
@@ -211,7 +204,7 @@ static int apps_show(op_req_t *o, store_t *s)
   int rc = o->id > 0 && o->id <= UINT32_MAX ? store_app_get(s, (uint32_t)o->id, &a) : IMC_E_NOTFOUND;
   if (rc == IMC_E_NOTFOUND) return op_fail(o, 404, rc, "no such app");
   if (!rc) rc = store_account_count(s, a.sdkappid, &n);
-  if (!rc) rc = app_own_cap(s, a.sdkappid, &own);
+  if (!rc) rc = tenant_app_own_cap(s, a.sdkappid, &own);
   if (rc) return rc;
   int bad = 0;
   o->out = app_json(&a, own);

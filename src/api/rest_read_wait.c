@@ -91,14 +91,11 @@ static void conn_sub(rest_read_wait_t *w, const rest_read_node_t *n)
   assert(e->last && e->last != n);
 }
 
-/* The reader pool's owner of c's reads: its app (§65: odd, never a connection's; rest_dispatch sets it). */
-static uint64_t app_owner(const rest_ctx_t *c) { return (uint64_t)c->sdkappid << 2 | 1; }
-
 /* 1 when c's app's reads queued hold its share of the queue's room (§65): its read submitted now is refused. */
 static int at_share(api_srv_t *srv, const rest_ctx_t *c)
 {
   size_t queued, room;
-  store_reader_owner_load(srv->reader, app_owner(c), &queued, &room);
+  store_reader_owner_load(srv->reader, rest_reader_owner(c->sdkappid), &queued, &room);
   return queued && queued >= room;
 }
 

@@ -247,8 +247,7 @@ void rest_v4_handle(api_srv_t *srv, net_req_t *req)
 void rest_dispatch(rest_ctx_t *c)
 {
   api_srv_t *srv = c->srv;
-  /* its reads queue as its app's in the reader pool (§65: odd, never a connection's, client_ws.c reader_owner) */
-  if (srv->reader) store_reader_owner(srv->reader, (uint64_t)c->sdkappid << 2 | 1);
+  if (srv->reader) store_reader_owner(srv->reader, rest_reader_owner(c->sdkappid)); /* its reads queue as its app's */
   c->route->fn(c);
   if (srv->reader) store_reader_owner(srv->reader, 0);
 }

@@ -220,8 +220,7 @@ int cli_app(int argc, char **argv)
     json_t *v;
     json_array_foreach(arr, i, v) { /* each app's own cap, as `show` and the operator's app list give it */
       int64_t own = -1;
-      int r = rc ? 0 : tenant_app_max_websockets(s, (uint32_t)json_integer_value(json_object_get(v, "sdkappid")), &own);
-      if (r && r != IMC_E_INVAL) rc = r; /* a stored value that is not a cap is none, as the server reads it */
+      if (!rc) rc = tenant_app_own_cap(s, (uint32_t)json_integer_value(json_object_get(v, "sdkappid")), &own);
       json_object_set_new(v, "max_websockets", own < 0 ? json_null() : json_integer(own));
     }
     store_close(s);
@@ -240,8 +239,7 @@ int cli_app(int argc, char **argv)
     int64_t n = 0, own = -1;
     rc = store_app_get(s, (uint32_t)id, &a);
     if (!rc) rc = store_account_count(s, a.sdkappid, &n);
-    /* a stored value that is not a cap is none, as the server reads it */
-    if (!rc && (rc = tenant_app_max_websockets(s, a.sdkappid, &own)) == IMC_E_INVAL) rc = 0;
+    if (!rc) rc = tenant_app_own_cap(s, a.sdkappid, &own); /* not a cap: none, as the server reads it */
     store_close(s);
     if (rc == IMC_E_NOTFOUND) { cli_err("app", "no app %lld (imcloud app list)", (long long)id); return CLI_EXIT_FAIL; }
     if (rc) { cli_err("app", "%s", imc_strerror(rc)); return CLI_EXIT_FAIL; }

@@ -127,6 +127,12 @@ int tenant_app_max_websockets(store_t *s, uint32_t sdkappid, int64_t *n)
   return rc ? rc : tenant_app_max_websockets_parse(v, n);
 }
 
+int tenant_app_own_cap(store_t *s, uint32_t sdkappid, int64_t *n)
+{
+  int rc = tenant_app_max_websockets(s, sdkappid, n);
+  return rc == IMC_E_INVAL ? 0 : rc; /* *n is -1 then */
+}
+
 int tenant_app_set_max_websockets(store_t *s, uint32_t sdkappid, int64_t n)
 {
   store_app_t a;

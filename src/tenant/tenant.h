@@ -290,6 +290,9 @@ int64_t tenant_big_groups_extra_key_customer(const char *meta_key);
  * setting names (0 = the key is not this setting's). */
 #define TENANT_APP_WS_MAX 16777216
 int tenant_app_max_websockets(store_t *s, uint32_t sdkappid, int64_t *n);
+/* The app's own cap as the server reads it: a stored value that is not a cap is -1 (none), as unset. 0 or the
+ * store's error. For the views that show it (the operator API, imcloud app show and list). */
+int tenant_app_own_cap(store_t *s, uint32_t sdkappid, int64_t *n);
 int tenant_app_set_max_websockets(store_t *s, uint32_t sdkappid, int64_t n);
 int tenant_app_max_websockets_parse(const char *value, int64_t *n);
 uint32_t tenant_app_max_websockets_key_app(const char *meta_key);
