@@ -75,7 +75,8 @@
  * running from /proc/PID/task/TID/schedstat, context switches from
  * .../status; the loop thread is "loop"), then the
  * WAL checkpointer's counters since the server started (ckpt_*: /healthz
- * "ckpt"). --timeline 1 also prints to stderr one line
+ * "ckpt") and the loop's naps since then (naps, nap_slept_ms: /healthz
+ * "loop_nap", a server with loop_nap_us). --timeline 1 also prints to stderr one line
  * "timeline_100ms_max_ms …": the highest ack latency in each 100 ms of
  * sending (by the ack's time, over all workers): steady queueing or
  * periodic stalls; before it, "timeline_start_monotonic_us T": when the
@@ -618,6 +619,10 @@ static void print_stages(void)
   static const char *const keys[] = { "runs", "pinned", "wal_pages_max", "p99_us", "max_us", "total_us", "blocking_cpu_us", "blocking_max_us", "db_sync_max_us" };
   for (size_t i = 0; ck && i < sizeof keys / sizeof keys[0]; i++)
     printf(" ckpt_%s=%lld", keys[i], (long long)json_integer_value(json_object_get(ck, keys[i])));
+  json_t *nap = json_object_get(o, "loop_nap"); /* the loop's naps since the start (store_writer.h, "Nap") */
+  if (nap)
+    printf(" naps=%lld nap_slept_ms=%lld", (long long)json_integer_value(json_object_get(nap, "naps")),
+           (long long)json_integer_value(json_object_get(nap, "slept_us")) / 1000);
   json_decref(o);
   printf("\n");
 }

@@ -200,6 +200,10 @@ static void healthz(api_srv_t *srv, net_req_t *req)
     api_field_put(o, "sync", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "syncs", (json_int_t)ws.syncs,
                                        "skipped", (json_int_t)ws.syncs_skipped, "failed", (json_int_t)ws.sync_failed, "unsynced", (json_int_t)ws.unsynced,
                                        "commit_waits", (json_int_t)ws.commit_waits, "paced", (json_int_t)ws.paced), &bad);
+    uint64_t naps, slept_us;
+    store_writer_nap_stats(srv->writer, &naps, &slept_us);
+    api_field_put(o, "loop_nap", json_pack("{s:I,s:I,s:I}", "us", (json_int_t)srv->cfg->loop_nap_us, "naps",
+                                           (json_int_t)naps, "slept_us", (json_int_t)slept_us), &bad);
   }
   api_reply_json(req, srv->stopping ? 503 : 200, api_json_whole(o, bad)); /* NULL: 500, the fixed 70500 text */
 }
@@ -562,6 +566,7 @@ int api_srv_open(api_srv_t *srv, const api_cfg_t *cfg, uv_loop_t *loop)
   store_writer_set_max_bytes(srv->writer, (uint64_t)cfg->writer_max_bytes);
   store_writer_set_ckpt_pinned(srv->writer, (int)cfg->wal_checkpoint_pinned);
   store_writer_set_pace(srv->writer, (unsigned)cfg->writer_pace_us, (size_t)cfg->writer_pace_jobs);
+  store_writer_set_nap(srv->writer, (unsigned)cfg->loop_nap_us);
   if ((rc = store_reader_start(loop, cfg->data, (size_t)cfg->reader_threads, (size_t)cfg->reader_max_jobs, &srv->reader))) {
     IMC_ERROR("server", "msg=\"cannot start the store readers\" err=%s", imc_err_name(rc));
     free(floors.v);

@@ -74,6 +74,17 @@
  * store_writer_start, the sync thread waits before each sync while PATH
  * exists (tests/e2e/test_ack_after_sync.c).
  *
+ * Nap (store_writer_set_nap, the server's loop_nap_us):
+ * while jobs are in flight, the loop enters its poll at most once per
+ * nap_us, sleeping the rest of the interval in a wait that only the
+ * writer's completions end (writer_nap.c): at moderate load a turn then
+ * reads the input of nap_us instead of one message, and the writer runs
+ * without being preempted per message. Bound: a socket's input (and a
+ * timer) is taken up to nap_us later, only while jobs are in flight; an
+ * acknowledgement is not delayed (a completion ends the nap); a turn that
+ * began more than nap_us after the previous poll, a loop with work due at
+ * once and a stopping writer do not nap.
+ *
  * Checkpoints: the writer's connection does not checkpoint its WAL inside a
  * COMMIT; the writer thread starts them after it has handed the committed
  * batch to the sync thread (store_ckpt.h); a blocking round runs on the sync
@@ -290,6 +301,12 @@ void store_writer_set_ckpt_pages(store_writer_t *w, int pages);
  * until pace_us µs after the previous COMMIT; pace_us 0 turns it off (the
  * default). From the writer's next wait on (loop thread). */
 void store_writer_set_pace(store_writer_t *w, unsigned pace_us, size_t pace_jobs);
+/* The nap (see Nap): nap_us 0 turns it off (the default); from the next
+ * turn on (loop thread). */
+void store_writer_set_nap(store_writer_t *w, unsigned nap_us);
+/* The naps taken since the start and the time slept in them, µs (loop
+ * thread). */
+void store_writer_nap_stats(const store_writer_t *w, uint64_t *naps, uint64_t *slept_us);
 /* The byte cap: a job with bytes (store_job_t.bytes) is refused while the
  * jobs in flight hold more than max_bytes with it (0: no cap, the default).
  * Jobs without bytes are never refused by it. Loop thread. */

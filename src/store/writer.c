@@ -139,6 +139,7 @@ static void on_wake_run(uv_poll_t *p, int status, int events)
     pthread_join(w->sync_thread, NULL);
     uv_close((uv_handle_t *)&w->prep, on_closed);
     uv_close((uv_handle_t *)&w->keep_polling, on_closed);
+    uv_close((uv_handle_t *)&w->nap, on_closed);
     uv_close((uv_handle_t *)p, on_closed);
   }
 }
@@ -193,7 +194,8 @@ int store_writer_start(uv_loop_t *loop, const char *data_dir, size_t max_jobs, s
   uv_prepare_init(loop, &w->prep);
   uv_idle_init(loop, &w->keep_polling);
   w->prep.data = w->keep_polling.data = w;
-  w->open_handles = 3;
+  store__writer_nap_init(w);
+  w->open_handles = 4;
   int sync_started = !pthread_create(&w->sync_thread, NULL, store__writer_sync_main, w);
   if (!sync_started || pthread_create(&w->thread, NULL, store__writer_main, w)) {
     if (sync_started) { /* no writer thread: let the sync thread exit */
@@ -205,6 +207,7 @@ int store_writer_start(uv_loop_t *loop, const char *data_dir, size_t max_jobs, s
     }
     uv_close((uv_handle_t *)&w->prep, on_closed);
     uv_close((uv_handle_t *)&w->keep_polling, on_closed);
+    uv_close((uv_handle_t *)&w->nap, on_closed);
     uv_close((uv_handle_t *)&w->wake, on_closed); /* frees w once the loop runs */
     return IMC_E_INTERNAL;
   }

@@ -34,7 +34,11 @@ struct store_writer {
   char *hold_path;                   /* test hook: IMCLOUD_TEST_SYNC_HOLD */
   uv_prepare_t prep;                 /* active while the pending list is not empty */
   uv_idle_t keep_polling;            /* likewise: the poll does not block while jobs are pending */
-  int open_handles;                  /* wake, prep and idle until closed; w is freed at 0 */
+  uv_prepare_t nap;                  /* the loop's nap (writer_nap.c): always started, unreferenced */
+  uint64_t nap_ns;                   /* loop thread: store_writer_set_nap's interval; 0 = off */
+  uint64_t nap_poll_ns;              /* loop thread: when the loop last entered its poll (the nap's end) */
+  uint64_t naps, nap_total_ns;       /* loop thread: naps taken, and the time slept in them */
+  int open_handles;                  /* wake, prep, idle and nap until closed; w is freed at 0 */
   pthread_t thread;
   pthread_mutex_t mu;
   pthread_cond_t cv;
@@ -76,6 +80,10 @@ struct store_writer {
 
 /* Append the chain first … last to the list head/tail (the caller holds mu
  * for a shared list). */
+/* Start the nap's prepare handle (writer_nap.c); store_writer_start, before
+ * any other prepare handle of the loop is started. */
+void store__writer_nap_init(store_writer_t *w);
+
 static inline void store__jobs_append(store_job_t **head, store_job_t **tail, store_job_t *first, store_job_t *last)
 {
   if (*tail) (*tail)->next = first; else *head = first;

@@ -1,0 +1,114 @@
+/* End-to-end: the event loop's nap while storage jobs are in flight
+ * (store_writer.h, "Nap"; the server's loop_nap_us).
+ *
+ * The server runs with IMCLOUD_TEST_SYNC_HOLD: while the hold file exists
+ * no writer job completes, so a send made then keeps a job in flight for as
+ * long as the test wants. During that time another connection sends
+ * heartbeats one after another, each waiting for its reply:
+ *   - with loop_nap_us 10000 each heartbeat's turn begins right after the
+ *     previous poll, so the loop naps before most of them (/healthz
+ *     "loop_nap" counts them), and every heartbeat is still answered: a nap
+ *     ends at its interval, it never waits for the writer alone;
+ *   - with loop_nap_us 0 the same run makes no nap.
+ * Once the hold is released the send is acknowledged (code 0) and pushed to
+ * the recipient: the nap's wait on the writer's completions takes nothing
+ * from them. Nothing here measures time. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "e2e.h"
+#include "e2e_msg.h"
+#include "e2e_op.h"
+#include "e2e_race.h"
+
+#define BEATS 40
+
+static e2e_server_t srv;
+static uint32_t app;
+static char key[80];
+static char hold[128];
+static char auth[160];
+
+static int start_with(const char *nap_us)
+{
+  const char *args[] = { "--loop-nap-us", nap_us, NULL };
+  return op_start_sync_held(&srv, hold, sizeof hold, "nap", &app, key, auth, sizeof auth, args);
+}
+static int setup_on(void **st) { (void)st; return start_with("10000"); }
+static int setup_off(void **st) { (void)st; return start_with("0"); }
+
+static int teardown(void **st)
+{
+  (void)st;
+  e2e_sync_hold(hold, 0);
+  return e2e_finish(&srv);
+}
+
+/* A send of a's held at its sync while b makes BEATS heartbeats; returns the naps counted meanwhile. Then the
+ * hold goes, and the send is acknowledged and pushed to b. */
+static long long naps_during_held_send(long long nap_us)
+{
+  const char *users[] = { "na", "nb", NULL };
+  import_users(srv.port, app, key, users);
+  assert_int_equal(e2e_healthz_stat(srv.port, "loop_nap", "us"), nap_us);
+  wsc_t a, b;
+  assert_int_equal(wsc_login(&a, srv.port, app, key, "na", "Web"), 0);
+  assert_int_equal(wsc_login(&b, srv.port, app, key, "nb", "Web"), 0);
+  json_decref(wsc_sync_live(&b)); /* b is live: the stored message is pushed to it */
+  e2e_sync_hold(hold, 1);
+  assert_int_equal(e2e_ws_send_text(a.fd, "{\"id\":5,\"op\":\"send\",\"to\":\"nb\",\"random\":77,\"body\":" TEXT("held") "}"), 0);
+  race_inflight(&srv, 1);
+  long long before = e2e_healthz_stat(srv.port, "loop_nap", "naps");
+  for (int i = 0; i < BEATS; i++) {
+    json_t *r = wsc_rpc(&b, "heartbeat", "%s", "");
+    if (!r) fail_msg("heartbeat %d not answered while a send waits for its sync", i);
+    assert_int_equal(jint(r, "code"), 0);
+    json_decref(r);
+  }
+  long long naps = e2e_healthz_stat(srv.port, "loop_nap", "naps") - before;
+  assert_int_equal(e2e_healthz_stat(srv.port, "admission", "inflight"), 1); /* the send still waits */
+  e2e_sync_hold(hold, 0);
+  int id = 5;
+  json_t *r = wsc_take(&a, match_id, &id, 15000);
+  assert_non_null(r);
+  assert_int_equal(jint(r, "code"), 0);
+  json_decref(r);
+  json_t *p = wsc_push(&b, "msg", 15000);
+  assert_non_null(p);
+  json_decref(p);
+  wsc_close(&a);
+  wsc_close(&b);
+  return naps;
+}
+
+static void test_naps_while_a_job_is_in_flight(void **st)
+{
+  (void)st;
+  long long naps = naps_during_held_send(10000);
+  /* each heartbeat's turn begins within the interval of the poll before it: most of them nap (a turn slowed
+   * past the interval, under a sanitizer or a loaded box, does not) */
+  if (naps < BEATS / 4) fail_msg("%lld naps over %d heartbeats with a job in flight", naps, BEATS);
+}
+
+static void test_no_nap_when_off(void **st)
+{
+  (void)st;
+  assert_int_equal(naps_during_held_send(0), 0);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(test_naps_while_a_job_is_in_flight, setup_on, teardown),
+    cmocka_unit_test_setup_teardown(test_no_nap_when_off, setup_off, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
