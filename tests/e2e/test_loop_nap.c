@@ -1,15 +1,17 @@
 /* End-to-end: the event loop's nap while storage jobs are in flight
- * (store_writer.h, "Nap"; the server's loop_nap_us).
+ * (store_writer.h, "Nap"; the server's loop_nap_us), over real sockets.
  *
  * The server runs with IMCLOUD_TEST_SYNC_HOLD: while the hold file exists
  * no writer job completes, so a send made then keeps a job in flight for as
  * long as the test wants. During that time another connection sends
  * heartbeats one after another, each waiting for its reply:
- *   - with loop_nap_us 10000 each heartbeat's turn begins right after the
- *     previous poll, so the loop naps before most of them (/healthz
- *     "loop_nap" counts them), and every heartbeat is still answered: a nap
- *     ends at its interval, it never waits for the writer alone;
- *   - with loop_nap_us 0 the same run makes no nap.
+ *   - with loop_nap_us 10000 (the most) every heartbeat is answered: a nap
+ *     ends at its interval, it never waits for the writer alone (the naps
+ *     themselves are counted by tests/unit/store/test_writer_nap.c, where
+ *     the turns' timing is the test's: here a heartbeat's turn naps only
+ *     if the client's round trip is shorter than the interval, which a
+ *     loaded box does not promise);
+ *   - with loop_nap_us 0 the same run makes no nap (/healthz "loop_nap").
  * Once the hold is released the send is acknowledged (code 0) and pushed to
  * the recipient: the nap's wait on the writer's completions takes nothing
  * from them. Nothing here measures time. */
@@ -89,13 +91,10 @@ static long long naps_during_held_send(long long nap_us)
   return naps;
 }
 
-static void test_naps_while_a_job_is_in_flight(void **st)
+static void test_answers_while_napping(void **st)
 {
   (void)st;
-  long long naps = naps_during_held_send(10000);
-  /* each heartbeat's turn begins within the interval of the poll before it: most of them nap (a turn slowed
-   * past the interval, under a sanitizer or a loaded box, does not) */
-  if (naps < BEATS / 4) fail_msg("%lld naps over %d heartbeats with a job in flight", naps, BEATS);
+  (void)naps_during_held_send(10000); /* its checks: every heartbeat answered, the send acknowledged and pushed */
 }
 
 static void test_no_nap_when_off(void **st)
@@ -107,7 +106,7 @@ static void test_no_nap_when_off(void **st)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test_setup_teardown(test_naps_while_a_job_is_in_flight, setup_on, teardown),
+    cmocka_unit_test_setup_teardown(test_answers_while_napping, setup_on, teardown),
     cmocka_unit_test_setup_teardown(test_no_nap_when_off, setup_off, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,141 @@
+/* Unit tests for the loop's nap (store_writer.h, "Nap"; writer_nap.c): with
+ * a job in flight (its sync held by the test hook), turns that begin within
+ * the interval of the previous poll nap, and none does with the nap off or
+ * with no job in flight; a completion ends a nap at once. The turns are
+ * made by a 1 ms repeating timer on the writer's loop. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <unistd.h>
+
+#include "writer_test.h"
+
+#define TURNS 30
+
+static void on_tick(uv_timer_t *t) { (void)t; }
+
+/* TURNS turns of loop, each after a tick of a 1 ms timer; the naps taken meanwhile. */
+static uint64_t naps_over_turns(uv_loop_t *loop, store_writer_t *w)
+{
+  uv_timer_t t;
+  uv_timer_init(loop, &t);
+  uv_timer_start(&t, on_tick, 1, 1);
+  uint64_t n0, n1, slept;
+  store_writer_nap_stats(w, &n0, &slept);
+  for (int i = 0; i < TURNS; i++) uv_run(loop, UV_RUN_ONCE);
+  store_writer_nap_stats(w, &n1, &slept);
+  uv_close((uv_handle_t *)&t, NULL);
+  uv_run(loop, UV_RUN_NOWAIT);
+  return n1 - n0;
+}
+
+/* A writer whose one job (submitted, committed, its sync held) stays in flight. */
+static store_writer_t *one_job_held(uv_loop_t *loop, char *hold, size_t cap, tjob_t *job)
+{
+  uint32_t app = make_app();
+  store_writer_t *w = start_sync_held(loop, hold, cap);
+  ndone = 0;
+  tjob_init(job, app, "n0", 0);
+  assert_int_equal(store_writer_submit(w, &job->job), 0);
+  store_writer_flush(w);
+  wait_sync_held(w);
+  return w;
+}
+
+static void release(uv_loop_t *loop, store_writer_t *w, const char *hold, tjob_t *job)
+{
+  unlink(hold);
+  while (ndone < 1) uv_run(loop, UV_RUN_ONCE);
+  assert_int_equal(job->done_rc, 0);
+  stop(loop, w);
+}
+
+/* Each timer turn after the first begins about 1 ms after the poll before it, within the 10 ms interval, with the
+ * job in flight: it naps (a turn delayed past the interval on a loaded box does not: half is asked). */
+static void test_turns_nap_with_a_job_in_flight(void **st)
+{
+  (void)st;
+  char hold[96];
+  uv_loop_t loop;
+  tjob_t job;
+  store_writer_t *w = one_job_held(&loop, hold, sizeof hold, &job);
+  store_writer_set_nap(w, 10000);
+  uint64_t naps = naps_over_turns(&loop, w);
+  if (naps < TURNS / 2) fail_msg("%llu naps in %d turns with a job in flight", (unsigned long long)naps, TURNS);
+  assert_int_equal(ndone, 0);
+  release(&loop, w, hold, &job);
+}
+
+static void test_no_nap_when_off(void **st)
+{
+  (void)st;
+  char hold[96];
+  uv_loop_t loop;
+  tjob_t job;
+  store_writer_t *w = one_job_held(&loop, hold, sizeof hold, &job);
+  store_writer_set_nap(w, 0);
+  assert_int_equal(naps_over_turns(&loop, w), 0);
+  release(&loop, w, hold, &job);
+}
+
+static void test_no_nap_without_jobs(void **st)
+{
+  (void)st;
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  store_writer_t *w;
+  assert_int_equal(store_writer_start(&loop, dir, 64, &w), 0);
+  store_writer_set_nap(w, 10000);
+  assert_int_equal(naps_over_turns(&loop, w), 0);
+  stop(&loop, w);
+}
+
+static void *release_later(void *arg)
+{
+  sleep_ms(50);
+  unlink(arg);
+  return NULL;
+}
+
+/* A nap of 60 s, ended by the job's completion once the hold goes 50 ms in: the loop does not sleep out the
+ * interval (that nap would be 60 s long). */
+static void test_completion_ends_a_nap(void **st)
+{
+  (void)st;
+  char hold[96];
+  uv_loop_t loop;
+  tjob_t job;
+  store_writer_t *w = one_job_held(&loop, hold, sizeof hold, &job);
+  store_writer_set_nap(w, 60000000u);
+  uv_timer_t t;
+  uv_timer_init(&loop, &t);
+  uv_timer_start(&t, on_tick, 1, 1);
+  uv_run(&loop, UV_RUN_ONCE); /* a turn that follows a poll of its own: the next one naps */
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, release_later, hold), 0);
+  while (ndone < 1) uv_run(&loop, UV_RUN_ONCE);
+  pthread_join(th, NULL);
+  uint64_t naps, slept_us;
+  store_writer_nap_stats(w, &naps, &slept_us);
+  assert_true(naps >= 1);
+  if (slept_us >= 30000000u) fail_msg("the nap slept %llu µs past the completion", (unsigned long long)slept_us);
+  assert_int_equal(job.done_rc, 0);
+  uv_close((uv_handle_t *)&t, NULL);
+  uv_run(&loop, UV_RUN_NOWAIT);
+  stop(&loop, w);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(test_turns_nap_with_a_job_in_flight, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_no_nap_when_off, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_no_nap_without_jobs, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_completion_ends_a_nap, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
