@@ -1,7 +1,8 @@
-/* writer_int.h — what the two files of the writer share (store_writer.h is
+/* writer_int.h — what the files of the writer share (store_writer.h is
  * the interface): the writer's state, the job lists' append and the loop's
  * wake-up. writer.c is the loop side (start and stop, submit and the
- * hand-over, the completions and the stage histograms); writer_run.c is the
+ * hand-over, the completions and the stage histograms), writer_nap.c the
+ * loop's nap while jobs are in flight; writer_run.c is the
  * writer thread (batches, transactions, pacing, checkpoints' turn, the
  * merge) and the sync thread. Queue, unsynced list, completion list and
  * counters are guarded by one mutex (mu); each field below says who owns
@@ -78,12 +79,12 @@ struct store_writer {
   void *more_arg;
 };
 
-/* Append the chain first … last to the list head/tail (the caller holds mu
- * for a shared list). */
 /* Start the nap's prepare handle (writer_nap.c); store_writer_start, before
  * any other prepare handle of the loop is started. */
 void store__writer_nap_init(store_writer_t *w);
 
+/* Append the chain first … last to the list head/tail (the caller holds mu
+ * for a shared list). */
 static inline void store__jobs_append(store_job_t **head, store_job_t **tail, store_job_t *first, store_job_t *last)
 {
   if (*tail) (*tail)->next = first; else *head = first;
