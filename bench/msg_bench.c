@@ -64,7 +64,9 @@
  * acknowledged to the first worker, times the number of workers
  * (server_cpu_us_per_msg: less disturbed by other load than msgs/s), and
  * the same for the event-loop thread alone (loop_cpu_us_per_msg; the rest
- * is the writer and reader threads). The first refused send of each worker is printed to stderr.
+ * is the writer and reader threads), and the bytes written to the WAL per
+ * message acknowledged, counted the same way (wal_bytes_per_msg, /healthz
+ * "disk"; 0 from a server without it). The first refused send of each worker is printed to stderr.
  * Workers start sending together, once all of them have logged their users in.
  * Then the writer's stages over the sending period (GET /healthz/stages at
  * start and stop, subtracted; store_writer.h "Stages"): name_us=p50/p99/max
@@ -140,11 +142,11 @@ static uv_loop_t *loop;
 static conn_t *conns;
 static int nconns, logged, ready_n, failed, sending, stopping;
 static uint64_t acked, nfail, pushes, t_start_us, t_end_us, cpu0, cpu1;
-static unsigned long long hz0[4], hz1[4], scpu0, scpu1, lcpu0, lcpu1;
+static unsigned long long hz0[5], hz1[5], scpu0, scpu1, lcpu0, lcpu1;
 static int hz_ok;
 static imc_hist_t stg0[STORE_STAGES], stg1[STORE_STAGES];
 static int stg_ok;
-static int healthz(unsigned long long out[4]);
+static int healthz(unsigned long long out[5]);
 static int stages(imc_hist_t out[STORE_STAGES]);
 static unsigned long long server_cpu_ms(void), loop_cpu_ms(void);
 static uint32_t *lat, *arr;   /* per ack: send → read, and send → arrival in the socket */
@@ -561,9 +563,10 @@ static const char *http_get(const char *path, char *buf, size_t cap)
   return body ? body + 4 : NULL;
 }
 
-/* The server's writer jobs and batches and its sendmsg calls and frames
- * written (GET /healthz). 0 or -1. */
-static int healthz(unsigned long long out[4])
+/* The server's writer jobs and batches, its sendmsg calls and frames
+ * written, and the bytes written to its WAL (GET /healthz; 0 from a server
+ * without "disk"). 0 or -1. */
+static int healthz(unsigned long long out[5])
 {
   char buf[16384];
   if (!http_get("/healthz", buf, sizeof buf)) return -1;
@@ -573,6 +576,8 @@ static int healthz(unsigned long long out[4])
   if (!j || !b || !wr || !ch || sscanf(j, "\"jobs\":%llu", &out[0]) != 1 || sscanf(b, "\"batches\":%llu", &out[1]) != 1 ||
       sscanf(wr, "\"writes\":%llu", &out[2]) != 1 || sscanf(ch, "\"frames\":%llu", &out[3]) != 1)
     return -1;
+  const char *d = strstr(buf, "\"disk\":"), *wb = d ? strstr(d, "\"wal_bytes\":") : NULL;
+  if (!wb || sscanf(wb, "\"wal_bytes\":%llu", &out[4]) != 1) out[4] = 0;
   return 0;
 }
 
@@ -656,8 +661,8 @@ static int worker(void)
   for (size_t i = 0; opt.timeline && i < TL_SLOTS; i++) if (tl_max_us[i]) printf("P %zu %u\n", i, tl_max_us[i]);
   if (!hz_ok) memset(hz1, 0, sizeof hz1), memset(hz0, 0, sizeof hz0);
   if (stg_ok) print_stages();
-  if (opt.first == 0) printf("H %llu %llu %llu %llu %llu %llu %llu\n", hz1[0] - hz0[0], hz1[1] - hz0[1], hz1[2] - hz0[2],
-                              hz1[3] - hz0[3], scpu1 - scpu0, (unsigned long long)acked, lcpu1 - lcpu0);
+  if (opt.first == 0) printf("H %llu %llu %llu %llu %llu %llu %llu %llu\n", hz1[0] - hz0[0], hz1[1] - hz0[1], hz1[2] - hz0[2],
+                              hz1[3] - hz0[3], scpu1 - scpu0, (unsigned long long)acked, lcpu1 - lcpu0, hz1[4] - hz0[4]);
   printf("T %llu %llu\n", (unsigned long long)imc_hist_pct_us(&tick_gap, 99), (unsigned long long)(tick_gap.max_ns / 1000));
   printf("W %d %d %llu %llu %llu %llu %llu %llu\n", logged, failed, (unsigned long long)acked, (unsigned long long)nfail,
          (unsigned long long)(t_end_us - t_start_us), (unsigned long long)pushes, (unsigned long long)(cpu1 - cpu0),
@@ -733,7 +738,7 @@ int main(int argc, char **argv)
   for (int p = 0; p < opt.procs; p++) if (write(go[1], &b, 1) != 1) break;
   close(ready[0]);
   close(go[1]);
-  unsigned long long ok = 0, fl = 0, ack = 0, nf = 0, ms_us = 0, push = 0, cpu = 0, t, h[7] = { 0 };
+  unsigned long long ok = 0, fl = 0, ack = 0, nf = 0, ms_us = 0, push = 0, cpu = 0, t, h[8] = { 0 };
   uint32_t *all = NULL, *all_arr = NULL;
   size_t n = 0, cap = 0, n_arr = 0, cap_arr = 0;
   unsigned long long late_p99 = 0, late_max = 0, run_wait_us = 0, lag_p99 = 0, lag_max = 0;
@@ -745,7 +750,7 @@ int main(int argc, char **argv)
     unsigned l;
     unsigned long long a, b, c, d, e, f, g;
     while (fgets(line, sizeof line, in)) {
-      if (sscanf(line, "H %llu %llu %llu %llu %llu %llu %llu", &h[0], &h[1], &h[2], &h[3], &h[4], &h[5], &h[6]) == 7)
+      if (sscanf(line, "H %llu %llu %llu %llu %llu %llu %llu %llu", &h[0], &h[1], &h[2], &h[3], &h[4], &h[5], &h[6], &h[7]) == 8)
         continue;
       unsigned long long tp, tm;
       unsigned long long rw, lp, lm;
@@ -795,13 +800,14 @@ int main(int argc, char **argv)
   double a50 = n_arr ? all_arr[(n_arr - 1) / 2] / 1000.0 : 0, a99 = n_arr ? all_arr[(n_arr * 99 + 99) / 100 - 1] / 1000.0 : 0;
   printf("conns=%d logins=%llu failed=%llu acked=%llu send_errors=%llu elapsed_ms=%.0f msgs_per_s=%.0f p50_ms=%.2f "
          "p99_ms=%.2f arrived_p50_ms=%.2f arrived_p99_ms=%.2f read_late_p99_ms=%.2f read_late_max_ms=%.1f loadgen_cpu_wait_ms=%.0f send_lag_p99_ms=%.2f send_lag_max_ms=%.1f pushes=%llu batch=%d window=%d rate=%.0f spread=%d loadgen_cpu_ms=%.0f loadgen_tick_p99_ms=%.1f loadgen_tick_max_ms=%.1f jobs_per_commit=%.1f "
-         "frames_per_write=%.2f server_cpu_us_per_msg=%.1f loop_cpu_us_per_msg=%.1f%s%s\n", opt.conns, ok, fl, ack, nf,
+         "frames_per_write=%.2f server_cpu_us_per_msg=%.1f loop_cpu_us_per_msg=%.1f wal_bytes_per_msg=%.0f%s%s\n", opt.conns, ok, fl, ack, nf,
          ms_us / 1000.0, ms_us ? ack * 1e6 / (double)ms_us : 0, p50, p99, a50, a99,
          late_p99 / 1000.0, late_max / 1000.0, run_wait_us / 1000.0, lag_p99 / 1000.0,
          lag_max / 1000.0, push, opt.batch, opt.window, opt.rate, opt.spread,
          cpu / 1000.0, tick_p99 / 1000.0, tick_max / 1000.0, h[1] ? (double)h[0] / (double)h[1] : 0, h[2] ? (double)h[3] / (double)h[2] : 0,
          h[5] && h[4] ? (double)h[4] * 1000.0 / ((double)h[5] * opt.procs) : 0,
-         h[5] && h[6] ? (double)h[6] * 1000.0 / ((double)h[5] * opt.procs) : 0, *stage_line ? " " : "", stage_line);
+         h[5] && h[6] ? (double)h[6] * 1000.0 / ((double)h[5] * opt.procs) : 0,
+         h[5] ? (double)h[7] / ((double)h[5] * opt.procs) : 0, *stage_line ? " " : "", stage_line);
   if (opt.timeline) { /* one line: the highest latency per 100 ms of sending, in ms */
     int last = -1;
     for (int i = 0; i < TL_SLOTS; i++) if (tl_max_us[i]) last = i;

@@ -200,6 +200,9 @@ static void healthz(api_srv_t *srv, net_req_t *req)
     api_field_put(o, "sync", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "syncs", (json_int_t)ws.syncs,
                                        "skipped", (json_int_t)ws.syncs_skipped, "failed", (json_int_t)ws.sync_failed, "unsynced", (json_int_t)ws.unsynced,
                                        "commit_waits", (json_int_t)ws.commit_waits, "paced", (json_int_t)ws.paced), &bad);
+    uint64_t wal_bytes, db_bytes;
+    store_disk_bytes(&wal_bytes, &db_bytes);
+    api_field_put(o, "disk", json_pack("{s:I,s:I}", "wal_bytes", (json_int_t)wal_bytes, "db_bytes", (json_int_t)db_bytes), &bad);
     uint64_t naps, slept_us;
     store_writer_nap_stats(srv->writer, &naps, &slept_us);
     api_field_put(o, "loop_nap", json_pack("{s:I,s:I,s:I}", "us", (json_int_t)srv->cfg->loop_nap_us, "naps",

@@ -360,3 +360,11 @@ int store_wal_sync(int fd)
 int store_wal_counted(store_t *s) { return sq__vfs_is(store__sqlite_db(s)); }
 
 uint64_t store_wal_writes(void) { return sq__vfs_wal_writes(); }
+
+void store_disk_bytes(uint64_t *wal, uint64_t *db)
+{
+  sq_vfs_stats_t v;
+  sq__vfs_stats(&v);
+  *wal = v.wal_bytes;
+  *db = v.db_bytes;
+}

@@ -43,6 +43,7 @@ static sqlite3_vfs vf_vfs;
 static const sqlite3_io_methods vf_io;
 static uint64_t n_in, n_out, n_wb;
 static uint64_t n_wal_out; /* write calls passed to the wrapped VFS for WAL files (sq__vfs_wal_writes) */
+static uint64_t n_wal_bytes, n_db_bytes; /* the bytes those calls wrote, WAL and database files (sq__vfs_stats) */
 static int wb_off; /* sq__vfs_writeback(0): no write-back hint (benchmarks, tests) */
 
 void sq__vfs_writeback(int on) { __atomic_store_n(&wb_off, !on, __ATOMIC_RELAXED); }
@@ -56,6 +57,7 @@ static int write_out(vf_t *f, const void *p, int amt, sqlite3_int64 off)
 {
   count(&n_out);
   int rc = f->real->pMethods->xWrite(f->real, p, amt, off);
+  if (rc == SQLITE_OK) __atomic_fetch_add(f->kind == VF_WAL ? &n_wal_bytes : &n_db_bytes, (uint64_t)amt, __ATOMIC_RELAXED);
   if (f->kind == VF_WAL) __atomic_fetch_add(&n_wal_out, 1, __ATOMIC_RELEASE);
   return rc;
 }
@@ -73,6 +75,8 @@ void sq__vfs_stats(sq_vfs_stats_t *out)
   out->writes_in = __atomic_load_n(&n_in, __ATOMIC_RELAXED);
   out->writes_out = __atomic_load_n(&n_out, __ATOMIC_RELAXED);
   out->writebacks = __atomic_load_n(&n_wb, __ATOMIC_RELAXED);
+  out->wal_bytes = __atomic_load_n(&n_wal_bytes, __ATOMIC_RELAXED);
+  out->db_bytes = __atomic_load_n(&n_db_bytes, __ATOMIC_RELAXED);
 }
 
 static uint32_t be32(const unsigned char *p)

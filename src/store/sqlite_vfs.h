@@ -63,12 +63,14 @@ struct sqlite3;
  * default VFS): open with the default VFS then. */
 const char *sq__vfs_name(void);
 
-/* Process-wide counters since start (for tests and benchmarks): write calls
- * SQLite made on WAL and database files opened through this VFS, and write
- * calls passed to the wrapped VFS for them. */
+/* Process-wide counters since start (for tests, benchmarks and /healthz
+ * "disk"): write calls SQLite made on WAL and database files opened through
+ * this VFS, write calls passed to the wrapped VFS for them, and the bytes
+ * those wrote (calls that succeeded), WAL files and database files apart. */
 typedef struct sq_vfs_stats {
   uint64_t writes_in, writes_out;
   uint64_t writebacks; /* write-backs started on database files (SQ_VFS_WRITEBACK_BYTES) */
+  uint64_t wal_bytes, db_bytes;
 } sq_vfs_stats_t;
 void sq__vfs_stats(sq_vfs_stats_t *out);
 

@@ -191,6 +191,10 @@ int store_wal_counted(store_t *s);
  * store_wal_sync, it names what that sync covered: while it has not moved,
  * no frame was written since, and a sync would make nothing more durable. */
 uint64_t store_wal_writes(void);
+/* The bytes written to WAL files and to database files through the
+ * coalescing VFS in this process since its start (sq__vfs_stats: the
+ * writer's commits, the checkpoints' copies; any thread). */
+void store_disk_bytes(uint64_t *wal, uint64_t *db);
 
 /* Take over the checkpoints of s, a writing SQLite connection opened through
  * the coalescing VFS: install the WAL hook (SQLite's auto-checkpoint is off

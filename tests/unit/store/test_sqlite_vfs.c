@@ -229,6 +229,9 @@ static void test_coalesces(void **st)
           (unsigned long long)out);
   assert_true(in >= 150);
   assert_true(out >= 1 && out * 20 <= in);
+  /* the bytes: the ~100 table pages' frames (each a page and its 24-byte header) to the WAL, none to the database */
+  assert_true(b.wal_bytes - a.wal_bytes >= 100 * (4096 + 24));
+  assert_int_equal(b.db_bytes, a.db_bytes);
   /* a checkpoint of adjacent pages: fewer writes to the database file than pages */
   sq__vfs_stats(&a);
   int log = 0, done = 0;
@@ -239,6 +242,8 @@ static void test_coalesces(void **st)
   fprintf(stderr, "checkpoint (%d frames): %llu writes from SQLite, %llu to the default VFS\n", log,
           (unsigned long long)in, (unsigned long long)out);
   assert_true(out < in);
+  assert_true(b.db_bytes - a.db_bytes >= 100 * 4096); /* the ~100 table pages copied */
+  assert_int_equal(b.wal_bytes, a.wal_bytes);
   integrity_ok(w);
   sqlite3_close(w);
 }

@@ -1,0 +1,77 @@
+/* End-to-end: GET /healthz "disk" counts the bytes the server wrote to its
+ * WAL and to its database file (store_ckpt.h store_disk_bytes; the
+ * coalescing VFS's counters). The server checkpoints every 16 WAL pages
+ * (--wal-checkpoint-pages 16), so a few dozen acknowledged sends both grow
+ * the WAL and get copied into the database:
+ *   - each acknowledged send committed at least one WAL frame (a page and
+ *     its 24-byte header) more than was counted before it;
+ *   - after the checkpoints the database file's count has grown too;
+ *   - the counters never go back. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "e2e.h"
+#include "e2e_msg.h"
+
+#define FRAME_BYTES (4096 + 24)
+
+static e2e_server_t srv;
+static uint32_t app;
+static char key[80];
+
+static int setup(void **st)
+{
+  (void)st;
+  static const char *const args[] = { "--wal-checkpoint-pages", "16", NULL };
+  return e2e_start(&srv, "china", &app, key, args);
+}
+
+static int teardown(void **st)
+{
+  (void)st;
+  return e2e_finish(&srv);
+}
+
+static long long wal(void) { return e2e_healthz_stat(srv.port, "disk", "wal_bytes"); }
+static long long db(void) { return e2e_healthz_stat(srv.port, "disk", "db_bytes"); }
+
+static void test_disk_bytes_follow_commits(void **st)
+{
+  (void)st;
+  const char *users[] = { "da", "db", NULL };
+  import_users(srv.port, app, key, users);
+  wsc_t a;
+  assert_int_equal(wsc_login(&a, srv.port, app, key, "da", "Web"), 0);
+  long long wal0 = wal(), db0 = db();
+  assert_true(wal0 >= 0 && db0 >= 0);
+  long long before = wal0;
+  for (int i = 0; i < 40; i++) {
+    json_t *r = wsc_rpc(&a, "send", "\"to\":\"db\",\"random\":%d,\"body\":" TEXT("counted"), 900 + i);
+    assert_non_null(r);
+    assert_int_equal(jint(r, "code"), 0);
+    json_decref(r);
+    long long now = wal();
+    if (now < before + FRAME_BYTES) fail_msg("send %d acknowledged: WAL bytes %lld, %lld before it", i, now, before);
+    before = now;
+  }
+  /* 40 commits of a frame or more each passed the 16-page threshold: checkpoints copied pages into the database */
+  long long db1 = 0;
+  for (int waited = 0; waited < 10000 && (db1 = db()) <= db0; waited += 10) e2e_sleep_ms(10);
+  if (db1 <= db0) fail_msg("database bytes %lld after 40 commits past a 16-page threshold, %lld before", db1, db0);
+  assert_true(wal() >= before);
+  wsc_close(&a);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(test_disk_bytes_follow_commits, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
