@@ -17,7 +17,10 @@
 # kernel's arrival stamp, the server's own `total` p99 and the generator's
 # lateness beside the client's p99, e.g.
 #   SHIELD=1 STEER=1 sh bench/ab.sh -r 4 -s half OLD NEW
-# (SHIELD and STEER pass through to msg_bench.sh; bench/shield.sh). The bench
+# (SHIELD and STEER pass through to msg_bench.sh; bench/shield.sh). One set is
+# not enough for a tail: the same binary on both sides gave p99 medians of 61
+# and 150 ms in five rounds (docs/BENCHMARKS.md, wave 45); repeat the set and
+# trust CPU per message (±5 %) first. The bench
 # programs (load generators, probes) are this tree's for both binaries; only
 # the server differs. Raw output goes to DIR (default a new /tmp/ab-XXXXXX),
 # one file per suite, binary and round; the table printed at the end gives,
