@@ -764,6 +764,9 @@ void api_srv_release(api_srv_t *srv);
 /* The net settings (all but host and port) and the handlers of the server. */
 void api_net_cfg(const api_cfg_t *cfg, net_cfg_t *out);
 void api_net_handlers(api_srv_t *srv, net_handlers_t *out);
+/* GET /healthz and GET /healthz/stages (healthz.c), answered on the loop thread. */
+void api_healthz(api_srv_t *srv, net_req_t *req);
+void api_healthz_stages(api_srv_t *srv, net_req_t *req);
 
 /* ---- reply objects set whole (api_json.c, decisions §85) ---------------------------- */
 /* Set o's member key to v (stolen) unless *bad; a v that is NULL or cannot
