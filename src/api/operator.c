@@ -62,7 +62,6 @@ static json_t *app_json(const store_app_t *a, int64_t max_websockets)
                                   max_websockets < 0 ? json_null() : json_integer(max_websockets)), bad);
 }
 
-
 /* A list a read fills row by row (the store's callbacks): an entry that cannot be made sets bad (§85). */
 typedef struct op_list { json_t *arr; int bad; } op_list_t;
 
