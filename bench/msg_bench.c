@@ -626,8 +626,9 @@ static void print_stages(void)
     printf(" ckpt_%s=%lld", keys[i], (long long)json_integer_value(json_object_get(ck, keys[i])));
   json_t *nap = json_object_get(o, "loop_nap"); /* the loop's naps since the start (store_writer.h, "Nap") */
   if (nap)
-    printf(" naps=%lld nap_slept_ms=%lld", (long long)json_integer_value(json_object_get(nap, "naps")),
-           (long long)json_integer_value(json_object_get(nap, "slept_us")) / 1000);
+    printf(" naps=%lld nap_slept_ms=%lld naps_cut=%lld", (long long)json_integer_value(json_object_get(nap, "naps")),
+           (long long)json_integer_value(json_object_get(nap, "slept_us")) / 1000,
+           (long long)json_integer_value(json_object_get(nap, "cut")));
   json_decref(o);
   printf("\n");
 }

@@ -168,10 +168,10 @@ void api_healthz(api_srv_t *srv, net_req_t *req)
     uint64_t wal_bytes, db_bytes;
     store_disk_bytes(&wal_bytes, &db_bytes);
     api_field_put(o, "disk", json_pack("{s:I,s:I}", "wal_bytes", (json_int_t)wal_bytes, "db_bytes", (json_int_t)db_bytes), &bad);
-    uint64_t naps, slept_us;
-    store_writer_nap_stats(srv->writer, &naps, &slept_us);
-    api_field_put(o, "loop_nap", json_pack("{s:I,s:I,s:I}", "us", (json_int_t)srv->cfg->loop_nap_us, "naps",
-                                           (json_int_t)naps, "slept_us", (json_int_t)slept_us), &bad);
+    uint64_t naps, slept_us, cut;
+    store_writer_nap_stats(srv->writer, &naps, &slept_us, &cut);
+    api_field_put(o, "loop_nap", json_pack("{s:I,s:I,s:I,s:I}", "us", (json_int_t)srv->cfg->loop_nap_us, "naps",
+                                           (json_int_t)naps, "slept_us", (json_int_t)slept_us, "cut", (json_int_t)cut), &bad);
   }
   api_reply_json(req, srv->stopping ? 503 : 200, api_json_whole(o, bad)); /* NULL: 500, the fixed 70500 text */
 }

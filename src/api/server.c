@@ -334,6 +334,9 @@ static int data_lock(api_srv_t *srv, const char *dir)
  * writer, the reader pool and messaging running on loop (initialized by the
  * caller). On failure everything started is stopped again (loop run until the
  * threads are gone); api_srv_release frees the rest either way. */
+/* The reader pool's completion hook (a pool thread): the loop's nap ends (store_writer.h, "Nap"). */
+static void reader_done_nap(void *writer) { store_writer_nap_end(writer); }
+
 int api_srv_open(api_srv_t *srv, const api_cfg_t *cfg, uv_loop_t *loop)
 {
   int rc;
@@ -402,6 +405,7 @@ int api_srv_open(api_srv_t *srv, const api_cfg_t *cfg, uv_loop_t *loop)
     return rc;
   }
   store_reader_on_room(srv->reader, api_read_room, srv); /* reads waiting for its queue's room (§120, §125) */
+  store_reader_on_done(srv->reader, reader_done_nap, srv->writer); /* a read's completion ends the loop's nap */
   msg_limits_init(srv);
   im_c2c_hooks_t hooks;
   cws_msg_hooks(srv, &hooks);
@@ -419,6 +423,7 @@ int api_srv_open(api_srv_t *srv, const api_cfg_t *cfg, uv_loop_t *loop)
 
 void api_srv_stop_storage(api_srv_t *srv)
 {
+  if (srv->reader) store_reader_on_done(srv->reader, NULL, NULL); /* no call reaches the writer once it is freed */
   if (srv->writer) store_writer_stop(srv->writer, NULL, NULL);
   if (srv->reader) store_reader_stop(srv->reader, NULL, NULL);
   srv->writer = NULL;

@@ -52,6 +52,8 @@ struct store_reader {
                                       * read it without mu */
   void (*room)(void *);              /* store_reader_on_room: after each batch of completions (loop thread) */
   void *room_arg;
+  void (*done_hook)(void *);         /* under mu: store_reader_on_done, after each completion (pool threads) */
+  void *done_hook_arg;
   store_job_t *d_head, *d_tail;      /* run, done() not yet called */
   int stopping;
   size_t exited;                     /* threads that left their loop */
@@ -180,6 +182,7 @@ static void *reader_main(void *arg)
     if (j->rc) r->stats.failed_jobs++;
     append(&r->d_head, &r->d_tail, j);
     uv_async_send(&r->async);
+    if (r->done_hook) r->done_hook(r->done_hook_arg); /* the loop's nap ends (store_writer_nap_end) */
   }
   r->exited++;
   pthread_mutex_unlock(&r->mu);
@@ -386,6 +389,14 @@ void store_reader_on_room(store_reader_t *r, void (*room)(void *arg), void *arg)
 {
   r->room = room;
   r->room_arg = arg;
+}
+
+void store_reader_on_done(store_reader_t *r, void (*hook)(void *arg), void *arg)
+{
+  pthread_mutex_lock(&r->mu);
+  r->done_hook = hook;
+  r->done_hook_arg = arg;
+  pthread_mutex_unlock(&r->mu);
 }
 
 void store_reader_owner_load(store_reader_t *r, uint64_t owner, size_t *queued, size_t *room)

@@ -77,7 +77,8 @@
  * Nap (store_writer_set_nap, the server's loop_nap_us):
  * while jobs are in flight, the loop enters its poll at most once per
  * nap_us, sleeping the rest of the interval in a wait that only the
- * writer's completions end (writer_nap.c): at moderate load a turn then
+ * writer's completions end, and another thread's announced with
+ * store_writer_nap_end (the reader pool's) (writer_nap.c): at moderate load a turn then
  * reads the input of nap_us instead of one message, and the writer runs
  * without being preempted per message. Bound: a socket's input (and a
  * timer) is taken up to nap_us later, only while jobs are in flight; an
@@ -304,9 +305,15 @@ void store_writer_set_pace(store_writer_t *w, unsigned pace_us, size_t pace_jobs
 /* The nap (see Nap): nap_us 0 turns it off (the default); from the next
  * turn on (loop thread). */
 void store_writer_set_nap(store_writer_t *w, unsigned nap_us);
-/* The naps taken since the start and the time slept in them, µs (loop
+/* Any thread: a completion it has queued for the loop by another means
+ * (the reader pool's uv_async_send, before this call) ends a nap in
+ * progress, or keeps the next one from beginning (see Nap). w must outlive
+ * every call: stop the caller's calls before store_writer_stop. */
+void store_writer_nap_end(store_writer_t *w);
+/* The naps taken since the start, the time slept in them (µs), and the
+ * naps that store_writer_nap_end ended or kept from beginning (loop
  * thread). */
-void store_writer_nap_stats(const store_writer_t *w, uint64_t *naps, uint64_t *slept_us);
+void store_writer_nap_stats(const store_writer_t *w, uint64_t *naps, uint64_t *slept_us, uint64_t *cut);
 /* The byte cap: a job with bytes (store_job_t.bytes) is refused while the
  * jobs in flight hold more than max_bytes with it (0: no cap, the default).
  * Jobs without bytes are never refused by it. Loop thread. */

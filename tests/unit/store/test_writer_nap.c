@@ -1,8 +1,10 @@
 /* Unit tests for the loop's nap (store_writer.h, "Nap"; writer_nap.c): with
  * a job in flight (its sync held by the test hook), turns that begin within
  * the interval of the previous poll nap, and none does with the nap off or
- * with no job in flight; a completion ends a nap at once. The turns are
- * made by a 1 ms repeating timer on the writer's loop. */
+ * with no job in flight; a completion ends a nap at once, and so does
+ * another thread's store_writer_nap_end (the reader pool's completion hook,
+ * wired as the server wires it). The turns are made by a 1 ms repeating
+ * timer on the writer's loop. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -12,6 +14,7 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include "store/store_reader.h"
 #include "writer_test.h"
 
 #define TURNS 30
@@ -24,10 +27,10 @@ static uint64_t naps_over_turns(uv_loop_t *loop, store_writer_t *w)
   uv_timer_t t;
   uv_timer_init(loop, &t);
   uv_timer_start(&t, on_tick, 1, 1);
-  uint64_t n0, n1, slept;
-  store_writer_nap_stats(w, &n0, &slept);
+  uint64_t n0, n1, slept, cut;
+  store_writer_nap_stats(w, &n0, &slept, &cut);
   for (int i = 0; i < TURNS; i++) uv_run(loop, UV_RUN_ONCE);
-  store_writer_nap_stats(w, &n1, &slept);
+  store_writer_nap_stats(w, &n1, &slept, &cut);
   uv_close((uv_handle_t *)&t, NULL);
   uv_run(loop, UV_RUN_NOWAIT);
   return n1 - n0;
@@ -119,14 +122,98 @@ static void test_completion_ends_a_nap(void **st)
   assert_int_equal(pthread_create(&th, NULL, release_later, hold), 0);
   while (ndone < 1) uv_run(&loop, UV_RUN_ONCE);
   pthread_join(th, NULL);
-  uint64_t naps, slept_us;
-  store_writer_nap_stats(w, &naps, &slept_us);
+  uint64_t naps, slept_us, cut;
+  store_writer_nap_stats(w, &naps, &slept_us, &cut);
   assert_true(naps >= 1);
   if (slept_us >= 30000000u) fail_msg("the nap slept %llu µs past the completion", (unsigned long long)slept_us);
   assert_int_equal(job.done_rc, 0);
   uv_close((uv_handle_t *)&t, NULL);
   uv_run(&loop, UV_RUN_NOWAIT);
   stop(&loop, w);
+}
+
+/* A nap of 60 s with the job held, ended 50 ms in by store_writer_nap_end from another thread: the loop
+ * does not sleep out the interval, and the nap counts as cut. */
+static void *nap_end_later(void *arg)
+{
+  sleep_ms(50);
+  store_writer_nap_end(arg);
+  return NULL;
+}
+
+static void test_nap_end_from_another_thread(void **st)
+{
+  (void)st;
+  char hold[96];
+  uv_loop_t loop;
+  tjob_t job;
+  store_writer_t *w = one_job_held(&loop, hold, sizeof hold, &job);
+  store_writer_set_nap(w, 60000000u);
+  uv_timer_t t;
+  uv_timer_init(&loop, &t);
+  uv_timer_start(&t, on_tick, 1, 1);
+  uv_run(&loop, UV_RUN_ONCE); /* a turn that follows a poll of its own: the next one naps */
+  uint64_t naps, slept_us, cut;
+  store_writer_nap_stats(w, &naps, &slept_us, &cut);
+  assert_int_equal(cut, 0);
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, nap_end_later, w), 0);
+  do {
+    uv_run(&loop, UV_RUN_ONCE);
+    store_writer_nap_stats(w, &naps, &slept_us, &cut);
+  } while (!cut);
+  pthread_join(th, NULL);
+  assert_true(naps >= 1);
+  if (slept_us >= 30000000u) fail_msg("the nap slept %llu µs past store_writer_nap_end", (unsigned long long)slept_us);
+  assert_int_equal(ndone, 0); /* the job is still held: the wake found no completion */
+  /* called before a turn, it keeps that turn's nap from beginning */
+  uint64_t naps0 = naps;
+  store_writer_nap_end(w);
+  uv_run(&loop, UV_RUN_ONCE);
+  store_writer_nap_stats(w, &naps, &slept_us, &cut);
+  assert_int_equal(naps, naps0);
+  assert_int_equal(cut, 2);
+  uv_close((uv_handle_t *)&t, NULL);
+  uv_run(&loop, UV_RUN_NOWAIT);
+  release(&loop, w, hold, &job);
+}
+
+/* The server's wiring, on one loop: the reader pool's completion hook (store_reader_on_done) ends a 60 s
+ * nap, so a read's done() runs while a writer job is held in flight. */
+static int read_run(store_t *s, void *arg) { (void)s; (void)arg; sleep_ms(50); return 0; }
+static int read_done_n;
+static void read_done(void *arg, int rc) { (void)arg; assert_int_equal(rc, 0); read_done_n++; }
+static void hook_nap_end(void *w) { store_writer_nap_end(w); }
+
+static void test_read_completion_ends_a_nap(void **st)
+{
+  (void)st;
+  char hold[96];
+  uv_loop_t loop;
+  tjob_t job;
+  store_writer_t *w = one_job_held(&loop, hold, sizeof hold, &job);
+  store_reader_t *r;
+  assert_int_equal(store_reader_start(&loop, dir, 1, 8, &r), 0);
+  store_reader_on_done(r, hook_nap_end, w);
+  store_writer_set_nap(w, 60000000u);
+  uv_timer_t t;
+  uv_timer_init(&loop, &t);
+  uv_timer_start(&t, on_tick, 1, 1);
+  uv_run(&loop, UV_RUN_ONCE);
+  read_done_n = 0;
+  store_job_t rj = { .run = read_run, .done = read_done };
+  assert_int_equal(store_reader_submit(r, &rj), 0); /* it runs 50 ms: the loop naps meanwhile */
+  while (!read_done_n) uv_run(&loop, UV_RUN_ONCE);
+  uint64_t naps, slept_us, cut;
+  store_writer_nap_stats(w, &naps, &slept_us, &cut);
+  if (slept_us >= 30000000u) fail_msg("the nap slept %llu µs past the read's completion", (unsigned long long)slept_us);
+  assert_true(cut >= 1);
+  assert_int_equal(ndone, 0);
+  store_reader_on_done(r, NULL, NULL);
+  store_reader_stop(r, NULL, NULL);
+  uv_close((uv_handle_t *)&t, NULL);
+  uv_run(&loop, UV_RUN_NOWAIT);
+  release(&loop, w, hold, &job);
 }
 
 int main(void)
@@ -136,6 +223,8 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_no_nap_when_off, setup, teardown),
     cmocka_unit_test_setup_teardown(test_no_nap_without_jobs, setup, teardown),
     cmocka_unit_test_setup_teardown(test_completion_ends_a_nap, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_nap_end_from_another_thread, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_read_completion_ends_a_nap, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
