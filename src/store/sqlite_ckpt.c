@@ -266,6 +266,15 @@ static void wal_keep(store_ckpt_t *c)
   if (page > 0 && sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK) c->limit_pages = c->pages;
 }
 
+/* The blocking round once few frames wait, or once the rounds stop shrinking (the disk writes back no faster than
+ * batches dirty pages: more rounds would only copy more), or at the bounds. */
+int store_ckpt_final(int pages, int wal_pages, int pending, int last_pending, int rounds)
+{
+  int few = pages / STORE_CKPT_FINAL_DIV < STORE_CKPT_FINAL_MAX ? pages / STORE_CKPT_FINAL_DIV : STORE_CKPT_FINAL_MAX;
+  return pending <= few || (rounds >= 2 && pending >= last_pending) || wal_pages >= STORE_CKPT_WAL_CAP * pages ||
+         rounds >= STORE_CKPT_ROUNDS_MAX;
+}
+
 int store_ckpt_run(store_ckpt_t *c)
 {
   if (!c->s || c->broken) return 0;
@@ -298,15 +307,10 @@ int store_ckpt_run(store_ckpt_t *c)
     }
     int pending = c->wal_pages - c->backfilled;
     if (pending <= 0) { c->rounds = 0; return 0; } /* nothing committed meanwhile: the WAL may restart now */
-    /* the blocking round once few frames wait, or once the rounds stop shrinking (the disk writes back no
-     * faster than batches dirty pages: more rounds would only copy more), or at the bounds */
-    if (pending <= c->pages / STORE_CKPT_FINAL_DIV || (c->rounds >= 2 && pending >= c->last_pending) ||
-        c->wal_pages >= STORE_CKPT_WAL_CAP * c->pages || c->rounds >= STORE_CKPT_ROUNDS_MAX) {
-      c->last_pending = pending;
-      return 1;
-    }
-    pinned_round(c);
+    int final = store_ckpt_final(c->pages, c->wal_pages, pending, c->last_pending, c->rounds);
     c->last_pending = pending;
+    if (final) return 1;
+    pinned_round(c);
     return 0;
   }
   if (c->wal_pages < c->pages) return 0;

@@ -100,13 +100,20 @@
 
 #define STORE_CKPT_PAGES 16384 /* 64 MiB of 4 KiB pages, as the auto-checkpoint was (sqlite.c) */
 /* A cycle of pinned rounds ends with the blocking round once at most
- * pages / STORE_CKPT_FINAL_DIV frames wait to be copied, once (after two
+ * pages / STORE_CKPT_FINAL_DIV frames, and never more than
+ * STORE_CKPT_FINAL_MAX, wait to be copied, once (after two
  * pinned rounds) no fewer wait than after the round before, once the WAL holds
  * STORE_CKPT_WAL_CAP times the threshold, or after STORE_CKPT_ROUNDS_MAX
- * pinned rounds. A writer that finds the WAL at the cap while a database
+ * pinned rounds (store_ckpt_final). A writer that finds the WAL at the cap while a database
  * sync runs waits for that sync: the WAL stays under STORE_CKPT_WAL_CAP
- * thresholds plus one batch. */
+ * thresholds plus one batch. STORE_CKPT_FINAL_MAX (wave 46): the blocking
+ * round stops the writer for its copy and SQLite's database sync, which
+ * grow with the frames it copies; at the server's 65,536-page threshold
+ * pages / 32 let it copy 2,048 (10-45 ms stops at 24,000 msgs/s here),
+ * 512 is what the 16,384-page threshold gave (docs/decisions/store-pipeline.md,
+ * "The blocking round's bound"). */
 #define STORE_CKPT_FINAL_DIV 32
+#define STORE_CKPT_FINAL_MAX 512
 #define STORE_CKPT_WAL_CAP 4
 #define STORE_CKPT_ROUNDS_MAX 16
 /* The WAL file a restart leaves on disk: at most STORE_CKPT_WAL_KEEP times
@@ -155,6 +162,13 @@ typedef struct store_ckpt {
   uint64_t copy_ns, sync_ns;
   store_ckpt_stats_t st;
 } store_ckpt_t;
+
+/* After a pinned round of a cycle returned with frames left to copy: 1 if
+ * the cycle ends with the blocking round now, 0 for another pinned round.
+ * pages: the threshold; wal_pages: the WAL's length; pending: the frames
+ * not yet copied; last_pending: what the round before found waiting;
+ * rounds: the pinned rounds of this cycle so far. Pure. */
+int store_ckpt_final(int pages, int wal_pages, int pending, int last_pending, int rounds);
 
 /* ---- the WAL's sync, out of the COMMIT (store_writer.h, "Sync") ------------
  *
