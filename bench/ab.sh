@@ -14,8 +14,9 @@
 # `login_bench.sh 10000 19000` (logins/s and memory per connection); and, only
 # when asked (-s half), half = `msg_bench.sh 10000 8 RATE`, the capped run alone
 # at HALF_RATE msgs/s (environment, default 24000): the half-rate tail, with the
-# kernel's arrival stamp, the server's own `total` p99 and the generator's
-# lateness beside the client's p99, e.g.
+# kernel's arrival stamp, the server's own `total` p99, its CPU per message
+# (the loop's apart), the longest blocking checkpoint round (the writer's
+# longest stop) and the generator's lateness beside the client's p99, e.g.
 #   SHIELD=1 STEER=1 sh bench/ab.sh -r 4 -s half OLD NEW
 # (SHIELD and STEER pass through to msg_bench.sh; bench/shield.sh). One set is
 # not enough for a tail: the same binary on both sides gave p99 medians of 61
@@ -125,6 +126,8 @@ for s in $SUITES; do
       line_figure half "$l" arrived_p99_ms "p99 ms, kernel arrival stamp"
       figure "$l server total p99 ms" half "$kv"' /^'$l' / { split(kv("total_us"), t, "/"); print t[2] / 1000 }'
       line_figure half "$l" server_cpu_us_per_msg "server µs/msg"
+      line_figure half "$l" loop_cpu_us_per_msg "loop µs/msg"
+      line_figure half "$l" ckpt_blocking_max_us "longest blocking checkpoint round µs" # the writer's longest stop
       line_figure half "$l" read_late_p99_ms "generator read lateness p99 ms"
       ;;
     login)
