@@ -58,6 +58,18 @@ static int teardown(void **st)
   return e2e_finish(&srv);
 }
 
+/* The send (id 5) still waits for its sync; the hold goes and a's send is acknowledged. */
+static void release_acked(wsc_t *a)
+{
+  assert_int_equal(e2e_healthz_stat(srv.port, "admission", "inflight"), 1);
+  e2e_sync_hold(hold, 0);
+  int id = 5;
+  json_t *r = wsc_take(a, match_id, &id, 15000);
+  assert_non_null(r);
+  assert_int_equal(jint(r, "code"), 0);
+  json_decref(r);
+}
+
 /* A send of a's held at its sync while b makes BEATS heartbeats; returns the naps counted meanwhile. Then the
  * hold goes, and the send is acknowledged and pushed to b. */
 static long long naps_during_held_send(long long nap_us)
@@ -80,13 +92,7 @@ static long long naps_during_held_send(long long nap_us)
     json_decref(r);
   }
   long long naps = e2e_healthz_stat(srv.port, "loop_nap", "naps") - before;
-  assert_int_equal(e2e_healthz_stat(srv.port, "admission", "inflight"), 1); /* the send still waits */
-  e2e_sync_hold(hold, 0);
-  int id = 5;
-  json_t *r = wsc_take(&a, match_id, &id, 15000);
-  assert_non_null(r);
-  assert_int_equal(jint(r, "code"), 0);
-  json_decref(r);
+  release_acked(&a);
   json_t *p = wsc_push(&b, "msg", 15000);
   assert_non_null(p);
   json_decref(p);
@@ -135,13 +141,7 @@ static void test_read_completion_cuts_naps(void **st)
   }
   long long cut = e2e_healthz_stat(srv.port, "loop_nap", "cut") - cut0;
   if (cut < 1) fail_msg("no nap ended for %d reads' completions", READS);
-  assert_int_equal(e2e_healthz_stat(srv.port, "admission", "inflight"), 1);
-  e2e_sync_hold(hold, 0);
-  int id = 5;
-  json_t *r = wsc_take(&a, match_id, &id, 15000);
-  assert_non_null(r);
-  assert_int_equal(jint(r, "code"), 0);
-  json_decref(r);
+  release_acked(&a);
   wsc_close(&a);
   wsc_close(&b);
   wsc_close(&c);

@@ -21,6 +21,22 @@
 
 static void on_tick(uv_timer_t *t) { (void)t; }
 
+/* A 60 s nap and a 1 ms timer making turns, after one turn that follows a poll of its own: the next turn naps
+ * (until what the test ends it with). */
+static void long_naps(uv_loop_t *loop, store_writer_t *w, uv_timer_t *t)
+{
+  store_writer_set_nap(w, 60000000u);
+  uv_timer_init(loop, t);
+  uv_timer_start(t, on_tick, 1, 1);
+  uv_run(loop, UV_RUN_ONCE);
+}
+
+static void ticks_end(uv_loop_t *loop, uv_timer_t *t)
+{
+  uv_close((uv_handle_t *)t, NULL);
+  uv_run(loop, UV_RUN_NOWAIT);
+}
+
 /* TURNS turns of loop, each after a tick of a 1 ms timer; the naps taken meanwhile. */
 static uint64_t naps_over_turns(uv_loop_t *loop, store_writer_t *w)
 {
@@ -31,8 +47,7 @@ static uint64_t naps_over_turns(uv_loop_t *loop, store_writer_t *w)
   store_writer_nap_stats(w, &n0, &slept, &cut);
   for (int i = 0; i < TURNS; i++) uv_run(loop, UV_RUN_ONCE);
   store_writer_nap_stats(w, &n1, &slept, &cut);
-  uv_close((uv_handle_t *)&t, NULL);
-  uv_run(loop, UV_RUN_NOWAIT);
+  ticks_end(loop, &t);
   return n1 - n0;
 }
 
@@ -113,11 +128,8 @@ static void test_completion_ends_a_nap(void **st)
   uv_loop_t loop;
   tjob_t job;
   store_writer_t *w = one_job_held(&loop, hold, sizeof hold, &job);
-  store_writer_set_nap(w, 60000000u);
   uv_timer_t t;
-  uv_timer_init(&loop, &t);
-  uv_timer_start(&t, on_tick, 1, 1);
-  uv_run(&loop, UV_RUN_ONCE); /* a turn that follows a poll of its own: the next one naps */
+  long_naps(&loop, w, &t);
   pthread_t th;
   assert_int_equal(pthread_create(&th, NULL, release_later, hold), 0);
   while (ndone < 1) uv_run(&loop, UV_RUN_ONCE);
@@ -127,8 +139,7 @@ static void test_completion_ends_a_nap(void **st)
   assert_true(naps >= 1);
   if (slept_us >= 30000000u) fail_msg("the nap slept %llu µs past the completion", (unsigned long long)slept_us);
   assert_int_equal(job.done_rc, 0);
-  uv_close((uv_handle_t *)&t, NULL);
-  uv_run(&loop, UV_RUN_NOWAIT);
+  ticks_end(&loop, &t);
   stop(&loop, w);
 }
 
@@ -148,11 +159,8 @@ static void test_nap_end_from_another_thread(void **st)
   uv_loop_t loop;
   tjob_t job;
   store_writer_t *w = one_job_held(&loop, hold, sizeof hold, &job);
-  store_writer_set_nap(w, 60000000u);
   uv_timer_t t;
-  uv_timer_init(&loop, &t);
-  uv_timer_start(&t, on_tick, 1, 1);
-  uv_run(&loop, UV_RUN_ONCE); /* a turn that follows a poll of its own: the next one naps */
+  long_naps(&loop, w, &t);
   uint64_t naps, slept_us, cut;
   store_writer_nap_stats(w, &naps, &slept_us, &cut);
   assert_int_equal(cut, 0);
@@ -173,8 +181,7 @@ static void test_nap_end_from_another_thread(void **st)
   store_writer_nap_stats(w, &naps, &slept_us, &cut);
   assert_int_equal(naps, naps0);
   assert_int_equal(cut, 2);
-  uv_close((uv_handle_t *)&t, NULL);
-  uv_run(&loop, UV_RUN_NOWAIT);
+  ticks_end(&loop, &t);
   release(&loop, w, hold, &job);
 }
 
@@ -195,11 +202,8 @@ static void test_read_completion_ends_a_nap(void **st)
   store_reader_t *r;
   assert_int_equal(store_reader_start(&loop, dir, 1, 8, &r), 0);
   store_reader_on_done(r, hook_nap_end, w);
-  store_writer_set_nap(w, 60000000u);
   uv_timer_t t;
-  uv_timer_init(&loop, &t);
-  uv_timer_start(&t, on_tick, 1, 1);
-  uv_run(&loop, UV_RUN_ONCE);
+  long_naps(&loop, w, &t);
   read_done_n = 0;
   store_job_t rj = { .run = read_run, .done = read_done };
   assert_int_equal(store_reader_submit(r, &rj), 0); /* it runs 50 ms: the loop naps meanwhile */
@@ -211,8 +215,7 @@ static void test_read_completion_ends_a_nap(void **st)
   assert_int_equal(ndone, 0);
   store_reader_on_done(r, NULL, NULL);
   store_reader_stop(r, NULL, NULL);
-  uv_close((uv_handle_t *)&t, NULL);
-  uv_run(&loop, UV_RUN_NOWAIT);
+  ticks_end(&loop, &t);
   release(&loop, w, hold, &job);
 }
 
