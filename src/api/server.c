@@ -184,6 +184,7 @@ static void due_poll(uv_timer_t *t)
                (unsigned long long)(st.event_chunks - srv->stop_event_chunks));
   }
   meter_flush_submit(srv->meter, srv->writer, imc_clock_now_s()); /* the last live counters, before the writer stops */
+  if (srv->reader) store_reader_on_done(srv->reader, NULL, NULL); /* the readers outlive the writer: no call reaches it */
   store_writer_stop(srv->writer, on_writer_stopped, srv);
 }
 
@@ -330,13 +331,13 @@ static int data_lock(api_srv_t *srv, const char *dir)
   return 0;
 }
 
+/* The reader pool's completion hook (a pool thread): the loop's nap ends (store_writer.h, "Nap"). */
+static void reader_done_nap(void *writer) { store_writer_nap_end(writer); }
+
 /* The server state up to (not including) the listener: storage loaded, the
  * writer, the reader pool and messaging running on loop (initialized by the
  * caller). On failure everything started is stopped again (loop run until the
  * threads are gone); api_srv_release frees the rest either way. */
-/* The reader pool's completion hook (a pool thread): the loop's nap ends (store_writer.h, "Nap"). */
-static void reader_done_nap(void *writer) { store_writer_nap_end(writer); }
-
 int api_srv_open(api_srv_t *srv, const api_cfg_t *cfg, uv_loop_t *loop)
 {
   int rc;
