@@ -624,6 +624,10 @@ static void print_stages(void)
   static const char *const keys[] = { "runs", "pinned", "wal_pages_max", "p99_us", "max_us", "total_us", "blocking_cpu_us", "blocking_max_us", "db_sync_max_us" };
   for (size_t i = 0; ck && i < sizeof keys / sizeof keys[0]; i++)
     printf(" ckpt_%s=%lld", keys[i], (long long)json_integer_value(json_object_get(ck, keys[i])));
+  json_t *ends = json_object_get(ck, "ends"); /* why cycles ended with their blocking round (store_ckpt.h) */
+  static const char *const end_keys[] = { "few", "flat", "wal_cap", "rounds" };
+  for (size_t i = 0; ends && i < sizeof end_keys / sizeof end_keys[0]; i++)
+    printf("%s%s:%lld", i ? "/" : " ckpt_ends=", end_keys[i], (long long)json_integer_value(json_object_get(ends, end_keys[i])));
   json_t *nap = json_object_get(o, "loop_nap"); /* the loop's naps since the start (store_writer.h, "Nap") */
   if (nap)
     printf(" naps=%lld nap_slept_ms=%lld naps_cut=%lld", (long long)json_integer_value(json_object_get(nap, "naps")),

@@ -162,6 +162,10 @@ void api_healthz(api_srv_t *srv, net_req_t *req)
                                        "blocking_max_us", (json_int_t)(ck.took_blocking.max_ns / 1000),
                                        "db_sync_failed", (json_int_t)ck.db_sync_failed,
                                        "db_sync_max_us", (json_int_t)(ck.db_sync.max_ns / 1000)), &bad);
+    json_t *ends = json_object(); /* why the cycles of pinned rounds ended with their blocking round */
+    for (int e = STORE_CKPT_END_FEW; e < STORE_CKPT_ENDS; e++)
+      api_field_put(ends, store_ckpt_end_name((store_ckpt_end_t)e), json_integer((json_int_t)ck.ends[e]), &bad);
+    api_field_put(json_object_get(o, "ckpt"), "ends", ends, &bad);
     api_field_put(o, "sync", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "syncs", (json_int_t)ws.syncs,
                                        "skipped", (json_int_t)ws.syncs_skipped, "failed", (json_int_t)ws.sync_failed, "unsynced", (json_int_t)ws.unsynced,
                                        "commit_waits", (json_int_t)ws.commit_waits, "paced", (json_int_t)ws.paced), &bad);

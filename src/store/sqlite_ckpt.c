@@ -268,11 +268,27 @@ static void wal_keep(store_ckpt_t *c)
 
 /* The blocking round once few frames wait, or once the rounds stop shrinking (the disk writes back no faster than
  * batches dirty pages: more rounds would only copy more), or at the bounds. */
-int store_ckpt_final(int pages, int wal_pages, int pending, int last_pending, int rounds)
+store_ckpt_end_t store_ckpt_final(int pages, int wal_pages, int pending, int last_pending, int rounds)
 {
   int few = pages / STORE_CKPT_FINAL_DIV < STORE_CKPT_FINAL_MAX ? pages / STORE_CKPT_FINAL_DIV : STORE_CKPT_FINAL_MAX;
-  return pending <= few || (rounds >= 2 && pending >= last_pending) || wal_pages >= STORE_CKPT_WAL_CAP * pages ||
-         rounds >= STORE_CKPT_ROUNDS_MAX;
+  const struct { int holds; store_ckpt_end_t end; } ends[] = {
+    { pending <= few, STORE_CKPT_END_FEW },
+    { rounds >= 2 && pending >= last_pending, STORE_CKPT_END_FLAT },
+    { wal_pages >= STORE_CKPT_WAL_CAP * pages, STORE_CKPT_END_WAL_CAP },
+    { rounds >= STORE_CKPT_ROUNDS_MAX, STORE_CKPT_END_ROUNDS },
+  };
+  for (size_t i = 0; i < sizeof ends / sizeof ends[0]; i++)
+    if (ends[i].holds) return ends[i].end;
+  return STORE_CKPT_GO_ON;
+}
+
+const char *store_ckpt_end_name(store_ckpt_end_t e)
+{
+  static const char *const names[STORE_CKPT_ENDS] = {
+    [STORE_CKPT_GO_ON] = "go_on", [STORE_CKPT_END_FEW] = "few", [STORE_CKPT_END_FLAT] = "flat",
+    [STORE_CKPT_END_WAL_CAP] = "wal_cap", [STORE_CKPT_END_ROUNDS] = "rounds",
+  };
+  return (unsigned)e < STORE_CKPT_ENDS ? names[e] : "?";
 }
 
 int store_ckpt_run(store_ckpt_t *c)
@@ -307,9 +323,12 @@ int store_ckpt_run(store_ckpt_t *c)
     }
     int pending = c->wal_pages - c->backfilled;
     if (pending <= 0) { c->rounds = 0; return 0; } /* nothing committed meanwhile: the WAL may restart now */
-    int final = store_ckpt_final(c->pages, c->wal_pages, pending, c->last_pending, c->rounds);
+    store_ckpt_end_t end = store_ckpt_final(c->pages, c->wal_pages, pending, c->last_pending, c->rounds);
     c->last_pending = pending;
-    if (final) return 1;
+    if (end != STORE_CKPT_GO_ON) {
+      c->st.ends[end]++;
+      return 1;
+    }
     pinned_round(c);
     return 0;
   }

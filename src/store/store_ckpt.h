@@ -124,6 +124,16 @@
 #define STORE_CKPT_WAL_KEEP 2
 #define STORE_CKPT_ROUND_NICE 5 /* the round thread's nice steps above the writer's level (sqlite_ckpt.c round_main) */
 
+/* Why a cycle of pinned rounds ended with its blocking round (store_ckpt_final). */
+typedef enum store_ckpt_end {
+  STORE_CKPT_GO_ON,       /* not ended: another pinned round */
+  STORE_CKPT_END_FEW,     /* few frames wait (pages / STORE_CKPT_FINAL_DIV, at most STORE_CKPT_FINAL_MAX) */
+  STORE_CKPT_END_FLAT,    /* the rounds stopped shrinking (after two): the disk writes back no faster */
+  STORE_CKPT_END_WAL_CAP, /* the WAL holds STORE_CKPT_WAL_CAP thresholds */
+  STORE_CKPT_END_ROUNDS,  /* STORE_CKPT_ROUNDS_MAX pinned rounds */
+  STORE_CKPT_ENDS
+} store_ckpt_end_t;
+
 typedef struct store_ckpt_stats {
   uint64_t runs;            /* checkpoints completed (pinned rounds and blocking ones) */
   uint64_t pinned;          /* pinned rounds started (on the round thread: copy and database sync) */
@@ -137,6 +147,7 @@ typedef struct store_ckpt_stats {
   imc_hist_t took_blocking; /* the same as took (kept apart for /healthz blocking_max_us) */
   imc_hist_t copy;          /* each pinned round's copy, on the round thread */
   imc_hist_t db_sync;       /* each pinned round's database sync, on the round thread */
+  uint64_t ends[STORE_CKPT_ENDS]; /* cycles of pinned rounds ended with the blocking round, by why (GO_ON unused) */
 } store_ckpt_stats_t;
 
 typedef struct store_ckpt {
@@ -163,12 +174,15 @@ typedef struct store_ckpt {
   store_ckpt_stats_t st;
 } store_ckpt_t;
 
-/* After a pinned round of a cycle returned with frames left to copy: 1 if
- * the cycle ends with the blocking round now, 0 for another pinned round.
- * pages: the threshold; wal_pages: the WAL's length; pending: the frames
- * not yet copied; last_pending: what the round before found waiting;
- * rounds: the pinned rounds of this cycle so far. Pure. */
-int store_ckpt_final(int pages, int wal_pages, int pending, int last_pending, int rounds);
+/* After a pinned round of a cycle returned with frames left to copy: why
+ * the cycle ends with the blocking round now (the first that holds, in this
+ * order), or STORE_CKPT_GO_ON for another pinned round. pages: the
+ * threshold; wal_pages: the WAL's length; pending: the frames not yet
+ * copied; last_pending: what the round before found waiting; rounds: the
+ * pinned rounds of this cycle so far. Pure. */
+store_ckpt_end_t store_ckpt_final(int pages, int wal_pages, int pending, int last_pending, int rounds);
+/* The name of an end in /healthz ckpt.ends ("few", "flat", "wal_cap", "rounds"). */
+const char *store_ckpt_end_name(store_ckpt_end_t e);
 
 /* ---- the WAL's sync, out of the COMMIT (store_writer.h, "Sync") ------------
  *

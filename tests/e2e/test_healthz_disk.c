@@ -6,7 +6,10 @@
  *   - each acknowledged send committed at least one WAL frame (a page and
  *     its 24-byte header) more than was counted before it;
  *   - after the checkpoints the database file's count has grown too;
- *   - the counters never go back. */
+ *   - the counters never go back;
+ *   - "ckpt" "ends" names why cycles of pinned rounds ended with their
+ *     blocking round (store_ckpt.h store_ckpt_end_t): four counts, which
+ *     together are no more than the checkpoints run. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -66,6 +69,20 @@ static void test_disk_bytes_follow_commits(void **st)
   if (db1 <= db0) fail_msg("database bytes %lld after 40 commits past a 16-page threshold, %lld before", db1, db0);
   assert_true(wal() >= before);
   wsc_close(&a);
+  char body[16384];
+  assert_int_equal(e2e_http_timeout(srv.port, "GET", "/healthz", NULL, NULL, body, sizeof body, 30000), 200);
+  json_t *o = json_loads(body, 0, NULL), *ck = json_object_get(o, "ckpt"), *ends = json_object_get(ck, "ends");
+  assert_true(json_is_object(ends));
+  assert_int_equal(json_object_size(ends), 4);
+  long long sum = 0;
+  static const char *const names[] = { "few", "flat", "wal_cap", "rounds" };
+  for (int i = 0; i < 4; i++) {
+    json_t *n = json_object_get(ends, names[i]);
+    if (!json_is_integer(n) || json_integer_value(n) < 0) fail_msg("ckpt.ends.%s: %s", names[i], body);
+    sum += json_integer_value(n);
+  }
+  assert_true(sum <= json_integer_value(json_object_get(ck, "runs")));
+  json_decref(o);
 }
 
 int main(void)
