@@ -88,6 +88,7 @@
 #include "bench_clock.h"
 #include "bench_net.h"
 #include "bench_proc.h"
+#include "bench_srv.h"
 #include "auth/usersig.h"
 #include "util/clock.h"
 #include "util/hist.h"
@@ -146,8 +147,6 @@ static unsigned long long hz0[5], hz1[5], scpu0, scpu1, lcpu0, lcpu1;
 static int hz_ok;
 static imc_hist_t stg0[STORE_STAGES], stg1[STORE_STAGES];
 static int stg_ok;
-static int healthz(unsigned long long out[5]);
-static int stages(imc_hist_t out[STORE_STAGES]);
 static unsigned long long server_cpu_ms(void), loop_cpu_ms(void);
 static uint32_t *lat, *arr;   /* per ack: send → read, and send → arrival in the socket */
 static size_t nlat, cap_lat;
@@ -293,8 +292,8 @@ static void finish_all(uv_timer_t *t)
   t_end_us = now_us();
   cpu1 = cpu_us();
   wait1_ns = bench_proc_wait_ns(getpid());
-  if (hz_ok && healthz(hz1)) hz_ok = 0;
-  if (stg_ok && stages(stg1)) stg_ok = 0;
+  if (hz_ok && bench_srv_healthz(opt.host, opt.port, hz1)) hz_ok = 0;
+  if (stg_ok && bench_srv_stages(opt.host, opt.port, stg1)) stg_ok = 0;
   scpu1 = server_cpu_ms();
   lcpu1 = loop_cpu_ms();
   if (opt.first == 0) nthr1 = thr_sample(thr1);
@@ -304,8 +303,8 @@ static void finish_all(uv_timer_t *t)
 static void start_sending(void)
 {
   sending = 1;
-  hz_ok = opt.first == 0 && !healthz(hz0);
-  stg_ok = opt.first == 0 && !stages(stg0);
+  hz_ok = opt.first == 0 && !bench_srv_healthz(opt.host, opt.port, hz0);
+  stg_ok = opt.first == 0 && !bench_srv_stages(opt.host, opt.port, stg0);
   scpu0 = server_cpu_ms();
   lcpu0 = loop_cpu_ms();
   if (opt.first == 0) nthr0 = thr_sample(thr0);
@@ -542,66 +541,6 @@ static void print_threads(void)
 }
 
 
-/* GET path from the server into buf (blocking; a few hundred
- * microseconds): the body's start, or NULL. */
-static const char *http_get(const char *path, char *buf, size_t cap)
-{
-  size_t got = 0;
-  char req[256];
-  int len = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", path);
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)opt.port) };
-  inet_pton(AF_INET, opt.host, &a.sin_addr);
-  if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) || write(fd, req, (size_t)len) != (ssize_t)len) {
-    if (fd >= 0) close(fd);
-    return NULL;
-  }
-  for (ssize_t n; got < cap - 1 && (n = read(fd, buf + got, cap - 1 - got)) > 0;) got += (size_t)n;
-  close(fd);
-  buf[got] = 0;
-  const char *body = strstr(buf, "\r\n\r\n");
-  return body ? body + 4 : NULL;
-}
-
-/* The server's writer jobs and batches, its sendmsg calls and frames
- * written, and the bytes written to its WAL (GET /healthz; 0 from a server
- * without "disk"). 0 or -1. */
-static int healthz(unsigned long long out[5])
-{
-  char buf[16384];
-  if (!http_get("/healthz", buf, sizeof buf)) return -1;
-  const char *w = strstr(buf, "\"writer\":"), *n = strstr(buf, "\"ws_out\":");
-  const char *j = w ? strstr(w, "\"jobs\":") : NULL, *b = w ? strstr(w, "\"batches\":") : NULL;
-  const char *wr = n ? strstr(n, "\"writes\":") : NULL, *ch = n ? strstr(n, "\"frames\":") : NULL;
-  if (!j || !b || !wr || !ch || sscanf(j, "\"jobs\":%llu", &out[0]) != 1 || sscanf(b, "\"batches\":%llu", &out[1]) != 1 ||
-      sscanf(wr, "\"writes\":%llu", &out[2]) != 1 || sscanf(ch, "\"frames\":%llu", &out[3]) != 1)
-    return -1;
-  const char *d = strstr(buf, "\"disk\":"), *wb = d ? strstr(d, "\"wal_bytes\":") : NULL;
-  if (!wb || sscanf(wb, "\"wal_bytes\":%llu", &out[4]) != 1) out[4] = 0;
-  return 0;
-}
-
-/* The writer's stage histograms (GET /healthz/stages). 0 or -1. */
-static int stages(imc_hist_t out[STORE_STAGES])
-{
-  static char buf[1 << 20];
-  const char *body = http_get("/healthz/stages", buf, sizeof buf);
-  json_t *o = body ? json_loads(body, 0, NULL) : NULL;
-  if (!o) return -1;
-  memset(out, 0, sizeof(imc_hist_t) * STORE_STAGES);
-  for (int i = 0; i < STORE_STAGES; i++) {
-    json_t *st = json_object_get(o, store_stage_names[i]), *b = json_object_get(st, "buckets"), *e;
-    size_t k;
-    out[i].max_ns = (uint64_t)json_integer_value(json_object_get(st, "max_us")) * 1000;
-    json_array_foreach(b, k, e) {
-      json_int_t idx = json_integer_value(json_array_get(e, 0)), cnt = json_integer_value(json_array_get(e, 1));
-      if (idx >= 0 && idx < IMC_HIST_BUCKETS) { out[i].b[idx] = (uint32_t)cnt; out[i].n += (uint64_t)cnt; }
-    }
-  }
-  json_decref(o);
-  return 0;
-}
-
 /* The stages over the sending period (the end's histograms minus the
  * start's) as one line, "S name=p50/p99/max …" in µs; the maximum is the
  * whole run's (a histogram keeps no per-period maximum). */
@@ -618,22 +557,7 @@ static void print_stages(void)
   printf(" commits=%llu", (unsigned long long)(stg1[STORE_STAGE_COMMITS].n - stg0[STORE_STAGE_COMMITS].n));
   printf(" syncs=%llu", (unsigned long long)(stg1[STORE_STAGE_SYNCS].n - stg0[STORE_STAGE_SYNCS].n));
   print_threads();
-  char buf[16384]; /* the checkpointer's counters since the start (store_ckpt.h) */
-  const char *body = http_get("/healthz", buf, sizeof buf);
-  json_t *o = body ? json_loads(body, 0, NULL) : NULL, *ck = json_object_get(o, "ckpt");
-  static const char *const keys[] = { "runs", "pinned", "wal_pages_max", "p99_us", "max_us", "total_us", "blocking_cpu_us", "blocking_max_us", "db_sync_max_us" };
-  for (size_t i = 0; ck && i < sizeof keys / sizeof keys[0]; i++)
-    printf(" ckpt_%s=%lld", keys[i], (long long)json_integer_value(json_object_get(ck, keys[i])));
-  json_t *ends = json_object_get(ck, "ends"); /* why cycles ended with their blocking round (store_ckpt.h) */
-  static const char *const end_keys[] = { "few", "flat", "wal_cap", "rounds" };
-  for (size_t i = 0; ends && i < sizeof end_keys / sizeof end_keys[0]; i++)
-    printf("%s%s:%lld", i ? "/" : " ckpt_ends=", end_keys[i], (long long)json_integer_value(json_object_get(ends, end_keys[i])));
-  json_t *nap = json_object_get(o, "loop_nap"); /* the loop's naps since the start (store_writer.h, "Nap") */
-  if (nap)
-    printf(" naps=%lld nap_slept_ms=%lld naps_cut=%lld", (long long)json_integer_value(json_object_get(nap, "naps")),
-           (long long)json_integer_value(json_object_get(nap, "slept_us")) / 1000,
-           (long long)json_integer_value(json_object_get(nap, "cut")));
-  json_decref(o);
+  bench_srv_print_counters(opt.host, opt.port);
   printf("\n");
 }
 
