@@ -184,7 +184,7 @@ static void due_poll(uv_timer_t *t)
                (unsigned long long)(st.event_chunks - srv->stop_event_chunks));
   }
   meter_flush_submit(srv->meter, srv->writer, imc_clock_now_s()); /* the last live counters, before the writer stops */
-  if (srv->reader) store_reader_on_done(srv->reader, NULL, NULL); /* the readers outlive the writer: no call reaches it */
+  if (srv->reader) store_reader_on_done(srv->reader, NULL, NULL, NULL); /* the readers outlive the writer: no call reaches it */
   store_writer_stop(srv->writer, on_writer_stopped, srv);
 }
 
@@ -331,8 +331,10 @@ static int data_lock(api_srv_t *srv, const char *dir)
   return 0;
 }
 
-/* The reader pool's completion hook (a pool thread): the loop's nap ends (store_writer.h, "Nap"). */
+/* The reader pool's completion hook (a pool thread): the loop's nap ends (store_writer.h, "Nap"); and its take
+ * hook (the loop thread): what the completions taken left no longer skips a nap. */
 static void reader_done_nap(void *writer) { store_writer_nap_end(writer); }
+static void reader_take_nap(void *writer) { store_writer_nap_taken(writer); }
 
 /* The server state up to (not including) the listener: storage loaded, the
  * writer, the reader pool and messaging running on loop (initialized by the
@@ -406,7 +408,7 @@ int api_srv_open(api_srv_t *srv, const api_cfg_t *cfg, uv_loop_t *loop)
     return rc;
   }
   store_reader_on_room(srv->reader, api_read_room, srv); /* reads waiting for its queue's room (§120, §125) */
-  store_reader_on_done(srv->reader, reader_done_nap, srv->writer); /* a read's completion ends the loop's nap */
+  store_reader_on_done(srv->reader, reader_done_nap, reader_take_nap, srv->writer); /* a read's completion ends the loop's nap */
   msg_limits_init(srv);
   im_c2c_hooks_t hooks;
   cws_msg_hooks(srv, &hooks);
@@ -424,7 +426,7 @@ int api_srv_open(api_srv_t *srv, const api_cfg_t *cfg, uv_loop_t *loop)
 
 void api_srv_stop_storage(api_srv_t *srv)
 {
-  if (srv->reader) store_reader_on_done(srv->reader, NULL, NULL); /* no call reaches the writer once it is freed */
+  if (srv->reader) store_reader_on_done(srv->reader, NULL, NULL, NULL); /* no call reaches the writer once it is freed */
   if (srv->writer) store_writer_stop(srv->writer, NULL, NULL);
   if (srv->reader) store_reader_stop(srv->reader, NULL, NULL);
   srv->writer = NULL;

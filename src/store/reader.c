@@ -53,6 +53,7 @@ struct store_reader {
   void (*room)(void *);              /* store_reader_on_room: after each batch of completions (loop thread) */
   void *room_arg;
   void (*done_hook)(void *);         /* under mu: store_reader_on_done, after each completion (pool threads) */
+  void (*take_hook)(void *);         /* store_reader_on_done, before each take (loop thread) */
   void *done_hook_arg;
   store_job_t *d_head, *d_tail;      /* run, done() not yet called */
   int stopping;
@@ -218,6 +219,7 @@ static void on_async_run(uv_async_t *a)
   store_reader_t *r = a->data;
   int all_exited;
   for (;;) { /* until no done() submitted more (after stop, a submit completes at once) */
+    if (r->take_hook) r->take_hook(r->done_hook_arg); /* before the take: what it takes leaves no flag behind */
     pthread_mutex_lock(&r->mu);
     store_job_t *done = r->d_head;
     r->d_head = r->d_tail = NULL;
@@ -391,10 +393,11 @@ void store_reader_on_room(store_reader_t *r, void (*room)(void *arg), void *arg)
   r->room_arg = arg;
 }
 
-void store_reader_on_done(store_reader_t *r, void (*hook)(void *arg), void *arg)
+void store_reader_on_done(store_reader_t *r, void (*hook)(void *arg), void (*take)(void *arg), void *arg)
 {
   pthread_mutex_lock(&r->mu);
   r->done_hook = hook;
+  r->take_hook = take;
   r->done_hook_arg = arg;
   pthread_mutex_unlock(&r->mu);
 }

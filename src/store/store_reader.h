@@ -110,11 +110,13 @@ int store_reader_full(const store_reader_t *r);
  * none. Loop thread. */
 void store_reader_on_room(store_reader_t *r, void (*room)(void *arg), void *arg);
 /* Call hook(arg) on the pool's thread after each completion is queued for
- * the loop (after its uv_async_send), under the pool's mutex: the server's
- * ends the loop's nap (store_writer_nap_end), so a read's done() does not
+ * the loop (after its uv_async_send), under the pool's mutex, and take(arg)
+ * on the loop thread before each take of the completions (outside it): the
+ * server's end the loop's nap (store_writer_nap_end) and clear what taken
+ * completions left (store_writer_nap_taken), so a read's done() does not
  * wait for the nap's interval. NULL: none. Loop thread; once it returns, no
- * thread calls the hook set before. */
-void store_reader_on_done(store_reader_t *r, void (*hook)(void *arg), void *arg);
+ * thread calls the hooks set before. */
+void store_reader_on_done(store_reader_t *r, void (*hook)(void *arg), void (*take)(void *arg), void *arg);
 /* Fail every queued job with IMC_E_SHUTDOWN, let the running ones finish
  * (their done() is still called), stop the threads, close the connections,
  * free r, then call stopped(arg) on the loop thread (may be NULL). */

@@ -310,6 +310,11 @@ void store_writer_set_nap(store_writer_t *w, unsigned nap_us);
  * progress, or keeps the next one from beginning (see Nap). w must outlive
  * every call: stop the caller's calls before store_writer_stop. */
 void store_writer_nap_end(store_writer_t *w);
+/* Loop thread, before it takes the completions announced so far with
+ * store_writer_nap_end (the reader pool's, at each take): the flag they
+ * left no longer keeps a nap from beginning (they are taken in this turn,
+ * not waiting for the poll). One announced after this call sets it again. */
+void store_writer_nap_taken(store_writer_t *w);
 /* The naps taken since the start, the time slept in them (µs), and the
  * naps that store_writer_nap_end ended or kept from beginning (loop
  * thread). */

@@ -36,7 +36,11 @@
  * sees napping (it writes the wake eventfd, which ends the ppoll; the
  * writer's poll callback then finds no completion, as after any spurious
  * wake). So a completion queued before store_writer_nap_end never waits
- * out a nap.
+ * out a nap. The loop clears nap_end before it takes such completions
+ * (store_writer_nap_taken, before the reader pool's take, which is under
+ * the pool's mutex, as the pool's append and its store_writer_nap_end
+ * are): a completion appended after the take sets it again, so none is
+ * lost, and one taken already no longer skips the next nap.
  * Loop thread only, but for store_writer_nap_end. */
 #include "store/writer_int.h"
 
@@ -71,6 +75,8 @@ void store_writer_nap_end(store_writer_t *w)
   __atomic_store_n(&w->nap_end, 1, __ATOMIC_SEQ_CST);
   if (__atomic_load_n(&w->napping, __ATOMIC_SEQ_CST)) store__writer_wake(w);
 }
+
+void store_writer_nap_taken(store_writer_t *w) { __atomic_store_n(&w->nap_end, 0, __ATOMIC_SEQ_CST); }
 
 void store__writer_nap_init(store_writer_t *w)
 {

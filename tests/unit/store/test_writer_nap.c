@@ -191,6 +191,7 @@ static int read_run(store_t *s, void *arg) { (void)s; (void)arg; sleep_ms(50); r
 static int read_done_n;
 static void read_done(void *arg, int rc) { (void)arg; assert_int_equal(rc, 0); read_done_n++; }
 static void hook_nap_end(void *w) { store_writer_nap_end(w); }
+static void hook_nap_taken(void *w) { store_writer_nap_taken(w); }
 
 static void test_read_completion_ends_a_nap(void **st)
 {
@@ -201,7 +202,7 @@ static void test_read_completion_ends_a_nap(void **st)
   store_writer_t *w = one_job_held(&loop, hold, sizeof hold, &job);
   store_reader_t *r;
   assert_int_equal(store_reader_start(&loop, dir, 1, 8, &r), 0);
-  store_reader_on_done(r, hook_nap_end, w);
+  store_reader_on_done(r, hook_nap_end, hook_nap_taken, w);
   uv_timer_t t;
   long_naps(&loop, w, &t);
   read_done_n = 0;
@@ -213,9 +214,42 @@ static void test_read_completion_ends_a_nap(void **st)
   if (slept_us >= 30000000u) fail_msg("the nap slept %llu µs past the read's completion", (unsigned long long)slept_us);
   assert_true(cut >= 1);
   assert_int_equal(ndone, 0);
-  store_reader_on_done(r, NULL, NULL);
+  store_reader_on_done(r, NULL, NULL, NULL);
   store_reader_stop(r, NULL, NULL);
   ticks_end(&loop, &t);
+  release(&loop, w, hold, &job);
+}
+
+/* A read completed and taken while the nap is off (nothing consumes its flag then): with the take hook
+ * (store_writer_nap_taken), the flag it left is cleared at the take, and once the nap is on again the next
+ * turns nap, none skipped for it. Without the take hook the first of them skipped its nap (cut 1). */
+static void test_taken_completion_leaves_no_skip(void **st)
+{
+  (void)st;
+  char hold[96];
+  uv_loop_t loop;
+  tjob_t job;
+  store_writer_t *w = one_job_held(&loop, hold, sizeof hold, &job);
+  store_reader_t *r;
+  assert_int_equal(store_reader_start(&loop, dir, 1, 8, &r), 0);
+  store_reader_on_done(r, hook_nap_end, hook_nap_taken, w);
+  store_writer_set_nap(w, 0);
+  read_done_n = 0;
+  store_job_t rj = { .run = read_run, .done = read_done };
+  assert_int_equal(store_reader_submit(r, &rj), 0);
+  while (!read_done_n) uv_run(&loop, UV_RUN_ONCE);
+  store_writer_set_nap(w, 10000);
+  uint64_t naps0, naps, slept_us, cut;
+  store_writer_nap_stats(w, &naps0, &slept_us, &cut);
+  assert_int_equal(cut, 0);
+  uint64_t napped = naps_over_turns(&loop, w);
+  store_writer_nap_stats(w, &naps, &slept_us, &cut);
+  assert_int_equal(cut, 0);
+  if (napped < TURNS / 2) fail_msg("%llu naps in %d turns", (unsigned long long)napped, TURNS);
+  assert_int_equal(ndone, 0);
+  store_reader_on_done(r, NULL, NULL, NULL);
+  store_reader_stop(r, NULL, NULL);
+  uv_run(&loop, UV_RUN_NOWAIT);
   release(&loop, w, hold, &job);
 }
 
@@ -228,6 +262,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_completion_ends_a_nap, setup, teardown),
     cmocka_unit_test_setup_teardown(test_nap_end_from_another_thread, setup, teardown),
     cmocka_unit_test_setup_teardown(test_read_completion_ends_a_nap, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_taken_completion_leaves_no_skip, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
