@@ -77,8 +77,10 @@
  * running from /proc/PID/task/TID/schedstat, context switches from
  * .../status; the loop thread is "loop"), then the
  * WAL checkpointer's counters since the server started (ckpt_*: /healthz
- * "ckpt") and the loop's naps since then (naps, nap_slept_ms: /healthz
- * "loop_nap", a server with loop_nap_us). --timeline 1 also prints to stderr one line
+ * "ckpt"; ckpt_ends=few:N/flat:N/wal_cap:N/rounds:N, why its cycles ended
+ * with their blocking round) and the loop's naps since then (naps,
+ * nap_slept_ms, naps_cut: /healthz "loop_nap", a server with loop_nap_us;
+ * bench/bench_srv.h reads them). --timeline 1 also prints to stderr one line
  * "timeline_100ms_max_ms …": the highest ack latency in each 100 ms of
  * sending (by the ack's time, over all workers): steady queueing or
  * periodic stalls; before it, "timeline_start_monotonic_us T": when the

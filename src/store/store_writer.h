@@ -316,8 +316,8 @@ void store_writer_nap_end(store_writer_t *w);
  * not waiting for the poll). One announced after this call sets it again. */
 void store_writer_nap_taken(store_writer_t *w);
 /* The naps taken since the start, the time slept in them (µs), and the
- * naps that store_writer_nap_end ended or kept from beginning (loop
- * thread). */
+ * naps during which store_writer_nap_end was called (it ends them) or
+ * that it kept from beginning (loop thread). */
 void store_writer_nap_stats(const store_writer_t *w, uint64_t *naps, uint64_t *slept_us, uint64_t *cut);
 /* The byte cap: a job with bytes (store_job_t.bytes) is refused while the
  * jobs in flight hold more than max_bytes with it (0: no cap, the default).

@@ -39,9 +39,11 @@ struct store_writer {
   uint64_t nap_ns;                   /* loop thread: store_writer_set_nap's interval; 0 = off */
   uint64_t nap_poll_ns;              /* loop thread: when the loop last entered its poll (the nap's end) */
   uint64_t naps, nap_total_ns;       /* loop thread: naps taken, and the time slept in them */
-  uint64_t naps_cut;                 /* loop thread: naps ended or not begun for another thread's completions */
+  uint64_t naps_cut;                 /* loop thread: naps during which another thread announced a completion (it
+                                      * ends them), or that one announced before kept from beginning */
   int napping;                       /* atomic (seq_cst): the loop is in a nap or about to enter one */
-  int nap_end;                       /* atomic (seq_cst): store_writer_nap_end called since the last nap began */
+  int nap_end;                       /* atomic (seq_cst): store_writer_nap_end called since the last nap began or
+                                      * store_writer_nap_taken */
   int open_handles;                  /* wake, prep, idle and nap until closed; w is freed at 0 */
   pthread_t thread;
   pthread_mutex_t mu;

@@ -193,6 +193,31 @@ static void read_done(void *arg, int rc) { (void)arg; assert_int_equal(rc, 0); r
 static void hook_nap_end(void *w) { store_writer_nap_end(w); }
 static void hook_nap_taken(void *w) { store_writer_nap_taken(w); }
 
+/* A reader pool on w's loop with the server's hooks (src/api/server.c). */
+static store_reader_t *pool_wired(uv_loop_t *loop, store_writer_t *w)
+{
+  store_reader_t *r;
+  assert_int_equal(store_reader_start(loop, dir, 1, 8, &r), 0);
+  store_reader_on_done(r, hook_nap_end, hook_nap_taken, w);
+  return r;
+}
+
+/* One read of 50 ms submitted; the loop runs until its done(). */
+static void read_once(uv_loop_t *loop, store_reader_t *r)
+{
+  read_done_n = 0;
+  store_job_t rj = { .run = read_run, .done = read_done };
+  assert_int_equal(store_reader_submit(r, &rj), 0);
+  while (!read_done_n) uv_run(loop, UV_RUN_ONCE);
+}
+
+static void pool_stop(uv_loop_t *loop, store_reader_t *r)
+{
+  store_reader_on_done(r, NULL, NULL, NULL);
+  store_reader_stop(r, NULL, NULL);
+  uv_run(loop, UV_RUN_NOWAIT);
+}
+
 static void test_read_completion_ends_a_nap(void **st)
 {
   (void)st;
@@ -200,22 +225,16 @@ static void test_read_completion_ends_a_nap(void **st)
   uv_loop_t loop;
   tjob_t job;
   store_writer_t *w = one_job_held(&loop, hold, sizeof hold, &job);
-  store_reader_t *r;
-  assert_int_equal(store_reader_start(&loop, dir, 1, 8, &r), 0);
-  store_reader_on_done(r, hook_nap_end, hook_nap_taken, w);
+  store_reader_t *r = pool_wired(&loop, w);
   uv_timer_t t;
   long_naps(&loop, w, &t);
-  read_done_n = 0;
-  store_job_t rj = { .run = read_run, .done = read_done };
-  assert_int_equal(store_reader_submit(r, &rj), 0); /* it runs 50 ms: the loop naps meanwhile */
-  while (!read_done_n) uv_run(&loop, UV_RUN_ONCE);
+  read_once(&loop, r); /* it runs 50 ms: the loop naps meanwhile */
   uint64_t naps, slept_us, cut;
   store_writer_nap_stats(w, &naps, &slept_us, &cut);
   if (slept_us >= 30000000u) fail_msg("the nap slept %llu µs past the read's completion", (unsigned long long)slept_us);
   assert_true(cut >= 1);
   assert_int_equal(ndone, 0);
-  store_reader_on_done(r, NULL, NULL, NULL);
-  store_reader_stop(r, NULL, NULL);
+  pool_stop(&loop, r);
   ticks_end(&loop, &t);
   release(&loop, w, hold, &job);
 }
@@ -230,14 +249,9 @@ static void test_taken_completion_leaves_no_skip(void **st)
   uv_loop_t loop;
   tjob_t job;
   store_writer_t *w = one_job_held(&loop, hold, sizeof hold, &job);
-  store_reader_t *r;
-  assert_int_equal(store_reader_start(&loop, dir, 1, 8, &r), 0);
-  store_reader_on_done(r, hook_nap_end, hook_nap_taken, w);
+  store_reader_t *r = pool_wired(&loop, w);
   store_writer_set_nap(w, 0);
-  read_done_n = 0;
-  store_job_t rj = { .run = read_run, .done = read_done };
-  assert_int_equal(store_reader_submit(r, &rj), 0);
-  while (!read_done_n) uv_run(&loop, UV_RUN_ONCE);
+  read_once(&loop, r);
   store_writer_set_nap(w, 10000);
   uint64_t naps0, naps, slept_us, cut;
   store_writer_nap_stats(w, &naps0, &slept_us, &cut);
@@ -247,9 +261,7 @@ static void test_taken_completion_leaves_no_skip(void **st)
   assert_int_equal(cut, 0);
   if (napped < TURNS / 2) fail_msg("%llu naps in %d turns", (unsigned long long)napped, TURNS);
   assert_int_equal(ndone, 0);
-  store_reader_on_done(r, NULL, NULL, NULL);
-  store_reader_stop(r, NULL, NULL);
-  uv_run(&loop, UV_RUN_NOWAIT);
+  pool_stop(&loop, r);
   release(&loop, w, hold, &job);
 }
 
