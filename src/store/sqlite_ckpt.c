@@ -239,6 +239,53 @@ void store_ckpt_blocking(store_ckpt_t *c)
   c->rounds = 0;
 }
 
+/* The blocking round, split (store_ckpt.h, "The blocking round's database
+ * sync beside the next transaction"): the pin, then the copy on s with the
+ * database sync deferred. 1: the copy is published and the pin held, the
+ * caller runs store_ckpt_final_sync next; 0: nothing follows (the round ran
+ * whole as store_ckpt_blocking does, or its copy failed and the pin ended). */
+int store_ckpt_final_copy(store_ckpt_t *c)
+{
+  if (!c->started || c->broken || pin_begin(c) != SQLITE_OK) { store_ckpt_blocking(c); return 0; }
+  sqlite3 *db = store__sqlite_db(c->s);
+  int log = 0, ckpt = 0, on = 1, off = 0;
+  uint64_t t0 = now_ns(), c0 = thread_cpu_ns();
+  sqlite3_file_control(db, "main", SQ_VFS_FCNTL_DEFER_SYNC, &on);
+  int rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &ckpt);
+  sqlite3_file_control(db, "main", SQ_VFS_FCNTL_DEFER_SYNC, &off);
+  uint64_t took = now_ns() - t0;
+  imc_hist_add(&c->st.took, took);
+  imc_hist_add(&c->st.took_blocking, took);
+  c->st.took_ns += took;
+  c->st.blocking_cpu_ns += thread_cpu_ns() - c0;
+  c->st.runs++;
+  c->wal_pages = 0; /* the next COMMIT tells whether the WAL restarted */
+  c->backfilled = 0;
+  c->rounds = 0;
+  if (rc != SQLITE_OK) { /* nothing published past what is synced: what it copied is in the WAL still */
+    c->st.failed++;
+    IMC_WARN("store", "msg=\"checkpoint failed\" err=\"%s\"", sqlite3_errmsg(db));
+    pin_end(c);
+    return 0;
+  }
+  return 1;
+}
+
+void store_ckpt_final_sync(store_ckpt_t *c)
+{
+  sync_hold(c);
+  uint64_t t0 = now_ns();
+  if (fdatasync(c->db_fd)) { /* keep the pin: the WAL must not restart over frames the database may not hold */
+    c->broken = 1;
+    c->st.db_sync_failed++;
+    IMC_ERROR("store", "msg=\"database sync after a checkpoint failed: no more checkpoints, the WAL grows; "
+                       "restart the server\" errno=%d", errno);
+    return;
+  }
+  imc_hist_add(&c->st.final_sync, now_ns() - t0);
+  pin_end(c);
+}
+
 /* Ask the round thread for a pinned round; the writer goes on. */
 static void pinned_round(store_ckpt_t *c)
 {

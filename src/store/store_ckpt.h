@@ -84,6 +84,30 @@
  * time (the writer waits under the writer's mutex); what the round does
  * and its durability are SQLite's, unchanged.
  *
+ * The blocking round's database sync beside the next transaction (issue
+ * 13, wave 47). Most of a blocking round was the database file's
+ * fdatasync after the copy, and the writer ran no job meanwhile: the jobs
+ * handed over then ran only after it, on top of the stop. Where the pin
+ * machinery is up (the round thread started), the round is now split:
+ * store_ckpt_final_copy opens the pin, then checkpoints (PASSIVE) on s with
+ * the database sync deferred (as a pinned round copies) and publishes the
+ * copy; the writer goes on at once; store_ckpt_final_sync fdatasyncs the
+ * database file and ends the pin. The writer's next transaction runs its
+ * jobs during that sync, and only its COMMIT waits for it
+ * (store_writer.h, "Checkpoints"): that COMMIT restarts the WAL. Why it is
+ * safe: the pin's read transaction began before the copy, so it holds a
+ * WAL read lock that no restart can take (SQLite restarts a wholly copied
+ * WAL only if it can lock every reader slot); a COMMIT made while the pin
+ * is held, by this writer or by the CLI, appends after the copied frames,
+ * which stay intact in the WAL until the sync has returned. The copy
+ * itself still copies everything: the pin, opened after the last COMMIT,
+ * reads the whole WAL, and no frame is appended while the writer waits for
+ * the copy. The restart needs the writer's next transaction to begin after
+ * the copy (SQLite restarts only in a transaction that began on a wholly
+ * copied WAL), which is why the writer waits for the copy and not only for
+ * its COMMIT. A failed database sync keeps the pin for good, as a pinned
+ * round's does.
+ *
  * Thread: the writer thread (the hook runs inside its COMMITs) except the
  * blocking rounds (the sync thread, while the writer waits) and the
  * round thread's part (pin, cc, db_fd during a round; results under mu); the writer copies the counters
@@ -141,12 +165,14 @@ typedef struct store_ckpt_stats {
   uint64_t db_sync_failed;  /* a pinned round's database sync failed: no more checkpoints (sticky) */
   uint64_t wal_pages;       /* pages in the WAL after the last COMMIT */
   uint64_t wal_pages_max;   /* the most seen after a COMMIT */
-  imc_hist_t took;          /* each blocking round's time, which the writer waits out (what the next batch waits) */
+  imc_hist_t took;          /* each blocking round's time the writer waits out before its next transaction (with
+                             * the round split: its copy; the database sync is final_sync) */
   uint64_t took_ns;         /* the sum of took (a pinned round stops the writer only at the WAL's cap: not counted) */
   uint64_t blocking_cpu_ns; /* the CPU time of the thread that ran the blocking rounds, in them */
   imc_hist_t took_blocking; /* the same as took (kept apart for /healthz blocking_max_us) */
   imc_hist_t copy;          /* each pinned round's copy, on the round thread */
   imc_hist_t db_sync;       /* each pinned round's database sync, on the round thread */
+  imc_hist_t final_sync;    /* each blocking round's database sync beside the next transaction (its COMMIT waits) */
   uint64_t ends[STORE_CKPT_ENDS]; /* cycles of pinned rounds ended with the blocking round, by why (GO_ON unused) */
 } store_ckpt_stats_t;
 
@@ -248,5 +274,20 @@ int store_ckpt_run(store_ckpt_t *c);
  * Any thread, while the writer thread waits and no other uses s: the
  * writer hands it to its sync thread (store_writer.h, "Checkpoints"). */
 void store_ckpt_blocking(store_ckpt_t *c);
+/* The blocking round split in two ("The blocking round's database sync
+ * beside the next transaction"), on the thread the writer hands it to,
+ * while it waits: the pin, then the copy with the database sync deferred.
+ * Returns 1 when the copy is published and the pin held: the caller lets
+ * the writer go on and runs store_ckpt_final_sync, and the writer's next
+ * COMMIT waits for that to return. 0: nothing follows (without the pin
+ * machinery, or when the pin cannot be opened, the round ran whole as
+ * store_ckpt_blocking; a failed copy ended the pin). */
+int store_ckpt_final_copy(store_ckpt_t *c);
+/* After store_ckpt_final_copy returned 1, while the writer runs jobs but
+ * does not COMMIT: fdatasync the database file, then end the pin. On
+ * failure the pin stays, checkpoints stop and an error is logged (as after
+ * a pinned round's). The test hook IMCLOUD_TEST_CKPT_SYNC_HOLD holds it
+ * before the sync too. */
+void store_ckpt_final_sync(store_ckpt_t *c);
 
 #endif

@@ -71,6 +71,8 @@ struct store_writer {
   int ckpt_pages;                    /* under mu: the threshold to use from the next batch on (0: unchanged) */
   int ckpt_pinned;                   /* under mu: pinned rounds on (1) or off (0) from the next batch on */
   int ckpt_asked;                    /* under mu: the writer waits for the sync thread to run a blocking round */
+  int final_sync;                    /* under mu: that round's database sync runs (sync thread, store_ckpt_final_sync):
+                                      * the writer runs jobs but does not COMMIT, and neither merges nor reads ck.st */
   void (*stopped)(void *);
   void *stopped_arg;
   store_writer_stats_t stats;        /* under mu */

@@ -140,9 +140,10 @@ static store_job_t *take(store_writer_t *w, store_job_t *tail, size_t *n)
 }
 
 /* Before the COMMIT of a transaction whose last job is tail (*n jobs so
- * far): while the sync thread still has a batch (store_writer.h, "Sync"),
- * wait, and append the jobs handed over meanwhile to the transaction, while
- * it holds fewer than max_jobs; then, with pacing on, wait likewise until
+ * far): while the sync thread still has a batch (store_writer.h, "Sync")
+ * or a blocking round's database sync (final_sync), wait, and append the
+ * jobs handed over meanwhile to the transaction, while it holds fewer than
+ * max_jobs; then, with pacing on, wait likewise until
  * the pace lets it COMMIT ("Pacing"), and take what is queued then once
  * more (*final: that take was made). Returns the first job appended (the
  * caller runs them and calls again), or NULL: time to COMMIT. Woken by a
@@ -159,7 +160,7 @@ static store_job_t *absorb(store_writer_t *w, store_job_t *tail, size_t *n, stor
     int room = *n < w->max_jobs;
     size_t want = room ? pace_want(w, *n) : 0;
     uint64_t due = 0;
-    if (!w->unsynced && !(due = pace_due(w, *n, uv_hrtime()))) {
+    if (!w->unsynced && !w->final_sync && !(due = pace_due(w, *n, uv_hrtime()))) {
       /* COMMIT now; with pacing, what was handed over during the waits joins first, once */
       if (w->pace_ns && room && w->q_head && *n < w->pace_jobs && !*final) { got = take(w, tail, n); *final = 1; }
       break;
@@ -291,19 +292,22 @@ void *store__writer_main(void *arg)
     w->s_batches++;
     w->unsynced++;
     pthread_cond_signal(&w->sync_cv);
+    int final = w->final_sync; /* a batch without a COMMIT (its BEGIN failed) may end during the round's sync */
     pthread_mutex_unlock(&w->mu);
     /* the batch is on its way to its sync: a checkpoint now delays no acknowledgement of it; a blocking
      * round runs on the sync thread, after that sync, while this thread waits (store_ckpt.h) */
-    int blocking = store_ckpt_run(&w->ck);
+    int blocking = final ? 0 : store_ckpt_run(&w->ck);
     pthread_mutex_lock(&w->mu);
     if (blocking) {
       w->ckpt_asked = 1;
       pthread_cond_signal(&w->sync_cv);
       while (w->ckpt_asked) pthread_cond_wait(&w->cv, &w->mu);
     }
-    w->ck_stats = w->ck.st;
+    /* While the round's database sync runs the sync thread writes ck.st and copies it at the end; a merge
+     * chunk's COMMIT would append (the pin forbids the restart), so the chunks wait for the next batch. */
+    if (!w->final_sync) w->ck_stats = w->ck.st;
     /* the C2C logs' merge (store_msg_merge): chunks while no job waits */
-    for (int more = 1; more && !w->stopping;) {
+    for (int more = 1; more && !w->stopping && !w->final_sync;) {
       int mode = w->q_head ? STORE_MERGE_BUSY : STORE_MERGE_IDLE;
       pthread_mutex_unlock(&w->mu);
       if (store_msg_merge(w->s, mode, &more)) more = 0; /* a failed chunk changed nothing: after the next batch */
@@ -335,10 +339,19 @@ void *store__writer_sync_main(void *arg)
     while (!w->s_head && !w->ckpt_asked && !w->writer_exited) pthread_cond_wait(&w->sync_cv, &w->mu);
     if (!w->s_head && w->ckpt_asked) { /* every batch committed is synced and handed back: the round, then the writer */
       pthread_mutex_unlock(&w->mu);
-      store_ckpt_blocking(&w->ck);
+      int syncing = store_ckpt_final_copy(&w->ck); /* 1: the copy is published, its database sync follows */
       pthread_mutex_lock(&w->mu);
       w->ckpt_asked = 0;
-      pthread_cond_signal(&w->cv);
+      w->final_sync = syncing;
+      pthread_cond_signal(&w->cv); /* the writer goes on: its next transaction runs, its COMMIT waits (absorb) */
+      if (syncing) {
+        pthread_mutex_unlock(&w->mu);
+        store_ckpt_final_sync(&w->ck);
+        pthread_mutex_lock(&w->mu);
+        w->final_sync = 0;
+        w->ck_stats = w->ck.st; /* the writer does not COMMIT (the hook) nor run store_ckpt_run before it sees 0 */
+        pthread_cond_signal(&w->cv);
+      }
       continue;
     }
     if (!w->s_head) break;

@@ -1,7 +1,8 @@
 /* Unit tests for the writer's checkpoints (store_ckpt.h): the writer
  * checkpoints the WAL between batches, keeping it bounded, and keeps it
  * after a burst; pinned rounds; a blocking checkpoint runs only after the
- * sync of the batch before it. */
+ * sync of the batch before it, and its database sync beside the next
+ * transaction. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -239,6 +240,76 @@ static void test_ckpt_after_sync(void **st)
   assert_scratch_rows(3);
 }
 
+static int ran_held; /* atomic: held_run ran (writer thread) */
+
+static int held_run(store_t *s, void *arg)
+{
+  (void)arg;
+  __atomic_store_n(&ran_held, 1, __ATOMIC_SEQ_CST);
+  return store_exec(s, "INSERT INTO scratch(b) VALUES(randomblob(131072))");
+}
+
+/* The blocking round's database sync runs beside the writer's next
+ * transaction (store_ckpt.h, "The blocking round's database sync beside the
+ * next transaction"): with pinned rounds off every checkpoint is a blocking
+ * round; its sync held (IMCLOUD_TEST_CKPT_SYNC_HOLD), a job handed over
+ * then runs, but it is not committed (the WAL file does not grow) nor
+ * answered; released, it is answered, and its COMMIT restarted the WAL.
+ * Fails on the code before (the round synced inside SQLite's checkpoint:
+ * the hold is never reached) and if the COMMIT does not wait for the sync
+ * (answered while held). */
+static void test_final_sync_beside_next(void **st)
+{
+  (void)st;
+  enum { PAGES = 64, N = 8 };
+  make_scratch();
+  char hold[128], held[160];
+  snprintf(hold, sizeof hold, "%s/ckpt-hold", dir);
+  snprintf(held, sizeof held, "%s.held", hold);
+  FILE *f = fopen(hold, "w");
+  assert_non_null(f);
+  fclose(f);
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  store_writer_t *w;
+  setenv("IMCLOUD_TEST_CKPT_SYNC_HOLD", hold, 1);
+  assert_int_equal(store_writer_start(&loop, dir, 1000, &w), 0);
+  unsetenv("IMCLOUD_TEST_CKPT_SYNC_HOLD");
+  store_writer_set_ckpt_pages(w, PAGES);
+  store_writer_set_ckpt_pinned(w, 0);
+  static tjob_t jobs[N + 1];
+  int i = 0;
+  for (; i < N && access(held, F_OK); i++) { /* 32 pages a job: the third passes the threshold */
+    one_blob(&loop, w, &jobs[i]);
+    for (int t = 0; t < 500 && access(held, F_OK); t++) sleep_ms(1);
+  }
+  assert_int_equal(access(held, F_OK), 0); /* the round has copied; its database sync is held */
+  long wal = file_size("imcloud.db-wal");
+  jobs[N] = (tjob_t){ .job = { .run = held_run, .done = tdone, .arg = &jobs[N] } };
+  ndone = 0;
+  assert_int_equal(store_writer_submit(w, &jobs[N].job), 0);
+  store_writer_flush(w); /* hand it over now: the test waits without running the loop */
+  for (int t = 0; t < 5000 && !__atomic_load_n(&ran_held, __ATOMIC_SEQ_CST); t++) sleep_ms(1);
+  assert_int_equal(__atomic_load_n(&ran_held, __ATOMIC_SEQ_CST), 1); /* run during the held sync */
+  sleep_ms(200);
+  for (int k = 0; k < 5; k++) uv_run(&loop, UV_RUN_NOWAIT);
+  assert_int_equal(ndone, 0);                          /* not answered: not committed */
+  assert_int_equal(file_size("imcloud.db-wal"), wal); /* nothing appended to the WAL */
+  store_ckpt_stats_t cs;
+  store_writer_ckpt_stats(w, &cs);
+  assert_int_equal(cs.final_sync.n, 0);
+  assert_int_equal(unlink(hold), 0);
+  while (!ndone) uv_run(&loop, UV_RUN_ONCE);
+  assert_int_equal(jobs[N].done_rc, 0);
+  store_writer_ckpt_stats(w, &cs);
+  assert_int_equal(cs.final_sync.n, 1);
+  assert_int_equal(cs.failed, 0);
+  assert_int_equal(cs.db_sync_failed, 0);
+  assert_true(cs.wal_pages < PAGES); /* its COMMIT restarted the WAL: it holds that batch alone */
+  stop(&loop, w);
+  assert_scratch_rows(i + 1);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -246,6 +317,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_wal_kept_after_burst, setup, teardown),
     cmocka_unit_test_setup_teardown(test_ckpt_pinned, setup, teardown),
     cmocka_unit_test_setup_teardown(test_ckpt_after_sync, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_final_sync_beside_next, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
