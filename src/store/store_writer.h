@@ -90,7 +90,11 @@
  * COMMIT; the writer thread starts them after it has handed the committed
  * batch to the sync thread (store_ckpt.h); a blocking round runs on the sync
  * thread once that batch is synced and handed back, while the writer thread
- * waits. Then, while no job waits, it merges the C2C logs
+ * waits for its copy. Its database sync follows on the sync thread
+ * (store_ckpt_final_sync): meanwhile the writer runs the next jobs in its
+ * next transaction, but that COMMIT waits for the sync, as it waits for a
+ * batch's (absorbing what is handed over), and it restarts the WAL. Then,
+ * while no job waits and no such sync runs, it merges the C2C logs
  * (inbox events, new conversation rows) in chunks, each its own
  * transaction (store_msg_merge).
  *

@@ -9,7 +9,9 @@
  *   - the counters never go back;
  *   - "ckpt" "ends" names why cycles of pinned rounds ended with their
  *     blocking round (store_ckpt.h store_ckpt_end_t): four counts, which
- *     together are no more than the checkpoints run. */
+ *     together are no more than the checkpoints run;
+ *   - "ckpt" "final_syncs" counts the blocking rounds whose database sync
+ *     ran beside the next transaction: every such round that copied. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -81,7 +83,12 @@ static void test_disk_bytes_follow_commits(void **st)
     if (!json_is_integer(n) || json_integer_value(n) < 0) fail_msg("ckpt.ends.%s: %s", names[i], body);
     sum += json_integer_value(n);
   }
-  assert_true(sum <= json_integer_value(json_object_get(ck, "runs")));
+  long long runs = json_integer_value(json_object_get(ck, "runs")), failed = json_integer_value(json_object_get(ck, "failed"));
+  assert_true(sum <= runs);
+  /* every blocking round that copied ran its database sync beside the next transaction */
+  json_t *fs = json_object_get(ck, "final_syncs"), *fmax = json_object_get(ck, "final_sync_max_us");
+  if (!json_is_integer(fs) || !json_is_integer(fmax) || json_integer_value(fmax) < 0) fail_msg("ckpt.final_sync*: %s", body);
+  if (json_integer_value(fs) + failed < sum || json_integer_value(fs) > runs) fail_msg("ckpt.final_syncs: %s", body);
   json_decref(o);
 }
 
