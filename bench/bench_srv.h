@@ -86,7 +86,7 @@ static inline void bench_srv_print_counters(const char *host, int port)
   char buf[16384];
   const char *body = bench_srv_get(host, port, "/healthz", buf, sizeof buf);
   json_t *o = body ? json_loads(body, 0, NULL) : NULL, *ck = json_object_get(o, "ckpt");
-  static const char *const keys[] = { "runs", "pinned", "wal_pages_max", "p99_us", "max_us", "total_us", "blocking_cpu_us", "blocking_max_us", "db_sync_max_us", "final_syncs", "final_sync_max_us" };
+  static const char *const keys[] = { "runs", "pinned", "wal_pages_max", "p99_us", "max_us", "total_us", "blocking_cpu_us", "blocking_max_us", "copy_max_us", "db_sync_max_us", "final_syncs", "final_sync_max_us" };
   for (size_t i = 0; ck && i < sizeof keys / sizeof keys[0]; i++)
     printf(" ckpt_%s=%lld", keys[i], (long long)json_integer_value(json_object_get(ck, keys[i])));
   json_t *ends = json_object_get(ck, "ends"); /* why cycles ended with their blocking round (store_ckpt.h) */

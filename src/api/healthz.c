@@ -151,7 +151,7 @@ void api_healthz(api_srv_t *srv, net_req_t *req)
   if (srv->writer) {
     store_ckpt_stats_t ck;
     store_writer_ckpt_stats(srv->writer, &ck);
-    api_field_put(o, "ckpt", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "runs", (json_int_t)ck.runs,
+    api_field_put(o, "ckpt", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "runs", (json_int_t)ck.runs,
                                        "failed", (json_int_t)ck.failed, "wal_pages", (json_int_t)ck.wal_pages,
                                        "wal_pages_max", (json_int_t)ck.wal_pages_max,
                                        "p99_us", (json_int_t)imc_hist_pct_us(&ck.took, 99),
@@ -161,6 +161,7 @@ void api_healthz(api_srv_t *srv, net_req_t *req)
                                        "pinned", (json_int_t)ck.pinned,
                                        "blocking_max_us", (json_int_t)(ck.took_blocking.max_ns / 1000),
                                        "db_sync_failed", (json_int_t)ck.db_sync_failed,
+                                       "copy_max_us", (json_int_t)(ck.copy.max_ns / 1000),
                                        "db_sync_max_us", (json_int_t)(ck.db_sync.max_ns / 1000),
                                        "final_syncs", (json_int_t)ck.final_sync.n,
                                        "final_sync_max_us", (json_int_t)(ck.final_sync.max_ns / 1000)), &bad);

@@ -88,6 +88,10 @@ static void test_disk_bytes_follow_commits(void **st)
   /* every blocking round that copied ran its database sync beside the next transaction */
   json_t *fs = json_object_get(ck, "final_syncs"), *fmax = json_object_get(ck, "final_sync_max_us");
   if (!json_is_integer(fs) || !json_is_integer(fmax) || json_integer_value(fmax) < 0) fail_msg("ckpt.final_sync*: %s", body);
+  json_t *cmax = json_object_get(ck, "copy_max_us"); /* the pinned rounds' copies: none without a pinned round */
+  if (!json_is_integer(cmax) || json_integer_value(cmax) < 0 ||
+      (json_integer_value(cmax) > 0 && json_integer_value(json_object_get(ck, "pinned")) == 0))
+    fail_msg("ckpt.copy_max_us: %s", body);
   if (json_integer_value(fs) + failed < sum || json_integer_value(fs) > runs) fail_msg("ckpt.final_syncs: %s", body);
   json_decref(o);
 }
