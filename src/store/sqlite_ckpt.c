@@ -207,10 +207,7 @@ void store_ckpt_stop(store_ckpt_t *c)
   c->s = NULL;
 }
 
-/* The round that ends a cycle (or every checkpoint, pinned rounds off), on
- * the writer's connection, on the thread the writer handed it to (the sync
- * thread: store_ckpt.h): SQLite syncs the database before it publishes the
- * copy, so the next transaction may restart the WAL. */
+/* The calling thread's CPU time (ns). */
 static uint64_t thread_cpu_ns(void)
 {
   struct timespec ts;
@@ -218,12 +215,18 @@ static uint64_t thread_cpu_ns(void)
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-void store_ckpt_blocking(store_ckpt_t *c)
+/* A blocking round's copy on s (SQLite syncs the database inside unless
+ * defer: then the VFS defers it, as a pinned round's copy), counted as the
+ * writer's stop; the cycle's state starts over. Returns SQLite's code
+ * (logged when not SQLITE_OK). */
+static int blocking_copy(store_ckpt_t *c, int defer)
 {
   sqlite3 *db = store__sqlite_db(c->s);
-  int log = 0, ckpt = 0;
+  int log = 0, ckpt = 0, off = 0;
   uint64_t t0 = now_ns(), c0 = thread_cpu_ns();
+  if (defer) sqlite3_file_control(db, "main", SQ_VFS_FCNTL_DEFER_SYNC, &defer);
   int rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &ckpt);
+  if (defer) sqlite3_file_control(db, "main", SQ_VFS_FCNTL_DEFER_SYNC, &off);
   uint64_t took = now_ns() - t0;
   imc_hist_add(&c->st.took, took);
   imc_hist_add(&c->st.took_blocking, took);
@@ -237,38 +240,29 @@ void store_ckpt_blocking(store_ckpt_t *c)
   c->wal_pages = 0; /* the next COMMIT tells whether the WAL restarted */
   c->backfilled = 0;
   c->rounds = 0;
+  return rc;
 }
+
+/* The round that ends a cycle (or every checkpoint, pinned rounds off) when
+ * it cannot be split (store_ckpt_final_copy), on the writer's connection, on
+ * the thread the writer handed it to (the sync thread: store_ckpt.h): SQLite
+ * syncs the database before it publishes the copy, so the next transaction
+ * may restart the WAL. */
+void store_ckpt_blocking(store_ckpt_t *c) { blocking_copy(c, 0); }
 
 /* The blocking round, split (store_ckpt.h, "The blocking round's database
  * sync beside the next transaction"): the pin, then the copy on s with the
  * database sync deferred. 1: the copy is published and the pin held, the
  * caller runs store_ckpt_final_sync next; 0: nothing follows (the round ran
- * whole as store_ckpt_blocking does, or its copy failed and the pin ended). */
+ * whole as store_ckpt_blocking does, or its copy failed and the pin ended:
+ * nothing was published past what is synced, and what it copied is in the
+ * WAL still). */
 int store_ckpt_final_copy(store_ckpt_t *c)
 {
   if (!c->started || c->broken || pin_begin(c) != SQLITE_OK) { store_ckpt_blocking(c); return 0; }
-  sqlite3 *db = store__sqlite_db(c->s);
-  int log = 0, ckpt = 0, on = 1, off = 0;
-  uint64_t t0 = now_ns(), c0 = thread_cpu_ns();
-  sqlite3_file_control(db, "main", SQ_VFS_FCNTL_DEFER_SYNC, &on);
-  int rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &ckpt);
-  sqlite3_file_control(db, "main", SQ_VFS_FCNTL_DEFER_SYNC, &off);
-  uint64_t took = now_ns() - t0;
-  imc_hist_add(&c->st.took, took);
-  imc_hist_add(&c->st.took_blocking, took);
-  c->st.took_ns += took;
-  c->st.blocking_cpu_ns += thread_cpu_ns() - c0;
-  c->st.runs++;
-  c->wal_pages = 0; /* the next COMMIT tells whether the WAL restarted */
-  c->backfilled = 0;
-  c->rounds = 0;
-  if (rc != SQLITE_OK) { /* nothing published past what is synced: what it copied is in the WAL still */
-    c->st.failed++;
-    IMC_WARN("store", "msg=\"checkpoint failed\" err=\"%s\"", sqlite3_errmsg(db));
-    pin_end(c);
-    return 0;
-  }
-  return 1;
+  if (blocking_copy(c, 1) == SQLITE_OK) return 1;
+  pin_end(c);
+  return 0;
 }
 
 void store_ckpt_final_sync(store_ckpt_t *c)

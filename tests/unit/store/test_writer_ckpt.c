@@ -129,6 +129,17 @@ static void test_wal_kept_after_burst(void **st)
   stop(&loop, w);
 }
 
+/* A writer whose checkpoints' database syncs wait while the file `hold`
+ * (in dir) exists (IMCLOUD_TEST_CKPT_SYNC_HOLD; "<hold>.held" appears once
+ * one waits there), with a 64-page threshold and pinned rounds on or off. */
+static store_writer_t *start_ckpt_held(uv_loop_t *loop, char *hold, size_t cap, int pinned)
+{
+  store_writer_t *w = start_held_by(loop, "IMCLOUD_TEST_CKPT_SYNC_HOLD", "ckpt-hold", 1000, hold, cap);
+  store_writer_set_ckpt_pages(w, 64);
+  store_writer_set_ckpt_pinned(w, pinned);
+  return w;
+}
+
 /* Pinned rounds (store_ckpt.h): while a checkpoint's database sync is held
  * (IMCLOUD_TEST_CKPT_SYNC_HOLD), later batches still commit and complete,
  * and the WAL never restarts: it only grows, so the frames the round copied
@@ -138,21 +149,11 @@ static void test_wal_kept_after_burst(void **st)
 static void test_ckpt_pinned(void **st)
 {
   (void)st;
-  enum { PAGES = 64, HELD = 4, N = 40 };
+  enum { HELD = 4, N = 40 };
   make_scratch();
   char hold[128];
-  snprintf(hold, sizeof hold, "%s/ckpt-hold", dir);
-  FILE *f = fopen(hold, "w");
-  assert_non_null(f);
-  fclose(f);
   uv_loop_t loop;
-  uv_loop_init(&loop);
-  store_writer_t *w;
-  setenv("IMCLOUD_TEST_CKPT_SYNC_HOLD", hold, 1);
-  assert_int_equal(store_writer_start(&loop, dir, 1000, &w), 0);
-  unsetenv("IMCLOUD_TEST_CKPT_SYNC_HOLD");
-  store_writer_set_ckpt_pages(w, PAGES);
-  store_writer_set_ckpt_pinned(w, 1);
+  store_writer_t *w = start_ckpt_held(&loop, hold, sizeof hold, 1);
   static tjob_t jobs[N];
   store_ckpt_stats_t cs = { 0 };
   int i = 0;
@@ -264,19 +265,9 @@ static void test_final_sync_beside_next(void **st)
   enum { PAGES = 64, N = 8 };
   make_scratch();
   char hold[128], held[160];
-  snprintf(hold, sizeof hold, "%s/ckpt-hold", dir);
-  snprintf(held, sizeof held, "%s.held", hold);
-  FILE *f = fopen(hold, "w");
-  assert_non_null(f);
-  fclose(f);
   uv_loop_t loop;
-  uv_loop_init(&loop);
-  store_writer_t *w;
-  setenv("IMCLOUD_TEST_CKPT_SYNC_HOLD", hold, 1);
-  assert_int_equal(store_writer_start(&loop, dir, 1000, &w), 0);
-  unsetenv("IMCLOUD_TEST_CKPT_SYNC_HOLD");
-  store_writer_set_ckpt_pages(w, PAGES);
-  store_writer_set_ckpt_pinned(w, 0);
+  store_writer_t *w = start_ckpt_held(&loop, hold, sizeof hold, 0);
+  snprintf(held, sizeof held, "%s.held", hold);
   static tjob_t jobs[N + 1];
   int i = 0;
   for (; i < N && access(held, F_OK); i++) { /* 32 pages a job: the third passes the threshold */

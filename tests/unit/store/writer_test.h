@@ -166,21 +166,30 @@ static inline void sleep_ms(int ms) { uv_sleep((unsigned)ms); }
 /* A done() that wants 0 and counts into ndone. */
 static inline void count_done(void *arg, int rc) { (void)arg; assert_int_equal(rc, 0); ndone++; }
 
-/* A writer on a new loop whose sync thread holds every sync while the file
- * hold (a path under dir, written to hold[cap]) exists: the test hook
- * IMCLOUD_TEST_SYNC_HOLD. Unlink hold to release it. */
-static inline store_writer_t *start_sync_held(uv_loop_t *loop, char *hold, size_t cap)
+/* A writer (queue cap max_jobs) on a new loop, started with the test hook
+ * env naming the file dir/name (written to hold[cap]), created first: what
+ * the hook holds waits while it exists. Unlink hold to release it. */
+static inline store_writer_t *start_held_by(uv_loop_t *loop, const char *env, const char *name, size_t max_jobs,
+                                            char *hold, size_t cap)
 {
-  snprintf(hold, cap, "%s/hold", dir);
+  snprintf(hold, cap, "%s/%s", dir, name);
   FILE *f = fopen(hold, "w");
   assert_non_null(f);
   fclose(f);
   uv_loop_init(loop);
   store_writer_t *w;
-  setenv("IMCLOUD_TEST_SYNC_HOLD", hold, 1);
-  assert_int_equal(store_writer_start(loop, dir, 64, &w), 0);
-  unsetenv("IMCLOUD_TEST_SYNC_HOLD");
+  setenv(env, hold, 1);
+  assert_int_equal(store_writer_start(loop, dir, max_jobs, &w), 0);
+  unsetenv(env);
   return w;
+}
+
+/* A writer on a new loop whose sync thread holds every sync while the file
+ * hold (a path under dir, written to hold[cap]) exists: the test hook
+ * IMCLOUD_TEST_SYNC_HOLD. Unlink hold to release it. */
+static inline store_writer_t *start_sync_held(uv_loop_t *loop, char *hold, size_t cap)
+{
+  return start_held_by(loop, "IMCLOUD_TEST_SYNC_HOLD", "hold", 64, hold, cap);
 }
 
 /* Wait (up to 10 s) until the writer has handed over everything queued and
