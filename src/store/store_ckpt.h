@@ -109,10 +109,12 @@
  * round's does.
  *
  * Thread: the writer thread (the hook runs inside its COMMITs) except the
- * blocking rounds (the sync thread, while the writer waits) and the
+ * blocking rounds (the sync thread, while the writer waits), a split
+ * round's database sync (the sync thread: pin, db_fd, broken and st, while
+ * the writer neither COMMITs nor calls store_ckpt_run) and the
  * round thread's part (pin, cc, db_fd during a round; results under mu); the writer copies the counters
- * (st) into its own stats under its mutex after each batch, where /healthz
- * reads them. */
+ * (st) into its own stats under its mutex after each batch (the sync thread
+ * after a split round's sync), where /healthz reads them. */
 #ifndef IMC_STORE_CKPT_H
 #define IMC_STORE_CKPT_H
 
