@@ -76,7 +76,7 @@ static int round_run(store_ckpt_t *c, int *ckpt, uint64_t *copy_ns, uint64_t *sy
   if (rc != SQLITE_OK) { pin_end(c); return rc; } /* what it copied is in the WAL still */
   sync_hold(c);
   uint64_t t2 = now_ns();
-  if (fdatasync(c->db_fd)) return IMC_E_IO; /* the pin stays */
+  if (fdatasync(c->db_fd)) { c->sync_errno = errno; return IMC_E_IO; } /* the pin stays */
   *sync_ns = now_ns() - t2;
   pin_end(c);
   return 0;
@@ -207,6 +207,17 @@ void store_ckpt_stop(store_ckpt_t *c)
   c->s = NULL;
 }
 
+/* A database sync after a copy failed (its errno in c->sync_errno): the pin
+ * stays for good (the WAL must not restart over frames the database may not
+ * hold), checkpoints stop, and it is counted and logged. */
+static void db_sync_broke(store_ckpt_t *c)
+{
+  c->broken = 1;
+  c->st.db_sync_failed++;
+  IMC_ERROR("store", "msg=\"database sync after a checkpoint failed: no more checkpoints, the WAL grows; "
+                     "restart the server\" err=%s errno=%d", imc_err_name(IMC_E_IO), c->sync_errno);
+}
+
 /* The calling thread's CPU time (ns). */
 static uint64_t thread_cpu_ns(void)
 {
@@ -269,11 +280,9 @@ void store_ckpt_final_sync(store_ckpt_t *c)
 {
   sync_hold(c);
   uint64_t t0 = now_ns();
-  if (fdatasync(c->db_fd)) { /* keep the pin: the WAL must not restart over frames the database may not hold */
-    c->broken = 1;
-    c->st.db_sync_failed++;
-    IMC_ERROR("store", "msg=\"database sync after a checkpoint failed: no more checkpoints, the WAL grows; "
-                       "restart the server\" errno=%d", errno);
+  if (fdatasync(c->db_fd)) {
+    c->sync_errno = errno;
+    db_sync_broke(c);
     return;
   }
   imc_hist_add(&c->st.final_sync, now_ns() - t0);
@@ -355,11 +364,8 @@ int store_ckpt_run(store_ckpt_t *c)
     imc_hist_add(&c->st.copy, copy_ns);
     if (!rc) imc_hist_add(&c->st.db_sync, sync_ns);
     if (ckpt > c->backfilled) c->backfilled = ckpt;
-    if (rc) { /* keep the pin: the WAL must not restart over frames the database may not hold */
-      c->broken = 1;
-      c->st.db_sync_failed++;
-      IMC_ERROR("store", "msg=\"database sync after a checkpoint failed: no more checkpoints, the WAL grows; "
-                         "restart the server\" err=%s", imc_err_name(rc));
+    if (rc) { /* the database sync failed (round_run returns IMC_E_IO only then) */
+      db_sync_broke(c);
       return 0;
     }
     int pending = c->wal_pages - c->backfilled;

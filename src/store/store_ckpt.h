@@ -13,7 +13,8 @@
  * loop ("Blocking rounds on the sync thread" below), so the batch's
  * acknowledgements leave first.
  * Jobs that arrive meanwhile wait for the checkpoint, as they did when it
- * ran inside a COMMIT; the WAL stays bounded (STORE_CKPT_PAGES plus one
+ * ran inside a COMMIT (since wave 47 they run during its database sync and
+ * only their COMMIT waits: below); the WAL stays bounded (STORE_CKPT_PAGES plus one
  * batch). Deferring the checkpoint while jobs wait was measured and is not
  * used: the WAL grew to four times the threshold and every batch's run()
  * got slower (each page read probes more of the WAL index).
@@ -54,8 +55,9 @@
  * 2. When the round has returned (seen between batches), if frames were
  *    committed meanwhile, the next round copies them: another pinned round
  *    while more than pages / STORE_CKPT_FINAL_DIV wait and the rounds still
- *    shrink, else a blocking round on the writer's connection (SQLite's own
- *    sync inside, as before) after which the WAL restarts. Each pinned
+ *    shrink, else a blocking round on the writer's connection (its
+ *    database sync beside the next transaction since wave 47: below)
+ *    after which the WAL restarts. Each pinned
  *    round copies what was committed during the previous one, so the
  *    rounds shrink while the disk writes pages back faster than batches
  *    dirty them; STORE_CKPT_WAL_CAP and STORE_CKPT_ROUNDS_MAX force the
@@ -164,7 +166,7 @@ typedef struct store_ckpt_stats {
   uint64_t runs;            /* checkpoints completed (pinned rounds and blocking ones) */
   uint64_t pinned;          /* pinned rounds started (on the round thread: copy and database sync) */
   uint64_t failed;          /* checkpoints that returned an error (SQLITE_BUSY included: the CLI's) */
-  uint64_t db_sync_failed;  /* a pinned round's database sync failed: no more checkpoints (sticky) */
+  uint64_t db_sync_failed;  /* a pinned or split blocking round's database sync failed: no more checkpoints (sticky) */
   uint64_t wal_pages;       /* pages in the WAL after the last COMMIT */
   uint64_t wal_pages_max;   /* the most seen after a COMMIT */
   imc_hist_t took;          /* each blocking round's time the writer waits out before its next transaction (with
@@ -198,6 +200,7 @@ typedef struct store_ckpt {
   pthread_mutex_t mu;       /* guards want, done, rc, r_ckpt, copy_ns, sync_ns, stop */
   pthread_cond_t cv;
   int want, done, rc, r_ckpt, stop, started;
+  int sync_errno;           /* the errno of a database sync that failed (set by the thread that ran it) */
   uint64_t copy_ns, sync_ns;
   store_ckpt_stats_t st;
 } store_ckpt_t;

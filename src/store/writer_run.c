@@ -292,11 +292,11 @@ void *store__writer_main(void *arg)
     w->s_batches++;
     w->unsynced++;
     pthread_cond_signal(&w->sync_cv);
-    int final = w->final_sync; /* a batch without a COMMIT (its BEGIN failed) may end during the round's sync */
+    int db_syncing = w->final_sync; /* a batch without a COMMIT (its BEGIN failed) may end during the round's sync */
     pthread_mutex_unlock(&w->mu);
     /* the batch is on its way to its sync: a checkpoint now delays no acknowledgement of it; a blocking
      * round runs on the sync thread, after that sync, while this thread waits (store_ckpt.h) */
-    int blocking = final ? 0 : store_ckpt_run(&w->ck);
+    int blocking = db_syncing ? 0 : store_ckpt_run(&w->ck);
     pthread_mutex_lock(&w->mu);
     if (blocking) {
       w->ckpt_asked = 1;
