@@ -93,7 +93,8 @@
  * waits for its copy. Its database sync follows on the sync thread
  * (store_ckpt_final_sync): meanwhile the writer runs the next jobs in its
  * next transaction, but that COMMIT waits for the sync, as it waits for a
- * batch's (absorbing what is handed over), and it restarts the WAL. Then,
+ * batch's (absorbing what is handed over), and it restarts the WAL (with
+ * no job queued the writer waits for that sync). Then,
  * while no job waits and no such sync runs, it merges the C2C logs
  * (inbox events, new conversation rows) in chunks, each its own
  * transaction (store_msg_merge).

@@ -303,8 +303,15 @@ void *store__writer_main(void *arg)
       pthread_cond_signal(&w->sync_cv);
       while (w->ckpt_asked) pthread_cond_wait(&w->cv, &w->mu);
     }
-    /* While the round's database sync runs the sync thread writes ck.st and copies it at the end; a merge
-     * chunk's COMMIT would append (the pin forbids the restart), so the chunks wait for the next batch. */
+    /* While a split round's database sync runs the sync thread writes ck.st and copies it at the end, and a
+     * merge chunk's COMMIT would append (the pin forbids the restart). With no job queued the writer waits for
+     * that sync, then merges as after any batch; a hand-over wakes it to run the jobs (their COMMIT waits), and
+     * the chunks wait for the next batch. */
+    while (w->final_sync && !w->q_head && !w->stopping) {
+      w->want = 1;
+      pthread_cond_wait(&w->cv, &w->mu);
+      w->want = 0;
+    }
     if (!w->final_sync) w->ck_stats = w->ck.st;
     /* the C2C logs' merge (store_msg_merge): chunks while no job waits */
     for (int more = 1; more && !w->stopping && !w->final_sync;) {
