@@ -30,6 +30,24 @@ static json_t *writer_stages(api_srv_t *srv, int buckets)
   return api_json_whole(o, bad);
 }
 
+/* What leaves a running server unwell, worst first (docs/operator-api.md,
+ * "Health"): /healthz's status while it holds, whether /healthz answers 503
+ * (take the server out of rotation), and the text in "problems". Both are
+ * sticky until a restart. */
+enum { HEALTH_WAL_SYNC, HEALTH_DB_SYNC, HEALTH__COUNT };
+static const struct {
+  const char *code, *status;
+  int unavailable;
+  const char *detail;
+} health[HEALTH__COUNT] = {
+  [HEALTH_WAL_SYNC] = { "wal_sync_failed", "failing", 1,
+                        "an fdatasync of the WAL failed: no write is acknowledged any more (each is answered with an "
+                        "error) and no checkpoint runs; restart the server" },
+  [HEALTH_DB_SYNC] = { "db_sync_failed", "degraded", 0,
+                       "the database file's sync after a checkpoint failed: writes are still acknowledged, no more "
+                       "checkpoints run and the WAL grows; restart the server" },
+};
+
 /* {"status":"ok"} plus the storage pipeline's counters: writer and reader
  * queues (queued/cap/refused), the change-log follower (seq, polls, rows,
  * apps reloaded one by one, token reloads, failures), the login pacing
@@ -55,9 +73,19 @@ void api_healthz(api_srv_t *srv, net_req_t *req)
   ws_status_subs_stats(srv, &subs, &sub_targets, &sub_users);
   uint64_t waiting, deferred;
   cws_pace_stats(srv, &waiting, &deferred);
+  store_ckpt_stats_t ck = { 0 };
+  if (srv->writer) store_writer_ckpt_stats(srv->writer, &ck);
+  const int unwell[HEALTH__COUNT] = { [HEALTH_WAL_SYNC] = ws.sync_failed > 0, [HEALTH_DB_SYNC] = ck.db_sync_failed > 0 };
+  const char *status = srv->stopping ? "stopping" : NULL;
+  int code = srv->stopping ? 503 : 200;
+  for (int i = 0; i < HEALTH__COUNT; i++) {
+    if (!unwell[i]) continue;
+    if (!status) status = health[i].status;
+    if (health[i].unavailable) code = 503;
+  }
   json_t *o = json_pack("{s:s,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I},"
                         "s:{s:I,s:I,s:I},s:{s:I,s:I}}",
-                        "status", srv->stopping ? "stopping" : "ok",
+                        "status", status ? status : "ok",
                         "writer", "queued", (json_int_t)ws.queued, "max_jobs", (json_int_t)ws.max_jobs,
                         "refused", (json_int_t)ws.refused, "max_bytes", (json_int_t)srv->cfg->writer_max_bytes,
                         "refused_bytes", (json_int_t)ws.refused_bytes, "jobs", (json_int_t)ws.jobs, "batches",
@@ -78,6 +106,10 @@ void api_healthz(api_srv_t *srv, net_req_t *req)
   if (srv->groups) im_groups_stats(srv->groups, &gs);
   if (srv->net) net_server_stats(srv->net, &ns);
   int bad = 0; /* a member left out: 500 out of memory, never a partial reading (§85) */
+  json_t *problems = json_array();
+  for (int i = 0; i < HEALTH__COUNT; i++)
+    if (unwell[i]) api_list_add(problems, json_pack("{s:s,s:s}", "code", health[i].code, "detail", health[i].detail), &bad);
+  api_field_put(o, "problems", problems, &bad);
   json_t *rd = json_object_get(o, "reader"); /* the pool's fairness (§65, store_reader.h) */
   api_field_put(rd, "refused_share", json_integer((json_int_t)rs.refused_share), &bad);
   api_field_put(rd, "skipped", json_integer((json_int_t)rs.skipped), &bad);
@@ -149,8 +181,6 @@ void api_healthz(api_srv_t *srv, net_req_t *req)
                                        (json_int_t)ns.ws_shed), &bad);
   api_field_put(o, "stages", writer_stages(srv, 0), &bad);
   if (srv->writer) {
-    store_ckpt_stats_t ck;
-    store_writer_ckpt_stats(srv->writer, &ck);
     api_field_put(o, "ckpt", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "runs", (json_int_t)ck.runs,
                                        "failed", (json_int_t)ck.failed, "wal_pages", (json_int_t)ck.wal_pages,
                                        "wal_pages_max", (json_int_t)ck.wal_pages_max,
@@ -180,7 +210,7 @@ void api_healthz(api_srv_t *srv, net_req_t *req)
     api_field_put(o, "loop_nap", json_pack("{s:I,s:I,s:I,s:I}", "us", (json_int_t)srv->cfg->loop_nap_us, "naps",
                                            (json_int_t)naps, "slept_us", (json_int_t)slept_us, "cut", (json_int_t)cut), &bad);
   }
-  api_reply_json(req, srv->stopping ? 503 : 200, api_json_whole(o, bad)); /* NULL: 500, the fixed 70500 text */
+  api_reply_json(req, code, api_json_whole(o, bad)); /* NULL: 500, the fixed 70500 text */
 }
 
 /* GET /healthz/stages: the writer's stage histograms whole, for tools that

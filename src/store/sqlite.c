@@ -158,6 +158,33 @@ struct sqdefer **sq__defer_slot(store_t *s) { return &Q(s)->defer; }
 struct sqlogin **sq__login_slot(store_t *s) { return &Q(s)->login; }
 int sq__map_rc(int rc) { return map_rc(rc); }
 
+/* The database whose sync failed in this process (store_db_keep_wal), "" while none: one per process in a
+ * server; a test that breaks a second one names it instead (the first's connections closed before). */
+static pthread_mutex_t keep_wal_mu = PTHREAD_MUTEX_INITIALIZER;
+static char keep_wal_path[4096];
+
+void store_db_keep_wal(const char *path)
+{
+  if (!path || !*path) return;
+  pthread_mutex_lock(&keep_wal_mu);
+  snprintf(keep_wal_path, sizeof keep_wal_path, "%s", path);
+  pthread_mutex_unlock(&keep_wal_mu);
+}
+
+const char *store_db_path(store_t *s) { return sqlite3_db_filename(Q(s)->db, "main"); }
+
+void sq__close_db(sqlite3 *db)
+{
+  const char *path = db ? sqlite3_db_filename(db, "main") : NULL;
+  pthread_mutex_lock(&keep_wal_mu);
+  int keep = path && *keep_wal_path && !strcmp(path, keep_wal_path);
+  pthread_mutex_unlock(&keep_wal_mu);
+  /* the last connection to close would checkpoint: it takes the frames an earlier copy reached as copied and
+   * synced, syncs the database once more and then deletes or truncates the WAL */
+  if (keep) sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *)NULL);
+  sqlite3_close(db);
+}
+
 static void sq_close(store_t *s)
 {
   sq_t *q = Q(s);
@@ -169,7 +196,7 @@ static void sq_close(store_t *s)
   sq__msg_free(q->msg);
   sq__defer_free(q->defer);
   sq__login_free(q->db, q->login);
-  sqlite3_close(q->db);
+  sq__close_db(q->db);
   free(q);
 }
 

@@ -8,6 +8,7 @@
 #include "store/store_writer.h"
 #include "store/sqlite_vfs.h"
 #include "util/err.h"
+#include "util/faultsim.h"
 #include "util/log.h"
 
 #include <errno.h>
@@ -56,6 +57,16 @@ static void sync_hold(const store_ckpt_t *c)
 static int pin_begin(store_ckpt_t *c);
 static void pin_end(store_ckpt_t *c);
 
+/* fdatasync the database file after a copy; on failure -1 with its errno
+ * in c->sync_errno (the fault site db_sync fails it as EIO would). */
+static int db_sync(store_ckpt_t *c)
+{
+  if (imc_fault(IMC_FAULT_DB_SYNC)) errno = EIO;
+  else if (!fdatasync(c->db_fd)) return 0;
+  c->sync_errno = errno;
+  return -1;
+}
+
 /* One pinned round, on the round thread: the pin's read transaction, the
  * copy on the round's own connection with the database sync deferred, the
  * fdatasync, then the pin ends — unless the sync failed (store_ckpt.h).
@@ -76,7 +87,7 @@ static int round_run(store_ckpt_t *c, int *ckpt, uint64_t *copy_ns, uint64_t *sy
   if (rc != SQLITE_OK) { pin_end(c); return rc; } /* what it copied is in the WAL still */
   sync_hold(c);
   uint64_t t2 = now_ns();
-  if (fdatasync(c->db_fd)) { c->sync_errno = errno; return IMC_E_IO; } /* the pin stays */
+  if (db_sync(c)) return IMC_E_IO; /* the pin stays */
   *sync_ns = now_ns() - t2;
   pin_end(c);
   return 0;
@@ -124,7 +135,9 @@ void store_ckpt_start(store_ckpt_t *c, store_t *s)
   const char *hold = getenv("IMCLOUD_TEST_CKPT_SYNC_HOLD");
   if (hold && *hold) c->hold_path = strdup(hold);
   int probe = 0; /* does the VFS defer syncs? (then it answers this file control) */
-  if (!path || sqlite3_file_control(db, "main", SQ_VFS_FCNTL_DEFER_SYNC, &probe) != SQLITE_OK ||
+  /* off (below) without the name too: only the rounds that sync the database themselves need it (db_sync_broke) */
+  if (!path || !(c->db_path = strdup(path)) ||
+      sqlite3_file_control(db, "main", SQ_VFS_FCNTL_DEFER_SYNC, &probe) != SQLITE_OK ||
       sqlite3_open_v2(path, &c->pin, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
       sqlite3_exec(c->pin, "PRAGMA query_only=ON", NULL, NULL, NULL) != SQLITE_OK ||
       !sq__vfs_name() ||
@@ -150,9 +163,9 @@ void store_ckpt_start(store_ckpt_t *c, store_t *s)
 off:
   if (c->db_fd >= 0) close(c->db_fd);
   c->db_fd = -1;
-  sqlite3_close(c->pin);
+  sq__close_db(c->pin);
   c->pin = NULL;
-  sqlite3_close(c->cc);
+  sq__close_db(c->cc);
   c->cc = NULL;
 }
 
@@ -191,29 +204,36 @@ void store_ckpt_stop(store_ckpt_t *c)
     pthread_cond_destroy(&c->cv);
     c->started = 0;
   }
-  /* The pin ends even after a failed sync: the WAL is intact, and closing s
-   * (the last connection) checkpoints with SQLite's own sync before it
-   * deletes the WAL, or keeps the WAL if that fails. */
+  /* The pin ends even after a failed sync: the WAL is intact, and every
+   * connection of this process to the database then closes without SQLite's
+   * checkpoint (store_db_keep_wal), which would take the frames the failed
+   * round copied as synced and delete the WAL; the next start's recovery
+   * reads the whole WAL again and its checkpoints copy all of it. */
   pin_end(c);
-  sqlite3_close(c->pin);
+  sq__close_db(c->pin);
   c->pin = NULL;
-  sqlite3_close(c->cc);
+  sq__close_db(c->cc);
   c->cc = NULL;
   if (c->db_fd >= 0) close(c->db_fd);
   c->db_fd = -1;
   free(c->hold_path);
   c->hold_path = NULL;
+  free(c->db_path);
+  c->db_path = NULL;
   sqlite3_wal_hook(store__sqlite_db(c->s), NULL, NULL);
   c->s = NULL;
 }
 
 /* A database sync after a copy failed (its errno in c->sync_errno): the pin
  * stays for good (the WAL must not restart over frames the database may not
- * hold), checkpoints stop, and it is counted and logged. */
+ * hold), checkpoints stop, this process's connections will close without
+ * SQLite's checkpoint (store_db_keep_wal: the WAL stays for the next start's
+ * recovery), and it is counted and logged. */
 static void db_sync_broke(store_ckpt_t *c)
 {
   c->broken = 1;
   c->st.db_sync_failed++;
+  store_db_keep_wal(c->db_path);
   IMC_ERROR("store", "msg=\"database sync after a checkpoint failed: no more checkpoints, the WAL grows; "
                      "restart the server\" err=%s errno=%d", imc_err_name(IMC_E_IO), c->sync_errno);
 }
@@ -280,8 +300,7 @@ void store_ckpt_final_sync(store_ckpt_t *c)
 {
   sync_hold(c);
   uint64_t t0 = now_ns();
-  if (fdatasync(c->db_fd)) {
-    c->sync_errno = errno;
+  if (db_sync(c)) {
     db_sync_broke(c);
     return;
   }
@@ -422,7 +441,7 @@ int store_wal_sync_open(store_t *s, int *fd)
 int store_wal_sync(int fd)
 {
   struct stat sb;
-  if (fdatasync(fd)) return IMC_E_IO;
+  if (imc_fault(IMC_FAULT_WAL_SYNC) || fdatasync(fd)) return IMC_E_IO;
   if (fstat(fd, &sb) || sb.st_nlink == 0) return IMC_E_IO; /* cannot happen while the writer's connection is open */
   return 0;
 }

@@ -105,6 +105,9 @@ int sq__msg_flush(store_t *s);
 int sq__msg_rel_hold(store_t *s, uint32_t app, uint32_t user, uint32_t useq, int64_t at_s, const char *payload);
 /* Map a SQLite result code to IMC_E_* (0 for OK/DONE/ROW). */
 int sq__map_rc(int rc);
+/* Close db (any connection of this process to a database, NULL too): without SQLite's checkpoint at close when its
+ * database was named by store_db_keep_wal (store_ckpt.h), else as sqlite3_close does. */
+void sq__close_db(sqlite3 *db);
 
 /* Counters added at commit (sqlite_defer.c): the slot of the connection's
  * sums; store_usage_add_at_commit; sq_exec calls _before ahead of each

@@ -68,7 +68,9 @@
  * before the sync leaves those pages' images in the intact WAL, which
  * recovery replays. A failed database sync keeps the pin for good (the WAL
  * is the only durable copy; it grows until a restart of the server, whose
- * recovery replays it), logs an error and stops checkpoints.
+ * recovery replays it: no connection of the process checkpoints at its
+ * close from then on, store_db_keep_wal), logs an error and stops
+ * checkpoints.
  *
  * Off unless pinned_on (wal_checkpoint_pinned, on by default since wave 43): each checkpoint is then a
  * blocking one, as before.
@@ -201,6 +203,7 @@ typedef struct store_ckpt {
   pthread_cond_t cv;
   int want, done, rc, r_ckpt, stop, started;
   int sync_errno;           /* the errno of a database sync that failed (set by the thread that ran it) */
+  char *db_path;            /* the database file's name (store_db_keep_wal), owned */
   uint64_t copy_ns, sync_ns;
   store_ckpt_stats_t st;
 } store_ckpt_t;
@@ -242,6 +245,20 @@ int store_wal_sync_open(store_t *s, int *fd);
  * the file was unlinked; what it covered is not known to be durable. Any
  * thread; fd must stay open meanwhile. */
 int store_wal_sync(int fd);
+/* After a failed sync of the database file (a checkpoint's) or of its WAL,
+ * at path: from now on every connection of this process to that database
+ * closes without SQLite's checkpoint at close (SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE),
+ * so a stop leaves the WAL whole. That checkpoint would take the frames an
+ * earlier copy reached as copied and synced, sync the database again (which
+ * may report success: a write-back error is reported once per open file)
+ * and delete or truncate the WAL, the only intact copy. The next start is
+ * the process's first connection, whose recovery reads the WAL again from its
+ * first frame (SQLite rebuilds its index: nothing counts as copied), so its
+ * checkpoints copy all of it. For the process's life; NULL or "" is
+ * ignored. Any thread. */
+void store_db_keep_wal(const char *path);
+/* The database file's name of s (SQLite's, absolute; valid while s is open). */
+const char *store_db_path(store_t *s);
 /* Whether the WAL writes of s (a writing connection) are counted, i.e. s
  * was opened through the coalescing VFS (sqlite_vfs.h): 1 or 0. */
 int store_wal_counted(store_t *s);

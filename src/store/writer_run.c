@@ -293,10 +293,12 @@ void *store__writer_main(void *arg)
     w->unsynced++;
     pthread_cond_signal(&w->sync_cv);
     int db_syncing = w->final_sync; /* a batch without a COMMIT (its BEGIN failed) may end during the round's sync */
+    int wal_broken = w->wal_broken;
     pthread_mutex_unlock(&w->mu);
     /* the batch is on its way to its sync: a checkpoint now delays no acknowledgement of it; a blocking
-     * round runs on the sync thread, after that sync, while this thread waits (store_ckpt.h) */
-    int blocking = db_syncing ? 0 : store_ckpt_run(&w->ck);
+     * round runs on the sync thread, after that sync, while this thread waits (store_ckpt.h). None once a WAL
+     * sync failed: frames written since may not be on disk, and a copy would put them in the database file. */
+    int blocking = db_syncing || wal_broken ? 0 : store_ckpt_run(&w->ck);
     pthread_mutex_lock(&w->mu);
     if (blocking) {
       w->ckpt_asked = 1;
@@ -381,8 +383,9 @@ void *store__writer_sync_main(void *arg)
     uint64_t t1 = uv_hrtime();
     if (rc && !w->sync_err) {
       w->sync_err = rc;
-      IMC_ERROR("store", "msg=\"WAL sync failed: commits are no longer acknowledged; restart the server\" err=%s",
-                imc_err_name(rc));
+      store_db_keep_wal(w->ck.db_path); /* a stop leaves the WAL to the next start's recovery (store_ckpt.h) */
+      IMC_ERROR("store", "msg=\"WAL sync failed: commits are no longer acknowledged, checkpoints stop; restart the "
+                         "server\" err=%s", imc_err_name(rc));
     }
     for (store_job_t *j = first; j; j = j->next) {
       j->t_ns[STORE_STAMP_SYNC] = t0;
@@ -392,7 +395,10 @@ void *store__writer_sync_main(void *arg)
     pthread_mutex_lock(&w->mu);
     if (clean) w->stats.syncs_skipped++;
     else w->stats.syncs++;
-    if (rc) w->stats.sync_failed++;
+    if (rc) {
+      w->stats.sync_failed++;
+      w->wal_broken = 1;
+    }
     w->unsynced -= n;
     pthread_cond_signal(&w->cv); /* the writer's open transaction may commit now */
     store__jobs_append(&w->d_head, &w->d_tail, first, last);

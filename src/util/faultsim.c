@@ -33,6 +33,8 @@ static const char *const site_names[IMC_FAULT__COUNT] = {
   [IMC_FAULT_WS_READ_LATE] = "ws_read_late",
   [IMC_FAULT_ACCOUNT_DELETE_JOB] = "account_delete_job",
   [IMC_FAULT_REL_UNRECORDED] = "rel_unrecorded",
+  [IMC_FAULT_WAL_SYNC] = "wal_sync",
+  [IMC_FAULT_DB_SYNC] = "db_sync",
 };
 
 #define FAULT_PLAN_MAX 16 /* entries of IMCLOUD_TEST_FAIL kept; more are named on stderr and ignored */

@@ -2,9 +2,10 @@
  * faultsim, curl's torture tests): the way a test makes an allocation that
  * the code must survive fail exactly where and when it wants.
  *
- * A site is one place that can fail for want of memory and answers it; the
- * code asks imc_fault(site) there and, on 1, fails as if the allocation had
- * failed. Nothing fails unless the process was started with
+ * A site is one place that can fail for want of memory (or, for the two
+ * sync sites, with an I/O error) and answers it; the code asks
+ * imc_fault(site) there and, on 1, fails as if the allocation (the sync)
+ * had failed. Nothing fails unless the process was started with
  * IMCLOUD_TEST_FAIL="SITE:N[,SITE:N…]" in its environment (read once, at the
  * first call): the Nth call of SITE (1-based, counted from the start of the
  * process) fails, once per entry. A malformed entry is named on stderr and
@@ -68,6 +69,14 @@ typedef enum {
                                  * (src/im/rel.c rel_set_unrecorded, a set, not a delete: an account deletion's
                                  * holder sequence reserved, given back or applied, §119) fails as its allocation
                                  * would (IMC_E_NOMEM), nothing changed */
+  IMC_FAULT_WAL_SYNC,           /* "wal_sync": an fdatasync of the WAL (src/store/sqlite_ckpt.c store_wal_sync: the
+                                 * writer's sync thread, and once when the writer starts) fails as EIO would: the
+                                 * batch's jobs are answered IMC_E_IO and every later sync fails too (store_writer.h,
+                                 * "Sync"); /healthz says "failing" */
+  IMC_FAULT_DB_SYNC,            /* "db_sync": the fdatasync of the database file after a checkpoint's copy (a
+                                 * pinned round's or a split blocking round's, src/store/sqlite_ckpt.c) fails as EIO
+                                 * would: no more checkpoints, the WAL grows (store_ckpt.h); /healthz says
+                                 * "degraded" */
   IMC_FAULT__COUNT
 } imc_fault_site_t;
 
