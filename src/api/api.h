@@ -53,6 +53,7 @@ typedef struct api_cfg {
   int64_t writer_max_jobs;    /* writer queue cap: beyond it requests get 60018 "server busy" */
   int64_t writer_max_bytes;   /* the bytes the writer's jobs in flight may hold (store_writer_set_max_bytes); 0 none */
   int64_t loop_nap_us;        /* the loop's nap while jobs are in flight (store_writer.h, "Nap"); 0 = off */
+  int64_t disk_low_mb;        /* free space on the data directory's filesystem under which /healthz says disk_low; 0 = off */
   int64_t writer_pace_us;     /* a small COMMIT waits this long after the previous one (store_writer.h, "Pacing"); 0 = off */
   int64_t writer_pace_jobs;   /* a COMMIT of this many jobs does not wait */
   int64_t writer_cache_mb;    /* the writer connection's page cache, MiB (store_writer_set_cache_kib) */

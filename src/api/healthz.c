@@ -7,6 +7,7 @@
 #include "im/damaged.h"
 
 #include <sys/resource.h>
+#include <sys/statvfs.h>
 
 /* The writer's stages (store_writer.h, "Stages") since the start:
  * {name: {n, p50_us, p99_us, max_us}}, and with buckets the histogram's
@@ -34,7 +35,7 @@ static json_t *writer_stages(api_srv_t *srv, int buckets)
  * "Health"): /healthz's status while it holds, whether /healthz answers 503
  * (take the server out of rotation), and the text in "problems". Both are
  * sticky until a restart. */
-enum { HEALTH_WAL_SYNC, HEALTH_DB_SYNC, HEALTH__COUNT };
+enum { HEALTH_WAL_SYNC, HEALTH_DB_SYNC, HEALTH_DISK_LOW, HEALTH__COUNT };
 static const struct {
   const char *code, *status;
   int unavailable;
@@ -46,7 +47,17 @@ static const struct {
   [HEALTH_DB_SYNC] = { "db_sync_failed", "degraded", 0,
                        "the database file's sync after a checkpoint failed: writes are still acknowledged, no more "
                        "checkpoints run and the WAL grows; restart the server" },
+  [HEALTH_DISK_LOW] = { "disk_low", "degraded", 0,
+                        "the data directory's filesystem has less free space than disk_low_mb: once it is full every "
+                        "write fails; free space or grow the disk" },
 };
+
+/* Bytes free to the server on the data directory's filesystem, -1 if statvfs fails. */
+static int64_t disk_free_bytes(const char *dir)
+{
+  struct statvfs sv;
+  return statvfs(dir, &sv) ? -1 : (int64_t)sv.f_bavail * (int64_t)sv.f_frsize;
+}
 
 /* {"status":"ok"} plus the storage pipeline's counters: writer and reader
  * queues (queued/cap/refused), the change-log follower (seq, polls, rows,
@@ -75,7 +86,12 @@ void api_healthz(api_srv_t *srv, net_req_t *req)
   cws_pace_stats(srv, &waiting, &deferred);
   store_ckpt_stats_t ck = { 0 };
   if (srv->writer) store_writer_ckpt_stats(srv->writer, &ck);
-  const int unwell[HEALTH__COUNT] = { [HEALTH_WAL_SYNC] = ws.sync_failed > 0, [HEALTH_DB_SYNC] = ck.db_sync_failed > 0 };
+  int64_t free_bytes = disk_free_bytes(srv->cfg->data);
+  const int unwell[HEALTH__COUNT] = {
+    [HEALTH_WAL_SYNC] = ws.sync_failed > 0,
+    [HEALTH_DB_SYNC] = ck.db_sync_failed > 0,
+    [HEALTH_DISK_LOW] = srv->cfg->disk_low_mb > 0 && free_bytes >= 0 && free_bytes / (1024 * 1024) < srv->cfg->disk_low_mb,
+  };
   const char *status = srv->stopping ? "stopping" : NULL;
   int code = srv->stopping ? 503 : 200;
   for (int i = 0; i < HEALTH__COUNT; i++) {
@@ -204,7 +220,8 @@ void api_healthz(api_srv_t *srv, net_req_t *req)
                                        "commit_waits", (json_int_t)ws.commit_waits, "paced", (json_int_t)ws.paced), &bad);
     uint64_t wal_bytes, db_bytes;
     store_disk_bytes(&wal_bytes, &db_bytes);
-    api_field_put(o, "disk", json_pack("{s:I,s:I}", "wal_bytes", (json_int_t)wal_bytes, "db_bytes", (json_int_t)db_bytes), &bad);
+    api_field_put(o, "disk", json_pack("{s:I,s:I,s:I}", "wal_bytes", (json_int_t)wal_bytes, "db_bytes", (json_int_t)db_bytes,
+                                       "free_bytes", (json_int_t)free_bytes), &bad);
     uint64_t naps, slept_us, cut;
     store_writer_nap_stats(srv->writer, &naps, &slept_us, &cut);
     api_field_put(o, "loop_nap", json_pack("{s:I,s:I,s:I,s:I}", "us", (json_int_t)srv->cfg->loop_nap_us, "naps",

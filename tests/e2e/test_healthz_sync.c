@@ -9,7 +9,11 @@
  *     answered with an error, and /healthz answers 503 with status
  *     "failing" and the problem wal_sync_failed, so a load balancer takes
  *     the server out. A server without a failure answers 200 "ok" with no
- *     problem (both tests check that first). */
+ *     problem (both tests check that first).
+ *   - disk_low: with disk_low_mb above the filesystem's free space /healthz
+ *     answers 200 "degraded", problem disk_low, and "disk" "free_bytes" is
+ *     the free space statvfs gives; with 0 (no check: the e2e harness sets
+ *     IMCLOUD_DISK_LOW_MB=0 for every server it starts) "ok". */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -20,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include "e2e.h"
 #include "e2e_msg.h"
@@ -131,11 +136,32 @@ static void test_wal_sync_failed_failing(void **st)
   e2e_dir_remove(&srv);
 }
 
+static void test_disk_low_degraded(void **st)
+{
+  (void)st;
+  static const char *const huge[] = { "--disk-low-mb", "1073741824", NULL }; /* 1 PiB */
+  assert_int_equal(e2e_start(&srv, "china", &app, key, huge), 0);
+  char status[32], problem[64];
+  assert_int_equal(healthz(status, sizeof status, problem, sizeof problem), 200);
+  assert_string_equal(status, "degraded");
+  assert_string_equal(problem, "disk_low");
+  struct statvfs sv;
+  assert_int_equal(statvfs(srv.dir, &sv), 0);
+  long long free_now = (long long)sv.f_bavail * (long long)sv.f_frsize;
+  long long told = e2e_healthz_stat(srv.port, "disk", "free_bytes");
+  assert_true(told > 0 && told >= free_now / 2 && told <= free_now * 2); /* the same filesystem, other writers aside */
+  assert_int_equal(e2e_server_stop(&srv), 0);
+  assert_int_equal(e2e_server_start(&srv, NULL), 0); /* the harness's default: IMCLOUD_DISK_LOW_MB=0 */
+  assert_ok();
+  assert_int_equal(e2e_finish(&srv), 0);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_db_sync_failed_degraded),
     cmocka_unit_test(test_wal_sync_failed_failing),
+    cmocka_unit_test(test_disk_low_degraded),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
