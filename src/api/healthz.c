@@ -33,8 +33,8 @@ static json_t *writer_stages(api_srv_t *srv, int buckets)
 
 /* What leaves a running server unwell, worst first (docs/operator-api.md,
  * "Health"): /healthz's status while it holds, whether /healthz answers 503
- * (take the server out of rotation), and the text in "problems". Both are
- * sticky until a restart. */
+ * (take the server out of rotation), and the text in "problems". A failed
+ * sync is sticky until a restart; disk_low clears once space is freed. */
 enum { HEALTH_WAL_SYNC, HEALTH_DB_SYNC, HEALTH_DISK_LOW, HEALTH__COUNT };
 static const struct {
   const char *code, *status;

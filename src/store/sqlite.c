@@ -171,8 +171,6 @@ void store_db_keep_wal(const char *path)
   pthread_mutex_unlock(&keep_wal_mu);
 }
 
-const char *store_db_path(store_t *s) { return sqlite3_db_filename(Q(s)->db, "main"); }
-
 void sq__close_db(sqlite3 *db)
 {
   const char *path = db ? sqlite3_db_filename(db, "main") : NULL;

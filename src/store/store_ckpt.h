@@ -257,8 +257,6 @@ int store_wal_sync(int fd);
  * checkpoints copy all of it. For the process's life; NULL or "" is
  * ignored. Any thread. */
 void store_db_keep_wal(const char *path);
-/* The database file's name of s (SQLite's, absolute; valid while s is open). */
-const char *store_db_path(store_t *s);
 /* Whether the WAL writes of s (a writing connection) are counted, i.e. s
  * was opened through the coalescing VFS (sqlite_vfs.h): 1 or 0. */
 int store_wal_counted(store_t *s);
