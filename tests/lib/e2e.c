@@ -60,6 +60,9 @@ int e2e_server_start(e2e_server_t *srv, const char *const *extra)
   argv[n++] = "--port-file"; argv[n++] = port_file;
   for (int i = 0; extra && extra[i] && n < 62; i++) argv[n++] = extra[i];
   argv[n] = NULL;
+  /* /healthz's disk_low check off unless the test set it (a flag of the test's wins anyway): a "status":"ok"
+   * the test expects does not depend on the test machine's free disk. Set before the fork: the child only execs */
+  setenv("IMCLOUD_DISK_LOW_MB", "0", 0);
   pid_t pid = fork();
   if (pid < 0) die("fork");
   if (pid == 0) {
@@ -69,9 +72,6 @@ int e2e_server_start(e2e_server_t *srv, const char *const *extra)
     if (getppid() == 1) _exit(127);
     int fd = open(srv->log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) { dup2(fd, 2); dup2(fd, 1); close(fd); }
-    /* /healthz's disk_low check off unless a test sets it (its flag wins): a "status":"ok" a test expects
-     * does not depend on the test machine's free disk */
-    setenv("IMCLOUD_DISK_LOW_MB", "0", 0);
     execv(srv->bin, (char *const *)argv);
     _exit(127);
   }
