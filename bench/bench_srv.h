@@ -93,6 +93,13 @@ static inline void bench_srv_print_counters(const char *host, int port)
   static const char *const end_keys[] = { "few", "flat", "wal_cap", "rounds" };
   for (size_t i = 0; ends && i < sizeof end_keys / sizeof end_keys[0]; i++)
     printf("%s%s:%lld", i ? "/" : " ckpt_ends=", end_keys[i], (long long)json_integer_value(json_object_get(ends, end_keys[i])));
+  json_t *mg = json_object_get(o, "merge"); /* the C2C logs' idle merge chunks since the start (store_writer.h) */
+  if (mg)
+    printf(" merge_chunks=%lld merge_total_ms=%lld merge_p99_us=%lld merge_max_us=%lld",
+           (long long)json_integer_value(json_object_get(mg, "chunks")),
+           (long long)json_integer_value(json_object_get(mg, "total_us")) / 1000,
+           (long long)json_integer_value(json_object_get(mg, "p99_us")),
+           (long long)json_integer_value(json_object_get(mg, "max_us")));
   json_t *nap = json_object_get(o, "loop_nap"); /* the loop's naps since the start (store_writer.h, "Nap") */
   if (nap)
     printf(" naps=%lld nap_slept_ms=%lld naps_cut=%lld", (long long)json_integer_value(json_object_get(nap, "naps")),

@@ -222,6 +222,12 @@ void api_healthz(api_srv_t *srv, net_req_t *req)
     store_disk_bytes(&wal_bytes, &db_bytes);
     api_field_put(o, "disk", json_pack("{s:I,s:I,s:I}", "wal_bytes", (json_int_t)wal_bytes, "db_bytes", (json_int_t)db_bytes,
                                        "free_bytes", (json_int_t)free_bytes), &bad);
+    imc_hist_t mh;
+    uint64_t merge_ns;
+    store_writer_merge_stats(srv->writer, &mh, &merge_ns);
+    api_field_put(o, "merge", json_pack("{s:I,s:I,s:I,s:I}", "chunks", (json_int_t)mh.n, "total_us",
+                                        (json_int_t)(merge_ns / 1000), "p99_us", (json_int_t)imc_hist_pct_us(&mh, 99),
+                                        "max_us", (json_int_t)(mh.max_ns / 1000)), &bad);
     uint64_t naps, slept_us, cut;
     store_writer_nap_stats(srv->writer, &naps, &slept_us, &cut);
     api_field_put(o, "loop_nap", json_pack("{s:I,s:I,s:I,s:I}", "us", (json_int_t)srv->cfg->loop_nap_us, "naps",

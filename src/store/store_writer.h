@@ -347,5 +347,10 @@ void store_writer_set_ckpt_pinned(store_writer_t *w, int on);
 int store_writer_set_cache_kib(store_writer_t *w, int64_t kib);
 /* The checkpoint counters as of the last batch (store_ckpt.h; loop thread). */
 void store_writer_ckpt_stats(store_writer_t *w, store_ckpt_stats_t *out);
+/* The C2C logs' merge calls that moved rows while the writer idled (store_msg_merge, STORE_MERGE_IDLE: one chunk
+ * each, a transaction of its own that a job handed over meanwhile waits behind; told by the WAL writes the call
+ * made, so on a writer whose WAL writes are not counted, store_wal_counted, every idle call), since the start:
+ * their wall times (a histogram, util/hist.h) and *total_ns their sum. Any thread. */
+void store_writer_merge_stats(store_writer_t *w, imc_hist_t *out, uint64_t *total_ns);
 
 #endif

@@ -350,6 +350,14 @@ void store_writer_ckpt_stats(store_writer_t *w, store_ckpt_stats_t *out)
   pthread_mutex_unlock(&w->mu);
 }
 
+void store_writer_merge_stats(store_writer_t *w, imc_hist_t *out, uint64_t *total_ns)
+{
+  pthread_mutex_lock(&w->mu);
+  *out = w->merges;
+  *total_ns = w->merges_ns;
+  pthread_mutex_unlock(&w->mu);
+}
+
 void store_writer_stats(store_writer_t *w, store_writer_stats_t *out)
 {
   pthread_mutex_lock(&w->mu);

@@ -69,6 +69,8 @@ struct store_writer {
   store_t *s;
   store_ckpt_t ck;                   /* writer thread: the checkpoints of w->s (store_ckpt.h) */
   store_ckpt_stats_t ck_stats;       /* under mu: a copy of ck.st after each batch */
+  imc_hist_t merges;                 /* under mu: idle merge calls' wall time (store_writer_merge_stats) */
+  uint64_t merges_ns;                /* under mu: their sum */
   int ckpt_pages;                    /* under mu: the threshold to use from the next batch on (0: unchanged) */
   int ckpt_pinned;                   /* under mu: pinned rounds on (1) or off (0) from the next batch on */
   int ckpt_asked;                    /* under mu: the writer waits for the sync thread to run a blocking round */

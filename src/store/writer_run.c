@@ -319,8 +319,16 @@ void *store__writer_main(void *arg)
     for (int more = 1; more && !w->stopping && !w->final_sync;) {
       int mode = w->q_head ? STORE_MERGE_BUSY : STORE_MERGE_IDLE;
       pthread_mutex_unlock(&w->mu);
+      uint64_t t0 = uv_hrtime();
+      uint64_t writes = mode == STORE_MERGE_IDLE && w->wal_counted ? store_wal_writes() : 0;
       if (store_msg_merge(w->s, mode, &more)) more = 0; /* a failed chunk changed nothing: after the next batch */
+      uint64_t took = uv_hrtime() - t0;
+      int moved = mode == STORE_MERGE_IDLE && (!w->wal_counted || store_wal_writes() != writes); /* it committed */
       pthread_mutex_lock(&w->mu);
+      if (moved) { /* store_writer_merge_stats */
+        imc_hist_add(&w->merges, took);
+        w->merges_ns += took;
+      }
     }
   }
   w->writer_exited = 1;

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "writer_test.h"
+#include "store/sqlite_msg_int.h"
 
 static int blob_run(store_t *s, void *arg)
 {
@@ -304,6 +305,74 @@ static void test_final_sync_beside_next(void **st)
   assert_scratch_rows(i + 1);
 }
 
+typedef struct { tjob_t t; uint32_t app; int n; } msgs_job_t; /* t first: tdone takes it as a tjob_t */
+
+/* n messages among 100 users in one job: 2n inbox events in the C2C inbox log (its cap is 65,536) */
+static int msgs_run(store_t *s, void *arg)
+{
+  msgs_job_t *m = arg;
+  for (int i = 0; i < m->n; i++) {
+    uint32_t from = 1 + (uint32_t)(i % 100), to = 1 + (uint32_t)((i * 37 + 11) % 100);
+    if (to == from) to = from % 100 + 1;
+    store_msg_append_t a = { 0 };
+    a.m = (store_msg_t){ m->app, store_c2c_conv(from, to), 0, from, to, 1700000000 + i / 100, (uint32_t)i, (uint32_t)i,
+                         0, 604800, "{}", 2, NULL, NULL };
+    a.dedupe_since_s = 1700000000 - 300;
+    a.inbox_to = a.recent_to = a.inbox_from = a.recent_from = 1;
+    int rc = store_msg_append(s, &a);
+    if (rc) return rc;
+  }
+  return 0;
+}
+
+/* The writer's merge stats (store_writer_merge_stats) once they are at least want chunks, polled: the idle
+ * writer merges after the batch's hand-back. */
+static void merge_stats_at_least(store_writer_t *w, uint64_t want, imc_hist_t *h, uint64_t *total_ns)
+{
+  for (int t = 0; t < 5000; t++) {
+    store_writer_merge_stats(w, h, total_ns);
+    if (h->n >= want) return;
+    sleep_ms(1);
+  }
+  fail_msg("%llu merge chunks counted, want %llu", (unsigned long long)h->n, (unsigned long long)want);
+}
+
+/* The idle writer's merge chunks are counted (store_writer_merge_stats, /healthz "merge"): after a job that
+ * filled the inbox log past LOG_MIN_ROWS the writer, idle, merges it in chunks of LOG_CHUNK_ROWS while it holds
+ * that minimum, each counted with its time; before it, after a batch that left the log nearly empty, none. Fails when the counting is left out,
+ * or when it counts idle calls that moved nothing. */
+static void test_merge_chunks_counted(void **st)
+{
+  (void)st;
+  uint32_t app = make_app();
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  store_writer_t *w;
+  assert_int_equal(store_writer_start(&loop, dir, 1000, &w), 0);
+  static msgs_job_t jobs[2];
+  imc_hist_t h;
+  uint64_t total_ns;
+  for (int k = 0; k < 2; k++) {
+    /* first a job of 10 messages (20 events: below the idle minimum), then one of 12,000 (24,000 events) */
+    jobs[k] = (msgs_job_t){ .t = { .job = { .run = msgs_run, .done = tdone, .arg = &jobs[k] } }, .app = app,
+                            .n = k ? 12000 : 10 };
+    ndone = 0;
+    assert_int_equal(store_writer_submit(w, &jobs[k].t.job), 0);
+    while (!ndone) uv_run(&loop, UV_RUN_ONCE);
+    assert_int_equal(jobs[k].t.done_rc, 0);
+    if (k) break;
+    sleep_ms(100); /* the idle writer's housekeeping after the first batch: it found nothing to merge */
+    store_writer_merge_stats(w, &h, &total_ns);
+    assert_int_equal(h.n, 0);
+    assert_int_equal(total_ns, 0);
+  }
+  /* chunks while the log holds the idle minimum: (24,000 - 16,384) / 2,048 rounded up */
+  merge_stats_at_least(w, (24000 - LOG_MIN_ROWS + LOG_CHUNK_ROWS - 1) / LOG_CHUNK_ROWS, &h, &total_ns);
+  assert_true(total_ns > 0);
+  assert_true(h.max_ns > 0 && h.max_ns <= total_ns);
+  stop(&loop, w);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -312,6 +381,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_ckpt_pinned, setup, teardown),
     cmocka_unit_test_setup_teardown(test_ckpt_after_sync, setup, teardown),
     cmocka_unit_test_setup_teardown(test_final_sync_beside_next, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_merge_chunks_counted, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
