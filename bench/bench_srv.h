@@ -80,7 +80,8 @@ static inline int bench_srv_stages(const char *host, int port, imc_hist_t out[ST
 }
 
 /* The checkpointer's counters since the start (store_ckpt.h; "ckpt_ends": why cycles of pinned rounds ended
- * with their blocking round) and the loop's naps (store_writer.h, "Nap"), as " key=value" words on stdout. */
+ * with their blocking round), the writer's idle merge chunks (store_writer_merge_stats) and the loop's naps
+ * (store_writer.h, "Nap"), as " key=value" words on stdout. */
 static inline void bench_srv_print_counters(const char *host, int port)
 {
   char buf[16384];

@@ -78,7 +78,9 @@
  * .../status; the loop thread is "loop"), then the
  * WAL checkpointer's counters since the server started (ckpt_*: /healthz
  * "ckpt"; ckpt_ends=few:N/flat:N/wal_cap:N/rounds:N, why its cycles ended
- * with their blocking round) and the loop's naps since then (naps,
+ * with their blocking round), the writer's idle merge chunks since then
+ * (merge_chunks, merge_total_ms, merge_p99_us, merge_max_us: /healthz
+ * "merge") and the loop's naps since then (naps,
  * nap_slept_ms, naps_cut: /healthz "loop_nap", a server with loop_nap_us;
  * bench/bench_srv.h reads them). --timeline 1 also prints to stderr one line
  * "timeline_100ms_max_ms …": the highest ack latency in each 100 ms of

@@ -59,7 +59,7 @@ static int64_t disk_free_bytes(const char *dir)
   return statvfs(dir, &sv) ? -1 : (int64_t)sv.f_bavail * (int64_t)sv.f_frsize;
 }
 
-/* {"status":"ok"} plus the storage pipeline's counters: writer and reader
+/* {"status":"ok","problems":[]} (or what the health table above says) plus the storage pipeline's counters: writer and reader
  * queues (queued/cap/refused), the change-log follower (seq, polls, rows,
  * apps reloaded one by one, token reloads, failures), the login pacing
  * (logins waiting for a later turn, deferred ever), the live-room fan-out
@@ -71,8 +71,10 @@ static int64_t disk_free_bytes(const char *dir)
  * (ckpt: store_ckpt.h) and the WAL syncs (sync: fdatasyncs, failed ones,
  * batches committed and not yet synced now, COMMITs that waited for the
  * previous sync: store_writer.h, "Sync"; waits for the pace: "Pacing"), the
- * loop's naps (loop_nap: "Nap") and the bytes written to the WAL and the
- * database file (disk: store_ckpt.h store_disk_bytes). */
+ * loop's naps (loop_nap: "Nap"), the idle merge chunks (merge:
+ * store_writer_merge_stats) and the bytes written to the WAL and the
+ * database file and free on its filesystem (disk: store_ckpt.h
+ * store_disk_bytes, statvfs). */
 void api_healthz(api_srv_t *srv, net_req_t *req)
 {
   store_writer_stats_t ws = { 0 };
