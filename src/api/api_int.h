@@ -108,6 +108,7 @@ typedef struct api_srv {
   uv_timer_t stop_timer;         /* graceful-stop deadline */
   char op_token_hash[65];        /* hex SHA-256 of the operator token */
   int stopping;                  /* signals seen */
+  int disk_low;                  /* loop thread: the tick's last look found disk_low (healthz.c api_health_tick) */
   uint64_t stop_started_ms;      /* uv_now at the first signal */
   uint64_t stop_event_chunks;    /* groups.event_chunks when the connections were closed (the stop's log) */
   int exit_status;
@@ -767,6 +768,9 @@ void api_net_handlers(api_srv_t *srv, net_handlers_t *out);
 /* GET /healthz and GET /healthz/stages (healthz.c), answered on the loop thread. */
 void api_healthz(api_srv_t *srv, net_req_t *req);
 void api_healthz_stages(api_srv_t *srv, net_req_t *req);
+/* The tick's look at the data directory's free space (healthz.c): a warning in the log when it falls below
+ * disk_low_mb, a notice when it is back above (what /healthz's disk_low says, for log-based alerts). */
+void api_health_tick(api_srv_t *srv);
 
 /* ---- reply objects set whole (api_json.c, decisions §85) ---------------------------- */
 /* Set o's member key to v (stolen) unless *bad; a v that is NULL or cannot

@@ -5,6 +5,7 @@
 #include "api/rel_api.h"
 #include "api/rel_gate.h"
 #include "im/damaged.h"
+#include "util/log.h"
 
 #include <sys/resource.h>
 #include <sys/statvfs.h>
@@ -59,6 +60,27 @@ static int64_t disk_free_bytes(const char *dir)
   return statvfs(dir, &sv) ? -1 : (int64_t)sv.f_bavail * (int64_t)sv.f_frsize;
 }
 
+/* 1 when free_bytes (disk_free_bytes) is below disk_low_mb (0: no check). */
+static int disk_is_low(const api_srv_t *srv, int64_t free_bytes)
+{
+  return srv->cfg->disk_low_mb > 0 && free_bytes >= 0 && free_bytes / (1024 * 1024) < srv->cfg->disk_low_mb;
+}
+
+void api_health_tick(api_srv_t *srv)
+{
+  int64_t free_bytes = disk_free_bytes(srv->cfg->data);
+  int low = disk_is_low(srv, free_bytes);
+  if (low == srv->disk_low) return;
+  srv->disk_low = low;
+  if (low)
+    IMC_WARN("server", "msg=\"disk low: the data directory's filesystem has less free space than disk_low_mb; once it "
+                       "is full every write fails\" free_mb=%lld disk_low_mb=%lld", (long long)(free_bytes >> 20),
+             (long long)srv->cfg->disk_low_mb);
+  else
+    IMC_INFO("server", "msg=\"disk space back above disk_low_mb\" free_mb=%lld disk_low_mb=%lld",
+             (long long)(free_bytes >> 20), (long long)srv->cfg->disk_low_mb);
+}
+
 /* {"status":"ok","problems":[]} (or what the health table above says) plus the storage pipeline's counters: writer and reader
  * queues (queued/cap/refused), the change-log follower (seq, polls, rows,
  * apps reloaded one by one, token reloads, failures), the login pacing
@@ -92,7 +114,7 @@ void api_healthz(api_srv_t *srv, net_req_t *req)
   const int unwell[HEALTH__COUNT] = {
     [HEALTH_WAL_SYNC] = ws.sync_failed > 0,
     [HEALTH_DB_SYNC] = ck.db_sync_failed > 0,
-    [HEALTH_DISK_LOW] = srv->cfg->disk_low_mb > 0 && free_bytes >= 0 && free_bytes / (1024 * 1024) < srv->cfg->disk_low_mb,
+    [HEALTH_DISK_LOW] = disk_is_low(srv, free_bytes),
   };
   const char *status = srv->stopping ? "stopping" : NULL;
   int code = srv->stopping ? 503 : 200;

@@ -113,6 +113,7 @@ static void on_tick_run(uv_timer_t *t)
   if (srv->groups) im_groups_due_retry(srv->groups); /* a large dissolution's events left due by a refused job */
   api_jobs_tick(srv); /* bill run, day change, arrears, retention purge (jobs.c) */
   rest_read_wait_tick(srv); /* REST reads waiting for the reader queue's room: gone clients, the wait limit (§125) */
+  api_health_tick(srv); /* disk_low into the log when it changes (healthz.c) */
 }
 
 /* Every msg_purge_interval_ms (or _s) of real time, on its own timer: the
