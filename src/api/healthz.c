@@ -44,7 +44,7 @@ static const struct {
 } health[HEALTH__COUNT] = {
   [HEALTH_WAL_SYNC] = { "wal_sync_failed", "failing", 1,
                         "an fdatasync of the WAL failed: no write is acknowledged any more (each is answered with an "
-                        "error) and no checkpoint runs; restart the server" },
+                        "error) and no checkpoint starts; restart the server" },
   [HEALTH_DB_SYNC] = { "db_sync_failed", "degraded", 0,
                        "the database file's sync after a checkpoint failed: writes are still acknowledged, no more "
                        "checkpoints run and the WAL grows; restart the server" },

@@ -135,7 +135,9 @@ void store_ckpt_start(store_ckpt_t *c, store_t *s)
   const char *hold = getenv("IMCLOUD_TEST_CKPT_SYNC_HOLD");
   if (hold && *hold) c->hold_path = strdup(hold);
   int probe = 0; /* does the VFS defer syncs? (then it answers this file control) */
-  /* off (below) without the name too: only the rounds that sync the database themselves need it (db_sync_broke) */
+  /* off (below) without the name too: the rounds that sync the database themselves keep the WAL by it after a failed
+   * sync (db_sync_broke), and so does the writer's sync thread after a failed WAL sync (writer_run.c); a start out
+   * of memory for it keeps neither */
   if (!path || !(c->db_path = strdup(path)) ||
       sqlite3_file_control(db, "main", SQ_VFS_FCNTL_DEFER_SYNC, &probe) != SQLITE_OK ||
       sqlite3_open_v2(path, &c->pin, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||

@@ -45,7 +45,7 @@
  * until the server restarts: after a failed sync the kernel may have
  * dropped the WAL's unwritten pages, and the WAL is replayed only up to its
  * first missing frame, so no later sync can vouch for a commit. From then
- * on the writer runs no checkpoint (a copy would put frames that may not be
+ * on the writer starts no checkpoint (a copy would put frames that may not be
  * on disk into the database file) and the process's connections close
  * without SQLite's checkpoint (store_ckpt.h store_db_keep_wal), so a stop
  * leaves the WAL to the next start's recovery; /healthz says "failing"

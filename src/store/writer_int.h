@@ -29,7 +29,7 @@ struct store_writer {
   size_t unsynced;                   /* under mu: batches committed whose sync has not returned */
   int wal_fd;                        /* the sync thread's descriptor on the WAL (store_ckpt.h) */
   int sync_err;                      /* sync thread: the first failed sync's error, sticky (store_writer.h, "Sync") */
-  int wal_broken;                    /* under mu: a WAL sync failed (sync_err set); the writer runs no more checkpoints */
+  int wal_broken;                    /* under mu: a WAL sync failed (sync_err set); the writer starts no more checkpoints */
   int wal_counted;                   /* set at start: the WAL's writes are counted (store_wal_counted) */
   int synced_once;                   /* sync thread: a sync succeeded, and synced_writes is what it covered */
   uint64_t synced_writes;            /* sync thread: store_wal_writes() read before that sync */

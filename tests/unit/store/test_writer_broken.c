@@ -32,14 +32,6 @@ static int blob_run(store_t *s, void *arg)
 
 static void path_of(char *out, size_t cap, const char *name) { snprintf(out, cap, "%s/%s", dir, name); }
 
-static long file_size(const char *name)
-{
-  char path[128];
-  struct stat sb;
-  path_of(path, sizeof path, name);
-  return stat(path, &sb) ? -1 : (long)sb.st_size;
-}
-
 /* The whole database file (*len bytes), malloc'ed. */
 static char *db_read(size_t *len)
 {

@@ -9,8 +9,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <sys/stat.h>
-
 #include "writer_test.h"
 #include "store/sqlite_msg_int.h"
 
@@ -20,13 +18,6 @@ static int blob_run(store_t *s, void *arg)
   return store_exec(s, "INSERT INTO scratch(b) VALUES(randomblob(131072))"); /* 32 pages of data */
 }
 
-static long file_size(const char *name)
-{
-  char path[128];
-  struct stat sb;
-  snprintf(path, sizeof path, "%s/%s", dir, name);
-  return stat(path, &sb) ? -1 : (long)sb.st_size;
-}
 
 /* Sustained writes, one batch at a time: with a threshold of 64 pages the
  * writer checkpoints between batches and the WAL file never grows past the

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sqlite3.h>
 #include <uv.h>
 
@@ -47,6 +48,15 @@ static inline void assert_scratch_rows(int64_t want)
   sqlite3_finalize(st);
   store_close(s);
   assert_int_equal(rows, want);
+}
+
+/* The size of the file name in dir, -1 if it is not there. */
+static inline long file_size(const char *name)
+{
+  char path[128];
+  struct stat sb;
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  return stat(path, &sb) ? -1 : (long)sb.st_size;
 }
 
 static inline int setup(void **st) { (void)st; return test_tmpdir_make(dir, sizeof dir, "writer"); }
